@@ -1,0 +1,24 @@
+//go:build amd64 && !purego
+
+package distance
+
+import "golang.org/x/sys/cpu"
+
+// hasAVX2 is true when the AVX2+FMA kernels in kernels_amd64.s may run.
+// It is decided once, at start-up, from CPUID.
+var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// l2sqAVX2 returns sum((a[i]-b[i])^2) for i < n.
+//
+//go:noescape
+func l2sqAVX2(a, b *float32, n int) float32
+
+// dotAVX2 returns sum(a[i]*b[i]) for i < n.
+//
+//go:noescape
+func dotAVX2(a, b *float32, n int) float32
+
+// dotU8AVX2 returns sum(q[i]*float32(c[i])) for i < n.
+//
+//go:noescape
+func dotU8AVX2(q *float32, c *uint8, n int) float32

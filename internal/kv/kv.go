@@ -1,0 +1,85 @@
+// Package kv is the meta store: a small, transactional key-value contract
+// over etcd. Standalone runs an embedded etcd server in-process; cluster mode
+// points the same client code at an external cluster. Coordinators keep all
+// their durable state here (collections, segments, checkpoints, TSO window).
+//
+// Keys are plain strings; the store adds its own root prefix. Values are
+// opaque bytes owned by the caller after return.
+package kv
+
+import (
+	"context"
+	"errors"
+)
+
+// ErrNotFound is returned by Get for a key that does not exist.
+var ErrNotFound = errors.New("kv: key not found")
+
+// KeyValue is one entry with its modification revision.
+type KeyValue struct {
+	Key      string
+	Value    []byte
+	Revision int64 // the store revision at which Key was last written
+}
+
+// Op is one write in an atomic batch: a put, or a delete when Delete is set.
+type Op struct {
+	Key    string
+	Value  []byte
+	Delete bool
+	// DeletePrefix deletes every key starting with Key (only with Delete).
+	DeletePrefix bool
+}
+
+// Cond is a guard on an atomic batch: the batch applies only if Key's
+// current revision equals Revision (0 means "Key must not exist").
+type Cond struct {
+	Key      string
+	Revision int64
+}
+
+// EventType says what happened to a watched key.
+type EventType int
+
+// Watch event types.
+const (
+	EventPut EventType = iota
+	EventDelete
+)
+
+// Event is one change seen by Watch.
+type Event struct {
+	Type EventType
+	KeyValue
+}
+
+// LeaseID identifies a lease; keys attached to it vanish when it expires.
+type LeaseID int64
+
+// Store is the meta store contract. Every implementation runs the
+// conformance suite in package kvtest.
+type Store interface {
+	// Get returns the value of key, or an error wrapping ErrNotFound.
+	Get(ctx context.Context, key string) (KeyValue, error)
+	// List returns every entry whose key starts with prefix, sorted by key.
+	List(ctx context.Context, prefix string) ([]KeyValue, error)
+	// Put writes key and returns the new store revision.
+	Put(ctx context.Context, key string, value []byte) (int64, error)
+	// Delete removes key; deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// Txn applies ops atomically if every cond holds. It reports whether
+	// it applied; a failed condition is not an error.
+	Txn(ctx context.Context, conds []Cond, ops []Op) (bool, error)
+	// Watch streams changes under prefix made after revision rev (0: from now).
+	// The channel closes when ctx ends or the store closes.
+	Watch(ctx context.Context, prefix string, rev int64) <-chan Event
+	// Grant creates a lease that expires ttlSeconds after its last keep-alive.
+	Grant(ctx context.Context, ttlSeconds int64) (LeaseID, error)
+	// KeepAlive refreshes lease until ctx ends; it returns when ctx ends or
+	// the lease is lost (then with an error).
+	KeepAlive(ctx context.Context, lease LeaseID) error
+	// PutWithLease writes key attached to lease.
+	PutWithLease(ctx context.Context, key string, value []byte, lease LeaseID) error
+	// Close releases the store's resources.
+	Close() error
+}

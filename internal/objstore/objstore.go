@@ -1,0 +1,53 @@
+// Package objstore is the object store: immutable named blobs (binlogs,
+// delta logs, stats, index files). Standalone keeps them in a local
+// directory; cluster mode uses an S3-compatible server.
+//
+// Objects are written once and never modified; a Put of an existing key
+// replaces it atomically (readers see the old or the new object, never a mix).
+package objstore
+
+import (
+	"context"
+	"errors"
+	"io"
+)
+
+// ErrNotFound is returned for a key that does not exist.
+var ErrNotFound = errors.New("objstore: object not found")
+
+// ObjectInfo describes one stored object.
+type ObjectInfo struct {
+	Key  string
+	Size int64
+}
+
+// Mapping is an object's bytes made available for reading, memory-mapped
+// when the store can (a local file) or read into memory otherwise. Bytes
+// stays valid until Close; the caller must not modify it.
+type Mapping interface {
+	Bytes() []byte
+	io.Closer
+}
+
+// Store is the object store contract. Every implementation runs the
+// conformance suite in package objstoretest.
+type Store interface {
+	// Put stores data under key, durably (fsynced) before it returns.
+	Put(ctx context.Context, key string, data []byte) error
+	// Get returns the whole object, or an error wrapping ErrNotFound.
+	Get(ctx context.Context, key string) ([]byte, error)
+	// GetRange returns length bytes from offset off.
+	GetRange(ctx context.Context, key string, off, length int64) ([]byte, error)
+	// Map makes the object readable without copying it where possible.
+	Map(ctx context.Context, key string) (Mapping, error)
+	// Stat returns the object's size, or an error wrapping ErrNotFound.
+	Stat(ctx context.Context, key string) (ObjectInfo, error)
+	// List returns every object whose key starts with prefix, sorted by key.
+	List(ctx context.Context, prefix string) ([]ObjectInfo, error)
+	// Delete removes key; deleting a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// DeletePrefix removes every object whose key starts with prefix.
+	DeletePrefix(ctx context.Context, prefix string) error
+	// Close releases the store's resources.
+	Close() error
+}

@@ -1,0 +1,174 @@
+// Package errs is Milvago's error catalogue: Milvus's public error codes and
+// messages, kept as data. Components wrap these sentinels with context
+// (fmt.Errorf("describe %q: %w", name, errs.ErrCollectionNotFound)); the
+// gRPC edge (internal/rpc) turns any error into a commonpb.Status once,
+// with Code and Reason.
+package errs
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error is one catalogue entry: a Milvus error code, its canonical message
+// and whether a client may retry.
+type Error struct {
+	Code      int32
+	Msg       string
+	Retriable bool
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// Is matches any catalogue entry with the same code, so that an error
+// rebuilt from a wire status matches the sentinel.
+func (e *Error) Is(target error) bool {
+	var t *Error
+	return errors.As(target, &t) && t.Code == e.Code
+}
+
+func def(code int32, msg string, retriable bool) *Error {
+	return &Error{Code: code, Msg: msg, Retriable: retriable}
+}
+
+// The catalogue. Codes and messages are Milvus's (pkg/util/merr).
+var (
+	ErrServiceNotReady             = def(1, "service not ready", true)
+	ErrServiceUnavailable          = def(2, "service unavailable", true)
+	ErrServiceMemoryLimitExceeded  = def(3, "memory limit exceeded", false)
+	ErrServiceRequestLimitExceeded = def(4, "request limit exceeded", true)
+	ErrServiceInternal             = def(5, "service internal error", false)
+	ErrServiceRateLimit            = def(8, "rate limit exceeded", true)
+	ErrServiceUnimplemented        = def(10, "service unimplemented", false)
+
+	ErrCollectionNotFound         = def(100, "collection not found", false)
+	ErrCollectionNotLoaded        = def(101, "collection not loaded", false)
+	ErrCollectionNumLimitExceeded = def(102, "exceeded the limit number of collections", false)
+	ErrCollectionNotFullyLoaded   = def(103, "collection not fully loaded", true)
+	ErrCollectionLoaded           = def(104, "collection already loaded", false)
+	ErrCollectionIllegalSchema    = def(105, "illegal collection schema", false)
+	ErrCollectionSchemaMismatch   = def(109, "collection schema mismatch", false)
+
+	ErrPartitionNotFound       = def(200, "partition not found", false)
+	ErrPartitionNotLoaded      = def(201, "partition not loaded", false)
+	ErrPartitionNotFullyLoaded = def(202, "partition not fully loaded", true)
+
+	ErrGeneralCapacityExceeded = def(250, "general capacity exceeded", false)
+
+	ErrChannelNotFound = def(500, "channel not found", false)
+
+	ErrSegmentNotFound   = def(600, "segment not found", false)
+	ErrSegmentNotLoaded  = def(601, "segment not loaded", false)
+	ErrSegmentLoadFailed = def(604, "segment load failed", false)
+
+	ErrIndexNotFound     = def(700, "index not found", false)
+	ErrIndexNotSupported = def(701, "index type not supported", false)
+	ErrIndexDuplicate    = def(702, "index duplicates", false)
+
+	ErrDatabaseNotFound         = def(800, "database not found", false)
+	ErrDatabaseNumLimitExceeded = def(801, "exceeded the limit number of database", false)
+	ErrDatabaseInvalidName      = def(802, "invalid database name", false)
+
+	ErrIoKeyNotFound = def(1000, "key not found", false)
+	ErrIoFailed      = def(1001, "IO failed", false)
+
+	ErrParameterInvalid  = def(1100, "invalid parameter", false)
+	ErrParameterMissing  = def(1101, "missing parameter", false)
+	ErrParameterTooLarge = def(1102, "parameter too large", false)
+
+	ErrMetricNotFound = def(1200, "metric not found", false)
+
+	ErrPrivilegeNotAuthenticated = def(1400, "not authenticated", false)
+	ErrPrivilegeNotPermitted     = def(1401, "privilege not permitted", false)
+
+	ErrAliasNotFound               = def(1600, "alias not found", false)
+	ErrAliasCollectionNameConflict = def(1601, "alias and collection name conflict", false)
+	ErrAliasAlreadyExist           = def(1602, "alias already exist", false)
+
+	ErrFieldNotFound    = def(1700, "field not found", false)
+	ErrFieldInvalidName = def(1701, "field name invalid", false)
+
+	ErrOperationNotSupported = def(3000, "unsupported operation", false)
+
+	// ErrUnexpected is what an error outside the catalogue becomes on the wire.
+	ErrUnexpected = def(65535, "unexpected error", false)
+)
+
+// CodeOf returns the Milvus code of err: the code of the catalogue entry it
+// wraps, or ErrUnexpected's code. A nil error has code 0.
+func CodeOf(err error) int32 {
+	if err == nil {
+		return 0
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ErrUnexpected.Code
+}
+
+// IsRetriable reports whether err wraps a retriable catalogue entry.
+func IsRetriable(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Retriable
+}
+
+// detailed wraps a sentinel the way Milvus formats its wrapped errors:
+// "<message>[<key>=<value>]" followed by an optional ": <reason>".
+type detailed struct {
+	base   *Error
+	detail string
+}
+
+func (d *detailed) Error() string { return d.base.Msg + d.detail }
+func (d *detailed) Unwrap() error { return d.base }
+
+func with(base *Error, key string, value any, reason []string) error {
+	detail := fmt.Sprintf("[%s=%v]", key, value)
+	if len(reason) > 0 && reason[0] != "" {
+		detail += ": " + reason[0]
+	}
+	return &detailed{base: base, detail: detail}
+}
+
+// CollectionNotFound is ErrCollectionNotFound for a name or ID.
+func CollectionNotFound(collection any) error {
+	return with(ErrCollectionNotFound, "collection", collection, nil)
+}
+
+// CollectionNotLoaded is ErrCollectionNotLoaded for a collection.
+func CollectionNotLoaded(collection any, reason ...string) error {
+	return with(ErrCollectionNotLoaded, "collection", collection, reason)
+}
+
+// PartitionNotFound is ErrPartitionNotFound for a partition.
+func PartitionNotFound(partition any, reason ...string) error {
+	return with(ErrPartitionNotFound, "partition", partition, reason)
+}
+
+// DatabaseNotFound is ErrDatabaseNotFound for a database.
+func DatabaseNotFound(db string) error { return with(ErrDatabaseNotFound, "database", db, nil) }
+
+// IndexNotFound is ErrIndexNotFound for a collection.
+func IndexNotFound(what any) error { return with(ErrIndexNotFound, "collection", what, nil) }
+
+// FieldNotFound is ErrFieldNotFound for a field.
+func FieldNotFound(field any, reason ...string) error {
+	return with(ErrFieldNotFound, "field", field, reason)
+}
+
+// InvalidParameter is ErrParameterInvalid with a reason a user can act on,
+// rendered as Milvus does: "<reason>: invalid parameter".
+func InvalidParameter(format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrParameterInvalid)
+}
+
+// InvalidParameterValue is ErrParameterInvalid in Milvus's expected/actual
+// form: "invalid parameter[expected=...][actual=...]".
+func InvalidParameterValue(expected, actual any, reason ...string) error {
+	d := fmt.Sprintf("[expected=%v][actual=%v]", expected, actual)
+	if len(reason) > 0 && reason[0] != "" {
+		d += ": " + reason[0]
+	}
+	return &detailed{base: ErrParameterInvalid, detail: d}
+}

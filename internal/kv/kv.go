@@ -15,6 +15,13 @@ import (
 // ErrNotFound is returned by Get for a key that does not exist.
 var ErrNotFound = errors.New("kv: key not found")
 
+// ErrLeaseLost is returned by KeepAlive when the lease expired or was
+// revoked, and by PutWithLease for a lease that no longer exists.
+var ErrLeaseLost = errors.New("kv: lease expired or revoked")
+
+// ErrClosed is returned by calls on a store after Close.
+var ErrClosed = errors.New("kv: store closed")
+
 // KeyValue is one entry with its modification revision.
 type KeyValue struct {
 	Key      string
@@ -75,8 +82,8 @@ type Store interface {
 	Watch(ctx context.Context, prefix string, rev int64) <-chan Event
 	// Grant creates a lease that expires ttlSeconds after its last keep-alive.
 	Grant(ctx context.Context, ttlSeconds int64) (LeaseID, error)
-	// KeepAlive refreshes lease until ctx ends; it returns when ctx ends or
-	// the lease is lost (then with an error).
+	// KeepAlive refreshes lease until ctx ends; it returns nil when ctx
+	// ends, or an error wrapping ErrLeaseLost when the lease is lost.
 	KeepAlive(ctx context.Context, lease LeaseID) error
 	// PutWithLease writes key attached to lease.
 	PutWithLease(ctx context.Context, key string, value []byte, lease LeaseID) error

@@ -1,0 +1,218 @@
+package kv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.etcd.io/etcd/server/v3/embed"
+)
+
+// EmbedConfig configures an in-process etcd server.
+type EmbedConfig struct {
+	// Dir holds the server's data (member/wal, member/snap, the bbolt
+	// backend) and, when the path is short enough, its unix sockets.
+	// Required.
+	Dir string
+	// RootPath is the key prefix of the store Client returns.
+	// Default DefaultRootPath.
+	RootPath string
+	// TickMs and ElectionMs are the raft heartbeat and election timeout.
+	// Defaults 100 and 1000, as etcd. The minimum lease TTL is
+	// ceil(1.5*ElectionMs) in whole seconds (2s by default).
+	TickMs, ElectionMs uint
+	// MaxTxnOps caps the operations in one Txn. Default 1024.
+	MaxTxnOps uint
+	// MaxRequestBytes caps one request. Default 8 MiB.
+	MaxRequestBytes uint
+	// CompactionRetention is how many revisions the server keeps for
+	// watch-from-revision; older ones are compacted every few minutes.
+	// Default 10000.
+	CompactionRetention int
+	// StartTimeout bounds start-up (replaying a large WAL can be slow).
+	// Default 60s.
+	StartTimeout time.Duration
+	// Verbose forwards etcd's info logs; by default only warnings and errors.
+	Verbose bool
+}
+
+// Embedded is an etcd server running in this process. It listens only on
+// unix sockets in a 0700 directory, never on a TCP port.
+//
+// Durability: the server fsyncs its WAL before acknowledging a write, so an
+// OS crash loses nothing a Put or Txn has returned for. UnsafeNoFsync must
+// stay false.
+type Embedded struct {
+	etcd     *embed.Etcd
+	store    *Etcd
+	endpoint string
+	sockDir  string // removed by Close when not under Dir
+	logger   *slog.Logger
+	done     chan struct{} // closed when the error-watching goroutine ends
+	once     sync.Once
+}
+
+// StartEmbedded starts an etcd server with its data in cfg.Dir and returns
+// once it serves requests. Close stops it. A nil logger discards.
+func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*Embedded, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("kv: embedded etcd: no data directory")
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("component", "etcd")
+	start := time.Now()
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("kv: embedded etcd: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("kv: embedded etcd: %w", err)
+	}
+	sockDir, err := socketDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("kv: embedded etcd: %w", err)
+	}
+	if cfg.TickMs == 0 {
+		cfg.TickMs = 100
+	}
+	if cfg.ElectionMs == 0 {
+		cfg.ElectionMs = 1000
+	}
+	if cfg.MaxTxnOps == 0 {
+		cfg.MaxTxnOps = 1024
+	}
+	if cfg.MaxRequestBytes == 0 {
+		cfg.MaxRequestBytes = 8 << 20
+	}
+	if cfg.CompactionRetention == 0 {
+		cfg.CompactionRetention = 10000
+	}
+	if cfg.StartTimeout == 0 {
+		cfg.StartTimeout = 60 * time.Second
+	}
+
+	clientURL := url.URL{Scheme: "unix", Path: filepath.Join(sockDir, "etcd-client.sock")}
+	peerURL := url.URL{Scheme: "unix", Path: filepath.Join(sockDir, "etcd-peer.sock")}
+	ec := embed.NewConfig()
+	ec.Name = "milvago"
+	ec.Dir = dir
+	ec.ListenClientUrls = []url.URL{clientURL}
+	ec.AdvertiseClientUrls = []url.URL{clientURL}
+	ec.ListenPeerUrls = []url.URL{peerURL}
+	ec.AdvertisePeerUrls = []url.URL{peerURL}
+	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
+	ec.TickMs = cfg.TickMs
+	ec.ElectionMs = cfg.ElectionMs
+	ec.MaxTxnOps = cfg.MaxTxnOps
+	ec.MaxRequestBytes = cfg.MaxRequestBytes
+	ec.AutoCompactionMode = "revision"
+	ec.AutoCompactionRetention = fmt.Sprint(cfg.CompactionRetention)
+	ec.EnableGRPCGateway = false
+	ec.UnsafeNoFsync = false // acknowledged writes survive an OS crash
+	min := slog.LevelWarn
+	if cfg.Verbose {
+		min = slog.LevelInfo
+	}
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(newZapLogger(logger, min))
+
+	e, err := embed.StartEtcd(ec)
+	if err != nil {
+		return nil, fmt.Errorf("kv: start embedded etcd in %s: %w", dir, err)
+	}
+	timer := time.NewTimer(cfg.StartTimeout)
+	defer timer.Stop()
+	select {
+	case <-e.Server.ReadyNotify():
+	case err := <-e.Err():
+		e.Close()
+		return nil, fmt.Errorf("kv: start embedded etcd in %s: %w", dir, err)
+	case <-timer.C:
+		e.Server.Stop()
+		e.Close()
+		return nil, fmt.Errorf("kv: start embedded etcd in %s: not ready after %v", dir, cfg.StartTimeout)
+	case <-ctx.Done():
+		e.Server.Stop()
+		e.Close()
+		return nil, fmt.Errorf("kv: start embedded etcd in %s: %w", dir, ctx.Err())
+	}
+	m := &Embedded{
+		etcd:     e,
+		endpoint: "unix://" + clientURL.Path,
+		logger:   logger,
+		done:     make(chan struct{}),
+	}
+	if sockDir != dir {
+		m.sockDir = sockDir
+	}
+	go func() {
+		defer close(m.done)
+		for err := range e.Err() {
+			if err != nil {
+				logger.Error("embedded etcd failed", "err", err)
+			}
+		}
+	}()
+	store, err := NewEtcd(ctx, EtcdConfig{Endpoints: []string{m.endpoint}, RootPath: cfg.RootPath}, logger)
+	if err != nil {
+		m.Close()
+		return nil, err
+	}
+	m.store = store
+	logger.Info("embedded etcd ready", "dir", dir, "endpoint", m.endpoint, "took", time.Since(start))
+	return m, nil
+}
+
+// Client returns the store over this server. It is shared: Close of the
+// Embedded closes it; closing it earlier only closes the store.
+func (m *Embedded) Client() *Etcd { return m.store }
+
+// Endpoint returns the client URL ("unix:///...") for NewEtcd, to open
+// stores with other root paths on the same server.
+func (m *Embedded) Endpoint() string { return m.endpoint }
+
+// Close closes the client store and stops the server, waiting for it.
+func (m *Embedded) Close() error {
+	var err error
+	m.once.Do(func() {
+		if m.store != nil {
+			err = m.store.Close()
+		}
+		m.etcd.Close()
+		<-m.done
+		if m.sockDir != "" {
+			os.RemoveAll(m.sockDir)
+		}
+	})
+	return err
+}
+
+// maxSockPath leaves room under the 108-byte sun_path limit of Linux.
+const maxSockPath = 100
+
+// socketDir returns where the server's sockets go: dataDir when its path is
+// short enough, else a private directory under os.TempDir named after
+// dataDir, so that a restart finds the same paths.
+func socketDir(dataDir string) (string, error) {
+	if len(dataDir)+len("/etcd-client.sock") <= maxSockPath {
+		return dataDir, nil
+	}
+	h := fnv.New64a()
+	h.Write([]byte(dataDir))
+	d := filepath.Join(os.TempDir(), fmt.Sprintf("milvago-etcd-%x", h.Sum64()))
+	if err := os.MkdirAll(d, 0o700); err != nil {
+		return "", err
+	}
+	if len(d)+len("/etcd-client.sock") > maxSockPath {
+		return "", fmt.Errorf("socket directory %s: path too long", d)
+	}
+	return d, nil
+}

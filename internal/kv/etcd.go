@@ -1,0 +1,326 @@
+package kv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"go.etcd.io/etcd/api/v3/mvccpb"
+	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// DefaultRootPath is the root prefix under which Milvago keeps its keys.
+const DefaultRootPath = "milvago"
+
+// EtcdConfig says how to reach an etcd cluster.
+type EtcdConfig struct {
+	// Endpoints are etcd client URLs: "http://host:2379", "https://...",
+	// or "unix:///abs/path.sock".
+	Endpoints []string
+	// RootPath prefixes every key ("milvago" -> "milvago/<key>"). Two stores
+	// with different roots never see each other's keys. Default DefaultRootPath.
+	RootPath string
+	// DialTimeout bounds the connectivity check in NewEtcd. Default 5s.
+	DialTimeout time.Duration
+	// Username and Password enable etcd authentication when set.
+	Username, Password string
+}
+
+// Etcd is the Store over an etcd cluster (external, or embedded: see
+// StartEmbedded). Revisions are etcd ModRevisions.
+//
+// etcd limits what one Txn may hold: at most max-txn-ops operations (128 by
+// default on an external cluster, see EmbedConfig.MaxTxnOps) and never the
+// same key twice; requests are capped at max-request-bytes (1.5 MiB default).
+type Etcd struct {
+	cli    *clientv3.Client
+	root   string // ends with "/"
+	logger *slog.Logger
+	ownCli bool // Close closes cli
+
+	// ctx ends when the store closes; watches and keep-alives derive from it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	once   sync.Once
+
+	mu     sync.Mutex     // guards closed and wg.Add against Close
+	closed bool           // set by Close
+	wg     sync.WaitGroup // watch goroutines
+}
+
+var _ Store = (*Etcd)(nil)
+
+// NewEtcd connects to the cluster in cfg and checks that it answers within
+// cfg.DialTimeout. A nil logger discards.
+func NewEtcd(ctx context.Context, cfg EtcdConfig, logger *slog.Logger) (*Etcd, error) {
+	if len(cfg.Endpoints) == 0 {
+		return nil, errors.New("kv: etcd: no endpoints")
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = 5 * time.Second
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cli, err := clientv3.New(clientv3.Config{
+		Endpoints:   cfg.Endpoints,
+		DialTimeout: cfg.DialTimeout,
+		Username:    cfg.Username,
+		Password:    cfg.Password,
+		Logger:      newZapLogger(logger, slog.LevelError),
+		Context:     context.WithoutCancel(ctx),
+		// Keep the connection checked so a dead server is noticed.
+		DialKeepAliveTime:    30 * time.Second,
+		DialKeepAliveTimeout: 10 * time.Second,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("kv: etcd client %v: %w", cfg.Endpoints, err)
+	}
+	s := newEtcd(cli, cfg.RootPath, logger)
+	s.ownCli = true
+	pctx, cancel := context.WithTimeout(ctx, cfg.DialTimeout)
+	defer cancel()
+	if _, err := cli.Get(pctx, s.root, clientv3.WithCountOnly()); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("kv: etcd %v not reachable: %w", cfg.Endpoints, err)
+	}
+	return s, nil
+}
+
+func newEtcd(cli *clientv3.Client, root string, logger *slog.Logger) *Etcd {
+	if root == "" {
+		root = DefaultRootPath
+	}
+	root = strings.TrimSuffix(root, "/") + "/"
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Etcd{
+		cli:    cli,
+		root:   root,
+		logger: logger.With("component", "kv", "root", root),
+		ctx:    ctx,
+		cancel: cancel,
+	}
+}
+
+// RootPath returns the prefix the store adds to every key, ending in "/".
+func (s *Etcd) RootPath() string { return s.root }
+
+// Client returns the underlying etcd client, for what the Store contract
+// does not cover (sessions, elections, compaction). Keys read or written
+// through it are not prefixed.
+func (s *Etcd) Client() *clientv3.Client { return s.cli }
+
+// Get implements Store.
+func (s *Etcd) Get(ctx context.Context, key string) (KeyValue, error) {
+	resp, err := s.cli.Get(ctx, s.root+key)
+	if err != nil {
+		return KeyValue{}, fmt.Errorf("kv: get %q: %w", key, err)
+	}
+	if len(resp.Kvs) == 0 {
+		return KeyValue{}, fmt.Errorf("kv: get %q: %w", key, ErrNotFound)
+	}
+	return s.kv(resp.Kvs[0]), nil
+}
+
+// List implements Store. It reads all entries at one revision.
+func (s *Etcd) List(ctx context.Context, prefix string) ([]KeyValue, error) {
+	resp, err := s.cli.Get(ctx, s.root+prefix, clientv3.WithPrefix(),
+		clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
+	if err != nil {
+		return nil, fmt.Errorf("kv: list %q: %w", prefix, err)
+	}
+	out := make([]KeyValue, len(resp.Kvs))
+	for i, kv := range resp.Kvs {
+		out[i] = s.kv(kv)
+	}
+	return out, nil
+}
+
+// Put implements Store.
+func (s *Etcd) Put(ctx context.Context, key string, value []byte) (int64, error) {
+	resp, err := s.cli.Put(ctx, s.root+key, string(value))
+	if err != nil {
+		return 0, fmt.Errorf("kv: put %q: %w", key, err)
+	}
+	return resp.Header.Revision, nil
+}
+
+// Delete implements Store.
+func (s *Etcd) Delete(ctx context.Context, key string) error {
+	if _, err := s.cli.Delete(ctx, s.root+key); err != nil {
+		return fmt.Errorf("kv: delete %q: %w", key, err)
+	}
+	return nil
+}
+
+// Txn implements Store. A Cond with Revision 0 compares the key's
+// CreateRevision with 0 (the key does not exist); otherwise it compares
+// the key's ModRevision.
+func (s *Etcd) Txn(ctx context.Context, conds []Cond, ops []Op) (bool, error) {
+	cmps := make([]clientv3.Cmp, len(conds))
+	for i, c := range conds {
+		if c.Revision == 0 {
+			cmps[i] = clientv3.Compare(clientv3.CreateRevision(s.root+c.Key), "=", 0)
+		} else {
+			cmps[i] = clientv3.Compare(clientv3.ModRevision(s.root+c.Key), "=", c.Revision)
+		}
+	}
+	thens := make([]clientv3.Op, len(ops))
+	for i, op := range ops {
+		switch {
+		case op.Delete && op.DeletePrefix:
+			thens[i] = clientv3.OpDelete(s.root+op.Key, clientv3.WithPrefix())
+		case op.Delete:
+			thens[i] = clientv3.OpDelete(s.root + op.Key)
+		default:
+			thens[i] = clientv3.OpPut(s.root+op.Key, string(op.Value))
+		}
+	}
+	resp, err := s.cli.Txn(ctx).If(cmps...).Then(thens...).Commit()
+	if err != nil {
+		return false, fmt.Errorf("kv: txn (%d conds, %d ops): %w", len(conds), len(ops), err)
+	}
+	return resp.Succeeded, nil
+}
+
+// Watch implements Store. Besides ctx ending and Close, the channel also
+// closes when etcd cancels the watch, notably when rev has been compacted
+// away: a caller whose ctx is still live should then List and watch again.
+func (s *Etcd) Watch(ctx context.Context, prefix string, rev int64) <-chan Event {
+	out := make(chan Event)
+	wctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(s.ctx, cancel)
+	opts := []clientv3.OpOption{clientv3.WithPrefix()}
+	if rev > 0 {
+		opts = append(opts, clientv3.WithRev(rev+1))
+	}
+	// WithRequireLeader makes a watch on a partitioned member fail instead
+	// of hanging silently.
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		stop()
+		cancel()
+		close(out)
+		return out
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	wch := s.cli.Watch(clientv3.WithRequireLeader(wctx), s.root+prefix, opts...)
+	go func() {
+		defer s.wg.Done()
+		defer close(out)
+		defer cancel()
+		defer stop()
+		for resp := range wch {
+			if err := resp.Err(); err != nil {
+				if wctx.Err() == nil {
+					s.logger.Warn("watch ended", "prefix", prefix, "rev", rev, "err", err)
+				}
+				return
+			}
+			for _, ev := range resp.Events {
+				e := Event{Type: EventPut, KeyValue: s.kv(ev.Kv)}
+				if ev.Type == mvccpb.DELETE {
+					e.Type = EventDelete
+				}
+				select {
+				case out <- e:
+				case <-wctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out
+}
+
+// Grant implements Store. etcd raises TTLs below its minimum (about
+// 1.5 election timeouts, rounded up to whole seconds) to that minimum.
+func (s *Etcd) Grant(ctx context.Context, ttlSeconds int64) (LeaseID, error) {
+	resp, err := s.cli.Grant(ctx, ttlSeconds)
+	if err != nil {
+		return 0, fmt.Errorf("kv: grant lease ttl %ds: %w", ttlSeconds, err)
+	}
+	return LeaseID(resp.ID), nil
+}
+
+// KeepAlive implements Store.
+func (s *Etcd) KeepAlive(ctx context.Context, lease LeaseID) error {
+	kctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.ctx, cancel)()
+	ch, err := s.cli.KeepAlive(kctx, clientv3.LeaseID(lease))
+	if err != nil {
+		return fmt.Errorf("kv: keep lease %x alive: %w", lease, mapLeaseErr(err))
+	}
+	for range ch {
+		// Drain responses: the client warns when its queue fills.
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	if s.ctx.Err() != nil {
+		return fmt.Errorf("kv: keep lease %x alive: %w", lease, ErrClosed)
+	}
+	// The client closes the channel when the lease is gone, or when it
+	// could not renew it before the TTL passed.
+	return fmt.Errorf("kv: keep lease %x alive: %w", lease, ErrLeaseLost)
+}
+
+// PutWithLease implements Store.
+func (s *Etcd) PutWithLease(ctx context.Context, key string, value []byte, lease LeaseID) error {
+	if _, err := s.cli.Put(ctx, s.root+key, string(value), clientv3.WithLease(clientv3.LeaseID(lease))); err != nil {
+		return fmt.Errorf("kv: put %q with lease %x: %w", key, lease, mapLeaseErr(err))
+	}
+	return nil
+}
+
+// Revoke ends lease now and deletes its keys (a graceful shutdown uses it
+// so that peers need not wait for the TTL).
+func (s *Etcd) Revoke(ctx context.Context, lease LeaseID) error {
+	if _, err := s.cli.Revoke(ctx, clientv3.LeaseID(lease)); err != nil {
+		return fmt.Errorf("kv: revoke lease %x: %w", lease, mapLeaseErr(err))
+	}
+	return nil
+}
+
+// Close stops the store's watches and keep-alives and, when NewEtcd made
+// the client, closes it. Close is idempotent.
+func (s *Etcd) Close() error {
+	var err error
+	s.once.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		s.cancel()
+		s.wg.Wait()
+		if s.ownCli {
+			err = s.cli.Close()
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("kv: close: %w", err)
+	}
+	return nil
+}
+
+func (s *Etcd) kv(kv *mvccpb.KeyValue) KeyValue {
+	return KeyValue{
+		Key:      strings.TrimPrefix(string(kv.Key), s.root),
+		Value:    kv.Value,
+		Revision: kv.ModRevision,
+	}
+}
+
+func mapLeaseErr(err error) error {
+	if errors.Is(err, rpctypes.ErrLeaseNotFound) {
+		return fmt.Errorf("%w (%w)", ErrLeaseLost, err)
+	}
+	return err
+}

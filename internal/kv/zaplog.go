@@ -1,0 +1,79 @@
+package kv
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sort"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// newZapLogger returns a zap logger (what etcd's server and client log
+// to) that forwards entries at min or above to logger.
+func newZapLogger(logger *slog.Logger, min slog.Level) *zap.Logger {
+	return zap.New(&slogCore{l: logger, min: min})
+}
+
+// slogCore is a zapcore.Core writing to a slog.Logger.
+type slogCore struct {
+	l      *slog.Logger
+	min    slog.Level
+	fields []zapcore.Field
+}
+
+func slogLevel(l zapcore.Level) slog.Level {
+	switch {
+	case l <= zapcore.DebugLevel:
+		return slog.LevelDebug
+	case l == zapcore.InfoLevel:
+		return slog.LevelInfo
+	case l == zapcore.WarnLevel:
+		return slog.LevelWarn
+	default:
+		return slog.LevelError
+	}
+}
+
+func (c *slogCore) Enabled(l zapcore.Level) bool {
+	sl := slogLevel(l)
+	return sl >= c.min && c.l.Enabled(context.Background(), sl)
+}
+
+func (c *slogCore) With(fields []zapcore.Field) zapcore.Core {
+	return &slogCore{l: c.l, min: c.min, fields: append(slices.Clip(c.fields), fields...)}
+}
+
+func (c *slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if c.Enabled(e.Level) {
+		return ce.AddCore(e, c)
+	}
+	return ce
+}
+
+func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
+	enc := zapcore.NewMapObjectEncoder()
+	for _, f := range c.fields {
+		f.AddTo(enc)
+	}
+	for _, f := range fields {
+		f.AddTo(enc)
+	}
+	keys := make([]string, 0, len(enc.Fields))
+	for k := range enc.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	attrs := make([]slog.Attr, 0, len(keys)+1)
+	if e.LoggerName != "" {
+		attrs = append(attrs, slog.String("zap_logger", e.LoggerName))
+	}
+	for _, k := range keys {
+		attrs = append(attrs, slog.Any(k, enc.Fields[k]))
+	}
+	c.l.LogAttrs(context.Background(), slogLevel(e.Level), e.Message, attrs...)
+	return nil
+}
+
+func (c *slogCore) Sync() error { return nil }

@@ -15,6 +15,17 @@ import (
 // ErrNotFound is returned for a key that does not exist.
 var ErrNotFound = errors.New("objstore: object not found")
 
+// ErrOutOfRange is returned by GetRange for a range that is negative or
+// extends past the end of the object.
+var ErrOutOfRange = errors.New("objstore: range out of bounds")
+
+// ErrInvalidKey is returned for a key the store cannot hold: empty, with an
+// empty, "." or ".." segment, or starting with "/".
+var ErrInvalidKey = errors.New("objstore: invalid key")
+
+// ErrClosed is returned by calls on a store after Close.
+var ErrClosed = errors.New("objstore: store closed")
+
 // ObjectInfo describes one stored object.
 type ObjectInfo struct {
 	Key  string
@@ -36,7 +47,8 @@ type Store interface {
 	Put(ctx context.Context, key string, data []byte) error
 	// Get returns the whole object, or an error wrapping ErrNotFound.
 	Get(ctx context.Context, key string) ([]byte, error)
-	// GetRange returns length bytes from offset off.
+	// GetRange returns length bytes from offset off, or an error wrapping
+	// ErrOutOfRange unless 0 <= off, 0 <= length and off+length <= size.
 	GetRange(ctx context.Context, key string, off, length int64) ([]byte, error)
 	// Map makes the object readable without copying it where possible.
 	Map(ctx context.Context, key string) (Mapping, error)

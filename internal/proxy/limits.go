@@ -1,0 +1,124 @@
+package proxy
+
+import (
+	"fmt"
+
+	"github.com/milvago/milvago/internal/errs"
+)
+
+// Milvus 2.6's default limits (pkg/util/paramtable: proxy.*, quotaAndLimits.limits.*,
+// rootCoord.*, common.*). They are constants here because Milvago does not make
+// them configurable yet; each names the Milvus setting it mirrors.
+const (
+	// maxNameLength is proxy.maxNameLength: collection, field, partition,
+	// database and index names.
+	maxNameLength = 255
+	// maxDimension is proxy.maxDimension for dense float vectors; binary
+	// vectors may have 8 times as many bits.
+	maxDimension = 32768
+	// minDimension is the smallest dimension Milvus accepts ("should be in range 2 ~ 32768").
+	minDimension = 2
+	// maxTopK is quotaAndLimits.limits.topK: the largest limit, offset and limit+offset of a search.
+	maxTopK = 16384
+	// maxNQ is quotaAndLimits.limits.nq: the most query vectors in one search.
+	maxNQ = 16384
+	// maxQueryResultWindow is quotaAndLimits.limits.maxQueryResultWindow:
+	// the largest offset+limit of a query.
+	maxQueryResultWindow = 16384
+	// maxFieldNum is proxy.maxFieldNum (the dynamic field is not counted).
+	maxFieldNum = 64
+	// maxVectorFieldNum is proxy.maxVectorFieldNum.
+	maxVectorFieldNum = 4
+	// maxShardNum is proxy.maxShardNum.
+	maxShardNum = 16
+	// defaultShardsNum is common.DefaultShardsNum, used when a request asks for 0 shards.
+	defaultShardsNum = 1
+	// maxPartitionNum is rootCoord.maxPartitionNum.
+	maxPartitionNum = 1024
+	// defaultPartitionsWithPartitionKey is common.DefaultPartitionsWithPartitionKey.
+	defaultPartitionsWithPartitionKey = 16
+	// maxVarCharLength is proxy.maxVarCharLength.
+	maxVarCharLength = 65535
+	// maxArrayCapacity is proxy's defaultMaxArrayCapacity.
+	maxArrayCapacity = 4096
+	// maxJSONLength is common.JSONMaxLength: the largest JSON value (and
+	// dynamic-field object) of one row, in bytes.
+	maxJSONLength = 64 << 10
+	// maxRequestBytes is the largest request Milvago accepts (DESIGN.md section 1).
+	maxRequestBytes = 64 << 20
+	// startOfUserFieldID is common.StartOfUserFieldID: user fields are numbered from 100.
+	startOfUserFieldID = 100
+	// defaultRoundDecimal is the round_decimal of a search that sets none: no rounding.
+	defaultRoundDecimal = -1
+)
+
+// Names Milvus reserves.
+const (
+	// metaFieldName is the dynamic field's name (common.MetaFieldName).
+	metaFieldName = "$meta"
+	// rowIDFieldName and timestampFieldName are Milvus's system fields; a
+	// user schema may not use them.
+	rowIDFieldName     = "RowID"
+	timestampFieldName = "Timestamp"
+	// countStar is the output field that turns a query into a count.
+	countStar = "count(*)"
+)
+
+// milvusError renders an error the way Milvus's merr renders a wrapped
+// catalogue entry, "<reason>: <message><fields>" (or "<message><fields>"
+// without a reason), while matching the entry with errors.Is and
+// errs.CodeOf.
+type milvusError struct {
+	base   *errs.Error
+	fields string // "[key=value]..." appended to the base message
+	reason string // text before the base message; "" for none
+}
+
+func (e *milvusError) Error() string {
+	if e.reason == "" {
+		return e.base.Msg + e.fields
+	}
+	return e.reason + ": " + e.base.Msg + e.fields
+}
+
+func (e *milvusError) Unwrap() error { return e.base }
+
+// errInvalidMsg is merr.WrapErrParameterInvalidMsg: "<reason>: invalid parameter" (1100).
+func errInvalidMsg(format string, args ...any) error {
+	return &milvusError{base: errs.ErrParameterInvalid, reason: fmt.Sprintf(format, args...)}
+}
+
+// errInvalidValue is merr.WrapErrParameterInvalid:
+// "<reason>: invalid parameter[expected=E][actual=A]" (1100).
+func errInvalidValue(expected, actual any, reason string) error {
+	return &milvusError{
+		base:   errs.ErrParameterInvalid,
+		fields: fmt.Sprintf("[expected=%v][actual=%v]", expected, actual),
+		reason: reason,
+	}
+}
+
+// errInvalidRange is merr.WrapErrParameterInvalidRange:
+// "<reason>: invalid parameter[A out of range L <= value <= U]" (1100).
+func errInvalidRange(lower, upper, actual any, reason string) error {
+	return &milvusError{
+		base:   errs.ErrParameterInvalid,
+		fields: fmt.Sprintf("[%v out of range %v <= value <= %v]", actual, lower, upper),
+		reason: reason,
+	}
+}
+
+// errWithField wraps a catalogue entry with one "[key=value]" field and a reason,
+// as merr's WrapErrFieldNameInvalid, WrapErrDatabaseNameInvalid,
+// WrapErrCollectionIllegalSchema and friends do.
+func errWithField(base *errs.Error, key string, value any, reason string) error {
+	return &milvusError{base: base, fields: fmt.Sprintf("[%s=%v]", key, value), reason: reason}
+}
+
+// errPlain is an error Milvus returns without a catalogue entry: on the wire
+// it has code 65535 (errs.ErrUnexpected) and exactly this message. Milvus
+// does this for many schema and search-parameter checks; matching it keeps
+// clients' error handling (and their tests) working unchanged.
+func errPlain(format string, args ...any) error {
+	return &errs.Error{Code: errs.ErrUnexpected.Code, Msg: fmt.Sprintf(format, args...)}
+}

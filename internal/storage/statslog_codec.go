@@ -1,0 +1,251 @@
+package storage
+
+import (
+	"cmp"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/bits-and-blooms/bloom/v3"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+)
+
+// Limits a stats log must respect; they keep a corrupt file from asking the
+// decoder for absurd amounts of memory or work.
+const (
+	maxBloomHashes = 64
+	maxBloomBits   = 1 << 40
+)
+
+const flagHasBounds = 1 << 0
+
+// EncodeStats encodes st as a stats log (docs/format/statslog.md).
+func EncodeStats(st *Stats) ([]byte, error) {
+	if st == nil {
+		return nil, fmt.Errorf("storage: encode nil stats")
+	}
+	if st.PK.Type != schemapb.DataType_None && st.PK.Type != schemapb.DataType_Int64 && st.PK.Type != schemapb.DataType_VarChar {
+		return nil, fmt.Errorf("storage: encode stats: primary key type %s is neither Int64 nor VarChar", st.PK.Type)
+	}
+	h := header{magic: magicStats, dataType: int32(st.PK.Type), rows: st.Rows}
+	w := &writer{b: make([]byte, headerSize, 256)}
+	if err := w.fieldStats(st.PK); err != nil {
+		return nil, fmt.Errorf("storage: encode stats: primary key: %w", err)
+	}
+	ids := make([]int64, 0, len(st.Fields))
+	for id := range st.Fields {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	w.u64(uint64(len(ids)))
+	for _, id := range ids {
+		fs := st.Fields[id]
+		if fs == nil {
+			return nil, fmt.Errorf("storage: encode stats: field %d: nil stats", id)
+		}
+		w.u64(uint64(id))
+		if err := w.fieldStats(*fs); err != nil {
+			return nil, fmt.Errorf("storage: encode stats: field %d: %w", id, err)
+		}
+	}
+	w.u64(uint64(len(st.Blooms)))
+	for _, bf := range st.Blooms {
+		words := bf.BitSet().Words()
+		need := (bf.Cap() + 63) / 64
+		if uint(len(words)) < need {
+			return nil, fmt.Errorf("storage: encode stats: bloom filter of %d bits has %d words", bf.Cap(), len(words))
+		}
+		w.u64(uint64(bf.Cap()))
+		w.u64(uint64(bf.K()))
+		w.b = append(w.b, bytesOf(words[:need])...)
+	}
+	return finish(w.b, h), nil
+}
+
+func (w *writer) u32(v uint32) { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
+func (w *writer) u64(v uint64) { w.b = binary.LittleEndian.AppendUint64(w.b, v) }
+
+func (w *writer) str(s string) {
+	w.u32(uint32(len(s)))
+	w.b = append(w.b, s...)
+}
+
+func (w *writer) fieldStats(fs FieldStats) error {
+	k := kindOf(fs.Type)
+	if k == kindNone && fs.Type != schemapb.DataType_None {
+		return fmt.Errorf("type %s has no bounds", fs.Type)
+	}
+	if fs.Type == schemapb.DataType_None && fs.HasBounds {
+		return fmt.Errorf("bounds without a type")
+	}
+	var flags uint32
+	if fs.HasBounds {
+		flags |= flagHasBounds
+	}
+	w.u32(uint32(fs.Type))
+	w.u32(flags)
+	w.u64(uint64(fs.Rows))
+	w.u64(uint64(fs.Nulls))
+	if !fs.HasBounds {
+		return nil
+	}
+	switch k {
+	case kindInt:
+		w.u64(uint64(fs.MinInt))
+		w.u64(uint64(fs.MaxInt))
+	case kindFloat:
+		w.u64(math.Float64bits(fs.MinFloat))
+		w.u64(math.Float64bits(fs.MaxFloat))
+	case kindString:
+		if len(fs.MinStr) > math.MaxUint32 || len(fs.MaxStr) > math.MaxUint32 {
+			return fmt.Errorf("bound longer than 4 GiB")
+		}
+		w.str(fs.MinStr)
+		w.str(fs.MaxStr)
+	}
+	return nil
+}
+
+// cursor reads the sequential, unaligned fields of a stats payload.
+type cursor struct {
+	b   []byte
+	err error
+}
+
+func (c *cursor) take(n uint64, what string) []byte {
+	if c.err != nil {
+		return nil
+	}
+	if n > uint64(len(c.b)) {
+		c.err = corruptf("stats log: %s needs %d bytes, %d left", what, n, len(c.b))
+		return nil
+	}
+	p := c.b[:n]
+	c.b = c.b[n:]
+	return p
+}
+
+func (c *cursor) u32(what string) uint32 {
+	if p := c.take(4, what); p != nil {
+		return binary.LittleEndian.Uint32(p)
+	}
+	return 0
+}
+
+func (c *cursor) u64(what string) uint64 {
+	if p := c.take(8, what); p != nil {
+		return binary.LittleEndian.Uint64(p)
+	}
+	return 0
+}
+
+func (c *cursor) str(what string) string {
+	n := c.u32(what + " length")
+	return string(c.take(uint64(n), what))
+}
+
+// DecodeStats decodes a stats log written by EncodeStats, returning an error
+// wrapping ErrCorrupt for malformed input. The result never aliases data.
+func DecodeStats(data []byte) (*Stats, error) {
+	h, err := readHeader(data, magicStats)
+	if err != nil {
+		return nil, err
+	}
+	if h.flags != 0 || h.elemType != 0 || h.dim != 0 {
+		return nil, corruptf("stats log: unused header fields are not zero")
+	}
+	c := &cursor{b: data[headerSize:]}
+	st := &Stats{Rows: h.rows, Fields: make(map[int64]*FieldStats)}
+	st.PK = c.fieldStats("primary key")
+	if c.err == nil && int32(st.PK.Type) != h.dataType {
+		return nil, corruptf("stats log: header says primary key type %d, record says %d", h.dataType, st.PK.Type)
+	}
+	switch st.PK.Type {
+	case schemapb.DataType_None, schemapb.DataType_Int64, schemapb.DataType_VarChar:
+	default:
+		return nil, corruptf("stats log: primary key type %s is neither Int64 nor VarChar", st.PK.Type)
+	}
+	nf := c.u64("field count")
+	if c.err == nil && nf > uint64(len(c.b))/24 {
+		return nil, corruptf("stats log: %d fields cannot fit in %d bytes", nf, len(c.b))
+	}
+	prev := int64(math.MinInt64)
+	for i := uint64(0); i < nf && c.err == nil; i++ {
+		id := int64(c.u64("field id"))
+		if i > 0 && id <= prev {
+			return nil, corruptf("stats log: field ids not ascending at %d", id)
+		}
+		prev = id
+		fs := c.fieldStats(fmt.Sprintf("field %d", id))
+		st.Fields[id] = &fs
+	}
+	nb := c.u64("bloom count")
+	if c.err == nil && nb > uint64(len(c.b))/16 {
+		return nil, corruptf("stats log: %d bloom filters cannot fit in %d bytes", nb, len(c.b))
+	}
+	for i := uint64(0); i < nb && c.err == nil; i++ {
+		m, k := c.u64("bloom bits"), c.u64("bloom hashes")
+		if c.err != nil {
+			break
+		}
+		if m == 0 || m > maxBloomBits || k == 0 || k > maxBloomHashes {
+			return nil, corruptf("stats log: bloom filter %d: %d bits, %d hashes", i, m, k)
+		}
+		nw := (m + 63) / 64
+		p := c.take(8*nw, "bloom words")
+		if c.err != nil {
+			break
+		}
+		st.Blooms = append(st.Blooms, bloom.FromWithM(copyOf[uint64](p, int(nw)), uint(m), uint(k)))
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	if len(c.b) != 0 {
+		return nil, corruptf("stats log: %d trailing bytes", len(c.b))
+	}
+	return st, nil
+}
+
+func (c *cursor) fieldStats(what string) FieldStats {
+	fs := FieldStats{Type: schemapb.DataType(int32(c.u32(what + " type")))}
+	flags := c.u32(what + " flags")
+	fs.Rows = int64(c.u64(what + " rows"))
+	fs.Nulls = int64(c.u64(what + " nulls"))
+	if c.err != nil {
+		return fs
+	}
+	k := kindOf(fs.Type)
+	switch {
+	case k == kindNone && fs.Type != schemapb.DataType_None:
+		c.err = corruptf("stats log: %s: type %d has no bounds", what, fs.Type)
+	case flags&^flagHasBounds != 0:
+		c.err = corruptf("stats log: %s: unknown flags %#x", what, flags)
+	case fs.Rows < 0 || fs.Nulls < 0 || fs.Nulls > fs.Rows:
+		c.err = corruptf("stats log: %s: %d nulls in %d rows", what, fs.Nulls, fs.Rows)
+	case flags&flagHasBounds != 0 && k == kindNone:
+		c.err = corruptf("stats log: %s: bounds without a type", what)
+	}
+	if c.err != nil || flags&flagHasBounds == 0 {
+		return fs
+	}
+	fs.HasBounds = true
+	ordered := true
+	switch k {
+	case kindInt:
+		fs.MinInt, fs.MaxInt = int64(c.u64(what+" min")), int64(c.u64(what+" max"))
+		ordered = fs.MinInt <= fs.MaxInt
+	case kindFloat:
+		fs.MinFloat = math.Float64frombits(c.u64(what + " min"))
+		fs.MaxFloat = math.Float64frombits(c.u64(what + " max"))
+		ordered = cmp.Compare(fs.MinFloat, fs.MaxFloat) <= 0 && !math.IsNaN(fs.MinFloat) && !math.IsNaN(fs.MaxFloat)
+	case kindString:
+		fs.MinStr, fs.MaxStr = c.str(what+" min"), c.str(what+" max")
+		ordered = fs.MinStr <= fs.MaxStr
+	}
+	if c.err == nil && !ordered {
+		c.err = corruptf("stats log: %s: min above max", what)
+	}
+	return fs
+}

@@ -1,0 +1,480 @@
+package logbroker
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// DefaultStreamPrefix is NATSConfig.StreamPrefix when left empty.
+const DefaultStreamPrefix = "MILVAGO"
+
+// NATSConfig configures a NATS JetStream log.
+type NATSConfig struct {
+	// URL is the NATS server to connect to ("nats://host:4222", a
+	// comma-separated list for a cluster). Ignored by StartEmbedded.
+	URL string
+	// StreamPrefix names the JetStream stream (<prefix>_LOG) and prefixes
+	// its subjects (<prefix>.log.<channel>, <prefix>.trunc.<channel>), so
+	// that several Milvago instances can share one NATS account.
+	// Letters, digits, '-' and '_' only. Empty means DefaultStreamPrefix.
+	StreamPrefix string
+	// Replicas is the stream's replication factor (1, 3 or 5; a cluster
+	// of at least that many JetStream servers is needed). 0 means 1.
+	Replicas int
+	// Options are extra client options for NewNATS: credentials, TLS,
+	// reconnect policy. Ignored by StartEmbedded.
+	Options []nats.Option
+}
+
+var prefixRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// Validate reports a configuration error.
+func (c NATSConfig) Validate() error {
+	if c.StreamPrefix != "" && !prefixRE.MatchString(c.StreamPrefix) {
+		return fmt.Errorf("logbroker: stream prefix %q: only letters, digits, '-' and '_' allowed", c.StreamPrefix)
+	}
+	switch c.Replicas {
+	case 0, 1, 3, 5:
+	default:
+		return fmt.Errorf("logbroker: %d replicas: want 1, 3 or 5", c.Replicas)
+	}
+	return nil
+}
+
+func (c NATSConfig) withDefaults() NATSConfig {
+	if c.StreamPrefix == "" {
+		c.StreamPrefix = DefaultStreamPrefix
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	return c
+}
+
+// NATS is a Log over NATS JetStream: one stream, one subject per channel.
+// See the package documentation for the mapping and its guarantees.
+type NATS struct {
+	nc         *nats.Conn
+	js         jetstream.JetStream
+	stream     jetstream.Stream
+	name       string // stream name
+	prefix     string // subject prefix
+	maxPayload int    // the server's max_payload: headers + payload
+	logger     *slog.Logger
+
+	mu     sync.Mutex           // guards trunc and closed
+	trunc  map[string]MessageID // truncation points seen by this value
+	closed bool
+}
+
+var _ Log = (*NATS)(nil)
+
+// NewNATS connects to the NATS server at cfg.URL and creates or updates the
+// log's stream. A nil logger discards.
+func NewNATS(ctx context.Context, cfg NATSConfig, logger *slog.Logger) (*NATS, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.URL == "" {
+		return nil, errors.New("logbroker: nats: empty URL")
+	}
+	opts := append([]nats.Option{nats.Name("milvago"), nats.MaxReconnects(-1)}, cfg.Options...)
+	nc, err := nats.Connect(cfg.URL, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("logbroker: connect to nats %s: %w", cfg.URL, err)
+	}
+	return newNATS(ctx, nc, cfg, logger)
+}
+
+// newNATS sets up the log's stream over nc and takes ownership of nc: it
+// is closed on error or by Close.
+func newNATS(ctx context.Context, nc *nats.Conn, cfg NATSConfig, logger *slog.Logger) (*NATS, error) {
+	if logger == nil {
+		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	cfg = cfg.withDefaults()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("logbroker: jetstream: %w", err)
+	}
+	n := &NATS{
+		nc:         nc,
+		js:         js,
+		name:       cfg.StreamPrefix + "_LOG",
+		prefix:     cfg.StreamPrefix,
+		maxPayload: int(nc.MaxPayload()),
+		logger:     logger.With("component", "logbroker", "stream", cfg.StreamPrefix+"_LOG"),
+		trunc:      make(map[string]MessageID),
+	}
+	if n.maxPayload <= propsReserve {
+		nc.Close()
+		return nil, fmt.Errorf("logbroker: nats max_payload %d is too small", n.maxPayload)
+	}
+	n.stream, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:        n.name,
+		Description: "Milvago log: one subject per channel",
+		Subjects:    []string{n.prefix + ".log.>", n.prefix + ".trunc.>"},
+		Retention:   jetstream.LimitsPolicy,
+		MaxMsgs:     -1,
+		MaxBytes:    -1,
+		MaxAge:      0,
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Replicas,
+		Discard:     jetstream.DiscardOld,
+		// Latest and truncation points must see every acknowledged
+		// append; direct gets may be served by a lagging replica.
+		AllowDirect: false,
+	})
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("logbroker: create stream %s: %w", n.name, err)
+	}
+	n.logger.Debug("log ready", "max_payload", n.maxPayload, "replicas", cfg.Replicas)
+	return n, nil
+}
+
+// channelToken maps a channel name to one subject token. Names made of
+// letters, digits, '-' and '_' (Milvus's channel names) are used as they
+// are; anything else becomes "~" + base64url, which cannot collide since
+// '~' is not in that set.
+func channelToken(channel string) string {
+	for i := 0; i < len(channel); i++ {
+		c := channel[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return "~" + base64.RawURLEncoding.EncodeToString([]byte(channel))
+		}
+	}
+	return channel
+}
+
+func (n *NATS) dataSubject(channel string) string { return n.prefix + ".log." + channelToken(channel) }
+func (n *NATS) truncSubject(channel string) string {
+	return n.prefix + ".trunc." + channelToken(channel)
+}
+
+func (n *NATS) isClosed() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.closed
+}
+
+// mapErr turns client errors into the contract's errors.
+func (n *NATS) mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case n.isClosed(), errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, jetstream.ErrConnectionClosed):
+		return fmt.Errorf("%w (%w)", ErrClosed, err)
+	case errors.Is(err, nats.ErrMaxPayload):
+		return fmt.Errorf("%w (%w)", ErrTooLarge, err)
+	}
+	return err
+}
+
+// Append implements Log. It returns once the stream leader has stored the
+// message (and, with replicas, a quorum has it): that is JetStream's
+// publish acknowledgement. If Append fails with a timeout the message may
+// still have been stored.
+func (n *NATS) Append(ctx context.Context, channel string, payload []byte, props map[string]string) (MessageID, error) {
+	if err := checkChannel(channel); err != nil {
+		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, err)
+	}
+	if limit := n.MaxMessageBytes(); len(payload) > limit {
+		return 0, fmt.Errorf("logbroker: append to %q: %d bytes > %d: %w", channel, len(payload), limit, ErrTooLarge)
+	}
+	if size := propsSize(props); size > MaxPropertiesBytes {
+		return 0, fmt.Errorf("logbroker: append to %q: properties take %d bytes > %d: %w", channel, size, MaxPropertiesBytes, ErrTooLarge)
+	}
+	if n.isClosed() {
+		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, ErrClosed)
+	}
+	msg := &nats.Msg{Subject: n.dataSubject(channel), Data: payload}
+	if len(props) > 0 {
+		msg.Header = make(nats.Header, len(props))
+		for k, v := range props {
+			msg.Header.Set(propKey(k), propValue(v))
+		}
+	}
+	ack, err := n.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(n.name))
+	if err != nil {
+		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, n.mapErr(err))
+	}
+	return MessageID(ack.Sequence), nil
+}
+
+// truncPoint returns channel's truncation point. fresh asks the server;
+// otherwise the last value this NATS saw is used when there is one.
+func (n *NATS) truncPoint(ctx context.Context, channel string, fresh bool) (MessageID, error) {
+	if !fresh {
+		n.mu.Lock()
+		t, ok := n.trunc[channel]
+		n.mu.Unlock()
+		if ok {
+			return t, nil
+		}
+	}
+	var t MessageID
+	raw, err := n.stream.GetLastMsgForSubject(ctx, n.truncSubject(channel))
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+	case err != nil:
+		return 0, n.mapErr(err)
+	default:
+		v, perr := strconv.ParseUint(string(raw.Data), 10, 64)
+		if perr != nil {
+			return 0, fmt.Errorf("truncation mark %q at %d: %w", raw.Data, raw.Sequence, perr)
+		}
+		t = MessageID(v)
+	}
+	return n.noteTrunc(channel, t), nil
+}
+
+// noteTrunc records a truncation point seen for channel and returns the
+// highest one seen.
+func (n *NATS) noteTrunc(channel string, t MessageID) MessageID {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if old := n.trunc[channel]; old > t {
+		return old
+	}
+	n.trunc[channel] = t
+	return t
+}
+
+// lastSeq returns the sequence of channel's last stored message, 0 if none.
+func (n *NATS) lastSeq(ctx context.Context, channel string) (MessageID, error) {
+	raw, err := n.stream.GetLastMsgForSubject(ctx, n.dataSubject(channel))
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return 0, nil
+	case err != nil:
+		return 0, n.mapErr(err)
+	}
+	return MessageID(raw.Sequence), nil
+}
+
+// Latest implements Log.
+func (n *NATS) Latest(ctx context.Context, channel string) (MessageID, error) {
+	if err := checkChannel(channel); err != nil {
+		return 0, fmt.Errorf("logbroker: latest of %q: %w", channel, err)
+	}
+	last, err := n.lastSeq(ctx, channel)
+	if err != nil {
+		return 0, fmt.Errorf("logbroker: latest of %q: %w", channel, err)
+	}
+	t, err := n.truncPoint(ctx, channel, true)
+	if err != nil {
+		return 0, fmt.Errorf("logbroker: latest of %q: %w", channel, err)
+	}
+	return max(last, t), nil
+}
+
+// Truncate implements Log. It first stores the new truncation point (a
+// message on <prefix>.trunc.<channel>), then purges the channel's subject
+// below it, then the older marks: a crash in between leaves messages that
+// Read already refuses to return, never a gap that Read would not report.
+func (n *NATS) Truncate(ctx context.Context, channel string, upTo MessageID) error {
+	if err := checkChannel(channel); err != nil {
+		return fmt.Errorf("logbroker: truncate %q: %w", channel, err)
+	}
+	wrap := func(err error) error { return fmt.Errorf("logbroker: truncate %q up to %d: %w", channel, upTo, err) }
+	cur, err := n.truncPoint(ctx, channel, true)
+	if err != nil {
+		return wrap(err)
+	}
+	if upTo <= cur {
+		return nil
+	}
+	last, err := n.lastSeq(ctx, channel)
+	if err != nil {
+		return wrap(err)
+	}
+	upTo = min(upTo, last)
+	if upTo <= cur {
+		return nil
+	}
+	if _, err := n.js.Publish(ctx, n.truncSubject(channel), strconv.AppendUint(nil, uint64(upTo), 10), jetstream.WithExpectStream(n.name)); err != nil {
+		return wrap(n.mapErr(err))
+	}
+	n.noteTrunc(channel, upTo)
+	if err := n.stream.Purge(ctx, jetstream.WithPurgeSubject(n.dataSubject(channel)), jetstream.WithPurgeSequence(uint64(upTo)+1)); err != nil {
+		return wrap(n.mapErr(err))
+	}
+	if err := n.stream.Purge(ctx, jetstream.WithPurgeSubject(n.truncSubject(channel)), jetstream.WithPurgeKeep(1)); err != nil {
+		return wrap(n.mapErr(err))
+	}
+	return nil
+}
+
+// MaxMessageBytes implements Log: the server's max_payload minus the 4 KiB
+// reserved for headers.
+func (n *NATS) MaxMessageBytes() int { return n.maxPayload - propsReserve }
+
+// readerInactive is how long the server keeps a reader's ephemeral consumer
+// once its client stopped pulling (a crashed process); Reader.Close deletes
+// it at once.
+const readerInactive = time.Minute
+
+// Read implements Log. The reader is an ordered consumer: ephemeral, held
+// in memory by the server, filtered to the channel's subject and starting
+// at after+1. It keeps no state on the server beyond its lifetime.
+func (n *NATS) Read(ctx context.Context, channel string, after MessageID) (Reader, error) {
+	if err := checkChannel(channel); err != nil {
+		return nil, fmt.Errorf("logbroker: read %q: %w", channel, err)
+	}
+	if n.isClosed() {
+		return nil, fmt.Errorf("logbroker: read %q: %w", channel, ErrClosed)
+	}
+	t, err := n.truncPoint(ctx, channel, true)
+	if err != nil {
+		return nil, fmt.Errorf("logbroker: read %q: %w", channel, err)
+	}
+	if after == 0 {
+		after = t
+	} else if after < t {
+		return nil, fmt.Errorf("logbroker: read %q after %d (truncated up to %d): %w", channel, after, t, ErrTruncated)
+	}
+	cons, err := n.js.OrderedConsumer(ctx, n.name, jetstream.OrderedConsumerConfig{
+		FilterSubjects:    []string{n.dataSubject(channel)},
+		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:       uint64(after) + 1,
+		InactiveThreshold: readerInactive,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("logbroker: read %q: %w", channel, n.mapErr(err))
+	}
+	// Buffer up to 4 maximal messages (or 1000 small ones) per reader.
+	it, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(1000, 4*n.maxPayload))
+	if err != nil {
+		return nil, fmt.Errorf("logbroker: read %q: %w", channel, n.mapErr(err))
+	}
+	return &natsReader{n: n, channel: channel, cons: cons, it: it, pos: after}, nil
+}
+
+// natsReader reads one channel through an ordered consumer.
+type natsReader struct {
+	n       *NATS
+	channel string
+	cons    jetstream.Consumer
+	it      jetstream.MessagesContext
+
+	mu     sync.Mutex // guards pos, err; serialises Next
+	pos    MessageID  // last ID returned, or the Read's after
+	closed bool
+	err    error // sticky ErrTruncated
+}
+
+// Next implements Reader.
+func (r *natsReader) Next(ctx context.Context) (Message, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return Message{}, r.err
+	}
+	if r.closed {
+		return Message{}, fmt.Errorf("logbroker: next on %q: reader %w", r.channel, ErrClosed)
+	}
+	if err := r.checkTrunc(ctx); err != nil {
+		return Message{}, err
+	}
+	m, err := r.it.Next(jetstream.NextContext(ctx))
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return Message{}, ctxErr
+		}
+		if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+			return Message{}, fmt.Errorf("logbroker: next on %q: %w", r.channel, ErrClosed)
+		}
+		return Message{}, fmt.Errorf("logbroker: next on %q: %w", r.channel, r.n.mapErr(err))
+	}
+	md, err := m.Metadata()
+	if err != nil {
+		return Message{}, fmt.Errorf("logbroker: next on %q: %w", r.channel, err)
+	}
+	// A truncation may have passed us while the message sat in the buffer.
+	if err := r.checkTrunc(ctx); err != nil {
+		return Message{}, err
+	}
+	msg := Message{ID: MessageID(md.Sequence.Stream), Payload: m.Data()}
+	if msg.Payload == nil {
+		msg.Payload = []byte{}
+	}
+	for k, vs := range m.Headers() {
+		if !strings.HasPrefix(k, propKeyPrefix) || len(vs) == 0 {
+			continue
+		}
+		if msg.Properties == nil {
+			msg.Properties = make(map[string]string)
+		}
+		msg.Properties[unescape(k[len(propKeyPrefix):])] = unescape(vs[0])
+	}
+	r.pos = msg.ID
+	return msg, nil
+}
+
+// checkTrunc fails (for good) if a truncation this NATS knows of passed
+// the reader's position.
+func (r *natsReader) checkTrunc(ctx context.Context) error {
+	t, err := r.n.truncPoint(ctx, r.channel, false)
+	if err != nil {
+		return fmt.Errorf("logbroker: next on %q: %w", r.channel, err)
+	}
+	if r.pos < t {
+		r.err = fmt.Errorf("logbroker: next on %q after %d (truncated up to %d): %w", r.channel, r.pos, t, ErrTruncated)
+		return r.err
+	}
+	return nil
+}
+
+// Close implements Reader: it stops the consumer and deletes it from the
+// server. A Next blocked in another goroutine returns ErrClosed.
+func (r *natsReader) Close() error {
+	r.it.Stop()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	if r.n.isClosed() {
+		return nil
+	}
+	info := r.cons.CachedInfo()
+	if info == nil || info.Name == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := r.n.js.DeleteConsumer(ctx, r.n.name, info.Name)
+	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, nats.ErrConnectionClosed) {
+		// The server drops it after readerInactive anyway.
+		r.n.logger.Debug("delete reader consumer", "channel", r.channel, "consumer", info.Name, "err", err)
+	}
+	return nil
+}
+
+// Close implements Log: it closes the connection; readers return ErrClosed.
+func (n *NATS) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	n.mu.Unlock()
+	n.nc.Close()
+	return nil
+}

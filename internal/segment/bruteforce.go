@@ -1,0 +1,192 @@
+package segment
+
+import (
+	"context"
+	"encoding/binary"
+	"math"
+	"math/bits"
+	"runtime"
+	"sync"
+
+	"github.com/milvago/milvago/internal/bitset"
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/distance"
+	"github.com/milvago/milvago/internal/index"
+)
+
+// Brute-force search: every allowed row is scored against every query.
+// Scores become "smaller is better" keys (distances as they are, similarities
+// negated) so that one collector and one range window serve every metric.
+
+const (
+	// bfRowsPerWorker is the number of allowed rows that justifies one more
+	// goroutine for a single request.
+	bfRowsPerWorker = 32 << 10
+	// bfCheckWords is how many bitset words (64 rows each) are scanned
+	// between context checks.
+	bfCheckWords = 256
+)
+
+// bfScan is one brute-force search over a snapshot.
+type bfScan struct {
+	metric  index.Metric
+	col     column.Column
+	norms   []float32 // COSINE over float-like vectors: row norms
+	queries index.Dataset
+	qf      []float32 // float queries, unit length for COSINE
+	dim     int
+	win     index.RangeWindow
+	allowed *bitset.Set
+}
+
+// run fills res (nq*k slots) with the best allowed rows of each query.
+func (b *bfScan) run(ctx context.Context, nq, k int, offs []int64, keys []float32) error {
+	words := len(b.allowed.Words())
+	workers := min(runtime.GOMAXPROCS(0), b.allowed.Count()*nq/bfRowsPerWorker)
+	if workers <= 1 {
+		cols := make([]*collector, nq)
+		for q := range cols {
+			cols[q] = newCollector(k)
+		}
+		if err := b.scan(ctx, 0, words, cols); err != nil {
+			return err
+		}
+		for q, c := range cols {
+			c.drain(keys[q*k:(q+1)*k], offs[q*k:(q+1)*k])
+		}
+		return nil
+	}
+	// Split the rows into contiguous word ranges, one per worker, each with
+	// its own collectors; then merge.
+	parts := make([][]*collector, workers)
+	errsOut := make([]error, workers)
+	var wg sync.WaitGroup
+	step := (words + workers - 1) / workers
+	for w := range workers {
+		cols := make([]*collector, nq)
+		for q := range cols {
+			cols[q] = newCollector(k)
+		}
+		parts[w] = cols
+		lo, hi := w*step, min((w+1)*step, words)
+		wg.Go(func() { errsOut[w] = b.scan(ctx, lo, hi, cols) })
+	}
+	wg.Wait()
+	for _, err := range errsOut {
+		if err != nil {
+			return err
+		}
+	}
+	final := newCollector(k)
+	for q := range nq {
+		final.reset()
+		for _, cols := range parts {
+			c := cols[q]
+			for i := range c.keys {
+				final.push(c.keys[i], c.offs[i])
+			}
+		}
+		final.drain(keys[q*k:(q+1)*k], offs[q*k:(q+1)*k])
+	}
+	return nil
+}
+
+// scan scores the allowed rows in bitset words [wlo, whi) against every
+// query, query by query so that the query stays in cache.
+func (b *bfScan) scan(ctx context.Context, wlo, whi int, cols []*collector) error {
+	words := b.allowed.Words()
+	var buf []float32
+	for q, c := range cols {
+		key := b.keyFunc(q, &buf)
+		for wi := wlo; wi < whi; wi++ {
+			if (wi-wlo)%bfCheckWords == bfCheckWords-1 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			for w := words[wi]; w != 0; w &= w - 1 {
+				i := wi<<6 | bits.TrailingZeros64(w)
+				kv := key(i)
+				if !c.accepts(kv) || !b.win.Keep(kv) {
+					continue
+				}
+				c.push(kv, int64(i))
+			}
+		}
+	}
+	return ctx.Err()
+}
+
+// keyFunc returns the key of row i for query q. buf is the caller's
+// conversion buffer for half-precision and int8 rows.
+func (b *bfScan) keyFunc(q int, buf *[]float32) func(i int) float32 {
+	switch col := b.col.(type) {
+	case *column.FloatVector:
+		qv := b.qf[q*b.dim : (q+1)*b.dim]
+		switch b.metric {
+		case index.L2:
+			return func(i int) float32 { return distance.L2Sq(qv, col.Row(i)) }
+		case index.IP:
+			return func(i int) float32 { return -distance.Dot(qv, col.Row(i)) }
+		default: // COSINE
+			return func(i int) float32 { return -cosine(distance.Dot(qv, col.Row(i)), b.norms[i]) }
+		}
+	case *column.ByteVector:
+		if col.Type == binaryVector {
+			w := col.RowBytes()
+			qv := b.queries.Binary[q*w : (q+1)*w]
+			if b.metric == index.Jaccard {
+				return func(i int) float32 { return distance.Jaccard(qv, col.Row(i)) }
+			}
+			return func(i int) float32 { return float32(distance.Hamming(qv, col.Row(i))) }
+		}
+		qv := b.qf[q*b.dim : (q+1)*b.dim]
+		row := func(i int) []float32 {
+			var v []float32
+			v, *buf = rowFloats(col, i, *buf)
+			return v
+		}
+		switch b.metric {
+		case index.L2:
+			return func(i int) float32 { return distance.L2Sq(qv, row(i)) }
+		case index.IP:
+			return func(i int) float32 { return -distance.Dot(qv, row(i)) }
+		default: // COSINE
+			return func(i int) float32 { return -cosine(distance.Dot(qv, row(i)), b.norms[i]) }
+		}
+	case *column.SparseVector:
+		qv := b.queries.Sparse[q]
+		return func(i int) float32 { return -sparseDot(qv, col.Rows[i]) }
+	}
+	panic("segment: brute force over a non-vector column") // checked by Search
+}
+
+// cosine turns the dot product of a unit query and a row into the cosine
+// similarity, given the row's norm. A zero row scores 0.
+func cosine(dot, norm float32) float32 {
+	if norm == 0 {
+		return 0
+	}
+	return dot / norm
+}
+
+// sparseDot is the inner product of two sparse rows in Milvus's format:
+// little-endian (uint32 index, float32 value) pairs, indices ascending.
+func sparseDot(a, b []byte) float32 {
+	var s float32
+	i, j := 0, 0
+	for i+8 <= len(a) && j+8 <= len(b) {
+		ia, ib := binary.LittleEndian.Uint32(a[i:]), binary.LittleEndian.Uint32(b[j:])
+		switch {
+		case ia < ib:
+			i += 8
+		case ia > ib:
+			j += 8
+		default:
+			s += math.Float32frombits(binary.LittleEndian.Uint32(a[i+4:])) * math.Float32frombits(binary.LittleEndian.Uint32(b[j+4:]))
+			i += 8
+			j += 8
+		}
+	}
+	return s
+}

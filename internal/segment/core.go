@@ -1,0 +1,190 @@
+package segment
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/index"
+)
+
+// core is the engine shared by Growing and Sealed: rows, primary-key index,
+// deletes and the read paths. Rows are only ever appended (Growing) and
+// never modified once published; deletes only touch deletedAt.
+type core struct {
+	*layout
+	id          int64
+	partitionID int64
+	sealed      bool
+	indexes     map[int64]index.Index // field ID -> index; immutable; nil for growing
+
+	// mu guards the fields below it. Row data at offsets < n never changes:
+	// a reader takes mu only to read n and the column headers, then works on
+	// slices capped at n without the lock.
+	mu         sync.RWMutex
+	n          int
+	ts         []uint64
+	cols       map[int64]column.Column
+	deletedAt  []uint64 // per row: smallest delete ts that hides it, 0 if none
+	numDeleted int
+	delVersion uint64 // bumped whenever deletedAt changes
+	maxTs      uint64
+	pkInts     *pkMap[int64]
+	pkStrs     *pkMap[string]
+
+	vis      visCache
+	norms    map[int64]*normCache // float vector field -> norms; map immutable after construction
+	pkSorted pkOrder              // sealed only: offsets sorted by primary key
+	stats    statsTable           // sealed only
+}
+
+func newCore(id, partitionID int64, l *layout) *core {
+	c := &core{
+		layout:      l,
+		id:          id,
+		partitionID: partitionID,
+		cols:        make(map[int64]column.Column, len(l.fields)),
+		norms:       map[int64]*normCache{},
+	}
+	if l.pk.typ == schemapb.DataType_Int64 {
+		c.pkInts = newPKMap[int64]()
+	} else {
+		c.pkStrs = newPKMap[string]()
+	}
+	for _, fi := range l.order {
+		switch fi.typ {
+		case schemapb.DataType_FloatVector, schemapb.DataType_Float16Vector, schemapb.DataType_BFloat16Vector, schemapb.DataType_Int8Vector:
+			c.norms[fi.id] = &normCache{}
+		}
+	}
+	return c
+}
+
+// ID is the segment ID.
+func (c *core) ID() int64 { return c.id }
+
+// PartitionID is the partition the segment belongs to.
+func (c *core) PartitionID() int64 { return c.partitionID }
+
+// Schema is the collection schema the segment was created with.
+func (c *core) Schema() *schemapb.CollectionSchema { return c.schema }
+
+// NumRows implements Segment.
+func (c *core) NumRows() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.n
+}
+
+// NumDeleted implements Segment.
+func (c *core) NumDeleted() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.numDeleted
+}
+
+// Len implements column.Batch.
+func (c *core) Len() int { return c.NumRows() }
+
+// Column implements column.Batch over the rows present at the call.
+func (c *core) Column(fieldID int64) (column.Column, error) {
+	return c.snapshot().Column(fieldID)
+}
+
+// indexPK records rows [lo, hi) in the primary-key index. Caller holds mu
+// (or owns c exclusively).
+func (c *core) indexPK(pk column.Column, lo int) {
+	switch v := pk.(type) {
+	case *column.Scalar[int64]:
+		for i, k := range v.Data {
+			c.pkInts.add(k, int32(lo+i))
+		}
+	case *column.Scalar[string]:
+		for i, k := range v.Data {
+			c.pkStrs.add(k, int32(lo+i))
+		}
+	}
+}
+
+// fillPKs writes the primary key and insert timestamp of each row of
+// offsets (skipping -1) into the same slot of ints or strs and ts.
+func (s *snapshot) fillPKs(offsets []int64, ints []int64, strs []string, ts []uint64) {
+	pk := s.pkColumn
+	for i, off := range offsets {
+		if off < 0 {
+			continue
+		}
+		ts[i] = s.ts[off]
+		switch v := pk.(type) {
+		case *column.Scalar[int64]:
+			ints[i] = v.Data[off]
+		case *column.Scalar[string]:
+			strs[i] = v.Data[off]
+		}
+	}
+}
+
+// snapshot is a consistent view of the first n rows of a segment. It
+// implements column.Batch for the filter engine.
+type snapshot struct {
+	c        *core
+	n        int
+	ts       []uint64
+	pkColumn column.Column
+}
+
+func (c *core) snapshot() *snapshot {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return &snapshot{c: c, n: c.n, ts: c.ts[:c.n:c.n], pkColumn: c.columnLocked(c.pk.id, c.n)}
+}
+
+// columnLocked returns field id over rows [0, n). Caller holds mu.
+func (c *core) columnLocked(id int64, n int) column.Column {
+	col := c.cols[id]
+	if c.sealed {
+		return col
+	}
+	return col.Slice(0, n) // capped at n: nobody can append into our storage
+}
+
+// Len implements column.Batch.
+func (s *snapshot) Len() int { return s.n }
+
+// Column implements column.Batch.
+func (s *snapshot) Column(fieldID int64) (column.Column, error) {
+	if fieldID == TimestampFieldID {
+		return timestampColumn(s.ts, nil), nil
+	}
+	if _, err := s.c.field(fieldID); err != nil {
+		return nil, fmt.Errorf("segment %d: %w", s.c.id, err)
+	}
+	if fieldID == s.c.pk.id {
+		return s.pkColumn, nil
+	}
+	if s.c.sealed {
+		return s.c.cols[fieldID], nil
+	}
+	s.c.mu.RLock()
+	defer s.c.mu.RUnlock()
+	return s.c.columnLocked(fieldID, s.n), nil
+}
+
+// timestampColumn returns insert timestamps as an Int64 column: rows idx,
+// or every row when idx is nil.
+func timestampColumn(ts []uint64, idx []int) column.Column {
+	if idx == nil {
+		out := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, len(ts))}
+		for i, t := range ts {
+			out.Data[i] = int64(t)
+		}
+		return out
+	}
+	out := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, len(idx))}
+	for j, i := range idx {
+		out.Data[j] = int64(ts[i])
+	}
+	return out
+}

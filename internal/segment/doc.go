@@ -1,0 +1,55 @@
+// Package segment is the in-memory segment engine a query node serves
+// reads from: growing segments (append-only, fed by the log) and sealed
+// segments (immutable, possibly memory-mapped, possibly indexed), behind one
+// Segment interface.
+//
+// # What it owns
+//
+// Per segment: the row columns (column.Column per schema field) and insert
+// timestamps, a primary-key index (key -> row offsets) used for deletes
+// and for "pk in [...]" filters, per-row delete timestamps, a cache of
+// visibility bitsets, COSINE row norms, and (sealed) per-field min/max
+// statistics and the rows sorted by primary key. It does not own the filter
+// engine (a Filter is passed in; *expr.Expr satisfies it), the vector
+// indexes (built elsewhere, handed to NewSealed) or any I/O.
+//
+// # Semantics (Milvus's)
+//
+//   - A read at MVCC timestamp T sees row r iff ts(r) <= T and no delete
+//     (pk(r), D) with ts(r) < D <= T exists. The strict ts(r) < D lets an
+//     upsert (a delete and an insert with the same timestamp) keep its new
+//     row.
+//   - Search returns NQ*K slots, best first (ties: lower offset first), with
+//     Milvus's scores: squared L2, HAMMING, JACCARD ascending; IP, COSINE
+//     similarity descending. Each hit carries its primary key and insert
+//     timestamp so the caller can dedup across segments.
+//   - Query returns visible matching rows sorted by primary key, one row per
+//     key (highest timestamp wins), so that Limit counts keys.
+//   - Count counts visible matching rows (duplicate keys count twice, as in
+//     Milvus).
+//
+// # Concurrency
+//
+// Growing uses one RWMutex (core.mu) plus the rule that rows, once
+// published, are never written again. Append validates outside the lock,
+// then under the write lock appends to each column (possibly reallocating:
+// readers keep the old backing array, whose first n rows are identical),
+// extends the timestamps and delete slots, indexes the keys and finally
+// raises the row count. A request takes the read lock only to snapshot the
+// row count and the column headers, sliced to that count with capacity
+// capped, and then runs without the lock: later appends write beyond what
+// it can see. Deletes take the write lock and change only deletedAt, which
+// readers consult under the read lock while building a visibility bitset.
+// Sealed segments use the same code; their columns never change.
+//
+// Visibility bitsets are cached per (row count, MVCC timestamp, delete
+// version); cached sets are shared and never modified. Search allocates per
+// request (bitsets, collectors, results), never per row.
+//
+// # Lock order
+//
+//	core.mu (read) -> visCache.mu
+//
+// normCache.mu, statsTable.mu and pkOrder's sync.Once are taken without
+// core.mu held, and never hold another lock.
+package segment

@@ -1,0 +1,62 @@
+package segment
+
+import (
+	"math"
+	"sync"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/distance"
+)
+
+// normCache holds the L2 norms of a float-like vector field's rows, computed
+// on the first COSINE search that needs them and extended as a growing
+// segment grows. Published norms never change, so readers use a slice
+// capped at their snapshot without the lock.
+type normCache struct {
+	mu    sync.Mutex
+	norms []float32
+}
+
+// upTo returns the norms of rows [0, n) of col, computing missing ones.
+func (nc *normCache) upTo(col column.Column, n int) []float32 {
+	nc.mu.Lock()
+	defer nc.mu.Unlock()
+	if len(nc.norms) < n {
+		var buf []float32
+		for i := len(nc.norms); i < n; i++ {
+			var v []float32
+			v, buf = rowFloats(col, i, buf)
+			nc.norms = append(nc.norms, float32(math.Sqrt(float64(distance.Dot(v, v)))))
+		}
+	}
+	return nc.norms[:n:n]
+}
+
+// rowFloats returns row i of a float-like vector column as float32s,
+// converting float16, bfloat16 and int8 into buf (grown as needed).
+func rowFloats(col column.Column, i int, buf []float32) ([]float32, []float32) {
+	switch v := col.(type) {
+	case *column.FloatVector:
+		return v.Row(i), buf
+	case *column.ByteVector:
+		if cap(buf) < v.Dim {
+			buf = make([]float32, v.Dim)
+		}
+		buf = buf[:v.Dim]
+		row := v.Row(i)
+		switch v.Type {
+		case schemapb.DataType_Float16Vector:
+			distance.Float16sToFloat32s(buf, row)
+		case schemapb.DataType_BFloat16Vector:
+			distance.BFloat16sToFloat32s(buf, row)
+		default: // Int8Vector
+			for j, b := range row {
+				buf[j] = float32(int8(b))
+			}
+		}
+		return buf, buf
+	}
+	return nil, buf
+}

@@ -1,0 +1,240 @@
+package segment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/bitset"
+	"github.com/milvago/milvago/internal/distance"
+	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/index"
+)
+
+const binaryVector = schemapb.DataType_BinaryVector
+
+// maxTopK is Milvus's limit on K.
+const maxTopK = 16384
+
+// Brute force beats an index when few rows pass the filter: a graph index
+// wanders far to find them and an exact scan of a few rows is cheap. Below
+// bfMaxAllowed allowed rows, or below 1/bfMinFraction of the segment, a
+// sealed segment scans instead of asking its index.
+const (
+	bfMaxAllowed  = 4096
+	bfMinFraction = 50
+)
+
+// Search implements Segment.
+func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, error) {
+	fi, err := c.field(req.FieldID)
+	if err != nil {
+		return nil, fmt.Errorf("segment %d: search: %w", c.id, err)
+	}
+	if !isVectorType(fi.typ) {
+		return nil, fmt.Errorf("segment %d: search: %w", c.id, errs.InvalidParameter("field %q of type %s is not a vector field", fi.schema.GetName(), fi.typ))
+	}
+	k := req.Params.K
+	if k < 1 || k > maxTopK {
+		return nil, fmt.Errorf("segment %d: search: %w", c.id, errs.InvalidParameter("topk [%d] is invalid, it should be in range [1, %d]", k, maxTopK))
+	}
+	idx := c.indexes[fi.id]
+	metric, err := resolveMetric(fi, req.Metric, idx)
+	if err != nil {
+		return nil, fmt.Errorf("segment %d: search: %w", c.id, err)
+	}
+	nq, err := checkQueries(fi, req.Queries)
+	if err != nil {
+		return nil, fmt.Errorf("segment %d: search: %w", c.id, err)
+	}
+	win, err := index.ParseRange(metric, req.Params.Params)
+	if err != nil {
+		return nil, fmt.Errorf("segment %d: search: %w: %w", c.id, err, errs.ErrParameterInvalid)
+	}
+
+	s := c.snapshot()
+	res := &SearchResult{NQ: nq, K: k, Offsets: make([]int64, nq*k), Scores: make([]float32, nq*k), Timestamps: make([]uint64, nq*k)}
+	if c.pkInts != nil {
+		res.IntPKs = make([]int64, nq*k)
+	} else {
+		res.StrPKs = make([]string, nq*k)
+	}
+	for i := range res.Offsets {
+		res.Offsets[i] = -1
+	}
+	if s.n == 0 {
+		return res, nil
+	}
+	allowed, owned, err := c.allowed(ctx, s, req.Filter, req.MVCCTs)
+	if err != nil {
+		return nil, err
+	}
+	if idx != nil && useIndex(allowed, s.n) {
+		if err := c.searchIndex(ctx, idx, req, allowed, owned, res); err != nil {
+			return nil, err
+		}
+	} else if err := c.searchBrute(ctx, s, fi, metric, win, req.Queries, allowed, res); err != nil {
+		return nil, err
+	}
+	s.fillPKs(res.Offsets, res.IntPKs, res.StrPKs, res.Timestamps)
+	return res, nil
+}
+
+func isVectorType(t schemapb.DataType) bool {
+	switch t {
+	case schemapb.DataType_FloatVector, schemapb.DataType_BinaryVector, schemapb.DataType_Float16Vector,
+		schemapb.DataType_BFloat16Vector, schemapb.DataType_Int8Vector, schemapb.DataType_SparseFloatVector:
+		return true
+	}
+	return false
+}
+
+// useIndex decides between the index and an exact scan from the number of
+// rows the filter and visibility allow.
+func useIndex(allowed *bitset.Set, n int) bool {
+	a := allowed.Count()
+	return a > bfMaxAllowed && a*bfMinFraction >= n
+}
+
+// resolveMetric checks the requested metric against the field's vector
+// kind and its index, defaulting it when empty.
+func resolveMetric(fi *fieldInfo, m index.Metric, idx index.Index) (index.Metric, error) {
+	m = index.Metric(strings.ToUpper(string(m)))
+	if idx != nil {
+		im := idx.Spec().Metric
+		if m == "" {
+			return im, nil
+		}
+		if m != im {
+			return "", errs.InvalidParameterValue(im, m, "metric type not match")
+		}
+		return m, nil
+	}
+	switch fi.typ {
+	case schemapb.DataType_BinaryVector:
+		switch m {
+		case "":
+			return index.Hamming, nil
+		case index.Hamming, index.Jaccard:
+			return m, nil
+		}
+	case schemapb.DataType_SparseFloatVector:
+		switch m {
+		case "", index.IP:
+			return index.IP, nil
+		}
+	default:
+		switch m {
+		case "":
+			return index.L2, nil
+		case index.L2, index.IP, index.Cosine:
+			return m, nil
+		}
+	}
+	return "", errs.InvalidParameter("metric type %q is not supported for %s field %q without an index", m, fi.typ, fi.schema.GetName())
+}
+
+// checkQueries validates the query vectors against the field and returns
+// how many there are.
+func checkQueries(fi *fieldInfo, q index.Dataset) (int, error) {
+	name := fi.schema.GetName()
+	switch fi.typ {
+	case schemapb.DataType_SparseFloatVector:
+		if len(q.Sparse) == 0 {
+			return 0, errs.InvalidParameter("field %q needs sparse float query vectors", name)
+		}
+		for i, r := range q.Sparse {
+			if len(r)%8 != 0 {
+				return 0, errs.InvalidParameter("sparse query %d has %d bytes, not whole (index, value) pairs", i, len(r))
+			}
+		}
+		return len(q.Sparse), nil
+	case schemapb.DataType_BinaryVector:
+		if q.Binary == nil {
+			return 0, errs.InvalidParameter("field %q needs binary query vectors", name)
+		}
+		if q.Dim != fi.dim {
+			return 0, errs.InvalidParameterValue(fi.dim, q.Dim, fmt.Sprintf("field %q: the dim of the query vector does not match", name))
+		}
+		w := fi.dim / 8
+		if len(q.Binary) == 0 || len(q.Binary)%w != 0 {
+			return 0, errs.InvalidParameter("%d query bytes do not divide into vectors of %d bits", len(q.Binary), fi.dim)
+		}
+		return len(q.Binary) / w, nil
+	default:
+		if q.Float == nil {
+			return 0, errs.InvalidParameter("field %q needs float query vectors", name)
+		}
+		if q.Dim != fi.dim {
+			return 0, errs.InvalidParameterValue(fi.dim, q.Dim, fmt.Sprintf("field %q: the dim of the query vector does not match", name))
+		}
+		if len(q.Float) == 0 || len(q.Float)%fi.dim != 0 {
+			return 0, errs.InvalidParameter("%d query values do not divide into vectors of dim %d", len(q.Float), fi.dim)
+		}
+		return len(q.Float) / fi.dim, nil
+	}
+}
+
+// searchBrute scores every allowed row of the snapshot.
+func (c *core) searchBrute(ctx context.Context, s *snapshot, fi *fieldInfo, metric index.Metric, win index.RangeWindow, queries index.Dataset, allowed *bitset.Set, res *SearchResult) error {
+	col, err := s.Column(fi.id)
+	if err != nil {
+		return err
+	}
+	b := &bfScan{metric: metric, col: col, queries: queries, dim: fi.dim, win: win, allowed: allowed}
+	if queries.Float != nil {
+		b.qf = queries.Float
+		if metric == index.Cosine {
+			b.qf = append([]float32(nil), queries.Float...)
+			for i := 0; i < len(b.qf); i += fi.dim {
+				distance.Normalize(b.qf[i : i+fi.dim])
+			}
+			b.norms = c.norms[fi.id].upTo(col, s.n)
+		}
+	}
+	keys := res.Scores
+	if err := b.run(ctx, res.NQ, res.K, res.Offsets, keys); err != nil {
+		return fmt.Errorf("segment %d: search: %w", c.id, err)
+	}
+	if metric.HigherIsBetter() {
+		for i, off := range res.Offsets {
+			if off >= 0 {
+				keys[i] = -keys[i]
+			}
+		}
+	}
+	return nil
+}
+
+// searchIndex asks the field's index, skipping the rows not allowed.
+func (c *core) searchIndex(ctx context.Context, idx index.Index, req *SearchRequest, allowed *bitset.Set, owned bool, res *SearchResult) error {
+	skip := allowed
+	if !owned {
+		skip = allowed.Clone()
+	}
+	skip.Not()
+	p := req.Params
+	p.Filter = skip
+	r, err := idx.Search(ctx, req.Queries, p)
+	if err != nil {
+		if errors.Is(err, index.ErrInvalidParam) {
+			return fmt.Errorf("segment %d: index search: %w: %w", c.id, err, errs.ErrParameterInvalid)
+		}
+		return fmt.Errorf("segment %d: index search: %w", c.id, err)
+	}
+	if r.NQ != res.NQ || r.K != res.K || len(r.Labels) != len(res.Offsets) || len(r.Distances) != len(res.Scores) {
+		return fmt.Errorf("segment %d: index returned %dx%d results for %dx%d: %w", c.id, r.NQ, r.K, res.NQ, res.K, errs.ErrServiceInternal)
+	}
+	n := int64(allowed.Len())
+	for i, l := range r.Labels {
+		if l < 0 || l >= n {
+			res.Offsets[i], res.Scores[i] = -1, 0
+			continue
+		}
+		res.Offsets[i], res.Scores[i] = l, r.Distances[i]
+	}
+	return nil
+}

@@ -1,0 +1,159 @@
+// Package model holds the domain records the coordinators own and share:
+// collections, partitions, segments and index definitions. They are plain
+// data: each coordinator persists its own records in the meta store.
+package model
+
+import (
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+)
+
+// DefaultDatabase is the database every deployment has.
+const DefaultDatabase = "default"
+
+// DefaultPartition is the partition every collection has.
+const DefaultPartition = "_default"
+
+// Collection is a collection's definition, owned by rootcoord.
+type Collection struct {
+	ID               int64
+	DBName           string
+	Name             string
+	Schema           *schemapb.CollectionSchema // field IDs assigned; includes $meta when dynamic
+	ShardsNum        int32
+	VChannels        []string // one per shard
+	PChannels        []string // the physical channel carrying each vchannel
+	ConsistencyLevel commonpb.ConsistencyLevel
+	Properties       []*commonpb.KeyValuePair
+	Partitions       []Partition
+	Aliases          []string
+	CreateTS         uint64
+	UpdateTS         uint64
+}
+
+// Partition is one partition of a collection.
+type Partition struct {
+	ID       int64
+	Name     string
+	CreateTS uint64
+}
+
+// PartitionByName returns the partition named name.
+func (c *Collection) PartitionByName(name string) (Partition, bool) {
+	for _, p := range c.Partitions {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Partition{}, false
+}
+
+// PrimaryField returns the primary key field.
+func (c *Collection) PrimaryField() *schemapb.FieldSchema {
+	for _, f := range c.Schema.GetFields() {
+		if f.GetIsPrimaryKey() {
+			return f
+		}
+	}
+	return nil
+}
+
+// Field returns the field named name.
+func (c *Collection) Field(name string) *schemapb.FieldSchema {
+	for _, f := range c.Schema.GetFields() {
+		if f.GetName() == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// FieldByID returns the field with ID id.
+func (c *Collection) FieldByID(id int64) *schemapb.FieldSchema {
+	for _, f := range c.Schema.GetFields() {
+		if f.GetFieldID() == id {
+			return f
+		}
+	}
+	return nil
+}
+
+// SegmentState is a segment's place in its life cycle.
+type SegmentState int
+
+// Segment states, in life-cycle order.
+const (
+	SegmentGrowing SegmentState = iota + 1
+	SegmentSealed
+	SegmentFlushed
+	SegmentDropped
+)
+
+func (s SegmentState) String() string {
+	switch s {
+	case SegmentGrowing:
+		return "Growing"
+	case SegmentSealed:
+		return "Sealed"
+	case SegmentFlushed:
+		return "Flushed"
+	case SegmentDropped:
+		return "Dropped"
+	}
+	return "Unknown"
+}
+
+// Segment is a segment's meta, owned by datacoord.
+type Segment struct {
+	ID           int64
+	CollectionID int64
+	PartitionID  int64
+	VChannel     string
+	State        SegmentState
+	NumRows      int64 // rows written (incl. rows deleted later)
+	// StartPosition is the log position just before the segment's first row:
+	// replaying the channel from here re-reads all of its rows.
+	StartPosition uint64
+	SealTS        uint64
+	// Files written at flush; empty until Flushed.
+	Binlogs   map[int64]string // field ID -> insert log path (fields 0 and 1 are row IDs and timestamps)
+	StatsLog  string
+	FlushTS   uint64
+	SizeBytes int64
+}
+
+// DeltaLog is a flushed batch of deletes of one channel (an "L0" file):
+// it applies to every sealed segment of the channel.
+type DeltaLog struct {
+	ID           int64
+	CollectionID int64
+	VChannel     string
+	Path         string
+	Entries      int64
+	MaxTS        uint64
+}
+
+// IndexDef is an index defined on a field, owned by indexcoord.
+type IndexDef struct {
+	ID           int64
+	CollectionID int64
+	FieldID      int64
+	Name         string
+	IndexParams  map[string]string // index_type, metric_type, and build params
+	TypeParams   map[string]string
+	UserParams   map[string]string // as the user sent them (DescribeIndex returns them)
+	CreateTS     uint64
+}
+
+// SegmentIndex is one index built for one segment.
+type SegmentIndex struct {
+	BuildID    int64
+	IndexID    int64
+	SegmentID  int64
+	FieldID    int64
+	State      commonpb.IndexState
+	FailReason string
+	File       string
+	NumRows    int64
+	SizeBytes  int64
+}

@@ -1,0 +1,284 @@
+package index
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strconv"
+	"sync"
+
+	"github.com/milvago/milvago/internal/distance"
+)
+
+// The float IVF family: IVF_FLAT, IVF_SQ8 and IVF_PQ share one type that
+// differs only in how a list stores its vectors.
+func init() {
+	for _, typ := range []string{TypeIVFFlat, TypeIVFSQ8, TypeIVFPQ} {
+		Register(typ, KindFloat,
+			func(spec Spec) (Index, error) { return newIVFFloat(spec) },
+			func(data []byte) (Index, error) { return loadIVFFloat(typ, data) })
+	}
+}
+
+// ivfTrainSeed seeds every k-means run, so builds are reproducible.
+const ivfTrainSeed = 0x1f2e3d4c
+
+// ivfFloat is an inverted-file index over float vectors. Build clusters the
+// vectors with k-means into nlist lists (fewer when there are fewer vectors
+// than nlist: one list per vector at most, Milvus would not index such a
+// small segment at all); Search scans the nprobe lists whose centroids are
+// nearest to the query.
+//
+// COSINE normalises stored vectors and queries and ranks by inner product;
+// IP and COSINE use a spherical coarse quantizer (largest inner product).
+type ivfFloat struct {
+	spec   Spec
+	metric Metric
+	dim    int
+	n      int
+	lists  int       // effective number of lists
+	cent   []float32 // lists*dim centroids
+	layout ivfLists
+
+	vecs []float32 // IVF_FLAT: list-ordered vectors
+
+	sq      *sqCodec
+	sqCodes []byte    // IVF_SQ8: n*dim codes, list-ordered
+	sqNorms []float32 // IVF_SQ8: squared norm of each decoded vector (L2 only)
+
+	pq      *pqCodec
+	pqCodes []byte    // IVF_PQ: n*codeSize codes of residuals, list-ordered
+	pqTerms []float32 // IVF_PQ, L2: cached per-list ADC terms, lists*m*ksub (nil: computed per query)
+
+	mapped  int64 // bytes aliased from a loaded buffer
+	built   bool
+	scratch sync.Pool
+}
+
+// ivfMetric checks and defaults the metric of a float index.
+func ivfMetric(m Metric) (Metric, error) {
+	switch m {
+	case "":
+		return Cosine, nil // Milvus's default metric for float vectors
+	case L2, IP, Cosine:
+		return m, nil
+	}
+	return "", fmt.Errorf("metric type %q not supported for float vectors, supported: [L2 IP COSINE]: %w", m, ErrInvalidParam)
+}
+
+// newIVFFloat validates spec and returns an empty index.
+func newIVFFloat(spec Spec) (*ivfFloat, error) {
+	metric, err := ivfMetric(spec.Metric)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Dim < 1 || spec.Dim > 32768 {
+		return nil, fmt.Errorf("param 'dim' (%d) should be in range [1, 32768]: %w", spec.Dim, ErrInvalidParam)
+	}
+	params := maps.Clone(spec.Params)
+	if params == nil {
+		params = map[string]string{}
+	}
+	nlist, err := IntParam(params, "nlist", 128, 1, 65536)
+	if err != nil {
+		return nil, err
+	}
+	params["nlist"] = strconv.Itoa(nlist)
+	x := &ivfFloat{metric: metric, dim: spec.Dim}
+	if spec.Type == TypeIVFPQ {
+		m, err := IntParam(params, "m", pqDefaultM(spec.Dim), 1, spec.Dim)
+		if err != nil {
+			return nil, err
+		}
+		if spec.Dim%m != 0 {
+			return nil, fmt.Errorf("The dimension of a vector (dim) should be a multiple of the number of subquantizers (m). Dimension:%d, m:%d: %w", spec.Dim, m, ErrInvalidParam)
+		}
+		nbits, err := IntParam(params, "nbits", 8, 1, 16)
+		if err != nil {
+			return nil, err
+		}
+		params["m"], params["nbits"] = strconv.Itoa(m), strconv.Itoa(nbits)
+		x.pq = newPQCodec(spec.Dim, m, nbits)
+	}
+	x.spec = Spec{Type: spec.Type, Metric: metric, Dim: spec.Dim, Params: params}
+	return x, nil
+}
+
+// pqDefaultM picks m when the caller gives none: sub-vectors of 4
+// components when dim allows it (what FAISS benchmarks use), else 2, else 1.
+func pqDefaultM(dim int) int {
+	switch {
+	case dim%4 == 0:
+		return dim / 4
+	case dim%2 == 0:
+		return dim / 2
+	}
+	return dim
+}
+
+// Spec returns the spec with defaults applied.
+func (x *ivfFloat) Spec() Spec { return x.spec }
+
+// Len is the number of vectors indexed.
+func (x *ivfFloat) Len() int { return x.n }
+
+// MemoryBytes is the size of the centroids, lists and codes, excluding what
+// Load aliased from its input buffer.
+func (x *ivfFloat) MemoryBytes() int64 {
+	b := int64(len(x.cent)+len(x.vecs)+len(x.sqNorms)+len(x.pqTerms))*4 +
+		x.layout.memoryBytes() + int64(len(x.sqCodes)+len(x.pqCodes))
+	if x.sq != nil {
+		b += x.sq.memoryBytes()
+	}
+	if x.pq != nil {
+		b += x.pq.memoryBytes()
+	}
+	return b - x.mapped
+}
+
+// Build trains the coarse quantizer (and SQ8 ranges or PQ codebooks) and
+// stores every vector in its list.
+func (x *ivfFloat) Build(ctx context.Context, data Dataset) error {
+	if x.built {
+		return fmt.Errorf("%s: Build called twice: %w", x.spec.Type, ErrInvalidParam)
+	}
+	if data.Float == nil && (data.Binary != nil || data.Sparse != nil) {
+		return fmt.Errorf("%s needs float vectors: %w", x.spec.Type, ErrInvalidParam)
+	}
+	if data.Dim != x.dim || len(data.Float)%x.dim != 0 {
+		return fmt.Errorf("%s: data dim %d (%d values), index dim %d: %w", x.spec.Type, data.Dim, len(data.Float), x.dim, ErrInvalidParam)
+	}
+	n := len(data.Float) / x.dim
+	if n > 1<<31-1 {
+		return fmt.Errorf("%s: %d vectors exceed 2^31-1: %w", x.spec.Type, n, ErrInvalidParam)
+	}
+	vecs := data.Float
+	if x.metric == Cosine {
+		vecs = ivfNormalizedCopy(vecs, x.dim)
+	}
+	nlist, _ := strconv.Atoi(x.spec.Params["nlist"])
+	lists := max(1, min(nlist, n))
+	spherical := x.metric != L2
+	cent, err := kmeansTrain(ctx, vecs, x.dim, kmeansConfig{K: lists, Seed: ivfTrainSeed, Spherical: spherical})
+	if err != nil {
+		return err
+	}
+	assign := make([]int32, n)
+	kmeansAssign(vecs, x.dim, cent, lists, spherical, assign)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	x.n, x.lists, x.cent = n, lists, cent
+	x.layout = ivfGroup(assign, lists)
+
+	switch x.spec.Type {
+	case TypeIVFFlat:
+		x.vecs = make([]float32, n*x.dim)
+		kmeansParallel(n, func(lo, hi int) {
+			for p := lo; p < hi; p++ {
+				r := int(x.layout.ids[p])
+				copy(x.vecs[p*x.dim:(p+1)*x.dim], vecs[r*x.dim:(r+1)*x.dim])
+			}
+		})
+	case TypeIVFSQ8:
+		x.buildSQ8(vecs)
+	case TypeIVFPQ:
+		if err := x.buildPQ(ctx, vecs, assign); err != nil {
+			return err
+		}
+	}
+	x.built = true
+	return ctx.Err()
+}
+
+// buildSQ8 trains the per-dimension ranges and encodes every vector.
+func (x *ivfFloat) buildSQ8(vecs []float32) {
+	d := x.dim
+	x.sq = sqTrain(vecs, d)
+	x.sqCodes = make([]byte, x.n*d)
+	norms := make([]float32, x.n)
+	kmeansParallel(x.n, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			r := int(x.layout.ids[p])
+			norms[p] = x.sq.encode(vecs[r*d:(r+1)*d], x.sqCodes[p*d:(p+1)*d])
+		}
+	})
+	if x.metric == L2 {
+		x.sqNorms = norms
+	}
+}
+
+// buildPQ trains the codebooks on a sample of residuals and encodes every
+// residual.
+func (x *ivfFloat) buildPQ(ctx context.Context, vecs []float32, assign []int32) error {
+	d := x.dim
+	// Train on at most 64 points per codeword (enough for k-means to settle,
+	// FAISS allows 256).
+	maxTrain := 64 * x.pq.ksub
+	step := max(1, (x.n+maxTrain-1)/maxTrain)
+	var train []float32
+	for r := 0; r < x.n; r += step {
+		c := int(assign[r])
+		for j := range d {
+			train = append(train, vecs[r*d+j]-x.cent[c*d+j])
+		}
+	}
+	if err := x.pq.train(ctx, train, ivfTrainSeed+1); err != nil {
+		return err
+	}
+	cs := x.pq.codeSize()
+	x.pqCodes = make([]byte, x.n*cs)
+	kmeansParallel(x.n, func(lo, hi int) {
+		res := make([]float32, d)
+		for p := lo; p < hi; p++ {
+			r := int(x.layout.ids[p])
+			c := int(assign[r])
+			for j := range d {
+				res[j] = vecs[r*d+j] - x.cent[c*d+j]
+			}
+			x.pq.encode(res, x.pqCodes[p*cs:(p+1)*cs])
+		}
+	})
+	x.initPQTerms()
+	return nil
+}
+
+// initPQTerms caches the per-list ADC terms for L2 when they fit the budget.
+func (x *ivfFloat) initPQTerms() {
+	x.pqTerms = nil
+	if x.metric != L2 {
+		return
+	}
+	per := x.pq.m * x.pq.ksub
+	if int64(x.lists)*int64(per)*4 > pqTermBudget {
+		return
+	}
+	terms := make([]float32, x.lists*per)
+	kmeansParallel(x.lists, func(lo, hi int) {
+		for l := lo; l < hi; l++ {
+			x.pq.listTerm(x.cent[l*x.dim:(l+1)*x.dim], terms[l*per:(l+1)*per])
+		}
+	})
+	x.pqTerms = terms
+}
+
+// ivfNormalizedCopy returns a copy of data with every row scaled to unit length.
+func ivfNormalizedCopy(data []float32, dim int) []float32 {
+	out := make([]float32, len(data))
+	copy(out, data)
+	kmeansNormalize(out, dim)
+	return out
+}
+
+// ivfCoarse fills out[l] with the coarse score of every centroid for q
+// (smaller is better): squared L2, or the negated inner product.
+func ivfCoarse(q, cent []float32, dim int, spherical bool, out []float32) {
+	for l := range out {
+		row := cent[l*dim : (l+1)*dim]
+		if spherical {
+			out[l] = -distance.Dot(q, row)
+		} else {
+			out[l] = distance.L2Sq(q, row)
+		}
+	}
+}

@@ -1,0 +1,228 @@
+package index
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+
+	"github.com/milvago/milvago/internal/distance"
+)
+
+// kmeansConfig configures one k-means run.
+type kmeansConfig struct {
+	K        int    // clusters
+	Iters    int    // Lloyd iterations (default 10, as FAISS's IVF training)
+	MaxTrain int    // train on a random sample of at most this many points (0: 256*K, FAISS's max_points_per_centroid)
+	Seed     uint64 // sampling and initialisation seed: the same data and seed give the same centroids
+	// Spherical assigns by largest inner product and normalises centroids
+	// after each update (the coarse quantizer of IP and COSINE indexes).
+	Spherical bool
+}
+
+// kmeansTrain clusters the n = len(data)/dim points of data into cfg.K
+// centroids (K*dim values, row-major).
+//
+// Initialisation picks K distinct sample points at random (FAISS does the
+// same). When there are fewer points than clusters, every point becomes a
+// centroid and the remaining centroids repeat them: lists assigned to a
+// duplicate stay empty, which is harmless for IVF and PQ. Empty clusters are
+// re-seeded by splitting the largest cluster, as FAISS does. Assignment runs
+// on all cores.
+func kmeansTrain(ctx context.Context, data []float32, dim int, cfg kmeansConfig) ([]float32, error) {
+	n := len(data) / dim
+	k := cfg.K
+	iters := cfg.Iters
+	if iters <= 0 {
+		iters = 10
+	}
+	maxTrain := cfg.MaxTrain
+	if maxTrain <= 0 {
+		maxTrain = 256 * k
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5851f42d4c957f2d))
+	cent := make([]float32, k*dim)
+	if n == 0 || k == 0 {
+		return cent, nil
+	}
+
+	// Sample the training points.
+	train := data
+	if n > maxTrain {
+		perm := rng.Perm(n)[:maxTrain]
+		train = make([]float32, maxTrain*dim)
+		for i, p := range perm {
+			copy(train[i*dim:(i+1)*dim], data[p*dim:(p+1)*dim])
+		}
+		n = maxTrain
+	}
+
+	// Initialise from distinct random points (repeating when n < k).
+	perm := rng.Perm(n)
+	for c := range k {
+		p := perm[c%n]
+		copy(cent[c*dim:(c+1)*dim], train[p*dim:(p+1)*dim])
+	}
+	if n <= k {
+		return cent, nil
+	}
+	if cfg.Spherical {
+		kmeansNormalize(cent, dim)
+	}
+
+	assign := make([]int32, n)
+	sums := make([]float64, k*dim)
+	counts := make([]int, k)
+	for range iters {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		kmeansAssign(train, dim, cent, k, cfg.Spherical, assign)
+		clear(sums)
+		clear(counts)
+		for i, c := range assign {
+			counts[c]++
+			row := train[i*dim : (i+1)*dim]
+			s := sums[int(c)*dim : (int(c)+1)*dim]
+			for j, v := range row {
+				s[j] += float64(v)
+			}
+		}
+		for c := range k {
+			if counts[c] == 0 {
+				continue
+			}
+			inv := 1 / float64(counts[c])
+			for j := range dim {
+				cent[c*dim+j] = float32(sums[c*dim+j] * inv)
+			}
+		}
+		kmeansSplitEmpty(cent, dim, counts, rng)
+		if cfg.Spherical {
+			kmeansNormalize(cent, dim)
+		}
+	}
+	return cent, nil
+}
+
+// kmeansSplitEmpty re-seeds each empty cluster with a slightly perturbed copy
+// of a large cluster's centroid (chosen with probability proportional to its
+// size), and gives each half of the donor's points.
+func kmeansSplitEmpty(cent []float32, dim int, counts []int, rng *rand.Rand) {
+	total := 0
+	for _, c := range counts {
+		total += c
+	}
+	const eps = 1.0 / 1024
+	for c := range counts {
+		if counts[c] != 0 {
+			continue
+		}
+		// Pick a donor cluster with more than one point.
+		donor := -1
+		for tries := 0; tries < 64 && donor < 0; tries++ {
+			r := rng.IntN(total)
+			for j, cnt := range counts {
+				if r < cnt {
+					if cnt > 1 {
+						donor = j
+					}
+					break
+				}
+				r -= cnt
+			}
+		}
+		if donor < 0 {
+			continue
+		}
+		dst, src := cent[c*dim:(c+1)*dim], cent[donor*dim:(donor+1)*dim]
+		for j := range dim {
+			if j%2 == 0 {
+				dst[j] = src[j] * (1 + eps)
+				src[j] *= 1 - eps
+			} else {
+				dst[j] = src[j] * (1 - eps)
+				src[j] *= 1 + eps
+			}
+		}
+		counts[c] = counts[donor] / 2
+		counts[donor] -= counts[c]
+	}
+}
+
+// kmeansNormalize scales every centroid to unit length.
+func kmeansNormalize(cent []float32, dim int) {
+	for c := 0; c < len(cent)/dim; c++ {
+		distance.Normalize(cent[c*dim : (c+1)*dim])
+	}
+}
+
+// kmeansAssign writes into assign[i] the nearest centroid of point i, in
+// parallel over all cores.
+func kmeansAssign(points []float32, dim int, cent []float32, k int, spherical bool, assign []int32) {
+	n := len(points) / dim
+	kmeansParallel(n, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			assign[i] = int32(kmeansNearest(points[i*dim:(i+1)*dim], cent, k, spherical))
+		}
+	})
+}
+
+// kmeansNearest returns the centroid closest to x: smallest squared L2, or
+// largest inner product when spherical.
+func kmeansNearest(x, cent []float32, k int, spherical bool) int {
+	dim := len(x)
+	best, bestD := 0, float32(math.Inf(1))
+	if dim <= 8 {
+		// Sub-quantizers of PQ: a call into the kernel costs more than the work.
+		for c := range k {
+			row := cent[c*dim : (c+1)*dim]
+			var d float32
+			if spherical {
+				for j, v := range x {
+					d -= v * row[j]
+				}
+			} else {
+				for j, v := range x {
+					t := v - row[j]
+					d += t * t
+				}
+			}
+			if d < bestD {
+				best, bestD = c, d
+			}
+		}
+		return best
+	}
+	for c := range k {
+		row := cent[c*dim : (c+1)*dim]
+		var d float32
+		if spherical {
+			d = -distance.Dot(x, row)
+		} else {
+			d = distance.L2Sq(x, row)
+		}
+		if d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+// kmeansParallel splits [0, n) into contiguous chunks and runs fn on them
+// from GOMAXPROCS goroutines, returning when all are done.
+func kmeansParallel(n int, fn func(lo, hi int)) {
+	workers := runtime.GOMAXPROCS(0)
+	if n < 256 || workers == 1 {
+		fn(0, n)
+		return
+	}
+	chunk := (n + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(lo+chunk, n)
+		wg.Go(func() { fn(lo, hi) })
+	}
+	wg.Wait()
+}

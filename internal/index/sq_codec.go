@@ -1,0 +1,86 @@
+package index
+
+import "math"
+
+// sqCodec is an 8-bit uniform scalar quantizer with its own range per
+// dimension (FAISS's QT_8bit): component j of a vector is stored as the byte
+// c = round((x - vmin[j]) / scale[j]) and decodes to vmin[j] + c*scale[j].
+//
+// Scoring never decodes: with qs[j] = q[j]*scale[j] the inner product of a
+// query with a decoded vector is q·vmin + sum(qs[j]*c[j]), and the squared L2
+// distance is |q|^2 - 2 q·x + |x|^2 with |x|^2 stored per vector at build.
+type sqCodec struct {
+	vmin  []float32
+	scale []float32
+}
+
+// sqTrain computes the per-dimension ranges of the n = len(data)/dim vectors.
+func sqTrain(data []float32, dim int) *sqCodec {
+	c := &sqCodec{vmin: make([]float32, dim), scale: make([]float32, dim)}
+	vmax := make([]float32, dim)
+	for j := range dim {
+		c.vmin[j] = float32(math.Inf(1))
+		vmax[j] = float32(math.Inf(-1))
+	}
+	for i := 0; i+dim <= len(data); i += dim {
+		row := data[i : i+dim]
+		for j, v := range row {
+			c.vmin[j] = min(c.vmin[j], v)
+			vmax[j] = max(vmax[j], v)
+		}
+	}
+	for j := range dim {
+		if c.vmin[j] > vmax[j] { // no data
+			c.vmin[j], vmax[j] = 0, 0
+		}
+		c.scale[j] = (vmax[j] - c.vmin[j]) / 255
+	}
+	return c
+}
+
+// encode quantizes x into dst (len(x) bytes) and returns the squared norm
+// of the decoded vector.
+func (c *sqCodec) encode(x []float32, dst []byte) float32 {
+	var norm float32
+	for j, v := range x {
+		var code float32
+		if s := c.scale[j]; s > 0 {
+			code = float32(math.Round(float64((v - c.vmin[j]) / s)))
+			code = min(max(code, 0), 255)
+		}
+		dst[j] = byte(code)
+		d := c.vmin[j] + code*c.scale[j]
+		norm += d * d
+	}
+	return norm
+}
+
+// prepare fills qs with q*scale and returns q·vmin and |q|^2.
+func (c *sqCodec) prepare(q, qs []float32) (base, qnorm float32) {
+	for j, v := range q {
+		qs[j] = v * c.scale[j]
+		base += v * c.vmin[j]
+		qnorm += v * v
+	}
+	return base, qnorm
+}
+
+// sqDotU8 returns sum(q[j]*c[j]).
+func sqDotU8(q []float32, c []uint8) float32 {
+	c = c[:len(q)]
+	var s0, s1, s2, s3 float32
+	j := 0
+	for ; j+4 <= len(q); j += 4 {
+		s0 += q[j] * float32(c[j])
+		s1 += q[j+1] * float32(c[j+1])
+		s2 += q[j+2] * float32(c[j+2])
+		s3 += q[j+3] * float32(c[j+3])
+	}
+	for ; j < len(q); j++ {
+		s0 += q[j] * float32(c[j])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// memoryBytes is the size of the codec's tables.
+func (c *sqCodec) memoryBytes() int64 { return int64(len(c.vmin)+len(c.scale)) * 4 }

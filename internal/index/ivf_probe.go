@@ -46,7 +46,7 @@ type ivfPlan struct {
 	k       int
 	nprobe  int // lists to probe first; the probe widens when they cannot fill k
 	filter  *bitset.Set
-	rng     ivfRange
+	rng     RangeWindow
 	scanAll bool // the filter leaves so few rows that visiting every list is cheaper
 }
 
@@ -60,7 +60,7 @@ func ivfMakePlan(m Metric, n, lists int, p SearchParams) (ivfPlan, error) {
 	if err != nil {
 		return ivfPlan{}, err
 	}
-	rng, err := ivfParseRange(m, p.Params)
+	rng, err := ParseRange(m, p.Params)
 	if err != nil {
 		return ivfPlan{}, err
 	}
@@ -158,7 +158,7 @@ func ivfNeedMore(plan ivfPlan, top *TopK) bool {
 	if top.Full() {
 		return false
 	}
-	return !plan.rng.on || plan.filter != nil
+	return !plan.rng.Active || plan.filter != nil
 }
 
 // ivfRunQueries runs one(q, labels, distances) for each of nq queries, spread

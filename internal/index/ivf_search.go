@@ -120,7 +120,7 @@ func (x *ivfFloat) scanFlat(l int, q []float32, ip bool, plan ivfPlan, s *ivfFlo
 			distance.L2SqBatch(q, rows, out)
 		}
 		for i, t := range out {
-			if rng.keep(t) {
+			if rng.Keep(t) {
 				top.Push(int64(ids[i]), t)
 			}
 		}
@@ -137,7 +137,7 @@ func (x *ivfFloat) scanFlat(l int, q []float32, ip bool, plan ivfPlan, s *ivfFlo
 		} else {
 			t = distance.L2Sq(q, v)
 		}
-		if rng.keep(t) {
+		if rng.Keep(t) {
 			top.Push(int64(id), t)
 		}
 	}
@@ -153,14 +153,14 @@ func (x *ivfFloat) scanSQ8(l int, base, qnorm float32, ip bool, plan ivfPlan, s 
 		if filter != nil && filter.Test(int(id)) {
 			continue
 		}
-		dot := base + sqDotU8(s.qs, x.sqCodes[p*d:(p+1)*d])
+		dot := base + distance.DotU8(s.qs, x.sqCodes[p*d:(p+1)*d])
 		var t float32
 		if ip {
 			t = -dot
 		} else {
 			t = qnorm - 2*dot + x.sqNorms[p]
 		}
-		if rng.keep(t) {
+		if rng.Keep(t) {
 			top.Push(int64(id), t)
 		}
 	}
@@ -201,7 +201,7 @@ func (x *ivfFloat) scanPQ(l int, ip bool, plan ivfPlan, s *ivfFloatScratch) {
 			continue
 		}
 		t := score(x.pqCodes[p*cs : (p+1)*cs])
-		if rng.keep(t) {
+		if rng.Keep(t) {
 			top.Push(int64(id), t)
 		}
 	}

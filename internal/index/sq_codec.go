@@ -7,7 +7,7 @@ import "math"
 // c = round((x - vmin[j]) / scale[j]) and decodes to vmin[j] + c*scale[j].
 //
 // Scoring never decodes: with qs[j] = q[j]*scale[j] the inner product of a
-// query with a decoded vector is q·vmin + sum(qs[j]*c[j]), and the squared L2
+// query with a decoded vector is q·vmin + distance.DotU8(qs, c), and the squared L2
 // distance is |q|^2 - 2 q·x + |x|^2 with |x|^2 stored per vector at build.
 type sqCodec struct {
 	vmin  []float32
@@ -63,23 +63,6 @@ func (c *sqCodec) prepare(q, qs []float32) (base, qnorm float32) {
 		qnorm += v * v
 	}
 	return base, qnorm
-}
-
-// sqDotU8 returns sum(q[j]*c[j]).
-func sqDotU8(q []float32, c []uint8) float32 {
-	c = c[:len(q)]
-	var s0, s1, s2, s3 float32
-	j := 0
-	for ; j+4 <= len(q); j += 4 {
-		s0 += q[j] * float32(c[j])
-		s1 += q[j+1] * float32(c[j+1])
-		s2 += q[j+2] * float32(c[j+2])
-		s3 += q[j+3] * float32(c[j+3])
-	}
-	for ; j < len(q); j++ {
-		s0 += q[j] * float32(c[j])
-	}
-	return (s0 + s1) + (s2 + s3)
 }
 
 // memoryBytes is the size of the codec's tables.

@@ -117,6 +117,9 @@ func (s *Etcd) Client() *clientv3.Client { return s.cli }
 
 // Get implements Store.
 func (s *Etcd) Get(ctx context.Context, key string) (KeyValue, error) {
+	if s.ctx.Err() != nil {
+		return KeyValue{}, fmt.Errorf("kv: get %q: %w", key, ErrClosed)
+	}
 	resp, err := s.cli.Get(ctx, s.root+key)
 	if err != nil {
 		return KeyValue{}, fmt.Errorf("kv: get %q: %w", key, err)
@@ -129,6 +132,9 @@ func (s *Etcd) Get(ctx context.Context, key string) (KeyValue, error) {
 
 // List implements Store. It reads all entries at one revision.
 func (s *Etcd) List(ctx context.Context, prefix string) ([]KeyValue, error) {
+	if s.ctx.Err() != nil {
+		return nil, fmt.Errorf("kv: list %q: %w", prefix, ErrClosed)
+	}
 	resp, err := s.cli.Get(ctx, s.root+prefix, clientv3.WithPrefix(),
 		clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
 	if err != nil {
@@ -143,6 +149,9 @@ func (s *Etcd) List(ctx context.Context, prefix string) ([]KeyValue, error) {
 
 // Put implements Store.
 func (s *Etcd) Put(ctx context.Context, key string, value []byte) (int64, error) {
+	if s.ctx.Err() != nil {
+		return 0, fmt.Errorf("kv: put %q: %w", key, ErrClosed)
+	}
 	resp, err := s.cli.Put(ctx, s.root+key, string(value))
 	if err != nil {
 		return 0, fmt.Errorf("kv: put %q: %w", key, err)
@@ -152,6 +161,9 @@ func (s *Etcd) Put(ctx context.Context, key string, value []byte) (int64, error)
 
 // Delete implements Store.
 func (s *Etcd) Delete(ctx context.Context, key string) error {
+	if s.ctx.Err() != nil {
+		return fmt.Errorf("kv: delete %q: %w", key, ErrClosed)
+	}
 	if _, err := s.cli.Delete(ctx, s.root+key); err != nil {
 		return fmt.Errorf("kv: delete %q: %w", key, err)
 	}
@@ -162,6 +174,9 @@ func (s *Etcd) Delete(ctx context.Context, key string) error {
 // CreateRevision with 0 (the key does not exist); otherwise it compares
 // the key's ModRevision.
 func (s *Etcd) Txn(ctx context.Context, conds []Cond, ops []Op) (bool, error) {
+	if s.ctx.Err() != nil {
+		return false, fmt.Errorf("kv: txn: %w", ErrClosed)
+	}
 	cmps := make([]clientv3.Cmp, len(conds))
 	for i, c := range conds {
 		if c.Revision == 0 {
@@ -243,6 +258,9 @@ func (s *Etcd) Watch(ctx context.Context, prefix string, rev int64) <-chan Event
 // Grant implements Store. etcd raises TTLs below its minimum (about
 // 1.5 election timeouts, rounded up to whole seconds) to that minimum.
 func (s *Etcd) Grant(ctx context.Context, ttlSeconds int64) (LeaseID, error) {
+	if s.ctx.Err() != nil {
+		return 0, fmt.Errorf("kv: grant lease: %w", ErrClosed)
+	}
 	resp, err := s.cli.Grant(ctx, ttlSeconds)
 	if err != nil {
 		return 0, fmt.Errorf("kv: grant lease ttl %ds: %w", ttlSeconds, err)
@@ -275,6 +293,9 @@ func (s *Etcd) KeepAlive(ctx context.Context, lease LeaseID) error {
 
 // PutWithLease implements Store.
 func (s *Etcd) PutWithLease(ctx context.Context, key string, value []byte, lease LeaseID) error {
+	if s.ctx.Err() != nil {
+		return fmt.Errorf("kv: put %q with lease %x: %w", key, lease, ErrClosed)
+	}
 	if _, err := s.cli.Put(ctx, s.root+key, string(value), clientv3.WithLease(clientv3.LeaseID(lease))); err != nil {
 		return fmt.Errorf("kv: put %q with lease %x: %w", key, lease, mapLeaseErr(err))
 	}

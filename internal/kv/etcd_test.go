@@ -1,0 +1,131 @@
+package kv_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/milvago/milvago/internal/kv"
+	"github.com/milvago/milvago/internal/kvtest"
+)
+
+// startEmbedded starts a server for one test; a 500 ms election timeout
+// brings the minimum lease TTL down to 1 s, which keeps lease tests short.
+func startEmbedded(t *testing.T, dir string) *kv.Embedded {
+	t.Helper()
+	start := time.Now()
+	e, err := kv.StartEmbedded(t.Context(), kv.EmbedConfig{Dir: dir, ElectionMs: 500}, nil)
+	if err != nil {
+		t.Fatalf("StartEmbedded: %v", err)
+	}
+	t.Logf("embedded etcd ready in %v", time.Since(start))
+	return e
+}
+
+func TestEtcdConformance(t *testing.T) {
+	e := startEmbedded(t, t.TempDir())
+	t.Cleanup(func() { e.Close() })
+	var n atomic.Int64
+	kvtest.Run(t, func(t *testing.T) kv.Store {
+		// Every store gets its own root: they share one server.
+		root := fmt.Sprintf("test-%d", n.Add(1))
+		s, err := kv.NewEtcd(t.Context(), kv.EtcdConfig{Endpoints: []string{e.Endpoint()}, RootPath: root}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func TestFaultyConformance(t *testing.T) {
+	kvtest.Run(t, func(t *testing.T) kv.Store {
+		return &kvtest.Faulty{Store: kv.NewMemory(), FailAfter: -1}
+	})
+}
+
+func TestFaulty(t *testing.T) {
+	ctx := context.Background()
+	f := &kvtest.Faulty{Store: kv.NewMemory(), FailAfter: 2}
+	defer f.Close()
+	for i := range 2 {
+		if _, err := f.Put(ctx, "k", []byte("v")); err != nil {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if _, err := f.Get(ctx, "k"); !errors.Is(err, kvtest.ErrInjected) {
+		t.Fatalf("third call: err = %v, want ErrInjected", err)
+	}
+	if f.Calls() != 3 {
+		t.Fatalf("Calls = %d", f.Calls())
+	}
+}
+
+// TestEmbeddedRestart checks that acknowledged writes survive a restart and
+// that the root path separates stores.
+func TestEmbeddedRestart(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "etcd")
+	e := startEmbedded(t, dir)
+	s := e.Client()
+	if s.RootPath() != "milvago/" {
+		t.Fatalf("RootPath = %q", s.RootPath())
+	}
+	const n = 200
+	start := time.Now()
+	var rev int64
+	for i := range n {
+		r, err := s.Put(ctx, fmt.Sprintf("k/%03d", i), []byte{byte(i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rev = r
+	}
+	t.Logf("put: %v each", time.Since(start)/n)
+	other, err := kv.NewEtcd(ctx, kv.EtcdConfig{Endpoints: []string{e.Endpoint()}, RootPath: "other/"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err := other.List(ctx, ""); err != nil || len(l) != 0 {
+		t.Fatalf("another root lists %d keys, %v", len(l), err)
+	}
+	other.Close()
+	start = time.Now()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("close: %v", time.Since(start))
+
+	e = startEmbedded(t, dir)
+	defer e.Close()
+	l, err := e.Client().List(ctx, "k/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l) != n || l[n-1].Revision != rev {
+		t.Fatalf("after restart: %d keys, last at %d; want %d, %d", len(l), l[len(l)-1].Revision, n, rev)
+	}
+}
+
+func TestEmbeddedLongDir(t *testing.T) {
+	// Too long for a unix socket path: the sockets go elsewhere.
+	dir := filepath.Join(t.TempDir(), "a-rather-long-directory-name-to-push-the-socket-path", "past-the-108-byte-limit-of-sun-path")
+	e := startEmbedded(t, dir)
+	defer e.Close()
+	if _, err := e.Client().Put(context.Background(), "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNewEtcdUnreachable(t *testing.T) {
+	_, err := kv.NewEtcd(context.Background(), kv.EtcdConfig{
+		Endpoints:   []string{"unix://" + filepath.Join(t.TempDir(), "nobody.sock")},
+		DialTimeout: 300 * time.Millisecond,
+	}, nil)
+	if err == nil {
+		t.Fatal("NewEtcd of a dead endpoint succeeded")
+	}
+}

@@ -1,0 +1,288 @@
+package expr
+
+import (
+	"cmp"
+	"fmt"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/milvago/milvago/internal/bitset"
+	"github.com/milvago/milvago/internal/column"
+)
+
+// JSON values are read per row with gjson, only at the paths the plan uses.
+// Rows are viewed as strings without copying (unsafe.String): gjson results
+// point into the row and are used before the next row, never retained.
+
+type jKind uint8
+
+const (
+	jNone jKind = iota // path absent
+	jNull
+	jBool
+	jInt
+	jFloat
+	jString
+	jArray
+	jObject
+)
+
+// jsonVal is the JSON value found at a path in one row.
+type jsonVal struct {
+	kind jKind
+	b    bool
+	i    int64
+	f    float64
+	s    string
+	r    gjson.Result
+}
+
+// gjsonPath escapes path components for gjson.
+func gjsonPath(path []string) string {
+	parts := make([]string, len(path))
+	for i, p := range path {
+		parts[i] = gjson.Escape(p)
+	}
+	return strings.Join(parts, ".")
+}
+
+func rowString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// lookup finds the value at f's path in one JSON document.
+func lookup(doc []byte, f fieldRef) jsonVal {
+	s := rowString(doc)
+	var r gjson.Result
+	if len(f.Path) == 0 {
+		r = gjson.Parse(s)
+	} else {
+		r = gjson.Get(s, f.gpath)
+	}
+	return toJSONVal(r)
+}
+
+func toJSONVal(r gjson.Result) jsonVal {
+	if !r.Exists() {
+		return jsonVal{}
+	}
+	switch r.Type {
+	case gjson.Null:
+		return jsonVal{kind: jNull, r: r}
+	case gjson.True, gjson.False:
+		return jsonVal{kind: jBool, b: r.Type == gjson.True, r: r}
+	case gjson.Number:
+		if !strings.ContainsAny(r.Raw, ".eE") {
+			if i, err := strconv.ParseInt(r.Raw, 10, 64); err == nil {
+				return jsonVal{kind: jInt, i: i, f: float64(i), r: r}
+			}
+		}
+		return jsonVal{kind: jFloat, f: r.Num, r: r}
+	case gjson.String:
+		return jsonVal{kind: jString, s: r.Str, r: r}
+	case gjson.JSON:
+		if strings.HasPrefix(r.Raw, "[") {
+			return jsonVal{kind: jArray, r: r}
+		}
+		return jsonVal{kind: jObject, r: r}
+	}
+	return jsonVal{}
+}
+
+// evalJSON runs pred on the value at f's path for every valid row.
+func evalJSON(ec *evalCtx, c column.Column, f fieldRef, pred func(jsonVal) bool) (*bitset.Set, *bitset.Set, error) {
+	s, ok := c.(*column.Scalar[[]byte])
+	if !ok {
+		return nil, nil, fmt.Errorf("field %s: unexpected column type %T for JSON", f.Name, c)
+	}
+	res := bitset.New(ec.n)
+	w := res.Words()
+	for i, doc := range s.Data {
+		if s.Valid != nil && !s.Valid[i] {
+			continue
+		}
+		if i&1023 == 0 {
+			if err := ec.ctx.Err(); err != nil {
+				return nil, nil, err
+			}
+		}
+		if pred(lookup(doc, f)) {
+			w[i>>6] |= 1 << (uint(i) & 63)
+		}
+	}
+	return res, validOf(c, ec.n), nil
+}
+
+// jsonCompare compares a JSON value with a constant by JSON type: numbers
+// numerically, strings with strings, bools with bools, arrays by equality.
+// A missing path or a type mismatch is false, except for != which is true
+// (as in Milvus).
+func jsonCompare(r jsonVal, op cmpOp, v value) bool {
+	if op == opNE {
+		return !jsonCompare(r, opEQ, v)
+	}
+	switch v.kind {
+	case vInt, vFloat:
+		switch r.kind {
+		case jInt:
+			if v.kind == vInt {
+				return opHolds(op, cmp.Compare(r.i, v.i))
+			}
+			return opHolds(op, cmpFloat(float64(r.i), v.f))
+		case jFloat:
+			return opHolds(op, cmpFloat(r.f, v.num()))
+		}
+	case vString:
+		if r.kind == jString {
+			return opHolds(op, strings.Compare(r.s, v.s))
+		}
+	case vBool:
+		if r.kind == jBool {
+			return opHolds(op, cmpBools(r.b, v.b))
+		}
+	case vArray:
+		if r.kind == jArray && op == opEQ {
+			return jsonEqualsValue(r, v)
+		}
+	}
+	return false
+}
+
+func cmpBools(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case !a:
+		return -1
+	}
+	return 1
+}
+
+// jsonEqualsValue reports whether a JSON value equals a constant.
+func jsonEqualsValue(r jsonVal, v value) bool {
+	switch v.kind {
+	case vArray:
+		if r.kind != jArray {
+			return false
+		}
+		i, eq := 0, true
+		r.r.ForEach(func(_, e gjson.Result) bool {
+			if i >= len(v.arr) || !jsonEqualsValue(toJSONVal(e), v.arr[i]) {
+				eq = false
+				return false
+			}
+			i++
+			return true
+		})
+		return eq && i == len(v.arr)
+	default:
+		return jsonCompare(r, opEQ, v)
+	}
+}
+
+func (n *existsNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
+	c, err := ec.column(n.f)
+	if err != nil {
+		return nil, nil, err
+	}
+	return evalJSON(ec, c, n.f, func(r jsonVal) bool { return r.kind != jNone })
+}
+
+func (n *lenNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
+	c, err := ec.column(n.f)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, ok := c.(*column.Scalar[[]byte]); ok {
+		return evalJSON(ec, c, n.f, func(r jsonVal) bool {
+			if r.kind != jArray {
+				return false
+			}
+			k := int64(0)
+			r.r.ForEach(func(_, _ gjson.Result) bool { k++; return true })
+			return opHolds(n.op, cmp.Compare(k, n.v.i))
+		})
+	}
+	return evalArrayRows(ec, c, n.f, func(a arrayRow) bool {
+		return opHolds(n.op, cmp.Compare(int64(a.len()), n.v.i))
+	})
+}
+
+func (n *containsNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
+	c, err := ec.column(n.f)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(n.vals) > 64 && n.op == containsAll {
+		// Deduplicate-free fallback for long lists: a []bool per call.
+		found := make([]bool, len(n.vals))
+		return n.evalWith(ec, c, func(k int) { found[k] = true }, func() bool {
+			for _, f := range found {
+				if !f {
+					return false
+				}
+			}
+			return true
+		}, func() { clear(found) })
+	}
+	var mask uint64
+	full := uint64(1)<<uint(min(len(n.vals), 64)) - 1
+	if len(n.vals) >= 64 {
+		full = ^uint64(0)
+	}
+	return n.evalWith(ec, c, func(k int) { mask |= 1 << uint(k&63) }, func() bool {
+		switch n.op {
+		case containsAll:
+			return mask == full
+		default:
+			return mask != 0
+		}
+	}, func() { mask = 0 })
+}
+
+// evalWith walks each row's elements, marks which wanted values were seen
+// and asks done whether the row matches.
+func (n *containsNode) evalWith(ec *evalCtx, c column.Column, mark func(int), done func() bool, reset func()) (*bitset.Set, *bitset.Set, error) {
+	if _, ok := c.(*column.Scalar[[]byte]); ok {
+		return evalJSON(ec, c, n.f, func(r jsonVal) bool {
+			if r.kind != jArray {
+				return false
+			}
+			reset()
+			r.r.ForEach(func(_, e gjson.Result) bool {
+				ev := toJSONVal(e)
+				for k, v := range n.vals {
+					if jsonEqualsValue(ev, v) {
+						mark(k)
+					}
+				}
+				return !(n.op != containsAll && done())
+			})
+			if len(n.vals) == 0 {
+				return n.op == containsAll
+			}
+			return done()
+		})
+	}
+	return evalArrayRows(ec, c, n.f, func(a arrayRow) bool {
+		reset()
+		for j := 0; j < a.len(); j++ {
+			e := a.at(j)
+			for k, v := range n.vals {
+				if elemCompare(e, opEQ, v) {
+					mark(k)
+				}
+			}
+		}
+		if len(n.vals) == 0 {
+			return n.op == containsAll
+		}
+		return done()
+	})
+}

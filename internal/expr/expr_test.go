@@ -1,0 +1,261 @@
+package expr
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/errs"
+)
+
+// smallBatch has 6 rows with hand-picked values.
+func smallBatch() *memBatch {
+	return &memBatch{n: 6, cols: map[int64]column.Column{
+		fID:  &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: []int64{1, 2, 3, 4, 5, 6}},
+		fI8:  &column.Scalar[int8]{Type: schemapb.DataType_Int8, Data: []int8{-3, -1, 0, 1, 100, 127}},
+		fI32: &column.Scalar[int32]{Type: schemapb.DataType_Int32, Data: []int32{10, 20, 0, 40, 50, 60}, Valid: []bool{true, true, false, true, true, true}},
+		fI64: &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: []int64{5, 4, 3, 2, 1, 0}},
+		fF:   &column.Scalar[float32]{Type: schemapb.DataType_Float, Data: []float32{0.1, 0.5, 1.5, 2, 2.5, -1}},
+		fD:   &column.Scalar[float64]{Type: schemapb.DataType_Double, Data: []float64{1.5, 2.5, 3.5, 0, 5.5, 6.5}, Valid: []bool{true, true, true, false, true, true}},
+		fB:   &column.Scalar[bool]{Type: schemapb.DataType_Bool, Data: []bool{true, false, true, false, true, false}},
+		fS:   &column.Scalar[string]{Type: schemapb.DataType_VarChar, Data: []string{"apple", "banana", "", "cherry", "apricot", "a%b"}, Valid: []bool{true, true, false, true, true, true}},
+		fJ: &column.Scalar[[]byte]{Type: schemapb.DataType_JSON, Data: [][]byte{
+			[]byte(`{"a": 1, "b": {"c": "x"}, "tags": [1, 2, 3]}`),
+			[]byte(`{"a": 2.5, "b": {"c": "y"}, "tags": ["x", "y"]}`),
+			[]byte(`{"a": "1", "tags": []}`),
+			[]byte(`{"a": true, "b": null}`),
+			nil,
+			[]byte(`{"a": [1, 2], "b": {"c": "xx"}, "tags": [2, 3]}`),
+		}, Valid: []bool{true, true, true, true, false, true}},
+		fAI: &column.Scalar[*schemapb.ScalarField]{Type: schemapb.DataType_Array, ElementType: schemapb.DataType_Int64, Data: []*schemapb.ScalarField{
+			longArray(1, 2, 3), longArray(), longArray(3), longArray(4, 5), longArray(1), longArray(2, 1),
+		}},
+		fAS: &column.Scalar[*schemapb.ScalarField]{Type: schemapb.DataType_Array, ElementType: schemapb.DataType_VarChar, Data: []*schemapb.ScalarField{
+			strArray("red", "green"), strArray("blue"), nil, strArray(), strArray("red"), strArray("green", "blue"),
+		}, Valid: []bool{true, true, false, true, true, true}},
+		fAD: &column.Scalar[*schemapb.ScalarField]{Type: schemapb.DataType_Array, ElementType: schemapb.DataType_Double, Data: []*schemapb.ScalarField{
+			doubleArray(1.5), doubleArray(), doubleArray(2, 3), doubleArray(1.5, 1.5), doubleArray(0), doubleArray(-1),
+		}},
+		fMeta: &column.Scalar[[]byte]{Type: schemapb.DataType_JSON, Data: [][]byte{
+			[]byte(`{"color": "red", "n": 1}`),
+			[]byte(`{"color": "blue", "n": 2}`),
+			[]byte(`{}`),
+			[]byte(`{"color": "red", "n": 3.5}`),
+			[]byte(`{"n": null}`),
+			[]byte(`{"color": "Red", "n": -1}`),
+		}},
+	}}
+}
+
+func rows(t *testing.T, text string) []int {
+	t.Helper()
+	e, err := Parse(testSchema(), text, nil)
+	if err != nil {
+		t.Fatalf("Parse(%s): %v", text, err)
+	}
+	bs, err := e.Eval(context.Background(), smallBatch())
+	if err != nil {
+		t.Fatalf("Eval(%s): %v", text, err)
+	}
+	var got []int
+	bs.ForEach(func(i int) { got = append(got, i) })
+	// The canonical form must parse back into the same plan and rows.
+	e2, err := Parse(testSchema(), e.String(), nil)
+	if err != nil {
+		t.Fatalf("re-Parse(%s) of %s: %v", e, text, err)
+	}
+	if e2.String() != e.String() {
+		t.Fatalf("canonical form not stable: %s -> %s", e, e2)
+	}
+	return got
+}
+
+func TestEval(t *testing.T) {
+	f := func(text string, want ...int) {
+		t.Helper()
+		got := rows(t, text)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: got rows %v, want %v", text, got, want)
+		}
+	}
+	f(`id > 3`, 3, 4, 5)
+	f(`id == 2`, 1)
+	f(`id != 2`, 0, 2, 3, 4, 5)
+	f(`3 < id`, 3, 4, 5)
+	f(`id in [1, 3, 99]`, 0, 2)
+	f(`id not in [1, 3, 99]`, 1, 3, 4, 5)
+	f(`1 < id <= 3`, 1, 2)
+	f(`5 > id >= 3`, 2, 3)
+	f(`i8 < 1000`, 0, 1, 2, 3, 4, 5)
+	f(`i8 >= -1.5`, 1, 2, 3, 4, 5)
+	f(`i8 == 0.5`)
+	f(`i8 < 0.5`, 0, 1, 2)
+	f(`i32 > 15`, 1, 3, 4, 5)
+	f(`i32 is null`, 2)
+	f(`i32 IS NOT NULL`, 0, 1, 3, 4, 5)
+	f(`not (i32 > 15)`, 0)
+	f(`i32 > 15 or id == 3`, 1, 2, 3, 4, 5)
+	f(`f == 0.1`, 0)
+	f(`f > 1`, 2, 3, 4)
+	f(`d <= 2.5`, 0, 1)
+	f(`b == true`, 0, 2, 4)
+	f(`b != True`, 1, 3, 5)
+	f(`s == "apple"`, 0)
+	f(`s like "ap%"`, 0, 4)
+	f(`s like "%an%"`, 1)
+	f(`s like "%y"`, 3)
+	f(`s like "_pple"`, 0)
+	f(`s like "a\\%b"`, 5)
+	f(`s like "a%b"`, 5)
+	f(`s in ["banana", "cherry"]`, 1, 3)
+	f(`s > "b"`, 1, 3)
+	f(`id > 1 && id < 4 || id == 6`, 1, 2, 5)
+	f(`!(id > 1)`, 0)
+	f(`id + 1 == 3`, 1)
+	f(`id * 2 > 8`, 4, 5)
+	f(`id % 2 == 0`, 1, 3, 5)
+	f(`id - 1 <= 1`, 0, 1)
+	f(`id / 2 == 1`, 1, 2)
+	f(`2 * id == 4`, 1)
+	f(`id > i64`, 3, 4, 5)
+	f(`id == i64 + 0`[:len("id == i64")], 2)
+	f(`i32 > d`, 0, 1, 4, 5)
+	f(`j["a"] == 1`, 0)
+	f(`j["a"] > 1`, 1)
+	f(`j["a"] == "1"`, 2)
+	f(`j["a"] == true`, 3)
+	f(`j["a"] != 1`, 1, 2, 3, 5)
+	f(`j["b"]["c"] == "x"`, 0)
+	f(`j["b"]["c"] like "x%"`, 0, 5)
+	f(`j["tags"][0] == 1`, 0)
+	f(`j["a"] == [1, 2]`, 5)
+	f(`j["a"] in [1, "1"]`, 0, 2)
+	f(`exists j["b"]`, 0, 1, 3, 5)
+	f(`j["b"] is null`, 2)
+	f(`j is null`, 4)
+	f(`json_contains(j["tags"], 2)`, 0, 5)
+	f(`json_contains_all(j["tags"], [2, 3])`, 0, 5)
+	f(`json_contains_any(j["tags"], ["y", 1])`, 0, 1)
+	f(`array_length(j["tags"]) == 2`, 1, 5)
+	f(`color == "red"`, 0, 3)
+	f(`$meta["color"] == "red"`, 0, 3)
+	f(`n > 0`, 0, 1, 3)
+	f(`exists color`, 0, 1, 3, 5)
+	f(`color is null`, 2, 4)
+	f(`color like "r%"`, 0, 3)
+	f(`array_contains(ai, 1)`, 0, 4, 5)
+	f(`array_contains_all(ai, [1, 2])`, 0, 5)
+	f(`array_contains_any(ai, [4, 3])`, 0, 2, 3)
+	f(`array_length(ai) == 1`, 2, 4)
+	f(`ai[0] == 1`, 0, 4)
+	f(`ai[1] > 1`, 0, 3)
+	f(`ai == [1, 2, 3]`, 0)
+	f(`as[0] == "red"`, 0, 4)
+	f(`array_contains(as, "blue")`, 1, 5)
+	f(`as is null`, 2)
+	f(`not array_contains(as, "blue")`, 0, 3, 4)
+	f(`ad[0] == 1.5`, 0, 3)
+	f(`array_contains(ad, 2)`, 2)
+	f(`true`, 0, 1, 2, 3, 4, 5)
+	f(`1 > 2`)
+	f(`id in {tpl}`[:0]+`id in [0x2, 0b11, 04]`, 1, 2, 3)
+	f(`id > 1e0 and id < 2.5e0`, 1)
+	f(`(id == 1 or id == 2) and not (id == 2)`, 0)
+}
+
+func TestParseErrors(t *testing.T) {
+	f := func(text, want string) {
+		t.Helper()
+		_, err := Parse(testSchema(), text, nil)
+		if err == nil {
+			t.Fatalf("Parse(%s): no error, want %q", text, want)
+		}
+		if !errors.Is(err, errs.ErrParameterInvalid) || errs.CodeOf(err) != 1100 {
+			t.Errorf("Parse(%s): %v is not ErrParameterInvalid", text, err)
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%s): %q does not contain %q", text, err, want)
+		}
+	}
+	f(`s > 1`, "comparisons between VarChar and Int64 are not supported")
+	f(`id == "a"`, "comparisons between Int64 and VarChar are not supported")
+	f(`id >`, "unexpected end of expression (at column 5)")
+	f(`id == 1)`, "unexpected ')' (at column 8)")
+	f(`vec > 1`, "comparisons between FloatVector and Int64 are not supported")
+	f(`txt == "a"`, "filter on text field (txt) is not supported yet")
+	f(`id`, "predicate is not a boolean expression: id, data type: Int64")
+	f(`not id`, "not op can only be applied on boolean expression")
+	f(`id / 0 == 1`, "division or modulus by zero")
+	f(`f % 2 == 1`, "modulo can only apply on integer types")
+	f(`3 < id < 1`, "invalid range: lowerbound is greater than upperbound")
+	f(`ai > 1`, "can not comparisons array fields directly")
+	f(`ai["a"] == 1`, "can only access array field with integer index")
+	f(`id["a"] == 1`, "Int64 data type not supported accessed with []")
+	f(`id + i64 == 1`, "not supported to do arithmetic operations between multiple fields")
+	f(`j == i64`, "two column comparison with JSON type is not supported")
+	f(`json_contains(id, 1)`, "contains operation are only supported on json or array fields now")
+	f(`array_contains(ai)`, "array_contains takes 2 arguments, got 1")
+	f(`foo(id)`, "function foo() is not supported")
+	f(`id in 1`, "the right-hand side of 'in' must be a list")
+	f(`s in [1]`, "value '1' in list cannot be casted to VarChar")
+	f(`id like "a%"`, "like operation on non-string or no-json field is unsupported")
+	f(`exists id`, "exists operations are only supportted on json field")
+	f(`id == {x}`, "the value of expression template variable name {x} is not found")
+	f(`id = 1`, "did you mean '=='?")
+	f(`s == "abc`, "unterminated string")
+	f(``, "empty expression")
+	f(strings.Repeat("(", 300)+"id > 1"+strings.Repeat(")", 300), "nested deeper than 256 levels")
+	f(`id > 1 and 2`, "'and' can only be used between boolean expressions")
+	f(`id & 1 == 1`, "BitAnd is not supported")
+	f(`id == 99999999999999999999`, "out of range")
+}
+
+func TestTemplates(t *testing.T) {
+	tpl := map[string]*schemapb.TemplateValue{
+		"lo":   {Val: &schemapb.TemplateValue_Int64Val{Int64Val: 2}},
+		"ids":  {Val: &schemapb.TemplateValue_ArrayVal{ArrayVal: &schemapb.TemplateArrayValue{Data: &schemapb.TemplateArrayValue_LongData{LongData: &schemapb.LongArray{Data: []int64{1, 5}}}}}},
+		"name": {Val: &schemapb.TemplateValue_StringVal{StringVal: "apple"}},
+	}
+	e, err := Parse(testSchema(), `id > {lo} and (id in {ids} or s == {name})`, tpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.String(), `(id > 2 and (id in [1, 5] or s == "apple"))`; got != want {
+		t.Errorf("String() = %s, want %s", got, want)
+	}
+}
+
+func TestPrimaryKeyIn(t *testing.T) {
+	f := func(text string, want []int64, wantOK bool) {
+		t.Helper()
+		e, err := Parse(testSchema(), text, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ints, _, ok := e.PrimaryKeyIn()
+		if ok != wantOK || !slices.Equal(ints, want) {
+			t.Errorf("%s: PrimaryKeyIn = %v, %v; want %v, %v", text, ints, ok, want, wantOK)
+		}
+	}
+	f(`id == 7`, []int64{7}, true)
+	f(`id in [1, 2, 3]`, []int64{1, 2, 3}, true)
+	f(`id not in [1]`, nil, false)
+	f(`id > 1`, nil, false)
+	f(`id in [1] and i64 > 0`, nil, false)
+	f(`i64 in [1]`, nil, false)
+}
+
+func TestFields(t *testing.T) {
+	e, err := Parse(testSchema(), `i64 > 1 and (color == "x" or id in [1]) and j["a"] == 1 and i64 < 5`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := e.Fields(), []int64{fID, fI64, fJ, fMeta}; !slices.Equal(got, want) {
+		t.Errorf("Fields() = %v, want %v", got, want)
+	}
+}

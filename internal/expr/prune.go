@@ -1,0 +1,125 @@
+package expr
+
+import (
+	"math"
+)
+
+// MayMatch reports false only if no row of a segment can match, given
+// per-field min/max statistics (stats returns ok=false when it has none).
+// Min and max are int64, float64 or string for numeric and string fields.
+// It is conservative: anything it cannot reason about may match.
+func (e *Expr) MayMatch(stats func(fieldID int64) (min, max any, ok bool)) bool {
+	return mayMatch(e.root, stats)
+}
+
+func mayMatch(n node, stats func(int64) (any, any, bool)) bool {
+	switch n := n.(type) {
+	case *constNode:
+		return n.b
+	case *logicNode:
+		for _, k := range n.kids {
+			m := mayMatch(k, stats)
+			if n.and && !m {
+				return false
+			}
+			if !n.and && m {
+				return true
+			}
+		}
+		return n.and
+	case *cmpNode:
+		if n.op == opNE || len(n.f.Path) > 0 || n.v.kind == vArray {
+			return true
+		}
+		lo, hi, ok := statBounds(n.f, stats)
+		if !ok {
+			return true
+		}
+		return overlaps(lo, hi, n.op, n.v)
+	case *rangeNode:
+		if len(n.f.Path) > 0 {
+			return true
+		}
+		lo, hi, ok := statBounds(n.f, stats)
+		if !ok {
+			return true
+		}
+		return overlaps(lo, hi, loOp(n.loInc), n.lo) && overlaps(lo, hi, hiOp(n.hiInc), n.hi)
+	case *termNode:
+		if n.neg || len(n.f.Path) > 0 {
+			return true
+		}
+		lo, hi, ok := statBounds(n.f, stats)
+		if !ok {
+			return true
+		}
+		for _, v := range n.vals {
+			if overlaps(lo, hi, opEQ, v) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// statBounds converts stats for a plain numeric or string field into values.
+func statBounds(f fieldRef, stats func(int64) (any, any, bool)) (value, value, bool) {
+	if !(isNumeric(f.Type) || isString(f.Type)) {
+		return value{}, value{}, false
+	}
+	mn, mx, ok := stats(f.ID)
+	if !ok {
+		return value{}, value{}, false
+	}
+	lo, ok1 := statValue(mn)
+	hi, ok2 := statValue(mx)
+	return lo, hi, ok1 && ok2
+}
+
+func statValue(x any) (value, bool) {
+	switch v := x.(type) {
+	case int64:
+		return value{kind: vInt, i: v}, true
+	case int32:
+		return value{kind: vInt, i: int64(v)}, true
+	case int16:
+		return value{kind: vInt, i: int64(v)}, true
+	case int8:
+		return value{kind: vInt, i: int64(v)}, true
+	case int:
+		return value{kind: vInt, i: int64(v)}, true
+	case float64:
+		if math.IsNaN(v) {
+			return value{}, false
+		}
+		return value{kind: vFloat, f: v}, true
+	case float32:
+		if math.IsNaN(float64(v)) {
+			return value{}, false
+		}
+		return value{kind: vFloat, f: float64(v)}, true
+	case string:
+		return value{kind: vString, s: v}, true
+	}
+	return value{}, false
+}
+
+// overlaps reports whether some x in [lo, hi] may satisfy x op v.
+func overlaps(lo, hi value, op cmpOp, v value) bool {
+	le := func(a, b value) bool { r, ok := foldCompare(a, opLE, b); return r || !ok }
+	lt := func(a, b value) bool { r, ok := foldCompare(a, opLT, b); return r || !ok }
+	switch op {
+	case opEQ:
+		return le(lo, v) && le(v, hi)
+	case opLT:
+		return lt(lo, v)
+	case opLE:
+		return le(lo, v)
+	case opGT:
+		return lt(v, hi)
+	case opGE:
+		return le(v, hi)
+	}
+	return true
+}

@@ -1,0 +1,449 @@
+package datacoord
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/milvago/milvago/internal/kv"
+	"github.com/milvago/milvago/internal/model"
+)
+
+// Config tunes segment sealing.
+type Config struct {
+	// MaxSegmentBytes seals a growing segment once its rows reach this size.
+	MaxSegmentBytes int64
+	// MaxSegmentRows seals a growing segment once it holds this many rows.
+	MaxSegmentRows int64
+	// MaxIdle seals a growing segment that received no rows for this long.
+	MaxIdle time.Duration
+}
+
+// Default returns the defaults: 512 MiB or 1M rows, 10 minutes idle.
+func Default() Config {
+	return Config{MaxSegmentBytes: 512 << 20, MaxSegmentRows: 1 << 20, MaxIdle: 10 * time.Minute}
+}
+
+// Listener hears about segments as they move through their life cycle.
+type Listener interface {
+	SegmentFlushed(ctx context.Context, seg *model.Segment)
+}
+
+// idAllocator hands out global IDs (rootcoord).
+type idAllocator interface {
+	AllocID(ctx context.Context, count int64) (int64, error)
+}
+
+// Deps are the data coordinator's collaborators.
+type Deps struct {
+	KV     kv.Store
+	IDs    idAllocator
+	Logger *slog.Logger
+}
+
+// Server is the data coordinator.
+type Server struct {
+	cfg    Config
+	kv     kv.Store
+	ids    idAllocator
+	logger *slog.Logger
+
+	mu          sync.Mutex // guards everything below
+	segments    map[int64]*model.Segment
+	growing     map[growingKey]*growingSegment
+	checkpoints map[string]Checkpoint
+	deltas      map[string][]model.DeltaLog // by vchannel
+	listeners   []Listener
+}
+
+type growingKey struct {
+	collection, partition int64
+	vchannel              string
+}
+
+type growingSegment struct {
+	seg      *model.Segment
+	bytes    int64
+	lastSeen time.Time
+}
+
+// Checkpoint is a virtual channel's recovery point: every message with an
+// ID <= Position is reflected in the object store.
+type Checkpoint struct {
+	Position uint64 `json:"position"`
+	TS       uint64 `json:"ts"`
+}
+
+const (
+	prefixSegment    = "data/segment/"
+	prefixCheckpoint = "data/checkpoint/"
+	prefixDelta      = "data/delta/"
+)
+
+// New loads the data coordinator's state.
+func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{cfg: cfg, kv: d.KV, ids: d.IDs, logger: d.Logger.With("component", "datacoord"),
+		segments: map[int64]*model.Segment{}, growing: map[growingKey]*growingSegment{},
+		checkpoints: map[string]Checkpoint{}, deltas: map[string][]model.DeltaLog{}}
+	if err := s.load(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) load(ctx context.Context) error {
+	segs, err := s.kv.List(ctx, prefixSegment)
+	if err != nil {
+		return fmt.Errorf("datacoord: load segments: %w", err)
+	}
+	now := time.Now()
+	for _, e := range segs {
+		var seg model.Segment
+		if err := json.Unmarshal(e.Value, &seg); err != nil {
+			return fmt.Errorf("datacoord: decode %s: %w", e.Key, err)
+		}
+		s.segments[seg.ID] = &seg
+		if seg.State == model.SegmentGrowing {
+			// Its rows are rebuilt from the log by the data node; keep
+			// appending to it so the log and the meta agree.
+			s.growing[growingKey{seg.CollectionID, seg.PartitionID, seg.VChannel}] = &growingSegment{seg: &seg, lastSeen: now}
+		}
+	}
+	cps, err := s.kv.List(ctx, prefixCheckpoint)
+	if err != nil {
+		return fmt.Errorf("datacoord: load checkpoints: %w", err)
+	}
+	for _, e := range cps {
+		var cp Checkpoint
+		if err := json.Unmarshal(e.Value, &cp); err != nil {
+			return fmt.Errorf("datacoord: decode %s: %w", e.Key, err)
+		}
+		s.checkpoints[strings.TrimPrefix(e.Key, prefixCheckpoint)] = cp
+	}
+	dls, err := s.kv.List(ctx, prefixDelta)
+	if err != nil {
+		return fmt.Errorf("datacoord: load delta logs: %w", err)
+	}
+	for _, e := range dls {
+		var dl model.DeltaLog
+		if err := json.Unmarshal(e.Value, &dl); err != nil {
+			return fmt.Errorf("datacoord: decode %s: %w", e.Key, err)
+		}
+		s.deltas[dl.VChannel] = append(s.deltas[dl.VChannel], dl)
+	}
+	for _, list := range s.deltas {
+		sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+	}
+	s.logger.Info("loaded meta", "segments", len(s.segments), "checkpoints", len(s.checkpoints))
+	return nil
+}
+
+// AddListener registers l for segment events.
+func (s *Server) AddListener(l Listener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listeners = append(s.listeners, l)
+}
+
+// Assignment tells the channel writer where an insert goes.
+type Assignment struct {
+	SegmentID int64
+	// Seal lists segments that must be sealed before this insert (they
+	// reached their size limit).
+	Seal []int64
+}
+
+// AssignSegment picks the growing segment of (collection, partition,
+// vchannel) for rows of the given size, sealing the current one first if it
+// is full. position is the log position of the last message before this
+// insert: a new segment starts there. It is called under the channel
+// writer's lock, in log order.
+func (s *Server) AssignSegment(ctx context.Context, collection, partition int64, vchannel string, rows, bytes int64, position uint64) (Assignment, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := growingKey{collection, partition, vchannel}
+	var a Assignment
+	g := s.growing[key]
+	if g != nil && g.seg.NumRows > 0 && (g.seg.NumRows+rows > s.cfg.MaxSegmentRows || g.bytes+bytes > s.cfg.MaxSegmentBytes) {
+		if err := s.sealLocked(ctx, g.seg, 0); err != nil {
+			return a, err
+		}
+		a.Seal = append(a.Seal, g.seg.ID)
+		delete(s.growing, key)
+		g = nil
+	}
+	if g == nil {
+		id, err := s.ids.AllocID(ctx, 1)
+		if err != nil {
+			return a, fmt.Errorf("datacoord: allocate segment id: %w", err)
+		}
+		seg := &model.Segment{ID: id, CollectionID: collection, PartitionID: partition, VChannel: vchannel,
+			State: model.SegmentGrowing, StartPosition: position}
+		if err := s.saveLocked(ctx, seg); err != nil {
+			return a, err
+		}
+		s.segments[id] = seg
+		g = &growingSegment{seg: seg}
+		s.growing[key] = g
+	}
+	g.seg.NumRows += rows
+	g.bytes += bytes
+	g.lastSeen = time.Now()
+	a.SegmentID = g.seg.ID
+	return a, nil
+}
+
+// SealChannel seals every growing segment of collection in vchannel (all
+// collections when collection is 0) and returns their IDs. Called under the
+// channel writer's lock, which then logs the Seal message at sealTS.
+func (s *Server) SealChannel(ctx context.Context, collection int64, vchannel string, sealTS uint64) ([]int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ids []int64
+	for key, g := range s.growing {
+		if key.vchannel != vchannel || (collection != 0 && key.collection != collection) {
+			continue
+		}
+		if err := s.sealLocked(ctx, g.seg, sealTS); err != nil {
+			return nil, err
+		}
+		ids = append(ids, g.seg.ID)
+		delete(s.growing, key)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids, nil
+}
+
+// IdleChannels lists vchannels with a growing segment idle for longer than
+// the configured MaxIdle.
+func (s *Server) IdleChannels(now time.Time) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	for key, g := range s.growing {
+		if now.Sub(g.lastSeen) > s.cfg.MaxIdle && !seen[key.vchannel] {
+			seen[key.vchannel] = true
+			out = append(out, key.vchannel)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *Server) sealLocked(ctx context.Context, seg *model.Segment, ts uint64) error {
+	next := *seg
+	next.State = model.SegmentSealed
+	next.SealTS = ts
+	if err := s.saveLocked(ctx, &next); err != nil {
+		return err
+	}
+	*seg = next
+	return nil
+}
+
+// FlushResult describes one flushed segment, as the data node reports it.
+type FlushResult struct {
+	SegmentID int64
+	NumRows   int64
+	Binlogs   map[int64]string
+	StatsLog  string
+	FlushTS   uint64
+	SizeBytes int64
+}
+
+// SegmentFlushed records that a sealed segment's files are in the object
+// store. Repeating it (after a data node restart) is harmless.
+func (s *Server) SegmentFlushed(ctx context.Context, r FlushResult) error {
+	s.mu.Lock()
+	seg, ok := s.segments[r.SegmentID]
+	if !ok {
+		s.mu.Unlock()
+		return fmt.Errorf("datacoord: flushed segment %d is unknown", r.SegmentID)
+	}
+	if seg.State == model.SegmentFlushed || seg.State == model.SegmentDropped {
+		s.mu.Unlock()
+		return nil
+	}
+	next := *seg
+	next.State = model.SegmentFlushed
+	next.NumRows = r.NumRows
+	next.Binlogs = r.Binlogs
+	next.StatsLog = r.StatsLog
+	next.FlushTS = r.FlushTS
+	next.SizeBytes = r.SizeBytes
+	if err := s.saveLocked(ctx, &next); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	*seg = next
+	snapshot := next
+	listeners := append([]Listener(nil), s.listeners...)
+	s.mu.Unlock()
+	s.logger.Info("segment flushed", "segment", r.SegmentID, "rows", r.NumRows)
+	for _, l := range listeners {
+		l.SegmentFlushed(ctx, &snapshot)
+	}
+	return nil
+}
+
+// AddDeltaLog records a flushed batch of a channel's deletes.
+func (s *Server) AddDeltaLog(ctx context.Context, dl model.DeltaLog) error {
+	b, _ := json.Marshal(dl)
+	if _, err := s.kv.Put(ctx, prefixDelta+dl.VChannel+"/"+strconv.FormatInt(dl.ID, 10), b); err != nil {
+		return fmt.Errorf("datacoord: save delta log: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deltas[dl.VChannel] = append(s.deltas[dl.VChannel], dl)
+	return nil
+}
+
+// DeltaLogs lists a channel's flushed delete logs, oldest first.
+func (s *Server) DeltaLogs(vchannel string) []model.DeltaLog {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]model.DeltaLog(nil), s.deltas[vchannel]...)
+}
+
+// UpdateCheckpoint moves a channel's checkpoint forward (never back).
+func (s *Server) UpdateCheckpoint(ctx context.Context, vchannel string, cp Checkpoint) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.checkpoints[vchannel]; ok && old.Position >= cp.Position {
+		return nil
+	}
+	b, _ := json.Marshal(cp)
+	if _, err := s.kv.Put(ctx, prefixCheckpoint+vchannel, b); err != nil {
+		return fmt.Errorf("datacoord: save checkpoint of %s: %w", vchannel, err)
+	}
+	s.checkpoints[vchannel] = cp
+	return nil
+}
+
+// GetCheckpoint returns a channel's checkpoint (zero: replay from the start).
+func (s *Server) GetCheckpoint(vchannel string) Checkpoint {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.checkpoints[vchannel]
+}
+
+// Segment returns a copy of one segment's meta.
+func (s *Server) Segment(id int64) (model.Segment, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seg, ok := s.segments[id]
+	if !ok {
+		return model.Segment{}, false
+	}
+	return *seg, true
+}
+
+// Segments lists a collection's segments (all states but Dropped), by ID.
+// vchannel filters by channel when not empty.
+func (s *Server) Segments(collection int64, vchannel string) []model.Segment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []model.Segment
+	for _, seg := range s.segments {
+		if seg.CollectionID == collection && seg.State != model.SegmentDropped && (vchannel == "" || seg.VChannel == vchannel) {
+			out = append(out, *seg)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Flushed reports whether every segment in ids is flushed (or dropped).
+func (s *Server) Flushed(ids []int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		if seg, ok := s.segments[id]; ok && seg.State != model.SegmentFlushed && seg.State != model.SegmentDropped {
+			return false
+		}
+	}
+	return true
+}
+
+// RowCount returns the rows written to a collection (partition 0: all).
+func (s *Server) RowCount(collection, partition int64) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for _, seg := range s.segments {
+		if seg.CollectionID == collection && seg.State != model.SegmentDropped && (partition == 0 || seg.PartitionID == partition) {
+			n += seg.NumRows
+		}
+	}
+	return n
+}
+
+// DropCollection marks a collection's segments dropped and forgets its
+// growing segments, checkpoints and delta logs. It returns the object
+// store prefixes the caller may delete.
+func (s *Server) DropCollection(ctx context.Context, c *model.Collection) error {
+	return s.drop(ctx, func(seg *model.Segment) bool { return seg.CollectionID == c.ID }, c.VChannels)
+}
+
+// DropPartition marks a partition's segments dropped.
+func (s *Server) DropPartition(ctx context.Context, collection, partition int64) error {
+	return s.drop(ctx, func(seg *model.Segment) bool {
+		return seg.CollectionID == collection && seg.PartitionID == partition
+	}, nil)
+}
+
+func (s *Server) drop(ctx context.Context, match func(*model.Segment) bool, vchannels []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ops := []kv.Op{}
+	for _, seg := range s.segments {
+		if match(seg) {
+			ops = append(ops, kv.Op{Key: segKey(seg.ID), Delete: true})
+		}
+	}
+	for _, vc := range vchannels {
+		ops = append(ops, kv.Op{Key: prefixCheckpoint + vc, Delete: true},
+			kv.Op{Key: prefixDelta + vc + "/", Delete: true, DeletePrefix: true})
+	}
+	if _, err := s.kv.Txn(ctx, nil, ops); err != nil {
+		return fmt.Errorf("datacoord: drop segments: %w", err)
+	}
+	for id, seg := range s.segments {
+		if match(seg) {
+			delete(s.segments, id)
+		}
+	}
+	for key, g := range s.growing {
+		if match(g.seg) {
+			delete(s.growing, key)
+		}
+	}
+	for _, vc := range vchannels {
+		delete(s.checkpoints, vc)
+		delete(s.deltas, vc)
+	}
+	return nil
+}
+
+func segKey(id int64) string { return prefixSegment + strconv.FormatInt(id, 10) }
+
+func (s *Server) saveLocked(ctx context.Context, seg *model.Segment) error {
+	b, err := json.Marshal(seg)
+	if err != nil {
+		return fmt.Errorf("datacoord: encode segment %d: %w", seg.ID, err)
+	}
+	if _, err := s.kv.Put(ctx, segKey(seg.ID), b); err != nil {
+		return fmt.Errorf("datacoord: save segment %d: %w", seg.ID, err)
+	}
+	return nil
+}

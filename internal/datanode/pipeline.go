@@ -1,0 +1,362 @@
+package datanode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/msg"
+	"github.com/milvago/milvago/internal/storage"
+)
+
+// TimestampFieldID and RowIDFieldID are Milvus's system field IDs.
+const (
+	RowIDFieldID     = 0
+	TimestampFieldID = 1
+)
+
+// pipeline consumes one physical channel.
+type pipeline struct {
+	name    string
+	d       Deps
+	logger  *slog.Logger
+	started bool
+
+	mu        sync.Mutex // guards vchannels (Watch/Unwatch run on other goroutines)
+	vchannels map[string]*vstate
+}
+
+// vstate is one virtual channel's buffers. Only the pipeline goroutine
+// touches segments and deletes.
+type vstate struct {
+	coll       *model.Collection
+	name       string
+	checkpoint uint64
+	segments   map[int64]*segBuffer
+	deletes    storage.Deltas
+}
+
+type segBuffer struct {
+	id, partition int64
+	startPos      uint64
+	ts            []uint64
+	cols          map[int64]column.Column
+	bytes         int64
+}
+
+func newPipeline(name string, d Deps, logger *slog.Logger) *pipeline {
+	return &pipeline{name: name, d: d, logger: logger.With("pchannel", name), vchannels: map[string]*vstate{}}
+}
+
+func (p *pipeline) watch(c *model.Collection, vc string, checkpoint uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, ok := p.vchannels[vc]; ok {
+		return
+	}
+	p.vchannels[vc] = &vstate{coll: c, name: vc, checkpoint: checkpoint, segments: map[int64]*segBuffer{}}
+}
+
+func (p *pipeline) unwatch(vc string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.vchannels, vc)
+}
+
+// reset drops every buffer and reloads checkpoints, for a restart of run.
+func (p *pipeline) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for vc, vs := range p.vchannels {
+		p.vchannels[vc] = &vstate{coll: vs.coll, name: vc, checkpoint: p.d.Coord.GetCheckpoint(vc).Position, segments: map[int64]*segBuffer{}}
+	}
+}
+
+func (p *pipeline) lookup(vc string) *vstate {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.vchannels[vc]
+}
+
+func (p *pipeline) startPosition() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	start := uint64(math.MaxUint64)
+	for _, vs := range p.vchannels {
+		start = min(start, vs.checkpoint)
+	}
+	if start == math.MaxUint64 {
+		return 0
+	}
+	return start
+}
+
+func (p *pipeline) run(ctx context.Context) error {
+	start := p.startPosition()
+	r, err := p.d.Log.Read(ctx, p.name, logbroker.MessageID(start))
+	if err != nil {
+		return fmt.Errorf("datanode: read %s after %d: %w", p.name, start, err)
+	}
+	defer r.Close()
+	p.logger.Debug("pipeline started", "after", start)
+	for {
+		m, err := r.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, logbroker.ErrClosed) {
+				return nil
+			}
+			return fmt.Errorf("datanode: next on %s: %w", p.name, err)
+		}
+		dm, err := msg.Decode(m.Payload, m.Properties)
+		if err != nil {
+			p.logger.Error("skipping undecodable message", "id", m.ID, "err", err)
+			continue
+		}
+		if err := p.handle(ctx, uint64(m.ID), dm); err != nil {
+			return err
+		}
+	}
+}
+
+func (p *pipeline) handle(ctx context.Context, id uint64, m *msg.Message) error {
+	if m.Kind == msg.KindTimeTick {
+		return p.onTick(ctx, id, m.TS)
+	}
+	vs := p.lookup(m.VChannel)
+	if vs == nil || id <= vs.checkpoint {
+		return nil
+	}
+	switch m.Kind {
+	case msg.KindInsert:
+		return p.onInsert(vs, m)
+	case msg.KindDelete:
+		return p.onDelete(vs, m)
+	case msg.KindUpsert:
+		if err := p.onDelete(vs, m); err != nil {
+			return err
+		}
+		return p.onInsert(vs, m)
+	case msg.KindSeal:
+		return p.onSeal(ctx, vs, id, m)
+	}
+	return nil
+}
+
+func (p *pipeline) onInsert(vs *vstate, m *msg.Message) error {
+	ins := m.Insert
+	buf, ok := vs.segments[ins.SegmentID]
+	if !ok {
+		seg, known := p.d.Coord.Segment(ins.SegmentID)
+		if known && (seg.State == model.SegmentFlushed || seg.State == model.SegmentDropped) {
+			return nil // replaying a segment that is already in the object store
+		}
+		buf = &segBuffer{id: ins.SegmentID, partition: ins.PartitionID, startPos: seg.StartPosition, cols: map[int64]column.Column{}}
+		vs.segments[ins.SegmentID] = buf
+	}
+	n := int(ins.GetNumRows())
+	for _, fd := range ins.GetFieldsData() {
+		c, err := column.FromFieldData(fd)
+		if err != nil {
+			// The proxy validated this message; a bad one is a bug, not user input.
+			return fmt.Errorf("datanode: decode field %q of segment %d: %w", fd.GetFieldName(), ins.SegmentID, err)
+		}
+		if c.Len() != n {
+			return fmt.Errorf("datanode: field %q of segment %d has %d rows, message says %d", fd.GetFieldName(), ins.SegmentID, c.Len(), n)
+		}
+		if prev, ok := buf.cols[fd.GetFieldId()]; ok {
+			prev.Append(c)
+		} else {
+			buf.cols[fd.GetFieldId()] = c
+		}
+	}
+	for range n {
+		buf.ts = append(buf.ts, m.TS)
+	}
+	return nil
+}
+
+func (p *pipeline) onDelete(vs *vstate, m *msg.Message) error {
+	ids := m.Delete.GetPrimaryKeys()
+	if ints := ids.GetIntId().GetData(); len(ints) > 0 {
+		vs.deletes.IntPKs = append(vs.deletes.IntPKs, ints...)
+		for range ints {
+			vs.deletes.Timestamps = append(vs.deletes.Timestamps, m.TS)
+		}
+	}
+	if strs := ids.GetStrId().GetData(); len(strs) > 0 {
+		vs.deletes.StrPKs = append(vs.deletes.StrPKs, strs...)
+		for range strs {
+			vs.deletes.Timestamps = append(vs.deletes.Timestamps, m.TS)
+		}
+	}
+	return nil
+}
+
+func (p *pipeline) onSeal(ctx context.Context, vs *vstate, id uint64, m *msg.Message) error {
+	for _, segID := range m.Seal.SegmentIDs {
+		buf, ok := vs.segments[segID]
+		if !ok {
+			continue
+		}
+		if err := p.flushSegment(ctx, vs, buf, m.TS); err != nil {
+			return err
+		}
+		delete(vs.segments, segID)
+	}
+	if err := p.flushDeletes(ctx, vs); err != nil {
+		return err
+	}
+	return p.advance(ctx, vs, id, m.TS)
+}
+
+// onTick moves the checkpoint of channels with nothing buffered up to the
+// tick, so that a restart does not replay what needs no replaying.
+func (p *pipeline) onTick(ctx context.Context, id uint64, ts uint64) error {
+	p.mu.Lock()
+	var idle []*vstate
+	for _, vs := range p.vchannels {
+		if len(vs.segments) == 0 && vs.deletes.Len() == 0 && vs.checkpoint < id {
+			idle = append(idle, vs)
+		}
+	}
+	p.mu.Unlock()
+	for _, vs := range idle {
+		if err := p.advance(ctx, vs, id, ts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// advance sets the checkpoint to just before the oldest buffered segment,
+// or to id when nothing is buffered.
+func (p *pipeline) advance(ctx context.Context, vs *vstate, id, ts uint64) error {
+	cp := id
+	for _, buf := range vs.segments {
+		cp = min(cp, buf.startPos)
+	}
+	if cp <= vs.checkpoint {
+		return nil
+	}
+	if err := p.d.Coord.UpdateCheckpoint(ctx, vs.name, datacoord.Checkpoint{Position: cp, TS: ts}); err != nil {
+		return err
+	}
+	vs.checkpoint = cp
+	return nil
+}
+
+func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer, sealTS uint64) error {
+	schema := vs.coll.Schema
+	ids, err := p.d.IDs.AllocID(ctx, int64(len(buf.cols)+2))
+	if err != nil {
+		return err
+	}
+	tsCol := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, len(buf.ts))}
+	for i, t := range buf.ts {
+		tsCol.Data[i] = int64(t)
+	}
+	files := map[int64]string{}
+	var size int64
+	put := func(fieldID int64, c column.Column) error {
+		data, err := storage.EncodeColumn(c)
+		if err != nil {
+			return fmt.Errorf("datanode: encode field %d of segment %d: %w", fieldID, buf.id, err)
+		}
+		path := storage.InsertLogPath(vs.coll.ID, buf.partition, buf.id, fieldID, ids)
+		ids++
+		if err := p.d.Objects.Put(ctx, path, data); err != nil {
+			return fmt.Errorf("datanode: write %s: %w", path, err)
+		}
+		files[fieldID] = path
+		size += int64(len(data))
+		return nil
+	}
+	if err := put(TimestampFieldID, tsCol); err != nil {
+		return err
+	}
+	var pkCol column.Column
+	scalars := map[int64]column.Column{}
+	for _, f := range schema.GetFields() {
+		c, ok := buf.cols[f.GetFieldID()]
+		if !ok {
+			return fmt.Errorf("datanode: segment %d has no data for field %q", buf.id, f.GetName())
+		}
+		if err := put(f.GetFieldID(), c); err != nil {
+			return err
+		}
+		if f.GetIsPrimaryKey() {
+			pkCol = c
+		}
+		if !column.IsVector(f.GetDataType()) {
+			scalars[f.GetFieldID()] = c
+		}
+	}
+	stats, err := storage.EncodeStats(storage.BuildStats(pkCol, scalars))
+	if err != nil {
+		return fmt.Errorf("datanode: encode stats of segment %d: %w", buf.id, err)
+	}
+	pkField := int64(0)
+	for _, f := range schema.GetFields() {
+		if f.GetIsPrimaryKey() {
+			pkField = f.GetFieldID()
+		}
+	}
+	statsPath := storage.StatsLogPath(vs.coll.ID, buf.partition, buf.id, pkField, ids)
+	if err := p.d.Objects.Put(ctx, statsPath, stats); err != nil {
+		return fmt.Errorf("datanode: write %s: %w", statsPath, err)
+	}
+	start := time.Now()
+	err = p.d.Coord.SegmentFlushed(ctx, datacoord.FlushResult{SegmentID: buf.id, NumRows: int64(len(buf.ts)),
+		Binlogs: files, StatsLog: statsPath, FlushTS: sealTS, SizeBytes: size})
+	p.logger.Info("flushed segment", "vchannel", vs.name, "segment", buf.id, "rows", len(buf.ts), "bytes", size, "report", time.Since(start))
+	return err
+}
+
+func (p *pipeline) flushDeletes(ctx context.Context, vs *vstate) error {
+	if vs.deletes.Len() == 0 {
+		return nil
+	}
+	data, err := storage.EncodeDeltas(vs.deletes)
+	if err != nil {
+		return fmt.Errorf("datanode: encode deletes of %s: %w", vs.name, err)
+	}
+	id, err := p.d.IDs.AllocID(ctx, 1)
+	if err != nil {
+		return err
+	}
+	path := storage.DeltaLogPath(vs.coll.ID, 0, 0, id)
+	if err := p.d.Objects.Put(ctx, path, data); err != nil {
+		return fmt.Errorf("datanode: write %s: %w", path, err)
+	}
+	var maxTS uint64
+	for _, t := range vs.deletes.Timestamps {
+		maxTS = max(maxTS, t)
+	}
+	if err := p.d.Coord.AddDeltaLog(ctx, model.DeltaLog{ID: id, CollectionID: vs.coll.ID, VChannel: vs.name, Path: path,
+		Entries: int64(vs.deletes.Len()), MaxTS: maxTS}); err != nil {
+		return err
+	}
+	vs.deletes = storage.Deltas{}
+	return nil
+}
+
+func sleepCtx(ctx context.Context) bool {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

@@ -1,0 +1,121 @@
+package datanode
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+
+	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/objstore"
+)
+
+// dataCoord is what the data node needs from the data coordinator.
+type dataCoord interface {
+	GetCheckpoint(vchannel string) datacoord.Checkpoint
+	UpdateCheckpoint(ctx context.Context, vchannel string, cp datacoord.Checkpoint) error
+	Segment(id int64) (model.Segment, bool)
+	SegmentFlushed(ctx context.Context, r datacoord.FlushResult) error
+	AddDeltaLog(ctx context.Context, dl model.DeltaLog) error
+}
+
+// idAllocator hands out global IDs (rootcoord).
+type idAllocator interface {
+	AllocID(ctx context.Context, count int64) (int64, error)
+}
+
+// Deps are the data node's collaborators.
+type Deps struct {
+	Log     logbroker.Log
+	Objects objstore.Store
+	Coord   dataCoord
+	IDs     idAllocator
+	Logger  *slog.Logger
+}
+
+// Server is a data node.
+type Server struct {
+	d      Deps
+	logger *slog.Logger
+
+	mu        sync.Mutex // guards pipelines and runCtx
+	runCtx    context.Context
+	wg        sync.WaitGroup
+	pipelines map[string]*pipeline // by physical channel
+}
+
+// New returns a data node; Run starts it.
+func New(d Deps) *Server {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{d: d, logger: d.Logger.With("component", "datanode"), pipelines: map[string]*pipeline{}}
+}
+
+// Run serves until ctx ends, then stops every pipeline.
+func (s *Server) Run(ctx context.Context) error {
+	s.mu.Lock()
+	s.runCtx = ctx
+	for _, p := range s.pipelines {
+		s.startLocked(p)
+	}
+	s.mu.Unlock()
+	<-ctx.Done()
+	s.wg.Wait()
+	return nil
+}
+
+// Watch starts consuming a collection's virtual channels.
+func (s *Server) Watch(ctx context.Context, c *model.Collection) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, vc := range c.VChannels {
+		pc := c.PChannels[i]
+		p, ok := s.pipelines[pc]
+		if !ok {
+			p = newPipeline(pc, s.d, s.logger)
+			s.pipelines[pc] = p
+		}
+		cp := s.d.Coord.GetCheckpoint(vc)
+		p.watch(c, vc, cp.Position)
+		if !ok && s.runCtx != nil {
+			s.startLocked(p)
+		}
+	}
+	return nil
+}
+
+// Unwatch stops consuming a dropped collection's channels and drops its buffers.
+func (s *Server) Unwatch(c *model.Collection) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, vc := range c.VChannels {
+		if p, ok := s.pipelines[c.PChannels[i]]; ok {
+			p.unwatch(vc)
+		}
+	}
+}
+
+func (s *Server) startLocked(p *pipeline) {
+	if p.started {
+		return
+	}
+	p.started = true
+	ctx := s.runCtx
+	s.wg.Go(func() {
+		for {
+			err := p.run(ctx)
+			if err == nil || ctx.Err() != nil {
+				return
+			}
+			// A failed flush leaves the buffers as they were; reading again
+			// from the checkpoint rebuilds them.
+			s.logger.Error("pipeline failed, restarting from checkpoint", "pchannel", p.name, "err", err)
+			if !sleepCtx(ctx) {
+				return
+			}
+			p.reset()
+		}
+	})
+}

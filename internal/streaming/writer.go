@@ -1,0 +1,290 @@
+package streaming
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/msg"
+)
+
+// timestamps allocates hybrid timestamps (rootcoord).
+type timestamps interface {
+	AllocTimestamp(ctx context.Context, count uint32) (uint64, error)
+}
+
+// segments assigns and seals segments (datacoord).
+type segments interface {
+	AssignSegment(ctx context.Context, collection, partition int64, vchannel string, rows, bytes int64, position uint64) (datacoord.Assignment, error)
+	SealChannel(ctx context.Context, collection int64, vchannel string, sealTS uint64) ([]int64, error)
+	IdleChannels(now time.Time) []string
+}
+
+// Config tunes the writer.
+type Config struct {
+	// TickDelay is how long after a DML burst the channel gets its tick.
+	TickDelay time.Duration
+	// IdleCheck is how often idle growing segments are looked for.
+	IdleCheck time.Duration
+}
+
+// Default returns the defaults.
+func Default() Config { return Config{TickDelay: 50 * time.Millisecond, IdleCheck: 30 * time.Second} }
+
+// Deps are the writer's collaborators.
+type Deps struct {
+	Log      logbroker.Log
+	TSO      timestamps
+	Segments segments
+	Logger   *slog.Logger
+}
+
+// Writer appends DML to physical channels.
+type Writer struct {
+	cfg    Config
+	log    logbroker.Log
+	tso    timestamps
+	segs   segments
+	logger *slog.Logger
+
+	mu       sync.Mutex // guards channels
+	channels map[string]*channel
+	dirty    chan struct{} // coalescing signal: some channel needs a tick
+}
+
+type channel struct {
+	name string
+
+	mu       sync.Mutex // serialises appends; guards the fields below
+	lastID   logbroker.MessageID
+	lastTS   uint64
+	tickTS   uint64 // timestamp of the last tick written
+	needTick bool
+	loaded   bool
+}
+
+// New returns a writer; Run must be running for delayed ticks and idle seals.
+func New(cfg Config, d Deps) *Writer {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Writer{cfg: cfg, log: d.Log, tso: d.TSO, segs: d.Segments, logger: d.Logger.With("component", "streaming"),
+		channels: map[string]*channel{}, dirty: make(chan struct{}, 1)}
+}
+
+func (w *Writer) channel(name string) *channel {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c, ok := w.channels[name]
+	if !ok {
+		c = &channel{name: name}
+		w.channels[name] = c
+	}
+	return c
+}
+
+// lockChannel locks a channel, loading its last position on first use.
+func (w *Writer) lockChannel(ctx context.Context, name string) (*channel, error) {
+	c := w.channel(name)
+	c.mu.Lock()
+	if !c.loaded {
+		id, err := w.log.Latest(ctx, name)
+		if err != nil {
+			c.mu.Unlock()
+			return nil, fmt.Errorf("streaming: position of %s: %w", name, err)
+		}
+		c.lastID, c.loaded = id, true
+	}
+	return c, nil
+}
+
+// appendLocked stamps m with a fresh timestamp and appends it.
+func (w *Writer) appendLocked(ctx context.Context, c *channel, m *msg.Message) (logbroker.MessageID, error) {
+	ts, err := w.tso.AllocTimestamp(ctx, 1)
+	if err != nil {
+		return 0, err
+	}
+	m.TS = ts
+	if m.Insert != nil {
+		m.Insert.Timestamps = nil
+	}
+	payload, props, err := msg.Encode(m)
+	if err != nil {
+		return 0, err
+	}
+	id, err := w.log.Append(ctx, c.name, payload, props)
+	if err != nil {
+		return 0, fmt.Errorf("streaming: append %s to %s: %w", m.Kind, c.name, err)
+	}
+	c.lastID, c.lastTS = id, ts
+	if m.Kind == msg.KindTimeTick {
+		c.tickTS, c.needTick = ts, false
+	} else if !c.needTick {
+		c.needTick = true
+		select {
+		case w.dirty <- struct{}{}:
+		default:
+		}
+	}
+	return id, nil
+}
+
+// Insert describes rows for one (collection, partition, vchannel).
+type Insert struct {
+	CollectionID int64
+	PartitionID  int64
+	VChannel     string
+	Rows         int64
+	Bytes        int64
+	// Build fills in the message for the assigned segment (SegmentID is set
+	// by the writer) — called under the channel lock.
+	Message *msg.Message
+}
+
+// Result is where a message landed.
+type Result struct {
+	ID        logbroker.MessageID
+	TS        uint64
+	SegmentID int64
+}
+
+// AppendInsert assigns a segment and appends an insert or upsert message.
+func (w *Writer) AppendInsert(ctx context.Context, pchannel string, in Insert) (Result, error) {
+	c, err := w.lockChannel(ctx, pchannel)
+	if err != nil {
+		return Result{}, err
+	}
+	defer c.mu.Unlock()
+	a, err := w.segs.AssignSegment(ctx, in.CollectionID, in.PartitionID, in.VChannel, in.Rows, in.Bytes, uint64(c.lastID))
+	if err != nil {
+		return Result{}, err
+	}
+	if len(a.Seal) > 0 {
+		seal := &msg.Message{Kind: msg.KindSeal, VChannel: in.VChannel, Seal: &msg.Seal{CollectionID: in.CollectionID, SegmentIDs: a.Seal}}
+		if _, err := w.appendLocked(ctx, c, seal); err != nil {
+			return Result{}, err
+		}
+		// The new segment starts after the seal message.
+		w.logger.Debug("sealed full segments", "vchannel", in.VChannel, "segments", a.Seal)
+	}
+	in.Message.Insert.SegmentID = a.SegmentID
+	id, err := w.appendLocked(ctx, c, in.Message)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{ID: id, TS: in.Message.TS, SegmentID: a.SegmentID}, nil
+}
+
+// AppendDelete appends a delete message.
+func (w *Writer) AppendDelete(ctx context.Context, pchannel string, m *msg.Message) (Result, error) {
+	c, err := w.lockChannel(ctx, pchannel)
+	if err != nil {
+		return Result{}, err
+	}
+	defer c.mu.Unlock()
+	id, err := w.appendLocked(ctx, c, m)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{ID: id, TS: m.TS}, nil
+}
+
+// Seal seals a collection's growing segments in vchannel (every collection
+// when collection is 0) and logs the Seal message. It returns the sealed
+// segment IDs and the seal timestamp.
+func (w *Writer) Seal(ctx context.Context, pchannel, vchannel string, collection int64) ([]int64, uint64, error) {
+	c, err := w.lockChannel(ctx, pchannel)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer c.mu.Unlock()
+	ts, err := w.tso.AllocTimestamp(ctx, 1)
+	if err != nil {
+		return nil, 0, err
+	}
+	ids, err := w.segs.SealChannel(ctx, collection, vchannel, ts)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(ids) == 0 {
+		return nil, ts, nil
+	}
+	m := &msg.Message{Kind: msg.KindSeal, VChannel: vchannel, Seal: &msg.Seal{CollectionID: collection, SegmentIDs: ids}}
+	if _, err := w.appendLocked(ctx, c, m); err != nil {
+		return nil, 0, err
+	}
+	return ids, m.TS, nil
+}
+
+// SyncTo makes sure pchannel has a time tick at or above ts, writing one
+// if needed, so that readers' service time can pass ts.
+func (w *Writer) SyncTo(ctx context.Context, pchannel string, ts uint64) error {
+	c, err := w.lockChannel(ctx, pchannel)
+	if err != nil {
+		return err
+	}
+	defer c.mu.Unlock()
+	if c.tickTS >= ts && !c.needTick {
+		return nil
+	}
+	_, err = w.appendLocked(ctx, c, &msg.Message{Kind: msg.KindTimeTick})
+	return err
+}
+
+// Run writes delayed ticks and seals idle segments until ctx ends.
+func (w *Writer) Run(ctx context.Context) error {
+	idle := time.NewTicker(w.cfg.IdleCheck)
+	defer idle.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.dirty:
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(w.cfg.TickDelay):
+			}
+			w.tickDirty(ctx)
+		case now := <-idle.C:
+			for _, vc := range w.segs.IdleChannels(now) {
+				if _, _, err := w.Seal(ctx, PChannelOf(vc), vc, 0); err != nil {
+					w.logger.Warn("seal idle segments", "vchannel", vc, "err", err)
+				}
+			}
+		}
+	}
+}
+
+func (w *Writer) tickDirty(ctx context.Context) {
+	w.mu.Lock()
+	chans := make([]*channel, 0, len(w.channels))
+	for _, c := range w.channels {
+		chans = append(chans, c)
+	}
+	w.mu.Unlock()
+	for _, c := range chans {
+		c.mu.Lock()
+		if c.needTick {
+			if _, err := w.appendLocked(ctx, c, &msg.Message{Kind: msg.KindTimeTick}); err != nil {
+				w.logger.Warn("write time tick", "pchannel", c.name, "err", err)
+			}
+		}
+		c.mu.Unlock()
+	}
+}
+
+// PChannelOf returns the physical channel of a virtual channel named
+// "<pchannel>_<collection>v<shard>".
+func PChannelOf(vchannel string) string {
+	for i := len(vchannel) - 1; i >= 0; i-- {
+		if vchannel[i] == '_' {
+			return vchannel[:i]
+		}
+	}
+	return vchannel
+}

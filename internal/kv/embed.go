@@ -10,9 +10,11 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.uber.org/zap/zapcore"
 )
 
 // EmbedConfig configures an in-process etcd server.
@@ -55,6 +57,7 @@ type Embedded struct {
 	endpoint string
 	sockDir  string // removed by Close when not under Dir
 	logger   *slog.Logger
+	closing  *atomic.Bool  // set by Close: shutdown noise is logged at debug
 	done     chan struct{} // closed when the error-watching goroutine ends
 	once     sync.Once
 }
@@ -74,7 +77,11 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 	if err != nil {
 		return nil, fmt.Errorf("kv: embedded etcd: %w", err)
 	}
+	// etcd wants its data directory private (and warns otherwise).
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("kv: embedded etcd: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("kv: embedded etcd: %w", err)
 	}
 	sockDir, err := socketDir(dir)
@@ -107,7 +114,10 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 	ec.Dir = dir
 	ec.ListenClientUrls = []url.URL{clientURL}
 	ec.AdvertiseClientUrls = []url.URL{clientURL}
-	ec.ListenPeerUrls = []url.URL{peerURL}
+	// etcd listens on a peer URL's Host (the client listener uses Host+Path):
+	// "unix:///abs.sock" would bind an autobound abstract socket that any
+	// local process could reach. Put the path in Host for the listener.
+	ec.ListenPeerUrls = []url.URL{{Scheme: "unix", Host: peerURL.Path}}
 	ec.AdvertisePeerUrls = []url.URL{peerURL}
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
 	ec.TickMs = cfg.TickMs
@@ -122,7 +132,15 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 	if cfg.Verbose {
 		min = slog.LevelInfo
 	}
-	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(newZapLogger(logger, min))
+	closing := new(atomic.Bool)
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(newZapLogger(logger, min, func(e zapcore.Entry) slog.Level {
+		// etcd reports its listeners closing as errors, and warns about
+		// choices made on purpose here.
+		if closing.Load() && e.Level < zapcore.DPanicLevel || benignEtcdWarnings[e.Message] {
+			return slog.LevelDebug
+		}
+		return slogLevel(e.Level)
+	}))
 
 	e, err := embed.StartEtcd(ec)
 	if err != nil {
@@ -133,13 +151,16 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 	select {
 	case <-e.Server.ReadyNotify():
 	case err := <-e.Err():
+		closing.Store(true)
 		e.Close()
 		return nil, fmt.Errorf("kv: start embedded etcd in %s: %w", dir, err)
 	case <-timer.C:
+		closing.Store(true)
 		e.Server.Stop()
 		e.Close()
 		return nil, fmt.Errorf("kv: start embedded etcd in %s: not ready after %v", dir, cfg.StartTimeout)
 	case <-ctx.Done():
+		closing.Store(true)
 		e.Server.Stop()
 		e.Close()
 		return nil, fmt.Errorf("kv: start embedded etcd in %s: %w", dir, ctx.Err())
@@ -148,6 +169,7 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		etcd:     e,
 		endpoint: "unix://" + clientURL.Path,
 		logger:   logger,
+		closing:  closing,
 		done:     make(chan struct{}),
 	}
 	if sockDir != dir {
@@ -186,6 +208,7 @@ func (m *Embedded) Close() error {
 		if m.store != nil {
 			err = m.store.Close()
 		}
+		m.closing.Store(true)
 		m.etcd.Close()
 		<-m.done
 		if m.sockDir != "" {
@@ -193,6 +216,14 @@ func (m *Embedded) Close() error {
 		}
 	})
 	return err
+}
+
+// benignEtcdWarnings are etcd warnings about choices made on purpose for
+// the embedded server: clients and HTTP share one unix socket, and
+// authentication (and so its token) is off.
+var benignEtcdWarnings = map[string]bool{
+	"Running http and grpc server on single port. This is not recommended for production.": true,
+	"simple token is not cryptographically signed": true,
 }
 
 // maxSockPath leaves room under the 108-byte sun_path limit of Linux.

@@ -72,7 +72,7 @@ func NewEtcd(ctx context.Context, cfg EtcdConfig, logger *slog.Logger) (*Etcd, e
 		DialTimeout: cfg.DialTimeout,
 		Username:    cfg.Username,
 		Password:    cfg.Password,
-		Logger:      newZapLogger(logger, slog.LevelError),
+		Logger:      newZapLogger(logger, slog.LevelError, nil),
 		Context:     context.WithoutCancel(ctx),
 		// Keep the connection checked so a dead server is noticed.
 		DialKeepAliveTime:    30 * time.Second,

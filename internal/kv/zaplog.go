@@ -11,15 +11,20 @@ import (
 )
 
 // newZapLogger returns a zap logger (what etcd's server and client log
-// to) that forwards entries at min or above to logger.
-func newZapLogger(logger *slog.Logger, min slog.Level) *zap.Logger {
-	return zap.New(&slogCore{l: logger, min: min})
+// to) that forwards entries at min or above to logger. level, when not nil,
+// decides each entry's slog level (to demote known noise).
+func newZapLogger(logger *slog.Logger, min slog.Level, level func(zapcore.Entry) slog.Level) *zap.Logger {
+	if level == nil {
+		level = func(e zapcore.Entry) slog.Level { return slogLevel(e.Level) }
+	}
+	return zap.New(&slogCore{l: logger, min: min, level: level})
 }
 
 // slogCore is a zapcore.Core writing to a slog.Logger.
 type slogCore struct {
 	l      *slog.Logger
 	min    slog.Level
+	level  func(zapcore.Entry) slog.Level
 	fields []zapcore.Field
 }
 
@@ -36,17 +41,18 @@ func slogLevel(l zapcore.Level) slog.Level {
 	}
 }
 
-func (c *slogCore) Enabled(l zapcore.Level) bool {
-	sl := slogLevel(l)
+func (c *slogCore) enabled(sl slog.Level) bool {
 	return sl >= c.min && c.l.Enabled(context.Background(), sl)
 }
 
+func (c *slogCore) Enabled(l zapcore.Level) bool { return c.enabled(slogLevel(l)) }
+
 func (c *slogCore) With(fields []zapcore.Field) zapcore.Core {
-	return &slogCore{l: c.l, min: c.min, fields: append(slices.Clip(c.fields), fields...)}
+	return &slogCore{l: c.l, min: c.min, level: c.level, fields: append(slices.Clip(c.fields), fields...)}
 }
 
 func (c *slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
-	if c.Enabled(e.Level) {
+	if c.enabled(c.level(e)) {
 		return ce.AddCore(e, c)
 	}
 	return ce
@@ -72,7 +78,7 @@ func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 	for _, k := range keys {
 		attrs = append(attrs, slog.Any(k, enc.Fields[k]))
 	}
-	c.l.LogAttrs(context.Background(), slogLevel(e.Level), e.Message, attrs...)
+	c.l.LogAttrs(context.Background(), c.level(e), e.Message, attrs...)
 	return nil
 }
 

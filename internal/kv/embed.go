@@ -223,7 +223,7 @@ func (m *Embedded) Close() error {
 // authentication (and so its token) is off.
 var benignEtcdWarnings = map[string]bool{
 	"Running http and grpc server on single port. This is not recommended for production.": true,
-	"simple token is not cryptographically signed": true,
+	"simple token is not cryptographically signed":                                         true,
 }
 
 // maxSockPath leaves room under the 108-byte sun_path limit of Linux.

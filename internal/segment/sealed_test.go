@@ -1,0 +1,188 @@
+package segment
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"sync/atomic"
+	"testing"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/bitset"
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/distance"
+	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/index"
+)
+
+// fakeIndex is an exact L2 index that records the skip bitsets it is given.
+type fakeIndex struct {
+	vecs     []float32
+	dim      int
+	searches atomic.Int32
+	skipped  atomic.Int64 // set bits of the last filter
+}
+
+func (f *fakeIndex) Spec() index.Spec {
+	return index.Spec{Type: "FAKE", Metric: index.L2, Dim: f.dim}
+}
+func (f *fakeIndex) Len() int { return len(f.vecs) / f.dim }
+func (f *fakeIndex) Build(_ context.Context, d index.Dataset) error {
+	f.vecs, f.dim = d.Float, d.Dim
+	return nil
+}
+func (f *fakeIndex) WriteTo(io.Writer) (int64, error) { return 0, nil }
+func (f *fakeIndex) MemoryBytes() int64                { return 0 }
+func (f *fakeIndex) Search(_ context.Context, q index.Dataset, p index.SearchParams) (*index.Result, error) {
+	f.searches.Add(1)
+	if p.Filter != nil {
+		f.skipped.Store(int64(p.Filter.Count()))
+	}
+	nq := len(q.Float) / f.dim
+	res := &index.Result{NQ: nq, K: p.K, Labels: make([]int64, nq*p.K), Distances: make([]float32, nq*p.K)}
+	for qi := range nq {
+		tk := index.NewTopK(p.K)
+		for i := range f.Len() {
+			if p.Filter != nil && p.Filter.Test(i) {
+				continue
+			}
+			tk.Push(int64(i), distance.L2Sq(q.Float[qi*f.dim:(qi+1)*f.dim], f.vecs[i*f.dim:(i+1)*f.dim]))
+		}
+		tk.Drain(res.Labels[qi*p.K:(qi+1)*p.K], res.Distances[qi*p.K:(qi+1)*p.K])
+	}
+	return res, nil
+}
+
+func TestSealedIndexPath(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	const n = 6000
+	r := genRows(rng, schemapb.DataType_Int64, 0, n, 5)
+	vec := r.cols[fVec].(*column.FloatVector)
+	fi := &fakeIndex{}
+	if err := fi.Build(context.Background(), index.Dataset{Dim: testDim, Float: vec.Data}); err != nil {
+		t.Fatal(err)
+	}
+	s := newSealedWith(t, schemapb.DataType_Int64, r, map[int64]index.Index{fVec: fi})
+	if !s.HasIndex(fVec) || s.HasIndex(fBin) {
+		t.Fatal("HasIndex")
+	}
+	s.Delete([]int64{1, 2, 3}, nil, []uint64{6, 6, 6})
+	ages := r.cols[fAge].(*column.Scalar[int64]).Data
+	pks := r.cols[fPK].(*column.Scalar[int64]).Data
+	f := func(keepAge func(int64) bool, wantIndex bool) {
+		t.Helper()
+		before := fi.searches.Load()
+		qs := queriesFor(rng, fVec, 2)
+		res, err := s.Search(context.Background(), &SearchRequest{FieldID: fVec, Queries: qs, Params: index.SearchParams{K: 10},
+			Filter: &ageFilter{keep: keepAge}, MVCCTs: 6})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if used := fi.searches.Load() > before; used != wantIndex {
+			t.Fatalf("index used %v, want %v", used, wantIndex)
+		}
+		keep := func(i int) bool { return keepAge(ages[i]) && (i < 1 || i > 3) }
+		if wantIndex {
+			allowed := 0
+			for i := range n {
+				if keep(i) {
+					allowed++
+				}
+			}
+			if got := fi.skipped.Load(); got != int64(n-allowed) {
+				t.Fatalf("index skip bitset has %d bits, want %d (NOT allowed)", got, n-allowed)
+			}
+		}
+		checkSearch(t, res, vec, index.L2, qs, keep, n, pks)
+	}
+	f(func(int64) bool { return true }, true)
+	f(func(a int64) bool { return a != 0 }, true)
+	f(func(a int64) bool { return a < 50 }, false) // ~3000 rows: brute force
+	f(func(a int64) bool { return a == 7 }, false)
+
+	_, err := s.Search(context.Background(), &SearchRequest{FieldID: fVec, Queries: queriesFor(rng, fVec, 1), Metric: index.IP, Params: index.SearchParams{K: 3}, MVCCTs: 6})
+	if !errors.Is(err, errs.ErrParameterInvalid) {
+		t.Fatalf("metric mismatch with the index: %v", err)
+	}
+	if _, err := NewSealed(1, 1, testSchema(schemapb.DataType_Int64), r.ts[:10], sliceRows(r, 10), map[int64]index.Index{fVec: fi}); !errors.Is(err, errs.ErrSegmentLoadFailed) {
+		t.Fatalf("index of the wrong size: %v", err)
+	}
+}
+
+func sliceRows(r rows, n int) map[int64]column.Column {
+	out := map[int64]column.Column{}
+	for id, c := range r.cols {
+		out[id] = c.Slice(0, n)
+	}
+	return out
+}
+
+// TestSealedFlatIndex checks that a sealed segment searched through the
+// FLAT index answers like brute force.
+func TestSealedFlatIndex(t *testing.T) {
+	if !slices.Contains(index.Types(), index.TypeFlat) {
+		t.Skip("FLAT is not registered in internal/index yet")
+	}
+	rng := rand.New(rand.NewPCG(43, 44))
+	const n = 6000
+	r := genRows(rng, schemapb.DataType_Int64, 0, n, 5)
+	vec := r.cols[fVec].(*column.FloatVector)
+	ages := r.cols[fAge].(*column.Scalar[int64]).Data
+	pks := r.cols[fPK].(*column.Scalar[int64]).Data
+	for _, m := range []index.Metric{index.L2, index.IP, index.Cosine} {
+		idx, err := index.New(index.Spec{Type: index.TypeFlat, Metric: m, Dim: testDim})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := idx.Build(context.Background(), index.Dataset{Dim: testDim, Float: vec.Data}); err != nil {
+			t.Fatal(err)
+		}
+		s := newSealedWith(t, schemapb.DataType_Int64, r, map[int64]index.Index{fVec: idx})
+		g := newGrowingWith(t, schemapb.DataType_Int64, r)
+		for _, seg := range []Segment{s, g} {
+			seg.Delete([]int64{10, 20}, nil, []uint64{6, 6})
+		}
+		for _, sel := range []int64{100, 99} {
+			qs := queriesFor(rng, fVec, 3)
+			req := &SearchRequest{FieldID: fVec, Queries: qs, Metric: m, Params: index.SearchParams{K: 10},
+				Filter: &ageFilter{keep: func(a int64) bool { return a < sel }}, MVCCTs: 6}
+			rs, err := s.Search(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rg, err := g.Search(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			keep := func(i int) bool { return ages[i] < sel && i != 10 && i != 20 }
+			checkSearch(t, rs, vec, m, qs, keep, n, pks)
+			checkSearch(t, rg, vec, m, qs, keep, n, pks)
+			for i := range rs.Offsets {
+				if rs.Offsets[i] != rg.Offsets[i] {
+					t.Logf("%s slot %d: index offset %d, brute force %d (a tie?)", m, i, rs.Offsets[i], rg.Offsets[i])
+				}
+			}
+		}
+	}
+}
+
+func TestVisibilityCache(t *testing.T) {
+	rng := rand.New(rand.NewPCG(45, 46))
+	g := newGrowingWith(t, schemapb.DataType_Int64, genRows(rng, schemapb.DataType_Int64, 0, 100, 5))
+	a := g.visible(100, 10)
+	if b := g.visible(100, 10); a != b {
+		t.Fatal("same (n, ts, deletes) should hit the cache")
+	}
+	g.Delete([]int64{1}, nil, []uint64{7})
+	c := g.visible(100, 10)
+	if c == a || c.Count() != 99 || a.Count() != 100 {
+		t.Fatalf("after a delete: cached %d, fresh %d", a.Count(), c.Count())
+	}
+	if d := g.visible(100, 6); d.Count() != 100 {
+		t.Fatalf("before the delete: %d", d.Count())
+	}
+	var _ *bitset.Set = a
+}

@@ -17,10 +17,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// tmpPrefix starts the names of files being written by Put. Keys with a
-// segment starting with it are rejected; List skips such files and
-// NewLocal removes the ones a crash left behind.
-const tmpPrefix = ".objstore-tmp-"
+// tmpDir is the directory under the root where Put writes before renaming
+// into place; NewLocal empties it (a crash can leave files there). Keys in
+// it are rejected, and List skips it.
+const tmpDir = ".objstore-tmp"
 
 // Local is the Store over a directory: key "a/b/c" is the file dir/a/b/c.
 //
@@ -28,19 +28,23 @@ const tmpPrefix = ".objstore-tmp-"
 // the target and fsyncs the directory (and any directory it had to create),
 // so after Put returns the object survives an OS crash, and readers see the
 // old object or the new one, never a mix. Deletes are made durable too.
+// Put writes its temporary file in one directory under the root, so that a
+// crash leaves nothing elsewhere and NewLocal need not walk the tree.
 //
 // A file system cannot hold both "a" and "a/b": a Put that would need a
 // file to be a directory, or the reverse, fails with ErrInvalidKey.
 // Milvago's key layout never does that.
 type Local struct {
 	root   string
+	tmp    string // root/tmpDir
 	closed atomic.Bool
 }
 
 var _ Store = (*Local)(nil)
 
 // NewLocal opens (creating it if needed) the store rooted at dir and
-// removes temporary files left by an interrupted Put.
+// removes temporary files left by an interrupted Put. Two Local stores must
+// not share a directory.
 func NewLocal(dir string) (*Local, error) {
 	root, err := filepath.Abs(dir)
 	if err != nil {
@@ -49,19 +53,14 @@ func NewLocal(dir string) (*Local, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("objstore: local %s: %w", dir, err)
 	}
-	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && strings.HasPrefix(d.Name(), tmpPrefix) {
-			return os.Remove(p)
-		}
-		return nil
-	})
-	if err != nil {
+	tmp := filepath.Join(root, tmpDir)
+	if err := os.RemoveAll(tmp); err != nil {
 		return nil, fmt.Errorf("objstore: local %s: remove temporary files: %w", dir, err)
 	}
-	return &Local{root: root}, nil
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		return nil, fmt.Errorf("objstore: local %s: %w", dir, err)
+	}
+	return &Local{root: root, tmp: tmp}, nil
 }
 
 // Dir returns the store's root directory.
@@ -71,10 +70,8 @@ func (l *Local) path(key string) (string, error) {
 	if err := ValidateKey(key); err != nil {
 		return "", err
 	}
-	for seg := range strings.SplitSeq(key, "/") {
-		if strings.HasPrefix(seg, tmpPrefix) {
-			return "", fmt.Errorf("%w: %q: segments starting with %q are reserved", ErrInvalidKey, key, tmpPrefix)
-		}
+	if key == tmpDir || strings.HasPrefix(key, tmpDir+"/") {
+		return "", fmt.Errorf("%w: %q: %q is reserved", ErrInvalidKey, key, tmpDir)
 	}
 	return filepath.Join(l.root, filepath.FromSlash(key)), nil
 }
@@ -120,7 +117,7 @@ func (l *Local) put(key, p string, data []byte) error {
 	if err := l.mkdirAll(key, dir); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, tmpPrefix+"*")
+	f, err := os.CreateTemp(l.tmp, "put-*")
 	if err != nil {
 		return err
 	}
@@ -373,8 +370,8 @@ func (l *Local) list(ctx context.Context, prefix string) ([]ObjectInfo, error) {
 				return err
 			}
 		}
-		if strings.HasPrefix(d.Name(), tmpPrefix) {
-			return nil
+		if p == l.tmp {
+			return fs.SkipDir
 		}
 		key := l.key(p)
 		if d.IsDir() {

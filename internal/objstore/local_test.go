@@ -41,7 +41,7 @@ func TestLocalLayout(t *testing.T) {
 	if err := s.Put(ctx, "insert_log/1", []byte("y")); !errors.Is(err, objstore.ErrInvalidKey) {
 		t.Fatalf("Put over a prefix: %v, want ErrInvalidKey", err)
 	}
-	if err := s.Put(ctx, "a/.objstore-tmp-1", []byte("y")); !errors.Is(err, objstore.ErrInvalidKey) {
+	if err := s.Put(ctx, ".objstore-tmp/x", []byte("y")); !errors.Is(err, objstore.ErrInvalidKey) {
 		t.Fatalf("Put of a reserved name: %v, want ErrInvalidKey", err)
 	}
 	// Deleting the last object removes the empty directories, not the root.
@@ -59,7 +59,7 @@ func TestLocalLayout(t *testing.T) {
 	if err := s.Put(ctx, "b/obj", []byte("z")); err != nil {
 		t.Fatal(err)
 	}
-	tmp := filepath.Join(dir, "b", ".objstore-tmp-123")
+	tmp := filepath.Join(dir, ".objstore-tmp", "put-123")
 	if err := os.WriteFile(tmp, []byte("partial"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -1,16 +1,3 @@
-// Package logbroker is the log: ordered, durable, replayable channels.
-// Every mutation is a message in the log ("log as data"); the log is the
-// source of truth for everything not yet flushed to the object store.
-//
-// The contract is WAL-shaped, like Milvus 2.6's streaming WAL: Append
-// returns a MessageID once the message is durably stored; readers read from
-// any MessageID; old messages are truncated once a checkpoint passes them.
-// Time ticks are ordinary messages. Checkpoints live in the meta store and
-// are owned by the coordinators, so no backend needs consumer groups or acks.
-//
-// Standalone embeds a NATS JetStream server with its file store under the
-// data directory; cluster mode talks to an external NATS (or Kafka) broker
-// through the same client code.
 package logbroker
 
 import (

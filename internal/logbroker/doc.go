@@ -1,0 +1,118 @@
+// Package logbroker is the log: ordered, durable, replayable channels.
+// Every mutation is a message in the log ("log as data"); the log is the
+// source of truth for everything not yet flushed to the object store.
+//
+// The contract is WAL-shaped, like Milvus 2.6's streaming WAL: Append
+// returns a MessageID once the message is durably stored; readers read from
+// any MessageID; old messages are truncated once a checkpoint passes them.
+// Time ticks are ordinary messages. Checkpoints live in the meta store and
+// are owned by the coordinators, so no backend needs consumer groups or acks.
+//
+// Standalone embeds a NATS JetStream server with its file store under the
+// data directory; cluster mode talks to an external NATS (or Kafka) broker
+// through the same client code.
+//
+// # Implementations
+//
+//   - Memory: everything in process memory, for fast tests of the data
+//     path. Full contract, nothing survives Close.
+//   - NATS: NATS JetStream through github.com/nats-io/nats.go/jetstream.
+//     NewNATS connects to an external server (cluster mode);
+//     StartEmbedded runs nats-server in this process (standalone) and
+//     returns an Embedded whose Log is a NATS.
+//
+// Both run the conformance suite in package logbrokertest.
+//
+// # Mapping to JetStream
+//
+// One stream per log, "<prefix>_LOG" (prefix "MILVAGO" unless configured),
+// with two subjects per channel:
+//
+//	<prefix>.log.<token>    the channel's messages
+//	<prefix>.trunc.<token>  its truncation point (the last message only)
+//
+// <token> is the channel name when it is made of letters, digits, '-' and
+// '_' (every Milvus channel name is), otherwise "~" + base64url(name).
+//
+// Why one stream rather than one per channel: there are collections x
+// shards channels, created and dropped all the time. Every stream is a
+// directory of block files with its own goroutines and timers and, with
+// replicas, its own Raft group; thousands of them cost memory and start-up
+// time, and creating one is a round trip that Append would have to make
+// on first use. A subject costs a few bytes of the stream's subject index,
+// exists as soon as something is published to it, and JetStream can do
+// everything the contract needs per subject: read from a sequence with a
+// subject filter, get the last message of a subject, purge a subject below
+// a sequence. The price:
+//
+//   - MessageIDs are the stream's sequence numbers: strictly increasing
+//     per channel, but not contiguous (the contract allows this, and Memory
+//     copies it so that no caller relies on ID+1).
+//   - All channels share one write path and one Raft group; sharding the
+//     channels over several streams by hash is a compatible change if one
+//     stream ever becomes the bottleneck.
+//   - Disk space of a purged channel comes back when every message of a
+//     block file is gone, so one idle channel can pin old blocks; the
+//     coordinators truncate every channel at each checkpoint, so blocks do
+//     get freed.
+//
+// Append publishes to the channel's subject with an expected-stream header
+// and returns the sequence from JetStream's publish acknowledgement, which
+// the server sends only after the stream has stored the message (and a
+// quorum of replicas has it). Properties travel as headers, escaped so that
+// any string round-trips (see MaxPropertiesBytes).
+//
+// Read creates an ordered consumer filtered to the channel's subject and
+// starting at after+1: ephemeral, in server memory, ack-less, recreated by
+// the client at the right sequence if a message is missed; Reader.Close
+// deletes it and the server drops a forgotten one after a minute. No
+// durable consumer state lives in the broker: checkpoints live in the meta
+// store.
+//
+// Latest is the sequence of the subject's last message (a "get last
+// message for subject" request to the stream leader), or the channel's
+// truncation point if that is higher.
+//
+// Truncate(upTo) clamps upTo to the channel's last message, stores it as
+// the only message of the channel's trunc subject, then purges the data
+// subject below upTo+1. Storing the point first makes a crash between the
+// two steps harmless: Read refuses positions below the stored point, and
+// messages not yet purged below it are never delivered. ErrTruncated is
+// exact with respect to that point: Read(after) fails iff 0 < after < T.
+// It is conservative in one way: after may be below T although no message
+// of the channel lies between them, since IDs are not contiguous; callers
+// only truncate below their checkpoints, so readers never hit this.
+//
+// MaxMessageBytes is the server's max_payload (8 MiB in the embedded
+// server, 1 MiB by default elsewhere) minus 4 KiB kept for headers; the
+// proxy splits larger inserts.
+//
+// # Durability
+//
+// With one replica (standalone) the file store writes every message to its
+// block file with write(2) before it acknowledges it, and fsyncs every
+// SyncInterval (default 1 s here, 2 min in nats-server) or, with
+// SyncAlways, before each acknowledgement. So:
+//
+//   - A crash of the process (kill -9, OOM kill, panic) loses nothing that
+//     was acknowledged, whatever the sync settings: the data is in the OS
+//     page cache and reaches the disk anyway. TestCrashKill9 checks this
+//     by killing a child process in the middle of a stream of appends.
+//   - A crash of the OS or a power loss can lose the acknowledged appends
+//     of the last SyncInterval, unless SyncAlways is set. Measured on a
+//     2-core VM with virtual disk (docs/storage.md, "Log broker"): SyncAlways
+//     costs about an order of magnitude in append throughput, so standalone
+//     defaults to a 1 s interval and SyncAlways is one config flag away.
+//   - With replicas (cluster), JetStream acknowledges once a quorum has the
+//     message, which survives the loss of a minority of machines; each
+//     replica's disk follows the same sync settings.
+//
+// # Concurrency
+//
+// Every method of Memory, NATS and their readers may be called from any
+// goroutine. A Reader's Next calls are serialised; Close may be called
+// while Next blocks and makes it return ErrClosed. Locks: Memory.mu, then
+// none (memReader.mu is taken before Memory.mu, never after); NATS.mu and
+// natsReader.mu are never held across a network call except natsReader.mu,
+// which serialises Next.
+package logbroker

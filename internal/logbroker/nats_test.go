@@ -1,0 +1,136 @@
+package logbroker_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/logbrokertest"
+)
+
+// startServer runs a NATS server with JetStream on a loopback port, as an
+// external broker would be, and returns its URL.
+func startServer(t *testing.T, maxPayload int32) string {
+	t.Helper()
+	srv, err := server.NewServer(&server.Options{
+		Host:       "127.0.0.1",
+		Port:       server.RANDOM_PORT,
+		NoSigs:     true,
+		NoLog:      true,
+		JetStream:  true,
+		StoreDir:   t.TempDir(),
+		MaxPayload: maxPayload,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(func() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+	})
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	return srv.ClientURL()
+}
+
+// TestExternalConformance runs the suite through NewNATS and TCP against a
+// server with the default 1 MiB max_payload, several logs sharing it under
+// different stream prefixes.
+func TestExternalConformance(t *testing.T) {
+	url := startServer(t, 0)
+	n := 0
+	logbrokertest.Run(t, func(t *testing.T) logbroker.Log {
+		n++
+		l, err := logbroker.NewNATS(t.Context(), logbroker.NATSConfig{
+			URL:          url,
+			StreamPrefix: "T" + string(rune('A'+n)),
+		}, testLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		if got, want := l.MaxMessageBytes(), 1<<20-4<<10; got != want {
+			t.Fatalf("MaxMessageBytes %d with a 1 MiB max_payload, want %d", got, want)
+		}
+		return l
+	})
+}
+
+func TestNATSConfig(t *testing.T) {
+	f := func(cfg logbroker.NATSConfig, ok bool) {
+		t.Helper()
+		if err := cfg.Validate(); (err == nil) != ok {
+			t.Fatalf("%+v: %v", cfg, err)
+		}
+	}
+	f(logbroker.NATSConfig{}, true)
+	f(logbroker.NATSConfig{StreamPrefix: "milvago-test_1", Replicas: 3}, true)
+	f(logbroker.NATSConfig{StreamPrefix: "a.b"}, false)
+	f(logbroker.NATSConfig{StreamPrefix: "a b"}, false)
+	f(logbroker.NATSConfig{Replicas: 2}, false)
+
+	g := func(cfg logbroker.EmbedConfig, ok bool) {
+		t.Helper()
+		if err := cfg.Validate(); (err == nil) != ok {
+			t.Fatalf("%+v: %v", cfg, err)
+		}
+	}
+	g(logbroker.EmbedConfig{Dir: "x"}, true)
+	g(logbroker.EmbedConfig{}, false)
+	g(logbroker.EmbedConfig{Dir: "x", MaxPayload: 65 << 20}, false)
+	g(logbroker.EmbedConfig{Dir: "x", SyncInterval: -time.Second}, false)
+}
+
+// TestExternalSharedStream checks that two NATS values on one stream (two
+// processes, in cluster mode) see each other's appends and truncations.
+func TestExternalSharedStream(t *testing.T) {
+	url := startServer(t, 0)
+	open := func() *logbroker.NATS {
+		l, err := logbroker.NewNATS(t.Context(), logbroker.NATSConfig{URL: url}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		return l
+	}
+	a, b := open(), open()
+	ctx := t.Context()
+	var ids []logbroker.MessageID
+	for range 5 {
+		id, err := a.Append(ctx, "ch", []byte("x"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if latest, err := b.Latest(ctx, "ch"); err != nil || latest != ids[4] {
+		t.Fatalf("latest seen by b: %d, %v; want %d", latest, err, ids[4])
+	}
+	if err := a.Truncate(ctx, "ch", ids[2]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Read(ctx, "ch", ids[1]); !errors.Is(err, logbroker.ErrTruncated) {
+		t.Fatalf("b reads below a's truncation: %v", err)
+	}
+	r, err := b.Read(ctx, "ch", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	m, err := r.Next(ctx)
+	if err != nil || m.ID != ids[3] {
+		t.Fatalf("b reads from the oldest retained: %d, %v; want %d", m.ID, err, ids[3])
+	}
+}
+
+func TestNewNATSUnreachable(t *testing.T) {
+	_, err := logbroker.NewNATS(t.Context(), logbroker.NATSConfig{URL: "nats://127.0.0.1:1"}, nil)
+	if err == nil {
+		t.Fatal("connected to nothing")
+	}
+}

@@ -1,10 +1,3 @@
-// Package kv is the meta store: a small, transactional key-value contract
-// over etcd. Standalone runs an embedded etcd server in-process; cluster mode
-// points the same client code at an external cluster. Coordinators keep all
-// their durable state here (collections, segments, checkpoints, TSO window).
-//
-// Keys are plain strings; the store adds its own root prefix. Values are
-// opaque bytes owned by the caller after return.
 package kv
 
 import (

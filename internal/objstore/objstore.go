@@ -1,9 +1,3 @@
-// Package objstore is the object store: immutable named blobs (binlogs,
-// delta logs, stats, index files). Standalone keeps them in a local
-// directory; cluster mode uses an S3-compatible server.
-//
-// Objects are written once and never modified; a Put of an existing key
-// replaces it atomically (readers see the old or the new object, never a mix).
 package objstore
 
 import (

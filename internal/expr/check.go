@@ -225,7 +225,8 @@ func (c *checker) unary(a *ast) (operand, error) {
 		switch {
 		case o.kind == oBool:
 			if inner, ok := o.n.(*notNode); ok {
-				return operand{kind: oBool, n: &notNode{kid: inner.kid}, pos: a.pos}, nil
+				// not not x is x: results are always within valid rows.
+				return operand{kind: oBool, n: inner.kid, pos: a.pos}, nil
 			}
 			return operand{kind: oBool, n: &notNode{kid: o.n}, pos: a.pos}, nil
 		case o.kind == oConst && o.v.kind == vBool:

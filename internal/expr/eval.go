@@ -142,9 +142,9 @@ func (n *nullNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 		return nil, nil, err
 	}
 	valid := validOf(c, ec.n)
-	var res *bitset.Set
+	var res *bitset.Set // rows that are not null
 	if valid == nil {
-		res = bitset.New(ec.n)
+		res = bitset.NewFull(ec.n)
 	} else {
 		res = valid.Clone()
 	}

@@ -2,6 +2,8 @@ package expr
 
 import (
 	"math"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 )
 
 // MayMatch reports false only if no row of a segment can match, given
@@ -35,7 +37,7 @@ func mayMatch(n node, stats func(int64) (any, any, bool)) bool {
 		if !ok {
 			return true
 		}
-		return overlaps(lo, hi, n.op, n.v)
+		return overlaps(lo, hi, n.op, pruneVal(n.f, n.v))
 	case *rangeNode:
 		if len(n.f.Path) > 0 {
 			return true
@@ -44,7 +46,7 @@ func mayMatch(n node, stats func(int64) (any, any, bool)) bool {
 		if !ok {
 			return true
 		}
-		return overlaps(lo, hi, loOp(n.loInc), n.lo) && overlaps(lo, hi, hiOp(n.hiInc), n.hi)
+		return overlaps(lo, hi, loOp(n.loInc), pruneVal(n.f, n.lo)) && overlaps(lo, hi, hiOp(n.hiInc), pruneVal(n.f, n.hi))
 	case *termNode:
 		if n.neg || len(n.f.Path) > 0 {
 			return true
@@ -54,13 +56,22 @@ func mayMatch(n node, stats func(int64) (any, any, bool)) bool {
 			return true
 		}
 		for _, v := range n.vals {
-			if overlaps(lo, hi, opEQ, v) {
+			if overlaps(lo, hi, opEQ, pruneVal(n.f, v)) {
 				return true
 			}
 		}
 		return false
 	}
 	return true
+}
+
+// pruneVal rounds a constant the way evaluation sees it: a Float (float32)
+// column compares in float32.
+func pruneVal(f fieldRef, v value) value {
+	if f.Type == schemapb.DataType_Float && v.isNum() {
+		return value{kind: vFloat, f: float64(float32(v.num()))}
+	}
+	return v
 }
 
 // statBounds converts stats for a plain numeric or string field into values.

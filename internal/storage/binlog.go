@@ -16,7 +16,12 @@ const arrayRowPresent = 1
 
 // EncodeColumn encodes c as an insert binlog (docs/format/binlog.md). The
 // concrete type of c must be the one column.New returns for its data type.
-func EncodeColumn(c column.Column) ([]byte, error) {
+func EncodeColumn(c column.Column) ([]byte, error) { return AppendColumn(nil, c) }
+
+// AppendColumn appends the encoding of c to dst and returns the extended
+// buffer. Reusing dst across flushes saves allocating (and faulting in) a
+// fresh buffer the size of the column each time.
+func AppendColumn(dst []byte, c column.Column) ([]byte, error) {
 	if !littleEndian {
 		return nil, errBigEndian
 	}
@@ -32,44 +37,44 @@ func EncodeColumn(c column.Column) ([]byte, error) {
 	}
 	switch s := c.(type) {
 	case *column.Scalar[bool]:
-		return encodeFixed(h, s)
+		return encodeFixed(dst, h, s)
 	case *column.Scalar[int8]:
-		return encodeFixed(h, s)
+		return encodeFixed(dst, h, s)
 	case *column.Scalar[int16]:
-		return encodeFixed(h, s)
+		return encodeFixed(dst, h, s)
 	case *column.Scalar[int32]:
-		return encodeFixed(h, s)
+		return encodeFixed(dst, h, s)
 	case *column.Scalar[int64]:
-		return encodeFixed(h, s)
+		return encodeFixed(dst, h, s)
 	case *column.Scalar[float32]:
-		return encodeFixed(h, s)
+		return encodeFixed(dst, h, s)
 	case *column.Scalar[float64]:
-		return encodeFixed(h, s)
+		return encodeFixed(dst, h, s)
 	case *column.Scalar[string]:
-		return encodeVar(h, s, func(v string) int { return len(v) }, func(b []byte, v string) []byte { return append(b, v...) })
+		return encodeVar(dst, h, s, func(v string) int { return len(v) }, func(b []byte, v string) []byte { return append(b, v...) })
 	case *column.Scalar[[]byte]:
-		return encodeVar(h, s, func(v []byte) int { return len(v) }, func(b, v []byte) []byte { return append(b, v...) })
+		return encodeVar(dst, h, s, func(v []byte) int { return len(v) }, func(b, v []byte) []byte { return append(b, v...) })
 	case *column.Scalar[*schemapb.ScalarField]:
-		return encodeArray(h, s)
+		return encodeArray(dst, h, s)
 	case *column.FloatVector:
 		if s.Dim <= 0 || len(s.Data)%s.Dim != 0 {
 			return nil, fmt.Errorf("storage: encode FloatVector: %d values do not divide into rows of dim %d", len(s.Data), s.Dim)
 		}
 		h.dim = int64(s.Dim)
-		w := newWriter(align8(4 * len(s.Data)))
+		w := newWriter(dst, align8(4 * len(s.Data)))
 		w.section(bytesOf(s.Data))
-		return finish(w.b, h), nil
+		return w.finish(h), nil
 	case *column.ByteVector:
 		rb := s.RowBytes()
 		if s.Dim <= 0 || rb <= 0 || len(s.Data)%rb != 0 || (s.Type == schemapb.DataType_BinaryVector && s.Dim%8 != 0) {
 			return nil, fmt.Errorf("storage: encode %s: %d bytes do not divide into rows of dim %d", s.Type, len(s.Data), s.Dim)
 		}
 		h.dim = int64(s.Dim)
-		w := newWriter(align8(len(s.Data)))
+		w := newWriter(dst, align8(len(s.Data)))
 		w.section(s.Data)
-		return finish(w.b, h), nil
+		return w.finish(h), nil
 	case *column.SparseVector:
-		return encodeSparse(h, s)
+		return encodeSparse(dst, h, s)
 	}
 	return nil, fmt.Errorf("storage: encode column: unsupported %T", c)
 }
@@ -87,21 +92,21 @@ func validity[T any](h *header, s *column.Scalar[T]) (int, error) {
 	return align8(len(s.Valid)), nil
 }
 
-func encodeFixed[T any](h header, s *column.Scalar[T]) ([]byte, error) {
+func encodeFixed[T any](dst []byte, h header, s *column.Scalar[T]) ([]byte, error) {
 	vs, err := validity(&h, s)
 	if err != nil {
 		return nil, err
 	}
 	raw := bytesOf(s.Data)
-	w := newWriter(vs + align8(len(raw)))
+	w := newWriter(dst, vs + align8(len(raw)))
 	if s.Valid != nil {
 		w.section(bytesOf(s.Valid))
 	}
 	w.section(raw)
-	return finish(w.b, h), nil
+	return w.finish(h), nil
 }
 
-func encodeVar[T any](h header, s *column.Scalar[T], size func(T) int, add func([]byte, T) []byte) ([]byte, error) {
+func encodeVar[T any](dst []byte, h header, s *column.Scalar[T], size func(T) int, add func([]byte, T) []byte) ([]byte, error) {
 	vs, err := validity(&h, s)
 	if err != nil {
 		return nil, err
@@ -110,7 +115,7 @@ func encodeVar[T any](h header, s *column.Scalar[T], size func(T) int, add func(
 	for _, v := range s.Data {
 		total += size(v)
 	}
-	w := newWriter(vs + 8*(len(s.Data)+1) + align8(total))
+	w := newWriter(dst, vs + 8*(len(s.Data)+1) + align8(total))
 	if s.Valid != nil {
 		w.section(bytesOf(s.Valid))
 	}
@@ -119,10 +124,10 @@ func encodeVar[T any](h header, s *column.Scalar[T], size func(T) int, add func(
 		w.b = add(w.b, v)
 	}
 	w.pad()
-	return finish(w.b, h), nil
+	return w.finish(h), nil
 }
 
-func encodeArray(h header, s *column.Scalar[*schemapb.ScalarField]) ([]byte, error) {
+func encodeArray(dst []byte, h header, s *column.Scalar[*schemapb.ScalarField]) ([]byte, error) {
 	h.elemType = int32(s.ElementType)
 	rows := make([][]byte, len(s.Data))
 	opts := proto.MarshalOptions{Deterministic: true}
@@ -136,7 +141,7 @@ func encodeArray(h header, s *column.Scalar[*schemapb.ScalarField]) ([]byte, err
 		}
 		rows[i] = b
 	}
-	enc, err := encodeVar(h, &column.Scalar[[]byte]{Type: s.Type, Data: rows, Valid: s.Valid},
+	enc, err := encodeVar(dst, h, &column.Scalar[[]byte]{Type: s.Type, Data: rows, Valid: s.Valid},
 		func(v []byte) int { return len(v) }, func(b, v []byte) []byte { return append(b, v...) })
 	if err != nil {
 		return nil, fmt.Errorf("storage: encode Array: %w", err)
@@ -144,7 +149,7 @@ func encodeArray(h header, s *column.Scalar[*schemapb.ScalarField]) ([]byte, err
 	return enc, nil
 }
 
-func encodeSparse(h header, s *column.SparseVector) ([]byte, error) {
+func encodeSparse(dst []byte, h header, s *column.SparseVector) ([]byte, error) {
 	if s.Dim < 0 {
 		return nil, fmt.Errorf("storage: encode SparseFloatVector: negative dim %d", s.Dim)
 	}
@@ -154,6 +159,6 @@ func encodeSparse(h header, s *column.SparseVector) ([]byte, error) {
 		}
 	}
 	h.dim = s.Dim
-	return encodeVar(h, &column.Scalar[[]byte]{Type: schemapb.DataType_SparseFloatVector, Data: s.Rows},
+	return encodeVar(dst, h, &column.Scalar[[]byte]{Type: schemapb.DataType_SparseFloatVector, Data: s.Rows},
 		func(v []byte) int { return len(v) }, func(b, v []byte) []byte { return append(b, v...) })
 }

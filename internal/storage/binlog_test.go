@@ -212,3 +212,28 @@ func TestDecodeStructuralErrors(t *testing.T) {
 		t.Fatalf("resealing an intact file broke it: %v", err)
 	}
 }
+
+func TestAppendColumn(t *testing.T) {
+	cols := sampleColumns(9, 10)
+	prefix := []byte("xyz") // the file need not start 8-aligned in dst
+	buf := append([]byte(nil), prefix...)
+	var ends []int
+	for _, nc := range cols {
+		var err error
+		if buf, err = AppendColumn(buf, nc.col); err != nil {
+			t.Fatal(err)
+		}
+		ends = append(ends, len(buf))
+	}
+	if string(buf[:3]) != "xyz" {
+		t.Fatal("AppendColumn overwrote dst")
+	}
+	start := len(prefix)
+	for i, nc := range cols {
+		file := append([]byte(nil), buf[start:ends[i]]...)
+		if want := mustEncode(t, nc.col); string(file) != string(want) {
+			t.Fatalf("%s: appended encoding differs from EncodeColumn", nc.name)
+		}
+		start = ends[i]
+	}
+}

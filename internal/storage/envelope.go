@@ -113,21 +113,34 @@ func readHeader(data []byte, magic [4]byte) (header, error) {
 	return h, nil
 }
 
-// finish fills in the header of a file whose payload is b[headerSize:].
-func finish(b []byte, h header) []byte {
-	h.payloadLen = uint64(len(b) - headerSize)
-	h.payloadCRC = crc32.Checksum(b[headerSize:], castagnoli)
-	putHeader(b[:headerSize], h)
-	return b
-}
-
 func align8(n int) int { return (n + 7) &^ 7 }
 
-// writer appends 8-byte-aligned sections after a header placeholder.
-type writer struct{ b []byte }
+// writer appends a file to b: a header placeholder at b[base:], then
+// sections, each padded to an 8-byte boundary of the file.
+type writer struct {
+	b    []byte
+	base int
+}
 
-func newWriter(payloadSize int) *writer {
-	return &writer{b: make([]byte, headerSize, headerSize+payloadSize)}
+// newWriter starts a file at the end of dst with room for payloadSize bytes.
+func newWriter(dst []byte, payloadSize int) *writer {
+	w := &writer{b: dst, base: len(dst)}
+	if need := len(dst) + headerSize + payloadSize; cap(dst) < need {
+		w.b = make([]byte, len(dst), need)
+		copy(w.b, dst)
+	}
+	w.b = append(w.b, make([]byte, headerSize)...)
+	return w
+}
+
+// finish fills in the header, with the payload's length and checksum, and
+// returns the buffer.
+func (w *writer) finish(h header) []byte {
+	file := w.b[w.base:]
+	h.payloadLen = uint64(len(file) - headerSize)
+	h.payloadCRC = crc32.Checksum(file[headerSize:], castagnoli)
+	putHeader(file[:headerSize], h)
+	return w.b
 }
 
 // section appends p and zero padding up to the next 8-byte boundary.
@@ -137,7 +150,7 @@ func (w *writer) section(p []byte) {
 }
 
 func (w *writer) pad() {
-	for len(w.b)%8 != 0 {
+	for (len(w.b)-w.base)%8 != 0 {
 		w.b = append(w.b, 0)
 	}
 }

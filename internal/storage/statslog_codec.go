@@ -22,6 +22,9 @@ const flagHasBounds = 1 << 0
 
 // EncodeStats encodes st as a stats log (docs/format/statslog.md).
 func EncodeStats(st *Stats) ([]byte, error) {
+	if !littleEndian {
+		return nil, errBigEndian
+	}
 	if st == nil {
 		return nil, fmt.Errorf("storage: encode nil stats")
 	}
@@ -29,7 +32,7 @@ func EncodeStats(st *Stats) ([]byte, error) {
 		return nil, fmt.Errorf("storage: encode stats: primary key type %s is neither Int64 nor VarChar", st.PK.Type)
 	}
 	h := header{magic: magicStats, dataType: int32(st.PK.Type), rows: st.Rows}
-	w := &writer{b: make([]byte, headerSize, 256)}
+	w := newWriter(nil, 256)
 	if err := w.fieldStats(st.PK); err != nil {
 		return nil, fmt.Errorf("storage: encode stats: primary key: %w", err)
 	}
@@ -49,6 +52,9 @@ func EncodeStats(st *Stats) ([]byte, error) {
 			return nil, fmt.Errorf("storage: encode stats: field %d: %w", id, err)
 		}
 	}
+	if len(st.Blooms) > 0 && st.PK.Type == schemapb.DataType_None {
+		return nil, fmt.Errorf("storage: encode stats: bloom filters without a primary key type")
+	}
 	w.u64(uint64(len(st.Blooms)))
 	for _, bf := range st.Blooms {
 		words := bf.BitSet().Words()
@@ -60,7 +66,7 @@ func EncodeStats(st *Stats) ([]byte, error) {
 		w.u64(uint64(bf.K()))
 		w.b = append(w.b, bytesOf(words[:need])...)
 	}
-	return finish(w.b, h), nil
+	return w.finish(h), nil
 }
 
 func (w *writer) u32(v uint32) { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
@@ -148,6 +154,9 @@ func (c *cursor) str(what string) string {
 // DecodeStats decodes a stats log written by EncodeStats, returning an error
 // wrapping ErrCorrupt for malformed input. The result never aliases data.
 func DecodeStats(data []byte) (*Stats, error) {
+	if !littleEndian {
+		return nil, errBigEndian
+	}
 	h, err := readHeader(data, magicStats)
 	if err != nil {
 		return nil, err
@@ -181,6 +190,9 @@ func DecodeStats(data []byte) (*Stats, error) {
 		st.Fields[id] = &fs
 	}
 	nb := c.u64("bloom count")
+	if c.err == nil && nb > 0 && st.PK.Type == schemapb.DataType_None {
+		return nil, corruptf("stats log: bloom filters without a primary key type")
+	}
 	if c.err == nil && nb > uint64(len(c.b))/16 {
 		return nil, corruptf("stats log: %d bloom filters cannot fit in %d bytes", nb, len(c.b))
 	}
@@ -197,7 +209,16 @@ func DecodeStats(data []byte) (*Stats, error) {
 		if c.err != nil {
 			break
 		}
-		st.Blooms = append(st.Blooms, bloom.FromWithM(copyOf[uint64](p, int(nw)), uint(m), uint(k)))
+		bf := bloom.New(uint(m), uint(k))
+		words := bf.BitSet().Words()
+		if uint64(len(words)) != nw {
+			return nil, corruptf("stats log: bloom filter %d: %d words for %d bits", i, len(words), m)
+		}
+		copy(bytesOf(words), p)
+		if tail := m % 64; tail != 0 && words[nw-1]>>tail != 0 {
+			return nil, corruptf("stats log: bloom filter %d: bits set past bit %d", i, m)
+		}
+		st.Blooms = append(st.Blooms, bf)
 	}
 	if c.err != nil {
 		return nil, c.err

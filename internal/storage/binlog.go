@@ -61,7 +61,7 @@ func AppendColumn(dst []byte, c column.Column) ([]byte, error) {
 			return nil, fmt.Errorf("storage: encode FloatVector: %d values do not divide into rows of dim %d", len(s.Data), s.Dim)
 		}
 		h.dim = int64(s.Dim)
-		w := newWriter(dst, align8(4 * len(s.Data)))
+		w := newWriter(dst, align8(4*len(s.Data)))
 		w.section(bytesOf(s.Data))
 		return w.finish(h), nil
 	case *column.ByteVector:
@@ -98,7 +98,7 @@ func encodeFixed[T any](dst []byte, h header, s *column.Scalar[T]) ([]byte, erro
 		return nil, err
 	}
 	raw := bytesOf(s.Data)
-	w := newWriter(dst, vs + align8(len(raw)))
+	w := newWriter(dst, vs+align8(len(raw)))
 	if s.Valid != nil {
 		w.section(bytesOf(s.Valid))
 	}
@@ -115,7 +115,7 @@ func encodeVar[T any](dst []byte, h header, s *column.Scalar[T], size func(T) in
 	for _, v := range s.Data {
 		total += size(v)
 	}
-	w := newWriter(dst, vs + 8*(len(s.Data)+1) + align8(total))
+	w := newWriter(dst, vs+8*(len(s.Data)+1)+align8(total))
 	if s.Valid != nil {
 		w.section(bytesOf(s.Valid))
 	}

@@ -37,7 +37,7 @@ func EncodeDeltas(d Deltas) ([]byte, error) {
 		for _, s := range d.StrPKs {
 			total += len(s)
 		}
-		w := newWriter(nil, align8(8*n) + 8*(n+1) + align8(total))
+		w := newWriter(nil, align8(8*n)+8*(n+1)+align8(total))
 		w.section(bytesOf(d.Timestamps))
 		w.offsets(n, func(i int) int { return len(d.StrPKs[i]) })
 		for _, s := range d.StrPKs {
@@ -49,7 +49,7 @@ func EncodeDeltas(d Deltas) ([]byte, error) {
 	if len(d.IntPKs) != n {
 		return nil, fmt.Errorf("storage: encode deltas: %d primary keys for %d timestamps", len(d.IntPKs), n)
 	}
-	w := newWriter(nil, 16 * n)
+	w := newWriter(nil, 16*n)
 	w.section(bytesOf(d.Timestamps))
 	w.section(bytesOf(d.IntPKs))
 	return w.finish(h), nil

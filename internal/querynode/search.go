@@ -1,0 +1,244 @@
+package querynode
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/segment"
+)
+
+// hit is one candidate row of a read.
+type hit struct {
+	seg    int // index into the read set
+	offset int64
+	intPK  int64
+	strPK  string
+	score  float32
+	ts     uint64
+}
+
+func (dl *delegator) strPK() bool {
+	pk := dl.coll.PrimaryField()
+	return pk != nil && pk.GetDataType() != schemapb.DataType_Int64
+}
+
+func (dl *delegator) search(ctx context.Context, req *SearchRequest, parts map[int64]bool) (*SearchResult, error) {
+	mvcc, err := dl.waitTSafe(ctx, req.GuaranteeTS)
+	if err != nil {
+		return nil, err
+	}
+	rs := dl.snapshot(parts, req.IgnoreGrowing)
+	defer rs.release()
+	sreq := req.Search
+	sreq.MVCCTs = mvcc
+	results := make([]*segment.SearchResult, len(rs.segs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	for i, s := range rs.segs {
+		g.Go(func() error {
+			r, err := s.Search(gctx, &sreq)
+			if err != nil {
+				return fmt.Errorf("search segment %d: %w", s.ID(), err)
+			}
+			results[i] = r
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	nq, k := sreq.Queries.Len(), sreq.Params.K
+	higher := sreq.Metric.HigherIsBetter()
+	out := &SearchResult{NQ: nq, Topks: make([]int, nq)}
+	var hits []hit
+	cands := make([]hit, 0, k*len(results))
+	for q := range nq {
+		cands = cands[:0]
+		for si, r := range results {
+			for j := q * r.K; j < (q+1)*r.K; j++ {
+				if r.Offsets[j] < 0 {
+					continue
+				}
+				h := hit{seg: si, offset: r.Offsets[j], score: r.Scores[j], ts: r.Timestamps[j]}
+				if r.StrPKs != nil {
+					h.strPK = r.StrPKs[j]
+				} else {
+					h.intPK = r.IntPKs[j]
+				}
+				cands = append(cands, h)
+			}
+		}
+		slices.SortStableFunc(cands, func(a, b hit) int {
+			if higher {
+				return cmp.Compare(b.score, a.score)
+			}
+			return cmp.Compare(a.score, b.score)
+		})
+		seenInt, seenStr := map[int64]bool{}, map[string]bool{}
+		n := 0
+		for _, h := range cands {
+			if n == k {
+				break
+			}
+			if r := results[h.seg]; r.StrPKs != nil {
+				if seenStr[h.strPK] {
+					continue
+				}
+				seenStr[h.strPK] = true
+			} else {
+				if seenInt[h.intPK] {
+					continue
+				}
+				seenInt[h.intPK] = true
+			}
+			hits = append(hits, h)
+			n++
+		}
+		out.Topks[q] = n
+	}
+	strPK := dl.strPK()
+	for _, h := range hits {
+		if strPK {
+			out.StrPKs = append(out.StrPKs, h.strPK)
+		} else {
+			out.IntPKs = append(out.IntPKs, h.intPK)
+		}
+		out.Scores = append(out.Scores, h.score)
+	}
+	if !strPK && out.IntPKs == nil {
+		out.IntPKs = []int64{}
+	}
+	out.Fields, err = fetch(ctx, rs.segs, hits, req.OutputFields)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// fetch gathers output fields for hits, in hit order.
+func fetch(ctx context.Context, segs []segment.Segment, hits []hit, fieldIDs []int64) (map[int64]column.Column, error) {
+	if len(fieldIDs) == 0 {
+		return nil, nil
+	}
+	// Offsets per segment, and where each hit's row lands in its segment's fetch.
+	perSeg := map[int][]int64{}
+	pos := make([]int, len(hits))
+	for i, h := range hits {
+		pos[i] = len(perSeg[h.seg])
+		perSeg[h.seg] = append(perSeg[h.seg], h.offset)
+	}
+	fetched := map[int]map[int64]column.Column{}
+	for si, offs := range perSeg {
+		cols, err := segs[si].Fetch(ctx, offs, fieldIDs)
+		if err != nil {
+			return nil, fmt.Errorf("fetch from segment %d: %w", segs[si].ID(), err)
+		}
+		fetched[si] = cols
+	}
+	out := map[int64]column.Column{}
+	for _, fid := range fieldIDs {
+		var col column.Column
+		for i, h := range hits {
+			src := fetched[h.seg][fid]
+			if src == nil {
+				return nil, fmt.Errorf("segment %d returned no field %d", segs[h.seg].ID(), fid)
+			}
+			if col == nil {
+				col = src.Empty()
+			}
+			col.Append(src.Slice(pos[i], pos[i]+1))
+		}
+		if col == nil {
+			// No hits: an empty column of the right type from any segment.
+			for _, s := range segs {
+				cols, err := s.Fetch(ctx, nil, []int64{fid})
+				if err == nil && cols[fid] != nil {
+					col = cols[fid].Empty()
+					break
+				}
+			}
+		}
+		if col != nil {
+			out[fid] = col
+		}
+	}
+	return out, nil
+}
+
+func (dl *delegator) query(ctx context.Context, req *QueryRequest, parts map[int64]bool) (*QueryResult, error) {
+	mvcc, err := dl.waitTSafe(ctx, req.GuaranteeTS)
+	if err != nil {
+		return nil, err
+	}
+	rs := dl.snapshot(parts, false)
+	defer rs.release()
+	if req.CountOnly {
+		var n int64
+		for _, s := range rs.segs {
+			c, err := s.Count(ctx, req.Filter, mvcc)
+			if err != nil {
+				return nil, fmt.Errorf("count segment %d: %w", s.ID(), err)
+			}
+			n += c
+		}
+		return &QueryResult{Count: n}, nil
+	}
+	var hits []hit
+	for si, s := range rs.segs {
+		r, err := s.Query(ctx, &segment.QueryRequest{Filter: req.Filter, MVCCTs: mvcc, Limit: req.Limit})
+		if err != nil {
+			return nil, fmt.Errorf("query segment %d: %w", s.ID(), err)
+		}
+		for j, off := range r.Offsets {
+			h := hit{seg: si, offset: off, ts: r.Timestamps[j]}
+			if r.StrPKs != nil {
+				h.strPK = r.StrPKs[j]
+			} else {
+				h.intPK = r.IntPKs[j]
+			}
+			hits = append(hits, h)
+		}
+	}
+	strPK := dl.strPK()
+	// Sort by primary key, newest first among equal keys, and keep the newest.
+	slices.SortFunc(hits, func(a, b hit) int {
+		c := cmp.Compare(a.intPK, b.intPK)
+		if strPK {
+			c = cmp.Compare(a.strPK, b.strPK)
+		}
+		if c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ts, a.ts)
+	})
+	kept := hits[:0]
+	for i, h := range hits {
+		if i > 0 && h.intPK == hits[i-1].intPK && h.strPK == hits[i-1].strPK {
+			continue
+		}
+		kept = append(kept, h)
+	}
+	hits = kept
+	if req.Limit > 0 && len(hits) > req.Limit {
+		hits = hits[:req.Limit]
+	}
+	out := &QueryResult{}
+	for _, h := range hits {
+		if strPK {
+			out.StrPKs = append(out.StrPKs, h.strPK)
+		} else {
+			out.IntPKs = append(out.IntPKs, h.intPK)
+		}
+	}
+	out.Fields, err = fetch(ctx, rs.segs, hits, req.OutputFields)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

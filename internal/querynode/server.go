@@ -1,0 +1,220 @@
+package querynode
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/objstore"
+)
+
+// syncer writes a time tick on demand (the channel writer).
+type syncer interface {
+	SyncTo(ctx context.Context, pchannel string, ts uint64) error
+}
+
+// Deps are the query node's collaborators.
+type Deps struct {
+	Log     logbroker.Log
+	Objects objstore.Store
+	Syncer  syncer
+	Logger  *slog.Logger
+}
+
+// Server is a query node.
+type Server struct {
+	d      Deps
+	logger *slog.Logger
+
+	mu          sync.Mutex // guards collections
+	collections map[int64]*collection
+	wg          sync.WaitGroup
+	runCtx      context.Context
+}
+
+type collection struct {
+	coll       *model.Collection
+	partitions map[int64]bool // loaded partitions; nil: all
+	shards     map[string]*delegator
+	cancel     context.CancelFunc
+}
+
+// New returns a query node; Run must be running before anything is loaded.
+func New(d Deps) *Server {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{d: d, logger: d.Logger.With("component", "querynode"), collections: map[int64]*collection{}}
+}
+
+// Run serves until ctx ends, then releases everything.
+func (s *Server) Run(ctx context.Context) error {
+	s.mu.Lock()
+	s.runCtx = ctx
+	s.mu.Unlock()
+	<-ctx.Done()
+	s.mu.Lock()
+	for id, c := range s.collections {
+		c.cancel()
+		delete(s.collections, id)
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return nil
+}
+
+// LoadCollection starts serving a collection's shards as planned. Loading
+// continues in the background; Progress reports it. partitions nil loads all.
+func (s *Server) LoadCollection(ctx context.Context, coll *model.Collection, partitions []int64, plans []ChannelPlan) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.runCtx == nil {
+		return fmt.Errorf("querynode: not running: %w", errs.ErrServiceNotReady)
+	}
+	if c, ok := s.collections[coll.ID]; ok {
+		c.setPartitions(partitions)
+		return nil
+	}
+	cctx, cancel := context.WithCancel(s.runCtx)
+	c := &collection{coll: coll, shards: map[string]*delegator{}, cancel: cancel}
+	c.setPartitions(partitions)
+	for _, p := range plans {
+		dl := newDelegator(coll, p, s.d, s.logger)
+		c.shards[p.VChannel] = dl
+		s.wg.Go(func() { dl.run(cctx) })
+	}
+	s.collections[coll.ID] = c
+	return nil
+}
+
+func (c *collection) setPartitions(partitions []int64) {
+	if partitions == nil {
+		c.partitions = nil
+		return
+	}
+	c.partitions = map[int64]bool{}
+	for _, p := range partitions {
+		c.partitions[p] = true
+	}
+}
+
+// ReleaseCollection stops serving a collection and frees its segments.
+func (s *Server) ReleaseCollection(collectionID int64) {
+	s.mu.Lock()
+	c, ok := s.collections[collectionID]
+	delete(s.collections, collectionID)
+	s.mu.Unlock()
+	if ok {
+		c.cancel()
+		for _, d := range c.shards {
+			d.close()
+		}
+	}
+}
+
+// SyncSegment hands a flushed (or newly indexed) segment to its shard:
+// the sealed copy replaces the growing one, or the previous sealed copy.
+func (s *Server) SyncSegment(ctx context.Context, collectionID int64, plan SegmentPlan) error {
+	d, err := s.shard(collectionID, plan.Segment.VChannel)
+	if err != nil {
+		return err
+	}
+	return d.loadSealed(ctx, plan)
+}
+
+// DropSegments removes segments (e.g. of a dropped partition).
+func (s *Server) DropSegments(collectionID int64, partitionID int64) {
+	s.mu.Lock()
+	c, ok := s.collections[collectionID]
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	for _, d := range c.shards {
+		d.dropPartition(partitionID)
+	}
+}
+
+// Progress returns the loading percentage of a collection (100: ready).
+func (s *Server) Progress(collectionID int64) (int64, bool) {
+	s.mu.Lock()
+	c, ok := s.collections[collectionID]
+	s.mu.Unlock()
+	if !ok {
+		return 0, false
+	}
+	var sum int64
+	for _, d := range c.shards {
+		sum += d.progress()
+	}
+	if len(c.shards) == 0 {
+		return 100, true
+	}
+	return sum / int64(len(c.shards)), true
+}
+
+func (s *Server) shard(collectionID int64, vchannel string) (*delegator, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.collections[collectionID]
+	if !ok {
+		return nil, errs.CollectionNotLoaded(collectionID)
+	}
+	d, ok := c.shards[vchannel]
+	if !ok {
+		return nil, fmt.Errorf("querynode: shard %s: %w", vchannel, errs.ErrChannelNotFound)
+	}
+	return d, nil
+}
+
+func (s *Server) partitionsFor(collectionID int64, requested []int64) (map[int64]bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.collections[collectionID]
+	if !ok {
+		return nil, errs.CollectionNotLoaded(collectionID)
+	}
+	if len(requested) == 0 {
+		return c.partitions, nil
+	}
+	out := map[int64]bool{}
+	for _, p := range requested {
+		if c.partitions != nil && !c.partitions[p] {
+			return nil, fmt.Errorf("partition %d: %w", p, errs.ErrPartitionNotLoaded)
+		}
+		out[p] = true
+	}
+	return out, nil
+}
+
+// Search runs one shard's share of a search.
+func (s *Server) Search(ctx context.Context, req *SearchRequest) (*SearchResult, error) {
+	d, err := s.shard(req.CollectionID, req.VChannel)
+	if err != nil {
+		return nil, err
+	}
+	parts, err := s.partitionsFor(req.CollectionID, req.PartitionIDs)
+	if err != nil {
+		return nil, err
+	}
+	return d.search(ctx, req, parts)
+}
+
+// Query runs one shard's share of a query or count.
+func (s *Server) Query(ctx context.Context, req *QueryRequest) (*QueryResult, error) {
+	d, err := s.shard(req.CollectionID, req.VChannel)
+	if err != nil {
+		return nil, err
+	}
+	parts, err := s.partitionsFor(req.CollectionID, req.PartitionIDs)
+	if err != nil {
+		return nil, err
+	}
+	return d.query(ctx, req, parts)
+}

@@ -1,0 +1,67 @@
+package querynode
+
+import (
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/segment"
+)
+
+// ChannelPlan is what the query coordinator tells a query node to serve
+// for one shard.
+type ChannelPlan struct {
+	VChannel   string
+	PChannel   string
+	Checkpoint datacoord.Checkpoint
+	Sealed     []SegmentPlan
+	DeltaLogs  []model.DeltaLog
+}
+
+// SegmentPlan is a flushed segment and the indexes built for it.
+type SegmentPlan struct {
+	Segment model.Segment
+	Indexes []model.SegmentIndex // Finished builds only
+}
+
+// SearchRequest is one shard's share of a search.
+type SearchRequest struct {
+	CollectionID  int64
+	VChannel      string
+	PartitionIDs  []int64 // empty: every loaded partition
+	GuaranteeTS   uint64
+	IgnoreGrowing bool
+	OutputFields  []int64
+	// Search holds the vector field, queries, metric, K (offset+limit) and
+	// params; MVCCTs is set by the delegator.
+	Search segment.SearchRequest
+}
+
+// SearchResult is one shard's answer: for query i, Topks[i] hits, best first.
+type SearchResult struct {
+	NQ     int
+	Topks  []int
+	IntPKs []int64
+	StrPKs []string
+	Scores []float32
+	Fields map[int64]column.Column // one row per hit, in hit order
+}
+
+// QueryRequest is one shard's share of a query or count.
+type QueryRequest struct {
+	CollectionID int64
+	VChannel     string
+	PartitionIDs []int64
+	GuaranteeTS  uint64
+	Filter       segment.Filter // nil: every row
+	Limit        int            // 0: no limit (offset+limit otherwise)
+	OutputFields []int64
+	CountOnly    bool
+}
+
+// QueryResult is one shard's rows sorted by primary key, or its count.
+type QueryResult struct {
+	IntPKs []int64
+	StrPKs []string
+	Fields map[int64]column.Column
+	Count  int64
+}

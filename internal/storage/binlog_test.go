@@ -237,3 +237,21 @@ func TestAppendColumn(t *testing.T) {
 		start = ends[i]
 	}
 }
+
+// TestSpecExample pins the example in docs/format/binlog.md.
+func TestSpecExample(t *testing.T) {
+	enc := mustEncode(t, &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: []int64{1, 2, 3}})
+	want := []byte{
+		'M', 'V', 'G', 'B', 1, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0,
+		24, 0, 0, 0, 0, 0, 0, 0,
+	}
+	if len(enc) != 88 || string(enc[:40]) != string(want) {
+		t.Fatalf("header\n%x\nwant\n%x", enc[:40], want)
+	}
+	for i := range 3 {
+		if v := binary.LittleEndian.Uint64(enc[64+8*i:]); v != uint64(i+1) {
+			t.Fatalf("value %d = %d", i, v)
+		}
+	}
+}

@@ -44,8 +44,12 @@ func TestAppendValidation(t *testing.T) {
 		r.cols[fBin] = &column.ByteVector{Type: schemapb.DataType_BinaryVector, Dim: 32, Data: make([]byte, 16)}
 	}, errs.ErrParameterInvalid)
 	f("wrong length", func(r *rows) { r.ts = r.ts[:3] }, errs.ErrParameterInvalid)
-	f("wrong type", func(r *rows) { r.cols[fAge] = &column.Scalar[int32]{Type: schemapb.DataType_Int32, Data: make([]int32, 4)} }, errs.ErrParameterInvalid)
-	f("wrong Go shape", func(r *rows) { r.cols[fAge] = &column.Scalar[int32]{Type: schemapb.DataType_Int64, Data: make([]int32, 4)} }, errs.ErrParameterInvalid)
+	f("wrong type", func(r *rows) {
+		r.cols[fAge] = &column.Scalar[int32]{Type: schemapb.DataType_Int32, Data: make([]int32, 4)}
+	}, errs.ErrParameterInvalid)
+	f("wrong Go shape", func(r *rows) {
+		r.cols[fAge] = &column.Scalar[int32]{Type: schemapb.DataType_Int64, Data: make([]int32, 4)}
+	}, errs.ErrParameterInvalid)
 	f("null in non-nullable", func(r *rows) { r.cols[fAge].(*column.Scalar[int64]).Valid = []bool{true, false, true, true} }, errs.ErrParameterInvalid)
 	f("bad sparse row", func(r *rows) { r.cols[fSparse].(*column.SparseVector).Rows[2] = []byte{1, 2, 3} }, errs.ErrParameterInvalid)
 	f("wrong array element", func(r *rows) {

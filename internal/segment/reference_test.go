@@ -1,10 +1,11 @@
 package segment
 
 import (
+	"cmp"
 	"encoding/binary"
 	"math"
 	"math/bits"
-	"sort"
+	"slices"
 	"testing"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
@@ -111,11 +112,11 @@ func checkSearch(t *testing.T, res *SearchResult, c column.Column, m index.Metri
 				ref = append(ref, hit{i, refScore(c, m, qs, q, i)})
 			}
 		}
-		sort.SliceStable(ref, func(a, b int) bool {
+		slices.SortFunc(ref, func(a, b hit) int {
 			if m.HigherIsBetter() {
-				return ref[a].score > ref[b].score
+				return cmp.Compare(b.score, a.score)
 			}
-			return ref[a].score < ref[b].score
+			return cmp.Compare(a.score, b.score)
 		})
 		want := min(len(ref), res.K)
 		seen := map[int64]bool{}

@@ -35,7 +35,7 @@ func (f *fakeIndex) Build(_ context.Context, d index.Dataset) error {
 	return nil
 }
 func (f *fakeIndex) WriteTo(io.Writer) (int64, error) { return 0, nil }
-func (f *fakeIndex) MemoryBytes() int64                { return 0 }
+func (f *fakeIndex) MemoryBytes() int64               { return 0 }
 func (f *fakeIndex) Search(_ context.Context, q index.Dataset, p index.SearchParams) (*index.Result, error) {
 	f.searches.Add(1)
 	if p.Filter != nil {

@@ -58,6 +58,7 @@ var tokNames = map[tokKind]string{
 	tComma: "','", tEQ: "'=='", tNE: "'!='", tLT: "'<'", tLE: "'<='", tGT: "'>'", tGE: "'>='",
 	tAdd: "'+'", tSub: "'-'", tMul: "'*'", tDiv: "'/'", tMod: "'%'", tPow: "'**'",
 	tBitAnd: "'&'", tBitOr: "'|'", tBitXor: "'^'", tBitNot: "'~'", tShl: "'<<'", tShr: "'>>'",
+	tNull: "null", tIn: "in", tIs: "is",
 }
 
 // keywords are case-insensitive, as in Milvus 2.6.

@@ -357,4 +357,3 @@ func FuzzLoadSparse(f *testing.F) {
 		}
 	})
 }
-

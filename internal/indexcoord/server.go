@@ -1,0 +1,511 @@
+// Package indexcoord is the index coordinator: it owns index definitions
+// (which field of which collection has which index) and the build task of
+// every flushed segment, and hands builds to index nodes.
+//
+// State lives in the meta store under "index/"; mu guards the in-memory
+// copy. Builds run on a bounded worker pool; listeners (the query
+// coordinator) hear about each finished build after it is persisted.
+package indexcoord
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/index"
+	"github.com/milvago/milvago/internal/indexnode"
+	"github.com/milvago/milvago/internal/kv"
+	"github.com/milvago/milvago/internal/model"
+)
+
+// builder runs builds (an index node).
+type builder interface {
+	Build(ctx context.Context, t indexnode.Task) (indexnode.Result, error)
+}
+
+// segments lists flushed segments (the data coordinator).
+type segments interface {
+	Segments(collection int64, vchannel string) []model.Segment
+}
+
+// idAllocator hands out global IDs.
+type idAllocator interface {
+	AllocID(ctx context.Context, count int64) (int64, error)
+}
+
+// Listener hears about finished builds.
+type Listener interface {
+	IndexBuilt(ctx context.Context, collectionID, segmentID int64)
+}
+
+// Deps are the index coordinator's collaborators.
+type Deps struct {
+	KV       kv.Store
+	IDs      idAllocator
+	Segments segments
+	Builder  builder
+	Logger   *slog.Logger
+}
+
+// Server is the index coordinator.
+type Server struct {
+	d      Deps
+	logger *slog.Logger
+	queue  chan int64 // build IDs to run
+
+	mu        sync.Mutex                    // guards defs, builds, listeners
+	defs      map[int64]*model.IndexDef     // by index ID
+	builds    map[int64]*model.SegmentIndex // by build ID
+	listeners []Listener
+}
+
+const (
+	prefixDef   = "index/def/"
+	prefixBuild = "index/build/"
+)
+
+// New loads the index coordinator's state.
+func New(ctx context.Context, d Deps) (*Server, error) {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{d: d, logger: d.Logger.With("component", "indexcoord"), queue: make(chan int64, 1<<16),
+		defs: map[int64]*model.IndexDef{}, builds: map[int64]*model.SegmentIndex{}}
+	defs, err := d.KV.List(ctx, prefixDef)
+	if err != nil {
+		return nil, fmt.Errorf("indexcoord: load definitions: %w", err)
+	}
+	for _, e := range defs {
+		var def model.IndexDef
+		if err := json.Unmarshal(e.Value, &def); err != nil {
+			return nil, fmt.Errorf("indexcoord: decode %s: %w", e.Key, err)
+		}
+		s.defs[def.ID] = &def
+	}
+	builds, err := d.KV.List(ctx, prefixBuild)
+	if err != nil {
+		return nil, fmt.Errorf("indexcoord: load builds: %w", err)
+	}
+	for _, e := range builds {
+		var b model.SegmentIndex
+		if err := json.Unmarshal(e.Value, &b); err != nil {
+			return nil, fmt.Errorf("indexcoord: decode %s: %w", e.Key, err)
+		}
+		s.builds[b.BuildID] = &b
+		if b.State == commonpb.IndexState_InProgress || b.State == commonpb.IndexState_Unissued {
+			s.queue <- b.BuildID
+		}
+	}
+	return s, nil
+}
+
+// AddListener registers l for finished builds.
+func (s *Server) AddListener(l Listener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listeners = append(s.listeners, l)
+}
+
+// Run executes builds one at a time until ctx ends. One builder keeps a
+// core free for queries on small machines.
+func (s *Server) Run(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case id := <-s.queue:
+			s.runBuild(ctx, id)
+		}
+	}
+}
+
+// CreateIndexRequest is a validated index definition.
+type CreateIndexRequest struct {
+	Collection *model.Collection
+	Field      *schemapb.FieldSchema
+	Name       string
+	Params     map[string]string // flattened: index_type, metric_type and build params
+	UserParams map[string]string
+}
+
+// CreateIndex defines an index and schedules builds for flushed segments.
+// Defining the same index again is a no-op; a different one on the same
+// field is an error, as in Milvus.
+func (s *Server) CreateIndex(ctx context.Context, req CreateIndexRequest) error {
+	spec, err := s.validate(req)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	for _, def := range s.defs {
+		if def.CollectionID != req.Collection.ID {
+			continue
+		}
+		if def.FieldID == req.Field.GetFieldID() {
+			same := def.Name == req.Name && maps.Equal(def.IndexParams, spec)
+			s.mu.Unlock()
+			if same {
+				return nil
+			}
+			return errs.InvalidParameter("at most one distinct index is allowed per field")
+		}
+		if def.Name == req.Name {
+			s.mu.Unlock()
+			return errs.InvalidParameter("index name [%s] already exists on another field", req.Name)
+		}
+	}
+	s.mu.Unlock()
+	id, err := s.d.IDs.AllocID(ctx, 1)
+	if err != nil {
+		return err
+	}
+	def := &model.IndexDef{ID: id, CollectionID: req.Collection.ID, FieldID: req.Field.GetFieldID(), Name: req.Name,
+		IndexParams: spec, UserParams: req.UserParams, TypeParams: map[string]string{}}
+	for _, p := range req.Field.GetTypeParams() {
+		def.TypeParams[p.GetKey()] = p.GetValue()
+	}
+	b, _ := json.Marshal(def)
+	if _, err := s.d.KV.Put(ctx, prefixDef+strconv.FormatInt(id, 10), b); err != nil {
+		return fmt.Errorf("indexcoord: save index %q: %w", req.Name, err)
+	}
+	s.mu.Lock()
+	s.defs[id] = def
+	s.mu.Unlock()
+	for _, seg := range s.d.Segments.Segments(req.Collection.ID, "") {
+		if seg.State == model.SegmentFlushed {
+			if err := s.schedule(ctx, def, seg); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// validate checks the index against the field and returns the resolved
+// parameters (AUTOINDEX turned into the concrete type).
+func (s *Server) validate(req CreateIndexRequest) (map[string]string, error) {
+	params := map[string]string{}
+	maps.Copy(params, req.Params)
+	typ := strings.ToUpper(params["index_type"])
+	f := req.Field
+	if !column.IsVector(f.GetDataType()) {
+		switch typ {
+		case "", "AUTOINDEX":
+			typ = "INVERTED"
+		case "INVERTED", "STL_SORT", "TRIE", "BITMAP", "NGRAM":
+		default:
+			return nil, errs.InvalidParameter("invalid index type: %s for scalar field: %s", params["index_type"], f.GetName())
+		}
+		params["index_type"] = typ
+		delete(params, "metric_type")
+		return params, nil
+	}
+	if typ == "" {
+		typ = index.TypeAutoIndex
+	}
+	metric := strings.ToUpper(params["metric_type"])
+	if metric == "" {
+		switch f.GetDataType() {
+		case schemapb.DataType_BinaryVector:
+			metric = string(index.Hamming)
+		case schemapb.DataType_SparseFloatVector:
+			metric = string(index.IP)
+		default:
+			metric = string(index.Cosine)
+		}
+	}
+	build := map[string]string{}
+	for k, v := range params {
+		if k != "index_type" && k != "metric_type" {
+			build[k] = v
+		}
+	}
+	spec := index.ResolveAuto(index.Spec{Type: typ, Metric: index.Metric(metric), Dim: dimOf(f), Params: build})
+	kind, ok := index.KindOf(spec.Type)
+	if !ok {
+		return nil, errs.InvalidParameter("invalid index type: %s", params["index_type"])
+	}
+	wantKind := index.KindFloat
+	switch f.GetDataType() {
+	case schemapb.DataType_BinaryVector:
+		wantKind = index.KindBinary
+	case schemapb.DataType_SparseFloatVector:
+		wantKind = index.KindSparse
+	}
+	if kind != wantKind {
+		return nil, errs.InvalidParameter("data type %s can't build with this index %s", f.GetDataType(), spec.Type)
+	}
+	if _, err := index.New(spec); err != nil {
+		return nil, errs.InvalidParameter("%v", err)
+	}
+	out := map[string]string{"index_type": spec.Type, "metric_type": string(spec.Metric)}
+	maps.Copy(out, spec.Params)
+	return out, nil
+}
+
+func dimOf(f *schemapb.FieldSchema) int {
+	for _, kv := range f.GetTypeParams() {
+		if kv.GetKey() == "dim" {
+			d, _ := strconv.Atoi(kv.GetValue())
+			return d
+		}
+	}
+	return 0
+}
+
+func (s *Server) specOf(def *model.IndexDef, f *schemapb.FieldSchema) index.Spec {
+	build := map[string]string{}
+	for k, v := range def.IndexParams {
+		if k != "index_type" && k != "metric_type" {
+			build[k] = v
+		}
+	}
+	return index.Spec{Type: def.IndexParams["index_type"], Metric: index.Metric(def.IndexParams["metric_type"]), Dim: dimOf(f), Params: build}
+}
+
+// SegmentFlushed schedules builds for a newly flushed segment.
+func (s *Server) SegmentFlushed(ctx context.Context, seg *model.Segment) {
+	s.mu.Lock()
+	var defs []*model.IndexDef
+	for _, def := range s.defs {
+		if def.CollectionID == seg.CollectionID {
+			defs = append(defs, def)
+		}
+	}
+	s.mu.Unlock()
+	for _, def := range defs {
+		if err := s.schedule(ctx, def, *seg); err != nil {
+			s.logger.Error("schedule build", "segment", seg.ID, "index", def.Name, "err", err)
+		}
+	}
+}
+
+func isVectorIndex(def *model.IndexDef) bool {
+	_, ok := index.KindOf(def.IndexParams["index_type"])
+	return ok
+}
+
+func (s *Server) schedule(ctx context.Context, def *model.IndexDef, seg model.Segment) error {
+	state := commonpb.IndexState_Unissued
+	if !isVectorIndex(def) {
+		// Scalar indexes are definitions only: filters scan columns.
+		state = commonpb.IndexState_Finished
+	}
+	s.mu.Lock()
+	for _, b := range s.builds {
+		if b.IndexID == def.ID && b.SegmentID == seg.ID {
+			s.mu.Unlock()
+			return nil
+		}
+	}
+	s.mu.Unlock()
+	id, err := s.d.IDs.AllocID(ctx, 1)
+	if err != nil {
+		return err
+	}
+	b := &model.SegmentIndex{BuildID: id, IndexID: def.ID, SegmentID: seg.ID, FieldID: def.FieldID, State: state, NumRows: seg.NumRows}
+	if err := s.saveBuild(ctx, b); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.builds[id] = b
+	s.mu.Unlock()
+	if state != commonpb.IndexState_Finished {
+		select {
+		case s.queue <- id:
+		default:
+			s.logger.Warn("build queue full; build runs after restart", "build", id)
+		}
+	}
+	return nil
+}
+
+func (s *Server) saveBuild(ctx context.Context, b *model.SegmentIndex) error {
+	data, _ := json.Marshal(b)
+	if _, err := s.d.KV.Put(ctx, prefixBuild+strconv.FormatInt(b.BuildID, 10), data); err != nil {
+		return fmt.Errorf("indexcoord: save build %d: %w", b.BuildID, err)
+	}
+	return nil
+}
+
+func (s *Server) runBuild(ctx context.Context, buildID int64) {
+	s.mu.Lock()
+	b, ok := s.builds[buildID]
+	var def *model.IndexDef
+	if ok {
+		def = s.defs[b.IndexID]
+	}
+	s.mu.Unlock()
+	if !ok || def == nil {
+		return // index dropped meanwhile
+	}
+	seg, found := s.segment(def.CollectionID, b.SegmentID)
+	if !found {
+		return
+	}
+	field := s.fieldOf(def, seg)
+	next := *b
+	res, err := s.d.Builder.Build(ctx, indexnode.Task{BuildID: buildID, Spec: s.specOf(def, field), BinlogPath: seg.Binlogs[def.FieldID]})
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		next.State = commonpb.IndexState_Failed
+		next.FailReason = err.Error()
+		s.logger.Error("index build failed", "build", buildID, "segment", seg.ID, "err", err)
+	} else {
+		next.State = commonpb.IndexState_Finished
+		next.File, next.NumRows, next.SizeBytes = res.File, res.NumRows, res.SizeBytes
+	}
+	if err := s.saveBuild(ctx, &next); err != nil {
+		s.logger.Error("record build", "build", buildID, "err", err)
+		return
+	}
+	s.mu.Lock()
+	if _, still := s.defs[def.ID]; !still {
+		s.mu.Unlock()
+		return
+	}
+	s.builds[buildID] = &next
+	listeners := append([]Listener(nil), s.listeners...)
+	s.mu.Unlock()
+	if next.State == commonpb.IndexState_Finished {
+		for _, l := range listeners {
+			l.IndexBuilt(ctx, def.CollectionID, seg.ID)
+		}
+	}
+}
+
+func (s *Server) segment(collection, id int64) (model.Segment, bool) {
+	for _, seg := range s.d.Segments.Segments(collection, "") {
+		if seg.ID == id {
+			return seg, true
+		}
+	}
+	return model.Segment{}, false
+}
+
+// fieldOf is resolved lazily by the caller that knows the schema; builds
+// only need the field's dimension, kept in the definition's type params.
+func (s *Server) fieldOf(def *model.IndexDef, _ model.Segment) *schemapb.FieldSchema {
+	f := &schemapb.FieldSchema{FieldID: def.FieldID}
+	for k, v := range def.TypeParams {
+		f.TypeParams = append(f.TypeParams, &commonpb.KeyValuePair{Key: k, Value: v})
+	}
+	return f
+}
+
+// Indexes lists a collection's index definitions, by ID.
+func (s *Server) Indexes(collectionID int64) []model.IndexDef {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []model.IndexDef
+	for _, def := range s.defs {
+		if def.CollectionID == collectionID {
+			out = append(out, *def)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// SegmentIndexes lists the finished vector index builds of a segment.
+func (s *Server) SegmentIndexes(segmentID int64) []model.SegmentIndex {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []model.SegmentIndex
+	for _, b := range s.builds {
+		if b.SegmentID == segmentID && b.State == commonpb.IndexState_Finished && b.File != "" {
+			out = append(out, *b)
+		}
+	}
+	return out
+}
+
+// Progress describes how far an index is built.
+type Progress struct {
+	State       commonpb.IndexState
+	FailReason  string
+	IndexedRows int64
+	TotalRows   int64
+	PendingRows int64
+}
+
+// IndexProgress reports an index's build state over the collection's
+// flushed segments. Growing rows count in TotalRows only.
+func (s *Server) IndexProgress(def model.IndexDef) Progress {
+	segs := s.d.Segments.Segments(def.CollectionID, "")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := Progress{State: commonpb.IndexState_Finished}
+	bySeg := map[int64]*model.SegmentIndex{}
+	for _, b := range s.builds {
+		if b.IndexID == def.ID {
+			bySeg[b.SegmentID] = b
+		}
+	}
+	for _, seg := range segs {
+		p.TotalRows += seg.NumRows
+		if seg.State != model.SegmentFlushed {
+			continue
+		}
+		b := bySeg[seg.ID]
+		switch {
+		case b == nil || b.State == commonpb.IndexState_Unissued || b.State == commonpb.IndexState_InProgress:
+			p.PendingRows += seg.NumRows
+			if p.State == commonpb.IndexState_Finished {
+				p.State = commonpb.IndexState_InProgress
+			}
+		case b.State == commonpb.IndexState_Failed:
+			p.State, p.FailReason = commonpb.IndexState_Failed, b.FailReason
+		default:
+			p.IndexedRows += seg.NumRows
+		}
+	}
+	return p
+}
+
+// DropIndex removes an index definition and its builds.
+func (s *Server) DropIndex(ctx context.Context, collectionID, indexID int64) error {
+	s.mu.Lock()
+	ops := []kv.Op{{Key: prefixDef + strconv.FormatInt(indexID, 10), Delete: true}}
+	for id, b := range s.builds {
+		if b.IndexID == indexID {
+			ops = append(ops, kv.Op{Key: prefixBuild + strconv.FormatInt(id, 10), Delete: true})
+		}
+	}
+	s.mu.Unlock()
+	if _, err := s.d.KV.Txn(ctx, nil, ops); err != nil {
+		return fmt.Errorf("indexcoord: drop index %d: %w", indexID, err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.defs, indexID)
+	for id, b := range s.builds {
+		if b.IndexID == indexID {
+			delete(s.builds, id)
+		}
+	}
+	return nil
+}
+
+// DropCollection forgets a dropped collection's indexes.
+func (s *Server) DropCollection(ctx context.Context, collectionID int64) error {
+	for _, def := range s.Indexes(collectionID) {
+		if err := s.DropIndex(ctx, collectionID, def.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}

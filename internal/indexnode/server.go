@@ -1,0 +1,98 @@
+// Package indexnode builds vector indexes from a flushed segment's binlogs
+// and writes the index file to the object store. It is stateless: the index
+// coordinator gives it tasks and records their outcome.
+package indexnode
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/index"
+	"github.com/milvago/milvago/internal/objstore"
+	"github.com/milvago/milvago/internal/storage"
+)
+
+// Task is one index build: one field of one segment.
+type Task struct {
+	BuildID    int64
+	Spec       index.Spec
+	BinlogPath string // the field's insert binlog
+}
+
+// Result is a finished build.
+type Result struct {
+	File      string
+	NumRows   int64
+	SizeBytes int64
+	Took      time.Duration
+}
+
+// Server builds indexes.
+type Server struct {
+	objects objstore.Store
+	logger  *slog.Logger
+}
+
+// New returns an index node.
+func New(objects objstore.Store, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{objects: objects, logger: logger.With("component", "indexnode")}
+}
+
+// Build runs one task to completion.
+func (s *Server) Build(ctx context.Context, t Task) (Result, error) {
+	start := time.Now()
+	m, err := s.objects.Map(ctx, t.BinlogPath)
+	if err != nil {
+		return Result{}, fmt.Errorf("indexnode: map %s: %w", t.BinlogPath, err)
+	}
+	defer m.Close()
+	col, err := storage.DecodeColumn(m.Bytes())
+	if err != nil {
+		return Result{}, fmt.Errorf("indexnode: decode %s: %w", t.BinlogPath, err)
+	}
+	data, err := Dataset(col)
+	if err != nil {
+		return Result{}, err
+	}
+	idx, err := index.New(t.Spec)
+	if err != nil {
+		return Result{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
+	}
+	if err := idx.Build(ctx, data); err != nil {
+		return Result{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
+	}
+	var buf bytes.Buffer
+	if _, err := idx.WriteTo(&buf); err != nil {
+		return Result{}, fmt.Errorf("indexnode: serialize build %d: %w", t.BuildID, err)
+	}
+	path := storage.IndexFilePath(t.BuildID, "index")
+	if err := s.objects.Put(ctx, path, buf.Bytes()); err != nil {
+		return Result{}, fmt.Errorf("indexnode: write %s: %w", path, err)
+	}
+	r := Result{File: path, NumRows: int64(data.Len()), SizeBytes: int64(buf.Len()), Took: time.Since(start)}
+	s.logger.Info("built index", "build", t.BuildID, "type", t.Spec.Type, "rows", r.NumRows, "bytes", r.SizeBytes, "took", r.Took)
+	return r, nil
+}
+
+// Dataset views a vector column as an index data set without copying.
+func Dataset(c column.Column) (index.Dataset, error) {
+	switch v := c.(type) {
+	case *column.FloatVector:
+		return index.Dataset{Dim: v.Dim, Float: v.Data}, nil
+	case *column.ByteVector:
+		if v.Type.String() == "BinaryVector" {
+			return index.Dataset{Dim: v.Dim, Binary: v.Data}, nil
+		}
+		return index.Dataset{}, fmt.Errorf("indexnode: %s vectors cannot be indexed yet", v.Type)
+	case *column.SparseVector:
+		return index.Dataset{Sparse: v.Rows}, nil
+	}
+	return index.Dataset{}, fmt.Errorf("indexnode: %s is not a vector column", c.DataType())
+}

@@ -1,0 +1,328 @@
+// Package querycoord is the query coordinator: it decides what query nodes
+// serve. It owns the load state of collections (persisted, so a restarted
+// server serves what it served before), builds each shard's plan (its
+// checkpoint, flushed segments with their indexes, and delete logs), and
+// hands newly flushed or newly indexed segments to the shard that serves
+// them.
+//
+// Ordering matters when planning a shard: the checkpoint is read before the
+// segment list, so a segment flushed in between is either in the list
+// (loaded sealed, its log inserts skipped) or starts after the checkpoint
+// (rebuilt from the log).
+package querycoord
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/kv"
+	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/querynode"
+)
+
+// dataCoord is what planning needs from the data coordinator.
+type dataCoord interface {
+	GetCheckpoint(vchannel string) datacoord.Checkpoint
+	Segments(collection int64, vchannel string) []model.Segment
+	DeltaLogs(vchannel string) []model.DeltaLog
+}
+
+// indexCoord is what planning needs from the index coordinator.
+type indexCoord interface {
+	Indexes(collectionID int64) []model.IndexDef
+	SegmentIndexes(segmentID int64) []model.SegmentIndex
+}
+
+// queryNode serves shards (the query node).
+type queryNode interface {
+	LoadCollection(ctx context.Context, coll *model.Collection, partitions []int64, plans []querynode.ChannelPlan) error
+	ReleaseCollection(collectionID int64)
+	SyncSegment(ctx context.Context, collectionID int64, plan querynode.SegmentPlan) error
+	DropSegments(collectionID, partitionID int64)
+	Progress(collectionID int64) (int64, bool)
+}
+
+// collections resolves collections by ID (the root coordinator).
+type collections interface {
+	DescribeCollection(ctx context.Context, db, name string, id int64) (*model.Collection, error)
+}
+
+// Deps are the query coordinator's collaborators.
+type Deps struct {
+	KV          kv.Store
+	Data        dataCoord
+	Indexes     indexCoord
+	Node        queryNode
+	Collections collections
+	Logger      *slog.Logger
+}
+
+// Server is the query coordinator.
+type Server struct {
+	d      Deps
+	logger *slog.Logger
+
+	mu     sync.Mutex // guards loaded
+	loaded map[int64]*loadInfo
+}
+
+type loadInfo struct {
+	CollectionID int64   `json:"collection_id"`
+	Partitions   []int64 `json:"partitions,omitempty"` // nil: the whole collection
+	Replicas     int32   `json:"replicas"`
+}
+
+const prefixLoad = "query/load/"
+
+// New loads the query coordinator's state; Recover restarts the loads.
+func New(ctx context.Context, d Deps) (*Server, error) {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{d: d, logger: d.Logger.With("component", "querycoord"), loaded: map[int64]*loadInfo{}}
+	list, err := d.KV.List(ctx, prefixLoad)
+	if err != nil {
+		return nil, fmt.Errorf("querycoord: load state: %w", err)
+	}
+	for _, e := range list {
+		var li loadInfo
+		if err := json.Unmarshal(e.Value, &li); err != nil {
+			return nil, fmt.Errorf("querycoord: decode %s: %w", e.Key, err)
+		}
+		s.loaded[li.CollectionID] = &li
+	}
+	return s, nil
+}
+
+// Recover asks the query node to serve every collection that was loaded
+// before a restart.
+func (s *Server) Recover(ctx context.Context) error {
+	s.mu.Lock()
+	infos := make([]loadInfo, 0, len(s.loaded))
+	for _, li := range s.loaded {
+		infos = append(infos, *li)
+	}
+	s.mu.Unlock()
+	for _, li := range infos {
+		c, err := s.d.Collections.DescribeCollection(ctx, "", "", li.CollectionID)
+		if err != nil {
+			s.logger.Warn("loaded collection is gone", "collection", li.CollectionID, "err", err)
+			continue
+		}
+		if err := s.d.Node.LoadCollection(ctx, c, li.Partitions, s.plans(c)); err != nil {
+			return fmt.Errorf("querycoord: recover collection %d: %w", li.CollectionID, err)
+		}
+	}
+	return nil
+}
+
+// checkIndexes requires an index on every vector field, as Milvus does.
+func (s *Server) checkIndexes(c *model.Collection) error {
+	defs := s.d.Indexes.Indexes(c.ID)
+	for _, f := range c.Schema.GetFields() {
+		if !column.IsVector(f.GetDataType()) {
+			continue
+		}
+		found := false
+		for _, def := range defs {
+			if def.FieldID == f.GetFieldID() {
+				found = true
+			}
+		}
+		if !found {
+			return fmt.Errorf("there is no vector index on field: [%s], please create index firstly: %w", f.GetName(), errs.IndexNotFound(c.Name))
+		}
+	}
+	return nil
+}
+
+// LoadCollection starts loading a collection (partitions nil: all of it).
+func (s *Server) LoadCollection(ctx context.Context, c *model.Collection, partitions []int64, replicas int32) error {
+	if err := s.checkIndexes(c); err != nil {
+		return err
+	}
+	if replicas <= 0 {
+		replicas = 1
+	}
+	if replicas > 1 {
+		return errs.InvalidParameter("failed to load collection: replica number %d exceeds the number of query nodes (1)", replicas)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	li := &loadInfo{CollectionID: c.ID, Partitions: partitions, Replicas: replicas}
+	if old, ok := s.loaded[c.ID]; ok {
+		if old.Partitions == nil {
+			return nil // the whole collection is already loaded
+		}
+		if partitions != nil {
+			li.Partitions = union(old.Partitions, partitions)
+		}
+	}
+	b, _ := json.Marshal(li)
+	if _, err := s.d.KV.Put(ctx, prefixLoad+strconv.FormatInt(c.ID, 10), b); err != nil {
+		return fmt.Errorf("querycoord: save load state: %w", err)
+	}
+	s.loaded[c.ID] = li
+	return s.d.Node.LoadCollection(ctx, c, li.Partitions, s.plans(c))
+}
+
+// ReleaseCollection stops serving a collection.
+func (s *Server) ReleaseCollection(ctx context.Context, collectionID int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.d.KV.Delete(ctx, prefixLoad+strconv.FormatInt(collectionID, 10)); err != nil {
+		return fmt.Errorf("querycoord: release: %w", err)
+	}
+	delete(s.loaded, collectionID)
+	s.d.Node.ReleaseCollection(collectionID)
+	return nil
+}
+
+// ReleasePartitions stops serving some partitions; releasing every loaded
+// partition releases the collection.
+func (s *Server) ReleasePartitions(ctx context.Context, c *model.Collection, partitions []int64) error {
+	s.mu.Lock()
+	li, ok := s.loaded[c.ID]
+	if !ok {
+		s.mu.Unlock()
+		return nil
+	}
+	current := li.Partitions
+	if current == nil {
+		for _, p := range c.Partitions {
+			current = append(current, p.ID)
+		}
+	}
+	var kept []int64
+	for _, p := range current {
+		if !contains(partitions, p) {
+			kept = append(kept, p)
+		}
+	}
+	s.mu.Unlock()
+	if len(kept) == 0 {
+		return s.ReleaseCollection(ctx, c.ID)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := &loadInfo{CollectionID: c.ID, Partitions: kept, Replicas: li.Replicas}
+	b, _ := json.Marshal(next)
+	if _, err := s.d.KV.Put(ctx, prefixLoad+strconv.FormatInt(c.ID, 10), b); err != nil {
+		return fmt.Errorf("querycoord: save load state: %w", err)
+	}
+	s.loaded[c.ID] = next
+	return s.d.Node.LoadCollection(ctx, c, kept, nil)
+}
+
+// LoadState is whether and how far a collection is loaded.
+type LoadState struct {
+	Loaded     bool
+	Partitions []int64 // nil: all
+	Progress   int64   // 0-100
+	Replicas   int32
+}
+
+// State reports a collection's load state.
+func (s *Server) State(collectionID int64) LoadState {
+	s.mu.Lock()
+	li, ok := s.loaded[collectionID]
+	s.mu.Unlock()
+	if !ok {
+		return LoadState{}
+	}
+	p, _ := s.d.Node.Progress(collectionID)
+	return LoadState{Loaded: true, Partitions: li.Partitions, Progress: p, Replicas: li.Replicas}
+}
+
+// LoadedCollections lists loaded collection IDs.
+func (s *Server) LoadedCollections() []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]int64, 0, len(s.loaded))
+	for id := range s.loaded {
+		out = append(out, id)
+	}
+	return out
+}
+
+func (s *Server) plans(c *model.Collection) []querynode.ChannelPlan {
+	out := make([]querynode.ChannelPlan, 0, len(c.VChannels))
+	for i, vc := range c.VChannels {
+		p := querynode.ChannelPlan{VChannel: vc, PChannel: c.PChannels[i], Checkpoint: s.d.Data.GetCheckpoint(vc)}
+		for _, seg := range s.d.Data.Segments(c.ID, vc) {
+			if seg.State == model.SegmentFlushed {
+				p.Sealed = append(p.Sealed, querynode.SegmentPlan{Segment: seg, Indexes: s.d.Indexes.SegmentIndexes(seg.ID)})
+			}
+		}
+		p.DeltaLogs = s.d.Data.DeltaLogs(vc)
+		out = append(out, p)
+	}
+	return out
+}
+
+// SegmentFlushed hands a flushed segment to its shard (as a brute-force
+// sealed segment until its index is built).
+func (s *Server) SegmentFlushed(ctx context.Context, seg *model.Segment) {
+	s.handoff(ctx, seg.CollectionID, *seg)
+}
+
+// IndexBuilt reloads a segment with its new index.
+func (s *Server) IndexBuilt(ctx context.Context, collectionID, segmentID int64) {
+	for _, seg := range s.d.Data.Segments(collectionID, "") {
+		if seg.ID == segmentID {
+			s.handoff(ctx, collectionID, seg)
+			return
+		}
+	}
+}
+
+func (s *Server) handoff(ctx context.Context, collectionID int64, seg model.Segment) {
+	s.mu.Lock()
+	_, loaded := s.loaded[collectionID]
+	s.mu.Unlock()
+	if !loaded {
+		return
+	}
+	plan := querynode.SegmentPlan{Segment: seg, Indexes: s.d.Indexes.SegmentIndexes(seg.ID)}
+	if err := s.d.Node.SyncSegment(ctx, collectionID, plan); err != nil {
+		s.logger.Error("hand off segment", "segment", seg.ID, "err", err)
+	}
+}
+
+// CollectionDropped releases a dropped collection.
+func (s *Server) CollectionDropped(ctx context.Context, c *model.Collection) {
+	if err := s.ReleaseCollection(ctx, c.ID); err != nil {
+		s.logger.Error("release dropped collection", "collection", c.ID, "err", err)
+	}
+}
+
+// PartitionDropped stops serving a dropped partition's segments.
+func (s *Server) PartitionDropped(ctx context.Context, c *model.Collection, partitionID int64) {
+	s.d.Node.DropSegments(c.ID, partitionID)
+}
+
+func union(a, b []int64) []int64 {
+	out := append([]int64(nil), a...)
+	for _, x := range b {
+		if !contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func contains(list []int64, x int64) bool {
+	for _, y := range list {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}

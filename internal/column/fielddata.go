@@ -41,9 +41,12 @@ func New(t schemapb.DataType, dim int, elem schemapb.DataType) (Column, error) {
 }
 
 // FromFieldData converts Milvus's wire form into a column. It checks that
-// the payload matches the declared type; numRows (if >= 0) must match too.
-// A nullable field whose values were sent only for valid rows (Milvus's
-// compact form) is expanded to one slot per row.
+// vector payloads divide into rows of the declared dim and that validity
+// and value counts agree. A nullable field whose values were sent only for
+// valid rows (Milvus's compact form) is expanded to one slot per row.
+// Int8 and Int16 values are narrowed without a range check (the proxy
+// checks ranges first), and a payload of another type than fd.Type reads as
+// no values: callers compare the column's Len with the request's row count.
 func FromFieldData(fd *schemapb.FieldData) (Column, error) {
 	t := fd.GetType()
 	sc := fd.GetScalars()

@@ -198,3 +198,13 @@ func TestNew(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldDataWrongPayload pins that a payload of another type reads as no
+// values; the caller's row-count check turns that into an error.
+func TestFieldDataWrongPayload(t *testing.T) {
+	fd := scalarFD(schemapb.DataType_Int64, &schemapb.ScalarField{Data: &schemapb.ScalarField_IntData{IntData: &schemapb.IntArray{Data: []int32{1, 2}}}}, nil)
+	c, err := FromFieldData(fd)
+	if err != nil || c.Len() != 0 {
+		t.Fatalf("got %v rows, err %v", c, err)
+	}
+}

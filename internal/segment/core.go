@@ -188,3 +188,14 @@ func timestampColumn(ts []uint64, idx []int) column.Column {
 	}
 	return out
 }
+
+// duplicates is an upper bound on how many of the first n rows repeat a key
+// seen before: rows minus distinct keys, over the whole segment.
+func (c *core) duplicates(n int) int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.pkInts != nil {
+		return c.n - c.pkInts.len()
+	}
+	return c.n - c.pkStrs.len()
+}

@@ -191,3 +191,48 @@ func TestFetch(t *testing.T) {
 		}
 	})
 }
+
+func TestQueryDuplicatesWithLimit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	const n = 400
+	r := genRows(rng, schemapb.DataType_Int64, 0, n, 0)
+	keys := r.cols[fPK].(*column.Scalar[int64]).Data
+	for i := range n {
+		keys[i] = int64(rng.IntN(60)) // many duplicates
+		r.ts[i] = uint64(1 + rng.IntN(5))
+	}
+	eachKind(t, r, func(t *testing.T, seg Segment) {
+		for _, limit := range []int{0, 1, 3, 10, 59, 60, 100} {
+			res, err := seg.Query(context.Background(), &QueryRequest{MVCCTs: 4, Limit: limit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Reference: per key the visible row with max (ts, offset).
+			best := map[int64]int{}
+			for i := range n {
+				if r.ts[i] > 4 {
+					continue
+				}
+				if b, ok := best[keys[i]]; !ok || r.ts[i] >= r.ts[b] {
+					best[keys[i]] = i
+				}
+			}
+			var ks []int64
+			for k := range best {
+				ks = append(ks, k)
+			}
+			slices.Sort(ks)
+			if limit > 0 && len(ks) > limit {
+				ks = ks[:limit]
+			}
+			if len(res.Offsets) != len(ks) {
+				t.Fatalf("limit %d: %d rows, want %d", limit, len(res.Offsets), len(ks))
+			}
+			for i, k := range ks {
+				if res.IntPKs[i] != k || res.Offsets[i] != int64(best[k]) {
+					t.Fatalf("limit %d slot %d: pk %d off %d, want pk %d off %d", limit, i, res.IntPKs[i], res.Offsets[i], k, best[k])
+				}
+			}
+		}
+	})
+}

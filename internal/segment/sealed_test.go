@@ -186,3 +186,24 @@ func TestVisibilityCache(t *testing.T) {
 	}
 	var _ *bitset.Set = a
 }
+
+func TestVisibilityIncremental(t *testing.T) {
+	rng := rand.New(rand.NewPCG(47, 48))
+	g := newGrowingWith(t, schemapb.DataType_Int64, genRows(rng, schemapb.DataType_Int64, 0, 70, 5))
+	g.Delete([]int64{3}, nil, []uint64{6})
+	a := g.visible(70, 10)
+	more := genRows(rng, schemapb.DataType_Int64, 70, 100, 8)
+	if err := g.Append(more.ts, more.cols); err != nil {
+		t.Fatal(err)
+	}
+	b := g.visible(170, 10) // extends a
+	if b.Count() != 169 || !b.Test(69) || b.Test(3) || !b.Test(169) || a.Len() != 70 {
+		t.Fatalf("extended visibility: count %d", b.Count())
+	}
+	if c := g.visible(170, 7); c.Count() != 69 {
+		t.Fatalf("at 7: %d visible, want 69", c.Count())
+	}
+	if g.MemoryBytes() <= 0 {
+		t.Fatal("MemoryBytes")
+	}
+}

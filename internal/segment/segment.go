@@ -44,6 +44,8 @@ type Segment interface {
 	// newest timestamp).
 	NumDeleted() int
 	Schema() *schemapb.CollectionSchema
+	// MemoryBytes estimates the bytes held by rows and bookkeeping.
+	MemoryBytes() int64
 
 	// Delete hides, from read timestamp ts[i] on, every row whose primary
 	// key is pk i and whose insert timestamp is strictly less than ts[i].

@@ -40,6 +40,21 @@ func (v *visCache) get(n int, ts, ver uint64) *bitset.Set {
 	return nil
 }
 
+// prefix returns the largest cached set for (ts, ver) over fewer than n
+// rows: a growing segment that only appended since can extend it instead
+// of recomputing every row.
+func (v *visCache) prefix(n int, ts, ver uint64) *bitset.Set {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var best *bitset.Set
+	for _, e := range v.entries {
+		if e.set != nil && e.n < n && e.ts == ts && e.ver == ver && (best == nil || e.n > best.Len()) {
+			best = e.set
+		}
+	}
+	return best
+}
+
 func (v *visCache) put(n int, ts, ver uint64, set *bitset.Set) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -62,10 +77,17 @@ func (c *core) visible(n int, mvccTs uint64) *bitset.Set {
 		s = bitset.NewFull(n)
 	} else {
 		s = bitset.New(n)
+		lo := 0
+		if p := c.vis.prefix(n, mvccTs, ver); p != nil {
+			// Rows below p.Len() are unchanged (same delete version), and a
+			// prefix's last word holds no bits past its length.
+			copy(s.Words(), p.Words())
+			lo = p.Len()
+		}
 		ts, del := c.ts[:n], c.deletedAt[:n]
 		w := s.Words()
-		for i, t := range ts {
-			if t <= mvccTs && (del[i] == 0 || del[i] > mvccTs) {
+		for i := lo; i < n; i++ {
+			if t := ts[i]; t <= mvccTs && (del[i] == 0 || del[i] > mvccTs) {
 				w[i>>6] |= 1 << (uint(i) & 63)
 			}
 		}

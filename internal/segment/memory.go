@@ -1,0 +1,64 @@
+package segment
+
+import (
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/column"
+)
+
+// MemoryBytes estimates the bytes the segment's rows and bookkeeping
+// occupy: column data (memory-mapped or not), timestamps, delete slots and
+// the primary-key index. Indexes report their own size.
+func (c *core) MemoryBytes() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	total := int64(c.n) * (8 + 8) // ts + deletedAt
+	for _, col := range c.cols {
+		total += columnBytes(col)
+	}
+	if c.pkInts != nil {
+		total += int64(c.pkInts.len()) * 24
+	} else {
+		total += int64(c.pkStrs.len()) * 40
+	}
+	return total
+}
+
+func columnBytes(col column.Column) int64 {
+	switch v := col.(type) {
+	case *column.FloatVector:
+		return int64(len(v.Data)) * 4
+	case *column.ByteVector:
+		return int64(len(v.Data))
+	case *column.SparseVector:
+		var b int64
+		for _, r := range v.Rows {
+			b += int64(len(r)) + 24
+		}
+		return b
+	case *column.Scalar[string]:
+		var b int64
+		for _, s := range v.Data {
+			b += int64(len(s)) + 16
+		}
+		return b + int64(len(v.Valid))
+	case *column.Scalar[[]byte]:
+		var b int64
+		for _, s := range v.Data {
+			b += int64(len(s)) + 24
+		}
+		return b + int64(len(v.Valid))
+	case *column.Scalar[*schemapb.ScalarField]:
+		return int64(len(v.Data))*64 + int64(len(v.Valid))
+	}
+	width := int64(8)
+	switch col.DataType() {
+	case schemapb.DataType_Bool, schemapb.DataType_Int8:
+		width = 1
+	case schemapb.DataType_Int16:
+		width = 2
+	case schemapb.DataType_Int32, schemapb.DataType_Float:
+		width = 4
+	}
+	return int64(col.Len()) * width // validity bytes of nullable columns left out
+}

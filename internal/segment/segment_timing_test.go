@@ -1,0 +1,75 @@
+package segment
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/index"
+)
+
+// benchGrowing returns a growing segment of n rows: an Int64 key, an age
+// and a float vector of dim d.
+func benchGrowing(b *testing.B, n, d int) *Growing {
+	b.Helper()
+	schema := &schemapb.CollectionSchema{Fields: []*schemapb.FieldSchema{
+		{FieldID: fPK, Name: "pk", IsPrimaryKey: true, DataType: schemapb.DataType_Int64},
+		{FieldID: fAge, Name: "age", DataType: schemapb.DataType_Int64},
+		{FieldID: fVec, Name: "vec", DataType: schemapb.DataType_FloatVector, TypeParams: dimParam(d)},
+	}}
+	g, err := NewGrowing(1, 1, schema)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	pk := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, n)}
+	age := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, n)}
+	vec := &column.FloatVector{Dim: d, Data: make([]float32, n*d)}
+	ts := make([]uint64, n)
+	for i := range n {
+		pk.Data[i], age.Data[i], ts[i] = int64(i), int64(rng.IntN(100)), 1
+	}
+	for i := range vec.Data {
+		vec.Data[i] = rng.Float32()
+	}
+	if err := g.Append(ts, map[int64]column.Column{fPK: pk, fAge: age, fVec: vec}); err != nil {
+		b.Fatal(err)
+	}
+	return g
+}
+
+func BenchmarkGrowingSearch(b *testing.B) {
+	for _, n := range []int{10000, 100000} {
+		g := benchGrowing(b, n, 128)
+		q := make([]float32, 128)
+		for _, sel := range []int{100, 10} {
+			b.Run(fmt.Sprintf("n=%d/sel=%d", n, sel), func(b *testing.B) {
+				req := &SearchRequest{FieldID: fVec, Queries: index.Dataset{Dim: 128, Float: q}, Metric: index.L2,
+					Params: index.SearchParams{K: 10}, MVCCTs: 1}
+				if sel < 100 {
+					req.Filter = &ageFilter{keep: func(a int64) bool { return a < int64(sel) }}
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := g.Search(context.Background(), req); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func BenchmarkGrowingQueryLimit(b *testing.B) {
+	g := benchGrowing(b, 100000, 8)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := g.Query(context.Background(), &QueryRequest{MVCCTs: 1, Limit: 100}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -48,7 +48,7 @@ type ivfFloat struct {
 
 	pq      *pqCodec
 	pqCodes []byte    // IVF_PQ: n*codeSize codes of residuals, list-ordered
-	pqTerms []float32 // IVF_PQ, L2: cached per-list ADC terms, lists*m*ksub (nil: computed per query)
+	pqNorms []float32 // IVF_PQ, L2: |r|^2 + 2<centroid, r> per decoded residual, list-ordered
 
 	mapped  int64 // bytes aliased from a loaded buffer
 	built   bool
@@ -125,7 +125,7 @@ func (x *ivfFloat) Len() int { return x.n }
 // MemoryBytes is the size of the centroids, lists and codes, excluding what
 // Load aliased from its input buffer.
 func (x *ivfFloat) MemoryBytes() int64 {
-	b := int64(len(x.cent)+len(x.vecs)+len(x.sqNorms)+len(x.pqTerms))*4 +
+	b := int64(len(x.cent)+len(x.vecs)+len(x.sqNorms)+len(x.pqNorms))*4 +
 		x.layout.memoryBytes() + int64(len(x.sqCodes)+len(x.pqCodes))
 	if x.sq != nil {
 		b += x.sq.memoryBytes()
@@ -239,27 +239,16 @@ func (x *ivfFloat) buildPQ(ctx context.Context, vecs []float32, assign []int32) 
 			x.pq.encode(res, x.pqCodes[p*cs:(p+1)*cs])
 		}
 	})
-	x.initPQTerms()
-	return nil
-}
-
-// initPQTerms caches the per-list ADC terms for L2 when they fit the budget.
-func (x *ivfFloat) initPQTerms() {
-	x.pqTerms = nil
-	if x.metric != L2 {
-		return
-	}
-	per := x.pq.m * x.pq.ksub
-	if int64(x.lists)*int64(per)*4 > pqTermBudget {
-		return
-	}
-	terms := make([]float32, x.lists*per)
-	kmeansParallel(x.lists, func(lo, hi int) {
-		for l := lo; l < hi; l++ {
-			x.pq.listTerm(x.cent[l*x.dim:(l+1)*x.dim], terms[l*per:(l+1)*per])
+	if x.metric == L2 {
+		x.pqNorms = make([]float32, x.n)
+		for l := range x.lists {
+			cent := x.cent[l*d : (l+1)*d]
+			for p := int(x.layout.offsets[l]); p < int(x.layout.offsets[l+1]); p++ {
+				x.pqNorms[p] = x.pq.normTerm(x.pqCodes[p*cs:(p+1)*cs], cent)
+			}
 		}
-	})
-	x.pqTerms = terms
+	}
+	return nil
 }
 
 // ivfNormalizedCopy returns a copy of data with every row scaled to unit length.

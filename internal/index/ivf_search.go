@@ -17,8 +17,6 @@ type ivfFloatScratch struct {
 	probe  ivfProbeScratch
 	qs     []float32 // SQ8: query scaled per dimension
 	pqB    []float32 // PQ: query table
-	pqA    []float32 // PQ: per-list terms computed on the fly
-	pqT    []float32 // PQ: materialised per-list table
 }
 
 func (x *ivfFloat) getScratch() *ivfFloatScratch {
@@ -34,12 +32,7 @@ func (x *ivfFloat) getScratch() *ivfFloatScratch {
 	case x.sq != nil:
 		s.qs = make([]float32, x.dim)
 	case x.pq != nil:
-		per := x.pq.m * x.pq.ksub
-		s.pqB = make([]float32, per)
-		s.pqT = make([]float32, per)
-		if x.pqTerms == nil {
-			s.pqA = make([]float32, per)
-		}
+		s.pqB = make([]float32, x.pq.m*x.pq.ksub)
 	}
 	return s
 }
@@ -166,41 +159,24 @@ func (x *ivfFloat) scanSQ8(l int, base, qnorm float32, ip bool, plan ivfPlan, s 
 	}
 }
 
-// scanPQ scores the PQ codes of list l with the query's ADC tables.
+// scanPQ scores the PQ codes of list l with the query's ADC table.
 func (x *ivfFloat) scanPQ(l int, ip bool, plan ivfPlan, s *ivfFloatScratch) {
 	lo, hi := int(x.layout.offsets[l]), int(x.layout.offsets[l+1])
-	if lo == hi {
-		return
-	}
 	cs := x.pq.codeSize()
 	top, rng, filter := s.top, plan.rng, plan.filter
 	base := s.coarse[l] // |q-c|^2 for L2, -<q,c> for IP
-	score := func(code []byte) float32 { return base - x.pq.sum(code, s.pqB) }
-	if !ip {
-		per := x.pq.m * x.pq.ksub
-		a := s.pqA
-		if x.pqTerms != nil {
-			a = x.pqTerms[l*per : (l+1)*per]
-		} else {
-			x.pq.listTerm(x.cent[l*x.dim:(l+1)*x.dim], a)
-		}
-		if 2*(hi-lo) >= x.pq.ksub {
-			// Long list: one table of m*ksub entries, then one look-up per sub-vector.
-			t := s.pqT
-			for i := range t {
-				t[i] = a[i] - 2*s.pqB[i]
-			}
-			score = func(code []byte) float32 { return base + x.pq.sum(code, t) }
-		} else {
-			score = func(code []byte) float32 { return base + x.pq.sum2(code, a, s.pqB) }
-		}
-	}
 	for p := lo; p < hi; p++ {
 		id := x.layout.ids[p]
 		if filter != nil && filter.Test(int(id)) {
 			continue
 		}
-		t := score(x.pqCodes[p*cs : (p+1)*cs])
+		dot := x.pq.sum(x.pqCodes[p*cs:(p+1)*cs], s.pqB)
+		var t float32
+		if ip {
+			t = base - dot
+		} else {
+			t = base + x.pqNorms[p] - 2*dot
+		}
 		if rng.Keep(t) {
 			top.Push(int64(id), t)
 		}

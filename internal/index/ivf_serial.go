@@ -23,6 +23,7 @@ func (x *ivfFloat) WriteTo(w io.Writer) (int64, error) {
 	case x.pq != nil:
 		ww.u32(uint32(x.pq.m))
 		ww.u32(uint32(x.pq.nbits))
+		ww.u32(uint32(len(x.pqNorms)))
 	}
 	ww.f32s(x.cent)
 	ww.u32s(x.layout.offsets)
@@ -38,6 +39,7 @@ func (x *ivfFloat) WriteTo(w io.Writer) (int64, error) {
 	case x.pq != nil:
 		ww.f32s(x.pq.codebooks)
 		ww.bytes(x.pqCodes)
+		ww.f32s(x.pqNorms)
 	}
 	ww.align()
 	return ww.n, ww.err
@@ -83,6 +85,10 @@ func loadIVFFloat(typ string, data []byte) (Index, error) {
 			return nil, fmt.Errorf("%s: m %d, nbits %d for dim %d: %w", typ, m, nbits, dim, ErrCorrupt)
 		}
 		x.pq = newPQCodec(dim, m, nbits)
+		hasNorms = r.count("norm count", n)
+		if r.err == nil && hasNorms != 0 && (hasNorms != n || metric != L2) {
+			return nil, fmt.Errorf("%s: %d norms for %d rows: %w", typ, hasNorms, n, ErrCorrupt)
+		}
 	}
 	x.cent = r.f32s(lists*dim, "centroids")
 	x.layout.offsets = r.u32s(lists+1, "list offsets")
@@ -100,6 +106,10 @@ func loadIVFFloat(typ string, data []byte) (Index, error) {
 	case TypeIVFPQ:
 		x.pq.codebooks = r.f32s(x.pq.m*x.pq.ksub*x.pq.dsub, "pq codebooks")
 		x.pqCodes = r.bytes(n*x.pq.codeSize(), "pq codes")
+		x.pqNorms = r.f32s(hasNorms, "pq norms")
+		if hasNorms == 0 {
+			x.pqNorms = nil
+		}
 	}
 	if err := r.done(); err != nil {
 		return nil, err
@@ -110,14 +120,13 @@ func loadIVFFloat(typ string, data []byte) (Index, error) {
 	if err := wireCheckIDs(x.layout.ids, n); err != nil {
 		return nil, err
 	}
-	if typ == TypeIVFSQ8 && metric == L2 && x.sqNorms == nil && n > 0 {
+	if (typ == TypeIVFSQ8 || typ == TypeIVFPQ) && metric == L2 && hasNorms != n {
 		return nil, fmt.Errorf("%s: L2 index without norms: %w", typ, ErrCorrupt)
 	}
 	if x.pq != nil {
 		if !x.pq.validCodes(x.pqCodes) {
 			return nil, fmt.Errorf("%s: code out of range for nbits %d: %w", typ, x.pq.nbits, ErrCorrupt)
 		}
-		x.initPQTerms()
 	}
 	x.mapped = r.mapped
 	return x, nil

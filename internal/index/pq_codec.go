@@ -14,20 +14,18 @@ import (
 // Search uses asymmetric distance computation (ADC): for a query q it builds
 // the table B[j][c] = <q_j, codebook_j[c]> once, and scores a code by m table
 // look-ups. IVF_PQ encodes residuals r = x - centroid; for L2 the distance
-// |q - centroid - r|^2 expands to
+// of q to the decoded vector centroid + r expands to
 //
-//	|q - centroid|^2 + sum_j (|cb_jc|^2 + 2<centroid_j, cb_jc>) - 2 sum_j B[j][c]
+//	|q - centroid|^2 - 2 sum_j B[j][code_j] + (|r|^2 + 2<centroid, r>)
 //
-// where the middle term depends only on the list and the code (FAISS's
-// "precomputed table"); it is cached per list when it fits pqTermBudget.
+// where the first term is the coarse distance already computed to pick the
+// list, and the last depends only on the stored vector: it is kept per vector
+// (4 bytes), so a probed list needs no per-list table at all.
 type pqCodec struct {
 	dim, m, nbits int
 	ksub, dsub    int
 	codebooks     []float32 // m*ksub*dsub
 }
-
-// pqTermBudget caps the per-list term cache (lists*m*ksub float32s).
-const pqTermBudget = 256 << 20
 
 // newPQCodec returns a codec shell with its sizes set.
 func newPQCodec(dim, m, nbits int) *pqCodec {
@@ -93,60 +91,57 @@ func (p *pqCodec) queryTable(q, b []float32) {
 	}
 }
 
-// listTerm fills a (m*ksub) with |cb_jc|^2 + 2<cent_j, cb_jc> for the list
-// whose centroid is cent.
-func (p *pqCodec) listTerm(cent, a []float32) {
+// normTerm returns |r|^2 + 2<cent, r> for the residual r decoded from code:
+// the query-independent part of the L2 ADC distance.
+func (p *pqCodec) normTerm(code []byte, cent []float32) float32 {
 	ds := p.dsub
+	var s float32
 	for j := range p.m {
+		c := p.codeAt(code, j)
+		row := p.codebooks[(j*p.ksub+c)*ds : (j*p.ksub+c+1)*ds]
 		cj := cent[j*ds : (j+1)*ds]
-		cb := p.codebooks[j*p.ksub*ds : (j+1)*p.ksub*ds]
-		out := a[j*p.ksub : (j+1)*p.ksub]
-		for c := range out {
-			row := cb[c*ds : (c+1)*ds]
-			var s float32
-			for t, v := range row {
-				s += v * (v + 2*cj[t])
-			}
-			out[c] = s
+		for t, v := range row {
+			s += v * (v + 2*cj[t])
 		}
 	}
+	return s
+}
+
+// codeAt returns the j-th sub-quantizer index of code.
+func (p *pqCodec) codeAt(code []byte, j int) int {
+	if p.nbits <= 8 {
+		return int(code[j])
+	}
+	return int(binary.LittleEndian.Uint16(code[2*j:]))
 }
 
 // sum returns sum_j t[j*ksub + code_j] for one code.
 func (p *pqCodec) sum(code []byte, t []float32) float32 {
-	var s float32
 	ksub := p.ksub
-	if p.nbits <= 8 {
-		t = t[:p.m*ksub]
-		for j, c := range code[:p.m] {
-			s += t[j*ksub+int(c)]
-		}
-		return s
+	if p.nbits == 8 {
+		return pqSum8(code[:p.m], t[:p.m*256])
 	}
+	var s float32
 	for j := range p.m {
-		s += t[j*ksub+int(binary.LittleEndian.Uint16(code[2*j:]))]
+		s += t[j*ksub+p.codeAt(code, j)]
 	}
 	return s
 }
 
-// sum2 returns sum_j (a[i] - 2*b[i]) with i = j*ksub + code_j: the L2 ADC
-// sum without materialising the per-list table.
-func (p *pqCodec) sum2(code []byte, a, b []float32) float32 {
-	var s float32
-	ksub := p.ksub
-	if p.nbits <= 8 {
-		a, b = a[:p.m*ksub], b[:p.m*ksub]
-		for j, c := range code[:p.m] {
-			i := j*ksub + int(c)
-			s += a[i] - 2*b[i]
-		}
-		return s
+// pqSum8 is sum for 8-bit codes, with four accumulators.
+func pqSum8(code []byte, t []float32) float32 {
+	var s0, s1, s2, s3 float32
+	j := 0
+	for ; j+4 <= len(code) && (j+4)*256 <= len(t); j += 4 {
+		s0 += t[j*256+int(code[j])]
+		s1 += t[(j+1)*256+int(code[j+1])]
+		s2 += t[(j+2)*256+int(code[j+2])]
+		s3 += t[(j+3)*256+int(code[j+3])]
 	}
-	for j := range p.m {
-		i := j*ksub + int(binary.LittleEndian.Uint16(code[2*j:]))
-		s += a[i] - 2*b[i]
+	for ; j < len(code); j++ {
+		s0 += t[j*256+int(code[j])]
 	}
-	return s
+	return (s0 + s1) + (s2 + s3)
 }
 
 // validCodes reports whether every code index is below ksub (a loaded index

@@ -43,8 +43,25 @@
 // Sealed segments use the same code; their columns never change.
 //
 // Visibility bitsets are cached per (row count, MVCC timestamp, delete
-// version); cached sets are shared and never modified. Search allocates per
+// version); cached sets are shared and never modified. A growing segment
+// that only appended since a cached read at the same timestamp and delete
+// version extends that set instead of rescanning. Search allocates per
 // request (bitsets, collectors, results), never per row.
+//
+// # Choosing a plan
+//
+//   - Filters answering PrimaryKeyIn are resolved through the primary-key
+//     index, never evaluated.
+//   - A filter implementing Pruner is checked against SetStats' min/max
+//     first; a sealed segment it rules out answers empty.
+//   - A sealed field with an index is searched through it (skip bitset =
+//     NOT(visible AND match), Milvus's convention) unless fewer than 4096
+//     rows or 2% of the segment are allowed: then an exact scan is cheaper
+//     and a graph index would wander.
+//   - Brute force splits large scans across GOMAXPROCS goroutines.
+//   - Query walks the rows presorted by key (sealed) or sorts the allowed
+//     rows (growing; with a limit, only the limit+duplicates+1 smallest,
+//     kept in a heap).
 //
 // # Lock order
 //

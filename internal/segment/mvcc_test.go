@@ -2,6 +2,7 @@ package segment
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -149,4 +150,47 @@ func TestDuplicatePKs(t *testing.T) {
 			t.Fatalf("after deletes: %v", got)
 		}
 	})
+}
+
+func TestDeleteStringPKs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	r := genRows(rng, schemapb.DataType_VarChar, 0, 10, 5)
+	for _, seg := range []Segment{newGrowingWith(t, schemapb.DataType_VarChar, r), newSealedWith(t, schemapb.DataType_VarChar, r, nil)} {
+		if hit := seg.Delete(nil, []string{pkString(3), pkString(7), "absent"}, []uint64{6, 5, 6}); hit != 1 {
+			t.Fatalf("hit %d, want 1 (pk 7's delete is not after its insert)", hit)
+		}
+		res, err := seg.Query(context.Background(), &QueryRequest{MVCCTs: 6, Limit: 5})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{pkString(0), pkString(1), pkString(2), pkString(4), pkString(5)}
+		if !slices.Equal(res.StrPKs, want) || res.IntPKs != nil {
+			t.Fatalf("query: %v", res.StrPKs)
+		}
+		sr, err := seg.Search(context.Background(), &SearchRequest{FieldID: fVec, Queries: queriesFor(rng, fVec, 1), Params: index.SearchParams{K: 20}, MVCCTs: 6})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, off := range sr.Offsets {
+			if (off >= 0) != (sr.StrPKs[i] != "") || sr.StrPKs[i] == pkString(3) {
+				t.Fatalf("slot %d: offset %d pk %q", i, off, sr.StrPKs[i])
+			}
+		}
+	}
+}
+
+func TestCancelledContext(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	g := newGrowingWith(t, schemapb.DataType_Int64, genRows(rng, schemapb.DataType_Int64, 0, 10, 1))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := g.Search(ctx, &SearchRequest{FieldID: fVec, Queries: queriesFor(rng, fVec, 1), Params: index.SearchParams{K: 1}, MVCCTs: 1}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("search: %v", err)
+	}
+	if _, err := g.Query(ctx, &QueryRequest{MVCCTs: 1}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("query: %v", err)
+	}
+	if _, err := g.Count(ctx, nil, 1); !errors.Is(err, context.Canceled) {
+		t.Fatalf("count: %v", err)
+	}
 }

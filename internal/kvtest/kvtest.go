@@ -542,7 +542,7 @@ func testLeaseLost(t *testing.T, s kv.Store) {
 
 func testConcurrentCAS(t *testing.T, s kv.Store) {
 	ctx := context.Background()
-	const workers, increments = 8, 20
+	const workers, increments = 8, 8
 	var wg sync.WaitGroup
 	errc := make(chan error, workers)
 	for range workers {

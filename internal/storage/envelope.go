@@ -116,11 +116,19 @@ func readHeader(data []byte, magic [4]byte) (header, error) {
 func align8(n int) int { return (n + 7) &^ 7 }
 
 // writer appends a file to b: a header placeholder at b[base:], then
-// sections, each padded to an 8-byte boundary of the file.
+// sections, each padded to an 8-byte boundary of the file. It keeps a
+// running CRC-32C of the payload written so far (up to b[summed:]), so a
+// large section is checksummed chunk by chunk while still in cache.
 type writer struct {
-	b    []byte
-	base int
+	b      []byte
+	base   int
+	summed int
+	crc    uint32
 }
+
+// crcChunk is how much of a large section is copied before it is summed:
+// small enough to stay in L2 between the copy and the checksum.
+const crcChunk = 256 << 10
 
 // newWriter starts a file at the end of dst with room for payloadSize bytes.
 func newWriter(dst []byte, payloadSize int) *writer {
@@ -130,22 +138,36 @@ func newWriter(dst []byte, payloadSize int) *writer {
 		copy(w.b, dst)
 	}
 	w.b = append(w.b, make([]byte, headerSize)...)
+	w.summed = len(w.b)
 	return w
+}
+
+// sum brings the running checksum up to the end of b.
+func (w *writer) sum() {
+	w.crc = crc32.Update(w.crc, castagnoli, w.b[w.summed:])
+	w.summed = len(w.b)
 }
 
 // finish fills in the header, with the payload's length and checksum, and
 // returns the buffer.
 func (w *writer) finish(h header) []byte {
+	w.sum()
 	file := w.b[w.base:]
 	h.payloadLen = uint64(len(file) - headerSize)
-	h.payloadCRC = crc32.Checksum(file[headerSize:], castagnoli)
+	h.payloadCRC = w.crc
 	putHeader(file[:headerSize], h)
 	return w.b
 }
 
 // section appends p and zero padding up to the next 8-byte boundary.
 func (w *writer) section(p []byte) {
-	w.b = append(w.b, p...)
+	w.sum()
+	for len(p) > 0 {
+		n := min(len(p), crcChunk)
+		w.b = append(w.b, p[:n]...)
+		w.sum()
+		p = p[n:]
+	}
 	w.pad()
 }
 

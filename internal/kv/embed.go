@@ -15,6 +15,7 @@ import (
 
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap/zapcore"
+	"golang.org/x/sys/unix"
 )
 
 // EmbedConfig configures an in-process etcd server.
@@ -52,6 +53,7 @@ type EmbedConfig struct {
 // OS crash loses nothing a Put or Txn has returned for. UnsafeNoFsync must
 // stay false.
 type Embedded struct {
+	lock     *os.File // flocked Dir/milvago-etcd.lock
 	etcd     *embed.Etcd
 	store    *Etcd
 	endpoint string
@@ -84,6 +86,19 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 	if err := os.Chmod(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("kv: embedded etcd: %w", err)
 	}
+	// etcd removes a stale socket file before listening: without a lock, a
+	// second server on the same Dir would unlink the first one's socket
+	// before failing on its WAL lock.
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("kv: embedded etcd: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			lock.Close()
+		}
+	}()
 	sockDir, err := socketDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("kv: embedded etcd: %w", err)
@@ -165,7 +180,9 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		e.Close()
 		return nil, fmt.Errorf("kv: start embedded etcd in %s: %w", dir, ctx.Err())
 	}
+	ok = true
 	m := &Embedded{
+		lock:     lock,
 		etcd:     e,
 		endpoint: "unix://" + clientURL.Path,
 		logger:   logger,
@@ -214,6 +231,7 @@ func (m *Embedded) Close() error {
 		if m.sockDir != "" {
 			os.RemoveAll(m.sockDir)
 		}
+		m.lock.Close() // releases the flock
 	})
 	return err
 }
@@ -224,6 +242,22 @@ func (m *Embedded) Close() error {
 var benignEtcdWarnings = map[string]bool{
 	"Running http and grpc server on single port. This is not recommended for production.": true,
 	"simple token is not cryptographically signed":                                         true,
+}
+
+// lockDir takes an exclusive lock on dir for this process.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "milvago-etcd.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s is in use by another embedded etcd", dir)
+		}
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return f, nil
 }
 
 // maxSockPath leaves room under the 108-byte sun_path limit of Linux.

@@ -129,3 +129,22 @@ func TestNewEtcdUnreachable(t *testing.T) {
 		t.Fatal("NewEtcd of a dead endpoint succeeded")
 	}
 }
+
+func TestEmbeddedDirInUse(t *testing.T) {
+	dir := t.TempDir()
+	e := startEmbedded(t, dir)
+	defer e.Close()
+	if e2, err := kv.StartEmbedded(t.Context(), kv.EmbedConfig{Dir: dir}, nil); err == nil {
+		e2.Close()
+		t.Fatal("a second server started on the same directory")
+	}
+	// The first one still serves, on a fresh connection too.
+	s, err := kv.NewEtcd(t.Context(), kv.EtcdConfig{Endpoints: []string{e.Endpoint()}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Put(t.Context(), "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -67,6 +67,23 @@ var keywords = map[string]tokKind{
 	"null": tNull, "exists": tExists, "true": tTrue, "false": tFalse,
 }
 
+// keyword looks word up case-insensitively without allocating.
+func keyword(word string) (tokKind, bool) {
+	if len(word) < 2 || len(word) > 6 {
+		return 0, false
+	}
+	var buf [6]byte
+	for i := 0; i < len(word); i++ {
+		c := word[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	k, ok := keywords[string(buf[:len(word)])]
+	return k, ok
+}
+
 // token is one lexical token; pos is its byte offset in the text.
 type token struct {
 	kind tokKind
@@ -101,7 +118,7 @@ func (e *syntaxError) Error() string { return e.msg }
 
 // lex splits text into tokens. It stops at the first error.
 func lex(text string) ([]token, error) {
-	var toks []token
+	toks := make([]token, 0, len(text)/4+2)
 	i := 0
 	for {
 		for i < len(text) && isSpace(text[i]) {
@@ -216,7 +233,7 @@ func lex(text string) ([]token, error) {
 			if c >= '0' && c <= '9' || word == "$" {
 				return nil, &syntaxError{start, fmt.Sprintf("invalid identifier %q", word)}
 			}
-			if k, ok := keywords[strings.ToLower(word)]; ok {
+			if k, ok := keyword(word); ok {
 				toks = append(toks, token{kind: k, pos: start, text: word})
 			} else {
 				toks = append(toks, token{kind: tIdent, pos: start, text: word})

@@ -37,6 +37,7 @@ type bfScan struct {
 	dim     int
 	win     index.RangeWindow
 	allowed *bitset.Set
+	bm25    *bm25Params // BM25 only; norms then holds document lengths
 }
 
 // run fills res (nq*k slots) with the best allowed rows of each query.
@@ -156,6 +157,10 @@ func (b *bfScan) keyFunc(q int, buf *[]float32) func(i int) float32 {
 		}
 	case *column.SparseVector:
 		qv := b.queries.Sparse[q]
+		if b.bm25 != nil {
+			idf := b.bm25.idf[q]
+			return func(i int) float32 { return -b.bm25.score(qv, idf, col.Rows[i], b.norms[i]) }
+		}
 		return func(i int) float32 { return -sparseDot(qv, col.Rows[i]) }
 	}
 	panic("segment: brute force over a non-vector column") // checked by Search

@@ -55,7 +55,8 @@ func newCore(id, partitionID int64, l *layout) *core {
 	}
 	for _, fi := range l.order {
 		switch fi.typ {
-		case schemapb.DataType_FloatVector, schemapb.DataType_Float16Vector, schemapb.DataType_BFloat16Vector, schemapb.DataType_Int8Vector:
+		case schemapb.DataType_FloatVector, schemapb.DataType_Float16Vector, schemapb.DataType_BFloat16Vector,
+			schemapb.DataType_Int8Vector, schemapb.DataType_SparseFloatVector:
 			c.norms[fi.id] = &normCache{}
 		}
 	}

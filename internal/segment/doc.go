@@ -25,6 +25,9 @@
 //     timestamp so the caller can dedup across segments.
 //   - Query returns visible matching rows sorted by primary key, one row per
 //     key (highest timestamp wins), so that Limit counts keys.
+//   - BM25 over sparse term-frequency rows is scored as the sparse index
+//     scores it (idf and avgdl over the segment), so growing and sealed
+//     segments rank alike.
 //   - Count counts visible matching rows (duplicate keys count twice, as in
 //     Milvus).
 //

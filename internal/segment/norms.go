@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"encoding/binary"
 	"math"
 	"sync"
 
@@ -10,22 +11,31 @@ import (
 	"github.com/milvago/milvago/internal/distance"
 )
 
-// normCache holds the L2 norms of a float-like vector field's rows, computed
-// on the first COSINE search that needs them and extended as a growing
-// segment grows. Published norms never change, so readers use a slice
+// normCache holds a per-row number computed on the first search that needs
+// it and extended as a growing segment grows: the L2 norm of a float-like
+// vector (COSINE) or the length of a sparse term-frequency row (BM25). Published norms never change, so readers use a slice
 // capped at their snapshot without the lock.
 type normCache struct {
 	mu    sync.Mutex
 	norms []float32
 }
 
-// upTo returns the norms of rows [0, n) of col, computing missing ones.
+// upTo returns the values of rows [0, n) of col, computing missing ones.
 func (nc *normCache) upTo(col column.Column, n int) []float32 {
 	nc.mu.Lock()
 	defer nc.mu.Unlock()
 	if len(nc.norms) < n {
 		var buf []float32
 		for i := len(nc.norms); i < n; i++ {
+			if sp, ok := col.(*column.SparseVector); ok {
+				var sum float32
+				row := sp.Rows[i]
+				for j := 0; j+8 <= len(row); j += 8 {
+					sum += math.Float32frombits(binary.LittleEndian.Uint32(row[j+4:]))
+				}
+				nc.norms = append(nc.norms, sum)
+				continue
+			}
 			var v []float32
 			v, buf = rowFloats(col, i, buf)
 			nc.norms = append(nc.norms, float32(math.Sqrt(float64(distance.Dot(v, v)))))

@@ -9,6 +9,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/bitset"
+	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/distance"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/index"
@@ -76,7 +77,7 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 		if err := c.searchIndex(ctx, idx, req, allowed, owned, res); err != nil {
 			return nil, err
 		}
-	} else if err := c.searchBrute(ctx, s, fi, metric, win, req.Queries, allowed, res); err != nil {
+	} else if err := c.searchBrute(ctx, s, fi, metric, win, req.Queries, req.Params.Params, allowed, res); err != nil {
 		return nil, err
 	}
 	s.fillPKs(res.Offsets, res.IntPKs, res.StrPKs, res.Timestamps)
@@ -125,6 +126,8 @@ func resolveMetric(fi *fieldInfo, m index.Metric, idx index.Index) (index.Metric
 		switch m {
 		case "", index.IP:
 			return index.IP, nil
+		case index.BM25:
+			return m, nil
 		}
 	default:
 		switch m {
@@ -179,12 +182,18 @@ func checkQueries(fi *fieldInfo, q index.Dataset) (int, error) {
 }
 
 // searchBrute scores every allowed row of the snapshot.
-func (c *core) searchBrute(ctx context.Context, s *snapshot, fi *fieldInfo, metric index.Metric, win index.RangeWindow, queries index.Dataset, allowed *bitset.Set, res *SearchResult) error {
+func (c *core) searchBrute(ctx context.Context, s *snapshot, fi *fieldInfo, metric index.Metric, win index.RangeWindow, queries index.Dataset, params map[string]string, allowed *bitset.Set, res *SearchResult) error {
 	col, err := s.Column(fi.id)
 	if err != nil {
 		return err
 	}
 	b := &bfScan{metric: metric, col: col, queries: queries, dim: fi.dim, win: win, allowed: allowed}
+	if metric == index.BM25 {
+		b.norms = c.norms[fi.id].upTo(col, s.n)
+		if b.bm25, err = prepareBM25(col.(*column.SparseVector), b.norms, queries.Sparse, params); err != nil {
+			return fmt.Errorf("segment %d: search: %w", c.id, err)
+		}
+	}
 	if queries.Float != nil {
 		b.qf = queries.Float
 		if metric == index.Cosine {

@@ -3,6 +3,7 @@ package segment
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
@@ -86,7 +87,8 @@ func (g *Growing) Append(ts []uint64, cols map[int64]column.Column) error {
 		g.cols[id].Append(col)
 	}
 	g.ts = append(g.ts, ts...)
-	g.deletedAt = append(g.deletedAt, make([]uint64, n)...)
+	g.deletedAt = slices.Grow(g.deletedAt, n)[:lo+n]
+	clear(g.deletedAt[lo:])
 	g.indexPK(in[g.pk.id], lo)
 	g.maxTs = max(g.maxTs, maxTs)
 	g.n += n

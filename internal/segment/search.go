@@ -57,7 +57,7 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 	}
 
 	s := c.snapshot()
-	res := &SearchResult{NQ: nq, K: k, Offsets: make([]int64, nq*k), Scores: make([]float32, nq*k), Timestamps: make([]uint64, nq*k)}
+	res := &SearchResult{NQ: nq, K: k, Metric: metric, Offsets: make([]int64, nq*k), Scores: make([]float32, nq*k), Timestamps: make([]uint64, nq*k)}
 	if c.pkInts != nil {
 		res.IntPKs = make([]int64, nq*k)
 	} else {

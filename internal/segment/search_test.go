@@ -191,7 +191,7 @@ func TestSearchErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := empty.Search(context.Background(), &SearchRequest{FieldID: fVec, Queries: qs, Params: index.SearchParams{K: 3}, MVCCTs: 10})
-	if err != nil || len(res.Offsets) != 3 || res.Offsets[0] != -1 {
+	if err != nil || len(res.Offsets) != 3 || res.Offsets[0] != -1 || res.Metric != index.L2 {
 		t.Fatalf("empty search: %+v, %v", res, err)
 	}
 }

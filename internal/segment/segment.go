@@ -84,7 +84,10 @@ type SearchRequest struct {
 // SearchResult holds NQ*K slots, best first within each query. Empty
 // slots have offset -1, score 0, a zero PK and timestamp 0.
 type SearchResult struct {
-	NQ, K   int
+	NQ, K int
+	// Metric is the metric the scores are in (the request's, or the
+	// default it resolved to).
+	Metric  index.Metric
 	Offsets []int64
 	// Scores are as Milvus reports them: squared L2, HAMMING and JACCARD
 	// distance ascending; IP and COSINE similarity descending.

@@ -57,7 +57,7 @@ func AppendColumn(dst []byte, c column.Column) ([]byte, error) {
 	case *column.Scalar[*schemapb.ScalarField]:
 		return encodeArray(dst, h, s)
 	case *column.FloatVector:
-		if s.Dim <= 0 || len(s.Data)%s.Dim != 0 {
+		if s.Dim <= 0 || s.Dim > maxVectorDim || len(s.Data)%s.Dim != 0 {
 			return nil, fmt.Errorf("storage: encode FloatVector: %d values do not divide into rows of dim %d", len(s.Data), s.Dim)
 		}
 		h.dim = int64(s.Dim)
@@ -66,7 +66,7 @@ func AppendColumn(dst []byte, c column.Column) ([]byte, error) {
 		return w.finish(h), nil
 	case *column.ByteVector:
 		rb := s.RowBytes()
-		if s.Dim <= 0 || rb <= 0 || len(s.Data)%rb != 0 || (s.Type == schemapb.DataType_BinaryVector && s.Dim%8 != 0) {
+		if s.Dim <= 0 || s.Dim > maxVectorDim || rb <= 0 || len(s.Data)%rb != 0 || (s.Type == schemapb.DataType_BinaryVector && s.Dim%8 != 0) {
 			return nil, fmt.Errorf("storage: encode %s: %d bytes do not divide into rows of dim %d", s.Type, len(s.Data), s.Dim)
 		}
 		h.dim = int64(s.Dim)
@@ -128,6 +128,9 @@ func encodeVar[T any](dst []byte, h header, s *column.Scalar[T], size func(T) in
 }
 
 func encodeArray(dst []byte, h header, s *column.Scalar[*schemapb.ScalarField]) ([]byte, error) {
+	if !validElementType(s.ElementType) {
+		return nil, fmt.Errorf("storage: encode Array: invalid element type %s", s.ElementType)
+	}
 	h.elemType = int32(s.ElementType)
 	rows := make([][]byte, len(s.Data))
 	opts := proto.MarshalOptions{Deterministic: true}

@@ -229,9 +229,16 @@ func decodeStrings(r *reader, dt schemapb.DataType, n int64, nullable bool) (col
 	return s, nil
 }
 
+// validElementType reports whether an Array may hold elements of type t:
+// any known scalar type other than Array itself.
+func validElementType(t schemapb.DataType) bool {
+	_, known := schemapb.DataType_name[int32(t)]
+	return known && t != schemapb.DataType_Array && !column.IsVector(t)
+}
+
 func decodeArray(r *reader, h header, n int64, nullable bool) (column.Column, error) {
 	elem := schemapb.DataType(h.elemType)
-	if _, ok := schemapb.DataType_name[h.elemType]; !ok || elem == schemapb.DataType_Array || column.IsVector(elem) {
+	if !validElementType(elem) {
 		return nil, corruptf("%s: invalid element type %d", r.what, h.elemType)
 	}
 	s := &column.Scalar[*schemapb.ScalarField]{Type: schemapb.DataType_Array, ElementType: elem}

@@ -138,6 +138,11 @@ func TestEncodeRejects(t *testing.T) {
 	f("ragged float16", &column.ByteVector{Type: schemapb.DataType_Float16Vector, Dim: 2, Data: []byte{1, 2, 3}})
 	f("sparse odd row", &column.SparseVector{Rows: [][]byte{{1, 2, 3}}})
 	f("unsupported type", &column.Scalar[int64]{Type: schemapb.DataType_None})
+	f("huge dim", &column.FloatVector{Dim: maxVectorDim + 1})
+	f("huge byte dim", &column.ByteVector{Type: schemapb.DataType_Int8Vector, Dim: maxVectorDim + 1})
+	f("array of vectors", &column.Scalar[*schemapb.ScalarField]{Type: schemapb.DataType_Array, ElementType: schemapb.DataType_FloatVector})
+	f("array of arrays", &column.Scalar[*schemapb.ScalarField]{Type: schemapb.DataType_Array, ElementType: schemapb.DataType_Array})
+	f("array element 9999", &column.Scalar[*schemapb.ScalarField]{Type: schemapb.DataType_Array, ElementType: 9999})
 }
 
 func TestDecodeCorrupt(t *testing.T) {

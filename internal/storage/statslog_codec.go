@@ -31,6 +31,9 @@ func EncodeStats(st *Stats) ([]byte, error) {
 	if st.PK.Type != schemapb.DataType_None && st.PK.Type != schemapb.DataType_Int64 && st.PK.Type != schemapb.DataType_VarChar {
 		return nil, fmt.Errorf("storage: encode stats: primary key type %s is neither Int64 nor VarChar", st.PK.Type)
 	}
+	if st.Rows < 0 {
+		return nil, fmt.Errorf("storage: encode stats: negative row count %d", st.Rows)
+	}
 	h := header{magic: magicStats, dataType: int32(st.PK.Type), rows: st.Rows}
 	w := newWriter(nil, 256)
 	if err := w.fieldStats(st.PK); err != nil {
@@ -57,6 +60,9 @@ func EncodeStats(st *Stats) ([]byte, error) {
 	}
 	w.u64(uint64(len(st.Blooms)))
 	for _, bf := range st.Blooms {
+		if bf == nil || bf.Cap() > maxBloomBits || bf.K() == 0 || bf.K() > maxBloomHashes {
+			return nil, fmt.Errorf("storage: encode stats: bloom filter outside the format's limits")
+		}
 		words := bf.BitSet().Words()
 		need := (bf.Cap() + 63) / 64
 		if uint(len(words)) < need {
@@ -84,6 +90,25 @@ func (w *writer) fieldStats(fs FieldStats) error {
 	}
 	if fs.Type == schemapb.DataType_None && fs.HasBounds {
 		return fmt.Errorf("bounds without a type")
+	}
+	if fs.Rows < 0 || fs.Nulls < 0 || fs.Nulls > fs.Rows {
+		return fmt.Errorf("%d nulls in %d rows", fs.Nulls, fs.Rows)
+	}
+	if fs.HasBounds {
+		switch k {
+		case kindInt:
+			if fs.MinInt > fs.MaxInt {
+				return fmt.Errorf("min %d above max %d", fs.MinInt, fs.MaxInt)
+			}
+		case kindFloat:
+			if !(fs.MinFloat <= fs.MaxFloat) {
+				return fmt.Errorf("float bounds [%v, %v] unordered or NaN", fs.MinFloat, fs.MaxFloat)
+			}
+		case kindString:
+			if fs.MinStr > fs.MaxStr {
+				return fmt.Errorf("min %q above max %q", fs.MinStr, fs.MaxStr)
+			}
+		}
 	}
 	var flags uint32
 	if fs.HasBounds {
@@ -210,6 +235,9 @@ func DecodeStats(data []byte) (*Stats, error) {
 			break
 		}
 		bf := bloom.New(uint(m), uint(k))
+		if bf == nil || bf.Cap() > maxBloomBits || bf.K() == 0 || bf.K() > maxBloomHashes {
+			return nil, fmt.Errorf("storage: encode stats: bloom filter outside the format's limits")
+		}
 		words := bf.BitSet().Words()
 		if uint64(len(words)) != nw {
 			return nil, corruptf("stats log: bloom filter %d: %d words for %d bits", i, len(words), m)

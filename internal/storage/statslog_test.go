@@ -294,4 +294,10 @@ func TestEncodeStatsRejects(t *testing.T) {
 	f("float pk", &Stats{PK: FieldStats{Type: schemapb.DataType_Float}})
 	f("json field", &Stats{Fields: map[int64]*FieldStats{1: {Type: schemapb.DataType_JSON}}})
 	f("nil field", &Stats{Fields: map[int64]*FieldStats{1: nil}})
+	f("negative rows", &Stats{Rows: -1})
+	f("nulls above rows", &Stats{Fields: map[int64]*FieldStats{1: {Type: schemapb.DataType_Int64, Rows: 1, Nulls: 2}}})
+	f("int bounds", &Stats{Fields: map[int64]*FieldStats{1: {Type: schemapb.DataType_Int64, HasBounds: true, MinInt: 2, MaxInt: 1}}})
+	f("NaN bounds", &Stats{Fields: map[int64]*FieldStats{1: {Type: schemapb.DataType_Float, HasBounds: true, MinFloat: math.NaN()}}})
+	f("string bounds", &Stats{Fields: map[int64]*FieldStats{1: {Type: schemapb.DataType_VarChar, HasBounds: true, MinStr: "b", MaxStr: "a"}}})
+	f("blooms without pk", &Stats{Rows: 1, Blooms: BuildStats(int64Col(1), nil).Blooms})
 }

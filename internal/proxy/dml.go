@@ -1,0 +1,280 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/msgpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/expr"
+	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/msg"
+	"github.com/milvago/milvago/internal/streaming"
+)
+
+// Insert writes rows to the log and acknowledges them once the log has
+// stored them durably.
+func (s *Server) Insert(ctx context.Context, req *milvuspb.InsertRequest) (*milvuspb.MutationResult, error) {
+	return s.write(ctx, req.GetDbName(), req.GetCollectionName(), req.GetPartitionName(), req.GetFieldsData(),
+		req.GetNumRows(), req.GetSchemaTimestamp(), false)
+}
+
+// Upsert replaces rows by primary key: one message per shard carries the
+// delete of the keys and the insert of the new rows at one timestamp.
+func (s *Server) Upsert(ctx context.Context, req *milvuspb.UpsertRequest) (*milvuspb.MutationResult, error) {
+	return s.write(ctx, req.GetDbName(), req.GetCollectionName(), req.GetPartitionName(), req.GetFieldsData(),
+		req.GetNumRows(), req.GetSchemaTimestamp(), true)
+}
+
+func (s *Server) write(ctx context.Context, db, name, partition string, fields []*schemapb.FieldData, numRows uint32, schemaTS uint64, upsert bool) (*milvuspb.MutationResult, error) {
+	c, err := s.collection(ctx, db, name)
+	if err != nil {
+		return nil, err
+	}
+	if schemaTS != 0 && schemaTS < c.UpdateTS {
+		return nil, fmt.Errorf("collection %s schema changed, please retry: %w", c.Name, errs.ErrCollectionSchemaMismatch)
+	}
+	n := int(numRows)
+	if n <= 0 {
+		return nil, errs.InvalidParameter("the num_rows (%d) of insert data should be greater than 0", numRows)
+	}
+	cols, err := insertColumns(c.Schema, fields, n, upsert)
+	if err != nil {
+		return nil, err
+	}
+	pk := pkField(c)
+	if _, ok := cols[pk.GetFieldID()]; !ok {
+		if !pk.GetAutoID() {
+			return nil, errs.InvalidParameter("primary key field %s is missing", pk.GetName())
+		}
+		first, err := s.d.Root.AllocID(ctx, int64(n))
+		if err != nil {
+			return nil, err
+		}
+		ids := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, n)}
+		for i := range ids.Data {
+			ids.Data[i] = first + int64(i)
+		}
+		cols[pk.GetFieldID()] = ids
+	}
+	groups, err := s.partitionGroups(c, partition, cols, n)
+	if err != nil {
+		return nil, err
+	}
+	rowBytes := estimateRowBytes(fields, n)
+	var maxTS uint64
+	for partID, rows := range groups {
+		sub := cols
+		if len(rows) != n {
+			sub = takeAll(cols, rows)
+		}
+		for shard, idx := range shardRows(sub[pk.GetFieldID()], int(c.ShardsNum)) {
+			if len(idx) == 0 {
+				continue
+			}
+			ts, err := s.appendRows(ctx, c, partID, shard, takeAll(sub, idx), len(idx), rowBytes, upsert)
+			if err != nil {
+				return nil, err
+			}
+			maxTS = max(maxTS, ts)
+		}
+	}
+	res := &milvuspb.MutationResult{IDs: keysToIDs(cols[pk.GetFieldID()]), Timestamp: maxTS, SuccIndex: make([]uint32, n)}
+	for i := range res.SuccIndex {
+		res.SuccIndex[i] = uint32(i)
+	}
+	if upsert {
+		res.UpsertCnt = int64(n)
+	} else {
+		res.InsertCnt = int64(n)
+	}
+	return res, nil
+}
+
+// partitionGroups maps each target partition to its rows: one partition by
+// name, or partition-key routing.
+func (s *Server) partitionGroups(c *model.Collection, partition string, cols map[int64]column.Column, n int) (map[int64][]int, error) {
+	var keyField *schemapb.FieldSchema
+	for _, f := range c.Schema.GetFields() {
+		if f.GetIsPartitionKey() {
+			keyField = f
+		}
+	}
+	if keyField == nil {
+		if partition == "" {
+			partition = model.DefaultPartition
+		}
+		if err := validatePartitionName(partition); err != nil {
+			return nil, err
+		}
+		p, ok := c.PartitionByName(partition)
+		if !ok {
+			return nil, partitionNotFound(partition)
+		}
+		all := make([]int, n)
+		for i := range all {
+			all[i] = i
+		}
+		return map[int64][]int{p.ID: all}, nil
+	}
+	if partition != "" {
+		return nil, errs.InvalidParameter("not support manually specifying the partition names if partition key mode is used")
+	}
+	buckets := shardRows(cols[keyField.GetFieldID()], len(c.Partitions))
+	out := map[int64][]int{}
+	for b, rows := range buckets {
+		if len(rows) > 0 {
+			out[c.Partitions[b].ID] = rows
+		}
+	}
+	return out, nil
+}
+
+// appendRows writes rows of one (partition, shard), split into messages
+// that fit the log's size limit. It returns the last timestamp.
+func (s *Server) appendRows(ctx context.Context, c *model.Collection, partID int64, shard int, cols map[int64]column.Column, n int, rowBytes int, upsert bool) (uint64, error) {
+	chunk := n
+	if rowBytes > 0 {
+		chunk = max(1, s.cfg.MaxMessageBytes*3/4/rowBytes)
+	}
+	var ts uint64
+	pk := pkField(c)
+	for lo := 0; lo < n; lo += chunk {
+		hi := min(n, lo+chunk)
+		part := cols
+		if lo != 0 || hi != n {
+			part = sliceAll(cols, lo, hi)
+		}
+		ins := &msgpb.InsertRequest{CollectionID: c.ID, PartitionID: partID, NumRows: uint64(hi - lo),
+			ShardName: c.VChannels[shard], Version: msgpb.InsertDataVersion_ColumnBased}
+		for _, f := range c.Schema.GetFields() {
+			ins.FieldsData = append(ins.FieldsData, column.ToFieldData(part[f.GetFieldID()], f))
+		}
+		m := &msg.Message{Kind: msg.KindInsert, VChannel: c.VChannels[shard], Insert: ins}
+		if upsert {
+			m.Kind = msg.KindUpsert
+			m.Delete = &msgpb.DeleteRequest{CollectionID: c.ID, ShardName: c.VChannels[shard],
+				PrimaryKeys: keysToIDs(part[pk.GetFieldID()]), NumRows: int64(hi - lo)}
+		}
+		r, err := s.d.Writer.AppendInsert(ctx, c.PChannels[shard], streaming.Insert{
+			CollectionID: c.ID, PartitionID: partID, VChannel: c.VChannels[shard],
+			Rows: int64(hi - lo), Bytes: int64((hi - lo) * rowBytes), Message: m,
+		})
+		if err != nil {
+			return 0, fmt.Errorf("write to %s: %w", c.VChannels[shard], err)
+		}
+		ts = r.TS
+	}
+	return ts, nil
+}
+
+// Delete deletes the rows a filter selects: primary-key filters directly,
+// any other filter by querying the matching keys first (at Strong
+// consistency, so that the caller's own earlier writes are seen).
+func (s *Server) Delete(ctx context.Context, req *milvuspb.DeleteRequest) (*milvuspb.MutationResult, error) {
+	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
+	if err != nil {
+		return nil, err
+	}
+	if req.GetExpr() == "" {
+		return nil, errs.InvalidParameter("expr cannot be empty")
+	}
+	var partIDs []int64
+	if req.GetPartitionName() != "" {
+		if partIDs, err = partitionIDs(c, []string{req.GetPartitionName()}); err != nil {
+			return nil, err
+		}
+	}
+	e, err := expr.Parse(c.Schema, req.GetExpr(), req.GetExprTemplateValues())
+	if err != nil {
+		return nil, err
+	}
+	ints, strs, ok := e.PrimaryKeyIn()
+	if !ok || len(partIDs) > 0 {
+		ints, strs, err = s.queryKeys(ctx, c, e, partIDs)
+		if err != nil {
+			return nil, err
+		}
+	}
+	var pk column.Column
+	if pkField(c).GetDataType() == schemapb.DataType_Int64 {
+		pk = &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: ints}
+	} else {
+		pk = &column.Scalar[string]{Type: schemapb.DataType_VarChar, Data: strs}
+	}
+	res := &milvuspb.MutationResult{IDs: keysToIDs(pk), DeleteCnt: int64(pk.Len())}
+	for shard, idx := range shardRows(pk, int(c.ShardsNum)) {
+		if len(idx) == 0 {
+			continue
+		}
+		del := &msgpb.DeleteRequest{CollectionID: c.ID, ShardName: c.VChannels[shard],
+			PrimaryKeys: keysToIDs(pk.Take(idx)), NumRows: int64(len(idx))}
+		r, err := s.d.Writer.AppendDelete(ctx, c.PChannels[shard], &msg.Message{Kind: msg.KindDelete, VChannel: c.VChannels[shard], Delete: del})
+		if err != nil {
+			return nil, fmt.Errorf("delete from %s: %w", c.VChannels[shard], err)
+		}
+		res.Timestamp = max(res.Timestamp, r.TS)
+	}
+	if res.Timestamp == 0 {
+		ts, err := s.d.Root.AllocTimestamp(ctx, 1)
+		if err != nil {
+			return nil, err
+		}
+		res.Timestamp = ts
+	}
+	return res, nil
+}
+
+// queryKeys returns the primary keys of the rows a filter selects now.
+func (s *Server) queryKeys(ctx context.Context, c *model.Collection, e *expr.Expr, partIDs []int64) ([]int64, []string, error) {
+	if !s.d.Query.State(c.ID).Loaded {
+		return nil, nil, errs.CollectionNotLoaded(c.Name)
+	}
+	rows, err := s.queryShards(ctx, c, e, partIDs, commonpb.ConsistencyLevel_Strong, 0, 0, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rows.IntPKs, rows.StrPKs, nil
+}
+
+// estimateRowBytes is the wire size of one row of the request.
+func estimateRowBytes(fields []*schemapb.FieldData, n int) int {
+	size := 0
+	for _, fd := range fields {
+		size += proto.Size(fd)
+	}
+	return size/max(n, 1) + 1
+}
+
+func takeAll(cols map[int64]column.Column, idx []int) map[int64]column.Column {
+	out := make(map[int64]column.Column, len(cols))
+	for id, c := range cols {
+		out[id] = c.Take(idx)
+	}
+	return out
+}
+
+func sliceAll(cols map[int64]column.Column, lo, hi int) map[int64]column.Column {
+	out := make(map[int64]column.Column, len(cols))
+	for id, c := range cols {
+		out[id] = c.Slice(lo, hi)
+	}
+	return out
+}
+
+// keysToIDs renders a primary-key column as schemapb.IDs.
+func keysToIDs(pk column.Column) *schemapb.IDs {
+	switch c := pk.(type) {
+	case *column.Scalar[int64]:
+		return &schemapb.IDs{IdField: &schemapb.IDs_IntId{IntId: &schemapb.LongArray{Data: c.Data}}}
+	case *column.Scalar[string]:
+		return &schemapb.IDs{IdField: &schemapb.IDs_StrId{StrId: &schemapb.StringArray{Data: c.Data}}}
+	}
+	return &schemapb.IDs{}
+}

@@ -1,0 +1,74 @@
+package proxy
+
+import (
+	"context"
+	"sort"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/tso"
+)
+
+// Flush seals every growing segment of the collections; the data node
+// writes them to the object store when it reads the seal. Clients poll
+// GetFlushState with the returned segment IDs.
+func (s *Server) Flush(ctx context.Context, req *milvuspb.FlushRequest) (*milvuspb.FlushResponse, error) {
+	db := dbOf(ctx, req.GetDbName())
+	resp := &milvuspb.FlushResponse{DbName: db, CollSegIDs: map[string]*schemapb.LongArray{},
+		FlushCollSegIDs: map[string]*schemapb.LongArray{}, CollSealTimes: map[string]int64{}, CollFlushTs: map[string]uint64{}}
+	for _, name := range req.GetCollectionNames() {
+		c, err := s.collection(ctx, db, name)
+		if err != nil {
+			return nil, err
+		}
+		var flushTS uint64
+		for i, vc := range c.VChannels {
+			_, ts, err := s.d.Writer.Seal(ctx, c.PChannels[i], vc, c.ID)
+			if err != nil {
+				return nil, err
+			}
+			flushTS = max(flushTS, ts)
+		}
+		sealed, flushed := []int64{}, []int64{}
+		for _, seg := range s.d.Data.Segments(c.ID, "") {
+			switch seg.State {
+			case model.SegmentSealed:
+				sealed = append(sealed, seg.ID)
+			case model.SegmentFlushed:
+				flushed = append(flushed, seg.ID)
+			}
+		}
+		sort.Slice(sealed, func(i, j int) bool { return sealed[i] < sealed[j] })
+		resp.CollSegIDs[name] = &schemapb.LongArray{Data: sealed}
+		resp.FlushCollSegIDs[name] = &schemapb.LongArray{Data: flushed}
+		resp.CollSealTimes[name] = tso.Physical(flushTS).Unix()
+		resp.CollFlushTs[name] = flushTS
+	}
+	return resp, nil
+}
+
+// GetFlushState reports whether the given segments are flushed.
+func (s *Server) GetFlushState(ctx context.Context, req *milvuspb.GetFlushStateRequest) (*milvuspb.GetFlushStateResponse, error) {
+	return &milvuspb.GetFlushStateResponse{Flushed: s.d.Data.Flushed(req.GetSegmentIDs())}, nil
+}
+
+// FlushAll flushes every collection of every database.
+func (s *Server) FlushAll(ctx context.Context, _ *milvuspb.FlushAllRequest) (*milvuspb.FlushAllResponse, error) {
+	var ts uint64
+	for _, db := range s.d.Root.ListDatabases(ctx) {
+		colls, err := s.d.Root.ListCollections(ctx, db.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range colls {
+			r, err := s.Flush(ctx, &milvuspb.FlushRequest{DbName: db.Name, CollectionNames: []string{c.Name}})
+			if err != nil {
+				return nil, err
+			}
+			ts = max(ts, r.CollFlushTs[c.Name])
+		}
+	}
+	return &milvuspb.FlushAllResponse{FlushAllTs: ts}, nil
+}

@@ -1,0 +1,106 @@
+package proxy
+
+import (
+	"context"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
+
+	"github.com/milvago/milvago/internal/errs"
+)
+
+// LoadCollection makes a collection searchable; loading continues in the
+// background (GetLoadingProgress / GetLoadState report it).
+func (s *Server) LoadCollection(ctx context.Context, req *milvuspb.LoadCollectionRequest) error {
+	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
+	if err != nil {
+		return err
+	}
+	return s.d.Query.LoadCollection(ctx, c, nil, req.GetReplicaNumber())
+}
+
+// ReleaseCollection stops serving a collection.
+func (s *Server) ReleaseCollection(ctx context.Context, req *milvuspb.ReleaseCollectionRequest) error {
+	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
+	if err != nil {
+		return err
+	}
+	return s.d.Query.ReleaseCollection(ctx, c.ID)
+}
+
+// LoadPartitions makes some partitions searchable.
+func (s *Server) LoadPartitions(ctx context.Context, req *milvuspb.LoadPartitionsRequest) error {
+	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
+	if err != nil {
+		return err
+	}
+	if len(req.GetPartitionNames()) == 0 {
+		return errs.InvalidParameter("partition names should not be empty")
+	}
+	ids, err := partitionIDs(c, req.GetPartitionNames())
+	if err != nil {
+		return err
+	}
+	return s.d.Query.LoadCollection(ctx, c, ids, req.GetReplicaNumber())
+}
+
+// ReleasePartitions stops serving some partitions.
+func (s *Server) ReleasePartitions(ctx context.Context, req *milvuspb.ReleasePartitionsRequest) error {
+	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
+	if err != nil {
+		return err
+	}
+	ids, err := partitionIDs(c, req.GetPartitionNames())
+	if err != nil {
+		return err
+	}
+	return s.d.Query.ReleasePartitions(ctx, c, ids)
+}
+
+// GetLoadingProgress reports how far a load is.
+func (s *Server) GetLoadingProgress(ctx context.Context, req *milvuspb.GetLoadingProgressRequest) (*milvuspb.GetLoadingProgressResponse, error) {
+	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
+	if err != nil {
+		return nil, err
+	}
+	ids, err := partitionIDs(c, req.GetPartitionNames())
+	if err != nil {
+		return nil, err
+	}
+	st := s.d.Query.State(c.ID)
+	if !st.Loaded {
+		return nil, errs.CollectionNotLoaded(c.Name)
+	}
+	for _, id := range ids {
+		if st.Partitions != nil && !containsID(st.Partitions, id) {
+			return nil, errs.PartitionNotFound(id, "partition not loaded")
+		}
+	}
+	return &milvuspb.GetLoadingProgressResponse{Progress: st.Progress, RefreshProgress: st.Progress}, nil
+}
+
+// GetLoadState reports whether a collection is loaded.
+func (s *Server) GetLoadState(ctx context.Context, req *milvuspb.GetLoadStateRequest) (*milvuspb.GetLoadStateResponse, error) {
+	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
+	if err != nil {
+		return nil, err
+	}
+	ids, err := partitionIDs(c, req.GetPartitionNames())
+	if err != nil {
+		return nil, err
+	}
+	st := s.d.Query.State(c.ID)
+	state := commonpb.LoadState_LoadStateNotLoad
+	if st.Loaded {
+		state = commonpb.LoadState_LoadStateLoading
+		if st.Progress >= 100 {
+			state = commonpb.LoadState_LoadStateLoaded
+		}
+		for _, id := range ids {
+			if st.Partitions != nil && !containsID(st.Partitions, id) {
+				state = commonpb.LoadState_LoadStateNotLoad
+			}
+		}
+	}
+	return &milvuspb.GetLoadStateResponse{State: state}, nil
+}

@@ -1,0 +1,171 @@
+package proxy
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/expr"
+	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/querynode"
+	"github.com/milvago/milvago/internal/tso"
+)
+
+// guaranteeTS turns a consistency level into the timestamp a read must
+// see: Strong a fresh one, Bounded one a few seconds old, Session the
+// client's last write, Eventually anything.
+func (s *Server) guaranteeTS(ctx context.Context, c *model.Collection, level commonpb.ConsistencyLevel, useDefault bool, clientTS uint64) (uint64, error) {
+	if useDefault {
+		level = c.ConsistencyLevel
+	}
+	switch level {
+	case commonpb.ConsistencyLevel_Strong:
+		return s.d.Root.AllocTimestamp(ctx, 1)
+	case commonpb.ConsistencyLevel_Bounded:
+		return tso.Compose(time.Now().Add(-time.Duration(s.cfg.BoundedStalenessMs)*time.Millisecond), 0), nil
+	case commonpb.ConsistencyLevel_Session:
+		if clientTS > 0 {
+			return clientTS, nil
+		}
+		return 1, nil
+	case commonpb.ConsistencyLevel_Customized:
+		if clientTS > 0 {
+			return clientTS, nil
+		}
+		return 1, nil
+	default: // Eventually
+		return 1, nil
+	}
+}
+
+// requireLoaded checks that a collection (and the named partitions) serve reads.
+func (s *Server) requireLoaded(c *model.Collection, partIDs []int64) error {
+	st := s.d.Query.State(c.ID)
+	if !st.Loaded {
+		return errs.CollectionNotLoaded(c.Name)
+	}
+	if st.Partitions != nil {
+		if len(partIDs) == 0 {
+			return nil // search what is loaded
+		}
+		for _, p := range partIDs {
+			if !containsID(st.Partitions, p) {
+				return errs.PartitionNotFound(p, "partition not loaded")
+			}
+		}
+	}
+	return nil
+}
+
+// shardRowsResult is the merged answer of a query over every shard.
+type shardRowsResult struct {
+	IntPKs []int64
+	StrPKs []string
+	Fields map[int64]column.Column
+	Count  int64
+}
+
+// queryShards runs a query on every shard and merges by primary key.
+// limit 0 means no limit; offset rows are skipped after merging.
+func (s *Server) queryShards(ctx context.Context, c *model.Collection, filter *expr.Expr, partIDs []int64,
+	level commonpb.ConsistencyLevel, limit, offset int, outputs []int64) (*shardRowsResult, error) {
+	return s.queryShardsAt(ctx, c, filter, partIDs, level, false, 0, limit, offset, outputs, false)
+}
+
+func (s *Server) queryShardsAt(ctx context.Context, c *model.Collection, filter *expr.Expr, partIDs []int64,
+	level commonpb.ConsistencyLevel, useDefault bool, clientTS uint64, limit, offset int, outputs []int64, countOnly bool) (*shardRowsResult, error) {
+	gts, err := s.guaranteeTS(ctx, c, level, useDefault, clientTS)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]*querynode.QueryResult, len(c.VChannels))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, vc := range c.VChannels {
+		req := &querynode.QueryRequest{CollectionID: c.ID, VChannel: vc, PartitionIDs: partIDs, GuaranteeTS: gts,
+			OutputFields: outputs, CountOnly: countOnly}
+		if filter != nil {
+			req.Filter = filter
+		}
+		if limit > 0 {
+			req.Limit = limit + offset
+		}
+		g.Go(func() error {
+			r, err := s.d.Shards.Query(gctx, req)
+			if err != nil {
+				return err
+			}
+			results[i] = r
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := &shardRowsResult{}
+	if countOnly {
+		for _, r := range results {
+			out.Count += r.Count
+		}
+		return out, nil
+	}
+	// Shards hold disjoint keys: merge their sorted rows by key.
+	type row struct {
+		shard, i int
+	}
+	var rows []row
+	for si, r := range results {
+		n := max(len(r.IntPKs), len(r.StrPKs))
+		for i := range n {
+			rows = append(rows, row{si, i})
+		}
+	}
+	strPK := pkField(c).GetDataType() != schemapb.DataType_Int64
+	slices.SortFunc(rows, func(a, b row) int {
+		if strPK {
+			return cmp.Compare(results[a.shard].StrPKs[a.i], results[b.shard].StrPKs[b.i])
+		}
+		return cmp.Compare(results[a.shard].IntPKs[a.i], results[b.shard].IntPKs[b.i])
+	})
+	if offset > 0 {
+		rows = rows[min(offset, len(rows)):]
+	}
+	if limit > 0 && len(rows) > limit {
+		rows = rows[:limit]
+	}
+	for _, r := range rows {
+		if strPK {
+			out.StrPKs = append(out.StrPKs, results[r.shard].StrPKs[r.i])
+		} else {
+			out.IntPKs = append(out.IntPKs, results[r.shard].IntPKs[r.i])
+		}
+	}
+	if !strPK && out.IntPKs == nil {
+		out.IntPKs = []int64{}
+	}
+	out.Fields = map[int64]column.Column{}
+	for _, fid := range outputs {
+		var col column.Column
+		for _, r := range results {
+			if src := r.Fields[fid]; src != nil {
+				col = src.Empty()
+				break
+			}
+		}
+		if col == nil {
+			return nil, fmt.Errorf("no shard returned field %d", fid)
+		}
+		for _, r := range rows {
+			col.Append(results[r.shard].Fields[fid].Slice(r.i, r.i+1))
+		}
+		out.Fields[fid] = col
+	}
+	return out, nil
+}

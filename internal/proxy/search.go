@@ -1,0 +1,195 @@
+package proxy
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/expr"
+	"github.com/milvago/milvago/internal/index"
+	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/querynode"
+	"github.com/milvago/milvago/internal/segment"
+)
+
+// Search runs an ANN search over every shard and reduces the results.
+func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milvuspb.SearchResults, error) {
+	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
+	if err != nil {
+		return nil, err
+	}
+	if len(req.GetSubReqs()) > 0 {
+		return nil, errs.InvalidParameter("hybrid search with sub-requests is not supported yet")
+	}
+	partIDs, err := partitionIDs(c, req.GetPartitionNames())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.requireLoaded(c, partIDs); err != nil {
+		return nil, err
+	}
+	spec, err := parseSearchRequest(c.Schema, req, s.indexMetric(c))
+	if err != nil {
+		return nil, err
+	}
+	if spec.GroupByField != "" {
+		return nil, errs.InvalidParameter("search with group_by_field is not supported yet")
+	}
+	var filter *expr.Expr
+	if strings.TrimSpace(req.GetDsl()) != "" {
+		if filter, err = expr.Parse(c.Schema, req.GetDsl(), req.GetExprTemplateValues()); err != nil {
+			return nil, err
+		}
+	}
+	outIDs, dynKeys, outNames, err := resolveOutputFields(c.Schema, req.GetOutputFields(), true)
+	if err != nil {
+		return nil, err
+	}
+	fetchIDs := withDynamicField(c, outIDs, dynKeys)
+	gts, err := s.guaranteeTS(ctx, c, req.GetConsistencyLevel(), req.GetUseDefaultConsistency(), req.GetGuaranteeTimestamp())
+	if err != nil {
+		return nil, err
+	}
+	k := spec.TopK + spec.Offset
+	results := make([]*querynode.SearchResult, len(c.VChannels))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, vc := range c.VChannels {
+		sreq := &querynode.SearchRequest{
+			CollectionID: c.ID, VChannel: vc, PartitionIDs: partIDs, GuaranteeTS: gts,
+			IgnoreGrowing: spec.IgnoreGrowing, OutputFields: fetchIDs,
+			Search: segment.SearchRequest{FieldID: spec.FieldID, Queries: spec.Queries, Metric: spec.Metric,
+				Params: index.SearchParams{K: k, Params: spec.Params}},
+		}
+		if filter != nil {
+			sreq.Search.Filter = filter
+		}
+		g.Go(func() error {
+			r, err := s.d.Shards.Search(gctx, sreq)
+			if err != nil {
+				return err
+			}
+			results[i] = r
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	data := s.reduceSearch(c, spec, results, fetchIDs, dynKeys, outNames)
+	return &milvuspb.SearchResults{Results: data, CollectionName: c.Name, SessionTs: gts}, nil
+}
+
+// indexMetric returns the metric of the index on a field, if any.
+func (s *Server) indexMetric(c *model.Collection) func(fieldID int64) (index.Metric, bool) {
+	defs := s.d.Index.Indexes(c.ID)
+	return func(fieldID int64) (index.Metric, bool) {
+		for _, d := range defs {
+			if d.FieldID == fieldID {
+				if m := d.IndexParams["metric_type"]; m != "" {
+					return index.Metric(m), true
+				}
+			}
+		}
+		return "", false
+	}
+}
+
+// withDynamicField adds the $meta field when dynamic keys are requested.
+func withDynamicField(c *model.Collection, ids []int64, dynKeys []string) []int64 {
+	if len(dynKeys) == 0 {
+		return ids
+	}
+	for _, f := range c.Schema.GetFields() {
+		if f.GetIsDynamic() && !slices.Contains(ids, f.GetFieldID()) {
+			return append(slices.Clone(ids), f.GetFieldID())
+		}
+	}
+	return ids
+}
+
+type shardHit struct {
+	shard, i int
+	score    float32
+}
+
+// reduceSearch merges the shards' hits per query: best first, offset
+// skipped, at most TopK kept.
+func (s *Server) reduceSearch(c *model.Collection, spec *searchSpec, results []*querynode.SearchResult,
+	fetchIDs []int64, dynKeys []string, outNames []string) *schemapb.SearchResultData {
+	higher := spec.Metric.HigherIsBetter()
+	starts := make([][]int, len(results)) // per shard, start of each query's hits
+	for si, r := range results {
+		starts[si] = make([]int, spec.NQ+1)
+		for q := range spec.NQ {
+			starts[si][q+1] = starts[si][q] + r.Topks[q]
+		}
+	}
+	topks := make([]int64, spec.NQ)
+	var picked []shardHit
+	for q := range spec.NQ {
+		var cands []shardHit
+		for si, r := range results {
+			for i := starts[si][q]; i < starts[si][q+1]; i++ {
+				cands = append(cands, shardHit{si, i, r.Scores[i]})
+			}
+		}
+		slices.SortStableFunc(cands, func(a, b shardHit) int {
+			if higher {
+				return cmp.Compare(b.score, a.score)
+			}
+			return cmp.Compare(a.score, b.score)
+		})
+		cands = cands[min(spec.Offset, len(cands)):]
+		if len(cands) > spec.TopK {
+			cands = cands[:spec.TopK]
+		}
+		topks[q] = int64(len(cands))
+		picked = append(picked, cands...)
+	}
+	strPK := pkField(c).GetDataType() == schemapb.DataType_VarChar
+	var pk column.Column
+	if strPK {
+		keys := &column.Scalar[string]{Type: schemapb.DataType_VarChar, Data: make([]string, 0, len(picked))}
+		for _, h := range picked {
+			keys.Data = append(keys.Data, results[h.shard].StrPKs[h.i])
+		}
+		pk = keys
+	} else {
+		keys := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, 0, len(picked))}
+		for _, h := range picked {
+			keys.Data = append(keys.Data, results[h.shard].IntPKs[h.i])
+		}
+		pk = keys
+	}
+	scores := make([]float32, len(picked))
+	for i, h := range picked {
+		scores[i] = h.score
+	}
+	roundScores(scores, spec.RoundDecimal)
+	cols := map[int64]column.Column{}
+	for _, fid := range fetchIDs {
+		var col column.Column
+		for _, r := range results {
+			if src := r.Fields[fid]; src != nil {
+				col = src.Empty()
+				break
+			}
+		}
+		if col == nil {
+			continue
+		}
+		for _, h := range picked {
+			col.Append(results[h.shard].Fields[fid].Slice(h.i, h.i+1))
+		}
+		cols[fid] = col
+	}
+	fields := fieldsDataFor(c.Schema, fetchIDs, cols, dynKeys)
+	return newSearchResultData(spec.NQ, spec.TopK, topks, keysToIDs(pk), scores, fields, outNames, pkField(c).GetName())
+}

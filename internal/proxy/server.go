@@ -1,0 +1,178 @@
+package proxy
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/indexcoord"
+	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/msg"
+	"github.com/milvago/milvago/internal/querycoord"
+	"github.com/milvago/milvago/internal/querynode"
+	"github.com/milvago/milvago/internal/rootcoord"
+	"github.com/milvago/milvago/internal/streaming"
+)
+
+// rootCoord is what the proxy needs from the root coordinator.
+type rootCoord interface {
+	AllocTimestamp(ctx context.Context, count uint32) (uint64, error)
+	AllocID(ctx context.Context, count int64) (int64, error)
+	CreateDatabase(ctx context.Context, name string, props map[string]string) error
+	DropDatabase(ctx context.Context, name string) error
+	ListDatabases(ctx context.Context) []rootcoord.Database
+	DescribeDatabase(ctx context.Context, name string) (rootcoord.Database, error)
+	CreateCollection(ctx context.Context, req rootcoord.CreateCollectionRequest) (*model.Collection, error)
+	DropCollection(ctx context.Context, db, name string) error
+	DescribeCollection(ctx context.Context, db, name string, id int64) (*model.Collection, error)
+	ListCollections(ctx context.Context, db string) ([]*model.Collection, error)
+	AlterCollectionProperties(ctx context.Context, db, name string, props []*commonpb.KeyValuePair, deleteKeys []string) error
+	CreatePartition(ctx context.Context, db, collection, partition string) error
+	DropPartition(ctx context.Context, db, collection, partition string) error
+	CreateAlias(ctx context.Context, db, alias, collection string) error
+	DropAlias(ctx context.Context, db, alias string) error
+	AlterAlias(ctx context.Context, db, alias, collection string) error
+	DescribeAlias(ctx context.Context, db, alias string) (string, error)
+}
+
+// dataCoord is what the proxy needs from the data coordinator.
+type dataCoord interface {
+	RowCount(collection, partition int64) int64
+	Segments(collection int64, vchannel string) []model.Segment
+	Flushed(ids []int64) bool
+	GetCheckpoint(vchannel string) datacoord.Checkpoint
+}
+
+// queryCoord is what the proxy needs from the query coordinator.
+type queryCoord interface {
+	LoadCollection(ctx context.Context, c *model.Collection, partitions []int64, replicas int32) error
+	ReleaseCollection(ctx context.Context, collectionID int64) error
+	ReleasePartitions(ctx context.Context, c *model.Collection, partitions []int64) error
+	State(collectionID int64) querycoord.LoadState
+}
+
+// indexCoord is what the proxy needs from the index coordinator.
+type indexCoord interface {
+	CreateIndex(ctx context.Context, req indexcoord.CreateIndexRequest) error
+	Indexes(collectionID int64) []model.IndexDef
+	IndexProgress(def model.IndexDef) indexcoord.Progress
+	DropIndex(ctx context.Context, collectionID, indexID int64) error
+}
+
+// writer appends DML to the log (the channel writer).
+type writer interface {
+	AppendInsert(ctx context.Context, pchannel string, in streaming.Insert) (streaming.Result, error)
+	AppendDelete(ctx context.Context, pchannel string, m *msg.Message) (streaming.Result, error)
+	Seal(ctx context.Context, pchannel, vchannel string, collection int64) ([]int64, uint64, error)
+}
+
+// shards serves reads per shard (the shard leaders' query nodes).
+type shards interface {
+	Search(ctx context.Context, req *querynode.SearchRequest) (*querynode.SearchResult, error)
+	Query(ctx context.Context, req *querynode.QueryRequest) (*querynode.QueryResult, error)
+}
+
+// Hooks let the composition root react to collection DDL (standalone
+// starts and stops the data node's consumers).
+type Hooks interface {
+	CollectionCreated(ctx context.Context, c *model.Collection) error
+}
+
+// Config tunes the proxy.
+type Config struct {
+	// MaxMessageBytes bounds one log message; larger inserts are split.
+	MaxMessageBytes int
+	// BoundedStaleness is how far behind Bounded reads may be.
+	BoundedStalenessMs int64
+}
+
+// Default returns the defaults.
+func Default() Config { return Config{MaxMessageBytes: 4 << 20, BoundedStalenessMs: 5000} }
+
+// Deps are the proxy's collaborators.
+type Deps struct {
+	Root   rootCoord
+	Data   dataCoord
+	Query  queryCoord
+	Index  indexCoord
+	Writer writer
+	Shards shards
+	Hooks  Hooks
+	Logger *slog.Logger
+}
+
+// Server is a proxy.
+type Server struct {
+	cfg    Config
+	d      Deps
+	logger *slog.Logger
+}
+
+// New returns a proxy.
+func New(cfg Config, d Deps) *Server {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{cfg: cfg, d: d, logger: d.Logger.With("component", "proxy")}
+}
+
+type ctxKey int
+
+const dbKey ctxKey = 0
+
+// WithDatabase returns a context carrying the database named in the
+// request's metadata ("dbname"), used when a request names none itself.
+func WithDatabase(ctx context.Context, db string) context.Context {
+	return context.WithValue(ctx, dbKey, db)
+}
+
+// dbOf picks the request's database: its own field, else the metadata's,
+// else "default".
+func dbOf(ctx context.Context, reqDB string) string {
+	if reqDB != "" {
+		return reqDB
+	}
+	if db, ok := ctx.Value(dbKey).(string); ok && db != "" {
+		return db
+	}
+	return model.DefaultDatabase
+}
+
+// collection resolves a collection by name or alias.
+func (s *Server) collection(ctx context.Context, reqDB, name string) (*model.Collection, error) {
+	if err := validateCollectionNameOrAlias(name, "collection name"); err != nil {
+		return nil, err
+	}
+	return s.d.Root.DescribeCollection(ctx, dbOf(ctx, reqDB), name, 0)
+}
+
+// partitionIDs resolves partition names ("" or none: nil, all partitions).
+func partitionIDs(c *model.Collection, names []string) ([]int64, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	out := make([]int64, 0, len(names))
+	for _, n := range names {
+		p, ok := c.PartitionByName(n)
+		if !ok {
+			return nil, partitionNotFound(n)
+		}
+		out = append(out, p.ID)
+	}
+	return out, nil
+}
+
+func pkField(c *model.Collection) *schemapb.FieldSchema { return c.PrimaryField() }
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

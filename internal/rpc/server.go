@@ -1,0 +1,174 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	grpcstatus "google.golang.org/grpc/status"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
+
+	"github.com/milvago/milvago/internal/proxy"
+)
+
+// Config says where to listen.
+type Config struct {
+	Addr        string // gRPC, e.g. ":19530"
+	MetricsAddr string // HTTP /healthz and /metrics, e.g. ":9091"
+	// MaxRecvBytes bounds one request (Milvus: 64 MiB).
+	MaxRecvBytes int
+}
+
+// Server serves the public API and the HTTP endpoints.
+type Server struct {
+	cfg     Config
+	grpc    *grpc.Server
+	http    *http.Server
+	logger  *slog.Logger
+	metrics *metrics
+	ready   func() error
+}
+
+type metrics struct {
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	panics   prometheus.Counter
+}
+
+// New builds the servers; Run listens. ready reports whether the node can
+// serve (for /healthz).
+func New(cfg Config, svc *Service, reg *prometheus.Registry, ready func() error, logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "milvago_proxy_requests_total", Help: "Public API requests by method and Milvus status code."}, []string{"method", "code"}),
+		latency:  prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "milvago_proxy_request_duration_seconds", Help: "Public API request latency.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}, []string{"method"}),
+		panics:   prometheus.NewCounter(prometheus.CounterOpts{Name: "milvago_proxy_panics_total", Help: "Requests that panicked and were recovered."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.latency, m.panics)
+	}
+	s := &Server{cfg: cfg, logger: logger.With("component", "rpc"), metrics: m, ready: ready}
+	if cfg.MaxRecvBytes == 0 {
+		cfg.MaxRecvBytes = 64 << 20
+	}
+	s.grpc = grpc.NewServer(
+		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes+(1<<20)),
+		grpc.MaxSendMsgSize(256<<20),
+		grpc.ChainUnaryInterceptor(s.intercept),
+	)
+	milvuspb.RegisterMilvusServiceServer(s.grpc, svc)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := s.ready(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "OK")
+	})
+	if reg != nil {
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	}
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return s
+}
+
+// intercept carries the database from metadata into the context, recovers
+// panics into Internal errors and records metrics.
+func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	start := time.Now()
+	method := info.FullMethod[strings.LastIndex(info.FullMethod, "/")+1:]
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if dbs := md.Get("dbname"); len(dbs) > 0 {
+			ctx = proxy.WithDatabase(ctx, dbs[0])
+		}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			s.metrics.panics.Inc()
+			s.logger.Error("request panicked", "method", method, "panic", r, "stack", string(debug.Stack()))
+			resp, err = nil, grpcstatus.Errorf(codes.Internal, "internal error in %s: %v", method, r)
+		}
+		code := "ok"
+		if st := statusCodeOf(resp); st != 0 {
+			code = fmt.Sprint(st)
+		}
+		if err != nil {
+			code = grpcstatus.Code(err).String()
+		}
+		s.metrics.requests.WithLabelValues(method, code).Inc()
+		s.metrics.latency.WithLabelValues(method).Observe(time.Since(start).Seconds())
+	}()
+	return handler(ctx, req)
+}
+
+// statusCodeOf reads the Milvus code of a response, if it has a status.
+func statusCodeOf(resp any) int32 {
+	type withStatus interface {
+		GetStatus() interface{ GetCode() int32 }
+	}
+	switch r := resp.(type) {
+	case interface{ GetCode() int32 }:
+		return r.GetCode()
+	case withStatus:
+		return r.GetStatus().GetCode()
+	}
+	return 0
+}
+
+// Run listens until ctx ends, then stops gracefully.
+func (s *Server) Run(ctx context.Context) error {
+	gl, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("rpc: listen %s: %w", s.cfg.Addr, err)
+	}
+	hl, err := net.Listen("tcp", s.cfg.MetricsAddr)
+	if err != nil {
+		gl.Close()
+		return fmt.Errorf("rpc: listen %s: %w", s.cfg.MetricsAddr, err)
+	}
+	return s.Serve(ctx, gl, hl)
+}
+
+// Serve serves on given listeners until ctx ends.
+func (s *Server) Serve(ctx context.Context, grpcL, httpL net.Listener) error {
+	s.logger.Info("serving", "grpc", grpcL.Addr().String(), "http", httpL.Addr().String())
+	errc := make(chan error, 2)
+	go func() { errc <- s.grpc.Serve(grpcL) }()
+	go func() {
+		if err := s.http.Serve(httpL); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+			return
+		}
+		errc <- nil
+	}()
+	var first error
+	select {
+	case <-ctx.Done():
+	case first = <-errc:
+	}
+	stopped := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(5 * time.Second):
+		s.grpc.Stop()
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s.http.Shutdown(shutdownCtx)
+	return first
+}

@@ -1,0 +1,63 @@
+// Package rpc is the only place that speaks gRPC: it serves Milvus's public
+// MilvusService on top of the proxy, turns Go errors into Milvus statuses
+// (once, here), recovers panics and records per-RPC metrics in one
+// interceptor, and serves /healthz and /metrics over HTTP.
+package rpc
+
+import (
+	"errors"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/milvago/milvago/internal/errs"
+)
+
+// StatusOf converts an error into the status Milvus clients expect: the
+// new-style code, the legacy error_code, the reason and the retriable flag.
+func StatusOf(err error) *commonpb.Status {
+	if err == nil {
+		return &commonpb.Status{ErrorCode: commonpb.ErrorCode_Success}
+	}
+	code := errs.CodeOf(err)
+	return &commonpb.Status{
+		Code:      code,
+		ErrorCode: legacyCode(err),
+		Reason:    err.Error(),
+		Detail:    err.Error(),
+		Retriable: errs.IsRetriable(err),
+	}
+}
+
+// legacyCode maps to the deprecated commonpb.ErrorCode, as Milvus's merr
+// does for old clients.
+func legacyCode(err error) commonpb.ErrorCode {
+	switch {
+	case errors.Is(err, errs.ErrServiceNotReady):
+		return commonpb.ErrorCode_NotReadyServe
+	case errors.Is(err, errs.ErrCollectionNotFound):
+		return commonpb.ErrorCode_CollectionNotExists
+	case errors.Is(err, errs.ErrParameterInvalid):
+		return commonpb.ErrorCode_IllegalArgument
+	case errors.Is(err, errs.ErrServiceRateLimit):
+		return commonpb.ErrorCode_RateLimit
+	case errors.Is(err, errs.ErrIndexNotFound):
+		return commonpb.ErrorCode_IndexNotExist
+	case errors.Is(err, errs.ErrSegmentNotFound):
+		return commonpb.ErrorCode_SegmentNotFound
+	case errors.Is(err, errs.ErrServiceMemoryLimitExceeded):
+		return commonpb.ErrorCode_InsufficientMemoryToLoad
+	}
+	return commonpb.ErrorCode_UnexpectedError
+}
+
+// setStatus fills the "status" field every Milvus response message has.
+func setStatus(m proto.Message, st *commonpb.Status) {
+	r := m.ProtoReflect()
+	fd := r.Descriptor().Fields().ByName("status")
+	if fd == nil || fd.Kind() != protoreflect.MessageKind {
+		return
+	}
+	r.Set(fd, protoreflect.ValueOfMessage(st.ProtoReflect()))
+}

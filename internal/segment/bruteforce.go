@@ -22,9 +22,6 @@ const (
 	// bfRowsPerWorker is the number of allowed rows that justifies one more
 	// goroutine for a single request.
 	bfRowsPerWorker = 32 << 10
-	// bfCheckWords is how many bitset words (64 rows each) are scanned
-	// between context checks.
-	bfCheckWords = 256
 )
 
 // bfScan is one brute-force search over a snapshot.
@@ -92,22 +89,58 @@ func (b *bfScan) run(ctx context.Context, nq, k int, offs []int64, keys []float3
 	return nil
 }
 
+// block is a run of allowed rows scored against every query before moving
+// on, so that the rows are read from memory once per request rather than
+// once per query.
+type block struct {
+	rows []int     // allowed row offsets
+	conv []float32 // float16, bfloat16, int8 rows converted: len(rows)*dim
+}
+
+// blockWords is how many bitset words (64 rows each) make a block: about
+// 256 KiB of vector data, to stay in L2 while every query passes over it.
+func (b *bfScan) blockWords() int {
+	rowBytes := 64 // sparse rows: a guess
+	switch col := b.col.(type) {
+	case *column.FloatVector:
+		rowBytes = 4 * col.Dim
+	case *column.ByteVector:
+		rowBytes = 4 * col.Dim // converted to float32
+		if col.Type == binaryVector {
+			rowBytes = col.RowBytes()
+		}
+	}
+	return min(max((256<<10)/rowBytes/64, 1), 16)
+}
+
 // scan scores the allowed rows in bitset words [wlo, whi) against every
-// query, query by query so that the query stays in cache.
+// query, block by block.
 func (b *bfScan) scan(ctx context.Context, wlo, whi int, cols []*collector) error {
 	words := b.allowed.Words()
-	var buf []float32
-	for q, c := range cols {
-		key := b.keyFunc(q, &buf)
-		for wi := wlo; wi < whi; wi++ {
-			if (wi-wlo)%bfCheckWords == bfCheckWords-1 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
+	bw := b.blockWords()
+	blk := &block{rows: make([]int, 0, bw*64)}
+	keys := make([]func(j int) float32, len(cols))
+	for q := range cols {
+		keys[q] = b.keyFunc(q, blk)
+	}
+	for wb := wlo; wb < whi; wb += bw {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		blk.rows = blk.rows[:0]
+		for wi := wb; wi < min(wb+bw, whi); wi++ {
 			for w := words[wi]; w != 0; w &= w - 1 {
-				i := wi<<6 | bits.TrailingZeros64(w)
-				kv := key(i)
+				blk.rows = append(blk.rows, wi<<6|bits.TrailingZeros64(w))
+			}
+		}
+		if len(blk.rows) == 0 {
+			continue
+		}
+		b.convert(blk)
+		for q, c := range cols {
+			key := keys[q]
+			for j, i := range blk.rows {
+				kv := key(j)
 				if !c.accepts(kv) || !b.win.Keep(kv) {
 					continue
 				}
@@ -118,50 +151,67 @@ func (b *bfScan) scan(ctx context.Context, wlo, whi int, cols []*collector) erro
 	return ctx.Err()
 }
 
-// keyFunc returns the key of row i for query q. buf is the caller's
-// conversion buffer for half-precision and int8 rows.
-func (b *bfScan) keyFunc(q int, buf *[]float32) func(i int) float32 {
+// convert turns the block's float16, bfloat16 or int8 rows into float32s.
+func (b *bfScan) convert(blk *block) {
+	col, ok := b.col.(*column.ByteVector)
+	if !ok || col.Type == binaryVector {
+		return
+	}
+	need := len(blk.rows) * col.Dim
+	if cap(blk.conv) < need {
+		blk.conv = make([]float32, need, cap(blk.rows)*col.Dim)
+	}
+	blk.conv = blk.conv[:need]
+	for j, i := range blk.rows {
+		convertRow(col, i, blk.conv[j*col.Dim:(j+1)*col.Dim])
+	}
+}
+
+// keyFunc returns the key of the block's j-th row for query q.
+func (b *bfScan) keyFunc(q int, blk *block) func(j int) float32 {
 	switch col := b.col.(type) {
 	case *column.FloatVector:
 		qv := b.qf[q*b.dim : (q+1)*b.dim]
 		switch b.metric {
 		case index.L2:
-			return func(i int) float32 { return distance.L2Sq(qv, col.Row(i)) }
+			return func(j int) float32 { return distance.L2Sq(qv, col.Row(blk.rows[j])) }
 		case index.IP:
-			return func(i int) float32 { return -distance.Dot(qv, col.Row(i)) }
+			return func(j int) float32 { return -distance.Dot(qv, col.Row(blk.rows[j])) }
 		default: // COSINE
-			return func(i int) float32 { return -cosine(distance.Dot(qv, col.Row(i)), b.norms[i]) }
+			return func(j int) float32 {
+				i := blk.rows[j]
+				return -cosine(distance.Dot(qv, col.Row(i)), b.norms[i])
+			}
 		}
 	case *column.ByteVector:
 		if col.Type == binaryVector {
 			w := col.RowBytes()
 			qv := b.queries.Binary[q*w : (q+1)*w]
 			if b.metric == index.Jaccard {
-				return func(i int) float32 { return distance.Jaccard(qv, col.Row(i)) }
+				return func(j int) float32 { return distance.Jaccard(qv, col.Row(blk.rows[j])) }
 			}
-			return func(i int) float32 { return float32(distance.Hamming(qv, col.Row(i))) }
+			return func(j int) float32 { return float32(distance.Hamming(qv, col.Row(blk.rows[j]))) }
 		}
-		qv := b.qf[q*b.dim : (q+1)*b.dim]
-		row := func(i int) []float32 {
-			var v []float32
-			v, *buf = rowFloats(col, i, *buf)
-			return v
-		}
+		d := b.dim
+		qv := b.qf[q*d : (q+1)*d]
 		switch b.metric {
 		case index.L2:
-			return func(i int) float32 { return distance.L2Sq(qv, row(i)) }
+			return func(j int) float32 { return distance.L2Sq(qv, blk.conv[j*d:(j+1)*d]) }
 		case index.IP:
-			return func(i int) float32 { return -distance.Dot(qv, row(i)) }
+			return func(j int) float32 { return -distance.Dot(qv, blk.conv[j*d:(j+1)*d]) }
 		default: // COSINE
-			return func(i int) float32 { return -cosine(distance.Dot(qv, row(i)), b.norms[i]) }
+			return func(j int) float32 { return -cosine(distance.Dot(qv, blk.conv[j*d:(j+1)*d]), b.norms[blk.rows[j]]) }
 		}
 	case *column.SparseVector:
 		qv := b.queries.Sparse[q]
 		if b.bm25 != nil {
 			idf := b.bm25.idf[q]
-			return func(i int) float32 { return -b.bm25.score(qv, idf, col.Rows[i], b.norms[i]) }
+			return func(j int) float32 {
+				i := blk.rows[j]
+				return -b.bm25.score(qv, idf, col.Rows[i], b.norms[i])
+			}
 		}
-		return func(i int) float32 { return -sparseDot(qv, col.Rows[i]) }
+		return func(j int) float32 { return -sparseDot(qv, col.Rows[blk.rows[j]]) }
 	}
 	panic("segment: brute force over a non-vector column") // checked by Search
 }

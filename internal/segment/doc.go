@@ -61,7 +61,10 @@
 //     NOT(visible AND match), Milvus's convention) unless fewer than 4096
 //     rows or 2% of the segment are allowed: then an exact scan is cheaper
 //     and a graph index would wander.
-//   - Brute force splits large scans across GOMAXPROCS goroutines.
+//   - Brute force walks the allowed rows in blocks of about 256 KiB of
+//     vectors, scoring each block against every query while it is in cache
+//     (float16, bfloat16 and int8 rows are converted once per block), and
+//     splits large scans across GOMAXPROCS goroutines.
 //   - Query walks the rows presorted by key (sealed) or sorts the allowed
 //     rows (growing; with a limit, only the limit+duplicates+1 smallest,
 //     kept in a heap).

@@ -55,18 +55,24 @@ func rowFloats(col column.Column, i int, buf []float32) ([]float32, []float32) {
 			buf = make([]float32, v.Dim)
 		}
 		buf = buf[:v.Dim]
-		row := v.Row(i)
-		switch v.Type {
-		case schemapb.DataType_Float16Vector:
-			distance.Float16sToFloat32s(buf, row)
-		case schemapb.DataType_BFloat16Vector:
-			distance.BFloat16sToFloat32s(buf, row)
-		default: // Int8Vector
-			for j, b := range row {
-				buf[j] = float32(int8(b))
-			}
-		}
+		convertRow(v, i, buf)
 		return buf, buf
 	}
 	return nil, buf
+}
+
+// convertRow writes row i of a float16, bfloat16 or int8 vector column
+// into dst (len Dim) as float32s.
+func convertRow(v *column.ByteVector, i int, dst []float32) {
+	row := v.Row(i)
+	switch v.Type {
+	case schemapb.DataType_Float16Vector:
+		distance.Float16sToFloat32s(dst, row)
+	case schemapb.DataType_BFloat16Vector:
+		distance.BFloat16sToFloat32s(dst, row)
+	default: // Int8Vector
+		for j, b := range row {
+			dst[j] = float32(int8(b))
+		}
+	}
 }

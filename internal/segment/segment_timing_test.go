@@ -45,9 +45,13 @@ func benchGrowing(b *testing.B, n, d int) *Growing {
 func BenchmarkGrowingSearch(b *testing.B) {
 	for _, n := range []int{10000, 100000} {
 		g := benchGrowing(b, n, 128)
-		q := make([]float32, 128)
-		for _, sel := range []int{100, 10} {
-			b.Run(fmt.Sprintf("n=%d/sel=%d", n, sel), func(b *testing.B) {
+		for _, c := range []struct{ nq, sel int }{{1, 100}, {1, 10}, {16, 100}} {
+			nq, sel := c.nq, c.sel
+			q := make([]float32, nq*128)
+			for i := range q {
+				q[i] = float32(i%7) / 7
+			}
+			b.Run(fmt.Sprintf("n=%d/nq=%d/sel=%d", n, nq, sel), func(b *testing.B) {
 				req := &SearchRequest{FieldID: fVec, Queries: index.Dataset{Dim: 128, Float: q}, Metric: index.L2,
 					Params: index.SearchParams{K: 10}, MVCCTs: 1}
 				if sel < 100 {

@@ -144,8 +144,17 @@ func (h *hnswIndex) distNodes(a, b uint32) float32 {
 }
 
 // insert links node id into the graph.
+//
+// As in hnswlib, the new node's lock is held for the whole insertion: a
+// concurrent insert that reaches it through a fresh upper-level link must
+// wait until its lower-level lists exist, or it would start a level-0
+// search from a node with no links and end up nearly isolated. This cannot
+// deadlock: an insert only reaches another in-flight node on a level that
+// node has finished, and inserts proceed from the top level down.
 func (h *hnswIndex) insert(s *hnswScratch, id uint32) {
 	level := int(h.levels[id])
+	h.locks[id].Lock()
+	defer h.locks[id].Unlock()
 	h.globalMu.Lock()
 	maxL, ep := h.maxLevel, h.entry
 	if maxL < 0 { // the first node
@@ -226,9 +235,7 @@ func (h *hnswIndex) connect(s *hnswScratch, id uint32, l int, sel []hnswCand) {
 		ids = append(ids, c.id)
 	}
 	s.ids = ids
-	h.locks[id].Lock()
-	h.setNeighbors(id, l, ids)
-	h.locks[id].Unlock()
+	h.setNeighbors(id, l, ids) // the caller holds locks[id]
 
 	var cands, kept []hnswCand
 	for _, c := range sel {

@@ -174,6 +174,9 @@ func kmeansAssign(points []float32, dim int, cent []float32, k int, spherical bo
 func kmeansNearest(x, cent []float32, k int, spherical bool) int {
 	dim := len(x)
 	best, bestD := 0, float32(math.Inf(1))
+	if dim == 4 && !spherical {
+		return kmeansNearest4(x, cent, k)
+	}
 	if dim <= 8 {
 		// Sub-quantizers of PQ: a call into the kernel costs more than the work.
 		for c := range k {
@@ -225,4 +228,20 @@ func kmeansParallel(n int, fn func(lo, hi int)) {
 		wg.Go(func() { fn(lo, hi) })
 	}
 	wg.Wait()
+}
+
+// kmeansNearest4 is kmeansNearest for 4-component L2 sub-vectors, the PQ
+// shape FAISS's benchmarks use (m = dim/4): unrolled, no kernel call.
+func kmeansNearest4(x, cent []float32, k int) int {
+	x0, x1, x2, x3 := x[0], x[1], x[2], x[3]
+	best, bestD := 0, float32(math.Inf(1))
+	cent = cent[:k*4]
+	for c := 0; c+4 <= len(cent); c += 4 {
+		r := cent[c : c+4 : c+4]
+		d0, d1, d2, d3 := x0-r[0], x1-r[1], x2-r[2], x3-r[3]
+		if d := (d0*d0 + d1*d1) + (d2*d2 + d3*d3); d < bestD {
+			best, bestD = c/4, d
+		}
+	}
+	return best
 }

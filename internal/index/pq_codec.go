@@ -76,6 +76,10 @@ func (p *pqCodec) encode(x []float32, dst []byte) {
 // with every codeword.
 func (p *pqCodec) queryTable(q, b []float32) {
 	ds := p.dsub
+	if ds == 4 {
+		p.queryTable4(q, b)
+		return
+	}
 	for j := range p.m {
 		qj := q[j*ds : (j+1)*ds]
 		cb := p.codebooks[j*p.ksub*ds : (j+1)*p.ksub*ds]
@@ -87,6 +91,20 @@ func (p *pqCodec) queryTable(q, b []float32) {
 				s += v * row[t]
 			}
 			out[c] = s
+		}
+	}
+}
+
+// queryTable4 is queryTable for 4-component sub-vectors, unrolled.
+func (p *pqCodec) queryTable4(q, b []float32) {
+	ksub := p.ksub
+	for j := range p.m {
+		q0, q1, q2, q3 := q[j*4], q[j*4+1], q[j*4+2], q[j*4+3]
+		cb := p.codebooks[j*ksub*4 : (j+1)*ksub*4]
+		out := b[j*ksub : (j+1)*ksub]
+		for c := range out {
+			r := cb[c*4 : c*4+4 : c*4+4]
+			out[c] = (q0*r[0] + q1*r[1]) + (q2*r[2] + q3*r[3])
 		}
 	}
 }

@@ -80,6 +80,8 @@ type Store interface {
 	KeepAlive(ctx context.Context, lease LeaseID) error
 	// PutWithLease writes key attached to lease.
 	PutWithLease(ctx context.Context, key string, value []byte, lease LeaseID) error
-	// Close releases the store's resources.
+	// Close releases the store's resources and ends its watches and
+	// keep-alives. Calls after Close fail with ErrClosed; Close is
+	// idempotent.
 	Close() error
 }

@@ -54,6 +54,7 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 	// DeletePrefix removes every object whose key starts with prefix.
 	DeletePrefix(ctx context.Context, prefix string) error
-	// Close releases the store's resources.
+	// Close releases the store's resources; calls after it fail with
+	// ErrClosed. Mappings stay valid until their own Close.
 	Close() error
 }

@@ -30,7 +30,8 @@ type core struct {
 	deletedAt  []uint64 // per row: smallest delete ts that hides it, 0 if none
 	numDeleted int
 	delVersion uint64 // bumped whenever deletedAt changes
-	maxTs      uint64
+	maxTs      uint64 // largest insert ts
+	maxDelTs   uint64 // largest deletedAt
 	pkInts     *pkMap[int64]
 	pkStrs     *pkMap[string]
 

@@ -22,6 +22,7 @@ func (c *core) Delete(intPKs []int64, strPKs []string, ts []uint64) int {
 			switch cur := c.deletedAt[off]; {
 			case cur == 0:
 				c.deletedAt[off] = d
+				c.maxDelTs = max(c.maxDelTs, d)
 				c.numDeleted++
 				hit++
 				changed = true

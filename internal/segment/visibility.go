@@ -3,6 +3,7 @@ package segment
 import (
 	"context"
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/milvago/milvago/internal/bitset"
@@ -69,6 +70,12 @@ func (c *core) visible(n int, mvccTs uint64) *bitset.Set {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	ver := c.delVersion
+	if mvccTs >= c.maxTs && mvccTs >= c.maxDelTs {
+		// Every insert and delete is at or before mvccTs: the answer is
+		// the same for any later read, so reads at an advancing service
+		// time share one cache entry.
+		mvccTs = math.MaxUint64
+	}
 	if s := c.vis.get(n, mvccTs, ver); s != nil {
 		return s
 	}

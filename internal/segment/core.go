@@ -20,7 +20,7 @@ type core struct {
 	sealed      bool
 	indexes     map[int64]index.Index // field ID -> index; immutable; nil for growing
 
-	// mu guards the fields below it. Row data at offsets < n never changes:
+	// mu guards n through pkStrs. Row data at offsets < n never changes:
 	// a reader takes mu only to read n and the column headers, then works on
 	// slices capped at n without the lock.
 	mu         sync.RWMutex
@@ -36,7 +36,7 @@ type core struct {
 	pkStrs     *pkMap[string]
 
 	vis      visCache
-	norms    map[int64]*normCache // float vector field -> norms; map immutable after construction
+	norms    map[int64]*normCache // vector field -> row norms (COSINE) or lengths (BM25); map immutable
 	pkSorted pkOrder              // sealed only: offsets sorted by primary key
 	stats    statsTable           // sealed only
 }

@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) objstore.Store) {
 		{"Concurrent", testConcurrent},
 		{"Large", testLarge},
 		{"Context", testContext},
+		{"Closed", testClosed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -444,4 +445,27 @@ func testContext(t *testing.T, s objstore.Store) {
 	}
 	_, err := s.Get(context.Background(), "ctx/x")
 	wantNotFound(t, "Get after a cancelled Put", err)
+}
+
+func testClosed(t *testing.T, s objstore.Store) {
+	ctx := context.Background()
+	put(t, s, "k", []byte("v"))
+	m, err := s.Map(ctx, "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Get(ctx, "k"); !errors.Is(err, objstore.ErrClosed) {
+		t.Fatalf("Get after Close: err = %v, want ErrClosed", err)
+	}
+	if err := s.Put(ctx, "k2", nil); !errors.Is(err, objstore.ErrClosed) {
+		t.Fatalf("Put after Close: err = %v, want ErrClosed", err)
+	}
+	if string(m.Bytes()) != "v" {
+		t.Fatal("a mapping did not survive Close of its store")
+	}
+	// Run closes the store again: Close is idempotent.
 }

@@ -64,11 +64,11 @@ func kmeansTrain(ctx context.Context, data []float32, dim int, cfg kmeansConfig)
 		p := perm[c%n]
 		copy(cent[c*dim:(c+1)*dim], train[p*dim:(p+1)*dim])
 	}
-	if n <= k {
-		return cent, nil
-	}
 	if cfg.Spherical {
 		kmeansNormalize(cent, dim)
+	}
+	if n <= k {
+		return cent, nil
 	}
 
 	assign := make([]int32, n)

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 
 	"github.com/milvago/milvago/internal/bitset"
@@ -327,6 +329,28 @@ func TestSparseRoundTripAndErrors(t *testing.T) {
 	f(Spec{Type: TypeSparseInv, Metric: IP}, Dataset{Sparse: [][]byte{spartRow([]uint32{5, 2}, []float32{1, 1})}}, nil)
 	f(Spec{Type: TypeSparseInv, Metric: IP}, Dataset{Sparse: data}, &SearchParams{K: 3, Params: map[string]string{"drop_ratio_search": "1.5"}})
 	f(Spec{Type: TypeSparseInv, Metric: BM25, Params: map[string]string{"bm25_k1": "3"}}, Dataset{Sparse: data}, nil)
+}
+
+func TestSparseConcurrentSearch(t *testing.T) {
+	data := spartRandom(42, 500, 200, 10, false)
+	queries := spartRandom(43, 8, 200, 5, false)
+	idx := buildIndex(t, Spec{Type: TypeSparseInv, Metric: IP}, Dataset{Sparse: data})
+	want := spartSearch(t, idx, queries, SearchParams{K: 5})
+	var wg sync.WaitGroup
+	fail := make(chan string, len(queries))
+	for q := range queries {
+		wg.Go(func() {
+			res, err := idx.Search(context.Background(), Dataset{Sparse: queries[q : q+1]}, SearchParams{K: 5})
+			if err != nil || !slices.Equal(res.Labels, want.Labels[q*5:(q+1)*5]) {
+				fail <- fmt.Sprintf("query %d: %v %v", q, res, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(fail)
+	for msg := range fail {
+		t.Fatal(msg)
+	}
 }
 
 // FuzzLoadSparse feeds corrupted serialized sparse indexes to Load.

@@ -152,3 +152,38 @@ func BenchmarkRead(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStartEmbedded measures StartEmbedded + Close on a fresh
+// directory and on one holding 64 MiB of messages (recovery).
+func BenchmarkStartEmbedded(b *testing.B) {
+	b.Run("empty", func(b *testing.B) {
+		for b.Loop() {
+			e, err := logbroker.StartEmbedded(b.Context(), logbroker.EmbedConfig{Dir: b.TempDir()}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			e.Close()
+		}
+	})
+	b.Run("64MiB", func(b *testing.B) {
+		dir := b.TempDir()
+		e, err := logbroker.StartEmbedded(b.Context(), logbroker.EmbedConfig{Dir: dir}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		payload := make([]byte, 64<<10)
+		for range 1024 {
+			if _, err := e.Log().Append(b.Context(), "dml_0", payload, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		e.Close()
+		for b.Loop() {
+			e, err := logbroker.StartEmbedded(b.Context(), logbroker.EmbedConfig{Dir: dir}, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			e.Close()
+		}
+	})
+}

@@ -19,9 +19,17 @@ const arrayRowPresent = 1
 func EncodeColumn(c column.Column) ([]byte, error) { return AppendColumn(nil, c) }
 
 // AppendColumn appends the encoding of c to dst and returns the extended
-// buffer. Reusing dst across flushes saves allocating (and faulting in) a
-// fresh buffer the size of the column each time.
+// buffer (dst itself on error). Reusing dst across flushes saves allocating
+// (and faulting in) a fresh buffer the size of the column each time.
 func AppendColumn(dst []byte, c column.Column) ([]byte, error) {
+	out, err := appendColumn(dst, c)
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
+func appendColumn(dst []byte, c column.Column) ([]byte, error) {
 	if !littleEndian {
 		return nil, errBigEndian
 	}

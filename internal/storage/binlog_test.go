@@ -233,6 +233,9 @@ func TestAppendColumn(t *testing.T) {
 	if string(buf[:3]) != "xyz" {
 		t.Fatal("AppendColumn overwrote dst")
 	}
+	if out, err := AppendColumn(buf, &column.FloatVector{Dim: 0, Data: []float32{1}}); err == nil || len(out) != len(buf) {
+		t.Fatalf("failed append: err %v, len %d, want dst back (len %d)", err, len(out), len(buf))
+	}
 	start := len(prefix)
 	for i, nc := range cols {
 		file := append([]byte(nil), buf[start:ends[i]]...)

@@ -51,10 +51,20 @@ func New(d Deps) *Server {
 	return &Server{d: d, logger: d.Logger.With("component", "querynode"), collections: map[int64]*collection{}}
 }
 
-// Run serves until ctx ends, then releases everything.
-func (s *Server) Run(ctx context.Context) error {
+// Start lets the node accept loads; shards it serves stop when ctx ends.
+func (s *Server) Start(ctx context.Context) {
 	s.mu.Lock()
 	s.runCtx = ctx
+	s.mu.Unlock()
+}
+
+// Run serves until ctx ends (calling Start if it was not), then releases
+// everything.
+func (s *Server) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.runCtx == nil {
+		s.runCtx = ctx
+	}
 	s.mu.Unlock()
 	<-ctx.Done()
 	s.mu.Lock()

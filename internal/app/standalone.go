@@ -1,0 +1,258 @@
+// Package app is the composition root: it builds the component graph for a
+// role and owns the components' lifecycles. Standalone composes every role
+// in one process, wired by direct calls; nothing in it dials itself.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/datanode"
+	"github.com/milvago/milvago/internal/indexcoord"
+	"github.com/milvago/milvago/internal/indexnode"
+	"github.com/milvago/milvago/internal/kv"
+	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/objstore"
+	"github.com/milvago/milvago/internal/proxy"
+	"github.com/milvago/milvago/internal/querycoord"
+	"github.com/milvago/milvago/internal/querynode"
+	"github.com/milvago/milvago/internal/rootcoord"
+	"github.com/milvago/milvago/internal/rpc"
+	"github.com/milvago/milvago/internal/streaming"
+)
+
+// StandaloneConfig configures `milvago standalone`.
+type StandaloneConfig struct {
+	DataDir     string
+	Port        int // gRPC
+	MetricsPort int // HTTP /healthz, /metrics
+	// SyncAlways fsyncs every log append before acknowledging it (survives
+	// power loss, slower). Off, a process crash still loses nothing.
+	SyncAlways bool
+	Data       datacoord.Config
+	Root       rootcoord.Config
+}
+
+// DefaultStandalone returns the defaults: ./milvago-data, 19530 and 9091.
+func DefaultStandalone() StandaloneConfig {
+	return StandaloneConfig{DataDir: "milvago-data", Port: 19530, MetricsPort: 9091, Data: datacoord.Default(), Root: rootcoord.Default()}
+}
+
+// Standalone is every role in one process.
+type Standalone struct {
+	cfg    StandaloneConfig
+	logger *slog.Logger
+
+	etcd    *kv.Embedded
+	broker  *logbroker.Embedded
+	objects objstore.Store
+
+	root   *rootcoord.Server
+	data   *datacoord.Server
+	writer *streaming.Writer
+	dnode  *datanode.Server
+	icoord *indexcoord.Server
+	qnode  *querynode.Server
+	qcoord *querycoord.Server
+	proxy  *proxy.Server
+	rpc    *rpc.Server
+	ready  atomic.Bool
+}
+
+// NewStandalone starts the embedded meta store and log and builds every
+// component. Run serves; Close releases what Run did not.
+func NewStandalone(ctx context.Context, cfg StandaloneConfig, logger *slog.Logger) (s *Standalone, err error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s = &Standalone{cfg: cfg, logger: logger}
+	defer func() {
+		if err != nil {
+			s.closeStorage()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("app: data dir: %w", err)
+	}
+	start := time.Now()
+	s.etcd, err = kv.StartEmbedded(ctx, kv.EmbedConfig{Dir: filepath.Join(cfg.DataDir, "etcd")}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("app: start embedded etcd: %w", err)
+	}
+	s.broker, err = logbroker.StartEmbedded(ctx, logbroker.EmbedConfig{Dir: filepath.Join(cfg.DataDir, "log"), SyncAlways: cfg.SyncAlways}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("app: start embedded log: %w", err)
+	}
+	s.objects, err = objstore.NewLocal(filepath.Join(cfg.DataDir, "objects"))
+	if err != nil {
+		return nil, fmt.Errorf("app: object store: %w", err)
+	}
+	logger.Info("storage ready", "took", time.Since(start).Round(time.Millisecond))
+	if err := s.build(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Standalone) build(ctx context.Context) error {
+	meta := s.etcd.Client()
+	log := s.broker.Log()
+	h := &hooks{s: s}
+	var err error
+	if s.root, err = rootcoord.New(ctx, s.cfg.Root, rootcoord.Deps{KV: meta, Hooks: h, Logger: s.logger}); err != nil {
+		return err
+	}
+	if s.data, err = datacoord.New(ctx, s.cfg.Data, datacoord.Deps{KV: meta, IDs: s.root, Logger: s.logger}); err != nil {
+		return err
+	}
+	s.writer = streaming.New(streaming.Default(), streaming.Deps{Log: log, TSO: s.root, Segments: s.data, Logger: s.logger})
+	s.dnode = datanode.New(datanode.Deps{Log: log, Objects: s.objects, Coord: s.data, IDs: s.root, Logger: s.logger})
+	inode := indexnode.New(s.objects, s.logger)
+	if s.icoord, err = indexcoord.New(ctx, indexcoord.Deps{KV: meta, IDs: s.root, Segments: s.data, Builder: inode, Logger: s.logger}); err != nil {
+		return err
+	}
+	s.qnode = querynode.New(querynode.Deps{Log: log, Objects: s.objects, Syncer: s.writer, Logger: s.logger})
+	if s.qcoord, err = querycoord.New(ctx, querycoord.Deps{KV: meta, Data: s.data, Indexes: s.icoord, Node: s.qnode, Collections: s.root, Logger: s.logger}); err != nil {
+		return err
+	}
+	// Flushed segments go to the query node first (served by brute force),
+	// then to index builds; a finished build reloads the segment indexed.
+	s.data.AddListener(s.qcoord)
+	s.data.AddListener(s.icoord)
+	s.icoord.AddListener(s.qcoord)
+	pcfg := proxy.Default()
+	pcfg.MaxMessageBytes = log.MaxMessageBytes() - 64<<10
+	s.proxy = proxy.New(pcfg, proxy.Deps{Root: s.root, Data: s.data, Query: s.qcoord, Index: s.icoord, Writer: s.writer,
+		Shards: s.qnode, Hooks: h, Logger: s.logger})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.rpc = rpc.New(rpc.Config{Addr: net.JoinHostPort("", strconv.Itoa(s.cfg.Port)), MetricsAddr: net.JoinHostPort("", strconv.Itoa(s.cfg.MetricsPort))},
+		rpc.NewService(s.proxy, "STANDALONE"), reg, s.readyErr, s.logger)
+	return nil
+}
+
+func (s *Standalone) readyErr() error {
+	if !s.ready.Load() {
+		return errors.New("starting")
+	}
+	return nil
+}
+
+// Run serves on the configured ports until ctx ends, then shuts down.
+func (s *Standalone) Run(ctx context.Context) error {
+	gl, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(s.cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("app: listen on port %d: %w", s.cfg.Port, err)
+	}
+	hl, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(s.cfg.MetricsPort)))
+	if err != nil {
+		gl.Close()
+		return fmt.Errorf("app: listen on port %d: %w", s.cfg.MetricsPort, err)
+	}
+	return s.Serve(ctx, gl, hl)
+}
+
+// Serve serves on the given listeners until ctx ends, then shuts down and
+// closes the embedded servers.
+func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error {
+	defer s.closeStorage()
+	g, gctx := errgroup.WithContext(ctx)
+	colls, err := s.allCollections(gctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range colls {
+		if err := s.dnode.Watch(gctx, c); err != nil {
+			return err
+		}
+	}
+	s.qnode.Start(gctx)
+	g.Go(func() error { return s.writer.Run(gctx) })
+	g.Go(func() error { return s.dnode.Run(gctx) })
+	g.Go(func() error { return s.qnode.Run(gctx) })
+	g.Go(func() error { return s.icoord.Run(gctx) })
+	if err := s.qcoord.Recover(gctx); err != nil {
+		return err
+	}
+	g.Go(func() error { return s.rpc.Serve(gctx, grpcL, httpL) })
+	s.ready.Store(true)
+	s.logger.Info("milvago standalone is ready", "grpc", grpcL.Addr().String(), "http", httpL.Addr().String(), "data", s.cfg.DataDir)
+	err = g.Wait()
+	s.ready.Store(false)
+	return err
+}
+
+func (s *Standalone) allCollections(ctx context.Context) ([]*model.Collection, error) {
+	var out []*model.Collection
+	for _, db := range s.root.ListDatabases(ctx) {
+		colls, err := s.root.ListCollections(ctx, db.Name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, colls...)
+	}
+	return out, nil
+}
+
+func (s *Standalone) closeStorage() {
+	if s.broker != nil {
+		if err := s.broker.Close(); err != nil {
+			s.logger.Warn("close log", "err", err)
+		}
+		s.broker = nil
+	}
+	if s.etcd != nil {
+		if err := s.etcd.Close(); err != nil {
+			s.logger.Warn("close meta store", "err", err)
+		}
+		s.etcd = nil
+	}
+	if s.objects != nil {
+		s.objects.Close()
+		s.objects = nil
+	}
+}
+
+// hooks fans collection DDL out to the components that must hear of it.
+type hooks struct{ s *Standalone }
+
+func (h *hooks) CollectionCreated(ctx context.Context, c *model.Collection) error {
+	return h.s.dnode.Watch(ctx, c)
+}
+
+func (h *hooks) CollectionDropped(ctx context.Context, c *model.Collection) {
+	h.s.qcoord.CollectionDropped(ctx, c)
+	h.s.dnode.Unwatch(c)
+	if err := h.s.data.DropCollection(ctx, c); err != nil {
+		h.s.logger.Error("drop collection segments", "collection", c.ID, "err", err)
+	}
+	if err := h.s.icoord.DropCollection(ctx, c.ID); err != nil {
+		h.s.logger.Error("drop collection indexes", "collection", c.ID, "err", err)
+	}
+	for _, prefix := range []string{"insert_log/", "delta_log/", "stats_log/"} {
+		if err := h.s.objects.DeletePrefix(ctx, prefix+strconv.FormatInt(c.ID, 10)+"/"); err != nil {
+			h.s.logger.Warn("delete dropped collection files", "collection", c.ID, "err", err)
+		}
+	}
+}
+
+func (h *hooks) PartitionDropped(ctx context.Context, c *model.Collection, partitionID int64) {
+	h.s.qcoord.PartitionDropped(ctx, c, partitionID)
+	if err := h.s.data.DropPartition(ctx, c.ID, partitionID); err != nil {
+		h.s.logger.Error("drop partition segments", "partition", partitionID, "err", err)
+	}
+}

@@ -211,3 +211,82 @@ func TestVisibilityIncremental(t *testing.T) {
 		t.Fatal("MemoryBytes")
 	}
 }
+
+// TestSealedIndexTypes runs sealed segments over every kind of registered
+// index: exact ones must match the reference, approximate ones must recall
+// most of it.
+func TestSealedIndexTypes(t *testing.T) {
+	rng := rand.New(rand.NewPCG(49, 50))
+	const n = 6000
+	r := genRows(rng, schemapb.DataType_Int64, 0, n, 5)
+	ages := r.cols[fAge].(*column.Scalar[int64]).Data
+	pks := r.cols[fPK].(*column.Scalar[int64]).Data
+	f := func(typ string, fieldID int64, m index.Metric, params map[string]string, exact bool) {
+		t.Helper()
+		if !slices.Contains(index.Types(), typ) {
+			t.Logf("%s is not registered; skipped", typ)
+			return
+		}
+		col := r.cols[fieldID]
+		spec := index.Spec{Type: typ, Metric: m, Params: params}
+		var data index.Dataset
+		switch v := col.(type) {
+		case *column.FloatVector:
+			spec.Dim, data = v.Dim, index.Dataset{Dim: v.Dim, Float: v.Data}
+		case *column.ByteVector:
+			spec.Dim, data = v.Dim, index.Dataset{Dim: v.Dim, Binary: v.Data}
+		case *column.SparseVector:
+			data = index.Dataset{Sparse: v.Rows}
+		}
+		idx, err := index.New(spec)
+		if err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+		if err := idx.Build(context.Background(), data); err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+		s := newSealedWith(t, schemapb.DataType_Int64, r, map[int64]index.Index{fieldID: idx})
+		s.Delete([]int64{10, 20}, nil, []uint64{6, 6})
+		keep := func(i int) bool { return ages[i] != 0 && i != 10 && i != 20 }
+		qs := queriesFor(rng, fieldID, 4)
+		res, err := s.Search(context.Background(), &SearchRequest{FieldID: fieldID, Queries: qs, Metric: m,
+			Params: index.SearchParams{K: 10, Params: params}, Filter: &ageFilter{keep: func(a int64) bool { return a != 0 }}, MVCCTs: 6})
+		if err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+		if exact {
+			checkSearch(t, res, col, m, qs, keep, n, pks)
+			return
+		}
+		// Approximate: every hit allowed, recall@10 against brute force.
+		g := newSealedWith(t, schemapb.DataType_Int64, r, nil)
+		g.Delete([]int64{10, 20}, nil, []uint64{6, 6})
+		want, err := g.Search(context.Background(), &SearchRequest{FieldID: fieldID, Queries: qs, Metric: m,
+			Params: index.SearchParams{K: 10}, Filter: &ageFilter{keep: func(a int64) bool { return a != 0 }}, MVCCTs: 6})
+		if err != nil {
+			t.Fatal(err)
+		}
+		truth := map[int64]bool{}
+		for _, off := range want.Offsets {
+			truth[off] = true
+		}
+		found := 0
+		for _, off := range res.Offsets {
+			if off >= 0 && !keep(int(off)) {
+				t.Fatalf("%s returned a filtered or deleted row %d", typ, off)
+			}
+			if truth[off] {
+				found++
+			}
+		}
+		if recall := float64(found) / float64(len(want.Offsets)); recall < 0.8 {
+			t.Fatalf("%s %s: recall@10 %.2f", typ, m, recall)
+		}
+	}
+	f(index.TypeFlat, fVec, index.Cosine, nil, true)
+	f(index.TypeBinFlat, fBin, index.Hamming, nil, true)
+	f(index.TypeBinFlat, fBin, index.Jaccard, nil, true)
+	f(index.TypeSparseInv, fSparse, index.IP, nil, true)
+	f(index.TypeIVFFlat, fVec, index.L2, map[string]string{"nlist": "16", "nprobe": "16"}, true)
+	f(index.TypeHNSW, fVec, index.L2, map[string]string{"M": "16", "efConstruction": "100", "ef": "100"}, false)
+}

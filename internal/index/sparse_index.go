@@ -36,6 +36,7 @@ type sparseIndex struct {
 	rows    []int32   // posting rows
 	vals    []float32 // posting values (BM25: term frequencies)
 
+	span   int       // 1 + the largest row with a posting: the size of a query's accumulators
 	docLen []float32 // BM25: per row, the sum of its term frequencies
 	bm25   sparseBM25
 
@@ -227,6 +228,7 @@ func (s *sparseIndex) Build(ctx context.Context, data Dataset) error {
 		})
 	}
 	s.n = n
+	s.span = sparseSpan(s.rows)
 	if s.metric == BM25 {
 		s.docLen = docLen
 		if s.bm25.avgdl == 0 {
@@ -296,7 +298,7 @@ func (s *sparseIndex) Search(ctx context.Context, queries Dataset, p SearchParam
 	return ivfRunQueries(ctx, len(queries.Sparse), p.K, func(qi int, labels []int64, dists []float32) {
 		sc, ok := s.scratch.Get().(*sparseScratch)
 		if !ok {
-			sc = &sparseScratch{scores: make([]float32, s.n), seen: make([]bool, s.n), top: NewTopK(1)}
+			sc = &sparseScratch{scores: make([]float32, s.span), seen: make([]bool, s.span), top: NewTopK(1)}
 		}
 		s.searchOne(queries.Sparse[qi], ratio, bm, plan, sc, labels, dists)
 		s.scratch.Put(sc)
@@ -433,6 +435,18 @@ func loadSparseIndex(typ string, data []byte) (Index, error) {
 	if ndl == 0 {
 		s.docLen = nil
 	}
+	s.span = sparseSpan(s.rows)
 	s.mapped = r.mapped
 	return s, nil
+}
+
+// sparseSpan returns 1 + the largest row in rows (0 when empty). Query
+// accumulators are sized by it rather than by the row count, which a
+// corrupt file could inflate without backing data.
+func sparseSpan(rows []int32) int {
+	span := 0
+	for _, r := range rows {
+		span = max(span, int(r)+1)
+	}
+	return span
 }

@@ -25,7 +25,11 @@ func validateCollectionAlias(alias string) error {
 	return validateCollectionNameOrAlias(alias, "alias")
 }
 
+// validateCollectionNameOrAlias checks a collection name (kind "name") or
+// alias (kind "alias"). "collection name" and "collection alias" are
+// accepted as spellings of the same two kinds.
 func validateCollectionNameOrAlias(entity, kind string) error {
+	kind = strings.TrimPrefix(kind, "collection ")
 	entity = strings.TrimSpace(entity)
 	if entity == "" {
 		return errInvalidMsg("collection %s should not be empty", kind)

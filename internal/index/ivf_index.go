@@ -23,6 +23,10 @@ func init() {
 // ivfTrainSeed seeds every k-means run, so builds are reproducible.
 const ivfTrainSeed = 0x1f2e3d4c
 
+// ivfKmeansIters is the number of Lloyd iterations of the coarse quantizer
+// (FAISS's IVF default).
+const ivfKmeansIters = 10
+
 // ivfFloat is an inverted-file index over float vectors. Build clusters the
 // vectors with k-means into nlist lists (fewer when there are fewer vectors
 // than nlist: one list per vector at most, Milvus would not index such a
@@ -53,6 +57,32 @@ type ivfFloat struct {
 	mapped  int64 // bytes aliased from a loaded buffer
 	built   bool
 	scratch sync.Pool
+
+	progress     func(done, total int)
+	progressDone int
+}
+
+// SetProgress makes Build report progress (ProgressReporter): one unit per
+// k-means iteration, one per PQ sub-space, one for filling the lists.
+func (x *ivfFloat) SetProgress(fn func(done, total int)) { x.progress = fn }
+
+// tick reports one more unit of build work; Build calls it from its own
+// goroutine only.
+func (x *ivfFloat) tick() {
+	if x.progress == nil {
+		return
+	}
+	total := x.progressTotal()
+	x.progressDone = min(x.progressDone+1, total)
+	x.progress(x.progressDone, total)
+}
+
+// progressTotal is the number of build units tick reports.
+func (x *ivfFloat) progressTotal() int {
+	if x.pq != nil {
+		return ivfKmeansIters + x.pq.m + 1
+	}
+	return ivfKmeansIters + 1
 }
 
 // ivfMetric checks and defaults the metric of a float index.
@@ -159,7 +189,7 @@ func (x *ivfFloat) Build(ctx context.Context, data Dataset) error {
 	nlist, _ := strconv.Atoi(x.spec.Params["nlist"])
 	lists := max(1, min(nlist, n))
 	spherical := x.metric != L2
-	cent, err := kmeansTrain(ctx, vecs, x.dim, kmeansConfig{K: lists, Seed: ivfTrainSeed, Spherical: spherical})
+	cent, err := kmeansTrain(ctx, vecs, x.dim, kmeansConfig{K: lists, Iters: ivfKmeansIters, Seed: ivfTrainSeed, Spherical: spherical, OnIter: x.tick})
 	if err != nil {
 		return err
 	}
@@ -187,6 +217,8 @@ func (x *ivfFloat) Build(ctx context.Context, data Dataset) error {
 			return err
 		}
 	}
+	x.progressDone = x.progressTotal() - 1 // k-means may stop early: jump to the end
+	x.tick()
 	x.built = true
 	return ctx.Err()
 }
@@ -223,7 +255,7 @@ func (x *ivfFloat) buildPQ(ctx context.Context, vecs []float32, assign []int32) 
 			train = append(train, vecs[r*d+j]-x.cent[c*d+j])
 		}
 	}
-	if err := x.pq.train(ctx, train, ivfTrainSeed+1); err != nil {
+	if err := x.pq.train(ctx, train, ivfTrainSeed+1, x.tick); err != nil {
 		return err
 	}
 	cs := x.pq.codeSize()

@@ -386,3 +386,23 @@ func FuzzLoadIVF(f *testing.F) {
 		_ = idx.MemoryBytes()
 	})
 }
+
+func TestIVFProgress(t *testing.T) {
+	idx, err := New(Spec{Type: TypeIVFPQ, Metric: L2, Dim: 8, Params: map[string]string{"nlist": "4", "m": "2", "nbits": "4"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls, lastDone, lastTotal int
+	idx.(ProgressReporter).SetProgress(func(done, total int) {
+		if done > total || done < lastDone {
+			t.Fatalf("progress %d/%d after %d", done, total, lastDone)
+		}
+		calls, lastDone, lastTotal = calls+1, done, total
+	})
+	if err := idx.Build(context.Background(), Dataset{Dim: 8, Float: randFloats(4, 300, 8)}); err != nil {
+		t.Fatal(err)
+	}
+	if calls == 0 || lastDone != lastTotal {
+		t.Fatalf("%d progress calls, last %d/%d", calls, lastDone, lastTotal)
+	}
+}

@@ -19,6 +19,8 @@ type kmeansConfig struct {
 	// Spherical assigns by largest inner product and normalises centroids
 	// after each update (the coarse quantizer of IP and COSINE indexes).
 	Spherical bool
+	// OnIter, if set, is called after each iteration (progress reporting).
+	OnIter func()
 }
 
 // kmeansTrain clusters the n = len(data)/dim points of data into cfg.K
@@ -101,6 +103,9 @@ func kmeansTrain(ctx context.Context, data []float32, dim int, cfg kmeansConfig)
 		kmeansSplitEmpty(cent, dim, counts, rng)
 		if cfg.Spherical {
 			kmeansNormalize(cent, dim)
+		}
+		if cfg.OnIter != nil {
+			cfg.OnIter()
 		}
 	}
 	return cent, nil

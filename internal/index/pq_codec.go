@@ -41,8 +41,8 @@ func (p *pqCodec) codeSize() int {
 }
 
 // train learns the m codebooks from the n = len(data)/dim training vectors
-// with one k-means per sub-space.
-func (p *pqCodec) train(ctx context.Context, data []float32, seed uint64) error {
+// with one k-means per sub-space; onSub, if set, is called after each sub-space.
+func (p *pqCodec) train(ctx context.Context, data []float32, seed uint64, onSub func()) error {
 	n := len(data) / p.dim
 	p.codebooks = make([]float32, p.m*p.ksub*p.dsub)
 	sub := make([]float32, n*p.dsub)
@@ -55,6 +55,9 @@ func (p *pqCodec) train(ctx context.Context, data []float32, seed uint64) error 
 			return err
 		}
 		copy(p.codebooks[j*p.ksub*p.dsub:], cb)
+		if onSub != nil {
+			onSub()
+		}
 	}
 	return nil
 }

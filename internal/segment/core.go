@@ -19,6 +19,9 @@ type core struct {
 	partitionID int64
 	sealed      bool
 	indexes     map[int64]index.Index // field ID -> index; immutable; nil for growing
+	// indexMinAllowed is the fewest allowed rows for which an index is
+	// asked instead of a scan (bfMaxAllowed; tests lower it).
+	indexMinAllowed int
 
 	// mu guards n through pkStrs. Row data at offsets < n never changes:
 	// a reader takes mu only to read n and the column headers, then works on
@@ -48,6 +51,8 @@ func newCore(id, partitionID int64, l *layout) *core {
 		partitionID: partitionID,
 		cols:        make(map[int64]column.Column, len(l.fields)),
 		norms:       map[int64]*normCache{},
+
+		indexMinAllowed: bfMaxAllowed,
 	}
 	if l.pk.typ == schemapb.DataType_Int64 {
 		c.pkInts = newPKMap[int64]()

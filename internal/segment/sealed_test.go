@@ -127,7 +127,7 @@ func TestSealedFlatIndex(t *testing.T) {
 		t.Skip("FLAT is not registered in internal/index yet")
 	}
 	rng := rand.New(rand.NewPCG(43, 44))
-	const n = 6000
+	const n = 2000
 	r := genRows(rng, schemapb.DataType_Int64, 0, n, 5)
 	vec := r.cols[fVec].(*column.FloatVector)
 	ages := r.cols[fAge].(*column.Scalar[int64]).Data
@@ -141,6 +141,7 @@ func TestSealedFlatIndex(t *testing.T) {
 			t.Fatal(err)
 		}
 		s := newSealedWith(t, schemapb.DataType_Int64, r, map[int64]index.Index{fVec: idx})
+		s.indexMinAllowed = 0
 		g := newGrowingWith(t, schemapb.DataType_Int64, r)
 		for _, seg := range []Segment{s, g} {
 			seg.Delete([]int64{10, 20}, nil, []uint64{6, 6})
@@ -217,7 +218,7 @@ func TestVisibilityIncremental(t *testing.T) {
 // most of it.
 func TestSealedIndexTypes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(49, 50))
-	const n = 6000
+	const n = 1500
 	r := genRows(rng, schemapb.DataType_Int64, 0, n, 5)
 	ages := r.cols[fAge].(*column.Scalar[int64]).Data
 	pks := r.cols[fPK].(*column.Scalar[int64]).Data
@@ -246,6 +247,7 @@ func TestSealedIndexTypes(t *testing.T) {
 			t.Fatalf("%s: %v", typ, err)
 		}
 		s := newSealedWith(t, schemapb.DataType_Int64, r, map[int64]index.Index{fieldID: idx})
+		s.indexMinAllowed = 0 // always through the index
 		s.Delete([]int64{10, 20}, nil, []uint64{6, 6})
 		keep := func(i int) bool { return ages[i] != 0 && i != 10 && i != 20 }
 		qs := queriesFor(rng, fieldID, 4)

@@ -73,7 +73,7 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 	if err != nil {
 		return nil, err
 	}
-	if idx != nil && useIndex(allowed, s.n) {
+	if idx != nil && useIndex(allowed, s.n, c.indexMinAllowed) {
 		if err := c.searchIndex(ctx, idx, req, allowed, owned, res); err != nil {
 			return nil, err
 		}
@@ -95,9 +95,9 @@ func isVectorType(t schemapb.DataType) bool {
 
 // useIndex decides between the index and an exact scan from the number of
 // rows the filter and visibility allow.
-func useIndex(allowed *bitset.Set, n int) bool {
+func useIndex(allowed *bitset.Set, n, minAllowed int) bool {
 	a := allowed.Count()
-	return a > bfMaxAllowed && a*bfMinFraction >= n
+	return a > minAllowed && a*bfMinFraction >= n
 }
 
 // resolveMetric checks the requested metric against the field's vector

@@ -116,10 +116,10 @@ func TestSearchBruteForce(t *testing.T) {
 // TestSearchLargeParallel exercises the multi-goroutine scan.
 func TestSearchLargeParallel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	const n = 20000
+	const n = 9000 // 8 queries * 9000 rows: two workers
 	data := genRows(rng, schemapb.DataType_Int64, 0, n, 5)
 	g := newGrowingWith(t, schemapb.DataType_Int64, data)
-	qs := queriesFor(rng, fVec, 4)
+	qs := queriesFor(rng, fVec, 8)
 	for _, m := range []index.Metric{index.L2, index.Cosine} {
 		res, err := g.Search(context.Background(), &SearchRequest{FieldID: fVec, Queries: qs, Metric: m, Params: index.SearchParams{K: 20}, MVCCTs: 5})
 		if err != nil {

@@ -24,6 +24,7 @@ type fakeIndex struct {
 	dim      int
 	searches atomic.Int32
 	skipped  atomic.Int64 // set bits of the last filter
+	leak     bool         // ignore the filter
 }
 
 func (f *fakeIndex) Spec() index.Spec {
@@ -38,6 +39,9 @@ func (f *fakeIndex) WriteTo(io.Writer) (int64, error) { return 0, nil }
 func (f *fakeIndex) MemoryBytes() int64               { return 0 }
 func (f *fakeIndex) Search(_ context.Context, q index.Dataset, p index.SearchParams) (*index.Result, error) {
 	f.searches.Add(1)
+	if f.leak {
+		p.Filter = nil // a broken index that ignores the filter
+	}
 	if p.Filter != nil {
 		f.skipped.Store(int64(p.Filter.Count()))
 	}
@@ -103,7 +107,21 @@ func TestSealedIndexPath(t *testing.T) {
 	f(func(a int64) bool { return a < 50 }, false) // ~3000 rows: brute force
 	f(func(a int64) bool { return a == 7 }, false)
 
-	_, err := s.Search(context.Background(), &SearchRequest{FieldID: fVec, Queries: queriesFor(rng, fVec, 1), Metric: index.IP, Params: index.SearchParams{K: 3}, MVCCTs: 6})
+	// An index that ignores the filter cannot leak filtered or deleted rows.
+	fi.leak = true
+	res, err := s.Search(context.Background(), &SearchRequest{FieldID: fVec, Queries: queriesFor(rng, fVec, 4), Params: index.SearchParams{K: 50},
+		Filter: &ageFilter{keep: func(a int64) bool { return a%2 == 0 }}, MVCCTs: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, off := range res.Offsets {
+		if off >= 0 && (ages[off]%2 != 0 || (off >= 1 && off <= 3)) {
+			t.Fatalf("a leaking index returned row %d", off)
+		}
+	}
+	fi.leak = false
+
+	_, err = s.Search(context.Background(), &SearchRequest{FieldID: fVec, Queries: queriesFor(rng, fVec, 1), Metric: index.IP, Params: index.SearchParams{K: 3}, MVCCTs: 6})
 	if !errors.Is(err, errs.ErrParameterInvalid) {
 		t.Fatalf("metric mismatch with the index: %v", err)
 	}

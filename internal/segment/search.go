@@ -237,13 +237,20 @@ func (c *core) searchIndex(ctx context.Context, idx index.Index, req *SearchRequ
 	if r.NQ != res.NQ || r.K != res.K || len(r.Labels) != len(res.Offsets) || len(r.Distances) != len(res.Scores) {
 		return fmt.Errorf("segment %d: index returned %dx%d results for %dx%d: %w", c.id, r.NQ, r.K, res.NQ, res.K, errs.ErrServiceInternal)
 	}
-	n := int64(allowed.Len())
-	for i, l := range r.Labels {
-		if l < 0 || l >= n {
-			res.Offsets[i], res.Scores[i] = -1, 0
-			continue
+	// Keep only labels the skip set allows, compacting each query's hits:
+	// a deleted row must never come back, whatever the index does.
+	n := int64(skip.Len())
+	for q := range res.NQ {
+		j := q * res.K
+		for i := q * res.K; i < (q+1)*res.K; i++ {
+			if l := r.Labels[i]; l >= 0 && l < n && !skip.Test(int(l)) {
+				res.Offsets[j], res.Scores[j] = l, r.Distances[i]
+				j++
+			}
 		}
-		res.Offsets[i], res.Scores[i] = l, r.Distances[i]
+		for ; j < (q+1)*res.K; j++ {
+			res.Offsets[j], res.Scores[j] = -1, 0
+		}
 	}
 	return nil
 }

@@ -36,16 +36,21 @@ import (
 //   - Every column has numRows rows; vectors have the schema's dimension;
 //     VarChar, JSON, Array and sparse values respect their limits.
 func insertColumns(schema *schemapb.CollectionSchema, fields []*schemapb.FieldData, numRows int, upsert bool) (map[int64]column.Column, error) {
+	pk := primaryField(schema)
+	if pk == nil {
+		return nil, errPlain("primary field is not found")
+	}
+	if upsert {
+		if err := checkUpsertKeys(pk, fields); err != nil {
+			return nil, err
+		}
+	}
 	data, err := withDynamicColumn(schema, fields, numRows)
 	if err != nil {
 		return nil, err
 	}
 	if numRows <= 0 {
 		return nil, errInvalidValue("invalid num_rows", strconv.Itoa(numRows), "num_rows should be greater than 0")
-	}
-	pk := primaryField(schema)
-	if pk == nil {
-		return nil, errPlain("primary field is not found")
 	}
 	autoGenPK := pk.GetAutoID() && !upsert
 	if data, err = checkFieldsPresent(schema, data, autoGenPK); err != nil {
@@ -92,11 +97,6 @@ func insertColumns(schema *schemapb.CollectionSchema, fields []*schemapb.FieldDa
 	for _, fd := range data {
 		f := byName[fd.GetFieldName()]
 		if err := checkAligned(f, out[f.GetFieldID()], numRows); err != nil {
-			return nil, err
-		}
-	}
-	if upsert {
-		if err := checkUniqueKeys(out[pk.GetFieldID()]); err != nil {
 			return nil, err
 		}
 	}
@@ -718,14 +718,31 @@ func checkVectorShape(fd *schemapb.FieldData, f *schemapb.FieldSchema) error {
 	return nil
 }
 
-// checkUniqueKeys rejects an upsert batch that names a primary key twice.
-func checkUniqueKeys(c column.Column) error {
+// checkUpsertKeys is the first check of Milvus's upsert (CheckDuplicatePkExist):
+// the batch carries the primary key, and names no key twice.
+func checkUpsertKeys(pk *schemapb.FieldSchema, fields []*schemapb.FieldData) error {
+	var keys *schemapb.FieldData
+	for _, fd := range fields {
+		if fd.GetFieldName() == pk.GetName() {
+			keys = fd
+			break
+		}
+	}
+	if keys == nil {
+		return errInvalidMsg("must assign pk when upsert, primary field: %s", pk.GetName())
+	}
+	sc := keys.GetScalars()
+	if sc == nil {
+		return errInvalidMsg("primary field must be scalar type")
+	}
 	dup := false
-	switch s := c.(type) {
-	case *column.Scalar[int64]:
-		dup = hasDuplicates(s.Data)
-	case *column.Scalar[string]:
-		dup = hasDuplicates(s.Data)
+	switch d := sc.GetData().(type) {
+	case *schemapb.ScalarField_LongData:
+		dup = hasDuplicates(d.LongData.GetData())
+	case *schemapb.ScalarField_StringData:
+		dup = hasDuplicates(d.StringData.GetData())
+	default:
+		return errInvalidMsg("unsupported primary key type")
 	}
 	if dup {
 		return errInvalidMsg("duplicate primary keys are not allowed in the same batch")

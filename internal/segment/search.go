@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
@@ -77,20 +78,28 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 		if err := c.searchIndex(ctx, idx, req, allowed, owned, res); err != nil {
 			return nil, err
 		}
-	} else if err := c.searchBrute(ctx, s, fi, metric, win, req.Queries, req.Params.Params, allowed, res); err != nil {
+	} else if err := c.searchBrute(ctx, s, fi, metric, win, req.Queries, bruteParams(idx, req.Params.Params), allowed, res); err != nil {
 		return nil, err
 	}
 	s.fillPKs(res.Offsets, res.IntPKs, res.StrPKs, res.Timestamps)
 	return res, nil
 }
 
-func isVectorType(t schemapb.DataType) bool {
-	switch t {
-	case schemapb.DataType_FloatVector, schemapb.DataType_BinaryVector, schemapb.DataType_Float16Vector,
-		schemapb.DataType_BFloat16Vector, schemapb.DataType_Int8Vector, schemapb.DataType_SparseFloatVector:
-		return true
+func isVectorType(t schemapb.DataType) bool { return column.IsVector(t) }
+
+// bruteParams are the parameters a scan standing in for idx uses: the
+// index's build parameters (BM25's bm25_k1, bm25_b, bm25_avgdl) under the
+// request's.
+func bruteParams(idx index.Index, params map[string]string) map[string]string {
+	if idx == nil {
+		return params
 	}
-	return false
+	out := maps.Clone(idx.Spec().Params)
+	if out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, params)
+	return out
 }
 
 // useIndex decides between the index and an exact scan from the number of

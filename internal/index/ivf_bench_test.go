@@ -10,6 +10,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -157,6 +159,22 @@ func ivfbCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// ivfbRSS returns the resident set size in bytes from /proc/self/status
+// (0 where there is none).
+func ivfbRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
 // ivfbCounter counts bytes written.
 type ivfbCounter struct{ n int64 }
 
@@ -196,8 +214,8 @@ func TestIVFDatasetSweep(t *testing.T) {
 		types = []string{TypeIVFFlat, TypeIVFSQ8, TypeIVFPQ}
 	}
 	fmt.Printf("\n%s (n=%d, d=%d, queries=%d, metric L2, GOMAXPROCS=%s)\n\n", name, len(base), d, nq, os.Getenv("GOMAXPROCS"))
-	fmt.Println("| index | params | recall@10 | 1T QPS (cpu) | 1T QPS (wall) | batch QPS (wall) | build s (wall / cpu) | MemoryBytes MB | serialized MB |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| index | params | recall@10 | 1T QPS (cpu) | 1T QPS (wall) | batch QPS (wall) | build s (wall / cpu) | RSS growth MB | MemoryBytes MB | serialized MB |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, typ := range types {
 		for _, nlist := range ivfbEnvInts("MILVAGO_NLIST", "128,256") {
 			params := map[string]string{"nlist": strconv.Itoa(nlist)}
@@ -206,9 +224,14 @@ func TestIVFDatasetSweep(t *testing.T) {
 				params["m"], params["nbits"] = strconv.Itoa(pqDefaultM(d)), "8"
 				pdesc += fmt.Sprintf(",m=%sx8", params["m"])
 			}
+			runtime.GC()
+			debug.FreeOSMemory()
+			rss0 := ivfbRSS()
 			w0, c0 := time.Now(), ivfbCPU()
 			idx := buildIndex(t, Spec{Type: typ, Metric: L2, Dim: d, Params: params}, Dataset{Dim: d, Float: flat})
 			buildWall, buildCPU := time.Since(w0), ivfbCPU()-c0
+			runtime.GC()
+			rssGrowth := ivfbRSS() - rss0
 			var cnt ivfbCounter
 			if _, err := idx.WriteTo(&cnt); err != nil {
 				t.Fatal(err)
@@ -245,10 +268,10 @@ func TestIVFDatasetSweep(t *testing.T) {
 						}
 					}
 				}
-				fmt.Printf("| milvago-%s | %s,nprobe=%d | %.4f | %.0f | %.0f | %.0f | %.1f / %.1f | %.1f | %.1f |\n",
+				fmt.Printf("| milvago-%s | %s,nprobe=%d | %.4f | %.0f | %.0f | %.0f | %.1f / %.1f | %.0f | %.1f | %.1f |\n",
 					typ, pdesc, nprobe, float64(hits)/float64(nq*10),
 					float64(nq)/cpu1.Seconds(), float64(nq)/wall1.Seconds(), float64(nq)/wallB.Seconds(),
-					buildWall.Seconds(), buildCPU.Seconds(), float64(idx.MemoryBytes())/1e6, float64(cnt.n)/1e6)
+					buildWall.Seconds(), buildCPU.Seconds(), float64(rssGrowth)/(1<<20), float64(idx.MemoryBytes())/1e6, float64(cnt.n)/1e6)
 			}
 		}
 	}

@@ -189,8 +189,15 @@ func sameShape(c column.Column, fi *fieldInfo) bool {
 }
 
 // fillColumn returns a column of n rows for a field the caller left out:
-// "{}" for the dynamic field, nulls for a nullable field.
+// the field's default value if it has one, "{}" for the dynamic field,
+// nulls for a nullable field. A sealed segment written before a field was
+// added to the schema loads this way.
 func (fi *fieldInfo) fillColumn(n int) (column.Column, bool) {
+	if dv := fi.schema.GetDefaultValue(); dv != nil {
+		if c, ok := defaultColumn(fi.typ, dv, n); ok {
+			return c, true
+		}
+	}
 	switch {
 	case fi.dynamic && fi.typ == schemapb.DataType_JSON:
 		c := &column.Scalar[[]byte]{Type: fi.typ, Data: make([][]byte, n)}
@@ -235,4 +242,39 @@ func nullColumn(c column.Column, n int) (column.Column, bool) {
 		return nil, false
 	}
 	return c, true
+}
+
+// defaultColumn repeats a scalar default value n times.
+func defaultColumn(t schemapb.DataType, dv *schemapb.ValueField, n int) (column.Column, bool) {
+	switch t {
+	case schemapb.DataType_Bool:
+		return repeat(t, dv.GetBoolData(), n), true
+	case schemapb.DataType_Int8:
+		return repeat(t, int8(dv.GetIntData()), n), true
+	case schemapb.DataType_Int16:
+		return repeat(t, int16(dv.GetIntData()), n), true
+	case schemapb.DataType_Int32:
+		return repeat(t, dv.GetIntData(), n), true
+	case schemapb.DataType_Int64:
+		return repeat(t, dv.GetLongData(), n), true
+	case schemapb.DataType_Timestamptz:
+		return repeat(t, dv.GetTimestamptzData(), n), true
+	case schemapb.DataType_Float:
+		return repeat(t, dv.GetFloatData(), n), true
+	case schemapb.DataType_Double:
+		return repeat(t, dv.GetDoubleData(), n), true
+	case schemapb.DataType_String, schemapb.DataType_VarChar, schemapb.DataType_Text:
+		return repeat(t, dv.GetStringData(), n), true
+	case schemapb.DataType_JSON:
+		return repeat(t, dv.GetBytesData(), n), true
+	}
+	return nil, false
+}
+
+func repeat[T any](t schemapb.DataType, v T, n int) column.Column {
+	c := &column.Scalar[T]{Type: t, Data: make([]T, n)}
+	for i := range c.Data {
+		c.Data[i] = v
+	}
+	return c
 }

@@ -310,3 +310,29 @@ func TestSealedIndexTypes(t *testing.T) {
 	f(index.TypeIVFFlat, fVec, index.L2, map[string]string{"nlist": "16", "nprobe": "16"}, true)
 	f(index.TypeHNSW, fVec, index.L2, map[string]string{"M": "16", "efConstruction": "100", "ef": "100"}, false)
 }
+
+// TestSealedAddedField: a segment written before a field was added loads
+// with the field's default, or nulls.
+func TestSealedAddedField(t *testing.T) {
+	rng := rand.New(rand.NewPCG(53, 54))
+	r := genRows(rng, schemapb.DataType_Int64, 0, 5, 1)
+	schema := testSchema(schemapb.DataType_Int64)
+	schema.Fields = append(schema.Fields,
+		&schemapb.FieldSchema{FieldID: 200, Name: "added", DataType: schemapb.DataType_Int32, Nullable: true,
+			DefaultValue: &schemapb.ValueField{Data: &schemapb.ValueField_IntData{IntData: 42}}},
+		&schemapb.FieldSchema{FieldID: 201, Name: "added_null", DataType: schemapb.DataType_VarChar, Nullable: true})
+	s, err := NewSealed(1, 1, schema, r.ts, r.cols, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Fetch(context.Background(), []int64{0, 4}, []int64{200, 201})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := got[200].(*column.Scalar[int32]).Data; d[0] != 42 || d[1] != 42 {
+		t.Fatalf("default: %v", d)
+	}
+	if !got[201].IsNull(0) || !got[201].IsNull(1) {
+		t.Fatal("added nullable field should read as null")
+	}
+}

@@ -326,7 +326,6 @@ func (c *checker) resolve(a *ast) (fieldRef, error) {
 		}
 	}
 	f.Path = path
-	f.gpath = gjsonPath(path)
 	return f, nil
 }
 
@@ -818,5 +817,9 @@ func (c *checker) call(a *ast) (operand, error) {
 			}
 		}
 	}
-	return operand{kind: oBool, n: &containsNode{f: o.f, op: op, vals: vals}, pos: a.pos}, nil
+	n := &containsNode{f: o.f, op: op, vals: vals}
+	if o.f.Type == schemapb.DataType_Array {
+		n.set = newTermSet(o.f.Elem, vals)
+	}
+	return operand{kind: oBool, n: n, pos: a.pos}, nil
 }

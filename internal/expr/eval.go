@@ -62,10 +62,12 @@ func validOf(c column.Column, n int) *bitset.Set {
 	}
 	v := bitset.New(n)
 	w := v.Words()
-	for i, ok := range valid {
-		if ok {
-			w[i>>6] |= 1 << (uint(i) & 63)
+	for base := 0; base < len(valid); base += 64 {
+		var word uint64
+		for j, ok := range valid[base:min(base+64, len(valid))] {
+			word |= b2u(ok) << uint(j)
 		}
+		w[base>>6] = word
 	}
 	return v
 }

@@ -3,19 +3,16 @@ package expr
 import (
 	"cmp"
 	"fmt"
-	"strconv"
 	"strings"
-	"unsafe"
 
-	"github.com/tidwall/gjson"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/bitset"
 	"github.com/milvago/milvago/internal/column"
 )
 
-// JSON values are read per row with gjson, only at the paths the plan uses.
-// Rows are viewed as strings without copying (unsafe.String): gjson results
-// point into the row and are used before the next row, never retained.
+// JSON values are read per row with the scanner in jsonscan.go, only at the
+// paths the plan uses; strings without escapes point into the row.
 
 type jKind uint8
 
@@ -37,62 +34,23 @@ type jsonVal struct {
 	i    int64
 	f    float64
 	s    string
-	r    gjson.Result
-}
-
-// gjsonPath escapes path components for gjson.
-func gjsonPath(path []string) string {
-	parts := make([]string, len(path))
-	for i, p := range path {
-		parts[i] = gjson.Escape(p)
-	}
-	return strings.Join(parts, ".")
-}
-
-func rowString(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(&b[0], len(b))
+	raw  []byte
 }
 
 // lookup finds the value at f's path in one JSON document.
 func lookup(doc []byte, f fieldRef) jsonVal {
-	s := rowString(doc)
-	var r gjson.Result
 	if len(f.Path) == 0 {
-		r = gjson.Parse(s)
-	} else {
-		r = gjson.Get(s, f.gpath)
+		i := skipWS(doc, 0)
+		if i >= len(doc) {
+			return jsonVal{}
+		}
+		return parseJSONVal(doc[i:skipValue(doc, i)])
 	}
-	return toJSONVal(r)
-}
-
-func toJSONVal(r gjson.Result) jsonVal {
-	if !r.Exists() {
+	raw, ok := jsonLookup(doc, f.Path)
+	if !ok {
 		return jsonVal{}
 	}
-	switch r.Type {
-	case gjson.Null:
-		return jsonVal{kind: jNull, r: r}
-	case gjson.True, gjson.False:
-		return jsonVal{kind: jBool, b: r.Type == gjson.True, r: r}
-	case gjson.Number:
-		if !strings.ContainsAny(r.Raw, ".eE") {
-			if i, err := strconv.ParseInt(r.Raw, 10, 64); err == nil {
-				return jsonVal{kind: jInt, i: i, f: float64(i), r: r}
-			}
-		}
-		return jsonVal{kind: jFloat, f: r.Num, r: r}
-	case gjson.String:
-		return jsonVal{kind: jString, s: r.Str, r: r}
-	case gjson.JSON:
-		if strings.HasPrefix(r.Raw, "[") {
-			return jsonVal{kind: jArray, r: r}
-		}
-		return jsonVal{kind: jObject, r: r}
-	}
-	return jsonVal{}
+	return parseJSONVal(raw)
 }
 
 // evalJSON runs pred on the value at f's path for every valid row.
@@ -172,8 +130,8 @@ func jsonEqualsValue(r jsonVal, v value) bool {
 			return false
 		}
 		i, eq := 0, true
-		r.r.ForEach(func(_, e gjson.Result) bool {
-			if i >= len(v.arr) || !jsonEqualsValue(toJSONVal(e), v.arr[i]) {
+		forEachElem(r.raw, func(e []byte) bool {
+			if i >= len(v.arr) || !jsonEqualsValue(parseJSONVal(e), v.arr[i]) {
 				eq = false
 				return false
 			}
@@ -205,19 +163,89 @@ func (n *lenNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 				return false
 			}
 			k := int64(0)
-			r.r.ForEach(func(_, _ gjson.Result) bool { k++; return true })
+			forEachElem(r.raw, func([]byte) bool { k++; return true })
 			return opHolds(n.op, cmp.Compare(k, n.v.i))
 		})
 	}
-	return evalArrayRows(ec, c, n.f, func(a arrayRow) bool {
-		return opHolds(n.op, cmp.Compare(int64(a.len()), n.v.i))
-	})
+	s, err := arrayColumn(c, n.f)
+	if err != nil {
+		return nil, nil, err
+	}
+	res := bitset.New(ec.n)
+	w := res.Words()
+	row := arrayRow{elem: n.f.Elem}
+	for i, sf := range s.Data {
+		if s.Valid != nil && !s.Valid[i] || sf == nil {
+			continue
+		}
+		row.sf = sf
+		w[i>>6] |= b2u(opHolds(n.op, cmp.Compare(int64(row.len()), n.v.i))) << (uint(i) & 63)
+	}
+	return res, validOf(c, ec.n), nil
+}
+
+// evalArrayAny is the fast path of array_contains / _any on integer and
+// string arrays: typed element loops against the indexed value set.
+func (n *containsNode) evalArrayAny(ec *evalCtx, c column.Column) (*bitset.Set, *bitset.Set, bool, error) {
+	s, err := arrayColumn(c, n.f)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	res := bitset.New(ec.n)
+	w := res.Words()
+	set := n.set
+	switch n.f.Elem {
+	case schemapb.DataType_Int8, schemapb.DataType_Int16, schemapb.DataType_Int32:
+		for i, sf := range s.Data {
+			if s.Valid != nil && !s.Valid[i] {
+				continue
+			}
+			for _, x := range sf.GetIntData().GetData() {
+				if set.hasInt(int64(x)) {
+					w[i>>6] |= 1 << (uint(i) & 63)
+					break
+				}
+			}
+		}
+	case schemapb.DataType_Int64:
+		for i, sf := range s.Data {
+			if s.Valid != nil && !s.Valid[i] {
+				continue
+			}
+			for _, x := range sf.GetLongData().GetData() {
+				if set.hasInt(x) {
+					w[i>>6] |= 1 << (uint(i) & 63)
+					break
+				}
+			}
+		}
+	case schemapb.DataType_VarChar, schemapb.DataType_String:
+		for i, sf := range s.Data {
+			if s.Valid != nil && !s.Valid[i] {
+				continue
+			}
+			for _, x := range sf.GetStringData().GetData() {
+				if set.hasString(x) {
+					w[i>>6] |= 1 << (uint(i) & 63)
+					break
+				}
+			}
+		}
+	default:
+		return nil, nil, false, nil
+	}
+	return res, validOf(c, ec.n), true, nil
 }
 
 func (n *containsNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 	c, err := ec.column(n.f)
 	if err != nil {
 		return nil, nil, err
+	}
+	if n.op != containsAll && n.set != nil {
+		if res, valid, ok, err := n.evalArrayAny(ec, c); ok || err != nil {
+			return res, valid, err
+		}
 	}
 	if len(n.vals) > 64 && n.op == containsAll {
 		// Deduplicate-free fallback for long lists: a []bool per call.
@@ -255,8 +283,8 @@ func (n *containsNode) evalWith(ec *evalCtx, c column.Column, mark func(int), do
 				return false
 			}
 			reset()
-			r.r.ForEach(func(_, e gjson.Result) bool {
-				ev := toJSONVal(e)
+			forEachElem(r.raw, func(e []byte) bool {
+				ev := parseJSONVal(e)
 				for k, v := range n.vals {
 					if jsonEqualsValue(ev, v) {
 						mark(k)

@@ -26,17 +26,25 @@ func inRangeInt[T integer](data []T, lo, hi int64, w []uint64) {
 	if lo > hi {
 		return
 	}
-	l, h := T(lo), T(hi)
+	// x in [lo, hi] iff uint64(x-lo) <= uint64(hi-lo) (modular arithmetic):
+	// one compare, no branch.
+	span := uint64(hi - lo)
 	for base := 0; base < len(data); base += 64 {
 		blk := data[base:min(base+64, len(data))]
 		var word uint64
 		for j, x := range blk {
-			if x >= l && x <= h {
-				word |= 1 << uint(j)
-			}
+			word |= b2u(uint64(int64(x)-lo) <= span) << uint(j)
 		}
 		w[base>>6] = word
 	}
+}
+
+// b2u is 1 for true: compiles to a zero-extension, not a branch.
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func intLimits[T integer]() (int64, int64) {
@@ -60,39 +68,27 @@ func cmpOrdered[T cmp.Ordered](data []T, op cmpOp, c T, w []uint64) {
 		switch op {
 		case opEQ:
 			for j, x := range blk {
-				if x == c {
-					word |= 1 << uint(j)
-				}
+				word |= b2u(x == c) << uint(j)
 			}
 		case opNE:
 			for j, x := range blk {
-				if x != c {
-					word |= 1 << uint(j)
-				}
+				word |= b2u(x != c) << uint(j)
 			}
 		case opLT:
 			for j, x := range blk {
-				if x < c {
-					word |= 1 << uint(j)
-				}
+				word |= b2u(x < c) << uint(j)
 			}
 		case opLE:
 			for j, x := range blk {
-				if x <= c {
-					word |= 1 << uint(j)
-				}
+				word |= b2u(x <= c) << uint(j)
 			}
 		case opGT:
 			for j, x := range blk {
-				if x > c {
-					word |= 1 << uint(j)
-				}
+				word |= b2u(x > c) << uint(j)
 			}
 		case opGE:
 			for j, x := range blk {
-				if x >= c {
-					word |= 1 << uint(j)
-				}
+				word |= b2u(x >= c) << uint(j)
 			}
 		}
 		w[base>>6] = word
@@ -107,27 +103,19 @@ func rangeOrdered[T cmp.Ordered](data []T, lo, hi T, loInc, hiInc bool, w []uint
 		switch {
 		case loInc && hiInc:
 			for j, x := range blk {
-				if x >= lo && x <= hi {
-					word |= 1 << uint(j)
-				}
+				word |= (b2u(x >= lo) & b2u(x <= hi)) << uint(j)
 			}
 		case loInc:
 			for j, x := range blk {
-				if x >= lo && x < hi {
-					word |= 1 << uint(j)
-				}
+				word |= (b2u(x >= lo) & b2u(x < hi)) << uint(j)
 			}
 		case hiInc:
 			for j, x := range blk {
-				if x > lo && x <= hi {
-					word |= 1 << uint(j)
-				}
+				word |= (b2u(x > lo) & b2u(x <= hi)) << uint(j)
 			}
 		default:
 			for j, x := range blk {
-				if x > lo && x < hi {
-					word |= 1 << uint(j)
-				}
+				word |= (b2u(x > lo) & b2u(x < hi)) << uint(j)
 			}
 		}
 		w[base>>6] = word
@@ -384,29 +372,50 @@ func termLoop[T any](data []T, w []uint64, has func(T) bool) {
 }
 
 func termInts[T integer](data []T, s *termSet, w []uint64) {
-	if len(s.ints) <= 8 && s.intMap == nil {
-		for i, x := range data {
-			v := int64(x)
-			for _, c := range s.ints {
-				if v == c {
-					w[i>>6] |= 1 << (uint(i) & 63)
-					break
+	switch {
+	case s.bitmap != nil:
+		// Dense sets: one bounds check and one bit test per row.
+		lo, span, bm := s.bitLo, uint64(len(s.bitmap))*64, s.bitmap
+		for base := 0; base < len(data); base += 64 {
+			var word uint64
+			for j, x := range data[base:min(base+64, len(data))] {
+				d := uint64(int64(x) - lo)
+				if d < span {
+					word |= (bm[d>>6] >> (d & 63) & 1) << uint(j)
 				}
 			}
+			w[base>>6] = word
 		}
-		return
-	}
-	for i, x := range data {
-		if _, ok := s.intMap[int64(x)]; ok {
-			w[i>>6] |= 1 << (uint(i) & 63)
+	case s.intMap == nil:
+		for base := 0; base < len(data); base += 64 {
+			var word uint64
+			for j, x := range data[base:min(base+64, len(data))] {
+				v := int64(x)
+				var hit uint64
+				for _, c := range s.ints {
+					hit |= b2u(v == c)
+				}
+				word |= hit << uint(j)
+			}
+			w[base>>6] = word
+		}
+	default:
+		for i, x := range data {
+			if _, ok := s.intMap[int64(x)]; ok {
+				w[i>>6] |= 1 << (uint(i) & 63)
+			}
 		}
 	}
 }
 
 func termStrings(data []string, s *termSet, w []uint64) {
 	if s.strMap == nil {
+		// Few values: only values of the row's length are compared.
 		for i, x := range data {
-			for _, c := range s.strs {
+			if len(x) >= len(s.byLen) {
+				continue
+			}
+			for _, c := range s.byLen[len(x)] {
 				if x == c {
 					w[i>>6] |= 1 << (uint(i) & 63)
 					break
@@ -426,9 +435,12 @@ func termStrings(data []string, s *termSet, w []uint64) {
 type termSet struct {
 	ints    []int64
 	intMap  map[int64]struct{}
+	bitmap  []uint64 // dense integer sets: bit v-bitLo
+	bitLo   int64
 	floats  map[float64]struct{}
 	strs    []string
 	strMap  map[string]struct{}
+	byLen   [][]string // small string sets: values by length
 	hasT    bool
 	hasF    bool
 	vals    []value
@@ -461,13 +473,34 @@ func newTermSet(t schemapb.DataType, vals []value) *termSet {
 			}
 		}
 	}
-	if len(s.ints) > 8 {
-		s.intMap = make(map[int64]struct{}, len(s.ints))
+	if len(s.ints) > 1 {
+		lo, hi := s.ints[0], s.ints[0]
 		for _, i := range s.ints {
-			s.intMap[i] = struct{}{}
+			lo, hi = min(lo, i), max(hi, i)
+		}
+		// A bitmap of up to 4 Mbit (512 KiB) beats a map lookup per row.
+		if span := uint64(hi - lo); hi-lo >= 0 && span < 1<<22 {
+			s.bitLo = lo
+			s.bitmap = make([]uint64, span/64+1)
+			for _, i := range s.ints {
+				d := uint64(i - lo)
+				s.bitmap[d>>6] |= 1 << (d & 63)
+			}
+		} else if len(s.ints) > 8 {
+			s.intMap = make(map[int64]struct{}, len(s.ints))
+			for _, i := range s.ints {
+				s.intMap[i] = struct{}{}
+			}
 		}
 	}
-	if len(s.strs) > 8 {
+	if len(s.strs) <= 64 {
+		for _, x := range s.strs {
+			for len(s.byLen) <= len(x) {
+				s.byLen = append(s.byLen, nil)
+			}
+			s.byLen[len(x)] = append(s.byLen[len(x)], x)
+		}
+	} else {
 		s.strMap = make(map[string]struct{}, len(s.strs))
 		for _, x := range s.strs {
 			s.strMap[x] = struct{}{}
@@ -489,6 +522,10 @@ func (s *termSet) hasFloat(f float64) bool {
 }
 
 func (s *termSet) hasInt(i int64) bool {
+	if s.bitmap != nil {
+		d := uint64(i - s.bitLo)
+		return d < uint64(len(s.bitmap))*64 && s.bitmap[d>>6]>>(d&63)&1 != 0
+	}
 	if s.intMap != nil {
 		_, ok := s.intMap[i]
 		return ok
@@ -506,7 +543,10 @@ func (s *termSet) hasString(x string) bool {
 		_, ok := s.strMap[x]
 		return ok
 	}
-	for _, c := range s.strs {
+	if len(x) >= len(s.byLen) {
+		return false
+	}
+	for _, c := range s.byLen[len(x)] {
 		if c == x {
 			return true
 		}

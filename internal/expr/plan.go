@@ -151,7 +151,6 @@ type fieldRef struct {
 	PK       bool
 	Dynamic  bool
 	Path     []string // JSON keys; for an Array field one decimal index
-	gpath    string   // Path as a gjson path
 }
 
 // elemIndex is the Array element index, or -1 for the whole array.
@@ -342,7 +341,8 @@ type existsNode struct {
 type containsNode struct {
 	f    fieldRef
 	op   containsOp
-	vals []value // one value for containsOne
+	vals []value  // one value for containsOne
+	set  *termSet // vals indexed for Array element types
 }
 
 // logicNode is `and` / `or` over two or more operands.

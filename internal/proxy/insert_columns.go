@@ -11,6 +11,7 @@ import (
 
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/distance"
+	"github.com/milvago/milvago/internal/errs"
 )
 
 // insertColumns validates the columns of an Insert or Upsert request
@@ -288,10 +289,16 @@ func validateFieldPayload(fd *schemapb.FieldData, f *schemapb.FieldSchema) error
 			}
 		}
 		if !fd.GetIsDynamic() {
-			for i, row := range rows {
-				if len(row) > 0 && !json.Valid(row) {
-					return errInvalidMsg("invalid JSON format of field %s at row %d", fd.GetFieldName(), i)
+			for _, row := range rows {
+				if len(row) == 0 || json.Valid(row) {
+					continue
 				}
+				var v any
+				err := json.Unmarshal(row, &v)
+				if err == nil {
+					err = fmt.Errorf("invalid JSON")
+				}
+				return &milvusError{base: errs.ErrIoFailed, fields: ": " + err.Error()}
 			}
 		}
 	case schemapb.DataType_Int8, schemapb.DataType_Int16, schemapb.DataType_Int32:

@@ -241,7 +241,7 @@ func TestInsertColumnsRules(t *testing.T) {
 	}
 	f("json too long", with(jsonCol(`{}`, `"`+strings.Repeat("x", 65536)+`"`)), 2, 1100,
 		"the length (65538) of json field (doc) exceeds max length (65536): invalid parameter[expected=valid length json string][actual=length exceeds max length]")
-	f("json invalid", with(jsonCol(`{}`, `{`)), 2, 1100, "invalid JSON format of field doc at row 1")
+	f("json invalid", with(jsonCol(`{}`, `{`)), 2, 1001, "IO failed: unexpected end of JSON input")
 	f("dynamic not an object", with(dynamicRows(`{}`, `[1]`)), 2, 1100, "invalid dynamic field data, only json map is supported")
 	f("dynamic $meta key", with(dynamicRows(`{}`, `{"$meta":1}`)), 2, 1100, "cannot set json key to: $meta: invalid parameter")
 	f("dynamic static key", with(dynamicRows(`{}`, `{"title":1}`)), 2, 1100, "dynamic field name cannot include the static field name: title: invalid parameter")

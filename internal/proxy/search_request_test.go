@@ -185,6 +185,19 @@ func TestSearchRequestSingleVectorField(t *testing.T) {
 	}
 }
 
+func TestSearchRequestGroupByStatic(t *testing.T) {
+	s, _, err := decodeCreateCollectionSchema("c", mustMarshal(t, testSchema("c")), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = parseSearchRequest(s, sdkSearch(t, commonpb.PlaceholderType_FloatVector, map[string]string{"group_by_field": "nope"}, floatBytes(1, 2, 3, 4)), l2Index)
+	checkErr(t, err, 1700, "groupBy field not found in schema: field not found[field=nope]")
+	spec, err := parseSearchRequest(s, sdkSearch(t, commonpb.PlaceholderType_FloatVector, map[string]string{"metric_type": "l2"}, floatBytes(1, 2, 3, 4)), l2Index)
+	if err != nil || spec.Metric != index.L2 || spec.Field.GetName() != "vec" {
+		t.Errorf("lower-case metric: %+v %v", spec, err)
+	}
+}
+
 func TestSearchRequestQueryParams(t *testing.T) {
 	f := func(pairs []string, limit, offset int, code int32, fragments ...string) {
 		t.Helper()

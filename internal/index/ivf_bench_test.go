@@ -41,6 +41,7 @@ func BenchmarkIVFSearch(b *testing.B) {
 				sp := SearchParams{K: 10, Params: map[string]string{"nprobe": strconv.Itoa(nprobe)}}
 				b.ReportAllocs()
 				i := 0
+				c0 := ivfbCPU()
 				for b.Loop() {
 					q := queries[(i%nq)*d : (i%nq+1)*d]
 					if _, err := idx.Search(context.Background(), Dataset{Dim: d, Float: q}, sp); err != nil {
@@ -48,6 +49,7 @@ func BenchmarkIVFSearch(b *testing.B) {
 					}
 					i++
 				}
+				ivfbReportCPU(b, c0)
 			})
 		}
 	}
@@ -59,9 +61,11 @@ func BenchmarkIVFBuild(b *testing.B) {
 	for _, typ := range []string{TypeIVFFlat, TypeIVFSQ8, TypeIVFPQ} {
 		b.Run(fmt.Sprintf("%s/d=%d/n=%d", typ, d, n), func(b *testing.B) {
 			b.ReportAllocs()
+			c0 := ivfbCPU()
 			for b.Loop() {
 				buildIndex(b, Spec{Type: typ, Metric: L2, Dim: d, Params: map[string]string{"nlist": "100", "m": "16"}}, Dataset{Dim: d, Float: data})
 			}
+			ivfbReportCPU(b, c0)
 		})
 	}
 }
@@ -75,6 +79,7 @@ func BenchmarkBinSearch(b *testing.B) {
 		b.Run(fmt.Sprintf("%s/bits=%d/n=%d", typ, bits, n), func(b *testing.B) {
 			b.ReportAllocs()
 			i := 0
+			c0 := ivfbCPU()
 			for b.Loop() {
 				q := queries[(i%nq)*bits/8 : (i%nq+1)*bits/8]
 				if _, err := idx.Search(context.Background(), Dataset{Dim: bits, Binary: q}, SearchParams{K: 10}); err != nil {
@@ -82,6 +87,7 @@ func BenchmarkBinSearch(b *testing.B) {
 				}
 				i++
 			}
+			ivfbReportCPU(b, c0)
 		})
 	}
 }
@@ -96,12 +102,14 @@ func BenchmarkSparseSearch(b *testing.B) {
 			sp := SearchParams{K: 10, Params: map[string]string{"drop_ratio_search": drop}}
 			b.ReportAllocs()
 			i := 0
+			c0 := ivfbCPU()
 			for b.Loop() {
 				if _, err := idx.Search(context.Background(), Dataset{Sparse: queries[i%nq : i%nq+1]}, sp); err != nil {
 					b.Fatal(err)
 				}
 				i++
 			}
+			ivfbReportCPU(b, c0)
 		})
 	}
 }
@@ -157,6 +165,13 @@ func ivfbCPU() time.Duration {
 	var ru syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// ivfbReportCPU reports the process CPU time per iteration since c0 as
+// "cpu-ns/op": on a shared machine wall time per op mostly measures the
+// other tenants.
+func ivfbReportCPU(b *testing.B, c0 time.Duration) {
+	b.ReportMetric(float64(ivfbCPU()-c0)/float64(b.N), "cpu-ns/op")
 }
 
 // ivfbRSS returns the resident set size in bytes from /proc/self/status

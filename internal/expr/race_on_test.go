@@ -1,0 +1,6 @@
+//go:build race
+
+package expr
+
+// raceEnabled shrinks the slowest randomized tests under -race.
+const raceEnabled = true

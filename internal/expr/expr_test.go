@@ -259,3 +259,38 @@ func TestFields(t *testing.T) {
 		t.Errorf("Fields() = %v, want %v", got, want)
 	}
 }
+
+// TestConcurrentEval runs one plan from many goroutines (run with -race).
+func TestConcurrentEval(t *testing.T) {
+	e, err := Parse(testSchema(), `(id in [1, 2, 3, 4, 5, 6, 7, 8, 9] or s like "a%p%") and json_contains_any(j["tags"], [1, "x"]) or array_contains(ai, 3)`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := e.Eval(context.Background(), smallBatch())
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := smallBatch()
+	done := make(chan error)
+	for range 8 {
+		go func() {
+			for range 50 {
+				got, err := e.Eval(context.Background(), batch)
+				if err != nil {
+					done <- err
+					return
+				}
+				if got.Count() != want.Count() {
+					done <- errors.New("concurrent Eval disagrees")
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

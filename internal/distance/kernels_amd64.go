@@ -22,3 +22,8 @@ func dotAVX2(a, b *float32, n int) float32
 //
 //go:noescape
 func dotU8AVX2(q *float32, c *uint8, n int) float32
+
+// prefetchAMD64 prefetches the cache lines of [p, p+n) into L1.
+//
+//go:noescape
+func prefetchAMD64(p *byte, n int)

@@ -206,3 +206,16 @@ u8done:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
+
+// func prefetchAMD64(p *byte, n int)
+// Issues PREFETCHT0 for every 64-byte line of [p, p+n).
+TEXT ·prefetchAMD64(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), AX
+	MOVQ n+8(FP), CX
+
+pfloop:
+	PREFETCHT0 (AX)
+	ADDQ $64, AX
+	SUBQ $64, CX
+	JG   pfloop
+	RET

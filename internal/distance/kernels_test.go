@@ -183,3 +183,11 @@ func BenchmarkHamming(b *testing.B) {
 		})
 	}
 }
+
+func TestPrefetchIsHarmless(t *testing.T) {
+	for _, n := range []int{0, 1, 15, 16, 17, 1000} {
+		v := make([]float32, n)
+		Prefetch(v)
+		PrefetchBytes(make([]byte, n))
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+
+	"github.com/milvago/milvago/internal/distance"
 )
 
 // HNSW is a hierarchical navigable small-world graph (Malkov & Yashunin),
@@ -214,6 +216,15 @@ func (h *hnswIndex) dist(hq *hnswQuery, id uint32) float32 {
 	default:
 		return -(hq.qmin + dotU8(hq.qs, h.sq.code(id, h.dim)))
 	}
+}
+
+// prefetch pulls node id's vector or codes towards L1.
+func (h *hnswIndex) prefetch(id uint32) {
+	if h.mode == modeSQL2 || h.mode == modeSQIP {
+		distance.PrefetchBytes(h.sq.code(id, h.dim))
+		return
+	}
+	distance.Prefetch(h.vec(id))
 }
 
 // prepare builds the hnswQuery for q in the index's current mode.

@@ -104,6 +104,7 @@ type hnswScratch struct {
 	sel     []hnswCand // heuristic selection
 	ids     []uint32
 	tmp     []uint32
+	fresh   []uint32 // unvisited neighbours of the node being expanded
 	sorted  []hnswCand
 	hq      hnswQuery
 }

@@ -57,11 +57,23 @@ func (h *hnswIndex) searchLayer(s *hnswScratch, hq *hnswQuery, ep uint32, epD fl
 			break
 		}
 		s.cand.pop()
+		// Gather the unvisited neighbours first, so that the next one's
+		// vector can be prefetched while the current one is scored.
+		fresh := s.fresh[:0]
 		for _, nb := range h.readNeighbors(s, c.id, l, locked) {
-			if vis[nb] == gen {
-				continue
+			if vis[nb] != gen {
+				vis[nb] = gen
+				fresh = append(fresh, nb)
 			}
-			vis[nb] = gen
+		}
+		s.fresh = fresh
+		if len(fresh) > 0 {
+			h.prefetch(fresh[0])
+		}
+		for i, nb := range fresh {
+			if i+1 < len(fresh) {
+				h.prefetch(fresh[i+1])
+			}
 			d := h.dist(hq, nb)
 			if len(s.top) < ef || d < lower {
 				s.cand.push(hnswCand{d, nb})

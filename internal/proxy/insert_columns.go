@@ -54,7 +54,8 @@ func insertColumns(schema *schemapb.CollectionSchema, fields []*schemapb.FieldDa
 		return nil, errInvalidValue("invalid num_rows", strconv.Itoa(numRows), "num_rows should be greater than 0")
 	}
 	autoGenPK := pk.GetAutoID() && !upsert
-	if data, err = checkFieldsPresent(schema, data, autoGenPK); err != nil {
+	data, missing, err := checkFieldsPresent(schema, data, autoGenPK)
+	if err != nil {
 		return nil, err
 	}
 	var pkData *schemapb.FieldData
@@ -79,8 +80,8 @@ func insertColumns(schema *schemapb.CollectionSchema, fields []*schemapb.FieldDa
 		}
 	}
 	for _, fd := range data {
-		if fd.Field == nil {
-			continue // a missing field, filled below
+		if missing[fd] {
+			continue // filled below
 		}
 		if err := validateFieldPayload(fd, byName[fd.GetFieldName()]); err != nil {
 			return nil, err
@@ -89,7 +90,7 @@ func insertColumns(schema *schemapb.CollectionSchema, fields []*schemapb.FieldDa
 	out := make(map[int64]column.Column, len(data))
 	for _, fd := range data {
 		f := byName[fd.GetFieldName()]
-		c, err := toColumn(fd, f, numRows)
+		c, err := toColumn(fd, f, numRows, missing[fd])
 		if err != nil {
 			return nil, err
 		}
@@ -178,12 +179,13 @@ func jsonObjectKeys(b []byte) (map[string]struct{}, error) {
 // checkFieldsPresent is Milvus's checkFieldsDataBySchema: no duplicate
 // columns, every field present unless it is generated (auto_id on insert),
 // defaulted or nullable, and no extra columns. Missing fields get an empty
-// placeholder (Field == nil) filled later.
-func checkFieldsPresent(schema *schemapb.CollectionSchema, data []*schemapb.FieldData, autoGenPK bool) ([]*schemapb.FieldData, error) {
+// placeholder, listed in missing, filled later.
+func checkFieldsPresent(schema *schemapb.CollectionSchema, data []*schemapb.FieldData, autoGenPK bool) ([]*schemapb.FieldData, map[*schemapb.FieldData]bool, error) {
 	names := make(map[string]struct{}, len(data))
+	missing := map[*schemapb.FieldData]bool{}
 	for _, fd := range data {
 		if _, dup := names[fd.GetFieldName()]; dup {
-			return nil, errInvalidMsg("duplicated field %s found", fd.GetFieldName())
+			return nil, nil, errInvalidMsg("duplicated field %s found", fd.GetFieldName())
 		}
 		names[fd.GetFieldName()] = struct{}{}
 	}
@@ -197,14 +199,16 @@ func checkFieldsPresent(schema *schemapb.CollectionSchema, data []*schemapb.Fiel
 			continue
 		}
 		if f.GetDefaultValue() == nil && !f.GetNullable() {
-			return nil, errInvalidMsg("fieldSchema(%s) has no corresponding fieldData pass in", f.GetName())
+			return nil, nil, errInvalidMsg("fieldSchema(%s) has no corresponding fieldData pass in", f.GetName())
 		}
-		data = append(data, &schemapb.FieldData{Type: f.GetDataType(), FieldName: f.GetName()})
+		placeholder := &schemapb.FieldData{Type: f.GetDataType(), FieldName: f.GetName()}
+		missing[placeholder] = true
+		data = append(data, placeholder)
 	}
 	if expected, actual := len(schema.GetFields()), len(data)+autoGen; expected != actual {
-		return nil, errInvalidValue(expected, actual, "more fieldData has pass in")
+		return nil, nil, errInvalidValue(expected, actual, "more fieldData has pass in")
 	}
-	return data, nil
+	return data, missing, nil
 }
 
 // arrayMismatch is Milvus's error for a column whose payload is not of the field's type.
@@ -496,10 +500,10 @@ func verifyArrayElements(arr *schemapb.ArrayArray, f *schemapb.FieldSchema) erro
 
 // toColumn converts one validated FieldData to a column with numRows
 // slots, filling missing fields, nulls and defaults.
-func toColumn(fd *schemapb.FieldData, f *schemapb.FieldSchema, numRows int) (column.Column, error) {
+func toColumn(fd *schemapb.FieldData, f *schemapb.FieldSchema, numRows int, missing bool) (column.Column, error) {
 	nullable := f.GetNullable()
 	hasDefault := f.GetDefaultValue() != nil
-	if fd.Field == nil { // missing: every row null or default
+	if missing { // every row null or default
 		c, err := column.New(f.GetDataType(), fieldDim(f), f.GetElementType())
 		if err != nil {
 			return nil, errPlain("field %s: %v", f.GetName(), err)

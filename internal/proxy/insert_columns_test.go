@@ -199,6 +199,10 @@ func TestInsertColumnsRules(t *testing.T) {
 	}
 	with := func(extra ...*schemapb.FieldData) []*schemapb.FieldData { return append(ok(), extra...) }
 
+	f("empty payload", []*schemapb.FieldData{longs("id", 1, 2), {FieldName: "title"}, floats("vec", 4, vec2(2)...)}, 2, 1100,
+		"varchar field 'title' is illegal, array type mismatch")
+	f("empty bool payload", with(&schemapb.FieldData{FieldName: "small"}), 2, 1100,
+		"the num_rows (0) of field (small) is not equal to passed num_rows (2)")
 	f("zero rows", []*schemapb.FieldData{longs("id"), strs("title"), floats("vec", 4)}, 0, 1100,
 		"num_rows should be greater than 0: invalid parameter[expected=invalid num_rows][actual=0]")
 	f("missing field", []*schemapb.FieldData{longs("id", 1, 2), floats("vec", 4, vec2(2)...)}, 2, 1100,

@@ -8,7 +8,7 @@
 // Per segment: the row columns (column.Column per schema field) and insert
 // timestamps, a primary-key index (key -> row offsets) used for deletes
 // and for "pk in [...]" filters, per-row delete timestamps, a cache of
-// visibility bitsets, COSINE row norms, and (sealed) per-field min/max
+// visibility bitsets, COSINE row norms and BM25 document lengths, and (sealed) per-field min/max
 // statistics and the rows sorted by primary key. It does not own the filter
 // engine (a Filter is passed in; *expr.Expr satisfies it), the vector
 // indexes (built elsewhere, handed to NewSealed) or any I/O.
@@ -30,6 +30,13 @@
 //     segments rank alike.
 //   - Count counts visible matching rows (duplicate keys count twice, as in
 //     Milvus).
+//   - A delete of a key the segment does not hold is dropped: within a
+//     channel the log orders a delete after the inserts it hits, and the
+//     query node replays buffered deletes into a segment it loads later.
+//   - A field left out of an append (or missing from a sealed segment's
+//     files, e.g. added to the schema later) reads as its default value,
+//     "{}" for the dynamic field, or null if nullable; otherwise it is an
+//     error.
 //
 // # Concurrency
 //
@@ -48,8 +55,10 @@
 // Visibility bitsets are cached per (row count, MVCC timestamp, delete
 // version); cached sets are shared and never modified. A growing segment
 // that only appended since a cached read at the same timestamp and delete
-// version extends that set instead of rescanning. Search allocates per
-// request (bitsets, collectors, results), never per row.
+// version extends that set instead of rescanning, and reads past every
+// insert and delete share one entry however far the service time advances.
+// Search allocates per request (bitsets, collectors, results), never per
+// row.
 //
 // # Choosing a plan
 //
@@ -59,15 +68,17 @@
 //     first; a sealed segment it rules out answers empty.
 //   - A sealed field with an index is searched through it (skip bitset =
 //     NOT(visible AND match), Milvus's convention) unless fewer than 4096
-//     rows or 2% of the segment are allowed: then an exact scan is cheaper
-//     and a graph index would wander.
+//     rows or 2% of the segment are allowed: then an exact scan (with the
+//     index's build parameters) is cheaper and a graph index would wander.
+//     Index hits are checked against the skip set again, so a deleted row
+//     can never come back through an index.
 //   - Brute force walks the allowed rows in blocks of about 256 KiB of
 //     vectors, scoring each block against every query while it is in cache
 //     (float16, bfloat16 and int8 rows are converted once per block), and
 //     splits large scans across GOMAXPROCS goroutines.
-//   - Query walks the rows presorted by key (sealed) or sorts the allowed
-//     rows (growing; with a limit, only the limit+duplicates+1 smallest,
-//     kept in a heap).
+//   - Query walks the rows presorted by key (sealed, when at least 1/16 of
+//     the rows are allowed) or sorts the allowed rows (with a limit, only
+//     the limit+duplicates+1 smallest, kept in a heap).
 //
 // # Lock order
 //

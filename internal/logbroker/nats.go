@@ -226,20 +226,28 @@ func (n *NATS) truncPoint(ctx context.Context, channel string, fresh bool) (Mess
 			return t, nil
 		}
 	}
-	var t MessageID
+	t, _, err := n.readMark(ctx, channel)
+	if err != nil {
+		return 0, err
+	}
+	return n.noteTrunc(channel, t), nil
+}
+
+// readMark reads channel's stored truncation point and the stream sequence
+// of the message holding it (0, 0 if none).
+func (n *NATS) readMark(ctx context.Context, channel string) (MessageID, uint64, error) {
 	raw, err := n.stream.GetLastMsgForSubject(ctx, n.truncSubject(channel))
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return 0, 0, nil
 	case err != nil:
-		return 0, n.mapErr(err)
-	default:
-		v, perr := strconv.ParseUint(string(raw.Data), 10, 64)
-		if perr != nil {
-			return 0, fmt.Errorf("truncation mark %q at %d: %w", raw.Data, raw.Sequence, perr)
-		}
-		t = MessageID(v)
+		return 0, 0, n.mapErr(err)
 	}
-	return n.noteTrunc(channel, t), nil
+	v, err := strconv.ParseUint(string(raw.Data), 10, 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("truncation mark %q at %d: %w", raw.Data, raw.Sequence, err)
+	}
+	return MessageID(v), raw.Sequence, nil
 }
 
 // noteTrunc records a truncation point seen for channel and returns the
@@ -283,40 +291,58 @@ func (n *NATS) Latest(ctx context.Context, channel string) (MessageID, error) {
 }
 
 // Truncate implements Log. It first stores the new truncation point (a
-// message on <prefix>.trunc.<channel>), then purges the channel's subject
-// below it, then the older marks: a crash in between leaves messages that
-// Read already refuses to return, never a gap that Read would not report.
+// message on <prefix>.trunc.<channel>, published only if the mark it read
+// is still the last one, so that concurrent truncations from several
+// processes never move the point backwards), then purges the channel's
+// subject below it, then the older marks. A crash in between leaves
+// messages that Read already refuses to return, never a gap that Read
+// would not report.
 func (n *NATS) Truncate(ctx context.Context, channel string, upTo MessageID) error {
 	if err := checkChannel(channel); err != nil {
 		return fmt.Errorf("logbroker: truncate %q: %w", channel, err)
 	}
 	wrap := func(err error) error { return fmt.Errorf("logbroker: truncate %q up to %d: %w", channel, upTo, err) }
-	cur, err := n.truncPoint(ctx, channel, true)
-	if err != nil {
-		return wrap(err)
-	}
-	if upTo <= cur {
+	for attempt := 1; ; attempt++ {
+		cur, markSeq, err := n.readMark(ctx, channel)
+		if err != nil {
+			return wrap(err)
+		}
+		n.noteTrunc(channel, cur)
+		if upTo <= cur {
+			return nil
+		}
+		last, err := n.lastSeq(ctx, channel)
+		if err != nil {
+			return wrap(err)
+		}
+		point := min(upTo, last)
+		if point <= cur {
+			return nil
+		}
+		_, err = n.js.Publish(ctx, n.truncSubject(channel), strconv.AppendUint(nil, uint64(point), 10),
+			jetstream.WithExpectStream(n.name), jetstream.WithExpectLastSequencePerSubject(markSeq))
+		if isWrongLastSeq(err) && attempt < 100 {
+			continue // another truncation stored a mark first: re-read it
+		}
+		if err != nil {
+			return wrap(n.mapErr(err))
+		}
+		n.noteTrunc(channel, point)
+		if err := n.stream.Purge(ctx, jetstream.WithPurgeSubject(n.dataSubject(channel)), jetstream.WithPurgeSequence(uint64(point)+1)); err != nil {
+			return wrap(n.mapErr(err))
+		}
+		if err := n.stream.Purge(ctx, jetstream.WithPurgeSubject(n.truncSubject(channel)), jetstream.WithPurgeKeep(1)); err != nil {
+			return wrap(n.mapErr(err))
+		}
 		return nil
 	}
-	last, err := n.lastSeq(ctx, channel)
-	if err != nil {
-		return wrap(err)
-	}
-	upTo = min(upTo, last)
-	if upTo <= cur {
-		return nil
-	}
-	if _, err := n.js.Publish(ctx, n.truncSubject(channel), strconv.AppendUint(nil, uint64(upTo), 10), jetstream.WithExpectStream(n.name)); err != nil {
-		return wrap(n.mapErr(err))
-	}
-	n.noteTrunc(channel, upTo)
-	if err := n.stream.Purge(ctx, jetstream.WithPurgeSubject(n.dataSubject(channel)), jetstream.WithPurgeSequence(uint64(upTo)+1)); err != nil {
-		return wrap(n.mapErr(err))
-	}
-	if err := n.stream.Purge(ctx, jetstream.WithPurgeSubject(n.truncSubject(channel)), jetstream.WithPurgeKeep(1)); err != nil {
-		return wrap(n.mapErr(err))
-	}
-	return nil
+}
+
+// isWrongLastSeq reports a failed expected-last-sequence check.
+func isWrongLastSeq(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 }
 
 // MaxMessageBytes implements Log: the server's max_payload minus the 4 KiB

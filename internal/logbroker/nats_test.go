@@ -2,6 +2,7 @@ package logbroker_test
 
 import (
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,5 +133,54 @@ func TestNewNATSUnreachable(t *testing.T) {
 	_, err := logbroker.NewNATS(t.Context(), logbroker.NATSConfig{URL: "nats://127.0.0.1:1"}, nil)
 	if err == nil {
 		t.Fatal("connected to nothing")
+	}
+}
+
+// TestConcurrentTruncate truncates one channel from two processes' worth
+// of NATS values at once: the truncation point must end at the highest
+// upTo, never move backwards.
+func TestConcurrentTruncate(t *testing.T) {
+	url := startServer(t, 0)
+	ctx := t.Context()
+	var logs []*logbroker.NATS
+	for range 2 {
+		l, err := logbroker.NewNATS(ctx, logbroker.NATSConfig{URL: url}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		logs = append(logs, l)
+	}
+	var ids []logbroker.MessageID
+	for range 40 {
+		id, err := logs[0].Append(ctx, "ch", []byte("x"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(ids))
+	for i, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = logs[i%2].Truncate(ctx, "ch", id)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	top := ids[len(ids)-1]
+	for _, l := range logs {
+		if _, err := l.Read(ctx, "ch", top-1); !errors.Is(err, logbroker.ErrTruncated) {
+			t.Fatalf("read below the highest truncation: %v, want ErrTruncated", err)
+		}
+		r, err := l.Read(ctx, "ch", top)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
 	}
 }

@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/binary"
 	"math"
+	"strings"
 
 	"github.com/bits-and-blooms/bloom/v3"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
@@ -36,7 +37,8 @@ type Stats struct {
 // FieldStats are the bounds of one field. Which of the Min/Max pairs is
 // used depends on Type: MinInt/MaxInt for Bool (0 or 1), the integer types
 // and Timestamptz; MinFloat/MaxFloat for Float and Double; MinStr/MaxStr for
-// String, VarChar and Text.
+// String, VarChar and Text. Bounds are exact except for strings longer than
+// MaxBoundLen bytes, which are shortened to looser bounds.
 type FieldStats struct {
 	Type schemapb.DataType
 	// Rows is the number of rows seen, Nulls how many of them were null.
@@ -140,7 +142,11 @@ func columnStats(c column.Column) (FieldStats, bool) {
 	case *column.Scalar[float64]:
 		return scan(s, addFloat[float64]), true
 	case *column.Scalar[string]:
-		return scan(s, (*FieldStats).addString), true
+		fs := scan(s, (*FieldStats).addString)
+		if fs.HasBounds {
+			fs.MinStr, fs.MaxStr = lowerBound(fs.MinStr), upperBound(fs.MaxStr)
+		}
+		return fs, true
 	}
 	return FieldStats{}, false
 }
@@ -179,6 +185,36 @@ func (fs *FieldStats) addFloat(v float64) {
 		return
 	}
 	fs.MinFloat, fs.MaxFloat = min(fs.MinFloat, v), max(fs.MaxFloat, v)
+}
+
+// MaxBoundLen is the longest string bound a Stats records. A longer minimum
+// is cut to its first MaxBoundLen bytes, a longer maximum is cut and its
+// last byte that is below 0xff incremented (dropping the bytes after it), so
+// both stay bounds while a Text field of long documents keeps its stats
+// small.
+const MaxBoundLen = 64
+
+// lowerBound returns a copy of s cut to MaxBoundLen bytes, which sorts at or
+// before s. The copy keeps the stats from pinning a decoded column's memory.
+func lowerBound(s string) string {
+	return strings.Clone(s[:min(len(s), MaxBoundLen)])
+}
+
+// upperBound returns a string of at most MaxBoundLen bytes that sorts at or
+// after s (s itself if no shorter one exists, that is if its first
+// MaxBoundLen bytes are all 0xff).
+func upperBound(s string) string {
+	if len(s) <= MaxBoundLen {
+		return strings.Clone(s)
+	}
+	b := []byte(s[:MaxBoundLen])
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1])
+		}
+	}
+	return strings.Clone(s)
 }
 
 func (fs *FieldStats) addString(v string) {

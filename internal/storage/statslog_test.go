@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
@@ -198,6 +199,34 @@ func TestStatsRoundTrip(t *testing.T) {
 		if err != nil || !slices.Equal(again, enc) {
 			t.Fatalf("%d: re-encoding changed the bytes (err %v)", i, err)
 		}
+	}
+}
+
+func TestStringBoundsAreShortened(t *testing.T) {
+	long := func(c byte, tail string) string { return strings.Repeat(string([]byte{c}), 100) + tail }
+	vals := []string{long('b', "x"), long('b', "a"), "c", long('q', ""), long(0xff, "z")}
+	st := BuildStats(strCol(vals...), map[int64]column.Column{7: strCol(vals[:4]...)})
+	if st.PK.MinStr != strings.Repeat("b", MaxBoundLen) || st.PK.MaxStr != long(0xff, "z") {
+		t.Errorf("pk bounds %q..%q", st.PK.MinStr, st.PK.MaxStr)
+	}
+	if f := st.Fields[7]; f.MinStr != strings.Repeat("b", MaxBoundLen) || f.MaxStr != strings.Repeat("q", MaxBoundLen-1)+"r" {
+		t.Errorf("field bounds %q..%q", f.MinStr, f.MaxStr)
+	}
+	for _, v := range vals {
+		if !st.MayContainString(v) {
+			t.Errorf("shortened bounds rule out %q", v)
+		}
+	}
+	for _, v := range []string{"a", strings.Repeat("b", 63)} {
+		if st.MayContainString(v) {
+			t.Errorf("%q is below the minimum", v)
+		}
+	}
+	if got := upperBound(strings.Repeat("\xff", 70)); got != strings.Repeat("\xff", 70) {
+		t.Errorf("all-0xff upper bound shortened to %q", got)
+	}
+	if got := upperBound(strings.Repeat("a", 63) + "\xff\xff"); got != strings.Repeat("a", 62)+"b" {
+		t.Errorf("carry: %q", got)
 	}
 }
 

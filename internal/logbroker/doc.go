@@ -74,8 +74,10 @@
 // truncation point if that is higher.
 //
 // Truncate(upTo) clamps upTo to the channel's last message, stores it as
-// the only message of the channel's trunc subject, then purges the data
-// subject below upTo+1. Storing the point first makes a crash between the
+// the only message of the channel's trunc subject (a compare-and-set on
+// that subject's last sequence, so that truncations racing from several
+// processes never move the point backwards), then purges the data subject
+// below upTo+1. Storing the point first makes a crash between the
 // two steps harmless: Read refuses positions below the stored point, and
 // messages not yet purged below it are never delivered. ErrTruncated is
 // exact with respect to that point: Read(after) fails iff 0 < after < T.

@@ -610,8 +610,14 @@ func (n *likeNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 	case likeExact:
 		cmpOrdered(s.Data, opEQ, m.lit, w)
 	case likePrefix:
+		if m.lit == "" {
+			res.SetAll()
+			break
+		}
+		// The first byte rejects most rows without a memequal call.
+		p, p0 := m.lit, m.lit[0]
 		for i, x := range s.Data {
-			if strings.HasPrefix(x, m.lit) {
+			if len(x) >= len(p) && x[0] == p0 && x[:len(p)] == p {
 				w[i>>6] |= 1 << (uint(i) & 63)
 			}
 		}

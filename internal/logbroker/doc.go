@@ -51,10 +51,10 @@
 //   - All channels share one write path and one Raft group; sharding the
 //     channels over several streams by hash is a compatible change if one
 //     stream ever becomes the bottleneck.
-//   - Disk space of a purged channel comes back when every message of a
-//     block file is gone, so one idle channel can pin old blocks; the
-//     coordinators truncate every channel at each checkpoint, so blocks do
-//     get freed.
+//   - Channels share block files. The file store drops a block once all
+//     its messages are gone and rewrites it once more than half of its
+//     bytes are, so a channel that is never truncated costs its own bytes
+//     and at most as much again of other channels' purged ones.
 //
 // Append publishes to the channel's subject with an expected-stream header
 // and returns the sequence from JetStream's publish acknowledgement, which

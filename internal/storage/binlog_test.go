@@ -3,6 +3,7 @@ package storage
 import (
 	"encoding/binary"
 	"errors"
+	"slices"
 	"testing"
 	"unsafe"
 
@@ -42,10 +43,18 @@ func TestSystemFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, v := range got.(*column.Scalar[int64]).Data {
-		if uint64(v) != ts[i] {
-			t.Fatalf("timestamp %d: got %d, want %d", i, uint64(v), ts[i])
-		}
+	view, err := Timestamps(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(view, ts) || &view[0] != (*uint64)(unsafe.Pointer(&got.(*column.Scalar[int64]).Data[0])) {
+		t.Fatalf("timestamps %v, want %v sharing the column's memory", view, ts)
+	}
+	if _, err := Timestamps(&column.Scalar[int32]{Type: schemapb.DataType_Int32}); err == nil {
+		t.Error("Int32 column viewed as timestamps")
+	}
+	if _, err := Timestamps(&column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: []int64{1}, Valid: []bool{true}}); err == nil {
+		t.Error("nullable column viewed as timestamps")
 	}
 }
 

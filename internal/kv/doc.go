@@ -33,6 +33,11 @@
 // (2 s with the default 1 s election timeout). A Put without a lease
 // detaches the key from its lease.
 //
+// A call whose ctx has ended before it starts does nothing. A write whose
+// ctx ends while it is in flight may or may not have been applied, as with
+// any remote store: re-read before retrying a non-idempotent write (a
+// compare-and-swap Txn is safe to retry).
+//
 // # Durability
 //
 // etcd fsyncs its write-ahead log before it acknowledges a write: an OS

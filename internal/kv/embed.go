@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+	"go.etcd.io/etcd/server/v3/etcdserver/api/v3client"
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/sys/unix"
 )
@@ -200,22 +201,28 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 			}
 		}
 	}()
-	store, err := NewEtcd(ctx, EtcdConfig{Endpoints: []string{m.endpoint}, RootPath: cfg.RootPath}, logger)
-	if err != nil {
-		m.Close()
-		return nil, err
-	}
-	m.store = store
+	m.store = m.NewStore(cfg.RootPath)
 	logger.Info("embedded etcd ready", "dir", dir, "endpoint", m.endpoint, "took", time.Since(start))
 	return m, nil
 }
 
-// Client returns the store over this server. It is shared: Close of the
-// Embedded closes it; closing it earlier only closes the store.
+// Client returns the store over this server, with EmbedConfig.RootPath. It
+// calls the server in-process (see NewStore). It is shared: Close of the
+// Embedded closes it.
 func (m *Embedded) Client() *Etcd { return m.store }
 
-// Endpoint returns the client URL ("unix:///...") for NewEtcd, to open
-// stores with other root paths on the same server.
+// NewStore returns another in-process store over this server, with its own
+// root path. In-process means the etcd client calls the server's gRPC
+// handlers directly: no socket, no encoding, so standalone never dials
+// itself. Close it before the Embedded.
+func (m *Embedded) NewStore(rootPath string) *Etcd {
+	s := newEtcd(v3client.New(m.etcd.Server), rootPath, m.logger)
+	s.ownCli = true
+	return s
+}
+
+// Endpoint returns the server's client URL ("unix:///..."), for NewEtcd
+// and for tools such as etcdctl.
 func (m *Embedded) Endpoint() string { return m.endpoint }
 
 // Close closes the client store and stops the server, waiting for it.

@@ -117,8 +117,8 @@ func (s *Etcd) Client() *clientv3.Client { return s.cli }
 
 // Get implements Store.
 func (s *Etcd) Get(ctx context.Context, key string) (KeyValue, error) {
-	if s.ctx.Err() != nil {
-		return KeyValue{}, fmt.Errorf("kv: get %q: %w", key, ErrClosed)
+	if err := s.check(ctx); err != nil {
+		return KeyValue{}, fmt.Errorf("kv: get %q: %w", key, err)
 	}
 	resp, err := s.cli.Get(ctx, s.root+key)
 	if err != nil {
@@ -132,8 +132,8 @@ func (s *Etcd) Get(ctx context.Context, key string) (KeyValue, error) {
 
 // List implements Store. It reads all entries at one revision.
 func (s *Etcd) List(ctx context.Context, prefix string) ([]KeyValue, error) {
-	if s.ctx.Err() != nil {
-		return nil, fmt.Errorf("kv: list %q: %w", prefix, ErrClosed)
+	if err := s.check(ctx); err != nil {
+		return nil, fmt.Errorf("kv: list %q: %w", prefix, err)
 	}
 	resp, err := s.cli.Get(ctx, s.root+prefix, clientv3.WithPrefix(),
 		clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
@@ -149,8 +149,8 @@ func (s *Etcd) List(ctx context.Context, prefix string) ([]KeyValue, error) {
 
 // Put implements Store.
 func (s *Etcd) Put(ctx context.Context, key string, value []byte) (int64, error) {
-	if s.ctx.Err() != nil {
-		return 0, fmt.Errorf("kv: put %q: %w", key, ErrClosed)
+	if err := s.check(ctx); err != nil {
+		return 0, fmt.Errorf("kv: put %q: %w", key, err)
 	}
 	resp, err := s.cli.Put(ctx, s.root+key, string(value))
 	if err != nil {
@@ -161,8 +161,8 @@ func (s *Etcd) Put(ctx context.Context, key string, value []byte) (int64, error)
 
 // Delete implements Store.
 func (s *Etcd) Delete(ctx context.Context, key string) error {
-	if s.ctx.Err() != nil {
-		return fmt.Errorf("kv: delete %q: %w", key, ErrClosed)
+	if err := s.check(ctx); err != nil {
+		return fmt.Errorf("kv: delete %q: %w", key, err)
 	}
 	if _, err := s.cli.Delete(ctx, s.root+key); err != nil {
 		return fmt.Errorf("kv: delete %q: %w", key, err)
@@ -174,8 +174,8 @@ func (s *Etcd) Delete(ctx context.Context, key string) error {
 // CreateRevision with 0 (the key does not exist); otherwise it compares
 // the key's ModRevision.
 func (s *Etcd) Txn(ctx context.Context, conds []Cond, ops []Op) (bool, error) {
-	if s.ctx.Err() != nil {
-		return false, fmt.Errorf("kv: txn: %w", ErrClosed)
+	if err := s.check(ctx); err != nil {
+		return false, fmt.Errorf("kv: txn: %w", err)
 	}
 	cmps := make([]clientv3.Cmp, len(conds))
 	for i, c := range conds {
@@ -258,8 +258,8 @@ func (s *Etcd) Watch(ctx context.Context, prefix string, rev int64) <-chan Event
 // Grant implements Store. etcd raises TTLs below its minimum (about
 // 1.5 election timeouts, rounded up to whole seconds) to that minimum.
 func (s *Etcd) Grant(ctx context.Context, ttlSeconds int64) (LeaseID, error) {
-	if s.ctx.Err() != nil {
-		return 0, fmt.Errorf("kv: grant lease: %w", ErrClosed)
+	if err := s.check(ctx); err != nil {
+		return 0, fmt.Errorf("kv: grant lease: %w", err)
 	}
 	resp, err := s.cli.Grant(ctx, ttlSeconds)
 	if err != nil {
@@ -283,8 +283,8 @@ func (s *Etcd) KeepAlive(ctx context.Context, lease LeaseID) error {
 	if ctx.Err() != nil {
 		return nil
 	}
-	if s.ctx.Err() != nil {
-		return fmt.Errorf("kv: keep lease %x alive: %w", lease, ErrClosed)
+	if err := s.check(ctx); err != nil {
+		return fmt.Errorf("kv: keep lease %x alive: %w", lease, err)
 	}
 	// The client closes the channel when the lease is gone, or when it
 	// could not renew it before the TTL passed.
@@ -293,8 +293,8 @@ func (s *Etcd) KeepAlive(ctx context.Context, lease LeaseID) error {
 
 // PutWithLease implements Store.
 func (s *Etcd) PutWithLease(ctx context.Context, key string, value []byte, lease LeaseID) error {
-	if s.ctx.Err() != nil {
-		return fmt.Errorf("kv: put %q with lease %x: %w", key, lease, ErrClosed)
+	if err := s.check(ctx); err != nil {
+		return fmt.Errorf("kv: put %q with lease %x: %w", key, lease, err)
 	}
 	if _, err := s.cli.Put(ctx, s.root+key, string(value), clientv3.WithLease(clientv3.LeaseID(lease))); err != nil {
 		return fmt.Errorf("kv: put %q with lease %x: %w", key, lease, mapLeaseErr(err))
@@ -305,6 +305,9 @@ func (s *Etcd) PutWithLease(ctx context.Context, key string, value []byte, lease
 // Revoke ends lease now and deletes its keys (a graceful shutdown uses it
 // so that peers need not wait for the TTL).
 func (s *Etcd) Revoke(ctx context.Context, lease LeaseID) error {
+	if err := s.check(ctx); err != nil {
+		return fmt.Errorf("kv: revoke lease %x: %w", lease, err)
+	}
 	if _, err := s.cli.Revoke(ctx, clientv3.LeaseID(lease)); err != nil {
 		return fmt.Errorf("kv: revoke lease %x: %w", lease, mapLeaseErr(err))
 	}
@@ -323,12 +326,26 @@ func (s *Etcd) Close() error {
 		s.wg.Wait()
 		if s.ownCli {
 			err = s.cli.Close()
+			// An in-process client (v3client) reports its own cancellation.
+			if errors.Is(err, context.Canceled) {
+				err = nil
+			}
 		}
 	})
 	if err != nil {
 		return fmt.Errorf("kv: close: %w", err)
 	}
 	return nil
+}
+
+// check fails calls on a closed store, and calls whose ctx has already
+// ended: the in-process client (Embedded) would otherwise still propose a
+// write to raft, and apply it.
+func (s *Etcd) check(ctx context.Context) error {
+	if s.ctx.Err() != nil {
+		return ErrClosed
+	}
+	return ctx.Err()
 }
 
 func (s *Etcd) kv(kv *mvccpb.KeyValue) KeyValue {

@@ -26,6 +26,8 @@ func startEmbedded(t *testing.T, dir string) *kv.Embedded {
 	return e
 }
 
+// TestEtcdConformance runs the suite through the unix socket, with the
+// same client as cluster mode.
 func TestEtcdConformance(t *testing.T) {
 	e := startEmbedded(t, t.TempDir())
 	t.Cleanup(func() { e.Close() })
@@ -38,6 +40,16 @@ func TestEtcdConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		return s
+	})
+}
+
+// TestEmbeddedConformance runs the suite through the in-process client.
+func TestEmbeddedConformance(t *testing.T) {
+	e := startEmbedded(t, t.TempDir())
+	t.Cleanup(func() { e.Close() })
+	var n atomic.Int64
+	kvtest.Run(t, func(t *testing.T) kv.Store {
+		return e.NewStore(fmt.Sprintf("test-%d", n.Add(1)))
 	})
 }
 

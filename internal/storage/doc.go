@@ -3,7 +3,9 @@
 //
 //   - insert binlogs: one column of one field per flush
 //     (insert_log/{collection}/{partition}/{segment}/{field}/{logID}),
-//     EncodeColumn and DecodeColumn;
+//     EncodeColumn (or AppendColumn into a reused buffer) and DecodeColumn;
+//     the system fields row ID (0) and timestamp (1) are Int64 columns, and
+//     Timestamps views the latter as []uint64;
 //   - delta logs: deleted (primary key, timestamp) pairs
 //     (delta_log/{collection}/{partition}/{segment}/{logID}),
 //     EncodeDeltas and DecodeDeltas;

@@ -23,7 +23,8 @@ type core struct {
 	// asked instead of a scan (bfMaxAllowed; tests lower it).
 	indexMinAllowed int
 
-	// mu guards n through pkStrs. Row data at offsets < n never changes:
+	// mu guards n through pkStrs (sealed segments use pkSorted instead of
+	// the maps). Row data at offsets < n never changes:
 	// a reader takes mu only to read n and the column headers, then works on
 	// slices capped at n without the lock.
 	mu         sync.RWMutex
@@ -32,19 +33,19 @@ type core struct {
 	cols       map[int64]column.Column
 	deletedAt  []uint64 // per row: smallest delete ts that hides it, 0 if none
 	numDeleted int
-	delVersion uint64 // bumped whenever deletedAt changes
-	maxTs      uint64 // largest insert ts
-	maxDelTs   uint64 // largest deletedAt
-	pkInts     *pkMap[int64]
-	pkStrs     *pkMap[string]
+	delVersion uint64         // bumped whenever deletedAt changes
+	maxTs      uint64         // largest insert ts
+	maxDelTs   uint64         // largest deletedAt
+	pkInts     *pkMap[int64]  // growing, Int64 key
+	pkStrs     *pkMap[string] // growing, VarChar key
 
 	vis      visCache
 	norms    map[int64]*normCache // vector field -> row norms (COSINE) or lengths (BM25); map immutable
-	pkSorted pkOrder              // sealed only: offsets sorted by primary key
+	pkSorted pkOrder              // sealed only: offsets sorted by primary key, the key index
 	stats    statsTable           // sealed only
 }
 
-func newCore(id, partitionID int64, l *layout) *core {
+func newCore(id, partitionID int64, l *layout, sealed bool) *core {
 	c := &core{
 		layout:      l,
 		id:          id,
@@ -53,10 +54,15 @@ func newCore(id, partitionID int64, l *layout) *core {
 		norms:       map[int64]*normCache{},
 
 		indexMinAllowed: bfMaxAllowed,
+		sealed:          sealed,
 	}
-	if l.pk.typ == schemapb.DataType_Int64 {
+	switch {
+	case sealed:
+		// Keys are looked up by binary search over pkSorted: 4 bytes a row
+		// instead of a hash map's ~40.
+	case l.pk.typ == schemapb.DataType_Int64:
 		c.pkInts = newPKMap[int64]()
-	} else {
+	default:
 		c.pkStrs = newPKMap[string]()
 	}
 	for _, fi := range l.order {
@@ -100,8 +106,8 @@ func (c *core) Column(fieldID int64) (column.Column, error) {
 	return c.snapshot().Column(fieldID)
 }
 
-// indexPK records rows [lo, hi) in the primary-key index. Caller holds mu
-// (or owns c exclusively).
+// indexPK records the rows of pk, starting at offset lo, in a growing
+// segment's primary-key maps. Caller holds mu.
 func (c *core) indexPK(pk column.Column, lo int) {
 	switch v := pk.(type) {
 	case *column.Scalar[int64]:
@@ -196,13 +202,38 @@ func timestampColumn(ts []uint64, idx []int) column.Column {
 	return out
 }
 
+// intPK reports whether the primary key is Int64 (else VarChar).
+func (c *core) intPK() bool { return c.pk.typ == schemapb.DataType_Int64 }
+
 // duplicates is an upper bound on how many of the first n rows repeat a key
 // seen before: rows minus distinct keys, over the whole segment.
 func (c *core) duplicates(n int) int {
+	if c.sealed {
+		return c.sorted().dups
+	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.pkInts != nil {
 		return c.n - c.pkInts.len()
 	}
 	return c.n - c.pkStrs.len()
+}
+
+// sorted returns a sealed segment's rows sorted by key, building them on
+// first use.
+func (c *core) sorted() *pkOrder { return c.pkSorted.get(c.cols[c.pk.id]) }
+
+// eachRow calls fn for every row holding key k (ints[i] or strs[i] by key
+// type), offsets ascending. Growing: caller holds mu.
+func (c *core) eachRow(ints []int64, strs []string, i int, fn func(off int32)) {
+	switch {
+	case c.sealed && c.intPK():
+		sortedEach(c.cols[c.pk.id].(*column.Scalar[int64]).Data, c.sorted().order, ints[i], fn)
+	case c.sealed:
+		sortedEach(c.cols[c.pk.id].(*column.Scalar[string]).Data, c.sorted().order, strs[i], fn)
+	case c.pkInts != nil:
+		c.pkInts.each(ints[i], fn)
+	default:
+		c.pkStrs.each(strs[i], fn)
+	}
 }

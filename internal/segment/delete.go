@@ -32,18 +32,12 @@ func (c *core) Delete(intPKs []int64, strPKs []string, ts []uint64) int {
 			}
 		}
 	}
-	if c.pkInts != nil {
-		for i, k := range intPKs {
-			if i < len(ts) {
-				c.pkInts.each(k, apply(ts[i]))
-			}
-		}
-	} else {
-		for i, k := range strPKs {
-			if i < len(ts) {
-				c.pkStrs.each(k, apply(ts[i]))
-			}
-		}
+	keys := len(strPKs)
+	if c.intPK() {
+		keys = len(intPKs)
+	}
+	for i := range min(keys, len(ts)) {
+		c.eachRow(intPKs, strPKs, i, apply(ts[i]))
 	}
 	if changed {
 		c.delVersion++

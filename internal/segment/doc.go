@@ -6,8 +6,9 @@
 // # What it owns
 //
 // Per segment: the row columns (column.Column per schema field) and insert
-// timestamps, a primary-key index (key -> row offsets) used for deletes
-// and for "pk in [...]" filters, per-row delete timestamps, a cache of
+// timestamps, a primary-key index (key -> row offsets; a hash map while
+// growing, a sorted permutation searched by bisection once sealed) used for
+// deletes, "pk in [...]" filters and Query's key order, per-row delete timestamps, a cache of
 // visibility bitsets, COSINE row norms and BM25 document lengths, and (sealed) per-field min/max
 // statistics and the rows sorted by primary key. It does not own the filter
 // engine (a Filter is passed in; *expr.Expr satisfies it), the vector
@@ -82,8 +83,9 @@
 //
 // # Lock order
 //
-//	core.mu (read) -> visCache.mu
+//	core.mu -> visCache.mu
+//	core.mu -> pkOrder.once (a sealed segment's key index, built on first use)
 //
-// normCache.mu, statsTable.mu and pkOrder's sync.Once are taken without
-// core.mu held, and never hold another lock.
+// normCache.mu and statsTable.mu are taken without core.mu held. None of
+// the inner locks is held while taking another.
 package segment

@@ -29,7 +29,7 @@ func NewGrowing(id, partitionID int64, schema *schemapb.CollectionSchema) (*Grow
 	if err != nil {
 		return nil, err
 	}
-	c := newCore(id, partitionID, l)
+	c := newCore(id, partitionID, l, false)
 	for _, fi := range l.order {
 		col, err := column.New(fi.typ, fi.dim, fi.elemType)
 		if err != nil {

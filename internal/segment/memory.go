@@ -16,9 +16,12 @@ func (c *core) MemoryBytes() int64 {
 	for _, col := range c.cols {
 		total += columnBytes(col)
 	}
-	if c.pkInts != nil {
+	switch {
+	case c.sealed:
+		total += int64(c.n) * 4 // pkSorted, once built
+	case c.pkInts != nil:
 		total += int64(c.pkInts.len()) * 24
-	} else {
+	default:
 		total += int64(c.pkStrs.len()) * 40
 	}
 	return total

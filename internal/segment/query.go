@@ -30,7 +30,7 @@ func (c *core) Query(ctx context.Context, req *QueryRequest) (*QueryResult, erro
 	if c.sealed && allowed.Count()*sortedScanRatio >= s.n {
 		// Walking the presorted rows beats sorting the allowed ones
 		// unless very few are allowed (a "pk in" filter, say).
-		order = c.pkSorted.get(s.pkColumn)
+		order = c.sorted().order
 	}
 	dups := c.duplicates(s.n)
 	res := &QueryResult{}
@@ -151,35 +151,60 @@ func sortedAllowed[K cmp.Ordered](keys []K, allowed *bitset.Set, limit, dups int
 	return h
 }
 
-// pkOrder is every row of a sealed segment sorted by (primary key, offset),
-// built on the first query that needs it.
+// pkOrder is every row of a sealed segment sorted by (primary key,
+// offset), built on first use. It serves as the sealed segment's key index
+// (binary search) and as the order of Query's results.
 type pkOrder struct {
 	once  sync.Once
 	order []int32
+	dups  int // rows whose key equals the previous row's in order
 }
 
-func (o *pkOrder) get(pk column.Column) []int32 {
+func (o *pkOrder) get(pk column.Column) *pkOrder {
 	o.once.Do(func() {
-		n := pk.Len()
-		o.order = make([]int32, n)
-		for i := range o.order {
-			o.order[i] = int32(i)
-		}
 		switch v := pk.(type) {
 		case *column.Scalar[int64]:
-			sortByKey(o.order, v.Data)
+			o.order, o.dups = sortByKey(v.Data)
 		case *column.Scalar[string]:
-			sortByKey(o.order, v.Data)
+			o.order, o.dups = sortByKey(v.Data)
 		}
 	})
-	return o.order
+	return o
 }
 
-func sortByKey[K cmp.Ordered](order []int32, keys []K) {
-	slices.SortFunc(order, func(a, b int32) int {
-		if c := cmp.Compare(keys[a], keys[b]); c != 0 {
-			return c
+// sortByKey returns the offsets of keys sorted by (key, offset) and how
+// many repeat the key before them. Keys already in order (segments that
+// compaction sorted by key) skip the sort.
+func sortByKey[K cmp.Ordered](keys []K) ([]int32, int) {
+	order := make([]int32, len(keys))
+	if slices.IsSorted(keys) {
+		for i := range order {
+			order[i] = int32(i)
 		}
-		return cmp.Compare(a, b)
-	})
+	} else {
+		rows := make([]keyedRow[K], len(keys))
+		for i, k := range keys {
+			rows[i] = keyedRow[K]{k, int32(i)}
+		}
+		slices.SortFunc(rows, compareKeyed[K])
+		for i, r := range rows {
+			order[i] = r.off
+		}
+	}
+	dups := 0
+	for i := 1; i < len(order); i++ {
+		if keys[order[i]] == keys[order[i-1]] {
+			dups++
+		}
+	}
+	return order, dups
+}
+
+// sortedEach calls fn for every offset in order (sorted by key) whose key
+// is k.
+func sortedEach[K cmp.Ordered](keys []K, order []int32, k K, fn func(off int32)) {
+	p, _ := slices.BinarySearchFunc(order, k, func(off int32, k K) int { return cmp.Compare(keys[off], k) })
+	for ; p < len(order) && keys[order[p]] == k; p++ {
+		fn(order[p])
+	}
 }

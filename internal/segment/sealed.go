@@ -34,8 +34,7 @@ func NewSealed(id, partitionID int64, schema *schemapb.CollectionSchema, ts []ui
 	if n > maxRows {
 		return nil, fmt.Errorf("segment %d: %d rows exceed %d: %w", id, n, maxRows, errs.ErrSegmentLoadFailed)
 	}
-	c := newCore(id, partitionID, l)
-	c.sealed = true
+	c := newCore(id, partitionID, l, true)
 	for cid := range cols {
 		if _, ok := l.fields[cid]; !ok && cid != RowIDFieldID && cid != TimestampFieldID {
 			return nil, fmt.Errorf("segment %d: %w: %w", id, errs.FieldNotFound(cid, "not in the schema"), errs.ErrSegmentLoadFailed)
@@ -75,7 +74,6 @@ func NewSealed(id, partitionID int64, schema *schemapb.CollectionSchema, ts []ui
 	for _, t := range ts {
 		c.maxTs = max(c.maxTs, t)
 	}
-	c.indexPK(c.cols[l.pk.id], 0)
 	return &Sealed{core: c}, nil
 }
 

@@ -59,7 +59,7 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 
 	s := c.snapshot()
 	res := &SearchResult{NQ: nq, K: k, Metric: metric, Offsets: make([]int64, nq*k), Scores: make([]float32, nq*k), Timestamps: make([]uint64, nq*k)}
-	if c.pkInts != nil {
+	if c.intPK() {
 		res.IntPKs = make([]int64, nq*k)
 	} else {
 		res.StrPKs = make([]string, nq*k)

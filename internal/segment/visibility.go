@@ -145,14 +145,12 @@ func (c *core) matchPKs(n int, ints []int64, strs []string) *bitset.Set {
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if c.pkInts != nil {
-		for _, k := range ints {
-			c.pkInts.each(k, set)
-		}
-	} else {
-		for _, k := range strs {
-			c.pkStrs.each(k, set)
-		}
+	keys := len(strs)
+	if c.intPK() {
+		keys = len(ints)
+	}
+	for i := range keys {
+		c.eachRow(ints, strs, i, set)
 	}
 	return m
 }

@@ -1,0 +1,44 @@
+# Milvago: see README.md.
+GO      ?= go
+BIN     := bin/milvago
+DATA    ?= milvago-data
+PKGS    := ./...
+
+.PHONY: build run test test-short lint fuzz bench generate verify clean
+
+build:
+	$(GO) build -trimpath -o $(BIN) ./cmd/milvago
+
+run: build
+	./$(BIN) standalone --data-dir $(DATA)
+
+# The whole suite, race detector on (what CI runs).
+test:
+	$(GO) test -race -timeout 25m $(PKGS)
+
+test-short:
+	$(GO) test -short $(PKGS)
+
+lint:
+	$(GO) vet $(PKGS)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
+
+# Each fuzz target for FUZZTIME (default 30s).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+generate:
+	$(GO) generate $(PKGS)
+
+verify: lint test
+
+clean:
+	rm -rf bin

@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"golang.org/x/sys/unix"
 )
 
 // DefaultSyncInterval is how often the embedded server fsyncs its file
@@ -63,7 +67,10 @@ func (c EmbedConfig) Validate() error {
 type Embedded struct {
 	srv    *server.Server
 	log    *NATS
+	lock   *os.File // flocked Dir/milvago-nats.lock
 	logger *slog.Logger
+
+	closeOnce sync.Once
 }
 
 // StartEmbedded starts an embedded server on cfg.Dir (recovering whatever an
@@ -86,6 +93,41 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 	if cfg.ReadyTimeout == 0 {
 		cfg.ReadyTimeout = 30 * time.Second
 	}
+	// nats-server does not lock its store: two servers on one directory
+	// would corrupt it. The kernel drops the lock when the process dies.
+	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("logbroker: embedded nats: %w", err)
+	}
+	lock, err := lockDir(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("logbroker: embedded nats: %w", err)
+	}
+	e, err := startEmbedded(ctx, cfg, logger)
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	e.lock = lock
+	return e, nil
+}
+
+// lockDir takes an exclusive lock on dir for this open file.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "milvago-nats.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%s is in use by another embedded nats server", dir)
+		}
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return f, nil
+}
+
+func startEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*Embedded, error) {
 	opts := &server.Options{
 		ServerName:   "milvago-embedded",
 		DontListen:   true,
@@ -142,6 +184,7 @@ func (e *Embedded) Close() error {
 	err := e.log.Close()
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()
+	e.closeOnce.Do(func() { e.lock.Close() }) // releases the flock
 	return err
 }
 

@@ -51,3 +51,21 @@ func TestEmbeddedPersistent(t *testing.T) {
 		return embeddedLog{e.Log(), e}
 	})
 }
+
+// TestEmbeddedLocksDir checks that a second server cannot open a directory
+// in use, and can once the first closed.
+func TestEmbeddedLocksDir(t *testing.T) {
+	dir := t.TempDir()
+	e := startEmbedded(t, logbroker.EmbedConfig{Dir: dir})
+	if e2, err := logbroker.StartEmbedded(t.Context(), logbroker.EmbedConfig{Dir: dir}, nil); err == nil {
+		e2.Close()
+		t.Fatal("second server on a directory in use started")
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
+	}
+	startEmbedded(t, logbroker.EmbedConfig{Dir: dir})
+}

@@ -24,12 +24,13 @@ const tmpDir = ".objstore-tmp"
 
 // Local is the Store over a directory: key "a/b/c" is the file dir/a/b/c.
 //
-// Put writes a temporary file beside the target, fsyncs it, renames it over
-// the target and fsyncs the directory (and any directory it had to create),
-// so after Put returns the object survives an OS crash, and readers see the
-// old object or the new one, never a mix. Deletes are made durable too.
-// Put writes its temporary file in one directory under the root, so that a
-// crash leaves nothing elsewhere and NewLocal need not walk the tree.
+// Put writes a temporary file in dir/.objstore-tmp, fsyncs it, renames it
+// over the target and fsyncs the target's directory (and the parent of any
+// directory it had to create), so after Put returns the object survives an
+// OS crash, and readers see the old object or the new one, never a mix.
+// Deletes are made durable too. Keeping every temporary file in one
+// directory means a crash leaves nothing elsewhere and NewLocal need not
+// walk the tree.
 //
 // A file system cannot hold both "a" and "a/b": a Put that would need a
 // file to be a directory, or the reverse, fails with ErrInvalidKey.

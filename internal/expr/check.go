@@ -329,41 +329,6 @@ func (c *checker) resolve(a *ast) (fieldRef, error) {
 	return f, nil
 }
 
-// compatible reports whether a field of type t can be compared with v.
-// Milvus's rule (canBeComparedDataType) plus an integer field against a
-// float constant, which we allow and evaluate exactly.
-func compatible(t schemapb.DataType, v value) bool {
-	switch {
-	case t == schemapb.DataType_JSON:
-		return true
-	case t == schemapb.DataType_Bool:
-		return v.kind == vBool
-	case isInteger(t) || isFloat(t):
-		return v.isNum()
-	case isString(t):
-		return v.kind == vString
-	}
-	return false
-}
-
-func isInteger(t schemapb.DataType) bool {
-	switch t {
-	case schemapb.DataType_Int8, schemapb.DataType_Int16, schemapb.DataType_Int32, schemapb.DataType_Int64:
-		return true
-	}
-	return false
-}
-
-func isFloat(t schemapb.DataType) bool {
-	return t == schemapb.DataType_Float || t == schemapb.DataType_Double
-}
-
-func isString(t schemapb.DataType) bool {
-	return t == schemapb.DataType_VarChar || t == schemapb.DataType_String
-}
-
-func isNumeric(t schemapb.DataType) bool { return isInteger(t) || isFloat(t) }
-
 func (c *checker) compare(a *ast) (operand, error) {
 	l, err := c.check(a.kids[0])
 	if err != nil {
@@ -453,59 +418,6 @@ func (c *checker) fieldField(a *ast, l fieldRef, op cmpOp, r fieldRef) (operand,
 	return operand{kind: oBool, n: &fieldCmpNode{l: l, r: r, op: op}, pos: a.pos}, nil
 }
 
-// foldCompare evaluates a comparison of two constants.
-func foldCompare(l value, op cmpOp, r value) (bool, bool) {
-	var c int
-	switch {
-	case l.isNum() && r.isNum():
-		if l.kind == vInt && r.kind == vInt {
-			c = cmp3(l.i, r.i)
-		} else {
-			c = cmp3(l.num(), r.num())
-		}
-	case l.kind == vString && r.kind == vString:
-		c = cmp3(l.s, r.s)
-	case l.kind == vBool && r.kind == vBool && (op == opEQ || op == opNE):
-		if l.b != r.b {
-			c = 1
-		}
-	default:
-		return false, false
-	}
-	return opHolds(op, c), true
-}
-
-func cmp3[T int64 | float64 | string](a, b T) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-// opHolds reports whether op holds for a three-way comparison result c;
-// c == 2 means unordered (NaN), where only != holds.
-func opHolds(op cmpOp, c int) bool {
-	if c == 2 {
-		return op == opNE
-	}
-	switch op {
-	case opEQ:
-		return c == 0
-	case opNE:
-		return c != 0
-	case opLT:
-		return c < 0
-	case opLE:
-		return c <= 0
-	case opGT:
-		return c > 0
-	}
-	return c >= 0
-}
-
 func (c *checker) arith(a *ast) (operand, error) {
 	l, err := c.check(a.kids[0])
 	if err != nil {
@@ -515,7 +427,7 @@ func (c *checker) arith(a *ast) (operand, error) {
 	if err != nil {
 		return operand{}, err
 	}
-	op := map[tokKind]arithOp{tAdd: arAdd, tSub: arSub, tMul: arMul, tDiv: arDiv, tMod: arMod}[a.op]
+	op := arithOpOf(a.op)
 	if l.kind == oConst && r.kind == oConst {
 		v, err := foldArith(l.v, op, r.v)
 		if err != nil {
@@ -555,59 +467,6 @@ func (c *checker) arith(a *ast) (operand, error) {
 		return operand{}, errAt(a.pos, "division or modulus by zero")
 	}
 	return operand{kind: oArith, f: l.f, arith: op, operand: r.v, pos: a.pos}, nil
-}
-
-// foldArith evaluates arithmetic on two constants as Milvus does: integers
-// stay integers, anything with a float becomes a float.
-func foldArith(l value, op arithOp, r value) (value, error) {
-	if !l.isNum() || !r.isNum() {
-		return value{}, fmt.Errorf("'%s' can only be used between integer or floating expressions", op)
-	}
-	if (op == arDiv || op == arMod) && r.num() == 0 {
-		return value{}, fmt.Errorf("division or modulus by zero")
-	}
-	if l.kind == vInt && r.kind == vInt {
-		x, y := l.i, r.i
-		var v int64
-		switch op {
-		case arAdd:
-			v = x + y
-		case arSub:
-			v = x - y
-		case arMul:
-			v = x * y
-		case arDiv:
-			if x == math.MinInt64 && y == -1 {
-				return value{}, fmt.Errorf("integer overflow")
-			}
-			v = x / y
-		case arMod:
-			if y == -1 {
-				return value{kind: vInt}, nil
-			}
-			v = x % y
-		}
-		return value{kind: vInt, i: v}, nil
-	}
-	if op == arMod {
-		return value{}, fmt.Errorf("modulo can only apply on integer types")
-	}
-	x, y := l.num(), r.num()
-	var f float64
-	switch op {
-	case arAdd:
-		f = x + y
-	case arSub:
-		f = x - y
-	case arMul:
-		f = x * y
-	case arDiv:
-		f = x / y
-	}
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return value{}, fmt.Errorf("arithmetic result is not a finite number")
-	}
-	return value{kind: vFloat, f: f}, nil
 }
 
 func (c *checker) rangeExpr(a *ast) (operand, error) {
@@ -666,13 +525,6 @@ func (c *checker) rangeExpr(a *ast) (operand, error) {
 		return operand{}, errAt(a.pos, "invalid range: lowerbound is greater than upperbound")
 	}
 	return operand{kind: oBool, n: &rangeNode{f: m.f, lo: lv.v, hi: hv.v, loInc: loInc, hiInc: hiInc}, pos: a.pos}, nil
-}
-
-func toFloat(v value) value {
-	if v.kind == vInt {
-		return value{kind: vFloat, f: float64(v.i)}
-	}
-	return v
 }
 
 func (c *checker) term(a *ast) (operand, error) {

@@ -369,7 +369,13 @@ func lexString(text string, i int) (string, int, error) {
 				b.WriteByte('\\')
 				b.WriteByte(e)
 			case 'x', 'u', 'U':
-				n := map[byte]int{'x': 2, 'u': 4, 'U': 8}[e]
+				n := 8 // \U
+				switch e {
+				case 'x':
+					n = 2
+				case 'u':
+					n = 4
+				}
 				if j+2+n > len(text) {
 					return "", 0, &syntaxError{j, "invalid escape sequence in string"}
 				}

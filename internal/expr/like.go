@@ -4,6 +4,11 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/bitset"
+	"github.com/milvago/milvago/internal/column"
 )
 
 // likeKind is the shape of a like pattern; all but likeGeneral have a fast path.
@@ -134,4 +139,59 @@ func matchToks(toks []likeTok, s string) bool {
 		starS += w
 		ti, si = starT+1, starS
 	}
+}
+
+func (n *likeNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
+	c, err := ec.column(n.f)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch n.f.Type {
+	case schemapb.DataType_JSON:
+		return evalJSON(ec, c, n.f, func(r jsonVal) bool { return r.kind == jString && n.m.match(r.s) })
+	case schemapb.DataType_Array:
+		return evalArrayElem(ec, c, n.f, func(e elemVal) bool { return e.kind == vString && n.m.match(e.s) })
+	}
+	s, ok := c.(*column.Scalar[string])
+	if !ok {
+		return nil, nil, fmt.Errorf("field %s: unexpected column type %T", n.f.Name, c)
+	}
+	res := bitset.New(ec.n)
+	w := res.Words()
+	m := n.m
+	switch m.kind {
+	case likeExact:
+		cmpOrdered(s.Data, opEQ, m.lit, w)
+	case likePrefix:
+		if m.lit == "" {
+			res.SetAll()
+			break
+		}
+		// The first byte rejects most rows without a memequal call.
+		p, p0 := m.lit, m.lit[0]
+		for i, x := range s.Data {
+			if len(x) >= len(p) && x[0] == p0 && x[:len(p)] == p {
+				w[i>>6] |= 1 << (uint(i) & 63)
+			}
+		}
+	case likeSuffix:
+		for i, x := range s.Data {
+			if strings.HasSuffix(x, m.lit) {
+				w[i>>6] |= 1 << (uint(i) & 63)
+			}
+		}
+	case likeContains:
+		for i, x := range s.Data {
+			if strings.Contains(x, m.lit) {
+				w[i>>6] |= 1 << (uint(i) & 63)
+			}
+		}
+	default:
+		for i, x := range s.Data {
+			if m.match(x) {
+				w[i>>6] |= 1 << (uint(i) & 63)
+			}
+		}
+	}
+	return finish(res, c, ec.n)
 }

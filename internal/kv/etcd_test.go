@@ -160,3 +160,37 @@ func TestEmbeddedDirInUse(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEtcdWatchCompacted checks that a watch from a compacted revision ends
+// (closes) instead of hanging or skipping changes silently.
+func TestEtcdWatchCompacted(t *testing.T) {
+	ctx := t.Context()
+	e := startEmbedded(t, t.TempDir())
+	defer e.Close()
+	s := e.Client()
+	r1, _ := s.Put(ctx, "c/1", []byte("1"))
+	r2, _ := s.Put(ctx, "c/2", []byte("2"))
+	if _, err := s.Client().Compact(ctx, r2); err != nil {
+		t.Fatal(err)
+	}
+	ch := s.Watch(ctx, "c/", r1-1)
+	select {
+	case ev, ok := <-ch:
+		if ok {
+			t.Fatalf("watch from a compacted revision delivered %+v", ev)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("watch from a compacted revision did not end")
+	}
+	// From the compaction point on, watching works.
+	ch = s.Watch(ctx, "c/", r2)
+	r3, _ := s.Put(ctx, "c/3", []byte("3"))
+	select {
+	case ev := <-ch:
+		if ev.Revision != r3 {
+			t.Fatalf("event %+v, want revision %d", ev, r3)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no event")
+	}
+}

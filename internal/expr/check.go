@@ -454,11 +454,10 @@ func (c *checker) arith(a *ast) (operand, error) {
 	if l.f.Type == schemapb.DataType_Array && len(l.f.Path) == 0 {
 		return operand{}, errAt(a.pos, "can not comparisons array fields directly")
 	}
-	if !isNumeric(t) && t != schemapb.DataType_JSON {
-		return operand{}, errAt(a.pos, "'%s' can only be used between integer or floating or json field expressions", op)
-	}
-	if !r.v.isNum() {
-		return operand{}, errAt(a.pos, "'%s' can only be used between integer or floating or json field expressions", op)
+	// Milvus's canArithmeticDataType: integer fields take integer operands,
+	// floating and JSON fields any number.
+	if !isNumeric(t) && t != schemapb.DataType_JSON || !r.v.isNum() || isInteger(t) && r.v.kind != vInt {
+		return operand{}, errAt(a.pos, "'%s' cannot perform arithmetic between %s field and %s", op, t, r.v.typeName())
 	}
 	if op == arMod && (isFloat(t) || r.v.kind == vFloat) {
 		return operand{}, errAt(a.pos, "modulo can only apply on integer types")
@@ -509,8 +508,12 @@ func (c *checker) rangeExpr(a *ast) (operand, error) {
 		if t == schemapb.DataType_JSON {
 			ok = v.isNum() || v.kind == vString
 		}
-		if !ok {
-			return operand{}, errAt(a.pos, "cannot cast value to %s, value: %s", t, v)
+		switch {
+		case ok:
+		case t == schemapb.DataType_Bool:
+			return operand{}, errAt(a.pos, "invalid range operations on boolean expr")
+		default:
+			return operand{}, errAt(a.pos, "invalid range operations: %s field with bound %s", t, v)
 		}
 	}
 	if isFloat(t) {
@@ -633,6 +636,7 @@ func (c *checker) call(a *ast) (operand, error) {
 		return operand{}, errAt(a.pos, "function %s() is not supported", a.text)
 	}
 	name := []string{"contains", "contains_all", "contains_any"}[op]
+	opName := []string{"Contains", "ContainsAll", "ContainsAny"}[op] // Milvus's JSONContainsExpr_JSONOp
 	if len(a.kids) != 2 {
 		return operand{}, errAt(a.pos, "%s takes 2 arguments, got %d", a.text, len(a.kids))
 	}
@@ -655,14 +659,14 @@ func (c *checker) call(a *ast) (operand, error) {
 		vals = []value{e.v}
 	} else {
 		if e.v.kind != vArray {
-			return operand{}, errAt(a.kids[1].pos, "%s operation element must be an array", name)
+			return operand{}, errAt(a.kids[1].pos, "%s operation element must be an array", opName)
 		}
 		vals = e.v.arr
 	}
 	if o.f.Type == schemapb.DataType_Array {
 		for i, v := range vals {
 			if !compatible(o.f.Elem, v) || v.kind == vArray {
-				return operand{}, errAt(a.kids[1].pos, "%s operation element must be %s, got %s", name, o.f.Elem, v.typeName())
+				return operand{}, errAt(a.kids[1].pos, "%s operation can't compare between array element type: %s and %s", opName, o.f.Elem, v.typeName())
 			}
 			if isFloat(o.f.Elem) {
 				vals[i] = toFloat(v)

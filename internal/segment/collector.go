@@ -46,6 +46,17 @@ func (c *collector) push(key float32, off int64) {
 	c.down(0)
 }
 
+// best returns the best pair held; the collector must not be empty.
+func (c *collector) best() (float32, int64) {
+	b := 0
+	for i := 1; i < len(c.keys); i++ {
+		if c.keys[i] < c.keys[b] || (c.keys[i] == c.keys[b] && c.offs[i] < c.offs[b]) {
+			b = i
+		}
+	}
+	return c.keys[b], c.offs[b]
+}
+
 // drain writes the pairs best first into keys and offs (length k), pads
 // with offset -1, and empties the collector.
 func (c *collector) drain(keys []float32, offs []int64) {

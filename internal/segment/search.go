@@ -18,8 +18,11 @@ import (
 
 const binaryVector = schemapb.DataType_BinaryVector
 
-// maxTopK is Milvus's limit on K.
-const maxTopK = 16384
+// maxTopK is Milvus's limit on K; maxGroupSize bounds group_size.
+const (
+	maxTopK      = 16384
+	maxGroupSize = 1024
+)
 
 // Brute force beats an index when few rows pass the filter: a graph index
 // wanders far to find them and an exact scan of a few rows is cheap. Below
@@ -57,13 +60,31 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 		return nil, fmt.Errorf("segment %d: search: %w: %w", c.id, err, errs.ErrParameterInvalid)
 	}
 
-	s := c.snapshot()
-	res := &SearchResult{NQ: nq, K: k, Metric: metric, Offsets: make([]int64, nq*k), Scores: make([]float32, nq*k), Timestamps: make([]uint64, nq*k)}
-	if c.intPK() {
-		res.IntPKs = make([]int64, nq*k)
-	} else {
-		res.StrPKs = make([]string, nq*k)
+	slots := k
+	res := &SearchResult{NQ: nq, Metric: metric}
+	if gb := req.GroupBy; gb != nil {
+		gfi, err := c.field(gb.FieldID)
+		if err != nil {
+			return nil, fmt.Errorf("segment %d: group by: %w", c.id, err)
+		}
+		if !groupable(gfi.typ) {
+			return nil, fmt.Errorf("segment %d: search: %w", c.id, errs.InvalidParameter("group by field %q of type %s is not supported, supported: [Bool Int8 Int16 Int32 Int64 VarChar]", gfi.schema.GetName(), gfi.typ))
+		}
+		res.GroupSize = max(gb.Size, 1)
+		if res.GroupSize > maxGroupSize {
+			return nil, fmt.Errorf("segment %d: search: %w", c.id, errs.InvalidParameter("group_size [%d] is invalid, it should be in range [1, %d]", gb.Size, maxGroupSize))
+		}
+		slots = k * res.GroupSize
+		res.GroupValues = make([]any, nq*slots)
 	}
+	res.K = slots
+	res.Offsets, res.Scores, res.Timestamps = make([]int64, nq*slots), make([]float32, nq*slots), make([]uint64, nq*slots)
+	if c.intPK() {
+		res.IntPKs = make([]int64, nq*slots)
+	} else {
+		res.StrPKs = make([]string, nq*slots)
+	}
+	s := c.snapshot()
 	for i := range res.Offsets {
 		res.Offsets[i] = -1
 	}
@@ -74,7 +95,11 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 	if err != nil {
 		return nil, err
 	}
-	if idx != nil && useIndex(allowed, s.n, c.indexMinAllowed) {
+	if req.GroupBy != nil {
+		if err := c.searchGrouped(ctx, s, fi, metric, win, req, allowed, res); err != nil {
+			return nil, err
+		}
+	} else if idx != nil && useIndex(allowed, s.n, c.indexMinAllowed) {
 		if err := c.searchIndex(ctx, idx, req, allowed, owned, res); err != nil {
 			return nil, err
 		}
@@ -190,17 +215,17 @@ func checkQueries(fi *fieldInfo, q index.Dataset) (int, error) {
 	}
 }
 
-// searchBrute scores every allowed row of the snapshot.
-func (c *core) searchBrute(ctx context.Context, s *snapshot, fi *fieldInfo, metric index.Metric, win index.RangeWindow, queries index.Dataset, params map[string]string, allowed *bitset.Set, res *SearchResult) error {
+// newScan prepares a brute-force scan of field fi over the snapshot.
+func (c *core) newScan(s *snapshot, fi *fieldInfo, metric index.Metric, win index.RangeWindow, queries index.Dataset, params map[string]string, allowed *bitset.Set) (*bfScan, error) {
 	col, err := s.Column(fi.id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	b := &bfScan{metric: metric, col: col, queries: queries, dim: fi.dim, win: win, allowed: allowed}
 	if metric == index.BM25 {
 		b.norms = c.norms[fi.id].upTo(col, s.n)
 		if b.bm25, err = prepareBM25(col.(*column.SparseVector), b.norms, queries.Sparse, params); err != nil {
-			return fmt.Errorf("segment %d: search: %w", c.id, err)
+			return nil, fmt.Errorf("segment %d: search: %w", c.id, err)
 		}
 	}
 	if queries.Float != nil {
@@ -212,6 +237,15 @@ func (c *core) searchBrute(ctx context.Context, s *snapshot, fi *fieldInfo, metr
 			}
 			b.norms = c.norms[fi.id].upTo(col, s.n)
 		}
+	}
+	return b, nil
+}
+
+// searchBrute scores every allowed row of the snapshot.
+func (c *core) searchBrute(ctx context.Context, s *snapshot, fi *fieldInfo, metric index.Metric, win index.RangeWindow, queries index.Dataset, params map[string]string, allowed *bitset.Set, res *SearchResult) error {
+	b, err := c.newScan(s, fi, metric, win, queries, params, allowed)
+	if err != nil {
+		return err
 	}
 	keys := res.Scores
 	if err := b.run(ctx, res.NQ, res.K, res.Offsets, keys); err != nil {

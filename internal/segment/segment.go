@@ -79,12 +79,23 @@ type SearchRequest struct {
 	// MVCCTs is the read timestamp: rows inserted after it and deletes
 	// after it are not seen.
 	MVCCTs uint64
+	// GroupBy, if set, asks for the K best groups instead of the K best
+	// rows (Milvus's group_by_field and group_size).
+	GroupBy *GroupBy
 }
 
 // SearchResult holds NQ*K slots, best first within each query. Empty
-// slots have offset -1, score 0, a zero PK and timestamp 0.
+// slots have offset -1, score 0, a zero PK and timestamp 0. A grouping
+// search has K = request K * GroupSize slots per query: group after group
+// (groups ranked by their best hit), each group's GroupSize slots holding
+// its hits best first, then empty slots.
 type SearchResult struct {
 	NQ, K int
+	// GroupSize is the group size of a grouping search, else 0.
+	GroupSize int
+	// GroupValues holds, for a grouping search, each hit's group value:
+	// int64 (integer fields), bool, string, or nil (null or empty slot).
+	GroupValues []any
 	// Metric is the metric the scores are in (the request's, or the
 	// default it resolved to).
 	Metric  index.Metric

@@ -24,6 +24,9 @@
 //     Milvus's scores: squared L2, HAMMING, JACCARD ascending; IP, COSINE
 //     similarity descending. Each hit carries its primary key and insert
 //     timestamp so the caller can dedup across segments.
+//   - A grouping search (SearchRequest.GroupBy) returns the K best groups of
+//     a Bool, integer or VarChar field (null is a group), ranked by their
+//     best hit, each with up to GroupSize hits, plus each hit's group value.
 //   - Query returns visible matching rows sorted by primary key, one row per
 //     key (highest timestamp wins), so that Limit counts keys.
 //   - BM25 over sparse term-frequency rows is scored as the sparse index

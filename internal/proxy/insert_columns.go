@@ -452,7 +452,7 @@ func verifyCapacity(rows []*schemapb.ScalarField, capacity int, t schemapb.DataT
 // verifyArrayElements is validateUtil.checkArrayElement.
 func verifyArrayElements(arr *schemapb.ArrayArray, f *schemapb.FieldSchema) error {
 	var want string
-	ok := func(row *schemapb.ScalarField) bool { return false }
+	var ok func(row *schemapb.ScalarField) bool
 	switch f.GetElementType() {
 	case schemapb.DataType_Bool:
 		want, ok = "bool array", func(r *schemapb.ScalarField) bool { _, is := r.GetData().(*schemapb.ScalarField_BoolData); return is }

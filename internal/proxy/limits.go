@@ -122,3 +122,13 @@ func errWithField(base *errs.Error, key string, value any, reason string) error 
 func errPlain(format string, args ...any) error {
 	return &errs.Error{Code: errs.ErrUnexpected.Code, Msg: fmt.Sprintf(format, args...)}
 }
+
+// checkRequestSize rejects a write request larger than maxRequestBytes the
+// way Milvus rejects one above quotaAndLimits.limits.maxInsertSize:
+// "parameter too large[message=insert request size exceeds maxInsertSize]" (1102).
+func checkRequestSize(size int) error {
+	if size > maxRequestBytes {
+		return errWithField(errs.ErrParameterTooLarge, "message", "insert request size exceeds maxInsertSize", "")
+	}
+	return nil
+}

@@ -28,6 +28,7 @@ func decodeCreateCollectionSchema(collectionName string, schemaBytes []byte, sha
 	if err := proto.Unmarshal(schemaBytes, schema); err != nil {
 		return nil, 0, errPlain("%v", err)
 	}
+	//lint:ignore SA1019 Milvus clears the deprecated collection-level AutoID; auto_id lives on the primary key.
 	schema.AutoID = false
 	if err := validateSchemaProxy(schema, shardsNum); err != nil {
 		return nil, 0, err

@@ -60,7 +60,7 @@ func checkErr(t *testing.T, err error, want int32, fragments ...string) {
 func TestSchemaDecodeCompletes(t *testing.T) {
 	s := testSchema("books")
 	s.EnableDynamicField = true
-	s.AutoID = true
+	s.AutoID = true //lint:ignore SA1019 checking that the deprecated flag is cleared
 	got, shards, err := decodeCreateCollectionSchema("books", mustMarshal(t, s), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +68,7 @@ func TestSchemaDecodeCompletes(t *testing.T) {
 	if shards != 1 {
 		t.Errorf("shards %d, want 1", shards)
 	}
+	//lint:ignore SA1019 checking that the deprecated flag is cleared
 	if got.AutoID {
 		t.Error("collection-level AutoID kept")
 	}

@@ -74,9 +74,10 @@ type NATS struct {
 	maxPayload int    // the server's max_payload: headers + payload
 	logger     *slog.Logger
 
-	mu     sync.Mutex           // guards trunc and closed
-	trunc  map[string]MessageID // truncation points seen by this value
-	closed bool
+	mu      sync.Mutex           // guards trunc, readers and closed
+	trunc   map[string]MessageID // truncation points seen by this value
+	readers map[*natsReader]struct{}
+	closed  bool
 }
 
 var _ Log = (*NATS)(nil)
@@ -118,6 +119,7 @@ func newNATS(ctx context.Context, nc *nats.Conn, cfg NATSConfig, logger *slog.Lo
 		maxPayload: int(nc.MaxPayload()),
 		logger:     logger.With("component", "logbroker", "stream", cfg.StreamPrefix+"_LOG"),
 		trunc:      make(map[string]MessageID),
+		readers:    make(map[*natsReader]struct{}),
 	}
 	if n.maxPayload <= propsReserve {
 		nc.Close()
@@ -387,7 +389,17 @@ func (n *NATS) Read(ctx context.Context, channel string, after MessageID) (Reade
 	if err != nil {
 		return nil, fmt.Errorf("logbroker: read %q: %w", channel, n.mapErr(err))
 	}
-	return &natsReader{n: n, channel: channel, cons: cons, it: it, pos: after}, nil
+	r := &natsReader{n: n, channel: channel, cons: cons, it: it, pos: after}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		it.Stop()
+		return nil, fmt.Errorf("logbroker: read %q: %w", channel, ErrClosed)
+	}
+	// The client's iterator goroutines end only on Stop, not when the
+	// connection closes: Close stops every reader still open.
+	n.readers[r] = struct{}{}
+	return r, nil
 }
 
 // natsReader reads one channel through an ordered consumer.
@@ -469,6 +481,9 @@ func (r *natsReader) checkTrunc(ctx context.Context) error {
 // server. A Next blocked in another goroutine returns ErrClosed.
 func (r *natsReader) Close() error {
 	r.it.Stop()
+	r.n.mu.Lock()
+	delete(r.n.readers, r)
+	r.n.mu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
@@ -492,7 +507,8 @@ func (r *natsReader) Close() error {
 	return nil
 }
 
-// Close implements Log: it closes the connection; readers return ErrClosed.
+// Close implements Log: it stops every open reader (a blocked Next returns
+// ErrClosed) and closes the connection.
 func (n *NATS) Close() error {
 	n.mu.Lock()
 	if n.closed {
@@ -500,7 +516,14 @@ func (n *NATS) Close() error {
 		return nil
 	}
 	n.closed = true
+	readers := make([]*natsReader, 0, len(n.readers))
+	for r := range n.readers {
+		readers = append(readers, r)
+	}
 	n.mu.Unlock()
+	for _, r := range readers {
+		r.Close()
+	}
 	n.nc.Close()
 	return nil
 }

@@ -74,6 +74,10 @@ func NewEtcd(ctx context.Context, cfg EtcdConfig, logger *slog.Logger) (*Etcd, e
 		Password:    cfg.Password,
 		Logger:      newZapLogger(logger, slog.LevelError, nil),
 		Context:     context.WithoutCancel(ctx),
+		// The server's max-request-bytes is the real limit (1.5 MiB on a
+		// default external etcd, 8 MiB embedded); the client's own 2 MiB
+		// default would cut the embedded server's below it.
+		MaxCallSendMsgSize: 16 << 20,
 		// Keep the connection checked so a dead server is noticed.
 		DialKeepAliveTime:    30 * time.Second,
 		DialKeepAliveTimeout: 10 * time.Second,

@@ -194,3 +194,29 @@ func TestEtcdWatchCompacted(t *testing.T) {
 		t.Fatal("no event")
 	}
 }
+
+// TestEtcdLargeValue puts a value above the etcd client's 2 MiB default
+// send limit and below the embedded server's 8 MiB request limit, through
+// the socket and in-process.
+func TestEtcdLargeValue(t *testing.T) {
+	ctx := t.Context()
+	e := startEmbedded(t, t.TempDir())
+	defer e.Close()
+	sock, err := kv.NewEtcd(ctx, kv.EtcdConfig{Endpoints: []string{e.Endpoint()}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sock.Close()
+	big := make([]byte, 5<<20)
+	for name, s := range map[string]kv.Store{"socket": sock, "in-process": e.Client()} {
+		if _, err := s.Put(ctx, "big", big); err != nil {
+			t.Fatalf("%s: Put of 5 MiB: %v", name, err)
+		}
+		if got, err := s.Get(ctx, "big"); err != nil || len(got.Value) != len(big) {
+			t.Fatalf("%s: Get of 5 MiB: %d bytes, %v", name, len(got.Value), err)
+		}
+	}
+	if _, err := sock.Put(ctx, "too-big", make([]byte, 9<<20)); err == nil {
+		t.Fatal("Put of 9 MiB succeeded past the 8 MiB request limit")
+	}
+}

@@ -38,6 +38,16 @@ type operand struct {
 	pos     int
 }
 
+// plainError is reported without the "cannot parse expression" prefix, as
+// Milvus reports a filter that parses but is not boolean.
+type plainError struct{ msg string }
+
+func (e *plainError) Error() string { return e.msg }
+
+func notBoolean(text, typ string) error {
+	return &plainError{fmt.Sprintf("predicate is not a boolean expression: %s, data type: %s", text, typ)}
+}
+
 func errAt(pos int, format string, args ...any) error {
 	return &syntaxError{pos, fmt.Sprintf(format, args...)}
 }
@@ -62,11 +72,14 @@ func (c *checker) predicate(a *ast) (node, error) {
 		if o.v.kind == vBool {
 			return &constNode{b: o.v.b}, nil
 		}
-		return nil, errAt(a.pos, "predicate is not a boolean expression: %s, data type: %s", c.src(a), o.v.typeName())
+		return nil, notBoolean(c.text, o.v.typeName())
 	case oField:
-		return nil, errAt(a.pos, "predicate is not a boolean expression: %s, data type: %s", c.src(a), o.f.typeName())
+		return nil, notBoolean(c.text, o.f.typeName())
 	}
-	return nil, errAt(a.pos, "predicate is not a boolean expression: %s, data type: Int64", c.src(a))
+	if o.kind == oLen {
+		return nil, notBoolean(c.text, "Int64")
+	}
+	return nil, notBoolean(c.text, o.f.valueType().String())
 }
 
 func (c *checker) boolNode(a *ast, what string) (node, error) {

@@ -166,6 +166,19 @@ func TestEval(t *testing.T) {
 	f(`id in {tpl}`[:0]+`id in [0x2, 0b11, 04]`, 1, 2, 3)
 	f(`id > 1e0 and id < 2.5e0`, 1)
 	f(`(id == 1 or id == 2) and not (id == 2)`, 0)
+	f(`  `, 0, 1, 2, 3, 4, 5)
+}
+
+func TestAlwaysTrue(t *testing.T) {
+	for text, want := range map[string]bool{``: true, ` `: true, `true`: true, `1 < 2`: true, `false`: false, `id > 1`: false} {
+		e, err := Parse(testSchema(), text, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.AlwaysTrue() != want {
+			t.Errorf("AlwaysTrue(%q) = %v, want %v", text, !want, want)
+		}
+	}
 }
 
 func TestParseErrors(t *testing.T) {
@@ -208,7 +221,6 @@ func TestParseErrors(t *testing.T) {
 	f(`id == {x}`, "the value of expression template variable name {x} is not found")
 	f(`id = 1`, "did you mean '=='?")
 	f(`s == "abc`, "unterminated string")
-	f(``, "empty expression")
 	f(strings.Repeat("(", 300)+"id > 1"+strings.Repeat(")", 300), "nested deeper than 256 levels")
 	f(`id > 1 and 2`, "'and' can only be used between boolean expressions")
 	f(`id & 1 == 1`, "BitAnd is not supported")

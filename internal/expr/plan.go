@@ -23,10 +23,16 @@ type Expr struct {
 
 // Parse parses a Milvus boolean expression against a collection schema into
 // a typed plan. templates fills {name} placeholders from the request's
-// expr_template_values (may be nil). Errors wrap errs.ErrParameterInvalid
-// and read "cannot parse expression: <text>, error: <detail>".
+// expr_template_values (may be nil). An empty text selects every row.
+// Errors wrap errs.ErrParameterInvalid and read "cannot parse expression:
+// <text>, error: <detail>" (or, as in Milvus, "predicate is not a boolean
+// expression: <text>, data type: <type>").
 func Parse(schema *schemapb.CollectionSchema, text string, templates map[string]*schemapb.TemplateValue) (*Expr, error) {
 	e, err := parse(schema, text, templates)
+	var pe *plainError
+	if errors.As(err, &pe) {
+		return nil, errs.InvalidParameter("%s", pe.msg)
+	}
 	if err != nil {
 		shown := text
 		if len(shown) > 256 {
@@ -39,7 +45,8 @@ func Parse(schema *schemapb.CollectionSchema, text string, templates map[string]
 
 func parse(schema *schemapb.CollectionSchema, text string, templates map[string]*schemapb.TemplateValue) (*Expr, error) {
 	if strings.TrimSpace(text) == "" {
-		return nil, errors.New("empty expression")
+		// As Milvus: an empty filter selects every row.
+		return newExpr(&constNode{b: true}), nil
 	}
 	a, err := parseText(text)
 	if err != nil {
@@ -84,6 +91,13 @@ func (e *Expr) Eval(ctx context.Context, b column.Batch) (*bitset.Set, error) {
 		return nil, fmt.Errorf("evaluate filter %s: %w", e, err)
 	}
 	return res, nil
+}
+
+// AlwaysTrue reports whether the filter selects every row (an empty filter,
+// `true`, `1 < 2`), so that callers can skip evaluation.
+func (e *Expr) AlwaysTrue() bool {
+	c, ok := e.root.(*constNode)
+	return ok && c.b
 }
 
 // Fields returns the IDs of the fields the plan reads, ascending, so that

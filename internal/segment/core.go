@@ -31,7 +31,7 @@ type core struct {
 	n          int
 	ts         []uint64
 	cols       map[int64]column.Column
-	deletedAt  []uint64 // per row: smallest delete ts that hides it, 0 if none
+	deletedAt  []uint64 // per row: smallest delete ts that hides it, 0 if none; nil until the first delete hits
 	numDeleted int
 	delVersion uint64         // bumped whenever deletedAt changes
 	maxTs      uint64         // largest insert ts

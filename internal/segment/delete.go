@@ -19,6 +19,11 @@ func (c *core) Delete(intPKs []int64, strPKs []string, ts []uint64) int {
 			if c.ts[off] >= d {
 				return
 			}
+			if c.deletedAt == nil {
+				// Most sealed segments are never deleted from: pay the
+				// 8 bytes a row only once one is.
+				c.deletedAt = make([]uint64, c.n, max(c.n, cap(c.ts)))
+			}
 			switch cur := c.deletedAt[off]; {
 			case cur == 0:
 				c.deletedAt[off] = d

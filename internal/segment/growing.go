@@ -87,8 +87,10 @@ func (g *Growing) Append(ts []uint64, cols map[int64]column.Column) error {
 		g.cols[id].Append(col)
 	}
 	g.ts = append(g.ts, ts...)
-	g.deletedAt = slices.Grow(g.deletedAt, n)[:lo+n]
-	clear(g.deletedAt[lo:])
+	if g.deletedAt != nil {
+		g.deletedAt = slices.Grow(g.deletedAt, n)[:lo+n]
+		clear(g.deletedAt[lo:])
+	}
 	g.indexPK(in[g.pk.id], lo)
 	g.maxTs = max(g.maxTs, maxTs)
 	g.n += n

@@ -12,7 +12,7 @@ import (
 func (c *core) MemoryBytes() int64 {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	total := int64(c.n) * (8 + 8) // ts + deletedAt
+	total := int64(c.n)*8 + int64(len(c.deletedAt))*8
 	for _, col := range c.cols {
 		total += columnBytes(col)
 	}

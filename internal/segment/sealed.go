@@ -70,7 +70,6 @@ func NewSealed(id, partitionID int64, schema *schemapb.CollectionSchema, ts []ui
 	}
 	c.ts = ts[:n:n]
 	c.n = n
-	c.deletedAt = make([]uint64, n)
 	for _, t := range ts {
 		c.maxTs = max(c.maxTs, t)
 	}

@@ -91,11 +91,20 @@ func (c *core) visible(n int, mvccTs uint64) *bitset.Set {
 			copy(s.Words(), p.Words())
 			lo = p.Len()
 		}
-		ts, del := c.ts[:n], c.deletedAt[:n]
+		ts := c.ts[:n]
 		w := s.Words()
-		for i := lo; i < n; i++ {
-			if t := ts[i]; t <= mvccTs && (del[i] == 0 || del[i] > mvccTs) {
-				w[i>>6] |= 1 << (uint(i) & 63)
+		if c.deletedAt == nil {
+			for i := lo; i < n; i++ {
+				if ts[i] <= mvccTs {
+					w[i>>6] |= 1 << (uint(i) & 63)
+				}
+			}
+		} else {
+			del := c.deletedAt[:n]
+			for i := lo; i < n; i++ {
+				if t := ts[i]; t <= mvccTs && (del[i] == 0 || del[i] > mvccTs) {
+					w[i>>6] |= 1 << (uint(i) & 63)
+				}
 			}
 		}
 	}

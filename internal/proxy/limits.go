@@ -25,6 +25,8 @@ const (
 	// maxQueryResultWindow is quotaAndLimits.limits.maxQueryResultWindow:
 	// the largest offset+limit of a query.
 	maxQueryResultWindow = 16384
+	// maxGroupSize is quotaAndLimits.limits.maxGroupSize: the largest group_size of a grouping search.
+	maxGroupSize = 10
 	// maxFieldNum is proxy.maxFieldNum (the dynamic field is not counted).
 	maxFieldNum = 64
 	// maxVectorFieldNum is proxy.maxVectorFieldNum.

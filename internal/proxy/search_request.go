@@ -30,6 +30,7 @@ const (
 	roundDecimalKey = "round_decimal"
 	groupByFieldKey = "group_by_field"
 	groupSizeKey    = "group_size"
+	strictGroupKey  = "strict_group_size"
 	ignoreGrowingKy = "ignore_growing"
 )
 
@@ -55,9 +56,14 @@ type searchSpec struct {
 	NQ      int
 	// GroupByField is the field (or dynamic key) to group hits by; "" for none.
 	GroupByField string
-	// GroupSize is the number of hits per group (>= 1).
-	GroupSize     int
-	IgnoreGrowing bool
+	// GroupByFieldID is the field GroupByField names, or the dynamic field's
+	// ID when it names a dynamic key (then GroupByField is the key).
+	GroupByFieldID int64
+	// GroupSize is the number of hits per group (1..10); StrictGroupSize
+	// asks for groups to be filled to GroupSize.
+	GroupSize       int
+	StrictGroupSize bool
+	IgnoreGrowing   bool
 }
 
 // kvLookup returns the value of key in Milvus's repeated key-value pairs
@@ -209,15 +215,29 @@ func parseSearchInfo(schema *schemapb.CollectionSchema, params []*commonpb.KeyVa
 
 	if name, ok := kvLookup(params, groupByFieldKey); ok && name != "" {
 		f := fieldByName(schema, name)
-		if f == nil && dynamicField(schema) == nil {
+		if f == nil {
+			f = dynamicField(schema)
+		}
+		if f == nil {
 			return errWithField(errs.ErrFieldNotFound, "field", name, "groupBy field not found in schema")
 		}
-		spec.GroupByField = name
+		spec.GroupByField, spec.GroupByFieldID = name, f.GetFieldID()
 	}
 	if s, ok := kvLookup(params, groupSizeKey); ok {
-		if n, err := strconv.ParseInt(strings.TrimSpace(s), 0, 64); err == nil && n > 0 {
-			spec.GroupSize = int(n)
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 0, 64)
+		if err != nil {
+			return errInvalidMsg("failed to parse input group size:%s", s)
 		}
+		if n <= 0 {
+			return errInvalidMsg("input group size:%d is negative, failed to do search_groupby", n)
+		}
+		if n > maxGroupSize {
+			return errInvalidMsg("input group size:%d exceeds configured max group size:%d", n, maxGroupSize)
+		}
+		spec.GroupSize = int(n)
+	}
+	if s, ok := kvLookup(params, strictGroupKey); ok {
+		spec.StrictGroupSize, _ = strconv.ParseBool(s)
 	}
 	if spec.GroupByField != "" {
 		if _, ok := spec.Params["radius"]; ok {

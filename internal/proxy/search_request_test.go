@@ -183,6 +183,19 @@ func TestSearchRequestSingleVectorField(t *testing.T) {
 	if spec.NQ != 1 || spec.GroupByField != "title" || spec.GroupSize != 3 || !spec.IgnoreGrowing || spec.FieldID != 102 {
 		t.Errorf("%+v", spec)
 	}
+	req = sdkSearch(t, commonpb.PlaceholderType_FloatVector, map[string]string{"group_by_field": "color", "strict_group_size": "true"}, floatBytes(1, 2, 3, 4))
+	if spec, err = parseSearchRequest(s, req, l2Index); err != nil || spec.GroupByFieldID != 103 || spec.GroupByField != "color" || !spec.StrictGroupSize || spec.GroupSize != 1 {
+		t.Errorf("dynamic group by: %+v %v", spec, err)
+	}
+	for size, msg := range map[string]string{
+		"x":  "failed to parse input group size:x: invalid parameter",
+		"0":  "input group size:0 is negative, failed to do search_groupby",
+		"11": "input group size:11 exceeds configured max group size:10",
+	} {
+		req = sdkSearch(t, commonpb.PlaceholderType_FloatVector, map[string]string{"group_by_field": "title", "group_size": size}, floatBytes(1, 2, 3, 4))
+		_, err = parseSearchRequest(s, req, l2Index)
+		checkErr(t, err, 1100, msg)
+	}
 }
 
 func TestSearchRequestGroupByStatic(t *testing.T) {

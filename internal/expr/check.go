@@ -36,6 +36,7 @@ type operand struct {
 	operand value
 	n       node
 	pos     int
+	tpl     bool // a constant that came from a {template}
 }
 
 // plainError is reported without the "cannot parse expression" prefix, as
@@ -120,7 +121,7 @@ func (c *checker) check(a *ast) (operand, error) {
 		if err != nil {
 			return operand{}, errAt(a.pos, "template variable {%s}: %v", a.text, err)
 		}
-		return operand{kind: oConst, v: v, pos: a.pos}, nil
+		return operand{kind: oConst, v: v, pos: a.pos, tpl: true}, nil
 	case aArray:
 		arr := value{kind: vArray, arr: make([]value, 0, len(a.kids))}
 		for _, k := range a.kids {
@@ -356,6 +357,8 @@ func (c *checker) compare(a *ast) (operand, error) {
 		l, r, op = r, l, op.reverse()
 	}
 	switch {
+	case l.kind == oConst && r.kind == oConst && (l.tpl || r.tpl):
+		return operand{}, errAt(a.pos, "placeholder was not supported between two constants with operator: %s", cmpOpOf(a.op))
 	case l.kind == oConst && r.kind == oConst:
 		b, ok := foldCompare(l.v, op, r.v)
 		if !ok {
@@ -365,6 +368,10 @@ func (c *checker) compare(a *ast) (operand, error) {
 	case l.kind == oBool || r.kind == oBool:
 		return operand{}, errAt(a.pos, "comparison operations cannot be applied to boolean expressions: %s", c.src(a))
 	case l.kind == oField && r.kind == oConst:
+		if r.tpl && !compatible(l.f.valueType(), r.v) {
+			// Milvus checks template values when filling them in.
+			return operand{}, errAt(a.pos, "cannot cast value to %s, value: %s", l.f.valueType(), r.v)
+		}
 		n, err := c.fieldConst(a, l.f, op, r.v)
 		return operand{kind: oBool, n: n, pos: a.pos}, err
 	case l.kind == oArith && r.kind == oConst:
@@ -441,6 +448,9 @@ func (c *checker) arith(a *ast) (operand, error) {
 		return operand{}, err
 	}
 	op := arithOpOf(a.op)
+	if l.kind == oConst && r.kind == oConst && (l.tpl || r.tpl) {
+		return operand{}, errAt(a.pos, "placeholder was not supported between two constants with operator: %s", op)
+	}
 	if l.kind == oConst && r.kind == oConst {
 		v, err := foldArith(l.v, op, r.v)
 		if err != nil {
@@ -500,6 +510,14 @@ func (c *checker) rangeExpr(a *ast) (operand, error) {
 	}
 	if m.f.Type == schemapb.DataType_Array && len(m.f.Path) == 0 {
 		return operand{}, errAt(mid.pos, "can not comparisons array fields directly")
+	}
+	for _, b := range []struct {
+		a    *ast
+		name string
+	}{{lo, "lower"}, {hi, "upper"}} {
+		if b.a.kind == aTemplate && c.templates[b.a.text] == nil {
+			return operand{}, errAt(b.a.pos, "the %s value of expression template variable name {%s} is not found", b.name, b.a.text)
+		}
 	}
 	lv, err := c.check(lo)
 	if err != nil {

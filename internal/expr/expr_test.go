@@ -306,3 +306,32 @@ func TestConcurrentEval(t *testing.T) {
 		}
 	}
 }
+
+// TestTemplateErrors follows Milvus's client tests (TestQueryWithTemplateParamInvalid).
+func TestTemplateErrors(t *testing.T) {
+	i64 := func(v int64) *schemapb.TemplateValue {
+		return &schemapb.TemplateValue{Val: &schemapb.TemplateValue_Int64Val{Int64Val: v}}
+	}
+	str := func(v string) *schemapb.TemplateValue {
+		return &schemapb.TemplateValue{Val: &schemapb.TemplateValue_StringVal{StringVal: v}}
+	}
+	arr := &schemapb.TemplateValue{Val: &schemapb.TemplateValue_ArrayVal{ArrayVal: &schemapb.TemplateArrayValue{
+		Data: &schemapb.TemplateArrayValue_LongData{LongData: &schemapb.LongArray{Data: []int64{0, 1, 3}}}}}}
+	f := func(text string, tpl map[string]*schemapb.TemplateValue, want string) {
+		t.Helper()
+		_, err := Parse(testSchema(), text, tpl)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%s) = %v, want %q", text, err, want)
+		}
+	}
+	f(`s like {key1}`, map[string]*schemapb.TemplateValue{"key1": str("a%")}, "mismatched input '{' expecting StringLiteral")
+	f(`id in {key1}`, nil, "the value of expression template variable name {key1} is not found")
+	f(`{field} < 10`, map[string]*schemapb.TemplateValue{"field": str("id")}, "cannot parse expression")
+	f(`{field} < {v}`, map[string]*schemapb.TemplateValue{"field": str("id"), "v": i64(10)}, "placeholder was not supported between two constants with operator")
+	f(`exists {x}`, map[string]*schemapb.TemplateValue{"x": str("j")}, "exists operations are only supported on single fields now")
+	f(`{k1} < id < {k2}`, map[string]*schemapb.TemplateValue{"k1": i64(10)}, "the upper value of expression template variable name {k2} is not found")
+	f(`id < {k1}`, map[string]*schemapb.TemplateValue{"k1": arr}, "cannot cast value to Int64")
+	f(`id < {k1}`, map[string]*schemapb.TemplateValue{"k1": str("10")}, "cannot cast value to Int64")
+	f(`{name} == 'O'Reilly'`, map[string]*schemapb.TemplateValue{"name": str("s")}, "cannot parse expression")
+	f(`{_123} > 10`, map[string]*schemapb.TemplateValue{"_123": str("id")}, "cannot parse expression")
+}

@@ -187,11 +187,12 @@ func (p *parser) expr(minBP int) (*ast, error) {
 		switch k {
 		case tLike:
 			s := p.next()
-			if s.kind != tString && s.kind != tTemplate {
-				return nil, &syntaxError{s.pos, "like needs a string pattern, found " + s.describe()}
-			}
 			if s.kind == tTemplate {
-				return nil, &syntaxError{s.pos, "placeholder is not supported as a like pattern"}
+				// ANTLR's wording in Milvus, which clients match on.
+				return nil, &syntaxError{s.pos, "mismatched input '{' expecting StringLiteral: a like pattern cannot be a placeholder"}
+			}
+			if s.kind != tString {
+				return nil, &syntaxError{s.pos, "mismatched input " + s.describe() + " expecting StringLiteral"}
 			}
 			n, err := p.mk(aLike, left.pos, left)
 			if err != nil {

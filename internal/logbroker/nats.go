@@ -384,8 +384,9 @@ func (n *NATS) Read(ctx context.Context, channel string, after MessageID) (Reade
 	if err != nil {
 		return nil, fmt.Errorf("logbroker: read %q: %w", channel, n.mapErr(err))
 	}
-	// Buffer up to 4 maximal messages (or 1000 small ones) per reader.
-	it, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(1000, 4*n.maxPayload))
+	// Buffer up to 1000 messages and 2 max_payloads (16 MiB on the embedded
+	// server) per reader: a lagging reader of big inserts holds no more.
+	it, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(1000, 2*n.maxPayload))
 	if err != nil {
 		return nil, fmt.Errorf("logbroker: read %q: %w", channel, n.mapErr(err))
 	}

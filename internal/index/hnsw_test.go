@@ -8,15 +8,21 @@ import (
 	"testing"
 )
 
-// hnswTestData is a small clustered data set shared by the HNSW tests.
-const (
-	hnswTestN  = 2000
-	hnswTestNQ = 100
-	hnswTestD  = 24
+// The HNSW tests share the shape of a small clustered data set; under the
+// race detector it is smaller so `go test -race` stays fast.
+var (
+	hnswTestN  = map[bool]int{false: 2000, true: 700}[raceEnabled]
+	hnswTestNQ = map[bool]int{false: 100, true: 40}[raceEnabled]
 )
 
+const hnswTestD = 24
+
 func hnswSpec(typ string, m Metric, extra ...string) Spec {
-	p := map[string]string{"M": "16", "efConstruction": "100"}
+	efc := "100"
+	if raceEnabled {
+		efc = "48"
+	}
+	p := map[string]string{"M": "16", "efConstruction": efc}
 	for i := 0; i+1 < len(extra); i += 2 {
 		p[extra[i]] = extra[i+1]
 	}
@@ -26,53 +32,57 @@ func hnswSpec(typ string, m Metric, extra ...string) Spec {
 func TestHNSWRecall(t *testing.T) {
 	data := clusteredFloats(101, hnswTestN, hnswTestD, 20)
 	queries := clusteredFloats(102, hnswTestNQ, hnswTestD, 20)
-	cases := []struct {
-		typ    string
-		m      Metric
-		extra  []string
+	type search struct {
 		ef     string
 		recall float64
+	}
+	cases := []struct {
+		typ      string
+		m        Metric
+		extra    []string
+		searches []search
 	}{
-		{TypeHNSW, L2, nil, "64", 0.97},
+		{TypeHNSW, L2, nil, []search{{"64", 0.97}}},
 		// IP over vectors of unequal norms is not a metric: graph search is
 		// known to do worse (hnswlib too); thresholds are measured minus margin.
-		{TypeHNSW, IP, nil, "64", 0.74},
-		{TypeHNSW, IP, nil, "256", 0.87},
-		{TypeHNSW, Cosine, nil, "64", 0.94},
-		{TypeHNSW, L2, []string{"build_threads", "1"}, "64", 0.97},
-		{TypeHNSWSQ, L2, nil, "64", 0.93},
-		{TypeHNSWSQ, IP, nil, "64", 0.74},
-		{TypeHNSWSQ, Cosine, nil, "64", 0.88},
-		{TypeHNSWSQ, L2, []string{"refine", "true", "refine_type", "FP32"}, "64", 0.95},
+		{TypeHNSW, IP, nil, []search{{"64", 0.74}, {"256", 0.87}}},
+		{TypeHNSW, Cosine, nil, []search{{"64", 0.94}}},
+		{TypeHNSW, L2, []string{"build_threads", "1"}, []search{{"64", 0.97}}},
+		{TypeHNSWSQ, L2, nil, []search{{"64", 0.93}}},
+		{TypeHNSWSQ, IP, nil, []search{{"64", 0.74}}},
+		{TypeHNSWSQ, Cosine, nil, []search{{"64", 0.88}}},
+		{TypeHNSWSQ, L2, []string{"refine", "true", "refine_type", "FP32"}, []search{{"64", 0.95}}},
 	}
 	for _, c := range cases {
 		t.Run(fmt.Sprintf("%s/%s/%v", c.typ, c.m, c.extra), func(t *testing.T) {
 			idx := buildIndex(t, hnswSpec(c.typ, c.m, c.extra...), Dataset{Dim: hnswTestD, Float: data})
-			params := map[string]string{"ef": c.ef}
-			if c.typ == TypeHNSWSQ {
-				params["refine_k"] = "3"
-			}
-			res, err := idx.Search(context.Background(), Dataset{Dim: hnswTestD, Float: queries}, SearchParams{K: 10, Params: params})
-			if err != nil {
-				t.Fatal(err)
-			}
-			gt := groundTruth(c.m, data, queries, hnswTestD, 10, nil)
-			r := recallAtK(res, gt, 10)
-			t.Logf("recall@10 = %.4f", r)
-			if r < c.recall {
-				t.Errorf("recall@10 = %.4f, want >= %.2f", r, c.recall)
-			}
-			assertSorted(t, res, c.m)
-			assertNoFiltered(t, res, nil, hnswTestN)
-			// Round trip: same answers from the loaded index.
 			loaded := roundTrip(t, idx)
-			res2, err := loaded.Search(context.Background(), Dataset{Dim: hnswTestD, Float: queries}, SearchParams{K: 10, Params: params})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range res.Labels {
-				if res.Labels[i] != res2.Labels[i] || res.Distances[i] != res2.Distances[i] {
-					t.Fatalf("slot %d differs after round trip: %d/%g vs %d/%g", i, res.Labels[i], res.Distances[i], res2.Labels[i], res2.Distances[i])
+			gt := groundTruth(c.m, data, queries, hnswTestD, 10, nil)
+			for _, sc := range c.searches {
+				params := map[string]string{"ef": sc.ef}
+				if c.typ == TypeHNSWSQ {
+					params["refine_k"] = "3"
+				}
+				res, err := idx.Search(context.Background(), Dataset{Dim: hnswTestD, Float: queries}, SearchParams{K: 10, Params: params})
+				if err != nil {
+					t.Fatal(err)
+				}
+				r := recallAtK(res, gt, 10)
+				t.Logf("ef=%s recall@10 = %.4f", sc.ef, r)
+				if r < sc.recall {
+					t.Errorf("ef=%s: recall@10 = %.4f, want >= %.2f", sc.ef, r, sc.recall)
+				}
+				assertSorted(t, res, c.m)
+				assertNoFiltered(t, res, nil, hnswTestN)
+				// Round trip: same answers from the loaded index.
+				res2, err := loaded.Search(context.Background(), Dataset{Dim: hnswTestD, Float: queries}, SearchParams{K: 10, Params: params})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := range res.Labels {
+					if res.Labels[i] != res2.Labels[i] || res.Distances[i] != res2.Distances[i] {
+						t.Fatalf("slot %d differs after round trip: %d/%g vs %d/%g", i, res.Labels[i], res.Distances[i], res2.Labels[i], res2.Distances[i])
+					}
 				}
 			}
 		})
@@ -123,7 +133,7 @@ func TestHNSWDefaultsAndErrors(t *testing.T) {
 
 func TestHNSWFiltered(t *testing.T) {
 	data := clusteredFloats(121, hnswTestN, hnswTestD, 20)
-	queries := clusteredFloats(122, 50, hnswTestD, 20)
+	queries := clusteredFloats(122, hnswTestNQ/2, hnswTestD, 20)
 	for _, typ := range []string{TypeHNSW, TypeHNSWSQ} {
 		idx := buildIndex(t, hnswSpec(typ, L2), Dataset{Dim: hnswTestD, Float: data})
 		for _, frac := range []float64{0.01, 0.5, 0.9, 0.99, 0.999, 1} {

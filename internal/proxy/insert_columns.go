@@ -648,6 +648,9 @@ func fillDefaults(c column.Column, f *schemapb.FieldSchema) error {
 
 func applyDefault[T any](s *column.Scalar[T], has bool, v T, nullable bool) {
 	if has && s.Valid != nil {
+		// Data and Valid may share memory with the request: write to copies.
+		s.Data = append([]T(nil), s.Data...)
+		s.Valid = append([]bool(nil), s.Valid...)
 		for i, ok := range s.Valid {
 			if !ok {
 				s.Data[i] = v

@@ -168,6 +168,9 @@ func TestInsertColumnsNullableAndDefault(t *testing.T) {
 	if !reflect.DeepEqual(d.Data, []float64{2.5, 1, 2.5}) || d.Valid != nil {
 		t.Errorf("defaults: %v %v", d.Data, d.Valid)
 	}
+	if !reflect.DeepEqual(dFD.ValidData, []bool{false, true, false}) {
+		t.Errorf("request modified: %v", dFD.ValidData)
+	}
 
 	// Nulls for a field that is neither nullable nor defaulted.
 	bad := strs("title", "a", "c")

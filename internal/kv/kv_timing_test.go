@@ -19,16 +19,24 @@ func BenchmarkEmbeddedStart(b *testing.B) {
 	}
 }
 
+// BenchmarkStore compares the embedded server in-process ("etcd"), the
+// same server through its unix socket as cluster mode would reach it
+// ("etcd-socket"), and the in-memory fake.
 func BenchmarkStore(b *testing.B) {
 	e, err := kv.StartEmbedded(context.Background(), kv.EmbedConfig{Dir: b.TempDir()}, nil)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer e.Close()
+	sock, err := kv.NewEtcd(context.Background(), kv.EtcdConfig{Endpoints: []string{e.Endpoint()}, RootPath: "sock"}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sock.Close()
 	for _, tc := range []struct {
 		name string
 		s    kv.Store
-	}{{"etcd", e.Client()}, {"memory", kv.NewMemory()}} {
+	}{{"etcd", e.Client()}, {"etcd-socket", sock}, {"memory", kv.NewMemory()}} {
 		ctx := context.Background()
 		val := make([]byte, 256)
 		b.Run(tc.name+"/Put", func(b *testing.B) {

@@ -186,7 +186,11 @@ func sortByKey[K cmp.Ordered](keys []K) ([]int32, int) {
 		for i, k := range keys {
 			rows[i] = keyedRow[K]{k, int32(i)}
 		}
-		slices.SortFunc(rows, compareKeyed[K])
+		if ints, ok := any(rows).([]keyedRow[int64]); ok {
+			radixSortInt64(ints)
+		} else {
+			slices.SortFunc(rows, compareKeyed[K])
+		}
 		for i, r := range rows {
 			order[i] = r.off
 		}

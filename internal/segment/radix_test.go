@@ -23,8 +23,8 @@ func TestRadixSortInt64(t *testing.T) {
 		}
 	}
 	for _, n := range []int{0, 1, 7, 255, 256, 1000, 5000} {
-		f(n, func() int64 { return rng.Int64N(50) - 25 })                 // negatives, many duplicates
-		f(n, func() int64 { return int64(rng.Uint64()) })                 // full range
+		f(n, func() int64 { return rng.Int64N(50) - 25 })                  // negatives, many duplicates
+		f(n, func() int64 { return int64(rng.Uint64()) })                  // full range
 		f(n, func() int64 { return 460000000000000000 + rng.Int64N(1e6) }) // auto IDs: shared high bytes
 		f(n, func() int64 { return []int64{math.MinInt64, math.MaxInt64, 0, -1}[rng.IntN(4)] })
 	}

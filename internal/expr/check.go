@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 )
@@ -642,6 +643,67 @@ func (c *checker) isNull(a *ast) (operand, error) {
 	return operand{kind: oBool, n: &nullNode{f: f, isNull: !a.neg}, pos: a.pos}, nil
 }
 
+// unknownFunction reports a call Milvus would not find in its function
+// registry, in Milvus's words: "function f(json, int64_t) not found.".
+func (c *checker) unknownFunction(a *ast) error {
+	var types []string
+	for _, k := range a.kids {
+		o, err := c.check(k)
+		if err != nil {
+			return err
+		}
+		types = append(types, signatureType(o))
+	}
+	return errAt(a.pos, "function %s(%s) not found.", a.text, strings.Join(types, ", "))
+}
+
+func signatureType(o operand) string {
+	t := schemapb.DataType_None
+	switch o.kind {
+	case oConst:
+		switch o.v.kind {
+		case vBool:
+			return "bool"
+		case vInt:
+			return "int64_t"
+		case vFloat:
+			return "double"
+		case vString:
+			return "string"
+		}
+		return "array"
+	case oField, oArith:
+		t = o.f.valueType()
+	case oLen:
+		return "int64_t"
+	default:
+		return "bool"
+	}
+	switch t {
+	case schemapb.DataType_Bool:
+		return "bool"
+	case schemapb.DataType_Int8:
+		return "int8_t"
+	case schemapb.DataType_Int16:
+		return "int16_t"
+	case schemapb.DataType_Int32:
+		return "int32_t"
+	case schemapb.DataType_Int64:
+		return "int64_t"
+	case schemapb.DataType_Float:
+		return "float"
+	case schemapb.DataType_Double:
+		return "double"
+	case schemapb.DataType_VarChar, schemapb.DataType_String:
+		return "string"
+	case schemapb.DataType_JSON:
+		return "json"
+	case schemapb.DataType_Array:
+		return "array"
+	}
+	return strings.ToLower(t.String())
+}
+
 func (c *checker) call(a *ast) (operand, error) {
 	var op containsOp
 	switch a.text {
@@ -664,7 +726,7 @@ func (c *checker) call(a *ast) (operand, error) {
 		}
 		return operand{kind: oLen, f: o.f, pos: a.pos}, nil
 	default:
-		return operand{}, errAt(a.pos, "function %s() is not supported", a.text)
+		return operand{}, c.unknownFunction(a)
 	}
 	name := []string{"contains", "contains_all", "contains_any"}[op]
 	opName := []string{"Contains", "ContainsAll", "ContainsAny"}[op] // Milvus's JSONContainsExpr_JSONOp

@@ -213,7 +213,7 @@ func TestParseErrors(t *testing.T) {
 	f(`j == i64`, "two column comparison with JSON type is not supported")
 	f(`json_contains(id, 1)`, "contains operation are only supported on json or array fields now")
 	f(`array_contains(ai)`, "array_contains takes 2 arguments, got 1")
-	f(`foo(id)`, "function foo() is not supported")
+	f(`foo(id)`, "function foo(int64_t) not found.")
 	f(`id in 1`, "the right-hand side of 'in' must be a list")
 	f(`s in [1]`, "value '1' in list cannot be casted to VarChar")
 	f(`id like "a%"`, "like operation on non-string or no-json field is unsupported")
@@ -334,4 +334,40 @@ func TestTemplateErrors(t *testing.T) {
 	f(`id < {k1}`, map[string]*schemapb.TemplateValue{"k1": str("10")}, "cannot cast value to Int64")
 	f(`{name} == 'O'Reilly'`, map[string]*schemapb.TemplateValue{"name": str("s")}, "cannot parse expression")
 	f(`{_123} > 10`, map[string]*schemapb.TemplateValue{"_123": str("id")}, "cannot parse expression")
+}
+
+// TestMilvusClientExpressions follows InvalidExpressions in Milvus's Go
+// client tests (tests/go_client/common): error or not, and the substring.
+func TestMilvusClientExpressions(t *testing.T) {
+	f := func(text string, errNil bool, want string) {
+		t.Helper()
+		_, err := Parse(testSchema(), text, nil)
+		if errNil {
+			if err != nil {
+				t.Errorf("Parse(%s): %v", text, err)
+			}
+			return
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%s) = %v, want %q", text, err, want)
+		}
+	}
+	f(`nope in [0]`, true, "")
+	f(`i64 in not [0]`, false, "cannot parse expression")
+	f(`i64 < vec`, false, "not supported")
+	f(`vec in [0]`, false, "cannot be casted to FloatVector")
+	f(`j == 1`, true, "")
+	f(`j like 'a%' `, true, "")
+	f("j like `a%` ", false, "cannot parse expression")
+	f(`$meta > 1`, true, "")
+	f(`$meta["dynamicList"] == [2, 3]`, true, "")
+	f(`j['a'] == [2, 3]`, true, "")
+	f(`j[0] == [2, 3]`, true, "")
+	f(`json_contains (j['number'], 2)`, true, "")
+	f(`json_contains (j['list'], [2])`, true, "")
+	f(`json_contains_all (j['list'], 2)`, false, "operation element must be an array")
+	f(`JSON_CONTAINS_ANY (j['list'], 2)`, false, "operation element must be an array")
+	f(`json_contains_aby (j['list'], 2)`, false, "function json_contains_aby(json, int64_t) not found.")
+	f(`ai[-1] > 100`, false, "cannot parse expression")
+	f(`j[-1] > 1`, false, "invalid expression")
 }

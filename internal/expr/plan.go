@@ -50,6 +50,12 @@ func parse(schema *schemapb.CollectionSchema, text string, templates map[string]
 	}
 	a, err := parseText(text)
 	if err != nil {
+		// Milvus says "invalid expression" when its parser stops early;
+		// clients match on it.
+		var se *syntaxError
+		if errors.As(err, &se) {
+			err = &syntaxError{se.pos, "invalid expression: " + se.msg}
+		}
 		return nil, positioned(text, err)
 	}
 	c := &checker{schema: schema, text: text, templates: templates}

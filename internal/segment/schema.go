@@ -144,13 +144,51 @@ func (fi *fieldInfo) checkColumn(c column.Column, want int) error {
 		return errs.InvalidParameter("field %q: column of Go type %T cannot hold %s", name, c, fi.typ)
 	}
 	if !fi.nullable {
-		for i := 0; i < c.Len(); i++ {
-			if c.IsNull(i) {
-				return errs.InvalidParameter("field %q is not nullable but row %d is null", name, i)
-			}
+		if i := firstNull(c); i >= 0 {
+			return errs.InvalidParameter("field %q is not nullable but row %d is null", name, i)
 		}
 	}
 	return nil
+}
+
+// firstNull returns the first null row of c, or -1.
+func firstNull(c column.Column) int {
+	var valid []bool
+	switch s := c.(type) {
+	case *column.Scalar[bool]:
+		valid = s.Valid
+	case *column.Scalar[int8]:
+		valid = s.Valid
+	case *column.Scalar[int16]:
+		valid = s.Valid
+	case *column.Scalar[int32]:
+		valid = s.Valid
+	case *column.Scalar[int64]:
+		valid = s.Valid
+	case *column.Scalar[float32]:
+		valid = s.Valid
+	case *column.Scalar[float64]:
+		valid = s.Valid
+	case *column.Scalar[string]:
+		valid = s.Valid
+	case *column.Scalar[[]byte]:
+		valid = s.Valid
+	case *column.Scalar[*schemapb.ScalarField]:
+		valid = s.Valid
+	default:
+		for i := range c.Len() {
+			if c.IsNull(i) {
+				return i
+			}
+		}
+		return -1
+	}
+	for i, v := range valid {
+		if !v {
+			return i
+		}
+	}
+	return -1
 }
 
 // sameShape reports whether c has the concrete Go type column.New gives

@@ -1,12 +1,17 @@
 package logbroker_test
 
 import (
+	"context"
 	"errors"
+	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/logbrokertest"
@@ -58,6 +63,40 @@ func TestExternalConformance(t *testing.T) {
 		if got, want := l.MaxMessageBytes(), 1<<20-4<<10; got != want {
 			t.Fatalf("MaxMessageBytes %d with a 1 MiB max_payload, want %d", got, want)
 		}
+		return l
+	})
+}
+
+// TestExternalURLConformance runs the suite against the server at
+// $MILVAGO_TEST_NATS_URL (a real nats-server, e.g. Debian's 2.9), when set:
+//
+//	nats-server -js -a 127.0.0.1 -p 14222 -sd /tmp/nats &
+//	MILVAGO_TEST_NATS_URL=nats://127.0.0.1:14222 go test -run URL ./internal/logbroker/
+func TestExternalURLConformance(t *testing.T) {
+	url := os.Getenv("MILVAGO_TEST_NATS_URL")
+	if url == "" {
+		t.Skip("MILVAGO_TEST_NATS_URL not set")
+	}
+	run := time.Now().UnixNano()
+	n := 0
+	logbrokertest.Run(t, func(t *testing.T) logbroker.Log {
+		n++
+		prefix := fmt.Sprintf("TEST%d_%d", run, n)
+		l, err := logbroker.NewNATS(t.Context(), logbroker.NATSConfig{URL: url, StreamPrefix: prefix}, testLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			// Leave the server as we found it.
+			nc, err := nats.Connect(url)
+			if err == nil {
+				if js, err := jetstream.New(nc); err == nil {
+					js.DeleteStream(context.Background(), prefix+"_LOG")
+				}
+				nc.Close()
+			}
+			l.Close()
+		})
 		return l
 	})
 }

@@ -175,6 +175,8 @@ func firstNull(c column.Column) int {
 		valid = s.Valid
 	case *column.Scalar[*schemapb.ScalarField]:
 		valid = s.Valid
+	case *column.FloatVector, *column.ByteVector, *column.SparseVector:
+		return -1 // vectors are never null
 	default:
 		for i := range c.Len() {
 			if c.IsNull(i) {

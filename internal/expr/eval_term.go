@@ -144,7 +144,11 @@ type termSet struct {
 }
 
 func newTermSet(t schemapb.DataType, vals []value) *termSet {
-	s := &termSet{vals: vals, floats: map[float64]struct{}{}}
+	s := &termSet{vals: vals}
+	if !isInteger(t) && !isString(t) && t != schemapb.DataType_Bool {
+		// Float columns, JSON values and array elements look numbers up here.
+		s.floats = make(map[float64]struct{}, len(vals))
+	}
 	for _, v := range vals {
 		if t == schemapb.DataType_Float && v.kind == vFloat {
 			// A Float column compares in float32, as Milvus does.
@@ -153,12 +157,16 @@ func newTermSet(t schemapb.DataType, vals []value) *termSet {
 		switch v.kind {
 		case vInt:
 			s.ints = append(s.ints, v.i)
-			s.floats[float64(v.i)] = struct{}{}
+			if s.floats != nil {
+				s.floats[float64(v.i)] = struct{}{}
+			}
 		case vFloat:
 			if v.f == math.Trunc(v.f) && math.Abs(v.f) < 9.2e18 {
 				s.ints = append(s.ints, int64(v.f))
 			}
-			s.floats[v.f] = struct{}{}
+			if s.floats != nil {
+				s.floats[v.f] = struct{}{}
+			}
 		case vString:
 			s.strs = append(s.strs, v.s)
 		case vBool:

@@ -102,6 +102,9 @@ func crashRound(t *testing.T, dir string, start, killAfter int, syncAlways bool)
 			cmd.Wait()
 		}
 	}()
+	// A child that hangs is killed too, and fails the test below.
+	watchdog := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() })
+	defer watchdog.Stop()
 	acked := make(map[int]logbroker.MessageID)
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {

@@ -13,8 +13,9 @@ import (
 	"github.com/milvago/milvago/internal/kvtest"
 )
 
-// startEmbedded starts a server for one test; a 500 ms election timeout
-// brings the minimum lease TTL down to 1 s, which keeps lease tests short.
+// startEmbedded starts a server on dir, which a test may restart; a 500 ms
+// election timeout brings the minimum lease TTL down to 1 s, which keeps
+// lease tests short. kvtest.StartEmbedded is the same for a fresh directory.
 func startEmbedded(t *testing.T, dir string) *kv.Embedded {
 	t.Helper()
 	start := time.Now()
@@ -45,8 +46,7 @@ func TestEtcdConformance(t *testing.T) {
 
 // TestEmbeddedConformance runs the suite through the in-process client.
 func TestEmbeddedConformance(t *testing.T) {
-	e := startEmbedded(t, t.TempDir())
-	t.Cleanup(func() { e.Close() })
+	e := kvtest.StartEmbedded(t)
 	var n atomic.Int64
 	kvtest.Run(t, func(t *testing.T) kv.Store {
 		return e.NewStore(fmt.Sprintf("test-%d", n.Add(1)))

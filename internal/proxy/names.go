@@ -112,6 +112,22 @@ func validatePartitionName(name string) error {
 	return nil
 }
 
+// validatePartitionNameForRead checks a partition name given to Search,
+// Query or Delete: Milvus (validatePartitionTag with strict=false) only
+// rejects empty and over-long names there; unknown names fail later with
+// "partition name %s not found".
+func validatePartitionNameForRead(name string) error {
+	name = strings.TrimSpace(name)
+	invalid := "Invalid partition name: " + name + ". "
+	if name == "" {
+		return errPlain("%sPartition name should not be empty.", invalid)
+	}
+	if len(name) > maxNameLength {
+		return errPlain("%sThe length of a partition name must be less than %d characters.", invalid, maxNameLength)
+	}
+	return nil
+}
+
 // validateDatabaseName checks a database name (errs.ErrDatabaseInvalidName, 802):
 // "<reason>: invalid database name[database=<name>]". Database names are not trimmed.
 func validateDatabaseName(name string) error {

@@ -57,6 +57,11 @@ func TestNamesRules(t *testing.T) {
 	f("partition", part, "p q", 65535, "Invalid partition name: p q. Partition name can only contain numbers, letters and underscores.")
 	f("partition", part, long, 65535, "The length of a partition name must be less than 255 characters.")
 
+	read := validatePartitionNameForRead
+	f("partition read", read, "-odd name", 0, "")
+	f("partition read", read, " ", 65535, "Invalid partition name: . Partition name should not be empty.")
+	f("partition read", read, long, 65535, "The length of a partition name must be less than 255 characters.")
+
 	db := validateDatabaseName
 	f("database", db, "default", 0, "")
 	f("database", db, "", 802, "database name couldn't be empty: invalid database name[database=]")

@@ -46,13 +46,9 @@ func (dl *delegator) loadSealed(ctx context.Context, plan SegmentPlan) error {
 	if err != nil {
 		return err
 	}
-	raw, ok2 := tsCol.(*column.Scalar[int64])
-	if !ok2 {
-		return fmt.Errorf("querynode: segment %d timestamp binlog holds %s", seg.ID, tsCol.DataType())
-	}
-	ts := make([]uint64, len(raw.Data))
-	for i, t := range raw.Data {
-		ts[i] = uint64(t)
+	ts, err := storage.Timestamps(tsCol) // a view into the mapping, not a copy
+	if err != nil {
+		return fmt.Errorf("querynode: segment %d: %w", seg.ID, err)
 	}
 	cols := map[int64]column.Column{}
 	for _, f := range dl.coll.Schema.GetFields() {

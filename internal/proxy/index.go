@@ -37,6 +37,12 @@ func (s *Server) CreateIndex(ctx context.Context, req *milvuspb.CreateIndexReque
 	if err != nil {
 		return err
 	}
+	if column.IsVector(field.GetDataType()) && params["index_type"] == "" {
+		// Milvus records an index created without a type as the user's
+		// AUTOINDEX (DescribeIndex shows index_type AUTOINDEX and the
+		// metric), whatever concrete type it builds.
+		user["index_type"] = "AUTOINDEX"
+	}
 	return s.d.Index.CreateIndex(ctx, indexcoord.CreateIndexRequest{Collection: c, Field: field, Name: name, Params: params, UserParams: user})
 }
 

@@ -12,13 +12,36 @@ import (
 // unless a key or string value contains escapes. Malformed documents never
 // panic: a lookup in them finds nothing or a truncated value.
 
-func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+func isJSONSpace(c byte) bool { return c <= ' ' && (c == ' ' || c == '\t' || c == '\n' || c == '\r') }
 
 func skipWS(d []byte, i int) int {
-	for i < len(d) && isJSONSpace(d[i]) {
+	for i < len(d) && d[i] <= ' ' && isJSONSpace(d[i]) {
 		i++
 	}
 	return i
+}
+
+// smallInt parses a JSON integer of up to 18 digits without strconv.
+func smallInt(s string) (int64, bool) {
+	neg := false
+	if len(s) > 0 && s[0] == '-' {
+		neg, s = true, s[1:]
+	}
+	if len(s) == 0 || len(s) > 18 {
+		return 0, false
+	}
+	var v int64
+	for i := 0; i < len(s); i++ {
+		c := s[i] - '0'
+		if c > 9 {
+			return 0, false
+		}
+		v = v*10 + int64(c)
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }
 
 // skipString returns the index just past the string starting at d[i] == '"'
@@ -203,6 +226,9 @@ func parseJSONVal(raw []byte) jsonVal {
 		}
 	}
 	if !isFloat {
+		if i, ok := smallInt(s); ok {
+			return jsonVal{kind: jInt, i: i, f: float64(i), raw: raw}
+		}
 		if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return jsonVal{kind: jInt, i: i, f: float64(i), raw: raw}
 		}

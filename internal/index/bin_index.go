@@ -241,7 +241,7 @@ func (b *binIndex) scan(q []byte, lo, hi int, plan ivfPlan, top *TopK) {
 		} else {
 			t = float32(distance.Hamming(q, code))
 		}
-		if plan.rng.Keep(t) {
+		if ivfWorth(top, t) && plan.rng.Keep(t) {
 			top.Push(int64(id), t)
 		}
 	}

@@ -215,3 +215,7 @@ func ivfDrain(top *TopK, m Metric, labels []int64, dists []float32) {
 		}
 	}
 }
+
+// ivfWorth reports whether score t could enter top: a cheap inlined test
+// that spares the Push call for the great majority of scanned rows.
+func ivfWorth(top *TopK, t float32) bool { return !top.Full() || t < top.Worst() }

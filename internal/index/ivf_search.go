@@ -113,7 +113,7 @@ func (x *ivfFloat) scanFlat(l int, q []float32, ip bool, plan ivfPlan, s *ivfFlo
 			distance.L2SqBatch(q, rows, out)
 		}
 		for i, t := range out {
-			if rng.Keep(t) {
+			if ivfWorth(top, t) && rng.Keep(t) {
 				top.Push(int64(ids[i]), t)
 			}
 		}
@@ -130,7 +130,7 @@ func (x *ivfFloat) scanFlat(l int, q []float32, ip bool, plan ivfPlan, s *ivfFlo
 		} else {
 			t = distance.L2Sq(q, v)
 		}
-		if rng.Keep(t) {
+		if ivfWorth(top, t) && rng.Keep(t) {
 			top.Push(int64(id), t)
 		}
 	}
@@ -153,7 +153,7 @@ func (x *ivfFloat) scanSQ8(l int, base, qnorm float32, ip bool, plan ivfPlan, s 
 		} else {
 			t = qnorm - 2*dot + x.sqNorms[p]
 		}
-		if rng.Keep(t) {
+		if ivfWorth(top, t) && rng.Keep(t) {
 			top.Push(int64(id), t)
 		}
 	}
@@ -177,7 +177,7 @@ func (x *ivfFloat) scanPQ(l int, ip bool, plan ivfPlan, s *ivfFloatScratch) {
 		} else {
 			t = base + x.pqNorms[p] - 2*dot
 		}
-		if rng.Keep(t) {
+		if ivfWorth(top, t) && rng.Keep(t) {
 			top.Push(int64(id), t)
 		}
 	}

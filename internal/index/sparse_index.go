@@ -364,7 +364,7 @@ func (s *sparseIndex) searchOne(q []byte, ratio float64, bm sparseBM25, plan ivf
 		if plan.filter != nil && plan.filter.Test(int(r)) {
 			continue
 		}
-		if plan.rng.Keep(t) {
+		if ivfWorth(top, t) && plan.rng.Keep(t) {
 			top.Push(int64(r), t)
 		}
 	}

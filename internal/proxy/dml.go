@@ -89,6 +89,7 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	for i := range res.SuccIndex {
 		res.SuccIndex[i] = uint32(i)
 	}
+	s.sessions.record(ctx, maxTS)
 	if upsert {
 		res.UpsertCnt = int64(n)
 	} else {
@@ -228,6 +229,7 @@ func (s *Server) Delete(ctx context.Context, req *milvuspb.DeleteRequest) (*milv
 		}
 		res.Timestamp = ts
 	}
+	s.sessions.record(ctx, res.Timestamp)
 	return res, nil
 }
 

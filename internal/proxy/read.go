@@ -35,7 +35,7 @@ func (s *Server) guaranteeTS(ctx context.Context, c *model.Collection, level com
 		if clientTS > 0 {
 			return clientTS, nil
 		}
-		return 1, nil
+		return max(s.sessions.lastWrite(ctx), 1), nil
 	case commonpb.ConsistencyLevel_Customized:
 		if clientTS > 0 {
 			return clientTS, nil

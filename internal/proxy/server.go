@@ -107,9 +107,10 @@ type Deps struct {
 
 // Server is a proxy.
 type Server struct {
-	cfg    Config
-	d      Deps
-	logger *slog.Logger
+	cfg      Config
+	d        Deps
+	logger   *slog.Logger
+	sessions sessions
 }
 
 // New returns a proxy.

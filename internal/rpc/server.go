@@ -95,6 +95,9 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 		if dbs := md.Get("dbname"); len(dbs) > 0 {
 			ctx = proxy.WithDatabase(ctx, dbs[0])
 		}
+		if ids := md.Get("identifier"); len(ids) > 0 {
+			ctx = proxy.WithClient(ctx, ids[0])
+		}
 	}
 	defer func() {
 		if r := recover(); r != nil {

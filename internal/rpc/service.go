@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"runtime"
+	"sync/atomic"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
@@ -21,12 +22,14 @@ type Service struct {
 	milvuspb.UnimplementedMilvusServiceServer
 	p          *proxy.Server
 	deployMode string
-	identifier int64
+	nextID     atomic.Int64 // connection identifiers, for Session consistency
 }
 
 // NewService returns the public API service.
 func NewService(p *proxy.Server, deployMode string) *Service {
-	return &Service{p: p, deployMode: deployMode, identifier: rand.Int64N(1 << 40)}
+	s := &Service{p: p, deployMode: deployMode}
+	s.nextID.Store(rand.Int64N(1 << 40))
+	return s
 }
 
 // reply runs fn and fills the response's status from its error.
@@ -50,7 +53,7 @@ func (s *Service) Connect(ctx context.Context, req *milvuspb.ConnectRequest) (*m
 		Status: StatusOf(nil),
 		ServerInfo: &commonpb.ServerInfo{BuildTags: Version, GoVersion: runtime.Version(), DeployMode: s.deployMode,
 			Reserved: map[string]string{"server": "milvago"}},
-		Identifier: s.identifier,
+		Identifier: s.nextID.Add(1),
 	}, nil
 }
 

@@ -230,7 +230,7 @@ func lex(text string) ([]token, error) {
 				j += w
 			}
 			word := text[i:j]
-			if c >= '0' && c <= '9' || word == "$" {
+			if c >= '0' && c <= '9' || c == '$' && word != "$meta" {
 				return nil, &syntaxError{start, fmt.Sprintf("invalid identifier %q", word)}
 			}
 			if k, ok := keyword(word); ok {

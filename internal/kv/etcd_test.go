@@ -30,6 +30,7 @@ func startEmbedded(t *testing.T, dir string) *kv.Embedded {
 // TestEtcdConformance runs the suite through the unix socket, with the
 // same client as cluster mode.
 func TestEtcdConformance(t *testing.T) {
+	t.Parallel()
 	e := startEmbedded(t, t.TempDir())
 	t.Cleanup(func() { e.Close() })
 	var n atomic.Int64
@@ -46,6 +47,7 @@ func TestEtcdConformance(t *testing.T) {
 
 // TestEmbeddedConformance runs the suite through the in-process client.
 func TestEmbeddedConformance(t *testing.T) {
+	t.Parallel()
 	e := kvtest.StartEmbedded(t)
 	var n atomic.Int64
 	kvtest.Run(t, func(t *testing.T) kv.Store {
@@ -54,6 +56,7 @@ func TestEmbeddedConformance(t *testing.T) {
 }
 
 func TestFaultyConformance(t *testing.T) {
+	t.Parallel()
 	kvtest.Run(t, func(t *testing.T) kv.Store {
 		return &kvtest.Faulty{Store: kv.NewMemory(), FailAfter: -1}
 	})
@@ -79,6 +82,7 @@ func TestFaulty(t *testing.T) {
 // TestEmbeddedRestart checks that acknowledged writes survive a restart and
 // that the root path separates stores.
 func TestEmbeddedRestart(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "etcd")
 	e := startEmbedded(t, dir)
@@ -199,6 +203,7 @@ func TestEtcdWatchCompacted(t *testing.T) {
 // send limit and below the embedded server's 8 MiB request limit, through
 // the socket and in-process.
 func TestEtcdLargeValue(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	e := startEmbedded(t, t.TempDir())
 	defer e.Close()

@@ -12,6 +12,7 @@ import (
 )
 
 func TestMemoryConformance(t *testing.T) {
+	t.Parallel()
 	kvtest.Run(t, func(t *testing.T) kv.Store { return kv.NewMemory() })
 }
 

@@ -50,7 +50,32 @@ type refExpr struct {
 }
 
 type gen struct {
-	r *rand.Rand
+	r   *rand.Rand
+	tpl map[string]*schemapb.TemplateValue // placeholders used by the current filter
+}
+
+// maybeTemplate sometimes replaces a constant's text by a {placeholder}
+// bound to the same value.
+func (g *gen) maybeTemplate(text string, c any) string {
+	if g.r.IntN(4) != 0 {
+		return text
+	}
+	var tv *schemapb.TemplateValue
+	switch v := c.(type) {
+	case int64:
+		tv = &schemapb.TemplateValue{Val: &schemapb.TemplateValue_Int64Val{Int64Val: v}}
+	case float64:
+		tv = &schemapb.TemplateValue{Val: &schemapb.TemplateValue_FloatVal{FloatVal: v}}
+	case string:
+		tv = &schemapb.TemplateValue{Val: &schemapb.TemplateValue_StringVal{StringVal: v}}
+	case bool:
+		tv = &schemapb.TemplateValue{Val: &schemapb.TemplateValue_BoolVal{BoolVal: v}}
+	default:
+		return text
+	}
+	name := fmt.Sprintf("t%d", len(g.tpl))
+	g.tpl[name] = tv
+	return "{" + name + "}"
 }
 
 func (g *gen) pick(xs ...string) string { return xs[g.r.IntN(len(xs))] }
@@ -431,7 +456,15 @@ type scalarTarget struct {
 }
 
 func (g *gen) scalarTarget() scalarTarget {
-	switch g.r.IntN(10) {
+	switch g.r.IntN(11) {
+	case 10:
+		i := g.r.IntN(2)
+		return scalarTarget{fmt.Sprintf("ad[%d]", i), "float64", func(r *refRow) (any, bool, bool) {
+			if i >= len(r.ad) {
+				return nil, true, false
+			}
+			return r.ad[i], true, true
+		}}
 	case 0:
 		return scalarTarget{"id", "int", func(r *refRow) (any, bool, bool) { return r.id, true, true }}
 	case 1:
@@ -504,6 +537,7 @@ func (g *gen) leaf() refExpr {
 		t := g.scalarTarget()
 		op := g.pick(cmpOps...)
 		ct, c := g.constFor(t.kind)
+		ct = g.maybeTemplate(ct, c)
 		text := t.text + " " + op + " " + ct
 		if g.r.IntN(3) == 0 {
 			text = ct + " " + reverseOp(op) + " " + t.text
@@ -611,6 +645,7 @@ func (g *gen) leaf() refExpr {
 		jt := g.jsonTarget()
 		op := g.pick(cmpOps...)
 		ct, c := g.anyConst()
+		ct = g.maybeTemplate(ct, c)
 		return refExpr{jt.text + " " + op + " " + ct, func(r *refRow) (bool, bool) {
 			x, present, valid := jt.get(r)
 			if !valid {
@@ -696,6 +731,15 @@ func (g *gen) leaf() refExpr {
 			return found > 0
 		}
 		if useArr {
+			if g.r.IntN(2) == 0 {
+				return refExpr{g.pick("array_", "json_") + fn + "(ad, " + arg + ")", func(r *refRow) (bool, bool) {
+					elems := make([]any, len(r.ad))
+					for i, x := range r.ad {
+						elems[i] = x
+					}
+					return match(elems), true
+				}}
+			}
 			return refExpr{g.pick("array_", "json_") + fn + "(ai, " + arg + ")", func(r *refRow) (bool, bool) {
 				elems := make([]any, len(r.ai))
 				for i, x := range r.ai {
@@ -847,8 +891,9 @@ func TestOracle(t *testing.T) {
 		g := &gen{r: rand.New(rand.NewPCG(seed, 42))}
 		rs, batch := g.rows(300)
 		for range exprs / 4 {
+			g.tpl = map[string]*schemapb.TemplateValue{}
 			x := g.expr(3)
-			e, err := Parse(schema, x.text, nil)
+			e, err := Parse(schema, x.text, g.tpl)
 			if err != nil {
 				t.Fatalf("seed %d: Parse(%s): %v", seed, x.text, err)
 			}

@@ -43,7 +43,22 @@ func (s *Server) CreateIndex(ctx context.Context, req *milvuspb.CreateIndexReque
 		// metric), whatever concrete type it builds.
 		user["index_type"] = "AUTOINDEX"
 	}
+	if s.d.Query.State(c.ID).Loaded && !s.hasIndexNamed(c.ID, field.GetFieldID(), name) {
+		// Milvus >= 2.4.9 refuses new indexes on loaded collections (#34404).
+		return errs.InvalidParameter("create index failed, collection is loaded, please release it first")
+	}
 	return s.d.Index.CreateIndex(ctx, indexcoord.CreateIndexRequest{Collection: c, Field: field, Name: name, Params: params, UserParams: user})
+}
+
+// hasIndexNamed reports whether the field already has this index, so that
+// repeating an identical CreateIndex stays a no-op on a loaded collection.
+func (s *Server) hasIndexNamed(collectionID, fieldID int64, name string) bool {
+	for _, def := range s.d.Index.Indexes(collectionID) {
+		if def.FieldID == fieldID && def.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // indexField finds the field to index; an empty name picks the only vector field.

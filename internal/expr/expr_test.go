@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
@@ -370,4 +371,33 @@ func TestMilvusClientExpressions(t *testing.T) {
 	f(`json_contains_aby (j['list'], 2)`, false, "function json_contains_aby(json, int64_t) not found.")
 	f(`ai[-1] > 100`, false, "cannot parse expression")
 	f(`j[-1] > 1`, false, "invalid expression")
+}
+
+func TestPrimaryKeyInVarChar(t *testing.T) {
+	schema := &schemapb.CollectionSchema{Fields: []*schemapb.FieldSchema{
+		{FieldID: 100, Name: "pk", DataType: schemapb.DataType_VarChar, IsPrimaryKey: true,
+			TypeParams: []*commonpb.KeyValuePair{{Key: "max_length", Value: "64"}}},
+		{FieldID: 101, Name: "n", DataType: schemapb.DataType_Int64},
+	}}
+	e, err := Parse(schema, `pk in ["a", "b\"c"]`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ints, strs, ok := e.PrimaryKeyIn()
+	if !ok || ints != nil || !slices.Equal(strs, []string{"a", `b"c`}) {
+		t.Errorf("PrimaryKeyIn = %v, %q, %v", ints, strs, ok)
+	}
+	e, err = Parse(schema, `pk == "x"`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, strs, ok := e.PrimaryKeyIn(); !ok || !slices.Equal(strs, []string{"x"}) {
+		t.Errorf("PrimaryKeyIn(pk == x) = %q, %v", strs, ok)
+	}
+	if _, err := Parse(schema, `pk > 1`, nil); err == nil || !strings.Contains(err.Error(), "comparisons between VarChar and Int64 are not supported") {
+		t.Errorf("pk > 1: %v", err)
+	}
+	if _, err := Parse(schema, `color == "red"`, nil); err == nil || !strings.Contains(err.Error(), "there is no dynamic json field in schema") {
+		t.Errorf("unknown field without dynamic field: %v", err)
+	}
 }

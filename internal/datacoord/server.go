@@ -71,6 +71,10 @@ type growingSegment struct {
 	seg      *model.Segment
 	bytes    int64
 	lastSeen time.Time
+	// stale marks a segment loaded at start-up: its row and byte counts
+	// are not persisted per insert, so its size is unknown and the next
+	// insert seals it rather than let it grow past the limits.
+	stale bool
 }
 
 // Checkpoint is a virtual channel's recovery point: every message with an
@@ -113,9 +117,10 @@ func (s *Server) load(ctx context.Context) error {
 		}
 		s.segments[seg.ID] = &seg
 		if seg.State == model.SegmentGrowing {
-			// Its rows are rebuilt from the log by the data node; keep
-			// appending to it so the log and the meta agree.
-			s.growing[growingKey{seg.CollectionID, seg.PartitionID, seg.VChannel}] = &growingSegment{seg: &seg, lastSeen: now}
+			// Its rows are rebuilt from the log by the data node. Its size
+			// is unknown (counts are kept in memory only), so the next
+			// insert seals it; until then an idle or explicit seal may.
+			s.growing[growingKey{seg.CollectionID, seg.PartitionID, seg.VChannel}] = &growingSegment{seg: &seg, lastSeen: now, stale: true}
 		}
 	}
 	cps, err := s.kv.List(ctx, prefixCheckpoint)
@@ -173,7 +178,7 @@ func (s *Server) AssignSegment(ctx context.Context, collection, partition int64,
 	key := growingKey{collection, partition, vchannel}
 	var a Assignment
 	g := s.growing[key]
-	if g != nil && g.seg.NumRows > 0 && (g.seg.NumRows+rows > s.cfg.MaxSegmentRows || g.bytes+bytes > s.cfg.MaxSegmentBytes) {
+	if g != nil && (g.stale || g.seg.NumRows > 0 && (g.seg.NumRows+rows > s.cfg.MaxSegmentRows || g.bytes+bytes > s.cfg.MaxSegmentBytes)) {
 		if err := s.sealLocked(ctx, g.seg, 0); err != nil {
 			return a, err
 		}

@@ -303,12 +303,15 @@ func ivfNormalizedCopy(data []float32, dim int) []float32 {
 // ivfCoarse fills out[l] with the coarse score of every centroid for q
 // (smaller is better): squared L2, or the negated inner product.
 func ivfCoarse(q, cent []float32, dim int, spherical bool, out []float32) {
+	if len(out) == 0 {
+		return
+	}
+	if !spherical {
+		distance.L2SqBatch(q, cent[:len(out)*dim], out)
+		return
+	}
+	distance.DotBatch(q, cent[:len(out)*dim], out)
 	for l := range out {
-		row := cent[l*dim : (l+1)*dim]
-		if spherical {
-			out[l] = -distance.Dot(q, row)
-		} else {
-			out[l] = distance.L2Sq(q, row)
-		}
+		out[l] = -out[l]
 	}
 }

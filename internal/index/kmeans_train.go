@@ -168,8 +168,33 @@ func kmeansNormalize(cent []float32, dim int) {
 func kmeansAssign(points []float32, dim int, cent []float32, k int, spherical bool, assign []int32) {
 	n := len(points) / dim
 	kmeansParallel(n, func(lo, hi int) {
+		if dim <= 8 {
+			for i := lo; i < hi; i++ {
+				assign[i] = int32(kmeansNearest(points[i*dim:(i+1)*dim], cent, k, spherical))
+			}
+			return
+		}
+		// One batch call per point: the batch kernels can block over centroids.
+		scores := make([]float32, k)
 		for i := lo; i < hi; i++ {
-			assign[i] = int32(kmeansNearest(points[i*dim:(i+1)*dim], cent, k, spherical))
+			x := points[i*dim : (i+1)*dim]
+			best := 0
+			if spherical {
+				distance.DotBatch(x, cent[:k*dim], scores)
+				for c, s := range scores {
+					if s > scores[best] {
+						best = c
+					}
+				}
+			} else {
+				distance.L2SqBatch(x, cent[:k*dim], scores)
+				for c, s := range scores {
+					if s < scores[best] {
+						best = c
+					}
+				}
+			}
+			assign[i] = int32(best)
 		}
 	})
 }

@@ -82,7 +82,7 @@ func TestAssignSegmentSealsFullSegment(t *testing.T) {
 			t.Fatalf("no seal after batch %d", sealedBy)
 		}
 	}
-	f([][2]int64{{6, 1}, {4, 1}, {1, 1}}, 2)      // 10 rows fit, the 11th does not
+	f([][2]int64{{6, 1}, {4, 1}, {1, 1}}, 2)     // 10 rows fit, the 11th does not
 	f([][2]int64{{600, 1}, {600, 1}}, 1)         // by rows alone
 	f([][2]int64{{1, 600}, {1, 400}, {1, 1}}, 2) // 1000 bytes fit, 1001 do not
 	f([][2]int64{{1, 999}, {1, 2}}, 1)           // by bytes alone

@@ -65,6 +65,11 @@ type channel struct {
 	tickTS   uint64 // timestamp of the last tick written
 	needTick bool
 	loaded   bool
+	// pending holds Seal messages for segments the data coordinator has
+	// already sealed but whose append failed. They are appended before
+	// any other message of the channel: without its Seal a segment is
+	// never flushed, and its successor's rows would precede the Seal.
+	pending []*msg.Message
 }
 
 // New returns a writer; Run must be running for delayed ticks and idle seals.
@@ -102,8 +107,29 @@ func (w *Writer) lockChannel(ctx context.Context, name string) (*channel, error)
 	return c, nil
 }
 
-// appendLocked stamps m with a fresh timestamp and appends it.
+// appendLocked appends the channel's pending Seal messages, then m, each
+// stamped with a fresh timestamp.
 func (w *Writer) appendLocked(ctx context.Context, c *channel, m *msg.Message) (logbroker.MessageID, error) {
+	for len(c.pending) > 0 {
+		if _, err := w.appendOne(ctx, c, c.pending[0]); err != nil {
+			return 0, err
+		}
+		c.pending = c.pending[1:]
+	}
+	return w.appendOne(ctx, c, m)
+}
+
+// appendSealLocked appends a Seal message for segments the data
+// coordinator has sealed; if that fails, the Seal stays pending.
+func (w *Writer) appendSealLocked(ctx context.Context, c *channel, m *msg.Message) error {
+	if _, err := w.appendLocked(ctx, c, m); err != nil {
+		c.pending = append(c.pending, m)
+		return err
+	}
+	return nil
+}
+
+func (w *Writer) appendOne(ctx context.Context, c *channel, m *msg.Message) (logbroker.MessageID, error) {
 	ts, err := w.tso.AllocTimestamp(ctx, 1)
 	if err != nil {
 		return 0, err
@@ -165,7 +191,7 @@ func (w *Writer) AppendInsert(ctx context.Context, pchannel string, in Insert) (
 	}
 	if len(a.Seal) > 0 {
 		seal := &msg.Message{Kind: msg.KindSeal, VChannel: in.VChannel, Seal: &msg.Seal{CollectionID: in.CollectionID, SegmentIDs: a.Seal}}
-		if _, err := w.appendLocked(ctx, c, seal); err != nil {
+		if err := w.appendSealLocked(ctx, c, seal); err != nil {
 			return Result{}, err
 		}
 		// The new segment starts after the seal message.
@@ -214,7 +240,7 @@ func (w *Writer) Seal(ctx context.Context, pchannel, vchannel string, collection
 		return nil, ts, nil
 	}
 	m := &msg.Message{Kind: msg.KindSeal, VChannel: vchannel, Seal: &msg.Seal{CollectionID: collection, SegmentIDs: ids}}
-	if _, err := w.appendLocked(ctx, c, m); err != nil {
+	if err := w.appendSealLocked(ctx, c, m); err != nil {
 		return nil, 0, err
 	}
 	return ids, m.TS, nil
@@ -228,7 +254,7 @@ func (w *Writer) SyncTo(ctx context.Context, pchannel string, ts uint64) error {
 		return err
 	}
 	defer c.mu.Unlock()
-	if c.tickTS >= ts && !c.needTick {
+	if c.tickTS >= ts && !c.needTick && len(c.pending) == 0 {
 		return nil
 	}
 	_, err = w.appendLocked(ctx, c, &msg.Message{Kind: msg.KindTimeTick})

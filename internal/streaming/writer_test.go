@@ -2,9 +2,12 @@ package streaming
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -15,6 +18,7 @@ import (
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
 	"github.com/milvago/milvago/internal/rootcoord"
 )
@@ -376,4 +380,77 @@ func TestPChannelOf(t *testing.T) {
 	f("a_b_c_1v0", "a_b_c")
 	f("plain", "plain")
 	f("_1v0", "")
+}
+
+// flakyLog fails the next n Appends (after storing the message when
+// ackLost), then heals: logbrokertest.Faulty cannot heal once it fails.
+type flakyLog struct {
+	logbroker.Log
+	failing atomic.Int32
+	ackLost bool
+}
+
+var errFlaky = errors.New("flaky append")
+
+func (f *flakyLog) Append(ctx context.Context, channel string, payload []byte, props map[string]string) (logbroker.MessageID, error) {
+	if f.failing.Add(-1) >= 0 {
+		if f.ackLost {
+			f.Log.Append(ctx, channel, payload, props)
+		}
+		return 0, errFlaky
+	}
+	return f.Log.Append(ctx, channel, payload, props)
+}
+
+// TestSealIsLoggedAfterAFailedAppend fails the append of the Seal message
+// that closes a full segment (or of an explicit seal): the data coordinator
+// has already sealed the segment, so the writer must still log its Seal
+// before anything else on the channel, or the data node never flushes it.
+func TestSealIsLoggedAfterAFailedAppend(t *testing.T) {
+	f := func(explicit, ackLost bool) {
+		t.Helper()
+		ctx := context.Background()
+		e := newEnv(t, Default(), 4)
+		fl := &flakyLog{Log: e.log, ackLost: ackLost}
+		w := New(Default(), Deps{Log: fl, TSO: e.root, Segments: e.data})
+		vc := pch + "_1v0"
+		first, err := w.AppendInsert(ctx, pch, insertOf(1, 10, vc, 3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		fl.failing.Store(1)
+		if explicit {
+			if _, _, err := w.Seal(ctx, pch, vc, 1); !errors.Is(err, errFlaky) {
+				t.Fatalf("seal: %v", err)
+			}
+		} else if _, err := w.AppendInsert(ctx, pch, insertOf(1, 10, vc, 3)); !errors.Is(err, errFlaky) {
+			t.Fatalf("insert: %v", err)
+		}
+		if seg, _ := e.data.Segment(first.SegmentID); seg.State != model.SegmentSealed {
+			t.Fatalf("segment %d is %v", first.SegmentID, seg.State)
+		}
+		next, err := w.AppendInsert(ctx, pch, insertOf(1, 10, vc, 3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next.SegmentID == first.SegmentID {
+			t.Fatal("insert went to the sealed segment")
+		}
+		var sealedAt, insertAt logbroker.MessageID
+		for _, l := range readAll(t, e.log, pch) {
+			switch {
+			case l.m.Kind == msg.KindSeal && slices.Contains(l.m.Seal.SegmentIDs, first.SegmentID) && sealedAt == 0:
+				sealedAt = l.id
+			case l.m.Kind == msg.KindInsert && l.m.Insert.SegmentID == next.SegmentID && insertAt == 0:
+				insertAt = l.id
+			}
+		}
+		if sealedAt == 0 || sealedAt > insertAt {
+			t.Fatalf("explicit=%v ackLost=%v: Seal of segment %d at %d, first insert of segment %d at %d", explicit, ackLost, first.SegmentID, sealedAt, next.SegmentID, insertAt)
+		}
+	}
+	f(false, false)
+	f(false, true)
+	f(true, false)
+	f(true, true)
 }

@@ -181,24 +181,25 @@ func (c *checker) check(a *ast) (operand, error) {
 			return operand{}, errAt(a.pos, "BitXor is not supported: %s", c.src(a))
 		}
 	case aLogic:
-		n := &logicNode{and: a.op == tAnd}
+		and := a.op == tAnd
 		name := "'or' can only be used between boolean expressions"
-		if n.and {
+		if and {
 			name = "'and' can only be used between boolean expressions"
 		}
+		var kids []node
 		for _, k := range a.kids {
 			kn, err := c.boolNode(k, name)
 			if err != nil {
 				return operand{}, err
 			}
 			// Flatten nested same-operator groups: (a and (b and c)).
-			if kl, ok := kn.(*logicNode); ok && kl.and == n.and {
-				n.kids = append(n.kids, kl.kids...)
+			if kl, ok := kn.(*logicNode); ok && kl.and == and {
+				kids = append(kids, kl.kids...)
 			} else {
-				n.kids = append(n.kids, kn)
+				kids = append(kids, kn)
 			}
 		}
-		return operand{kind: oBool, n: n, pos: a.pos}, nil
+		return operand{kind: oBool, n: newLogic(and, kids), pos: a.pos}, nil
 	case aRange:
 		return c.rangeExpr(a)
 	case aIn:

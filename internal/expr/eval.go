@@ -3,6 +3,7 @@ package expr
 import (
 	"context"
 	"fmt"
+	"math/bits"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
@@ -15,6 +16,34 @@ type evalCtx struct {
 	ctx   context.Context
 	batch column.Batch
 	n     int
+	// cand, when not nil, holds the only rows whose results matter: an `and`
+	// sets it to the rows its earlier operands left true, so expensive leaves
+	// (JSON, arrays, general like) skip the rest. Results outside cand are
+	// unspecified; validity is always computed for every row.
+	cand *bitset.Set
+}
+
+// forEachCand calls fn for every row of [0, n) in ec.cand (every row when
+// cand is nil), skipping 64 rows at a time where cand is empty.
+func (ec *evalCtx) forEachCand(fn func(i int)) {
+	var cw []uint64
+	if ec.cand != nil {
+		cw = ec.cand.Words()
+	}
+	for wi := 0; wi*64 < ec.n; wi++ {
+		m := ^uint64(0)
+		if cw != nil {
+			m = cw[wi]
+		}
+		if rem := ec.n - wi*64; rem < 64 {
+			m &= 1<<uint(rem) - 1
+		}
+		for m != 0 {
+			j := bits.TrailingZeros64(m)
+			m &= m - 1
+			fn(wi*64 + j)
+		}
+	}
 }
 
 // column fetches field id and checks its length.
@@ -95,10 +124,14 @@ func (n *constNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 }
 
 // eval implements Milvus's combination: results AND/OR, validities OR.
+// Operands run cheapest first (n.order); an `and` narrows ec.cand for the
+// operands after the first.
 func (n *logicNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 	var res, valid *bitset.Set
 	allValid := false
-	for i, k := range n.kids {
+	outer := ec.cand
+	defer func() { ec.cand = outer }()
+	for i, k := range n.order {
 		if err := ec.ctx.Err(); err != nil {
 			return nil, nil, err
 		}
@@ -108,22 +141,79 @@ func (n *logicNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 		}
 		if i == 0 {
 			res, valid, allValid = r, v, v == nil
-			continue
+		} else {
+			if n.and {
+				res.And(r)
+			} else {
+				res.Or(r)
+			}
+			switch {
+			case allValid:
+			case v == nil:
+				allValid, valid = true, nil
+			default:
+				valid.Or(v)
+			}
 		}
 		if n.and {
-			res.And(r)
-		} else {
-			res.Or(r)
-		}
-		switch {
-		case allValid:
-		case v == nil:
-			allValid, valid = true, nil
-		default:
-			valid.Or(v)
+			if i == 0 && outer != nil {
+				res.And(outer) // rows outside outer do not matter to the caller
+			}
+			ec.cand = res
 		}
 	}
 	return res, valid, nil
+}
+
+// costOf ranks nodes by evaluation cost, to run cheap `and`/`or` operands first.
+func costOf(n node) int {
+	switch n := n.(type) {
+	case *constNode:
+		return 0
+	case *notNode:
+		return costOf(n.kid)
+	case *logicNode:
+		c := 0
+		for _, k := range n.kids {
+			c = max(c, costOf(k))
+		}
+		return c
+	case *fieldCmpNode:
+		return 2
+	case *existsNode, *containsNode:
+		return 5
+	}
+	var f fieldRef
+	switch n := n.(type) {
+	case *cmpNode:
+		f = n.f
+	case *rangeNode:
+		f = n.f
+	case *termNode:
+		f = n.f
+	case *nullNode:
+		return 1
+	case *likeNode:
+		f = n.f
+		if n.m.kind == likeGeneral {
+			return max(3, fieldCost(f))
+		}
+	case *arithNode:
+		f = n.f
+	case *lenNode:
+		f = n.f
+	}
+	return fieldCost(f)
+}
+
+func fieldCost(f fieldRef) int {
+	switch f.Type {
+	case schemapb.DataType_JSON:
+		return 5
+	case schemapb.DataType_Array:
+		return 4
+	}
+	return 1
 }
 
 func (n *notNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {

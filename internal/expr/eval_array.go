@@ -72,14 +72,15 @@ func evalArrayRows(ec *evalCtx, c column.Column, f fieldRef, pred func(arrayRow)
 	}
 	res := bitset.New(ec.n)
 	w := res.Words()
-	for i, sf := range s.Data {
+	ec.forEachCand(func(i int) {
+		sf := s.Data[i]
 		if s.Valid != nil && !s.Valid[i] || sf == nil {
-			continue
+			return
 		}
 		if pred(arrayRow{elem: f.Elem, sf: sf}) {
 			w[i>>6] |= 1 << (uint(i) & 63)
 		}
-	}
+	})
 	return res, validOf(c, ec.n), nil
 }
 

@@ -57,21 +57,19 @@ func evalJSON(ec *evalCtx, c column.Column, f fieldRef, pred func(jsonVal) bool)
 	if !ok {
 		return nil, nil, fmt.Errorf("field %s: unexpected column type %T for JSON", f.Name, c)
 	}
+	if err := ec.ctx.Err(); err != nil {
+		return nil, nil, err
+	}
 	res := bitset.New(ec.n)
 	w := res.Words()
-	for i, doc := range s.Data {
+	ec.forEachCand(func(i int) {
 		if s.Valid != nil && !s.Valid[i] {
-			continue
+			return
 		}
-		if i&1023 == 0 {
-			if err := ec.ctx.Err(); err != nil {
-				return nil, nil, err
-			}
-		}
-		if pred(lookup(doc, f)) {
+		if pred(lookup(s.Data[i], f)) {
 			w[i>>6] |= 1 << (uint(i) & 63)
 		}
-	}
+	})
 	return res, validOf(c, ec.n), nil
 }
 

@@ -82,6 +82,7 @@ func BenchmarkEval(b *testing.B) {
 		{"array_contains", `array_contains(ai, 42)`},
 		{"array_length", `array_length(ai) > 4`},
 		{"and_or", `(id > 1000 and i32 < 300) or s like "blue%"`},
+		{"int_and_json", `j["color"] == "red" and id < 100000`},
 	} {
 		e, err := Parse(testSchema(), bc.expr, nil)
 		if err != nil {

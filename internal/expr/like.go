@@ -187,11 +187,11 @@ func (n *likeNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 			}
 		}
 	default:
-		for i, x := range s.Data {
-			if m.match(x) {
+		ec.forEachCand(func(i int) {
+			if m.match(s.Data[i]) {
 				w[i>>6] |= 1 << (uint(i) & 63)
 			}
-		}
+		})
 	}
 	return finish(res, c, ec.n)
 }

@@ -389,11 +389,12 @@ func jsonAt(doc any, path []string) (any, bool) {
 func likeRegexp(p string) *regexp.Regexp {
 	var b strings.Builder
 	b.WriteString(`(?s)^`)
-	for i := 0; i < len(p); i++ {
-		switch c := p[i]; c {
+	rs := []rune(p)
+	for i := 0; i < len(rs); i++ {
+		switch c := rs[i]; c {
 		case '\\':
 			i++
-			b.WriteString(regexp.QuoteMeta(p[i : i+1]))
+			b.WriteString(regexp.QuoteMeta(string(rs[i])))
 		case '%':
 			b.WriteString(`.*`)
 		case '_':

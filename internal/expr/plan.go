@@ -367,8 +367,15 @@ type containsNode struct {
 
 // logicNode is `and` / `or` over two or more operands.
 type logicNode struct {
-	and  bool
-	kids []node
+	and   bool
+	kids  []node // as written, for String
+	order []node // kids by ascending cost, for eval
+}
+
+func newLogic(and bool, kids []node) *logicNode {
+	n := &logicNode{and: and, kids: kids, order: slices.Clone(kids)}
+	slices.SortStableFunc(n.order, func(a, b node) int { return costOf(a) - costOf(b) })
+	return n
 }
 
 // notNode is `not x`.

@@ -1,0 +1,616 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/errs"
+)
+
+// defaultLimit is the limit of a query or search that names none (Milvus).
+const defaultLimit = 100
+
+// schemaOf fetches a collection's schema (by name or alias).
+func (h *Handler) schemaOf(ctx context.Context, db, name string) (*schemapb.CollectionSchema, error) {
+	resp, err := h.p.DescribeCollection(ctx, &milvuspb.DescribeCollectionRequest{DbName: db, CollectionName: name})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetSchema(), nil
+}
+
+type dataReq struct {
+	CollectionName string            `json:"collectionName"`
+	PartitionName  string            `json:"partitionName"`
+	Data           []json.RawMessage `json:"data"`
+}
+
+func (h *Handler) insert(ctx context.Context, c *call) (any, error) { return h.write(ctx, c, false) }
+func (h *Handler) upsert(ctx context.Context, c *call) (any, error) { return h.write(ctx, c, true) }
+
+// write inserts or upserts JSON rows: {"insertCount": n, "insertIds": [...]}
+// (upsertCount, upsertIds for upsert).
+func (h *Handler) write(ctx context.Context, c *call, upsert bool) (any, error) {
+	var r dataReq
+	if err := c.decode(&r); err != nil {
+		return nil, err
+	}
+	if err := required("collectionName", r.CollectionName); err != nil {
+		return nil, err
+	}
+	if r.Data == nil {
+		return nil, required("data", "")
+	}
+	schema, err := h.schemaOf(ctx, c.db, r.CollectionName)
+	if err != nil {
+		return nil, err
+	}
+	fields, err := rowsToColumns(schema, r.Data, upsert)
+	if err != nil {
+		return nil, err
+	}
+	var res *milvuspb.MutationResult
+	if upsert {
+		res, err = h.p.Upsert(ctx, &milvuspb.UpsertRequest{DbName: c.db, CollectionName: r.CollectionName,
+			PartitionName: r.PartitionName, FieldsData: fields, NumRows: uint32(len(r.Data))})
+	} else {
+		res, err = h.p.Insert(ctx, &milvuspb.InsertRequest{DbName: c.db, CollectionName: r.CollectionName,
+			PartitionName: r.PartitionName, FieldsData: fields, NumRows: uint32(len(r.Data))})
+	}
+	if err != nil {
+		return nil, err
+	}
+	ids := idsValue(res.GetIDs(), c.allowInt64)
+	data := map[string]any{"insertCount": res.GetInsertCnt(), "insertIds": ids}
+	if upsert {
+		data = map[string]any{"upsertCount": res.GetUpsertCnt(), "upsertIds": ids}
+	}
+	return envelope{"data": data, "cost": 0}, nil
+}
+
+// idsValue renders primary keys as a JSON array.
+func idsValue(ids *schemapb.IDs, allowInt64 bool) any {
+	if s := ids.GetStrId(); s != nil {
+		return nonNil(s.GetData())
+	}
+	ints := ids.GetIntId().GetData()
+	if allowInt64 {
+		return nonNil(ints)
+	}
+	out := make([]string, len(ints))
+	for i, v := range ints {
+		out[i] = strconv.FormatInt(v, 10)
+	}
+	return out
+}
+
+type deleteReq struct {
+	CollectionName string          `json:"collectionName"`
+	PartitionName  string          `json:"partitionName"`
+	Filter         string          `json:"filter"`
+	ID             json.RawMessage `json:"id"`
+	ExprParams     map[string]any  `json:"exprParams"`
+}
+
+// delete deletes by filter, or by primary keys ("id": a key or an array).
+func (h *Handler) delete(ctx context.Context, c *call) (any, error) {
+	var r deleteReq
+	if err := c.decode(&r); err != nil {
+		return nil, err
+	}
+	if err := required("collectionName", r.CollectionName); err != nil {
+		return nil, err
+	}
+	templates, err := exprTemplates(r.ExprParams)
+	if err != nil {
+		return nil, err
+	}
+	filter := r.Filter
+	if filter == "" {
+		if len(r.ID) == 0 {
+			return nil, required("filter", "")
+		}
+		schema, err := h.schemaOf(ctx, c.db, r.CollectionName)
+		if err != nil {
+			return nil, err
+		}
+		if filter, err = pkFilter(schema, r.ID, templates); err != nil {
+			return nil, err
+		}
+	}
+	res, err := h.p.Delete(ctx, &milvuspb.DeleteRequest{DbName: c.db, CollectionName: r.CollectionName,
+		PartitionName: r.PartitionName, Expr: filter, ExprTemplateValues: templates})
+	if err != nil {
+		return nil, err
+	}
+	return envelope{"data": map[string]any{"deleteCount": res.GetDeleteCnt()}, "cost": 0}, nil
+}
+
+// pkIDsTemplate is the template name pkFilter binds the keys to.
+const pkIDsTemplate = "__rest_ids"
+
+// pkFilter builds "<pk> in {ids}" for the keys in id (one key or an
+// array) and binds them in templates.
+func pkFilter(schema *schemapb.CollectionSchema, id json.RawMessage, templates map[string]*schemapb.TemplateValue) (string, error) {
+	var pk *schemapb.FieldSchema
+	for _, f := range schema.GetFields() {
+		if f.GetIsPrimaryKey() {
+			pk = f
+		}
+	}
+	if pk == nil {
+		return "", restErr(errCheckPK, "the collection has no primary key")
+	}
+	var items []json.RawMessage
+	if t := bytes.TrimSpace(id); len(t) > 0 && t[0] == '[' {
+		if err := json.Unmarshal(t, &items); err != nil {
+			return "", restErr(errCheckPK, "%v", err)
+		}
+	} else {
+		items = []json.RawMessage{id}
+	}
+	if len(items) == 0 {
+		return "", restErr(errCheckPK, "no primary keys given")
+	}
+	arr := &schemapb.TemplateArrayValue{}
+	switch pk.GetDataType() {
+	case schemapb.DataType_Int64:
+		keys := make([]int64, len(items))
+		for i, it := range items {
+			n, err := parseInt(it, math.MinInt64, math.MaxInt64)
+			if err != nil {
+				return "", restErr(errCheckPK, "primary key %s: %v", pk.GetName(), err)
+			}
+			keys[i] = n
+		}
+		arr.Data = &schemapb.TemplateArrayValue_LongData{LongData: &schemapb.LongArray{Data: keys}}
+	case schemapb.DataType_VarChar:
+		keys := make([]string, len(items))
+		for i, it := range items {
+			if err := json.Unmarshal(it, &keys[i]); err != nil {
+				return "", restErr(errCheckPK, "primary key %s: %s is not a string", pk.GetName(), abbrev(it))
+			}
+		}
+		arr.Data = &schemapb.TemplateArrayValue_StringData{StringData: &schemapb.StringArray{Data: keys}}
+	default:
+		return "", restErr(errCheckPK, "primary key type %s", pk.GetDataType())
+	}
+	templates[pkIDsTemplate] = &schemapb.TemplateValue{Val: &schemapb.TemplateValue_ArrayVal{ArrayVal: arr}}
+	return pk.GetName() + " in {" + pkIDsTemplate + "}", nil
+}
+
+type queryReq struct {
+	CollectionName   string          `json:"collectionName"`
+	PartitionNames   []string        `json:"partitionNames"`
+	OutputFields     []string        `json:"outputFields"`
+	Filter           string          `json:"filter"`
+	Limit            *int64          `json:"limit"`
+	Offset           int64           `json:"offset"`
+	ExprParams       map[string]any  `json:"exprParams"`
+	ConsistencyLevel string          `json:"consistencyLevel"`
+	ID               json.RawMessage `json:"id"`
+}
+
+// query returns the rows a filter selects: [{field: value, ...}].
+func (h *Handler) query(ctx context.Context, c *call) (any, error) {
+	var r queryReq
+	if err := c.decode(&r); err != nil {
+		return nil, err
+	}
+	if err := required("collectionName", r.CollectionName); err != nil {
+		return nil, err
+	}
+	templates, err := exprTemplates(r.ExprParams)
+	if err != nil {
+		return nil, err
+	}
+	limit := int64(defaultLimit)
+	if r.Limit != nil {
+		limit = *r.Limit
+	}
+	var params []*commonpb.KeyValuePair
+	countOnly := len(r.OutputFields) == 1 && strings.EqualFold(strings.TrimSpace(r.OutputFields[0]), "count(*)")
+	if !countOnly {
+		params = append(params, &commonpb.KeyValuePair{Key: "limit", Value: strconv.FormatInt(limit, 10)})
+		if r.Offset > 0 {
+			params = append(params, &commonpb.KeyValuePair{Key: "offset", Value: strconv.FormatInt(r.Offset, 10)})
+		}
+	}
+	return h.runQuery(ctx, c, &milvuspb.QueryRequest{DbName: c.db, CollectionName: r.CollectionName,
+		Expr: r.Filter, OutputFields: outputFieldsOrAll(r.OutputFields), PartitionNames: r.PartitionNames,
+		QueryParams: params, ExprTemplateValues: templates}, r.ConsistencyLevel)
+}
+
+func outputFieldsOrAll(f []string) []string {
+	if len(f) == 0 {
+		return []string{"*"}
+	}
+	return f
+}
+
+// get returns the rows with the given primary keys.
+func (h *Handler) get(ctx context.Context, c *call) (any, error) {
+	var r queryReq
+	if err := c.decode(&r); err != nil {
+		return nil, err
+	}
+	if err := required("collectionName", r.CollectionName); err != nil {
+		return nil, err
+	}
+	if len(r.ID) == 0 {
+		return nil, required("id", "")
+	}
+	schema, err := h.schemaOf(ctx, c.db, r.CollectionName)
+	if err != nil {
+		return nil, err
+	}
+	templates := map[string]*schemapb.TemplateValue{}
+	filter, err := pkFilter(schema, r.ID, templates)
+	if err != nil {
+		return nil, err
+	}
+	return h.runQuery(ctx, c, &milvuspb.QueryRequest{DbName: c.db, CollectionName: r.CollectionName,
+		Expr: filter, OutputFields: outputFieldsOrAll(r.OutputFields), PartitionNames: r.PartitionNames,
+		ExprTemplateValues: templates}, r.ConsistencyLevel)
+}
+
+func (h *Handler) runQuery(ctx context.Context, c *call, req *milvuspb.QueryRequest, level string) (any, error) {
+	if err := setConsistency(level, &req.ConsistencyLevel, &req.UseDefaultConsistency); err != nil {
+		return nil, err
+	}
+	resp, err := h.p.Query(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	n := 0
+	if fds := resp.GetFieldsData(); len(fds) > 0 {
+		col, err := column.FromFieldData(fds[0])
+		if err != nil {
+			return nil, fmt.Errorf("query result: %w", err)
+		}
+		n = col.Len()
+	}
+	rows, err := columnsToRows(resp.GetFieldsData(), n, c.allowInt64)
+	if err != nil {
+		return nil, fmt.Errorf("query result: %w", err)
+	}
+	return envelope{"data": rows, "cost": 0}, nil
+}
+
+// setConsistency sets a request's level from its name; "" uses the
+// collection's default.
+func setConsistency(name string, level *commonpb.ConsistencyLevel, useDefault *bool) error {
+	if name == "" {
+		*useDefault = true
+		return nil
+	}
+	v, ok := commonpb.ConsistencyLevel_value[name]
+	if !ok {
+		return errs.InvalidParameterValue("Strong, Session, Bounded, Eventually or Customized", name, "invalid consistencyLevel")
+	}
+	*level = commonpb.ConsistencyLevel(v)
+	return nil
+}
+
+type searchReq struct {
+	CollectionName   string            `json:"collectionName"`
+	Data             []json.RawMessage `json:"data"`
+	AnnsField        string            `json:"annsField"`
+	PartitionNames   []string          `json:"partitionNames"`
+	Filter           string            `json:"filter"`
+	GroupingField    string            `json:"groupingField"`
+	GroupSize        int64             `json:"groupSize"`
+	StrictGroupSize  bool              `json:"strictGroupSize"`
+	Limit            *int64            `json:"limit"`
+	Offset           int64             `json:"offset"`
+	OutputFields     []string          `json:"outputFields"`
+	SearchParams     map[string]any    `json:"searchParams"`
+	ConsistencyLevel string            `json:"consistencyLevel"`
+	ExprParams       map[string]any    `json:"exprParams"`
+}
+
+// search runs a vector search: {"data": [hits...], "topks": [...]}, the
+// hits of all queries flattened, each with its key, "distance" and the
+// output fields.
+func (h *Handler) search(ctx context.Context, c *call) (any, error) {
+	var r searchReq
+	if err := c.decode(&r); err != nil {
+		return nil, err
+	}
+	if err := required("collectionName", r.CollectionName); err != nil {
+		return nil, err
+	}
+	if len(r.Data) == 0 {
+		return nil, required("data", "")
+	}
+	templates, err := exprTemplates(r.ExprParams)
+	if err != nil {
+		return nil, err
+	}
+	schema, err := h.schemaOf(ctx, c.db, r.CollectionName)
+	if err != nil {
+		return nil, err
+	}
+	field := annsField(schema, r.AnnsField)
+	group, err := placeholderGroup(field, r.Data)
+	if err != nil {
+		return nil, err
+	}
+	limit := int64(defaultLimit)
+	if r.Limit != nil {
+		limit = *r.Limit
+	}
+	params, err := searchParams(&r, limit)
+	if err != nil {
+		return nil, err
+	}
+	req := &milvuspb.SearchRequest{DbName: c.db, CollectionName: r.CollectionName, PartitionNames: r.PartitionNames,
+		Dsl: r.Filter, DslType: commonpb.DslType_BoolExprV1, SearchInput: &milvuspb.SearchRequest_PlaceholderGroup{PlaceholderGroup: group}, OutputFields: r.OutputFields,
+		SearchParams: params, Nq: int64(len(r.Data)), ExprTemplateValues: templates}
+	if err := setConsistency(r.ConsistencyLevel, &req.ConsistencyLevel, &req.UseDefaultConsistency); err != nil {
+		return nil, err
+	}
+	resp, err := h.p.Search(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	res := resp.GetResults()
+	n := len(res.GetScores())
+	rows, err := columnsToRows(res.GetFieldsData(), n, c.allowInt64)
+	if err != nil {
+		return nil, fmt.Errorf("search result: %w", err)
+	}
+	pkName := res.GetPrimaryFieldName()
+	if pkName == "" {
+		for _, f := range schema.GetFields() {
+			if f.GetIsPrimaryKey() {
+				pkName = f.GetName()
+			}
+		}
+	}
+	ints, strs := res.GetIds().GetIntId().GetData(), res.GetIds().GetStrId().GetData()
+	for i, row := range rows {
+		switch {
+		case i < len(ints):
+			row[pkName] = int64Value(ints[i], c.allowInt64)
+		case i < len(strs):
+			row[pkName] = strs[i]
+		}
+		row["distance"] = finite32(res.GetScores()[i])
+	}
+	topks := res.GetTopks()
+	if topks == nil {
+		topks = []int64{}
+	}
+	return envelope{"data": rows, "cost": 0, "topks": topks}, nil
+}
+
+// annsField returns the vector field to search: the named one, else the
+// only vector field (nil when ambiguous or absent; the proxy reports it).
+func annsField(schema *schemapb.CollectionSchema, name string) *schemapb.FieldSchema {
+	var only *schemapb.FieldSchema
+	n := 0
+	for _, f := range schema.GetFields() {
+		if name != "" && f.GetName() == name {
+			return f
+		}
+		if column.IsVector(f.GetDataType()) {
+			only = f
+			n++
+		}
+	}
+	if name == "" && n == 1 {
+		return only
+	}
+	return nil
+}
+
+// placeholderGroup encodes the query vectors for the field's type (float
+// vectors when the field is unknown: the proxy then names the problem).
+func placeholderGroup(field *schemapb.FieldSchema, data []json.RawMessage) ([]byte, error) {
+	t := schemapb.DataType_FloatVector
+	if field != nil && column.IsVector(field.GetDataType()) {
+		t = field.GetDataType()
+	} else if t0 := bytes.TrimSpace(data[0]); len(t0) > 0 && t0[0] == '{' {
+		t = schemapb.DataType_SparseFloatVector
+	}
+	ph := &commonpb.PlaceholderValue{Tag: "$0"}
+	for i, v := range data {
+		var b []byte
+		var err error
+		switch t {
+		case schemapb.DataType_FloatVector:
+			var fs []float32
+			if fs, err = parseFloats(v, -1); err == nil {
+				b = make([]byte, 4*len(fs))
+				for j, x := range fs {
+					binary.LittleEndian.PutUint32(b[4*j:], math.Float32bits(x))
+				}
+			}
+			ph.Type = commonpb.PlaceholderType_FloatVector
+		case schemapb.DataType_SparseFloatVector:
+			b, _, err = parseSparse(v)
+			ph.Type = commonpb.PlaceholderType_SparseFloatVector
+		case schemapb.DataType_BinaryVector, schemapb.DataType_Int8Vector, schemapb.DataType_Float16Vector, schemapb.DataType_BFloat16Vector:
+			b, err = parseByteVector(v, t, -1)
+			ph.Type = map[schemapb.DataType]commonpb.PlaceholderType{
+				schemapb.DataType_BinaryVector:   commonpb.PlaceholderType_BinaryVector,
+				schemapb.DataType_Int8Vector:     commonpb.PlaceholderType_Int8Vector,
+				schemapb.DataType_Float16Vector:  commonpb.PlaceholderType_Float16Vector,
+				schemapb.DataType_BFloat16Vector: commonpb.PlaceholderType_BFloat16Vector,
+			}[t]
+		default:
+			err = fmt.Errorf("searching a %s field is not supported", t)
+		}
+		if err != nil {
+			return nil, errs.InvalidParameter("search data %d: %v", i, err)
+		}
+		ph.Values = append(ph.Values, b)
+	}
+	out, err := proto.Marshal(&commonpb.PlaceholderGroup{Placeholders: []*commonpb.PlaceholderValue{ph}})
+	if err != nil {
+		return nil, fmt.Errorf("marshal placeholder group: %w", err)
+	}
+	return out, nil
+}
+
+// searchParams builds the request's key-value search parameters from the
+// REST fields: annsField, limit, offset, grouping, and searchParams
+// ({"metricType": ..., "params": {...}}; other keys join "params").
+func searchParams(r *searchReq, limit int64) ([]*commonpb.KeyValuePair, error) {
+	add := func(out []*commonpb.KeyValuePair, k, v string) []*commonpb.KeyValuePair {
+		return append(out, &commonpb.KeyValuePair{Key: k, Value: v})
+	}
+	var out []*commonpb.KeyValuePair
+	if r.AnnsField != "" {
+		out = add(out, "anns_field", r.AnnsField)
+	}
+	out = add(out, "topk", strconv.FormatInt(limit, 10))
+	out = add(out, "offset", strconv.FormatInt(r.Offset, 10))
+	out = add(out, "round_decimal", "-1")
+	if r.GroupingField != "" {
+		out = add(out, "group_by_field", r.GroupingField)
+		if r.GroupSize > 0 {
+			out = add(out, "group_size", strconv.FormatInt(r.GroupSize, 10))
+		}
+		if r.StrictGroupSize {
+			out = add(out, "strict_group_size", "true")
+		}
+	}
+	index := map[string]any{}
+	for _, k := range sortedKeys(r.SearchParams) {
+		v := r.SearchParams[k]
+		switch k {
+		case "metricType", "metric_type":
+			out = add(out, "metric_type", paramString(v))
+		case "params":
+			m, ok := v.(map[string]any)
+			if !ok {
+				return nil, errs.InvalidParameter("searchParams.params must be a JSON object")
+			}
+			for pk, pv := range m {
+				index[pk] = pv
+			}
+		case "ignoreGrowing", "ignore_growing":
+			out = add(out, "ignore_growing", paramString(v))
+		default:
+			index[k] = v
+		}
+	}
+	b, err := json.Marshal(index)
+	if err != nil {
+		return nil, errs.InvalidParameter("searchParams: %v", err)
+	}
+	return add(out, "params", string(b)), nil
+}
+
+// exprTemplates converts exprParams (JSON values) to filter templates.
+func exprTemplates(params map[string]any) (map[string]*schemapb.TemplateValue, error) {
+	out := make(map[string]*schemapb.TemplateValue, len(params))
+	for k, v := range params {
+		tv, err := templateValue(v)
+		if err != nil {
+			return nil, errs.InvalidParameter("exprParams[%s]: %v", k, err)
+		}
+		out[k] = tv
+	}
+	return out, nil
+}
+
+func templateValue(v any) (*schemapb.TemplateValue, error) {
+	switch x := v.(type) {
+	case bool:
+		return &schemapb.TemplateValue{Val: &schemapb.TemplateValue_BoolVal{BoolVal: x}}, nil
+	case string:
+		return &schemapb.TemplateValue{Val: &schemapb.TemplateValue_StringVal{StringVal: x}}, nil
+	case json.Number:
+		if n, err := x.Int64(); err == nil {
+			return &schemapb.TemplateValue{Val: &schemapb.TemplateValue_Int64Val{Int64Val: n}}, nil
+		}
+		f, err := x.Float64()
+		if err != nil {
+			return nil, err
+		}
+		return &schemapb.TemplateValue{Val: &schemapb.TemplateValue_FloatVal{FloatVal: f}}, nil
+	case []any:
+		arr, err := templateArray(x, 0)
+		if err != nil {
+			return nil, err
+		}
+		return &schemapb.TemplateValue{Val: &schemapb.TemplateValue_ArrayVal{ArrayVal: arr}}, nil
+	}
+	return nil, fmt.Errorf("unsupported value %v", v)
+}
+
+// templateArray converts a homogeneous JSON array (ints widen to doubles
+// when mixed with floats; nested arrays up to a small depth).
+func templateArray(items []any, depth int) (*schemapb.TemplateArrayValue, error) {
+	if depth > 4 {
+		return nil, fmt.Errorf("arrays nested too deep")
+	}
+	var bools []bool
+	var longs []int64
+	var doubles []float64
+	var strs []string
+	var arrays []*schemapb.TemplateArrayValue
+	allInt := true
+	for _, it := range items {
+		switch x := it.(type) {
+		case bool:
+			bools = append(bools, x)
+		case string:
+			strs = append(strs, x)
+		case json.Number:
+			f, err := x.Float64()
+			if err != nil {
+				return nil, err
+			}
+			doubles = append(doubles, f)
+			if n, err := x.Int64(); err == nil {
+				longs = append(longs, n)
+			} else {
+				allInt = false
+			}
+		case []any:
+			a, err := templateArray(x, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			arrays = append(arrays, a)
+		default:
+			return nil, fmt.Errorf("unsupported array element %v", it)
+		}
+	}
+	kinds := 0
+	for _, n := range []int{len(bools), len(doubles), len(strs), len(arrays)} {
+		if n > 0 {
+			kinds++
+		}
+	}
+	if kinds > 1 {
+		return nil, fmt.Errorf("array elements must share one type")
+	}
+	switch {
+	case len(bools) > 0:
+		return &schemapb.TemplateArrayValue{Data: &schemapb.TemplateArrayValue_BoolData{BoolData: &schemapb.BoolArray{Data: bools}}}, nil
+	case len(strs) > 0:
+		return &schemapb.TemplateArrayValue{Data: &schemapb.TemplateArrayValue_StringData{StringData: &schemapb.StringArray{Data: strs}}}, nil
+	case len(arrays) > 0:
+		return &schemapb.TemplateArrayValue{Data: &schemapb.TemplateArrayValue_ArrayData{ArrayData: &schemapb.TemplateArrayValueArray{Data: arrays}}}, nil
+	case len(doubles) > 0 && !allInt:
+		return &schemapb.TemplateArrayValue{Data: &schemapb.TemplateArrayValue_DoubleData{DoubleData: &schemapb.DoubleArray{Data: doubles}}}, nil
+	}
+	return &schemapb.TemplateArrayValue{Data: &schemapb.TemplateArrayValue_LongData{LongData: &schemapb.LongArray{Data: longs}}}, nil
+}

@@ -1,0 +1,247 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/proxy"
+)
+
+// The REST layer's own error codes (Milvus's merr, "high-level restful api").
+var (
+	errIncorrectFormat = &errs.Error{Code: 1801, Msg: "can only accept json format request"}
+	errMissingParam    = &errs.Error{Code: 1802, Msg: "missing required parameters"}
+	errInvalidData     = &errs.Error{Code: 1804, Msg: "fail to deal the insert data"}
+	errCheckPK         = &errs.Error{Code: 1806, Msg: "please check the primary key and its' type can only in [int, string]"}
+)
+
+// restError is a REST-layer error rendered as Milvus does:
+// "<catalogue message>, error: <detail>".
+type restError struct {
+	base   *errs.Error
+	detail string
+}
+
+func (e *restError) Error() string { return e.base.Msg + ", error: " + e.detail }
+func (e *restError) Unwrap() error { return e.base }
+
+func restErr(base *errs.Error, format string, args ...any) error {
+	return &restError{base: base, detail: fmt.Sprintf(format, args...)}
+}
+
+// Header names Milvus's REST server reads.
+const (
+	headerAllowInt64     = "Accept-Type-Allow-Int64"
+	headerDBName         = "DB-Name"
+	headerRequestTimeout = "Request-Timeout"
+)
+
+const (
+	// Prefix is the path every v2 endpoint starts with.
+	Prefix = "/v2/vectordb"
+
+	defaultTimeout = 30 * time.Second
+	// maxBodyBytes bounds one request body (Milvus: 64 MiB per request,
+	// plus room for JSON's verbosity).
+	maxBodyBytes = 256 << 20
+	defaultDB    = "default"
+)
+
+// Handler is the REST API's http.Handler.
+type Handler struct {
+	p      *proxy.Server
+	logger *slog.Logger
+	routes map[string]endpoint
+}
+
+// endpoint handles one path: it decodes its body, calls the proxy and
+// returns the response's data (or the whole envelope, for responses with
+// top-level keys besides code and data).
+type endpoint func(ctx context.Context, r *call) (any, error)
+
+// call is one request as the endpoints see it.
+type call struct {
+	body       []byte
+	db         string // body's dbName, header's DB-Name or "default"
+	allowInt64 bool
+}
+
+// envelope is a success answer with top-level keys besides "data".
+type envelope map[string]any
+
+// New returns the REST handler over a proxy. A nil logger discards.
+func New(p *proxy.Server, logger *slog.Logger) *Handler {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{p: p, logger: logger.With("component", "rest")}
+	h.routes = map[string]endpoint{
+		"/collections/create":         h.createCollection,
+		"/collections/list":           h.listCollections,
+		"/collections/describe":       h.describeCollection,
+		"/collections/has":            h.hasCollection,
+		"/collections/drop":           h.dropCollection,
+		"/collections/get_stats":      h.collectionStats,
+		"/collections/load":           h.loadCollection,
+		"/collections/release":        h.releaseCollection,
+		"/collections/get_load_state": h.loadState,
+		"/collections/flush":          h.flush,
+
+		"/entities/insert": h.insert,
+		"/entities/upsert": h.upsert,
+		"/entities/delete": h.delete,
+		"/entities/query":  h.query,
+		"/entities/get":    h.get,
+		"/entities/search": h.search,
+
+		"/indexes/create":   h.createIndex,
+		"/indexes/describe": h.describeIndex,
+		"/indexes/list":     h.listIndexes,
+		"/indexes/drop":     h.dropIndex,
+
+		"/partitions/create":    h.createPartition,
+		"/partitions/list":      h.listPartitions,
+		"/partitions/has":       h.hasPartition,
+		"/partitions/drop":      h.dropPartition,
+		"/partitions/load":      h.loadPartitions,
+		"/partitions/release":   h.releasePartitions,
+		"/partitions/get_stats": h.partitionStats,
+
+		"/databases/create":   h.createDatabase,
+		"/databases/list":     h.listDatabases,
+		"/databases/describe": h.describeDatabase,
+		"/databases/drop":     h.dropDatabase,
+
+		"/aliases/create":   h.createAlias,
+		"/aliases/list":     h.listAliases,
+		"/aliases/describe": h.describeAlias,
+		"/aliases/drop":     h.dropAlias,
+		"/aliases/alter":    h.alterAlias,
+	}
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	path, ok := strings.CutPrefix(req.URL.Path, Prefix)
+	ep := h.routes[path]
+	if !ok || ep == nil {
+		writeJSON(w, http.StatusNotFound, map[string]any{"code": http.StatusNotFound, "message": "path " + req.URL.Path + " not found"})
+		return
+	}
+	if req.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"code": http.StatusMethodNotAllowed, "message": "method " + req.Method + " not allowed, use POST"})
+		return
+	}
+	ctx := req.Context()
+	timeout := defaultTimeout
+	if v := req.Header.Get(headerRequestTimeout); v != "" {
+		if secs, err := strconv.ParseFloat(v, 64); err == nil && secs > 0 {
+			timeout = time.Duration(secs * float64(time.Second))
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	start := time.Now()
+	resp, err := h.serve(ctx, ep, req)
+	if err != nil {
+		code := errs.CodeOf(err)
+		if errors.Is(err, context.DeadlineExceeded) && code == errs.ErrUnexpected.Code {
+			code = errs.ErrServiceRequestLimitExceeded.Code
+		}
+		h.logger.Debug("request failed", "path", path, "code", code, "err", err, "took", time.Since(start))
+		writeJSON(w, http.StatusOK, map[string]any{"code": code, "message": err.Error()})
+		return
+	}
+	out, isEnv := resp.(envelope)
+	if !isEnv {
+		out = envelope{"data": resp}
+	}
+	out["code"] = 0
+	writeJSON(w, http.StatusOK, out)
+}
+
+// serve reads the body and runs the endpoint, turning a panic into an
+// internal error so that no request takes the server down.
+func (h *Handler) serve(ctx context.Context, ep endpoint, req *http.Request) (resp any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			h.logger.Error("request panicked", "path", req.URL.Path, "panic", r, "stack", string(debug.Stack()))
+			resp, err = nil, fmt.Errorf("internal error: %v: %w", r, errs.ErrServiceInternal)
+		}
+	}()
+	body, err := io.ReadAll(http.MaxBytesReader(nil, req.Body, maxBodyBytes))
+	if err != nil {
+		return nil, restErr(errIncorrectFormat, "read body: %v", err)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	var head struct {
+		DBName string `json:"dbName"`
+	}
+	if err := json.Unmarshal(body, &head); err != nil {
+		return nil, restErr(errIncorrectFormat, "%v", err)
+	}
+	c := &call{body: body, db: head.DBName, allowInt64: true}
+	if c.db == "" {
+		c.db = req.Header.Get(headerDBName)
+	}
+	if c.db == "" {
+		c.db = defaultDB
+	}
+	if v := req.Header.Get(headerAllowInt64); v != "" {
+		if b, err := strconv.ParseBool(v); err == nil {
+			c.allowInt64 = b
+		}
+	}
+	ctx = proxy.WithDatabase(ctx, c.db)
+	return ep(ctx, c)
+}
+
+// decode unmarshals the body into v (a pointer to a request struct).
+func (c *call) decode(v any) error {
+	dec := json.NewDecoder(bytes.NewReader(c.body))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return restErr(errIncorrectFormat, "%v", err)
+	}
+	return nil
+}
+
+// required returns errMissingParam unless every named value is set.
+func required(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			return restErr(errMissingParam, "Key: '%s' Error:Field validation for '%s' failed on the 'required' tag", pairs[i], pairs[i])
+		}
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusOK
+		b, _ = json.Marshal(map[string]any{"code": errs.ErrServiceInternal.Code, "message": "encode response: " + err.Error()})
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// empty is the data of an answer without data ({}).
+func empty() any { return struct{}{} }

@@ -78,7 +78,11 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 			if len(idx) == 0 {
 				continue
 			}
-			ts, err := s.appendRows(ctx, c, partID, shard, takeAll(sub, idx), len(idx), rowBytes, upsert)
+			rows := sub
+			if len(idx) != sub[pk.GetFieldID()].Len() {
+				rows = takeAll(sub, idx)
+			}
+			ts, err := s.appendRows(ctx, c, partID, shard, rows, len(idx), rowBytes, upsert)
 			if err != nil {
 				return nil, err
 			}

@@ -246,8 +246,9 @@ func (s *sparseIndex) Build(ctx context.Context, data Dataset) error {
 
 // sparseScratch holds one query's accumulators.
 type sparseScratch struct {
-	scores  []float32
+	scores  []float32 // dense accumulators, indexed by row
 	seen    []bool
+	acc     map[int32]float32 // sparse accumulators, when rows are few and far apart
 	touched []int32
 	terms   []sparseTerm
 	abs     []float32
@@ -298,7 +299,12 @@ func (s *sparseIndex) Search(ctx context.Context, queries Dataset, p SearchParam
 	return ivfRunQueries(ctx, len(queries.Sparse), p.K, func(qi int, labels []int64, dists []float32) {
 		sc, ok := s.scratch.Get().(*sparseScratch)
 		if !ok {
-			sc = &sparseScratch{scores: make([]float32, s.span), seen: make([]bool, s.span), top: NewTopK(1)}
+			sc = &sparseScratch{top: NewTopK(1)}
+			if s.span <= 4*len(s.rows)+1<<16 {
+				sc.scores, sc.seen = make([]float32, s.span), make([]bool, s.span)
+			} else {
+				sc.acc = map[int32]float32{}
+			}
 		}
 		s.searchOne(queries.Sparse[qi], ratio, bm, plan, sc, labels, dists)
 		s.scratch.Put(sc)
@@ -349,6 +355,13 @@ func (s *sparseIndex) searchOne(q []byte, ratio float64, bm sparseBM25, plan ivf
 			} else {
 				c = w * s.vals[p]
 			}
+			if sc.acc != nil {
+				if _, ok := sc.acc[r]; !ok {
+					touched = append(touched, r)
+				}
+				sc.acc[r] += c
+				continue
+			}
 			if !sc.seen[r] {
 				sc.seen[r] = true
 				touched = append(touched, r)
@@ -359,8 +372,13 @@ func (s *sparseIndex) searchOne(q []byte, ratio float64, bm sparseBM25, plan ivf
 	top := sc.top
 	top.Reset(plan.k)
 	for _, r := range touched {
-		t := -sc.scores[r]
-		sc.scores[r], sc.seen[r] = 0, false
+		var t float32
+		if sc.acc != nil {
+			t = -sc.acc[r]
+		} else {
+			t = -sc.scores[r]
+			sc.scores[r], sc.seen[r] = 0, false
+		}
 		if plan.filter != nil && plan.filter.Test(int(r)) {
 			continue
 		}
@@ -369,6 +387,7 @@ func (s *sparseIndex) searchOne(q []byte, ratio float64, bm sparseBM25, plan ivf
 		}
 	}
 	sc.touched = touched
+	clear(sc.acc)
 	ivfDrain(top, s.metric, labels, dists)
 }
 
@@ -441,8 +460,9 @@ func loadSparseIndex(typ string, data []byte) (Index, error) {
 }
 
 // sparseSpan returns 1 + the largest row in rows (0 when empty). Query
-// accumulators are sized by it rather than by the row count, which a
-// corrupt file could inflate without backing data.
+// accumulators are sized by it rather than by the row count, and become a
+// map when it dwarfs the postings (a corrupt file could otherwise make the
+// first search allocate gigabytes).
 func sparseSpan(rows []int32) int {
 	span := 0
 	for _, r := range rows {

@@ -353,6 +353,23 @@ func TestSparseConcurrentSearch(t *testing.T) {
 	}
 }
 
+func TestSparseFewRowsFarApart(t *testing.T) {
+	// 100,000 rows of which 20 hold entries: the accumulators become a map.
+	const n = 100000
+	rows := make([][]byte, n)
+	some := spartRandom(44, 20, 50, 5, false)
+	for i, r := range some {
+		rows[i*4999] = r
+	}
+	queries := spartRandom(45, 5, 50, 5, false)
+	idx := buildIndex(t, Spec{Type: TypeSparseInv, Metric: IP}, Dataset{Sparse: rows})
+	if sc := idx.(*sparseIndex); sc.span <= 4*len(sc.rows)+1<<16 {
+		t.Fatalf("span %d with %d postings would use dense accumulators", sc.span, len(sc.rows))
+	}
+	res := spartSearch(t, idx, queries, SearchParams{K: 5})
+	spartCheckExact(t, res, spartExactIP(rows, queries, nil))
+}
+
 // FuzzLoadSparse feeds corrupted serialized sparse indexes to Load.
 func FuzzLoadSparse(f *testing.F) {
 	data := spartRandom(41, 30, 40, 5, true)

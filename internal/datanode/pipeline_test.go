@@ -1,0 +1,426 @@
+package datanode
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/msgpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/kv"
+	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/msg"
+	"github.com/milvago/milvago/internal/objstore"
+	"github.com/milvago/milvago/internal/objstoretest"
+	"github.com/milvago/milvago/internal/rootcoord"
+	"github.com/milvago/milvago/internal/storage"
+	"github.com/milvago/milvago/internal/streaming"
+)
+
+const (
+	pch    = "dml_0"
+	vch    = "dml_0_7v0"
+	collID = 7
+	partA  = 70
+	partB  = 71
+	dim    = 4
+)
+
+func testCollection() *model.Collection {
+	return &model.Collection{ID: collID, Name: "c", VChannels: []string{vch}, PChannels: []string{pch},
+		Schema: &schemapb.CollectionSchema{Name: "c", Fields: []*schemapb.FieldSchema{
+			{FieldID: 100, Name: "id", DataType: schemapb.DataType_Int64, IsPrimaryKey: true},
+			{FieldID: 101, Name: "v", DataType: schemapb.DataType_FloatVector, TypeParams: []*commonpb.KeyValuePair{{Key: "dim", Value: "4"}}},
+			{FieldID: 102, Name: "tag", DataType: schemapb.DataType_VarChar, TypeParams: []*commonpb.KeyValuePair{{Key: "max_length", Value: "16"}}},
+		}}}
+}
+
+// env is the write path below the proxy: a channel writer over a real data
+// coordinator, root coordinator and in-memory log, plus an object store.
+type env struct {
+	store   *kv.Memory
+	log     *logbroker.Memory
+	objects objstore.Store
+	root    *rootcoord.Server
+	data    *datacoord.Server
+	w       *streaming.Writer
+	coll    *model.Collection
+}
+
+func newEnv(t *testing.T, maxRows int64) *env {
+	t.Helper()
+	ctx := context.Background()
+	e := &env{store: kv.NewMemory(), log: logbroker.NewMemory(logbroker.MemoryConfig{}), objects: objstore.NewMemory(), coll: testCollection()}
+	t.Cleanup(func() { e.log.Close(); e.store.Close() })
+	var err error
+	if e.root, err = rootcoord.New(ctx, rootcoord.Default(), rootcoord.Deps{KV: e.store}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := datacoord.Default()
+	cfg.MaxSegmentRows = maxRows
+	if e.data, err = datacoord.New(ctx, cfg, datacoord.Deps{KV: e.store, IDs: e.root}); err != nil {
+		t.Fatal(err)
+	}
+	e.w = streaming.New(streaming.Default(), streaming.Deps{Log: e.log, TSO: e.root, Segments: e.data})
+	return e
+}
+
+// startNode runs a data node over objects until the test ends or stop is
+// called; stop waits for it, like a crash that loses every buffer.
+func (e *env) startNode(t *testing.T, objects objstore.Store) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	n := New(Deps{Log: e.log, Objects: objects, Coord: e.data, IDs: e.root})
+	if err := n.Watch(ctx, e.coll); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { n.Run(ctx); close(done) }()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	t.Cleanup(stop)
+	return stop
+}
+
+// rows is what the test wrote to one segment, in log order.
+type rows struct {
+	pks  []int64
+	ts   []uint64
+	vecs []float32
+	tags []string
+}
+
+func (e *env) insert(t *testing.T, part int64, pks ...int64) (streaming.Result, rows) {
+	t.Helper()
+	var r rows
+	for _, pk := range pks {
+		r.pks = append(r.pks, pk)
+		r.vecs = append(r.vecs, float32(pk), 1, 2, 3)
+		r.tags = append(r.tags, "t"+string(rune('a'+pk%26)))
+	}
+	f := e.coll.Schema.GetFields()
+	ins := &msgpb.InsertRequest{CollectionID: collID, PartitionID: part, NumRows: uint64(len(pks)), ShardName: vch,
+		FieldsData: []*schemapb.FieldData{
+			column.ToFieldData(&column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: r.pks}, f[0]),
+			column.ToFieldData(&column.FloatVector{Dim: dim, Data: r.vecs}, f[1]),
+			column.ToFieldData(&column.Scalar[string]{Type: schemapb.DataType_VarChar, Data: r.tags}, f[2]),
+		}}
+	res, err := e.w.AppendInsert(context.Background(), pch, streaming.Insert{CollectionID: collID, PartitionID: part, VChannel: vch,
+		Rows: int64(len(pks)), Bytes: int64(len(pks) * 24), Message: &msg.Message{Kind: msg.KindInsert, VChannel: vch, Insert: ins}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range pks {
+		r.ts = append(r.ts, res.TS)
+	}
+	return res, r
+}
+
+func (e *env) delete(t *testing.T, pks ...int64) uint64 {
+	t.Helper()
+	m := &msg.Message{Kind: msg.KindDelete, VChannel: vch, Delete: &msgpb.DeleteRequest{CollectionID: collID, ShardName: vch, NumRows: int64(len(pks)),
+		PrimaryKeys: &schemapb.IDs{IdField: &schemapb.IDs_IntId{IntId: &schemapb.LongArray{Data: pks}}}}}
+	r, err := e.w.AppendDelete(context.Background(), pch, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.TS
+}
+
+func (r *rows) add(o rows) {
+	r.pks = append(r.pks, o.pks...)
+	r.ts = append(r.ts, o.ts...)
+	r.vecs = append(r.vecs, o.vecs...)
+	r.tags = append(r.tags, o.tags...)
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (e *env) waitFlushed(t *testing.T, ids ...int64) {
+	t.Helper()
+	eventually(t, "segments to be flushed", func() bool { return e.data.Flushed(ids) })
+}
+
+// checkSegment decodes a flushed segment's binlogs and compares them with
+// what was written.
+func (e *env) checkSegment(t *testing.T, id int64, want rows) {
+	t.Helper()
+	ctx := context.Background()
+	seg, ok := e.data.Segment(id)
+	if !ok || seg.State != model.SegmentFlushed || seg.NumRows != int64(len(want.pks)) {
+		t.Fatalf("segment %d: %+v, want flushed with %d rows", id, seg, len(want.pks))
+	}
+	decode := func(field int64) column.Column {
+		t.Helper()
+		path, ok := seg.Binlogs[field]
+		if !ok {
+			t.Fatalf("segment %d has no binlog for field %d", id, field)
+		}
+		data, err := e.objects.Get(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := storage.DecodeColumn(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	ts, err := storage.Timestamps(decode(TimestampFieldID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ts, want.ts) {
+		t.Fatalf("segment %d timestamps %v, want %v", id, ts, want.ts)
+	}
+	if got := decode(100).(*column.Scalar[int64]).Data; !slices.Equal(got, want.pks) {
+		t.Fatalf("segment %d keys %v, want %v", id, got, want.pks)
+	}
+	if got := decode(101).(*column.FloatVector).Data; !slices.Equal(got, want.vecs) {
+		t.Fatalf("segment %d vectors %v, want %v", id, got, want.vecs)
+	}
+	if got := decode(102).(*column.Scalar[string]).Data; !slices.Equal(got, want.tags) {
+		t.Fatalf("segment %d tags %v, want %v", id, got, want.tags)
+	}
+	data, err := e.objects.Get(ctx, seg.StatsLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := storage.DecodeStats(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pk := range want.pks {
+		if !st.MayContainInt(pk) {
+			t.Fatalf("segment %d stats rule out key %d", id, pk)
+		}
+	}
+}
+
+// deletes reads every delta log of the channel.
+func (e *env) deletes(t *testing.T) storage.Deltas {
+	t.Helper()
+	var all storage.Deltas
+	for _, dl := range e.data.DeltaLogs(vch) {
+		data, err := e.objects.Get(context.Background(), dl.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := storage.DecodeDeltas(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(d.Len()) != dl.Entries || slices.Max(d.Timestamps) != dl.MaxTS {
+			t.Fatalf("delta log %s: %d entries up to %d, meta says %+v", dl.Path, d.Len(), slices.Max(d.Timestamps), dl)
+		}
+		all.IntPKs = append(all.IntPKs, d.IntPKs...)
+		all.Timestamps = append(all.Timestamps, d.Timestamps...)
+	}
+	return all
+}
+
+// countingStore counts Puts per key.
+type countingStore struct {
+	objstore.Store
+	mu   sync.Mutex
+	puts []string
+}
+
+func (c *countingStore) Put(ctx context.Context, key string, data []byte) error {
+	c.mu.Lock()
+	c.puts = append(c.puts, key)
+	c.mu.Unlock()
+	return c.Store.Put(ctx, key, data)
+}
+
+func (c *countingStore) putsUnder(prefix string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, k := range c.puts {
+		if strings.HasPrefix(k, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func segmentPrefix(part, seg int64) string { return storage.SegmentPrefixes(collID, part, seg)[0] }
+
+// TestFlushAndReplay writes two partitions' segments, seals one because
+// it is full, checks its files, the delete log and the checkpoint, then
+// crashes the data node and checks that a new one flushes the rest from
+// the log without writing the flushed segment again.
+func TestFlushAndReplay(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, 10)
+	objects := &countingStore{Store: e.objects}
+	stop := e.startNode(t, objects)
+
+	var wantA, wantB rows
+	a1, r := e.insert(t, partA, 1, 2, 3, 4)
+	wantA.add(r)
+	b1, r := e.insert(t, partB, 101, 102)
+	wantB.add(r)
+	_, r = e.insert(t, partA, 5, 6, 7, 8, 9, 10)
+	wantA.add(r)
+	delTS := e.delete(t, 2, 102)
+	// Segment A is full: this insert seals it and opens A2.
+	a2, r := e.insert(t, partA, 11, 12)
+	if a2.SegmentID == a1.SegmentID {
+		t.Fatal("segment A was not sealed at 10 rows")
+	}
+	wantA2 := r
+
+	e.waitFlushed(t, a1.SegmentID)
+	e.checkSegment(t, a1.SegmentID, wantA)
+	d := e.deletes(t)
+	if !slices.Equal(d.IntPKs, []int64{2, 102}) || !slices.Equal(d.Timestamps, []uint64{delTS, delTS}) {
+		t.Fatalf("delta logs hold %+v", d)
+	}
+	// B is the oldest segment still buffered: the checkpoint waits at its start.
+	segB, _ := e.data.Segment(b1.SegmentID)
+	eventually(t, "checkpoint at the start of segment B", func() bool { return e.data.GetCheckpoint(vch).Position == segB.StartPosition })
+	if seg, _ := e.data.Segment(b1.SegmentID); seg.State != model.SegmentGrowing {
+		t.Fatalf("segment B is %v", seg.State)
+	}
+
+	// Crash: the buffers of B and A2 are lost.
+	stop()
+	ids, _, err := e.w.Seal(ctx, pch, vch, collID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(ids)
+	if want := []int64{b1.SegmentID, a2.SegmentID}; !slices.Equal(ids, want) {
+		slices.Sort(want)
+		if !slices.Equal(ids, want) {
+			t.Fatalf("sealed %v, want %v", ids, want)
+		}
+	}
+	putsA := objects.putsUnder(segmentPrefix(partA, a1.SegmentID))
+	listener := &flushRecorder{}
+	e.data.AddListener(listener)
+	e.startNode(t, objects)
+	e.waitFlushed(t, b1.SegmentID, a2.SegmentID)
+	e.checkSegment(t, b1.SegmentID, wantB)
+	e.checkSegment(t, a2.SegmentID, wantA2)
+	if n := objects.putsUnder(segmentPrefix(partA, a1.SegmentID)); n != putsA {
+		t.Fatalf("replay wrote %d more files of the flushed segment %d", n-putsA, a1.SegmentID)
+	}
+	if got := listener.ids(); len(got) != 2 || slices.Contains(got, a1.SegmentID) {
+		t.Fatalf("flush notifications after replay: %v", got)
+	}
+	// Nothing is buffered any more: the checkpoint reaches the Seal.
+	latest, _ := e.log.Latest(ctx, pch)
+	eventually(t, "checkpoint at the end of the log", func() bool { return e.data.GetCheckpoint(vch).Position == uint64(latest) })
+	if got := e.deletes(t); !slices.Contains(got.IntPKs, 102) {
+		t.Fatalf("deletes after replay: %+v", got)
+	}
+}
+
+type flushRecorder struct {
+	mu   sync.Mutex
+	segs []int64
+}
+
+func (f *flushRecorder) SegmentFlushed(_ context.Context, seg *model.Segment) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.segs = append(f.segs, seg.ID)
+}
+
+func (f *flushRecorder) ids() []int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.segs)
+}
+
+// switchStore sends calls to a fault-injecting store until healed.
+type switchStore struct {
+	objstore.Store // the faulty one
+	healthy        objstore.Store
+	healed         atomic.Bool
+}
+
+func (s *switchStore) cur() objstore.Store {
+	if s.healed.Load() {
+		return s.healthy
+	}
+	return s.Store
+}
+
+func (s *switchStore) Put(ctx context.Context, key string, data []byte) error {
+	return s.cur().Put(ctx, key, data)
+}
+
+func (s *switchStore) Get(ctx context.Context, key string) ([]byte, error) {
+	return s.cur().Get(ctx, key)
+}
+
+// TestFailingObjectStoreRetries fails the object store at each write of a
+// flush: the checkpoint must stay where it was, the pipeline must retry,
+// and once the store heals the segment is flushed exactly as written.
+func TestFailingObjectStoreRetries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the pipeline's one-second retry")
+	}
+	// A flush writes 4 insert binlogs (timestamps, id, v, tag), a stats log
+	// and a delta log: fail the first, a middle and the last write.
+	for _, failAfter := range []int{0, 3, 5} {
+		e := newEnv(t, 1000)
+		faulty := &objstoretest.Faulty{Store: e.objects, FailAfter: failAfter}
+		sw := &switchStore{Store: faulty, healthy: e.objects}
+		e.startNode(t, sw)
+		// A tick moves the idle channel's checkpoint before anything is written.
+		if err := e.w.SyncTo(context.Background(), pch, 1); err != nil {
+			t.Fatal(err)
+		}
+		tick, _ := e.log.Latest(context.Background(), pch)
+		eventually(t, "checkpoint at the first tick", func() bool { return e.data.GetCheckpoint(vch).Position == uint64(tick) })
+		res, want := e.insert(t, partA, 1, 2, 3)
+		e.delete(t, 2)
+		if _, _, err := e.w.Seal(context.Background(), pch, vch, collID); err != nil {
+			t.Fatal(err)
+		}
+		// Two failed attempts: the pipeline restarted at least once.
+		eventually(t, "a retry", func() bool { return faulty.Calls() > failAfter+1 })
+		if cp := e.data.GetCheckpoint(vch); cp.Position != uint64(tick) {
+			t.Fatalf("fail after %d: checkpoint moved to %+v while flushes fail", failAfter, cp)
+		}
+		// Only the delta log write fails at 5: the segment itself is flushed.
+		wantState := model.SegmentSealed
+		if failAfter == 5 {
+			wantState = model.SegmentFlushed
+		}
+		if seg, _ := e.data.Segment(res.SegmentID); seg.State != wantState || len(e.data.DeltaLogs(vch)) != 0 {
+			t.Fatalf("fail after %d: segment %+v, delta logs %v", failAfter, seg, e.data.DeltaLogs(vch))
+		}
+		sw.healed.Store(true)
+		e.waitFlushed(t, res.SegmentID)
+		e.checkSegment(t, res.SegmentID, want)
+		latest, _ := e.log.Latest(context.Background(), pch)
+		eventually(t, "checkpoint at the Seal", func() bool { return e.data.GetCheckpoint(vch).Position == uint64(latest) })
+		if d := e.deletes(t); !slices.Contains(d.IntPKs, 2) {
+			t.Fatalf("fail after %d: deletes %+v", failAfter, d)
+		}
+	}
+}

@@ -24,7 +24,13 @@ func TestLimits(t *testing.T) {
 				t.Fatalf("%s: Eval: %v", name, err)
 			}
 		}
-		if d := time.Since(start); d > 5*time.Second {
+		// Generous: this guards against super-linear behaviour, not speed, on
+		// a shared machine and under -race.
+		limit := 15 * time.Second
+		if raceEnabled {
+			limit = 60 * time.Second
+		}
+		if d := time.Since(start); d > limit {
 			t.Errorf("%s took %v", name, d)
 		}
 	}

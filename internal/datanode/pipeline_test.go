@@ -424,3 +424,53 @@ func TestFailingObjectStoreRetries(t *testing.T) {
 		}
 	}
 }
+
+// TestRestartOfEverything restarts the coordinators, the writer and the data
+// node over the same meta store, log and objects while a segment is
+// growing: the rows written before the restart and after it end up flushed,
+// each exactly once.
+func TestRestartOfEverything(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, 10)
+	stop := e.startNode(t, e.objects)
+	before, r := e.insert(t, partA, 1, 2, 3, 4, 5, 6, 7, 8)
+	latest, _ := e.log.Latest(ctx, pch)
+	stop()
+
+	// Restart: new coordinators over the same meta store.
+	var err error
+	if e.root, err = rootcoord.New(ctx, rootcoord.Default(), rootcoord.Deps{KV: e.store}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := datacoord.Default()
+	cfg.MaxSegmentRows = 10
+	if e.data, err = datacoord.New(ctx, cfg, datacoord.Deps{KV: e.store, IDs: e.root}); err != nil {
+		t.Fatal(err)
+	}
+	e.w = streaming.New(streaming.Default(), streaming.Deps{Log: e.log, TSO: e.root, Segments: e.data})
+	e.startNode(t, e.objects)
+	after, r2 := e.insert(t, partA, 9, 10, 11)
+	ids, _, err := e.w.Seal(ctx, pch, vch, collID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := append([]int64{before.SegmentID}, ids...)
+	e.waitFlushed(t, all...)
+	if after.SegmentID == before.SegmentID {
+		// One segment holding everything must respect the row limit.
+		var both rows
+		both.add(r)
+		both.add(r2)
+		if len(both.pks) > 10 {
+			t.Fatalf("segment %d took %d rows across the restart, limit 10", before.SegmentID, len(both.pks))
+		}
+		e.checkSegment(t, before.SegmentID, both)
+	} else {
+		e.checkSegment(t, before.SegmentID, r)
+		e.checkSegment(t, after.SegmentID, r2)
+	}
+	if n := e.data.RowCount(collID, 0); n != 11 {
+		t.Fatalf("row count %d after flush, want 11", n)
+	}
+	eventually(t, "checkpoint past the restart", func() bool { return e.data.GetCheckpoint(vch).Position > uint64(latest) })
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 
@@ -191,19 +192,21 @@ func (x *ivfFloat) Build(ctx context.Context, data Dataset) error {
 	if n > 1<<31-1 {
 		return fmt.Errorf("%s: %d vectors exceed 2^31-1: %w", x.spec.Type, n, ErrInvalidParam)
 	}
-	vecs := data.Float
-	if x.metric == Cosine {
-		vecs = ivfNormalizedCopy(vecs, x.dim)
-	}
+	rows := ivfRows{data: data.Float, dim: x.dim, normalize: x.metric == Cosine}
 	nlist, _ := strconv.Atoi(x.spec.Params["nlist"])
 	lists := max(1, min(nlist, n))
 	spherical := x.metric != L2
-	cent, err := kmeansTrain(ctx, vecs, x.dim, kmeansConfig{K: lists, Iters: ivfKmeansIters, Seed: ivfTrainSeed, Spherical: spherical, OnIter: x.tick})
+	// Train on at most 256 points per list (FAISS's max_points_per_centroid).
+	train := rows.sample(n, 256*lists, ivfTrainSeed)
+	cent, err := kmeansTrain(ctx, train, x.dim, kmeansConfig{
+		K: lists, Iters: ivfKmeansIters, MaxTrain: len(train) / x.dim,
+		Seed: ivfTrainSeed, Spherical: spherical, OnIter: x.tick,
+	})
 	if err != nil {
 		return err
 	}
 	assign := make([]int32, n)
-	kmeansAssign(vecs, x.dim, cent, lists, spherical, assign)
+	kmeansAssignRows(n, x.dim, cent, lists, spherical, rows.row, assign)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -215,14 +218,14 @@ func (x *ivfFloat) Build(ctx context.Context, data Dataset) error {
 		x.vecs = make([]float32, n*x.dim)
 		kmeansParallel(n, func(lo, hi int) {
 			for p := lo; p < hi; p++ {
-				r := int(x.layout.ids[p])
-				copy(x.vecs[p*x.dim:(p+1)*x.dim], vecs[r*x.dim:(r+1)*x.dim])
+				dst := x.vecs[p*x.dim : (p+1)*x.dim]
+				copy(dst, rows.row(int(x.layout.ids[p]), dst))
 			}
 		})
 	case TypeIVFSQ8:
-		x.buildSQ8(vecs)
+		x.buildSQ8(rows)
 	case TypeIVFPQ:
-		if err := x.buildPQ(ctx, vecs, assign); err != nil {
+		if err := x.buildPQ(ctx, rows, assign); err != nil {
 			return err
 		}
 	}
@@ -232,16 +235,60 @@ func (x *ivfFloat) Build(ctx context.Context, data Dataset) error {
 	return ctx.Err()
 }
 
+// ivfRows reads the build data set row by row as the index stores it
+// (normalised for COSINE) without copying the whole set: a COSINE build
+// holds one normalised copy of the vectors, not two.
+type ivfRows struct {
+	data      []float32
+	dim       int
+	normalize bool
+}
+
+// row returns row i, normalised into buf (dim values) when needed; the
+// result must not be modified.
+func (r ivfRows) row(i int, buf []float32) []float32 {
+	v := r.data[i*r.dim : (i+1)*r.dim]
+	if !r.normalize {
+		return v
+	}
+	copy(buf, v)
+	distance.Normalize(buf)
+	return buf
+}
+
+// sample returns up to max of the n rows, chosen at random with seed when
+// there are more, as one contiguous block (the data itself when it can).
+func (r ivfRows) sample(n, max int, seed uint64) []float32 {
+	if n <= max && !r.normalize {
+		return r.data[:n*r.dim]
+	}
+	var pick []int
+	if n > max {
+		pick = rand.New(rand.NewPCG(seed, seed^0x5851f42d4c957f2d)).Perm(n)[:max]
+	} else {
+		pick = make([]int, n)
+		for i := range pick {
+			pick[i] = i
+		}
+	}
+	out := make([]float32, len(pick)*r.dim)
+	for j, i := range pick {
+		dst := out[j*r.dim : (j+1)*r.dim]
+		copy(dst, r.row(i, dst))
+	}
+	return out
+}
+
 // buildSQ8 trains the per-dimension ranges and encodes every vector.
-func (x *ivfFloat) buildSQ8(vecs []float32) {
+func (x *ivfFloat) buildSQ8(rows ivfRows) {
 	d := x.dim
-	x.sq = sqTrain(vecs, d)
+	x.sq = sqTrain(x.n, d, rows.row)
 	x.sqCodes = make([]byte, x.n*d)
 	norms := make([]float32, x.n)
 	kmeansParallel(x.n, func(lo, hi int) {
+		buf := make([]float32, d)
 		for p := lo; p < hi; p++ {
-			r := int(x.layout.ids[p])
-			norms[p] = x.sq.encode(vecs[r*d:(r+1)*d], x.sqCodes[p*d:(p+1)*d])
+			norms[p] = x.sq.encode(rows.row(int(x.layout.ids[p]), buf), x.sqCodes[p*d:(p+1)*d])
 		}
 	})
 	if x.metric == L2 {
@@ -251,17 +298,19 @@ func (x *ivfFloat) buildSQ8(vecs []float32) {
 
 // buildPQ trains the codebooks on a sample of residuals and encodes every
 // residual.
-func (x *ivfFloat) buildPQ(ctx context.Context, vecs []float32, assign []int32) error {
+func (x *ivfFloat) buildPQ(ctx context.Context, rows ivfRows, assign []int32) error {
 	d := x.dim
 	// Train on at most 64 points per codeword (enough for k-means to settle,
 	// FAISS allows 256).
 	maxTrain := 64 * x.pq.ksub
 	step := max(1, (x.n+maxTrain-1)/maxTrain)
+	buf := make([]float32, d)
 	var train []float32
 	for r := 0; r < x.n; r += step {
 		c := int(assign[r])
+		v := rows.row(r, buf)
 		for j := range d {
-			train = append(train, vecs[r*d+j]-x.cent[c*d+j])
+			train = append(train, v[j]-x.cent[c*d+j])
 		}
 	}
 	if err := x.pq.train(ctx, train, ivfTrainSeed+1, x.tick); err != nil {
@@ -270,12 +319,14 @@ func (x *ivfFloat) buildPQ(ctx context.Context, vecs []float32, assign []int32) 
 	cs := x.pq.codeSize()
 	x.pqCodes = make([]byte, x.n*cs)
 	kmeansParallel(x.n, func(lo, hi int) {
+		buf := make([]float32, d)
 		res := make([]float32, d)
 		for p := lo; p < hi; p++ {
 			r := int(x.layout.ids[p])
 			c := int(assign[r])
+			v := rows.row(r, buf)
 			for j := range d {
-				res[j] = vecs[r*d+j] - x.cent[c*d+j]
+				res[j] = v[j] - x.cent[c*d+j]
 			}
 			x.pq.encode(res, x.pqCodes[p*cs:(p+1)*cs])
 		}
@@ -290,14 +341,6 @@ func (x *ivfFloat) buildPQ(ctx context.Context, vecs []float32, assign []int32) 
 		}
 	}
 	return nil
-}
-
-// ivfNormalizedCopy returns a copy of data with every row scaled to unit length.
-func ivfNormalizedCopy(data []float32, dim int) []float32 {
-	out := make([]float32, len(data))
-	copy(out, data)
-	kmeansNormalize(out, dim)
-	return out
 }
 
 // ivfCoarse fills out[l] with the coarse score of every centroid for q

@@ -110,7 +110,14 @@ func TestIVFRecall(t *testing.T) {
 
 func TestIVFCosineDistances(t *testing.T) {
 	data, queries := ivftDataset()
+	before := slices.Clone(data)
 	idx := ivftBuild(t, TypeIVFFlat, Cosine, nil)
+	for _, typ := range []string{TypeIVFSQ8, TypeIVFPQ} {
+		ivftBuild(t, typ, Cosine, ivftPQParams(typ, Cosine))
+	}
+	if !slices.Equal(before, data) {
+		t.Fatal("a COSINE build modified the caller's vectors")
+	}
 	res := ivftSearch(t, idx, SearchParams{K: 5, Params: map[string]string{"nprobe": "32"}})
 	for q := range res.NQ {
 		for i := range res.K {

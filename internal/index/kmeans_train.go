@@ -166,18 +166,26 @@ func kmeansNormalize(cent []float32, dim int) {
 // kmeansAssign writes into assign[i] the nearest centroid of point i, in
 // parallel over all cores.
 func kmeansAssign(points []float32, dim int, cent []float32, k int, spherical bool, assign []int32) {
-	n := len(points) / dim
+	kmeansAssignRows(len(points)/dim, dim, cent, k, spherical, func(i int, _ []float32) []float32 {
+		return points[i*dim : (i+1)*dim]
+	}, assign)
+}
+
+// kmeansAssignRows is kmeansAssign over n points read through row, which
+// returns point i (possibly written into buf, a dim-sized scratch slice).
+func kmeansAssignRows(n, dim int, cent []float32, k int, spherical bool, row func(i int, buf []float32) []float32, assign []int32) {
 	kmeansParallel(n, func(lo, hi int) {
+		buf := make([]float32, dim)
 		if dim <= 8 {
 			for i := lo; i < hi; i++ {
-				assign[i] = int32(kmeansNearest(points[i*dim:(i+1)*dim], cent, k, spherical))
+				assign[i] = int32(kmeansNearest(row(i, buf), cent, k, spherical))
 			}
 			return
 		}
 		// One batch call per point: the batch kernels can block over centroids.
 		scores := make([]float32, k)
 		for i := lo; i < hi; i++ {
-			x := points[i*dim : (i+1)*dim]
+			x := row(i, buf)
 			best := 0
 			if spherical {
 				distance.DotBatch(x, cent[:k*dim], scores)

@@ -14,17 +14,18 @@ type sqCodec struct {
 	scale []float32
 }
 
-// sqTrain computes the per-dimension ranges of the n = len(data)/dim vectors.
-func sqTrain(data []float32, dim int) *sqCodec {
+// sqTrain computes the per-dimension ranges of n vectors read through row
+// (which may write into its dim-sized scratch argument).
+func sqTrain(n, dim int, row func(i int, buf []float32) []float32) *sqCodec {
 	c := &sqCodec{vmin: make([]float32, dim), scale: make([]float32, dim)}
 	vmax := make([]float32, dim)
 	for j := range dim {
 		c.vmin[j] = float32(math.Inf(1))
 		vmax[j] = float32(math.Inf(-1))
 	}
-	for i := 0; i+dim <= len(data); i += dim {
-		row := data[i : i+dim]
-		for j, v := range row {
+	buf := make([]float32, dim)
+	for i := range n {
+		for j, v := range row(i, buf) {
 			c.vmin[j] = min(c.vmin[j], v)
 			vmax[j] = max(vmax[j], v)
 		}

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/milvago/milvago/internal/bitset"
 )
 
 // Benchmarks for the IVF, quantized, binary and sparse indexes.
@@ -28,7 +30,9 @@ import (
 //	MILVAGO_DATASET=/work/shared/data/glove-100-10k go test -run TestIVFDatasetSweep -v -timeout 30m ./internal/index/
 //
 // Optional: MILVAGO_IVF_TYPES=IVF_FLAT,IVF_SQ8,IVF_PQ, MILVAGO_NLIST=128,256,
-// MILVAGO_NPROBE=1,2,4,8,16,32,64,128, MILVAGO_QUERIES=1000.
+// MILVAGO_NPROBE=1,2,4,8,16,32,64,128, MILVAGO_QUERIES=1000, and
+// MILVAGO_FILTER=0,0.5,0.99 (fractions of rows filtered out; recall is then
+// measured against a brute-force filtered ground truth).
 
 func BenchmarkIVFSearch(b *testing.B) {
 	const n, d, nq = 20000, 128, 64
@@ -160,6 +164,31 @@ func ivfbEnvInts(key, def string) []int {
 	return out
 }
 
+func ivfbEnvFloats(key, def string) []float64 {
+	s := os.Getenv(key)
+	if s == "" {
+		s = def
+	}
+	var out []float64
+	for _, f := range strings.Split(s, ",") {
+		if v, err := strconv.ParseFloat(strings.TrimSpace(f), 64); err == nil {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// ivfbTruth turns the data set's exact neighbours into groundTruth's shape.
+func ivfbTruth(gt [][]int32, nq int) [][]int64 {
+	out := make([][]int64, nq)
+	for q := range out {
+		for _, l := range gt[q][:10] {
+			out[q] = append(out[q], int64(l))
+		}
+	}
+	return out
+}
+
 // ivfbCPU returns the process's user+system CPU time.
 func ivfbCPU() time.Duration {
 	var ru syscall.Rusage
@@ -254,42 +283,39 @@ func TestIVFDatasetSweep(t *testing.T) {
 			if _, err := idx.WriteTo(&cnt); err != nil {
 				t.Fatal(err)
 			}
-			for _, nprobe := range ivfbEnvInts("MILVAGO_NPROBE", "1,2,4,8,16,32,64,128") {
-				if nprobe > nlist {
-					continue
+			for _, frac := range ivfbEnvFloats("MILVAGO_FILTER", "0") {
+				truth, filter := ivfbTruth(gt, nq), (*bitset.Set)(nil)
+				fdesc := ""
+				if frac > 0 {
+					filter = randFilter(77, len(base), frac)
+					truth = groundTruth(L2, flat, qflat, d, 10, filter)
+					fdesc = fmt.Sprintf(",filter=%g", frac)
 				}
-				sp := SearchParams{K: 10, Params: map[string]string{"nprobe": strconv.Itoa(nprobe)}}
-				res := &Result{NQ: nq, K: 10, Labels: make([]int64, nq*10), Distances: make([]float32, nq*10)}
-				w1, c1 := time.Now(), ivfbCPU()
-				for q := range nq {
-					r, err := idx.Search(context.Background(), Dataset{Dim: d, Float: qflat[q*d : (q+1)*d]}, sp)
-					if err != nil {
+				for _, nprobe := range ivfbEnvInts("MILVAGO_NPROBE", "1,2,4,8,16,32,64,128") {
+					if nprobe > nlist {
+						continue
+					}
+					sp := SearchParams{K: 10, Params: map[string]string{"nprobe": strconv.Itoa(nprobe)}, Filter: filter}
+					res := &Result{NQ: nq, K: 10, Labels: make([]int64, nq*10), Distances: make([]float32, nq*10)}
+					w1, c1 := time.Now(), ivfbCPU()
+					for q := range nq {
+						r, err := idx.Search(context.Background(), Dataset{Dim: d, Float: qflat[q*d : (q+1)*d]}, sp)
+						if err != nil {
+							t.Fatal(err)
+						}
+						copy(res.Labels[q*10:], r.Labels)
+					}
+					wall1, cpu1 := time.Since(w1), ivfbCPU()-c1
+					w2 := time.Now()
+					if _, err := idx.Search(context.Background(), Dataset{Dim: d, Float: qflat}, sp); err != nil {
 						t.Fatal(err)
 					}
-					copy(res.Labels[q*10:], r.Labels)
+					wallB := time.Since(w2)
+					fmt.Printf("| milvago-%s | %s,nprobe=%d%s | %.4f | %.0f | %.0f | %.0f | %.1f / %.1f | %.0f | %.1f | %.1f |\n",
+						typ, pdesc, nprobe, fdesc, recallAtK(res, truth, 10),
+						float64(nq)/cpu1.Seconds(), float64(nq)/wall1.Seconds(), float64(nq)/wallB.Seconds(),
+						buildWall.Seconds(), buildCPU.Seconds(), float64(rssGrowth)/(1<<20), float64(idx.MemoryBytes())/1e6, float64(cnt.n)/1e6)
 				}
-				wall1, cpu1 := time.Since(w1), ivfbCPU()-c1
-				w2 := time.Now()
-				if _, err := idx.Search(context.Background(), Dataset{Dim: d, Float: qflat}, sp); err != nil {
-					t.Fatal(err)
-				}
-				wallB := time.Since(w2)
-				hits := 0
-				for q := range nq {
-					want := map[int64]bool{}
-					for _, l := range gt[q][:10] {
-						want[int64(l)] = true
-					}
-					for _, l := range res.Labels[q*10 : (q+1)*10] {
-						if want[l] {
-							hits++
-						}
-					}
-				}
-				fmt.Printf("| milvago-%s | %s,nprobe=%d | %.4f | %.0f | %.0f | %.0f | %.1f / %.1f | %.0f | %.1f | %.1f |\n",
-					typ, pdesc, nprobe, float64(hits)/float64(nq*10),
-					float64(nq)/cpu1.Seconds(), float64(nq)/wall1.Seconds(), float64(nq)/wallB.Seconds(),
-					buildWall.Seconds(), buildCPU.Seconds(), float64(rssGrowth)/(1<<20), float64(idx.MemoryBytes())/1e6, float64(cnt.n)/1e6)
 			}
 		}
 	}

@@ -37,13 +37,15 @@ const ivfKmeansIters = 10
 // COSINE normalises stored vectors and queries and ranks by inner product;
 // IP and COSINE use a spherical coarse quantizer (largest inner product).
 //
-// Filtered search never scores a row whose filter bit is set. When the
-// filter leaves so few rows that the probed lists would score more
-// (allowed*lists <= n*nprobe) every list is visited, which is exact among the
-// allowed rows for IVF_FLAT; otherwise the probe widens past nprobe, nearest
-// centroid first, until K allowed rows are found. (Knowhere returns fewer
-// than K hits there; Milvago prefers K.) A range search ("radius",
-// "range_filter") scans the nprobe lists, widening only under a filter, and
+// Filtered search never scores a row whose filter bit is set, and probes
+// nprobe*n/allowed lists instead of nprobe, so that it scores about as many
+// rows as an unfiltered search and keeps its recall (Knowhere probes nprobe
+// lists whatever the filter, and loses recall and hits as the filter
+// tightens). When that covers every list (allowed*lists <= n*nprobe) every
+// list is visited, which is exact among the allowed rows for IVF_FLAT. If the
+// probed lists still hold fewer than K allowed rows, the probe widens,
+// nearest centroid first, until K are found. A range search ("radius",
+// "range_filter") scans the probed lists, widening only under a filter, and
 // returns the best K hits inside the window.
 type ivfFloat struct {
 	spec   Spec

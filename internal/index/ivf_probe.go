@@ -44,7 +44,7 @@ func (v ivfLists) memoryBytes() int64 { return int64(len(v.offsets)+len(v.ids)) 
 // ivfPlan is what one Search call decided, shared by all its queries.
 type ivfPlan struct {
 	k       int
-	nprobe  int // lists to probe first; the probe widens when they cannot fill k
+	nprobe  int // lists to probe first (scaled up under a filter); the probe widens when they cannot fill k
 	filter  *bitset.Set
 	rng     RangeWindow
 	scanAll bool // the filter leaves so few rows that visiting every list is cheaper
@@ -68,13 +68,21 @@ func ivfMakePlan(m Metric, n, lists int, p SearchParams) (ivfPlan, error) {
 		return ivfPlan{}, fmt.Errorf("filter covers %d rows, index has %d: %w", p.Filter.Len(), n, ErrInvalidParam)
 	}
 	plan := ivfPlan{k: p.K, nprobe: min(nprobe, lists), filter: p.Filter, rng: rng}
-	if p.Filter != nil && lists > 0 {
+	if p.Filter != nil && lists > 0 && n > 0 {
 		allowed := n - p.Filter.Count()
-		// Visiting every list costs n bit tests plus one distance per allowed
-		// row; the probed lists alone cost about n*nprobe/lists distances.
-		plan.scanAll = allowed*lists <= n*plan.nprobe
 		if allowed == n {
 			plan.filter = nil
+			return plan, nil
+		}
+		// Filtered rows cost a bit test, not a distance. Probe nprobe*n/allowed
+		// lists so that about as many rows are scored as without a filter:
+		// the recall then stays close to the unfiltered recall at the same
+		// nprobe (the nearest allowed rows lie in more distant lists). When
+		// that covers every list, visit them all: exact for IVF_FLAT.
+		if allowed == 0 || int64(plan.nprobe)*int64(n) >= int64(lists)*int64(allowed) {
+			plan.nprobe, plan.scanAll = lists, true
+		} else {
+			plan.nprobe = min(lists, int((int64(plan.nprobe)*int64(n)+int64(allowed)-1)/int64(allowed)))
 		}
 	}
 	return plan, nil

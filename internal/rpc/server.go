@@ -30,6 +30,9 @@ type Config struct {
 	MetricsAddr string // HTTP /healthz and /metrics, e.g. ":9091"
 	// MaxRecvBytes bounds one request (Milvus: 64 MiB).
 	MaxRecvBytes int
+	// REST, if set, serves Milvus's RESTful API v2 on Addr beside gRPC;
+	// each connection goes to one or the other by its first bytes (mux.go).
+	REST http.Handler
 }
 
 // Server serves the public API and the HTTP endpoints.
@@ -154,7 +157,11 @@ func (s *Server) Run(ctx context.Context) error {
 // Serve serves on given listeners until ctx ends.
 func (s *Server) Serve(ctx context.Context, grpcL, httpL net.Listener) error {
 	s.logger.Info("serving", "grpc", grpcL.Addr().String(), "http", httpL.Addr().String())
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
+	shutdownREST := func(context.Context) {}
+	if s.cfg.REST != nil {
+		grpcL, shutdownREST = s.serveREST(grpcL, s.cfg.REST, errc)
+	}
 	go func() { errc <- s.grpc.Serve(grpcL) }()
 	go func() {
 		if err := s.http.Serve(httpL); !errors.Is(err, http.ErrServerClosed) {
@@ -178,5 +185,6 @@ func (s *Server) Serve(ctx context.Context, grpcL, httpL net.Listener) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	s.http.Shutdown(shutdownCtx)
+	shutdownREST(shutdownCtx)
 	return first
 }

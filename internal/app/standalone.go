@@ -30,6 +30,7 @@ import (
 	"github.com/milvago/milvago/internal/proxy"
 	"github.com/milvago/milvago/internal/querycoord"
 	"github.com/milvago/milvago/internal/querynode"
+	"github.com/milvago/milvago/internal/rest"
 	"github.com/milvago/milvago/internal/rootcoord"
 	"github.com/milvago/milvago/internal/rpc"
 	"github.com/milvago/milvago/internal/streaming"
@@ -140,7 +141,8 @@ func (s *Standalone) build(ctx context.Context) error {
 		Shards: s.qnode, Hooks: h, Logger: s.logger})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s.rpc = rpc.New(rpc.Config{Addr: net.JoinHostPort("", strconv.Itoa(s.cfg.Port)), MetricsAddr: net.JoinHostPort("", strconv.Itoa(s.cfg.MetricsPort))},
+	s.rpc = rpc.New(rpc.Config{Addr: net.JoinHostPort("", strconv.Itoa(s.cfg.Port)), MetricsAddr: net.JoinHostPort("", strconv.Itoa(s.cfg.MetricsPort)),
+		REST: rest.New(s.proxy, s.logger)},
 		rpc.NewService(s.proxy, "STANDALONE"), reg, s.readyErr, s.logger)
 	return nil
 }

@@ -1,14 +1,21 @@
 package proxy
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+	"github.com/milvus-io/milvus/client/v2/column"
+	"github.com/milvus-io/milvus/client/v2/entity"
+	"github.com/milvus-io/milvus/client/v2/index"
+	"github.com/milvus-io/milvus/client/v2/milvusclient"
 	"google.golang.org/protobuf/proto"
 
+	milvagocolumn "github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/errs"
+	index2 "github.com/milvago/milvago/internal/index"
 )
 
 // kv builds a type-parameter list from alternating keys and values.
@@ -273,4 +280,143 @@ func FuzzSchemaDecode(f *testing.F) {
 			t.Fatalf("accepted schema with %d shards, pk %v", n, primaryField(got))
 		}
 	})
+}
+
+// TestSchemaSDKFlow drives the request semantics with the requests the
+// unmodified Go SDK v2.6.2 builds: quick-setup and custom CreateCollection,
+// column- and row-based Insert with dynamic keys, Upsert, Search and Query.
+func TestSchemaSDKFlow(t *testing.T) {
+	// Quick setup: id Int64 pk, vector FloatVector(dim), dynamic field.
+	quick := milvusclient.SimpleCreateCollectionOptions("quick", 4).Request()
+	s, shards, err := decodeCreateCollectionSchema(quick.GetCollectionName(), quick.GetSchema(), quick.GetShardsNum())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shards != 1 || len(s.Fields) != 3 || s.Fields[0].GetName() != "id" || s.Fields[1].GetName() != "vector" || !s.Fields[2].GetIsDynamic() {
+		t.Fatalf("quick schema %v shards %d", s, shards)
+	}
+
+	// Custom schema with every scalar kind of the hello flows.
+	es := entity.NewSchema().WithDynamicFieldEnabled(true).
+		WithField(entity.NewField().WithName("pk").WithDataType(entity.FieldTypeVarChar).WithMaxLength(32).WithIsPrimaryKey(true)).
+		WithField(entity.NewField().WithName("flag").WithDataType(entity.FieldTypeBool)).
+		WithField(entity.NewField().WithName("i8").WithDataType(entity.FieldTypeInt8)).
+		WithField(entity.NewField().WithName("n").WithDataType(entity.FieldTypeInt32).WithNullable(true)).
+		WithField(entity.NewField().WithName("score").WithDataType(entity.FieldTypeDouble).WithDefaultValueDouble(1.5)).
+		WithField(entity.NewField().WithName("doc").WithDataType(entity.FieldTypeJSON)).
+		WithField(entity.NewField().WithName("tags").WithDataType(entity.FieldTypeArray).WithElementType(entity.FieldTypeInt64).WithMaxCapacity(4)).
+		WithField(entity.NewField().WithName("emb").WithDataType(entity.FieldTypeFloatVector).WithDim(4))
+	create := milvusclient.NewCreateCollectionOption("custom", es).WithShardNum(2).Request()
+	s, shards, err = decodeCreateCollectionSchema(create.GetCollectionName(), create.GetSchema(), create.GetShardsNum())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shards != 2 || len(s.Fields) != 9 {
+		t.Fatalf("custom schema: %d fields, %d shards", len(s.Fields), shards)
+	}
+	coll := &entity.Collection{Name: "custom", Schema: entity.NewSchema().ReadProto(s)}
+
+	// Column-based insert with a dynamic column and a nullable column with a null.
+	ins, err := milvusclient.NewColumnBasedInsertOption("custom").
+		WithVarcharColumn("pk", []string{"a", "b"}).
+		WithBoolColumn("flag", []bool{true, false}).
+		WithInt8Column("i8", []int8{-1, 1}).
+		WithColumns(mustNullableInt32(t, "n", []int32{7}, []bool{false, true})).
+		WithColumns(column.NewColumnJSONBytes("doc", [][]byte{[]byte(`{"x":1}`), []byte(`[1,2]`)})).
+		WithColumns(column.NewColumnInt64Array("tags", [][]int64{{1}, {2, 3}})).
+		WithFloatVectorColumn("emb", 4, [][]float32{{1, 2, 3, 4}, {5, 6, 7, 8}}).
+		WithVarcharColumn("color", []string{"red", "blue"}).
+		InsertRequest(coll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, err := insertColumns(s, ins.GetFieldsData(), int(ins.GetNumRows()), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := func(name string) milvagocolumn.Column { return cols[fieldByName(s, name).GetFieldID()] }
+	if n := byName("n").(*milvagocolumn.Scalar[int32]); n.Data[1] != 7 || !n.IsNull(0) || n.IsNull(1) {
+		t.Errorf("nullable n: %+v", n)
+	}
+	if sc := byName("score").(*milvagocolumn.Scalar[float64]); sc.Data[0] != 1.5 || sc.Data[1] != 1.5 {
+		t.Errorf("default score: %+v", sc)
+	}
+	if m := byName("$meta").(*milvagocolumn.Scalar[[]byte]); string(m.Data[0]) != `{"color":"red"}` {
+		t.Errorf("dynamic: %q", m.Data)
+	}
+
+	// Row-based insert: dynamic keys come from a map row.
+	rows, err := milvusclient.NewRowBasedInsertOption("custom", map[string]any{
+		"pk": "r1", "flag": true, "i8": int8(3), "doc": []byte(`{}`), "tags": []int64{9},
+		"emb": []float32{0, 0, 0, 1}, "extra": 42,
+	}).InsertRequest(coll)
+	if err == nil {
+		if cols, err := insertColumns(s, rows.GetFieldsData(), int(rows.GetNumRows()), false); err != nil {
+			t.Errorf("row-based insert: %v", err)
+		} else if m := cols[fieldByName(s, "$meta").GetFieldID()].(*milvagocolumn.Scalar[[]byte]); string(m.Data[0]) != `{"extra":42}` {
+			t.Errorf("row-based dynamic: %q", m.Data)
+		}
+	} else {
+		t.Logf("SDK rejected the row (not ours): %v", err)
+	}
+
+	// Upsert needs the key; duplicate keys are refused.
+	up, err := milvusclient.NewColumnBasedInsertOption("custom").
+		WithVarcharColumn("pk", []string{"a", "a"}).
+		WithBoolColumn("flag", []bool{true, false}).
+		WithInt8Column("i8", []int8{1, 2}).
+		WithColumns(column.NewColumnJSONBytes("doc", [][]byte{[]byte(`{}`), []byte(`{}`)})).
+		WithColumns(column.NewColumnInt64Array("tags", [][]int64{{1}, {2}})).
+		WithFloatVectorColumn("emb", 4, [][]float32{{1, 2, 3, 4}, {5, 6, 7, 8}}).
+		UpsertRequest(coll)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = insertColumns(s, up.GetFieldsData(), int(up.GetNumRows()), true)
+	checkErr(t, err, 1100, "duplicate primary keys are not allowed in the same batch")
+
+	// Search: SDK defaults, output fields with a dynamic key.
+	sreq, err := milvusclient.NewSearchOption("custom", 5, []entity.Vector{entity.FloatVector{1, 2, 3, 4}, entity.FloatVector{4, 3, 2, 1}}).
+		WithOffset(2).WithOutputFields("flag", "color").
+		WithAnnParam(index.NewHNSWAnnParam(64)).Request()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := parseSearchRequest(s, sreq, func(int64) (index2.Metric, bool) { return index2.Cosine, true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.NQ != 2 || spec.TopK != 5 || spec.Offset != 2 || spec.Metric != index2.Cosine || spec.Params["ef"] != "64" || spec.Queries.Len() != 2 {
+		t.Errorf("search spec %+v", spec)
+	}
+	ids, keys, names, err := resolveOutputFields(s, sreq.GetOutputFields(), true)
+	if err != nil || len(ids) != 2 || !reflect.DeepEqual(keys, []string{"color"}) || !reflect.DeepEqual(names, []string{"flag", "color"}) {
+		t.Errorf("search output fields %v %v %v %v", ids, keys, names, err)
+	}
+	// Empty vectors: nq 0.
+	sreq, _ = milvusclient.NewSearchOption("custom", 5, []entity.Vector{}).Request()
+	_, err = parseSearchRequest(s, sreq, nil)
+	checkErr(t, err, 65535, "nq [0] is invalid")
+
+	// Query with limit and offset.
+	qreq, err := milvusclient.NewQueryOption("custom").WithFilter("flag == true").WithLimit(10).WithOffset(3).WithOutputFields("*").Request()
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit, offset, err := parseQueryParams(qreq.GetQueryParams())
+	if err != nil || limit != 10 || offset != 3 {
+		t.Errorf("query params %d %d %v", limit, offset, err)
+	}
+	if ids, _, _, err := resolveOutputFields(s, qreq.GetOutputFields(), false); err != nil || len(ids) != 9 {
+		t.Errorf("query * = %v, %v", ids, err)
+	}
+}
+
+func mustNullableInt32(t *testing.T, name string, values []int32, valid []bool) column.Column {
+	t.Helper()
+	c, err := column.NewNullableColumnInt32(name, values, valid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

@@ -142,9 +142,11 @@ func benchFloat(b *testing.B, fast, ref func(a, b []float32) float32) {
 			b.Run(fmt.Sprintf("d=%d/%s", d, impl.name), func(b *testing.B) {
 				b.ReportAllocs()
 				var s float32
+				c0 := processCPUNanos()
 				for b.Loop() {
 					s += impl.fn(x, y)
 				}
+				reportCPU(b, c0)
 				_ = s
 			})
 		}
@@ -162,9 +164,11 @@ func benchU8(b *testing.B) {
 		b.Run(fmt.Sprintf("d=%d", d), func(b *testing.B) {
 			b.ReportAllocs()
 			var s float32
+			c0 := processCPUNanos()
 			for b.Loop() {
 				s += DotU8(q, c)
 			}
+			reportCPU(b, c0)
 			_ = s
 		})
 	}
@@ -189,5 +193,12 @@ func TestPrefetchIsHarmless(t *testing.T) {
 		v := make([]float32, n)
 		Prefetch(v)
 		PrefetchBytes(make([]byte, n))
+	}
+}
+
+// reportCPU adds the process CPU time per op since c0 as "cpu-ns/op".
+func reportCPU(b *testing.B, c0 int64) {
+	if c1 := processCPUNanos(); c1 > c0 && b.N > 0 {
+		b.ReportMetric(float64(c1-c0)/float64(b.N), "cpu-ns/op")
 	}
 }

@@ -124,8 +124,9 @@ func (n *constNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 }
 
 // eval implements Milvus's combination: results AND/OR, validities OR.
-// Operands run cheapest first (n.order); an `and` narrows ec.cand for the
-// operands after the first.
+// Operands run cheapest first (n.order); an `and` narrows ec.cand to the rows
+// still true, an `or` to the rows not yet true, for the operands after the
+// first.
 func (n *logicNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 	var res, valid *bitset.Set
 	allValid := false
@@ -155,11 +156,22 @@ func (n *logicNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 				valid.Or(v)
 			}
 		}
+		if i == len(n.order)-1 {
+			break
+		}
 		if n.and {
 			if i == 0 && outer != nil {
 				res.And(outer) // rows outside outer do not matter to the caller
 			}
 			ec.cand = res
+		} else if costOf(n.order[i+1]) >= 3 {
+			// Before an expensive operand of an `or`, only rows not yet true matter.
+			c := res.Clone()
+			c.Not()
+			if outer != nil {
+				c.And(outer)
+			}
+			ec.cand = c
 		}
 	}
 	return res, valid, nil

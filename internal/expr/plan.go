@@ -35,8 +35,8 @@ func Parse(schema *schemapb.CollectionSchema, text string, templates map[string]
 	}
 	if err != nil {
 		shown := text
-		if len(shown) > 256 {
-			shown = shown[:256] + "..."
+		if len(shown) > 1024 { // long pk lists would make huge messages
+			shown = shown[:1024] + "..."
 		}
 		return nil, errs.InvalidParameter("cannot parse expression: %s, error: %s", shown, err)
 	}

@@ -10,6 +10,7 @@ package indexcoord
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -101,6 +102,9 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		var b model.SegmentIndex
 		if err := json.Unmarshal(e.Value, &b); err != nil {
 			return nil, fmt.Errorf("indexcoord: decode %s: %w", e.Key, err)
+		}
+		if s.defs[b.IndexID] == nil {
+			continue // written back by a build that outlived DropIndex
 		}
 		s.builds[b.BuildID] = &b
 		if b.State == commonpb.IndexState_InProgress || b.State == commonpb.IndexState_Unissued {
@@ -315,8 +319,8 @@ func (s *Server) schedule(ctx context.Context, def *model.IndexDef, seg model.Se
 		return err
 	}
 	b := &model.SegmentIndex{BuildID: id, IndexID: def.ID, SegmentID: seg.ID, FieldID: def.FieldID, State: state, NumRows: seg.NumRows}
-	if err := s.saveBuild(ctx, b); err != nil {
-		return err
+	if saved, err := s.saveBuild(ctx, b); err != nil || !saved {
+		return err // !saved: the index was dropped meanwhile
 	}
 	s.mu.Lock()
 	s.builds[id] = b
@@ -331,12 +335,26 @@ func (s *Server) schedule(ctx context.Context, def *model.IndexDef, seg model.Se
 	return nil
 }
 
-func (s *Server) saveBuild(ctx context.Context, b *model.SegmentIndex) error {
-	data, _ := json.Marshal(b)
-	if _, err := s.d.KV.Put(ctx, prefixBuild+strconv.FormatInt(b.BuildID, 10), data); err != nil {
-		return fmt.Errorf("indexcoord: save build %d: %w", b.BuildID, err)
+// saveBuild persists b only while its index is still defined, and reports
+// whether it did: a build that finishes (or is scheduled) after DropIndex
+// removed its records must not write them back, or a restart would serve
+// the dropped index's file for the segment.
+func (s *Server) saveBuild(ctx context.Context, b *model.SegmentIndex) (bool, error) {
+	defKey := prefixDef + strconv.FormatInt(b.IndexID, 10)
+	def, err := s.d.KV.Get(ctx, defKey)
+	if errors.Is(err, kv.ErrNotFound) {
+		return false, nil
 	}
-	return nil
+	if err != nil {
+		return false, fmt.Errorf("indexcoord: save build %d: %w", b.BuildID, err)
+	}
+	data, _ := json.Marshal(b)
+	ok, err := s.d.KV.Txn(ctx, []kv.Cond{{Key: defKey, Revision: def.Revision}},
+		[]kv.Op{{Key: prefixBuild + strconv.FormatInt(b.BuildID, 10), Value: data}})
+	if err != nil {
+		return false, fmt.Errorf("indexcoord: save build %d: %w", b.BuildID, err)
+	}
+	return ok, nil
 }
 
 func (s *Server) runBuild(ctx context.Context, buildID int64) {
@@ -368,8 +386,10 @@ func (s *Server) runBuild(ctx context.Context, buildID int64) {
 		next.State = commonpb.IndexState_Finished
 		next.File, next.NumRows, next.SizeBytes = res.File, res.NumRows, res.SizeBytes
 	}
-	if err := s.saveBuild(ctx, &next); err != nil {
-		s.logger.Error("record build", "build", buildID, "err", err)
+	if saved, err := s.saveBuild(ctx, &next); err != nil || !saved {
+		if err != nil {
+			s.logger.Error("record build", "build", buildID, "err", err)
+		}
 		return
 	}
 	s.mu.Lock()

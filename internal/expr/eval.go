@@ -24,13 +24,19 @@ type evalCtx struct {
 }
 
 // forEachCand calls fn for every row of [0, n) in ec.cand (every row when
-// cand is nil), skipping 64 rows at a time where cand is empty.
-func (ec *evalCtx) forEachCand(fn func(i int)) {
+// cand is nil), skipping 64 rows at a time where cand is empty. It checks
+// the context every 1024 rows: these are the slow loops.
+func (ec *evalCtx) forEachCand(fn func(i int)) error {
 	var cw []uint64
 	if ec.cand != nil {
 		cw = ec.cand.Words()
 	}
 	for wi := 0; wi*64 < ec.n; wi++ {
+		if wi&15 == 0 {
+			if err := ec.ctx.Err(); err != nil {
+				return err
+			}
+		}
 		m := ^uint64(0)
 		if cw != nil {
 			m = cw[wi]
@@ -44,6 +50,7 @@ func (ec *evalCtx) forEachCand(fn func(i int)) {
 			fn(wi*64 + j)
 		}
 	}
+	return nil
 }
 
 // column fetches field id and checks its length.

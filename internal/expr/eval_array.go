@@ -72,7 +72,7 @@ func evalArrayRows(ec *evalCtx, c column.Column, f fieldRef, pred func(arrayRow)
 	}
 	res := bitset.New(ec.n)
 	w := res.Words()
-	ec.forEachCand(func(i int) {
+	err = ec.forEachCand(func(i int) {
 		sf := s.Data[i]
 		if s.Valid != nil && !s.Valid[i] || sf == nil {
 			return
@@ -81,6 +81,9 @@ func evalArrayRows(ec *evalCtx, c column.Column, f fieldRef, pred func(arrayRow)
 			w[i>>6] |= 1 << (uint(i) & 63)
 		}
 	})
+	if err != nil {
+		return nil, nil, err
+	}
 	return res, validOf(c, ec.n), nil
 }
 

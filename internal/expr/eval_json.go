@@ -62,7 +62,7 @@ func evalJSON(ec *evalCtx, c column.Column, f fieldRef, pred func(jsonVal) bool)
 	}
 	res := bitset.New(ec.n)
 	w := res.Words()
-	ec.forEachCand(func(i int) {
+	err := ec.forEachCand(func(i int) {
 		if s.Valid != nil && !s.Valid[i] {
 			return
 		}
@@ -70,6 +70,9 @@ func evalJSON(ec *evalCtx, c column.Column, f fieldRef, pred func(jsonVal) bool)
 			w[i>>6] |= 1 << (uint(i) & 63)
 		}
 	})
+	if err != nil {
+		return nil, nil, err
+	}
 	return res, validOf(c, ec.n), nil
 }
 

@@ -187,11 +187,13 @@ func (n *likeNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 			}
 		}
 	default:
-		ec.forEachCand(func(i int) {
+		if err := ec.forEachCand(func(i int) {
 			if m.match(s.Data[i]) {
 				w[i>>6] |= 1 << (uint(i) & 63)
 			}
-		})
+		}); err != nil {
+			return nil, nil, err
+		}
 	}
 	return finish(res, c, ec.n)
 }

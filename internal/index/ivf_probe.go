@@ -47,7 +47,7 @@ type ivfPlan struct {
 	nprobe  int // lists to probe first (scaled up under a filter); the probe widens when they cannot fill k
 	filter  *bitset.Set
 	rng     RangeWindow
-	scanAll bool // the filter leaves so few rows that visiting every list is cheaper
+	scanAll bool // the filter leaves so few rows that every list is visited
 }
 
 // ivfMakePlan validates the common search parameters of an IVF index of n

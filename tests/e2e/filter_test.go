@@ -1,0 +1,658 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/milvus-io/milvus/client/v2/column"
+	"github.com/milvus-io/milvus/client/v2/entity"
+	"github.com/milvus-io/milvus/client/v2/index"
+	"github.com/milvus-io/milvus/client/v2/milvusclient"
+)
+
+// The filter language end to end (issue 4): one collection with every kind
+// of field the language reads, a few hundred fixed rows, and a table of
+// filters whose expected matches are computed here by plain Go predicates
+// (the oracle). Each filter runs as a query, a count(*) query and a
+// filtered FLAT search with a limit above the row count, which must all
+// select exactly the oracle's rows.
+
+const (
+	filterColl = "filter_e2e"
+	filterRows = 300
+	filterDim  = 8
+)
+
+// filterRow is one inserted row as the oracle sees it.
+type filterRow struct {
+	id   int64
+	i32  int32
+	d    float64
+	b    bool
+	s    string
+	j    map[string]any // the JSON field
+	ai   []int64
+	as   []string
+	ni   *int32         // nullable Int32; nil is null
+	meta map[string]any // dynamic keys
+	vec  []float32
+}
+
+var filterColors = []string{"red", "green", "blue", "Red"}
+
+func makeFilterRows() []filterRow {
+	words := []string{"apple", "banana", "cherry", "date", "elder"}
+	rows := make([]filterRow, filterRows)
+	for i := range rows {
+		r := &rows[i]
+		r.id = int64(i)
+		r.i32 = int32((i*37)%101 - 50)
+		r.d = float64(i)*0.25 - 20
+		r.b = i%3 == 0
+		r.s = fmt.Sprintf("%s_%d", words[i%5], i)
+		if i%25 == 7 {
+			r.s = fmt.Sprintf(`it's "%d" 50%%_x`, i)
+		}
+		j := map[string]any{
+			"a":    map[string]any{"b": []any{i % 4, i % 9, fmt.Sprintf("s%d", i%2)}},
+			"name": fmt.Sprintf("nm%d", i%6),
+			"f":    float64(i) / 4,
+			"flag": i%2 == 0,
+		}
+		switch {
+		case i%11 == 0: // no "n"
+		case i%13 == 0:
+			j["n"] = nil
+		case i%23 == 0:
+			j["n"] = "7"
+		default:
+			j["n"] = i % 10
+		}
+		if i%17 != 0 {
+			j["tags"] = []any{fmt.Sprintf("t%d", i%3), fmt.Sprintf("t%d", i%5)}
+		}
+		r.j = j
+		r.ai = make([]int64, i%6)
+		for k := range r.ai {
+			r.ai[k] = int64((i*3 + k*5) % 11)
+		}
+		r.as = make([]string, i%4)
+		for k := range r.as {
+			r.as[k] = fmt.Sprintf("%c%d", 'x'+k, (i+k)%4)
+		}
+		if i%4 != 0 {
+			v := int32(i % 20)
+			r.ni = &v
+		}
+		m := map[string]any{
+			"color": filterColors[i%4],
+			"extra": map[string]any{"k": i % 3, "arr": []any{i % 2, i % 3}},
+			"score": float64(i) * 1.5,
+		}
+		if i%7 != 0 {
+			m["size"] = i % 6
+		}
+		r.meta = m
+		r.vec = make([]float32, filterDim)
+		for k := range r.vec {
+			r.vec[k] = float32((i*31+k*17)%97) / 97
+		}
+	}
+	return rows
+}
+
+// JSON helpers for the oracle: a value at a path and its JSON type.
+
+func jget(m map[string]any, path ...any) (any, bool) {
+	var cur any = m
+	for _, p := range path {
+		switch k := p.(type) {
+		case string:
+			o, ok := cur.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			if cur, ok = o[k]; !ok {
+				return nil, false
+			}
+		case int:
+			a, ok := cur.([]any)
+			if !ok || k >= len(a) {
+				return nil, false
+			}
+			cur = a[k]
+		}
+	}
+	return cur, true
+}
+
+// jnum is the number at path (JSON numbers only).
+func jnum(m map[string]any, path ...any) (float64, bool) {
+	v, ok := jget(m, path...)
+	if !ok {
+		return 0, false
+	}
+	switch x := v.(type) {
+	case int:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	return 0, false
+}
+
+func jstr(m map[string]any, path ...any) (string, bool) {
+	v, ok := jget(m, path...)
+	s, isStr := v.(string)
+	return s, ok && isStr
+}
+
+func jarr(m map[string]any, path ...any) ([]any, bool) {
+	v, ok := jget(m, path...)
+	a, isArr := v.([]any)
+	return a, ok && isArr
+}
+
+// jhas reports whether a JSON array holds v (numbers numerically, strings
+// as strings).
+func jhas(a []any, v any) bool {
+	for _, e := range a {
+		if jsonEqual(e, v) {
+			return true
+		}
+	}
+	return false
+}
+
+func jsonEqual(a, b any) bool {
+	num := func(x any) (float64, bool) {
+		switch v := x.(type) {
+		case int:
+			return float64(v), true
+		case float64:
+			return v, true
+		}
+		return 0, false
+	}
+	if x, ok := num(a); ok {
+		y, ok := num(b)
+		return ok && x == y
+	}
+	return a == b
+}
+
+func hasInt(a []int64, v int64) bool  { return slices.Contains(a, v) }
+func hasStr(a []string, v string) bool { return slices.Contains(a, v) }
+
+// filterCase is one filter and its oracle.
+type filterCase struct {
+	expr   string
+	want   func(r *filterRow) bool
+	params map[string]any // template values
+}
+
+func filterCases() []filterCase {
+	ni := func(r *filterRow) (int32, bool) {
+		if r.ni == nil {
+			return 0, false
+		}
+		return *r.ni, true
+	}
+	return []filterCase{
+		// Literals: integers in every base, floats with exponents, booleans in any case.
+		{expr: `id < 10`, want: func(r *filterRow) bool { return r.id < 10 }},
+		{expr: `i32 == 0x1F`, want: func(r *filterRow) bool { return r.i32 == 31 }},
+		{expr: `i32 > -0X0a`, want: func(r *filterRow) bool { return r.i32 > -10 }},
+		{expr: `i32 == 0o17 or i32 == 017`, want: func(r *filterRow) bool { return r.i32 == 15 }},
+		{expr: `i32 == 0b101 || i32 == 0B11`, want: func(r *filterRow) bool { return r.i32 == 5 || r.i32 == 3 }},
+		{expr: `d > 1.5e1`, want: func(r *filterRow) bool { return r.d > 15 }},
+		{expr: `d <= 25E-1`, want: func(r *filterRow) bool { return r.d <= 2.5 }},
+		{expr: `d > -1.25E+1 and d < .5`, want: func(r *filterRow) bool { return r.d > -12.5 && r.d < 0.5 }},
+		{expr: `d == 1.`, want: func(r *filterRow) bool { return r.d == 1 }},
+		{expr: `b == true`, want: func(r *filterRow) bool { return r.b }},
+		{expr: `b == False`, want: func(r *filterRow) bool { return !r.b }},
+		{expr: `b != TRUE`, want: func(r *filterRow) bool { return !r.b }},
+		{expr: `s == "apple_5"`, want: func(r *filterRow) bool { return r.s == "apple_5" }},
+		{expr: `s == 'banana_1'`, want: func(r *filterRow) bool { return r.s == "banana_1" }},
+		{expr: `s == "it's \"7\" 50%_x"`, want: func(r *filterRow) bool { return r.s == `it's "7" 50%_x` }},
+		{expr: `s == 'it\'s "32" 50%_x'`, want: func(r *filterRow) bool { return r.s == `it's "32" 50%_x` }},
+		{expr: `s in ["\u0061pple_0", "ch\x65rry_2"]`, want: func(r *filterRow) bool { return r.s == "apple_0" || r.s == "cherry_2" }},
+
+		// Comparisons: field vs constant on either side, field vs field.
+		{expr: `i32 >= 10`, want: func(r *filterRow) bool { return r.i32 >= 10 }},
+		{expr: `10 < i32`, want: func(r *filterRow) bool { return r.i32 > 10 }},
+		{expr: `-3 >= i32`, want: func(r *filterRow) bool { return r.i32 <= -3 }},
+		{expr: `d != 0`, want: func(r *filterRow) bool { return r.d != 0 }},
+		{expr: `i32 > 1.5`, want: func(r *filterRow) bool { return r.i32 >= 2 }},
+		{expr: `s > "d"`, want: func(r *filterRow) bool { return r.s > "d" }},
+		{expr: `s <= "b"`, want: func(r *filterRow) bool { return r.s <= "b" }},
+		{expr: `i32 < d`, want: func(r *filterRow) bool { return float64(r.i32) < r.d }},
+		{expr: `id == i32`, want: func(r *filterRow) bool { return r.id == int64(r.i32) }},
+		{expr: `d >= id`, want: func(r *filterRow) bool { return r.d >= float64(r.id) }},
+		{expr: `i32 >= ni`, want: func(r *filterRow) bool { v, ok := ni(r); return ok && r.i32 >= v }},
+		{expr: `ai[0] == i32`, want: func(r *filterRow) bool { return len(r.ai) > 0 && r.ai[0] == int64(r.i32) }},
+
+		// Chained ranges.
+		{expr: `-10 < i32 <= 10`, want: func(r *filterRow) bool { return r.i32 > -10 && r.i32 <= 10 }},
+		{expr: `20 >= d > 5`, want: func(r *filterRow) bool { return r.d > 5 && r.d <= 20 }},
+		{expr: `"b" <= s < "d"`, want: func(r *filterRow) bool { return r.s >= "b" && r.s < "d" }},
+		{expr: `0 <= ni < 5`, want: func(r *filterRow) bool { v, ok := ni(r); return ok && v >= 0 && v < 5 }},
+		{expr: `1 < j["n"] < 5`, want: func(r *filterRow) bool { v, ok := jnum(r.j, "n"); return ok && v > 1 && v < 5 }},
+		{expr: `1 <= size < 4`, want: func(r *filterRow) bool { v, ok := jnum(r.meta, "size"); return ok && v >= 1 && v < 4 }},
+		{expr: `1 < ai[1] < 8`, want: func(r *filterRow) bool { return len(r.ai) > 1 && r.ai[1] > 1 && r.ai[1] < 8 }},
+
+		// in / not in.
+		{expr: `i32 in [1, 2, 3, -5]`, want: func(r *filterRow) bool { return slices.Contains([]int32{1, 2, 3, -5}, r.i32) }},
+		{expr: `id not in [0, 1, 2, 299]`, want: func(r *filterRow) bool { return !slices.Contains([]int64{0, 1, 2, 299}, r.id) }},
+		{expr: `id in [5, 77, 1000]`, want: func(r *filterRow) bool { return r.id == 5 || r.id == 77 }},
+		{expr: `s in ["apple_0", 'banana_1', "nope"]`, want: func(r *filterRow) bool { return r.s == "apple_0" || r.s == "banana_1" }},
+		{expr: `d in [0.5, 1.0, -20, 3]`, want: func(r *filterRow) bool { return slices.Contains([]float64{0.5, 1, -20, 3}, r.d) }},
+		{expr: `ni in [1, 2, 3]`, want: func(r *filterRow) bool { v, ok := ni(r); return ok && v >= 1 && v <= 3 }},
+		{expr: `ni not in [1, 2, 3]`, want: func(r *filterRow) bool { v, ok := ni(r); return ok && (v < 1 || v > 3) }},
+		{expr: `j["n"] in [1, 2, "7"]`, want: func(r *filterRow) bool {
+			v, _ := jget(r.j, "n")
+			return jhas([]any{1, 2, "7"}, v)
+		}},
+		{expr: `j["name"] not in ["nm1", "nm2"]`, want: func(r *filterRow) bool {
+			v, _ := jstr(r.j, "name")
+			return v != "nm1" && v != "nm2"
+		}},
+		{expr: `color in ["red", "blue"]`, want: func(r *filterRow) bool {
+			v, _ := jstr(r.meta, "color")
+			return v == "red" || v == "blue"
+		}},
+		{expr: `ai[0] in [0, 3]`, want: func(r *filterRow) bool { return len(r.ai) > 0 && (r.ai[0] == 0 || r.ai[0] == 3) }},
+
+		// like: % and _ anywhere, escapes for literal % and _.
+		{expr: `s like "apple%"`, want: func(r *filterRow) bool { return strings.HasPrefix(r.s, "apple") }},
+		{expr: `s like "%_1"`, want: func(r *filterRow) bool { return len(r.s) >= 2 && strings.HasSuffix(r.s, "1") }},
+		{expr: `s like "%an%"`, want: func(r *filterRow) bool { return strings.Contains(r.s, "an") }},
+		{expr: `s like "b_nana%"`, want: func(r *filterRow) bool { return strings.HasPrefix(r.s, "banana") }},
+		{expr: `s like "c%y_1_"`, want: func(r *filterRow) bool { return regexp.MustCompile(`^c.*y.1.$`).MatchString(r.s) }},
+		{expr: `s like "it\'s%"`, want: func(r *filterRow) bool { return strings.HasPrefix(r.s, "it's") }},
+		{expr: `s like "%50\%\_x"`, want: func(r *filterRow) bool { return strings.HasSuffix(r.s, "50%_x") }},
+		{expr: `s like "%\\_2%"`, want: func(r *filterRow) bool { return strings.Contains(r.s, "_2") }},
+		{expr: `j["name"] like "nm_"`, want: func(r *filterRow) bool { v, ok := jstr(r.j, "name"); return ok && len(v) == 3 }},
+		{expr: `j["name"] like "%3"`, want: func(r *filterRow) bool { v, _ := jstr(r.j, "name"); return v == "nm3" }},
+		{expr: `color like "r%"`, want: func(r *filterRow) bool { v, _ := jstr(r.meta, "color"); return strings.HasPrefix(v, "r") }},
+		{expr: `as[0] like "x%"`, want: func(r *filterRow) bool { return len(r.as) > 0 }},
+		{expr: `as[1] like "%2"`, want: func(r *filterRow) bool { return len(r.as) > 1 && strings.HasSuffix(r.as[1], "2") }},
+
+		// Arithmetic on a field compared with a constant.
+		{expr: `i32 + 5 == 10`, want: func(r *filterRow) bool { return r.i32+5 == 10 }},
+		{expr: `5 + i32 == 10`, want: func(r *filterRow) bool { return r.i32+5 == 10 }},
+		{expr: `i32 - 3 > 40`, want: func(r *filterRow) bool { return r.i32-3 > 40 }},
+		{expr: `i32 * 2 <= -80`, want: func(r *filterRow) bool { return r.i32*2 <= -80 }},
+		{expr: `i32 / 3 == -4`, want: func(r *filterRow) bool { return r.i32/3 == -4 }},
+		{expr: `i32 % 7 == 0`, want: func(r *filterRow) bool { return r.i32%7 == 0 }},
+		{expr: `i32 % 7 != 0`, want: func(r *filterRow) bool { return r.i32%7 != 0 }},
+		{expr: `id % 10 == 3`, want: func(r *filterRow) bool { return r.id%10 == 3 }},
+		{expr: `d * 2 > 50.5`, want: func(r *filterRow) bool { return r.d*2 > 50.5 }},
+		{expr: `d - 1.5 < -18`, want: func(r *filterRow) bool { return r.d-1.5 < -18 }},
+		{expr: `d / 4 == 1.25`, want: func(r *filterRow) bool { return r.d/4 == 1.25 }},
+		{expr: `j["n"] + 1 == 5`, want: func(r *filterRow) bool { v, ok := jnum(r.j, "n"); return ok && v+1 == 5 }},
+		{expr: `size * 2 == 6`, want: func(r *filterRow) bool { v, ok := jnum(r.meta, "size"); return ok && v*2 == 6 }},
+		{expr: `ni % 2 == 1`, want: func(r *filterRow) bool { v, ok := ni(r); return ok && v%2 == 1 }},
+		{expr: `ai[0] * 2 == 10`, want: func(r *filterRow) bool { return len(r.ai) > 0 && r.ai[0] == 5 }},
+
+		// Logic.
+		{expr: `b == true and i32 > 0`, want: func(r *filterRow) bool { return r.b && r.i32 > 0 }},
+		{expr: `b == true && i32 > 0`, want: func(r *filterRow) bool { return r.b && r.i32 > 0 }},
+		{expr: `b == True AND i32 > 0 AND id < 100`, want: func(r *filterRow) bool { return r.b && r.i32 > 0 && r.id < 100 }},
+		{expr: `b == true or id < 5`, want: func(r *filterRow) bool { return r.b || r.id < 5 }},
+		{expr: `b == true || id < 5 OR id > 295`, want: func(r *filterRow) bool { return r.b || r.id < 5 || r.id > 295 }},
+		{expr: `not (b == true)`, want: func(r *filterRow) bool { return !r.b }},
+		{expr: `!(b == TRUE)`, want: func(r *filterRow) bool { return !r.b }},
+		{expr: `NOT (i32 > 0 and d < 10)`, want: func(r *filterRow) bool { return !(r.i32 > 0 && r.d < 10) }},
+		{expr: `!(id < 290) || (b == true && s like "a%")`, want: func(r *filterRow) bool { return r.id >= 290 || (r.b && strings.HasPrefix(r.s, "a")) }},
+		{expr: `(id < 10 or id > 290) and not (b == true)`, want: func(r *filterRow) bool { return (r.id < 10 || r.id > 290) && !r.b }},
+		{expr: `((i32 > 0) and ((d < 0) or (s like "e%")))`, want: func(r *filterRow) bool {
+			return r.i32 > 0 && (r.d < 0 || strings.HasPrefix(r.s, "e"))
+		}},
+		{expr: `not (id in [1, 2, 3]) and id < 6`, want: func(r *filterRow) bool { return r.id == 0 || r.id == 4 || r.id == 5 }},
+
+		// Nulls: comparisons with null are false, not never selects them, is null finds them.
+		{expr: `ni is null`, want: func(r *filterRow) bool { return r.ni == nil }},
+		{expr: `ni IS NOT NULL`, want: func(r *filterRow) bool { return r.ni != nil }},
+		{expr: `ni is not null and ni > 10`, want: func(r *filterRow) bool { v, ok := ni(r); return ok && v > 10 }},
+		{expr: `ni > 10`, want: func(r *filterRow) bool { v, ok := ni(r); return ok && v > 10 }},
+		{expr: `not (ni > 10)`, want: func(r *filterRow) bool { v, ok := ni(r); return ok && !(v > 10) }},
+		{expr: `ni != 5`, want: func(r *filterRow) bool { v, ok := ni(r); return ok && v != 5 }},
+		{expr: `ni is null or ni == 3`, want: func(r *filterRow) bool { v, ok := ni(r); return !ok || v == 3 }},
+		// The and is valid where i32 > 0 is, so its negation selects null rows (as segcore).
+		{expr: `not (ni > 1 and i32 > 0)`, want: func(r *filterRow) bool { v, ok := ni(r); return !ok || !(v > 1 && r.i32 > 0) }},
+
+		// exists and JSON null.
+		{expr: `exists j["tags"]`, want: func(r *filterRow) bool { _, ok := jget(r.j, "tags"); return ok }},
+		{expr: `exists j["n"]`, want: func(r *filterRow) bool { _, ok := jget(r.j, "n"); return ok }},
+		{expr: `not exists j["n"]`, want: func(r *filterRow) bool { _, ok := jget(r.j, "n"); return !ok }},
+		{expr: `j["n"] is null`, want: func(r *filterRow) bool { _, ok := jget(r.j, "n"); return !ok }},
+		{expr: `j["n"] is not null`, want: func(r *filterRow) bool { _, ok := jget(r.j, "n"); return ok }},
+		{expr: `exists j["a"]["b"][2]`, want: func(r *filterRow) bool { return true }},
+		{expr: `exists size`, want: func(r *filterRow) bool { _, ok := jget(r.meta, "size"); return ok }},
+		{expr: `exists extra["k"] and not exists extra["zz"]`, want: func(r *filterRow) bool { return true }},
+
+		// JSON paths by JSON type.
+		{expr: `j["a"]["b"][0] == 2`, want: func(r *filterRow) bool { v, ok := jnum(r.j, "a", "b", 0); return ok && v == 2 }},
+		{expr: `j["a"]["b"][1] > 6`, want: func(r *filterRow) bool { v, ok := jnum(r.j, "a", "b", 1); return ok && v > 6 }},
+		{expr: `j["a"]["b"][2] == "s1"`, want: func(r *filterRow) bool { v, _ := jstr(r.j, "a", "b", 2); return v == "s1" }},
+		{expr: `j["a"]["b"][5] == 1`, want: func(r *filterRow) bool { return false }},
+		{expr: `j["f"] > 50`, want: func(r *filterRow) bool { v, ok := jnum(r.j, "f"); return ok && v > 50 }},
+		{expr: `j["f"] == 2`, want: func(r *filterRow) bool { v, ok := jnum(r.j, "f"); return ok && v == 2 }},
+		{expr: `j["f"] == 2.25`, want: func(r *filterRow) bool { v, ok := jnum(r.j, "f"); return ok && v == 2.25 }},
+		{expr: `j["flag"] == true`, want: func(r *filterRow) bool { v, _ := jget(r.j, "flag"); return v == true }},
+		{expr: `j["n"] == 7`, want: func(r *filterRow) bool { v, ok := jnum(r.j, "n"); return ok && v == 7 }},
+		{expr: `j["n"] == "7"`, want: func(r *filterRow) bool { v, _ := jstr(r.j, "n"); return v == "7" }},
+		{expr: `j["n"] != 3`, want: func(r *filterRow) bool { v, ok := jnum(r.j, "n"); return !ok || v != 3 }},
+		{expr: `j["n"] >= 8`, want: func(r *filterRow) bool { v, ok := jnum(r.j, "n"); return ok && v >= 8 }},
+		{expr: `j['name'] == 'nm2'`, want: func(r *filterRow) bool { v, _ := jstr(r.j, "name"); return v == "nm2" }},
+		{expr: `j["tags"][1] == "t4"`, want: func(r *filterRow) bool { v, _ := jstr(r.j, "tags", 1); return v == "t4" }},
+		{expr: `j["tags"] == ["t0", "t0"]`, want: func(r *filterRow) bool {
+			a, ok := jarr(r.j, "tags")
+			return ok && len(a) == 2 && a[0] == "t0" && a[1] == "t0"
+		}},
+
+		// Array elements.
+		{expr: `ai[0] == 3`, want: func(r *filterRow) bool { return len(r.ai) > 0 && r.ai[0] == 3 }},
+		{expr: `ai[2] > 5`, want: func(r *filterRow) bool { return len(r.ai) > 2 && r.ai[2] > 5 }},
+		{expr: `as[1] == "y2"`, want: func(r *filterRow) bool { return len(r.as) > 1 && r.as[1] == "y2" }},
+		{expr: `as[2] != "z0"`, want: func(r *filterRow) bool { return len(r.as) > 2 && r.as[2] != "z0" }},
+		{expr: `ai == [3, 8]`, want: func(r *filterRow) bool { return slices.Equal(r.ai, []int64{3, 8}) }},
+
+		// Dynamic keys by bare name and through $meta.
+		{expr: `color == "red"`, want: func(r *filterRow) bool { v, _ := jstr(r.meta, "color"); return v == "red" }},
+		{expr: `$meta["color"] == "Red"`, want: func(r *filterRow) bool { v, _ := jstr(r.meta, "color"); return v == "Red" }},
+		{expr: `size > 3`, want: func(r *filterRow) bool { v, ok := jnum(r.meta, "size"); return ok && v > 3 }},
+		{expr: `size in [1, 2]`, want: func(r *filterRow) bool { v, ok := jnum(r.meta, "size"); return ok && (v == 1 || v == 2) }},
+		{expr: `extra["k"] == 2`, want: func(r *filterRow) bool { v, ok := jnum(r.meta, "extra", "k"); return ok && v == 2 }},
+		{expr: `extra["arr"][1] == 0`, want: func(r *filterRow) bool { v, ok := jnum(r.meta, "extra", "arr", 1); return ok && v == 0 }},
+		{expr: `score >= 300.5 and color != "green"`, want: func(r *filterRow) bool {
+			v, _ := jnum(r.meta, "score")
+			c, _ := jstr(r.meta, "color")
+			return v >= 300.5 && c != "green"
+		}},
+
+		// json_contains family.
+		{expr: `json_contains(j["tags"], "t1")`, want: func(r *filterRow) bool { a, _ := jarr(r.j, "tags"); return jhas(a, "t1") }},
+		{expr: `JSON_CONTAINS(j["a"]["b"], 3)`, want: func(r *filterRow) bool { a, _ := jarr(r.j, "a", "b"); return jhas(a, 3) }},
+		{expr: `json_contains_all(j["tags"], ["t0", "t3"])`, want: func(r *filterRow) bool {
+			a, _ := jarr(r.j, "tags")
+			return jhas(a, "t0") && jhas(a, "t3")
+		}},
+		{expr: `json_contains_any(j["tags"], ["t4", "t2"])`, want: func(r *filterRow) bool {
+			a, _ := jarr(r.j, "tags")
+			return jhas(a, "t4") || jhas(a, "t2")
+		}},
+		{expr: `json_contains_any(j["a"]["b"], [8, "s0"])`, want: func(r *filterRow) bool {
+			a, _ := jarr(r.j, "a", "b")
+			return jhas(a, 8) || jhas(a, "s0")
+		}},
+		{expr: `json_contains(extra["arr"], 2)`, want: func(r *filterRow) bool { a, _ := jarr(r.meta, "extra", "arr"); return jhas(a, 2) }},
+		{expr: `json_contains(ai, 4)`, want: func(r *filterRow) bool { return hasInt(r.ai, 4) }},
+
+		// array_contains family and array_length.
+		{expr: `array_contains(ai, 7)`, want: func(r *filterRow) bool { return hasInt(r.ai, 7) }},
+		{expr: `array_contains_all(ai, [0, 5])`, want: func(r *filterRow) bool { return hasInt(r.ai, 0) && hasInt(r.ai, 5) }},
+		{expr: `array_contains_any(ai, [1, 10])`, want: func(r *filterRow) bool { return hasInt(r.ai, 1) || hasInt(r.ai, 10) }},
+		{expr: `array_contains(as, "y3")`, want: func(r *filterRow) bool { return hasStr(r.as, "y3") }},
+		{expr: `array_contains_any(as, ["x3", "z1"])`, want: func(r *filterRow) bool { return hasStr(r.as, "x3") || hasStr(r.as, "z1") }},
+		{expr: `array_contains_all(as, ["x1", "y2"])`, want: func(r *filterRow) bool { return hasStr(r.as, "x1") && hasStr(r.as, "y2") }},
+		{expr: `array_contains(j["tags"], "t2")`, want: func(r *filterRow) bool { a, _ := jarr(r.j, "tags"); return jhas(a, "t2") }},
+		{expr: `not array_contains(ai, 0)`, want: func(r *filterRow) bool { return !hasInt(r.ai, 0) }},
+		{expr: `array_length(ai) == 3`, want: func(r *filterRow) bool { return len(r.ai) == 3 }},
+		{expr: `array_length(ai) < 2`, want: func(r *filterRow) bool { return len(r.ai) < 2 }},
+		{expr: `array_length(as) > 1`, want: func(r *filterRow) bool { return len(r.as) > 1 }},
+		{expr: `ARRAY_LENGTH(j["tags"]) == 2`, want: func(r *filterRow) bool { a, ok := jarr(r.j, "tags"); return ok && len(a) == 2 }},
+
+		// Templates.
+		{expr: `i32 > {x}`, params: map[string]any{"x": 10}, want: func(r *filterRow) bool { return r.i32 > 10 }},
+		{expr: `d < {f} and b == {flag}`, params: map[string]any{"f": -5.5, "flag": true}, want: func(r *filterRow) bool { return r.d < -5.5 && r.b }},
+		{expr: `s in {names}`, params: map[string]any{"names": []string{"apple_0", "date_3"}}, want: func(r *filterRow) bool {
+			return r.s == "apple_0" || r.s == "date_3"
+		}},
+		{expr: `{lo} < id <= {hi}`, params: map[string]any{"lo": int64(100), "hi": int64(120)}, want: func(r *filterRow) bool { return r.id > 100 && r.id <= 120 }},
+		{expr: `array_contains_any(ai, {vals})`, params: map[string]any{"vals": []int64{2, 9}}, want: func(r *filterRow) bool {
+			return hasInt(r.ai, 2) || hasInt(r.ai, 9)
+		}},
+		{expr: `json_contains(j["tags"], {t}) and color == {c}`, params: map[string]any{"t": "t4", "c": "blue"}, want: func(r *filterRow) bool {
+			a, _ := jarr(r.j, "tags")
+			c, _ := jstr(r.meta, "color")
+			return jhas(a, "t4") && c == "blue"
+		}},
+		{expr: `id in {ids}`, params: map[string]any{"ids": []int64{3, 4, 250}}, want: func(r *filterRow) bool { return r.id == 3 || r.id == 4 || r.id == 250 }},
+	}
+}
+
+// insertFilterRows writes rows [lo, hi) column by column, the dynamic keys
+// as one pre-composed dynamic column (named "" as the SDK names the one it
+// builds itself).
+func insertFilterRows(t *testing.T, cli *milvusclient.Client, rows []filterRow) {
+	t.Helper()
+	ctx := testContext(t)
+	n := len(rows)
+	ids := make([]int64, n)
+	i32s := make([]int32, n)
+	ds := make([]float64, n)
+	bs := make([]bool, n)
+	ss := make([]string, n)
+	js := make([][]byte, n)
+	ais := make([][]int64, n)
+	ass := make([][]string, n)
+	var nis []int32
+	valid := make([]bool, n)
+	metas := make([][]byte, n)
+	vecs := make([][]float32, n)
+	for i, r := range rows {
+		ids[i], i32s[i], ds[i], bs[i], ss[i] = r.id, r.i32, r.d, r.b, r.s
+		var err error
+		if js[i], err = json.Marshal(r.j); err != nil {
+			t.Fatal(err)
+		}
+		if metas[i], err = json.Marshal(r.meta); err != nil {
+			t.Fatal(err)
+		}
+		ais[i], ass[i], vecs[i] = r.ai, r.as, r.vec
+		if r.ni != nil {
+			nis = append(nis, *r.ni)
+			valid[i] = true
+		}
+	}
+	niCol, err := column.NewNullableColumnInt32("ni", nis, valid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(filterColl).
+		WithInt64Column("id", ids).WithInt32Column("i32", i32s).WithBoolColumn("b", bs).
+		WithVarcharColumn("s", ss).WithFloatVectorColumn("v", filterDim, vecs).
+		WithColumns(column.NewColumnDouble("d", ds), column.NewColumnJSONBytes("j", js),
+			column.NewColumnInt64Array("ai", ais), column.NewColumnVarCharArray("as", ass), niCol,
+			column.NewColumnJSONBytes("", metas).WithIsDynamic(true)))
+	if err != nil {
+		t.Fatalf("insert: %v", err)
+	}
+	if res.InsertCount != int64(n) {
+		t.Fatalf("inserted %d rows, want %d", res.InsertCount, n)
+	}
+}
+
+func TestFilterLanguage(t *testing.T) {
+	srv := startServer(t, "")
+	cli := srv.client(t)
+	ctx := testContext(t)
+
+	schema := entity.NewSchema().WithName(filterColl).WithDynamicFieldEnabled(true).
+		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
+		WithField(entity.NewField().WithName("i32").WithDataType(entity.FieldTypeInt32)).
+		WithField(entity.NewField().WithName("d").WithDataType(entity.FieldTypeDouble)).
+		WithField(entity.NewField().WithName("b").WithDataType(entity.FieldTypeBool)).
+		WithField(entity.NewField().WithName("s").WithDataType(entity.FieldTypeVarChar).WithMaxLength(64)).
+		WithField(entity.NewField().WithName("j").WithDataType(entity.FieldTypeJSON)).
+		WithField(entity.NewField().WithName("ai").WithDataType(entity.FieldTypeArray).WithElementType(entity.FieldTypeInt64).WithMaxCapacity(8)).
+		WithField(entity.NewField().WithName("as").WithDataType(entity.FieldTypeArray).WithElementType(entity.FieldTypeVarChar).WithMaxCapacity(4).WithMaxLength(16)).
+		WithField(entity.NewField().WithName("ni").WithDataType(entity.FieldTypeInt32).WithNullable(true)).
+		WithField(entity.NewField().WithName("v").WithDataType(entity.FieldTypeFloatVector).WithDim(filterDim))
+	must(t, cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(filterColl, schema)))
+
+	// Half the rows flushed into a sealed segment, half left growing, so
+	// both kinds of segment evaluate every filter.
+	rows := makeFilterRows()
+	insertFilterRows(t, cli, rows[:filterRows/2])
+	flush(t, ctx, cli, filterColl)
+	insertFilterRows(t, cli, rows[filterRows/2:])
+	indexAndLoad(t, ctx, cli, filterColl, "v", index.NewFlatIndex(entity.L2))
+
+	all, err := cli.Query(ctx, strong(milvusclient.NewQueryOption(filterColl).WithOutputFields("count(*)")))
+	must(t, err)
+	if c, _ := all.GetColumn("count(*)").GetAsInt64(0); c != filterRows {
+		t.Fatalf("count(*) = %d, want %d", c, filterRows)
+	}
+	query := rows[123].vec
+
+	for _, fc := range filterCases() {
+		var want []int64
+		for i := range rows {
+			if fc.want(&rows[i]) {
+				want = append(want, rows[i].id)
+			}
+		}
+		t.Run(fc.expr, func(t *testing.T) {
+			// Query.
+			qo := strong(milvusclient.NewQueryOption(filterColl).WithFilter(fc.expr).WithOutputFields("id"))
+			for k, v := range fc.params {
+				qo.WithTemplateParam(k, v)
+			}
+			qr, err := cli.Query(ctx, qo)
+			if err != nil {
+				t.Fatalf("query: %v", err)
+			}
+			if got := sortedCopy(int64Col(t, qr, "id")); !slices.Equal(got, want) {
+				t.Errorf("query: %s", diffIDs(got, want))
+			}
+			// count(*).
+			co := strong(milvusclient.NewQueryOption(filterColl).WithFilter(fc.expr).WithOutputFields("count(*)"))
+			for k, v := range fc.params {
+				co.WithTemplateParam(k, v)
+			}
+			cr, err := cli.Query(ctx, co)
+			if err != nil {
+				t.Fatalf("count: %v", err)
+			}
+			if c, err := cr.GetColumn("count(*)").GetAsInt64(0); err != nil || c != int64(len(want)) {
+				t.Errorf("count(*) = %d, %v; want %d", c, err, len(want))
+			}
+			// Filtered search with a limit above the row count: exactly the matches.
+			so := strong(milvusclient.NewSearchOption(filterColl, filterRows, []entity.Vector{entity.FloatVector(query)}).
+				WithANNSField("v").WithFilter(fc.expr))
+			for k, v := range fc.params {
+				so.WithTemplateParam(k, v)
+			}
+			sr, err := cli.Search(ctx, so)
+			if err != nil {
+				t.Fatalf("search: %v", err)
+			}
+			if len(sr) != 1 {
+				t.Fatalf("search: %d result sets", len(sr))
+			}
+			if got := sortedCopy(ids(t, sr[0])); !slices.Equal(got, want) {
+				t.Errorf("search: %s", diffIDs(got, want))
+			}
+			// Scores ascend (L2).
+			for i := 1; i < len(sr[0].Scores); i++ {
+				if sr[0].Scores[i] < sr[0].Scores[i-1] {
+					t.Errorf("search scores not ascending at %d: %v", i, sr[0].Scores[i-1:i+1])
+					break
+				}
+			}
+		})
+	}
+
+	t.Run("errors", func(t *testing.T) {
+		for _, c := range []struct {
+			expr      string
+			fragments []string
+		}{
+			{`s > 1`, []string{"s > 1", "comparisons between VarChar and Int64 are not supported"}},
+			// A bare Bool field is not a predicate in Milvus (canBeExecuted).
+			{`b`, []string{"predicate is not a boolean expression", "b"}},
+			{`not b`, []string{"not b", "boolean"}},
+			{`b and id > 1`, []string{"b and id > 1", "boolean"}},
+			{`b == 1`, []string{"b == 1", "Bool"}},
+			{`i32 == "a"`, []string{`i32 == "a"`, "Int32", "VarChar"}},
+			{`json_contains(j["tags"])`, []string{"json_contains", "2 arguments"}},
+			{`array_length(ai, 1) == 1`, []string{"array_length", "1 argument"}},
+			{`array_contains_all(ai, 1)`, []string{"array_contains_all(ai, 1)"}},
+			{`(id > 1`, []string{"(id > 1", "expected ')'"}},
+			{`id > 1)`, []string{"id > 1)", "unexpected ')'"}},
+			{`((id > 1) and (b)`, []string{"((id > 1) and (b)", "expected ')'"}},
+			{`id > `, []string{"id >"}},
+			{`i32 == {missing}`, []string{"{missing}", "not found"}},
+			{`nofunc(id)`, []string{"nofunc", "not found"}},
+			{`s like 1`, []string{"s like 1"}},
+			{`i32 + d == 1`, []string{"i32 + d == 1"}},
+		} {
+			qr, err := cli.Query(ctx, strong(milvusclient.NewQueryOption(filterColl).WithFilter(c.expr).WithOutputFields("id")))
+			if err == nil {
+				t.Errorf("query %q: no error, %d rows", c.expr, qr.ResultCount)
+				continue
+			}
+			t.Run("query "+c.expr, func(t *testing.T) { wantCode(t, err, 1100, c.fragments...) })
+			_, err = cli.Query(ctx, strong(milvusclient.NewQueryOption(filterColl).WithFilter(c.expr).WithOutputFields("count(*)")))
+			t.Run("count "+c.expr, func(t *testing.T) { wantCode(t, err, 1100, c.fragments...) })
+			_, err = cli.Search(ctx, strong(milvusclient.NewSearchOption(filterColl, 10, []entity.Vector{entity.FloatVector(query)}).
+				WithANNSField("v").WithFilter(c.expr)))
+			t.Run("search "+c.expr, func(t *testing.T) { wantCode(t, err, 1100, c.fragments...) })
+		}
+	})
+
+	// Without a dynamic field an unknown name is an error, not a $meta key.
+	t.Run("unknown field", func(t *testing.T) {
+		const static = "filter_e2e_static"
+		sch := entity.NewSchema().WithName(static).
+			WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
+			WithField(entity.NewField().WithName("v").WithDataType(entity.FieldTypeFloatVector).WithDim(filterDim))
+		must(t, cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(static, sch)))
+		_, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(static).
+			WithInt64Column("id", []int64{1, 2}).WithFloatVectorColumn("v", filterDim, [][]float32{rows[0].vec, rows[1].vec}))
+		must(t, err)
+		indexAndLoad(t, ctx, cli, static, "v", index.NewFlatIndex(entity.L2))
+		for _, e := range []string{`nope > 1`, `id > 0 and nope["k"] == 1`} {
+			_, err := cli.Query(ctx, strong(milvusclient.NewQueryOption(static).WithFilter(e).WithOutputFields("id")))
+			wantCode(t, err, 1100, "nope", "not exist")
+			_, err = cli.Search(ctx, strong(milvusclient.NewSearchOption(static, 10, []entity.Vector{entity.FloatVector(query)}).
+				WithANNSField("v").WithFilter(e)))
+			wantCode(t, err, 1100, "nope", "not exist")
+		}
+		// In the dynamic collection the same name is a missing $meta key.
+		qr, err := cli.Query(ctx, strong(milvusclient.NewQueryOption(filterColl).WithFilter(`nope > 1`).WithOutputFields("count(*)")))
+		must(t, err)
+		if c, _ := qr.GetColumn("count(*)").GetAsInt64(0); c != 0 {
+			t.Errorf("count(*) where nope > 1 = %d, want 0", c)
+		}
+	})
+}
+
+// diffIDs describes how got differs from want (both sorted).
+func diffIDs(got, want []int64) string {
+	var extra, missing []int64
+	for _, g := range got {
+		if _, ok := slices.BinarySearch(want, g); !ok {
+			extra = append(extra, g)
+		}
+	}
+	for _, w := range want {
+		if _, ok := slices.BinarySearch(got, w); !ok {
+			missing = append(missing, w)
+		}
+	}
+	trim := func(x []int64) string {
+		if len(x) > 12 {
+			return fmt.Sprint(x[:12]) + fmt.Sprintf("...(%d)", len(x))
+		}
+		return fmt.Sprint(x)
+	}
+	return fmt.Sprintf("got %d ids, want %d; unexpected %s, missing %s", len(got), len(want), trim(extra), trim(missing))
+}

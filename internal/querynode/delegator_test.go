@@ -1,0 +1,359 @@
+package querynode
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/msgpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/datanode"
+	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/index"
+	"github.com/milvago/milvago/internal/kv"
+	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/msg"
+	"github.com/milvago/milvago/internal/objstore"
+	"github.com/milvago/milvago/internal/rootcoord"
+	"github.com/milvago/milvago/internal/segment"
+	"github.com/milvago/milvago/internal/streaming"
+)
+
+const (
+	pch    = "dml_0"
+	vch    = "dml_0_9v0"
+	collID = 9
+	part   = 90
+	dim    = 2
+)
+
+// gatedLog lets a reader see only as many messages as the test allows.
+type gatedLog struct {
+	logbroker.Log
+	tokens chan struct{}
+	opened chan struct{}
+	once   sync.Once
+}
+
+func newGatedLog(l logbroker.Log) *gatedLog {
+	return &gatedLog{Log: l, tokens: make(chan struct{}, 1<<12), opened: make(chan struct{})}
+}
+
+func (g *gatedLog) allow(n int) {
+	for range n {
+		g.tokens <- struct{}{}
+	}
+}
+
+func (g *gatedLog) open() { g.once.Do(func() { close(g.opened) }) }
+
+func (g *gatedLog) Read(ctx context.Context, channel string, after logbroker.MessageID) (logbroker.Reader, error) {
+	r, err := g.Log.Read(ctx, channel, after)
+	if err != nil {
+		return nil, err
+	}
+	return &gatedReader{Reader: r, g: g}, nil
+}
+
+type gatedReader struct {
+	logbroker.Reader
+	g *gatedLog
+}
+
+func (r *gatedReader) Next(ctx context.Context) (logbroker.Message, error) {
+	select {
+	case <-r.g.tokens:
+	case <-r.g.opened:
+	case <-ctx.Done():
+		return logbroker.Message{}, ctx.Err()
+	}
+	return r.Reader.Next(ctx)
+}
+
+// mapCounter counts open mappings.
+type mapCounter struct {
+	objstore.Store
+	open atomic.Int64
+}
+
+type countedMapping struct {
+	objstore.Mapping
+	c    *mapCounter
+	once sync.Once
+}
+
+func (m *countedMapping) Close() error {
+	m.once.Do(func() { m.c.open.Add(-1) })
+	return m.Mapping.Close()
+}
+
+func (c *mapCounter) Map(ctx context.Context, key string) (objstore.Mapping, error) {
+	m, err := c.Store.Map(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	c.open.Add(1)
+	return &countedMapping{Mapping: m, c: c}, nil
+}
+
+type env struct {
+	log     *logbroker.Memory
+	gated   *gatedLog
+	objects *mapCounter
+	root    *rootcoord.Server
+	data    *datacoord.Server
+	w       *streaming.Writer
+	qn      *Server
+	coll    *model.Collection
+	ctx     context.Context
+	live    map[int64][]float32
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	store := kv.NewMemory()
+	e := &env{log: logbroker.NewMemory(logbroker.MemoryConfig{}), objects: &mapCounter{Store: objstore.NewMemory()}, ctx: ctx, live: map[int64][]float32{}}
+	e.gated = newGatedLog(e.log)
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		e.gated.open()
+		cancel()
+		wg.Wait()
+		e.log.Close()
+		store.Close()
+	})
+	var err error
+	if e.root, err = rootcoord.New(ctx, rootcoord.Default(), rootcoord.Deps{KV: store}); err != nil {
+		t.Fatal(err)
+	}
+	if e.data, err = datacoord.New(ctx, datacoord.Default(), datacoord.Deps{KV: store, IDs: e.root}); err != nil {
+		t.Fatal(err)
+	}
+	e.w = streaming.New(streaming.Default(), streaming.Deps{Log: e.log, TSO: e.root, Segments: e.data})
+	e.coll = &model.Collection{ID: collID, Name: "c", VChannels: []string{vch}, PChannels: []string{pch},
+		Partitions: []model.Partition{{ID: part, Name: model.DefaultPartition}},
+		Schema: &schemapb.CollectionSchema{Name: "c", Fields: []*schemapb.FieldSchema{
+			{FieldID: 100, Name: "id", DataType: schemapb.DataType_Int64, IsPrimaryKey: true},
+			{FieldID: 101, Name: "v", DataType: schemapb.DataType_FloatVector, TypeParams: []*commonpb.KeyValuePair{{Key: "dim", Value: "2"}}},
+		}}}
+	dn := datanode.New(datanode.Deps{Log: e.log, Objects: e.objects, Coord: e.data, IDs: e.root})
+	if err := dn.Watch(ctx, e.coll); err != nil {
+		t.Fatal(err)
+	}
+	e.qn = New(Deps{Log: e.gated, Objects: e.objects, Syncer: e.w})
+	e.qn.Start(ctx)
+	wg.Go(func() { dn.Run(ctx) })
+	wg.Go(func() { e.qn.Run(ctx) })
+	return e
+}
+
+func (e *env) insert(t *testing.T, pks ...int64) streaming.Result {
+	t.Helper()
+	vecs := make([]float32, 0, len(pks)*dim)
+	for _, pk := range pks {
+		v := []float32{float32(pk), 1}
+		vecs = append(vecs, v...)
+		e.live[pk] = v
+	}
+	f := e.coll.Schema.GetFields()
+	ins := &msgpb.InsertRequest{CollectionID: collID, PartitionID: part, NumRows: uint64(len(pks)), ShardName: vch,
+		FieldsData: []*schemapb.FieldData{
+			column.ToFieldData(&column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: pks}, f[0]),
+			column.ToFieldData(&column.FloatVector{Dim: dim, Data: vecs}, f[1]),
+		}}
+	r, err := e.w.AppendInsert(e.ctx, pch, streaming.Insert{CollectionID: collID, PartitionID: part, VChannel: vch, Rows: int64(len(pks)),
+		Bytes: int64(len(pks) * 16), Message: &msg.Message{Kind: msg.KindInsert, VChannel: vch, Insert: ins}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (e *env) delete(t *testing.T, pks ...int64) {
+	t.Helper()
+	m := &msg.Message{Kind: msg.KindDelete, VChannel: vch, Delete: &msgpb.DeleteRequest{CollectionID: collID, ShardName: vch, NumRows: int64(len(pks)),
+		PrimaryKeys: &schemapb.IDs{IdField: &schemapb.IDs_IntId{IntId: &schemapb.LongArray{Data: pks}}}}}
+	if _, err := e.w.AppendDelete(e.ctx, pch, m); err != nil {
+		t.Fatal(err)
+	}
+	for _, pk := range pks {
+		delete(e.live, pk)
+	}
+}
+
+func (e *env) seal(t *testing.T) model.Segment {
+	t.Helper()
+	ids, _, err := e.w.Seal(e.ctx, pch, vch, collID)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("seal: %v %v", ids, err)
+	}
+	latest, err := e.log.Latest(e.ctx, pch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "flush", func() bool { return e.data.Flushed(ids) && e.data.GetCheckpoint(vch).Position == uint64(latest) })
+	seg, _ := e.data.Segment(ids[0])
+	return seg
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// keys queries, counts and searches the shard at guarantee and checks the
+// three agree; it returns the visible keys.
+func (e *env) keys(t *testing.T, guarantee uint64) []int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
+	defer cancel()
+	q, err := e.qn.Query(ctx, &QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: guarantee})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := e.qn.Query(ctx, &QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: guarantee, CountOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := e.qn.Search(ctx, &SearchRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: guarantee,
+		Search: segment.SearchRequest{FieldID: 101, Queries: index.Dataset{Dim: dim, Float: []float32{0, 0}}, Metric: index.L2, Params: index.SearchParams{K: 1000}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	searched := slices.Sorted(slices.Values(s.IntPKs))
+	if !slices.Equal(searched, q.IntPKs) || n.Count != int64(len(q.IntPKs)) {
+		t.Fatalf("query %v, search %v, count %d disagree", q.IntPKs, searched, n.Count)
+	}
+	return q.IntPKs
+}
+
+func (e *env) now(t *testing.T) uint64 {
+	t.Helper()
+	ts, err := e.root.AllocTimestamp(e.ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+func (e *env) delegator(t *testing.T) *delegator {
+	t.Helper()
+	d, err := e.qn.shard(collID, vch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func keyRange(from, to int64) []int64 {
+	var out []int64
+	for pk := from; pk < to; pk++ {
+		out = append(out, pk)
+	}
+	return out
+}
+
+// TestHandoffAheadOfTheLog hands a flushed segment to a shard that has
+// not read any of its rows from the log yet: reads at an older service
+// time must not see the sealed copy's newer rows, the shard must skip the
+// segment's inserts when it reaches them, and deletes read later must
+// apply to the sealed copy.
+func TestHandoffAheadOfTheLog(t *testing.T) {
+	e := newEnv(t)
+	first := e.insert(t, keyRange(0, 10)...)
+	e.insert(t, keyRange(10, 30)...)
+	e.delete(t, 5)
+	seg := e.seal(t)
+	e.insert(t, keyRange(30, 40)...)
+	e.delete(t, 31, 7)
+
+	// Loaded as if nothing had been flushed yet; the shard reads nothing.
+	plan := ChannelPlan{VChannel: vch, PChannel: pch}
+	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []ChannelPlan{plan}); err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := e.qn.Progress(collID); !ok || p != 0 {
+		t.Fatalf("progress %d before the shard read anything", p)
+	}
+	if err := e.qn.SyncSegment(e.ctx, collID, SegmentPlan{Segment: seg}); err != nil {
+		t.Fatal(err)
+	}
+	dl := e.delegator(t)
+	e.gated.allow(1) // the first insert only
+	eventually(t, "the first message", func() bool { return dl.tsafe.Load() == first.TS })
+	if got := e.keys(t, first.TS); !slices.Equal(got, keyRange(0, 10)) {
+		t.Fatalf("at the first insert's time the shard shows %v, want 0..9", got)
+	}
+	e.gated.open()
+	eventually(t, "progress 100", func() bool { p, _ := e.qn.Progress(collID); return p == 100 })
+	want := slices.Sorted(maps.Keys(e.live))
+	if got := e.keys(t, e.now(t)); !slices.Equal(got, want) {
+		t.Fatalf("shard shows %v, want %v", got, want)
+	}
+	dl.mu.RLock()
+	_, grew := dl.growing[seg.ID]
+	dl.mu.RUnlock()
+	if grew {
+		t.Fatalf("the shard rebuilt the handed-off segment %d from the log", seg.ID)
+	}
+}
+
+// TestReleaseAndReplaceUnmap checks that replacing a sealed segment (a
+// reload with its index) and releasing the collection close its mappings.
+func TestReleaseAndReplaceUnmap(t *testing.T) {
+	e := newEnv(t)
+	e.insert(t, keyRange(0, 20)...)
+	e.delete(t, 3)
+	seg := e.seal(t)
+	e.gated.open()
+	plan := ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: e.data.GetCheckpoint(vch),
+		Sealed: []SegmentPlan{{Segment: seg}}, DeltaLogs: e.data.DeltaLogs(vch)}
+	if plan.Checkpoint.Position == 0 || len(plan.DeltaLogs) != 1 {
+		t.Fatalf("plan %+v", plan)
+	}
+	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []ChannelPlan{plan}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "progress 100", func() bool { p, _ := e.qn.Progress(collID); return p == 100 })
+	want := slices.Sorted(maps.Keys(e.live))
+	if got := e.keys(t, e.now(t)); !slices.Equal(got, want) {
+		t.Fatalf("shard shows %v, want %v", got, want)
+	}
+	open := e.objects.open.Load()
+	if open == 0 {
+		t.Fatal("no mapping open for a loaded sealed segment")
+	}
+	if err := e.qn.SyncSegment(e.ctx, collID, SegmentPlan{Segment: seg}); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.objects.open.Load(); got != open {
+		t.Fatalf("%d mappings open after reloading the segment, %d before", got, open)
+	}
+	if got := e.keys(t, e.now(t)); !slices.Equal(got, want) {
+		t.Fatalf("after reload the shard shows %v, want %v", got, want)
+	}
+	e.qn.ReleaseCollection(collID)
+	if got := e.objects.open.Load(); got != 0 {
+		t.Fatalf("%d mappings open after release", got)
+	}
+	if _, err := e.qn.Query(e.ctx, &QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: 1}); !errors.Is(err, errs.ErrCollectionNotLoaded) {
+		t.Fatalf("query after release: %v", err)
+	}
+}

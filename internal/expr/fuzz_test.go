@@ -49,8 +49,18 @@ func FuzzParse(f *testing.F) {
 		if e2.String() != canon {
 			t.Fatalf("canonical form not stable: %q -> %q", canon, e2.String())
 		}
-		if _, err := e.Eval(context.Background(), batch); err != nil {
+		got, err := e.Eval(context.Background(), batch)
+		if err != nil {
 			t.Fatalf("Eval(%q): %v", text, err)
+		}
+		got2, err := e2.Eval(context.Background(), batch)
+		if err != nil {
+			t.Fatalf("Eval(%q): %v", canon, err)
+		}
+		for i := range got.Len() {
+			if got.Test(i) != got2.Test(i) {
+				t.Fatalf("%q and its canonical form %q disagree on row %d", text, canon, i)
+			}
 		}
 		data, err := e.Marshal()
 		if err != nil {

@@ -358,10 +358,14 @@ func verifyFloat(v float64) error {
 	return nil
 }
 
+// verifyFloats rejects NaN and ±Inf: a float32 is one of them exactly
+// when its exponent bits are all ones, which is cheaper to test than
+// converting every value (this runs over every vector component inserted).
 func verifyFloats(data []float32) error {
+	const exp = 0x7f800000
 	for _, v := range data {
-		if err := verifyFloat(float64(v)); err != nil {
-			return err
+		if math.Float32bits(v)&exp == exp {
+			return verifyFloat(float64(v))
 		}
 	}
 	return nil

@@ -35,6 +35,7 @@ type delegator struct {
 	deletes deleteLog
 	notify  chan struct{} // closed and replaced whenever tsafe moves
 	failed  error
+	closed  bool // released: loads that finish later unmap instead of joining
 }
 
 // sealedSegment is a loaded sealed segment whose columns and indexes may
@@ -291,6 +292,7 @@ func (dl *delegator) progress() int64 {
 func (dl *delegator) close() {
 	dl.mu.Lock()
 	defer dl.mu.Unlock()
+	dl.closed = true
 	for id, s := range dl.sealed {
 		s.close()
 		delete(dl.sealed, id)

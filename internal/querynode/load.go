@@ -7,6 +7,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/segment"
@@ -84,6 +85,11 @@ func (dl *delegator) loadSealed(ctx context.Context, plan SegmentPlan) error {
 	}
 	ss.seg = sealed
 	dl.mu.Lock()
+	if dl.closed {
+		// Released while loading: nobody would ever close this copy.
+		dl.mu.Unlock()
+		return errs.CollectionNotLoaded(dl.coll.ID)
+	}
 	deleteFrom(sealed, dl.deletes.intPKs, dl.deletes.intTS, dl.deletes.strPKs, dl.deletes.strTS)
 	old := dl.sealed[seg.ID]
 	dl.sealed[seg.ID] = ss

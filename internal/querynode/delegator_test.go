@@ -357,3 +357,67 @@ func TestReleaseAndReplaceUnmap(t *testing.T) {
 		t.Fatalf("query after release: %v", err)
 	}
 }
+
+// blockingMaps makes Map wait until released, after saying it started.
+type blockingMaps struct {
+	*mapCounter
+	started chan struct{}
+	release chan struct{}
+	armed   atomic.Bool
+}
+
+func (b *blockingMaps) Map(ctx context.Context, key string) (objstore.Mapping, error) {
+	if b.armed.CompareAndSwap(true, false) {
+		b.started <- struct{}{}
+		<-b.release
+	}
+	return b.mapCounter.Map(ctx, key)
+}
+
+// TestReleaseDuringLoad releases a collection while its shard is still
+// mapping a sealed segment: once the load finishes, nothing may stay
+// mapped.
+func TestReleaseDuringLoad(t *testing.T) {
+	e := newEnv(t)
+	e.insert(t, keyRange(0, 20)...)
+	seg := e.seal(t)
+	e.gated.open()
+	// f loads the segment through the initial plan or through a handoff,
+	// and releases the collection while the segment is being mapped.
+	f := func(viaHandoff bool) {
+		t.Helper()
+		bm := &blockingMaps{mapCounter: e.objects, started: make(chan struct{}), release: make(chan struct{})}
+		bm.armed.Store(true)
+		qn := New(Deps{Log: e.log, Objects: bm, Syncer: e.w})
+		ctx, cancel := context.WithCancel(e.ctx)
+		defer cancel()
+		qn.Start(ctx)
+		done := make(chan struct{})
+		go func() { qn.Run(ctx); close(done) }()
+		defer func() { cancel(); <-done }()
+		plan := ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: e.data.GetCheckpoint(vch)}
+		if !viaHandoff {
+			plan.Sealed = []SegmentPlan{{Segment: seg}}
+		}
+		if err := qn.LoadCollection(ctx, e.coll, nil, []ChannelPlan{plan}); err != nil {
+			t.Fatal(err)
+		}
+		handoff := make(chan error, 1)
+		if viaHandoff {
+			d, err := qn.shard(collID, vch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() { handoff <- d.loadSealed(ctx, SegmentPlan{Segment: seg}) }()
+		}
+		<-bm.started
+		qn.ReleaseCollection(collID)
+		close(bm.release)
+		if viaHandoff {
+			<-handoff
+		}
+		eventually(t, "every mapping closed", func() bool { return e.objects.open.Load() == 0 })
+	}
+	f(false)
+	f(true)
+}

@@ -401,3 +401,38 @@ func TestPrimaryKeyInVarChar(t *testing.T) {
 		t.Errorf("unknown field without dynamic field: %v", err)
 	}
 }
+
+func TestTemplateArrays(t *testing.T) {
+	jsonArr := &schemapb.TemplateValue{Val: &schemapb.TemplateValue_ArrayVal{ArrayVal: &schemapb.TemplateArrayValue{
+		Data: &schemapb.TemplateArrayValue_JsonData{JsonData: &schemapb.JSONArray{Data: [][]byte{[]byte(`1`), []byte(`"x"`), []byte(`[1, 2]`), []byte(`2.5`)}}}}}}
+	nested := &schemapb.TemplateValue{Val: &schemapb.TemplateValue_ArrayVal{ArrayVal: &schemapb.TemplateArrayValue{
+		Data: &schemapb.TemplateArrayValue_ArrayData{ArrayData: &schemapb.TemplateArrayValueArray{Data: []*schemapb.TemplateArrayValue{
+			{Data: &schemapb.TemplateArrayValue_LongData{LongData: &schemapb.LongArray{Data: []int64{1, 2}}}},
+			{Data: &schemapb.TemplateArrayValue_StringData{StringData: &schemapb.StringArray{Data: []string{"a"}}}},
+		}}}}}}
+	strs := &schemapb.TemplateValue{Val: &schemapb.TemplateValue_ArrayVal{ArrayVal: &schemapb.TemplateArrayValue{
+		Data: &schemapb.TemplateArrayValue_StringData{StringData: &schemapb.StringArray{Data: []string{"apple", "cherry"}}}}}}
+	f := func(text string, tpl map[string]*schemapb.TemplateValue, canon string, want ...int) {
+		t.Helper()
+		e, err := Parse(testSchema(), text, tpl)
+		if err != nil {
+			t.Fatalf("Parse(%s): %v", text, err)
+		}
+		if e.String() != canon {
+			t.Errorf("String() = %s, want %s", e, canon)
+		}
+		bs, err := e.Eval(context.Background(), smallBatch())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		bs.ForEach(func(i int) { got = append(got, i) })
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: rows %v, want %v", text, got, want)
+		}
+	}
+	f(`j["a"] in {v}`, map[string]*schemapb.TemplateValue{"v": jsonArr}, `j["a"] in [1, "x", [1, 2], 2.5]`, 0, 1, 5)
+	f(`json_contains_any(j["tags"], {v})`, map[string]*schemapb.TemplateValue{"v": jsonArr}, `json_contains_any(j["tags"], [1, "x", [1, 2], 2.5])`, 0, 1)
+	f(`j["a"] in {v}`, map[string]*schemapb.TemplateValue{"v": nested}, `j["a"] in [[1, 2], ["a"]]`, 5)
+	f(`s in {v}`, map[string]*schemapb.TemplateValue{"v": strs}, `s in ["apple", "cherry"]`, 0, 3)
+}

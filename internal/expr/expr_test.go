@@ -436,3 +436,70 @@ func TestTemplateArrays(t *testing.T) {
 	f(`j["a"] in {v}`, map[string]*schemapb.TemplateValue{"v": nested}, `j["a"] in [[1, 2], ["a"]]`, 5)
 	f(`s in {v}`, map[string]*schemapb.TemplateValue{"v": strs}, `s in ["apple", "cherry"]`, 0, 3)
 }
+
+// TestArrayElementTypes covers Array fields of every element type.
+func TestArrayElementTypes(t *testing.T) {
+	arr := func(name string, id int64, elem schemapb.DataType) *schemapb.FieldSchema {
+		return &schemapb.FieldSchema{FieldID: id, Name: name, DataType: schemapb.DataType_Array, ElementType: elem,
+			TypeParams: []*commonpb.KeyValuePair{{Key: "max_capacity", Value: "8"}}}
+	}
+	schema := &schemapb.CollectionSchema{Fields: []*schemapb.FieldSchema{
+		{FieldID: 1, Name: "pk", DataType: schemapb.DataType_Int64, IsPrimaryKey: true},
+		arr("ab", 2, schemapb.DataType_Bool), arr("a8", 3, schemapb.DataType_Int8), arr("a16", 4, schemapb.DataType_Int16),
+		arr("a32", 5, schemapb.DataType_Int32), arr("af", 6, schemapb.DataType_Float), arr("as", 7, schemapb.DataType_VarChar),
+	}}
+	bools := func(xs ...bool) *schemapb.ScalarField {
+		return &schemapb.ScalarField{Data: &schemapb.ScalarField_BoolData{BoolData: &schemapb.BoolArray{Data: xs}}}
+	}
+	ints := func(xs ...int32) *schemapb.ScalarField {
+		return &schemapb.ScalarField{Data: &schemapb.ScalarField_IntData{IntData: &schemapb.IntArray{Data: xs}}}
+	}
+	floats := func(xs ...float32) *schemapb.ScalarField {
+		return &schemapb.ScalarField{Data: &schemapb.ScalarField_FloatData{FloatData: &schemapb.FloatArray{Data: xs}}}
+	}
+	col := func(elem schemapb.DataType, rows ...*schemapb.ScalarField) column.Column {
+		return &column.Scalar[*schemapb.ScalarField]{Type: schemapb.DataType_Array, ElementType: elem, Data: rows}
+	}
+	batch := &memBatch{n: 3, cols: map[int64]column.Column{
+		1: &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: []int64{1, 2, 3}},
+		2: col(schemapb.DataType_Bool, bools(true), bools(false, false), bools()),
+		3: col(schemapb.DataType_Int8, ints(-1, 5), ints(127), ints()),
+		4: col(schemapb.DataType_Int16, ints(300), ints(-300, 1), ints(2)),
+		5: col(schemapb.DataType_Int32, ints(1<<20), ints(7), ints(7, 8)),
+		6: col(schemapb.DataType_Float, floats(0.1, 2), floats(1.5), floats()),
+		7: col(schemapb.DataType_VarChar, strArray("x"), strArray("y", "z"), strArray()),
+	}}
+	f := func(text string, want ...int) {
+		t.Helper()
+		e, err := Parse(schema, text, nil)
+		if err != nil {
+			t.Fatalf("Parse(%s): %v", text, err)
+		}
+		bs, err := e.Eval(context.Background(), batch)
+		if err != nil {
+			t.Fatalf("Eval(%s): %v", text, err)
+		}
+		var got []int
+		bs.ForEach(func(i int) { got = append(got, i) })
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: rows %v, want %v", text, got, want)
+		}
+	}
+	f(`array_contains(ab, false)`, 1)
+	f(`ab[0] == true`, 0)
+	f(`array_length(ab) == 2`, 1)
+	f(`array_contains_any(a8, [5, 127])`, 0, 1)
+	f(`a8[0] < 0`, 0)
+	f(`a16[0] in [300, 2]`, 0, 2)
+	f(`array_contains_all(a16, [1, -300])`, 1)
+	f(`a32[1] == 8`, 2)
+	f(`array_contains(a32, 1048576)`, 0)
+	f(`af[0] == 0.1`, 0)
+	f(`array_contains(af, 1.5)`, 1)
+	f(`af[1] > 1`, 0)
+	f(`as[1] like "z%"`, 1)
+	f(`array_contains_any(as, ["x", "z"])`, 0, 1)
+	f(`a8 == [-1, 5]`, 0)
+	f(`a8 != [-1, 5]`, 1, 2)
+	f(`a32[0] + 1 == 8`, 1, 2)
+}

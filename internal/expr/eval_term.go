@@ -129,18 +129,17 @@ func termStrings(data []string, s *termSet, w []uint64) {
 
 // termSet is the value list of an `in`, indexed for the column type.
 type termSet struct {
-	ints    []int64
-	intMap  map[int64]struct{}
-	bitmap  []uint64 // dense integer sets: bit v-bitLo
-	bitLo   int64
-	floats  map[float64]struct{}
-	strs    []string
-	strMap  map[string]struct{}
-	byLen   [][]string // small string sets: values by length
-	hasT    bool
-	hasF    bool
-	vals    []value
-	nonInts bool // an integral float matched ints already; non-integral floats never match
+	ints   []int64
+	intMap map[int64]struct{}
+	bitmap []uint64 // dense integer sets: bit v-bitLo
+	bitLo  int64
+	floats map[float64]struct{}
+	strs   []string
+	strMap map[string]struct{}
+	byLen  [][]string // small string sets: values by length
+	hasT   bool
+	hasF   bool
+	vals   []value
 }
 
 func newTermSet(t schemapb.DataType, vals []value) *termSet {

@@ -352,7 +352,7 @@ type nullNode struct {
 	isNull bool
 }
 
-// existsNode is `exists json["path"]`; neg renders `is null` on a JSON path.
+// existsNode is `exists json["path"]` (`json["path"] is null` is its negation).
 type existsNode struct {
 	f fieldRef
 }

@@ -144,7 +144,7 @@ func parseSearchRequest(schema *schemapb.CollectionSchema, req *milvuspb.SearchR
 		built, hasIndex = indexMetric(field.GetFieldID())
 	}
 	switch {
-	case hasIndex && metric != "" && index.Metric(metric) != built:
+	case hasIndex && metric != "" && !strings.EqualFold(metric, string(built)):
 		return nil, errPlain("metric type not match: invalid parameter[expected=%s][actual=%s]", built, metric)
 	case hasIndex:
 		spec.Metric = built

@@ -33,10 +33,13 @@ type splitter struct {
 	wg        sync.WaitGroup // the accept loop and the sniffing goroutines
 	closeOnce sync.Once
 	done      chan struct{}
+
+	mu       sync.Mutex            // guards sniffing
+	sniffing map[net.Conn]struct{} // connections not yet classified; closed by close
 }
 
 func newSplitter(root net.Listener, logger *slog.Logger) *splitter {
-	s := &splitter{root: root, logger: logger, done: make(chan struct{})}
+	s := &splitter{root: root, logger: logger, done: make(chan struct{}), sniffing: map[net.Conn]struct{}{}}
 	s.grpc = &subListener{s: s, conns: make(chan net.Conn)}
 	s.http = &subListener{s: s, conns: make(chan net.Conn)}
 	return s
@@ -61,6 +64,16 @@ func (s *splitter) run() {
 			s.close(err)
 			return
 		}
+		s.mu.Lock()
+		select {
+		case <-s.done:
+			s.mu.Unlock()
+			conn.Close()
+			return
+		default:
+		}
+		s.sniffing[conn] = struct{}{}
+		s.mu.Unlock()
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -86,11 +99,17 @@ func (s *splitter) dispatch(conn net.Conn) {
 		}
 		if err != nil {
 			s.logger.Debug("connection closed before it could be classified", "remote", conn.RemoteAddr().String(), "err", err)
+			s.mu.Lock()
+			delete(s.sniffing, conn)
+			s.mu.Unlock()
 			conn.Close()
 			return
 		}
 	}
 	conn.SetReadDeadline(time.Time{})
+	s.mu.Lock()
+	delete(s.sniffing, conn)
+	s.mu.Unlock()
 	pc := &peekedConn{Conn: conn, r: io.MultiReader(bytes.NewReader(buf), conn)}
 	target := s.http
 	if isGRPC {
@@ -110,7 +129,12 @@ func (s *splitter) close(err error) {
 			err = net.ErrClosed
 		}
 		s.grpc.err, s.http.err = err, err
+		s.mu.Lock()
 		close(s.done)
+		for c := range s.sniffing {
+			c.Close() // unblocks its dispatch
+		}
+		s.mu.Unlock()
 		s.root.Close()
 	})
 }

@@ -190,6 +190,15 @@ func (s *Server) reduceSearch(c *model.Collection, spec *searchSpec, results []*
 		}
 		cols[fid] = col
 	}
-	fields := fieldsDataFor(c.Schema, fetchIDs, cols, dynKeys)
-	return newSearchResultData(spec.NQ, spec.TopK, topks, keysToIDs(pk), scores, fields, outNames, pkField(c).GetName())
+	// Hits always carry their primary key among the fields too: clients
+	// such as the Node SDK build each hit from fields_data and output_fields.
+	pkf := pkField(c)
+	outIDs := fetchIDs
+	if !slices.Contains(fetchIDs, pkf.GetFieldID()) {
+		outIDs = append([]int64{pkf.GetFieldID()}, fetchIDs...)
+		outNames = append([]string{pkf.GetName()}, outNames...)
+	}
+	cols[pkf.GetFieldID()] = pk
+	fields := fieldsDataFor(c.Schema, outIDs, cols, dynKeys)
+	return newSearchResultData(spec.NQ, spec.TopK, topks, keysToIDs(pk), scores, fields, outNames, pkf.GetName())
 }

@@ -65,11 +65,14 @@ type Server struct {
 	logger *slog.Logger
 	queue  chan int64 // build IDs to run
 
-	mu        sync.Mutex                    // guards defs, builds, listeners
-	defs      map[int64]*model.IndexDef     // by index ID
-	builds    map[int64]*model.SegmentIndex // by build ID
-	listeners []Listener
+	mu         sync.Mutex                    // guards defs, builds, scheduling, listeners
+	defs       map[int64]*model.IndexDef     // by index ID
+	builds     map[int64]*model.SegmentIndex // by build ID
+	scheduling map[scheduleKey]bool          // builds being created
+	listeners  []Listener
 }
+
+type scheduleKey struct{ index, segment int64 }
 
 const (
 	prefixDef   = "index/def/"
@@ -82,7 +85,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{d: d, logger: d.Logger.With("component", "indexcoord"), queue: make(chan int64, 1<<16),
-		defs: map[int64]*model.IndexDef{}, builds: map[int64]*model.SegmentIndex{}}
+		defs: map[int64]*model.IndexDef{}, builds: map[int64]*model.SegmentIndex{}, scheduling: map[scheduleKey]bool{}}
 	defs, err := d.KV.List(ctx, prefixDef)
 	if err != nil {
 		return nil, fmt.Errorf("indexcoord: load definitions: %w", err)
@@ -306,6 +309,9 @@ func (s *Server) schedule(ctx context.Context, def *model.IndexDef, seg model.Se
 		// Scalar indexes are definitions only: filters scan columns.
 		state = commonpb.IndexState_Finished
 	}
+	// CreateIndex and SegmentFlushed may schedule the same segment at
+	// once: reserve (index, segment) under mu until the build is recorded.
+	key := scheduleKey{def.ID, seg.ID}
 	s.mu.Lock()
 	for _, b := range s.builds {
 		if b.IndexID == def.ID && b.SegmentID == seg.ID {
@@ -313,18 +319,23 @@ func (s *Server) schedule(ctx context.Context, def *model.IndexDef, seg model.Se
 			return nil
 		}
 	}
+	if s.scheduling[key] {
+		s.mu.Unlock()
+		return nil
+	}
+	s.scheduling[key] = true
 	s.mu.Unlock()
-	id, err := s.d.IDs.AllocID(ctx, 1)
-	if err != nil {
-		return err
-	}
-	b := &model.SegmentIndex{BuildID: id, IndexID: def.ID, SegmentID: seg.ID, FieldID: def.FieldID, State: state, NumRows: seg.NumRows}
-	if saved, err := s.saveBuild(ctx, b); err != nil || !saved {
-		return err // !saved: the index was dropped meanwhile
-	}
+	b, err := s.newBuild(ctx, def, seg, state)
 	s.mu.Lock()
-	s.builds[id] = b
+	delete(s.scheduling, key)
+	if b != nil {
+		s.builds[b.BuildID] = b
+	}
 	s.mu.Unlock()
+	if b == nil {
+		return err // nil error: the index was dropped meanwhile
+	}
+	id := b.BuildID
 	if state != commonpb.IndexState_Finished {
 		select {
 		case s.queue <- id:
@@ -339,6 +350,20 @@ func (s *Server) schedule(ctx context.Context, def *model.IndexDef, seg model.Se
 // whether it did: a build that finishes (or is scheduled) after DropIndex
 // removed its records must not write them back, or a restart would serve
 // the dropped index's file for the segment.
+// newBuild allocates and persists a build; nil without error when the
+// index was dropped meanwhile.
+func (s *Server) newBuild(ctx context.Context, def *model.IndexDef, seg model.Segment, state commonpb.IndexState) (*model.SegmentIndex, error) {
+	id, err := s.d.IDs.AllocID(ctx, 1)
+	if err != nil {
+		return nil, err
+	}
+	b := &model.SegmentIndex{BuildID: id, IndexID: def.ID, SegmentID: seg.ID, FieldID: def.FieldID, State: state, NumRows: seg.NumRows}
+	if saved, err := s.saveBuild(ctx, b); err != nil || !saved {
+		return nil, err
+	}
+	return b, nil
+}
+
 func (s *Server) saveBuild(ctx context.Context, b *model.SegmentIndex) (bool, error) {
 	defKey := prefixDef + strconv.FormatInt(b.IndexID, 10)
 	def, err := s.d.KV.Get(ctx, defKey)

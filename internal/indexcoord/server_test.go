@@ -146,16 +146,15 @@ func (e *env) run(t *testing.T) (stop func()) {
 	return stop
 }
 
-// flush creates a flushed segment of n rows of coll with real binlogs.
-func (e *env) flush(t *testing.T, coll *model.Collection, n int) int64 {
-	t.Helper()
+// flushE creates a flushed segment of n rows of coll with real binlogs.
+func (e *env) flushE(coll *model.Collection, part int64, n int) (int64, error) {
 	ctx := context.Background()
-	a, err := e.data.AssignSegment(ctx, coll.ID, 10, coll.VChannels[0], int64(n), int64(n*dim*4), 0)
+	a, err := e.data.AssignSegment(ctx, coll.ID, part, coll.VChannels[0], int64(n), int64(n*dim*4), 0)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	if _, err := e.data.SealChannel(ctx, coll.ID, coll.VChannels[0], 1); err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	vecs := make([]float32, n*dim)
 	for i := range vecs {
@@ -169,18 +168,28 @@ func (e *env) flush(t *testing.T, coll *model.Collection, n int) int64 {
 	for field, c := range map[int64]column.Column{vecField: &column.FloatVector{Dim: dim, Data: vecs}, 102: &column.ByteVector{Type: schemapb.DataType_BinaryVector, Dim: 16, Data: bits}} {
 		data, err := storage.EncodeColumn(c)
 		if err != nil {
-			t.Fatal(err)
+			return 0, err
 		}
-		path := storage.InsertLogPath(coll.ID, 10, a.SegmentID, field, 1)
+		path := storage.InsertLogPath(coll.ID, part, a.SegmentID, field, 1)
 		if err := e.objects.Put(ctx, path, data); err != nil {
-			t.Fatal(err)
+			return 0, err
 		}
 		binlogs[field] = path
 	}
 	if err := e.data.SegmentFlushed(ctx, datacoord.FlushResult{SegmentID: a.SegmentID, NumRows: int64(n), Binlogs: binlogs, FlushTS: 1}); err != nil {
+		return 0, err
+	}
+	return a.SegmentID, nil
+}
+
+// flush is flushE failing the test on error.
+func (e *env) flush(t *testing.T, coll *model.Collection, n int) int64 {
+	t.Helper()
+	id, err := e.flushE(coll, 10, n)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return a.SegmentID
+	return id
 }
 
 func (e *env) create(field int64, name string, params map[string]string) error {
@@ -438,6 +447,60 @@ func TestDropIndexDuringBuild(t *testing.T) {
 	for _, kv := range list {
 		if strings.Contains(string(kv.Value), `"IndexID":`+strconv.FormatInt(def.ID, 10)) {
 			t.Fatalf("meta store still holds %s: %s", kv.Key, kv.Value)
+		}
+	}
+}
+
+// TestOneBuildPerSegmentUnderConcurrentFlushes defines an index while
+// segments are being flushed: every segment gets exactly one build,
+// whether CreateIndex or the flush notification schedules it.
+func TestOneBuildPerSegmentUnderConcurrentFlushes(t *testing.T) {
+	for round := range 10 {
+		e := newEnv(t)
+		e.coll = testCollection(int64(10 + round))
+		var mu sync.Mutex
+		var segs []int64
+		var wg sync.WaitGroup
+		errc := make(chan error, 5)
+		for g := range 4 {
+			wg.Go(func() {
+				for range 10 {
+					// A partition per goroutine: each flush seals its own segment.
+					id, err := e.flushE(e.coll, int64(20+g), 3)
+					if err != nil {
+						errc <- err
+						return
+					}
+					mu.Lock()
+					segs = append(segs, id)
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Go(func() {
+			if err := e.create(vecField, "v_idx", map[string]string{"index_type": "FLAT", "metric_type": "L2"}); err != nil {
+				errc <- err
+			}
+		})
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			t.Fatal(err)
+		}
+		e.ic.mu.Lock()
+		perSeg := map[int64]int{}
+		for _, b := range e.ic.builds {
+			perSeg[b.SegmentID]++
+		}
+		e.ic.mu.Unlock()
+		for _, seg := range segs {
+			if perSeg[seg] != 1 {
+				t.Fatalf("round %d: segment %d has %d builds", round, seg, perSeg[seg])
+			}
+		}
+		list, _ := e.store.List(context.Background(), prefixBuild)
+		if len(list) != len(segs) {
+			t.Fatalf("round %d: %d build records for %d segments", round, len(list), len(segs))
 		}
 	}
 }

@@ -408,6 +408,24 @@ func filterCases() []filterCase {
 		{expr: `array_length(as) > 1`, want: func(r *filterRow) bool { return len(r.as) > 1 }},
 		{expr: `ARRAY_LENGTH(j["tags"]) == 2`, want: func(r *filterRow) bool { a, ok := jarr(r.j, "tags"); return ok && len(a) == 2 }},
 
+		// Constants outside the column's range, empty lists, primary keys.
+		{expr: `i32 < 3000000000`, want: func(r *filterRow) bool { return true }},
+		{expr: `i32 > -3000000000 and i32 != 3000000000`, want: func(r *filterRow) bool { return true }},
+		{expr: `i32 == 3000000000 or i32 in [5000000000, 7]`, want: func(r *filterRow) bool { return r.i32 == 7 }},
+		{expr: `id in []`, want: func(r *filterRow) bool { return false }},
+		{expr: `id not in []`, want: func(r *filterRow) bool { return true }},
+		{expr: `id == 42`, want: func(r *filterRow) bool { return r.id == 42 }},
+		{expr: `id in [42, 260] and b == false`, want: func(r *filterRow) bool { return (r.id == 42 || r.id == 260) && !r.b }},
+		{expr: `j["f"] in [2.25, 3, 70]`, want: func(r *filterRow) bool {
+			v, ok := jnum(r.j, "f")
+			return ok && (v == 2.25 || v == 3 || v == 70)
+		}},
+		{expr: `j["flag"] != True and j["a"]["b"][0] <= 1`, want: func(r *filterRow) bool {
+			f, _ := jget(r.j, "flag")
+			v, ok := jnum(r.j, "a", "b", 0)
+			return f != true && ok && v <= 1
+		}},
+
 		// Templates.
 		{expr: `i32 > {x}`, params: map[string]any{"x": 10}, want: func(r *filterRow) bool { return r.i32 > 10 }},
 		{expr: `d < {f} and b == {flag}`, params: map[string]any{"f": -5.5, "flag": true}, want: func(r *filterRow) bool { return r.d < -5.5 && r.b }},
@@ -570,6 +588,46 @@ func TestFilterLanguage(t *testing.T) {
 		})
 	}
 
+	// With a limit below the number of matches, a FLAT search returns the
+	// nearest matching rows: their distances are the smallest among the
+	// matches (compared as distances because rows share vectors).
+	t.Run("top k", func(t *testing.T) {
+		for _, fc := range filterCases()[:40] {
+			var dists []float32
+			for i := range rows {
+				if fc.want(&rows[i]) {
+					dists = append(dists, l2sq(rows[i].vec, query))
+				}
+			}
+			slices.Sort(dists)
+			const k = 7
+			so := strong(milvusclient.NewSearchOption(filterColl, k, []entity.Vector{entity.FloatVector(query)}).
+				WithANNSField("v").WithFilter(fc.expr).WithOutputFields("i32"))
+			for name, v := range fc.params {
+				so.WithTemplateParam(name, v)
+			}
+			sr, err := cli.Search(ctx, so)
+			if err != nil {
+				t.Fatalf("%s: %v", fc.expr, err)
+			}
+			want := dists[:min(k, len(dists))]
+			got := ids(t, sr[0])
+			if len(got) != len(want) {
+				t.Errorf("%s: %d results, want %d", fc.expr, len(got), len(want))
+				continue
+			}
+			for i, id := range got {
+				r := &rows[id]
+				if !fc.want(r) || !near(sr[0].Scores[i], want[i]) || !near(l2sq(r.vec, query), want[i]) {
+					t.Errorf("%s: result %d is id %d score %v, want a matching row at distance %v", fc.expr, i, id, sr[0].Scores[i], want[i])
+				}
+				if v, err := sr[0].GetColumn("i32").GetAsInt64(i); err != nil || v != int64(r.i32) {
+					t.Errorf("%s: result %d i32 = %v, %v; want %d", fc.expr, i, v, err, r.i32)
+				}
+			}
+		}
+	})
+
 	// The rows a filter selects read back as written: typed columns, JSON,
 	// arrays, nulls and dynamic keys.
 	t.Run("output", func(t *testing.T) {
@@ -657,6 +715,36 @@ func TestFilterLanguage(t *testing.T) {
 			_, err = cli.Search(ctx, strong(milvusclient.NewSearchOption(filterColl, 10, []entity.Vector{entity.FloatVector(query)}).
 				WithANNSField("v").WithFilter(c.expr)))
 			t.Run("search "+c.expr, func(t *testing.T) { wantCode(t, err, 1100, c.fragments...) })
+		}
+	})
+
+	// Delete by filter removes exactly the matching rows (run last: it
+	// changes the data).
+	t.Run("delete", func(t *testing.T) {
+		const del = `(json_contains(j["tags"], "t1") and ni is null) or (array_length(ai) == 5 and color like "%e%")`
+		want := 0
+		for i := range rows {
+			r := &rows[i]
+			a, _ := jarr(r.j, "tags")
+			c, _ := jstr(r.meta, "color")
+			if (jhas(a, "t1") && r.ni == nil) || (len(r.ai) == 5 && strings.Contains(c, "e")) {
+				want++
+			}
+		}
+		dr, err := cli.Delete(ctx, milvusclient.NewDeleteOption(filterColl).WithExpr(del))
+		must(t, err)
+		if dr.DeleteCount != int64(want) {
+			t.Errorf("deleted %d rows, want %d", dr.DeleteCount, want)
+		}
+		cr, err := cli.Query(ctx, strong(milvusclient.NewQueryOption(filterColl).WithFilter(del).WithOutputFields("count(*)")))
+		must(t, err)
+		if c, _ := cr.GetColumn("count(*)").GetAsInt64(0); c != 0 {
+			t.Errorf("count(*) of deleted rows = %d", c)
+		}
+		cr, err = cli.Query(ctx, strong(milvusclient.NewQueryOption(filterColl).WithOutputFields("count(*)")))
+		must(t, err)
+		if c, _ := cr.GetColumn("count(*)").GetAsInt64(0); c != int64(filterRows-want) {
+			t.Errorf("count(*) after delete = %d, want %d", c, filterRows-want)
 		}
 	})
 

@@ -129,7 +129,32 @@ func New(p *proxy.Server, logger *slog.Logger) *Handler {
 		"/aliases/drop":     h.dropAlias,
 		"/aliases/alter":    h.alterAlias,
 	}
+	for _, p := range unimplemented {
+		h.routes[p] = func(context.Context, *call) (any, error) {
+			return nil, fmt.Errorf("%s is not implemented yet: %w", Prefix+p, errs.ErrServiceUnimplemented)
+		}
+	}
 	return h
+}
+
+// unimplemented are Milvus 2.6 endpoints Milvago does not serve yet; they
+// answer code 10 rather than 404, so that a client sees why.
+var unimplemented = []string{
+	"/collections/rename", "/collections/alter_properties", "/collections/drop_properties",
+	"/collections/compact", "/collections/get_compaction_state", "/collections/refresh_load",
+	"/collections/fields/alter_properties", "/collections/fields/add",
+	"/entities/hybrid_search", "/entities/advanced_search",
+	"/indexes/alter_properties", "/indexes/drop_properties",
+	"/databases/alter", "/databases/drop_properties",
+	"/users/list", "/users/describe", "/users/create", "/users/drop", "/users/update_password",
+	"/users/grant_role", "/users/revoke_role",
+	"/roles/list", "/roles/describe", "/roles/create", "/roles/drop", "/roles/grant_privilege",
+	"/roles/revoke_privilege", "/roles/grant_privilege_v2", "/roles/revoke_privilege_v2",
+	"/privilege_groups/list", "/privilege_groups/create", "/privilege_groups/drop",
+	"/privilege_groups/add_privileges_to_group", "/privilege_groups/remove_privileges_from_group",
+	"/jobs/import/list", "/jobs/import/create", "/jobs/import/get_progress", "/jobs/import/describe",
+	"/resource_groups/list", "/resource_groups/describe", "/resource_groups/create",
+	"/resource_groups/drop", "/resource_groups/alter", "/resource_groups/transfer_replica",
 }
 
 // ServeHTTP implements http.Handler.

@@ -81,6 +81,13 @@ func TestEnvelopeAndErrors(t *testing.T) {
 	}
 }
 
+func TestUnimplemented(t *testing.T) {
+	status, m := do(t, New(nil, nil), http.MethodPost, Prefix+"/entities/hybrid_search", `{}`, nil)
+	if status != http.StatusOK || m["code"] != 10.0 {
+		t.Fatalf("hybrid_search: HTTP %d %v", status, m)
+	}
+}
+
 func TestRequestTimeout(t *testing.T) {
 	h := testHandler(map[string]endpoint{
 		"/wait": func(ctx context.Context, c *call) (any, error) {

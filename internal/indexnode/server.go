@@ -9,8 +9,12 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+	"unsafe"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/distance"
 	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/storage"
@@ -87,10 +91,23 @@ func Dataset(c column.Column) (index.Dataset, error) {
 	case *column.FloatVector:
 		return index.Dataset{Dim: v.Dim, Float: v.Data}, nil
 	case *column.ByteVector:
-		if v.Type.String() == "BinaryVector" {
+		switch v.Type {
+		case schemapb.DataType_BinaryVector:
 			return index.Dataset{Dim: v.Dim, Binary: v.Data}, nil
+		case schemapb.DataType_Float16Vector:
+			out := make([]float32, v.Len()*v.Dim)
+			distance.Float16sToFloat32s(out, v.Data)
+			return index.Dataset{Dim: v.Dim, Float: out}, nil
+		case schemapb.DataType_BFloat16Vector:
+			out := make([]float32, v.Len()*v.Dim)
+			distance.BFloat16sToFloat32s(out, v.Data)
+			return index.Dataset{Dim: v.Dim, Float: out}, nil
+		case schemapb.DataType_Int8Vector:
+			out := make([]float32, v.Len()*v.Dim)
+			distance.Int8sToFloat32s(out, unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(v.Data))), len(v.Data)))
+			return index.Dataset{Dim: v.Dim, Float: out}, nil
 		}
-		return index.Dataset{}, fmt.Errorf("indexnode: %s vectors cannot be indexed yet", v.Type)
+		return index.Dataset{}, fmt.Errorf("indexnode: %s vectors cannot be indexed", v.Type)
 	case *column.SparseVector:
 		return index.Dataset{Sparse: v.Rows}, nil
 	}

@@ -267,7 +267,8 @@ type FlushResult struct {
 }
 
 // SegmentFlushed records that a sealed segment's files are in the object
-// store. Repeating it (after a data node restart) is harmless.
+// store. Repeating it (after a data node restart) is harmless. A segment
+// flushed with no rows is dropped, and listeners do not hear of it.
 func (s *Server) SegmentFlushed(ctx context.Context, r FlushResult) error {
 	s.mu.Lock()
 	seg, ok := s.segments[r.SegmentID]
@@ -277,6 +278,21 @@ func (s *Server) SegmentFlushed(ctx context.Context, r FlushResult) error {
 	}
 	if seg.State == model.SegmentFlushed || seg.State == model.SegmentDropped {
 		s.mu.Unlock()
+		return nil
+	}
+	if r.NumRows == 0 {
+		// Sealed without a row in the log (its only insert failed to
+		// append): no files, nothing to serve or index. Forget it.
+		defer s.mu.Unlock()
+		if err := s.kv.Delete(ctx, segKey(seg.ID)); err != nil {
+			return fmt.Errorf("datacoord: drop empty segment %d: %w", seg.ID, err)
+		}
+		delete(s.segments, seg.ID)
+		for key, g := range s.growing {
+			if g.seg.ID == seg.ID {
+				delete(s.growing, key)
+			}
+		}
 		return nil
 	}
 	next := *seg

@@ -206,6 +206,9 @@ func (p *pipeline) onSeal(ctx context.Context, vs *vstate, id uint64, m *msg.Mes
 	for _, segID := range m.Seal.SegmentIDs {
 		buf, ok := vs.segments[segID]
 		if !ok {
+			if err := p.flushEmpty(ctx, segID, m.TS); err != nil {
+				return err
+			}
 			continue
 		}
 		if err := p.flushSegment(ctx, vs, buf, m.TS); err != nil {
@@ -320,6 +323,22 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 		Binlogs: files, StatsLog: statsPath, FlushTS: sealTS, SizeBytes: size})
 	p.logger.Info("flushed segment", "vchannel", vs.name, "segment", buf.id, "rows", len(buf.ts), "bytes", size, "report", time.Since(start))
 	return err
+}
+
+// flushEmpty reports a sealed segment that has no buffered rows. Every
+// insert after the checkpoint is buffered, and the checkpoint never passes
+// the start of a segment that is not flushed, so a segment still Sealed
+// here has no rows in the log at all (its only insert failed to append):
+// it is reported with zero rows, which the data coordinator drops, instead
+// of staying Sealed forever. Flushed or dropped segments (a replayed or
+// repeated Seal) are left alone.
+func (p *pipeline) flushEmpty(ctx context.Context, segID int64, sealTS uint64) error {
+	seg, ok := p.d.Coord.Segment(segID)
+	if !ok || seg.State != model.SegmentSealed {
+		return nil
+	}
+	p.logger.Info("sealed segment has no rows", "segment", segID)
+	return p.d.Coord.SegmentFlushed(ctx, datacoord.FlushResult{SegmentID: segID, FlushTS: sealTS})
 }
 
 func (p *pipeline) flushDeletes(ctx context.Context, vs *vstate) error {

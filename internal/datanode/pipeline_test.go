@@ -292,6 +292,8 @@ func TestFlushAndReplay(t *testing.T) {
 
 	e.waitFlushed(t, a1.SegmentID)
 	e.checkSegment(t, a1.SegmentID, wantA)
+	// The delete log is written after the segment is reported.
+	eventually(t, "the delete log", func() bool { return len(e.data.DeltaLogs(vch)) > 0 })
 	d := e.deletes(t)
 	if !slices.Equal(d.IntPKs, []int64{2, 102}) || !slices.Equal(d.Timestamps, []uint64{delTS, delTS}) {
 		t.Fatalf("delta logs hold %+v", d)
@@ -473,4 +475,59 @@ func TestRestartOfEverything(t *testing.T) {
 		t.Fatalf("row count %d after flush, want 11", n)
 	}
 	eventually(t, "checkpoint past the restart", func() bool { return e.data.GetCheckpoint(vch).Position > uint64(latest) })
+}
+
+// failingAppends fails the next n Appends, then heals.
+type failingAppends struct {
+	logbroker.Log
+	n atomic.Int32
+}
+
+func (f *failingAppends) Append(ctx context.Context, channel string, payload []byte, props map[string]string) (logbroker.MessageID, error) {
+	if f.n.Add(-1) >= 0 {
+		return 0, objstoretest.ErrInjected
+	}
+	return f.Log.Append(ctx, channel, payload, props)
+}
+
+// TestSealOfASegmentWithNoRows seals a segment whose only insert failed to
+// reach the log: the data node has nothing to flush, but the segment must
+// still leave the Sealed state, or a client's Flush would wait for it
+// forever.
+func TestSealOfASegmentWithNoRows(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, 1000)
+	fl := &failingAppends{Log: e.log}
+	e.w = streaming.New(streaming.Default(), streaming.Deps{Log: fl, TSO: e.root, Segments: e.data})
+	e.startNode(t, e.objects)
+	fl.n.Store(1)
+	res, err := e.w.AppendInsert(ctx, pch, streaming.Insert{CollectionID: collID, PartitionID: partA, VChannel: vch, Rows: 3, Bytes: 30,
+		Message: &msg.Message{Kind: msg.KindInsert, VChannel: vch, Insert: &msgpb.InsertRequest{CollectionID: collID, PartitionID: partA, NumRows: 3}}})
+	if err == nil {
+		t.Fatalf("insert succeeded: %+v", res)
+	}
+	// A segment with rows in another partition is sealed with it.
+	b, want := e.insert(t, partB, 1, 2)
+	ids, _, err := e.w.Seal(ctx, pch, vch, collID)
+	if err != nil || len(ids) != 2 {
+		t.Fatalf("seal: %v %v", ids, err)
+	}
+	e.waitFlushed(t, ids...)
+	e.checkSegment(t, b.SegmentID, want)
+	for _, id := range ids {
+		if id == b.SegmentID {
+			continue
+		}
+		if seg, ok := e.data.Segment(id); ok && seg.State != model.SegmentDropped {
+			t.Fatalf("empty segment: %+v", seg)
+		}
+	}
+	if segs := e.data.Segments(collID, ""); len(segs) != 1 || segs[0].ID != b.SegmentID {
+		t.Fatalf("segments: %+v", segs)
+	}
+	if n := e.data.RowCount(collID, 0); n != 2 {
+		t.Fatalf("row count %d, want 2", n)
+	}
+	latest, _ := e.log.Latest(ctx, pch)
+	eventually(t, "checkpoint at the Seal", func() bool { return e.data.GetCheckpoint(vch).Position == uint64(latest) })
 }

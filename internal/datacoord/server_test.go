@@ -313,3 +313,24 @@ func TestDropCollection(t *testing.T) {
 		t.Fatalf("assignment after drop: %+v", a)
 	}
 }
+
+func TestSegmentFlushedWithNoRowsDropsIt(t *testing.T) {
+	ctx := context.Background()
+	store := kv.NewMemory()
+	s := newCoord(t, store, smallConfig())
+	l := &recordingListener{}
+	s.AddListener(l)
+	id := mustAssign(t, s, 1, 10, "vc0", 3, 3, 1).SegmentID
+	if _, err := s.SealChannel(ctx, 1, "vc0", 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SegmentFlushed(ctx, FlushResult{SegmentID: id, FlushTS: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Segment(id); ok || !s.Flushed([]int64{id}) || s.RowCount(1, 0) != 0 || len(l.segs) != 0 {
+		t.Fatalf("empty segment still known, counted or announced: %+v", l.segs)
+	}
+	if _, ok := newCoord(t, store, smallConfig()).Segment(id); ok {
+		t.Fatal("empty segment back after restart")
+	}
+}

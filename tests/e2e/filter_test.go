@@ -58,6 +58,9 @@ func makeFilterRows() []filterRow {
 		if i%25 == 7 {
 			r.s = fmt.Sprintf(`it's "%d" 50%%_x`, i)
 		}
+		if i%25 == 19 {
+			r.s = fmt.Sprintf("café_%d ☕", i)
+		}
 		j := map[string]any{
 			"a":    map[string]any{"b": []any{i % 4, i % 9, fmt.Sprintf("s%d", i%2)}},
 			"name": fmt.Sprintf("nm%d", i%6),
@@ -75,6 +78,19 @@ func makeFilterRows() []filterRow {
 		}
 		if i%17 != 0 {
 			j["tags"] = []any{fmt.Sprintf("t%d", i%3), fmt.Sprintf("t%d", i%5)}
+		}
+		// Values that need care in a JSON scanner: escapes (Go writes
+		// <, > and & as \u003c...), integers above 2^53, keys with spaces
+		// and non-ASCII, a "0" object key, arrays of objects.
+		if i%10 == 3 {
+			j["esc"] = fmt.Sprintf("<b>&\"q\" é %d", i%3)
+			j["big"] = int64(1)<<53 + 1
+			j["k é y"] = i % 3
+			j["o"] = map[string]any{"0": "zero"}
+			j["list"] = []any{map[string]any{"x": i % 2}, map[string]any{"x": i % 5}}
+		} else {
+			j["big"] = int64(1) << 53
+			j["o"] = []any{"one", i % 2}
 		}
 		r.j = j
 		r.ai = make([]int64, i%6)
@@ -139,6 +155,8 @@ func jnum(m map[string]any, path ...any) (float64, bool) {
 	}
 	switch x := v.(type) {
 	case int:
+		return float64(x), true
+	case int64:
 		return float64(x), true
 	case float64:
 		return x, true
@@ -425,6 +443,33 @@ func filterCases() []filterCase {
 			v, ok := jnum(r.j, "a", "b", 0)
 			return f != true && ok && v <= 1
 		}},
+
+		// JSON values that need unescaping, exact big integers, odd keys.
+		{expr: `j["esc"] == "<b>&\"q\" é 1"`, want: func(r *filterRow) bool { v, _ := jstr(r.j, "esc"); return v == `<b>&"q" é 1` }},
+		{expr: `j["esc"] like "<b>&%é 2"`, want: func(r *filterRow) bool { v, _ := jstr(r.j, "esc"); return v == `<b>&"q" é 2` }},
+		{expr: `j["esc"] in ["<b>&\"q\" é 0"]`, want: func(r *filterRow) bool { v, _ := jstr(r.j, "esc"); return v == `<b>&"q" é 0` }},
+		{expr: `j["big"] == 9007199254740993`, want: func(r *filterRow) bool { v, _ := jget(r.j, "big"); return v == int64(1)<<53+1 }},
+		{expr: `j["big"] == 9007199254740992`, want: func(r *filterRow) bool { v, _ := jget(r.j, "big"); return v == int64(1)<<53 }},
+		{expr: `j["big"] > 9007199254740992`, want: func(r *filterRow) bool { v, _ := jget(r.j, "big"); return v == int64(1)<<53+1 }},
+		{expr: `j["k é y"] == 2`, want: func(r *filterRow) bool { v, ok := jnum(r.j, "k é y"); return ok && v == 2 }},
+		{expr: `j["o"]["0"] == "zero"`, want: func(r *filterRow) bool { _, isObj := r.j["o"].(map[string]any); return isObj }},
+		// A path is a list of keys in Milvus (a JSON pointer in segcore), so
+		// "0" and 0 both index an array and both name an object key.
+		{expr: `j["o"]["0"] == "one"`, want: func(r *filterRow) bool { _, isArr := r.j["o"].([]any); return isArr }},
+		{expr: `j["o"][0] == "zero" or j["o"][0] == "one"`, want: func(r *filterRow) bool { return true }},
+		{expr: `j["o"][1] == 1`, want: func(r *filterRow) bool { v, ok := jnum(r.j, "o", 1); return ok && v == 1 }},
+		{expr: `j["list"][1]["x"] >= 3`, want: func(r *filterRow) bool { v, ok := jnum(r.j, "list", 1, "x"); return ok && v >= 3 }},
+		{expr: `exists j["list"][0]["x"]`, want: func(r *filterRow) bool { _, ok := jget(r.j, "list", 0, "x"); return ok }},
+		{expr: `s like "%é%"`, want: func(r *filterRow) bool { return strings.Contains(r.s, "é") }},
+		{expr: `s like "%☕"`, want: func(r *filterRow) bool { return strings.HasSuffix(r.s, "☕") }},
+		{expr: `s == "café_44 ☕"`, want: func(r *filterRow) bool { return r.s == "café_44 ☕" }},
+		{expr: `s > "caf" and s < "cafz"`, want: func(r *filterRow) bool { return r.s > "caf" && r.s < "cafz" }},
+		// Keywords in upper case.
+		{expr: `i32 IN [1, 2] OR s LIKE "elder%" OR EXISTS j["esc"]`, want: func(r *filterRow) bool {
+			_, ok := jget(r.j, "esc")
+			return r.i32 == 1 || r.i32 == 2 || strings.HasPrefix(r.s, "elder") || ok
+		}},
+		{expr: `i32 NOT IN [1, 2] && ni IS NULL`, want: func(r *filterRow) bool { return r.i32 != 1 && r.i32 != 2 && r.ni == nil }},
 
 		// Templates.
 		{expr: `i32 > {x}`, params: map[string]any{"x": 10}, want: func(r *filterRow) bool { return r.i32 > 10 }},

@@ -116,11 +116,25 @@ func (s *Server) Recover(ctx context.Context) error {
 			s.logger.Warn("loaded collection is gone", "collection", li.CollectionID, "err", err)
 			continue
 		}
-		if err := s.d.Node.LoadCollection(ctx, c, li.Partitions, s.plans(c)); err != nil {
+		if err := s.recoverOne(ctx, c); err != nil {
 			return fmt.Errorf("querycoord: recover collection %d: %w", li.CollectionID, err)
 		}
 	}
 	return nil
+}
+
+// recoverOne plans and loads one collection under mu, as LoadCollection
+// does: a handoff of a segment flushed after the plan was made then waits
+// until the node serves the collection, instead of failing against a node
+// that does not have it yet and leaving the segment growing for good.
+func (s *Server) recoverOne(ctx context.Context, c *model.Collection) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	li, ok := s.loaded[c.ID]
+	if !ok {
+		return nil // released meanwhile
+	}
+	return s.d.Node.LoadCollection(ctx, c, li.Partitions, s.plans(c))
 }
 
 // checkIndexes requires an index on every vector field, as Milvus does.

@@ -111,7 +111,11 @@ func newCluster(t *testing.T) *cluster {
 
 // startQuery starts a query node and a query coordinator over the shared
 // meta store, as a restarted server would.
-func (c *cluster) startQuery(t *testing.T) {
+func (c *cluster) startQuery(t *testing.T) { c.startQueryVia(t, nil) }
+
+// startQueryVia is startQuery with the coordinator reaching the node
+// through wrap (nil: directly).
+func (c *cluster) startQueryVia(t *testing.T, wrap func(queryNode) queryNode) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(c.ctx)
 	c.qnode = querynode.New(querynode.Deps{Log: c.log, Objects: c.objects, Syncer: c.w})
@@ -120,7 +124,11 @@ func (c *cluster) startQuery(t *testing.T) {
 	go func() { c.qnode.Run(ctx); close(done) }()
 	c.qcancel, c.qdone = cancel, done
 	var err error
-	if c.qcoord, err = New(ctx, Deps{KV: c.store, Data: c.data, Indexes: c.icoord, Node: c.qnode, Collections: c.root}); err != nil {
+	var node queryNode = c.qnode
+	if wrap != nil {
+		node = wrap(node)
+	}
+	if c.qcoord, err = New(ctx, Deps{KV: c.store, Data: c.data, Indexes: c.icoord, Node: node, Collections: c.root}); err != nil {
 		t.Fatal(err)
 	}
 	c.data.AddListener(c.qcoord)
@@ -426,6 +434,62 @@ func TestLoadRequiresAVectorIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.waitLoaded(t) // an empty collection is loaded at once
+	if err := c.read(c.ctx, c.now(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// gatedNode holds LoadCollection until released, after saying it was called.
+type gatedNode struct {
+	queryNode
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedNode) LoadCollection(ctx context.Context, coll *model.Collection, partitions []int64, plans []querynode.ChannelPlan) error {
+	g.entered <- struct{}{}
+	<-g.release
+	return g.queryNode.LoadCollection(ctx, coll, partitions, plans)
+}
+
+// TestHandoffDuringRecover flushes a segment while Recover is loading the
+// collection with a plan made before the flush: the segment must still
+// reach the query node sealed, not stay a growing segment for ever.
+func TestHandoffDuringRecover(t *testing.T) {
+	c := newCluster(t)
+	c.createIndex(t)
+	c.insertRange(t, 0, 20) // growing on both shards
+	if err := c.qcoord.LoadCollection(c.ctx, c.coll, nil, 1); err != nil {
+		t.Fatal(err)
+	}
+	c.waitLoaded(t)
+	c.stopQuery()
+	g := &gatedNode{entered: make(chan struct{}), release: make(chan struct{})}
+	c.startQueryVia(t, func(n queryNode) queryNode { g.queryNode = n; return g })
+	recovered := make(chan error, 1)
+	go func() { recovered <- c.qcoord.Recover(c.ctx) }()
+	<-g.entered // the plan is made: nothing is flushed in it
+	sealed := c.sealAll(t)
+	eventually(t, "flush", func() bool { return c.data.Flushed(sealed) })
+	close(g.release)
+	if err := <-recovered; err != nil {
+		t.Fatal(err)
+	}
+	c.waitLoaded(t)
+	// Sealed rows only: every row must be in a handed-off segment.
+	eventually(t, "the flushed rows served sealed", func() bool {
+		n := 0
+		for _, vc := range c.coll.VChannels {
+			s, err := c.qnode.Search(c.ctx, &querynode.SearchRequest{CollectionID: c.coll.ID, VChannel: vc, GuaranteeTS: c.now(t), IgnoreGrowing: true,
+				Search: segment.SearchRequest{FieldID: vecField, Queries: index.Dataset{Dim: dim, Float: []float32{0, 0, 0, 0}}, Metric: index.L2,
+					Params: index.SearchParams{K: 100}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(s.IntPKs)
+		}
+		return n == 20
+	})
 	if err := c.read(c.ctx, c.now(t)); err != nil {
 		t.Fatal(err)
 	}

@@ -2,9 +2,13 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -234,5 +238,60 @@ func TestRESTNotFoundAndMethod(t *testing.T) {
 	}
 	if names := restOK(t, base, "/collections/list", nil); len(names.([]any)) != 0 {
 		t.Fatalf("list: %v", names)
+	}
+}
+
+// restNodeScript drives the REST API with the Node SDK's HttpClient.
+const restNodeScript = `
+const { HttpClient } = require('@zilliz/milvus2-sdk-node');
+const c = new HttpClient({ endpoint: 'http://' + process.argv[2], username: 'root', password: 'Milvus' });
+const must = (r, what) => { if (r.code !== 0) { throw new Error(what + ': ' + JSON.stringify(r)); } return r; };
+(async () => {
+  must(await c.createCollection({ collectionName: 'nd', dimension: 4, metricType: 'L2' }), 'create');
+  for (let i = 0; ; i++) {
+    const st = must(await c.getCollectionLoadState({ collectionName: 'nd' }), 'load state');
+    if (st.data.loadState === 'LoadStateLoaded') break;
+    if (i > 3000) throw new Error('not loaded');
+    await new Promise(r => setTimeout(r, 20));
+  }
+  const ins = must(await c.insert({ collectionName: 'nd', data: [
+    { id: 1, vector: [0, 0, 0, 1], color: 'red' }, { id: 2, vector: [0, 0, 1, 0], color: 'blue' }] }), 'insert');
+  if (ins.data.insertCount !== 2 || ins.data.insertIds[0] !== '1') throw new Error('insert ' + JSON.stringify(ins));
+  const s = must(await c.search({ collectionName: 'nd', data: [[0, 0, 0, 1]], limit: 2, outputFields: ['color'], consistencyLevel: 'Strong' }), 'search');
+  if (s.data.length !== 2 || s.data[0].color !== 'red' || s.data[0].id !== '1') throw new Error('search ' + JSON.stringify(s));
+  const q = must(await c.query({ collectionName: 'nd', filter: 'color == "blue"', outputFields: ['*'], consistencyLevel: 'Strong' }), 'query');
+  if (q.data.length !== 1 || q.data[0].id !== '2' || q.data[0].vector.length !== 4) throw new Error('query ' + JSON.stringify(q));
+  must(await c.delete({ collectionName: 'nd', filter: 'id in [1]' }), 'delete');
+  const bad = await c.describeCollection({ collectionName: 'nope' });
+  if (bad.code !== 100) throw new Error('describe unknown ' + JSON.stringify(bad));
+  must(await c.dropCollection({ collectionName: 'nd' }), 'drop');
+  console.log('REST NODE OK');
+})().catch(e => { console.error(e); process.exit(1); });
+`
+
+// TestRESTNodeHttpClient drives the REST API on the gRPC port with the
+// official Node SDK's HttpClient (installed in tests/node; skipped without
+// Node.js or the SDK).
+func TestRESTNodeHttpClient(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not installed")
+	}
+	modules, _ := filepath.Abs("../node/node_modules")
+	if _, err := os.Stat(filepath.Join(modules, "@zilliz", "milvus2-sdk-node")); err != nil {
+		t.Skip("Node SDK not installed: run npm ci in tests/node")
+	}
+	script := filepath.Join(t.TempDir(), "rest.js")
+	if err := os.WriteFile(script, []byte(restNodeScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, script, srv.addr)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "REST NODE OK") {
+		t.Fatalf("node REST client failed: %v\n%s", err, out)
 	}
 }

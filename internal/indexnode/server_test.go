@@ -109,8 +109,10 @@ func TestBuildFailures(t *testing.T) {
 }
 
 func TestDataset(t *testing.T) {
-	if _, err := Dataset(&column.ByteVector{Type: schemapb.DataType_Float16Vector, Dim: 2, Data: make([]byte, 8)}); err == nil {
-		t.Fatal("float16 vectors accepted")
+	// float16 1.0 is 0x3c00 (little-endian 00 3c); it is indexed as float32.
+	h, err := Dataset(&column.ByteVector{Type: schemapb.DataType_Float16Vector, Dim: 2, Data: []byte{0, 0x3c, 0, 0xbc}})
+	if err != nil || h.Dim != 2 || len(h.Float) != 2 || h.Float[0] != 1 || h.Float[1] != -1 {
+		t.Fatalf("float16 vectors not converted to float32: %+v %v", h, err)
 	}
 	d, err := Dataset(&column.SparseVector{Rows: [][]byte{{1, 0, 0, 0, 0, 0, 128, 63}}})
 	if err != nil || d.Len() != 1 {

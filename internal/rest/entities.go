@@ -222,7 +222,7 @@ func (h *Handler) query(ctx context.Context, c *call) (any, error) {
 	}
 	var params []*commonpb.KeyValuePair
 	countOnly := len(r.OutputFields) == 1 && strings.EqualFold(strings.TrimSpace(r.OutputFields[0]), "count(*)")
-	if !countOnly {
+	if !countOnly && limit > 0 { // as Milvus: limit 0 means no limit
 		params = append(params, &commonpb.KeyValuePair{Key: "limit", Value: strconv.FormatInt(limit, 10)})
 		if r.Offset > 0 {
 			params = append(params, &commonpb.KeyValuePair{Key: "offset", Value: strconv.FormatInt(r.Offset, 10)})

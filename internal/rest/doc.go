@@ -5,7 +5,8 @@
 //   - Every endpoint is a POST with a JSON body. Every answer is HTTP 200
 //     with {"code":0,"data":...} on success and {"code":<Milvus code>,
 //     "message":"..."} on failure; the HTTP status only differs for paths
-//     that do not exist (404) and methods other than POST (405).
+//     that do not exist (404), methods other than POST (405) and requests
+//     that ran out of time (408, code 408, as Milvus's timeout middleware).
 //   - The database is the body's dbName, else the DB-Name header, else
 //     "default". "Authorization: Bearer ..." is accepted and ignored (no
 //     authentication yet). "Request-Timeout: <seconds>" bounds a request

@@ -183,12 +183,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	start := time.Now()
 	resp, err := h.serve(ctx, ep, req)
 	if err != nil {
-		code := errs.CodeOf(err)
-		if errors.Is(err, context.DeadlineExceeded) && code == errs.ErrUnexpected.Code {
-			code = errs.ErrServiceRequestLimitExceeded.Code
+		code, status := errs.CodeOf(err), http.StatusOK
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+			// Milvus's timeout middleware answers 408 in both places.
+			code, status = http.StatusRequestTimeout, http.StatusRequestTimeout
 		}
 		h.logger.Debug("request failed", "path", path, "code", code, "err", err, "took", time.Since(start))
-		writeJSON(w, http.StatusOK, map[string]any{"code": code, "message": err.Error()})
+		writeJSON(w, status, map[string]any{"code": code, "message": err.Error()})
 		return
 	}
 	out, isEnv := resp.(envelope)

@@ -96,11 +96,11 @@ func TestRequestTimeout(t *testing.T) {
 		},
 	})
 	start := time.Now()
-	_, m := do(t, h, http.MethodPost, Prefix+"/wait", `{}`, map[string]string{"Request-Timeout": "0.05"})
+	status, m := do(t, h, http.MethodPost, Prefix+"/wait", `{}`, map[string]string{"Request-Timeout": "0.05"})
 	if time.Since(start) > 10*time.Second {
 		t.Fatalf("Request-Timeout not honoured: took %v", time.Since(start))
 	}
-	if m["code"] == 0.0 || !strings.Contains(m["message"].(string), "deadline") {
+	if status != http.StatusRequestTimeout || m["code"] != 408.0 || !strings.Contains(m["message"].(string), "deadline") {
 		t.Fatalf("timeout answer: %v", m)
 	}
 }

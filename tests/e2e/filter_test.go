@@ -486,6 +486,27 @@ func filterCases() []filterCase {
 			c, _ := jstr(r.meta, "color")
 			return jhas(a, "t4") && c == "blue"
 		}},
+		{expr: `{x} < i32`, params: map[string]any{"x": -7}, want: func(r *filterRow) bool { return r.i32 > -7 }},
+		{expr: `i32 + {a} == {b}`, params: map[string]any{"a": 3, "b": 10}, want: func(r *filterRow) bool { return r.i32+3 == 10 }},
+		{expr: `d in {xs} or d > {i}`, params: map[string]any{"xs": []float64{-19.75, 0.25}, "i": 50}, want: func(r *filterRow) bool {
+			return r.d == -19.75 || r.d == 0.25 || r.d > 50
+		}},
+		{expr: `b in {bs} and i32 in {is}`, params: map[string]any{"bs": []bool{false}, "is": []int64{-1, 0, 1, 2}}, want: func(r *filterRow) bool {
+			return !r.b && r.i32 >= -1 && r.i32 <= 2
+		}},
+		{expr: `json_contains_all(j["tags"], {ts}) or array_contains_all(as, {as})`, params: map[string]any{"ts": []string{"t2", "t3"}, "as": []string{"x3", "y0"}},
+			want: func(r *filterRow) bool {
+				a, _ := jarr(r.j, "tags")
+				return (jhas(a, "t2") && jhas(a, "t3")) || (hasStr(r.as, "x3") && hasStr(r.as, "y0"))
+			}},
+		{expr: `array_length(ai) == {n} and $meta["size"] >= {sz}`, params: map[string]any{"n": 4, "sz": 2}, want: func(r *filterRow) bool {
+			v, ok := jnum(r.meta, "size")
+			return len(r.ai) == 4 && ok && v >= 2
+		}},
+		{expr: `j["name"] == {name} and ni > {lo}`, params: map[string]any{"name": "nm5", "lo": 10}, want: func(r *filterRow) bool {
+			v, _ := jstr(r.j, "name")
+			return v == "nm5" && r.ni != nil && *r.ni > 10
+		}},
 		{expr: `id in {ids}`, params: map[string]any{"ids": []int64{3, 4, 250}}, want: func(r *filterRow) bool { return r.id == 3 || r.id == 4 || r.id == 250 }},
 	}
 }
@@ -582,55 +603,7 @@ func TestFilterLanguage(t *testing.T) {
 				want = append(want, rows[i].id)
 			}
 		}
-		t.Run(fc.expr, func(t *testing.T) {
-			// Query.
-			qo := strong(milvusclient.NewQueryOption(filterColl).WithFilter(fc.expr).WithOutputFields("id"))
-			for k, v := range fc.params {
-				qo.WithTemplateParam(k, v)
-			}
-			qr, err := cli.Query(ctx, qo)
-			if err != nil {
-				t.Fatalf("query: %v", err)
-			}
-			if got := sortedCopy(int64Col(t, qr, "id")); !slices.Equal(got, want) {
-				t.Errorf("query: %s", diffIDs(got, want))
-			}
-			// count(*).
-			co := strong(milvusclient.NewQueryOption(filterColl).WithFilter(fc.expr).WithOutputFields("count(*)"))
-			for k, v := range fc.params {
-				co.WithTemplateParam(k, v)
-			}
-			cr, err := cli.Query(ctx, co)
-			if err != nil {
-				t.Fatalf("count: %v", err)
-			}
-			if c, err := cr.GetColumn("count(*)").GetAsInt64(0); err != nil || c != int64(len(want)) {
-				t.Errorf("count(*) = %d, %v; want %d", c, err, len(want))
-			}
-			// Filtered search with a limit above the row count: exactly the matches.
-			so := strong(milvusclient.NewSearchOption(filterColl, filterRows, []entity.Vector{entity.FloatVector(query)}).
-				WithANNSField("v").WithFilter(fc.expr))
-			for k, v := range fc.params {
-				so.WithTemplateParam(k, v)
-			}
-			sr, err := cli.Search(ctx, so)
-			if err != nil {
-				t.Fatalf("search: %v", err)
-			}
-			if len(sr) != 1 {
-				t.Fatalf("search: %d result sets", len(sr))
-			}
-			if got := sortedCopy(ids(t, sr[0])); !slices.Equal(got, want) {
-				t.Errorf("search: %s", diffIDs(got, want))
-			}
-			// Scores ascend (L2).
-			for i := 1; i < len(sr[0].Scores); i++ {
-				if sr[0].Scores[i] < sr[0].Scores[i-1] {
-					t.Errorf("search scores not ascending at %d: %v", i, sr[0].Scores[i-1:i+1])
-					break
-				}
-			}
-		})
+		t.Run(fc.expr, func(t *testing.T) { checkFilter(t, cli, filterColl, fc.expr, fc.params, want, query) })
 	}
 
 	// With a limit below the number of matches, a FLAT search returns the
@@ -725,6 +698,48 @@ func TestFilterLanguage(t *testing.T) {
 		}
 	})
 
+	// Dynamic keys named as output fields come back projected from $meta;
+	// a filtered search returns the same values.
+	t.Run("dynamic output", func(t *testing.T) {
+		const f = `size >= 4 and color like "%e%"`
+		var want []int64
+		for i := range rows {
+			v, ok := jnum(rows[i].meta, "size")
+			c, _ := jstr(rows[i].meta, "color")
+			if ok && v >= 4 && strings.Contains(c, "e") {
+				want = append(want, rows[i].id)
+			}
+		}
+		qr, err := cli.Query(ctx, strong(milvusclient.NewQueryOption(filterColl).WithFilter(f).WithOutputFields("color", "size", "i32")))
+		must(t, err)
+		sr, err := cli.Search(ctx, strong(milvusclient.NewSearchOption(filterColl, filterRows, []entity.Vector{entity.FloatVector(query)}).
+			WithANNSField("v").WithFilter(f).WithOutputFields("color", "size", "i32")))
+		must(t, err)
+		for name, rs := range map[string]milvusclient.ResultSet{"query": qr, "search": sr[0]} {
+			var idc []int64
+			if name == "query" {
+				idc = int64Col(t, rs, "id")
+			} else {
+				idc = ids(t, rs)
+			}
+			if got := sortedCopy(idc); !slices.Equal(got, want) {
+				t.Errorf("%s: %s", name, diffIDs(got, want))
+				continue
+			}
+			for i, id := range idc {
+				r := &rows[id]
+				c, err1 := rs.GetColumn("color").GetAsString(i)
+				sz, err2 := rs.GetColumn("size").GetAsInt64(i)
+				v, err3 := rs.GetColumn("i32").GetAsInt64(i)
+				wc, _ := jstr(r.meta, "color")
+				ws, _ := jnum(r.meta, "size")
+				if err1 != nil || err2 != nil || err3 != nil || c != wc || float64(sz) != ws || v != int64(r.i32) {
+					t.Errorf("%s: id %d: color %q size %d i32 %d (%v %v %v), want %q %v %d", name, id, c, sz, v, err1, err2, err3, wc, ws, r.i32)
+				}
+			}
+		}
+	})
+
 	t.Run("errors", func(t *testing.T) {
 		for _, c := range []struct {
 			expr      string
@@ -793,6 +808,44 @@ func TestFilterLanguage(t *testing.T) {
 		}
 	})
 
+	// An upsert replaces a row: filters see the new values only, on the
+	// sealed (id < 150) and the growing half alike.
+	t.Run("upsert", func(t *testing.T) {
+		up := []filterRow{rows[10], rows[200]}
+		pks := []int64{up[0].id, up[1].id}
+		js := [][]byte{[]byte(`{"n": 1000}`), []byte(`{"n": 1000}`)}
+		ni, err := column.NewNullableColumnInt32("ni", nil, []bool{false, false})
+		must(t, err)
+		_, err = cli.Upsert(ctx, milvusclient.NewColumnBasedInsertOption(filterColl).
+			WithInt64Column("id", pks).WithInt32Column("i32", []int32{1000, 1001}).WithBoolColumn("b", []bool{up[0].b, up[1].b}).
+			WithVarcharColumn("s", []string{up[0].s, up[1].s}).WithFloatVectorColumn("v", filterDim, [][]float32{up[0].vec, up[1].vec}).
+			WithColumns(column.NewColumnDouble("d", []float64{up[0].d, up[1].d}), column.NewColumnJSONBytes("j", js),
+				column.NewColumnInt64Array("ai", [][]int64{up[0].ai, up[1].ai}), column.NewColumnVarCharArray("as", [][]string{up[0].as, up[1].as}), ni))
+		must(t, err)
+		for _, c := range []struct {
+			expr string
+			want []int64
+		}{
+			{`i32 >= 1000`, pks},
+			{`j["n"] == 1000 and ni is null`, pks},
+			{fmt.Sprintf(`id in [10, 200] and i32 in [%d, %d]`, rows[10].i32, rows[200].i32), nil},
+			{`id in [10, 200] and exists j["a"]`, nil},
+			{`id in [10, 200] and exists color`, nil},
+		} {
+			qr, err := cli.Query(ctx, strong(milvusclient.NewQueryOption(filterColl).WithFilter(c.expr).WithOutputFields("id")))
+			must(t, err)
+			if got := sortedCopy(int64Col(t, qr, "id")); !slices.Equal(got, c.want) {
+				t.Errorf("query %s after upsert: %v, want %v", c.expr, got, c.want)
+			}
+			sr, err := cli.Search(ctx, strong(milvusclient.NewSearchOption(filterColl, 10, []entity.Vector{entity.FloatVector(up[0].vec)}).
+				WithANNSField("v").WithFilter(c.expr)))
+			must(t, err)
+			if got := sortedCopy(ids(t, sr[0])); !slices.Equal(got, c.want) {
+				t.Errorf("search %s after upsert: %v, want %v", c.expr, got, c.want)
+			}
+		}
+	})
+
 	// Without a dynamic field an unknown name is an error, not a $meta key.
 	t.Run("unknown field", func(t *testing.T) {
 		const static = "filter_e2e_static"
@@ -818,6 +871,53 @@ func TestFilterLanguage(t *testing.T) {
 			t.Errorf("count(*) where nope > 1 = %d, want 0", c)
 		}
 	})
+}
+
+// checkFilter runs expr (with template values params) on coll as a query,
+// a count(*) query and a filtered search for vec with a limit above the
+// row count, each of which must select exactly the sorted keys want.
+func checkFilter(t *testing.T, cli *milvusclient.Client, coll, expr string, params map[string]any, want []int64, vec []float32) {
+	t.Helper()
+	ctx := testContext(t)
+	qo := strong(milvusclient.NewQueryOption(coll).WithFilter(expr).WithOutputFields("id"))
+	co := strong(milvusclient.NewQueryOption(coll).WithFilter(expr).WithOutputFields("count(*)"))
+	so := strong(milvusclient.NewSearchOption(coll, filterRows, []entity.Vector{entity.FloatVector(vec)}).
+		WithANNSField("v").WithFilter(expr))
+	for k, v := range params {
+		qo.WithTemplateParam(k, v)
+		co.WithTemplateParam(k, v)
+		so.WithTemplateParam(k, v)
+	}
+	qr, err := cli.Query(ctx, qo)
+	if err != nil {
+		t.Fatalf("query: %v", err)
+	}
+	if got := sortedCopy(int64Col(t, qr, "id")); !slices.Equal(got, want) {
+		t.Errorf("query: %s", diffIDs(got, want))
+	}
+	cr, err := cli.Query(ctx, co)
+	if err != nil {
+		t.Fatalf("count: %v", err)
+	}
+	if c, err := cr.GetColumn("count(*)").GetAsInt64(0); err != nil || c != int64(len(want)) {
+		t.Errorf("count(*) = %d, %v; want %d", c, err, len(want))
+	}
+	sr, err := cli.Search(ctx, so)
+	if err != nil {
+		t.Fatalf("search: %v", err)
+	}
+	if len(sr) != 1 {
+		t.Fatalf("search: %d result sets", len(sr))
+	}
+	if got := sortedCopy(ids(t, sr[0])); !slices.Equal(got, want) {
+		t.Errorf("search: %s", diffIDs(got, want))
+	}
+	for i := 1; i < len(sr[0].Scores); i++ { // L2: nearest first
+		if sr[0].Scores[i] < sr[0].Scores[i-1] {
+			t.Errorf("search scores not ascending at %d: %v", i, sr[0].Scores[i-1:i+1])
+			break
+		}
+	}
 }
 
 // diffIDs describes how got differs from want (both sorted).

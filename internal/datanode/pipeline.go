@@ -34,6 +34,14 @@ type pipeline struct {
 
 	mu        sync.Mutex // guards vchannels (Watch/Unwatch run on other goroutines)
 	vchannels map[string]*vstate
+
+	// Checkpoints that time ticks move are saved by a writer goroutine of
+	// run, coalesced: a reader asking for Strong consistency makes a tick
+	// per read, and one meta-store write per tick left the pipeline (and a
+	// Flush waiting behind it) unable to keep up with the log.
+	cpMu      sync.Mutex // guards cpPending
+	cpPending map[string]datacoord.Checkpoint
+	cpKick    chan struct{}
 }
 
 // vstate is one virtual channel's buffers. Only the pipeline goroutine
@@ -55,7 +63,8 @@ type segBuffer struct {
 }
 
 func newPipeline(name string, d Deps, logger *slog.Logger) *pipeline {
-	return &pipeline{name: name, d: d, logger: logger.With("pchannel", name), vchannels: map[string]*vstate{}}
+	return &pipeline{name: name, d: d, logger: logger.With("pchannel", name), vchannels: map[string]*vstate{},
+		cpPending: map[string]datacoord.Checkpoint{}, cpKick: make(chan struct{}, 1)}
 }
 
 func (p *pipeline) watch(c *model.Collection, vc string, checkpoint uint64) {
@@ -108,6 +117,13 @@ func (p *pipeline) run(ctx context.Context) error {
 		return fmt.Errorf("datanode: read %s after %d: %w", p.name, start, err)
 	}
 	defer r.Close()
+	cpCtx, stopCP := context.WithCancel(ctx)
+	var cpDone sync.WaitGroup
+	cpDone.Go(func() { p.writeTickCheckpoints(cpCtx) })
+	defer func() {
+		stopCP()
+		cpDone.Wait()
+	}()
 	p.logger.Debug("pipeline started", "after", start)
 	for {
 		m, err := r.Next(ctx)
@@ -234,11 +250,47 @@ func (p *pipeline) onTick(ctx context.Context, id uint64, ts uint64) error {
 	}
 	p.mu.Unlock()
 	for _, vs := range idle {
-		if err := p.advance(ctx, vs, id, ts); err != nil {
-			return err
+		// Nothing is buffered: the checkpoint may move to the tick. The
+		// writer goroutine saves it; until then a restart replays a little
+		// more, which is harmless (flushes save theirs synchronously, and
+		// datacoord ignores a checkpoint older than the one it has).
+		vs.checkpoint = id
+		p.cpMu.Lock()
+		p.cpPending[vs.name] = datacoord.Checkpoint{Position: id, TS: ts}
+		p.cpMu.Unlock()
+		select {
+		case p.cpKick <- struct{}{}:
+		default:
 		}
 	}
 	return nil
+}
+
+// writeTickCheckpoints saves the checkpoints onTick leaves pending, the
+// latest per channel, until ctx ends; then it saves what is left.
+func (p *pipeline) writeTickCheckpoints(ctx context.Context) {
+	save := func(ctx context.Context) {
+		p.cpMu.Lock()
+		pending := p.cpPending
+		p.cpPending = map[string]datacoord.Checkpoint{}
+		p.cpMu.Unlock()
+		for vc, cp := range pending {
+			if err := p.d.Coord.UpdateCheckpoint(ctx, vc, cp); err != nil {
+				p.logger.Warn("save checkpoint", "vchannel", vc, "err", err)
+			}
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			save(final)
+			cancel()
+			return
+		case <-p.cpKick:
+			save(ctx)
+		}
+	}
 }
 
 // advance sets the checkpoint to just before the oldest buffered segment,

@@ -24,7 +24,14 @@ var (
 	errMissingParam    = &errs.Error{Code: 1802, Msg: "missing required parameters"}
 	errInvalidData     = &errs.Error{Code: 1804, Msg: "fail to deal the insert data"}
 	errCheckPK         = &errs.Error{Code: 1806, Msg: "please check the primary key and its' type can only in [int, string]"}
+	// errPanic marks a recovered panic (code 5, service internal error).
+	errPanic = &panicError{}
 )
+
+type panicError struct{}
+
+func (*panicError) Error() string { return errs.ErrServiceInternal.Msg }
+func (*panicError) Unwrap() error { return errs.ErrServiceInternal }
 
 // restError is a REST-layer error rendered as Milvus does:
 // "<catalogue message>, error: <detail>".
@@ -60,9 +67,18 @@ const (
 
 // Handler is the REST API's http.Handler.
 type Handler struct {
-	p      *proxy.Server
-	logger *slog.Logger
-	routes map[string]endpoint
+	p       *proxy.Server
+	logger  *slog.Logger
+	routes  map[string]endpoint
+	observe func(path string, code int32, took time.Duration, panicked bool) // nil: none
+}
+
+// SetObserver makes h report every request to o: the endpoint's path
+// (after /v2/vectordb), its Milvus code (0 for success), how long it took
+// and whether it panicked. The gRPC edge uses it to count REST requests
+// with its own metrics. Call it before serving.
+func (h *Handler) SetObserver(o func(path string, code int32, took time.Duration, panicked bool)) {
+	h.observe = o
 }
 
 // endpoint handles one path: it decodes its body, calls the proxy and
@@ -182,6 +198,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 	start := time.Now()
 	resp, err := h.serve(ctx, ep, req)
+	if h.observe != nil {
+		h.observe(path, errs.CodeOf(err), time.Since(start), errors.Is(err, errPanic))
+	}
 	if err != nil {
 		code, status := errs.CodeOf(err), http.StatusOK
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
@@ -206,7 +225,7 @@ func (h *Handler) serve(ctx context.Context, ep endpoint, req *http.Request) (re
 	defer func() {
 		if r := recover(); r != nil {
 			h.logger.Error("request panicked", "path", req.URL.Path, "panic", r, "stack", string(debug.Stack()))
-			resp, err = nil, fmt.Errorf("internal error: %v: %w", r, errs.ErrServiceInternal)
+			resp, err = nil, fmt.Errorf("internal error: %v: %w", r, errPanic)
 		}
 	}()
 	body, err := io.ReadAll(http.MaxBytesReader(nil, req.Body, maxBodyBytes))

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -183,6 +184,11 @@ func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 // the HTTP side (reporting a failure on errc) and returns the listener for
 // gRPC and a function that shuts the REST side down.
 func (s *Server) serveREST(l net.Listener, h http.Handler, errc chan<- error) (grpcL net.Listener, shutdown func(context.Context)) {
+	if o, ok := h.(interface {
+		SetObserver(func(path string, code int32, took time.Duration, panicked bool))
+	}); ok {
+		o.SetObserver(s.observeREST)
+	}
 	sp := newSplitter(l, s.logger)
 	sp.start()
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
@@ -198,4 +204,19 @@ func (s *Server) serveREST(l net.Listener, h http.Handler, errc chan<- error) (g
 		srv.Shutdown(ctx)
 		sp.Close()
 	}
+}
+
+// observeREST records a REST request in the public API's metrics, with
+// method "rest" + its path (e.g. "rest/entities/search").
+func (s *Server) observeREST(path string, code int32, took time.Duration, panicked bool) {
+	method := "rest" + path
+	label := "ok"
+	if code != 0 {
+		label = strconv.Itoa(int(code))
+	}
+	if panicked {
+		s.metrics.panics.Inc()
+	}
+	s.metrics.requests.WithLabelValues(method, label).Inc()
+	s.metrics.latency.WithLabelValues(method).Observe(took.Seconds())
 }

@@ -200,6 +200,20 @@ func TestRESTQuickstart(t *testing.T) {
 		t.Fatalf("search with a wrong dimension: %v", m)
 	}
 
+	// REST requests are counted with the gRPC ones.
+	mresp, err := http.Get(srv.httpURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	for _, want := range []string{`milvago_proxy_requests_total{code="ok",method="rest/entities/search"}`,
+		`milvago_proxy_requests_total{code="100",method="rest/collections/describe"}`} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+
 	restOK(t, base, "/collections/drop", map[string]any{"collectionName": "rest_qs"})
 	if has := restOK(t, base, "/collections/has", map[string]any{"collectionName": "rest_qs"}).(map[string]any); has["has"] != false {
 		t.Fatalf("has after drop: %v", has)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/bits"
 	"runtime"
 	"slices"
 	"sync"
@@ -233,16 +234,31 @@ func (h *hnswIndex) searchOne(s *hnswScratch, q []float32, sp *hnswSearchParams,
 func (h *hnswIndex) scan(s *hnswScratch, hq *hnswQuery, sp *hnswSearchParams) []hnswCand {
 	keep := max(sp.k, sp.ef)
 	s.top = s.top[:0]
-	for i := range h.n {
-		if sp.skip != nil && sp.skip[i>>6]&(1<<(uint(i)&63)) != 0 {
-			continue
-		}
-		d := h.dist(hq, uint32(i))
+	offer := func(i uint32) {
+		d := h.dist(hq, i)
 		if len(s.top) < keep {
-			s.top.push(hnswCand{d, uint32(i)})
+			s.top.push(hnswCand{d, i})
 		} else if d < s.top[0].d {
-			s.top[0] = hnswCand{d, uint32(i)}
+			s.top[0] = hnswCand{d, i}
 			s.top.fix0()
+		}
+	}
+	if sp.skip == nil {
+		for i := range h.n {
+			offer(uint32(i))
+		}
+		return s.drainSorted()
+	}
+	// Walk the allowed rows a word at a time, so a filter that removes
+	// nearly everything costs n/64 word reads plus the survivors.
+	for wi, w := range sp.skip {
+		allowed := ^w
+		if rest := h.n - wi*64; rest < 64 {
+			allowed &= 1<<uint(rest) - 1
+		}
+		for allowed != 0 {
+			offer(uint32(wi*64 + bits.TrailingZeros64(allowed)))
+			allowed &= allowed - 1
 		}
 	}
 	return s.drainSorted()

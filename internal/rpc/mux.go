@@ -220,3 +220,12 @@ func (s *Server) observeREST(path string, code int32, took time.Duration, panick
 	s.metrics.requests.WithLabelValues(method, label).Inc()
 	s.metrics.latency.WithLabelValues(method).Observe(took.Seconds())
 }
+
+// CloseWrite lets net/http half-close a TCP connection after an error
+// answer, as it does on an unwrapped *net.TCPConn.
+func (c *peekedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}

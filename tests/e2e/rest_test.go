@@ -114,6 +114,26 @@ func TestRESTQuickstart(t *testing.T) {
 	ctx := testContext(t)
 	cli := srv.client(t) // the SDK connects first and stays connected
 
+	// Meanwhile a second SDK client keeps calling on the same port.
+	busy := srv.client(t)
+	stop, sdkDone := make(chan struct{}), make(chan error, 1)
+	sdkCalls := 0
+	go func() {
+		for {
+			select {
+			case <-stop:
+				sdkDone <- nil
+				return
+			default:
+			}
+			if _, err := busy.ListCollections(ctx, milvusclient.NewListCollectionOption()); err != nil {
+				sdkDone <- err
+				return
+			}
+			sdkCalls++
+		}
+	}()
+
 	restOK(t, base, "/collections/create", map[string]any{"collectionName": "rest_qs", "dimension": 4, "metricType": "L2"})
 	deadline := time.Now().Add(time.Minute)
 	for {
@@ -217,6 +237,10 @@ func TestRESTQuickstart(t *testing.T) {
 	restOK(t, base, "/collections/drop", map[string]any{"collectionName": "rest_qs"})
 	if has := restOK(t, base, "/collections/has", map[string]any{"collectionName": "rest_qs"}).(map[string]any); has["has"] != false {
 		t.Fatalf("has after drop: %v", has)
+	}
+	close(stop)
+	if err := <-sdkDone; err != nil || sdkCalls == 0 {
+		t.Fatalf("concurrent SDK calls: %d, %v", sdkCalls, err)
 	}
 	// The SDK connection made before all this still works.
 	names, err := cli.ListCollections(ctx, milvusclient.NewListCollectionOption())

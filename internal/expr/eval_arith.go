@@ -49,7 +49,7 @@ func (n *arithNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 	case *column.Scalar[int64]:
 		arithInts(s.Data, n, intOnly, w)
 	case *column.Scalar[float32]:
-		arithFloats(s.Data, n, w)
+		arithFloat32(s.Data, n, w)
 	case *column.Scalar[float64]:
 		arithFloats(s.Data, n, w)
 	default:
@@ -83,6 +83,30 @@ func arithInts[T integer](data []T, n *arithNode, intOnly bool, w []uint64) {
 			y %= r
 		}
 		if opHolds(n.op, cmp.Compare(y, c)) {
+			w[i>>6] |= 1 << (uint(i) & 63)
+		}
+	}
+}
+
+// arithFloat32 computes in float32 on a Float column, as segcore does: its
+// ArithHighPrecisionType<float> is float, so the operand, the arithmetic
+// and the compared value are all float32 (f * 10 == 33 holds for a stored
+// float32(3.3), which float64 arithmetic would miss).
+func arithFloat32(data []float32, n *arithNode, w []uint64) {
+	r, c := float32(n.operand.num()), float64(float32(n.v.num()))
+	for i, x := range data {
+		y := x
+		switch n.arith {
+		case arAdd:
+			y += r
+		case arSub:
+			y -= r
+		case arMul:
+			y *= r
+		case arDiv:
+			y /= r
+		}
+		if opHolds(n.op, cmpFloat(float64(y), c)) {
 			w[i>>6] |= 1 << (uint(i) & 63)
 		}
 	}

@@ -1,0 +1,201 @@
+package retention
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/model"
+)
+
+// Config tunes log retention.
+type Config struct {
+	// Interval is how often the loop looks for something to truncate.
+	Interval time.Duration
+	// Window is how long a message is kept after every checkpoint of its
+	// pchannel has passed it, for readers replaying from older plans.
+	Window time.Duration
+}
+
+// Default returns the defaults: a pass every 30 s, a 10 minute window.
+func Default() Config {
+	return Config{Interval: 30 * time.Second, Window: 10 * time.Minute}
+}
+
+// Validate reports a configuration that cannot work.
+func (c Config) Validate() error {
+	if c.Interval <= 0 {
+		return errors.New("retention: interval must be positive")
+	}
+	if c.Window < 0 {
+		return errors.New("retention: window must not be negative")
+	}
+	return nil
+}
+
+// checkpoints are the vchannels' recovery points (the data coordinator).
+type checkpoints interface {
+	GetCheckpoint(vchannel string) datacoord.Checkpoint
+}
+
+// truncater discards old messages (the log).
+type truncater interface {
+	Truncate(ctx context.Context, channel string, upTo logbroker.MessageID) error
+}
+
+// Deps are the retention loop's collaborators.
+type Deps struct {
+	Log         truncater
+	Checkpoints checkpoints
+	// Collections lists every live collection (the root coordinator).
+	Collections func(ctx context.Context) ([]*model.Collection, error)
+	Now         func() time.Time // nil: time.Now
+	Logger      *slog.Logger     // nil: discard
+}
+
+// Server is the retention loop.
+type Server struct {
+	cfg    Config
+	d      Deps
+	logger *slog.Logger
+
+	truncated map[string]uint64      // pchannel -> truncation point this loop set
+	pending   map[string][]candidate // pchannel -> safe points waiting out the window, increasing
+}
+
+// candidate is a safe point and when it was first seen safe.
+type candidate struct {
+	at   time.Time
+	upTo uint64
+}
+
+// New validates cfg and returns the loop; Run starts it.
+func New(cfg Config, d Deps) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if d.Log == nil || d.Checkpoints == nil || d.Collections == nil {
+		return nil, errors.New("retention: Log, Checkpoints and Collections are required")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Server{cfg: cfg, d: d, logger: d.Logger.With("component", "retention"),
+		truncated: map[string]uint64{}, pending: map[string][]candidate{}}, nil
+}
+
+// Run makes a pass every Interval until ctx ends. A failed pass is logged
+// and retried at the next one: truncation is never urgent.
+func (s *Server) Run(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.Interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			if err := s.pass(ctx); err != nil && ctx.Err() == nil {
+				s.logger.Warn("retention pass", "err", err)
+			}
+		}
+	}
+}
+
+// pass computes each pchannel's safe point, queues it, and truncates to
+// the newest queued safe point that has been safe for the whole window.
+func (s *Server) pass(ctx context.Context) error {
+	before, err := s.d.Collections(ctx)
+	if err != nil {
+		return fmt.Errorf("retention: list collections: %w", err)
+	}
+	safe := map[string]uint64{}
+	for _, c := range before {
+		for i, vc := range c.VChannels {
+			pc := c.PChannels[i]
+			cp := s.d.Checkpoints.GetCheckpoint(vc).Position
+			cur, ok := safe[pc]
+			if !ok {
+				cur = math.MaxUint64
+			}
+			safe[pc] = min(cur, cp)
+		}
+	}
+	after, err := s.d.Collections(ctx)
+	if err != nil {
+		return fmt.Errorf("retention: list collections: %w", err)
+	}
+	if !sameChannels(before, after) {
+		s.logger.Debug("collections changed during the pass, retrying later")
+		return nil
+	}
+	now := s.d.Now()
+	for pc := range s.pending {
+		if _, ok := safe[pc]; !ok {
+			delete(s.pending, pc) // no collection left: nothing to decide
+		}
+	}
+	var errs []error
+	for pc, upTo := range safe {
+		q := s.pending[pc]
+		last := s.truncated[pc]
+		if len(q) > 0 {
+			last = q[len(q)-1].upTo
+		}
+		if upTo > last {
+			q = append(q, candidate{at: now, upTo: upTo})
+		}
+		var target uint64
+		for len(q) > 0 && now.Sub(q[0].at) >= s.cfg.Window {
+			target = q[0].upTo
+			q = q[1:]
+		}
+		if len(q) == 0 {
+			delete(s.pending, pc)
+		} else {
+			s.pending[pc] = q
+		}
+		if target <= s.truncated[pc] {
+			continue
+		}
+		if err := s.d.Log.Truncate(ctx, pc, logbroker.MessageID(target)); err != nil {
+			// Put it back: the next pass retries.
+			s.pending[pc] = append([]candidate{{at: now.Add(-s.cfg.Window), upTo: target}}, s.pending[pc]...)
+			errs = append(errs, fmt.Errorf("retention: truncate %s up to %d: %w", pc, target, err))
+			continue
+		}
+		s.truncated[pc] = target
+		s.logger.Debug("truncated log", "pchannel", pc, "up_to", target)
+	}
+	return errors.Join(errs...)
+}
+
+// sameChannels reports whether two listings carry the same vchannels.
+func sameChannels(a, b []*model.Collection) bool {
+	set := func(colls []*model.Collection) map[string]string {
+		m := map[string]string{}
+		for _, c := range colls {
+			for i, vc := range c.VChannels {
+				m[vc] = c.PChannels[i]
+			}
+		}
+		return m
+	}
+	sa, sb := set(a), set(b)
+	if len(sa) != len(sb) {
+		return false
+	}
+	for vc, pc := range sa {
+		if sb[vc] != pc {
+			return false
+		}
+	}
+	return true
+}

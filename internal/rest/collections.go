@@ -170,7 +170,7 @@ func quickSchema(r *createCollectionReq) (*schemapb.CollectionSchema, []indexPar
 		return nil, nil, errs.InvalidParameterValue("Int64 or VarChar", r.IDType, "idType can only be [Int64, VarChar], default: Int64")
 	}
 	schema := &schemapb.CollectionSchema{
-		Name: r.CollectionName, Description: r.Description, AutoID: r.AutoID, EnableDynamicField: true,
+		Name: r.CollectionName, Description: r.Description, EnableDynamicField: true,
 		Fields: []*schemapb.FieldSchema{pk, {FieldID: 101, Name: vecName, DataType: schemapb.DataType_FloatVector,
 			TypeParams: []*commonpb.KeyValuePair{{Key: "dim", Value: strconv.FormatInt(dim, 10)}}}},
 	}
@@ -179,7 +179,7 @@ func quickSchema(r *createCollectionReq) (*schemapb.CollectionSchema, []indexPar
 
 func fullSchema(r *createCollectionReq) (*schemapb.CollectionSchema, error) {
 	schema := &schemapb.CollectionSchema{Name: r.CollectionName, Description: r.Description,
-		AutoID: r.Schema.AutoID, EnableDynamicField: r.Schema.EnableDynamicField}
+		EnableDynamicField: r.Schema.EnableDynamicField}
 	for i, f := range r.Schema.Fields {
 		if f.FieldName == "" || f.DataType == "" {
 			return nil, restErr(errMissingParam, "field %d needs fieldName and dataType", i)

@@ -191,8 +191,9 @@ func (s *Server) serveREST(l net.Listener, h http.Handler, errc chan<- error) (g
 	}
 	sp := newSplitter(l, s.logger)
 	sp.start()
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute,
 		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug)}
+	s.logger.Info("serving the RESTful API on the gRPC port", "addr", l.Addr().String())
 	go func() {
 		err := srv.Serve(sp.http)
 		if errors.Is(err, http.ErrServerClosed) || errors.Is(err, net.ErrClosed) {

@@ -91,7 +91,7 @@ func rowsToColumns(schema *schemapb.CollectionSchema, rows []json.RawMessage, up
 		for _, t := range targets {
 			v, ok := obj[t.f.GetName()]
 			if !ok || isNull(v) {
-				if t.f.GetNullable() || t.f.GetDefaultValue() != nil {
+				if (t.f.GetNullable() || t.f.GetDefaultValue() != nil) && !column.IsVector(t.f.GetDataType()) {
 					appendNull(t.col)
 					continue
 				}

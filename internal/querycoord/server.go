@@ -268,17 +268,25 @@ func (s *Server) LoadedCollections() []int64 {
 
 func (s *Server) plans(c *model.Collection) []querynode.ChannelPlan {
 	out := make([]querynode.ChannelPlan, 0, len(c.VChannels))
-	for i, vc := range c.VChannels {
-		p := querynode.ChannelPlan{VChannel: vc, PChannel: c.PChannels[i], Checkpoint: s.d.Data.GetCheckpoint(vc)}
-		for _, seg := range s.d.Data.Segments(c.ID, vc) {
-			if seg.State == model.SegmentFlushed {
-				p.Sealed = append(p.Sealed, querynode.SegmentPlan{Segment: seg, Indexes: s.d.Indexes.SegmentIndexes(seg.ID)})
-			}
-		}
-		p.DeltaLogs = s.d.Data.DeltaLogs(vc)
-		out = append(out, p)
+	for i := range c.VChannels {
+		out = append(out, s.channelPlan(c, i))
 	}
 	return out
+}
+
+// channelPlan plans shard i of c. Its Replan plans the shard again, for a
+// query node that lagged behind the log's retention.
+func (s *Server) channelPlan(c *model.Collection, i int) querynode.ChannelPlan {
+	vc := c.VChannels[i]
+	p := querynode.ChannelPlan{VChannel: vc, PChannel: c.PChannels[i], Checkpoint: s.d.Data.GetCheckpoint(vc)}
+	for _, seg := range s.d.Data.Segments(c.ID, vc) {
+		if seg.State == model.SegmentFlushed {
+			p.Sealed = append(p.Sealed, querynode.SegmentPlan{Segment: seg, Indexes: s.d.Indexes.SegmentIndexes(seg.ID)})
+		}
+	}
+	p.DeltaLogs = s.d.Data.DeltaLogs(vc)
+	p.Replan = func(context.Context) (querynode.ChannelPlan, error) { return s.channelPlan(c, i), nil }
+	return p
 }
 
 // SegmentFlushed hands a flushed segment to its shard (as a brute-force

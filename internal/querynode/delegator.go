@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
@@ -87,13 +88,14 @@ func newDelegator(coll *model.Collection, plan ChannelPlan, d Deps, logger *slog
 		growing: map[int64]*segment.Growing{}, sealed: map[int64]*sealedSegment{}, notify: make(chan struct{})}
 }
 
+// loadRetry is how long a shard waits before loading again after a
+// failure (an object store or log error is usually transient).
+const loadRetry = time.Second
+
 // run loads the planned sealed segments, then consumes the shard's log
 // until ctx ends.
 func (dl *delegator) run(ctx context.Context) {
-	err := dl.load(ctx)
-	if err == nil {
-		err = dl.consume(ctx)
-	}
+	err := dl.serve(ctx)
 	if err != nil && ctx.Err() == nil {
 		dl.logger.Error("shard failed", "err", err)
 		dl.mu.Lock()
@@ -102,7 +104,31 @@ func (dl *delegator) run(ctx context.Context) {
 	}
 }
 
+// serve loads the plan and consumes the log. When the log was truncated
+// past the shard's position (it lagged behind the retention window), it
+// reloads from a fresh plan instead of failing the shard.
+func (dl *delegator) serve(ctx context.Context) error {
+	if err := dl.load(ctx); err != nil {
+		return err
+	}
+	after := dl.plan.Checkpoint.Position
+	for {
+		last, err := dl.consume(ctx, after)
+		if !errors.Is(err, logbroker.ErrTruncated) || dl.plan.Replan == nil {
+			return err
+		}
+		dl.logger.Warn("log truncated past the shard's position, reloading from a fresh plan", "position", last, "err", err)
+		if after, err = dl.reload(ctx, last); err != nil && !errors.Is(err, logbroker.ErrTruncated) {
+			return err
+		}
+	}
+}
+
 func (dl *delegator) load(ctx context.Context) error {
+	dl.loaded.Store(0)
+	dl.mu.Lock()
+	dl.deletes = deleteLog{}
+	dl.mu.Unlock()
 	latest, err := dl.d.Log.Latest(ctx, dl.plan.PChannel)
 	if err != nil {
 		return fmt.Errorf("querynode: position of %s: %w", dl.plan.PChannel, err)
@@ -122,24 +148,121 @@ func (dl *delegator) load(ctx context.Context) error {
 	return nil
 }
 
-func (dl *delegator) consume(ctx context.Context) error {
-	after := logbroker.MessageID(dl.plan.Checkpoint.Position)
-	if dl.target <= uint64(after) {
+// consume reads the log after position after until ctx ends; it returns
+// the position of the last message it applied.
+func (dl *delegator) consume(ctx context.Context, after uint64) (uint64, error) {
+	if dl.target <= after {
 		dl.caughtUp.Store(true)
 	}
-	r, err := dl.d.Log.Read(ctx, dl.plan.PChannel, after)
+	r, err := dl.d.Log.Read(ctx, dl.plan.PChannel, logbroker.MessageID(after))
 	if err != nil {
-		return fmt.Errorf("querynode: read %s: %w", dl.plan.PChannel, err)
+		return after, fmt.Errorf("querynode: read %s: %w", dl.plan.PChannel, err)
 	}
 	defer r.Close()
 	for {
 		m, err := r.Next(ctx)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, logbroker.ErrClosed) {
-				return nil
+				return after, nil
 			}
+			return after, fmt.Errorf("querynode: next on %s: %w", dl.plan.PChannel, err)
+		}
+		after = uint64(m.ID)
+		dm, err := msg.Decode(m.Payload, m.Properties)
+		if err != nil {
+			dl.logger.Error("skipping undecodable message", "id", m.ID, "err", err)
+			continue
+		}
+		if dm.VChannel == "" || dm.VChannel == dl.plan.VChannel {
+			if err := dl.apply(dm); err != nil {
+				return after, err
+			}
+		}
+		if uint64(m.ID) >= dl.target {
+			dl.caughtUp.Store(true)
+		}
+		dl.advance(dm.TS)
+	}
+}
+
+// reload rebuilds the shard from a fresh plan after the log was truncated
+// past pos, the last position the shard applied. The new state is built
+// aside (reads keep using the old one, which is consistent at tsafe), up
+// to pos when the new checkpoint is older, then swapped in under mu. It
+// returns the position to consume after. The new checkpoint is normally
+// past pos: retention never truncates past a checkpoint, and everything at
+// or below one is in the plan's sealed segments and delete logs, whose
+// rows and deletes carry their timestamps, so reads at the old tsafe still
+// see exactly what they saw.
+func (dl *delegator) reload(ctx context.Context, pos uint64) (uint64, error) {
+	plan, err := dl.plan.Replan(ctx)
+	if err != nil {
+		return pos, fmt.Errorf("querynode: replan shard %s: %w", dl.plan.VChannel, err)
+	}
+	next := newDelegator(dl.coll, plan, dl.d, dl.logger)
+	swapped := false
+	defer func() {
+		if !swapped {
+			next.close()
+		}
+	}()
+	for _, l := range plan.DeltaLogs {
+		if err := next.loadDeltaLog(ctx, l); err != nil {
+			return pos, err
+		}
+	}
+	for _, sp := range plan.Sealed {
+		if err := next.loadSealed(ctx, sp); err != nil {
+			return pos, err
+		}
+	}
+	after := plan.Checkpoint.Position
+	if after < pos {
+		if err := next.replay(ctx, after, pos); err != nil {
+			return pos, err
+		}
+		after = pos
+	}
+	dl.mu.Lock()
+	if dl.closed {
+		dl.mu.Unlock()
+		return pos, errs.CollectionNotLoaded(dl.coll.ID)
+	}
+	old := dl.sealed
+	for id, s := range old {
+		if _, ok := next.sealed[id]; !ok {
+			// Handed off while reloading: keep it, with the deletes
+			// the new state knows (applying a delete twice is harmless).
+			deleteFrom(s.seg, next.deletes.intPKs, next.deletes.intTS, next.deletes.strPKs, next.deletes.strTS)
+			next.sealed[id] = s
+			delete(next.growing, id)
+			delete(old, id)
+		}
+	}
+	dl.sealed, dl.growing, dl.deletes = next.sealed, next.growing, next.deletes
+	dl.mu.Unlock()
+	swapped = true
+	for _, s := range old {
+		s.close()
+	}
+	dl.logger.Info("shard reloaded", "checkpoint", plan.Checkpoint.Position, "sealed", len(plan.Sealed), "after", after)
+	return after, nil
+}
+
+// replay applies the shard's messages in (after, upTo] to dl, which is not
+// serving: its service time is not moved.
+func (dl *delegator) replay(ctx context.Context, after, upTo uint64) error {
+	r, err := dl.d.Log.Read(ctx, dl.plan.PChannel, logbroker.MessageID(after))
+	if err != nil {
+		return fmt.Errorf("querynode: read %s: %w", dl.plan.PChannel, err)
+	}
+	defer r.Close()
+	for after < upTo {
+		m, err := r.Next(ctx)
+		if err != nil {
 			return fmt.Errorf("querynode: next on %s: %w", dl.plan.PChannel, err)
 		}
+		after = uint64(m.ID)
 		dm, err := msg.Decode(m.Payload, m.Properties)
 		if err != nil {
 			dl.logger.Error("skipping undecodable message", "id", m.ID, "err", err)
@@ -150,11 +273,8 @@ func (dl *delegator) consume(ctx context.Context) error {
 				return err
 			}
 		}
-		if uint64(m.ID) >= dl.target {
-			dl.caughtUp.Store(true)
-		}
-		dl.advance(dm.TS)
 	}
+	return nil
 }
 
 func (dl *delegator) apply(m *msg.Message) error {

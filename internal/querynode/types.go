@@ -1,6 +1,8 @@
 package querynode
 
 import (
+	"context"
+
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/model"
@@ -15,6 +17,10 @@ type ChannelPlan struct {
 	Checkpoint datacoord.Checkpoint
 	Sealed     []SegmentPlan
 	DeltaLogs  []model.DeltaLog
+	// Replan returns a fresh plan for the same shard. A delegator whose
+	// log was truncated past its position (see package retention) reloads
+	// from it; nil: the shard fails instead.
+	Replan func(ctx context.Context) (ChannelPlan, error)
 }
 
 // SegmentPlan is a flushed segment and the indexes built for it.

@@ -651,6 +651,53 @@ func TestFilterLanguage(t *testing.T) {
 		}
 	})
 
+	// Pages of a filtered query (limit/offset) and of a filtered search
+	// (offset) add up to the unpaged result.
+	t.Run("pages", func(t *testing.T) {
+		const f = `json_contains_any(j["tags"], ["t1", "t4"]) and i32 % 2 == 0`
+		var want []int64
+		for i := range rows {
+			a, _ := jarr(rows[i].j, "tags")
+			if (jhas(a, "t1") || jhas(a, "t4")) && rows[i].i32%2 == 0 {
+				want = append(want, rows[i].id)
+			}
+		}
+		var got []int64
+		for off := 0; off < len(want)+10; off += 10 {
+			qr, err := cli.Query(ctx, strong(milvusclient.NewQueryOption(filterColl).WithFilter(f).WithOutputFields("id").WithLimit(10).WithOffset(off)))
+			must(t, err)
+			page := int64Col(t, qr, "id")
+			if wantLen := min(10, max(0, len(want)-off)); len(page) != wantLen {
+				t.Fatalf("query page at %d: %d rows, want %d", off, len(page), wantLen)
+			}
+			got = append(got, page...)
+		}
+		if slices.Sort(got); !slices.Equal(got, want) {
+			t.Fatalf("query pages: %s", diffIDs(got, want))
+		}
+		search := func(limit, offset int) []float32 {
+			sr, err := cli.Search(ctx, strong(milvusclient.NewSearchOption(filterColl, limit, []entity.Vector{entity.FloatVector(query)}).
+				WithANNSField("v").WithFilter(f).WithOffset(offset)))
+			must(t, err)
+			for _, id := range ids(t, sr[0]) {
+				if !slices.Contains(want, id) {
+					t.Fatalf("search limit %d offset %d returned id %d, which does not match", limit, offset, id)
+				}
+			}
+			return sr[0].Scores
+		}
+		all := search(len(want), 0)
+		if len(all) != len(want) {
+			t.Fatalf("search: %d results, want %d", len(all), len(want))
+		}
+		for off := 0; off < len(want); off += 7 {
+			page := search(7, off)
+			if wantPage := all[off:min(off+7, len(all))]; !slices.EqualFunc(page, wantPage, near) {
+				t.Errorf("search offset %d: scores %v, want %v", off, page, wantPage)
+			}
+		}
+	})
+
 	// The rows a filter selects read back as written: typed columns, JSON,
 	// arrays, nulls and dynamic keys.
 	t.Run("output", func(t *testing.T) {
@@ -780,6 +827,8 @@ func TestFilterLanguage(t *testing.T) {
 			_, err = cli.Search(ctx, strong(milvusclient.NewSearchOption(filterColl, 10, []entity.Vector{entity.FloatVector(query)}).
 				WithANNSField("v").WithFilter(c.expr)))
 			t.Run("search "+c.expr, func(t *testing.T) { wantCode(t, err, 1100, c.fragments...) })
+			_, err = cli.Delete(ctx, milvusclient.NewDeleteOption(filterColl).WithExpr(c.expr))
+			t.Run("delete "+c.expr, func(t *testing.T) { wantCode(t, err, 1100, c.fragments...) })
 		}
 	})
 

@@ -1,0 +1,122 @@
+package querynode
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/model"
+)
+
+// replan plans the shard from the data coordinator, as querycoord does.
+func (e *env) replan(context.Context) (ChannelPlan, error) {
+	p := ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: e.data.GetCheckpoint(vch), DeltaLogs: e.data.DeltaLogs(vch), Replan: e.replan}
+	for _, seg := range e.data.Segments(collID, vch) {
+		if seg.State == model.SegmentFlushed {
+			p.Sealed = append(p.Sealed, SegmentPlan{Segment: seg})
+		}
+	}
+	return p, nil
+}
+
+// TestReloadAfterTruncation: a shard still replaying an old plan when the
+// log is truncated past its position reloads from a fresh plan and serves
+// every row, flushed or not, with every delete applied.
+func TestReloadAfterTruncation(t *testing.T) {
+	f := func(t *testing.T, handoff bool) {
+		e := newEnv(t)
+		first := e.insert(t, keyRange(0, 10)...)
+		e.insert(t, keyRange(10, 30)...)
+		e.delete(t, 5, 12)
+		seg := e.seal(t)
+		e.insert(t, keyRange(30, 40)...)
+		e.delete(t, 31, 7)
+
+		// Loaded as if nothing had been flushed yet; the shard reads the
+		// first insert only.
+		plan := ChannelPlan{VChannel: vch, PChannel: pch, Replan: e.replan}
+		if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []ChannelPlan{plan}); err != nil {
+			t.Fatal(err)
+		}
+		dl := e.delegator(t)
+		e.gated.allow(1)
+		eventually(t, "the first message", func() bool { return dl.tsafe.Load() == first.TS })
+		if handoff {
+			// Handed off before the reload: the reload keeps a copy.
+			if err := e.qn.SyncSegment(e.ctx, collID, SegmentPlan{Segment: seg}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := e.keys(t, first.TS); !slices.Equal(got, keyRange(0, 10)) {
+			t.Fatalf("at the first insert's time the shard shows %v, want 0..9", got)
+		}
+		cp := e.data.GetCheckpoint(vch).Position
+		if err := e.log.Truncate(e.ctx, pch, logbroker.MessageID(cp)); err != nil {
+			t.Fatal(err)
+		}
+		e.gated.open()
+		eventually(t, "the shard's reload", func() bool {
+			dl.mu.RLock()
+			defer dl.mu.RUnlock()
+			_, ok := dl.sealed[seg.ID]
+			return ok && len(dl.growing) == 1
+		})
+		want := slices.Sorted(maps.Keys(e.live))
+		if got := e.keys(t, e.now(t)); !slices.Equal(got, want) {
+			t.Fatalf("after the reload the shard shows %v, want %v", got, want)
+		}
+		e.insert(t, 100)
+		e.delete(t, 0)
+		want = slices.Sorted(maps.Keys(e.live))
+		if got := e.keys(t, e.now(t)); !slices.Equal(got, want) {
+			t.Fatalf("after the reload and more writes the shard shows %v, want %v", got, want)
+		}
+		dl.mu.RLock()
+		failed := dl.failed
+		dl.mu.RUnlock()
+		if failed != nil {
+			t.Fatalf("shard failed: %v", failed)
+		}
+	}
+	t.Run("plain", func(t *testing.T) { f(t, false) })
+	t.Run("handed off", func(t *testing.T) { f(t, true) })
+}
+
+// TestReplayToTheOldPosition: a fresh plan older than the shard's
+// position (its checkpoint did not move) is replayed up to that position
+// aside, then swapped in.
+func TestReplayToTheOldPosition(t *testing.T) {
+	e := newEnv(t)
+	e.insert(t, keyRange(0, 10)...)
+	seg := e.seal(t)
+	cp := e.data.GetCheckpoint(vch)
+	e.insert(t, keyRange(10, 20)...)
+	e.delete(t, 3, 15)
+
+	plan := ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: cp, Sealed: []SegmentPlan{{Segment: seg}}}
+	dl := newDelegator(e.coll, plan, Deps{Log: e.log, Objects: e.objects, Syncer: e.w}, e.qn.logger)
+	dl.plan.Replan = func(context.Context) (ChannelPlan, error) { return plan, nil }
+	if err := dl.load(e.ctx); err != nil {
+		t.Fatal(err)
+	}
+	latest, err := e.log.Latest(e.ctx, pch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := dl.reload(e.ctx, uint64(latest))
+	if err != nil || after != uint64(latest) {
+		t.Fatalf("reload: after %d, %v; want %d", after, err, latest)
+	}
+	defer dl.close()
+	now := e.now(t)
+	dl.advance(now)
+	e.qn.mu.Lock()
+	e.qn.collections[collID] = &collection{coll: e.coll, shards: map[string]*delegator{vch: dl}, cancel: func() {}}
+	e.qn.mu.Unlock()
+	want := slices.Sorted(maps.Keys(e.live))
+	if got := e.keys(t, now); !slices.Equal(got, want) {
+		t.Fatalf("after replaying to the old position the shard shows %v, want %v", got, want)
+	}
+}

@@ -472,6 +472,29 @@ func filterCases() []filterCase {
 		}},
 		{expr: `i32 NOT IN [1, 2] && ni IS NULL`, want: func(r *filterRow) bool { return r.i32 != 1 && r.i32 != 2 && r.ni == nil }},
 
+		// More shapes: like with quotes and regexp metacharacters, ranges
+		// on JSON strings, long or-chains, double negation, big in-lists.
+		{expr: `j["esc"] like "<b>&\"q\"%"`, want: func(r *filterRow) bool { _, ok := jstr(r.j, "esc"); return ok }},
+		{expr: `s like "%\"7\"%" or s like "it's \"[3]%" or s like "%.%"`, want: func(r *filterRow) bool { return strings.Contains(r.s, `"7"`) }},
+		{expr: `"nm1" <= j["name"] < "nm3"`, want: func(r *filterRow) bool { v, _ := jstr(r.j, "name"); return v == "nm1" || v == "nm2" }},
+		{expr: `j["name"] > "nm4"`, want: func(r *filterRow) bool { v, _ := jstr(r.j, "name"); return v > "nm4" }},
+		{expr: `j["flag"] in [true] and j["n"] in [0]`, want: func(r *filterRow) bool {
+			v, ok := jnum(r.j, "n")
+			return r.j["flag"] == true && ok && v == 0
+		}},
+		{expr: `id == 1 or id == 3 or id == 5 or id == 250 or i32 == -50`, want: func(r *filterRow) bool {
+			return r.id == 1 || r.id == 3 || r.id == 5 || r.id == 250 || r.i32 == -50
+		}},
+		{expr: `not not (id < 5)`, want: func(r *filterRow) bool { return r.id < 5 }},
+		{expr: `!!(id < 5) && !(!(b == true))`, want: func(r *filterRow) bool { return r.id < 5 && r.b }},
+		{expr: `{lo} < j["n"] < {hi}`, params: map[string]any{"lo": 2, "hi": 6.5}, want: func(r *filterRow) bool {
+			v, ok := jnum(r.j, "n")
+			return ok && v > 2 && v < 6.5
+		}},
+		{expr: `id in {many} and id not in {few}`, params: map[string]any{"many": seq(0, 200), "few": seq(50, 150)}, want: func(r *filterRow) bool {
+			return r.id < 50 || (r.id >= 150 && r.id < 200)
+		}},
+
 		// Templates.
 		{expr: `i32 > {x}`, params: map[string]any{"x": 10}, want: func(r *filterRow) bool { return r.i32 > 10 }},
 		{expr: `d < {f} and b == {flag}`, params: map[string]any{"f": -5.5, "flag": true}, want: func(r *filterRow) bool { return r.d < -5.5 && r.b }},
@@ -1028,4 +1051,13 @@ func diffIDs(got, want []int64) string {
 		return fmt.Sprint(x)
 	}
 	return fmt.Sprintf("got %d ids, want %d; unexpected %s, missing %s", len(got), len(want), trim(extra), trim(missing))
+}
+
+// seq is [lo, hi).
+func seq(lo, hi int64) []int64 {
+	var out []int64
+	for i := lo; i < hi; i++ {
+		out = append(out, i)
+	}
+	return out
 }

@@ -31,8 +31,10 @@ import (
 	"github.com/milvago/milvago/internal/querycoord"
 	"github.com/milvago/milvago/internal/querynode"
 	"github.com/milvago/milvago/internal/rest"
+	"github.com/milvago/milvago/internal/retention"
 	"github.com/milvago/milvago/internal/rootcoord"
 	"github.com/milvago/milvago/internal/rpc"
+	"github.com/milvago/milvago/internal/storage"
 	"github.com/milvago/milvago/internal/streaming"
 )
 
@@ -46,6 +48,8 @@ type StandaloneConfig struct {
 	SyncAlways bool
 	Data       datacoord.Config
 	Root       rootcoord.Config
+	// Retention truncates the log behind the checkpoints (zero: defaults).
+	Retention retention.Config
 }
 
 // DefaultStandalone returns the defaults: ./milvago-data, 19530 and 9091.
@@ -187,6 +191,15 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 	g.Go(func() error { return s.dnode.Run(gctx) })
 	g.Go(func() error { return s.qnode.Run(gctx) })
 	g.Go(func() error { return s.icoord.Run(gctx) })
+	rcfg := s.cfg.Retention
+	if rcfg == (retention.Config{}) {
+		rcfg = retention.Default()
+	}
+	r, err := retention.New(rcfg, retention.Deps{Log: s.broker.Log(), Checkpoints: s.data, Collections: s.allCollections, Logger: s.logger})
+	if err != nil {
+		return fmt.Errorf("app: retention: %w", err)
+	}
+	g.Go(func() error { return r.Run(gctx) })
 	if err := s.qcoord.Recover(gctx); err != nil {
 		return err
 	}
@@ -239,6 +252,14 @@ func (h *hooks) CollectionCreated(ctx context.Context, c *model.Collection) erro
 func (h *hooks) CollectionDropped(ctx context.Context, c *model.Collection) {
 	h.s.qcoord.CollectionDropped(ctx, c)
 	h.s.dnode.Unwatch(c)
+	// Index files live under their build ID, not the collection: note the
+	// builds before the segments and indexes are forgotten.
+	var builds []int64
+	for _, seg := range h.s.data.Segments(c.ID, "") {
+		for _, si := range h.s.icoord.SegmentIndexes(seg.ID) {
+			builds = append(builds, si.BuildID)
+		}
+	}
 	if err := h.s.data.DropCollection(ctx, c); err != nil {
 		h.s.logger.Error("drop collection segments", "collection", c.ID, "err", err)
 	}
@@ -248,6 +269,11 @@ func (h *hooks) CollectionDropped(ctx context.Context, c *model.Collection) {
 	for _, prefix := range []string{"insert_log/", "delta_log/", "stats_log/"} {
 		if err := h.s.objects.DeletePrefix(ctx, prefix+strconv.FormatInt(c.ID, 10)+"/"); err != nil {
 			h.s.logger.Warn("delete dropped collection files", "collection", c.ID, "err", err)
+		}
+	}
+	for _, id := range builds {
+		if err := h.s.objects.DeletePrefix(ctx, storage.IndexFilePrefix+"/"+strconv.FormatInt(id, 10)+"/"); err != nil {
+			h.s.logger.Warn("delete dropped collection index files", "collection", c.ID, "build", id, "err", err)
 		}
 	}
 }

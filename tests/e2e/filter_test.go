@@ -41,6 +41,7 @@ type filterRow struct {
 	as   []string
 	ni   *int32         // nullable Int32; nil is null
 	meta map[string]any // dynamic keys
+	jraw string         // if set, the JSON text inserted for j (same value)
 	vec  []float32
 }
 
@@ -94,6 +95,12 @@ func makeFilterRows() []filterRow {
 			j["o"] = []any{"one", i % 2}
 		}
 		r.j = j
+		if i%50 == 9 {
+			// The same value written differently: a float spelling of an
+			// integer, spaces, an escaped key.
+			raw, _ := json.Marshal(j)
+			r.jraw = strings.Replace(strings.Replace(string(raw), `"n":9,`, ` "n" : 9.0E0 , `, 1), `"name":`, `"n\u0061me":`, 1)
+		}
 		r.ai = make([]int64, i%6)
 		for k := range r.ai {
 			r.ai[k] = int64((i*3 + k*5) % 11)
@@ -495,6 +502,12 @@ func filterCases() []filterCase {
 			return r.id < 50 || (r.id >= 150 && r.id < 200)
 		}},
 
+		{expr: `j["n"] == 9 and j["name"] in ["nm3", "nm5"]`, want: func(r *filterRow) bool {
+			v, ok := jnum(r.j, "n")
+			nm, _ := jstr(r.j, "name")
+			return ok && v == 9 && (nm == "nm3" || nm == "nm5")
+		}},
+
 		// Templates.
 		{expr: `i32 > {x}`, params: map[string]any{"x": 10}, want: func(r *filterRow) bool { return r.i32 > 10 }},
 		{expr: `d < {f} and b == {flag}`, params: map[string]any{"f": -5.5, "flag": true}, want: func(r *filterRow) bool { return r.d < -5.5 && r.b }},
@@ -559,6 +572,9 @@ func insertFilterRows(t *testing.T, cli *milvusclient.Client, rows []filterRow) 
 		var err error
 		if js[i], err = json.Marshal(r.j); err != nil {
 			t.Fatal(err)
+		}
+		if r.jraw != "" {
+			js[i] = []byte(r.jraw)
 		}
 		if metas[i], err = json.Marshal(r.meta); err != nil {
 			t.Fatal(err)

@@ -247,9 +247,9 @@ func checkSchema(t *testing.T, coll *entity.Collection, want *entity.Schema, sha
 	if coll.ShardNum != shards || len(coll.VirtualChannels) != int(shards) {
 		t.Errorf("shards %d, %d vchannels; want %d", coll.ShardNum, len(coll.VirtualChannels), shards)
 	}
-	if got.Description != want.Description || got.EnableDynamicField != want.EnableDynamicField || got.AutoID != want.AutoID {
-		t.Errorf("schema description %q dynamic %v autoID %v; want %q %v %v", got.Description, got.EnableDynamicField, got.AutoID,
-			want.Description, want.EnableDynamicField, want.AutoID)
+	if got.Description != want.Description || got.EnableDynamicField != want.EnableDynamicField {
+		t.Errorf("schema description %q dynamic %v; want %q %v", got.Description, got.EnableDynamicField,
+			want.Description, want.EnableDynamicField)
 	}
 	var user []*entity.Field
 	for _, f := range got.Fields {

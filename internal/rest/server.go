@@ -59,6 +59,7 @@ const (
 	Prefix = "/v2/vectordb"
 
 	defaultTimeout = 30 * time.Second
+	maxTimeout     = 24 * time.Hour
 	// maxBodyBytes bounds one request body (Milvus: 64 MiB per request,
 	// plus room for JSON's verbosity).
 	maxBodyBytes = 256 << 20
@@ -190,7 +191,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	timeout := defaultTimeout
 	if v := req.Header.Get(headerRequestTimeout); v != "" {
 		if secs, err := strconv.ParseFloat(v, 64); err == nil && secs > 0 {
-			timeout = time.Duration(secs * float64(time.Second))
+			timeout = time.Duration(min(secs, maxTimeout.Seconds()) * float64(time.Second))
 		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -198,15 +199,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 	start := time.Now()
 	resp, err := h.serve(ctx, ep, req)
+	code, status := errs.CodeOf(err), http.StatusOK
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
+		// Milvus's timeout middleware answers 408 in both places.
+		code, status = http.StatusRequestTimeout, http.StatusRequestTimeout
+	}
 	if h.observe != nil {
-		h.observe(path, errs.CodeOf(err), time.Since(start), errors.Is(err, errPanic))
+		h.observe(path, code, time.Since(start), errors.Is(err, errPanic))
 	}
 	if err != nil {
-		code, status := errs.CodeOf(err), http.StatusOK
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-			// Milvus's timeout middleware answers 408 in both places.
-			code, status = http.StatusRequestTimeout, http.StatusRequestTimeout
-		}
 		h.logger.Debug("request failed", "path", path, "code", code, "err", err, "took", time.Since(start))
 		writeJSON(w, status, map[string]any{"code": code, "message": err.Error()})
 		return

@@ -108,7 +108,7 @@ func (dl *delegator) run(ctx context.Context) {
 // past the shard's position (it lagged behind the retention window), it
 // reloads from a fresh plan instead of failing the shard.
 func (dl *delegator) serve(ctx context.Context) error {
-	if err := dl.load(ctx); err != nil {
+	if err := dl.loadRetrying(ctx); err != nil {
 		return err
 	}
 	after := dl.plan.Checkpoint.Position
@@ -124,6 +124,39 @@ func (dl *delegator) serve(ctx context.Context) error {
 	}
 }
 
+// loadRetrying runs load until it succeeds or ctx ends: an object store
+// or log error is usually transient, and a shard that gave up would stay
+// unavailable until the collection is released and loaded again. While a
+// load fails, reads report the shard unavailable with the cause.
+func (dl *delegator) loadRetrying(ctx context.Context) error {
+	for {
+		err := dl.load(ctx)
+		if err == nil || ctx.Err() != nil {
+			if err == nil {
+				dl.setFailed(nil)
+			}
+			return err
+		}
+		dl.logger.Warn("load shard, retrying", "err", err)
+		dl.setFailed(err)
+		t := time.NewTimer(loadRetry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (dl *delegator) setFailed(err error) {
+	dl.mu.Lock()
+	defer dl.mu.Unlock()
+	dl.failed = err
+}
+
+// load loads the plan's delete logs and sealed segments. It starts over
+// each time it runs (loadRetrying runs it again after a failure).
 func (dl *delegator) load(ctx context.Context) error {
 	dl.loaded.Store(0)
 	dl.mu.Lock()

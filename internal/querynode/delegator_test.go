@@ -24,6 +24,7 @@ import (
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
 	"github.com/milvago/milvago/internal/objstore"
+	"github.com/milvago/milvago/internal/objstoretest"
 	"github.com/milvago/milvago/internal/rootcoord"
 	"github.com/milvago/milvago/internal/segment"
 	"github.com/milvago/milvago/internal/streaming"
@@ -222,17 +223,23 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // three agree; it returns the visible keys.
 func (e *env) keys(t *testing.T, guarantee uint64) []int64 {
 	t.Helper()
+	return e.keysVia(t, e.qn, guarantee)
+}
+
+// keysVia is keys through another query node.
+func (e *env) keysVia(t *testing.T, qn *Server, guarantee uint64) []int64 {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
 	defer cancel()
-	q, err := e.qn.Query(ctx, &QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: guarantee})
+	q, err := qn.Query(ctx, &QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: guarantee})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := e.qn.Query(ctx, &QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: guarantee, CountOnly: true})
+	n, err := qn.Query(ctx, &QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: guarantee, CountOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := e.qn.Search(ctx, &SearchRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: guarantee,
+	s, err := qn.Search(ctx, &SearchRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: guarantee,
 		Search: segment.SearchRequest{FieldID: 101, Queries: index.Dataset{Dim: dim, Float: []float32{0, 0}}, Metric: index.L2, Params: index.SearchParams{K: 1000}}})
 	if err != nil {
 		t.Fatal(err)
@@ -420,4 +427,60 @@ func TestReleaseDuringLoad(t *testing.T) {
 	}
 	f(false)
 	f(true)
+}
+
+// healingStore fails Map calls through objstoretest.Faulty until healed.
+type healingStore struct {
+	objstore.Store
+	faulty *objstoretest.Faulty
+	healed atomic.Bool
+}
+
+func (h *healingStore) Map(ctx context.Context, key string) (objstore.Mapping, error) {
+	if !h.healed.Load() {
+		return h.faulty.Map(ctx, key)
+	}
+	return h.Store.Map(ctx, key)
+}
+
+// TestLoadRetriesAfterAFailingObjectStore fails the object store while a
+// shard loads its sealed segments: reads report the shard unavailable
+// meanwhile, and once the store heals the shard loads and serves.
+func TestLoadRetriesAfterAFailingObjectStore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the one-second retry")
+	}
+	e := newEnv(t)
+	e.insert(t, keyRange(0, 20)...)
+	e.delete(t, 4)
+	seg := e.seal(t)
+	e.insert(t, keyRange(20, 25)...)
+	e.gated.open()
+	hs := &healingStore{Store: e.objects, faulty: &objstoretest.Faulty{Store: e.objects, FailAfter: 1}}
+	qn := New(Deps{Log: e.log, Objects: hs, Syncer: e.w})
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan struct{})
+	defer func() { cancel(); <-done }()
+	qn.Start(ctx)
+	go func() { qn.Run(ctx); close(done) }()
+	plan := ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: e.data.GetCheckpoint(vch),
+		Sealed: []SegmentPlan{{Segment: seg}}, DeltaLogs: e.data.DeltaLogs(vch)}
+	if err := qn.LoadCollection(ctx, e.coll, nil, []ChannelPlan{plan}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a failed load attempt", func() bool { return hs.faulty.Calls() > 1 })
+	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer rcancel()
+	if _, err := qn.Query(rctx, &QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: e.now(t), CountOnly: true}); err == nil {
+		t.Fatal("a shard that cannot load answered")
+	}
+	if p, _ := qn.Progress(collID); p == 100 {
+		t.Fatal("progress 100 while the load fails")
+	}
+	hs.healed.Store(true)
+	eventually(t, "progress 100", func() bool { p, _ := qn.Progress(collID); return p == 100 })
+	want := slices.Sorted(maps.Keys(e.live))
+	if got := e.keysVia(t, qn, e.now(t)); !slices.Equal(got, want) {
+		t.Fatalf("after the store healed the shard shows %v, want %v", got, want)
+	}
 }

@@ -160,7 +160,17 @@ func (s *Server) queryShardsAt(ctx context.Context, c *model.Collection, filter 
 			}
 		}
 		if col == nil {
-			return nil, fmt.Errorf("no shard returned field %d", fid)
+			// No shard had a row (an empty collection or partition):
+			// Milvus answers with empty columns, not an error.
+			f := c.FieldByID(fid)
+			if f == nil {
+				return nil, fmt.Errorf("no shard returned field %d", fid)
+			}
+			empty, err := column.New(f.GetDataType(), fieldDim(f), f.GetElementType())
+			if err != nil {
+				return nil, fmt.Errorf("field %s: %w", f.GetName(), err)
+			}
+			col = empty
 		}
 		for _, r := range rows {
 			col.Append(results[r.shard].Fields[fid].Slice(r.i, r.i+1))

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/milvus-io/milvus/client/v2/entity"
+	"github.com/milvus-io/milvus/client/v2/index"
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
 )
 
@@ -126,4 +127,48 @@ func sign(x float32) float32 {
 		return -1
 	}
 	return 1
+}
+
+// TestEmptyCollectionReads reads a loaded collection with no rows, and one
+// whose rows are all deleted: empty answers, one result set per query
+// vector, no errors.
+func TestEmptyCollectionReads(t *testing.T) {
+	srv := startServer(t, "")
+	cli := srv.client(t)
+	ctx := testContext(t)
+	const name, dim = "empty", 4
+	schema := entity.NewSchema().WithName(name).
+		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
+		WithField(entity.NewField().WithName("s").WithDataType(entity.FieldTypeVarChar).WithMaxLength(8)).
+		WithField(entity.NewField().WithName("vec").WithDataType(entity.FieldTypeFloatVector).WithDim(dim))
+	must(t, cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(name, schema).WithShardNum(2)))
+	indexAndLoad(t, ctx, cli, name, "vec", index.NewHNSWIndex(entity.L2, 8, 32))
+	q := []entity.Vector{entity.FloatVector(make([]float32, dim)), entity.FloatVector([]float32{1, 2, 3, 4})}
+	check := func(when string) {
+		t.Helper()
+		rs, err := cli.Search(ctx, milvusclient.NewSearchOption(name, 5, q).WithOutputFields("s", "vec").WithConsistencyLevel(entity.ClStrong))
+		if err != nil || len(rs) != 2 || rs[0].ResultCount != 0 || rs[1].ResultCount != 0 {
+			t.Fatalf("%s: search: %d result sets, %v", when, len(rs), err)
+		}
+		qr, err := cli.Query(ctx, milvusclient.NewQueryOption(name).WithFilter("id >= 0").WithOutputFields("s", "vec").
+			WithConsistencyLevel(entity.ClStrong))
+		if err != nil || qr.ResultCount != 0 {
+			t.Fatalf("%s: query: %d rows, %v", when, qr.ResultCount, err)
+		}
+		qr, err = cli.Query(ctx, milvusclient.NewQueryOption(name).WithOutputFields("count(*)").WithConsistencyLevel(entity.ClStrong))
+		if err != nil {
+			t.Fatalf("%s: count: %v", when, err)
+		}
+		if n, _ := qr.GetColumn("count(*)").GetAsInt64(0); n != 0 {
+			t.Fatalf("%s: count %d", when, n)
+		}
+	}
+	check("never written")
+	_, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithInt64Column("id", []int64{1, 2, 3}).
+		WithVarcharColumn("s", []string{"a", "b", "c"}).WithFloatVectorColumn("vec", dim, [][]float32{{1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}}))
+	must(t, err)
+	flush(t, ctx, cli, name)
+	_, err = cli.Delete(ctx, milvusclient.NewDeleteOption(name).WithExpr("id in [1, 2, 3]"))
+	must(t, err)
+	check("all deleted")
 }

@@ -41,8 +41,12 @@
 // checkpoints from memory and calls the log only when a pchannel's
 // truncation point moves, so an idle server does no I/O here.
 //
-// Known gap: a pchannel that no live collection maps to keeps the messages
-// of the collections dropped from it until a collection uses it again.
+// Unused pchannels. When the last collection on a pchannel is dropped,
+// the next pass reads the pchannel's last position, lists the collections,
+// and if none maps to it still, truncates everything up to that position:
+// no one reads a dropped collection's messages. This is remembered in
+// memory only: a pchannel emptied of collections before a restart keeps
+// its messages until a collection uses it again.
 //
 // Only Run's goroutine touches Server's state: no lock.
 package retention

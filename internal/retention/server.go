@@ -45,6 +45,7 @@ type checkpoints interface {
 
 // truncater discards old messages (the log).
 type truncater interface {
+	Latest(ctx context.Context, channel string) (logbroker.MessageID, error)
 	Truncate(ctx context.Context, channel string, upTo logbroker.MessageID) error
 }
 
@@ -66,6 +67,8 @@ type Server struct {
 
 	truncated map[string]uint64      // pchannel -> truncation point this loop set
 	pending   map[string][]candidate // pchannel -> safe points waiting out the window, increasing
+	used      map[string]bool        // pchannels some collection mapped to at the last pass
+	orphans   map[string]bool        // pchannels whose last collection was dropped, not yet emptied
 }
 
 // candidate is a safe point and when it was first seen safe.
@@ -89,7 +92,7 @@ func New(cfg Config, d Deps) (*Server, error) {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Server{cfg: cfg, d: d, logger: d.Logger.With("component", "retention"),
-		truncated: map[string]uint64{}, pending: map[string][]candidate{}}, nil
+		truncated: map[string]uint64{}, pending: map[string][]candidate{}, used: map[string]bool{}, orphans: map[string]bool{}}, nil
 }
 
 // Run makes a pass every Interval until ctx ends. A failed pass is logged
@@ -112,6 +115,16 @@ func (s *Server) Run(ctx context.Context) error {
 // pass computes each pchannel's safe point, queues it, and truncates to
 // the newest queued safe point that has been safe for the whole window.
 func (s *Server) pass(ctx context.Context) error {
+	// An orphan's last position is read before the collections are listed:
+	// a collection created on it later appends above it.
+	orphanEnd := map[string]logbroker.MessageID{}
+	for pc := range s.orphans {
+		id, err := s.d.Log.Latest(ctx, pc)
+		if err != nil {
+			return fmt.Errorf("retention: latest of %s: %w", pc, err)
+		}
+		orphanEnd[pc] = id
+	}
 	before, err := s.d.Collections(ctx)
 	if err != nil {
 		return fmt.Errorf("retention: list collections: %w", err)
@@ -137,12 +150,36 @@ func (s *Server) pass(ctx context.Context) error {
 		return nil
 	}
 	now := s.d.Now()
+	var errs []error
+	for pc := range s.used {
+		if _, ok := safe[pc]; !ok {
+			s.orphans[pc] = true // emptied at the next pass
+		}
+	}
+	s.used = map[string]bool{}
+	for pc := range safe {
+		s.used[pc] = true
+	}
+	for pc, end := range orphanEnd {
+		if s.used[pc] {
+			delete(s.orphans, pc) // in use again: the rule applies
+			continue
+		}
+		// No live collection maps to pc: nobody reads what it holds
+		// (the dropped collections' messages and ticks).
+		if err := s.d.Log.Truncate(ctx, pc, end); err != nil {
+			errs = append(errs, fmt.Errorf("retention: truncate unused %s up to %d: %w", pc, end, err))
+			continue
+		}
+		delete(s.orphans, pc)
+		s.truncated[pc] = max(s.truncated[pc], uint64(end))
+		s.logger.Debug("truncated unused pchannel", "pchannel", pc, "up_to", end)
+	}
 	for pc := range s.pending {
 		if _, ok := safe[pc]; !ok {
 			delete(s.pending, pc) // no collection left: nothing to decide
 		}
 	}
-	var errs []error
 	for pc, upTo := range safe {
 		q := s.pending[pc]
 		last := s.truncated[pc]

@@ -118,8 +118,20 @@ func (dl *delegator) serve(ctx context.Context) error {
 			return err
 		}
 		dl.logger.Warn("log truncated past the shard's position, reloading from a fresh plan", "position", last, "err", err)
-		if after, err = dl.reload(ctx, last); err != nil && !errors.Is(err, logbroker.ErrTruncated) {
-			return err
+		// Reads keep the old state meanwhile, so a failed reload is
+		// retried (like a failed load) rather than failing the shard.
+		for {
+			if after, err = dl.reload(ctx, last); err == nil {
+				break
+			}
+			dl.logger.Warn("reload shard, retrying", "err", err)
+			t := time.NewTimer(loadRetry)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return ctx.Err()
+			case <-t.C:
+			}
 		}
 	}
 }

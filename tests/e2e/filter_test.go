@@ -801,10 +801,10 @@ func TestFilterLanguage(t *testing.T) {
 				want = append(want, rows[i].id)
 			}
 		}
-		qr, err := cli.Query(ctx, strong(milvusclient.NewQueryOption(filterColl).WithFilter(f).WithOutputFields("color", "size", "i32")))
+		qr, err := cli.Query(ctx, strong(milvusclient.NewQueryOption(filterColl).WithFilter(f).WithOutputFields("color", "size", "i32", "ni", "as")))
 		must(t, err)
 		sr, err := cli.Search(ctx, strong(milvusclient.NewSearchOption(filterColl, filterRows, []entity.Vector{entity.FloatVector(query)}).
-			WithANNSField("v").WithFilter(f).WithOutputFields("color", "size", "i32")))
+			WithANNSField("v").WithFilter(f).WithOutputFields("color", "size", "i32", "ni", "as")))
 		must(t, err)
 		for name, rs := range map[string]milvusclient.ResultSet{"query": qr, "search": sr[0]} {
 			var idc []int64
@@ -826,6 +826,18 @@ func TestFilterLanguage(t *testing.T) {
 				ws, _ := jnum(r.meta, "size")
 				if err1 != nil || err2 != nil || err3 != nil || c != wc || float64(sz) != ws || v != int64(r.i32) {
 					t.Errorf("%s: id %d: color %q size %d i32 %d (%v %v %v), want %q %v %d", name, id, c, sz, v, err1, err2, err3, wc, ws, r.i32)
+				}
+				isNull, err := rs.GetColumn("ni").IsNull(i)
+				must(t, err)
+				if isNull != (r.ni == nil) {
+					t.Errorf("%s: id %d: ni null %v, want %v", name, id, isNull, r.ni == nil)
+				} else if r.ni != nil {
+					if v, err := rs.GetColumn("ni").GetAsInt64(i); err != nil || v != int64(*r.ni) {
+						t.Errorf("%s: id %d: ni = %d, %v; want %d", name, id, v, err, *r.ni)
+					}
+				}
+				if as, err := rs.GetColumn("as").Get(i); err != nil || !slices.Equal(as.([]string), r.as) {
+					t.Errorf("%s: id %d: as = %v, %v; want %v", name, id, as, err, r.as)
 				}
 			}
 		}

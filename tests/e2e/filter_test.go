@@ -508,6 +508,14 @@ func filterCases() []filterCase {
 			return ok && v == 9 && (nm == "nm3" || nm == "nm5")
 		}},
 
+		// JSON numbers compare numerically whatever their spelling.
+		{expr: `json_contains(j["a"]["b"], 3.0) or j["n"] in [7.0]`, want: func(r *filterRow) bool {
+			a, _ := jarr(r.j, "a", "b")
+			v, ok := jnum(r.j, "n")
+			return jhas(a, 3) || (ok && v == 7)
+		}},
+		{expr: `j["f"] == 5 or j["f"] == 5.5e0`, want: func(r *filterRow) bool { v, ok := jnum(r.j, "f"); return ok && (v == 5 || v == 5.5) }},
+
 		// Templates.
 		{expr: `i32 > {x}`, params: map[string]any{"x": 10}, want: func(r *filterRow) bool { return r.i32 > 10 }},
 		{expr: `d < {f} and b == {flag}`, params: map[string]any{"f": -5.5, "flag": true}, want: func(r *filterRow) bool { return r.d < -5.5 && r.b }},

@@ -1,0 +1,57 @@
+package e2e
+
+import (
+	"io/fs"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/milvus-io/milvus/client/v2/entity"
+	"github.com/milvus-io/milvus/client/v2/index"
+	"github.com/milvus-io/milvus/client/v2/milvusclient"
+)
+
+// TestDropDeletesIndexFiles drops an indexed collection and checks that
+// its files, index files included, leave the object store.
+func TestDropDeletesIndexFiles(t *testing.T) {
+	srv := startServer(t, "")
+	cli := srv.client(t)
+	ctx := testContext(t)
+	const name, dim, n = "dropped", 8, 500
+	schema := entity.NewSchema().WithName(name).
+		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
+		WithField(entity.NewField().WithName("v").WithDataType(entity.FieldTypeFloatVector).WithDim(dim))
+	if err := cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(name, schema)); err != nil {
+		t.Fatalf("create collection: %v", err)
+	}
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = int64(i)
+	}
+	if _, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithInt64Column("id", ids).
+		WithFloatVectorColumn("v", dim, randomVectors(rand.New(rand.NewPCG(3, 4)), n, dim))); err != nil {
+		t.Fatalf("insert: %v", err)
+	}
+	flush(t, ctx, cli, name)
+	indexAndLoad(t, ctx, cli, name, "v", index.NewHNSWIndex(entity.L2, 8, 32))
+	files := func(prefix string) int {
+		n := 0
+		filepath.WalkDir(filepath.Join(srv.dir, "objects", prefix), func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+	eventually(t, 20*time.Second, "index files", func() (bool, string) { return files("index_files") > 0, "none yet" })
+	if err := cli.DropCollection(ctx, milvusclient.NewDropCollectionOption(name)); err != nil {
+		t.Fatalf("drop: %v", err)
+	}
+	for _, prefix := range []string{"index_files", "insert_log", "stats_log", "delta_log"} {
+		if got := files(prefix); got != 0 {
+			t.Errorf("%d files left under %s after the drop", got, prefix)
+		}
+	}
+}

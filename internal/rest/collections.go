@@ -517,3 +517,43 @@ func paramString(v any) string {
 		return string(b)
 	}
 }
+
+type propertiesReq struct {
+	CollectionName string         `json:"collectionName"`
+	Properties     map[string]any `json:"properties"`
+	PropertyKeys   []string       `json:"propertyKeys"`
+}
+
+// alterProperties sets collection properties ({"properties": {k: v}}).
+func (h *Handler) alterProperties(ctx context.Context, c *call) (any, error) {
+	var r propertiesReq
+	if err := c.decode(&r); err != nil {
+		return nil, err
+	}
+	if err := required("collectionName", r.CollectionName); err != nil {
+		return nil, err
+	}
+	if len(r.Properties) == 0 {
+		return nil, required("properties", "")
+	}
+	req := &milvuspb.AlterCollectionRequest{DbName: c.db, CollectionName: r.CollectionName}
+	for _, k := range sortedKeys(r.Properties) {
+		req.Properties = append(req.Properties, &commonpb.KeyValuePair{Key: k, Value: paramString(r.Properties[k])})
+	}
+	return empty(), h.p.AlterCollection(ctx, req)
+}
+
+// dropProperties removes collection properties ({"propertyKeys": [...]}).
+func (h *Handler) dropProperties(ctx context.Context, c *call) (any, error) {
+	var r propertiesReq
+	if err := c.decode(&r); err != nil {
+		return nil, err
+	}
+	if err := required("collectionName", r.CollectionName); err != nil {
+		return nil, err
+	}
+	if len(r.PropertyKeys) == 0 {
+		return nil, required("propertyKeys", "")
+	}
+	return empty(), h.p.AlterCollection(ctx, &milvuspb.AlterCollectionRequest{DbName: c.db, CollectionName: r.CollectionName, DeleteKeys: r.PropertyKeys})
+}

@@ -104,16 +104,18 @@ func New(p *proxy.Server, logger *slog.Logger) *Handler {
 	}
 	h := &Handler{p: p, logger: logger.With("component", "rest")}
 	h.routes = map[string]endpoint{
-		"/collections/create":         h.createCollection,
-		"/collections/list":           h.listCollections,
-		"/collections/describe":       h.describeCollection,
-		"/collections/has":            h.hasCollection,
-		"/collections/drop":           h.dropCollection,
-		"/collections/get_stats":      h.collectionStats,
-		"/collections/load":           h.loadCollection,
-		"/collections/release":        h.releaseCollection,
-		"/collections/get_load_state": h.loadState,
-		"/collections/flush":          h.flush,
+		"/collections/create":           h.createCollection,
+		"/collections/list":             h.listCollections,
+		"/collections/describe":         h.describeCollection,
+		"/collections/has":              h.hasCollection,
+		"/collections/drop":             h.dropCollection,
+		"/collections/get_stats":        h.collectionStats,
+		"/collections/load":             h.loadCollection,
+		"/collections/release":          h.releaseCollection,
+		"/collections/get_load_state":   h.loadState,
+		"/collections/flush":            h.flush,
+		"/collections/alter_properties": h.alterProperties,
+		"/collections/drop_properties":  h.dropProperties,
 
 		"/entities/insert": h.insert,
 		"/entities/upsert": h.upsert,
@@ -157,7 +159,7 @@ func New(p *proxy.Server, logger *slog.Logger) *Handler {
 // unimplemented are Milvus 2.6 endpoints Milvago does not serve yet; they
 // answer code 10 rather than 404, so that a client sees why.
 var unimplemented = []string{
-	"/collections/rename", "/collections/alter_properties", "/collections/drop_properties",
+	"/collections/rename",
 	"/collections/compact", "/collections/get_compaction_state", "/collections/refresh_load",
 	"/collections/fields/alter_properties", "/collections/fields/add",
 	"/entities/hybrid_search", "/entities/advanced_search",

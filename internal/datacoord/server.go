@@ -369,6 +369,23 @@ func (s *Server) Segment(id int64) (model.Segment, bool) {
 	return *seg, true
 }
 
+// SealedSegments lists the segments sealed but not yet flushed, by ID.
+// Each must have its Seal message in the log: the channel writer of a
+// restarted server logs them again, in case it crashed between sealing a
+// segment here and logging the Seal.
+func (s *Server) SealedSegments() []model.Segment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []model.Segment
+	for _, seg := range s.segments {
+		if seg.State == model.SegmentSealed {
+			out = append(out, *seg)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
 // Segments lists a collection's segments (all states but Dropped), by ID.
 // vchannel filters by channel when not empty.
 func (s *Server) Segments(collection int64, vchannel string) []model.Segment {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
 )
 
@@ -22,6 +23,7 @@ type segments interface {
 	AssignSegment(ctx context.Context, collection, partition int64, vchannel string, rows, bytes int64, position uint64) (datacoord.Assignment, error)
 	SealChannel(ctx context.Context, collection int64, vchannel string, sealTS uint64) ([]int64, error)
 	IdleChannels(now time.Time) []string
+	SealedSegments() []model.Segment
 }
 
 // Config tunes the writer.
@@ -103,20 +105,56 @@ func (w *Writer) lockChannel(ctx context.Context, name string) (*channel, error)
 			return nil, fmt.Errorf("streaming: position of %s: %w", name, err)
 		}
 		c.lastID, c.loaded = id, true
+		c.pending = append(c.pending, w.unloggedSeals(name)...)
 	}
 	return c, nil
+}
+
+// unloggedSeals returns Seal messages for the segments of pchannel that
+// the data coordinator has sealed but that are not flushed: a previous
+// writer may have crashed before logging their Seal, without which the
+// data node would never flush them. A Seal logged twice is harmless.
+func (w *Writer) unloggedSeals(pchannel string) []*msg.Message {
+	type key struct {
+		vchannel   string
+		collection int64
+	}
+	byKey := map[key][]int64{}
+	var order []key
+	for _, seg := range w.segs.SealedSegments() {
+		if PChannelOf(seg.VChannel) != pchannel {
+			continue
+		}
+		k := key{seg.VChannel, seg.CollectionID}
+		if _, ok := byKey[k]; !ok {
+			order = append(order, k)
+		}
+		byKey[k] = append(byKey[k], seg.ID)
+	}
+	var out []*msg.Message
+	for _, k := range order {
+		out = append(out, &msg.Message{Kind: msg.KindSeal, VChannel: k.vchannel, Seal: &msg.Seal{CollectionID: k.collection, SegmentIDs: byKey[k]}})
+	}
+	return out
 }
 
 // appendLocked appends the channel's pending Seal messages, then m, each
 // stamped with a fresh timestamp.
 func (w *Writer) appendLocked(ctx context.Context, c *channel, m *msg.Message) (logbroker.MessageID, error) {
+	if err := w.appendPendingLocked(ctx, c); err != nil {
+		return 0, err
+	}
+	return w.appendOne(ctx, c, m)
+}
+
+func (w *Writer) appendPendingLocked(ctx context.Context, c *channel) error {
 	for len(c.pending) > 0 {
 		if _, err := w.appendOne(ctx, c, c.pending[0]); err != nil {
-			return 0, err
+			return err
 		}
 		c.pending = c.pending[1:]
 	}
-	return w.appendOne(ctx, c, m)
+	return nil
 }
 
 // appendSealLocked appends a Seal message for segments the data
@@ -237,6 +275,10 @@ func (w *Writer) Seal(ctx context.Context, pchannel, vchannel string, collection
 		return nil, 0, err
 	}
 	if len(ids) == 0 {
+		// Nothing to seal now; Seals still owed go out (a Flush waits for them).
+		if err := w.appendPendingLocked(ctx, c); err != nil {
+			return nil, 0, err
+		}
 		return nil, ts, nil
 	}
 	m := &msg.Message{Kind: msg.KindSeal, VChannel: vchannel, Seal: &msg.Seal{CollectionID: collection, SegmentIDs: ids}}

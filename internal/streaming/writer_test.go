@@ -454,3 +454,48 @@ func TestSealIsLoggedAfterAFailedAppend(t *testing.T) {
 	f(true, false)
 	f(true, true)
 }
+
+// TestSealLostInACrashIsLoggedAfterRestart seals a segment in the data
+// coordinator and "crashes" before the writer logs the Seal: the writer of
+// the restarted server must log it before anything else on the channel.
+func TestSealLostInACrashIsLoggedAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, Default(), 1000)
+	vc := pch + "_1v0"
+	r, err := e.w.AppendInsert(ctx, pch, insertOf(1, 10, vc, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := e.w.AppendInsert(ctx, "dml_1", insertOf(1, 10, "dml_1_1v1", 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The crash: datacoord sealed the segments, the Seals never reached the log.
+	if _, err := e.data.SealChannel(ctx, 1, vc, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.data.SealChannel(ctx, 1, "dml_1_1v1", 1); err != nil {
+		t.Fatal(err)
+	}
+	w := New(Default(), Deps{Log: e.log, TSO: e.root, Segments: e.data})
+	next, err := w.AppendInsert(ctx, pch, insertOf(1, 10, vc, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := readAll(t, e.log, pch)
+	if len(msgs) != 3 || msgs[1].m.Kind != msg.KindSeal || !slices.Equal(msgs[1].m.Seal.SegmentIDs, []int64{r.SegmentID}) ||
+		msgs[1].m.VChannel != vc || msgs[2].m.Insert.SegmentID != next.SegmentID {
+		for _, l := range msgs {
+			t.Logf("%d %+v", l.id, l.m)
+		}
+		t.Fatal("the lost Seal was not logged before the next insert")
+	}
+	// The other channel gets its Seal when it is next used (here: a sync).
+	if err := w.SyncTo(ctx, "dml_1", 1); err != nil {
+		t.Fatal(err)
+	}
+	msgs = readAll(t, e.log, "dml_1")
+	if len(msgs) != 3 || msgs[1].m.Kind != msg.KindSeal || msgs[1].m.Seal.SegmentIDs[0] != other.SegmentID || msgs[2].m.Kind != msg.KindTimeTick {
+		t.Fatalf("other channel: %d messages", len(msgs))
+	}
+}

@@ -130,13 +130,16 @@ func (n *constNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 	return bitset.New(ec.n), nil, nil
 }
 
-// eval implements Milvus's combination: results AND/OR, validities OR.
+// eval implements Milvus's three-valued (Kleene) logic: false and null is
+// false, true or null is true, otherwise a null operand makes the result
+// null. It tracks the rows definitely true (res) and, once an operand has
+// nulls, the rows definitely false (fals); validity is their union.
 // Operands run cheapest first (n.order); an `and` narrows ec.cand to the rows
-// still true, an `or` to the rows not yet true, for the operands after the
-// first.
+// not yet definitely false, an `or` to the rows not yet true, for the
+// operands after the first.
 func (n *logicNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
-	var res, valid *bitset.Set
-	allValid := false
+	var res, fals *bitset.Set
+	exact := true // no operand so far had nulls: fals is the complement of res
 	outer := ec.cand
 	defer func() { ec.cand = outer }()
 	for i, k := range n.order {
@@ -147,30 +150,53 @@ func (n *logicNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		if i == 0 {
-			res, valid, allValid = r, v, v == nil
-		} else {
-			if n.and {
-				res.And(r)
-			} else {
-				res.Or(r)
+		if v != nil && exact && i > 0 {
+			fals = res.Clone()
+			fals.Not()
+			exact = false
+		}
+		var f *bitset.Set // rows where this operand is definitely false
+		if !exact || v != nil {
+			f = r.Clone()
+			f.Not()
+			if v != nil {
+				f.And(v)
 			}
-			switch {
-			case allValid:
-			case v == nil:
-				allValid, valid = true, nil
-			default:
-				valid.Or(v)
+		}
+		switch {
+		case i == 0:
+			res = r
+			if v != nil {
+				fals, exact = f, false
+			}
+		case n.and:
+			res.And(r)
+			if !exact {
+				fals.Or(f)
+			}
+		default:
+			res.Or(r)
+			if !exact {
+				fals.And(f)
 			}
 		}
 		if i == len(n.order)-1 {
 			break
 		}
 		if n.and {
-			if i == 0 && outer != nil {
-				res.And(outer) // rows outside outer do not matter to the caller
+			if exact {
+				if i == 0 && outer != nil {
+					res.And(outer) // rows outside outer do not matter to the caller
+				}
+				ec.cand = res
+			} else {
+				c := fals.Clone()
+				c.Not()
+				if outer != nil {
+					c.And(outer)
+				}
+				ec.cand = c
 			}
-			ec.cand = res
 		} else if costOf(n.order[i+1]) >= 3 {
 			// Before an expensive operand of an `or`, only rows not yet true matter.
 			c := res.Clone()
@@ -181,6 +207,11 @@ func (n *logicNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 			ec.cand = c
 		}
 	}
+	if exact {
+		return res, nil, nil
+	}
+	valid := fals
+	valid.Or(res)
 	return res, valid, nil
 }
 

@@ -148,5 +148,8 @@ func (n *existsNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return evalJSON(ec, c, n.f, func(r jsonVal) bool { return r.kind != jNone })
+	// Always valid, as in Milvus (a null JSON row has no key): so
+	// not exists j["k"] and j["k"] is null select null rows.
+	res, _, err := evalJSON(ec, c, n.f, func(r jsonVal) bool { return r.kind != jNone })
+	return res, nil, err
 }

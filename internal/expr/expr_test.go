@@ -137,7 +137,7 @@ func TestEval(t *testing.T) {
 	f(`j["a"] == [1, 2]`, 5)
 	f(`j["a"] in [1, "1"]`, 0, 2)
 	f(`exists j["b"]`, 0, 1, 3, 5)
-	f(`j["b"] is null`, 2)
+	f(`j["b"] is null`, 2, 4) // not exists, always valid: the null row 4 too
 	f(`j is null`, 4)
 	f(`json_contains(j["tags"], 2)`, 0, 5)
 	f(`json_contains_all(j["tags"], [2, 3])`, 0, 5)

@@ -660,17 +660,17 @@ func (g *gen) leaf() refExpr {
 		case 0:
 			return refExpr{"exists " + jt.text, func(r *refRow) (bool, bool) {
 				_, present, valid := jt.get(r)
-				return valid && present, valid
+				return valid && present, true
 			}}
 		case 1:
 			return refExpr{jt.text + " is null", func(r *refRow) (bool, bool) {
 				_, present, valid := jt.get(r)
-				return valid && !present, valid
+				return !valid || !present, true
 			}}
 		}
 		return refExpr{jt.text + " is not null", func(r *refRow) (bool, bool) {
 			_, present, valid := jt.get(r)
-			return valid && present, valid
+			return valid && present, true
 		}}
 	case 9: // JSON in
 		jt := g.jsonTarget()
@@ -871,14 +871,22 @@ func (g *gen) expr(depth int) refExpr {
 		return refExpr{"(" + a.text + g.pick(" and ", " && ", " AND ") + b.text + ")", func(r *refRow) (bool, bool) {
 			r1, v1 := a.eval(r)
 			r2, v2 := b.eval(r)
-			return r1 && r2, v1 || v2
+			// Kleene: false and anything is false; else null if either is.
+			if (v1 && !r1) || (v2 && !r2) {
+				return false, true
+			}
+			return r1 && r2, v1 && v2
 		}}
 	}
 	a, b := g.expr(depth-1), g.expr(depth-1)
 	return refExpr{"(" + a.text + g.pick(" or ", " || ", " OR ") + b.text + ")", func(r *refRow) (bool, bool) {
 		r1, v1 := a.eval(r)
 		r2, v2 := b.eval(r)
-		return r1 || r2, v1 || v2
+		// Kleene: true or anything is true; else null if either is.
+		if r1 || r2 {
+			return true, true
+		}
+		return false, v1 && v2
 	}}
 }
 

@@ -25,9 +25,9 @@ type nullRow struct {
 
 // TestFilterNullableColumns checks Milvus's null semantics on nullable
 // VarChar, Double, JSON and Array columns: a null row fails every
-// comparison, function and their negations, and only is null finds it; a
-// missing JSON key in a non-null row is a valid false, so its negation
-// selects the row.
+// comparison, function and their negations (three-valued logic), and is
+// null finds it; exists is never null, and a missing JSON key in a
+// non-null row is a valid false, so its negation selects the row.
 func TestFilterNullableColumns(t *testing.T) {
 	srv := startServer(t, "")
 	cli := srv.client(t)
@@ -133,11 +133,13 @@ func TestFilterNullableColumns(t *testing.T) {
 		{`nd * 2 == 10`, func(r *nullRow) bool { return r.nd != nil && *r.nd == 5 }},
 		{`nd is null or nd < 1`, func(r *nullRow) bool { return r.nd == nil || *r.nd < 1 }},
 		{`not (nd > 10 or ns == "v1")`, func(r *nullRow) bool {
-			// or is valid where either side is; not keeps valid rows only.
-			if r.nd == nil && r.ns == nil {
-				return false
-			}
-			return !((r.nd != nil && *r.nd > 10) || (r.ns != nil && *r.ns == "v1"))
+			// Three-valued logic: the or is false only when both sides are
+			// false (not null), and not null is null.
+			return r.nd != nil && !(*r.nd > 10) && r.ns != nil && *r.ns != "v1"
+		}},
+		{`not (nd > 10 and ns == "v1")`, func(r *nullRow) bool {
+			// null and false is false, so its negation is true.
+			return (r.nd != nil && !(*r.nd > 10)) || (r.ns != nil && *r.ns != "v1")
 		}},
 		{`nj is null`, func(r *nullRow) bool { return r.nj == nil }},
 		{`nj is not null`, func(r *nullRow) bool { return r.nj != nil }},
@@ -145,11 +147,11 @@ func TestFilterNullableColumns(t *testing.T) {
 		{`nj["k"] != 2`, func(r *nullRow) bool { v, ok := jk(r); return r.nj != nil && (!ok || v != 2) }},
 		{`not (nj["k"] == 2)`, func(r *nullRow) bool { v, ok := jk(r); return r.nj != nil && (!ok || v != 2) }},
 		{`exists nj["k"]`, func(r *nullRow) bool { _, ok := jk(r); return ok }},
-		// A path's is null is not exists (planparserv2), and not keeps only
-		// valid rows: a null JSON row is neither.
-		{`nj["k"] is null`, func(r *nullRow) bool { _, ok := jk(r); return r.nj != nil && !ok }},
+		// A path's is null is not exists (planparserv2); exists is never
+		// null (a null JSON row has no key), so both select null rows.
+		{`nj["k"] is null`, func(r *nullRow) bool { _, ok := jk(r); return !ok }},
 		{`nj["k"] is not null`, func(r *nullRow) bool { _, ok := jk(r); return ok }},
-		{`not exists nj["k"]`, func(r *nullRow) bool { _, ok := jk(r); return r.nj != nil && !ok }},
+		{`not exists nj["k"]`, func(r *nullRow) bool { _, ok := jk(r); return !ok }},
 		{`nj["x"] in [0, 2]`, func(r *nullRow) bool { v, ok := jnum(r.nj, "x"); return ok && (v == 0 || v == 2) }},
 		{`nai is null`, func(r *nullRow) bool { return r.nai == nil }},
 		{`nai is not null`, func(r *nullRow) bool { return r.nai != nil }},

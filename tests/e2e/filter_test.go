@@ -349,8 +349,19 @@ func filterCases() []filterCase {
 		{expr: `not (ni > 10)`, want: func(r *filterRow) bool { v, ok := ni(r); return ok && !(v > 10) }},
 		{expr: `ni != 5`, want: func(r *filterRow) bool { v, ok := ni(r); return ok && v != 5 }},
 		{expr: `ni is null or ni == 3`, want: func(r *filterRow) bool { v, ok := ni(r); return !ok || v == 3 }},
-		// The and is valid where i32 > 0 is, so its negation selects null rows (as segcore).
-		{expr: `not (ni > 1 and i32 > 0)`, want: func(r *filterRow) bool { v, ok := ni(r); return !ok || !(v > 1 && r.i32 > 0) }},
+		// Three-valued logic (Milvus 2.6): null and false is false, so its
+		// negation selects a null ni row where i32 > 0 is false; null and
+		// true is null, and not null is null.
+		{expr: `not (ni > 1 and i32 > 0)`, want: func(r *filterRow) bool {
+			v, ok := ni(r)
+			if !ok {
+				return r.i32 <= 0
+			}
+			return !(v > 1 && r.i32 > 0)
+		}},
+		{expr: `ni > 1 or i32 > 40`, want: func(r *filterRow) bool { v, ok := ni(r); return (ok && v > 1) || r.i32 > 40 }},
+		{expr: `not (ni > 1 or i32 > 40)`, want: func(r *filterRow) bool { v, ok := ni(r); return ok && !(v > 1) && !(r.i32 > 40) }},
+		{expr: `not (ni is null and i32 > 0)`, want: func(r *filterRow) bool { return !(r.ni == nil && r.i32 > 0) }},
 
 		// exists and JSON null.
 		{expr: `exists j["tags"]`, want: func(r *filterRow) bool { _, ok := jget(r.j, "tags"); return ok }},

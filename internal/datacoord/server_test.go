@@ -334,3 +334,26 @@ func TestSegmentFlushedWithNoRowsDropsIt(t *testing.T) {
 		t.Fatal("empty segment back after restart")
 	}
 }
+
+func TestSealedSegmentsListsSealedNotFlushed(t *testing.T) {
+	ctx := context.Background()
+	store := kv.NewMemory()
+	s := newCoord(t, store, smallConfig())
+	a := mustAssign(t, s, 1, 10, "vc0", 1, 1, 1).SegmentID
+	b := mustAssign(t, s, 2, 20, "vc1", 1, 1, 2).SegmentID
+	mustAssign(t, s, 3, 30, "vc2", 1, 1, 3) // stays growing
+	for _, vc := range []string{"vc0", "vc1"} {
+		if _, err := s.SealChannel(ctx, 0, vc, 9); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.SegmentFlushed(ctx, FlushResult{SegmentID: a, NumRows: 1, Binlogs: map[int64]string{1: "x"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []*Server{s, newCoord(t, store, smallConfig())} {
+		got := s.SealedSegments()
+		if len(got) != 1 || got[0].ID != b || got[0].VChannel != "vc1" || got[0].CollectionID != 2 {
+			t.Fatalf("sealed segments %+v, want only %d", got, b)
+		}
+	}
+}

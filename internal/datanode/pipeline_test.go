@@ -531,3 +531,41 @@ func TestSealOfASegmentWithNoRows(t *testing.T) {
 	latest, _ := e.log.Latest(ctx, pch)
 	eventually(t, "checkpoint at the Seal", func() bool { return e.data.GetCheckpoint(vch).Position == uint64(latest) })
 }
+
+// TestUpsertFlushesDeleteAndInsertAtOneTimestamp writes an upsert (one
+// message: delete and insert of the same keys) and checks the flushed
+// segment and delete log carry both at the message's timestamp.
+func TestUpsertFlushesDeleteAndInsertAtOneTimestamp(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, 1000)
+	e.startNode(t, e.objects)
+	_, first := e.insert(t, partA, 1, 2)
+	f := e.coll.Schema.GetFields()
+	keys := []int64{2}
+	ins := &msgpb.InsertRequest{CollectionID: collID, PartitionID: partA, NumRows: 1, ShardName: vch,
+		FieldsData: []*schemapb.FieldData{
+			column.ToFieldData(&column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: keys}, f[0]),
+			column.ToFieldData(&column.FloatVector{Dim: dim, Data: []float32{9, 9, 9, 9}}, f[1]),
+			column.ToFieldData(&column.Scalar[string]{Type: schemapb.DataType_VarChar, Data: []string{"new"}}, f[2]),
+		}}
+	m := &msg.Message{Kind: msg.KindUpsert, VChannel: vch, Insert: ins, Delete: &msgpb.DeleteRequest{CollectionID: collID, ShardName: vch, NumRows: 1,
+		PrimaryKeys: &schemapb.IDs{IdField: &schemapb.IDs_IntId{IntId: &schemapb.LongArray{Data: keys}}}}}
+	up, err := e.w.AppendInsert(ctx, pch, streaming.Insert{CollectionID: collID, PartitionID: partA, VChannel: vch, Rows: 1, Bytes: 24, Message: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.w.Seal(ctx, pch, vch, collID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitFlushed(t, up.SegmentID)
+	want := first
+	want.pks = append(want.pks, 2)
+	want.ts = append(want.ts, up.TS)
+	want.vecs = append(want.vecs, 9, 9, 9, 9)
+	want.tags = append(want.tags, "new")
+	e.checkSegment(t, up.SegmentID, want)
+	eventually(t, "the delete log", func() bool { return len(e.data.DeltaLogs(vch)) > 0 })
+	if d := e.deletes(t); !slices.Equal(d.IntPKs, []int64{2}) || !slices.Equal(d.Timestamps, []uint64{up.TS}) {
+		t.Fatalf("deletes %+v, want key 2 at %d", d, up.TS)
+	}
+}

@@ -23,10 +23,13 @@ func TestConcurrentClients(t *testing.T) {
 	cli := srv.client(t)
 	ctx := testContext(t)
 	const name, dim = "busy", 8
-	schema := entity.NewSchema().WithName(name).
-		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
-		WithField(entity.NewField().WithName("w").WithDataType(entity.FieldTypeInt32)).
-		WithField(entity.NewField().WithName("vec").WithDataType(entity.FieldTypeFloatVector).WithDim(dim))
+	// (The SDK writes into the schema it sends: one per goroutine.)
+	schema := func() *entity.Schema {
+		return entity.NewSchema().WithName(name).
+			WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
+			WithField(entity.NewField().WithName("w").WithDataType(entity.FieldTypeInt32)).
+			WithField(entity.NewField().WithName("vec").WithDataType(entity.FieldTypeFloatVector).WithDim(dim))
+	}
 	// Several clients create the same collection at once: all succeed, one
 	// collection results.
 	var wg sync.WaitGroup
@@ -34,7 +37,7 @@ func TestConcurrentClients(t *testing.T) {
 	for range 4 {
 		c := srv.client(t)
 		wg.Go(func() {
-			if err := c.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(name, schema).WithShardNum(2)); err != nil {
+			if err := c.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(name, schema()).WithShardNum(2)); err != nil {
 				errc <- fmt.Errorf("concurrent create: %w", err)
 			}
 		})

@@ -29,7 +29,10 @@ func fuzzSeeds(t testing.TB) [][]byte {
 
 // FuzzLoadGraph feeds garbage and mutated FLAT/HNSW/HNSW_SQ files to Load:
 // it must return an ErrCorrupt-wrapped error or an index that searches
-// without panicking.
+// without panicking. The seeds are a few KB, so minimising a new input takes
+// long; run it with a short minimisation budget:
+//
+//	go test -run='^$' -fuzz=FuzzLoadGraph -fuzztime=60s -fuzzminimizetime=2s ./internal/index
 func FuzzLoadGraph(f *testing.F) {
 	for _, s := range fuzzSeeds(f) {
 		f.Add(s)

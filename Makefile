@@ -7,7 +7,7 @@ PKGS    := ./...
 .PHONY: build run test test-short lint fuzz bench generate verify clean
 
 build:
-	$(GO) build -trimpath -o $(BIN) ./cmd/milvago
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/milvago
 
 run: build
 	./$(BIN) standalone --data-dir $(DATA)

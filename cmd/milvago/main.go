@@ -30,7 +30,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(standaloneCommand(), benchCommand(), versionCommand())
+	root.AddCommand(standaloneCommand(), annbench.NewCommand(), versionCommand())
 	return root
 }
 
@@ -62,12 +62,6 @@ func standaloneCommand() *cobra.Command {
 	f.IntVar(&cfg.MetricsPort, "metrics-port", cfg.MetricsPort, "HTTP port of /healthz and /metrics")
 	f.BoolVar(&cfg.SyncAlways, "sync-always", cfg.SyncAlways, "fsync every log append before acknowledging it (survives power loss; slower)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
-	return cmd
-}
-
-func benchCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "bench", Short: "Benchmarks"}
-	cmd.AddCommand(annbench.NewCommand())
 	return cmd
 }
 

@@ -41,7 +41,7 @@ func TestEndToEndBenchmark(t *testing.T) {
 	report := func(format string, args ...any) { t.Logf(format, args...); fmt.Printf("BENCH "+format+"\n", args...) }
 
 	time.Sleep(2 * time.Second)
-	report("rss_at_start_mb=%.1f", rssMB(t, pid))
+	report("rss_at_start_mb=%s", rssBreakdown(t, pid))
 	report("idle_cpu_pct_empty=%.2f", idleCPU(t, pid, 10*time.Second))
 
 	const name = "bench"
@@ -133,23 +133,32 @@ func TestEndToEndBenchmark(t *testing.T) {
 	slices.Sort(lat)
 	report("search_strong_nq1_k10_ef64 p50_ms=%.2f p99_ms=%.2f", p(0.50), p(0.99))
 	time.Sleep(5 * time.Second)
-	report("rss_at_rest_loaded_mb=%.1f", rssMB(t, pid))
+	report("rss_at_rest_loaded_mb=%s", rssBreakdown(t, pid))
 	report("idle_cpu_pct_loaded=%.2f", idleCPU(t, pid, 10*time.Second))
 }
 
-// rssMB reads a process's resident set size.
-func rssMB(t *testing.T, pid int) float64 {
+// rssBreakdown formats VmRSS with its anonymous (heap, stacks) and
+// file-backed (memory-mapped segment and index files: page cache the kernel
+// can reclaim) parts.
+func rssBreakdown(t *testing.T, pid int) string {
+	m := procStatusMB(t, pid)
+	return fmt.Sprintf("%.1f anon_mb=%.1f file_mb=%.1f", m["VmRSS:"], m["RssAnon:"], m["RssFile:"])
+}
+
+// procStatusMB reads the kB fields of /proc/PID/status, in MiB.
+func procStatusMB(t *testing.T, pid int) map[string]float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
+	out := map[string]float64{"VmRSS:": math.NaN(), "RssAnon:": math.NaN(), "RssFile:": math.NaN()}
 	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(line); len(f) == 3 && f[2] == "kB" {
 			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
+			out[f[0]] = kb / 1024
 		}
 	}
-	return math.NaN()
+	return out
 }
 
 // idleCPU measures a process's CPU use over d, in percent of one core.

@@ -161,7 +161,7 @@ func TestConcurrentClients(t *testing.T) {
 		}
 	}()
 	time.Sleep(50 * time.Millisecond) // let the reader get going; correctness does not depend on it
-	close(dropped) // from here on the reader may see errors
+	close(dropped)                    // from here on the reader may see errors
 	must(t, cli.ReleaseCollection(ctx, milvusclient.NewReleaseCollectionOption(name)))
 	must(t, cli.DropCollection(ctx, milvusclient.NewDropCollectionOption(name)))
 	select {

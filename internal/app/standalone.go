@@ -25,6 +25,7 @@ import (
 	"github.com/milvago/milvago/internal/indexnode"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/memtrim"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/proxy"
@@ -50,6 +51,9 @@ type StandaloneConfig struct {
 	Root       rootcoord.Config
 	// Retention truncates the log behind the checkpoints (zero: defaults).
 	Retention retention.Config
+	// MemTrim returns freed heap to the OS after large releases (zero:
+	// defaults).
+	MemTrim memtrim.Config
 }
 
 // DefaultStandalone returns the defaults: ./milvago-data, 19530 and 9091.
@@ -200,6 +204,7 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 		return fmt.Errorf("app: retention: %w", err)
 	}
 	g.Go(func() error { return r.Run(gctx) })
+	g.Go(func() error { return memtrim.New(s.cfg.MemTrim, s.logger).Run(gctx) })
 	if err := s.qcoord.Recover(gctx); err != nil {
 		return err
 	}

@@ -297,6 +297,17 @@ type mmapping struct {
 
 func (m *mmapping) Bytes() []byte { return m.b }
 
+// Evict drops the mapping's pages from the process's resident set
+// (madvise MADV_DONTNEED). The bytes stay valid: a later read faults them
+// back in from the page cache or the file. Loaders call it after a
+// checksum pass has touched every page of a file that is mostly not read
+// afterwards (a vector column whose index carries its own copy).
+func (m *mmapping) Evict() {
+	if m.mapped && len(m.b) > 0 {
+		_ = unix.Madvise(m.b, unix.MADV_DONTNEED) // advice only: failure costs memory, not correctness
+	}
+}
+
 func (m *mmapping) Close() error {
 	var err error
 	m.once.Do(func() {

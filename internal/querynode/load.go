@@ -16,6 +16,10 @@ import (
 
 const timestampFieldID = 1
 
+// evicter is a mapping whose pages can be dropped from the resident set
+// (objstore's local mmap); the bytes stay readable.
+type evicter interface{ Evict() }
+
 // loadSealed maps a flushed segment's files, loads its indexes and swaps
 // it into the shard, replacing its growing copy or an older sealed copy.
 func (dl *delegator) loadSealed(ctx context.Context, plan SegmentPlan) error {
@@ -82,6 +86,15 @@ func (dl *delegator) loadSealed(ctx context.Context, plan SegmentPlan) error {
 	}
 	if seg.StatsLog != "" {
 		dl.applyStats(ctx, sealed, seg.StatsLog)
+	}
+	// Decoding verified every file's checksum and so paged all of it in.
+	// Most of it is not read again (the raw vectors of an indexed field
+	// live in the index file too): drop it from the resident set and let
+	// searches fault back in what they use.
+	for _, m := range ss.mappings {
+		if e, ok := m.(evicter); ok {
+			e.Evict()
+		}
 	}
 	ss.seg = sealed
 	dl.mu.Lock()

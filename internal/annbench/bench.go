@@ -52,6 +52,7 @@ type Record struct {
 	BuildS       float64 `json:"build_s"`
 	BuildCPUS    float64 `json:"build_cpu_s"`
 	RSSGrowthMB  float64 `json:"rss_growth_mb"`
+	RSSRetainMB  float64 `json:"rss_retained_mb"`
 	IndexMB      float64 `json:"index_mb"`
 	Threads      int     `json:"threads"`
 	BuildThreads int     `json:"build_threads"`
@@ -128,6 +129,9 @@ func Run(ctx context.Context, cfg Config, emit func(Record) error) error {
 	buildS := time.Since(t0).Seconds()
 	buildCPU := processCPU() - cpu0
 	rss1 := rssBytes()
+	runtime.GC()
+	debug.FreeOSMemory()
+	rssRetained := rssBytes()
 	var cw countWriter
 	if _, err := idx.WriteTo(&cw); err != nil {
 		return err
@@ -151,7 +155,8 @@ func Run(ctx context.Context, cfg Config, emit func(Record) error) error {
 			Dataset: ds.name, N: ds.n, D: ds.d, NQ: ds.nq, Metric: string(cfg.Metric),
 			Index: "milvago-" + typ, Params: label,
 			BuildS: buildS, BuildCPUS: buildCPU, RSSGrowthMB: float64(rss1-rss0) / (1 << 20),
-			IndexMB: float64(cw.n) / (1 << 20), Threads: threads, BuildThreads: threads,
+			RSSRetainMB: float64(rssRetained-rss0) / (1 << 20),
+			IndexMB:     float64(cw.n) / (1 << 20), Threads: threads, BuildThreads: threads,
 			LoadAvg: loadAvg(), Kernels: kernelName(),
 		}
 		labels, err := measureBatch(ctx, idx, ds, cfg.K, params, threads, &rec)

@@ -14,5 +14,9 @@
 //
 // The build uses --threads goroutines (hnsw_native builds with its thread
 // argument too); build_s is wall time, rss_growth_mb the growth of VmRSS
-// across the build, index_mb the serialized size.
+// across the build (as hnsw_native reports it: it includes garbage the Go
+// heap has not returned yet), rss_retained_mb the growth after a GC and
+// debug.FreeOSMemory (what the index keeps), index_mb the serialized size.
+// Memory-holding indexes that reference the caller's vectors (HNSW, FLAT)
+// do not count the vectors in either figure; hnswlib copies them.
 package annbench

@@ -134,7 +134,9 @@ func TestEndToEndBenchmark(t *testing.T) {
 	slices.Sort(lat)
 	report("search_strong_nq1_k10_ef64 p50_ms=%.2f p99_ms=%.2f", p(0.50), p(0.99))
 	report("recall10_ef64=%.4f (100 queries, exact answers by brute force)", benchRecall(ctx, t, cli, name, r, vecs))
-	time.Sleep(5 * time.Second)
+	// At rest: longer than one memtrim interval (10 s), the time the server
+	// may take to hand the growing copy's freed heap back to the OS.
+	time.Sleep(15 * time.Second)
 	report("rss_at_rest_loaded_mb=%s", rssBreakdown(t, pid))
 	report("idle_cpu_pct_loaded=%.2f", idleCPU(t, pid, 10*time.Second))
 }

@@ -272,3 +272,45 @@ func appendGrowing[T any](dst, src []T) []T {
 	}
 	return append(dst, src...)
 }
+
+// grower is a column that can reserve room for more rows.
+type grower interface{ grow(rows int) }
+
+func (s *Scalar[T]) grow(rows int) {
+	if need := len(s.Data) + rows; need > cap(s.Data) {
+		s.Data = append(make([]T, 0, need), s.Data...)
+	}
+}
+
+func (v *FloatVector) grow(rows int) {
+	if need := len(v.Data) + rows*v.Dim; need > cap(v.Data) {
+		v.Data = append(make([]float32, 0, need), v.Data...)
+	}
+}
+
+func (v *ByteVector) grow(rows int) {
+	if need := len(v.Data) + rows*v.RowBytes(); need > cap(v.Data) {
+		v.Data = append(make([]byte, 0, need), v.Data...)
+	}
+}
+
+// Concat returns the rows of chunks, in order, as one column with storage of
+// exactly that size (a single chunk is returned as is). The chunks must all
+// have the same concrete type; there must be at least one.
+func Concat(chunks []Column) Column {
+	if len(chunks) == 1 {
+		return chunks[0]
+	}
+	rows := 0
+	for _, c := range chunks {
+		rows += c.Len()
+	}
+	out := chunks[0].Empty()
+	if g, ok := out.(grower); ok {
+		g.grow(rows)
+	}
+	for _, c := range chunks {
+		out.Append(c)
+	}
+	return out
+}

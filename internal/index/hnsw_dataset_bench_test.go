@@ -3,7 +3,6 @@ package index
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 )
 
@@ -18,18 +17,7 @@ func BenchmarkHNSWDatasetSearch(b *testing.B) {
 	if dir == "" {
 		b.Skip("set MILVAGO_DATASET to a directory with base.fvecs and query.fvecs")
 	}
-	base, _, d, err := ivfbReadVecs(filepath.Join(dir, "base.fvecs"), false)
-	if err != nil {
-		b.Fatal(err)
-	}
-	queries, _, _, err := ivfbReadVecs(filepath.Join(dir, "query.fvecs"), false)
-	if err != nil {
-		b.Fatal(err)
-	}
-	flat := make([]float32, 0, len(base)*d)
-	for _, r := range base {
-		flat = append(flat, r...)
-	}
+	flat, queries, d := readBenchDataset(b, dir)
 	idx, err := New(Spec{Type: TypeHNSW, Metric: L2, Dim: d, Params: map[string]string{"M": "16", "efConstruction": "200"}})
 	if err != nil {
 		b.Fatal(err)

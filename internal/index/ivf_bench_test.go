@@ -231,23 +231,13 @@ func TestIVFDatasetSweep(t *testing.T) {
 	if dir == "" {
 		t.Skip("set MILVAGO_DATASET to a directory with base.fvecs, query.fvecs, gt.ivecs")
 	}
-	base, _, d, err := ivfbReadVecs(filepath.Join(dir, "base.fvecs"), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	queries, _, _, err := ivfbReadVecs(filepath.Join(dir, "query.fvecs"), false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	flat, queries, d := readBenchDataset(t, dir)
+	n := len(flat) / d
 	_, gt, _, err := ivfbReadVecs(filepath.Join(dir, "gt.ivecs"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	nq := min(len(queries), len(gt), ivfbEnvInts("MILVAGO_QUERIES", "1000")[0])
-	flat := make([]float32, 0, len(base)*d)
-	for _, r := range base {
-		flat = append(flat, r...)
-	}
 	qflat := make([]float32, 0, nq*d)
 	for _, r := range queries[:nq] {
 		qflat = append(qflat, r...)
@@ -257,7 +247,7 @@ func TestIVFDatasetSweep(t *testing.T) {
 	if types[0] == "" {
 		types = []string{TypeIVFFlat, TypeIVFSQ8, TypeIVFPQ}
 	}
-	fmt.Printf("\n%s (n=%d, d=%d, queries=%d, metric L2, GOMAXPROCS=%s)\n\n", name, len(base), d, nq, os.Getenv("GOMAXPROCS"))
+	fmt.Printf("\n%s (n=%d, d=%d, queries=%d, metric L2, GOMAXPROCS=%s)\n\n", name, n, d, nq, os.Getenv("GOMAXPROCS"))
 	fmt.Println("| index | params | recall@10 | 1T QPS (cpu) | 1T QPS (wall) | batch QPS (wall) | build s (wall / cpu) | RSS growth MB | MemoryBytes MB | serialized MB |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, typ := range types {
@@ -287,7 +277,7 @@ func TestIVFDatasetSweep(t *testing.T) {
 				truth, filter := ivfbTruth(gt, nq), (*bitset.Set)(nil)
 				fdesc := ""
 				if frac > 0 {
-					filter = randFilter(77, len(base), frac)
+					filter = randFilter(77, n, frac)
 					truth = groundTruth(L2, flat, qflat, d, 10, filter)
 					fdesc = fmt.Sprintf(",filter=%g", frac)
 				}
@@ -319,4 +309,23 @@ func TestIVFDatasetSweep(t *testing.T) {
 			}
 		}
 	}
+}
+
+// readBenchDataset reads DIR/base.fvecs as one row-major slab and
+// DIR/query.fvecs as rows.
+func readBenchDataset(tb testing.TB, dir string) (base []float32, queries [][]float32, dim int) {
+	tb.Helper()
+	rows, _, d, err := ivfbReadVecs(filepath.Join(dir, "base.fvecs"), false)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	queries, _, _, err = ivfbReadVecs(filepath.Join(dir, "query.fvecs"), false)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	base = make([]float32, 0, len(rows)*d)
+	for _, r := range rows {
+		base = append(base, r...)
+	}
+	return base, queries, d
 }

@@ -79,9 +79,11 @@ func (h *hnswIndex) searchLayer(s *hnswScratch, hq *hnswQuery, ep uint32, epD fl
 			if len(s.top) < ef || d < lower {
 				s.cand.push(hnswCand{d, nb})
 				if skip == nil || skip[nb>>6]&(1<<(nb&63)) == 0 {
-					s.top.push(hnswCand{d, nb})
-					if len(s.top) > ef {
-						s.top.pop()
+					if len(s.top) < ef {
+						s.top.push(hnswCand{d, nb})
+					} else { // full and d < lower: replace the farthest, one sift
+						s.top[0] = hnswCand{d, nb}
+						s.top.fix0()
 					}
 					lower = s.top[0].d
 				}

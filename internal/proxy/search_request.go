@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -266,6 +267,9 @@ func flattenSearchParams(s string) (map[string]string, error) {
 	dec.UseNumber()
 	var m map[string]json.RawMessage
 	if err := dec.Decode(&m); err != nil || m == nil {
+		return nil, errInvalidMsg("search params %s is not a json object", s)
+	}
+	if _, err := dec.Token(); err != io.EOF { // `{"ef": 64} x` is not one object either
 		return nil, errInvalidMsg("search params %s is not a json object", s)
 	}
 	for k, raw := range m {

@@ -108,6 +108,8 @@ func TestSearchRequestRules(t *testing.T) {
 	f("offset+topk", sdkSearch(t, F, with("offset", "16380"), q), l2Index, 65535, "offset+topk [16390] is invalid, it should be in range [1, 16384], but got 16390")
 	f("round_decimal 7", sdkSearch(t, F, with("round_decimal", "7"), q), l2Index, 65535, "round_decimal [7] is invalid, should be -1 or an integer in range [0, 6]")
 	f("params not json", sdkSearch(t, F, with("params", "{"), q), l2Index, 1100, "search params { is not a json object")
+	f("params with trailing text", sdkSearch(t, F, with("params", `{"ef": 64} x`), q), l2Index, 1100, `search params {"ef": 64} x is not a json object`)
+	f("params two objects", sdkSearch(t, F, with("params", `{"ef": 64}{}`), q), l2Index, 1100, `search params {"ef": 64}{} is not a json object`)
 	f("metric mismatch", sdkSearch(t, F, with("metric_type", "IP"), q), l2Index, 65535, "metric type not match: invalid parameter[expected=L2][actual=IP]")
 	f("metric for wrong type", sdkSearch(t, F, with("metric_type", "HAMMING"), q), nil, 65535, "data_type FloatVector mismatch with metric_type HAMMING")
 	f("dim mismatch", sdkSearch(t, F, vec, floatBytes(1, 2, 3)), l2Index, 65535, "vector dimension mismatch, expected vector size(byte) 16, actual 12.")

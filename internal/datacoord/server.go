@@ -413,6 +413,22 @@ func (s *Server) Flushed(ids []int64) bool {
 	return true
 }
 
+// NoteBufferedRows records that the data node holds rows buffered rows of
+// segment id, which is not flushed yet. Row counts of unflushed segments
+// live in memory (AssignSegment adds to them), so after a restart they
+// start from what was last persisted; the data node's replay of the log
+// brings them back. Counts only grow here, and only for growing or sealed
+// segments.
+func (s *Server) NoteBufferedRows(id, rows int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seg, ok := s.segments[id]
+	if !ok || (seg.State != model.SegmentGrowing && seg.State != model.SegmentSealed) {
+		return
+	}
+	seg.NumRows = max(seg.NumRows, rows)
+}
+
 // RowCount returns the rows written to a collection (partition 0: all).
 func (s *Server) RowCount(collection, partition int64) int64 {
 	s.mu.Lock()

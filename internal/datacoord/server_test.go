@@ -357,3 +357,37 @@ func TestSealedSegmentsListsSealedNotFlushed(t *testing.T) {
 		}
 	}
 }
+
+// TestNoteBufferedRowsRestoresCountsAfterRestart: growing row counts are
+// in memory only; the data node's replay gives them back, and nothing else
+// moves.
+func TestNoteBufferedRowsRestoresCountsAfterRestart(t *testing.T) {
+	ctx := context.Background()
+	store := kv.NewMemory()
+	s := newCoord(t, store, smallConfig())
+	flushed := mustAssign(t, s, 1, 10, "vc0", 4, 40, 1).SegmentID
+	if _, err := s.SealChannel(ctx, 1, "vc0", 50); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SegmentFlushed(ctx, FlushResult{SegmentID: flushed, NumRows: 4, Binlogs: map[int64]string{1: "a"}, FlushTS: 50}); err != nil {
+		t.Fatal(err)
+	}
+	growing := mustAssign(t, s, 1, 10, "vc0", 3, 30, 2).SegmentID
+	mustAssign(t, s, 1, 10, "vc0", 2, 20, 3)
+	if got := s.RowCount(1, 0); got != 9 {
+		t.Fatalf("RowCount before restart = %d, want 9", got)
+	}
+
+	r := newCoord(t, store, smallConfig())
+	if got := r.RowCount(1, 0); got != 4 {
+		t.Fatalf("RowCount after restart, before replay = %d, want the 4 flushed rows", got)
+	}
+	r.NoteBufferedRows(growing, 3) // the replay's first insert
+	r.NoteBufferedRows(growing, 5) // and its second
+	r.NoteBufferedRows(growing, 2) // counts never go back
+	r.NoteBufferedRows(flushed, 100)
+	r.NoteBufferedRows(12345, 7) // unknown segment
+	if got := r.RowCount(1, 0); got != 9 {
+		t.Fatalf("RowCount after replay = %d, want 9", got)
+	}
+}

@@ -198,6 +198,8 @@ func (p *pipeline) onInsert(vs *vstate, m *msg.Message) error {
 	for range n {
 		buf.ts = append(buf.ts, m.TS)
 	}
+	// After a restart this replay is what restores the segment's row count.
+	p.d.Coord.NoteBufferedRows(ins.SegmentID, int64(len(buf.ts)))
 	return nil
 }
 

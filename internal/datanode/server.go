@@ -18,6 +18,7 @@ type dataCoord interface {
 	Segment(id int64) (model.Segment, bool)
 	SegmentFlushed(ctx context.Context, r datacoord.FlushResult) error
 	AddDeltaLog(ctx context.Context, dl model.DeltaLog) error
+	NoteBufferedRows(segmentID, rows int64)
 }
 
 // idAllocator hands out global IDs (rootcoord).

@@ -199,7 +199,7 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 	if rcfg == (retention.Config{}) {
 		rcfg = retention.Default()
 	}
-	r, err := retention.New(rcfg, retention.Deps{Log: s.broker.Log(), Checkpoints: s.data, Collections: s.allCollections, Logger: s.logger})
+	r, err := retention.New(rcfg, retention.Deps{Log: s.broker.Log(), Checkpoints: s.data, Collections: s.allCollections, PChannels: s.root.PChannels(), Logger: s.logger})
 	if err != nil {
 		return fmt.Errorf("app: retention: %w", err)
 	}

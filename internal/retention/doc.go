@@ -44,9 +44,10 @@
 // Unused pchannels. When the last collection on a pchannel is dropped,
 // the next pass reads the pchannel's last position, lists the collections,
 // and if none maps to it still, truncates everything up to that position:
-// no one reads a dropped collection's messages. This is remembered in
-// memory only: a pchannel emptied of collections before a restart keeps
-// its messages until a collection uses it again.
+// no one reads a dropped collection's messages. Which pchannels were in
+// use is remembered in memory only; after a restart, given every pchannel
+// (Deps.PChannels), the first pass treats them all as having been in use,
+// so the ones no collection maps to are emptied by the second.
 //
 // Only Run's goroutine touches Server's state: no lock.
 package retention

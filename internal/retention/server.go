@@ -55,8 +55,13 @@ type Deps struct {
 	Checkpoints checkpoints
 	// Collections lists every live collection (the root coordinator).
 	Collections func(ctx context.Context) ([]*model.Collection, error)
-	Now         func() time.Time // nil: time.Now
-	Logger      *slog.Logger     // nil: discard
+	// PChannels lists every physical channel (optional). Those no live
+	// collection maps to are emptied after start-up, like a pchannel whose
+	// last collection was dropped: this is what covers drops made before
+	// a restart.
+	PChannels []string
+	Now       func() time.Time // nil: time.Now
+	Logger    *slog.Logger     // nil: discard
 }
 
 // Server is the retention loop.
@@ -91,8 +96,12 @@ func New(cfg Config, d Deps) (*Server, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, d: d, logger: d.Logger.With("component", "retention"),
-		truncated: map[string]uint64{}, pending: map[string][]candidate{}, used: map[string]bool{}, orphans: map[string]bool{}}, nil
+	s := &Server{cfg: cfg, d: d, logger: d.Logger.With("component", "retention"),
+		truncated: map[string]uint64{}, pending: map[string][]candidate{}, used: map[string]bool{}, orphans: map[string]bool{}}
+	for _, pc := range d.PChannels {
+		s.used[pc] = true // the first pass marks the unused ones as orphans
+	}
+	return s, nil
 }
 
 // Run makes a pass every Interval until ctx ends. A failed pass is logged

@@ -209,3 +209,27 @@ func TestCollectionsChangingDuringAPass(t *testing.T) {
 		t.Fatalf("truncated although collection 2 appeared during the pass: %v", err)
 	}
 }
+
+// TestUnusedPChannelsEmptiedAfterRestart: a retention loop that starts
+// with messages on pchannels no collection maps to (their collections were
+// dropped before a restart) empties them, and leaves used ones to the
+// checkpoint rule.
+func TestUnusedPChannelsEmptiedAfterRestart(t *testing.T) {
+	x := newRules(t, 0)
+	x.append("dml_0", 3) // a dropped collection's messages
+	x.append("dml_1", 3) // a live collection's
+	x.colls = []*model.Collection{coll(1, "dml_1_v0")}
+	r, err := New(Config{Interval: time.Second}, Deps{Log: x.log, Checkpoints: x.data,
+		Collections: func(context.Context) ([]*model.Collection, error) { return x.colls, nil },
+		Now:         func() time.Time { return x.now }, PChannels: []string{"dml_0", "dml_1", "dml_2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.r = r
+	x.pass() // marks dml_0 and dml_2 unused
+	x.check("dml_0", 0)
+	x.pass() // empties them
+	x.check("dml_0", x.ids["dml_0"][2])
+	x.check("dml_1", 0) // no checkpoint yet: kept
+	x.pass()            // nothing more to do, no error on the never-written dml_2
+}

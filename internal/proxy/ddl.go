@@ -73,20 +73,20 @@ func (s *Server) CreateCollection(ctx context.Context, req *milvuspb.CreateColle
 	if err != nil {
 		return err
 	}
-	var extraParts []string
+	var partitions []string
 	if n, err := partitionKeyPartitions(schema, req.GetNumPartitions()); err != nil {
 		return err
-	} else if n > 0 {
+	} else if hasPartitionKey(&model.Collection{Schema: schema}) {
 		// Partition-key collections get n partitions _default_0.._default_{n-1}
 		// instead of a single _default (as Milvus).
-		for i := int64(1); i < n; i++ {
-			extraParts = append(extraParts, fmt.Sprintf("%s_%d", model.DefaultPartition, i))
+		for i := range n {
+			partitions = append(partitions, fmt.Sprintf("%s_%d", model.DefaultPartition, i))
 		}
 	}
 	level := req.GetConsistencyLevel()
 	c, err := s.d.Root.CreateCollection(ctx, rootcoord.CreateCollectionRequest{
 		DBName: dbOf(ctx, req.GetDbName()), Schema: schema, ShardsNum: shards,
-		ConsistencyLevel: level, Properties: req.GetProperties(), PartitionNames: extraParts,
+		ConsistencyLevel: level, Properties: req.GetProperties(), PartitionNames: partitions,
 	})
 	if err != nil {
 		return err

@@ -254,10 +254,13 @@ type CreateCollectionRequest struct {
 	ShardsNum        int32
 	ConsistencyLevel commonpb.ConsistencyLevel
 	Properties       []*commonpb.KeyValuePair
-	PartitionNames   []string // extra partitions (partition-key collections); _default is always created
+	// PartitionNames, if set, are the collection's partitions instead of
+	// the single _default (partition-key collections: _default_0..n-1).
+	PartitionNames []string
 }
 
-// CreateCollection creates a collection with its _default partition. Creating
+// CreateCollection creates a collection with its _default partition (or the
+// named ones, see CreateCollectionRequest.PartitionNames). Creating
 // a collection that exists with an identical schema succeeds (Milvus is
 // idempotent here); a different schema is an error.
 func (s *Server) CreateCollection(ctx context.Context, req CreateCollectionRequest) (*model.Collection, error) {
@@ -280,7 +283,7 @@ func (s *Server) CreateCollection(ctx context.Context, req CreateCollectionReque
 	if len(s.collections) >= s.cfg.MaxCollections {
 		return nil, fmt.Errorf("max number of collection has reached the limit in DB: %d: %w", s.cfg.MaxCollections, errs.ErrCollectionNumLimitExceeded)
 	}
-	nParts := 1 + len(req.PartitionNames)
+	nParts := max(1, len(req.PartitionNames))
 	base, err := s.ids.Allocate(ctx, int64(1+nParts))
 	if err != nil {
 		return nil, err
@@ -298,9 +301,12 @@ func (s *Server) CreateCollection(ctx context.Context, req CreateCollectionReque
 		c.PChannels = append(c.PChannels, p)
 		c.VChannels = append(c.VChannels, fmt.Sprintf("%s_%dv%d", p, base, i))
 	}
-	c.Partitions = append(c.Partitions, model.Partition{ID: base + 1, Name: model.DefaultPartition, CreateTS: ts})
-	for i, pn := range req.PartitionNames {
-		c.Partitions = append(c.Partitions, model.Partition{ID: base + 2 + int64(i), Name: pn, CreateTS: ts})
+	names := req.PartitionNames
+	if len(names) == 0 {
+		names = []string{model.DefaultPartition}
+	}
+	for i, pn := range names {
+		c.Partitions = append(c.Partitions, model.Partition{ID: base + 1 + int64(i), Name: pn, CreateTS: ts})
 	}
 	if err := s.saveLocked(ctx, c); err != nil {
 		return nil, err

@@ -73,6 +73,11 @@ func TestLargeRequests(t *testing.T) {
 		if len(parts) != 8 {
 			t.Fatalf("partition-key collection has partitions %v, want 8", parts)
 		}
+		for i, p := range parts { // Milvus's names; there is no plain _default
+			if want := fmt.Sprintf("_default_%d", i); p != want {
+				t.Fatalf("partition %d is %q, want %q (all: %v)", i, p, want, parts)
+			}
+		}
 		if err := cli.CreatePartition(ctx, milvusclient.NewCreatePartitionOption(name, "manual")); err == nil {
 			t.Fatal("created a partition by hand in a partition-key collection")
 		}

@@ -39,8 +39,12 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if err != nil {
 		return nil, err
 	}
+	var groupBy *segment.GroupBy
 	if spec.GroupByField != "" {
-		return nil, errs.InvalidParameter("search with group_by_field is not supported yet")
+		if f := fieldByName(c.Schema, spec.GroupByField); f == nil || f.GetIsDynamic() {
+			return nil, errs.InvalidParameter("search with group_by_field on a dynamic key (%s) is not supported yet", spec.GroupByField)
+		}
+		groupBy = &segment.GroupBy{FieldID: spec.GroupByFieldID, Size: max(spec.GroupSize, 1)}
 	}
 	var filter *expr.Expr
 	if strings.TrimSpace(req.GetDsl()) != "" {
@@ -65,7 +69,7 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 			CollectionID: c.ID, VChannel: vc, PartitionIDs: partIDs, GuaranteeTS: gts,
 			IgnoreGrowing: spec.IgnoreGrowing, OutputFields: fetchIDs,
 			Search: segment.SearchRequest{FieldID: spec.FieldID, Queries: spec.Queries, Metric: spec.Metric,
-				Params: index.SearchParams{K: k, Params: spec.Params}},
+				Params: index.SearchParams{K: k, Params: spec.Params}, GroupBy: groupBy},
 		}
 		if filter != nil {
 			sreq.Search.Filter = filter
@@ -146,9 +150,20 @@ func (s *Server) reduceSearch(c *model.Collection, spec *searchSpec, results []*
 			}
 			return cmp.Compare(a.score, b.score)
 		})
-		cands = cands[min(spec.Offset, len(cands)):]
-		if len(cands) > spec.TopK {
-			cands = cands[:spec.TopK]
+		if spec.GroupByField != "" {
+			// Offset and limit count groups (Milvus's search_group_by).
+			pick := segment.PickGroups(len(cands), func(i int) any { return results[cands[i].shard].GroupValues[cands[i].i] },
+				spec.Offset, spec.TopK, spec.GroupSize)
+			kept := make([]shardHit, len(pick))
+			for i, j := range pick {
+				kept[i] = cands[j]
+			}
+			cands = kept
+		} else {
+			cands = cands[min(spec.Offset, len(cands)):]
+			if len(cands) > spec.TopK {
+				cands = cands[:spec.TopK]
+			}
 		}
 		topks[q] = int64(len(cands))
 		picked = append(picked, cands...)
@@ -200,5 +215,53 @@ func (s *Server) reduceSearch(c *model.Collection, spec *searchSpec, results []*
 	}
 	cols[pkf.GetFieldID()] = pk
 	fields := fieldsDataFor(c.Schema, outIDs, cols, dynKeys)
-	return newSearchResultData(spec.NQ, spec.TopK, topks, keysToIDs(pk), scores, fields, outNames, pkf.GetName())
+	data := newSearchResultData(spec.NQ, spec.TopK, topks, keysToIDs(pk), scores, fields, outNames, pkf.GetName())
+	if spec.GroupByField != "" {
+		data.GroupByFieldValue = groupValuesData(fieldByName(c.Schema, spec.GroupByField), results, picked)
+	}
+	return data
+}
+
+// groupValuesData is the picked hits' group values as a column of the
+// group-by field's type (nulls marked invalid).
+func groupValuesData(f *schemapb.FieldSchema, results []*querynode.SearchResult, picked []shardHit) *schemapb.FieldData {
+	n := len(picked)
+	valid := make([]bool, n)
+	anyNull := false
+	vals := make([]any, n)
+	for i, h := range picked {
+		vals[i] = results[h.shard].GroupValues[h.i]
+		valid[i] = vals[i] != nil
+		anyNull = anyNull || !valid[i]
+	}
+	if !anyNull {
+		valid = nil
+	}
+	var col column.Column
+	switch t := f.GetDataType(); t {
+	case schemapb.DataType_Bool:
+		col = &column.Scalar[bool]{Type: t, Data: groupTyped(vals, func(v any) bool { return v.(bool) }), Valid: valid}
+	case schemapb.DataType_Int8:
+		col = &column.Scalar[int8]{Type: t, Data: groupTyped(vals, func(v any) int8 { return int8(v.(int64)) }), Valid: valid}
+	case schemapb.DataType_Int16:
+		col = &column.Scalar[int16]{Type: t, Data: groupTyped(vals, func(v any) int16 { return int16(v.(int64)) }), Valid: valid}
+	case schemapb.DataType_Int32:
+		col = &column.Scalar[int32]{Type: t, Data: groupTyped(vals, func(v any) int32 { return int32(v.(int64)) }), Valid: valid}
+	case schemapb.DataType_Int64:
+		col = &column.Scalar[int64]{Type: t, Data: groupTyped(vals, func(v any) int64 { return v.(int64) }), Valid: valid}
+	default: // VarChar, String
+		col = &column.Scalar[string]{Type: t, Data: groupTyped(vals, func(v any) string { return v.(string) }), Valid: valid}
+	}
+	return column.ToFieldData(col, f)
+}
+
+// groupTyped converts group values with conv, the zero value for nulls.
+func groupTyped[T any](vals []any, conv func(any) T) []T {
+	out := make([]T, len(vals))
+	for i, v := range vals {
+		if v != nil {
+			out[i] = conv(v)
+		}
+	}
+	return out
 }

@@ -21,6 +21,7 @@ type hit struct {
 	strPK  string
 	score  float32
 	ts     uint64
+	group  any // grouping search: the hit's group value
 }
 
 func (dl *delegator) strPK() bool {
@@ -54,6 +55,7 @@ func (dl *delegator) search(ctx context.Context, req *SearchRequest, parts map[i
 		return nil, err
 	}
 	nq, k := sreq.Queries.Len(), sreq.Params.K
+	grouped := sreq.GroupBy != nil
 	higher := sreq.Metric.HigherIsBetter()
 	out := &SearchResult{NQ: nq, Topks: make([]int, nq)}
 	var hits []hit
@@ -66,6 +68,9 @@ func (dl *delegator) search(ctx context.Context, req *SearchRequest, parts map[i
 					continue
 				}
 				h := hit{seg: si, offset: r.Offsets[j], score: r.Scores[j], ts: r.Timestamps[j]}
+				if r.GroupValues != nil {
+					h.group = r.GroupValues[j]
+				}
 				if r.StrPKs != nil {
 					h.strPK = r.StrPKs[j]
 				} else {
@@ -80,10 +85,15 @@ func (dl *delegator) search(ctx context.Context, req *SearchRequest, parts map[i
 			}
 			return cmp.Compare(a.score, b.score)
 		})
+		limit := k // hits, or with grouping every hit, grouped below
+		if grouped {
+			limit = len(cands)
+		}
 		seenInt, seenStr := map[int64]bool{}, map[string]bool{}
+		first := len(hits)
 		n := 0
 		for _, h := range cands {
-			if n == k {
+			if n == limit {
 				break
 			}
 			if r := results[h.seg]; r.StrPKs != nil {
@@ -100,6 +110,17 @@ func (dl *delegator) search(ctx context.Context, req *SearchRequest, parts map[i
 			hits = append(hits, h)
 			n++
 		}
+		if grouped {
+			// The K best groups over all segments, GroupSize hits each.
+			mine := hits[first:]
+			pick := segment.PickGroups(len(mine), func(i int) any { return mine[i].group }, 0, k, sreq.GroupBy.Size)
+			kept := make([]hit, len(pick))
+			for i, j := range pick {
+				kept[i] = mine[j]
+			}
+			hits = append(hits[:first], kept...)
+			n = len(kept)
+		}
 		out.Topks[q] = n
 	}
 	strPK := dl.strPK()
@@ -110,6 +131,9 @@ func (dl *delegator) search(ctx context.Context, req *SearchRequest, parts map[i
 			out.IntPKs = append(out.IntPKs, h.intPK)
 		}
 		out.Scores = append(out.Scores, h.score)
+		if grouped {
+			out.GroupValues = append(out.GroupValues, h.group)
+		}
 	}
 	if !strPK && out.IntPKs == nil {
 		out.IntPKs = []int64{}

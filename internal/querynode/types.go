@@ -49,7 +49,10 @@ type SearchResult struct {
 	IntPKs []int64
 	StrPKs []string
 	Scores []float32
-	Fields map[int64]column.Column // one row per hit, in hit order
+	// GroupValues holds each hit's group value in a grouping search
+	// (hits come group after group), else nil.
+	GroupValues []any
+	Fields      map[int64]column.Column // one row per hit, in hit order
 }
 
 // QueryRequest is one shard's share of a query or count.

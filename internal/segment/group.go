@@ -332,3 +332,34 @@ func (b *bfScan) each(ctx context.Context, nq int, fn func(q int, key float32, i
 	}
 	return ctx.Err()
 }
+
+// PickGroups selects, from n hits ranked best first, the hits of groups
+// skip+1 .. skip+k in rank order (a group ranks by its best hit), at most
+// size of each, and returns their indexes group after group, each group's
+// hits best first. value(i) is hit i's group value as SearchResult holds it
+// (int64, bool, string, or nil for null). Query nodes merge segments'
+// grouped results with it, and the proxy merges shards' (skip is the
+// request's offset, which Milvus counts in groups).
+func PickGroups(n int, value func(i int) any, skip, k, size int) []int {
+	size = max(size, 1)
+	rank := map[any]int{}
+	var groups [][]int
+	for i := range n {
+		v := value(i)
+		r, ok := rank[v]
+		if !ok {
+			r = len(groups)
+			rank[v] = r
+			groups = append(groups, nil)
+		}
+		if r < skip || r >= skip+k || len(groups[r]) >= size {
+			continue
+		}
+		groups[r] = append(groups[r], i)
+	}
+	var out []int
+	for r := skip; r < min(len(groups), skip+k); r++ {
+		out = append(out, groups[r]...)
+	}
+	return out
+}

@@ -154,3 +154,29 @@ func TestGroupBySearchIndex(t *testing.T) {
 		}
 	}
 }
+
+func TestPickGroups(t *testing.T) {
+	// Hits best first with their group values.
+	vals := []any{int64(1), "a", int64(1), nil, "a", int64(1), int64(2), nil, "a"}
+	val := func(i int) any { return vals[i] }
+	for _, tc := range []struct {
+		skip, k, size int
+		want          []int
+	}{
+		{0, 2, 2, []int{0, 2, 1, 4}}, // groups 1 and "a", two hits each
+		{1, 2, 1, []int{1, 3}},       // offset one group: "a" and null
+		{0, 10, 5, []int{0, 2, 5, 1, 4, 8, 3, 7, 6}},
+		{4, 2, 1, nil},      // past the last group
+		{0, 1, 0, []int{0}}, // size 0 means 1
+	} {
+		got := PickGroups(len(vals), val, tc.skip, tc.k, tc.size)
+		if len(got) != len(tc.want) {
+			t.Fatalf("skip=%d k=%d size=%d: %v, want %v", tc.skip, tc.k, tc.size, got, tc.want)
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Fatalf("skip=%d k=%d size=%d: %v, want %v", tc.skip, tc.k, tc.size, got, tc.want)
+			}
+		}
+	}
+}

@@ -152,13 +152,8 @@ func (s *Server) reduceSearch(c *model.Collection, spec *searchSpec, results []*
 		})
 		if spec.GroupByField != "" {
 			// Offset and limit count groups (Milvus's search_group_by).
-			pick := segment.PickGroups(len(cands), func(i int) any { return results[cands[i].shard].GroupValues[cands[i].i] },
+			cands = segment.PickGroups(cands, func(h shardHit) any { return results[h.shard].GroupValues[h.i] },
 				spec.Offset, spec.TopK, spec.GroupSize)
-			kept := make([]shardHit, len(pick))
-			for i, j := range pick {
-				kept[i] = cands[j]
-			}
-			cands = kept
 		} else {
 			cands = cands[min(spec.Offset, len(cands)):]
 			if len(cands) > spec.TopK {

@@ -112,12 +112,7 @@ func (dl *delegator) search(ctx context.Context, req *SearchRequest, parts map[i
 		}
 		if grouped {
 			// The K best groups over all segments, GroupSize hits each.
-			mine := hits[first:]
-			pick := segment.PickGroups(len(mine), func(i int) any { return mine[i].group }, 0, k, sreq.GroupBy.Size)
-			kept := make([]hit, len(pick))
-			for i, j := range pick {
-				kept[i] = mine[j]
-			}
+			kept := segment.PickGroups(hits[first:], func(h hit) any { return h.group }, 0, k, sreq.GroupBy.Size)
 			hits = append(hits[:first], kept...)
 			n = len(kept)
 		}

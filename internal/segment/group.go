@@ -333,19 +333,19 @@ func (b *bfScan) each(ctx context.Context, nq int, fn func(q int, key float32, i
 	return ctx.Err()
 }
 
-// PickGroups selects, from n hits ranked best first, the hits of groups
+// PickGroups selects, from hits ranked best first, the hits of groups
 // skip+1 .. skip+k in rank order (a group ranks by its best hit), at most
-// size of each, and returns their indexes group after group, each group's
-// hits best first. value(i) is hit i's group value as SearchResult holds it
-// (int64, bool, string, or nil for null). Query nodes merge segments'
-// grouped results with it, and the proxy merges shards' (skip is the
-// request's offset, which Milvus counts in groups).
-func PickGroups(n int, value func(i int) any, skip, k, size int) []int {
+// size of each, and returns them group after group, each group's hits best
+// first. value(h) is a hit's group value as SearchResult holds it (int64,
+// bool, string, or nil for null). Query nodes merge segments' grouped
+// results with it, and the proxy merges shards' (skip is the request's
+// offset, which Milvus counts in groups).
+func PickGroups[H any](hits []H, value func(H) any, skip, k, size int) []H {
 	size = max(size, 1)
 	rank := map[any]int{}
-	var groups [][]int
-	for i := range n {
-		v := value(i)
+	var groups [][]H
+	for _, h := range hits {
+		v := value(h)
 		r, ok := rank[v]
 		if !ok {
 			r = len(groups)
@@ -355,9 +355,9 @@ func PickGroups(n int, value func(i int) any, skip, k, size int) []int {
 		if r < skip || r >= skip+k || len(groups[r]) >= size {
 			continue
 		}
-		groups[r] = append(groups[r], i)
+		groups[r] = append(groups[r], h)
 	}
-	var out []int
+	var out []H
 	for r := skip; r < min(len(groups), skip+k); r++ {
 		out = append(out, groups[r]...)
 	}

@@ -158,6 +158,10 @@ func TestGroupBySearchIndex(t *testing.T) {
 func TestPickGroups(t *testing.T) {
 	// Hits best first with their group values.
 	vals := []any{int64(1), "a", int64(1), nil, "a", int64(1), int64(2), nil, "a"}
+	hits := make([]int, len(vals)) // hit i is index i
+	for i := range hits {
+		hits[i] = i
+	}
 	val := func(i int) any { return vals[i] }
 	for _, tc := range []struct {
 		skip, k, size int
@@ -169,7 +173,7 @@ func TestPickGroups(t *testing.T) {
 		{4, 2, 1, nil},      // past the last group
 		{0, 1, 0, []int{0}}, // size 0 means 1
 	} {
-		got := PickGroups(len(vals), val, tc.skip, tc.k, tc.size)
+		got := PickGroups(hits, val, tc.skip, tc.k, tc.size)
 		if len(got) != len(tc.want) {
 			t.Fatalf("skip=%d k=%d size=%d: %v, want %v", tc.skip, tc.k, tc.size, got, tc.want)
 		}

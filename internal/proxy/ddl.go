@@ -7,6 +7,7 @@ import (
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/model"
@@ -76,7 +77,7 @@ func (s *Server) CreateCollection(ctx context.Context, req *milvuspb.CreateColle
 	var partitions []string
 	if n, err := partitionKeyPartitions(schema, req.GetNumPartitions()); err != nil {
 		return err
-	} else if hasPartitionKey(&model.Collection{Schema: schema}) {
+	} else if hasPartitionKey(schema) {
 		// Partition-key collections get n partitions _default_0.._default_{n-1}
 		// instead of a single _default (as Milvus).
 		for i := range n {
@@ -208,7 +209,7 @@ func (s *Server) CreatePartition(ctx context.Context, req *milvuspb.CreatePartit
 	if err != nil {
 		return err
 	}
-	if hasPartitionKey(c) {
+	if hasPartitionKey(c.Schema) {
 		return errs.InvalidParameter("disable create partition if partition key mode is used")
 	}
 	return s.d.Root.CreatePartition(ctx, c.DBName, c.Name, req.GetPartitionName())
@@ -220,7 +221,7 @@ func (s *Server) DropPartition(ctx context.Context, req *milvuspb.DropPartitionR
 	if err != nil {
 		return err
 	}
-	if hasPartitionKey(c) {
+	if hasPartitionKey(c.Schema) {
 		return errs.InvalidParameter("disable drop partition if partition key mode is used")
 	}
 	p, ok := c.PartitionByName(req.GetPartitionName())
@@ -338,8 +339,8 @@ func (s *Server) ListAliases(ctx context.Context, req *milvuspb.ListAliasesReque
 	return resp, nil
 }
 
-func hasPartitionKey(c *model.Collection) bool {
-	for _, f := range c.Schema.GetFields() {
+func hasPartitionKey(schema *schemapb.CollectionSchema) bool {
+	for _, f := range schema.GetFields() {
 		if f.GetIsPartitionKey() {
 			return true
 		}

@@ -276,22 +276,17 @@ func appendGrowing[T any](dst, src []T) []T {
 // grower is a column that can reserve room for more rows.
 type grower interface{ grow(rows int) }
 
-func (s *Scalar[T]) grow(rows int) {
-	if need := len(s.Data) + rows; need > cap(s.Data) {
-		s.Data = append(make([]T, 0, need), s.Data...)
-	}
-}
+func (s *Scalar[T]) grow(rows int)   { s.Data = reserve(s.Data, rows) }
+func (v *FloatVector) grow(rows int) { v.Data = reserve(v.Data, rows*v.Dim) }
+func (v *ByteVector) grow(rows int)  { v.Data = reserve(v.Data, rows*v.RowBytes()) }
 
-func (v *FloatVector) grow(rows int) {
-	if need := len(v.Data) + rows*v.Dim; need > cap(v.Data) {
-		v.Data = append(make([]float32, 0, need), v.Data...)
+// reserve returns s with room for at least extra more elements, exactly
+// that much when it must reallocate.
+func reserve[T any](s []T, extra int) []T {
+	if need := len(s) + extra; need > cap(s) {
+		return append(make([]T, 0, need), s...)
 	}
-}
-
-func (v *ByteVector) grow(rows int) {
-	if need := len(v.Data) + rows*v.RowBytes(); need > cap(v.Data) {
-		v.Data = append(make([]byte, 0, need), v.Data...)
-	}
+	return s
 }
 
 // Concat returns the rows of chunks, in order, as one column with storage of

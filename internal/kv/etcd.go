@@ -136,19 +136,26 @@ func (s *Etcd) Get(ctx context.Context, key string) (KeyValue, error) {
 
 // List implements Store. It reads all entries at one revision.
 func (s *Etcd) List(ctx context.Context, prefix string) ([]KeyValue, error) {
+	out, _, err := s.ListWithRevision(ctx, prefix)
+	return out, err
+}
+
+// ListWithRevision implements Store: the revision is the response
+// header's, the store revision the read was served at.
+func (s *Etcd) ListWithRevision(ctx context.Context, prefix string) ([]KeyValue, int64, error) {
 	if err := s.check(ctx); err != nil {
-		return nil, fmt.Errorf("kv: list %q: %w", prefix, err)
+		return nil, 0, fmt.Errorf("kv: list %q: %w", prefix, err)
 	}
 	resp, err := s.cli.Get(ctx, s.root+prefix, clientv3.WithPrefix(),
 		clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
 	if err != nil {
-		return nil, fmt.Errorf("kv: list %q: %w", prefix, err)
+		return nil, 0, fmt.Errorf("kv: list %q: %w", prefix, err)
 	}
 	out := make([]KeyValue, len(resp.Kvs))
 	for i, kv := range resp.Kvs {
 		out[i] = s.kv(kv)
 	}
-	return out, nil
+	return out, resp.Header.Revision, nil
 }
 
 // Put implements Store.
@@ -196,13 +203,15 @@ func (s *Etcd) Txn(ctx context.Context, conds []Cond, ops []Op) (bool, error) {
 			thens[i] = clientv3.OpDelete(s.root+op.Key, clientv3.WithPrefix())
 		case op.Delete:
 			thens[i] = clientv3.OpDelete(s.root + op.Key)
+		case op.Lease != 0:
+			thens[i] = clientv3.OpPut(s.root+op.Key, string(op.Value), clientv3.WithLease(clientv3.LeaseID(op.Lease)))
 		default:
 			thens[i] = clientv3.OpPut(s.root+op.Key, string(op.Value))
 		}
 	}
 	resp, err := s.cli.Txn(ctx).If(cmps...).Then(thens...).Commit()
 	if err != nil {
-		return false, fmt.Errorf("kv: txn (%d conds, %d ops): %w", len(conds), len(ops), err)
+		return false, fmt.Errorf("kv: txn (%d conds, %d ops): %w", len(conds), len(ops), mapLeaseErr(err))
 	}
 	return resp.Succeeded, nil
 }
@@ -306,8 +315,7 @@ func (s *Etcd) PutWithLease(ctx context.Context, key string, value []byte, lease
 	return nil
 }
 
-// Revoke ends lease now and deletes its keys (a graceful shutdown uses it
-// so that peers need not wait for the TTL).
+// Revoke implements Store.
 func (s *Etcd) Revoke(ctx context.Context, lease LeaseID) error {
 	if err := s.check(ctx); err != nil {
 		return fmt.Errorf("kv: revoke lease %x: %w", lease, err)

@@ -40,7 +40,7 @@ const unsetPort = -1
 var keys = []Key{
 	// etcd: the meta store.
 	listKey("etcd.endpoints", "localhost:2379", "etcd endpoints of the meta store (host:port or URL), comma-separated. Cluster mode only: standalone embeds its own etcd",
-		func(c *Config) *[]string { return &c.Etcd.Endpoints }),
+		func(c *Config) *[]string { return &c.Etcd.Endpoints }, true),
 	strKey("etcd.rootPath", "milvago", "key prefix of everything Milvago keeps in etcd; give each instance sharing an etcd its own (Milvus's default is by-dev: Milvago's differs so the two never share keys)",
 		func(c *Config) *string { return &c.Etcd.RootPath }, nonEmpty),
 	intKey("etcd.requestTimeout", "10000", 1, math.MaxInt32, "etcd operation timeout in milliseconds",
@@ -120,7 +120,7 @@ var keys = []Key{
 	int64Key("natsmq.server.retention.maxMsgs", "", 0, math.MaxInt64, "Milvus's NATS per-channel message limit; not used",
 		func(c *Config) *int64 { return &c.NatsMQ.Server.Retention.MaxMsgs }),
 	listKey("kafka.brokerList", "", "Kafka bootstrap brokers (host:port), comma-separated; used when mq.type is kafka",
-		func(c *Config) *[]string { return &c.Kafka.BrokerList }),
+		func(c *Config) *[]string { return &c.Kafka.BrokerList }, false),
 	strKey("kafka.saslUsername", "", "Kafka SASL user name",
 		func(c *Config) *string { return &c.Kafka.SaslUsername }),
 	strKey("kafka.saslPassword", "", "Kafka SASL password",
@@ -391,9 +391,12 @@ func optionalPortKey(name, help string, field func(*Config) *int) Key {
 }
 
 // listKey is a comma-separated list; entries are trimmed and must not be
-// empty ("a,,b" is refused), but the whole list may be.
-func listKey(name, def, help string, field func(*Config) *[]string) Key {
+// empty ("a,,b" is refused), nor the whole list when required.
+func listKey(name, def, help string, field func(*Config) *[]string, required bool) Key {
 	return Key{Name: name, Type: "list", Default: def, Help: help, set: func(c *Config, raw string) error {
+		if required && strings.TrimSpace(raw) == "" {
+			return fmt.Errorf("must not be empty")
+		}
 		var out []string
 		if strings.TrimSpace(raw) != "" {
 			for _, e := range strings.Split(raw, ",") {

@@ -14,16 +14,28 @@ type Flags struct {
 	aliases map[string]string
 }
 
+// NewFlags returns an empty collection; AddKeys and Alias register flags
+// that fill it.
+func NewFlags() *Flags {
+	return &Flags{values: map[string]value{}, aliases: map[string]string{}}
+}
+
 // AddFlags registers a flag for every key on fs and returns what they
-// collect, for Options.Flags. A value is checked as soon as it is parsed,
-// so a bad one fails with the flag's name.
+// collect, for Options.Flags.
 func AddFlags(fs *pflag.FlagSet) *Flags {
-	f := &Flags{values: map[string]value{}, aliases: map[string]string{}}
+	f := NewFlags()
+	f.AddKeys(fs)
+	return f
+}
+
+// AddKeys registers a flag for every key on fs, in the order of Keys. A
+// value is checked as soon as it is parsed, so a bad one fails naming the
+// flag.
+func (f *Flags) AddKeys(fs *pflag.FlagSet) {
 	for i := range keys {
 		k := &keys[i]
 		f.add(fs, k.Name, k, k.Help+envHelp(k))
 	}
-	return f
 }
 
 // Alias registers --name as another spelling of key (the standalone flags

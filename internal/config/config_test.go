@@ -214,7 +214,19 @@ func TestEnv(t *testing.T) {
 			t.Errorf("%v: got %v, want %v", tc.env, got, tc.want)
 		}
 	}
-	_, rep, err := Load(Options{Env: []string{"MILVUS_CONF_NO_SUCH_KEY=1", "NO_SUCH_KEY=2"}})
+	// Kubernetes's service links (a Service named minio in the namespace)
+	// look like minio.port to Milvus's convention: they are skipped.
+	c, rep, err := Load(Options{Env: []string{"MINIO_PORT=tcp://10.0.0.7:9000", "MINIO_PORT_9000_TCP_PORT=9000", "PROXY_PORT=tcp://10.0.0.8:19530"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Minio.Port != 9000 || c.Proxy.Port != 19530 || len(rep.Ignored) != 2 || !rep.Ignored[0].ServiceLink {
+		t.Errorf("service links: minio.port %d, proxy.port %d, ignored %+v", c.Minio.Port, c.Proxy.Port, rep.Ignored)
+	}
+	if _, _, err := Load(Options{Env: []string{"MINIO_PORT=http://x"}}); err == nil || !strings.Contains(err.Error(), "env MINIO_PORT") {
+		t.Errorf("a port that is not a service link: %v", err)
+	}
+	_, rep, err = Load(Options{Env: []string{"MILVUS_CONF_NO_SUCH_KEY=1", "NO_SUCH_KEY=2"}})
 	if err != nil {
 		t.Fatal(err)
 	}

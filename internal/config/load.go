@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -36,6 +37,10 @@ type Ignored struct {
 	// Milvus says the key is one of Milvus 2.6's that Milvago does not
 	// use; otherwise nobody knows it (a typo, a newer or older key).
 	Milvus bool
+	// ServiceLink says an environment variable named a port key but held
+	// a Kubernetes service link (MINIO_PORT=tcp://10.0.0.7:9000, set for a
+	// Service named minio), which Milvus would have taken for minio.port.
+	ServiceLink bool
 }
 
 // Report is what Load noticed without failing.
@@ -49,6 +54,10 @@ type Report struct {
 func (r Report) Log(logger *slog.Logger) {
 	var milvus []string
 	for _, ig := range r.Ignored {
+		if ig.ServiceLink {
+			logger.Warn("kubernetes service link in the environment ignored", "key", ig.Key, "source", ig.Source)
+			continue
+		}
 		if ig.Milvus {
 			milvus = append(milvus, ig.Key)
 			logger.Debug("milvus config key not used by milvago", "key", ig.Key, "source", ig.Source)
@@ -292,12 +301,19 @@ func (l *loader) readEnv(env []string) {
 		if h, seen := hits[k.Name]; seen && h.prefixed && !prefixed {
 			continue
 		}
+		if k.Type == "port" && serviceLinkRE.MatchString(raw) {
+			l.report.Ignored = append(l.report.Ignored, Ignored{Key: k.Name, Source: "env " + name, ServiceLink: true})
+			continue
+		}
 		hits[k.Name] = hit{v: value{raw: raw, source: "env " + name}, prefixed: prefixed}
 	}
 	for name, h := range hits {
 		l.values[name] = h.v
 	}
 }
+
+// serviceLinkRE matches the value of Kubernetes's <SERVICE>_PORT variables.
+var serviceLinkRE = regexp.MustCompile(`^(tcp|udp|sctp)://[^/\s]+:[0-9]+$`)
 
 //go:embed milvus_keys.txt
 var milvusKeysTxt string

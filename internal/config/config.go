@@ -299,6 +299,9 @@ func (c *Config) resolve(mode Mode) {
 	if c.MixCoord.IP == "" {
 		c.MixCoord.IP = c.RootCoord.IP
 	}
+	if c.Proxy.HTTP.Port == unsetPort {
+		c.Proxy.HTTP.Port = c.Proxy.Port
+	}
 	if c.MQ.Type == MQDefault {
 		if mode == Cluster {
 			c.MQ.Type = MQNats
@@ -314,16 +317,15 @@ func (c *Config) resolve(mode Mode) {
 }
 
 // validate checks what involves more than one key, or the mode. The caller
-// resolved c first; httpSet says proxy.http.port was given.
-func (c *Config) validate(mode Mode, httpPortSet bool) error {
+// resolved c first.
+func (c *Config) validate(mode Mode) error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...)))
 	}
-	if httpPortSet && c.Proxy.HTTP.Port != c.Proxy.Port {
+	if c.Proxy.HTTP.Port != c.Proxy.Port {
 		bad("proxy.http.port", "%d differs from proxy.port %d: Milvago serves the RESTful API on the gRPC port (leave proxy.http.port empty)", c.Proxy.HTTP.Port, c.Proxy.Port)
 	}
-	c.Proxy.HTTP.Port = c.Proxy.Port
 	if c.Etcd.Auth.Enabled && c.Etcd.Auth.UserName == "" {
 		bad("etcd.auth.userName", "empty while etcd.auth.enabled is true")
 	}

@@ -62,8 +62,8 @@ func TestDefaults(t *testing.T) {
 	if !reflect.DeepEqual(c.Etcd.Endpoints, []string{"localhost:2379"}) || c.Minio.Endpoint() != "localhost:9000" || c.Minio.BucketName != "a-bucket" {
 		t.Errorf("storage defaults: %v %q %q", c.Etcd.Endpoints, c.Minio.Endpoint(), c.Minio.BucketName)
 	}
-	if c.Proxy.HTTP.Port != unsetPort { // Default does not validate; Load makes it proxy.port
-		t.Errorf("proxy.http.port default %d", c.Proxy.HTTP.Port)
+	if c.Proxy.HTTP.Port != c.Proxy.Port {
+		t.Errorf("proxy.http.port default %d, want proxy.port", c.Proxy.HTTP.Port)
 	}
 	if c.NatsMQ.Server.MaxPayload != 8<<20 || c.Log.SlogLevel() != slog.LevelInfo {
 		t.Errorf("maxPayload %d, level %v", c.NatsMQ.Server.MaxPayload, c.Log.SlogLevel())

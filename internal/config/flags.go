@@ -10,14 +10,13 @@ import (
 // Flags collects the config values given on a command line: one flag per
 // key, named as the key (--etcd.endpoints), plus aliases (Alias).
 type Flags struct {
-	values  map[string]value // by Key.Name
-	aliases map[string]string
+	values map[string]value // by Key.Name
 }
 
 // NewFlags returns an empty collection; AddKeys and Alias register flags
 // that fill it.
 func NewFlags() *Flags {
-	return &Flags{values: map[string]value{}, aliases: map[string]string{}}
+	return &Flags{values: map[string]value{}}
 }
 
 // AddFlags registers a flag for every key on fs and returns what they
@@ -46,7 +45,6 @@ func (f *Flags) Alias(fs *pflag.FlagSet, name, key, help string) {
 	if !ok {
 		panic("config: alias of unknown key " + key)
 	}
-	f.aliases[name] = k.Name
 	f.add(fs, name, k, help)
 }
 

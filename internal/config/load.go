@@ -102,10 +102,8 @@ func Load(opts Options) (*Config, Report, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, rep, err
 	}
-	_, httpSet := l.values["proxy.http.port"]
-	httpSet = httpSet && c.Proxy.HTTP.Port != unsetPort
 	c.resolve(opts.Mode)
-	if err := c.validate(opts.Mode, httpSet); err != nil {
+	if err := c.validate(opts.Mode); err != nil {
 		return nil, rep, err
 	}
 	sort.SliceStable(rep.Ignored, func(i, j int) bool { return !rep.Ignored[i].Milvus && rep.Ignored[j].Milvus })

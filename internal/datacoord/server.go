@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
 )
@@ -57,7 +58,7 @@ type Server struct {
 	mu          sync.Mutex // guards everything below
 	segments    map[int64]*model.Segment
 	growing     map[growingKey]*growingSegment
-	checkpoints map[string]Checkpoint
+	checkpoints map[string]contract.Checkpoint
 	deltas      map[string][]model.DeltaLog // by vchannel
 	listeners   []Listener
 }
@@ -77,13 +78,6 @@ type growingSegment struct {
 	stale bool
 }
 
-// Checkpoint is a virtual channel's recovery point: every message with an
-// ID <= Position is reflected in the object store.
-type Checkpoint struct {
-	Position uint64 `json:"position"`
-	TS       uint64 `json:"ts"`
-}
-
 const (
 	prefixSegment    = "data/segment/"
 	prefixCheckpoint = "data/checkpoint/"
@@ -97,7 +91,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, kv: d.KV, ids: d.IDs, logger: d.Logger.With("component", "datacoord"),
 		segments: map[int64]*model.Segment{}, growing: map[growingKey]*growingSegment{},
-		checkpoints: map[string]Checkpoint{}, deltas: map[string][]model.DeltaLog{}}
+		checkpoints: map[string]contract.Checkpoint{}, deltas: map[string][]model.DeltaLog{}}
 	if err := s.load(ctx); err != nil {
 		return nil, err
 	}
@@ -128,7 +122,7 @@ func (s *Server) load(ctx context.Context) error {
 		return fmt.Errorf("datacoord: load checkpoints: %w", err)
 	}
 	for _, e := range cps {
-		var cp Checkpoint
+		var cp contract.Checkpoint
 		if err := json.Unmarshal(e.Value, &cp); err != nil {
 			return fmt.Errorf("datacoord: decode %s: %w", e.Key, err)
 		}
@@ -159,24 +153,16 @@ func (s *Server) AddListener(l Listener) {
 	s.listeners = append(s.listeners, l)
 }
 
-// Assignment tells the channel writer where an insert goes.
-type Assignment struct {
-	SegmentID int64
-	// Seal lists segments that must be sealed before this insert (they
-	// reached their size limit).
-	Seal []int64
-}
-
 // AssignSegment picks the growing segment of (collection, partition,
 // vchannel) for rows of the given size, sealing the current one first if it
 // is full. position is the log position of the last message before this
 // insert: a new segment starts there. It is called under the channel
 // writer's lock, in log order.
-func (s *Server) AssignSegment(ctx context.Context, collection, partition int64, vchannel string, rows, bytes int64, position uint64) (Assignment, error) {
+func (s *Server) AssignSegment(ctx context.Context, collection, partition int64, vchannel string, rows, bytes int64, position uint64) (contract.Assignment, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := growingKey{collection, partition, vchannel}
-	var a Assignment
+	var a contract.Assignment
 	g := s.growing[key]
 	if g != nil && (g.stale || g.seg.NumRows > 0 && (g.seg.NumRows+rows > s.cfg.MaxSegmentRows || g.bytes+bytes > s.cfg.MaxSegmentBytes)) {
 		if err := s.sealLocked(ctx, g.seg, 0); err != nil {
@@ -256,20 +242,10 @@ func (s *Server) sealLocked(ctx context.Context, seg *model.Segment, ts uint64) 
 	return nil
 }
 
-// FlushResult describes one flushed segment, as the data node reports it.
-type FlushResult struct {
-	SegmentID int64
-	NumRows   int64
-	Binlogs   map[int64]string
-	StatsLog  string
-	FlushTS   uint64
-	SizeBytes int64
-}
-
 // SegmentFlushed records that a sealed segment's files are in the object
 // store. Repeating it (after a data node restart) is harmless. A segment
 // flushed with no rows is dropped, and listeners do not hear of it.
-func (s *Server) SegmentFlushed(ctx context.Context, r FlushResult) error {
+func (s *Server) SegmentFlushed(ctx context.Context, r contract.FlushResult) error {
 	s.mu.Lock()
 	seg, ok := s.segments[r.SegmentID]
 	if !ok {
@@ -337,7 +313,7 @@ func (s *Server) DeltaLogs(vchannel string) []model.DeltaLog {
 }
 
 // UpdateCheckpoint moves a channel's checkpoint forward (never back).
-func (s *Server) UpdateCheckpoint(ctx context.Context, vchannel string, cp Checkpoint) error {
+func (s *Server) UpdateCheckpoint(ctx context.Context, vchannel string, cp contract.Checkpoint) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.checkpoints[vchannel]; ok && old.Position >= cp.Position {
@@ -352,7 +328,7 @@ func (s *Server) UpdateCheckpoint(ctx context.Context, vchannel string, cp Check
 }
 
 // GetCheckpoint returns a channel's checkpoint (zero: replay from the start).
-func (s *Server) GetCheckpoint(vchannel string) Checkpoint {
+func (s *Server) GetCheckpoint(vchannel string) contract.Checkpoint {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.checkpoints[vchannel]

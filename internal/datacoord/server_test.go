@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/rootcoord"
@@ -34,7 +35,7 @@ func smallConfig() Config {
 	return cfg
 }
 
-func mustAssign(t *testing.T, s *Server, coll, part int64, vc string, rows, bytes int64, pos uint64) Assignment {
+func mustAssign(t *testing.T, s *Server, coll, part int64, vc string, rows, bytes int64, pos uint64) contract.Assignment {
 	t.Helper()
 	a, err := s.AssignSegment(context.Background(), coll, part, vc, rows, bytes, pos)
 	if err != nil {
@@ -139,7 +140,7 @@ func TestCheckpointNeverMovesBackwards(t *testing.T) {
 	s := newCoord(t, store, Default())
 	f := func(pos uint64, want uint64) {
 		t.Helper()
-		if err := s.UpdateCheckpoint(ctx, "vc", Checkpoint{Position: pos, TS: pos * 10}); err != nil {
+		if err := s.UpdateCheckpoint(ctx, "vc", contract.Checkpoint{Position: pos, TS: pos * 10}); err != nil {
 			t.Fatal(err)
 		}
 		if got := s.GetCheckpoint("vc"); got.Position != want || got.TS != want*10 {
@@ -154,7 +155,7 @@ func TestCheckpointNeverMovesBackwards(t *testing.T) {
 	if got := newCoord(t, store, Default()).GetCheckpoint("vc"); got.Position != 12 {
 		t.Fatalf("after restart: %+v", got)
 	}
-	if got := s.GetCheckpoint("other"); got != (Checkpoint{}) {
+	if got := s.GetCheckpoint("other"); got != (contract.Checkpoint{}) {
 		t.Fatalf("unknown channel: %+v", got)
 	}
 }
@@ -167,7 +168,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if _, err := s.SealChannel(ctx, 1, "vc0", 50); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SegmentFlushed(ctx, FlushResult{SegmentID: flushed, NumRows: 4, Binlogs: map[int64]string{1: "a", 100: "b"}, StatsLog: "s", FlushTS: 50, SizeBytes: 99}); err != nil {
+	if err := s.SegmentFlushed(ctx, contract.FlushResult{SegmentID: flushed, NumRows: 4, Binlogs: map[int64]string{1: "a", 100: "b"}, StatsLog: "s", FlushTS: 50, SizeBytes: 99}); err != nil {
 		t.Fatal(err)
 	}
 	sealed := mustAssign(t, s, 1, 10, "vc0", 3, 30, 2).SegmentID
@@ -180,7 +181,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.UpdateCheckpoint(ctx, "vc0", Checkpoint{Position: 2, TS: 55}); err != nil {
+	if err := s.UpdateCheckpoint(ctx, "vc0", contract.Checkpoint{Position: 2, TS: 55}); err != nil {
 		t.Fatal(err)
 	}
 	before := s.Segments(1, "")
@@ -207,7 +208,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if seg, _ := r.Segment(sealed); seg.State != model.SegmentSealed {
 		t.Fatalf("sealed segment: %+v", seg)
 	}
-	if cp := r.GetCheckpoint("vc0"); cp != (Checkpoint{Position: 2, TS: 55}) {
+	if cp := r.GetCheckpoint("vc0"); cp != (contract.Checkpoint{Position: 2, TS: 55}) {
 		t.Fatalf("checkpoint: %+v", cp)
 	}
 	var ids []int64
@@ -253,7 +254,7 @@ func TestSegmentFlushedIsIdempotentAndNotifiesOnce(t *testing.T) {
 	if _, err := s.SealChannel(ctx, 1, "vc0", 9); err != nil {
 		t.Fatal(err)
 	}
-	r := FlushResult{SegmentID: id, NumRows: 5, Binlogs: map[int64]string{1: "ts"}, FlushTS: 9}
+	r := contract.FlushResult{SegmentID: id, NumRows: 5, Binlogs: map[int64]string{1: "ts"}, FlushTS: 9}
 	var wg sync.WaitGroup
 	errc := make(chan error, 8)
 	for range 8 {
@@ -271,7 +272,7 @@ func TestSegmentFlushedIsIdempotentAndNotifiesOnce(t *testing.T) {
 			t.Fatalf("listener heard %+v", l.segs)
 		}
 	}
-	if err := s.SegmentFlushed(ctx, FlushResult{SegmentID: 12345}); err == nil {
+	if err := s.SegmentFlushed(ctx, contract.FlushResult{SegmentID: 12345}); err == nil {
 		t.Fatal("flushing an unknown segment succeeded")
 	}
 	if n := s.RowCount(1, 0); n != 5 {
@@ -287,8 +288,8 @@ func TestDropCollection(t *testing.T) {
 	mustAssign(t, s, 1, 10, "vc0", 1, 1, 1)
 	mustAssign(t, s, 1, 10, "vc1", 1, 1, 2)
 	keep := mustAssign(t, s, 2, 20, "vc2", 1, 1, 3).SegmentID
-	_ = s.UpdateCheckpoint(ctx, "vc0", Checkpoint{Position: 1})
-	_ = s.UpdateCheckpoint(ctx, "vc2", Checkpoint{Position: 3})
+	_ = s.UpdateCheckpoint(ctx, "vc0", contract.Checkpoint{Position: 1})
+	_ = s.UpdateCheckpoint(ctx, "vc2", contract.Checkpoint{Position: 3})
 	_ = s.AddDeltaLog(ctx, model.DeltaLog{ID: 1, CollectionID: 1, VChannel: "vc0"})
 	_ = s.AddDeltaLog(ctx, model.DeltaLog{ID: 2, CollectionID: 2, VChannel: "vc2"})
 	if err := s.DropCollection(ctx, c); err != nil {
@@ -299,7 +300,7 @@ func TestDropCollection(t *testing.T) {
 		if segs := s.Segments(1, ""); len(segs) != 0 {
 			t.Fatalf("dropped collection has segments %+v", segs)
 		}
-		if s.RowCount(1, 0) != 0 || s.GetCheckpoint("vc0") != (Checkpoint{}) || len(s.DeltaLogs("vc0")) != 0 {
+		if s.RowCount(1, 0) != 0 || s.GetCheckpoint("vc0") != (contract.Checkpoint{}) || len(s.DeltaLogs("vc0")) != 0 {
 			t.Fatal("dropped collection left state behind")
 		}
 		if segs := s.Segments(2, ""); len(segs) != 1 || segs[0].ID != keep || s.GetCheckpoint("vc2").Position != 3 || len(s.DeltaLogs("vc2")) != 1 {
@@ -324,7 +325,7 @@ func TestSegmentFlushedWithNoRowsDropsIt(t *testing.T) {
 	if _, err := s.SealChannel(ctx, 1, "vc0", 5); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SegmentFlushed(ctx, FlushResult{SegmentID: id, FlushTS: 5}); err != nil {
+	if err := s.SegmentFlushed(ctx, contract.FlushResult{SegmentID: id, FlushTS: 5}); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := s.Segment(id); ok || !s.Flushed([]int64{id}) || s.RowCount(1, 0) != 0 || len(l.segs) != 0 {
@@ -347,7 +348,7 @@ func TestSealedSegmentsListsSealedNotFlushed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.SegmentFlushed(ctx, FlushResult{SegmentID: a, NumRows: 1, Binlogs: map[int64]string{1: "x"}}); err != nil {
+	if err := s.SegmentFlushed(ctx, contract.FlushResult{SegmentID: a, NumRows: 1, Binlogs: map[int64]string{1: "x"}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []*Server{s, newCoord(t, store, smallConfig())} {
@@ -369,7 +370,7 @@ func TestNoteBufferedRowsRestoresCountsAfterRestart(t *testing.T) {
 	if _, err := s.SealChannel(ctx, 1, "vc0", 50); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SegmentFlushed(ctx, FlushResult{SegmentID: flushed, NumRows: 4, Binlogs: map[int64]string{1: "a"}, FlushTS: 50}); err != nil {
+	if err := s.SegmentFlushed(ctx, contract.FlushResult{SegmentID: flushed, NumRows: 4, Binlogs: map[int64]string{1: "a"}, FlushTS: 50}); err != nil {
 		t.Fatal(err)
 	}
 	growing := mustAssign(t, s, 1, 10, "vc0", 3, 30, 2).SegmentID

@@ -12,7 +12,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
-	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
@@ -40,7 +40,7 @@ type pipeline struct {
 	// per read, and one meta-store write per tick left the pipeline (and a
 	// Flush waiting behind it) unable to keep up with the log.
 	cpMu      sync.Mutex // guards cpPending
-	cpPending map[string]datacoord.Checkpoint
+	cpPending map[string]contract.Checkpoint
 	cpKick    chan struct{}
 }
 
@@ -68,7 +68,7 @@ type segBuffer struct {
 
 func newPipeline(name string, d Deps, logger *slog.Logger) *pipeline {
 	return &pipeline{name: name, d: d, logger: logger.With("pchannel", name), vchannels: map[string]*vstate{},
-		cpPending: map[string]datacoord.Checkpoint{}, cpKick: make(chan struct{}, 1)}
+		cpPending: map[string]contract.Checkpoint{}, cpKick: make(chan struct{}, 1)}
 }
 
 func (p *pipeline) watch(c *model.Collection, vc string, checkpoint uint64) {
@@ -258,7 +258,7 @@ func (p *pipeline) onTick(ctx context.Context, id uint64, ts uint64) error {
 		// datacoord ignores a checkpoint older than the one it has).
 		vs.checkpoint = id
 		p.cpMu.Lock()
-		p.cpPending[vs.name] = datacoord.Checkpoint{Position: id, TS: ts}
+		p.cpPending[vs.name] = contract.Checkpoint{Position: id, TS: ts}
 		p.cpMu.Unlock()
 		select {
 		case p.cpKick <- struct{}{}:
@@ -274,7 +274,7 @@ func (p *pipeline) writeTickCheckpoints(ctx context.Context) {
 	save := func(ctx context.Context) {
 		p.cpMu.Lock()
 		pending := p.cpPending
-		p.cpPending = map[string]datacoord.Checkpoint{}
+		p.cpPending = map[string]contract.Checkpoint{}
 		p.cpMu.Unlock()
 		for vc, cp := range pending {
 			if err := p.d.Coord.UpdateCheckpoint(ctx, vc, cp); err != nil {
@@ -305,7 +305,7 @@ func (p *pipeline) advance(ctx context.Context, vs *vstate, id, ts uint64) error
 	if cp <= vs.checkpoint {
 		return nil
 	}
-	if err := p.d.Coord.UpdateCheckpoint(ctx, vs.name, datacoord.Checkpoint{Position: cp, TS: ts}); err != nil {
+	if err := p.d.Coord.UpdateCheckpoint(ctx, vs.name, contract.Checkpoint{Position: cp, TS: ts}); err != nil {
 		return err
 	}
 	vs.checkpoint = cp
@@ -374,7 +374,7 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 		return fmt.Errorf("datanode: write %s: %w", statsPath, err)
 	}
 	start := time.Now()
-	err = p.d.Coord.SegmentFlushed(ctx, datacoord.FlushResult{SegmentID: buf.id, NumRows: int64(len(buf.ts)),
+	err = p.d.Coord.SegmentFlushed(ctx, contract.FlushResult{SegmentID: buf.id, NumRows: int64(len(buf.ts)),
 		Binlogs: files, StatsLog: statsPath, FlushTS: sealTS, SizeBytes: size})
 	p.logger.Info("flushed segment", "vchannel", vs.name, "segment", buf.id, "rows", len(buf.ts), "bytes", size, "report", time.Since(start))
 	return err
@@ -393,7 +393,7 @@ func (p *pipeline) flushEmpty(ctx context.Context, segID int64, sealTS uint64) e
 		return nil
 	}
 	p.logger.Info("sealed segment has no rows", "segment", segID)
-	return p.d.Coord.SegmentFlushed(ctx, datacoord.FlushResult{SegmentID: segID, FlushTS: sealTS})
+	return p.d.Coord.SegmentFlushed(ctx, contract.FlushResult{SegmentID: segID, FlushTS: sealTS})
 }
 
 func (p *pipeline) flushDeletes(ctx context.Context, vs *vstate) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/logbroker"
@@ -99,7 +100,7 @@ type rows struct {
 	tags []string
 }
 
-func (e *env) insert(t *testing.T, part int64, pks ...int64) (streaming.Result, rows) {
+func (e *env) insert(t *testing.T, part int64, pks ...int64) (contract.AppendResult, rows) {
 	t.Helper()
 	var r rows
 	for _, pk := range pks {
@@ -114,7 +115,7 @@ func (e *env) insert(t *testing.T, part int64, pks ...int64) (streaming.Result, 
 			column.ToFieldData(&column.FloatVector{Dim: dim, Data: r.vecs}, f[1]),
 			column.ToFieldData(&column.Scalar[string]{Type: schemapb.DataType_VarChar, Data: r.tags}, f[2]),
 		}}
-	res, err := e.w.AppendInsert(context.Background(), pch, streaming.Insert{CollectionID: collID, PartitionID: part, VChannel: vch,
+	res, err := e.w.AppendInsert(context.Background(), pch, contract.Insert{CollectionID: collID, PartitionID: part, VChannel: vch,
 		Rows: int64(len(pks)), Bytes: int64(len(pks) * 24), Message: &msg.Message{Kind: msg.KindInsert, VChannel: vch, Insert: ins}})
 	if err != nil {
 		t.Fatal(err)
@@ -501,7 +502,7 @@ func TestSealOfASegmentWithNoRows(t *testing.T) {
 	e.w = streaming.New(streaming.Default(), streaming.Deps{Log: fl, TSO: e.root, Segments: e.data})
 	e.startNode(t, e.objects)
 	fl.n.Store(1)
-	res, err := e.w.AppendInsert(ctx, pch, streaming.Insert{CollectionID: collID, PartitionID: partA, VChannel: vch, Rows: 3, Bytes: 30,
+	res, err := e.w.AppendInsert(ctx, pch, contract.Insert{CollectionID: collID, PartitionID: partA, VChannel: vch, Rows: 3, Bytes: 30,
 		Message: &msg.Message{Kind: msg.KindInsert, VChannel: vch, Insert: &msgpb.InsertRequest{CollectionID: collID, PartitionID: partA, NumRows: 3}}})
 	if err == nil {
 		t.Fatalf("insert succeeded: %+v", res)
@@ -550,7 +551,7 @@ func TestUpsertFlushesDeleteAndInsertAtOneTimestamp(t *testing.T) {
 		}}
 	m := &msg.Message{Kind: msg.KindUpsert, VChannel: vch, Insert: ins, Delete: &msgpb.DeleteRequest{CollectionID: collID, ShardName: vch, NumRows: 1,
 		PrimaryKeys: &schemapb.IDs{IdField: &schemapb.IDs_IntId{IntId: &schemapb.LongArray{Data: keys}}}}}
-	up, err := e.w.AppendInsert(ctx, pch, streaming.Insert{CollectionID: collID, PartitionID: partA, VChannel: vch, Rows: 1, Bytes: 24, Message: m})
+	up, err := e.w.AppendInsert(ctx, pch, contract.Insert{CollectionID: collID, PartitionID: partA, VChannel: vch, Rows: 1, Bytes: 24, Message: m})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,7 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/objstore"
@@ -13,10 +13,10 @@ import (
 
 // dataCoord is what the data node needs from the data coordinator.
 type dataCoord interface {
-	GetCheckpoint(vchannel string) datacoord.Checkpoint
-	UpdateCheckpoint(ctx context.Context, vchannel string, cp datacoord.Checkpoint) error
+	GetCheckpoint(vchannel string) contract.Checkpoint
+	UpdateCheckpoint(ctx context.Context, vchannel string, cp contract.Checkpoint) error
 	Segment(id int64) (model.Segment, bool)
-	SegmentFlushed(ctx context.Context, r datacoord.FlushResult) error
+	SegmentFlushed(ctx context.Context, r contract.FlushResult) error
 	AddDeltaLog(ctx context.Context, dl model.DeltaLog) error
 	NoteBufferedRows(segmentID, rows int64)
 }

@@ -23,16 +23,16 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/index"
-	"github.com/milvago/milvago/internal/indexnode"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
 )
 
 // builder runs builds (an index node).
 type builder interface {
-	Build(ctx context.Context, t indexnode.Task) (indexnode.Result, error)
+	Build(ctx context.Context, t contract.BuildTask) (contract.BuildResult, error)
 }
 
 // segments lists flushed segments (the data coordinator).
@@ -137,19 +137,10 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 }
 
-// CreateIndexRequest is a validated index definition.
-type CreateIndexRequest struct {
-	Collection *model.Collection
-	Field      *schemapb.FieldSchema
-	Name       string
-	Params     map[string]string // flattened: index_type, metric_type and build params
-	UserParams map[string]string
-}
-
 // CreateIndex defines an index and schedules builds for flushed segments.
 // Defining the same index again is a no-op; a different one on the same
 // field is an error, as in Milvus.
-func (s *Server) CreateIndex(ctx context.Context, req CreateIndexRequest) error {
+func (s *Server) CreateIndex(ctx context.Context, req contract.CreateIndexRequest) error {
 	spec, err := s.validate(req)
 	if err != nil {
 		return err
@@ -201,7 +192,7 @@ func (s *Server) CreateIndex(ctx context.Context, req CreateIndexRequest) error 
 
 // validate checks the index against the field and returns the resolved
 // parameters (AUTOINDEX turned into the concrete type).
-func (s *Server) validate(req CreateIndexRequest) (map[string]string, error) {
+func (s *Server) validate(req contract.CreateIndexRequest) (map[string]string, error) {
 	params := map[string]string{}
 	maps.Copy(params, req.Params)
 	typ := strings.ToUpper(params["index_type"])
@@ -399,7 +390,7 @@ func (s *Server) runBuild(ctx context.Context, buildID int64) {
 	}
 	field := s.fieldOf(def, seg)
 	next := *b
-	res, err := s.d.Builder.Build(ctx, indexnode.Task{BuildID: buildID, Spec: s.specOf(def, field), BinlogPath: seg.Binlogs[def.FieldID]})
+	res, err := s.d.Builder.Build(ctx, contract.BuildTask{BuildID: buildID, Spec: s.specOf(def, field), BinlogPath: seg.Binlogs[def.FieldID]})
 	if ctx.Err() != nil {
 		return
 	}
@@ -478,22 +469,13 @@ func (s *Server) SegmentIndexes(segmentID int64) []model.SegmentIndex {
 	return out
 }
 
-// Progress describes how far an index is built.
-type Progress struct {
-	State       commonpb.IndexState
-	FailReason  string
-	IndexedRows int64
-	TotalRows   int64
-	PendingRows int64
-}
-
 // IndexProgress reports an index's build state over the collection's
 // flushed segments. Growing rows count in TotalRows only.
-func (s *Server) IndexProgress(def model.IndexDef) Progress {
+func (s *Server) IndexProgress(def model.IndexDef) contract.IndexProgress {
 	segs := s.d.Segments.Segments(def.CollectionID, "")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := Progress{State: commonpb.IndexState_Finished}
+	p := contract.IndexProgress{State: commonpb.IndexState_Finished}
 	bySeg := map[int64]*model.SegmentIndex{}
 	for _, b := range s.builds {
 		if b.IndexID == def.ID {

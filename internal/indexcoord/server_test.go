@@ -14,6 +14,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/index"
@@ -63,7 +64,7 @@ type gatedBuilder struct {
 	started chan int64
 }
 
-func (g *gatedBuilder) Build(ctx context.Context, t indexnode.Task) (indexnode.Result, error) {
+func (g *gatedBuilder) Build(ctx context.Context, t contract.BuildTask) (contract.BuildResult, error) {
 	g.mu.Lock()
 	gate := g.gate
 	g.mu.Unlock()
@@ -176,7 +177,7 @@ func (e *env) flushE(coll *model.Collection, part int64, n int) (int64, error) {
 		}
 		binlogs[field] = path
 	}
-	if err := e.data.SegmentFlushed(ctx, datacoord.FlushResult{SegmentID: a.SegmentID, NumRows: int64(n), Binlogs: binlogs, FlushTS: 1}); err != nil {
+	if err := e.data.SegmentFlushed(ctx, contract.FlushResult{SegmentID: a.SegmentID, NumRows: int64(n), Binlogs: binlogs, FlushTS: 1}); err != nil {
 		return 0, err
 	}
 	return a.SegmentID, nil
@@ -193,7 +194,7 @@ func (e *env) flush(t *testing.T, coll *model.Collection, n int) int64 {
 }
 
 func (e *env) create(field int64, name string, params map[string]string) error {
-	return e.ic.CreateIndex(context.Background(), CreateIndexRequest{Collection: e.coll, Field: e.coll.FieldByID(field), Name: name, Params: params, UserParams: params})
+	return e.ic.CreateIndex(context.Background(), contract.CreateIndexRequest{Collection: e.coll, Field: e.coll.FieldByID(field), Name: name, Params: params, UserParams: params})
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -289,7 +290,7 @@ func TestBuildsRunAndProgress(t *testing.T) {
 		t.Fatal(err)
 	}
 	def := e.ic.Indexes(e.coll.ID)[0]
-	want := Progress{State: commonpb.IndexState_InProgress, TotalRows: 72, PendingRows: 65}
+	want := contract.IndexProgress{State: commonpb.IndexState_InProgress, TotalRows: 72, PendingRows: 65}
 	if p := e.ic.IndexProgress(def); p != want {
 		t.Fatalf("before any build: %+v, want %+v", p, want)
 	}
@@ -298,7 +299,7 @@ func TestBuildsRunAndProgress(t *testing.T) {
 	}
 	e.run(t)
 	eventually(t, "builds finished", func() bool { return e.ic.IndexProgress(def).State == commonpb.IndexState_Finished })
-	want = Progress{State: commonpb.IndexState_Finished, TotalRows: 72, IndexedRows: 65}
+	want = contract.IndexProgress{State: commonpb.IndexState_Finished, TotalRows: 72, IndexedRows: 65}
 	if p := e.ic.IndexProgress(def); p != want {
 		t.Fatalf("after the builds: %+v, want %+v", p, want)
 	}
@@ -428,7 +429,7 @@ func TestDropIndexDuringBuild(t *testing.T) {
 	// Builds run one at a time: once a later build is done, the dropped one is too.
 	other := testCollection(2)
 	s2 := e.flush(t, other, 5)
-	if err := e.ic.CreateIndex(ctx, CreateIndexRequest{Collection: other, Field: other.FieldByID(vecField), Name: "o", Params: map[string]string{"index_type": "FLAT", "metric_type": "L2"}}); err != nil {
+	if err := e.ic.CreateIndex(ctx, contract.CreateIndexRequest{Collection: other, Field: other.FieldByID(vecField), Name: "o", Params: map[string]string{"index_type": "FLAT", "metric_type": "L2"}}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the later build", func() bool { return len(e.ic.SegmentIndexes(s2)) == 1 })

@@ -9,9 +9,9 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/model"
-	"github.com/milvago/milvago/internal/rootcoord"
 	"github.com/milvago/milvago/internal/tso"
 )
 
@@ -85,7 +85,7 @@ func (s *Server) CreateCollection(ctx context.Context, req *milvuspb.CreateColle
 		}
 	}
 	level := req.GetConsistencyLevel()
-	c, err := s.d.Root.CreateCollection(ctx, rootcoord.CreateCollectionRequest{
+	c, err := s.d.Root.CreateCollection(ctx, contract.CreateCollectionRequest{
 		DBName: dbOf(ctx, req.GetDbName()), Schema: schema, ShardsNum: shards,
 		ConsistencyLevel: level, Properties: req.GetProperties(), PartitionNames: partitions,
 	})

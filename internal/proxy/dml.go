@@ -11,11 +11,11 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/expr"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
-	"github.com/milvago/milvago/internal/streaming"
 )
 
 // Insert writes rows to the log and acknowledges them once the log has
@@ -167,7 +167,7 @@ func (s *Server) appendRows(ctx context.Context, c *model.Collection, partID int
 			m.Delete = &msgpb.DeleteRequest{CollectionID: c.ID, ShardName: c.VChannels[shard],
 				PrimaryKeys: keysToIDs(part[pk.GetFieldID()]), NumRows: int64(hi - lo)}
 		}
-		r, err := s.d.Writer.AppendInsert(ctx, c.PChannels[shard], streaming.Insert{
+		r, err := s.d.Writer.AppendInsert(ctx, c.PChannels[shard], contract.Insert{
 			CollectionID: c.ID, PartitionID: partID, VChannel: c.VChannels[shard],
 			Rows: int64(hi - lo), Bytes: int64((hi - lo) * rowBytes), Message: m,
 		})

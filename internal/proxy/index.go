@@ -11,8 +11,8 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
-	"github.com/milvago/milvago/internal/indexcoord"
 	"github.com/milvago/milvago/internal/model"
 )
 
@@ -47,7 +47,7 @@ func (s *Server) CreateIndex(ctx context.Context, req *milvuspb.CreateIndexReque
 		// Milvus >= 2.4.9 refuses new indexes on loaded collections (#34404).
 		return errs.InvalidParameter("create index failed, collection is loaded, please release it first")
 	}
-	return s.d.Index.CreateIndex(ctx, indexcoord.CreateIndexRequest{Collection: c, Field: field, Name: name, Params: params, UserParams: user})
+	return s.d.Index.CreateIndex(ctx, contract.CreateIndexRequest{Collection: c, Field: field, Name: name, Params: params, UserParams: user})
 }
 
 // hasIndexNamed reports whether the field already has this index, so that

@@ -20,16 +20,15 @@ import (
 	"sync"
 
 	"github.com/milvago/milvago/internal/column"
-	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
-	"github.com/milvago/milvago/internal/querynode"
 )
 
 // dataCoord is what planning needs from the data coordinator.
 type dataCoord interface {
-	GetCheckpoint(vchannel string) datacoord.Checkpoint
+	GetCheckpoint(vchannel string) contract.Checkpoint
 	Segments(collection int64, vchannel string) []model.Segment
 	DeltaLogs(vchannel string) []model.DeltaLog
 }
@@ -42,9 +41,9 @@ type indexCoord interface {
 
 // queryNode serves shards (the query node).
 type queryNode interface {
-	LoadCollection(ctx context.Context, coll *model.Collection, partitions []int64, plans []querynode.ChannelPlan) error
+	LoadCollection(ctx context.Context, coll *model.Collection, partitions []int64, plans []contract.ChannelPlan) error
 	ReleaseCollection(collectionID int64)
-	SyncSegment(ctx context.Context, collectionID int64, plan querynode.SegmentPlan) error
+	SyncSegment(ctx context.Context, collectionID int64, plan contract.SegmentPlan) error
 	DropSegments(collectionID, partitionID int64)
 	Progress(collectionID int64) (int64, bool)
 }
@@ -235,24 +234,16 @@ func (s *Server) ReleasePartitions(ctx context.Context, c *model.Collection, par
 	return s.d.Node.LoadCollection(ctx, c, kept, nil)
 }
 
-// LoadState is whether and how far a collection is loaded.
-type LoadState struct {
-	Loaded     bool
-	Partitions []int64 // nil: all
-	Progress   int64   // 0-100
-	Replicas   int32
-}
-
 // State reports a collection's load state.
-func (s *Server) State(collectionID int64) LoadState {
+func (s *Server) State(collectionID int64) contract.LoadState {
 	s.mu.Lock()
 	li, ok := s.loaded[collectionID]
 	s.mu.Unlock()
 	if !ok {
-		return LoadState{}
+		return contract.LoadState{}
 	}
 	p, _ := s.d.Node.Progress(collectionID)
-	return LoadState{Loaded: true, Partitions: li.Partitions, Progress: p, Replicas: li.Replicas}
+	return contract.LoadState{Loaded: true, Partitions: li.Partitions, Progress: p, Replicas: li.Replicas}
 }
 
 // LoadedCollections lists loaded collection IDs.
@@ -266,8 +257,8 @@ func (s *Server) LoadedCollections() []int64 {
 	return out
 }
 
-func (s *Server) plans(c *model.Collection) []querynode.ChannelPlan {
-	out := make([]querynode.ChannelPlan, 0, len(c.VChannels))
+func (s *Server) plans(c *model.Collection) []contract.ChannelPlan {
+	out := make([]contract.ChannelPlan, 0, len(c.VChannels))
 	for i := range c.VChannels {
 		out = append(out, s.channelPlan(c, i))
 	}
@@ -276,16 +267,16 @@ func (s *Server) plans(c *model.Collection) []querynode.ChannelPlan {
 
 // channelPlan plans shard i of c. Its Replan plans the shard again, for a
 // query node that lagged behind the log's retention.
-func (s *Server) channelPlan(c *model.Collection, i int) querynode.ChannelPlan {
+func (s *Server) channelPlan(c *model.Collection, i int) contract.ChannelPlan {
 	vc := c.VChannels[i]
-	p := querynode.ChannelPlan{VChannel: vc, PChannel: c.PChannels[i], Checkpoint: s.d.Data.GetCheckpoint(vc)}
+	p := contract.ChannelPlan{VChannel: vc, PChannel: c.PChannels[i], Checkpoint: s.d.Data.GetCheckpoint(vc)}
 	for _, seg := range s.d.Data.Segments(c.ID, vc) {
 		if seg.State == model.SegmentFlushed {
-			p.Sealed = append(p.Sealed, querynode.SegmentPlan{Segment: seg, Indexes: s.d.Indexes.SegmentIndexes(seg.ID)})
+			p.Sealed = append(p.Sealed, contract.SegmentPlan{Segment: seg, Indexes: s.d.Indexes.SegmentIndexes(seg.ID)})
 		}
 	}
 	p.DeltaLogs = s.d.Data.DeltaLogs(vc)
-	p.Replan = func(context.Context) (querynode.ChannelPlan, error) { return s.channelPlan(c, i), nil }
+	p.Replan = func(context.Context) (contract.ChannelPlan, error) { return s.channelPlan(c, i), nil }
 	return p
 }
 
@@ -312,7 +303,7 @@ func (s *Server) handoff(ctx context.Context, collectionID int64, seg model.Segm
 	if !loaded {
 		return
 	}
-	plan := querynode.SegmentPlan{Segment: seg, Indexes: s.d.Indexes.SegmentIndexes(seg.ID)}
+	plan := contract.SegmentPlan{Segment: seg, Indexes: s.d.Indexes.SegmentIndexes(seg.ID)}
 	if err := s.d.Node.SyncSegment(ctx, collectionID, plan); err != nil {
 		s.logger.Error("hand off segment", "segment", seg.ID, "err", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/datanode"
 	"github.com/milvago/milvago/internal/errs"
@@ -100,7 +101,7 @@ func newCluster(t *testing.T) *cluster {
 		{FieldID: pkField, Name: "id", DataType: schemapb.DataType_Int64, IsPrimaryKey: true},
 		{FieldID: vecField, Name: "v", DataType: schemapb.DataType_FloatVector, TypeParams: []*commonpb.KeyValuePair{{Key: "dim", Value: "4"}}},
 	}}
-	if c.coll, err = c.root.CreateCollection(ctx, rootcoord.CreateCollectionRequest{Schema: schema, ShardsNum: 2}); err != nil {
+	if c.coll, err = c.root.CreateCollection(ctx, contract.CreateCollectionRequest{Schema: schema, ShardsNum: 2}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.dnode.Watch(ctx, c.coll); err != nil {
@@ -177,7 +178,7 @@ func (c *cluster) write(t *testing.T, kind msg.Kind, version int, pks ...int64) 
 			m.Delete = &msgpb.DeleteRequest{CollectionID: c.coll.ID, ShardName: vc, NumRows: int64(len(keys)),
 				PrimaryKeys: &schemapb.IDs{IdField: &schemapb.IDs_IntId{IntId: &schemapb.LongArray{Data: keys}}}}
 		}
-		if _, err := c.w.AppendInsert(c.ctx, c.coll.PChannels[shard], streaming.Insert{CollectionID: c.coll.ID, PartitionID: part,
+		if _, err := c.w.AppendInsert(c.ctx, c.coll.PChannels[shard], contract.Insert{CollectionID: c.coll.ID, PartitionID: part,
 			VChannel: vc, Rows: int64(len(keys)), Bytes: int64(len(keys) * 24), Message: m}); err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +236,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func (c *cluster) createIndex(t *testing.T) model.IndexDef {
 	t.Helper()
-	err := c.icoord.CreateIndex(c.ctx, indexcoord.CreateIndexRequest{Collection: c.coll, Field: c.coll.FieldByID(vecField), Name: "v_idx",
+	err := c.icoord.CreateIndex(c.ctx, contract.CreateIndexRequest{Collection: c.coll, Field: c.coll.FieldByID(vecField), Name: "v_idx",
 		Params: map[string]string{"index_type": "FLAT", "metric_type": "L2"}})
 	if err != nil {
 		t.Fatal(err)
@@ -260,7 +261,7 @@ func (c *cluster) read(ctx context.Context, guarantee uint64) error {
 	var count int64
 	query := []float32{0, 0, 0, 0}
 	for _, vc := range c.coll.VChannels {
-		q, err := c.qnode.Query(ctx, &querynode.QueryRequest{CollectionID: c.coll.ID, VChannel: vc, GuaranteeTS: guarantee, OutputFields: []int64{vecField}})
+		q, err := c.qnode.Query(ctx, &contract.QueryRequest{CollectionID: c.coll.ID, VChannel: vc, GuaranteeTS: guarantee, OutputFields: []int64{vecField}})
 		if err != nil {
 			return err
 		}
@@ -274,12 +275,12 @@ func (c *cluster) read(ctx context.Context, guarantee uint64) error {
 				return fmt.Errorf("query: key %d has vector %v, want %v", pk, vecs.Row(i), want)
 			}
 		}
-		n, err := c.qnode.Query(ctx, &querynode.QueryRequest{CollectionID: c.coll.ID, VChannel: vc, GuaranteeTS: guarantee, CountOnly: true})
+		n, err := c.qnode.Query(ctx, &contract.QueryRequest{CollectionID: c.coll.ID, VChannel: vc, GuaranteeTS: guarantee, CountOnly: true})
 		if err != nil {
 			return err
 		}
 		count += n.Count
-		s, err := c.qnode.Search(ctx, &querynode.SearchRequest{CollectionID: c.coll.ID, VChannel: vc, GuaranteeTS: guarantee,
+		s, err := c.qnode.Search(ctx, &contract.SearchRequest{CollectionID: c.coll.ID, VChannel: vc, GuaranteeTS: guarantee,
 			Search: segment.SearchRequest{FieldID: vecField, Queries: index.Dataset{Dim: dim, Float: query}, Metric: index.L2,
 				Params: index.SearchParams{K: 1000}}})
 		if err != nil {
@@ -406,7 +407,7 @@ func TestLoadHandoffReleaseRecover(t *testing.T) {
 	if st := c.qcoord.State(c.coll.ID); st.Loaded {
 		t.Fatalf("state after release: %+v", st)
 	}
-	_, err := c.qnode.Query(c.ctx, &querynode.QueryRequest{CollectionID: c.coll.ID, VChannel: c.coll.VChannels[0], GuaranteeTS: 1, CountOnly: true})
+	_, err := c.qnode.Query(c.ctx, &contract.QueryRequest{CollectionID: c.coll.ID, VChannel: c.coll.VChannels[0], GuaranteeTS: 1, CountOnly: true})
 	if !errors.Is(err, errs.ErrCollectionNotLoaded) {
 		t.Fatalf("query after release: %v", err)
 	}
@@ -446,7 +447,7 @@ type gatedNode struct {
 	release chan struct{}
 }
 
-func (g *gatedNode) LoadCollection(ctx context.Context, coll *model.Collection, partitions []int64, plans []querynode.ChannelPlan) error {
+func (g *gatedNode) LoadCollection(ctx context.Context, coll *model.Collection, partitions []int64, plans []contract.ChannelPlan) error {
 	g.entered <- struct{}{}
 	<-g.release
 	return g.queryNode.LoadCollection(ctx, coll, partitions, plans)
@@ -480,7 +481,7 @@ func TestHandoffDuringRecover(t *testing.T) {
 	eventually(t, "the flushed rows served sealed", func() bool {
 		n := 0
 		for _, vc := range c.coll.VChannels {
-			s, err := c.qnode.Search(c.ctx, &querynode.SearchRequest{CollectionID: c.coll.ID, VChannel: vc, GuaranteeTS: c.now(t), IgnoreGrowing: true,
+			s, err := c.qnode.Search(c.ctx, &contract.SearchRequest{CollectionID: c.coll.ID, VChannel: vc, GuaranteeTS: c.now(t), IgnoreGrowing: true,
 				Search: segment.SearchRequest{FieldID: vecField, Queries: index.Dataset{Dim: dim, Float: []float32{0, 0, 0, 0}}, Metric: index.L2,
 					Params: index.SearchParams{K: 100}}})
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
@@ -81,7 +82,7 @@ func (s *Server) Run(ctx context.Context) error {
 
 // LoadCollection starts serving a collection's shards as planned. Loading
 // continues in the background; Progress reports it. partitions nil loads all.
-func (s *Server) LoadCollection(ctx context.Context, coll *model.Collection, partitions []int64, plans []ChannelPlan) error {
+func (s *Server) LoadCollection(ctx context.Context, coll *model.Collection, partitions []int64, plans []contract.ChannelPlan) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.runCtx == nil {
@@ -130,7 +131,7 @@ func (s *Server) ReleaseCollection(collectionID int64) {
 
 // SyncSegment hands a flushed (or newly indexed) segment to its shard:
 // the sealed copy replaces the growing one, or the previous sealed copy.
-func (s *Server) SyncSegment(ctx context.Context, collectionID int64, plan SegmentPlan) error {
+func (s *Server) SyncSegment(ctx context.Context, collectionID int64, plan contract.SegmentPlan) error {
 	d, err := s.shard(collectionID, plan.Segment.VChannel)
 	if err != nil {
 		return err
@@ -204,7 +205,7 @@ func (s *Server) partitionsFor(collectionID int64, requested []int64) (map[int64
 }
 
 // Search runs one shard's share of a search.
-func (s *Server) Search(ctx context.Context, req *SearchRequest) (*SearchResult, error) {
+func (s *Server) Search(ctx context.Context, req *contract.SearchRequest) (*contract.SearchResult, error) {
 	d, err := s.shard(req.CollectionID, req.VChannel)
 	if err != nil {
 		return nil, err
@@ -217,7 +218,7 @@ func (s *Server) Search(ctx context.Context, req *SearchRequest) (*SearchResult,
 }
 
 // Query runs one shard's share of a query or count.
-func (s *Server) Query(ctx context.Context, req *QueryRequest) (*QueryResult, error) {
+func (s *Server) Query(ctx context.Context, req *contract.QueryRequest) (*contract.QueryResult, error) {
 	d, err := s.shard(req.CollectionID, req.VChannel)
 	if err != nil {
 		return nil, err

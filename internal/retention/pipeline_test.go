@@ -12,6 +12,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/datanode"
 	"github.com/milvago/milvago/internal/kv"
@@ -106,7 +107,7 @@ func (s *stack) insert(c *model.Collection, from, to int64) {
 			column.ToFieldData(&column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: pks}, f[0]),
 			column.ToFieldData(&column.FloatVector{Dim: 2, Data: vecs}, f[1]),
 		}}
-	if _, err := s.w.AppendInsert(s.ctx, pch, streaming.Insert{CollectionID: c.ID, PartitionID: c.Partitions[0].ID, VChannel: vc,
+	if _, err := s.w.AppendInsert(s.ctx, pch, contract.Insert{CollectionID: c.ID, PartitionID: c.Partitions[0].ID, VChannel: vc,
 		Rows: int64(len(pks)), Bytes: int64(len(pks) * 16), Message: &msg.Message{Kind: msg.KindInsert, VChannel: vc, Insert: ins}}); err != nil {
 		s.t.Fatal(err)
 	}
@@ -274,7 +275,7 @@ func (s *stack) checkServed() {
 			s.t.Fatal(err)
 		}
 		qctx, qcancel := context.WithTimeout(ctx, 20*time.Second)
-		res, err := qn.Query(qctx, &querynode.QueryRequest{CollectionID: c.ID, VChannel: c.VChannels[0], GuaranteeTS: ts, CountOnly: true})
+		res, err := qn.Query(qctx, &contract.QueryRequest{CollectionID: c.ID, VChannel: c.VChannels[0], GuaranteeTS: ts, CountOnly: true})
 		qcancel()
 		if err != nil {
 			s.t.Fatal(err)

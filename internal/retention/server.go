@@ -8,7 +8,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
 )
@@ -40,7 +40,7 @@ func (c Config) Validate() error {
 
 // checkpoints are the vchannels' recovery points (the data coordinator).
 type checkpoints interface {
-	GetCheckpoint(vchannel string) datacoord.Checkpoint
+	GetCheckpoint(vchannel string) contract.Checkpoint
 }
 
 // truncater discards old messages (the log).

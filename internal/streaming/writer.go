@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
@@ -20,7 +20,7 @@ type timestamps interface {
 
 // segments assigns and seals segments (datacoord).
 type segments interface {
-	AssignSegment(ctx context.Context, collection, partition int64, vchannel string, rows, bytes int64, position uint64) (datacoord.Assignment, error)
+	AssignSegment(ctx context.Context, collection, partition int64, vchannel string, rows, bytes int64, position uint64) (contract.Assignment, error)
 	SealChannel(ctx context.Context, collection int64, vchannel string, sealTS uint64) ([]int64, error)
 	IdleChannels(now time.Time) []string
 	SealedSegments() []model.Segment
@@ -197,40 +197,21 @@ func (w *Writer) appendOne(ctx context.Context, c *channel, m *msg.Message) (log
 	return id, nil
 }
 
-// Insert describes rows for one (collection, partition, vchannel).
-type Insert struct {
-	CollectionID int64
-	PartitionID  int64
-	VChannel     string
-	Rows         int64
-	Bytes        int64
-	// Build fills in the message for the assigned segment (SegmentID is set
-	// by the writer) — called under the channel lock.
-	Message *msg.Message
-}
-
-// Result is where a message landed.
-type Result struct {
-	ID        logbroker.MessageID
-	TS        uint64
-	SegmentID int64
-}
-
 // AppendInsert assigns a segment and appends an insert or upsert message.
-func (w *Writer) AppendInsert(ctx context.Context, pchannel string, in Insert) (Result, error) {
+func (w *Writer) AppendInsert(ctx context.Context, pchannel string, in contract.Insert) (contract.AppendResult, error) {
 	c, err := w.lockChannel(ctx, pchannel)
 	if err != nil {
-		return Result{}, err
+		return contract.AppendResult{}, err
 	}
 	defer c.mu.Unlock()
 	a, err := w.segs.AssignSegment(ctx, in.CollectionID, in.PartitionID, in.VChannel, in.Rows, in.Bytes, uint64(c.lastID))
 	if err != nil {
-		return Result{}, err
+		return contract.AppendResult{}, err
 	}
 	if len(a.Seal) > 0 {
 		seal := &msg.Message{Kind: msg.KindSeal, VChannel: in.VChannel, Seal: &msg.Seal{CollectionID: in.CollectionID, SegmentIDs: a.Seal}}
 		if err := w.appendSealLocked(ctx, c, seal); err != nil {
-			return Result{}, err
+			return contract.AppendResult{}, err
 		}
 		// The new segment starts after the seal message.
 		w.logger.Debug("sealed full segments", "vchannel", in.VChannel, "segments", a.Seal)
@@ -238,23 +219,23 @@ func (w *Writer) AppendInsert(ctx context.Context, pchannel string, in Insert) (
 	in.Message.Insert.SegmentID = a.SegmentID
 	id, err := w.appendLocked(ctx, c, in.Message)
 	if err != nil {
-		return Result{}, err
+		return contract.AppendResult{}, err
 	}
-	return Result{ID: id, TS: in.Message.TS, SegmentID: a.SegmentID}, nil
+	return contract.AppendResult{ID: id, TS: in.Message.TS, SegmentID: a.SegmentID}, nil
 }
 
 // AppendDelete appends a delete message.
-func (w *Writer) AppendDelete(ctx context.Context, pchannel string, m *msg.Message) (Result, error) {
+func (w *Writer) AppendDelete(ctx context.Context, pchannel string, m *msg.Message) (contract.AppendResult, error) {
 	c, err := w.lockChannel(ctx, pchannel)
 	if err != nil {
-		return Result{}, err
+		return contract.AppendResult{}, err
 	}
 	defer c.mu.Unlock()
 	id, err := w.appendLocked(ctx, c, m)
 	if err != nil {
-		return Result{}, err
+		return contract.AppendResult{}, err
 	}
-	return Result{ID: id, TS: m.TS}, nil
+	return contract.AppendResult{ID: id, TS: m.TS}, nil
 }
 
 // Seal seals a collection's growing segments in vchannel (every collection

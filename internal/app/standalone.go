@@ -217,8 +217,12 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 }
 
 func (s *Standalone) allCollections(ctx context.Context) ([]*model.Collection, error) {
+	dbs, err := s.root.ListDatabases(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []*model.Collection
-	for _, db := range s.root.ListDatabases(ctx) {
+	for _, db := range dbs {
 		colls, err := s.root.ListCollections(ctx, db.Name)
 		if err != nil {
 			return nil, err
@@ -260,8 +264,10 @@ func (h *hooks) CollectionDropped(ctx context.Context, c *model.Collection) {
 	// Index files live under their build ID, not the collection: note the
 	// builds before the segments and indexes are forgotten.
 	var builds []int64
-	for _, seg := range h.s.data.Segments(c.ID, "") {
-		for _, si := range h.s.icoord.SegmentIndexes(seg.ID) {
+	segs, _ := h.s.data.Segments(ctx, c.ID, "") // in process: never fails
+	for _, seg := range segs {
+		sis, _ := h.s.icoord.SegmentIndexes(ctx, seg.ID)
+		for _, si := range sis {
 			builds = append(builds, si.BuildID)
 		}
 	}

@@ -33,7 +33,7 @@ func Default() Config {
 
 // Listener hears about segments as they move through their life cycle.
 type Listener interface {
-	SegmentFlushed(ctx context.Context, seg *model.Segment)
+	SegmentFlushed(ctx context.Context, seg *model.Segment) error
 }
 
 // idAllocator hands out global IDs (rootcoord).
@@ -216,7 +216,7 @@ func (s *Server) SealChannel(ctx context.Context, collection int64, vchannel str
 
 // IdleChannels lists vchannels with a growing segment idle for longer than
 // the configured MaxIdle.
-func (s *Server) IdleChannels(now time.Time) []string {
+func (s *Server) IdleChannels(ctx context.Context, now time.Time) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seen := map[string]bool{}
@@ -228,7 +228,7 @@ func (s *Server) IdleChannels(now time.Time) []string {
 		}
 	}
 	sort.Strings(out)
-	return out
+	return out, nil
 }
 
 func (s *Server) sealLocked(ctx context.Context, seg *model.Segment, ts uint64) error {
@@ -287,8 +287,14 @@ func (s *Server) SegmentFlushed(ctx context.Context, r contract.FlushResult) err
 	listeners := append([]Listener(nil), s.listeners...)
 	s.mu.Unlock()
 	s.logger.Info("segment flushed", "segment", r.SegmentID, "rows", r.NumRows)
+	// The segment is flushed whatever a listener answers, so a listener's
+	// error (a coordinator unreachable) is logged, not returned to the data
+	// node: the query coordinator picks the segment up when it next plans
+	// the collection (load, recovery).
 	for _, l := range listeners {
-		l.SegmentFlushed(ctx, &snapshot)
+		if err := l.SegmentFlushed(ctx, &snapshot); err != nil {
+			s.logger.Error("notify segment flushed", "segment", r.SegmentID, "err", err)
+		}
 	}
 	return nil
 }
@@ -306,10 +312,10 @@ func (s *Server) AddDeltaLog(ctx context.Context, dl model.DeltaLog) error {
 }
 
 // DeltaLogs lists a channel's flushed delete logs, oldest first.
-func (s *Server) DeltaLogs(vchannel string) []model.DeltaLog {
+func (s *Server) DeltaLogs(ctx context.Context, vchannel string) ([]model.DeltaLog, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]model.DeltaLog(nil), s.deltas[vchannel]...)
+	return append([]model.DeltaLog(nil), s.deltas[vchannel]...), nil
 }
 
 // UpdateCheckpoint moves a channel's checkpoint forward (never back).
@@ -328,28 +334,28 @@ func (s *Server) UpdateCheckpoint(ctx context.Context, vchannel string, cp contr
 }
 
 // GetCheckpoint returns a channel's checkpoint (zero: replay from the start).
-func (s *Server) GetCheckpoint(vchannel string) contract.Checkpoint {
+func (s *Server) GetCheckpoint(ctx context.Context, vchannel string) (contract.Checkpoint, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.checkpoints[vchannel]
+	return s.checkpoints[vchannel], nil
 }
 
 // Segment returns a copy of one segment's meta.
-func (s *Server) Segment(id int64) (model.Segment, bool) {
+func (s *Server) Segment(ctx context.Context, id int64) (model.Segment, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seg, ok := s.segments[id]
 	if !ok {
-		return model.Segment{}, false
+		return model.Segment{}, false, nil
 	}
-	return *seg, true
+	return *seg, true, nil
 }
 
 // SealedSegments lists the segments sealed but not yet flushed, by ID.
 // Each must have its Seal message in the log: the channel writer of a
 // restarted server logs them again, in case it crashed between sealing a
 // segment here and logging the Seal.
-func (s *Server) SealedSegments() []model.Segment {
+func (s *Server) SealedSegments(ctx context.Context) ([]model.Segment, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []model.Segment
@@ -359,12 +365,12 @@ func (s *Server) SealedSegments() []model.Segment {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return out, nil
 }
 
 // Segments lists a collection's segments (all states but Dropped), by ID.
 // vchannel filters by channel when not empty.
-func (s *Server) Segments(collection int64, vchannel string) []model.Segment {
+func (s *Server) Segments(ctx context.Context, collection int64, vchannel string) ([]model.Segment, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []model.Segment
@@ -374,19 +380,19 @@ func (s *Server) Segments(collection int64, vchannel string) []model.Segment {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return out, nil
 }
 
 // Flushed reports whether every segment in ids is flushed (or dropped).
-func (s *Server) Flushed(ids []int64) bool {
+func (s *Server) Flushed(ctx context.Context, ids []int64) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, id := range ids {
 		if seg, ok := s.segments[id]; ok && seg.State != model.SegmentFlushed && seg.State != model.SegmentDropped {
-			return false
+			return false, nil
 		}
 	}
-	return true
+	return true, nil
 }
 
 // NoteBufferedRows records that the data node holds rows buffered rows of
@@ -395,18 +401,19 @@ func (s *Server) Flushed(ids []int64) bool {
 // start from what was last persisted; the data node's replay of the log
 // brings them back. Counts only grow here, and only for growing or sealed
 // segments.
-func (s *Server) NoteBufferedRows(id, rows int64) {
+func (s *Server) NoteBufferedRows(ctx context.Context, id, rows int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seg, ok := s.segments[id]
 	if !ok || (seg.State != model.SegmentGrowing && seg.State != model.SegmentSealed) {
-		return
+		return nil
 	}
 	seg.NumRows = max(seg.NumRows, rows)
+	return nil
 }
 
 // RowCount returns the rows written to a collection (partition 0: all).
-func (s *Server) RowCount(collection, partition int64) int64 {
+func (s *Server) RowCount(ctx context.Context, collection, partition int64) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var n int64
@@ -415,7 +422,7 @@ func (s *Server) RowCount(collection, partition int64) int64 {
 			n += seg.NumRows
 		}
 	}
-	return n
+	return n, nil
 }
 
 // DropCollection marks a collection's segments dropped and forgets its

@@ -87,12 +87,17 @@ func (p *pipeline) unwatch(vc string) {
 }
 
 // reset drops every buffer and reloads checkpoints, for a restart of run.
-func (p *pipeline) reset() {
+func (p *pipeline) reset(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for vc, vs := range p.vchannels {
-		p.vchannels[vc] = &vstate{coll: vs.coll, name: vc, checkpoint: p.d.Coord.GetCheckpoint(vc).Position, segments: map[int64]*segBuffer{}}
+		cp, err := p.d.Coord.GetCheckpoint(ctx, vc)
+		if err != nil {
+			return fmt.Errorf("datanode: checkpoint of %s: %w", vc, err)
+		}
+		p.vchannels[vc] = &vstate{coll: vs.coll, name: vc, checkpoint: cp.Position, segments: map[int64]*segBuffer{}}
 	}
+	return nil
 }
 
 func (p *pipeline) lookup(vc string) *vstate {
@@ -158,25 +163,28 @@ func (p *pipeline) handle(ctx context.Context, id uint64, m *msg.Message) error 
 	}
 	switch m.Kind {
 	case msg.KindInsert:
-		return p.onInsert(vs, m)
+		return p.onInsert(ctx, vs, m)
 	case msg.KindDelete:
 		return p.onDelete(vs, m)
 	case msg.KindUpsert:
 		if err := p.onDelete(vs, m); err != nil {
 			return err
 		}
-		return p.onInsert(vs, m)
+		return p.onInsert(ctx, vs, m)
 	case msg.KindSeal:
 		return p.onSeal(ctx, vs, id, m)
 	}
 	return nil
 }
 
-func (p *pipeline) onInsert(vs *vstate, m *msg.Message) error {
+func (p *pipeline) onInsert(ctx context.Context, vs *vstate, m *msg.Message) error {
 	ins := m.Insert
 	buf, ok := vs.segments[ins.SegmentID]
 	if !ok {
-		seg, known := p.d.Coord.Segment(ins.SegmentID)
+		seg, known, err := p.d.Coord.Segment(ctx, ins.SegmentID)
+		if err != nil {
+			return fmt.Errorf("datanode: segment %d: %w", ins.SegmentID, err)
+		}
 		if known && (seg.State == model.SegmentFlushed || seg.State == model.SegmentDropped) {
 			return nil // replaying a segment that is already in the object store
 		}
@@ -199,7 +207,9 @@ func (p *pipeline) onInsert(vs *vstate, m *msg.Message) error {
 		buf.ts = append(buf.ts, m.TS)
 	}
 	// After a restart this replay is what restores the segment's row count.
-	p.d.Coord.NoteBufferedRows(ins.SegmentID, int64(len(buf.ts)))
+	if err := p.d.Coord.NoteBufferedRows(ctx, ins.SegmentID, int64(len(buf.ts))); err != nil {
+		return fmt.Errorf("datanode: note rows of segment %d: %w", ins.SegmentID, err)
+	}
 	return nil
 }
 
@@ -388,7 +398,10 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 // of staying Sealed forever. Flushed or dropped segments (a replayed or
 // repeated Seal) are left alone.
 func (p *pipeline) flushEmpty(ctx context.Context, segID int64, sealTS uint64) error {
-	seg, ok := p.d.Coord.Segment(segID)
+	seg, ok, err := p.d.Coord.Segment(ctx, segID)
+	if err != nil {
+		return fmt.Errorf("datanode: segment %d: %w", segID, err)
+	}
 	if !ok || seg.State != model.SegmentSealed {
 		return nil
 	}

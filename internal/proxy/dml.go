@@ -239,7 +239,11 @@ func (s *Server) Delete(ctx context.Context, req *milvuspb.DeleteRequest) (*milv
 
 // queryKeys returns the primary keys of the rows a filter selects now.
 func (s *Server) queryKeys(ctx context.Context, c *model.Collection, e *expr.Expr, partIDs []int64) ([]int64, []string, error) {
-	if !s.d.Query.State(c.ID).Loaded {
+	st, err := s.d.Query.State(ctx, c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !st.Loaded {
 		return nil, nil, errs.CollectionNotLoaded(c.Name)
 	}
 	rows, err := s.queryShards(ctx, c, e, partIDs, commonpb.ConsistencyLevel_Strong, 0, 0, nil)

@@ -47,8 +47,11 @@ func (s *Server) guaranteeTS(ctx context.Context, c *model.Collection, level com
 }
 
 // requireLoaded checks that a collection (and the named partitions) serve reads.
-func (s *Server) requireLoaded(c *model.Collection, partIDs []int64) error {
-	st := s.d.Query.State(c.ID)
+func (s *Server) requireLoaded(ctx context.Context, c *model.Collection, partIDs []int64) error {
+	st, err := s.d.Query.State(ctx, c.ID)
+	if err != nil {
+		return err
+	}
 	if !st.Loaded {
 		return errs.CollectionNotLoaded(c.Name)
 	}

@@ -32,10 +32,14 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if err != nil {
 		return nil, err
 	}
-	if err := s.requireLoaded(c, partIDs); err != nil {
+	if err := s.requireLoaded(ctx, c, partIDs); err != nil {
 		return nil, err
 	}
-	spec, err := parseSearchRequest(c.Schema, req, s.indexMetric(c))
+	metrics, err := s.indexMetric(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := parseSearchRequest(c.Schema, req, metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -91,8 +95,11 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 }
 
 // indexMetric returns the metric of the index on a field, if any.
-func (s *Server) indexMetric(c *model.Collection) func(fieldID int64) (index.Metric, bool) {
-	defs := s.d.Index.Indexes(c.ID)
+func (s *Server) indexMetric(ctx context.Context, c *model.Collection) (func(fieldID int64) (index.Metric, bool), error) {
+	defs, err := s.d.Index.Indexes(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
 	return func(fieldID int64) (index.Metric, bool) {
 		for _, d := range defs {
 			if d.FieldID == fieldID {
@@ -102,7 +109,7 @@ func (s *Server) indexMetric(c *model.Collection) func(fieldID int64) (index.Met
 			}
 		}
 		return "", false
-	}
+	}, nil
 }
 
 // withDynamicField adds the $meta field when dynamic keys are requested.

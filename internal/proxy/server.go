@@ -19,7 +19,7 @@ type rootCoord interface {
 	AllocID(ctx context.Context, count int64) (int64, error)
 	CreateDatabase(ctx context.Context, name string, props map[string]string) error
 	DropDatabase(ctx context.Context, name string) error
-	ListDatabases(ctx context.Context) []contract.Database
+	ListDatabases(ctx context.Context) ([]contract.Database, error)
 	DescribeDatabase(ctx context.Context, name string) (contract.Database, error)
 	CreateCollection(ctx context.Context, req contract.CreateCollectionRequest) (*model.Collection, error)
 	DropCollection(ctx context.Context, db, name string) error
@@ -36,10 +36,10 @@ type rootCoord interface {
 
 // dataCoord is what the proxy needs from the data coordinator.
 type dataCoord interface {
-	RowCount(collection, partition int64) int64
-	Segments(collection int64, vchannel string) []model.Segment
-	Flushed(ids []int64) bool
-	GetCheckpoint(vchannel string) contract.Checkpoint
+	RowCount(ctx context.Context, collection, partition int64) (int64, error)
+	Segments(ctx context.Context, collection int64, vchannel string) ([]model.Segment, error)
+	Flushed(ctx context.Context, ids []int64) (bool, error)
+	GetCheckpoint(ctx context.Context, vchannel string) (contract.Checkpoint, error)
 }
 
 // queryCoord is what the proxy needs from the query coordinator.
@@ -47,14 +47,14 @@ type queryCoord interface {
 	LoadCollection(ctx context.Context, c *model.Collection, partitions []int64, replicas int32) error
 	ReleaseCollection(ctx context.Context, collectionID int64) error
 	ReleasePartitions(ctx context.Context, c *model.Collection, partitions []int64) error
-	State(collectionID int64) contract.LoadState
+	State(ctx context.Context, collectionID int64) (contract.LoadState, error)
 }
 
 // indexCoord is what the proxy needs from the index coordinator.
 type indexCoord interface {
 	CreateIndex(ctx context.Context, req contract.CreateIndexRequest) error
-	Indexes(collectionID int64) []model.IndexDef
-	IndexProgress(def model.IndexDef) contract.IndexProgress
+	Indexes(ctx context.Context, collectionID int64) ([]model.IndexDef, error)
+	IndexProgress(ctx context.Context, def model.IndexDef) (contract.IndexProgress, error)
 	DropIndex(ctx context.Context, collectionID, indexID int64) error
 }
 

@@ -241,7 +241,7 @@ func (c *cluster) createIndex(t *testing.T) model.IndexDef {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c.icoord.Indexes(c.coll.ID)[0]
+	return must(c.icoord.Indexes(bg, c.coll.ID))[0]
 }
 
 func (c *cluster) now(t *testing.T) uint64 {
@@ -315,7 +315,7 @@ func (c *cluster) read(ctx context.Context, guarantee uint64) error {
 
 func (c *cluster) waitLoaded(t *testing.T) {
 	t.Helper()
-	eventually(t, "load progress 100", func() bool { return c.qcoord.State(c.coll.ID).Progress == 100 })
+	eventually(t, "load progress 100", func() bool { return must(c.qcoord.State(bg, c.coll.ID)).Progress == 100 })
 }
 
 // TestLoadHandoffReleaseRecover loads a collection whose rows are partly
@@ -331,7 +331,7 @@ func TestLoadHandoffReleaseRecover(t *testing.T) {
 	c.write(t, msg.KindUpsert, 1, 4, 11)
 	c.insertRange(t, 60, 120) // seals again: flushes the deletes and the upsert
 	eventually(t, "delete logs flushed on both shards", func() bool {
-		return len(c.data.DeltaLogs(c.coll.VChannels[0])) > 0 && len(c.data.DeltaLogs(c.coll.VChannels[1])) > 0
+		return len(must(c.data.DeltaLogs(bg, c.coll.VChannels[0]))) > 0 && len(must(c.data.DeltaLogs(bg, c.coll.VChannels[1]))) > 0
 	})
 	c.delete(t, 9, 100, 2)                // in the log only: flushed and growing rows
 	c.write(t, msg.KindUpsert, 2, 4, 110) // upsert of a flushed row again, and of a growing one
@@ -369,9 +369,9 @@ func TestLoadHandoffReleaseRecover(t *testing.T) {
 	if len(sealed) == 0 {
 		t.Fatal("nothing was growing")
 	}
-	eventually(t, "handed-off segments flushed", func() bool { return c.data.Flushed(sealed) })
+	eventually(t, "handed-off segments flushed", func() bool { return must(c.data.Flushed(bg, sealed)) })
 	eventually(t, "every segment indexed", func() bool {
-		p := c.icoord.IndexProgress(def)
+		p := must(c.icoord.IndexProgress(bg, def))
 		return p.State == commonpb.IndexState_Finished && p.IndexedRows == p.TotalRows
 	})
 	start := reads.Load()
@@ -382,14 +382,14 @@ func TestLoadHandoffReleaseRecover(t *testing.T) {
 	for err := range errc {
 		t.Fatal(err)
 	}
-	if p := c.qcoord.State(c.coll.ID).Progress; p != 100 {
+	if p := must(c.qcoord.State(bg, c.coll.ID)).Progress; p != 100 {
 		t.Fatalf("progress %d after the handoff", p)
 	}
 
 	// Restart the query side: the load survives and Recover serves it again.
 	c.stopQuery()
 	c.startQuery(t)
-	if st := c.qcoord.State(c.coll.ID); !st.Loaded {
+	if st := must(c.qcoord.State(bg, c.coll.ID)); !st.Loaded {
 		t.Fatalf("state after restart: %+v", st)
 	}
 	if err := c.qcoord.Recover(c.ctx); err != nil {
@@ -404,14 +404,14 @@ func TestLoadHandoffReleaseRecover(t *testing.T) {
 	if err := c.qcoord.ReleaseCollection(c.ctx, c.coll.ID); err != nil {
 		t.Fatal(err)
 	}
-	if st := c.qcoord.State(c.coll.ID); st.Loaded {
+	if st := must(c.qcoord.State(bg, c.coll.ID)); st.Loaded {
 		t.Fatalf("state after release: %+v", st)
 	}
 	_, err := c.qnode.Query(c.ctx, &contract.QueryRequest{CollectionID: c.coll.ID, VChannel: c.coll.VChannels[0], GuaranteeTS: 1, CountOnly: true})
 	if !errors.Is(err, errs.ErrCollectionNotLoaded) {
 		t.Fatalf("query after release: %v", err)
 	}
-	if _, ok := c.qnode.Progress(c.coll.ID); ok {
+	if _, ok := must2(c.qnode.Progress(bg, c.coll.ID)); ok {
 		t.Fatal("query node still reports progress after release")
 	}
 	c.stopQuery()
@@ -471,7 +471,7 @@ func TestHandoffDuringRecover(t *testing.T) {
 	go func() { recovered <- c.qcoord.Recover(c.ctx) }()
 	<-g.entered // the plan is made: nothing is flushed in it
 	sealed := c.sealAll(t)
-	eventually(t, "flush", func() bool { return c.data.Flushed(sealed) })
+	eventually(t, "flush", func() bool { return must(c.data.Flushed(bg, sealed)) })
 	close(g.release)
 	if err := <-recovered; err != nil {
 		t.Fatal(err)

@@ -204,8 +204,10 @@ func (e *env) seal(t *testing.T) model.Segment {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "flush", func() bool { return e.data.Flushed(ids) && e.data.GetCheckpoint(vch).Position == uint64(latest) })
-	seg, _ := e.data.Segment(ids[0])
+	eventually(t, "flush", func() bool {
+		return must(e.data.Flushed(bg, ids)) && must(e.data.GetCheckpoint(bg, vch)).Position == uint64(latest)
+	})
+	seg, _ := must2(e.data.Segment(bg, ids[0]))
 	return seg
 }
 
@@ -297,7 +299,7 @@ func TestHandoffAheadOfTheLog(t *testing.T) {
 	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
 		t.Fatal(err)
 	}
-	if p, ok := e.qn.Progress(collID); !ok || p != 0 {
+	if p, ok := must2(e.qn.Progress(bg, collID)); !ok || p != 0 {
 		t.Fatalf("progress %d before the shard read anything", p)
 	}
 	if err := e.qn.SyncSegment(e.ctx, collID, contract.SegmentPlan{Segment: seg}); err != nil {
@@ -310,7 +312,7 @@ func TestHandoffAheadOfTheLog(t *testing.T) {
 		t.Fatalf("at the first insert's time the shard shows %v, want 0..9", got)
 	}
 	e.gated.open()
-	eventually(t, "progress 100", func() bool { p, _ := e.qn.Progress(collID); return p == 100 })
+	eventually(t, "progress 100", func() bool { p, _ := must2(e.qn.Progress(bg, collID)); return p == 100 })
 	want := slices.Sorted(maps.Keys(e.live))
 	if got := e.keys(t, e.now(t)); !slices.Equal(got, want) {
 		t.Fatalf("shard shows %v, want %v", got, want)
@@ -331,15 +333,15 @@ func TestReleaseAndReplaceUnmap(t *testing.T) {
 	e.delete(t, 3)
 	seg := e.seal(t)
 	e.gated.open()
-	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: e.data.GetCheckpoint(vch),
-		Sealed: []contract.SegmentPlan{{Segment: seg}}, DeltaLogs: e.data.DeltaLogs(vch)}
+	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: must(e.data.GetCheckpoint(bg, vch)),
+		Sealed: []contract.SegmentPlan{{Segment: seg}}, DeltaLogs: must(e.data.DeltaLogs(bg, vch))}
 	if plan.Checkpoint.Position == 0 || len(plan.DeltaLogs) != 1 {
 		t.Fatalf("plan %+v", plan)
 	}
 	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "progress 100", func() bool { p, _ := e.qn.Progress(collID); return p == 100 })
+	eventually(t, "progress 100", func() bool { p, _ := must2(e.qn.Progress(bg, collID)); return p == 100 })
 	want := slices.Sorted(maps.Keys(e.live))
 	if got := e.keys(t, e.now(t)); !slices.Equal(got, want) {
 		t.Fatalf("shard shows %v, want %v", got, want)
@@ -357,7 +359,7 @@ func TestReleaseAndReplaceUnmap(t *testing.T) {
 	if got := e.keys(t, e.now(t)); !slices.Equal(got, want) {
 		t.Fatalf("after reload the shard shows %v, want %v", got, want)
 	}
-	e.qn.ReleaseCollection(collID)
+	mustDo(e.qn.ReleaseCollection(bg, collID))
 	if got := e.objects.open.Load(); got != 0 {
 		t.Fatalf("%d mappings open after release", got)
 	}
@@ -403,7 +405,7 @@ func TestReleaseDuringLoad(t *testing.T) {
 		done := make(chan struct{})
 		go func() { qn.Run(ctx); close(done) }()
 		defer func() { cancel(); <-done }()
-		plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: e.data.GetCheckpoint(vch)}
+		plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: must(e.data.GetCheckpoint(bg, vch))}
 		if !viaHandoff {
 			plan.Sealed = []contract.SegmentPlan{{Segment: seg}}
 		}
@@ -419,7 +421,7 @@ func TestReleaseDuringLoad(t *testing.T) {
 			go func() { handoff <- d.loadSealed(ctx, contract.SegmentPlan{Segment: seg}) }()
 		}
 		<-bm.started
-		qn.ReleaseCollection(collID)
+		mustDo(qn.ReleaseCollection(bg, collID))
 		close(bm.release)
 		if viaHandoff {
 			<-handoff
@@ -464,8 +466,8 @@ func TestLoadRetriesAfterAFailingObjectStore(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	qn.Start(ctx)
 	go func() { qn.Run(ctx); close(done) }()
-	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: e.data.GetCheckpoint(vch),
-		Sealed: []contract.SegmentPlan{{Segment: seg}}, DeltaLogs: e.data.DeltaLogs(vch)}
+	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: must(e.data.GetCheckpoint(bg, vch)),
+		Sealed: []contract.SegmentPlan{{Segment: seg}}, DeltaLogs: must(e.data.DeltaLogs(bg, vch))}
 	if err := qn.LoadCollection(ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
 		t.Fatal(err)
 	}
@@ -475,11 +477,11 @@ func TestLoadRetriesAfterAFailingObjectStore(t *testing.T) {
 	if _, err := qn.Query(rctx, &contract.QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: e.now(t), CountOnly: true}); err == nil {
 		t.Fatal("a shard that cannot load answered")
 	}
-	if p, _ := qn.Progress(collID); p == 100 {
+	if p, _ := must2(qn.Progress(bg, collID)); p == 100 {
 		t.Fatal("progress 100 while the load fails")
 	}
 	hs.healed.Store(true)
-	eventually(t, "progress 100", func() bool { p, _ := qn.Progress(collID); return p == 100 })
+	eventually(t, "progress 100", func() bool { p, _ := must2(qn.Progress(bg, collID)); return p == 100 })
 	want := slices.Sorted(maps.Keys(e.live))
 	if got := e.keysVia(t, qn, e.now(t)); !slices.Equal(got, want) {
 		t.Fatalf("after the store healed the shard shows %v, want %v", got, want)

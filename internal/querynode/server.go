@@ -116,7 +116,7 @@ func (c *collection) setPartitions(partitions []int64) {
 }
 
 // ReleaseCollection stops serving a collection and frees its segments.
-func (s *Server) ReleaseCollection(collectionID int64) {
+func (s *Server) ReleaseCollection(ctx context.Context, collectionID int64) error {
 	s.mu.Lock()
 	c, ok := s.collections[collectionID]
 	delete(s.collections, collectionID)
@@ -127,6 +127,7 @@ func (s *Server) ReleaseCollection(collectionID int64) {
 			d.close()
 		}
 	}
+	return nil
 }
 
 // SyncSegment hands a flushed (or newly indexed) segment to its shard:
@@ -140,34 +141,35 @@ func (s *Server) SyncSegment(ctx context.Context, collectionID int64, plan contr
 }
 
 // DropSegments removes segments (e.g. of a dropped partition).
-func (s *Server) DropSegments(collectionID int64, partitionID int64) {
+func (s *Server) DropSegments(ctx context.Context, collectionID int64, partitionID int64) error {
 	s.mu.Lock()
 	c, ok := s.collections[collectionID]
 	s.mu.Unlock()
 	if !ok {
-		return
+		return nil
 	}
 	for _, d := range c.shards {
 		d.dropPartition(partitionID)
 	}
+	return nil
 }
 
 // Progress returns the loading percentage of a collection (100: ready).
-func (s *Server) Progress(collectionID int64) (int64, bool) {
+func (s *Server) Progress(ctx context.Context, collectionID int64) (int64, bool, error) {
 	s.mu.Lock()
 	c, ok := s.collections[collectionID]
 	s.mu.Unlock()
 	if !ok {
-		return 0, false
+		return 0, false, nil
 	}
 	var sum int64
 	for _, d := range c.shards {
 		sum += d.progress()
 	}
 	if len(c.shards) == 0 {
-		return 100, true
+		return 100, true, nil
 	}
-	return sum / int64(len(c.shards)), true
+	return sum / int64(len(c.shards)), true, nil
 }
 
 func (s *Server) shard(collectionID int64, vchannel string) (*delegator, error) {

@@ -13,8 +13,8 @@ import (
 
 // replan plans the shard from the data coordinator, as querycoord does.
 func (e *env) replan(context.Context) (contract.ChannelPlan, error) {
-	p := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: e.data.GetCheckpoint(vch), DeltaLogs: e.data.DeltaLogs(vch), Replan: e.replan}
-	for _, seg := range e.data.Segments(collID, vch) {
+	p := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: must(e.data.GetCheckpoint(bg, vch)), DeltaLogs: must(e.data.DeltaLogs(bg, vch)), Replan: e.replan}
+	for _, seg := range must(e.data.Segments(bg, collID, vch)) {
 		if seg.State == model.SegmentFlushed {
 			p.Sealed = append(p.Sealed, contract.SegmentPlan{Segment: seg})
 		}
@@ -53,7 +53,7 @@ func TestReloadAfterTruncation(t *testing.T) {
 		if got := e.keys(t, first.TS); !slices.Equal(got, keyRange(0, 10)) {
 			t.Fatalf("at the first insert's time the shard shows %v, want 0..9", got)
 		}
-		cp := e.data.GetCheckpoint(vch).Position
+		cp := must(e.data.GetCheckpoint(bg, vch)).Position
 		if err := e.log.Truncate(e.ctx, pch, logbroker.MessageID(cp)); err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +92,7 @@ func TestReplayToTheOldPosition(t *testing.T) {
 	e := newEnv(t)
 	e.insert(t, keyRange(0, 10)...)
 	seg := e.seal(t)
-	cp := e.data.GetCheckpoint(vch)
+	cp := must(e.data.GetCheckpoint(bg, vch))
 	e.insert(t, keyRange(10, 20)...)
 	e.delete(t, 3, 15)
 

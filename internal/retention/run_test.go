@@ -50,10 +50,10 @@ type fakeCheckpoints struct {
 	cps map[string]uint64
 }
 
-func (f *fakeCheckpoints) GetCheckpoint(vc string) contract.Checkpoint {
+func (f *fakeCheckpoints) GetCheckpoint(_ context.Context, vc string) (contract.Checkpoint, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return contract.Checkpoint{Position: f.cps[vc]}
+	return contract.Checkpoint{Position: f.cps[vc]}, nil
 }
 
 func (f *fakeCheckpoints) set(vc string, pos uint64) {

@@ -202,7 +202,7 @@ func (s *Server) DropDatabase(ctx context.Context, name string) error {
 }
 
 // ListDatabases lists databases sorted by name.
-func (s *Server) ListDatabases(ctx context.Context) []contract.Database {
+func (s *Server) ListDatabases(ctx context.Context) ([]contract.Database, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := make([]contract.Database, 0, len(s.dbs))
@@ -210,7 +210,7 @@ func (s *Server) ListDatabases(ctx context.Context) []contract.Database {
 		out = append(out, contract.Database{ID: db.ID, Name: db.Name, CreateTS: db.CreateTS, Properties: db.Properties})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	return out, nil
 }
 
 // DescribeDatabase describes one database.

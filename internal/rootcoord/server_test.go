@@ -106,7 +106,7 @@ func TestCreateCollectionIdempotentButNotWithDifferentSchema(t *testing.T) {
 func TestDatabases(t *testing.T) {
 	ctx := context.Background()
 	s := newServer(t, kv.NewMemory(), nil)
-	if dbs := s.ListDatabases(ctx); len(dbs) != 1 || dbs[0].Name != "default" {
+	if dbs := must(s.ListDatabases(ctx)); len(dbs) != 1 || dbs[0].Name != "default" {
 		t.Fatalf("fresh deployment has %v", dbs)
 	}
 	if err := s.CreateDatabase(ctx, "analytics", nil); err != nil {

@@ -22,8 +22,8 @@ type timestamps interface {
 type segments interface {
 	AssignSegment(ctx context.Context, collection, partition int64, vchannel string, rows, bytes int64, position uint64) (contract.Assignment, error)
 	SealChannel(ctx context.Context, collection int64, vchannel string, sealTS uint64) ([]int64, error)
-	IdleChannels(now time.Time) []string
-	SealedSegments() []model.Segment
+	IdleChannels(ctx context.Context, now time.Time) ([]string, error)
+	SealedSegments(ctx context.Context) ([]model.Segment, error)
 }
 
 // Config tunes the writer.
@@ -104,8 +104,13 @@ func (w *Writer) lockChannel(ctx context.Context, name string) (*channel, error)
 			c.mu.Unlock()
 			return nil, fmt.Errorf("streaming: position of %s: %w", name, err)
 		}
+		seals, err := w.unloggedSeals(ctx, name)
+		if err != nil {
+			c.mu.Unlock()
+			return nil, err
+		}
 		c.lastID, c.loaded = id, true
-		c.pending = append(c.pending, w.unloggedSeals(name)...)
+		c.pending = append(c.pending, seals...)
 	}
 	return c, nil
 }
@@ -114,14 +119,18 @@ func (w *Writer) lockChannel(ctx context.Context, name string) (*channel, error)
 // the data coordinator has sealed but that are not flushed: a previous
 // writer may have crashed before logging their Seal, without which the
 // data node would never flush them. A Seal logged twice is harmless.
-func (w *Writer) unloggedSeals(pchannel string) []*msg.Message {
+func (w *Writer) unloggedSeals(ctx context.Context, pchannel string) ([]*msg.Message, error) {
 	type key struct {
 		vchannel   string
 		collection int64
 	}
 	byKey := map[key][]int64{}
 	var order []key
-	for _, seg := range w.segs.SealedSegments() {
+	sealed, err := w.segs.SealedSegments(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("streaming: sealed segments: %w", err)
+	}
+	for _, seg := range sealed {
 		if PChannelOf(seg.VChannel) != pchannel {
 			continue
 		}
@@ -135,7 +144,7 @@ func (w *Writer) unloggedSeals(pchannel string) []*msg.Message {
 	for _, k := range order {
 		out = append(out, &msg.Message{Kind: msg.KindSeal, VChannel: k.vchannel, Seal: &msg.Seal{CollectionID: k.collection, SegmentIDs: byKey[k]}})
 	}
-	return out
+	return out, nil
 }
 
 // appendLocked appends the channel's pending Seal messages, then m, each
@@ -300,7 +309,11 @@ func (w *Writer) Run(ctx context.Context) error {
 			}
 			w.tickDirty(ctx)
 		case now := <-idle.C:
-			for _, vc := range w.segs.IdleChannels(now) {
+			idleChans, err := w.segs.IdleChannels(ctx, now)
+			if err != nil {
+				w.logger.Warn("list idle channels", "err", err)
+			}
+			for _, vc := range idleChans {
 				if _, _, err := w.Seal(ctx, PChannelOf(vc), vc, 0); err != nil {
 					w.logger.Warn("seal idle segments", "vchannel", vc, "err", err)
 				}

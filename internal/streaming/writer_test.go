@@ -193,7 +193,7 @@ func TestConcurrentAppendsAreOrderedAndSealed(t *testing.T) {
 		if n > 25 {
 			t.Fatalf("segment %d holds %d rows, over the limit of 25", id, n)
 		}
-		seg, ok := e.data.Segment(id)
+		seg, ok := must2(e.data.Segment(bg, id))
 		if !ok || seg.NumRows != n {
 			t.Fatalf("datacoord has %+v for segment %d, the log %d rows", seg, id, n)
 		}
@@ -361,7 +361,7 @@ func TestRunSealsIdleSegments(t *testing.T) {
 			}
 			t.Fatal("idle segment not sealed")
 		}
-		if seg, _ := data.Segment(r.SegmentID); seg.SealTS == 0 {
+		if seg, _ := must2(data.Segment(bg, r.SegmentID)); seg.SealTS == 0 {
 			t.Fatalf("idle-sealed segment: %+v", seg)
 		}
 		cancel()
@@ -427,7 +427,7 @@ func TestSealIsLoggedAfterAFailedAppend(t *testing.T) {
 		} else if _, err := w.AppendInsert(ctx, pch, insertOf(1, 10, vc, 3)); !errors.Is(err, errFlaky) {
 			t.Fatalf("insert: %v", err)
 		}
-		if seg, _ := e.data.Segment(first.SegmentID); seg.State != model.SegmentSealed {
+		if seg, _ := must2(e.data.Segment(bg, first.SegmentID)); seg.State != model.SegmentSealed {
 			t.Fatalf("segment %d is %v", first.SegmentID, seg.State)
 		}
 		next, err := w.AppendInsert(ctx, pch, insertOf(1, 10, vc, 3))

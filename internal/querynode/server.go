@@ -231,3 +231,15 @@ func (s *Server) Query(ctx context.Context, req *contract.QueryRequest) (*contra
 	}
 	return d.query(ctx, req, parts)
 }
+
+// Collection returns the definition of a loaded collection (an RPC adapter
+// decodes filters and encodes result columns against its schema).
+func (s *Server) Collection(collectionID int64) (*model.Collection, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.collections[collectionID]
+	if !ok {
+		return nil, errs.CollectionNotLoaded(collectionID)
+	}
+	return c.coll, nil
+}

@@ -149,7 +149,9 @@ func ToSegmentIndexes(ss []*SegmentIndex) []model.SegmentIndex {
 // ---- contract types ----
 
 // FromCheckpoint encodes a checkpoint.
-func FromCheckpoint(c contract.Checkpoint) *Checkpoint { return &Checkpoint{Position: c.Position, Ts: c.TS} }
+func FromCheckpoint(c contract.Checkpoint) *Checkpoint {
+	return &Checkpoint{Position: c.Position, Ts: c.TS}
+}
 
 // ToCheckpoint decodes a checkpoint.
 func ToCheckpoint(c *Checkpoint) contract.Checkpoint {

@@ -54,6 +54,10 @@ type StandaloneConfig struct {
 	// MemTrim returns freed heap to the OS after large releases (zero:
 	// defaults).
 	MemTrim memtrim.Config
+
+	// LogMaxPayload is the embedded log's largest message in bytes (0:
+	// logbroker.DefaultMaxPayload).
+	LogMaxPayload int
 }
 
 // DefaultStandalone returns the defaults: ./milvago-data, 19530 and 9091.
@@ -102,7 +106,7 @@ func NewStandalone(ctx context.Context, cfg StandaloneConfig, logger *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("app: start embedded etcd: %w", err)
 	}
-	s.broker, err = logbroker.StartEmbedded(ctx, logbroker.EmbedConfig{Dir: filepath.Join(cfg.DataDir, "log"), SyncAlways: cfg.SyncAlways}, logger)
+	s.broker, err = logbroker.StartEmbedded(ctx, logbroker.EmbedConfig{Dir: filepath.Join(cfg.DataDir, "log"), SyncAlways: cfg.SyncAlways, MaxPayload: cfg.LogMaxPayload}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("app: start embedded log: %w", err)
 	}

@@ -136,19 +136,26 @@ func (s *Etcd) Get(ctx context.Context, key string) (KeyValue, error) {
 
 // List implements Store. It reads all entries at one revision.
 func (s *Etcd) List(ctx context.Context, prefix string) ([]KeyValue, error) {
+	out, _, err := s.ListWithRevision(ctx, prefix)
+	return out, err
+}
+
+// ListWithRevision implements Store: the revision is the response
+// header's, the store revision the read was served at.
+func (s *Etcd) ListWithRevision(ctx context.Context, prefix string) ([]KeyValue, int64, error) {
 	if err := s.check(ctx); err != nil {
-		return nil, fmt.Errorf("kv: list %q: %w", prefix, err)
+		return nil, 0, fmt.Errorf("kv: list %q: %w", prefix, err)
 	}
 	resp, err := s.cli.Get(ctx, s.root+prefix, clientv3.WithPrefix(),
 		clientv3.WithSort(clientv3.SortByKey, clientv3.SortAscend))
 	if err != nil {
-		return nil, fmt.Errorf("kv: list %q: %w", prefix, err)
+		return nil, 0, fmt.Errorf("kv: list %q: %w", prefix, err)
 	}
 	out := make([]KeyValue, len(resp.Kvs))
 	for i, kv := range resp.Kvs {
 		out[i] = s.kv(kv)
 	}
-	return out, nil
+	return out, resp.Header.Revision, nil
 }
 
 // Put implements Store.
@@ -196,13 +203,22 @@ func (s *Etcd) Txn(ctx context.Context, conds []Cond, ops []Op) (bool, error) {
 			thens[i] = clientv3.OpDelete(s.root+op.Key, clientv3.WithPrefix())
 		case op.Delete:
 			thens[i] = clientv3.OpDelete(s.root + op.Key)
+		case op.Lease != 0:
+			thens[i] = clientv3.OpPut(s.root+op.Key, string(op.Value), clientv3.WithLease(clientv3.LeaseID(op.Lease)))
 		default:
 			thens[i] = clientv3.OpPut(s.root+op.Key, string(op.Value))
 		}
 	}
+	if len(thens) == 0 {
+		// etcd serves a txn without ops as a serializable read from the
+		// member the client happens to reach, which may not have applied
+		// the caller's last write yet (seen on a 3-member cluster). A
+		// linearizable count makes it a linearizable read.
+		thens = append(thens, clientv3.OpGet(s.root, clientv3.WithCountOnly()))
+	}
 	resp, err := s.cli.Txn(ctx).If(cmps...).Then(thens...).Commit()
 	if err != nil {
-		return false, fmt.Errorf("kv: txn (%d conds, %d ops): %w", len(conds), len(ops), err)
+		return false, fmt.Errorf("kv: txn (%d conds, %d ops): %w", len(conds), len(ops), mapLeaseErr(err))
 	}
 	return resp.Succeeded, nil
 }
@@ -210,14 +226,31 @@ func (s *Etcd) Txn(ctx context.Context, conds []Cond, ops []Op) (bool, error) {
 // Watch implements Store. Besides ctx ending and Close, the channel also
 // closes when etcd cancels the watch, notably when rev has been compacted
 // away: a caller whose ctx is still live should then List and watch again.
+//
+// With rev 0, Watch first reads the current revision (a linearizable
+// read) and watches from the next one: an etcd watch without a start
+// revision starts at whatever the member that serves it has applied when
+// the (asynchronous) watch request reaches it, which on a cluster can be
+// before the caller's last write, and on any server after a write made
+// just after Watch returned. If that read fails the channel closes.
 func (s *Etcd) Watch(ctx context.Context, prefix string, rev int64) <-chan Event {
 	out := make(chan Event)
 	wctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(s.ctx, cancel)
-	opts := []clientv3.OpOption{clientv3.WithPrefix()}
-	if rev > 0 {
-		opts = append(opts, clientv3.WithRev(rev+1))
+	if rev <= 0 {
+		resp, err := s.cli.Get(wctx, s.root+prefix, clientv3.WithPrefix(), clientv3.WithCountOnly())
+		if err != nil {
+			if wctx.Err() == nil {
+				s.logger.Warn("watch: read current revision", "prefix", prefix, "err", err)
+			}
+			stop()
+			cancel()
+			close(out)
+			return out
+		}
+		rev = resp.Header.Revision
 	}
+	opts := []clientv3.OpOption{clientv3.WithPrefix(), clientv3.WithRev(rev + 1)}
 	// WithRequireLeader makes a watch on a partitioned member fail instead
 	// of hanging silently.
 	s.mu.Lock()
@@ -306,8 +339,7 @@ func (s *Etcd) PutWithLease(ctx context.Context, key string, value []byte, lease
 	return nil
 }
 
-// Revoke ends lease now and deletes its keys (a graceful shutdown uses it
-// so that peers need not wait for the TTL).
+// Revoke implements Store.
 func (s *Etcd) Revoke(ctx context.Context, lease LeaseID) error {
 	if err := s.check(ctx); err != nil {
 		return fmt.Errorf("kv: revoke lease %x: %w", lease, err)

@@ -29,6 +29,10 @@ type Op struct {
 	Delete bool
 	// DeletePrefix deletes every key starting with Key (only with Delete).
 	DeletePrefix bool
+	// Lease attaches a put to a lease (0: none). A Txn that would put with
+	// a lease that no longer exists fails with an error wrapping
+	// ErrLeaseLost (checked only when its conditions hold, as etcd does).
+	Lease LeaseID
 }
 
 // Cond is a guard on an atomic batch: the batch applies only if Key's
@@ -63,6 +67,10 @@ type Store interface {
 	Get(ctx context.Context, key string) (KeyValue, error)
 	// List returns every entry whose key starts with prefix, sorted by key.
 	List(ctx context.Context, prefix string) ([]KeyValue, error)
+	// ListWithRevision is List that also returns the store revision at
+	// which it read (at least every entry's Revision). Watch(prefix, rev)
+	// from it misses no change, even when the list is empty.
+	ListWithRevision(ctx context.Context, prefix string) ([]KeyValue, int64, error)
 	// Put writes key and returns the new store revision.
 	Put(ctx context.Context, key string, value []byte) (int64, error)
 	// Delete removes key; deleting a missing key is not an error.
@@ -80,6 +88,10 @@ type Store interface {
 	KeepAlive(ctx context.Context, lease LeaseID) error
 	// PutWithLease writes key attached to lease.
 	PutWithLease(ctx context.Context, key string, value []byte, lease LeaseID) error
+	// Revoke ends lease now and deletes its keys, each with a delete event
+	// (a graceful shutdown uses it so that peers need not wait for the
+	// TTL). Revoking a lease that is gone fails with ErrLeaseLost.
+	Revoke(ctx context.Context, lease LeaseID) error
 	// Close releases the store's resources and ends its watches and
 	// keep-alives. Calls after Close fail with ErrClosed; Close is
 	// idempotent.

@@ -89,10 +89,16 @@ func (m *Memory) Get(ctx context.Context, key string) (KeyValue, error) {
 
 // List implements Store.
 func (m *Memory) List(ctx context.Context, prefix string) ([]KeyValue, error) {
+	out, _, err := m.ListWithRevision(ctx, prefix)
+	return out, err
+}
+
+// ListWithRevision implements Store.
+func (m *Memory) ListWithRevision(ctx context.Context, prefix string) ([]KeyValue, int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.check(ctx); err != nil {
-		return nil, fmt.Errorf("kv: list %q: %w", prefix, err)
+		return nil, 0, fmt.Errorf("kv: list %q: %w", prefix, err)
 	}
 	var out []KeyValue
 	for k, e := range m.data {
@@ -101,7 +107,7 @@ func (m *Memory) List(ctx context.Context, prefix string) ([]KeyValue, error) {
 		}
 	}
 	slices.SortFunc(out, func(a, b KeyValue) int { return strings.Compare(a.Key, b.Key) })
-	return out, nil
+	return out, m.rev, nil
 }
 
 // Put implements Store.
@@ -208,6 +214,11 @@ func (m *Memory) Txn(ctx context.Context, conds []Cond, ops []Op) (bool, error) 
 			return false, nil
 		}
 	}
+	for _, op := range ops {
+		if !op.Delete && op.Lease != 0 && m.leases[op.Lease] == nil {
+			return false, fmt.Errorf("kv: txn put %q with lease %x: %w", op.Key, op.Lease, ErrLeaseLost)
+		}
+	}
 	m.rev++
 	changed := false
 	for _, op := range ops {
@@ -226,7 +237,7 @@ func (m *Memory) Txn(ctx context.Context, conds []Cond, ops []Op) (bool, error) 
 		case op.Delete:
 			changed = m.del(op.Key) || changed
 		default:
-			m.put(op.Key, op.Value, 0)
+			m.put(op.Key, op.Value, op.Lease)
 			changed = true
 		}
 	}
@@ -397,7 +408,7 @@ func (m *Memory) PutWithLease(ctx context.Context, key string, value []byte, lea
 	return nil
 }
 
-// Revoke ends lease now and deletes its keys.
+// Revoke implements Store.
 func (m *Memory) Revoke(ctx context.Context, lease LeaseID) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

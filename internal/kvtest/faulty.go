@@ -59,6 +59,14 @@ func (f *Faulty) List(ctx context.Context, prefix string) ([]kv.KeyValue, error)
 	return f.Store.List(ctx, prefix)
 }
 
+// ListWithRevision implements kv.Store.
+func (f *Faulty) ListWithRevision(ctx context.Context, prefix string) ([]kv.KeyValue, int64, error) {
+	if err := f.fail("list", prefix); err != nil {
+		return nil, 0, err
+	}
+	return f.Store.ListWithRevision(ctx, prefix)
+}
+
 // Put implements kv.Store.
 func (f *Faulty) Put(ctx context.Context, key string, value []byte) (int64, error) {
 	if err := f.fail("put", key); err != nil {
@@ -117,14 +125,10 @@ func (f *Faulty) PutWithLease(ctx context.Context, key string, value []byte, lea
 	return f.Store.PutWithLease(ctx, key, value, lease)
 }
 
-// Revoke passes through to the wrapped store's Revoke, when it has one.
+// Revoke implements kv.Store.
 func (f *Faulty) Revoke(ctx context.Context, lease kv.LeaseID) error {
 	if err := f.fail("revoke", ""); err != nil {
 		return err
 	}
-	r, ok := f.Store.(Revoker)
-	if !ok {
-		return fmt.Errorf("kv: revoke: %T cannot revoke leases", f.Store)
-	}
-	return r.Revoke(ctx, lease)
+	return f.Store.Revoke(ctx, lease)
 }

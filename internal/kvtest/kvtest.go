@@ -16,12 +16,6 @@ import (
 	"github.com/milvago/milvago/internal/kv"
 )
 
-// Revoker is implemented by stores that can end a lease early (both
-// kv.Etcd and kv.Memory do); the suite uses it to test lease loss.
-type Revoker interface {
-	Revoke(ctx context.Context, lease kv.LeaseID) error
-}
-
 // waitFor bounds every wait in the suite; nothing here should come close.
 const waitFor = 20 * time.Second
 
@@ -48,6 +42,7 @@ func Run(t *testing.T, newStore func(t *testing.T) kv.Store) {
 	}{
 		{"GetPut", testGetPut},
 		{"List", testList},
+		{"ListWithRevision", testListWithRevision},
 		{"Delete", testDelete},
 		{"Txn", testTxn},
 		{"TxnDeletePrefix", testTxnDeletePrefix},
@@ -57,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) kv.Store) {
 		{"WatchEnds", testWatchEnds},
 		{"LeaseExpiry", testLeaseExpiry},
 		{"LeaseLost", testLeaseLost},
+		{"TxnLease", testTxnLease},
 		{"ConcurrentCAS", testConcurrentCAS},
 		{"Context", testContext},
 		{"Closed", testClosed},
@@ -173,6 +169,28 @@ func testList(t *testing.T, s kv.Store) {
 	f("b", "b", "b/1")
 	f("c")
 	f("a/b/c/")
+}
+
+func testListWithRevision(t *testing.T, s kv.Store) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l, rev, err := s.ListWithRevision(ctx, "lr/")
+	if err != nil || len(l) != 0 || rev <= 0 {
+		t.Fatalf("ListWithRevision of an empty prefix = %v, %d, %v; want no entries at a positive revision", l, rev, err)
+	}
+	// A change made right after an empty list is not missed by a watch
+	// from the list's revision.
+	r1 := mustPut(t, s, "lr/a", "1")
+	if r1 <= rev {
+		t.Fatalf("a put after ListWithRevision got revision %d <= %d", r1, rev)
+	}
+	wantEvent(t, s.Watch(ctx, "lr/", rev), kv.EventPut, "lr/a", "1", r1)
+	// The revision is the store's, not the newest entry's.
+	r2 := mustPut(t, s, "elsewhere", "x")
+	l, rev, err = s.ListWithRevision(ctx, "lr/")
+	if err != nil || len(l) != 1 || l[0].Key != "lr/a" || l[0].Revision != r1 || rev < r2 {
+		t.Fatalf("ListWithRevision = %v, %d, %v; want lr/a at %d, revision >= %d", l, rev, err, r1, r2)
+	}
 }
 
 func testDelete(t *testing.T, s kv.Store) {
@@ -497,10 +515,7 @@ func testLeaseExpiry(t *testing.T, s kv.Store) {
 }
 
 func testLeaseLost(t *testing.T, s kv.Store) {
-	r, ok := s.(Revoker)
-	if !ok {
-		t.Skip("store cannot revoke leases")
-	}
+	r := s
 	ctx := context.Background()
 	// KeepAlive renews every third of the TTL: a short TTL makes it notice
 	// the revocation soon.
@@ -538,6 +553,41 @@ func testLeaseLost(t *testing.T, s kv.Store) {
 		t.Fatal(err)
 	}
 	wantValue(t, s, "l/k2", "detached")
+}
+
+func testTxnLease(t *testing.T, s kv.Store) {
+	ctx := context.Background()
+	lease, err := s.Grant(ctx, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	create := func(key string, lease kv.LeaseID) (bool, error) {
+		return s.Txn(ctx, []kv.Cond{{Key: key}}, []kv.Op{{Key: key, Value: []byte("leader"), Lease: lease}})
+	}
+	if ok, err := create("tl/k", lease); !ok || err != nil {
+		t.Fatalf("Txn creating a key with a lease = %v, %v", ok, err)
+	}
+	if ok, err := create("tl/k", lease); ok || err != nil {
+		t.Fatalf("Txn creating an existing key = %v, %v; want false, nil", ok, err)
+	}
+	wantValue(t, s, "tl/k", "leader")
+	if err := s.Revoke(ctx, lease); err != nil {
+		t.Fatal(err)
+	}
+	wantMissing(t, s, "tl/k")
+	if ok, err := create("tl/k", lease); ok || !errors.Is(err, kv.ErrLeaseLost) {
+		t.Fatalf("Txn putting with a revoked lease = %v, %v; want ErrLeaseLost", ok, err)
+	}
+	wantMissing(t, s, "tl/k")
+	// The lease is checked only on the branch taken: a failed condition
+	// is not an error.
+	mustPut(t, s, "tl/k", "plain")
+	if ok, err := create("tl/k", lease); ok || err != nil {
+		t.Fatalf("Txn with a failed condition and a revoked lease = %v, %v; want false, nil", ok, err)
+	}
+	if err := s.Revoke(ctx, lease); !errors.Is(err, kv.ErrLeaseLost) {
+		t.Fatalf("Revoke of a revoked lease: %v, want ErrLeaseLost", err)
+	}
 }
 
 func testConcurrentCAS(t *testing.T, s kv.Store) {

@@ -1,0 +1,20 @@
+package app
+
+import (
+	"github.com/milvago/milvago/internal/config"
+)
+
+// StandaloneFromConfig takes what `milvago standalone` uses from a loaded
+// configuration: milvago.dataDir, proxy.port, common.MetricsPort,
+// milvago.syncAlways and natsmq.server.maxPayload. Standalone embeds its
+// meta store and log and keeps objects under the data directory, so the
+// cluster keys (etcd.*, minio.*, role ports) do not apply to it.
+func StandaloneFromConfig(c *config.Config) StandaloneConfig {
+	s := DefaultStandalone()
+	s.DataDir = c.Milvago.DataDir
+	s.Port = c.Proxy.Port
+	s.MetricsPort = c.Common.MetricsPort
+	s.SyncAlways = c.Milvago.SyncAlways
+	s.LogMaxPayload = c.NatsMQ.Server.MaxPayload
+	return s
+}

@@ -377,10 +377,11 @@ func (s *Server) CollectionDropped(ctx context.Context, c *model.Collection) {
 }
 
 // PartitionDropped stops serving a dropped partition's segments.
-func (s *Server) PartitionDropped(ctx context.Context, c *model.Collection, partitionID int64) {
+func (s *Server) PartitionDropped(ctx context.Context, c *model.Collection, partitionID int64) error {
 	if err := s.d.Node.DropSegments(ctx, c.ID, partitionID); err != nil {
-		s.logger.Error("drop partition segments", "collection", c.ID, "partition", partitionID, "err", err)
+		return fmt.Errorf("querycoord: drop segments of partition %d: %w", partitionID, err)
 	}
+	return nil
 }
 
 func union(a, b []int64) []int64 {

@@ -66,6 +66,10 @@ func (s *QueryCoordServer) IndexBuilt(ctx context.Context, r *pb.IndexBuiltEvent
 	return empty(s.query.IndexBuilt(ctx, r.GetCollectionId(), r.GetSegmentId())), nil
 }
 
+func (s *QueryCoordServer) PartitionDropped(ctx context.Context, r *pb.DropPartitionDataRequest) (*pb.Empty, error) {
+	return empty(s.query.PartitionDropped(ctx, &model.Collection{ID: r.GetCollectionId()}, r.GetPartitionId())), nil
+}
+
 // QueryCoordClient calls a remote query coordinator: the proxy's
 // queryCoord, a datacoord or indexcoord listener, and the query node's
 // planner (ChannelPlan).
@@ -117,5 +121,11 @@ func (c *QueryCoordClient) SegmentFlushed(ctx context.Context, seg *model.Segmen
 
 func (c *QueryCoordClient) IndexBuilt(ctx context.Context, collectionID, segmentID int64) error {
 	r, err := c.c.IndexBuilt(ctx, &pb.IndexBuiltEvent{CollectionId: collectionID, SegmentId: segmentID})
+	return Check(queryName, r, err)
+}
+
+// PartitionDropped stops serving a dropped partition's segments.
+func (c *QueryCoordClient) PartitionDropped(ctx context.Context, coll *model.Collection, partitionID int64) error {
+	r, err := c.c.PartitionDropped(ctx, &pb.DropPartitionDataRequest{CollectionId: coll.ID, PartitionId: partitionID})
 	return Check(queryName, r, err)
 }

@@ -3382,7 +3382,7 @@ const file_coord_proto_rawDesc = "" +
 	"\fIdleChannels\x12%.milvago.internal.IdleChannelsRequest\x1a\".milvago.internal.ChannelsResponse\x12]\n" +
 	"\x0eSealedSegments\x12'.milvago.internal.SealedSegmentsRequest\x1a\".milvago.internal.SegmentsResponse\x12V\n" +
 	"\x0eDropCollection\x12+.milvago.internal.DropCollectionDataRequest\x1a\x17.milvago.internal.Empty\x12T\n" +
-	"\rDropPartition\x12*.milvago.internal.DropPartitionDataRequest\x1a\x17.milvago.internal.Empty2\xb9\x04\n" +
+	"\rDropPartition\x12*.milvago.internal.DropPartitionDataRequest\x1a\x17.milvago.internal.Empty2\x92\x05\n" +
 	"\n" +
 	"QueryCoord\x12H\n" +
 	"\x0eLoadCollection\x12\x1d.milvago.internal.LoadRequest\x1a\x17.milvago.internal.Empty\x12N\n" +
@@ -3392,7 +3392,8 @@ const file_coord_proto_rawDesc = "" +
 	"\vChannelPlan\x12$.milvago.internal.ChannelPlanRequest\x1a%.milvago.internal.ChannelPlanResponse\x12I\n" +
 	"\x0eSegmentFlushed\x12\x1e.milvago.internal.SegmentEvent\x1a\x17.milvago.internal.Empty\x12H\n" +
 	"\n" +
-	"IndexBuilt\x12!.milvago.internal.IndexBuiltEvent\x1a\x17.milvago.internal.Empty2\xcc\x04\n" +
+	"IndexBuilt\x12!.milvago.internal.IndexBuiltEvent\x1a\x17.milvago.internal.Empty\x12W\n" +
+	"\x10PartitionDropped\x12*.milvago.internal.DropPartitionDataRequest\x1a\x17.milvago.internal.Empty2\xcc\x04\n" +
 	"\n" +
 	"IndexCoord\x12L\n" +
 	"\vCreateIndex\x12$.milvago.internal.CreateIndexRequest\x1a\x17.milvago.internal.Empty\x12N\n" +
@@ -3585,63 +3586,65 @@ var file_coord_proto_depIdxs = []int32{
 	45, // 88: milvago.internal.QueryCoord.ChannelPlan:input_type -> milvago.internal.ChannelPlanRequest
 	47, // 89: milvago.internal.QueryCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
 	48, // 90: milvago.internal.QueryCoord.IndexBuilt:input_type -> milvago.internal.IndexBuiltEvent
-	49, // 91: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
-	50, // 92: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
-	52, // 93: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
-	54, // 94: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
-	50, // 95: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
-	28, // 96: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
-	47, // 97: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
-	1,  // 98: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
-	1,  // 99: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
-	17, // 100: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
-	74, // 101: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
-	74, // 102: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
-	6,  // 103: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
-	4,  // 104: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
-	9,  // 105: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
-	74, // 106: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
-	9,  // 107: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
-	11, // 108: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
-	74, // 109: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
-	74, // 110: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
-	74, // 111: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
-	74, // 112: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
-	74, // 113: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
-	74, // 114: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
-	15, // 115: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
-	19, // 116: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
-	21, // 117: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
-	23, // 118: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
-	25, // 119: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
-	74, // 120: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
-	27, // 121: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
-	74, // 122: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
-	29, // 123: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
-	74, // 124: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	74, // 125: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
-	33, // 126: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
-	35, // 127: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
-	37, // 128: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
-	21, // 129: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
-	74, // 130: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
-	74, // 131: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
-	74, // 132: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
-	74, // 133: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
-	74, // 134: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
-	44, // 135: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
-	46, // 136: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
-	74, // 137: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	74, // 138: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
-	74, // 139: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
-	51, // 140: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
-	53, // 141: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
-	74, // 142: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
-	74, // 143: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
-	55, // 144: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
-	74, // 145: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	98, // [98:146] is the sub-list for method output_type
-	50, // [50:98] is the sub-list for method input_type
+	40, // 91: milvago.internal.QueryCoord.PartitionDropped:input_type -> milvago.internal.DropPartitionDataRequest
+	49, // 92: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
+	50, // 93: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
+	52, // 94: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
+	54, // 95: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
+	50, // 96: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
+	28, // 97: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
+	47, // 98: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
+	1,  // 99: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
+	1,  // 100: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
+	17, // 101: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
+	74, // 102: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
+	74, // 103: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
+	6,  // 104: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
+	4,  // 105: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
+	9,  // 106: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
+	74, // 107: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
+	9,  // 108: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
+	11, // 109: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
+	74, // 110: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
+	74, // 111: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
+	74, // 112: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
+	74, // 113: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
+	74, // 114: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
+	74, // 115: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
+	15, // 116: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
+	19, // 117: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
+	21, // 118: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
+	23, // 119: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
+	25, // 120: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
+	74, // 121: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
+	27, // 122: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
+	74, // 123: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
+	29, // 124: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
+	74, // 125: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	74, // 126: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
+	33, // 127: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
+	35, // 128: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
+	37, // 129: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
+	21, // 130: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
+	74, // 131: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
+	74, // 132: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
+	74, // 133: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
+	74, // 134: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
+	74, // 135: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
+	44, // 136: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
+	46, // 137: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
+	74, // 138: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	74, // 139: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
+	74, // 140: milvago.internal.QueryCoord.PartitionDropped:output_type -> milvago.internal.Empty
+	74, // 141: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
+	51, // 142: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
+	53, // 143: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
+	74, // 144: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
+	74, // 145: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
+	55, // 146: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
+	74, // 147: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	99, // [99:148] is the sub-list for method output_type
+	50, // [50:99] is the sub-list for method input_type
 	50, // [50:50] is the sub-list for extension type_name
 	50, // [50:50] is the sub-list for extension extendee
 	0,  // [0:50] is the sub-list for field type_name

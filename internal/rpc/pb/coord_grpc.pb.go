@@ -1449,6 +1449,7 @@ const (
 	QueryCoord_ChannelPlan_FullMethodName       = "/milvago.internal.QueryCoord/ChannelPlan"
 	QueryCoord_SegmentFlushed_FullMethodName    = "/milvago.internal.QueryCoord/SegmentFlushed"
 	QueryCoord_IndexBuilt_FullMethodName        = "/milvago.internal.QueryCoord/IndexBuilt"
+	QueryCoord_PartitionDropped_FullMethodName  = "/milvago.internal.QueryCoord/PartitionDropped"
 )
 
 // QueryCoordClient is the client API for QueryCoord service.
@@ -1462,6 +1463,7 @@ type QueryCoordClient interface {
 	ChannelPlan(ctx context.Context, in *ChannelPlanRequest, opts ...grpc.CallOption) (*ChannelPlanResponse, error)
 	SegmentFlushed(ctx context.Context, in *SegmentEvent, opts ...grpc.CallOption) (*Empty, error)
 	IndexBuilt(ctx context.Context, in *IndexBuiltEvent, opts ...grpc.CallOption) (*Empty, error)
+	PartitionDropped(ctx context.Context, in *DropPartitionDataRequest, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type queryCoordClient struct {
@@ -1542,6 +1544,16 @@ func (c *queryCoordClient) IndexBuilt(ctx context.Context, in *IndexBuiltEvent, 
 	return out, nil
 }
 
+func (c *queryCoordClient) PartitionDropped(ctx context.Context, in *DropPartitionDataRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, QueryCoord_PartitionDropped_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QueryCoordServer is the server API for QueryCoord service.
 // All implementations must embed UnimplementedQueryCoordServer
 // for forward compatibility.
@@ -1553,6 +1565,7 @@ type QueryCoordServer interface {
 	ChannelPlan(context.Context, *ChannelPlanRequest) (*ChannelPlanResponse, error)
 	SegmentFlushed(context.Context, *SegmentEvent) (*Empty, error)
 	IndexBuilt(context.Context, *IndexBuiltEvent) (*Empty, error)
+	PartitionDropped(context.Context, *DropPartitionDataRequest) (*Empty, error)
 	mustEmbedUnimplementedQueryCoordServer()
 }
 
@@ -1583,6 +1596,9 @@ func (UnimplementedQueryCoordServer) SegmentFlushed(context.Context, *SegmentEve
 }
 func (UnimplementedQueryCoordServer) IndexBuilt(context.Context, *IndexBuiltEvent) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method IndexBuilt not implemented")
+}
+func (UnimplementedQueryCoordServer) PartitionDropped(context.Context, *DropPartitionDataRequest) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method PartitionDropped not implemented")
 }
 func (UnimplementedQueryCoordServer) mustEmbedUnimplementedQueryCoordServer() {}
 func (UnimplementedQueryCoordServer) testEmbeddedByValue()                    {}
@@ -1731,6 +1747,24 @@ func _QueryCoord_IndexBuilt_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QueryCoord_PartitionDropped_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DropPartitionDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryCoordServer).PartitionDropped(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryCoord_PartitionDropped_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryCoordServer).PartitionDropped(ctx, req.(*DropPartitionDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QueryCoord_ServiceDesc is the grpc.ServiceDesc for QueryCoord service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1765,6 +1799,10 @@ var QueryCoord_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "IndexBuilt",
 			Handler:    _QueryCoord_IndexBuilt_Handler,
+		},
+		{
+			MethodName: "PartitionDropped",
+			Handler:    _QueryCoord_PartitionDropped_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

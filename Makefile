@@ -4,7 +4,7 @@ BIN     := bin/milvago
 DATA    ?= milvago-data
 PKGS    := ./...
 
-.PHONY: build run test test-short lint fuzz bench generate verify clean
+.PHONY: build run test test-short lint fuzz bench generate tools verify clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN) ./cmd/milvago
@@ -35,8 +35,16 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
-generate:
-	$(GO) generate $(PKGS)
+# Internal gRPC code (internal/rpc/pb): protoc 3.21 (apt-get install
+# protobuf-compiler) and these pinned plug-ins, installed by `make tools`.
+PROTOC_GEN_GO_VERSION      := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
+tools:
+	$(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	$(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+
+generate: tools
+	PATH="$$($(GO) env GOPATH)/bin:$$PATH" $(GO) generate $(PKGS)
 
 verify: lint test
 

@@ -35,7 +35,6 @@ import (
 	"github.com/milvago/milvago/internal/retention"
 	"github.com/milvago/milvago/internal/rootcoord"
 	"github.com/milvago/milvago/internal/rpc"
-	"github.com/milvago/milvago/internal/storage"
 	"github.com/milvago/milvago/internal/streaming"
 )
 
@@ -147,6 +146,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	s.data.AddListener(s.qcoord)
 	s.data.AddListener(s.icoord)
 	s.icoord.AddListener(s.qcoord)
+	h.wire()
 	pcfg := proxy.Default()
 	pcfg.MaxMessageBytes = log.MaxMessageBytes() - 64<<10
 	s.proxy = proxy.New(pcfg, proxy.Deps{Root: s.root, Data: s.data, Query: s.qcoord, Index: s.icoord, Writer: s.writer,
@@ -221,8 +221,12 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 }
 
 func (s *Standalone) allCollections(ctx context.Context) ([]*model.Collection, error) {
+	dbs, err := s.root.ListDatabases(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var out []*model.Collection
-	for _, db := range s.root.ListDatabases(ctx) {
+	for _, db := range dbs {
 		colls, err := s.root.ListCollections(ctx, db.Name)
 		if err != nil {
 			return nil, err
@@ -252,44 +256,19 @@ func (s *Standalone) closeStorage() {
 }
 
 // hooks fans collection DDL out to the components that must hear of it.
-type hooks struct{ s *Standalone }
+type hooks struct {
+	s *Standalone
+	*dropper
+}
+
+// wire sets the drop fan-out once every component exists (rootcoord, which
+// calls it, is built first).
+func (h *hooks) wire() {
+	s := h.s
+	h.dropper = &dropper{query: s.qcoord, data: s.data, index: s.icoord, objects: s.objects, logger: s.logger,
+		unwatch: func(_ context.Context, c *model.Collection) error { s.dnode.Unwatch(c); return nil }}
+}
 
 func (h *hooks) CollectionCreated(ctx context.Context, c *model.Collection) error {
 	return h.s.dnode.Watch(ctx, c)
-}
-
-func (h *hooks) CollectionDropped(ctx context.Context, c *model.Collection) {
-	h.s.qcoord.CollectionDropped(ctx, c)
-	h.s.dnode.Unwatch(c)
-	// Index files live under their build ID, not the collection: note the
-	// builds before the segments and indexes are forgotten.
-	var builds []int64
-	for _, seg := range h.s.data.Segments(c.ID, "") {
-		for _, si := range h.s.icoord.SegmentIndexes(seg.ID) {
-			builds = append(builds, si.BuildID)
-		}
-	}
-	if err := h.s.data.DropCollection(ctx, c); err != nil {
-		h.s.logger.Error("drop collection segments", "collection", c.ID, "err", err)
-	}
-	if err := h.s.icoord.DropCollection(ctx, c.ID); err != nil {
-		h.s.logger.Error("drop collection indexes", "collection", c.ID, "err", err)
-	}
-	for _, prefix := range []string{"insert_log/", "delta_log/", "stats_log/"} {
-		if err := h.s.objects.DeletePrefix(ctx, prefix+strconv.FormatInt(c.ID, 10)+"/"); err != nil {
-			h.s.logger.Warn("delete dropped collection files", "collection", c.ID, "err", err)
-		}
-	}
-	for _, id := range builds {
-		if err := h.s.objects.DeletePrefix(ctx, storage.IndexFilePrefix+"/"+strconv.FormatInt(id, 10)+"/"); err != nil {
-			h.s.logger.Warn("delete dropped collection index files", "collection", c.ID, "build", id, "err", err)
-		}
-	}
-}
-
-func (h *hooks) PartitionDropped(ctx context.Context, c *model.Collection, partitionID int64) {
-	h.s.qcoord.PartitionDropped(ctx, c, partitionID)
-	if err := h.s.data.DropPartition(ctx, c.ID, partitionID); err != nil {
-		h.s.logger.Error("drop partition segments", "partition", partitionID, "err", err)
-	}
 }

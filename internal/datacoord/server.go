@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
 )
@@ -32,7 +33,7 @@ func Default() Config {
 
 // Listener hears about segments as they move through their life cycle.
 type Listener interface {
-	SegmentFlushed(ctx context.Context, seg *model.Segment)
+	SegmentFlushed(ctx context.Context, seg *model.Segment) error
 }
 
 // idAllocator hands out global IDs (rootcoord).
@@ -57,7 +58,7 @@ type Server struct {
 	mu          sync.Mutex // guards everything below
 	segments    map[int64]*model.Segment
 	growing     map[growingKey]*growingSegment
-	checkpoints map[string]Checkpoint
+	checkpoints map[string]contract.Checkpoint
 	deltas      map[string][]model.DeltaLog // by vchannel
 	listeners   []Listener
 }
@@ -77,13 +78,6 @@ type growingSegment struct {
 	stale bool
 }
 
-// Checkpoint is a virtual channel's recovery point: every message with an
-// ID <= Position is reflected in the object store.
-type Checkpoint struct {
-	Position uint64 `json:"position"`
-	TS       uint64 `json:"ts"`
-}
-
 const (
 	prefixSegment    = "data/segment/"
 	prefixCheckpoint = "data/checkpoint/"
@@ -97,7 +91,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, kv: d.KV, ids: d.IDs, logger: d.Logger.With("component", "datacoord"),
 		segments: map[int64]*model.Segment{}, growing: map[growingKey]*growingSegment{},
-		checkpoints: map[string]Checkpoint{}, deltas: map[string][]model.DeltaLog{}}
+		checkpoints: map[string]contract.Checkpoint{}, deltas: map[string][]model.DeltaLog{}}
 	if err := s.load(ctx); err != nil {
 		return nil, err
 	}
@@ -128,7 +122,7 @@ func (s *Server) load(ctx context.Context) error {
 		return fmt.Errorf("datacoord: load checkpoints: %w", err)
 	}
 	for _, e := range cps {
-		var cp Checkpoint
+		var cp contract.Checkpoint
 		if err := json.Unmarshal(e.Value, &cp); err != nil {
 			return fmt.Errorf("datacoord: decode %s: %w", e.Key, err)
 		}
@@ -159,24 +153,16 @@ func (s *Server) AddListener(l Listener) {
 	s.listeners = append(s.listeners, l)
 }
 
-// Assignment tells the channel writer where an insert goes.
-type Assignment struct {
-	SegmentID int64
-	// Seal lists segments that must be sealed before this insert (they
-	// reached their size limit).
-	Seal []int64
-}
-
 // AssignSegment picks the growing segment of (collection, partition,
 // vchannel) for rows of the given size, sealing the current one first if it
 // is full. position is the log position of the last message before this
 // insert: a new segment starts there. It is called under the channel
 // writer's lock, in log order.
-func (s *Server) AssignSegment(ctx context.Context, collection, partition int64, vchannel string, rows, bytes int64, position uint64) (Assignment, error) {
+func (s *Server) AssignSegment(ctx context.Context, collection, partition int64, vchannel string, rows, bytes int64, position uint64) (contract.Assignment, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	key := growingKey{collection, partition, vchannel}
-	var a Assignment
+	var a contract.Assignment
 	g := s.growing[key]
 	if g != nil && (g.stale || g.seg.NumRows > 0 && (g.seg.NumRows+rows > s.cfg.MaxSegmentRows || g.bytes+bytes > s.cfg.MaxSegmentBytes)) {
 		if err := s.sealLocked(ctx, g.seg, 0); err != nil {
@@ -230,7 +216,7 @@ func (s *Server) SealChannel(ctx context.Context, collection int64, vchannel str
 
 // IdleChannels lists vchannels with a growing segment idle for longer than
 // the configured MaxIdle.
-func (s *Server) IdleChannels(now time.Time) []string {
+func (s *Server) IdleChannels(ctx context.Context, now time.Time) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seen := map[string]bool{}
@@ -242,7 +228,7 @@ func (s *Server) IdleChannels(now time.Time) []string {
 		}
 	}
 	sort.Strings(out)
-	return out
+	return out, nil
 }
 
 func (s *Server) sealLocked(ctx context.Context, seg *model.Segment, ts uint64) error {
@@ -256,20 +242,10 @@ func (s *Server) sealLocked(ctx context.Context, seg *model.Segment, ts uint64) 
 	return nil
 }
 
-// FlushResult describes one flushed segment, as the data node reports it.
-type FlushResult struct {
-	SegmentID int64
-	NumRows   int64
-	Binlogs   map[int64]string
-	StatsLog  string
-	FlushTS   uint64
-	SizeBytes int64
-}
-
 // SegmentFlushed records that a sealed segment's files are in the object
 // store. Repeating it (after a data node restart) is harmless. A segment
 // flushed with no rows is dropped, and listeners do not hear of it.
-func (s *Server) SegmentFlushed(ctx context.Context, r FlushResult) error {
+func (s *Server) SegmentFlushed(ctx context.Context, r contract.FlushResult) error {
 	s.mu.Lock()
 	seg, ok := s.segments[r.SegmentID]
 	if !ok {
@@ -311,8 +287,14 @@ func (s *Server) SegmentFlushed(ctx context.Context, r FlushResult) error {
 	listeners := append([]Listener(nil), s.listeners...)
 	s.mu.Unlock()
 	s.logger.Info("segment flushed", "segment", r.SegmentID, "rows", r.NumRows)
+	// The segment is flushed whatever a listener answers, so a listener's
+	// error (a coordinator unreachable) is logged, not returned to the data
+	// node: the query coordinator picks the segment up when it next plans
+	// the collection (load, recovery).
 	for _, l := range listeners {
-		l.SegmentFlushed(ctx, &snapshot)
+		if err := l.SegmentFlushed(ctx, &snapshot); err != nil {
+			s.logger.Error("notify segment flushed", "segment", r.SegmentID, "err", err)
+		}
 	}
 	return nil
 }
@@ -330,14 +312,14 @@ func (s *Server) AddDeltaLog(ctx context.Context, dl model.DeltaLog) error {
 }
 
 // DeltaLogs lists a channel's flushed delete logs, oldest first.
-func (s *Server) DeltaLogs(vchannel string) []model.DeltaLog {
+func (s *Server) DeltaLogs(ctx context.Context, vchannel string) ([]model.DeltaLog, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]model.DeltaLog(nil), s.deltas[vchannel]...)
+	return append([]model.DeltaLog(nil), s.deltas[vchannel]...), nil
 }
 
 // UpdateCheckpoint moves a channel's checkpoint forward (never back).
-func (s *Server) UpdateCheckpoint(ctx context.Context, vchannel string, cp Checkpoint) error {
+func (s *Server) UpdateCheckpoint(ctx context.Context, vchannel string, cp contract.Checkpoint) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.checkpoints[vchannel]; ok && old.Position >= cp.Position {
@@ -352,28 +334,28 @@ func (s *Server) UpdateCheckpoint(ctx context.Context, vchannel string, cp Check
 }
 
 // GetCheckpoint returns a channel's checkpoint (zero: replay from the start).
-func (s *Server) GetCheckpoint(vchannel string) Checkpoint {
+func (s *Server) GetCheckpoint(ctx context.Context, vchannel string) (contract.Checkpoint, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.checkpoints[vchannel]
+	return s.checkpoints[vchannel], nil
 }
 
 // Segment returns a copy of one segment's meta.
-func (s *Server) Segment(id int64) (model.Segment, bool) {
+func (s *Server) Segment(ctx context.Context, id int64) (model.Segment, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seg, ok := s.segments[id]
 	if !ok {
-		return model.Segment{}, false
+		return model.Segment{}, false, nil
 	}
-	return *seg, true
+	return *seg, true, nil
 }
 
 // SealedSegments lists the segments sealed but not yet flushed, by ID.
 // Each must have its Seal message in the log: the channel writer of a
 // restarted server logs them again, in case it crashed between sealing a
 // segment here and logging the Seal.
-func (s *Server) SealedSegments() []model.Segment {
+func (s *Server) SealedSegments(ctx context.Context) ([]model.Segment, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []model.Segment
@@ -383,12 +365,12 @@ func (s *Server) SealedSegments() []model.Segment {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return out, nil
 }
 
 // Segments lists a collection's segments (all states but Dropped), by ID.
 // vchannel filters by channel when not empty.
-func (s *Server) Segments(collection int64, vchannel string) []model.Segment {
+func (s *Server) Segments(ctx context.Context, collection int64, vchannel string) ([]model.Segment, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []model.Segment
@@ -398,19 +380,19 @@ func (s *Server) Segments(collection int64, vchannel string) []model.Segment {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return out, nil
 }
 
 // Flushed reports whether every segment in ids is flushed (or dropped).
-func (s *Server) Flushed(ids []int64) bool {
+func (s *Server) Flushed(ctx context.Context, ids []int64) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, id := range ids {
 		if seg, ok := s.segments[id]; ok && seg.State != model.SegmentFlushed && seg.State != model.SegmentDropped {
-			return false
+			return false, nil
 		}
 	}
-	return true
+	return true, nil
 }
 
 // NoteBufferedRows records that the data node holds rows buffered rows of
@@ -419,18 +401,19 @@ func (s *Server) Flushed(ids []int64) bool {
 // start from what was last persisted; the data node's replay of the log
 // brings them back. Counts only grow here, and only for growing or sealed
 // segments.
-func (s *Server) NoteBufferedRows(id, rows int64) {
+func (s *Server) NoteBufferedRows(ctx context.Context, id, rows int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seg, ok := s.segments[id]
 	if !ok || (seg.State != model.SegmentGrowing && seg.State != model.SegmentSealed) {
-		return
+		return nil
 	}
 	seg.NumRows = max(seg.NumRows, rows)
+	return nil
 }
 
 // RowCount returns the rows written to a collection (partition 0: all).
-func (s *Server) RowCount(collection, partition int64) int64 {
+func (s *Server) RowCount(ctx context.Context, collection, partition int64) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var n int64
@@ -439,7 +422,7 @@ func (s *Server) RowCount(collection, partition int64) int64 {
 			n += seg.NumRows
 		}
 	}
-	return n
+	return n, nil
 }
 
 // DropCollection marks a collection's segments dropped and forgets its

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/rootcoord"
@@ -34,7 +35,7 @@ func smallConfig() Config {
 	return cfg
 }
 
-func mustAssign(t *testing.T, s *Server, coll, part int64, vc string, rows, bytes int64, pos uint64) Assignment {
+func mustAssign(t *testing.T, s *Server, coll, part int64, vc string, rows, bytes int64, pos uint64) contract.Assignment {
 	t.Helper()
 	a, err := s.AssignSegment(context.Background(), coll, part, vc, rows, bytes, pos)
 	if err != nil {
@@ -54,7 +55,7 @@ func TestAssignSegmentSealsFullSegment(t *testing.T) {
 			a := mustAssign(t, s, 1, 2, "dml_0_1v0", b[0], b[1], uint64(100+i))
 			if i == 0 {
 				first = a.SegmentID
-				if seg, _ := s.Segment(first); seg.StartPosition != 100 || seg.State != model.SegmentGrowing {
+				if seg, _ := must2(s.Segment(bg, first)); seg.StartPosition != 100 || seg.State != model.SegmentGrowing {
 					t.Fatalf("new segment: %+v", seg)
 				}
 				continue
@@ -68,11 +69,11 @@ func TestAssignSegmentSealsFullSegment(t *testing.T) {
 			if !slices.Equal(a.Seal, []int64{first}) || a.SegmentID == first {
 				t.Fatalf("batch %d: got %+v, want segment %d sealed and a new one", i, a, first)
 			}
-			old, _ := s.Segment(first)
+			old, _ := must2(s.Segment(bg, first))
 			if old.State != model.SegmentSealed {
 				t.Fatalf("full segment is %v", old.State)
 			}
-			next, _ := s.Segment(a.SegmentID)
+			next, _ := must2(s.Segment(bg, a.SegmentID))
 			if next.State != model.SegmentGrowing || next.StartPosition != uint64(100+i) {
 				t.Fatalf("next segment: %+v", next)
 			}
@@ -109,7 +110,7 @@ func TestSealChannelSealsOnlyItsCollectionAndChannel(t *testing.T) {
 	}
 	f := func(id int64, state model.SegmentState, sealTS uint64) {
 		t.Helper()
-		seg, ok := s.Segment(id)
+		seg, ok := must2(s.Segment(bg, id))
 		if !ok || seg.State != state || seg.SealTS != sealTS {
 			t.Fatalf("segment %d: %+v, want %v at %d", id, seg, state, sealTS)
 		}
@@ -139,10 +140,10 @@ func TestCheckpointNeverMovesBackwards(t *testing.T) {
 	s := newCoord(t, store, Default())
 	f := func(pos uint64, want uint64) {
 		t.Helper()
-		if err := s.UpdateCheckpoint(ctx, "vc", Checkpoint{Position: pos, TS: pos * 10}); err != nil {
+		if err := s.UpdateCheckpoint(ctx, "vc", contract.Checkpoint{Position: pos, TS: pos * 10}); err != nil {
 			t.Fatal(err)
 		}
-		if got := s.GetCheckpoint("vc"); got.Position != want || got.TS != want*10 {
+		if got := must(s.GetCheckpoint(bg, "vc")); got.Position != want || got.TS != want*10 {
 			t.Fatalf("after update to %d: %+v, want position %d", pos, got, want)
 		}
 	}
@@ -151,10 +152,10 @@ func TestCheckpointNeverMovesBackwards(t *testing.T) {
 	f(3, 9)
 	f(9, 9)
 	f(12, 12)
-	if got := newCoord(t, store, Default()).GetCheckpoint("vc"); got.Position != 12 {
+	if got := must(newCoord(t, store, Default()).GetCheckpoint(bg, "vc")); got.Position != 12 {
 		t.Fatalf("after restart: %+v", got)
 	}
-	if got := s.GetCheckpoint("other"); got != (Checkpoint{}) {
+	if got := must(s.GetCheckpoint(bg, "other")); got != (contract.Checkpoint{}) {
 		t.Fatalf("unknown channel: %+v", got)
 	}
 }
@@ -167,7 +168,7 @@ func TestStateSurvivesRestart(t *testing.T) {
 	if _, err := s.SealChannel(ctx, 1, "vc0", 50); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SegmentFlushed(ctx, FlushResult{SegmentID: flushed, NumRows: 4, Binlogs: map[int64]string{1: "a", 100: "b"}, StatsLog: "s", FlushTS: 50, SizeBytes: 99}); err != nil {
+	if err := s.SegmentFlushed(ctx, contract.FlushResult{SegmentID: flushed, NumRows: 4, Binlogs: map[int64]string{1: "a", 100: "b"}, StatsLog: "s", FlushTS: 50, SizeBytes: 99}); err != nil {
 		t.Fatal(err)
 	}
 	sealed := mustAssign(t, s, 1, 10, "vc0", 3, 30, 2).SegmentID
@@ -180,13 +181,13 @@ func TestStateSurvivesRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.UpdateCheckpoint(ctx, "vc0", Checkpoint{Position: 2, TS: 55}); err != nil {
+	if err := s.UpdateCheckpoint(ctx, "vc0", contract.Checkpoint{Position: 2, TS: 55}); err != nil {
 		t.Fatal(err)
 	}
-	before := s.Segments(1, "")
+	before := must(s.Segments(bg, 1, ""))
 
 	r := newCoord(t, store, smallConfig())
-	after := r.Segments(1, "")
+	after := must(r.Segments(bg, 1, ""))
 	if len(after) != 3 {
 		t.Fatalf("after restart: %+v", after)
 	}
@@ -201,23 +202,23 @@ func TestStateSurvivesRestart(t *testing.T) {
 			t.Fatalf("segment %d changed over restart:\n%+v\n%+v", b.ID, b, a)
 		}
 	}
-	if seg, _ := r.Segment(flushed); seg.State != model.SegmentFlushed || seg.Binlogs[100] != "b" || seg.NumRows != 4 {
+	if seg, _ := must2(r.Segment(bg, flushed)); seg.State != model.SegmentFlushed || seg.Binlogs[100] != "b" || seg.NumRows != 4 {
 		t.Fatalf("flushed segment: %+v", seg)
 	}
-	if seg, _ := r.Segment(sealed); seg.State != model.SegmentSealed {
+	if seg, _ := must2(r.Segment(bg, sealed)); seg.State != model.SegmentSealed {
 		t.Fatalf("sealed segment: %+v", seg)
 	}
-	if cp := r.GetCheckpoint("vc0"); cp != (Checkpoint{Position: 2, TS: 55}) {
+	if cp := must(r.GetCheckpoint(bg, "vc0")); cp != (contract.Checkpoint{Position: 2, TS: 55}) {
 		t.Fatalf("checkpoint: %+v", cp)
 	}
 	var ids []int64
-	for _, dl := range r.DeltaLogs("vc0") {
+	for _, dl := range must(r.DeltaLogs(bg, "vc0")) {
 		ids = append(ids, dl.ID)
 	}
 	if !slices.Equal(ids, []int64{10, 20, 30}) {
 		t.Fatalf("delta logs: %v", ids)
 	}
-	if !r.Flushed([]int64{flushed}) || r.Flushed([]int64{flushed, sealed}) {
+	if !must(r.Flushed(bg, []int64{flushed})) || must(r.Flushed(bg, []int64{flushed, sealed})) {
 		t.Fatal("Flushed disagrees with the segment states")
 	}
 	// The growing segment is still the one inserts go to...
@@ -237,10 +238,11 @@ type recordingListener struct {
 	segs []model.Segment
 }
 
-func (l *recordingListener) SegmentFlushed(_ context.Context, seg *model.Segment) {
+func (l *recordingListener) SegmentFlushed(_ context.Context, seg *model.Segment) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.segs = append(l.segs, *seg)
+	return nil
 }
 
 func TestSegmentFlushedIsIdempotentAndNotifiesOnce(t *testing.T) {
@@ -253,7 +255,7 @@ func TestSegmentFlushedIsIdempotentAndNotifiesOnce(t *testing.T) {
 	if _, err := s.SealChannel(ctx, 1, "vc0", 9); err != nil {
 		t.Fatal(err)
 	}
-	r := FlushResult{SegmentID: id, NumRows: 5, Binlogs: map[int64]string{1: "ts"}, FlushTS: 9}
+	r := contract.FlushResult{SegmentID: id, NumRows: 5, Binlogs: map[int64]string{1: "ts"}, FlushTS: 9}
 	var wg sync.WaitGroup
 	errc := make(chan error, 8)
 	for range 8 {
@@ -271,10 +273,10 @@ func TestSegmentFlushedIsIdempotentAndNotifiesOnce(t *testing.T) {
 			t.Fatalf("listener heard %+v", l.segs)
 		}
 	}
-	if err := s.SegmentFlushed(ctx, FlushResult{SegmentID: 12345}); err == nil {
+	if err := s.SegmentFlushed(ctx, contract.FlushResult{SegmentID: 12345}); err == nil {
 		t.Fatal("flushing an unknown segment succeeded")
 	}
-	if n := s.RowCount(1, 0); n != 5 {
+	if n := must(s.RowCount(bg, 1, 0)); n != 5 {
 		t.Fatalf("row count %d", n)
 	}
 }
@@ -287,8 +289,8 @@ func TestDropCollection(t *testing.T) {
 	mustAssign(t, s, 1, 10, "vc0", 1, 1, 1)
 	mustAssign(t, s, 1, 10, "vc1", 1, 1, 2)
 	keep := mustAssign(t, s, 2, 20, "vc2", 1, 1, 3).SegmentID
-	_ = s.UpdateCheckpoint(ctx, "vc0", Checkpoint{Position: 1})
-	_ = s.UpdateCheckpoint(ctx, "vc2", Checkpoint{Position: 3})
+	_ = s.UpdateCheckpoint(ctx, "vc0", contract.Checkpoint{Position: 1})
+	_ = s.UpdateCheckpoint(ctx, "vc2", contract.Checkpoint{Position: 3})
 	_ = s.AddDeltaLog(ctx, model.DeltaLog{ID: 1, CollectionID: 1, VChannel: "vc0"})
 	_ = s.AddDeltaLog(ctx, model.DeltaLog{ID: 2, CollectionID: 2, VChannel: "vc2"})
 	if err := s.DropCollection(ctx, c); err != nil {
@@ -296,13 +298,13 @@ func TestDropCollection(t *testing.T) {
 	}
 	check := func(s *Server) {
 		t.Helper()
-		if segs := s.Segments(1, ""); len(segs) != 0 {
+		if segs := must(s.Segments(bg, 1, "")); len(segs) != 0 {
 			t.Fatalf("dropped collection has segments %+v", segs)
 		}
-		if s.RowCount(1, 0) != 0 || s.GetCheckpoint("vc0") != (Checkpoint{}) || len(s.DeltaLogs("vc0")) != 0 {
+		if must(s.RowCount(bg, 1, 0)) != 0 || must(s.GetCheckpoint(bg, "vc0")) != (contract.Checkpoint{}) || len(must(s.DeltaLogs(bg, "vc0"))) != 0 {
 			t.Fatal("dropped collection left state behind")
 		}
-		if segs := s.Segments(2, ""); len(segs) != 1 || segs[0].ID != keep || s.GetCheckpoint("vc2").Position != 3 || len(s.DeltaLogs("vc2")) != 1 {
+		if segs := must(s.Segments(bg, 2, "")); len(segs) != 1 || segs[0].ID != keep || must(s.GetCheckpoint(bg, "vc2")).Position != 3 || len(must(s.DeltaLogs(bg, "vc2"))) != 1 {
 			t.Fatal("drop touched another collection")
 		}
 	}
@@ -324,13 +326,13 @@ func TestSegmentFlushedWithNoRowsDropsIt(t *testing.T) {
 	if _, err := s.SealChannel(ctx, 1, "vc0", 5); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SegmentFlushed(ctx, FlushResult{SegmentID: id, FlushTS: 5}); err != nil {
+	if err := s.SegmentFlushed(ctx, contract.FlushResult{SegmentID: id, FlushTS: 5}); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := s.Segment(id); ok || !s.Flushed([]int64{id}) || s.RowCount(1, 0) != 0 || len(l.segs) != 0 {
+	if _, ok := must2(s.Segment(bg, id)); ok || !must(s.Flushed(bg, []int64{id})) || must(s.RowCount(bg, 1, 0)) != 0 || len(l.segs) != 0 {
 		t.Fatalf("empty segment still known, counted or announced: %+v", l.segs)
 	}
-	if _, ok := newCoord(t, store, smallConfig()).Segment(id); ok {
+	if _, ok := must2(newCoord(t, store, smallConfig()).Segment(bg, id)); ok {
 		t.Fatal("empty segment back after restart")
 	}
 }
@@ -347,11 +349,11 @@ func TestSealedSegmentsListsSealedNotFlushed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.SegmentFlushed(ctx, FlushResult{SegmentID: a, NumRows: 1, Binlogs: map[int64]string{1: "x"}}); err != nil {
+	if err := s.SegmentFlushed(ctx, contract.FlushResult{SegmentID: a, NumRows: 1, Binlogs: map[int64]string{1: "x"}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []*Server{s, newCoord(t, store, smallConfig())} {
-		got := s.SealedSegments()
+		got := must(s.SealedSegments(bg))
 		if len(got) != 1 || got[0].ID != b || got[0].VChannel != "vc1" || got[0].CollectionID != 2 {
 			t.Fatalf("sealed segments %+v, want only %d", got, b)
 		}
@@ -369,25 +371,25 @@ func TestNoteBufferedRowsRestoresCountsAfterRestart(t *testing.T) {
 	if _, err := s.SealChannel(ctx, 1, "vc0", 50); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SegmentFlushed(ctx, FlushResult{SegmentID: flushed, NumRows: 4, Binlogs: map[int64]string{1: "a"}, FlushTS: 50}); err != nil {
+	if err := s.SegmentFlushed(ctx, contract.FlushResult{SegmentID: flushed, NumRows: 4, Binlogs: map[int64]string{1: "a"}, FlushTS: 50}); err != nil {
 		t.Fatal(err)
 	}
 	growing := mustAssign(t, s, 1, 10, "vc0", 3, 30, 2).SegmentID
 	mustAssign(t, s, 1, 10, "vc0", 2, 20, 3)
-	if got := s.RowCount(1, 0); got != 9 {
+	if got := must(s.RowCount(bg, 1, 0)); got != 9 {
 		t.Fatalf("RowCount before restart = %d, want 9", got)
 	}
 
 	r := newCoord(t, store, smallConfig())
-	if got := r.RowCount(1, 0); got != 4 {
+	if got := must(r.RowCount(bg, 1, 0)); got != 4 {
 		t.Fatalf("RowCount after restart, before replay = %d, want the 4 flushed rows", got)
 	}
-	r.NoteBufferedRows(growing, 3) // the replay's first insert
-	r.NoteBufferedRows(growing, 5) // and its second
-	r.NoteBufferedRows(growing, 2) // counts never go back
-	r.NoteBufferedRows(flushed, 100)
-	r.NoteBufferedRows(12345, 7) // unknown segment
-	if got := r.RowCount(1, 0); got != 9 {
+	mustDo(r.NoteBufferedRows(bg, growing, 3)) // the replay's first insert
+	mustDo(r.NoteBufferedRows(bg, growing, 5)) // and its second
+	mustDo(r.NoteBufferedRows(bg, growing, 2)) // counts never go back
+	mustDo(r.NoteBufferedRows(bg, flushed, 100))
+	mustDo(r.NoteBufferedRows(bg, 12345, 7)) // unknown segment
+	if got := must(r.RowCount(bg, 1, 0)); got != 9 {
 		t.Fatalf("RowCount after replay = %d, want 9", got)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
-	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
@@ -40,7 +40,7 @@ type pipeline struct {
 	// per read, and one meta-store write per tick left the pipeline (and a
 	// Flush waiting behind it) unable to keep up with the log.
 	cpMu      sync.Mutex // guards cpPending
-	cpPending map[string]datacoord.Checkpoint
+	cpPending map[string]contract.Checkpoint
 	cpKick    chan struct{}
 }
 
@@ -68,7 +68,7 @@ type segBuffer struct {
 
 func newPipeline(name string, d Deps, logger *slog.Logger) *pipeline {
 	return &pipeline{name: name, d: d, logger: logger.With("pchannel", name), vchannels: map[string]*vstate{},
-		cpPending: map[string]datacoord.Checkpoint{}, cpKick: make(chan struct{}, 1)}
+		cpPending: map[string]contract.Checkpoint{}, cpKick: make(chan struct{}, 1)}
 }
 
 func (p *pipeline) watch(c *model.Collection, vc string, checkpoint uint64) {
@@ -87,12 +87,17 @@ func (p *pipeline) unwatch(vc string) {
 }
 
 // reset drops every buffer and reloads checkpoints, for a restart of run.
-func (p *pipeline) reset() {
+func (p *pipeline) reset(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for vc, vs := range p.vchannels {
-		p.vchannels[vc] = &vstate{coll: vs.coll, name: vc, checkpoint: p.d.Coord.GetCheckpoint(vc).Position, segments: map[int64]*segBuffer{}}
+		cp, err := p.d.Coord.GetCheckpoint(ctx, vc)
+		if err != nil {
+			return fmt.Errorf("datanode: checkpoint of %s: %w", vc, err)
+		}
+		p.vchannels[vc] = &vstate{coll: vs.coll, name: vc, checkpoint: cp.Position, segments: map[int64]*segBuffer{}}
 	}
+	return nil
 }
 
 func (p *pipeline) lookup(vc string) *vstate {
@@ -158,25 +163,28 @@ func (p *pipeline) handle(ctx context.Context, id uint64, m *msg.Message) error 
 	}
 	switch m.Kind {
 	case msg.KindInsert:
-		return p.onInsert(vs, m)
+		return p.onInsert(ctx, vs, m)
 	case msg.KindDelete:
 		return p.onDelete(vs, m)
 	case msg.KindUpsert:
 		if err := p.onDelete(vs, m); err != nil {
 			return err
 		}
-		return p.onInsert(vs, m)
+		return p.onInsert(ctx, vs, m)
 	case msg.KindSeal:
 		return p.onSeal(ctx, vs, id, m)
 	}
 	return nil
 }
 
-func (p *pipeline) onInsert(vs *vstate, m *msg.Message) error {
+func (p *pipeline) onInsert(ctx context.Context, vs *vstate, m *msg.Message) error {
 	ins := m.Insert
 	buf, ok := vs.segments[ins.SegmentID]
 	if !ok {
-		seg, known := p.d.Coord.Segment(ins.SegmentID)
+		seg, known, err := p.d.Coord.Segment(ctx, ins.SegmentID)
+		if err != nil {
+			return fmt.Errorf("datanode: segment %d: %w", ins.SegmentID, err)
+		}
 		if known && (seg.State == model.SegmentFlushed || seg.State == model.SegmentDropped) {
 			return nil // replaying a segment that is already in the object store
 		}
@@ -199,7 +207,9 @@ func (p *pipeline) onInsert(vs *vstate, m *msg.Message) error {
 		buf.ts = append(buf.ts, m.TS)
 	}
 	// After a restart this replay is what restores the segment's row count.
-	p.d.Coord.NoteBufferedRows(ins.SegmentID, int64(len(buf.ts)))
+	if err := p.d.Coord.NoteBufferedRows(ctx, ins.SegmentID, int64(len(buf.ts))); err != nil {
+		return fmt.Errorf("datanode: note rows of segment %d: %w", ins.SegmentID, err)
+	}
 	return nil
 }
 
@@ -258,7 +268,7 @@ func (p *pipeline) onTick(ctx context.Context, id uint64, ts uint64) error {
 		// datacoord ignores a checkpoint older than the one it has).
 		vs.checkpoint = id
 		p.cpMu.Lock()
-		p.cpPending[vs.name] = datacoord.Checkpoint{Position: id, TS: ts}
+		p.cpPending[vs.name] = contract.Checkpoint{Position: id, TS: ts}
 		p.cpMu.Unlock()
 		select {
 		case p.cpKick <- struct{}{}:
@@ -274,7 +284,7 @@ func (p *pipeline) writeTickCheckpoints(ctx context.Context) {
 	save := func(ctx context.Context) {
 		p.cpMu.Lock()
 		pending := p.cpPending
-		p.cpPending = map[string]datacoord.Checkpoint{}
+		p.cpPending = map[string]contract.Checkpoint{}
 		p.cpMu.Unlock()
 		for vc, cp := range pending {
 			if err := p.d.Coord.UpdateCheckpoint(ctx, vc, cp); err != nil {
@@ -305,7 +315,7 @@ func (p *pipeline) advance(ctx context.Context, vs *vstate, id, ts uint64) error
 	if cp <= vs.checkpoint {
 		return nil
 	}
-	if err := p.d.Coord.UpdateCheckpoint(ctx, vs.name, datacoord.Checkpoint{Position: cp, TS: ts}); err != nil {
+	if err := p.d.Coord.UpdateCheckpoint(ctx, vs.name, contract.Checkpoint{Position: cp, TS: ts}); err != nil {
 		return err
 	}
 	vs.checkpoint = cp
@@ -374,7 +384,7 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 		return fmt.Errorf("datanode: write %s: %w", statsPath, err)
 	}
 	start := time.Now()
-	err = p.d.Coord.SegmentFlushed(ctx, datacoord.FlushResult{SegmentID: buf.id, NumRows: int64(len(buf.ts)),
+	err = p.d.Coord.SegmentFlushed(ctx, contract.FlushResult{SegmentID: buf.id, NumRows: int64(len(buf.ts)),
 		Binlogs: files, StatsLog: statsPath, FlushTS: sealTS, SizeBytes: size})
 	p.logger.Info("flushed segment", "vchannel", vs.name, "segment", buf.id, "rows", len(buf.ts), "bytes", size, "report", time.Since(start))
 	return err
@@ -388,12 +398,15 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 // of staying Sealed forever. Flushed or dropped segments (a replayed or
 // repeated Seal) are left alone.
 func (p *pipeline) flushEmpty(ctx context.Context, segID int64, sealTS uint64) error {
-	seg, ok := p.d.Coord.Segment(segID)
+	seg, ok, err := p.d.Coord.Segment(ctx, segID)
+	if err != nil {
+		return fmt.Errorf("datanode: segment %d: %w", segID, err)
+	}
 	if !ok || seg.State != model.SegmentSealed {
 		return nil
 	}
 	p.logger.Info("sealed segment has no rows", "segment", segID)
-	return p.d.Coord.SegmentFlushed(ctx, datacoord.FlushResult{SegmentID: segID, FlushTS: sealTS})
+	return p.d.Coord.SegmentFlushed(ctx, contract.FlushResult{SegmentID: segID, FlushTS: sealTS})
 }
 
 func (p *pipeline) flushDeletes(ctx context.Context, vs *vstate) error {

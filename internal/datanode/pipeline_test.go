@@ -14,6 +14,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/logbroker"
@@ -99,7 +100,7 @@ type rows struct {
 	tags []string
 }
 
-func (e *env) insert(t *testing.T, part int64, pks ...int64) (streaming.Result, rows) {
+func (e *env) insert(t *testing.T, part int64, pks ...int64) (contract.AppendResult, rows) {
 	t.Helper()
 	var r rows
 	for _, pk := range pks {
@@ -114,7 +115,7 @@ func (e *env) insert(t *testing.T, part int64, pks ...int64) (streaming.Result, 
 			column.ToFieldData(&column.FloatVector{Dim: dim, Data: r.vecs}, f[1]),
 			column.ToFieldData(&column.Scalar[string]{Type: schemapb.DataType_VarChar, Data: r.tags}, f[2]),
 		}}
-	res, err := e.w.AppendInsert(context.Background(), pch, streaming.Insert{CollectionID: collID, PartitionID: part, VChannel: vch,
+	res, err := e.w.AppendInsert(context.Background(), pch, contract.Insert{CollectionID: collID, PartitionID: part, VChannel: vch,
 		Rows: int64(len(pks)), Bytes: int64(len(pks) * 24), Message: &msg.Message{Kind: msg.KindInsert, VChannel: vch, Insert: ins}})
 	if err != nil {
 		t.Fatal(err)
@@ -156,7 +157,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func (e *env) waitFlushed(t *testing.T, ids ...int64) {
 	t.Helper()
-	eventually(t, "segments to be flushed", func() bool { return e.data.Flushed(ids) })
+	eventually(t, "segments to be flushed", func() bool { return must(e.data.Flushed(bg, ids)) })
 }
 
 // checkSegment decodes a flushed segment's binlogs and compares them with
@@ -164,7 +165,7 @@ func (e *env) waitFlushed(t *testing.T, ids ...int64) {
 func (e *env) checkSegment(t *testing.T, id int64, want rows) {
 	t.Helper()
 	ctx := context.Background()
-	seg, ok := e.data.Segment(id)
+	seg, ok := must2(e.data.Segment(bg, id))
 	if !ok || seg.State != model.SegmentFlushed || seg.NumRows != int64(len(want.pks)) {
 		t.Fatalf("segment %d: %+v, want flushed with %d rows", id, seg, len(want.pks))
 	}
@@ -219,7 +220,7 @@ func (e *env) checkSegment(t *testing.T, id int64, want rows) {
 func (e *env) deletes(t *testing.T) storage.Deltas {
 	t.Helper()
 	var all storage.Deltas
-	for _, dl := range e.data.DeltaLogs(vch) {
+	for _, dl := range must(e.data.DeltaLogs(bg, vch)) {
 		data, err := e.objects.Get(context.Background(), dl.Path)
 		if err != nil {
 			t.Fatal(err)
@@ -293,15 +294,15 @@ func TestFlushAndReplay(t *testing.T) {
 	e.waitFlushed(t, a1.SegmentID)
 	e.checkSegment(t, a1.SegmentID, wantA)
 	// The delete log is written after the segment is reported.
-	eventually(t, "the delete log", func() bool { return len(e.data.DeltaLogs(vch)) > 0 })
+	eventually(t, "the delete log", func() bool { return len(must(e.data.DeltaLogs(bg, vch))) > 0 })
 	d := e.deletes(t)
 	if !slices.Equal(d.IntPKs, []int64{2, 102}) || !slices.Equal(d.Timestamps, []uint64{delTS, delTS}) {
 		t.Fatalf("delta logs hold %+v", d)
 	}
 	// B is the oldest segment still buffered: the checkpoint waits at its start.
-	segB, _ := e.data.Segment(b1.SegmentID)
-	eventually(t, "checkpoint at the start of segment B", func() bool { return e.data.GetCheckpoint(vch).Position == segB.StartPosition })
-	if seg, _ := e.data.Segment(b1.SegmentID); seg.State != model.SegmentGrowing {
+	segB, _ := must2(e.data.Segment(bg, b1.SegmentID))
+	eventually(t, "checkpoint at the start of segment B", func() bool { return must(e.data.GetCheckpoint(bg, vch)).Position == segB.StartPosition })
+	if seg, _ := must2(e.data.Segment(bg, b1.SegmentID)); seg.State != model.SegmentGrowing {
 		t.Fatalf("segment B is %v", seg.State)
 	}
 
@@ -333,7 +334,7 @@ func TestFlushAndReplay(t *testing.T) {
 	}
 	// Nothing is buffered any more: the checkpoint reaches the Seal.
 	latest, _ := e.log.Latest(ctx, pch)
-	eventually(t, "checkpoint at the end of the log", func() bool { return e.data.GetCheckpoint(vch).Position == uint64(latest) })
+	eventually(t, "checkpoint at the end of the log", func() bool { return must(e.data.GetCheckpoint(bg, vch)).Position == uint64(latest) })
 	if got := e.deletes(t); !slices.Contains(got.IntPKs, 102) {
 		t.Fatalf("deletes after replay: %+v", got)
 	}
@@ -344,10 +345,11 @@ type flushRecorder struct {
 	segs []int64
 }
 
-func (f *flushRecorder) SegmentFlushed(_ context.Context, seg *model.Segment) {
+func (f *flushRecorder) SegmentFlushed(_ context.Context, seg *model.Segment) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.segs = append(f.segs, seg.ID)
+	return nil
 }
 
 func (f *flushRecorder) ids() []int64 {
@@ -397,7 +399,7 @@ func TestFailingObjectStoreRetries(t *testing.T) {
 			t.Fatal(err)
 		}
 		tick, _ := e.log.Latest(context.Background(), pch)
-		eventually(t, "checkpoint at the first tick", func() bool { return e.data.GetCheckpoint(vch).Position == uint64(tick) })
+		eventually(t, "checkpoint at the first tick", func() bool { return must(e.data.GetCheckpoint(bg, vch)).Position == uint64(tick) })
 		res, want := e.insert(t, partA, 1, 2, 3)
 		e.delete(t, 2)
 		if _, _, err := e.w.Seal(context.Background(), pch, vch, collID); err != nil {
@@ -405,7 +407,7 @@ func TestFailingObjectStoreRetries(t *testing.T) {
 		}
 		// Two failed attempts: the pipeline restarted at least once.
 		eventually(t, "a retry", func() bool { return faulty.Calls() > failAfter+1 })
-		if cp := e.data.GetCheckpoint(vch); cp.Position != uint64(tick) {
+		if cp := must(e.data.GetCheckpoint(bg, vch)); cp.Position != uint64(tick) {
 			t.Fatalf("fail after %d: checkpoint moved to %+v while flushes fail", failAfter, cp)
 		}
 		// Only the delta log write fails at 5: the segment itself is flushed.
@@ -413,14 +415,14 @@ func TestFailingObjectStoreRetries(t *testing.T) {
 		if failAfter == 5 {
 			wantState = model.SegmentFlushed
 		}
-		if seg, _ := e.data.Segment(res.SegmentID); seg.State != wantState || len(e.data.DeltaLogs(vch)) != 0 {
-			t.Fatalf("fail after %d: segment %+v, delta logs %v", failAfter, seg, e.data.DeltaLogs(vch))
+		if seg, _ := must2(e.data.Segment(bg, res.SegmentID)); seg.State != wantState || len(must(e.data.DeltaLogs(bg, vch))) != 0 {
+			t.Fatalf("fail after %d: segment %+v, delta logs %v", failAfter, seg, must(e.data.DeltaLogs(bg, vch)))
 		}
 		sw.healed.Store(true)
 		e.waitFlushed(t, res.SegmentID)
 		e.checkSegment(t, res.SegmentID, want)
 		latest, _ := e.log.Latest(context.Background(), pch)
-		eventually(t, "checkpoint at the Seal", func() bool { return e.data.GetCheckpoint(vch).Position == uint64(latest) })
+		eventually(t, "checkpoint at the Seal", func() bool { return must(e.data.GetCheckpoint(bg, vch)).Position == uint64(latest) })
 		if d := e.deletes(t); !slices.Contains(d.IntPKs, 2) {
 			t.Fatalf("fail after %d: deletes %+v", failAfter, d)
 		}
@@ -471,10 +473,10 @@ func TestRestartOfEverything(t *testing.T) {
 		e.checkSegment(t, before.SegmentID, r)
 		e.checkSegment(t, after.SegmentID, r2)
 	}
-	if n := e.data.RowCount(collID, 0); n != 11 {
+	if n := must(e.data.RowCount(bg, collID, 0)); n != 11 {
 		t.Fatalf("row count %d after flush, want 11", n)
 	}
-	eventually(t, "checkpoint past the restart", func() bool { return e.data.GetCheckpoint(vch).Position > uint64(latest) })
+	eventually(t, "checkpoint past the restart", func() bool { return must(e.data.GetCheckpoint(bg, vch)).Position > uint64(latest) })
 }
 
 // failingAppends fails the next n Appends, then heals.
@@ -501,7 +503,7 @@ func TestSealOfASegmentWithNoRows(t *testing.T) {
 	e.w = streaming.New(streaming.Default(), streaming.Deps{Log: fl, TSO: e.root, Segments: e.data})
 	e.startNode(t, e.objects)
 	fl.n.Store(1)
-	res, err := e.w.AppendInsert(ctx, pch, streaming.Insert{CollectionID: collID, PartitionID: partA, VChannel: vch, Rows: 3, Bytes: 30,
+	res, err := e.w.AppendInsert(ctx, pch, contract.Insert{CollectionID: collID, PartitionID: partA, VChannel: vch, Rows: 3, Bytes: 30,
 		Message: &msg.Message{Kind: msg.KindInsert, VChannel: vch, Insert: &msgpb.InsertRequest{CollectionID: collID, PartitionID: partA, NumRows: 3}}})
 	if err == nil {
 		t.Fatalf("insert succeeded: %+v", res)
@@ -518,18 +520,18 @@ func TestSealOfASegmentWithNoRows(t *testing.T) {
 		if id == b.SegmentID {
 			continue
 		}
-		if seg, ok := e.data.Segment(id); ok && seg.State != model.SegmentDropped {
+		if seg, ok := must2(e.data.Segment(bg, id)); ok && seg.State != model.SegmentDropped {
 			t.Fatalf("empty segment: %+v", seg)
 		}
 	}
-	if segs := e.data.Segments(collID, ""); len(segs) != 1 || segs[0].ID != b.SegmentID {
+	if segs := must(e.data.Segments(bg, collID, "")); len(segs) != 1 || segs[0].ID != b.SegmentID {
 		t.Fatalf("segments: %+v", segs)
 	}
-	if n := e.data.RowCount(collID, 0); n != 2 {
+	if n := must(e.data.RowCount(bg, collID, 0)); n != 2 {
 		t.Fatalf("row count %d, want 2", n)
 	}
 	latest, _ := e.log.Latest(ctx, pch)
-	eventually(t, "checkpoint at the Seal", func() bool { return e.data.GetCheckpoint(vch).Position == uint64(latest) })
+	eventually(t, "checkpoint at the Seal", func() bool { return must(e.data.GetCheckpoint(bg, vch)).Position == uint64(latest) })
 }
 
 // TestUpsertFlushesDeleteAndInsertAtOneTimestamp writes an upsert (one
@@ -550,7 +552,7 @@ func TestUpsertFlushesDeleteAndInsertAtOneTimestamp(t *testing.T) {
 		}}
 	m := &msg.Message{Kind: msg.KindUpsert, VChannel: vch, Insert: ins, Delete: &msgpb.DeleteRequest{CollectionID: collID, ShardName: vch, NumRows: 1,
 		PrimaryKeys: &schemapb.IDs{IdField: &schemapb.IDs_IntId{IntId: &schemapb.LongArray{Data: keys}}}}}
-	up, err := e.w.AppendInsert(ctx, pch, streaming.Insert{CollectionID: collID, PartitionID: partA, VChannel: vch, Rows: 1, Bytes: 24, Message: m})
+	up, err := e.w.AppendInsert(ctx, pch, contract.Insert{CollectionID: collID, PartitionID: partA, VChannel: vch, Rows: 1, Bytes: 24, Message: m})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -564,7 +566,7 @@ func TestUpsertFlushesDeleteAndInsertAtOneTimestamp(t *testing.T) {
 	want.vecs = append(want.vecs, 9, 9, 9, 9)
 	want.tags = append(want.tags, "new")
 	e.checkSegment(t, up.SegmentID, want)
-	eventually(t, "the delete log", func() bool { return len(e.data.DeltaLogs(vch)) > 0 })
+	eventually(t, "the delete log", func() bool { return len(must(e.data.DeltaLogs(bg, vch))) > 0 })
 	if d := e.deletes(t); !slices.Equal(d.IntPKs, []int64{2}) || !slices.Equal(d.Timestamps, []uint64{up.TS}) {
 		t.Fatalf("deletes %+v, want key 2 at %d", d, up.TS)
 	}

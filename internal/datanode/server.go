@@ -2,10 +2,11 @@ package datanode
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 
-	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/objstore"
@@ -13,12 +14,12 @@ import (
 
 // dataCoord is what the data node needs from the data coordinator.
 type dataCoord interface {
-	GetCheckpoint(vchannel string) datacoord.Checkpoint
-	UpdateCheckpoint(ctx context.Context, vchannel string, cp datacoord.Checkpoint) error
-	Segment(id int64) (model.Segment, bool)
-	SegmentFlushed(ctx context.Context, r datacoord.FlushResult) error
+	GetCheckpoint(ctx context.Context, vchannel string) (contract.Checkpoint, error)
+	UpdateCheckpoint(ctx context.Context, vchannel string, cp contract.Checkpoint) error
+	Segment(ctx context.Context, id int64) (model.Segment, bool, error)
+	SegmentFlushed(ctx context.Context, r contract.FlushResult) error
 	AddDeltaLog(ctx context.Context, dl model.DeltaLog) error
-	NoteBufferedRows(segmentID, rows int64)
+	NoteBufferedRows(ctx context.Context, segmentID, rows int64) error
 }
 
 // idAllocator hands out global IDs (rootcoord).
@@ -78,7 +79,10 @@ func (s *Server) Watch(ctx context.Context, c *model.Collection) error {
 			p = newPipeline(pc, s.d, s.logger)
 			s.pipelines[pc] = p
 		}
-		cp := s.d.Coord.GetCheckpoint(vc)
+		cp, err := s.d.Coord.GetCheckpoint(ctx, vc)
+		if err != nil {
+			return fmt.Errorf("datanode: checkpoint of %s: %w", vc, err)
+		}
 		p.watch(c, vc, cp.Position)
 		if !ok && s.runCtx != nil {
 			s.startLocked(p)
@@ -116,7 +120,9 @@ func (s *Server) startLocked(p *pipeline) {
 			if !sleepCtx(ctx) {
 				return
 			}
-			p.reset()
+			if err := p.reset(ctx); err != nil {
+				s.logger.Error("pipeline reset", "pchannel", p.name, "err", err)
+			}
 		}
 	})
 }

@@ -23,21 +23,21 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/index"
-	"github.com/milvago/milvago/internal/indexnode"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
 )
 
 // builder runs builds (an index node).
 type builder interface {
-	Build(ctx context.Context, t indexnode.Task) (indexnode.Result, error)
+	Build(ctx context.Context, t contract.BuildTask) (contract.BuildResult, error)
 }
 
 // segments lists flushed segments (the data coordinator).
 type segments interface {
-	Segments(collection int64, vchannel string) []model.Segment
+	Segments(ctx context.Context, collection int64, vchannel string) ([]model.Segment, error)
 }
 
 // idAllocator hands out global IDs.
@@ -47,7 +47,7 @@ type idAllocator interface {
 
 // Listener hears about finished builds.
 type Listener interface {
-	IndexBuilt(ctx context.Context, collectionID, segmentID int64)
+	IndexBuilt(ctx context.Context, collectionID, segmentID int64) error
 }
 
 // Deps are the index coordinator's collaborators.
@@ -137,19 +137,10 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 }
 
-// CreateIndexRequest is a validated index definition.
-type CreateIndexRequest struct {
-	Collection *model.Collection
-	Field      *schemapb.FieldSchema
-	Name       string
-	Params     map[string]string // flattened: index_type, metric_type and build params
-	UserParams map[string]string
-}
-
 // CreateIndex defines an index and schedules builds for flushed segments.
 // Defining the same index again is a no-op; a different one on the same
 // field is an error, as in Milvus.
-func (s *Server) CreateIndex(ctx context.Context, req CreateIndexRequest) error {
+func (s *Server) CreateIndex(ctx context.Context, req contract.CreateIndexRequest) error {
 	spec, err := s.validate(req)
 	if err != nil {
 		return err
@@ -189,7 +180,11 @@ func (s *Server) CreateIndex(ctx context.Context, req CreateIndexRequest) error 
 	s.mu.Lock()
 	s.defs[id] = def
 	s.mu.Unlock()
-	for _, seg := range s.d.Segments.Segments(req.Collection.ID, "") {
+	segs, err := s.d.Segments.Segments(ctx, req.Collection.ID, "")
+	if err != nil {
+		return fmt.Errorf("indexcoord: segments of collection %d: %w", req.Collection.ID, err)
+	}
+	for _, seg := range segs {
 		if seg.State == model.SegmentFlushed {
 			if err := s.schedule(ctx, def, seg); err != nil {
 				return err
@@ -201,7 +196,7 @@ func (s *Server) CreateIndex(ctx context.Context, req CreateIndexRequest) error 
 
 // validate checks the index against the field and returns the resolved
 // parameters (AUTOINDEX turned into the concrete type).
-func (s *Server) validate(req CreateIndexRequest) (map[string]string, error) {
+func (s *Server) validate(req contract.CreateIndexRequest) (map[string]string, error) {
 	params := map[string]string{}
 	maps.Copy(params, req.Params)
 	typ := strings.ToUpper(params["index_type"])
@@ -282,7 +277,7 @@ func (s *Server) specOf(def *model.IndexDef, f *schemapb.FieldSchema) index.Spec
 }
 
 // SegmentFlushed schedules builds for a newly flushed segment.
-func (s *Server) SegmentFlushed(ctx context.Context, seg *model.Segment) {
+func (s *Server) SegmentFlushed(ctx context.Context, seg *model.Segment) error {
 	s.mu.Lock()
 	var defs []*model.IndexDef
 	for _, def := range s.defs {
@@ -291,11 +286,13 @@ func (s *Server) SegmentFlushed(ctx context.Context, seg *model.Segment) {
 		}
 	}
 	s.mu.Unlock()
+	var errList []error
 	for _, def := range defs {
 		if err := s.schedule(ctx, def, *seg); err != nil {
-			s.logger.Error("schedule build", "segment", seg.ID, "index", def.Name, "err", err)
+			errList = append(errList, fmt.Errorf("indexcoord: schedule build of index %q for segment %d: %w", def.Name, seg.ID, err))
 		}
 	}
+	return errors.Join(errList...)
 }
 
 func isVectorIndex(def *model.IndexDef) bool {
@@ -393,13 +390,18 @@ func (s *Server) runBuild(ctx context.Context, buildID int64) {
 	if !ok || def == nil {
 		return // index dropped meanwhile
 	}
-	seg, found := s.segment(def.CollectionID, b.SegmentID)
+	seg, found, err := s.segment(ctx, def.CollectionID, b.SegmentID)
+	if err != nil {
+		// The build stays pending; it runs again after a restart.
+		s.logger.Error("index build: look up segment", "build", buildID, "segment", b.SegmentID, "err", err)
+		return
+	}
 	if !found {
 		return
 	}
 	field := s.fieldOf(def, seg)
 	next := *b
-	res, err := s.d.Builder.Build(ctx, indexnode.Task{BuildID: buildID, Spec: s.specOf(def, field), BinlogPath: seg.Binlogs[def.FieldID]})
+	res, err := s.d.Builder.Build(ctx, contract.BuildTask{BuildID: buildID, Spec: s.specOf(def, field), BinlogPath: seg.Binlogs[def.FieldID]})
 	if ctx.Err() != nil {
 		return
 	}
@@ -427,18 +429,24 @@ func (s *Server) runBuild(ctx context.Context, buildID int64) {
 	s.mu.Unlock()
 	if next.State == commonpb.IndexState_Finished {
 		for _, l := range listeners {
-			l.IndexBuilt(ctx, def.CollectionID, seg.ID)
+			if err := l.IndexBuilt(ctx, def.CollectionID, seg.ID); err != nil {
+				s.logger.Error("notify index built", "segment", seg.ID, "build", buildID, "err", err)
+			}
 		}
 	}
 }
 
-func (s *Server) segment(collection, id int64) (model.Segment, bool) {
-	for _, seg := range s.d.Segments.Segments(collection, "") {
+func (s *Server) segment(ctx context.Context, collection, id int64) (model.Segment, bool, error) {
+	segs, err := s.d.Segments.Segments(ctx, collection, "")
+	if err != nil {
+		return model.Segment{}, false, err
+	}
+	for _, seg := range segs {
 		if seg.ID == id {
-			return seg, true
+			return seg, true, nil
 		}
 	}
-	return model.Segment{}, false
+	return model.Segment{}, false, nil
 }
 
 // fieldOf is resolved lazily by the caller that knows the schema; builds
@@ -452,7 +460,7 @@ func (s *Server) fieldOf(def *model.IndexDef, _ model.Segment) *schemapb.FieldSc
 }
 
 // Indexes lists a collection's index definitions, by ID.
-func (s *Server) Indexes(collectionID int64) []model.IndexDef {
+func (s *Server) Indexes(ctx context.Context, collectionID int64) ([]model.IndexDef, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []model.IndexDef
@@ -462,11 +470,11 @@ func (s *Server) Indexes(collectionID int64) []model.IndexDef {
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
+	return out, nil
 }
 
 // SegmentIndexes lists the finished vector index builds of a segment.
-func (s *Server) SegmentIndexes(segmentID int64) []model.SegmentIndex {
+func (s *Server) SegmentIndexes(ctx context.Context, segmentID int64) ([]model.SegmentIndex, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []model.SegmentIndex
@@ -475,25 +483,19 @@ func (s *Server) SegmentIndexes(segmentID int64) []model.SegmentIndex {
 			out = append(out, *b)
 		}
 	}
-	return out
-}
-
-// Progress describes how far an index is built.
-type Progress struct {
-	State       commonpb.IndexState
-	FailReason  string
-	IndexedRows int64
-	TotalRows   int64
-	PendingRows int64
+	return out, nil
 }
 
 // IndexProgress reports an index's build state over the collection's
 // flushed segments. Growing rows count in TotalRows only.
-func (s *Server) IndexProgress(def model.IndexDef) Progress {
-	segs := s.d.Segments.Segments(def.CollectionID, "")
+func (s *Server) IndexProgress(ctx context.Context, def model.IndexDef) (contract.IndexProgress, error) {
+	segs, err := s.d.Segments.Segments(ctx, def.CollectionID, "")
+	if err != nil {
+		return contract.IndexProgress{}, fmt.Errorf("indexcoord: segments of collection %d: %w", def.CollectionID, err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := Progress{State: commonpb.IndexState_Finished}
+	p := contract.IndexProgress{State: commonpb.IndexState_Finished}
 	bySeg := map[int64]*model.SegmentIndex{}
 	for _, b := range s.builds {
 		if b.IndexID == def.ID {
@@ -518,7 +520,7 @@ func (s *Server) IndexProgress(def model.IndexDef) Progress {
 			p.IndexedRows += seg.NumRows
 		}
 	}
-	return p
+	return p, nil
 }
 
 // DropIndex removes an index definition and its builds.
@@ -547,7 +549,11 @@ func (s *Server) DropIndex(ctx context.Context, collectionID, indexID int64) err
 
 // DropCollection forgets a dropped collection's indexes.
 func (s *Server) DropCollection(ctx context.Context, collectionID int64) error {
-	for _, def := range s.Indexes(collectionID) {
+	defs, err := s.Indexes(ctx, collectionID)
+	if err != nil {
+		return err
+	}
+	for _, def := range defs {
 		if err := s.DropIndex(ctx, collectionID, def.ID); err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/index"
@@ -63,7 +64,7 @@ type gatedBuilder struct {
 	started chan int64
 }
 
-func (g *gatedBuilder) Build(ctx context.Context, t indexnode.Task) (indexnode.Result, error) {
+func (g *gatedBuilder) Build(ctx context.Context, t contract.BuildTask) (contract.BuildResult, error) {
 	g.mu.Lock()
 	gate := g.gate
 	g.mu.Unlock()
@@ -93,10 +94,11 @@ type builtRecorder struct {
 	segs []int64
 }
 
-func (r *builtRecorder) IndexBuilt(_ context.Context, _, segmentID int64) {
+func (r *builtRecorder) IndexBuilt(_ context.Context, _, segmentID int64) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.segs = append(r.segs, segmentID)
+	return nil
 }
 
 func (r *builtRecorder) got() []int64 {
@@ -176,7 +178,7 @@ func (e *env) flushE(coll *model.Collection, part int64, n int) (int64, error) {
 		}
 		binlogs[field] = path
 	}
-	if err := e.data.SegmentFlushed(ctx, datacoord.FlushResult{SegmentID: a.SegmentID, NumRows: int64(n), Binlogs: binlogs, FlushTS: 1}); err != nil {
+	if err := e.data.SegmentFlushed(ctx, contract.FlushResult{SegmentID: a.SegmentID, NumRows: int64(n), Binlogs: binlogs, FlushTS: 1}); err != nil {
 		return 0, err
 	}
 	return a.SegmentID, nil
@@ -193,7 +195,7 @@ func (e *env) flush(t *testing.T, coll *model.Collection, n int) int64 {
 }
 
 func (e *env) create(field int64, name string, params map[string]string) error {
-	return e.ic.CreateIndex(context.Background(), CreateIndexRequest{Collection: e.coll, Field: e.coll.FieldByID(field), Name: name, Params: params, UserParams: params})
+	return e.ic.CreateIndex(context.Background(), contract.CreateIndexRequest{Collection: e.coll, Field: e.coll.FieldByID(field), Name: name, Params: params, UserParams: params})
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -219,7 +221,7 @@ func TestCreateIndexValidates(t *testing.T) {
 			if code := errs.CodeOf(err); code != wantCode {
 				t.Fatalf("create %v: error %v (code %d), want code %d", params, err, code, wantCode)
 			}
-			if len(e.ic.Indexes(e.coll.ID)) != 0 {
+			if len(must(e.ic.Indexes(bg, e.coll.ID))) != 0 {
 				t.Fatalf("a refused index was defined")
 			}
 			return
@@ -227,7 +229,7 @@ func TestCreateIndexValidates(t *testing.T) {
 		if err != nil {
 			t.Fatalf("create %v: %v", params, err)
 		}
-		defs := e.ic.Indexes(e.coll.ID)
+		defs := must(e.ic.Indexes(bg, e.coll.ID))
 		if len(defs) != 1 || !maps.Equal(defs[0].IndexParams, want) || defs[0].FieldID != field || defs[0].TypeParams["dim"] == "" && field != 103 {
 			t.Fatalf("create %v: defined %+v, want params %v", params, defs, want)
 		}
@@ -271,7 +273,7 @@ func TestCreateIndexValidates(t *testing.T) {
 	if code := errs.CodeOf(e.create(102, "v_idx", auto)); code != 1100 {
 		t.Fatalf("an index name reused on another field: code %d", code)
 	}
-	if defs := e.ic.Indexes(e.coll.ID); len(defs) != 1 {
+	if defs := must(e.ic.Indexes(bg, e.coll.ID)); len(defs) != 1 {
 		t.Fatalf("definitions: %+v", defs)
 	}
 }
@@ -288,29 +290,29 @@ func TestBuildsRunAndProgress(t *testing.T) {
 	if err := e.create(vecField, "v_idx", map[string]string{"index_type": "HNSW", "metric_type": "L2", "M": "8", "efConstruction": "32"}); err != nil {
 		t.Fatal(err)
 	}
-	def := e.ic.Indexes(e.coll.ID)[0]
-	want := Progress{State: commonpb.IndexState_InProgress, TotalRows: 72, PendingRows: 65}
-	if p := e.ic.IndexProgress(def); p != want {
+	def := must(e.ic.Indexes(bg, e.coll.ID))[0]
+	want := contract.IndexProgress{State: commonpb.IndexState_InProgress, TotalRows: 72, PendingRows: 65}
+	if p := must(e.ic.IndexProgress(bg, def)); p != want {
 		t.Fatalf("before any build: %+v, want %+v", p, want)
 	}
-	if got := e.ic.SegmentIndexes(s1); len(got) != 0 {
+	if got := must(e.ic.SegmentIndexes(bg, s1)); len(got) != 0 {
 		t.Fatalf("unbuilt segment has indexes %+v", got)
 	}
 	e.run(t)
-	eventually(t, "builds finished", func() bool { return e.ic.IndexProgress(def).State == commonpb.IndexState_Finished })
-	want = Progress{State: commonpb.IndexState_Finished, TotalRows: 72, IndexedRows: 65}
-	if p := e.ic.IndexProgress(def); p != want {
+	eventually(t, "builds finished", func() bool { return must(e.ic.IndexProgress(bg, def)).State == commonpb.IndexState_Finished })
+	want = contract.IndexProgress{State: commonpb.IndexState_Finished, TotalRows: 72, IndexedRows: 65}
+	if p := must(e.ic.IndexProgress(bg, def)); p != want {
 		t.Fatalf("after the builds: %+v, want %+v", p, want)
 	}
 	// A segment flushed later is built too.
 	s3 := e.flush(t, e.coll, 10)
-	eventually(t, "the late segment built", func() bool { return len(e.ic.SegmentIndexes(s3)) == 1 })
+	eventually(t, "the late segment built", func() bool { return len(must(e.ic.SegmentIndexes(bg, s3))) == 1 })
 	eventually(t, "every listener call", func() bool { return len(e.heard.got()) == 3 })
 	if got, want := e.heard.got(), slices.Sorted(slices.Values([]int64{s1, s2, s3})); !slices.Equal(got, want) {
 		t.Fatalf("listener heard %v, want %v", got, want)
 	}
 	for seg, rows := range map[int64]int{s1: 40, s2: 25, s3: 10} {
-		builds := e.ic.SegmentIndexes(seg)
+		builds := must(e.ic.SegmentIndexes(bg, seg))
 		if len(builds) != 1 || builds[0].State != commonpb.IndexState_Finished || builds[0].NumRows != int64(rows) || builds[0].FieldID != vecField {
 			t.Fatalf("segment %d builds %+v", seg, builds)
 		}
@@ -330,14 +332,14 @@ func TestBuildsRunAndProgress(t *testing.T) {
 	if err := e.create(103, "age_idx", nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range e.ic.Indexes(e.coll.ID) {
+	for _, d := range must(e.ic.Indexes(bg, e.coll.ID)) {
 		if d.FieldID == 103 {
-			if p := e.ic.IndexProgress(d); p.State != commonpb.IndexState_Finished || p.IndexedRows != 75 {
+			if p := must(e.ic.IndexProgress(bg, d)); p.State != commonpb.IndexState_Finished || p.IndexedRows != 75 {
 				t.Fatalf("scalar index progress %+v", p)
 			}
 		}
 	}
-	if got := e.ic.SegmentIndexes(s1); len(got) != 1 {
+	if got := must(e.ic.SegmentIndexes(bg, s1)); len(got) != 1 {
 		t.Fatalf("scalar index listed as a segment index: %+v", got)
 	}
 }
@@ -349,21 +351,21 @@ func TestDefinitionsAndBuildsSurviveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop := e.run(t)
-	eventually(t, "first build", func() bool { return len(e.ic.SegmentIndexes(s1)) == 1 })
+	eventually(t, "first build", func() bool { return len(must(e.ic.SegmentIndexes(bg, s1))) == 1 })
 	stop()
 	// Flushed while the coordinator is down... (no Run: the build stays queued)
 	s2 := e.flush(t, e.coll, 30)
-	before := e.ic.Indexes(e.coll.ID)
+	before := must(e.ic.Indexes(bg, e.coll.ID))
 	e.restart(t)
-	if after := e.ic.Indexes(e.coll.ID); len(after) != 1 || after[0].ID != before[0].ID || !maps.Equal(after[0].IndexParams, before[0].IndexParams) || after[0].Name != "v_idx" {
+	if after := must(e.ic.Indexes(bg, e.coll.ID)); len(after) != 1 || after[0].ID != before[0].ID || !maps.Equal(after[0].IndexParams, before[0].IndexParams) || after[0].Name != "v_idx" {
 		t.Fatalf("definitions after restart: %+v, before %+v", after, before)
 	}
-	if got := e.ic.SegmentIndexes(s1); len(got) != 1 {
+	if got := must(e.ic.SegmentIndexes(bg, s1)); len(got) != 1 {
 		t.Fatalf("finished build lost over restart: %+v", got)
 	}
 	e.run(t)
-	eventually(t, "queued build run after restart", func() bool { return len(e.ic.SegmentIndexes(s2)) == 1 })
-	if p := e.ic.IndexProgress(before[0]); p.State != commonpb.IndexState_Finished || p.IndexedRows != 50 {
+	eventually(t, "queued build run after restart", func() bool { return len(must(e.ic.SegmentIndexes(bg, s2))) == 1 })
+	if p := must(e.ic.IndexProgress(bg, before[0])); p.State != commonpb.IndexState_Finished || p.IndexedRows != 50 {
 		t.Fatalf("progress after restart: %+v", p)
 	}
 }
@@ -376,14 +378,14 @@ func TestDropIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.run(t)
-	eventually(t, "build", func() bool { return len(e.ic.SegmentIndexes(s1)) == 1 })
-	def := e.ic.Indexes(e.coll.ID)[0]
+	eventually(t, "build", func() bool { return len(must(e.ic.SegmentIndexes(bg, s1))) == 1 })
+	def := must(e.ic.Indexes(bg, e.coll.ID))[0]
 	if err := e.ic.DropIndex(ctx, e.coll.ID, def.ID); err != nil {
 		t.Fatal(err)
 	}
 	check := func(when string) {
 		t.Helper()
-		if defs, builds := e.ic.Indexes(e.coll.ID), e.ic.SegmentIndexes(s1); len(defs) != 0 || len(builds) != 0 {
+		if defs, builds := must(e.ic.Indexes(bg, e.coll.ID)), must(e.ic.SegmentIndexes(bg, s1)); len(defs) != 0 || len(builds) != 0 {
 			t.Fatalf("%s: definitions %+v, builds %+v", when, defs, builds)
 		}
 		list, err := e.store.List(ctx, "index/")
@@ -420,7 +422,7 @@ func TestDropIndexDuringBuild(t *testing.T) {
 	}
 	stop := e.run(t)
 	<-e.builder.started
-	def := e.ic.Indexes(e.coll.ID)[0]
+	def := must(e.ic.Indexes(bg, e.coll.ID))[0]
 	if err := e.ic.DropIndex(ctx, e.coll.ID, def.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -428,19 +430,19 @@ func TestDropIndexDuringBuild(t *testing.T) {
 	// Builds run one at a time: once a later build is done, the dropped one is too.
 	other := testCollection(2)
 	s2 := e.flush(t, other, 5)
-	if err := e.ic.CreateIndex(ctx, CreateIndexRequest{Collection: other, Field: other.FieldByID(vecField), Name: "o", Params: map[string]string{"index_type": "FLAT", "metric_type": "L2"}}); err != nil {
+	if err := e.ic.CreateIndex(ctx, contract.CreateIndexRequest{Collection: other, Field: other.FieldByID(vecField), Name: "o", Params: map[string]string{"index_type": "FLAT", "metric_type": "L2"}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the later build", func() bool { return len(e.ic.SegmentIndexes(s2)) == 1 })
+	eventually(t, "the later build", func() bool { return len(must(e.ic.SegmentIndexes(bg, s2))) == 1 })
 	stop()
-	if got := e.ic.SegmentIndexes(s1); len(got) != 0 {
+	if got := must(e.ic.SegmentIndexes(bg, s1)); len(got) != 0 {
 		t.Fatalf("dropped index still has builds: %+v", got)
 	}
 	if heard := e.heard.got(); slices.Contains(heard, s1) {
 		t.Fatalf("listener heard of a build of a dropped index: %v", heard)
 	}
 	e.restart(t)
-	if got := e.ic.SegmentIndexes(s1); len(got) != 0 {
+	if got := must(e.ic.SegmentIndexes(bg, s1)); len(got) != 0 {
 		t.Fatalf("after restart the dropped index's build is back: %+v", got)
 	}
 	list, _ := e.store.List(ctx, "index/build/")

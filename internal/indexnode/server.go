@@ -14,26 +14,12 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/distance"
 	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/storage"
 )
-
-// Task is one index build: one field of one segment.
-type Task struct {
-	BuildID    int64
-	Spec       index.Spec
-	BinlogPath string // the field's insert binlog
-}
-
-// Result is a finished build.
-type Result struct {
-	File      string
-	NumRows   int64
-	SizeBytes int64
-	Took      time.Duration
-}
 
 // Server builds indexes.
 type Server struct {
@@ -50,37 +36,37 @@ func New(objects objstore.Store, logger *slog.Logger) *Server {
 }
 
 // Build runs one task to completion.
-func (s *Server) Build(ctx context.Context, t Task) (Result, error) {
+func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.BuildResult, error) {
 	start := time.Now()
 	m, err := s.objects.Map(ctx, t.BinlogPath)
 	if err != nil {
-		return Result{}, fmt.Errorf("indexnode: map %s: %w", t.BinlogPath, err)
+		return contract.BuildResult{}, fmt.Errorf("indexnode: map %s: %w", t.BinlogPath, err)
 	}
 	defer m.Close()
 	col, err := storage.DecodeColumn(m.Bytes())
 	if err != nil {
-		return Result{}, fmt.Errorf("indexnode: decode %s: %w", t.BinlogPath, err)
+		return contract.BuildResult{}, fmt.Errorf("indexnode: decode %s: %w", t.BinlogPath, err)
 	}
 	data, err := Dataset(col)
 	if err != nil {
-		return Result{}, err
+		return contract.BuildResult{}, err
 	}
 	idx, err := index.New(t.Spec)
 	if err != nil {
-		return Result{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
+		return contract.BuildResult{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
 	}
 	if err := idx.Build(ctx, data); err != nil {
-		return Result{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
+		return contract.BuildResult{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
 	}
 	var buf bytes.Buffer
 	if _, err := idx.WriteTo(&buf); err != nil {
-		return Result{}, fmt.Errorf("indexnode: serialize build %d: %w", t.BuildID, err)
+		return contract.BuildResult{}, fmt.Errorf("indexnode: serialize build %d: %w", t.BuildID, err)
 	}
 	path := storage.IndexFilePath(t.BuildID, "index")
 	if err := s.objects.Put(ctx, path, buf.Bytes()); err != nil {
-		return Result{}, fmt.Errorf("indexnode: write %s: %w", path, err)
+		return contract.BuildResult{}, fmt.Errorf("indexnode: write %s: %w", path, err)
 	}
-	r := Result{File: path, NumRows: int64(data.Len()), SizeBytes: int64(buf.Len()), Took: time.Since(start)}
+	r := contract.BuildResult{File: path, NumRows: int64(data.Len()), SizeBytes: int64(buf.Len()), Took: time.Since(start)}
 	s.logger.Info("built index", "build", t.BuildID, "type", t.Spec.Type, "rows", r.NumRows, "bytes", r.SizeBytes, "took", r.Took)
 	return r, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/objstoretest"
@@ -47,7 +48,7 @@ func TestBuildWritesALoadableIndex(t *testing.T) {
 	f := func(buildID int64, path string, spec index.Spec, query index.Dataset, want int64) {
 		t.Helper()
 		s := New(store, nil)
-		r, err := s.Build(ctx, Task{BuildID: buildID, Spec: spec, BinlogPath: path})
+		r, err := s.Build(ctx, contract.BuildTask{BuildID: buildID, Spec: spec, BinlogPath: path})
 		if err != nil {
 			t.Fatalf("build %v: %v", spec, err)
 		}
@@ -93,7 +94,7 @@ func TestBuildFailures(t *testing.T) {
 	flat := index.Spec{Type: index.TypeFlat, Metric: index.L2, Dim: 2}
 	f := func(via objstore.Store, path string, spec index.Spec, want error) {
 		t.Helper()
-		_, err := New(via, nil).Build(ctx, Task{BuildID: 9, Spec: spec, BinlogPath: path})
+		_, err := New(via, nil).Build(ctx, contract.BuildTask{BuildID: 9, Spec: spec, BinlogPath: path})
 		if err == nil || want != nil && !errors.Is(err, want) {
 			t.Fatalf("build of %s: %v, want %v", path, err, want)
 		}

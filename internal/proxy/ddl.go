@@ -9,9 +9,9 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/model"
-	"github.com/milvago/milvago/internal/rootcoord"
 	"github.com/milvago/milvago/internal/tso"
 )
 
@@ -42,7 +42,11 @@ func (s *Server) DropDatabase(ctx context.Context, req *milvuspb.DropDatabaseReq
 // ListDatabases lists databases.
 func (s *Server) ListDatabases(ctx context.Context, _ *milvuspb.ListDatabasesRequest) (*milvuspb.ListDatabasesResponse, error) {
 	resp := &milvuspb.ListDatabasesResponse{}
-	for _, db := range s.d.Root.ListDatabases(ctx) {
+	dbs, err := s.d.Root.ListDatabases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, db := range dbs {
 		resp.DbNames = append(resp.DbNames, db.Name)
 		resp.DbIds = append(resp.DbIds, db.ID)
 		resp.CreatedTimestamp = append(resp.CreatedTimestamp, db.CreateTS)
@@ -85,7 +89,7 @@ func (s *Server) CreateCollection(ctx context.Context, req *milvuspb.CreateColle
 		}
 	}
 	level := req.GetConsistencyLevel()
-	c, err := s.d.Root.CreateCollection(ctx, rootcoord.CreateCollectionRequest{
+	c, err := s.d.Root.CreateCollection(ctx, contract.CreateCollectionRequest{
 		DBName: dbOf(ctx, req.GetDbName()), Schema: schema, ShardsNum: shards,
 		ConsistencyLevel: level, Properties: req.GetProperties(), PartitionNames: partitions,
 	})
@@ -155,7 +159,10 @@ func (s *Server) ShowCollections(ctx context.Context, req *milvuspb.ShowCollecti
 		if len(want) > 0 && !want[c.Name] {
 			continue
 		}
-		st := s.d.Query.State(c.ID)
+		st, err := s.d.Query.State(ctx, c.ID)
+		if err != nil {
+			return nil, err
+		}
 		if req.GetType() == milvuspb.ShowType_InMemory && !st.Loaded {
 			continue
 		}
@@ -185,7 +192,10 @@ func (s *Server) GetCollectionStatistics(ctx context.Context, req *milvuspb.GetC
 	if err != nil {
 		return nil, err
 	}
-	n := s.d.Data.RowCount(c.ID, 0)
+	n, err := s.d.Data.RowCount(ctx, c.ID, 0)
+	if err != nil {
+		return nil, err
+	}
 	return &milvuspb.GetCollectionStatisticsResponse{Stats: []*commonpb.KeyValuePair{{Key: "row_count", Value: strconv.FormatInt(n, 10)}}}, nil
 }
 
@@ -228,7 +238,11 @@ func (s *Server) DropPartition(ctx context.Context, req *milvuspb.DropPartitionR
 	if !ok {
 		return nil
 	}
-	if st := s.d.Query.State(c.ID); st.Loaded && (st.Partitions == nil || containsID(st.Partitions, p.ID)) {
+	st, err := s.d.Query.State(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	if st.Loaded && (st.Partitions == nil || containsID(st.Partitions, p.ID)) {
 		return errs.InvalidParameter("partition cannot be dropped, partition is loaded, please release it first")
 	}
 	return s.d.Root.DropPartition(ctx, c.DBName, c.Name, req.GetPartitionName())
@@ -250,7 +264,10 @@ func (s *Server) ShowPartitions(ctx context.Context, req *milvuspb.ShowPartition
 	if err != nil {
 		return nil, err
 	}
-	st := s.d.Query.State(c.ID)
+	st, err := s.d.Query.State(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
 	resp := &milvuspb.ShowPartitionsResponse{}
 	for _, p := range c.Partitions {
 		if len(req.GetPartitionNames()) > 0 && !containsString(req.GetPartitionNames(), p.Name) {
@@ -283,7 +300,10 @@ func (s *Server) GetPartitionStatistics(ctx context.Context, req *milvuspb.GetPa
 	if !ok {
 		return nil, partitionNotFound(req.GetPartitionName())
 	}
-	n := s.d.Data.RowCount(c.ID, p.ID)
+	n, err := s.d.Data.RowCount(ctx, c.ID, p.ID)
+	if err != nil {
+		return nil, err
+	}
 	return &milvuspb.GetPartitionStatisticsResponse{Stats: []*commonpb.KeyValuePair{{Key: "row_count", Value: strconv.FormatInt(n, 10)}}}, nil
 }
 

@@ -11,11 +11,11 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/expr"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
-	"github.com/milvago/milvago/internal/streaming"
 )
 
 // Insert writes rows to the log and acknowledges them once the log has
@@ -167,7 +167,7 @@ func (s *Server) appendRows(ctx context.Context, c *model.Collection, partID int
 			m.Delete = &msgpb.DeleteRequest{CollectionID: c.ID, ShardName: c.VChannels[shard],
 				PrimaryKeys: keysToIDs(part[pk.GetFieldID()]), NumRows: int64(hi - lo)}
 		}
-		r, err := s.d.Writer.AppendInsert(ctx, c.PChannels[shard], streaming.Insert{
+		r, err := s.d.Writer.AppendInsert(ctx, c.PChannels[shard], contract.Insert{
 			CollectionID: c.ID, PartitionID: partID, VChannel: c.VChannels[shard],
 			Rows: int64(hi - lo), Bytes: int64((hi - lo) * rowBytes), Message: m,
 		})
@@ -239,7 +239,11 @@ func (s *Server) Delete(ctx context.Context, req *milvuspb.DeleteRequest) (*milv
 
 // queryKeys returns the primary keys of the rows a filter selects now.
 func (s *Server) queryKeys(ctx context.Context, c *model.Collection, e *expr.Expr, partIDs []int64) ([]int64, []string, error) {
-	if !s.d.Query.State(c.ID).Loaded {
+	st, err := s.d.Query.State(ctx, c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !st.Loaded {
 		return nil, nil, errs.CollectionNotLoaded(c.Name)
 	}
 	rows, err := s.queryShards(ctx, c, e, partIDs, commonpb.ConsistencyLevel_Strong, 0, 0, nil)

@@ -32,7 +32,11 @@ func (s *Server) Flush(ctx context.Context, req *milvuspb.FlushRequest) (*milvus
 			flushTS = max(flushTS, ts)
 		}
 		sealed, flushed := []int64{}, []int64{}
-		for _, seg := range s.d.Data.Segments(c.ID, "") {
+		segs, err := s.d.Data.Segments(ctx, c.ID, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, seg := range segs {
 			switch seg.State {
 			case model.SegmentSealed:
 				sealed = append(sealed, seg.ID)
@@ -51,13 +55,21 @@ func (s *Server) Flush(ctx context.Context, req *milvuspb.FlushRequest) (*milvus
 
 // GetFlushState reports whether the given segments are flushed.
 func (s *Server) GetFlushState(ctx context.Context, req *milvuspb.GetFlushStateRequest) (*milvuspb.GetFlushStateResponse, error) {
-	return &milvuspb.GetFlushStateResponse{Flushed: s.d.Data.Flushed(req.GetSegmentIDs())}, nil
+	flushed, err := s.d.Data.Flushed(ctx, req.GetSegmentIDs())
+	if err != nil {
+		return nil, err
+	}
+	return &milvuspb.GetFlushStateResponse{Flushed: flushed}, nil
 }
 
 // FlushAll flushes every collection of every database.
 func (s *Server) FlushAll(ctx context.Context, _ *milvuspb.FlushAllRequest) (*milvuspb.FlushAllResponse, error) {
 	var ts uint64
-	for _, db := range s.d.Root.ListDatabases(ctx) {
+	dbs, err := s.d.Root.ListDatabases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, db := range dbs {
 		colls, err := s.d.Root.ListCollections(ctx, db.Name)
 		if err != nil {
 			return nil, err

@@ -11,8 +11,8 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
-	"github.com/milvago/milvago/internal/indexcoord"
 	"github.com/milvago/milvago/internal/model"
 )
 
@@ -43,22 +43,34 @@ func (s *Server) CreateIndex(ctx context.Context, req *milvuspb.CreateIndexReque
 		// metric), whatever concrete type it builds.
 		user["index_type"] = "AUTOINDEX"
 	}
-	if s.d.Query.State(c.ID).Loaded && !s.hasIndexNamed(c.ID, field.GetFieldID(), name) {
+	st, err := s.d.Query.State(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	has, err := s.hasIndexNamed(ctx, c.ID, field.GetFieldID(), name)
+	if err != nil {
+		return err
+	}
+	if st.Loaded && !has {
 		// Milvus >= 2.4.9 refuses new indexes on loaded collections (#34404).
 		return errs.InvalidParameter("create index failed, collection is loaded, please release it first")
 	}
-	return s.d.Index.CreateIndex(ctx, indexcoord.CreateIndexRequest{Collection: c, Field: field, Name: name, Params: params, UserParams: user})
+	return s.d.Index.CreateIndex(ctx, contract.CreateIndexRequest{Collection: c, Field: field, Name: name, Params: params, UserParams: user})
 }
 
 // hasIndexNamed reports whether the field already has this index, so that
 // repeating an identical CreateIndex stays a no-op on a loaded collection.
-func (s *Server) hasIndexNamed(collectionID, fieldID int64, name string) bool {
-	for _, def := range s.d.Index.Indexes(collectionID) {
+func (s *Server) hasIndexNamed(ctx context.Context, collectionID, fieldID int64, name string) (bool, error) {
+	defs, err := s.d.Index.Indexes(ctx, collectionID)
+	if err != nil {
+		return false, err
+	}
+	for _, def := range defs {
 		if def.FieldID == fieldID && def.Name == name {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // indexField finds the field to index; an empty name picks the only vector field.
@@ -122,7 +134,11 @@ func (s *Server) DescribeIndex(ctx context.Context, req *milvuspb.DescribeIndexR
 		return nil, err
 	}
 	resp := &milvuspb.DescribeIndexResponse{}
-	for _, def := range s.d.Index.Indexes(c.ID) {
+	defs, err := s.d.Index.Indexes(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, def := range defs {
 		f := c.FieldByID(def.FieldID)
 		if req.GetIndexName() != "" && def.Name != req.GetIndexName() {
 			continue
@@ -130,7 +146,10 @@ func (s *Server) DescribeIndex(ctx context.Context, req *milvuspb.DescribeIndexR
 		if req.GetIndexName() == "" && req.GetFieldName() != "" && f.GetName() != req.GetFieldName() {
 			continue
 		}
-		p := s.d.Index.IndexProgress(def)
+		p, err := s.d.Index.IndexProgress(ctx, def)
+		if err != nil {
+			return nil, err
+		}
 		resp.IndexDescriptions = append(resp.IndexDescriptions, &milvuspb.IndexDescription{
 			IndexName: def.Name, IndexID: def.ID, FieldName: f.GetName(), Params: describeParams(def),
 			IndexedRows: p.IndexedRows, TotalRows: p.TotalRows, PendingIndexRows: p.PendingRows,
@@ -189,10 +208,18 @@ func (s *Server) DropIndex(ctx context.Context, req *milvuspb.DropIndexRequest) 
 	if err != nil {
 		return err
 	}
-	if s.d.Query.State(c.ID).Loaded {
+	st, err := s.d.Query.State(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	if st.Loaded {
 		return errs.InvalidParameter("index cannot be dropped, collection is loaded, please release it first")
 	}
-	for _, def := range s.d.Index.Indexes(c.ID) {
+	defs, err := s.d.Index.Indexes(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	for _, def := range defs {
 		f := c.FieldByID(def.FieldID)
 		if (req.GetIndexName() != "" && def.Name == req.GetIndexName()) ||
 			(req.GetIndexName() == "" && (req.GetFieldName() == "" || strings.EqualFold(f.GetName(), req.GetFieldName()))) {

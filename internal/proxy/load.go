@@ -67,7 +67,10 @@ func (s *Server) GetLoadingProgress(ctx context.Context, req *milvuspb.GetLoadin
 	if err != nil {
 		return nil, err
 	}
-	st := s.d.Query.State(c.ID)
+	st, err := s.d.Query.State(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
 	if !st.Loaded {
 		return nil, errs.CollectionNotLoaded(c.Name)
 	}
@@ -89,7 +92,10 @@ func (s *Server) GetLoadState(ctx context.Context, req *milvuspb.GetLoadStateReq
 	if err != nil {
 		return nil, err
 	}
-	st := s.d.Query.State(c.ID)
+	st, err := s.d.Query.State(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
 	state := commonpb.LoadState_LoadStateNotLoad
 	if st.Loaded {
 		state = commonpb.LoadState_LoadStateLoading

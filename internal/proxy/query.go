@@ -23,7 +23,7 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 	if err != nil {
 		return nil, err
 	}
-	if err := s.requireLoaded(c, partIDs); err != nil {
+	if err := s.requireLoaded(ctx, c, partIDs); err != nil {
 		return nil, err
 	}
 	limit, offset, err := parseQueryParams(req.GetQueryParams())

@@ -12,10 +12,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/expr"
 	"github.com/milvago/milvago/internal/model"
-	"github.com/milvago/milvago/internal/querynode"
 	"github.com/milvago/milvago/internal/tso"
 )
 
@@ -47,8 +47,11 @@ func (s *Server) guaranteeTS(ctx context.Context, c *model.Collection, level com
 }
 
 // requireLoaded checks that a collection (and the named partitions) serve reads.
-func (s *Server) requireLoaded(c *model.Collection, partIDs []int64) error {
-	st := s.d.Query.State(c.ID)
+func (s *Server) requireLoaded(ctx context.Context, c *model.Collection, partIDs []int64) error {
+	st, err := s.d.Query.State(ctx, c.ID)
+	if err != nil {
+		return err
+	}
 	if !st.Loaded {
 		return errs.CollectionNotLoaded(c.Name)
 	}
@@ -86,10 +89,10 @@ func (s *Server) queryShardsAt(ctx context.Context, c *model.Collection, filter 
 	if err != nil {
 		return nil, err
 	}
-	results := make([]*querynode.QueryResult, len(c.VChannels))
+	results := make([]*contract.QueryResult, len(c.VChannels))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, vc := range c.VChannels {
-		req := &querynode.QueryRequest{CollectionID: c.ID, VChannel: vc, PartitionIDs: partIDs, GuaranteeTS: gts,
+		req := &contract.QueryRequest{CollectionID: c.ID, VChannel: vc, PartitionIDs: partIDs, GuaranteeTS: gts,
 			OutputFields: outputs, CountOnly: countOnly}
 		if filter != nil {
 			req.Filter = filter

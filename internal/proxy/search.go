@@ -11,11 +11,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/expr"
 	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/model"
-	"github.com/milvago/milvago/internal/querynode"
 	"github.com/milvago/milvago/internal/segment"
 )
 
@@ -32,10 +32,14 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if err != nil {
 		return nil, err
 	}
-	if err := s.requireLoaded(c, partIDs); err != nil {
+	if err := s.requireLoaded(ctx, c, partIDs); err != nil {
 		return nil, err
 	}
-	spec, err := parseSearchRequest(c.Schema, req, s.indexMetric(c))
+	metrics, err := s.indexMetric(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := parseSearchRequest(c.Schema, req, metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -62,10 +66,10 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		return nil, err
 	}
 	k := spec.TopK + spec.Offset
-	results := make([]*querynode.SearchResult, len(c.VChannels))
+	results := make([]*contract.SearchResult, len(c.VChannels))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, vc := range c.VChannels {
-		sreq := &querynode.SearchRequest{
+		sreq := &contract.SearchRequest{
 			CollectionID: c.ID, VChannel: vc, PartitionIDs: partIDs, GuaranteeTS: gts,
 			IgnoreGrowing: spec.IgnoreGrowing, OutputFields: fetchIDs,
 			Search: segment.SearchRequest{FieldID: spec.FieldID, Queries: spec.Queries, Metric: spec.Metric,
@@ -91,8 +95,11 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 }
 
 // indexMetric returns the metric of the index on a field, if any.
-func (s *Server) indexMetric(c *model.Collection) func(fieldID int64) (index.Metric, bool) {
-	defs := s.d.Index.Indexes(c.ID)
+func (s *Server) indexMetric(ctx context.Context, c *model.Collection) (func(fieldID int64) (index.Metric, bool), error) {
+	defs, err := s.d.Index.Indexes(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
 	return func(fieldID int64) (index.Metric, bool) {
 		for _, d := range defs {
 			if d.FieldID == fieldID {
@@ -102,7 +109,7 @@ func (s *Server) indexMetric(c *model.Collection) func(fieldID int64) (index.Met
 			}
 		}
 		return "", false
-	}
+	}, nil
 }
 
 // withDynamicField adds the $meta field when dynamic keys are requested.
@@ -125,7 +132,7 @@ type shardHit struct {
 
 // reduceSearch merges the shards' hits per query: best first, offset
 // skipped, at most TopK kept.
-func (s *Server) reduceSearch(c *model.Collection, spec *searchSpec, results []*querynode.SearchResult,
+func (s *Server) reduceSearch(c *model.Collection, spec *searchSpec, results []*contract.SearchResult,
 	fetchIDs []int64, dynKeys []string, outNames []string) *schemapb.SearchResultData {
 	higher := spec.Metric.HigherIsBetter()
 	starts := make([][]int, len(results)) // per shard, start of each query's hits
@@ -219,7 +226,7 @@ func (s *Server) reduceSearch(c *model.Collection, spec *searchSpec, results []*
 
 // groupValuesData is the picked hits' group values as a column of the
 // group-by field's type (nulls marked invalid).
-func groupValuesData(f *schemapb.FieldSchema, results []*querynode.SearchResult, picked []shardHit) *schemapb.FieldData {
+func groupValuesData(f *schemapb.FieldSchema, results []*contract.SearchResult, picked []shardHit) *schemapb.FieldData {
 	n := len(picked)
 	valid := make([]bool, n)
 	anyNull := false

@@ -8,14 +8,9 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
-	"github.com/milvago/milvago/internal/datacoord"
-	"github.com/milvago/milvago/internal/indexcoord"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
-	"github.com/milvago/milvago/internal/querycoord"
-	"github.com/milvago/milvago/internal/querynode"
-	"github.com/milvago/milvago/internal/rootcoord"
-	"github.com/milvago/milvago/internal/streaming"
 )
 
 // rootCoord is what the proxy needs from the root coordinator.
@@ -24,9 +19,9 @@ type rootCoord interface {
 	AllocID(ctx context.Context, count int64) (int64, error)
 	CreateDatabase(ctx context.Context, name string, props map[string]string) error
 	DropDatabase(ctx context.Context, name string) error
-	ListDatabases(ctx context.Context) []rootcoord.Database
-	DescribeDatabase(ctx context.Context, name string) (rootcoord.Database, error)
-	CreateCollection(ctx context.Context, req rootcoord.CreateCollectionRequest) (*model.Collection, error)
+	ListDatabases(ctx context.Context) ([]contract.Database, error)
+	DescribeDatabase(ctx context.Context, name string) (contract.Database, error)
+	CreateCollection(ctx context.Context, req contract.CreateCollectionRequest) (*model.Collection, error)
 	DropCollection(ctx context.Context, db, name string) error
 	DescribeCollection(ctx context.Context, db, name string, id int64) (*model.Collection, error)
 	ListCollections(ctx context.Context, db string) ([]*model.Collection, error)
@@ -41,10 +36,10 @@ type rootCoord interface {
 
 // dataCoord is what the proxy needs from the data coordinator.
 type dataCoord interface {
-	RowCount(collection, partition int64) int64
-	Segments(collection int64, vchannel string) []model.Segment
-	Flushed(ids []int64) bool
-	GetCheckpoint(vchannel string) datacoord.Checkpoint
+	RowCount(ctx context.Context, collection, partition int64) (int64, error)
+	Segments(ctx context.Context, collection int64, vchannel string) ([]model.Segment, error)
+	Flushed(ctx context.Context, ids []int64) (bool, error)
+	GetCheckpoint(ctx context.Context, vchannel string) (contract.Checkpoint, error)
 }
 
 // queryCoord is what the proxy needs from the query coordinator.
@@ -52,28 +47,28 @@ type queryCoord interface {
 	LoadCollection(ctx context.Context, c *model.Collection, partitions []int64, replicas int32) error
 	ReleaseCollection(ctx context.Context, collectionID int64) error
 	ReleasePartitions(ctx context.Context, c *model.Collection, partitions []int64) error
-	State(collectionID int64) querycoord.LoadState
+	State(ctx context.Context, collectionID int64) (contract.LoadState, error)
 }
 
 // indexCoord is what the proxy needs from the index coordinator.
 type indexCoord interface {
-	CreateIndex(ctx context.Context, req indexcoord.CreateIndexRequest) error
-	Indexes(collectionID int64) []model.IndexDef
-	IndexProgress(def model.IndexDef) indexcoord.Progress
+	CreateIndex(ctx context.Context, req contract.CreateIndexRequest) error
+	Indexes(ctx context.Context, collectionID int64) ([]model.IndexDef, error)
+	IndexProgress(ctx context.Context, def model.IndexDef) (contract.IndexProgress, error)
 	DropIndex(ctx context.Context, collectionID, indexID int64) error
 }
 
 // writer appends DML to the log (the channel writer).
 type writer interface {
-	AppendInsert(ctx context.Context, pchannel string, in streaming.Insert) (streaming.Result, error)
-	AppendDelete(ctx context.Context, pchannel string, m *msg.Message) (streaming.Result, error)
+	AppendInsert(ctx context.Context, pchannel string, in contract.Insert) (contract.AppendResult, error)
+	AppendDelete(ctx context.Context, pchannel string, m *msg.Message) (contract.AppendResult, error)
 	Seal(ctx context.Context, pchannel, vchannel string, collection int64) ([]int64, uint64, error)
 }
 
 // shards serves reads per shard (the shard leaders' query nodes).
 type shards interface {
-	Search(ctx context.Context, req *querynode.SearchRequest) (*querynode.SearchResult, error)
-	Query(ctx context.Context, req *querynode.QueryRequest) (*querynode.QueryResult, error)
+	Search(ctx context.Context, req *contract.SearchRequest) (*contract.SearchResult, error)
+	Query(ctx context.Context, req *contract.QueryRequest) (*contract.QueryResult, error)
 }
 
 // Hooks let the composition root react to collection DDL (standalone

@@ -20,33 +20,32 @@ import (
 	"sync"
 
 	"github.com/milvago/milvago/internal/column"
-	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
-	"github.com/milvago/milvago/internal/querynode"
 )
 
 // dataCoord is what planning needs from the data coordinator.
 type dataCoord interface {
-	GetCheckpoint(vchannel string) datacoord.Checkpoint
-	Segments(collection int64, vchannel string) []model.Segment
-	DeltaLogs(vchannel string) []model.DeltaLog
+	GetCheckpoint(ctx context.Context, vchannel string) (contract.Checkpoint, error)
+	Segments(ctx context.Context, collection int64, vchannel string) ([]model.Segment, error)
+	DeltaLogs(ctx context.Context, vchannel string) ([]model.DeltaLog, error)
 }
 
 // indexCoord is what planning needs from the index coordinator.
 type indexCoord interface {
-	Indexes(collectionID int64) []model.IndexDef
-	SegmentIndexes(segmentID int64) []model.SegmentIndex
+	Indexes(ctx context.Context, collectionID int64) ([]model.IndexDef, error)
+	SegmentIndexes(ctx context.Context, segmentID int64) ([]model.SegmentIndex, error)
 }
 
 // queryNode serves shards (the query node).
 type queryNode interface {
-	LoadCollection(ctx context.Context, coll *model.Collection, partitions []int64, plans []querynode.ChannelPlan) error
-	ReleaseCollection(collectionID int64)
-	SyncSegment(ctx context.Context, collectionID int64, plan querynode.SegmentPlan) error
-	DropSegments(collectionID, partitionID int64)
-	Progress(collectionID int64) (int64, bool)
+	LoadCollection(ctx context.Context, coll *model.Collection, partitions []int64, plans []contract.ChannelPlan) error
+	ReleaseCollection(ctx context.Context, collectionID int64) error
+	SyncSegment(ctx context.Context, collectionID int64, plan contract.SegmentPlan) error
+	DropSegments(ctx context.Context, collectionID, partitionID int64) error
+	Progress(ctx context.Context, collectionID int64) (int64, bool, error)
 }
 
 // collections resolves collections by ID (the root coordinator).
@@ -134,12 +133,19 @@ func (s *Server) recoverOne(ctx context.Context, c *model.Collection) error {
 	if !ok {
 		return nil // released meanwhile
 	}
-	return s.d.Node.LoadCollection(ctx, c, li.Partitions, s.plans(c))
+	plans, err := s.plans(ctx, c)
+	if err != nil {
+		return err
+	}
+	return s.d.Node.LoadCollection(ctx, c, li.Partitions, plans)
 }
 
 // checkIndexes requires an index on every vector field, as Milvus does.
-func (s *Server) checkIndexes(c *model.Collection) error {
-	defs := s.d.Indexes.Indexes(c.ID)
+func (s *Server) checkIndexes(ctx context.Context, c *model.Collection) error {
+	defs, err := s.d.Indexes.Indexes(ctx, c.ID)
+	if err != nil {
+		return fmt.Errorf("querycoord: indexes of collection %d: %w", c.ID, err)
+	}
 	for _, f := range c.Schema.GetFields() {
 		if !column.IsVector(f.GetDataType()) {
 			continue
@@ -159,7 +165,7 @@ func (s *Server) checkIndexes(c *model.Collection) error {
 
 // LoadCollection starts loading a collection (partitions nil: all of it).
 func (s *Server) LoadCollection(ctx context.Context, c *model.Collection, partitions []int64, replicas int32) error {
-	if err := s.checkIndexes(c); err != nil {
+	if err := s.checkIndexes(ctx, c); err != nil {
 		return err
 	}
 	if replicas <= 0 {
@@ -183,8 +189,12 @@ func (s *Server) LoadCollection(ctx context.Context, c *model.Collection, partit
 	if _, err := s.d.KV.Put(ctx, prefixLoad+strconv.FormatInt(c.ID, 10), b); err != nil {
 		return fmt.Errorf("querycoord: save load state: %w", err)
 	}
+	plans, err := s.plans(ctx, c)
+	if err != nil {
+		return err
+	}
 	s.loaded[c.ID] = li
-	return s.d.Node.LoadCollection(ctx, c, li.Partitions, s.plans(c))
+	return s.d.Node.LoadCollection(ctx, c, li.Partitions, plans)
 }
 
 // ReleaseCollection stops serving a collection.
@@ -195,7 +205,9 @@ func (s *Server) ReleaseCollection(ctx context.Context, collectionID int64) erro
 		return fmt.Errorf("querycoord: release: %w", err)
 	}
 	delete(s.loaded, collectionID)
-	s.d.Node.ReleaseCollection(collectionID)
+	if err := s.d.Node.ReleaseCollection(ctx, collectionID); err != nil {
+		return fmt.Errorf("querycoord: release collection %d: %w", collectionID, err)
+	}
 	return nil
 }
 
@@ -235,24 +247,19 @@ func (s *Server) ReleasePartitions(ctx context.Context, c *model.Collection, par
 	return s.d.Node.LoadCollection(ctx, c, kept, nil)
 }
 
-// LoadState is whether and how far a collection is loaded.
-type LoadState struct {
-	Loaded     bool
-	Partitions []int64 // nil: all
-	Progress   int64   // 0-100
-	Replicas   int32
-}
-
 // State reports a collection's load state.
-func (s *Server) State(collectionID int64) LoadState {
+func (s *Server) State(ctx context.Context, collectionID int64) (contract.LoadState, error) {
 	s.mu.Lock()
 	li, ok := s.loaded[collectionID]
 	s.mu.Unlock()
 	if !ok {
-		return LoadState{}
+		return contract.LoadState{}, nil
 	}
-	p, _ := s.d.Node.Progress(collectionID)
-	return LoadState{Loaded: true, Partitions: li.Partitions, Progress: p, Replicas: li.Replicas}
+	p, _, err := s.d.Node.Progress(ctx, collectionID)
+	if err != nil {
+		return contract.LoadState{}, fmt.Errorf("querycoord: load progress of collection %d: %w", collectionID, err)
+	}
+	return contract.LoadState{Loaded: true, Partitions: li.Partitions, Progress: p, Replicas: li.Replicas}, nil
 }
 
 // LoadedCollections lists loaded collection IDs.
@@ -266,56 +273,100 @@ func (s *Server) LoadedCollections() []int64 {
 	return out
 }
 
-func (s *Server) plans(c *model.Collection) []querynode.ChannelPlan {
-	out := make([]querynode.ChannelPlan, 0, len(c.VChannels))
+func (s *Server) plans(ctx context.Context, c *model.Collection) ([]contract.ChannelPlan, error) {
+	out := make([]contract.ChannelPlan, 0, len(c.VChannels))
 	for i := range c.VChannels {
-		out = append(out, s.channelPlan(c, i))
+		p, err := s.channelPlan(ctx, c, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
 	}
-	return out
+	return out, nil
 }
 
 // channelPlan plans shard i of c. Its Replan plans the shard again, for a
 // query node that lagged behind the log's retention.
-func (s *Server) channelPlan(c *model.Collection, i int) querynode.ChannelPlan {
+func (s *Server) channelPlan(ctx context.Context, c *model.Collection, i int) (contract.ChannelPlan, error) {
 	vc := c.VChannels[i]
-	p := querynode.ChannelPlan{VChannel: vc, PChannel: c.PChannels[i], Checkpoint: s.d.Data.GetCheckpoint(vc)}
-	for _, seg := range s.d.Data.Segments(c.ID, vc) {
-		if seg.State == model.SegmentFlushed {
-			p.Sealed = append(p.Sealed, querynode.SegmentPlan{Segment: seg, Indexes: s.d.Indexes.SegmentIndexes(seg.ID)})
+	cp, err := s.d.Data.GetCheckpoint(ctx, vc)
+	if err != nil {
+		return contract.ChannelPlan{}, fmt.Errorf("querycoord: checkpoint of %s: %w", vc, err)
+	}
+	p := contract.ChannelPlan{VChannel: vc, PChannel: c.PChannels[i], Checkpoint: cp}
+	segs, err := s.d.Data.Segments(ctx, c.ID, vc)
+	if err != nil {
+		return contract.ChannelPlan{}, fmt.Errorf("querycoord: segments of %s: %w", vc, err)
+	}
+	for _, seg := range segs {
+		if seg.State != model.SegmentFlushed {
+			continue
+		}
+		idx, err := s.d.Indexes.SegmentIndexes(ctx, seg.ID)
+		if err != nil {
+			return contract.ChannelPlan{}, fmt.Errorf("querycoord: indexes of segment %d: %w", seg.ID, err)
+		}
+		p.Sealed = append(p.Sealed, contract.SegmentPlan{Segment: seg, Indexes: idx})
+	}
+	if p.DeltaLogs, err = s.d.Data.DeltaLogs(ctx, vc); err != nil {
+		return contract.ChannelPlan{}, fmt.Errorf("querycoord: delta logs of %s: %w", vc, err)
+	}
+	p.Replan = func(ctx context.Context) (contract.ChannelPlan, error) { return s.channelPlan(ctx, c, i) }
+	return p, nil
+}
+
+// ChannelPlan plans one shard of a collection again (for a query node
+// whose log position fell behind the log's retention).
+func (s *Server) ChannelPlan(ctx context.Context, collectionID int64, vchannel string) (contract.ChannelPlan, error) {
+	c, err := s.d.Collections.DescribeCollection(ctx, "", "", collectionID)
+	if err != nil {
+		return contract.ChannelPlan{}, err
+	}
+	for i, vc := range c.VChannels {
+		if vc == vchannel {
+			return s.channelPlan(ctx, c, i)
 		}
 	}
-	p.DeltaLogs = s.d.Data.DeltaLogs(vc)
-	p.Replan = func(context.Context) (querynode.ChannelPlan, error) { return s.channelPlan(c, i), nil }
-	return p
+	return contract.ChannelPlan{}, fmt.Errorf("querycoord: collection %d has no channel %s", collectionID, vchannel)
 }
 
 // SegmentFlushed hands a flushed segment to its shard (as a brute-force
 // sealed segment until its index is built).
-func (s *Server) SegmentFlushed(ctx context.Context, seg *model.Segment) {
-	s.handoff(ctx, seg.CollectionID, *seg)
+func (s *Server) SegmentFlushed(ctx context.Context, seg *model.Segment) error {
+	return s.handoff(ctx, seg.CollectionID, *seg)
 }
 
 // IndexBuilt reloads a segment with its new index.
-func (s *Server) IndexBuilt(ctx context.Context, collectionID, segmentID int64) {
-	for _, seg := range s.d.Data.Segments(collectionID, "") {
+func (s *Server) IndexBuilt(ctx context.Context, collectionID, segmentID int64) error {
+	segs, err := s.d.Data.Segments(ctx, collectionID, "")
+	if err != nil {
+		return fmt.Errorf("querycoord: segments of collection %d: %w", collectionID, err)
+	}
+	for _, seg := range segs {
 		if seg.ID == segmentID {
-			s.handoff(ctx, collectionID, seg)
-			return
+			return s.handoff(ctx, collectionID, seg)
 		}
 	}
+	return nil
 }
 
-func (s *Server) handoff(ctx context.Context, collectionID int64, seg model.Segment) {
+// handoff tells the query node to serve a flushed (or newly indexed)
+// segment of a loaded collection.
+func (s *Server) handoff(ctx context.Context, collectionID int64, seg model.Segment) error {
 	s.mu.Lock()
 	_, loaded := s.loaded[collectionID]
 	s.mu.Unlock()
 	if !loaded {
-		return
+		return nil
 	}
-	plan := querynode.SegmentPlan{Segment: seg, Indexes: s.d.Indexes.SegmentIndexes(seg.ID)}
-	if err := s.d.Node.SyncSegment(ctx, collectionID, plan); err != nil {
-		s.logger.Error("hand off segment", "segment", seg.ID, "err", err)
+	idx, err := s.d.Indexes.SegmentIndexes(ctx, seg.ID)
+	if err != nil {
+		return fmt.Errorf("querycoord: hand off segment %d: %w", seg.ID, err)
 	}
+	if err := s.d.Node.SyncSegment(ctx, collectionID, contract.SegmentPlan{Segment: seg, Indexes: idx}); err != nil {
+		return fmt.Errorf("querycoord: hand off segment %d: %w", seg.ID, err)
+	}
+	return nil
 }
 
 // CollectionDropped releases a dropped collection.
@@ -326,8 +377,11 @@ func (s *Server) CollectionDropped(ctx context.Context, c *model.Collection) {
 }
 
 // PartitionDropped stops serving a dropped partition's segments.
-func (s *Server) PartitionDropped(ctx context.Context, c *model.Collection, partitionID int64) {
-	s.d.Node.DropSegments(c.ID, partitionID)
+func (s *Server) PartitionDropped(ctx context.Context, c *model.Collection, partitionID int64) error {
+	if err := s.d.Node.DropSegments(ctx, c.ID, partitionID); err != nil {
+		return fmt.Errorf("querycoord: drop segments of partition %d: %w", partitionID, err)
+	}
+	return nil
 }
 
 func union(a, b []int64) []int64 {

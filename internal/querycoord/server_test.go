@@ -16,6 +16,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/datanode"
 	"github.com/milvago/milvago/internal/errs"
@@ -100,7 +101,7 @@ func newCluster(t *testing.T) *cluster {
 		{FieldID: pkField, Name: "id", DataType: schemapb.DataType_Int64, IsPrimaryKey: true},
 		{FieldID: vecField, Name: "v", DataType: schemapb.DataType_FloatVector, TypeParams: []*commonpb.KeyValuePair{{Key: "dim", Value: "4"}}},
 	}}
-	if c.coll, err = c.root.CreateCollection(ctx, rootcoord.CreateCollectionRequest{Schema: schema, ShardsNum: 2}); err != nil {
+	if c.coll, err = c.root.CreateCollection(ctx, contract.CreateCollectionRequest{Schema: schema, ShardsNum: 2}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.dnode.Watch(ctx, c.coll); err != nil {
@@ -177,7 +178,7 @@ func (c *cluster) write(t *testing.T, kind msg.Kind, version int, pks ...int64) 
 			m.Delete = &msgpb.DeleteRequest{CollectionID: c.coll.ID, ShardName: vc, NumRows: int64(len(keys)),
 				PrimaryKeys: &schemapb.IDs{IdField: &schemapb.IDs_IntId{IntId: &schemapb.LongArray{Data: keys}}}}
 		}
-		if _, err := c.w.AppendInsert(c.ctx, c.coll.PChannels[shard], streaming.Insert{CollectionID: c.coll.ID, PartitionID: part,
+		if _, err := c.w.AppendInsert(c.ctx, c.coll.PChannels[shard], contract.Insert{CollectionID: c.coll.ID, PartitionID: part,
 			VChannel: vc, Rows: int64(len(keys)), Bytes: int64(len(keys) * 24), Message: m}); err != nil {
 			t.Fatal(err)
 		}
@@ -235,12 +236,12 @@ func eventually(t *testing.T, what string, cond func() bool) {
 
 func (c *cluster) createIndex(t *testing.T) model.IndexDef {
 	t.Helper()
-	err := c.icoord.CreateIndex(c.ctx, indexcoord.CreateIndexRequest{Collection: c.coll, Field: c.coll.FieldByID(vecField), Name: "v_idx",
+	err := c.icoord.CreateIndex(c.ctx, contract.CreateIndexRequest{Collection: c.coll, Field: c.coll.FieldByID(vecField), Name: "v_idx",
 		Params: map[string]string{"index_type": "FLAT", "metric_type": "L2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c.icoord.Indexes(c.coll.ID)[0]
+	return must(c.icoord.Indexes(bg, c.coll.ID))[0]
 }
 
 func (c *cluster) now(t *testing.T) uint64 {
@@ -260,7 +261,7 @@ func (c *cluster) read(ctx context.Context, guarantee uint64) error {
 	var count int64
 	query := []float32{0, 0, 0, 0}
 	for _, vc := range c.coll.VChannels {
-		q, err := c.qnode.Query(ctx, &querynode.QueryRequest{CollectionID: c.coll.ID, VChannel: vc, GuaranteeTS: guarantee, OutputFields: []int64{vecField}})
+		q, err := c.qnode.Query(ctx, &contract.QueryRequest{CollectionID: c.coll.ID, VChannel: vc, GuaranteeTS: guarantee, OutputFields: []int64{vecField}})
 		if err != nil {
 			return err
 		}
@@ -274,12 +275,12 @@ func (c *cluster) read(ctx context.Context, guarantee uint64) error {
 				return fmt.Errorf("query: key %d has vector %v, want %v", pk, vecs.Row(i), want)
 			}
 		}
-		n, err := c.qnode.Query(ctx, &querynode.QueryRequest{CollectionID: c.coll.ID, VChannel: vc, GuaranteeTS: guarantee, CountOnly: true})
+		n, err := c.qnode.Query(ctx, &contract.QueryRequest{CollectionID: c.coll.ID, VChannel: vc, GuaranteeTS: guarantee, CountOnly: true})
 		if err != nil {
 			return err
 		}
 		count += n.Count
-		s, err := c.qnode.Search(ctx, &querynode.SearchRequest{CollectionID: c.coll.ID, VChannel: vc, GuaranteeTS: guarantee,
+		s, err := c.qnode.Search(ctx, &contract.SearchRequest{CollectionID: c.coll.ID, VChannel: vc, GuaranteeTS: guarantee,
 			Search: segment.SearchRequest{FieldID: vecField, Queries: index.Dataset{Dim: dim, Float: query}, Metric: index.L2,
 				Params: index.SearchParams{K: 1000}}})
 		if err != nil {
@@ -314,7 +315,7 @@ func (c *cluster) read(ctx context.Context, guarantee uint64) error {
 
 func (c *cluster) waitLoaded(t *testing.T) {
 	t.Helper()
-	eventually(t, "load progress 100", func() bool { return c.qcoord.State(c.coll.ID).Progress == 100 })
+	eventually(t, "load progress 100", func() bool { return must(c.qcoord.State(bg, c.coll.ID)).Progress == 100 })
 }
 
 // TestLoadHandoffReleaseRecover loads a collection whose rows are partly
@@ -330,7 +331,7 @@ func TestLoadHandoffReleaseRecover(t *testing.T) {
 	c.write(t, msg.KindUpsert, 1, 4, 11)
 	c.insertRange(t, 60, 120) // seals again: flushes the deletes and the upsert
 	eventually(t, "delete logs flushed on both shards", func() bool {
-		return len(c.data.DeltaLogs(c.coll.VChannels[0])) > 0 && len(c.data.DeltaLogs(c.coll.VChannels[1])) > 0
+		return len(must(c.data.DeltaLogs(bg, c.coll.VChannels[0]))) > 0 && len(must(c.data.DeltaLogs(bg, c.coll.VChannels[1]))) > 0
 	})
 	c.delete(t, 9, 100, 2)                // in the log only: flushed and growing rows
 	c.write(t, msg.KindUpsert, 2, 4, 110) // upsert of a flushed row again, and of a growing one
@@ -368,9 +369,9 @@ func TestLoadHandoffReleaseRecover(t *testing.T) {
 	if len(sealed) == 0 {
 		t.Fatal("nothing was growing")
 	}
-	eventually(t, "handed-off segments flushed", func() bool { return c.data.Flushed(sealed) })
+	eventually(t, "handed-off segments flushed", func() bool { return must(c.data.Flushed(bg, sealed)) })
 	eventually(t, "every segment indexed", func() bool {
-		p := c.icoord.IndexProgress(def)
+		p := must(c.icoord.IndexProgress(bg, def))
 		return p.State == commonpb.IndexState_Finished && p.IndexedRows == p.TotalRows
 	})
 	start := reads.Load()
@@ -381,14 +382,14 @@ func TestLoadHandoffReleaseRecover(t *testing.T) {
 	for err := range errc {
 		t.Fatal(err)
 	}
-	if p := c.qcoord.State(c.coll.ID).Progress; p != 100 {
+	if p := must(c.qcoord.State(bg, c.coll.ID)).Progress; p != 100 {
 		t.Fatalf("progress %d after the handoff", p)
 	}
 
 	// Restart the query side: the load survives and Recover serves it again.
 	c.stopQuery()
 	c.startQuery(t)
-	if st := c.qcoord.State(c.coll.ID); !st.Loaded {
+	if st := must(c.qcoord.State(bg, c.coll.ID)); !st.Loaded {
 		t.Fatalf("state after restart: %+v", st)
 	}
 	if err := c.qcoord.Recover(c.ctx); err != nil {
@@ -403,14 +404,14 @@ func TestLoadHandoffReleaseRecover(t *testing.T) {
 	if err := c.qcoord.ReleaseCollection(c.ctx, c.coll.ID); err != nil {
 		t.Fatal(err)
 	}
-	if st := c.qcoord.State(c.coll.ID); st.Loaded {
+	if st := must(c.qcoord.State(bg, c.coll.ID)); st.Loaded {
 		t.Fatalf("state after release: %+v", st)
 	}
-	_, err := c.qnode.Query(c.ctx, &querynode.QueryRequest{CollectionID: c.coll.ID, VChannel: c.coll.VChannels[0], GuaranteeTS: 1, CountOnly: true})
+	_, err := c.qnode.Query(c.ctx, &contract.QueryRequest{CollectionID: c.coll.ID, VChannel: c.coll.VChannels[0], GuaranteeTS: 1, CountOnly: true})
 	if !errors.Is(err, errs.ErrCollectionNotLoaded) {
 		t.Fatalf("query after release: %v", err)
 	}
-	if _, ok := c.qnode.Progress(c.coll.ID); ok {
+	if _, ok := must2(c.qnode.Progress(bg, c.coll.ID)); ok {
 		t.Fatal("query node still reports progress after release")
 	}
 	c.stopQuery()
@@ -446,7 +447,7 @@ type gatedNode struct {
 	release chan struct{}
 }
 
-func (g *gatedNode) LoadCollection(ctx context.Context, coll *model.Collection, partitions []int64, plans []querynode.ChannelPlan) error {
+func (g *gatedNode) LoadCollection(ctx context.Context, coll *model.Collection, partitions []int64, plans []contract.ChannelPlan) error {
 	g.entered <- struct{}{}
 	<-g.release
 	return g.queryNode.LoadCollection(ctx, coll, partitions, plans)
@@ -470,7 +471,7 @@ func TestHandoffDuringRecover(t *testing.T) {
 	go func() { recovered <- c.qcoord.Recover(c.ctx) }()
 	<-g.entered // the plan is made: nothing is flushed in it
 	sealed := c.sealAll(t)
-	eventually(t, "flush", func() bool { return c.data.Flushed(sealed) })
+	eventually(t, "flush", func() bool { return must(c.data.Flushed(bg, sealed)) })
 	close(g.release)
 	if err := <-recovered; err != nil {
 		t.Fatal(err)
@@ -480,7 +481,7 @@ func TestHandoffDuringRecover(t *testing.T) {
 	eventually(t, "the flushed rows served sealed", func() bool {
 		n := 0
 		for _, vc := range c.coll.VChannels {
-			s, err := c.qnode.Search(c.ctx, &querynode.SearchRequest{CollectionID: c.coll.ID, VChannel: vc, GuaranteeTS: c.now(t), IgnoreGrowing: true,
+			s, err := c.qnode.Search(c.ctx, &contract.SearchRequest{CollectionID: c.coll.ID, VChannel: vc, GuaranteeTS: c.now(t), IgnoreGrowing: true,
 				Search: segment.SearchRequest{FieldID: vecField, Queries: index.Dataset{Dim: dim, Float: []float32{0, 0, 0, 0}}, Metric: index.L2,
 					Params: index.SearchParams{K: 100}}})
 			if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
@@ -21,7 +22,7 @@ import (
 // delegator serves one shard of one collection.
 type delegator struct {
 	coll   *model.Collection
-	plan   ChannelPlan
+	plan   contract.ChannelPlan
 	d      Deps
 	logger *slog.Logger
 
@@ -83,7 +84,7 @@ type deleteLog struct {
 	strTS  []uint64
 }
 
-func newDelegator(coll *model.Collection, plan ChannelPlan, d Deps, logger *slog.Logger) *delegator {
+func newDelegator(coll *model.Collection, plan contract.ChannelPlan, d Deps, logger *slog.Logger) *delegator {
 	return &delegator{coll: coll, plan: plan, d: d, logger: logger.With("vchannel", plan.VChannel),
 		growing: map[int64]*segment.Growing{}, sealed: map[int64]*sealedSegment{}, notify: make(chan struct{})}
 }

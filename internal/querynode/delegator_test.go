@@ -15,6 +15,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/datanode"
 	"github.com/milvago/milvago/internal/errs"
@@ -159,7 +160,7 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func (e *env) insert(t *testing.T, pks ...int64) streaming.Result {
+func (e *env) insert(t *testing.T, pks ...int64) contract.AppendResult {
 	t.Helper()
 	vecs := make([]float32, 0, len(pks)*dim)
 	for _, pk := range pks {
@@ -173,7 +174,7 @@ func (e *env) insert(t *testing.T, pks ...int64) streaming.Result {
 			column.ToFieldData(&column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: pks}, f[0]),
 			column.ToFieldData(&column.FloatVector{Dim: dim, Data: vecs}, f[1]),
 		}}
-	r, err := e.w.AppendInsert(e.ctx, pch, streaming.Insert{CollectionID: collID, PartitionID: part, VChannel: vch, Rows: int64(len(pks)),
+	r, err := e.w.AppendInsert(e.ctx, pch, contract.Insert{CollectionID: collID, PartitionID: part, VChannel: vch, Rows: int64(len(pks)),
 		Bytes: int64(len(pks) * 16), Message: &msg.Message{Kind: msg.KindInsert, VChannel: vch, Insert: ins}})
 	if err != nil {
 		t.Fatal(err)
@@ -203,8 +204,10 @@ func (e *env) seal(t *testing.T) model.Segment {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "flush", func() bool { return e.data.Flushed(ids) && e.data.GetCheckpoint(vch).Position == uint64(latest) })
-	seg, _ := e.data.Segment(ids[0])
+	eventually(t, "flush", func() bool {
+		return must(e.data.Flushed(bg, ids)) && must(e.data.GetCheckpoint(bg, vch)).Position == uint64(latest)
+	})
+	seg, _ := must2(e.data.Segment(bg, ids[0]))
 	return seg
 }
 
@@ -231,15 +234,15 @@ func (e *env) keysVia(t *testing.T, qn *Server, guarantee uint64) []int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
 	defer cancel()
-	q, err := qn.Query(ctx, &QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: guarantee})
+	q, err := qn.Query(ctx, &contract.QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: guarantee})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := qn.Query(ctx, &QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: guarantee, CountOnly: true})
+	n, err := qn.Query(ctx, &contract.QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: guarantee, CountOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := qn.Search(ctx, &SearchRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: guarantee,
+	s, err := qn.Search(ctx, &contract.SearchRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: guarantee,
 		Search: segment.SearchRequest{FieldID: 101, Queries: index.Dataset{Dim: dim, Float: []float32{0, 0}}, Metric: index.L2, Params: index.SearchParams{K: 1000}}})
 	if err != nil {
 		t.Fatal(err)
@@ -292,14 +295,14 @@ func TestHandoffAheadOfTheLog(t *testing.T) {
 	e.delete(t, 31, 7)
 
 	// Loaded as if nothing had been flushed yet; the shard reads nothing.
-	plan := ChannelPlan{VChannel: vch, PChannel: pch}
-	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []ChannelPlan{plan}); err != nil {
+	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch}
+	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
 		t.Fatal(err)
 	}
-	if p, ok := e.qn.Progress(collID); !ok || p != 0 {
+	if p, ok := must2(e.qn.Progress(bg, collID)); !ok || p != 0 {
 		t.Fatalf("progress %d before the shard read anything", p)
 	}
-	if err := e.qn.SyncSegment(e.ctx, collID, SegmentPlan{Segment: seg}); err != nil {
+	if err := e.qn.SyncSegment(e.ctx, collID, contract.SegmentPlan{Segment: seg}); err != nil {
 		t.Fatal(err)
 	}
 	dl := e.delegator(t)
@@ -309,7 +312,7 @@ func TestHandoffAheadOfTheLog(t *testing.T) {
 		t.Fatalf("at the first insert's time the shard shows %v, want 0..9", got)
 	}
 	e.gated.open()
-	eventually(t, "progress 100", func() bool { p, _ := e.qn.Progress(collID); return p == 100 })
+	eventually(t, "progress 100", func() bool { p, _ := must2(e.qn.Progress(bg, collID)); return p == 100 })
 	want := slices.Sorted(maps.Keys(e.live))
 	if got := e.keys(t, e.now(t)); !slices.Equal(got, want) {
 		t.Fatalf("shard shows %v, want %v", got, want)
@@ -330,15 +333,15 @@ func TestReleaseAndReplaceUnmap(t *testing.T) {
 	e.delete(t, 3)
 	seg := e.seal(t)
 	e.gated.open()
-	plan := ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: e.data.GetCheckpoint(vch),
-		Sealed: []SegmentPlan{{Segment: seg}}, DeltaLogs: e.data.DeltaLogs(vch)}
+	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: must(e.data.GetCheckpoint(bg, vch)),
+		Sealed: []contract.SegmentPlan{{Segment: seg}}, DeltaLogs: must(e.data.DeltaLogs(bg, vch))}
 	if plan.Checkpoint.Position == 0 || len(plan.DeltaLogs) != 1 {
 		t.Fatalf("plan %+v", plan)
 	}
-	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []ChannelPlan{plan}); err != nil {
+	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "progress 100", func() bool { p, _ := e.qn.Progress(collID); return p == 100 })
+	eventually(t, "progress 100", func() bool { p, _ := must2(e.qn.Progress(bg, collID)); return p == 100 })
 	want := slices.Sorted(maps.Keys(e.live))
 	if got := e.keys(t, e.now(t)); !slices.Equal(got, want) {
 		t.Fatalf("shard shows %v, want %v", got, want)
@@ -347,7 +350,7 @@ func TestReleaseAndReplaceUnmap(t *testing.T) {
 	if open == 0 {
 		t.Fatal("no mapping open for a loaded sealed segment")
 	}
-	if err := e.qn.SyncSegment(e.ctx, collID, SegmentPlan{Segment: seg}); err != nil {
+	if err := e.qn.SyncSegment(e.ctx, collID, contract.SegmentPlan{Segment: seg}); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.objects.open.Load(); got != open {
@@ -356,11 +359,11 @@ func TestReleaseAndReplaceUnmap(t *testing.T) {
 	if got := e.keys(t, e.now(t)); !slices.Equal(got, want) {
 		t.Fatalf("after reload the shard shows %v, want %v", got, want)
 	}
-	e.qn.ReleaseCollection(collID)
+	mustDo(e.qn.ReleaseCollection(bg, collID))
 	if got := e.objects.open.Load(); got != 0 {
 		t.Fatalf("%d mappings open after release", got)
 	}
-	if _, err := e.qn.Query(e.ctx, &QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: 1}); !errors.Is(err, errs.ErrCollectionNotLoaded) {
+	if _, err := e.qn.Query(e.ctx, &contract.QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: 1}); !errors.Is(err, errs.ErrCollectionNotLoaded) {
 		t.Fatalf("query after release: %v", err)
 	}
 }
@@ -402,11 +405,11 @@ func TestReleaseDuringLoad(t *testing.T) {
 		done := make(chan struct{})
 		go func() { qn.Run(ctx); close(done) }()
 		defer func() { cancel(); <-done }()
-		plan := ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: e.data.GetCheckpoint(vch)}
+		plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: must(e.data.GetCheckpoint(bg, vch))}
 		if !viaHandoff {
-			plan.Sealed = []SegmentPlan{{Segment: seg}}
+			plan.Sealed = []contract.SegmentPlan{{Segment: seg}}
 		}
-		if err := qn.LoadCollection(ctx, e.coll, nil, []ChannelPlan{plan}); err != nil {
+		if err := qn.LoadCollection(ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
 			t.Fatal(err)
 		}
 		handoff := make(chan error, 1)
@@ -415,10 +418,10 @@ func TestReleaseDuringLoad(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			go func() { handoff <- d.loadSealed(ctx, SegmentPlan{Segment: seg}) }()
+			go func() { handoff <- d.loadSealed(ctx, contract.SegmentPlan{Segment: seg}) }()
 		}
 		<-bm.started
-		qn.ReleaseCollection(collID)
+		mustDo(qn.ReleaseCollection(bg, collID))
 		close(bm.release)
 		if viaHandoff {
 			<-handoff
@@ -463,22 +466,22 @@ func TestLoadRetriesAfterAFailingObjectStore(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	qn.Start(ctx)
 	go func() { qn.Run(ctx); close(done) }()
-	plan := ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: e.data.GetCheckpoint(vch),
-		Sealed: []SegmentPlan{{Segment: seg}}, DeltaLogs: e.data.DeltaLogs(vch)}
-	if err := qn.LoadCollection(ctx, e.coll, nil, []ChannelPlan{plan}); err != nil {
+	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: must(e.data.GetCheckpoint(bg, vch)),
+		Sealed: []contract.SegmentPlan{{Segment: seg}}, DeltaLogs: must(e.data.DeltaLogs(bg, vch))}
+	if err := qn.LoadCollection(ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "a failed load attempt", func() bool { return hs.faulty.Calls() > 1 })
 	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
 	defer rcancel()
-	if _, err := qn.Query(rctx, &QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: e.now(t), CountOnly: true}); err == nil {
+	if _, err := qn.Query(rctx, &contract.QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: e.now(t), CountOnly: true}); err == nil {
 		t.Fatal("a shard that cannot load answered")
 	}
-	if p, _ := qn.Progress(collID); p == 100 {
+	if p, _ := must2(qn.Progress(bg, collID)); p == 100 {
 		t.Fatal("progress 100 while the load fails")
 	}
 	hs.healed.Store(true)
-	eventually(t, "progress 100", func() bool { p, _ := qn.Progress(collID); return p == 100 })
+	eventually(t, "progress 100", func() bool { p, _ := must2(qn.Progress(bg, collID)); return p == 100 })
 	want := slices.Sorted(maps.Keys(e.live))
 	if got := e.keysVia(t, qn, e.now(t)); !slices.Equal(got, want) {
 		t.Fatalf("after the store healed the shard shows %v, want %v", got, want)

@@ -7,6 +7,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/model"
@@ -22,7 +23,7 @@ type evicter interface{ Evict() }
 
 // loadSealed maps a flushed segment's files, loads its indexes and swaps
 // it into the shard, replacing its growing copy or an older sealed copy.
-func (dl *delegator) loadSealed(ctx context.Context, plan SegmentPlan) error {
+func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) error {
 	seg := plan.Segment
 	ss := &sealedSegment{}
 	ok := false

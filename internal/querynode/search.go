@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/segment"
 )
 
@@ -29,7 +30,7 @@ func (dl *delegator) strPK() bool {
 	return pk != nil && pk.GetDataType() != schemapb.DataType_Int64
 }
 
-func (dl *delegator) search(ctx context.Context, req *SearchRequest, parts map[int64]bool) (*SearchResult, error) {
+func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, parts map[int64]bool) (*contract.SearchResult, error) {
 	mvcc, err := dl.waitTSafe(ctx, req.GuaranteeTS)
 	if err != nil {
 		return nil, err
@@ -57,7 +58,7 @@ func (dl *delegator) search(ctx context.Context, req *SearchRequest, parts map[i
 	nq, k := sreq.Queries.Len(), sreq.Params.K
 	grouped := sreq.GroupBy != nil
 	higher := sreq.Metric.HigherIsBetter()
-	out := &SearchResult{NQ: nq, Topks: make([]int, nq)}
+	out := &contract.SearchResult{NQ: nq, Topks: make([]int, nq)}
 	var hits []hit
 	cands := make([]hit, 0, k*len(results))
 	for q := range nq {
@@ -190,7 +191,7 @@ func fetch(ctx context.Context, segs []segment.Segment, hits []hit, fieldIDs []i
 	return out, nil
 }
 
-func (dl *delegator) query(ctx context.Context, req *QueryRequest, parts map[int64]bool) (*QueryResult, error) {
+func (dl *delegator) query(ctx context.Context, req *contract.QueryRequest, parts map[int64]bool) (*contract.QueryResult, error) {
 	mvcc, err := dl.waitTSafe(ctx, req.GuaranteeTS)
 	if err != nil {
 		return nil, err
@@ -206,7 +207,7 @@ func (dl *delegator) query(ctx context.Context, req *QueryRequest, parts map[int
 			}
 			n += c
 		}
-		return &QueryResult{Count: n}, nil
+		return &contract.QueryResult{Count: n}, nil
 	}
 	var hits []hit
 	for si, s := range rs.segs {
@@ -247,7 +248,7 @@ func (dl *delegator) query(ctx context.Context, req *QueryRequest, parts map[int
 	if req.Limit > 0 && len(hits) > req.Limit {
 		hits = hits[:req.Limit]
 	}
-	out := &QueryResult{}
+	out := &contract.QueryResult{}
 	for _, h := range hits {
 		if strPK {
 			out.StrPKs = append(out.StrPKs, h.strPK)

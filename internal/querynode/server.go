@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
@@ -81,7 +82,7 @@ func (s *Server) Run(ctx context.Context) error {
 
 // LoadCollection starts serving a collection's shards as planned. Loading
 // continues in the background; Progress reports it. partitions nil loads all.
-func (s *Server) LoadCollection(ctx context.Context, coll *model.Collection, partitions []int64, plans []ChannelPlan) error {
+func (s *Server) LoadCollection(ctx context.Context, coll *model.Collection, partitions []int64, plans []contract.ChannelPlan) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.runCtx == nil {
@@ -115,7 +116,7 @@ func (c *collection) setPartitions(partitions []int64) {
 }
 
 // ReleaseCollection stops serving a collection and frees its segments.
-func (s *Server) ReleaseCollection(collectionID int64) {
+func (s *Server) ReleaseCollection(ctx context.Context, collectionID int64) error {
 	s.mu.Lock()
 	c, ok := s.collections[collectionID]
 	delete(s.collections, collectionID)
@@ -126,11 +127,12 @@ func (s *Server) ReleaseCollection(collectionID int64) {
 			d.close()
 		}
 	}
+	return nil
 }
 
 // SyncSegment hands a flushed (or newly indexed) segment to its shard:
 // the sealed copy replaces the growing one, or the previous sealed copy.
-func (s *Server) SyncSegment(ctx context.Context, collectionID int64, plan SegmentPlan) error {
+func (s *Server) SyncSegment(ctx context.Context, collectionID int64, plan contract.SegmentPlan) error {
 	d, err := s.shard(collectionID, plan.Segment.VChannel)
 	if err != nil {
 		return err
@@ -139,34 +141,35 @@ func (s *Server) SyncSegment(ctx context.Context, collectionID int64, plan Segme
 }
 
 // DropSegments removes segments (e.g. of a dropped partition).
-func (s *Server) DropSegments(collectionID int64, partitionID int64) {
+func (s *Server) DropSegments(ctx context.Context, collectionID int64, partitionID int64) error {
 	s.mu.Lock()
 	c, ok := s.collections[collectionID]
 	s.mu.Unlock()
 	if !ok {
-		return
+		return nil
 	}
 	for _, d := range c.shards {
 		d.dropPartition(partitionID)
 	}
+	return nil
 }
 
 // Progress returns the loading percentage of a collection (100: ready).
-func (s *Server) Progress(collectionID int64) (int64, bool) {
+func (s *Server) Progress(ctx context.Context, collectionID int64) (int64, bool, error) {
 	s.mu.Lock()
 	c, ok := s.collections[collectionID]
 	s.mu.Unlock()
 	if !ok {
-		return 0, false
+		return 0, false, nil
 	}
 	var sum int64
 	for _, d := range c.shards {
 		sum += d.progress()
 	}
 	if len(c.shards) == 0 {
-		return 100, true
+		return 100, true, nil
 	}
-	return sum / int64(len(c.shards)), true
+	return sum / int64(len(c.shards)), true, nil
 }
 
 func (s *Server) shard(collectionID int64, vchannel string) (*delegator, error) {
@@ -204,7 +207,7 @@ func (s *Server) partitionsFor(collectionID int64, requested []int64) (map[int64
 }
 
 // Search runs one shard's share of a search.
-func (s *Server) Search(ctx context.Context, req *SearchRequest) (*SearchResult, error) {
+func (s *Server) Search(ctx context.Context, req *contract.SearchRequest) (*contract.SearchResult, error) {
 	d, err := s.shard(req.CollectionID, req.VChannel)
 	if err != nil {
 		return nil, err
@@ -217,7 +220,7 @@ func (s *Server) Search(ctx context.Context, req *SearchRequest) (*SearchResult,
 }
 
 // Query runs one shard's share of a query or count.
-func (s *Server) Query(ctx context.Context, req *QueryRequest) (*QueryResult, error) {
+func (s *Server) Query(ctx context.Context, req *contract.QueryRequest) (*contract.QueryResult, error) {
 	d, err := s.shard(req.CollectionID, req.VChannel)
 	if err != nil {
 		return nil, err
@@ -227,4 +230,16 @@ func (s *Server) Query(ctx context.Context, req *QueryRequest) (*QueryResult, er
 		return nil, err
 	}
 	return d.query(ctx, req, parts)
+}
+
+// Collection returns the definition of a loaded collection (an RPC adapter
+// decodes filters and encodes result columns against its schema).
+func (s *Server) Collection(collectionID int64) (*model.Collection, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.collections[collectionID]
+	if !ok {
+		return nil, errs.CollectionNotLoaded(collectionID)
+	}
+	return c.coll, nil
 }

@@ -6,16 +6,17 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
 )
 
 // replan plans the shard from the data coordinator, as querycoord does.
-func (e *env) replan(context.Context) (ChannelPlan, error) {
-	p := ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: e.data.GetCheckpoint(vch), DeltaLogs: e.data.DeltaLogs(vch), Replan: e.replan}
-	for _, seg := range e.data.Segments(collID, vch) {
+func (e *env) replan(context.Context) (contract.ChannelPlan, error) {
+	p := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: must(e.data.GetCheckpoint(bg, vch)), DeltaLogs: must(e.data.DeltaLogs(bg, vch)), Replan: e.replan}
+	for _, seg := range must(e.data.Segments(bg, collID, vch)) {
 		if seg.State == model.SegmentFlushed {
-			p.Sealed = append(p.Sealed, SegmentPlan{Segment: seg})
+			p.Sealed = append(p.Sealed, contract.SegmentPlan{Segment: seg})
 		}
 	}
 	return p, nil
@@ -36,8 +37,8 @@ func TestReloadAfterTruncation(t *testing.T) {
 
 		// Loaded as if nothing had been flushed yet; the shard reads the
 		// first insert only.
-		plan := ChannelPlan{VChannel: vch, PChannel: pch, Replan: e.replan}
-		if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []ChannelPlan{plan}); err != nil {
+		plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Replan: e.replan}
+		if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
 			t.Fatal(err)
 		}
 		dl := e.delegator(t)
@@ -45,14 +46,14 @@ func TestReloadAfterTruncation(t *testing.T) {
 		eventually(t, "the first message", func() bool { return dl.tsafe.Load() == first.TS })
 		if handoff {
 			// Handed off before the reload: the reload keeps a copy.
-			if err := e.qn.SyncSegment(e.ctx, collID, SegmentPlan{Segment: seg}); err != nil {
+			if err := e.qn.SyncSegment(e.ctx, collID, contract.SegmentPlan{Segment: seg}); err != nil {
 				t.Fatal(err)
 			}
 		}
 		if got := e.keys(t, first.TS); !slices.Equal(got, keyRange(0, 10)) {
 			t.Fatalf("at the first insert's time the shard shows %v, want 0..9", got)
 		}
-		cp := e.data.GetCheckpoint(vch).Position
+		cp := must(e.data.GetCheckpoint(bg, vch)).Position
 		if err := e.log.Truncate(e.ctx, pch, logbroker.MessageID(cp)); err != nil {
 			t.Fatal(err)
 		}
@@ -91,13 +92,13 @@ func TestReplayToTheOldPosition(t *testing.T) {
 	e := newEnv(t)
 	e.insert(t, keyRange(0, 10)...)
 	seg := e.seal(t)
-	cp := e.data.GetCheckpoint(vch)
+	cp := must(e.data.GetCheckpoint(bg, vch))
 	e.insert(t, keyRange(10, 20)...)
 	e.delete(t, 3, 15)
 
-	plan := ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: cp, Sealed: []SegmentPlan{{Segment: seg}}}
+	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: cp, Sealed: []contract.SegmentPlan{{Segment: seg}}}
 	dl := newDelegator(e.coll, plan, Deps{Log: e.log, Objects: e.objects, Syncer: e.w}, e.qn.logger)
-	dl.plan.Replan = func(context.Context) (ChannelPlan, error) { return plan, nil }
+	dl.plan.Replan = func(context.Context) (contract.ChannelPlan, error) { return plan, nil }
 	if err := dl.load(e.ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/datanode"
 	"github.com/milvago/milvago/internal/kv"
@@ -106,7 +107,7 @@ func (s *stack) insert(c *model.Collection, from, to int64) {
 			column.ToFieldData(&column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: pks}, f[0]),
 			column.ToFieldData(&column.FloatVector{Dim: 2, Data: vecs}, f[1]),
 		}}
-	if _, err := s.w.AppendInsert(s.ctx, pch, streaming.Insert{CollectionID: c.ID, PartitionID: c.Partitions[0].ID, VChannel: vc,
+	if _, err := s.w.AppendInsert(s.ctx, pch, contract.Insert{CollectionID: c.ID, PartitionID: c.Partitions[0].ID, VChannel: vc,
 		Rows: int64(len(pks)), Bytes: int64(len(pks) * 16), Message: &msg.Message{Kind: msg.KindInsert, VChannel: vc, Insert: ins}}); err != nil {
 		s.t.Fatal(err)
 	}
@@ -123,7 +124,9 @@ func (s *stack) seal(c *model.Collection) {
 		s.t.Fatal(err)
 	}
 	latest := s.latest()
-	eventually(s.t, "flush", func() bool { return s.data.Flushed(ids) && s.data.GetCheckpoint(vc).Position >= uint64(latest) })
+	eventually(s.t, "flush", func() bool {
+		return must(s.data.Flushed(bg, ids)) && must(s.data.GetCheckpoint(bg, vc)).Position >= uint64(latest)
+	})
 }
 
 func (s *stack) latest() logbroker.MessageID {
@@ -135,7 +138,9 @@ func (s *stack) latest() logbroker.MessageID {
 	return id
 }
 
-func (s *stack) cp(c *model.Collection) uint64 { return s.data.GetCheckpoint(c.VChannels[0]).Position }
+func (s *stack) cp(c *model.Collection) uint64 {
+	return must(s.data.GetCheckpoint(bg, c.VChannels[0])).Position
+}
 
 // readable reports whether a reader may start after position after.
 func (s *stack) readable(after uint64) bool {
@@ -199,7 +204,7 @@ func TestTruncationBehindTheDataNode(t *testing.T) {
 			tick, s.readable(tick), tick-1, s.readable(tick-1), tick)
 	}
 	var growing model.Segment
-	for _, seg := range s.data.Segments(b.ID, "") {
+	for _, seg := range must(s.data.Segments(bg, b.ID, "")) {
 		if seg.State == model.SegmentGrowing {
 			growing = seg
 		}
@@ -222,7 +227,7 @@ func TestTruncationBehindTheDataNode(t *testing.T) {
 		t.Fatalf("not truncated up to the smallest checkpoint %d", low)
 	}
 	for _, c := range s.colls {
-		if got := s.data.RowCount(c.ID, 0); got != s.rows[c.ID] {
+		if got := must(s.data.RowCount(bg, c.ID, 0)); got != s.rows[c.ID] {
 			t.Fatalf("collection %d: %d rows flushed, want %d", c.ID, got, s.rows[c.ID])
 		}
 	}
@@ -238,8 +243,10 @@ func TestTruncationBehindTheDataNode(t *testing.T) {
 // segment has a finished build (segments are searched by brute force).
 type indexes struct{}
 
-func (indexes) Indexes(int64) []model.IndexDef            { return []model.IndexDef{{FieldID: 101}} }
-func (indexes) SegmentIndexes(int64) []model.SegmentIndex { return nil }
+func (indexes) Indexes(context.Context, int64) ([]model.IndexDef, error) {
+	return []model.IndexDef{{FieldID: 101}}, nil
+}
+func (indexes) SegmentIndexes(context.Context, int64) ([]model.SegmentIndex, error) { return nil, nil }
 
 type colls []*model.Collection
 
@@ -268,13 +275,13 @@ func (s *stack) checkServed() {
 		if err := qc.LoadCollection(ctx, c, nil, 1); err != nil {
 			s.t.Fatal(err)
 		}
-		eventually(s.t, "load", func() bool { p, _ := qn.Progress(c.ID); return p == 100 })
+		eventually(s.t, "load", func() bool { p, _ := must2(qn.Progress(bg, c.ID)); return p == 100 })
 		ts, err := s.root.AllocTimestamp(ctx, 1)
 		if err != nil {
 			s.t.Fatal(err)
 		}
 		qctx, qcancel := context.WithTimeout(ctx, 20*time.Second)
-		res, err := qn.Query(qctx, &querynode.QueryRequest{CollectionID: c.ID, VChannel: c.VChannels[0], GuaranteeTS: ts, CountOnly: true})
+		res, err := qn.Query(qctx, &contract.QueryRequest{CollectionID: c.ID, VChannel: c.VChannels[0], GuaranteeTS: ts, CountOnly: true})
 		qcancel()
 		if err != nil {
 			s.t.Fatal(err)

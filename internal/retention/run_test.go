@@ -7,7 +7,7 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
 )
@@ -50,10 +50,10 @@ type fakeCheckpoints struct {
 	cps map[string]uint64
 }
 
-func (f *fakeCheckpoints) GetCheckpoint(vc string) datacoord.Checkpoint {
+func (f *fakeCheckpoints) GetCheckpoint(_ context.Context, vc string) (contract.Checkpoint, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return datacoord.Checkpoint{Position: f.cps[vc]}
+	return contract.Checkpoint{Position: f.cps[vc]}, nil
 }
 
 func (f *fakeCheckpoints) set(vc string, pos uint64) {

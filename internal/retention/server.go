@@ -8,7 +8,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
 )
@@ -40,7 +40,7 @@ func (c Config) Validate() error {
 
 // checkpoints are the vchannels' recovery points (the data coordinator).
 type checkpoints interface {
-	GetCheckpoint(vchannel string) datacoord.Checkpoint
+	GetCheckpoint(ctx context.Context, vchannel string) (contract.Checkpoint, error)
 }
 
 // truncater discards old messages (the log).
@@ -142,7 +142,11 @@ func (s *Server) pass(ctx context.Context) error {
 	for _, c := range before {
 		for i, vc := range c.VChannels {
 			pc := c.PChannels[i]
-			cp := s.d.Checkpoints.GetCheckpoint(vc).Position
+			got, err := s.d.Checkpoints.GetCheckpoint(ctx, vc)
+			if err != nil {
+				return fmt.Errorf("retention: checkpoint of %s: %w", vc, err)
+			}
+			cp := got.Position
 			cur, ok := safe[pc]
 			if !ok {
 				cur = math.MaxUint64

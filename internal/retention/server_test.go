@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/logbroker"
@@ -62,7 +63,7 @@ func (x *rules) append(pc string, n int) {
 
 func (x *rules) checkpoint(vc string, pos logbroker.MessageID) {
 	x.t.Helper()
-	if err := x.data.UpdateCheckpoint(x.ctx, vc, datacoord.Checkpoint{Position: uint64(pos)}); err != nil {
+	if err := x.data.UpdateCheckpoint(x.ctx, vc, contract.Checkpoint{Position: uint64(pos)}); err != nil {
 		x.t.Fatal(err)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
@@ -200,35 +201,27 @@ func (s *Server) DropDatabase(ctx context.Context, name string) error {
 	return nil
 }
 
-// Database describes one database.
-type Database struct {
-	ID         int64
-	Name       string
-	CreateTS   uint64
-	Properties map[string]string
-}
-
 // ListDatabases lists databases sorted by name.
-func (s *Server) ListDatabases(ctx context.Context) []Database {
+func (s *Server) ListDatabases(ctx context.Context) ([]contract.Database, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]Database, 0, len(s.dbs))
+	out := make([]contract.Database, 0, len(s.dbs))
 	for _, db := range s.dbs {
-		out = append(out, Database{ID: db.ID, Name: db.Name, CreateTS: db.CreateTS, Properties: db.Properties})
+		out = append(out, contract.Database{ID: db.ID, Name: db.Name, CreateTS: db.CreateTS, Properties: db.Properties})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	return out, nil
 }
 
 // DescribeDatabase describes one database.
-func (s *Server) DescribeDatabase(ctx context.Context, name string) (Database, error) {
+func (s *Server) DescribeDatabase(ctx context.Context, name string) (contract.Database, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	db, ok := s.dbs[dbName(name)]
 	if !ok {
-		return Database{}, errs.DatabaseNotFound(name)
+		return contract.Database{}, errs.DatabaseNotFound(name)
 	}
-	return Database{ID: db.ID, Name: db.Name, CreateTS: db.CreateTS, Properties: db.Properties}, nil
+	return contract.Database{ID: db.ID, Name: db.Name, CreateTS: db.CreateTS, Properties: db.Properties}, nil
 }
 
 func dbName(name string) string {
@@ -247,23 +240,11 @@ func (s *Server) checkDB(name string) error {
 
 // ---- collections ----
 
-// CreateCollectionRequest is a validated collection definition.
-type CreateCollectionRequest struct {
-	DBName           string
-	Schema           *schemapb.CollectionSchema // validated, field IDs assigned
-	ShardsNum        int32
-	ConsistencyLevel commonpb.ConsistencyLevel
-	Properties       []*commonpb.KeyValuePair
-	// PartitionNames, if set, are the collection's partitions instead of
-	// the single _default (partition-key collections: _default_0..n-1).
-	PartitionNames []string
-}
-
 // CreateCollection creates a collection with its _default partition (or the
 // named ones, see CreateCollectionRequest.PartitionNames). Creating
 // a collection that exists with an identical schema succeeds (Milvus is
 // idempotent here); a different schema is an error.
-func (s *Server) CreateCollection(ctx context.Context, req CreateCollectionRequest) (*model.Collection, error) {
+func (s *Server) CreateCollection(ctx context.Context, req contract.CreateCollectionRequest) (*model.Collection, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	db := dbName(req.DBName)

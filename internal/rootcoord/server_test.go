@@ -8,6 +8,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
@@ -41,7 +42,7 @@ func TestCollectionLifecycleSurvivesRestart(t *testing.T) {
 	store := kv.NewMemory()
 	hooks := &recordingHooks{}
 	s := newServer(t, store, hooks)
-	c, err := s.CreateCollection(ctx, CreateCollectionRequest{Schema: testSchema("books"), ShardsNum: 2})
+	c, err := s.CreateCollection(ctx, contract.CreateCollectionRequest{Schema: testSchema("books"), ShardsNum: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,17 +88,17 @@ func TestCollectionLifecycleSurvivesRestart(t *testing.T) {
 func TestCreateCollectionIdempotentButNotWithDifferentSchema(t *testing.T) {
 	ctx := context.Background()
 	s := newServer(t, kv.NewMemory(), nil)
-	a, err := s.CreateCollection(ctx, CreateCollectionRequest{Schema: testSchema("c"), ShardsNum: 1})
+	a, err := s.CreateCollection(ctx, contract.CreateCollectionRequest{Schema: testSchema("c"), ShardsNum: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := s.CreateCollection(ctx, CreateCollectionRequest{Schema: testSchema("c"), ShardsNum: 1})
+	b, err := s.CreateCollection(ctx, contract.CreateCollectionRequest{Schema: testSchema("c"), ShardsNum: 1})
 	if err != nil || a.ID != b.ID {
 		t.Fatalf("same schema again: %v, ids %d %d", err, a.ID, b.ID)
 	}
 	other := testSchema("c")
 	other.Fields[1].TypeParams[0].Value = "8"
-	if _, err := s.CreateCollection(ctx, CreateCollectionRequest{Schema: other, ShardsNum: 1}); errs.CodeOf(err) != 1100 {
+	if _, err := s.CreateCollection(ctx, contract.CreateCollectionRequest{Schema: other, ShardsNum: 1}); errs.CodeOf(err) != 1100 {
 		t.Fatalf("different schema: %v", err)
 	}
 }
@@ -105,13 +106,13 @@ func TestCreateCollectionIdempotentButNotWithDifferentSchema(t *testing.T) {
 func TestDatabases(t *testing.T) {
 	ctx := context.Background()
 	s := newServer(t, kv.NewMemory(), nil)
-	if dbs := s.ListDatabases(ctx); len(dbs) != 1 || dbs[0].Name != "default" {
+	if dbs := must(s.ListDatabases(ctx)); len(dbs) != 1 || dbs[0].Name != "default" {
 		t.Fatalf("fresh deployment has %v", dbs)
 	}
 	if err := s.CreateDatabase(ctx, "analytics", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateCollection(ctx, CreateCollectionRequest{DBName: "analytics", Schema: testSchema("c"), ShardsNum: 1}); err != nil {
+	if _, err := s.CreateCollection(ctx, contract.CreateCollectionRequest{DBName: "analytics", Schema: testSchema("c"), ShardsNum: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.DescribeCollection(ctx, "default", "c", 0); errs.CodeOf(err) != 100 {
@@ -131,7 +132,7 @@ func TestDatabases(t *testing.T) {
 func TestDropDefaultPartitionRefused(t *testing.T) {
 	ctx := context.Background()
 	s := newServer(t, kv.NewMemory(), nil)
-	if _, err := s.CreateCollection(ctx, CreateCollectionRequest{Schema: testSchema("c"), ShardsNum: 1}); err != nil {
+	if _, err := s.CreateCollection(ctx, contract.CreateCollectionRequest{Schema: testSchema("c"), ShardsNum: 1}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DropPartition(ctx, "", "c", model.DefaultPartition); errs.CodeOf(err) != 1100 {

@@ -61,3 +61,17 @@ func setStatus(m proto.Message, st *commonpb.Status) {
 	}
 	r.Set(fd, protoreflect.ValueOfMessage(st.ProtoReflect()))
 }
+
+// ErrorOf turns a status received from an internal service back into an
+// error with the same Milvus code, message and retriable flag (it matches
+// the catalogue sentinel with errors.Is); a success status is nil.
+func ErrorOf(st *commonpb.Status) error {
+	if st.GetCode() == 0 && (st.GetErrorCode() == commonpb.ErrorCode_Success) {
+		return nil
+	}
+	code := st.GetCode()
+	if code == 0 {
+		code = errs.ErrUnexpected.Code
+	}
+	return &errs.Error{Code: code, Msg: st.GetReason(), Retriable: st.GetRetriable()}
+}

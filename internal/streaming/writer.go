@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
@@ -20,10 +20,10 @@ type timestamps interface {
 
 // segments assigns and seals segments (datacoord).
 type segments interface {
-	AssignSegment(ctx context.Context, collection, partition int64, vchannel string, rows, bytes int64, position uint64) (datacoord.Assignment, error)
+	AssignSegment(ctx context.Context, collection, partition int64, vchannel string, rows, bytes int64, position uint64) (contract.Assignment, error)
 	SealChannel(ctx context.Context, collection int64, vchannel string, sealTS uint64) ([]int64, error)
-	IdleChannels(now time.Time) []string
-	SealedSegments() []model.Segment
+	IdleChannels(ctx context.Context, now time.Time) ([]string, error)
+	SealedSegments(ctx context.Context) ([]model.Segment, error)
 }
 
 // Config tunes the writer.
@@ -104,8 +104,13 @@ func (w *Writer) lockChannel(ctx context.Context, name string) (*channel, error)
 			c.mu.Unlock()
 			return nil, fmt.Errorf("streaming: position of %s: %w", name, err)
 		}
+		seals, err := w.unloggedSeals(ctx, name)
+		if err != nil {
+			c.mu.Unlock()
+			return nil, err
+		}
 		c.lastID, c.loaded = id, true
-		c.pending = append(c.pending, w.unloggedSeals(name)...)
+		c.pending = append(c.pending, seals...)
 	}
 	return c, nil
 }
@@ -114,14 +119,18 @@ func (w *Writer) lockChannel(ctx context.Context, name string) (*channel, error)
 // the data coordinator has sealed but that are not flushed: a previous
 // writer may have crashed before logging their Seal, without which the
 // data node would never flush them. A Seal logged twice is harmless.
-func (w *Writer) unloggedSeals(pchannel string) []*msg.Message {
+func (w *Writer) unloggedSeals(ctx context.Context, pchannel string) ([]*msg.Message, error) {
 	type key struct {
 		vchannel   string
 		collection int64
 	}
 	byKey := map[key][]int64{}
 	var order []key
-	for _, seg := range w.segs.SealedSegments() {
+	sealed, err := w.segs.SealedSegments(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("streaming: sealed segments: %w", err)
+	}
+	for _, seg := range sealed {
 		if PChannelOf(seg.VChannel) != pchannel {
 			continue
 		}
@@ -135,7 +144,7 @@ func (w *Writer) unloggedSeals(pchannel string) []*msg.Message {
 	for _, k := range order {
 		out = append(out, &msg.Message{Kind: msg.KindSeal, VChannel: k.vchannel, Seal: &msg.Seal{CollectionID: k.collection, SegmentIDs: byKey[k]}})
 	}
-	return out
+	return out, nil
 }
 
 // appendLocked appends the channel's pending Seal messages, then m, each
@@ -197,40 +206,21 @@ func (w *Writer) appendOne(ctx context.Context, c *channel, m *msg.Message) (log
 	return id, nil
 }
 
-// Insert describes rows for one (collection, partition, vchannel).
-type Insert struct {
-	CollectionID int64
-	PartitionID  int64
-	VChannel     string
-	Rows         int64
-	Bytes        int64
-	// Build fills in the message for the assigned segment (SegmentID is set
-	// by the writer) — called under the channel lock.
-	Message *msg.Message
-}
-
-// Result is where a message landed.
-type Result struct {
-	ID        logbroker.MessageID
-	TS        uint64
-	SegmentID int64
-}
-
 // AppendInsert assigns a segment and appends an insert or upsert message.
-func (w *Writer) AppendInsert(ctx context.Context, pchannel string, in Insert) (Result, error) {
+func (w *Writer) AppendInsert(ctx context.Context, pchannel string, in contract.Insert) (contract.AppendResult, error) {
 	c, err := w.lockChannel(ctx, pchannel)
 	if err != nil {
-		return Result{}, err
+		return contract.AppendResult{}, err
 	}
 	defer c.mu.Unlock()
 	a, err := w.segs.AssignSegment(ctx, in.CollectionID, in.PartitionID, in.VChannel, in.Rows, in.Bytes, uint64(c.lastID))
 	if err != nil {
-		return Result{}, err
+		return contract.AppendResult{}, err
 	}
 	if len(a.Seal) > 0 {
 		seal := &msg.Message{Kind: msg.KindSeal, VChannel: in.VChannel, Seal: &msg.Seal{CollectionID: in.CollectionID, SegmentIDs: a.Seal}}
 		if err := w.appendSealLocked(ctx, c, seal); err != nil {
-			return Result{}, err
+			return contract.AppendResult{}, err
 		}
 		// The new segment starts after the seal message.
 		w.logger.Debug("sealed full segments", "vchannel", in.VChannel, "segments", a.Seal)
@@ -238,23 +228,23 @@ func (w *Writer) AppendInsert(ctx context.Context, pchannel string, in Insert) (
 	in.Message.Insert.SegmentID = a.SegmentID
 	id, err := w.appendLocked(ctx, c, in.Message)
 	if err != nil {
-		return Result{}, err
+		return contract.AppendResult{}, err
 	}
-	return Result{ID: id, TS: in.Message.TS, SegmentID: a.SegmentID}, nil
+	return contract.AppendResult{ID: id, TS: in.Message.TS, SegmentID: a.SegmentID}, nil
 }
 
 // AppendDelete appends a delete message.
-func (w *Writer) AppendDelete(ctx context.Context, pchannel string, m *msg.Message) (Result, error) {
+func (w *Writer) AppendDelete(ctx context.Context, pchannel string, m *msg.Message) (contract.AppendResult, error) {
 	c, err := w.lockChannel(ctx, pchannel)
 	if err != nil {
-		return Result{}, err
+		return contract.AppendResult{}, err
 	}
 	defer c.mu.Unlock()
 	id, err := w.appendLocked(ctx, c, m)
 	if err != nil {
-		return Result{}, err
+		return contract.AppendResult{}, err
 	}
-	return Result{ID: id, TS: m.TS}, nil
+	return contract.AppendResult{ID: id, TS: m.TS}, nil
 }
 
 // Seal seals a collection's growing segments in vchannel (every collection
@@ -319,7 +309,11 @@ func (w *Writer) Run(ctx context.Context) error {
 			}
 			w.tickDirty(ctx)
 		case now := <-idle.C:
-			for _, vc := range w.segs.IdleChannels(now) {
+			idleChans, err := w.segs.IdleChannels(ctx, now)
+			if err != nil {
+				w.logger.Warn("list idle channels", "err", err)
+			}
+			for _, vc := range idleChans {
 				if _, _, err := w.Seal(ctx, PChannelOf(vc), vc, 0); err != nil {
 					w.logger.Warn("seal idle segments", "vchannel", vc, "err", err)
 				}

@@ -15,6 +15,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/msgpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/logbroker"
@@ -52,12 +53,12 @@ func newEnv(t *testing.T, cfg Config, maxRows int64) *env {
 	return &env{log: log, root: root, data: data, w: New(cfg, Deps{Log: log, TSO: root, Segments: data})}
 }
 
-func insertOf(coll, part int64, vc string, rows int64) Insert {
+func insertOf(coll, part int64, vc string, rows int64) contract.Insert {
 	pks := make([]int64, rows)
 	ins := &msgpb.InsertRequest{CollectionID: coll, PartitionID: part, NumRows: uint64(rows), ShardName: vc,
 		FieldsData: []*schemapb.FieldData{{FieldName: "id", FieldId: 100, Type: schemapb.DataType_Int64,
 			Field: &schemapb.FieldData_Scalars{Scalars: &schemapb.ScalarField{Data: &schemapb.ScalarField_LongData{LongData: &schemapb.LongArray{Data: pks}}}}}}}
-	return Insert{CollectionID: coll, PartitionID: part, VChannel: vc, Rows: rows, Bytes: rows * 8,
+	return contract.Insert{CollectionID: coll, PartitionID: part, VChannel: vc, Rows: rows, Bytes: rows * 8,
 		Message: &msg.Message{Kind: msg.KindInsert, VChannel: vc, Insert: ins}}
 }
 
@@ -132,7 +133,7 @@ func TestConcurrentAppendsAreOrderedAndSealed(t *testing.T) {
 				if rng.IntN(4) == 0 {
 					_, err = e.w.AppendDelete(ctx, pch, deleteOf(coll, vc, int64(i)))
 				} else {
-					var r Result
+					var r contract.AppendResult
 					r, err = e.w.AppendInsert(ctx, pch, insertOf(coll, 10, vc, int64(1+rng.IntN(6))))
 					if err == nil && r.SegmentID == 0 {
 						err = fmt.Errorf("no segment assigned")
@@ -192,7 +193,7 @@ func TestConcurrentAppendsAreOrderedAndSealed(t *testing.T) {
 		if n > 25 {
 			t.Fatalf("segment %d holds %d rows, over the limit of 25", id, n)
 		}
-		seg, ok := e.data.Segment(id)
+		seg, ok := must2(e.data.Segment(bg, id))
 		if !ok || seg.NumRows != n {
 			t.Fatalf("datacoord has %+v for segment %d, the log %d rows", seg, id, n)
 		}
@@ -360,7 +361,7 @@ func TestRunSealsIdleSegments(t *testing.T) {
 			}
 			t.Fatal("idle segment not sealed")
 		}
-		if seg, _ := data.Segment(r.SegmentID); seg.SealTS == 0 {
+		if seg, _ := must2(data.Segment(bg, r.SegmentID)); seg.SealTS == 0 {
 			t.Fatalf("idle-sealed segment: %+v", seg)
 		}
 		cancel()
@@ -426,7 +427,7 @@ func TestSealIsLoggedAfterAFailedAppend(t *testing.T) {
 		} else if _, err := w.AppendInsert(ctx, pch, insertOf(1, 10, vc, 3)); !errors.Is(err, errFlaky) {
 			t.Fatalf("insert: %v", err)
 		}
-		if seg, _ := e.data.Segment(first.SegmentID); seg.State != model.SegmentSealed {
+		if seg, _ := must2(e.data.Segment(bg, first.SegmentID)); seg.State != model.SegmentSealed {
 			t.Fatalf("segment %d is %v", first.SegmentID, seg.State)
 		}
 		next, err := w.AppendInsert(ctx, pch, insertOf(1, 10, vc, 3))

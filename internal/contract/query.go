@@ -1,26 +1,34 @@
-package querynode
+package contract
 
 import (
 	"context"
 
 	"github.com/milvago/milvago/internal/column"
-	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/segment"
 )
+
+// LoadState is whether and how far a collection is loaded.
+type LoadState struct {
+	Loaded     bool
+	Partitions []int64 // nil: all
+	Progress   int64   // 0-100
+	Replicas   int32
+}
 
 // ChannelPlan is what the query coordinator tells a query node to serve
 // for one shard.
 type ChannelPlan struct {
 	VChannel   string
 	PChannel   string
-	Checkpoint datacoord.Checkpoint
+	Checkpoint Checkpoint
 	Sealed     []SegmentPlan
 	DeltaLogs  []model.DeltaLog
 	// Replan returns a fresh plan for the same shard. A delegator whose
 	// log was truncated past its position (see package retention) reloads
-	// from it; nil: the shard fails instead.
-	Replan func(ctx context.Context) (ChannelPlan, error)
+	// from it; nil: the shard fails instead. It does not cross the
+	// network: the receiving side sets it to ask its coordinator.
+	Replan func(ctx context.Context) (ChannelPlan, error) `json:"-"`
 }
 
 // SegmentPlan is a flushed segment and the indexes built for it.

@@ -1,0 +1,568 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/milvago/milvago/internal/config"
+	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/datanode"
+	"github.com/milvago/milvago/internal/indexcoord"
+	"github.com/milvago/milvago/internal/indexnode"
+	"github.com/milvago/milvago/internal/kv"
+	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/objstore"
+	"github.com/milvago/milvago/internal/proxy"
+	"github.com/milvago/milvago/internal/querycoord"
+	"github.com/milvago/milvago/internal/querynode"
+	"github.com/milvago/milvago/internal/rest"
+	"github.com/milvago/milvago/internal/retention"
+	"github.com/milvago/milvago/internal/rootcoord"
+	"github.com/milvago/milvago/internal/rpc"
+	"github.com/milvago/milvago/internal/rpc/coordrpc"
+	"github.com/milvago/milvago/internal/rpc/workerrpc"
+	"github.com/milvago/milvago/internal/streaming"
+)
+
+// coordinatorsOf lists the coordinators a role runs.
+var coordinatorsOf = map[string][]string{
+	"mixcoord":   {"rootcoord", "datacoord", "querycoord", "indexcoord"},
+	"rootcoord":  {"rootcoord"},
+	"datacoord":  {"datacoord"},
+	"querycoord": {"querycoord"},
+	"indexcoord": {"indexcoord"},
+}
+
+// RunRole runs one cluster role until ctx ends: it connects to the shared
+// etcd, S3 and NATS, serves the role's internal gRPC services on its
+// ROLE.port (the proxy: Milvus's API on proxy.port), announces itself in
+// an etcd session and reaches the roles it depends on through theirs.
+// Coordinators are active-standby: a second process of the same role waits
+// until the active one's session ends.
+func RunRole(ctx context.Context, role string, cfg *config.Config, logger *slog.Logger) error {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if !slices.Contains(config.Roles, role) {
+		return fmt.Errorf("app: unknown role %q: want one of %s", role, strings.Join(config.Roles, ", "))
+	}
+	n := &roleNode{role: role, cfg: cfg, logger: logger.With("role", role)}
+	defer n.close()
+	return n.run(ctx)
+}
+
+// roleNode is one cluster process.
+type roleNode struct {
+	role   string
+	cfg    *config.Config
+	logger *slog.Logger
+
+	meta    *kv.Etcd
+	objects objstore.Store
+	log     *logbroker.NATS
+	sess    *kvSessions
+	conns   map[string]*grpc.ClientConn
+	grpc    *grpc.Server
+	reg     *prometheus.Registry
+	ready   atomic.Bool
+	addr    string // advertised gRPC address
+}
+
+func (n *roleNode) close() {
+	for _, c := range n.conns {
+		c.Close()
+	}
+	if n.log != nil {
+		if err := n.log.Close(); err != nil {
+			n.logger.Warn("close log", "err", err)
+		}
+	}
+	if n.objects != nil {
+		n.objects.Close()
+	}
+	if n.meta != nil {
+		if err := n.meta.Close(); err != nil {
+			n.logger.Warn("close meta store", "err", err)
+		}
+	}
+}
+
+func (n *roleNode) needsLog() bool {
+	// The proxy splits inserts to the broker's message size limit.
+	return n.role == "streamingnode" || n.role == "datanode" || n.role == "querynode" || n.role == "proxy"
+}
+
+func (n *roleNode) needsObjects() bool {
+	return n.role != "proxy" && n.role != "streamingnode"
+}
+
+// open connects to the shared storage the role uses.
+func (n *roleNode) open(ctx context.Context) error {
+	c := n.cfg
+	var err error
+	n.meta, err = kv.NewEtcd(ctx, kv.EtcdConfig{Endpoints: c.Etcd.Endpoints, RootPath: c.Etcd.RootPath,
+		DialTimeout: time.Duration(c.Etcd.DialTimeoutMs) * time.Millisecond, Username: etcdUser(c), Password: etcdPassword(c)}, n.logger)
+	if err != nil {
+		return fmt.Errorf("app: etcd %v: %w", c.Etcd.Endpoints, err)
+	}
+	if n.needsObjects() {
+		n.objects, err = objstore.NewS3(ctx, objstore.S3Config{Endpoint: c.Minio.Endpoint(), UseSSL: c.Minio.UseSSL, Region: c.Minio.Region,
+			Bucket: c.Minio.BucketName, AccessKey: c.Minio.AccessKeyID, SecretKey: c.Minio.SecretAccessKey, RootPath: c.Minio.RootPath,
+			CreateBucket: true}, n.logger)
+		if err != nil {
+			return fmt.Errorf("app: object store %s: %w", c.Minio.Endpoint(), err)
+		}
+	}
+	if n.needsLog() {
+		if c.MQ.Type != config.MQNats {
+			return fmt.Errorf("app: mq.type %q: cluster mode supports natsmq (milvago.natsmq.url)", c.MQ.Type)
+		}
+		n.log, err = logbroker.NewNATS(ctx, logbroker.NATSConfig{URL: c.Milvago.NatsMQ.URL, StreamPrefix: c.Milvago.NatsMQ.StreamPrefix,
+			Replicas: c.Milvago.NatsMQ.Replicas}, n.logger)
+		if err != nil {
+			return fmt.Errorf("app: log broker %s: %w", c.Milvago.NatsMQ.URL, err)
+		}
+	}
+	n.sess = newSessions(n.meta, n.logger)
+	return nil
+}
+
+func etcdUser(c *config.Config) string {
+	if c.Etcd.Auth.Enabled {
+		return c.Etcd.Auth.UserName
+	}
+	return ""
+}
+
+func etcdPassword(c *config.Config) string {
+	if c.Etcd.Auth.Enabled {
+		return c.Etcd.Auth.Password
+	}
+	return ""
+}
+
+// conn returns a connection to role's live session(s), kept current by a
+// watch: a restarted peer is found at its new address.
+func (n *roleNode) conn(ctx context.Context, role string) *grpc.ClientConn {
+	if c, ok := n.conns[role]; ok {
+		return c
+	}
+	c, err := grpc.NewClient(sessionScheme+":///"+role,
+		grpc.WithResolvers(&sessionResolverBuilder{s: n.sess, ctx: ctx}),
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20), grpc.MaxCallSendMsgSize(256<<20)))
+	if err != nil {
+		panic(fmt.Sprintf("app: grpc client for %s: %v", role, err)) // only a malformed target fails here
+	}
+	n.conns[role] = c
+	return c
+}
+
+// advertise returns the address peers dial for ep: its IP, or this host's
+// first non-loopback IPv4 address (Milvus's default), with the bound port.
+func advertise(ep config.Endpoint, l net.Listener) string {
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	if ep.IP != "" {
+		return net.JoinHostPort(ep.IP, port)
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && ipn.IP.To4() != nil {
+			return net.JoinHostPort(ipn.IP.String(), port)
+		}
+	}
+	return net.JoinHostPort("127.0.0.1", port)
+}
+
+func (n *roleNode) run(ctx context.Context) error {
+	if err := n.open(ctx); err != nil {
+		return err
+	}
+	n.conns = map[string]*grpc.ClientConn{}
+	n.reg = prometheus.NewRegistry()
+	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	ep, err := n.cfg.RoleEndpoint(n.role)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	if n.role == "proxy" {
+		return n.runProxy(gctx, g, ep)
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(ep.IP, strconv.Itoa(ep.Port)))
+	if err != nil {
+		return fmt.Errorf("app: listen on %s port %d: %w", n.role, ep.Port, err)
+	}
+	n.addr = advertise(ep, l)
+	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(256<<20), grpc.MaxSendMsgSize(256<<20))
+	if err := n.serveHTTP(gctx, g); err != nil {
+		l.Close()
+		return err
+	}
+	// Coordinators wait for their turn before building (their state is in
+	// etcd, loaded by New), then serve; workers build, serve and register.
+	var hosted []string
+	var lost <-chan struct{}
+	if coords, ok := coordinatorsOf[n.role]; ok {
+		hosted = coords
+		if lost, err = n.sess.Campaign(gctx, n.role, n.addr); err != nil {
+			l.Close()
+			return err
+		}
+	}
+	if err := n.build(gctx, g, hosted); err != nil {
+		l.Close()
+		return err
+	}
+	g.Go(func() error { return n.grpc.Serve(l) })
+	g.Go(func() error {
+		select {
+		case <-gctx.Done():
+		case <-lost:
+			n.logger.Error("lost the active session; stopping")
+		}
+		n.ready.Store(false)
+		n.grpc.GracefulStop()
+		if gctx.Err() == nil {
+			return errors.New("app: lost the active coordinator session")
+		}
+		return nil
+	})
+	registered := append([]string{n.role}, hosted...)
+	for _, r := range slices.Compact(registered) {
+		if _, err := n.sess.Register(gctx, r, n.addr); err != nil {
+			return err
+		}
+	}
+	n.ready.Store(true)
+	n.logger.Info("milvago role is ready", "grpc", n.addr)
+	return g.Wait()
+}
+
+// serveHTTP serves /healthz and /metrics on common.metricsPort.
+func (n *roleNode) serveHTTP(ctx context.Context, g *errgroup.Group) error {
+	hl, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(n.cfg.Common.MetricsPort)))
+	if err != nil {
+		return fmt.Errorf("app: listen on metrics port %d: %w", n.cfg.Common.MetricsPort, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if !n.ready.Load() {
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("OK"))
+	})
+	mux.Handle("/metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	g.Go(func() error {
+		if err := srv.Serve(hl); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	return nil
+}
+
+// The clients of the other roles; each dials the role's sessions.
+func (n *roleNode) rootClient(ctx context.Context) *coordrpc.RootCoordClient {
+	return coordrpc.NewRootCoordClient(n.conn(ctx, "rootcoord"))
+}
+
+func (n *roleNode) dataClient(ctx context.Context) *coordrpc.DataCoordClient {
+	return coordrpc.NewDataCoordClient(n.conn(ctx, "datacoord"))
+}
+
+func (n *roleNode) queryClient(ctx context.Context) *coordrpc.QueryCoordClient {
+	return coordrpc.NewQueryCoordClient(n.conn(ctx, "querycoord"))
+}
+
+func (n *roleNode) indexClient(ctx context.Context) *coordrpc.IndexCoordClient {
+	return coordrpc.NewIndexCoordClient(n.conn(ctx, "indexcoord"))
+}
+
+// build makes the role's components and registers their services.
+func (n *roleNode) build(ctx context.Context, g *errgroup.Group, hosted []string) error {
+	switch n.role {
+	case "streamingnode":
+		return n.buildStreaming(ctx, g)
+	case "datanode":
+		return n.buildDataNode(ctx, g)
+	case "querynode":
+		qnode := querynode.New(querynode.Deps{Log: n.log, Objects: n.objects, Syncer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")), Logger: n.logger})
+		qnode.Start(ctx)
+		workerrpc.RegisterQueryNode(n.grpc, qnode, n.queryClient(ctx))
+		g.Go(func() error { return qnode.Run(ctx) })
+		return nil
+	case "indexnode":
+		workerrpc.RegisterIndexNode(n.grpc, indexnode.New(n.objects, n.logger))
+		return nil
+	}
+	return n.buildCoordinators(ctx, g, hosted)
+}
+
+func (n *roleNode) buildStreaming(ctx context.Context, g *errgroup.Group) error {
+	root, data := n.rootClient(ctx), n.dataClient(ctx)
+	w := streaming.New(streaming.Default(), streaming.Deps{Log: n.log, TSO: root, Segments: data, Logger: n.logger})
+	workerrpc.RegisterStreamingNode(n.grpc, w)
+	g.Go(func() error { return w.Run(ctx) })
+	// Retention truncates the log behind the data coordinator's
+	// checkpoints; the streaming node owns the log.
+	g.Go(func() error {
+		pchannels, err := retry(ctx, n.logger, "list physical channels", func() ([]string, error) { return root.PChannels(ctx) })
+		if err != nil {
+			return nil // ctx ended
+		}
+		r, err := retention.New(retention.Default(), retention.Deps{Log: n.log, Checkpoints: data,
+			Collections: func(ctx context.Context) ([]*model.Collection, error) { return listCollections(ctx, root) },
+			PChannels:   pchannels, Logger: n.logger})
+		if err != nil {
+			return fmt.Errorf("app: retention: %w", err)
+		}
+		return r.Run(ctx)
+	})
+	return nil
+}
+
+func (n *roleNode) buildDataNode(ctx context.Context, g *errgroup.Group) error {
+	root := n.rootClient(ctx)
+	dnode := datanode.New(datanode.Deps{Log: n.log, Objects: n.objects, Coord: n.dataClient(ctx), IDs: root, Logger: n.logger})
+	workerrpc.RegisterDataNode(n.grpc, dnode)
+	// Consume every existing collection (new ones arrive through Watch,
+	// which the proxy calls on CreateCollection), then run.
+	g.Go(func() error {
+		colls, err := retry(ctx, n.logger, "list collections", func() ([]*model.Collection, error) { return listCollections(ctx, root) })
+		if err != nil {
+			return nil
+		}
+		for _, c := range colls {
+			if _, err := retry(ctx, n.logger, "watch collection", func() (struct{}, error) { return struct{}{}, dnode.Watch(ctx, c) }); err != nil {
+				return nil
+			}
+		}
+		return dnode.Run(ctx)
+	})
+	return nil
+}
+
+// retry calls f until it succeeds or ctx ends, backing off up to 2s.
+func retry[T any](ctx context.Context, logger *slog.Logger, what string, f func() (T, error)) (T, error) {
+	delay := 100 * time.Millisecond
+	for {
+		v, err := f()
+		if err == nil {
+			return v, nil
+		}
+		logger.Warn(what+": retrying", "err", err)
+		if !sleepCtx(ctx, delay) {
+			return v, ctx.Err()
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
+}
+
+// listCollections lists every collection of every database.
+func listCollections(ctx context.Context, root *coordrpc.RootCoordClient) ([]*model.Collection, error) {
+	dbs, err := root.ListDatabases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*model.Collection
+	for _, db := range dbs {
+		colls, err := root.ListCollections(ctx, db.Name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, colls...)
+	}
+	return out, nil
+}
+
+// buildCoordinators builds the hosted coordinators, reaching the others
+// through their clients, and serves them.
+func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hosted []string) error {
+	has := func(r string) bool { return slices.Contains(hosted, r) }
+	var (
+		root   *rootcoord.Server
+		data   *datacoord.Server
+		icoord *indexcoord.Server
+		qcoord *querycoord.Server
+		err    error
+	)
+	// The interfaces each coordinator needs of the others: the local
+	// component when hosted here, else its client.
+	var rootAPI rootAPI = n.rootClient(ctx)
+	drop := &dropper{objects: n.objects, logger: n.logger,
+		unwatch: workerrpc.NewDataNodeClient(n.conn(ctx, "datanode")).Unwatch}
+	if has("rootcoord") {
+		if root, err = rootcoord.New(ctx, rootcoord.Default(), rootcoord.Deps{KV: n.meta, Hooks: drop, Logger: n.logger}); err != nil {
+			return err
+		}
+		rootAPI = root
+		coordrpc.RegisterRootCoord(n.grpc, root)
+	}
+	var dataAPI dataAPI = n.dataClient(ctx)
+	if has("datacoord") {
+		if data, err = datacoord.New(ctx, datacoord.Default(), datacoord.Deps{KV: n.meta, IDs: rootAPI, Logger: n.logger}); err != nil {
+			return err
+		}
+		dataAPI = data
+		coordrpc.RegisterDataCoord(n.grpc, data)
+	}
+	var indexAPI indexAPI = n.indexClient(ctx)
+	if has("indexcoord") {
+		builder := workerrpc.NewIndexNodeClient(n.conn(ctx, "indexnode"))
+		if icoord, err = indexcoord.New(ctx, indexcoord.Deps{KV: n.meta, IDs: rootAPI, Segments: dataAPI, Builder: builder, Logger: n.logger}); err != nil {
+			return err
+		}
+		indexAPI = icoord
+		coordrpc.RegisterIndexCoord(n.grpc, icoord)
+		g.Go(func() error { return icoord.Run(ctx) })
+	}
+	var queryAPI queryAPI = n.queryClient(ctx)
+	if has("querycoord") {
+		qnode := workerrpc.NewQueryNodeClient(n.conn(ctx, "querynode"))
+		if qcoord, err = querycoord.New(ctx, querycoord.Deps{KV: n.meta, Data: dataAPI, Indexes: indexAPI, Node: qnode,
+			Collections: rootAPI, Logger: n.logger}); err != nil {
+			return err
+		}
+		queryAPI = qcoord
+		coordrpc.RegisterQueryCoord(n.grpc, qcoord)
+		g.Go(func() error { return n.recoverOnQueryNodes(ctx, qcoord) })
+	}
+	drop.query, drop.data, drop.index = queryAPI, dataAPI, indexAPI
+	// Flushed segments go to the query coordinator (served brute force
+	// first) and to index builds; a finished build reloads the segment.
+	if has("datacoord") {
+		data.AddListener(queryAPI)
+		data.AddListener(indexAPI)
+	}
+	if has("indexcoord") {
+		icoord.AddListener(queryAPI)
+	}
+	return nil
+}
+
+// recoverOnQueryNodes reloads every loaded collection onto the query node
+// whenever a query node session appears (first start, or a restarted node
+// after the old one's lease expired): a new node serves nothing until told.
+func (n *roleNode) recoverOnQueryNodes(ctx context.Context, qcoord *querycoord.Server) error {
+	seen := map[int64]bool{}
+	for ms := range n.sess.Watch(ctx, "querynode") {
+		fresh := false
+		live := map[int64]bool{}
+		for _, m := range ms {
+			live[m.ServerID] = true
+			if !seen[m.ServerID] {
+				fresh = true
+			}
+		}
+		seen = live
+		if !fresh {
+			continue
+		}
+		n.logger.Info("query node joined; reloading loaded collections", "nodes", len(ms))
+		if _, err := retry(ctx, n.logger, "reload collections on the query node", func() (struct{}, error) {
+			return struct{}{}, qcoord.Recover(ctx)
+		}); err != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+// runProxy serves Milvus's API on proxy.port over the coordinators' and
+// workers' clients.
+func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.Endpoint) error {
+	gl, err := net.Listen("tcp", net.JoinHostPort(ep.IP, strconv.Itoa(ep.Port)))
+	if err != nil {
+		return fmt.Errorf("app: listen on proxy port %d: %w", ep.Port, err)
+	}
+	hl, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(n.cfg.Common.MetricsPort)))
+	if err != nil {
+		gl.Close()
+		return fmt.Errorf("app: listen on metrics port %d: %w", n.cfg.Common.MetricsPort, err)
+	}
+	n.addr = advertise(ep, gl)
+	dn := workerrpc.NewDataNodeClient(n.conn(ctx, "datanode"))
+	pcfg := proxy.Default()
+	pcfg.MaxMessageBytes = n.log.MaxMessageBytes() - 64<<10
+	p := proxy.New(pcfg, proxy.Deps{Root: n.rootClient(ctx), Data: n.dataClient(ctx), Query: n.queryClient(ctx), Index: n.indexClient(ctx),
+		Writer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")), Shards: workerrpc.NewQueryNodeClient(n.conn(ctx, "querynode")),
+		Hooks: proxyHooks{dn}, Logger: n.logger})
+	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: rest.New(p, n.logger)},
+		rpc.NewService(p, "PROXY"), n.reg, n.readyErr, n.logger)
+	g.Go(func() error { return srv.Serve(ctx, gl, hl) })
+	if _, err := n.sess.Register(ctx, "proxy", n.addr); err != nil {
+		return err
+	}
+	n.ready.Store(true)
+	n.logger.Info("milvago proxy is ready", "grpc", n.addr)
+	return g.Wait()
+}
+
+func (n *roleNode) readyErr() error {
+	if !n.ready.Load() {
+		return errors.New("starting")
+	}
+	return nil
+}
+
+// proxyHooks starts the data node's consumers of a new collection.
+type proxyHooks struct{ dn *workerrpc.DataNodeClient }
+
+func (h proxyHooks) CollectionCreated(ctx context.Context, c *model.Collection) error {
+	return h.dn.Watch(ctx, c)
+}
+
+// What the coordinators need of each other (the union of their consumer
+// interfaces): satisfied by the local component and by its client.
+type (
+	rootAPI interface {
+		AllocID(ctx context.Context, count int64) (int64, error)
+		DescribeCollection(ctx context.Context, db, name string, id int64) (*model.Collection, error)
+	}
+	dataAPI interface {
+		GetCheckpoint(ctx context.Context, vchannel string) (contract.Checkpoint, error)
+		Segments(ctx context.Context, collection int64, vchannel string) ([]model.Segment, error)
+		DeltaLogs(ctx context.Context, vchannel string) ([]model.DeltaLog, error)
+		DropCollection(ctx context.Context, c *model.Collection) error
+		DropPartition(ctx context.Context, collection, partition int64) error
+	}
+	indexAPI interface {
+		Indexes(ctx context.Context, collectionID int64) ([]model.IndexDef, error)
+		SegmentIndexes(ctx context.Context, segmentID int64) ([]model.SegmentIndex, error)
+		SegmentFlushed(ctx context.Context, seg *model.Segment) error
+		DropCollection(ctx context.Context, collectionID int64) error
+	}
+	queryAPI interface {
+		ReleaseCollection(ctx context.Context, collectionID int64) error
+		PartitionDropped(ctx context.Context, c *model.Collection, partitionID int64) error
+		SegmentFlushed(ctx context.Context, seg *model.Segment) error
+		IndexBuilt(ctx context.Context, collectionID, segmentID int64) error
+	}
+)

@@ -1,0 +1,44 @@
+package contract
+
+import (
+	"time"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/index"
+	"github.com/milvago/milvago/internal/model"
+)
+
+// CreateIndexRequest is a validated index definition.
+type CreateIndexRequest struct {
+	Collection *model.Collection
+	Field      *schemapb.FieldSchema
+	Name       string
+	Params     map[string]string // flattened: index_type, metric_type and build params
+	UserParams map[string]string
+}
+
+// IndexProgress describes how far an index is built.
+type IndexProgress struct {
+	State       commonpb.IndexState
+	FailReason  string
+	IndexedRows int64
+	TotalRows   int64
+	PendingRows int64
+}
+
+// BuildTask is one index build: one field of one segment.
+type BuildTask struct {
+	BuildID    int64
+	Spec       index.Spec
+	BinlogPath string // the field's insert binlog
+}
+
+// BuildResult is a finished build.
+type BuildResult struct {
+	File      string
+	NumRows   int64
+	SizeBytes int64
+	Took      time.Duration
+}

@@ -1,0 +1,193 @@
+package workerrpc
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/grpc"
+
+	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/datanode"
+	"github.com/milvago/milvago/internal/indexnode"
+	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/msg"
+	"github.com/milvago/milvago/internal/rpc"
+	"github.com/milvago/milvago/internal/rpc/coordrpc"
+	"github.com/milvago/milvago/internal/rpc/pb"
+	"github.com/milvago/milvago/internal/streaming"
+)
+
+// ---- data node ----
+
+// DataNodeServer serves a datanode.Server.
+type DataNodeServer struct {
+	pb.UnimplementedDataNodeServer
+	node *datanode.Server
+}
+
+// RegisterDataNode serves node on g.
+func RegisterDataNode(g *grpc.Server, node *datanode.Server) {
+	pb.RegisterDataNodeServer(g, &DataNodeServer{node: node})
+}
+
+func (s *DataNodeServer) Watch(ctx context.Context, r *pb.Collection) (*pb.Empty, error) {
+	return empty(s.node.Watch(ctx, pb.ToCollection(r))), nil
+}
+
+func (s *DataNodeServer) Unwatch(_ context.Context, r *pb.Collection) (*pb.Empty, error) {
+	s.node.Unwatch(pb.ToCollection(r))
+	return empty(nil), nil
+}
+
+// DataNodeClient tells a remote data node which collections to consume.
+type DataNodeClient struct{ c pb.DataNodeClient }
+
+// NewDataNodeClient calls a data node over conn.
+func NewDataNodeClient(conn grpc.ClientConnInterface) *DataNodeClient {
+	return &DataNodeClient{c: pb.NewDataNodeClient(conn)}
+}
+
+// Watch starts consuming a collection's channels.
+func (c *DataNodeClient) Watch(ctx context.Context, coll *model.Collection) error {
+	r, err := c.c.Watch(ctx, pb.FromCollection(coll))
+	return coordrpc.Check("datanode", r, err)
+}
+
+// Unwatch stops consuming a dropped collection's channels.
+func (c *DataNodeClient) Unwatch(ctx context.Context, coll *model.Collection) error {
+	r, err := c.c.Unwatch(ctx, pb.FromCollection(coll))
+	return coordrpc.Check("datanode", r, err)
+}
+
+// ---- index node ----
+
+// IndexNodeServer serves an indexnode.Server.
+type IndexNodeServer struct {
+	pb.UnimplementedIndexNodeServer
+	node *indexnode.Server
+}
+
+// RegisterIndexNode serves node on g.
+func RegisterIndexNode(g *grpc.Server, node *indexnode.Server) {
+	pb.RegisterIndexNodeServer(g, &IndexNodeServer{node: node})
+}
+
+func (s *IndexNodeServer) Build(ctx context.Context, r *pb.BuildTask) (*pb.BuildResult, error) {
+	res, err := s.node.Build(ctx, pb.ToBuildTask(r))
+	out := pb.FromBuildResult(res)
+	out.Status = rpc.StatusOf(err)
+	return out, nil
+}
+
+// IndexNodeClient builds on a remote index node: indexcoord's builder.
+type IndexNodeClient struct{ c pb.IndexNodeClient }
+
+// NewIndexNodeClient calls an index node over conn.
+func NewIndexNodeClient(conn grpc.ClientConnInterface) *IndexNodeClient {
+	return &IndexNodeClient{c: pb.NewIndexNodeClient(conn)}
+}
+
+func (c *IndexNodeClient) Build(ctx context.Context, t contract.BuildTask) (contract.BuildResult, error) {
+	r, err := c.c.Build(ctx, pb.FromBuildTask(t))
+	if err := coordrpc.Check("indexnode", r, err); err != nil {
+		return contract.BuildResult{}, err
+	}
+	return pb.ToBuildResult(r), nil
+}
+
+// ---- streaming node ----
+
+// StreamingServer serves a streaming.Writer.
+type StreamingServer struct {
+	pb.UnimplementedStreamingNodeServer
+	w *streaming.Writer
+}
+
+// RegisterStreamingNode serves w on g.
+func RegisterStreamingNode(g *grpc.Server, w *streaming.Writer) {
+	pb.RegisterStreamingNodeServer(g, &StreamingServer{w: w})
+}
+
+func appendResponse(res contract.AppendResult, err error) *pb.AppendResponse {
+	return &pb.AppendResponse{Status: rpc.StatusOf(err), Id: uint64(res.ID), Ts: res.TS, SegmentId: res.SegmentID}
+}
+
+func (s *StreamingServer) AppendInsert(ctx context.Context, r *pb.AppendInsertRequest) (*pb.AppendResponse, error) {
+	m, err := pb.ToMessage(r.GetMessage())
+	if err != nil {
+		return appendResponse(contract.AppendResult{}, fmt.Errorf("streaming: decode insert: %w", err)), nil
+	}
+	return appendResponse(s.w.AppendInsert(ctx, r.GetPchannel(), contract.Insert{CollectionID: r.GetCollectionId(), PartitionID: r.GetPartitionId(),
+		VChannel: r.GetVchannel(), Rows: r.GetRows(), Bytes: r.GetBytes(), Message: m})), nil
+}
+
+func (s *StreamingServer) AppendDelete(ctx context.Context, r *pb.AppendDeleteRequest) (*pb.AppendResponse, error) {
+	m, err := pb.ToMessage(r.GetMessage())
+	if err != nil {
+		return appendResponse(contract.AppendResult{}, fmt.Errorf("streaming: decode delete: %w", err)), nil
+	}
+	return appendResponse(s.w.AppendDelete(ctx, r.GetPchannel(), m)), nil
+}
+
+func (s *StreamingServer) Seal(ctx context.Context, r *pb.SealRequest) (*pb.SealResponse, error) {
+	ids, ts, err := s.w.Seal(ctx, r.GetPchannel(), r.GetVchannel(), r.GetCollectionId())
+	return &pb.SealResponse{Status: rpc.StatusOf(err), SegmentIds: ids, Ts: ts}, nil
+}
+
+func (s *StreamingServer) SyncTo(ctx context.Context, r *pb.SyncToRequest) (*pb.Empty, error) {
+	return empty(s.w.SyncTo(ctx, r.GetPchannel(), r.GetTs())), nil
+}
+
+// StreamingClient appends through a remote streaming node: the proxy's
+// writer and the query node's syncer.
+type StreamingClient struct{ c pb.StreamingNodeClient }
+
+// NewStreamingClient calls a streaming node over conn.
+func NewStreamingClient(conn grpc.ClientConnInterface) *StreamingClient {
+	return &StreamingClient{c: pb.NewStreamingNodeClient(conn)}
+}
+
+const streamingName = "streamingnode"
+
+func toAppendResult(r *pb.AppendResponse) contract.AppendResult {
+	return contract.AppendResult{ID: logbroker.MessageID(r.GetId()), TS: r.GetTs(), SegmentID: r.GetSegmentId()}
+}
+
+func (c *StreamingClient) AppendInsert(ctx context.Context, pchannel string, in contract.Insert) (contract.AppendResult, error) {
+	m, err := pb.FromMessage(in.Message)
+	if err != nil {
+		return contract.AppendResult{}, fmt.Errorf("streaming: encode insert: %w", err)
+	}
+	r, err := c.c.AppendInsert(ctx, &pb.AppendInsertRequest{Pchannel: pchannel, CollectionId: in.CollectionID, PartitionId: in.PartitionID,
+		Vchannel: in.VChannel, Rows: in.Rows, Bytes: in.Bytes, Message: m})
+	if err := coordrpc.Check(streamingName, r, err); err != nil {
+		return contract.AppendResult{}, err
+	}
+	return toAppendResult(r), nil
+}
+
+func (c *StreamingClient) AppendDelete(ctx context.Context, pchannel string, m *msg.Message) (contract.AppendResult, error) {
+	pm, err := pb.FromMessage(m)
+	if err != nil {
+		return contract.AppendResult{}, fmt.Errorf("streaming: encode delete: %w", err)
+	}
+	r, err := c.c.AppendDelete(ctx, &pb.AppendDeleteRequest{Pchannel: pchannel, Message: pm})
+	if err := coordrpc.Check(streamingName, r, err); err != nil {
+		return contract.AppendResult{}, err
+	}
+	return toAppendResult(r), nil
+}
+
+func (c *StreamingClient) Seal(ctx context.Context, pchannel, vchannel string, collection int64) ([]int64, uint64, error) {
+	r, err := c.c.Seal(ctx, &pb.SealRequest{Pchannel: pchannel, Vchannel: vchannel, CollectionId: collection})
+	if err := coordrpc.Check(streamingName, r, err); err != nil {
+		return nil, 0, err
+	}
+	return r.GetSegmentIds(), r.GetTs(), nil
+}
+
+func (c *StreamingClient) SyncTo(ctx context.Context, pchannel string, ts uint64) error {
+	r, err := c.c.SyncTo(ctx, &pb.SyncToRequest{Pchannel: pchannel, Ts: ts})
+	return coordrpc.Check(streamingName, r, err)
+}

@@ -1,0 +1,112 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/milvus-io/milvus/client/v2/entity"
+	"github.com/milvus-io/milvus/client/v2/milvusclient"
+)
+
+// eventually retries f until it returns nil or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for time.Now().Before(deadline) {
+		if err = f(); err == nil {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("%s: still failing after %v: %v", what, timeout, err)
+}
+
+func searchFinds(ctx context.Context, cli *milvusclient.Client, name string, vec []float32, want int64) error {
+	rs, err := cli.Search(ctx, milvusclient.NewSearchOption(name, 3, []entity.Vector{entity.FloatVector(vec)}).
+		WithANNSField("v").WithConsistencyLevel(entity.ClStrong))
+	if err != nil {
+		return err
+	}
+	if got, _ := rs[0].IDs.GetAsInt64(0); got != want {
+		return errorf("first hit %d, want %d", got, want)
+	}
+	return nil
+}
+
+// TestClusterSeparateCoordinators runs the four coordinators as four
+// processes: their calls to each other (ID allocation, segment lists,
+// flush and index notifications, drop fan-out) cross the network.
+func TestClusterSeparateCoordinators(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster of processes")
+	}
+	c := startCluster(t, "rootcoord", "datacoord", "indexcoord", "querycoord", "streamingnode", "datanode", "querynode", "indexnode", "proxy")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	vecs := flow(t, ctx, cli, "split", 1000)
+	checkSearch(t, ctx, cli, "split", vecs, 0, 999)
+	if got := count(t, ctx, cli, "split", `tag == "t4"`); got != 200 {
+		t.Fatalf("count: %d, want 200", got)
+	}
+	if err := cli.DropCollection(ctx, milvusclient.NewDropCollectionOption("split")); err != nil {
+		t.Fatalf("drop: %v", err)
+	}
+}
+
+// TestClusterQueryNodeKilled kills the query node with SIGKILL and starts
+// a new one: the query coordinator sees the new session and loads the
+// collections onto it, and reads work again.
+func TestClusterQueryNodeKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster of processes")
+	}
+	c := startCluster(t, "mixcoord", "streamingnode", "datanode", "querynode", "indexnode", "proxy")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	vecs := flow(t, ctx, cli, "kill", 1000)
+	checkSearch(t, ctx, cli, "kill", vecs, 10)
+
+	c.roles["querynode"].kill()
+	if err := searchFinds(ctx, cli, "kill", vecs[10], 10); err == nil {
+		t.Fatal("search succeeded with no query node")
+	}
+	c.add(t, "querynode-2:querynode").waitReady(t, 60*time.Second)
+	eventually(t, 60*time.Second, "search after the query node was replaced", func() error {
+		return searchFinds(ctx, cli, "kill", vecs[10], 10)
+	})
+	checkSearch(t, ctx, cli, "kill", vecs, 10, 500)
+}
+
+// TestClusterCoordinatorFailover runs two mixcoords: one is active, the
+// other stands by; killing the active one with SIGKILL hands over once its
+// session lease expires, and the cluster keeps serving DDL and reads.
+func TestClusterCoordinatorFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster of processes")
+	}
+	c := startCluster(t, "mixcoord-1:mixcoord", "streamingnode", "datanode", "querynode", "indexnode", "proxy")
+	standby := c.add(t, "mixcoord-2:mixcoord")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	vecs := flow(t, ctx, cli, "failover", 500)
+
+	c.roles["mixcoord-1"].kill()
+	standby.waitReady(t, 60*time.Second)
+	eventually(t, 60*time.Second, "search after failover", func() error {
+		return searchFinds(ctx, cli, "failover", vecs[7], 7)
+	})
+	eventually(t, 30*time.Second, "create a collection after failover", func() error {
+		return cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions("after", 4))
+	})
+	if has, err := cli.HasCollection(ctx, milvusclient.NewHasCollectionOption("failover")); err != nil || !has {
+		t.Fatalf("collection lost in failover: %v, %v", has, err)
+	}
+}
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

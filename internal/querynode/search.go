@@ -34,6 +34,9 @@ func (dl *delegator) search(ctx context.Context, req *SearchRequest, parts map[i
 	if err != nil {
 		return nil, err
 	}
+	if req.PinMVCC {
+		mvcc = req.GuaranteeTS
+	}
 	rs := dl.snapshot(parts, req.IgnoreGrowing)
 	defer rs.release()
 	sreq := req.Search
@@ -57,7 +60,7 @@ func (dl *delegator) search(ctx context.Context, req *SearchRequest, parts map[i
 	nq, k := sreq.Queries.Len(), sreq.Params.K
 	grouped := sreq.GroupBy != nil
 	higher := sreq.Metric.HigherIsBetter()
-	out := &SearchResult{NQ: nq, Topks: make([]int, nq)}
+	out := &SearchResult{NQ: nq, Topks: make([]int, nq), MVCCTs: mvcc}
 	var hits []hit
 	cands := make([]hit, 0, k*len(results))
 	for q := range nq {
@@ -80,10 +83,18 @@ func (dl *delegator) search(ctx context.Context, req *SearchRequest, parts map[i
 			}
 		}
 		slices.SortStableFunc(cands, func(a, b hit) int {
+			c := cmp.Compare(a.score, b.score)
 			if higher {
-				return cmp.Compare(b.score, a.score)
+				c = -c
 			}
-			return cmp.Compare(a.score, b.score)
+			if c != 0 {
+				return c
+			}
+			// Equal scores: the smaller primary key first, as Milvus reduces.
+			if a.strPK != b.strPK {
+				return cmp.Compare(a.strPK, b.strPK)
+			}
+			return cmp.Compare(a.intPK, b.intPK)
 		})
 		limit := k // hits, or with grouping every hit, grouped below
 		if grouped {
@@ -195,6 +206,9 @@ func (dl *delegator) query(ctx context.Context, req *QueryRequest, parts map[int
 	if err != nil {
 		return nil, err
 	}
+	if req.PinMVCC {
+		mvcc = req.GuaranteeTS
+	}
 	rs := dl.snapshot(parts, false)
 	defer rs.release()
 	if req.CountOnly {
@@ -206,7 +220,7 @@ func (dl *delegator) query(ctx context.Context, req *QueryRequest, parts map[int
 			}
 			n += c
 		}
-		return &QueryResult{Count: n}, nil
+		return &QueryResult{Count: n, MVCCTs: mvcc}, nil
 	}
 	var hits []hit
 	for si, s := range rs.segs {
@@ -247,7 +261,7 @@ func (dl *delegator) query(ctx context.Context, req *QueryRequest, parts map[int
 	if req.Limit > 0 && len(hits) > req.Limit {
 		hits = hits[:req.Limit]
 	}
-	out := &QueryResult{}
+	out := &QueryResult{MVCCTs: mvcc}
 	for _, h := range hits {
 		if strPK {
 			out.StrPKs = append(out.StrPKs, h.strPK)

@@ -35,8 +35,15 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if err := s.requireLoaded(c, partIDs); err != nil {
 		return nil, err
 	}
+	iter, err := parseSearchIterator(req.GetSearchParams())
+	if err != nil {
+		return nil, err
+	}
 	spec, err := parseSearchRequest(c.Schema, req, s.indexMetric(c))
 	if err != nil {
+		return nil, err
+	}
+	if err := iter.apply(spec, c.ID); err != nil {
 		return nil, err
 	}
 	var groupBy *segment.GroupBy
@@ -61,15 +68,20 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if err != nil {
 		return nil, err
 	}
+	pin := iter.pin(req)
+	if pin > 0 {
+		gts = pin
+	}
 	k := spec.TopK + spec.Offset
 	results := make([]*querynode.SearchResult, len(c.VChannels))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, vc := range c.VChannels {
 		sreq := &querynode.SearchRequest{
-			CollectionID: c.ID, VChannel: vc, PartitionIDs: partIDs, GuaranteeTS: gts,
+			CollectionID: c.ID, VChannel: vc, PartitionIDs: partIDs, GuaranteeTS: gts, PinMVCC: pin > 0,
 			IgnoreGrowing: spec.IgnoreGrowing, OutputFields: fetchIDs,
 			Search: segment.SearchRequest{FieldID: spec.FieldID, Queries: spec.Queries, Metric: spec.Metric,
-				Params: index.SearchParams{K: k, Params: spec.Params}, GroupBy: groupBy},
+				Params: index.SearchParams{K: k, Params: spec.Params}, GroupBy: groupBy,
+				Exact: iter.v2, After: iter.lastBound},
 		}
 		if filter != nil {
 			sreq.Search.Filter = filter
@@ -87,7 +99,9 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		return nil, err
 	}
 	data := s.reduceSearch(c, spec, results, fetchIDs, dynKeys, outNames)
-	return &milvuspb.SearchResults{Results: data, CollectionName: c.Name, SessionTs: gts}, nil
+	resp := &milvuspb.SearchResults{Results: data, CollectionName: c.Name, SessionTs: gts}
+	iter.finish(resp, results, spec.Metric, req.GetGuaranteeTimestamp())
+	return resp, nil
 }
 
 // indexMetric returns the metric of the index on a field, if any.
@@ -145,10 +159,22 @@ func (s *Server) reduceSearch(c *model.Collection, spec *searchSpec, results []*
 			}
 		}
 		slices.SortStableFunc(cands, func(a, b shardHit) int {
+			c := cmp.Compare(a.score, b.score)
 			if higher {
-				return cmp.Compare(b.score, a.score)
+				c = -c
 			}
-			return cmp.Compare(a.score, b.score)
+			if c != 0 {
+				return c
+			}
+			// Equal scores: the smaller primary key first, as Milvus reduces.
+			ra, rb := results[a.shard], results[b.shard]
+			if ra.StrPKs != nil && rb.StrPKs != nil {
+				return cmp.Compare(ra.StrPKs[a.i], rb.StrPKs[b.i])
+			}
+			if ra.IntPKs != nil && rb.IntPKs != nil {
+				return cmp.Compare(ra.IntPKs[a.i], rb.IntPKs[b.i])
+			}
+			return 0
 		})
 		if spec.GroupByField != "" {
 			// Offset and limit count groups (Milvus's search_group_by).

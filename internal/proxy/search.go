@@ -35,6 +35,13 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if err := s.requireLoaded(c, partIDs); err != nil {
 		return nil, err
 	}
+	byIDs, err := s.resolveSearchByIDs(ctx, c, partIDs, req)
+	if err != nil {
+		return nil, err
+	}
+	if byIDs != nil && req.GetNq() == 0 {
+		return emptyResultsForNullVectors(c, byIDs), nil
+	}
 	iter, err := parseSearchIterator(req.GetSearchParams())
 	if err != nil {
 		return nil, err
@@ -101,6 +108,9 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	data := s.reduceSearch(c, spec, results, fetchIDs, dynKeys, outNames)
 	resp := &milvuspb.SearchResults{Results: data, CollectionName: c.Name, SessionTs: gts}
 	iter.finish(resp, results, spec.Metric, req.GetGuaranteeTimestamp())
+	if byIDs != nil {
+		spreadOverIDs(resp.Results, byIDs)
+	}
 	return resp, nil
 }
 

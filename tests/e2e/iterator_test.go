@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
@@ -613,6 +614,19 @@ func TestSearchByIDs(t *testing.T) {
 	wantCode(t, err, 1700, "vector field not found in schema")
 	_, err = search(intIDs(5), "anns_field", "tag")
 	wantCode(t, err, 1100, "field (tag) to search is not of vector data type")
+
+	// REST v2: "ids" instead of "data".
+	hits := restRows(t, restOK(t, "http://"+srv.addr, "/entities/search", map[string]any{"collectionName": c.name,
+		"ids": []any{317, "5"}, "annsField": "v_l2", "limit": 3, "consistencyLevel": "Strong"}))
+	if len(hits) != 6 || restInt(t, hits[0]["id"]) != 317 || restInt(t, hits[3]["id"]) != 5 {
+		t.Fatalf("REST search by ids: %v", hits)
+	}
+	m := restPost(t, "http://"+srv.addr, "/entities/search", map[string]any{"collectionName": c.name, "ids": []int{1}, "data": [][]float32{{1}}})
+	if restCode(m) != 1100 || !strings.Contains(fmt.Sprint(m["message"]), "mutually exclusive") {
+		t.Fatalf("REST ids and data: %v", m)
+	}
+	restWantCode(t, "http://"+srv.addr, "/entities/search", map[string]any{"collectionName": c.name}, 1802)
+	restWantCode(t, "http://"+srv.addr, "/entities/search", map[string]any{"collectionName": c.name, "ids": []any{1.5}, "annsField": "v_l2"}, 1100)
 
 	// A deleted row is not found either.
 	_, err = cli.Delete(ctx, milvusclient.NewDeleteOption(c.name).WithInt64IDs("id", []int64{5}))

@@ -92,4 +92,3 @@ func primaryOf(schema *schemapb.CollectionSchema) *schemapb.FieldSchema {
 	}
 	return nil
 }
-

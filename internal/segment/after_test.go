@@ -1,0 +1,108 @@
+package segment
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/index"
+)
+
+// TestSearchAfter pages through a segment the way a search iterator does:
+// K hits at a time, each page after the previous page's last score, with
+// Exact set so that an indexed (HNSW) sealed segment scans. The pages
+// together must be every allowed row, each once, in the order of one
+// exact search for all of them (random vectors: no ties at page ends).
+func TestSearchAfter(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	const n = 600
+	data := genRows(rng, schemapb.DataType_Int64, 0, n, 10)
+	vecs := data.cols[fVec].(*column.FloatVector)
+	ages := data.cols[fAge].(*column.Scalar[int64]).Data
+	for _, m := range []index.Metric{index.L2, index.IP, index.Cosine} {
+		idx, err := index.New(index.Spec{Type: index.TypeHNSW, Metric: m, Dim: testDim, Params: map[string]string{"M": "8", "efConstruction": "32"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := idx.Build(context.Background(), index.Dataset{Dim: testDim, Float: vecs.Data}); err != nil {
+			t.Fatal(err)
+		}
+		segs := map[string]Segment{
+			"growing": newGrowingWith(t, schemapb.DataType_Int64, data),
+			"sealed":  newSealedWith(t, schemapb.DataType_Int64, data, map[int64]index.Index{fVec: idx}),
+		}
+		segs["sealed"].(*Sealed).indexMinAllowed = 0 // the index would serve any plain search
+		for name, seg := range segs {
+			for _, sel := range []int{100, 30} {
+				qs := queriesFor(rng, fVec, 1)
+				keep := func(i int) bool { return ages[i] < int64(sel) }
+				// One search for every row gives the order the pages must follow.
+				full := &SearchRequest{FieldID: fVec, Queries: qs, Metric: m, Params: index.SearchParams{K: n}, MVCCTs: 10, Exact: true}
+				if sel < 100 {
+					full.Filter = &ageFilter{keep: func(a int64) bool { return a < int64(sel) }}
+				}
+				all, err := seg.Search(context.Background(), full)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var want []int64
+				for _, off := range all.Offsets {
+					if off >= 0 {
+						if !keep(int(off)) {
+							t.Fatalf("row %d does not pass the filter", off)
+						}
+						want = append(want, off)
+					}
+				}
+				if wantN := countKept(n, keep); len(want) != wantN {
+					t.Fatalf("%s %s: full search found %d rows, want %d", name, m, len(want), wantN)
+				}
+				var got []int64
+				var after *float32
+				for page := 0; ; page++ {
+					req := &SearchRequest{FieldID: fVec, Queries: qs, Metric: m, Params: index.SearchParams{K: 37},
+						MVCCTs: 10, Exact: true, After: after}
+					if sel < 100 {
+						req.Filter = &ageFilter{keep: func(a int64) bool { return a < int64(sel) }}
+					}
+					res, err := seg.Search(context.Background(), req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					last := -1
+					for i, off := range res.Offsets {
+						if off >= 0 {
+							got = append(got, off)
+							last = i
+						}
+					}
+					if last < 0 {
+						break
+					}
+					b := res.Scores[last]
+					after = &b
+					if page > n {
+						t.Fatalf("%s %s: the pages never end", name, m)
+					}
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("%s %s sel %d: pages give %d rows %v..., want %d %v...", name, m, sel, len(got), got[:min(8, len(got))], len(want), want[:min(8, len(want))])
+				}
+			}
+		}
+	}
+}
+
+func countKept(n int, keep func(int) bool) int {
+	c := 0
+	for i := range n {
+		if keep(i) {
+			c++
+		}
+	}
+	return c
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/querynode"
+	"github.com/milvago/milvago/internal/segment"
 )
 
 // Iterator parameter keys (Milvus's proxy task.go and the SDKs).
@@ -50,6 +51,9 @@ type searchIterator struct {
 	token        string
 	batchSize    int
 	lastBound    *float32
+	// ties are the keys earlier pages returned at lastBound (see tieMemory),
+	// nil when unknown.
+	ties *segment.PKSet
 }
 
 // parseSearchIterator reads the iterator keys of a Search request the way
@@ -143,17 +147,33 @@ func (it *searchIterator) pin(req *milvuspb.SearchRequest) uint64 {
 	return 0
 }
 
+// recallTies looks up the keys earlier pages of this iterator returned at
+// its last bound, for the shards to return the other rows at the bound.
+// Scores rounded to round_decimal are not exact bounds: then none.
+func (it *searchIterator) recallTies(m *tieMemory, spec *searchSpec) {
+	if it.v2 && it.lastBound != nil && spec.RoundDecimal < 0 && spec.NQ == 1 {
+		it.ties = m.get(it.token, *it.lastBound)
+	}
+}
+
 // finish adds the iterator's answer to a search response: token and last
 // bound for v2, and on a first page the timestamp the shards read at, for
-// the client to pin the following pages to.
-func (it *searchIterator) finish(resp *milvuspb.SearchResults, results []*querynode.SearchResult, metric index.Metric, guaranteeTS uint64) {
+// the client to pin the following pages to. It remembers the keys the
+// page returned at its new bound in m.
+func (it *searchIterator) finish(m *tieMemory, spec *searchSpec, resp *milvuspb.SearchResults, results []*querynode.SearchResult, guaranteeTS uint64) {
 	if !it.iterator {
 		return
 	}
 	if it.v2 {
-		resp.Results.SearchIteratorV2Results = &schemapb.SearchIteratorV2Results{
-			Token:     it.token,
-			LastBound: lastBound(resp.GetResults(), it.lastBound, metric),
+		data := resp.GetResults()
+		bound := lastBound(data, it.lastBound, spec.Metric)
+		data.SearchIteratorV2Results = &schemapb.SearchIteratorV2Results{Token: it.token, LastBound: bound}
+		if len(data.GetScores()) > 0 && data.GetNumQueries() == 1 && spec.RoundDecimal < 0 {
+			var prev *segment.PKSet
+			if it.lastBound != nil && *it.lastBound == bound {
+				prev = it.ties
+			}
+			m.put(it.token, bound, tiesAtBound(data.GetScores(), data.GetIds().GetIntId().GetData(), data.GetIds().GetStrId().GetData(), bound, prev))
 		}
 	}
 	if guaranteeTS == 0 {

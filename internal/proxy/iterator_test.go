@@ -3,6 +3,8 @@ package proxy
 import (
 	"errors"
 	"math"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/index"
+	"github.com/milvago/milvago/internal/segment"
 )
 
 func pairs(kv ...string) []*commonpb.KeyValuePair {
@@ -157,5 +160,41 @@ func TestSpreadOverIDs(t *testing.T) {
 	spreadOverIDs(data, []bool{true, false, true, false})
 	if data.NumQueries != 4 || len(data.Topks) != 4 || data.Topks[0] != 3 || data.Topks[1] != 0 || data.Topks[2] != 1 || data.Topks[3] != 0 {
 		t.Fatalf("%+v", data)
+	}
+}
+
+func TestTieMemory(t *testing.T) {
+	var m tieMemory
+	if m.get("a", 1) != nil {
+		t.Fatal("empty memory answered")
+	}
+	m.put("a", 1, &segment.PKSet{Ints: []int64{4}})
+	m.put("a", 2, &segment.PKSet{Ints: []int64{5}})
+	if s := m.get("a", 1); s == nil || s.Ints[0] != 4 {
+		t.Fatalf("bound 1: %v", s)
+	}
+	m.put("a", 2, &segment.PKSet{Ints: []int64{5, 7}}) // a later page at bound 2
+	if s := m.get("a", 2); len(s.Ints) != 2 || m.get("a", 1) == nil {
+		t.Fatalf("bound 2 after a second page there: %v", s)
+	}
+	m.put("a", 3, &segment.PKSet{Ints: []int64{6}}) // forgets bound 1, keeps 2 and 3
+	if m.get("a", 1) != nil || m.get("a", 2) == nil || m.get("a", 3) == nil || m.get("b", 2) != nil {
+		t.Fatal("the two latest bounds of a token are kept")
+	}
+	for i := range maxTieTokens {
+		m.put(strconv.Itoa(i), 1, &segment.PKSet{})
+	}
+	if m.get("a", 3) != nil || m.get("0", 1) == nil || len(m.tokens) != maxTieTokens {
+		t.Fatalf("the oldest token is evicted first (%d tokens)", len(m.tokens))
+	}
+
+	// Keys at the bound, with the previous pages' at the same bound.
+	got := tiesAtBound([]float32{1, 2, 2}, []int64{7, 8, 9}, nil, 2, &segment.PKSet{Ints: []int64{3}})
+	if !slices.Equal(got.Ints, []int64{3, 8, 9}) {
+		t.Fatalf("ties %v", got.Ints)
+	}
+	got = tiesAtBound([]float32{5, 5}, nil, []string{"x", "y"}, 5, nil)
+	if !slices.Equal(got.Strs, []string{"x", "y"}) {
+		t.Fatalf("ties %v", got.Strs)
 	}
 }

@@ -53,6 +53,7 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if err := iter.apply(spec, c.ID); err != nil {
 		return nil, err
 	}
+	iter.recallTies(&s.iterTies, spec)
 	var groupBy *segment.GroupBy
 	if spec.GroupByField != "" {
 		if f := fieldByName(c.Schema, spec.GroupByField); f == nil || f.GetIsDynamic() {
@@ -88,7 +89,7 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 			IgnoreGrowing: spec.IgnoreGrowing, OutputFields: fetchIDs,
 			Search: segment.SearchRequest{FieldID: spec.FieldID, Queries: spec.Queries, Metric: spec.Metric,
 				Params: index.SearchParams{K: k, Params: spec.Params}, GroupBy: groupBy,
-				Exact: iter.v2, After: iter.lastBound},
+				Exact: iter.v2, After: iter.lastBound, AfterTies: iter.ties},
 		}
 		if filter != nil {
 			sreq.Search.Filter = filter
@@ -107,7 +108,7 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	}
 	data := s.reduceSearch(c, spec, results, fetchIDs, dynKeys, outNames)
 	resp := &milvuspb.SearchResults{Results: data, CollectionName: c.Name, SessionTs: gts}
-	iter.finish(resp, results, spec.Metric, req.GetGuaranteeTimestamp())
+	iter.finish(&s.iterTies, spec, resp, results, req.GetGuaranteeTimestamp())
 	if byIDs != nil {
 		spreadOverIDs(resp.Results, byIDs)
 	}

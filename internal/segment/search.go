@@ -61,7 +61,7 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 		return nil, fmt.Errorf("segment %d: search: %w: %w", c.id, err, errs.ErrParameterInvalid)
 	}
 	if req.After != nil {
-		win = afterWindow(win, metric, *req.After)
+		win = afterWindow(win, metric, *req.After, req.AfterTies != nil)
 	}
 
 	slots := k
@@ -99,6 +99,12 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 	if err != nil {
 		return nil, err
 	}
+	if t := req.AfterTies; req.After != nil && t != nil && len(t.Ints)+len(t.Strs) > 0 {
+		if !owned {
+			allowed, owned = allowed.Clone(), true
+		}
+		allowed.AndNot(c.matchPKs(s.n, t.Ints, t.Strs))
+	}
 	if req.GroupBy != nil {
 		if err := c.searchGrouped(ctx, s, fi, metric, win, req, allowed, res); err != nil {
 			return nil, err
@@ -115,14 +121,18 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 }
 
 // afterWindow narrows a range window (over internal keys, smaller is
-// better) to the keys ranked strictly after score bound.
-func afterWindow(w index.RangeWindow, metric index.Metric, bound float32) index.RangeWindow {
+// better) to the keys ranked after score bound: strictly after, or with
+// ties also at it.
+func afterWindow(w index.RangeWindow, metric index.Metric, bound float32, ties bool) index.RangeWindow {
 	key := bound
 	if metric.HigherIsBetter() {
 		key = -bound
 	}
-	// key' > key  <=>  key' >= the next float32 above key.
-	lo := math.Nextafter32(key, float32(math.Inf(1)))
+	lo := key
+	if !ties {
+		// key' > key  <=>  key' >= the next float32 above key.
+		lo = math.Nextafter32(key, float32(math.Inf(1)))
+	}
 	if !w.Active {
 		return index.RangeWindow{Active: true, Lo: lo, Hi: float32(math.Inf(1))}
 	}

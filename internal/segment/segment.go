@@ -90,6 +90,16 @@ type SearchRequest struct {
 	// (Milvus's search_iter_last_bound): distance > After for L2, HAMMING
 	// and JACCARD, similarity < After for IP, COSINE and BM25.
 	After *float32
+	// AfterTies, with After, also keeps the rows scoring exactly After,
+	// except those whose primary key it lists (returned by earlier pages).
+	// Nil skips every row scoring exactly After, as Milvus does.
+	AfterTies *PKSet
+}
+
+// PKSet is a set of primary keys: Ints for an Int64 key, Strs for VarChar.
+type PKSet struct {
+	Ints []int64
+	Strs []string
 }
 
 // SearchResult holds NQ*K slots, best first within each query. Empty

@@ -176,3 +176,50 @@ func TestSearchAfterTies(t *testing.T) {
 		t.Fatalf("without ties: %d rows, want fewer than %d (ties at page ends are skipped)", len(strict), n)
 	}
 }
+
+// TestRankingTail: a ranking built over a growing segment's first rows
+// still answers exactly after rows are appended (scanned as a tail, or
+// ranked again once they are many): the same hits as a plain scan.
+func TestRankingTail(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	g := newGrowingWith(t, schemapb.DataType_Int64, genRows(rng, schemapb.DataType_Int64, 0, 300, 10))
+	qs := queriesFor(rng, fVec, 1)
+	check := func(what string, ts uint64, k int) {
+		t.Helper()
+		for _, m := range []index.Metric{index.L2, index.Cosine} {
+			ranked, err := g.Search(context.Background(), &SearchRequest{FieldID: fVec, Queries: qs, Metric: m, Params: index.SearchParams{K: k}, MVCCTs: ts, Exact: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			plain, err := g.Search(context.Background(), &SearchRequest{FieldID: fVec, Queries: qs, Metric: m, Params: index.SearchParams{K: k}, MVCCTs: ts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(ranked.Offsets, plain.Offsets) || !slices.Equal(ranked.Scores, plain.Scores) {
+				t.Fatalf("%s %s: ranked %v, scanned %v", what, m, ranked.Offsets[:10], plain.Offsets[:10])
+			}
+		}
+	}
+	check("first rows", 10, 50)
+	if len(g.ranked.entries) != 2 {
+		t.Fatalf("%d rankings kept, want 2", len(g.ranked.entries))
+	}
+	if err := g.Append(genRows(rng, schemapb.DataType_Int64, 300, 200, 20).ts, genRows(rng, schemapb.DataType_Int64, 300, 200, 20).cols); err != nil {
+		t.Fatal(err)
+	}
+	check("appended rows, read before them", 10, 50)
+	check("appended rows", 20, 80)
+	if g.ranked.entries[0].n != 300 {
+		t.Fatalf("ranking of %d rows, want the first 300 (a tail of 200 is scanned)", g.ranked.entries[0].n)
+	}
+	more := genRows(rng, schemapb.DataType_Int64, 500, 5000, 30)
+	if err := g.Append(more.ts, more.cols); err != nil {
+		t.Fatal(err)
+	}
+	check("many appended rows", 30, 100)
+	for _, r := range g.ranked.entries {
+		if r.n != 5500 {
+			t.Fatalf("ranking of %d rows, want all 5500 after a rebuild", r.n)
+		}
+	}
+}

@@ -109,6 +109,10 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 		if err := c.searchGrouped(ctx, s, fi, metric, win, req, allowed, res); err != nil {
 			return nil, err
 		}
+	} else if c.rankable(req, metric, res.NQ, s.n) {
+		if err := c.searchRanked(ctx, s, fi, metric, win, req, allowed, res); err != nil {
+			return nil, err
+		}
 	} else if idx != nil && !req.Exact && req.After == nil && useIndex(allowed, s.n, c.indexMinAllowed) {
 		if err := c.searchIndex(ctx, idx, req, allowed, owned, res); err != nil {
 			return nil, err

@@ -198,3 +198,28 @@ func TestTieMemory(t *testing.T) {
 		t.Fatalf("ties %v", got.Strs)
 	}
 }
+
+func TestTieMemoryBudget(t *testing.T) {
+	var m tieMemory
+	big := &segment.PKSet{Ints: make([]int64, maxTieKeys)}
+	for i := range maxTieTotal/maxTieKeys + 5 {
+		m.put(strconv.Itoa(i), 1, big)
+		if m.total > maxTieTotal {
+			t.Fatalf("after %d tokens: %d keys held, budget %d", i+1, m.total, maxTieTotal)
+		}
+	}
+	if m.get("0", 1) != nil || m.get(strconv.Itoa(maxTieTotal/maxTieKeys+4), 1) == nil {
+		t.Fatal("the oldest tokens go first")
+	}
+	m.put("x", 1, &segment.PKSet{Ints: make([]int64, maxTieKeys+1)})
+	if m.get("x", 1) != nil {
+		t.Fatal("a set above maxTieKeys is not remembered")
+	}
+	n := 0
+	for _, tk := range m.tokens {
+		n += setLen(tk.sets[0]) + setLen(tk.sets[1])
+	}
+	if n != m.total {
+		t.Fatalf("total %d, held %d", m.total, n)
+	}
+}

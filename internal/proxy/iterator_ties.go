@@ -16,17 +16,35 @@ import (
 // cache: a miss (another proxy, a restart, an evicted token) gives Milvus's
 // behaviour, never a wrong or duplicated row.
 const (
-	maxTieTokens = 4096  // iterators remembered; the oldest is forgotten first
-	maxTieKeys   = 16384 // keys remembered per bound; beyond, the bound is not remembered
+	maxTieTokens = 4096    // iterators remembered; the oldest is forgotten first
+	maxTieKeys   = 16384   // keys remembered per bound; beyond, the bound is not remembered
+	maxTieTotal  = 1 << 20 // keys remembered in all; the oldest iterators are forgotten first
 )
 
 // tieMemory maps (token, bound) to the keys returned at that bound. It
 // keeps the two latest bounds of each token, so that a client retrying a
 // page finds its bound again. The zero value is ready to use.
 type tieMemory struct {
-	mu     sync.Mutex // guards tokens, fifo
+	mu     sync.Mutex // guards tokens, fifo, total
 	tokens map[string]*tokenTies
 	fifo   []string // tokens in first-seen order, for eviction
+	total  int      // keys held in all
+}
+
+func setLen(s *segment.PKSet) int {
+	if s == nil {
+		return 0
+	}
+	return len(s.Ints) + len(s.Strs)
+}
+
+// evictOldest forgets the oldest token. Caller holds mu.
+func (m *tieMemory) evictOldest() {
+	if t := m.tokens[m.fifo[0]]; t != nil {
+		m.total -= setLen(t.sets[0]) + setLen(t.sets[1])
+	}
+	delete(m.tokens, m.fifo[0])
+	m.fifo = m.fifo[1:]
 }
 
 type tokenTies struct {
@@ -54,7 +72,7 @@ func (m *tieMemory) get(token string, bound float32) *segment.PKSet {
 
 // put remembers the keys token's page returned at its last bound.
 func (m *tieMemory) put(token string, bound float32, set *segment.PKSet) {
-	if len(set.Ints)+len(set.Strs) > maxTieKeys {
+	if setLen(set) > maxTieKeys {
 		return
 	}
 	m.mu.Lock()
@@ -65,22 +83,27 @@ func (m *tieMemory) put(token string, bound float32, set *segment.PKSet) {
 	t := m.tokens[token]
 	if t == nil {
 		if len(m.fifo) >= maxTieTokens {
-			delete(m.tokens, m.fifo[0])
-			m.fifo = m.fifo[1:]
+			m.evictOldest()
 		}
 		t = &tokenTies{}
 		m.tokens[token] = t
 		m.fifo = append(m.fifo, token)
 	}
 	b := math.Float32bits(bound)
+	slot := t.next
 	for i, s := range t.sets {
 		if s != nil && t.bounds[i] == b { // a later page at the same bound: its set includes this one
-			t.sets[i] = set
-			return
+			slot = i
 		}
 	}
-	t.bounds[t.next], t.sets[t.next] = b, set
-	t.next = 1 - t.next
+	m.total += setLen(set) - setLen(t.sets[slot])
+	t.bounds[slot], t.sets[slot] = b, set
+	if slot == t.next {
+		t.next = 1 - t.next
+	}
+	for m.total > maxTieTotal && len(m.fifo) > 1 {
+		m.evictOldest()
+	}
 }
 
 // tiesAtBound returns the keys of the hits of a single-query page that

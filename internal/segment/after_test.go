@@ -223,3 +223,47 @@ func TestRankingTail(t *testing.T) {
 		}
 	}
 }
+
+// TestRankingParallel builds a ranking large enough to be scored by
+// several goroutines and checks it against a plain scan.
+func TestRankingParallel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("70k rows")
+	}
+	const n, d = 70000, 8
+	schema := &schemapb.CollectionSchema{Fields: []*schemapb.FieldSchema{
+		{FieldID: fPK, Name: "pk", IsPrimaryKey: true, DataType: schemapb.DataType_Int64},
+		{FieldID: fVec, Name: "vec", DataType: schemapb.DataType_FloatVector, TypeParams: dimParam(d)},
+	}}
+	g, err := NewGrowing(1, 1, schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(17, 18))
+	pk := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, n)}
+	vec := &column.FloatVector{Dim: d, Data: make([]float32, n*d)}
+	ts := make([]uint64, n)
+	for i := range n {
+		pk.Data[i], ts[i] = int64(i), 1
+	}
+	for i := range vec.Data {
+		vec.Data[i] = rng.Float32()
+	}
+	if err := g.Append(ts, map[int64]column.Column{fPK: pk, fVec: vec}); err != nil {
+		t.Fatal(err)
+	}
+	q := index.Dataset{Dim: d, Float: []float32{0.5, 0.1, 0.9, 0.3, 0.5, 0.5, 0.2, 0.7}}
+	for _, m := range []index.Metric{index.L2, index.IP} {
+		ranked, err := g.Search(context.Background(), &SearchRequest{FieldID: fVec, Queries: q, Metric: m, Params: index.SearchParams{K: 100}, MVCCTs: 1, Exact: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := g.Search(context.Background(), &SearchRequest{FieldID: fVec, Queries: q, Metric: m, Params: index.SearchParams{K: 100}, MVCCTs: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ranked.Offsets, plain.Offsets) || !slices.Equal(ranked.Scores, plain.Scores) {
+			t.Fatalf("%s: ranked %v, scanned %v", m, ranked.Offsets[:10], plain.Offsets[:10])
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -198,19 +199,36 @@ func (c *core) buildRanking(ctx context.Context, s *snapshot, fi *fieldInfo, met
 	}
 	pairs := make([]rankPair, s.n)
 	bw := b.blockWords() * 64
-	blk := &block{rows: make([]int, 0, bw)}
-	key := b.keyFunc(0, blk)
-	for lo := 0; lo < s.n; lo += bw {
-		if err := ctx.Err(); err != nil {
+	// Score in parallel over contiguous row ranges, one per worker.
+	workers := max(1, min(runtime.GOMAXPROCS(0), s.n/bfRowsPerWorker))
+	step := (s.n + workers - 1) / workers
+	errsOut := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		from, to := w*step, min((w+1)*step, s.n)
+		wg.Go(func() {
+			blk := &block{rows: make([]int, 0, bw)}
+			key := b.keyFunc(0, blk)
+			for lo := from; lo < to; lo += bw {
+				if err := ctx.Err(); err != nil {
+					errsOut[w] = err
+					return
+				}
+				blk.rows = blk.rows[:0]
+				for i := lo; i < min(lo+bw, to); i++ {
+					blk.rows = append(blk.rows, i)
+				}
+				b.convert(blk)
+				for j, i := range blk.rows {
+					pairs[i] = rankPair{key(j), int32(i)}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errsOut {
+		if err != nil {
 			return nil, err
-		}
-		blk.rows = blk.rows[:0]
-		for i := lo; i < min(lo+bw, s.n); i++ {
-			blk.rows = append(blk.rows, i)
-		}
-		b.convert(blk)
-		for j, i := range blk.rows {
-			pairs[i] = rankPair{key(j), int32(i)}
 		}
 	}
 	slices.SortFunc(pairs, func(a, b rankPair) int {

@@ -655,42 +655,81 @@ func TestServerVersion(t *testing.T) {
 func TestSearchIteratorTies(t *testing.T) {
 	srv := startServer(t, "")
 	cli := srv.client(t)
+	for _, varchar := range []bool{false, true} {
+		t.Run(fmt.Sprintf("varchar=%v", varchar), func(t *testing.T) { iterateTies(t, cli, varchar) })
+	}
+}
+
+func iterateTies(t *testing.T, cli *milvusclient.Client, varchar bool) {
 	ctx := testContext(t)
-	const name, n = "iter_ties", 300
-	schema := entity.NewSchema().WithName(name).
-		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
+	const n = 300
+	name := fmt.Sprintf("iter_ties_%v", varchar)
+	pkf := entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)
+	if varchar {
+		pkf = entity.NewField().WithName("id").WithDataType(entity.FieldTypeVarChar).WithMaxLength(16).WithIsPrimaryKey(true)
+	}
+	schema := entity.NewSchema().WithName(name).WithField(pkf).
 		WithField(entity.NewField().WithName("vec").WithDataType(entity.FieldTypeFloatVector).WithDim(4))
 	must(t, cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(name, schema).WithShardNum(2)))
 	r := rand.New(rand.NewPCG(9, 9))
 	base := randomVectors(r, 10, 4)
 	idv := make([]int64, n)
+	strs := make([]string, n)
 	vecs := make([][]float32, n)
 	for i := range idv {
-		idv[i], vecs[i] = int64(i), base[i%10]
+		idv[i], strs[i], vecs[i] = int64(i), fmt.Sprintf("r%d", i), base[i%10]
 	}
-	_, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithInt64Column("id", idv[:150]).WithFloatVectorColumn("vec", 4, vecs[:150]))
-	must(t, err)
+	insert := func(lo, hi int) {
+		opt := milvusclient.NewColumnBasedInsertOption(name).WithFloatVectorColumn("vec", 4, vecs[lo:hi])
+		if varchar {
+			opt.WithVarcharColumn("id", strs[lo:hi])
+		} else {
+			opt.WithInt64Column("id", idv[lo:hi])
+		}
+		_, err := cli.Insert(ctx, opt)
+		must(t, err)
+	}
+	insert(0, 150)
 	flush(t, ctx, cli, name)
-	_, err = cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithInt64Column("id", idv[150:]).WithFloatVectorColumn("vec", 4, vecs[150:]))
-	must(t, err)
+	insert(150, n)
 	indexAndLoad(t, ctx, cli, name, "vec", index.NewHNSWIndex(entity.L2, 8, 32))
 	for _, batch := range []int{7, 30, 64} {
 		it, err := cli.SearchIterator(ctx, milvusclient.NewSearchIteratorOption(name, entity.FloatVector(base[3])).
 			WithBatchSize(batch).WithConsistencyLevel(entity.ClStrong))
 		must(t, err)
-		hits, _ := drainSearch(t, ctx, it, batch)
-		seen := map[int64]bool{}
-		for i, h := range hits {
-			if seen[h.id] {
-				t.Fatalf("batch %d: id %d returned twice", batch, h.id)
+		seen := map[int]bool{}
+		var prev float32
+		for {
+			rs, err := it.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				break
 			}
-			seen[h.id] = true
-			if want := l2sq(base[3], vecs[h.id]); !near(h.score, want) || (i > 0 && h.score < hits[i-1].score) {
-				t.Fatalf("batch %d: hit %d (id %d) score %g, exact %g, previous %g", batch, i, h.id, h.score, want, hits[max(i-1, 0)].score)
+			must(t, err)
+			for i := range rs.ResultCount {
+				var row int
+				if varchar {
+					s, err := rs.IDs.GetAsString(i)
+					must(t, err)
+					row, err = strconv.Atoi(s[1:])
+					must(t, err)
+				} else {
+					v, err := rs.IDs.GetAsInt64(i)
+					must(t, err)
+					row = int(v)
+				}
+				if seen[row] {
+					t.Fatalf("batch %d: row %d returned twice", batch, row)
+				}
+				seen[row] = true
+				score := rs.Scores[i]
+				if want := l2sq(base[3], vecs[row]); !near(score, want) || score < prev {
+					t.Fatalf("batch %d: row %d score %g, exact %g, previous %g", batch, row, score, want, prev)
+				}
+				prev = score
 			}
 		}
-		if len(hits) != n {
-			t.Fatalf("batch %d: %d rows, want %d", batch, len(hits), n)
+		if len(seen) != n {
+			t.Fatalf("batch %d: %d rows, want %d", batch, len(seen), n)
 		}
 	}
 }

@@ -41,9 +41,10 @@ const (
 // at that timestamp, so rows written during the iteration stay out.
 //
 // Milvago scans the raw vectors for iterator pages even where an index
-// exists, so each page is exact and a row scores the same on every page;
-// rows scoring exactly the previous page's last bound are skipped, as in
-// Milvus.
+// exists (from a per-query ranking each segment keeps), so each page is
+// exact and a row scores the same on every page. Rows scoring exactly the
+// previous page's last bound, which Milvus skips, are returned unless that
+// page returned them (see tieMemory).
 type searchIterator struct {
 	iterator     bool  // "iterator": the request comes from an SDK iterator
 	collectionID int64 // "collection_id" the SDK resolved, 0 if none

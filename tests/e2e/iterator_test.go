@@ -237,6 +237,20 @@ func TestSearchIteratorV2(t *testing.T) {
 		checkOrder(t, entity.COSINE, hits, c.brute("v_cos", entity.COSINE, q, nil)[:250])
 	})
 
+	t.Run("empty", func(t *testing.T) {
+		const name = "iter_empty"
+		schema := entity.NewSchema().WithName(name).
+			WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
+			WithField(entity.NewField().WithName("vec").WithDataType(entity.FieldTypeFloatVector).WithDim(8))
+		must(t, cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(name, schema)))
+		indexAndLoad(t, ctx, cli, name, "vec", index.NewHNSWIndex(entity.COSINE, 8, 32))
+		it, err := cli.SearchIterator(ctx, milvusclient.NewSearchIteratorOption(name, entity.FloatVector(q)).WithConsistencyLevel(entity.ClStrong))
+		must(t, err)
+		if _, err := it.Next(ctx); !errors.Is(err, io.EOF) {
+			t.Fatalf("Next on an empty collection: %v, want io.EOF", err)
+		}
+	})
+
 	t.Run("errors", func(t *testing.T) {
 		_, err := cli.SearchIterator(ctx, milvusclient.NewSearchIteratorOption(c.name, entity.FloatVector(q)).
 			WithANNSField("v_l2").WithOffset(5))

@@ -39,10 +39,13 @@ type SegmentPlan struct {
 
 // SearchRequest is one shard's share of a search.
 type SearchRequest struct {
-	CollectionID  int64
-	VChannel      string
-	PartitionIDs  []int64 // empty: every loaded partition
-	GuaranteeTS   uint64
+	CollectionID int64
+	VChannel     string
+	PartitionIDs []int64 // empty: every loaded partition
+	GuaranteeTS  uint64
+	// PinMVCC reads at GuaranteeTS itself instead of the service time (a
+	// search or query iterator's later pages, pinned to its first page).
+	PinMVCC       bool
 	IgnoreGrowing bool
 	OutputFields  []int64
 	// Search holds the vector field, queries, metric, K (offset+limit) and
@@ -61,6 +64,8 @@ type SearchResult struct {
 	// (hits come group after group), else nil.
 	GroupValues []any
 	Fields      map[int64]column.Column // one row per hit, in hit order
+	// MVCCTs is the timestamp the shard read at.
+	MVCCTs uint64
 }
 
 // QueryRequest is one shard's share of a query or count.
@@ -69,6 +74,7 @@ type QueryRequest struct {
 	VChannel     string
 	PartitionIDs []int64
 	GuaranteeTS  uint64
+	PinMVCC      bool           // read at GuaranteeTS, as SearchRequest.PinMVCC
 	Filter       segment.Filter // nil: every row
 	Limit        int            // 0: no limit (offset+limit otherwise)
 	OutputFields []int64
@@ -81,4 +87,5 @@ type QueryResult struct {
 	StrPKs []string
 	Fields map[int64]column.Column
 	Count  int64
+	MVCCTs uint64 // the timestamp the shard read at
 }

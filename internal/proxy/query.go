@@ -30,6 +30,14 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 	if err != nil {
 		return nil, err
 	}
+	iter, err := parseQueryIterator(req.GetQueryParams(), c.ID)
+	if err != nil {
+		return nil, err
+	}
+	var pinTS uint64 // an iterator's later pages read at its first page's timestamp
+	if iter.iterator {
+		pinTS = req.GetGuaranteeTimestamp()
+	}
 	countOnly := false
 	for _, f := range req.GetOutputFields() {
 		if strings.EqualFold(strings.TrimSpace(f), "count(*)") {
@@ -53,7 +61,7 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 		if limit > 0 || offset > 0 {
 			return nil, errs.InvalidParameter("count entities with pagination is not allowed")
 		}
-		r, err := s.queryShardsAt(ctx, c, filter, partIDs, req.GetConsistencyLevel(), req.GetUseDefaultConsistency(), req.GetGuaranteeTimestamp(), 0, 0, nil, true)
+		r, err := s.queryShardsAt(ctx, c, filter, partIDs, req.GetConsistencyLevel(), req.GetUseDefaultConsistency(), req.GetGuaranteeTimestamp(), pinTS, 0, 0, nil, true)
 		if err != nil {
 			return nil, err
 		}
@@ -66,14 +74,18 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 		return nil, err
 	}
 	fetchIDs := withDynamicField(c, outIDs, dynKeys)
-	r, err := s.queryShardsAt(ctx, c, filter, partIDs, req.GetConsistencyLevel(), req.GetUseDefaultConsistency(), req.GetGuaranteeTimestamp(), limit, offset, fetchIDs, false)
+	r, err := s.queryShardsAt(ctx, c, filter, partIDs, req.GetConsistencyLevel(), req.GetUseDefaultConsistency(), req.GetGuaranteeTimestamp(), pinTS, limit, offset, fetchIDs, false)
 	if err != nil {
 		return nil, err
 	}
-	return &milvuspb.QueryResults{
+	resp := &milvuspb.QueryResults{
 		CollectionName:   c.Name,
 		FieldsData:       fieldsDataFor(c.Schema, fetchIDs, r.Fields, dynKeys),
 		OutputFields:     outNames,
 		PrimaryFieldName: pkField(c).GetName(),
-	}, nil
+	}
+	if iter.iterator && req.GetGuaranteeTimestamp() == 0 {
+		resp.SessionTs = r.MVCCTs // the first page: the client pins the next ones to it
+	}
+	return resp, nil
 }

@@ -74,26 +74,32 @@ type shardRowsResult struct {
 	StrPKs []string
 	Fields map[int64]column.Column
 	Count  int64
+	MVCCTs uint64 // the newest timestamp a shard read at
 }
 
 // queryShards runs a query on every shard and merges by primary key.
 // limit 0 means no limit; offset rows are skipped after merging.
 func (s *Server) queryShards(ctx context.Context, c *model.Collection, filter *expr.Expr, partIDs []int64,
 	level commonpb.ConsistencyLevel, limit, offset int, outputs []int64) (*shardRowsResult, error) {
-	return s.queryShardsAt(ctx, c, filter, partIDs, level, false, 0, limit, offset, outputs, false)
+	return s.queryShardsAt(ctx, c, filter, partIDs, level, false, 0, 0, limit, offset, outputs, false)
 }
 
+// queryShardsAt is queryShards at a consistency level or, with pinTS > 0,
+// at exactly the timestamp pinTS (a query iterator's later pages).
 func (s *Server) queryShardsAt(ctx context.Context, c *model.Collection, filter *expr.Expr, partIDs []int64,
-	level commonpb.ConsistencyLevel, useDefault bool, clientTS uint64, limit, offset int, outputs []int64, countOnly bool) (*shardRowsResult, error) {
+	level commonpb.ConsistencyLevel, useDefault bool, clientTS, pinTS uint64, limit, offset int, outputs []int64, countOnly bool) (*shardRowsResult, error) {
 	gts, err := s.guaranteeTS(ctx, c, level, useDefault, clientTS)
 	if err != nil {
 		return nil, err
+	}
+	if pinTS > 0 {
+		gts = pinTS
 	}
 	results := make([]*contract.QueryResult, len(c.VChannels))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, vc := range c.VChannels {
 		req := &contract.QueryRequest{CollectionID: c.ID, VChannel: vc, PartitionIDs: partIDs, GuaranteeTS: gts,
-			OutputFields: outputs, CountOnly: countOnly}
+			PinMVCC: pinTS > 0, OutputFields: outputs, CountOnly: countOnly}
 		if filter != nil {
 			req.Filter = filter
 		}
@@ -112,7 +118,7 @@ func (s *Server) queryShardsAt(ctx context.Context, c *model.Collection, filter 
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	out := &shardRowsResult{}
+	out := &shardRowsResult{MVCCTs: maxMVCC(results, func(r *contract.QueryResult) uint64 { return r.MVCCTs }, gts)}
 	if countOnly {
 		for _, r := range results {
 			out.Count += r.Count

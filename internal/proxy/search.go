@@ -39,10 +39,25 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if err != nil {
 		return nil, err
 	}
+	byIDs, err := s.resolveSearchByIDs(ctx, c, partIDs, req)
+	if err != nil {
+		return nil, err
+	}
+	if byIDs != nil && req.GetNq() == 0 {
+		return emptyResultsForNullVectors(c, byIDs), nil
+	}
+	iter, err := parseSearchIterator(req.GetSearchParams())
+	if err != nil {
+		return nil, err
+	}
 	spec, err := parseSearchRequest(c.Schema, req, metrics)
 	if err != nil {
 		return nil, err
 	}
+	if err := iter.apply(spec, c.ID); err != nil {
+		return nil, err
+	}
+	iter.recallTies(&s.iterTies, spec)
 	var groupBy *segment.GroupBy
 	if spec.GroupByField != "" {
 		if f := fieldByName(c.Schema, spec.GroupByField); f == nil || f.GetIsDynamic() {
@@ -65,15 +80,20 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if err != nil {
 		return nil, err
 	}
+	pin := iter.pin(req)
+	if pin > 0 {
+		gts = pin
+	}
 	k := spec.TopK + spec.Offset
 	results := make([]*contract.SearchResult, len(c.VChannels))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, vc := range c.VChannels {
 		sreq := &contract.SearchRequest{
-			CollectionID: c.ID, VChannel: vc, PartitionIDs: partIDs, GuaranteeTS: gts,
+			CollectionID: c.ID, VChannel: vc, PartitionIDs: partIDs, GuaranteeTS: gts, PinMVCC: pin > 0,
 			IgnoreGrowing: spec.IgnoreGrowing, OutputFields: fetchIDs,
 			Search: segment.SearchRequest{FieldID: spec.FieldID, Queries: spec.Queries, Metric: spec.Metric,
-				Params: index.SearchParams{K: k, Params: spec.Params}, GroupBy: groupBy},
+				Params: index.SearchParams{K: k, Params: spec.Params}, GroupBy: groupBy,
+				Exact: iter.v2, After: iter.lastBound, AfterTies: iter.ties},
 		}
 		if filter != nil {
 			sreq.Search.Filter = filter
@@ -91,7 +111,12 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		return nil, err
 	}
 	data := s.reduceSearch(c, spec, results, fetchIDs, dynKeys, outNames)
-	return &milvuspb.SearchResults{Results: data, CollectionName: c.Name, SessionTs: gts}, nil
+	resp := &milvuspb.SearchResults{Results: data, CollectionName: c.Name, SessionTs: gts}
+	iter.finish(&s.iterTies, spec, resp, results, req.GetGuaranteeTimestamp())
+	if byIDs != nil {
+		spreadOverIDs(resp.Results, byIDs)
+	}
+	return resp, nil
 }
 
 // indexMetric returns the metric of the index on a field, if any.
@@ -152,10 +177,22 @@ func (s *Server) reduceSearch(c *model.Collection, spec *searchSpec, results []*
 			}
 		}
 		slices.SortStableFunc(cands, func(a, b shardHit) int {
+			c := cmp.Compare(a.score, b.score)
 			if higher {
-				return cmp.Compare(b.score, a.score)
+				c = -c
 			}
-			return cmp.Compare(a.score, b.score)
+			if c != 0 {
+				return c
+			}
+			// Equal scores: the smaller primary key first, as Milvus reduces.
+			ra, rb := results[a.shard], results[b.shard]
+			if ra.StrPKs != nil && rb.StrPKs != nil {
+				return cmp.Compare(ra.StrPKs[a.i], rb.StrPKs[b.i])
+			}
+			if ra.IntPKs != nil && rb.IntPKs != nil {
+				return cmp.Compare(ra.IntPKs[a.i], rb.IntPKs[b.i])
+			}
+			return 0
 		})
 		if spec.GroupByField != "" {
 			// Offset and limit count groups (Milvus's search_group_by).

@@ -106,6 +106,7 @@ type Server struct {
 	d        Deps
 	logger   *slog.Logger
 	sessions sessions
+	iterTies tieMemory // search iterator v2: keys returned at each page's bound
 }
 
 // New returns a proxy.

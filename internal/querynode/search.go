@@ -35,6 +35,9 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 	if err != nil {
 		return nil, err
 	}
+	if req.PinMVCC {
+		mvcc = req.GuaranteeTS
+	}
 	rs := dl.snapshot(parts, req.IgnoreGrowing)
 	defer rs.release()
 	sreq := req.Search
@@ -58,7 +61,7 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 	nq, k := sreq.Queries.Len(), sreq.Params.K
 	grouped := sreq.GroupBy != nil
 	higher := sreq.Metric.HigherIsBetter()
-	out := &contract.SearchResult{NQ: nq, Topks: make([]int, nq)}
+	out := &contract.SearchResult{NQ: nq, Topks: make([]int, nq), MVCCTs: mvcc}
 	var hits []hit
 	cands := make([]hit, 0, k*len(results))
 	for q := range nq {
@@ -81,10 +84,18 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 			}
 		}
 		slices.SortStableFunc(cands, func(a, b hit) int {
+			c := cmp.Compare(a.score, b.score)
 			if higher {
-				return cmp.Compare(b.score, a.score)
+				c = -c
 			}
-			return cmp.Compare(a.score, b.score)
+			if c != 0 {
+				return c
+			}
+			// Equal scores: the smaller primary key first, as Milvus reduces.
+			if a.strPK != b.strPK {
+				return cmp.Compare(a.strPK, b.strPK)
+			}
+			return cmp.Compare(a.intPK, b.intPK)
 		})
 		limit := k // hits, or with grouping every hit, grouped below
 		if grouped {
@@ -196,6 +207,9 @@ func (dl *delegator) query(ctx context.Context, req *contract.QueryRequest, part
 	if err != nil {
 		return nil, err
 	}
+	if req.PinMVCC {
+		mvcc = req.GuaranteeTS
+	}
 	rs := dl.snapshot(parts, false)
 	defer rs.release()
 	if req.CountOnly {
@@ -207,7 +221,7 @@ func (dl *delegator) query(ctx context.Context, req *contract.QueryRequest, part
 			}
 			n += c
 		}
-		return &contract.QueryResult{Count: n}, nil
+		return &contract.QueryResult{Count: n, MVCCTs: mvcc}, nil
 	}
 	var hits []hit
 	for si, s := range rs.segs {
@@ -248,7 +262,7 @@ func (dl *delegator) query(ctx context.Context, req *contract.QueryRequest, part
 	if req.Limit > 0 && len(hits) > req.Limit {
 		hits = hits[:req.Limit]
 	}
-	out := &contract.QueryResult{}
+	out := &contract.QueryResult{MVCCTs: mvcc}
 	for _, h := range hits {
 		if strPK {
 			out.StrPKs = append(out.StrPKs, h.strPK)

@@ -307,6 +307,7 @@ func setConsistency(name string, level *commonpb.ConsistencyLevel, useDefault *b
 type searchReq struct {
 	CollectionName   string            `json:"collectionName"`
 	Data             []json.RawMessage `json:"data"`
+	Ids              []json.RawMessage `json:"ids"`
 	AnnsField        string            `json:"annsField"`
 	PartitionNames   []string          `json:"partitionNames"`
 	Filter           string            `json:"filter"`
@@ -332,8 +333,11 @@ func (h *Handler) search(ctx context.Context, c *call) (any, error) {
 	if err := required("collectionName", r.CollectionName); err != nil {
 		return nil, err
 	}
-	if len(r.Data) == 0 {
-		return nil, required("data", "")
+	if len(r.Ids) > 0 && len(r.Data) > 0 {
+		return nil, errIDsAndData
+	}
+	if len(r.Ids) == 0 && len(r.Data) == 0 {
+		return nil, errNoIDsNorData
 	}
 	templates, err := exprTemplates(r.ExprParams)
 	if err != nil {
@@ -343,9 +347,13 @@ func (h *Handler) search(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	field := annsField(schema, r.AnnsField)
-	group, err := placeholderGroup(field, r.Data)
-	if err != nil {
+	var group []byte
+	var byIDs *schemapb.IDs
+	if len(r.Ids) > 0 {
+		if byIDs, err = searchIDs(r.Ids, primaryOf(schema)); err != nil {
+			return nil, err
+		}
+	} else if group, err = placeholderGroup(annsField(schema, r.AnnsField), r.Data); err != nil {
 		return nil, err
 	}
 	limit := int64(defaultLimit)
@@ -359,6 +367,9 @@ func (h *Handler) search(ctx context.Context, c *call) (any, error) {
 	req := &milvuspb.SearchRequest{DbName: c.db, CollectionName: r.CollectionName, PartitionNames: r.PartitionNames,
 		Dsl: r.Filter, DslType: commonpb.DslType_BoolExprV1, SearchInput: &milvuspb.SearchRequest_PlaceholderGroup{PlaceholderGroup: group}, OutputFields: r.OutputFields,
 		SearchParams: params, Nq: int64(len(r.Data)), ExprTemplateValues: templates}
+	if byIDs != nil {
+		req.SearchInput = &milvuspb.SearchRequest_Ids{Ids: byIDs}
+	}
 	if err := setConsistency(r.ConsistencyLevel, &req.ConsistencyLevel, &req.UseDefaultConsistency); err != nil {
 		return nil, err
 	}

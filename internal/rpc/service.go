@@ -13,8 +13,11 @@ import (
 	"github.com/milvago/milvago/internal/proxy"
 )
 
-// Version is the Milvus version Milvago reports to clients.
-const Version = "v2.6.2"
+// Version is the Milvus version Milvago reports to clients: the first 2.6
+// release with every feature of its public API that Milvago serves (search
+// by primary keys arrived in v2.6.8; search iterator v2, which SDKs detect
+// by the token in the answer rather than by version, in 2.5).
+const Version = "v2.6.8"
 
 // Service implements milvuspb.MilvusServiceServer over a proxy. Methods
 // Milvago does not implement yet answer gRPC's Unimplemented.

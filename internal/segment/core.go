@@ -43,6 +43,7 @@ type core struct {
 	norms    map[int64]*normCache // vector field -> row norms (COSINE) or lengths (BM25); map immutable
 	pkSorted pkOrder              // sealed only: offsets sorted by primary key, the key index
 	stats    statsTable           // sealed only
+	ranked   rankings             // search iterator pages: rankings of recent queries
 }
 
 func newCore(id, partitionID int64, l *layout, sealed bool) *core {

@@ -80,6 +80,9 @@
 //     vectors, scoring each block against every query while it is in cache
 //     (float16, bfloat16 and int8 rows are converted once per block), and
 //     splits large scans across GOMAXPROCS goroutines.
+//   - A search iterator page (Exact, one query) walks a ranking of every
+//     row by its score for that query, built once and kept for a while
+//     (ranking.go); After starts the walk at the previous page's bound.
 //   - Query walks the rows presorted by key (sealed, when at least 1/16 of
 //     the rows are allowed) or sorts the allowed rows (with a limit, only
 //     the limit+duplicates+1 smallest, kept in a heap).
@@ -89,6 +92,6 @@
 //	core.mu -> visCache.mu
 //	core.mu -> pkOrder.once (a sealed segment's key index, built on first use)
 //
-// normCache.mu and statsTable.mu are taken without core.mu held. None of
+// normCache.mu, statsTable.mu and rankings.mu are taken without core.mu held. None of
 // the inner locks is held while taking another.
 package segment

@@ -208,7 +208,7 @@ func (c *core) searchGrouped(ctx context.Context, s *snapshot, fi *fieldInfo, me
 	for q := range groupers {
 		groupers[q] = newGrouper(size)
 	}
-	if idx := c.indexes[fi.id]; idx != nil && useIndex(allowed, s.n, c.indexMinAllowed) {
+	if idx := c.indexes[fi.id]; idx != nil && !req.Exact && req.After == nil && useIndex(allowed, s.n, c.indexMinAllowed) {
 		done, err := c.groupIndex(ctx, idx, req, allowed, keyOf, groupers)
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"strings"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
@@ -59,6 +60,9 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 	if err != nil {
 		return nil, fmt.Errorf("segment %d: search: %w: %w", c.id, err, errs.ErrParameterInvalid)
 	}
+	if req.After != nil {
+		win = afterWindow(win, metric, *req.After, req.AfterTies != nil)
+	}
 
 	slots := k
 	res := &SearchResult{NQ: nq, Metric: metric}
@@ -95,11 +99,21 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 	if err != nil {
 		return nil, err
 	}
+	if t := req.AfterTies; req.After != nil && t != nil && len(t.Ints)+len(t.Strs) > 0 {
+		if !owned {
+			allowed, owned = allowed.Clone(), true
+		}
+		allowed.AndNot(c.matchPKs(s.n, t.Ints, t.Strs))
+	}
 	if req.GroupBy != nil {
 		if err := c.searchGrouped(ctx, s, fi, metric, win, req, allowed, res); err != nil {
 			return nil, err
 		}
-	} else if idx != nil && useIndex(allowed, s.n, c.indexMinAllowed) {
+	} else if c.rankable(req, metric, res.NQ, s.n) {
+		if err := c.searchRanked(ctx, s, fi, metric, win, req, allowed, res); err != nil {
+			return nil, err
+		}
+	} else if idx != nil && !req.Exact && req.After == nil && useIndex(allowed, s.n, c.indexMinAllowed) {
 		if err := c.searchIndex(ctx, idx, req, allowed, owned, res); err != nil {
 			return nil, err
 		}
@@ -108,6 +122,26 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 	}
 	s.fillPKs(res.Offsets, res.IntPKs, res.StrPKs, res.Timestamps)
 	return res, nil
+}
+
+// afterWindow narrows a range window (over internal keys, smaller is
+// better) to the keys ranked after score bound: strictly after, or with
+// ties also at it.
+func afterWindow(w index.RangeWindow, metric index.Metric, bound float32, ties bool) index.RangeWindow {
+	key := bound
+	if metric.HigherIsBetter() {
+		key = -bound
+	}
+	lo := key
+	if !ties {
+		// key' > key  <=>  key' >= the next float32 above key.
+		lo = math.Nextafter32(key, float32(math.Inf(1)))
+	}
+	if !w.Active {
+		return index.RangeWindow{Active: true, Lo: lo, Hi: float32(math.Inf(1))}
+	}
+	w.Lo = max(w.Lo, lo)
+	return w
 }
 
 func isVectorType(t schemapb.DataType) bool { return column.IsVector(t) }

@@ -82,6 +82,24 @@ type SearchRequest struct {
 	// GroupBy, if set, asks for the K best groups instead of the K best
 	// rows (Milvus's group_by_field and group_size).
 	GroupBy *GroupBy
+	// Exact forces a scan of the raw vectors even where the field has an
+	// index, so that a row scores the same in every call: the pages of a
+	// search iterator must agree on where the previous page ended.
+	Exact bool
+	// After, if set, keeps only hits ranked strictly after this score
+	// (Milvus's search_iter_last_bound): distance > After for L2, HAMMING
+	// and JACCARD, similarity < After for IP, COSINE and BM25.
+	After *float32
+	// AfterTies, with After, also keeps the rows scoring exactly After,
+	// except those whose primary key it lists (returned by earlier pages).
+	// Nil skips every row scoring exactly After, as Milvus does.
+	AfterTies *PKSet
+}
+
+// PKSet is a set of primary keys: Ints for an Int64 key, Strs for VarChar.
+type PKSet struct {
+	Ints []int64
+	Strs []string
 }
 
 // SearchResult holds NQ*K slots, best first within each query. Empty

@@ -102,3 +102,56 @@ func BenchmarkSealedFirstDelete(b *testing.B) {
 		s.Delete([]int64{7}, nil, []uint64{1})
 	}
 }
+
+// BenchmarkIterate pages through a whole 10k-row growing segment as a
+// search iterator does (K rows after the previous page's last score, ties
+// at it excluded by key).
+func BenchmarkIterate(b *testing.B) {
+	const n = 10000
+	g := benchGrowing(b, n, 128)
+	q := make([]float32, 128)
+	for i := range q {
+		q[i] = float32(i%7) / 7
+	}
+	for _, k := range []int{1000, 100, 10} {
+		b.Run(fmt.Sprintf("n=%d/batch=%d", n, k), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var after *float32
+				var ties *PKSet
+				rows := 0
+				for {
+					res, err := g.Search(context.Background(), &SearchRequest{FieldID: fVec, Queries: index.Dataset{Dim: 128, Float: q},
+						Metric: index.L2, Params: index.SearchParams{K: k}, MVCCTs: 1, Exact: true, After: after, AfterTies: ties})
+					if err != nil {
+						b.Fatal(err)
+					}
+					last := -1
+					for i, off := range res.Offsets {
+						if off >= 0 {
+							last = i
+							rows++
+						}
+					}
+					if last < 0 {
+						break
+					}
+					s := res.Scores[last]
+					next := &PKSet{}
+					if after != nil && *after == s {
+						next.Ints = append(next.Ints, ties.Ints...)
+					}
+					for i := 0; i <= last; i++ {
+						if res.Scores[i] == s {
+							next.Ints = append(next.Ints, res.IntPKs[i])
+						}
+					}
+					after, ties = &s, next
+				}
+				if rows != n {
+					b.Fatalf("%d rows, want %d", rows, n)
+				}
+			}
+		})
+	}
+}

@@ -246,8 +246,15 @@ func FromSearchRequest(r *contract.SearchRequest) (*SearchRequest, error) {
 	if g := r.Search.GroupBy; g != nil {
 		vs.GroupBy, vs.GroupByField, vs.GroupSize = true, g.FieldID, int64(g.Size)
 	}
+	vs.Exact = r.Search.Exact
+	if a := r.Search.After; a != nil {
+		vs.HasAfter, vs.After = true, *a
+	}
+	if t := r.Search.AfterTies; t != nil {
+		vs.HasAfterTies, vs.AfterTiesInt, vs.AfterTiesStr = true, t.Ints, t.Strs
+	}
 	return &SearchRequest{CollectionId: r.CollectionID, Vchannel: r.VChannel, PartitionIds: r.PartitionIDs, GuaranteeTs: r.GuaranteeTS,
-		IgnoreGrowing: r.IgnoreGrowing, OutputFields: r.OutputFields, Search: vs}, nil
+		IgnoreGrowing: r.IgnoreGrowing, OutputFields: r.OutputFields, Search: vs, PinMvcc: r.PinMVCC}, nil
 }
 
 // ToSearchRequest decodes one shard's search; unmarshal restores the
@@ -261,6 +268,15 @@ func ToSearchRequest(r *SearchRequest, unmarshal func([]byte) (segment.Filter, e
 			Metric: index.Metric(vs.GetMetric()), Params: index.SearchParams{K: int(vs.GetK()), Params: vs.GetParams()}}}
 	if vs.GetGroupBy() {
 		out.Search.GroupBy = &segment.GroupBy{FieldID: vs.GetGroupByField(), Size: int(vs.GetGroupSize())}
+	}
+	out.PinMVCC = r.GetPinMvcc()
+	out.Search.Exact = vs.GetExact()
+	if vs.GetHasAfter() {
+		a := vs.GetAfter()
+		out.Search.After = &a
+	}
+	if vs.GetHasAfterTies() {
+		out.Search.AfterTies = &segment.PKSet{Ints: vs.GetAfterTiesInt(), Strs: vs.GetAfterTiesStr()}
 	}
 	if len(vs.GetFilter()) > 0 {
 		f, err := unmarshal(vs.GetFilter())
@@ -316,7 +332,7 @@ func FromSearchResult(r *contract.SearchResult, schema *schemapb.CollectionSchem
 	if err != nil {
 		return nil, err
 	}
-	out := &SearchResult{Nq: int64(r.NQ), IntPks: r.IntPKs, StrPks: r.StrPKs, Scores: r.Scores, Fields: fields, Grouped: r.GroupValues != nil}
+	out := &SearchResult{Nq: int64(r.NQ), IntPks: r.IntPKs, StrPks: r.StrPKs, Scores: r.Scores, Fields: fields, Grouped: r.GroupValues != nil, MvccTs: r.MVCCTs}
 	for _, k := range r.Topks {
 		out.Topks = append(out.Topks, int64(k))
 	}
@@ -344,7 +360,7 @@ func ToSearchResult(r *SearchResult) (*contract.SearchResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &contract.SearchResult{NQ: int(r.GetNq()), IntPKs: r.GetIntPks(), StrPKs: r.GetStrPks(), Scores: r.GetScores(), Fields: fields}
+	out := &contract.SearchResult{NQ: int(r.GetNq()), IntPKs: r.GetIntPks(), StrPKs: r.GetStrPks(), Scores: r.GetScores(), Fields: fields, MVCCTs: r.GetMvccTs()}
 	for _, k := range r.GetTopks() {
 		out.Topks = append(out.Topks, int(k))
 	}
@@ -373,13 +389,13 @@ func FromQueryRequest(r *contract.QueryRequest) (*QueryRequest, error) {
 		return nil, err
 	}
 	return &QueryRequest{CollectionId: r.CollectionID, Vchannel: r.VChannel, PartitionIds: r.PartitionIDs, GuaranteeTs: r.GuaranteeTS,
-		Filter: filter, Limit: int64(r.Limit), OutputFields: r.OutputFields, CountOnly: r.CountOnly}, nil
+		Filter: filter, Limit: int64(r.Limit), OutputFields: r.OutputFields, CountOnly: r.CountOnly, PinMvcc: r.PinMVCC}, nil
 }
 
 // ToQueryRequest decodes one shard's query.
 func ToQueryRequest(r *QueryRequest, unmarshal func([]byte) (segment.Filter, error)) (*contract.QueryRequest, error) {
 	out := &contract.QueryRequest{CollectionID: r.GetCollectionId(), VChannel: r.GetVchannel(), PartitionIDs: r.GetPartitionIds(),
-		GuaranteeTS: r.GetGuaranteeTs(), Limit: int(r.GetLimit()), OutputFields: r.GetOutputFields(), CountOnly: r.GetCountOnly()}
+		GuaranteeTS: r.GetGuaranteeTs(), Limit: int(r.GetLimit()), OutputFields: r.GetOutputFields(), CountOnly: r.GetCountOnly(), PinMVCC: r.GetPinMvcc()}
 	if len(r.GetFilter()) > 0 {
 		f, err := unmarshal(r.GetFilter())
 		if err != nil {
@@ -396,7 +412,7 @@ func FromQueryResult(r *contract.QueryResult, schema *schemapb.CollectionSchema)
 	if err != nil {
 		return nil, err
 	}
-	return &QueryResult{IntPks: r.IntPKs, StrPks: r.StrPKs, Fields: fields, Count: r.Count}, nil
+	return &QueryResult{IntPks: r.IntPKs, StrPks: r.StrPKs, Fields: fields, Count: r.Count, MvccTs: r.MVCCTs}, nil
 }
 
 // ToQueryResult decodes one shard's rows.
@@ -405,5 +421,5 @@ func ToQueryResult(r *QueryResult) (*contract.QueryResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &contract.QueryResult{IntPKs: r.GetIntPks(), StrPKs: r.GetStrPks(), Fields: fields, Count: r.GetCount()}, nil
+	return &contract.QueryResult{IntPKs: r.GetIntPks(), StrPKs: r.GetStrPks(), Fields: fields, Count: r.GetCount(), MVCCTs: r.GetMvccTs()}, nil
 }

@@ -998,16 +998,24 @@ func (x *Vectors) GetSparse() [][]byte {
 }
 
 type VectorSearch struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	FieldId       int64                  `protobuf:"varint,1,opt,name=field_id,json=fieldId,proto3" json:"field_id,omitempty"`
-	Queries       *Vectors               `protobuf:"bytes,2,opt,name=queries,proto3" json:"queries,omitempty"`
-	Metric        string                 `protobuf:"bytes,3,opt,name=metric,proto3" json:"metric,omitempty"`
-	K             int64                  `protobuf:"varint,4,opt,name=k,proto3" json:"k,omitempty"`
-	Params        map[string]string      `protobuf:"bytes,5,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Filter        []byte                 `protobuf:"bytes,6,opt,name=filter,proto3" json:"filter,omitempty"` // the serialized filter plan (internal/expr); empty: none
-	GroupByField  int64                  `protobuf:"varint,7,opt,name=group_by_field,json=groupByField,proto3" json:"group_by_field,omitempty"`
-	GroupSize     int64                  `protobuf:"varint,8,opt,name=group_size,json=groupSize,proto3" json:"group_size,omitempty"`
-	GroupBy       bool                   `protobuf:"varint,9,opt,name=group_by,json=groupBy,proto3" json:"group_by,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	FieldId      int64                  `protobuf:"varint,1,opt,name=field_id,json=fieldId,proto3" json:"field_id,omitempty"`
+	Queries      *Vectors               `protobuf:"bytes,2,opt,name=queries,proto3" json:"queries,omitempty"`
+	Metric       string                 `protobuf:"bytes,3,opt,name=metric,proto3" json:"metric,omitempty"`
+	K            int64                  `protobuf:"varint,4,opt,name=k,proto3" json:"k,omitempty"`
+	Params       map[string]string      `protobuf:"bytes,5,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Filter       []byte                 `protobuf:"bytes,6,opt,name=filter,proto3" json:"filter,omitempty"` // the serialized filter plan (internal/expr); empty: none
+	GroupByField int64                  `protobuf:"varint,7,opt,name=group_by_field,json=groupByField,proto3" json:"group_by_field,omitempty"`
+	GroupSize    int64                  `protobuf:"varint,8,opt,name=group_size,json=groupSize,proto3" json:"group_size,omitempty"`
+	GroupBy      bool                   `protobuf:"varint,9,opt,name=group_by,json=groupBy,proto3" json:"group_by,omitempty"`
+	// Search iterator v2: exact scores, and only hits strictly worse than
+	// `after` (when has_after), except the keys in after_ties.
+	Exact         bool     `protobuf:"varint,10,opt,name=exact,proto3" json:"exact,omitempty"`
+	HasAfter      bool     `protobuf:"varint,11,opt,name=has_after,json=hasAfter,proto3" json:"has_after,omitempty"`
+	After         float32  `protobuf:"fixed32,12,opt,name=after,proto3" json:"after,omitempty"`
+	AfterTiesInt  []int64  `protobuf:"varint,13,rep,packed,name=after_ties_int,json=afterTiesInt,proto3" json:"after_ties_int,omitempty"`
+	AfterTiesStr  []string `protobuf:"bytes,14,rep,name=after_ties_str,json=afterTiesStr,proto3" json:"after_ties_str,omitempty"`
+	HasAfterTies  bool     `protobuf:"varint,15,opt,name=has_after_ties,json=hasAfterTies,proto3" json:"has_after_ties,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1105,6 +1113,48 @@ func (x *VectorSearch) GetGroupBy() bool {
 	return false
 }
 
+func (x *VectorSearch) GetExact() bool {
+	if x != nil {
+		return x.Exact
+	}
+	return false
+}
+
+func (x *VectorSearch) GetHasAfter() bool {
+	if x != nil {
+		return x.HasAfter
+	}
+	return false
+}
+
+func (x *VectorSearch) GetAfter() float32 {
+	if x != nil {
+		return x.After
+	}
+	return 0
+}
+
+func (x *VectorSearch) GetAfterTiesInt() []int64 {
+	if x != nil {
+		return x.AfterTiesInt
+	}
+	return nil
+}
+
+func (x *VectorSearch) GetAfterTiesStr() []string {
+	if x != nil {
+		return x.AfterTiesStr
+	}
+	return nil
+}
+
+func (x *VectorSearch) GetHasAfterTies() bool {
+	if x != nil {
+		return x.HasAfterTies
+	}
+	return false
+}
+
 type SearchRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CollectionId  int64                  `protobuf:"varint,1,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
@@ -1114,6 +1164,7 @@ type SearchRequest struct {
 	IgnoreGrowing bool                   `protobuf:"varint,5,opt,name=ignore_growing,json=ignoreGrowing,proto3" json:"ignore_growing,omitempty"`
 	OutputFields  []int64                `protobuf:"varint,6,rep,packed,name=output_fields,json=outputFields,proto3" json:"output_fields,omitempty"`
 	Search        *VectorSearch          `protobuf:"bytes,7,opt,name=search,proto3" json:"search,omitempty"`
+	PinMvcc       bool                   `protobuf:"varint,8,opt,name=pin_mvcc,json=pinMvcc,proto3" json:"pin_mvcc,omitempty"` // read at guarantee_ts itself (iterators)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1195,6 +1246,13 @@ func (x *SearchRequest) GetSearch() *VectorSearch {
 		return x.Search
 	}
 	return nil
+}
+
+func (x *SearchRequest) GetPinMvcc() bool {
+	if x != nil {
+		return x.PinMvcc
+	}
+	return false
 }
 
 // GroupValue is one hit's group value: nil, int64, bool or string.
@@ -1307,6 +1365,7 @@ type SearchResult struct {
 	GroupValues   []*GroupValue          `protobuf:"bytes,7,rep,name=group_values,json=groupValues,proto3" json:"group_values,omitempty"`
 	Grouped       bool                   `protobuf:"varint,8,opt,name=grouped,proto3" json:"grouped,omitempty"`
 	Fields        []*schemapb.FieldData  `protobuf:"bytes,9,rep,name=fields,proto3" json:"fields,omitempty"`
+	MvccTs        uint64                 `protobuf:"varint,10,opt,name=mvcc_ts,json=mvccTs,proto3" json:"mvcc_ts,omitempty"` // the timestamp the shard read at
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1404,6 +1463,13 @@ func (x *SearchResult) GetFields() []*schemapb.FieldData {
 	return nil
 }
 
+func (x *SearchResult) GetMvccTs() uint64 {
+	if x != nil {
+		return x.MvccTs
+	}
+	return 0
+}
+
 type QueryRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CollectionId  int64                  `protobuf:"varint,1,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
@@ -1414,6 +1480,7 @@ type QueryRequest struct {
 	Limit         int64                  `protobuf:"varint,6,opt,name=limit,proto3" json:"limit,omitempty"`
 	OutputFields  []int64                `protobuf:"varint,7,rep,packed,name=output_fields,json=outputFields,proto3" json:"output_fields,omitempty"`
 	CountOnly     bool                   `protobuf:"varint,8,opt,name=count_only,json=countOnly,proto3" json:"count_only,omitempty"`
+	PinMvcc       bool                   `protobuf:"varint,9,opt,name=pin_mvcc,json=pinMvcc,proto3" json:"pin_mvcc,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1504,6 +1571,13 @@ func (x *QueryRequest) GetCountOnly() bool {
 	return false
 }
 
+func (x *QueryRequest) GetPinMvcc() bool {
+	if x != nil {
+		return x.PinMvcc
+	}
+	return false
+}
+
 type QueryResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Status        *commonpb.Status       `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
@@ -1511,6 +1585,7 @@ type QueryResult struct {
 	StrPks        []string               `protobuf:"bytes,3,rep,name=str_pks,json=strPks,proto3" json:"str_pks,omitempty"`
 	Fields        []*schemapb.FieldData  `protobuf:"bytes,4,rep,name=fields,proto3" json:"fields,omitempty"`
 	Count         int64                  `protobuf:"varint,5,opt,name=count,proto3" json:"count,omitempty"`
+	MvccTs        uint64                 `protobuf:"varint,6,opt,name=mvcc_ts,json=mvccTs,proto3" json:"mvcc_ts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1576,6 +1651,13 @@ func (x *QueryResult) GetFields() []*schemapb.FieldData {
 func (x *QueryResult) GetCount() int64 {
 	if x != nil {
 		return x.Count
+	}
+	return 0
+}
+
+func (x *QueryResult) GetMvccTs() uint64 {
+	if x != nil {
+		return x.MvccTs
 	}
 	return 0
 }
@@ -1699,7 +1781,7 @@ const file_types_proto_rawDesc = "" +
 	"\x03dim\x18\x01 \x01(\x03R\x03dim\x12\x14\n" +
 	"\x05float\x18\x02 \x03(\x02R\x05float\x12\x16\n" +
 	"\x06binary\x18\x03 \x01(\fR\x06binary\x12\x16\n" +
-	"\x06sparse\x18\x04 \x03(\fR\x06sparse\"\xfb\x02\n" +
+	"\x06sparse\x18\x04 \x03(\fR\x06sparse\"\xb6\x04\n" +
 	"\fVectorSearch\x12\x19\n" +
 	"\bfield_id\x18\x01 \x01(\x03R\afieldId\x123\n" +
 	"\aqueries\x18\x02 \x01(\v2\x19.milvago.internal.VectorsR\aqueries\x12\x16\n" +
@@ -1710,10 +1792,17 @@ const file_types_proto_rawDesc = "" +
 	"\x0egroup_by_field\x18\a \x01(\x03R\fgroupByField\x12\x1d\n" +
 	"\n" +
 	"group_size\x18\b \x01(\x03R\tgroupSize\x12\x19\n" +
-	"\bgroup_by\x18\t \x01(\bR\agroupBy\x1a9\n" +
+	"\bgroup_by\x18\t \x01(\bR\agroupBy\x12\x14\n" +
+	"\x05exact\x18\n" +
+	" \x01(\bR\x05exact\x12\x1b\n" +
+	"\thas_after\x18\v \x01(\bR\bhasAfter\x12\x14\n" +
+	"\x05after\x18\f \x01(\x02R\x05after\x12$\n" +
+	"\x0eafter_ties_int\x18\r \x03(\x03R\fafterTiesInt\x12$\n" +
+	"\x0eafter_ties_str\x18\x0e \x03(\tR\fafterTiesStr\x12$\n" +
+	"\x0ehas_after_ties\x18\x0f \x01(\bR\fhasAfterTies\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9c\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb7\x02\n" +
 	"\rSearchRequest\x12#\n" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12\x1a\n" +
 	"\bvchannel\x18\x02 \x01(\tR\bvchannel\x12#\n" +
@@ -1721,13 +1810,14 @@ const file_types_proto_rawDesc = "" +
 	"\fguarantee_ts\x18\x04 \x01(\x04R\vguaranteeTs\x12%\n" +
 	"\x0eignore_growing\x18\x05 \x01(\bR\rignoreGrowing\x12#\n" +
 	"\routput_fields\x18\x06 \x03(\x03R\foutputFields\x126\n" +
-	"\x06search\x18\a \x01(\v2\x1e.milvago.internal.VectorSearchR\x06search\"Y\n" +
+	"\x06search\x18\a \x01(\v2\x1e.milvago.internal.VectorSearchR\x06search\x12\x19\n" +
+	"\bpin_mvcc\x18\b \x01(\bR\apinMvcc\"Y\n" +
 	"\n" +
 	"GroupValue\x12\x12\n" +
 	"\x03int\x18\x01 \x01(\x03H\x00R\x03int\x12\x14\n" +
 	"\x04bool\x18\x02 \x01(\bH\x00R\x04bool\x12\x18\n" +
 	"\x06string\x18\x03 \x01(\tH\x00R\x06stringB\a\n" +
-	"\x05value\"\xc6\x02\n" +
+	"\x05value\"\xdf\x02\n" +
 	"\fSearchResult\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x0e\n" +
 	"\x02nq\x18\x02 \x01(\x03R\x02nq\x12\x14\n" +
@@ -1737,7 +1827,9 @@ const file_types_proto_rawDesc = "" +
 	"\x06scores\x18\x06 \x03(\x02R\x06scores\x12?\n" +
 	"\fgroup_values\x18\a \x03(\v2\x1c.milvago.internal.GroupValueR\vgroupValues\x12\x18\n" +
 	"\agrouped\x18\b \x01(\bR\agrouped\x126\n" +
-	"\x06fields\x18\t \x03(\v2\x1e.milvus.proto.schema.FieldDataR\x06fields\"\x89\x02\n" +
+	"\x06fields\x18\t \x03(\v2\x1e.milvus.proto.schema.FieldDataR\x06fields\x12\x17\n" +
+	"\amvcc_ts\x18\n" +
+	" \x01(\x04R\x06mvccTs\"\xa4\x02\n" +
 	"\fQueryRequest\x12#\n" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12\x1a\n" +
 	"\bvchannel\x18\x02 \x01(\tR\bvchannel\x12#\n" +
@@ -1747,13 +1839,15 @@ const file_types_proto_rawDesc = "" +
 	"\x05limit\x18\x06 \x01(\x03R\x05limit\x12#\n" +
 	"\routput_fields\x18\a \x03(\x03R\foutputFields\x12\x1d\n" +
 	"\n" +
-	"count_only\x18\b \x01(\bR\tcountOnly\"\xc2\x01\n" +
+	"count_only\x18\b \x01(\bR\tcountOnly\x12\x19\n" +
+	"\bpin_mvcc\x18\t \x01(\bR\apinMvcc\"\xdb\x01\n" +
 	"\vQueryResult\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x17\n" +
 	"\aint_pks\x18\x02 \x03(\x03R\x06intPks\x12\x17\n" +
 	"\astr_pks\x18\x03 \x03(\tR\x06strPks\x126\n" +
 	"\x06fields\x18\x04 \x03(\v2\x1e.milvus.proto.schema.FieldDataR\x06fields\x12\x14\n" +
-	"\x05count\x18\x05 \x01(\x03R\x05countB,Z*github.com/milvago/milvago/internal/rpc/pbb\x06proto3"
+	"\x05count\x18\x05 \x01(\x03R\x05count\x12\x17\n" +
+	"\amvcc_ts\x18\x06 \x01(\x04R\x06mvccTsB,Z*github.com/milvago/milvago/internal/rpc/pbb\x06proto3"
 
 var (
 	file_types_proto_rawDescOnce sync.Once

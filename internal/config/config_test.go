@@ -311,7 +311,7 @@ func TestBadValues(t *testing.T) {
 		{name: "tls mode", yaml: "common:\n  security:\n    tlsMode: 3\n", want: []string{"common.security.tlsMode", "3"}},
 		{name: "tls mode paths", yaml: "common:\n  security:\n    tlsMode: 1\ntls:\n  serverPemPath: \"\"\n", want: []string{"tls.serverPemPath", "tlsMode is 1"}},
 		{name: "mutual tls", yaml: "common:\n  security:\n    tlsMode: 2\ntls:\n  caPemPath: \"\"\n", want: []string{"tls.caPemPath"}},
-		{name: "root password", yaml: "common:\n  security:\n    defaultRootPassword: " + strings.Repeat("x", 73) + "\n", want: []string{"common.security.defaultRootPassword", "72"}},
+		{name: "root password", yaml: "common:\n  security:\n    defaultRootPassword: " + strings.Repeat("x", 73) + "\n", want: []string{"common.security.defaultRootPassword", "72", "(secret, 73 characters)"}},
 		{name: "replicas", yaml: "milvago:\n  natsmq:\n    replicas: 2\n", want: []string{"milvago.natsmq.replicas", `"2"`, "1, 3 or 5"}},
 		{name: "stream prefix", yaml: "milvago:\n  natsmq:\n    streamPrefix: a.b\n", want: []string{"milvago.natsmq.streamPrefix", "a.b"}},
 		{name: "max payload", yaml: "natsmq:\n  server:\n    maxPayload: 134217728\n", want: []string{"natsmq.server.maxPayload", "134217728"}},
@@ -342,6 +342,18 @@ func TestBadValues(t *testing.T) {
 				}
 			}
 		})
+	}
+	// A secret's value is never shown, from any source.
+	long := strings.Repeat("s3cr3t", 13)
+	f, err := parseFlags(t, "--common.security.defaultRootPassword="+long)
+	if err != nil {
+		t.Fatalf("a secret flag is checked by Load, not by the flag parser: %v", err)
+	}
+	for _, opts := range []Options{{Flags: f}, {Env: []string{"COMMON_SECURITY_DEFAULT_ROOT_PASSWORD=" + long}}} {
+		_, _, err := Load(opts)
+		if err == nil || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), "common.security.defaultRootPassword") {
+			t.Errorf("secret: %v", err)
+		}
 	}
 	if _, _, err := Load(Options{File: filepath.Join(t.TempDir(), "missing.yaml")}); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("missing file: %v", err)

@@ -24,6 +24,9 @@ type Key struct {
 	Help string
 	// Env is the key's canonical environment variable (Env).
 	Env string
+	// Secret keys (passwords, secret keys) never have their value shown in
+	// an error.
+	Secret bool
 
 	set func(c *Config, raw string) error
 }
@@ -61,8 +64,8 @@ var keys = []Key{
 		func(c *Config) *bool { return &c.Etcd.Auth.Enabled }),
 	strKey("etcd.auth.userName", "", "etcd user name",
 		func(c *Config) *string { return &c.Etcd.Auth.UserName }),
-	strKey("etcd.auth.password", "", "etcd password",
-		func(c *Config) *string { return &c.Etcd.Auth.Password }),
+	secret(strKey("etcd.auth.password", "", "etcd password",
+		func(c *Config) *string { return &c.Etcd.Auth.Password })),
 
 	// Object storage.
 	strKey("localStorage.path", "/var/lib/milvus/data/", "a worker's directory for node-local files in cluster mode; standalone keeps everything under milvago.dataDir",
@@ -73,8 +76,8 @@ var keys = []Key{
 		func(c *Config) *int { return &c.Minio.Port }),
 	strKey("minio.accessKeyID", "minioadmin", "S3 access key ID",
 		func(c *Config) *string { return &c.Minio.AccessKeyID }),
-	strKey("minio.secretAccessKey", "minioadmin", "S3 secret access key",
-		func(c *Config) *string { return &c.Minio.SecretAccessKey }),
+	secret(strKey("minio.secretAccessKey", "minioadmin", "S3 secret access key",
+		func(c *Config) *string { return &c.Minio.SecretAccessKey })),
 	boolKey("minio.useSSL", "false", "talk to the S3 server over HTTPS",
 		func(c *Config) *bool { return &c.Minio.UseSSL }),
 	strKey("minio.ssl.tlsCACert", "", "CA certificate file (PEM) of the S3 server; empty: the system's roots",
@@ -123,8 +126,8 @@ var keys = []Key{
 		func(c *Config) *[]string { return &c.Kafka.BrokerList }, false),
 	strKey("kafka.saslUsername", "", "Kafka SASL user name",
 		func(c *Config) *string { return &c.Kafka.SaslUsername }),
-	strKey("kafka.saslPassword", "", "Kafka SASL password",
-		func(c *Config) *string { return &c.Kafka.SaslPassword }),
+	secret(strKey("kafka.saslPassword", "", "Kafka SASL password",
+		func(c *Config) *string { return &c.Kafka.SaslPassword })),
 	enumKey("kafka.saslMechanisms", "", "Kafka SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL)",
 		func(c *Config) *string { return &c.Kafka.SaslMechanisms }, "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
 	enumKey("kafka.securityProtocol", "", "Kafka security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (empty: PLAINTEXT)",
@@ -137,8 +140,8 @@ var keys = []Key{
 		func(c *Config) *string { return &c.Kafka.SSL.TLSKey }),
 	strKey("kafka.ssl.tlsCaCert", "", "CA certificate file (PEM) of the Kafka brokers",
 		func(c *Config) *string { return &c.Kafka.SSL.TLSCaCert }),
-	strKey("kafka.ssl.tlsKeyPassword", "", "passphrase of kafka.ssl.tlsKey",
-		func(c *Config) *string { return &c.Kafka.SSL.TLSKeyPassword }),
+	secret(strKey("kafka.ssl.tlsKeyPassword", "", "passphrase of kafka.ssl.tlsKey",
+		func(c *Config) *string { return &c.Kafka.SSL.TLSKeyPassword })),
 
 	// Roles.
 	strKey("proxy.ip", "", "address the proxy advertises to the other roles; empty: the host's first unicast address",
@@ -174,8 +177,8 @@ var keys = []Key{
 		func(c *Config) *int { return &c.Common.MetricsPort }),
 	boolKey("common.security.authorizationEnabled", "false", "require user authentication on the Milvus API",
 		func(c *Config) *bool { return &c.Common.Security.AuthorizationEnabled }),
-	strKey("common.security.defaultRootPassword", "Milvus", "password of the root user when it is first created (at most 72 characters)",
-		func(c *Config) *string { return &c.Common.Security.DefaultRootPassword }, maxLen(72)),
+	secret(strKey("common.security.defaultRootPassword", "Milvus", "password of the root user when it is first created (at most 72 characters)",
+		func(c *Config) *string { return &c.Common.Security.DefaultRootPassword }, maxLen(72))),
 	intKey("common.security.tlsMode", "0", 0, 2, "TLS on the Milvus API: 0 none, 1 server TLS (tls.serverPemPath, tls.serverKeyPath), 2 mutual TLS (and tls.caPemPath)",
 		func(c *Config) *int { return &c.Common.Security.TLSMode }),
 	strKey("tls.serverPemPath", "configs/cert/server.pem", "server certificate file (PEM) of the Milvus API when common.security.tlsMode is 1 or 2",
@@ -226,6 +229,12 @@ func init() {
 	for i := range keys {
 		keys[i].Env = EnvName(keys[i].Name)
 	}
+}
+
+// secret marks k as a secret.
+func secret(k Key) Key {
+	k.Secret = true
+	return k
 }
 
 func strKey(name, def, help string, field func(*Config) *string, checks ...func(string) error) Key {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -96,7 +97,7 @@ func Load(opts Options) (*Config, Report, error) {
 			v = value{raw: k.Default, source: "default"}
 		}
 		if err := k.set(c, v.raw); err != nil {
-			errs = append(errs, fmt.Errorf("config: %s: invalid value %q (from %s): %w", k.Name, v.raw, v.source, err))
+			errs = append(errs, fmt.Errorf("config: %s: invalid value %s (from %s): %w", k.Name, k.show(v.raw), v.source, err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -108,6 +109,14 @@ func Load(opts Options) (*Config, Report, error) {
 	}
 	sort.SliceStable(rep.Ignored, func(i, j int) bool { return !rep.Ignored[i].Milvus && rep.Ignored[j].Milvus })
 	return c, rep, nil
+}
+
+// show quotes a raw value for an error, or only says how long a secret is.
+func (k *Key) show(raw string) string {
+	if k.Secret {
+		return fmt.Sprintf("(secret, %d characters)", len(raw))
+	}
+	return strconv.Quote(raw)
 }
 
 // value is a key's raw value and where it came from.

@@ -358,6 +358,9 @@ func (c *Config) validate(mode Mode) error {
 			bad("milvago.natsmq.url", "%q: standalone runs its embedded log; start the roles with `milvago run` to use an external NATS", c.Milvago.NatsMQ.URL)
 		}
 	case Cluster:
+		if c.Minio.Address == "" {
+			bad("minio.address", "empty: cluster roles keep their files in an S3 server")
+		}
 		switch c.MQ.Type {
 		case MQEmbedded:
 			bad("mq.type", "%q: the embedded log lives inside one process; cluster roles need natsmq or kafka", c.MQ.Type)

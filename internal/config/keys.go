@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -43,7 +45,7 @@ const unsetPort = -1
 var keys = []Key{
 	// etcd: the meta store.
 	listKey("etcd.endpoints", "localhost:2379", "etcd endpoints of the meta store (host:port or URL), comma-separated. Cluster mode only: standalone embeds its own etcd",
-		func(c *Config) *[]string { return &c.Etcd.Endpoints }, true),
+		func(c *Config) *[]string { return &c.Etcd.Endpoints }, true, hostPortOrURL),
 	strKey("etcd.rootPath", "milvago", "key prefix of everything Milvago keeps in etcd; give each instance sharing an etcd its own (Milvus's default is by-dev: Milvago's differs so the two never share keys)",
 		func(c *Config) *string { return &c.Etcd.RootPath }, nonEmpty),
 	intKey("etcd.requestTimeout", "10000", 1, math.MaxInt32, "etcd operation timeout in milliseconds",
@@ -71,7 +73,7 @@ var keys = []Key{
 	strKey("localStorage.path", "/var/lib/milvus/data/", "a worker's directory for node-local files in cluster mode; standalone keeps everything under milvago.dataDir",
 		func(c *Config) *string { return &c.LocalStorage.Path }),
 	strKey("minio.address", "localhost:9000", "S3 server (MinIO, AWS S3, ...) host, or host:port; without a port minio.port is appended. Cluster mode only: standalone keeps objects under milvago.dataDir",
-		func(c *Config) *string { return &c.Minio.Address }),
+		func(c *Config) *string { return &c.Minio.Address }, s3Address),
 	portKey("minio.port", "9000", false, "S3 server port, used when minio.address has none",
 		func(c *Config) *int { return &c.Minio.Port }),
 	strKey("minio.accessKeyID", "minioadmin", "S3 access key ID",
@@ -123,7 +125,7 @@ var keys = []Key{
 	int64Key("natsmq.server.retention.maxMsgs", "", 0, math.MaxInt64, "Milvus's NATS per-channel message limit; not used",
 		func(c *Config) *int64 { return &c.NatsMQ.Server.Retention.MaxMsgs }),
 	listKey("kafka.brokerList", "", "Kafka bootstrap brokers (host:port), comma-separated; used when mq.type is kafka",
-		func(c *Config) *[]string { return &c.Kafka.BrokerList }, false),
+		func(c *Config) *[]string { return &c.Kafka.BrokerList }, false, hostPort),
 	strKey("kafka.saslUsername", "", "Kafka SASL user name",
 		func(c *Config) *string { return &c.Kafka.SaslUsername }),
 	secret(strKey("kafka.saslPassword", "", "Kafka SASL password",
@@ -283,6 +285,53 @@ func maxLen(n int) func(string) error {
 	}
 }
 
+// hostPort checks host:port.
+func hostPort(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		return fmt.Errorf("%q: want host:port", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%q: port %q is not a port number", s, port)
+	}
+	return nil
+}
+
+// hostPortOrURL checks an etcd endpoint: host:port, or a URL with a host
+// (http://, https://) or a unix socket path.
+func hostPortOrURL(s string) error {
+	if !strings.Contains(s, "://") {
+		return hostPort(s)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q: %w", s, err)
+	}
+	switch u.Scheme {
+	case "http", "https":
+		if u.Host == "" {
+			return fmt.Errorf("%q: no host", s)
+		}
+	case "unix", "unixs":
+	default:
+		return fmt.Errorf("%q: want host:port or an http, https or unix URL", s)
+	}
+	return nil
+}
+
+// s3Address checks minio.address: a host or host:port, no scheme or path
+// (minio.useSSL chooses https), which minio-go would refuse later with
+// "Endpoint url cannot have fully qualified paths".
+func s3Address(s string) error {
+	if strings.Contains(s, "://") || strings.Contains(s, "/") {
+		return fmt.Errorf("want a host or host:port without scheme or path (minio.useSSL selects https)")
+	}
+	if strings.Contains(s, ":") && strings.Count(s, ":") == 1 {
+		return hostPort(s)
+	}
+	return nil
+}
+
 func natsURLs(s string) error {
 	for _, u := range strings.Split(s, ",") {
 		u = strings.TrimSpace(u)
@@ -401,7 +450,7 @@ func optionalPortKey(name, help string, field func(*Config) *int) Key {
 
 // listKey is a comma-separated list; entries are trimmed and must not be
 // empty ("a,,b" is refused), nor the whole list when required.
-func listKey(name, def, help string, field func(*Config) *[]string, required bool) Key {
+func listKey(name, def, help string, field func(*Config) *[]string, required bool, entry func(string) error) Key {
 	return Key{Name: name, Type: "list", Default: def, Help: help, set: func(c *Config, raw string) error {
 		if required && strings.TrimSpace(raw) == "" {
 			return fmt.Errorf("must not be empty")
@@ -412,6 +461,9 @@ func listKey(name, def, help string, field func(*Config) *[]string, required boo
 				e = strings.TrimSpace(e)
 				if e == "" {
 					return fmt.Errorf("empty entry in the list")
+				}
+				if err := entry(e); err != nil {
+					return err
 				}
 				out = append(out, e)
 			}

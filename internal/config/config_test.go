@@ -49,8 +49,13 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("cluster mq.type default resolves to %q, want natsmq", c.MQ.Type)
 	}
 	// Milvus's default ports.
-	for role, want := range map[string]int{"proxy": 19530, "rootcoord": 22125, "datacoord": 13333, "querycoord": 19531,
-		"indexcoord": 31000, "mixcoord": 22125, "querynode": 21123, "datanode": 21124, "indexnode": 21121, "streamingnode": 22222} {
+	ports := map[string]int{"proxy": 19530, "rootcoord": 22125, "datacoord": 13333, "querycoord": 19531,
+		"indexcoord": 31000, "mixcoord": 22125, "querynode": 21123, "datanode": 21124, "indexnode": 21121, "streamingnode": 22222}
+	if len(Roles()) != len(ports) {
+		t.Errorf("roles %v", Roles())
+	}
+	for _, role := range Roles() {
+		want := ports[role]
 		ep, err := c.RoleEndpoint(role)
 		if err != nil || ep.Port != want || ep.IP != "" {
 			t.Errorf("%s: endpoint %+v, %v; want port %d", role, ep, err, want)

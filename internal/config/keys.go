@@ -106,7 +106,7 @@ var keys = []Key{
 		func(c *Config) *int { return &c.NatsMQ.Server.MaxPayload }),
 	int64Key("natsmq.server.maxPending", "67108864", 0, math.MaxInt64, "Milvus's embedded NATS per-connection buffer in bytes; not used",
 		func(c *Config) *int64 { return &c.NatsMQ.Server.MaxPending }),
-	intKey("natsmq.server.initializeTimeout", "4000", 0, math.MaxInt32, "Milvus's embedded NATS start-up timeout in milliseconds; not used: Milvago's embedded log allows 30 s, as replaying a large store takes longer than 4",
+	intKey("natsmq.server.initializeTimeout", "4000", 0, math.MaxInt32, "Milvus's embedded NATS start-up timeout in milliseconds; not used: Milvago's embedded log allows 30 s, since replaying a large store can take longer than 4 s",
 		func(c *Config) *int { return &c.NatsMQ.Server.InitializeTimeout }),
 	boolKey("natsmq.server.monitor.trace", "false", "Milvus's NATS protocol trace; not used",
 		func(c *Config) *bool { return &c.NatsMQ.Server.Monitor.Trace }),

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -316,6 +317,9 @@ func TestBadValues(t *testing.T) {
 		{name: "section scalar", yaml: "etcd: localhost:2379\n", want: []string{"etcd", "section", "localhost:2379"}},
 		{name: "root scalar", yaml: "hello\n", want: []string{"mapping"}},
 		{name: "bad yaml", yaml: "etcd:\n  endpoints: [a\n", want: []string{"milvus.yaml"}},
+		{name: "self merge", yaml: "proxy: &p\n  port: 1\n  <<: *p\n", want: []string{"milvus.yaml:1", "merges itself"}},
+		{name: "self merge in a list", yaml: "b: &b\n  x: 1\nproxy: &p\n  <<: [*b, *p]\n", want: []string{"merges itself"}},
+		{name: "alias bomb", yaml: aliasBomb(), want: []string{"entries once aliases are followed"}},
 		{name: "log level", yaml: "log:\n  level: loud\n", want: []string{"log.level", "loud"}},
 		{name: "log format", yaml: "log:\n  format: xml\n", want: []string{"log.format", "xml", "json"}},
 		{name: "tls mode", yaml: "common:\n  security:\n    tlsMode: 3\n", want: []string{"common.security.tlsMode", "3"}},
@@ -369,6 +373,18 @@ func TestBadValues(t *testing.T) {
 	if _, _, err := Load(Options{File: filepath.Join(t.TempDir(), "missing.yaml")}); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("missing file: %v", err)
 	}
+}
+
+// aliasBomb is a file of 10 levels, each merging the level below 10 times:
+// 10^10 entries once its aliases are followed.
+func aliasBomb() string {
+	var b strings.Builder
+	b.WriteString("l0: &l0\n  port: 1\n")
+	for i := 1; i <= 10; i++ {
+		fmt.Fprintf(&b, "l%d: &l%d\n  <<: [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d, ", i-1), 10), ", "))
+	}
+	b.WriteString("proxy:\n  <<: *l10\n")
+	return b.String()
 }
 
 // TestFile: YAML forms Milvus operators write.

@@ -89,22 +89,8 @@ func Load(opts Options) (*Config, Report, error) {
 			l.values[name] = v
 		}
 	}
-	c := &Config{}
-	var errs []error
-	for _, k := range keys {
-		v, ok := l.values[k.Name]
-		if !ok {
-			v = value{raw: k.Default, source: "default"}
-		}
-		if err := k.set(c, v.raw); err != nil {
-			errs = append(errs, fmt.Errorf("config: %s: invalid value %s (from %s): %w", k.Name, k.show(v.raw), v.source, err))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, rep, err
-	}
-	c.resolve(opts.Mode)
-	if err := c.validate(opts.Mode); err != nil {
+	c, err := l.build(opts.Mode)
+	if err != nil {
 		return nil, rep, err
 	}
 	sort.SliceStable(rep.Ignored, func(i, j int) bool { return !rep.Ignored[i].Milvus && rep.Ignored[j].Milvus })
@@ -128,6 +114,38 @@ type value struct {
 type loader struct {
 	values map[string]value // by Key.Name
 	report *Report
+	// merging are the mappings being merged (<<) into the current one: a
+	// mapping that merges itself is refused instead of recursing forever.
+	merging map[*yaml.Node]bool
+	steps   int // entries read, against alias bombs
+}
+
+// maxSteps bounds the entries a file may make Load read once aliases are
+// followed (a real milvus.yaml has about 900).
+const maxSteps = 1 << 16
+
+// build sets every key from its value (or default), then resolves and
+// validates the whole.
+func (l *loader) build(mode Mode) (*Config, error) {
+	c := &Config{}
+	var errs []error
+	for _, k := range keys {
+		v, ok := l.values[k.Name]
+		if !ok {
+			v = value{raw: k.Default, source: "default"}
+		}
+		if err := k.set(c, v.raw); err != nil {
+			errs = append(errs, fmt.Errorf("config: %s: invalid value %s (from %s): %w", k.Name, k.show(v.raw), v.source, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	c.resolve(mode)
+	if err := c.validate(mode); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 var (
@@ -153,6 +171,11 @@ func (l *loader) readFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	return l.readYAML(path, data)
+}
+
+// readYAML reads a file's content; path names it in errors and sources.
+func (l *loader) readYAML(path string, data []byte) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return fmt.Errorf("config: %s: %w", path, err)
@@ -168,6 +191,7 @@ func (l *loader) readFile(path string) error {
 		return fmt.Errorf("config: %s:%d: want a mapping of sections (etcd:, minio:, ...), got %s", path, root.Line, kindName(root))
 	}
 	var errs []error
+	l.merging = map[*yaml.Node]bool{}
 	l.walk(path, "", root, &errs)
 	return errors.Join(errs...)
 }
@@ -176,6 +200,12 @@ func (l *loader) readFile(path string) error {
 // the root).
 func (l *loader) walk(file, prefix string, m *yaml.Node, errs *[]error) {
 	for i := 0; i+1 < len(m.Content); i += 2 {
+		if l.steps++; l.steps > maxSteps {
+			if l.steps == maxSteps+1 {
+				*errs = append(*errs, fmt.Errorf("config: %s: more than %d entries once aliases are followed", file, maxSteps))
+			}
+			return
+		}
 		kn, vn := m.Content[i], m.Content[i+1]
 		for vn.Kind == yaml.AliasNode {
 			vn = vn.Alias
@@ -216,7 +246,13 @@ func (l *loader) walk(file, prefix string, m *yaml.Node, errs *[]error) {
 func (l *loader) merge(file, prefix string, vn *yaml.Node, errs *[]error) {
 	switch vn.Kind {
 	case yaml.MappingNode:
+		if l.merging[vn] {
+			*errs = append(*errs, fmt.Errorf("config: %s:%d: a mapping merges itself (<<)", file, vn.Line))
+			return
+		}
+		l.merging[vn] = true
 		l.walk(file, prefix, vn, errs)
+		delete(l.merging, vn)
 	case yaml.SequenceNode:
 		for _, m := range vn.Content {
 			for m.Kind == yaml.AliasNode {

@@ -412,6 +412,10 @@ func TestFile(t *testing.T) {
 			func(c *Config) any { return c.Common.Security.DefaultRootPassword }, "12345678901234567890"},
 		{"empty section", Standalone, "etcd:\nproxy:\n  port: 1\n", func(c *Config) any { return c.Proxy.Port }, 1},
 		{"anchors and merge", Standalone, "base: &b\n  port: 4000\nproxy:\n  <<: *b\n", func(c *Config) any { return c.Proxy.Port }, 4000},
+		{"own key beats merged", Standalone, "base: &b\n  port: 4000\n  ip: 10.0.0.1\nproxy:\n  port: 4001\n  <<: *b\n",
+			func(c *Config) any { return c.Proxy.Endpoint }, Endpoint{IP: "10.0.0.1", Port: 4001}},
+		{"first merged wins", Standalone, "base: &b\n  port: 4000\nother: &o\n  port: 4002\nproxy:\n  <<: [*b, *o]\n",
+			func(c *Config) any { return c.Proxy.Port }, 4000},
 		{"natsmq without url is embedded in standalone", Standalone, "mq:\n  type: natsmq\n", func(c *Config) any { return c.MQ.Type }, MQEmbedded},
 		{"natsmq in cluster", Cluster, "mq:\n  type: natsmq\nmilvago:\n  natsmq:\n    url: nats://a:4222,nats://b:4222\n",
 			func(c *Config) any { return c.MQ.Type + " " + c.Milvago.NatsMQ.URL }, "natsmq nats://a:4222,nats://b:4222"},
@@ -435,7 +439,7 @@ func TestFile(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 			for _, ig := range rep.Ignored {
-				if ig.Key != "base" { // the anchor's home, an unknown section
+				if ig.Key != "base" && ig.Key != "other" { // the anchors' homes, unknown sections
 					t.Errorf("ignored %+v", ig)
 				}
 			}

@@ -196,22 +196,31 @@ func (l *loader) readYAML(path string, data []byte) error {
 	return errors.Join(errs...)
 }
 
-// walk reads the mapping m found at prefix (lowercased dotted path, "" at
-// the root).
+// walk reads the mapping m found at prefix (dotted path, "" at the root).
+// Merged mappings (<<) are read first, so that m's own keys override them
+// wherever they appear, as YAML says.
 func (l *loader) walk(file, prefix string, m *yaml.Node, errs *[]error) {
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		if l.steps++; l.steps > maxSteps {
-			if l.steps == maxSteps+1 {
-				*errs = append(*errs, fmt.Errorf("config: %s: more than %d entries once aliases are followed", file, maxSteps))
+		if !l.step(file, errs) {
+			return
+		}
+		if kn := m.Content[i]; kn.Value == "<<" && kn.Tag == "!!merge" {
+			vn := m.Content[i+1]
+			for vn.Kind == yaml.AliasNode {
+				vn = vn.Alias
 			}
+			l.merge(file, prefix, vn, errs)
+		}
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if !l.step(file, errs) {
 			return
 		}
 		kn, vn := m.Content[i], m.Content[i+1]
 		for vn.Kind == yaml.AliasNode {
 			vn = vn.Alias
 		}
-		if kn.Value == "<<" && kn.Tag == "!!merge" { // YAML merge key: read the merged mapping(s) here
-			l.merge(file, prefix, vn, errs)
+		if kn.Value == "<<" && kn.Tag == "!!merge" { // read above
 			continue
 		}
 		name := kn.Value
@@ -243,6 +252,18 @@ func (l *loader) walk(file, prefix string, m *yaml.Node, errs *[]error) {
 	}
 }
 
+// step counts one entry read and says whether the file is still within
+// maxSteps (reporting once when it is not).
+func (l *loader) step(file string, errs *[]error) bool {
+	if l.steps++; l.steps <= maxSteps {
+		return true
+	}
+	if l.steps == maxSteps+1 {
+		*errs = append(*errs, fmt.Errorf("config: %s: more than %d entries once aliases are followed", file, maxSteps))
+	}
+	return false
+}
+
 func (l *loader) merge(file, prefix string, vn *yaml.Node, errs *[]error) {
 	switch vn.Kind {
 	case yaml.MappingNode:
@@ -254,7 +275,9 @@ func (l *loader) merge(file, prefix string, vn *yaml.Node, errs *[]error) {
 		l.walk(file, prefix, vn, errs)
 		delete(l.merging, vn)
 	case yaml.SequenceNode:
-		for _, m := range vn.Content {
+		// The first mapping of the list wins: read it last.
+		for i := len(vn.Content) - 1; i >= 0; i-- {
+			m := vn.Content[i]
 			for m.Kind == yaml.AliasNode {
 				m = m.Alias
 			}

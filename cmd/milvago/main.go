@@ -100,25 +100,25 @@ func runCommand(run runners) *cobra.Command {
 	var flags *config.Flags
 	cmd := &cobra.Command{
 		Use:   "run ROLE",
-		Short: "Run one role of a cluster (" + strings.Join(config.Roles, ", ") + ")",
+		Short: "Run one role of a cluster (" + strings.Join(config.Roles(), ", ") + ")",
 		Long: `Run one role of a Milvago cluster. The roles share an external etcd (etcd.endpoints), an
 S3 object store (minio.*) and a log broker (mq.type: natsmq at milvago.natsmq.url, or kafka at
 kafka.brokerList).
 
-Roles: ` + strings.Join(config.Roles, ", ") + `.
+Roles: ` + strings.Join(config.Roles(), ", ") + `.
 mixcoord runs the four coordinators (rootcoord, datacoord, querycoord, indexcoord) in one
 process.
 
 Configuration: defaults < the --config file (milvus.yaml's layout) < environment (Milvus's
 names: ETCD_ENDPOINTS, MILVUS_CONF_ETCD_ENDPOINTS) < flags. Every key is a flag; see
 docs/cluster.md.`,
-		ValidArgs: config.Roles,
+		ValidArgs: config.Roles(),
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
-				return fmt.Errorf("want one role: %s", strings.Join(config.Roles, ", "))
+				return fmt.Errorf("want one role: %s", strings.Join(config.Roles(), ", "))
 			}
-			if !slices.Contains(config.Roles, args[0]) {
-				return fmt.Errorf("unknown role %q: want one of %s", args[0], strings.Join(config.Roles, ", "))
+			if !slices.Contains(config.Roles(), args[0]) {
+				return fmt.Errorf("unknown role %q: want one of %s", args[0], strings.Join(config.Roles(), ", "))
 			}
 			return nil
 		},

@@ -159,7 +159,7 @@ milvago:
 queryNode:
   port: 21200
 `)
-	for _, role := range config.Roles {
+	for _, role := range config.Roles() {
 		var r recorder
 		out, err := execute(t, r.runners(), "run", role, "--config", file, "--queryNode.ip=10.1.2.3")
 		if err != nil {

@@ -49,8 +49,7 @@ func TestKeyBindings(t *testing.T) {
 // fieldAlias are keys whose field path does not spell them.
 var fieldAlias = map[string]bool{
 	"etcd.requestTimeout": true, "etcd.dialTimeout": true, // ...Ms
-	"minio.ssl.tlsCACert": true,                     // Minio.SSLCACert
-	"proxy.ip":            true, "proxy.port": true, // Proxy.Endpoint.IP
+	"minio.ssl.tlsCACert": true, // Minio.SSLCACert
 }
 
 // candidates are values to try for k, the first valid one that differs

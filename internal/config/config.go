@@ -247,9 +247,11 @@ func (m Mode) String() string {
 	return "standalone"
 }
 
-// Roles are the roles `milvago run` starts, in the order of the docs.
-var Roles = []string{"proxy", "rootcoord", "datacoord", "querycoord", "indexcoord", "mixcoord",
-	"querynode", "datanode", "indexnode", "streamingnode"}
+// Roles returns the roles `milvago run` starts, in the order of the docs.
+func Roles() []string {
+	return []string{"proxy", "rootcoord", "datacoord", "querycoord", "indexcoord", "mixcoord",
+		"querynode", "datanode", "indexnode", "streamingnode"}
+}
 
 // RoleEndpoint returns the ROLE.ip and ROLE.port of a role of Roles.
 func (c *Config) RoleEndpoint(role string) (Endpoint, error) {
@@ -275,7 +277,7 @@ func (c *Config) RoleEndpoint(role string) (Endpoint, error) {
 	case "streamingnode":
 		return c.StreamingNode, nil
 	}
-	return Endpoint{}, fmt.Errorf("unknown role %q: want one of %s", role, strings.Join(Roles, ", "))
+	return Endpoint{}, fmt.Errorf("unknown role %q: want one of %s", role, strings.Join(Roles(), ", "))
 }
 
 // Default returns the defaults of every key (keys.go), resolved for mode.
@@ -358,6 +360,9 @@ func (c *Config) validate(mode Mode) error {
 			bad("milvago.natsmq.url", "%q: standalone runs its embedded log; start the roles with `milvago run` to use an external NATS", c.Milvago.NatsMQ.URL)
 		}
 	case Cluster:
+		if c.Minio.Address == "" {
+			bad("minio.address", "empty: cluster roles keep their files in an S3 server")
+		}
 		switch c.MQ.Type {
 		case MQEmbedded:
 			bad("mq.type", "%q: the embedded log lives inside one process; cluster roles need natsmq or kafka", c.MQ.Type)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -49,8 +50,13 @@ func TestDefaults(t *testing.T) {
 		t.Errorf("cluster mq.type default resolves to %q, want natsmq", c.MQ.Type)
 	}
 	// Milvus's default ports.
-	for role, want := range map[string]int{"proxy": 19530, "rootcoord": 22125, "datacoord": 13333, "querycoord": 19531,
-		"indexcoord": 31000, "mixcoord": 22125, "querynode": 21123, "datanode": 21124, "indexnode": 21121, "streamingnode": 22222} {
+	ports := map[string]int{"proxy": 19530, "rootcoord": 22125, "datacoord": 13333, "querycoord": 19531,
+		"indexcoord": 31000, "mixcoord": 22125, "querynode": 21123, "datanode": 21124, "indexnode": 21121, "streamingnode": 22222}
+	if len(Roles()) != len(ports) {
+		t.Errorf("roles %v", Roles())
+	}
+	for _, role := range Roles() {
+		want := ports[role]
 		ep, err := c.RoleEndpoint(role)
 		if err != nil || ep.Port != want || ep.IP != "" {
 			t.Errorf("%s: endpoint %+v, %v; want port %d", role, ep, err, want)
@@ -301,17 +307,25 @@ func TestBadValues(t *testing.T) {
 		{name: "null endpoints", yaml: "etcd:\n  endpoints:\n", want: []string{"etcd.endpoints", "empty"}},
 		{name: "empty endpoints env", env: []string{"ETCD_ENDPOINTS="}, want: []string{"etcd.endpoints", "env ETCD_ENDPOINTS"}},
 		{name: "empty endpoint entry", yaml: "etcd:\n  endpoints: a:1,,b:2\n", want: []string{"etcd.endpoints", "a:1,,b:2"}},
+		{name: "endpoint without port", yaml: "etcd:\n  endpoints: etcd-0\n", want: []string{"etcd.endpoints", "etcd-0", "host:port"}},
+		{name: "endpoint bad scheme", yaml: "etcd:\n  endpoints: grpc://etcd-0:2379\n", want: []string{"etcd.endpoints", "grpc://etcd-0:2379"}},
+		{name: "broker without port", yaml: "kafka:\n  brokerList: k1:9092,k2\n", want: []string{"kafka.brokerList", `"k2"`}},
+		{name: "s3 address with scheme", yaml: "minio:\n  address: http://minio:9000\n", want: []string{"minio.address", "http://minio:9000", "without scheme"}},
+		{name: "s3 address bad port", yaml: "minio:\n  address: minio:nine\n", want: []string{"minio.address", "minio:nine"}},
 		{name: "endpoints mapping", yaml: "etcd:\n  endpoints:\n    a: 1\n", want: []string{"etcd.endpoints", "mapping"}},
 		{name: "port sequence", yaml: "proxy:\n  port: [1, 2]\n", want: []string{"proxy.port", "sequence"}},
 		{name: "section scalar", yaml: "etcd: localhost:2379\n", want: []string{"etcd", "section", "localhost:2379"}},
 		{name: "root scalar", yaml: "hello\n", want: []string{"mapping"}},
 		{name: "bad yaml", yaml: "etcd:\n  endpoints: [a\n", want: []string{"milvus.yaml"}},
+		{name: "self merge", yaml: "proxy: &p\n  port: 1\n  <<: *p\n", want: []string{"milvus.yaml:1", "merges itself"}},
+		{name: "self merge in a list", yaml: "b: &b\n  x: 1\nproxy: &p\n  <<: [*b, *p]\n", want: []string{"merges itself"}},
+		{name: "alias bomb", yaml: aliasBomb(), want: []string{"entries once aliases are followed"}},
 		{name: "log level", yaml: "log:\n  level: loud\n", want: []string{"log.level", "loud"}},
 		{name: "log format", yaml: "log:\n  format: xml\n", want: []string{"log.format", "xml", "json"}},
 		{name: "tls mode", yaml: "common:\n  security:\n    tlsMode: 3\n", want: []string{"common.security.tlsMode", "3"}},
 		{name: "tls mode paths", yaml: "common:\n  security:\n    tlsMode: 1\ntls:\n  serverPemPath: \"\"\n", want: []string{"tls.serverPemPath", "tlsMode is 1"}},
 		{name: "mutual tls", yaml: "common:\n  security:\n    tlsMode: 2\ntls:\n  caPemPath: \"\"\n", want: []string{"tls.caPemPath"}},
-		{name: "root password", yaml: "common:\n  security:\n    defaultRootPassword: " + strings.Repeat("x", 73) + "\n", want: []string{"common.security.defaultRootPassword", "72"}},
+		{name: "root password", yaml: "common:\n  security:\n    defaultRootPassword: " + strings.Repeat("x", 73) + "\n", want: []string{"common.security.defaultRootPassword", "72", "(secret, 73 characters)"}},
 		{name: "replicas", yaml: "milvago:\n  natsmq:\n    replicas: 2\n", want: []string{"milvago.natsmq.replicas", `"2"`, "1, 3 or 5"}},
 		{name: "stream prefix", yaml: "milvago:\n  natsmq:\n    streamPrefix: a.b\n", want: []string{"milvago.natsmq.streamPrefix", "a.b"}},
 		{name: "max payload", yaml: "natsmq:\n  server:\n    maxPayload: 134217728\n", want: []string{"natsmq.server.maxPayload", "134217728"}},
@@ -324,6 +338,7 @@ func TestBadValues(t *testing.T) {
 		{name: "standalone external nats", yaml: "mq:\n  type: natsmq\nmilvago:\n  natsmq:\n    url: nats://n:4222\n", want: []string{"milvago.natsmq.url", "nats://n:4222"}},
 		{name: "cluster embedded", mode: Cluster, yaml: "mq:\n  type: embedded\n", want: []string{"mq.type", "embedded"}},
 		{name: "cluster nats without url", mode: Cluster, want: []string{"milvago.natsmq.url", "empty"}},
+		{name: "cluster without s3", mode: Cluster, env: []string{"MINIO_ADDRESS=", "MILVAGO_NATSMQ_URL=nats://n:4222"}, want: []string{"minio.address", "empty"}},
 		{name: "cluster kafka without brokers", mode: Cluster, yaml: "mq:\n  type: kafka\n", want: []string{"kafka.brokerList", "empty"}},
 		{name: "two errors", yaml: "proxy:\n  port: x\nminio:\n  port: y\n", want: []string{"proxy.port", "minio.port"}},
 	} {
@@ -343,9 +358,33 @@ func TestBadValues(t *testing.T) {
 			}
 		})
 	}
+	// A secret's value is never shown, from any source.
+	long := strings.Repeat("s3cr3t", 13)
+	f, err := parseFlags(t, "--common.security.defaultRootPassword="+long)
+	if err != nil {
+		t.Fatalf("a secret flag is checked by Load, not by the flag parser: %v", err)
+	}
+	for _, opts := range []Options{{Flags: f}, {Env: []string{"COMMON_SECURITY_DEFAULT_ROOT_PASSWORD=" + long}}} {
+		_, _, err := Load(opts)
+		if err == nil || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), "common.security.defaultRootPassword") {
+			t.Errorf("secret: %v", err)
+		}
+	}
 	if _, _, err := Load(Options{File: filepath.Join(t.TempDir(), "missing.yaml")}); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("missing file: %v", err)
 	}
+}
+
+// aliasBomb is a file of 10 levels, each merging the level below 10 times:
+// 10^10 entries once its aliases are followed.
+func aliasBomb() string {
+	var b strings.Builder
+	b.WriteString("l0: &l0\n  port: 1\n")
+	for i := 1; i <= 10; i++ {
+		fmt.Fprintf(&b, "l%d: &l%d\n  <<: [%s]\n", i, i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*l%d, ", i-1), 10), ", "))
+	}
+	b.WriteString("proxy:\n  <<: *l10\n")
+	return b.String()
 }
 
 // TestFile: YAML forms Milvus operators write.
@@ -361,6 +400,9 @@ func TestFile(t *testing.T) {
 		{"comments only", Standalone, "# nothing\n", func(c *Config) any { return c.Proxy.Port }, 19530},
 		{"endpoints sequence", Cluster, "etcd:\n  endpoints:\n    - e1:2379\n    - e2:2379\nmilvago:\n  natsmq:\n    url: nats://n:4222\n",
 			func(c *Config) any { return c.Etcd.Endpoints }, []string{"e1:2379", "e2:2379"}},
+		{"endpoint urls", Standalone, "etcd:\n  endpoints: https://e1:2379,http://[::1]:2379,unix:///run/etcd.sock,e4:2379\n",
+			func(c *Config) any { return len(c.Etcd.Endpoints) }, 4},
+		{"s3 address forms", Standalone, "minio:\n  address: 10.0.0.7\n  port: 9100\n", func(c *Config) any { return c.Minio.Endpoint() }, "10.0.0.7:9100"},
 		{"endpoints comma string", Standalone, "etcd:\n  endpoints: e1:2379,e2:2379\n", func(c *Config) any { return c.Etcd.Endpoints }, []string{"e1:2379", "e2:2379"}},
 		{"keys are case-insensitive", Standalone, "ETCD:\n  rootpath: other\nCommon:\n  metricsPort: 9100\n",
 			func(c *Config) any { return c.Etcd.RootPath + " " + strconv.Itoa(c.Common.MetricsPort) }, "other 9100"},
@@ -370,6 +412,10 @@ func TestFile(t *testing.T) {
 			func(c *Config) any { return c.Common.Security.DefaultRootPassword }, "12345678901234567890"},
 		{"empty section", Standalone, "etcd:\nproxy:\n  port: 1\n", func(c *Config) any { return c.Proxy.Port }, 1},
 		{"anchors and merge", Standalone, "base: &b\n  port: 4000\nproxy:\n  <<: *b\n", func(c *Config) any { return c.Proxy.Port }, 4000},
+		{"own key beats merged", Standalone, "base: &b\n  port: 4000\n  ip: 10.0.0.1\nproxy:\n  port: 4001\n  <<: *b\n",
+			func(c *Config) any { return c.Proxy.Endpoint }, Endpoint{IP: "10.0.0.1", Port: 4001}},
+		{"first merged wins", Standalone, "base: &b\n  port: 4000\nother: &o\n  port: 4002\nproxy:\n  <<: [*b, *o]\n",
+			func(c *Config) any { return c.Proxy.Port }, 4000},
 		{"natsmq without url is embedded in standalone", Standalone, "mq:\n  type: natsmq\n", func(c *Config) any { return c.MQ.Type }, MQEmbedded},
 		{"natsmq in cluster", Cluster, "mq:\n  type: natsmq\nmilvago:\n  natsmq:\n    url: nats://a:4222,nats://b:4222\n",
 			func(c *Config) any { return c.MQ.Type + " " + c.Milvago.NatsMQ.URL }, "natsmq nats://a:4222,nats://b:4222"},
@@ -393,7 +439,7 @@ func TestFile(t *testing.T) {
 				t.Errorf("got %v, want %v", got, tc.want)
 			}
 			for _, ig := range rep.Ignored {
-				if ig.Key != "base" { // the anchor's home, an unknown section
+				if ig.Key != "base" && ig.Key != "other" { // the anchors' homes, unknown sections
 					t.Errorf("ignored %+v", ig)
 				}
 			}

@@ -75,8 +75,11 @@ func (v *flagValue) String() string {
 }
 
 func (v *flagValue) Set(raw string) error {
-	if err := v.k.set(&Config{}, raw); err != nil {
-		return err
+	// pflag's error would quote the value: a secret is checked by Load.
+	if !v.k.Secret {
+		if err := v.k.set(&Config{}, raw); err != nil {
+			return err
+		}
 	}
 	src := "flag --" + v.flag
 	if cur, ok := v.f.values[v.k.Name]; ok && cur.source != src && cur.raw != raw {

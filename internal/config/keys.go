@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -24,6 +26,9 @@ type Key struct {
 	Help string
 	// Env is the key's canonical environment variable (Env).
 	Env string
+	// Secret keys (passwords, secret keys) never have their value shown in
+	// an error.
+	Secret bool
 
 	set func(c *Config, raw string) error
 }
@@ -40,7 +45,7 @@ const unsetPort = -1
 var keys = []Key{
 	// etcd: the meta store.
 	listKey("etcd.endpoints", "localhost:2379", "etcd endpoints of the meta store (host:port or URL), comma-separated. Cluster mode only: standalone embeds its own etcd",
-		func(c *Config) *[]string { return &c.Etcd.Endpoints }, true),
+		func(c *Config) *[]string { return &c.Etcd.Endpoints }, true, hostPortOrURL),
 	strKey("etcd.rootPath", "milvago", "key prefix of everything Milvago keeps in etcd; give each instance sharing an etcd its own (Milvus's default is by-dev: Milvago's differs so the two never share keys)",
 		func(c *Config) *string { return &c.Etcd.RootPath }, nonEmpty),
 	intKey("etcd.requestTimeout", "10000", 1, math.MaxInt32, "etcd operation timeout in milliseconds",
@@ -61,20 +66,20 @@ var keys = []Key{
 		func(c *Config) *bool { return &c.Etcd.Auth.Enabled }),
 	strKey("etcd.auth.userName", "", "etcd user name",
 		func(c *Config) *string { return &c.Etcd.Auth.UserName }),
-	strKey("etcd.auth.password", "", "etcd password",
-		func(c *Config) *string { return &c.Etcd.Auth.Password }),
+	secret(strKey("etcd.auth.password", "", "etcd password",
+		func(c *Config) *string { return &c.Etcd.Auth.Password })),
 
 	// Object storage.
 	strKey("localStorage.path", "/var/lib/milvus/data/", "a worker's directory for node-local files in cluster mode; standalone keeps everything under milvago.dataDir",
 		func(c *Config) *string { return &c.LocalStorage.Path }),
 	strKey("minio.address", "localhost:9000", "S3 server (MinIO, AWS S3, ...) host, or host:port; without a port minio.port is appended. Cluster mode only: standalone keeps objects under milvago.dataDir",
-		func(c *Config) *string { return &c.Minio.Address }),
+		func(c *Config) *string { return &c.Minio.Address }, s3Address),
 	portKey("minio.port", "9000", false, "S3 server port, used when minio.address has none",
 		func(c *Config) *int { return &c.Minio.Port }),
 	strKey("minio.accessKeyID", "minioadmin", "S3 access key ID",
 		func(c *Config) *string { return &c.Minio.AccessKeyID }),
-	strKey("minio.secretAccessKey", "minioadmin", "S3 secret access key",
-		func(c *Config) *string { return &c.Minio.SecretAccessKey }),
+	secret(strKey("minio.secretAccessKey", "minioadmin", "S3 secret access key",
+		func(c *Config) *string { return &c.Minio.SecretAccessKey })),
 	boolKey("minio.useSSL", "false", "talk to the S3 server over HTTPS",
 		func(c *Config) *bool { return &c.Minio.UseSSL }),
 	strKey("minio.ssl.tlsCACert", "", "CA certificate file (PEM) of the S3 server; empty: the system's roots",
@@ -101,7 +106,7 @@ var keys = []Key{
 		func(c *Config) *int { return &c.NatsMQ.Server.MaxPayload }),
 	int64Key("natsmq.server.maxPending", "67108864", 0, math.MaxInt64, "Milvus's embedded NATS per-connection buffer in bytes; not used",
 		func(c *Config) *int64 { return &c.NatsMQ.Server.MaxPending }),
-	intKey("natsmq.server.initializeTimeout", "4000", 0, math.MaxInt32, "Milvus's embedded NATS start-up timeout in milliseconds; not used: Milvago's embedded log waits for the replay of its store",
+	intKey("natsmq.server.initializeTimeout", "4000", 0, math.MaxInt32, "Milvus's embedded NATS start-up timeout in milliseconds; not used: Milvago's embedded log allows 30 s, since replaying a large store can take longer than 4 s",
 		func(c *Config) *int { return &c.NatsMQ.Server.InitializeTimeout }),
 	boolKey("natsmq.server.monitor.trace", "false", "Milvus's NATS protocol trace; not used",
 		func(c *Config) *bool { return &c.NatsMQ.Server.Monitor.Trace }),
@@ -120,11 +125,11 @@ var keys = []Key{
 	int64Key("natsmq.server.retention.maxMsgs", "", 0, math.MaxInt64, "Milvus's NATS per-channel message limit; not used",
 		func(c *Config) *int64 { return &c.NatsMQ.Server.Retention.MaxMsgs }),
 	listKey("kafka.brokerList", "", "Kafka bootstrap brokers (host:port), comma-separated; used when mq.type is kafka",
-		func(c *Config) *[]string { return &c.Kafka.BrokerList }, false),
+		func(c *Config) *[]string { return &c.Kafka.BrokerList }, false, hostPort),
 	strKey("kafka.saslUsername", "", "Kafka SASL user name",
 		func(c *Config) *string { return &c.Kafka.SaslUsername }),
-	strKey("kafka.saslPassword", "", "Kafka SASL password",
-		func(c *Config) *string { return &c.Kafka.SaslPassword }),
+	secret(strKey("kafka.saslPassword", "", "Kafka SASL password",
+		func(c *Config) *string { return &c.Kafka.SaslPassword })),
 	enumKey("kafka.saslMechanisms", "", "Kafka SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: no SASL)",
 		func(c *Config) *string { return &c.Kafka.SaslMechanisms }, "", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
 	enumKey("kafka.securityProtocol", "", "Kafka security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (empty: PLAINTEXT)",
@@ -137,8 +142,8 @@ var keys = []Key{
 		func(c *Config) *string { return &c.Kafka.SSL.TLSKey }),
 	strKey("kafka.ssl.tlsCaCert", "", "CA certificate file (PEM) of the Kafka brokers",
 		func(c *Config) *string { return &c.Kafka.SSL.TLSCaCert }),
-	strKey("kafka.ssl.tlsKeyPassword", "", "passphrase of kafka.ssl.tlsKey",
-		func(c *Config) *string { return &c.Kafka.SSL.TLSKeyPassword }),
+	secret(strKey("kafka.ssl.tlsKeyPassword", "", "passphrase of kafka.ssl.tlsKey",
+		func(c *Config) *string { return &c.Kafka.SSL.TLSKeyPassword })),
 
 	// Roles.
 	strKey("proxy.ip", "", "address the proxy advertises to the other roles; empty: the host's first unicast address",
@@ -174,8 +179,8 @@ var keys = []Key{
 		func(c *Config) *int { return &c.Common.MetricsPort }),
 	boolKey("common.security.authorizationEnabled", "false", "require user authentication on the Milvus API",
 		func(c *Config) *bool { return &c.Common.Security.AuthorizationEnabled }),
-	strKey("common.security.defaultRootPassword", "Milvus", "password of the root user when it is first created (at most 72 characters)",
-		func(c *Config) *string { return &c.Common.Security.DefaultRootPassword }, maxLen(72)),
+	secret(strKey("common.security.defaultRootPassword", "Milvus", "password of the root user when it is first created (at most 72 characters)",
+		func(c *Config) *string { return &c.Common.Security.DefaultRootPassword }, maxLen(72))),
 	intKey("common.security.tlsMode", "0", 0, 2, "TLS on the Milvus API: 0 none, 1 server TLS (tls.serverPemPath, tls.serverKeyPath), 2 mutual TLS (and tls.caPemPath)",
 		func(c *Config) *int { return &c.Common.Security.TLSMode }),
 	strKey("tls.serverPemPath", "configs/cert/server.pem", "server certificate file (PEM) of the Milvus API when common.security.tlsMode is 1 or 2",
@@ -228,6 +233,12 @@ func init() {
 	}
 }
 
+// secret marks k as a secret.
+func secret(k Key) Key {
+	k.Secret = true
+	return k
+}
+
 func strKey(name, def, help string, field func(*Config) *string, checks ...func(string) error) Key {
 	return Key{Name: name, Type: "string", Default: def, Help: help, set: func(c *Config, raw string) error {
 		for _, check := range checks {
@@ -272,6 +283,53 @@ func maxLen(n int) func(string) error {
 		}
 		return nil
 	}
+}
+
+// hostPort checks host:port.
+func hostPort(s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		return fmt.Errorf("%q: want host:port", s)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("%q: port %q is not a port number", s, port)
+	}
+	return nil
+}
+
+// hostPortOrURL checks an etcd endpoint: host:port, or a URL with a host
+// (http://, https://) or a unix socket path.
+func hostPortOrURL(s string) error {
+	if !strings.Contains(s, "://") {
+		return hostPort(s)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q: %w", s, err)
+	}
+	switch u.Scheme {
+	case "http", "https":
+		if u.Host == "" {
+			return fmt.Errorf("%q: no host", s)
+		}
+	case "unix", "unixs":
+	default:
+		return fmt.Errorf("%q: want host:port or an http, https or unix URL", s)
+	}
+	return nil
+}
+
+// s3Address checks minio.address: a host or host:port, no scheme or path
+// (minio.useSSL chooses https), which minio-go would refuse later with
+// "Endpoint url cannot have fully qualified paths".
+func s3Address(s string) error {
+	if strings.Contains(s, "://") || strings.Contains(s, "/") {
+		return fmt.Errorf("want a host or host:port without scheme or path (minio.useSSL selects https)")
+	}
+	if strings.Contains(s, ":") && strings.Count(s, ":") == 1 {
+		return hostPort(s)
+	}
+	return nil
 }
 
 func natsURLs(s string) error {
@@ -392,7 +450,7 @@ func optionalPortKey(name, help string, field func(*Config) *int) Key {
 
 // listKey is a comma-separated list; entries are trimmed and must not be
 // empty ("a,,b" is refused), nor the whole list when required.
-func listKey(name, def, help string, field func(*Config) *[]string, required bool) Key {
+func listKey(name, def, help string, field func(*Config) *[]string, required bool, entry func(string) error) Key {
 	return Key{Name: name, Type: "list", Default: def, Help: help, set: func(c *Config, raw string) error {
 		if required && strings.TrimSpace(raw) == "" {
 			return fmt.Errorf("must not be empty")
@@ -403,6 +461,9 @@ func listKey(name, def, help string, field func(*Config) *[]string, required boo
 				e = strings.TrimSpace(e)
 				if e == "" {
 					return fmt.Errorf("empty entry in the list")
+				}
+				if err := entry(e); err != nil {
+					return err
 				}
 				out = append(out, e)
 			}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -88,26 +89,20 @@ func Load(opts Options) (*Config, Report, error) {
 			l.values[name] = v
 		}
 	}
-	c := &Config{}
-	var errs []error
-	for _, k := range keys {
-		v, ok := l.values[k.Name]
-		if !ok {
-			v = value{raw: k.Default, source: "default"}
-		}
-		if err := k.set(c, v.raw); err != nil {
-			errs = append(errs, fmt.Errorf("config: %s: invalid value %q (from %s): %w", k.Name, v.raw, v.source, err))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, rep, err
-	}
-	c.resolve(opts.Mode)
-	if err := c.validate(opts.Mode); err != nil {
+	c, err := l.build(opts.Mode)
+	if err != nil {
 		return nil, rep, err
 	}
 	sort.SliceStable(rep.Ignored, func(i, j int) bool { return !rep.Ignored[i].Milvus && rep.Ignored[j].Milvus })
 	return c, rep, nil
+}
+
+// show quotes a raw value for an error, or only says how long a secret is.
+func (k *Key) show(raw string) string {
+	if k.Secret {
+		return fmt.Sprintf("(secret, %d characters)", len(raw))
+	}
+	return strconv.Quote(raw)
 }
 
 // value is a key's raw value and where it came from.
@@ -119,6 +114,38 @@ type value struct {
 type loader struct {
 	values map[string]value // by Key.Name
 	report *Report
+	// merging are the mappings being merged (<<) into the current one: a
+	// mapping that merges itself is refused instead of recursing forever.
+	merging map[*yaml.Node]bool
+	steps   int // entries read, against alias bombs
+}
+
+// maxSteps bounds the entries a file may make Load read once aliases are
+// followed (a real milvus.yaml has about 900).
+const maxSteps = 1 << 16
+
+// build sets every key from its value (or default), then resolves and
+// validates the whole.
+func (l *loader) build(mode Mode) (*Config, error) {
+	c := &Config{}
+	var errs []error
+	for _, k := range keys {
+		v, ok := l.values[k.Name]
+		if !ok {
+			v = value{raw: k.Default, source: "default"}
+		}
+		if err := k.set(c, v.raw); err != nil {
+			errs = append(errs, fmt.Errorf("config: %s: invalid value %s (from %s): %w", k.Name, k.show(v.raw), v.source, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	c.resolve(mode)
+	if err := c.validate(mode); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 var (
@@ -144,6 +171,11 @@ func (l *loader) readFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	return l.readYAML(path, data)
+}
+
+// readYAML reads a file's content; path names it in errors and sources.
+func (l *loader) readYAML(path string, data []byte) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		return fmt.Errorf("config: %s: %w", path, err)
@@ -159,20 +191,36 @@ func (l *loader) readFile(path string) error {
 		return fmt.Errorf("config: %s:%d: want a mapping of sections (etcd:, minio:, ...), got %s", path, root.Line, kindName(root))
 	}
 	var errs []error
+	l.merging = map[*yaml.Node]bool{}
 	l.walk(path, "", root, &errs)
 	return errors.Join(errs...)
 }
 
-// walk reads the mapping m found at prefix (lowercased dotted path, "" at
-// the root).
+// walk reads the mapping m found at prefix (dotted path, "" at the root).
+// Merged mappings (<<) are read first, so that m's own keys override them
+// wherever they appear, as YAML says.
 func (l *loader) walk(file, prefix string, m *yaml.Node, errs *[]error) {
 	for i := 0; i+1 < len(m.Content); i += 2 {
+		if !l.step(file, errs) {
+			return
+		}
+		if kn := m.Content[i]; kn.Value == "<<" && kn.Tag == "!!merge" {
+			vn := m.Content[i+1]
+			for vn.Kind == yaml.AliasNode {
+				vn = vn.Alias
+			}
+			l.merge(file, prefix, vn, errs)
+		}
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if !l.step(file, errs) {
+			return
+		}
 		kn, vn := m.Content[i], m.Content[i+1]
 		for vn.Kind == yaml.AliasNode {
 			vn = vn.Alias
 		}
-		if kn.Value == "<<" && kn.Tag == "!!merge" { // YAML merge key: read the merged mapping(s) here
-			l.merge(file, prefix, vn, errs)
+		if kn.Value == "<<" && kn.Tag == "!!merge" { // read above
 			continue
 		}
 		name := kn.Value
@@ -204,12 +252,32 @@ func (l *loader) walk(file, prefix string, m *yaml.Node, errs *[]error) {
 	}
 }
 
+// step counts one entry read and says whether the file is still within
+// maxSteps (reporting once when it is not).
+func (l *loader) step(file string, errs *[]error) bool {
+	if l.steps++; l.steps <= maxSteps {
+		return true
+	}
+	if l.steps == maxSteps+1 {
+		*errs = append(*errs, fmt.Errorf("config: %s: more than %d entries once aliases are followed", file, maxSteps))
+	}
+	return false
+}
+
 func (l *loader) merge(file, prefix string, vn *yaml.Node, errs *[]error) {
 	switch vn.Kind {
 	case yaml.MappingNode:
+		if l.merging[vn] {
+			*errs = append(*errs, fmt.Errorf("config: %s:%d: a mapping merges itself (<<)", file, vn.Line))
+			return
+		}
+		l.merging[vn] = true
 		l.walk(file, prefix, vn, errs)
+		delete(l.merging, vn)
 	case yaml.SequenceNode:
-		for _, m := range vn.Content {
+		// The first mapping of the list wins: read it last.
+		for i := len(vn.Content) - 1; i >= 0; i-- {
+			m := vn.Content[i]
 			for m.Kind == yaml.AliasNode {
 				m = m.Alias
 			}

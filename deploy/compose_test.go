@@ -4,7 +4,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -106,14 +105,17 @@ func TestCompose(t *testing.T) {
 	}
 
 	// The NATS servers route to each other.
-	natsConf, err := os.ReadFile("compose/nats.conf")
+	natsText, err := os.ReadFile("compose/nats.conf")
 	if err != nil {
 		t.Fatal(err)
 	}
-	routes := regexp.MustCompile(`nats://([a-z0-9-]+):6222`).FindAllStringSubmatch(string(natsConf), -1)
 	var routed []string
-	for _, r := range routes {
-		routed = append(routed, r[1])
+	for _, r := range natsConf(t, "compose", string(natsText)) {
+		host, port, _ := strings.Cut(r, ":")
+		if port != "6222" {
+			t.Errorf("nats.conf: route %s: want port 6222", r)
+		}
+		routed = append(routed, host)
 	}
 	slices.Sort(routed)
 	if want := []string{"nats1", "nats2", "nats3"}; !slices.Equal(routed, want) {

@@ -282,6 +282,34 @@ func validate(t *testing.T, objs *objects, roles map[string]bool) {
 			}
 		}
 	}
+	// The bundled NATS servers route to each other's pods.
+	for _, o := range objs.of("apps/v1/StatefulSet") {
+		ss := o.obj.(*appsv1.StatefulSet)
+		if ss.Spec.Template.Labels["app.kubernetes.io/component"] != "nats" {
+			continue
+		}
+		var cm *corev1.ConfigMap
+		for _, v := range ss.Spec.Template.Spec.Volumes {
+			if v.ConfigMap != nil {
+				if c := objs.get("v1/ConfigMap", v.ConfigMap.Name); c != nil {
+					cm = c.obj.(*corev1.ConfigMap)
+				}
+			}
+		}
+		if cm == nil || cm.Data["nats.conf"] == "" {
+			errf(o, "no ConfigMap with nats.conf mounted")
+			continue
+		}
+		routes := natsConf(t, o.String(), cm.Data["nats.conf"])
+		if n := int(*ss.Spec.Replicas); n > 1 && len(routes) != n {
+			errf(o, "%d routes for %d servers", len(routes), n)
+		}
+		for _, r := range routes {
+			host, port, _ := strings.Cut(r, ":")
+			p, _ := strconv.Atoi(port)
+			checkEndpoint(t, objs, workload{object: o}, "nats.conf cluster route", endpoint{host, p})
+		}
+	}
 	for _, o := range objs.of("v1/Secret") {
 		s := o.obj.(*corev1.Secret)
 		for k := range s.StringData {
@@ -484,8 +512,8 @@ func checkMilvago(t *testing.T, objs *objects, w workload, c corev1.Container, r
 		t.Errorf("%s: container %s: %s", w.object, c.Name, fmt.Sprintf(format, args...))
 	}
 	role, cfgPath := milvagoCommand(t, w.obj.GetName(), c.Args, roles)
-	if role == "" || cfgPath == "" {
-		return
+	if !roles[role] || cfgPath == "" {
+		return // reported
 	}
 	if got := w.template.Labels["app.kubernetes.io/component"]; got != role {
 		errf("runs %s but its pods are labelled component=%s", role, got)

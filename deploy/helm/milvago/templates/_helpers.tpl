@@ -85,7 +85,7 @@ proxy mixcoord rootcoord datacoord querycoord indexcoord querynode datanode inde
 {{- define "milvago.config" -}}
 {{- $cfg := dict
   "etcd" (dict "endpoints" (include "milvago.etcdEndpoints" .) "rootPath" .Values.config.etcdRootPath)
-  "minio" (dict "address" (include "milvago.s3Address" .) "port" .Values.s3.port "useSSL" .Values.s3.useSSL "bucketName" .Values.s3.bucketName "rootPath" .Values.s3.rootPath "region" .Values.s3.region)
+  "minio" (dict "address" (include "milvago.s3Address" .) "port" .Values.s3.port "useSSL" .Values.s3.useSSL "bucketName" .Values.s3.bucketName "rootPath" .Values.s3.rootPath)
   "mq" (dict "type" "natsmq")
   "milvago" (dict "natsmq" (dict "url" (include "milvago.natsURL" .) "replicas" .Values.nats.streamReplicas))
   "localStorage" (dict "path" "/var/lib/milvago/data")
@@ -96,5 +96,8 @@ proxy mixcoord rootcoord datacoord querycoord indexcoord querynode datanode inde
 {{- $_ := set $cfg (include "milvago.section" $role) (dict "port" (get (get $.Values.roles $role) "port")) }}
 {{- end }}
 {{- $_ := set $cfg.proxy "internalPort" .Values.roles.proxy.internalPort }}
+{{- with .Values.s3.region }}
+{{- $_ := set $cfg.minio "region" . }}
+{{- end }}
 {{- toYaml (mustMergeOverwrite $cfg .Values.config.extra) }}
 {{- end }}

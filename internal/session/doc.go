@@ -56,6 +56,9 @@
 //     highest token it has accepted for that role and refuses commands
 //     with a lower one.
 //
+// A process about to shut down calls MarkStopping first (Milvus's GoingStop),
+// so that watchers move work away before it closes.
+//
 // # Discovery
 //
 // List and Active read the current sessions of a role with the store

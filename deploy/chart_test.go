@@ -79,6 +79,8 @@ type scenario struct {
 	// services render.
 	deployments map[string]int32
 	bundled     []string // among etcd, nats, minio
+	// advertisePodIP: every role sets ROLE_IP from the pod IP.
+	advertisePodIP bool
 }
 
 var scenarios = []scenario{
@@ -111,10 +113,12 @@ roles:
   indexcoord: {replicas: 1}
   querynode: {replicas: 4}
 config:
-  extra: {common: {security: {authorizationEnabled: true}}, queryNode: {ip: ""}}
+  extra: {common: {security: {authorizationEnabled: true}}}
+advertisePodIP: true
 `,
-		deployments: map[string]int32{"proxy": 2, "rootcoord": 2, "datacoord": 2, "querycoord": 2, "indexcoord": 1, "querynode": 4, "datanode": 1, "indexnode": 1, "streamingnode": 1},
-		bundled:     []string{"etcd", "minio", "nats"},
+		advertisePodIP: true,
+		deployments:    map[string]int32{"proxy": 2, "rootcoord": 2, "datacoord": 2, "querycoord": 2, "indexcoord": 1, "querynode": 4, "datanode": 1, "indexnode": 1, "streamingnode": 1},
+		bundled:        []string{"etcd", "minio", "nats"},
 	},
 	{
 		name: "small",
@@ -152,8 +156,13 @@ func TestChart(t *testing.T) {
 				t.Fatal(err)
 			}
 			objs := decodeAll(t, out)
-			validate(t, objs, roles)
+			advertised := validate(t, objs, roles)
 			checkScenario(t, objs, sc)
+			for role := range sc.deployments {
+				if advertised[role] != sc.advertisePodIP {
+					t.Errorf("role %s sets its IP from the pod: %v, want %v", role, advertised[role], sc.advertisePodIP)
+				}
+			}
 		})
 	}
 }

@@ -156,8 +156,9 @@ func decodeAll(t *testing.T, manifest string) *objects {
 // ports and volumes that do not exist, unresolved $(VAR) references,
 // and, for Milvago's containers, a role the code has and a config file
 // that points at services that exist.
-func validate(t *testing.T, objs *objects, roles map[string]bool) {
+func validate(t *testing.T, objs *objects, roles map[string]bool) (advertised map[string]bool) {
 	t.Helper()
+	advertised = map[string]bool{}
 	errf := func(o *object, format string, args ...any) {
 		t.Helper()
 		t.Errorf("%s: %s", o, fmt.Sprintf(format, args...))
@@ -222,7 +223,7 @@ func validate(t *testing.T, objs *objects, roles map[string]bool) {
 		checkPod(t, objs, w.object, w.template.Spec, claims)
 		for _, c := range w.template.Spec.Containers {
 			if len(c.Args) > 0 && c.Args[0] == "run" {
-				checkMilvago(t, objs, w, c, roles)
+				checkMilvago(t, objs, w, c, roles, advertised)
 			}
 		}
 	}
@@ -318,6 +319,7 @@ func validate(t *testing.T, objs *objects, roles map[string]bool) {
 			}
 		}
 	}
+	return advertised
 }
 
 func checkLabels(t *testing.T, o *object, what string, l map[string]string) {
@@ -505,7 +507,7 @@ func checkPod(t *testing.T, objs *objects, o *object, spec corev1.PodSpec, claim
 // config file is mounted from a rendered ConfigMap, its ports are the
 // container's, and its endpoints name services of the release (or are
 // external).
-func checkMilvago(t *testing.T, objs *objects, w workload, c corev1.Container, roles map[string]bool) {
+func checkMilvago(t *testing.T, objs *objects, w workload, c corev1.Container, roles, advertised map[string]bool) {
 	t.Helper()
 	errf := func(format string, args ...any) {
 		t.Helper()
@@ -560,13 +562,17 @@ func checkMilvago(t *testing.T, objs *objects, w workload, c corev1.Container, r
 		c.ReadinessProbe.HTTPGet.Port.String() != "metrics" {
 		errf("readiness probe is not /healthz on the metrics port")
 	}
-	ipVar := strings.ToUpper(sections[role]) + "_IP"
-	found := false
+	// An advertised address set by env must be this role's key, from the
+	// pod IP: another pod's or a fixed one would point peers elsewhere.
 	for _, e := range c.Env {
-		found = found || e.Name == ipVar && e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "status.podIP"
-	}
-	if !found {
-		errf("no env %s from the pod IP: the role would advertise an address peers may not reach", ipVar)
+		if !strings.HasSuffix(e.Name, "_IP") {
+			continue
+		}
+		if want := strings.ToUpper(sections[role]) + "_IP"; e.Name != want ||
+			e.ValueFrom == nil || e.ValueFrom.FieldRef == nil || e.ValueFrom.FieldRef.FieldPath != "status.podIP" {
+			errf("env %s: want %s from status.podIP", e.Name, want)
+		}
+		advertised[role] = true
 	}
 	for _, e := range endpoints(t, "etcd.endpoints", cfg.str(t, "etcd.endpoints"), 2379) {
 		checkEndpoint(t, objs, w, "etcd.endpoints", e)

@@ -517,6 +517,9 @@ func checkMilvago(t *testing.T, objs *objects, w workload, c corev1.Container, r
 	if !roles[role] || cfgPath == "" {
 		return // reported
 	}
+	if l := w.template.Spec.EnableServiceLinks; l == nil || *l {
+		errf("enableServiceLinks is not false: Kubernetes' <SERVICE>_PORT variables would reach the config's environment source")
+	}
 	if got := w.template.Labels["app.kubernetes.io/component"]; got != role {
 		errf("runs %s but its pods are labelled component=%s", role, got)
 	}

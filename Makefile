@@ -15,12 +15,14 @@ run: build
 # The whole suite, race detector on (what CI runs).
 test:
 	$(GO) test -race -timeout 25m $(PKGS)
+	cd deploy && $(GO) test ./...   # the Helm chart and compose file (deploy/doc.go)
 
 test-short:
 	$(GO) test -short $(PKGS)
 
 lint:
 	$(GO) vet $(PKGS)
+	cd deploy && $(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 
 # Each fuzz target for FUZZTIME (default 30s).

@@ -27,6 +27,9 @@
 // and exit or re-register under a new server ID. Close revokes the lease,
 // so peers see the process leave at once instead of after the TTL.
 //
+// A process about to shut down calls MarkStopping first (Milvus's GoingStop),
+// so that watchers move work away before it closes.
+//
 // The etcd client notices a lost lease when TTL has passed since its last
 // renewal answer, which can be a round trip after the server expired it:
 // for that short window a cut-off active coordinator may still believe it

@@ -65,8 +65,11 @@ type Info struct {
 	StartTime time.Time `json:"StartTime"`
 	// Standby is set while the process campaigns for its role without
 	// holding it; Active while it holds it.
-	Standby  bool   `json:"Standby,omitempty"`
-	Active   bool   `json:"Active,omitempty"`
+	Standby bool `json:"Standby,omitempty"`
+	Active  bool `json:"Active,omitempty"`
+	// Stopping is set by MarkStopping: the process is shutting down and
+	// takes no new work.
+	Stopping bool   `json:"Stopping,omitempty"`
 	LeaseID  int64  `json:"LeaseID,omitempty"`
 	HostName string `json:"HostName,omitempty"`
 }
@@ -258,6 +261,13 @@ func (s *Session) update(ctx context.Context, f func(*Info)) error {
 		return fmt.Errorf("session: update %s: %w", s.key, err)
 	}
 	return nil
+}
+
+// MarkStopping publishes that the process is shutting down (Milvus's
+// GoingStop): watchers get an Updated event with Stopping set and should
+// move work away from it before it closes.
+func (s *Session) MarkStopping(ctx context.Context) error {
+	return s.update(ctx, func(i *Info) { i.Stopping = true })
 }
 
 // Close stops the keep-alive and revokes the lease, which deletes the

@@ -173,6 +173,14 @@ func TestWatch(t *testing.T) {
 	wantEvent(t, w, Added, c.ID(), "c:1")
 	wantEvent(t, w, Removed, b.ID(), "b:1")
 
+	// A process shutting down says so first.
+	if err := c.MarkStopping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ev := wantEvent(t, w, Updated, c.ID(), "c:1"); !ev.Session.Stopping {
+		t.Fatalf("after MarkStopping: %+v", ev.Session)
+	}
+
 	// Updates (a coordinator turning standby) are reported too.
 	wc := Watch(ctx, store, RoleQueryCoord, 0)
 	q := register(t, store, RoleQueryCoord, "q:1", ttl)
@@ -192,7 +200,9 @@ func TestWatch(t *testing.T) {
 	// The channel closes when ctx ends.
 	cctx, cancel := context.WithCancel(ctx)
 	w3 := Watch(cctx, store, RoleDataNode, 0)
-	wantEvent(t, w3, Added, c.ID(), "c:1")
+	if ev := wantEvent(t, w3, Added, c.ID(), "c:1"); !ev.Session.Stopping {
+		t.Fatalf("listed session %+v lost its Stopping flag", ev.Session)
+	}
 	cancel()
 	for range w3 {
 	}

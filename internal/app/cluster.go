@@ -61,8 +61,8 @@ func RunRole(ctx context.Context, role string, cfg *config.Config, logger *slog.
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if !slices.Contains(config.Roles, role) {
-		return fmt.Errorf("app: unknown role %q: want one of %s", role, strings.Join(config.Roles, ", "))
+	if !slices.Contains(config.Roles(), role) {
+		return fmt.Errorf("app: unknown role %q: want one of %s", role, strings.Join(config.Roles(), ", "))
 	}
 	n := &roleNode{role: role, cfg: cfg, logger: logger.With("role", role)}
 	defer n.close()

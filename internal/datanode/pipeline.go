@@ -16,6 +16,7 @@ import (
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
+	"github.com/milvago/milvago/internal/segment"
 	"github.com/milvago/milvago/internal/storage"
 )
 
@@ -158,21 +159,21 @@ func (p *pipeline) handle(ctx context.Context, id uint64, m *msg.Message) error 
 	}
 	switch m.Kind {
 	case msg.KindInsert:
-		return p.onInsert(vs, m)
+		return p.onInsert(ctx, vs, m)
 	case msg.KindDelete:
 		return p.onDelete(vs, m)
 	case msg.KindUpsert:
 		if err := p.onDelete(vs, m); err != nil {
 			return err
 		}
-		return p.onInsert(vs, m)
+		return p.onInsert(ctx, vs, m)
 	case msg.KindSeal:
 		return p.onSeal(ctx, vs, id, m)
 	}
 	return nil
 }
 
-func (p *pipeline) onInsert(vs *vstate, m *msg.Message) error {
+func (p *pipeline) onInsert(ctx context.Context, vs *vstate, m *msg.Message) error {
 	ins := m.Insert
 	buf, ok := vs.segments[ins.SegmentID]
 	if !ok {
@@ -184,6 +185,13 @@ func (p *pipeline) onInsert(vs *vstate, m *msg.Message) error {
 		vs.segments[ins.SegmentID] = buf
 	}
 	n := int(ins.GetNumRows())
+	fieldIDs := make([]int64, 0, len(ins.GetFieldsData()))
+	for _, fd := range ins.GetFieldsData() {
+		fieldIDs = append(fieldIDs, fd.GetFieldId())
+	}
+	if err := p.alignBefore(ctx, vs, buf, fieldIDs); err != nil {
+		return err
+	}
 	for _, fd := range ins.GetFieldsData() {
 		c, err := column.FromFieldData(fd)
 		if err != nil {
@@ -194,6 +202,9 @@ func (p *pipeline) onInsert(vs *vstate, m *msg.Message) error {
 			return fmt.Errorf("datanode: field %q of segment %d has %d rows, message says %d", fd.GetFieldName(), ins.SegmentID, c.Len(), n)
 		}
 		buf.cols[fd.GetFieldId()] = append(buf.cols[fd.GetFieldId()], c)
+	}
+	if err := p.alignAfter(ctx, vs, buf, fieldIDs, n); err != nil {
+		return err
 	}
 	for range n {
 		buf.ts = append(buf.ts, m.TS)
@@ -346,6 +357,9 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 	for _, f := range schema.GetFields() {
 		chunks, ok := buf.cols[f.GetFieldID()]
 		if !ok {
+			if _, fillable := segment.FillColumn(f, 0); fillable {
+				continue // no row has it (added later): the loader fills it
+			}
 			return fmt.Errorf("datanode: segment %d has no data for field %q", buf.id, f.GetName())
 		}
 		c := column.Concat(chunks)

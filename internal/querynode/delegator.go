@@ -20,7 +20,7 @@ import (
 
 // delegator serves one shard of one collection.
 type delegator struct {
-	coll   *model.Collection
+	collp  atomic.Pointer[model.Collection] // replaced when the schema changes (schema.go)
 	plan   ChannelPlan
 	d      Deps
 	logger *slog.Logger
@@ -84,8 +84,10 @@ type deleteLog struct {
 }
 
 func newDelegator(coll *model.Collection, plan ChannelPlan, d Deps, logger *slog.Logger) *delegator {
-	return &delegator{coll: coll, plan: plan, d: d, logger: logger.With("vchannel", plan.VChannel),
+	dl := &delegator{plan: plan, d: d, logger: logger.With("vchannel", plan.VChannel),
 		growing: map[int64]*segment.Growing{}, sealed: map[int64]*sealedSegment{}, notify: make(chan struct{})}
+	dl.collp.Store(coll)
+	return dl
 }
 
 // loadRetry is how long a shard waits before loading again after a
@@ -244,7 +246,7 @@ func (dl *delegator) reload(ctx context.Context, pos uint64) (uint64, error) {
 	if err != nil {
 		return pos, fmt.Errorf("querynode: replan shard %s: %w", dl.plan.VChannel, err)
 	}
-	next := newDelegator(dl.coll, plan, dl.d, dl.logger)
+	next := newDelegator(dl.coll(), plan, dl.d, dl.logger)
 	swapped := false
 	defer func() {
 		if !swapped {
@@ -271,7 +273,7 @@ func (dl *delegator) reload(ctx context.Context, pos uint64) (uint64, error) {
 	dl.mu.Lock()
 	if dl.closed {
 		dl.mu.Unlock()
-		return pos, errs.CollectionNotLoaded(dl.coll.ID)
+		return pos, errs.CollectionNotLoaded(dl.coll().ID)
 	}
 	old := dl.sealed
 	for id, s := range old {
@@ -342,10 +344,13 @@ func (dl *delegator) applyInsert(m *msg.Message) error {
 	if _, ok := dl.sealed[ins.SegmentID]; ok {
 		return nil // its sealed copy already holds these rows
 	}
+	if err := dl.refreshForInsert(m); err != nil {
+		return err
+	}
 	g, ok := dl.growing[ins.SegmentID]
 	if !ok {
 		var err error
-		g, err = segment.NewGrowing(ins.SegmentID, ins.PartitionID, dl.coll.Schema)
+		g, err = segment.NewGrowing(ins.SegmentID, ins.PartitionID, dl.coll().Schema)
 		if err != nil {
 			return fmt.Errorf("querynode: new growing segment %d: %w", ins.SegmentID, err)
 		}

@@ -56,10 +56,11 @@ func (dl *delegator) loadSealed(ctx context.Context, plan SegmentPlan) error {
 		return fmt.Errorf("querynode: segment %d: %w", seg.ID, err)
 	}
 	cols := map[int64]column.Column{}
-	for _, f := range dl.coll.Schema.GetFields() {
+	coll := dl.coll()
+	for _, f := range coll.Schema.GetFields() {
 		path, has := seg.Binlogs[f.GetFieldID()]
 		if !has {
-			return fmt.Errorf("querynode: segment %d has no binlog for field %q", seg.ID, f.GetName())
+			continue // added to the schema after the segment was flushed: NewSealed fills it
 		}
 		c, err := mapCol(path)
 		if err != nil {
@@ -80,7 +81,7 @@ func (dl *delegator) loadSealed(ctx context.Context, plan SegmentPlan) error {
 		}
 		indexes[si.FieldID] = idx
 	}
-	sealed, err := segment.NewSealed(seg.ID, seg.PartitionID, dl.coll.Schema, ts, cols, indexes)
+	sealed, err := segment.NewSealed(seg.ID, seg.PartitionID, coll.Schema, ts, cols, indexes)
 	if err != nil {
 		return fmt.Errorf("querynode: segment %d: %w", seg.ID, err)
 	}
@@ -101,7 +102,15 @@ func (dl *delegator) loadSealed(ctx context.Context, plan SegmentPlan) error {
 	if dl.closed {
 		// Released while loading: nobody would ever close this copy.
 		dl.mu.Unlock()
-		return errs.CollectionNotLoaded(dl.coll.ID)
+		return errs.CollectionNotLoaded(coll.ID)
+	}
+	if cur := dl.coll(); cur != coll {
+		// The schema changed while loading (schema.go).
+		if sealed, err = sealed.WithSchema(cur.Schema); err != nil {
+			dl.mu.Unlock()
+			return fmt.Errorf("querynode: segment %d: %w", seg.ID, err)
+		}
+		ss.seg = sealed
 	}
 	deleteFrom(sealed, dl.deletes.intPKs, dl.deletes.intTS, dl.deletes.strPKs, dl.deletes.strTS)
 	old := dl.sealed[seg.ID]

@@ -36,7 +36,8 @@ type delegator struct {
 	deletes deleteLog
 	notify  chan struct{} // closed and replaced whenever tsafe moves
 	failed  error
-	closed  bool // released: loads that finish later unmap instead of joining
+	closed  bool           // released: loads that finish later unmap instead of joining
+	dropped map[int64]bool // segments dropped by a truncate: handoffs finishing later are refused (drop.go)
 }
 
 // sealedSegment is a loaded sealed segment whose columns and indexes may

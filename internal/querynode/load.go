@@ -104,6 +104,10 @@ func (dl *delegator) loadSealed(ctx context.Context, plan SegmentPlan) error {
 		dl.mu.Unlock()
 		return errs.CollectionNotLoaded(coll.ID)
 	}
+	if dl.dropped[seg.ID] {
+		dl.mu.Unlock()
+		return nil
+	}
 	if cur := dl.coll(); cur != coll {
 		// The schema changed while loading (schema.go).
 		if sealed, err = sealed.WithSchema(cur.Schema); err != nil {

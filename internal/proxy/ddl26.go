@@ -1,0 +1,619 @@
+package proxy
+
+// The DDL Milvus 2.6 added or extended: schema evolution (AddCollectionField,
+// AlterCollectionField), RenameCollection, database and index properties,
+// TruncateCollection, BatchDescribeCollection, GetIndexStatistics,
+// GetFlushAllState and refresh loads. Validation and error texts follow
+// Milvus's proxy tasks (internal/proxy/task*.go) and root coordinator
+// callbacks (internal/rootcoord/ddl_callbacks_*.go).
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/model"
+)
+
+// rootCoordDDL is the schema and naming DDL the proxy needs from the root
+// coordinator beyond rootCoord. *rootcoord.Server implements it.
+type rootCoordDDL interface {
+	AlterDatabase(ctx context.Context, name string, props []*commonpb.KeyValuePair, deleteKeys []string) error
+	RenameCollection(ctx context.Context, db, oldName, newDB, newName string) error
+	AddCollectionField(ctx context.Context, db, name string, field *schemapb.FieldSchema) (*model.Collection, error)
+	AlterCollectionField(ctx context.Context, db, name, fieldName string, props []*commonpb.KeyValuePair, deleteKeys []string) (*model.Collection, error)
+}
+
+// indexAlterer changes index properties (the index coordinator).
+type indexAlterer interface {
+	AlterIndex(ctx context.Context, collectionID int64, name string, params map[string]string, deleteKeys []string) (bool, error)
+}
+
+// schemaHooks is told about schema changes: the query node must serve the
+// new field at once, before the change is acknowledged.
+type schemaHooks interface {
+	CollectionSchemaChanged(ctx context.Context, c *model.Collection) error
+}
+
+// truncateHooks drops a truncated collection's flushed segments from the
+// data coordinator and the query node.
+type truncateHooks interface {
+	CollectionTruncated(ctx context.Context, c *model.Collection, segmentIDs []int64) error
+}
+
+func (s *Server) rootDDL() (rootCoordDDL, error) {
+	r, ok := s.d.Root.(rootCoordDDL)
+	if !ok {
+		return nil, errs.ErrServiceUnimplemented
+	}
+	return r, nil
+}
+
+// Property keys (pkg/common).
+const (
+	mmapEnabledKey        = "mmap.enabled"
+	mmapEnabledLegacyKey  = "mmap_enabled" // proxy's MmapEnabledKey, rewritten to mmap.enabled
+	maxLengthKey          = "max_length"
+	maxCapacityKey        = "max_capacity"
+	fieldDescriptionKey   = "field.description"
+	warmupKey             = "warmup"
+	indexOffsetCacheKey   = "indexoffsetcache.enabled"
+	allowInsertAutoIDKey  = "allow_insert_auto_id"
+	timezoneKey           = "timezone"
+	collectionTTLKey      = "collection.ttl.seconds"
+	warmupScalarFieldKey  = "warmup.scalarField"
+	warmupScalarIndexKey  = "warmup.scalarIndex"
+	warmupVectorFieldKey  = "warmup.vectorField"
+	warmupVectorIndexKey  = "warmup.vectorIndex"
+	truncateFlushDeadline = 2 * time.Minute
+)
+
+// errCollectionLoaded is merr.WrapErrCollectionLoaded(name, reason):
+// "<reason>: collection already loaded[collection=name]" (104).
+func errCollectionLoaded(name, reason string) error {
+	return &milvusError{base: errs.ErrCollectionLoaded, fields: "[collection=" + name + "]", reason: reason}
+}
+
+// errMissing is merr.WrapErrParameterMissingMsg: "<reason>: missing parameter" (1101).
+func errMissing(format string, args ...any) error {
+	return &milvusError{base: errs.ErrParameterMissing, reason: fmt.Sprintf(format, args...)}
+}
+
+// ---- databases ----
+
+// AlterDatabase sets or deletes database properties.
+func (s *Server) AlterDatabase(ctx context.Context, req *milvuspb.AlterDatabaseRequest) error {
+	r, err := s.rootDDL()
+	if err != nil {
+		return err
+	}
+	if tz, ok := kvValue(req.GetProperties(), timezoneKey); ok {
+		if _, err := time.LoadLocation(tz); err != nil || tz == "" {
+			return errInvalidMsg("unknown or invalid IANA Time Zone ID: %s", tz)
+		}
+	}
+	return r.AlterDatabase(ctx, req.GetDbName(), req.GetProperties(), req.GetDeleteKeys())
+}
+
+// ---- collections ----
+
+// RenameCollection renames a collection, possibly into another database.
+func (s *Server) RenameCollection(ctx context.Context, req *milvuspb.RenameCollectionRequest) error {
+	r, err := s.rootDDL()
+	if err != nil {
+		return err
+	}
+	if err := validateCollectionName(req.GetNewName()); err != nil {
+		return err
+	}
+	db := dbOf(ctx, req.GetDbName())
+	newDB := req.GetNewDBName()
+	if newDB != "" {
+		if err := validateDatabaseName(newDB); err != nil {
+			return err
+		}
+	}
+	return r.RenameCollection(ctx, db, req.GetOldName(), newDB, req.GetNewName())
+}
+
+// AddCollectionField adds a nullable (or defaulted) field to a live
+// collection. Existing rows read it as its default value or null; the
+// collection's schema version and update timestamp change, so clients
+// holding the old schema get "schema mismatch" on their next insert and
+// refresh it.
+func (s *Server) AddCollectionField(ctx context.Context, req *milvuspb.AddCollectionFieldRequest) error {
+	r, err := s.rootDDL()
+	if err != nil {
+		return err
+	}
+	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
+	if err != nil {
+		return err
+	}
+	f := &schemapb.FieldSchema{}
+	if err := proto.Unmarshal(req.GetSchema(), f); err != nil {
+		return err
+	}
+	if err := validateAddField(c.Schema, f); err != nil {
+		return err
+	}
+	if !f.GetNullable() {
+		return errInvalidMsg("added field must be nullable, please check it, field name = %s", f.GetName())
+	}
+	if err := validateFieldDef(f, c.Schema); err != nil {
+		return err
+	}
+	if err := validateNullableAndDefault(f); err != nil {
+		return err
+	}
+	f.FieldID = 0
+	f.IsDynamic = false
+	next, err := r.AddCollectionField(ctx, c.DBName, c.Name, f)
+	if err != nil {
+		return err
+	}
+	s.logger.Info("added field", "collection", next.Name, "field", f.GetName(), "version", next.Schema.GetVersion())
+	return s.schemaChanged(ctx, next)
+}
+
+// validateAddField is Milvus's validateAddFieldRequest.
+func validateAddField(schema *schemapb.CollectionSchema, f *schemapb.FieldSchema) error {
+	fields := 0
+	for _, g := range schema.GetFields() {
+		if !g.GetIsDynamic() {
+			fields++
+		}
+	}
+	if fields >= maxFieldNum {
+		return errInvalidMsg("The number of fields has reached the maximum value %d", maxFieldNum)
+	}
+	if fieldByName(schema, f.GetName()) != nil {
+		return errInvalidMsg("duplicated field name %s", f.GetName())
+	}
+	if _, ok := schemapb.DataType_name[int32(f.GetDataType())]; !ok || !supportedFieldType(f.GetDataType()) {
+		return errInvalidValue("valid field", "field data type: "+f.GetDataType().String()+" is not supported", "")
+	}
+	if f.GetDataType() == schemapb.DataType_Text && f.GetDefaultValue() != nil {
+		return errInvalidMsg("default value is not supported when adding TEXT field, field name = %s", f.GetName())
+	}
+	switch f.GetName() {
+	case rowIDFieldName, timestampFieldName, metaFieldName:
+		return errInvalidMsg("not support to add system field, field name = %s", f.GetName())
+	}
+	if f.GetIsPrimaryKey() {
+		return errInvalidMsg("not support to add pk field, field name = %s", f.GetName())
+	}
+	if f.GetAutoID() {
+		return errInvalidMsg("only primary field can speficy AutoID with true, field name = %s", f.GetName())
+	}
+	if f.GetIsPartitionKey() {
+		return errInvalidMsg("not support to add partition key field, field name  = %s", f.GetName())
+	}
+	if f.GetIsClusteringKey() {
+		for _, g := range schema.GetFields() {
+			if g.GetIsClusteringKey() {
+				return errInvalidMsg("already has another clustering key field, field name: %s", f.GetName())
+			}
+		}
+	}
+	if column.IsVector(f.GetDataType()) {
+		vectors := 0
+		for _, g := range schema.GetFields() {
+			if column.IsVector(g.GetDataType()) {
+				vectors++
+			}
+		}
+		if vectors >= maxVectorFieldNum {
+			return errInvalidMsg("maximum vector field's number should be limited to %d", maxVectorFieldNum)
+		}
+		if f.GetDataType() != schemapb.DataType_SparseFloatVector && len(f.GetTypeParams()) == 0 {
+			return errInvalidMsg("vector field must have dimension specified, field name = %s", f.GetName())
+		}
+	}
+	return nil
+}
+
+var (
+	fieldAlterableKeys = []string{maxLengthKey, mmapEnabledKey, maxCapacityKey, fieldDescriptionKey, warmupKey,
+		warmupScalarFieldKey, warmupScalarIndexKey, warmupVectorFieldKey, warmupVectorIndexKey}
+	fieldDroppableKeys = []string{mmapEnabledKey, warmupKey, warmupScalarFieldKey, warmupScalarIndexKey,
+		warmupVectorFieldKey, warmupVectorIndexKey}
+)
+
+// AlterCollectionField changes a field's properties (max_length,
+// max_capacity, mmap.enabled, warmup, field.description) as Milvus allows.
+func (s *Server) AlterCollectionField(ctx context.Context, req *milvuspb.AlterCollectionFieldRequest) error {
+	r, err := s.rootDDL()
+	if err != nil {
+		return err
+	}
+	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
+	if err != nil {
+		return err
+	}
+	loaded := s.d.Query.State(c.ID).Loaded
+	props := map[string]string{}
+	var order []string
+	for _, p := range req.GetProperties() {
+		k := p.GetKey()
+		if k == mmapEnabledLegacyKey {
+			k = mmapEnabledKey
+		}
+		if _, seen := props[k]; !seen {
+			order = append(order, k)
+		}
+		props[k] = p.GetValue()
+	}
+	for _, k := range order {
+		v := props[k]
+		if !containsString(fieldAlterableKeys, k) {
+			return errInvalidMsg("%s does not allow update in collection field param", k)
+		}
+		switch k {
+		case mmapEnabledKey:
+			if loaded {
+				return errCollectionLoaded(req.GetCollectionName(), "can not alter collection field properties if collection loaded")
+			}
+		case warmupKey:
+			if loaded {
+				return errCollectionLoaded(req.GetCollectionName(), "can not alter warmup if collection loaded")
+			}
+		case maxLengthKey:
+			f := c.Field(req.GetFieldName())
+			name := ""
+			if f != nil && (f.GetDataType() == schemapb.DataType_VarChar || f.GetDataType() == schemapb.DataType_String ||
+				f.GetDataType() == schemapb.DataType_Text ||
+				(f.GetDataType() == schemapb.DataType_Array && f.GetElementType() == schemapb.DataType_VarChar)) {
+				name = f.GetName()
+			} else {
+				return errInvalidMsg("%s can not modify the maxlength for non-string types", name)
+			}
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return errInvalidMsg("%s should be an integer, but got %T", k, v)
+			}
+			if n > maxVarCharLength {
+				return errInvalidMsg("%s exceeds the maximum allowed value %s", v, strconv.Itoa(maxVarCharLength))
+			}
+		case maxCapacityKey:
+			f := c.Field(req.GetFieldName())
+			if f == nil || f.GetDataType() != schemapb.DataType_Array {
+				return errInvalidMsg("%s can not modify the maxcapacity for non-array types", "")
+			}
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return errInvalidMsg("the value for %s of field %s must be an integer", maxCapacityKey, f.GetName())
+			}
+			if n > maxArrayCapacity || n <= 0 {
+				return errInvalidMsg("the maximum capacity specified for a Array should be in (0, %d]", maxArrayCapacity)
+			}
+		}
+	}
+	var deleteKeys []string
+	for _, k := range req.GetDeleteKeys() {
+		key := k
+		if key == mmapEnabledLegacyKey {
+			key = mmapEnabledKey
+		}
+		if !containsString(fieldDroppableKeys, key) {
+			return errInvalidMsg("%s is not allowed to drop in collection field param", k)
+		}
+		if (key == mmapEnabledKey || key == warmupKey) && loaded {
+			return errCollectionLoaded(req.GetCollectionName(), "can not drop collection field properties if collection loaded")
+		}
+		deleteKeys = append(deleteKeys, key)
+	}
+	if c.Field(req.GetFieldName()) == nil {
+		return errInvalidMsg("field %s does not exist in collection", req.GetFieldName())
+	}
+	kvs := make([]*commonpb.KeyValuePair, 0, len(order))
+	for _, k := range order {
+		kvs = append(kvs, &commonpb.KeyValuePair{Key: k, Value: props[k]})
+	}
+	next, err := r.AlterCollectionField(ctx, c.DBName, c.Name, req.GetFieldName(), kvs, deleteKeys)
+	if err != nil {
+		return err
+	}
+	return s.schemaChanged(ctx, next)
+}
+
+// checkAlterCollection is the part of Milvus's alterCollectionTask checks
+// that apply to the properties Milvago knows.
+func (s *Server) checkAlterCollection(c *model.Collection, req *milvuspb.AlterCollectionRequest) error {
+	if len(req.GetProperties()) > 0 && len(req.GetDeleteKeys()) > 0 {
+		return errInvalidMsg("cannot provide both DeleteKeys and ExtraParams")
+	}
+	loaded := s.d.Query.State(c.ID).Loaded
+	if len(req.GetProperties()) > 0 {
+		if _, ok := kvValue(req.GetProperties(), mmapEnabledKey); ok && loaded {
+			return errCollectionLoaded(req.GetCollectionName(), "can not alter mmap properties if collection loaded")
+		}
+		if v, ok := kvValue(req.GetProperties(), allowInsertAutoIDKey); ok {
+			if b, _ := strconv.ParseBool(v); b {
+				if pk := c.PrimaryField(); pk == nil || !pk.GetAutoID() {
+					return errInvalidMsg("the value for %s must be false when autoID is false", allowInsertAutoIDKey)
+				}
+			}
+		}
+		if tz, ok := kvValue(req.GetProperties(), timezoneKey); ok {
+			if _, err := time.LoadLocation(tz); err != nil || tz == "" {
+				return errInvalidMsg("unknown or invalid IANA Time Zone ID: %s", tz)
+			}
+		}
+		for _, p := range req.GetProperties() {
+			if p.GetKey() == warmupKey {
+				return errInvalidMsg("warmup key '%s' is only allowed at field level, use warmup.scalarField/warmup.scalarIndex/warmup.vectorField/warmup.vectorIndex at collection level", p.GetKey())
+			}
+		}
+	} else if loaded {
+		for _, k := range req.GetDeleteKeys() {
+			if k == mmapEnabledKey {
+				return errCollectionLoaded(req.GetCollectionName(), "can not delete mmap properties if collection loaded")
+			}
+		}
+	}
+	return nil
+}
+
+// schemaChanged hands a collection's new definition to the query node.
+func (s *Server) schemaChanged(ctx context.Context, c *model.Collection) error {
+	if h, ok := s.d.Hooks.(schemaHooks); ok {
+		return h.CollectionSchemaChanged(ctx, c)
+	}
+	return nil
+}
+
+// TruncateCollection removes every row a collection holds while keeping its
+// schema, partitions, indexes, aliases and load state, as Milvus 2.6 does:
+// the growing segments are sealed and flushed, then every segment written
+// up to that point is dropped. Rows inserted after the call started may
+// survive.
+func (s *Server) TruncateCollection(ctx context.Context, req *milvuspb.TruncateCollectionRequest) (*milvuspb.TruncateCollectionResponse, error) {
+	if err := validateCollectionName(req.GetCollectionName()); err != nil {
+		return nil, err
+	}
+	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
+	if err != nil {
+		return nil, err
+	}
+	h, ok := s.d.Hooks.(truncateHooks)
+	if !ok {
+		return nil, errs.ErrServiceUnimplemented
+	}
+	r, err := s.Flush(ctx, &milvuspb.FlushRequest{DbName: c.DBName, CollectionNames: []string{c.Name}})
+	if err != nil {
+		return nil, fmt.Errorf("when flushing collection: %w", err)
+	}
+	sealed := r.GetCollSegIDs()[c.Name].GetData()
+	wait, cancel := context.WithTimeout(ctx, truncateFlushDeadline)
+	defer cancel()
+	for !s.d.Data.Flushed(sealed) {
+		select {
+		case <-wait.Done():
+			return nil, fmt.Errorf("truncate collection %s: wait for flush: %w", c.Name, wait.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	var ids []int64
+	for _, seg := range s.d.Data.Segments(c.ID, "") {
+		if seg.State == model.SegmentFlushed || (seg.State == model.SegmentSealed && containsID(sealed, seg.ID)) {
+			ids = append(ids, seg.ID)
+		}
+	}
+	if err := h.CollectionTruncated(ctx, c, ids); err != nil {
+		return nil, fmt.Errorf("when dropping segments: %w", err)
+	}
+	s.logger.Info("truncated collection", "collection", c.Name, "id", c.ID, "segments", len(ids))
+	return &milvuspb.TruncateCollectionResponse{}, nil
+}
+
+// BatchDescribeCollection describes several collections; each answer
+// carries its own status, made by status (the rpc edge's converter).
+func (s *Server) BatchDescribeCollection(ctx context.Context, req *milvuspb.BatchDescribeCollectionRequest, status func(error) *commonpb.Status) (*milvuspb.BatchDescribeCollectionResponse, error) {
+	if len(req.GetCollectionName()) == 0 {
+		return nil, errMissing("collection names cannot be empty")
+	}
+	resp := &milvuspb.BatchDescribeCollectionResponse{}
+	for _, name := range req.GetCollectionName() {
+		d, err := s.DescribeCollection(ctx, &milvuspb.DescribeCollectionRequest{DbName: req.GetDbName(), CollectionName: name})
+		if err != nil {
+			d = &milvuspb.DescribeCollectionResponse{CollectionName: name}
+		}
+		d.Status = status(err)
+		resp.Responses = append(resp.Responses, d)
+	}
+	return resp, nil
+}
+
+// ---- indexes ----
+
+// AlterIndex sets (extra_params) or deletes (delete_keys) an index's
+// configurable properties: mmap.enabled, indexoffsetcache.enabled, warmup.
+func (s *Server) AlterIndex(ctx context.Context, req *milvuspb.AlterIndexRequest) error {
+	alt, ok := s.d.Index.(indexAlterer)
+	if !ok {
+		return errs.ErrServiceUnimplemented
+	}
+	if len(req.GetDeleteKeys()) > 0 && len(req.GetExtraParams()) > 0 {
+		return errInvalidMsg("cannot provide both DeleteKeys and ExtraParams")
+	}
+	configurable := []string{mmapEnabledKey, indexOffsetCacheKey, warmupKey}
+	params := map[string]string{}
+	for _, p := range req.GetExtraParams() {
+		if !containsString(configurable, p.GetKey()) {
+			return errInvalidMsg("%s is not a configable index property", p.GetKey())
+		}
+		params[p.GetKey()] = p.GetValue()
+	}
+	for _, k := range req.GetDeleteKeys() {
+		if !containsString(configurable, k) {
+			return errInvalidMsg("%s is not a configable index property", k)
+		}
+	}
+	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
+	if err != nil {
+		return err
+	}
+	if req.GetIndexName() == "" {
+		return errInvalidMsg("index name is empty")
+	}
+	if s.d.Query.State(c.ID).Loaded {
+		return errCollectionLoaded(req.GetCollectionName(), "can't alter index on loaded collection, please release the collection first")
+	}
+	var def *model.IndexDef
+	for _, d := range s.d.Index.Indexes(c.ID) {
+		if d.Name == req.GetIndexName() {
+			def = &d
+		}
+	}
+	if def == nil {
+		return errIndexNotFound(req.GetIndexName())
+	}
+	typ := def.IndexParams["index_type"]
+	if v, ok := params[mmapEnabledKey]; ok {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return errInvalidMsg("invalid mmap index params: %s", errInvalidMsg("invalid %s value: %s, expected: true, false", mmapEnabledKey, v).Error())
+		}
+		if on && !mmapIndexType(def.UserParams["index_type"], typ) {
+			return errInvalidMsg("invalid mmap index params: %s", errInvalidMsg("index type %s does not support mmap", typ).Error())
+		}
+	}
+	if v, ok := params[indexOffsetCacheKey]; ok {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return errInvalidMsg("invalid offset cache index params: %s", errInvalidMsg("invalid %s value: %s, expected: true, false", indexOffsetCacheKey, v).Error())
+		}
+		if on && typ != "BITMAP" {
+			return errInvalidMsg("invalid offset cache index params: %s", errInvalidMsg("only bitmap index support %s now", indexOffsetCacheKey).Error())
+		}
+	}
+	if _, err := alt.AlterIndex(ctx, c.ID, req.GetIndexName(), params, req.GetDeleteKeys()); err != nil {
+		return err
+	}
+	return nil
+}
+
+// mmapIndexType reports whether Milvus lets an index of this type be
+// memory-mapped: AUTOINDEX, the in-memory vector indexes and the scalar
+// indexes INVERTED, BITMAP, HYBRID, TRIE and NGRAM.
+func mmapIndexType(userType, typ string) bool {
+	if userType == "AUTOINDEX" {
+		return true
+	}
+	switch typ {
+	case "DISKANN", "GPU_IVF_FLAT", "GPU_IVF_PQ", "GPU_CAGRA", "GPU_BRUTE_FORCE", "STL_SORT", "":
+		return false
+	}
+	return true
+}
+
+// errIndexNotFound is merr.WrapErrIndexNotFound: "index not found[indexName=x]" (700).
+func errIndexNotFound(name string) error {
+	return &milvusError{base: errs.ErrIndexNotFound, fields: "[indexName=" + name + "]"}
+}
+
+// GetIndexStatistics describes a collection's indexes (one or all) with
+// their build progress.
+func (s *Server) GetIndexStatistics(ctx context.Context, req *milvuspb.GetIndexStatisticsRequest) (*milvuspb.GetIndexStatisticsResponse, error) {
+	if err := validateCollectionName(req.GetCollectionName()); err != nil {
+		return nil, err
+	}
+	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
+	if err != nil {
+		return nil, err
+	}
+	resp := &milvuspb.GetIndexStatisticsResponse{}
+	for _, def := range s.d.Index.Indexes(c.ID) {
+		if req.GetIndexName() != "" && def.Name != req.GetIndexName() {
+			continue
+		}
+		f := c.FieldByID(def.FieldID)
+		if f == nil {
+			return nil, errInvalidMsg("failed to get collection field: %d", def.FieldID)
+		}
+		p := s.d.Index.IndexProgress(def)
+		resp.IndexDescriptions = append(resp.IndexDescriptions, &milvuspb.IndexDescription{
+			IndexName: def.Name, IndexID: def.ID, FieldName: f.GetName(), Params: describeParams(def),
+			IndexedRows: p.IndexedRows, TotalRows: p.TotalRows, PendingIndexRows: p.PendingRows,
+			State: p.State, IndexStateFailReason: p.FailReason,
+		})
+	}
+	if len(resp.IndexDescriptions) == 0 {
+		return nil, errIndexNotFound(req.GetIndexName())
+	}
+	return resp, nil
+}
+
+// ---- flush ----
+
+// GetFlushAllState reports whether everything FlushAll sealed is in the
+// object store: on every virtual channel of every collection, no segment
+// sealed at or before the flush-all timestamp is still unflushed.
+// flush_all_tss (per physical channel) wins over the legacy flush_all_ts.
+func (s *Server) GetFlushAllState(ctx context.Context, req *milvuspb.GetFlushAllStateRequest) (*milvuspb.GetFlushAllStateResponse, error) {
+	if len(req.GetFlushAllTss()) == 0 && req.GetFlushAllTs() == 0 {
+		return nil, errMissing("FlushAllTss or FlushAllTs is required")
+	}
+	for _, db := range s.d.Root.ListDatabases(ctx) {
+		colls, err := s.d.Root.ListCollections(ctx, db.Name)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range colls {
+			for i, vc := range c.VChannels {
+				ts := req.GetFlushAllTs()
+				if len(req.GetFlushAllTss()) > 0 {
+					var ok bool
+					if ts, ok = req.GetFlushAllTss()[c.PChannels[i]]; !ok || ts == 0 {
+						return nil, errInvalidMsg("FlushAllTs not found for pchannel %s", c.PChannels[i])
+					}
+				}
+				if s.d.Data.GetCheckpoint(vc).TS >= ts {
+					continue
+				}
+				for _, seg := range s.d.Data.Segments(c.ID, vc) {
+					if seg.State == model.SegmentSealed && seg.SealTS <= ts {
+						return &milvuspb.GetFlushAllStateResponse{Flushed: false}, nil
+					}
+				}
+			}
+		}
+	}
+	return &milvuspb.GetFlushAllStateResponse{Flushed: true}, nil
+}
+
+// ---- load ----
+
+// refreshLoad is LoadCollection / LoadPartitions with refresh set: Milvus
+// pulls the collection's latest segments into a loaded collection.
+// Milvago hands every flushed or indexed segment to the query node as it
+// appears, so a fully loaded collection is already current; the checks are
+// Milvus's.
+func (s *Server) refreshLoad(c *model.Collection) error {
+	st := s.d.Query.State(c.ID)
+	if !st.Loaded {
+		return errs.CollectionNotLoaded(c.ID)
+	}
+	if st.Progress < 100 {
+		return &milvusError{base: errs.ErrCollectionNotLoaded, fields: fmt.Sprintf("[collection=%d]", c.ID), reason: "collection not fully loaded"}
+	}
+	return nil
+}
+
+func kvValue(kvs []*commonpb.KeyValuePair, key string) (string, bool) {
+	for _, kv := range kvs {
+		if kv.GetKey() == key {
+			return kv.GetValue(), true
+		}
+	}
+	return "", false
+}

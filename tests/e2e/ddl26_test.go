@@ -1,0 +1,223 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
+	"github.com/milvus-io/milvus/client/v2/column"
+	"github.com/milvus-io/milvus/client/v2/entity"
+	"github.com/milvus-io/milvus/client/v2/index"
+	"github.com/milvus-io/milvus/client/v2/milvusclient"
+	"github.com/milvus-io/milvus/pkg/v2/util/merr"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// The DDL of Milvus 2.6 (schema evolution, rename, properties, truncate and
+// friends), driven through the Go SDK, and through the raw gRPC service for
+// the RPCs SDK v2.6.2 does not wrap.
+
+// rawService dials s with a bare MilvusService client, for RPCs the SDK
+// lacks (TruncateCollection, FlushAll, GetFlushAllState, ...).
+func rawService(t *testing.T, s *server) milvuspb.MilvusServiceClient {
+	t.Helper()
+	conn, err := grpc.NewClient(s.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return milvuspb.NewMilvusServiceClient(conn)
+}
+
+// statusErr turns a response status into an error the wantCode helper reads.
+func statusErr(st *commonpb.Status, err error) error {
+	if err != nil {
+		return err
+	}
+	return merr.Error(st)
+}
+
+// createIndexedLoaded creates collection name (Int64 key "id", a 4-d float
+// vector "vec" with an HNSW index named "vec_idx"), inserts ids [0, n) and
+// loads it.
+func createIndexedLoaded(t *testing.T, ctx context.Context, cli *milvusclient.Client, name string, n int) {
+	t.Helper()
+	schema := entity.NewSchema().WithName(name).
+		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
+		WithField(entity.NewField().WithName("vec").WithDataType(entity.FieldTypeFloatVector).WithDim(4))
+	must(t, cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(name, schema).WithConsistencyLevel(entity.ClStrong)))
+	insertIDs(t, ctx, cli, name, 0, n)
+	it, err := cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(name, "vec", index.NewHNSWIndex(entity.L2, 8, 32)).WithIndexName("vec_idx"))
+	must(t, err)
+	must(t, it.Await(ctx))
+	load(t, ctx, cli, name)
+}
+
+// insertIDs inserts rows with keys [lo, hi) and random vectors.
+func insertIDs(t *testing.T, ctx context.Context, cli *milvusclient.Client, name string, lo, hi int) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(uint64(lo), uint64(hi)))
+	keys := make([]int64, 0, hi-lo)
+	for i := lo; i < hi; i++ {
+		keys = append(keys, int64(i))
+	}
+	_, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithInt64Column("id", keys).
+		WithFloatVectorColumn("vec", 4, randomVectors(r, len(keys), 4)))
+	must(t, err)
+}
+
+func countWhere(t *testing.T, ctx context.Context, cli *milvusclient.Client, name, filter string) int64 {
+	t.Helper()
+	rs, err := cli.Query(ctx, milvusclient.NewQueryOption(name).WithFilter(filter).WithOutputFields("count(*)").
+		WithConsistencyLevel(entity.ClStrong))
+	if err != nil {
+		t.Fatalf("count %s where %s: %v", name, filter, err)
+	}
+	n, err := rs.GetColumn("count(*)").GetAsInt64(0)
+	must(t, err)
+	return n
+}
+
+// TestAddCollectionField adds nullable and defaulted fields to a loaded
+// collection with sealed and growing rows, writes the new fields, and
+// reads them back through query, filters and search, before and after a
+// restart.
+func TestAddCollectionField(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	cli := srv.client(t)
+	ctx := testContext(t)
+	const name = "addf"
+	createIndexedLoaded(t, ctx, cli, name, 100)
+	flush(t, ctx, cli, name)
+	insertIDs(t, ctx, cli, name, 100, 150) // growing
+	before, err := cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption(name))
+	must(t, err)
+
+	// Refusals, with Milvus's codes and texts.
+	wantCode(t, cli.AddCollectionField(ctx, milvusclient.NewAddCollectionFieldOption(name,
+		entity.NewField().WithName("x").WithDataType(entity.FieldTypeInt64))), 1100, "added field must be nullable, please check it, field name = x")
+	wantCode(t, cli.AddCollectionField(ctx, milvusclient.NewAddCollectionFieldOption(name,
+		entity.NewField().WithName("vec").WithDataType(entity.FieldTypeInt64).WithNullable(true))), 1100, "duplicated field name vec")
+	wantCode(t, cli.AddCollectionField(ctx, milvusclient.NewAddCollectionFieldOption(name,
+		entity.NewField().WithName("k2").WithDataType(entity.FieldTypeInt64).WithNullable(true).WithIsPrimaryKey(true))), 1100, "not support to add pk field")
+	wantCode(t, cli.AddCollectionField(ctx, milvusclient.NewAddCollectionFieldOption(name,
+		entity.NewField().WithName("pk2").WithDataType(entity.FieldTypeInt64).WithNullable(true).WithIsPartitionKey(true))), 1100, "not support to add partition key field")
+	wantCode(t, cli.AddCollectionField(ctx, milvusclient.NewAddCollectionFieldOption(name,
+		entity.NewField().WithName("v2").WithDataType(entity.FieldTypeFloatVector).WithDim(4).WithNullable(true))), 1100, "vector type not support null")
+	wantCode(t, cli.AddCollectionField(ctx, milvusclient.NewAddCollectionFieldOption("no_such",
+		entity.NewField().WithName("x").WithDataType(entity.FieldTypeInt64).WithNullable(true))), 100, "collection not found")
+
+	must(t, cli.AddCollectionField(ctx, milvusclient.NewAddCollectionFieldOption(name,
+		entity.NewField().WithName("score").WithDataType(entity.FieldTypeInt64).WithNullable(true))))
+	must(t, cli.AddCollectionField(ctx, milvusclient.NewAddCollectionFieldOption(name,
+		entity.NewField().WithName("tag").WithDataType(entity.FieldTypeVarChar).WithMaxLength(20).WithNullable(true).WithDefaultValueString("none"))))
+
+	after, err := cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption(name))
+	must(t, err)
+	if len(after.Schema.Fields) != 4 || after.Schema.Fields[2].Name != "score" || after.Schema.Fields[2].ID != 102 ||
+		after.Schema.Fields[3].Name != "tag" || after.Schema.Fields[3].ID != 103 || !after.Schema.Fields[2].Nullable {
+		t.Fatalf("fields after adding: %+v", after.Schema.Fields)
+	}
+	if after.UpdateTimestamp <= before.UpdateTimestamp || after.Properties["max_field_id"] != "103" {
+		t.Fatalf("update_timestamp %d -> %d, properties %v", before.UpdateTimestamp, after.UpdateTimestamp, after.Properties)
+	}
+	state, err := cli.GetLoadState(ctx, milvusclient.NewGetLoadStateOption(name))
+	if err != nil || state.State != entity.LoadStateLoaded {
+		t.Fatalf("load state after adding fields: %v, %v", state, err)
+	}
+
+	// Old rows, sealed and growing, read the new fields as null / default.
+	check := func(stage string, written int64) {
+		t.Helper()
+		if n := countWhere(t, ctx, cli, name, "score is null"); n != 150 {
+			t.Fatalf("%s: %d rows with score null, want 150", stage, n)
+		}
+		if n := countWhere(t, ctx, cli, name, `tag == "none"`); n != 150 {
+			t.Fatalf("%s: %d rows with tag none, want 150", stage, n)
+		}
+		if n := countWhere(t, ctx, cli, name, "score >= 150"); n != written {
+			t.Fatalf("%s: %d rows with score >= 150, want %d", stage, n, written)
+		}
+		rs, err := cli.Query(ctx, milvusclient.NewQueryOption(name).WithFilter("id in [5, 120, 155]").
+			WithOutputFields("score", "tag").WithConsistencyLevel(entity.ClStrong))
+		must(t, err)
+		got := map[int64]string{}
+		keys := int64Col(t, rs, "id")
+		for i, k := range keys {
+			sc, tg := "null", "?"
+			if null, _ := rs.GetColumn("score").IsNull(i); !null {
+				v, _ := rs.GetColumn("score").GetAsInt64(i)
+				sc = strconv.FormatInt(v, 10)
+			}
+			tg, _ = rs.GetColumn("tag").GetAsString(i)
+			got[k] = sc + "/" + tg
+		}
+		want := map[int64]string{5: "null/none", 120: "null/none"}
+		if written > 0 {
+			want[155] = "155/t155"
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("%s: rows %v, want %v", stage, got, want)
+		}
+		res, err := cli.Search(ctx, milvusclient.NewSearchOption(name, 200, []entity.Vector{entity.FloatVector{0.5, 0.5, 0.5, 0.5}}).
+			WithANNSField("vec").WithOutputFields("score", "tag").WithConsistencyLevel(entity.ClStrong))
+		must(t, err)
+		if res[0].ResultCount != 150+int(written) {
+			t.Fatalf("%s: search found %d rows, want %d", stage, res[0].ResultCount, 150+written)
+		}
+		for i := range res[0].ResultCount {
+			id, _ := res[0].IDs.GetAsInt64(i)
+			null, _ := res[0].GetColumn("score").IsNull(i)
+			tg, _ := res[0].GetColumn("tag").GetAsString(i)
+			if (id < 150) != null || (id < 150 && tg != "none") {
+				t.Fatalf("%s: search hit %d: score null %v tag %q", stage, id, null, tg)
+			}
+		}
+	}
+	check("after adding", 0)
+
+	// New rows carry the fields (the SDK refreshes its cached schema on
+	// the schema-mismatch answer to its first insert).
+	keys := []int64{}
+	scores := []int64{}
+	tags := []string{}
+	for i := int64(150); i < 160; i++ {
+		keys, scores, tags = append(keys, i), append(scores, i), append(tags, "t"+strconv.FormatInt(i, 10))
+	}
+	r := rand.New(rand.NewPCG(7, 7))
+	_, err = cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithInt64Column("id", keys).
+		WithFloatVectorColumn("vec", 4, randomVectors(r, len(keys), 4)).
+		WithColumns(column.NewColumnInt64("score", scores), column.NewColumnVarChar("tag", tags)))
+	must(t, err)
+	check("after writing", 10)
+
+	// The growing segment holds rows from before and after the change:
+	// flushing it writes one value per row.
+	flush(t, ctx, cli, name)
+	eventually(t, 30*time.Second, "flushed rows served sealed", func() (bool, string) {
+		n := countWhere(t, ctx, cli, name, "score >= 150")
+		return n == 10, fmt.Sprint(n)
+	})
+	check("after flushing", 10)
+
+	srv.stop()
+	srv = startServer(t, dir)
+	cli = srv.client(t)
+	eventually(t, 60*time.Second, "loaded after restart", func() (bool, string) {
+		st, err := cli.GetLoadState(ctx, milvusclient.NewGetLoadStateOption(name))
+		return err == nil && st.State == entity.LoadStateLoaded, fmt.Sprint(st, err)
+	})
+	check("after restart", 10)
+	again, err := cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption(name))
+	must(t, err)
+	if again.UpdateTimestamp != after.UpdateTimestamp || len(again.Schema.Fields) != 4 {
+		t.Fatalf("after restart: update_ts %d (want %d), %d fields", again.UpdateTimestamp, after.UpdateTimestamp, len(again.Schema.Fields))
+	}
+}

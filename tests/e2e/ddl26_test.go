@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -219,5 +220,97 @@ func TestAddCollectionField(t *testing.T) {
 	must(t, err)
 	if again.UpdateTimestamp != after.UpdateTimestamp || len(again.Schema.Fields) != 4 {
 		t.Fatalf("after restart: update_ts %d (want %d), %d fields", again.UpdateTimestamp, after.UpdateTimestamp, len(again.Schema.Fields))
+	}
+}
+
+// renameOption is a RenameCollectionOption with the target database, which
+// SDK v2.6.2's own option cannot set.
+type renameOption struct{ db, oldName, newDB, newName string }
+
+func (o renameOption) Request() *milvuspb.RenameCollectionRequest {
+	return &milvuspb.RenameCollectionRequest{DbName: o.db, OldName: o.oldName, NewDBName: o.newDB, NewName: o.newName}
+}
+
+// TestRenameCollection renames a loaded collection with an alias, within a
+// database and into another one, checks its data, aliases and load state
+// stay, Milvus's refusals, and that the new names survive a restart.
+func TestRenameCollection(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	cli := srv.client(t)
+	ctx := testContext(t)
+	createIndexedLoaded(t, ctx, cli, "rn_a", 60)
+	flush(t, ctx, cli, "rn_a")
+	insertIDs(t, ctx, cli, "rn_a", 60, 80)
+	must(t, cli.CreateAlias(ctx, milvusclient.NewCreateAliasOption("rn_a", "rn_alias")))
+	createIndexedLoaded(t, ctx, cli, "rn_other", 1)
+	before, err := cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption("rn_a"))
+	must(t, err)
+
+	wantCode(t, cli.RenameCollection(ctx, milvusclient.NewRenameCollectionOption("rn_a", "rn_other")), 1100,
+		"duplicated new collection name default:rn_other with other collection name or alias")
+	wantCode(t, cli.RenameCollection(ctx, milvusclient.NewRenameCollectionOption("rn_alias", "rn_x")), 1100,
+		"unsupported use an alias to rename collection, alias:rn_alias")
+	wantCode(t, cli.RenameCollection(ctx, milvusclient.NewRenameCollectionOption("rn_other", "rn_alias")), 1601,
+		"alias and collection name conflict")
+	wantCode(t, cli.RenameCollection(ctx, milvusclient.NewRenameCollectionOption("rn_a", "rn_a")), 1100,
+		"collection name or database name should be different")
+	wantCode(t, cli.RenameCollection(ctx, milvusclient.NewRenameCollectionOption("rn_missing", "rn_x")), 100, "collection not found")
+	wantCode(t, cli.RenameCollection(ctx, milvusclient.NewRenameCollectionOption("rn_a", "1bad")), 1100, "the first character of a collection name must be an underscore or letter")
+	wantCode(t, cli.RenameCollection(ctx, renameOption{oldName: "rn_a", newDB: "no_db", newName: "rn_b"}), 800, "database not found[database=no_db]")
+
+	must(t, cli.RenameCollection(ctx, milvusclient.NewRenameCollectionOption("rn_a", "rn_b")))
+	has, err := cli.HasCollection(ctx, milvusclient.NewHasCollectionOption("rn_a"))
+	if err != nil || has {
+		t.Fatalf("old name still there: %v, %v", has, err)
+	}
+	after, err := cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption("rn_b"))
+	must(t, err)
+	aliases, err := cli.ListAliases(ctx, milvusclient.NewListAliasesOption("rn_b"))
+	must(t, err)
+	if after.ID != before.ID || after.Schema.CollectionName != "rn_b" || !slices.Equal(aliases, []string{"rn_alias"}) {
+		t.Fatalf("renamed: id %d (was %d), schema name %q, aliases %v", after.ID, before.ID, after.Schema.CollectionName, aliases)
+	}
+	for _, n := range []string{"rn_b", "rn_alias"} {
+		if c := countWhere(t, ctx, cli, n, "id >= 0"); c != 80 {
+			t.Fatalf("%s holds %d rows, want 80", n, c)
+		}
+	}
+	insertIDs(t, ctx, cli, "rn_b", 80, 90)
+	if c := countWhere(t, ctx, cli, "rn_b", "id >= 0"); c != 90 {
+		t.Fatalf("rn_b holds %d rows after inserting, want 90", c)
+	}
+
+	// Across databases: aliases must go first.
+	must(t, cli.CreateDatabase(ctx, milvusclient.NewCreateDatabaseOption("rn_db")))
+	wantCode(t, cli.RenameCollection(ctx, renameOption{oldName: "rn_b", newDB: "rn_db", newName: "rn_c"}), 1100,
+		"fail to rename db name, must drop all aliases of this collection before rename")
+	must(t, cli.DropAlias(ctx, milvusclient.NewDropAliasOption("rn_alias")))
+	must(t, cli.RenameCollection(ctx, renameOption{oldName: "rn_b", newDB: "rn_db", newName: "rn_c"}))
+	wantCode(t, cli.DropDatabase(ctx, milvusclient.NewDropDatabaseOption("rn_db")), 1100, "database is not empty")
+	cliDB := dbClient(t, srv, "rn_db")
+	if c := countWhere(t, ctx, cliDB, "rn_c", "id >= 0"); c != 90 {
+		t.Fatalf("rn_db.rn_c holds %d rows, want 90", c)
+	}
+	names, err := cli.ListCollections(ctx, milvusclient.NewListCollectionOption())
+	must(t, err)
+	if slices.Contains(names, "rn_b") || slices.Contains(names, "rn_c") {
+		t.Fatalf("default still lists the moved collection: %v", names)
+	}
+
+	srv.stop()
+	srv = startServer(t, dir)
+	cliDB = dbClient(t, srv, "rn_db")
+	eventually(t, 60*time.Second, "loaded after restart", func() (bool, string) {
+		st, err := cliDB.GetLoadState(ctx, milvusclient.NewGetLoadStateOption("rn_c"))
+		return err == nil && st.State == entity.LoadStateLoaded, fmt.Sprint(st, err)
+	})
+	if c := countWhere(t, ctx, cliDB, "rn_c", "id >= 0"); c != 90 {
+		t.Fatalf("rn_db.rn_c holds %d rows after restart, want 90", c)
+	}
+	d, err := cliDB.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption("rn_c"))
+	must(t, err)
+	if d.ID != before.ID || d.Schema.CollectionName != "rn_c" {
+		t.Fatalf("after restart: id %d (want %d), schema name %q", d.ID, before.ID, d.Schema.CollectionName)
 	}
 }

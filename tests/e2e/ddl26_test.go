@@ -314,3 +314,154 @@ func TestRenameCollection(t *testing.T) {
 		t.Fatalf("after restart: id %d (want %d), schema name %q", d.ID, before.ID, d.Schema.CollectionName)
 	}
 }
+
+// TestDatabaseProperties sets, shows, deletes and persists database
+// properties (AlterDatabase, DropDatabaseProperties, DescribeDatabase).
+func TestDatabaseProperties(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	cli := srv.client(t)
+	ctx := testContext(t)
+	raw := rawService(t, srv)
+	must(t, cli.CreateDatabase(ctx, milvusclient.NewCreateDatabaseOption("props_db")))
+	must(t, cli.AlterDatabaseProperties(ctx, milvusclient.NewAlterDatabasePropertiesOption("props_db").
+		WithProperty("database.max.collections", 10).WithProperty("database.force.deny.writing", false)))
+	db, err := cli.DescribeDatabase(ctx, milvusclient.NewDescribeDatabaseOption("props_db"))
+	must(t, err)
+	if db.Properties["database.max.collections"] != "10" || db.Properties["database.force.deny.writing"] != "false" {
+		t.Fatalf("properties: %v", db.Properties)
+	}
+	// Setting what is already set changes nothing and succeeds.
+	must(t, cli.AlterDatabaseProperties(ctx, milvusclient.NewAlterDatabasePropertiesOption("props_db").WithProperty("database.max.collections", 10)))
+	must(t, cli.DropDatabaseProperties(ctx, milvusclient.NewDropDatabasePropertiesOption("props_db", "database.force.deny.writing", "never.set")))
+	db, err = cli.DescribeDatabase(ctx, milvusclient.NewDescribeDatabaseOption("props_db"))
+	must(t, err)
+	if len(db.Properties) != 1 || db.Properties["database.max.collections"] != "10" {
+		t.Fatalf("properties after dropping one: %v", db.Properties)
+	}
+
+	wantCode(t, statusErr(raw.AlterDatabase(ctx, &milvuspb.AlterDatabaseRequest{DbName: "props_db"})), 1100,
+		"alter database with empty properties and delete keys, expected to set either properties or delete keys")
+	wantCode(t, statusErr(raw.AlterDatabase(ctx, &milvuspb.AlterDatabaseRequest{DbName: "props_db",
+		Properties: []*commonpb.KeyValuePair{{Key: "a", Value: "1"}}, DeleteKeys: []string{"b"}})), 1100,
+		"alter database cannot modify properties and delete keys at the same time")
+	wantCode(t, statusErr(raw.AlterDatabase(ctx, &milvuspb.AlterDatabaseRequest{DbName: "props_db",
+		Properties: []*commonpb.KeyValuePair{{Key: "timezone", Value: "Mars/Olympus"}}})), 1100,
+		"unknown or invalid IANA Time Zone ID: Mars/Olympus")
+	wantCode(t, cli.AlterDatabaseProperties(ctx, milvusclient.NewAlterDatabasePropertiesOption("no_db").WithProperty("a", 1)), 800,
+		"failed to get database by name: database not found[database=no_db]")
+
+	srv.stop()
+	srv = startServer(t, dir)
+	cli = srv.client(t)
+	db, err = cli.DescribeDatabase(ctx, milvusclient.NewDescribeDatabaseOption("props_db"))
+	must(t, err)
+	if len(db.Properties) != 1 || db.Properties["database.max.collections"] != "10" {
+		t.Fatalf("properties after restart: %v", db.Properties)
+	}
+}
+
+// TestAlterIndexProperties sets and drops index properties (mmap.enabled),
+// shown by DescribeIndex, with Milvus's refusals.
+func TestAlterIndexProperties(t *testing.T) {
+	srv := startServer(t, "")
+	cli := srv.client(t)
+	ctx := testContext(t)
+	createIndexedLoaded(t, ctx, cli, "aidx", 10)
+
+	wantCode(t, cli.AlterIndexProperties(ctx, milvusclient.NewAlterIndexPropertiesOption("aidx", "vec_idx").WithProperty("mmap.enabled", true)),
+		104, "can't alter index on loaded collection, please release the collection first: collection already loaded[collection=aidx]")
+	must(t, cli.ReleaseCollection(ctx, milvusclient.NewReleaseCollectionOption("aidx")))
+	wantCode(t, cli.AlterIndexProperties(ctx, milvusclient.NewAlterIndexPropertiesOption("aidx", "vec_idx").WithProperty("M", 16)),
+		1100, "M is not a configable index property")
+	wantCode(t, cli.AlterIndexProperties(ctx, milvusclient.NewAlterIndexPropertiesOption("aidx", "vec_idx").WithProperty("mmap.enabled", "maybe")),
+		1100, "invalid mmap.enabled value: maybe, expected: true, false")
+	wantCode(t, cli.AlterIndexProperties(ctx, milvusclient.NewAlterIndexPropertiesOption("aidx", "nope").WithProperty("mmap.enabled", true)),
+		700, "index not found[indexName=nope]")
+	wantCode(t, cli.DropIndexProperties(ctx, milvusclient.NewDropIndexPropertiesOption("aidx", "vec_idx", "efConstruction")),
+		1100, "efConstruction is not a configable index property")
+
+	must(t, cli.AlterIndexProperties(ctx, milvusclient.NewAlterIndexPropertiesOption("aidx", "vec_idx").WithProperty("mmap.enabled", true)))
+	d, err := cli.DescribeIndex(ctx, milvusclient.NewDescribeIndexOption("aidx", "vec_idx"))
+	must(t, err)
+	if p := d.Params(); p["mmap.enabled"] != "true" || p["index_type"] != "HNSW" || p["M"] != "8" {
+		t.Fatalf("index params after alter: %v", p)
+	}
+	// The index still serves once loaded again.
+	load(t, ctx, cli, "aidx")
+	if n := countWhere(t, ctx, cli, "aidx", "id >= 0"); n != 10 {
+		t.Fatalf("%d rows, want 10", n)
+	}
+	must(t, cli.ReleaseCollection(ctx, milvusclient.NewReleaseCollectionOption("aidx")))
+	must(t, cli.DropIndexProperties(ctx, milvusclient.NewDropIndexPropertiesOption("aidx", "vec_idx", "mmap.enabled")))
+	d, err = cli.DescribeIndex(ctx, milvusclient.NewDescribeIndexOption("aidx", "vec_idx"))
+	must(t, err)
+	if _, ok := d.Params()["mmap.enabled"]; ok {
+		t.Fatalf("mmap.enabled still set: %v", d.Params())
+	}
+}
+
+// TestAlterCollectionField changes a field's max_length (enforced by the
+// next insert), description and mmap.enabled, with Milvus's refusals.
+func TestAlterCollectionField(t *testing.T) {
+	srv := startServer(t, "")
+	cli := srv.client(t)
+	ctx := testContext(t)
+	schema := entity.NewSchema().WithName("altf").
+		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
+		WithField(entity.NewField().WithName("s").WithDataType(entity.FieldTypeVarChar).WithMaxLength(4)).
+		WithField(entity.NewField().WithName("arr").WithDataType(entity.FieldTypeArray).WithElementType(entity.FieldTypeInt64).WithMaxCapacity(4)).
+		WithField(entity.NewField().WithName("vec").WithDataType(entity.FieldTypeFloatVector).WithDim(4))
+	must(t, cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption("altf", schema)))
+	insert := func(s string) error {
+		_, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption("altf").WithInt64Column("id", []int64{1}).
+			WithVarcharColumn("s", []string{s}).WithColumns(column.NewColumnInt64Array("arr", [][]int64{{1}})).
+			WithFloatVectorColumn("vec", 4, [][]float32{{1, 2, 3, 4}}))
+		return err
+	}
+	if err := insert("toolong"); err == nil {
+		t.Fatal("insert over max_length 4 accepted")
+	}
+	must(t, cli.AlterCollectionFieldProperty(ctx, milvusclient.NewAlterCollectionFieldPropertiesOption("altf", "s").
+		WithProperty("max_length", 16).WithProperty("field.description", "a longer string")))
+	must(t, insert("toolong"))
+	d, err := cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption("altf"))
+	must(t, err)
+	f := d.Schema.Fields[1]
+	if f.TypeParams["max_length"] != "16" || f.Description != "a longer string" {
+		t.Fatalf("field after alter: %+v", f)
+	}
+	must(t, cli.AlterCollectionFieldProperty(ctx, milvusclient.NewAlterCollectionFieldPropertiesOption("altf", "arr").WithProperty("max_capacity", 8)))
+	must(t, cli.AlterCollectionFieldProperty(ctx, milvusclient.NewAlterCollectionFieldPropertiesOption("altf", "vec").WithProperty("mmap.enabled", true)))
+
+	wantCode(t, cli.AlterCollectionFieldProperty(ctx, milvusclient.NewAlterCollectionFieldPropertiesOption("altf", "id").WithProperty("max_length", 16)),
+		1100, "can not modify the maxlength for non-string types")
+	wantCode(t, cli.AlterCollectionFieldProperty(ctx, milvusclient.NewAlterCollectionFieldPropertiesOption("altf", "s").WithProperty("max_length", 70000)),
+		1100, "70000 exceeds the maximum allowed value 65535")
+	wantCode(t, cli.AlterCollectionFieldProperty(ctx, milvusclient.NewAlterCollectionFieldPropertiesOption("altf", "arr").WithProperty("max_capacity", 5000)),
+		1100, "the maximum capacity specified for a Array should be in (0, 4096]")
+	wantCode(t, cli.AlterCollectionFieldProperty(ctx, milvusclient.NewAlterCollectionFieldPropertiesOption("altf", "vec").WithProperty("dim", 8)),
+		1100, "dim does not allow update in collection field param")
+	wantCode(t, cli.AlterCollectionFieldProperty(ctx, milvusclient.NewAlterCollectionFieldPropertiesOption("altf", "nope").WithProperty("mmap.enabled", true)),
+		1100, "field nope does not exist in collection")
+
+	it, err := cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption("altf", "vec", index.NewFlatIndex(entity.L2)))
+	must(t, err)
+	must(t, it.Await(ctx))
+	load(t, ctx, cli, "altf")
+	wantCode(t, cli.AlterCollectionFieldProperty(ctx, milvusclient.NewAlterCollectionFieldPropertiesOption("altf", "vec").WithProperty("mmap.enabled", false)),
+		104, "can not alter collection field properties if collection loaded: collection already loaded[collection=altf]")
+	// max_length may change on a loaded collection.
+	must(t, cli.AlterCollectionFieldProperty(ctx, milvusclient.NewAlterCollectionFieldPropertiesOption("altf", "s").WithProperty("max_length", 32)))
+	if n := countWhere(t, ctx, cli, "altf", `s == "toolong"`); n != 1 {
+		t.Fatalf("%d rows with s toolong, want 1", n)
+	}
+
+	// AlterCollection (properties) keeps Milvus's checks.
+	wantCode(t, cli.AlterCollectionProperties(ctx, milvusclient.NewAlterCollectionPropertiesOption("altf").WithProperty("mmap.enabled", true)),
+		104, "can not alter mmap properties if collection loaded")
+	wantCode(t, cli.AlterCollectionProperties(ctx, milvusclient.NewAlterCollectionPropertiesOption("altf").WithProperty("allow_insert_auto_id", true)),
+		1100, "the value for allow_insert_auto_id must be false when autoID is false")
+	must(t, cli.AlterCollectionProperties(ctx, milvusclient.NewAlterCollectionPropertiesOption("altf").WithProperty("collection.ttl.seconds", 60)))
+	must(t, cli.DropCollectionProperties(ctx, milvusclient.NewDropCollectionPropertiesOption("altf", "collection.ttl.seconds")))
+}

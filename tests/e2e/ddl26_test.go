@@ -465,3 +465,159 @@ func TestAlterCollectionField(t *testing.T) {
 	must(t, cli.AlterCollectionProperties(ctx, milvusclient.NewAlterCollectionPropertiesOption("altf").WithProperty("collection.ttl.seconds", 60)))
 	must(t, cli.DropCollectionProperties(ctx, milvusclient.NewDropCollectionPropertiesOption("altf", "collection.ttl.seconds")))
 }
+
+// TestTruncateCollection empties a loaded, indexed collection with sealed
+// and growing rows, keeping its schema, index, alias and load state; new
+// rows are served; the emptiness survives a restart.
+func TestTruncateCollection(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	cli := srv.client(t)
+	raw := rawService(t, srv)
+	ctx := testContext(t)
+	createIndexedLoaded(t, ctx, cli, "trunc", 100)
+	flush(t, ctx, cli, "trunc")
+	insertIDs(t, ctx, cli, "trunc", 100, 130)
+	_, err := cli.Delete(ctx, milvusclient.NewDeleteOption("trunc").WithInt64IDs("id", []int64{1, 2}))
+	must(t, err)
+	must(t, cli.CreateAlias(ctx, milvusclient.NewCreateAliasOption("trunc", "trunc_alias")))
+	before, err := cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption("trunc"))
+	must(t, err)
+
+	resp, err := raw.TruncateCollection(ctx, &milvuspb.TruncateCollectionRequest{CollectionName: "no_such"})
+	wantCode(t, statusErr(resp.GetStatus(), err), 100, "collection not found")
+	resp, err = raw.TruncateCollection(ctx, &milvuspb.TruncateCollectionRequest{CollectionName: "trunc"})
+	must(t, statusErr(resp.GetStatus(), err))
+
+	if n := countWhere(t, ctx, cli, "trunc", "id >= 0"); n != 0 {
+		t.Fatalf("%d rows after truncate, want 0", n)
+	}
+	stats, err := cli.GetCollectionStats(ctx, milvusclient.NewGetCollectionStatsOption("trunc"))
+	must(t, err)
+	if stats["row_count"] != "0" {
+		t.Fatalf("row_count after truncate: %v", stats)
+	}
+	after, err := cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption("trunc"))
+	must(t, err)
+	if after.ID != before.ID || len(after.Schema.Fields) != 2 {
+		t.Fatalf("collection after truncate: id %d (was %d), fields %d", after.ID, before.ID, len(after.Schema.Fields))
+	}
+	st, err := cli.GetLoadState(ctx, milvusclient.NewGetLoadStateOption("trunc"))
+	if err != nil || st.State != entity.LoadStateLoaded {
+		t.Fatalf("load state after truncate: %v, %v", st, err)
+	}
+	if _, err := cli.DescribeIndex(ctx, milvusclient.NewDescribeIndexOption("trunc", "vec_idx")); err != nil {
+		t.Fatalf("index after truncate: %v", err)
+	}
+
+	// The collection takes new rows (including keys it held before).
+	insertIDs(t, ctx, cli, "trunc", 0, 20)
+	if n := countWhere(t, ctx, cli, "trunc_alias", "id >= 0"); n != 20 {
+		t.Fatalf("%d rows after inserting 20, want 20", n)
+	}
+	flush(t, ctx, cli, "trunc")
+	srv.stop()
+	srv = startServer(t, dir)
+	cli = srv.client(t)
+	eventually(t, 60*time.Second, "loaded after restart", func() (bool, string) {
+		st, err := cli.GetLoadState(ctx, milvusclient.NewGetLoadStateOption("trunc"))
+		return err == nil && st.State == entity.LoadStateLoaded, fmt.Sprint(st, err)
+	})
+	if n := countWhere(t, ctx, cli, "trunc", "id >= 0"); n != 20 {
+		t.Fatalf("%d rows after restart, want 20", n)
+	}
+}
+
+// TestBatchDescribeAndIndexStatistics covers BatchDescribeCollection
+// (per-collection statuses) and GetIndexStatistics.
+func TestBatchDescribeAndIndexStatistics(t *testing.T) {
+	srv := startServer(t, "")
+	cli := srv.client(t)
+	raw := rawService(t, srv)
+	ctx := testContext(t)
+	createIndexedLoaded(t, ctx, cli, "bd_a", 5)
+	createIndexedLoaded(t, ctx, cli, "bd_b", 5)
+	flush(t, ctx, cli, "bd_a")
+
+	resp, err := raw.BatchDescribeCollection(ctx, &milvuspb.BatchDescribeCollectionRequest{CollectionName: []string{"bd_a", "bd_missing", "bd_b"}})
+	must(t, statusErr(resp.GetStatus(), err))
+	if len(resp.GetResponses()) != 3 {
+		t.Fatalf("%d responses, want 3", len(resp.GetResponses()))
+	}
+	a, missing, b := resp.GetResponses()[0], resp.GetResponses()[1], resp.GetResponses()[2]
+	if a.GetStatus().GetCode() != 0 || a.GetCollectionName() != "bd_a" || len(a.GetSchema().GetFields()) != 2 ||
+		b.GetStatus().GetCode() != 0 || b.GetCollectionName() != "bd_b" {
+		t.Fatalf("described: %v / %v", a, b)
+	}
+	wantCode(t, merr.Error(missing.GetStatus()), 100, "collection not found[collection=bd_missing]")
+	if missing.GetCollectionName() != "bd_missing" {
+		t.Fatalf("missing collection's answer: %v", missing)
+	}
+	resp, err = raw.BatchDescribeCollection(ctx, &milvuspb.BatchDescribeCollectionRequest{})
+	wantCode(t, statusErr(resp.GetStatus(), err), 1101, "collection names cannot be empty")
+
+	st, err := raw.GetIndexStatistics(ctx, &milvuspb.GetIndexStatisticsRequest{CollectionName: "bd_a"})
+	must(t, statusErr(st.GetStatus(), err))
+	if len(st.GetIndexDescriptions()) != 1 {
+		t.Fatalf("index statistics: %v", st)
+	}
+	d := st.GetIndexDescriptions()[0]
+	if d.GetIndexName() != "vec_idx" || d.GetFieldName() != "vec" || d.GetParams()[0].GetKey() != "M" {
+		t.Fatalf("index statistics: %v", d)
+	}
+	eventually(t, 30*time.Second, "index built", func() (bool, string) {
+		st, err := raw.GetIndexStatistics(ctx, &milvuspb.GetIndexStatisticsRequest{CollectionName: "bd_a", IndexName: "vec_idx"})
+		must(t, statusErr(st.GetStatus(), err))
+		d := st.GetIndexDescriptions()[0]
+		return d.GetState() == commonpb.IndexState_Finished && d.GetIndexedRows() == 5 && d.GetTotalRows() == 5, d.String()
+	})
+	st, err = raw.GetIndexStatistics(ctx, &milvuspb.GetIndexStatisticsRequest{CollectionName: "bd_a", IndexName: "nope"})
+	wantCode(t, statusErr(st.GetStatus(), err), 700, "index not found[indexName=nope]")
+	st, err = raw.GetIndexStatistics(ctx, &milvuspb.GetIndexStatisticsRequest{CollectionName: "bd_missing"})
+	wantCode(t, statusErr(st.GetStatus(), err), 100, "collection not found")
+}
+
+// TestFlushAllState flushes every collection with FlushAll and polls
+// GetFlushAllState until the data is in the object store; a refresh load
+// of a loaded collection succeeds, of a released one fails as in Milvus.
+func TestFlushAllState(t *testing.T) {
+	srv := startServer(t, "")
+	cli := srv.client(t)
+	raw := rawService(t, srv)
+	ctx := testContext(t)
+	createIndexedLoaded(t, ctx, cli, "fa_a", 50)
+	must(t, cli.CreateDatabase(ctx, milvusclient.NewCreateDatabaseOption("fa_db")))
+	createIndexedLoaded(t, ctx, dbClient(t, srv, "fa_db"), "fa_b", 50)
+
+	st, err := raw.GetFlushAllState(ctx, &milvuspb.GetFlushAllStateRequest{})
+	wantCode(t, statusErr(st.GetStatus(), err), 1101, "FlushAllTss or FlushAllTs is required")
+
+	fa, err := raw.FlushAll(ctx, &milvuspb.FlushAllRequest{})
+	must(t, statusErr(fa.GetStatus(), err))
+	if fa.GetFlushAllTs() == 0 {
+		t.Fatal("FlushAll returned no timestamp")
+	}
+	eventually(t, 60*time.Second, "flush all done", func() (bool, string) {
+		st, err := raw.GetFlushAllState(ctx, &milvuspb.GetFlushAllStateRequest{FlushAllTs: fa.GetFlushAllTs()})
+		if err := statusErr(st.GetStatus(), err); err != nil {
+			t.Fatal(err)
+		}
+		return st.GetFlushed(), "not flushed"
+	})
+	for _, db := range []string{"default", "fa_db"} {
+		c := dbClient(t, srv, db)
+		name := map[string]string{"default": "fa_a", "fa_db": "fa_b"}[db]
+		segs, err := c.GetCollectionStats(ctx, milvusclient.NewGetCollectionStatsOption(name))
+		must(t, err)
+		if segs["row_count"] != "50" {
+			t.Fatalf("%s.%s row_count %v", db, name, segs)
+		}
+	}
+
+	lt, err := cli.RefreshLoad(ctx, milvusclient.NewRefreshLoadOption("fa_a"))
+	must(t, err)
+	must(t, lt.Await(ctx))
+	must(t, cli.ReleaseCollection(ctx, milvusclient.NewReleaseCollectionOption("fa_a")))
+	_, err = cli.RefreshLoad(ctx, milvusclient.NewRefreshLoadOption("fa_a"))
+	wantCode(t, err, 101, "collection not loaded")
+}

@@ -37,7 +37,7 @@ func (s *Server) AlterDatabase(ctx context.Context, name string, props []*common
 	if name == "" {
 		return errs.InvalidParameter("alter database failed, database name does not exists")
 	}
-	if props == nil && deleteKeys == nil {
+	if len(props) == 0 && len(deleteKeys) == 0 { // on the wire an empty list is no list
 		return errs.InvalidParameter("alter database with empty properties and delete keys, expected to set either properties or delete keys")
 	}
 	if len(props) > 0 && len(deleteKeys) > 0 {

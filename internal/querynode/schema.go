@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
 	"github.com/milvago/milvago/internal/objstore"
@@ -49,6 +52,12 @@ func (dl *delegator) setCollection(c *model.Collection) error {
 func (dl *delegator) setCollectionLocked(c *model.Collection) error {
 	cur := dl.coll()
 	if c.UpdateTS < cur.UpdateTS || c == cur {
+		return nil
+	}
+	if sameFields(cur.Schema.GetFields(), c.Schema.GetFields()) {
+		// Only parameters changed (AlterCollectionField: max_length,
+		// mmap.enabled, a description): rows read the same.
+		dl.collp.Store(c)
 		return nil
 	}
 	for id, g := range dl.growing {
@@ -117,3 +126,18 @@ func (m mappingRef) Close() error {
 
 // coll is the shard's current collection definition.
 func (dl *delegator) coll() *model.Collection { return dl.collp.Load() }
+
+// sameFields reports whether two schemas have the same field IDs, types
+// and defaults, in order.
+func sameFields(a, b []*schemapb.FieldSchema) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].GetFieldID() != b[i].GetFieldID() || a[i].GetDataType() != b[i].GetDataType() ||
+			a[i].GetNullable() != b[i].GetNullable() || !proto.Equal(a[i].GetDefaultValue(), b[i].GetDefaultValue()) {
+			return false
+		}
+	}
+	return true
+}

@@ -145,14 +145,9 @@ func (s *Server) AddCollectionField(ctx context.Context, req *milvuspb.AddCollec
 	if err := validateAddField(c.Schema, f); err != nil {
 		return err
 	}
-	if !f.GetNullable() {
-		return errInvalidMsg("added field must be nullable, please check it, field name = %s", f.GetName())
-	}
-	if err := validateFieldDef(f, c.Schema); err != nil {
-		return err
-	}
+	// The root coordinator's checkFieldSchema.
 	if err := validateNullableAndDefault(f); err != nil {
-		return err
+		return fmt.Errorf("failed to check field schema: %w", err)
 	}
 	f.FieldID = 0
 	f.IsDynamic = false
@@ -164,45 +159,11 @@ func (s *Server) AddCollectionField(ctx context.Context, req *milvuspb.AddCollec
 	return s.schemaChanged(ctx, next)
 }
 
-// validateAddField is Milvus's validateAddFieldRequest.
+// validateAddField is Milvus 2.6's addCollectionFieldTask.PreExecute, in
+// its order.
 func validateAddField(schema *schemapb.CollectionSchema, f *schemapb.FieldSchema) error {
-	fields := 0
-	for _, g := range schema.GetFields() {
-		if !g.GetIsDynamic() {
-			fields++
-		}
-	}
-	if fields >= maxFieldNum {
+	if len(schema.GetFields()) >= maxFieldNum {
 		return errInvalidMsg("The number of fields has reached the maximum value %d", maxFieldNum)
-	}
-	if fieldByName(schema, f.GetName()) != nil {
-		return errInvalidMsg("duplicated field name %s", f.GetName())
-	}
-	if _, ok := schemapb.DataType_name[int32(f.GetDataType())]; !ok || !supportedFieldType(f.GetDataType()) {
-		return errInvalidValue("valid field", "field data type: "+f.GetDataType().String()+" is not supported", "")
-	}
-	if f.GetDataType() == schemapb.DataType_Text && f.GetDefaultValue() != nil {
-		return errInvalidMsg("default value is not supported when adding TEXT field, field name = %s", f.GetName())
-	}
-	switch f.GetName() {
-	case rowIDFieldName, timestampFieldName, metaFieldName:
-		return errInvalidMsg("not support to add system field, field name = %s", f.GetName())
-	}
-	if f.GetIsPrimaryKey() {
-		return errInvalidMsg("not support to add pk field, field name = %s", f.GetName())
-	}
-	if f.GetAutoID() {
-		return errInvalidMsg("only primary field can speficy AutoID with true, field name = %s", f.GetName())
-	}
-	if f.GetIsPartitionKey() {
-		return errInvalidMsg("not support to add partition key field, field name  = %s", f.GetName())
-	}
-	if f.GetIsClusteringKey() {
-		for _, g := range schema.GetFields() {
-			if g.GetIsClusteringKey() {
-				return errInvalidMsg("already has another clustering key field, field name: %s", f.GetName())
-			}
-		}
 	}
 	if column.IsVector(f.GetDataType()) {
 		vectors := 0
@@ -212,11 +173,54 @@ func validateAddField(schema *schemapb.CollectionSchema, f *schemapb.FieldSchema
 			}
 		}
 		if vectors >= maxVectorFieldNum {
-			return errInvalidMsg("maximum vector field's number should be limited to %d", maxVectorFieldNum)
+			return errPlain("maximum vector field's number should be limited to %d", maxVectorFieldNum)
 		}
-		if f.GetDataType() != schemapb.DataType_SparseFloatVector && len(f.GetTypeParams()) == 0 {
-			return errInvalidMsg("vector field must have dimension specified, field name = %s", f.GetName())
+	}
+	if _, ok := schemapb.DataType_name[int32(f.GetDataType())]; !ok || f.GetDataType() == schemapb.DataType_None {
+		return errInvalidValue("valid field", "field data type: "+f.GetDataType().String()+" is not supported", "")
+	}
+	switch f.GetName() {
+	case rowIDFieldName, timestampFieldName, metaFieldName, "$namespace":
+		return errInvalidMsg("not support to add system field, field name = %s", f.GetName())
+	}
+	if f.GetIsPrimaryKey() {
+		return errInvalidMsg("not support to add pk field, field name = %s", f.GetName())
+	}
+	if !f.GetNullable() {
+		return errInvalidMsg("added field must be nullable, please check it, field name = %s", f.GetName())
+	}
+	if column.IsVector(f.GetDataType()) && f.GetDataType() != schemapb.DataType_SparseFloatVector && len(f.GetTypeParams()) == 0 {
+		return errInvalidMsg("vector field must have dimension specified, field name = %s", f.GetName())
+	}
+	if f.GetAutoID() {
+		return errInvalidMsg("only primary field can speficy AutoID with true, field name = %s", f.GetName())
+	}
+	if f.GetIsPartitionKey() {
+		return errInvalidMsg("not support to add partition key field, field name  = %s", f.GetName())
+	}
+	if f.GetIsClusteringKey() {
+		switch f.GetDataType() {
+		case schemapb.DataType_Int8, schemapb.DataType_Int16, schemapb.DataType_Int32, schemapb.DataType_Int64,
+			schemapb.DataType_Float, schemapb.DataType_Double, schemapb.DataType_VarChar, schemapb.DataType_FloatVector:
+		default:
+			return errInvalidMsg("clustering key field %s has unsupported data type %s", f.GetName(), f.GetDataType())
 		}
+		for _, g := range schema.GetFields() {
+			if g.GetIsClusteringKey() {
+				return errInvalidMsg("already has another clutering key field, field name: %s", f.GetName())
+			}
+		}
+	}
+	if err := validateFieldDef(f, schema); err != nil {
+		return err
+	}
+	if fieldByName(schema, f.GetName()) != nil {
+		return errInvalidMsg("duplicate field name: %s", f.GetName())
+	}
+	if !supportedFieldType(f.GetDataType()) {
+		// Types Milvago does not store yet (geometry, structs): refused
+		// as CreateCollection refuses them.
+		return errInvalidValue("valid field", "field data type: "+f.GetDataType().String()+" is not supported", "")
 	}
 	return nil
 }

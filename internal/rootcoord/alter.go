@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
@@ -15,11 +14,6 @@ import (
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/model"
 )
-
-// MaxFieldIDKey is the collection property Milvus keeps the largest field
-// ID ever assigned in (common.MaxFieldIDKey), so that a field added later
-// never reuses an ID.
-const MaxFieldIDKey = "max_field_id"
 
 // startOfUserFieldID is common.StartOfUserFieldID.
 const startOfUserFieldID = 100
@@ -132,9 +126,9 @@ func (s *Server) RenameCollection(ctx context.Context, db, oldName, newDB, newNa
 }
 
 // AddCollectionField appends field to a collection's schema (by name or
-// alias) with the next unused field ID, raises the schema version and
-// records the ID in the max_field_id property, as Milvus does. The caller
-// validated the field. It returns the updated collection.
+// alias) with the next field ID (the largest one + 1) and raises the schema
+// version, as Milvus 2.6 does. The caller validated the field. It returns
+// the updated collection.
 func (s *Server) AddCollectionField(ctx context.Context, db, name string, field *schemapb.FieldSchema) (*model.Collection, error) {
 	return s.alterSchema(ctx, db, name, func(c *model.Collection) error {
 		for _, f := range c.Schema.GetFields() {
@@ -146,7 +140,6 @@ func (s *Server) AddCollectionField(ctx context.Context, db, name string, field 
 		f.FieldID = maxFieldID(c) + 1
 		c.Schema.Fields = append(c.Schema.Fields, f)
 		c.Schema.Version++
-		c.Properties = setProperty(c.Properties, MaxFieldIDKey, strconv.FormatInt(f.FieldID, 10))
 		return nil
 	})
 }
@@ -221,30 +214,13 @@ func (s *Server) alterSchema(ctx context.Context, db, name string, fn func(c *mo
 	return c, nil
 }
 
-// maxFieldID is the largest field ID the collection ever had.
+// maxFieldID is the largest user field ID (nextFieldID - 1 in Milvus).
 func maxFieldID(c *model.Collection) int64 {
 	id := int64(startOfUserFieldID)
 	for _, f := range c.Schema.GetFields() {
 		id = max(id, f.GetFieldID())
 	}
-	for _, p := range c.Properties {
-		if p.GetKey() == MaxFieldIDKey {
-			if v, err := strconv.ParseInt(p.GetValue(), 10, 64); err == nil {
-				id = max(id, v)
-			}
-		}
-	}
 	return id
-}
-
-func setProperty(props []*commonpb.KeyValuePair, key, value string) []*commonpb.KeyValuePair {
-	for _, p := range props {
-		if p.GetKey() == key {
-			p.Value = value
-			return props
-		}
-	}
-	return append(props, &commonpb.KeyValuePair{Key: key, Value: value})
 }
 
 func (s *Server) saveDatabaseLocked(ctx context.Context, db *database) error {

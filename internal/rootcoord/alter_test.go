@@ -85,8 +85,8 @@ func TestAddAndAlterCollectionField(t *testing.T) {
 	if f == nil || f.GetFieldID() != 102 || c.Schema.GetVersion() != a.Schema.GetVersion()+1 || c.UpdateTS <= a.UpdateTS {
 		t.Fatalf("after add: %+v version %d", f, c.Schema.GetVersion())
 	}
-	if v, _ := propertyValue(c.Properties, MaxFieldIDKey); v != "102" {
-		t.Fatalf("max_field_id: %v", c.Properties)
+	if len(c.Properties) != 0 {
+		t.Fatalf("properties after adding a field: %v", c.Properties)
 	}
 	if _, err := s.AddCollectionField(ctx, "", "a", &schemapb.FieldSchema{Name: "s", DataType: schemapb.DataType_Int64, Nullable: true}); errs.CodeOf(err) != 1100 {
 		t.Fatalf("duplicate field: %v", err)
@@ -106,7 +106,7 @@ func TestAddAndAlterCollectionField(t *testing.T) {
 	if _, err := s.AlterCollectionField(ctx, "", "a", "nope", nil, []string{"x"}); !errors.Is(err, errs.ErrFieldNotFound) {
 		t.Fatalf("missing field: %v", err)
 	}
-	// The max field ID survives a restart and is never reused.
+	// The next field ID after a restart.
 	s2 := newServer(t, store, nil)
 	c, err = s2.AddCollectionField(ctx, "", "a", &schemapb.FieldSchema{Name: "n", DataType: schemapb.DataType_Int64, Nullable: true})
 	if err != nil || c.Field("n").GetFieldID() != 103 {

@@ -87,27 +87,34 @@ func (s *Server) RenameCollection(ctx context.Context, db, oldName, newDB, newNa
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.dbs[newDB]; !ok {
-		return errs.DatabaseNotFound(newDB)
+	// Milvus 2.6's validateEncryption, then CheckIfCollectionRenamable;
+	// most of their errors are plain (code 65535).
+	if db != newDB {
+		if _, ok := s.dbs[db]; !ok {
+			return fmt.Errorf("failed to get original database: %w", errs.DatabaseNotFound(db))
+		}
+		if _, ok := s.dbs[newDB]; !ok {
+			return fmt.Errorf("target database %s not found: %w", newDB, errs.DatabaseNotFound(newDB))
+		}
 	}
-	if err := s.checkDB(db); err != nil {
-		return err
+	if _, ok := s.dbs[newDB]; !ok {
+		return plain("target database:%s not found", newDB)
 	}
 	if s.aliasTargetLocked(db, oldName) != nil {
-		return errs.InvalidParameter("unsupported use an alias to rename collection, alias:%s", oldName)
+		return plain("unsupported use an alias to rename collection, alias:%s", oldName)
 	}
 	if s.aliasTargetLocked(newDB, newName) != nil {
-		return fmt.Errorf("%w[database=%s][alias=%s]", errs.ErrAliasCollectionNameConflict, newDB, newName)
+		return plain("cannot rename collection to an existing alias: %s", newName)
 	}
 	if s.byNameLocked(newDB, newName) != nil {
-		return errs.InvalidParameter("duplicated new collection name %s:%s with other collection name or alias", newDB, newName)
+		return plain("duplicated new collection name %s:%s with other collection name or alias", newDB, newName)
 	}
 	c := s.byNameLocked(db, oldName)
 	if c == nil {
 		return errs.CollectionNotFound(oldName)
 	}
 	if len(c.Aliases) > 0 && db != newDB {
-		return errs.InvalidParameter("fail to rename db name, must drop all aliases of this collection before rename")
+		return plain("fail to rename db name, must drop all aliases of this collection before rename")
 	}
 	next := clone(c)
 	next.DBName, next.Name = newDB, newName
@@ -232,4 +239,10 @@ func (s *Server) saveDatabaseLocked(ctx context.Context, db *database) error {
 		return fmt.Errorf("rootcoord: save database %q: %w", db.Name, err)
 	}
 	return nil
+}
+
+// plain is an error Milvus returns without a catalogue entry (code 65535,
+// exactly this message).
+func plain(format string, args ...any) error {
+	return &errs.Error{Code: errs.ErrUnexpected.Code, Msg: fmt.Sprintf(format, args...)}
 }

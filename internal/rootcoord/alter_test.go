@@ -33,11 +33,12 @@ func TestRenameCollection(t *testing.T) {
 			t.Fatalf("rename %s.%s -> %s.%s: %v (code %d), want %q (%d)", db, old, newDB, name, err, errs.CodeOf(err), msg, code)
 		}
 	}
-	f("", "a", "", "b", 1100, "duplicated new collection name default:b with other collection name or alias: invalid parameter")
-	f("", "al", "", "x", 1100, "unsupported use an alias to rename collection, alias:al: invalid parameter")
-	f("", "b", "", "al", 1601, "alias and collection name conflict[database=default][alias=al]")
+	f("", "a", "", "b", 65535, "duplicated new collection name default:b with other collection name or alias")
+	f("", "al", "", "x", 65535, "unsupported use an alias to rename collection, alias:al")
+	f("", "b", "", "al", 65535, "cannot rename collection to an existing alias: al")
 	f("", "a", "", "a", 1100, "collection name or database name should be different: invalid parameter")
-	f("", "a", "nodb", "x", 800, "database not found[database=nodb]")
+	f("", "a", "nodb", "x", 800, "target database nodb not found: database not found[database=nodb]")
+	f("nodb", "a", "nodb", "x", 65535, "target database:nodb not found")
 	f("", "zz", "", "x", 100, "collection not found[collection=zz]")
 	f("", "", "", "x", 1100, "old collection name should not be empty: invalid parameter")
 
@@ -51,7 +52,7 @@ func TestRenameCollection(t *testing.T) {
 	if err := s.CreateDatabase(ctx, "db2", nil); err != nil {
 		t.Fatal(err)
 	}
-	f("", "c", "db2", "c", 1100, "fail to rename db name, must drop all aliases of this collection before rename: invalid parameter")
+	f("", "c", "db2", "c", 65535, "fail to rename db name, must drop all aliases of this collection before rename")
 	if err := s.DropAlias(ctx, "", "al"); err != nil {
 		t.Fatal(err)
 	}

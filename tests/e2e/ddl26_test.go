@@ -248,17 +248,18 @@ func TestRenameCollection(t *testing.T) {
 	before, err := cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption("rn_a"))
 	must(t, err)
 
-	wantCode(t, cli.RenameCollection(ctx, milvusclient.NewRenameCollectionOption("rn_a", "rn_other")), 1100,
+	wantCode(t, cli.RenameCollection(ctx, milvusclient.NewRenameCollectionOption("rn_a", "rn_other")), 65535,
 		"duplicated new collection name default:rn_other with other collection name or alias")
-	wantCode(t, cli.RenameCollection(ctx, milvusclient.NewRenameCollectionOption("rn_alias", "rn_x")), 1100,
+	wantCode(t, cli.RenameCollection(ctx, milvusclient.NewRenameCollectionOption("rn_alias", "rn_x")), 65535,
 		"unsupported use an alias to rename collection, alias:rn_alias")
-	wantCode(t, cli.RenameCollection(ctx, milvusclient.NewRenameCollectionOption("rn_other", "rn_alias")), 1601,
-		"alias and collection name conflict")
+	wantCode(t, cli.RenameCollection(ctx, milvusclient.NewRenameCollectionOption("rn_other", "rn_alias")), 65535,
+		"cannot rename collection to an existing alias: rn_alias")
 	wantCode(t, cli.RenameCollection(ctx, milvusclient.NewRenameCollectionOption("rn_a", "rn_a")), 1100,
 		"collection name or database name should be different")
 	wantCode(t, cli.RenameCollection(ctx, milvusclient.NewRenameCollectionOption("rn_missing", "rn_x")), 100, "collection not found")
 	wantCode(t, cli.RenameCollection(ctx, milvusclient.NewRenameCollectionOption("rn_a", "1bad")), 1100, "the first character of a collection name must be an underscore or letter")
-	wantCode(t, cli.RenameCollection(ctx, renameOption{oldName: "rn_a", newDB: "no_db", newName: "rn_b"}), 800, "database not found[database=no_db]")
+	wantCode(t, cli.RenameCollection(ctx, renameOption{oldName: "rn_a", newDB: "no_db", newName: "rn_b"}), 800,
+		"target database no_db not found: database not found[database=no_db]")
 
 	must(t, cli.RenameCollection(ctx, milvusclient.NewRenameCollectionOption("rn_a", "rn_b")))
 	has, err := cli.HasCollection(ctx, milvusclient.NewHasCollectionOption("rn_a"))
@@ -284,7 +285,7 @@ func TestRenameCollection(t *testing.T) {
 
 	// Across databases: aliases must go first.
 	must(t, cli.CreateDatabase(ctx, milvusclient.NewCreateDatabaseOption("rn_db")))
-	wantCode(t, cli.RenameCollection(ctx, renameOption{oldName: "rn_b", newDB: "rn_db", newName: "rn_c"}), 1100,
+	wantCode(t, cli.RenameCollection(ctx, renameOption{oldName: "rn_b", newDB: "rn_db", newName: "rn_c"}), 65535,
 		"fail to rename db name, must drop all aliases of this collection before rename")
 	must(t, cli.DropAlias(ctx, milvusclient.NewDropAliasOption("rn_alias")))
 	must(t, cli.RenameCollection(ctx, renameOption{oldName: "rn_b", newDB: "rn_db", newName: "rn_c"}))

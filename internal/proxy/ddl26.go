@@ -82,11 +82,6 @@ func errCollectionLoaded(name, reason string) error {
 	return &milvusError{base: errs.ErrCollectionLoaded, fields: "[collection=" + name + "]", reason: reason}
 }
 
-// errMissing is merr.WrapErrParameterMissingMsg: "<reason>: missing parameter" (1101).
-func errMissing(format string, args ...any) error {
-	return &milvusError{base: errs.ErrParameterMissing, reason: fmt.Sprintf(format, args...)}
-}
-
 // ---- databases ----
 
 // AlterDatabase sets or deletes database properties.
@@ -423,7 +418,7 @@ func (s *Server) TruncateCollection(ctx context.Context, req *milvuspb.TruncateC
 // carries its own status, made by status (the rpc edge's converter).
 func (s *Server) BatchDescribeCollection(ctx context.Context, req *milvuspb.BatchDescribeCollectionRequest, status func(error) *commonpb.Status) (*milvuspb.BatchDescribeCollectionResponse, error) {
 	if len(req.GetCollectionName()) == 0 {
-		return nil, errMissing("collection names cannot be empty")
+		return nil, errInvalidMsg("collection names cannot be empty")
 	}
 	resp := &milvuspb.BatchDescribeCollectionResponse{}
 	for _, name := range req.GetCollectionName() {
@@ -560,13 +555,12 @@ func (s *Server) GetIndexStatistics(ctx context.Context, req *milvuspb.GetIndexS
 // ---- flush ----
 
 // GetFlushAllState reports whether everything FlushAll sealed is in the
-// object store: on every virtual channel of every collection, no segment
-// sealed at or before the flush-all timestamp is still unflushed.
-// flush_all_tss (per physical channel) wins over the legacy flush_all_ts.
+// object store: on every virtual channel of every collection, the
+// checkpoint has passed the flush-all timestamp or no segment sealed at or
+// before it is still unflushed (Milvago ticks an idle channel only when
+// asked, so its checkpoint alone may lag). flush_all_tss (per physical
+// channel) wins over the legacy flush_all_ts.
 func (s *Server) GetFlushAllState(ctx context.Context, req *milvuspb.GetFlushAllStateRequest) (*milvuspb.GetFlushAllStateResponse, error) {
-	if len(req.GetFlushAllTss()) == 0 && req.GetFlushAllTs() == 0 {
-		return nil, errMissing("FlushAllTss or FlushAllTs is required")
-	}
 	for _, db := range s.d.Root.ListDatabases(ctx) {
 		colls, err := s.d.Root.ListCollections(ctx, db.Name)
 		if err != nil {
@@ -574,6 +568,11 @@ func (s *Server) GetFlushAllState(ctx context.Context, req *milvuspb.GetFlushAll
 		}
 		for _, c := range colls {
 			for i, vc := range c.VChannels {
+				if len(req.GetFlushAllTss()) == 0 && req.GetFlushAllTs() == 0 {
+					// Milvus 2.6 checks this per channel: with no
+					// collection at all, everything is flushed.
+					return nil, errInvalidMsg("FlushAllTss or FlushAllTs is required")
+				}
 				ts := req.GetFlushAllTs()
 				if len(req.GetFlushAllTss()) > 0 {
 					var ok bool

@@ -556,7 +556,7 @@ func TestBatchDescribeAndIndexStatistics(t *testing.T) {
 		t.Fatalf("missing collection's answer: %v", missing)
 	}
 	resp, err = raw.BatchDescribeCollection(ctx, &milvuspb.BatchDescribeCollectionRequest{})
-	wantCode(t, statusErr(resp.GetStatus(), err), 1101, "collection names cannot be empty")
+	wantCode(t, statusErr(resp.GetStatus(), err), 1100, "collection names cannot be empty")
 
 	st, err := raw.GetIndexStatistics(ctx, &milvuspb.GetIndexStatisticsRequest{CollectionName: "bd_a"})
 	must(t, statusErr(st.GetStatus(), err))
@@ -592,7 +592,9 @@ func TestFlushAllState(t *testing.T) {
 	createIndexedLoaded(t, ctx, dbClient(t, srv, "fa_db"), "fa_b", 50)
 
 	st, err := raw.GetFlushAllState(ctx, &milvuspb.GetFlushAllStateRequest{})
-	wantCode(t, statusErr(st.GetStatus(), err), 1101, "FlushAllTss or FlushAllTs is required")
+	wantCode(t, statusErr(st.GetStatus(), err), 1100, "FlushAllTss or FlushAllTs is required")
+	st, err = raw.GetFlushAllState(ctx, &milvuspb.GetFlushAllStateRequest{FlushAllTss: map[string]uint64{"nope": 1}})
+	wantCode(t, statusErr(st.GetStatus(), err), 1100, "FlushAllTs not found for pchannel")
 
 	fa, err := raw.FlushAll(ctx, &milvuspb.FlushAllRequest{})
 	must(t, statusErr(fa.GetStatus(), err))

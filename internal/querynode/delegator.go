@@ -276,6 +276,10 @@ func (dl *delegator) reload(ctx context.Context, pos uint64) (uint64, error) {
 		dl.mu.Unlock()
 		return pos, errs.CollectionNotLoaded(dl.coll().ID)
 	}
+	if err := next.setCollectionLocked(dl.coll()); err != nil { // the schema changed while reloading (schema.go)
+		dl.mu.Unlock()
+		return pos, err
+	}
 	old := dl.sealed
 	for id, s := range old {
 		if _, ok := next.sealed[id]; !ok {

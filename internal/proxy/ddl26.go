@@ -59,20 +59,24 @@ func (s *Server) rootDDL() (rootCoordDDL, error) {
 
 // Property keys (pkg/common).
 const (
-	mmapEnabledKey        = "mmap.enabled"
-	mmapEnabledLegacyKey  = "mmap_enabled" // proxy's MmapEnabledKey, rewritten to mmap.enabled
-	maxLengthKey          = "max_length"
-	maxCapacityKey        = "max_capacity"
-	fieldDescriptionKey   = "field.description"
-	warmupKey             = "warmup"
-	indexOffsetCacheKey   = "indexoffsetcache.enabled"
-	allowInsertAutoIDKey  = "allow_insert_auto_id"
-	timezoneKey           = "timezone"
-	collectionTTLKey      = "collection.ttl.seconds"
-	warmupScalarFieldKey  = "warmup.scalarField"
-	warmupScalarIndexKey  = "warmup.scalarIndex"
-	warmupVectorFieldKey  = "warmup.vectorField"
-	warmupVectorIndexKey  = "warmup.vectorIndex"
+	mmapEnabledKey           = "mmap.enabled"
+	mmapEnabledLegacyKey     = "mmap_enabled" // proxy's MmapEnabledKey, rewritten to mmap.enabled
+	maxLengthKey             = "max_length"
+	maxCapacityKey           = "max_capacity"
+	fieldDescriptionKey      = "field.description"
+	warmupKey                = "warmup"
+	indexOffsetCacheKey      = "indexoffsetcache.enabled"
+	allowInsertAutoIDKey     = "allow_insert_auto_id"
+	timezoneKey              = "timezone"
+	collectionTTLKey         = "collection.ttl.seconds"
+	warmupScalarFieldKey     = "warmup.scalarField"
+	warmupScalarIndexKey     = "warmup.scalarIndex"
+	warmupVectorFieldKey     = "warmup.vectorField"
+	warmupVectorIndexKey     = "warmup.vectorIndex"
+	lazyLoadKey              = "lazyload.enabled"
+	partitionKeyIsolationKey = "partitionkey.isolation"
+	// maxTTLSeconds is common.MaxTTLSeconds (100 years).
+	maxTTLSeconds         = 3155760000
 	truncateFlushDeadline = 2 * time.Minute
 )
 
@@ -324,42 +328,86 @@ func (s *Server) AlterCollectionField(ctx context.Context, req *milvuspb.AlterCo
 	return s.schemaChanged(ctx, next)
 }
 
-// checkAlterCollection is the part of Milvus's alterCollectionTask checks
-// that apply to the properties Milvago knows.
+// checkAlterCollection is Milvus 2.6's alterCollectionTask.PreExecute for
+// the properties Milvago knows.
 func (s *Server) checkAlterCollection(c *model.Collection, req *milvuspb.AlterCollectionRequest) error {
 	if len(req.GetProperties()) > 0 && len(req.GetDeleteKeys()) > 0 {
 		return errInvalidMsg("cannot provide both DeleteKeys and ExtraParams")
 	}
-	loaded := s.d.Query.State(c.ID).Loaded
-	if len(req.GetProperties()) > 0 {
-		if _, ok := kvValue(req.GetProperties(), mmapEnabledKey); ok && loaded {
-			return errCollectionLoaded(req.GetCollectionName(), "can not alter mmap properties if collection loaded")
+	loaded := func() bool { return s.d.Query.State(c.ID).Loaded }
+	name := req.GetCollectionName()
+	if props := req.GetProperties(); len(props) > 0 {
+		_, mmap := kvValue(props, mmapEnabledKey)
+		_, lazy := kvValue(props, lazyLoadKey)
+		warm := false
+		for _, p := range props {
+			warm = warm || isWarmupKey(p.GetKey())
 		}
-		if v, ok := kvValue(req.GetProperties(), allowInsertAutoIDKey); ok {
+		if (mmap || lazy || warm) && loaded() {
+			if mmap || lazy {
+				return errCollectionLoaded(name, "can not alter mmap properties if collection loaded")
+			}
+			return errCollectionLoaded(name, "can not alter warmup properties if collection loaded")
+		}
+		if v, ok := kvValue(props, allowInsertAutoIDKey); ok {
 			if b, _ := strconv.ParseBool(v); b {
 				if pk := c.PrimaryField(); pk == nil || !pk.GetAutoID() {
 					return errInvalidMsg("the value for %s must be false when autoID is false", allowInsertAutoIDKey)
 				}
 			}
 		}
-		if tz, ok := kvValue(req.GetProperties(), timezoneKey); ok {
+		if tz, ok := kvValue(props, timezoneKey); ok {
 			if _, err := time.LoadLocation(tz); err != nil || tz == "" {
 				return errInvalidMsg("unknown or invalid IANA Time Zone ID: %s", tz)
 			}
 		}
-		for _, p := range req.GetProperties() {
+		if v, ok := kvValue(props, collectionTTLKey); ok {
+			ttl, err := strconv.Atoi(v)
+			if err != nil {
+				return errInvalidMsg("collection TTL is not a valid positive integer")
+			}
+			if ttl < -1 || ttl > maxTTLSeconds {
+				return errInvalidMsg("collection TTL is out of range, expect [-1, 3155760000], got %d", ttl)
+			}
+		}
+		for _, p := range props {
 			if p.GetKey() == warmupKey {
 				return errInvalidMsg("warmup key '%s' is only allowed at field level, use warmup.scalarField/warmup.scalarIndex/warmup.vectorField/warmup.vectorIndex at collection level", p.GetKey())
 			}
 		}
-	} else if loaded {
-		for _, k := range req.GetDeleteKeys() {
-			if k == mmapEnabledKey {
-				return errCollectionLoaded(req.GetCollectionName(), "can not delete mmap properties if collection loaded")
+		if v, ok := kvValue(props, partitionKeyIsolationKey); ok {
+			iso, err := strconv.ParseBool(v)
+			if err != nil {
+				return errInvalidMsg("failed to parse partition key isolation: %v", err)
 			}
+			if iso && !hasPartitionKey(c.Schema) {
+				return errWithField(errs.ErrCollectionIllegalSchema, "collection", name,
+					"partition key isolation mode is enabled but no partition key field is set. Please set the partition key first")
+			}
+		}
+	} else {
+		for _, k := range req.GetDeleteKeys() {
+			if k != mmapEnabledKey && k != lazyLoadKey && !isWarmupKey(k) {
+				continue
+			}
+			if loaded() {
+				if k == mmapEnabledKey {
+					return errCollectionLoaded(name, "can not delete mmap properties if collection loaded")
+				}
+				return errCollectionLoaded(name, fmt.Sprintf("can not delete %s properties if collection loaded", k))
+			}
+			break
 		}
 	}
 	return nil
+}
+
+func isWarmupKey(k string) bool {
+	switch k {
+	case warmupKey, warmupScalarFieldKey, warmupScalarIndexKey, warmupVectorFieldKey, warmupVectorIndexKey:
+		return true
+	}
+	return false
 }
 
 // schemaChanged hands a collection's new definition to the query node.

@@ -648,3 +648,35 @@ func TestFlushAllState(t *testing.T) {
 	_, err = cli.RefreshLoad(ctx, milvusclient.NewRefreshLoadOption("fa_a"))
 	wantCode(t, err, 101, "collection not loaded")
 }
+
+// TestAlterCollectionChecks covers AlterCollection's Milvus 2.6 checks that
+// the other tests do not: both lists, TTL range, warmup at collection
+// level, partition-key isolation without a partition key, and deleting
+// mmap.enabled from a loaded collection.
+func TestAlterCollectionChecks(t *testing.T) {
+	srv := startServer(t, "")
+	cli := srv.client(t)
+	raw := rawService(t, srv)
+	ctx := testContext(t)
+	createIndexedLoaded(t, ctx, cli, "acc", 1)
+	alter := func(props map[string]string, del ...string) error {
+		req := &milvuspb.AlterCollectionRequest{CollectionName: "acc", DeleteKeys: del}
+		for k, v := range props {
+			req.Properties = append(req.Properties, &commonpb.KeyValuePair{Key: k, Value: v})
+		}
+		st, err := raw.AlterCollection(ctx, req)
+		return statusErr(st, err)
+	}
+	wantCode(t, alter(map[string]string{"a": "1"}, "b"), 1100, "cannot provide both DeleteKeys and ExtraParams")
+	wantCode(t, alter(map[string]string{"collection.ttl.seconds": "x"}), 1100, "collection TTL is not a valid positive integer")
+	wantCode(t, alter(map[string]string{"collection.ttl.seconds": "-5"}), 1100, "collection TTL is out of range, expect [-1, 3155760000], got -5")
+	wantCode(t, alter(map[string]string{"warmup.vectorField": "sync"}), 104, "can not alter warmup properties if collection loaded")
+	wantCode(t, alter(map[string]string{"lazyload.enabled": "true"}), 104, "can not alter mmap properties if collection loaded")
+	wantCode(t, alter(nil, "mmap.enabled"), 104, "can not delete mmap properties if collection loaded")
+	wantCode(t, alter(map[string]string{"partitionkey.isolation": "true"}), 105,
+		"partition key isolation mode is enabled but no partition key field is set")
+	must(t, alter(map[string]string{"collection.ttl.seconds": "-1"}))
+	must(t, cli.ReleaseCollection(ctx, milvusclient.NewReleaseCollectionOption("acc")))
+	must(t, alter(map[string]string{"mmap.enabled": "true"}))
+	must(t, alter(nil, "mmap.enabled"))
+}

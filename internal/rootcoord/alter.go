@@ -3,6 +3,7 @@ package rootcoord
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -199,14 +200,14 @@ func (s *Server) AlterCollectionField(ctx context.Context, db, name, fieldName s
 }
 
 // errUnchanged tells alterSchema that fn changed nothing.
-var errUnchanged = fmt.Errorf("rootcoord: nothing to change")
+var errUnchanged = errors.New("rootcoord: nothing to change")
 
 // alterSchema runs fn on a copy of the collection and saves it with a new
 // update timestamp (clients compare it with their cached schema's). fn
 // returning errUnchanged leaves the collection as it was.
 func (s *Server) alterSchema(ctx context.Context, db, name string, fn func(c *model.Collection) error) (*model.Collection, error) {
 	err := s.updateCollection(ctx, db, name, fn)
-	if err != nil && err != errUnchanged {
+	if err != nil && !errors.Is(err, errUnchanged) {
 		return nil, err
 	}
 	s.mu.RLock()

@@ -132,12 +132,12 @@ func (s *Standalone) build(ctx context.Context) error {
 		return err
 	}
 	s.writer = streaming.New(streaming.Default(), streaming.Deps{Log: log, TSO: s.root, Segments: s.data, Logger: s.logger})
-	s.dnode = datanode.New(datanode.Deps{Log: log, Objects: s.objects, Coord: s.data, IDs: s.root, Logger: s.logger})
+	s.dnode = datanode.New(datanode.Deps{Log: log, Objects: s.objects, Coord: s.data, IDs: s.root, Collections: s.root, Logger: s.logger})
 	inode := indexnode.New(s.objects, s.logger)
 	if s.icoord, err = indexcoord.New(ctx, indexcoord.Deps{KV: meta, IDs: s.root, Segments: s.data, Builder: inode, Logger: s.logger}); err != nil {
 		return err
 	}
-	s.qnode = querynode.New(querynode.Deps{Log: log, Objects: s.objects, Syncer: s.writer, Logger: s.logger})
+	s.qnode = querynode.New(querynode.Deps{Log: log, Objects: s.objects, Syncer: s.writer, Collections: s.root, Logger: s.logger})
 	if s.qcoord, err = querycoord.New(ctx, querycoord.Deps{KV: meta, Data: s.data, Indexes: s.icoord, Node: s.qnode, Collections: s.root, Logger: s.logger}); err != nil {
 		return err
 	}

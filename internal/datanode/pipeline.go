@@ -16,6 +16,7 @@ import (
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
+	"github.com/milvago/milvago/internal/segment"
 	"github.com/milvago/milvago/internal/storage"
 )
 
@@ -192,6 +193,13 @@ func (p *pipeline) onInsert(ctx context.Context, vs *vstate, m *msg.Message) err
 		vs.segments[ins.SegmentID] = buf
 	}
 	n := int(ins.GetNumRows())
+	fieldIDs := make([]int64, 0, len(ins.GetFieldsData()))
+	for _, fd := range ins.GetFieldsData() {
+		fieldIDs = append(fieldIDs, fd.GetFieldId())
+	}
+	if err := p.alignBefore(ctx, vs, buf, fieldIDs); err != nil {
+		return err
+	}
 	for _, fd := range ins.GetFieldsData() {
 		c, err := column.FromFieldData(fd)
 		if err != nil {
@@ -202,6 +210,9 @@ func (p *pipeline) onInsert(ctx context.Context, vs *vstate, m *msg.Message) err
 			return fmt.Errorf("datanode: field %q of segment %d has %d rows, message says %d", fd.GetFieldName(), ins.SegmentID, c.Len(), n)
 		}
 		buf.cols[fd.GetFieldId()] = append(buf.cols[fd.GetFieldId()], c)
+	}
+	if err := p.alignAfter(ctx, vs, buf, fieldIDs, n); err != nil {
+		return err
 	}
 	for range n {
 		buf.ts = append(buf.ts, m.TS)
@@ -356,6 +367,9 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 	for _, f := range schema.GetFields() {
 		chunks, ok := buf.cols[f.GetFieldID()]
 		if !ok {
+			if _, fillable := segment.FillColumn(f, 0); fillable {
+				continue // no row has it (added later): the loader fills it
+			}
 			return fmt.Errorf("datanode: segment %d has no data for field %q", buf.id, f.GetName())
 		}
 		c := column.Concat(chunks)

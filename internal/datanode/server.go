@@ -33,7 +33,11 @@ type Deps struct {
 	Objects objstore.Store
 	Coord   dataCoord
 	IDs     idAllocator
-	Logger  *slog.Logger
+	// Collections resolves a collection's current definition when the log
+	// carries a field the channel's schema lacks (schema.go); nil: such an
+	// insert fails the pipeline.
+	Collections collections
+	Logger      *slog.Logger
 }
 
 // Server is a data node.

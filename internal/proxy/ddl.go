@@ -205,6 +205,9 @@ func (s *Server) AlterCollection(ctx context.Context, req *milvuspb.AlterCollect
 	if err != nil {
 		return err
 	}
+	if err := s.checkAlterCollection(ctx, c, req); err != nil {
+		return err
+	}
 	return s.d.Root.AlterCollectionProperties(ctx, c.DBName, c.Name, req.GetProperties(), req.GetDeleteKeys())
 }
 

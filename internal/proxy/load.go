@@ -16,6 +16,9 @@ func (s *Server) LoadCollection(ctx context.Context, req *milvuspb.LoadCollectio
 	if err != nil {
 		return err
 	}
+	if req.GetRefresh() {
+		return s.refreshLoad(ctx, c)
+	}
 	return s.d.Query.LoadCollection(ctx, c, nil, req.GetReplicaNumber())
 }
 
@@ -40,6 +43,9 @@ func (s *Server) LoadPartitions(ctx context.Context, req *milvuspb.LoadPartition
 	ids, err := partitionIDs(c, req.GetPartitionNames())
 	if err != nil {
 		return err
+	}
+	if req.GetRefresh() {
+		return s.refreshLoad(ctx, c)
 	}
 	return s.d.Query.LoadCollection(ctx, c, ids, req.GetReplicaNumber())
 }

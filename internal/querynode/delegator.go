@@ -21,7 +21,7 @@ import (
 
 // delegator serves one shard of one collection.
 type delegator struct {
-	coll   *model.Collection
+	collp  atomic.Pointer[model.Collection] // replaced when the schema changes (schema.go)
 	plan   contract.ChannelPlan
 	d      Deps
 	logger *slog.Logger
@@ -37,7 +37,8 @@ type delegator struct {
 	deletes deleteLog
 	notify  chan struct{} // closed and replaced whenever tsafe moves
 	failed  error
-	closed  bool // released: loads that finish later unmap instead of joining
+	closed  bool           // released: loads that finish later unmap instead of joining
+	dropped map[int64]bool // segments dropped by a truncate: handoffs finishing later are refused (drop.go)
 }
 
 // sealedSegment is a loaded sealed segment whose columns and indexes may
@@ -85,8 +86,10 @@ type deleteLog struct {
 }
 
 func newDelegator(coll *model.Collection, plan contract.ChannelPlan, d Deps, logger *slog.Logger) *delegator {
-	return &delegator{coll: coll, plan: plan, d: d, logger: logger.With("vchannel", plan.VChannel),
+	dl := &delegator{plan: plan, d: d, logger: logger.With("vchannel", plan.VChannel),
 		growing: map[int64]*segment.Growing{}, sealed: map[int64]*sealedSegment{}, notify: make(chan struct{})}
+	dl.collp.Store(coll)
+	return dl
 }
 
 // loadRetry is how long a shard waits before loading again after a
@@ -245,7 +248,7 @@ func (dl *delegator) reload(ctx context.Context, pos uint64) (uint64, error) {
 	if err != nil {
 		return pos, fmt.Errorf("querynode: replan shard %s: %w", dl.plan.VChannel, err)
 	}
-	next := newDelegator(dl.coll, plan, dl.d, dl.logger)
+	next := newDelegator(dl.coll(), plan, dl.d, dl.logger)
 	swapped := false
 	defer func() {
 		if !swapped {
@@ -272,7 +275,11 @@ func (dl *delegator) reload(ctx context.Context, pos uint64) (uint64, error) {
 	dl.mu.Lock()
 	if dl.closed {
 		dl.mu.Unlock()
-		return pos, errs.CollectionNotLoaded(dl.coll.ID)
+		return pos, errs.CollectionNotLoaded(dl.coll().ID)
+	}
+	if err := next.setCollectionLocked(dl.coll()); err != nil { // the schema changed while reloading (schema.go)
+		dl.mu.Unlock()
+		return pos, err
 	}
 	old := dl.sealed
 	for id, s := range old {
@@ -343,10 +350,13 @@ func (dl *delegator) applyInsert(m *msg.Message) error {
 	if _, ok := dl.sealed[ins.SegmentID]; ok {
 		return nil // its sealed copy already holds these rows
 	}
+	if err := dl.refreshForInsert(m); err != nil {
+		return err
+	}
 	g, ok := dl.growing[ins.SegmentID]
 	if !ok {
 		var err error
-		g, err = segment.NewGrowing(ins.SegmentID, ins.PartitionID, dl.coll.Schema)
+		g, err = segment.NewGrowing(ins.SegmentID, ins.PartitionID, dl.coll().Schema)
 		if err != nil {
 			return fmt.Errorf("querynode: new growing segment %d: %w", ins.SegmentID, err)
 		}

@@ -57,10 +57,11 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 		return fmt.Errorf("querynode: segment %d: %w", seg.ID, err)
 	}
 	cols := map[int64]column.Column{}
-	for _, f := range dl.coll.Schema.GetFields() {
+	coll := dl.coll()
+	for _, f := range coll.Schema.GetFields() {
 		path, has := seg.Binlogs[f.GetFieldID()]
 		if !has {
-			return fmt.Errorf("querynode: segment %d has no binlog for field %q", seg.ID, f.GetName())
+			continue // added to the schema after the segment was flushed: NewSealed fills it
 		}
 		c, err := mapCol(path)
 		if err != nil {
@@ -81,7 +82,7 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 		}
 		indexes[si.FieldID] = idx
 	}
-	sealed, err := segment.NewSealed(seg.ID, seg.PartitionID, dl.coll.Schema, ts, cols, indexes)
+	sealed, err := segment.NewSealed(seg.ID, seg.PartitionID, coll.Schema, ts, cols, indexes)
 	if err != nil {
 		return fmt.Errorf("querynode: segment %d: %w", seg.ID, err)
 	}
@@ -102,7 +103,19 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 	if dl.closed {
 		// Released while loading: nobody would ever close this copy.
 		dl.mu.Unlock()
-		return errs.CollectionNotLoaded(dl.coll.ID)
+		return errs.CollectionNotLoaded(coll.ID)
+	}
+	if dl.dropped[seg.ID] {
+		dl.mu.Unlock()
+		return nil
+	}
+	if cur := dl.coll(); cur != coll {
+		// The schema changed while loading (schema.go).
+		if sealed, err = sealed.WithSchema(cur.Schema); err != nil {
+			dl.mu.Unlock()
+			return fmt.Errorf("querynode: segment %d: %w", seg.ID, err)
+		}
+		ss.seg = sealed
 	}
 	deleteFrom(sealed, dl.deletes.intPKs, dl.deletes.intTS, dl.deletes.strPKs, dl.deletes.strTS)
 	old := dl.sealed[seg.ID]

@@ -26,7 +26,7 @@ type hit struct {
 }
 
 func (dl *delegator) strPK() bool {
-	pk := dl.coll.PrimaryField()
+	pk := dl.coll().PrimaryField()
 	return pk != nil && pk.GetDataType() != schemapb.DataType_Int64
 }
 

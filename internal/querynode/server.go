@@ -23,7 +23,11 @@ type Deps struct {
 	Log     logbroker.Log
 	Objects objstore.Store
 	Syncer  syncer
-	Logger  *slog.Logger
+	// Collections resolves a collection's current definition when the log
+	// carries a field the shard's schema lacks (schema.go); nil: such an
+	// insert fails the shard until UpdateCollection is called.
+	Collections collections
+	Logger      *slog.Logger
 }
 
 // Server is a query node.

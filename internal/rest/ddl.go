@@ -93,6 +93,10 @@ func (h *Handler) describeIndex(ctx context.Context, c *call) (any, error) {
 			"indexedRows": d.GetIndexedRows(),
 			"pendingRows": d.GetPendingIndexRows(),
 			"failReason":  d.GetIndexStateFailReason(),
+			// The configurable properties (AlterIndex), "" when unset, as Milvus 2.6.
+			"mmap.enabled":             kv(d.GetParams(), "mmap.enabled"),
+			"indexoffsetcache.enabled": kv(d.GetParams(), "indexoffsetcache.enabled"),
+			"warmup":                   kv(d.GetParams(), "warmup"),
 		}
 		if p := kv(d.GetParams(), "params"); p != "" {
 			var obj map[string]any

@@ -148,6 +148,9 @@ func New(p *proxy.Server, logger *slog.Logger) *Handler {
 		"/aliases/drop":     h.dropAlias,
 		"/aliases/alter":    h.alterAlias,
 	}
+	for p, ep := range h.ddl26Routes() {
+		h.routes[p] = ep
+	}
 	for _, p := range unimplemented {
 		h.routes[p] = func(context.Context, *call) (any, error) {
 			return nil, fmt.Errorf("%s is not implemented yet: %w", Prefix+p, errs.ErrServiceUnimplemented)
@@ -159,12 +162,10 @@ func New(p *proxy.Server, logger *slog.Logger) *Handler {
 // unimplemented are Milvus 2.6 endpoints Milvago does not serve yet; they
 // answer code 10 rather than 404, so that a client sees why.
 var unimplemented = []string{
-	"/collections/rename",
-	"/collections/compact", "/collections/get_compaction_state", "/collections/refresh_load",
-	"/collections/fields/alter_properties", "/collections/fields/add",
+	"/collections/compact", "/collections/get_compaction_state",
+	"/collections/add_function", "/collections/alter_function", "/collections/drop_function",
 	"/entities/hybrid_search", "/entities/advanced_search",
-	"/indexes/alter_properties", "/indexes/drop_properties",
-	"/databases/alter", "/databases/drop_properties",
+	"/segments/describe", "/quotacenter/describe", "/common/run_analyzer",
 	"/users/list", "/users/describe", "/users/create", "/users/drop", "/users/update_password",
 	"/users/grant_role", "/users/revoke_role",
 	"/roles/list", "/roles/describe", "/roles/create", "/roles/drop", "/roles/grant_privilege",

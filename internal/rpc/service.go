@@ -248,3 +248,41 @@ func (s *Service) DescribeAlias(ctx context.Context, req *milvuspb.DescribeAlias
 func (s *Service) ListAliases(ctx context.Context, req *milvuspb.ListAliasesRequest) (*milvuspb.ListAliasesResponse, error) {
 	return reply(ctx, req, s.p.ListAliases, func() *milvuspb.ListAliasesResponse { return &milvuspb.ListAliasesResponse{} })
 }
+
+func (s *Service) AlterDatabase(ctx context.Context, req *milvuspb.AlterDatabaseRequest) (*commonpb.Status, error) {
+	return status(ctx, req, s.p.AlterDatabase)
+}
+
+func (s *Service) RenameCollection(ctx context.Context, req *milvuspb.RenameCollectionRequest) (*commonpb.Status, error) {
+	return status(ctx, req, s.p.RenameCollection)
+}
+
+func (s *Service) AddCollectionField(ctx context.Context, req *milvuspb.AddCollectionFieldRequest) (*commonpb.Status, error) {
+	return status(ctx, req, s.p.AddCollectionField)
+}
+
+func (s *Service) AlterCollectionField(ctx context.Context, req *milvuspb.AlterCollectionFieldRequest) (*commonpb.Status, error) {
+	return status(ctx, req, s.p.AlterCollectionField)
+}
+
+func (s *Service) TruncateCollection(ctx context.Context, req *milvuspb.TruncateCollectionRequest) (*milvuspb.TruncateCollectionResponse, error) {
+	return reply(ctx, req, s.p.TruncateCollection, func() *milvuspb.TruncateCollectionResponse { return &milvuspb.TruncateCollectionResponse{} })
+}
+
+func (s *Service) BatchDescribeCollection(ctx context.Context, req *milvuspb.BatchDescribeCollectionRequest) (*milvuspb.BatchDescribeCollectionResponse, error) {
+	return reply(ctx, req, func(ctx context.Context, req *milvuspb.BatchDescribeCollectionRequest) (*milvuspb.BatchDescribeCollectionResponse, error) {
+		return s.p.BatchDescribeCollection(ctx, req, StatusOf)
+	}, func() *milvuspb.BatchDescribeCollectionResponse { return &milvuspb.BatchDescribeCollectionResponse{} })
+}
+
+func (s *Service) AlterIndex(ctx context.Context, req *milvuspb.AlterIndexRequest) (*commonpb.Status, error) {
+	return status(ctx, req, s.p.AlterIndex)
+}
+
+func (s *Service) GetIndexStatistics(ctx context.Context, req *milvuspb.GetIndexStatisticsRequest) (*milvuspb.GetIndexStatisticsResponse, error) {
+	return reply(ctx, req, s.p.GetIndexStatistics, func() *milvuspb.GetIndexStatisticsResponse { return &milvuspb.GetIndexStatisticsResponse{} })
+}
+
+func (s *Service) GetFlushAllState(ctx context.Context, req *milvuspb.GetFlushAllStateRequest) (*milvuspb.GetFlushAllStateResponse, error) {
+	return reply(ctx, req, s.p.GetFlushAllState, func() *milvuspb.GetFlushAllStateResponse { return &milvuspb.GetFlushAllStateResponse{} })
+}

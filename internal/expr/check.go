@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/timestamptz"
 )
 
 // checker resolves names against the schema, checks types with Milvus's
@@ -15,6 +17,7 @@ type checker struct {
 	schema    *schemapb.CollectionSchema
 	text      string
 	templates map[string]*schemapb.TemplateValue
+	zone      string // time zone of ISO strings that name none
 }
 
 // opKind is what a checked sub-expression is.
@@ -38,6 +41,7 @@ type operand struct {
 	n       node
 	pos     int
 	tpl     bool // a constant that came from a {template}
+	iso     bool // a constant from ISO '...': microseconds, for Timestamptz fields only
 }
 
 // plainError is reported without the "cannot parse expression" prefix, as
@@ -111,6 +115,14 @@ func (c *checker) check(a *ast) (operand, error) {
 		return operand{kind: oConst, v: value{kind: vFloat, f: f}, pos: a.pos}, nil
 	case aString:
 		return operand{kind: oConst, v: value{kind: vString, s: a.text}, pos: a.pos}, nil
+	case aISO:
+		us, err := timestamptz.Parse(a.text, c.zone)
+		if err != nil {
+			return operand{}, errAt(a.pos, "%v", err)
+		}
+		return operand{kind: oConst, v: value{kind: vInt, i: us}, pos: a.pos, iso: true}, nil
+	case aInterval:
+		return operand{}, errAt(a.pos, "INTERVAL arithmetic on timestamptz fields is not supported by Milvago yet: %s", c.src(a))
 	case aBool:
 		return operand{kind: oConst, v: value{kind: vBool, b: a.b}, pos: a.pos}, nil
 	case aTemplate:
@@ -370,6 +382,9 @@ func (c *checker) compare(a *ast) (operand, error) {
 	case l.kind == oBool || r.kind == oBool:
 		return operand{}, errAt(a.pos, "comparison operations cannot be applied to boolean expressions: %s", c.src(a))
 	case l.kind == oField && r.kind == oConst:
+		if err := c.isoField(a, l, r); err != nil {
+			return operand{}, err
+		}
 		if r.tpl && !compatible(l.f.valueType(), r.v) {
 			// Milvus checks template values when filling them in.
 			return operand{}, errAt(a.pos, "cannot cast value to %s, value: %s", l.f.valueType(), r.v)
@@ -493,6 +508,15 @@ func (c *checker) arith(a *ast) (operand, error) {
 	return operand{kind: oArith, f: l.f, arith: op, operand: r.v, pos: a.pos}, nil
 }
 
+// isoField rejects an ISO '...' constant compared with anything but a
+// Timestamptz field, with Milvus's text.
+func (c *checker) isoField(a *ast, field, v operand) error {
+	if v.iso && (field.f.Type != schemapb.DataType_Timestamptz || len(field.f.Path) > 0) {
+		return errAt(a.pos, "field '%s' is not a timestamptz datatype", field.f)
+	}
+	return nil
+}
+
 func (c *checker) rangeExpr(a *ast) (operand, error) {
 	var lo, mid, hi *ast
 	var loInc, hiInc bool
@@ -531,6 +555,11 @@ func (c *checker) rangeExpr(a *ast) (operand, error) {
 	}
 	if lv.kind != oConst {
 		return operand{}, errAt(lo.pos, "lowerbound cannot be a non-const expression: %s", c.src(lo))
+	}
+	for _, b := range []operand{lv, hv} {
+		if err := c.isoField(a, m, b); err != nil {
+			return operand{}, err
+		}
 	}
 	if hv.kind != oConst {
 		return operand{}, errAt(hi.pos, "upperbound cannot be a non-const expression: %s", c.src(hi))

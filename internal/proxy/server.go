@@ -111,6 +111,7 @@ type Server struct {
 	d        Deps
 	logger   *slog.Logger
 	sessions sessions
+	clients  clientSDKs
 }
 
 // New returns a proxy.

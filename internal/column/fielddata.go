@@ -64,6 +64,11 @@ func FromFieldData(fd *schemapb.FieldData) (Column, error) {
 	case schemapb.DataType_Int64:
 		c = &Scalar[int64]{Type: t, Data: sc.GetLongData().GetData()}
 	case schemapb.DataType_Timestamptz:
+		if strs := sc.GetStringData(); strs != nil {
+			// ISO-8601 text, as clients send it and Milvus returns it.
+			c = &Scalar[string]{Type: t, Data: strs.GetData()}
+			break
+		}
 		c = &Scalar[int64]{Type: t, Data: sc.GetTimestamptzData().GetData()}
 	case schemapb.DataType_Float:
 		c = &Scalar[float32]{Type: t, Data: sc.GetFloatData().GetData()}

@@ -75,6 +75,11 @@ func rowsToColumns(schema *schemapb.CollectionSchema, rows []json.RawMessage, up
 		if err != nil {
 			return nil, restErr(errInvalidData, "%v", err)
 		}
+		if f.GetDataType() == schemapb.DataType_Timestamptz {
+			// ISO-8601 strings, sent on as string_data for the proxy to
+			// read in the collection's time zone (as Milvus's REST server).
+			col = &column.Scalar[string]{Type: schemapb.DataType_Timestamptz}
+		}
 		t := &target{f: f, col: col, dim: dim}
 		targets = append(targets, t)
 		byName[f.GetName()] = t

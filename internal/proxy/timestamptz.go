@@ -139,7 +139,12 @@ func timestamptzInput(c *model.Collection, fields []*schemapb.FieldData) ([]*sch
 		}
 		tz := collectionZone(c)
 		us := make([]int64, len(strs.GetData()))
+		valid := fd.GetValidData()
+		full := len(valid) == len(strs.GetData()) // else compact: values of valid rows only
 		for j, s := range strs.GetData() {
+			if full && !valid[j] {
+				continue // a null slot
+			}
 			v, err := timestamptz.Parse(s, tz)
 			if err != nil {
 				// Milvus's text (which blames the zone whatever the cause).

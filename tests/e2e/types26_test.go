@@ -1,0 +1,368 @@
+package e2e
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+	"github.com/milvus-io/milvus/client/v2/column"
+	"github.com/milvus-io/milvus/client/v2/entity"
+	"github.com/milvus-io/milvus/client/v2/index"
+	"github.com/milvus-io/milvus/client/v2/milvusclient"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+)
+
+// Milvus 2.6 data types: Timestamptz, nullable vectors, Geometry.
+
+// rawService is a gRPC client that never calls Connect, as clients other
+// than the Go SDK up to v2.6.2 see the server (Timestamptz as ISO strings).
+func rawService(t *testing.T, srv *server) milvuspb.MilvusServiceClient {
+	t.Helper()
+	conn, err := grpc.NewClient(srv.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return milvuspb.NewMilvusServiceClient(conn)
+}
+
+func statusErr(st *commonpb.Status, err error) error {
+	if err != nil {
+		return err
+	}
+	if st.GetCode() != 0 {
+		return fmt.Errorf("code %d: %s", st.GetCode(), st.GetReason())
+	}
+	return nil
+}
+
+// isoColumn sends a VarChar column's strings as a Timestamptz column, as
+// Milvus 2.6 expects them (ISO-8601 in string_data): the Go SDK v2.6.2's
+// own Timestamptz column cannot be encoded (it panics in FieldData).
+type isoColumn struct{ column.Column }
+
+func (c isoColumn) Type() entity.FieldType { return entity.FieldType(schemapb.DataType_Timestamptz) }
+
+func (c isoColumn) FieldData() *schemapb.FieldData {
+	fd := c.Column.FieldData()
+	fd.Type = schemapb.DataType_Timestamptz
+	return fd
+}
+
+// tstzRow is the oracle's view of one row of the Timestamptz collection.
+type tstzRow struct {
+	ts    int64 // microseconds; meaningful when valid
+	valid bool
+	ts2   int64 // the field with a default
+}
+
+func TestTimestamptzEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	cli := srv.client(t)
+	raw := rawService(t, srv)
+	ctx := testContext(t)
+	const name, dim = "tstz", 4
+	sh, _ := time.LoadLocation("Asia/Shanghai")
+	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	defaultTS := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC).UnixMicro()
+
+	// The Go SDK v2.6.2 names Timestamptz 15 (entity.FieldTypeTimestamptz),
+	// which Milvus 2.6 does not know (the SDK was aligned later, milvus#47304):
+	// its users spell the server's type, 26.
+	tstzType := entity.FieldType(schemapb.DataType_Timestamptz)
+	// An unknown zone is refused at creation, with Milvus's text.
+	schema := func(n string) *entity.Schema {
+		return entity.NewSchema().WithName(n).
+			WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
+			WithField(entity.NewField().WithName("ts").WithDataType(tstzType).WithNullable(true)).
+			WithField(entity.NewField().WithName("ts2").WithDataType(tstzType).WithDefaultValueTimestamptz(defaultTS)).
+			WithField(entity.NewField().WithName("vec").WithDataType(entity.FieldTypeFloatVector).WithDim(dim))
+	}
+	err := cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption("badzone", schema("badzone")).WithProperty("timezone", "Mars/Olympus"))
+	wantCode(t, err, 1100, "unknown or invalid IANA Time Zone ID: Mars/Olympus")
+
+	must(t, cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(name, schema(name)).WithProperty("timezone", "Asia/Shanghai")))
+	coll, err := cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption(name))
+	must(t, err)
+	if coll.Properties["timezone"] != "Asia/Shanghai" {
+		t.Fatalf("properties %v", coll.Properties)
+	}
+	// A collection created without a zone gets UTC, as in Milvus.
+	must(t, cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption("utc", schema("utc"))))
+	if c, err := cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption("utc")); err != nil || c.Properties["timezone"] != "UTC" {
+		t.Fatalf("default zone: %v, %v", c.Properties, err)
+	}
+	// The default value is described as an ISO string in the collection's zone.
+	d, err := raw.DescribeCollection(ctx, &milvuspb.DescribeCollectionRequest{CollectionName: name})
+	must(t, statusErr(d.GetStatus(), err))
+	if got := d.GetSchema().GetFields()[2].GetDefaultValue().GetStringData(); got != "2024-06-01T20:00:00+08:00" {
+		t.Fatalf("described default %q", got)
+	}
+
+	r := rand.New(rand.NewPCG(7, 7))
+	const n = 150
+	rows := map[int64]tstzRow{}
+	at := func(i int) int64 { return base.Add(time.Duration(i) * 37 * time.Minute).UnixMicro() + int64(i) }
+
+	// Rows 0..49: column-based through the SDK, ISO strings in several
+	// forms: naive strings are read in the collection's zone.
+	iso := func(i int, us int64) string {
+		tm := time.UnixMicro(us)
+		switch i % 3 {
+		case 0:
+			return tm.UTC().Format(time.RFC3339Nano)
+		case 1:
+			return tm.In(sh).Format("2006-01-02 15:04:05.999999") // naive: Asia/Shanghai
+		}
+		return tm.In(time.FixedZone("", -5*3600)).Format("2006-01-02T15:04:05.999999-07:00")
+	}
+	{
+		idv := make([]int64, 50)
+		tsv := make([]string, 0, 50)
+		valid := make([]bool, 50)
+		ts2 := make([]string, 50)
+		for i := range idv {
+			idv[i] = int64(i)
+			ts2[i] = iso(i+1, at(i)+1000)
+			valid[i] = i%7 != 3
+			if valid[i] {
+				tsv = append(tsv, iso(i, at(i)))
+			}
+			rows[int64(i)] = tstzRow{ts: at(i), valid: valid[i], ts2: at(i) + 1000}
+		}
+		tsCol, err := column.NewNullableColumnVarChar("ts", tsv, valid)
+		must(t, err)
+		_, err = cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithInt64Column("id", idv).
+			WithColumns(isoColumn{tsCol}, isoColumn{column.NewColumnVarChar("ts2", ts2)}).
+			WithFloatVectorColumn("vec", dim, randomVectors(r, 50, dim)))
+		must(t, err)
+	}
+	// Rows 50..99: microseconds in timestamptz_data (what the SDK's own
+	// Timestamptz column means to send); ts2 left out takes its default.
+	{
+		ids := make([]int64, 50)
+		us := make([]int64, 50)
+		vecs := make([]float32, 0, 50*dim)
+		for i := range ids {
+			id := 50 + i
+			ids[i], us[i] = int64(id), at(id)
+			rows[int64(id)] = tstzRow{ts: at(id), valid: true, ts2: defaultTS}
+			vecs = append(vecs, randomVectors(r, 1, dim)[0]...)
+		}
+		resp, err := raw.Insert(ctx, &milvuspb.InsertRequest{CollectionName: name, NumRows: 50, FieldsData: []*schemapb.FieldData{
+			{FieldName: "id", Type: schemapb.DataType_Int64, Field: &schemapb.FieldData_Scalars{Scalars: &schemapb.ScalarField{Data: &schemapb.ScalarField_LongData{LongData: &schemapb.LongArray{Data: ids}}}}},
+			{FieldName: "ts", Type: schemapb.DataType_Timestamptz, Field: &schemapb.FieldData_Scalars{Scalars: &schemapb.ScalarField{Data: &schemapb.ScalarField_TimestamptzData{TimestamptzData: &schemapb.TimestamptzArray{Data: us}}}}},
+			{FieldName: "vec", Type: schemapb.DataType_FloatVector, Field: &schemapb.FieldData_Vectors{Vectors: &schemapb.VectorField{Dim: dim, Data: &schemapb.VectorField_FloatVector{FloatVector: &schemapb.FloatArray{Data: vecs}}}}},
+		}})
+		must(t, statusErr(resp.GetStatus(), err))
+	}
+	// Rows 100..149: row-based through the RESTful API, ISO strings and nulls.
+	{
+		var data []map[string]any
+		for id := 100; id < n; id++ {
+			row := map[string]any{"id": id, "vec": randomVectors(r, 1, dim)[0], "ts2": time.UnixMicro(at(id)).In(sh).Format(time.RFC3339Nano)}
+			if id%5 == 0 {
+				row["ts"] = nil
+			} else {
+				row["ts"] = time.UnixMicro(at(id)).UTC().Format(time.RFC3339Nano)
+			}
+			data = append(data, row)
+			rows[int64(id)] = tstzRow{ts: at(id), valid: id%5 != 0, ts2: at(id)}
+		}
+		restOK(t, "http://"+srv.addr, "/entities/insert", map[string]any{"collectionName": name, "data": data})
+	}
+
+	// Malformed values get Milvus's errors.
+	bad, err := raw.Insert(ctx, &milvuspb.InsertRequest{CollectionName: name, NumRows: 1, FieldsData: []*schemapb.FieldData{
+		{FieldName: "id", Type: schemapb.DataType_Int64, Field: &schemapb.FieldData_Scalars{Scalars: &schemapb.ScalarField{Data: &schemapb.ScalarField_LongData{LongData: &schemapb.LongArray{Data: []int64{999}}}}}},
+		{FieldName: "ts", Type: schemapb.DataType_Timestamptz, Field: &schemapb.FieldData_Scalars{Scalars: &schemapb.ScalarField{Data: &schemapb.ScalarField_StringData{StringData: &schemapb.StringArray{Data: []string{"2025-02-30T00:00:00Z"}}}}}},
+		{FieldName: "vec", Type: schemapb.DataType_FloatVector, Field: &schemapb.FieldData_Vectors{Vectors: &schemapb.VectorField{Dim: dim, Data: &schemapb.VectorField_FloatVector{FloatVector: &schemapb.FloatArray{Data: make([]float32, dim)}}}}},
+	}})
+	if err != nil || bad.GetStatus().GetCode() != 1100 || !strings.Contains(bad.GetStatus().GetReason(), "got invalid timestamptz string '2025-02-30T00:00:00Z'") {
+		t.Fatalf("bad timestamp insert: %v %v", bad.GetStatus(), err)
+	}
+
+	indexAndLoad(t, ctx, cli, name, "vec", index.NewFlatIndex(entity.L2))
+
+	check := func(stage string) {
+		t.Helper()
+		// The SDK (v2.6.2) reads microseconds.
+		rs, err := cli.Query(ctx, strong(milvusclient.NewQueryOption(name).WithFilter("id >= 0").WithOutputFields("ts", "ts2")))
+		must(t, err)
+		idCol := int64Col(t, rs, "id")
+		if len(idCol) != len(rows) {
+			t.Fatalf("%s: %d rows, want %d", stage, len(idCol), len(rows))
+		}
+		tsCol, ts2Col := rs.GetColumn("ts"), rs.GetColumn("ts2")
+		for i, id := range idCol {
+			want := rows[id]
+			null, err := tsCol.IsNull(i)
+			must(t, err)
+			if null == want.valid {
+				t.Fatalf("%s: id %d null %v, want valid %v", stage, id, null, want.valid)
+			}
+			if !null {
+				if v, err := tsCol.Get(i); err != nil || v.(int64) != want.ts {
+					t.Fatalf("%s: id %d ts %v (%v), want %d", stage, id, v, err, want.ts)
+				}
+			}
+			if v, err := ts2Col.Get(i); err != nil || v.(int64) != want.ts2 {
+				t.Fatalf("%s: id %d ts2 %v (%v), want %d", stage, id, v, err, want.ts2)
+			}
+		}
+
+		// Other clients get ISO strings in the collection's zone, or the request's.
+		for _, zone := range []string{"", "UTC", "America/New_York"} {
+			req := &milvuspb.QueryRequest{CollectionName: name, Expr: "id in [0, 3, 51, 120]", OutputFields: []string{"ts"},
+				ConsistencyLevel: commonpb.ConsistencyLevel_Strong}
+			loc := sh
+			if zone != "" {
+				req.QueryParams = []*commonpb.KeyValuePair{{Key: "timezone", Value: zone}}
+				loc, _ = time.LoadLocation(zone)
+			}
+			qr, err := raw.Query(ctx, req)
+			must(t, statusErr(qr.GetStatus(), err))
+			var idsOut []int64
+			var strs []string
+			var valid []bool
+			for _, fd := range qr.GetFieldsData() {
+				switch fd.GetFieldName() {
+				case "id":
+					idsOut = fd.GetScalars().GetLongData().GetData()
+				case "ts":
+					if fd.GetType() != schemapb.DataType_Timestamptz {
+						t.Fatalf("%s: ts output type %v", stage, fd.GetType())
+					}
+					strs, valid = fd.GetScalars().GetStringData().GetData(), fd.GetValidData()
+				}
+			}
+			present := 0
+			for _, id := range []int64{0, 3, 51, 120} {
+				if _, ok := rows[id]; ok {
+					present++
+				}
+			}
+			if len(idsOut) != present || len(strs) != present || len(valid) != present {
+				t.Fatalf("%s zone %q: ids %v strings %v valid %v", stage, zone, idsOut, strs, valid)
+			}
+			for i, id := range idsOut {
+				want := rows[id]
+				if valid[i] != want.valid {
+					t.Fatalf("%s: id %d valid %v", stage, id, valid[i])
+				}
+				if w := time.UnixMicro(want.ts).In(loc).Format(time.RFC3339Nano); want.valid && strs[i] != w {
+					t.Fatalf("%s zone %q: id %d ts %q, want %q", stage, zone, id, strs[i], w)
+				}
+			}
+		}
+
+		// Filters with ISO strings against a brute-force evaluation.
+		cut := time.Date(2025, 1, 2, 12, 0, 0, 0, sh)
+		lo, hi := time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC), time.Date(2025, 1, 3, 0, 0, 0, 0, time.UTC)
+		for _, fc := range []struct {
+			filter string
+			want   func(r tstzRow) bool
+		}{
+			{`ts > ISO '2025-01-02T12:00:00'`, func(r tstzRow) bool { return r.valid && r.ts > cut.UnixMicro() }}, // naive: Asia/Shanghai
+			{`ts <= iso '2025-01-02T04:00:00Z'`, func(r tstzRow) bool { return r.valid && r.ts <= cut.UnixMicro() }},
+			{`ISO '2025-01-02T00:00:00Z' < ts and ts < ISO '2025-01-03T00:00:00Z'`, func(r tstzRow) bool {
+				return r.valid && r.ts > lo.UnixMicro() && r.ts < hi.UnixMicro()
+			}},
+			{`ts == ISO '` + time.UnixMicro(at(11)).UTC().Format(time.RFC3339Nano) + `'`, func(r tstzRow) bool { return r.valid && r.ts == at(11) }},
+			{`ts is null or ts2 < ISO '2025-01-01T00:00:00Z'`, func(r tstzRow) bool { return !r.valid || r.ts2 < base.UnixMicro() }},
+			{`not (ts >= ISO '2025-01-02T00:00:00Z')`, func(r tstzRow) bool { return r.valid && r.ts < lo.UnixMicro() }},
+		} {
+			var want []int64
+			for id, row := range rows {
+				if fc.want(row) {
+					want = append(want, id)
+				}
+			}
+			slices.Sort(want)
+			if len(want) == 0 || len(want) == len(rows) {
+				t.Fatalf("filter %s selects %d of %d rows: a weak case", fc.filter, len(want), len(rows))
+			}
+			rs, err := cli.Query(ctx, strong(milvusclient.NewQueryOption(name).WithFilter(fc.filter)))
+			must(t, err)
+			if got := sortedCopy(int64Col(t, rs, "id")); !slices.Equal(got, want) {
+				t.Fatalf("%s: %s: %s", stage, fc.filter, diffIDs(got, want))
+			}
+		}
+
+		// Search with output fields and a filter.
+		sr, err := cli.Search(ctx, strong(milvusclient.NewSearchOption(name, 10, []entity.Vector{entity.FloatVector(make([]float32, dim))}).
+			WithFilter(`ts < ISO '2025-01-02T00:00:00Z'`).WithOutputFields("ts")))
+		must(t, err)
+		if sr[0].ResultCount == 0 {
+			t.Fatalf("%s: search found nothing", stage)
+		}
+		col := sr[0].GetColumn("ts")
+		for i := 0; i < sr[0].ResultCount; i++ {
+			id, _ := sr[0].IDs.GetAsInt64(i)
+			v, err := col.Get(i)
+			if err != nil || v.(int64) != rows[id].ts || !rows[id].valid || rows[id].ts >= lo.UnixMicro() {
+				t.Fatalf("%s: search hit %d ts %v (%v), row %+v", stage, id, v, err, rows[id])
+			}
+		}
+	}
+	check("growing")
+
+	// Upsert a row with a new time and delete by a time filter.
+	newTS := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).UnixMicro()
+	newISO := time.UnixMicro(newTS).UTC().Format(time.RFC3339)
+	_, err = cli.Upsert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithInt64Column("id", []int64{3}).
+		WithColumns(isoColumn{column.NewColumnVarChar("ts", []string{newISO})}, isoColumn{column.NewColumnVarChar("ts2", []string{newISO})}).
+		WithFloatVectorColumn("vec", dim, randomVectors(r, 1, dim)))
+	must(t, err)
+	rows[3] = tstzRow{ts: newTS, valid: true, ts2: newTS}
+	_, err = cli.Delete(ctx, milvusclient.NewDeleteOption(name).WithExpr(`ts < ISO '2025-01-01T06:00:00Z'`))
+	must(t, err)
+	for id, row := range rows {
+		if row.valid && row.ts < base.Add(6*time.Hour).UnixMicro() {
+			delete(rows, id)
+		}
+	}
+	check("after upsert and delete")
+
+	// Errors on reads.
+	_, err = cli.Query(ctx, milvusclient.NewQueryOption(name).WithFilter(`id > ISO '2025-01-01T00:00:00Z'`))
+	wantCode(t, err, 1100, "field 'id' is not a timestamptz datatype")
+	_, err = cli.Query(ctx, milvusclient.NewQueryOption(name).WithFilter(`ts > ISO 'noon'`))
+	wantCode(t, err, 1100, "invalid timestamp string: 'noon'")
+	qr, err := raw.Query(ctx, &milvuspb.QueryRequest{CollectionName: name, Expr: "id > 0", OutputFields: []string{"ts"},
+		QueryParams: []*commonpb.KeyValuePair{{Key: "timezone", Value: "Nowhere/Town"}}})
+	if err != nil || qr.GetStatus().GetCode() != 1100 || !strings.Contains(qr.GetStatus().GetReason(), "unknown or invalid IANA Time Zone ID: Nowhere/Town") {
+		t.Fatalf("bad zone: %v %v", qr.GetStatus(), err)
+	}
+	// time_fields extracts calendar fields in the zone.
+	qr, err = raw.Query(ctx, &milvuspb.QueryRequest{CollectionName: name, Expr: "id == 3", OutputFields: []string{"ts"},
+		ConsistencyLevel: commonpb.ConsistencyLevel_Strong,
+		QueryParams:      []*commonpb.KeyValuePair{{Key: "time_fields", Value: "year,month, day hour"}}})
+	must(t, statusErr(qr.GetStatus(), err))
+	for _, fd := range qr.GetFieldsData() {
+		if fd.GetFieldName() == "ts" {
+			got := fd.GetScalars().GetArrayData().GetData()
+			if len(got) != 1 || !slices.Equal(got[0].GetLongData().GetData(), []int64{2030, 1, 1, 8}) {
+				t.Fatalf("time_fields: %v", fd)
+			}
+		}
+	}
+
+	// Sealed: flush, restart, read back from the binlogs.
+	flush(t, ctx, cli, name)
+	check("flushed")
+	srv.stop()
+	srv = startServer(t, dir)
+	cli = srv.client(t)
+	raw = rawService(t, srv)
+	load(t, ctx, cli, name)
+	check("after restart")
+}

@@ -110,7 +110,7 @@ func TestTimestamptzEndToEnd(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 7))
 	const n = 150
 	rows := map[int64]tstzRow{}
-	at := func(i int) int64 { return base.Add(time.Duration(i) * 37 * time.Minute).UnixMicro() + int64(i) }
+	at := func(i int) int64 { return base.Add(time.Duration(i)*37*time.Minute).UnixMicro() + int64(i) }
 
 	// Rows 0..49: column-based through the SDK, ISO strings in several
 	// forms: naive strings are read in the collection's zone.

@@ -756,6 +756,9 @@ func (c *checker) call(a *ast) (operand, error) {
 		}
 		return operand{kind: oLen, f: o.f, pos: a.pos}, nil
 	default:
+		if o, ok, err := c.geoCall(a); ok {
+			return o, err
+		}
 		return operand{}, c.unknownFunction(a)
 	}
 	name := []string{"contains", "contains_all", "contains_any"}[op]

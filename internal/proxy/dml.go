@@ -44,7 +44,7 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	if n <= 0 {
 		return nil, errs.InvalidParameter("the num_rows (%d) of insert data should be greater than 0", numRows)
 	}
-	if fields, err = timestamptzInput(c, fields); err != nil {
+	if fields, err = typedInput(c, fields); err != nil {
 		return nil, err
 	}
 	cols, err := insertColumns(c.Schema, fields, n, upsert)

@@ -11,6 +11,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/milvago/milvago/internal/geometry"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/timestamptz"
 )
@@ -83,6 +84,9 @@ func (s *Server) createProperties(ctx context.Context, db string, schema *schema
 		}
 		props = append(append([]*commonpb.KeyValuePair(nil), props...), &commonpb.KeyValuePair{Key: timestamptz.Key, Value: tz})
 	}
+	if err := geometryDefaults(schema); err != nil {
+		return nil, err
+	}
 	for _, f := range schema.GetFields() {
 		if f.GetDataType() != schemapb.DataType_Timestamptz {
 			continue
@@ -101,8 +105,8 @@ func (s *Server) createProperties(ctx context.Context, db string, schema *schema
 }
 
 // describedSchema returns the schema to describe: Timestamptz default
-// values become ISO strings in the collection's zone (on a copy, made only
-// when there is one).
+// values become ISO strings in the collection's zone and Geometry ones WKT
+// (on a copy, made only when there is one).
 func describedSchema(c *model.Collection) *schemapb.CollectionSchema {
 	loc, err := time.LoadLocation(collectionZone(c))
 	if err != nil {
@@ -110,14 +114,29 @@ func describedSchema(c *model.Collection) *schemapb.CollectionSchema {
 	}
 	var out *schemapb.CollectionSchema
 	for i, f := range c.Schema.GetFields() {
-		d, ok := f.GetDefaultValue().GetData().(*schemapb.ValueField_TimestamptzData)
-		if f.GetDataType() != schemapb.DataType_Timestamptz || !ok {
+		var text string
+		switch d := f.GetDefaultValue().GetData().(type) {
+		case *schemapb.ValueField_TimestamptzData:
+			if f.GetDataType() != schemapb.DataType_Timestamptz {
+				continue
+			}
+			text = timestamptz.Format(d.TimestamptzData, loc)
+		case *schemapb.ValueField_BytesData: // Geometry: WKB stored, WKT described
+			if f.GetDataType() != schemapb.DataType_Geometry {
+				continue
+			}
+			wkt, err := geometry.WKBToWKT(d.BytesData)
+			if err != nil {
+				continue
+			}
+			text = wkt
+		default:
 			continue
 		}
 		if out == nil {
 			out = proto.Clone(c.Schema).(*schemapb.CollectionSchema)
 		}
-		out.Fields[i].DefaultValue = &schemapb.ValueField{Data: &schemapb.ValueField_StringData{StringData: timestamptz.Format(d.TimestamptzData, loc)}}
+		out.Fields[i].DefaultValue = &schemapb.ValueField{Data: &schemapb.ValueField_StringData{StringData: text}}
 	}
 	if out == nil {
 		return c.Schema
@@ -185,6 +204,9 @@ func timeFields(params []*commonpb.KeyValuePair) []string {
 // array per row of the named calendar fields. Clients that predate that
 // format (clientSDKs.legacyTimestamptz) keep the microseconds.
 func (s *Server) timestamptzOutput(ctx context.Context, fds []*schemapb.FieldData, zone string, fields []string) error {
+	if err := geometryOutput(fds); err != nil { // WKB to WKT, for every client
+		return err
+	}
 	if s.clients.legacyTimestamptz(clientOf(ctx)) && len(fields) == 0 {
 		return nil
 	}

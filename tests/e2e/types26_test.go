@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -17,6 +18,8 @@ import (
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/milvago/milvago/internal/geometry"
 )
 
 // Milvus 2.6 data types: Timestamptz, nullable vectors, Geometry.
@@ -365,4 +368,285 @@ func TestTimestamptzEndToEnd(t *testing.T) {
 	raw = rawService(t, srv)
 	load(t, ctx, cli, name)
 	check("after restart")
+}
+
+// geoRow is the oracle's view of one row of the Geometry collection: a
+// point or an axis-aligned rectangle with integer corners.
+type geoRow struct {
+	point          bool
+	x0, y0, x1, y1 float64
+	null           bool
+	geo2           string // canonical WKT of the defaulted field
+}
+
+func (g geoRow) wkt() string {
+	if g.point {
+		return fmt.Sprintf("POINT (%g %g)", g.x0, g.y0)
+	}
+	return fmt.Sprintf("POLYGON ((%g %g, %g %g, %g %g, %g %g, %g %g))", g.x0, g.y0, g.x1, g.y0, g.x1, g.y1, g.x0, g.y1, g.x0, g.y0)
+}
+
+func TestGeometryEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	cli := srv.client(t)
+	raw := rawService(t, srv)
+	ctx := testContext(t)
+	const name, dim = "geo", 4
+	schema := entity.NewSchema().WithName(name).
+		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
+		WithField(entity.NewField().WithName("geo").WithDataType(entity.FieldTypeGeometry).WithNullable(true)).
+		WithField(entity.NewField().WithName("geo2").WithDataType(entity.FieldTypeGeometry).WithDefaultValueString("POINT(-1 -1)")).
+		WithField(entity.NewField().WithName("vec").WithDataType(entity.FieldTypeFloatVector).WithDim(dim))
+	must(t, cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(name, schema)))
+	d, err := raw.DescribeCollection(ctx, &milvuspb.DescribeCollectionRequest{CollectionName: name})
+	must(t, statusErr(d.GetStatus(), err))
+	if got := d.GetSchema().GetFields()[2].GetDefaultValue().GetStringData(); got != "POINT (-1 -1)" {
+		t.Fatalf("described default %q", got)
+	}
+	bad := entity.NewSchema().WithName("badgeo").
+		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
+		WithField(entity.NewField().WithName("geo").WithDataType(entity.FieldTypeGeometry).WithDefaultValueString("POINT(1)")).
+		WithField(entity.NewField().WithName("vec").WithDataType(entity.FieldTypeFloatVector).WithDim(dim))
+	wantCode(t, cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption("badgeo", bad)), 1100, "invalid default value for geometry field")
+
+	r := rand.New(rand.NewPCG(11, 12))
+	rows := map[int64]geoRow{}
+	shape := func() geoRow {
+		g := geoRow{point: r.IntN(2) == 0, x0: float64(r.IntN(10)), y0: float64(r.IntN(10))}
+		g.x1, g.y1 = g.x0, g.y0
+		if !g.point {
+			g.x1, g.y1 = g.x0+float64(1+r.IntN(6)), g.y0+float64(1+r.IntN(6))
+		}
+		return g
+	}
+	// Rows 0..79: column-based WKT through the SDK, some null, geo2 given.
+	{
+		ids := make([]int64, 80)
+		var wkts []string
+		valid := make([]bool, 80)
+		geo2 := make([]string, 80)
+		for i := range ids {
+			g := shape()
+			g.null = i%9 == 4
+			g.geo2 = fmt.Sprintf("POINT (%d %d)", i, -i)
+			ids[i], valid[i], geo2[i] = int64(i), !g.null, fmt.Sprintf("point(%d %d)", i, -i)
+			// The SDK's (v2.6.2) Geometry column counts its values as rows, so
+			// it is nullable only in the full form: null rows get a slot too.
+			wkts = append(wkts, strings.ReplaceAll(g.wkt(), " (", "(")) // accepted without the space too
+			rows[int64(i)] = g
+		}
+		geoCol, err := column.NewNullableColumnGeometryWKT("geo", wkts, valid, column.WithSparseNullableMode[string](true))
+		must(t, err)
+		_, err = cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithInt64Column("id", ids).
+			WithColumns(geoCol, column.NewColumnGeometryWKT("geo2", geo2)).WithFloatVectorColumn("vec", dim, randomVectors(r, 80, dim)))
+		must(t, err)
+	}
+	// Rows 80..119: WKB in geometry_data; geo2 left out takes its default.
+	{
+		ids := make([]int64, 40)
+		wkbs := make([][]byte, 40)
+		vecs := make([]float32, 0, 40*dim)
+		for i := range ids {
+			g := shape()
+			g.geo2 = "POINT (-1 -1)"
+			ids[i] = int64(80 + i)
+			wkbs[i] = wkbOf(t, g)
+			rows[ids[i]] = g
+			vecs = append(vecs, randomVectors(r, 1, dim)[0]...)
+		}
+		resp, err := raw.Insert(ctx, &milvuspb.InsertRequest{CollectionName: name, NumRows: 40, FieldsData: []*schemapb.FieldData{
+			{FieldName: "id", Type: schemapb.DataType_Int64, Field: &schemapb.FieldData_Scalars{Scalars: &schemapb.ScalarField{Data: &schemapb.ScalarField_LongData{LongData: &schemapb.LongArray{Data: ids}}}}},
+			{FieldName: "geo", Type: schemapb.DataType_Geometry, Field: &schemapb.FieldData_Scalars{Scalars: &schemapb.ScalarField{Data: &schemapb.ScalarField_GeometryData{GeometryData: &schemapb.GeometryArray{Data: wkbs}}}}},
+			{FieldName: "vec", Type: schemapb.DataType_FloatVector, Field: &schemapb.FieldData_Vectors{Vectors: &schemapb.VectorField{Dim: dim, Data: &schemapb.VectorField_FloatVector{FloatVector: &schemapb.FloatArray{Data: vecs}}}}},
+		}})
+		must(t, statusErr(resp.GetStatus(), err))
+	}
+	// Rows 120..159: row-based WKT through the RESTful API.
+	{
+		var data []map[string]any
+		for id := 120; id < 160; id++ {
+			g := shape()
+			g.null = id%7 == 0
+			g.geo2 = "POINT (-1 -1)"
+			row := map[string]any{"id": id, "vec": randomVectors(r, 1, dim)[0], "geo": nil}
+			if !g.null {
+				row["geo"] = g.wkt()
+			}
+			data = append(data, row)
+			rows[int64(id)] = g
+		}
+		restOK(t, "http://"+srv.addr, "/entities/insert", map[string]any{"collectionName": name, "data": data})
+	}
+	// Malformed WKT is refused.
+	_, err = cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithInt64Column("id", []int64{999}).
+		WithColumns(column.NewColumnGeometryWKT("geo", []string{"POLYGON((0 0, 1 1"}), column.NewColumnGeometryWKT("geo2", []string{"POINT(0 0)"})).
+		WithFloatVectorColumn("vec", dim, randomVectors(r, 1, dim)))
+	if err == nil {
+		t.Fatal("malformed WKT accepted")
+	}
+
+	// RTREE on geometry (and only there).
+	_, err = cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(name, "id", index.NewRTreeIndex()))
+	wantCode(t, err, 1100, "RTREE index can only be built on geometry field")
+	it, err := cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(name, "geo", index.NewRTreeIndex()))
+	must(t, err)
+	must(t, it.Await(ctx))
+	indexAndLoad(t, ctx, cli, name, "vec", index.NewFlatIndex(entity.L2))
+
+	const q = "POLYGON((2 3, 6 3, 6 7, 2 7, 2 3))"
+	inClosed := func(g geoRow) bool { return g.x0 <= 6 && 2 <= g.x1 && g.y0 <= 7 && 3 <= g.y1 }
+	check := func(stage string) {
+		t.Helper()
+		rs, err := cli.Query(ctx, strong(milvusclient.NewQueryOption(name).WithFilter("id >= 0").WithOutputFields("geo", "geo2")))
+		must(t, err)
+		idCol := int64Col(t, rs, "id")
+		if len(idCol) != len(rows) {
+			t.Fatalf("%s: %d rows, want %d", stage, len(idCol), len(rows))
+		}
+		geoCol, geo2Col := rs.GetColumn("geo"), rs.GetColumn("geo2")
+		for i, id := range idCol {
+			want := rows[id]
+			null, err := geoCol.IsNull(i)
+			must(t, err)
+			if null != want.null {
+				t.Fatalf("%s: id %d null %v", stage, id, null)
+			}
+			if !null {
+				if v, err := geoCol.GetAsString(i); err != nil || v != want.wkt() {
+					t.Fatalf("%s: id %d geo %q (%v), want %q", stage, id, v, err, want.wkt())
+				}
+			}
+			if v, err := geo2Col.GetAsString(i); err != nil || v != want.geo2 {
+				t.Fatalf("%s: id %d geo2 %q (%v), want %q", stage, id, v, err, want.geo2)
+			}
+		}
+		for _, fc := range []struct {
+			filter string
+			want   func(g geoRow) bool
+		}{
+			{"ST_INTERSECTS(geo, '" + q + "')", inClosed},
+			{"st_within(geo, '" + q + "')", func(g geoRow) bool {
+				if g.point {
+					return 2 < g.x0 && g.x0 < 6 && 3 < g.y0 && g.y0 < 7
+				}
+				return 2 <= g.x0 && g.x1 <= 6 && 3 <= g.y0 && g.y1 <= 7
+			}},
+			{"ST_CONTAINS(geo, 'POINT(4 5)')", func(g geoRow) bool {
+				if g.point { // a point contains only itself
+					return g.x0 == 4 && g.y0 == 5
+				}
+				return g.x0 < 4 && 4 < g.x1 && g.y0 < 5 && 5 < g.y1
+			}},
+			{"ST_DWITHIN(geo, 'POINT(4 5)', 160000) and id < 120", func(g geoRow) bool {
+				if !g.point {
+					dx := max(0, g.x0-4, 4-g.x1)
+					dy := max(0, g.y0-5, 5-g.y1)
+					c := math.Cos(5 * math.Pi / 180)
+					return math.Hypot(dx, dy)*111320*math.Sqrt((1+c*c)/2) <= 160000
+				}
+				rad := math.Pi / 180
+				a := math.Pow(math.Sin((g.y0-5)*rad/2), 2) + math.Cos(g.y0*rad)*math.Cos(5*rad)*math.Pow(math.Sin((g.x0-4)*rad/2), 2)
+				return 2*6371000*math.Asin(math.Sqrt(a)) <= 160000
+			}},
+			{"ST_TOUCHES(geo, '" + q + "') or geo is null", nil},
+			{"ST_OVERLAPS(geo, '" + q + "')", nil},
+			{"not ST_INTERSECTS(geo, '" + q + "')", func(g geoRow) bool { return !inClosed(g) }},
+		} {
+			var want []int64
+			for id, g := range rows {
+				ok := false
+				switch {
+				case fc.want == nil: // checked against the predicate library on the row's WKT
+					ok = g.null && strings.Contains(fc.filter, "is null") || !g.null && libraryMatch(t, fc.filter, g)
+				case strings.Contains(fc.filter, "id < 120"):
+					ok = !g.null && id < 120 && fc.want(g)
+				default:
+					ok = !g.null && fc.want(g)
+				}
+				if ok {
+					want = append(want, id)
+				}
+			}
+			slices.Sort(want)
+			if len(want) == 0 || len(want) == len(rows) {
+				t.Fatalf("filter %s selects %d of %d rows: a weak case", fc.filter, len(want), len(rows))
+			}
+			rs, err := cli.Query(ctx, strong(milvusclient.NewQueryOption(name).WithFilter(fc.filter)))
+			must(t, err)
+			if got := sortedCopy(int64Col(t, rs, "id")); !slices.Equal(got, want) {
+				t.Fatalf("%s: %s: %s", stage, fc.filter, diffIDs(got, want))
+			}
+		}
+		sr, err := cli.Search(ctx, strong(milvusclient.NewSearchOption(name, 10, []entity.Vector{entity.FloatVector(make([]float32, dim))}).
+			WithFilter("ST_INTERSECTS(geo, '"+q+"')").WithOutputFields("geo")))
+		must(t, err)
+		if sr[0].ResultCount == 0 {
+			t.Fatalf("%s: search found nothing", stage)
+		}
+		for i := 0; i < sr[0].ResultCount; i++ {
+			id, _ := sr[0].IDs.GetAsInt64(i)
+			v, err := sr[0].GetColumn("geo").GetAsString(i)
+			if err != nil || v != rows[id].wkt() || !inClosed(rows[id]) {
+				t.Fatalf("%s: search hit %d geo %q (%v)", stage, id, v, err)
+			}
+		}
+	}
+	check("growing")
+
+	_, err = cli.Query(ctx, milvusclient.NewQueryOption(name).WithFilter("ST_EQUALS(id, 'POINT(1 1)')"))
+	wantCode(t, err, 1100, "STEuqals operation are only supported on geometry fields now")
+	_, err = cli.Query(ctx, milvusclient.NewQueryOption(name).WithFilter("ST_DWITHIN(geo, 'LINESTRING(0 0, 1 1)', 10)"))
+	wantCode(t, err, 1100, "only supports POINT geometry")
+
+	// Upsert one row into a new shape; delete by a spatial filter.
+	_, err = cli.Upsert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithInt64Column("id", []int64{1}).
+		WithColumns(column.NewColumnGeometryWKT("geo", []string{"POINT(100 100)"}), column.NewColumnGeometryWKT("geo2", []string{"POINT(1 -1)"})).
+		WithFloatVectorColumn("vec", dim, randomVectors(r, 1, dim)))
+	must(t, err)
+	rows[1] = geoRow{point: true, x0: 100, y0: 100, x1: 100, y1: 100, geo2: "POINT (1 -1)"}
+	_, err = cli.Delete(ctx, milvusclient.NewDeleteOption(name).WithExpr("ST_WITHIN(geo, 'POLYGON((-1 -1, 3 -1, 3 3, -1 3, -1 -1))')"))
+	must(t, err)
+	for id, g := range rows {
+		// Within: a point strictly inside; a rectangle inside, edges may be shared.
+		if !g.null && (g.point && g.x0 < 3 && g.y0 < 3 || !g.point && g.x1 <= 3 && g.y1 <= 3) {
+			delete(rows, id)
+		}
+	}
+	check("after upsert and delete")
+
+	flush(t, ctx, cli, name)
+	check("flushed")
+	srv.stop()
+	srv = startServer(t, dir)
+	cli = srv.client(t)
+	load(t, ctx, cli, name)
+	check("after restart")
+}
+
+func wkbOf(t *testing.T, g geoRow) []byte {
+	t.Helper()
+	b, err := geometry.WKTToWKB(g.wkt())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// libraryMatch evaluates the single ST_ call at the start of filter on a
+// row with the predicate library directly.
+func libraryMatch(t *testing.T, filter string, g geoRow) bool {
+	t.Helper()
+	name := strings.ToLower(filter[:strings.IndexByte(filter, '(')])
+	op, ok := geometry.OpByName(name)
+	if !ok {
+		t.Fatalf("no predicate in %s", filter)
+	}
+	q := filter[strings.IndexByte(filter, '\'')+1:]
+	q = q[:strings.IndexByte(q, '\'')]
+	p, err := geometry.NewPredicate(op, q, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Match(wkbOf(t, g))
 }

@@ -115,43 +115,43 @@ func (n *geoNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 		return nil, nil, fmt.Errorf("field %s: unexpected column type %T", n.f.Name, c)
 	}
 	res := bitset.New(ec.n)
-	for i, row := range s.Data {
+	test := func(i int) {
+		if (s.Valid == nil || s.Valid[i]) && n.pred.Match(s.Data[i]) {
+			res.Set(i)
+		}
+	}
+	if idx, ok := ec.batch.(SpatialIndex); ok {
+		if x0, y0, x1, y1, ok := n.pred.QueryBox(); ok {
+			if cands, ok := idx.SpatialCandidates(n.f.ID, x0, y0, x1, y1); ok {
+				if err := ec.ctx.Err(); err != nil {
+					return nil, nil, err
+				}
+				cands.ForEach(func(i int) {
+					if i < len(s.Data) {
+						test(i)
+					}
+				})
+				return finish(res, c, ec.n)
+			}
+		}
+	}
+	for i := range s.Data {
 		if i&1023 == 0 {
 			if err := ec.ctx.Err(); err != nil {
 				return nil, nil, err
 			}
 		}
-		if (s.Valid == nil || s.Valid[i]) && n.pred.Match(row) {
-			res.Set(i)
-		}
+		test(i)
 	}
 	return finish(res, c, ec.n)
 }
 
-// Spatial returns the spatial predicates of a filter that must all hold
-// for a row to match (its top-level conjuncts), with their field IDs: a
-// sealed segment's R-tree prunes with them. Empty when there is none.
-func (e *Expr) Spatial() []SpatialTerm {
-	var out []SpatialTerm
-	add := func(n node) {
-		if g, ok := n.(*geoNode); ok {
-			out = append(out, SpatialTerm{FieldID: g.f.ID, Pred: g.pred})
-		}
-	}
-	if l, ok := e.root.(*logicNode); ok && l.and {
-		for _, k := range l.kids {
-			add(k)
-		}
-	} else {
-		add(e.root)
-	}
-	return out
-}
-
-// SpatialTerm is one spatial conjunct of a filter.
-type SpatialTerm struct {
-	FieldID int64
-	Pred    *geometry.Predicate
+// SpatialIndex is optionally implemented by the column.Batch a filter is
+// evaluated on (a sealed segment's R-tree): the rows of a Geometry field
+// whose bounding box meets the given box, a superset of the rows any
+// spatial predicate with that query box can match. ok false: scan.
+type SpatialIndex interface {
+	SpatialCandidates(fieldID int64, minX, minY, maxX, maxY float64) (rows *bitset.Set, ok bool)
 }
 
 // tokenText is ANTLR's GetText of source text: its tokens without the

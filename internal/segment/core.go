@@ -43,6 +43,7 @@ type core struct {
 	norms    map[int64]*normCache // vector field -> row norms (COSINE) or lengths (BM25); map immutable
 	pkSorted pkOrder              // sealed only: offsets sorted by primary key, the key index
 	stats    statsTable           // sealed only
+	spatial  spatialTrees         // sealed only: R-trees of Geometry fields (rtree.go)
 }
 
 func newCore(id, partitionID int64, l *layout, sealed bool) *core {

@@ -42,6 +42,9 @@ type operand struct {
 	pos     int
 	tpl     bool // a constant that came from a {template}
 	iso     bool // a constant from ISO '...': microseconds, for Timestamptz fields only
+	// interval is set on an INTERVAL '...' constant, and on the oArith
+	// operand `ts ± INTERVAL '...'` built from it.
+	interval *interval
 }
 
 // plainError is reported without the "cannot parse expression" prefix, as
@@ -122,7 +125,11 @@ func (c *checker) check(a *ast) (operand, error) {
 		}
 		return operand{kind: oConst, v: value{kind: vInt, i: us}, pos: a.pos, iso: true}, nil
 	case aInterval:
-		return operand{}, errAt(a.pos, "INTERVAL arithmetic on timestamptz fields is not supported by Milvago yet: %s", c.src(a))
+		iv, err := parseInterval(a.text)
+		if err != nil {
+			return operand{}, errAt(a.pos, "%v", err)
+		}
+		return operand{kind: oConst, v: value{kind: vString, s: a.text}, pos: a.pos, interval: &iv}, nil
 	case aBool:
 		return operand{kind: oConst, v: value{kind: vBool, b: a.b}, pos: a.pos}, nil
 	case aTemplate:
@@ -391,6 +398,15 @@ func (c *checker) compare(a *ast) (operand, error) {
 		}
 		n, err := c.fieldConst(a, l.f, op, r.v)
 		return operand{kind: oBool, n: n, pos: a.pos}, err
+	case l.kind == oArith && l.interval != nil && r.kind == oConst:
+		if r.v.kind != vInt || r.interval != nil {
+			return operand{}, errAt(a.pos, "a timestamptz with an INTERVAL compares with an ISO time: %s", c.src(a))
+		}
+		sign := int64(1)
+		if l.arith == arSub {
+			sign = -1
+		}
+		return operand{kind: oBool, n: &tsArithNode{f: l.f, sign: sign, iv: *l.interval, op: op, v: r.v.i}, pos: a.pos}, nil
 	case l.kind == oArith && r.kind == oConst:
 		if !r.v.isNum() {
 			return operand{}, errAt(a.pos, "comparisons between %s and %s are not supported", l.f.typeName(), r.v.typeName())
@@ -465,6 +481,12 @@ func (c *checker) arith(a *ast) (operand, error) {
 		return operand{}, err
 	}
 	op := arithOpOf(a.op)
+	if l.interval != nil || r.interval != nil {
+		if l.kind != oField || r.interval == nil {
+			return operand{}, errAt(a.pos, "an INTERVAL can only be added to or subtracted from a timestamptz field: %s", c.src(a))
+		}
+		return c.tsInterval(a, l.f, op, *r.interval)
+	}
 	if l.kind == oConst && r.kind == oConst && (l.tpl || r.tpl) {
 		return operand{}, errAt(a.pos, "placeholder was not supported between two constants with operator: %s", op)
 	}

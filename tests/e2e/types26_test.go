@@ -282,6 +282,9 @@ func TestTimestamptzEndToEnd(t *testing.T) {
 			{`ts == ISO '` + time.UnixMicro(at(11)).UTC().Format(time.RFC3339Nano) + `'`, func(r tstzRow) bool { return r.valid && r.ts == at(11) }},
 			{`ts is null or ts2 < ISO '2025-01-01T00:00:00Z'`, func(r tstzRow) bool { return !r.valid || r.ts2 < base.UnixMicro() }},
 			{`not (ts >= ISO '2025-01-02T00:00:00Z')`, func(r tstzRow) bool { return r.valid && r.ts < lo.UnixMicro() }},
+			{`ts + INTERVAL 'P1DT6H' > ISO '2025-01-03T00:00:00Z'`, func(r tstzRow) bool { // whole seconds, as Milvus
+				return r.valid && time.UnixMicro(r.ts).Truncate(time.Second).Add(30*time.Hour).After(hi)
+			}},
 		} {
 			var want []int64
 			for id, row := range rows {

@@ -64,6 +64,11 @@ func FromFieldData(fd *schemapb.FieldData) (Column, error) {
 	case schemapb.DataType_Int64:
 		c = &Scalar[int64]{Type: t, Data: sc.GetLongData().GetData()}
 	case schemapb.DataType_Timestamptz:
+		if strs := sc.GetStringData(); strs != nil {
+			// ISO-8601 text, as clients send it and Milvus returns it.
+			c = &Scalar[string]{Type: t, Data: strs.GetData()}
+			break
+		}
 		c = &Scalar[int64]{Type: t, Data: sc.GetTimestamptzData().GetData()}
 	case schemapb.DataType_Float:
 		c = &Scalar[float32]{Type: t, Data: sc.GetFloatData().GetData()}
@@ -74,6 +79,11 @@ func FromFieldData(fd *schemapb.FieldData) (Column, error) {
 	case schemapb.DataType_JSON:
 		c = &Scalar[[]byte]{Type: t, Data: sc.GetJsonData().GetData()}
 	case schemapb.DataType_Geometry:
+		if wkt := sc.GetGeometryWktData(); wkt != nil {
+			// WKT text, as clients send it and Milvus returns it.
+			c = &Scalar[string]{Type: t, Data: wkt.GetData()}
+			break
+		}
 		c = &Scalar[[]byte]{Type: t, Data: sc.GetGeometryData().GetData()}
 	case schemapb.DataType_Array:
 		c = &Scalar[*schemapb.ScalarField]{Type: t, ElementType: sc.GetArrayData().GetElementType(), Data: sc.GetArrayData().GetData()}
@@ -237,7 +247,11 @@ func ToFieldData(c Column, f *schemapb.FieldSchema) *schemapb.FieldData {
 		scalars(&schemapb.ScalarField{Data: &schemapb.ScalarField_DoubleData{DoubleData: &schemapb.DoubleArray{Data: s.Data}}})
 		fd.ValidData = s.Valid
 	case *Scalar[string]:
-		scalars(&schemapb.ScalarField{Data: &schemapb.ScalarField_StringData{StringData: &schemapb.StringArray{Data: s.Data}}})
+		if s.Type == schemapb.DataType_Geometry {
+			scalars(&schemapb.ScalarField{Data: &schemapb.ScalarField_GeometryWktData{GeometryWktData: &schemapb.GeometryWktArray{Data: s.Data}}})
+		} else {
+			scalars(&schemapb.ScalarField{Data: &schemapb.ScalarField_StringData{StringData: &schemapb.StringArray{Data: s.Data}}})
+		}
 		fd.ValidData = s.Valid
 	case *Scalar[[]byte]:
 		if s.Type == schemapb.DataType_Geometry {

@@ -21,6 +21,8 @@ const (
 	aExists                  // kids[0]
 	aCall                    // text: lower-case function name; kids: args
 	aParen                   // kids[0]; kept so that String can show the user's grouping in errors
+	aISO                     // text: the time of ISO 'text', a Timestamptz constant
+	aInterval                // text: the duration of INTERVAL 'text'
 )
 
 // ast is an untyped syntax-tree node. pos is the byte offset of the node's

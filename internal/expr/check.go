@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/timestamptz"
 )
 
 // checker resolves names against the schema, checks types with Milvus's
@@ -15,6 +17,7 @@ type checker struct {
 	schema    *schemapb.CollectionSchema
 	text      string
 	templates map[string]*schemapb.TemplateValue
+	zone      string // time zone of ISO strings that name none
 }
 
 // opKind is what a checked sub-expression is.
@@ -38,6 +41,10 @@ type operand struct {
 	n       node
 	pos     int
 	tpl     bool // a constant that came from a {template}
+	iso     bool // a constant from ISO '...': microseconds, for Timestamptz fields only
+	// interval is set on an INTERVAL '...' constant, and on the oArith
+	// operand `ts ± INTERVAL '...'` built from it.
+	interval *interval
 }
 
 // plainError is reported without the "cannot parse expression" prefix, as
@@ -111,6 +118,18 @@ func (c *checker) check(a *ast) (operand, error) {
 		return operand{kind: oConst, v: value{kind: vFloat, f: f}, pos: a.pos}, nil
 	case aString:
 		return operand{kind: oConst, v: value{kind: vString, s: a.text}, pos: a.pos}, nil
+	case aISO:
+		us, err := timestamptz.Parse(a.text, c.zone)
+		if err != nil {
+			return operand{}, errAt(a.pos, "%v", err)
+		}
+		return operand{kind: oConst, v: value{kind: vInt, i: us}, pos: a.pos, iso: true}, nil
+	case aInterval:
+		iv, err := parseInterval(a.text)
+		if err != nil {
+			return operand{}, errAt(a.pos, "%v", err)
+		}
+		return operand{kind: oConst, v: value{kind: vString, s: a.text}, pos: a.pos, interval: &iv}, nil
 	case aBool:
 		return operand{kind: oConst, v: value{kind: vBool, b: a.b}, pos: a.pos}, nil
 	case aTemplate:
@@ -370,12 +389,24 @@ func (c *checker) compare(a *ast) (operand, error) {
 	case l.kind == oBool || r.kind == oBool:
 		return operand{}, errAt(a.pos, "comparison operations cannot be applied to boolean expressions: %s", c.src(a))
 	case l.kind == oField && r.kind == oConst:
+		if err := c.isoField(a, l, r); err != nil {
+			return operand{}, err
+		}
 		if r.tpl && !compatible(l.f.valueType(), r.v) {
 			// Milvus checks template values when filling them in.
 			return operand{}, errAt(a.pos, "cannot cast value to %s, value: %s", l.f.valueType(), r.v)
 		}
 		n, err := c.fieldConst(a, l.f, op, r.v)
 		return operand{kind: oBool, n: n, pos: a.pos}, err
+	case l.kind == oArith && l.interval != nil && r.kind == oConst:
+		if r.v.kind != vInt || r.interval != nil {
+			return operand{}, errAt(a.pos, "a timestamptz with an INTERVAL compares with an ISO time: %s", c.src(a))
+		}
+		sign := int64(1)
+		if l.arith == arSub {
+			sign = -1
+		}
+		return operand{kind: oBool, n: &tsArithNode{f: l.f, sign: sign, iv: *l.interval, op: op, v: r.v.i}, pos: a.pos}, nil
 	case l.kind == oArith && r.kind == oConst:
 		if !r.v.isNum() {
 			return operand{}, errAt(a.pos, "comparisons between %s and %s are not supported", l.f.typeName(), r.v.typeName())
@@ -450,6 +481,12 @@ func (c *checker) arith(a *ast) (operand, error) {
 		return operand{}, err
 	}
 	op := arithOpOf(a.op)
+	if l.interval != nil || r.interval != nil {
+		if l.kind != oField || r.interval == nil {
+			return operand{}, errAt(a.pos, "an INTERVAL can only be added to or subtracted from a timestamptz field: %s", c.src(a))
+		}
+		return c.tsInterval(a, l.f, op, *r.interval)
+	}
 	if l.kind == oConst && r.kind == oConst && (l.tpl || r.tpl) {
 		return operand{}, errAt(a.pos, "placeholder was not supported between two constants with operator: %s", op)
 	}
@@ -493,6 +530,15 @@ func (c *checker) arith(a *ast) (operand, error) {
 	return operand{kind: oArith, f: l.f, arith: op, operand: r.v, pos: a.pos}, nil
 }
 
+// isoField rejects an ISO '...' constant compared with anything but a
+// Timestamptz field, with Milvus's text.
+func (c *checker) isoField(a *ast, field, v operand) error {
+	if v.iso && (field.f.Type != schemapb.DataType_Timestamptz || len(field.f.Path) > 0) {
+		return errAt(a.pos, "field '%s' is not a timestamptz datatype", field.f)
+	}
+	return nil
+}
+
 func (c *checker) rangeExpr(a *ast) (operand, error) {
 	var lo, mid, hi *ast
 	var loInc, hiInc bool
@@ -531,6 +577,11 @@ func (c *checker) rangeExpr(a *ast) (operand, error) {
 	}
 	if lv.kind != oConst {
 		return operand{}, errAt(lo.pos, "lowerbound cannot be a non-const expression: %s", c.src(lo))
+	}
+	for _, b := range []operand{lv, hv} {
+		if err := c.isoField(a, m, b); err != nil {
+			return operand{}, err
+		}
 	}
 	if hv.kind != oConst {
 		return operand{}, errAt(hi.pos, "upperbound cannot be a non-const expression: %s", c.src(hi))
@@ -727,6 +778,9 @@ func (c *checker) call(a *ast) (operand, error) {
 		}
 		return operand{kind: oLen, f: o.f, pos: a.pos}, nil
 	default:
+		if o, ok, err := c.geoCall(a); ok {
+			return o, err
+		}
 		return operand{}, c.unknownFunction(a)
 	}
 	name := []string{"contains", "contains_all", "contains_any"}[op]

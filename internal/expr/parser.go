@@ -337,6 +337,17 @@ func (p *parser) prefix() (*ast, error) {
 		if p.peek().kind == tLParen {
 			return p.call(t)
 		}
+		// Milvus's keywords ISO and INTERVAL (either all lower or all upper
+		// case) before a string literal: ts > ISO '2025-01-01T00:00:00Z',
+		// ts + INTERVAL 'P1D' < ISO '...'.
+		if k := timeLiteral(t.text); k != 0 && p.peek().kind == tString {
+			s := p.next()
+			n, err := p.leaf(k, t)
+			if n != nil {
+				n.text = s.text
+			}
+			return n, err
+		}
 		n, err := p.leaf(aIdent, t)
 		if err != nil {
 			return nil, err
@@ -364,6 +375,17 @@ func (p *parser) prefix() (*ast, error) {
 		return n, nil
 	}
 	return nil, p.unexpected(t)
+}
+
+// timeLiteral is the node kind of a time keyword, or 0.
+func timeLiteral(word string) astKind {
+	switch word {
+	case "iso", "ISO":
+		return aISO
+	case "interval", "INTERVAL":
+		return aInterval
+	}
+	return 0
 }
 
 func (p *parser) leaf(kind astKind, t token) (*ast, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/milvago/milvago/internal/bitset"
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/timestamptz"
 )
 
 // Expr is an immutable typed filter plan, safe for concurrent use.
@@ -28,7 +29,13 @@ type Expr struct {
 // <text>, error: <detail>" (or, as in Milvus, "predicate is not a boolean
 // expression: <text>, data type: <type>").
 func Parse(schema *schemapb.CollectionSchema, text string, templates map[string]*schemapb.TemplateValue) (*Expr, error) {
-	e, err := parse(schema, text, templates)
+	return ParseInZone(schema, text, templates, timestamptz.DefaultZone)
+}
+
+// ParseInZone is Parse with the time zone (an IANA name) in which
+// `ISO '...'` strings without an offset are read.
+func ParseInZone(schema *schemapb.CollectionSchema, text string, templates map[string]*schemapb.TemplateValue, zone string) (*Expr, error) {
+	e, err := parse(schema, text, templates, zone)
 	var pe *plainError
 	if errors.As(err, &pe) {
 		return nil, errs.InvalidParameter("%s", pe.msg)
@@ -43,7 +50,7 @@ func Parse(schema *schemapb.CollectionSchema, text string, templates map[string]
 	return e, nil
 }
 
-func parse(schema *schemapb.CollectionSchema, text string, templates map[string]*schemapb.TemplateValue) (*Expr, error) {
+func parse(schema *schemapb.CollectionSchema, text string, templates map[string]*schemapb.TemplateValue, zone string) (*Expr, error) {
 	if strings.TrimSpace(text) == "" {
 		// As Milvus: an empty filter selects every row.
 		return newExpr(&constNode{b: true}), nil
@@ -58,7 +65,7 @@ func parse(schema *schemapb.CollectionSchema, text string, templates map[string]
 		}
 		return nil, positioned(text, err)
 	}
-	c := &checker{schema: schema, text: text, templates: templates}
+	c := &checker{schema: schema, text: text, templates: templates, zone: zone}
 	root, err := c.predicate(a)
 	if err != nil {
 		return nil, positioned(text, err)

@@ -29,7 +29,8 @@ func compatible(t schemapb.DataType, v value) bool {
 
 func isInteger(t schemapb.DataType) bool {
 	switch t {
-	case schemapb.DataType_Int8, schemapb.DataType_Int16, schemapb.DataType_Int32, schemapb.DataType_Int64:
+	case schemapb.DataType_Int8, schemapb.DataType_Int16, schemapb.DataType_Int32, schemapb.DataType_Int64,
+		schemapb.DataType_Timestamptz: // microseconds since the epoch, compared as Int64 (as Milvus)
 		return true
 	}
 	return false

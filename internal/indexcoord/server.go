@@ -202,9 +202,17 @@ func (s *Server) validate(req contract.CreateIndexRequest) (map[string]string, e
 	typ := strings.ToUpper(params["index_type"])
 	f := req.Field
 	if !column.IsVector(f.GetDataType()) {
+		geo := f.GetDataType() == schemapb.DataType_Geometry
 		switch typ {
 		case "", "AUTOINDEX":
 			typ = "INVERTED"
+			if geo {
+				typ = "RTREE" // Milvus's autoIndex.scalar geometry default
+			}
+		case "RTREE":
+			if !geo {
+				return nil, errs.InvalidParameter("RTREE index can only be built on geometry field, got %s", f.GetDataType())
+			}
 		case "INVERTED", "STL_SORT", "TRIE", "BITMAP", "NGRAM":
 		default:
 			return nil, errs.InvalidParameter("invalid index type: %s for scalar field: %s", params["index_type"], f.GetName())

@@ -24,6 +24,9 @@ func (s *Server) CreateDatabase(ctx context.Context, req *milvuspb.CreateDatabas
 	if err := validateDatabaseName(req.GetDbName()); err != nil {
 		return err
 	}
+	if err := checkZoneProperty(req.GetProperties()); err != nil {
+		return err
+	}
 	props := map[string]string{}
 	for _, p := range req.GetProperties() {
 		props[p.GetKey()] = p.GetValue()
@@ -89,9 +92,13 @@ func (s *Server) CreateCollection(ctx context.Context, req *milvuspb.CreateColle
 		}
 	}
 	level := req.GetConsistencyLevel()
+	props, err := s.createProperties(ctx, dbOf(ctx, req.GetDbName()), schema, req.GetProperties())
+	if err != nil {
+		return err
+	}
 	c, err := s.d.Root.CreateCollection(ctx, contract.CreateCollectionRequest{
 		DBName: dbOf(ctx, req.GetDbName()), Schema: schema, ShardsNum: shards,
-		ConsistencyLevel: level, Properties: req.GetProperties(), PartitionNames: partitions,
+		ConsistencyLevel: level, Properties: props, PartitionNames: partitions,
 	})
 	if err != nil {
 		return err
@@ -135,7 +142,7 @@ func (s *Server) DescribeCollection(ctx context.Context, req *milvuspb.DescribeC
 		return nil, err
 	}
 	return &milvuspb.DescribeCollectionResponse{
-		Schema: c.Schema, CollectionID: c.ID, CollectionName: c.Name, DbName: c.DBName,
+		Schema: describedSchema(c), CollectionID: c.ID, CollectionName: c.Name, DbName: c.DBName,
 		VirtualChannelNames: c.VChannels, PhysicalChannelNames: c.PChannels,
 		CreatedTimestamp: c.CreateTS, CreatedUtcTimestamp: uint64(tso.Physical(c.CreateTS).UnixMilli()),
 		ShardsNum: c.ShardsNum, Aliases: c.Aliases, ConsistencyLevel: c.ConsistencyLevel,
@@ -206,6 +213,9 @@ func (s *Server) AlterCollection(ctx context.Context, req *milvuspb.AlterCollect
 		return err
 	}
 	if err := s.checkAlterCollection(ctx, c, req); err != nil {
+		return err
+	}
+	if err := checkZoneProperty(req.GetProperties()); err != nil {
 		return err
 	}
 	return s.d.Root.AlterCollectionProperties(ctx, c.DBName, c.Name, req.GetProperties(), req.GetDeleteKeys())

@@ -44,6 +44,9 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	if n <= 0 {
 		return nil, errs.InvalidParameter("the num_rows (%d) of insert data should be greater than 0", numRows)
 	}
+	if fields, err = typedInput(c, fields); err != nil {
+		return nil, err
+	}
 	cols, err := insertColumns(c.Schema, fields, n, upsert)
 	if err != nil {
 		return nil, err
@@ -196,7 +199,7 @@ func (s *Server) Delete(ctx context.Context, req *milvuspb.DeleteRequest) (*milv
 			return nil, err
 		}
 	}
-	e, err := expr.Parse(c.Schema, req.GetExpr(), req.GetExprTemplateValues())
+	e, err := expr.ParseInZone(c.Schema, req.GetExpr(), req.GetExprTemplateValues(), collectionZone(c))
 	if err != nil {
 		return nil, err
 	}

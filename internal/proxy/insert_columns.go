@@ -320,6 +320,16 @@ func validateFieldPayload(fd *schemapb.FieldData, f *schemapb.FieldSchema) error
 		if sc.GetLongData().GetData() == nil && !optional {
 			return arrayMismatch("need long int array", "field", fd)
 		}
+	case schemapb.DataType_Geometry:
+		// WKT was converted to WKB before (geometryInput).
+		if sc.GetGeometryData() == nil && !optional {
+			return arrayMismatch("need geometry array", "geometry field", fd)
+		}
+	case schemapb.DataType_Timestamptz:
+		// ISO strings were converted to microseconds before (timestamptzInput).
+		if sc.GetTimestamptzData() == nil && (sc.GetData() != nil || !optional) {
+			return errInvalidMsg("timestamptz field data must be a string array")
+		}
 	case schemapb.DataType_Float:
 		data := sc.GetFloatData().GetData()
 		if data == nil && !optional {

@@ -51,9 +51,13 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 	if text == "" && limit <= 0 && !countOnly {
 		return nil, errs.InvalidParameter("empty expression should be used with limit")
 	}
+	zone, err := requestZone(c, req.GetQueryParams())
+	if err != nil {
+		return nil, err
+	}
 	var filter *expr.Expr
 	if text != "" {
-		if filter, err = expr.Parse(c.Schema, text, req.GetExprTemplateValues()); err != nil {
+		if filter, err = expr.ParseInZone(c.Schema, text, req.GetExprTemplateValues(), zone); err != nil {
 			return nil, err
 		}
 	}
@@ -78,9 +82,13 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 	if err != nil {
 		return nil, err
 	}
+	fds := fieldsDataFor(c.Schema, fetchIDs, r.Fields, dynKeys)
+	if err := s.timestamptzOutput(ctx, fds, zone, timeFields(req.GetQueryParams())); err != nil {
+		return nil, err
+	}
 	resp := &milvuspb.QueryResults{
 		CollectionName:   c.Name,
-		FieldsData:       fieldsDataFor(c.Schema, fetchIDs, r.Fields, dynKeys),
+		FieldsData:       fds,
 		OutputFields:     outNames,
 		PrimaryFieldName: pkField(c).GetName(),
 	}

@@ -474,7 +474,7 @@ func validateNullableAndDefault(f *schemapb.FieldSchema) error {
 			return mismatch("DataType_Double")
 		}
 	case *schemapb.ValueField_StringData:
-		if t != schemapb.DataType_VarChar && t != schemapb.DataType_Text {
+		if t != schemapb.DataType_VarChar && t != schemapb.DataType_Text && t != schemapb.DataType_Timestamptz && t != schemapb.DataType_Geometry {
 			return mismatch("DataType_VarChar")
 		}
 		if t == schemapb.DataType_VarChar {

@@ -65,9 +65,13 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		}
 		groupBy = &segment.GroupBy{FieldID: spec.GroupByFieldID, Size: max(spec.GroupSize, 1)}
 	}
+	zone, err := requestZone(c, req.GetSearchParams())
+	if err != nil {
+		return nil, err
+	}
 	var filter *expr.Expr
 	if strings.TrimSpace(req.GetDsl()) != "" {
-		if filter, err = expr.Parse(c.Schema, req.GetDsl(), req.GetExprTemplateValues()); err != nil {
+		if filter, err = expr.ParseInZone(c.Schema, req.GetDsl(), req.GetExprTemplateValues(), zone); err != nil {
 			return nil, err
 		}
 	}
@@ -111,6 +115,9 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		return nil, err
 	}
 	data := s.reduceSearch(c, spec, results, fetchIDs, dynKeys, outNames)
+	if err := s.timestamptzOutput(ctx, data.GetFieldsData(), zone, timeFields(req.GetSearchParams())); err != nil {
+		return nil, err
+	}
 	resp := &milvuspb.SearchResults{Results: data, CollectionName: c.Name, SessionTs: gts}
 	iter.finish(&s.iterTies, spec, resp, results, req.GetGuaranteeTimestamp())
 	if byIDs != nil {

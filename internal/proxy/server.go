@@ -107,6 +107,7 @@ type Server struct {
 	logger   *slog.Logger
 	sessions sessions
 	iterTies tieMemory // search iterator v2: keys returned at each page's bound
+	clients  clientSDKs
 }
 
 // New returns a proxy.

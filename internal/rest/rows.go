@@ -75,6 +75,12 @@ func rowsToColumns(schema *schemapb.CollectionSchema, rows []json.RawMessage, up
 		if err != nil {
 			return nil, restErr(errInvalidData, "%v", err)
 		}
+		if t := f.GetDataType(); t == schemapb.DataType_Timestamptz || t == schemapb.DataType_Geometry {
+			// ISO-8601 strings, sent on as string_data for the proxy to
+			// read in the collection's time zone, and WKT text, sent as
+			// geometry_wkt_data (as Milvus's REST server does).
+			col = &column.Scalar[string]{Type: t}
+		}
 		t := &target{f: f, col: col, dim: dim}
 		targets = append(targets, t)
 		byName[f.GetName()] = t

@@ -52,11 +52,13 @@ func status[Req any](ctx context.Context, req Req, fn func(context.Context, Req)
 
 // Connect tells the client who we are.
 func (s *Service) Connect(ctx context.Context, req *milvuspb.ConnectRequest) (*milvuspb.ConnectResponse, error) {
+	id := s.nextID.Add(1)
+	s.p.ClientConnected(id, req.GetClientInfo())
 	return &milvuspb.ConnectResponse{
 		Status: StatusOf(nil),
 		ServerInfo: &commonpb.ServerInfo{BuildTags: Version, GoVersion: runtime.Version(), DeployMode: s.deployMode,
 			Reserved: map[string]string{"server": "milvago"}},
-		Identifier: s.nextID.Add(1),
+		Identifier: id,
 	}, nil
 }
 

@@ -44,6 +44,7 @@ type core struct {
 	pkSorted pkOrder              // sealed only: offsets sorted by primary key, the key index
 	stats    statsTable           // sealed only
 	ranked   rankings             // search iterator pages: rankings of recent queries
+	spatial  spatialTrees         // sealed only: R-trees of Geometry fields (rtree.go)
 }
 
 func newCore(id, partitionID int64, l *layout, sealed bool) *core {

@@ -273,4 +273,4 @@ func (b *sessionResolverBuilder) Build(target resolver.Target, cc resolver.Clien
 type sessionResolver struct{ cancel context.CancelFunc }
 
 func (r *sessionResolver) ResolveNow(resolver.ResolveNowOptions) {}
-func (r *sessionResolver) Close()                               { r.cancel() }
+func (r *sessionResolver) Close()                                { r.cancel() }

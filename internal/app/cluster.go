@@ -238,11 +238,13 @@ func (n *roleNode) run(ctx context.Context) error {
 		case <-gctx.Done():
 		case <-lost:
 			n.logger.Error("lost the active session; stopping")
+		case <-n.sess.Lost():
+			n.logger.Error("lost the session lease; stopping")
 		}
 		n.ready.Store(false)
 		n.grpc.GracefulStop()
 		if gctx.Err() == nil {
-			return errors.New("app: lost the active coordinator session")
+			return errors.New("app: lost the session")
 		}
 		return nil
 	})
@@ -522,6 +524,14 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	}
 	n.ready.Store(true)
 	n.logger.Info("milvago proxy is ready", "grpc", n.addr)
+	g.Go(func() error {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-n.sess.Lost():
+			return errors.New("app: lost the session lease")
+		}
+	})
 	return g.Wait()
 }
 

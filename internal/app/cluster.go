@@ -469,25 +469,24 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 	return nil
 }
 
-// recoverOnQueryNodes reloads every loaded collection onto the query node
-// whenever a query node session appears (first start, or a restarted node
-// after the old one's lease expired): a new node serves nothing until told.
+// recoverOnQueryNodes reloads every loaded collection whenever the set of
+// query node sessions changes: a new node (first start, or a replacement
+// after a SIGKILL and the lease expiry) serves nothing until told, and when
+// the serving node's session expires the callers' connections move to a
+// live node, which must be given the collections.
 func (n *roleNode) recoverOnQueryNodes(ctx context.Context, qcoord *querycoord.Server) error {
-	seen := map[int64]bool{}
+	var seen []int64
 	for ms := range n.sess.Watch(ctx, "querynode") {
-		fresh := false
-		live := map[int64]bool{}
+		ids := make([]int64, 0, len(ms))
 		for _, m := range ms {
-			live[m.ServerID] = true
-			if !seen[m.ServerID] {
-				fresh = true
-			}
+			ids = append(ids, m.ServerID)
 		}
-		seen = live
-		if !fresh {
+		if slices.Equal(ids, seen) || len(ids) == 0 {
+			seen = ids
 			continue
 		}
-		n.logger.Info("query node joined; reloading loaded collections", "nodes", len(ms))
+		seen = ids
+		n.logger.Info("query nodes changed; reloading loaded collections", "nodes", len(ms))
 		if _, err := retry(ctx, n.logger, "reload collections on the query node", func() (struct{}, error) {
 			return struct{}{}, qcoord.Recover(ctx)
 		}); err != nil {

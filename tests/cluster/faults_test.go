@@ -84,6 +84,29 @@ func TestClusterQueryNodeKilled(t *testing.T) {
 	checkSearch(t, ctx, cli, "kill", vecs, 10, 500)
 }
 
+// TestClusterQueryNodeFailover runs two query nodes; killing them one at a
+// time leaves the collection served by the other: the callers' connections
+// move to the live session and querycoord loads the collection onto it.
+func TestClusterQueryNodeFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster of processes")
+	}
+	c := startCluster(t, "mixcoord", "streamingnode", "datanode", "querynode-1:querynode", "querynode-2:querynode", "indexnode", "proxy")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	vecs := flow(t, ctx, cli, "twonodes", 800)
+	checkSearch(t, ctx, cli, "twonodes", vecs, 5)
+	for _, victim := range []string{"querynode-1", "querynode-2"} {
+		c.roles[victim].kill()
+		c.add(t, victim+"-again:querynode").waitReady(t, 60*time.Second)
+		eventually(t, 60*time.Second, "search after "+victim+" was killed", func() error {
+			return searchFinds(ctx, cli, "twonodes", vecs[5], 5)
+		})
+	}
+	checkSearch(t, ctx, cli, "twonodes", vecs, 5, 700)
+}
+
 // TestClusterCoordinatorFailover runs two mixcoords: one is active, the
 // other stands by; killing the active one with SIGKILL hands over once its
 // session lease expires, and the cluster keeps serving DDL and reads.

@@ -171,11 +171,13 @@ func TestQueryNodeAndStreamingRoundTrip(t *testing.T) {
 	if err := e.node.LoadCollection(ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
 		t.Fatal(err)
 	}
+	// Progress only grows: the remote answer lies between two direct ones.
 	for {
+		before, _, _ := e.qn.Progress(ctx, coll)
 		p, ok, err := e.node.Progress(ctx, coll)
-		dp, dok, _ := e.qn.Progress(ctx, coll)
-		if err != nil || !ok || p != dp || ok != dok {
-			t.Fatalf("progress over the wire %d %v %v, direct %d %v", p, ok, err, dp, dok)
+		after, _, _ := e.qn.Progress(ctx, coll)
+		if err != nil || !ok || p < before || p > after {
+			t.Fatalf("progress over the wire %d %v %v, direct %d..%d", p, ok, err, before, after)
 		}
 		if p == 100 {
 			break

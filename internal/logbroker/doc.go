@@ -20,8 +20,34 @@
 //     NewNATS connects to an external server (cluster mode);
 //     StartEmbedded runs nats-server in this process (standalone) and
 //     returns an Embedded whose Log is a NATS.
+//   - Kafka: one single-partition topic per channel through franz-go
+//     (github.com/twmb/franz-go); NewKafka connects to a Kafka cluster.
 //
-// Both run the conformance suite in package logbrokertest.
+// All run the conformance suite in package logbrokertest.
+//
+// # Mapping to Kafka
+//
+// Channel c is the topic <prefix><escaped c> (prefix "milvago-log-"),
+// created on first Append or Read with one partition, the configured
+// replication factor, min.insync.replicas=2 from 3 replicas up, no time or
+// size retention (cleanup.policy=delete, retention.ms=-1,
+// retention.bytes=-1: only Truncate removes messages) and a
+// max.message.bytes that fits MaxMessageBytes plus properties. A message's
+// ID is its offset + 1, so IDs are contiguous. Append is a synchronous
+// produce with acks=all and the idempotent producer; properties are record
+// headers, byte for byte. Latest is the high watermark (the ID of the
+// last message, unchanged when everything is truncated). Truncate(upTo)
+// clamps upTo to the high watermark and calls DeleteRecords, which moves
+// the partition's log start offset to it; the log start offset is the
+// truncation point T (IDs <= T are gone), kept by Kafka across restarts
+// and seen by every process. Read(after) fails with ErrTruncated when
+// 0 < after < T, and otherwise starts a franz-go client of its own that
+// consumes the partition directly (no consumer group, nothing stored in
+// the brokers) from offset after. Its reset policy is "none", so a
+// truncation that passes the reader makes its next fetch fail with
+// OffsetOutOfRange, reported as ErrTruncated, instead of restarting at
+// the oldest message; truncations through the same Kafka value are also
+// caught for records already fetched.
 //
 // # Mapping to JetStream
 //

@@ -238,7 +238,12 @@ func (n *NATS) truncPoint(ctx context.Context, channel string, fresh bool) (Mess
 // readMark reads channel's stored truncation point and the stream sequence
 // of the message holding it (0, 0 if none).
 func (n *NATS) readMark(ctx context.Context, channel string) (MessageID, uint64, error) {
-	raw, err := n.stream.GetLastMsgForSubject(ctx, n.truncSubject(channel))
+	var raw *jetstream.RawStreamMsg
+	err := retryAPI(ctx, func(ctx context.Context) error {
+		var err error
+		raw, err = n.stream.GetLastMsgForSubject(ctx, n.truncSubject(channel))
+		return err
+	})
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
 		return 0, 0, nil
@@ -266,7 +271,12 @@ func (n *NATS) noteTrunc(channel string, t MessageID) MessageID {
 
 // lastSeq returns the sequence of channel's last stored message, 0 if none.
 func (n *NATS) lastSeq(ctx context.Context, channel string) (MessageID, error) {
-	raw, err := n.stream.GetLastMsgForSubject(ctx, n.dataSubject(channel))
+	var raw *jetstream.RawStreamMsg
+	err := retryAPI(ctx, func(ctx context.Context) error {
+		var err error
+		raw, err = n.stream.GetLastMsgForSubject(ctx, n.dataSubject(channel))
+		return err
+	})
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
 		return 0, nil
@@ -375,11 +385,16 @@ func (n *NATS) Read(ctx context.Context, channel string, after MessageID) (Reade
 	} else if after < t {
 		return nil, fmt.Errorf("logbroker: read %q after %d (truncated up to %d): %w", channel, after, t, ErrTruncated)
 	}
-	cons, err := n.js.OrderedConsumer(ctx, n.name, jetstream.OrderedConsumerConfig{
-		FilterSubjects:    []string{n.dataSubject(channel)},
-		DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
-		OptStartSeq:       uint64(after) + 1,
-		InactiveThreshold: readerInactive,
+	var cons jetstream.Consumer
+	err = retryAPI(ctx, func(ctx context.Context) error {
+		var err error
+		cons, err = n.js.OrderedConsumer(ctx, n.name, jetstream.OrderedConsumerConfig{
+			FilterSubjects:    []string{n.dataSubject(channel)},
+			DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+			OptStartSeq:       uint64(after) + 1,
+			InactiveThreshold: readerInactive,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("logbroker: read %q: %w", channel, n.mapErr(err))
@@ -527,4 +542,44 @@ func (n *NATS) Close() error {
 	}
 	n.nc.Close()
 	return nil
+}
+
+// apiAttempt bounds one attempt of an idempotent JetStream API request.
+const apiAttempt = 5 * time.Second
+
+// retryAPI runs an idempotent JetStream API request until it succeeds,
+// fails for a reason other than the cluster being unavailable, or ctx
+// ends. A request sent while the cluster elects a meta or stream leader
+// (a server was lost) gets no answer at all, so each attempt has its own
+// timeout; the nats client would otherwise wait for ctx.
+func retryAPI(ctx context.Context, f func(ctx context.Context) error) error {
+	wait := 50 * time.Millisecond
+	for {
+		actx, cancel := context.WithTimeout(ctx, apiAttempt)
+		err := f(actx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !transient(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// transient reports an error that a JetStream cluster without a leader
+// returns: no answer, no responders, or "temporarily unavailable" (503).
+func transient(err error) bool {
+	var apiErr *jetstream.APIError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout),
+		errors.Is(err, nats.ErrNoResponders), errors.Is(err, jetstream.ErrNoStreamResponse):
+		return true
+	case errors.As(err, &apiErr):
+		return apiErr.Code == 503
+	}
+	return false
 }

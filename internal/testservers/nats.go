@@ -2,12 +2,16 @@ package testservers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // NATSCluster is a NATS JetStream cluster of real nats-server processes.
@@ -81,6 +85,9 @@ func StartNATS(t testing.TB, n int) *NATSCluster {
 	}
 	start := time.Now()
 	startAll(t, procs)
+	if n > 1 {
+		c.settle(t)
+	}
 	t.Logf("nats cluster of %d ready in %v: %s", n, time.Since(start).Round(time.Millisecond), c.URL())
 	return c
 }
@@ -97,3 +104,73 @@ func (c *NATSCluster) URLs() []string {
 // URL returns every node's client URL joined by commas, the form
 // logbroker.NATSConfig.URL and nats.Connect take.
 func (c *NATSCluster) URL() string { return strings.Join(c.URLs(), ",") }
+
+// settle waits until JetStream requests work through every node: healthz
+// passes as soon as a meta leader is known, but for a second or so after
+// that the servers still open and de-duplicate their route connections,
+// and a reply crossing a route closed in that churn is lost (the request
+// times out although it was carried out). So, until one pass succeeds
+// entirely, through each node in turn: create a stream with one replica
+// per node, publish to it, read its info; then delete it.
+func (c *NATSCluster) settle(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), startTimeout)
+	defer cancel()
+	const stream = "TESTSERVERS_PROBE"
+	probe := func(url string) error {
+		nc, err := nats.Connect(url, nats.Timeout(2*time.Second))
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return err
+		}
+		op, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		s, err := js.CreateOrUpdateStream(op, jetstream.StreamConfig{
+			Name: stream, Subjects: []string{"testservers.probe"}, Replicas: len(c.Nodes),
+			Storage: jetstream.MemoryStorage,
+		})
+		if err != nil {
+			return fmt.Errorf("create probe stream: %w", err)
+		}
+		if _, err := js.Publish(op, "testservers.probe", []byte("x")); err != nil {
+			return fmt.Errorf("publish: %w", err)
+		}
+		if _, err := s.Info(op); err != nil {
+			return fmt.Errorf("stream info: %w", err)
+		}
+		return nil
+	}
+	var last error
+	for ctx.Err() == nil {
+		last = nil
+		for _, n := range c.Nodes {
+			if err := probe(n.URL); err != nil {
+				last = fmt.Errorf("%s: %w", n.Name, err)
+				break
+			}
+		}
+		if last == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if last != nil {
+		t.Fatalf("nats cluster: JetStream not working after %v: %v", startTimeout, errors.Join(last, ctx.Err()))
+	}
+	nc, err := nats.Connect(c.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := js.DeleteStream(ctx, stream); err != nil {
+		t.Fatalf("nats cluster: delete probe stream: %v", err)
+	}
+}

@@ -1,0 +1,571 @@
+package logbroker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// DefaultTopicPrefix is KafkaConfig.TopicPrefix when left empty.
+const DefaultTopicPrefix = "milvago-log-"
+
+// DefaultKafkaMaxMessageBytes is KafkaConfig.MaxMessageBytes when left
+// empty: the same 1 MiB - 4 KiB as an external NATS with its default
+// max_payload, so the proxy splits inserts alike on both.
+const DefaultKafkaMaxMessageBytes = 1<<20 - propsReserve
+
+// kafkaBatchOverhead is what a record batch of one record adds to its
+// payload and headers: the batch header (61 bytes) and the record's
+// varints, rounded up generously.
+const kafkaBatchOverhead = 1 << 10
+
+// maxTopicLen is Kafka's limit on a topic name.
+const maxTopicLen = 249
+
+// KafkaConfig configures a Kafka log.
+type KafkaConfig struct {
+	// Brokers are the seed brokers, "host:port".
+	Brokers []string
+	// TopicPrefix prefixes the topic of every channel, so that several
+	// Milvago instances can share a Kafka cluster. Letters, digits, '-'
+	// and '_' only ('.' would collide with '_' in Kafka's metric names).
+	// Empty means DefaultTopicPrefix.
+	TopicPrefix string
+	// ReplicationFactor of the topics the log creates. 0 means the
+	// brokers' default.replication.factor. With 3 or more, topics also
+	// get min.insync.replicas=2, so that an acknowledged append is on at
+	// least two brokers.
+	ReplicationFactor int
+	// MaxMessageBytes is the largest payload Append accepts; topics are
+	// created with a max.message.bytes that fits it with properties.
+	// 0 means DefaultKafkaMaxMessageBytes.
+	MaxMessageBytes int
+	// Options are extra franz-go client options (TLS, SASL, ...), used
+	// by the log's client and by every reader's.
+	Options []kgo.Opt
+}
+
+// Validate reports a configuration error.
+func (c KafkaConfig) Validate() error {
+	if len(c.Brokers) == 0 {
+		return errors.New("logbroker: kafka: no brokers")
+	}
+	if c.TopicPrefix != "" && !prefixRE.MatchString(c.TopicPrefix) {
+		return fmt.Errorf("logbroker: kafka: topic prefix %q: only letters, digits, '-' and '_' allowed", c.TopicPrefix)
+	}
+	if c.ReplicationFactor < 0 || c.ReplicationFactor > 32767 {
+		return fmt.Errorf("logbroker: kafka: replication factor %d", c.ReplicationFactor)
+	}
+	if c.MaxMessageBytes < 0 || c.MaxMessageBytes > 64<<20 {
+		return fmt.Errorf("logbroker: kafka: max message bytes %d: want 0 (default) up to 64 MiB", c.MaxMessageBytes)
+	}
+	return nil
+}
+
+func (c KafkaConfig) withDefaults() KafkaConfig {
+	if c.TopicPrefix == "" {
+		c.TopicPrefix = DefaultTopicPrefix
+	}
+	if c.MaxMessageBytes == 0 {
+		c.MaxMessageBytes = DefaultKafkaMaxMessageBytes
+	}
+	return c
+}
+
+// Kafka is a Log over Kafka: one single-partition topic per channel, so a
+// message's ID is its offset + 1 and IDs are contiguous. See the package
+// documentation for the mapping and its guarantees.
+type Kafka struct {
+	cfg      KafkaConfig
+	cl       *kgo.Client // produces, and carries the admin requests
+	adm      *kadm.Client
+	topicMax int // max.message.bytes of the topics: payload + headers + batch
+	logger   *slog.Logger
+
+	mu      sync.Mutex           // guards topics, trunc, readers and closed
+	topics  map[string]bool      // topics known to exist with one partition
+	trunc   map[string]MessageID // truncation points seen by this value
+	readers map[*kafkaReader]struct{}
+	closed  bool
+}
+
+var _ Log = (*Kafka)(nil)
+
+// NewKafka connects to the brokers in cfg and checks that they answer.
+// Topics are created on first use of a channel. A nil logger discards.
+func NewKafka(ctx context.Context, cfg KafkaConfig, logger *slog.Logger) (*Kafka, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg = cfg.withDefaults()
+	k := &Kafka{
+		cfg:      cfg,
+		topicMax: cfg.MaxMessageBytes + propsReserve + kafkaBatchOverhead,
+		logger:   logger.With("component", "logbroker", "kafka", strings.Join(cfg.Brokers, ",")),
+		topics:   make(map[string]bool),
+		trunc:    make(map[string]MessageID),
+		readers:  make(map[*kafkaReader]struct{}),
+	}
+	opts := append([]kgo.Opt{
+		kgo.SeedBrokers(cfg.Brokers...),
+		kgo.WithLogger(kgoLogger{k.logger}),
+		// An append is acknowledged by every in-sync replica (acks=all,
+		// the default with the idempotent producer), and sent at once:
+		// Append waits for its record, so lingering only adds latency.
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerLinger(0),
+		kgo.ProducerBatchMaxBytes(int32(k.topicMax)),
+	}, cfg.Options...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("logbroker: kafka client %v: %w", cfg.Brokers, err)
+	}
+	if err := cl.Ping(ctx); err != nil {
+		cl.Close()
+		return nil, fmt.Errorf("logbroker: kafka %v not reachable: %w", cfg.Brokers, err)
+	}
+	k.cl, k.adm = cl, kadm.NewClient(cl)
+	return k, nil
+}
+
+// topic returns channel's topic: the prefix, then the channel name with
+// every byte outside [A-Za-z0-9-] escaped, '_' as "__" and any other as
+// "_XX" (hex). The mapping is injective and never emits '.', which Kafka
+// treats as equal to '_' when it checks topic names for collisions.
+func (k *Kafka) topic(channel string) (string, error) {
+	var b strings.Builder
+	b.WriteString(k.cfg.TopicPrefix)
+	for i := 0; i < len(channel); i++ {
+		c := channel[i]
+		switch {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-':
+			b.WriteByte(c)
+		case c == '_':
+			b.WriteString("__")
+		default:
+			b.WriteByte('_')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+		}
+	}
+	if b.Len() > maxTopicLen {
+		return "", fmt.Errorf("channel name too long for a Kafka topic (%d > %d bytes): %w", b.Len(), maxTopicLen, ErrNoSuchChannel)
+	}
+	return b.String(), nil
+}
+
+// channelTopic checks channel and returns its topic.
+func (k *Kafka) channelTopic(channel string) (string, error) {
+	if err := checkChannel(channel); err != nil {
+		return "", err
+	}
+	return k.topic(channel)
+}
+
+func (k *Kafka) isClosed() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.closed
+}
+
+// mapErr turns client errors into the contract's errors.
+func (k *Kafka) mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case k.isClosed(), errors.Is(err, kgo.ErrClientClosed):
+		return fmt.Errorf("%w (%w)", ErrClosed, err)
+	case errors.Is(err, kerr.MessageTooLarge), errors.Is(err, kerr.RecordListTooLarge):
+		return fmt.Errorf("%w (%w)", ErrTooLarge, err)
+	}
+	return err
+}
+
+// ensureTopic creates channel's topic unless this value knows it exists:
+// one partition, the configured replication, no time or size retention
+// (only Truncate removes messages), max.message.bytes for the payload
+// limit. A topic that already exists must have one partition.
+func (k *Kafka) ensureTopic(ctx context.Context, topic string) error {
+	k.mu.Lock()
+	known := k.topics[topic]
+	k.mu.Unlock()
+	if known {
+		return nil
+	}
+	str := func(s string) *string { return &s }
+	configs := map[string]*string{
+		"cleanup.policy":    str("delete"),
+		"retention.ms":      str("-1"),
+		"retention.bytes":   str("-1"),
+		"max.message.bytes": str(strconv.Itoa(k.topicMax)),
+	}
+	rf := int16(-1)
+	if k.cfg.ReplicationFactor > 0 {
+		rf = int16(k.cfg.ReplicationFactor)
+	}
+	if k.cfg.ReplicationFactor >= 3 {
+		configs["min.insync.replicas"] = str("2")
+	}
+	_, err := k.adm.CreateTopic(ctx, 1, rf, configs, topic)
+	switch {
+	case err == nil:
+		k.logger.Debug("topic created", "topic", topic)
+	case errors.Is(err, kerr.TopicAlreadyExists):
+		details, err := k.adm.ListTopics(ctx, topic)
+		if err != nil {
+			return fmt.Errorf("describe topic %s: %w", topic, k.mapErr(err))
+		}
+		d, ok := details[topic]
+		if !ok || d.Err != nil {
+			return fmt.Errorf("describe topic %s: %w", topic, k.mapErr(errors.Join(d.Err, errors.New("not listed"))))
+		}
+		if n := len(d.Partitions); n != 1 {
+			return fmt.Errorf("topic %s has %d partitions, want 1 (created by something else?)", topic, n)
+		}
+	default:
+		return fmt.Errorf("create topic %s: %w", topic, k.mapErr(err))
+	}
+	k.mu.Lock()
+	k.topics[topic] = true
+	k.mu.Unlock()
+	return nil
+}
+
+// offsets returns the topic's log start offset (its truncation point: IDs
+// up to it are gone) and high watermark (the ID of its last message);
+// ok is false when the topic does not exist.
+func (k *Kafka) offsets(ctx context.Context, topic string) (start, end MessageID, ok bool, err error) {
+	lookup := func(l kadm.ListedOffsets, err error) (MessageID, bool, error) {
+		var se *kadm.ShardErrors
+		if err != nil && !errors.As(err, &se) {
+			return 0, false, k.mapErr(err)
+		}
+		o, found := l.Lookup(topic, 0)
+		switch {
+		case !found, errors.Is(o.Err, kerr.UnknownTopicOrPartition):
+			return 0, false, nil
+		case o.Err != nil:
+			return 0, false, k.mapErr(o.Err)
+		case err != nil:
+			return 0, false, k.mapErr(err)
+		}
+		return MessageID(o.Offset), true, nil
+	}
+	start, ok, err = lookup(k.adm.ListStartOffsets(ctx, topic))
+	if err != nil || !ok {
+		return 0, 0, false, err
+	}
+	end, ok, err = lookup(k.adm.ListEndOffsets(ctx, topic))
+	if err != nil || !ok {
+		return 0, 0, false, err
+	}
+	return start, end, true, nil
+}
+
+// noteTrunc records a truncation point seen for channel and returns the
+// highest one seen.
+func (k *Kafka) noteTrunc(channel string, t MessageID) MessageID {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if old := k.trunc[channel]; old > t {
+		return old
+	}
+	k.trunc[channel] = t
+	return t
+}
+
+// Append implements Log. It returns once the partition leader has the
+// record and every in-sync replica has acknowledged it (acks=all). If it
+// fails with a timeout the record may still have been stored.
+func (k *Kafka) Append(ctx context.Context, channel string, payload []byte, props map[string]string) (MessageID, error) {
+	topic, err := k.channelTopic(channel)
+	if err != nil {
+		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, err)
+	}
+	if limit := k.MaxMessageBytes(); len(payload) > limit {
+		return 0, fmt.Errorf("logbroker: append to %q: %d bytes > %d: %w", channel, len(payload), limit, ErrTooLarge)
+	}
+	if size := propsSize(props); size > MaxPropertiesBytes {
+		return 0, fmt.Errorf("logbroker: append to %q: properties take %d bytes > %d: %w", channel, size, MaxPropertiesBytes, ErrTooLarge)
+	}
+	if k.isClosed() {
+		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, ErrClosed)
+	}
+	if err := k.ensureTopic(ctx, topic); err != nil {
+		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, err)
+	}
+	// The client keeps the record until it is acknowledged: copy what
+	// the caller may reuse once Append returns (on a timeout, too).
+	rec := &kgo.Record{Topic: topic, Partition: 0, Value: slices.Clone(payload)}
+	if rec.Value == nil {
+		rec.Value = []byte{}
+	}
+	for key, v := range props {
+		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: key, Value: []byte(v)})
+	}
+	if err := k.cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, k.mapErr(err))
+	}
+	return MessageID(rec.Offset + 1), nil
+}
+
+// Latest implements Log: the topic's high watermark, which is the ID of
+// its last message (offset + 1) and stays where it is when DeleteRecords
+// removes everything.
+func (k *Kafka) Latest(ctx context.Context, channel string) (MessageID, error) {
+	topic, err := k.channelTopic(channel)
+	if err != nil {
+		return 0, fmt.Errorf("logbroker: latest of %q: %w", channel, err)
+	}
+	start, end, _, err := k.offsets(ctx, topic)
+	if err != nil {
+		return 0, fmt.Errorf("logbroker: latest of %q: %w", channel, err)
+	}
+	k.noteTrunc(channel, start)
+	return end, nil
+}
+
+// Truncate implements Log with DeleteRecords, which moves the topic's log
+// start offset to upTo (clamped to the high watermark): the records with
+// offsets below it, that is IDs up to upTo, are gone. Kafka keeps the log
+// start offset, so the truncation point survives restarts and is seen by
+// every process, and it never moves backwards.
+func (k *Kafka) Truncate(ctx context.Context, channel string, upTo MessageID) error {
+	topic, err := k.channelTopic(channel)
+	if err != nil {
+		return fmt.Errorf("logbroker: truncate %q: %w", channel, err)
+	}
+	wrap := func(err error) error { return fmt.Errorf("logbroker: truncate %q up to %d: %w", channel, upTo, err) }
+	for attempt := 1; ; attempt++ {
+		start, end, ok, err := k.offsets(ctx, topic)
+		if err != nil {
+			return wrap(err)
+		}
+		k.noteTrunc(channel, start)
+		point := min(upTo, end)
+		if !ok || point <= start {
+			return nil
+		}
+		var os kadm.Offsets
+		os.Add(kadm.Offset{Topic: topic, Partition: 0, At: int64(point), LeaderEpoch: -1})
+		resp, err := k.adm.DeleteRecords(ctx, os)
+		if err != nil {
+			return wrap(k.mapErr(err))
+		}
+		r, found := resp.Lookup(topic, 0)
+		switch {
+		case !found:
+			return wrap(errors.New("no answer for the partition"))
+		case errors.Is(r.Err, kerr.OffsetOutOfRange) && attempt < 10:
+			continue // truncated further meanwhile: re-read the offsets
+		case r.Err != nil:
+			return wrap(k.mapErr(r.Err))
+		}
+		k.noteTrunc(channel, MessageID(r.LowWatermark))
+		return nil
+	}
+}
+
+// MaxMessageBytes implements Log.
+func (k *Kafka) MaxMessageBytes() int { return k.cfg.MaxMessageBytes }
+
+// Read implements Log. Each reader has its own franz-go client consuming
+// the channel's one partition directly (no consumer group, nothing stored
+// in the brokers), from offset after (the offset of ID after+1).
+func (k *Kafka) Read(ctx context.Context, channel string, after MessageID) (Reader, error) {
+	topic, err := k.channelTopic(channel)
+	if err != nil {
+		return nil, fmt.Errorf("logbroker: read %q: %w", channel, err)
+	}
+	if k.isClosed() {
+		return nil, fmt.Errorf("logbroker: read %q: %w", channel, ErrClosed)
+	}
+	if err := k.ensureTopic(ctx, topic); err != nil {
+		return nil, fmt.Errorf("logbroker: read %q: %w", channel, err)
+	}
+	start, end, ok, err := k.offsets(ctx, topic)
+	if err != nil {
+		return nil, fmt.Errorf("logbroker: read %q: %w", channel, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("logbroker: read %q: topic %s not found after creating it", channel, topic)
+	}
+	t := k.noteTrunc(channel, start)
+	if after == 0 {
+		after = t
+	} else if after < t {
+		return nil, fmt.Errorf("logbroker: read %q after %d (truncated up to %d): %w", channel, after, t, ErrTruncated)
+	}
+	// Past the end, start at the end and skip up to after: a fetch
+	// beyond the high watermark is out of range.
+	from := min(after, end)
+	opts := append([]kgo.Opt{
+		kgo.SeedBrokers(k.cfg.Brokers...),
+		kgo.WithLogger(kgoLogger{k.logger}),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().At(int64(from))}}),
+		// A truncation that passes the reader makes its next fetch out
+		// of range: report it (ErrTruncated) instead of silently
+		// restarting at the oldest message.
+		kgo.ConsumeResetOffset(kgo.NoResetOffset()),
+		kgo.FetchMaxPartitionBytes(int32(2 * k.topicMax)),
+	}, k.cfg.Options...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("logbroker: read %q: %w", channel, err)
+	}
+	r := &kafkaReader{k: k, channel: channel, cl: cl, pos: after}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		cl.Close()
+		return nil, fmt.Errorf("logbroker: read %q: %w", channel, ErrClosed)
+	}
+	k.readers[r] = struct{}{}
+	return r, nil
+}
+
+// kafkaReader reads one channel through its own client.
+type kafkaReader struct {
+	k       *Kafka
+	channel string
+	cl      *kgo.Client
+
+	mu     sync.Mutex    // guards pos, buf, closed, err; serialises Next
+	pos    MessageID     // last ID returned, or the Read's after
+	buf    []*kgo.Record // fetched, not yet returned
+	closed bool
+	err    error // sticky ErrTruncated
+}
+
+// Next implements Reader.
+func (r *kafkaReader) Next(ctx context.Context) (Message, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for {
+		if r.err != nil {
+			return Message{}, r.err
+		}
+		if r.closed {
+			return Message{}, fmt.Errorf("logbroker: next on %q: reader %w", r.channel, ErrClosed)
+		}
+		if err := ctx.Err(); err != nil {
+			return Message{}, err
+		}
+		// A truncation through this Kafka value may have passed us while
+		// the records sat in the buffer.
+		r.k.mu.Lock()
+		t := r.k.trunc[r.channel]
+		r.k.mu.Unlock()
+		if r.pos < t {
+			r.err = fmt.Errorf("logbroker: next on %q after %d (truncated up to %d): %w", r.channel, r.pos, t, ErrTruncated)
+			return Message{}, r.err
+		}
+		if len(r.buf) > 0 {
+			rec := r.buf[0]
+			r.buf[0] = nil
+			r.buf = r.buf[1:]
+			id := MessageID(rec.Offset + 1)
+			if id <= r.pos {
+				continue // before a Read position past the end
+			}
+			r.pos = id
+			return r.message(rec), nil
+		}
+		fetches := r.cl.PollRecords(ctx, 1000)
+		if fetches.IsClientClosed() {
+			return Message{}, fmt.Errorf("logbroker: next on %q: %w", r.channel, ErrClosed)
+		}
+		if err := ctx.Err(); err != nil {
+			return Message{}, err
+		}
+		for _, fe := range fetches.Errors() {
+			switch {
+			case errors.Is(fe.Err, kerr.OffsetOutOfRange):
+				r.err = fmt.Errorf("logbroker: next on %q after %d: %w (%w)", r.channel, r.pos, ErrTruncated, fe.Err)
+				return Message{}, r.err
+			case errors.Is(fe.Err, context.Canceled), errors.Is(fe.Err, context.DeadlineExceeded):
+				return Message{}, ctx.Err()
+			default:
+				// Retriable errors are retried by the client; anything it
+				// hands us is worth reporting, and the reader goes on.
+				return Message{}, fmt.Errorf("logbroker: next on %q: %w", r.channel, r.k.mapErr(fe.Err))
+			}
+		}
+		fetches.EachRecord(func(rec *kgo.Record) { r.buf = append(r.buf, rec) })
+	}
+}
+
+// message converts a record; the client does not reuse its buffers.
+func (r *kafkaReader) message(rec *kgo.Record) Message {
+	m := Message{ID: MessageID(rec.Offset + 1), Payload: rec.Value}
+	if m.Payload == nil {
+		m.Payload = []byte{}
+	}
+	for _, h := range rec.Headers {
+		if m.Properties == nil {
+			m.Properties = make(map[string]string, len(rec.Headers))
+		}
+		m.Properties[h.Key] = string(h.Value)
+	}
+	return m
+}
+
+// Close implements Reader: it closes the reader's client, which makes a
+// Next blocked in another goroutine return ErrClosed.
+func (r *kafkaReader) Close() error {
+	r.cl.Close()
+	r.k.mu.Lock()
+	delete(r.k.readers, r)
+	r.k.mu.Unlock()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	r.buf = nil
+	return nil
+}
+
+// Close implements Log: it closes every open reader (a blocked Next
+// returns ErrClosed) and the client.
+func (k *Kafka) Close() error {
+	k.mu.Lock()
+	if k.closed {
+		k.mu.Unlock()
+		return nil
+	}
+	k.closed = true
+	readers := make([]*kafkaReader, 0, len(k.readers))
+	for r := range k.readers {
+		readers = append(readers, r)
+	}
+	k.mu.Unlock()
+	for _, r := range readers {
+		r.Close()
+	}
+	k.cl.Close()
+	return nil
+}
+
+// kgoLogger sends franz-go's warnings and errors to slog.
+type kgoLogger struct{ l *slog.Logger }
+
+func (g kgoLogger) Level() kgo.LogLevel { return kgo.LogLevelWarn }
+
+func (g kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+	lvl := slog.LevelWarn
+	if level == kgo.LogLevelError {
+		lvl = slog.LevelError
+	}
+	g.l.Log(context.Background(), lvl, msg, keyvals...)
+}

@@ -77,7 +77,7 @@ type roleNode struct {
 
 	meta    *kv.Etcd
 	objects objstore.Store
-	log     *logbroker.NATS
+	log     logbroker.Log
 	sess    *kvSessions
 	conns   map[string]*grpc.ClientConn
 	grpc    *grpc.Server
@@ -132,13 +132,23 @@ func (n *roleNode) open(ctx context.Context) error {
 		}
 	}
 	if n.needsLog() {
-		if c.MQ.Type != config.MQNats {
-			return fmt.Errorf("app: mq.type %q: cluster mode supports natsmq (milvago.natsmq.url)", c.MQ.Type)
-		}
-		n.log, err = logbroker.NewNATS(ctx, logbroker.NATSConfig{URL: c.Milvago.NatsMQ.URL, StreamPrefix: c.Milvago.NatsMQ.StreamPrefix,
-			Replicas: c.Milvago.NatsMQ.Replicas}, n.logger)
-		if err != nil {
-			return fmt.Errorf("app: log broker %s: %w", c.Milvago.NatsMQ.URL, err)
+		switch c.MQ.Type {
+		case config.MQNats:
+			n.log, err = logbroker.NewNATS(ctx, logbroker.NATSConfig{URL: c.Milvago.NatsMQ.URL, StreamPrefix: c.Milvago.NatsMQ.StreamPrefix,
+				Replicas: c.Milvago.NatsMQ.Replicas}, n.logger)
+			if err != nil {
+				return fmt.Errorf("app: log broker %s: %w", c.Milvago.NatsMQ.URL, err)
+			}
+		case config.MQKafka:
+			if c.Kafka.SaslUsername != "" || c.Kafka.SSL.Enabled {
+				return fmt.Errorf("app: kafka.saslUsername / kafka.ssl.enabled: SASL and TLS towards Kafka are not supported in cluster mode yet")
+			}
+			n.log, err = logbroker.NewKafka(ctx, logbroker.KafkaConfig{Brokers: c.Kafka.BrokerList}, n.logger)
+			if err != nil {
+				return fmt.Errorf("app: log broker kafka %v: %w", c.Kafka.BrokerList, err)
+			}
+		default:
+			return fmt.Errorf("app: mq.type %q: cluster mode needs natsmq (milvago.natsmq.url) or kafka (kafka.brokerList)", c.MQ.Type)
 		}
 	}
 	n.sess = newSessions(n.meta, n.logger)

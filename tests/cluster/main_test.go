@@ -3,6 +3,7 @@
 package cluster
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,6 +20,7 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	flag.Parse()
 	if os.Getenv("MILVAGO_BIN") == "" && !testing.Short() {
 		dir, err := os.MkdirTemp("", "milvago-cluster-")
 		if err != nil {

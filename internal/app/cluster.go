@@ -77,7 +77,7 @@ type roleNode struct {
 
 	meta    *kv.Etcd
 	objects objstore.Store
-	log     *logbroker.NATS
+	log     logbroker.Log
 	sess    *kvSessions
 	conns   map[string]*grpc.ClientConn
 	grpc    *grpc.Server
@@ -132,13 +132,23 @@ func (n *roleNode) open(ctx context.Context) error {
 		}
 	}
 	if n.needsLog() {
-		if c.MQ.Type != config.MQNats {
-			return fmt.Errorf("app: mq.type %q: cluster mode supports natsmq (milvago.natsmq.url)", c.MQ.Type)
-		}
-		n.log, err = logbroker.NewNATS(ctx, logbroker.NATSConfig{URL: c.Milvago.NatsMQ.URL, StreamPrefix: c.Milvago.NatsMQ.StreamPrefix,
-			Replicas: c.Milvago.NatsMQ.Replicas}, n.logger)
-		if err != nil {
-			return fmt.Errorf("app: log broker %s: %w", c.Milvago.NatsMQ.URL, err)
+		switch c.MQ.Type {
+		case config.MQNats:
+			n.log, err = logbroker.NewNATS(ctx, logbroker.NATSConfig{URL: c.Milvago.NatsMQ.URL, StreamPrefix: c.Milvago.NatsMQ.StreamPrefix,
+				Replicas: c.Milvago.NatsMQ.Replicas}, n.logger)
+			if err != nil {
+				return fmt.Errorf("app: log broker %s: %w", c.Milvago.NatsMQ.URL, err)
+			}
+		case config.MQKafka:
+			if c.Kafka.SaslUsername != "" || c.Kafka.SSL.Enabled {
+				return fmt.Errorf("app: kafka.saslUsername / kafka.ssl.enabled: SASL and TLS towards Kafka are not supported in cluster mode yet")
+			}
+			n.log, err = logbroker.NewKafka(ctx, logbroker.KafkaConfig{Brokers: c.Kafka.BrokerList}, n.logger)
+			if err != nil {
+				return fmt.Errorf("app: log broker kafka %v: %w", c.Kafka.BrokerList, err)
+			}
+		default:
+			return fmt.Errorf("app: mq.type %q: cluster mode needs natsmq (milvago.natsmq.url) or kafka (kafka.brokerList)", c.MQ.Type)
 		}
 	}
 	n.sess = newSessions(n.meta, n.logger)
@@ -238,11 +248,13 @@ func (n *roleNode) run(ctx context.Context) error {
 		case <-gctx.Done():
 		case <-lost:
 			n.logger.Error("lost the active session; stopping")
+		case <-n.sess.Lost():
+			n.logger.Error("lost the session lease; stopping")
 		}
 		n.ready.Store(false)
 		n.grpc.GracefulStop()
 		if gctx.Err() == nil {
-			return errors.New("app: lost the active coordinator session")
+			return errors.New("app: lost the session")
 		}
 		return nil
 	})
@@ -467,25 +479,24 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 	return nil
 }
 
-// recoverOnQueryNodes reloads every loaded collection onto the query node
-// whenever a query node session appears (first start, or a restarted node
-// after the old one's lease expired): a new node serves nothing until told.
+// recoverOnQueryNodes reloads every loaded collection whenever the set of
+// query node sessions changes: a new node (first start, or a replacement
+// after a SIGKILL and the lease expiry) serves nothing until told, and when
+// the serving node's session expires the callers' connections move to a
+// live node, which must be given the collections.
 func (n *roleNode) recoverOnQueryNodes(ctx context.Context, qcoord *querycoord.Server) error {
-	seen := map[int64]bool{}
+	var seen []int64
 	for ms := range n.sess.Watch(ctx, "querynode") {
-		fresh := false
-		live := map[int64]bool{}
+		ids := make([]int64, 0, len(ms))
 		for _, m := range ms {
-			live[m.ServerID] = true
-			if !seen[m.ServerID] {
-				fresh = true
-			}
+			ids = append(ids, m.ServerID)
 		}
-		seen = live
-		if !fresh {
+		if slices.Equal(ids, seen) || len(ids) == 0 {
+			seen = ids
 			continue
 		}
-		n.logger.Info("query node joined; reloading loaded collections", "nodes", len(ms))
+		seen = ids
+		n.logger.Info("query nodes changed; reloading loaded collections", "nodes", len(ms))
 		if _, err := retry(ctx, n.logger, "reload collections on the query node", func() (struct{}, error) {
 			return struct{}{}, qcoord.Recover(ctx)
 		}); err != nil {
@@ -522,6 +533,14 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	}
 	n.ready.Store(true)
 	n.logger.Info("milvago proxy is ready", "grpc", n.addr)
+	g.Go(func() error {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-n.sess.Lost():
+			return errors.New("app: lost the session lease")
+		}
+	})
 	return g.Wait()
 }
 

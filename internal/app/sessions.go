@@ -30,7 +30,7 @@ type sessions interface {
 	// keeps the lease alive until ctx ends (then revokes it).
 	Register(ctx context.Context, role, addr string) (serverID int64, err error)
 	// Campaign blocks until this process holds role's active key (or ctx
-	// ends), and returns a channel closed if it loses it.
+	// ends), and returns a channel closed if it loses it (or ctx ends).
 	Campaign(ctx context.Context, role, addr string) (lost <-chan struct{}, err error)
 	// Members lists role's live members.
 	Members(ctx context.Context, role string) ([]member, error)
@@ -58,16 +58,22 @@ type kvSessions struct {
 
 	mu    sync.Mutex
 	lease kv.LeaseID // one lease for every key of this process
+	// lost is closed when the lease is lost (not when ctx ends): every key
+	// of the process is gone, and peers have moved its work.
+	lost     chan struct{}
+	lostOnce sync.Once
 }
 
 func newSessions(store kv.Store, logger *slog.Logger) *kvSessions {
-	return &kvSessions{kv: store, logger: logger}
+	return &kvSessions{kv: store, logger: logger, lost: make(chan struct{})}
 }
 
+// Lost is closed when the process's lease is lost.
+func (s *kvSessions) Lost() <-chan struct{} { return s.lost }
+
 // leaseFor grants the process lease once and keeps it alive until ctx
-// ends; losing it is fatal to the process's membership, so it cancels
-// onLost.
-func (s *kvSessions) leaseFor(ctx context.Context, onLost context.CancelCauseFunc) (kv.LeaseID, error) {
+// ends, then revokes it; when it is lost instead, Lost closes.
+func (s *kvSessions) leaseFor(ctx context.Context) (kv.LeaseID, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.lease != 0 {
@@ -82,7 +88,7 @@ func (s *kvSessions) leaseFor(ctx context.Context, onLost context.CancelCauseFun
 		err := s.kv.KeepAlive(ctx, id)
 		if err != nil {
 			s.logger.Error("session lease lost", "err", err)
-			onLost(err)
+			s.lostOnce.Do(func() { close(s.lost) })
 			return
 		}
 		rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -95,7 +101,7 @@ func (s *kvSessions) leaseFor(ctx context.Context, onLost context.CancelCauseFun
 }
 
 func (s *kvSessions) Register(ctx context.Context, role, addr string) (int64, error) {
-	lease, err := s.leaseFor(ctx, func(error) {})
+	lease, err := s.leaseFor(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -108,11 +114,19 @@ func (s *kvSessions) Register(ctx context.Context, role, addr string) (int64, er
 }
 
 func (s *kvSessions) Campaign(ctx context.Context, role, addr string) (<-chan struct{}, error) {
-	lost, cancel := context.WithCancelCause(context.Background())
-	lease, err := s.leaseFor(ctx, cancel)
+	lease, err := s.leaseFor(ctx)
 	if err != nil {
 		return nil, err
 	}
+	lost, cancel := context.WithCancelCause(context.Background())
+	context.AfterFunc(ctx, func() { cancel(ctx.Err()) })
+	go func() {
+		select {
+		case <-s.lost:
+			cancel(errors.New("session lease lost"))
+		case <-lost.Done():
+		}
+	}()
 	key := sessionPrefix + role
 	b, _ := json.Marshal(member{ServerID: int64(lease), Role: role, Address: addr})
 	for {

@@ -1,3 +1,5 @@
+//go:build linux
+
 package cluster
 
 import (
@@ -20,19 +22,13 @@ import (
 	"github.com/milvago/milvago/internal/testservers"
 )
 
-// binary builds cmd/milvago once per test binary (or takes MILVAGO_BIN).
+// binary returns the milvago binary: MILVAGO_BIN, or the one TestMain built.
 func binary(t *testing.T) string {
 	t.Helper()
 	if p := os.Getenv("MILVAGO_BIN"); p != "" {
 		return p
 	}
-	out := filepath.Join(t.TempDir(), "milvago")
-	cmd := exec.Command("go", "build", "-o", out, "github.com/milvago/milvago/cmd/milvago")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build milvago: %v\n%s", err, b)
-	}
-	return out
+	return builtBinary
 }
 
 // role is one `milvago run ROLE` process.
@@ -200,8 +196,14 @@ func (c *cluster) add(t *testing.T, spec string) *role {
 		kind = name
 	}
 	r := &role{name: name, bin: c.bin, dir: c.dir, metricsPort: testservers.FreePort(t)}
+	// Internal roles bind any free port (0) and advertise it in their
+	// session; the test dials only the proxies, which get a fixed one.
+	port := 0
+	if kind == "proxy" {
+		port = testservers.FreePort(t)
+	}
 	r.args = []string{"run", kind, "--config", c.config,
-		"--" + portFlag[kind] + "=" + fmt.Sprint(testservers.FreePort(t)),
+		"--" + portFlag[kind] + "=" + fmt.Sprint(port),
 		"--" + ipFlag[kind] + "=127.0.0.1",
 		"--common.MetricsPort=" + fmt.Sprint(r.metricsPort)}
 	r.start(t)

@@ -1,8 +1,11 @@
+//go:build linux
+
 package cluster
 
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -80,6 +83,85 @@ func TestClusterQueryNodeKilled(t *testing.T) {
 		return searchFinds(ctx, cli, "kill", vecs[10], 10)
 	})
 	checkSearch(t, ctx, cli, "kill", vecs, 10, 500)
+}
+
+// TestClusterQueryNodeFailover runs two query nodes. Killing one leaves
+// the collection served by the other once the dead node's session expires:
+// the callers' connections move to the live session and querycoord, which
+// watches the sessions, loads the collection onto it. Killing that one too
+// and starting a third brings reads back on the newcomer.
+func TestClusterQueryNodeFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster of processes")
+	}
+	c := startCluster(t, "mixcoord", "streamingnode", "datanode", "querynode-1:querynode", "querynode-2:querynode", "indexnode", "proxy")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	vecs := flow(t, ctx, cli, "twonodes", 800)
+	checkSearch(t, ctx, cli, "twonodes", vecs, 5)
+
+	c.roles["querynode-1"].kill()
+	eventually(t, 60*time.Second, "search with querynode-1 killed", func() error {
+		return searchFinds(ctx, cli, "twonodes", vecs[5], 5)
+	})
+	c.roles["querynode-2"].kill()
+	c.add(t, "querynode-3:querynode").waitReady(t, 60*time.Second)
+	eventually(t, 60*time.Second, "search on querynode-3", func() error {
+		return searchFinds(ctx, cli, "twonodes", vecs[5], 5)
+	})
+	checkSearch(t, ctx, cli, "twonodes", vecs, 5, 700)
+}
+
+// TestClusterWritePathKilled kills the streaming node and the data node
+// with SIGKILL after acknowledged inserts, starts new ones, and checks that
+// every acknowledged row is still there and that flush still completes:
+// the log keeps what was acknowledged, the data node replays it from its
+// checkpoint, and the new streaming node continues the channels.
+func TestClusterWritePathKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster of processes")
+	}
+	c := startCluster(t, "mixcoord", "streamingnode", "datanode", "querynode", "indexnode", "proxy")
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	vecs := flow(t, ctx, cli, "writes", 600)
+	insert := func(from, n int) error {
+		ids := make([]int64, n)
+		tags := make([]string, n)
+		for i := range ids {
+			ids[i], tags[i] = int64(from+i), "w"
+		}
+		_, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption("writes").WithInt64Column("id", ids).
+			WithVarcharColumn("tag", tags).WithFloatVectorColumn("v", dim, vectors(rand.New(rand.NewPCG(uint64(from), 1)), n)))
+		return err
+	}
+	if err := insert(10000, 50); err != nil {
+		t.Fatal(err)
+	}
+	c.roles["streamingnode"].kill()
+	c.roles["datanode"].kill()
+	if err := insert(20000, 1); err == nil {
+		t.Fatal("insert acknowledged with no streaming node")
+	}
+	c.add(t, "streamingnode-2:streamingnode").waitReady(t, 60*time.Second)
+	c.add(t, "datanode-2:datanode").waitReady(t, 60*time.Second)
+	eventually(t, 60*time.Second, "insert after the write path was replaced", func() error { return insert(30000, 50) })
+	if got := count(t, ctx, cli, "writes", `tag == "w"`); got != 100 {
+		t.Fatalf("acknowledged rows after the kill: %d, want 100", got)
+	}
+	ft, err := cli.Flush(ctx, milvusclient.NewFlushOption("writes"))
+	if err != nil {
+		t.Fatalf("flush after the kill: %v", err)
+	}
+	if err := ft.Await(ctx); err != nil {
+		t.Fatalf("flush await after the kill: %v", err)
+	}
+	if got := count(t, ctx, cli, "writes", "id >= 0"); got != 700 {
+		t.Fatalf("rows after flush: %d, want 700", got)
+	}
+	checkSearch(t, ctx, cli, "writes", vecs, 1, 599)
 }
 
 // TestClusterCoordinatorFailover runs two mixcoords: one is active, the

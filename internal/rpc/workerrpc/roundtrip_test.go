@@ -1,0 +1,244 @@
+package workerrpc_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/msgpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/datanode"
+	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/expr"
+	"github.com/milvago/milvago/internal/index"
+	"github.com/milvago/milvago/internal/indexnode"
+	"github.com/milvago/milvago/internal/kv"
+	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/msg"
+	"github.com/milvago/milvago/internal/objstore"
+	"github.com/milvago/milvago/internal/querynode"
+	"github.com/milvago/milvago/internal/rootcoord"
+	"github.com/milvago/milvago/internal/rpc/workerrpc"
+	"github.com/milvago/milvago/internal/segment"
+	"github.com/milvago/milvago/internal/streaming"
+)
+
+const (
+	pch  = "dml_0"
+	vch  = "dml_0_9v0"
+	coll = 9
+	part = 90
+	dim  = 2
+)
+
+func serve(t *testing.T, register func(*grpc.Server)) *grpc.ClientConn {
+	t.Helper()
+	l := bufconn.Listen(1 << 20)
+	g := grpc.NewServer()
+	register(g)
+	go g.Serve(l)
+	conn, err := grpc.NewClient("passthrough:///bufnet", grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+		return l.DialContext(ctx)
+	}), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(); g.Stop() })
+	return conn
+}
+
+type env struct {
+	ctx    context.Context
+	data   *datacoord.Server
+	qn     *querynode.Server
+	coll   *model.Collection
+	writer *workerrpc.StreamingClient
+	node   *workerrpc.QueryNodeClient
+	dnode  *workerrpc.DataNodeClient
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	store := kv.NewMemory()
+	log := logbroker.NewMemory(logbroker.MemoryConfig{})
+	objects := objstore.NewMemory()
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait(); log.Close(); store.Close() })
+	root, err := rootcoord.New(ctx, rootcoord.Default(), rootcoord.Deps{KV: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := datacoord.New(ctx, datacoord.Default(), datacoord.Deps{KV: store, IDs: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := streaming.New(streaming.Default(), streaming.Deps{Log: log, TSO: root, Segments: data})
+	dn := datanode.New(datanode.Deps{Log: log, Objects: objects, Coord: data, IDs: root})
+	e := &env{ctx: ctx, data: data}
+	e.writer = workerrpc.NewStreamingClient(serve(t, func(g *grpc.Server) { workerrpc.RegisterStreamingNode(g, w) }))
+	e.qn = querynode.New(querynode.Deps{Log: log, Objects: objects, Syncer: e.writer})
+	e.qn.Start(ctx)
+	e.node = workerrpc.NewQueryNodeClient(serve(t, func(g *grpc.Server) { workerrpc.RegisterQueryNode(g, e.qn, nil) }))
+	e.dnode = workerrpc.NewDataNodeClient(serve(t, func(g *grpc.Server) { workerrpc.RegisterDataNode(g, dn) }))
+	e.coll = &model.Collection{ID: coll, Name: "c", VChannels: []string{vch}, PChannels: []string{pch},
+		Partitions: []model.Partition{{ID: part, Name: model.DefaultPartition}},
+		Schema: &schemapb.CollectionSchema{Name: "c", Fields: []*schemapb.FieldSchema{
+			{FieldID: 100, Name: "id", DataType: schemapb.DataType_Int64, IsPrimaryKey: true},
+			{FieldID: 101, Name: "v", DataType: schemapb.DataType_FloatVector, TypeParams: []*commonpb.KeyValuePair{{Key: "dim", Value: "2"}}},
+			{FieldID: 102, Name: "tag", DataType: schemapb.DataType_VarChar, TypeParams: []*commonpb.KeyValuePair{{Key: "max_length", Value: "8"}}},
+		}}}
+	for _, run := range []func(context.Context) error{w.Run, dn.Run, e.qn.Run} {
+		wg.Go(func() { run(ctx) })
+	}
+	return e
+}
+
+func (e *env) insert(t *testing.T, pks ...int64) contract.AppendResult {
+	t.Helper()
+	var vecs []float32
+	var tags []string
+	for _, pk := range pks {
+		vecs = append(vecs, float32(pk), 1)
+		tags = append(tags, "t"+string(rune('a'+pk%3)))
+	}
+	f := e.coll.Schema.GetFields()
+	ins := &msgpb.InsertRequest{CollectionID: coll, PartitionID: part, NumRows: uint64(len(pks)), ShardName: vch,
+		FieldsData: []*schemapb.FieldData{
+			column.ToFieldData(&column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: pks}, f[0]),
+			column.ToFieldData(&column.FloatVector{Dim: dim, Data: vecs}, f[1]),
+			column.ToFieldData(&column.Scalar[string]{Type: schemapb.DataType_VarChar, Data: tags}, f[2]),
+		}}
+	r, err := e.writer.AppendInsert(e.ctx, pch, contract.Insert{CollectionID: coll, PartitionID: part, VChannel: vch, Rows: int64(len(pks)),
+		Bytes: int64(len(pks) * 24), Message: &msg.Message{Kind: msg.KindInsert, VChannel: vch, Insert: ins}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.SegmentID == 0 || r.TS == 0 {
+		t.Fatalf("append result %+v", r)
+	}
+	return r
+}
+
+func TestQueryNodeAndStreamingRoundTrip(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.ctx
+	if err := e.dnode.Watch(ctx, e.coll); err != nil {
+		t.Fatal(err)
+	}
+	e.insert(t, 1, 2, 3, 4, 5, 6)
+	// Seal through the client: the data node flushes the segment.
+	ids, _, err := e.writer.Seal(ctx, pch, vch, coll)
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("seal: %v, %v", ids, err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ok, _ := e.data.Flushed(ctx, ids)
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("segment not flushed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	seg, _, _ := e.data.Segment(ctx, ids[0])
+	cp, _ := e.data.GetCheckpoint(ctx, vch)
+	last := e.insert(t, 7, 8, 9)
+	del := &msg.Message{Kind: msg.KindDelete, VChannel: vch, Delete: &msgpb.DeleteRequest{CollectionID: coll, ShardName: vch, NumRows: 1,
+		PrimaryKeys: &schemapb.IDs{IdField: &schemapb.IDs_IntId{IntId: &schemapb.LongArray{Data: []int64{2}}}}}}
+	dr, err := e.writer.AppendDelete(ctx, pch, del)
+	if err != nil || dr.TS <= last.TS {
+		t.Fatalf("delete: %+v, %v", dr, err)
+	}
+
+	// Load through the client: one sealed segment plus the log after it.
+	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: cp, Sealed: []contract.SegmentPlan{{Segment: seg}}}
+	if err := e.node.LoadCollection(ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
+		t.Fatal(err)
+	}
+	// Progress only grows: the remote answer lies between two direct ones.
+	for {
+		before, _, _ := e.qn.Progress(ctx, coll)
+		p, ok, err := e.node.Progress(ctx, coll)
+		after, _, _ := e.qn.Progress(ctx, coll)
+		if err != nil || !ok || p < before || p > after {
+			t.Fatalf("progress over the wire %d %v %v, direct %d..%d", p, ok, err, before, after)
+		}
+		if p == 100 {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	filter, err := expr.Parse(e.coll.Schema, `tag != "tb" and id > 1`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sreq := &contract.SearchRequest{CollectionID: coll, VChannel: vch, GuaranteeTS: dr.TS, OutputFields: []int64{102},
+		Search: segment.SearchRequest{FieldID: 101, Queries: index.Dataset{Dim: dim, Float: []float32{0, 0, 9, 1}}, Metric: index.L2,
+			Params: index.SearchParams{K: 4}, Filter: filter}}
+	remote, err := e.node.Search(ctx, sreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct, err := e.qn.Search(ctx, sreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(remote, direct) {
+		t.Fatalf("search over the wire %+v, direct %+v", remote, direct)
+	}
+	if remote.NQ != 2 || remote.IntPKs[0] == 2 {
+		t.Fatalf("search result %+v", remote)
+	}
+	qreq := &contract.QueryRequest{CollectionID: coll, VChannel: vch, GuaranteeTS: dr.TS, Filter: filter, OutputFields: []int64{100, 102}}
+	qr, err := e.node.Query(ctx, qreq)
+	qd, _ := e.qn.Query(ctx, qreq)
+	if err != nil || !reflect.DeepEqual(qr, qd) || len(qr.IntPKs) == 0 {
+		t.Fatalf("query over the wire %+v (%v), direct %+v", qr, err, qd)
+	}
+	qreq.CountOnly, qreq.Filter, qreq.OutputFields = true, nil, nil
+	if n, err := e.node.Query(ctx, qreq); err != nil || n.Count != 8 {
+		t.Fatalf("count over the wire: %+v, %v", n, err)
+	}
+
+	// A shard the node does not serve: the Milvus error crosses intact.
+	_, errR := e.node.Query(ctx, &contract.QueryRequest{CollectionID: 77, VChannel: vch})
+	_, errD := e.qn.Query(ctx, &contract.QueryRequest{CollectionID: 77, VChannel: vch})
+	if !errors.Is(errR, errs.ErrCollectionNotLoaded) || errR.Error() != errD.Error() {
+		t.Fatalf("not loaded: remote %v, direct %v", errR, errD)
+	}
+	if err := e.node.ReleaseCollection(ctx, coll); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := e.node.Progress(ctx, coll); ok {
+		t.Fatal("still loaded after release")
+	}
+}
+
+func TestIndexNodeRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	node := indexnode.New(objstore.NewMemory(), nil)
+	cli := workerrpc.NewIndexNodeClient(serve(t, func(g *grpc.Server) { workerrpc.RegisterIndexNode(g, node) }))
+	task := contract.BuildTask{BuildID: 1, Spec: index.Spec{Type: "HNSW", Metric: index.L2, Dim: 2, Params: map[string]string{"M": "8"}}, BinlogPath: "missing"}
+	_, errR := cli.Build(ctx, task)
+	_, errD := node.Build(ctx, task)
+	if errR == nil || errD == nil || errR.Error() != errD.Error() || errs.CodeOf(errR) != errs.CodeOf(errD) {
+		t.Fatalf("build of a missing binlog: remote %v, direct %v", errR, errD)
+	}
+}

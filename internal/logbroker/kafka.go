@@ -254,14 +254,18 @@ func (k *Kafka) offsets(ctx context.Context, topic string) (start, end MessageID
 		}
 		o, found := l.Lookup(topic, 0)
 		switch {
-		case !found, errors.Is(o.Err, kerr.UnknownTopicOrPartition):
+		case found && errors.Is(o.Err, kerr.UnknownTopicOrPartition):
 			return 0, false, nil
-		case o.Err != nil:
+		case found && o.Err != nil:
 			return 0, false, k.mapErr(o.Err)
+		case found:
+			return MessageID(o.Offset), true, nil
 		case err != nil:
+			// A broker failed to answer for the partition: not the
+			// same as a topic that does not exist.
 			return 0, false, k.mapErr(err)
 		}
-		return MessageID(o.Offset), true, nil
+		return 0, false, nil // not in the cluster's metadata
 	}
 	start, ok, err = lookup(k.adm.ListStartOffsets(ctx, topic))
 	if err != nil || !ok {

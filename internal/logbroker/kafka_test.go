@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,4 +133,35 @@ func TestNewKafkaUnreachable(t *testing.T) {
 	if _, err := logbroker.NewKafka(ctx, logbroker.KafkaConfig{Brokers: []string{"127.0.0.1:1"}}, nil); err == nil {
 		t.Fatal("connected to nothing")
 	}
+}
+
+// TestKafkaPersistent restarts the broker (kfake with a data directory,
+// shut down cleanly) between writing and reading: messages, IDs and
+// truncation points are the broker's, so they survive.
+func TestKafkaPersistent(t *testing.T) {
+	logbrokertest.RunPersistent(t, func(t *testing.T, dir string) logbroker.Log {
+		c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DataDir(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := logbroker.NewKafka(t.Context(), logbroker.KafkaConfig{Brokers: c.ListenAddrs()}, testLogger())
+		if err != nil {
+			c.Close()
+			t.Fatal(err)
+		}
+		return &withBroker{Kafka: l, broker: c}
+	})
+}
+
+// withBroker is a Kafka log that also stops its broker when closed.
+type withBroker struct {
+	*logbroker.Kafka
+	broker *kfake.Cluster
+	once   sync.Once
+}
+
+func (w *withBroker) Close() error {
+	err := w.Kafka.Close()
+	w.once.Do(w.broker.Close)
+	return err
 }

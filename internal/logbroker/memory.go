@@ -223,6 +223,9 @@ func (r *memReader) Next(ctx context.Context) (Message, error) {
 		case <-wake:
 		case <-r.m.done:
 		case <-r.stop:
+			// Close sets closed only once it gets r.mu, which this Next
+			// holds: looping would spin until ctx ends.
+			return Message{}, fmt.Errorf("logbroker: next on %q: reader %w", r.name, ErrClosed)
 		case <-ctx.Done():
 			return Message{}, ctx.Err()
 		}

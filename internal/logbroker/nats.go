@@ -125,7 +125,7 @@ func newNATS(ctx context.Context, nc *nats.Conn, cfg NATSConfig, logger *slog.Lo
 		nc.Close()
 		return nil, fmt.Errorf("logbroker: nats max_payload %d is too small", n.maxPayload)
 	}
-	n.stream, err = js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	streamConfig := jetstream.StreamConfig{
 		Name:        n.name,
 		Description: "Milvago log: one subject per channel",
 		Subjects:    []string{n.prefix + ".log.>", n.prefix + ".trunc.>"},
@@ -139,6 +139,16 @@ func newNATS(ctx context.Context, nc *nats.Conn, cfg NATSConfig, logger *slog.Lo
 		// Latest and truncation points must see every acknowledged
 		// append; direct gets may be served by a lagging replica.
 		AllowDirect: false,
+	}
+	// Idempotent, so retried while a cluster that just started (or lost
+	// a server) has no meta leader yet; for at most 30 s, since a server
+	// without JetStream answers the same way (no responders).
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err = retryAPI(cctx, func(ctx context.Context) error {
+		var err error
+		n.stream, err = js.CreateOrUpdateStream(ctx, streamConfig)
+		return err
 	})
 	if err != nil {
 		nc.Close()

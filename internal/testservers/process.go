@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -43,15 +45,51 @@ func Binary(t testing.TB, env, name string) string {
 	return ""
 }
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// FreePort returns a TCP port on 127.0.0.1 that is free now and that
+// this process has not handed out before. It is picked at random below the
+// kernel's ephemeral range (ip_local_port_range), so that an outgoing
+// connection cannot take it as its local port before the server binds it;
+// two test processes can still race for one, with a small chance.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
+	lo := ephemeralLow()
+	ports.mu.Lock()
+	defer ports.mu.Unlock()
+	for range 1000 {
+		p := 10000 + rand.IntN(lo-10000)
+		if ports.used[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		ports.used[p] = true
+		return p
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free port found below the ephemeral range")
+	return 0
+}
+
+// ports are the ports FreePort handed out in this process.
+var ports = struct {
+	mu   sync.Mutex
+	used map[int]bool
+}{used: make(map[int]bool)}
+
+// ephemeralLow returns the lowest port the kernel picks for outgoing
+// connections (32768 unless configured otherwise).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if lo, err := strconv.Atoi(f[0]); err == nil && lo > 12000 {
+				return lo
+			}
+		}
+	}
+	return 32768
 }
 
 // Process is one server child process. Kill and Restart are for fault

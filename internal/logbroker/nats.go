@@ -580,8 +580,14 @@ func retryAPI(ctx context.Context, f func(ctx context.Context) error) error {
 	}
 }
 
+// errCodeClusterNoPeers is JetStream's JSClusterNoPeersErrF ("no suitable
+// peers for placement"), which nats.go has no constant for.
+const errCodeClusterNoPeers jetstream.ErrorCode = 10005
+
 // transient reports an error that a JetStream cluster without a leader
-// returns: no answer, no responders, or "temporarily unavailable" (503).
+// returns: no answer, no responders, "temporarily unavailable" (503), or,
+// while a cluster that just started has not yet seen every peer online,
+// "no suitable peers for placement" (10005) for a replicated stream.
 func transient(err error) bool {
 	var apiErr *jetstream.APIError
 	switch {
@@ -589,7 +595,7 @@ func transient(err error) bool {
 		errors.Is(err, nats.ErrNoResponders), errors.Is(err, jetstream.ErrNoStreamResponse):
 		return true
 	case errors.As(err, &apiErr):
-		return apiErr.Code == 503
+		return apiErr.Code == 503 || apiErr.ErrorCode == errCodeClusterNoPeers
 	}
 	return false
 }

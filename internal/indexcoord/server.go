@@ -159,17 +159,18 @@ func (s *Server) CreateIndex(ctx context.Context, req CreateIndexRequest) error 
 		if def.CollectionID != req.Collection.ID {
 			continue
 		}
-		if def.FieldID == req.Field.GetFieldID() {
-			same := def.Name == req.Name && maps.Equal(def.IndexParams, spec)
+		// Milvus's indexMeta.canCreateIndex (plain errors, code 65535).
+		if def.Name == req.Name {
+			same := def.FieldID == req.Field.GetFieldID() && maps.Equal(def.IndexParams, spec)
 			s.mu.Unlock()
 			if same {
 				return nil
 			}
-			return errs.InvalidParameter("at most one distinct index is allowed per field")
+			return errs.Plain("CreateIndex failed: at most one distinct index is allowed per field")
 		}
-		if def.Name == req.Name {
+		if def.FieldID == req.Field.GetFieldID() {
 			s.mu.Unlock()
-			return errs.InvalidParameter("index name [%s] already exists on another field", req.Name)
+			return errs.Plain("CreateIndex failed: creating multiple indexes on same field is not supported")
 		}
 	}
 	s.mu.Unlock()

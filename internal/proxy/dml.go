@@ -37,12 +37,15 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	if err != nil {
 		return nil, err
 	}
-	if schemaTS != 0 && schemaTS < c.UpdateTS {
-		return nil, fmt.Errorf("collection %s schema changed, please retry: %w", c.Name, errs.ErrCollectionSchemaMismatch)
+	// Milvus (insertTask/upsertTask.PreExecute): a request made against
+	// another schema version than the collection's fails with 109, on
+	// which the SDKs refresh their cached schema and retry.
+	if schemaTS != 0 && schemaTS != c.UpdateTS {
+		return nil, errs.CollectionSchemaMismatch(c.Name)
 	}
 	n := int(numRows)
 	if n <= 0 {
-		return nil, errs.InvalidParameter("the num_rows (%d) of insert data should be greater than 0", numRows)
+		return nil, errInvalidValue("invalid num_rows", numRows, "num_rows should be greater than 0")
 	}
 	cols, err := insertColumns(c.Schema, fields, n, upsert)
 	if err != nil {

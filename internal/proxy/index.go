@@ -27,14 +27,24 @@ func (s *Server) CreateIndex(ctx context.Context, req *milvuspb.CreateIndexReque
 		return err
 	}
 	name := req.GetIndexName()
-	if name == "" {
-		name = field.GetName()
-	}
 	if err := validateIndexName(name); err != nil {
 		return err
 	}
+	if name == "" {
+		// Milvus (datacoord CreateIndex) reuses the name of the field's
+		// index, else names the index after its field.
+		name = field.GetName()
+		for _, def := range s.d.Index.Indexes(c.ID) {
+			if def.FieldID == field.GetFieldID() {
+				name = def.Name
+			}
+		}
+	}
 	params, user, err := flattenIndexParams(req.GetExtraParams())
 	if err != nil {
+		return err
+	}
+	if err := checkIndexParams(field, req.GetExtraParams(), params); err != nil {
 		return err
 	}
 	if column.IsVector(field.GetDataType()) && params["index_type"] == "" {

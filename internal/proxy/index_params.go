@@ -1,0 +1,99 @@
+package proxy
+
+import (
+	"strings"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/column"
+)
+
+// Index types Milvus 2.6 knows (knowhere's vector indexes, the scalar
+// index checkers and AUTOINDEX). A type outside these lists is "invalid
+// index type"; a known type Milvago cannot build fails later, in the index
+// coordinator.
+var (
+	milvusVectorIndexTypes = map[string]bool{
+		"FLAT": true, "IVF_FLAT": true, "IVF_PQ": true, "IVF_SQ8": true, "IVF_RABITQ": true, "IVF_HNSW": true,
+		"HNSW": true, "HNSW_SQ": true, "HNSW_PQ": true, "HNSW_PRQ": true, "DISKANN": true, "AISAQ": true,
+		"SCANN": true, "SCANN_DVR": true, "BIN_FLAT": true, "BIN_IVF_FLAT": true, "MINHASH_LSH": true,
+		"SPARSE_INVERTED_INDEX": true, "SPARSE_WAND": true,
+		"GPU_IVF_FLAT": true, "GPU_IVF_PQ": true, "GPU_CAGRA": true, "GPU_BRUTE_FORCE": true,
+	}
+	milvusScalarIndexTypes = map[string]bool{
+		"STL_SORT": true, "TRIE": true, "Trie": true, "BITMAP": true, "INVERTED": true, "NGRAM": true, "RTREE": true,
+	}
+)
+
+// Metrics each vector kind accepts (indexparamcheck.FloatVectorMetrics and friends).
+var (
+	floatVectorMetrics  = []string{"L2", "IP", "COSINE"}
+	sparseVectorMetrics = []string{"IP", "BM25"}
+	binaryVectorMetrics = []string{"HAMMING", "JACCARD", "SUBSTRUCTURE", "SUPERSTRUCTURE", "MHJACCARD"}
+)
+
+// checkIndexParams is the static part of Milvus 2.6's
+// createIndexTask.parseIndexParams (internal/proxy/task_index.go), in its
+// order and with its texts: duplicated keys, unknown index types, vector
+// index types on scalar fields, a missing metric and a metric the vector
+// type does not support. flat is the flattened parameters (see
+// flattenIndexParams).
+func checkIndexParams(field *schemapb.FieldSchema, extra []*commonpb.KeyValuePair, flat map[string]string) error {
+	seen := map[string]bool{}
+	for _, kv := range extra {
+		if seen[kv.GetKey()] {
+			return errInvalidMsg("duplicated index param (key=%s) (value=%s) found", kv.GetKey(), kv.GetValue())
+		}
+		seen[kv.GetKey()] = true
+	}
+	typ, hasType := flat["index_type"]
+	if hasType && typ != "" && typ != "AUTOINDEX" && !milvusVectorIndexTypes[typ] && !milvusScalarIndexTypes[typ] {
+		return errInvalidValue("valid index", "invalid index type: "+typ, "")
+	}
+	invalidParams := func(reason string) error {
+		return errInvalidValue("valid index params", "invalid index params", reason)
+	}
+	if !column.IsVector(field.GetDataType()) {
+		if milvusVectorIndexTypes[typ] {
+			// checkTrain: vecIndexChecker.CheckValidDataType
+			return invalidParams("index " + typ + " only supports vector data type")
+		}
+		return nil
+	}
+	metric, hasMetric := flat["metric_type"]
+	// Milvus compares metric names exactly; Milvago also takes lower case.
+	upper := strings.ToUpper(metric)
+	if hasType && typ != "" && typ != "AUTOINDEX" && !hasMetric {
+		return invalidParams("metric type not set for vector index")
+	}
+	if !hasMetric {
+		return nil // AUTOINDEX picks the metric
+	}
+	switch t := field.GetDataType(); {
+	case t == schemapb.DataType_SparseFloatVector:
+		if !containsString(sparseVectorMetrics, upper) {
+			return invalidParams("only IP&BM25 is the supported metric type for sparse index")
+		}
+		if upper == "BM25" && !field.GetIsFunctionOutput() {
+			return invalidParams("only BM25 Function output field support BM25 metric type")
+		}
+	case t == schemapb.DataType_BinaryVector:
+		if !containsString(binaryVectorMetrics, upper) {
+			return invalidParams("binary vector index does not support metric type: " + metric)
+		}
+	case t == schemapb.DataType_Int8Vector:
+		if !containsString(floatVectorMetrics, upper) {
+			return invalidParams("int vector index does not support metric type: " + metric)
+		}
+	default:
+		if !containsString(floatVectorMetrics, upper) {
+			return invalidParams("float vector index does not support metric type: " + metric)
+		}
+	}
+	if hasType && milvusScalarIndexTypes[typ] {
+		// checkTrain: CheckVecIndexWithDataTypeExist
+		return invalidParams("data type " + field.GetDataType().String() + " can't build with this index " + strings.ToUpper(typ))
+	}
+	return nil
+}

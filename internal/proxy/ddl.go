@@ -195,6 +195,9 @@ func (s *Server) AlterCollection(ctx context.Context, req *milvuspb.AlterCollect
 	if err != nil {
 		return err
 	}
+	if err := checkAlterCollection(c, s.d.Query.State(c.ID).Loaded, req.GetProperties(), req.GetDeleteKeys()); err != nil {
+		return err
+	}
 	return s.d.Root.AlterCollectionProperties(ctx, c.DBName, c.Name, req.GetProperties(), req.GetDeleteKeys())
 }
 

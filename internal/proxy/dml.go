@@ -47,11 +47,27 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	if n <= 0 {
 		return nil, errInvalidValue("invalid num_rows", numRows, "num_rows should be greater than 0")
 	}
-	cols, err := insertColumns(c.Schema, fields, n, upsert)
+	schema := c.Schema
+	if !upsert {
+		schema = requestSchema(c, fields)
+	}
+	cols, err := insertColumns(schema, fields, n, upsert)
 	if err != nil {
 		return nil, err
 	}
 	pk := pkField(c)
+	wasUpsert := upsert
+	var deleteTS uint64
+	if upsert && pk.GetAutoID() {
+		// Milvus 2.6 (checkUpsertPrimaryFieldData): an upsert into an
+		// auto_id collection deletes the rows of the keys it carries and
+		// inserts the new rows under fresh auto IDs, which it returns.
+		if deleteTS, err = s.deleteKeys(ctx, c, cols[pk.GetFieldID()]); err != nil {
+			return nil, err
+		}
+		delete(cols, pk.GetFieldID())
+		upsert = false
+	}
 	if _, ok := cols[pk.GetFieldID()]; !ok {
 		if !pk.GetAutoID() {
 			return nil, errs.InvalidParameter("primary key field %s is missing", pk.GetName())
@@ -92,12 +108,13 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 			maxTS = max(maxTS, ts)
 		}
 	}
+	maxTS = max(maxTS, deleteTS)
 	res := &milvuspb.MutationResult{IDs: keysToIDs(cols[pk.GetFieldID()]), Timestamp: maxTS, SuccIndex: make([]uint32, n)}
 	for i := range res.SuccIndex {
 		res.SuccIndex[i] = uint32(i)
 	}
 	s.sessions.record(ctx, maxTS)
-	if upsert {
+	if wasUpsert {
 		res.UpsertCnt = int64(n)
 	} else {
 		res.InsertCnt = int64(n)

@@ -347,7 +347,7 @@ func TestDatabases(t *testing.T) {
 		t.Fatal("default sees a collection of analytics")
 	}
 	_, err = cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption("only_in_analytics"))
-	wantCode(t, err, 100, "collection not found")
+	wantCode(t, err, 100, "can't find collection[database=default][collection=only_in_analytics]")
 	names, err := cliA.ListCollections(ctx, milvusclient.NewListCollectionOption())
 	if slices.Sort(names); err != nil || !slices.Equal(names, []string{"docs", "only_in_analytics"}) {
 		t.Fatalf("analytics collections = %v, %v", names, err)
@@ -483,6 +483,6 @@ func TestAliases(t *testing.T) {
 		t.Fatal("DescribeAlias of a dropped alias succeeded")
 	}
 	_, err = cli.Query(ctx, milvusclient.NewQueryOption("books").WithOutputFields("count(*)"))
-	wantCode(t, err, 100, "collection not found")
+	wantCode(t, err, 100, "can't find collection")
 	must(t, cli.DropCollection(ctx, milvusclient.NewDropCollectionOption("books_v2")))
 }

@@ -143,6 +143,7 @@ func TestEval(t *testing.T) {
 	f(`json_contains_all(j["tags"], [2, 3])`, 0, 5)
 	f(`json_contains_any(j["tags"], ["y", 1])`, 0, 1)
 	f(`array_length(j["tags"]) == 2`, 1, 5)
+	f(`array_length(j["tags"]) == 0`, 2) // an empty array has length 0
 	f(`color == "red"`, 0, 3)
 	f(`$meta["color"] == "red"`, 0, 3)
 	f(`n > 0`, 0, 1, 3)

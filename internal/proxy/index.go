@@ -53,22 +53,7 @@ func (s *Server) CreateIndex(ctx context.Context, req *milvuspb.CreateIndexReque
 		// metric), whatever concrete type it builds.
 		user["index_type"] = "AUTOINDEX"
 	}
-	if s.d.Query.State(c.ID).Loaded && !s.hasIndexNamed(c.ID, field.GetFieldID(), name) {
-		// Milvus >= 2.4.9 refuses new indexes on loaded collections (#34404).
-		return errs.InvalidParameter("create index failed, collection is loaded, please release it first")
-	}
 	return s.d.Index.CreateIndex(ctx, indexcoord.CreateIndexRequest{Collection: c, Field: field, Name: name, Params: params, UserParams: user})
-}
-
-// hasIndexNamed reports whether the field already has this index, so that
-// repeating an identical CreateIndex stays a no-op on a loaded collection.
-func (s *Server) hasIndexNamed(collectionID, fieldID int64, name string) bool {
-	for _, def := range s.d.Index.Indexes(collectionID) {
-		if def.FieldID == fieldID && def.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 // indexField finds the field to index; an empty name picks the only vector field.
@@ -199,16 +184,25 @@ func (s *Server) DropIndex(ctx context.Context, req *milvuspb.DropIndexRequest) 
 	if err != nil {
 		return err
 	}
-	if s.d.Query.State(c.ID).Loaded {
-		return errs.InvalidParameter("index cannot be dropped, collection is loaded, please release it first")
-	}
+	var drop []model.IndexDef
 	for _, def := range s.d.Index.Indexes(c.ID) {
 		f := c.FieldByID(def.FieldID)
 		if (req.GetIndexName() != "" && def.Name == req.GetIndexName()) ||
 			(req.GetIndexName() == "" && (req.GetFieldName() == "" || strings.EqualFold(f.GetName(), req.GetFieldName()))) {
-			if err := s.d.Index.DropIndex(ctx, c.ID, def.ID); err != nil {
-				return err
+			drop = append(drop, def)
+		}
+	}
+	if s.d.Query.State(c.ID).Loaded {
+		// Milvus (datacoord DropIndex) refuses only vector indexes of a loaded collection.
+		for _, def := range drop {
+			if column.IsVector(c.FieldByID(def.FieldID).GetDataType()) {
+				return errInvalidMsg("vector index cannot be dropped on loaded collection: %d", c.ID)
 			}
+		}
+	}
+	for _, def := range drop {
+		if err := s.d.Index.DropIndex(ctx, c.ID, def.ID); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -145,10 +145,9 @@ func TestMilvusErrorTable(t *testing.T) {
 		}, 65535, "CreateIndex failed: creating multiple indexes on same field is not supported"},
 		// internal/proxy/util.go (checkPrimaryFieldData / upsertTask.PreExecute)
 		{"insert zero rows", func() error {
-			_, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithInt64Column("id", []int64{}).
-				WithVarcharColumn("tag", []string{}).WithFloatVectorColumn("vec", dim, [][]float32{}).
-				WithColumns(column.NewColumnSparseVectors("sp", nil)))
-			return err
+			r, err := svc.Insert(ctx, &milvuspb.InsertRequest{CollectionName: name, NumRows: 0,
+				FieldsData: []*schemapb.FieldData{column.NewColumnInt64("id", []int64{}).FieldData()}})
+			return merr.CheckRPCCall(r, err)
 		}, 1100, "num_rows should be greater than 0"},
 		// internal/proxy/task_insert.go (schema timestamp check)
 		{"insert against an older schema", func() error {
@@ -163,7 +162,7 @@ func TestMilvusErrorTable(t *testing.T) {
 		}, 65535, "Partition name should not be empty"},
 		// internal/proxy/search_util.go (getPartitionIDs)
 		{"search a missing partition", func() error {
-			_, err := cli.Search(ctx, milvusclient.NewSearchOption(name, 3, q).WithPartitions("aaa"))
+			_, err := cli.Search(ctx, milvusclient.NewSearchOption(name, 3, q).WithANNSField("vec").WithPartitions("aaa"))
 			return err
 		}, 65535, "partition name aaa not found"},
 		// internal/proxy/task_query.go (PreExecute)
@@ -227,27 +226,27 @@ func TestMilvusErrorTable(t *testing.T) {
 	})
 
 	t.Run("search output fields", func(t *testing.T) {
-		rs, err := cli.Search(ctx, milvusclient.NewSearchOption(name, 3, q).WithConsistencyLevel(entity.ClStrong))
+		rs, err := cli.Search(ctx, milvusclient.NewSearchOption(name, 3, q).WithANNSField("vec").WithConsistencyLevel(entity.ClStrong))
 		must(t, err)
 		if rs[0].ResultCount != 3 || len(rs[0].Fields) != 0 {
 			t.Errorf("search without output fields: %d hits, fields %v (Milvus returns none)", rs[0].ResultCount, columnNames(rs[0]))
 		}
 		// A dynamic key no row has is still a (null) column.
-		rs, err = cli.Search(ctx, milvusclient.NewSearchOption(name, 3, q).WithOutputFields("tag", "nokey").
+		rs, err = cli.Search(ctx, milvusclient.NewSearchOption(name, 3, q).WithANNSField("vec").WithOutputFields("tag", "nokey").
 			WithConsistencyLevel(entity.ClStrong))
 		must(t, err)
 		if names := columnNames(rs[0]); !slices.Contains(names, "nokey") || !slices.Contains(names, "tag") || slices.Contains(names, "id") {
 			t.Errorf("search output fields: %v", names)
 		}
 		// No hit: the requested columns are still there.
-		rs, err = cli.Search(ctx, milvusclient.NewSearchOption(name, 3, q).WithFilter("id < 0").WithOutputFields("nokey").
+		rs, err = cli.Search(ctx, milvusclient.NewSearchOption(name, 3, q).WithANNSField("vec").WithFilter("id < 0").WithOutputFields("nokey").
 			WithConsistencyLevel(entity.ClStrong))
 		must(t, err)
 		if rs[0].ResultCount != 0 {
 			t.Errorf("filtered search: %d hits", rs[0].ResultCount)
 		}
 		// The primary key among the fields when asked for.
-		rs, err = cli.Search(ctx, milvusclient.NewSearchOption(name, 3, q).WithOutputFields("id").WithConsistencyLevel(entity.ClStrong))
+		rs, err = cli.Search(ctx, milvusclient.NewSearchOption(name, 3, q).WithANNSField("vec").WithOutputFields("id").WithConsistencyLevel(entity.ClStrong))
 		must(t, err)
 		if names := columnNames(rs[0]); !slices.Equal(names, []string{"id"}) {
 			t.Errorf("search output id: %v", names)

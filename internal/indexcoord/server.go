@@ -239,6 +239,19 @@ func (s *Server) validate(req CreateIndexRequest) (map[string]string, error) {
 			build[k] = v
 		}
 	}
+	if typ == index.TypeAutoIndex {
+		// Milvus's AUTOINDEX per vector kind (autoIndex.params.sparse /
+		// .binary): sparse vectors get SPARSE_INVERTED_INDEX; binary ones
+		// an index that takes HAMMING or JACCARD only.
+		switch f.GetDataType() {
+		case schemapb.DataType_SparseFloatVector:
+			typ = index.TypeSparseInv
+		case schemapb.DataType_BinaryVector:
+			if metric != string(index.Hamming) && metric != string(index.Jaccard) {
+				return nil, errs.InvalidParameter("metric type %s not found or not supported, supported: [HAMMING JACCARD]", metric)
+			}
+		}
+	}
 	spec := index.ResolveAuto(index.Spec{Type: typ, Metric: index.Metric(metric), Dim: dimOf(f), Params: build})
 	kind, ok := index.KindOf(spec.Type)
 	if !ok {

@@ -218,7 +218,8 @@ func (s *Server) Delete(ctx context.Context, req *milvuspb.DeleteRequest) (*milv
 	}
 	e, err := expr.Parse(c.Schema, req.GetExpr(), req.GetExprTemplateValues())
 	if err != nil {
-		return nil, err
+		// Milvus's deleteRunner.Init wraps the parser's error.
+		return nil, errInvalidMsg("failed to create delete plan: %v", err)
 	}
 	ints, strs, ok := e.PrimaryKeyIn()
 	if !ok || len(partIDs) > 0 {

@@ -91,9 +91,39 @@ func checkIndexParams(field *schemapb.FieldSchema, extra []*commonpb.KeyValuePai
 			return invalidParams("float vector index does not support metric type: " + metric)
 		}
 	}
+	if kind := vectorIndexKind(typ); kind != "" && kind != vectorKind(field.GetDataType()) {
+		// checkTrain: CheckVecIndexWithDataTypeExist
+		return invalidParams("data type " + field.GetDataType().String() + " can't build with this index " + typ)
+	}
 	if hasType && milvusScalarIndexTypes[typ] {
 		// checkTrain: CheckVecIndexWithDataTypeExist
 		return invalidParams("data type " + field.GetDataType().String() + " can't build with this index " + strings.ToUpper(typ))
 	}
 	return nil
+}
+
+// vectorIndexKind is the kind of vector a Milvus index type serves
+// ("float", "binary" or "sparse"), "" for AUTOINDEX and non-vector types.
+func vectorIndexKind(typ string) string {
+	switch {
+	case !milvusVectorIndexTypes[typ]:
+		return ""
+	case typ == "BIN_FLAT" || typ == "BIN_IVF_FLAT" || typ == "MINHASH_LSH":
+		return "binary"
+	case typ == "SPARSE_INVERTED_INDEX" || typ == "SPARSE_WAND":
+		return "sparse"
+	}
+	return "float"
+}
+
+// vectorKind is the kind of a vector field's type (int8 vectors take the
+// float indexes Milvus builds for them).
+func vectorKind(t schemapb.DataType) string {
+	switch t {
+	case schemapb.DataType_BinaryVector:
+		return "binary"
+	case schemapb.DataType_SparseFloatVector:
+		return "sparse"
+	}
+	return "float"
 }

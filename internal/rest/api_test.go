@@ -207,12 +207,13 @@ func TestAPI(t *testing.T) {
 		c.fails("/entities/get", map[string]any{"collectionName": "full", "id": 5}, "1806")
 		c.ok("/collections/alter_properties", map[string]any{"collectionName": "full", "properties": map[string]any{"collection.ttl.seconds": 3600}})
 		props := c.ok("/collections/describe", map[string]any{"collectionName": "full"}).(map[string]any)["properties"].([]any)
-		if len(props) != 1 || props[0].(map[string]any)["value"] != "3600" {
+		// Every collection has Milvus 2.6's default "timezone" property.
+		if len(props) != 2 || props[0].(map[string]any)["value"] != "UTC" || props[1].(map[string]any)["value"] != "3600" {
 			t.Fatalf("properties after alter: %v", props)
 		}
 		c.ok("/collections/drop_properties", map[string]any{"collectionName": "full", "propertyKeys": []string{"collection.ttl.seconds"}})
 		props = c.ok("/collections/describe", map[string]any{"collectionName": "full"}).(map[string]any)["properties"].([]any)
-		if len(props) != 0 {
+		if len(props) != 1 || props[0].(map[string]any)["key"] != "timezone" {
 			t.Fatalf("properties after drop: %v", props)
 		}
 	})

@@ -80,7 +80,7 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 		for i := range ids.Data {
 			ids.Data[i] = first + int64(i)
 		}
-		cols[pk.GetFieldID()] = ids
+		cols[pk.GetFieldID()] = autoIDColumn(pk, ids)
 	}
 	groups, err := s.partitionGroups(c, partition, cols, n)
 	if err != nil {

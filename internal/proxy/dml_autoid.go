@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"fmt"
+	"strconv"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/msgpb"
@@ -70,4 +71,18 @@ func (s *Server) deleteKeys(ctx context.Context, c *model.Collection, keys colum
 		ts = max(ts, r.TS)
 	}
 	return ts, nil
+}
+
+// autoIDColumn is the primary key column of allocated IDs: the IDs
+// themselves for an Int64 key, their decimal text for a VarChar key
+// (Milvus's autoGenPrimaryFieldData).
+func autoIDColumn(pk *schemapb.FieldSchema, ids *column.Scalar[int64]) column.Column {
+	if pk.GetDataType() != schemapb.DataType_VarChar {
+		return ids
+	}
+	strs := &column.Scalar[string]{Type: schemapb.DataType_VarChar, Data: make([]string, len(ids.Data))}
+	for i, id := range ids.Data {
+		strs.Data[i] = strconv.FormatInt(id, 10)
+	}
+	return strs
 }

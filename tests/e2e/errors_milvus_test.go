@@ -322,3 +322,24 @@ func TestAutoIDWrites(t *testing.T) {
 		t.Fatalf("row 777: n = %v", got)
 	}
 }
+
+// TestAutoIDVarChar checks that a VarChar primary key with auto_id gets
+// the allocated IDs as decimal strings (autoGenPrimaryFieldData).
+func TestAutoIDVarChar(t *testing.T) {
+	srv := startServer(t, "")
+	cli := srv.client(t)
+	ctx := testContext(t)
+	const name, dim = "autoid_str", 4
+	must(t, cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions(name, dim).WithVarcharPK(true, 32)))
+	res, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).
+		WithFloatVectorColumn("vector", dim, [][]float32{{1, 0, 0, 0}, {0, 1, 0, 0}}))
+	must(t, err)
+	if res.IDs.Len() != 2 || res.IDs.Type() != entity.FieldTypeVarChar {
+		t.Fatalf("inserted ids: %d of type %v, want 2 VarChar", res.IDs.Len(), res.IDs.Type())
+	}
+	rs, err := cli.Query(ctx, milvusclient.NewQueryOption(name).WithOutputFields("count(*)").WithConsistencyLevel(entity.ClStrong))
+	must(t, err)
+	if n, _ := rs.GetColumn("count(*)").GetAsInt64(0); n != 2 {
+		t.Fatalf("count(*) = %d, want 2", n)
+	}
+}

@@ -207,9 +207,6 @@ func (s *Server) Delete(ctx context.Context, req *milvuspb.DeleteRequest) (*milv
 	if err != nil {
 		return nil, err
 	}
-	if req.GetExpr() == "" {
-		return nil, errs.InvalidParameter("expr cannot be empty")
-	}
 	var partIDs []int64
 	if req.GetPartitionName() != "" {
 		if partIDs, err = partitionIDs(c, []string{req.GetPartitionName()}); err != nil {
@@ -220,6 +217,9 @@ func (s *Server) Delete(ctx context.Context, req *milvuspb.DeleteRequest) (*milv
 	if err != nil {
 		// Milvus's deleteRunner.Init wraps the parser's error.
 		return nil, errInvalidMsg("failed to create delete plan: %v", err)
+	}
+	if e.AlwaysTrue() {
+		return nil, errInvalidMsg("delete plan can't be empty or always true : %s", req.GetExpr())
 	}
 	ints, strs, ok := e.PrimaryKeyIn()
 	if !ok || len(partIDs) > 0 {

@@ -180,6 +180,15 @@ func TestMilvusErrorTable(t *testing.T) {
 			_, err := cli.Query(ctx, milvusclient.NewQueryOption(name).WithFilter("tag like {p}").WithTemplateParam("p", 10))
 			return err
 		}, 1100, "the value of like expression template variable {p} is not string"},
+		// internal/proxy/task_delete.go (deleteRunner.Init)
+		{"delete everything", func() error {
+			_, err := cli.Delete(ctx, milvusclient.NewDeleteOption(name).WithExpr(""))
+			return err
+		}, 1100, "delete plan can't be empty or always true"},
+		{"delete with a bad filter", func() error {
+			_, err := cli.Delete(ctx, milvusclient.NewDeleteOption(name).WithExpr("id >"))
+			return err
+		}, 1100, "failed to create delete plan: cannot parse expression: id >"},
 		// internal/proxy/task.go (alterCollectionTask.PreExecute)
 		{"drop mmap of a loaded collection", func() error {
 			return cli.DropCollectionProperties(ctx, milvusclient.NewDropCollectionPropertiesOption(name, "mmap.enabled"))

@@ -72,6 +72,11 @@ func TestMilvusErrorTable(t *testing.T) {
 		{"sparse field, float index", index(sparse, "index_type", "SCANN", "metric_type", "IP"), 1100,
 			"data type SparseFloatVector can't build with this index SCANN"},
 		{"vector index on a scalar", index(tag, "index_type", "HNSW"), 1100, "index HNSW only supports vector data type"},
+		// internal/util/indexparamcheck/{trie,stl_sort,bitmap_index}_checker.go, wrapped by checkTrain
+		{"TRIE on a vector-less int", index(pk, "index_type", "Trie"), 1100, "TRIE are only supported on varchar field"},
+		{"STL_SORT on an array", index(&schemapb.FieldSchema{Name: "a", DataType: schemapb.DataType_Array, ElementType: schemapb.DataType_Int64},
+			"index_type", "STL_SORT"), 1100, "STL_SORT are only supported on numeric, varchar or timestamptz field, got Array"},
+		{"BITMAP on the primary key", index(pk, "index_type", "BITMAP"), 1100, "create bitmap index on primary key not supported"},
 		// internal/proxy/task.go alterCollectionTask.PreExecute
 		{"properties and delete keys", func() error {
 			return checkAlterCollection(coll, false, pairs("a", "1"), []string{"b"})

@@ -59,6 +59,9 @@ func checkIndexParams(field *schemapb.FieldSchema, extra []*commonpb.KeyValuePai
 			// checkTrain: vecIndexChecker.CheckValidDataType
 			return invalidParams("index " + typ + " only supports vector data type")
 		}
+		if msg := scalarIndexMismatch(typ, field); msg != "" {
+			return invalidParams(msg)
+		}
 		return nil
 	}
 	metric, hasMetric := flat["metric_type"]
@@ -126,4 +129,45 @@ func vectorKind(t schemapb.DataType) string {
 		return "sparse"
 	}
 	return "float"
+}
+
+// scalarIndexMismatch is the scalar index checkers' CheckValidDataType
+// (internal/util/indexparamcheck/*_checker.go): why a scalar index type
+// cannot index field, or "".
+func scalarIndexMismatch(typ string, field *schemapb.FieldSchema) string {
+	t := field.GetDataType()
+	arithmetic := t == schemapb.DataType_Int8 || t == schemapb.DataType_Int16 || t == schemapb.DataType_Int32 ||
+		t == schemapb.DataType_Int64 || t == schemapb.DataType_Float || t == schemapb.DataType_Double
+	str := t == schemapb.DataType_VarChar || t == schemapb.DataType_String || t == schemapb.DataType_Text
+	integer := t == schemapb.DataType_Int8 || t == schemapb.DataType_Int16 || t == schemapb.DataType_Int32 || t == schemapb.DataType_Int64
+	switch strings.ToUpper(typ) {
+	case "STL_SORT":
+		if !arithmetic && !str && t != schemapb.DataType_Timestamptz {
+			return "STL_SORT are only supported on numeric, varchar or timestamptz field, got " + t.String()
+		}
+	case "TRIE":
+		if !str {
+			return "TRIE are only supported on varchar field"
+		}
+	case "INVERTED":
+		if t != schemapb.DataType_Bool && !arithmetic && !str && t != schemapb.DataType_Array && t != schemapb.DataType_JSON {
+			return "INVERTED are not supported on " + t.String() + " field"
+		}
+	case "BITMAP":
+		if field.GetIsPrimaryKey() {
+			return "create bitmap index on primary key not supported"
+		}
+		if t != schemapb.DataType_Bool && !integer && !str && t != schemapb.DataType_Array {
+			return "bitmap index are only supported on bool, int, string and array field"
+		}
+		if e := field.GetElementType(); t == schemapb.DataType_Array && e != schemapb.DataType_Bool && e != schemapb.DataType_VarChar &&
+			e != schemapb.DataType_Int8 && e != schemapb.DataType_Int16 && e != schemapb.DataType_Int32 && e != schemapb.DataType_Int64 {
+			return "bitmap index are only supported on bool, int, string for array field"
+		}
+	case "NGRAM":
+		if !str && t != schemapb.DataType_JSON {
+			return "ngram index can only be created on VARCHAR or JSON field"
+		}
+	}
+	return ""
 }

@@ -669,11 +669,23 @@ func (c *checker) like(a *ast) (operand, error) {
 	if !isString(t) && t != schemapb.DataType_JSON {
 		return operand{}, errAt(a.pos, "like operation on non-string or no-json field is unsupported")
 	}
-	m, err := compileLike(a.text)
+	pattern := a.text
+	if a.b { // like {template}: Milvus's FillUnaryRangeExpressionValue
+		t, ok := c.templates[a.text]
+		if !ok || t == nil {
+			return operand{}, errAt(a.pos, "the value of expression template variable name {%s} is not found", a.text)
+		}
+		sv, ok := t.GetVal().(*schemapb.TemplateValue_StringVal)
+		if !ok {
+			return operand{}, errAt(a.pos, "the value of like expression template variable {%s} is not string", a.text)
+		}
+		pattern = sv.StringVal
+	}
+	m, err := compileLike(pattern)
 	if err != nil {
 		return operand{}, errAt(a.pos, "%v", err)
 	}
-	return operand{kind: oBool, n: &likeNode{f: l.f, pattern: a.text, m: m}, pos: a.pos}, nil
+	return operand{kind: oBool, n: &likeNode{f: l.f, pattern: pattern, m: m}, pos: a.pos}, nil
 }
 
 func (c *checker) isNull(a *ast) (operand, error) {

@@ -143,6 +143,7 @@ func TestEval(t *testing.T) {
 	f(`json_contains_all(j["tags"], [2, 3])`, 0, 5)
 	f(`json_contains_any(j["tags"], ["y", 1])`, 0, 1)
 	f(`array_length(j["tags"]) == 2`, 1, 5)
+	f(`array_length(j["tags"]) == 0`, 2) // an empty array has length 0
 	f(`color == "red"`, 0, 3)
 	f(`$meta["color"] == "red"`, 0, 3)
 	f(`n > 0`, 0, 1, 3)
@@ -325,7 +326,12 @@ func TestTemplateErrors(t *testing.T) {
 			t.Errorf("Parse(%s) = %v, want %q", text, err, want)
 		}
 	}
-	f(`s like {key1}`, map[string]*schemapb.TemplateValue{"key1": str("a%")}, "mismatched input '{' expecting StringLiteral")
+	// Milvus 2.6 fills a like pattern from a template (fill_expression_value.go).
+	if _, err := Parse(testSchema(), `s like {key1}`, map[string]*schemapb.TemplateValue{"key1": str("a%")}); err != nil {
+		t.Errorf("like {key1} with a string: %v", err)
+	}
+	f(`s like {key1}`, map[string]*schemapb.TemplateValue{"key1": i64(10)}, "the value of like expression template variable {key1} is not string")
+	f(`s like {key1}`, nil, "the value of expression template variable name {key1} is not found")
 	f(`id in {key1}`, nil, "the value of expression template variable name {key1} is not found")
 	f(`{field} < 10`, map[string]*schemapb.TemplateValue{"field": str("id")}, "cannot parse expression")
 	f(`{field} < {v}`, map[string]*schemapb.TemplateValue{"field": str("id"), "v": i64(10)}, "placeholder was not supported between two constants with operator")

@@ -187,18 +187,16 @@ func (p *parser) expr(minBP int) (*ast, error) {
 		switch k {
 		case tLike:
 			s := p.next()
-			if s.kind == tTemplate {
-				// ANTLR's wording in Milvus, which clients match on.
-				return nil, &syntaxError{s.pos, "mismatched input '{' expecting StringLiteral: a like pattern cannot be a placeholder"}
-			}
-			if s.kind != tString {
+			if s.kind != tString && s.kind != tTemplate {
 				return nil, &syntaxError{s.pos, "mismatched input " + s.describe() + " expecting StringLiteral"}
 			}
 			n, err := p.mk(aLike, left.pos, left)
 			if err != nil {
 				return nil, err
 			}
-			n.text = s.text
+			// A {template} pattern (Milvus 2.6) is filled in by the checker;
+			// b marks it, text is then the template's name.
+			n.text, n.b = s.text, s.kind == tTemplate
 			left = n
 			continue
 		case tAnd, tOr:

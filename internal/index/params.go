@@ -20,7 +20,7 @@ func IntParam(params map[string]string, key string, def, lo, hi int) (int, error
 	}
 	n := int(v)
 	if n < lo || n > hi {
-		return 0, fmt.Errorf("param '%s' (%d) should be in range [%d, %d]: %w", key, n, lo, hi, ErrInvalidParam)
+		return 0, fmt.Errorf("Out of range in json: param '%s' (%d) should be in range [%d, %d]: %w", key, n, lo, hi, ErrInvalidParam)
 	}
 	return n, nil
 }

@@ -87,7 +87,7 @@ func sparseRatio(params map[string]string, key string) (float64, error) {
 		return 0, err
 	}
 	if v < 0 || v >= 1 {
-		return 0, fmt.Errorf("param '%s' (%g) should be in range [0, 1): %w", key, v, ErrInvalidParam)
+		return 0, fmt.Errorf("Out of range in json: param '%s' (%g) should be in range [0, 1): %w", key, v, ErrInvalidParam)
 	}
 	return v, nil
 }

@@ -150,17 +150,18 @@ func (s *Server) CreateIndex(ctx context.Context, req contract.CreateIndexReques
 		if def.CollectionID != req.Collection.ID {
 			continue
 		}
-		if def.FieldID == req.Field.GetFieldID() {
-			same := def.Name == req.Name && maps.Equal(def.IndexParams, spec)
+		// Milvus's indexMeta.canCreateIndex (plain errors, code 65535).
+		if def.Name == req.Name {
+			same := def.FieldID == req.Field.GetFieldID() && maps.Equal(def.IndexParams, spec)
 			s.mu.Unlock()
 			if same {
 				return nil
 			}
-			return errs.InvalidParameter("at most one distinct index is allowed per field")
+			return errs.Plain("CreateIndex failed: at most one distinct index is allowed per field")
 		}
-		if def.Name == req.Name {
+		if def.FieldID == req.Field.GetFieldID() {
 			s.mu.Unlock()
-			return errs.InvalidParameter("index name [%s] already exists on another field", req.Name)
+			return errs.Plain("CreateIndex failed: creating multiple indexes on same field is not supported")
 		}
 	}
 	s.mu.Unlock()
@@ -239,6 +240,19 @@ func (s *Server) validate(req contract.CreateIndexRequest) (map[string]string, e
 	for k, v := range params {
 		if k != "index_type" && k != "metric_type" {
 			build[k] = v
+		}
+	}
+	if typ == index.TypeAutoIndex {
+		// Milvus's AUTOINDEX per vector kind (autoIndex.params.sparse /
+		// .binary): sparse vectors get SPARSE_INVERTED_INDEX; binary ones
+		// an index that takes HAMMING or JACCARD only.
+		switch f.GetDataType() {
+		case schemapb.DataType_SparseFloatVector:
+			typ = index.TypeSparseInv
+		case schemapb.DataType_BinaryVector:
+			if metric != string(index.Hamming) && metric != string(index.Jaccard) {
+				return nil, errs.InvalidParameter("metric type %s not found or not supported, supported: [HAMMING JACCARD]", metric)
+			}
 		}
 	}
 	spec := index.ResolveAuto(index.Spec{Type: typ, Metric: index.Metric(metric), Dim: dimOf(f), Params: build})

@@ -264,15 +264,17 @@ func TestCreateIndexValidates(t *testing.T) {
 	if err := e.create(vecField, "v_idx", map[string]string{"index_type": "HNSW", "metric_type": "COSINE", "M": "18", "efConstruction": "240"}); err != nil {
 		t.Fatalf("the same index spelled out: %v", err)
 	}
-	if code := errs.CodeOf(e.create(vecField, "v_idx", map[string]string{"index_type": "FLAT", "metric_type": "L2"})); code != 1100 {
-		t.Fatalf("a different index on the same field: code %d", code)
+	// Milvus's indexMeta.canCreateIndex: plain errors (65535) with these texts.
+	want := func(err error, msg string) {
+		t.Helper()
+		if errs.CodeOf(err) != 65535 || err.Error() != msg {
+			t.Fatalf("got %v (code %d), want %q", err, errs.CodeOf(err), msg)
+		}
 	}
-	if code := errs.CodeOf(e.create(vecField, "other", auto)); code != 1100 {
-		t.Fatalf("a second index name on the same field: code %d", code)
-	}
-	if code := errs.CodeOf(e.create(102, "v_idx", auto)); code != 1100 {
-		t.Fatalf("an index name reused on another field: code %d", code)
-	}
+	want(e.create(vecField, "v_idx", map[string]string{"index_type": "FLAT", "metric_type": "L2"}),
+		"CreateIndex failed: at most one distinct index is allowed per field")
+	want(e.create(vecField, "other", auto), "CreateIndex failed: creating multiple indexes on same field is not supported")
+	want(e.create(102, "v_idx", auto), "CreateIndex failed: at most one distinct index is allowed per field")
 	if defs := must(e.ic.Indexes(bg, e.coll.ID)); len(defs) != 1 {
 		t.Fatalf("definitions: %+v", defs)
 	}

@@ -212,7 +212,7 @@ func (s *Server) AlterCollection(ctx context.Context, req *milvuspb.AlterCollect
 	if err != nil {
 		return err
 	}
-	if err := s.checkAlterCollection(ctx, c, req); err != nil {
+	if err := s.checkAlterCollectionRequest(ctx, c, req); err != nil {
 		return err
 	}
 	if err := checkZoneProperty(req.GetProperties()); err != nil {

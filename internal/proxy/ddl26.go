@@ -334,7 +334,7 @@ func (s *Server) AlterCollectionField(ctx context.Context, req *milvuspb.AlterCo
 
 // checkAlterCollection is Milvus 2.6's alterCollectionTask.PreExecute for
 // the properties Milvago knows.
-func (s *Server) checkAlterCollection(ctx context.Context, c *model.Collection, req *milvuspb.AlterCollectionRequest) error {
+func (s *Server) checkAlterCollectionRequest(ctx context.Context, c *model.Collection, req *milvuspb.AlterCollectionRequest) error {
 	if len(req.GetProperties()) > 0 && len(req.GetDeleteKeys()) > 0 {
 		return errInvalidMsg("cannot provide both DeleteKeys and ExtraParams")
 	}
@@ -342,9 +342,18 @@ func (s *Server) checkAlterCollection(ctx context.Context, c *model.Collection, 
 	if err != nil {
 		return err
 	}
-	loaded := func() bool { return st.Loaded }
-	name := req.GetCollectionName()
-	if props := req.GetProperties(); len(props) > 0 {
+	return checkAlterCollection(c, st.Loaded, req.GetProperties(), req.GetDeleteKeys())
+}
+
+// checkAlterCollection is the check itself, given whether the collection
+// is loaded.
+func checkAlterCollection(c *model.Collection, isLoaded bool, props []*commonpb.KeyValuePair, deleteKeys []string) error {
+	if len(props) > 0 && len(deleteKeys) > 0 {
+		return errInvalidMsg("cannot provide both DeleteKeys and ExtraParams")
+	}
+	loaded := func() bool { return isLoaded }
+	name := c.Name
+	if len(props) > 0 {
 		_, mmap := kvValue(props, mmapEnabledKey)
 		_, lazy := kvValue(props, lazyLoadKey)
 		warm := false
@@ -394,7 +403,7 @@ func (s *Server) checkAlterCollection(ctx context.Context, c *model.Collection, 
 			}
 		}
 	} else {
-		for _, k := range req.GetDeleteKeys() {
+		for _, k := range deleteKeys {
 			if k != mmapEnabledKey && k != lazyLoadKey && !isWarmupKey(k) {
 				continue
 			}

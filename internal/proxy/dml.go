@@ -37,21 +37,40 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	if err != nil {
 		return nil, err
 	}
-	if schemaTS != 0 && schemaTS < c.UpdateTS {
-		return nil, fmt.Errorf("collection %s schema changed, please retry: %w", c.Name, errs.ErrCollectionSchemaMismatch)
+	// Milvus (insertTask/upsertTask.PreExecute): a request made against
+	// another schema version than the collection's fails with 109, on
+	// which the SDKs refresh their cached schema and retry.
+	if schemaTS != 0 && schemaTS != c.UpdateTS {
+		return nil, errs.CollectionSchemaMismatch(c.Name)
 	}
 	n := int(numRows)
 	if n <= 0 {
-		return nil, errs.InvalidParameter("the num_rows (%d) of insert data should be greater than 0", numRows)
+		return nil, errInvalidValue("invalid num_rows", numRows, "num_rows should be greater than 0")
 	}
 	if fields, err = typedInput(c, fields); err != nil {
 		return nil, err
 	}
-	cols, err := insertColumns(c.Schema, fields, n, upsert)
+	schema := c.Schema
+	if !upsert {
+		schema = requestSchema(c, fields)
+	}
+	cols, err := insertColumns(schema, fields, n, upsert)
 	if err != nil {
 		return nil, err
 	}
 	pk := pkField(c)
+	wasUpsert := upsert
+	var deleteTS uint64
+	if upsert && pk.GetAutoID() {
+		// Milvus 2.6 (checkUpsertPrimaryFieldData): an upsert into an
+		// auto_id collection deletes the rows of the keys it carries and
+		// inserts the new rows under fresh auto IDs, which it returns.
+		if deleteTS, err = s.deleteKeys(ctx, c, cols[pk.GetFieldID()]); err != nil {
+			return nil, err
+		}
+		delete(cols, pk.GetFieldID())
+		upsert = false
+	}
 	if _, ok := cols[pk.GetFieldID()]; !ok {
 		if !pk.GetAutoID() {
 			return nil, errs.InvalidParameter("primary key field %s is missing", pk.GetName())
@@ -64,7 +83,7 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 		for i := range ids.Data {
 			ids.Data[i] = first + int64(i)
 		}
-		cols[pk.GetFieldID()] = ids
+		cols[pk.GetFieldID()] = autoIDColumn(pk, ids)
 	}
 	groups, err := s.partitionGroups(c, partition, cols, n)
 	if err != nil {
@@ -92,12 +111,13 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 			maxTS = max(maxTS, ts)
 		}
 	}
+	maxTS = max(maxTS, deleteTS)
 	res := &milvuspb.MutationResult{IDs: keysToIDs(cols[pk.GetFieldID()]), Timestamp: maxTS, SuccIndex: make([]uint32, n)}
 	for i := range res.SuccIndex {
 		res.SuccIndex[i] = uint32(i)
 	}
 	s.sessions.record(ctx, maxTS)
-	if upsert {
+	if wasUpsert {
 		res.UpsertCnt = int64(n)
 	} else {
 		res.InsertCnt = int64(n)
@@ -190,9 +210,6 @@ func (s *Server) Delete(ctx context.Context, req *milvuspb.DeleteRequest) (*milv
 	if err != nil {
 		return nil, err
 	}
-	if req.GetExpr() == "" {
-		return nil, errs.InvalidParameter("expr cannot be empty")
-	}
 	var partIDs []int64
 	if req.GetPartitionName() != "" {
 		if partIDs, err = partitionIDs(c, []string{req.GetPartitionName()}); err != nil {
@@ -201,7 +218,11 @@ func (s *Server) Delete(ctx context.Context, req *milvuspb.DeleteRequest) (*milv
 	}
 	e, err := expr.ParseInZone(c.Schema, req.GetExpr(), req.GetExprTemplateValues(), collectionZone(c))
 	if err != nil {
-		return nil, err
+		// Milvus's deleteRunner.Init wraps the parser's error.
+		return nil, errInvalidMsg("failed to create delete plan: %v", err)
+	}
+	if e.AlwaysTrue() {
+		return nil, errInvalidMsg("delete plan can't be empty or always true : %s", req.GetExpr())
 	}
 	ints, strs, ok := e.PrimaryKeyIn()
 	if !ok || len(partIDs) > 0 {

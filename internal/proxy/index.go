@@ -27,14 +27,28 @@ func (s *Server) CreateIndex(ctx context.Context, req *milvuspb.CreateIndexReque
 		return err
 	}
 	name := req.GetIndexName()
-	if name == "" {
-		name = field.GetName()
-	}
 	if err := validateIndexName(name); err != nil {
 		return err
 	}
+	if name == "" {
+		// Milvus (datacoord CreateIndex) reuses the name of the field's
+		// index, else names the index after its field.
+		name = field.GetName()
+		defs, err := s.d.Index.Indexes(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		for _, def := range defs {
+			if def.FieldID == field.GetFieldID() {
+				name = def.Name
+			}
+		}
+	}
 	params, user, err := flattenIndexParams(req.GetExtraParams())
 	if err != nil {
+		return err
+	}
+	if err := checkIndexParams(field, req.GetExtraParams(), params); err != nil {
 		return err
 	}
 	if column.IsVector(field.GetDataType()) && params["index_type"] == "" {
@@ -43,34 +57,7 @@ func (s *Server) CreateIndex(ctx context.Context, req *milvuspb.CreateIndexReque
 		// metric), whatever concrete type it builds.
 		user["index_type"] = "AUTOINDEX"
 	}
-	st, err := s.d.Query.State(ctx, c.ID)
-	if err != nil {
-		return err
-	}
-	has, err := s.hasIndexNamed(ctx, c.ID, field.GetFieldID(), name)
-	if err != nil {
-		return err
-	}
-	if st.Loaded && !has {
-		// Milvus >= 2.4.9 refuses new indexes on loaded collections (#34404).
-		return errs.InvalidParameter("create index failed, collection is loaded, please release it first")
-	}
 	return s.d.Index.CreateIndex(ctx, contract.CreateIndexRequest{Collection: c, Field: field, Name: name, Params: params, UserParams: user})
-}
-
-// hasIndexNamed reports whether the field already has this index, so that
-// repeating an identical CreateIndex stays a no-op on a loaded collection.
-func (s *Server) hasIndexNamed(ctx context.Context, collectionID, fieldID int64, name string) (bool, error) {
-	defs, err := s.d.Index.Indexes(ctx, collectionID)
-	if err != nil {
-		return false, err
-	}
-	for _, def := range defs {
-		if def.FieldID == fieldID && def.Name == name {
-			return true, nil
-		}
-	}
-	return false, nil
 }
 
 // indexField finds the field to index; an empty name picks the only vector field.
@@ -208,24 +195,33 @@ func (s *Server) DropIndex(ctx context.Context, req *milvuspb.DropIndexRequest) 
 	if err != nil {
 		return err
 	}
+	defs, err := s.d.Index.Indexes(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	var drop []model.IndexDef
+	for _, def := range defs {
+		f := c.FieldByID(def.FieldID)
+		if (req.GetIndexName() != "" && def.Name == req.GetIndexName()) ||
+			(req.GetIndexName() == "" && (req.GetFieldName() == "" || strings.EqualFold(f.GetName(), req.GetFieldName()))) {
+			drop = append(drop, def)
+		}
+	}
 	st, err := s.d.Query.State(ctx, c.ID)
 	if err != nil {
 		return err
 	}
 	if st.Loaded {
-		return errs.InvalidParameter("index cannot be dropped, collection is loaded, please release it first")
-	}
-	defs, err := s.d.Index.Indexes(ctx, c.ID)
-	if err != nil {
-		return err
-	}
-	for _, def := range defs {
-		f := c.FieldByID(def.FieldID)
-		if (req.GetIndexName() != "" && def.Name == req.GetIndexName()) ||
-			(req.GetIndexName() == "" && (req.GetFieldName() == "" || strings.EqualFold(f.GetName(), req.GetFieldName()))) {
-			if err := s.d.Index.DropIndex(ctx, c.ID, def.ID); err != nil {
-				return err
+		// Milvus (datacoord DropIndex) refuses only vector indexes of a loaded collection.
+		for _, def := range drop {
+			if column.IsVector(c.FieldByID(def.FieldID).GetDataType()) {
+				return errInvalidMsg("vector index cannot be dropped on loaded collection: %d", c.ID)
 			}
+		}
+	}
+	for _, def := range drop {
+		if err := s.d.Index.DropIndex(ctx, c.ID, def.ID); err != nil {
+			return err
 		}
 	}
 	return nil

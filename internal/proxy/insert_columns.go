@@ -65,7 +65,7 @@ func insertColumns(schema *schemapb.CollectionSchema, fields []*schemapb.FieldDa
 		}
 	}
 	if autoGenPK && pkData != nil {
-		return nil, errInvalidMsg("can not assign primary field data when auto id enabled %s", pk.GetName())
+		return nil, errInvalidMsg("can not assign primary field data when auto id enabled and allow_insert_auto_id is false %s", pk.GetName())
 	}
 	if upsert && pkData == nil {
 		return nil, errInvalidMsg("must assign pk when upsert, primary field: %s", pk.GetName())

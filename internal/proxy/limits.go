@@ -30,7 +30,7 @@ const (
 	// maxFieldNum is proxy.maxFieldNum (the dynamic field is not counted).
 	maxFieldNum = 64
 	// maxVectorFieldNum is proxy.maxVectorFieldNum.
-	maxVectorFieldNum = 4
+	maxVectorFieldNum = 10
 	// maxShardNum is proxy.maxShardNum.
 	maxShardNum = 16
 	// defaultShardsNum is common.DefaultShardsNum, used when a request asks for 0 shards.

@@ -19,11 +19,8 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 	if err != nil {
 		return nil, err
 	}
-	partIDs, err := partitionIDs(c, req.GetPartitionNames())
+	partIDs, err := readPartitionIDs(c, req.GetPartitionNames())
 	if err != nil {
-		return nil, err
-	}
-	if err := s.requireLoaded(ctx, c, partIDs); err != nil {
 		return nil, err
 	}
 	limit, offset, err := parseQueryParams(req.GetQueryParams())
@@ -60,6 +57,11 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 		if filter, err = expr.ParseInZone(c.Schema, text, req.GetExprTemplateValues(), zone); err != nil {
 			return nil, err
 		}
+	}
+	// Milvus validates the whole request first; a collection that is not
+	// loaded fails when the shards are asked (queryTask.Execute).
+	if err := s.requireLoaded(ctx, c, partIDs); err != nil {
+		return nil, err
 	}
 	if countOnly {
 		if limit > 0 || offset > 0 {

@@ -359,12 +359,12 @@ func validateMaxLengthDef(collection string, f *schemapb.FieldSchema) error {
 			return errPlain("%v", err)
 		}
 		if n <= 0 || n > maxVarCharLength {
-			return errInvalidMsg("the maximum length specified for a VarChar field(%s) should be in (0, %d], but got %d instead", f.GetName(), maxVarCharLength, n)
+			return errInvalidMsg("the maximum length specified for the field(%s) should be in (0, %d], but got %d instead", f.GetName(), maxVarCharLength, n)
 		}
 		found = true
 	}
 	if !found {
-		return errPlain("type param(max_length) should be specified for varChar field(%s) of collection %s", f.GetName(), collection)
+		return errPlain("type param(max_length) should be specified for the field(%s) of collection %s", f.GetName(), collection)
 	}
 	return nil
 }

@@ -127,7 +127,9 @@ func TestSchemaDecodeRules(t *testing.T) {
 
 	f("ok", func(*schemapb.CollectionSchema) {}, 0)
 	f("no vector", func(s *schemapb.CollectionSchema) { s.Fields = s.Fields[:2] }, 1100, "schema does not contain vector field: invalid parameter")
-	f("five vectors", add(vec("v1"), vec("v2"), vec("v3"), vec("v4")), 65535, "maximum vector field's number should be limited to 4")
+	f("ten vectors", add(vec("v1"), vec("v2"), vec("v3"), vec("v4"), vec("v5"), vec("v6"), vec("v7"), vec("v8"), vec("v9")), 0)
+	f("eleven vectors", add(vec("v1"), vec("v2"), vec("v3"), vec("v4"), vec("v5"), vec("v6"), vec("v7"), vec("v8"), vec("v9"), vec("v10")),
+		65535, "maximum vector field's number should be limited to 10")
 	f("65 fields", func(s *schemapb.CollectionSchema) {
 		for i := 0; len(s.Fields) < 65; i++ {
 			s.Fields = append(s.Fields, &schemapb.FieldSchema{Name: "f" + string(rune('a'+i/26)) + string(rune('a'+i%26)), DataType: schemapb.DataType_Int32})
@@ -149,7 +151,7 @@ func TestSchemaDecodeRules(t *testing.T) {
 		s.Fields[0].IsPrimaryKey = false
 		s.Fields[1].IsPrimaryKey = true
 		s.Fields[1].TypeParams = nil
-	}, 65535, "type param(max_length) should be specified for varChar field(title) of collection c")
+	}, 65535, "type param(max_length) should be specified for the field(title) of collection c")
 	f("explicit dynamic", field(1, func(f *schemapb.FieldSchema) { f.IsDynamic = true }), 65535, "cannot explicitly set a field as a dynamic field")
 	f("auto_id on non-pk", field(1, func(f *schemapb.FieldSchema) { f.AutoID = true }), 65535, "only primary field can speficy AutoID with true, field name = title")
 	f("two auto_ids", func(s *schemapb.CollectionSchema) { s.Fields[0].AutoID = true; s.Fields[1].AutoID = true }, 65535,
@@ -176,11 +178,11 @@ func TestSchemaDecodeRules(t *testing.T) {
 		"dim should not be specified for sparse vector field vec(0)")
 	f("sparse", field(2, func(f *schemapb.FieldSchema) { f.DataType = schemapb.DataType_SparseFloatVector; f.TypeParams = nil }), 0)
 	f("varchar max_length 0", field(1, func(f *schemapb.FieldSchema) { f.TypeParams = kv("max_length", "0") }), 1100,
-		"the maximum length specified for a VarChar field(title) should be in (0, 65535], but got 0 instead: invalid parameter")
+		"the maximum length specified for the field(title) should be in (0, 65535], but got 0 instead: invalid parameter")
 	f("varchar max_length 65536", field(1, func(f *schemapb.FieldSchema) { f.TypeParams = kv("max_length", "65536") }), 1100,
 		"should be in (0, 65535], but got 65536 instead")
 	f("varchar max_length missing", field(1, func(f *schemapb.FieldSchema) { f.TypeParams = nil }), 65535,
-		"type param(max_length) should be specified for varChar field(title) of collection c")
+		"type param(max_length) should be specified for the field(title) of collection c")
 	f("array ok", add(&schemapb.FieldSchema{Name: "tags", DataType: schemapb.DataType_Array, ElementType: schemapb.DataType_VarChar,
 		TypeParams: kv("max_capacity", "4096", "max_length", "10")}), 0)
 	f("array no capacity", add(&schemapb.FieldSchema{Name: "tags", DataType: schemapb.DataType_Array, ElementType: schemapb.DataType_Int64}), 65535,
@@ -190,7 +192,7 @@ func TestSchemaDecodeRules(t *testing.T) {
 	f("array of json", add(&schemapb.FieldSchema{Name: "tags", DataType: schemapb.DataType_Array, ElementType: schemapb.DataType_JSON,
 		TypeParams: kv("max_capacity", "4")}), 65535, "element type JSON is not supported")
 	f("array of varchar without max_length", add(&schemapb.FieldSchema{Name: "tags", DataType: schemapb.DataType_Array, ElementType: schemapb.DataType_VarChar,
-		TypeParams: kv("max_capacity", "4")}), 65535, "type param(max_length) should be specified for varChar field(tags)")
+		TypeParams: kv("max_capacity", "4")}), 65535, "type param(max_length) should be specified for the field(tags)")
 	f("duplicate name", add(&schemapb.FieldSchema{Name: "title", DataType: schemapb.DataType_Int64}), 65535, "duplicated field name title found")
 	f("bad field name", add(&schemapb.FieldSchema{Name: "1x", DataType: schemapb.DataType_Int64}), 1701,
 		"Invalid field name: 1x. The first character of a field name must be an underscore or letter.: field name invalid[field=1x]")

@@ -28,11 +28,8 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if len(req.GetSubReqs()) > 0 {
 		return nil, errs.InvalidParameter("hybrid search with sub-requests is not supported yet")
 	}
-	partIDs, err := partitionIDs(c, req.GetPartitionNames())
+	partIDs, err := readPartitionIDs(c, req.GetPartitionNames())
 	if err != nil {
-		return nil, err
-	}
-	if err := s.requireLoaded(ctx, c, partIDs); err != nil {
 		return nil, err
 	}
 	metrics, err := s.indexMetric(ctx, c)
@@ -80,6 +77,16 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		return nil, err
 	}
 	fetchIDs := withDynamicField(c, outIDs, dynKeys)
+	// Milvus validates the whole request first; a collection that is not
+	// loaded fails when the shards are asked (searchTask.Execute).
+	if err := s.requireLoaded(ctx, c, partIDs); err != nil {
+		return nil, err
+	}
+	if spec.Queries.Sparse != nil && allEmptyRows(spec.Queries.Sparse) {
+		// An empty sparse query vector matches nothing (Milvus returns no hits).
+		return &milvuspb.SearchResults{CollectionName: c.Name, Results: newSearchResultData(spec.NQ, spec.TopK, nil,
+			emptyIDs(c.Schema), nil, fieldsDataFor(c.Schema, fetchIDs, emptyColumns(c, fetchIDs), dynKeys), outNames, pkField(c).GetName())}, nil
+	}
 	gts, err := s.guaranteeTS(ctx, c, req.GetConsistencyLevel(), req.GetUseDefaultConsistency(), req.GetGuaranteeTimestamp())
 	if err != nil {
 		return nil, err
@@ -244,23 +251,25 @@ func (s *Server) reduceSearch(c *model.Collection, spec *searchSpec, results []*
 			}
 		}
 		if col == nil {
-			continue
+			// No hit: every requested field (the dynamic field too, which
+			// the SDKs need to resolve requested dynamic keys) still gets
+			// its (empty) column, as in Milvus.
+			if col = emptyColumn(c, fid); col == nil {
+				continue
+			}
 		}
 		for _, h := range picked {
 			col.Append(results[h.shard].Fields[fid].Slice(h.i, h.i+1))
 		}
 		cols[fid] = col
 	}
-	// Hits always carry their primary key among the fields too: clients
-	// such as the Node SDK build each hit from fields_data and output_fields.
+	// The primary key is among the fields only when asked for (by name or
+	// "*"): the hits carry it in ids (Milvus's searchTask.PostExecute).
 	pkf := pkField(c)
-	outIDs := fetchIDs
-	if !slices.Contains(fetchIDs, pkf.GetFieldID()) {
-		outIDs = append([]int64{pkf.GetFieldID()}, fetchIDs...)
-		outNames = append([]string{pkf.GetName()}, outNames...)
+	if slices.Contains(fetchIDs, pkf.GetFieldID()) {
+		cols[pkf.GetFieldID()] = pk
 	}
-	cols[pkf.GetFieldID()] = pk
-	fields := fieldsDataFor(c.Schema, outIDs, cols, dynKeys)
+	fields := fieldsDataFor(c.Schema, fetchIDs, cols, dynKeys)
 	data := newSearchResultData(spec.NQ, spec.TopK, topks, keysToIDs(pk), scores, fields, outNames, pkf.GetName())
 	if spec.GroupByField != "" {
 		data.GroupByFieldValue = groupValuesData(fieldByName(c.Schema, spec.GroupByField), results, picked)

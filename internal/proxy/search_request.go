@@ -367,7 +367,7 @@ func decodeQueries(ph *commonpb.PlaceholderValue, field *schemapb.FieldSchema, n
 		return index.Dataset{}, errInvalidValue(nq, len(values), "the number of query vectors does not match nq")
 	}
 	if ft == schemapb.DataType_SparseFloatVector {
-		if err := validateSparseRows(values); err != nil {
+		if err := validateSparseQueries(values); err != nil {
 			return index.Dataset{}, err
 		}
 		rows := make([][]byte, len(values))

@@ -167,7 +167,7 @@ func TestSearchRequestVectorKinds(t *testing.T) {
 	}
 	binary.LittleEndian.PutUint32(row[4:], math.Float32bits(-1))
 	_, err = parseSearchRequest(s, sdkSearch(t, commonpb.PlaceholderType_SparseFloatVector, map[string]string{"anns_field": "sp"}, row), nil)
-	checkErr(t, err, 65535, "negative value in sparse float vector")
+	checkErr(t, err, 2001, "Invalid sparse row: negative value") // segcore Utils.h CopyAndWrapSparseRow
 }
 
 func TestSearchRequestSingleVectorField(t *testing.T) {

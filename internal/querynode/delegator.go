@@ -115,6 +115,11 @@ func (dl *delegator) serve(ctx context.Context) error {
 	if err := dl.loadRetrying(ctx); err != nil {
 		return err
 	}
+	// Everything up to the checkpoint is in the loaded segments and delta
+	// logs: the shard serves reads at the checkpoint's time at once. Else a
+	// read of an idle channel waits for a tick nobody writes (the writer's
+	// last tick is at or before the checkpoint, so SyncTo sees no need).
+	dl.advance(dl.plan.Checkpoint.TS)
 	after := dl.plan.Checkpoint.Position
 	for {
 		last, err := dl.consume(ctx, after)

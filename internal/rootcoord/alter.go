@@ -199,9 +199,6 @@ func (s *Server) AlterCollectionField(ctx context.Context, db, name, fieldName s
 	})
 }
 
-// errUnchanged tells alterSchema that fn changed nothing.
-var errUnchanged = errors.New("rootcoord: nothing to change")
-
 // alterSchema runs fn on a copy of the collection and saves it with a new
 // update timestamp (clients compare it with their cached schema's). fn
 // returning errUnchanged leaves the collection as it was.

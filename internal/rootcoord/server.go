@@ -3,6 +3,7 @@ package rootcoord
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -275,7 +276,8 @@ func (s *Server) CreateCollection(ctx context.Context, req contract.CreateCollec
 	}
 	c := &model.Collection{
 		ID: base, DBName: db, Name: name, Schema: req.Schema, ShardsNum: req.ShardsNum,
-		ConsistencyLevel: req.ConsistencyLevel, Properties: req.Properties, CreateTS: ts, UpdateTS: ts,
+		ConsistencyLevel: req.ConsistencyLevel, Properties: withTimezone(req.Properties, s.dbs[db].Properties),
+		CreateTS: ts, UpdateTS: ts,
 	}
 	for i := range int(req.ShardsNum) {
 		p := fmt.Sprintf("%s_%d", s.cfg.PChannelPrefix, int(uint64(base+int64(i))%uint64(s.cfg.PChannels)))
@@ -352,7 +354,7 @@ func (s *Server) DescribeCollection(ctx context.Context, db, name string, id int
 	if c := s.aliasTargetLocked(db, name); c != nil {
 		return c, nil
 	}
-	return nil, errs.CollectionNotFound(name)
+	return nil, errs.CollectionNotFoundWithDB(db, name)
 }
 
 // ListCollections lists db's collections sorted by creation.
@@ -402,6 +404,10 @@ func (s *Server) AlterCollectionProperties(ctx context.Context, db, name string,
 	})
 }
 
+// errUnchanged, returned by an updateCollection callback, ends the update
+// successfully without writing anything (Milvus's "ignored" DDL).
+var errUnchanged = errors.New("rootcoord: collection unchanged")
+
 func (s *Server) updateCollection(ctx context.Context, db, name string, fn func(c *model.Collection) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -414,10 +420,13 @@ func (s *Server) updateCollection(ctx context.Context, db, name string, fn func(
 		c = s.aliasTargetLocked(db, name)
 	}
 	if c == nil {
-		return errs.CollectionNotFound(name)
+		return errs.CollectionNotFoundWithDB(db, name)
 	}
 	next := clone(c)
 	if err := fn(next); err != nil {
+		if errors.Is(err, errUnchanged) {
+			return nil
+		}
 		return err
 	}
 	ts, err := s.tso.Now(ctx)
@@ -446,10 +455,10 @@ func (s *Server) CreatePartition(ctx context.Context, db, collection, partition 
 	}
 	return s.updateCollection(ctx, db, collection, func(c *model.Collection) error {
 		if _, ok := c.PartitionByName(partition); ok {
-			return errs.InvalidParameter("partition already exists: %s", partition)
+			return errUnchanged // Milvus ignores creating a partition that exists
 		}
 		if len(c.Partitions) >= s.cfg.MaxPartitions {
-			return errs.InvalidParameter("partition number (%d) exceeds max configuration (%d), collection: %s", len(c.Partitions), s.cfg.MaxPartitions, c.Name)
+			return errs.Plain("partition number (%d) exceeds max configuration (%d), collection: %s", len(c.Partitions), s.cfg.MaxPartitions, c.Name)
 		}
 		c.Partitions = append(c.Partitions, model.Partition{ID: id, Name: partition, CreateTS: ts})
 		return nil
@@ -508,7 +517,7 @@ func (s *Server) CreateAlias(ctx context.Context, db, alias, collection string) 
 		if s.aliasTargetLocked(db, collection) != nil {
 			return errs.InvalidParameter("cannot create alias %s on an alias %s", alias, collection)
 		}
-		return errs.CollectionNotFound(collection)
+		return errs.CollectionNotFoundWithDB(db, collection)
 	}
 	return s.updateCollection(ctx, db, collection, func(c *model.Collection) error {
 		c.Aliases = append(c.Aliases, alias)

@@ -141,7 +141,15 @@ func TestDropDefaultPartitionRefused(t *testing.T) {
 	if err := s.CreatePartition(ctx, "", "c", "p"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreatePartition(ctx, "", "c", "p"); errs.CodeOf(err) != 1100 {
+	// Milvus ignores creating a partition that exists (ddl_callbacks_create_partition.go).
+	if err := s.CreatePartition(ctx, "", "c", "p"); err != nil {
 		t.Fatalf("duplicate partition: %v", err)
+	}
+	if c, _ := s.DescribeCollection(ctx, "", "c", 0); len(c.Partitions) != 2 {
+		t.Fatalf("partitions after a duplicate create: %+v", c.Partitions)
+	}
+	_, err := s.DescribeCollection(ctx, "", "nope", 0)
+	if errs.CodeOf(err) != 100 || err.Error() != "collection not found[database=default][collection=nope]" {
+		t.Fatalf("missing collection: %v", err)
 	}
 }

@@ -52,6 +52,9 @@ func status[Req any](ctx context.Context, req Req, fn func(context.Context, Req)
 
 // Connect tells the client who we are.
 func (s *Service) Connect(ctx context.Context, req *milvuspb.ConnectRequest) (*milvuspb.ConnectResponse, error) {
+	if err := s.p.CheckDatabase(ctx); err != nil {
+		return &milvuspb.ConnectResponse{Status: StatusOf(err)}, nil
+	}
 	id := s.nextID.Add(1)
 	s.p.ClientConnected(id, req.GetClientInfo())
 	return &milvuspb.ConnectResponse{
@@ -109,7 +112,7 @@ func (s *Service) HasCollection(ctx context.Context, req *milvuspb.HasCollection
 }
 
 func (s *Service) DescribeCollection(ctx context.Context, req *milvuspb.DescribeCollectionRequest) (*milvuspb.DescribeCollectionResponse, error) {
-	return reply(ctx, req, s.p.DescribeCollection, func() *milvuspb.DescribeCollectionResponse { return &milvuspb.DescribeCollectionResponse{} })
+	return reply(ctx, req, s.p.DescribeCollectionPublic, func() *milvuspb.DescribeCollectionResponse { return &milvuspb.DescribeCollectionResponse{} })
 }
 
 func (s *Service) ShowCollections(ctx context.Context, req *milvuspb.ShowCollectionsRequest) (*milvuspb.ShowCollectionsResponse, error) {

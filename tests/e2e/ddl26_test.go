@@ -127,7 +127,8 @@ func TestAddCollectionField(t *testing.T) {
 		after.Schema.Fields[3].Name != "tag" || after.Schema.Fields[3].ID != 103 || !after.Schema.Fields[2].Nullable {
 		t.Fatalf("fields after adding: %+v", after.Schema.Fields)
 	}
-	if after.UpdateTimestamp <= before.UpdateTimestamp || len(after.Properties) != 0 {
+	// The only property is the "timezone" every 2.6 collection gets.
+	if after.UpdateTimestamp <= before.UpdateTimestamp || len(after.Properties) != 1 || after.Properties["timezone"] != "UTC" {
 		t.Fatalf("update_timestamp %d -> %d, properties %v", before.UpdateTimestamp, after.UpdateTimestamp, after.Properties)
 	}
 	state, err := cli.GetLoadState(ctx, milvusclient.NewGetLoadStateOption(name))

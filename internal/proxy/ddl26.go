@@ -498,7 +498,8 @@ func (s *Server) BatchDescribeCollection(ctx context.Context, req *milvuspb.Batc
 	}
 	resp := &milvuspb.BatchDescribeCollectionResponse{}
 	for _, name := range req.GetCollectionName() {
-		d, err := s.DescribeCollection(ctx, &milvuspb.DescribeCollectionRequest{DbName: req.GetDbName(), CollectionName: name})
+		// Milvus answers each name as its DescribeCollection RPC does.
+		d, err := s.DescribeCollectionPublic(ctx, &milvuspb.DescribeCollectionRequest{DbName: req.GetDbName(), CollectionName: name})
 		if err != nil {
 			d = &milvuspb.DescribeCollectionResponse{CollectionName: name}
 		}

@@ -88,7 +88,8 @@ func TestAddAndAlterCollectionField(t *testing.T) {
 	if f == nil || f.GetFieldID() != 102 || c.Schema.GetVersion() != a.Schema.GetVersion()+1 || c.UpdateTS <= a.UpdateTS {
 		t.Fatalf("after add: %+v version %d", f, c.Schema.GetVersion())
 	}
-	if len(c.Properties) != 0 {
+	// Only the "timezone" every 2.6 collection gets at creation.
+	if len(c.Properties) != 1 || c.Properties[0].GetKey() != "timezone" {
 		t.Fatalf("properties after adding a field: %v", c.Properties)
 	}
 	if _, err := s.AddCollectionField(ctx, "", "a", &schemapb.FieldSchema{Name: "s", DataType: schemapb.DataType_Int64, Nullable: true}); errs.CodeOf(err) != 1100 {

@@ -215,7 +215,7 @@ func (l *Leadership) monitor(ctx context.Context, rev int64) {
 		}
 		// The watch broke: check the key is still ours, then watch again.
 		for {
-			kvs, r, err := l.s.store.ListWithRevision(ctx, key)
+			kvs, r, err := l.listKey(ctx, key)
 			if err == nil {
 				still := false
 				for _, e := range kvs {
@@ -246,6 +246,22 @@ func (l *Leadership) monitor(ctx context.Context, rev int64) {
 			}
 		}
 	}
+}
+
+// listKey reads the election key, giving up as soon as the session ends:
+// a read against an unreachable etcd would otherwise block until the link
+// comes back, long after the lease (and so the leadership) is gone.
+func (l *Leadership) listKey(ctx context.Context, key string) ([]kv.KeyValue, int64, error) {
+	lctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-l.s.done:
+			cancel()
+		case <-lctx.Done():
+		}
+	}()
+	return l.s.store.ListWithRevision(lctx, key)
 }
 
 func (l *Leadership) end(err error) {

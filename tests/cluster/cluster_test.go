@@ -379,7 +379,7 @@ func TestClusterFlow(t *testing.T) {
 
 	// Errors keep their Milvus codes across every hop.
 	_, err = cli2.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption("nope"))
-	if err == nil || !strings.Contains(err.Error(), "collection not found") {
+	if err == nil || !strings.Contains(err.Error(), "can't find collection[database=default][collection=nope]") {
 		t.Fatalf("describe a missing collection: %v", err)
 	}
 

@@ -575,7 +575,7 @@ func TestBatchDescribeAndIndexStatistics(t *testing.T) {
 		b.GetStatus().GetCode() != 0 || b.GetCollectionName() != "bd_b" {
 		t.Fatalf("described: %v / %v", a, b)
 	}
-	wantCode(t, merr.Error(missing.GetStatus()), 100, "collection not found[collection=bd_missing]")
+	wantCode(t, merr.Error(missing.GetStatus()), 100, "can't find collection[database=default][collection=bd_missing]")
 	if missing.GetCollectionName() != "bd_missing" {
 		t.Fatalf("missing collection's answer: %v", missing)
 	}

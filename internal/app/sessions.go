@@ -80,8 +80,11 @@ func (d sessionDiscovery) WatchRole(ctx context.Context, role string) <-chan []s
 			events = session.Watch(ctx, d.store, role, rev)
 		}
 		for ev := range events {
-			if electedRole(role) && ev.Type != session.Removed {
-				clear(live) // one active process: a new holder replaces the old
+			if electedRole(role) {
+				// One election key: whatever changed, it replaces the
+				// holder (a removal of a holder read by initial carries
+				// no server ID).
+				clear(live)
 			}
 			if ev.Type == session.Removed {
 				delete(live, ev.Session.ServerID)

@@ -122,6 +122,12 @@ func TestWatchRoleFollowsActiveCoordinator(t *testing.T) {
 	if lead := <-won; lead == nil || lead.Token() == 0 {
 		t.Fatalf("standby leadership %+v", lead)
 	}
+
+	// A watch that found the active process by its first read sees it go.
+	later := sessionDiscovery{store: store}.WatchRole(ctx, session.RoleQueryCoord)
+	nextWith(t, later, b.ID())
+	b.Close()
+	nextWith(t, later)
 }
 
 // A deposed coordinator's writes through the fenced store are refused;

@@ -39,6 +39,7 @@ import (
 	"github.com/milvago/milvago/internal/rpc"
 	"github.com/milvago/milvago/internal/rpc/coordrpc"
 	"github.com/milvago/milvago/internal/rpc/workerrpc"
+	"github.com/milvago/milvago/internal/session"
 	"github.com/milvago/milvago/internal/streaming"
 )
 
@@ -78,7 +79,8 @@ type roleNode struct {
 	meta    *kv.Etcd
 	objects objstore.Store
 	log     logbroker.Log
-	sess    *kvSessions
+	peers   sessionDiscovery
+	sess    *session.Session // registered once the role serves (coordinators: before campaigning)
 	conns   map[string]*grpc.ClientConn
 	grpc    *grpc.Server
 	reg     *prometheus.Registry
@@ -87,6 +89,13 @@ type roleNode struct {
 }
 
 func (n *roleNode) close() {
+	// Closing the session revokes its lease: peers see the process leave
+	// at once instead of after the TTL.
+	if n.sess != nil {
+		if err := n.sess.Close(); err != nil {
+			n.logger.Warn("close session", "err", err)
+		}
+	}
 	for _, c := range n.conns {
 		c.Close()
 	}
@@ -151,7 +160,7 @@ func (n *roleNode) open(ctx context.Context) error {
 			return fmt.Errorf("app: mq.type %q: cluster mode needs natsmq (milvago.natsmq.url) or kafka (kafka.brokerList)", c.MQ.Type)
 		}
 	}
-	n.sess = newSessions(n.meta, n.logger)
+	n.peers = sessionDiscovery{store: n.meta}
 	return nil
 }
 
@@ -176,7 +185,7 @@ func (n *roleNode) conn(ctx context.Context, role string) *grpc.ClientConn {
 		return c
 	}
 	c, err := grpc.NewClient(sessionScheme+":///"+role,
-		grpc.WithResolvers(&sessionResolverBuilder{s: n.sess, ctx: ctx}),
+		grpc.WithResolvers(&sessionResolverBuilder{w: n.peers, ctx: ctx}),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20), grpc.MaxCallSendMsgSize(256<<20)))
 	if err != nil {
@@ -227,46 +236,69 @@ func (n *roleNode) run(ctx context.Context) error {
 		l.Close()
 		return err
 	}
-	// Coordinators wait for their turn before building (their state is in
-	// etcd, loaded by New), then serve; workers build, serve and register.
+	// Coordinators register and wait for their turn as standbys before
+	// building (their state is in etcd, loaded by New), then serve, their
+	// meta-store writes fenced by the leadership; workers build, serve and
+	// register.
 	var hosted []string
-	var lost <-chan struct{}
+	var lead *session.Leadership
 	if coords, ok := coordinatorsOf[n.role]; ok {
 		hosted = coords
-		if lost, err = n.sess.Campaign(gctx, n.role, n.addr); err != nil {
+		if err := n.register(gctx); err != nil {
 			l.Close()
 			return err
 		}
+		if lead, err = n.sess.Campaign(gctx); err != nil {
+			l.Close()
+			return fmt.Errorf("app: %w", err)
+		}
 	}
-	if err := n.build(gctx, g, hosted); err != nil {
+	if err := n.build(gctx, g, hosted, lead); err != nil {
 		l.Close()
 		return err
 	}
 	g.Go(func() error { return n.grpc.Serve(l) })
+	if n.sess == nil {
+		if err := n.register(gctx); err != nil {
+			n.grpc.Stop()
+			return err
+		}
+	}
+	var deposed <-chan struct{}
+	if lead != nil {
+		deposed = lead.Done()
+	}
 	g.Go(func() error {
+		var err error
 		select {
 		case <-gctx.Done():
-		case <-lost:
-			n.logger.Error("lost the active session; stopping")
-		case <-n.sess.Lost():
-			n.logger.Error("lost the session lease; stopping")
+		case <-deposed:
+			err = lead.Err()
+		case <-n.sess.Done():
+			err = n.sess.Err()
 		}
 		n.ready.Store(false)
 		n.grpc.GracefulStop()
 		if gctx.Err() == nil {
-			return errors.New("app: lost the session")
+			n.logger.Error("lost the session; stopping", "err", err)
+			return fmt.Errorf("app: %w", err)
 		}
 		return nil
 	})
-	registered := append([]string{n.role}, hosted...)
-	for _, r := range slices.Compact(registered) {
-		if _, err := n.sess.Register(gctx, r, n.addr); err != nil {
-			return err
-		}
-	}
 	n.ready.Store(true)
 	n.logger.Info("milvago role is ready", "grpc", n.addr)
 	return g.Wait()
+}
+
+// register publishes the process's session under its role.
+func (n *roleNode) register(ctx context.Context) error {
+	var err error
+	n.sess, err = session.Register(ctx, n.meta, session.Config{Role: n.role, Address: n.addr, Version: rpc.Version,
+		TTL: time.Duration(n.cfg.Common.Session.TTL) * time.Second}, n.logger)
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
+	return nil
 }
 
 // serveHTTP serves /healthz and /metrics on common.metricsPort.
@@ -318,7 +350,7 @@ func (n *roleNode) indexClient(ctx context.Context) *coordrpc.IndexCoordClient {
 }
 
 // build makes the role's components and registers their services.
-func (n *roleNode) build(ctx context.Context, g *errgroup.Group, hosted []string) error {
+func (n *roleNode) build(ctx context.Context, g *errgroup.Group, hosted []string, lead *session.Leadership) error {
 	switch n.role {
 	case "streamingnode":
 		return n.buildStreaming(ctx, g)
@@ -334,7 +366,7 @@ func (n *roleNode) build(ctx context.Context, g *errgroup.Group, hosted []string
 		workerrpc.RegisterIndexNode(n.grpc, indexnode.New(n.objects, n.logger))
 		return nil
 	}
-	return n.buildCoordinators(ctx, g, hosted)
+	return n.buildCoordinators(ctx, g, hosted, newFencedStore(n.meta, lead))
 }
 
 func (n *roleNode) buildStreaming(ctx context.Context, g *errgroup.Group) error {
@@ -415,8 +447,9 @@ func listCollections(ctx context.Context, root *coordrpc.RootCoordClient) ([]*mo
 }
 
 // buildCoordinators builds the hosted coordinators, reaching the others
-// through their clients, and serves them.
-func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hosted []string) error {
+// through their clients, and serves them. meta is the meta store fenced by
+// the process's leadership.
+func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hosted []string, meta kv.Store) error {
 	has := func(r string) bool { return slices.Contains(hosted, r) }
 	var (
 		root   *rootcoord.Server
@@ -431,7 +464,7 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 	drop := &dropper{objects: n.objects, logger: n.logger,
 		unwatch: workerrpc.NewDataNodeClient(n.conn(ctx, "datanode")).Unwatch}
 	if has("rootcoord") {
-		if root, err = rootcoord.New(ctx, rootcoord.Default(), rootcoord.Deps{KV: n.meta, Hooks: drop, Logger: n.logger}); err != nil {
+		if root, err = rootcoord.New(ctx, rootcoord.Default(), rootcoord.Deps{KV: meta, Hooks: drop, Logger: n.logger}); err != nil {
 			return err
 		}
 		rootAPI = root
@@ -439,7 +472,7 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 	}
 	var dataAPI dataAPI = n.dataClient(ctx)
 	if has("datacoord") {
-		if data, err = datacoord.New(ctx, datacoord.Default(), datacoord.Deps{KV: n.meta, IDs: rootAPI, Logger: n.logger}); err != nil {
+		if data, err = datacoord.New(ctx, datacoord.Default(), datacoord.Deps{KV: meta, IDs: rootAPI, Logger: n.logger}); err != nil {
 			return err
 		}
 		dataAPI = data
@@ -448,7 +481,7 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 	var indexAPI indexAPI = n.indexClient(ctx)
 	if has("indexcoord") {
 		builder := workerrpc.NewIndexNodeClient(n.conn(ctx, "indexnode"))
-		if icoord, err = indexcoord.New(ctx, indexcoord.Deps{KV: n.meta, IDs: rootAPI, Segments: dataAPI, Builder: builder, Logger: n.logger}); err != nil {
+		if icoord, err = indexcoord.New(ctx, indexcoord.Deps{KV: meta, IDs: rootAPI, Segments: dataAPI, Builder: builder, Logger: n.logger}); err != nil {
 			return err
 		}
 		indexAPI = icoord
@@ -458,7 +491,7 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 	var queryAPI queryAPI = n.queryClient(ctx)
 	if has("querycoord") {
 		qnode := workerrpc.NewQueryNodeClient(n.conn(ctx, "querynode"))
-		if qcoord, err = querycoord.New(ctx, querycoord.Deps{KV: n.meta, Data: dataAPI, Indexes: indexAPI, Node: qnode,
+		if qcoord, err = querycoord.New(ctx, querycoord.Deps{KV: meta, Data: dataAPI, Indexes: indexAPI, Node: qnode,
 			Collections: rootAPI, Logger: n.logger}); err != nil {
 			return err
 		}
@@ -486,7 +519,7 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 // live node, which must be given the collections.
 func (n *roleNode) recoverOnQueryNodes(ctx context.Context, qcoord *querycoord.Server) error {
 	var seen []int64
-	for ms := range n.sess.Watch(ctx, "querynode") {
+	for ms := range n.peers.WatchRole(ctx, session.RoleQueryNode) {
 		ids := make([]int64, 0, len(ms))
 		for _, m := range ms {
 			ids = append(ids, m.ServerID)
@@ -528,7 +561,7 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: rest.New(p, n.logger)},
 		rpc.NewService(p, "PROXY"), n.reg, n.readyErr, n.logger)
 	g.Go(func() error { return srv.Serve(ctx, gl, hl) })
-	if _, err := n.sess.Register(ctx, "proxy", n.addr); err != nil {
+	if err := n.register(ctx); err != nil {
 		return err
 	}
 	n.ready.Store(true)
@@ -537,8 +570,10 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-n.sess.Lost():
-			return errors.New("app: lost the session lease")
+		case <-n.sess.Done():
+			n.ready.Store(false)
+			n.logger.Error("lost the session; stopping", "err", n.sess.Err())
+			return fmt.Errorf("app: %w", n.sess.Err())
 		}
 	})
 	return g.Wait()

@@ -1,242 +1,138 @@
 package app
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc/resolver"
 
 	"github.com/milvago/milvago/internal/kv"
+	"github.com/milvago/milvago/internal/session"
 )
 
-// Sessions are how cluster roles find each other: every process keeps a
-// lease-backed key "session/<role>/<serverID>" holding its address, so
-// that a process that stops heart-beating vanishes after the lease TTL.
-// Coordinators are active-standby: the active one also holds the single
-// key "session/<role>" (created only if absent), and a standby waits for
-// that key to go before taking it.
-//
-// This is the small interface the roles program against; internal/session
-// (branch deploy) is meant to replace the implementation below.
-type sessions interface {
-	// Register announces this process as a member of role at addr and
-	// keeps the lease alive until ctx ends (then revokes it).
-	Register(ctx context.Context, role, addr string) (serverID int64, err error)
-	// Campaign blocks until this process holds role's active key (or ctx
-	// ends), and returns a channel closed if it loses it (or ctx ends).
-	Campaign(ctx context.Context, role, addr string) (lost <-chan struct{}, err error)
-	// Members lists role's live members.
-	Members(ctx context.Context, role string) ([]member, error)
-	// Watch streams role's member lists after every change, starting with
-	// the current one.
-	Watch(ctx context.Context, role string) <-chan []member
+// Cluster roles find each other through internal/session: every process
+// registers a lease-backed session (session/<role>-<serverID>), the active
+// coordinator also holds its role's election key (session/<role>; a
+// mixcoord holds the keys of the four coordinators it hosts), and clients
+// follow those keys. This file is the discovery side: the live sessions
+// that serve a role, as a stream of snapshots, and a gRPC resolver over it.
+
+// roleWatcher streams the sessions that serve a role. It is what the gRPC
+// resolver and the query coordinator's node tracking consume.
+type roleWatcher interface {
+	// WatchRole sends the sessions serving role, by server ID, first the
+	// current ones and then after every change; a slow receiver gets the
+	// newest snapshot only. The channel closes when ctx ends.
+	WatchRole(ctx context.Context, role string) <-chan []session.Info
 }
 
-// member is one live session.
-type member struct {
-	ServerID int64  `json:"server_id"`
-	Role     string `json:"role"`
-	Address  string `json:"address"`
+// electedRole reports whether role is served by one active process (its
+// election key) rather than by every live member.
+func electedRole(role string) bool {
+	_, ok := coordinatorsOf[role]
+	return ok
 }
 
-const sessionPrefix = "session/"
+// sessionDiscovery implements roleWatcher over the sessions in the meta
+// store: a coordinator role resolves to the holder of its election key
+// (for rootcoord in a mixcoord deployment, the mixcoord), a worker role to
+// its live members.
+type sessionDiscovery struct{ store kv.Store }
 
-// sessionTTL is the lease TTL: how long a killed process stays listed.
-const sessionTTL = 5
-
-// kvSessions implements sessions over the meta store (etcd).
-type kvSessions struct {
-	kv     kv.Store
-	logger *slog.Logger
-
-	mu    sync.Mutex
-	lease kv.LeaseID // one lease for every key of this process
-	// lost is closed when the lease is lost (not when ctx ends): every key
-	// of the process is gone, and peers have moved its work.
-	lost     chan struct{}
-	lostOnce sync.Once
-}
-
-func newSessions(store kv.Store, logger *slog.Logger) *kvSessions {
-	return &kvSessions{kv: store, logger: logger, lost: make(chan struct{})}
-}
-
-// Lost is closed when the process's lease is lost.
-func (s *kvSessions) Lost() <-chan struct{} { return s.lost }
-
-// leaseFor grants the process lease once and keeps it alive until ctx
-// ends, then revokes it; when it is lost instead, Lost closes.
-func (s *kvSessions) leaseFor(ctx context.Context) (kv.LeaseID, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.lease != 0 {
-		return s.lease, nil
-	}
-	id, err := s.kv.Grant(ctx, sessionTTL)
-	if err != nil {
-		return 0, fmt.Errorf("session: grant lease: %w", err)
-	}
-	s.lease = id
-	go func() {
-		err := s.kv.KeepAlive(ctx, id)
-		if err != nil {
-			s.logger.Error("session lease lost", "err", err)
-			s.lostOnce.Do(func() { close(s.lost) })
-			return
-		}
-		rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if err := s.kv.Revoke(rctx, id); err != nil {
-			s.logger.Debug("revoke session lease", "err", err)
-		}
-	}()
-	return id, nil
-}
-
-func (s *kvSessions) Register(ctx context.Context, role, addr string) (int64, error) {
-	lease, err := s.leaseFor(ctx)
-	if err != nil {
-		return 0, err
-	}
-	m := member{ServerID: int64(lease), Role: role, Address: addr}
-	b, _ := json.Marshal(m)
-	if err := s.kv.PutWithLease(ctx, fmt.Sprintf("%s%s/%d", sessionPrefix, role, m.ServerID), b, lease); err != nil {
-		return 0, fmt.Errorf("session: register %s: %w", role, err)
-	}
-	return m.ServerID, nil
-}
-
-func (s *kvSessions) Campaign(ctx context.Context, role, addr string) (<-chan struct{}, error) {
-	lease, err := s.leaseFor(ctx)
-	if err != nil {
-		return nil, err
-	}
-	lost, cancel := context.WithCancelCause(context.Background())
-	context.AfterFunc(ctx, func() { cancel(ctx.Err()) })
-	go func() {
-		select {
-		case <-s.lost:
-			cancel(errors.New("session lease lost"))
-		case <-lost.Done():
-		}
-	}()
-	key := sessionPrefix + role
-	b, _ := json.Marshal(member{ServerID: int64(lease), Role: role, Address: addr})
-	for {
-		_, rev, err := s.kv.ListWithRevision(ctx, key)
-		if err != nil {
-			return nil, fmt.Errorf("session: campaign %s: %w", role, err)
-		}
-		ok, err := s.kv.Txn(ctx, []kv.Cond{{Key: key, Revision: 0}}, []kv.Op{{Key: key, Value: b, Lease: lease}})
-		if err != nil {
-			return nil, fmt.Errorf("session: campaign %s: %w", role, err)
-		}
-		if ok {
-			s.logger.Info("became active", "role", role, "server", int64(lease))
-			go s.watchLoss(ctx, key, lease, cancel)
-			return lost.Done(), nil
-		}
-		s.logger.Info("standing by: another process is active", "role", role)
-		if err := s.waitGone(ctx, key, rev); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// waitGone returns once key is deleted (or ctx ends, with its error).
-func (s *kvSessions) waitGone(ctx context.Context, key string, rev int64) error {
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	for ev := range s.kv.Watch(wctx, key, rev) {
-		if ev.Key == key && ev.Type == kv.EventDelete {
-			return nil
-		}
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return nil // the watch broke: try the campaign again
-}
-
-// watchLoss cancels when the active key stops being ours.
-func (s *kvSessions) watchLoss(ctx context.Context, key string, lease kv.LeaseID, cancel context.CancelCauseFunc) {
-	for ev := range s.kv.Watch(ctx, key, 0) {
-		if ev.Key != key {
-			continue
-		}
-		if ev.Type == kv.EventDelete {
-			cancel(errors.New("active session deleted"))
-			return
-		}
-		var m member
-		if json.Unmarshal(ev.Value, &m) == nil && m.ServerID != int64(lease) {
-			cancel(errors.New("another process took the active session"))
-			return
-		}
-	}
-}
-
-func (s *kvSessions) Members(ctx context.Context, role string) ([]member, error) {
-	ms, _, err := s.members(ctx, role)
-	return ms, err
-}
-
-func (s *kvSessions) members(ctx context.Context, role string) ([]member, int64, error) {
-	kvs, rev, err := s.kv.ListWithRevision(ctx, sessionPrefix+role+"/")
-	if err != nil {
-		return nil, 0, fmt.Errorf("session: list %s: %w", role, err)
-	}
-	var out []member
-	for _, e := range kvs {
-		var m member
-		if err := json.Unmarshal(e.Value, &m); err != nil {
-			s.logger.Warn("bad session", "key", e.Key, "err", err)
-			continue
-		}
-		out = append(out, m)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ServerID < out[j].ServerID })
-	return out, rev, nil
-}
-
-func (s *kvSessions) Watch(ctx context.Context, role string) <-chan []member {
-	out := make(chan []member, 1)
+func (d sessionDiscovery) WatchRole(ctx context.Context, role string) <-chan []session.Info {
+	out := make(chan []session.Info, 1)
 	go func() {
 		defer close(out)
-		for ctx.Err() == nil {
-			ms, rev, err := s.members(ctx, role)
-			if err != nil {
-				if !sleepCtx(ctx, time.Second) {
-					return
-				}
-				continue
+		live, rev, ok := d.initial(ctx, role)
+		if !ok {
+			return
+		}
+		send := func() bool {
+			snap := slices.SortedFunc(maps.Values(live), func(a, b session.Info) int {
+				return cmp.Compare(a.ServerID, b.ServerID)
+			})
+			// Replace a snapshot the receiver has not taken yet: only this
+			// goroutine sends, so the send below never waits.
+			select {
+			case <-out:
+			default:
 			}
 			select {
-			case out <- ms:
+			case out <- snap:
+				return true
 			case <-ctx.Done():
-				return
+				return false
 			}
-			for range s.kv.Watch(ctx, sessionPrefix+role+"/", rev) {
-				ms, _, err := s.members(ctx, role)
-				if err != nil {
-					break
-				}
-				select {
-				case out <- ms:
-				case <-ctx.Done():
-					return
-				}
+		}
+		if !send() {
+			return
+		}
+		var events <-chan session.Event
+		if electedRole(role) {
+			events = session.WatchActive(ctx, d.store, role, rev)
+		} else {
+			events = session.Watch(ctx, d.store, role, rev)
+		}
+		for ev := range events {
+			if electedRole(role) {
+				// One election key: whatever changed, it replaces the
+				// holder (a removal of a holder read by initial carries
+				// no server ID).
+				clear(live)
+			}
+			if ev.Type == session.Removed {
+				delete(live, ev.Session.ServerID)
+			} else {
+				live[ev.Session.ServerID] = ev.Session
+			}
+			if !send() {
+				return
 			}
 		}
 	}()
 	return out
+}
+
+// initial reads role's sessions and the revision to watch from, retrying
+// until it succeeds or ctx ends.
+func (d sessionDiscovery) initial(ctx context.Context, role string) (map[int64]session.Info, int64, bool) {
+	delay := 100 * time.Millisecond
+	for {
+		live := map[int64]session.Info{}
+		var (
+			rev int64
+			err error
+		)
+		if electedRole(role) {
+			var info session.Info
+			info, rev, err = session.Active(ctx, d.store, role)
+			switch {
+			case err == nil:
+				live[info.ServerID] = info
+			case errors.Is(err, session.ErrNoActive):
+				err = nil
+			}
+		} else {
+			var infos []session.Info
+			infos, rev, err = session.List(ctx, d.store, role)
+			for _, info := range infos {
+				live[info.ServerID] = info
+			}
+		}
+		if err == nil {
+			return live, rev, true
+		}
+		if !sleepCtx(ctx, delay) {
+			return nil, 0, false
+		}
+		delay = min(2*delay, 2*time.Second)
+	}
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {
@@ -253,11 +149,11 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 // ---- gRPC resolution of a role through its sessions ----
 
 // sessionScheme is the gRPC target scheme "milvago-session:///ROLE": the
-// addresses of ROLE's live sessions, kept current by a watch.
+// addresses of the sessions serving ROLE, kept current by a watch.
 const sessionScheme = "milvago-session"
 
 type sessionResolverBuilder struct {
-	s   sessions
+	w   roleWatcher
 	ctx context.Context
 }
 
@@ -267,10 +163,10 @@ func (b *sessionResolverBuilder) Build(target resolver.Target, cc resolver.Clien
 	role := strings.TrimPrefix(target.Endpoint(), "/")
 	ctx, cancel := context.WithCancel(b.ctx)
 	go func() {
-		for ms := range b.s.Watch(ctx, role) {
+		for infos := range b.w.WatchRole(ctx, role) {
 			var addrs []resolver.Address
-			for _, m := range ms {
-				addrs = append(addrs, resolver.Address{Addr: m.Address})
+			for _, info := range infos {
+				addrs = append(addrs, resolver.Address{Addr: info.Address})
 			}
 			if len(addrs) == 0 {
 				cc.ReportError(fmt.Errorf("no live %s session", role))

@@ -183,6 +183,15 @@ type ProxyHTTP struct {
 type Common struct {
 	MetricsPort int
 	Security    Security
+	Session     Session
+}
+
+// Session is common.session.*: the etcd sessions of cluster mode.
+type Session struct {
+	// TTL is the session lease's time to live in seconds: how long a
+	// killed process stays listed, and a dead active coordinator blocks
+	// its standby.
+	TTL int
 }
 
 // Security is common.security.*.

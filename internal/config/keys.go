@@ -177,6 +177,8 @@ var keys = []Key{
 	// Common.
 	portKey("common.MetricsPort", "9091", true, "HTTP port of /healthz, /metrics and /debug/pprof",
 		func(c *Config) *int { return &c.Common.MetricsPort }),
+	intKey("common.session.ttl", "15", 1, math.MaxInt32, "cluster mode: TTL in seconds of a process's etcd session lease; a process killed without a goodbye stays listed, and an active coordinator that died keeps its standby waiting, this long",
+		func(c *Config) *int { return &c.Common.Session.TTL }),
 	boolKey("common.security.authorizationEnabled", "false", "require user authentication on the Milvus API",
 		func(c *Config) *bool { return &c.Common.Security.AuthorizationEnabled }),
 	secret(strKey("common.security.defaultRootPassword", "Milvus", "password of the root user when it is first created (at most 72 characters)",

@@ -153,6 +153,9 @@ milvago:
     url: %s
 log:
   level: debug
+common:
+  session:
+    ttl: 5 # a killed process's session expires in 5 s (Milvus's default 15 s)
 `, strings.Join(etcd.Endpoints(), ", "), host, port, s3.AccessKey, s3.SecretKey, s3.Region, nats.URL())
 	if err := os.WriteFile(c.config, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)

@@ -286,6 +286,37 @@ func loadBench(t *testing.T, ctx context.Context, cli *milvusclient.Client, seal
 	return nil
 }
 
+// checkSelfHits searches for stored vectors, sealed (HNSW: among the 10
+// hits) and growing (brute force: the first hit), so both servers are
+// known to serve the same data before they are timed.
+func checkSelfHits(t *testing.T, ctx context.Context, cli *milvusclient.Client, sealed, growing [][]float32) {
+	t.Helper()
+	for _, id := range []int{0, len(sealed) / 2, len(sealed) - 1} {
+		rs, err := search(ctx, cli, sealed[id])
+		if err != nil {
+			t.Fatalf("search sealed row %d: %v", id, err)
+		}
+		found := false
+		for i := range rs[0].ResultCount {
+			if got, _ := rs[0].IDs.GetAsInt64(i); got == int64(id) {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("sealed row %d not among its own 10 nearest", id)
+		}
+	}
+	for _, i := range []int{0, len(growing) - 1} {
+		rs, err := search(ctx, cli, growing[i])
+		if err != nil {
+			t.Fatalf("search growing row %d: %v", i, err)
+		}
+		if got, _ := rs[0].IDs.GetAsInt64(0); got != int64(len(sealed)+i) || rs[0].Scores[0] != 0 {
+			t.Fatalf("growing row %d: first hit %d (score %v)", len(sealed)+i, got, rs[0].Scores[0])
+		}
+	}
+}
+
 func search(ctx context.Context, cli *milvusclient.Client, q []float32) ([]milvusclient.ResultSet, error) {
 	ctx, cancel := context.WithTimeout(ctx, searchTimeout)
 	defer cancel()
@@ -322,8 +353,11 @@ func measureSearch(t *testing.T, ctx context.Context, cli *milvusclient.Client, 
 		if err != nil {
 			t.Fatalf("search %d: %v", i, err)
 		}
-		if len(rs) != 1 || rs[0].ResultCount != 10 {
-			t.Fatalf("search %d: %d result sets, %d hits", i, len(rs), rs[0].ResultCount)
+		if len(rs) != 1 {
+			t.Fatalf("search %d: %d result sets, want 1", i, len(rs))
+		}
+		if rs[0].ResultCount != 10 {
+			t.Fatalf("search %d: %d hits, want 10", i, rs[0].ResultCount)
 		}
 		if id, _ := rs[0].IDs.GetAsInt64(0); id < 0 || id >= int64(wantIDs) {
 			t.Fatalf("search %d: id %d out of range", i, id)
@@ -478,6 +512,8 @@ func TestClusterBench(t *testing.T) {
 
 	// 1. Search latency, cluster then standalone then cluster again (the
 	// machine is shared: two cluster runs show the drift).
+	checkSelfHits(t, ctx, cli, sealed, growing)
+	checkSelfHits(t, ctx, saCli, sealed, growing)
 	total := nSealed + nGrowing
 	lc := measureSearch(t, ctx, cli, clusterProcs, queries, total)
 	t.Logf("cluster search: %+v (load %s)", lc, loadAvg())

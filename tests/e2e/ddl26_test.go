@@ -127,8 +127,8 @@ func TestAddCollectionField(t *testing.T) {
 		after.Schema.Fields[3].Name != "tag" || after.Schema.Fields[3].ID != 103 || !after.Schema.Fields[2].Nullable {
 		t.Fatalf("fields after adding: %+v", after.Schema.Fields)
 	}
-	if after.UpdateTimestamp <= before.UpdateTimestamp || len(after.Properties) != 0 {
-		t.Fatalf("update_timestamp %d -> %d, properties %v", before.UpdateTimestamp, after.UpdateTimestamp, after.Properties)
+	if after.UpdateTimestamp <= before.UpdateTimestamp || fmt.Sprint(after.Properties) != fmt.Sprint(before.Properties) {
+		t.Fatalf("update_timestamp %d -> %d, properties %v -> %v", before.UpdateTimestamp, after.UpdateTimestamp, before.Properties, after.Properties)
 	}
 	state, err := cli.GetLoadState(ctx, milvusclient.NewGetLoadStateOption(name))
 	if err != nil || state.State != entity.LoadStateLoaded {

@@ -568,12 +568,16 @@ func (h proxyHooks) CollectionCreated(ctx context.Context, c *model.Collection) 
 	return h.dn.Watch(ctx, c)
 }
 
-// CollectionSchemaChanged hands the query node the new definition. The data
-// node resolves a field it lacks from the root coordinator when the first
-// insert carrying it arrives (its Deps.Collections), as in standalone.
+// CollectionSchemaChanged hands the query node and the data node the new
+// definition before the change is acknowledged. (Both also resolve a field
+// they lack from the root coordinator, their Deps.Collections, for a
+// node that starts or fails over meanwhile.)
 func (h proxyHooks) CollectionSchemaChanged(ctx context.Context, c *model.Collection) error {
 	if err := h.qn.UpdateCollection(ctx, c); err != nil {
-		return fmt.Errorf("app: schema change of collection %d: %w", c.ID, err)
+		return fmt.Errorf("app: schema change of collection %d on the query node: %w", c.ID, err)
+	}
+	if err := h.dn.UpdateCollection(ctx, c); err != nil {
+		return fmt.Errorf("app: schema change of collection %d on the data node: %w", c.ID, err)
 	}
 	return nil
 }

@@ -985,10 +985,11 @@ const file_worker_proto_rawDesc = "" +
 	"\x06Search\x12\x1f.milvago.internal.SearchRequest\x1a\x1e.milvago.internal.SearchResult\x12F\n" +
 	"\x05Query\x12\x1e.milvago.internal.QueryRequest\x1a\x1d.milvago.internal.QueryResult\x12I\n" +
 	"\x10UpdateCollection\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty\x12R\n" +
-	"\x0eDropSegmentIDs\x12'.milvago.internal.DropSegmentIDsRequest\x1a\x17.milvago.internal.Empty2\x8c\x01\n" +
+	"\x0eDropSegmentIDs\x12'.milvago.internal.DropSegmentIDsRequest\x1a\x17.milvago.internal.Empty2\xd7\x01\n" +
 	"\bDataNode\x12>\n" +
 	"\x05Watch\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty\x12@\n" +
-	"\aUnwatch\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty2P\n" +
+	"\aUnwatch\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty\x12I\n" +
+	"\x10UpdateCollection\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty2P\n" +
 	"\tIndexNode\x12C\n" +
 	"\x05Build\x12\x1b.milvago.internal.BuildTask\x1a\x1d.milvago.internal.BuildResult2\xcc\x02\n" +
 	"\rStreamingNode\x12W\n" +
@@ -1059,29 +1060,31 @@ var file_worker_proto_depIdxs = []int32{
 	3,  // 18: milvago.internal.QueryNode.DropSegmentIDs:input_type -> milvago.internal.DropSegmentIDsRequest
 	15, // 19: milvago.internal.DataNode.Watch:input_type -> milvago.internal.Collection
 	15, // 20: milvago.internal.DataNode.Unwatch:input_type -> milvago.internal.Collection
-	6,  // 21: milvago.internal.IndexNode.Build:input_type -> milvago.internal.BuildTask
-	8,  // 22: milvago.internal.StreamingNode.AppendInsert:input_type -> milvago.internal.AppendInsertRequest
-	9,  // 23: milvago.internal.StreamingNode.AppendDelete:input_type -> milvago.internal.AppendDeleteRequest
-	11, // 24: milvago.internal.StreamingNode.Seal:input_type -> milvago.internal.SealRequest
-	13, // 25: milvago.internal.StreamingNode.SyncTo:input_type -> milvago.internal.SyncToRequest
-	22, // 26: milvago.internal.QueryNode.LoadCollection:output_type -> milvago.internal.Empty
-	22, // 27: milvago.internal.QueryNode.ReleaseCollection:output_type -> milvago.internal.Empty
-	22, // 28: milvago.internal.QueryNode.SyncSegment:output_type -> milvago.internal.Empty
-	22, // 29: milvago.internal.QueryNode.DropSegments:output_type -> milvago.internal.Empty
-	5,  // 30: milvago.internal.QueryNode.Progress:output_type -> milvago.internal.ProgressResponse
-	23, // 31: milvago.internal.QueryNode.Search:output_type -> milvago.internal.SearchResult
-	24, // 32: milvago.internal.QueryNode.Query:output_type -> milvago.internal.QueryResult
-	22, // 33: milvago.internal.QueryNode.UpdateCollection:output_type -> milvago.internal.Empty
-	22, // 34: milvago.internal.QueryNode.DropSegmentIDs:output_type -> milvago.internal.Empty
-	22, // 35: milvago.internal.DataNode.Watch:output_type -> milvago.internal.Empty
-	22, // 36: milvago.internal.DataNode.Unwatch:output_type -> milvago.internal.Empty
-	7,  // 37: milvago.internal.IndexNode.Build:output_type -> milvago.internal.BuildResult
-	10, // 38: milvago.internal.StreamingNode.AppendInsert:output_type -> milvago.internal.AppendResponse
-	10, // 39: milvago.internal.StreamingNode.AppendDelete:output_type -> milvago.internal.AppendResponse
-	12, // 40: milvago.internal.StreamingNode.Seal:output_type -> milvago.internal.SealResponse
-	22, // 41: milvago.internal.StreamingNode.SyncTo:output_type -> milvago.internal.Empty
-	26, // [26:42] is the sub-list for method output_type
-	10, // [10:26] is the sub-list for method input_type
+	15, // 21: milvago.internal.DataNode.UpdateCollection:input_type -> milvago.internal.Collection
+	6,  // 22: milvago.internal.IndexNode.Build:input_type -> milvago.internal.BuildTask
+	8,  // 23: milvago.internal.StreamingNode.AppendInsert:input_type -> milvago.internal.AppendInsertRequest
+	9,  // 24: milvago.internal.StreamingNode.AppendDelete:input_type -> milvago.internal.AppendDeleteRequest
+	11, // 25: milvago.internal.StreamingNode.Seal:input_type -> milvago.internal.SealRequest
+	13, // 26: milvago.internal.StreamingNode.SyncTo:input_type -> milvago.internal.SyncToRequest
+	22, // 27: milvago.internal.QueryNode.LoadCollection:output_type -> milvago.internal.Empty
+	22, // 28: milvago.internal.QueryNode.ReleaseCollection:output_type -> milvago.internal.Empty
+	22, // 29: milvago.internal.QueryNode.SyncSegment:output_type -> milvago.internal.Empty
+	22, // 30: milvago.internal.QueryNode.DropSegments:output_type -> milvago.internal.Empty
+	5,  // 31: milvago.internal.QueryNode.Progress:output_type -> milvago.internal.ProgressResponse
+	23, // 32: milvago.internal.QueryNode.Search:output_type -> milvago.internal.SearchResult
+	24, // 33: milvago.internal.QueryNode.Query:output_type -> milvago.internal.QueryResult
+	22, // 34: milvago.internal.QueryNode.UpdateCollection:output_type -> milvago.internal.Empty
+	22, // 35: milvago.internal.QueryNode.DropSegmentIDs:output_type -> milvago.internal.Empty
+	22, // 36: milvago.internal.DataNode.Watch:output_type -> milvago.internal.Empty
+	22, // 37: milvago.internal.DataNode.Unwatch:output_type -> milvago.internal.Empty
+	22, // 38: milvago.internal.DataNode.UpdateCollection:output_type -> milvago.internal.Empty
+	7,  // 39: milvago.internal.IndexNode.Build:output_type -> milvago.internal.BuildResult
+	10, // 40: milvago.internal.StreamingNode.AppendInsert:output_type -> milvago.internal.AppendResponse
+	10, // 41: milvago.internal.StreamingNode.AppendDelete:output_type -> milvago.internal.AppendResponse
+	12, // 42: milvago.internal.StreamingNode.Seal:output_type -> milvago.internal.SealResponse
+	22, // 43: milvago.internal.StreamingNode.SyncTo:output_type -> milvago.internal.Empty
+	27, // [27:44] is the sub-list for method output_type
+	10, // [10:27] is the sub-list for method input_type
 	10, // [10:10] is the sub-list for extension type_name
 	10, // [10:10] is the sub-list for extension extendee
 	0,  // [0:10] is the sub-list for field type_name

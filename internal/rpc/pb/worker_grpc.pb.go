@@ -428,8 +428,9 @@ var QueryNode_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	DataNode_Watch_FullMethodName   = "/milvago.internal.DataNode/Watch"
-	DataNode_Unwatch_FullMethodName = "/milvago.internal.DataNode/Unwatch"
+	DataNode_Watch_FullMethodName            = "/milvago.internal.DataNode/Watch"
+	DataNode_Unwatch_FullMethodName          = "/milvago.internal.DataNode/Unwatch"
+	DataNode_UpdateCollection_FullMethodName = "/milvago.internal.DataNode/UpdateCollection"
 )
 
 // DataNodeClient is the client API for DataNode service.
@@ -438,6 +439,7 @@ const (
 type DataNodeClient interface {
 	Watch(ctx context.Context, in *Collection, opts ...grpc.CallOption) (*Empty, error)
 	Unwatch(ctx context.Context, in *Collection, opts ...grpc.CallOption) (*Empty, error)
+	UpdateCollection(ctx context.Context, in *Collection, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type dataNodeClient struct {
@@ -468,12 +470,23 @@ func (c *dataNodeClient) Unwatch(ctx context.Context, in *Collection, opts ...gr
 	return out, nil
 }
 
+func (c *dataNodeClient) UpdateCollection(ctx context.Context, in *Collection, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, DataNode_UpdateCollection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DataNodeServer is the server API for DataNode service.
 // All implementations must embed UnimplementedDataNodeServer
 // for forward compatibility.
 type DataNodeServer interface {
 	Watch(context.Context, *Collection) (*Empty, error)
 	Unwatch(context.Context, *Collection) (*Empty, error)
+	UpdateCollection(context.Context, *Collection) (*Empty, error)
 	mustEmbedUnimplementedDataNodeServer()
 }
 
@@ -489,6 +502,9 @@ func (UnimplementedDataNodeServer) Watch(context.Context, *Collection) (*Empty, 
 }
 func (UnimplementedDataNodeServer) Unwatch(context.Context, *Collection) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Unwatch not implemented")
+}
+func (UnimplementedDataNodeServer) UpdateCollection(context.Context, *Collection) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateCollection not implemented")
 }
 func (UnimplementedDataNodeServer) mustEmbedUnimplementedDataNodeServer() {}
 func (UnimplementedDataNodeServer) testEmbeddedByValue()                  {}
@@ -547,6 +563,24 @@ func _DataNode_Unwatch_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DataNode_UpdateCollection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Collection)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataNodeServer).UpdateCollection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataNode_UpdateCollection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataNodeServer).UpdateCollection(ctx, req.(*Collection))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DataNode_ServiceDesc is the grpc.ServiceDesc for DataNode service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -561,6 +595,10 @@ var DataNode_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Unwatch",
 			Handler:    _DataNode_Unwatch_Handler,
+		},
+		{
+			MethodName: "UpdateCollection",
+			Handler:    _DataNode_UpdateCollection_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

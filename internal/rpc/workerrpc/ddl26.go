@@ -1,6 +1,6 @@
 package workerrpc
 
-// The query node's part of the Milvus 2.6 DDL: a collection's new schema
+// The workers' part of the Milvus 2.6 DDL: a collection's new schema
 // (AddCollectionField, AlterCollectionField) and a truncated collection's
 // dropped segments.
 
@@ -32,4 +32,16 @@ func (c *QueryNodeClient) UpdateCollection(ctx context.Context, coll *model.Coll
 func (c *QueryNodeClient) DropSegmentIDs(ctx context.Context, collectionID int64, ids []int64) error {
 	r, err := c.c.DropSegmentIDs(ctx, &pb.DropSegmentIDsRequest{CollectionId: collectionID, SegmentIds: ids})
 	return coordrpc.Check(queryNodeName, r, err)
+}
+
+func (s *DataNodeServer) UpdateCollection(_ context.Context, r *pb.Collection) (*pb.Empty, error) {
+	s.node.UpdateCollection(pb.ToCollection(r))
+	return empty(nil), nil
+}
+
+// UpdateCollection gives the data node a collection's new definition; its
+// channels buffer and flush under it from their next message on.
+func (c *DataNodeClient) UpdateCollection(ctx context.Context, coll *model.Collection) error {
+	r, err := c.c.UpdateCollection(ctx, pb.FromCollection(coll))
+	return coordrpc.Check("datanode", r, err)
 }

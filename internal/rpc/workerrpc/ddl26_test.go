@@ -5,11 +5,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/msgpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/msg"
 )
 
 // loaded inserts six rows, flushes them into one sealed segment, inserts
@@ -100,6 +102,59 @@ func TestQueryNodeDropSegmentIDsRoundTrip(t *testing.T) {
 	// A collection the node does not serve: nothing to drop, no error (as
 	// the direct call).
 	if err := e.node.DropSegmentIDs(ctx, 777, []int64{1}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDataNodeUpdateCollectionRoundTrip hands the data node (which has no
+// way to fetch schemas here) a new field over the wire: an insert carrying
+// it is buffered and flushed with the field's binlog.
+func TestDataNodeUpdateCollectionRoundTrip(t *testing.T) {
+	e := newEnv(t)
+	ctx := e.ctx
+	if err := e.dnode.Watch(ctx, e.coll); err != nil {
+		t.Fatal(err)
+	}
+	first := e.insert(t, 1, 2)
+	next := *e.coll
+	next.Schema = proto.Clone(e.coll.Schema).(*schemapb.CollectionSchema)
+	next.Schema.Fields = append(next.Schema.Fields, &schemapb.FieldSchema{FieldID: 103, Name: "score", DataType: schemapb.DataType_Int64, Nullable: true})
+	next.UpdateTS = e.coll.UpdateTS + 1
+	if err := e.dnode.UpdateCollection(ctx, &next); err != nil {
+		t.Fatal(err)
+	}
+	f := next.Schema.GetFields()
+	ins := &msgpb.InsertRequest{CollectionID: coll, PartitionID: part, NumRows: 1, ShardName: vch,
+		FieldsData: []*schemapb.FieldData{
+			column.ToFieldData(&column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: []int64{3}}, f[0]),
+			column.ToFieldData(&column.FloatVector{Dim: dim, Data: []float32{3, 1}}, f[1]),
+			column.ToFieldData(&column.Scalar[string]{Type: schemapb.DataType_VarChar, Data: []string{"tc"}}, f[2]),
+			column.ToFieldData(&column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: []int64{33}, Valid: []bool{true}}, f[3]),
+		}}
+	if _, err := e.writer.AppendInsert(ctx, pch, contract.Insert{CollectionID: coll, PartitionID: part, VChannel: vch, Rows: 1,
+		Bytes: 24, Message: &msg.Message{Kind: msg.KindInsert, VChannel: vch, Insert: ins}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.writer.Seal(ctx, pch, vch, coll); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for ok := false; !ok; {
+		if ok, _ = e.data.Flushed(ctx, []int64{first.SegmentID}); !ok {
+			if time.Now().After(deadline) {
+				t.Fatal("segment with the new field not flushed")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	seg, _, _ := e.data.Segment(ctx, first.SegmentID)
+	if seg.NumRows != 3 || seg.Binlogs[103] == "" {
+		t.Fatalf("flushed segment %+v: want 3 rows and a binlog of field 103", seg)
+	}
+	// A data node that does not consume the collection takes the call.
+	other := next
+	other.ID, other.VChannels, other.PChannels = 77, []string{"dml_5_77v0"}, []string{"dml_5"}
+	if err := e.dnode.UpdateCollection(ctx, &other); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -56,20 +56,18 @@ func errCollectionLoaded(name, reason string) error {
 
 // AlterDatabase sets or deletes database properties.
 func (s *Server) AlterDatabase(ctx context.Context, req *milvuspb.AlterDatabaseRequest) error {
-	r := s.d.Root
 	if tz, ok := kvValue(req.GetProperties(), timezoneKey); ok {
 		if _, err := time.LoadLocation(tz); err != nil || tz == "" {
 			return errInvalidMsg("unknown or invalid IANA Time Zone ID: %s", tz)
 		}
 	}
-	return r.AlterDatabase(ctx, req.GetDbName(), req.GetProperties(), req.GetDeleteKeys())
+	return s.d.Root.AlterDatabase(ctx, req.GetDbName(), req.GetProperties(), req.GetDeleteKeys())
 }
 
 // ---- collections ----
 
 // RenameCollection renames a collection, possibly into another database.
 func (s *Server) RenameCollection(ctx context.Context, req *milvuspb.RenameCollectionRequest) error {
-	r := s.d.Root
 	if err := validateCollectionName(req.GetNewName()); err != nil {
 		return err
 	}
@@ -80,7 +78,7 @@ func (s *Server) RenameCollection(ctx context.Context, req *milvuspb.RenameColle
 			return err
 		}
 	}
-	return r.RenameCollection(ctx, db, req.GetOldName(), newDB, req.GetNewName())
+	return s.d.Root.RenameCollection(ctx, db, req.GetOldName(), newDB, req.GetNewName())
 }
 
 // AddCollectionField adds a nullable (or defaulted) field to a live
@@ -89,7 +87,6 @@ func (s *Server) RenameCollection(ctx context.Context, req *milvuspb.RenameColle
 // holding the old schema get "schema mismatch" on their next insert and
 // refresh it.
 func (s *Server) AddCollectionField(ctx context.Context, req *milvuspb.AddCollectionFieldRequest) error {
-	r := s.d.Root
 	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
 	if err != nil {
 		return err
@@ -107,7 +104,7 @@ func (s *Server) AddCollectionField(ctx context.Context, req *milvuspb.AddCollec
 	}
 	f.FieldID = 0
 	f.IsDynamic = false
-	next, err := r.AddCollectionField(ctx, c.DBName, c.Name, f)
+	next, err := s.d.Root.AddCollectionField(ctx, c.DBName, c.Name, f)
 	if err != nil {
 		return err
 	}
@@ -191,7 +188,6 @@ var (
 // AlterCollectionField changes a field's properties (max_length,
 // max_capacity, mmap.enabled, warmup, field.description) as Milvus allows.
 func (s *Server) AlterCollectionField(ctx context.Context, req *milvuspb.AlterCollectionFieldRequest) error {
-	r := s.d.Root
 	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
 	if err != nil {
 		return err
@@ -279,7 +275,7 @@ func (s *Server) AlterCollectionField(ctx context.Context, req *milvuspb.AlterCo
 	for _, k := range order {
 		kvs = append(kvs, &commonpb.KeyValuePair{Key: k, Value: props[k]})
 	}
-	next, err := r.AlterCollectionField(ctx, c.DBName, c.Name, req.GetFieldName(), kvs, deleteKeys)
+	next, err := s.d.Root.AlterCollectionField(ctx, c.DBName, c.Name, req.GetFieldName(), kvs, deleteKeys)
 	if err != nil {
 		return err
 	}
@@ -372,7 +368,8 @@ func isWarmupKey(k string) bool {
 	return false
 }
 
-// schemaChanged hands a collection's new definition to the query node.
+// schemaChanged hands a collection's new definition to the query and data
+// nodes (the composition root's hook).
 func (s *Server) schemaChanged(ctx context.Context, c *model.Collection) error {
 	if s.d.Hooks != nil {
 		return s.d.Hooks.CollectionSchemaChanged(ctx, c)
@@ -458,7 +455,6 @@ func (s *Server) BatchDescribeCollection(ctx context.Context, req *milvuspb.Batc
 // AlterIndex sets (extra_params) or deletes (delete_keys) an index's
 // configurable properties: mmap.enabled, indexoffsetcache.enabled, warmup.
 func (s *Server) AlterIndex(ctx context.Context, req *milvuspb.AlterIndexRequest) error {
-	alt := s.d.Index
 	if len(req.GetDeleteKeys()) > 0 && len(req.GetExtraParams()) > 0 {
 		return errInvalidMsg("cannot provide both DeleteKeys and ExtraParams")
 	}
@@ -521,7 +517,7 @@ func (s *Server) AlterIndex(ctx context.Context, req *milvuspb.AlterIndexRequest
 			return errInvalidMsg("invalid offset cache index params: %s", errInvalidMsg("only bitmap index support %s now", indexOffsetCacheKey).Error())
 		}
 	}
-	if _, err := alt.AlterIndex(ctx, c.ID, req.GetIndexName(), params, req.GetDeleteKeys()); err != nil {
+	if _, err := s.d.Index.AlterIndex(ctx, c.ID, req.GetIndexName(), params, req.GetDeleteKeys()); err != nil {
 		return err
 	}
 	return nil

@@ -357,7 +357,8 @@ func (n *roleNode) build(ctx context.Context, g *errgroup.Group, hosted []string
 	case "datanode":
 		return n.buildDataNode(ctx, g)
 	case "querynode":
-		qnode := querynode.New(querynode.Deps{Log: n.log, Objects: n.objects, Syncer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")), Logger: n.logger})
+		qnode := querynode.New(querynode.Deps{Log: n.log, Objects: n.objects, Syncer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")),
+			Collections: n.rootClient(ctx), Logger: n.logger})
 		qnode.Start(ctx)
 		workerrpc.RegisterQueryNode(n.grpc, qnode, n.queryClient(ctx))
 		g.Go(func() error { return qnode.Run(ctx) })
@@ -394,7 +395,7 @@ func (n *roleNode) buildStreaming(ctx context.Context, g *errgroup.Group) error 
 
 func (n *roleNode) buildDataNode(ctx context.Context, g *errgroup.Group) error {
 	root := n.rootClient(ctx)
-	dnode := datanode.New(datanode.Deps{Log: n.log, Objects: n.objects, Coord: n.dataClient(ctx), IDs: root, Logger: n.logger})
+	dnode := datanode.New(datanode.Deps{Log: n.log, Objects: n.objects, Coord: n.dataClient(ctx), IDs: root, Collections: root, Logger: n.logger})
 	workerrpc.RegisterDataNode(n.grpc, dnode)
 	// Consume every existing collection (new ones arrive through Watch,
 	// which the proxy calls on CreateCollection), then run.
@@ -553,11 +554,12 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	}
 	n.addr = advertise(ep, gl)
 	dn := workerrpc.NewDataNodeClient(n.conn(ctx, "datanode"))
+	qn := workerrpc.NewQueryNodeClient(n.conn(ctx, "querynode"))
 	pcfg := proxy.Default()
 	pcfg.MaxMessageBytes = n.log.MaxMessageBytes() - 64<<10
 	p := proxy.New(pcfg, proxy.Deps{Root: n.rootClient(ctx), Data: n.dataClient(ctx), Query: n.queryClient(ctx), Index: n.indexClient(ctx),
-		Writer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")), Shards: workerrpc.NewQueryNodeClient(n.conn(ctx, "querynode")),
-		Hooks: proxyHooks{dn}, Logger: n.logger})
+		Writer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")), Shards: qn,
+		Hooks: proxyHooks{dn: dn, qn: qn, data: n.dataClient(ctx)}, Logger: n.logger})
 	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: rest.New(p, n.logger)},
 		rpc.NewService(p, "PROXY"), n.reg, n.readyErr, n.logger)
 	g.Go(func() error { return srv.Serve(ctx, gl, hl) })
@@ -586,11 +588,40 @@ func (n *roleNode) readyErr() error {
 	return nil
 }
 
-// proxyHooks starts the data node's consumers of a new collection.
-type proxyHooks struct{ dn *workerrpc.DataNodeClient }
+// proxyHooks fans the proxy's collection DDL out to the other roles (the
+// cluster counterpart of standalone's hooks): the data node consumes a new
+// collection, the query node serves a changed schema before the change is
+// acknowledged, and a truncated collection's segments leave the data
+// coordinator and the query node.
+type proxyHooks struct {
+	dn   *workerrpc.DataNodeClient
+	qn   *workerrpc.QueryNodeClient
+	data *coordrpc.DataCoordClient
+}
 
 func (h proxyHooks) CollectionCreated(ctx context.Context, c *model.Collection) error {
 	return h.dn.Watch(ctx, c)
+}
+
+// CollectionSchemaChanged hands the query node and the data node the new
+// definition before the change is acknowledged. (Both also resolve a field
+// they lack from the root coordinator, their Deps.Collections, for a
+// node that starts or fails over meanwhile.)
+func (h proxyHooks) CollectionSchemaChanged(ctx context.Context, c *model.Collection) error {
+	if err := h.qn.UpdateCollection(ctx, c); err != nil {
+		return fmt.Errorf("app: schema change of collection %d on the query node: %w", c.ID, err)
+	}
+	if err := h.dn.UpdateCollection(ctx, c); err != nil {
+		return fmt.Errorf("app: schema change of collection %d on the data node: %w", c.ID, err)
+	}
+	return nil
+}
+
+func (h proxyHooks) CollectionTruncated(ctx context.Context, c *model.Collection, segmentIDs []int64) error {
+	if err := h.data.DropSegments(ctx, c.ID, segmentIDs); err != nil {
+		return err
+	}
+	return h.qn.DropSegmentIDs(ctx, c.ID, segmentIDs)
 }
 
 // What the coordinators need of each other (the union of their consumer

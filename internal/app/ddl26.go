@@ -7,14 +7,15 @@ import (
 	"github.com/milvago/milvago/internal/model"
 )
 
-// CollectionSchemaChanged gives the query node a collection's new schema
-// (a field added or altered) before the change is acknowledged, so reads
-// can name the new field at once. The data node picks the change up from
-// the first insert that carries the field.
+// CollectionSchemaChanged gives the query node and the data node a
+// collection's new schema (a field added or altered) before the change is
+// acknowledged, so reads can name the new field at once and the data node
+// buffers and flushes under it.
 func (h *hooks) CollectionSchemaChanged(ctx context.Context, c *model.Collection) error {
 	if err := h.s.qnode.UpdateCollection(c); err != nil {
 		return fmt.Errorf("app: schema change of collection %d: %w", c.ID, err)
 	}
+	h.s.dnode.UpdateCollection(c)
 	return nil
 }
 

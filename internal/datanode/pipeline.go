@@ -49,6 +49,7 @@ type pipeline struct {
 // touches segments and deletes.
 type vstate struct {
 	coll       *model.Collection
+	next       *model.Collection // a newer definition (UpdateCollection); guarded by pipeline.mu
 	name       string
 	checkpoint uint64
 	segments   map[int64]*segBuffer
@@ -96,7 +97,7 @@ func (p *pipeline) reset(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("datanode: checkpoint of %s: %w", vc, err)
 		}
-		p.vchannels[vc] = &vstate{coll: vs.coll, name: vc, checkpoint: cp.Position, segments: map[int64]*segBuffer{}}
+		p.vchannels[vc] = &vstate{coll: vs.coll, next: vs.next, name: vc, checkpoint: cp.Position, segments: map[int64]*segBuffer{}}
 	}
 	return nil
 }
@@ -104,7 +105,25 @@ func (p *pipeline) reset(ctx context.Context) error {
 func (p *pipeline) lookup(vc string) *vstate {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.vchannels[vc]
+	vs := p.vchannels[vc]
+	if vs != nil && vs.next != nil {
+		// The pipeline goroutine takes a definition UpdateCollection left.
+		if vs.next.UpdateTS >= vs.coll.UpdateTS {
+			vs.coll = vs.next
+		}
+		vs.next = nil
+	}
+	return vs
+}
+
+// setCollection leaves a newer definition of vc's collection for the
+// pipeline goroutine, which takes it at the channel's next message.
+func (p *pipeline) setCollection(vc string, c *model.Collection) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if vs, ok := p.vchannels[vc]; ok && (vs.next == nil || c.UpdateTS >= vs.next.UpdateTS) {
+		vs.next = c
+	}
 }
 
 func (p *pipeline) startPosition() uint64 {

@@ -106,6 +106,19 @@ func (s *Server) Unwatch(c *model.Collection) {
 	}
 }
 
+// UpdateCollection gives the data node a collection's new definition (a
+// field added or altered): each of its channels buffers and flushes under
+// it from the channel's next message on.
+func (s *Server) UpdateCollection(c *model.Collection) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, vc := range c.VChannels {
+		if p, ok := s.pipelines[c.PChannels[i]]; ok {
+			p.setCollection(vc, c)
+		}
+	}
+}
+
 func (s *Server) startLocked(p *pipeline) {
 	if p.started {
 		return

@@ -23,40 +23,6 @@ import (
 	"github.com/milvago/milvago/internal/model"
 )
 
-// rootCoordDDL is the schema and naming DDL the proxy needs from the root
-// coordinator beyond rootCoord. *rootcoord.Server implements it.
-type rootCoordDDL interface {
-	AlterDatabase(ctx context.Context, name string, props []*commonpb.KeyValuePair, deleteKeys []string) error
-	RenameCollection(ctx context.Context, db, oldName, newDB, newName string) error
-	AddCollectionField(ctx context.Context, db, name string, field *schemapb.FieldSchema) (*model.Collection, error)
-	AlterCollectionField(ctx context.Context, db, name, fieldName string, props []*commonpb.KeyValuePair, deleteKeys []string) (*model.Collection, error)
-}
-
-// indexAlterer changes index properties (the index coordinator).
-type indexAlterer interface {
-	AlterIndex(ctx context.Context, collectionID int64, name string, params map[string]string, deleteKeys []string) (bool, error)
-}
-
-// schemaHooks is told about schema changes: the query node must serve the
-// new field at once, before the change is acknowledged.
-type schemaHooks interface {
-	CollectionSchemaChanged(ctx context.Context, c *model.Collection) error
-}
-
-// truncateHooks drops a truncated collection's flushed segments from the
-// data coordinator and the query node.
-type truncateHooks interface {
-	CollectionTruncated(ctx context.Context, c *model.Collection, segmentIDs []int64) error
-}
-
-func (s *Server) rootDDL() (rootCoordDDL, error) {
-	r, ok := s.d.Root.(rootCoordDDL)
-	if !ok {
-		return nil, errs.ErrServiceUnimplemented
-	}
-	return r, nil
-}
-
 // Property keys (pkg/common).
 const (
 	mmapEnabledKey           = "mmap.enabled"
@@ -90,26 +56,18 @@ func errCollectionLoaded(name, reason string) error {
 
 // AlterDatabase sets or deletes database properties.
 func (s *Server) AlterDatabase(ctx context.Context, req *milvuspb.AlterDatabaseRequest) error {
-	r, err := s.rootDDL()
-	if err != nil {
-		return err
-	}
 	if tz, ok := kvValue(req.GetProperties(), timezoneKey); ok {
 		if _, err := time.LoadLocation(tz); err != nil || tz == "" {
 			return errInvalidMsg("unknown or invalid IANA Time Zone ID: %s", tz)
 		}
 	}
-	return r.AlterDatabase(ctx, req.GetDbName(), req.GetProperties(), req.GetDeleteKeys())
+	return s.d.Root.AlterDatabase(ctx, req.GetDbName(), req.GetProperties(), req.GetDeleteKeys())
 }
 
 // ---- collections ----
 
 // RenameCollection renames a collection, possibly into another database.
 func (s *Server) RenameCollection(ctx context.Context, req *milvuspb.RenameCollectionRequest) error {
-	r, err := s.rootDDL()
-	if err != nil {
-		return err
-	}
 	if err := validateCollectionName(req.GetNewName()); err != nil {
 		return err
 	}
@@ -120,7 +78,7 @@ func (s *Server) RenameCollection(ctx context.Context, req *milvuspb.RenameColle
 			return err
 		}
 	}
-	return r.RenameCollection(ctx, db, req.GetOldName(), newDB, req.GetNewName())
+	return s.d.Root.RenameCollection(ctx, db, req.GetOldName(), newDB, req.GetNewName())
 }
 
 // AddCollectionField adds a nullable (or defaulted) field to a live
@@ -129,10 +87,6 @@ func (s *Server) RenameCollection(ctx context.Context, req *milvuspb.RenameColle
 // holding the old schema get "schema mismatch" on their next insert and
 // refresh it.
 func (s *Server) AddCollectionField(ctx context.Context, req *milvuspb.AddCollectionFieldRequest) error {
-	r, err := s.rootDDL()
-	if err != nil {
-		return err
-	}
 	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
 	if err != nil {
 		return err
@@ -150,7 +104,7 @@ func (s *Server) AddCollectionField(ctx context.Context, req *milvuspb.AddCollec
 	}
 	f.FieldID = 0
 	f.IsDynamic = false
-	next, err := r.AddCollectionField(ctx, c.DBName, c.Name, f)
+	next, err := s.d.Root.AddCollectionField(ctx, c.DBName, c.Name, f)
 	if err != nil {
 		return err
 	}
@@ -234,10 +188,6 @@ var (
 // AlterCollectionField changes a field's properties (max_length,
 // max_capacity, mmap.enabled, warmup, field.description) as Milvus allows.
 func (s *Server) AlterCollectionField(ctx context.Context, req *milvuspb.AlterCollectionFieldRequest) error {
-	r, err := s.rootDDL()
-	if err != nil {
-		return err
-	}
 	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
 	if err != nil {
 		return err
@@ -325,7 +275,7 @@ func (s *Server) AlterCollectionField(ctx context.Context, req *milvuspb.AlterCo
 	for _, k := range order {
 		kvs = append(kvs, &commonpb.KeyValuePair{Key: k, Value: props[k]})
 	}
-	next, err := r.AlterCollectionField(ctx, c.DBName, c.Name, req.GetFieldName(), kvs, deleteKeys)
+	next, err := s.d.Root.AlterCollectionField(ctx, c.DBName, c.Name, req.GetFieldName(), kvs, deleteKeys)
 	if err != nil {
 		return err
 	}
@@ -427,10 +377,11 @@ func isWarmupKey(k string) bool {
 	return false
 }
 
-// schemaChanged hands a collection's new definition to the query node.
+// schemaChanged hands a collection's new definition to the query and data
+// nodes (the composition root's hook).
 func (s *Server) schemaChanged(ctx context.Context, c *model.Collection) error {
-	if h, ok := s.d.Hooks.(schemaHooks); ok {
-		return h.CollectionSchemaChanged(ctx, c)
+	if s.d.Hooks != nil {
+		return s.d.Hooks.CollectionSchemaChanged(ctx, c)
 	}
 	return nil
 }
@@ -448,8 +399,8 @@ func (s *Server) TruncateCollection(ctx context.Context, req *milvuspb.TruncateC
 	if err != nil {
 		return nil, err
 	}
-	h, ok := s.d.Hooks.(truncateHooks)
-	if !ok {
+	h := s.d.Hooks
+	if h == nil {
 		return nil, errs.ErrServiceUnimplemented
 	}
 	r, err := s.Flush(ctx, &milvuspb.FlushRequest{DbName: c.DBName, CollectionNames: []string{c.Name}})
@@ -514,10 +465,6 @@ func (s *Server) BatchDescribeCollection(ctx context.Context, req *milvuspb.Batc
 // AlterIndex sets (extra_params) or deletes (delete_keys) an index's
 // configurable properties: mmap.enabled, indexoffsetcache.enabled, warmup.
 func (s *Server) AlterIndex(ctx context.Context, req *milvuspb.AlterIndexRequest) error {
-	alt, ok := s.d.Index.(indexAlterer)
-	if !ok {
-		return errs.ErrServiceUnimplemented
-	}
 	if len(req.GetDeleteKeys()) > 0 && len(req.GetExtraParams()) > 0 {
 		return errInvalidMsg("cannot provide both DeleteKeys and ExtraParams")
 	}
@@ -580,7 +527,7 @@ func (s *Server) AlterIndex(ctx context.Context, req *milvuspb.AlterIndexRequest
 			return errInvalidMsg("invalid offset cache index params: %s", errInvalidMsg("only bitmap index support %s now", indexOffsetCacheKey).Error())
 		}
 	}
-	if _, err := alt.AlterIndex(ctx, c.ID, req.GetIndexName(), params, req.GetDeleteKeys()); err != nil {
+	if _, err := s.d.Index.AlterIndex(ctx, c.ID, req.GetIndexName(), params, req.GetDeleteKeys()); err != nil {
 		return err
 	}
 	return nil

@@ -32,6 +32,11 @@ type rootCoord interface {
 	DropAlias(ctx context.Context, db, alias string) error
 	AlterAlias(ctx context.Context, db, alias, collection string) error
 	DescribeAlias(ctx context.Context, db, alias string) (string, error)
+	// The Milvus 2.6 DDL (ddl26.go).
+	AlterDatabase(ctx context.Context, name string, props []*commonpb.KeyValuePair, deleteKeys []string) error
+	RenameCollection(ctx context.Context, db, oldName, newDB, newName string) error
+	AddCollectionField(ctx context.Context, db, name string, field *schemapb.FieldSchema) (*model.Collection, error)
+	AlterCollectionField(ctx context.Context, db, name, fieldName string, props []*commonpb.KeyValuePair, deleteKeys []string) (*model.Collection, error)
 }
 
 // dataCoord is what the proxy needs from the data coordinator.
@@ -56,6 +61,9 @@ type indexCoord interface {
 	Indexes(ctx context.Context, collectionID int64) ([]model.IndexDef, error)
 	IndexProgress(ctx context.Context, def model.IndexDef) (contract.IndexProgress, error)
 	DropIndex(ctx context.Context, collectionID, indexID int64) error
+	// AlterIndex sets or deletes index properties; it reports whether
+	// anything changed.
+	AlterIndex(ctx context.Context, collectionID int64, name string, params map[string]string, deleteKeys []string) (bool, error)
 }
 
 // writer appends DML to the log (the channel writer).
@@ -71,10 +79,14 @@ type shards interface {
 	Query(ctx context.Context, req *contract.QueryRequest) (*contract.QueryResult, error)
 }
 
-// Hooks let the composition root react to collection DDL (standalone
-// starts and stops the data node's consumers).
+// Hooks let the composition root react to collection DDL: the data node
+// consumes a new collection, the query and data nodes hear of a schema
+// change before it is acknowledged, and a truncated collection's segments
+// leave the data coordinator and the query nodes.
 type Hooks interface {
 	CollectionCreated(ctx context.Context, c *model.Collection) error
+	CollectionSchemaChanged(ctx context.Context, c *model.Collection) error
+	CollectionTruncated(ctx context.Context, c *model.Collection, segmentIDs []int64) error
 }
 
 // Config tunes the proxy.

@@ -914,6 +914,271 @@ func (x *AliasResponse) GetCollection() string {
 	return ""
 }
 
+// The Milvus 2.6 DDL (internal/proxy/ddl26.go).
+type AlterDatabaseRequest struct {
+	state         protoimpl.MessageState   `protogen:"open.v1"`
+	Name          string                   `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Properties    []*commonpb.KeyValuePair `protobuf:"bytes,2,rep,name=properties,proto3" json:"properties,omitempty"`
+	DeleteKeys    []string                 `protobuf:"bytes,3,rep,name=delete_keys,json=deleteKeys,proto3" json:"delete_keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlterDatabaseRequest) Reset() {
+	*x = AlterDatabaseRequest{}
+	mi := &file_coord_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlterDatabaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlterDatabaseRequest) ProtoMessage() {}
+
+func (x *AlterDatabaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlterDatabaseRequest.ProtoReflect.Descriptor instead.
+func (*AlterDatabaseRequest) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *AlterDatabaseRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AlterDatabaseRequest) GetProperties() []*commonpb.KeyValuePair {
+	if x != nil {
+		return x.Properties
+	}
+	return nil
+}
+
+func (x *AlterDatabaseRequest) GetDeleteKeys() []string {
+	if x != nil {
+		return x.DeleteKeys
+	}
+	return nil
+}
+
+type RenameCollectionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DbName        string                 `protobuf:"bytes,1,opt,name=db_name,json=dbName,proto3" json:"db_name,omitempty"`
+	OldName       string                 `protobuf:"bytes,2,opt,name=old_name,json=oldName,proto3" json:"old_name,omitempty"`
+	NewDbName     string                 `protobuf:"bytes,3,opt,name=new_db_name,json=newDbName,proto3" json:"new_db_name,omitempty"`
+	NewName       string                 `protobuf:"bytes,4,opt,name=new_name,json=newName,proto3" json:"new_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenameCollectionRequest) Reset() {
+	*x = RenameCollectionRequest{}
+	mi := &file_coord_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenameCollectionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenameCollectionRequest) ProtoMessage() {}
+
+func (x *RenameCollectionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenameCollectionRequest.ProtoReflect.Descriptor instead.
+func (*RenameCollectionRequest) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *RenameCollectionRequest) GetDbName() string {
+	if x != nil {
+		return x.DbName
+	}
+	return ""
+}
+
+func (x *RenameCollectionRequest) GetOldName() string {
+	if x != nil {
+		return x.OldName
+	}
+	return ""
+}
+
+func (x *RenameCollectionRequest) GetNewDbName() string {
+	if x != nil {
+		return x.NewDbName
+	}
+	return ""
+}
+
+func (x *RenameCollectionRequest) GetNewName() string {
+	if x != nil {
+		return x.NewName
+	}
+	return ""
+}
+
+type AddCollectionFieldRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	DbName        string                 `protobuf:"bytes,1,opt,name=db_name,json=dbName,proto3" json:"db_name,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Field         *schemapb.FieldSchema  `protobuf:"bytes,3,opt,name=field,proto3" json:"field,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddCollectionFieldRequest) Reset() {
+	*x = AddCollectionFieldRequest{}
+	mi := &file_coord_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddCollectionFieldRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddCollectionFieldRequest) ProtoMessage() {}
+
+func (x *AddCollectionFieldRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddCollectionFieldRequest.ProtoReflect.Descriptor instead.
+func (*AddCollectionFieldRequest) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *AddCollectionFieldRequest) GetDbName() string {
+	if x != nil {
+		return x.DbName
+	}
+	return ""
+}
+
+func (x *AddCollectionFieldRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AddCollectionFieldRequest) GetField() *schemapb.FieldSchema {
+	if x != nil {
+		return x.Field
+	}
+	return nil
+}
+
+type AlterCollectionFieldRequest struct {
+	state         protoimpl.MessageState   `protogen:"open.v1"`
+	DbName        string                   `protobuf:"bytes,1,opt,name=db_name,json=dbName,proto3" json:"db_name,omitempty"`
+	Name          string                   `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	FieldName     string                   `protobuf:"bytes,3,opt,name=field_name,json=fieldName,proto3" json:"field_name,omitempty"`
+	Properties    []*commonpb.KeyValuePair `protobuf:"bytes,4,rep,name=properties,proto3" json:"properties,omitempty"`
+	DeleteKeys    []string                 `protobuf:"bytes,5,rep,name=delete_keys,json=deleteKeys,proto3" json:"delete_keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlterCollectionFieldRequest) Reset() {
+	*x = AlterCollectionFieldRequest{}
+	mi := &file_coord_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlterCollectionFieldRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlterCollectionFieldRequest) ProtoMessage() {}
+
+func (x *AlterCollectionFieldRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlterCollectionFieldRequest.ProtoReflect.Descriptor instead.
+func (*AlterCollectionFieldRequest) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *AlterCollectionFieldRequest) GetDbName() string {
+	if x != nil {
+		return x.DbName
+	}
+	return ""
+}
+
+func (x *AlterCollectionFieldRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AlterCollectionFieldRequest) GetFieldName() string {
+	if x != nil {
+		return x.FieldName
+	}
+	return ""
+}
+
+func (x *AlterCollectionFieldRequest) GetProperties() []*commonpb.KeyValuePair {
+	if x != nil {
+		return x.Properties
+	}
+	return nil
+}
+
+func (x *AlterCollectionFieldRequest) GetDeleteKeys() []string {
+	if x != nil {
+		return x.DeleteKeys
+	}
+	return nil
+}
+
 type PChannelsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -922,7 +1187,7 @@ type PChannelsRequest struct {
 
 func (x *PChannelsRequest) Reset() {
 	*x = PChannelsRequest{}
-	mi := &file_coord_proto_msgTypes[16]
+	mi := &file_coord_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -934,7 +1199,7 @@ func (x *PChannelsRequest) String() string {
 func (*PChannelsRequest) ProtoMessage() {}
 
 func (x *PChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[16]
+	mi := &file_coord_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -947,7 +1212,7 @@ func (x *PChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PChannelsRequest.ProtoReflect.Descriptor instead.
 func (*PChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{16}
+	return file_coord_proto_rawDescGZIP(), []int{20}
 }
 
 type PChannelsResponse struct {
@@ -960,7 +1225,7 @@ type PChannelsResponse struct {
 
 func (x *PChannelsResponse) Reset() {
 	*x = PChannelsResponse{}
-	mi := &file_coord_proto_msgTypes[17]
+	mi := &file_coord_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1237,7 @@ func (x *PChannelsResponse) String() string {
 func (*PChannelsResponse) ProtoMessage() {}
 
 func (x *PChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[17]
+	mi := &file_coord_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1250,7 @@ func (x *PChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PChannelsResponse.ProtoReflect.Descriptor instead.
 func (*PChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{17}
+	return file_coord_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *PChannelsResponse) GetStatus() *commonpb.Status {
@@ -1012,7 +1277,7 @@ type RowCountRequest struct {
 
 func (x *RowCountRequest) Reset() {
 	*x = RowCountRequest{}
-	mi := &file_coord_proto_msgTypes[18]
+	mi := &file_coord_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1024,7 +1289,7 @@ func (x *RowCountRequest) String() string {
 func (*RowCountRequest) ProtoMessage() {}
 
 func (x *RowCountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[18]
+	mi := &file_coord_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1037,7 +1302,7 @@ func (x *RowCountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RowCountRequest.ProtoReflect.Descriptor instead.
 func (*RowCountRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{18}
+	return file_coord_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RowCountRequest) GetCollectionId() int64 {
@@ -1064,7 +1329,7 @@ type CountResponse struct {
 
 func (x *CountResponse) Reset() {
 	*x = CountResponse{}
-	mi := &file_coord_proto_msgTypes[19]
+	mi := &file_coord_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1076,7 +1341,7 @@ func (x *CountResponse) String() string {
 func (*CountResponse) ProtoMessage() {}
 
 func (x *CountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[19]
+	mi := &file_coord_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1089,7 +1354,7 @@ func (x *CountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountResponse.ProtoReflect.Descriptor instead.
 func (*CountResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{19}
+	return file_coord_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CountResponse) GetStatus() *commonpb.Status {
@@ -1116,7 +1381,7 @@ type SegmentsRequest struct {
 
 func (x *SegmentsRequest) Reset() {
 	*x = SegmentsRequest{}
-	mi := &file_coord_proto_msgTypes[20]
+	mi := &file_coord_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1128,7 +1393,7 @@ func (x *SegmentsRequest) String() string {
 func (*SegmentsRequest) ProtoMessage() {}
 
 func (x *SegmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[20]
+	mi := &file_coord_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1141,7 +1406,7 @@ func (x *SegmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentsRequest.ProtoReflect.Descriptor instead.
 func (*SegmentsRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{20}
+	return file_coord_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SegmentsRequest) GetCollectionId() int64 {
@@ -1168,7 +1433,7 @@ type SegmentsResponse struct {
 
 func (x *SegmentsResponse) Reset() {
 	*x = SegmentsResponse{}
-	mi := &file_coord_proto_msgTypes[21]
+	mi := &file_coord_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1180,7 +1445,7 @@ func (x *SegmentsResponse) String() string {
 func (*SegmentsResponse) ProtoMessage() {}
 
 func (x *SegmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[21]
+	mi := &file_coord_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1193,7 +1458,7 @@ func (x *SegmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentsResponse.ProtoReflect.Descriptor instead.
 func (*SegmentsResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{21}
+	return file_coord_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SegmentsResponse) GetStatus() *commonpb.Status {
@@ -1219,7 +1484,7 @@ type SegmentIDsRequest struct {
 
 func (x *SegmentIDsRequest) Reset() {
 	*x = SegmentIDsRequest{}
-	mi := &file_coord_proto_msgTypes[22]
+	mi := &file_coord_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1496,7 @@ func (x *SegmentIDsRequest) String() string {
 func (*SegmentIDsRequest) ProtoMessage() {}
 
 func (x *SegmentIDsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[22]
+	mi := &file_coord_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,10 +1509,62 @@ func (x *SegmentIDsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentIDsRequest.ProtoReflect.Descriptor instead.
 func (*SegmentIDsRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{22}
+	return file_coord_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SegmentIDsRequest) GetSegmentIds() []int64 {
+	if x != nil {
+		return x.SegmentIds
+	}
+	return nil
+}
+
+type DropSegmentsDataRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CollectionId  int64                  `protobuf:"varint,1,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
+	SegmentIds    []int64                `protobuf:"varint,2,rep,packed,name=segment_ids,json=segmentIds,proto3" json:"segment_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DropSegmentsDataRequest) Reset() {
+	*x = DropSegmentsDataRequest{}
+	mi := &file_coord_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DropSegmentsDataRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DropSegmentsDataRequest) ProtoMessage() {}
+
+func (x *DropSegmentsDataRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DropSegmentsDataRequest.ProtoReflect.Descriptor instead.
+func (*DropSegmentsDataRequest) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *DropSegmentsDataRequest) GetCollectionId() int64 {
+	if x != nil {
+		return x.CollectionId
+	}
+	return 0
+}
+
+func (x *DropSegmentsDataRequest) GetSegmentIds() []int64 {
 	if x != nil {
 		return x.SegmentIds
 	}
@@ -1264,7 +1581,7 @@ type BoolResponse struct {
 
 func (x *BoolResponse) Reset() {
 	*x = BoolResponse{}
-	mi := &file_coord_proto_msgTypes[23]
+	mi := &file_coord_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1276,7 +1593,7 @@ func (x *BoolResponse) String() string {
 func (*BoolResponse) ProtoMessage() {}
 
 func (x *BoolResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[23]
+	mi := &file_coord_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1289,7 +1606,7 @@ func (x *BoolResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BoolResponse.ProtoReflect.Descriptor instead.
 func (*BoolResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{23}
+	return file_coord_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *BoolResponse) GetStatus() *commonpb.Status {
@@ -1315,7 +1632,7 @@ type ChannelRequest struct {
 
 func (x *ChannelRequest) Reset() {
 	*x = ChannelRequest{}
-	mi := &file_coord_proto_msgTypes[24]
+	mi := &file_coord_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1327,7 +1644,7 @@ func (x *ChannelRequest) String() string {
 func (*ChannelRequest) ProtoMessage() {}
 
 func (x *ChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[24]
+	mi := &file_coord_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1340,7 +1657,7 @@ func (x *ChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelRequest.ProtoReflect.Descriptor instead.
 func (*ChannelRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{24}
+	return file_coord_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ChannelRequest) GetVchannel() string {
@@ -1360,7 +1677,7 @@ type CheckpointResponse struct {
 
 func (x *CheckpointResponse) Reset() {
 	*x = CheckpointResponse{}
-	mi := &file_coord_proto_msgTypes[25]
+	mi := &file_coord_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1372,7 +1689,7 @@ func (x *CheckpointResponse) String() string {
 func (*CheckpointResponse) ProtoMessage() {}
 
 func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[25]
+	mi := &file_coord_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1385,7 +1702,7 @@ func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointResponse.ProtoReflect.Descriptor instead.
 func (*CheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{25}
+	return file_coord_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CheckpointResponse) GetStatus() *commonpb.Status {
@@ -1412,7 +1729,7 @@ type UpdateCheckpointRequest struct {
 
 func (x *UpdateCheckpointRequest) Reset() {
 	*x = UpdateCheckpointRequest{}
-	mi := &file_coord_proto_msgTypes[26]
+	mi := &file_coord_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1424,7 +1741,7 @@ func (x *UpdateCheckpointRequest) String() string {
 func (*UpdateCheckpointRequest) ProtoMessage() {}
 
 func (x *UpdateCheckpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[26]
+	mi := &file_coord_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1437,7 +1754,7 @@ func (x *UpdateCheckpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCheckpointRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCheckpointRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{26}
+	return file_coord_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *UpdateCheckpointRequest) GetVchannel() string {
@@ -1464,7 +1781,7 @@ type DeltaLogsResponse struct {
 
 func (x *DeltaLogsResponse) Reset() {
 	*x = DeltaLogsResponse{}
-	mi := &file_coord_proto_msgTypes[27]
+	mi := &file_coord_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1793,7 @@ func (x *DeltaLogsResponse) String() string {
 func (*DeltaLogsResponse) ProtoMessage() {}
 
 func (x *DeltaLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[27]
+	mi := &file_coord_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1806,7 @@ func (x *DeltaLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeltaLogsResponse.ProtoReflect.Descriptor instead.
 func (*DeltaLogsResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{27}
+	return file_coord_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *DeltaLogsResponse) GetStatus() *commonpb.Status {
@@ -1515,7 +1832,7 @@ type SegmentRequest struct {
 
 func (x *SegmentRequest) Reset() {
 	*x = SegmentRequest{}
-	mi := &file_coord_proto_msgTypes[28]
+	mi := &file_coord_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1527,7 +1844,7 @@ func (x *SegmentRequest) String() string {
 func (*SegmentRequest) ProtoMessage() {}
 
 func (x *SegmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[28]
+	mi := &file_coord_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1540,7 +1857,7 @@ func (x *SegmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentRequest.ProtoReflect.Descriptor instead.
 func (*SegmentRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{28}
+	return file_coord_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SegmentRequest) GetSegmentId() int64 {
@@ -1561,7 +1878,7 @@ type SegmentResponse struct {
 
 func (x *SegmentResponse) Reset() {
 	*x = SegmentResponse{}
-	mi := &file_coord_proto_msgTypes[29]
+	mi := &file_coord_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1573,7 +1890,7 @@ func (x *SegmentResponse) String() string {
 func (*SegmentResponse) ProtoMessage() {}
 
 func (x *SegmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[29]
+	mi := &file_coord_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1586,7 +1903,7 @@ func (x *SegmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentResponse.ProtoReflect.Descriptor instead.
 func (*SegmentResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{29}
+	return file_coord_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SegmentResponse) GetStatus() *commonpb.Status {
@@ -1624,7 +1941,7 @@ type FlushResult struct {
 
 func (x *FlushResult) Reset() {
 	*x = FlushResult{}
-	mi := &file_coord_proto_msgTypes[30]
+	mi := &file_coord_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1636,7 +1953,7 @@ func (x *FlushResult) String() string {
 func (*FlushResult) ProtoMessage() {}
 
 func (x *FlushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[30]
+	mi := &file_coord_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1649,7 +1966,7 @@ func (x *FlushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushResult.ProtoReflect.Descriptor instead.
 func (*FlushResult) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{30}
+	return file_coord_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *FlushResult) GetSegmentId() int64 {
@@ -1704,7 +2021,7 @@ type NoteRowsRequest struct {
 
 func (x *NoteRowsRequest) Reset() {
 	*x = NoteRowsRequest{}
-	mi := &file_coord_proto_msgTypes[31]
+	mi := &file_coord_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1716,7 +2033,7 @@ func (x *NoteRowsRequest) String() string {
 func (*NoteRowsRequest) ProtoMessage() {}
 
 func (x *NoteRowsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[31]
+	mi := &file_coord_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1729,7 +2046,7 @@ func (x *NoteRowsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NoteRowsRequest.ProtoReflect.Descriptor instead.
 func (*NoteRowsRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{31}
+	return file_coord_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *NoteRowsRequest) GetSegmentId() int64 {
@@ -1760,7 +2077,7 @@ type AssignSegmentRequest struct {
 
 func (x *AssignSegmentRequest) Reset() {
 	*x = AssignSegmentRequest{}
-	mi := &file_coord_proto_msgTypes[32]
+	mi := &file_coord_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1772,7 +2089,7 @@ func (x *AssignSegmentRequest) String() string {
 func (*AssignSegmentRequest) ProtoMessage() {}
 
 func (x *AssignSegmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[32]
+	mi := &file_coord_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1785,7 +2102,7 @@ func (x *AssignSegmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignSegmentRequest.ProtoReflect.Descriptor instead.
 func (*AssignSegmentRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{32}
+	return file_coord_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *AssignSegmentRequest) GetCollectionId() int64 {
@@ -1841,7 +2158,7 @@ type AssignSegmentResponse struct {
 
 func (x *AssignSegmentResponse) Reset() {
 	*x = AssignSegmentResponse{}
-	mi := &file_coord_proto_msgTypes[33]
+	mi := &file_coord_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1853,7 +2170,7 @@ func (x *AssignSegmentResponse) String() string {
 func (*AssignSegmentResponse) ProtoMessage() {}
 
 func (x *AssignSegmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[33]
+	mi := &file_coord_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1866,7 +2183,7 @@ func (x *AssignSegmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignSegmentResponse.ProtoReflect.Descriptor instead.
 func (*AssignSegmentResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{33}
+	return file_coord_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AssignSegmentResponse) GetStatus() *commonpb.Status {
@@ -1901,7 +2218,7 @@ type SealChannelRequest struct {
 
 func (x *SealChannelRequest) Reset() {
 	*x = SealChannelRequest{}
-	mi := &file_coord_proto_msgTypes[34]
+	mi := &file_coord_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1913,7 +2230,7 @@ func (x *SealChannelRequest) String() string {
 func (*SealChannelRequest) ProtoMessage() {}
 
 func (x *SealChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[34]
+	mi := &file_coord_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1926,7 +2243,7 @@ func (x *SealChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealChannelRequest.ProtoReflect.Descriptor instead.
 func (*SealChannelRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{34}
+	return file_coord_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SealChannelRequest) GetCollectionId() int64 {
@@ -1960,7 +2277,7 @@ type SegmentIDsResponse struct {
 
 func (x *SegmentIDsResponse) Reset() {
 	*x = SegmentIDsResponse{}
-	mi := &file_coord_proto_msgTypes[35]
+	mi := &file_coord_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1972,7 +2289,7 @@ func (x *SegmentIDsResponse) String() string {
 func (*SegmentIDsResponse) ProtoMessage() {}
 
 func (x *SegmentIDsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[35]
+	mi := &file_coord_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1985,7 +2302,7 @@ func (x *SegmentIDsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentIDsResponse.ProtoReflect.Descriptor instead.
 func (*SegmentIDsResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{35}
+	return file_coord_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SegmentIDsResponse) GetStatus() *commonpb.Status {
@@ -2011,7 +2328,7 @@ type IdleChannelsRequest struct {
 
 func (x *IdleChannelsRequest) Reset() {
 	*x = IdleChannelsRequest{}
-	mi := &file_coord_proto_msgTypes[36]
+	mi := &file_coord_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2023,7 +2340,7 @@ func (x *IdleChannelsRequest) String() string {
 func (*IdleChannelsRequest) ProtoMessage() {}
 
 func (x *IdleChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[36]
+	mi := &file_coord_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2036,7 +2353,7 @@ func (x *IdleChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IdleChannelsRequest.ProtoReflect.Descriptor instead.
 func (*IdleChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{36}
+	return file_coord_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *IdleChannelsRequest) GetNowUnixNano() int64 {
@@ -2056,7 +2373,7 @@ type ChannelsResponse struct {
 
 func (x *ChannelsResponse) Reset() {
 	*x = ChannelsResponse{}
-	mi := &file_coord_proto_msgTypes[37]
+	mi := &file_coord_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2068,7 +2385,7 @@ func (x *ChannelsResponse) String() string {
 func (*ChannelsResponse) ProtoMessage() {}
 
 func (x *ChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[37]
+	mi := &file_coord_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2081,7 +2398,7 @@ func (x *ChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelsResponse.ProtoReflect.Descriptor instead.
 func (*ChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{37}
+	return file_coord_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ChannelsResponse) GetStatus() *commonpb.Status {
@@ -2106,7 +2423,7 @@ type SealedSegmentsRequest struct {
 
 func (x *SealedSegmentsRequest) Reset() {
 	*x = SealedSegmentsRequest{}
-	mi := &file_coord_proto_msgTypes[38]
+	mi := &file_coord_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2118,7 +2435,7 @@ func (x *SealedSegmentsRequest) String() string {
 func (*SealedSegmentsRequest) ProtoMessage() {}
 
 func (x *SealedSegmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[38]
+	mi := &file_coord_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2131,7 +2448,7 @@ func (x *SealedSegmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealedSegmentsRequest.ProtoReflect.Descriptor instead.
 func (*SealedSegmentsRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{38}
+	return file_coord_proto_rawDescGZIP(), []int{43}
 }
 
 type DropCollectionDataRequest struct {
@@ -2143,7 +2460,7 @@ type DropCollectionDataRequest struct {
 
 func (x *DropCollectionDataRequest) Reset() {
 	*x = DropCollectionDataRequest{}
-	mi := &file_coord_proto_msgTypes[39]
+	mi := &file_coord_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2155,7 +2472,7 @@ func (x *DropCollectionDataRequest) String() string {
 func (*DropCollectionDataRequest) ProtoMessage() {}
 
 func (x *DropCollectionDataRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[39]
+	mi := &file_coord_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2168,7 +2485,7 @@ func (x *DropCollectionDataRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropCollectionDataRequest.ProtoReflect.Descriptor instead.
 func (*DropCollectionDataRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{39}
+	return file_coord_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *DropCollectionDataRequest) GetCollection() *Collection {
@@ -2188,7 +2505,7 @@ type DropPartitionDataRequest struct {
 
 func (x *DropPartitionDataRequest) Reset() {
 	*x = DropPartitionDataRequest{}
-	mi := &file_coord_proto_msgTypes[40]
+	mi := &file_coord_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2200,7 +2517,7 @@ func (x *DropPartitionDataRequest) String() string {
 func (*DropPartitionDataRequest) ProtoMessage() {}
 
 func (x *DropPartitionDataRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[40]
+	mi := &file_coord_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2213,7 +2530,7 @@ func (x *DropPartitionDataRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropPartitionDataRequest.ProtoReflect.Descriptor instead.
 func (*DropPartitionDataRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{40}
+	return file_coord_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *DropPartitionDataRequest) GetCollectionId() int64 {
@@ -2242,7 +2559,7 @@ type LoadRequest struct {
 
 func (x *LoadRequest) Reset() {
 	*x = LoadRequest{}
-	mi := &file_coord_proto_msgTypes[41]
+	mi := &file_coord_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2254,7 +2571,7 @@ func (x *LoadRequest) String() string {
 func (*LoadRequest) ProtoMessage() {}
 
 func (x *LoadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[41]
+	mi := &file_coord_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2267,7 +2584,7 @@ func (x *LoadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadRequest.ProtoReflect.Descriptor instead.
 func (*LoadRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{41}
+	return file_coord_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *LoadRequest) GetCollection() *Collection {
@@ -2309,7 +2626,7 @@ type ReleaseRequest struct {
 
 func (x *ReleaseRequest) Reset() {
 	*x = ReleaseRequest{}
-	mi := &file_coord_proto_msgTypes[42]
+	mi := &file_coord_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2321,7 +2638,7 @@ func (x *ReleaseRequest) String() string {
 func (*ReleaseRequest) ProtoMessage() {}
 
 func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[42]
+	mi := &file_coord_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2334,7 +2651,7 @@ func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{42}
+	return file_coord_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ReleaseRequest) GetCollectionId() int64 {
@@ -2367,7 +2684,7 @@ type LoadStateRequest struct {
 
 func (x *LoadStateRequest) Reset() {
 	*x = LoadStateRequest{}
-	mi := &file_coord_proto_msgTypes[43]
+	mi := &file_coord_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2379,7 +2696,7 @@ func (x *LoadStateRequest) String() string {
 func (*LoadStateRequest) ProtoMessage() {}
 
 func (x *LoadStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[43]
+	mi := &file_coord_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2392,7 +2709,7 @@ func (x *LoadStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadStateRequest.ProtoReflect.Descriptor instead.
 func (*LoadStateRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{43}
+	return file_coord_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *LoadStateRequest) GetCollectionId() int64 {
@@ -2416,7 +2733,7 @@ type LoadStateResponse struct {
 
 func (x *LoadStateResponse) Reset() {
 	*x = LoadStateResponse{}
-	mi := &file_coord_proto_msgTypes[44]
+	mi := &file_coord_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2428,7 +2745,7 @@ func (x *LoadStateResponse) String() string {
 func (*LoadStateResponse) ProtoMessage() {}
 
 func (x *LoadStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[44]
+	mi := &file_coord_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2441,7 +2758,7 @@ func (x *LoadStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadStateResponse.ProtoReflect.Descriptor instead.
 func (*LoadStateResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{44}
+	return file_coord_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *LoadStateResponse) GetStatus() *commonpb.Status {
@@ -2496,7 +2813,7 @@ type ChannelPlanRequest struct {
 
 func (x *ChannelPlanRequest) Reset() {
 	*x = ChannelPlanRequest{}
-	mi := &file_coord_proto_msgTypes[45]
+	mi := &file_coord_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2508,7 +2825,7 @@ func (x *ChannelPlanRequest) String() string {
 func (*ChannelPlanRequest) ProtoMessage() {}
 
 func (x *ChannelPlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[45]
+	mi := &file_coord_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2521,7 +2838,7 @@ func (x *ChannelPlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelPlanRequest.ProtoReflect.Descriptor instead.
 func (*ChannelPlanRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{45}
+	return file_coord_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ChannelPlanRequest) GetCollectionId() int64 {
@@ -2548,7 +2865,7 @@ type ChannelPlanResponse struct {
 
 func (x *ChannelPlanResponse) Reset() {
 	*x = ChannelPlanResponse{}
-	mi := &file_coord_proto_msgTypes[46]
+	mi := &file_coord_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2560,7 +2877,7 @@ func (x *ChannelPlanResponse) String() string {
 func (*ChannelPlanResponse) ProtoMessage() {}
 
 func (x *ChannelPlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[46]
+	mi := &file_coord_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2573,7 +2890,7 @@ func (x *ChannelPlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelPlanResponse.ProtoReflect.Descriptor instead.
 func (*ChannelPlanResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{46}
+	return file_coord_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ChannelPlanResponse) GetStatus() *commonpb.Status {
@@ -2599,7 +2916,7 @@ type SegmentEvent struct {
 
 func (x *SegmentEvent) Reset() {
 	*x = SegmentEvent{}
-	mi := &file_coord_proto_msgTypes[47]
+	mi := &file_coord_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2611,7 +2928,7 @@ func (x *SegmentEvent) String() string {
 func (*SegmentEvent) ProtoMessage() {}
 
 func (x *SegmentEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[47]
+	mi := &file_coord_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2624,7 +2941,7 @@ func (x *SegmentEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentEvent.ProtoReflect.Descriptor instead.
 func (*SegmentEvent) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{47}
+	return file_coord_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *SegmentEvent) GetSegment() *Segment {
@@ -2644,7 +2961,7 @@ type IndexBuiltEvent struct {
 
 func (x *IndexBuiltEvent) Reset() {
 	*x = IndexBuiltEvent{}
-	mi := &file_coord_proto_msgTypes[48]
+	mi := &file_coord_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2656,7 +2973,7 @@ func (x *IndexBuiltEvent) String() string {
 func (*IndexBuiltEvent) ProtoMessage() {}
 
 func (x *IndexBuiltEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[48]
+	mi := &file_coord_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2669,7 +2986,7 @@ func (x *IndexBuiltEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexBuiltEvent.ProtoReflect.Descriptor instead.
 func (*IndexBuiltEvent) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{48}
+	return file_coord_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *IndexBuiltEvent) GetCollectionId() int64 {
@@ -2699,7 +3016,7 @@ type CreateIndexRequest struct {
 
 func (x *CreateIndexRequest) Reset() {
 	*x = CreateIndexRequest{}
-	mi := &file_coord_proto_msgTypes[49]
+	mi := &file_coord_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2711,7 +3028,7 @@ func (x *CreateIndexRequest) String() string {
 func (*CreateIndexRequest) ProtoMessage() {}
 
 func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[49]
+	mi := &file_coord_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2724,7 +3041,7 @@ func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIndexRequest.ProtoReflect.Descriptor instead.
 func (*CreateIndexRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{49}
+	return file_coord_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *CreateIndexRequest) GetCollection() *Collection {
@@ -2771,7 +3088,7 @@ type IndexesRequest struct {
 
 func (x *IndexesRequest) Reset() {
 	*x = IndexesRequest{}
-	mi := &file_coord_proto_msgTypes[50]
+	mi := &file_coord_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2783,7 +3100,7 @@ func (x *IndexesRequest) String() string {
 func (*IndexesRequest) ProtoMessage() {}
 
 func (x *IndexesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[50]
+	mi := &file_coord_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2796,7 +3113,7 @@ func (x *IndexesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexesRequest.ProtoReflect.Descriptor instead.
 func (*IndexesRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{50}
+	return file_coord_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *IndexesRequest) GetCollectionId() int64 {
@@ -2816,7 +3133,7 @@ type IndexesResponse struct {
 
 func (x *IndexesResponse) Reset() {
 	*x = IndexesResponse{}
-	mi := &file_coord_proto_msgTypes[51]
+	mi := &file_coord_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2828,7 +3145,7 @@ func (x *IndexesResponse) String() string {
 func (*IndexesResponse) ProtoMessage() {}
 
 func (x *IndexesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[51]
+	mi := &file_coord_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2841,7 +3158,7 @@ func (x *IndexesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexesResponse.ProtoReflect.Descriptor instead.
 func (*IndexesResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{51}
+	return file_coord_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *IndexesResponse) GetStatus() *commonpb.Status {
@@ -2867,7 +3184,7 @@ type IndexProgressRequest struct {
 
 func (x *IndexProgressRequest) Reset() {
 	*x = IndexProgressRequest{}
-	mi := &file_coord_proto_msgTypes[52]
+	mi := &file_coord_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2879,7 +3196,7 @@ func (x *IndexProgressRequest) String() string {
 func (*IndexProgressRequest) ProtoMessage() {}
 
 func (x *IndexProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[52]
+	mi := &file_coord_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2892,7 +3209,7 @@ func (x *IndexProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexProgressRequest.ProtoReflect.Descriptor instead.
 func (*IndexProgressRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{52}
+	return file_coord_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *IndexProgressRequest) GetIndex() *IndexDef {
@@ -2916,7 +3233,7 @@ type IndexProgressResponse struct {
 
 func (x *IndexProgressResponse) Reset() {
 	*x = IndexProgressResponse{}
-	mi := &file_coord_proto_msgTypes[53]
+	mi := &file_coord_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2928,7 +3245,7 @@ func (x *IndexProgressResponse) String() string {
 func (*IndexProgressResponse) ProtoMessage() {}
 
 func (x *IndexProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[53]
+	mi := &file_coord_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2941,7 +3258,7 @@ func (x *IndexProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexProgressResponse.ProtoReflect.Descriptor instead.
 func (*IndexProgressResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{53}
+	return file_coord_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *IndexProgressResponse) GetStatus() *commonpb.Status {
@@ -2996,7 +3313,7 @@ type DropIndexRequest struct {
 
 func (x *DropIndexRequest) Reset() {
 	*x = DropIndexRequest{}
-	mi := &file_coord_proto_msgTypes[54]
+	mi := &file_coord_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3008,7 +3325,7 @@ func (x *DropIndexRequest) String() string {
 func (*DropIndexRequest) ProtoMessage() {}
 
 func (x *DropIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[54]
+	mi := &file_coord_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3021,7 +3338,7 @@ func (x *DropIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropIndexRequest.ProtoReflect.Descriptor instead.
 func (*DropIndexRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{54}
+	return file_coord_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *DropIndexRequest) GetCollectionId() int64 {
@@ -3048,7 +3365,7 @@ type SegmentIndexesResponse struct {
 
 func (x *SegmentIndexesResponse) Reset() {
 	*x = SegmentIndexesResponse{}
-	mi := &file_coord_proto_msgTypes[55]
+	mi := &file_coord_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3060,7 +3377,7 @@ func (x *SegmentIndexesResponse) String() string {
 func (*SegmentIndexesResponse) ProtoMessage() {}
 
 func (x *SegmentIndexesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[55]
+	mi := &file_coord_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3073,7 +3390,7 @@ func (x *SegmentIndexesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentIndexesResponse.ProtoReflect.Descriptor instead.
 func (*SegmentIndexesResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{55}
+	return file_coord_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *SegmentIndexesResponse) GetStatus() *commonpb.Status {
@@ -3086,6 +3403,74 @@ func (x *SegmentIndexesResponse) GetStatus() *commonpb.Status {
 func (x *SegmentIndexesResponse) GetIndexes() []*SegmentIndex {
 	if x != nil {
 		return x.Indexes
+	}
+	return nil
+}
+
+type AlterIndexRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CollectionId  int64                  `protobuf:"varint,1,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Params        map[string]string      `protobuf:"bytes,3,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	DeleteKeys    []string               `protobuf:"bytes,4,rep,name=delete_keys,json=deleteKeys,proto3" json:"delete_keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AlterIndexRequest) Reset() {
+	*x = AlterIndexRequest{}
+	mi := &file_coord_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AlterIndexRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AlterIndexRequest) ProtoMessage() {}
+
+func (x *AlterIndexRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AlterIndexRequest.ProtoReflect.Descriptor instead.
+func (*AlterIndexRequest) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *AlterIndexRequest) GetCollectionId() int64 {
+	if x != nil {
+		return x.CollectionId
+	}
+	return 0
+}
+
+func (x *AlterIndexRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *AlterIndexRequest) GetParams() map[string]string {
+	if x != nil {
+		return x.Params
+	}
+	return nil
+}
+
+func (x *AlterIndexRequest) GetDeleteKeys() []string {
+	if x != nil {
+		return x.DeleteKeys
 	}
 	return nil
 }
@@ -3173,7 +3558,33 @@ const file_coord_proto_rawDesc = "" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x1e\n" +
 	"\n" +
 	"collection\x18\x02 \x01(\tR\n" +
-	"collection\"\x12\n" +
+	"collection\"\x8e\x01\n" +
+	"\x14AlterDatabaseRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12A\n" +
+	"\n" +
+	"properties\x18\x02 \x03(\v2!.milvus.proto.common.KeyValuePairR\n" +
+	"properties\x12\x1f\n" +
+	"\vdelete_keys\x18\x03 \x03(\tR\n" +
+	"deleteKeys\"\x88\x01\n" +
+	"\x17RenameCollectionRequest\x12\x17\n" +
+	"\adb_name\x18\x01 \x01(\tR\x06dbName\x12\x19\n" +
+	"\bold_name\x18\x02 \x01(\tR\aoldName\x12\x1e\n" +
+	"\vnew_db_name\x18\x03 \x01(\tR\tnewDbName\x12\x19\n" +
+	"\bnew_name\x18\x04 \x01(\tR\anewName\"\x80\x01\n" +
+	"\x19AddCollectionFieldRequest\x12\x17\n" +
+	"\adb_name\x18\x01 \x01(\tR\x06dbName\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x126\n" +
+	"\x05field\x18\x03 \x01(\v2 .milvus.proto.schema.FieldSchemaR\x05field\"\xcd\x01\n" +
+	"\x1bAlterCollectionFieldRequest\x12\x17\n" +
+	"\adb_name\x18\x01 \x01(\tR\x06dbName\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"field_name\x18\x03 \x01(\tR\tfieldName\x12A\n" +
+	"\n" +
+	"properties\x18\x04 \x03(\v2!.milvus.proto.common.KeyValuePairR\n" +
+	"properties\x12\x1f\n" +
+	"\vdelete_keys\x18\x05 \x03(\tR\n" +
+	"deleteKeys\"\x12\n" +
 	"\x10PChannelsRequest\"f\n" +
 	"\x11PChannelsResponse\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x1c\n" +
@@ -3192,6 +3603,10 @@ const file_coord_proto_rawDesc = "" +
 	"\bsegments\x18\x02 \x03(\v2\x19.milvago.internal.SegmentR\bsegments\"4\n" +
 	"\x11SegmentIDsRequest\x12\x1f\n" +
 	"\vsegment_ids\x18\x01 \x03(\x03R\n" +
+	"segmentIds\"_\n" +
+	"\x17DropSegmentsDataRequest\x12#\n" +
+	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12\x1f\n" +
+	"\vsegment_ids\x18\x02 \x03(\x03R\n" +
 	"segmentIds\"Y\n" +
 	"\fBoolResponse\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x14\n" +
@@ -3344,7 +3759,16 @@ const file_coord_proto_rawDesc = "" +
 	"\bindex_id\x18\x02 \x01(\x03R\aindexId\"\x87\x01\n" +
 	"\x16SegmentIndexesResponse\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x128\n" +
-	"\aindexes\x18\x02 \x03(\v2\x1e.milvago.internal.SegmentIndexR\aindexes2\xfa\v\n" +
+	"\aindexes\x18\x02 \x03(\v2\x1e.milvago.internal.SegmentIndexR\aindexes\"\xf1\x01\n" +
+	"\x11AlterIndexRequest\x12#\n" +
+	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12G\n" +
+	"\x06params\x18\x03 \x03(\v2/.milvago.internal.AlterIndexRequest.ParamsEntryR\x06params\x12\x1f\n" +
+	"\vdelete_keys\x18\x04 \x03(\tR\n" +
+	"deleteKeys\x1a9\n" +
+	"\vParamsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xfa\x0e\n" +
 	"\tRootCoord\x12Q\n" +
 	"\x0eAllocTimestamp\x12\x1e.milvago.internal.AllocRequest\x1a\x1f.milvago.internal.AllocResponse\x12J\n" +
 	"\aAllocID\x12\x1e.milvago.internal.AllocRequest\x1a\x1f.milvago.internal.AllocResponse\x12T\n" +
@@ -3364,8 +3788,11 @@ const file_coord_proto_rawDesc = "" +
 	"\tDropAlias\x12\x1e.milvago.internal.AliasRequest\x1a\x17.milvago.internal.Empty\x12E\n" +
 	"\n" +
 	"AlterAlias\x12\x1e.milvago.internal.AliasRequest\x1a\x17.milvago.internal.Empty\x12P\n" +
-	"\rDescribeAlias\x12\x1e.milvago.internal.AliasRequest\x1a\x1f.milvago.internal.AliasResponse2\xd6\n" +
-	"\n" +
+	"\rDescribeAlias\x12\x1e.milvago.internal.AliasRequest\x1a\x1f.milvago.internal.AliasResponse\x12P\n" +
+	"\rAlterDatabase\x12&.milvago.internal.AlterDatabaseRequest\x1a\x17.milvago.internal.Empty\x12V\n" +
+	"\x10RenameCollection\x12).milvago.internal.RenameCollectionRequest\x1a\x17.milvago.internal.Empty\x12g\n" +
+	"\x12AddCollectionField\x12+.milvago.internal.AddCollectionFieldRequest\x1a$.milvago.internal.CollectionResponse\x12k\n" +
+	"\x14AlterCollectionField\x12-.milvago.internal.AlterCollectionFieldRequest\x1a$.milvago.internal.CollectionResponse2\xaa\v\n" +
 	"\tDataCoord\x12N\n" +
 	"\bRowCount\x12!.milvago.internal.RowCountRequest\x1a\x1f.milvago.internal.CountResponse\x12Q\n" +
 	"\bSegments\x12!.milvago.internal.SegmentsRequest\x1a\".milvago.internal.SegmentsResponse\x12N\n" +
@@ -3382,7 +3809,8 @@ const file_coord_proto_rawDesc = "" +
 	"\fIdleChannels\x12%.milvago.internal.IdleChannelsRequest\x1a\".milvago.internal.ChannelsResponse\x12]\n" +
 	"\x0eSealedSegments\x12'.milvago.internal.SealedSegmentsRequest\x1a\".milvago.internal.SegmentsResponse\x12V\n" +
 	"\x0eDropCollection\x12+.milvago.internal.DropCollectionDataRequest\x1a\x17.milvago.internal.Empty\x12T\n" +
-	"\rDropPartition\x12*.milvago.internal.DropPartitionDataRequest\x1a\x17.milvago.internal.Empty2\x92\x05\n" +
+	"\rDropPartition\x12*.milvago.internal.DropPartitionDataRequest\x1a\x17.milvago.internal.Empty\x12R\n" +
+	"\fDropSegments\x12).milvago.internal.DropSegmentsDataRequest\x1a\x17.milvago.internal.Empty2\x92\x05\n" +
 	"\n" +
 	"QueryCoord\x12H\n" +
 	"\x0eLoadCollection\x12\x1d.milvago.internal.LoadRequest\x1a\x17.milvago.internal.Empty\x12N\n" +
@@ -3393,7 +3821,7 @@ const file_coord_proto_rawDesc = "" +
 	"\x0eSegmentFlushed\x12\x1e.milvago.internal.SegmentEvent\x1a\x17.milvago.internal.Empty\x12H\n" +
 	"\n" +
 	"IndexBuilt\x12!.milvago.internal.IndexBuiltEvent\x1a\x17.milvago.internal.Empty\x12W\n" +
-	"\x10PartitionDropped\x12*.milvago.internal.DropPartitionDataRequest\x1a\x17.milvago.internal.Empty2\xcc\x04\n" +
+	"\x10PartitionDropped\x12*.milvago.internal.DropPartitionDataRequest\x1a\x17.milvago.internal.Empty2\x9f\x05\n" +
 	"\n" +
 	"IndexCoord\x12L\n" +
 	"\vCreateIndex\x12$.milvago.internal.CreateIndexRequest\x1a\x17.milvago.internal.Empty\x12N\n" +
@@ -3402,7 +3830,9 @@ const file_coord_proto_rawDesc = "" +
 	"\tDropIndex\x12\".milvago.internal.DropIndexRequest\x1a\x17.milvago.internal.Empty\x12K\n" +
 	"\x0eDropCollection\x12 .milvago.internal.IndexesRequest\x1a\x17.milvago.internal.Empty\x12\\\n" +
 	"\x0eSegmentIndexes\x12 .milvago.internal.SegmentRequest\x1a(.milvago.internal.SegmentIndexesResponse\x12I\n" +
-	"\x0eSegmentFlushed\x12\x1e.milvago.internal.SegmentEvent\x1a\x17.milvago.internal.EmptyB,Z*github.com/milvago/milvago/internal/rpc/pbb\x06proto3"
+	"\x0eSegmentFlushed\x12\x1e.milvago.internal.SegmentEvent\x1a\x17.milvago.internal.Empty\x12Q\n" +
+	"\n" +
+	"AlterIndex\x12#.milvago.internal.AlterIndexRequest\x1a\x1e.milvago.internal.BoolResponseB,Z*github.com/milvago/milvago/internal/rpc/pbb\x06proto3"
 
 var (
 	file_coord_proto_rawDescOnce sync.Once
@@ -3416,238 +3846,261 @@ func file_coord_proto_rawDescGZIP() []byte {
 	return file_coord_proto_rawDescData
 }
 
-var file_coord_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
+var file_coord_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
 var file_coord_proto_goTypes = []any{
-	(*AllocRequest)(nil),              // 0: milvago.internal.AllocRequest
-	(*AllocResponse)(nil),             // 1: milvago.internal.AllocResponse
-	(*DatabaseRequest)(nil),           // 2: milvago.internal.DatabaseRequest
-	(*Database)(nil),                  // 3: milvago.internal.Database
-	(*DatabaseResponse)(nil),          // 4: milvago.internal.DatabaseResponse
-	(*ListDatabasesRequest)(nil),      // 5: milvago.internal.ListDatabasesRequest
-	(*ListDatabasesResponse)(nil),     // 6: milvago.internal.ListDatabasesResponse
-	(*CreateCollectionRequest)(nil),   // 7: milvago.internal.CreateCollectionRequest
-	(*CollectionRequest)(nil),         // 8: milvago.internal.CollectionRequest
-	(*CollectionResponse)(nil),        // 9: milvago.internal.CollectionResponse
-	(*ListCollectionsRequest)(nil),    // 10: milvago.internal.ListCollectionsRequest
-	(*ListCollectionsResponse)(nil),   // 11: milvago.internal.ListCollectionsResponse
-	(*AlterCollectionRequest)(nil),    // 12: milvago.internal.AlterCollectionRequest
-	(*PartitionRequest)(nil),          // 13: milvago.internal.PartitionRequest
-	(*AliasRequest)(nil),              // 14: milvago.internal.AliasRequest
-	(*AliasResponse)(nil),             // 15: milvago.internal.AliasResponse
-	(*PChannelsRequest)(nil),          // 16: milvago.internal.PChannelsRequest
-	(*PChannelsResponse)(nil),         // 17: milvago.internal.PChannelsResponse
-	(*RowCountRequest)(nil),           // 18: milvago.internal.RowCountRequest
-	(*CountResponse)(nil),             // 19: milvago.internal.CountResponse
-	(*SegmentsRequest)(nil),           // 20: milvago.internal.SegmentsRequest
-	(*SegmentsResponse)(nil),          // 21: milvago.internal.SegmentsResponse
-	(*SegmentIDsRequest)(nil),         // 22: milvago.internal.SegmentIDsRequest
-	(*BoolResponse)(nil),              // 23: milvago.internal.BoolResponse
-	(*ChannelRequest)(nil),            // 24: milvago.internal.ChannelRequest
-	(*CheckpointResponse)(nil),        // 25: milvago.internal.CheckpointResponse
-	(*UpdateCheckpointRequest)(nil),   // 26: milvago.internal.UpdateCheckpointRequest
-	(*DeltaLogsResponse)(nil),         // 27: milvago.internal.DeltaLogsResponse
-	(*SegmentRequest)(nil),            // 28: milvago.internal.SegmentRequest
-	(*SegmentResponse)(nil),           // 29: milvago.internal.SegmentResponse
-	(*FlushResult)(nil),               // 30: milvago.internal.FlushResult
-	(*NoteRowsRequest)(nil),           // 31: milvago.internal.NoteRowsRequest
-	(*AssignSegmentRequest)(nil),      // 32: milvago.internal.AssignSegmentRequest
-	(*AssignSegmentResponse)(nil),     // 33: milvago.internal.AssignSegmentResponse
-	(*SealChannelRequest)(nil),        // 34: milvago.internal.SealChannelRequest
-	(*SegmentIDsResponse)(nil),        // 35: milvago.internal.SegmentIDsResponse
-	(*IdleChannelsRequest)(nil),       // 36: milvago.internal.IdleChannelsRequest
-	(*ChannelsResponse)(nil),          // 37: milvago.internal.ChannelsResponse
-	(*SealedSegmentsRequest)(nil),     // 38: milvago.internal.SealedSegmentsRequest
-	(*DropCollectionDataRequest)(nil), // 39: milvago.internal.DropCollectionDataRequest
-	(*DropPartitionDataRequest)(nil),  // 40: milvago.internal.DropPartitionDataRequest
-	(*LoadRequest)(nil),               // 41: milvago.internal.LoadRequest
-	(*ReleaseRequest)(nil),            // 42: milvago.internal.ReleaseRequest
-	(*LoadStateRequest)(nil),          // 43: milvago.internal.LoadStateRequest
-	(*LoadStateResponse)(nil),         // 44: milvago.internal.LoadStateResponse
-	(*ChannelPlanRequest)(nil),        // 45: milvago.internal.ChannelPlanRequest
-	(*ChannelPlanResponse)(nil),       // 46: milvago.internal.ChannelPlanResponse
-	(*SegmentEvent)(nil),              // 47: milvago.internal.SegmentEvent
-	(*IndexBuiltEvent)(nil),           // 48: milvago.internal.IndexBuiltEvent
-	(*CreateIndexRequest)(nil),        // 49: milvago.internal.CreateIndexRequest
-	(*IndexesRequest)(nil),            // 50: milvago.internal.IndexesRequest
-	(*IndexesResponse)(nil),           // 51: milvago.internal.IndexesResponse
-	(*IndexProgressRequest)(nil),      // 52: milvago.internal.IndexProgressRequest
-	(*IndexProgressResponse)(nil),     // 53: milvago.internal.IndexProgressResponse
-	(*DropIndexRequest)(nil),          // 54: milvago.internal.DropIndexRequest
-	(*SegmentIndexesResponse)(nil),    // 55: milvago.internal.SegmentIndexesResponse
-	nil,                               // 56: milvago.internal.DatabaseRequest.PropertiesEntry
-	nil,                               // 57: milvago.internal.Database.PropertiesEntry
-	nil,                               // 58: milvago.internal.FlushResult.BinlogsEntry
-	nil,                               // 59: milvago.internal.CreateIndexRequest.ParamsEntry
-	nil,                               // 60: milvago.internal.CreateIndexRequest.UserParamsEntry
-	(*commonpb.Status)(nil),           // 61: milvus.proto.common.Status
-	(*schemapb.CollectionSchema)(nil), // 62: milvus.proto.schema.CollectionSchema
-	(commonpb.ConsistencyLevel)(0),    // 63: milvus.proto.common.ConsistencyLevel
-	(*commonpb.KeyValuePair)(nil),     // 64: milvus.proto.common.KeyValuePair
-	(*Collection)(nil),                // 65: milvago.internal.Collection
-	(*Segment)(nil),                   // 66: milvago.internal.Segment
-	(*Checkpoint)(nil),                // 67: milvago.internal.Checkpoint
-	(*DeltaLog)(nil),                  // 68: milvago.internal.DeltaLog
-	(*ChannelPlan)(nil),               // 69: milvago.internal.ChannelPlan
-	(*schemapb.FieldSchema)(nil),      // 70: milvus.proto.schema.FieldSchema
-	(*IndexDef)(nil),                  // 71: milvago.internal.IndexDef
-	(commonpb.IndexState)(0),          // 72: milvus.proto.common.IndexState
-	(*SegmentIndex)(nil),              // 73: milvago.internal.SegmentIndex
-	(*Empty)(nil),                     // 74: milvago.internal.Empty
+	(*AllocRequest)(nil),                // 0: milvago.internal.AllocRequest
+	(*AllocResponse)(nil),               // 1: milvago.internal.AllocResponse
+	(*DatabaseRequest)(nil),             // 2: milvago.internal.DatabaseRequest
+	(*Database)(nil),                    // 3: milvago.internal.Database
+	(*DatabaseResponse)(nil),            // 4: milvago.internal.DatabaseResponse
+	(*ListDatabasesRequest)(nil),        // 5: milvago.internal.ListDatabasesRequest
+	(*ListDatabasesResponse)(nil),       // 6: milvago.internal.ListDatabasesResponse
+	(*CreateCollectionRequest)(nil),     // 7: milvago.internal.CreateCollectionRequest
+	(*CollectionRequest)(nil),           // 8: milvago.internal.CollectionRequest
+	(*CollectionResponse)(nil),          // 9: milvago.internal.CollectionResponse
+	(*ListCollectionsRequest)(nil),      // 10: milvago.internal.ListCollectionsRequest
+	(*ListCollectionsResponse)(nil),     // 11: milvago.internal.ListCollectionsResponse
+	(*AlterCollectionRequest)(nil),      // 12: milvago.internal.AlterCollectionRequest
+	(*PartitionRequest)(nil),            // 13: milvago.internal.PartitionRequest
+	(*AliasRequest)(nil),                // 14: milvago.internal.AliasRequest
+	(*AliasResponse)(nil),               // 15: milvago.internal.AliasResponse
+	(*AlterDatabaseRequest)(nil),        // 16: milvago.internal.AlterDatabaseRequest
+	(*RenameCollectionRequest)(nil),     // 17: milvago.internal.RenameCollectionRequest
+	(*AddCollectionFieldRequest)(nil),   // 18: milvago.internal.AddCollectionFieldRequest
+	(*AlterCollectionFieldRequest)(nil), // 19: milvago.internal.AlterCollectionFieldRequest
+	(*PChannelsRequest)(nil),            // 20: milvago.internal.PChannelsRequest
+	(*PChannelsResponse)(nil),           // 21: milvago.internal.PChannelsResponse
+	(*RowCountRequest)(nil),             // 22: milvago.internal.RowCountRequest
+	(*CountResponse)(nil),               // 23: milvago.internal.CountResponse
+	(*SegmentsRequest)(nil),             // 24: milvago.internal.SegmentsRequest
+	(*SegmentsResponse)(nil),            // 25: milvago.internal.SegmentsResponse
+	(*SegmentIDsRequest)(nil),           // 26: milvago.internal.SegmentIDsRequest
+	(*DropSegmentsDataRequest)(nil),     // 27: milvago.internal.DropSegmentsDataRequest
+	(*BoolResponse)(nil),                // 28: milvago.internal.BoolResponse
+	(*ChannelRequest)(nil),              // 29: milvago.internal.ChannelRequest
+	(*CheckpointResponse)(nil),          // 30: milvago.internal.CheckpointResponse
+	(*UpdateCheckpointRequest)(nil),     // 31: milvago.internal.UpdateCheckpointRequest
+	(*DeltaLogsResponse)(nil),           // 32: milvago.internal.DeltaLogsResponse
+	(*SegmentRequest)(nil),              // 33: milvago.internal.SegmentRequest
+	(*SegmentResponse)(nil),             // 34: milvago.internal.SegmentResponse
+	(*FlushResult)(nil),                 // 35: milvago.internal.FlushResult
+	(*NoteRowsRequest)(nil),             // 36: milvago.internal.NoteRowsRequest
+	(*AssignSegmentRequest)(nil),        // 37: milvago.internal.AssignSegmentRequest
+	(*AssignSegmentResponse)(nil),       // 38: milvago.internal.AssignSegmentResponse
+	(*SealChannelRequest)(nil),          // 39: milvago.internal.SealChannelRequest
+	(*SegmentIDsResponse)(nil),          // 40: milvago.internal.SegmentIDsResponse
+	(*IdleChannelsRequest)(nil),         // 41: milvago.internal.IdleChannelsRequest
+	(*ChannelsResponse)(nil),            // 42: milvago.internal.ChannelsResponse
+	(*SealedSegmentsRequest)(nil),       // 43: milvago.internal.SealedSegmentsRequest
+	(*DropCollectionDataRequest)(nil),   // 44: milvago.internal.DropCollectionDataRequest
+	(*DropPartitionDataRequest)(nil),    // 45: milvago.internal.DropPartitionDataRequest
+	(*LoadRequest)(nil),                 // 46: milvago.internal.LoadRequest
+	(*ReleaseRequest)(nil),              // 47: milvago.internal.ReleaseRequest
+	(*LoadStateRequest)(nil),            // 48: milvago.internal.LoadStateRequest
+	(*LoadStateResponse)(nil),           // 49: milvago.internal.LoadStateResponse
+	(*ChannelPlanRequest)(nil),          // 50: milvago.internal.ChannelPlanRequest
+	(*ChannelPlanResponse)(nil),         // 51: milvago.internal.ChannelPlanResponse
+	(*SegmentEvent)(nil),                // 52: milvago.internal.SegmentEvent
+	(*IndexBuiltEvent)(nil),             // 53: milvago.internal.IndexBuiltEvent
+	(*CreateIndexRequest)(nil),          // 54: milvago.internal.CreateIndexRequest
+	(*IndexesRequest)(nil),              // 55: milvago.internal.IndexesRequest
+	(*IndexesResponse)(nil),             // 56: milvago.internal.IndexesResponse
+	(*IndexProgressRequest)(nil),        // 57: milvago.internal.IndexProgressRequest
+	(*IndexProgressResponse)(nil),       // 58: milvago.internal.IndexProgressResponse
+	(*DropIndexRequest)(nil),            // 59: milvago.internal.DropIndexRequest
+	(*SegmentIndexesResponse)(nil),      // 60: milvago.internal.SegmentIndexesResponse
+	(*AlterIndexRequest)(nil),           // 61: milvago.internal.AlterIndexRequest
+	nil,                                 // 62: milvago.internal.DatabaseRequest.PropertiesEntry
+	nil,                                 // 63: milvago.internal.Database.PropertiesEntry
+	nil,                                 // 64: milvago.internal.FlushResult.BinlogsEntry
+	nil,                                 // 65: milvago.internal.CreateIndexRequest.ParamsEntry
+	nil,                                 // 66: milvago.internal.CreateIndexRequest.UserParamsEntry
+	nil,                                 // 67: milvago.internal.AlterIndexRequest.ParamsEntry
+	(*commonpb.Status)(nil),             // 68: milvus.proto.common.Status
+	(*schemapb.CollectionSchema)(nil),   // 69: milvus.proto.schema.CollectionSchema
+	(commonpb.ConsistencyLevel)(0),      // 70: milvus.proto.common.ConsistencyLevel
+	(*commonpb.KeyValuePair)(nil),       // 71: milvus.proto.common.KeyValuePair
+	(*Collection)(nil),                  // 72: milvago.internal.Collection
+	(*schemapb.FieldSchema)(nil),        // 73: milvus.proto.schema.FieldSchema
+	(*Segment)(nil),                     // 74: milvago.internal.Segment
+	(*Checkpoint)(nil),                  // 75: milvago.internal.Checkpoint
+	(*DeltaLog)(nil),                    // 76: milvago.internal.DeltaLog
+	(*ChannelPlan)(nil),                 // 77: milvago.internal.ChannelPlan
+	(*IndexDef)(nil),                    // 78: milvago.internal.IndexDef
+	(commonpb.IndexState)(0),            // 79: milvus.proto.common.IndexState
+	(*SegmentIndex)(nil),                // 80: milvago.internal.SegmentIndex
+	(*Empty)(nil),                       // 81: milvago.internal.Empty
 }
 var file_coord_proto_depIdxs = []int32{
-	61, // 0: milvago.internal.AllocResponse.status:type_name -> milvus.proto.common.Status
-	56, // 1: milvago.internal.DatabaseRequest.properties:type_name -> milvago.internal.DatabaseRequest.PropertiesEntry
-	57, // 2: milvago.internal.Database.properties:type_name -> milvago.internal.Database.PropertiesEntry
-	61, // 3: milvago.internal.DatabaseResponse.status:type_name -> milvus.proto.common.Status
-	3,  // 4: milvago.internal.DatabaseResponse.database:type_name -> milvago.internal.Database
-	61, // 5: milvago.internal.ListDatabasesResponse.status:type_name -> milvus.proto.common.Status
-	3,  // 6: milvago.internal.ListDatabasesResponse.databases:type_name -> milvago.internal.Database
-	62, // 7: milvago.internal.CreateCollectionRequest.schema:type_name -> milvus.proto.schema.CollectionSchema
-	63, // 8: milvago.internal.CreateCollectionRequest.consistency_level:type_name -> milvus.proto.common.ConsistencyLevel
-	64, // 9: milvago.internal.CreateCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	61, // 10: milvago.internal.CollectionResponse.status:type_name -> milvus.proto.common.Status
-	65, // 11: milvago.internal.CollectionResponse.collection:type_name -> milvago.internal.Collection
-	61, // 12: milvago.internal.ListCollectionsResponse.status:type_name -> milvus.proto.common.Status
-	65, // 13: milvago.internal.ListCollectionsResponse.collections:type_name -> milvago.internal.Collection
-	64, // 14: milvago.internal.AlterCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	61, // 15: milvago.internal.AliasResponse.status:type_name -> milvus.proto.common.Status
-	61, // 16: milvago.internal.PChannelsResponse.status:type_name -> milvus.proto.common.Status
-	61, // 17: milvago.internal.CountResponse.status:type_name -> milvus.proto.common.Status
-	61, // 18: milvago.internal.SegmentsResponse.status:type_name -> milvus.proto.common.Status
-	66, // 19: milvago.internal.SegmentsResponse.segments:type_name -> milvago.internal.Segment
-	61, // 20: milvago.internal.BoolResponse.status:type_name -> milvus.proto.common.Status
-	61, // 21: milvago.internal.CheckpointResponse.status:type_name -> milvus.proto.common.Status
-	67, // 22: milvago.internal.CheckpointResponse.checkpoint:type_name -> milvago.internal.Checkpoint
-	67, // 23: milvago.internal.UpdateCheckpointRequest.checkpoint:type_name -> milvago.internal.Checkpoint
-	61, // 24: milvago.internal.DeltaLogsResponse.status:type_name -> milvus.proto.common.Status
-	68, // 25: milvago.internal.DeltaLogsResponse.delta_logs:type_name -> milvago.internal.DeltaLog
-	61, // 26: milvago.internal.SegmentResponse.status:type_name -> milvus.proto.common.Status
-	66, // 27: milvago.internal.SegmentResponse.segment:type_name -> milvago.internal.Segment
-	58, // 28: milvago.internal.FlushResult.binlogs:type_name -> milvago.internal.FlushResult.BinlogsEntry
-	61, // 29: milvago.internal.AssignSegmentResponse.status:type_name -> milvus.proto.common.Status
-	61, // 30: milvago.internal.SegmentIDsResponse.status:type_name -> milvus.proto.common.Status
-	61, // 31: milvago.internal.ChannelsResponse.status:type_name -> milvus.proto.common.Status
-	65, // 32: milvago.internal.DropCollectionDataRequest.collection:type_name -> milvago.internal.Collection
-	65, // 33: milvago.internal.LoadRequest.collection:type_name -> milvago.internal.Collection
-	65, // 34: milvago.internal.ReleaseRequest.collection:type_name -> milvago.internal.Collection
-	61, // 35: milvago.internal.LoadStateResponse.status:type_name -> milvus.proto.common.Status
-	61, // 36: milvago.internal.ChannelPlanResponse.status:type_name -> milvus.proto.common.Status
-	69, // 37: milvago.internal.ChannelPlanResponse.plan:type_name -> milvago.internal.ChannelPlan
-	66, // 38: milvago.internal.SegmentEvent.segment:type_name -> milvago.internal.Segment
-	65, // 39: milvago.internal.CreateIndexRequest.collection:type_name -> milvago.internal.Collection
-	70, // 40: milvago.internal.CreateIndexRequest.field:type_name -> milvus.proto.schema.FieldSchema
-	59, // 41: milvago.internal.CreateIndexRequest.params:type_name -> milvago.internal.CreateIndexRequest.ParamsEntry
-	60, // 42: milvago.internal.CreateIndexRequest.user_params:type_name -> milvago.internal.CreateIndexRequest.UserParamsEntry
-	61, // 43: milvago.internal.IndexesResponse.status:type_name -> milvus.proto.common.Status
-	71, // 44: milvago.internal.IndexesResponse.indexes:type_name -> milvago.internal.IndexDef
-	71, // 45: milvago.internal.IndexProgressRequest.index:type_name -> milvago.internal.IndexDef
-	61, // 46: milvago.internal.IndexProgressResponse.status:type_name -> milvus.proto.common.Status
-	72, // 47: milvago.internal.IndexProgressResponse.state:type_name -> milvus.proto.common.IndexState
-	61, // 48: milvago.internal.SegmentIndexesResponse.status:type_name -> milvus.proto.common.Status
-	73, // 49: milvago.internal.SegmentIndexesResponse.indexes:type_name -> milvago.internal.SegmentIndex
-	0,  // 50: milvago.internal.RootCoord.AllocTimestamp:input_type -> milvago.internal.AllocRequest
-	0,  // 51: milvago.internal.RootCoord.AllocID:input_type -> milvago.internal.AllocRequest
-	16, // 52: milvago.internal.RootCoord.PChannels:input_type -> milvago.internal.PChannelsRequest
-	2,  // 53: milvago.internal.RootCoord.CreateDatabase:input_type -> milvago.internal.DatabaseRequest
-	2,  // 54: milvago.internal.RootCoord.DropDatabase:input_type -> milvago.internal.DatabaseRequest
-	5,  // 55: milvago.internal.RootCoord.ListDatabases:input_type -> milvago.internal.ListDatabasesRequest
-	2,  // 56: milvago.internal.RootCoord.DescribeDatabase:input_type -> milvago.internal.DatabaseRequest
-	7,  // 57: milvago.internal.RootCoord.CreateCollection:input_type -> milvago.internal.CreateCollectionRequest
-	8,  // 58: milvago.internal.RootCoord.DropCollection:input_type -> milvago.internal.CollectionRequest
-	8,  // 59: milvago.internal.RootCoord.DescribeCollection:input_type -> milvago.internal.CollectionRequest
-	10, // 60: milvago.internal.RootCoord.ListCollections:input_type -> milvago.internal.ListCollectionsRequest
-	12, // 61: milvago.internal.RootCoord.AlterCollectionProperties:input_type -> milvago.internal.AlterCollectionRequest
-	13, // 62: milvago.internal.RootCoord.CreatePartition:input_type -> milvago.internal.PartitionRequest
-	13, // 63: milvago.internal.RootCoord.DropPartition:input_type -> milvago.internal.PartitionRequest
-	14, // 64: milvago.internal.RootCoord.CreateAlias:input_type -> milvago.internal.AliasRequest
-	14, // 65: milvago.internal.RootCoord.DropAlias:input_type -> milvago.internal.AliasRequest
-	14, // 66: milvago.internal.RootCoord.AlterAlias:input_type -> milvago.internal.AliasRequest
-	14, // 67: milvago.internal.RootCoord.DescribeAlias:input_type -> milvago.internal.AliasRequest
-	18, // 68: milvago.internal.DataCoord.RowCount:input_type -> milvago.internal.RowCountRequest
-	20, // 69: milvago.internal.DataCoord.Segments:input_type -> milvago.internal.SegmentsRequest
-	22, // 70: milvago.internal.DataCoord.Flushed:input_type -> milvago.internal.SegmentIDsRequest
-	24, // 71: milvago.internal.DataCoord.GetCheckpoint:input_type -> milvago.internal.ChannelRequest
-	26, // 72: milvago.internal.DataCoord.UpdateCheckpoint:input_type -> milvago.internal.UpdateCheckpointRequest
-	24, // 73: milvago.internal.DataCoord.DeltaLogs:input_type -> milvago.internal.ChannelRequest
-	68, // 74: milvago.internal.DataCoord.AddDeltaLog:input_type -> milvago.internal.DeltaLog
-	28, // 75: milvago.internal.DataCoord.Segment:input_type -> milvago.internal.SegmentRequest
-	30, // 76: milvago.internal.DataCoord.SegmentFlushed:input_type -> milvago.internal.FlushResult
-	31, // 77: milvago.internal.DataCoord.NoteBufferedRows:input_type -> milvago.internal.NoteRowsRequest
-	32, // 78: milvago.internal.DataCoord.AssignSegment:input_type -> milvago.internal.AssignSegmentRequest
-	34, // 79: milvago.internal.DataCoord.SealChannel:input_type -> milvago.internal.SealChannelRequest
-	36, // 80: milvago.internal.DataCoord.IdleChannels:input_type -> milvago.internal.IdleChannelsRequest
-	38, // 81: milvago.internal.DataCoord.SealedSegments:input_type -> milvago.internal.SealedSegmentsRequest
-	39, // 82: milvago.internal.DataCoord.DropCollection:input_type -> milvago.internal.DropCollectionDataRequest
-	40, // 83: milvago.internal.DataCoord.DropPartition:input_type -> milvago.internal.DropPartitionDataRequest
-	41, // 84: milvago.internal.QueryCoord.LoadCollection:input_type -> milvago.internal.LoadRequest
-	42, // 85: milvago.internal.QueryCoord.ReleaseCollection:input_type -> milvago.internal.ReleaseRequest
-	42, // 86: milvago.internal.QueryCoord.ReleasePartitions:input_type -> milvago.internal.ReleaseRequest
-	43, // 87: milvago.internal.QueryCoord.State:input_type -> milvago.internal.LoadStateRequest
-	45, // 88: milvago.internal.QueryCoord.ChannelPlan:input_type -> milvago.internal.ChannelPlanRequest
-	47, // 89: milvago.internal.QueryCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
-	48, // 90: milvago.internal.QueryCoord.IndexBuilt:input_type -> milvago.internal.IndexBuiltEvent
-	40, // 91: milvago.internal.QueryCoord.PartitionDropped:input_type -> milvago.internal.DropPartitionDataRequest
-	49, // 92: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
-	50, // 93: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
-	52, // 94: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
-	54, // 95: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
-	50, // 96: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
-	28, // 97: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
-	47, // 98: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
-	1,  // 99: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
-	1,  // 100: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
-	17, // 101: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
-	74, // 102: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
-	74, // 103: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
-	6,  // 104: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
-	4,  // 105: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
-	9,  // 106: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
-	74, // 107: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
-	9,  // 108: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
-	11, // 109: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
-	74, // 110: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
-	74, // 111: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
-	74, // 112: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
-	74, // 113: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
-	74, // 114: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
-	74, // 115: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
-	15, // 116: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
-	19, // 117: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
-	21, // 118: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
-	23, // 119: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
-	25, // 120: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
-	74, // 121: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
-	27, // 122: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
-	74, // 123: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
-	29, // 124: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
-	74, // 125: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	74, // 126: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
-	33, // 127: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
-	35, // 128: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
-	37, // 129: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
-	21, // 130: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
-	74, // 131: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
-	74, // 132: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
-	74, // 133: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
-	74, // 134: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
-	74, // 135: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
-	44, // 136: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
-	46, // 137: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
-	74, // 138: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	74, // 139: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
-	74, // 140: milvago.internal.QueryCoord.PartitionDropped:output_type -> milvago.internal.Empty
-	74, // 141: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
-	51, // 142: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
-	53, // 143: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
-	74, // 144: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
-	74, // 145: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
-	55, // 146: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
-	74, // 147: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	99, // [99:148] is the sub-list for method output_type
-	50, // [50:99] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	68,  // 0: milvago.internal.AllocResponse.status:type_name -> milvus.proto.common.Status
+	62,  // 1: milvago.internal.DatabaseRequest.properties:type_name -> milvago.internal.DatabaseRequest.PropertiesEntry
+	63,  // 2: milvago.internal.Database.properties:type_name -> milvago.internal.Database.PropertiesEntry
+	68,  // 3: milvago.internal.DatabaseResponse.status:type_name -> milvus.proto.common.Status
+	3,   // 4: milvago.internal.DatabaseResponse.database:type_name -> milvago.internal.Database
+	68,  // 5: milvago.internal.ListDatabasesResponse.status:type_name -> milvus.proto.common.Status
+	3,   // 6: milvago.internal.ListDatabasesResponse.databases:type_name -> milvago.internal.Database
+	69,  // 7: milvago.internal.CreateCollectionRequest.schema:type_name -> milvus.proto.schema.CollectionSchema
+	70,  // 8: milvago.internal.CreateCollectionRequest.consistency_level:type_name -> milvus.proto.common.ConsistencyLevel
+	71,  // 9: milvago.internal.CreateCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	68,  // 10: milvago.internal.CollectionResponse.status:type_name -> milvus.proto.common.Status
+	72,  // 11: milvago.internal.CollectionResponse.collection:type_name -> milvago.internal.Collection
+	68,  // 12: milvago.internal.ListCollectionsResponse.status:type_name -> milvus.proto.common.Status
+	72,  // 13: milvago.internal.ListCollectionsResponse.collections:type_name -> milvago.internal.Collection
+	71,  // 14: milvago.internal.AlterCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	68,  // 15: milvago.internal.AliasResponse.status:type_name -> milvus.proto.common.Status
+	71,  // 16: milvago.internal.AlterDatabaseRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	73,  // 17: milvago.internal.AddCollectionFieldRequest.field:type_name -> milvus.proto.schema.FieldSchema
+	71,  // 18: milvago.internal.AlterCollectionFieldRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	68,  // 19: milvago.internal.PChannelsResponse.status:type_name -> milvus.proto.common.Status
+	68,  // 20: milvago.internal.CountResponse.status:type_name -> milvus.proto.common.Status
+	68,  // 21: milvago.internal.SegmentsResponse.status:type_name -> milvus.proto.common.Status
+	74,  // 22: milvago.internal.SegmentsResponse.segments:type_name -> milvago.internal.Segment
+	68,  // 23: milvago.internal.BoolResponse.status:type_name -> milvus.proto.common.Status
+	68,  // 24: milvago.internal.CheckpointResponse.status:type_name -> milvus.proto.common.Status
+	75,  // 25: milvago.internal.CheckpointResponse.checkpoint:type_name -> milvago.internal.Checkpoint
+	75,  // 26: milvago.internal.UpdateCheckpointRequest.checkpoint:type_name -> milvago.internal.Checkpoint
+	68,  // 27: milvago.internal.DeltaLogsResponse.status:type_name -> milvus.proto.common.Status
+	76,  // 28: milvago.internal.DeltaLogsResponse.delta_logs:type_name -> milvago.internal.DeltaLog
+	68,  // 29: milvago.internal.SegmentResponse.status:type_name -> milvus.proto.common.Status
+	74,  // 30: milvago.internal.SegmentResponse.segment:type_name -> milvago.internal.Segment
+	64,  // 31: milvago.internal.FlushResult.binlogs:type_name -> milvago.internal.FlushResult.BinlogsEntry
+	68,  // 32: milvago.internal.AssignSegmentResponse.status:type_name -> milvus.proto.common.Status
+	68,  // 33: milvago.internal.SegmentIDsResponse.status:type_name -> milvus.proto.common.Status
+	68,  // 34: milvago.internal.ChannelsResponse.status:type_name -> milvus.proto.common.Status
+	72,  // 35: milvago.internal.DropCollectionDataRequest.collection:type_name -> milvago.internal.Collection
+	72,  // 36: milvago.internal.LoadRequest.collection:type_name -> milvago.internal.Collection
+	72,  // 37: milvago.internal.ReleaseRequest.collection:type_name -> milvago.internal.Collection
+	68,  // 38: milvago.internal.LoadStateResponse.status:type_name -> milvus.proto.common.Status
+	68,  // 39: milvago.internal.ChannelPlanResponse.status:type_name -> milvus.proto.common.Status
+	77,  // 40: milvago.internal.ChannelPlanResponse.plan:type_name -> milvago.internal.ChannelPlan
+	74,  // 41: milvago.internal.SegmentEvent.segment:type_name -> milvago.internal.Segment
+	72,  // 42: milvago.internal.CreateIndexRequest.collection:type_name -> milvago.internal.Collection
+	73,  // 43: milvago.internal.CreateIndexRequest.field:type_name -> milvus.proto.schema.FieldSchema
+	65,  // 44: milvago.internal.CreateIndexRequest.params:type_name -> milvago.internal.CreateIndexRequest.ParamsEntry
+	66,  // 45: milvago.internal.CreateIndexRequest.user_params:type_name -> milvago.internal.CreateIndexRequest.UserParamsEntry
+	68,  // 46: milvago.internal.IndexesResponse.status:type_name -> milvus.proto.common.Status
+	78,  // 47: milvago.internal.IndexesResponse.indexes:type_name -> milvago.internal.IndexDef
+	78,  // 48: milvago.internal.IndexProgressRequest.index:type_name -> milvago.internal.IndexDef
+	68,  // 49: milvago.internal.IndexProgressResponse.status:type_name -> milvus.proto.common.Status
+	79,  // 50: milvago.internal.IndexProgressResponse.state:type_name -> milvus.proto.common.IndexState
+	68,  // 51: milvago.internal.SegmentIndexesResponse.status:type_name -> milvus.proto.common.Status
+	80,  // 52: milvago.internal.SegmentIndexesResponse.indexes:type_name -> milvago.internal.SegmentIndex
+	67,  // 53: milvago.internal.AlterIndexRequest.params:type_name -> milvago.internal.AlterIndexRequest.ParamsEntry
+	0,   // 54: milvago.internal.RootCoord.AllocTimestamp:input_type -> milvago.internal.AllocRequest
+	0,   // 55: milvago.internal.RootCoord.AllocID:input_type -> milvago.internal.AllocRequest
+	20,  // 56: milvago.internal.RootCoord.PChannels:input_type -> milvago.internal.PChannelsRequest
+	2,   // 57: milvago.internal.RootCoord.CreateDatabase:input_type -> milvago.internal.DatabaseRequest
+	2,   // 58: milvago.internal.RootCoord.DropDatabase:input_type -> milvago.internal.DatabaseRequest
+	5,   // 59: milvago.internal.RootCoord.ListDatabases:input_type -> milvago.internal.ListDatabasesRequest
+	2,   // 60: milvago.internal.RootCoord.DescribeDatabase:input_type -> milvago.internal.DatabaseRequest
+	7,   // 61: milvago.internal.RootCoord.CreateCollection:input_type -> milvago.internal.CreateCollectionRequest
+	8,   // 62: milvago.internal.RootCoord.DropCollection:input_type -> milvago.internal.CollectionRequest
+	8,   // 63: milvago.internal.RootCoord.DescribeCollection:input_type -> milvago.internal.CollectionRequest
+	10,  // 64: milvago.internal.RootCoord.ListCollections:input_type -> milvago.internal.ListCollectionsRequest
+	12,  // 65: milvago.internal.RootCoord.AlterCollectionProperties:input_type -> milvago.internal.AlterCollectionRequest
+	13,  // 66: milvago.internal.RootCoord.CreatePartition:input_type -> milvago.internal.PartitionRequest
+	13,  // 67: milvago.internal.RootCoord.DropPartition:input_type -> milvago.internal.PartitionRequest
+	14,  // 68: milvago.internal.RootCoord.CreateAlias:input_type -> milvago.internal.AliasRequest
+	14,  // 69: milvago.internal.RootCoord.DropAlias:input_type -> milvago.internal.AliasRequest
+	14,  // 70: milvago.internal.RootCoord.AlterAlias:input_type -> milvago.internal.AliasRequest
+	14,  // 71: milvago.internal.RootCoord.DescribeAlias:input_type -> milvago.internal.AliasRequest
+	16,  // 72: milvago.internal.RootCoord.AlterDatabase:input_type -> milvago.internal.AlterDatabaseRequest
+	17,  // 73: milvago.internal.RootCoord.RenameCollection:input_type -> milvago.internal.RenameCollectionRequest
+	18,  // 74: milvago.internal.RootCoord.AddCollectionField:input_type -> milvago.internal.AddCollectionFieldRequest
+	19,  // 75: milvago.internal.RootCoord.AlterCollectionField:input_type -> milvago.internal.AlterCollectionFieldRequest
+	22,  // 76: milvago.internal.DataCoord.RowCount:input_type -> milvago.internal.RowCountRequest
+	24,  // 77: milvago.internal.DataCoord.Segments:input_type -> milvago.internal.SegmentsRequest
+	26,  // 78: milvago.internal.DataCoord.Flushed:input_type -> milvago.internal.SegmentIDsRequest
+	29,  // 79: milvago.internal.DataCoord.GetCheckpoint:input_type -> milvago.internal.ChannelRequest
+	31,  // 80: milvago.internal.DataCoord.UpdateCheckpoint:input_type -> milvago.internal.UpdateCheckpointRequest
+	29,  // 81: milvago.internal.DataCoord.DeltaLogs:input_type -> milvago.internal.ChannelRequest
+	76,  // 82: milvago.internal.DataCoord.AddDeltaLog:input_type -> milvago.internal.DeltaLog
+	33,  // 83: milvago.internal.DataCoord.Segment:input_type -> milvago.internal.SegmentRequest
+	35,  // 84: milvago.internal.DataCoord.SegmentFlushed:input_type -> milvago.internal.FlushResult
+	36,  // 85: milvago.internal.DataCoord.NoteBufferedRows:input_type -> milvago.internal.NoteRowsRequest
+	37,  // 86: milvago.internal.DataCoord.AssignSegment:input_type -> milvago.internal.AssignSegmentRequest
+	39,  // 87: milvago.internal.DataCoord.SealChannel:input_type -> milvago.internal.SealChannelRequest
+	41,  // 88: milvago.internal.DataCoord.IdleChannels:input_type -> milvago.internal.IdleChannelsRequest
+	43,  // 89: milvago.internal.DataCoord.SealedSegments:input_type -> milvago.internal.SealedSegmentsRequest
+	44,  // 90: milvago.internal.DataCoord.DropCollection:input_type -> milvago.internal.DropCollectionDataRequest
+	45,  // 91: milvago.internal.DataCoord.DropPartition:input_type -> milvago.internal.DropPartitionDataRequest
+	27,  // 92: milvago.internal.DataCoord.DropSegments:input_type -> milvago.internal.DropSegmentsDataRequest
+	46,  // 93: milvago.internal.QueryCoord.LoadCollection:input_type -> milvago.internal.LoadRequest
+	47,  // 94: milvago.internal.QueryCoord.ReleaseCollection:input_type -> milvago.internal.ReleaseRequest
+	47,  // 95: milvago.internal.QueryCoord.ReleasePartitions:input_type -> milvago.internal.ReleaseRequest
+	48,  // 96: milvago.internal.QueryCoord.State:input_type -> milvago.internal.LoadStateRequest
+	50,  // 97: milvago.internal.QueryCoord.ChannelPlan:input_type -> milvago.internal.ChannelPlanRequest
+	52,  // 98: milvago.internal.QueryCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
+	53,  // 99: milvago.internal.QueryCoord.IndexBuilt:input_type -> milvago.internal.IndexBuiltEvent
+	45,  // 100: milvago.internal.QueryCoord.PartitionDropped:input_type -> milvago.internal.DropPartitionDataRequest
+	54,  // 101: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
+	55,  // 102: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
+	57,  // 103: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
+	59,  // 104: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
+	55,  // 105: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
+	33,  // 106: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
+	52,  // 107: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
+	61,  // 108: milvago.internal.IndexCoord.AlterIndex:input_type -> milvago.internal.AlterIndexRequest
+	1,   // 109: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
+	1,   // 110: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
+	21,  // 111: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
+	81,  // 112: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
+	81,  // 113: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
+	6,   // 114: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
+	4,   // 115: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
+	9,   // 116: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
+	81,  // 117: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
+	9,   // 118: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
+	11,  // 119: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
+	81,  // 120: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
+	81,  // 121: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
+	81,  // 122: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
+	81,  // 123: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
+	81,  // 124: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
+	81,  // 125: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
+	15,  // 126: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
+	81,  // 127: milvago.internal.RootCoord.AlterDatabase:output_type -> milvago.internal.Empty
+	81,  // 128: milvago.internal.RootCoord.RenameCollection:output_type -> milvago.internal.Empty
+	9,   // 129: milvago.internal.RootCoord.AddCollectionField:output_type -> milvago.internal.CollectionResponse
+	9,   // 130: milvago.internal.RootCoord.AlterCollectionField:output_type -> milvago.internal.CollectionResponse
+	23,  // 131: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
+	25,  // 132: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
+	28,  // 133: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
+	30,  // 134: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
+	81,  // 135: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
+	32,  // 136: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
+	81,  // 137: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
+	34,  // 138: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
+	81,  // 139: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	81,  // 140: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
+	38,  // 141: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
+	40,  // 142: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
+	42,  // 143: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
+	25,  // 144: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
+	81,  // 145: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
+	81,  // 146: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
+	81,  // 147: milvago.internal.DataCoord.DropSegments:output_type -> milvago.internal.Empty
+	81,  // 148: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
+	81,  // 149: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
+	81,  // 150: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
+	49,  // 151: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
+	51,  // 152: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
+	81,  // 153: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	81,  // 154: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
+	81,  // 155: milvago.internal.QueryCoord.PartitionDropped:output_type -> milvago.internal.Empty
+	81,  // 156: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
+	56,  // 157: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
+	58,  // 158: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
+	81,  // 159: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
+	81,  // 160: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
+	60,  // 161: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
+	81,  // 162: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	28,  // 163: milvago.internal.IndexCoord.AlterIndex:output_type -> milvago.internal.BoolResponse
+	109, // [109:164] is the sub-list for method output_type
+	54,  // [54:109] is the sub-list for method input_type
+	54,  // [54:54] is the sub-list for extension type_name
+	54,  // [54:54] is the sub-list for extension extendee
+	0,   // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_coord_proto_init() }
@@ -3662,7 +4115,7 @@ func file_coord_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coord_proto_rawDesc), len(file_coord_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   61,
+			NumMessages:   68,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -40,6 +40,10 @@ const (
 	RootCoord_DropAlias_FullMethodName                 = "/milvago.internal.RootCoord/DropAlias"
 	RootCoord_AlterAlias_FullMethodName                = "/milvago.internal.RootCoord/AlterAlias"
 	RootCoord_DescribeAlias_FullMethodName             = "/milvago.internal.RootCoord/DescribeAlias"
+	RootCoord_AlterDatabase_FullMethodName             = "/milvago.internal.RootCoord/AlterDatabase"
+	RootCoord_RenameCollection_FullMethodName          = "/milvago.internal.RootCoord/RenameCollection"
+	RootCoord_AddCollectionField_FullMethodName        = "/milvago.internal.RootCoord/AddCollectionField"
+	RootCoord_AlterCollectionField_FullMethodName      = "/milvago.internal.RootCoord/AlterCollectionField"
 )
 
 // RootCoordClient is the client API for RootCoord service.
@@ -64,6 +68,10 @@ type RootCoordClient interface {
 	DropAlias(ctx context.Context, in *AliasRequest, opts ...grpc.CallOption) (*Empty, error)
 	AlterAlias(ctx context.Context, in *AliasRequest, opts ...grpc.CallOption) (*Empty, error)
 	DescribeAlias(ctx context.Context, in *AliasRequest, opts ...grpc.CallOption) (*AliasResponse, error)
+	AlterDatabase(ctx context.Context, in *AlterDatabaseRequest, opts ...grpc.CallOption) (*Empty, error)
+	RenameCollection(ctx context.Context, in *RenameCollectionRequest, opts ...grpc.CallOption) (*Empty, error)
+	AddCollectionField(ctx context.Context, in *AddCollectionFieldRequest, opts ...grpc.CallOption) (*CollectionResponse, error)
+	AlterCollectionField(ctx context.Context, in *AlterCollectionFieldRequest, opts ...grpc.CallOption) (*CollectionResponse, error)
 }
 
 type rootCoordClient struct {
@@ -254,6 +262,46 @@ func (c *rootCoordClient) DescribeAlias(ctx context.Context, in *AliasRequest, o
 	return out, nil
 }
 
+func (c *rootCoordClient) AlterDatabase(ctx context.Context, in *AlterDatabaseRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, RootCoord_AlterDatabase_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *rootCoordClient) RenameCollection(ctx context.Context, in *RenameCollectionRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, RootCoord_RenameCollection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *rootCoordClient) AddCollectionField(ctx context.Context, in *AddCollectionFieldRequest, opts ...grpc.CallOption) (*CollectionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CollectionResponse)
+	err := c.cc.Invoke(ctx, RootCoord_AddCollectionField_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *rootCoordClient) AlterCollectionField(ctx context.Context, in *AlterCollectionFieldRequest, opts ...grpc.CallOption) (*CollectionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CollectionResponse)
+	err := c.cc.Invoke(ctx, RootCoord_AlterCollectionField_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RootCoordServer is the server API for RootCoord service.
 // All implementations must embed UnimplementedRootCoordServer
 // for forward compatibility.
@@ -276,6 +324,10 @@ type RootCoordServer interface {
 	DropAlias(context.Context, *AliasRequest) (*Empty, error)
 	AlterAlias(context.Context, *AliasRequest) (*Empty, error)
 	DescribeAlias(context.Context, *AliasRequest) (*AliasResponse, error)
+	AlterDatabase(context.Context, *AlterDatabaseRequest) (*Empty, error)
+	RenameCollection(context.Context, *RenameCollectionRequest) (*Empty, error)
+	AddCollectionField(context.Context, *AddCollectionFieldRequest) (*CollectionResponse, error)
+	AlterCollectionField(context.Context, *AlterCollectionFieldRequest) (*CollectionResponse, error)
 	mustEmbedUnimplementedRootCoordServer()
 }
 
@@ -339,6 +391,18 @@ func (UnimplementedRootCoordServer) AlterAlias(context.Context, *AliasRequest) (
 }
 func (UnimplementedRootCoordServer) DescribeAlias(context.Context, *AliasRequest) (*AliasResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method DescribeAlias not implemented")
+}
+func (UnimplementedRootCoordServer) AlterDatabase(context.Context, *AlterDatabaseRequest) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AlterDatabase not implemented")
+}
+func (UnimplementedRootCoordServer) RenameCollection(context.Context, *RenameCollectionRequest) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RenameCollection not implemented")
+}
+func (UnimplementedRootCoordServer) AddCollectionField(context.Context, *AddCollectionFieldRequest) (*CollectionResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AddCollectionField not implemented")
+}
+func (UnimplementedRootCoordServer) AlterCollectionField(context.Context, *AlterCollectionFieldRequest) (*CollectionResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AlterCollectionField not implemented")
 }
 func (UnimplementedRootCoordServer) mustEmbedUnimplementedRootCoordServer() {}
 func (UnimplementedRootCoordServer) testEmbeddedByValue()                   {}
@@ -685,6 +749,78 @@ func _RootCoord_DescribeAlias_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RootCoord_AlterDatabase_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AlterDatabaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RootCoordServer).AlterDatabase(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RootCoord_AlterDatabase_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RootCoordServer).AlterDatabase(ctx, req.(*AlterDatabaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RootCoord_RenameCollection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RenameCollectionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RootCoordServer).RenameCollection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RootCoord_RenameCollection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RootCoordServer).RenameCollection(ctx, req.(*RenameCollectionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RootCoord_AddCollectionField_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddCollectionFieldRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RootCoordServer).AddCollectionField(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RootCoord_AddCollectionField_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RootCoordServer).AddCollectionField(ctx, req.(*AddCollectionFieldRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RootCoord_AlterCollectionField_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AlterCollectionFieldRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RootCoordServer).AlterCollectionField(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RootCoord_AlterCollectionField_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RootCoordServer).AlterCollectionField(ctx, req.(*AlterCollectionFieldRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RootCoord_ServiceDesc is the grpc.ServiceDesc for RootCoord service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -764,6 +900,22 @@ var RootCoord_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "DescribeAlias",
 			Handler:    _RootCoord_DescribeAlias_Handler,
 		},
+		{
+			MethodName: "AlterDatabase",
+			Handler:    _RootCoord_AlterDatabase_Handler,
+		},
+		{
+			MethodName: "RenameCollection",
+			Handler:    _RootCoord_RenameCollection_Handler,
+		},
+		{
+			MethodName: "AddCollectionField",
+			Handler:    _RootCoord_AddCollectionField_Handler,
+		},
+		{
+			MethodName: "AlterCollectionField",
+			Handler:    _RootCoord_AlterCollectionField_Handler,
+		},
 	},
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "coord.proto",
@@ -786,6 +938,7 @@ const (
 	DataCoord_SealedSegments_FullMethodName   = "/milvago.internal.DataCoord/SealedSegments"
 	DataCoord_DropCollection_FullMethodName   = "/milvago.internal.DataCoord/DropCollection"
 	DataCoord_DropPartition_FullMethodName    = "/milvago.internal.DataCoord/DropPartition"
+	DataCoord_DropSegments_FullMethodName     = "/milvago.internal.DataCoord/DropSegments"
 )
 
 // DataCoordClient is the client API for DataCoord service.
@@ -808,6 +961,7 @@ type DataCoordClient interface {
 	SealedSegments(ctx context.Context, in *SealedSegmentsRequest, opts ...grpc.CallOption) (*SegmentsResponse, error)
 	DropCollection(ctx context.Context, in *DropCollectionDataRequest, opts ...grpc.CallOption) (*Empty, error)
 	DropPartition(ctx context.Context, in *DropPartitionDataRequest, opts ...grpc.CallOption) (*Empty, error)
+	DropSegments(ctx context.Context, in *DropSegmentsDataRequest, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type dataCoordClient struct {
@@ -978,6 +1132,16 @@ func (c *dataCoordClient) DropPartition(ctx context.Context, in *DropPartitionDa
 	return out, nil
 }
 
+func (c *dataCoordClient) DropSegments(ctx context.Context, in *DropSegmentsDataRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, DataCoord_DropSegments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DataCoordServer is the server API for DataCoord service.
 // All implementations must embed UnimplementedDataCoordServer
 // for forward compatibility.
@@ -998,6 +1162,7 @@ type DataCoordServer interface {
 	SealedSegments(context.Context, *SealedSegmentsRequest) (*SegmentsResponse, error)
 	DropCollection(context.Context, *DropCollectionDataRequest) (*Empty, error)
 	DropPartition(context.Context, *DropPartitionDataRequest) (*Empty, error)
+	DropSegments(context.Context, *DropSegmentsDataRequest) (*Empty, error)
 	mustEmbedUnimplementedDataCoordServer()
 }
 
@@ -1055,6 +1220,9 @@ func (UnimplementedDataCoordServer) DropCollection(context.Context, *DropCollect
 }
 func (UnimplementedDataCoordServer) DropPartition(context.Context, *DropPartitionDataRequest) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method DropPartition not implemented")
+}
+func (UnimplementedDataCoordServer) DropSegments(context.Context, *DropSegmentsDataRequest) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DropSegments not implemented")
 }
 func (UnimplementedDataCoordServer) mustEmbedUnimplementedDataCoordServer() {}
 func (UnimplementedDataCoordServer) testEmbeddedByValue()                   {}
@@ -1365,6 +1533,24 @@ func _DataCoord_DropPartition_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DataCoord_DropSegments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DropSegmentsDataRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataCoordServer).DropSegments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataCoord_DropSegments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataCoordServer).DropSegments(ctx, req.(*DropSegmentsDataRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DataCoord_ServiceDesc is the grpc.ServiceDesc for DataCoord service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1435,6 +1621,10 @@ var DataCoord_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DropPartition",
 			Handler:    _DataCoord_DropPartition_Handler,
+		},
+		{
+			MethodName: "DropSegments",
+			Handler:    _DataCoord_DropSegments_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
@@ -1817,6 +2007,7 @@ const (
 	IndexCoord_DropCollection_FullMethodName = "/milvago.internal.IndexCoord/DropCollection"
 	IndexCoord_SegmentIndexes_FullMethodName = "/milvago.internal.IndexCoord/SegmentIndexes"
 	IndexCoord_SegmentFlushed_FullMethodName = "/milvago.internal.IndexCoord/SegmentFlushed"
+	IndexCoord_AlterIndex_FullMethodName     = "/milvago.internal.IndexCoord/AlterIndex"
 )
 
 // IndexCoordClient is the client API for IndexCoord service.
@@ -1830,6 +2021,7 @@ type IndexCoordClient interface {
 	DropCollection(ctx context.Context, in *IndexesRequest, opts ...grpc.CallOption) (*Empty, error)
 	SegmentIndexes(ctx context.Context, in *SegmentRequest, opts ...grpc.CallOption) (*SegmentIndexesResponse, error)
 	SegmentFlushed(ctx context.Context, in *SegmentEvent, opts ...grpc.CallOption) (*Empty, error)
+	AlterIndex(ctx context.Context, in *AlterIndexRequest, opts ...grpc.CallOption) (*BoolResponse, error)
 }
 
 type indexCoordClient struct {
@@ -1910,6 +2102,16 @@ func (c *indexCoordClient) SegmentFlushed(ctx context.Context, in *SegmentEvent,
 	return out, nil
 }
 
+func (c *indexCoordClient) AlterIndex(ctx context.Context, in *AlterIndexRequest, opts ...grpc.CallOption) (*BoolResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BoolResponse)
+	err := c.cc.Invoke(ctx, IndexCoord_AlterIndex_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IndexCoordServer is the server API for IndexCoord service.
 // All implementations must embed UnimplementedIndexCoordServer
 // for forward compatibility.
@@ -1921,6 +2123,7 @@ type IndexCoordServer interface {
 	DropCollection(context.Context, *IndexesRequest) (*Empty, error)
 	SegmentIndexes(context.Context, *SegmentRequest) (*SegmentIndexesResponse, error)
 	SegmentFlushed(context.Context, *SegmentEvent) (*Empty, error)
+	AlterIndex(context.Context, *AlterIndexRequest) (*BoolResponse, error)
 	mustEmbedUnimplementedIndexCoordServer()
 }
 
@@ -1951,6 +2154,9 @@ func (UnimplementedIndexCoordServer) SegmentIndexes(context.Context, *SegmentReq
 }
 func (UnimplementedIndexCoordServer) SegmentFlushed(context.Context, *SegmentEvent) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SegmentFlushed not implemented")
+}
+func (UnimplementedIndexCoordServer) AlterIndex(context.Context, *AlterIndexRequest) (*BoolResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AlterIndex not implemented")
 }
 func (UnimplementedIndexCoordServer) mustEmbedUnimplementedIndexCoordServer() {}
 func (UnimplementedIndexCoordServer) testEmbeddedByValue()                    {}
@@ -2099,6 +2305,24 @@ func _IndexCoord_SegmentFlushed_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IndexCoord_AlterIndex_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AlterIndexRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IndexCoordServer).AlterIndex(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IndexCoord_AlterIndex_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IndexCoordServer).AlterIndex(ctx, req.(*AlterIndexRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IndexCoord_ServiceDesc is the grpc.ServiceDesc for IndexCoord service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -2133,6 +2357,10 @@ var IndexCoord_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SegmentFlushed",
 			Handler:    _IndexCoord_SegmentFlushed_Handler,
+		},
+		{
+			MethodName: "AlterIndex",
+			Handler:    _IndexCoord_AlterIndex_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

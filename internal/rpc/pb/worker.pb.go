@@ -189,6 +189,58 @@ func (x *SyncSegmentRequest) GetPlan() *SegmentPlan {
 	return nil
 }
 
+type DropSegmentIDsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CollectionId  int64                  `protobuf:"varint,1,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
+	SegmentIds    []int64                `protobuf:"varint,2,rep,packed,name=segment_ids,json=segmentIds,proto3" json:"segment_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DropSegmentIDsRequest) Reset() {
+	*x = DropSegmentIDsRequest{}
+	mi := &file_worker_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DropSegmentIDsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DropSegmentIDsRequest) ProtoMessage() {}
+
+func (x *DropSegmentIDsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_worker_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DropSegmentIDsRequest.ProtoReflect.Descriptor instead.
+func (*DropSegmentIDsRequest) Descriptor() ([]byte, []int) {
+	return file_worker_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DropSegmentIDsRequest) GetCollectionId() int64 {
+	if x != nil {
+		return x.CollectionId
+	}
+	return 0
+}
+
+func (x *DropSegmentIDsRequest) GetSegmentIds() []int64 {
+	if x != nil {
+		return x.SegmentIds
+	}
+	return nil
+}
+
 type DropSegmentsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CollectionId  int64                  `protobuf:"varint,1,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
@@ -199,7 +251,7 @@ type DropSegmentsRequest struct {
 
 func (x *DropSegmentsRequest) Reset() {
 	*x = DropSegmentsRequest{}
-	mi := &file_worker_proto_msgTypes[3]
+	mi := &file_worker_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -211,7 +263,7 @@ func (x *DropSegmentsRequest) String() string {
 func (*DropSegmentsRequest) ProtoMessage() {}
 
 func (x *DropSegmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[3]
+	mi := &file_worker_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -224,7 +276,7 @@ func (x *DropSegmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropSegmentsRequest.ProtoReflect.Descriptor instead.
 func (*DropSegmentsRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{3}
+	return file_worker_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DropSegmentsRequest) GetCollectionId() int64 {
@@ -252,7 +304,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_worker_proto_msgTypes[4]
+	mi := &file_worker_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -264,7 +316,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[4]
+	mi := &file_worker_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -277,7 +329,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{4}
+	return file_worker_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ProgressResponse) GetStatus() *commonpb.Status {
@@ -315,7 +367,7 @@ type BuildTask struct {
 
 func (x *BuildTask) Reset() {
 	*x = BuildTask{}
-	mi := &file_worker_proto_msgTypes[5]
+	mi := &file_worker_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -327,7 +379,7 @@ func (x *BuildTask) String() string {
 func (*BuildTask) ProtoMessage() {}
 
 func (x *BuildTask) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[5]
+	mi := &file_worker_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -340,7 +392,7 @@ func (x *BuildTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BuildTask.ProtoReflect.Descriptor instead.
 func (*BuildTask) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{5}
+	return file_worker_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *BuildTask) GetBuildId() int64 {
@@ -398,7 +450,7 @@ type BuildResult struct {
 
 func (x *BuildResult) Reset() {
 	*x = BuildResult{}
-	mi := &file_worker_proto_msgTypes[6]
+	mi := &file_worker_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -410,7 +462,7 @@ func (x *BuildResult) String() string {
 func (*BuildResult) ProtoMessage() {}
 
 func (x *BuildResult) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[6]
+	mi := &file_worker_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -423,7 +475,7 @@ func (x *BuildResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BuildResult.ProtoReflect.Descriptor instead.
 func (*BuildResult) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{6}
+	return file_worker_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *BuildResult) GetStatus() *commonpb.Status {
@@ -476,7 +528,7 @@ type AppendInsertRequest struct {
 
 func (x *AppendInsertRequest) Reset() {
 	*x = AppendInsertRequest{}
-	mi := &file_worker_proto_msgTypes[7]
+	mi := &file_worker_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -488,7 +540,7 @@ func (x *AppendInsertRequest) String() string {
 func (*AppendInsertRequest) ProtoMessage() {}
 
 func (x *AppendInsertRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[7]
+	mi := &file_worker_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -501,7 +553,7 @@ func (x *AppendInsertRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendInsertRequest.ProtoReflect.Descriptor instead.
 func (*AppendInsertRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{7}
+	return file_worker_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AppendInsertRequest) GetPchannel() string {
@@ -563,7 +615,7 @@ type AppendDeleteRequest struct {
 
 func (x *AppendDeleteRequest) Reset() {
 	*x = AppendDeleteRequest{}
-	mi := &file_worker_proto_msgTypes[8]
+	mi := &file_worker_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -575,7 +627,7 @@ func (x *AppendDeleteRequest) String() string {
 func (*AppendDeleteRequest) ProtoMessage() {}
 
 func (x *AppendDeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[8]
+	mi := &file_worker_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -588,7 +640,7 @@ func (x *AppendDeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendDeleteRequest.ProtoReflect.Descriptor instead.
 func (*AppendDeleteRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{8}
+	return file_worker_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AppendDeleteRequest) GetPchannel() string {
@@ -617,7 +669,7 @@ type AppendResponse struct {
 
 func (x *AppendResponse) Reset() {
 	*x = AppendResponse{}
-	mi := &file_worker_proto_msgTypes[9]
+	mi := &file_worker_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -629,7 +681,7 @@ func (x *AppendResponse) String() string {
 func (*AppendResponse) ProtoMessage() {}
 
 func (x *AppendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[9]
+	mi := &file_worker_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -642,7 +694,7 @@ func (x *AppendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendResponse.ProtoReflect.Descriptor instead.
 func (*AppendResponse) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{9}
+	return file_worker_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AppendResponse) GetStatus() *commonpb.Status {
@@ -684,7 +736,7 @@ type SealRequest struct {
 
 func (x *SealRequest) Reset() {
 	*x = SealRequest{}
-	mi := &file_worker_proto_msgTypes[10]
+	mi := &file_worker_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -696,7 +748,7 @@ func (x *SealRequest) String() string {
 func (*SealRequest) ProtoMessage() {}
 
 func (x *SealRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[10]
+	mi := &file_worker_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -709,7 +761,7 @@ func (x *SealRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealRequest.ProtoReflect.Descriptor instead.
 func (*SealRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{10}
+	return file_worker_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *SealRequest) GetPchannel() string {
@@ -744,7 +796,7 @@ type SealResponse struct {
 
 func (x *SealResponse) Reset() {
 	*x = SealResponse{}
-	mi := &file_worker_proto_msgTypes[11]
+	mi := &file_worker_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -756,7 +808,7 @@ func (x *SealResponse) String() string {
 func (*SealResponse) ProtoMessage() {}
 
 func (x *SealResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[11]
+	mi := &file_worker_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -769,7 +821,7 @@ func (x *SealResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealResponse.ProtoReflect.Descriptor instead.
 func (*SealResponse) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{11}
+	return file_worker_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SealResponse) GetStatus() *commonpb.Status {
@@ -803,7 +855,7 @@ type SyncToRequest struct {
 
 func (x *SyncToRequest) Reset() {
 	*x = SyncToRequest{}
-	mi := &file_worker_proto_msgTypes[12]
+	mi := &file_worker_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -815,7 +867,7 @@ func (x *SyncToRequest) String() string {
 func (*SyncToRequest) ProtoMessage() {}
 
 func (x *SyncToRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[12]
+	mi := &file_worker_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +880,7 @@ func (x *SyncToRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncToRequest.ProtoReflect.Descriptor instead.
 func (*SyncToRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{12}
+	return file_worker_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SyncToRequest) GetPchannel() string {
@@ -864,6 +916,10 @@ const file_worker_proto_rawDesc = "" +
 	"\x12SyncSegmentRequest\x12#\n" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x121\n" +
 	"\x04plan\x18\x02 \x01(\v2\x1d.milvago.internal.SegmentPlanR\x04plan\"]\n" +
+	"\x15DropSegmentIDsRequest\x12#\n" +
+	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12\x1f\n" +
+	"\vsegment_ids\x18\x02 \x03(\x03R\n" +
+	"segmentIds\"]\n" +
 	"\x13DropSegmentsRequest\x12#\n" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12!\n" +
 	"\fpartition_id\x18\x02 \x01(\x03R\vpartitionId\"{\n" +
@@ -919,7 +975,7 @@ const file_worker_proto_rawDesc = "" +
 	"\x02ts\x18\x03 \x01(\x04R\x02ts\";\n" +
 	"\rSyncToRequest\x12\x1a\n" +
 	"\bpchannel\x18\x01 \x01(\tR\bpchannel\x12\x0e\n" +
-	"\x02ts\x18\x02 \x01(\x04R\x02ts2\xba\x04\n" +
+	"\x02ts\x18\x02 \x01(\x04R\x02ts2\xd9\x05\n" +
 	"\tQueryNode\x12P\n" +
 	"\x0eLoadCollection\x12%.milvago.internal.LoadChannelsRequest\x1a\x17.milvago.internal.Empty\x12S\n" +
 	"\x11ReleaseCollection\x12%.milvago.internal.CollectionIDRequest\x1a\x17.milvago.internal.Empty\x12L\n" +
@@ -927,10 +983,13 @@ const file_worker_proto_rawDesc = "" +
 	"\fDropSegments\x12%.milvago.internal.DropSegmentsRequest\x1a\x17.milvago.internal.Empty\x12U\n" +
 	"\bProgress\x12%.milvago.internal.CollectionIDRequest\x1a\".milvago.internal.ProgressResponse\x12I\n" +
 	"\x06Search\x12\x1f.milvago.internal.SearchRequest\x1a\x1e.milvago.internal.SearchResult\x12F\n" +
-	"\x05Query\x12\x1e.milvago.internal.QueryRequest\x1a\x1d.milvago.internal.QueryResult2\x8c\x01\n" +
+	"\x05Query\x12\x1e.milvago.internal.QueryRequest\x1a\x1d.milvago.internal.QueryResult\x12I\n" +
+	"\x10UpdateCollection\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty\x12R\n" +
+	"\x0eDropSegmentIDs\x12'.milvago.internal.DropSegmentIDsRequest\x1a\x17.milvago.internal.Empty2\xd7\x01\n" +
 	"\bDataNode\x12>\n" +
 	"\x05Watch\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty\x12@\n" +
-	"\aUnwatch\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty2P\n" +
+	"\aUnwatch\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty\x12I\n" +
+	"\x10UpdateCollection\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty2P\n" +
 	"\tIndexNode\x12C\n" +
 	"\x05Build\x12\x1b.milvago.internal.BuildTask\x1a\x1d.milvago.internal.BuildResult2\xcc\x02\n" +
 	"\rStreamingNode\x12W\n" +
@@ -951,74 +1010,81 @@ func file_worker_proto_rawDescGZIP() []byte {
 	return file_worker_proto_rawDescData
 }
 
-var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_worker_proto_goTypes = []any{
-	(*LoadChannelsRequest)(nil), // 0: milvago.internal.LoadChannelsRequest
-	(*CollectionIDRequest)(nil), // 1: milvago.internal.CollectionIDRequest
-	(*SyncSegmentRequest)(nil),  // 2: milvago.internal.SyncSegmentRequest
-	(*DropSegmentsRequest)(nil), // 3: milvago.internal.DropSegmentsRequest
-	(*ProgressResponse)(nil),    // 4: milvago.internal.ProgressResponse
-	(*BuildTask)(nil),           // 5: milvago.internal.BuildTask
-	(*BuildResult)(nil),         // 6: milvago.internal.BuildResult
-	(*AppendInsertRequest)(nil), // 7: milvago.internal.AppendInsertRequest
-	(*AppendDeleteRequest)(nil), // 8: milvago.internal.AppendDeleteRequest
-	(*AppendResponse)(nil),      // 9: milvago.internal.AppendResponse
-	(*SealRequest)(nil),         // 10: milvago.internal.SealRequest
-	(*SealResponse)(nil),        // 11: milvago.internal.SealResponse
-	(*SyncToRequest)(nil),       // 12: milvago.internal.SyncToRequest
-	nil,                         // 13: milvago.internal.BuildTask.ParamsEntry
-	(*Collection)(nil),          // 14: milvago.internal.Collection
-	(*ChannelPlan)(nil),         // 15: milvago.internal.ChannelPlan
-	(*SegmentPlan)(nil),         // 16: milvago.internal.SegmentPlan
-	(*commonpb.Status)(nil),     // 17: milvus.proto.common.Status
-	(*LogMessage)(nil),          // 18: milvago.internal.LogMessage
-	(*SearchRequest)(nil),       // 19: milvago.internal.SearchRequest
-	(*QueryRequest)(nil),        // 20: milvago.internal.QueryRequest
-	(*Empty)(nil),               // 21: milvago.internal.Empty
-	(*SearchResult)(nil),        // 22: milvago.internal.SearchResult
-	(*QueryResult)(nil),         // 23: milvago.internal.QueryResult
+	(*LoadChannelsRequest)(nil),   // 0: milvago.internal.LoadChannelsRequest
+	(*CollectionIDRequest)(nil),   // 1: milvago.internal.CollectionIDRequest
+	(*SyncSegmentRequest)(nil),    // 2: milvago.internal.SyncSegmentRequest
+	(*DropSegmentIDsRequest)(nil), // 3: milvago.internal.DropSegmentIDsRequest
+	(*DropSegmentsRequest)(nil),   // 4: milvago.internal.DropSegmentsRequest
+	(*ProgressResponse)(nil),      // 5: milvago.internal.ProgressResponse
+	(*BuildTask)(nil),             // 6: milvago.internal.BuildTask
+	(*BuildResult)(nil),           // 7: milvago.internal.BuildResult
+	(*AppendInsertRequest)(nil),   // 8: milvago.internal.AppendInsertRequest
+	(*AppendDeleteRequest)(nil),   // 9: milvago.internal.AppendDeleteRequest
+	(*AppendResponse)(nil),        // 10: milvago.internal.AppendResponse
+	(*SealRequest)(nil),           // 11: milvago.internal.SealRequest
+	(*SealResponse)(nil),          // 12: milvago.internal.SealResponse
+	(*SyncToRequest)(nil),         // 13: milvago.internal.SyncToRequest
+	nil,                           // 14: milvago.internal.BuildTask.ParamsEntry
+	(*Collection)(nil),            // 15: milvago.internal.Collection
+	(*ChannelPlan)(nil),           // 16: milvago.internal.ChannelPlan
+	(*SegmentPlan)(nil),           // 17: milvago.internal.SegmentPlan
+	(*commonpb.Status)(nil),       // 18: milvus.proto.common.Status
+	(*LogMessage)(nil),            // 19: milvago.internal.LogMessage
+	(*SearchRequest)(nil),         // 20: milvago.internal.SearchRequest
+	(*QueryRequest)(nil),          // 21: milvago.internal.QueryRequest
+	(*Empty)(nil),                 // 22: milvago.internal.Empty
+	(*SearchResult)(nil),          // 23: milvago.internal.SearchResult
+	(*QueryResult)(nil),           // 24: milvago.internal.QueryResult
 }
 var file_worker_proto_depIdxs = []int32{
-	14, // 0: milvago.internal.LoadChannelsRequest.collection:type_name -> milvago.internal.Collection
-	15, // 1: milvago.internal.LoadChannelsRequest.plans:type_name -> milvago.internal.ChannelPlan
-	16, // 2: milvago.internal.SyncSegmentRequest.plan:type_name -> milvago.internal.SegmentPlan
-	17, // 3: milvago.internal.ProgressResponse.status:type_name -> milvus.proto.common.Status
-	13, // 4: milvago.internal.BuildTask.params:type_name -> milvago.internal.BuildTask.ParamsEntry
-	17, // 5: milvago.internal.BuildResult.status:type_name -> milvus.proto.common.Status
-	18, // 6: milvago.internal.AppendInsertRequest.message:type_name -> milvago.internal.LogMessage
-	18, // 7: milvago.internal.AppendDeleteRequest.message:type_name -> milvago.internal.LogMessage
-	17, // 8: milvago.internal.AppendResponse.status:type_name -> milvus.proto.common.Status
-	17, // 9: milvago.internal.SealResponse.status:type_name -> milvus.proto.common.Status
+	15, // 0: milvago.internal.LoadChannelsRequest.collection:type_name -> milvago.internal.Collection
+	16, // 1: milvago.internal.LoadChannelsRequest.plans:type_name -> milvago.internal.ChannelPlan
+	17, // 2: milvago.internal.SyncSegmentRequest.plan:type_name -> milvago.internal.SegmentPlan
+	18, // 3: milvago.internal.ProgressResponse.status:type_name -> milvus.proto.common.Status
+	14, // 4: milvago.internal.BuildTask.params:type_name -> milvago.internal.BuildTask.ParamsEntry
+	18, // 5: milvago.internal.BuildResult.status:type_name -> milvus.proto.common.Status
+	19, // 6: milvago.internal.AppendInsertRequest.message:type_name -> milvago.internal.LogMessage
+	19, // 7: milvago.internal.AppendDeleteRequest.message:type_name -> milvago.internal.LogMessage
+	18, // 8: milvago.internal.AppendResponse.status:type_name -> milvus.proto.common.Status
+	18, // 9: milvago.internal.SealResponse.status:type_name -> milvus.proto.common.Status
 	0,  // 10: milvago.internal.QueryNode.LoadCollection:input_type -> milvago.internal.LoadChannelsRequest
 	1,  // 11: milvago.internal.QueryNode.ReleaseCollection:input_type -> milvago.internal.CollectionIDRequest
 	2,  // 12: milvago.internal.QueryNode.SyncSegment:input_type -> milvago.internal.SyncSegmentRequest
-	3,  // 13: milvago.internal.QueryNode.DropSegments:input_type -> milvago.internal.DropSegmentsRequest
+	4,  // 13: milvago.internal.QueryNode.DropSegments:input_type -> milvago.internal.DropSegmentsRequest
 	1,  // 14: milvago.internal.QueryNode.Progress:input_type -> milvago.internal.CollectionIDRequest
-	19, // 15: milvago.internal.QueryNode.Search:input_type -> milvago.internal.SearchRequest
-	20, // 16: milvago.internal.QueryNode.Query:input_type -> milvago.internal.QueryRequest
-	14, // 17: milvago.internal.DataNode.Watch:input_type -> milvago.internal.Collection
-	14, // 18: milvago.internal.DataNode.Unwatch:input_type -> milvago.internal.Collection
-	5,  // 19: milvago.internal.IndexNode.Build:input_type -> milvago.internal.BuildTask
-	7,  // 20: milvago.internal.StreamingNode.AppendInsert:input_type -> milvago.internal.AppendInsertRequest
-	8,  // 21: milvago.internal.StreamingNode.AppendDelete:input_type -> milvago.internal.AppendDeleteRequest
-	10, // 22: milvago.internal.StreamingNode.Seal:input_type -> milvago.internal.SealRequest
-	12, // 23: milvago.internal.StreamingNode.SyncTo:input_type -> milvago.internal.SyncToRequest
-	21, // 24: milvago.internal.QueryNode.LoadCollection:output_type -> milvago.internal.Empty
-	21, // 25: milvago.internal.QueryNode.ReleaseCollection:output_type -> milvago.internal.Empty
-	21, // 26: milvago.internal.QueryNode.SyncSegment:output_type -> milvago.internal.Empty
-	21, // 27: milvago.internal.QueryNode.DropSegments:output_type -> milvago.internal.Empty
-	4,  // 28: milvago.internal.QueryNode.Progress:output_type -> milvago.internal.ProgressResponse
-	22, // 29: milvago.internal.QueryNode.Search:output_type -> milvago.internal.SearchResult
-	23, // 30: milvago.internal.QueryNode.Query:output_type -> milvago.internal.QueryResult
-	21, // 31: milvago.internal.DataNode.Watch:output_type -> milvago.internal.Empty
-	21, // 32: milvago.internal.DataNode.Unwatch:output_type -> milvago.internal.Empty
-	6,  // 33: milvago.internal.IndexNode.Build:output_type -> milvago.internal.BuildResult
-	9,  // 34: milvago.internal.StreamingNode.AppendInsert:output_type -> milvago.internal.AppendResponse
-	9,  // 35: milvago.internal.StreamingNode.AppendDelete:output_type -> milvago.internal.AppendResponse
-	11, // 36: milvago.internal.StreamingNode.Seal:output_type -> milvago.internal.SealResponse
-	21, // 37: milvago.internal.StreamingNode.SyncTo:output_type -> milvago.internal.Empty
-	24, // [24:38] is the sub-list for method output_type
-	10, // [10:24] is the sub-list for method input_type
+	20, // 15: milvago.internal.QueryNode.Search:input_type -> milvago.internal.SearchRequest
+	21, // 16: milvago.internal.QueryNode.Query:input_type -> milvago.internal.QueryRequest
+	15, // 17: milvago.internal.QueryNode.UpdateCollection:input_type -> milvago.internal.Collection
+	3,  // 18: milvago.internal.QueryNode.DropSegmentIDs:input_type -> milvago.internal.DropSegmentIDsRequest
+	15, // 19: milvago.internal.DataNode.Watch:input_type -> milvago.internal.Collection
+	15, // 20: milvago.internal.DataNode.Unwatch:input_type -> milvago.internal.Collection
+	15, // 21: milvago.internal.DataNode.UpdateCollection:input_type -> milvago.internal.Collection
+	6,  // 22: milvago.internal.IndexNode.Build:input_type -> milvago.internal.BuildTask
+	8,  // 23: milvago.internal.StreamingNode.AppendInsert:input_type -> milvago.internal.AppendInsertRequest
+	9,  // 24: milvago.internal.StreamingNode.AppendDelete:input_type -> milvago.internal.AppendDeleteRequest
+	11, // 25: milvago.internal.StreamingNode.Seal:input_type -> milvago.internal.SealRequest
+	13, // 26: milvago.internal.StreamingNode.SyncTo:input_type -> milvago.internal.SyncToRequest
+	22, // 27: milvago.internal.QueryNode.LoadCollection:output_type -> milvago.internal.Empty
+	22, // 28: milvago.internal.QueryNode.ReleaseCollection:output_type -> milvago.internal.Empty
+	22, // 29: milvago.internal.QueryNode.SyncSegment:output_type -> milvago.internal.Empty
+	22, // 30: milvago.internal.QueryNode.DropSegments:output_type -> milvago.internal.Empty
+	5,  // 31: milvago.internal.QueryNode.Progress:output_type -> milvago.internal.ProgressResponse
+	23, // 32: milvago.internal.QueryNode.Search:output_type -> milvago.internal.SearchResult
+	24, // 33: milvago.internal.QueryNode.Query:output_type -> milvago.internal.QueryResult
+	22, // 34: milvago.internal.QueryNode.UpdateCollection:output_type -> milvago.internal.Empty
+	22, // 35: milvago.internal.QueryNode.DropSegmentIDs:output_type -> milvago.internal.Empty
+	22, // 36: milvago.internal.DataNode.Watch:output_type -> milvago.internal.Empty
+	22, // 37: milvago.internal.DataNode.Unwatch:output_type -> milvago.internal.Empty
+	22, // 38: milvago.internal.DataNode.UpdateCollection:output_type -> milvago.internal.Empty
+	7,  // 39: milvago.internal.IndexNode.Build:output_type -> milvago.internal.BuildResult
+	10, // 40: milvago.internal.StreamingNode.AppendInsert:output_type -> milvago.internal.AppendResponse
+	10, // 41: milvago.internal.StreamingNode.AppendDelete:output_type -> milvago.internal.AppendResponse
+	12, // 42: milvago.internal.StreamingNode.Seal:output_type -> milvago.internal.SealResponse
+	22, // 43: milvago.internal.StreamingNode.SyncTo:output_type -> milvago.internal.Empty
+	27, // [27:44] is the sub-list for method output_type
+	10, // [10:27] is the sub-list for method input_type
 	10, // [10:10] is the sub-list for extension type_name
 	10, // [10:10] is the sub-list for extension extendee
 	0,  // [0:10] is the sub-list for field type_name
@@ -1036,7 +1102,7 @@ func file_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_worker_proto_rawDesc), len(file_worker_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

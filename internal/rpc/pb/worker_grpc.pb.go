@@ -29,6 +29,8 @@ const (
 	QueryNode_Progress_FullMethodName          = "/milvago.internal.QueryNode/Progress"
 	QueryNode_Search_FullMethodName            = "/milvago.internal.QueryNode/Search"
 	QueryNode_Query_FullMethodName             = "/milvago.internal.QueryNode/Query"
+	QueryNode_UpdateCollection_FullMethodName  = "/milvago.internal.QueryNode/UpdateCollection"
+	QueryNode_DropSegmentIDs_FullMethodName    = "/milvago.internal.QueryNode/DropSegmentIDs"
 )
 
 // QueryNodeClient is the client API for QueryNode service.
@@ -42,6 +44,8 @@ type QueryNodeClient interface {
 	Progress(ctx context.Context, in *CollectionIDRequest, opts ...grpc.CallOption) (*ProgressResponse, error)
 	Search(ctx context.Context, in *SearchRequest, opts ...grpc.CallOption) (*SearchResult, error)
 	Query(ctx context.Context, in *QueryRequest, opts ...grpc.CallOption) (*QueryResult, error)
+	UpdateCollection(ctx context.Context, in *Collection, opts ...grpc.CallOption) (*Empty, error)
+	DropSegmentIDs(ctx context.Context, in *DropSegmentIDsRequest, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type queryNodeClient struct {
@@ -122,6 +126,26 @@ func (c *queryNodeClient) Query(ctx context.Context, in *QueryRequest, opts ...g
 	return out, nil
 }
 
+func (c *queryNodeClient) UpdateCollection(ctx context.Context, in *Collection, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, QueryNode_UpdateCollection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryNodeClient) DropSegmentIDs(ctx context.Context, in *DropSegmentIDsRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, QueryNode_DropSegmentIDs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QueryNodeServer is the server API for QueryNode service.
 // All implementations must embed UnimplementedQueryNodeServer
 // for forward compatibility.
@@ -133,6 +157,8 @@ type QueryNodeServer interface {
 	Progress(context.Context, *CollectionIDRequest) (*ProgressResponse, error)
 	Search(context.Context, *SearchRequest) (*SearchResult, error)
 	Query(context.Context, *QueryRequest) (*QueryResult, error)
+	UpdateCollection(context.Context, *Collection) (*Empty, error)
+	DropSegmentIDs(context.Context, *DropSegmentIDsRequest) (*Empty, error)
 	mustEmbedUnimplementedQueryNodeServer()
 }
 
@@ -163,6 +189,12 @@ func (UnimplementedQueryNodeServer) Search(context.Context, *SearchRequest) (*Se
 }
 func (UnimplementedQueryNodeServer) Query(context.Context, *QueryRequest) (*QueryResult, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Query not implemented")
+}
+func (UnimplementedQueryNodeServer) UpdateCollection(context.Context, *Collection) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateCollection not implemented")
+}
+func (UnimplementedQueryNodeServer) DropSegmentIDs(context.Context, *DropSegmentIDsRequest) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DropSegmentIDs not implemented")
 }
 func (UnimplementedQueryNodeServer) mustEmbedUnimplementedQueryNodeServer() {}
 func (UnimplementedQueryNodeServer) testEmbeddedByValue()                   {}
@@ -311,6 +343,42 @@ func _QueryNode_Query_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QueryNode_UpdateCollection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Collection)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryNodeServer).UpdateCollection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryNode_UpdateCollection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryNodeServer).UpdateCollection(ctx, req.(*Collection))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QueryNode_DropSegmentIDs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DropSegmentIDsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryNodeServer).DropSegmentIDs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryNode_DropSegmentIDs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryNodeServer).DropSegmentIDs(ctx, req.(*DropSegmentIDsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QueryNode_ServiceDesc is the grpc.ServiceDesc for QueryNode service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -346,14 +414,23 @@ var QueryNode_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Query",
 			Handler:    _QueryNode_Query_Handler,
 		},
+		{
+			MethodName: "UpdateCollection",
+			Handler:    _QueryNode_UpdateCollection_Handler,
+		},
+		{
+			MethodName: "DropSegmentIDs",
+			Handler:    _QueryNode_DropSegmentIDs_Handler,
+		},
 	},
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "worker.proto",
 }
 
 const (
-	DataNode_Watch_FullMethodName   = "/milvago.internal.DataNode/Watch"
-	DataNode_Unwatch_FullMethodName = "/milvago.internal.DataNode/Unwatch"
+	DataNode_Watch_FullMethodName            = "/milvago.internal.DataNode/Watch"
+	DataNode_Unwatch_FullMethodName          = "/milvago.internal.DataNode/Unwatch"
+	DataNode_UpdateCollection_FullMethodName = "/milvago.internal.DataNode/UpdateCollection"
 )
 
 // DataNodeClient is the client API for DataNode service.
@@ -362,6 +439,7 @@ const (
 type DataNodeClient interface {
 	Watch(ctx context.Context, in *Collection, opts ...grpc.CallOption) (*Empty, error)
 	Unwatch(ctx context.Context, in *Collection, opts ...grpc.CallOption) (*Empty, error)
+	UpdateCollection(ctx context.Context, in *Collection, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type dataNodeClient struct {
@@ -392,12 +470,23 @@ func (c *dataNodeClient) Unwatch(ctx context.Context, in *Collection, opts ...gr
 	return out, nil
 }
 
+func (c *dataNodeClient) UpdateCollection(ctx context.Context, in *Collection, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, DataNode_UpdateCollection_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DataNodeServer is the server API for DataNode service.
 // All implementations must embed UnimplementedDataNodeServer
 // for forward compatibility.
 type DataNodeServer interface {
 	Watch(context.Context, *Collection) (*Empty, error)
 	Unwatch(context.Context, *Collection) (*Empty, error)
+	UpdateCollection(context.Context, *Collection) (*Empty, error)
 	mustEmbedUnimplementedDataNodeServer()
 }
 
@@ -413,6 +502,9 @@ func (UnimplementedDataNodeServer) Watch(context.Context, *Collection) (*Empty, 
 }
 func (UnimplementedDataNodeServer) Unwatch(context.Context, *Collection) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Unwatch not implemented")
+}
+func (UnimplementedDataNodeServer) UpdateCollection(context.Context, *Collection) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateCollection not implemented")
 }
 func (UnimplementedDataNodeServer) mustEmbedUnimplementedDataNodeServer() {}
 func (UnimplementedDataNodeServer) testEmbeddedByValue()                  {}
@@ -471,6 +563,24 @@ func _DataNode_Unwatch_Handler(srv interface{}, ctx context.Context, dec func(in
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DataNode_UpdateCollection_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Collection)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataNodeServer).UpdateCollection(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataNode_UpdateCollection_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataNodeServer).UpdateCollection(ctx, req.(*Collection))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DataNode_ServiceDesc is the grpc.ServiceDesc for DataNode service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -485,6 +595,10 @@ var DataNode_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Unwatch",
 			Handler:    _DataNode_Unwatch_Handler,
+		},
+		{
+			MethodName: "UpdateCollection",
+			Handler:    _DataNode_UpdateCollection_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

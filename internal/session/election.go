@@ -181,7 +181,16 @@ func (l *Leadership) monitor(ctx context.Context, rev int64) {
 	key := l.keys[0]
 	retry := minRetry
 	for {
+		// The etcd client's Watch blocks until its stream is set up, which
+		// a cut link delays indefinitely: the session's end cancels it.
 		wctx, cancel := context.WithCancel(ctx)
+		go func() {
+			select {
+			case <-l.s.done:
+				cancel()
+			case <-wctx.Done():
+			}
+		}()
 		ch := l.s.store.Watch(wctx, key, rev)
 		err := func() error {
 			for {

@@ -14,7 +14,9 @@ const { MilvusClient, DataType } = require('@zilliz/milvus2-sdk-node');
   await c.loadCollectionSync({ collection_name: name }).catch(() => {});
   const st = await c.getLoadState({ collection_name: name });
   console.log('load state', st.state);
-  const sr = await c.search({ collection_name: name, data: [rows[42].vector], limit: 3, output_fields: ['color'], consistency_level: 'Strong' });
+  // Milvus 2.6 returns the primary key column only when output_fields names it
+  // (translateOutputFields), and this SDK reads `id` from that column.
+  const sr = await c.search({ collection_name: name, data: [rows[42].vector], limit: 3, output_fields: ['id', 'color'], consistency_level: 'Strong' });
   check(sr, 'search');
   console.log('search', JSON.stringify(sr.results.slice(0, 3)));
   if (String(sr.results[0].id) !== '42') throw new Error('search did not find 42 first');

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -213,6 +214,18 @@ func (dl *delegator) consume(ctx context.Context, after uint64) (uint64, error) 
 		return after, fmt.Errorf("querynode: read %s: %w", dl.plan.PChannel, err)
 	}
 	defer r.Close()
+	if !dl.caughtUp.Load() && dl.d.Syncer != nil {
+		// Every message up to target may have been truncated (retention
+		// empties an idle pchannel; Latest then reports the truncation
+		// point), and then no message at or past target arrives until the
+		// channel is written again: the shard would stay "loading". A tick
+		// appended now is such a message.
+		go func() {
+			if err := dl.d.Syncer.SyncTo(ctx, dl.plan.PChannel, math.MaxUint64); err != nil && ctx.Err() == nil {
+				dl.logger.Warn("ask for a tick to catch up", "err", err)
+			}
+		}()
+	}
 	for {
 		m, err := r.Next(ctx)
 		if err != nil {

@@ -121,3 +121,27 @@ func TestReplayToTheOldPosition(t *testing.T) {
 		t.Fatalf("after replaying to the old position the shard shows %v, want %v", got, want)
 	}
 }
+
+// TestLoadCatchesUpOnAnEmptiedChannel: a shard with no checkpoint whose
+// pchannel retention has emptied (Latest is the truncation point, nothing
+// is left to read) reports itself loaded without waiting for a write.
+func TestLoadCatchesUpOnAnEmptiedChannel(t *testing.T) {
+	e := newEnv(t)
+	e.insert(t, keyRange(0, 10)...)
+	latest, err := e.log.Latest(e.ctx, pch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.log.Truncate(e.ctx, pch, latest); err != nil {
+		t.Fatal(err)
+	}
+	e.gated.open()
+	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Replan: e.replan}
+	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the shard to be loaded", func() bool {
+		p, _, _ := e.qn.Progress(bg, collID)
+		return p == 100
+	})
+}

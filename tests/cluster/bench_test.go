@@ -120,56 +120,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	return ks
 }
 
-// startBenchCluster is startCluster with log level info (the tests' debug
-// logging costs CPU that would be measured) and the storage servers' pids.
-func startBenchCluster(t *testing.T, specs ...string) (*cluster, procs) {
-	t.Helper()
-	etcd := testservers.StartEtcd(t, 1)
-	nats := testservers.StartNATS(t, 1)
-	s3 := testservers.StartS3(t)
-	host, port, _ := strings.Cut(s3.Endpoint, ":")
-	c := &cluster{bin: binary(t), dir: t.TempDir(), roles: map[string]*role{}}
-	c.config = filepath.Join(c.dir, "milvus.yaml")
-	yaml := fmt.Sprintf(`etcd:
-  endpoints: [%s]
-  rootPath: cluster-bench
-minio:
-  address: %s
-  port: %s
-  accessKeyID: %s
-  secretAccessKey: %s
-  bucketName: milvago
-  region: %s
-mq:
-  type: natsmq
-milvago:
-  natsmq:
-    url: %s
-log:
-  level: info
-`, strings.Join(etcd.Endpoints(), ", "), host, port, s3.AccessKey, s3.SecretKey, s3.Region, nats.URL())
-	if err := os.WriteFile(c.config, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for i := len(c.order) - 1; i >= 0; i-- {
-			c.roles[c.order[i]].stop()
-		}
-		if t.Failed() {
-			for _, name := range c.order {
-				t.Logf("---- %s log ----\n%s", name, tail(c.roles[name].logPath()))
-			}
-		}
-	})
-	for _, spec := range specs {
-		c.add(t, spec)
-	}
-	for _, name := range c.order {
-		c.roles[name].waitReady(t, 90*time.Second)
-	}
-	return c, procs{"etcd": etcd.Members[0].Pid(), "nats": nats.Nodes[0].Pid(), "s3": s3.Pid()}
-}
-
 // startStandalone runs `milvago standalone` as its own process.
 func startStandalone(t *testing.T) (*role, string) {
 	t.Helper()
@@ -490,7 +440,8 @@ func TestClusterBench(t *testing.T) {
 	growing := benchVectors(2, nGrowing)
 	queries := benchVectors(3, nSearch)
 
-	c, storage := startBenchCluster(t, "mixcoord", "streamingnode", "datanode", "indexnode", "querynode-1:querynode", "proxy")
+	// Log level info: the tests' debug logging costs CPU that would be measured.
+	c, storage := startClusterWith(t, "info", "mixcoord", "streamingnode", "datanode", "indexnode", "querynode-1:querynode", "proxy")
 	clusterProcs := procs{}
 	for k, v := range storage {
 		clusterProcs[k] = v

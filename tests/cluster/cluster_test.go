@@ -129,6 +129,14 @@ type cluster struct {
 // e.g. "proxy-2:proxy"), each in its own process on loopback.
 func startCluster(t *testing.T, specs ...string) *cluster {
 	t.Helper()
+	c, _ := startClusterWith(t, "debug", specs...)
+	return c
+}
+
+// startClusterWith is startCluster at a given log level; it also returns
+// the storage servers' process IDs (the benchmark measures their CPU).
+func startClusterWith(t *testing.T, logLevel string, specs ...string) (*cluster, procs) {
+	t.Helper()
 	bin := binary(t)
 	etcd := testservers.StartEtcd(t, 1)
 	nats := testservers.StartNATS(t, 1)
@@ -152,11 +160,11 @@ milvago:
   natsmq:
     url: %s
 log:
-  level: debug
+  level: %s
 common:
   session:
     ttl: 5 # a killed process's session expires in 5 s (Milvus's default 15 s)
-`, strings.Join(etcd.Endpoints(), ", "), host, port, s3.AccessKey, s3.SecretKey, s3.Region, nats.URL())
+`, strings.Join(etcd.Endpoints(), ", "), host, port, s3.AccessKey, s3.SecretKey, s3.Region, nats.URL(), logLevel)
 	if err := os.WriteFile(c.config, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -174,9 +182,9 @@ common:
 		c.add(t, spec)
 	}
 	for _, name := range c.order {
-		c.roles[name].waitReady(t, 60*time.Second)
+		c.roles[name].waitReady(t, 90*time.Second)
 	}
-	return c
+	return c, procs{"etcd": etcd.Members[0].Pid(), "nats": nats.Nodes[0].Pid(), "s3": s3.Pid()}
 }
 
 // portFlag is the flag of a role's gRPC port.

@@ -56,7 +56,7 @@ func errCollectionLoaded(name, reason string) error {
 
 // AlterDatabase sets or deletes database properties.
 func (s *Server) AlterDatabase(ctx context.Context, req *milvuspb.AlterDatabaseRequest) error {
-	if tz, ok := kvValue(req.GetProperties(), timezoneKey); ok {
+	if tz, ok := kvLookup(req.GetProperties(), timezoneKey); ok {
 		if _, err := time.LoadLocation(tz); err != nil || tz == "" {
 			return errInvalidMsg("unknown or invalid IANA Time Zone ID: %s", tz)
 		}
@@ -304,8 +304,8 @@ func checkAlterCollection(c *model.Collection, isLoaded bool, props []*commonpb.
 	loaded := func() bool { return isLoaded }
 	name := c.Name
 	if len(props) > 0 {
-		_, mmap := kvValue(props, mmapEnabledKey)
-		_, lazy := kvValue(props, lazyLoadKey)
+		_, mmap := kvLookup(props, mmapEnabledKey)
+		_, lazy := kvLookup(props, lazyLoadKey)
 		warm := false
 		for _, p := range props {
 			warm = warm || isWarmupKey(p.GetKey())
@@ -316,19 +316,19 @@ func checkAlterCollection(c *model.Collection, isLoaded bool, props []*commonpb.
 			}
 			return errCollectionLoaded(name, "can not alter warmup properties if collection loaded")
 		}
-		if v, ok := kvValue(props, allowInsertAutoIDKey); ok {
+		if v, ok := kvLookup(props, allowInsertAutoIDKey); ok {
 			if b, _ := strconv.ParseBool(v); b {
 				if pk := c.PrimaryField(); pk == nil || !pk.GetAutoID() {
 					return errInvalidMsg("the value for %s must be false when autoID is false", allowInsertAutoIDKey)
 				}
 			}
 		}
-		if tz, ok := kvValue(props, timezoneKey); ok {
+		if tz, ok := kvLookup(props, timezoneKey); ok {
 			if _, err := time.LoadLocation(tz); err != nil || tz == "" {
 				return errInvalidMsg("unknown or invalid IANA Time Zone ID: %s", tz)
 			}
 		}
-		if v, ok := kvValue(props, collectionTTLKey); ok {
+		if v, ok := kvLookup(props, collectionTTLKey); ok {
 			ttl, err := strconv.Atoi(v)
 			if err != nil {
 				return errInvalidMsg("collection TTL is not a valid positive integer")
@@ -342,7 +342,7 @@ func checkAlterCollection(c *model.Collection, isLoaded bool, props []*commonpb.
 				return errInvalidMsg("warmup key '%s' is only allowed at field level, use warmup.scalarField/warmup.scalarIndex/warmup.vectorField/warmup.vectorIndex at collection level", p.GetKey())
 			}
 		}
-		if v, ok := kvValue(props, partitionKeyIsolationKey); ok {
+		if v, ok := kvLookup(props, partitionKeyIsolationKey); ok {
 			iso, err := strconv.ParseBool(v)
 			if err != nil {
 				return errInvalidMsg("failed to parse partition key isolation: %v", err)
@@ -664,13 +664,4 @@ func (s *Server) refreshLoad(ctx context.Context, c *model.Collection) error {
 		return &milvusError{base: errs.ErrCollectionNotLoaded, fields: fmt.Sprintf("[collection=%d]", c.ID), reason: "collection not fully loaded"}
 	}
 	return nil
-}
-
-func kvValue(kvs []*commonpb.KeyValuePair, key string) (string, bool) {
-	for _, kv := range kvs {
-		if kv.GetKey() == key {
-			return kv.GetValue(), true
-		}
-	}
-	return "", false
 }

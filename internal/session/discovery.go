@@ -1,6 +1,7 @@
 package session
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,7 +63,7 @@ func List(ctx context.Context, store kv.Store, role string) ([]Info, int64, erro
 		}
 		out = append(out, info)
 	}
-	slices.SortFunc(out, func(a, b Info) int { return compareInt(a.ServerID, b.ServerID) })
+	slices.SortFunc(out, func(a, b Info) int { return cmp.Compare(a.ServerID, b.ServerID) })
 	return out, rev, nil
 }
 
@@ -128,16 +129,6 @@ func decode(e kv.KeyValue) (Info, error) {
 		return Info{}, fmt.Errorf("session key %s: %w", e.Key, err)
 	}
 	return info, nil
-}
-
-func compareInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // watcher follows the keys under prefix that match, keeping what it knows

@@ -40,4 +40,5 @@ func TransportError(service string, err error) error {
 	return fmt.Errorf("%s: %w: %v", service, errs.ErrServiceUnavailable, err)
 }
 
-func empty(err error) *pb.Empty { return &pb.Empty{Status: rpc.StatusOf(err)} }
+// Empty is the status-only answer of a call: err as a Milvus status.
+func Empty(err error) *pb.Empty { return &pb.Empty{Status: rpc.StatusOf(err)} }

@@ -45,7 +45,7 @@ func (s *DataCoordServer) GetCheckpoint(ctx context.Context, r *pb.ChannelReques
 }
 
 func (s *DataCoordServer) UpdateCheckpoint(ctx context.Context, r *pb.UpdateCheckpointRequest) (*pb.Empty, error) {
-	return empty(s.data.UpdateCheckpoint(ctx, r.GetVchannel(), pb.ToCheckpoint(r.GetCheckpoint()))), nil
+	return Empty(s.data.UpdateCheckpoint(ctx, r.GetVchannel(), pb.ToCheckpoint(r.GetCheckpoint()))), nil
 }
 
 func (s *DataCoordServer) DeltaLogs(ctx context.Context, r *pb.ChannelRequest) (*pb.DeltaLogsResponse, error) {
@@ -54,7 +54,7 @@ func (s *DataCoordServer) DeltaLogs(ctx context.Context, r *pb.ChannelRequest) (
 }
 
 func (s *DataCoordServer) AddDeltaLog(ctx context.Context, r *pb.DeltaLog) (*pb.Empty, error) {
-	return empty(s.data.AddDeltaLog(ctx, pb.ToDeltaLog(r))), nil
+	return Empty(s.data.AddDeltaLog(ctx, pb.ToDeltaLog(r))), nil
 }
 
 func (s *DataCoordServer) Segment(ctx context.Context, r *pb.SegmentRequest) (*pb.SegmentResponse, error) {
@@ -63,12 +63,12 @@ func (s *DataCoordServer) Segment(ctx context.Context, r *pb.SegmentRequest) (*p
 }
 
 func (s *DataCoordServer) SegmentFlushed(ctx context.Context, r *pb.FlushResult) (*pb.Empty, error) {
-	return empty(s.data.SegmentFlushed(ctx, contract.FlushResult{SegmentID: r.GetSegmentId(), NumRows: r.GetNumRows(), Binlogs: r.GetBinlogs(),
+	return Empty(s.data.SegmentFlushed(ctx, contract.FlushResult{SegmentID: r.GetSegmentId(), NumRows: r.GetNumRows(), Binlogs: r.GetBinlogs(),
 		StatsLog: r.GetStatsLog(), FlushTS: r.GetFlushTs(), SizeBytes: r.GetSizeBytes()})), nil
 }
 
 func (s *DataCoordServer) NoteBufferedRows(ctx context.Context, r *pb.NoteRowsRequest) (*pb.Empty, error) {
-	return empty(s.data.NoteBufferedRows(ctx, r.GetSegmentId(), r.GetRows())), nil
+	return Empty(s.data.NoteBufferedRows(ctx, r.GetSegmentId(), r.GetRows())), nil
 }
 
 func (s *DataCoordServer) AssignSegment(ctx context.Context, r *pb.AssignSegmentRequest) (*pb.AssignSegmentResponse, error) {
@@ -92,11 +92,11 @@ func (s *DataCoordServer) SealedSegments(ctx context.Context, _ *pb.SealedSegmen
 }
 
 func (s *DataCoordServer) DropCollection(ctx context.Context, r *pb.DropCollectionDataRequest) (*pb.Empty, error) {
-	return empty(s.data.DropCollection(ctx, pb.ToCollection(r.GetCollection()))), nil
+	return Empty(s.data.DropCollection(ctx, pb.ToCollection(r.GetCollection()))), nil
 }
 
 func (s *DataCoordServer) DropPartition(ctx context.Context, r *pb.DropPartitionDataRequest) (*pb.Empty, error) {
-	return empty(s.data.DropPartition(ctx, r.GetCollectionId(), r.GetPartitionId())), nil
+	return Empty(s.data.DropPartition(ctx, r.GetCollectionId(), r.GetPartitionId())), nil
 }
 
 // DataCoordClient calls a remote data coordinator. It implements the

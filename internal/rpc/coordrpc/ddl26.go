@@ -19,11 +19,11 @@ import (
 // ---- root coordinator ----
 
 func (s *RootCoordServer) AlterDatabase(ctx context.Context, r *pb.AlterDatabaseRequest) (*pb.Empty, error) {
-	return empty(s.root.AlterDatabase(ctx, r.GetName(), r.GetProperties(), r.GetDeleteKeys())), nil
+	return Empty(s.root.AlterDatabase(ctx, r.GetName(), r.GetProperties(), r.GetDeleteKeys())), nil
 }
 
 func (s *RootCoordServer) RenameCollection(ctx context.Context, r *pb.RenameCollectionRequest) (*pb.Empty, error) {
-	return empty(s.root.RenameCollection(ctx, r.GetDbName(), r.GetOldName(), r.GetNewDbName(), r.GetNewName())), nil
+	return Empty(s.root.RenameCollection(ctx, r.GetDbName(), r.GetOldName(), r.GetNewDbName(), r.GetNewName())), nil
 }
 
 func (s *RootCoordServer) AddCollectionField(ctx context.Context, r *pb.AddCollectionFieldRequest) (*pb.CollectionResponse, error) {
@@ -87,7 +87,7 @@ func (c *IndexCoordClient) AlterIndex(ctx context.Context, collectionID int64, n
 // ---- data coordinator ----
 
 func (s *DataCoordServer) DropSegments(ctx context.Context, r *pb.DropSegmentsDataRequest) (*pb.Empty, error) {
-	return empty(s.data.DropSegments(ctx, r.GetCollectionId(), r.GetSegmentIds())), nil
+	return Empty(s.data.DropSegments(ctx, r.GetCollectionId(), r.GetSegmentIds())), nil
 }
 
 // DropSegments forgets a truncated collection's segments.

@@ -24,7 +24,7 @@ func RegisterIndexCoord(g *grpc.Server, index *indexcoord.Server) {
 }
 
 func (s *IndexCoordServer) CreateIndex(ctx context.Context, r *pb.CreateIndexRequest) (*pb.Empty, error) {
-	return empty(s.index.CreateIndex(ctx, contract.CreateIndexRequest{Collection: pb.ToCollection(r.GetCollection()), Field: r.GetField(),
+	return Empty(s.index.CreateIndex(ctx, contract.CreateIndexRequest{Collection: pb.ToCollection(r.GetCollection()), Field: r.GetField(),
 		Name: r.GetName(), Params: r.GetParams(), UserParams: r.GetUserParams()})), nil
 }
 
@@ -44,11 +44,11 @@ func (s *IndexCoordServer) IndexProgress(ctx context.Context, r *pb.IndexProgres
 }
 
 func (s *IndexCoordServer) DropIndex(ctx context.Context, r *pb.DropIndexRequest) (*pb.Empty, error) {
-	return empty(s.index.DropIndex(ctx, r.GetCollectionId(), r.GetIndexId())), nil
+	return Empty(s.index.DropIndex(ctx, r.GetCollectionId(), r.GetIndexId())), nil
 }
 
 func (s *IndexCoordServer) DropCollection(ctx context.Context, r *pb.IndexesRequest) (*pb.Empty, error) {
-	return empty(s.index.DropCollection(ctx, r.GetCollectionId())), nil
+	return Empty(s.index.DropCollection(ctx, r.GetCollectionId())), nil
 }
 
 func (s *IndexCoordServer) SegmentIndexes(ctx context.Context, r *pb.SegmentRequest) (*pb.SegmentIndexesResponse, error) {
@@ -58,7 +58,7 @@ func (s *IndexCoordServer) SegmentIndexes(ctx context.Context, r *pb.SegmentRequ
 
 func (s *IndexCoordServer) SegmentFlushed(ctx context.Context, r *pb.SegmentEvent) (*pb.Empty, error) {
 	seg := pb.ToSegment(r.GetSegment())
-	return empty(s.index.SegmentFlushed(ctx, &seg)), nil
+	return Empty(s.index.SegmentFlushed(ctx, &seg)), nil
 }
 
 // IndexCoordClient calls a remote index coordinator: the proxy's and

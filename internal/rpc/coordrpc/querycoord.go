@@ -35,15 +35,15 @@ func partitions(all bool, ids []int64) []int64 {
 }
 
 func (s *QueryCoordServer) LoadCollection(ctx context.Context, r *pb.LoadRequest) (*pb.Empty, error) {
-	return empty(s.query.LoadCollection(ctx, pb.ToCollection(r.GetCollection()), partitions(r.GetAllPartitions(), r.GetPartitions()), r.GetReplicas())), nil
+	return Empty(s.query.LoadCollection(ctx, pb.ToCollection(r.GetCollection()), partitions(r.GetAllPartitions(), r.GetPartitions()), r.GetReplicas())), nil
 }
 
 func (s *QueryCoordServer) ReleaseCollection(ctx context.Context, r *pb.ReleaseRequest) (*pb.Empty, error) {
-	return empty(s.query.ReleaseCollection(ctx, r.GetCollectionId())), nil
+	return Empty(s.query.ReleaseCollection(ctx, r.GetCollectionId())), nil
 }
 
 func (s *QueryCoordServer) ReleasePartitions(ctx context.Context, r *pb.ReleaseRequest) (*pb.Empty, error) {
-	return empty(s.query.ReleasePartitions(ctx, pb.ToCollection(r.GetCollection()), r.GetPartitions())), nil
+	return Empty(s.query.ReleasePartitions(ctx, pb.ToCollection(r.GetCollection()), r.GetPartitions())), nil
 }
 
 func (s *QueryCoordServer) State(ctx context.Context, r *pb.LoadStateRequest) (*pb.LoadStateResponse, error) {
@@ -59,15 +59,15 @@ func (s *QueryCoordServer) ChannelPlan(ctx context.Context, r *pb.ChannelPlanReq
 
 func (s *QueryCoordServer) SegmentFlushed(ctx context.Context, r *pb.SegmentEvent) (*pb.Empty, error) {
 	seg := pb.ToSegment(r.GetSegment())
-	return empty(s.query.SegmentFlushed(ctx, &seg)), nil
+	return Empty(s.query.SegmentFlushed(ctx, &seg)), nil
 }
 
 func (s *QueryCoordServer) IndexBuilt(ctx context.Context, r *pb.IndexBuiltEvent) (*pb.Empty, error) {
-	return empty(s.query.IndexBuilt(ctx, r.GetCollectionId(), r.GetSegmentId())), nil
+	return Empty(s.query.IndexBuilt(ctx, r.GetCollectionId(), r.GetSegmentId())), nil
 }
 
 func (s *QueryCoordServer) PartitionDropped(ctx context.Context, r *pb.DropPartitionDataRequest) (*pb.Empty, error) {
-	return empty(s.query.PartitionDropped(ctx, &model.Collection{ID: r.GetCollectionId()}, r.GetPartitionId())), nil
+	return Empty(s.query.PartitionDropped(ctx, &model.Collection{ID: r.GetCollectionId()}, r.GetPartitionId())), nil
 }
 
 // QueryCoordClient calls a remote query coordinator: the proxy's

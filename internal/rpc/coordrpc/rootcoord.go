@@ -39,11 +39,11 @@ func (s *RootCoordServer) PChannels(context.Context, *pb.PChannelsRequest) (*pb.
 }
 
 func (s *RootCoordServer) CreateDatabase(ctx context.Context, r *pb.DatabaseRequest) (*pb.Empty, error) {
-	return empty(s.root.CreateDatabase(ctx, r.GetName(), r.GetProperties())), nil
+	return Empty(s.root.CreateDatabase(ctx, r.GetName(), r.GetProperties())), nil
 }
 
 func (s *RootCoordServer) DropDatabase(ctx context.Context, r *pb.DatabaseRequest) (*pb.Empty, error) {
-	return empty(s.root.DropDatabase(ctx, r.GetName())), nil
+	return Empty(s.root.DropDatabase(ctx, r.GetName())), nil
 }
 
 func fromDatabase(d contract.Database) *pb.Database {
@@ -75,7 +75,7 @@ func (s *RootCoordServer) CreateCollection(ctx context.Context, r *pb.CreateColl
 }
 
 func (s *RootCoordServer) DropCollection(ctx context.Context, r *pb.CollectionRequest) (*pb.Empty, error) {
-	return empty(s.root.DropCollection(ctx, r.GetDbName(), r.GetName())), nil
+	return Empty(s.root.DropCollection(ctx, r.GetDbName(), r.GetName())), nil
 }
 
 func (s *RootCoordServer) DescribeCollection(ctx context.Context, r *pb.CollectionRequest) (*pb.CollectionResponse, error) {
@@ -93,27 +93,27 @@ func (s *RootCoordServer) ListCollections(ctx context.Context, r *pb.ListCollect
 }
 
 func (s *RootCoordServer) AlterCollectionProperties(ctx context.Context, r *pb.AlterCollectionRequest) (*pb.Empty, error) {
-	return empty(s.root.AlterCollectionProperties(ctx, r.GetDbName(), r.GetName(), r.GetProperties(), r.GetDeleteKeys())), nil
+	return Empty(s.root.AlterCollectionProperties(ctx, r.GetDbName(), r.GetName(), r.GetProperties(), r.GetDeleteKeys())), nil
 }
 
 func (s *RootCoordServer) CreatePartition(ctx context.Context, r *pb.PartitionRequest) (*pb.Empty, error) {
-	return empty(s.root.CreatePartition(ctx, r.GetDbName(), r.GetCollection(), r.GetPartition())), nil
+	return Empty(s.root.CreatePartition(ctx, r.GetDbName(), r.GetCollection(), r.GetPartition())), nil
 }
 
 func (s *RootCoordServer) DropPartition(ctx context.Context, r *pb.PartitionRequest) (*pb.Empty, error) {
-	return empty(s.root.DropPartition(ctx, r.GetDbName(), r.GetCollection(), r.GetPartition())), nil
+	return Empty(s.root.DropPartition(ctx, r.GetDbName(), r.GetCollection(), r.GetPartition())), nil
 }
 
 func (s *RootCoordServer) CreateAlias(ctx context.Context, r *pb.AliasRequest) (*pb.Empty, error) {
-	return empty(s.root.CreateAlias(ctx, r.GetDbName(), r.GetAlias(), r.GetCollection())), nil
+	return Empty(s.root.CreateAlias(ctx, r.GetDbName(), r.GetAlias(), r.GetCollection())), nil
 }
 
 func (s *RootCoordServer) DropAlias(ctx context.Context, r *pb.AliasRequest) (*pb.Empty, error) {
-	return empty(s.root.DropAlias(ctx, r.GetDbName(), r.GetAlias())), nil
+	return Empty(s.root.DropAlias(ctx, r.GetDbName(), r.GetAlias())), nil
 }
 
 func (s *RootCoordServer) AlterAlias(ctx context.Context, r *pb.AliasRequest) (*pb.Empty, error) {
-	return empty(s.root.AlterAlias(ctx, r.GetDbName(), r.GetAlias(), r.GetCollection())), nil
+	return Empty(s.root.AlterAlias(ctx, r.GetDbName(), r.GetAlias(), r.GetCollection())), nil
 }
 
 func (s *RootCoordServer) DescribeAlias(ctx context.Context, r *pb.AliasRequest) (*pb.AliasResponse, error) {

@@ -13,12 +13,12 @@ import (
 )
 
 func (s *QueryNodeServer) UpdateCollection(_ context.Context, r *pb.Collection) (*pb.Empty, error) {
-	return empty(s.node.UpdateCollection(pb.ToCollection(r))), nil
+	return coordrpc.Empty(s.node.UpdateCollection(pb.ToCollection(r))), nil
 }
 
 func (s *QueryNodeServer) DropSegmentIDs(_ context.Context, r *pb.DropSegmentIDsRequest) (*pb.Empty, error) {
 	s.node.DropSegmentIDs(r.GetCollectionId(), r.GetSegmentIds())
-	return empty(nil), nil
+	return coordrpc.Empty(nil), nil
 }
 
 // UpdateCollection gives the query node a collection's new definition; it
@@ -36,7 +36,7 @@ func (c *QueryNodeClient) DropSegmentIDs(ctx context.Context, collectionID int64
 
 func (s *DataNodeServer) UpdateCollection(_ context.Context, r *pb.Collection) (*pb.Empty, error) {
 	s.node.UpdateCollection(pb.ToCollection(r))
-	return empty(nil), nil
+	return coordrpc.Empty(nil), nil
 }
 
 // UpdateCollection gives the data node a collection's new definition; its

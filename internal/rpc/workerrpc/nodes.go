@@ -32,12 +32,12 @@ func RegisterDataNode(g *grpc.Server, node *datanode.Server) {
 }
 
 func (s *DataNodeServer) Watch(ctx context.Context, r *pb.Collection) (*pb.Empty, error) {
-	return empty(s.node.Watch(ctx, pb.ToCollection(r))), nil
+	return coordrpc.Empty(s.node.Watch(ctx, pb.ToCollection(r))), nil
 }
 
 func (s *DataNodeServer) Unwatch(_ context.Context, r *pb.Collection) (*pb.Empty, error) {
 	s.node.Unwatch(pb.ToCollection(r))
-	return empty(nil), nil
+	return coordrpc.Empty(nil), nil
 }
 
 // DataNodeClient tells a remote data node which collections to consume.
@@ -136,7 +136,7 @@ func (s *StreamingServer) Seal(ctx context.Context, r *pb.SealRequest) (*pb.Seal
 }
 
 func (s *StreamingServer) SyncTo(ctx context.Context, r *pb.SyncToRequest) (*pb.Empty, error) {
-	return empty(s.w.SyncTo(ctx, r.GetPchannel(), r.GetTs())), nil
+	return coordrpc.Empty(s.w.SyncTo(ctx, r.GetPchannel(), r.GetTs())), nil
 }
 
 // StreamingClient appends through a remote streaming node: the proxy's

@@ -53,7 +53,7 @@ func (s *QueryNodeServer) withReplan(collectionID int64, p contract.ChannelPlan)
 func (s *QueryNodeServer) LoadCollection(ctx context.Context, r *pb.LoadChannelsRequest) (*pb.Empty, error) {
 	coll := pb.ToCollection(r.GetCollection())
 	if coll == nil {
-		return empty(fmt.Errorf("querynode: load without a collection")), nil
+		return coordrpc.Empty(fmt.Errorf("querynode: load without a collection")), nil
 	}
 	var plans []contract.ChannelPlan
 	if r.GetPlans() != nil {
@@ -68,19 +68,19 @@ func (s *QueryNodeServer) LoadCollection(ctx context.Context, r *pb.LoadChannels
 	} else if parts == nil {
 		parts = []int64{}
 	}
-	return empty(s.node.LoadCollection(ctx, coll, parts, plans)), nil
+	return coordrpc.Empty(s.node.LoadCollection(ctx, coll, parts, plans)), nil
 }
 
 func (s *QueryNodeServer) ReleaseCollection(ctx context.Context, r *pb.CollectionIDRequest) (*pb.Empty, error) {
-	return empty(s.node.ReleaseCollection(ctx, r.GetCollectionId())), nil
+	return coordrpc.Empty(s.node.ReleaseCollection(ctx, r.GetCollectionId())), nil
 }
 
 func (s *QueryNodeServer) SyncSegment(ctx context.Context, r *pb.SyncSegmentRequest) (*pb.Empty, error) {
-	return empty(s.node.SyncSegment(ctx, r.GetCollectionId(), pb.ToSegmentPlan(r.GetPlan()))), nil
+	return coordrpc.Empty(s.node.SyncSegment(ctx, r.GetCollectionId(), pb.ToSegmentPlan(r.GetPlan()))), nil
 }
 
 func (s *QueryNodeServer) DropSegments(ctx context.Context, r *pb.DropSegmentsRequest) (*pb.Empty, error) {
-	return empty(s.node.DropSegments(ctx, r.GetCollectionId(), r.GetPartitionId())), nil
+	return coordrpc.Empty(s.node.DropSegments(ctx, r.GetCollectionId(), r.GetPartitionId())), nil
 }
 
 func (s *QueryNodeServer) Progress(ctx context.Context, r *pb.CollectionIDRequest) (*pb.ProgressResponse, error) {
@@ -217,5 +217,3 @@ func (c *QueryNodeClient) Query(ctx context.Context, req *contract.QueryRequest)
 	}
 	return pb.ToQueryResult(r)
 }
-
-func empty(err error) *pb.Empty { return &pb.Empty{Status: rpc.StatusOf(err)} }

@@ -431,7 +431,7 @@ func retry[T any](ctx context.Context, logger *slog.Logger, what string, f func(
 }
 
 // listCollections lists every collection of every database.
-func listCollections(ctx context.Context, root *coordrpc.RootCoordClient) ([]*model.Collection, error) {
+func listCollections(ctx context.Context, root catalog) ([]*model.Collection, error) {
 	dbs, err := root.ListDatabases(ctx)
 	if err != nil {
 		return nil, err
@@ -445,6 +445,13 @@ func listCollections(ctx context.Context, root *coordrpc.RootCoordClient) ([]*mo
 		out = append(out, colls...)
 	}
 	return out, nil
+}
+
+// catalog lists databases and their collections: the root coordinator,
+// in process (standalone) or its client (cluster).
+type catalog interface {
+	ListDatabases(ctx context.Context) ([]contract.Database, error)
+	ListCollections(ctx context.Context, db string) ([]*model.Collection, error)
 }
 
 // buildCoordinators builds the hosted coordinators, reaching the others

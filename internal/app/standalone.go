@@ -221,19 +221,7 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 }
 
 func (s *Standalone) allCollections(ctx context.Context) ([]*model.Collection, error) {
-	dbs, err := s.root.ListDatabases(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []*model.Collection
-	for _, db := range dbs {
-		colls, err := s.root.ListCollections(ctx, db.Name)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, colls...)
-	}
-	return out, nil
+	return listCollections(ctx, s.root)
 }
 
 func (s *Standalone) closeStorage() {

@@ -183,14 +183,7 @@ func (l *Leadership) monitor(ctx context.Context, rev int64) {
 	for {
 		// The etcd client's Watch blocks until its stream is set up, which
 		// a cut link delays indefinitely: the session's end cancels it.
-		wctx, cancel := context.WithCancel(ctx)
-		go func() {
-			select {
-			case <-l.s.done:
-				cancel()
-			case <-wctx.Done():
-			}
-		}()
+		wctx, cancel := l.untilSessionEnds(ctx)
 		ch := l.s.store.Watch(wctx, key, rev)
 		err := func() error {
 			for {
@@ -261,16 +254,23 @@ func (l *Leadership) monitor(ctx context.Context, rev int64) {
 // a read against an unreachable etcd would otherwise block until the link
 // comes back, long after the lease (and so the leadership) is gone.
 func (l *Leadership) listKey(ctx context.Context, key string) ([]kv.KeyValue, int64, error) {
-	lctx, cancel := context.WithCancel(ctx)
+	lctx, cancel := l.untilSessionEnds(ctx)
 	defer cancel()
+	return l.s.store.ListWithRevision(lctx, key)
+}
+
+// untilSessionEnds returns a context that is also cancelled when the
+// session ends.
+func (l *Leadership) untilSessionEnds(ctx context.Context) (context.Context, context.CancelFunc) {
+	cctx, cancel := context.WithCancel(ctx)
 	go func() {
 		select {
 		case <-l.s.done:
 			cancel()
-		case <-lctx.Done():
+		case <-cctx.Done():
 		}
 	}()
-	return l.s.store.ListWithRevision(lctx, key)
+	return cctx, cancel
 }
 
 func (l *Leadership) end(err error) {

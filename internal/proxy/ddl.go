@@ -215,9 +215,6 @@ func (s *Server) AlterCollection(ctx context.Context, req *milvuspb.AlterCollect
 	if err := s.checkAlterCollectionRequest(ctx, c, req); err != nil {
 		return err
 	}
-	if err := checkZoneProperty(req.GetProperties()); err != nil {
-		return err
-	}
 	return s.d.Root.AlterCollectionProperties(ctx, c.DBName, c.Name, req.GetProperties(), req.GetDeleteKeys())
 }
 

@@ -33,7 +33,6 @@ const (
 	warmupKey                = "warmup"
 	indexOffsetCacheKey      = "indexoffsetcache.enabled"
 	allowInsertAutoIDKey     = "allow_insert_auto_id"
-	timezoneKey              = "timezone"
 	collectionTTLKey         = "collection.ttl.seconds"
 	warmupScalarFieldKey     = "warmup.scalarField"
 	warmupScalarIndexKey     = "warmup.scalarIndex"
@@ -56,10 +55,8 @@ func errCollectionLoaded(name, reason string) error {
 
 // AlterDatabase sets or deletes database properties.
 func (s *Server) AlterDatabase(ctx context.Context, req *milvuspb.AlterDatabaseRequest) error {
-	if tz, ok := kvLookup(req.GetProperties(), timezoneKey); ok {
-		if _, err := time.LoadLocation(tz); err != nil || tz == "" {
-			return errInvalidMsg("unknown or invalid IANA Time Zone ID: %s", tz)
-		}
+	if err := checkZoneProperty(req.GetProperties()); err != nil {
+		return err
 	}
 	return s.d.Root.AlterDatabase(ctx, req.GetDbName(), req.GetProperties(), req.GetDeleteKeys())
 }
@@ -285,9 +282,6 @@ func (s *Server) AlterCollectionField(ctx context.Context, req *milvuspb.AlterCo
 // checkAlterCollection is Milvus 2.6's alterCollectionTask.PreExecute for
 // the properties Milvago knows.
 func (s *Server) checkAlterCollectionRequest(ctx context.Context, c *model.Collection, req *milvuspb.AlterCollectionRequest) error {
-	if len(req.GetProperties()) > 0 && len(req.GetDeleteKeys()) > 0 {
-		return errInvalidMsg("cannot provide both DeleteKeys and ExtraParams")
-	}
 	st, err := s.d.Query.State(ctx, c.ID)
 	if err != nil {
 		return err
@@ -301,7 +295,6 @@ func checkAlterCollection(c *model.Collection, isLoaded bool, props []*commonpb.
 	if len(props) > 0 && len(deleteKeys) > 0 {
 		return errInvalidMsg("cannot provide both DeleteKeys and ExtraParams")
 	}
-	loaded := func() bool { return isLoaded }
 	name := c.Name
 	if len(props) > 0 {
 		_, mmap := kvLookup(props, mmapEnabledKey)
@@ -310,7 +303,7 @@ func checkAlterCollection(c *model.Collection, isLoaded bool, props []*commonpb.
 		for _, p := range props {
 			warm = warm || isWarmupKey(p.GetKey())
 		}
-		if (mmap || lazy || warm) && loaded() {
+		if (mmap || lazy || warm) && isLoaded {
 			if mmap || lazy {
 				return errCollectionLoaded(name, "can not alter mmap properties if collection loaded")
 			}
@@ -323,10 +316,8 @@ func checkAlterCollection(c *model.Collection, isLoaded bool, props []*commonpb.
 				}
 			}
 		}
-		if tz, ok := kvLookup(props, timezoneKey); ok {
-			if _, err := time.LoadLocation(tz); err != nil || tz == "" {
-				return errInvalidMsg("unknown or invalid IANA Time Zone ID: %s", tz)
-			}
+		if err := checkZoneProperty(props); err != nil {
+			return err
 		}
 		if v, ok := kvLookup(props, collectionTTLKey); ok {
 			ttl, err := strconv.Atoi(v)
@@ -357,7 +348,7 @@ func checkAlterCollection(c *model.Collection, isLoaded bool, props []*commonpb.
 			if k != mmapEnabledKey && k != lazyLoadKey && !isWarmupKey(k) {
 				continue
 			}
-			if loaded() {
+			if isLoaded {
 				if k == mmapEnabledKey {
 					return errCollectionLoaded(name, "can not delete mmap properties if collection loaded")
 				}

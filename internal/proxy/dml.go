@@ -238,17 +238,8 @@ func (s *Server) Delete(ctx context.Context, req *milvuspb.DeleteRequest) (*milv
 		pk = &column.Scalar[string]{Type: schemapb.DataType_VarChar, Data: strs}
 	}
 	res := &milvuspb.MutationResult{IDs: keysToIDs(pk), DeleteCnt: int64(pk.Len())}
-	for shard, idx := range shardRows(pk, int(c.ShardsNum)) {
-		if len(idx) == 0 {
-			continue
-		}
-		del := &msgpb.DeleteRequest{CollectionID: c.ID, ShardName: c.VChannels[shard],
-			PrimaryKeys: keysToIDs(pk.Take(idx)), NumRows: int64(len(idx))}
-		r, err := s.d.Writer.AppendDelete(ctx, c.PChannels[shard], &msg.Message{Kind: msg.KindDelete, VChannel: c.VChannels[shard], Delete: del})
-		if err != nil {
-			return nil, fmt.Errorf("delete from %s: %w", c.VChannels[shard], err)
-		}
-		res.Timestamp = max(res.Timestamp, r.TS)
+	if res.Timestamp, err = s.deleteKeys(ctx, c, pk); err != nil {
+		return nil, err
 	}
 	if res.Timestamp == 0 {
 		ts, err := s.d.Root.AllocTimestamp(ctx, 1)

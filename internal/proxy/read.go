@@ -88,12 +88,12 @@ func (s *Server) queryShards(ctx context.Context, c *model.Collection, filter *e
 // at exactly the timestamp pinTS (a query iterator's later pages).
 func (s *Server) queryShardsAt(ctx context.Context, c *model.Collection, filter *expr.Expr, partIDs []int64,
 	level commonpb.ConsistencyLevel, useDefault bool, clientTS, pinTS uint64, limit, offset int, outputs []int64, countOnly bool) (*shardRowsResult, error) {
-	gts, err := s.guaranteeTS(ctx, c, level, useDefault, clientTS)
-	if err != nil {
-		return nil, err
-	}
-	if pinTS > 0 {
-		gts = pinTS
+	gts := pinTS
+	if gts == 0 {
+		var err error
+		if gts, err = s.guaranteeTS(ctx, c, level, useDefault, clientTS); err != nil {
+			return nil, err
+		}
 	}
 	results := make([]*contract.QueryResult, len(c.VChannels))
 	g, gctx := errgroup.WithContext(ctx)

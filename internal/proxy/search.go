@@ -87,13 +87,14 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		return &milvuspb.SearchResults{CollectionName: c.Name, Results: newSearchResultData(spec.NQ, spec.TopK, nil,
 			emptyIDs(c.Schema), nil, fieldsDataFor(c.Schema, fetchIDs, emptyColumns(c, fetchIDs), dynKeys), outNames, pkField(c).GetName())}, nil
 	}
-	gts, err := s.guaranteeTS(ctx, c, req.GetConsistencyLevel(), req.GetUseDefaultConsistency(), req.GetGuaranteeTimestamp())
-	if err != nil {
-		return nil, err
-	}
+	// A pinned iterator page reads at its pin: no guarantee timestamp (at
+	// Strong, a TSO call) to compute.
 	pin := iter.pin(req)
-	if pin > 0 {
-		gts = pin
+	gts := pin
+	if gts == 0 {
+		if gts, err = s.guaranteeTS(ctx, c, req.GetConsistencyLevel(), req.GetUseDefaultConsistency(), req.GetGuaranteeTimestamp()); err != nil {
+			return nil, err
+		}
 	}
 	k := spec.TopK + spec.Offset
 	results := make([]*contract.SearchResult, len(c.VChannels))

@@ -99,23 +99,23 @@ func (s *Server) RenameCollection(ctx context.Context, db, oldName, newDB, newNa
 		}
 	}
 	if _, ok := s.dbs[newDB]; !ok {
-		return plain("target database:%s not found", newDB)
+		return errs.Plain("target database:%s not found", newDB)
 	}
 	if s.aliasTargetLocked(db, oldName) != nil {
-		return plain("unsupported use an alias to rename collection, alias:%s", oldName)
+		return errs.Plain("unsupported use an alias to rename collection, alias:%s", oldName)
 	}
 	if s.aliasTargetLocked(newDB, newName) != nil {
-		return plain("cannot rename collection to an existing alias: %s", newName)
+		return errs.Plain("cannot rename collection to an existing alias: %s", newName)
 	}
 	if s.byNameLocked(newDB, newName) != nil {
-		return plain("duplicated new collection name %s:%s with other collection name or alias", newDB, newName)
+		return errs.Plain("duplicated new collection name %s:%s with other collection name or alias", newDB, newName)
 	}
 	c := s.byNameLocked(db, oldName)
 	if c == nil {
 		return errs.CollectionNotFound(oldName)
 	}
 	if len(c.Aliases) > 0 && db != newDB {
-		return plain("fail to rename db name, must drop all aliases of this collection before rename")
+		return errs.Plain("fail to rename db name, must drop all aliases of this collection before rename")
 	}
 	next := clone(c)
 	next.DBName, next.Name = newDB, newName
@@ -237,10 +237,4 @@ func (s *Server) saveDatabaseLocked(ctx context.Context, db *database) error {
 		return fmt.Errorf("rootcoord: save database %q: %w", db.Name, err)
 	}
 	return nil
-}
-
-// plain is an error Milvus returns without a catalogue entry (code 65535,
-// exactly this message).
-func plain(format string, args ...any) error {
-	return &errs.Error{Code: errs.ErrUnexpected.Code, Msg: fmt.Sprintf(format, args...)}
 }

@@ -172,9 +172,8 @@ func (s *Server) CreateDatabase(ctx context.Context, name string, props map[stri
 		return err
 	}
 	db := &database{ID: id, Name: name, CreateTS: ts, Properties: props}
-	b, _ := json.Marshal(db)
-	if _, err := s.kv.Put(ctx, prefixDB+name, b); err != nil {
-		return fmt.Errorf("rootcoord: save database %q: %w", name, err)
+	if err := s.saveDatabaseLocked(ctx, db); err != nil {
+		return err
 	}
 	s.dbs[name] = db
 	return nil

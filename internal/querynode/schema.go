@@ -89,16 +89,9 @@ func (dl *delegator) setCollectionLocked(c *model.Collection) error {
 // UpdateCollection reached the shard: the current definition is then
 // fetched. Caller holds mu.
 func (dl *delegator) refreshForInsert(ins *msg.Message) error {
-	schema := dl.coll().Schema
+	coll := dl.coll()
 	for _, fd := range ins.Insert.GetFieldsData() {
-		known := false
-		for _, f := range schema.GetFields() {
-			if f.GetFieldID() == fd.GetFieldId() {
-				known = true
-				break
-			}
-		}
-		if known {
+		if coll.FieldByID(fd.GetFieldId()) != nil {
 			continue
 		}
 		if dl.d.Collections == nil {

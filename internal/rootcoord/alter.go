@@ -139,10 +139,8 @@ func (s *Server) RenameCollection(ctx context.Context, db, oldName, newDB, newNa
 // the updated collection.
 func (s *Server) AddCollectionField(ctx context.Context, db, name string, field *schemapb.FieldSchema) (*model.Collection, error) {
 	return s.alterSchema(ctx, db, name, func(c *model.Collection) error {
-		for _, f := range c.Schema.GetFields() {
-			if f.GetName() == field.GetName() {
-				return errs.InvalidParameter("field already exists, name: %s", field.GetName())
-			}
+		if c.Field(field.GetName()) != nil {
+			return errs.InvalidParameter("field already exists, name: %s", field.GetName())
 		}
 		f := proto.Clone(field).(*schemapb.FieldSchema)
 		f.FieldID = maxFieldID(c) + 1
@@ -158,12 +156,7 @@ func (s *Server) AddCollectionField(ctx context.Context, db, name string, field 
 // schema version.
 func (s *Server) AlterCollectionField(ctx context.Context, db, name, fieldName string, props []*commonpb.KeyValuePair, deleteKeys []string) (*model.Collection, error) {
 	return s.alterSchema(ctx, db, name, func(c *model.Collection) error {
-		var field *schemapb.FieldSchema
-		for _, f := range c.Schema.GetFields() {
-			if f.GetName() == fieldName {
-				field = f
-			}
-		}
+		field := c.Field(fieldName)
 		if field == nil {
 			return errs.FieldNotFound(fieldName)
 		}

@@ -116,15 +116,6 @@ func Format(us int64, loc *time.Location) string {
 	return time.UnixMicro(us).In(loc).Format(time.RFC3339Nano)
 }
 
-// FormatIn is Format with a zone name; it fails on an unknown zone.
-func FormatIn(us int64, zone string) (string, error) {
-	loc, err := time.LoadLocation(zone)
-	if err != nil {
-		return "", fmt.Errorf("invalid target timezone string '%s': %w", zone, err)
-	}
-	return Format(us, loc), nil
-}
-
 // Parts extracts calendar fields of us in loc, for Milvus's time_fields
 // query parameter: year, month, day, hour, minute, second, microsecond
 // (case-insensitive).

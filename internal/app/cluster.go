@@ -641,6 +641,7 @@ type (
 	dataAPI interface {
 		GetCheckpoint(ctx context.Context, vchannel string) (contract.Checkpoint, error)
 		Segments(ctx context.Context, collection int64, vchannel string) ([]model.Segment, error)
+		Segment(ctx context.Context, id int64) (model.Segment, bool, error)
 		DeltaLogs(ctx context.Context, vchannel string) ([]model.DeltaLog, error)
 		DropCollection(ctx context.Context, c *model.Collection) error
 		DropPartition(ctx context.Context, collection, partition int64) error

@@ -35,9 +35,10 @@ type builder interface {
 	Build(ctx context.Context, t contract.BuildTask) (contract.BuildResult, error)
 }
 
-// segments lists flushed segments (the data coordinator).
+// segments lists flushed segments and looks one up (the data coordinator).
 type segments interface {
 	Segments(ctx context.Context, collection int64, vchannel string) ([]model.Segment, error)
+	Segment(ctx context.Context, id int64) (model.Segment, bool, error)
 }
 
 // idAllocator hands out global IDs.
@@ -459,16 +460,11 @@ func (s *Server) runBuild(ctx context.Context, buildID int64) {
 }
 
 func (s *Server) segment(ctx context.Context, collection, id int64) (model.Segment, bool, error) {
-	segs, err := s.d.Segments.Segments(ctx, collection, "")
-	if err != nil {
+	seg, ok, err := s.d.Segments.Segment(ctx, id)
+	if err != nil || !ok || seg.CollectionID != collection || seg.State == model.SegmentDropped {
 		return model.Segment{}, false, err
 	}
-	for _, seg := range segs {
-		if seg.ID == id {
-			return seg, true, nil
-		}
-	}
-	return model.Segment{}, false, nil
+	return seg, true, nil
 }
 
 // fieldOf is resolved lazily by the caller that knows the schema; builds

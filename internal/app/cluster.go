@@ -45,11 +45,11 @@ import (
 
 // coordinatorsOf lists the coordinators a role runs.
 var coordinatorsOf = map[string][]string{
-	"mixcoord":   {"rootcoord", "datacoord", "querycoord", "indexcoord"},
-	"rootcoord":  {"rootcoord"},
-	"datacoord":  {"datacoord"},
-	"querycoord": {"querycoord"},
-	"indexcoord": {"indexcoord"},
+	session.RoleMixCoord:   {session.RoleRootCoord, session.RoleDataCoord, session.RoleQueryCoord, session.RoleIndexCoord},
+	session.RoleRootCoord:  {session.RoleRootCoord},
+	session.RoleDataCoord:  {session.RoleDataCoord},
+	session.RoleQueryCoord: {session.RoleQueryCoord},
+	session.RoleIndexCoord: {session.RoleIndexCoord},
 }
 
 // RunRole runs one cluster role until ctx ends: it connects to the shared

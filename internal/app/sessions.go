@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -102,37 +103,35 @@ func (d sessionDiscovery) WatchRole(ctx context.Context, role string) <-chan []s
 // initial reads role's sessions and the revision to watch from, retrying
 // until it succeeds or ctx ends.
 func (d sessionDiscovery) initial(ctx context.Context, role string) (map[int64]session.Info, int64, bool) {
-	delay := 100 * time.Millisecond
-	for {
+	type snapshot struct {
+		live map[int64]session.Info
+		rev  int64
+	}
+	snap, err := retry(ctx, slog.New(slog.DiscardHandler), "list "+role+" sessions", func() (snapshot, error) {
 		live := map[int64]session.Info{}
-		var (
-			rev int64
-			err error
-		)
 		if electedRole(role) {
-			var info session.Info
-			info, rev, err = session.Active(ctx, d.store, role)
+			info, rev, err := session.Active(ctx, d.store, role)
 			switch {
 			case err == nil:
 				live[info.ServerID] = info
-			case errors.Is(err, session.ErrNoActive):
-				err = nil
+			case !errors.Is(err, session.ErrNoActive):
+				return snapshot{}, err
 			}
-		} else {
-			var infos []session.Info
-			infos, rev, err = session.List(ctx, d.store, role)
-			for _, info := range infos {
-				live[info.ServerID] = info
-			}
+			return snapshot{live, rev}, nil
 		}
-		if err == nil {
-			return live, rev, true
+		infos, rev, err := session.List(ctx, d.store, role)
+		if err != nil {
+			return snapshot{}, err
 		}
-		if !sleepCtx(ctx, delay) {
-			return nil, 0, false
+		for _, info := range infos {
+			live[info.ServerID] = info
 		}
-		delay = min(2*delay, 2*time.Second)
+		return snapshot{live, rev}, nil
+	})
+	if err != nil {
+		return nil, 0, false
 	}
+	return snap.live, snap.rev, true
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {

@@ -144,12 +144,7 @@ const pkIDsTemplate = "__rest_ids"
 // pkFilter builds "<pk> in {ids}" for the keys in id (one key or an
 // array) and binds them in templates.
 func pkFilter(schema *schemapb.CollectionSchema, id json.RawMessage, templates map[string]*schemapb.TemplateValue) (string, error) {
-	var pk *schemapb.FieldSchema
-	for _, f := range schema.GetFields() {
-		if f.GetIsPrimaryKey() {
-			pk = f
-		}
-	}
+	pk := primaryOf(schema)
 	if pk == nil {
 		return "", restErr(errCheckPK, "the collection has no primary key")
 	}

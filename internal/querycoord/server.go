@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 
 	"github.com/milvago/milvago/internal/column"
@@ -39,13 +38,24 @@ type indexCoord interface {
 	SegmentIndexes(ctx context.Context, segmentID int64) ([]model.SegmentIndex, error)
 }
 
-// queryNode serves shards (the query node).
-type queryNode interface {
+// QueryNode serves shards (a query node, or its client).
+type QueryNode interface {
 	LoadCollection(ctx context.Context, coll *model.Collection, partitions []int64, plans []contract.ChannelPlan) error
 	ReleaseCollection(ctx context.Context, collectionID int64) error
 	SyncSegment(ctx context.Context, collectionID int64, plan contract.SegmentPlan) error
 	DropSegments(ctx context.Context, collectionID, partitionID int64) error
 	Progress(ctx context.Context, collectionID int64) (int64, bool, error)
+}
+
+// Nodes reaches a live query node by its server ID (cluster: a client
+// dialing the node's session address; standalone: the in-process node).
+type Nodes interface {
+	Node(ctx context.Context, id int64) (QueryNode, error)
+}
+
+// idAllocator allocates replica IDs (the root coordinator).
+type idAllocator interface {
+	AllocID(ctx context.Context, count int64) (int64, error)
 }
 
 // collections resolves collections by ID (the root coordinator).
@@ -58,7 +68,8 @@ type Deps struct {
 	KV          kv.Store
 	Data        dataCoord
 	Indexes     indexCoord
-	Node        queryNode
+	Nodes       Nodes
+	IDs         idAllocator
 	Collections collections
 	Logger      *slog.Logger
 }
@@ -68,8 +79,15 @@ type Server struct {
 	d      Deps
 	logger *slog.Logger
 
-	mu     sync.Mutex // guards loaded
-	loaded map[int64]*loadInfo
+	// mu guards the fields below. It is held across a shard's planning
+	// and the node's load, so a handoff waits until the node serves the
+	// shard instead of failing against a node that does not have it yet.
+	mu       sync.Mutex
+	loaded   map[int64]*loadInfo
+	replicas map[int64][]*replica // by collection
+	live     map[int64]string     // live query nodes' addresses; nil until SetNodes
+	pending  map[nodeLoad]bool    // assignments not yet sent to their node
+	full     map[int64]bool       // collections every replica of which has been fully loaded
 }
 
 type loadInfo struct {
@@ -85,7 +103,8 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{d: d, logger: d.Logger.With("component", "querycoord"), loaded: map[int64]*loadInfo{}}
+	s := &Server{d: d, logger: d.Logger.With("component", "querycoord"), loaded: map[int64]*loadInfo{},
+		replicas: map[int64][]*replica{}, pending: map[nodeLoad]bool{}, full: map[int64]bool{}}
 	list, err := d.KV.List(ctx, prefixLoad)
 	if err != nil {
 		return nil, fmt.Errorf("querycoord: load state: %w", err)
@@ -97,47 +116,10 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		}
 		s.loaded[li.CollectionID] = &li
 	}
+	if err := s.loadReplicas(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
-}
-
-// Recover asks the query node to serve every collection that was loaded
-// before a restart.
-func (s *Server) Recover(ctx context.Context) error {
-	s.mu.Lock()
-	infos := make([]loadInfo, 0, len(s.loaded))
-	for _, li := range s.loaded {
-		infos = append(infos, *li)
-	}
-	s.mu.Unlock()
-	for _, li := range infos {
-		c, err := s.d.Collections.DescribeCollection(ctx, "", "", li.CollectionID)
-		if err != nil {
-			s.logger.Warn("loaded collection is gone", "collection", li.CollectionID, "err", err)
-			continue
-		}
-		if err := s.recoverOne(ctx, c); err != nil {
-			return fmt.Errorf("querycoord: recover collection %d: %w", li.CollectionID, err)
-		}
-	}
-	return nil
-}
-
-// recoverOne plans and loads one collection under mu, as LoadCollection
-// does: a handoff of a segment flushed after the plan was made then waits
-// until the node serves the collection, instead of failing against a node
-// that does not have it yet and leaving the segment growing for good.
-func (s *Server) recoverOne(ctx context.Context, c *model.Collection) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	li, ok := s.loaded[c.ID]
-	if !ok {
-		return nil // released meanwhile
-	}
-	plans, err := s.plans(ctx, c)
-	if err != nil {
-		return err
-	}
-	return s.d.Node.LoadCollection(ctx, c, li.Partitions, plans)
 }
 
 // checkIndexes requires an index on every vector field, as Milvus does.
@@ -161,105 +143,6 @@ func (s *Server) checkIndexes(ctx context.Context, c *model.Collection) error {
 		}
 	}
 	return nil
-}
-
-// LoadCollection starts loading a collection (partitions nil: all of it).
-func (s *Server) LoadCollection(ctx context.Context, c *model.Collection, partitions []int64, replicas int32) error {
-	if err := s.checkIndexes(ctx, c); err != nil {
-		return err
-	}
-	if replicas <= 0 {
-		replicas = 1
-	}
-	if replicas > 1 {
-		return errs.InvalidParameter("failed to load collection: replica number %d exceeds the number of query nodes (1)", replicas)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	li := &loadInfo{CollectionID: c.ID, Partitions: partitions, Replicas: replicas}
-	if old, ok := s.loaded[c.ID]; ok {
-		if old.Partitions == nil {
-			return nil // the whole collection is already loaded
-		}
-		if partitions != nil {
-			li.Partitions = union(old.Partitions, partitions)
-		}
-	}
-	b, _ := json.Marshal(li)
-	if _, err := s.d.KV.Put(ctx, prefixLoad+strconv.FormatInt(c.ID, 10), b); err != nil {
-		return fmt.Errorf("querycoord: save load state: %w", err)
-	}
-	plans, err := s.plans(ctx, c)
-	if err != nil {
-		return err
-	}
-	s.loaded[c.ID] = li
-	return s.d.Node.LoadCollection(ctx, c, li.Partitions, plans)
-}
-
-// ReleaseCollection stops serving a collection.
-func (s *Server) ReleaseCollection(ctx context.Context, collectionID int64) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.d.KV.Delete(ctx, prefixLoad+strconv.FormatInt(collectionID, 10)); err != nil {
-		return fmt.Errorf("querycoord: release: %w", err)
-	}
-	delete(s.loaded, collectionID)
-	if err := s.d.Node.ReleaseCollection(ctx, collectionID); err != nil {
-		return fmt.Errorf("querycoord: release collection %d: %w", collectionID, err)
-	}
-	return nil
-}
-
-// ReleasePartitions stops serving some partitions; releasing every loaded
-// partition releases the collection.
-func (s *Server) ReleasePartitions(ctx context.Context, c *model.Collection, partitions []int64) error {
-	s.mu.Lock()
-	li, ok := s.loaded[c.ID]
-	if !ok {
-		s.mu.Unlock()
-		return nil
-	}
-	current := li.Partitions
-	if current == nil {
-		for _, p := range c.Partitions {
-			current = append(current, p.ID)
-		}
-	}
-	var kept []int64
-	for _, p := range current {
-		if !contains(partitions, p) {
-			kept = append(kept, p)
-		}
-	}
-	s.mu.Unlock()
-	if len(kept) == 0 {
-		return s.ReleaseCollection(ctx, c.ID)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	next := &loadInfo{CollectionID: c.ID, Partitions: kept, Replicas: li.Replicas}
-	b, _ := json.Marshal(next)
-	if _, err := s.d.KV.Put(ctx, prefixLoad+strconv.FormatInt(c.ID, 10), b); err != nil {
-		return fmt.Errorf("querycoord: save load state: %w", err)
-	}
-	s.loaded[c.ID] = next
-	return s.d.Node.LoadCollection(ctx, c, kept, nil)
-}
-
-// State reports a collection's load state.
-func (s *Server) State(ctx context.Context, collectionID int64) (contract.LoadState, error) {
-	s.mu.Lock()
-	li, ok := s.loaded[collectionID]
-	s.mu.Unlock()
-	if !ok {
-		return contract.LoadState{}, nil
-	}
-	p, _, err := s.d.Node.Progress(ctx, collectionID)
-	if err != nil {
-		return contract.LoadState{}, fmt.Errorf("querycoord: load progress of collection %d: %w", collectionID, err)
-	}
-	return contract.LoadState{Loaded: true, Partitions: li.Partitions, Progress: p, Replicas: li.Replicas}, nil
 }
 
 // LoadedCollections lists loaded collection IDs.
@@ -350,38 +233,11 @@ func (s *Server) IndexBuilt(ctx context.Context, collectionID, segmentID int64) 
 	return nil
 }
 
-// handoff tells the query node to serve a flushed (or newly indexed)
-// segment of a loaded collection.
-func (s *Server) handoff(ctx context.Context, collectionID int64, seg model.Segment) error {
-	s.mu.Lock()
-	_, loaded := s.loaded[collectionID]
-	s.mu.Unlock()
-	if !loaded {
-		return nil
-	}
-	idx, err := s.d.Indexes.SegmentIndexes(ctx, seg.ID)
-	if err != nil {
-		return fmt.Errorf("querycoord: hand off segment %d: %w", seg.ID, err)
-	}
-	if err := s.d.Node.SyncSegment(ctx, collectionID, contract.SegmentPlan{Segment: seg, Indexes: idx}); err != nil {
-		return fmt.Errorf("querycoord: hand off segment %d: %w", seg.ID, err)
-	}
-	return nil
-}
-
 // CollectionDropped releases a dropped collection.
 func (s *Server) CollectionDropped(ctx context.Context, c *model.Collection) {
 	if err := s.ReleaseCollection(ctx, c.ID); err != nil {
 		s.logger.Error("release dropped collection", "collection", c.ID, "err", err)
 	}
-}
-
-// PartitionDropped stops serving a dropped partition's segments.
-func (s *Server) PartitionDropped(ctx context.Context, c *model.Collection, partitionID int64) error {
-	if err := s.d.Node.DropSegments(ctx, c.ID, partitionID); err != nil {
-		return fmt.Errorf("querycoord: drop segments of partition %d: %w", partitionID, err)
-	}
-	return nil
 }
 
 func union(a, b []int64) []int64 {

@@ -35,6 +35,7 @@ import (
 )
 
 const (
+	testNode   = 1
 	dim        = 4
 	vecField   = 101
 	pkField    = 100
@@ -116,7 +117,7 @@ func (c *cluster) startQuery(t *testing.T) { c.startQueryVia(t, nil) }
 
 // startQueryVia is startQuery with the coordinator reaching the node
 // through wrap (nil: directly).
-func (c *cluster) startQueryVia(t *testing.T, wrap func(queryNode) queryNode) {
+func (c *cluster) startQueryVia(t *testing.T, wrap func(QueryNode) QueryNode) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(c.ctx)
 	c.qnode = querynode.New(querynode.Deps{Log: c.log, Objects: c.objects, Syncer: c.w})
@@ -125,11 +126,14 @@ func (c *cluster) startQueryVia(t *testing.T, wrap func(queryNode) queryNode) {
 	go func() { c.qnode.Run(ctx); close(done) }()
 	c.qcancel, c.qdone = cancel, done
 	var err error
-	var node queryNode = c.qnode
+	var node QueryNode = c.qnode
 	if wrap != nil {
 		node = wrap(node)
 	}
-	if c.qcoord, err = New(ctx, Deps{KV: c.store, Data: c.data, Indexes: c.icoord, Node: node, Collections: c.root}); err != nil {
+	if c.qcoord, err = New(ctx, Deps{KV: c.store, Data: c.data, Indexes: c.icoord, Nodes: OneNode(testNode, node), IDs: c.root, Collections: c.root}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.qcoord.SetNodes(ctx, []NodeInfo{{ID: testNode}}); err != nil {
 		t.Fatal(err)
 	}
 	c.data.AddListener(c.qcoord)
@@ -428,7 +432,7 @@ func TestLoadRequiresAVectorIndex(t *testing.T) {
 		t.Fatalf("load without index: %v", err)
 	}
 	c.createIndex(t)
-	if err := c.qcoord.LoadCollection(c.ctx, c.coll, nil, 2); !errors.Is(err, errs.ErrParameterInvalid) {
+	if err := c.qcoord.LoadCollection(c.ctx, c.coll, nil, 2); !errors.Is(err, errs.ErrResourceGroupNodeNotEnough) {
 		t.Fatalf("two replicas: %v", err)
 	}
 	if err := c.qcoord.LoadCollection(c.ctx, c.coll, nil, 1); err != nil {
@@ -442,7 +446,7 @@ func TestLoadRequiresAVectorIndex(t *testing.T) {
 
 // gatedNode holds LoadCollection until released, after saying it was called.
 type gatedNode struct {
-	queryNode
+	QueryNode
 	entered chan struct{}
 	release chan struct{}
 }
@@ -450,7 +454,7 @@ type gatedNode struct {
 func (g *gatedNode) LoadCollection(ctx context.Context, coll *model.Collection, partitions []int64, plans []contract.ChannelPlan) error {
 	g.entered <- struct{}{}
 	<-g.release
-	return g.queryNode.LoadCollection(ctx, coll, partitions, plans)
+	return g.QueryNode.LoadCollection(ctx, coll, partitions, plans)
 }
 
 // TestHandoffDuringRecover flushes a segment while Recover is loading the
@@ -466,7 +470,7 @@ func TestHandoffDuringRecover(t *testing.T) {
 	c.waitLoaded(t)
 	c.stopQuery()
 	g := &gatedNode{entered: make(chan struct{}), release: make(chan struct{})}
-	c.startQueryVia(t, func(n queryNode) queryNode { g.queryNode = n; return g })
+	c.startQueryVia(t, func(n QueryNode) QueryNode { g.QueryNode = n; return g })
 	recovered := make(chan error, 1)
 	go func() { recovered <- c.qcoord.Recover(c.ctx) }()
 	<-g.entered // the plan is made: nothing is flushed in it

@@ -1,0 +1,36 @@
+package errs
+
+import "fmt"
+
+// Replica, resource group and node errors (pkg/util/merr: 300-401, 901-905).
+var (
+	ErrResourceGroupNotFound           = def(300, "resource group not found", false)
+	ErrResourceGroupNodeNotEnough      = def(304, "resource group node not enough", false)
+	ErrResourceGroupServiceUnAvailable = def(305, "resource group service unavailable", true)
+	ErrReplicaNotFound                 = def(400, "replica not found", false)
+	ErrReplicaNotAvailable             = def(401, "replica not available", false)
+	ErrNodeNotFound                    = def(901, "node not found", false)
+	ErrNodeOffline                     = def(902, "node offline", false)
+	ErrNodeNotAvailable                = def(905, "node not available", false)
+)
+
+// ResourceGroupNodeNotEnough is merr.WrapErrResourceGroupNodeNotEnough:
+// "resource group node not enough[rg=<rg>][currentNodeNum=<n>][expectedNodeNum=<m>]".
+func ResourceGroupNodeNotEnough(rg string, current, expected int) error {
+	return &detailed{base: ErrResourceGroupNodeNotEnough, detail: fmt.Sprintf("[rg=%s][currentNodeNum=%d][expectedNodeNum=%d]", rg, current, expected)}
+}
+
+// ReplicaNotAvailable is merr.WrapErrReplicaNotAvailable for a replica.
+func ReplicaNotAvailable(replica int64, reason ...string) error {
+	return with(ErrReplicaNotAvailable, "replica", replica, reason)
+}
+
+// NodeNotFound is merr.WrapErrNodeNotFound for a node.
+func NodeNotFound(node int64, reason ...string) error {
+	return with(ErrNodeNotFound, "node", node, reason)
+}
+
+// NodeOffline is merr.WrapErrNodeOffline for a node.
+func NodeOffline(node int64, reason ...string) error {
+	return with(ErrNodeOffline, "node", node, reason)
+}

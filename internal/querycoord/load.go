@@ -1,0 +1,263 @@
+package querycoord
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/model"
+)
+
+// LoadCollection starts loading a collection (partitions nil: all of it)
+// in replicas copies, each on its own query nodes.
+func (s *Server) LoadCollection(ctx context.Context, c *model.Collection, partitions []int64, replicas int32) error {
+	if err := s.checkIndexes(ctx, c); err != nil {
+		return err
+	}
+	if replicas <= 0 {
+		replicas = 1
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	li := &loadInfo{CollectionID: c.ID, Partitions: partitions, Replicas: replicas}
+	old, loaded := s.loaded[c.ID]
+	if loaded {
+		if old.Replicas != replicas && len(s.replicas[c.ID]) > 0 {
+			return errs.InvalidParameterValue(old.Replicas, replicas, "can't change the replica number for loaded collection")
+		}
+		if old.Partitions == nil {
+			return nil // the whole collection is already loaded
+		}
+		if partitions != nil {
+			li.Partitions = union(old.Partitions, partitions)
+		}
+	}
+	if !loaded || len(s.replicas[c.ID]) == 0 {
+		if err := s.spawnLocked(ctx, c, replicas, false); err != nil {
+			return err
+		}
+	}
+	b, _ := json.Marshal(li)
+	if _, err := s.d.KV.Put(ctx, prefixLoad+strconv.FormatInt(c.ID, 10), b); err != nil {
+		return fmt.Errorf("querycoord: save load state: %w", err)
+	}
+	s.loaded[c.ID] = li
+	var errList []error
+	for _, n := range s.nodesOfLocked(c.ID) {
+		if err := s.loadOnNodeLocked(ctx, c, li.Partitions, n); err != nil {
+			s.pending[nodeLoad{n, c.ID}] = true
+			errList = append(errList, err)
+			continue
+		}
+		delete(s.pending, nodeLoad{n, c.ID})
+	}
+	return errors.Join(errList...)
+}
+
+// ReleaseCollection stops serving a collection on every node.
+func (s *Server) ReleaseCollection(ctx context.Context, collectionID int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.d.KV.Delete(ctx, prefixLoad+strconv.FormatInt(collectionID, 10)); err != nil {
+		return fmt.Errorf("querycoord: release: %w", err)
+	}
+	delete(s.loaded, collectionID)
+	if err := s.dropReplicas(ctx, collectionID); err != nil {
+		return err
+	}
+	// Every live node, not only the replicas': a node that lost the
+	// collection's shards in a move may still hold some.
+	for _, n := range s.liveNodesLocked() {
+		qn, err := s.d.Nodes.Node(ctx, n)
+		if err == nil {
+			err = qn.ReleaseCollection(ctx, collectionID)
+		}
+		if err != nil {
+			s.logger.Warn("release collection on a query node", "collection", collectionID, "node", n, "err", err)
+		}
+	}
+	return nil
+}
+
+// ReleasePartitions stops serving some partitions; releasing every loaded
+// partition releases the collection.
+func (s *Server) ReleasePartitions(ctx context.Context, c *model.Collection, partitions []int64) error {
+	s.mu.Lock()
+	li, ok := s.loaded[c.ID]
+	if !ok {
+		s.mu.Unlock()
+		return nil
+	}
+	current := li.Partitions
+	if current == nil {
+		for _, p := range c.Partitions {
+			current = append(current, p.ID)
+		}
+	}
+	var kept []int64
+	for _, p := range current {
+		if !contains(partitions, p) {
+			kept = append(kept, p)
+		}
+	}
+	s.mu.Unlock()
+	if len(kept) == 0 {
+		return s.ReleaseCollection(ctx, c.ID)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	next := &loadInfo{CollectionID: c.ID, Partitions: kept, Replicas: li.Replicas}
+	b, _ := json.Marshal(next)
+	if _, err := s.d.KV.Put(ctx, prefixLoad+strconv.FormatInt(c.ID, 10), b); err != nil {
+		return fmt.Errorf("querycoord: save load state: %w", err)
+	}
+	s.loaded[c.ID] = next
+	var errList []error
+	for _, n := range s.nodesOfLocked(c.ID) {
+		qn, err := s.d.Nodes.Node(ctx, n)
+		if err == nil {
+			err = qn.LoadCollection(ctx, c, kept, nil)
+		}
+		if err != nil {
+			errList = append(errList, fmt.Errorf("querycoord: release partitions on query node %d: %w", n, err))
+		}
+	}
+	return errors.Join(errList...)
+}
+
+// State reports a collection's load state. While loading, progress is
+// that of the least loaded replica (loaded: every replica serves every
+// shard, as Milvus); once loaded, that of the best replica, so a node's
+// death, which leaves the other replicas serving, does not unload it.
+func (s *Server) State(ctx context.Context, collectionID int64) (contract.LoadState, error) {
+	s.mu.Lock()
+	li, ok := s.loaded[collectionID]
+	var rs []replica
+	for _, r := range s.replicas[collectionID] {
+		rs = append(rs, *r)
+	}
+	full := s.full[collectionID]
+	s.mu.Unlock()
+	if !ok {
+		return contract.LoadState{}, nil
+	}
+	st := contract.LoadState{Loaded: true, Partitions: li.Partitions, Replicas: li.Replicas}
+	if len(rs) == 0 {
+		return st, nil
+	}
+	nodeProgress := map[int64]int64{}
+	var lastErr error
+	progressOf := func(node int64) int64 {
+		if p, ok := nodeProgress[node]; ok {
+			return p
+		}
+		var p int64
+		qn, err := s.d.Nodes.Node(ctx, node)
+		if err == nil {
+			var has bool
+			if p, has, err = qn.Progress(ctx, collectionID); err == nil && !has {
+				p = 0
+			}
+		}
+		if err != nil {
+			lastErr = err
+			p = 0
+		}
+		nodeProgress[node] = p
+		return p
+	}
+	lo, hi := int64(100), int64(0)
+	for _, r := range rs {
+		rp := int64(100)
+		for _, n := range r.Channels {
+			if n == 0 {
+				rp = 0
+				break
+			}
+			rp = min(rp, progressOf(n))
+		}
+		if len(r.Channels) == 0 {
+			rp = 0
+		}
+		lo, hi = min(lo, rp), max(hi, rp)
+	}
+	if full {
+		st.Progress = hi
+	} else {
+		st.Progress = lo
+		if lo == 100 {
+			s.mu.Lock()
+			if _, still := s.loaded[collectionID]; still {
+				s.full[collectionID] = true
+			}
+			s.mu.Unlock()
+		}
+	}
+	if st.Progress == 0 && lastErr != nil && hi == 0 {
+		return contract.LoadState{}, fmt.Errorf("querycoord: load progress of collection %d: %w", collectionID, lastErr)
+	}
+	return st, nil
+}
+
+// handoff tells every node serving the segment's shard, in every replica,
+// to serve a flushed (or newly indexed) segment of a loaded collection.
+func (s *Server) handoff(ctx context.Context, collectionID int64, seg model.Segment) error {
+	s.mu.Lock()
+	_, loaded := s.loaded[collectionID]
+	var nodes []int64
+	for _, r := range s.replicas[collectionID] {
+		if n := r.Channels[seg.VChannel]; n != 0 && !contains(nodes, n) {
+			nodes = append(nodes, n)
+		}
+	}
+	s.mu.Unlock()
+	if !loaded || len(nodes) == 0 {
+		return nil
+	}
+	idx, err := s.d.Indexes.SegmentIndexes(ctx, seg.ID)
+	if err != nil {
+		return fmt.Errorf("querycoord: hand off segment %d: %w", seg.ID, err)
+	}
+	var errList []error
+	for _, n := range nodes {
+		qn, err := s.d.Nodes.Node(ctx, n)
+		if err == nil {
+			err = qn.SyncSegment(ctx, collectionID, contract.SegmentPlan{Segment: seg, Indexes: idx})
+		}
+		if err != nil {
+			errList = append(errList, fmt.Errorf("querycoord: hand off segment %d to query node %d: %w", seg.ID, n, err))
+		}
+	}
+	return errors.Join(errList...)
+}
+
+// PartitionDropped stops serving a dropped partition's segments on every
+// node serving the collection.
+func (s *Server) PartitionDropped(ctx context.Context, c *model.Collection, partitionID int64) error {
+	s.mu.Lock()
+	nodes := s.nodesOfLocked(c.ID)
+	s.mu.Unlock()
+	var errList []error
+	for _, n := range nodes {
+		qn, err := s.d.Nodes.Node(ctx, n)
+		if err == nil {
+			err = qn.DropSegments(ctx, c.ID, partitionID)
+		}
+		if err != nil {
+			errList = append(errList, fmt.Errorf("querycoord: drop segments of partition %d on query node %d: %w", partitionID, n, err))
+		}
+	}
+	return errors.Join(errList...)
+}
+
+// ServingNodes lists the live nodes serving any shard of a collection (the
+// nodes a schema change or a truncation must reach).
+func (s *Server) ServingNodes(collectionID int64) []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nodesOfLocked(collectionID)
+}

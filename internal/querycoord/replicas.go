@@ -1,0 +1,398 @@
+package querycoord
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+
+	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/model"
+)
+
+// DefaultResourceGroup is the resource group every query node belongs to
+// unless moved (Milvus's __default_resource_group).
+const DefaultResourceGroup = "__default_resource_group"
+
+const prefixReplica = "query/replica/"
+
+// replica is one copy of a loaded collection (Milvus's querycoordv2
+// meta.Replica): the query nodes it owns and, per shard, the one of them
+// serving it (0: none alive; the replica is unhealthy meanwhile).
+type replica struct {
+	ID            int64            `json:"id"`
+	CollectionID  int64            `json:"collection_id"`
+	ResourceGroup string           `json:"resource_group"`
+	Nodes         []int64          `json:"nodes"`
+	Channels      map[string]int64 `json:"channels"`
+}
+
+func replicaKey(r *replica) string {
+	return prefixReplica + strconv.FormatInt(r.CollectionID, 10) + "/" + strconv.FormatInt(r.ID, 10)
+}
+
+// nodeLoad is one node's share of one collection.
+type nodeLoad struct{ node, collection int64 }
+
+// NodeInfo is a live query node: its server ID and gRPC address.
+type NodeInfo struct {
+	ID   int64
+	Addr string
+}
+
+func (s *Server) loadReplicas(ctx context.Context) error {
+	list, err := s.d.KV.List(ctx, prefixReplica)
+	if err != nil {
+		return fmt.Errorf("querycoord: replicas: %w", err)
+	}
+	for _, e := range list {
+		var r replica
+		if err := json.Unmarshal(e.Value, &r); err != nil {
+			return fmt.Errorf("querycoord: decode %s: %w", e.Key, err)
+		}
+		if r.Channels == nil {
+			r.Channels = map[string]int64{}
+		}
+		s.replicas[r.CollectionID] = append(s.replicas[r.CollectionID], &r)
+	}
+	for _, rs := range s.replicas {
+		slices.SortFunc(rs, func(a, b *replica) int { return cmp.Compare(a.ID, b.ID) })
+	}
+	return nil
+}
+
+func (s *Server) saveReplica(ctx context.Context, r *replica) error {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("querycoord: encode replica %d: %w", r.ID, err)
+	}
+	if _, err := s.d.KV.Put(ctx, replicaKey(r), b); err != nil {
+		return fmt.Errorf("querycoord: save replica %d: %w", r.ID, err)
+	}
+	return nil
+}
+
+func (s *Server) dropReplicas(ctx context.Context, collectionID int64) error {
+	for _, r := range s.replicas[collectionID] {
+		if err := s.d.KV.Delete(ctx, replicaKey(r)); err != nil {
+			return fmt.Errorf("querycoord: drop replica %d: %w", r.ID, err)
+		}
+	}
+	delete(s.replicas, collectionID)
+	delete(s.full, collectionID)
+	for k := range s.pending {
+		if k.collection == collectionID {
+			delete(s.pending, k)
+		}
+	}
+	return nil
+}
+
+// liveNodesLocked lists the live nodes in ascending ID order.
+func (s *Server) liveNodesLocked() []int64 {
+	return slices.Sorted(maps.Keys(s.live))
+}
+
+// spawnLocked creates n replicas of c over the live nodes, as Milvus's
+// SpawnReplicas: each replica owns distinct nodes (the nodes are dealt
+// round robin), and each shard goes to the least loaded node of each
+// replica. With fewer live nodes than replicas it fails with Milvus's
+// error unless lenient (a recovery, where unhealthy replicas wait for
+// nodes).
+func (s *Server) spawnLocked(ctx context.Context, c *model.Collection, n int32, lenient bool) error {
+	nodes := s.liveNodesLocked()
+	if int(n) > len(nodes) && !lenient {
+		return fmt.Errorf("failed to spawn replica for collection: %w", errs.ResourceGroupNodeNotEnough(DefaultResourceGroup, len(nodes), int(n)))
+	}
+	first, err := s.d.IDs.AllocID(ctx, int64(n))
+	if err != nil {
+		return fmt.Errorf("querycoord: allocate replica IDs: %w", err)
+	}
+	rs := make([]*replica, n)
+	for i := range rs {
+		rs[i] = &replica{ID: first + int64(i), CollectionID: c.ID, ResourceGroup: DefaultResourceGroup, Channels: map[string]int64{}}
+	}
+	for i, node := range nodes {
+		r := rs[i%int(n)]
+		r.Nodes = append(r.Nodes, node)
+	}
+	for _, r := range rs {
+		for _, vc := range c.VChannels {
+			r.Channels[vc] = 0
+		}
+		s.assignLocked(r)
+	}
+	for _, r := range rs {
+		if err := s.saveReplica(ctx, r); err != nil {
+			return err
+		}
+	}
+	s.replicas[c.ID] = rs
+	return nil
+}
+
+// assignLocked gives every unserved shard of r to the node of r serving
+// the fewest shards of r (then of all collections), marking the loads
+// pending. It reports whether anything changed.
+func (s *Server) assignLocked(r *replica) bool {
+	if len(r.Nodes) == 0 {
+		return false
+	}
+	global := map[int64]int{}
+	for _, rs := range s.replicas {
+		for _, o := range rs {
+			for _, n := range o.Channels {
+				global[n]++
+			}
+		}
+	}
+	changed := false
+	for _, vc := range slices.Sorted(maps.Keys(r.Channels)) {
+		if r.Channels[vc] != 0 {
+			continue
+		}
+		local := map[int64]int{}
+		for _, n := range r.Channels {
+			local[n]++
+		}
+		best := slices.MinFunc(r.Nodes, func(a, b int64) int {
+			return cmp.Or(cmp.Compare(local[a], local[b]), cmp.Compare(global[a], global[b]), cmp.Compare(a, b))
+		})
+		r.Channels[vc] = best
+		global[best]++
+		s.pending[nodeLoad{best, r.CollectionID}] = true
+		changed = true
+	}
+	return changed
+}
+
+// SetNodes tells the query coordinator which query nodes are alive (the
+// session watch in cluster mode; the in-process node in standalone). A
+// node that left loses its shards to the other nodes of its replicas; a
+// node that joined goes to the replica of each loaded collection with
+// the fewest nodes and serves the shards nobody serves (Milvus's replica
+// and channel observers).
+func (s *Server) SetNodes(ctx context.Context, nodes []NodeInfo) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.live = map[int64]string{}
+	for _, n := range nodes {
+		s.live[n.ID] = n.Addr
+	}
+	var errList []error
+	// A collection loaded without replicas (state from before replicas, or
+	// a load interrupted before they were saved) gets them now.
+	for id, li := range s.loaded {
+		if len(s.replicas[id]) > 0 {
+			continue
+		}
+		c, err := s.d.Collections.DescribeCollection(ctx, "", "", id)
+		if err != nil {
+			s.logger.Warn("loaded collection is gone", "collection", id, "err", err)
+			continue
+		}
+		if err := s.spawnLocked(ctx, c, max(li.Replicas, 1), true); err != nil {
+			errList = append(errList, err)
+		}
+	}
+	for id, rs := range s.replicas {
+		if s.rebalanceLocked(rs) {
+			for _, r := range rs {
+				if err := s.saveReplica(ctx, r); err != nil {
+					errList = append(errList, err)
+				}
+			}
+			s.logger.Info("replicas reassigned", "collection", id, "replicas", describeReplicas(rs))
+		}
+	}
+	if err := s.syncPendingLocked(ctx); err != nil {
+		errList = append(errList, err)
+	}
+	return errors.Join(errList...)
+}
+
+// Recover re-sends every assignment to its node: after a restart of the
+// coordinator (its nodes may be new, or may have lost what they served)
+// or of a node. Loading an assignment a node already serves is a no-op.
+func (s *Server) Recover(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, rs := range s.replicas {
+		for _, r := range rs {
+			for _, n := range r.Channels {
+				if n != 0 {
+					s.pending[nodeLoad{n, id}] = true
+				}
+			}
+		}
+	}
+	if err := s.syncPendingLocked(ctx); err != nil {
+		return fmt.Errorf("querycoord: recover: %w", err)
+	}
+	return nil
+}
+
+// OneNode is the node set of a single in-process query node (standalone).
+func OneNode(id int64, n QueryNode) Nodes { return oneNode{id: id, n: n} }
+
+type oneNode struct {
+	id int64
+	n  QueryNode
+}
+
+func (o oneNode) Node(_ context.Context, id int64) (QueryNode, error) {
+	if id != o.id {
+		return nil, errs.NodeNotFound(id)
+	}
+	return o.n, nil
+}
+
+// rebalanceLocked drops dead nodes from a collection's replicas, deals
+// the live nodes no replica of it owns to the replicas with the fewest
+// nodes, and reassigns the shards left without a node.
+func (s *Server) rebalanceLocked(rs []*replica) bool {
+	changed := false
+	owned := map[int64]bool{}
+	for _, r := range rs {
+		kept := r.Nodes[:0]
+		for _, n := range r.Nodes {
+			if _, ok := s.live[n]; ok {
+				kept = append(kept, n)
+				owned[n] = true
+			} else {
+				changed = true
+			}
+		}
+		r.Nodes = kept
+		for vc, n := range r.Channels {
+			if _, ok := s.live[n]; !ok && n != 0 {
+				r.Channels[vc] = 0
+				changed = true
+			}
+		}
+	}
+	for _, n := range s.liveNodesLocked() {
+		if owned[n] || len(rs) == 0 {
+			continue
+		}
+		r := slices.MinFunc(rs, func(a, b *replica) int {
+			return cmp.Or(cmp.Compare(len(a.Nodes), len(b.Nodes)), cmp.Compare(a.ID, b.ID))
+		})
+		r.Nodes = append(r.Nodes, n)
+		slices.Sort(r.Nodes)
+		changed = true
+	}
+	for _, r := range rs {
+		if s.assignLocked(r) {
+			changed = true
+		}
+	}
+	return changed
+}
+
+// syncPendingLocked sends each pending assignment to its node: the plans
+// of the shards the node serves in any replica of the collection.
+func (s *Server) syncPendingLocked(ctx context.Context) error {
+	var errList []error
+	colls := map[int64]*model.Collection{}
+	for _, k := range slices.SortedFunc(maps.Keys(s.pending), func(a, b nodeLoad) int {
+		return cmp.Or(cmp.Compare(a.collection, b.collection), cmp.Compare(a.node, b.node))
+	}) {
+		li, ok := s.loaded[k.collection]
+		if _, live := s.live[k.node]; !ok || !live {
+			delete(s.pending, k)
+			continue
+		}
+		c, ok := colls[k.collection]
+		if !ok {
+			var err error
+			if c, err = s.d.Collections.DescribeCollection(ctx, "", "", k.collection); err != nil {
+				s.logger.Warn("loaded collection is gone", "collection", k.collection, "err", err)
+				delete(s.pending, k)
+				continue
+			}
+			colls[k.collection] = c
+		}
+		if err := s.loadOnNodeLocked(ctx, c, li.Partitions, k.node); err != nil {
+			errList = append(errList, err)
+			continue
+		}
+		delete(s.pending, k)
+	}
+	return errors.Join(errList...)
+}
+
+// loadOnNodeLocked plans the shards node serves of c and has it serve them.
+func (s *Server) loadOnNodeLocked(ctx context.Context, c *model.Collection, partitions []int64, node int64) error {
+	var plans []contract.ChannelPlan
+	for i, vc := range c.VChannels {
+		if !s.servesLocked(c.ID, vc, node) {
+			continue
+		}
+		p, err := s.channelPlan(ctx, c, i)
+		if err != nil {
+			return err
+		}
+		plans = append(plans, p)
+	}
+	qn, err := s.d.Nodes.Node(ctx, node)
+	if err != nil {
+		return fmt.Errorf("querycoord: query node %d: %w", node, err)
+	}
+	if err := qn.LoadCollection(ctx, c, partitions, plans); err != nil {
+		return fmt.Errorf("querycoord: load collection %d on query node %d: %w", c.ID, node, err)
+	}
+	return nil
+}
+
+func (s *Server) servesLocked(collectionID int64, vchannel string, node int64) bool {
+	for _, r := range s.replicas[collectionID] {
+		if r.Channels[vchannel] == node {
+			return true
+		}
+	}
+	return false
+}
+
+// nodesOfLocked lists the nodes serving any shard of a collection.
+func (s *Server) nodesOfLocked(collectionID int64) []int64 {
+	set := map[int64]bool{}
+	for _, r := range s.replicas[collectionID] {
+		for _, n := range r.Channels {
+			if n != 0 {
+				set[n] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(set))
+}
+
+// Replicas describes a loaded collection's replicas with their shard
+// leaders (Milvus's GetReplicas and GetShardLeaders).
+func (s *Server) Replicas(ctx context.Context, collectionID int64) ([]contract.Replica, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.loaded[collectionID]; !ok {
+		return nil, errs.CollectionNotLoaded(collectionID)
+	}
+	out := make([]contract.Replica, 0, len(s.replicas[collectionID]))
+	for _, r := range s.replicas[collectionID] {
+		cr := contract.Replica{ID: r.ID, CollectionID: r.CollectionID, ResourceGroup: r.ResourceGroup, Nodes: slices.Clone(r.Nodes)}
+		for _, vc := range slices.Sorted(maps.Keys(r.Channels)) {
+			n := r.Channels[vc]
+			cr.Shards = append(cr.Shards, contract.ShardReplica{VChannel: vc, NodeID: n, Addr: s.live[n]})
+		}
+		out = append(out, cr)
+	}
+	return out, nil
+}
+
+func describeReplicas(rs []*replica) string {
+	b, _ := json.Marshal(rs)
+	return string(b)
+}

@@ -45,6 +45,7 @@ type collection struct {
 	coll       *model.Collection
 	partitions map[int64]bool // loaded partitions; nil: all
 	shards     map[string]*delegator
+	ctx        context.Context // the shards' context, ended by cancel
 	cancel     context.CancelFunc
 }
 
@@ -92,19 +93,23 @@ func (s *Server) LoadCollection(ctx context.Context, coll *model.Collection, par
 	if s.runCtx == nil {
 		return fmt.Errorf("querynode: not running: %w", errs.ErrServiceNotReady)
 	}
-	if c, ok := s.collections[coll.ID]; ok {
-		c.setPartitions(partitions)
-		return nil
+	c, ok := s.collections[coll.ID]
+	if !ok {
+		cctx, cancel := context.WithCancel(s.runCtx)
+		c = &collection{coll: coll, shards: map[string]*delegator{}, cancel: cancel, ctx: cctx}
+		s.collections[coll.ID] = c
 	}
-	cctx, cancel := context.WithCancel(s.runCtx)
-	c := &collection{coll: coll, shards: map[string]*delegator{}, cancel: cancel}
 	c.setPartitions(partitions)
+	// A loaded collection gains the planned shards it lacks: the query
+	// coordinator moves a shard here when the node serving it left.
 	for _, p := range plans {
-		dl := newDelegator(coll, p, s.d, s.logger)
+		if _, served := c.shards[p.VChannel]; served {
+			continue
+		}
+		dl := newDelegator(c.coll, p, s.d, s.logger)
 		c.shards[p.VChannel] = dl
-		s.wg.Go(func() { dl.run(cctx) })
+		s.wg.Go(func() { dl.run(c.ctx) })
 	}
-	s.collections[coll.ID] = c
 	return nil
 }
 

@@ -7,6 +7,7 @@ var (
 	ErrResourceGroupNotFound           = def(300, "resource group not found", false)
 	ErrResourceGroupNodeNotEnough      = def(304, "resource group node not enough", false)
 	ErrResourceGroupServiceUnAvailable = def(305, "resource group service unavailable", true)
+	ErrChannelNotAvailable             = def(503, "channel not available", false)
 	ErrReplicaNotFound                 = def(400, "replica not found", false)
 	ErrReplicaNotAvailable             = def(401, "replica not available", false)
 	ErrNodeNotFound                    = def(901, "node not found", false)
@@ -33,4 +34,9 @@ func NodeNotFound(node int64, reason ...string) error {
 // NodeOffline is merr.WrapErrNodeOffline for a node.
 func NodeOffline(node int64, reason ...string) error {
 	return with(ErrNodeOffline, "node", node, reason)
+}
+
+// ChannelNotAvailable is merr.WrapErrChannelNotAvailable for a shard.
+func ChannelNotAvailable(channel string, reason ...string) error {
+	return with(ErrChannelNotAvailable, "channel", channel, reason)
 }

@@ -1,0 +1,211 @@
+// Package shardroute routes the proxy's per-shard reads to the query
+// nodes serving them, as Milvus's proxy shard-leader cache and load
+// balancing policy do: the query coordinator's replicas (each shard's
+// leader node per replica) are cached per collection and refreshed on a
+// failure or after a while; each sub-request goes to one replica's node,
+// round robin over the replicas, and a failed one is retried at once on
+// the other replicas, so a query node's death costs no request while
+// another replica serves the shard.
+package shardroute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/errs"
+)
+
+// leaders describes a loaded collection's replicas (the query coordinator).
+type leaders interface {
+	Replicas(ctx context.Context, collectionID int64) ([]contract.Replica, error)
+}
+
+// Reader serves one shard's reads (a query node, or its client).
+type Reader interface {
+	Search(ctx context.Context, req *contract.SearchRequest) (*contract.SearchResult, error)
+	Query(ctx context.Context, req *contract.QueryRequest) (*contract.QueryResult, error)
+}
+
+// dialer reaches a query node by its server ID and address.
+type dialer interface {
+	Dial(ctx context.Context, nodeID int64, addr string) (Reader, error)
+}
+
+// Config tunes the router.
+type Config struct {
+	// CacheTTL is how long a collection's shard leaders are used before
+	// they are asked for again (a node that joined gets traffic).
+	CacheTTL time.Duration
+	// Penalty is how long a node that failed is tried after the others.
+	Penalty time.Duration
+	// Rounds is how many times a shard's replicas are all tried, the
+	// leaders refreshed in between, before the request fails.
+	Rounds int
+	// Backoff is the pause before each round after the second.
+	Backoff time.Duration
+}
+
+// Default returns the defaults.
+func Default() Config {
+	return Config{CacheTTL: 3 * time.Second, Penalty: 5 * time.Second, Rounds: 3, Backoff: 200 * time.Millisecond}
+}
+
+// Router implements the proxy's shards over the replicas of each loaded
+// collection.
+type Router struct {
+	cfg    Config
+	lead   leaders
+	nodes  dialer
+	logger *slog.Logger
+	rr     atomic.Uint64
+
+	mu    sync.Mutex
+	cache map[int64]cached
+	down  map[int64]time.Time // node → when it last failed
+}
+
+type cached struct {
+	replicas []contract.Replica
+	at       time.Time
+}
+
+// New returns a router asking lead for shard leaders and reaching nodes
+// through nodes.
+func New(cfg Config, lead leaders, nodes dialer, logger *slog.Logger) *Router {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Rounds <= 0 {
+		cfg.Rounds = 1
+	}
+	return &Router{cfg: cfg, lead: lead, nodes: nodes, logger: logger.With("component", "shardroute"),
+		cache: map[int64]cached{}, down: map[int64]time.Time{}}
+}
+
+// Search searches one shard on one of its replicas.
+func (r *Router) Search(ctx context.Context, req *contract.SearchRequest) (*contract.SearchResult, error) {
+	var out *contract.SearchResult
+	err := r.do(ctx, req.CollectionID, req.VChannel, func(n Reader) error {
+		var err error
+		out, err = n.Search(ctx, req)
+		return err
+	})
+	return out, err
+}
+
+// Query queries one shard on one of its replicas.
+func (r *Router) Query(ctx context.Context, req *contract.QueryRequest) (*contract.QueryResult, error) {
+	var out *contract.QueryResult
+	err := r.do(ctx, req.CollectionID, req.VChannel, func(n Reader) error {
+		var err error
+		out, err = n.Query(ctx, req)
+		return err
+	})
+	return out, err
+}
+
+// Invalidate drops a collection's cached leaders (released or reloaded).
+func (r *Router) Invalidate(collectionID int64) {
+	r.mu.Lock()
+	delete(r.cache, collectionID)
+	r.mu.Unlock()
+}
+
+type leader struct {
+	replica, node int64
+	addr          string
+}
+
+func (r *Router) do(ctx context.Context, collectionID int64, vchannel string, call func(Reader) error) error {
+	var lastErr error
+	for round := range r.cfg.Rounds {
+		if round > 1 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(r.cfg.Backoff):
+			}
+		}
+		cands, err := r.candidates(ctx, collectionID, vchannel, round > 0)
+		if err != nil {
+			if errors.Is(err, errs.ErrCollectionNotLoaded) || ctx.Err() != nil {
+				return err
+			}
+			lastErr = err
+			continue
+		}
+		if len(cands) == 0 {
+			lastErr = errs.ChannelNotAvailable(vchannel, "no available shard leaders")
+			continue
+		}
+		for _, c := range cands {
+			n, err := r.nodes.Dial(ctx, c.node, c.addr)
+			if err == nil {
+				err = call(n)
+			}
+			if err == nil {
+				return nil
+			}
+			if ctx.Err() != nil {
+				return err
+			}
+			r.logger.Debug("shard read failed; trying another replica", "collection", collectionID, "channel", vchannel,
+				"replica", c.replica, "node", c.node, "err", err)
+			r.mu.Lock()
+			r.down[c.node] = time.Now()
+			r.mu.Unlock()
+			lastErr = err
+		}
+		r.Invalidate(collectionID)
+	}
+	return fmt.Errorf("shardroute: shard %s of collection %d: %w", vchannel, collectionID, lastErr)
+}
+
+// candidates lists the shard's leaders, one per replica that has one,
+// starting at the next replica round robin, nodes that failed lately last.
+func (r *Router) candidates(ctx context.Context, collectionID int64, vchannel string, refresh bool) ([]leader, error) {
+	r.mu.Lock()
+	c, ok := r.cache[collectionID]
+	r.mu.Unlock()
+	if refresh || !ok || time.Since(c.at) > r.cfg.CacheTTL {
+		rs, err := r.lead.Replicas(ctx, collectionID)
+		if err != nil {
+			return nil, err
+		}
+		c = cached{replicas: rs, at: time.Now()}
+		r.mu.Lock()
+		r.cache[collectionID] = c
+		r.mu.Unlock()
+	}
+	var all []leader
+	for _, rep := range c.replicas {
+		for _, sh := range rep.Shards {
+			if sh.VChannel == vchannel && sh.NodeID != 0 {
+				all = append(all, leader{replica: rep.ID, node: sh.NodeID, addr: sh.Addr})
+			}
+		}
+	}
+	if len(all) == 0 {
+		return nil, nil
+	}
+	start := int(r.rr.Add(1) % uint64(len(all)))
+	ordered := append(all[start:len(all):len(all)], all[:start]...)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var healthy, penalized []leader
+	for _, l := range ordered {
+		if t, bad := r.down[l.node]; bad && time.Since(t) < r.cfg.Penalty {
+			penalized = append(penalized, l)
+			continue
+		}
+		delete(r.down, l.node)
+		healthy = append(healthy, l)
+	}
+	return append(healthy, penalized...), nil
+}

@@ -40,6 +40,7 @@ import (
 	"github.com/milvago/milvago/internal/rpc/coordrpc"
 	"github.com/milvago/milvago/internal/rpc/workerrpc"
 	"github.com/milvago/milvago/internal/session"
+	"github.com/milvago/milvago/internal/shardroute"
 	"github.com/milvago/milvago/internal/streaming"
 )
 
@@ -82,6 +83,7 @@ type roleNode struct {
 	peers   sessionDiscovery
 	sess    *session.Session // registered once the role serves (coordinators: before campaigning)
 	conns   map[string]*grpc.ClientConn
+	qnodes  *queryNodePool // per-node query node clients (querycoord, proxy)
 	grpc    *grpc.Server
 	reg     *prometheus.Registry
 	ready   atomic.Bool
@@ -98,6 +100,9 @@ func (n *roleNode) close() {
 	}
 	for _, c := range n.conns {
 		c.Close()
+	}
+	if n.qnodes != nil {
+		n.qnodes.close()
 	}
 	if n.log != nil {
 		if err := n.log.Close(); err != nil {
@@ -498,14 +503,15 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 	}
 	var queryAPI queryAPI = n.queryClient(ctx)
 	if has("querycoord") {
-		qnode := workerrpc.NewQueryNodeClient(n.conn(ctx, "querynode"))
-		if qcoord, err = querycoord.New(ctx, querycoord.Deps{KV: meta, Data: dataAPI, Indexes: indexAPI, Node: qnode,
-			Collections: rootAPI, Logger: n.logger}); err != nil {
+		pool := n.queryNodes()
+		if qcoord, err = querycoord.New(ctx, querycoord.Deps{KV: meta, Data: dataAPI, Indexes: indexAPI, Nodes: pool,
+			IDs: rootAPI, Collections: rootAPI, Logger: n.logger}); err != nil {
 			return err
 		}
 		queryAPI = qcoord
 		coordrpc.RegisterQueryCoord(n.grpc, qcoord)
-		g.Go(func() error { return n.recoverOnQueryNodes(ctx, qcoord) })
+		coordrpc.RegisterReplicas(n.grpc, qcoord)
+		g.Go(func() error { return n.trackQueryNodes(ctx, pool, qcoord) })
 	}
 	drop.query, drop.data, drop.index = queryAPI, dataAPI, indexAPI
 	// Flushed segments go to the query coordinator (served brute force
@@ -520,31 +526,35 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 	return nil
 }
 
-// recoverOnQueryNodes reloads every loaded collection whenever the set of
-// query node sessions changes: a new node (first start, or a replacement
-// after a SIGKILL and the lease expiry) serves nothing until told, and when
-// the serving node's session expires the callers' connections move to a
-// live node, which must be given the collections.
-func (n *roleNode) recoverOnQueryNodes(ctx context.Context, qcoord *querycoord.Server) error {
-	var seen []int64
-	for ms := range n.peers.WatchRole(ctx, session.RoleQueryNode) {
-		ids := make([]int64, 0, len(ms))
-		for _, m := range ms {
-			ids = append(ids, m.ServerID)
+// trackQueryNodes tells the query coordinator the live query nodes as
+// their sessions come and go: a node that left (its lease expired or was
+// revoked) has its shards moved to the other nodes of its replicas, a node
+// that joined is dealt to the replicas. The first set also re-sends every
+// assignment, for nodes that predate this coordinator.
+func (n *roleNode) trackQueryNodes(ctx context.Context, pool *queryNodePool, qcoord *querycoord.Server) error {
+	recovered := false
+	pool.watch(ctx, n.peers, func(ms []session.Info) error {
+		n.logger.Info("query nodes changed", "nodes", len(ms))
+		if err := qcoord.SetNodes(ctx, nodeInfos(ms)); err != nil {
+			return err
 		}
-		if slices.Equal(ids, seen) || len(ids) == 0 {
-			seen = ids
-			continue
+		if !recovered {
+			if err := qcoord.Recover(ctx); err != nil {
+				return err
+			}
+			recovered = true
 		}
-		seen = ids
-		n.logger.Info("query nodes changed; reloading loaded collections", "nodes", len(ms))
-		if _, err := retry(ctx, n.logger, "reload collections on the query node", func() (struct{}, error) {
-			return struct{}{}, qcoord.Recover(ctx)
-		}); err != nil {
-			return nil
-		}
-	}
+		return nil
+	})
 	return nil
+}
+
+// queryNodes returns the process's pool of per-node query node clients.
+func (n *roleNode) queryNodes() *queryNodePool {
+	if n.qnodes == nil {
+		n.qnodes = newQueryNodePool(n.logger)
+	}
+	return n.qnodes
 }
 
 // runProxy serves Milvus's API on proxy.port over the coordinators' and
@@ -561,14 +571,17 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	}
 	n.addr = advertise(ep, gl)
 	dn := workerrpc.NewDataNodeClient(n.conn(ctx, "datanode"))
-	qn := workerrpc.NewQueryNodeClient(n.conn(ctx, "querynode"))
+	pool := n.queryNodes()
+	g.Go(func() error { pool.watch(ctx, n.peers, nil); return nil })
+	replicas := coordrpc.NewReplicasClient(n.conn(ctx, "querycoord"))
+	router := shardroute.New(shardroute.Default(), replicas, pool, n.logger)
 	pcfg := proxy.Default()
 	pcfg.MaxMessageBytes = n.log.MaxMessageBytes() - 64<<10
 	p := proxy.New(pcfg, proxy.Deps{Root: n.rootClient(ctx), Data: n.dataClient(ctx), Query: n.queryClient(ctx), Index: n.indexClient(ctx),
-		Writer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")), Shards: qn,
-		Hooks: proxyHooks{dn: dn, qn: qn, data: n.dataClient(ctx)}, Logger: n.logger})
+		Writer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")), Shards: router,
+		Hooks: proxyHooks{dn: dn, qn: pool, data: n.dataClient(ctx)}, Logger: n.logger})
 	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: rest.New(p, n.logger)},
-		rpc.NewService(p, "PROXY"), n.reg, n.readyErr, n.logger)
+		rpc.NewService(p, "PROXY").WithReplicas(replicas), n.reg, n.readyErr, n.logger)
 	g.Go(func() error { return srv.Serve(ctx, gl, hl) })
 	if err := n.register(ctx); err != nil {
 		return err
@@ -602,7 +615,7 @@ func (n *roleNode) readyErr() error {
 // coordinator and the query node.
 type proxyHooks struct {
 	dn   *workerrpc.DataNodeClient
-	qn   *workerrpc.QueryNodeClient
+	qn   *queryNodePool
 	data *coordrpc.DataCoordClient
 }
 
@@ -615,8 +628,8 @@ func (h proxyHooks) CollectionCreated(ctx context.Context, c *model.Collection) 
 // they lack from the root coordinator, their Deps.Collections, for a
 // node that starts or fails over meanwhile.)
 func (h proxyHooks) CollectionSchemaChanged(ctx context.Context, c *model.Collection) error {
-	if err := h.qn.UpdateCollection(ctx, c); err != nil {
-		return fmt.Errorf("app: schema change of collection %d on the query node: %w", c.ID, err)
+	if err := h.qn.eachQueryNode(ctx, "schema change", c, func(qn *workerrpc.QueryNodeClient) error { return qn.UpdateCollection(ctx, c) }); err != nil {
+		return err
 	}
 	if err := h.dn.UpdateCollection(ctx, c); err != nil {
 		return fmt.Errorf("app: schema change of collection %d on the data node: %w", c.ID, err)
@@ -628,7 +641,7 @@ func (h proxyHooks) CollectionTruncated(ctx context.Context, c *model.Collection
 	if err := h.data.DropSegments(ctx, c.ID, segmentIDs); err != nil {
 		return err
 	}
-	return h.qn.DropSegmentIDs(ctx, c.ID, segmentIDs)
+	return h.qn.eachQueryNode(ctx, "truncate", c, func(qn *workerrpc.QueryNodeClient) error { return qn.DropSegmentIDs(ctx, c.ID, segmentIDs) })
 }
 
 // What the coordinators need of each other (the union of their consumer

@@ -138,7 +138,8 @@ func (s *Standalone) build(ctx context.Context) error {
 		return err
 	}
 	s.qnode = querynode.New(querynode.Deps{Log: log, Objects: s.objects, Syncer: s.writer, Collections: s.root, Logger: s.logger})
-	if s.qcoord, err = querycoord.New(ctx, querycoord.Deps{KV: meta, Data: s.data, Indexes: s.icoord, Node: s.qnode, Collections: s.root, Logger: s.logger}); err != nil {
+	if s.qcoord, err = querycoord.New(ctx, querycoord.Deps{KV: meta, Data: s.data, Indexes: s.icoord,
+		Nodes: querycoord.OneNode(standaloneQueryNode, s.qnode), IDs: s.root, Collections: s.root, Logger: s.logger}); err != nil {
 		return err
 	}
 	// Flushed segments go to the query node first (served by brute force),
@@ -155,9 +156,12 @@ func (s *Standalone) build(ctx context.Context) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.rpc = rpc.New(rpc.Config{Addr: net.JoinHostPort("", strconv.Itoa(s.cfg.Port)), MetricsAddr: net.JoinHostPort("", strconv.Itoa(s.cfg.MetricsPort)),
 		REST: rest.New(s.proxy, s.logger)},
-		rpc.NewService(s.proxy, "STANDALONE"), reg, s.readyErr, s.logger)
+		rpc.NewService(s.proxy, "STANDALONE").WithReplicas(s.qcoord), reg, s.readyErr, s.logger)
 	return nil
 }
+
+// standaloneQueryNode is the server ID of standalone's query node.
+const standaloneQueryNode = 1
 
 func (s *Standalone) readyErr() error {
 	if !s.ready.Load() {
@@ -209,6 +213,10 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 	}
 	g.Go(func() error { return r.Run(gctx) })
 	g.Go(func() error { return memtrim.New(s.cfg.MemTrim, s.logger).Run(gctx) })
+	// The in-process query node is the only one: every replica's.
+	if err := s.qcoord.SetNodes(gctx, []querycoord.NodeInfo{{ID: standaloneQueryNode, Addr: grpcL.Addr().String()}}); err != nil {
+		return err
+	}
 	if err := s.qcoord.Recover(gctx); err != nil {
 		return err
 	}

@@ -25,7 +25,8 @@ type Service struct {
 	milvuspb.UnimplementedMilvusServiceServer
 	p          *proxy.Server
 	deployMode string
-	nextID     atomic.Int64 // connection identifiers, for Session consistency
+	nextID     atomic.Int64  // connection identifiers, for Session consistency
+	replicas   replicaSource // GetReplicas (service_replicas.go); nil: unimplemented
 }
 
 // NewService returns the public API service.

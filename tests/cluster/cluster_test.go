@@ -261,6 +261,12 @@ func vectors(r *rand.Rand, n int) [][]float32 {
 // returns its vectors.
 func flow(t *testing.T, ctx context.Context, cli *milvusclient.Client, name string, n int) [][]float32 {
 	t.Helper()
+	return flowReplicas(t, ctx, cli, name, n, 1)
+}
+
+// flowReplicas is flow loading the collection in replicas copies.
+func flowReplicas(t *testing.T, ctx context.Context, cli *milvusclient.Client, name string, n, replicas int) [][]float32 {
+	t.Helper()
 	schema := entity.NewSchema().WithName(name).
 		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
 		WithField(entity.NewField().WithName("tag").WithDataType(entity.FieldTypeVarChar).WithMaxLength(16)).
@@ -294,7 +300,7 @@ func flow(t *testing.T, ctx context.Context, cli *milvusclient.Client, name stri
 	if err := it.Await(ctx); err != nil {
 		t.Fatalf("index await: %v", err)
 	}
-	lt, err := cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(name))
+	lt, err := cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(name).WithReplica(replicas))
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}

@@ -1,0 +1,204 @@
+//go:build linux
+
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/milvus-io/milvus/client/v2/entity"
+	"github.com/milvus-io/milvus/client/v2/milvusclient"
+)
+
+// readLoop searches and queries a collection until stopped, recording
+// every failure's time.
+type readLoop struct {
+	ok, failed atomic.Int64
+	mu         sync.Mutex
+	first      time.Time // first and last failure
+	last       time.Time
+	lastErr    error
+	stop       chan struct{}
+	done       chan struct{}
+}
+
+func startReads(ctx context.Context, cli *milvusclient.Client, name string, vecs [][]float32) *readLoop {
+	l := &readLoop{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		for i := 0; ; i++ {
+			select {
+			case <-l.stop:
+				return
+			default:
+			}
+			id := i % len(vecs)
+			var err error
+			if i%2 == 0 {
+				err = searchFinds(ctx, cli, name, vecs[id], int64(id))
+			} else {
+				var rs milvusclient.ResultSet
+				rs, err = cli.Query(ctx, milvusclient.NewQueryOption(name).WithFilter(fmt.Sprintf("id in [%d, %d]", id, (id+1)%len(vecs))).
+					WithOutputFields("tag").WithConsistencyLevel(entity.ClStrong))
+				if err == nil && rs.ResultCount != 2 {
+					err = fmt.Errorf("query: %d rows, want 2", rs.ResultCount)
+				}
+			}
+			if err != nil {
+				l.failed.Add(1)
+				l.mu.Lock()
+				if l.first.IsZero() {
+					l.first = time.Now()
+				}
+				l.last, l.lastErr = time.Now(), err
+				l.mu.Unlock()
+				continue
+			}
+			l.ok.Add(1)
+		}
+	}()
+	return l
+}
+
+func (l *readLoop) halt() {
+	close(l.stop)
+	<-l.done
+}
+
+func (l *readLoop) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := fmt.Sprintf("%d reads ok, %d failed", l.ok.Load(), l.failed.Load())
+	if !l.first.IsZero() {
+		s += fmt.Sprintf(" over %v (last error: %v)", l.last.Sub(l.first).Round(time.Millisecond), l.lastErr)
+	}
+	return s
+}
+
+func describeReplicas(t *testing.T, ctx context.Context, cli *milvusclient.Client, name string) []*entity.ReplicaInfo {
+	t.Helper()
+	rs, err := cli.DescribeReplica(ctx, milvusclient.NewDescribeReplicaOption(name))
+	if err != nil {
+		t.Fatalf("describe replicas of %s: %v", name, err)
+	}
+	slices.SortFunc(rs, func(a, b *entity.ReplicaInfo) int { return int(a.ReplicaID - b.ReplicaID) })
+	return rs
+}
+
+// TestClusterReplicas runs two query nodes: a collection loaded with two
+// replicas has one node per replica, each serving both shards; one loaded
+// with one replica has its two shards spread over the two nodes. While a
+// query node is killed with SIGKILL, searches and queries of the
+// two-replica collection keep succeeding (the proxy retries a shard on the
+// other replica at once); those of the one-replica collection fail only
+// until the dead node's session expires and its shard moves to the live
+// node. A third node joining serves the replica left without nodes.
+func TestClusterReplicas(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster of processes")
+	}
+	c := startCluster(t, "mixcoord", "streamingnode", "datanode", "querynode-1:querynode", "querynode-2:querynode", "indexnode", "proxy")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cli := connect(t, ctx, c.proxyAddr("proxy"))
+
+	two := flowReplicas(t, ctx, cli, "tworeplicas", 600, 2)
+	rs := describeReplicas(t, ctx, cli, "tworeplicas")
+	if len(rs) != 2 {
+		t.Fatalf("%d replicas, want 2", len(rs))
+	}
+	var owners []int64
+	for _, r := range rs {
+		if len(r.Nodes) != 1 || len(r.Shards) != 2 || r.ResourceGroupName != "__default_resource_group" {
+			t.Fatalf("replica %+v: want one node, two shards, the default resource group", r)
+		}
+		for _, sh := range r.Shards {
+			if sh.ShardLeader != r.Nodes[0] || !strings.Contains(sh.ChannelName, "_dml_") && sh.ChannelName == "" {
+				t.Fatalf("replica %d shard %+v: leader is not the replica's node %d", r.ReplicaID, sh, r.Nodes[0])
+			}
+		}
+		owners = append(owners, r.Nodes[0])
+	}
+	if owners[0] == owners[1] {
+		t.Fatalf("both replicas on node %d", owners[0])
+	}
+
+	one := flowReplicas(t, ctx, cli, "onereplica", 600, 1)
+	rs = describeReplicas(t, ctx, cli, "onereplica")
+	if len(rs) != 1 || len(rs[0].Nodes) != 2 || len(rs[0].Shards) != 2 || rs[0].Shards[0].ShardLeader == rs[0].Shards[1].ShardLeader {
+		t.Fatalf("one replica over two nodes: want its two shards on different nodes, got %+v %+v", rs[0], rs[0].Shards)
+	}
+
+	// More replicas than query nodes: Milvus's error.
+	err := func() error {
+		if err := cli.ReleaseCollection(ctx, milvusclient.NewReleaseCollectionOption("onereplica")); err != nil {
+			return err
+		}
+		_, err := cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption("onereplica").WithReplica(3))
+		return err
+	}()
+	if err == nil || !strings.Contains(err.Error(), "resource group node not enough") {
+		t.Fatalf("load with 3 replicas on 2 nodes: %v", err)
+	}
+	lt, err := cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption("onereplica"))
+	if err == nil {
+		err = lt.Await(ctx)
+	}
+	if err != nil {
+		t.Fatalf("reload: %v", err)
+	}
+
+	reads2 := startReads(ctx, cli, "tworeplicas", two)
+	reads1 := startReads(ctx, cli, "onereplica", one)
+	time.Sleep(2 * time.Second)
+	killed := time.Now()
+	c.roles["querynode-1"].kill()
+	// The session TTL is 5 s: wait for the expiry, the shard move and its load.
+	eventually(t, 60*time.Second, "one-replica reads served again", func() error {
+		if err := searchFinds(ctx, cli, "onereplica", one[3], 3); err != nil {
+			return err
+		}
+		return nil
+	})
+	recovered := time.Since(killed)
+	time.Sleep(2 * time.Second)
+	reads2.halt()
+	reads1.halt()
+	t.Logf("two replicas, a query node killed: %v", reads2)
+	t.Logf("one replica, a query node killed: %v; served again %v after the kill", reads1, recovered.Round(time.Millisecond))
+	if n := reads2.failed.Load(); n != 0 {
+		t.Fatalf("two replicas: %d reads failed while a query node was killed: %v", n, reads2)
+	}
+	if reads2.ok.Load() < 10 {
+		t.Fatalf("two replicas: only %v", reads2)
+	}
+
+	// The replica that lost its node is unhealthy (no leaders) until a
+	// node joins; the third one takes it.
+	c.add(t, "querynode-3:querynode").waitReady(t, 60*time.Second)
+	eventually(t, 60*time.Second, "the new node serves the replica left without nodes", func() error {
+		rs, err := cli.DescribeReplica(ctx, milvusclient.NewDescribeReplicaOption("tworeplicas"))
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if len(r.Nodes) != 1 {
+				return fmt.Errorf("replica %d has nodes %v", r.ReplicaID, r.Nodes)
+			}
+			for _, sh := range r.Shards {
+				if sh.ShardLeader == 0 {
+					return fmt.Errorf("replica %d shard %s has no leader", r.ReplicaID, sh.ChannelName)
+				}
+			}
+		}
+		return nil
+	})
+	checkSearch(t, ctx, cli, "tworeplicas", two, 1, 2, 3, 4, 5, 6)
+	checkSearch(t, ctx, cli, "onereplica", one, 1, 2, 3, 4, 5, 6)
+}

@@ -197,8 +197,10 @@ func (s *Server) State(ctx context.Context, collectionID int64) (contract.LoadSt
 			s.mu.Unlock()
 		}
 	}
-	if st.Progress == 0 && lastErr != nil && hi == 0 {
-		return contract.LoadState{}, fmt.Errorf("querycoord: load progress of collection %d: %w", collectionID, lastErr)
+	if lastErr != nil {
+		// A node that cannot answer counts as not loaded: its replica is
+		// unhealthy until the node's session ends and its shards move.
+		s.logger.Debug("load progress of a query node", "collection", collectionID, "err", lastErr)
 	}
 	return st, nil
 }

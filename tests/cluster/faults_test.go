@@ -85,11 +85,12 @@ func TestClusterQueryNodeKilled(t *testing.T) {
 	checkSearch(t, ctx, cli, "kill", vecs, 10, 500)
 }
 
-// TestClusterQueryNodeFailover runs two query nodes. Killing one leaves
-// the collection served by the other once the dead node's session expires:
-// the callers' connections move to the live session and querycoord, which
-// watches the sessions, loads the collection onto it. Killing that one too
-// and starting a third brings reads back on the newcomer.
+// TestClusterQueryNodeFailover runs two query nodes, the collection's two
+// shards spread over them. Killing one leaves the collection served by the
+// other once the dead node's session expires: querycoord, which watches
+// the sessions, moves the dead node's shard onto it and the proxy's shard
+// leaders follow. Killing that one too and starting a third brings reads
+// back on the newcomer.
 func TestClusterQueryNodeFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster of processes")

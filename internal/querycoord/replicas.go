@@ -61,7 +61,7 @@ func (s *Server) loadReplicas(ctx context.Context) error {
 		s.replicas[r.CollectionID] = append(s.replicas[r.CollectionID], &r)
 	}
 	for _, rs := range s.replicas {
-		slices.SortFunc(rs, func(a, b *replica) int { return cmp.Compare(a.ID, b.ID) })
+		sortReplicas(rs)
 	}
 	return nil
 }
@@ -105,7 +105,7 @@ func (s *Server) liveNodesLocked() []int64 {
 // error unless lenient (a recovery, where unhealthy replicas wait for
 // nodes).
 func (s *Server) spawnLocked(ctx context.Context, c *model.Collection, n int32, lenient bool) error {
-	nodes := s.liveNodesLocked()
+	nodes := s.rgNodesLocked(DefaultResourceGroup)
 	if int(n) > len(nodes) && !lenient {
 		return fmt.Errorf("failed to spawn replica for collection: %w", errs.ResourceGroupNodeNotEnough(DefaultResourceGroup, len(nodes), int(n)))
 	}
@@ -200,17 +200,7 @@ func (s *Server) SetNodes(ctx context.Context, nodes []NodeInfo) error {
 			errList = append(errList, err)
 		}
 	}
-	for id, rs := range s.replicas {
-		if s.rebalanceLocked(rs) {
-			for _, r := range rs {
-				if err := s.saveReplica(ctx, r); err != nil {
-					errList = append(errList, err)
-				}
-			}
-			s.logger.Info("replicas reassigned", "collection", id, "replicas", describeReplicas(rs))
-		}
-	}
-	if err := s.syncPendingLocked(ctx); err != nil {
+	if err := s.applyNodesLocked(ctx); err != nil {
 		errList = append(errList, err)
 	}
 	return errors.Join(errList...)
@@ -252,16 +242,18 @@ func (o oneNode) Node(_ context.Context, id int64) (QueryNode, error) {
 	return o.n, nil
 }
 
-// rebalanceLocked drops dead nodes from a collection's replicas, deals
-// the live nodes no replica of it owns to the replicas with the fewest
+// rebalanceLocked drops from a collection's replicas the nodes that died
+// or left their resource group, deals each group's nodes that no replica
+// of the collection owns to its replicas in that group with the fewest
 // nodes, and reassigns the shards left without a node.
 func (s *Server) rebalanceLocked(rs []*replica) bool {
 	changed := false
 	owned := map[int64]bool{}
 	for _, r := range rs {
+		group := s.rgNodesLocked(r.ResourceGroup)
 		kept := r.Nodes[:0]
 		for _, n := range r.Nodes {
-			if _, ok := s.live[n]; ok {
+			if _, ok := s.live[n]; ok && slices.Contains(group, n) {
 				kept = append(kept, n)
 				owned[n] = true
 			} else {
@@ -270,22 +262,34 @@ func (s *Server) rebalanceLocked(rs []*replica) bool {
 		}
 		r.Nodes = kept
 		for vc, n := range r.Channels {
-			if _, ok := s.live[n]; !ok && n != 0 {
+			if n != 0 && !slices.Contains(r.Nodes, n) {
 				r.Channels[vc] = 0
 				changed = true
 			}
 		}
 	}
-	for _, n := range s.liveNodesLocked() {
-		if owned[n] || len(rs) == 0 {
+	for _, g := range slices.Sorted(maps.Keys(s.rgs)) {
+		var in []*replica
+		for _, r := range rs {
+			if r.ResourceGroup == g {
+				in = append(in, r)
+			}
+		}
+		if len(in) == 0 {
 			continue
 		}
-		r := slices.MinFunc(rs, func(a, b *replica) int {
-			return cmp.Or(cmp.Compare(len(a.Nodes), len(b.Nodes)), cmp.Compare(a.ID, b.ID))
-		})
-		r.Nodes = append(r.Nodes, n)
-		slices.Sort(r.Nodes)
-		changed = true
+		for _, n := range s.rgNodesLocked(g) {
+			if owned[n] {
+				continue
+			}
+			r := slices.MinFunc(in, func(a, b *replica) int {
+				return cmp.Or(cmp.Compare(len(a.Nodes), len(b.Nodes)), cmp.Compare(a.ID, b.ID))
+			})
+			r.Nodes = append(r.Nodes, n)
+			slices.Sort(r.Nodes)
+			owned[n] = true
+			changed = true
+		}
 	}
 	for _, r := range rs {
 		if s.assignLocked(r) {

@@ -88,6 +88,7 @@ type Server struct {
 	live     map[int64]string     // live query nodes' addresses; nil until SetNodes
 	pending  map[nodeLoad]bool    // assignments not yet sent to their node
 	full     map[int64]bool       // collections every replica of which has been fully loaded
+	rgs      map[string]*resourceGroup
 }
 
 type loadInfo struct {
@@ -117,6 +118,9 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		s.loaded[li.CollectionID] = &li
 	}
 	if err := s.loadReplicas(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.loadRGs(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil

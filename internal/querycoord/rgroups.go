@@ -1,0 +1,465 @@
+package querycoord
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/milvago/milvago/internal/errs"
+)
+
+// defaultRGCapacity is the default resource group's limits (Milvus's
+// defaultResourceGroupCapacity).
+const defaultRGCapacity = 1000000
+
+const prefixRG = "query/rg/"
+
+// RGConfig is a resource group's configuration (Milvus's
+// rgpb.ResourceGroupConfig): how many query nodes it asks for and may
+// hold, and which groups it prefers to take nodes from and give them to.
+type RGConfig struct {
+	Requests     int32    `json:"requests"`
+	Limits       int32    `json:"limits"`
+	TransferFrom []string `json:"transfer_from,omitempty"`
+	TransferTo   []string `json:"transfer_to,omitempty"`
+}
+
+func (c RGConfig) String() string {
+	return fmt.Sprintf("requests:{node_num:%d} limits:{node_num:%d}", c.Requests, c.Limits)
+}
+
+func (c RGConfig) equal(o RGConfig) bool {
+	return c.Requests == o.Requests && c.Limits == o.Limits && slices.Equal(c.TransferFrom, o.TransferFrom) && slices.Equal(c.TransferTo, o.TransferTo)
+}
+
+type resourceGroup struct {
+	Name   string   `json:"name"`
+	Config RGConfig `json:"config"`
+	Nodes  []int64  `json:"nodes"`
+}
+
+// RGInfo describes a resource group (DescribeResourceGroup).
+type RGInfo struct {
+	Name   string
+	Config RGConfig
+	Nodes  []NodeInfo
+	// LoadedReplicas counts, per collection, its replicas in the group;
+	// Outgoing, per collection, its replicas elsewhere using nodes of this
+	// group, Incoming those in this group using nodes of others (always
+	// empty: a replica uses only its own group's nodes).
+	LoadedReplicas map[int64]int32
+	Outgoing       map[int64]int32
+	Incoming       map[int64]int32
+}
+
+func (s *Server) loadRGs(ctx context.Context) error {
+	s.rgs = map[string]*resourceGroup{}
+	list, err := s.d.KV.List(ctx, prefixRG)
+	if err != nil {
+		return fmt.Errorf("querycoord: resource groups: %w", err)
+	}
+	for _, e := range list {
+		var g resourceGroup
+		if err := json.Unmarshal(e.Value, &g); err != nil {
+			return fmt.Errorf("querycoord: decode %s: %w", e.Key, err)
+		}
+		s.rgs[g.Name] = &g
+	}
+	if _, ok := s.rgs[DefaultResourceGroup]; !ok {
+		s.rgs[DefaultResourceGroup] = &resourceGroup{Name: DefaultResourceGroup, Config: RGConfig{Limits: defaultRGCapacity}}
+	}
+	return nil
+}
+
+func (s *Server) saveRG(ctx context.Context, g *resourceGroup) error {
+	b, err := json.Marshal(g)
+	if err != nil {
+		return fmt.Errorf("querycoord: encode resource group %s: %w", g.Name, err)
+	}
+	if _, err := s.d.KV.Put(ctx, prefixRG+g.Name, b); err != nil {
+		return fmt.Errorf("querycoord: save resource group %s: %w: %w", g.Name, errs.ErrResourceGroupServiceUnAvailable, err)
+	}
+	return nil
+}
+
+func rgNotFound(name string) error { return errs.ResourceGroupNotFound(name) }
+
+func rgIllegal(name string, cfg RGConfig, reason string) error {
+	return errs.ResourceGroupIllegalConfig(name, cfg, reason)
+}
+
+func (s *Server) validateRGLocked(name string, cfg RGConfig) error {
+	if cfg.Requests < 0 || cfg.Limits < 0 {
+		return rgIllegal(name, cfg, "node num in `requests` or `limits` should not less than 0")
+	}
+	if cfg.Limits < cfg.Requests {
+		return rgIllegal(name, cfg, "limits node num should not less than requests node num")
+	}
+	for _, g := range cfg.TransferFrom {
+		if g == name {
+			return rgIllegal(name, cfg, fmt.Sprintf("resource group in `TransferFrom` %s should not be itself", name))
+		}
+		if _, ok := s.rgs[g]; !ok {
+			return rgIllegal(name, cfg, fmt.Sprintf("resource group in `TransferFrom` %s not exist", g))
+		}
+	}
+	for _, g := range cfg.TransferTo {
+		if g == name {
+			return rgIllegal(name, cfg, fmt.Sprintf("resource group in `TransferTo` %s should not be itself", name))
+		}
+		if _, ok := s.rgs[g]; !ok {
+			return rgIllegal(name, cfg, fmt.Sprintf("resource group in `TransferTo` %s not exist", g))
+		}
+	}
+	return nil
+}
+
+// CreateResourceGroup adds a resource group; creating one that exists with
+// the same configuration is a no-op, as in Milvus.
+func (s *Server) CreateResourceGroup(ctx context.Context, name string, cfg RGConfig) error {
+	if name == "" {
+		return fmt.Errorf("resource group name couldn't be empty: %w", errs.ErrParameterMissing)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g, ok := s.rgs[name]; ok {
+		if g.Config.equal(cfg) {
+			return nil
+		}
+		return errs.ResourceGroupAlreadyExist(name)
+	}
+	if len(s.rgs) >= maxResourceGroups {
+		return errs.ResourceGroupReachLimit(name, maxResourceGroups)
+	}
+	if err := s.validateRGLocked(name, cfg); err != nil {
+		return err
+	}
+	g := &resourceGroup{Name: name, Config: cfg}
+	if err := s.saveRG(ctx, g); err != nil {
+		return err
+	}
+	s.rgs[name] = g
+	return s.applyNodesLocked(ctx)
+}
+
+// maxResourceGroups is quotaAndLimits.limits.maxResourceGroupNumOfQueryNode.
+const maxResourceGroups = 1024
+
+// UpdateResourceGroups changes resource groups' configurations; nodes move
+// between groups to meet them.
+func (s *Server) UpdateResourceGroups(ctx context.Context, groups map[string]RGConfig) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, name := range slices.Sorted(maps.Keys(groups)) {
+		if _, ok := s.rgs[name]; !ok {
+			return rgNotFound(name)
+		}
+		if err := s.validateRGLocked(name, groups[name]); err != nil {
+			return err
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(groups)) {
+		g := *s.rgs[name]
+		g.Config = groups[name]
+		if err := s.saveRG(ctx, &g); err != nil {
+			return err
+		}
+		s.rgs[name] = &g
+	}
+	return s.applyNodesLocked(ctx)
+}
+
+// DropResourceGroup removes an empty resource group (limits 0, no node, no
+// replica, named by no other group's transfer configuration); dropping one
+// that does not exist succeeds.
+func (s *Server) DropResourceGroup(ctx context.Context, name string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if name == DefaultResourceGroup {
+		return errs.InvalidParameterValue("not default resource group", name, "default resource group is not deletable")
+	}
+	g, ok := s.rgs[name]
+	if !ok {
+		return nil
+	}
+	if g.Config.Limits != 0 {
+		return errs.InvalidParameterValue("not empty resource group", name, "resource group's limits node num is not 0")
+	}
+	if len(g.Nodes) > 0 {
+		return errs.InvalidParameterValue("not empty resource group", fmt.Sprintf("node %d is still in the resource group", g.Nodes[0]))
+	}
+	for _, rs := range s.replicas {
+		for _, r := range rs {
+			if r.ResourceGroup == name {
+				return fmt.Errorf("some replicas still loaded in resource group[%s], release it first: %w", name, errs.ErrParameterInvalid)
+			}
+		}
+	}
+	for _, o := range s.rgs {
+		if slices.Contains(o.Config.TransferFrom, name) {
+			return errs.InvalidParameterValue("not `TransferFrom` of resource group", name,
+				fmt.Sprintf("resource group %s is used by %s's `TransferFrom`, remove that configuration first", name, o.Name))
+		}
+		if slices.Contains(o.Config.TransferTo, name) {
+			return errs.InvalidParameterValue("not `TransferTo` of resource group", name,
+				fmt.Sprintf("resource group %s is used by %s's `TransferTo`, remove that configuration first", name, o.Name))
+		}
+	}
+	if err := s.d.KV.Delete(ctx, prefixRG+name); err != nil {
+		return fmt.Errorf("querycoord: drop resource group %s: %w", name, err)
+	}
+	delete(s.rgs, name)
+	return nil
+}
+
+// ListResourceGroups lists the resource groups' names.
+func (s *Server) ListResourceGroups(context.Context) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Sorted(maps.Keys(s.rgs)), nil
+}
+
+// DescribeResourceGroup describes a resource group.
+func (s *Server) DescribeResourceGroup(_ context.Context, name string) (RGInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.rgs[name]
+	if !ok {
+		return RGInfo{}, rgNotFound(name)
+	}
+	info := RGInfo{Name: g.Name, Config: g.Config, LoadedReplicas: map[int64]int32{}, Outgoing: map[int64]int32{}, Incoming: map[int64]int32{}}
+	for _, n := range g.Nodes {
+		info.Nodes = append(info.Nodes, NodeInfo{ID: n, Addr: s.live[n]})
+	}
+	for id, rs := range s.replicas {
+		for _, r := range rs {
+			if r.ResourceGroup == name {
+				info.LoadedReplicas[id]++
+			}
+		}
+	}
+	return info, nil
+}
+
+// TransferNode moves nodes between resource groups by their configuration,
+// as Milvus 2.6 does: the source's requests and limits drop by n, the
+// target's grow by n.
+func (s *Server) TransferNode(ctx context.Context, source, target string, n int32) error {
+	s.mu.Lock()
+	src, ok1 := s.rgs[source]
+	dst, ok2 := s.rgs[target]
+	s.mu.Unlock()
+	switch {
+	case source == target:
+		return errs.InvalidParameter("source resource group and target resource group should not be the same, resource group: %s", source)
+	case n <= 0:
+		return errs.InvalidParameterValue("NumNode > 0", fmt.Sprintf("invalid NumNode %d", n))
+	case !ok1:
+		return rgNotFound(source)
+	case !ok2:
+		return rgNotFound(target)
+	case int(n) > len(src.Nodes):
+		return errs.ResourceGroupNodeNotEnough(source, len(src.Nodes), int(n))
+	}
+	sc, dc := src.Config, dst.Config
+	sc.Requests, sc.Limits = max(sc.Requests-n, 0), max(sc.Limits-n, 0)
+	if source == DefaultResourceGroup {
+		sc.Limits = defaultRGCapacity
+	}
+	dc.Requests += n
+	dc.Limits = max(dc.Limits, dc.Requests)
+	return s.UpdateResourceGroups(ctx, map[string]RGConfig{source: sc, target: dc})
+}
+
+// TransferReplica moves n replicas of a collection from one resource group
+// to another; their nodes become the target group's.
+func (s *Server) TransferReplica(ctx context.Context, source, target string, collectionID int64, n int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.rgs[source]; !ok {
+		return rgNotFound(source)
+	}
+	dst, ok := s.rgs[target]
+	if !ok {
+		return rgNotFound(target)
+	}
+	if n <= 0 {
+		return errs.InvalidParameterValue("NumReplica > 0", fmt.Sprintf("invalid NumReplica %d", n))
+	}
+	if _, loaded := s.loaded[collectionID]; !loaded {
+		return errs.CollectionNotLoaded(collectionID)
+	}
+	var from []*replica
+	inTarget := 0
+	for _, r := range s.replicas[collectionID] {
+		switch r.ResourceGroup {
+		case source:
+			from = append(from, r)
+		case target:
+			inTarget++
+		}
+	}
+	if int64(len(from)) < n {
+		return errs.InvalidParameter("NumReplica not greater than the number of replica in source resource group: only found %d replicas of collection %d in source resource group %s, but %d requested",
+			len(from), collectionID, source, n)
+	}
+	if need := inTarget + int(n); len(dst.Nodes) < need {
+		return errs.ResourceGroupNodeNotEnough(target, len(dst.Nodes), need)
+	}
+	for _, r := range from[:n] {
+		r.ResourceGroup = target
+		if err := s.saveReplica(ctx, r); err != nil {
+			return err
+		}
+	}
+	return s.applyNodesLocked(ctx)
+}
+
+// groupOfLocked returns the resource group a node belongs to ("" none).
+func (s *Server) groupOfLocked(node int64) string {
+	for _, g := range s.rgs {
+		if slices.Contains(g.Nodes, node) {
+			return g.Name
+		}
+	}
+	return ""
+}
+
+// assignGroupsLocked distributes the live nodes over the resource groups
+// (Milvus's resource manager auto-recovery): dead nodes leave; each group
+// below its requests takes nodes from the groups above theirs (its
+// TransferFrom first, then the default group, then any); a group above its
+// limits gives the excess back (its TransferTo first, else the default
+// group); a new node goes to the group furthest below its requests, else
+// to the default group. It reports whether anything changed.
+func (s *Server) assignGroupsLocked() bool {
+	changed := false
+	for _, g := range s.rgs {
+		kept := g.Nodes[:0]
+		for _, n := range g.Nodes {
+			if _, ok := s.live[n]; ok {
+				kept = append(kept, n)
+			} else {
+				changed = true
+			}
+		}
+		g.Nodes = kept
+	}
+	names := slices.Sorted(maps.Keys(s.rgs))
+	deficit := func() *resourceGroup {
+		var best *resourceGroup
+		for _, name := range names {
+			g := s.rgs[name]
+			if len(g.Nodes) < int(g.Config.Requests) && (best == nil || int(g.Config.Requests)-len(g.Nodes) > int(best.Config.Requests)-len(best.Nodes)) {
+				best = g
+			}
+		}
+		return best
+	}
+	for _, n := range s.liveNodesLocked() {
+		if s.groupOfLocked(n) != "" {
+			continue
+		}
+		g := deficit()
+		if g == nil {
+			g = s.rgs[DefaultResourceGroup]
+		}
+		g.Nodes = append(g.Nodes, n)
+		changed = true
+	}
+	move := func(from, to *resourceGroup) {
+		n := slices.Max(from.Nodes)
+		from.Nodes = slices.DeleteFunc(from.Nodes, func(x int64) bool { return x == n })
+		to.Nodes = append(to.Nodes, n)
+		changed = true
+	}
+	// Excess over limits goes back.
+	for _, name := range names {
+		g := s.rgs[name]
+		for len(g.Nodes) > int(g.Config.Limits) {
+			to := s.rgs[DefaultResourceGroup]
+			if d := deficit(); d != nil {
+				to = d
+			}
+			for _, t := range g.Config.TransferTo {
+				if o, ok := s.rgs[t]; ok && len(o.Nodes) < int(o.Config.Limits) {
+					to = o
+					break
+				}
+			}
+			if to == g {
+				break
+			}
+			move(g, to)
+		}
+	}
+	// Groups below requests take redundant nodes.
+	for {
+		g := deficit()
+		if g == nil {
+			break
+		}
+		var from *resourceGroup
+		candidates := append(slices.Clone(g.Config.TransferFrom), DefaultResourceGroup)
+		candidates = append(candidates, names...)
+		for _, c := range candidates {
+			o, ok := s.rgs[c]
+			if ok && o != g && len(o.Nodes) > int(o.Config.Requests) {
+				from = o
+				break
+			}
+		}
+		if from == nil {
+			break
+		}
+		move(from, g)
+	}
+	for _, g := range s.rgs {
+		slices.Sort(g.Nodes)
+	}
+	return changed
+}
+
+// applyNodesLocked redistributes nodes over the groups, saves the groups,
+// and reassigns replicas' nodes and shards to match.
+func (s *Server) applyNodesLocked(ctx context.Context) error {
+	var errList []error
+	if s.assignGroupsLocked() {
+		for _, name := range slices.Sorted(maps.Keys(s.rgs)) {
+			if err := s.saveRG(ctx, s.rgs[name]); err != nil {
+				errList = append(errList, err)
+			}
+		}
+	}
+	for id, rs := range s.replicas {
+		if s.rebalanceLocked(rs) {
+			for _, r := range rs {
+				if err := s.saveReplica(ctx, r); err != nil {
+					errList = append(errList, err)
+				}
+			}
+			s.logger.Info("replicas reassigned", "collection", id, "replicas", describeReplicas(rs))
+		}
+	}
+	if err := s.syncPendingLocked(ctx); err != nil {
+		errList = append(errList, err)
+	}
+	return errors.Join(errList...)
+}
+
+// rgNodesLocked lists a resource group's live nodes.
+func (s *Server) rgNodesLocked(name string) []int64 {
+	g, ok := s.rgs[name]
+	if !ok {
+		return nil
+	}
+	return slices.Clone(g.Nodes)
+}
+
+func sortReplicas(rs []*replica) {
+	slices.SortFunc(rs, func(a, b *replica) int { return cmp.Compare(a.ID, b.ID) })
+}

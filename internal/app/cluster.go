@@ -511,6 +511,7 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 		queryAPI = qcoord
 		coordrpc.RegisterQueryCoord(n.grpc, qcoord)
 		coordrpc.RegisterReplicas(n.grpc, qcoord)
+		coordrpc.RegisterResourceGroups(n.grpc, qcoord)
 		g.Go(func() error { return n.trackQueryNodes(ctx, pool, qcoord) })
 	}
 	drop.query, drop.data, drop.index = queryAPI, dataAPI, indexAPI
@@ -581,7 +582,8 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 		Writer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")), Shards: router,
 		Hooks: proxyHooks{dn: dn, qn: pool, data: n.dataClient(ctx)}, Logger: n.logger})
 	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: rest.New(p, n.logger)},
-		rpc.NewService(p, "PROXY").WithReplicas(replicas), n.reg, n.readyErr, n.logger)
+		rpc.NewService(p, "PROXY").WithReplicas(replicas).
+			WithResourceGroups(coordrpc.NewResourceGroupsClient(n.conn(ctx, "querycoord"))), n.reg, n.readyErr, n.logger)
 	g.Go(func() error { return srv.Serve(ctx, gl, hl) })
 	if err := n.register(ctx); err != nil {
 		return err

@@ -156,7 +156,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.rpc = rpc.New(rpc.Config{Addr: net.JoinHostPort("", strconv.Itoa(s.cfg.Port)), MetricsAddr: net.JoinHostPort("", strconv.Itoa(s.cfg.MetricsPort)),
 		REST: rest.New(s.proxy, s.logger)},
-		rpc.NewService(s.proxy, "STANDALONE").WithReplicas(s.qcoord), reg, s.readyErr, s.logger)
+		rpc.NewService(s.proxy, "STANDALONE").WithReplicas(s.qcoord).WithResourceGroups(s.qcoord), reg, s.readyErr, s.logger)
 	return nil
 }
 

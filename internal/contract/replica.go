@@ -1,5 +1,10 @@
 package contract
 
+import (
+	"fmt"
+	"slices"
+)
+
 // Replica is one copy of a loaded collection: the query nodes it owns in
 // its resource group and, per shard (vchannel), the node that serves it
 // (Milvus's shard leader).
@@ -28,4 +33,43 @@ func (r Replica) Serviceable() bool {
 		}
 	}
 	return len(r.Shards) > 0
+}
+
+// RGConfig is a resource group's configuration (Milvus's
+// rgpb.ResourceGroupConfig): how many query nodes it asks for and may
+// hold, and which groups it prefers to take nodes from and give them to.
+type RGConfig struct {
+	Requests     int32    `json:"requests"`
+	Limits       int32    `json:"limits"`
+	TransferFrom []string `json:"transfer_from,omitempty"`
+	TransferTo   []string `json:"transfer_to,omitempty"`
+}
+
+func (c RGConfig) String() string {
+	return fmt.Sprintf("requests:{node_num:%d} limits:{node_num:%d}", c.Requests, c.Limits)
+}
+
+// Equal reports whether two configurations are the same.
+func (c RGConfig) Equal(o RGConfig) bool {
+	return c.Requests == o.Requests && c.Limits == o.Limits && slices.Equal(c.TransferFrom, o.TransferFrom) && slices.Equal(c.TransferTo, o.TransferTo)
+}
+
+// RGNode is a query node of a resource group.
+type RGNode struct {
+	ID   int64
+	Addr string
+}
+
+// RGInfo describes a resource group (DescribeResourceGroup).
+type RGInfo struct {
+	Name   string
+	Config RGConfig
+	Nodes  []RGNode
+	// LoadedReplicas counts, per collection, its replicas in the group;
+	// Outgoing, per collection, its replicas elsewhere using nodes of this
+	// group, Incoming those in this group using nodes of others (empty: a
+	// replica uses only its own group's nodes).
+	LoadedReplicas map[int64]int32
+	Outgoing       map[int64]int32
+	Incoming       map[int64]int32
 }

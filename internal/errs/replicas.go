@@ -48,7 +48,9 @@ func ChannelNotAvailable(channel string, reason ...string) error {
 func ResourceGroupNotFound(rg string) error { return with(ErrResourceGroupNotFound, "rg", rg, nil) }
 
 // ResourceGroupAlreadyExist is merr.WrapErrResourceGroupAlreadyExist.
-func ResourceGroupAlreadyExist(rg string) error { return with(ErrResourceGroupAlreadyExist, "rg", rg, nil) }
+func ResourceGroupAlreadyExist(rg string) error {
+	return with(ErrResourceGroupAlreadyExist, "rg", rg, nil)
+}
 
 // ResourceGroupReachLimit is merr.WrapErrResourceGroupReachLimit.
 func ResourceGroupReachLimit(rg string, limit int) error {

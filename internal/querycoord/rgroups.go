@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 )
 
@@ -18,42 +19,16 @@ const defaultRGCapacity = 1000000
 
 const prefixRG = "query/rg/"
 
-// RGConfig is a resource group's configuration (Milvus's
-// rgpb.ResourceGroupConfig): how many query nodes it asks for and may
-// hold, and which groups it prefers to take nodes from and give them to.
-type RGConfig struct {
-	Requests     int32    `json:"requests"`
-	Limits       int32    `json:"limits"`
-	TransferFrom []string `json:"transfer_from,omitempty"`
-	TransferTo   []string `json:"transfer_to,omitempty"`
-}
-
-func (c RGConfig) String() string {
-	return fmt.Sprintf("requests:{node_num:%d} limits:{node_num:%d}", c.Requests, c.Limits)
-}
-
-func (c RGConfig) equal(o RGConfig) bool {
-	return c.Requests == o.Requests && c.Limits == o.Limits && slices.Equal(c.TransferFrom, o.TransferFrom) && slices.Equal(c.TransferTo, o.TransferTo)
-}
+// RGConfig and RGInfo are the contract's.
+type (
+	RGConfig = contract.RGConfig
+	RGInfo   = contract.RGInfo
+)
 
 type resourceGroup struct {
 	Name   string   `json:"name"`
 	Config RGConfig `json:"config"`
 	Nodes  []int64  `json:"nodes"`
-}
-
-// RGInfo describes a resource group (DescribeResourceGroup).
-type RGInfo struct {
-	Name   string
-	Config RGConfig
-	Nodes  []NodeInfo
-	// LoadedReplicas counts, per collection, its replicas in the group;
-	// Outgoing, per collection, its replicas elsewhere using nodes of this
-	// group, Incoming those in this group using nodes of others (always
-	// empty: a replica uses only its own group's nodes).
-	LoadedReplicas map[int64]int32
-	Outgoing       map[int64]int32
-	Incoming       map[int64]int32
 }
 
 func (s *Server) loadRGs(ctx context.Context) error {
@@ -127,7 +102,7 @@ func (s *Server) CreateResourceGroup(ctx context.Context, name string, cfg RGCon
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if g, ok := s.rgs[name]; ok {
-		if g.Config.equal(cfg) {
+		if g.Config.Equal(cfg) {
 			return nil
 		}
 		return errs.ResourceGroupAlreadyExist(name)
@@ -233,7 +208,7 @@ func (s *Server) DescribeResourceGroup(_ context.Context, name string) (RGInfo, 
 	}
 	info := RGInfo{Name: g.Name, Config: g.Config, LoadedReplicas: map[int64]int32{}, Outgoing: map[int64]int32{}, Incoming: map[int64]int32{}}
 	for _, n := range g.Nodes {
-		info.Nodes = append(info.Nodes, NodeInfo{ID: n, Addr: s.live[n]})
+		info.Nodes = append(info.Nodes, contract.RGNode{ID: n, Addr: s.live[n]})
 	}
 	for id, rs := range s.replicas {
 		for _, r := range rs {

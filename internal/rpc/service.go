@@ -25,8 +25,9 @@ type Service struct {
 	milvuspb.UnimplementedMilvusServiceServer
 	p          *proxy.Server
 	deployMode string
-	nextID     atomic.Int64  // connection identifiers, for Session consistency
-	replicas   replicaSource // GetReplicas (service_replicas.go); nil: unimplemented
+	nextID     atomic.Int64   // connection identifiers, for Session consistency
+	replicas   replicaSource  // GetReplicas (service_replicas.go); nil: unimplemented
+	rgs        resourceGroups // resource group calls (service_replicas.go); nil: unimplemented
 }
 
 // NewService returns the public API service.

@@ -3,8 +3,12 @@ package rpc
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/rgpb"
 
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
@@ -61,4 +65,208 @@ func (s *Service) getReplicas(ctx context.Context, req *milvuspb.GetReplicasRequ
 		out.Replicas = append(out.Replicas, ri)
 	}
 	return out, nil
+}
+
+// resourceGroups manages resource groups (the query coordinator, or its
+// client).
+type resourceGroups interface {
+	CreateResourceGroup(ctx context.Context, name string, cfg contract.RGConfig) error
+	UpdateResourceGroups(ctx context.Context, groups map[string]contract.RGConfig) error
+	DropResourceGroup(ctx context.Context, name string) error
+	ListResourceGroups(ctx context.Context) ([]string, error)
+	DescribeResourceGroup(ctx context.Context, name string) (contract.RGInfo, error)
+	TransferNode(ctx context.Context, source, target string, n int32) error
+	TransferReplica(ctx context.Context, source, target string, collectionID, n int64) error
+}
+
+// WithResourceGroups serves the resource group calls from rg.
+func (s *Service) WithResourceGroups(rg resourceGroups) *Service {
+	s.rgs = rg
+	return s
+}
+
+func (s *Service) rgAPI() (resourceGroups, error) {
+	if s.rgs == nil {
+		return nil, errs.ErrServiceUnimplemented
+	}
+	return s.rgs, nil
+}
+
+// validateRGName is Milvus's proxy ValidateResourceGroupName.
+func validateRGName(name string) error {
+	if name == "" {
+		return fmt.Errorf("resource group name couldn't be empty: %w", errs.ErrParameterMissing)
+	}
+	invalid := fmt.Sprintf("Invalid resource group name %s.", name)
+	if len(name) > maxNameLength {
+		return errs.InvalidParameter("%s the length of a resource group name must be less than %d characters", invalid, maxNameLength)
+	}
+	alpha := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }
+	if c := name[0]; c != '_' && !alpha(c) {
+		return errs.InvalidParameter("%s the first character of a resource group name must be an underscore or letter", invalid)
+	}
+	for i := 1; i < len(name); i++ {
+		if c := name[i]; c != '_' && !alpha(c) && (c < '0' || c > '9') {
+			return errs.InvalidParameter("%s resource group name can only contain numbers, letters and underscores", invalid)
+		}
+	}
+	return nil
+}
+
+// maxNameLength is proxy.maxNameLength.
+const maxNameLength = 255
+
+func rgConfigOf(c *rgpb.ResourceGroupConfig) contract.RGConfig {
+	out := contract.RGConfig{Requests: c.GetRequests().GetNodeNum(), Limits: c.GetLimits().GetNodeNum()}
+	for _, t := range c.GetTransferFrom() {
+		out.TransferFrom = append(out.TransferFrom, t.GetResourceGroup())
+	}
+	for _, t := range c.GetTransferTo() {
+		out.TransferTo = append(out.TransferTo, t.GetResourceGroup())
+	}
+	return out
+}
+
+func rgConfigPB(c contract.RGConfig) *rgpb.ResourceGroupConfig {
+	out := &rgpb.ResourceGroupConfig{Requests: &rgpb.ResourceGroupLimit{NodeNum: c.Requests}, Limits: &rgpb.ResourceGroupLimit{NodeNum: c.Limits}}
+	for _, t := range c.TransferFrom {
+		out.TransferFrom = append(out.TransferFrom, &rgpb.ResourceGroupTransfer{ResourceGroup: t})
+	}
+	for _, t := range c.TransferTo {
+		out.TransferTo = append(out.TransferTo, &rgpb.ResourceGroupTransfer{ResourceGroup: t})
+	}
+	return out
+}
+
+func (s *Service) CreateResourceGroup(ctx context.Context, req *milvuspb.CreateResourceGroupRequest) (*commonpb.Status, error) {
+	return status(ctx, req, func(ctx context.Context, req *milvuspb.CreateResourceGroupRequest) error {
+		rg, err := s.rgAPI()
+		if err != nil {
+			return err
+		}
+		if err := validateRGName(req.GetResourceGroup()); err != nil {
+			return err
+		}
+		return rg.CreateResourceGroup(ctx, req.GetResourceGroup(), rgConfigOf(req.GetConfig()))
+	})
+}
+
+func (s *Service) UpdateResourceGroups(ctx context.Context, req *milvuspb.UpdateResourceGroupsRequest) (*commonpb.Status, error) {
+	return status(ctx, req, func(ctx context.Context, req *milvuspb.UpdateResourceGroupsRequest) error {
+		rg, err := s.rgAPI()
+		if err != nil {
+			return err
+		}
+		groups := map[string]contract.RGConfig{}
+		for name, cfg := range req.GetResourceGroups() {
+			if err := validateRGName(name); err != nil {
+				return err
+			}
+			groups[name] = rgConfigOf(cfg)
+		}
+		return rg.UpdateResourceGroups(ctx, groups)
+	})
+}
+
+func (s *Service) DropResourceGroup(ctx context.Context, req *milvuspb.DropResourceGroupRequest) (*commonpb.Status, error) {
+	return status(ctx, req, func(ctx context.Context, req *milvuspb.DropResourceGroupRequest) error {
+		rg, err := s.rgAPI()
+		if err != nil {
+			return err
+		}
+		if err := validateRGName(req.GetResourceGroup()); err != nil {
+			return err
+		}
+		return rg.DropResourceGroup(ctx, req.GetResourceGroup())
+	})
+}
+
+func (s *Service) ListResourceGroups(ctx context.Context, req *milvuspb.ListResourceGroupsRequest) (*milvuspb.ListResourceGroupsResponse, error) {
+	return reply(ctx, req, func(ctx context.Context, _ *milvuspb.ListResourceGroupsRequest) (*milvuspb.ListResourceGroupsResponse, error) {
+		rg, err := s.rgAPI()
+		if err != nil {
+			return nil, err
+		}
+		names, err := rg.ListResourceGroups(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &milvuspb.ListResourceGroupsResponse{ResourceGroups: names}, nil
+	}, func() *milvuspb.ListResourceGroupsResponse { return &milvuspb.ListResourceGroupsResponse{} })
+}
+
+// collectionNames resolves collection IDs to names for a description.
+func (s *Service) collectionNames(ctx context.Context, ids map[int64]int32) map[string]int32 {
+	out := map[string]int32{}
+	for id, n := range ids {
+		name := strconv.FormatInt(id, 10)
+		if d, err := s.p.DescribeCollection(ctx, &milvuspb.DescribeCollectionRequest{CollectionID: id}); err == nil && d.GetCollectionName() != "" {
+			name = d.GetCollectionName()
+		}
+		out[name] += n
+	}
+	return out
+}
+
+func (s *Service) DescribeResourceGroup(ctx context.Context, req *milvuspb.DescribeResourceGroupRequest) (*milvuspb.DescribeResourceGroupResponse, error) {
+	return reply(ctx, req, func(ctx context.Context, req *milvuspb.DescribeResourceGroupRequest) (*milvuspb.DescribeResourceGroupResponse, error) {
+		rg, err := s.rgAPI()
+		if err != nil {
+			return nil, err
+		}
+		info, err := rg.DescribeResourceGroup(ctx, req.GetResourceGroup())
+		if err != nil {
+			return nil, err
+		}
+		capacity := info.Config.Requests
+		if info.Name == defaultResourceGroup {
+			capacity = defaultRGCapacity
+		}
+		g := &milvuspb.ResourceGroup{Name: info.Name, Capacity: capacity, NumAvailableNode: int32(len(info.Nodes)),
+			NumLoadedReplica: s.collectionNames(ctx, info.LoadedReplicas), NumOutgoingNode: s.collectionNames(ctx, info.Outgoing),
+			NumIncomingNode: s.collectionNames(ctx, info.Incoming), Config: rgConfigPB(info.Config)}
+		for _, n := range info.Nodes {
+			g.Nodes = append(g.Nodes, &commonpb.NodeInfo{NodeId: n.ID, Address: n.Addr})
+		}
+		return &milvuspb.DescribeResourceGroupResponse{ResourceGroup: g}, nil
+	}, func() *milvuspb.DescribeResourceGroupResponse { return &milvuspb.DescribeResourceGroupResponse{} })
+}
+
+const (
+	defaultResourceGroup = "__default_resource_group"
+	defaultRGCapacity    = 1000000
+)
+
+func (s *Service) TransferNode(ctx context.Context, req *milvuspb.TransferNodeRequest) (*commonpb.Status, error) {
+	return status(ctx, req, func(ctx context.Context, req *milvuspb.TransferNodeRequest) error {
+		rg, err := s.rgAPI()
+		if err != nil {
+			return err
+		}
+		for _, name := range []string{req.GetSourceResourceGroup(), req.GetTargetResourceGroup()} {
+			if err := validateRGName(name); err != nil {
+				return err
+			}
+		}
+		return rg.TransferNode(ctx, req.GetSourceResourceGroup(), req.GetTargetResourceGroup(), req.GetNumNode())
+	})
+}
+
+func (s *Service) TransferReplica(ctx context.Context, req *milvuspb.TransferReplicaRequest) (*commonpb.Status, error) {
+	return status(ctx, req, func(ctx context.Context, req *milvuspb.TransferReplicaRequest) error {
+		rg, err := s.rgAPI()
+		if err != nil {
+			return err
+		}
+		for _, name := range []string{req.GetSourceResourceGroup(), req.GetTargetResourceGroup()} {
+			if err := validateRGName(name); err != nil {
+				return err
+			}
+		}
+		d, err := s.p.DescribeCollection(ctx, &milvuspb.DescribeCollectionRequest{DbName: req.GetDbName(), CollectionName: req.GetCollectionName()})
+		if err != nil {
+			return err
+		}
+		return rg.TransferReplica(ctx, req.GetSourceResourceGroup(), req.GetTargetResourceGroup(), d.GetCollectionID(), req.GetNumReplica())
+	})
 }

@@ -258,6 +258,538 @@ func (x *ReplicasResponse) GetReplicas() []*Replica {
 	return nil
 }
 
+type RGConfig struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Requests      int32                  `protobuf:"varint,1,opt,name=requests,proto3" json:"requests,omitempty"`
+	Limits        int32                  `protobuf:"varint,2,opt,name=limits,proto3" json:"limits,omitempty"`
+	TransferFrom  []string               `protobuf:"bytes,3,rep,name=transfer_from,json=transferFrom,proto3" json:"transfer_from,omitempty"`
+	TransferTo    []string               `protobuf:"bytes,4,rep,name=transfer_to,json=transferTo,proto3" json:"transfer_to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RGConfig) Reset() {
+	*x = RGConfig{}
+	mi := &file_replicas_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RGConfig) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RGConfig) ProtoMessage() {}
+
+func (x *RGConfig) ProtoReflect() protoreflect.Message {
+	mi := &file_replicas_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RGConfig.ProtoReflect.Descriptor instead.
+func (*RGConfig) Descriptor() ([]byte, []int) {
+	return file_replicas_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *RGConfig) GetRequests() int32 {
+	if x != nil {
+		return x.Requests
+	}
+	return 0
+}
+
+func (x *RGConfig) GetLimits() int32 {
+	if x != nil {
+		return x.Limits
+	}
+	return 0
+}
+
+func (x *RGConfig) GetTransferFrom() []string {
+	if x != nil {
+		return x.TransferFrom
+	}
+	return nil
+}
+
+func (x *RGConfig) GetTransferTo() []string {
+	if x != nil {
+		return x.TransferTo
+	}
+	return nil
+}
+
+type RGRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Config        *RGConfig              `protobuf:"bytes,2,opt,name=config,proto3" json:"config,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RGRequest) Reset() {
+	*x = RGRequest{}
+	mi := &file_replicas_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RGRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RGRequest) ProtoMessage() {}
+
+func (x *RGRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_replicas_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RGRequest.ProtoReflect.Descriptor instead.
+func (*RGRequest) Descriptor() ([]byte, []int) {
+	return file_replicas_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *RGRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RGRequest) GetConfig() *RGConfig {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+type UpdateRGsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Groups        map[string]*RGConfig   `protobuf:"bytes,1,rep,name=groups,proto3" json:"groups,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateRGsRequest) Reset() {
+	*x = UpdateRGsRequest{}
+	mi := &file_replicas_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateRGsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateRGsRequest) ProtoMessage() {}
+
+func (x *UpdateRGsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_replicas_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateRGsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateRGsRequest) Descriptor() ([]byte, []int) {
+	return file_replicas_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *UpdateRGsRequest) GetGroups() map[string]*RGConfig {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+type ListRGsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        *commonpb.Status       `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	Names         []string               `protobuf:"bytes,2,rep,name=names,proto3" json:"names,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListRGsResponse) Reset() {
+	*x = ListRGsResponse{}
+	mi := &file_replicas_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListRGsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListRGsResponse) ProtoMessage() {}
+
+func (x *ListRGsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_replicas_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListRGsResponse.ProtoReflect.Descriptor instead.
+func (*ListRGsResponse) Descriptor() ([]byte, []int) {
+	return file_replicas_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListRGsResponse) GetStatus() *commonpb.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *ListRGsResponse) GetNames() []string {
+	if x != nil {
+		return x.Names
+	}
+	return nil
+}
+
+type RGNode struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Addr          string                 `protobuf:"bytes,2,opt,name=addr,proto3" json:"addr,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RGNode) Reset() {
+	*x = RGNode{}
+	mi := &file_replicas_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RGNode) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RGNode) ProtoMessage() {}
+
+func (x *RGNode) ProtoReflect() protoreflect.Message {
+	mi := &file_replicas_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RGNode.ProtoReflect.Descriptor instead.
+func (*RGNode) Descriptor() ([]byte, []int) {
+	return file_replicas_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RGNode) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *RGNode) GetAddr() string {
+	if x != nil {
+		return x.Addr
+	}
+	return ""
+}
+
+type DescribeRGResponse struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Status         *commonpb.Status       `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	Name           string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Config         *RGConfig              `protobuf:"bytes,3,opt,name=config,proto3" json:"config,omitempty"`
+	Nodes          []*RGNode              `protobuf:"bytes,4,rep,name=nodes,proto3" json:"nodes,omitempty"`
+	LoadedReplicas map[int64]int32        `protobuf:"bytes,5,rep,name=loaded_replicas,json=loadedReplicas,proto3" json:"loaded_replicas,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Outgoing       map[int64]int32        `protobuf:"bytes,6,rep,name=outgoing,proto3" json:"outgoing,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Incoming       map[int64]int32        `protobuf:"bytes,7,rep,name=incoming,proto3" json:"incoming,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *DescribeRGResponse) Reset() {
+	*x = DescribeRGResponse{}
+	mi := &file_replicas_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeRGResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeRGResponse) ProtoMessage() {}
+
+func (x *DescribeRGResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_replicas_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeRGResponse.ProtoReflect.Descriptor instead.
+func (*DescribeRGResponse) Descriptor() ([]byte, []int) {
+	return file_replicas_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DescribeRGResponse) GetStatus() *commonpb.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *DescribeRGResponse) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DescribeRGResponse) GetConfig() *RGConfig {
+	if x != nil {
+		return x.Config
+	}
+	return nil
+}
+
+func (x *DescribeRGResponse) GetNodes() []*RGNode {
+	if x != nil {
+		return x.Nodes
+	}
+	return nil
+}
+
+func (x *DescribeRGResponse) GetLoadedReplicas() map[int64]int32 {
+	if x != nil {
+		return x.LoadedReplicas
+	}
+	return nil
+}
+
+func (x *DescribeRGResponse) GetOutgoing() map[int64]int32 {
+	if x != nil {
+		return x.Outgoing
+	}
+	return nil
+}
+
+func (x *DescribeRGResponse) GetIncoming() map[int64]int32 {
+	if x != nil {
+		return x.Incoming
+	}
+	return nil
+}
+
+type TransferNodeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Source        string                 `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	Target        string                 `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`
+	NumNode       int32                  `protobuf:"varint,3,opt,name=num_node,json=numNode,proto3" json:"num_node,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferNodeRequest) Reset() {
+	*x = TransferNodeRequest{}
+	mi := &file_replicas_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferNodeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferNodeRequest) ProtoMessage() {}
+
+func (x *TransferNodeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_replicas_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferNodeRequest.ProtoReflect.Descriptor instead.
+func (*TransferNodeRequest) Descriptor() ([]byte, []int) {
+	return file_replicas_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *TransferNodeRequest) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *TransferNodeRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *TransferNodeRequest) GetNumNode() int32 {
+	if x != nil {
+		return x.NumNode
+	}
+	return 0
+}
+
+type TransferReplicaRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Source        string                 `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	Target        string                 `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`
+	CollectionId  int64                  `protobuf:"varint,3,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
+	NumReplica    int64                  `protobuf:"varint,4,opt,name=num_replica,json=numReplica,proto3" json:"num_replica,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransferReplicaRequest) Reset() {
+	*x = TransferReplicaRequest{}
+	mi := &file_replicas_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransferReplicaRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransferReplicaRequest) ProtoMessage() {}
+
+func (x *TransferReplicaRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_replicas_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransferReplicaRequest.ProtoReflect.Descriptor instead.
+func (*TransferReplicaRequest) Descriptor() ([]byte, []int) {
+	return file_replicas_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *TransferReplicaRequest) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *TransferReplicaRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *TransferReplicaRequest) GetCollectionId() int64 {
+	if x != nil {
+		return x.CollectionId
+	}
+	return 0
+}
+
+func (x *TransferReplicaRequest) GetNumReplica() int64 {
+	if x != nil {
+		return x.NumReplica
+	}
+	return 0
+}
+
+type RGStatus struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        *commonpb.Status       `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RGStatus) Reset() {
+	*x = RGStatus{}
+	mi := &file_replicas_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RGStatus) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RGStatus) ProtoMessage() {}
+
+func (x *RGStatus) ProtoReflect() protoreflect.Message {
+	mi := &file_replicas_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RGStatus.ProtoReflect.Descriptor instead.
+func (*RGStatus) Descriptor() ([]byte, []int) {
+	return file_replicas_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RGStatus) GetStatus() *commonpb.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
 var File_replicas_proto protoreflect.FileDescriptor
 
 const file_replicas_proto_rawDesc = "" +
@@ -277,9 +809,66 @@ const file_replicas_proto_rawDesc = "" +
 	"\x06shards\x18\x05 \x03(\v2\x1e.milvago.internal.ShardReplicaR\x06shards\"~\n" +
 	"\x10ReplicasResponse\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x125\n" +
-	"\breplicas\x18\x02 \x03(\v2\x19.milvago.internal.ReplicaR\breplicas2g\n" +
+	"\breplicas\x18\x02 \x03(\v2\x19.milvago.internal.ReplicaR\breplicas\"\x84\x01\n" +
+	"\bRGConfig\x12\x1a\n" +
+	"\brequests\x18\x01 \x01(\x05R\brequests\x12\x16\n" +
+	"\x06limits\x18\x02 \x01(\x05R\x06limits\x12#\n" +
+	"\rtransfer_from\x18\x03 \x03(\tR\ftransferFrom\x12\x1f\n" +
+	"\vtransfer_to\x18\x04 \x03(\tR\n" +
+	"transferTo\"S\n" +
+	"\tRGRequest\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x122\n" +
+	"\x06config\x18\x02 \x01(\v2\x1a.milvago.internal.RGConfigR\x06config\"\xb1\x01\n" +
+	"\x10UpdateRGsRequest\x12F\n" +
+	"\x06groups\x18\x01 \x03(\v2..milvago.internal.UpdateRGsRequest.GroupsEntryR\x06groups\x1aU\n" +
+	"\vGroupsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x120\n" +
+	"\x05value\x18\x02 \x01(\v2\x1a.milvago.internal.RGConfigR\x05value:\x028\x01\"\\\n" +
+	"\x0fListRGsResponse\x123\n" +
+	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x14\n" +
+	"\x05names\x18\x02 \x03(\tR\x05names\",\n" +
+	"\x06RGNode\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
+	"\x04addr\x18\x02 \x01(\tR\x04addr\"\x81\x05\n" +
+	"\x12DescribeRGResponse\x123\n" +
+	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x122\n" +
+	"\x06config\x18\x03 \x01(\v2\x1a.milvago.internal.RGConfigR\x06config\x12.\n" +
+	"\x05nodes\x18\x04 \x03(\v2\x18.milvago.internal.RGNodeR\x05nodes\x12a\n" +
+	"\x0floaded_replicas\x18\x05 \x03(\v28.milvago.internal.DescribeRGResponse.LoadedReplicasEntryR\x0eloadedReplicas\x12N\n" +
+	"\boutgoing\x18\x06 \x03(\v22.milvago.internal.DescribeRGResponse.OutgoingEntryR\boutgoing\x12N\n" +
+	"\bincoming\x18\a \x03(\v22.milvago.internal.DescribeRGResponse.IncomingEntryR\bincoming\x1aA\n" +
+	"\x13LoadedReplicasEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\x1a;\n" +
+	"\rOutgoingEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\x1a;\n" +
+	"\rIncomingEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"`\n" +
+	"\x13TransferNodeRequest\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\tR\x06source\x12\x16\n" +
+	"\x06target\x18\x02 \x01(\tR\x06target\x12\x19\n" +
+	"\bnum_node\x18\x03 \x01(\x05R\anumNode\"\x8e\x01\n" +
+	"\x16TransferReplicaRequest\x12\x16\n" +
+	"\x06source\x18\x01 \x01(\tR\x06source\x12\x16\n" +
+	"\x06target\x18\x02 \x01(\tR\x06target\x12#\n" +
+	"\rcollection_id\x18\x03 \x01(\x03R\fcollectionId\x12\x1f\n" +
+	"\vnum_replica\x18\x04 \x01(\x03R\n" +
+	"numReplica\"?\n" +
+	"\bRGStatus\x123\n" +
+	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status2g\n" +
 	"\x12QueryCoordReplicas\x12Q\n" +
-	"\bReplicas\x12!.milvago.internal.ReplicasRequest\x1a\".milvago.internal.ReplicasResponseB,Z*github.com/milvago/milvago/internal/rpc/pbb\x06proto3"
+	"\bReplicas\x12!.milvago.internal.ReplicasRequest\x1a\".milvago.internal.ReplicasResponse2\xee\x04\n" +
+	"\x18QueryCoordResourceGroups\x12N\n" +
+	"\x13CreateResourceGroup\x12\x1b.milvago.internal.RGRequest\x1a\x1a.milvago.internal.RGStatus\x12V\n" +
+	"\x14UpdateResourceGroups\x12\".milvago.internal.UpdateRGsRequest\x1a\x1a.milvago.internal.RGStatus\x12L\n" +
+	"\x11DropResourceGroup\x12\x1b.milvago.internal.RGRequest\x1a\x1a.milvago.internal.RGStatus\x12T\n" +
+	"\x12ListResourceGroups\x12\x1b.milvago.internal.RGRequest\x1a!.milvago.internal.ListRGsResponse\x12Z\n" +
+	"\x15DescribeResourceGroup\x12\x1b.milvago.internal.RGRequest\x1a$.milvago.internal.DescribeRGResponse\x12Q\n" +
+	"\fTransferNode\x12%.milvago.internal.TransferNodeRequest\x1a\x1a.milvago.internal.RGStatus\x12W\n" +
+	"\x0fTransferReplica\x12(.milvago.internal.TransferReplicaRequest\x1a\x1a.milvago.internal.RGStatusB,Z*github.com/milvago/milvago/internal/rpc/pbb\x06proto3"
 
 var (
 	file_replicas_proto_rawDescOnce sync.Once
@@ -293,25 +882,63 @@ func file_replicas_proto_rawDescGZIP() []byte {
 	return file_replicas_proto_rawDescData
 }
 
-var file_replicas_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_replicas_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_replicas_proto_goTypes = []any{
-	(*ReplicasRequest)(nil),  // 0: milvago.internal.ReplicasRequest
-	(*ShardReplica)(nil),     // 1: milvago.internal.ShardReplica
-	(*Replica)(nil),          // 2: milvago.internal.Replica
-	(*ReplicasResponse)(nil), // 3: milvago.internal.ReplicasResponse
-	(*commonpb.Status)(nil),  // 4: milvus.proto.common.Status
+	(*ReplicasRequest)(nil),        // 0: milvago.internal.ReplicasRequest
+	(*ShardReplica)(nil),           // 1: milvago.internal.ShardReplica
+	(*Replica)(nil),                // 2: milvago.internal.Replica
+	(*ReplicasResponse)(nil),       // 3: milvago.internal.ReplicasResponse
+	(*RGConfig)(nil),               // 4: milvago.internal.RGConfig
+	(*RGRequest)(nil),              // 5: milvago.internal.RGRequest
+	(*UpdateRGsRequest)(nil),       // 6: milvago.internal.UpdateRGsRequest
+	(*ListRGsResponse)(nil),        // 7: milvago.internal.ListRGsResponse
+	(*RGNode)(nil),                 // 8: milvago.internal.RGNode
+	(*DescribeRGResponse)(nil),     // 9: milvago.internal.DescribeRGResponse
+	(*TransferNodeRequest)(nil),    // 10: milvago.internal.TransferNodeRequest
+	(*TransferReplicaRequest)(nil), // 11: milvago.internal.TransferReplicaRequest
+	(*RGStatus)(nil),               // 12: milvago.internal.RGStatus
+	nil,                            // 13: milvago.internal.UpdateRGsRequest.GroupsEntry
+	nil,                            // 14: milvago.internal.DescribeRGResponse.LoadedReplicasEntry
+	nil,                            // 15: milvago.internal.DescribeRGResponse.OutgoingEntry
+	nil,                            // 16: milvago.internal.DescribeRGResponse.IncomingEntry
+	(*commonpb.Status)(nil),        // 17: milvus.proto.common.Status
 }
 var file_replicas_proto_depIdxs = []int32{
-	1, // 0: milvago.internal.Replica.shards:type_name -> milvago.internal.ShardReplica
-	4, // 1: milvago.internal.ReplicasResponse.status:type_name -> milvus.proto.common.Status
-	2, // 2: milvago.internal.ReplicasResponse.replicas:type_name -> milvago.internal.Replica
-	0, // 3: milvago.internal.QueryCoordReplicas.Replicas:input_type -> milvago.internal.ReplicasRequest
-	3, // 4: milvago.internal.QueryCoordReplicas.Replicas:output_type -> milvago.internal.ReplicasResponse
-	4, // [4:5] is the sub-list for method output_type
-	3, // [3:4] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	1,  // 0: milvago.internal.Replica.shards:type_name -> milvago.internal.ShardReplica
+	17, // 1: milvago.internal.ReplicasResponse.status:type_name -> milvus.proto.common.Status
+	2,  // 2: milvago.internal.ReplicasResponse.replicas:type_name -> milvago.internal.Replica
+	4,  // 3: milvago.internal.RGRequest.config:type_name -> milvago.internal.RGConfig
+	13, // 4: milvago.internal.UpdateRGsRequest.groups:type_name -> milvago.internal.UpdateRGsRequest.GroupsEntry
+	17, // 5: milvago.internal.ListRGsResponse.status:type_name -> milvus.proto.common.Status
+	17, // 6: milvago.internal.DescribeRGResponse.status:type_name -> milvus.proto.common.Status
+	4,  // 7: milvago.internal.DescribeRGResponse.config:type_name -> milvago.internal.RGConfig
+	8,  // 8: milvago.internal.DescribeRGResponse.nodes:type_name -> milvago.internal.RGNode
+	14, // 9: milvago.internal.DescribeRGResponse.loaded_replicas:type_name -> milvago.internal.DescribeRGResponse.LoadedReplicasEntry
+	15, // 10: milvago.internal.DescribeRGResponse.outgoing:type_name -> milvago.internal.DescribeRGResponse.OutgoingEntry
+	16, // 11: milvago.internal.DescribeRGResponse.incoming:type_name -> milvago.internal.DescribeRGResponse.IncomingEntry
+	17, // 12: milvago.internal.RGStatus.status:type_name -> milvus.proto.common.Status
+	4,  // 13: milvago.internal.UpdateRGsRequest.GroupsEntry.value:type_name -> milvago.internal.RGConfig
+	0,  // 14: milvago.internal.QueryCoordReplicas.Replicas:input_type -> milvago.internal.ReplicasRequest
+	5,  // 15: milvago.internal.QueryCoordResourceGroups.CreateResourceGroup:input_type -> milvago.internal.RGRequest
+	6,  // 16: milvago.internal.QueryCoordResourceGroups.UpdateResourceGroups:input_type -> milvago.internal.UpdateRGsRequest
+	5,  // 17: milvago.internal.QueryCoordResourceGroups.DropResourceGroup:input_type -> milvago.internal.RGRequest
+	5,  // 18: milvago.internal.QueryCoordResourceGroups.ListResourceGroups:input_type -> milvago.internal.RGRequest
+	5,  // 19: milvago.internal.QueryCoordResourceGroups.DescribeResourceGroup:input_type -> milvago.internal.RGRequest
+	10, // 20: milvago.internal.QueryCoordResourceGroups.TransferNode:input_type -> milvago.internal.TransferNodeRequest
+	11, // 21: milvago.internal.QueryCoordResourceGroups.TransferReplica:input_type -> milvago.internal.TransferReplicaRequest
+	3,  // 22: milvago.internal.QueryCoordReplicas.Replicas:output_type -> milvago.internal.ReplicasResponse
+	12, // 23: milvago.internal.QueryCoordResourceGroups.CreateResourceGroup:output_type -> milvago.internal.RGStatus
+	12, // 24: milvago.internal.QueryCoordResourceGroups.UpdateResourceGroups:output_type -> milvago.internal.RGStatus
+	12, // 25: milvago.internal.QueryCoordResourceGroups.DropResourceGroup:output_type -> milvago.internal.RGStatus
+	7,  // 26: milvago.internal.QueryCoordResourceGroups.ListResourceGroups:output_type -> milvago.internal.ListRGsResponse
+	9,  // 27: milvago.internal.QueryCoordResourceGroups.DescribeResourceGroup:output_type -> milvago.internal.DescribeRGResponse
+	12, // 28: milvago.internal.QueryCoordResourceGroups.TransferNode:output_type -> milvago.internal.RGStatus
+	12, // 29: milvago.internal.QueryCoordResourceGroups.TransferReplica:output_type -> milvago.internal.RGStatus
+	22, // [22:30] is the sub-list for method output_type
+	14, // [14:22] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_replicas_proto_init() }
@@ -325,9 +952,9 @@ func file_replicas_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_replicas_proto_rawDesc), len(file_replicas_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   17,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_replicas_proto_goTypes,
 		DependencyIndexes: file_replicas_proto_depIdxs,

@@ -123,3 +123,334 @@ var QueryCoordReplicas_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "replicas.proto",
 }
+
+const (
+	QueryCoordResourceGroups_CreateResourceGroup_FullMethodName   = "/milvago.internal.QueryCoordResourceGroups/CreateResourceGroup"
+	QueryCoordResourceGroups_UpdateResourceGroups_FullMethodName  = "/milvago.internal.QueryCoordResourceGroups/UpdateResourceGroups"
+	QueryCoordResourceGroups_DropResourceGroup_FullMethodName     = "/milvago.internal.QueryCoordResourceGroups/DropResourceGroup"
+	QueryCoordResourceGroups_ListResourceGroups_FullMethodName    = "/milvago.internal.QueryCoordResourceGroups/ListResourceGroups"
+	QueryCoordResourceGroups_DescribeResourceGroup_FullMethodName = "/milvago.internal.QueryCoordResourceGroups/DescribeResourceGroup"
+	QueryCoordResourceGroups_TransferNode_FullMethodName          = "/milvago.internal.QueryCoordResourceGroups/TransferNode"
+	QueryCoordResourceGroups_TransferReplica_FullMethodName       = "/milvago.internal.QueryCoordResourceGroups/TransferReplica"
+)
+
+// QueryCoordResourceGroupsClient is the client API for QueryCoordResourceGroups service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+type QueryCoordResourceGroupsClient interface {
+	CreateResourceGroup(ctx context.Context, in *RGRequest, opts ...grpc.CallOption) (*RGStatus, error)
+	UpdateResourceGroups(ctx context.Context, in *UpdateRGsRequest, opts ...grpc.CallOption) (*RGStatus, error)
+	DropResourceGroup(ctx context.Context, in *RGRequest, opts ...grpc.CallOption) (*RGStatus, error)
+	ListResourceGroups(ctx context.Context, in *RGRequest, opts ...grpc.CallOption) (*ListRGsResponse, error)
+	DescribeResourceGroup(ctx context.Context, in *RGRequest, opts ...grpc.CallOption) (*DescribeRGResponse, error)
+	TransferNode(ctx context.Context, in *TransferNodeRequest, opts ...grpc.CallOption) (*RGStatus, error)
+	TransferReplica(ctx context.Context, in *TransferReplicaRequest, opts ...grpc.CallOption) (*RGStatus, error)
+}
+
+type queryCoordResourceGroupsClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewQueryCoordResourceGroupsClient(cc grpc.ClientConnInterface) QueryCoordResourceGroupsClient {
+	return &queryCoordResourceGroupsClient{cc}
+}
+
+func (c *queryCoordResourceGroupsClient) CreateResourceGroup(ctx context.Context, in *RGRequest, opts ...grpc.CallOption) (*RGStatus, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RGStatus)
+	err := c.cc.Invoke(ctx, QueryCoordResourceGroups_CreateResourceGroup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryCoordResourceGroupsClient) UpdateResourceGroups(ctx context.Context, in *UpdateRGsRequest, opts ...grpc.CallOption) (*RGStatus, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RGStatus)
+	err := c.cc.Invoke(ctx, QueryCoordResourceGroups_UpdateResourceGroups_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryCoordResourceGroupsClient) DropResourceGroup(ctx context.Context, in *RGRequest, opts ...grpc.CallOption) (*RGStatus, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RGStatus)
+	err := c.cc.Invoke(ctx, QueryCoordResourceGroups_DropResourceGroup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryCoordResourceGroupsClient) ListResourceGroups(ctx context.Context, in *RGRequest, opts ...grpc.CallOption) (*ListRGsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListRGsResponse)
+	err := c.cc.Invoke(ctx, QueryCoordResourceGroups_ListResourceGroups_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryCoordResourceGroupsClient) DescribeResourceGroup(ctx context.Context, in *RGRequest, opts ...grpc.CallOption) (*DescribeRGResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DescribeRGResponse)
+	err := c.cc.Invoke(ctx, QueryCoordResourceGroups_DescribeResourceGroup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryCoordResourceGroupsClient) TransferNode(ctx context.Context, in *TransferNodeRequest, opts ...grpc.CallOption) (*RGStatus, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RGStatus)
+	err := c.cc.Invoke(ctx, QueryCoordResourceGroups_TransferNode_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryCoordResourceGroupsClient) TransferReplica(ctx context.Context, in *TransferReplicaRequest, opts ...grpc.CallOption) (*RGStatus, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RGStatus)
+	err := c.cc.Invoke(ctx, QueryCoordResourceGroups_TransferReplica_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// QueryCoordResourceGroupsServer is the server API for QueryCoordResourceGroups service.
+// All implementations must embed UnimplementedQueryCoordResourceGroupsServer
+// for forward compatibility.
+type QueryCoordResourceGroupsServer interface {
+	CreateResourceGroup(context.Context, *RGRequest) (*RGStatus, error)
+	UpdateResourceGroups(context.Context, *UpdateRGsRequest) (*RGStatus, error)
+	DropResourceGroup(context.Context, *RGRequest) (*RGStatus, error)
+	ListResourceGroups(context.Context, *RGRequest) (*ListRGsResponse, error)
+	DescribeResourceGroup(context.Context, *RGRequest) (*DescribeRGResponse, error)
+	TransferNode(context.Context, *TransferNodeRequest) (*RGStatus, error)
+	TransferReplica(context.Context, *TransferReplicaRequest) (*RGStatus, error)
+	mustEmbedUnimplementedQueryCoordResourceGroupsServer()
+}
+
+// UnimplementedQueryCoordResourceGroupsServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedQueryCoordResourceGroupsServer struct{}
+
+func (UnimplementedQueryCoordResourceGroupsServer) CreateResourceGroup(context.Context, *RGRequest) (*RGStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreateResourceGroup not implemented")
+}
+func (UnimplementedQueryCoordResourceGroupsServer) UpdateResourceGroups(context.Context, *UpdateRGsRequest) (*RGStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateResourceGroups not implemented")
+}
+func (UnimplementedQueryCoordResourceGroupsServer) DropResourceGroup(context.Context, *RGRequest) (*RGStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DropResourceGroup not implemented")
+}
+func (UnimplementedQueryCoordResourceGroupsServer) ListResourceGroups(context.Context, *RGRequest) (*ListRGsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListResourceGroups not implemented")
+}
+func (UnimplementedQueryCoordResourceGroupsServer) DescribeResourceGroup(context.Context, *RGRequest) (*DescribeRGResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DescribeResourceGroup not implemented")
+}
+func (UnimplementedQueryCoordResourceGroupsServer) TransferNode(context.Context, *TransferNodeRequest) (*RGStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method TransferNode not implemented")
+}
+func (UnimplementedQueryCoordResourceGroupsServer) TransferReplica(context.Context, *TransferReplicaRequest) (*RGStatus, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method TransferReplica not implemented")
+}
+func (UnimplementedQueryCoordResourceGroupsServer) mustEmbedUnimplementedQueryCoordResourceGroupsServer() {
+}
+func (UnimplementedQueryCoordResourceGroupsServer) testEmbeddedByValue() {}
+
+// UnsafeQueryCoordResourceGroupsServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to QueryCoordResourceGroupsServer will
+// result in compilation errors.
+type UnsafeQueryCoordResourceGroupsServer interface {
+	mustEmbedUnimplementedQueryCoordResourceGroupsServer()
+}
+
+func RegisterQueryCoordResourceGroupsServer(s grpc.ServiceRegistrar, srv QueryCoordResourceGroupsServer) {
+	// If the following call pancis, it indicates UnimplementedQueryCoordResourceGroupsServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&QueryCoordResourceGroups_ServiceDesc, srv)
+}
+
+func _QueryCoordResourceGroups_CreateResourceGroup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RGRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryCoordResourceGroupsServer).CreateResourceGroup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryCoordResourceGroups_CreateResourceGroup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryCoordResourceGroupsServer).CreateResourceGroup(ctx, req.(*RGRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QueryCoordResourceGroups_UpdateResourceGroups_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateRGsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryCoordResourceGroupsServer).UpdateResourceGroups(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryCoordResourceGroups_UpdateResourceGroups_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryCoordResourceGroupsServer).UpdateResourceGroups(ctx, req.(*UpdateRGsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QueryCoordResourceGroups_DropResourceGroup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RGRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryCoordResourceGroupsServer).DropResourceGroup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryCoordResourceGroups_DropResourceGroup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryCoordResourceGroupsServer).DropResourceGroup(ctx, req.(*RGRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QueryCoordResourceGroups_ListResourceGroups_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RGRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryCoordResourceGroupsServer).ListResourceGroups(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryCoordResourceGroups_ListResourceGroups_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryCoordResourceGroupsServer).ListResourceGroups(ctx, req.(*RGRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QueryCoordResourceGroups_DescribeResourceGroup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RGRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryCoordResourceGroupsServer).DescribeResourceGroup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryCoordResourceGroups_DescribeResourceGroup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryCoordResourceGroupsServer).DescribeResourceGroup(ctx, req.(*RGRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QueryCoordResourceGroups_TransferNode_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TransferNodeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryCoordResourceGroupsServer).TransferNode(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryCoordResourceGroups_TransferNode_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryCoordResourceGroupsServer).TransferNode(ctx, req.(*TransferNodeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QueryCoordResourceGroups_TransferReplica_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TransferReplicaRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryCoordResourceGroupsServer).TransferReplica(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryCoordResourceGroups_TransferReplica_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryCoordResourceGroupsServer).TransferReplica(ctx, req.(*TransferReplicaRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// QueryCoordResourceGroups_ServiceDesc is the grpc.ServiceDesc for QueryCoordResourceGroups service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var QueryCoordResourceGroups_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "milvago.internal.QueryCoordResourceGroups",
+	HandlerType: (*QueryCoordResourceGroupsServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "CreateResourceGroup",
+			Handler:    _QueryCoordResourceGroups_CreateResourceGroup_Handler,
+		},
+		{
+			MethodName: "UpdateResourceGroups",
+			Handler:    _QueryCoordResourceGroups_UpdateResourceGroups_Handler,
+		},
+		{
+			MethodName: "DropResourceGroup",
+			Handler:    _QueryCoordResourceGroups_DropResourceGroup_Handler,
+		},
+		{
+			MethodName: "ListResourceGroups",
+			Handler:    _QueryCoordResourceGroups_ListResourceGroups_Handler,
+		},
+		{
+			MethodName: "DescribeResourceGroup",
+			Handler:    _QueryCoordResourceGroups_DescribeResourceGroup_Handler,
+		},
+		{
+			MethodName: "TransferNode",
+			Handler:    _QueryCoordResourceGroups_TransferNode_Handler,
+		},
+		{
+			MethodName: "TransferReplica",
+			Handler:    _QueryCoordResourceGroups_TransferReplica_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "replicas.proto",
+}

@@ -82,7 +82,9 @@ func (s *ResourceGroupsServer) TransferReplica(ctx context.Context, r *pb.Transf
 }
 
 // ResourceGroupsClient manages a remote query coordinator's resource groups.
-type ResourceGroupsClient struct{ c pb.QueryCoordResourceGroupsClient }
+type ResourceGroupsClient struct {
+	c pb.QueryCoordResourceGroupsClient
+}
 
 // NewResourceGroupsClient calls the query coordinator over conn.
 func NewResourceGroupsClient(conn grpc.ClientConnInterface) *ResourceGroupsClient {

@@ -263,7 +263,7 @@ func (s *Server) rebalanceLocked(rs []*replica) bool {
 		r.Nodes = kept
 		for vc, n := range r.Channels {
 			if n != 0 && !slices.Contains(r.Nodes, n) {
-				r.Channels[vc] = 0
+				r.unassign(vc, s)
 				changed = true
 			}
 		}
@@ -290,6 +290,30 @@ func (s *Server) rebalanceLocked(rs []*replica) bool {
 			owned[n] = true
 			changed = true
 		}
+		// Even out the group's replicas (one that lost its nodes takes
+		// one from the biggest): a moved node's shards in its old replica
+		// go to that replica's other nodes.
+		for {
+			small := slices.MinFunc(in, func(a, b *replica) int {
+				return cmp.Or(cmp.Compare(len(a.Nodes), len(b.Nodes)), cmp.Compare(a.ID, b.ID))
+			})
+			big := slices.MaxFunc(in, func(a, b *replica) int {
+				return cmp.Or(cmp.Compare(len(a.Nodes), len(b.Nodes)), cmp.Compare(b.ID, a.ID))
+			})
+			if len(big.Nodes)-len(small.Nodes) < 2 {
+				break
+			}
+			n := big.Nodes[len(big.Nodes)-1]
+			big.Nodes = big.Nodes[:len(big.Nodes)-1]
+			for vc, m := range big.Channels {
+				if m == n {
+					big.unassign(vc, s)
+				}
+			}
+			small.Nodes = append(small.Nodes, n)
+			slices.Sort(small.Nodes)
+			changed = true
+		}
 	}
 	for _, r := range rs {
 		if s.assignLocked(r) {
@@ -297,6 +321,16 @@ func (s *Server) rebalanceLocked(rs []*replica) bool {
 		}
 	}
 	return changed
+}
+
+// unassign takes a shard from its node; a node still alive is told
+// (pending) to stop serving what it no longer serves.
+func (r *replica) unassign(vchannel string, s *Server) {
+	n := r.Channels[vchannel]
+	r.Channels[vchannel] = 0
+	if _, ok := s.live[n]; ok && n != 0 {
+		s.pending[nodeLoad{n, r.CollectionID}] = true
+	}
 }
 
 // syncPendingLocked sends each pending assignment to its node: the plans
@@ -331,7 +365,8 @@ func (s *Server) syncPendingLocked(ctx context.Context) error {
 	return errors.Join(errList...)
 }
 
-// loadOnNodeLocked plans the shards node serves of c and has it serve them.
+// loadOnNodeLocked plans the shards node serves of c and has it serve
+// them, and only them.
 func (s *Server) loadOnNodeLocked(ctx context.Context, c *model.Collection, partitions []int64, node int64) error {
 	var plans []contract.ChannelPlan
 	for i, vc := range c.VChannels {
@@ -347,6 +382,13 @@ func (s *Server) loadOnNodeLocked(ctx context.Context, c *model.Collection, part
 	qn, err := s.d.Nodes.Node(ctx, node)
 	if err != nil {
 		return fmt.Errorf("querycoord: query node %d: %w", node, err)
+	}
+	if len(plans) == 0 {
+		// The node serves no shard of c any more (moved off it).
+		if err := qn.ReleaseCollection(ctx, c.ID); err != nil {
+			return fmt.Errorf("querycoord: release collection %d on query node %d: %w", c.ID, node, err)
+		}
+		return nil
 	}
 	if err := qn.LoadCollection(ctx, c, partitions, plans); err != nil {
 		return fmt.Errorf("querycoord: load collection %d on query node %d: %w", c.ID, node, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/milvago/milvago/internal/contract"
@@ -45,7 +46,8 @@ type collection struct {
 	coll       *model.Collection
 	partitions map[int64]bool // loaded partitions; nil: all
 	shards     map[string]*delegator
-	ctx        context.Context // the shards' context, ended by cancel
+	stops      map[string]context.CancelFunc // each shard's own stop
+	ctx        context.Context               // the shards' context, ended by cancel
 	cancel     context.CancelFunc
 }
 
@@ -96,19 +98,32 @@ func (s *Server) LoadCollection(ctx context.Context, coll *model.Collection, par
 	c, ok := s.collections[coll.ID]
 	if !ok {
 		cctx, cancel := context.WithCancel(s.runCtx)
-		c = &collection{coll: coll, shards: map[string]*delegator{}, cancel: cancel, ctx: cctx}
+		c = &collection{coll: coll, shards: map[string]*delegator{}, stops: map[string]context.CancelFunc{}, cancel: cancel, ctx: cctx}
 		s.collections[coll.ID] = c
 	}
 	c.setPartitions(partitions)
-	// A loaded collection gains the planned shards it lacks: the query
-	// coordinator moves a shard here when the node serving it left.
+	if plans != nil {
+		// The plans are every shard the node is to serve: a loaded
+		// collection drops the shards the query coordinator moved off it
+		// and gains those it moved here.
+		for vc, dl := range c.shards {
+			if !slices.ContainsFunc(plans, func(p contract.ChannelPlan) bool { return p.VChannel == vc }) {
+				delete(c.shards, vc)
+				c.stops[vc]()
+				delete(c.stops, vc)
+				dl.close()
+			}
+		}
+	}
 	for _, p := range plans {
 		if _, served := c.shards[p.VChannel]; served {
 			continue
 		}
 		dl := newDelegator(c.coll, p, s.d, s.logger)
 		c.shards[p.VChannel] = dl
-		s.wg.Go(func() { dl.run(c.ctx) })
+		dctx, stop := context.WithCancel(c.ctx)
+		c.stops[p.VChannel] = stop
+		s.wg.Go(func() { dl.run(dctx) })
 	}
 	return nil
 }

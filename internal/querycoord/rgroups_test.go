@@ -1,0 +1,145 @@
+package querycoord
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/kv"
+	"github.com/milvago/milvago/internal/querynode"
+	"github.com/milvago/milvago/internal/shardroute"
+)
+
+// TestResourceGroups moves nodes between resource groups by their
+// requests and limits and a replica between groups: its shards follow it
+// onto the target group's node, and reads keep working.
+func TestResourceGroups(t *testing.T) {
+	c := newCluster(t)
+	c.createIndex(t)
+	c.insertRange(t, 0, 30)
+	set := &nodeSet{m: map[int64]*querynode.Server{}}
+	for _, id := range []int64{11, 12, 13} {
+		c.startNode(t, set, id)
+	}
+	store := kv.NewMemory()
+	t.Cleanup(func() { store.Close() })
+	qc := must(New(c.ctx, Deps{KV: store, Data: c.data, Indexes: c.icoord, Nodes: set, IDs: c.root, Collections: c.root}))
+	c.data.AddListener(qc)
+	c.icoord.AddListener(qc)
+	if err := qc.SetNodes(c.ctx, infos(11, 12, 13)); err != nil {
+		t.Fatal(err)
+	}
+	nodesOf := func(rg string) int {
+		info, err := qc.DescribeResourceGroup(bg, rg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(info.Nodes)
+	}
+	if n := nodesOf(DefaultResourceGroup); n != 3 {
+		t.Fatalf("default group has %d nodes, want 3", n)
+	}
+	if err := qc.CreateResourceGroup(c.ctx, "rg1", RGConfig{Requests: 1, Limits: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := qc.CreateResourceGroup(c.ctx, "rg1", RGConfig{Requests: 1, Limits: 1}); err != nil {
+		t.Fatalf("same config again: %v", err)
+	}
+	if err := qc.CreateResourceGroup(c.ctx, "rg1", RGConfig{Requests: 2, Limits: 2}); !errors.Is(err, errs.ErrResourceGroupAlreadyExist) {
+		t.Fatalf("other config: %v", err)
+	}
+	for _, tc := range []struct {
+		cfg  RGConfig
+		want string
+	}{
+		{RGConfig{Requests: -1}, "node num in `requests` or `limits` should not less than 0"},
+		{RGConfig{Requests: 10, Limits: 1}, "limits node num should not less than requests node num"},
+	} {
+		cfg, want := tc.cfg, tc.want
+		if err := qc.CreateResourceGroup(c.ctx, "bad", cfg); !errors.Is(err, errs.ErrResourceGroupIllegalConfig) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("config %v: %v", cfg, err)
+		}
+	}
+	if _, err := qc.DescribeResourceGroup(bg, "nope"); !errors.Is(err, errs.ErrResourceGroupNotFound) {
+		t.Fatalf("describe a missing group: %v", err)
+	}
+	if nodesOf("rg1") != 1 || nodesOf(DefaultResourceGroup) != 2 {
+		t.Fatalf("rg1 %d nodes, default %d; want 1 and 2", nodesOf("rg1"), nodesOf(DefaultResourceGroup))
+	}
+	names := must(qc.ListResourceGroups(bg))
+	if strings.Join(names, ",") != DefaultResourceGroup+",rg1" {
+		t.Fatalf("groups %v", names)
+	}
+
+	// Two replicas in the default group (two nodes); one moves to rg1.
+	if err := qc.LoadCollection(c.ctx, c.coll, nil, 3); !errors.Is(err, errs.ErrResourceGroupNodeNotEnough) {
+		t.Fatalf("three replicas on the default group's two nodes: %v", err)
+	}
+	if err := qc.LoadCollection(c.ctx, c.coll, nil, 2); err != nil {
+		t.Fatal(err)
+	}
+	rg1Node := must(qc.DescribeResourceGroup(bg, "rg1")).Nodes[0].ID
+	if err := qc.TransferReplica(c.ctx, DefaultResourceGroup, "rg1", c.coll.ID, 2); err == nil {
+		t.Fatal("moved two replicas onto a one-node group")
+	}
+	if err := qc.TransferReplica(c.ctx, DefaultResourceGroup, "rg1", c.coll.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	moved := 0
+	for _, r := range must(qc.Replicas(bg, c.coll.ID)) {
+		if r.ResourceGroup != "rg1" {
+			continue
+		}
+		moved++
+		for _, sh := range r.Shards {
+			if sh.NodeID != rg1Node {
+				t.Fatalf("shard %s of the moved replica on node %d, want rg1's node %d", sh.VChannel, sh.NodeID, rg1Node)
+			}
+		}
+	}
+	if moved != 1 {
+		t.Fatalf("%d replicas in rg1, want 1", moved)
+	}
+	if n := must(qc.DescribeResourceGroup(bg, "rg1")).LoadedReplicas[c.coll.ID]; n != 1 {
+		t.Fatalf("rg1 reports %d loaded replicas", n)
+	}
+	eventually(t, "both replicas loaded", func() bool { st := must(qc.State(bg, c.coll.ID)); return st.Progress == 100 })
+	router := shardroute.New(shardroute.Default(), qc, set, nil)
+	for range 4 {
+		if n, err := c.countVia(c.ctx, router, c.now(t)); err != nil || n != 30 {
+			t.Fatalf("count %d, %v", n, err)
+		}
+	}
+
+	// Dropping: the default group never; rg1 only once empty.
+	if err := qc.DropResourceGroup(c.ctx, DefaultResourceGroup); err == nil || !strings.Contains(err.Error(), "default resource group is not deletable") {
+		t.Fatalf("drop default: %v", err)
+	}
+	if err := qc.DropResourceGroup(c.ctx, "rg1"); err == nil || !strings.Contains(err.Error(), "resource group's limits node num is not 0") {
+		t.Fatalf("drop rg1 with limits: %v", err)
+	}
+	if err := qc.UpdateResourceGroups(c.ctx, map[string]RGConfig{"rg1": {}}); err != nil {
+		t.Fatal(err)
+	}
+	if nodesOf("rg1") != 0 || nodesOf(DefaultResourceGroup) != 3 {
+		t.Fatalf("after emptying rg1: rg1 %d nodes, default %d", nodesOf("rg1"), nodesOf(DefaultResourceGroup))
+	}
+	if err := qc.DropResourceGroup(c.ctx, "rg1"); err == nil || !strings.Contains(err.Error(), "some replicas still loaded in resource group") {
+		t.Fatalf("drop rg1 with a replica: %v", err)
+	}
+	if err := qc.TransferReplica(c.ctx, "rg1", DefaultResourceGroup, c.coll.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := qc.DropResourceGroup(c.ctx, "rg1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := qc.DropResourceGroup(c.ctx, "rg1"); err != nil {
+		t.Fatalf("drop a missing group: %v", err)
+	}
+	for _, r := range must(qc.Replicas(bg, c.coll.ID)) {
+		if !r.Serviceable() {
+			t.Fatalf("replica %+v has a shard without a node", r)
+		}
+	}
+}

@@ -202,3 +202,81 @@ func TestClusterReplicas(t *testing.T) {
 	checkSearch(t, ctx, cli, "tworeplicas", two, 1, 2, 3, 4, 5, 6)
 	checkSearch(t, ctx, cli, "onereplica", one, 1, 2, 3, 4, 5, 6)
 }
+
+// TestClusterResourceGroups creates a resource group taking one of three
+// query nodes, moves one of a collection's two replicas into it through the
+// SDK, and checks the descriptions, the replica's new node, reads, and
+// Milvus's errors.
+func TestClusterResourceGroups(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster of processes")
+	}
+	c := startCluster(t, "mixcoord", "streamingnode", "datanode", "querynode-1:querynode", "querynode-2:querynode", "querynode-3:querynode", "indexnode", "proxy")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	const def = "__default_resource_group"
+	describe := func(name string) *entity.ResourceGroup {
+		t.Helper()
+		rg, err := cli.DescribeResourceGroup(ctx, milvusclient.NewDescribeResourceGroupOption(name))
+		if err != nil {
+			t.Fatalf("describe %s: %v", name, err)
+		}
+		return rg
+	}
+	if rg := describe(def); rg.NumAvailableNode != 3 || rg.Capacity != 1000000 {
+		t.Fatalf("default group: %+v", rg)
+	}
+	if err := cli.CreateResourceGroup(ctx, milvusclient.NewCreateResourceGroupOption("rg1").WithNodeRequest(1).WithNodeLimit(1)); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"": "resource group name couldn't be empty", "12-s": "name must be an underscore or letter"} {
+		if err := cli.CreateResourceGroup(ctx, milvusclient.NewCreateResourceGroupOption(name)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("create %q: %v", name, err)
+		}
+	}
+	if err := cli.CreateResourceGroup(ctx, milvusclient.NewCreateResourceGroupOption("rg1").WithNodeRequest(2).WithNodeLimit(2)); err == nil ||
+		!strings.Contains(err.Error(), "resource group already exist, but create with different config") {
+		t.Fatalf("create rg1 again: %v", err)
+	}
+	names, err := cli.ListResourceGroups(ctx, milvusclient.NewListResourceGroupsOption())
+	if err != nil || !slices.Contains(names, def) || !slices.Contains(names, "rg1") || len(names) != 2 {
+		t.Fatalf("list: %v, %v", names, err)
+	}
+	rg1 := describe("rg1")
+	if rg1.NumAvailableNode != 1 || len(rg1.Nodes) != 1 || describe(def).NumAvailableNode != 2 {
+		t.Fatalf("rg1 %+v; default %+v", rg1, describe(def))
+	}
+
+	vecs := flowReplicas(t, ctx, cli, "grouped", 500, 2)
+	if err := cli.TransferReplica(ctx, milvusclient.NewTransferReplicaOption("grouped", def, "rg1", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if rg := describe("rg1"); rg.NumLoadedReplica["grouped"] != 1 {
+		t.Fatalf("rg1 after the transfer: %+v", rg)
+	}
+	eventually(t, 60*time.Second, "the moved replica served by rg1's node", func() error {
+		for _, r := range describeReplicas(t, ctx, cli, "grouped") {
+			if r.ResourceGroupName != "rg1" {
+				continue
+			}
+			for _, sh := range r.Shards {
+				if sh.ShardLeader != rg1.Nodes[0].NodeID {
+					return fmt.Errorf("shard %s on node %d, want %d", sh.ChannelName, sh.ShardLeader, rg1.Nodes[0].NodeID)
+				}
+			}
+			return nil
+		}
+		return fmt.Errorf("no replica in rg1")
+	})
+	checkSearch(t, ctx, cli, "grouped", vecs, 1, 2, 3, 4)
+	if err := cli.DropResourceGroup(ctx, milvusclient.NewDropResourceGroupOption(def)); err == nil || !strings.Contains(err.Error(), "default resource group is not deletable") {
+		t.Fatalf("drop default: %v", err)
+	}
+	if err := cli.DropResourceGroup(ctx, milvusclient.NewDropResourceGroupOption("rg1")); err == nil || !strings.Contains(err.Error(), "resource group's limits node num is not 0") {
+		t.Fatalf("drop rg1: %v", err)
+	}
+	if _, err := cli.DescribeResourceGroup(ctx, milvusclient.NewDescribeResourceGroupOption("nope")); err == nil || !strings.Contains(err.Error(), "resource group not found") {
+		t.Fatalf("describe a missing group: %v", err)
+	}
+}

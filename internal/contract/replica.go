@@ -73,3 +73,16 @@ type RGInfo struct {
 	Outgoing       map[int64]int32
 	Incoming       map[int64]int32
 }
+
+// QuerySegment is a sealed segment as the query nodes serve it
+// (GetQuerySegmentInfo): the nodes serving its shard, one per replica.
+type QuerySegment struct {
+	SegmentID    int64
+	CollectionID int64
+	PartitionID  int64
+	NumRows      int64
+	MemSize      int64
+	IndexID      int64
+	IndexName    string
+	NodeIDs      []int64
+}

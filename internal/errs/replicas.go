@@ -62,3 +62,13 @@ func ResourceGroupReachLimit(rg string, limit int) error {
 func ResourceGroupIllegalConfig(rg string, cfg any, reason string) error {
 	return fmt.Errorf("%s: %w", reason, &detailed{base: ErrResourceGroupIllegalConfig, detail: fmt.Sprintf("[rg=%s][config=%v]", rg, cfg)})
 }
+
+// CollectionNotFullyLoaded is merr.WrapErrCollectionNotFullyLoaded.
+func CollectionNotFullyLoaded(collection any, reason ...string) error {
+	return with(ErrCollectionNotFullyLoaded, "collection", collection, reason)
+}
+
+// SegmentNotFound is merr.WrapErrSegmentNotFound.
+func SegmentNotFound(segment int64, reason ...string) error {
+	return with(ErrSegmentNotFound, "segment", segment, reason)
+}

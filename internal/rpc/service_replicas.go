@@ -14,10 +14,13 @@ import (
 	"github.com/milvago/milvago/internal/errs"
 )
 
-// replicaSource describes a loaded collection's replicas (the query
-// coordinator, or its client).
+// replicaSource describes a loaded collection's replicas and the segments
+// they serve, and moves segments between nodes (the query coordinator, or
+// its client).
 type replicaSource interface {
 	Replicas(ctx context.Context, collectionID int64) ([]contract.Replica, error)
+	QuerySegments(ctx context.Context, collectionID int64) ([]contract.QuerySegment, error)
+	LoadBalance(ctx context.Context, collectionID int64, src, dst, segmentIDs []int64) error
 }
 
 // WithReplicas serves GetReplicas from src.
@@ -268,5 +271,57 @@ func (s *Service) TransferReplica(ctx context.Context, req *milvuspb.TransferRep
 			return err
 		}
 		return rg.TransferReplica(ctx, req.GetSourceResourceGroup(), req.GetTargetResourceGroup(), d.GetCollectionID(), req.GetNumReplica())
+	})
+}
+
+// collectionID resolves a request's collection name in its database.
+func (s *Service) collectionID(ctx context.Context, db, name string) (int64, error) {
+	d, err := s.p.DescribeCollection(ctx, &milvuspb.DescribeCollectionRequest{DbName: db, CollectionName: name})
+	if err != nil {
+		return 0, err
+	}
+	return d.GetCollectionID(), nil
+}
+
+// GetQuerySegmentInfo lists the sealed segments the query nodes serve for
+// a loaded collection, with their nodes (one per replica).
+func (s *Service) GetQuerySegmentInfo(ctx context.Context, req *milvuspb.GetQuerySegmentInfoRequest) (*milvuspb.GetQuerySegmentInfoResponse, error) {
+	return reply(ctx, req, func(ctx context.Context, req *milvuspb.GetQuerySegmentInfoRequest) (*milvuspb.GetQuerySegmentInfoResponse, error) {
+		if s.replicas == nil {
+			return nil, errs.ErrServiceUnimplemented
+		}
+		id, err := s.collectionID(ctx, req.GetDbName(), req.GetCollectionName())
+		if err != nil {
+			return nil, err
+		}
+		segs, err := s.replicas.QuerySegments(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out := &milvuspb.GetQuerySegmentInfoResponse{Infos: make([]*milvuspb.QuerySegmentInfo, 0, len(segs))}
+		for _, q := range segs {
+			info := &milvuspb.QuerySegmentInfo{SegmentID: q.SegmentID, CollectionID: q.CollectionID, PartitionID: q.PartitionID, MemSize: q.MemSize,
+				NumRows: q.NumRows, IndexName: q.IndexName, IndexID: q.IndexID, State: commonpb.SegmentState_Sealed, NodeIds: q.NodeIDs}
+			if len(q.NodeIDs) > 0 {
+				info.NodeID = q.NodeIDs[0]
+			}
+			out.Infos = append(out.Infos, info)
+		}
+		return out, nil
+	}, func() *milvuspb.GetQuerySegmentInfoResponse { return &milvuspb.GetQuerySegmentInfoResponse{} })
+}
+
+// LoadBalance moves a collection's sealed segments off a query node to
+// other nodes of its replica.
+func (s *Service) LoadBalance(ctx context.Context, req *milvuspb.LoadBalanceRequest) (*commonpb.Status, error) {
+	return status(ctx, req, func(ctx context.Context, req *milvuspb.LoadBalanceRequest) error {
+		if s.replicas == nil {
+			return errs.ErrServiceUnimplemented
+		}
+		id, err := s.collectionID(ctx, req.GetDbName(), req.GetCollectionName())
+		if err != nil {
+			return err
+		}
+		return s.replicas.LoadBalance(ctx, id, []int64{req.GetSrcNodeID()}, req.GetDstNodeIDs(), req.GetSealedSegmentIDs())
 	})
 }

@@ -10,9 +10,12 @@ import (
 	"github.com/milvago/milvago/internal/rpc/pb"
 )
 
-// replicaSource is what the replica service serves (the query coordinator).
+// replicaSource is what the replica service serves (the query
+// coordinator): replicas, the segments they serve, and moving segments.
 type replicaSource interface {
 	Replicas(ctx context.Context, collectionID int64) ([]contract.Replica, error)
+	QuerySegments(ctx context.Context, collectionID int64) ([]contract.QuerySegment, error)
+	LoadBalance(ctx context.Context, collectionID int64, src, dst, segmentIDs []int64) error
 }
 
 // ReplicasServer serves a query coordinator's replicas.
@@ -63,4 +66,39 @@ func (c *ReplicasClient) Replicas(ctx context.Context, collectionID int64) ([]co
 		out = append(out, cr)
 	}
 	return out, nil
+}
+
+func (s *ReplicasServer) QuerySegments(ctx context.Context, r *pb.ReplicasRequest) (*pb.QuerySegmentsResponse, error) {
+	segs, err := s.src.QuerySegments(ctx, r.GetCollectionId())
+	out := &pb.QuerySegmentsResponse{Status: rpc.StatusOf(err)}
+	for _, q := range segs {
+		out.Segments = append(out.Segments, &pb.QuerySegment{SegmentId: q.SegmentID, CollectionId: q.CollectionID, PartitionId: q.PartitionID,
+			NumRows: q.NumRows, MemSize: q.MemSize, IndexId: q.IndexID, IndexName: q.IndexName, NodeIds: q.NodeIDs})
+	}
+	return out, nil
+}
+
+func (s *ReplicasServer) LoadBalance(ctx context.Context, r *pb.LoadBalanceRequest) (*pb.LoadBalanceResponse, error) {
+	err := s.src.LoadBalance(ctx, r.GetCollectionId(), r.GetSrcNodes(), r.GetDstNodes(), r.GetSegmentIds())
+	return &pb.LoadBalanceResponse{Status: rpc.StatusOf(err)}, nil
+}
+
+// QuerySegments lists a loaded collection's sealed segments and their nodes.
+func (c *ReplicasClient) QuerySegments(ctx context.Context, collectionID int64) ([]contract.QuerySegment, error) {
+	r, err := c.c.QuerySegments(ctx, &pb.ReplicasRequest{CollectionId: collectionID})
+	if err := Check(queryName, r, err); err != nil {
+		return nil, err
+	}
+	out := make([]contract.QuerySegment, 0, len(r.GetSegments()))
+	for _, q := range r.GetSegments() {
+		out = append(out, contract.QuerySegment{SegmentID: q.GetSegmentId(), CollectionID: q.GetCollectionId(), PartitionID: q.GetPartitionId(),
+			NumRows: q.GetNumRows(), MemSize: q.GetMemSize(), IndexID: q.GetIndexId(), IndexName: q.GetIndexName(), NodeIDs: q.GetNodeIds()})
+	}
+	return out, nil
+}
+
+// LoadBalance moves sealed segments off a node.
+func (c *ReplicasClient) LoadBalance(ctx context.Context, collectionID int64, src, dst, segmentIDs []int64) error {
+	r, err := c.c.LoadBalance(ctx, &pb.LoadBalanceRequest{CollectionId: collectionID, SrcNodes: src, DstNodes: dst, SegmentIds: segmentIDs})
+	return Check(queryName, r, err)
 }

@@ -258,6 +258,270 @@ func (x *ReplicasResponse) GetReplicas() []*Replica {
 	return nil
 }
 
+type QuerySegment struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SegmentId     int64                  `protobuf:"varint,1,opt,name=segment_id,json=segmentId,proto3" json:"segment_id,omitempty"`
+	CollectionId  int64                  `protobuf:"varint,2,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
+	PartitionId   int64                  `protobuf:"varint,3,opt,name=partition_id,json=partitionId,proto3" json:"partition_id,omitempty"`
+	NumRows       int64                  `protobuf:"varint,4,opt,name=num_rows,json=numRows,proto3" json:"num_rows,omitempty"`
+	MemSize       int64                  `protobuf:"varint,5,opt,name=mem_size,json=memSize,proto3" json:"mem_size,omitempty"`
+	IndexId       int64                  `protobuf:"varint,6,opt,name=index_id,json=indexId,proto3" json:"index_id,omitempty"`
+	IndexName     string                 `protobuf:"bytes,7,opt,name=index_name,json=indexName,proto3" json:"index_name,omitempty"`
+	NodeIds       []int64                `protobuf:"varint,8,rep,packed,name=node_ids,json=nodeIds,proto3" json:"node_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QuerySegment) Reset() {
+	*x = QuerySegment{}
+	mi := &file_replicas_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuerySegment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuerySegment) ProtoMessage() {}
+
+func (x *QuerySegment) ProtoReflect() protoreflect.Message {
+	mi := &file_replicas_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuerySegment.ProtoReflect.Descriptor instead.
+func (*QuerySegment) Descriptor() ([]byte, []int) {
+	return file_replicas_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *QuerySegment) GetSegmentId() int64 {
+	if x != nil {
+		return x.SegmentId
+	}
+	return 0
+}
+
+func (x *QuerySegment) GetCollectionId() int64 {
+	if x != nil {
+		return x.CollectionId
+	}
+	return 0
+}
+
+func (x *QuerySegment) GetPartitionId() int64 {
+	if x != nil {
+		return x.PartitionId
+	}
+	return 0
+}
+
+func (x *QuerySegment) GetNumRows() int64 {
+	if x != nil {
+		return x.NumRows
+	}
+	return 0
+}
+
+func (x *QuerySegment) GetMemSize() int64 {
+	if x != nil {
+		return x.MemSize
+	}
+	return 0
+}
+
+func (x *QuerySegment) GetIndexId() int64 {
+	if x != nil {
+		return x.IndexId
+	}
+	return 0
+}
+
+func (x *QuerySegment) GetIndexName() string {
+	if x != nil {
+		return x.IndexName
+	}
+	return ""
+}
+
+func (x *QuerySegment) GetNodeIds() []int64 {
+	if x != nil {
+		return x.NodeIds
+	}
+	return nil
+}
+
+type QuerySegmentsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        *commonpb.Status       `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	Segments      []*QuerySegment        `protobuf:"bytes,2,rep,name=segments,proto3" json:"segments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QuerySegmentsResponse) Reset() {
+	*x = QuerySegmentsResponse{}
+	mi := &file_replicas_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuerySegmentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuerySegmentsResponse) ProtoMessage() {}
+
+func (x *QuerySegmentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_replicas_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuerySegmentsResponse.ProtoReflect.Descriptor instead.
+func (*QuerySegmentsResponse) Descriptor() ([]byte, []int) {
+	return file_replicas_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *QuerySegmentsResponse) GetStatus() *commonpb.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *QuerySegmentsResponse) GetSegments() []*QuerySegment {
+	if x != nil {
+		return x.Segments
+	}
+	return nil
+}
+
+type LoadBalanceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CollectionId  int64                  `protobuf:"varint,1,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
+	SrcNodes      []int64                `protobuf:"varint,2,rep,packed,name=src_nodes,json=srcNodes,proto3" json:"src_nodes,omitempty"`
+	DstNodes      []int64                `protobuf:"varint,3,rep,packed,name=dst_nodes,json=dstNodes,proto3" json:"dst_nodes,omitempty"`
+	SegmentIds    []int64                `protobuf:"varint,4,rep,packed,name=segment_ids,json=segmentIds,proto3" json:"segment_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoadBalanceRequest) Reset() {
+	*x = LoadBalanceRequest{}
+	mi := &file_replicas_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoadBalanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoadBalanceRequest) ProtoMessage() {}
+
+func (x *LoadBalanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_replicas_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoadBalanceRequest.ProtoReflect.Descriptor instead.
+func (*LoadBalanceRequest) Descriptor() ([]byte, []int) {
+	return file_replicas_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *LoadBalanceRequest) GetCollectionId() int64 {
+	if x != nil {
+		return x.CollectionId
+	}
+	return 0
+}
+
+func (x *LoadBalanceRequest) GetSrcNodes() []int64 {
+	if x != nil {
+		return x.SrcNodes
+	}
+	return nil
+}
+
+func (x *LoadBalanceRequest) GetDstNodes() []int64 {
+	if x != nil {
+		return x.DstNodes
+	}
+	return nil
+}
+
+func (x *LoadBalanceRequest) GetSegmentIds() []int64 {
+	if x != nil {
+		return x.SegmentIds
+	}
+	return nil
+}
+
+type LoadBalanceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        *commonpb.Status       `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LoadBalanceResponse) Reset() {
+	*x = LoadBalanceResponse{}
+	mi := &file_replicas_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LoadBalanceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LoadBalanceResponse) ProtoMessage() {}
+
+func (x *LoadBalanceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_replicas_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LoadBalanceResponse.ProtoReflect.Descriptor instead.
+func (*LoadBalanceResponse) Descriptor() ([]byte, []int) {
+	return file_replicas_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *LoadBalanceResponse) GetStatus() *commonpb.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
 type RGConfig struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Requests      int32                  `protobuf:"varint,1,opt,name=requests,proto3" json:"requests,omitempty"`
@@ -270,7 +534,7 @@ type RGConfig struct {
 
 func (x *RGConfig) Reset() {
 	*x = RGConfig{}
-	mi := &file_replicas_proto_msgTypes[4]
+	mi := &file_replicas_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -282,7 +546,7 @@ func (x *RGConfig) String() string {
 func (*RGConfig) ProtoMessage() {}
 
 func (x *RGConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_replicas_proto_msgTypes[4]
+	mi := &file_replicas_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -295,7 +559,7 @@ func (x *RGConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RGConfig.ProtoReflect.Descriptor instead.
 func (*RGConfig) Descriptor() ([]byte, []int) {
-	return file_replicas_proto_rawDescGZIP(), []int{4}
+	return file_replicas_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RGConfig) GetRequests() int32 {
@@ -336,7 +600,7 @@ type RGRequest struct {
 
 func (x *RGRequest) Reset() {
 	*x = RGRequest{}
-	mi := &file_replicas_proto_msgTypes[5]
+	mi := &file_replicas_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -348,7 +612,7 @@ func (x *RGRequest) String() string {
 func (*RGRequest) ProtoMessage() {}
 
 func (x *RGRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_replicas_proto_msgTypes[5]
+	mi := &file_replicas_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -361,7 +625,7 @@ func (x *RGRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RGRequest.ProtoReflect.Descriptor instead.
 func (*RGRequest) Descriptor() ([]byte, []int) {
-	return file_replicas_proto_rawDescGZIP(), []int{5}
+	return file_replicas_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RGRequest) GetName() string {
@@ -387,7 +651,7 @@ type UpdateRGsRequest struct {
 
 func (x *UpdateRGsRequest) Reset() {
 	*x = UpdateRGsRequest{}
-	mi := &file_replicas_proto_msgTypes[6]
+	mi := &file_replicas_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -399,7 +663,7 @@ func (x *UpdateRGsRequest) String() string {
 func (*UpdateRGsRequest) ProtoMessage() {}
 
 func (x *UpdateRGsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_replicas_proto_msgTypes[6]
+	mi := &file_replicas_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -412,7 +676,7 @@ func (x *UpdateRGsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRGsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRGsRequest) Descriptor() ([]byte, []int) {
-	return file_replicas_proto_rawDescGZIP(), []int{6}
+	return file_replicas_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *UpdateRGsRequest) GetGroups() map[string]*RGConfig {
@@ -432,7 +696,7 @@ type ListRGsResponse struct {
 
 func (x *ListRGsResponse) Reset() {
 	*x = ListRGsResponse{}
-	mi := &file_replicas_proto_msgTypes[7]
+	mi := &file_replicas_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -444,7 +708,7 @@ func (x *ListRGsResponse) String() string {
 func (*ListRGsResponse) ProtoMessage() {}
 
 func (x *ListRGsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_replicas_proto_msgTypes[7]
+	mi := &file_replicas_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -457,7 +721,7 @@ func (x *ListRGsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRGsResponse.ProtoReflect.Descriptor instead.
 func (*ListRGsResponse) Descriptor() ([]byte, []int) {
-	return file_replicas_proto_rawDescGZIP(), []int{7}
+	return file_replicas_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListRGsResponse) GetStatus() *commonpb.Status {
@@ -484,7 +748,7 @@ type RGNode struct {
 
 func (x *RGNode) Reset() {
 	*x = RGNode{}
-	mi := &file_replicas_proto_msgTypes[8]
+	mi := &file_replicas_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -496,7 +760,7 @@ func (x *RGNode) String() string {
 func (*RGNode) ProtoMessage() {}
 
 func (x *RGNode) ProtoReflect() protoreflect.Message {
-	mi := &file_replicas_proto_msgTypes[8]
+	mi := &file_replicas_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -509,7 +773,7 @@ func (x *RGNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RGNode.ProtoReflect.Descriptor instead.
 func (*RGNode) Descriptor() ([]byte, []int) {
-	return file_replicas_proto_rawDescGZIP(), []int{8}
+	return file_replicas_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RGNode) GetId() int64 {
@@ -541,7 +805,7 @@ type DescribeRGResponse struct {
 
 func (x *DescribeRGResponse) Reset() {
 	*x = DescribeRGResponse{}
-	mi := &file_replicas_proto_msgTypes[9]
+	mi := &file_replicas_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -553,7 +817,7 @@ func (x *DescribeRGResponse) String() string {
 func (*DescribeRGResponse) ProtoMessage() {}
 
 func (x *DescribeRGResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_replicas_proto_msgTypes[9]
+	mi := &file_replicas_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -566,7 +830,7 @@ func (x *DescribeRGResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeRGResponse.ProtoReflect.Descriptor instead.
 func (*DescribeRGResponse) Descriptor() ([]byte, []int) {
-	return file_replicas_proto_rawDescGZIP(), []int{9}
+	return file_replicas_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DescribeRGResponse) GetStatus() *commonpb.Status {
@@ -629,7 +893,7 @@ type TransferNodeRequest struct {
 
 func (x *TransferNodeRequest) Reset() {
 	*x = TransferNodeRequest{}
-	mi := &file_replicas_proto_msgTypes[10]
+	mi := &file_replicas_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -641,7 +905,7 @@ func (x *TransferNodeRequest) String() string {
 func (*TransferNodeRequest) ProtoMessage() {}
 
 func (x *TransferNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_replicas_proto_msgTypes[10]
+	mi := &file_replicas_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -654,7 +918,7 @@ func (x *TransferNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferNodeRequest.ProtoReflect.Descriptor instead.
 func (*TransferNodeRequest) Descriptor() ([]byte, []int) {
-	return file_replicas_proto_rawDescGZIP(), []int{10}
+	return file_replicas_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *TransferNodeRequest) GetSource() string {
@@ -690,7 +954,7 @@ type TransferReplicaRequest struct {
 
 func (x *TransferReplicaRequest) Reset() {
 	*x = TransferReplicaRequest{}
-	mi := &file_replicas_proto_msgTypes[11]
+	mi := &file_replicas_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -702,7 +966,7 @@ func (x *TransferReplicaRequest) String() string {
 func (*TransferReplicaRequest) ProtoMessage() {}
 
 func (x *TransferReplicaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_replicas_proto_msgTypes[11]
+	mi := &file_replicas_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -715,7 +979,7 @@ func (x *TransferReplicaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferReplicaRequest.ProtoReflect.Descriptor instead.
 func (*TransferReplicaRequest) Descriptor() ([]byte, []int) {
-	return file_replicas_proto_rawDescGZIP(), []int{11}
+	return file_replicas_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TransferReplicaRequest) GetSource() string {
@@ -755,7 +1019,7 @@ type RGStatus struct {
 
 func (x *RGStatus) Reset() {
 	*x = RGStatus{}
-	mi := &file_replicas_proto_msgTypes[12]
+	mi := &file_replicas_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -767,7 +1031,7 @@ func (x *RGStatus) String() string {
 func (*RGStatus) ProtoMessage() {}
 
 func (x *RGStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_replicas_proto_msgTypes[12]
+	mi := &file_replicas_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -780,7 +1044,7 @@ func (x *RGStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RGStatus.ProtoReflect.Descriptor instead.
 func (*RGStatus) Descriptor() ([]byte, []int) {
-	return file_replicas_proto_rawDescGZIP(), []int{12}
+	return file_replicas_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RGStatus) GetStatus() *commonpb.Status {
@@ -809,7 +1073,29 @@ const file_replicas_proto_rawDesc = "" +
 	"\x06shards\x18\x05 \x03(\v2\x1e.milvago.internal.ShardReplicaR\x06shards\"~\n" +
 	"\x10ReplicasResponse\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x125\n" +
-	"\breplicas\x18\x02 \x03(\v2\x19.milvago.internal.ReplicaR\breplicas\"\x84\x01\n" +
+	"\breplicas\x18\x02 \x03(\v2\x19.milvago.internal.ReplicaR\breplicas\"\x80\x02\n" +
+	"\fQuerySegment\x12\x1d\n" +
+	"\n" +
+	"segment_id\x18\x01 \x01(\x03R\tsegmentId\x12#\n" +
+	"\rcollection_id\x18\x02 \x01(\x03R\fcollectionId\x12!\n" +
+	"\fpartition_id\x18\x03 \x01(\x03R\vpartitionId\x12\x19\n" +
+	"\bnum_rows\x18\x04 \x01(\x03R\anumRows\x12\x19\n" +
+	"\bmem_size\x18\x05 \x01(\x03R\amemSize\x12\x19\n" +
+	"\bindex_id\x18\x06 \x01(\x03R\aindexId\x12\x1d\n" +
+	"\n" +
+	"index_name\x18\a \x01(\tR\tindexName\x12\x19\n" +
+	"\bnode_ids\x18\b \x03(\x03R\anodeIds\"\x88\x01\n" +
+	"\x15QuerySegmentsResponse\x123\n" +
+	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12:\n" +
+	"\bsegments\x18\x02 \x03(\v2\x1e.milvago.internal.QuerySegmentR\bsegments\"\x94\x01\n" +
+	"\x12LoadBalanceRequest\x12#\n" +
+	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12\x1b\n" +
+	"\tsrc_nodes\x18\x02 \x03(\x03R\bsrcNodes\x12\x1b\n" +
+	"\tdst_nodes\x18\x03 \x03(\x03R\bdstNodes\x12\x1f\n" +
+	"\vsegment_ids\x18\x04 \x03(\x03R\n" +
+	"segmentIds\"J\n" +
+	"\x13LoadBalanceResponse\x123\n" +
+	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\"\x84\x01\n" +
 	"\bRGConfig\x12\x1a\n" +
 	"\brequests\x18\x01 \x01(\x05R\brequests\x12\x16\n" +
 	"\x06limits\x18\x02 \x01(\x05R\x06limits\x12#\n" +
@@ -858,9 +1144,11 @@ const file_replicas_proto_rawDesc = "" +
 	"\vnum_replica\x18\x04 \x01(\x03R\n" +
 	"numReplica\"?\n" +
 	"\bRGStatus\x123\n" +
-	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status2g\n" +
+	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status2\xa0\x02\n" +
 	"\x12QueryCoordReplicas\x12Q\n" +
-	"\bReplicas\x12!.milvago.internal.ReplicasRequest\x1a\".milvago.internal.ReplicasResponse2\xee\x04\n" +
+	"\bReplicas\x12!.milvago.internal.ReplicasRequest\x1a\".milvago.internal.ReplicasResponse\x12[\n" +
+	"\rQuerySegments\x12!.milvago.internal.ReplicasRequest\x1a'.milvago.internal.QuerySegmentsResponse\x12Z\n" +
+	"\vLoadBalance\x12$.milvago.internal.LoadBalanceRequest\x1a%.milvago.internal.LoadBalanceResponse2\xee\x04\n" +
 	"\x18QueryCoordResourceGroups\x12N\n" +
 	"\x13CreateResourceGroup\x12\x1b.milvago.internal.RGRequest\x1a\x1a.milvago.internal.RGStatus\x12V\n" +
 	"\x14UpdateResourceGroups\x12\".milvago.internal.UpdateRGsRequest\x1a\x1a.milvago.internal.RGStatus\x12L\n" +
@@ -882,63 +1170,74 @@ func file_replicas_proto_rawDescGZIP() []byte {
 	return file_replicas_proto_rawDescData
 }
 
-var file_replicas_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_replicas_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_replicas_proto_goTypes = []any{
 	(*ReplicasRequest)(nil),        // 0: milvago.internal.ReplicasRequest
 	(*ShardReplica)(nil),           // 1: milvago.internal.ShardReplica
 	(*Replica)(nil),                // 2: milvago.internal.Replica
 	(*ReplicasResponse)(nil),       // 3: milvago.internal.ReplicasResponse
-	(*RGConfig)(nil),               // 4: milvago.internal.RGConfig
-	(*RGRequest)(nil),              // 5: milvago.internal.RGRequest
-	(*UpdateRGsRequest)(nil),       // 6: milvago.internal.UpdateRGsRequest
-	(*ListRGsResponse)(nil),        // 7: milvago.internal.ListRGsResponse
-	(*RGNode)(nil),                 // 8: milvago.internal.RGNode
-	(*DescribeRGResponse)(nil),     // 9: milvago.internal.DescribeRGResponse
-	(*TransferNodeRequest)(nil),    // 10: milvago.internal.TransferNodeRequest
-	(*TransferReplicaRequest)(nil), // 11: milvago.internal.TransferReplicaRequest
-	(*RGStatus)(nil),               // 12: milvago.internal.RGStatus
-	nil,                            // 13: milvago.internal.UpdateRGsRequest.GroupsEntry
-	nil,                            // 14: milvago.internal.DescribeRGResponse.LoadedReplicasEntry
-	nil,                            // 15: milvago.internal.DescribeRGResponse.OutgoingEntry
-	nil,                            // 16: milvago.internal.DescribeRGResponse.IncomingEntry
-	(*commonpb.Status)(nil),        // 17: milvus.proto.common.Status
+	(*QuerySegment)(nil),           // 4: milvago.internal.QuerySegment
+	(*QuerySegmentsResponse)(nil),  // 5: milvago.internal.QuerySegmentsResponse
+	(*LoadBalanceRequest)(nil),     // 6: milvago.internal.LoadBalanceRequest
+	(*LoadBalanceResponse)(nil),    // 7: milvago.internal.LoadBalanceResponse
+	(*RGConfig)(nil),               // 8: milvago.internal.RGConfig
+	(*RGRequest)(nil),              // 9: milvago.internal.RGRequest
+	(*UpdateRGsRequest)(nil),       // 10: milvago.internal.UpdateRGsRequest
+	(*ListRGsResponse)(nil),        // 11: milvago.internal.ListRGsResponse
+	(*RGNode)(nil),                 // 12: milvago.internal.RGNode
+	(*DescribeRGResponse)(nil),     // 13: milvago.internal.DescribeRGResponse
+	(*TransferNodeRequest)(nil),    // 14: milvago.internal.TransferNodeRequest
+	(*TransferReplicaRequest)(nil), // 15: milvago.internal.TransferReplicaRequest
+	(*RGStatus)(nil),               // 16: milvago.internal.RGStatus
+	nil,                            // 17: milvago.internal.UpdateRGsRequest.GroupsEntry
+	nil,                            // 18: milvago.internal.DescribeRGResponse.LoadedReplicasEntry
+	nil,                            // 19: milvago.internal.DescribeRGResponse.OutgoingEntry
+	nil,                            // 20: milvago.internal.DescribeRGResponse.IncomingEntry
+	(*commonpb.Status)(nil),        // 21: milvus.proto.common.Status
 }
 var file_replicas_proto_depIdxs = []int32{
 	1,  // 0: milvago.internal.Replica.shards:type_name -> milvago.internal.ShardReplica
-	17, // 1: milvago.internal.ReplicasResponse.status:type_name -> milvus.proto.common.Status
+	21, // 1: milvago.internal.ReplicasResponse.status:type_name -> milvus.proto.common.Status
 	2,  // 2: milvago.internal.ReplicasResponse.replicas:type_name -> milvago.internal.Replica
-	4,  // 3: milvago.internal.RGRequest.config:type_name -> milvago.internal.RGConfig
-	13, // 4: milvago.internal.UpdateRGsRequest.groups:type_name -> milvago.internal.UpdateRGsRequest.GroupsEntry
-	17, // 5: milvago.internal.ListRGsResponse.status:type_name -> milvus.proto.common.Status
-	17, // 6: milvago.internal.DescribeRGResponse.status:type_name -> milvus.proto.common.Status
-	4,  // 7: milvago.internal.DescribeRGResponse.config:type_name -> milvago.internal.RGConfig
-	8,  // 8: milvago.internal.DescribeRGResponse.nodes:type_name -> milvago.internal.RGNode
-	14, // 9: milvago.internal.DescribeRGResponse.loaded_replicas:type_name -> milvago.internal.DescribeRGResponse.LoadedReplicasEntry
-	15, // 10: milvago.internal.DescribeRGResponse.outgoing:type_name -> milvago.internal.DescribeRGResponse.OutgoingEntry
-	16, // 11: milvago.internal.DescribeRGResponse.incoming:type_name -> milvago.internal.DescribeRGResponse.IncomingEntry
-	17, // 12: milvago.internal.RGStatus.status:type_name -> milvus.proto.common.Status
-	4,  // 13: milvago.internal.UpdateRGsRequest.GroupsEntry.value:type_name -> milvago.internal.RGConfig
-	0,  // 14: milvago.internal.QueryCoordReplicas.Replicas:input_type -> milvago.internal.ReplicasRequest
-	5,  // 15: milvago.internal.QueryCoordResourceGroups.CreateResourceGroup:input_type -> milvago.internal.RGRequest
-	6,  // 16: milvago.internal.QueryCoordResourceGroups.UpdateResourceGroups:input_type -> milvago.internal.UpdateRGsRequest
-	5,  // 17: milvago.internal.QueryCoordResourceGroups.DropResourceGroup:input_type -> milvago.internal.RGRequest
-	5,  // 18: milvago.internal.QueryCoordResourceGroups.ListResourceGroups:input_type -> milvago.internal.RGRequest
-	5,  // 19: milvago.internal.QueryCoordResourceGroups.DescribeResourceGroup:input_type -> milvago.internal.RGRequest
-	10, // 20: milvago.internal.QueryCoordResourceGroups.TransferNode:input_type -> milvago.internal.TransferNodeRequest
-	11, // 21: milvago.internal.QueryCoordResourceGroups.TransferReplica:input_type -> milvago.internal.TransferReplicaRequest
-	3,  // 22: milvago.internal.QueryCoordReplicas.Replicas:output_type -> milvago.internal.ReplicasResponse
-	12, // 23: milvago.internal.QueryCoordResourceGroups.CreateResourceGroup:output_type -> milvago.internal.RGStatus
-	12, // 24: milvago.internal.QueryCoordResourceGroups.UpdateResourceGroups:output_type -> milvago.internal.RGStatus
-	12, // 25: milvago.internal.QueryCoordResourceGroups.DropResourceGroup:output_type -> milvago.internal.RGStatus
-	7,  // 26: milvago.internal.QueryCoordResourceGroups.ListResourceGroups:output_type -> milvago.internal.ListRGsResponse
-	9,  // 27: milvago.internal.QueryCoordResourceGroups.DescribeResourceGroup:output_type -> milvago.internal.DescribeRGResponse
-	12, // 28: milvago.internal.QueryCoordResourceGroups.TransferNode:output_type -> milvago.internal.RGStatus
-	12, // 29: milvago.internal.QueryCoordResourceGroups.TransferReplica:output_type -> milvago.internal.RGStatus
-	22, // [22:30] is the sub-list for method output_type
-	14, // [14:22] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	21, // 3: milvago.internal.QuerySegmentsResponse.status:type_name -> milvus.proto.common.Status
+	4,  // 4: milvago.internal.QuerySegmentsResponse.segments:type_name -> milvago.internal.QuerySegment
+	21, // 5: milvago.internal.LoadBalanceResponse.status:type_name -> milvus.proto.common.Status
+	8,  // 6: milvago.internal.RGRequest.config:type_name -> milvago.internal.RGConfig
+	17, // 7: milvago.internal.UpdateRGsRequest.groups:type_name -> milvago.internal.UpdateRGsRequest.GroupsEntry
+	21, // 8: milvago.internal.ListRGsResponse.status:type_name -> milvus.proto.common.Status
+	21, // 9: milvago.internal.DescribeRGResponse.status:type_name -> milvus.proto.common.Status
+	8,  // 10: milvago.internal.DescribeRGResponse.config:type_name -> milvago.internal.RGConfig
+	12, // 11: milvago.internal.DescribeRGResponse.nodes:type_name -> milvago.internal.RGNode
+	18, // 12: milvago.internal.DescribeRGResponse.loaded_replicas:type_name -> milvago.internal.DescribeRGResponse.LoadedReplicasEntry
+	19, // 13: milvago.internal.DescribeRGResponse.outgoing:type_name -> milvago.internal.DescribeRGResponse.OutgoingEntry
+	20, // 14: milvago.internal.DescribeRGResponse.incoming:type_name -> milvago.internal.DescribeRGResponse.IncomingEntry
+	21, // 15: milvago.internal.RGStatus.status:type_name -> milvus.proto.common.Status
+	8,  // 16: milvago.internal.UpdateRGsRequest.GroupsEntry.value:type_name -> milvago.internal.RGConfig
+	0,  // 17: milvago.internal.QueryCoordReplicas.Replicas:input_type -> milvago.internal.ReplicasRequest
+	0,  // 18: milvago.internal.QueryCoordReplicas.QuerySegments:input_type -> milvago.internal.ReplicasRequest
+	6,  // 19: milvago.internal.QueryCoordReplicas.LoadBalance:input_type -> milvago.internal.LoadBalanceRequest
+	9,  // 20: milvago.internal.QueryCoordResourceGroups.CreateResourceGroup:input_type -> milvago.internal.RGRequest
+	10, // 21: milvago.internal.QueryCoordResourceGroups.UpdateResourceGroups:input_type -> milvago.internal.UpdateRGsRequest
+	9,  // 22: milvago.internal.QueryCoordResourceGroups.DropResourceGroup:input_type -> milvago.internal.RGRequest
+	9,  // 23: milvago.internal.QueryCoordResourceGroups.ListResourceGroups:input_type -> milvago.internal.RGRequest
+	9,  // 24: milvago.internal.QueryCoordResourceGroups.DescribeResourceGroup:input_type -> milvago.internal.RGRequest
+	14, // 25: milvago.internal.QueryCoordResourceGroups.TransferNode:input_type -> milvago.internal.TransferNodeRequest
+	15, // 26: milvago.internal.QueryCoordResourceGroups.TransferReplica:input_type -> milvago.internal.TransferReplicaRequest
+	3,  // 27: milvago.internal.QueryCoordReplicas.Replicas:output_type -> milvago.internal.ReplicasResponse
+	5,  // 28: milvago.internal.QueryCoordReplicas.QuerySegments:output_type -> milvago.internal.QuerySegmentsResponse
+	7,  // 29: milvago.internal.QueryCoordReplicas.LoadBalance:output_type -> milvago.internal.LoadBalanceResponse
+	16, // 30: milvago.internal.QueryCoordResourceGroups.CreateResourceGroup:output_type -> milvago.internal.RGStatus
+	16, // 31: milvago.internal.QueryCoordResourceGroups.UpdateResourceGroups:output_type -> milvago.internal.RGStatus
+	16, // 32: milvago.internal.QueryCoordResourceGroups.DropResourceGroup:output_type -> milvago.internal.RGStatus
+	11, // 33: milvago.internal.QueryCoordResourceGroups.ListResourceGroups:output_type -> milvago.internal.ListRGsResponse
+	13, // 34: milvago.internal.QueryCoordResourceGroups.DescribeResourceGroup:output_type -> milvago.internal.DescribeRGResponse
+	16, // 35: milvago.internal.QueryCoordResourceGroups.TransferNode:output_type -> milvago.internal.RGStatus
+	16, // 36: milvago.internal.QueryCoordResourceGroups.TransferReplica:output_type -> milvago.internal.RGStatus
+	27, // [27:37] is the sub-list for method output_type
+	17, // [17:27] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_replicas_proto_init() }
@@ -952,7 +1251,7 @@ func file_replicas_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_replicas_proto_rawDesc), len(file_replicas_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

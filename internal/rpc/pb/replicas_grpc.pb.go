@@ -23,7 +23,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	QueryCoordReplicas_Replicas_FullMethodName = "/milvago.internal.QueryCoordReplicas/Replicas"
+	QueryCoordReplicas_Replicas_FullMethodName      = "/milvago.internal.QueryCoordReplicas/Replicas"
+	QueryCoordReplicas_QuerySegments_FullMethodName = "/milvago.internal.QueryCoordReplicas/QuerySegments"
+	QueryCoordReplicas_LoadBalance_FullMethodName   = "/milvago.internal.QueryCoordReplicas/LoadBalance"
 )
 
 // QueryCoordReplicasClient is the client API for QueryCoordReplicas service.
@@ -31,6 +33,8 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type QueryCoordReplicasClient interface {
 	Replicas(ctx context.Context, in *ReplicasRequest, opts ...grpc.CallOption) (*ReplicasResponse, error)
+	QuerySegments(ctx context.Context, in *ReplicasRequest, opts ...grpc.CallOption) (*QuerySegmentsResponse, error)
+	LoadBalance(ctx context.Context, in *LoadBalanceRequest, opts ...grpc.CallOption) (*LoadBalanceResponse, error)
 }
 
 type queryCoordReplicasClient struct {
@@ -51,11 +55,33 @@ func (c *queryCoordReplicasClient) Replicas(ctx context.Context, in *ReplicasReq
 	return out, nil
 }
 
+func (c *queryCoordReplicasClient) QuerySegments(ctx context.Context, in *ReplicasRequest, opts ...grpc.CallOption) (*QuerySegmentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(QuerySegmentsResponse)
+	err := c.cc.Invoke(ctx, QueryCoordReplicas_QuerySegments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *queryCoordReplicasClient) LoadBalance(ctx context.Context, in *LoadBalanceRequest, opts ...grpc.CallOption) (*LoadBalanceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LoadBalanceResponse)
+	err := c.cc.Invoke(ctx, QueryCoordReplicas_LoadBalance_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QueryCoordReplicasServer is the server API for QueryCoordReplicas service.
 // All implementations must embed UnimplementedQueryCoordReplicasServer
 // for forward compatibility.
 type QueryCoordReplicasServer interface {
 	Replicas(context.Context, *ReplicasRequest) (*ReplicasResponse, error)
+	QuerySegments(context.Context, *ReplicasRequest) (*QuerySegmentsResponse, error)
+	LoadBalance(context.Context, *LoadBalanceRequest) (*LoadBalanceResponse, error)
 	mustEmbedUnimplementedQueryCoordReplicasServer()
 }
 
@@ -68,6 +94,12 @@ type UnimplementedQueryCoordReplicasServer struct{}
 
 func (UnimplementedQueryCoordReplicasServer) Replicas(context.Context, *ReplicasRequest) (*ReplicasResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Replicas not implemented")
+}
+func (UnimplementedQueryCoordReplicasServer) QuerySegments(context.Context, *ReplicasRequest) (*QuerySegmentsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method QuerySegments not implemented")
+}
+func (UnimplementedQueryCoordReplicasServer) LoadBalance(context.Context, *LoadBalanceRequest) (*LoadBalanceResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method LoadBalance not implemented")
 }
 func (UnimplementedQueryCoordReplicasServer) mustEmbedUnimplementedQueryCoordReplicasServer() {}
 func (UnimplementedQueryCoordReplicasServer) testEmbeddedByValue()                            {}
@@ -108,6 +140,42 @@ func _QueryCoordReplicas_Replicas_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QueryCoordReplicas_QuerySegments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReplicasRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryCoordReplicasServer).QuerySegments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryCoordReplicas_QuerySegments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryCoordReplicasServer).QuerySegments(ctx, req.(*ReplicasRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _QueryCoordReplicas_LoadBalance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LoadBalanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryCoordReplicasServer).LoadBalance(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryCoordReplicas_LoadBalance_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryCoordReplicasServer).LoadBalance(ctx, req.(*LoadBalanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QueryCoordReplicas_ServiceDesc is the grpc.ServiceDesc for QueryCoordReplicas service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -118,6 +186,14 @@ var QueryCoordReplicas_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Replicas",
 			Handler:    _QueryCoordReplicas_Replicas_Handler,
+		},
+		{
+			MethodName: "QuerySegments",
+			Handler:    _QueryCoordReplicas_QuerySegments_Handler,
+		},
+		{
+			MethodName: "LoadBalance",
+			Handler:    _QueryCoordReplicas_LoadBalance_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -240,4 +240,49 @@ func TestReplicasPlacementAndNodeDeath(t *testing.T) {
 	}
 	waitProgress("one replica over two nodes")
 	wantCount("one replica over two nodes", 60)
+
+	// GetQuerySegmentInfo: every flushed segment, on its shard's node.
+	segs := must(qc.QuerySegments(bg, c.coll.ID))
+	if len(segs) == 0 {
+		t.Fatal("no sealed segments served")
+	}
+	for _, q := range segs {
+		if len(q.NodeIDs) != 1 || (q.NodeIDs[0] != 12 && q.NodeIDs[0] != 14) || q.NumRows == 0 {
+			t.Fatalf("segment %+v", q)
+		}
+	}
+	// LoadBalance: Milvus's checks, then node 12's shards move to node 14
+	// while reads go on.
+	if err := qc.LoadBalance(c.ctx, c.coll.ID, []int64{12, 14}, nil, nil); !errors.Is(err, errs.ErrParameterInvalid) {
+		t.Fatalf("two source nodes: %v", err)
+	}
+	if err := qc.LoadBalance(c.ctx, c.coll.ID, []int64{99}, nil, nil); !errors.Is(err, errs.ErrNodeNotFound) {
+		t.Fatalf("unknown source node: %v", err)
+	}
+	if err := qc.LoadBalance(c.ctx, c.coll.ID, []int64{12}, []int64{99}, nil); !errors.Is(err, errs.ErrNodeNotFound) {
+		t.Fatalf("unknown destination node: %v", err)
+	}
+	var on14 int64
+	for _, q := range segs {
+		if q.NodeIDs[0] == 14 {
+			on14 = q.SegmentID
+		}
+	}
+	if on14 != 0 {
+		if err := qc.LoadBalance(c.ctx, c.coll.ID, []int64{12}, nil, []int64{on14}); !errors.Is(err, errs.ErrSegmentNotFound) {
+			t.Fatalf("a segment not on the source: %v", err)
+		}
+	}
+	if err := qc.LoadBalance(c.ctx, c.coll.ID, []int64{12}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range must(qc.Replicas(bg, c.coll.ID))[0].Shards {
+		if sh.NodeID != 14 {
+			t.Fatalf("shard %s on node %d after balancing node 12 off", sh.VChannel, sh.NodeID)
+		}
+	}
+	wantCount("after the balance", 60)
+	if p, _ := must2(must(set.Node(bg, 12)).Progress(bg, c.coll.ID)); p != 0 {
+		t.Fatalf("node 12 still serves the collection (progress %d)", p)
+	}
 }

@@ -581,9 +581,10 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	p := proxy.New(pcfg, proxy.Deps{Root: n.rootClient(ctx), Data: n.dataClient(ctx), Query: n.queryClient(ctx), Index: n.indexClient(ctx),
 		Writer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")), Shards: router,
 		Hooks: proxyHooks{dn: dn, qn: pool, data: n.dataClient(ctx)}, Logger: n.logger})
-	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: rest.New(p, n.logger)},
-		rpc.NewService(p, "PROXY").WithReplicas(replicas).
-			WithResourceGroups(coordrpc.NewResourceGroupsClient(n.conn(ctx, "querycoord"))), n.reg, n.readyErr, n.logger)
+	svc := rpc.NewService(p, "PROXY").WithReplicas(replicas).
+		WithResourceGroups(coordrpc.NewResourceGroupsClient(n.conn(ctx, "querycoord")))
+	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: rest.New(p, n.logger).WithResourceGroups(svc)},
+		svc, n.reg, n.readyErr, n.logger)
 	g.Go(func() error { return srv.Serve(ctx, gl, hl) })
 	if err := n.register(ctx); err != nil {
 		return err

@@ -154,9 +154,10 @@ func (s *Standalone) build(ctx context.Context) error {
 		Shards: s.qnode, Hooks: h, Logger: s.logger})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	svc := rpc.NewService(s.proxy, "STANDALONE").WithReplicas(s.qcoord).WithResourceGroups(s.qcoord)
 	s.rpc = rpc.New(rpc.Config{Addr: net.JoinHostPort("", strconv.Itoa(s.cfg.Port)), MetricsAddr: net.JoinHostPort("", strconv.Itoa(s.cfg.MetricsPort)),
-		REST: rest.New(s.proxy, s.logger)},
-		rpc.NewService(s.proxy, "STANDALONE").WithReplicas(s.qcoord).WithResourceGroups(s.qcoord), reg, s.readyErr, s.logger)
+		REST: rest.New(s.proxy, s.logger).WithResourceGroups(svc)},
+		svc, reg, s.readyErr, s.logger)
 	return nil
 }
 

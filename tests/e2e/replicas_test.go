@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -100,4 +101,18 @@ func TestStandaloneReplicas(t *testing.T) {
 	if err != nil || rg.NumAvailableNode != 1 || rg.NumLoadedReplica[name] != 1 {
 		t.Fatalf("default resource group: %+v, %v", rg, err)
 	}
+
+	// The RESTful resource group routes.
+	base := "http://" + srv.addr
+	restOK(t, base, "/resource_groups/create", map[string]any{"name": "rg_rest",
+		"config": map[string]any{"requests": map[string]any{"node_num": 0}, "limits": map[string]any{"node_num": 0}}})
+	if got := fmt.Sprint(restOK(t, base, "/resource_groups/list", map[string]any{})); got != "[__default_resource_group rg_rest]" {
+		t.Fatalf("REST list: %s", got)
+	}
+	d := restOK(t, base, "/resource_groups/describe", map[string]any{"name": "__default_resource_group"}).(map[string]any)
+	if g := d["resource_group"].(map[string]any); g["name"] != "__default_resource_group" || restInt(t, g["num_available_node"]) != 1 {
+		t.Fatalf("REST describe: %v", d)
+	}
+	restWantCode(t, base, "/resource_groups/describe", map[string]any{"name": "nope"}, 300)
+	restOK(t, base, "/resource_groups/drop", map[string]any{"name": "rg_rest"})
 }

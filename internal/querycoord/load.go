@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
@@ -158,10 +159,14 @@ func (s *Server) State(ctx context.Context, collectionID int64) (contract.LoadSt
 		var p int64
 		qn, err := s.d.Nodes.Node(ctx, node)
 		if err == nil {
+			// A node that does not answer (a host gone without closing its
+			// connections) must not hold up the load state every read asks.
+			pctx, cancel := context.WithTimeout(ctx, progressTimeout)
 			var has bool
-			if p, has, err = qn.Progress(ctx, collectionID); err == nil && !has {
+			if p, has, err = qn.Progress(pctx, collectionID); err == nil && !has {
 				p = 0
 			}
+			cancel()
 		}
 		if err != nil {
 			lastErr = err
@@ -204,6 +209,9 @@ func (s *Server) State(ctx context.Context, collectionID int64) (contract.LoadSt
 	}
 	return st, nil
 }
+
+// progressTimeout bounds one node's answer to State.
+const progressTimeout = 2 * time.Second
 
 // handoff tells every node serving the segment's shard, in every replica,
 // to serve a flushed (or newly indexed) segment of a loaded collection.

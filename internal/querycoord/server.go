@@ -1,9 +1,11 @@
 // Package querycoord is the query coordinator: it decides what query nodes
-// serve. It owns the load state of collections (persisted, so a restarted
-// server serves what it served before), builds each shard's plan (its
-// checkpoint, flushed segments with their indexes, and delete logs), and
-// hands newly flushed or newly indexed segments to the shard that serves
-// them.
+// serve. It owns the load state of collections and their replicas (each a
+// set of query nodes of a resource group, with one node per shard; all
+// persisted, so a restarted server serves what it served before), tracks
+// the live query nodes and moves the shards of a node that left, builds
+// each shard's plan (its checkpoint, flushed segments with their indexes,
+// and delete logs), and hands newly flushed or newly indexed segments to
+// every node serving their shard.
 //
 // Ordering matters when planning a shard: the checkpoint is read before the
 // segment list, so a segment flushed in between is either in the list

@@ -119,7 +119,7 @@ func TestClusterReplicas(t *testing.T) {
 			t.Fatalf("replica %+v: want one node, two shards, the default resource group", r)
 		}
 		for _, sh := range r.Shards {
-			if sh.ShardLeader != r.Nodes[0] || !strings.Contains(sh.ChannelName, "_dml_") && sh.ChannelName == "" {
+			if sh.ShardLeader != r.Nodes[0] || sh.ChannelName == "" {
 				t.Fatalf("replica %d shard %+v: leader is not the replica's node %d", r.ReplicaID, sh, r.Nodes[0])
 			}
 		}

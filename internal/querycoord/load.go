@@ -27,11 +27,26 @@ func (s *Server) LoadCollection(ctx context.Context, c *model.Collection, partit
 	li := &loadInfo{CollectionID: c.ID, Partitions: partitions, Replicas: replicas}
 	old, loaded := s.loaded[c.ID]
 	if loaded {
-		if old.Replicas != replicas && len(s.replicas[c.ID]) > 0 {
-			return errs.InvalidParameterValue(old.Replicas, replicas, "can't change the replica number for loaded collection")
+		cp := *old
+		old = &cp
+		if cur := len(s.replicas[c.ID]); cur > 0 && cur != int(replicas) {
+			if partitions != nil {
+				return errs.InvalidParameterValue(cur, replicas, "can't change the replica number for loaded partitions")
+			}
+			// Loading a loaded collection with another replica number
+			// changes its load configuration, as in Milvus 2.6.
+			if err := s.resizeLocked(ctx, c, replicas); err != nil {
+				return err
+			}
+			old.Replicas = replicas
 		}
-		if old.Partitions == nil {
-			return nil // the whole collection is already loaded
+		if old.Partitions == nil { // the whole collection is already loaded
+			b, _ := json.Marshal(old)
+			if _, err := s.d.KV.Put(ctx, prefixLoad+strconv.FormatInt(c.ID, 10), b); err != nil {
+				return fmt.Errorf("querycoord: save load state: %w", err)
+			}
+			s.loaded[c.ID] = old
+			return s.syncPendingLocked(ctx)
 		}
 		if partitions != nil {
 			li.Partitions = union(old.Partitions, partitions)
@@ -270,4 +285,46 @@ func (s *Server) ServingNodes(collectionID int64) []int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.nodesOfLocked(collectionID)
+}
+
+// resizeLocked changes a loaded collection's number of replicas: new
+// replicas take nodes from the group's others (evened out), dropped ones
+// (the newest) give theirs back, and nodes stop serving what they lost.
+func (s *Server) resizeLocked(ctx context.Context, c *model.Collection, n int32) error {
+	rs := s.replicas[c.ID]
+	if int(n) > len(rs) {
+		if nodes := s.rgNodesLocked(DefaultResourceGroup); int(n) > len(nodes) {
+			return fmt.Errorf("failed to spawn replica for collection: %w", errs.ResourceGroupNodeNotEnough(DefaultResourceGroup, len(nodes), int(n)))
+		}
+		first, err := s.d.IDs.AllocID(ctx, int64(int(n)-len(rs)))
+		if err != nil {
+			return fmt.Errorf("querycoord: allocate replica IDs: %w", err)
+		}
+		for i := range int(n) - len(rs) {
+			r := &replica{ID: first + int64(i), CollectionID: c.ID, ResourceGroup: DefaultResourceGroup, Channels: map[string]int64{}}
+			for _, vc := range c.VChannels {
+				r.Channels[vc] = 0
+			}
+			rs = append(rs, r)
+		}
+	} else {
+		for _, r := range rs[n:] {
+			for vc := range r.Channels {
+				r.unassign(vc, s)
+			}
+			if err := s.d.KV.Delete(ctx, replicaKey(r)); err != nil {
+				return fmt.Errorf("querycoord: drop replica %d: %w", r.ID, err)
+			}
+		}
+		rs = rs[:n]
+	}
+	s.replicas[c.ID] = rs
+	s.rebalanceLocked(rs)
+	for _, r := range rs {
+		if err := s.saveReplica(ctx, r); err != nil {
+			return err
+		}
+	}
+	delete(s.full, c.ID)
+	return nil
 }

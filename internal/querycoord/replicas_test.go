@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -193,6 +194,42 @@ func TestReplicasPlacementAndNodeDeath(t *testing.T) {
 			}
 			return n == 60
 		})
+	}
+
+	// Loading again with one replica drops the newest; with two, one comes
+	// back, taking a node from the other (evened out); loading partitions
+	// cannot change the number.
+	if err := qc.LoadCollection(c.ctx, c.coll, nil, 1); err != nil {
+		t.Fatal(err)
+	}
+	if rs := must(qc.Replicas(bg, c.coll.ID)); len(rs) != 1 || rs[0].ID != r0 || !rs[0].Serviceable() {
+		t.Fatalf("after loading with one replica: %+v", rs)
+	}
+	if st := must(qc.State(bg, c.coll.ID)); st.Replicas != 1 {
+		t.Fatalf("state after loading with one replica: %+v", st)
+	}
+	wantCount("one replica left", 60)
+	if err := qc.LoadCollection(c.ctx, c.coll, []int64{c.coll.Partitions[0].ID}, 2); !errors.Is(err, errs.ErrParameterInvalid) ||
+		!strings.Contains(err.Error(), "can't change the replica number for loaded partitions") {
+		t.Fatalf("partitions with another replica number: %v", err)
+	}
+	if err := qc.LoadCollection(c.ctx, c.coll, nil, 2); err != nil {
+		t.Fatal(err)
+	}
+	rs = must(qc.Replicas(bg, c.coll.ID))
+	if len(rs) != 2 || len(rs[0].Nodes) != 1 || len(rs[1].Nodes) != 1 || !rs[0].Serviceable() || !rs[1].Serviceable() {
+		t.Fatalf("after loading with two replicas again: %+v", rs)
+	}
+	waitProgress("two replicas again")
+	wantCount("two replicas again", 60)
+	r0 = 0 // the replica on node 13, which dies next
+	for _, r := range rs {
+		if r.Nodes[0] == 13 {
+			r0 = r.ID
+		}
+	}
+	if r0 == 0 {
+		t.Fatalf("no replica on node 13: %+v", rs)
 	}
 
 	// Node 13 dies too: the first replica has no node left and is

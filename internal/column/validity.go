@@ -55,33 +55,23 @@ func ValidCount(c Column) int {
 	return n
 }
 
-// Validity returns c's validity mask: nil when c cannot hold nulls or
-// has none marked.
-func Validity(c Column) []bool {
-	switch v := c.(type) {
-	case *FloatVector:
-		return v.Valid
-	case *ByteVector:
-		return v.Valid
-	case *SparseVector:
-		return v.Valid
-	}
-	if c.Len() == 0 {
-		return nil
-	}
-	var out []bool
-	for i := range c.Len() {
+// ValidRows returns the offsets of c's valid rows, in order, or nil when
+// c has no null row.
+func ValidRows(c Column) []int {
+	n := c.Len()
+	var out []int
+	for i := range n {
 		if c.IsNull(i) {
 			if out == nil {
-				out = make([]bool, c.Len())
+				out = make([]int, i, n)
 				for j := range i {
-					out[j] = true
+					out[j] = j
 				}
 			}
 			continue
 		}
 		if out != nil {
-			out[i] = true
+			out = append(out, i)
 		}
 	}
 	return out

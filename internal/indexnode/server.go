@@ -71,8 +71,14 @@ func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.Buil
 	return r, nil
 }
 
-// Dataset views a vector column as an index data set without copying.
+// Dataset views a vector column as an index data set without copying. A
+// nullable column's null rows are left out (they are never searched): the
+// index's label j is then the segment's j-th valid row, which is how the
+// query node maps it back (segment.NewSealed).
 func Dataset(c column.Column) (index.Dataset, error) {
+	if valid := column.ValidRows(c); valid != nil {
+		c = c.Take(valid)
+	}
 	switch v := c.(type) {
 	case *column.FloatVector:
 		return index.Dataset{Dim: v.Dim, Float: v.Data}, nil

@@ -46,8 +46,7 @@ func projectDynamic(meta *column.Scalar[[]byte], keys []string) *column.Scalar[[
 // FieldData per field ID, in order, named and typed as in the schema,
 // IsDynamic set on "$meta" (projected to dynamicKeys when there are any),
 // and nullable fields sent with ValidData (scalars in full form, vectors
-// compact), as Milvus sends
-// them. Fields without a column are skipped.
+// compact), as Milvus sends them. Fields without a column are skipped.
 func fieldsDataFor(schema *schemapb.CollectionSchema, fieldIDs []int64, cols map[int64]column.Column, dynamicKeys []string) []*schemapb.FieldData {
 	out := make([]*schemapb.FieldData, 0, len(fieldIDs))
 	for _, id := range fieldIDs {

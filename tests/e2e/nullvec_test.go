@@ -1,0 +1,220 @@
+package e2e
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+	"github.com/milvus-io/milvus/client/v2/entity"
+	"github.com/milvus-io/milvus/client/v2/index"
+	"github.com/milvus-io/milvus/client/v2/milvusclient"
+)
+
+// nullVecInsert inserts (or upserts) rows pks with float vectors vecs, a
+// nil vector being null, as Milvus 2.6 clients send them: the vectors of
+// the valid rows only, plus valid_data. (The Go SDK v2.6.2 has no nullable
+// vector columns; later SDKs do.)
+func nullVecInsert(t *testing.T, raw milvuspb.MilvusServiceClient, name string, dim int, pks []int64, vecs [][]float32, upsert bool) {
+	t.Helper()
+	valid := make([]bool, len(vecs))
+	var flat []float32
+	for i, v := range vecs {
+		if v != nil {
+			valid[i] = true
+			flat = append(flat, v...)
+		}
+	}
+	fields := []*schemapb.FieldData{
+		{FieldName: "id", Type: schemapb.DataType_Int64, Field: &schemapb.FieldData_Scalars{Scalars: &schemapb.ScalarField{
+			Data: &schemapb.ScalarField_LongData{LongData: &schemapb.LongArray{Data: pks}}}}},
+		{FieldName: "vec", Type: schemapb.DataType_FloatVector, ValidData: valid, Field: &schemapb.FieldData_Vectors{Vectors: &schemapb.VectorField{
+			Dim: int64(dim), Data: &schemapb.VectorField_FloatVector{FloatVector: &schemapb.FloatArray{Data: flat}}}}},
+	}
+	ctx := testContext(t)
+	if upsert {
+		resp, err := raw.Upsert(ctx, &milvuspb.UpsertRequest{CollectionName: name, NumRows: uint32(len(pks)), FieldsData: fields})
+		must(t, statusErr(resp.GetStatus(), err))
+		return
+	}
+	resp, err := raw.Insert(ctx, &milvuspb.InsertRequest{CollectionName: name, NumRows: uint32(len(pks)), FieldsData: fields})
+	must(t, statusErr(resp.GetStatus(), err))
+}
+
+// rawVectors reads a query result's float vector column, as an SDK with
+// nullable vectors does: the payload holds the valid rows only.
+func rawVectors(t *testing.T, fd *schemapb.FieldData) [][]float32 {
+	t.Helper()
+	data := fd.GetVectors().GetFloatVector().GetData()
+	dim := int(fd.GetVectors().GetDim())
+	valid := fd.GetValidData()
+	out := make([][]float32, len(valid))
+	j := 0
+	for i, ok := range valid {
+		if ok {
+			if (j+1)*dim > len(data) {
+				t.Fatalf("payload has %d values for %d valid rows of dim %d", len(data), j+1, dim)
+			}
+			out[i] = data[j*dim : (j+1)*dim]
+			j++
+		}
+	}
+	if j*dim != len(data) {
+		t.Fatalf("payload has %d values for %d valid rows of dim %d", len(data), j, dim)
+	}
+	return out
+}
+
+// TestNullableVectors drives a nullable FloatVector field as Milvus 2.6
+// users do: column-based inserts with null vectors and without the column, search
+// skipping them (growing by scan, sealed through an HNSW index built over
+// the valid rows), query returning them as null, and all of it again after
+// a restart.
+func TestNullableVectors(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	cli := srv.client(t)
+	ctx := testContext(t)
+	const dim, n = 8, 300
+	schema := entity.NewSchema().WithName("nv").
+		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
+		WithField(entity.NewField().WithName("vec").WithDataType(entity.FieldTypeFloatVector).WithDim(dim).WithNullable(true))
+	must(t, cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption("nv", schema).WithConsistencyLevel(entity.ClStrong)))
+
+	// Column-based: every third row null, the payload holds the valid rows only.
+	r := rand.New(rand.NewPCG(3, 4))
+	all := randomVectors(r, n, dim)
+	pks := make([]int64, n)
+	vecs := make([][]float32, n)
+	isNull := map[int64]bool{}
+	for i := range n {
+		pks[i] = int64(i)
+		if i%3 != 0 {
+			vecs[i] = all[i]
+		} else {
+			isNull[int64(i)] = true
+		}
+	}
+	raw := rawService(t, srv)
+	nullVecInsert(t, raw, "nv", dim, pks, vecs, false)
+	// A missing nullable vector column is all null.
+	_, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption("nv").WithInt64Column("id", []int64{n}))
+	must(t, err)
+	isNull[n] = true
+	_, err = cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption("nv").WithInt64Column("id", []int64{n + 1}).
+		WithFloatVectorColumn("vec", dim, [][]float32{all[1]}))
+	must(t, err)
+
+	checkSearch := func(stage string) {
+		t.Helper()
+		rs, err := cli.Search(ctx, milvusclient.NewSearchOption("nv", 50, []entity.Vector{entity.FloatVector(all[0]), entity.FloatVector(all[1])}).
+			WithANNSField("vec").WithOutputFields("vec"))
+		must(t, err)
+		for q, res := range rs {
+			if res.ResultCount != 50 {
+				t.Fatalf("%s: query %d: %d hits, want 50", stage, q, res.ResultCount)
+			}
+			for i := range res.ResultCount {
+				id, _ := res.IDs.GetAsInt64(i)
+				if isNull[id] {
+					t.Fatalf("%s: query %d returned the null-vector row %d", stage, q, id)
+				}
+				if v, err := res.GetColumn("vec").Get(i); err != nil || len(v.(entity.FloatVector)) != dim {
+					t.Fatalf("%s: hit %d (id %d) has no vector (%v)", stage, i, id, err)
+				}
+			}
+		}
+		// Row 0's vector is null: the best hit for it is not row 0.
+		if id, _ := rs[1].IDs.GetAsInt64(0); id != 1 && id != n+1 {
+			t.Errorf("%s: best hit for row 1's vector is %d", stage, id)
+		}
+	}
+	checkQuery := func(stage string) {
+		t.Helper()
+		qr, err := raw.Query(ctx, &milvuspb.QueryRequest{CollectionName: "nv", Expr: "id in [0, 1, 2, 3, 300, 301]",
+			OutputFields: []string{"id", "vec"}, ConsistencyLevel: 2 /* Strong */})
+		must(t, statusErr(qr.GetStatus(), err))
+		var ids []int64
+		var vs [][]float32
+		for _, fd := range qr.GetFieldsData() {
+			switch fd.GetFieldName() {
+			case "id":
+				ids = fd.GetScalars().GetLongData().GetData()
+			case "vec":
+				vs = rawVectors(t, fd)
+			}
+		}
+		if len(ids) != 6 || len(vs) != 6 {
+			t.Fatalf("%s: query: %d ids, %d vectors", stage, len(ids), len(vs))
+		}
+		for i, id := range ids {
+			if null := vs[i] == nil; null != isNull[id] {
+				t.Errorf("%s: id %d: null %v, want %v", stage, id, null, isNull[id])
+				continue
+			}
+			want := all[id%int64(n)]
+			if id == n+1 {
+				want = all[1]
+			}
+			if vs[i] != nil && !slices.Equal(vs[i], want) {
+				t.Errorf("%s: id %d: vector %v, want %v", stage, id, vs[i], want)
+			}
+		}
+	}
+
+	indexAndLoad(t, ctx, cli, "nv", "vec", index.NewFlatIndex(entity.L2)) // growing data: scanned
+	checkSearch("growing")
+	checkQuery("growing")
+
+	flush(t, ctx, cli, "nv")
+	must(t, cli.ReleaseCollection(ctx, milvusclient.NewReleaseCollectionOption("nv")))
+	must(t, cli.DropIndex(ctx, milvusclient.NewDropIndexOption("nv", "vec")))
+	indexAndLoad(t, ctx, cli, "nv", "vec", index.NewHNSWIndex(entity.L2, 8, 64))
+	checkSearch("sealed, HNSW")
+	checkQuery("sealed, HNSW")
+
+	srv.stop()
+	srv = startServer(t, dir)
+	cli = srv.client(t)
+	raw = rawService(t, srv)
+	load(t, ctx, cli, "nv")
+	checkSearch("after restart")
+	checkQuery("after restart")
+
+	// Deleting a valid row and upserting a null one over it.
+	_, err = cli.Delete(ctx, milvusclient.NewDeleteOption("nv").WithInt64IDs("id", []int64{1}))
+	must(t, err)
+	nullVecInsert(t, raw, "nv", dim, []int64{n + 1}, [][]float32{nil}, true)
+	isNull[n+1] = true
+	rs, err := cli.Search(ctx, milvusclient.NewSearchOption("nv", 10, []entity.Vector{entity.FloatVector(all[1])}).WithANNSField("vec"))
+	must(t, err)
+	for i := range rs[0].ResultCount {
+		if id, _ := rs[0].IDs.GetAsInt64(i); id == 1 || id == n+1 {
+			t.Errorf("hit %d is row %d, deleted or now null", i, id)
+		}
+	}
+}
+
+// TestNullableVectorRules pins Milvus's schema rules: every vector type
+// may be nullable, none may have a default value.
+func TestNullableVectorRules(t *testing.T) {
+	srv := startServer(t, t.TempDir())
+	cli := srv.client(t)
+	ctx := testContext(t)
+	pk := entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)
+	for _, ft := range []entity.FieldType{entity.FieldTypeFloatVector, entity.FieldTypeBinaryVector, entity.FieldTypeFloat16Vector,
+		entity.FieldTypeBFloat16Vector, entity.FieldTypeInt8Vector, entity.FieldTypeSparseVector} {
+		f := entity.NewField().WithName("v").WithDataType(ft).WithNullable(true)
+		if ft != entity.FieldTypeSparseVector {
+			f.WithDim(16)
+		}
+		must(t, cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption("ok"+ft.Name(), entity.NewSchema().WithName("ok"+ft.Name()).WithField(pk).WithField(f))))
+		d := entity.NewField().WithName("v").WithDataType(ft).WithDefaultValueFloat(1)
+		if ft != entity.FieldTypeSparseVector {
+			d.WithDim(16)
+		}
+		err := cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption("bad"+ft.Name(), entity.NewSchema().WithName("bad"+ft.Name()).WithField(pk).WithField(d)))
+		wantCode(t, err, 1100, "type not support default_value")
+	}
+}

@@ -38,18 +38,24 @@ func New(objects objstore.Store, logger *slog.Logger) *Server {
 // Build runs one task to completion.
 func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.BuildResult, error) {
 	start := time.Now()
-	m, err := s.objects.Map(ctx, t.BinlogPath)
-	if err != nil {
-		return contract.BuildResult{}, fmt.Errorf("indexnode: map %s: %w", t.BinlogPath, err)
-	}
-	defer m.Close()
-	col, err := storage.DecodeColumn(m.Bytes())
-	if err != nil {
-		return contract.BuildResult{}, fmt.Errorf("indexnode: decode %s: %w", t.BinlogPath, err)
-	}
-	data, err := Dataset(col)
-	if err != nil {
-		return contract.BuildResult{}, err
+	var data index.Dataset
+	if t.BinlogPath == "" {
+		// The segment predates the field (added to the schema since, so
+		// nullable): every row is null and the index holds no vector.
+		data = emptyDataset(t.Spec)
+	} else {
+		m, err := s.objects.Map(ctx, t.BinlogPath)
+		if err != nil {
+			return contract.BuildResult{}, fmt.Errorf("indexnode: map %s: %w", t.BinlogPath, err)
+		}
+		defer m.Close()
+		col, err := storage.DecodeColumn(m.Bytes())
+		if err != nil {
+			return contract.BuildResult{}, fmt.Errorf("indexnode: decode %s: %w", t.BinlogPath, err)
+		}
+		if data, err = Dataset(col); err != nil {
+			return contract.BuildResult{}, err
+		}
 	}
 	idx, err := index.New(t.Spec)
 	if err != nil {
@@ -69,6 +75,18 @@ func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.Buil
 	r := contract.BuildResult{File: path, NumRows: int64(data.Len()), SizeBytes: int64(buf.Len()), Took: time.Since(start)}
 	s.logger.Info("built index", "build", t.BuildID, "type", t.Spec.Type, "rows", r.NumRows, "bytes", r.SizeBytes, "took", r.Took)
 	return r, nil
+}
+
+// emptyDataset is a data set of no vectors of the kind spec indexes.
+func emptyDataset(spec index.Spec) index.Dataset {
+	kind, _ := index.KindOf(index.ResolveAuto(spec).Type)
+	switch kind {
+	case index.KindBinary:
+		return index.Dataset{Dim: spec.Dim, Binary: []byte{}}
+	case index.KindSparse:
+		return index.Dataset{Sparse: [][]byte{}}
+	}
+	return index.Dataset{Dim: spec.Dim, Float: []float32{}}
 }
 
 // Dataset views a vector column as an index data set without copying. A

@@ -218,3 +218,50 @@ func TestNullableVectorRules(t *testing.T) {
 		wantCode(t, err, 1100, "type not support default_value")
 	}
 }
+
+// TestRESTNullableVectors inserts rows with null (and missing) vectors
+// through REST v2, searches (null rows never hit) and queries them back as
+// null.
+func TestRESTNullableVectors(t *testing.T) {
+	srv := startServer(t, "")
+	base := "http://" + srv.addr
+	ctx := testContext(t)
+	cli := srv.client(t)
+	schema := entity.NewSchema().WithName("rnv").
+		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
+		WithField(entity.NewField().WithName("vec").WithDataType(entity.FieldTypeFloatVector).WithDim(4).WithNullable(true))
+	must(t, cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption("rnv", schema)))
+	indexAndLoad(t, ctx, cli, "rnv", "vec", index.NewFlatIndex(entity.L2))
+
+	rows := []map[string]any{
+		{"id": 1, "vec": []float32{0, 0, 0, 1}},
+		{"id": 2, "vec": nil},
+		{"id": 3, "vec": []float32{0, 1, 0, 0}},
+		{"id": 4},
+	}
+	ins := restOK(t, base, "/entities/insert", map[string]any{"collectionName": "rnv", "data": rows}).(map[string]any)
+	if restInt(t, ins["insertCount"]) != 4 {
+		t.Fatalf("insert: %v", ins)
+	}
+	hits := restRows(t, restOK(t, base, "/entities/search", map[string]any{"collectionName": "rnv",
+		"data": [][]float32{{0, 0, 0, 0}}, "limit": 10, "outputFields": []string{"vec"}, "consistencyLevel": "Strong"}))
+	if len(hits) != 2 {
+		t.Fatalf("search: %d hits, want the 2 rows with a vector: %v", len(hits), hits)
+	}
+	for _, h := range hits {
+		if id := restInt(t, h["id"]); id != 1 && id != 3 {
+			t.Errorf("search hit row %d, whose vector is null", id)
+		}
+	}
+	got := restRows(t, restOK(t, base, "/entities/query", map[string]any{"collectionName": "rnv", "filter": "id > 0",
+		"outputFields": []string{"id", "vec"}, "consistencyLevel": "Strong"}))
+	if len(got) != 4 {
+		t.Fatalf("query: %v", got)
+	}
+	for _, r := range got {
+		id := restInt(t, r["id"])
+		if null := r["vec"] == nil; null != (id == 2 || id == 4) {
+			t.Errorf("row %d: vec %v", id, r["vec"])
+		}
+	}
+}

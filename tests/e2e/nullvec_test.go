@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 	"github.com/milvus-io/milvus/client/v2/entity"
@@ -76,7 +78,7 @@ func TestNullableVectors(t *testing.T) {
 	srv := startServer(t, dir)
 	cli := srv.client(t)
 	ctx := testContext(t)
-	const dim, n = 8, 300
+	const dim, n = 8, 7500 // enough valid rows (5000) that sealed searches go through the index
 	schema := entity.NewSchema().WithName("nv").
 		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
 		WithField(entity.NewField().WithName("vec").WithDataType(entity.FieldTypeFloatVector).WithDim(dim).WithNullable(true))
@@ -132,7 +134,7 @@ func TestNullableVectors(t *testing.T) {
 	}
 	checkQuery := func(stage string) {
 		t.Helper()
-		qr, err := raw.Query(ctx, &milvuspb.QueryRequest{CollectionName: "nv", Expr: "id in [0, 1, 2, 3, 300, 301]",
+		qr, err := raw.Query(ctx, &milvuspb.QueryRequest{CollectionName: "nv", Expr: fmt.Sprintf("id in [0, 1, 2, 3, %d, %d]", n, n+1),
 			OutputFields: []string{"id", "vec"}, ConsistencyLevel: 2 /* Strong */})
 		must(t, statusErr(qr.GetStatus(), err))
 		var ids []int64
@@ -181,6 +183,16 @@ func TestNullableVectors(t *testing.T) {
 	load(t, ctx, cli, "nv")
 	checkSearch("after restart")
 	checkQuery("after restart")
+
+	// Search by primary keys: a row whose vector is null gets no hits.
+	sr, err := raw.Search(ctx, &milvuspb.SearchRequest{CollectionName: "nv", DslType: commonpb.DslType_BoolExprV1,
+		SearchParams:     []*commonpb.KeyValuePair{{Key: "topk", Value: "5"}, {Key: "anns_field", Value: "vec"}},
+		SearchInput:      &milvuspb.SearchRequest_Ids{Ids: &schemapb.IDs{IdField: &schemapb.IDs_IntId{IntId: &schemapb.LongArray{Data: []int64{3, 2}}}}},
+		ConsistencyLevel: commonpb.ConsistencyLevel_Strong})
+	must(t, statusErr(sr.GetStatus(), err))
+	if res := sr.GetResults(); res.GetNumQueries() != 2 || !slices.Equal(res.GetTopks(), []int64{0, 5}) || res.GetIds().GetIntId().GetData()[0] != 2 {
+		t.Fatalf("search by ids [3 (null), 2]: nq %d topks %v ids %v", res.GetNumQueries(), res.GetTopks(), res.GetIds().GetIntId().GetData())
+	}
 
 	// Deleting a valid row and upserting a null one over it.
 	_, err = cli.Delete(ctx, milvusclient.NewDeleteOption("nv").WithInt64IDs("id", []int64{1}))

@@ -40,9 +40,18 @@ func dropNullVectors(s *snapshot, fi *fieldInfo, allowed *bitset.Set, owned bool
 // nullRows returns the set of the first n rows of col that are null, or
 // nil when none is.
 func nullRows(col column.Column, n int) *bitset.Set {
+	var valid []bool
+	switch v := col.(type) {
+	case *column.FloatVector:
+		valid = v.Valid
+	case *column.ByteVector:
+		valid = v.Valid
+	case *column.SparseVector:
+		valid = v.Valid
+	}
 	var nulls *bitset.Set
-	for i := range min(n, col.Len()) {
-		if col.IsNull(i) {
+	for i, ok := range valid[:min(n, len(valid))] {
+		if !ok {
 			if nulls == nil {
 				nulls = bitset.New(n)
 			}

@@ -99,6 +99,9 @@ func (s *Scalar[T]) Empty() Column {
 type FloatVector struct {
 	Dim  int
 	Data []float32
+	// Valid is nil when no row is null; else len(Valid) == Len() and a
+	// null row's Dim slots hold zeros.
+	Valid []bool
 }
 
 // DataType implements Column.
@@ -113,7 +116,7 @@ func (v *FloatVector) Len() int {
 }
 
 // IsNull implements Column.
-func (v *FloatVector) IsNull(int) bool { return false }
+func (v *FloatVector) IsNull(i int) bool { return v.Valid != nil && !v.Valid[i] }
 
 // Row returns row i sharing storage.
 func (v *FloatVector) Row(i int) []float32 { return v.Data[i*v.Dim : (i+1)*v.Dim : (i+1)*v.Dim] }
@@ -124,16 +127,21 @@ func (v *FloatVector) Take(idx []int) Column {
 	for _, i := range idx {
 		out.Data = append(out.Data, v.Row(i)...)
 	}
+	out.Valid = takeValid(v.Valid, idx)
 	return out
 }
 
 // Slice implements Column.
 func (v *FloatVector) Slice(lo, hi int) Column {
-	return &FloatVector{Dim: v.Dim, Data: v.Data[lo*v.Dim : hi*v.Dim : hi*v.Dim]}
+	return &FloatVector{Dim: v.Dim, Data: v.Data[lo*v.Dim : hi*v.Dim : hi*v.Dim], Valid: sliceValid(v.Valid, lo, hi)}
 }
 
 // Append implements Column.
-func (v *FloatVector) Append(other Column) { v.Data = appendGrowing(v.Data, other.(*FloatVector).Data) }
+func (v *FloatVector) Append(other Column) {
+	o := other.(*FloatVector)
+	v.Valid = appendValid(v.Valid, v.Len(), o.Valid, o.Len())
+	v.Data = appendGrowing(v.Data, o.Data)
+}
 
 // Empty implements Column.
 func (v *FloatVector) Empty() Column { return &FloatVector{Dim: v.Dim} }
@@ -145,6 +153,9 @@ type ByteVector struct {
 	Type schemapb.DataType
 	Dim  int
 	Data []byte
+	// Valid is nil when no row is null; else len(Valid) == Len() and a
+	// null row's RowBytes slots hold zeros.
+	Valid []bool
 }
 
 // RowBytes is the width of one row in bytes.
@@ -163,7 +174,7 @@ func (v *ByteVector) Len() int {
 }
 
 // IsNull implements Column.
-func (v *ByteVector) IsNull(int) bool { return false }
+func (v *ByteVector) IsNull(i int) bool { return v.Valid != nil && !v.Valid[i] }
 
 // Row returns row i sharing storage.
 func (v *ByteVector) Row(i int) []byte {
@@ -177,17 +188,22 @@ func (v *ByteVector) Take(idx []int) Column {
 	for _, i := range idx {
 		out.Data = append(out.Data, v.Row(i)...)
 	}
+	out.Valid = takeValid(v.Valid, idx)
 	return out
 }
 
 // Slice implements Column.
 func (v *ByteVector) Slice(lo, hi int) Column {
 	w := v.RowBytes()
-	return &ByteVector{Type: v.Type, Dim: v.Dim, Data: v.Data[lo*w : hi*w : hi*w]}
+	return &ByteVector{Type: v.Type, Dim: v.Dim, Data: v.Data[lo*w : hi*w : hi*w], Valid: sliceValid(v.Valid, lo, hi)}
 }
 
 // Append implements Column.
-func (v *ByteVector) Append(other Column) { v.Data = appendGrowing(v.Data, other.(*ByteVector).Data) }
+func (v *ByteVector) Append(other Column) {
+	o := other.(*ByteVector)
+	v.Valid = appendValid(v.Valid, v.Len(), o.Valid, o.Len())
+	v.Data = appendGrowing(v.Data, o.Data)
+}
 
 // Empty implements Column.
 func (v *ByteVector) Empty() Column { return &ByteVector{Type: v.Type, Dim: v.Dim} }
@@ -197,6 +213,9 @@ func (v *ByteVector) Empty() Column { return &ByteVector{Type: v.Type, Dim: v.Di
 type SparseVector struct {
 	Dim  int64 // largest index + 1 seen
 	Rows [][]byte
+	// Valid is nil when no row is null; else len(Valid) == len(Rows) and a
+	// null row is empty.
+	Valid []bool
 }
 
 // DataType implements Column.
@@ -206,7 +225,7 @@ func (v *SparseVector) DataType() schemapb.DataType { return schemapb.DataType_S
 func (v *SparseVector) Len() int { return len(v.Rows) }
 
 // IsNull implements Column.
-func (v *SparseVector) IsNull(int) bool { return false }
+func (v *SparseVector) IsNull(i int) bool { return v.Valid != nil && !v.Valid[i] }
 
 // Take implements Column.
 func (v *SparseVector) Take(idx []int) Column {
@@ -214,17 +233,19 @@ func (v *SparseVector) Take(idx []int) Column {
 	for j, i := range idx {
 		out.Rows[j] = v.Rows[i]
 	}
+	out.Valid = takeValid(v.Valid, idx)
 	return out
 }
 
 // Slice implements Column.
 func (v *SparseVector) Slice(lo, hi int) Column {
-	return &SparseVector{Dim: v.Dim, Rows: v.Rows[lo:hi:hi]}
+	return &SparseVector{Dim: v.Dim, Rows: v.Rows[lo:hi:hi], Valid: sliceValid(v.Valid, lo, hi)}
 }
 
 // Append implements Column.
 func (v *SparseVector) Append(other Column) {
 	o := other.(*SparseVector)
+	v.Valid = appendValid(v.Valid, len(v.Rows), o.Valid, len(o.Rows))
 	v.Rows = append(v.Rows, o.Rows...)
 	v.Dim = max(v.Dim, o.Dim)
 }

@@ -169,6 +169,18 @@ func withValidity(c Column, valid []bool, name string) (Column, error) {
 		err = expandScalar(s, valid, expand)
 	case *Scalar[*schemapb.ScalarField]:
 		err = expandScalar(s, valid, expand)
+	case *FloatVector:
+		err = expandFixedVector(&s.Data, s.Dim, valid, expand)
+		s.Valid = valid
+	case *ByteVector:
+		err = expandFixedVector(&s.Data, s.RowBytes(), valid, expand)
+		s.Valid = valid
+	case *SparseVector:
+		var grow bool
+		if grow, err = expand(len(s.Rows)); grow {
+			s.Rows = expandRows(s.Rows, valid)
+		}
+		s.Valid = valid
 	default:
 		return nil, fmt.Errorf("field %q: type %s cannot be nullable", name, c.DataType())
 	}
@@ -212,7 +224,9 @@ func widen[T int8 | int16](in []T) []int32 {
 }
 
 // ToFieldData converts a column to Milvus's wire form for field f. Nullable
-// columns are sent in full form: one value slot per row plus ValidData.
+// scalar columns are sent in full form: one value slot per row plus
+// ValidData; nullable vector columns in Milvus's compact form: vectors of
+// the valid rows only, plus ValidData (as the SDKs read them).
 func ToFieldData(c Column, f *schemapb.FieldSchema) *schemapb.FieldData {
 	fd := &schemapb.FieldData{Type: f.GetDataType(), FieldName: f.GetName(), FieldId: f.GetFieldID(), IsDynamic: f.GetIsDynamic()}
 	scalars := func(sf *schemapb.ScalarField) { fd.Field = &schemapb.FieldData_Scalars{Scalars: sf} }
@@ -264,22 +278,26 @@ func ToFieldData(c Column, f *schemapb.FieldSchema) *schemapb.FieldData {
 		scalars(&schemapb.ScalarField{Data: &schemapb.ScalarField_ArrayData{ArrayData: &schemapb.ArrayArray{Data: s.Data, ElementType: s.ElementType}}})
 		fd.ValidData = s.Valid
 	case *FloatVector:
-		vectors(int64(s.Dim), &schemapb.VectorField{Data: &schemapb.VectorField_FloatVector{FloatVector: &schemapb.FloatArray{Data: s.Data}}})
+		vectors(int64(s.Dim), &schemapb.VectorField{Data: &schemapb.VectorField_FloatVector{FloatVector: &schemapb.FloatArray{Data: compactFixed(s.Data, s.Dim, s.Valid)}}})
+		fd.ValidData = s.Valid
 	case *ByteVector:
+		data := compactFixed(s.Data, s.RowBytes(), s.Valid)
 		vf := &schemapb.VectorField{}
 		switch s.Type {
 		case schemapb.DataType_BinaryVector:
-			vf.Data = &schemapb.VectorField_BinaryVector{BinaryVector: s.Data}
+			vf.Data = &schemapb.VectorField_BinaryVector{BinaryVector: data}
 		case schemapb.DataType_Float16Vector:
-			vf.Data = &schemapb.VectorField_Float16Vector{Float16Vector: s.Data}
+			vf.Data = &schemapb.VectorField_Float16Vector{Float16Vector: data}
 		case schemapb.DataType_BFloat16Vector:
-			vf.Data = &schemapb.VectorField_Bfloat16Vector{Bfloat16Vector: s.Data}
+			vf.Data = &schemapb.VectorField_Bfloat16Vector{Bfloat16Vector: data}
 		default:
-			vf.Data = &schemapb.VectorField_Int8Vector{Int8Vector: s.Data}
+			vf.Data = &schemapb.VectorField_Int8Vector{Int8Vector: data}
 		}
 		vectors(int64(s.Dim), vf)
+		fd.ValidData = s.Valid
 	case *SparseVector:
-		vectors(s.Dim, &schemapb.VectorField{Data: &schemapb.VectorField_SparseFloatVector{SparseFloatVector: &schemapb.SparseFloatArray{Dim: s.Dim, Contents: s.Rows}}})
+		vectors(s.Dim, &schemapb.VectorField{Data: &schemapb.VectorField_SparseFloatVector{SparseFloatVector: &schemapb.SparseFloatArray{Dim: s.Dim, Contents: compactFixed(s.Rows, 1, s.Valid)}}})
+		fd.ValidData = s.Valid
 	}
 	return fd
 }

@@ -172,7 +172,7 @@ func TestFieldDataRejects(t *testing.T) {
 	f("Int8Vector dim 0", vectorFD(schemapb.DataType_Int8Vector, &schemapb.VectorField{Dim: 0, Data: &schemapb.VectorField_Int8Vector{Int8Vector: make([]byte, 4)}}))
 	f("Sparse partial pair", vectorFD(schemapb.DataType_SparseFloatVector, &schemapb.VectorField{Data: &schemapb.VectorField_SparseFloatVector{SparseFloatVector: &schemapb.SparseFloatArray{Contents: [][]byte{make([]byte, 12)}}}}))
 	f("unsupported type", &schemapb.FieldData{Type: schemapb.DataType_None})
-	f("nullable vector", &schemapb.FieldData{Type: schemapb.DataType_FloatVector, ValidData: []bool{true},
+	f("nullable vector wrong count", &schemapb.FieldData{Type: schemapb.DataType_FloatVector, ValidData: []bool{true, false, true},
 		Field: &schemapb.FieldData_Vectors{Vectors: &schemapb.VectorField{Dim: 1, Data: &schemapb.VectorField_FloatVector{FloatVector: &schemapb.FloatArray{Data: []float32{1}}}}}})
 	f("nullable wrong count", scalarFD(schemapb.DataType_Int64, longArray(1, 2), []bool{true, false, false, false}))
 	f("nullable too many values", scalarFD(schemapb.DataType_Int64, longArray(1, 2, 3), []bool{true, false}))

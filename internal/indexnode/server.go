@@ -38,18 +38,24 @@ func New(objects objstore.Store, logger *slog.Logger) *Server {
 // Build runs one task to completion.
 func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.BuildResult, error) {
 	start := time.Now()
-	m, err := s.objects.Map(ctx, t.BinlogPath)
-	if err != nil {
-		return contract.BuildResult{}, fmt.Errorf("indexnode: map %s: %w", t.BinlogPath, err)
-	}
-	defer m.Close()
-	col, err := storage.DecodeColumn(m.Bytes())
-	if err != nil {
-		return contract.BuildResult{}, fmt.Errorf("indexnode: decode %s: %w", t.BinlogPath, err)
-	}
-	data, err := Dataset(col)
-	if err != nil {
-		return contract.BuildResult{}, err
+	var data index.Dataset
+	if t.BinlogPath == "" {
+		// The segment predates the field (added to the schema since, so
+		// nullable): every row is null and the index holds no vector.
+		data = emptyDataset(t.Spec)
+	} else {
+		m, err := s.objects.Map(ctx, t.BinlogPath)
+		if err != nil {
+			return contract.BuildResult{}, fmt.Errorf("indexnode: map %s: %w", t.BinlogPath, err)
+		}
+		defer m.Close()
+		col, err := storage.DecodeColumn(m.Bytes())
+		if err != nil {
+			return contract.BuildResult{}, fmt.Errorf("indexnode: decode %s: %w", t.BinlogPath, err)
+		}
+		if data, err = Dataset(col); err != nil {
+			return contract.BuildResult{}, err
+		}
 	}
 	idx, err := index.New(t.Spec)
 	if err != nil {
@@ -71,8 +77,26 @@ func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.Buil
 	return r, nil
 }
 
-// Dataset views a vector column as an index data set without copying.
+// emptyDataset is a data set of no vectors of the kind spec indexes.
+func emptyDataset(spec index.Spec) index.Dataset {
+	kind, _ := index.KindOf(index.ResolveAuto(spec).Type)
+	switch kind {
+	case index.KindBinary:
+		return index.Dataset{Dim: spec.Dim, Binary: []byte{}}
+	case index.KindSparse:
+		return index.Dataset{Sparse: [][]byte{}}
+	}
+	return index.Dataset{Dim: spec.Dim, Float: []float32{}}
+}
+
+// Dataset views a vector column as an index data set without copying. A
+// nullable column's null rows are left out (they are never searched): the
+// index's label j is then the segment's j-th valid row, which is how the
+// query node maps it back (segment.NewSealed).
 func Dataset(c column.Column) (index.Dataset, error) {
+	if valid := column.ValidRows(c); valid != nil {
+		c = c.Take(valid)
+	}
 	switch v := c.(type) {
 	case *column.FloatVector:
 		return index.Dataset{Dim: v.Dim, Float: v.Data}, nil

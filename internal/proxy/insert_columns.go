@@ -225,34 +225,34 @@ func validateFieldPayload(fd *schemapb.FieldData, f *schemapb.FieldSchema) error
 	switch f.GetDataType() {
 	case schemapb.DataType_FloatVector:
 		data := vf.GetFloatVector().GetData()
-		if data == nil {
+		if data == nil && !f.GetNullable() {
 			return arrayMismatch("need float vector", "float vector field", fd)
 		}
 		return verifyFloats(data)
 	case schemapb.DataType_Float16Vector:
-		if vf.GetFloat16Vector() == nil {
+		if vf.GetFloat16Vector() == nil && !f.GetNullable() {
 			return errInvalidValue("need vector_float16 array", "got nil", fmt.Sprintf("float16 float field '%v' is illegal, nil Vector_Float16 type", fd.GetFieldName()))
 		}
 		return verifyHalfs(vf.GetFloat16Vector(), distance.Float16ToFloat32)
 	case schemapb.DataType_BFloat16Vector:
-		if vf.GetBfloat16Vector() == nil {
+		if vf.GetBfloat16Vector() == nil && !f.GetNullable() {
 			return errInvalidValue("need vector_bfloat16 array", "got nil", fmt.Sprintf("bfloat16 float field '%v' is illegal, nil Vector_BFloat16 type", fd.GetFieldName()))
 		}
 		return verifyHalfs(vf.GetBfloat16Vector(), distance.BFloat16ToFloat32)
 	case schemapb.DataType_BinaryVector:
-		if vf.GetBinaryVector() == nil {
+		if vf.GetBinaryVector() == nil && !f.GetNullable() {
 			return arrayMismatch("need bytes array", "binary float vector field", fd)
 		}
 	case schemapb.DataType_Int8Vector:
-		if vf.GetInt8Vector() == nil {
+		if vf.GetInt8Vector() == nil && !f.GetNullable() {
 			return errInvalidValue("need vector_int8 array", "got nil", fmt.Sprintf("int8 vector field '%v' is illegal, nil Vector_Int8 type", fd.GetFieldName()))
 		}
 	case schemapb.DataType_SparseFloatVector:
-		if vf.GetSparseFloatVector() == nil {
+		if vf.GetSparseFloatVector() == nil && !f.GetNullable() {
 			return errInvalidValue("need sparse float array", "got nil", fmt.Sprintf("sparse float field '%v' is illegal, nil SparseFloatVector", fd.GetFieldName()))
 		}
 		rows := vf.GetSparseFloatVector().GetContents()
-		if rows == nil {
+		if rows == nil && !f.GetNullable() {
 			return arrayMismatch("need sparse float array", "sparse float field", fd)
 		}
 		return validateSparseRows(rows)
@@ -523,7 +523,7 @@ func toColumn(fd *schemapb.FieldData, f *schemapb.FieldSchema, numRows int, miss
 			return nil, errPlain("field %s: %v", f.GetName(), err)
 		}
 		if !growNull(c, numRows) {
-			return nil, errInvalidMsg("vector type not support null, field %s", f.GetName())
+			return nil, errPlain("field %s: %s cannot be null", f.GetName(), f.GetDataType())
 		}
 		return c, fillDefaults(c, f)
 	}
@@ -536,6 +536,15 @@ func toColumn(fd *schemapb.FieldData, f *schemapb.FieldSchema, numRows int, miss
 		return nil, errInvalidValue(expected, len(valid), fmt.Sprintf("the length of valid_data of field(%s) is wrong", f.GetName()))
 	}
 	if column.IsVector(f.GetDataType()) {
+		if nullable && len(valid) > 0 && countValid(valid) == 0 && vectorPayloadRows(fd) == 0 {
+			// Every vector is null: the payload may be absent.
+			c, err := column.New(f.GetDataType(), fieldDim(f), f.GetElementType())
+			if err != nil {
+				return nil, errPlain("field %s: %v", f.GetName(), err)
+			}
+			growNull(c, numRows)
+			return c, nil
+		}
 		if err := checkVectorShape(fd, f); err != nil {
 			return nil, err
 		}
@@ -545,6 +554,10 @@ func toColumn(fd *schemapb.FieldData, f *schemapb.FieldSchema, numRows int, miss
 		Field: fd.Field, ValidData: valid, IsDynamic: fd.GetIsDynamic(),
 	}
 	c, err := column.FromFieldData(conv)
+	if err != nil && column.IsVector(f.GetDataType()) {
+		got := vectorPayloadRows(fd)
+		return nil, errInvalidValue(numRows, got, fmt.Sprintf("the num_rows (%d) of field (%s) is not equal to passed num_rows (%d)", got, f.GetName(), numRows))
+	}
 	if err != nil {
 		n := 0
 		for _, v := range valid {
@@ -588,8 +601,8 @@ func payloadLen(fd *schemapb.FieldData, f *schemapb.FieldSchema) int {
 	return 0
 }
 
-// growNull makes an empty scalar column n rows long, every row null. It
-// reports false for vector columns, which cannot hold nulls.
+// growNull makes an empty column n rows long, every row null. It reports
+// false for a column type that cannot hold nulls.
 func growNull(c column.Column, n int) bool {
 	switch s := c.(type) {
 	case *column.Scalar[bool]:
@@ -612,6 +625,12 @@ func growNull(c column.Column, n int) bool {
 		nulls(s, n)
 	case *column.Scalar[*schemapb.ScalarField]:
 		nulls(s, n)
+	case *column.FloatVector:
+		s.Data, s.Valid = make([]float32, n*s.Dim), make([]bool, n)
+	case *column.ByteVector:
+		s.Data, s.Valid = make([]byte, n*s.RowBytes()), make([]bool, n)
+	case *column.SparseVector:
+		s.Rows, s.Valid = make([][]byte, n), make([]bool, n)
 	default:
 		return false
 	}
@@ -787,4 +806,45 @@ func hasDuplicates[T comparable](keys []T) bool {
 		seen[k] = struct{}{}
 	}
 	return false
+}
+
+func countValid(valid []bool) int {
+	n := 0
+	for _, v := range valid {
+		if v {
+			n++
+		}
+	}
+	return n
+}
+
+// vectorPayloadRows is the number of vectors a vector FieldData carries
+// (0 when its dimension is unusable).
+func vectorPayloadRows(fd *schemapb.FieldData) int {
+	vf := fd.GetVectors()
+	dim := int(vf.GetDim())
+	switch fd.GetType() {
+	case schemapb.DataType_SparseFloatVector:
+		return len(vf.GetSparseFloatVector().GetContents())
+	case schemapb.DataType_FloatVector:
+		if dim > 0 {
+			return len(vf.GetFloatVector().GetData()) / dim
+		}
+		return 0
+	}
+	var data []byte
+	switch fd.GetType() {
+	case schemapb.DataType_BinaryVector:
+		data = vf.GetBinaryVector()
+	case schemapb.DataType_Float16Vector:
+		data = vf.GetFloat16Vector()
+	case schemapb.DataType_BFloat16Vector:
+		data = vf.GetBfloat16Vector()
+	case schemapb.DataType_Int8Vector:
+		data = vf.GetInt8Vector()
+	}
+	if w := column.VectorRowBytes(fd.GetType(), dim); w > 0 {
+		return len(data) / w
+	}
+	return 0
 }

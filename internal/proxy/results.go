@@ -45,8 +45,8 @@ func projectDynamic(meta *column.Scalar[[]byte], keys []string) *column.Scalar[[
 // fieldsDataFor builds the fields_data of a Query or Search result: one
 // FieldData per field ID, in order, named and typed as in the schema,
 // IsDynamic set on "$meta" (projected to dynamicKeys when there are any),
-// and nullable fields sent in full form with ValidData, as Milvus sends
-// them. Fields without a column are skipped.
+// and nullable fields sent with ValidData (scalars in full form, vectors
+// compact), as Milvus sends them. Fields without a column are skipped.
 func fieldsDataFor(schema *schemapb.CollectionSchema, fieldIDs []int64, cols map[int64]column.Column, dynamicKeys []string) []*schemapb.FieldData {
 	out := make([]*schemapb.FieldData, 0, len(fieldIDs))
 	for _, id := range fieldIDs {
@@ -61,7 +61,7 @@ func fieldsDataFor(schema *schemapb.CollectionSchema, fieldIDs []int64, cols map
 			}
 		}
 		fd := column.ToFieldData(c, f)
-		if f.GetNullable() && fd.ValidData == nil && !column.IsVector(f.GetDataType()) {
+		if f.GetNullable() && fd.ValidData == nil {
 			fd.ValidData = make([]bool, c.Len())
 			for i := range fd.ValidData {
 				fd.ValidData[i] = true

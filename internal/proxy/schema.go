@@ -426,26 +426,28 @@ func supportedFieldType(t schemapb.DataType) bool {
 	return err == nil
 }
 
-// validateNullableAndDefault is rootcoord's checkFieldSchema: nullable and
-// default_value against the field type.
+// validateNullableAndDefault is Milvus 2.6 rootcoord's checkFieldSchema:
+// nullable and default_value against the field type. Every vector type may
+// be nullable (a null vector is stored, returned as null and never
+// searched); no vector, Array or non-dynamic JSON field may have a default.
 func validateNullableAndDefault(f *schemapb.FieldSchema) error {
-	if f.GetNullable() && column.IsVector(f.GetDataType()) {
-		return errInvalidMsg("vector type not support null, type:%s, name:%s", f.GetDataType(), f.GetName())
-	}
+	t := f.GetDataType()
 	if f.GetIsPrimaryKey() && f.GetNullable() {
-		return errInvalidMsg("primary field not support null")
+		return errInvalidMsg("primary field not support null, type:%s, name:%s", t, f.GetName())
 	}
 	dv := f.GetDefaultValue()
 	if dv == nil {
 		return nil
 	}
 	if f.GetIsPrimaryKey() {
-		return errInvalidMsg("primary field not support default_value")
+		return errInvalidMsg("primary field not support default_value, type:%s, name:%s", t, f.GetName())
 	}
-	mismatch := func(expected string) error {
-		return errInvalidValue(expected, "not match", "default value type mismatches field schema type")
+	if t == schemapb.DataType_Array || column.IsVector(t) || (t == schemapb.DataType_JSON && !f.GetIsDynamic()) {
+		return errInvalidMsg("type not support default_value, type:%s, name:%s", t, f.GetName())
 	}
-	t := f.GetDataType()
+	mismatch := func(defaultType string) error {
+		return errInvalidMsg("type (%s) of field (%s) is not equal to the type(%s) of default_value", t, f.GetName(), defaultType)
+	}
 	switch d := dv.GetData().(type) {
 	case *schemapb.ValueField_BoolData:
 		if t != schemapb.DataType_Bool {
@@ -473,6 +475,10 @@ func validateNullableAndDefault(f *schemapb.FieldSchema) error {
 		if t != schemapb.DataType_Double {
 			return mismatch("DataType_Double")
 		}
+	case *schemapb.ValueField_TimestamptzData:
+		if t != schemapb.DataType_Timestamptz {
+			return mismatch("DataType_Timestamptz")
+		}
 	case *schemapb.ValueField_StringData:
 		if t != schemapb.DataType_VarChar && t != schemapb.DataType_Text && t != schemapb.DataType_Timestamptz && t != schemapb.DataType_Geometry {
 			return mismatch("DataType_VarChar")
@@ -485,14 +491,11 @@ func validateNullableAndDefault(f *schemapb.FieldSchema) error {
 		}
 	case *schemapb.ValueField_BytesData:
 		if t != schemapb.DataType_JSON {
-			return mismatch("DataType_JSON")
+			return mismatch("DataType_SJON") // sic, Milvus's text
 		}
-		if !json.Valid(d.BytesData) {
-			return errInvalidMsg("invalid default value for json field %s", f.GetName())
-		}
-	case *schemapb.ValueField_TimestamptzData:
-		if t != schemapb.DataType_Timestamptz {
-			return mismatch("DataType_Timestamptz")
+		var obj map[string]any
+		if err := json.Unmarshal(d.BytesData, &obj); err != nil {
+			return errInvalidMsg("%s", err.Error())
 		}
 	default:
 		return errInvalidValue("valid default value", "empty", "default value type mismatches field schema type")

@@ -209,7 +209,13 @@ func TestSchemaDecodeRules(t *testing.T) {
 		s.Fields = append(s.Fields, &schemapb.FieldSchema{Name: "p", DataType: schemapb.DataType_Int64, IsPartitionKey: true})
 	}, 65535, "there are more than one partition key, field name = title, p")
 	f("nullable partition key", field(1, func(f *schemapb.FieldSchema) { f.IsPartitionKey = true; f.Nullable = true }), 1100, "partition key field not support nullable")
-	f("nullable vector", field(2, func(f *schemapb.FieldSchema) { f.Nullable = true }), 1100, "vector type not support null, type:FloatVector, name:vec: invalid parameter")
+	f("nullable vector", field(2, func(f *schemapb.FieldSchema) { f.Nullable = true }), 0)
+	f("vector default", field(2, func(f *schemapb.FieldSchema) {
+		f.DefaultValue = &schemapb.ValueField{Data: &schemapb.ValueField_FloatData{FloatData: 2}}
+	}), 1100, "type not support default_value, type:FloatVector, name:vec: invalid parameter")
+	f("json default", add(&schemapb.FieldSchema{Name: "j", DataType: schemapb.DataType_JSON,
+		DefaultValue: &schemapb.ValueField{Data: &schemapb.ValueField_BytesData{BytesData: []byte(`{}`)}}}), 1100,
+		"type not support default_value, type:JSON, name:j")
 	f("nullable pk", field(0, func(f *schemapb.FieldSchema) { f.Nullable = true }), 1100, "primary field not support null")
 	f("nullable scalar", field(1, func(f *schemapb.FieldSchema) { f.Nullable = true }), 0)
 	f("pk default", field(0, func(f *schemapb.FieldSchema) {
@@ -217,7 +223,7 @@ func TestSchemaDecodeRules(t *testing.T) {
 	}), 1100, "primary field not support default_value")
 	f("default type mismatch", field(1, func(f *schemapb.FieldSchema) {
 		f.DefaultValue = &schemapb.ValueField{Data: &schemapb.ValueField_LongData{LongData: 1}}
-	}), 1100, "default value type mismatches field schema type: invalid parameter[expected=DataType_Int64][actual=not match]")
+	}), 1100, "type (VarChar) of field (title) is not equal to the type(DataType_Int64) of default_value: invalid parameter")
 	f("default too long", field(1, func(f *schemapb.FieldSchema) {
 		f.DefaultValue = &schemapb.ValueField{Data: &schemapb.ValueField_StringData{StringData: strings.Repeat("x", 17)}}
 	}), 1100, "the length (17) of string exceeds max length (16)")

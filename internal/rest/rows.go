@@ -97,7 +97,7 @@ func rowsToColumns(schema *schemapb.CollectionSchema, rows []json.RawMessage, up
 		for _, t := range targets {
 			v, ok := obj[t.f.GetName()]
 			if !ok || isNull(v) {
-				if (t.f.GetNullable() || t.f.GetDefaultValue() != nil) && !column.IsVector(t.f.GetDataType()) {
+				if t.f.GetNullable() || (t.f.GetDefaultValue() != nil && !column.IsVector(t.f.GetDataType())) {
 					appendNull(t.col)
 					continue
 				}
@@ -172,7 +172,7 @@ func fieldDim(f *schemapb.FieldSchema) (int, error) {
 	return 0, fmt.Errorf("field %s has no dim", f.GetName())
 }
 
-// appendNull appends a null slot to a nullable scalar column.
+// appendNull appends a null slot to a nullable column.
 func appendNull(c column.Column) {
 	switch s := c.(type) {
 	case *column.Scalar[bool]:
@@ -195,7 +195,37 @@ func appendNull(c column.Column) {
 		nullSlot(s)
 	case *column.Scalar[*schemapb.ScalarField]:
 		nullSlot(s)
+	case *column.FloatVector:
+		s.Valid = nullVector(s.Valid, s.Len())
+		s.Data = append(s.Data, make([]float32, s.Dim)...)
+	case *column.ByteVector:
+		s.Valid = nullVector(s.Valid, s.Len())
+		s.Data = append(s.Data, make([]byte, s.RowBytes())...)
+	case *column.SparseVector:
+		s.Valid = nullVector(s.Valid, len(s.Rows))
+		s.Rows = append(s.Rows, nil)
 	}
+}
+
+// nullVector appends a null row's flag to the mask of a vector column of
+// n rows (nil mask: every row valid).
+func nullVector(valid []bool, n int) []bool {
+	if valid == nil {
+		valid = make([]bool, n, n+1)
+		for i := range valid {
+			valid[i] = true
+		}
+	}
+	return append(valid, false)
+}
+
+// validVector appends a valid row's flag to a vector column's mask, which
+// stays nil while no row is null.
+func validVector(valid []bool) []bool {
+	if valid == nil {
+		return nil
+	}
+	return append(valid, true)
 }
 
 func nullSlot[T any](s *column.Scalar[T]) {
@@ -294,12 +324,14 @@ func appendValue(c column.Column, f *schemapb.FieldSchema, dim int, v json.RawMe
 			return err
 		}
 		s.Data = append(s.Data, vec...)
+		s.Valid = validVector(s.Valid)
 	case *column.ByteVector:
 		b, err := parseByteVector(v, s.Type, dim)
 		if err != nil {
 			return err
 		}
 		s.Data = append(s.Data, b...)
+		s.Valid = validVector(s.Valid)
 	case *column.SparseVector:
 		row, maxIdx, err := parseSparse(v)
 		if err != nil {
@@ -307,6 +339,7 @@ func appendValue(c column.Column, f *schemapb.FieldSchema, dim int, v json.RawMe
 		}
 		s.Rows = append(s.Rows, row)
 		s.Dim = max(s.Dim, maxIdx+1)
+		s.Valid = validVector(s.Valid)
 	default:
 		return fmt.Errorf("unsupported data type %s", f.GetDataType())
 	}

@@ -175,8 +175,12 @@ func firstNull(c column.Column) int {
 		valid = s.Valid
 	case *column.Scalar[*schemapb.ScalarField]:
 		valid = s.Valid
-	case *column.FloatVector, *column.ByteVector, *column.SparseVector:
-		return -1 // vectors are never null
+	case *column.FloatVector:
+		valid = s.Valid
+	case *column.ByteVector:
+		valid = s.Valid
+	case *column.SparseVector:
+		valid = s.Valid
 	default:
 		for i := range c.Len() {
 			if c.IsNull(i) {
@@ -278,6 +282,12 @@ func nullColumn(c column.Column, n int) (column.Column, bool) {
 		s.Data, s.Valid = make([][]byte, n), make([]bool, n)
 	case *column.Scalar[*schemapb.ScalarField]:
 		s.Data, s.Valid = make([]*schemapb.ScalarField, n), make([]bool, n)
+	case *column.FloatVector:
+		s.Data, s.Valid = make([]float32, n*s.Dim), make([]bool, n)
+	case *column.ByteVector:
+		s.Data, s.Valid = make([]byte, n*s.RowBytes()), make([]bool, n)
+	case *column.SparseVector:
+		s.Rows, s.Valid = make([][]byte, n), make([]bool, n)
 	default:
 		return nil, false
 	}

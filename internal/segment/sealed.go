@@ -60,6 +60,12 @@ func NewSealed(id, partitionID int64, schema *schemapb.CollectionSchema, ts []ui
 		if idx == nil {
 			continue
 		}
+		if fi.nullable {
+			var err error
+			if idx, err = newValidRowsIndex(idx, c.cols[fid], n); err != nil {
+				return nil, fmt.Errorf("segment %d: index on field %q: %w: %w", id, fi.schema.GetName(), err, errs.ErrSegmentLoadFailed)
+			}
+		}
 		if idx.Len() != n {
 			return nil, fmt.Errorf("segment %d: index on field %q holds %d rows, segment %d: %w", id, fi.schema.GetName(), idx.Len(), n, errs.ErrSegmentLoadFailed)
 		}

@@ -99,6 +99,9 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 	if err != nil {
 		return nil, err
 	}
+	if allowed, owned, err = dropNullVectors(s, fi, allowed, owned); err != nil {
+		return nil, fmt.Errorf("segment %d: search: %w", c.id, err)
+	}
 	if t := req.AfterTies; req.After != nil && t != nil && len(t.Ints)+len(t.Strs) > 0 {
 		if !owned {
 			allowed, owned = allowed.Clone(), true

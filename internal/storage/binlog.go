@@ -69,7 +69,14 @@ func appendColumn(dst []byte, c column.Column) ([]byte, error) {
 			return nil, fmt.Errorf("storage: encode FloatVector: %d values do not divide into rows of dim %d", len(s.Data), s.Dim)
 		}
 		h.dim = int64(s.Dim)
-		w := newWriter(dst, align8(4*len(s.Data)))
+		vs, err := vectorValidity(&h, s.DataType(), s.Valid, s.Len())
+		if err != nil {
+			return nil, err
+		}
+		w := newWriter(dst, vs+align8(4*len(s.Data)))
+		if s.Valid != nil {
+			w.section(bytesOf(s.Valid))
+		}
 		w.section(bytesOf(s.Data))
 		return w.finish(h), nil
 	case *column.ByteVector:
@@ -78,7 +85,14 @@ func appendColumn(dst []byte, c column.Column) ([]byte, error) {
 			return nil, fmt.Errorf("storage: encode %s: %d bytes do not divide into rows of dim %d", s.Type, len(s.Data), s.Dim)
 		}
 		h.dim = int64(s.Dim)
-		w := newWriter(dst, align8(len(s.Data)))
+		vs, err := vectorValidity(&h, s.Type, s.Valid, s.Len())
+		if err != nil {
+			return nil, err
+		}
+		w := newWriter(dst, vs+align8(len(s.Data)))
+		if s.Valid != nil {
+			w.section(bytesOf(s.Valid))
+		}
 		w.section(s.Data)
 		return w.finish(h), nil
 	case *column.SparseVector:
@@ -98,6 +112,20 @@ func validity[T any](h *header, s *column.Scalar[T]) (int, error) {
 	}
 	h.flags |= flagNullable
 	return align8(len(s.Valid)), nil
+}
+
+// vectorValidity is validity for a nullable vector column of rows rows:
+// its validity section precedes the vectors, which keep a zero-filled slot
+// for each null row.
+func vectorValidity(h *header, t schemapb.DataType, valid []bool, rows int) (int, error) {
+	if valid == nil {
+		return 0, nil
+	}
+	if len(valid) != rows {
+		return 0, fmt.Errorf("storage: encode %s: %d validity flags for %d rows", t, len(valid), rows)
+	}
+	h.flags |= flagNullable
+	return align8(len(valid)), nil
 }
 
 func encodeFixed[T any](dst []byte, h header, s *column.Scalar[T]) ([]byte, error) {
@@ -170,6 +198,6 @@ func encodeSparse(dst []byte, h header, s *column.SparseVector) ([]byte, error) 
 		}
 	}
 	h.dim = s.Dim
-	return encodeVar(dst, h, &column.Scalar[[]byte]{Type: schemapb.DataType_SparseFloatVector, Data: s.Rows},
+	return encodeVar(dst, h, &column.Scalar[[]byte]{Type: schemapb.DataType_SparseFloatVector, Data: s.Rows, Valid: s.Valid},
 		func(v []byte) int { return len(v) }, func(b, v []byte) []byte { return append(b, v...) })
 }

@@ -40,9 +40,6 @@ func DecodeColumn(data []byte) (column.Column, error) {
 		return nil, corruptf("%s: unknown flags %#x", r.what, h.flags)
 	}
 	nullable := h.flags&flagNullable != 0
-	if column.IsVector(dt) && nullable {
-		return nil, corruptf("%s: vector columns cannot be nullable", r.what)
-	}
 	if dt != schemapb.DataType_Array && h.elemType != 0 {
 		return nil, corruptf("%s: element type %d on a non-Array column", r.what, h.elemType)
 	}
@@ -106,14 +103,22 @@ func decodeBody(r *reader, h header, dt schemapb.DataType, nullable bool) (colum
 		if h.dim <= 0 || h.dim > maxVectorDim {
 			return nil, corruptf("%s: dim %d out of range", r.what, h.dim)
 		}
+		valid, err := readVectorValidity(r, n, nullable)
+		if err != nil {
+			return nil, err
+		}
 		p, err := r.section(n*h.dim*4, "vectors")
 		if err != nil {
 			return nil, err
 		}
-		return &column.FloatVector{Dim: int(h.dim), Data: view[float32](p, int(n*h.dim))}, nil
+		return &column.FloatVector{Dim: int(h.dim), Data: view[float32](p, int(n*h.dim)), Valid: valid}, nil
 	case schemapb.DataType_BinaryVector, schemapb.DataType_Float16Vector, schemapb.DataType_BFloat16Vector, schemapb.DataType_Int8Vector:
 		if h.dim <= 0 || h.dim > maxVectorDim || (dt == schemapb.DataType_BinaryVector && h.dim%8 != 0) {
 			return nil, corruptf("%s: dim %d out of range", r.what, h.dim)
+		}
+		valid, err := readVectorValidity(r, n, nullable)
+		if err != nil {
+			return nil, err
 		}
 		w := int64(column.VectorRowBytes(dt, int(h.dim)))
 		p, err := r.section(n*w, "vectors")
@@ -123,10 +128,14 @@ func decodeBody(r *reader, h header, dt schemapb.DataType, nullable bool) (colum
 		if len(p) == 0 {
 			p = nil
 		}
-		return &column.ByteVector{Type: dt, Dim: int(h.dim), Data: p}, nil
+		return &column.ByteVector{Type: dt, Dim: int(h.dim), Data: p, Valid: valid}, nil
 	case schemapb.DataType_SparseFloatVector:
 		if h.dim < 0 {
 			return nil, corruptf("%s: negative dim %d", r.what, h.dim)
+		}
+		valid, err := readVectorValidity(r, n, nullable)
+		if err != nil {
+			return nil, err
 		}
 		rows, err := readBlobs(r, n, "rows")
 		if err != nil {
@@ -137,7 +146,7 @@ func decodeBody(r *reader, h header, dt schemapb.DataType, nullable bool) (colum
 				return nil, corruptf("%s: row %d has %d bytes, not whole (index, value) pairs", r.what, i, len(row))
 			}
 		}
-		return &column.SparseVector{Dim: h.dim, Rows: rows}, nil
+		return &column.SparseVector{Dim: h.dim, Rows: rows, Valid: valid}, nil
 	}
 	return nil, corruptf("%s: data type cannot be stored in a binlog", r.what)
 }
@@ -155,6 +164,13 @@ func readValidity[T any](r *reader, s *column.Scalar[T], n int64, nullable bool)
 		s.Valid = []bool{}
 	}
 	return err
+}
+
+// readVectorValidity reads the validity section of a nullable vector column.
+func readVectorValidity(r *reader, n int64, nullable bool) ([]bool, error) {
+	s := &column.Scalar[bool]{}
+	err := readValidity(r, s, n, nullable)
+	return s.Valid, err
 }
 
 func decodeFixed[T int8 | int16 | int32 | int64 | float32 | float64](r *reader, dt schemapb.DataType, n int64, nullable bool) (column.Column, error) {

@@ -111,8 +111,8 @@ func TestAddCollectionField(t *testing.T) {
 	wantCode(t, cli.AddCollectionField(ctx, milvusclient.NewAddCollectionFieldOption(name,
 		entity.NewField().WithName("pk2").WithDataType(entity.FieldTypeInt64).WithNullable(true).WithIsPartitionKey(true))), 1100, "not support to add partition key field")
 	wantCode(t, cli.AddCollectionField(ctx, milvusclient.NewAddCollectionFieldOption(name,
-		entity.NewField().WithName("v2").WithDataType(entity.FieldTypeFloatVector).WithDim(4).WithNullable(true))), 1100,
-		"failed to check field schema: vector type not support null")
+		entity.NewField().WithName("v2").WithDataType(entity.FieldTypeFloatVector).WithDim(4).WithNullable(true).WithDefaultValueFloat(1))), 1100,
+		"failed to check field schema: type not support default_value, type:FloatVector, name:v2")
 	wantCode(t, cli.AddCollectionField(ctx, milvusclient.NewAddCollectionFieldOption("no_such",
 		entity.NewField().WithName("x").WithDataType(entity.FieldTypeInt64).WithNullable(true))), 100, "collection not found")
 

@@ -10,7 +10,7 @@ import (
 
 // TestPartitionKeyManualPartitions: a partition-key collection refuses
 // hand-made partitions and partition names in reads with Milvus 2.6's
-// errors: create/drop partition and search are plain errors (code 65535,
+// errors: create/drop/load/release partition and search are plain errors (code 65535,
 // legacy UnexpectedError), query is invalid parameter (1100). The Node
 // SDK's PartitionKey suite checks the legacy codes.
 func TestPartitionKeyManualPartitions(t *testing.T) {
@@ -32,6 +32,10 @@ func TestPartitionKeyManualPartitions(t *testing.T) {
 		"disable create partition if partition key mode is used")
 	wantCode(t, cli.DropPartition(ctx, milvusclient.NewDropPartitionOption(name, "_default_0")), 65535,
 		"disable drop partition if partition key mode is used")
+	_, err = cli.LoadPartitions(ctx, milvusclient.NewLoadPartitionsOption(name, "_default_0"))
+	wantCode(t, err, 65535, "disable load partitions if partition key mode is used")
+	wantCode(t, cli.ReleasePartitions(ctx, milvusclient.NewReleasePartitionsOptions(name, "_default_0")), 65535,
+		"disable release partitions if partition key mode is used")
 	_, err = cli.Query(ctx, milvusclient.NewQueryOption(name).WithFilter(`tenant == "a"`).WithPartitions("p"))
 	wantCode(t, err, 1100, "not support manually specifying the partition names if partition key mode is used")
 	_, err = cli.Search(ctx, milvusclient.NewSearchOption(name, 1, []entity.Vector{entity.FloatVector{1, 0, 0, 0}}).WithPartitions("p"))

@@ -230,7 +230,7 @@ func (s *Server) CreatePartition(ctx context.Context, req *milvuspb.CreatePartit
 		return err
 	}
 	if hasPartitionKey(c.Schema) {
-		return errs.InvalidParameter("disable create partition if partition key mode is used")
+		return errPlain("disable create partition if partition key mode is used") // Milvus 2.6: errors.New
 	}
 	return s.d.Root.CreatePartition(ctx, c.DBName, c.Name, req.GetPartitionName())
 }
@@ -242,7 +242,7 @@ func (s *Server) DropPartition(ctx context.Context, req *milvuspb.DropPartitionR
 		return err
 	}
 	if hasPartitionKey(c.Schema) {
-		return errs.InvalidParameter("disable drop partition if partition key mode is used")
+		return errPlain("disable drop partition if partition key mode is used") // Milvus 2.6: errors.New
 	}
 	p, ok := c.PartitionByName(req.GetPartitionName())
 	if !ok {

@@ -37,6 +37,9 @@ func (s *Server) LoadPartitions(ctx context.Context, req *milvuspb.LoadPartition
 	if err != nil {
 		return err
 	}
+	if hasPartitionKey(c.Schema) { // Milvus 2.6 loadPartitionsTask.PreExecute: errors.New
+		return errPlain("disable load partitions if partition key mode is used")
+	}
 	if len(req.GetPartitionNames()) == 0 {
 		return errs.InvalidParameter("partition names should not be empty")
 	}
@@ -55,6 +58,9 @@ func (s *Server) ReleasePartitions(ctx context.Context, req *milvuspb.ReleasePar
 	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
 	if err != nil {
 		return err
+	}
+	if hasPartitionKey(c.Schema) { // Milvus 2.6 releasePartitionsTask.PreExecute: errors.New
+		return errPlain("disable release partitions if partition key mode is used")
 	}
 	ids, err := partitionIDs(c, req.GetPartitionNames())
 	if err != nil {

@@ -19,6 +19,9 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 	if err != nil {
 		return nil, err
 	}
+	if hasPartitionKey(c.Schema) && len(req.GetPartitionNames()) != 0 {
+		return nil, errs.InvalidParameter("not support manually specifying the partition names if partition key mode is used")
+	}
 	partIDs, err := readPartitionIDs(c, req.GetPartitionNames())
 	if err != nil {
 		return nil, err

@@ -28,6 +28,10 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if len(req.GetSubReqs()) > 0 {
 		return nil, errs.InvalidParameter("hybrid search with sub-requests is not supported yet")
 	}
+	if hasPartitionKey(c.Schema) && len(req.GetPartitionNames()) != 0 {
+		// Milvus 2.6's searchTask: a plain error, unlike the query's.
+		return nil, errPlain("not support manually specifying the partition names if partition key mode is used")
+	}
 	partIDs, err := readPartitionIDs(c, req.GetPartitionNames())
 	if err != nil {
 		return nil, err

@@ -30,16 +30,20 @@ func StatusOf(err error) *commonpb.Status {
 	}
 }
 
-// legacyCode maps to the deprecated commonpb.ErrorCode, as Milvus's merr
-// does for old clients.
+// legacyCode maps to the deprecated commonpb.ErrorCode as Milvus's
+// merr.oldCode does: old clients (the Node SDK among them) still branch on
+// it, e.g. the Node SDK redoes an insert after SchemaMismatch.
 func legacyCode(err error) commonpb.ErrorCode {
 	switch {
 	case errors.Is(err, errs.ErrServiceNotReady):
 		return commonpb.ErrorCode_NotReadyServe
 	case errors.Is(err, errs.ErrCollectionNotFound):
 		return commonpb.ErrorCode_CollectionNotExists
-	case errors.Is(err, errs.ErrParameterInvalid):
+	case errors.Is(err, errs.ErrParameterInvalid), errors.Is(err, errs.ErrParameterMissing),
+		errors.Is(err, errs.ErrParameterTooLarge):
 		return commonpb.ErrorCode_IllegalArgument
+	case errors.Is(err, errs.ErrPartitionNotFound):
+		return commonpb.ErrorCode_MetaFailed
 	case errors.Is(err, errs.ErrServiceRateLimit):
 		return commonpb.ErrorCode_RateLimit
 	case errors.Is(err, errs.ErrIndexNotFound):
@@ -48,6 +52,8 @@ func legacyCode(err error) commonpb.ErrorCode {
 		return commonpb.ErrorCode_SegmentNotFound
 	case errors.Is(err, errs.ErrServiceMemoryLimitExceeded):
 		return commonpb.ErrorCode_InsufficientMemoryToLoad
+	case errors.Is(err, errs.ErrCollectionSchemaMismatch):
+		return commonpb.ErrorCode_SchemaMismatch
 	}
 	return commonpb.ErrorCode_UnexpectedError
 }

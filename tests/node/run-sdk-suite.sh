@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs the Milvus Node SDK's own jest suites (test/grpc, test/http) against a
+# running Milvago, one spec file at a time, and prints pass/fail counts per file.
+#
+#   tests/node/run-sdk-suite.sh SDKDIR ADDRESS OUTDIR [SPEC...]
+#
+# SDKDIR: an extracted milvus-sdk-node checkout at the tag tests/node pins
+# (v2.6.9) with its dev dependencies installed (npm install). Its
+# test/tools/ip.ts hard-codes 127.0.0.1:19530; this script rewrites it to read
+# MILVUS_ADDRESS. ADDRESS: host:port of the server (gRPC and REST v2).
+# Without SPEC arguments every spec under test/grpc and test/http runs except
+# those needing features Milvago does not have yet (SKIP below).
+set -u
+sdk=${1:?SDKDIR}; addr=${2:?ADDRESS}; out=${3:?OUTDIR}; shift 3
+mkdir -p "$out"
+# Full-text search/BM25, text embedding functions, import, replicas, resource
+# groups and users/roles belong to other issues.
+SKIP='FullTextSearch|TextEmbedding|Import|Replica|Resource|User'
+cat > "$sdk/test/tools/ip.ts" <<'TS'
+// test IP (overridable with MILVUS_ADDRESS)
+export const IP = process.env.MILVUS_ADDRESS || '127.0.0.1:19530';
+export const ENDPOINT = `http://${IP}`;
+TS
+if [ $# -eq 0 ]; then
+  set -- $(cd "$sdk" && ls test/grpc/*.spec.ts test/http/*.spec.ts | grep -v -E "/($SKIP)\.spec\.ts$|cloud|serverless")
+fi
+: > "$out/results.txt"
+for spec in "$@"; do
+  name=$(basename "$spec" .spec.ts); dir=$(basename "$(dirname "$spec")")
+  (cd "$sdk" && MILVUS_ADDRESS="$addr" NODE_ENV=dev npx jest "$spec" --runInBand \
+     --json --outputFile="$out/$dir-$name.json" > "$out/$dir-$name.out" 2>&1)
+  node -e '
+    const r = require(process.argv[1]);
+    console.log(process.argv[2].padEnd(34), "passed", String(r.numPassedTests).padStart(3),
+      "failed", String(r.numFailedTests).padStart(3), "total", String(r.numTotalTests).padStart(3),
+      r.testResults.map(t => t.message && !r.numTotalTests ? "(suite error)" : "").join(""));
+  ' "$out/$dir-$name.json" "$dir/$name" 2>/dev/null | tee -a "$out/results.txt" \
+    || echo "$dir/$name no result (see $out/$dir-$name.out)" | tee -a "$out/results.txt"
+done

@@ -28,6 +28,7 @@ import (
 	"github.com/milvago/milvago/internal/indexnode"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/metacache"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/proxy"
@@ -38,6 +39,7 @@ import (
 	"github.com/milvago/milvago/internal/rootcoord"
 	"github.com/milvago/milvago/internal/rpc"
 	"github.com/milvago/milvago/internal/rpc/coordrpc"
+	"github.com/milvago/milvago/internal/rpc/pb"
 	"github.com/milvago/milvago/internal/rpc/workerrpc"
 	"github.com/milvago/milvago/internal/session"
 	"github.com/milvago/milvago/internal/streaming"
@@ -231,7 +233,12 @@ func (n *roleNode) run(ctx context.Context) error {
 		return fmt.Errorf("app: listen on %s port %d: %w", n.role, ep.Port, err)
 	}
 	n.addr = advertise(ep, l)
-	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(256<<20), grpc.MaxSendMsgSize(256<<20))
+	// A coordinator tells every proxy to drop what a DDL changed before
+	// it acknowledges the DDL (metacache.go).
+	inv := newProxyInvalidator(n.meta, n.logger)
+	defer inv.close()
+	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(256<<20), grpc.MaxSendMsgSize(256<<20),
+		grpc.ChainUnaryInterceptor(inv.intercept))
 	if err := n.serveHTTP(gctx, g); err != nil {
 		l.Close()
 		return err
@@ -564,10 +571,16 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	qn := workerrpc.NewQueryNodeClient(n.conn(ctx, "querynode"))
 	pcfg := proxy.Default()
 	pcfg.MaxMessageBytes = n.log.MaxMessageBytes() - 64<<10
-	p := proxy.New(pcfg, proxy.Deps{Root: n.rootClient(ctx), Data: n.dataClient(ctx), Query: n.queryClient(ctx), Index: n.indexClient(ctx),
+	// The proxy reads collection metadata through its cache, which the
+	// coordinators invalidate (metacache.go).
+	root, query, index := n.rootClient(ctx), n.queryClient(ctx), n.indexClient(ctx)
+	mc := metacache.New(metacache.Sources{Root: root, Query: query, Index: index}, n.logger)
+	p := proxy.New(pcfg, proxy.Deps{Root: cachedRoot{root, mc, metacache.NewTSO(root)}, Data: n.dataClient(ctx),
+		Query: cachedQuery{query, mc}, Index: cachedIndex{index, mc},
 		Writer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")), Shards: qn,
 		Hooks: proxyHooks{dn: dn, qn: qn, data: n.dataClient(ctx)}, Logger: n.logger})
-	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: rest.New(p, n.logger)},
+	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: rest.New(p, n.logger),
+		Services: func(g grpc.ServiceRegistrar) { pb.RegisterProxyServer(g, proxyCacheServer{mc: mc}) }},
 		rpc.NewService(p, "PROXY"), n.reg, n.readyErr, n.logger)
 	g.Go(func() error { return srv.Serve(ctx, gl, hl) })
 	if err := n.register(ctx); err != nil {

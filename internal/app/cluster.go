@@ -43,6 +43,7 @@ import (
 	"github.com/milvago/milvago/internal/rpc/workerrpc"
 	"github.com/milvago/milvago/internal/session"
 	"github.com/milvago/milvago/internal/streaming"
+	"github.com/milvago/milvago/internal/sysinfo"
 )
 
 // coordinatorsOf lists the coordinators a role runs.
@@ -88,6 +89,9 @@ type roleNode struct {
 	reg     *prometheus.Registry
 	ready   atomic.Bool
 	addr    string // advertised gRPC address
+	// serverID is the session's ID once registered (read by the GetMetrics
+	// handlers, sysinfo.go).
+	serverID atomic.Int64
 }
 
 func (n *roleNode) close() {
@@ -239,6 +243,9 @@ func (n *roleNode) run(ctx context.Context) error {
 	defer inv.close()
 	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(256<<20), grpc.MaxSendMsgSize(256<<20),
 		grpc.ChainUnaryInterceptor(inv.intercept))
+	pb.RegisterNodeServer(n.grpc, nodeInfoServer{infos: func() []sysinfo.ComponentInfos {
+		return localInfos(n.role, n.serverID.Load(), n.addr, n.cfg.Minio.BucketName, n.cfg.LocalStorage.Path, sysinfo.ClusterDeployMode)
+	}})
 	if err := n.serveHTTP(gctx, g); err != nil {
 		l.Close()
 		return err
@@ -305,6 +312,7 @@ func (n *roleNode) register(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
+	n.serverID.Store(n.sess.ID())
 	return nil
 }
 
@@ -579,9 +587,15 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 		Query: cachedQuery{query, mc}, Index: cachedIndex{index, mc},
 		Writer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")), Shards: qn,
 		Hooks: proxyHooks{dn: dn, qn: qn, data: n.dataClient(ctx)}, Logger: n.logger})
+	svc := rpc.NewService(p, "PROXY")
+	si := &clusterSystemInfo{meta: n.meta, logger: n.logger, conns: map[string]*grpc.ClientConn{}, self: func() sysinfo.ComponentInfos {
+		return localInfos(session.RoleProxy, n.serverID.Load(), n.addr, "", n.cfg.LocalStorage.Path, sysinfo.ClusterDeployMode)[0]
+	}}
+	defer si.close()
+	svc.SetSystemInfo(si)
 	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: rest.New(p, n.logger),
 		Services: func(g grpc.ServiceRegistrar) { pb.RegisterProxyServer(g, proxyCacheServer{mc: mc}) }},
-		rpc.NewService(p, "PROXY"), n.reg, n.readyErr, n.logger)
+		svc, n.reg, n.readyErr, n.logger)
 	g.Go(func() error { return srv.Serve(ctx, gl, hl) })
 	if err := n.register(ctx); err != nil {
 		return err

@@ -25,7 +25,7 @@ type Service struct {
 	milvuspb.UnimplementedMilvusServiceServer
 	p          *proxy.Server
 	deployMode string
-	sysInfo    SystemInfo // GetMetrics system_info (service_metrics.go)
+	sysInfo    SystemInfo   // GetMetrics system_info (service_metrics.go)
 	nextID     atomic.Int64 // connection identifiers, for Session consistency
 }
 

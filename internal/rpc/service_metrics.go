@@ -65,3 +65,13 @@ func (s *Service) GetMetrics(ctx context.Context, req *milvuspb.GetMetricsReques
 	}
 	return &milvuspb.GetMetricsResponse{Status: StatusOf(nil), Response: string(b), ComponentName: self.Name}, nil
 }
+
+// GetPersistentSegmentInfo lists a collection's sealed and flushed
+// segments (datacoord's), as Milvus does.
+func (s *Service) GetPersistentSegmentInfo(ctx context.Context, req *milvuspb.GetPersistentSegmentInfoRequest) (*milvuspb.GetPersistentSegmentInfoResponse, error) {
+	infos, err := s.p.PersistentSegments(ctx, req.GetDbName(), req.GetCollectionName())
+	if err != nil {
+		return &milvuspb.GetPersistentSegmentInfoResponse{Status: StatusOf(err)}, nil
+	}
+	return &milvuspb.GetPersistentSegmentInfoResponse{Status: StatusOf(nil), Infos: infos}, nil
+}

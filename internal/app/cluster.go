@@ -600,6 +600,7 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	if err := n.register(ctx); err != nil {
 		return err
 	}
+	mc.Reset() // only now do the coordinators invalidate this proxy
 	n.ready.Store(true)
 	n.logger.Info("milvago proxy is ready", "grpc", n.addr)
 	g.Go(func() error {

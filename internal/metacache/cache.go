@@ -230,6 +230,20 @@ func (c *Cache) Invalidate(inv Invalidation) {
 	c.logger.Debug("invalidated", "op", inv.Op, "db", db, "collection", inv.Collection, "id", inv.CollectionID, "database", inv.Database)
 }
 
+// Reset empties the cache. A proxy calls it once its session is
+// registered: from then on every DDL invalidates it, and what it cached
+// before (when the coordinators could not know of it) is dropped.
+func (c *Cache) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.names = map[nameKey]int64{}
+	c.colls = map[int64]*model.Collection{}
+	c.states = map[int64]contract.LoadState{}
+	c.indexes = map[int64][]model.IndexDef{}
+	c.dbs = map[string]contract.Database{}
+}
+
 func (c *Cache) removeLocked(id int64) {
 	delete(c.colls, id)
 	delete(c.states, id)

@@ -273,3 +273,15 @@ func TestTSOBatchesConcurrentRequests(t *testing.T) {
 		t.Fatalf("count 5: %v %v", a.counts, err)
 	}
 }
+
+func TestReset(t *testing.T) {
+	ctx := context.Background()
+	c, root, _, _ := newTestCache()
+	root.put(&model.Collection{ID: 1, DBName: "default", Name: "a"}, "a")
+	c.DescribeCollection(ctx, "default", "a", 0)
+	c.Reset()
+	c.DescribeCollection(ctx, "default", "a", 0)
+	if root.calls.Load() != 2 {
+		t.Fatalf("%d calls, want 2", root.calls.Load())
+	}
+}

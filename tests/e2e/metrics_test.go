@@ -116,7 +116,7 @@ func TestGetMetrics(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		req, reason string
-		code       int32
+		code        int32
 	}{
 		{`{"metric_type":"system_infos"}`, "metric not found[metric=system_infos]", 1200},
 		{`{"metric_type":"collection_storage"}`, "metric not found[metric=collection_storage]", 1200},

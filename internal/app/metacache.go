@@ -80,7 +80,10 @@ func (s proxyCacheServer) InvalidateCollectionMetaCache(_ context.Context, r *pb
 // ---- coordinator side: tell every proxy before acknowledging DDL ----
 
 // invalidationsOf names what the coordinator RPC method changes in the
-// proxies' caches (nil: the method is not DDL).
+// proxies' caches (nil: the method is not DDL). A new coordinator RPC that
+// changes a collection's metadata, load state or indexes, or a
+// database's properties, must be added here, or proxies keep serving the
+// old metadata.
 func invalidationsOf(method string, req any) []*pb.InvalidateCacheRequest {
 	coll := func(op, db, name string, id int64) *pb.InvalidateCacheRequest {
 		return &pb.InvalidateCacheRequest{Op: op, DbName: db, CollectionName: name, CollectionId: id}

@@ -28,6 +28,7 @@ import (
 	"github.com/milvago/milvago/internal/indexnode"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/metacache"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/proxy"
@@ -38,10 +39,12 @@ import (
 	"github.com/milvago/milvago/internal/rootcoord"
 	"github.com/milvago/milvago/internal/rpc"
 	"github.com/milvago/milvago/internal/rpc/coordrpc"
+	"github.com/milvago/milvago/internal/rpc/pb"
 	"github.com/milvago/milvago/internal/rpc/workerrpc"
 	"github.com/milvago/milvago/internal/session"
 	"github.com/milvago/milvago/internal/shardroute"
 	"github.com/milvago/milvago/internal/streaming"
+	"github.com/milvago/milvago/internal/sysinfo"
 )
 
 // coordinatorsOf lists the coordinators a role runs.
@@ -88,6 +91,9 @@ type roleNode struct {
 	reg     *prometheus.Registry
 	ready   atomic.Bool
 	addr    string // advertised gRPC address
+	// serverID is the session's ID once registered (read by the GetMetrics
+	// handlers, sysinfo.go).
+	serverID atomic.Int64
 }
 
 func (n *roleNode) close() {
@@ -236,7 +242,15 @@ func (n *roleNode) run(ctx context.Context) error {
 		return fmt.Errorf("app: listen on %s port %d: %w", n.role, ep.Port, err)
 	}
 	n.addr = advertise(ep, l)
-	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(256<<20), grpc.MaxSendMsgSize(256<<20))
+	// A coordinator tells every proxy to drop what a DDL changed before
+	// it acknowledges the DDL (metacache.go).
+	inv := newProxyInvalidator(n.meta, n.logger)
+	defer inv.close()
+	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(256<<20), grpc.MaxSendMsgSize(256<<20),
+		grpc.ChainUnaryInterceptor(inv.intercept))
+	pb.RegisterNodeServer(n.grpc, nodeInfoServer{infos: func() []sysinfo.ComponentInfos {
+		return localInfos(n.role, n.serverID.Load(), n.addr, n.cfg.Minio.BucketName, n.cfg.LocalStorage.Path, sysinfo.ClusterDeployMode)
+	}})
 	if err := n.serveHTTP(gctx, g); err != nil {
 		l.Close()
 		return err
@@ -303,6 +317,7 @@ func (n *roleNode) register(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
+	n.serverID.Store(n.sess.ID())
 	return nil
 }
 
@@ -578,17 +593,29 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	router := shardroute.New(shardroute.Default(), replicas, pool, n.logger)
 	pcfg := proxy.Default()
 	pcfg.MaxMessageBytes = n.log.MaxMessageBytes() - 64<<10
-	p := proxy.New(pcfg, proxy.Deps{Root: n.rootClient(ctx), Data: n.dataClient(ctx), Query: n.queryClient(ctx), Index: n.indexClient(ctx),
+	// The proxy reads collection metadata through its cache, which the
+	// coordinators invalidate (metacache.go).
+	root, query, index := n.rootClient(ctx), n.queryClient(ctx), n.indexClient(ctx)
+	mc := metacache.New(metacache.Sources{Root: root, Query: query, Index: index}, n.logger)
+	p := proxy.New(pcfg, proxy.Deps{Root: cachedRoot{root, mc, metacache.NewTSO(root)}, Data: n.dataClient(ctx),
+		Query: cachedQuery{query, mc}, Index: cachedIndex{index, mc},
 		Writer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")), Shards: router,
 		Hooks: proxyHooks{dn: dn, qn: pool, data: n.dataClient(ctx)}, Logger: n.logger})
 	svc := rpc.NewService(p, "PROXY").WithReplicas(replicas).
 		WithResourceGroups(coordrpc.NewResourceGroupsClient(n.conn(ctx, "querycoord")))
-	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: rest.New(p, n.logger).WithResourceGroups(svc)},
+	si := &clusterSystemInfo{meta: n.meta, logger: n.logger, conns: map[string]*grpc.ClientConn{}, self: func() sysinfo.ComponentInfos {
+		return localInfos(session.RoleProxy, n.serverID.Load(), n.addr, "", n.cfg.LocalStorage.Path, sysinfo.ClusterDeployMode)[0]
+	}}
+	defer si.close()
+	svc.SetSystemInfo(si)
+	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: rest.New(p, n.logger).WithResourceGroups(svc),
+		Services: func(g grpc.ServiceRegistrar) { pb.RegisterProxyServer(g, proxyCacheServer{mc: mc}) }},
 		svc, n.reg, n.readyErr, n.logger)
 	g.Go(func() error { return srv.Serve(ctx, gl, hl) })
 	if err := n.register(ctx); err != nil {
 		return err
 	}
+	mc.Reset() // only now do the coordinators invalidate this proxy
 	n.ready.Store(true)
 	n.logger.Info("milvago proxy is ready", "grpc", n.addr)
 	g.Go(func() error {

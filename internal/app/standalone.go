@@ -35,6 +35,7 @@ import (
 	"github.com/milvago/milvago/internal/retention"
 	"github.com/milvago/milvago/internal/rootcoord"
 	"github.com/milvago/milvago/internal/rpc"
+	"github.com/milvago/milvago/internal/session"
 	"github.com/milvago/milvago/internal/streaming"
 )
 
@@ -154,7 +155,14 @@ func (s *Standalone) build(ctx context.Context) error {
 		Shards: s.qnode, Hooks: h, Logger: s.logger})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// GetMetrics reports the components under a server ID of this start,
+	// as Milvus standalone's session ID (sysinfo.go).
+	id, err := session.AllocID(ctx, meta)
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
 	svc := rpc.NewService(s.proxy, "STANDALONE").WithReplicas(s.qcoord).WithResourceGroups(s.qcoord)
+	svc.SetSystemInfo(standaloneSystemInfo{id: id, addr: net.JoinHostPort(hostIP(), strconv.Itoa(s.cfg.Port)), diskPath: s.cfg.DataDir})
 	s.rpc = rpc.New(rpc.Config{Addr: net.JoinHostPort("", strconv.Itoa(s.cfg.Port)), MetricsAddr: net.JoinHostPort("", strconv.Itoa(s.cfg.MetricsPort)),
 		REST: rest.New(s.proxy, s.logger).WithResourceGroups(svc)},
 		svc, reg, s.readyErr, s.logger)

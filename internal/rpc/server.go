@@ -33,6 +33,9 @@ type Config struct {
 	// REST, if set, serves Milvus's RESTful API v2 on Addr beside gRPC;
 	// each connection goes to one or the other by its first bytes (mux.go).
 	REST http.Handler
+	// Services, if set, registers further gRPC services on the server
+	// (a cluster-mode proxy's cache invalidation service).
+	Services func(grpc.ServiceRegistrar)
 }
 
 // Server serves the public API and the HTTP endpoints.
@@ -75,6 +78,9 @@ func New(cfg Config, svc *Service, reg *prometheus.Registry, ready func() error,
 		grpc.ChainUnaryInterceptor(s.intercept),
 	)
 	milvuspb.RegisterMilvusServiceServer(s.grpc, svc)
+	if cfg.Services != nil {
+		cfg.Services(s.grpc)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		if err := s.ready(); err != nil {

@@ -28,6 +28,7 @@ type Service struct {
 	nextID     atomic.Int64   // connection identifiers, for Session consistency
 	replicas   replicaSource  // GetReplicas (service_replicas.go); nil: unimplemented
 	rgs        resourceGroups // resource group calls (service_replicas.go); nil: unimplemented
+	sysInfo    SystemInfo     // GetMetrics system_info (service_metrics.go)
 }
 
 // NewService returns the public API service.

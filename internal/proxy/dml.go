@@ -37,6 +37,9 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	if err != nil {
 		return nil, err
 	}
+	if err := s.cfg.Limits.checkInsertSize(fields); err != nil {
+		return nil, err
+	}
 	// Milvus (insertTask/upsertTask.PreExecute): a request made against
 	// another schema version than the collection's fails with 109, on
 	// which the SDKs refresh their cached schema and retry.

@@ -23,7 +23,7 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 	if err != nil {
 		return nil, err
 	}
-	limit, offset, err := parseQueryParams(req.GetQueryParams())
+	limit, offset, err := parseQueryParams(s.cfg.Limits.MaxQueryResultWindow, req.GetQueryParams())
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +85,9 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 		return nil, err
 	}
 	fds := fieldsDataFor(c.Schema, fetchIDs, r.Fields, dynKeys)
+	if err := s.cfg.Limits.checkQueryOutput(fds); err != nil {
+		return nil, err
+	}
 	if err := s.timestamptzOutput(ctx, fds, zone, timeFields(req.GetQueryParams())); err != nil {
 		return nil, err
 	}

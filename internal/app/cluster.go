@@ -550,11 +550,20 @@ func (n *roleNode) recoverOnQueryNodes(ctx context.Context, qcoord *querycoord.S
 // runProxy serves Milvus's API on proxy.port over the coordinators' and
 // workers' clients.
 func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.Endpoint) error {
-	gl, err := net.Listen("tcp", net.JoinHostPort(ep.IP, strconv.Itoa(ep.Port)))
+	pub := publicFromConfig(n.cfg)
+	host := ep.IP
+	if pub.Listen != "" {
+		host = pub.Listen
+	}
+	tlsCfg, err := pub.serverTLS()
+	if err != nil {
+		return err
+	}
+	gl, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(ep.Port)))
 	if err != nil {
 		return fmt.Errorf("app: listen on proxy port %d: %w", ep.Port, err)
 	}
-	hl, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(n.cfg.Common.MetricsPort)))
+	hl, err := net.Listen("tcp", net.JoinHostPort(pub.Listen, strconv.Itoa(n.cfg.Common.MetricsPort)))
 	if err != nil {
 		gl.Close()
 		return fmt.Errorf("app: listen on metrics port %d: %w", n.cfg.Common.MetricsPort, err)
@@ -564,10 +573,18 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	qn := workerrpc.NewQueryNodeClient(n.conn(ctx, "querynode"))
 	pcfg := proxy.Default()
 	pcfg.MaxMessageBytes = n.log.MaxMessageBytes() - 64<<10
-	p := proxy.New(pcfg, proxy.Deps{Root: n.rootClient(ctx), Data: n.dataClient(ctx), Query: n.queryClient(ctx), Index: n.indexClient(ctx),
+	pcfg.Limits = pub.proxyLimits()
+	deps := proxy.Deps{Root: n.rootClient(ctx), Data: n.dataClient(ctx), Query: n.queryClient(ctx), Index: n.indexClient(ctx),
 		Writer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")), Shards: qn,
-		Hooks: proxyHooks{dn: dn, qn: qn, data: n.dataClient(ctx)}, Logger: n.logger})
-	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: rest.New(p, n.logger)},
+		Hooks: proxyHooks{dn: dn, qn: qn, data: n.dataClient(ctx)}, Logger: n.logger}
+	// A proxy keeps no data: it watches its host's memory, not a disk.
+	if lim := pub.limiter("", n.logger); lim != nil {
+		deps.Quota = lim
+		g.Go(func() error { lim.Run(ctx); return nil })
+	}
+	p := proxy.New(pcfg, deps)
+	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: rest.New(p, n.logger),
+		TLS: tlsCfg, Pprof: pub.Pprof, MaxRecvBytes: pub.maxRecvBytes()},
 		rpc.NewService(p, "PROXY"), n.reg, n.readyErr, n.logger)
 	g.Go(func() error { return srv.Serve(ctx, gl, hl) })
 	if err := n.register(ctx); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/milvago/milvago/internal/expr"
 	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/quota"
 	"github.com/milvago/milvago/internal/segment"
 )
 
@@ -55,6 +56,9 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		return nil, err
 	}
 	if err := s.cfg.Limits.checkResultEntries(spec.NQ, spec.TopK, spec.GroupSize); err != nil {
+		return nil, err
+	}
+	if err := s.admit(ctx, quota.Search, c.ID, spec.NQ); err != nil {
 		return nil, err
 	}
 	iter.recallTies(&s.iterTies, spec)

@@ -113,6 +113,8 @@ type Deps struct {
 	Writer writer
 	Shards shards
 	Hooks  Hooks
+	// Quota, if set, admits or refuses requests (quotaAndLimits).
+	Quota  admitter
 	Logger *slog.Logger
 }
 

@@ -42,6 +42,8 @@ func legacyCode(err error) commonpb.ErrorCode {
 		return commonpb.ErrorCode_IllegalArgument
 	case errors.Is(err, errs.ErrServiceRateLimit):
 		return commonpb.ErrorCode_RateLimit
+	case errors.Is(err, errs.ErrServiceQuotaExceeded):
+		return commonpb.ErrorCode_ForceDeny
 	case errors.Is(err, errs.ErrIndexNotFound):
 		return commonpb.ErrorCode_IndexNotExist
 	case errors.Is(err, errs.ErrSegmentNotFound):

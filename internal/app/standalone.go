@@ -224,6 +224,7 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 	}
 	g.Go(func() error { return r.Run(gctx) })
 	g.Go(func() error { return memtrim.New(s.cfg.MemTrim, s.logger).Run(gctx) })
+	s.quota.Sample() // refuse writes from the first request if memory or disk is short
 	g.Go(func() error { s.quota.Run(gctx); return nil })
 	if err := s.qcoord.Recover(gctx); err != nil {
 		return err

@@ -31,6 +31,9 @@ func (l *Limiter) Run(ctx context.Context) {
 
 // Sample measures once and sets whether writes are refused.
 func (l *Limiter) Sample() {
+	if l == nil || l.cfg.Probe == nil {
+		return
+	}
 	reason := l.check()
 	prev := l.denyWrites.Load()
 	switch {

@@ -55,8 +55,6 @@ type SearchRequest struct {
 	// whose answer would hold more fails, before building it, with
 	// Milvus's "search results exceed the maxOutputSize Limit
 	// <MaxOutputSize>" (the proxy derives MaxHits from MaxOutputSize).
-	// Not carried across processes yet: in cluster mode only the proxy's
-	// check of the reduced result applies.
 	MaxHits       int
 	MaxOutputSize int64
 }

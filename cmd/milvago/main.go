@@ -89,6 +89,7 @@ names: PROXY_PORT, MILVUS_CONF_PROXY_PORT) < flags. Every key is a flag; see doc
 	flags.Alias(f, "data-dir", "milvago.dataDir", "directory holding all data (meta store, log, objects)")
 	flags.Alias(f, "port", "proxy.port", "gRPC port of the Milvus API")
 	flags.Alias(f, "metrics-port", "common.MetricsPort", "HTTP port of /healthz and /metrics")
+	flags.Alias(f, "listen", "milvago.listen", "host or IP address the API and metrics ports bind to (default: all interfaces)")
 	flags.Alias(f, "sync-always", "milvago.syncAlways", "fsync every log append before acknowledging it (survives power loss; slower)")
 	flags.Alias(f, "log-level", "log.level", "debug, info, warn or error")
 	flags.AddKeys(f)

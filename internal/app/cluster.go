@@ -576,11 +576,20 @@ func (n *roleNode) queryNodes() *queryNodePool {
 // runProxy serves Milvus's API on proxy.port over the coordinators' and
 // workers' clients.
 func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.Endpoint) error {
-	gl, err := net.Listen("tcp", net.JoinHostPort(ep.IP, strconv.Itoa(ep.Port)))
+	pub := publicFromConfig(n.cfg)
+	host := ep.IP
+	if pub.Listen != "" {
+		host = pub.Listen
+	}
+	tlsCfg, err := pub.serverTLS()
+	if err != nil {
+		return err
+	}
+	gl, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(ep.Port)))
 	if err != nil {
 		return fmt.Errorf("app: listen on proxy port %d: %w", ep.Port, err)
 	}
-	hl, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(n.cfg.Common.MetricsPort)))
+	hl, err := net.Listen("tcp", net.JoinHostPort(pub.Listen, strconv.Itoa(n.cfg.Common.MetricsPort)))
 	if err != nil {
 		gl.Close()
 		return fmt.Errorf("app: listen on metrics port %d: %w", n.cfg.Common.MetricsPort, err)
@@ -593,14 +602,21 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	router := shardroute.New(shardroute.Default(), replicas, pool, n.logger)
 	pcfg := proxy.Default()
 	pcfg.MaxMessageBytes = n.log.MaxMessageBytes() - 64<<10
+	pcfg.Limits = pub.proxyLimits()
 	// The proxy reads collection metadata through its cache, which the
 	// coordinators invalidate (metacache.go).
 	root, query, index := n.rootClient(ctx), n.queryClient(ctx), n.indexClient(ctx)
 	mc := metacache.New(metacache.Sources{Root: root, Query: query, Index: index}, n.logger)
-	p := proxy.New(pcfg, proxy.Deps{Root: cachedRoot{root, mc, metacache.NewTSO(root)}, Data: n.dataClient(ctx),
+	deps := proxy.Deps{Root: cachedRoot{root, mc, metacache.NewTSO(root)}, Data: n.dataClient(ctx),
 		Query: cachedQuery{query, mc}, Index: cachedIndex{index, mc},
 		Writer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")), Shards: router,
-		Hooks: proxyHooks{dn: dn, qn: pool, data: n.dataClient(ctx)}, Logger: n.logger})
+		Hooks: proxyHooks{dn: dn, qn: pool, data: n.dataClient(ctx)}, Logger: n.logger}
+	// A proxy keeps no data: it watches its host's memory, not a disk.
+	if lim := pub.limiter("", n.logger); lim != nil {
+		deps.Quota = lim
+		g.Go(func() error { lim.Run(ctx); return nil })
+	}
+	p := proxy.New(pcfg, deps)
 	svc := rpc.NewService(p, "PROXY").WithReplicas(replicas).
 		WithResourceGroups(coordrpc.NewResourceGroupsClient(n.conn(ctx, "querycoord")))
 	si := &clusterSystemInfo{meta: n.meta, logger: n.logger, conns: map[string]*grpc.ClientConn{}, self: func() sysinfo.ComponentInfos {
@@ -609,6 +625,7 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	defer si.close()
 	svc.SetSystemInfo(si)
 	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: rest.New(p, n.logger).WithResourceGroups(svc),
+		TLS: tlsCfg, Pprof: pub.Pprof, MaxRecvBytes: pub.maxRecvBytes(),
 		Services: func(g grpc.ServiceRegistrar) { pb.RegisterProxyServer(g, proxyCacheServer{mc: mc}) }},
 		svc, n.reg, n.readyErr, n.logger)
 	g.Go(func() error { return srv.Serve(ctx, gl, hl) })

@@ -31,6 +31,7 @@ import (
 	"github.com/milvago/milvago/internal/proxy"
 	"github.com/milvago/milvago/internal/querycoord"
 	"github.com/milvago/milvago/internal/querynode"
+	"github.com/milvago/milvago/internal/quota"
 	"github.com/milvago/milvago/internal/rest"
 	"github.com/milvago/milvago/internal/retention"
 	"github.com/milvago/milvago/internal/rootcoord"
@@ -58,6 +59,9 @@ type StandaloneConfig struct {
 	// LogMaxPayload is the embedded log's largest message in bytes (0:
 	// logbroker.DefaultMaxPayload).
 	LogMaxPayload int
+
+	// Public is the API's bind address, TLS, pprof and limits (public.go).
+	Public PublicAPI
 }
 
 // DefaultStandalone returns the defaults: ./milvago-data, 19530 and 9091.
@@ -83,6 +87,7 @@ type Standalone struct {
 	qcoord *querycoord.Server
 	proxy  *proxy.Server
 	rpc    *rpc.Server
+	quota  *quota.Limiter
 	ready  atomic.Bool
 }
 
@@ -151,8 +156,18 @@ func (s *Standalone) build(ctx context.Context) error {
 	h.wire()
 	pcfg := proxy.Default()
 	pcfg.MaxMessageBytes = log.MaxMessageBytes() - 64<<10
-	s.proxy = proxy.New(pcfg, proxy.Deps{Root: s.root, Data: s.data, Query: s.qcoord, Index: s.icoord, Writer: s.writer,
-		Shards: s.qnode, Hooks: h, Logger: s.logger})
+	pcfg.Limits = s.cfg.Public.proxyLimits()
+	tlsCfg, err := s.cfg.Public.serverTLS()
+	if err != nil {
+		return err
+	}
+	s.quota = s.cfg.Public.limiter(s.cfg.DataDir, s.logger)
+	deps := proxy.Deps{Root: s.root, Data: s.data, Query: s.qcoord, Index: s.icoord, Writer: s.writer,
+		Shards: s.qnode, Hooks: h, Logger: s.logger}
+	if s.quota != nil {
+		deps.Quota = s.quota
+	}
+	s.proxy = proxy.New(pcfg, deps)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// GetMetrics reports the components under a server ID of this start,
@@ -163,8 +178,8 @@ func (s *Standalone) build(ctx context.Context) error {
 	}
 	svc := rpc.NewService(s.proxy, "STANDALONE").WithReplicas(s.qcoord).WithResourceGroups(s.qcoord)
 	svc.SetSystemInfo(standaloneSystemInfo{id: id, addr: net.JoinHostPort(hostIP(), strconv.Itoa(s.cfg.Port)), diskPath: s.cfg.DataDir})
-	s.rpc = rpc.New(rpc.Config{Addr: net.JoinHostPort("", strconv.Itoa(s.cfg.Port)), MetricsAddr: net.JoinHostPort("", strconv.Itoa(s.cfg.MetricsPort)),
-		REST: rest.New(s.proxy, s.logger).WithResourceGroups(svc)},
+	s.rpc = rpc.New(rpc.Config{Addr: net.JoinHostPort(s.cfg.Public.Listen, strconv.Itoa(s.cfg.Port)), MetricsAddr: net.JoinHostPort(s.cfg.Public.Listen, strconv.Itoa(s.cfg.MetricsPort)),
+		REST: rest.New(s.proxy, s.logger).WithResourceGroups(svc), TLS: tlsCfg, Pprof: s.cfg.Public.Pprof, MaxRecvBytes: s.cfg.Public.maxRecvBytes()},
 		svc, reg, s.readyErr, s.logger)
 	return nil
 }
@@ -181,11 +196,11 @@ func (s *Standalone) readyErr() error {
 
 // Run serves on the configured ports until ctx ends, then shuts down.
 func (s *Standalone) Run(ctx context.Context) error {
-	gl, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(s.cfg.Port)))
+	gl, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Public.Listen, strconv.Itoa(s.cfg.Port)))
 	if err != nil {
 		return fmt.Errorf("app: listen on port %d: %w", s.cfg.Port, err)
 	}
-	hl, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(s.cfg.MetricsPort)))
+	hl, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Public.Listen, strconv.Itoa(s.cfg.MetricsPort)))
 	if err != nil {
 		gl.Close()
 		return fmt.Errorf("app: listen on port %d: %w", s.cfg.MetricsPort, err)
@@ -226,6 +241,8 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 	if err := s.qcoord.SetNodes(gctx, []querycoord.NodeInfo{{ID: standaloneQueryNode, Addr: grpcL.Addr().String()}}); err != nil {
 		return err
 	}
+	s.quota.Sample() // refuse writes from the first request if memory or disk is short
+	g.Go(func() error { s.quota.Run(gctx); return nil })
 	if err := s.qcoord.Recover(gctx); err != nil {
 		return err
 	}

@@ -16,5 +16,6 @@ func StandaloneFromConfig(c *config.Config) StandaloneConfig {
 	s.MetricsPort = c.Common.MetricsPort
 	s.SyncAlways = c.Milvago.SyncAlways
 	s.LogMaxPayload = c.NatsMQ.Server.MaxPayload
+	s.Public = publicFromConfig(c)
 	return s
 }

@@ -34,6 +34,8 @@ type Config struct {
 	TLS           TLS
 	Log           Log
 	Milvago       Milvago
+	// Limits bound requests and resources (keys_limits.go).
+	Limits Limits
 }
 
 // Etcd is the meta store (etcd.*).
@@ -228,6 +230,10 @@ type Milvago struct {
 	DataDir    string
 	SyncAlways bool
 	NatsMQ     MilvagoNats
+	// Listen is the host the public ports bind to (empty: all).
+	Listen string
+	// Pprof serves /debug/pprof on the metrics port.
+	Pprof bool
 }
 
 // MilvagoNats is milvago.natsmq.*: the client side of an external NATS

@@ -83,7 +83,7 @@ func TestKeysTable(t *testing.T) {
 			t.Errorf("%+v: incomplete", k)
 		}
 		switch k.Type {
-		case "string", "int", "bool", "port", "list":
+		case "string", "int", "float", "bool", "port", "list":
 		default:
 			t.Errorf("%s: type %q", k.Name, k.Type)
 		}
@@ -118,6 +118,8 @@ var milvusLegacy = map[string]bool{
 	"kafka.brokerList": true, "kafka.saslUsername": true, "kafka.saslPassword": true, "kafka.saslMechanisms": true,
 	"kafka.securityProtocol": true, "kafka.ssl.enabled": true, "kafka.ssl.tlsCert": true, "kafka.ssl.tlsKey": true,
 	"kafka.ssl.tlsCaCert": true, "kafka.ssl.tlsKeyPassword": true, // commented out in milvus.yaml
+	"quotaAndLimits.limits.nq": true, "quotaAndLimits.limits.topK": true, "quotaAndLimits.limits.maxQueryResultWindow": true,
+	"quotaAndLimits.limits.maxOutputSize": true, // paramtable only (quota_param.go)
 }
 
 func init() {
@@ -456,7 +458,7 @@ func TestUnknownKeys(t *testing.T) {
 proxy:
   maxFieldNum: 64
 quotaAndLimits:
-  enabled: true
+  forceDenyAllDDL: false
   dml:
     bogus: 1
 foo:
@@ -480,7 +482,7 @@ milvago:
 		}
 	}
 	want := map[string]bool{"etcd.endpoint": false, "quotaAndLimits.dml.bogus": false, "foo": false, "milvago.dataDirectory": false,
-		"MILVUS_CONF_ETCD_ENDPOINT": false, "proxy.maxFieldNum": true, "quotaAndLimits.enabled": true}
+		"MILVUS_CONF_ETCD_ENDPOINT": false, "proxy.maxFieldNum": true, "quotaAndLimits.forceDenyAllDDL": true}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ignored %v\nwant    %v", got, want)
 	}

@@ -175,7 +175,7 @@ var keys = []Key{
 	portKey("streamingNode.port", "22222", true, rolePortHelp("streamingnode", ""), func(c *Config) *int { return &c.StreamingNode.Port }),
 
 	// Common.
-	portKey("common.MetricsPort", "9091", true, "HTTP port of /healthz, /metrics and /debug/pprof",
+	portKey("common.MetricsPort", "9091", true, "HTTP port of /healthz, /metrics and, with milvago.pprof.enabled, /debug/pprof",
 		func(c *Config) *int { return &c.Common.MetricsPort }),
 	intKey("common.session.ttl", "15", 1, math.MaxInt32, "cluster mode: TTL in seconds of a process's etcd session lease; a process killed without a goodbye stays listed, and an active coordinator that died keeps its standby waiting, this long",
 		func(c *Config) *int { return &c.Common.Session.TTL }),

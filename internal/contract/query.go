@@ -51,6 +51,12 @@ type SearchRequest struct {
 	// Search holds the vector field, queries, metric, K (offset+limit) and
 	// params; MVCCTs is set by the delegator.
 	Search segment.SearchRequest
+	// MaxHits, if > 0, bounds the hits of the shard's answer: a shard
+	// whose answer would hold more fails, before building it, with
+	// Milvus's "search results exceed the maxOutputSize Limit
+	// <MaxOutputSize>" (the proxy derives MaxHits from MaxOutputSize).
+	MaxHits       int
+	MaxOutputSize int64
 }
 
 // SearchResult is one shard's answer: for query i, Topks[i] hits, best first.

@@ -39,6 +39,7 @@ var (
 	ErrServiceRequestLimitExceeded = def(4, "request limit exceeded", true)
 	ErrServiceInternal             = def(5, "service internal error", false)
 	ErrServiceRateLimit            = def(8, "rate limit exceeded", true)
+	ErrServiceQuotaExceeded        = def(9, "quota exceeded", false)
 	ErrServiceUnimplemented        = def(10, "service unimplemented", false)
 
 	ErrCollectionNotFound         = def(100, "collection not found", false)

@@ -12,6 +12,7 @@ import (
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/quota"
 	"github.com/milvago/milvago/internal/tso"
 )
 
@@ -77,6 +78,9 @@ func (s *Server) CreateCollection(ctx context.Context, req *milvuspb.CreateColle
 	if err := validateCollectionName(req.GetCollectionName()); err != nil {
 		return err
 	}
+	if err := s.admit(ctx, quota.DDLCollection, 0, 1); err != nil {
+		return err
+	}
 	schema, shards, err := decodeCreateCollectionSchema(req.GetCollectionName(), req.GetSchema(), req.GetShardsNum())
 	if err != nil {
 		return err
@@ -112,6 +116,9 @@ func (s *Server) CreateCollection(ctx context.Context, req *milvuspb.CreateColle
 // DropCollection drops a collection (its data is released and discarded).
 func (s *Server) DropCollection(ctx context.Context, req *milvuspb.DropCollectionRequest) error {
 	if err := validateCollectionNameOrAlias(req.GetCollectionName(), "collection name"); err != nil {
+		return err
+	}
+	if err := s.admit(ctx, quota.DDLCollection, 0, 1); err != nil {
 		return err
 	}
 	return s.d.Root.DropCollection(ctx, dbOf(ctx, req.GetDbName()), req.GetCollectionName())
@@ -232,6 +239,9 @@ func (s *Server) CreatePartition(ctx context.Context, req *milvuspb.CreatePartit
 	if hasPartitionKey(c.Schema) {
 		return errPlain("disable create partition if partition key mode is used") // Milvus 2.6: errors.New
 	}
+	if err := s.admit(ctx, quota.DDLPartition, c.ID, 1); err != nil {
+		return err
+	}
 	return s.d.Root.CreatePartition(ctx, c.DBName, c.Name, req.GetPartitionName())
 }
 
@@ -239,6 +249,9 @@ func (s *Server) CreatePartition(ctx context.Context, req *milvuspb.CreatePartit
 func (s *Server) DropPartition(ctx context.Context, req *milvuspb.DropPartitionRequest) error {
 	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
 	if err != nil {
+		return err
+	}
+	if err := s.admit(ctx, quota.DDLPartition, c.ID, 1); err != nil {
 		return err
 	}
 	if hasPartitionKey(c.Schema) {

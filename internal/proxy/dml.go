@@ -16,6 +16,7 @@ import (
 	"github.com/milvago/milvago/internal/expr"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
+	"github.com/milvago/milvago/internal/quota"
 )
 
 // Insert writes rows to the log and acknowledges them once the log has
@@ -35,6 +36,16 @@ func (s *Server) Upsert(ctx context.Context, req *milvuspb.UpsertRequest) (*milv
 func (s *Server) write(ctx context.Context, db, name, partition string, fields []*schemapb.FieldData, numRows uint32, schemaTS uint64, upsert bool) (*milvuspb.MutationResult, error) {
 	c, err := s.collection(ctx, db, name)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.cfg.Limits.checkInsertSize(fields); err != nil {
+		return nil, err
+	}
+	kind := quota.Insert
+	if upsert {
+		kind = quota.Upsert
+	}
+	if err := s.admit(ctx, kind, c.ID, fieldsSize(fields)); err != nil {
 		return nil, err
 	}
 	// Milvus (insertTask/upsertTask.PreExecute): a request made against
@@ -208,6 +219,9 @@ func (s *Server) appendRows(ctx context.Context, c *model.Collection, partID int
 func (s *Server) Delete(ctx context.Context, req *milvuspb.DeleteRequest) (*milvuspb.MutationResult, error) {
 	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
 	if err != nil {
+		return nil, err
+	}
+	if err := s.admit(ctx, quota.Delete, c.ID, len(req.GetExpr())); err != nil {
 		return nil, err
 	}
 	var partIDs []int64

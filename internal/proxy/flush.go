@@ -8,6 +8,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/quota"
 	"github.com/milvago/milvago/internal/tso"
 )
 
@@ -21,6 +22,9 @@ func (s *Server) Flush(ctx context.Context, req *milvuspb.FlushRequest) (*milvus
 	for _, name := range req.GetCollectionNames() {
 		c, err := s.collection(ctx, db, name)
 		if err != nil {
+			return nil, err
+		}
+		if err := s.admit(ctx, quota.Flush, c.ID, 1); err != nil {
 			return nil, err
 		}
 		var flushTS uint64

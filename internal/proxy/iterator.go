@@ -61,7 +61,7 @@ type searchIterator struct {
 // Milvus's parseSearchInfo and parseSearchIteratorV2Info do. For an
 // iterator request it also replaces an invalid topk by the largest one
 // (Milvus lets iterators ask for more than the limit), in params itself.
-func parseSearchIterator(params []*commonpb.KeyValuePair) (*searchIterator, error) {
+func parseSearchIterator(maxTopK int, params []*commonpb.KeyValuePair) (*searchIterator, error) {
 	it := &searchIterator{}
 	s, _ := kvLookup(params, iteratorKey)
 	it.iterator = s == "True" || s == "true"
@@ -73,7 +73,7 @@ func parseSearchIterator(params []*commonpb.KeyValuePair) (*searchIterator, erro
 			if p.GetKey() != topKKey {
 				continue
 			}
-			if n, err := strconv.ParseInt(strings.TrimSpace(p.GetValue()), 0, 64); err != nil || n <= 0 || n > maxTopK {
+			if n, err := strconv.ParseInt(strings.TrimSpace(p.GetValue()), 0, 64); err != nil || n <= 0 || n > int64(maxTopK) {
 				p.Value = strconv.Itoa(maxTopK)
 			}
 			break
@@ -104,8 +104,8 @@ func parseSearchIterator(params []*commonpb.KeyValuePair) (*searchIterator, erro
 	if err != nil {
 		return nil, fail("batch size is invalid, %v: %s", err, errs.ErrParameterInvalid.Msg)
 	}
-	if n <= 0 || n > maxTopK {
-		return nil, fail("batch size is invalid, %s: %s", limitRangeError(n), errs.ErrParameterInvalid.Msg)
+	if n <= 0 || n > int64(maxTopK) {
+		return nil, fail("batch size is invalid, %s: %s", limitRangeError(maxTopK, n), errs.ErrParameterInvalid.Msg)
 	}
 	it.batchSize = int(n)
 	if lb, _ := kvLookup(params, searchIterLastBoundKey); lb != "" {

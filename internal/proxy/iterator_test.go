@@ -28,7 +28,7 @@ func TestParseSearchIterator(t *testing.T) {
 	const token = "6ba7b810-9dad-41d1-80b4-00c04fd430c8"
 	ok := func(want searchIterator, kv ...string) {
 		t.Helper()
-		it, err := parseSearchIterator(pairs(kv...))
+		it, err := parseSearchIterator(DefaultLimits().TopK, pairs(kv...))
 		if err != nil {
 			t.Fatalf("%v: %v", kv, err)
 		}
@@ -56,13 +56,13 @@ func TestParseSearchIterator(t *testing.T) {
 
 	// An iterator's invalid topk becomes the largest valid one.
 	p := pairs("iterator", "true", "topk", "100000")
-	if _, err := parseSearchIterator(p); err != nil || p[1].GetValue() != "16384" {
+	if _, err := parseSearchIterator(DefaultLimits().TopK, p); err != nil || p[1].GetValue() != "16384" {
 		t.Fatalf("topk %q, %v", p[1].GetValue(), err)
 	}
 
 	bad := func(want string, kv ...string) {
 		t.Helper()
-		_, err := parseSearchIterator(pairs(kv...))
+		_, err := parseSearchIterator(DefaultLimits().TopK, pairs(kv...))
 		if err == nil || err.Error() != want || errs.CodeOf(err) != errs.ErrParameterInvalid.Code {
 			t.Fatalf("%v: %v (code %d), want %q", kv, err, errs.CodeOf(err), want)
 		}

@@ -7,8 +7,8 @@ import (
 )
 
 // Milvus 2.6's default limits (pkg/util/paramtable: proxy.*, quotaAndLimits.limits.*,
-// rootCoord.*, common.*). They are constants here because Milvago does not make
-// them configurable yet; each names the Milvus setting it mirrors.
+// rootCoord.*, common.*). Each names the Milvus setting it mirrors; the
+// configurable ones are in Limits (limits_config.go).
 const (
 	// maxNameLength is proxy.maxNameLength: collection, field, partition,
 	// database and index names.
@@ -18,13 +18,6 @@ const (
 	maxDimension = 32768
 	// minDimension is the smallest dimension Milvus accepts ("should be in range 2 ~ 32768").
 	minDimension = 2
-	// maxTopK is quotaAndLimits.limits.topK: the largest limit, offset and limit+offset of a search.
-	maxTopK = 16384
-	// maxNQ is quotaAndLimits.limits.nq: the most query vectors in one search.
-	maxNQ = 16384
-	// maxQueryResultWindow is quotaAndLimits.limits.maxQueryResultWindow:
-	// the largest offset+limit of a query.
-	maxQueryResultWindow = 16384
 	// maxGroupSize is quotaAndLimits.limits.maxGroupSize: the largest group_size of a grouping search.
 	maxGroupSize = 10
 	// maxFieldNum is proxy.maxFieldNum (the dynamic field is not counted).
@@ -46,8 +39,6 @@ const (
 	// maxJSONLength is common.JSONMaxLength: the largest JSON value (and
 	// dynamic-field object) of one row, in bytes.
 	maxJSONLength = 64 << 10
-	// maxRequestBytes is the largest request Milvago accepts (DESIGN.md section 1).
-	maxRequestBytes = 64 << 20
 	// startOfUserFieldID is common.StartOfUserFieldID: user fields are numbered from 100.
 	startOfUserFieldID = 100
 	// defaultRoundDecimal is the round_decimal of a search that sets none: no rounding.
@@ -125,11 +116,11 @@ func errPlain(format string, args ...any) error {
 	return &errs.Error{Code: errs.ErrUnexpected.Code, Msg: fmt.Sprintf(format, args...)}
 }
 
-// checkRequestSize rejects a write request larger than maxRequestBytes the
-// way Milvus rejects one above quotaAndLimits.limits.maxInsertSize:
+// checkRequestSize rejects a write request larger than limit the way
+// Milvus rejects one above quotaAndLimits.limits.maxInsertSize:
 // "parameter too large[message=insert request size exceeds maxInsertSize]" (1102).
-func checkRequestSize(size int) error {
-	if size > maxRequestBytes {
+func checkRequestSize(size int, limit int64) error {
+	if int64(size) > limit {
 		return errWithField(errs.ErrParameterTooLarge, "message", "insert request size exceeds maxInsertSize", "")
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 
 	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/quota"
 )
 
 // LoadCollection makes a collection searchable; loading continues in the
@@ -14,6 +15,9 @@ import (
 func (s *Server) LoadCollection(ctx context.Context, req *milvuspb.LoadCollectionRequest) error {
 	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
 	if err != nil {
+		return err
+	}
+	if err := s.admit(ctx, quota.DDLCollection, c.ID, 1); err != nil {
 		return err
 	}
 	if req.GetRefresh() {
@@ -28,6 +32,9 @@ func (s *Server) ReleaseCollection(ctx context.Context, req *milvuspb.ReleaseCol
 	if err != nil {
 		return err
 	}
+	if err := s.admit(ctx, quota.DDLCollection, c.ID, 1); err != nil {
+		return err
+	}
 	return s.d.Query.ReleaseCollection(ctx, c.ID)
 }
 
@@ -35,6 +42,9 @@ func (s *Server) ReleaseCollection(ctx context.Context, req *milvuspb.ReleaseCol
 func (s *Server) LoadPartitions(ctx context.Context, req *milvuspb.LoadPartitionsRequest) error {
 	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
 	if err != nil {
+		return err
+	}
+	if err := s.admit(ctx, quota.DDLPartition, c.ID, 1); err != nil {
 		return err
 	}
 	if hasPartitionKey(c.Schema) { // Milvus 2.6 loadPartitionsTask.PreExecute: errors.New
@@ -57,6 +67,9 @@ func (s *Server) LoadPartitions(ctx context.Context, req *milvuspb.LoadPartition
 func (s *Server) ReleasePartitions(ctx context.Context, req *milvuspb.ReleasePartitionsRequest) error {
 	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
 	if err != nil {
+		return err
+	}
+	if err := s.admit(ctx, quota.DDLPartition, c.ID, 1); err != nil {
 		return err
 	}
 	if hasPartitionKey(c.Schema) { // Milvus 2.6 releasePartitionsTask.PreExecute: errors.New

@@ -85,10 +85,10 @@ func TestNamesErrorShapes(t *testing.T) {
 	}
 	checkErr(t, errInvalidRange(-128, 127, 300, "out"), 1100, "out: invalid parameter[300 out of range -128 <= value <= 127]")
 	checkErr(t, errPlain("x %d", 1), 65535, "x 1")
-	if err := checkRequestSize(maxRequestBytes); err != nil {
+	if err := checkRequestSize(64<<20, 64<<20); err != nil {
 		t.Error(err)
 	}
-	checkErr(t, checkRequestSize(maxRequestBytes+1), 1102, "parameter too large[message=insert request size exceeds maxInsertSize]")
+	checkErr(t, checkRequestSize(64<<20+1, 64<<20), 1102, "parameter too large[message=insert request size exceeds maxInsertSize]")
 	if got := errPlain("exact").Error(); got != "exact" {
 		t.Errorf("plain error text %q", got)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/expr"
+	"github.com/milvago/milvago/internal/quota"
 )
 
 // Query returns the rows a filter selects (or their count for count(*)),
@@ -26,8 +27,11 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 	if err != nil {
 		return nil, err
 	}
-	limit, offset, err := parseQueryParams(req.GetQueryParams())
+	limit, offset, err := parseQueryParams(s.cfg.Limits.MaxQueryResultWindow, req.GetQueryParams())
 	if err != nil {
+		return nil, err
+	}
+	if err := s.admit(ctx, quota.Query, c.ID, 1); err != nil {
 		return nil, err
 	}
 	iter, err := parseQueryIterator(req.GetQueryParams(), c.ID)
@@ -88,6 +92,9 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 		return nil, err
 	}
 	fds := fieldsDataFor(c.Schema, fetchIDs, r.Fields, dynKeys)
+	if err := s.cfg.Limits.checkQueryOutput(fds); err != nil {
+		return nil, err
+	}
 	if err := s.timestamptzOutput(ctx, fds, zone, timeFields(req.GetQueryParams())); err != nil {
 		return nil, err
 	}

@@ -390,7 +390,7 @@ func TestSchemaSDKFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := parseSearchRequest(s, sreq, func(int64) (index2.Metric, bool) { return index2.Cosine, true })
+	spec, err := parseSearchRequest(DefaultLimits(), s, sreq, func(int64) (index2.Metric, bool) { return index2.Cosine, true })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -403,7 +403,7 @@ func TestSchemaSDKFlow(t *testing.T) {
 	}
 	// Empty vectors: nq 0.
 	sreq, _ = milvusclient.NewSearchOption("custom", 5, []entity.Vector{}).Request()
-	_, err = parseSearchRequest(s, sreq, nil)
+	_, err = parseSearchRequest(DefaultLimits(), s, sreq, nil)
 	checkErr(t, err, 65535, "nq [0] is invalid")
 
 	// Query with limit and offset.
@@ -411,7 +411,7 @@ func TestSchemaSDKFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	limit, offset, err := parseQueryParams(qreq.GetQueryParams())
+	limit, offset, err := parseQueryParams(DefaultLimits().MaxQueryResultWindow, qreq.GetQueryParams())
 	if err != nil || limit != 10 || offset != 3 {
 		t.Errorf("query params %d %d %v", limit, offset, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/milvago/milvago/internal/expr"
 	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/quota"
 	"github.com/milvago/milvago/internal/segment"
 )
 
@@ -47,15 +48,21 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if byIDs != nil && req.GetNq() == 0 {
 		return emptyResultsForNullVectors(c, byIDs), nil
 	}
-	iter, err := parseSearchIterator(req.GetSearchParams())
+	iter, err := parseSearchIterator(s.cfg.Limits.TopK, req.GetSearchParams())
 	if err != nil {
 		return nil, err
 	}
-	spec, err := parseSearchRequest(c.Schema, req, metrics)
+	spec, err := parseSearchRequest(s.cfg.Limits, c.Schema, req, metrics)
 	if err != nil {
 		return nil, err
 	}
 	if err := iter.apply(spec, c.ID); err != nil {
+		return nil, err
+	}
+	if err := s.cfg.Limits.checkResultEntries(spec.NQ, spec.TopK, spec.GroupSize); err != nil {
+		return nil, err
+	}
+	if err := s.admit(ctx, quota.Search, c.ID, spec.NQ); err != nil {
 		return nil, err
 	}
 	iter.recallTies(&s.iterTies, spec)
@@ -110,6 +117,7 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 			Search: segment.SearchRequest{FieldID: spec.FieldID, Queries: spec.Queries, Metric: spec.Metric,
 				Params: index.SearchParams{K: k, Params: spec.Params}, GroupBy: groupBy,
 				Exact: iter.v2, After: iter.lastBound, AfterTies: iter.ties},
+			MaxHits: s.cfg.Limits.maxHits(pkField(c)), MaxOutputSize: s.cfg.Limits.MaxOutputSize,
 		}
 		if filter != nil {
 			sreq.Search.Filter = filter
@@ -127,6 +135,9 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		return nil, err
 	}
 	data := s.reduceSearch(c, spec, results, fetchIDs, dynKeys, outNames)
+	if err := s.cfg.Limits.checkSearchOutput(data); err != nil {
+		return nil, err
+	}
 	if err := s.timestamptzOutput(ctx, data.GetFieldsData(), zone, timeFields(req.GetSearchParams())); err != nil {
 		return nil, err
 	}
@@ -187,9 +198,9 @@ func (s *Server) reduceSearch(c *model.Collection, spec *searchSpec, results []*
 		}
 	}
 	topks := make([]int64, spec.NQ)
-	var picked []shardHit
+	var picked, cands []shardHit
 	for q := range spec.NQ {
-		var cands []shardHit
+		cands = cands[:0]
 		for si, r := range results {
 			for i := starts[si][q]; i < starts[si][q+1]; i++ {
 				cands = append(cands, shardHit{si, i, r.Scores[i]})

@@ -79,7 +79,7 @@ func kvLookup(pairs []*commonpb.KeyValuePair, key string) (string, bool) {
 }
 
 // limitRangeError is Milvus's validateLimit text.
-func limitRangeError(v int64) string {
+func limitRangeError(maxTopK int, v int64) string {
 	return "it should be in range [1, " + strconv.Itoa(maxTopK) + "], but got " + strconv.FormatInt(v, 10)
 }
 
@@ -87,7 +87,7 @@ func limitRangeError(v int64) string {
 // as Milvus 2.6 does (searchTask.PreExecute, parseSearchInfo and the checks
 // segcore applies to the placeholder group), in that order. indexMetric
 // reports the metric of the index built on a vector field.
-func parseSearchRequest(schema *schemapb.CollectionSchema, req *milvuspb.SearchRequest, indexMetric func(fieldID int64) (index.Metric, bool)) (*searchSpec, error) {
+func parseSearchRequest(lim Limits, schema *schemapb.CollectionSchema, req *milvuspb.SearchRequest, indexMetric func(fieldID int64) (index.Metric, bool)) (*searchSpec, error) {
 	params := req.GetSearchParams()
 	group := &commonpb.PlaceholderGroup{}
 	if err := proto.Unmarshal(req.GetPlaceholderGroup(), group); err != nil {
@@ -99,8 +99,8 @@ func parseSearchRequest(schema *schemapb.CollectionSchema, req *milvuspb.SearchR
 			nq += int64(len(ph.GetValues()))
 		}
 	}
-	if nq <= 0 || nq > maxNQ {
-		return nil, errPlain("nq [%d] is invalid, nq (number of search vector per search request) should be in range [1, %d], but got %d", nq, maxNQ, nq)
+	if nq <= 0 || nq > int64(lim.NQ) {
+		return nil, errPlain("nq [%d] is invalid, nq (number of search vector per search request) should be in range [1, %d], but got %d", nq, lim.NQ, nq)
 	}
 
 	annsField, _ := kvLookup(params, annsFieldKey)
@@ -122,7 +122,7 @@ func parseSearchRequest(schema *schemapb.CollectionSchema, req *milvuspb.SearchR
 	}
 
 	spec := &searchSpec{NQ: int(nq), RoundDecimal: defaultRoundDecimal, GroupSize: 1}
-	if err := parseSearchInfo(schema, params, spec); err != nil {
+	if err := parseSearchInfo(lim.TopK, schema, params, spec); err != nil {
 		return nil, err
 	}
 
@@ -171,7 +171,7 @@ func parseSearchRequest(schema *schemapb.CollectionSchema, req *milvuspb.SearchR
 
 // parseSearchInfo reads topk, offset, round_decimal, params and group_by
 // the way Milvus's parseSearchInfo does (its plain errors have code 65535).
-func parseSearchInfo(schema *schemapb.CollectionSchema, params []*commonpb.KeyValuePair, spec *searchSpec) error {
+func parseSearchInfo(maxTopK int, schema *schemapb.CollectionSchema, params []*commonpb.KeyValuePair, spec *searchSpec) error {
 	topKStr, ok := kvLookup(params, topKKey)
 	if !ok {
 		if topKStr, ok = kvLookup(params, limitKey); !ok {
@@ -182,20 +182,20 @@ func parseSearchInfo(schema *schemapb.CollectionSchema, params []*commonpb.KeyVa
 	if err != nil {
 		return errPlain("%s [%s] is invalid", topKKey, topKStr)
 	}
-	if topK <= 0 || topK > maxTopK {
-		return errPlain("%s [%d] is invalid, %s", topKKey, topK, limitRangeError(topK))
+	if topK <= 0 || topK > int64(maxTopK) {
+		return errPlain("%s [%d] is invalid, %s", topKKey, topK, limitRangeError(maxTopK, topK))
 	}
 	var offset int64
 	if s, ok := kvLookup(params, offsetKey); ok {
 		if offset, err = strconv.ParseInt(strings.TrimSpace(s), 0, 64); err != nil {
 			return errPlain("%s [%s] is invalid", offsetKey, s)
 		}
-		if offset != 0 && (offset < 0 || offset > maxTopK) {
-			return errPlain("%s [%d] is invalid, %s", offsetKey, offset, limitRangeError(offset))
+		if offset != 0 && (offset < 0 || offset > int64(maxTopK)) {
+			return errPlain("%s [%d] is invalid, %s", offsetKey, offset, limitRangeError(maxTopK, offset))
 		}
 	}
-	if sum := topK + offset; sum > maxTopK {
-		return errPlain("%s+%s [%d] is invalid, %s", offsetKey, topKKey, sum, limitRangeError(sum))
+	if sum := topK + offset; sum > int64(maxTopK) {
+		return errPlain("%s+%s [%d] is invalid, %s", offsetKey, topKKey, sum, limitRangeError(maxTopK, sum))
 	}
 	spec.TopK, spec.Offset = int(topK), int(offset)
 
@@ -415,7 +415,7 @@ func decodeQueries(ph *commonpb.PlaceholderValue, field *schemapb.FieldSchema, n
 // limit") and a count(*) with a limit ("count entities with pagination is
 // not allowed"). Other keys ("reduce_stop_for_best", "iterator", ...) are
 // ignored.
-func parseQueryParams(params []*commonpb.KeyValuePair) (limit, offset int, err error) {
+func parseQueryParams(maxQueryResultWindow int, params []*commonpb.KeyValuePair) (limit, offset int, err error) {
 	limitStr, ok := kvLookup(params, limitKey)
 	if !ok {
 		return -1, 0, nil
@@ -435,7 +435,7 @@ func parseQueryParams(params []*commonpb.KeyValuePair) (limit, offset int, err e
 		return 0, 0, errPlain("invalid max query result window, %s [%d] is invalid, should be gte than 0", offsetKey, o)
 	case l <= 0:
 		return 0, 0, errPlain("invalid max query result window, %s [%d] is invalid, should be greater than 0", limitKey, l)
-	case o+l > maxQueryResultWindow:
+	case o+l > int64(maxQueryResultWindow):
 		return 0, 0, errPlain("invalid max query result window, (offset+limit) should be in range [1, %d], but got %d", maxQueryResultWindow, o+l)
 	}
 	return int(l), int(o), nil

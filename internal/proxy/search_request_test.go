@@ -48,7 +48,7 @@ func l2Index(int64) (index.Metric, bool) { return index.L2, true }
 
 func TestSearchRequestDefaults(t *testing.T) {
 	s := insertSchema(t, nil)
-	spec, err := parseSearchRequest(s, sdkSearch(t, commonpb.PlaceholderType_FloatVector,
+	spec, err := parseSearchRequest(DefaultLimits(), s, sdkSearch(t, commonpb.PlaceholderType_FloatVector,
 		map[string]string{"params": `{"ef": 64, "radius": 0.5, "level": "high", "nested": {"a": 1}}`, "offset": "5", "round_decimal": "3"},
 		floatBytes(1, 2, 3, 4), floatBytes(5, 6, 7, 8)), l2Index)
 	if err != nil {
@@ -74,7 +74,7 @@ func TestSearchRequestRules(t *testing.T) {
 	q := floatBytes(1, 2, 3, 4)
 	f := func(name string, req *milvuspb.SearchRequest, metric func(int64) (index.Metric, bool), code int32, fragments ...string) {
 		t.Helper()
-		_, err := parseSearchRequest(s, req, metric)
+		_, err := parseSearchRequest(DefaultLimits(), s, req, metric)
 		t.Run(name, func(t *testing.T) {
 			if code == 0 {
 				if err != nil {
@@ -136,7 +136,7 @@ func TestSearchRequestVectorKinds(t *testing.T) {
 			&schemapb.FieldSchema{Name: "sp", DataType: schemapb.DataType_SparseFloatVector},
 		)
 	})
-	spec, err := parseSearchRequest(s, sdkSearch(t, commonpb.PlaceholderType_BinaryVector, map[string]string{"anns_field": "bin"}, []byte{1, 2}, []byte{3, 4}), nil)
+	spec, err := parseSearchRequest(DefaultLimits(), s, sdkSearch(t, commonpb.PlaceholderType_BinaryVector, map[string]string{"anns_field": "bin"}, []byte{1, 2}, []byte{3, 4}), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func TestSearchRequestVectorKinds(t *testing.T) {
 	h := []byte{0, 0, 0, 0}
 	binary.LittleEndian.PutUint16(h, distance.Float32ToFloat16(1.5))
 	binary.LittleEndian.PutUint16(h[2:], distance.Float32ToFloat16(-2))
-	spec, err = parseSearchRequest(s, sdkSearch(t, commonpb.PlaceholderType_Float16Vector, map[string]string{"anns_field": "half", "metric_type": "ip"}, h), nil)
+	spec, err = parseSearchRequest(DefaultLimits(), s, sdkSearch(t, commonpb.PlaceholderType_Float16Vector, map[string]string{"anns_field": "half", "metric_type": "ip"}, h), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,31 +154,31 @@ func TestSearchRequestVectorKinds(t *testing.T) {
 		t.Errorf("float16: %+v", spec)
 	}
 	// Float32 queries against a Float16 field are converted, as in Milvus.
-	spec, err = parseSearchRequest(s, sdkSearch(t, commonpb.PlaceholderType_FloatVector, map[string]string{"anns_field": "half"}, floatBytes(1, 2)), nil)
+	spec, err = parseSearchRequest(DefaultLimits(), s, sdkSearch(t, commonpb.PlaceholderType_FloatVector, map[string]string{"anns_field": "half"}, floatBytes(1, 2)), nil)
 	if err != nil || !reflect.DeepEqual(spec.Queries.Float, []float32{1, 2}) || spec.Metric != index.Cosine {
 		t.Errorf("float into float16: %+v %v", spec, err)
 	}
 	row := make([]byte, 8)
 	binary.LittleEndian.PutUint32(row, 3)
 	binary.LittleEndian.PutUint32(row[4:], math.Float32bits(0.25))
-	spec, err = parseSearchRequest(s, sdkSearch(t, commonpb.PlaceholderType_SparseFloatVector, map[string]string{"anns_field": "sp"}, row), nil)
+	spec, err = parseSearchRequest(DefaultLimits(), s, sdkSearch(t, commonpb.PlaceholderType_SparseFloatVector, map[string]string{"anns_field": "sp"}, row), nil)
 	if err != nil || len(spec.Queries.Sparse) != 1 || spec.Metric != index.IP {
 		t.Errorf("sparse: %+v %v", spec, err)
 	}
 	binary.LittleEndian.PutUint32(row[4:], math.Float32bits(-1))
-	_, err = parseSearchRequest(s, sdkSearch(t, commonpb.PlaceholderType_SparseFloatVector, map[string]string{"anns_field": "sp"}, row), nil)
+	_, err = parseSearchRequest(DefaultLimits(), s, sdkSearch(t, commonpb.PlaceholderType_SparseFloatVector, map[string]string{"anns_field": "sp"}, row), nil)
 	checkErr(t, err, 2001, "Invalid sparse row: negative value") // segcore Utils.h CopyAndWrapSparseRow
 }
 
 func TestSearchRequestSingleVectorField(t *testing.T) {
 	s := insertSchema(t, nil)
-	spec, err := parseSearchRequest(s, sdkSearch(t, commonpb.PlaceholderType_FloatVector, map[string]string{"limit": "3", "topk": ""}, floatBytes(1, 2, 3, 4)), l2Index)
+	spec, err := parseSearchRequest(DefaultLimits(), s, sdkSearch(t, commonpb.PlaceholderType_FloatVector, map[string]string{"limit": "3", "topk": ""}, floatBytes(1, 2, 3, 4)), l2Index)
 	if err == nil {
 		t.Fatalf("empty topk accepted: %+v", spec)
 	}
 	req := sdkSearch(t, commonpb.PlaceholderType_FloatVector, map[string]string{"group_by_field": "title", "group_size": "3", "ignore_growing": "true"}, floatBytes(1, 2, 3, 4))
 	req.Nq = 0 // old clients: nq from the placeholder group
-	spec, err = parseSearchRequest(s, req, l2Index)
+	spec, err = parseSearchRequest(DefaultLimits(), s, req, l2Index)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestSearchRequestSingleVectorField(t *testing.T) {
 		t.Errorf("%+v", spec)
 	}
 	req = sdkSearch(t, commonpb.PlaceholderType_FloatVector, map[string]string{"group_by_field": "color", "strict_group_size": "true"}, floatBytes(1, 2, 3, 4))
-	if spec, err = parseSearchRequest(s, req, l2Index); err != nil || spec.GroupByFieldID != 103 || spec.GroupByField != "color" || !spec.StrictGroupSize || spec.GroupSize != 1 {
+	if spec, err = parseSearchRequest(DefaultLimits(), s, req, l2Index); err != nil || spec.GroupByFieldID != 103 || spec.GroupByField != "color" || !spec.StrictGroupSize || spec.GroupSize != 1 {
 		t.Errorf("dynamic group by: %+v %v", spec, err)
 	}
 	for size, msg := range map[string]string{
@@ -195,7 +195,7 @@ func TestSearchRequestSingleVectorField(t *testing.T) {
 		"11": "input group size:11 exceeds configured max group size:10",
 	} {
 		req = sdkSearch(t, commonpb.PlaceholderType_FloatVector, map[string]string{"group_by_field": "title", "group_size": size}, floatBytes(1, 2, 3, 4))
-		_, err = parseSearchRequest(s, req, l2Index)
+		_, err = parseSearchRequest(DefaultLimits(), s, req, l2Index)
 		checkErr(t, err, 1100, msg)
 	}
 }
@@ -205,9 +205,9 @@ func TestSearchRequestGroupByStatic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = parseSearchRequest(s, sdkSearch(t, commonpb.PlaceholderType_FloatVector, map[string]string{"group_by_field": "nope"}, floatBytes(1, 2, 3, 4)), l2Index)
+	_, err = parseSearchRequest(DefaultLimits(), s, sdkSearch(t, commonpb.PlaceholderType_FloatVector, map[string]string{"group_by_field": "nope"}, floatBytes(1, 2, 3, 4)), l2Index)
 	checkErr(t, err, 1700, "groupBy field not found in schema: field not found[field=nope]")
-	spec, err := parseSearchRequest(s, sdkSearch(t, commonpb.PlaceholderType_FloatVector, map[string]string{"metric_type": "l2"}, floatBytes(1, 2, 3, 4)), l2Index)
+	spec, err := parseSearchRequest(DefaultLimits(), s, sdkSearch(t, commonpb.PlaceholderType_FloatVector, map[string]string{"metric_type": "l2"}, floatBytes(1, 2, 3, 4)), l2Index)
 	if err != nil || spec.Metric != index.L2 || spec.Field.GetName() != "vec" {
 		t.Errorf("lower-case metric: %+v %v", spec, err)
 	}
@@ -216,13 +216,13 @@ func TestSearchRequestGroupByStatic(t *testing.T) {
 func TestSearchRequestQueryParams(t *testing.T) {
 	f := func(pairs []string, limit, offset int, code int32, fragments ...string) {
 		t.Helper()
-		l, o, err := parseQueryParams(kv(pairs...))
+		l, o, err := parseQueryParams(DefaultLimits().MaxQueryResultWindow, kv(pairs...))
 		if code != 0 {
 			checkErr(t, err, code, fragments...)
 			return
 		}
 		if err != nil || l != limit || o != offset {
-			t.Errorf("parseQueryParams(%v) = %d, %d, %v; want %d, %d", pairs, l, o, err, limit, offset)
+			t.Errorf("parseQueryParams(DefaultLimits().MaxQueryResultWindow, %v) = %d, %d, %v; want %d, %d", pairs, l, o, err, limit, offset)
 		}
 	}
 	f(nil, -1, 0, 0)
@@ -253,11 +253,11 @@ func FuzzSearchRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, group []byte, anns, topk, offset, params string, nq int64) {
 		r := &milvuspb.SearchRequest{Nq: nq, SearchInput: &milvuspb.SearchRequest_PlaceholderGroup{PlaceholderGroup: group},
 			SearchParams: kv("anns_field", anns, "topk", topk, "offset", offset, "params", params)}
-		spec, err := parseSearchRequest(s, r, l2Index)
+		spec, err := parseSearchRequest(DefaultLimits(), s, r, l2Index)
 		if err != nil {
 			return
 		}
-		if spec.Queries.Len() != spec.NQ || spec.TopK < 1 || spec.TopK+spec.Offset > maxTopK {
+		if spec.Queries.Len() != spec.NQ || spec.TopK < 1 || spec.TopK+spec.Offset > DefaultLimits().TopK {
 			t.Fatalf("accepted a bad request: %+v", spec)
 		}
 	})

@@ -95,10 +95,14 @@ type Config struct {
 	MaxMessageBytes int
 	// BoundedStaleness is how far behind Bounded reads may be.
 	BoundedStalenessMs int64
+	// Limits bound requests and results (zero fields: Milvus's defaults).
+	Limits Limits
 }
 
 // Default returns the defaults.
-func Default() Config { return Config{MaxMessageBytes: 4 << 20, BoundedStalenessMs: 5000} }
+func Default() Config {
+	return Config{MaxMessageBytes: 4 << 20, BoundedStalenessMs: 5000, Limits: DefaultLimits()}
+}
 
 // Deps are the proxy's collaborators.
 type Deps struct {
@@ -109,6 +113,8 @@ type Deps struct {
 	Writer writer
 	Shards shards
 	Hooks  Hooks
+	// Quota, if set, admits or refuses requests (quotaAndLimits).
+	Quota  admitter
 	Logger *slog.Logger
 }
 
@@ -127,6 +133,7 @@ func New(cfg Config, d Deps) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Limits = cfg.Limits.orDefault()
 	return &Server{cfg: cfg, d: d, logger: d.Logger.With("component", "proxy")}
 }
 

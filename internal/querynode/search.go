@@ -40,6 +40,9 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 	}
 	rs := dl.snapshot(parts, req.IgnoreGrowing)
 	defer rs.release()
+	if err := checkHitsBefore(req, rs.segs); err != nil {
+		return nil, err
+	}
 	sreq := req.Search
 	sreq.MVCCTs = mvcc
 	results := make([]*segment.SearchResult, len(rs.segs))
@@ -59,6 +62,9 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 		return nil, err
 	}
 	nq, k := sreq.Queries.Len(), sreq.Params.K
+	if err := checkHits(req, results, nq, k); err != nil {
+		return nil, err
+	}
 	grouped := sreq.GroupBy != nil
 	higher := sreq.Metric.HigherIsBetter()
 	out := &contract.SearchResult{NQ: nq, Topks: make([]int, nq), MVCCTs: mvcc}

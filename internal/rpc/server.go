@@ -2,12 +2,12 @@ package rpc
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -36,6 +36,11 @@ type Config struct {
 	// Services, if set, registers further gRPC services on the server
 	// (a cluster-mode proxy's cache invalidation service).
 	Services func(grpc.ServiceRegistrar)
+	// TLS, if set, encrypts Addr (gRPC and REST): ServerTLS builds it from
+	// common.security.tlsMode and tls.*. The metrics port stays plain.
+	TLS *tls.Config
+	// Pprof serves /debug/pprof on the metrics port (milvago.pprof.enabled).
+	Pprof bool
 }
 
 // Server serves the public API and the HTTP endpoints.
@@ -72,30 +77,30 @@ func New(cfg Config, svc *Service, reg *prometheus.Registry, ready func() error,
 	if cfg.MaxRecvBytes == 0 {
 		cfg.MaxRecvBytes = 64 << 20
 	}
-	s.grpc = grpc.NewServer(
+	s.grpc = grpc.NewServer(append(keepaliveOptions(),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes+(1<<20)),
 		grpc.MaxSendMsgSize(256<<20),
 		grpc.ChainUnaryInterceptor(s.intercept),
-	)
+	)...)
 	milvuspb.RegisterMilvusServiceServer(s.grpc, svc)
 	if cfg.Services != nil {
 		cfg.Services(s.grpc)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.Handle("/healthz", readOnly(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if err := s.ready(); err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "OK")
-	})
+	})))
 	if reg != nil {
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.Handle("/metrics", readOnly(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 	}
-	// Profiles, on the metrics port only (not the public API port).
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if cfg.Pprof {
+		// Profiles, on the metrics port only (not the public API port).
+		addPprof(mux)
+	}
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return s
 }
@@ -163,6 +168,7 @@ func (s *Server) Run(ctx context.Context) error {
 // Serve serves on given listeners until ctx ends.
 func (s *Server) Serve(ctx context.Context, grpcL, httpL net.Listener) error {
 	s.logger.Info("serving", "grpc", grpcL.Addr().String(), "http", httpL.Addr().String())
+	grpcL = tlsListener(grpcL, s.cfg.TLS)
 	errc := make(chan error, 3)
 	shutdownREST := func(context.Context) {}
 	if s.cfg.REST != nil {

@@ -46,6 +46,8 @@ func legacyCode(err error) commonpb.ErrorCode {
 		return commonpb.ErrorCode_MetaFailed
 	case errors.Is(err, errs.ErrServiceRateLimit):
 		return commonpb.ErrorCode_RateLimit
+	case errors.Is(err, errs.ErrServiceQuotaExceeded):
+		return commonpb.ErrorCode_ForceDeny
 	case errors.Is(err, errs.ErrIndexNotFound):
 		return commonpb.ErrorCode_IndexNotExist
 	case errors.Is(err, errs.ErrSegmentNotFound):

@@ -254,7 +254,8 @@ func FromSearchRequest(r *contract.SearchRequest) (*SearchRequest, error) {
 		vs.HasAfterTies, vs.AfterTiesInt, vs.AfterTiesStr = true, t.Ints, t.Strs
 	}
 	return &SearchRequest{CollectionId: r.CollectionID, Vchannel: r.VChannel, PartitionIds: r.PartitionIDs, GuaranteeTs: r.GuaranteeTS,
-		IgnoreGrowing: r.IgnoreGrowing, OutputFields: r.OutputFields, Search: vs, PinMvcc: r.PinMVCC}, nil
+		IgnoreGrowing: r.IgnoreGrowing, OutputFields: r.OutputFields, Search: vs, PinMvcc: r.PinMVCC,
+		MaxHits: int64(r.MaxHits), MaxOutputSize: r.MaxOutputSize}, nil
 }
 
 // ToSearchRequest decodes one shard's search; unmarshal restores the
@@ -270,6 +271,7 @@ func ToSearchRequest(r *SearchRequest, unmarshal func([]byte) (segment.Filter, e
 		out.Search.GroupBy = &segment.GroupBy{FieldID: vs.GetGroupByField(), Size: int(vs.GetGroupSize())}
 	}
 	out.PinMVCC = r.GetPinMvcc()
+	out.MaxHits, out.MaxOutputSize = int(r.GetMaxHits()), r.GetMaxOutputSize()
 	out.Search.Exact = vs.GetExact()
 	if vs.GetHasAfter() {
 		a := vs.GetAfter()

@@ -1165,6 +1165,10 @@ type SearchRequest struct {
 	OutputFields  []int64                `protobuf:"varint,6,rep,packed,name=output_fields,json=outputFields,proto3" json:"output_fields,omitempty"`
 	Search        *VectorSearch          `protobuf:"bytes,7,opt,name=search,proto3" json:"search,omitempty"`
 	PinMvcc       bool                   `protobuf:"varint,8,opt,name=pin_mvcc,json=pinMvcc,proto3" json:"pin_mvcc,omitempty"` // read at guarantee_ts itself (iterators)
+	// The most hits the shard's answer may hold (0: any), and the
+	// maxOutputSize its refusal names (contract.SearchRequest.MaxHits).
+	MaxHits       int64 `protobuf:"varint,9,opt,name=max_hits,json=maxHits,proto3" json:"max_hits,omitempty"`
+	MaxOutputSize int64 `protobuf:"varint,10,opt,name=max_output_size,json=maxOutputSize,proto3" json:"max_output_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1253,6 +1257,20 @@ func (x *SearchRequest) GetPinMvcc() bool {
 		return x.PinMvcc
 	}
 	return false
+}
+
+func (x *SearchRequest) GetMaxHits() int64 {
+	if x != nil {
+		return x.MaxHits
+	}
+	return 0
+}
+
+func (x *SearchRequest) GetMaxOutputSize() int64 {
+	if x != nil {
+		return x.MaxOutputSize
+	}
+	return 0
 }
 
 // GroupValue is one hit's group value: nil, int64, bool or string.
@@ -1802,7 +1820,7 @@ const file_types_proto_rawDesc = "" +
 	"\x0ehas_after_ties\x18\x0f \x01(\bR\fhasAfterTies\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb7\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfa\x02\n" +
 	"\rSearchRequest\x12#\n" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12\x1a\n" +
 	"\bvchannel\x18\x02 \x01(\tR\bvchannel\x12#\n" +
@@ -1811,7 +1829,10 @@ const file_types_proto_rawDesc = "" +
 	"\x0eignore_growing\x18\x05 \x01(\bR\rignoreGrowing\x12#\n" +
 	"\routput_fields\x18\x06 \x03(\x03R\foutputFields\x126\n" +
 	"\x06search\x18\a \x01(\v2\x1e.milvago.internal.VectorSearchR\x06search\x12\x19\n" +
-	"\bpin_mvcc\x18\b \x01(\bR\apinMvcc\"Y\n" +
+	"\bpin_mvcc\x18\b \x01(\bR\apinMvcc\x12\x19\n" +
+	"\bmax_hits\x18\t \x01(\x03R\amaxHits\x12&\n" +
+	"\x0fmax_output_size\x18\n" +
+	" \x01(\x03R\rmaxOutputSize\"Y\n" +
 	"\n" +
 	"GroupValue\x12\x12\n" +
 	"\x03int\x18\x01 \x01(\x03H\x00R\x03int\x12\x14\n" +

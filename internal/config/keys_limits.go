@@ -1,0 +1,131 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// Limits is what bounds one request and the whole server: Milvus's
+// quotaAndLimits.*, proxy.maxResultEntries and proxy.grpc.serverMaxRecvSize.
+type Limits struct {
+	// Enabled is quotaAndLimits.enabled: rate limits and write protection.
+	// The per-request limits (nq, topK, ...) apply regardless, as in Milvus.
+	Enabled bool
+	// NQ, TopK, MaxQueryResultWindow, MaxOutputSize, MaxInsertSize are
+	// quotaAndLimits.limits.*; MaxInsertSize -1 is no limit beyond
+	// ServerMaxRecvSize.
+	NQ, TopK, MaxQueryResultWindow int
+	MaxOutputSize, MaxInsertSize   int64
+	// MaxResultEntries is proxy.maxResultEntries (nq*topk*groupSize);
+	// <= 0 is no limit.
+	MaxResultEntries int64
+	// ServerMaxRecvSize is proxy.grpc.serverMaxRecvSize: the largest request.
+	ServerMaxRecvSize int
+	// CollectInterval is quotaAndLimits.quotaCenterCollectInterval in
+	// seconds: how often memory and disk are sampled.
+	CollectInterval float64
+
+	// Rates: -1 (or any value < 0) is unlimited. Insert, upsert and
+	// delete rates are in MB/s, search in vectors/s, the others in
+	// requests/s.
+	DMLEnabled, DQLEnabled, DDLEnabled                          bool
+	InsertRate, InsertRateCollection                            float64
+	DeleteRate                                                  float64
+	SearchRate, QueryRate                                       float64
+	CollectionRate, PartitionRate                               float64
+	FlushEnabled                                                bool
+	FlushRate, FlushRateCollection                              float64
+	ForceDenyWriting, ForceDenyReading                          bool
+	MemProtection                                               bool
+	DataNodeMemoryHighWaterLevel, QueryNodeMemoryHighWaterLevel float64
+	DiskProtection                                              bool
+	DiskQuotaMB                                                 float64
+	DiskHighWaterLevel                                          float64
+}
+
+func floatKey(name, def string, minV, maxV float64, help string, field func(*Config) *float64) Key {
+	return Key{Name: name, Type: "float", Default: def, Help: help, set: func(c *Config, raw string) error {
+		f, err := strconv.ParseFloat(scalar(raw, def), 64)
+		if err != nil || math.IsNaN(f) {
+			return fmt.Errorf("not a number")
+		}
+		if f < minV || f > maxV {
+			return fmt.Errorf("out of range [%g, %g]", minV, maxV)
+		}
+		*field(c) = f
+		return nil
+	}}
+}
+
+// rate is a quotaAndLimits rate: a number, < 0 meaning unlimited.
+func rate(name, unit string, field func(*Config) *float64) Key {
+	return floatKey(name, "-1", math.Inf(-1), math.MaxFloat64, unit+"; -1: unlimited", field)
+}
+
+// limitKeys are the keys of security and bounded resources: the bind
+// address, pprof, request limits, rates and write protection.
+var limitKeys = []Key{
+	strKey("milvago.listen", "", "host or IP address the Milvus API port (proxy.port) and the metrics port (common.MetricsPort) bind to, e.g. 127.0.0.1; empty: all interfaces, as Milvus",
+		func(c *Config) *string { return &c.Milvago.Listen }),
+	boolKey("milvago.pprof.enabled", "false", "serve Go's /debug/pprof profiles on the metrics port (common.MetricsPort); off by default because profiles reveal internals and cost CPU",
+		func(c *Config) *bool { return &c.Milvago.Pprof }),
+	intKey("proxy.grpc.serverMaxRecvSize", "67108864", 1024, math.MaxInt32, "largest request the Milvus API accepts, in bytes (Milvus's default is 256 MiB; Milvago's 64 MiB, its largest insert)",
+		func(c *Config) *int { return &c.Limits.ServerMaxRecvSize }),
+	int64Key("proxy.maxResultEntries", "-1", math.MinInt64, math.MaxInt64, "largest nq * topK * group size of a search; larger searches are refused. <= 0: no limit (Milvus's default)",
+		func(c *Config) *int64 { return &c.Limits.MaxResultEntries }),
+	boolKey("quotaAndLimits.enabled", "true", "enforce the rate limits (quotaAndLimits.dml/dql/ddl/flushRate) and the write protection (memory and disk water levels)",
+		func(c *Config) *bool { return &c.Limits.Enabled }),
+	floatKey("quotaAndLimits.quotaCenterCollectInterval", "3", 0.1, 65536, "seconds between two samples of memory and disk use for the write protection",
+		func(c *Config) *float64 { return &c.Limits.CollectInterval }),
+	intKey("quotaAndLimits.limits.nq", "16384", 1, math.MaxInt32, "most query vectors in one search",
+		func(c *Config) *int { return &c.Limits.NQ }),
+	intKey("quotaAndLimits.limits.topK", "16384", 1, math.MaxInt32, "largest limit (topK), and offset + limit, of a search",
+		func(c *Config) *int { return &c.Limits.TopK }),
+	intKey("quotaAndLimits.limits.maxQueryResultWindow", "16384", 1, math.MaxInt32, "largest offset + limit of a query",
+		func(c *Config) *int { return &c.Limits.MaxQueryResultWindow }),
+	int64Key("quotaAndLimits.limits.maxOutputSize", "104857600", 1, math.MaxInt64, "largest result of one search or query, in bytes (100 MiB); a larger one fails with \"search results exceed the maxOutputSize Limit\"",
+		func(c *Config) *int64 { return &c.Limits.MaxOutputSize }),
+	int64Key("quotaAndLimits.limits.maxInsertSize", "-1", -1, math.MaxInt64, "largest insert or upsert request in bytes; -1: no limit but proxy.grpc.serverMaxRecvSize",
+		func(c *Config) *int64 { return &c.Limits.MaxInsertSize }),
+	boolKey("quotaAndLimits.ddl.enabled", "false", "limit the rate of collection and partition DDL",
+		func(c *Config) *bool { return &c.Limits.DDLEnabled }),
+	rate("quotaAndLimits.ddl.collectionRate", "collection DDL (create, drop, load, release, ...) per second", func(c *Config) *float64 { return &c.Limits.CollectionRate }),
+	rate("quotaAndLimits.ddl.partitionRate", "partition DDL per second", func(c *Config) *float64 { return &c.Limits.PartitionRate }),
+	boolKey("quotaAndLimits.flushRate.enabled", "true", "limit the rate of Flush calls",
+		func(c *Config) *bool { return &c.Limits.FlushEnabled }),
+	rate("quotaAndLimits.flushRate.max", "Flush calls per second, all collections together", func(c *Config) *float64 { return &c.Limits.FlushRate }),
+	floatKey("quotaAndLimits.flushRate.collection.max", "0.1", math.Inf(-1), math.MaxFloat64, "Flush calls per second of one collection (0.1: one every 10 s, as Milvus); -1: unlimited",
+		func(c *Config) *float64 { return &c.Limits.FlushRateCollection }),
+	boolKey("quotaAndLimits.dml.enabled", "false", "limit the rate of inserts, upserts and deletes",
+		func(c *Config) *bool { return &c.Limits.DMLEnabled }),
+	rate("quotaAndLimits.dml.insertRate.max", "insert MB per second, all collections together", func(c *Config) *float64 { return &c.Limits.InsertRate }),
+	rate("quotaAndLimits.dml.insertRate.collection.max", "insert MB per second of one collection", func(c *Config) *float64 { return &c.Limits.InsertRateCollection }),
+	rate("quotaAndLimits.dml.deleteRate.max", "delete MB per second", func(c *Config) *float64 { return &c.Limits.DeleteRate }),
+	boolKey("quotaAndLimits.dql.enabled", "false", "limit the rate of searches and queries",
+		func(c *Config) *bool { return &c.Limits.DQLEnabled }),
+	rate("quotaAndLimits.dql.searchRate.max", "search query vectors per second", func(c *Config) *float64 { return &c.Limits.SearchRate }),
+	rate("quotaAndLimits.dql.queryRate.max", "queries per second", func(c *Config) *float64 { return &c.Limits.QueryRate }),
+	boolKey("quotaAndLimits.limitWriting.forceDeny", "false", "refuse every insert and upsert (deletes pass)",
+		func(c *Config) *bool { return &c.Limits.ForceDenyWriting }),
+	boolKey("quotaAndLimits.limitReading.forceDeny", "false", "refuse every search and query",
+		func(c *Config) *bool { return &c.Limits.ForceDenyReading }),
+	boolKey("quotaAndLimits.limitWriting.memProtection.enabled", "true", "refuse inserts and upserts while the memory in use is above the high water level (deletes pass)",
+		func(c *Config) *bool { return &c.Limits.MemProtection }),
+	floatKey("quotaAndLimits.limitWriting.memProtection.dataNodeMemoryHighWaterLevel", "0.95", 0, 1, "fraction of memory (the cgroup limit, or the host's) in use above which writes are refused; standalone takes the lower of the data node and query node levels",
+		func(c *Config) *float64 { return &c.Limits.DataNodeMemoryHighWaterLevel }),
+	floatKey("quotaAndLimits.limitWriting.memProtection.queryNodeMemoryHighWaterLevel", "0.95", 0, 1, "the same level for the query node",
+		func(c *Config) *float64 { return &c.Limits.QueryNodeMemoryHighWaterLevel }),
+	boolKey("quotaAndLimits.limitWriting.diskProtection.enabled", "true", "refuse inserts and upserts while the data directory's disk is fuller than milvago.quota.diskHighWaterLevel or the data exceeds diskQuota (deletes pass)",
+		func(c *Config) *bool { return &c.Limits.DiskProtection }),
+	rate("quotaAndLimits.limitWriting.diskProtection.diskQuota", "MB the data directory may hold (standalone)", func(c *Config) *float64 { return &c.Limits.DiskQuotaMB }),
+	floatKey("milvago.quota.diskHighWaterLevel", "0.95", 0, 1, "fraction of the data directory's file system in use above which writes are refused, so the disk never fills up (standalone)",
+		func(c *Config) *float64 { return &c.Limits.DiskHighWaterLevel }),
+}
+
+func init() {
+	for i := range limitKeys {
+		limitKeys[i].Env = EnvName(limitKeys[i].Name)
+	}
+	keys = append(keys, limitKeys...)
+}

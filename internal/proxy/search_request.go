@@ -55,6 +55,9 @@ type searchSpec struct {
 	// Float16/BFloat16/Int8 vectors), binary vectors or sparse rows.
 	Queries index.Dataset
 	NQ      int
+	// EmbListLens is, for a search of an embedding list field, the number
+	// of vectors of each query list (Queries holds them all).
+	EmbListLens []int
 	// GroupByField is the field (or dynamic key) to group hits by; "" for none.
 	GroupByField string
 	// GroupByFieldID is the field GroupByField names, or the dynamic field's
@@ -129,6 +132,9 @@ func parseSearchRequest(schema *schemapb.CollectionSchema, req *milvuspb.SearchR
 	field := fieldByName(schema, annsField)
 	if field == nil || field.GetIsDynamic() {
 		return nil, errPlain("failed to get field schema by name: fieldName(%s) not found", annsField)
+	}
+	if field.GetDataType() == schemapb.DataType_ArrayOfVector {
+		return parseEmbListSearch(spec, field, group, req, indexMetric)
 	}
 	if !column.IsVector(field.GetDataType()) {
 		return nil, errInvalidMsg("failed to create query plan: field (%s) to search is not of vector data type", annsField)

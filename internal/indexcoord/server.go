@@ -171,7 +171,8 @@ func (s *Server) CreateIndex(ctx context.Context, req contract.CreateIndexReques
 		return err
 	}
 	def := &model.IndexDef{ID: id, CollectionID: req.Collection.ID, FieldID: req.Field.GetFieldID(), Name: req.Name,
-		IndexParams: spec, UserParams: req.UserParams, TypeParams: map[string]string{}}
+		IndexParams: spec, UserParams: req.UserParams, TypeParams: map[string]string{},
+		EmbList: req.Field.GetDataType() == schemapb.DataType_ArrayOfVector}
 	for _, p := range req.Field.GetTypeParams() {
 		def.TypeParams[p.GetKey()] = p.GetValue()
 	}
@@ -203,6 +204,9 @@ func (s *Server) validate(req contract.CreateIndexRequest) (map[string]string, e
 	maps.Copy(params, req.Params)
 	typ := strings.ToUpper(params["index_type"])
 	f := req.Field
+	if f.GetDataType() == schemapb.DataType_ArrayOfVector {
+		return validateEmbList(f, params)
+	}
 	if !column.IsVector(f.GetDataType()) {
 		geo := f.GetDataType() == schemapb.DataType_Geometry
 		switch typ {
@@ -319,6 +323,9 @@ func (s *Server) SegmentFlushed(ctx context.Context, seg *model.Segment) error {
 }
 
 func isVectorIndex(def *model.IndexDef) bool {
+	if def.EmbList {
+		return false // searched by an exact MAX_SIM scan: see emblist.go
+	}
 	_, ok := index.KindOf(def.IndexParams["index_type"])
 	return ok
 }

@@ -87,3 +87,26 @@ func parseEmbListSearch(spec *searchSpec, field *schemapb.FieldSchema, group *co
 	spec.Queries, spec.EmbListLens = queries, lens
 	return spec, nil
 }
+
+// checkEmbListIndexParams is createIndexTask.parseIndexParams for an
+// embedding list field: a vector index type (or AUTOINDEX) and, when
+// given, a MAX_SIM metric or one its element type accepts.
+func checkEmbListIndexParams(field *schemapb.FieldSchema, typ string, flat map[string]string) error {
+	invalidParams := func(reason string) error {
+		return errInvalidValue("valid index params", "invalid index params", reason)
+	}
+	if milvusScalarIndexTypes[typ] {
+		return invalidParams("data type " + field.GetDataType().String() + " can't build with this index " + strings.ToUpper(typ))
+	}
+	metric, hasMetric := flat["metric_type"]
+	if typ != "" && typ != "AUTOINDEX" && !hasMetric {
+		return invalidParams("metric type not set for vector index")
+	}
+	if !hasMetric || isEmbListMetric(index.Metric(strings.ToUpper(metric))) {
+		return nil
+	}
+	if !containsString(floatVectorMetrics, strings.ToUpper(metric)) {
+		return invalidParams("array of vector with float element type does not support metric type: " + metric)
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+package indexcoord
+
+import (
+	"maps"
+	"strings"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/index"
+	"github.com/milvago/milvago/internal/segment"
+)
+
+// Indexes of embedding list fields (struct array vector sub-fields,
+// DataType ArrayOfVector). Milvus 2.6 builds them as HNSW graphs over the
+// elements ranked by a MAX_SIM metric. Milvago accepts the same
+// definitions and answers their searches with an exact MAX_SIM scan of the
+// segment (segment.searchEmbList), so an index definition is recorded but
+// no per-segment file is built, like its scalar indexes.
+
+// embListIndexTypes are the index types Milvago accepts on an embedding
+// list field: the HNSW family knowhere builds for them, and AUTOINDEX.
+var embListIndexTypes = map[string]bool{
+	"": true, index.TypeAutoIndex: true, index.TypeHNSW: true, index.TypeHNSWSQ: true, "HNSW_PQ": true, "HNSW_PRQ": true,
+}
+
+// embListMetrics is Milvus's indexparamcheck.EmbListMetrics.
+const embListMetrics = "[MAX_SIM MAX_SIM_COSINE MAX_SIM_L2 MAX_SIM_IP MAX_SIM_HAMMING MAX_SIM_JACCARD]"
+
+// validateEmbList checks an index of an embedding list field and returns
+// its resolved parameters: AUTOINDEX becomes HNSW, a missing metric
+// MAX_SIM_COSINE (Milvus maps AUTOINDEX's COSINE to it).
+func validateEmbList(f *schemapb.FieldSchema, params map[string]string) (map[string]string, error) {
+	typ := strings.ToUpper(params["index_type"])
+	if !embListIndexTypes[typ] {
+		return nil, errs.InvalidParameter("data type %s can't build with this index %s", f.GetDataType(), params["index_type"])
+	}
+	if typ == "" || typ == index.TypeAutoIndex {
+		typ = index.TypeHNSW
+	}
+	metric := index.Metric(strings.ToUpper(params["metric_type"]))
+	if metric == "" {
+		metric = index.MaxSimCosine
+	}
+	if segment.EmbListElementMetric(metric) == "" {
+		return nil, errs.InvalidParameter("metric type %s not found or not supported, supported: %s", params["metric_type"], embListMetrics)
+	}
+	out := map[string]string{}
+	maps.Copy(out, params)
+	out["index_type"], out["metric_type"] = typ, string(metric)
+	return out, nil
+}

@@ -59,6 +59,9 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 		return nil, err
 	}
 	nq, k := sreq.Queries.Len(), sreq.Params.K
+	if len(sreq.EmbListLens) > 0 {
+		nq = len(sreq.EmbListLens) // one query per embedding list
+	}
 	grouped := sreq.GroupBy != nil
 	higher := sreq.Metric.HigherIsBetter()
 	out := &contract.SearchResult{NQ: nq, Topks: make([]int, nq), MVCCTs: mvcc}

@@ -107,13 +107,13 @@ func ToDeltaLogs(ds []*DeltaLog) []model.DeltaLog {
 // FromIndexDef encodes an index definition.
 func FromIndexDef(d model.IndexDef) *IndexDef {
 	return &IndexDef{Id: d.ID, CollectionId: d.CollectionID, FieldId: d.FieldID, Name: d.Name, IndexParams: d.IndexParams,
-		TypeParams: d.TypeParams, UserParams: d.UserParams, CreateTs: d.CreateTS}
+		TypeParams: d.TypeParams, UserParams: d.UserParams, CreateTs: d.CreateTS, EmbList: d.EmbList}
 }
 
 // ToIndexDef decodes an index definition.
 func ToIndexDef(d *IndexDef) model.IndexDef {
 	return model.IndexDef{ID: d.GetId(), CollectionID: d.GetCollectionId(), FieldID: d.GetFieldId(), Name: d.GetName(),
-		IndexParams: d.GetIndexParams(), TypeParams: d.GetTypeParams(), UserParams: d.GetUserParams(), CreateTS: d.GetCreateTs()}
+		IndexParams: d.GetIndexParams(), TypeParams: d.GetTypeParams(), UserParams: d.GetUserParams(), CreateTS: d.GetCreateTs(), EmbList: d.GetEmbList()}
 }
 
 // FromSegmentIndex encodes a segment's index build.
@@ -247,6 +247,9 @@ func FromSearchRequest(r *contract.SearchRequest) (*SearchRequest, error) {
 		vs.GroupBy, vs.GroupByField, vs.GroupSize = true, g.FieldID, int64(g.Size)
 	}
 	vs.Exact = r.Search.Exact
+	for _, l := range r.Search.EmbListLens {
+		vs.EmbListLens = append(vs.EmbListLens, int64(l))
+	}
 	if a := r.Search.After; a != nil {
 		vs.HasAfter, vs.After = true, *a
 	}
@@ -271,6 +274,9 @@ func ToSearchRequest(r *SearchRequest, unmarshal func([]byte) (segment.Filter, e
 	}
 	out.PinMVCC = r.GetPinMvcc()
 	out.Search.Exact = vs.GetExact()
+	for _, l := range vs.GetEmbListLens() {
+		out.Search.EmbListLens = append(out.Search.EmbListLens, int(l))
+	}
 	if vs.GetHasAfter() {
 		a := vs.GetAfter()
 		out.Search.After = &a

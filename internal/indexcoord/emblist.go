@@ -12,11 +12,10 @@ import (
 )
 
 // Indexes of embedding list fields (struct array vector sub-fields,
-// DataType ArrayOfVector). Milvus 2.6 builds them as HNSW graphs over the
-// elements ranked by a MAX_SIM metric. Milvago accepts the same
-// definitions and answers their searches with an exact MAX_SIM scan of the
-// segment (segment.searchEmbList), so an index definition is recorded but
-// no per-segment file is built, like its scalar indexes.
+// DataType ArrayOfVector). As Milvus 2.6 does, each segment's index is an
+// HNSW graph over the rows' vectors with the element metric of the MAX_SIM
+// metric (index.EmbList, built by the index node); a search takes the
+// nearest elements' rows as candidates and ranks them by exact MAX_SIM.
 
 // embListIndexTypes are the index types Milvago accepts on an embedding
 // list field: the HNSW family knowhere builds for them, and AUTOINDEX.
@@ -32,7 +31,7 @@ const embListMetrics = "[MAX_SIM MAX_SIM_COSINE MAX_SIM_L2 MAX_SIM_IP MAX_SIM_HA
 // MAX_SIM_COSINE (Milvus maps AUTOINDEX's COSINE to it).
 func validateEmbList(f *schemapb.FieldSchema, params map[string]string) (map[string]string, error) {
 	typ := strings.ToUpper(params["index_type"])
-	if !embListIndexTypes[typ] {
+	if !embListIndexTypes[typ] || (typ != "" && typ != index.TypeAutoIndex && !builds(typ)) {
 		return nil, errs.InvalidParameter("data type %s can't build with this index %s", f.GetDataType(), params["index_type"])
 	}
 	if typ == "" || typ == index.TypeAutoIndex {
@@ -45,8 +44,23 @@ func validateEmbList(f *schemapb.FieldSchema, params map[string]string) (map[str
 	if segment.EmbListElementMetric(metric) == "" {
 		return nil, errs.InvalidParameter("metric type %s not found or not supported, supported: %s", params["metric_type"], embListMetrics)
 	}
+	build := map[string]string{}
+	for k, v := range params {
+		if k != "index_type" && k != "metric_type" {
+			build[k] = v
+		}
+	}
+	if _, err := index.New(index.Spec{Type: typ, Metric: index.EmbListElement(metric), Dim: dimOf(f), Params: build}); err != nil {
+		return nil, errs.InvalidParameter("%v", err)
+	}
 	out := map[string]string{}
 	maps.Copy(out, params)
 	out["index_type"], out["metric_type"] = typ, string(metric)
 	return out, nil
+}
+
+// builds reports whether Milvago can build an index of type typ.
+func builds(typ string) bool {
+	_, ok := index.KindOf(typ)
+	return ok
 }

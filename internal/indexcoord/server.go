@@ -323,9 +323,6 @@ func (s *Server) SegmentFlushed(ctx context.Context, seg *model.Segment) error {
 }
 
 func isVectorIndex(def *model.IndexDef) bool {
-	if def.EmbList {
-		return false // searched by an exact MAX_SIM scan: see emblist.go
-	}
 	_, ok := index.KindOf(def.IndexParams["index_type"])
 	return ok
 }

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
+	"github.com/milvago/milvago/internal/bitset"
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/distance"
 	"github.com/milvago/milvago/internal/errs"
@@ -28,21 +30,7 @@ import (
 
 // EmbListElementMetric is the element metric of an embedding-list metric,
 // or "" when m is not one.
-func EmbListElementMetric(m index.Metric) index.Metric {
-	switch m {
-	case index.MaxSim, index.MaxSimCosine:
-		return index.Cosine
-	case index.MaxSimIP:
-		return index.IP
-	case index.MaxSimL2:
-		return index.L2
-	case index.MaxSimHamming:
-		return index.Hamming
-	case index.MaxSimJaccard:
-		return index.Jaccard
-	}
-	return ""
-}
+func EmbListElementMetric(m index.Metric) index.Metric { return index.EmbListElement(m) }
 
 // checkEmbLists checks that every row of an ArrayOfVector column holds
 // whole vectors of the field's element type and dim.
@@ -289,7 +277,26 @@ func (c *core) searchEmbList(ctx context.Context, fi *fieldInfo, req *SearchRequ
 	if !ok {
 		return fail(fmt.Errorf("field %q holds a %T, not embedding lists", fi.schema.GetName(), col))
 	}
+	rows := -1 // every allowed row; else only cands
+	var cands []int
+	idx, indexed := c.indexes[fi.id].(*index.EmbList)
+	if indexed {
+		// The index's metric ranks, as for other vector fields.
+		if im := idx.Spec().Metric; req.Metric != "" && im != metric {
+			return fail(errs.InvalidParameterValue(im, metric, "metric type not match"))
+		}
+		metric = idx.Spec().Metric
+	}
+	if indexed && !req.Exact && queries[0].float != nil {
+		if cands, err = c.embListCandidates(ctx, idx, req, queries, k, allowed); err != nil {
+			return fail(err)
+		}
+		if cands != nil {
+			rows = len(cands)
+		}
+	}
 	higher := metric.HigherIsBetter()
+	res.Metric = metric
 	type hit struct {
 		off   int
 		score float32
@@ -304,11 +311,19 @@ func (c *core) searchEmbList(ctx context.Context, fi *fieldInfo, req *SearchRequ
 		return a.off < b.off
 	}
 	hits := make([][]hit, nq)
-	for off := 0; off < s.n; off++ {
-		if allowed != nil && !allowed.Test(off) {
+	n := s.n
+	if rows >= 0 {
+		n = rows
+	}
+	for i := 0; i < n; i++ {
+		off := i
+		if rows >= 0 {
+			off = cands[i]
+		}
+		if off >= s.n || (allowed != nil && !allowed.Test(off)) {
 			continue
 		}
-		if off%1024 == 0 {
+		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
@@ -375,4 +390,44 @@ func EmbListDataset(values [][]byte, elem schemapb.DataType, dim int) (index.Dat
 		}
 	}
 	return ds, lens, nil
+}
+
+// embListCandidates asks the segment's embedding list index for the rows
+// worth scoring: those holding one of each query vector's nearest
+// elements (max(ef, 4K) of them). It returns nil, meaning every row, when
+// the index cannot narrow the search enough: fewer than K allowed
+// candidates for a query (a selective filter), where the exact scan
+// finds what the graph would miss.
+func (c *core) embListCandidates(ctx context.Context, idx *index.EmbList, req *SearchRequest, queries []embList, k int, allowed *bitset.Set) ([]int, error) {
+	per := 4 * k
+	if ef, err := strconv.Atoi(req.Params.Params["ef"]); err == nil && ef > per {
+		per = ef
+	}
+	seen := map[int]bool{}
+	var out []int
+	for _, q := range queries {
+		ds := index.Dataset{Dim: len(q.float[0])}
+		for _, v := range q.float {
+			ds.Float = append(ds.Float, v...)
+		}
+		rows, err := idx.Candidates(ctx, ds, per, req.Params.Params)
+		if err != nil {
+			return nil, err
+		}
+		ok := 0
+		for _, r := range rows {
+			if allowed == nil || allowed.Test(r) {
+				ok++
+			}
+			if !seen[r] {
+				seen[r] = true
+				out = append(out, r)
+			}
+		}
+		if ok < k {
+			return nil, nil
+		}
+	}
+	sort.Ints(out)
+	return out, nil
 }

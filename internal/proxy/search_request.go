@@ -110,7 +110,8 @@ func parseSearchRequest(schema *schemapb.CollectionSchema, req *milvuspb.SearchR
 	if annsField == "" {
 		var vecs []*schemapb.FieldSchema
 		for _, f := range schema.GetFields() {
-			if column.IsVector(f.GetDataType()) {
+			// Milvus's GetVectorFieldSchemas: struct array embedding lists count.
+			if column.IsVector(f.GetDataType()) || f.GetDataType() == schemapb.DataType_ArrayOfVector {
 				vecs = append(vecs, f)
 			}
 		}

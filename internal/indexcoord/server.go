@@ -171,8 +171,7 @@ func (s *Server) CreateIndex(ctx context.Context, req contract.CreateIndexReques
 		return err
 	}
 	def := &model.IndexDef{ID: id, CollectionID: req.Collection.ID, FieldID: req.Field.GetFieldID(), Name: req.Name,
-		IndexParams: spec, UserParams: req.UserParams, TypeParams: map[string]string{},
-		EmbList: req.Field.GetDataType() == schemapb.DataType_ArrayOfVector}
+		IndexParams: spec, UserParams: req.UserParams, TypeParams: map[string]string{}}
 	for _, p := range req.Field.GetTypeParams() {
 		def.TypeParams[p.GetKey()] = p.GetValue()
 	}

@@ -143,9 +143,6 @@ type IndexDef struct {
 	TypeParams   map[string]string
 	UserParams   map[string]string // as the user sent them (DescribeIndex returns them)
 	CreateTS     uint64
-	// EmbList marks an index of an embedding list field (a struct array's
-	// vector sub-field, DataType ArrayOfVector, MAX_SIM metrics).
-	EmbList bool `json:",omitempty"`
 }
 
 // SegmentIndex is one index built for one segment.

@@ -107,13 +107,13 @@ func ToDeltaLogs(ds []*DeltaLog) []model.DeltaLog {
 // FromIndexDef encodes an index definition.
 func FromIndexDef(d model.IndexDef) *IndexDef {
 	return &IndexDef{Id: d.ID, CollectionId: d.CollectionID, FieldId: d.FieldID, Name: d.Name, IndexParams: d.IndexParams,
-		TypeParams: d.TypeParams, UserParams: d.UserParams, CreateTs: d.CreateTS, EmbList: d.EmbList}
+		TypeParams: d.TypeParams, UserParams: d.UserParams, CreateTs: d.CreateTS}
 }
 
 // ToIndexDef decodes an index definition.
 func ToIndexDef(d *IndexDef) model.IndexDef {
 	return model.IndexDef{ID: d.GetId(), CollectionID: d.GetCollectionId(), FieldID: d.GetFieldId(), Name: d.GetName(),
-		IndexParams: d.GetIndexParams(), TypeParams: d.GetTypeParams(), UserParams: d.GetUserParams(), CreateTS: d.GetCreateTs(), EmbList: d.GetEmbList()}
+		IndexParams: d.GetIndexParams(), TypeParams: d.GetTypeParams(), UserParams: d.GetUserParams(), CreateTS: d.GetCreateTs()}
 }
 
 // FromSegmentIndex encodes a segment's index build.

@@ -497,7 +497,6 @@ type IndexDef struct {
 	TypeParams    map[string]string      `protobuf:"bytes,6,rep,name=type_params,json=typeParams,proto3" json:"type_params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	UserParams    map[string]string      `protobuf:"bytes,7,rep,name=user_params,json=userParams,proto3" json:"user_params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	CreateTs      uint64                 `protobuf:"varint,8,opt,name=create_ts,json=createTs,proto3" json:"create_ts,omitempty"`
-	EmbList       bool                   `protobuf:"varint,9,opt,name=emb_list,json=embList,proto3" json:"emb_list,omitempty"` // an embedding list (ArrayOfVector) field's index
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -586,13 +585,6 @@ func (x *IndexDef) GetCreateTs() uint64 {
 		return x.CreateTs
 	}
 	return 0
-}
-
-func (x *IndexDef) GetEmbList() bool {
-	if x != nil {
-		return x.EmbList
-	}
-	return false
 }
 
 type SegmentIndex struct {
@@ -1735,7 +1727,7 @@ const file_types_proto_rawDesc = "" +
 	"\bvchannel\x18\x03 \x01(\tR\bvchannel\x12\x12\n" +
 	"\x04path\x18\x04 \x01(\tR\x04path\x12\x18\n" +
 	"\aentries\x18\x05 \x01(\x03R\aentries\x12\x15\n" +
-	"\x06max_ts\x18\x06 \x01(\x04R\x05maxTs\"\xce\x04\n" +
+	"\x06max_ts\x18\x06 \x01(\x04R\x05maxTs\"\xb3\x04\n" +
 	"\bIndexDef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12#\n" +
 	"\rcollection_id\x18\x02 \x01(\x03R\fcollectionId\x12\x19\n" +
@@ -1746,8 +1738,7 @@ const file_types_proto_rawDesc = "" +
 	"typeParams\x12K\n" +
 	"\vuser_params\x18\a \x03(\v2*.milvago.internal.IndexDef.UserParamsEntryR\n" +
 	"userParams\x12\x1b\n" +
-	"\tcreate_ts\x18\b \x01(\x04R\bcreateTs\x12\x19\n" +
-	"\bemb_list\x18\t \x01(\bR\aembList\x1a>\n" +
+	"\tcreate_ts\x18\b \x01(\x04R\bcreateTs\x1a>\n" +
 	"\x10IndexParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a=\n" +

@@ -30,6 +30,8 @@ func New(t schemapb.DataType, dim int, elem schemapb.DataType) (Column, error) {
 		return &Scalar[[]byte]{Type: t}, nil
 	case schemapb.DataType_Array:
 		return &Scalar[*schemapb.ScalarField]{Type: t, ElementType: elem}, nil
+	case schemapb.DataType_ArrayOfVector:
+		return &Scalar[*schemapb.VectorField]{Type: t, ElementType: elem}, nil
 	case schemapb.DataType_FloatVector:
 		return &FloatVector{Dim: dim}, nil
 	case schemapb.DataType_BinaryVector, schemapb.DataType_Float16Vector, schemapb.DataType_BFloat16Vector, schemapb.DataType_Int8Vector:
@@ -87,6 +89,12 @@ func FromFieldData(fd *schemapb.FieldData) (Column, error) {
 		c = &Scalar[[]byte]{Type: t, Data: sc.GetGeometryData().GetData()}
 	case schemapb.DataType_Array:
 		c = &Scalar[*schemapb.ScalarField]{Type: t, ElementType: sc.GetArrayData().GetElementType(), Data: sc.GetArrayData().GetData()}
+	case schemapb.DataType_ArrayOfVector:
+		va := vf.GetVectorArray()
+		if err := checkVectorArray(fd.GetFieldName(), va); err != nil {
+			return nil, err
+		}
+		c = &Scalar[*schemapb.VectorField]{Type: t, ElementType: va.GetElementType(), Data: va.GetData()}
 	case schemapb.DataType_FloatVector:
 		dim := int(vf.GetDim())
 		data := vf.GetFloatVector().GetData()
@@ -277,6 +285,9 @@ func ToFieldData(c Column, f *schemapb.FieldSchema) *schemapb.FieldData {
 	case *Scalar[*schemapb.ScalarField]:
 		scalars(&schemapb.ScalarField{Data: &schemapb.ScalarField_ArrayData{ArrayData: &schemapb.ArrayArray{Data: s.Data, ElementType: s.ElementType}}})
 		fd.ValidData = s.Valid
+	case *Scalar[*schemapb.VectorField]:
+		dim := int64(fieldDimOf(f))
+		vectors(dim, &schemapb.VectorField{Data: &schemapb.VectorField_VectorArray{VectorArray: &schemapb.VectorArray{Dim: dim, Data: s.Data, ElementType: s.ElementType}}})
 	case *FloatVector:
 		vectors(int64(s.Dim), &schemapb.VectorField{Data: &schemapb.VectorField_FloatVector{FloatVector: &schemapb.FloatArray{Data: compactFixed(s.Data, s.Dim, s.Valid)}}})
 		fd.ValidData = s.Valid

@@ -37,6 +37,17 @@ const (
 	Hamming Metric = "HAMMING"
 	Jaccard Metric = "JACCARD"
 	BM25    Metric = "BM25"
+
+	// Embedding-list metrics (struct array vector sub-fields): a row's
+	// score is the sum, over the query list's vectors, of the best score
+	// of the element metric against the row's vectors. MAX_SIM is
+	// MAX_SIM_COSINE.
+	MaxSim        Metric = "MAX_SIM"
+	MaxSimCosine  Metric = "MAX_SIM_COSINE"
+	MaxSimIP      Metric = "MAX_SIM_IP"
+	MaxSimL2      Metric = "MAX_SIM_L2"
+	MaxSimHamming Metric = "MAX_SIM_HAMMING"
+	MaxSimJaccard Metric = "MAX_SIM_JACCARD"
 )
 
 // Index type names, as Milvus spells them.
@@ -55,7 +66,9 @@ const (
 )
 
 // HigherIsBetter reports whether larger scores rank first for m.
-func (m Metric) HigherIsBetter() bool { return m == IP || m == Cosine || m == BM25 }
+func (m Metric) HigherIsBetter() bool {
+	return m == IP || m == Cosine || m == BM25 || m == MaxSim || m == MaxSimCosine || m == MaxSimIP
+}
 
 // Kind is the kind of vector an index holds.
 type Kind int

@@ -203,6 +203,9 @@ func (s *Server) validate(req contract.CreateIndexRequest) (map[string]string, e
 	maps.Copy(params, req.Params)
 	typ := strings.ToUpper(params["index_type"])
 	f := req.Field
+	if f.GetDataType() == schemapb.DataType_ArrayOfVector {
+		return validateEmbList(f, params)
+	}
 	if !column.IsVector(f.GetDataType()) {
 		geo := f.GetDataType() == schemapb.DataType_Geometry
 		switch typ {

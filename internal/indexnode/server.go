@@ -38,11 +38,21 @@ func New(objects objstore.Store, logger *slog.Logger) *Server {
 // Build runs one task to completion.
 func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.BuildResult, error) {
 	start := time.Now()
-	var data index.Dataset
+	var (
+		idx  index.Index
+		data index.Dataset
+		err  error
+	)
 	if t.BinlogPath == "" {
 		// The segment predates the field (added to the schema since, so
 		// nullable): every row is null and the index holds no vector.
 		data = emptyDataset(t.Spec)
+		if idx, err = index.New(t.Spec); err != nil {
+			return contract.BuildResult{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
+		}
+		if err := idx.Build(ctx, data); err != nil {
+			return contract.BuildResult{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
+		}
 	} else {
 		m, err := s.objects.Map(ctx, t.BinlogPath)
 		if err != nil {
@@ -53,16 +63,21 @@ func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.Buil
 		if err != nil {
 			return contract.BuildResult{}, fmt.Errorf("indexnode: decode %s: %w", t.BinlogPath, err)
 		}
-		if data, err = Dataset(col); err != nil {
-			return contract.BuildResult{}, err
+		if lists, ok := col.(*column.Scalar[*schemapb.VectorField]); ok {
+			if idx, data, err = buildEmbList(ctx, t.Spec, lists); err != nil {
+				return contract.BuildResult{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
+			}
+		} else {
+			if data, err = Dataset(col); err != nil {
+				return contract.BuildResult{}, err
+			}
+			if idx, err = index.New(t.Spec); err != nil {
+				return contract.BuildResult{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
+			}
+			if err := idx.Build(ctx, data); err != nil {
+				return contract.BuildResult{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
+			}
 		}
-	}
-	idx, err := index.New(t.Spec)
-	if err != nil {
-		return contract.BuildResult{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
-	}
-	if err := idx.Build(ctx, data); err != nil {
-		return contract.BuildResult{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
 	}
 	var buf bytes.Buffer
 	if _, err := idx.WriteTo(&buf); err != nil {
@@ -72,7 +87,7 @@ func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.Buil
 	if err := s.objects.Put(ctx, path, buf.Bytes()); err != nil {
 		return contract.BuildResult{}, fmt.Errorf("indexnode: write %s: %w", path, err)
 	}
-	r := contract.BuildResult{File: path, NumRows: int64(data.Len()), SizeBytes: int64(buf.Len()), Took: time.Since(start)}
+	r := contract.BuildResult{File: path, NumRows: int64(idx.Len()), SizeBytes: int64(buf.Len()), Took: time.Since(start)}
 	s.logger.Info("built index", "build", t.BuildID, "type", t.Spec.Type, "rows", r.NumRows, "bytes", r.SizeBytes, "took", r.Took)
 	return r, nil
 }

@@ -61,6 +61,9 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	if fields, err = typedInput(c, fields); err != nil {
 		return nil, err
 	}
+	if fields, err = flattenStructInput(c.Schema, fields); err != nil {
+		return nil, err
+	}
 	schema := c.Schema
 	if !upsert {
 		schema = requestSchema(c, fields)

@@ -51,7 +51,7 @@ func (s *Server) CreateIndex(ctx context.Context, req *milvuspb.CreateIndexReque
 	if err := checkIndexParams(field, req.GetExtraParams(), params); err != nil {
 		return err
 	}
-	if column.IsVector(field.GetDataType()) && params["index_type"] == "" {
+	if (column.IsVector(field.GetDataType()) || field.GetDataType() == schemapb.DataType_ArrayOfVector) && params["index_type"] == "" {
 		// Milvus records an index created without a type as the user's
 		// AUTOINDEX (DescribeIndex shows index_type AUTOINDEX and the
 		// metric), whatever concrete type it builds.

@@ -54,6 +54,9 @@ func checkIndexParams(field *schemapb.FieldSchema, extra []*commonpb.KeyValuePai
 	invalidParams := func(reason string) error {
 		return errInvalidValue("valid index params", "invalid index params", reason)
 	}
+	if field.GetDataType() == schemapb.DataType_ArrayOfVector {
+		return checkEmbListIndexParams(field, typ, flat)
+	}
 	if !column.IsVector(field.GetDataType()) {
 		if milvusVectorIndexTypes[typ] {
 			// checkTrain: vecIndexChecker.CheckValidDataType

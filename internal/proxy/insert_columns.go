@@ -223,6 +223,8 @@ func validateFieldPayload(fd *schemapb.FieldData, f *schemapb.FieldSchema) error
 	sc := fd.GetScalars()
 	vf := fd.GetVectors()
 	switch f.GetDataType() {
+	case schemapb.DataType_ArrayOfVector:
+		return validateVectorArrayPayload(fd, f)
 	case schemapb.DataType_FloatVector:
 		data := vf.GetFloatVector().GetData()
 		if data == nil && !f.GetNullable() {
@@ -597,6 +599,8 @@ func payloadLen(fd *schemapb.FieldData, f *schemapb.FieldSchema) int {
 		return len(sc.GetGeometryData().GetData())
 	case schemapb.DataType_Array:
 		return len(sc.GetArrayData().GetData())
+	case schemapb.DataType_ArrayOfVector:
+		return len(fd.GetVectors().GetVectorArray().GetData())
 	}
 	return 0
 }

@@ -46,14 +46,26 @@ func resolveOutputFields(schema *schemapb.CollectionSchema, requested []string, 
 		}
 	}
 	wholeMeta := false
+	subs := structSubFields(schema)
 	for _, name := range requested {
 		name = strings.TrimSpace(name)
 		if name == "*" {
 			for _, f := range schema.GetFields() {
 				addField(f)
-				addName(f.GetName())
+				if sf, sub := subs[f.GetFieldID()]; sub {
+					addName(sf.GetName()) // a struct array is named once, whole
+				} else {
+					addName(f.GetName())
+				}
 			}
 			wholeMeta = true
+			continue
+		}
+		if sf := structFieldByName(schema, name); sf != nil {
+			for _, f := range sf.GetFields() {
+				addField(f)
+			}
+			addName(name)
 			continue
 		}
 		if f := fieldByName(schema, name); f != nil {

@@ -32,19 +32,15 @@ func (s *Server) DescribeCollectionPublic(ctx context.Context, req *milvuspb.Des
 		return nil, err
 	}
 	schema := resp.GetSchema()
-	if dynamicField(schema) == nil {
+	if dynamicField(schema) == nil && len(schema.GetStructArrayFields()) == 0 {
 		return resp, nil
 	}
 	public := &schemapb.CollectionSchema{
 		Name: schema.GetName(), Description: schema.GetDescription(),
 		EnableDynamicField: schema.GetEnableDynamicField(), Properties: schema.GetProperties(),
 		Functions: schema.GetFunctions(), DbName: schema.GetDbName(),
-		StructArrayFields: schema.GetStructArrayFields(),
-	}
-	for _, f := range schema.GetFields() {
-		if !f.GetIsDynamic() {
-			public.Fields = append(public.Fields, f)
-		}
+		Fields:            publicFields(schema, true),
+		StructArrayFields: publicStructArrays(schema),
 	}
 	resp.Schema = public // resp is fresh; the collection's schema is not modified
 	return resp, nil

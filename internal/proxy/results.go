@@ -72,7 +72,7 @@ func fieldsDataFor(schema *schemapb.CollectionSchema, fieldIDs []int64, cols map
 		}
 		out = append(out, fd)
 	}
-	return out
+	return foldStructArrays(schema, out)
 }
 
 // idsOf converts a primary key column (Int64 or VarChar) to Milvus's IDs.

@@ -50,25 +50,23 @@ func decodeCreateCollectionSchema(collectionName string, schemaBytes []byte, sha
 	for i, f := range schema.Fields {
 		f.FieldID = int64(startOfUserFieldID + i)
 	}
+	flattenStructArrays(schema)
 	return schema, shardsNum, nil
 }
 
 // validateSchemaProxy is the proxy half of Milvus's checks.
 func validateSchemaProxy(schema *schemapb.CollectionSchema, shardsNum int32) error {
-	if len(schema.GetStructArrayFields()) > 0 {
-		return errs.InvalidParameter("struct array fields are not supported by Milvago yet")
-	}
 	if len(schema.GetFunctions()) > 0 {
 		return errs.InvalidParameter("functions are not supported by Milvago yet")
 	}
 	if shardsNum > maxShardNum {
 		return errPlain("maximum shards's number should be limited to %d", maxShardNum)
 	}
-	if len(schema.GetFields()) > maxFieldNum {
+	if totalFieldNum(schema) > maxFieldNum {
 		return errPlain("maximum field's number should be limited to %d", maxFieldNum)
 	}
 	vectors := 0
-	for _, f := range schema.GetFields() {
+	for _, f := range allFieldSchemas(schema) {
 		if column.IsVector(f.GetDataType()) || f.GetDataType() == schemapb.DataType_ArrayOfVector {
 			vectors++
 		}
@@ -91,6 +89,9 @@ func validateSchemaProxy(schema *schemapb.CollectionSchema, shardsNum int32) err
 		}
 	}
 	if err := validateAutoIDDef(schema); err != nil {
+		return err
+	}
+	if err := structKeyChecks(schema, schema.GetName()); err != nil {
 		return err
 	}
 	for _, f := range schema.GetFields() {
@@ -116,12 +117,15 @@ func validateSchemaProxy(schema *schemapb.CollectionSchema, shardsNum int32) err
 			return err
 		}
 	}
+	if err := validateStructArraysProxy(schema); err != nil {
+		return err
+	}
 	names := make(map[string]struct{}, len(schema.GetFields()))
-	for _, f := range schema.GetFields() {
-		if _, dup := names[f.GetName()]; dup {
-			return errPlain("duplicated field name %s found", f.GetName())
+	for _, name := range allFieldNames(schema) {
+		if _, dup := names[name]; dup {
+			return errPlain("duplicated field name %s found", name)
 		}
-		names[f.GetName()] = struct{}{}
+		names[name] = struct{}{}
 	}
 	return nil
 }
@@ -400,6 +404,9 @@ func validateSchemaRootCoord(collectionName string, schema *schemapb.CollectionS
 		if err := validateNullableAndDefault(f); err != nil {
 			return err
 		}
+	}
+	if err := validateStructArraysRootCoord(schema); err != nil {
+		return err
 	}
 	for _, f := range schema.GetFields() {
 		switch f.GetName() {

@@ -114,7 +114,7 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		sreq := &contract.SearchRequest{
 			CollectionID: c.ID, VChannel: vc, PartitionIDs: partIDs, GuaranteeTS: gts, PinMVCC: pin > 0,
 			IgnoreGrowing: spec.IgnoreGrowing, OutputFields: fetchIDs,
-			Search: segment.SearchRequest{FieldID: spec.FieldID, Queries: spec.Queries, Metric: spec.Metric,
+			Search: segment.SearchRequest{FieldID: spec.FieldID, Queries: spec.Queries, EmbListLens: spec.EmbListLens, Metric: spec.Metric,
 				Params: index.SearchParams{K: k, Params: spec.Params}, GroupBy: groupBy,
 				Exact: iter.v2, After: iter.lastBound, AfterTies: iter.ties},
 			MaxHits: s.cfg.Limits.maxHits(pkField(c)), MaxOutputSize: s.cfg.Limits.MaxOutputSize,

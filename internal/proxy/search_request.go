@@ -55,6 +55,9 @@ type searchSpec struct {
 	// Float16/BFloat16/Int8 vectors), binary vectors or sparse rows.
 	Queries index.Dataset
 	NQ      int
+	// EmbListLens is, for a search of an embedding list field, the number
+	// of vectors of each query list (Queries holds them all).
+	EmbListLens []int
 	// GroupByField is the field (or dynamic key) to group hits by; "" for none.
 	GroupByField string
 	// GroupByFieldID is the field GroupByField names, or the dynamic field's
@@ -107,7 +110,8 @@ func parseSearchRequest(lim Limits, schema *schemapb.CollectionSchema, req *milv
 	if annsField == "" {
 		var vecs []*schemapb.FieldSchema
 		for _, f := range schema.GetFields() {
-			if column.IsVector(f.GetDataType()) {
+			// Milvus's GetVectorFieldSchemas: struct array embedding lists count.
+			if column.IsVector(f.GetDataType()) || f.GetDataType() == schemapb.DataType_ArrayOfVector {
 				vecs = append(vecs, f)
 			}
 		}
@@ -129,6 +133,9 @@ func parseSearchRequest(lim Limits, schema *schemapb.CollectionSchema, req *milv
 	field := fieldByName(schema, annsField)
 	if field == nil || field.GetIsDynamic() {
 		return nil, errPlain("failed to get field schema by name: fieldName(%s) not found", annsField)
+	}
+	if field.GetDataType() == schemapb.DataType_ArrayOfVector {
+		return parseEmbListSearch(spec, field, group, req, indexMetric)
 	}
 	if !column.IsVector(field.GetDataType()) {
 		return nil, errInvalidMsg("failed to create query plan: field (%s) to search is not of vector data type", annsField)

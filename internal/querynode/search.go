@@ -62,6 +62,9 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 		return nil, err
 	}
 	nq, k := sreq.Queries.Len(), sreq.Params.K
+	if len(sreq.EmbListLens) > 0 {
+		nq = len(sreq.EmbListLens) // one query per embedding list
+	}
 	if err := checkHits(req, results, nq, k); err != nil {
 		return nil, err
 	}

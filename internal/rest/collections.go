@@ -324,8 +324,14 @@ func (h *Handler) describeCollection(ctx context.Context, c *call) (any, error) 
 	schema := coll.GetSchema()
 	autoID := false
 	fields := []map[string]any{}
+	subFields := map[int64]bool{} // struct array sub-fields: not fields of their own (Milvus lists only schema.fields)
+	for _, sf := range schema.GetStructArrayFields() {
+		for _, f := range sf.GetFields() {
+			subFields[f.GetFieldID()] = true
+		}
+	}
 	for _, f := range schema.GetFields() {
-		if f.GetIsDynamic() {
+		if f.GetIsDynamic() || subFields[f.GetFieldID()] {
 			continue
 		}
 		if f.GetIsPrimaryKey() {

@@ -566,6 +566,16 @@ func columnsToRows(fields []*schemapb.FieldData, n int, allowInt64 bool) ([]map[
 		rows[i] = map[string]any{}
 	}
 	for _, fd := range fields {
+		if fd.GetType() == schemapb.DataType_ArrayOfStruct {
+			cells, err := structArrayCells(fd, n, allowInt64)
+			if err != nil {
+				return nil, err
+			}
+			for i := range n {
+				rows[i][fd.GetFieldName()] = cells[i]
+			}
+			continue
+		}
 		c, err := column.FromFieldData(fd)
 		if err != nil {
 			return nil, err

@@ -1,6 +1,8 @@
 package segment
 
 import (
+	"google.golang.org/protobuf/proto"
+
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
@@ -53,6 +55,12 @@ func columnBytes(col column.Column) int64 {
 		return b + int64(len(v.Valid))
 	case *column.Scalar[*schemapb.ScalarField]:
 		return int64(len(v.Data))*64 + int64(len(v.Valid))
+	case *column.Scalar[*schemapb.VectorField]:
+		var b int64
+		for _, r := range v.Data {
+			b += int64(proto.Size(r)) + 48
+		}
+		return b
 	}
 	width := int64(8)
 	switch col.DataType() {

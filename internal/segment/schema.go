@@ -57,7 +57,7 @@ func parseSchema(schema *schemapb.CollectionSchema) (*layout, error) {
 		if _, dup := l.fields[fi.id]; dup {
 			return nil, fmt.Errorf("segment: field ID %d appears twice: %w", fi.id, errs.ErrCollectionIllegalSchema)
 		}
-		if column.IsVector(fi.typ) && fi.typ != schemapb.DataType_SparseFloatVector {
+		if (column.IsVector(fi.typ) && fi.typ != schemapb.DataType_SparseFloatVector) || fi.typ == schemapb.DataType_ArrayOfVector {
 			dim, err := vectorDim(f)
 			if err != nil {
 				return nil, err
@@ -135,6 +135,10 @@ func (fi *fieldInfo) checkColumn(c column.Column, want int) error {
 				return errs.InvalidParameter("field %q: sparse row %d has %d bytes", name, i, len(r))
 			}
 		}
+	case *column.Scalar[*schemapb.VectorField]:
+		if err := checkEmbLists(v, fi); err != nil {
+			return err
+		}
 	case *column.Scalar[*schemapb.ScalarField]:
 		if v.ElementType != schemapb.DataType_None && fi.elemType != schemapb.DataType_None && v.ElementType != fi.elemType {
 			return errs.InvalidParameterValue(fi.elemType, v.ElementType, fmt.Sprintf("field %q: array element type mismatch", name))
@@ -181,6 +185,8 @@ func firstNull(c column.Column) int {
 		valid = s.Valid
 	case *column.SparseVector:
 		valid = s.Valid
+	case *column.Scalar[*schemapb.VectorField]:
+		return -1 // embedding lists are never null
 	default:
 		for i := range c.Len() {
 			if c.IsNull(i) {
@@ -221,6 +227,8 @@ func sameShape(c column.Column, fi *fieldInfo) bool {
 		return fi.typ == schemapb.DataType_JSON || fi.typ == schemapb.DataType_Geometry
 	case *column.Scalar[*schemapb.ScalarField]:
 		return fi.typ == schemapb.DataType_Array
+	case *column.Scalar[*schemapb.VectorField]:
+		return fi.typ == schemapb.DataType_ArrayOfVector
 	case *column.FloatVector:
 		return fi.typ == schemapb.DataType_FloatVector
 	case *column.ByteVector:

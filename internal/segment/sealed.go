@@ -54,7 +54,7 @@ func NewSealed(id, partitionID int64, schema *schemapb.CollectionSchema, ts []ui
 	}
 	for fid, idx := range indexes {
 		fi, ok := l.fields[fid]
-		if !ok || !isVectorType(fi.typ) {
+		if !ok || (!isVectorType(fi.typ) && fi.typ != schemapb.DataType_ArrayOfVector) {
 			return nil, fmt.Errorf("segment %d: index on field %d, which is not a vector field: %w", id, fid, errs.ErrSegmentLoadFailed)
 		}
 		if idx == nil {

@@ -40,6 +40,9 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 	if err != nil {
 		return nil, fmt.Errorf("segment %d: search: %w", c.id, err)
 	}
+	if fi.typ == schemapb.DataType_ArrayOfVector {
+		return c.searchEmbList(ctx, fi, req)
+	}
 	if !isVectorType(fi.typ) {
 		return nil, fmt.Errorf("segment %d: search: %w", c.id, errs.InvalidParameter("field %q of type %s is not a vector field", fi.schema.GetName(), fi.typ))
 	}

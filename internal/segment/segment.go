@@ -68,6 +68,10 @@ type SearchRequest struct {
 	// BFloat16Vector and Int8Vector fields (the caller converts the
 	// placeholders), Binary for BinaryVector, Sparse for SparseFloatVector.
 	Queries index.Dataset
+	// EmbListLens, for a search of an ArrayOfVector field (a struct
+	// array's vector sub-field), is the number of vectors of each query
+	// embedding list; Queries holds them all, list after list.
+	EmbListLens []int
 	// Metric is the metric type; empty means the index's metric, or L2,
 	// HAMMING or IP by vector kind when the field has no index.
 	Metric index.Metric

@@ -64,6 +64,8 @@ func appendColumn(dst []byte, c column.Column) ([]byte, error) {
 		return encodeVar(dst, h, s, func(v []byte) int { return len(v) }, func(b, v []byte) []byte { return append(b, v...) })
 	case *column.Scalar[*schemapb.ScalarField]:
 		return encodeArray(dst, h, s)
+	case *column.Scalar[*schemapb.VectorField]:
+		return encodeVectorArray(dst, h, s)
 	case *column.FloatVector:
 		if s.Dim <= 0 || s.Dim > maxVectorDim || len(s.Data)%s.Dim != 0 {
 			return nil, fmt.Errorf("storage: encode FloatVector: %d values do not divide into rows of dim %d", len(s.Data), s.Dim)

@@ -40,7 +40,7 @@ func DecodeColumn(data []byte) (column.Column, error) {
 		return nil, corruptf("%s: unknown flags %#x", r.what, h.flags)
 	}
 	nullable := h.flags&flagNullable != 0
-	if dt != schemapb.DataType_Array && h.elemType != 0 {
+	if dt != schemapb.DataType_Array && dt != schemapb.DataType_ArrayOfVector && h.elemType != 0 {
 		return nil, corruptf("%s: element type %d on a non-Array column", r.what, h.elemType)
 	}
 	if !column.IsVector(dt) && h.dim != 0 {
@@ -99,6 +99,8 @@ func decodeBody(r *reader, h header, dt schemapb.DataType, nullable bool) (colum
 		return s, nil
 	case schemapb.DataType_Array:
 		return decodeArray(r, h, n, nullable)
+	case schemapb.DataType_ArrayOfVector:
+		return decodeVectorArray(r, h, n, nullable)
 	case schemapb.DataType_FloatVector:
 		if h.dim <= 0 || h.dim > maxVectorDim {
 			return nil, corruptf("%s: dim %d out of range", r.what, h.dim)

@@ -247,6 +247,9 @@ func FromSearchRequest(r *contract.SearchRequest) (*SearchRequest, error) {
 		vs.GroupBy, vs.GroupByField, vs.GroupSize = true, g.FieldID, int64(g.Size)
 	}
 	vs.Exact = r.Search.Exact
+	for _, l := range r.Search.EmbListLens {
+		vs.EmbListLens = append(vs.EmbListLens, int64(l))
+	}
 	if a := r.Search.After; a != nil {
 		vs.HasAfter, vs.After = true, *a
 	}
@@ -273,6 +276,9 @@ func ToSearchRequest(r *SearchRequest, unmarshal func([]byte) (segment.Filter, e
 	out.PinMVCC = r.GetPinMvcc()
 	out.MaxHits, out.MaxOutputSize = int(r.GetMaxHits()), r.GetMaxOutputSize()
 	out.Search.Exact = vs.GetExact()
+	for _, l := range vs.GetEmbListLens() {
+		out.Search.EmbListLens = append(out.Search.EmbListLens, int(l))
+	}
 	if vs.GetHasAfter() {
 		a := vs.GetAfter()
 		out.Search.After = &a

@@ -1010,12 +1010,14 @@ type VectorSearch struct {
 	GroupBy      bool                   `protobuf:"varint,9,opt,name=group_by,json=groupBy,proto3" json:"group_by,omitempty"`
 	// Search iterator v2: exact scores, and only hits strictly worse than
 	// `after` (when has_after), except the keys in after_ties.
-	Exact         bool     `protobuf:"varint,10,opt,name=exact,proto3" json:"exact,omitempty"`
-	HasAfter      bool     `protobuf:"varint,11,opt,name=has_after,json=hasAfter,proto3" json:"has_after,omitempty"`
-	After         float32  `protobuf:"fixed32,12,opt,name=after,proto3" json:"after,omitempty"`
-	AfterTiesInt  []int64  `protobuf:"varint,13,rep,packed,name=after_ties_int,json=afterTiesInt,proto3" json:"after_ties_int,omitempty"`
-	AfterTiesStr  []string `protobuf:"bytes,14,rep,name=after_ties_str,json=afterTiesStr,proto3" json:"after_ties_str,omitempty"`
-	HasAfterTies  bool     `protobuf:"varint,15,opt,name=has_after_ties,json=hasAfterTies,proto3" json:"has_after_ties,omitempty"`
+	Exact        bool     `protobuf:"varint,10,opt,name=exact,proto3" json:"exact,omitempty"`
+	HasAfter     bool     `protobuf:"varint,11,opt,name=has_after,json=hasAfter,proto3" json:"has_after,omitempty"`
+	After        float32  `protobuf:"fixed32,12,opt,name=after,proto3" json:"after,omitempty"`
+	AfterTiesInt []int64  `protobuf:"varint,13,rep,packed,name=after_ties_int,json=afterTiesInt,proto3" json:"after_ties_int,omitempty"`
+	AfterTiesStr []string `protobuf:"bytes,14,rep,name=after_ties_str,json=afterTiesStr,proto3" json:"after_ties_str,omitempty"`
+	HasAfterTies bool     `protobuf:"varint,15,opt,name=has_after_ties,json=hasAfterTies,proto3" json:"has_after_ties,omitempty"`
+	// An embedding list search: the number of vectors of each query list.
+	EmbListLens   []int64 `protobuf:"varint,16,rep,packed,name=emb_list_lens,json=embListLens,proto3" json:"emb_list_lens,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1153,6 +1155,13 @@ func (x *VectorSearch) GetHasAfterTies() bool {
 		return x.HasAfterTies
 	}
 	return false
+}
+
+func (x *VectorSearch) GetEmbListLens() []int64 {
+	if x != nil {
+		return x.EmbListLens
+	}
+	return nil
 }
 
 type SearchRequest struct {
@@ -1799,7 +1808,7 @@ const file_types_proto_rawDesc = "" +
 	"\x03dim\x18\x01 \x01(\x03R\x03dim\x12\x14\n" +
 	"\x05float\x18\x02 \x03(\x02R\x05float\x12\x16\n" +
 	"\x06binary\x18\x03 \x01(\fR\x06binary\x12\x16\n" +
-	"\x06sparse\x18\x04 \x03(\fR\x06sparse\"\xb6\x04\n" +
+	"\x06sparse\x18\x04 \x03(\fR\x06sparse\"\xda\x04\n" +
 	"\fVectorSearch\x12\x19\n" +
 	"\bfield_id\x18\x01 \x01(\x03R\afieldId\x123\n" +
 	"\aqueries\x18\x02 \x01(\v2\x19.milvago.internal.VectorsR\aqueries\x12\x16\n" +
@@ -1817,7 +1826,8 @@ const file_types_proto_rawDesc = "" +
 	"\x05after\x18\f \x01(\x02R\x05after\x12$\n" +
 	"\x0eafter_ties_int\x18\r \x03(\x03R\fafterTiesInt\x12$\n" +
 	"\x0eafter_ties_str\x18\x0e \x03(\tR\fafterTiesStr\x12$\n" +
-	"\x0ehas_after_ties\x18\x0f \x01(\bR\fhasAfterTies\x1a9\n" +
+	"\x0ehas_after_ties\x18\x0f \x01(\bR\fhasAfterTies\x12\"\n" +
+	"\remb_list_lens\x18\x10 \x03(\x03R\vembListLens\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfa\x02\n" +

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"log/slog"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 

@@ -36,6 +36,12 @@ const (
 	Cosine  Metric = "COSINE"
 	Hamming Metric = "HAMMING"
 	Jaccard Metric = "JACCARD"
+	// Substructure and Superstructure (BIN_FLAT only) match rather than
+	// rank: a row matches when the query's bits are a subset of its bits
+	// (Substructure) or its bits a subset of the query's (Superstructure);
+	// matches score 0 and come in row order, other rows are not returned.
+	Substructure   Metric = "SUBSTRUCTURE"
+	Superstructure Metric = "SUPERSTRUCTURE"
 	BM25    Metric = "BM25"
 )
 

@@ -42,7 +42,7 @@ const (
 	// matches score 0 and come in row order, other rows are not returned.
 	Substructure   Metric = "SUBSTRUCTURE"
 	Superstructure Metric = "SUPERSTRUCTURE"
-	BM25    Metric = "BM25"
+	BM25           Metric = "BM25"
 )
 
 // Index type names, as Milvus spells them.

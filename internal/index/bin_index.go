@@ -64,8 +64,8 @@ func binMetric(m Metric, ivf bool) (Metric, error) {
 	return "", fmt.Errorf("metric type %q not supported for binary vectors, supported: [HAMMING JACCARD SUBSTRUCTURE SUPERSTRUCTURE]: %w", m, ErrInvalidParam)
 }
 
-// structureMatch reports whether code matches q under a structure metric.
-func structureMatch(m Metric, q, code []byte) bool {
+// StructureMatch reports whether code matches q under a structure metric.
+func StructureMatch(m Metric, q, code []byte) bool {
 	for i := range q {
 		a, b := q[i], code[i]
 		if m == Substructure && a&b != a || m == Superstructure && a&b != b {
@@ -258,7 +258,7 @@ func (b *binIndex) scan(q []byte, lo, hi int, plan ivfPlan, top *TopK) {
 		code := b.codes[p*b.bpv : (p+1)*b.bpv]
 		var t float32
 		if structure {
-			if !structureMatch(b.metric, q, code) {
+			if !StructureMatch(b.metric, q, code) {
 				continue
 			}
 		} else if jaccard {

@@ -319,7 +319,7 @@ func (c *checker) resolve(a *ast) (fieldRef, error) {
 	}
 	if fs == nil {
 		if dyn == nil || !c.schema.GetEnableDynamicField() && !dyn.GetIsDynamic() {
-			return fieldRef{}, errAt(a.pos, "field %s not exist: there is no dynamic json field in schema, need to specified field name", name)
+			return fieldRef{}, errAt(a.pos, "field %s not exist", name)
 		}
 		fs = dyn
 		path = append(path, name)

@@ -68,7 +68,10 @@ func parse(schema *schemapb.CollectionSchema, text string, templates map[string]
 	c := &checker{schema: schema, text: text, templates: templates, zone: zone}
 	root, err := c.predicate(a)
 	if err != nil {
-		return nil, positioned(text, err)
+		// Milvus 2.6 positions only the parser's syntax errors ("line
+		// 1:N ..."); its visitor's semantic errors carry no position, and
+		// clients match on their text ending there.
+		return nil, unpositioned(err)
 	}
 	return newExpr(root), nil
 }
@@ -91,6 +94,15 @@ func positioned(text string, err error) error {
 	if errors.As(err, &se) {
 		col := len([]rune(text[:min(se.pos, len(text))])) + 1
 		return fmt.Errorf("%s (at column %d)", se.msg, col)
+	}
+	return err
+}
+
+// unpositioned drops the position of a semantic error.
+func unpositioned(err error) error {
+	var se *syntaxError
+	if errors.As(err, &se) {
+		return errors.New(se.msg)
 	}
 	return err
 }

@@ -44,20 +44,40 @@ type binIndex struct {
 	scratch sync.Pool
 }
 
-// binMetric checks and defaults the metric of a binary index.
-func binMetric(m Metric) (Metric, error) {
+// binMetric checks and defaults the metric of a binary index. As in
+// Knowhere, BIN_FLAT also takes SUBSTRUCTURE and SUPERSTRUCTURE; an
+// inverted file cannot (they are not distances).
+func binMetric(m Metric, ivf bool) (Metric, error) {
 	switch m {
 	case "":
 		return Hamming, nil
 	case Hamming, Jaccard:
 		return m, nil
+	case Substructure, Superstructure:
+		if !ivf {
+			return m, nil
+		}
 	}
-	return "", fmt.Errorf("metric type %q not supported for binary vectors, supported: [HAMMING JACCARD]: %w", m, ErrInvalidParam)
+	if ivf {
+		return "", fmt.Errorf("metric type %q not supported for binary vectors, supported: [HAMMING JACCARD]: %w", m, ErrInvalidParam)
+	}
+	return "", fmt.Errorf("metric type %q not supported for binary vectors, supported: [HAMMING JACCARD SUBSTRUCTURE SUPERSTRUCTURE]: %w", m, ErrInvalidParam)
+}
+
+// StructureMatch reports whether code matches q under a structure metric.
+func StructureMatch(m Metric, q, code []byte) bool {
+	for i := range q {
+		a, b := q[i], code[i]
+		if m == Substructure && a&b != a || m == Superstructure && a&b != b {
+			return false
+		}
+	}
+	return true
 }
 
 // newBinIndex validates spec and returns an empty binary index.
 func newBinIndex(spec Spec) (*binIndex, error) {
-	metric, err := binMetric(spec.Metric)
+	metric, err := binMetric(spec.Metric, spec.Type == TypeBinIVFFlat)
 	if err != nil {
 		return nil, err
 	}
@@ -226,6 +246,7 @@ func (b *binIndex) searchOne(q []byte, plan ivfPlan, s *binScratch, labels []int
 // scan scores positions [lo, hi) of the codes.
 func (b *binIndex) scan(q []byte, lo, hi int, plan ivfPlan, top *TopK) {
 	jaccard := b.metric == Jaccard
+	structure := b.metric == Substructure || b.metric == Superstructure
 	for p := lo; p < hi; p++ {
 		id := p
 		if b.ivf {
@@ -236,7 +257,11 @@ func (b *binIndex) scan(q []byte, lo, hi int, plan ivfPlan, top *TopK) {
 		}
 		code := b.codes[p*b.bpv : (p+1)*b.bpv]
 		var t float32
-		if jaccard {
+		if structure {
+			if !StructureMatch(b.metric, q, code) {
+				continue
+			}
+		} else if jaccard {
 			t = distance.Jaccard(q, code)
 		} else {
 			t = float32(distance.Hamming(q, code))
@@ -283,7 +308,7 @@ func loadBinIndex(typ string, data []byte) (Index, error) {
 		return nil, r.err
 	}
 	ivf := typ == TypeBinIVFFlat
-	if _, err := binMetric(metric); err != nil || metric == "" || dim < 8 || dim%8 != 0 ||
+	if _, err := binMetric(metric, ivf); err != nil || metric == "" || dim < 8 || dim%8 != 0 ||
 		(ivf && (lists < 1 || lists > max(1, n))) || (!ivf && lists != 0) {
 		return nil, fmt.Errorf("%s: metric %q, dim %d, %d lists for %d rows: %w", typ, metric, dim, lists, n, ErrCorrupt)
 	}

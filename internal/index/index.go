@@ -48,6 +48,13 @@ const (
 	MaxSimL2      Metric = "MAX_SIM_L2"
 	MaxSimHamming Metric = "MAX_SIM_HAMMING"
 	MaxSimJaccard Metric = "MAX_SIM_JACCARD"
+
+	// Substructure and Superstructure (BIN_FLAT only) match rather than
+	// rank: a row matches when the query's bits are a subset of its bits
+	// (Substructure) or its bits a subset of the query's (Superstructure);
+	// matches score 0 and come in row order, other rows are not returned.
+	Substructure   Metric = "SUBSTRUCTURE"
+	Superstructure Metric = "SUPERSTRUCTURE"
 )
 
 // Index type names, as Milvus spells them.

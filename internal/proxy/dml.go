@@ -23,17 +23,19 @@ import (
 // stored them durably.
 func (s *Server) Insert(ctx context.Context, req *milvuspb.InsertRequest) (*milvuspb.MutationResult, error) {
 	return s.write(ctx, req.GetDbName(), req.GetCollectionName(), req.GetPartitionName(), req.GetFieldsData(),
-		req.GetNumRows(), req.GetSchemaTimestamp(), false)
+		req.GetNumRows(), req.GetSchemaTimestamp(), false, nil)
 }
 
 // Upsert replaces rows by primary key: one message per shard carries the
 // delete of the keys and the insert of the new rows at one timestamp.
 func (s *Server) Upsert(ctx context.Context, req *milvuspb.UpsertRequest) (*milvuspb.MutationResult, error) {
 	return s.write(ctx, req.GetDbName(), req.GetCollectionName(), req.GetPartitionName(), req.GetFieldsData(),
-		req.GetNumRows(), req.GetSchemaTimestamp(), true)
+		req.GetNumRows(), req.GetSchemaTimestamp(), true, req)
 }
 
-func (s *Server) write(ctx context.Context, db, name, partition string, fields []*schemapb.FieldData, numRows uint32, schemaTS uint64, upsert bool) (*milvuspb.MutationResult, error) {
+// write inserts or upserts rows. partial is the upsert request when it may
+// be a partial update (nil for inserts).
+func (s *Server) write(ctx context.Context, db, name, partition string, fields []*schemapb.FieldData, numRows uint32, schemaTS uint64, upsert bool, partial *milvuspb.UpsertRequest) (*milvuspb.MutationResult, error) {
 	c, err := s.collection(ctx, db, name)
 	if err != nil {
 		return nil, err
@@ -47,6 +49,16 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	}
 	if err := s.admit(ctx, kind, c.ID, fieldsSize(fields)); err != nil {
 		return nil, err
+	}
+	var ops partialOps
+	isPartial := false
+	if partial != nil {
+		// Milvus 2.6: a non-REPLACE field op makes the upsert partial.
+		var nonReplace bool
+		if ops, nonReplace, err = fieldPartialOps(partial, c.Schema); err != nil {
+			return nil, err
+		}
+		isPartial = partial.GetPartialUpdate() || nonReplace
 	}
 	// Milvus (insertTask/upsertTask.PreExecute): a request made against
 	// another schema version than the collection's fails with 109, on
@@ -63,6 +75,11 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	}
 	if fields, err = flattenStructInput(c.Schema, fields); err != nil {
 		return nil, err
+	}
+	if isPartial {
+		if fields, err = s.mergePartial(ctx, c, fields, n, ops); err != nil {
+			return nil, err
+		}
 	}
 	schema := c.Schema
 	if !upsert {

@@ -780,7 +780,9 @@ func checkUpsertKeys(pk *schemapb.FieldSchema, fields []*schemapb.FieldData) err
 		}
 	}
 	if keys == nil {
-		return errInvalidMsg("must assign pk when upsert, primary field: %s", pk.GetName())
+		// Milvus 2.6's upsertTask.PreExecute finds it missing first in
+		// CheckDuplicatePkExist.
+		return errInvalidMsg("must assign pk when checking duplicates, primary field: %s", pk.GetName())
 	}
 	sc := keys.GetScalars()
 	if sc == nil {

@@ -119,7 +119,7 @@ func TestInsertColumnsAutoID(t *testing.T) {
 		t.Fatalf("auto_id upsert: %v", err)
 	}
 	_, err = insertColumns(s, []*schemapb.FieldData{strs("title", "a"), floats("vec", 4, vec2(1)...)}, 1, true)
-	checkErr(t, err, 1100, "must assign pk when upsert, primary field: id: invalid parameter")
+	checkErr(t, err, 1100, "must assign pk when checking duplicates, primary field: id: invalid parameter")
 }
 
 func TestInsertColumnsNullableAndDefault(t *testing.T) {
@@ -258,7 +258,7 @@ func TestInsertColumnsRules(t *testing.T) {
 	_, err := insertColumns(s, []*schemapb.FieldData{longs("id", 1, 1), strs("title", "a", "b"), floats("vec", 4, vec2(2)...)}, 2, true)
 	checkErr(t, err, 1100, "duplicate primary keys are not allowed in the same batch")
 	_, err = insertColumns(s, []*schemapb.FieldData{strs("title", "a", "b"), floats("vec", 4, vec2(2)...)}, 2, true)
-	checkErr(t, err, 1100, "must assign pk when upsert, primary field: id")
+	checkErr(t, err, 1100, "must assign pk when checking duplicates, primary field: id")
 	_, err = insertColumns(s, []*schemapb.FieldData{strs("id", "a", "b"), strs("title", "a", "b"), floats("vec", 4, vec2(2)...)}, 2, true)
 	checkErr(t, err, 1100, "field 'id' is illegal, array type mismatch: invalid parameter[expected=need long int array][actual=got nil]")
 	_, err = insertColumns(s, []*schemapb.FieldData{floats("id", 4, vec2(2)...), strs("title", "a", "b"), floats("vec", 4, vec2(2)...)}, 2, true)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -33,6 +34,37 @@ type Config struct {
 // Default returns Milvus's defaults.
 func Default() Config {
 	return Config{PChannelPrefix: "milvago-dml", PChannels: 16, MaxCollections: 65536, MaxDatabases: 64, MaxPartitions: 1024}
+}
+
+// propMaxCollections is the database property that caps its collections.
+const propMaxCollections = "database.max.collections"
+
+// checkMaxCollectionsPerDBLocked applies the database's
+// database.max.collections property, as Milvus 2.6's createCollectionTask
+// does (the property takes precedence over the global limit).
+func (s *Server) checkMaxCollectionsPerDBLocked(db string) error {
+	d, ok := s.dbs[db]
+	if !ok {
+		return nil
+	}
+	v, ok := d.Properties[propMaxCollections]
+	if !ok || v == "" {
+		return nil
+	}
+	limit, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("parse value of property fail, key:%s, value:%s", propMaxCollections, v)
+	}
+	n := 0
+	for _, c := range s.collections {
+		if c.DBName == db {
+			n++
+		}
+	}
+	if n >= limit {
+		return fmt.Errorf("%w[dbName=%s][limit=%d]", errs.ErrCollectionNumLimitExceeded, db, limit)
+	}
+	return nil
 }
 
 // Hooks are told about DDL that affects other coordinators.
@@ -191,7 +223,7 @@ func (s *Server) DropDatabase(ctx context.Context, name string) error {
 	}
 	for _, c := range s.collections {
 		if c.DBName == name {
-			return errs.InvalidParameter("can not drop database %s: database is not empty, it has collections", name)
+			return errs.InvalidParameter("database:%s not empty, must drop all collections before drop database", name)
 		}
 	}
 	if err := s.kv.Delete(ctx, prefixDB+name); err != nil {
@@ -261,6 +293,9 @@ func (s *Server) CreateCollection(ctx context.Context, req contract.CreateCollec
 	if s.aliasTargetLocked(db, name) != nil {
 		return nil, errs.InvalidParameter("collection name [%s] conflicts with an existing alias, please choose a unique name", name)
 	}
+	if err := s.checkMaxCollectionsPerDBLocked(db); err != nil {
+		return nil, err
+	}
 	if len(s.collections) >= s.cfg.MaxCollections {
 		return nil, fmt.Errorf("max number of collection has reached the limit in DB: %d: %w", s.cfg.MaxCollections, errs.ErrCollectionNumLimitExceeded)
 	}
@@ -302,9 +337,9 @@ func (s *Server) CreateCollection(ctx context.Context, req contract.CreateCollec
 func (s *Server) DropCollection(ctx context.Context, db, name string) error {
 	s.mu.Lock()
 	db = dbName(db)
-	if err := s.checkDB(db); err != nil {
+	if _, ok := s.dbs[db]; !ok {
 		s.mu.Unlock()
-		return err
+		return nil // Milvus 2.6 (dropCollectionTask.validate): a missing database is ignored too
 	}
 	c := s.byNameLocked(db, name)
 	if c == nil {

@@ -141,7 +141,7 @@ func (b *bfScan) scan(ctx context.Context, wlo, whi int, cols []*collector) erro
 			key := keys[q]
 			for j, i := range blk.rows {
 				kv := key(j)
-				if !c.accepts(kv) || !b.win.Keep(kv) {
+				if math.IsInf(float64(kv), 1) || !c.accepts(kv) || !b.win.Keep(kv) {
 					continue
 				}
 				c.push(kv, int64(i))
@@ -189,6 +189,15 @@ func (b *bfScan) keyFunc(q int, blk *block) func(j int) float32 {
 			qv := b.queries.Binary[q*w : (q+1)*w]
 			if b.metric == index.Jaccard {
 				return func(j int) float32 { return distance.Jaccard(qv, col.Row(blk.rows[j])) }
+			}
+			if b.metric == index.Substructure || b.metric == index.Superstructure {
+				// Matching rows score 0; the others are never hits.
+				return func(j int) float32 {
+					if index.StructureMatch(b.metric, qv, col.Row(blk.rows[j])) {
+						return 0
+					}
+					return float32(math.Inf(1))
+				}
 			}
 			return func(j int) float32 { return float32(distance.Hamming(qv, col.Row(blk.rows[j]))) }
 		}

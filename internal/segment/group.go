@@ -76,7 +76,7 @@ func newGroupKeyer(fi *fieldInfo, col column.Column) (groupKeyer, error) {
 			return groupKey{s: c.Data[i]}
 		}, nil
 	}
-	return nil, errs.InvalidParameter("group by field %q of type %s is not supported, supported: [Bool Int8 Int16 Int32 Int64 VarChar]", fi.schema.GetName(), fi.typ)
+	return nil, errs.InvalidParameter("unsupported data type %s for group by operator (field %q; supported: [Bool Int8 Int16 Int32 Int64 VarChar])", fi.typ, fi.schema.GetName())
 }
 
 func intKeyer[T int8 | int16 | int32 | int64](data []T, null func(int) bool) groupKeyer {

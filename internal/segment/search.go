@@ -75,7 +75,7 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 			return nil, fmt.Errorf("segment %d: group by: %w", c.id, err)
 		}
 		if !groupable(gfi.typ) {
-			return nil, fmt.Errorf("segment %d: search: %w", c.id, errs.InvalidParameter("group by field %q of type %s is not supported, supported: [Bool Int8 Int16 Int32 Int64 VarChar]", gfi.schema.GetName(), gfi.typ))
+			return nil, fmt.Errorf("segment %d: search: %w", c.id, errs.InvalidParameter("unsupported data type %s for group by operator (field %q; supported: [Bool Int8 Int16 Int32 Int64 VarChar])", gfi.typ, gfi.schema.GetName()))
 		}
 		res.GroupSize = max(gb.Size, 1)
 		if res.GroupSize > maxGroupSize {

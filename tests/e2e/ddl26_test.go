@@ -313,7 +313,7 @@ func TestRenameCollection(t *testing.T) {
 		"fail to rename db name, must drop all aliases of this collection before rename")
 	must(t, cli.DropAlias(ctx, milvusclient.NewDropAliasOption("rn_alias")))
 	must(t, cli.RenameCollection(ctx, renameOption{oldName: "rn_b", newDB: "rn_db", newName: "rn_c"}))
-	wantCode(t, cli.DropDatabase(ctx, milvusclient.NewDropDatabaseOption("rn_db")), 1100, "database is not empty")
+	wantCode(t, cli.DropDatabase(ctx, milvusclient.NewDropDatabaseOption("rn_db")), 1100, "must drop all collections before drop database")
 	cliDB := dbClient(t, srv, "rn_db")
 	if c := countWhere(t, ctx, cliDB, "rn_c", "id >= 0"); c != 90 {
 		t.Fatalf("rn_db.rn_c holds %d rows, want 90", c)

@@ -9,10 +9,10 @@ import (
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
 )
 
-// SCANN (with and without raw data) and DISKANN build through the SDK,
-// describe with the user's parameters, take their search parameters
-// (nprobe/reorder_k, search_list) and find a stored vector first.
-func TestSCANNAndDiskANN(t *testing.T) {
+// SCANN (with and without raw data) builds through the SDK, describes
+// with the user's parameters, takes its search parameters
+// (nprobe/reorder_k) and finds a stored vector first.
+func TestSCANN(t *testing.T) {
 	srv := startServer(t, t.TempDir())
 	cli := srv.client(t)
 	ctx := testContext(t)
@@ -36,7 +36,6 @@ func TestSCANNAndDiskANN(t *testing.T) {
 	}{
 		{index.NewSCANNIndex(entity.L2, 16, true), map[string]string{"nprobe": "16", "reorder_k": "5"}},
 		{index.NewSCANNIndex(entity.L2, 16, false), map[string]string{"nprobe": "16"}},
-		{index.NewDiskANNIndex(entity.L2), map[string]string{"search_list": "64"}},
 	} {
 		it, err := cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(name, "vec", tc.idx))
 		must(t, err)
@@ -54,7 +53,7 @@ func TestSCANNAndDiskANN(t *testing.T) {
 		}
 		rs, err := cli.Search(ctx, opt)
 		must(t, err)
-		// Raw-vector scoring (SCANN with raw data, the graph) ranks the
+		// Raw-vector scoring (SCANN with raw data) ranks the
 		// stored vector itself first; 4-bit codes may not.
 		exact := tc.idx.Params()["with_raw_data"] != "false"
 		if id, _ := rs[0].IDs.GetAsInt64(0); rs[0].ResultCount != 3 || exact && id != 42 {

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+
+	"github.com/milvago/milvago/internal/errs"
 )
 
 // Built-in names.
@@ -230,4 +232,37 @@ func AllPrivileges() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// ObjectPrivileges lists the privileges a v1 grant on objectType may name.
+func ObjectPrivileges(objectType string) []string { return slices.Clone(objectPrivileges[objectType]) }
+
+// Related lists the privileges granted and revoked with priv.
+func Related(priv string) []string { return relatedPrivileges[priv] }
+
+// BuiltinGroupPrivileges returns a built-in group's privileges.
+func BuiltinGroupPrivileges(name string) ([]string, bool) { return builtinGroup(name) }
+
+// CheckLevel is rootcoord's validatePrivilegeGroupParams: a group of
+// cluster-level privileges is granted on db "*" and collection "*", a
+// database-level one on collection "*", a collection-level one names a
+// database when it names a collection.
+func CheckLevel(group, level, db, collection string) error {
+	switch level {
+	case "Cluster":
+		if db != Any || collection != Any {
+			return invalidMsg("dbName and collectionName should be * for the cluster level privilege: %s", group)
+		}
+	case "Database":
+		if collection != "" && collection != Any {
+			return invalidMsg("collectionName should be * for the database level privilege: %s", group)
+		}
+	case "Collection":
+		if db == Any && collection != Any && collection != "" {
+			return invalidMsg("please specify database name for the collection level privilege: %s", group)
+		}
+	default:
+		return errs.Plain("not found the privilege level")
+	}
+	return nil
 }

@@ -128,3 +128,12 @@ func ValidatePrivilegeGroupName(name string) error {
 	}
 	return nil
 }
+
+// ValidateDatabaseName is Milvus's ValidateDatabaseName (the rules of
+// validateName, with its own message).
+func ValidateDatabaseName(name string) error {
+	if err := validateName(name, "database name"); err != nil {
+		return fmt.Errorf("%s: %w", err.Error(), errs.ErrDatabaseInvalidName)
+	}
+	return nil
+}

@@ -567,8 +567,19 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	p := proxy.New(pcfg, proxy.Deps{Root: n.rootClient(ctx), Data: n.dataClient(ctx), Query: n.queryClient(ctx), Index: n.indexClient(ctx),
 		Writer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")), Shards: qn,
 		Hooks: proxyHooks{dn: dn, qn: qn, data: n.dataClient(ctx)}, Logger: n.logger})
-	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: rest.New(p, n.logger)},
-		rpc.NewService(p, "PROXY"), n.reg, n.readyErr, n.logger)
+	acl, guard, err := openRBAC(ctx, n.meta, AuthFromConfig(n.cfg), n.logger)
+	if err != nil {
+		gl.Close()
+		hl.Close()
+		return err
+	}
+	// Grants made through another proxy reach this one by a watch.
+	g.Go(func() error { return acl.Run(ctx) })
+	svc := rpc.NewService(p, "PROXY").WithRBAC(acl, guard)
+	restH := rest.New(p, n.logger)
+	restH.SetAuth(guard, svc)
+	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: restH, Auth: guard},
+		svc, n.reg, n.readyErr, n.logger)
 	g.Go(func() error { return srv.Serve(ctx, gl, hl) })
 	if err := n.register(ctx); err != nil {
 		return err

@@ -57,6 +57,9 @@ type StandaloneConfig struct {
 	// LogMaxPayload is the embedded log's largest message in bytes (0:
 	// logbroker.DefaultMaxPayload).
 	LogMaxPayload int
+
+	// Auth is common.security's authentication and authorization.
+	Auth AuthConfig
 }
 
 // DefaultStandalone returns the defaults: ./milvago-data, 19530 and 9091.
@@ -153,9 +156,16 @@ func (s *Standalone) build(ctx context.Context) error {
 		Shards: s.qnode, Hooks: h, Logger: s.logger})
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	acl, guard, err := openRBAC(ctx, meta, s.cfg.Auth, s.logger)
+	if err != nil {
+		return err
+	}
+	svc := rpc.NewService(s.proxy, "STANDALONE").WithRBAC(acl, guard)
+	restH := rest.New(s.proxy, s.logger)
+	restH.SetAuth(guard, svc)
 	s.rpc = rpc.New(rpc.Config{Addr: net.JoinHostPort("", strconv.Itoa(s.cfg.Port)), MetricsAddr: net.JoinHostPort("", strconv.Itoa(s.cfg.MetricsPort)),
-		REST: rest.New(s.proxy, s.logger)},
-		rpc.NewService(s.proxy, "STANDALONE"), reg, s.readyErr, s.logger)
+		REST: restH, Auth: guard},
+		svc, reg, s.readyErr, s.logger)
 	return nil
 }
 

@@ -44,7 +44,6 @@ func apis(names ...commonpb.ObjectPrivilege) []string {
 	return out
 }
 
-
 // objectPrivileges lists, per object type, the privileges a v1 grant may
 // name (Milvus's util.ObjectPrivileges).
 var objectPrivileges = map[string][]string{

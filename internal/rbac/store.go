@@ -216,7 +216,9 @@ func (s *Store) current() *snapshot {
 	return s.snap
 }
 
-func passwordSum(user, password string) [32]byte { return sha256.Sum256([]byte(user + "\x00" + password)) }
+func passwordSum(user, password string) [32]byte {
+	return sha256.Sum256([]byte(user + "\x00" + password))
+}
 
 // Authenticate reports whether password is user's. A bcrypt comparison
 // costs tens of milliseconds, so a password that matched is remembered (as

@@ -21,6 +21,7 @@ import (
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 
+	"github.com/milvago/milvago/internal/auth"
 	"github.com/milvago/milvago/internal/proxy"
 )
 
@@ -33,6 +34,9 @@ type Config struct {
 	// REST, if set, serves Milvus's RESTful API v2 on Addr beside gRPC;
 	// each connection goes to one or the other by its first bytes (mux.go).
 	REST http.Handler
+	// Auth, if enabled, authenticates every gRPC call and checks its
+	// privilege (internal/auth); the REST handler checks its own.
+	Auth *auth.Guard
 }
 
 // Server serves the public API and the HTTP endpoints.
@@ -72,7 +76,7 @@ func New(cfg Config, svc *Service, reg *prometheus.Registry, ready func() error,
 	s.grpc = grpc.NewServer(
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes+(1<<20)),
 		grpc.MaxSendMsgSize(256<<20),
-		grpc.ChainUnaryInterceptor(s.intercept),
+		grpc.ChainUnaryInterceptor(s.intercept, cfg.Auth.UnaryInterceptor),
 	)
 	milvuspb.RegisterMilvusServiceServer(s.grpc, svc)
 	mux := http.NewServeMux()

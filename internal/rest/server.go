@@ -14,6 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
+
 	"github.com/milvago/milvago/internal/auth"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/proxy"
@@ -219,6 +222,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 		// Milvus's timeout middleware answers 408 in both places.
 		code, status = http.StatusRequestTimeout, http.StatusRequestTimeout
+	}
+	if grpcstatus.Code(err) == codes.PermissionDenied {
+		// Milvus's checkAuthorizationV2 answers a refused privilege 403.
+		status = http.StatusForbidden
 	}
 	if h.observe != nil {
 		h.observe(path, code, time.Since(start), errors.Is(err, errPanic))

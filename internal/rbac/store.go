@@ -102,8 +102,24 @@ func (s *Store) Bootstrap(ctx context.Context, rootPassword string) error {
 			return fmt.Errorf("rbac: create role %s: %w", r, err)
 		}
 	}
+	// Milvus's initPublicRolePrivilege (common.security.enablePublicPrivilege,
+	// default true): every user may describe collections, list aliases
+	// and read index details. Granted at every start, as Milvus does.
+	for _, g := range publicGrants {
+		v, _ := json.Marshal(g)
+		if _, err := s.kv.Put(ctx, g.key(), v); err != nil {
+			return fmt.Errorf("rbac: grant %s to public: %w", g.Privilege, err)
+		}
+	}
 	_, err = s.reload(ctx)
 	return err
+}
+
+// publicGrants are the public role's built-in grants.
+var publicGrants = []Grant{
+	{Role: RolePublic, Object: ObjectGlobal, DB: Any, ObjectName: Any, Privilege: "DescribeCollection", Grantor: UserRoot},
+	{Role: RolePublic, Object: ObjectGlobal, DB: Any, ObjectName: Any, Privilege: "ListAliases", Grantor: UserRoot},
+	{Role: RolePublic, Object: ObjectCollection, DB: Any, ObjectName: Any, Privilege: "IndexDetail", Grantor: UserRoot},
 }
 
 // Run keeps the snapshot current with changes made by other proxies until

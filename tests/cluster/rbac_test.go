@@ -73,17 +73,17 @@ func TestClusterRBACAcrossProxies(t *testing.T) {
 		return err
 	})
 	describe := func() error {
-		_, err := dave2.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption("shared"))
+		_, err := dave2.HasPartition(ctx, milvusclient.NewHasPartitionOption("shared", "_default"))
 		return err
 	}
-	if err := describe(); err == nil || !strings.Contains(err.Error(), "PrivilegeDescribeCollection: permission deny to dave") {
+	if err := describe(); err == nil || !strings.Contains(err.Error(), "PrivilegeHasPartition: permission deny to dave") {
 		t.Fatalf("describe before the grant: %v", err)
 	}
-	if err := root1.GrantV2(ctx, milvusclient.NewGrantV2Option("describer", "DescribeCollection", "*", "*")); err != nil {
+	if err := root1.GrantV2(ctx, milvusclient.NewGrantV2Option("describer", "HasPartition", "default", "shared")); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 10*time.Second, "proxy-2 enforces the grant made through proxy-1", describe)
-	if err := root1.RevokeV2(ctx, milvusclient.NewRevokeV2Option("describer", "DescribeCollection", "*", "*")); err != nil {
+	if err := root1.RevokeV2(ctx, milvusclient.NewRevokeV2Option("describer", "HasPartition", "default", "shared")); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, 10*time.Second, "proxy-2 enforces the revoke made through proxy-1", func() error {

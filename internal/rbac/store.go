@@ -26,9 +26,12 @@ const (
 	bindPrefix   = prefix + "user-role/"
 	grantPrefix  = prefix + "grant/"
 	groupPrefix  = prefix + "group/"
-	bcryptCost   = bcrypt.DefaultCost
 	reloadPeriod = time.Minute // a safety net beside the watch
 )
+
+// bcryptCost is the password hashing cost (Milvus's: bcrypt.DefaultCost).
+// Tests of this package lower it.
+var bcryptCost = bcrypt.DefaultCost
 
 // Grant is one privilege granted to a role on an object.
 type Grant struct {

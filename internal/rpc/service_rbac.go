@@ -380,8 +380,13 @@ func (s *Service) OperatePrivilegeV2(ctx context.Context, req *milvuspb.OperateP
 				}
 			}
 		}
-		g := rbac.Grant{Role: req.GetRole().GetName(), Object: rbac.ObjectGlobal, DB: req.GetDbName(), ObjectName: req.GetCollectionName(),
+		// The object type comes from the privilege, as rootcoord stores v2
+		// grants (so v1 and v2 grant and revoke the same entries).
+		g := rbac.Grant{Role: req.GetRole().GetName(), Object: rbac.ObjectTypeOf(priv), DB: req.GetDbName(), ObjectName: req.GetCollectionName(),
 			Privilege: priv, Grantor: grantor(ctx)}
+		if g.DB == "" {
+			g.DB = rbac.DefaultDB
+		}
 		return s.putGrantWithRelated(ctx, g, req.GetType() == milvuspb.OperatePrivilegeType_Grant)
 	})
 }

@@ -157,26 +157,28 @@ func NeedOf(req any) (Need, bool) {
 	return n, true
 }
 
-// dbOf is the database a request runs in: the "dbname" metadata (what
-// Milvus's interceptor reads), else the request's own db_name, else
-// default.
-func dbOf(mdDB string, req any) string {
+// dbOf is the database a request runs in, as Milvus's interceptor reads
+// it: the "dbname" metadata (the SDK's connected database), else default.
+// The request's own db_name is not consulted (CreateDatabase names the
+// database it creates, not the one it runs in).
+func dbOf(mdDB string) string {
 	if mdDB != "" {
 		return mdDB
-	}
-	if m, ok := req.(proto.Message); ok {
-		r := m.ProtoReflect()
-		if fd := r.Descriptor().Fields().ByName("db_name"); fd != nil && fd.Kind() == protoreflect.StringKind && !fd.IsList() {
-			if s := r.Get(fd).String(); s != "" {
-				return s
-			}
-		}
 	}
 	return rbac.DefaultDB
 }
 
-// Authorize checks that user may make req in database db (metadata's;
-// "" falls back to the request's db_name). The error is Milvus's: a gRPC
+// ConnectedDB is the caller's connected database from the gRPC metadata.
+func ConnectedDB(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if dbs := md.Get("dbname"); len(dbs) > 0 {
+		return dbOf(dbs[0])
+	}
+	return rbac.DefaultDB
+}
+
+// Authorize checks that user may make req in database db (the connected
+// one; "" is default). The error is Milvus's: a gRPC
 // PermissionDenied status "PrivilegeLoad: permission deny to u in the
 // `db` database".
 func (g *Guard) Authorize(ctx context.Context, user, db string, req any) error {
@@ -187,7 +189,7 @@ func (g *Guard) Authorize(ctx context.Context, user, db string, req any) error {
 	if !ok {
 		return nil
 	}
-	db = dbOf(db, req)
+	db = dbOf(db)
 	// Users may read and update themselves without a grant.
 	if need.Object == rbac.ObjectUser && need.Name == user {
 		return nil

@@ -53,8 +53,11 @@ func ValidatePassword(password string) error {
 	return nil
 }
 
-// validateName is Milvus's validateNameWithCustomChars with no extra
-// characters.
+// allowedChars is Milvus's proxy.nameValidation.allowedChars and
+// proxy.roleNameValidation.allowedChars default.
+const allowedChars = "$"
+
+// validateName is Milvus's validateNameWithCustomChars.
 func validateName(entity, nameType string) error {
 	entity = strings.TrimSpace(entity)
 	if entity == "" {
@@ -67,8 +70,8 @@ func validateName(entity, nameType string) error {
 		return errs.InvalidParameterValue('_', c, fmt.Sprintf("the first character of %s must be an underscore or letter", nameType))
 	}
 	for i := 1; i < len(entity); i++ {
-		if c := entity[i]; c != '_' && !isAlpha(c) && !isNumber(c) {
-			return invalidMsg("%s can only contain numbers, letters, underscores, and allowed characters (), found %c at %d", nameType, c, i)
+		if c := entity[i]; c != '_' && !isAlpha(c) && !isNumber(c) && !strings.ContainsRune(allowedChars, rune(c)) {
+			return invalidMsg("%s can only contain numbers, letters, underscores, and allowed characters (%s), found %c at %d", nameType, allowedChars, c, i)
 		}
 	}
 	return nil

@@ -442,7 +442,7 @@ func (h *Handler) rbacRoutes() map[string]endpoint {
 			if err := required("RoleName", r.RoleName); err != nil {
 				return nil, err
 			}
-			resp, err := h.rbac.SelectGrant(ctx, &milvuspb.SelectGrantRequest{Entity: &milvuspb.GrantEntity{Role: &milvuspb.RoleEntity{Name: r.RoleName}, DbName: r.DBName}})
+			resp, err := h.rbac.SelectGrant(ctx, &milvuspb.SelectGrantRequest{Entity: &milvuspb.GrantEntity{Role: &milvuspb.RoleEntity{Name: r.RoleName}, DbName: c.db}})
 			if err == nil {
 				err = statusErr(resp.GetStatus())
 			}

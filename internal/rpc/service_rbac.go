@@ -279,9 +279,9 @@ func (s *Service) OperatePrivilege(ctx context.Context, req *milvuspb.OperatePri
 		g := rbac.Grant{Role: e.GetRole().GetName(), Object: e.GetObject().GetName(), DB: e.GetDbName(), ObjectName: e.GetObjectName(),
 			Privilege: priv, Grantor: grantor(ctx)}
 		if g.DB == "" {
-			g.DB = rbac.DefaultDB
+			g.DB = auth.ConnectedDB(ctx)
 		}
-		if g.Object == rbac.ObjectGlobal {
+		if g.Object == rbac.ObjectGlobal && !isBuiltinGroup(priv) {
 			g.ObjectName = rbac.Any
 		}
 		return s.putGrantWithRelated(ctx, g, req.GetType() == milvuspb.OperatePrivilegeType_Grant)
@@ -320,6 +320,11 @@ func (s *Service) validPrivilegeV1(priv, object string) error {
 		return nil
 	}
 	return errs.Plain("not found the privilege name[%s] in object[%s]", priv, object)
+}
+
+func isBuiltinGroup(name string) bool {
+	_, ok := rbac.BuiltinGroupPrivileges(name)
+	return ok
 }
 
 func (s *Service) putGrantWithRelated(ctx context.Context, g rbac.Grant, grant bool) error {
@@ -385,7 +390,7 @@ func (s *Service) OperatePrivilegeV2(ctx context.Context, req *milvuspb.OperateP
 		g := rbac.Grant{Role: req.GetRole().GetName(), Object: rbac.ObjectTypeOf(priv), DB: req.GetDbName(), ObjectName: req.GetCollectionName(),
 			Privilege: priv, Grantor: grantor(ctx)}
 		if g.DB == "" {
-			g.DB = rbac.DefaultDB
+			g.DB = auth.ConnectedDB(ctx)
 		}
 		return s.putGrantWithRelated(ctx, g, req.GetType() == milvuspb.OperatePrivilegeType_Grant)
 	})
@@ -417,8 +422,12 @@ func (s *Service) SelectGrant(ctx context.Context, req *milvuspb.SelectGrantRequ
 		if !s.acl.HasRole(e.GetRole().GetName()) {
 			return nil, errs.Plain("not found the role, maybe the role isn't existed or internal system error")
 		}
+		// No database: the connected one; "*": every database.
 		db := e.GetDbName()
-		if db == rbac.Any {
+		switch db {
+		case "":
+			db = auth.ConnectedDB(ctx)
+		case rbac.Any:
 			db = ""
 		}
 		resp := &milvuspb.SelectGrantResponse{}

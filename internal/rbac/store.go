@@ -452,7 +452,7 @@ func (s *Store) Grants(role, object, objectName, db string) []Grant {
 			if objectName != "" && g.ObjectName != objectName {
 				continue
 			}
-			if db != "" && g.DB != db {
+			if db != "" && g.DB != db && g.DB != Any { // a grant on every database shows in each
 				continue
 			}
 			out = append(out, g)

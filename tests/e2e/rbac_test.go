@@ -378,13 +378,26 @@ func TestRBACSDKUserFlow(t *testing.T) {
 	if err := reader.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions("mine", 4)); !isPermissionDenied(err) {
 		t.Fatalf("reader create collection: err = %v", err)
 	}
-	// DescribeRole of one's own role needs no grant; it shows the grant.
-	role, err := reader.DescribeRole(ctx, milvusclient.NewDescribeRoleOption("ro"))
-	if err != nil {
-		t.Fatalf("reader describes its role: %v", err)
+	// SelectGrant of one's own role needs no grant (the SDK's DescribeRole
+	// also calls SelectRole, which needs SelectOwnership, as in Milvus).
+	if _, err := reader.DescribeRole(ctx, milvusclient.NewDescribeRoleOption("ro")); !isPermissionDenied(err) {
+		t.Fatalf("reader DescribeRole: err = %v, want PrivilegeSelectOwnership denied", err)
 	}
-	if len(role.Privileges) != 1 || role.Privileges[0].Privilege != "CollectionReadOnly" || role.Privileges[0].ObjectName != "docs" {
-		t.Fatalf("grants of ro: %+v", role.Privileges)
+	conn, err := grpc.NewClient(srv.addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	readerCtx := metadata.AppendToOutgoingContext(ctx, "authorization", base64.StdEncoding.EncodeToString([]byte("reader:reader-pw")))
+	grants, err := milvuspb.NewMilvusServiceClient(conn).SelectGrant(readerCtx, &milvuspb.SelectGrantRequest{Entity: &milvuspb.GrantEntity{Role: &milvuspb.RoleEntity{Name: "ro"}}})
+	if err != nil || grants.GetStatus().GetCode() != 0 {
+		t.Fatalf("reader lists its role's grants: %v %v", err, grants.GetStatus())
+	}
+	if g := grants.GetEntities(); len(g) != 1 || g[0].GetGrantor().GetPrivilege().GetName() != "CollectionReadOnly" || g[0].GetObjectName() != "docs" {
+		t.Fatalf("grants of ro: %v", g)
+	}
+	if _, err := milvuspb.NewMilvusServiceClient(conn).SelectGrant(readerCtx, &milvuspb.SelectGrantRequest{Entity: &milvuspb.GrantEntity{Role: &milvuspb.RoleEntity{Name: "admin"}}}); !isPermissionDenied(err) {
+		t.Fatalf("reader lists admin's grants: %v", err)
 	}
 
 	// v1: grant Insert on docs, then the insert works; revoke, refused again.

@@ -432,11 +432,12 @@ func TestRBACSDKUserFlow(t *testing.T) {
 	if _, err := srv.userClient(t, "reader", "reader-pw"); err == nil {
 		t.Fatal("old password still accepted")
 	}
-	if _, err := srv.userClient(t, "reader", "reader-pw2"); err != nil {
+	reader2, err := srv.userClient(t, "reader", "reader-pw2")
+	if err != nil {
 		t.Fatalf("new password: %v", err)
 	}
 	// ...but not another's.
-	if err := reader.UpdatePassword(ctx, milvusclient.NewUpdatePasswordOption("root", "Milvus", "hijacked")); !isPermissionDenied(err) {
+	if err := reader2.UpdatePassword(ctx, milvusclient.NewUpdatePasswordOption("root", "Milvus", "hijacked")); !isPermissionDenied(err) {
 		t.Fatalf("update root's password as reader: %v", err)
 	}
 }

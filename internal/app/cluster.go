@@ -575,7 +575,7 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	}
 	// Grants made through another proxy reach this one by a watch.
 	g.Go(func() error { return acl.Run(ctx) })
-	svc := rpc.NewService(p, "PROXY").WithRBAC(acl, guard)
+	svc := rpc.NewService(p, "PROXY").WithRBAC(acl)
 	restH := rest.New(p, n.logger)
 	restH.SetAuth(guard, svc)
 	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: restH, Auth: guard},

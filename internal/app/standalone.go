@@ -160,7 +160,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	svc := rpc.NewService(s.proxy, "STANDALONE").WithRBAC(acl, guard)
+	svc := rpc.NewService(s.proxy, "STANDALONE").WithRBAC(acl)
 	restH := rest.New(s.proxy, s.logger)
 	restH.SetAuth(guard, svc)
 	s.rpc = rpc.New(rpc.Config{Addr: net.JoinHostPort("", strconv.Itoa(s.cfg.Port)), MetricsAddr: net.JoinHostPort("", strconv.Itoa(s.cfg.MetricsPort)),

@@ -10,7 +10,6 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/milvago/milvago/internal/auth"
 	"github.com/milvago/milvago/internal/proxy"
 	"github.com/milvago/milvago/internal/rbac"
 )
@@ -29,7 +28,6 @@ type Service struct {
 	deployMode string
 	nextID     atomic.Int64 // connection identifiers, for Session consistency
 	acl        *rbac.Store  // users, roles and grants (service_rbac.go); nil: not served
-	guard      *auth.Guard
 }
 
 // NewService returns the public API service.

@@ -19,12 +19,11 @@ import (
 // store. The privilege each call needs is checked before it gets here, by
 // the auth interceptor.
 
-// WithRBAC gives the service the RBAC model and the guard that
-// authenticated the caller; without it the RBAC methods answer
-// "service unimplemented".
-func (s *Service) WithRBAC(store *rbac.Store, guard *auth.Guard) *Service {
+// WithRBAC gives the service the RBAC model; without it the RBAC methods
+// answer "service unimplemented". The caller was authenticated, and its
+// privilege checked, by the auth interceptor (rpc.Config.Auth).
+func (s *Service) WithRBAC(store *rbac.Store) *Service {
 	s.acl = store
-	s.guard = guard
 	return s
 }
 

@@ -74,3 +74,49 @@ func (s *Store) grantAllows(snap *snapshot, g Grant, req Request) bool {
 	}
 	return nameMatch(ObjectTypeOf(req.Privilege))
 }
+
+// Visible is Milvus's getCurrentUserVisibleDatabases (db == "") or
+// getCurrentUserVisibleCollections (db set): the names user may see in
+// ListDatabases / ShowCollections, or all. Root and admin see all; the
+// public role's grants do not count.
+func (s *Store) Visible(user, db string) (names map[string]bool, all bool) {
+	if user == UserRoot {
+		return nil, true
+	}
+	snap := s.current()
+	names = map[string]bool{}
+	for _, role := range snap.binds[user] {
+		if role == RoleAdmin {
+			return nil, true
+		}
+		if role == RolePublic {
+			continue
+		}
+		for _, g := range snap.grants[role] {
+			if db == "" {
+				if g.DB == Any {
+					return nil, true
+				}
+				names[g.DB] = true
+				continue
+			}
+			if g.DB != db && g.DB != Any {
+				continue
+			}
+			if g.Object == ObjectGlobal && g.Privilege == "All" {
+				return nil, true
+			}
+			if g.Object != ObjectCollection {
+				_, custom := snap.groups[g.Privilege]
+				if !custom && g.Privilege != "CollectionReadOnly" && g.Privilege != "CollectionReadWrite" && g.Privilege != "CollectionAdmin" {
+					continue
+				}
+			}
+			if g.ObjectName == Any {
+				return nil, true
+			}
+			names[g.ObjectName] = true
+		}
+	}
+	return names, false
+}

@@ -159,3 +159,38 @@ func contains(s, sub string) bool {
 	}
 	return false
 }
+
+func TestVisible(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t, kv.NewMemory())
+	if err := s.CreateUser(ctx, "u", "password1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateRole(ctx, "r"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.BindRole(ctx, "u", "r", true); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []Grant{
+		{Role: "r", Object: ObjectCollection, DB: "default", ObjectName: "c1", Privilege: "Search"},
+		{Role: "r", Object: ObjectGlobal, DB: "db2", ObjectName: "c2", Privilege: "CollectionReadOnly"},
+		{Role: "r", Object: ObjectGlobal, DB: "db2", ObjectName: Any, Privilege: "CreateCollection"},
+	} {
+		if err := s.PutGrant(ctx, g, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if names, all := s.Visible("u", "default"); all || len(names) != 1 || !names["c1"] {
+		t.Errorf("collections in default: %v %v", names, all)
+	}
+	if names, all := s.Visible("u", "db2"); all || len(names) != 1 || !names["c2"] {
+		t.Errorf("collections in db2: %v %v", names, all)
+	}
+	if names, all := s.Visible("u", ""); all || len(names) != 2 || !names["default"] || !names["db2"] {
+		t.Errorf("databases: %v %v", names, all)
+	}
+	if _, all := s.Visible("root", "default"); !all {
+		t.Error("root sees all")
+	}
+}

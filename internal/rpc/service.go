@@ -91,7 +91,8 @@ func (s *Service) DropDatabase(ctx context.Context, req *milvuspb.DropDatabaseRe
 }
 
 func (s *Service) ListDatabases(ctx context.Context, req *milvuspb.ListDatabasesRequest) (*milvuspb.ListDatabasesResponse, error) {
-	return reply(ctx, req, s.p.ListDatabases, func() *milvuspb.ListDatabasesResponse { return &milvuspb.ListDatabasesResponse{} })
+	resp, err := reply(ctx, req, s.p.ListDatabases, func() *milvuspb.ListDatabasesResponse { return &milvuspb.ListDatabasesResponse{} })
+	return s.filterDatabases(ctx, resp), err // service_rbac.go
 }
 
 func (s *Service) DescribeDatabase(ctx context.Context, req *milvuspb.DescribeDatabaseRequest) (*milvuspb.DescribeDatabaseResponse, error) {
@@ -118,7 +119,8 @@ func (s *Service) DescribeCollection(ctx context.Context, req *milvuspb.Describe
 }
 
 func (s *Service) ShowCollections(ctx context.Context, req *milvuspb.ShowCollectionsRequest) (*milvuspb.ShowCollectionsResponse, error) {
-	return reply(ctx, req, s.p.ShowCollections, func() *milvuspb.ShowCollectionsResponse { return &milvuspb.ShowCollectionsResponse{} })
+	resp, err := reply(ctx, req, s.p.ShowCollections, func() *milvuspb.ShowCollectionsResponse { return &milvuspb.ShowCollectionsResponse{} })
+	return s.filterCollections(ctx, req, resp), err // service_rbac.go
 }
 
 func (s *Service) GetCollectionStatistics(ctx context.Context, req *milvuspb.GetCollectionStatisticsRequest) (*milvuspb.GetCollectionStatisticsResponse, error) {

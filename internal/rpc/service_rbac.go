@@ -560,3 +560,69 @@ func (s *Service) RestoreRBAC(ctx context.Context, req *milvuspb.RestoreRBACMeta
 		return s.acl.Restore(ctx, req.GetRBACMeta())
 	})
 }
+
+// visible filters ShowCollections (db set) and ListDatabases (db "") to
+// what the caller may see, as Milvus's root coordinator does when
+// authorization is on.
+func (s *Service) visible(ctx context.Context, db string) func(string) bool {
+	user := auth.User(ctx)
+	if s.acl == nil || user == "" {
+		return func(string) bool { return true }
+	}
+	names, all := s.acl.Visible(user, db)
+	return func(name string) bool { return all || names[name] }
+}
+
+// keep filters the parallel slices of a listing to the indexes where ok.
+func keep[T any](s []T, n int, ok []bool) []T {
+	if len(s) != n {
+		return s
+	}
+	out := s[:0:0]
+	for i, v := range s {
+		if ok[i] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func (s *Service) filterCollections(ctx context.Context, req *milvuspb.ShowCollectionsRequest, resp *milvuspb.ShowCollectionsResponse) *milvuspb.ShowCollectionsResponse {
+	if resp.GetStatus().GetCode() != 0 || auth.User(ctx) == "" {
+		return resp
+	}
+	db := req.GetDbName()
+	if db == "" {
+		db = auth.ConnectedDB(ctx)
+	}
+	see := s.visible(ctx, db)
+	n := len(resp.CollectionNames)
+	ok := make([]bool, n)
+	for i, name := range resp.CollectionNames {
+		ok[i] = see(name)
+	}
+	resp.CollectionIds = keep(resp.CollectionIds, n, ok)
+	resp.CreatedTimestamps = keep(resp.CreatedTimestamps, n, ok)
+	resp.CreatedUtcTimestamps = keep(resp.CreatedUtcTimestamps, n, ok)
+	resp.InMemoryPercentages = keep(resp.InMemoryPercentages, n, ok)
+	resp.QueryServiceAvailable = keep(resp.QueryServiceAvailable, n, ok)
+	resp.ShardsNum = keep(resp.ShardsNum, n, ok)
+	resp.CollectionNames = keep(resp.CollectionNames, n, ok)
+	return resp
+}
+
+func (s *Service) filterDatabases(ctx context.Context, resp *milvuspb.ListDatabasesResponse) *milvuspb.ListDatabasesResponse {
+	if resp.GetStatus().GetCode() != 0 || auth.User(ctx) == "" {
+		return resp
+	}
+	see := s.visible(ctx, "")
+	n := len(resp.DbNames)
+	ok := make([]bool, n)
+	for i, name := range resp.DbNames {
+		ok[i] = see(name)
+	}
+	resp.CreatedTimestamp = keep(resp.CreatedTimestamp, n, ok)
+	resp.DbIds = keep(resp.DbIds, n, ok)
+	resp.DbNames = keep(resp.DbNames, n, ok)
+	return resp
+}

@@ -375,6 +375,16 @@ func TestRBACSDKUserFlow(t *testing.T) {
 	if _, err := reader.Query(ctx, milvusclient.NewQueryOption("secret").WithFilter("id > 0")); !isPermissionDenied(err) {
 		t.Fatalf("reader query secret: err = %v, want permission deny", err)
 	}
+	// ShowCollections lists only what the user has grants on (root: all).
+	if names, err := reader.ListCollections(ctx, milvusclient.NewListCollectionOption()); err != nil || !slices.Equal(names, []string{"docs"}) {
+		t.Fatalf("reader's collections: %v, %v", names, err)
+	}
+	if names, err := root.ListCollections(ctx, milvusclient.NewListCollectionOption()); err != nil || len(names) != 2 {
+		t.Fatalf("root's collections: %v, %v", names, err)
+	}
+	if dbs, err := reader.ListDatabases(ctx, milvusclient.NewListDatabaseOption()); err != nil || !slices.Equal(dbs, []string{"default"}) {
+		t.Fatalf("reader's databases: %v, %v", dbs, err)
+	}
 	if err := reader.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions("mine", 4)); !isPermissionDenied(err) {
 		t.Fatalf("reader create collection: err = %v", err)
 	}

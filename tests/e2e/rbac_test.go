@@ -382,7 +382,7 @@ func TestRBACSDKUserFlow(t *testing.T) {
 	if names, err := root.ListCollections(ctx, milvusclient.NewListCollectionOption()); err != nil || len(names) != 2 {
 		t.Fatalf("root's collections: %v, %v", names, err)
 	}
-	if dbs, err := reader.ListDatabases(ctx, milvusclient.NewListDatabaseOption()); err != nil || !slices.Equal(dbs, []string{"default"}) {
+	if dbs, err := reader.ListDatabase(ctx, milvusclient.NewListDatabaseOption()); err != nil || !slices.Equal(dbs, []string{"default"}) {
 		t.Fatalf("reader's databases: %v, %v", dbs, err)
 	}
 	if err := reader.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions("mine", 4)); !isPermissionDenied(err) {

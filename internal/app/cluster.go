@@ -617,15 +617,25 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 		g.Go(func() error { lim.Run(ctx); return nil })
 	}
 	p := proxy.New(pcfg, deps)
+	acl, guard, err := openRBAC(ctx, n.meta, AuthFromConfig(n.cfg), n.logger)
+	if err != nil {
+		gl.Close()
+		hl.Close()
+		return err
+	}
+	// Grants made through another proxy reach this one by a watch.
+	g.Go(func() error { return acl.Run(ctx) })
 	svc := rpc.NewService(p, "PROXY").WithReplicas(replicas).
-		WithResourceGroups(coordrpc.NewResourceGroupsClient(n.conn(ctx, "querycoord")))
+		WithResourceGroups(coordrpc.NewResourceGroupsClient(n.conn(ctx, "querycoord"))).WithRBAC(acl)
 	si := &clusterSystemInfo{meta: n.meta, logger: n.logger, conns: map[string]*grpc.ClientConn{}, self: func() sysinfo.ComponentInfos {
 		return localInfos(session.RoleProxy, n.serverID.Load(), n.addr, "", n.cfg.LocalStorage.Path, sysinfo.ClusterDeployMode)[0]
 	}}
 	defer si.close()
 	svc.SetSystemInfo(si)
-	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: rest.New(p, n.logger).WithResourceGroups(svc),
-		TLS: tlsCfg, Pprof: pub.Pprof, MaxRecvBytes: pub.maxRecvBytes(),
+	restH := rest.New(p, n.logger).WithResourceGroups(svc)
+	restH.SetAuth(guard, svc)
+	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: restH,
+		TLS: tlsCfg, Pprof: pub.Pprof, MaxRecvBytes: pub.maxRecvBytes(), Auth: guard,
 		Services: func(g grpc.ServiceRegistrar) { pb.RegisterProxyServer(g, proxyCacheServer{mc: mc}) }},
 		svc, n.reg, n.readyErr, n.logger)
 	g.Go(func() error { return srv.Serve(ctx, gl, hl) })

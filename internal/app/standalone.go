@@ -62,6 +62,8 @@ type StandaloneConfig struct {
 
 	// Public is the API's bind address, TLS, pprof and limits (public.go).
 	Public PublicAPI
+	// Auth is common.security's authentication and authorization.
+	Auth AuthConfig
 }
 
 // DefaultStandalone returns the defaults: ./milvago-data, 19530 and 9091.
@@ -170,16 +172,22 @@ func (s *Standalone) build(ctx context.Context) error {
 	s.proxy = proxy.New(pcfg, deps)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	acl, guard, err := openRBAC(ctx, meta, s.cfg.Auth, s.logger)
+	if err != nil {
+		return err
+	}
 	// GetMetrics reports the components under a server ID of this start,
 	// as Milvus standalone's session ID (sysinfo.go).
 	id, err := session.AllocID(ctx, meta)
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
-	svc := rpc.NewService(s.proxy, "STANDALONE").WithReplicas(s.qcoord).WithResourceGroups(s.qcoord)
+	svc := rpc.NewService(s.proxy, "STANDALONE").WithReplicas(s.qcoord).WithResourceGroups(s.qcoord).WithRBAC(acl)
 	svc.SetSystemInfo(standaloneSystemInfo{id: id, addr: net.JoinHostPort(hostIP(), strconv.Itoa(s.cfg.Port)), diskPath: s.cfg.DataDir})
+	restH := rest.New(s.proxy, s.logger).WithResourceGroups(svc)
+	restH.SetAuth(guard, svc)
 	s.rpc = rpc.New(rpc.Config{Addr: net.JoinHostPort(s.cfg.Public.Listen, strconv.Itoa(s.cfg.Port)), MetricsAddr: net.JoinHostPort(s.cfg.Public.Listen, strconv.Itoa(s.cfg.MetricsPort)),
-		REST: rest.New(s.proxy, s.logger).WithResourceGroups(svc), TLS: tlsCfg, Pprof: s.cfg.Public.Pprof, MaxRecvBytes: s.cfg.Public.maxRecvBytes()},
+		REST: restH, TLS: tlsCfg, Pprof: s.cfg.Public.Pprof, MaxRecvBytes: s.cfg.Public.maxRecvBytes(), Auth: guard},
 		svc, reg, s.readyErr, s.logger)
 	return nil
 }

@@ -6,7 +6,8 @@ import (
 
 // StandaloneFromConfig takes what `milvago standalone` uses from a loaded
 // configuration: milvago.dataDir, proxy.port, common.MetricsPort,
-// milvago.syncAlways and natsmq.server.maxPayload. Standalone embeds its
+// milvago.syncAlways, natsmq.server.maxPayload and
+// common.security.authorizationEnabled / defaultRootPassword. Standalone embeds its
 // meta store and log and keeps objects under the data directory, so the
 // cluster keys (etcd.*, minio.*, role ports) do not apply to it.
 func StandaloneFromConfig(c *config.Config) StandaloneConfig {
@@ -17,5 +18,6 @@ func StandaloneFromConfig(c *config.Config) StandaloneConfig {
 	s.SyncAlways = c.Milvago.SyncAlways
 	s.LogMaxPayload = c.NatsMQ.Server.MaxPayload
 	s.Public = publicFromConfig(c)
+	s.Auth = AuthFromConfig(c)
 	return s
 }

@@ -14,6 +14,10 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	grpcstatus "google.golang.org/grpc/status"
+
+	"github.com/milvago/milvago/internal/auth"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/proxy"
 )
@@ -71,6 +75,8 @@ type Handler struct {
 	p       *proxy.Server
 	logger  *slog.Logger
 	routes  map[string]endpoint
+	guard   *auth.Guard                                                      // nil or disabled: no authentication (auth.go)
+	rbac    rbacAPI                                                          // users/, roles/, privilege_groups/ (auth.go); nil: unimplemented
 	observe func(path string, code int32, took time.Duration, panicked bool) // nil: none
 }
 
@@ -166,6 +172,8 @@ var unimplemented = []string{
 	"/collections/add_function", "/collections/alter_function", "/collections/drop_function",
 	"/entities/hybrid_search", "/entities/advanced_search",
 	"/segments/describe", "/quotacenter/describe", "/common/run_analyzer",
+	// users/, roles/ and privilege_groups/ are served once SetAuth gives
+	// the handler the RBAC API (auth.go).
 	"/users/list", "/users/describe", "/users/create", "/users/drop", "/users/update_password",
 	"/users/grant_role", "/users/revoke_role",
 	"/roles/list", "/roles/describe", "/roles/create", "/roles/drop", "/roles/grant_privilege",
@@ -191,6 +199,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	ctx := req.Context()
+	user := ""
+	if h.guard.Enabled() {
+		var ok bool
+		if user, ok = h.authenticate(w, req); !ok {
+			return
+		}
+		ctx = auth.WithUser(ctx, user)
+	}
 	timeout := defaultTimeout
 	if v := req.Header.Get(headerRequestTimeout); v != "" {
 		if secs, err := strconv.ParseFloat(v, 64); err == nil && secs > 0 {
@@ -206,6 +222,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 		// Milvus's timeout middleware answers 408 in both places.
 		code, status = http.StatusRequestTimeout, http.StatusRequestTimeout
+	}
+	if grpcstatus.Code(err) == codes.PermissionDenied {
+		// Milvus's checkAuthorizationV2 answers a refused privilege 403.
+		status = http.StatusForbidden
 	}
 	if h.observe != nil {
 		h.observe(path, code, time.Since(start), errors.Is(err, errPanic))
@@ -258,6 +278,11 @@ func (h *Handler) serve(ctx context.Context, ep endpoint, req *http.Request) (re
 		}
 	}
 	ctx = proxy.WithDatabase(ctx, c.db)
+	if user := auth.User(ctx); user != "" {
+		if err := h.authorize(ctx, user, strings.TrimPrefix(req.URL.Path, Prefix), c.db, body); err != nil {
+			return nil, err
+		}
+	}
 	return ep(ctx, c)
 }
 

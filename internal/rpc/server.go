@@ -21,6 +21,7 @@ import (
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 
+	"github.com/milvago/milvago/internal/auth"
 	"github.com/milvago/milvago/internal/proxy"
 )
 
@@ -41,6 +42,9 @@ type Config struct {
 	TLS *tls.Config
 	// Pprof serves /debug/pprof on the metrics port (milvago.pprof.enabled).
 	Pprof bool
+	// Auth, if enabled, authenticates every gRPC call and checks its
+	// privilege (internal/auth); the REST handler checks its own.
+	Auth *auth.Guard
 }
 
 // Server serves the public API and the HTTP endpoints.
@@ -80,7 +84,7 @@ func New(cfg Config, svc *Service, reg *prometheus.Registry, ready func() error,
 	s.grpc = grpc.NewServer(append(keepaliveOptions(),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes+(1<<20)),
 		grpc.MaxSendMsgSize(256<<20),
-		grpc.ChainUnaryInterceptor(s.intercept),
+		grpc.ChainUnaryInterceptor(s.intercept, cfg.Auth.UnaryInterceptor),
 	)...)
 	milvuspb.RegisterMilvusServiceServer(s.grpc, svc)
 	if cfg.Services != nil {

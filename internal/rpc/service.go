@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/milvago/milvago/internal/proxy"
+	"github.com/milvago/milvago/internal/rbac"
 )
 
 // Version is the Milvus version Milvago reports to clients: the first 2.6
@@ -29,6 +30,7 @@ type Service struct {
 	replicas   replicaSource  // GetReplicas (service_replicas.go); nil: unimplemented
 	rgs        resourceGroups // resource group calls (service_replicas.go); nil: unimplemented
 	sysInfo    SystemInfo     // GetMetrics system_info (service_metrics.go)
+	acl        *rbac.Store    // users, roles and grants (service_rbac.go); nil: not served
 }
 
 // NewService returns the public API service.
@@ -92,7 +94,8 @@ func (s *Service) DropDatabase(ctx context.Context, req *milvuspb.DropDatabaseRe
 }
 
 func (s *Service) ListDatabases(ctx context.Context, req *milvuspb.ListDatabasesRequest) (*milvuspb.ListDatabasesResponse, error) {
-	return reply(ctx, req, s.p.ListDatabases, func() *milvuspb.ListDatabasesResponse { return &milvuspb.ListDatabasesResponse{} })
+	resp, err := reply(ctx, req, s.p.ListDatabases, func() *milvuspb.ListDatabasesResponse { return &milvuspb.ListDatabasesResponse{} })
+	return s.filterDatabases(ctx, resp), err // service_rbac.go
 }
 
 func (s *Service) DescribeDatabase(ctx context.Context, req *milvuspb.DescribeDatabaseRequest) (*milvuspb.DescribeDatabaseResponse, error) {
@@ -119,7 +122,8 @@ func (s *Service) DescribeCollection(ctx context.Context, req *milvuspb.Describe
 }
 
 func (s *Service) ShowCollections(ctx context.Context, req *milvuspb.ShowCollectionsRequest) (*milvuspb.ShowCollectionsResponse, error) {
-	return reply(ctx, req, s.p.ShowCollections, func() *milvuspb.ShowCollectionsResponse { return &milvuspb.ShowCollectionsResponse{} })
+	resp, err := reply(ctx, req, s.p.ShowCollections, func() *milvuspb.ShowCollectionsResponse { return &milvuspb.ShowCollectionsResponse{} })
+	return s.filterCollections(ctx, req, resp), err // service_rbac.go
 }
 
 func (s *Service) GetCollectionStatistics(ctx context.Context, req *milvuspb.GetCollectionStatisticsRequest) (*milvuspb.GetCollectionStatisticsResponse, error) {

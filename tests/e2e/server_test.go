@@ -26,6 +26,13 @@ type server struct {
 // ("" for a fresh temporary one) and stops it when the test ends.
 func startServer(t *testing.T, dir string) *server {
 	t.Helper()
+	return startServerWith(t, dir, nil)
+}
+
+// startServerWith is startServer with the configuration adjusted by
+// configure (nil: defaults).
+func startServerWith(t *testing.T, dir string, configure func(*app.StandaloneConfig)) *server {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -36,6 +43,9 @@ func startServer(t *testing.T, dir string) *server {
 	}
 	cfg := app.DefaultStandalone()
 	cfg.DataDir = dir
+	if configure != nil {
+		configure(&cfg)
+	}
 	s, err := app.NewStandalone(ctx, cfg, logger)
 	if err != nil {
 		cancel()

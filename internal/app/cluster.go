@@ -594,7 +594,17 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 		gl.Close()
 		return fmt.Errorf("app: listen on metrics port %d: %w", n.cfg.Common.MetricsPort, err)
 	}
-	n.addr = advertise(ep, gl)
+	// The coordinators reach the proxy on proxy.internalPort, as in Milvus:
+	// plain gRPC without the public port's TLS and user authentication,
+	// serving cache invalidation and component infos. Its session
+	// advertises this address.
+	il, err := net.Listen("tcp", net.JoinHostPort(ep.IP, strconv.Itoa(n.cfg.Proxy.InternalPort)))
+	if err != nil {
+		gl.Close()
+		hl.Close()
+		return fmt.Errorf("app: listen on proxy internal port %d: %w", n.cfg.Proxy.InternalPort, err)
+	}
+	n.addr = advertise(ep, il)
 	dn := workerrpc.NewDataNodeClient(n.conn(ctx, "datanode"))
 	pool := n.queryNodes()
 	g.Go(func() error { pool.watch(ctx, n.peers, nil); return nil })
@@ -621,6 +631,7 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	if err != nil {
 		gl.Close()
 		hl.Close()
+		il.Close()
 		return err
 	}
 	// Grants made through another proxy reach this one by a watch.
@@ -635,16 +646,20 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	restH := rest.New(p, n.logger).WithResourceGroups(svc)
 	restH.SetAuth(guard, svc)
 	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: restH,
-		TLS: tlsCfg, Pprof: pub.Pprof, MaxRecvBytes: pub.maxRecvBytes(), Auth: guard,
-		Services: func(g grpc.ServiceRegistrar) { pb.RegisterProxyServer(g, proxyCacheServer{mc: mc}) }},
+		TLS: tlsCfg, Pprof: pub.Pprof, MaxRecvBytes: pub.maxRecvBytes(), Auth: guard},
 		svc, n.reg, n.readyErr, n.logger)
 	g.Go(func() error { return srv.Serve(ctx, gl, hl) })
+	internal := grpc.NewServer()
+	pb.RegisterProxyServer(internal, proxyCacheServer{mc: mc})
+	pb.RegisterNodeServer(internal, nodeInfoServer{infos: func() []sysinfo.ComponentInfos { return []sysinfo.ComponentInfos{si.self()} }})
+	g.Go(func() error { return internal.Serve(il) })
+	g.Go(func() error { <-ctx.Done(); internal.Stop(); return nil })
 	if err := n.register(ctx); err != nil {
 		return err
 	}
 	mc.Reset() // only now do the coordinators invalidate this proxy
 	n.ready.Store(true)
-	n.logger.Info("milvago proxy is ready", "grpc", n.addr)
+	n.logger.Info("milvago proxy is ready", "grpc", gl.Addr().String(), "internal", n.addr)
 	g.Go(func() error {
 		select {
 		case <-ctx.Done():

@@ -74,10 +74,16 @@ func (g *Guard) Verify(raw string) (string, error) {
 	return user, nil
 }
 
+// milvusService prefixes the methods of Milvus's public API, the ones
+// authenticated here. Other services (gRPC health) pass; Milvago's internal
+// services are not on the public port (a cluster proxy serves them on
+// proxy.internalPort, as Milvus).
+const milvusService = "/milvus.proto.milvus.MilvusService/"
+
 // UnaryInterceptor authenticates the caller from the "authorization"
 // metadata and checks the privilege the request needs.
 func (g *Guard) UnaryInterceptor(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	if !g.Enabled() {
+	if !g.Enabled() || !strings.HasPrefix(info.FullMethod, milvusService) {
 		return handler(ctx, req)
 	}
 	md, _ := metadata.FromIncomingContext(ctx)

@@ -34,9 +34,6 @@ type Config struct {
 	// REST, if set, serves Milvus's RESTful API v2 on Addr beside gRPC;
 	// each connection goes to one or the other by its first bytes (mux.go).
 	REST http.Handler
-	// Services, if set, registers further gRPC services on the server
-	// (a cluster-mode proxy's cache invalidation service).
-	Services func(grpc.ServiceRegistrar)
 	// TLS, if set, encrypts Addr (gRPC and REST): ServerTLS builds it from
 	// common.security.tlsMode and tls.*. The metrics port stays plain.
 	TLS *tls.Config
@@ -87,9 +84,6 @@ func New(cfg Config, svc *Service, reg *prometheus.Registry, ready func() error,
 		grpc.ChainUnaryInterceptor(s.intercept, cfg.Auth.UnaryInterceptor),
 	)...)
 	milvuspb.RegisterMilvusServiceServer(s.grpc, svc)
-	if cfg.Services != nil {
-		cfg.Services(s.grpc)
-	}
 	mux := http.NewServeMux()
 	mux.Handle("/healthz", readOnly(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if err := s.ready(); err != nil {

@@ -217,6 +217,9 @@ func (c *cluster) add(t *testing.T, spec string) *role {
 		"--" + portFlag[kind] + "=" + fmt.Sprint(port),
 		"--" + ipFlag[kind] + "=127.0.0.1",
 		"--common.MetricsPort=" + fmt.Sprint(r.metricsPort)}
+	if kind == "proxy" {
+		r.args = append(r.args, "--proxy.internalPort=0") // several proxies share the host
+	}
 	r.start(t)
 	c.roles[name] = r
 	c.order = append(c.order, name)

@@ -267,8 +267,12 @@ func (s *stack) checkServed() {
 	done := make(chan struct{})
 	go func() { qn.Run(ctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	qc, err := querycoord.New(ctx, querycoord.Deps{KV: s.store, Data: s.data, Indexes: indexes{}, Node: qn, Collections: colls(s.colls)})
+	qc, err := querycoord.New(ctx, querycoord.Deps{KV: s.store, Data: s.data, Indexes: indexes{}, Nodes: querycoord.OneNode(1, qn),
+		IDs: s.root, Collections: colls(s.colls)})
 	if err != nil {
+		s.t.Fatal(err)
+	}
+	if err := qc.SetNodes(ctx, []querycoord.NodeInfo{{ID: 1}}); err != nil {
 		s.t.Fatal(err)
 	}
 	for _, c := range s.colls {

@@ -394,7 +394,7 @@ func (s *Server) TruncateCollection(ctx context.Context, req *milvuspb.TruncateC
 	if h == nil {
 		return nil, errs.ErrServiceUnimplemented
 	}
-	r, err := s.Flush(ctx, &milvuspb.FlushRequest{DbName: c.DBName, CollectionNames: []string{c.Name}})
+	r, err := s.flush(ctx, &milvuspb.FlushRequest{DbName: c.DBName, CollectionNames: []string{c.Name}}, false)
 	if err != nil {
 		return nil, fmt.Errorf("when flushing collection: %w", err)
 	}

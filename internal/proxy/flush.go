@@ -16,6 +16,13 @@ import (
 // writes them to the object store when it reads the seal. Clients poll
 // GetFlushState with the returned segment IDs.
 func (s *Server) Flush(ctx context.Context, req *milvuspb.FlushRequest) (*milvuspb.FlushResponse, error) {
+	return s.flush(ctx, req, true)
+}
+
+// flush seals the collections' growing segments; limited applies the
+// Flush rate limit (quotaAndLimits.flushRate), which binds users' Flush
+// calls, not the flush a truncate makes on its own.
+func (s *Server) flush(ctx context.Context, req *milvuspb.FlushRequest, limited bool) (*milvuspb.FlushResponse, error) {
 	db := dbOf(ctx, req.GetDbName())
 	resp := &milvuspb.FlushResponse{DbName: db, CollSegIDs: map[string]*schemapb.LongArray{},
 		FlushCollSegIDs: map[string]*schemapb.LongArray{}, CollSealTimes: map[string]int64{}, CollFlushTs: map[string]uint64{}}
@@ -24,8 +31,10 @@ func (s *Server) Flush(ctx context.Context, req *milvuspb.FlushRequest) (*milvus
 		if err != nil {
 			return nil, err
 		}
-		if err := s.admit(ctx, quota.Flush, c.ID, 1); err != nil {
-			return nil, err
+		if limited {
+			if err := s.admit(ctx, quota.Flush, c.ID, 1); err != nil {
+				return nil, err
+			}
 		}
 		var flushTS uint64
 		for i, vc := range c.VChannels {

@@ -164,6 +164,12 @@ log:
 common:
   session:
     ttl: 5 # a killed process's session expires in 5 s (Milvus's default 15 s)
+proxy:
+  internalPort: 0 # several proxies share the host
+quotaAndLimits:
+  flushRate:
+    collection:
+      max: -1 # the tests flush a collection more often than once in 10 s
 `, strings.Join(etcd.Endpoints(), ", "), host, port, s3.AccessKey, s3.SecretKey, s3.Region, nats.URL(), logLevel)
 	if err := os.WriteFile(c.config, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
@@ -217,9 +223,6 @@ func (c *cluster) add(t *testing.T, spec string) *role {
 		"--" + portFlag[kind] + "=" + fmt.Sprint(port),
 		"--" + ipFlag[kind] + "=127.0.0.1",
 		"--common.MetricsPort=" + fmt.Sprint(r.metricsPort)}
-	if kind == "proxy" {
-		r.args = append(r.args, "--proxy.internalPort=0") // several proxies share the host
-	}
 	r.start(t)
 	c.roles[name] = r
 	c.order = append(c.order, name)

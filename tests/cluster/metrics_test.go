@@ -103,8 +103,10 @@ func TestClusterMetrics(t *testing.T) {
 		}
 		ids[id] = typ
 	}
-	if byType["proxy"][0].Infos.HardwareInfos.IP != c.proxyAddr("proxy-1") {
-		t.Errorf("proxy address %q, want %q", byType["proxy"][0].Infos.HardwareInfos.IP, c.proxyAddr("proxy-1"))
+	// As in Milvus, a proxy's address is its session's: the internal port
+	// the coordinators reach (proxy.internalPort), not the public one.
+	if ip := byType["proxy"][0].Infos.HardwareInfos.IP; !strings.HasPrefix(ip, "127.0.0.1:") || ip == c.proxyAddr("proxy-1") {
+		t.Errorf("proxy address %q, want its internal address on 127.0.0.1 (public %q)", ip, c.proxyAddr("proxy-1"))
 	}
 	manages := false
 	for _, e := range byType["querycoord"][0].Connected {

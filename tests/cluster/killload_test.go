@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus/client/v2/index"
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
 )
 
@@ -256,6 +258,12 @@ func TestClusterKillUnderLoad(t *testing.T) {
 	}
 
 	// 1. A query node: the other replica serves every read at once.
+	before := map[int64]bool{}
+	for _, r := range describeReplicas(t, ctx, cli1, name) {
+		for _, id := range r.Nodes {
+			before[id] = true
+		}
+	}
 	qn := run("querynode-1 (2 replicas)", func() { c.roles["querynode-1"].kill() }, func() {
 		c.add(t, "querynode-3:querynode").waitReady(t, 60*time.Second)
 		eventually(t, 90*time.Second, "both replicas served again", func() error {
@@ -263,15 +271,26 @@ func TestClusterKillUnderLoad(t *testing.T) {
 			if err != nil {
 				return err
 			}
+			// Served again: two replicas of one node each, one of
+			// them querynode-3 (a node that held no replica before).
 			var nodes []int64
+			newcomer := false
 			for _, r := range rs {
 				if len(r.Nodes) == 0 {
 					return fmt.Errorf("replica %d has no node", r.ReplicaID)
 				}
 				nodes = append(nodes, r.Nodes...)
+				for _, id := range r.Nodes {
+					newcomer = newcomer || !before[id]
+				}
+				for _, sh := range r.Shards {
+					if !slices.Contains(r.Nodes, sh.ShardLeader) {
+						return fmt.Errorf("replica %d: shard %s led by node %d, not one of %v", r.ReplicaID, sh.ChannelName, sh.ShardLeader, r.Nodes)
+					}
+				}
 			}
-			if len(rs) != 2 || len(nodes) != 2 {
-				return fmt.Errorf("%d replicas on nodes %v", len(rs), nodes)
+			if len(rs) != 2 || len(nodes) != 2 || !newcomer {
+				return fmt.Errorf("%d replicas on nodes %v (before the kill: %v)", len(rs), nodes, before)
 			}
 			return nil
 		})
@@ -295,8 +314,10 @@ func TestClusterKillUnderLoad(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if d.PendingIndexRows != 0 || d.IndexedRows != d.TotalRows {
-				return fmt.Errorf("index: %d of %d rows indexed, %d pending, state %v", d.IndexedRows, d.TotalRows, d.PendingIndexRows, d.State)
+			// Growing rows count in TotalRows only: every flushed
+			// segment indexed is Finished with nothing pending.
+			if d.State != index.IndexState(commonpb.IndexState_Finished) || d.PendingIndexRows != 0 {
+				return fmt.Errorf("index: state %v, %d of %d rows indexed, %d pending", d.State, d.IndexedRows, d.TotalRows, d.PendingIndexRows)
 			}
 			return nil
 		})

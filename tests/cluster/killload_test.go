@@ -338,7 +338,10 @@ func TestClusterKillUnderLoad(t *testing.T) {
 	if px.readFails1 != 0 {
 		t.Errorf("reads through proxy-1 failed while proxy-2 died: %v", reads1)
 	}
+	haltAt := time.Now()
 	reads2.halt() // its proxy is gone
+	t.Logf("reads via proxy-2 until it was replaced: %v (the read in flight returned %v after the replacement)",
+		reads2, time.Since(haltAt).Round(time.Millisecond))
 	reads2 = startReads(ctx, cli3, name, vecs)
 
 	// 5. The active coordinator: the standby wins the election.

@@ -324,7 +324,9 @@ func TestClusterKillUnderLoad(t *testing.T) {
 	})
 
 	// 4. A proxy: the clients of proxy-2 fail, the others keep serving;
-	// the writer moves to proxy-1 and a new proxy-3.
+	// the writer moves to proxy-1 and a new proxy-3. (The Go SDK retries a
+	// call to an unreachable proxy with backoff, so the read in flight on
+	// proxy-2 hangs for a while instead of failing: the log says how long.)
 	var cli3 *milvusclient.Client
 	px := run("proxy-2", func() {
 		c.roles["proxy-2"].kill()

@@ -195,10 +195,17 @@ func (n *roleNode) conn(ctx context.Context, role string) *grpc.ClientConn {
 	if c, ok := n.conns[role]; ok {
 		return c
 	}
-	c, err := grpc.NewClient(sessionScheme+":///"+role,
+	opts := []grpc.DialOption{
 		grpc.WithResolvers(&sessionResolverBuilder{w: n.peers, ctx: ctx}),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20), grpc.MaxCallSendMsgSize(256<<20)))
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20), grpc.MaxCallSendMsgSize(256<<20)),
+	}
+	if isCoordinator(role) {
+		// Through a failover: the standby wins once the lost one's
+		// session expires (one TTL), then registers its own.
+		opts = append(opts, grpc.WithUnaryInterceptor(waitForCoordinator(2*time.Duration(n.cfg.Common.Session.TTL)*time.Second)))
+	}
+	c, err := grpc.NewClient(sessionScheme+":///"+role, opts...)
 	if err != nil {
 		panic(fmt.Sprintf("app: grpc client for %s: %v", role, err)) // only a malformed target fails here
 	}

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
@@ -427,9 +428,31 @@ func (s *Server) runBuild(ctx context.Context, buildID int64) {
 	}
 	field := s.fieldOf(def, seg)
 	next := *b
-	res, err := s.d.Builder.Build(ctx, contract.BuildTask{BuildID: buildID, Spec: s.specOf(def, field), BinlogPath: seg.Binlogs[def.FieldID]})
-	if ctx.Err() != nil {
-		return
+	task := contract.BuildTask{BuildID: buildID, Spec: s.specOf(def, field), BinlogPath: seg.Binlogs[def.FieldID]}
+	var res contract.BuildResult
+	// No index node reachable (none running, or the one building was
+	// killed): the build is not failed but waits for one, as Milvus
+	// re-queues a task whose node was lost.
+	for wait := 200 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		res, err = s.d.Builder.Build(ctx, task)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil || !errors.Is(err, errs.ErrServiceUnavailable) {
+			break
+		}
+		s.logger.Warn("index build: no index node reachable, retrying", "build", buildID, "segment", seg.ID, "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		s.mu.Lock()
+		_, still := s.defs[def.ID]
+		s.mu.Unlock()
+		if !still {
+			return // index dropped meanwhile
+		}
 	}
 	if err != nil {
 		next.State = commonpb.IndexState_Failed

@@ -2,6 +2,7 @@ package indexcoord
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -62,11 +63,20 @@ type gatedBuilder struct {
 	mu      sync.Mutex
 	gate    chan struct{} // nil: open
 	started chan int64
+	// down > 0: the next down builds find no index node, as a remote
+	// builder reports a node that is not reachable.
+	down, calls int
 }
 
 func (g *gatedBuilder) Build(ctx context.Context, t contract.BuildTask) (contract.BuildResult, error) {
 	g.mu.Lock()
 	gate := g.gate
+	g.calls++
+	if g.down > 0 {
+		g.down--
+		g.mu.Unlock()
+		return contract.BuildResult{}, fmt.Errorf("indexnode: %w: connection refused", errs.ErrServiceUnavailable)
+	}
 	g.mu.Unlock()
 	if gate != nil {
 		g.started <- t.BuildID
@@ -506,5 +516,29 @@ func TestOneBuildPerSegmentUnderConcurrentFlushes(t *testing.T) {
 		if len(list) != len(segs) {
 			t.Fatalf("round %d: %d build records for %d segments", round, len(list), len(segs))
 		}
+	}
+}
+
+// TestBuildWaitsForAnIndexNode: while no index node is reachable (none
+// running, or the one building was killed) a build is not failed: it is
+// tried again until a node answers.
+func TestBuildWaitsForAnIndexNode(t *testing.T) {
+	e := newEnv(t)
+	e.builder.down = 3
+	seg := e.flush(t, e.coll, 30)
+	if err := e.create(vecField, "v_idx", map[string]string{"index_type": "HNSW", "metric_type": "L2", "M": "8", "efConstruction": "32"}); err != nil {
+		t.Fatal(err)
+	}
+	def := must(e.ic.Indexes(bg, e.coll.ID))[0]
+	e.run(t)
+	eventually(t, "the build finished", func() bool { return must(e.ic.IndexProgress(bg, def)).State == commonpb.IndexState_Finished })
+	builds := must(e.ic.SegmentIndexes(bg, seg))
+	if len(builds) != 1 || builds[0].State != commonpb.IndexState_Finished || builds[0].FailReason != "" {
+		t.Fatalf("builds %+v", builds)
+	}
+	e.builder.mu.Lock()
+	defer e.builder.mu.Unlock()
+	if e.builder.calls != 4 {
+		t.Fatalf("%d build calls, want 4 (3 with no node, then the build)", e.builder.calls)
 	}
 }

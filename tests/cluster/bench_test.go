@@ -441,7 +441,7 @@ func TestClusterBench(t *testing.T) {
 	queries := benchVectors(3, nSearch)
 
 	// Log level info: the tests' debug logging costs CPU that would be measured.
-	c, storage := startClusterWith(t, "info", "mixcoord", "streamingnode", "datanode", "indexnode", "querynode-1:querynode", "proxy")
+	c, storage := startClusterWith(t, clusterOpts{logLevel: "info", storageNodes: 1}, "mixcoord", "streamingnode", "datanode", "indexnode", "querynode-1:querynode", "proxy")
 	clusterProcs := procs{}
 	for k, v := range storage {
 		clusterProcs[k] = v

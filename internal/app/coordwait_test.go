@@ -1,0 +1,72 @@
+package app
+
+import (
+	"context"
+	"net"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/resolver/manual"
+	"google.golang.org/grpc/status"
+)
+
+// TestWaitForCoordinator: with no coordinator known (the resolver has no
+// address, as when no session is live), a call fails at once without the
+// interceptor; with it, the call waits and succeeds once a coordinator
+// appears, and gives up after its bound when none does.
+func TestWaitForCoordinator(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	healthpb.RegisterHealthServer(srv, health.NewServer())
+	go srv.Serve(l)
+	t.Cleanup(srv.Stop)
+
+	dial := func(t *testing.T, opts ...grpc.DialOption) (*manual.Resolver, healthpb.HealthClient) {
+		r := manual.NewBuilderWithScheme("coordtest")
+		r.InitialState(resolver.State{}) // no address: no live session
+		opts = append(opts, grpc.WithResolvers(r), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		cc, err := grpc.NewClient("coordtest:///rootcoord", opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cc.Close() })
+		return r, healthpb.NewHealthClient(cc)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	_, plain := dial(t)
+	if _, err := plain.Check(ctx, &healthpb.HealthCheckRequest{}); status.Code(err) != codes.Unavailable {
+		t.Fatalf("no coordinator, no interceptor: %v, want Unavailable at once", err)
+	}
+
+	r, waiting := dial(t, grpc.WithUnaryInterceptor(waitForCoordinator(10*time.Second)))
+	time.AfterFunc(300*time.Millisecond, func() {
+		r.UpdateState(resolver.State{Addresses: []resolver.Address{{Addr: l.Addr().String()}}})
+	})
+	start := time.Now()
+	if _, err := waiting.Check(ctx, &healthpb.HealthCheckRequest{}); err != nil {
+		t.Fatalf("the call did not wait for the coordinator: %v", err)
+	}
+	if took := time.Since(start); took < 250*time.Millisecond {
+		t.Fatalf("answered in %v, before the coordinator appeared", took)
+	}
+
+	_, bounded := dial(t, grpc.WithUnaryInterceptor(waitForCoordinator(300*time.Millisecond)))
+	start = time.Now()
+	if _, err := bounded.Check(ctx, &healthpb.HealthCheckRequest{}); status.Code(err) != codes.Unavailable {
+		t.Fatalf("no coordinator ever: %v, want Unavailable", err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("waited %v, past the bound", took)
+	}
+}

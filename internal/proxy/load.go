@@ -23,6 +23,9 @@ func (s *Server) LoadCollection(ctx context.Context, req *milvuspb.LoadCollectio
 	if req.GetRefresh() {
 		return s.refreshLoad(ctx, c)
 	}
+	if err := checkLoadFields(c.Schema, req.GetLoadFields(), req.GetSkipLoadDynamicField()); err != nil {
+		return err
+	}
 	return s.d.Query.LoadCollection(ctx, c, nil, req.GetReplicaNumber())
 }
 
@@ -59,6 +62,9 @@ func (s *Server) LoadPartitions(ctx context.Context, req *milvuspb.LoadPartition
 	}
 	if req.GetRefresh() {
 		return s.refreshLoad(ctx, c)
+	}
+	if err := checkLoadFields(c.Schema, req.GetLoadFields(), req.GetSkipLoadDynamicField()); err != nil {
+		return err
 	}
 	return s.d.Query.LoadCollection(ctx, c, ids, req.GetReplicaNumber())
 }

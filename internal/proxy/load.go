@@ -26,7 +26,8 @@ func (s *Server) LoadCollection(ctx context.Context, req *milvuspb.LoadCollectio
 	if err := checkLoadFields(c.Schema, req.GetLoadFields(), req.GetSkipLoadDynamicField()); err != nil {
 		return err
 	}
-	return s.d.Query.LoadCollection(ctx, c, nil, req.GetReplicaNumber())
+	replicas, rgs := s.loadConfig(ctx, c, req.GetReplicaNumber(), req.GetResourceGroups())
+	return s.d.Query.LoadCollection(ctx, c, nil, replicas, rgs...)
 }
 
 // ReleaseCollection stops serving a collection.
@@ -66,7 +67,8 @@ func (s *Server) LoadPartitions(ctx context.Context, req *milvuspb.LoadPartition
 	if err := checkLoadFields(c.Schema, req.GetLoadFields(), req.GetSkipLoadDynamicField()); err != nil {
 		return err
 	}
-	return s.d.Query.LoadCollection(ctx, c, ids, req.GetReplicaNumber())
+	replicas, rgs := s.loadConfig(ctx, c, req.GetReplicaNumber(), req.GetResourceGroups())
+	return s.d.Query.LoadCollection(ctx, c, ids, replicas, rgs...)
 }
 
 // ReleasePartitions stops serving some partitions.

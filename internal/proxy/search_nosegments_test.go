@@ -22,7 +22,9 @@ type segData struct {
 	segs []model.Segment
 }
 
-func (d segData) Segments(context.Context, int64, string) ([]model.Segment, error) { return d.segs, nil }
+func (d segData) Segments(context.Context, int64, string) ([]model.Segment, error) {
+	return d.segs, nil
+}
 
 // TestSearchWithoutSegments: query vectors segcore would refuse fail only
 // when a segment would be searched; a loaded collection without segments

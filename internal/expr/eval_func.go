@@ -18,12 +18,13 @@ func (n *lenNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 		return nil, nil, err
 	}
 	if _, ok := c.(*column.Scalar[[]byte]); ok {
+		// As segcore: a missing path or a value that is no array has
+		// length 0 (only a null row is never selected).
 		return evalJSON(ec, c, n.f, func(r jsonVal) bool {
-			if r.kind != jArray {
-				return false
-			}
 			k := int64(0)
-			forEachElem(r.raw, func([]byte) bool { k++; return true })
+			if r.kind == jArray {
+				forEachElem(r.raw, func([]byte) bool { k++; return true })
+			}
 			return opHolds(n.op, cmp.Compare(k, n.v.i))
 		})
 	}

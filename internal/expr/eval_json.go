@@ -78,10 +78,15 @@ func evalJSON(ec *evalCtx, c column.Column, f fieldRef, pred func(jsonVal) bool)
 
 // jsonCompare compares a JSON value with a constant by JSON type: numbers
 // numerically, strings with strings, bools with bools, arrays by equality.
-// A missing path or a type mismatch is false, except for != which is true
-// (as in Milvus).
+// A missing path or a type mismatch is false, except for != with a scalar
+// constant, which is true (as in Milvus). != with an array constant, like
+// ==, holds only for an array (segcore's UnaryRangeFilterExpr reads the
+// path as an array and answers false when it is not one).
 func jsonCompare(r jsonVal, op cmpOp, v value) bool {
 	if op == opNE {
+		if v.kind == vArray {
+			return r.kind == jArray && !jsonEqualsValue(r, v)
+		}
 		return !jsonCompare(r, opEQ, v)
 	}
 	switch v.kind {

@@ -61,27 +61,44 @@ var tokNames = map[tokKind]string{
 	tNull: "null", tIn: "in", tIs: "is",
 }
 
-// keywords are case-insensitive, as in Milvus 2.6.
+// keywords are Milvus 2.6's (Plan.g4): each is spelled all in lower case
+// or all in upper case ('and' | 'AND'); the booleans also capitalised
+// ('true' | 'True' | 'TRUE'). Any other spelling is an identifier.
 var keywords = map[string]tokKind{
 	"and": tAnd, "or": tOr, "not": tNot, "in": tIn, "like": tLike, "is": tIs,
 	"null": tNull, "exists": tExists, "true": tTrue, "false": tFalse,
 }
 
-// keyword looks word up case-insensitively without allocating.
+// keyword looks word up without allocating.
 func keyword(word string) (tokKind, bool) {
 	if len(word) < 2 || len(word) > 6 {
 		return 0, false
 	}
 	var buf [6]byte
+	lower, upper := true, true
 	for i := 0; i < len(word); i++ {
 		c := word[i]
-		if c >= 'A' && c <= 'Z' {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			lower = false
 			c += 'a' - 'A'
+		case c >= 'a' && c <= 'z':
+			upper = false
 		}
 		buf[i] = c
 	}
 	k, ok := keywords[string(buf[:len(word)])]
-	return k, ok
+	if !ok {
+		return 0, false
+	}
+	if lower || upper {
+		return k, true
+	}
+	// True, False: capital first letter, the rest lower case.
+	if (k == tTrue || k == tFalse) && word[0] >= 'A' && word[0] <= 'Z' && word[1:] == string(buf[1:len(word)]) {
+		return k, true
+	}
+	return 0, false
 }
 
 // token is one lexical token; pos is its byte offset in the text.

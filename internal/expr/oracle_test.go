@@ -770,9 +770,10 @@ func (g *gen) leaf() refExpr {
 			if r.jNull {
 				return false, false
 			}
+			// segcore: a missing or non-array value has length 0.
 			x, _ := jsonAt(r.j, []string{"tags"})
-			arr, ok := x.([]any)
-			return ok && holds(op, three(int64(len(arr)), k)), true
+			arr, _ := x.([]any)
+			return holds(op, three(int64(len(arr)), k)), true
 		}}
 	case 12: // arithmetic
 		field := g.pick("id", "i8", "i32", "i64", "d", "f")

@@ -250,15 +250,23 @@ func (p *parser) expr(minBP int) (*ast, error) {
 }
 
 // isNull parses the `is [not] null` suffix after left.
+// Milvus's lexer knows the suffix as one token, spelled exactly 'is null',
+// 'IS NULL', 'is not null' or 'IS NOT NULL'.
 func (p *parser) isNull(left *ast) (*ast, error) {
-	p.next() // is
+	is := p.next()
 	neg := false
 	if p.peek().kind == tNot {
 		p.next()
 		neg = true
 	}
-	if _, err := p.expect(tNull); err != nil {
+	null, err := p.expect(tNull)
+	if err != nil {
 		return nil, err
+	}
+	switch p.text[is.pos : null.pos+len(null.text)] {
+	case "is null", "IS NULL", "is not null", "IS NOT NULL":
+	default:
+		return nil, &syntaxError{is.pos, fmt.Sprintf("invalid null check %q: write 'is null', 'IS NULL', 'is not null' or 'IS NOT NULL'", p.text[is.pos:null.pos+len(null.text)])}
 	}
 	if left.kind != aIdent {
 		return nil, &syntaxError{left.pos, "is null can only follow a field name"}

@@ -110,9 +110,17 @@ func (s *Server) AddCollectionField(ctx context.Context, req *milvuspb.AddCollec
 }
 
 // validateAddField is Milvus 2.6's addCollectionFieldTask.PreExecute, in
-// its order.
+// its order. Milvus checks the schema its DescribeCollection returns, which
+// hides the dynamic $meta field and system fields, so neither counts
+// towards the field limit.
 func validateAddField(schema *schemapb.CollectionSchema, f *schemapb.FieldSchema) error {
-	if len(schema.GetFields()) >= maxFieldNum {
+	userFields := 0
+	for _, g := range schema.GetFields() {
+		if !g.GetIsDynamic() && g.GetFieldID() >= startOfUserFieldID {
+			userFields++
+		}
+	}
+	if userFields >= maxFieldNum {
 		return errInvalidMsg("The number of fields has reached the maximum value %d", maxFieldNum)
 	}
 	if column.IsVector(f.GetDataType()) {

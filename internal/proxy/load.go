@@ -23,7 +23,11 @@ func (s *Server) LoadCollection(ctx context.Context, req *milvuspb.LoadCollectio
 	if req.GetRefresh() {
 		return s.refreshLoad(ctx, c)
 	}
-	return s.d.Query.LoadCollection(ctx, c, nil, req.GetReplicaNumber())
+	if err := checkLoadFields(c.Schema, req.GetLoadFields(), req.GetSkipLoadDynamicField()); err != nil {
+		return err
+	}
+	replicas, rgs := s.loadConfig(ctx, c, req.GetReplicaNumber(), req.GetResourceGroups())
+	return s.d.Query.LoadCollection(ctx, c, nil, replicas, rgs...)
 }
 
 // ReleaseCollection stops serving a collection.
@@ -60,7 +64,11 @@ func (s *Server) LoadPartitions(ctx context.Context, req *milvuspb.LoadPartition
 	if req.GetRefresh() {
 		return s.refreshLoad(ctx, c)
 	}
-	return s.d.Query.LoadCollection(ctx, c, ids, req.GetReplicaNumber())
+	if err := checkLoadFields(c.Schema, req.GetLoadFields(), req.GetSkipLoadDynamicField()); err != nil {
+		return err
+	}
+	replicas, rgs := s.loadConfig(ctx, c, req.GetReplicaNumber(), req.GetResourceGroups())
+	return s.d.Query.LoadCollection(ctx, c, ids, replicas, rgs...)
 }
 
 // ReleasePartitions stops serving some partitions.

@@ -53,6 +53,9 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		return nil, err
 	}
 	spec, err := parseSearchRequest(s.cfg.Limits, c.Schema, req, metrics)
+	if asSegcoreQueryError(err) {
+		return s.searchWithoutSegments(ctx, c, partIDs, req.GetNq(), err)
+	}
 	if err != nil {
 		return nil, err
 	}

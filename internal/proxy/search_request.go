@@ -367,8 +367,8 @@ func decodeQueries(ph *commonpb.PlaceholderValue, field *schemapb.FieldSchema, n
 	values := ph.GetValues()
 	compatible := pt == ft || (pt == schemapb.DataType_FloatVector && (ft == schemapb.DataType_Float16Vector || ft == schemapb.DataType_BFloat16Vector))
 	if !compatible {
-		return index.Dataset{}, errPlain("vector type must be the same, field %s - type %s, search info type %s",
-			field.GetName(), segcoreVectorType(ft), segcoreVectorType(pt))
+		return index.Dataset{}, &segcoreQueryError{errPlain("vector type must be the same, field %s - type %s, search info type %s",
+			field.GetName(), segcoreVectorType(ft), segcoreVectorType(pt))}
 	}
 	if len(values) != nq {
 		return index.Dataset{}, errInvalidValue(nq, len(values), "the number of query vectors does not match nq")
@@ -385,7 +385,7 @@ func decodeQueries(ph *commonpb.PlaceholderValue, field *schemapb.FieldSchema, n
 	width := column.VectorRowBytes(pt, dim)
 	for _, v := range values {
 		if len(v) != width || width == 0 {
-			return index.Dataset{}, errPlain("vector dimension mismatch, expected vector size(byte) %d, actual %d.", width, len(v))
+			return index.Dataset{}, &segcoreQueryError{errPlain("vector dimension mismatch, expected vector size(byte) %d, actual %d.", width, len(v))}
 		}
 	}
 	if pt == schemapb.DataType_BinaryVector {

@@ -49,7 +49,9 @@ type dataCoord interface {
 
 // queryCoord is what the proxy needs from the query coordinator.
 type queryCoord interface {
-	LoadCollection(ctx context.Context, c *model.Collection, partitions []int64, replicas int32) error
+	// LoadCollection loads replicas into the resource groups rgs (none:
+	// the default group).
+	LoadCollection(ctx context.Context, c *model.Collection, partitions []int64, replicas int32, rgs ...string) error
 	ReleaseCollection(ctx context.Context, collectionID int64) error
 	ReleasePartitions(ctx context.Context, c *model.Collection, partitions []int64) error
 	State(ctx context.Context, collectionID int64) (contract.LoadState, error)

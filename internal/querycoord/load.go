@@ -15,7 +15,7 @@ import (
 
 // LoadCollection starts loading a collection (partitions nil: all of it)
 // in replicas copies, each on its own query nodes.
-func (s *Server) LoadCollection(ctx context.Context, c *model.Collection, partitions []int64, replicas int32) error {
+func (s *Server) LoadCollection(ctx context.Context, c *model.Collection, partitions []int64, replicas int32, rgs ...string) error {
 	if err := s.checkIndexes(ctx, c); err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func (s *Server) LoadCollection(ctx context.Context, c *model.Collection, partit
 		}
 	}
 	if !loaded || len(s.replicas[c.ID]) == 0 {
-		if err := s.spawnLocked(ctx, c, replicas, false); err != nil {
+		if err := s.spawnLocked(ctx, c, replicas, false, rgs...); err != nil {
 			return err
 		}
 	}

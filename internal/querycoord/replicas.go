@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
@@ -103,23 +104,29 @@ func (s *Server) liveNodesLocked() []int64 {
 // round robin), and each shard goes to the least loaded node of each
 // replica. With fewer live nodes than replicas it fails with Milvus's
 // error unless lenient (a recovery, where unhealthy replicas wait for
-// nodes).
-func (s *Server) spawnLocked(ctx context.Context, c *model.Collection, n int32, lenient bool) error {
-	nodes := s.rgNodesLocked(DefaultResourceGroup)
-	if int(n) > len(nodes) && !lenient {
-		return fmt.Errorf("failed to spawn replica for collection: %w", errs.ResourceGroupNodeNotEnough(DefaultResourceGroup, len(nodes), int(n)))
+// nodes). The replicas go to the resource groups rgs as Milvus's
+// AssignReplica places them: none, all in the default group; one, all in
+// it; else one replica in each.
+func (s *Server) spawnLocked(ctx context.Context, c *model.Collection, n int32, lenient bool, rgs ...string) error {
+	groupOf, err := s.assignReplicasLocked(rgs, n, lenient)
+	if err != nil {
+		return err
 	}
 	first, err := s.d.IDs.AllocID(ctx, int64(n))
 	if err != nil {
 		return fmt.Errorf("querycoord: allocate replica IDs: %w", err)
 	}
 	rs := make([]*replica, n)
+	byGroup := map[string][]*replica{}
 	for i := range rs {
-		rs[i] = &replica{ID: first + int64(i), CollectionID: c.ID, ResourceGroup: DefaultResourceGroup, Channels: map[string]int64{}}
+		rs[i] = &replica{ID: first + int64(i), CollectionID: c.ID, ResourceGroup: groupOf[i], Channels: map[string]int64{}}
+		byGroup[groupOf[i]] = append(byGroup[groupOf[i]], rs[i])
 	}
-	for i, node := range nodes {
-		r := rs[i%int(n)]
-		r.Nodes = append(r.Nodes, node)
+	for g, grs := range byGroup {
+		for i, node := range s.rgNodesLocked(g) {
+			r := grs[i%len(grs)]
+			r.Nodes = append(r.Nodes, node)
+		}
 	}
 	for _, r := range rs {
 		for _, vc := range c.VChannels {
@@ -441,4 +448,40 @@ func (s *Server) Replicas(ctx context.Context, collectionID int64) ([]contract.R
 func describeReplicas(rs []*replica) string {
 	b, _ := json.Marshal(rs)
 	return string(b)
+}
+
+// assignReplicasLocked is Milvus's AssignReplica: the resource group of
+// each of n replicas. Unless lenient, each group must exist and have a node
+// per replica it gets.
+func (s *Server) assignReplicasLocked(rgs []string, n int32, lenient bool) ([]string, error) {
+	if len(rgs) > 1 && len(rgs) != int(n) {
+		return nil, errs.InvalidParameter("replica=[%d] resource group=[%s], resource group num can only be 0, 1 or same as replica number", n, strings.Join(rgs, ","))
+	}
+	out := make([]string, n)
+	for i := range out {
+		switch len(rgs) {
+		case 0:
+			out[i] = DefaultResourceGroup
+		case 1:
+			out[i] = rgs[0]
+		default:
+			out[i] = rgs[i]
+		}
+	}
+	if lenient {
+		return out, nil
+	}
+	need := map[string]int{}
+	for _, g := range out {
+		need[g]++
+	}
+	for _, g := range slices.Sorted(maps.Keys(need)) {
+		if _, ok := s.rgs[g]; !ok {
+			return nil, fmt.Errorf("failed to spawn replica for collection: %w", rgNotFound(g))
+		}
+		if nodes := s.rgNodesLocked(g); need[g] > len(nodes) {
+			return nil, fmt.Errorf("failed to spawn replica for collection: %w", errs.ResourceGroupNodeNotEnough(g, len(nodes), need[g]))
+		}
+	}
+	return out, nil
 }

@@ -37,6 +37,18 @@ func groupable(t schemapb.DataType) bool {
 	return false
 }
 
+// iterable reports whether Milvus's index of type typ has the knowhere
+// iterators a grouping search walks: knowhere's IVF_PQ and BIN_IVF_FLAT
+// have none ("only IvfFlat, IvfFlatCC, IVF_SQ, IVF_SQ_CC and ScaNN support
+// Iterator" among the IVF family).
+func iterable(typ string) bool {
+	switch typ {
+	case index.TypeIVFPQ, index.TypeBinIVFFlat:
+		return false
+	}
+	return true
+}
+
 // groupKey is a group value in a comparable, allocation-free form.
 type groupKey struct {
 	i    int64
@@ -202,6 +214,11 @@ func (c *core) searchGrouped(ctx context.Context, s *snapshot, fi *fieldInfo, me
 	keyOf, err := newGroupKeyer(gfi, gcol)
 	if err != nil {
 		return fmt.Errorf("segment %d: %w", c.id, err)
+	}
+	if idx := c.indexes[fi.id]; idx != nil && !iterable(idx.Spec().Type) {
+		// Milvus groups through the index's knowhere iterators, and
+		// refuses an index without them whatever the filter leaves.
+		return fmt.Errorf("segment %d: %w", c.id, errs.Plain("Failed to group_by, current index:%s doesn't support", idx.Spec().Type))
 	}
 	k, size := req.Params.K, res.GroupSize
 	groupers := make([]*grouper, res.NQ)

@@ -35,7 +35,7 @@ func partitions(all bool, ids []int64) []int64 {
 }
 
 func (s *QueryCoordServer) LoadCollection(ctx context.Context, r *pb.LoadRequest) (*pb.Empty, error) {
-	return Empty(s.query.LoadCollection(ctx, pb.ToCollection(r.GetCollection()), partitions(r.GetAllPartitions(), r.GetPartitions()), r.GetReplicas())), nil
+	return Empty(s.query.LoadCollection(ctx, pb.ToCollection(r.GetCollection()), partitions(r.GetAllPartitions(), r.GetPartitions()), r.GetReplicas(), r.GetResourceGroups()...)), nil
 }
 
 func (s *QueryCoordServer) ReleaseCollection(ctx context.Context, r *pb.ReleaseRequest) (*pb.Empty, error) {
@@ -82,8 +82,8 @@ func NewQueryCoordClient(conn grpc.ClientConnInterface) *QueryCoordClient {
 
 const queryName = "querycoord"
 
-func (c *QueryCoordClient) LoadCollection(ctx context.Context, coll *model.Collection, parts []int64, replicas int32) error {
-	r, err := c.c.LoadCollection(ctx, &pb.LoadRequest{Collection: pb.FromCollection(coll), Partitions: parts, AllPartitions: parts == nil, Replicas: replicas})
+func (c *QueryCoordClient) LoadCollection(ctx context.Context, coll *model.Collection, parts []int64, replicas int32, rgs ...string) error {
+	r, err := c.c.LoadCollection(ctx, &pb.LoadRequest{Collection: pb.FromCollection(coll), Partitions: parts, AllPartitions: parts == nil, Replicas: replicas, ResourceGroups: rgs})
 	return Check(queryName, r, err)
 }
 

@@ -2548,13 +2548,14 @@ func (x *DropPartitionDataRequest) GetPartitionId() int64 {
 }
 
 type LoadRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Collection    *Collection            `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
-	Partitions    []int64                `protobuf:"varint,2,rep,packed,name=partitions,proto3" json:"partitions,omitempty"`
-	Replicas      int32                  `protobuf:"varint,3,opt,name=replicas,proto3" json:"replicas,omitempty"`
-	AllPartitions bool                   `protobuf:"varint,4,opt,name=all_partitions,json=allPartitions,proto3" json:"all_partitions,omitempty"` // partitions nil
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Collection     *Collection            `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
+	Partitions     []int64                `protobuf:"varint,2,rep,packed,name=partitions,proto3" json:"partitions,omitempty"`
+	Replicas       int32                  `protobuf:"varint,3,opt,name=replicas,proto3" json:"replicas,omitempty"`
+	AllPartitions  bool                   `protobuf:"varint,4,opt,name=all_partitions,json=allPartitions,proto3" json:"all_partitions,omitempty"`   // partitions nil
+	ResourceGroups []string               `protobuf:"bytes,5,rep,name=resource_groups,json=resourceGroups,proto3" json:"resource_groups,omitempty"` // empty: the default resource group
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *LoadRequest) Reset() {
@@ -2613,6 +2614,13 @@ func (x *LoadRequest) GetAllPartitions() bool {
 		return x.AllPartitions
 	}
 	return false
+}
+
+func (x *LoadRequest) GetResourceGroups() []string {
+	if x != nil {
+		return x.ResourceGroups
+	}
+	return nil
 }
 
 type ReleaseRequest struct {
@@ -3682,7 +3690,7 @@ const file_coord_proto_rawDesc = "" +
 	"collection\"b\n" +
 	"\x18DropPartitionDataRequest\x12#\n" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12!\n" +
-	"\fpartition_id\x18\x02 \x01(\x03R\vpartitionId\"\xae\x01\n" +
+	"\fpartition_id\x18\x02 \x01(\x03R\vpartitionId\"\xd7\x01\n" +
 	"\vLoadRequest\x12<\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\v2\x1c.milvago.internal.CollectionR\n" +
@@ -3691,7 +3699,8 @@ const file_coord_proto_rawDesc = "" +
 	"partitions\x18\x02 \x03(\x03R\n" +
 	"partitions\x12\x1a\n" +
 	"\breplicas\x18\x03 \x01(\x05R\breplicas\x12%\n" +
-	"\x0eall_partitions\x18\x04 \x01(\bR\rallPartitions\"\x93\x01\n" +
+	"\x0eall_partitions\x18\x04 \x01(\bR\rallPartitions\x12'\n" +
+	"\x0fresource_groups\x18\x05 \x03(\tR\x0eresourceGroups\"\x93\x01\n" +
 	"\x0eReleaseRequest\x12#\n" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12<\n" +
 	"\n" +

@@ -13,6 +13,7 @@ import (
 
 	"github.com/milvago/milvago/internal/auth"
 	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/rpc"
 )
 
 // rbacAPI is the credential, role and privilege API the users/, roles/
@@ -272,7 +273,7 @@ func (h *Handler) rbacRoutes() map[string]endpoint {
 		if err != nil {
 			return nil, err
 		}
-		if e := statusErr(st); e != nil {
+		if e := rpc.ErrorOf(st); e != nil {
 			return nil, e
 		}
 		return empty(), nil
@@ -355,7 +356,7 @@ func (h *Handler) rbacRoutes() map[string]endpoint {
 		"/users/list": func(ctx context.Context, c *call) (any, error) {
 			resp, err := h.rbac.ListCredUsers(ctx, &milvuspb.ListCredUsersRequest{})
 			if err == nil {
-				err = statusErr(resp.GetStatus())
+				err = rpc.ErrorOf(resp.GetStatus())
 			}
 			if err != nil {
 				return nil, err
@@ -372,7 +373,7 @@ func (h *Handler) rbacRoutes() map[string]endpoint {
 			}
 			resp, err := h.rbac.SelectUser(ctx, &milvuspb.SelectUserRequest{User: &milvuspb.UserEntity{Name: r.UserName}, IncludeRoleInfo: true})
 			if err == nil {
-				err = statusErr(resp.GetStatus())
+				err = rpc.ErrorOf(resp.GetStatus())
 			}
 			if err != nil {
 				return nil, err
@@ -423,7 +424,7 @@ func (h *Handler) rbacRoutes() map[string]endpoint {
 		"/roles/list": func(ctx context.Context, c *call) (any, error) {
 			resp, err := h.rbac.SelectRole(ctx, &milvuspb.SelectRoleRequest{})
 			if err == nil {
-				err = statusErr(resp.GetStatus())
+				err = rpc.ErrorOf(resp.GetStatus())
 			}
 			if err != nil {
 				return nil, err
@@ -444,7 +445,7 @@ func (h *Handler) rbacRoutes() map[string]endpoint {
 			}
 			resp, err := h.rbac.SelectGrant(ctx, &milvuspb.SelectGrantRequest{Entity: &milvuspb.GrantEntity{Role: &milvuspb.RoleEntity{Name: r.RoleName}, DbName: c.db}})
 			if err == nil {
-				err = statusErr(resp.GetStatus())
+				err = rpc.ErrorOf(resp.GetStatus())
 			}
 			if err != nil {
 				return nil, err
@@ -483,7 +484,7 @@ func (h *Handler) rbacRoutes() map[string]endpoint {
 		"/privilege_groups/list": func(ctx context.Context, c *call) (any, error) {
 			resp, err := h.rbac.ListPrivilegeGroups(ctx, &milvuspb.ListPrivilegeGroupsRequest{})
 			if err == nil {
-				err = statusErr(resp.GetStatus())
+				err = rpc.ErrorOf(resp.GetStatus())
 			}
 			if err != nil {
 				return nil, err
@@ -521,13 +522,4 @@ func (h *Handler) rbacRoutes() map[string]endpoint {
 		"/privilege_groups/add_privileges_to_group":      group(milvuspb.OperatePrivilegeGroupType_AddPrivilegesToGroup),
 		"/privilege_groups/remove_privileges_from_group": group(milvuspb.OperatePrivilegeGroupType_RemovePrivilegesFromGroup),
 	}
-}
-
-// statusErr turns a response status into an error with its code and
-// reason.
-func statusErr(st *commonpb.Status) error {
-	if st.GetCode() == 0 && st.GetErrorCode() == commonpb.ErrorCode_Success {
-		return nil
-	}
-	return &errs.Error{Code: st.GetCode(), Msg: st.GetReason()}
 }

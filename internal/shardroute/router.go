@@ -5,7 +5,11 @@
 // failure or after a while; each sub-request goes to one replica's node,
 // round robin over the replicas, and a failed one is retried at once on
 // the other replicas, so a query node's death costs no request while
-// another replica serves the shard.
+// another replica serves the shard. An attempt that has not answered
+// within Config.AttemptTimeout (a hung or paused node, a partition that
+// drops packets) is hedged: the next replica is asked too, and the first
+// answer wins, so a stalled node delays a read by one attempt timeout
+// instead of stalling it.
 package shardroute
 
 import (
@@ -49,11 +53,19 @@ type Config struct {
 	Rounds int
 	// Backoff is the pause before each round after the second.
 	Backoff time.Duration
+	// AttemptTimeout is how long one replica's attempt runs alone: past
+	// it, the next replica is asked as well (the first answer wins, the
+	// other attempt is cancelled) and the slow node is tried last for
+	// Penalty. The last replica's attempt runs until the request's own
+	// deadline, so a read slower than this on every replica still
+	// completes. 0: no hedging.
+	AttemptTimeout time.Duration
 }
 
 // Default returns the defaults.
 func Default() Config {
-	return Config{CacheTTL: 3 * time.Second, Penalty: 5 * time.Second, Rounds: 3, Backoff: 200 * time.Millisecond}
+	return Config{CacheTTL: 3 * time.Second, Penalty: 5 * time.Second, Rounds: 3, Backoff: 200 * time.Millisecond,
+		AttemptTimeout: time.Second}
 }
 
 // Router implements the proxy's shards over the replicas of each loaded
@@ -90,24 +102,16 @@ func New(cfg Config, lead leaders, nodes dialer, logger *slog.Logger) *Router {
 
 // Search searches one shard on one of its replicas.
 func (r *Router) Search(ctx context.Context, req *contract.SearchRequest) (*contract.SearchResult, error) {
-	var out *contract.SearchResult
-	err := r.do(ctx, req.CollectionID, req.VChannel, func(n Reader) error {
-		var err error
-		out, err = n.Search(ctx, req)
-		return err
+	return route(ctx, r, req.CollectionID, req.VChannel, func(ctx context.Context, n Reader) (*contract.SearchResult, error) {
+		return n.Search(ctx, req)
 	})
-	return out, err
 }
 
 // Query queries one shard on one of its replicas.
 func (r *Router) Query(ctx context.Context, req *contract.QueryRequest) (*contract.QueryResult, error) {
-	var out *contract.QueryResult
-	err := r.do(ctx, req.CollectionID, req.VChannel, func(n Reader) error {
-		var err error
-		out, err = n.Query(ctx, req)
-		return err
+	return route(ctx, r, req.CollectionID, req.VChannel, func(ctx context.Context, n Reader) (*contract.QueryResult, error) {
+		return n.Query(ctx, req)
 	})
-	return out, err
 }
 
 // Invalidate drops a collection's cached leaders (released or reloaded).
@@ -122,20 +126,24 @@ type leader struct {
 	addr          string
 }
 
-func (r *Router) do(ctx context.Context, collectionID int64, vchannel string, call func(Reader) error) error {
+// route runs call on the shard's replicas until one answers: each round
+// tries every replica (hedging slow ones, attempts), then refreshes the
+// leaders.
+func route[T any](ctx context.Context, r *Router, collectionID int64, vchannel string, call func(context.Context, Reader) (T, error)) (T, error) {
+	var zero T
 	var lastErr error
 	for round := range r.cfg.Rounds {
 		if round > 1 {
 			select {
 			case <-ctx.Done():
-				return ctx.Err()
+				return zero, ctx.Err()
 			case <-time.After(r.cfg.Backoff):
 			}
 		}
 		cands, err := r.candidates(ctx, collectionID, vchannel, round > 0)
 		if err != nil {
 			if errors.Is(err, errs.ErrCollectionNotLoaded) || ctx.Err() != nil {
-				return err
+				return zero, err
 			}
 			lastErr = err
 			continue
@@ -144,27 +152,97 @@ func (r *Router) do(ctx context.Context, collectionID int64, vchannel string, ca
 			lastErr = errs.ChannelNotAvailable(vchannel, "no available shard leaders")
 			continue
 		}
-		for _, c := range cands {
-			n, err := r.nodes.Dial(ctx, c.node, c.addr)
-			if err == nil {
-				err = call(n)
-			}
-			if err == nil {
-				return nil
-			}
-			if ctx.Err() != nil {
-				return err
-			}
-			r.logger.Debug("shard read failed; trying another replica", "collection", collectionID, "channel", vchannel,
-				"replica", c.replica, "node", c.node, "err", err)
-			r.mu.Lock()
-			r.down[c.node] = time.Now()
-			r.mu.Unlock()
-			lastErr = err
+		v, err := attempts(ctx, r, collectionID, vchannel, cands, call)
+		if err == nil {
+			return v, nil
 		}
+		if ctx.Err() != nil {
+			return zero, err
+		}
+		lastErr = err
 		r.Invalidate(collectionID)
 	}
-	return fmt.Errorf("shardroute: shard %s of collection %d: %w", vchannel, collectionID, lastErr)
+	return zero, fmt.Errorf("shardroute: shard %s of collection %d: %w", vchannel, collectionID, lastErr)
+}
+
+// attempt is the outcome of one replica's attempt.
+type attempt[T any] struct {
+	v   T
+	err error
+	c   leader
+}
+
+// attempts asks the candidates in order: the next one when an attempt
+// fails, or alongside it when it has run for AttemptTimeout. It returns
+// the first answer, or the last error once every candidate failed.
+// Attempts still running when it returns are cancelled and waited for.
+func attempts[T any](ctx context.Context, r *Router, collectionID int64, vchannel string, cands []leader,
+	call func(context.Context, Reader) (T, error)) (T, error) {
+	actx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	results := make(chan attempt[T], len(cands))
+	next, pending := 0, 0
+	launch := func() {
+		c := cands[next]
+		next++
+		pending++
+		wg.Go(func() {
+			var out attempt[T]
+			out.c = c
+			n, err := r.nodes.Dial(actx, c.node, c.addr)
+			if err == nil {
+				out.v, err = call(actx, n)
+			}
+			out.err = err
+			results <- out
+		})
+	}
+	launch()
+	var zero T
+	var lastErr error
+	for pending > 0 {
+		var hedge <-chan time.Time
+		if next < len(cands) && r.cfg.AttemptTimeout > 0 {
+			t := time.NewTimer(r.cfg.AttemptTimeout)
+			defer t.Stop()
+			hedge = t.C
+		}
+		select {
+		case res := <-results:
+			pending--
+			if res.err == nil {
+				return res.v, nil
+			}
+			if ctx.Err() != nil {
+				return zero, res.err
+			}
+			r.logger.Debug("shard read failed; trying another replica", "collection", collectionID, "channel", vchannel,
+				"replica", res.c.replica, "node", res.c.node, "err", res.err)
+			r.markDown(res.c.node)
+			lastErr = res.err
+			if next < len(cands) {
+				launch()
+			}
+		case <-hedge:
+			slow := cands[next-1]
+			r.logger.Debug("shard read slow; asking another replica too", "collection", collectionID, "channel", vchannel,
+				"replica", slow.replica, "node", slow.node, "after", r.cfg.AttemptTimeout)
+			r.markDown(slow.node)
+			launch()
+		case <-ctx.Done():
+			return zero, ctx.Err()
+		}
+	}
+	return zero, lastErr
+}
+
+// markDown puts node last among the candidates for Penalty.
+func (r *Router) markDown(node int64) {
+	r.mu.Lock()
+	r.down[node] = time.Now()
+	r.mu.Unlock()
 }
 
 // candidates lists the shard's leaders, one per replica that has one,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
@@ -109,5 +110,101 @@ func TestRoundRobinAndFailover(t *testing.T) {
 	tab.rs = nil
 	if _, err := r.Query(ctx, &contract.QueryRequest{CollectionID: 7, VChannel: "v0"}); !errors.Is(err, errs.ErrCollectionNotLoaded) {
 		t.Fatalf("not loaded: %v", err)
+	}
+}
+
+// hung never answers until its caller gives up, as a paused (SIGSTOP)
+// query node whose connection stays open.
+type hung struct{ calls chan struct{} }
+
+func (h hung) Search(ctx context.Context, _ *contract.SearchRequest) (*contract.SearchResult, error) {
+	h.calls <- struct{}{}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (h hung) Query(ctx context.Context, _ *contract.QueryRequest) (*contract.QueryResult, error) {
+	h.calls <- struct{}{}
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+// slow answers after a delay.
+type slow struct {
+	id    int64
+	delay time.Duration
+}
+
+func (s slow) Search(ctx context.Context, _ *contract.SearchRequest) (*contract.SearchResult, error) {
+	select {
+	case <-time.After(s.delay):
+		return &contract.SearchResult{NQ: 1, IntPKs: []int64{s.id}}, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (s slow) Query(ctx context.Context, req *contract.QueryRequest) (*contract.QueryResult, error) {
+	return nil, errors.New("unused")
+}
+
+type readers map[int64]Reader
+
+func (rs readers) Dial(_ context.Context, id int64, _ string) (Reader, error) { return rs[id], nil }
+
+func TestHungReplicaIsHedged(t *testing.T) {
+	tab := &table{rs: twoReplicas()}
+	h := hung{calls: make(chan struct{}, 100)}
+	rs := readers{1: h, 2: slow{id: 2}}
+	cfg := Default()
+	cfg.AttemptTimeout = 50 * time.Millisecond
+	r := New(cfg, tab, rs, nil)
+	req := &contract.SearchRequest{CollectionID: 7, VChannel: "v0"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range 6 {
+		start := time.Now()
+		res, err := r.Search(ctx, req)
+		if err != nil || res.IntPKs[0] != 2 {
+			t.Fatalf("search %d: %v, %v", i, res, err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("search %d took %v with one replica hung", i, d)
+		}
+	}
+	// The hung node was tried once, then put last (Penalty) so the other
+	// requests went straight to node 2.
+	if n := len(h.calls); n != 1 {
+		t.Fatalf("hung node asked %d times, want 1", n)
+	}
+}
+
+func TestSlowOnlyReplicaCompletes(t *testing.T) {
+	tab := &table{rs: twoReplicas()[:1]}
+	cfg := Default()
+	cfg.AttemptTimeout = 10 * time.Millisecond
+	r := New(cfg, tab, readers{1: slow{id: 1, delay: 100 * time.Millisecond}}, nil)
+	res, err := r.Search(context.Background(), &contract.SearchRequest{CollectionID: 7, VChannel: "v0"})
+	if err != nil || res.IntPKs[0] != 1 {
+		t.Fatalf("slow single replica: %v, %v", res, err)
+	}
+}
+
+func TestSlowReplicasFirstAnswerWins(t *testing.T) {
+	tab := &table{rs: twoReplicas()}
+	cfg := Default()
+	cfg.AttemptTimeout = 20 * time.Millisecond
+	// Both slow, node 1 much slower: whichever goes first, node 2's
+	// answer arrives first once both run.
+	r := New(cfg, tab, readers{1: slow{id: 1, delay: 5 * time.Second}, 2: slow{id: 2, delay: 60 * time.Millisecond}}, nil)
+	for range 2 {
+		start := time.Now()
+		res, err := r.Search(context.Background(), &contract.SearchRequest{CollectionID: 7, VChannel: "v0"})
+		if err != nil || res.IntPKs[0] != 2 {
+			t.Fatalf("%v, %v", res, err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("took %v: the slow attempt was waited for", d)
+		}
 	}
 }

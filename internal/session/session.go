@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/milvago/milvago/internal/kv"
@@ -116,8 +117,15 @@ type Session struct {
 	lease  kv.LeaseID
 
 	stop context.CancelFunc // ends the keep-alive
-	kaWG sync.WaitGroup     // the keep-alive goroutine
+	kaWG sync.WaitGroup     // the keep-alive and watchdog goroutines
 	done chan struct{}      // closed when the session ends
+
+	// The pause watchdog (fresh.go): tick is time.Since(base) at its last
+	// run, on the monotonic clock.
+	ttl        time.Duration
+	pauseLimit time.Duration
+	base       time.Time
+	tick       atomic.Int64
 
 	upMu sync.Mutex // serialises update, so the newest Info is written last
 	mu   sync.Mutex // guards info and err
@@ -152,13 +160,16 @@ func Register(ctx context.Context, store kv.Store, cfg Config, logger *slog.Logg
 	}
 	host, _ := os.Hostname()
 	s := &Session{
-		store:  store,
-		logger: logger.With("component", "session", "role", cfg.Role, "server_id", id),
-		id:     id,
-		role:   cfg.Role,
-		key:    memberKey(cfg.Role, id),
-		lease:  lease,
-		done:   make(chan struct{}),
+		store:      store,
+		logger:     logger.With("component", "session", "role", cfg.Role, "server_id", id),
+		id:         id,
+		role:       cfg.Role,
+		key:        memberKey(cfg.Role, id),
+		lease:      lease,
+		done:       make(chan struct{}),
+		ttl:        cfg.TTL,
+		base:       time.Now(),
+		pauseLimit: pauseLimit(cfg.TTL),
 		info: Info{
 			ServerID:  id,
 			Role:      cfg.Role,
@@ -182,8 +193,9 @@ func Register(ctx context.Context, store kv.Store, cfg Config, logger *slog.Logg
 	}
 	kctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
-	s.kaWG.Add(1)
+	s.kaWG.Add(2)
 	go s.keepAlive(kctx)
+	go s.watchdog(kctx, cfg.TTL)
 	s.logger.Info("session registered", "address", cfg.Address, "ttl", cfg.TTL, "lease", fmt.Sprintf("%x", lease))
 	return s, nil
 }

@@ -70,6 +70,7 @@ func RunRole(ctx context.Context, role string, cfg *config.Config, logger *slog.
 		return fmt.Errorf("app: unknown role %q: want one of %s", role, strings.Join(config.Roles(), ", "))
 	}
 	n := &roleNode{role: role, cfg: cfg, logger: logger.With("role", role)}
+	n.fence.role = role
 	defer n.close()
 	return n.run(ctx)
 }
@@ -94,6 +95,8 @@ type roleNode struct {
 	// serverID is the session's ID once registered (read by the GetMetrics
 	// handlers, sysinfo.go).
 	serverID atomic.Int64
+	// fence stamps and checks every internal call (fencing.go).
+	fence fence
 }
 
 func (n *roleNode) close() {
@@ -200,11 +203,13 @@ func (n *roleNode) conn(ctx context.Context, role string) *grpc.ClientConn {
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20), grpc.MaxCallSendMsgSize(256<<20)),
 	}
+	intercept := []grpc.UnaryClientInterceptor{n.fence.client}
 	if isCoordinator(role) {
 		// Through a failover: the standby wins once the lost one's
 		// session expires (one TTL), then registers its own.
-		opts = append(opts, grpc.WithUnaryInterceptor(waitForCoordinator(2*time.Duration(n.cfg.Common.Session.TTL)*time.Second)))
+		intercept = append(intercept, waitForCoordinator(2*time.Duration(n.cfg.Common.Session.TTL)*time.Second))
 	}
+	opts = append(opts, grpc.WithChainUnaryInterceptor(intercept...))
 	c, err := grpc.NewClient(sessionScheme+":///"+role, opts...)
 	if err != nil {
 		panic(fmt.Sprintf("app: grpc client for %s: %v", role, err)) // only a malformed target fails here
@@ -254,7 +259,7 @@ func (n *roleNode) run(ctx context.Context) error {
 	inv := newProxyInvalidator(n.meta, n.logger)
 	defer inv.close()
 	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(256<<20), grpc.MaxSendMsgSize(256<<20),
-		grpc.ChainUnaryInterceptor(inv.intercept))
+		grpc.ChainUnaryInterceptor(n.fence.server, inv.intercept))
 	pb.RegisterNodeServer(n.grpc, nodeInfoServer{infos: func() []sysinfo.ComponentInfos {
 		return localInfos(n.role, n.serverID.Load(), n.addr, n.cfg.Minio.BucketName, n.cfg.LocalStorage.Path, sysinfo.ClusterDeployMode)
 	}})
@@ -278,6 +283,8 @@ func (n *roleNode) run(ctx context.Context) error {
 			l.Close()
 			return fmt.Errorf("app: %w", err)
 		}
+		// Commands to workers carry the leadership's term from now on.
+		n.fence.lead.Store(lead)
 	}
 	if err := n.build(gctx, g, hosted, lead); err != nil {
 		l.Close()
@@ -325,6 +332,7 @@ func (n *roleNode) register(ctx context.Context) error {
 		return fmt.Errorf("app: %w", err)
 	}
 	n.serverID.Store(n.sess.ID())
+	n.fence.sess.Store(n.sess)
 	return nil
 }
 
@@ -575,7 +583,7 @@ func (n *roleNode) trackQueryNodes(ctx context.Context, pool *queryNodePool, qco
 // queryNodes returns the process's pool of per-node query node clients.
 func (n *roleNode) queryNodes() *queryNodePool {
 	if n.qnodes == nil {
-		n.qnodes = newQueryNodePool(n.logger)
+		n.qnodes = newQueryNodePool(n.logger, n.fence.client)
 	}
 	return n.qnodes
 }

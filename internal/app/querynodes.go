@@ -25,16 +25,27 @@ import (
 // (not the role's round-robin resolver): the query coordinator's Nodes and
 // the proxy's shard router dialer. A connection is kept per address and
 // closed when its node's session ends.
+//
+// A connection is per node (server ID and address) and addresses its calls
+// to that server ID (fencing.go), so a new process behind a dead one's
+// address refuses what was meant for its predecessor.
 type queryNodePool struct {
-	logger *slog.Logger
+	logger    *slog.Logger
+	intercept grpc.UnaryClientInterceptor // the process's fence
 
 	mu    sync.Mutex
 	addrs map[int64]string // live node → address
-	conns map[string]*grpc.ClientConn
+	conns map[nodeAddr]*grpc.ClientConn
 }
 
-func newQueryNodePool(logger *slog.Logger) *queryNodePool {
-	return &queryNodePool{logger: logger, addrs: map[int64]string{}, conns: map[string]*grpc.ClientConn{}}
+// nodeAddr is a query node process: its server ID at its address.
+type nodeAddr struct {
+	id   int64
+	addr string
+}
+
+func newQueryNodePool(logger *slog.Logger, intercept grpc.UnaryClientInterceptor) *queryNodePool {
+	return &queryNodePool{logger: logger, intercept: intercept, addrs: map[int64]string{}, conns: map[nodeAddr]*grpc.ClientConn{}}
 }
 
 // set records the live nodes and closes the connections of the others.
@@ -42,31 +53,37 @@ func (p *queryNodePool) set(ms []session.Info) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.addrs = map[int64]string{}
-	live := map[string]bool{}
+	live := map[nodeAddr]bool{}
 	for _, m := range ms {
 		p.addrs[m.ServerID] = m.Address
-		live[m.Address] = true
+		live[nodeAddr{m.ServerID, m.Address}] = true
 	}
-	for addr, c := range p.conns {
-		if !live[addr] {
+	for na, c := range p.conns {
+		if !live[na] {
 			c.Close()
-			delete(p.conns, addr)
+			delete(p.conns, na)
 		}
 	}
 }
 
-func (p *queryNodePool) client(addr string) (*workerrpc.QueryNodeClient, error) {
+func (p *queryNodePool) client(id int64, addr string) (*workerrpc.QueryNodeClient, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	c, ok := p.conns[addr]
+	na := nodeAddr{id, addr}
+	c, ok := p.conns[na]
 	if !ok {
+		intercept := []grpc.UnaryClientInterceptor{targeting(id)}
+		if p.intercept != nil {
+			intercept = append(intercept, p.intercept)
+		}
 		var err error
 		c, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20), grpc.MaxCallSendMsgSize(256<<20)))
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20), grpc.MaxCallSendMsgSize(256<<20)),
+			grpc.WithChainUnaryInterceptor(intercept...))
 		if err != nil {
-			return nil, fmt.Errorf("app: query node at %s: %w", addr, err)
+			return nil, fmt.Errorf("app: query node %d at %s: %w", id, addr, err)
 		}
-		p.conns[addr] = c
+		p.conns[na] = c
 	}
 	return workerrpc.NewQueryNodeClient(c), nil
 }
@@ -79,16 +96,16 @@ func (p *queryNodePool) Node(_ context.Context, id int64) (querycoord.QueryNode,
 	if !ok {
 		return nil, errs.NodeNotFound(id, "no live session")
 	}
-	return p.client(addr)
+	return p.client(id, addr)
 }
 
 // Dial reaches a node at the address the query coordinator gave (the
 // shard router's dialer).
-func (p *queryNodePool) Dial(_ context.Context, _ int64, addr string) (shardroute.Reader, error) {
+func (p *queryNodePool) Dial(_ context.Context, id int64, addr string) (shardroute.Reader, error) {
 	if addr == "" {
 		return nil, errs.ErrNodeNotAvailable
 	}
-	return p.client(addr)
+	return p.client(id, addr)
 }
 
 // all returns a client of every live node.
@@ -98,7 +115,7 @@ func (p *queryNodePool) all() (map[int64]*workerrpc.QueryNodeClient, error) {
 	p.mu.Unlock()
 	out := map[int64]*workerrpc.QueryNodeClient{}
 	for id, addr := range addrs {
-		c, err := p.client(addr)
+		c, err := p.client(id, addr)
 		if err != nil {
 			return nil, err
 		}
@@ -110,9 +127,9 @@ func (p *queryNodePool) all() (map[int64]*workerrpc.QueryNodeClient, error) {
 func (p *queryNodePool) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for addr, c := range p.conns {
+	for na, c := range p.conns {
 		c.Close()
-		delete(p.conns, addr)
+		delete(p.conns, na)
 	}
 }
 

@@ -37,6 +37,13 @@ func TransportError(service string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	// A call refused before its handler ran (fencing) carries its Milvus
+	// status in the gRPC status's details.
+	for _, d := range status.Convert(err).Details() {
+		if st, ok := d.(*commonpb.Status); ok {
+			return fmt.Errorf("%s: %w", service, rpc.ErrorOf(st))
+		}
+	}
 	return fmt.Errorf("%s: %w: %v", service, errs.ErrServiceUnavailable, err)
 }
 

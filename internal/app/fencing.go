@@ -1,0 +1,119 @@
+package app
+
+import (
+	"context"
+	"strconv"
+	"sync/atomic"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/rpc"
+	"github.com/milvago/milvago/internal/session"
+)
+
+// Fencing between processes (docs/cluster.md, "Fencing"). Every internal
+// call carries, as gRPC metadata:
+//
+//   - the caller's server ID (its session), so that a coordinator can
+//     refuse a report from a node that no longer owns what it reports on;
+//   - from an active coordinator, its role and leadership term
+//     (Leadership.Token), so that a worker refuses the commands of a
+//     coordinator that lost its election (session.Terms);
+//   - to a query node reached by ID, the server ID the caller means
+//     (Milvus's TargetID), so that a new process behind an old address
+//     does not obey commands meant for its predecessor.
+//
+// And a process whose session is no longer fresh (lost, or the process
+// was stopped for longer than half the TTL: session.Fresh) neither serves
+// nor sends anything until it has registered again (it exits, and its
+// supervisor restarts it under a new server ID).
+const (
+	mdCaller    = "milvago-caller-id"
+	mdCoordRole = "milvago-coord-role"
+	mdCoordTerm = "milvago-coord-term"
+	mdTarget    = "milvago-target-id"
+)
+
+// fence is one process's side of fencing.
+type fence struct {
+	role  string
+	sess  atomic.Pointer[session.Session]
+	lead  atomic.Pointer[session.Leadership]
+	terms session.Terms
+}
+
+// refusal is err as a gRPC error whose details carry the Milvus status, so
+// the caller's client (coordrpc.TransportError) rebuilds err with its code.
+func refusal(err error) error {
+	st, derr := status.New(codes.FailedPrecondition, err.Error()).WithDetails(rpc.StatusOf(err))
+	if derr != nil {
+		return status.Error(codes.FailedPrecondition, err.Error())
+	}
+	return st.Err()
+}
+
+func mdInt(md metadata.MD, key string) (int64, bool) {
+	v := md.Get(key)
+	if len(v) == 0 {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v[0], 10, 64)
+	return n, err == nil
+}
+
+// server checks every call a process serves.
+func (f *fence) server(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	s := f.sess.Load()
+	if s != nil {
+		if err := s.Fresh(); err != nil {
+			return nil, refusal(errs.NodeOffline(s.ID(), "its session expired: "+err.Error()))
+		}
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	if target, ok := mdInt(md, mdTarget); ok && s != nil && target != s.ID() {
+		return nil, refusal(errs.NodeNotMatch(target, s.ID()))
+	}
+	if term, ok := mdInt(md, mdCoordTerm); ok {
+		if role := md.Get(mdCoordRole); len(role) > 0 {
+			if err := f.terms.Admit(role[0], term); err != nil {
+				return nil, refusal(err)
+			}
+		}
+	}
+	if caller, ok := mdInt(md, mdCaller); ok {
+		ctx = contract.WithCaller(ctx, caller)
+	}
+	return handler(ctx, req)
+}
+
+// client stamps every call a process makes, and refuses to send one once
+// its session is not fresh.
+func (f *fence) client(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	var kv []string
+	if s := f.sess.Load(); s != nil {
+		if err := s.Fresh(); err != nil {
+			return refusal(errs.NodeOffline(s.ID(), "its session expired: "+err.Error()))
+		}
+		kv = append(kv, mdCaller, strconv.FormatInt(s.ID(), 10))
+	}
+	if l := f.lead.Load(); l != nil {
+		kv = append(kv, mdCoordRole, f.role, mdCoordTerm, strconv.FormatInt(l.Token(), 10))
+	}
+	if len(kv) > 0 {
+		ctx = metadata.AppendToOutgoingContext(ctx, kv...)
+	}
+	return invoker(ctx, method, req, reply, cc, opts...)
+}
+
+// targeting addresses every call on a connection to server ID id.
+func targeting(id int64) grpc.UnaryClientInterceptor {
+	v := strconv.FormatInt(id, 10)
+	return func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		return invoker(metadata.AppendToOutgoingContext(ctx, mdTarget, v), method, req, reply, cc, opts...)
+	}
+}

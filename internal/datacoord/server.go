@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/milvago/milvago/internal/contract"
@@ -61,6 +62,7 @@ type Server struct {
 	checkpoints map[string]contract.Checkpoint
 	deltas      map[string][]model.DeltaLog // by vchannel
 	listeners   []Listener
+	channels    atomic.Pointer[Channels] // cluster: data node ownership of channels (channels.go); nil: one data node
 }
 
 type growingKey struct {
@@ -252,6 +254,10 @@ func (s *Server) SegmentFlushed(ctx context.Context, r contract.FlushResult) err
 		s.mu.Unlock()
 		return fmt.Errorf("datacoord: flushed segment %d is unknown", r.SegmentID)
 	}
+	if err := s.checkOwner(ctx, seg.VChannel); err != nil {
+		s.mu.Unlock()
+		return err
+	}
 	if seg.State == model.SegmentFlushed || seg.State == model.SegmentDropped {
 		s.mu.Unlock()
 		return nil
@@ -301,6 +307,9 @@ func (s *Server) SegmentFlushed(ctx context.Context, r contract.FlushResult) err
 
 // AddDeltaLog records a flushed batch of a channel's deletes.
 func (s *Server) AddDeltaLog(ctx context.Context, dl model.DeltaLog) error {
+	if err := s.checkOwner(ctx, dl.VChannel); err != nil {
+		return err
+	}
 	b, _ := json.Marshal(dl)
 	if _, err := s.kv.Put(ctx, prefixDelta+dl.VChannel+"/"+strconv.FormatInt(dl.ID, 10), b); err != nil {
 		return fmt.Errorf("datacoord: save delta log: %w", err)
@@ -320,6 +329,9 @@ func (s *Server) DeltaLogs(ctx context.Context, vchannel string) ([]model.DeltaL
 
 // UpdateCheckpoint moves a channel's checkpoint forward (never back).
 func (s *Server) UpdateCheckpoint(ctx context.Context, vchannel string, cp contract.Checkpoint) error {
+	if err := s.checkOwner(ctx, vchannel); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, ok := s.checkpoints[vchannel]; ok && old.Position >= cp.Position {

@@ -88,6 +88,7 @@ type roleNode struct {
 	sess    *session.Session // registered once the role serves (coordinators: before campaigning)
 	conns   map[string]*grpc.ClientConn
 	qnodes  *queryNodePool // per-node query node clients (querycoord, proxy)
+	dnodes  *dataNodePool  // per-node data node clients (datacoord, proxy)
 	grpc    *grpc.Server
 	reg     *prometheus.Registry
 	ready   atomic.Bool
@@ -112,6 +113,9 @@ func (n *roleNode) close() {
 	}
 	if n.qnodes != nil {
 		n.qnodes.close()
+	}
+	if n.dnodes != nil {
+		n.dnodes.close()
 	}
 	if n.log != nil {
 		if err := n.log.Close(); err != nil {
@@ -432,20 +436,10 @@ func (n *roleNode) buildDataNode(ctx context.Context, g *errgroup.Group) error {
 	root := n.rootClient(ctx)
 	dnode := datanode.New(datanode.Deps{Log: n.log, Objects: n.objects, Coord: n.dataClient(ctx), IDs: root, Collections: root, Logger: n.logger})
 	workerrpc.RegisterDataNode(n.grpc, dnode)
-	// Consume every existing collection (new ones arrive through Watch,
-	// which the proxy calls on CreateCollection), then run.
-	g.Go(func() error {
-		colls, err := retry(ctx, n.logger, "list collections", func() ([]*model.Collection, error) { return listCollections(ctx, root) })
-		if err != nil {
-			return nil
-		}
-		for _, c := range colls {
-			if _, err := retry(ctx, n.logger, "watch collection", func() (struct{}, error) { return struct{}{}, dnode.Watch(ctx, c) }); err != nil {
-				return nil
-			}
-		}
-		return dnode.Run(ctx)
-	})
+	// The data coordinator tells the node which channels to consume
+	// (datacoord/channels.go): the owner of each pchannel, several nodes
+	// sharing the work.
+	g.Go(func() error { return dnode.Run(ctx) })
 	return nil
 }
 
@@ -504,8 +498,10 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 	// The interfaces each coordinator needs of the others: the local
 	// component when hosted here, else its client.
 	var rootAPI rootAPI = n.rootClient(ctx)
-	drop := &dropper{objects: n.objects, logger: n.logger,
-		unwatch: workerrpc.NewDataNodeClient(n.conn(ctx, "datanode")).Unwatch}
+	drop := &dropper{objects: n.objects, logger: n.logger}
+	var channels interface {
+		UnwatchCollection(ctx context.Context, c *model.Collection) error
+	} = coordrpc.NewDataChannelsClient(n.conn(ctx, "datacoord"))
 	if has("rootcoord") {
 		if root, err = rootcoord.New(ctx, rootcoord.Default(), rootcoord.Deps{KV: meta, Hooks: drop, Logger: n.logger}); err != nil {
 			return err
@@ -520,6 +516,27 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 		}
 		dataAPI = data
 		coordrpc.RegisterDataCoord(n.grpc, data)
+		// Channel assignment: which data node consumes which pchannel.
+		var cat catalog = n.rootClient(ctx)
+		if root != nil {
+			cat = root
+		}
+		pool := n.dataNodes()
+		chans, err := datacoord.NewChannels(ctx, datacoord.ChannelsDeps{KV: meta, Nodes: pool,
+			Collections: func(ctx context.Context) ([]*model.Collection, error) { return listCollections(ctx, cat) }, Logger: n.logger})
+		if err != nil {
+			return err
+		}
+		data.SetChannels(chans)
+		channels = chans
+		coordrpc.RegisterDataChannels(n.grpc, chans)
+		g.Go(func() error {
+			pool.watch(ctx, n.peers, func(ids []int64) error {
+				n.logger.Info("data nodes changed", "nodes", len(ids))
+				return chans.SetNodes(ctx, ids)
+			})
+			return nil
+		})
 	}
 	var indexAPI indexAPI = n.indexClient(ctx)
 	if has("indexcoord") {
@@ -544,7 +561,7 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 		coordrpc.RegisterResourceGroups(n.grpc, qcoord)
 		g.Go(func() error { return n.trackQueryNodes(ctx, pool, qcoord) })
 	}
-	drop.query, drop.data, drop.index = queryAPI, dataAPI, indexAPI
+	drop.query, drop.data, drop.index, drop.unwatch = queryAPI, dataAPI, indexAPI, channels.UnwatchCollection
 	// Flushed segments go to the query coordinator (served brute force
 	// first) and to index builds; a finished build reloads the segment.
 	if has("datacoord") {
@@ -578,6 +595,14 @@ func (n *roleNode) trackQueryNodes(ctx context.Context, pool *queryNodePool, qco
 		return nil
 	})
 	return nil
+}
+
+// dataNodes returns the process's pool of per-node data node clients.
+func (n *roleNode) dataNodes() *dataNodePool {
+	if n.dnodes == nil {
+		n.dnodes = newDataNodePool(n.logger, n.fence.client)
+	}
+	return n.dnodes
 }
 
 // queryNodes returns the process's pool of per-node query node clients.
@@ -620,7 +645,8 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 		return fmt.Errorf("app: listen on proxy internal port %d: %w", n.cfg.Proxy.InternalPort, err)
 	}
 	n.addr = advertise(ep, il)
-	dn := workerrpc.NewDataNodeClient(n.conn(ctx, "datanode"))
+	dn := n.dataNodes()
+	g.Go(func() error { dn.watch(ctx, n.peers, nil); return nil })
 	pool := n.queryNodes()
 	g.Go(func() error { pool.watch(ctx, n.peers, nil); return nil })
 	replicas := coordrpc.NewReplicasClient(n.conn(ctx, "querycoord"))
@@ -635,7 +661,8 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	deps := proxy.Deps{Root: cachedRoot{root, mc, metacache.NewTSO(root)}, Data: n.dataClient(ctx),
 		Query: cachedQuery{query, mc}, Index: cachedIndex{index, mc},
 		Writer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")), Shards: router,
-		Hooks: proxyHooks{dn: dn, qn: pool, data: n.dataClient(ctx)}, Logger: n.logger}
+		Hooks:  proxyHooks{dn: dn, channels: coordrpc.NewDataChannelsClient(n.conn(ctx, "datacoord")), qn: pool, data: n.dataClient(ctx)},
+		Logger: n.logger}
 	// A proxy keeps no data: it watches its host's memory, not a disk.
 	if lim := pub.limiter("", n.logger); lim != nil {
 		deps.Quota = lim
@@ -701,13 +728,16 @@ func (n *roleNode) readyErr() error {
 // acknowledged, and a truncated collection's segments leave the data
 // coordinator and the query node.
 type proxyHooks struct {
-	dn   *workerrpc.DataNodeClient
-	qn   *queryNodePool
-	data *coordrpc.DataCoordClient
+	dn       *dataNodePool
+	channels *coordrpc.DataChannelsClient
+	qn       *queryNodePool
+	data     *coordrpc.DataCoordClient
 }
 
+// CollectionCreated has the data coordinator assign the new collection's
+// channels to the data nodes.
 func (h proxyHooks) CollectionCreated(ctx context.Context, c *model.Collection) error {
-	return h.dn.Watch(ctx, c)
+	return h.channels.WatchCollection(ctx, c)
 }
 
 // CollectionSchemaChanged hands the query node and the data node the new
@@ -719,7 +749,7 @@ func (h proxyHooks) CollectionSchemaChanged(ctx context.Context, c *model.Collec
 		return err
 	}
 	if err := h.dn.UpdateCollection(ctx, c); err != nil {
-		return fmt.Errorf("app: schema change of collection %d on the data node: %w", c.ID, err)
+		return err
 	}
 	return nil
 }

@@ -56,10 +56,9 @@ type DataNodes interface {
 	DataNode(ctx context.Context, id int64) (DataNode, error)
 }
 
-// collectionSource describes a collection by ID (the root coordinator).
-type collectionSource interface {
-	DescribeCollection(ctx context.Context, db, name string, id int64) (*model.Collection, error)
-}
+// CollectionLister lists every live collection of every database (the
+// root coordinator's catalog).
+type CollectionLister func(ctx context.Context) ([]*model.Collection, error)
 
 const (
 	prefixChannelOwner      = "data/channel/"
@@ -68,9 +67,11 @@ const (
 
 // ChannelsDeps are the channel assignment's collaborators.
 type ChannelsDeps struct {
-	KV          kv.Store // fenced by the coordinator's leadership
-	Nodes       DataNodes
-	Collections collectionSource
+	KV    kv.Store // fenced by the coordinator's leadership
+	Nodes DataNodes
+	// Collections lists the collections to consume when the coordinator
+	// starts (new ones arrive through WatchCollection).
+	Collections CollectionLister
 	Logger      *slog.Logger
 }
 
@@ -78,7 +79,7 @@ type ChannelsDeps struct {
 type Channels struct {
 	kv     kv.Store
 	nodes  DataNodes
-	colls  collectionSource
+	colls  CollectionLister
 	logger *slog.Logger
 
 	// opMu serialises the operations that change assignments and send
@@ -87,7 +88,7 @@ type Channels struct {
 
 	mu          sync.Mutex                  // guards the maps below
 	owner       map[string]int64            // pchannel → data node (0: none yet)
-	collections map[int64]*model.Collection // consumed collections (nil: known by ID only, until described)
+	collections map[int64]*model.Collection // consumed collections (nil: known by ID only, until listed)
 	vchannels   map[string]string           // vchannel → pchannel
 	live        map[int64]bool              // live data nodes
 	recovered   bool                        // the first live set re-sent every assignment
@@ -174,17 +175,14 @@ func (c *Channels) CheckOwner(ctx context.Context, vchannel string) error {
 func (c *Channels) WatchCollection(ctx context.Context, coll *model.Collection) error {
 	c.opMu.Lock()
 	defer c.opMu.Unlock()
-	vmap := map[string]string{}
-	for i, vc := range coll.VChannels {
-		vmap[vc] = coll.PChannels[i]
-	}
-	b, _ := json.Marshal(vmap)
-	if _, err := c.kv.Put(ctx, prefixChannelCollection+strconv.FormatInt(coll.ID, 10), b); err != nil {
+	if _, err := c.kv.Put(ctx, prefixChannelCollection+strconv.FormatInt(coll.ID, 10), vchannelMap(coll)); err != nil {
 		return fmt.Errorf("datacoord: record consumed collection %d: %w", coll.ID, err)
 	}
 	c.mu.Lock()
 	c.collections[coll.ID] = coll
-	maps.Copy(c.vchannels, vmap)
+	for i, vc := range coll.VChannels {
+		c.vchannels[vc] = coll.PChannels[i]
+	}
 	c.mu.Unlock()
 	if err := c.assignOrphansLocked(ctx); err != nil {
 		return err
@@ -234,8 +232,10 @@ func (c *Channels) SetNodes(ctx context.Context, ids []int64) error {
 	}
 	recovered := c.recovered
 	c.mu.Unlock()
-	if err := c.describeLocked(ctx); err != nil {
-		return err
+	if !recovered {
+		if err := c.listLocked(ctx); err != nil {
+			return err
+		}
 	}
 	before := c.Assignments()
 	if err := c.assignOrphansLocked(ctx); err != nil {
@@ -259,39 +259,64 @@ func (c *Channels) SetNodes(ctx context.Context, ids []int64) error {
 	return nil
 }
 
-// describeLocked fetches the definitions of collections known by ID only
-// (loaded at start); one dropped meanwhile is forgotten.
-func (c *Channels) describeLocked(ctx context.Context) error {
+// listLocked makes the consumed collections the catalog's: those created
+// while no data coordinator ran are added, dropped ones forgotten.
+func (c *Channels) listLocked(ctx context.Context) error {
+	colls, err := c.colls(ctx)
+	if err != nil {
+		return fmt.Errorf("datacoord: list collections to consume: %w", err)
+	}
+	live := map[int64]*model.Collection{}
+	for _, coll := range colls {
+		live[coll.ID] = coll
+	}
 	c.mu.Lock()
-	var ids []int64
-	for id, coll := range c.collections {
-		if coll == nil {
-			ids = append(ids, id)
+	var gone []int64
+	for id := range c.collections {
+		if live[id] == nil {
+			gone = append(gone, id)
+		}
+	}
+	var added []*model.Collection
+	for id, coll := range live {
+		if _, ok := c.collections[id]; !ok {
+			added = append(added, coll)
 		}
 	}
 	c.mu.Unlock()
-	for _, id := range ids {
-		coll, err := c.colls.DescribeCollection(ctx, "", "", id)
-		if errors.Is(err, errs.ErrCollectionNotFound) {
-			if err := c.kv.Delete(ctx, prefixChannelCollection+strconv.FormatInt(id, 10)); err != nil {
-				return fmt.Errorf("datacoord: forget dropped collection %d: %w", id, err)
-			}
-			c.mu.Lock()
-			delete(c.collections, id)
-			c.mu.Unlock()
-			continue
+	ops := make([]kv.Op, 0, len(gone)+len(added))
+	for _, id := range gone {
+		ops = append(ops, kv.Op{Key: prefixChannelCollection + strconv.FormatInt(id, 10), Delete: true})
+	}
+	for _, coll := range added {
+		ops = append(ops, kv.Op{Key: prefixChannelCollection + strconv.FormatInt(coll.ID, 10), Value: vchannelMap(coll)})
+	}
+	if len(ops) > 0 {
+		if _, err := c.kv.Txn(ctx, nil, ops); err != nil {
+			return fmt.Errorf("datacoord: record consumed collections: %w", err)
 		}
-		if err != nil {
-			return fmt.Errorf("datacoord: describe consumed collection %d: %w", id, err)
-		}
-		c.mu.Lock()
-		c.collections[id] = coll
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.collections = live
+	c.vchannels = map[string]string{}
+	for _, coll := range live {
 		for i, vc := range coll.VChannels {
 			c.vchannels[vc] = coll.PChannels[i]
 		}
-		c.mu.Unlock()
 	}
 	return nil
+}
+
+// vchannelMap is the persisted record of a consumed collection: its
+// vchannels' pchannels, for CheckOwner right after a restart.
+func vchannelMap(coll *model.Collection) []byte {
+	m := map[string]string{}
+	for i, vc := range coll.VChannels {
+		m[vc] = coll.PChannels[i]
+	}
+	b, _ := json.Marshal(m)
+	return b
 }
 
 // assignOrphansLocked gives every pchannel of a consumed collection whose

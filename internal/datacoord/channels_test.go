@@ -62,11 +62,12 @@ func (f *fakeDataNodes) of(id int64) []string {
 
 type fakeCatalog map[int64]*model.Collection
 
-func (c fakeCatalog) DescribeCollection(_ context.Context, _, _ string, id int64) (*model.Collection, error) {
-	if coll, ok := c[id]; ok {
-		return coll, nil
+func (c fakeCatalog) list(context.Context) ([]*model.Collection, error) {
+	var out []*model.Collection
+	for _, coll := range c {
+		out = append(out, coll)
 	}
-	return nil, errs.CollectionNotFound(id)
+	return out, nil
 }
 
 func coll(id int64, pchannels ...string) *model.Collection {
@@ -85,7 +86,7 @@ func TestChannelsAssignBalanceAndMove(t *testing.T) {
 	c1 := coll(1, "p0", "p1", "p2", "p3")
 	c2 := coll(2, "p0", "p1")
 	cat := fakeCatalog{1: c1, 2: c2}
-	ch, err := NewChannels(ctx, ChannelsDeps{KV: store, Nodes: nodes, Collections: cat})
+	ch, err := NewChannels(ctx, ChannelsDeps{KV: store, Nodes: nodes, Collections: cat.list})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +157,7 @@ func TestChannelsAssignBalanceAndMove(t *testing.T) {
 
 	// A new coordinator loads the owners and re-sends them to the nodes.
 	nodes2 := &fakeDataNodes{watched: map[int64][]string{}, down: map[int64]bool{}}
-	ch2, err := NewChannels(ctx, ChannelsDeps{KV: store, Nodes: nodes2, Collections: cat})
+	ch2, err := NewChannels(ctx, ChannelsDeps{KV: store, Nodes: nodes2, Collections: cat.list})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,6 +175,7 @@ func TestChannelsAssignBalanceAndMove(t *testing.T) {
 	}
 
 	// Dropped: unwatched and forgotten.
+	delete(cat, 1)
 	if err := ch2.UnwatchCollection(ctx, c1); err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +191,7 @@ func TestChannelsWaitForFirstNode(t *testing.T) {
 	ctx := context.Background()
 	nodes := &fakeDataNodes{watched: map[int64][]string{}, down: map[int64]bool{}}
 	c1 := coll(1, "p0", "p1")
-	ch, err := NewChannels(ctx, ChannelsDeps{KV: kv.NewMemory(), Nodes: nodes, Collections: fakeCatalog{1: c1}})
+	ch, err := NewChannels(ctx, ChannelsDeps{KV: kv.NewMemory(), Nodes: nodes, Collections: fakeCatalog{1: c1}.list})
 	if err != nil {
 		t.Fatal(err)
 	}

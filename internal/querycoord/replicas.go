@@ -405,7 +405,7 @@ func (s *Server) loadOnNodeLocked(ctx context.Context, c *model.Collection, part
 
 func (s *Server) servesLocked(collectionID int64, vchannel string, node int64) bool {
 	for _, r := range s.replicas[collectionID] {
-		if r.Channels[vchannel] == node {
+		if r.Channels[vchannel] == node || s.moving[shardKey{r.ID, vchannel}] == node {
 			return true
 		}
 	}
@@ -437,7 +437,7 @@ func (s *Server) Replicas(ctx context.Context, collectionID int64) ([]contract.R
 	for _, r := range s.replicas[collectionID] {
 		cr := contract.Replica{ID: r.ID, CollectionID: r.CollectionID, ResourceGroup: r.ResourceGroup, Nodes: slices.Clone(r.Nodes)}
 		for _, vc := range slices.Sorted(maps.Keys(r.Channels)) {
-			n := r.Channels[vc]
+			n := s.leaderLocked(r, vc)
 			cr.Shards = append(cr.Shards, contract.ShardReplica{VChannel: vc, NodeID: n, Addr: s.live[n]})
 		}
 		out = append(out, cr)

@@ -91,6 +91,7 @@ type Server struct {
 	pending  map[nodeLoad]bool    // assignments not yet sent to their node
 	full     map[int64]bool       // collections every replica of which has been fully loaded
 	rgs      map[string]*resourceGroup
+	moving   map[shardKey]int64 // shards moving (autobalance.go): their source node
 }
 
 type loadInfo struct {
@@ -107,7 +108,8 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{d: d, logger: d.Logger.With("component", "querycoord"), loaded: map[int64]*loadInfo{},
-		replicas: map[int64][]*replica{}, pending: map[nodeLoad]bool{}, full: map[int64]bool{}}
+		replicas: map[int64][]*replica{}, pending: map[nodeLoad]bool{}, full: map[int64]bool{},
+		moving: map[shardKey]int64{}}
 	list, err := d.KV.List(ctx, prefixLoad)
 	if err != nil {
 		return nil, fmt.Errorf("querycoord: load state: %w", err)

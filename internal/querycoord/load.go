@@ -40,6 +40,12 @@ func (s *Server) LoadCollection(ctx context.Context, c *model.Collection, partit
 			}
 			old.Replicas = replicas
 		}
+		// Loading again with resource groups moves the replicas there.
+		if len(rgs) > 0 && partitions == nil {
+			if err := s.reassignGroupsLocked(ctx, c.ID, replicas, rgs); err != nil {
+				return err
+			}
+		}
 		if old.Partitions == nil { // the whole collection is already loaded
 			b, _ := json.Marshal(old)
 			if _, err := s.d.KV.Put(ctx, prefixLoad+strconv.FormatInt(c.ID, 10), b); err != nil {

@@ -61,4 +61,37 @@ func TestLoadIntoResourceGroups(t *testing.T) {
 	if groups["rg1"] != 1 || groups[DefaultResourceGroup] != 1 {
 		t.Fatalf("replicas per group %v, want one in each", groups)
 	}
+
+	// Loading again with other groups moves the replicas: both into
+	// the default group (two nodes there).
+	if err := qc.LoadCollection(c.ctx, c.coll, nil, 2, DefaultResourceGroup); err != nil {
+		t.Fatal(err)
+	}
+	used := map[int64]bool{}
+	for _, r := range must(qc.Replicas(bg, c.coll.ID)) {
+		if r.ResourceGroup != DefaultResourceGroup {
+			t.Fatalf("replica %d still in %s after reloading into the default group", r.ID, r.ResourceGroup)
+		}
+		for _, sh := range r.Shards {
+			if sh.NodeID == rg1Node || sh.NodeID == 0 {
+				t.Fatalf("shard %s of replica %d on node %d after the move", sh.VChannel, r.ID, sh.NodeID)
+			}
+			used[sh.NodeID] = true
+		}
+	}
+	if len(used) != 2 {
+		t.Fatalf("replicas use nodes %v, want the default group's two", used)
+	}
+	eventually(t, "moved replicas loaded", func() bool { st := must(qc.State(bg, c.coll.ID)); return st.Loaded && st.Progress == 100 })
+	// And back: one replica per group.
+	if err := qc.LoadCollection(c.ctx, c.coll, nil, 2, "rg1", DefaultResourceGroup); err != nil {
+		t.Fatal(err)
+	}
+	groups = map[string]int{}
+	for _, r := range must(qc.Replicas(bg, c.coll.ID)) {
+		groups[r.ResourceGroup]++
+	}
+	if groups["rg1"] != 1 || groups[DefaultResourceGroup] != 1 {
+		t.Fatalf("after reloading into both groups: %v", groups)
+	}
 }

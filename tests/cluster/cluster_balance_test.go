@@ -30,7 +30,7 @@ func TestClusterAutoBalance(t *testing.T) {
 	ids := make([]int64, n)
 	tags := make([]string, n)
 	for i := range ids {
-		ids[i], tags[i] = int64(i), "b"
+		ids[i], tags[i] = int64(i), fmt.Sprintf("t%d", i%5)
 	}
 	if _, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption("spread").WithInt64Column("id", ids).
 		WithVarcharColumn("tag", tags).WithFloatVectorColumn("v", dim, vecs)); err != nil {

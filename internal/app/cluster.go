@@ -89,6 +89,7 @@ type roleNode struct {
 	conns   map[string]*grpc.ClientConn
 	qnodes  *queryNodePool // per-node query node clients (querycoord, proxy)
 	dnodes  *dataNodePool  // per-node data node clients (datacoord, proxy)
+	inodes  *indexNodePool // index build dispatch (indexcoord)
 	grpc    *grpc.Server
 	reg     *prometheus.Registry
 	ready   atomic.Bool
@@ -116,6 +117,9 @@ func (n *roleNode) close() {
 	}
 	if n.dnodes != nil {
 		n.dnodes.close()
+	}
+	if n.inodes != nil {
+		n.inodes.close()
 	}
 	if n.log != nil {
 		if err := n.log.Close(); err != nil {
@@ -540,8 +544,12 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 	}
 	var indexAPI indexAPI = n.indexClient(ctx)
 	if has("indexcoord") {
-		builder := workerrpc.NewIndexNodeClient(n.conn(ctx, "indexnode"))
-		if icoord, err = indexcoord.New(ctx, indexcoord.Deps{KV: meta, IDs: rootAPI, Segments: dataAPI, Builder: builder, Logger: n.logger}); err != nil {
+		// Builds spread over the live index nodes, one at a time on each.
+		builders := newIndexNodePool(n.logger, n.fence.client)
+		n.inodes = builders
+		g.Go(func() error { builders.watch(ctx, n.peers); return nil })
+		if icoord, err = indexcoord.New(ctx, indexcoord.Deps{KV: meta, IDs: rootAPI, Segments: dataAPI, Builder: builders,
+			Slots: builders.slots, Logger: n.logger}); err != nil {
 			return err
 		}
 		indexAPI = icoord

@@ -58,7 +58,11 @@ type Deps struct {
 	IDs      idAllocator
 	Segments segments
 	Builder  builder
-	Logger   *slog.Logger
+	// Slots is how many builds may run at once: in a cluster, one per
+	// live index node (Builder sends each to the least busy node); nil:
+	// one at a time.
+	Slots  func() int
+	Logger *slog.Logger
 }
 
 // Server is the index coordinator.
@@ -126,15 +130,41 @@ func (s *Server) AddListener(l Listener) {
 	s.listeners = append(s.listeners, l)
 }
 
-// Run executes builds one at a time until ctx ends. One builder keeps a
-// core free for queries on small machines.
+// Run executes builds until ctx ends: as many at once as Deps.Slots says
+// (one per live index node in a cluster, so the builds spread over them),
+// one at a time without it, which keeps a core free for queries on small
+// machines. A build already running is not started twice.
 func (s *Server) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	done := make(chan int64)
+	inflight := map[int64]bool{}
 	for {
+		limit := 1
+		if s.d.Slots != nil {
+			limit = max(1, s.d.Slots())
+		}
+		queue := s.queue
+		if len(inflight) >= limit {
+			queue = nil // wait for a build to finish
+		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case id := <-s.queue:
-			s.runBuild(ctx, id)
+		case id := <-done:
+			delete(inflight, id)
+		case id := <-queue:
+			if inflight[id] {
+				continue
+			}
+			inflight[id] = true
+			wg.Go(func() {
+				s.runBuild(ctx, id)
+				select {
+				case done <- id:
+				case <-ctx.Done():
+				}
+			})
 		}
 	}
 }

@@ -120,12 +120,14 @@ func flushAwait(t *testing.T, ctx context.Context, cli *milvusclient.Client, nam
 // them from their checkpoints; every acknowledged write is there after a
 // flush (exact counts) and the flush completes, which needs every segment
 // flushed once. A third data node joining takes the pchannels of new
-// collections.
+// collections. The index builds of the flushed segments spread over the
+// two index nodes.
 func TestClusterDataNodes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster of processes")
 	}
-	c := startCluster(t, "mixcoord", "streamingnode", "datanode-1:datanode", "datanode-2:datanode", "querynode", "indexnode", "proxy")
+	c := startCluster(t, "mixcoord", "streamingnode", "datanode-1:datanode", "datanode-2:datanode", "querynode",
+		"indexnode-1:indexnode", "indexnode-2:indexnode", "proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cli := connect(t, ctx, c.proxyAddr("proxy"))
@@ -151,6 +153,20 @@ func TestClusterDataNodes(t *testing.T) {
 	if got := count(t, ctx, cli, "shared", "id >= 0"); got != base {
 		t.Fatalf("rows flushed by two data nodes: %d, want %d", got, base)
 	}
+	// The flushed segments' index builds went to both index nodes.
+	in1, in2 := c.roles["indexnode-1"].serverID(t), c.roles["indexnode-2"].serverID(t)
+	eventually(t, 60*time.Second, "index builds on both index nodes", func() error {
+		b, err := os.ReadFile(c.roles["mixcoord"].logPath())
+		if err != nil {
+			return err
+		}
+		for _, id := range []int64{in1, in2} {
+			if !regexp.MustCompile(fmt.Sprintf(`msg="index build dispatched".* node=%d\b`, id)).Match(b) {
+				return fmt.Errorf("no build dispatched to index node %d", id)
+			}
+		}
+		return nil
+	})
 
 	// Kill data node 1 under load.
 	w := startWrites(ctx, "shared", cli)

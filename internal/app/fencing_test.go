@@ -1,0 +1,110 @@
+package app
+
+import (
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/kvtest"
+	"github.com/milvago/milvago/internal/rpc/coordrpc"
+	"github.com/milvago/milvago/internal/rpc/pb"
+	"github.com/milvago/milvago/internal/session"
+	"github.com/milvago/milvago/internal/sysinfo"
+)
+
+// TestFencedCommands: a worker obeys the active coordinator, refuses the
+// commands of one that lost its election (an older term), and refuses a
+// call addressed to another server ID; refusals reach the caller with
+// their Milvus code.
+func TestFencedCommands(t *testing.T) {
+	ctx := t.Context()
+	e := kvtest.StartEmbedded(t)
+	store := e.NewStore("fence")
+	t.Cleanup(func() { store.Close() })
+	reg := func(role string) *session.Session {
+		s, err := session.Register(ctx, store, session.Config{Role: role, Address: "x:1", TTL: 4 * time.Second}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+
+	// The worker: a Node service behind the fence.
+	worker := &fence{role: session.RoleQueryNode}
+	wsess := reg(session.RoleQueryNode)
+	worker.sess.Store(wsess)
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(worker.server))
+	pb.RegisterNodeServer(srv, nodeInfoServer{infos: func() []sysinfo.ComponentInfos { return nil }})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(l)
+	t.Cleanup(srv.Stop)
+
+	call := func(f *fence, target int64) error {
+		t.Helper()
+		ics := []grpc.UnaryClientInterceptor{f.client}
+		if target != 0 {
+			ics = append(ics, targeting(target))
+		}
+		cc, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithChainUnaryInterceptor(ics...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cc.Close()
+		r, err := pb.NewNodeClient(cc).GetComponentInfos(ctx, &pb.ComponentInfosRequest{})
+		return coordrpc.Check("querynode", r, err)
+	}
+
+	// Coordinator A leads.
+	a := &fence{role: session.RoleQueryCoord}
+	asess := reg(session.RoleQueryCoord)
+	a.sess.Store(asess)
+	la, err := asess.Campaign(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.lead.Store(la)
+	if err := call(a, wsess.ID()); err != nil {
+		t.Fatalf("the leader's command: %v", err)
+	}
+	// A resigns (as if deposed); B wins with a newer term and commands.
+	if err := la.Resign(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b := &fence{role: session.RoleQueryCoord}
+	bsess := reg(session.RoleQueryCoord)
+	b.sess.Store(bsess)
+	lb, err := bsess.Campaign(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.lead.Store(lb)
+	if err := call(b, wsess.ID()); err != nil {
+		t.Fatalf("the new leader's command: %v", err)
+	}
+	// A, not knowing, commands again: refused.
+	err = call(a, wsess.ID())
+	if !errors.Is(err, errs.ErrNodeNotMatch) {
+		t.Fatalf("a deposed coordinator's command: %v, want node not match", err)
+	}
+	// A call meant for another server ID: refused.
+	if err := call(b, wsess.ID()+100); !errors.Is(err, errs.ErrNodeNotMatch) {
+		t.Fatalf("a command for another node: %v", err)
+	}
+	// A client whose own session is over sends nothing.
+	if err := bsess.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := call(b, wsess.ID()); !errors.Is(err, errs.ErrNodeOffline) {
+		t.Fatalf("a call from a closed session: %v", err)
+	}
+}

@@ -450,10 +450,15 @@ func (dl *delegator) waitTSafe(ctx context.Context, ts uint64) (uint64, error) {
 	asked := false
 	for {
 		dl.mu.RLock()
-		ch, failed := dl.notify, dl.failed
+		ch, failed, closed := dl.notify, dl.failed, dl.closed
 		dl.mu.RUnlock()
 		if failed != nil {
 			return 0, fmt.Errorf("querynode: shard %s unavailable: %w", dl.plan.VChannel, failed)
+		}
+		if closed {
+			// Released (moved to another node, or replanned) while the
+			// read waited: its service time will not move again here.
+			return 0, errs.ChannelNotAvailable(dl.plan.VChannel, "the shard was released on this node")
 		}
 		if cur := dl.tsafe.Load(); cur >= ts {
 			return cur, nil
@@ -487,6 +492,9 @@ func (dl *delegator) close() {
 	dl.mu.Lock()
 	defer dl.mu.Unlock()
 	dl.closed = true
+	// Wake the reads waiting for service time: they fail over.
+	close(dl.notify)
+	dl.notify = make(chan struct{})
 	for id, s := range dl.sealed {
 		s.close()
 		delete(dl.sealed, id)

@@ -206,7 +206,8 @@ func TestClusterReplicas(t *testing.T) {
 // TestClusterResourceGroups creates a resource group taking one of three
 // query nodes, moves one of a collection's two replicas into it through the
 // SDK, and checks the descriptions, the replica's new node, reads, and
-// Milvus's errors.
+// Milvus's errors; then loads the collection again into the default group,
+// which moves the replica back.
 func TestClusterResourceGroups(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster of processes")
@@ -269,6 +270,36 @@ func TestClusterResourceGroups(t *testing.T) {
 		}
 		return fmt.Errorf("no replica in rg1")
 	})
+	checkSearch(t, ctx, cli, "grouped", vecs, 1, 2, 3, 4)
+	// Loading again into the default group moves the replica back out of
+	// rg1 (Milvus's UpdateLoadConfig), reads going on meanwhile.
+	reads := startReads(ctx, cli, "grouped", vecs)
+	lt, err := cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption("grouped").WithReplica(2).WithResourceGroup(def))
+	if err != nil {
+		t.Fatalf("reload into %s: %v", def, err)
+	}
+	if err := lt.Await(ctx); err != nil {
+		t.Fatalf("reload await: %v", err)
+	}
+	eventually(t, 60*time.Second, "both replicas in the default group, served off rg1's node", func() error {
+		for _, r := range describeReplicas(t, ctx, cli, "grouped") {
+			if r.ResourceGroupName != def {
+				return fmt.Errorf("replica %d in %s", r.ReplicaID, r.ResourceGroupName)
+			}
+			for _, sh := range r.Shards {
+				if sh.ShardLeader == 0 || sh.ShardLeader == rg1.Nodes[0].NodeID {
+					return fmt.Errorf("shard %s of replica %d on node %d", sh.ChannelName, r.ReplicaID, sh.ShardLeader)
+				}
+			}
+		}
+		return nil
+	})
+	time.Sleep(time.Second)
+	reads.halt()
+	t.Logf("reads while the replica moved back: %v", reads)
+	if reads.failed.Load() > 0 {
+		t.Fatalf("reads failed while a replica of a two-replica collection moved: %v", reads)
+	}
 	checkSearch(t, ctx, cli, "grouped", vecs, 1, 2, 3, 4)
 	if err := cli.DropResourceGroup(ctx, milvusclient.NewDropResourceGroupOption(def)); err == nil || !strings.Contains(err.Error(), "default resource group is not deletable") {
 		t.Fatalf("drop default: %v", err)

@@ -59,6 +59,11 @@ func (s *Sealed) WithSchema(schema *schemapb.CollectionSchema) (*Sealed, error) 
 	}
 	s.stats.mu.RUnlock()
 	ns.indexMinAllowed = s.indexMinAllowed
+	for _, idx := range s.scalar {
+		if err := ns.AddScalarIndex(idx); err != nil {
+			return nil, fmt.Errorf("segment %d: change schema: %w", s.id, err)
+		}
+	}
 	s.copyDeletes(ns.core, len(s.ts))
 	return ns, nil
 }

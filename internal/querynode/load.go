@@ -10,8 +10,8 @@ import (
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/index"
-	"github.com/milvago/milvago/internal/scalarindex"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/scalarindex"
 	"github.com/milvago/milvago/internal/segment"
 	"github.com/milvago/milvago/internal/storage"
 )

@@ -50,6 +50,9 @@ type ScalarIndex interface {
 	// Elements reports that keys are array elements (Array fields and
 	// ARRAY_* JSON casts): a row is listed under each of its elements.
 	Elements() bool
+	// Grams reports an NGRAM index: its keys are n-grams of the values,
+	// so it serves only like (NgramRows).
+	Grams() bool
 	// Count is the number of postings of the keys in [lo, hi], an upper
 	// bound of the rows Rows sets (the engine's cost estimate).
 	Count(lo, hi Bound) int
@@ -93,7 +96,7 @@ func scanRowCost(f fieldRef, like bool) int {
 }
 
 // indexOf returns the index ec's batch holds for f, or nil.
-func indexOf(ec *evalCtx, f fieldRef) ScalarIndex {
+func indexOf(ec *evalCtx, f fieldRef, like bool) ScalarIndex {
 	si, ok := ec.batch.(ScalarIndexes)
 	if !ok {
 		return nil
@@ -106,7 +109,7 @@ func indexOf(ec *evalCtx, f fieldRef) ScalarIndex {
 		path = nil
 	}
 	idx := si.ScalarIndex(f.ID, path)
-	if idx == nil || idx.KeyKind() == KeyNone || idx.Elements() {
+	if idx == nil || idx.KeyKind() == KeyNone || idx.Elements() || idx.Grams() && !like {
 		return nil
 	}
 	return idx
@@ -266,7 +269,7 @@ func (b *takenBatch) Column(id int64) (column.Column, error) {
 }
 
 func (n *cmpNode) evalIndexed(ec *evalCtx) (*bitset.Set, *bitset.Set, bool, error) {
-	idx := indexOf(ec, n.f)
+	idx := indexOf(ec, n.f, false)
 	if idx == nil {
 		return nil, nil, false, nil
 	}
@@ -285,7 +288,7 @@ func (n *cmpNode) evalIndexed(ec *evalCtx) (*bitset.Set, *bitset.Set, bool, erro
 }
 
 func (n *rangeNode) evalIndexed(ec *evalCtx) (*bitset.Set, *bitset.Set, bool, error) {
-	idx := indexOf(ec, n.f)
+	idx := indexOf(ec, n.f, false)
 	if idx == nil {
 		return nil, nil, false, nil
 	}
@@ -298,7 +301,7 @@ func (n *rangeNode) evalIndexed(ec *evalCtx) (*bitset.Set, *bitset.Set, bool, er
 }
 
 func (n *termNode) evalIndexed(ec *evalCtx) (*bitset.Set, *bitset.Set, bool, error) {
-	idx := indexOf(ec, n.f)
+	idx := indexOf(ec, n.f, false)
 	if idx == nil {
 		return nil, nil, false, nil
 	}
@@ -321,15 +324,16 @@ func (n *termNode) evalIndexed(ec *evalCtx) (*bitset.Set, *bitset.Set, bool, err
 }
 
 func (n *likeNode) evalIndexed(ec *evalCtx) (*bitset.Set, *bitset.Set, bool, error) {
-	idx := indexOf(ec, n.f)
+	idx := indexOf(ec, n.f, true)
 	if idx == nil || idx.KeyKind() != KeyString {
 		return nil, nil, false, nil
 	}
 	m := n.m
-	switch m.kind {
-	case likeExact:
+	switch {
+	case idx.Grams():
+	case m.kind == likeExact:
 		return indexed(ec, n.f, idx, []keySpan{{lo: Bound{S: m.lit}, hi: Bound{S: m.lit}}}, n, false, true)
-	case likePrefix:
+	case m.kind == likePrefix:
 		if m.lit != "" {
 			p := m.lit
 			if res, valid, ok, err := indexed(ec, n.f, idx, []keySpan{{prefix: &p}}, n, false, true); ok || err != nil {

@@ -89,7 +89,7 @@ func Load(data []byte) (*Index, error) {
 		x.path = ParsePointer(x.jsonPath)
 	}
 	nk := int(d.u32())
-	if d.err == nil && nk > len(d.b) {
+	if d.err == nil && (nk > len(d.b) || x.n > math.MaxUint32) {
 		d.err = index.ErrCorrupt
 	}
 	if d.err != nil {

@@ -74,6 +74,9 @@ func (x *Index) KeyKind() expr.KeyKind { return x.kind }
 // Elements implements expr.ScalarIndex.
 func (x *Index) Elements() bool { return x.elements }
 
+// Grams implements expr.ScalarIndex.
+func (x *Index) Grams() bool { return x.typ == TypeNgram }
+
 func (x *Index) numKeys() int { return len(x.offs) - 1 }
 
 // span is the range [i, j) of key positions within [lo, hi].

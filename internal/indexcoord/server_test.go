@@ -22,9 +22,9 @@ import (
 	"github.com/milvago/milvago/internal/indexnode"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
-	"github.com/milvago/milvago/internal/scalarindex"
 	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/rootcoord"
+	"github.com/milvago/milvago/internal/scalarindex"
 	"github.com/milvago/milvago/internal/storage"
 )
 

@@ -166,6 +166,11 @@ func (s *Server) DescribeIndex(ctx context.Context, req *milvuspb.DescribeIndexR
 		})
 	}
 	if len(resp.IndexDescriptions) == 0 {
+		if req.GetIndexName() != "" {
+			// datacoord's merr.WrapErrIndexNotFound(indexName); the proxy
+			// names the collection only when no index name was given.
+			return nil, errIndexNotFound(req.GetIndexName())
+		}
 		return nil, errs.IndexNotFound(c.Name)
 	}
 	return resp, nil

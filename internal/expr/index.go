@@ -99,6 +99,8 @@ func scanRowCost(f fieldRef, like bool) int {
 	switch f.Type {
 	case schemapb.DataType_JSON:
 		return 60
+	case schemapb.DataType_Array:
+		return 10
 	case schemapb.DataType_VarChar, schemapb.DataType_String, schemapb.DataType_Text:
 		if like {
 			return 10
@@ -432,4 +434,45 @@ func ParseIdentifier(schema *schemapb.CollectionSchema, identifier string) (fiel
 		return 0, nil, fmt.Errorf("cannot parse identifier: %s, error: %w", identifier, unpositioned(err))
 	}
 	return f.ID, f.Path, nil
+}
+
+// evalIndexed serves array_contains / json_contains and their _any and
+// _all forms from an index of array elements (INVERTED or BITMAP on an
+// Array field, ARRAY_* casts of a JSON path): the rows holding one of the
+// values (_all: the rarest value) are the candidates.
+func (n *containsNode) evalIndexed(ec *evalCtx) (*bitset.Set, *bitset.Set, bool, error) {
+	si, ok := ec.batch.(ScalarIndexes)
+	if !ok || len(n.vals) == 0 {
+		return nil, nil, false, nil
+	}
+	path := n.f.Path
+	switch {
+	case n.f.Type == schemapb.DataType_JSON:
+	case n.f.Type == schemapb.DataType_Array && len(path) == 0:
+		path = nil
+	default:
+		return nil, nil, false, nil
+	}
+	idx := si.ScalarIndex(n.f.ID, path)
+	if idx == nil || !idx.Elements() || idx.Grams() || idx.KeyKind() == KeyNone {
+		return nil, nil, false, nil
+	}
+	spans := make([]keySpan, 0, len(n.vals))
+	for _, v := range n.vals {
+		lo, hi, ok := keyRange(idx.KeyKind(), v)
+		if !ok {
+			return nil, nil, false, nil // the scan may match it
+		}
+		spans = append(spans, keySpan{lo: lo, hi: hi})
+	}
+	if n.op == containsAll {
+		best := 0
+		for i := range spans {
+			if spans[i].count(idx) < spans[best].count(idx) {
+				best = i
+			}
+		}
+		spans = spans[best : best+1]
+	}
+	return indexed(ec, n.f, idx, spans, n, false, false)
 }

@@ -144,6 +144,14 @@ func randJSON(r *rand.Rand) []byte {
 	if r.IntN(3) == 0 {
 		parts = append(parts, `"d": {"e": `+strconv.Itoa(r.IntN(6))+`}`)
 	}
+	if r.IntN(3) == 0 {
+		parts = append(parts, `"l": [`+strconv.Itoa(r.IntN(4))+`, 2.5, "x", [3]]`)
+	} else if r.IntN(3) == 0 {
+		parts = append(parts, `"l": `+strconv.Itoa(r.IntN(4)))
+	}
+	if r.IntN(2) == 0 {
+		parts = append(parts, `"m": ["`+randWord(r)+`", "y", 1, ["x"]]`)
+	}
 	if r.IntN(20) == 0 {
 		return []byte(`[1, 2, 3]`)
 	}
@@ -216,6 +224,8 @@ func buildAll(t *testing.T, r *rand.Rand, b *batch) []*scalarindex.Index {
 		{fJSON, map[string]string{"index_type": "INVERTED", "json_path": "/b", "json_cast_type": "VARCHAR"}},
 		{fJSON, map[string]string{"index_type": "INVERTED", "json_path": "/c", "json_cast_type": "BOOL"}},
 		{fJSON, map[string]string{"index_type": "INVERTED", "json_path": "/d/e", "json_cast_type": "DOUBLE"}},
+		{fJSON, map[string]string{"index_type": "INVERTED", "json_path": "/l", "json_cast_type": "ARRAY_DOUBLE"}},
+		{fJSON, map[string]string{"index_type": "INVERTED", "json_path": "/m", "json_cast_type": "ARRAY_VARCHAR"}},
 	}
 	var out []*scalarindex.Index
 	for _, s := range specs {
@@ -295,7 +305,15 @@ func randLeaf(r *rand.Rand) string {
 	case 10:
 		return `j["a"] ` + op + " " + quoteStr(strconv.Itoa(r.IntN(5)))
 	}
-	return "array_contains(arr, " + strconv.Itoa(r.IntN(9)) + ")"
+	switch r.IntN(4) {
+	case 0:
+		return "array_contains(arr, " + randNum(r) + ")"
+	case 1:
+		return []string{"array_contains_any", "array_contains_all"}[r.IntN(2)] + "(arr, [" + strconv.Itoa(r.IntN(9)) + ", " + randNum(r) + "])"
+	case 2:
+		return []string{"json_contains", "json_contains_any", "json_contains_all"}[r.IntN(3)] + `(j["l"], ` + []string{"[1, 2.5]", "[\"x\"]", "[3]"}[r.IntN(3)] + ")"
+	}
+	return "json_contains" + `(j["m"], ` + []string{`"x"`, `"y"`, "1", `["x"]`}[r.IntN(4)] + ")"
 }
 
 func randExpr(r *rand.Rand, depth int) string {
@@ -351,4 +369,38 @@ func TestOracleIndexedEqualsScan(t *testing.T) {
 		t.Fatalf("%d filters evaluated, indexes read %d times: the generator or the cost model is off", evaluated, used)
 	}
 	t.Logf("%d filters, %d index reads", evaluated, used)
+}
+
+// Fixed filters, one per index use, each of which must read an index and
+// agree with the scan.
+func TestIndexedLeavesReadIndexes(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	plain := randBatch(r, 5000)
+	used := 0
+	ib := &indexedBatch{batch: plain, idx: buildAll(t, r, plain), used: &used}
+	for _, f := range []string{
+		`i8 == 3`, `i64 in [1, 2, 3]`, `-3 < f64 <= -2`, `f32 == 0.1`, `s == "ab"`, `s like "xa%"`,
+		`t like "%abcd%"`, `j["a"] == 7`, `j["a"] != 7`, `j["b"] in ["ab", "ba"]`, `j["c"] == false`, `j["d"]["e"] < 1`,
+		`array_contains(arr, 3)`, `array_contains_all(arr, [1, 2])`, `json_contains(j["l"], 2.5)`, `json_contains_any(j["m"], ["y", "ab"])`,
+	} {
+		e, err := expr.Parse(oracleSchema(), f, nil)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		want, err := e.Eval(context.Background(), plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := used
+		got, err := e.Eval(context.Background(), ib)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if used == before {
+			t.Errorf("%s: no index read", f)
+		}
+		if !slices.Equal(want.Words(), got.Words()) {
+			t.Errorf("%s: indexed result differs from the scan", f)
+		}
+	}
 }

@@ -1,6 +1,7 @@
 package scalarindex_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -27,6 +28,7 @@ var benchOnce struct {
 	plain   *batch
 	indexed *indexedBatch
 	builds  map[string]time.Duration
+	sizes   map[string]int
 }
 
 func benchData(b *testing.B) (*batch, *indexedBatch) {
@@ -49,6 +51,7 @@ func benchData(b *testing.B) (*batch, *indexedBatch) {
 		used := 0
 		ib := &indexedBatch{batch: plain, used: &used}
 		benchOnce.builds = map[string]time.Duration{}
+		benchOnce.sizes = map[string]int{}
 		for _, s := range []struct {
 			label  string
 			field  int64
@@ -67,6 +70,11 @@ func benchData(b *testing.B) (*batch, *indexedBatch) {
 				panic(err)
 			}
 			benchOnce.builds[s.label] = time.Since(start)
+			var buf bytes.Buffer
+			if _, err := x.WriteTo(&buf); err != nil {
+				panic(err)
+			}
+			benchOnce.sizes[s.label] = buf.Len()
 			x.SetFieldID(s.field)
 			ib.idx = append(ib.idx, x)
 		}
@@ -88,7 +96,7 @@ func benchSchema() *schemapb.CollectionSchema {
 func BenchmarkFilter1M(b *testing.B) {
 	plain, indexed := benchData(b)
 	for label, d := range benchOnce.builds {
-		b.Logf("build %s: %v", label, d.Round(time.Millisecond))
+		b.Logf("build %s: %v, file %.1f MB", label, d.Round(time.Millisecond), float64(benchOnce.sizes[label])/1e6)
 	}
 	for _, f := range []string{
 		`i64 == 123456`,

@@ -140,9 +140,14 @@ func (x *Index) addString(b *builder, s string, row int) {
 		b.addString(s, row)
 		return
 	}
+	b.starts = b.starts[:0]
+	for i := range s {
+		b.starts = append(b.starts, i)
+	}
+	b.starts = append(b.starts, len(s))
 	for n := x.minGram; n <= x.maxGram; n++ {
-		for _, g := range appendGrams(nil, s, n) {
-			b.addGram(g, row)
+		for k := 0; k+n < len(b.starts); k++ {
+			b.addGram(s[b.starts[k]:b.starts[k+n]], row)
 		}
 	}
 }
@@ -254,6 +259,7 @@ type builder struct {
 	strs   []strPair
 	gramID map[string]uint32
 	grams  [][]uint32 // NGRAM: rows per gram ID
+	starts []int      // NGRAM: scratch, the rune offsets of one value
 }
 
 type intPair struct {
@@ -321,20 +327,19 @@ func (b *builder) finish(x *Index) {
 	}
 	switch x.kind {
 	case expr.KeyBool, expr.KeyInt:
+		slices.SortFunc(b.ints, func(a, b intPair) int { return cmp.Or(cmp.Compare(a.k, b.k), cmp.Compare(a.row, b.row)) })
 		x.ints = layout(b.ints, func(p intPair) (int64, uint32) { return p.k, p.row }, x)
 	case expr.KeyFloat:
+		slices.SortFunc(b.floats, func(a, b floatPair) int { return cmp.Or(cmp.Compare(a.k, b.k), cmp.Compare(a.row, b.row)) })
 		x.floats = layout(b.floats, func(p floatPair) (float64, uint32) { return p.k, p.row }, x)
 	case expr.KeyString:
+		slices.SortFunc(b.strs, func(a, b strPair) int { return cmp.Or(strings.Compare(a.k, b.k), cmp.Compare(a.row, b.row)) })
 		x.strs = layout(b.strs, func(p strPair) (string, uint32) { return p.k, p.row }, x)
 	}
 }
 
+// layout turns pairs sorted by key, then row, into keys and postings.
 func layout[P any, K cmp.Ordered](pairs []P, get func(P) (K, uint32), x *Index) []K {
-	slices.SortStableFunc(pairs, func(a, b P) int {
-		ka, _ := get(a)
-		kb, _ := get(b)
-		return cmp.Compare(ka, kb)
-	})
 	var keys []K
 	x.rows = make([]uint32, 0, len(pairs))
 	for i, p := range pairs {

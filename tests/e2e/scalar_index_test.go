@@ -19,7 +19,8 @@ import (
 // build them on the sealed segments and for the query node to load them,
 // and checks filters on indexed fields against answers computed here.
 func TestScalarIndexes(t *testing.T) {
-	srv := startServer(t, "")
+	dir := t.TempDir()
+	srv := startServer(t, dir)
 	cli := srv.client(t)
 	ctx := testContext(t)
 	const coll, n, dim = "scalar_idx", 3000, 4
@@ -114,7 +115,14 @@ func TestScalarIndexes(t *testing.T) {
 	}
 	load(t, ctx, cli, coll)
 
+	var checks []func()
+	var run func(filter string, want func(i int) bool)
 	check := func(filter string, want func(i int) bool) {
+		t.Helper()
+		checks = append(checks, func() { run(filter, want) })
+		run(filter, want)
+	}
+	run = func(filter string, want func(i int) bool) {
 		t.Helper()
 		var exp []int64
 		for i := range n {
@@ -156,4 +164,16 @@ func TestScalarIndexes(t *testing.T) {
 	check(`meta["k"] == "5"`, func(i int) bool { return i%5 == 0 && fmt.Sprint(i%40) == "5" })
 	check(`meta["s"] in ["s1", "s12"]`, func(i int) bool { return i%13 == 1 || i%13 == 12 })
 	check(`meta["k"] != 7 and age > 90`, func(i int) bool { k, ok := jk(i); return (!ok || k != 7) && ages[i] > 90 })
+
+	// After a restart the query node loads the built indexes again.
+	srv.stop()
+	srv = startServer(t, dir)
+	cli = srv.client(t)
+	eventually(t, 60*time.Second, "loaded after the restart", func() (bool, string) {
+		st, err := cli.GetLoadState(ctx, milvusclient.NewGetLoadStateOption(coll))
+		return err == nil && st.State == entity.LoadStateLoaded, fmt.Sprint(st, err)
+	})
+	for _, c := range checks {
+		c()
+	}
 }

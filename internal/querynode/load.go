@@ -77,9 +77,9 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 		if err != nil {
 			return fmt.Errorf("querynode: map index %s: %w", si.File, err)
 		}
-		ss.mappings = append(ss.mappings, m)
 		if typ, _ := index.PeekType(m.Bytes()); typ == scalarindex.FileType {
 			x, err := scalarindex.Load(m.Bytes()) // copies: the mapping can go
+			m.Close()
 			if err != nil {
 				return fmt.Errorf("querynode: load scalar index %s: %w", si.File, err)
 			}
@@ -87,6 +87,7 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 			scalars = append(scalars, x)
 			continue
 		}
+		ss.mappings = append(ss.mappings, m)
 		idx, err := index.Load(m.Bytes())
 		if err != nil {
 			return fmt.Errorf("querynode: load index %s: %w", si.File, err)

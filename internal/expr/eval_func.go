@@ -99,6 +99,9 @@ func (n *containsNode) evalArrayAny(ec *evalCtx, c column.Column) (*bitset.Set, 
 }
 
 func (n *containsNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
+	if res, valid, ok, err := n.evalIndexed(ec); ok || err != nil {
+		return res, valid, err
+	}
 	c, err := ec.column(n.f)
 	if err != nil {
 		return nil, nil, err

@@ -233,6 +233,9 @@ func evalIntRange(c column.Column, lo, hi int64, w []uint64) bool {
 }
 
 func (n *cmpNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
+	if res, valid, ok, err := n.evalIndexed(ec); ok || err != nil {
+		return res, valid, err
+	}
 	c, err := ec.column(n.f)
 	if err != nil {
 		return nil, nil, err
@@ -267,6 +270,9 @@ func (n *cmpNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 }
 
 func (n *rangeNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
+	if res, valid, ok, err := n.evalIndexed(ec); ok || err != nil {
+		return res, valid, err
+	}
 	c, err := ec.column(n.f)
 	if err != nil {
 		return nil, nil, err

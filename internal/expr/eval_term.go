@@ -13,6 +13,9 @@ import (
 // `in` / `not in`: the value list is indexed once at Parse (termSet).
 
 func (n *termNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
+	if res, valid, ok, err := n.evalIndexed(ec); ok || err != nil {
+		return res, valid, err
+	}
 	c, err := ec.column(n.f)
 	if err != nil {
 		return nil, nil, err

@@ -142,6 +142,9 @@ func matchToks(toks []likeTok, s string) bool {
 }
 
 func (n *likeNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
+	if res, valid, ok, err := n.evalIndexed(ec); ok || err != nil {
+		return res, valid, err
+	}
 	c, err := ec.column(n.f)
 	if err != nil {
 		return nil, nil, err

@@ -29,6 +29,7 @@ import (
 	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/scalarindex"
 )
 
 // builder runs builds (an index node).
@@ -192,6 +193,9 @@ func (s *Server) CreateIndex(ctx context.Context, req contract.CreateIndexReques
 			return errs.Plain("CreateIndex failed: at most one distinct index is allowed per field")
 		}
 		if def.FieldID == req.Field.GetFieldID() {
+			if req.Field.GetDataType() == schemapb.DataType_JSON && def.IndexParams["json_path"] != spec["json_path"] {
+				continue // JSON indexes at different paths coexist
+			}
 			s.mu.Unlock()
 			return errs.Plain("CreateIndex failed: creating multiple indexes on same field is not supported")
 		}
@@ -359,8 +363,9 @@ func isVectorIndex(def *model.IndexDef) bool {
 
 func (s *Server) schedule(ctx context.Context, def *model.IndexDef, seg model.Segment) error {
 	state := commonpb.IndexState_Unissued
-	if !isVectorIndex(def) {
-		// Scalar indexes are definitions only: filters scan columns.
+	if !isVectorIndex(def) && !scalarindex.Supports(def.IndexParams["index_type"]) {
+		// RTREE is a definition only: sealed segments build their R-trees
+		// when first filtered (segment/rtree.go).
 		state = commonpb.IndexState_Finished
 	}
 	// CreateIndex and SegmentFlushed may schedule the same segment at
@@ -460,6 +465,12 @@ func (s *Server) runBuild(ctx context.Context, buildID int64) {
 	next := *b
 	task := contract.BuildTask{BuildID: buildID, Spec: s.specOf(def, field), BinlogPath: seg.Binlogs[def.FieldID]}
 	var res contract.BuildResult
+	if task.BinlogPath == "" && scalarindex.Supports(task.Spec.Type) {
+		// The segment predates the field (every row null): nothing to
+		// index, filters scan it.
+		s.finishBuild(ctx, def, seg, &next, contract.BuildResult{NumRows: seg.NumRows}, nil)
+		return
+	}
 	// No index node reachable (none running, or the one building was
 	// killed): the build is not failed but waits for one, as Milvus
 	// re-queues a task whose node was lost.
@@ -484,6 +495,12 @@ func (s *Server) runBuild(ctx context.Context, buildID int64) {
 			return // index dropped meanwhile
 		}
 	}
+	s.finishBuild(ctx, def, seg, &next, res, err)
+}
+
+// finishBuild records a build's outcome and tells the listeners.
+func (s *Server) finishBuild(ctx context.Context, def *model.IndexDef, seg model.Segment, next *model.SegmentIndex, res contract.BuildResult, err error) {
+	buildID := next.BuildID
 	if err != nil {
 		next.State = commonpb.IndexState_Failed
 		next.FailReason = err.Error()
@@ -492,7 +509,7 @@ func (s *Server) runBuild(ctx context.Context, buildID int64) {
 		next.State = commonpb.IndexState_Finished
 		next.File, next.NumRows, next.SizeBytes = res.File, res.NumRows, res.SizeBytes
 	}
-	if saved, err := s.saveBuild(ctx, &next); err != nil || !saved {
+	if saved, err := s.saveBuild(ctx, next); err != nil || !saved {
 		if err != nil {
 			s.logger.Error("record build", "build", buildID, "err", err)
 		}
@@ -503,7 +520,7 @@ func (s *Server) runBuild(ctx context.Context, buildID int64) {
 		s.mu.Unlock()
 		return
 	}
-	s.builds[buildID] = &next
+	s.builds[buildID] = next
 	listeners := append([]Listener(nil), s.listeners...)
 	s.mu.Unlock()
 	if next.State == commonpb.IndexState_Finished {
@@ -547,7 +564,8 @@ func (s *Server) Indexes(ctx context.Context, collectionID int64) ([]model.Index
 	return out, nil
 }
 
-// SegmentIndexes lists the finished vector index builds of a segment.
+// SegmentIndexes lists the finished index builds (vector and scalar) of a
+// segment that have a file.
 func (s *Server) SegmentIndexes(ctx context.Context, segmentID int64) ([]model.SegmentIndex, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

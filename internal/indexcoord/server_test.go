@@ -24,6 +24,7 @@ import (
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/rootcoord"
+	"github.com/milvago/milvago/internal/scalarindex"
 	"github.com/milvago/milvago/internal/storage"
 )
 
@@ -176,8 +177,13 @@ func (e *env) flushE(coll *model.Collection, part int64, n int) (int64, error) {
 	for i := range bits {
 		bits[i] = byte(i * 31)
 	}
+	ages := make([]int32, n)
+	for i := range ages {
+		ages[i] = int32(i % 7)
+	}
 	binlogs := map[int64]string{}
-	for field, c := range map[int64]column.Column{vecField: &column.FloatVector{Dim: dim, Data: vecs}, 102: &column.ByteVector{Type: schemapb.DataType_BinaryVector, Dim: 16, Data: bits}} {
+	for field, c := range map[int64]column.Column{vecField: &column.FloatVector{Dim: dim, Data: vecs}, 102: &column.ByteVector{Type: schemapb.DataType_BinaryVector, Dim: 16, Data: bits},
+		103: &column.Scalar[int32]{Type: schemapb.DataType_Int32, Data: ages}} {
 		data, err := storage.EncodeColumn(c)
 		if err != nil {
 			return 0, err
@@ -340,19 +346,34 @@ func TestBuildsRunAndProgress(t *testing.T) {
 			t.Fatalf("segment %d index holds %d vectors, want %d", seg, idx.Len(), rows)
 		}
 	}
-	// A scalar index needs no build: it is finished at once.
+	// A scalar index is built segment by segment like a vector index.
 	if err := e.create(103, "age_idx", nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range must(e.ic.Indexes(bg, e.coll.ID)) {
 		if d.FieldID == 103 {
-			if p := must(e.ic.IndexProgress(bg, d)); p.State != commonpb.IndexState_Finished || p.IndexedRows != 75 {
-				t.Fatalf("scalar index progress %+v", p)
-			}
+			eventually(t, "the scalar index built", func() bool {
+				p := must(e.ic.IndexProgress(bg, d))
+				return p.State == commonpb.IndexState_Finished && p.IndexedRows == 75
+			})
 		}
 	}
-	if got := must(e.ic.SegmentIndexes(bg, s1)); len(got) != 1 {
-		t.Fatalf("scalar index listed as a segment index: %+v", got)
+	got := must(e.ic.SegmentIndexes(bg, s1))
+	if len(got) != 2 {
+		t.Fatalf("segment indexes %+v, want the vector and the scalar one", got)
+	}
+	for _, b := range got {
+		if b.FieldID != 103 {
+			continue
+		}
+		data, err := e.objects.Get(ctx, b.File)
+		if err != nil {
+			t.Fatal(err)
+		}
+		x, err := scalarindex.Load(data)
+		if err != nil || x.Len() != 40 || x.Type() != "INVERTED" {
+			t.Fatalf("scalar index file: %v, %v", x, err)
+		}
 	}
 }
 

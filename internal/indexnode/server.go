@@ -1,4 +1,4 @@
-// Package indexnode builds vector indexes from a flushed segment's binlogs
+// Package indexnode builds vector and scalar indexes from a flushed segment's binlogs
 // and writes the index file to the object store. It is stateless: the index
 // coordinator gives it tasks and records their outcome.
 package indexnode
@@ -18,6 +18,7 @@ import (
 	"github.com/milvago/milvago/internal/distance"
 	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/objstore"
+	"github.com/milvago/milvago/internal/scalarindex"
 	"github.com/milvago/milvago/internal/storage"
 )
 
@@ -37,6 +38,9 @@ func New(objects objstore.Store, logger *slog.Logger) *Server {
 
 // Build runs one task to completion.
 func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.BuildResult, error) {
+	if scalarindex.Supports(t.Spec.Type) {
+		return s.buildScalar(ctx, t)
+	}
 	start := time.Now()
 	var (
 		idx  index.Index

@@ -51,6 +51,25 @@ func (s *Server) CreateIndex(ctx context.Context, req *milvuspb.CreateIndexReque
 	if err := checkIndexParams(field, req.GetExtraParams(), params); err != nil {
 		return err
 	}
+	if field.GetDataType() == schemapb.DataType_JSON {
+		if err := resolveJSONPath(c, field, req.GetFieldName(), params); err != nil {
+			return err
+		}
+		if req.GetIndexName() == "" {
+			// datacoord: a JSON index is named after its field and path,
+			// unless the field already has an index at that path.
+			name = field.GetName() + params["json_path"]
+			defs, err := s.d.Index.Indexes(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			for _, def := range defs {
+				if def.FieldID == field.GetFieldID() && def.IndexParams["json_path"] == params["json_path"] {
+					name = def.Name
+				}
+			}
+		}
+	}
 	if (column.IsVector(field.GetDataType()) || field.GetDataType() == schemapb.DataType_ArrayOfVector) && params["index_type"] == "" {
 		// Milvus records an index created without a type as the user's
 		// AUTOINDEX (DescribeIndex shows index_type AUTOINDEX and the
@@ -64,6 +83,9 @@ func (s *Server) CreateIndex(ctx context.Context, req *milvuspb.CreateIndexReque
 func indexField(c *model.Collection, name string) (*schemapb.FieldSchema, error) {
 	if name != "" {
 		f := c.Field(name)
+		if f == nil {
+			f = dynamicField(c.Schema) // Milvus's GetFieldFromNameDefaultJSON
+		}
 		if f == nil {
 			return nil, errs.FieldNotFound(name, "cannot create index on non-exist field: "+name)
 		}
@@ -144,6 +166,11 @@ func (s *Server) DescribeIndex(ctx context.Context, req *milvuspb.DescribeIndexR
 		})
 	}
 	if len(resp.IndexDescriptions) == 0 {
+		if req.GetIndexName() != "" {
+			// datacoord's merr.WrapErrIndexNotFound(indexName); the proxy
+			// names the collection only when no index name was given.
+			return nil, errIndexNotFound(req.GetIndexName())
+		}
 		return nil, errs.IndexNotFound(c.Name)
 	}
 	return resp, nil

@@ -40,6 +40,7 @@ var (
 // type does not support. flat is the flattened parameters (see
 // flattenIndexParams).
 func checkIndexParams(field *schemapb.FieldSchema, extra []*commonpb.KeyValuePair, flat map[string]string) error {
+	normalizeJSONIndexParams(flat)
 	seen := map[string]bool{}
 	for _, kv := range extra {
 		if seen[kv.GetKey()] {
@@ -63,6 +64,9 @@ func checkIndexParams(field *schemapb.FieldSchema, extra []*commonpb.KeyValuePai
 			return invalidParams("index " + typ + " only supports vector data type")
 		}
 		if msg := scalarIndexMismatch(typ, field); msg != "" {
+			return invalidParams(msg)
+		}
+		if msg := scalarIndexTrainError(typ, field, flat); msg != "" {
 			return invalidParams(msg)
 		}
 		return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/scalarindex"
 	"github.com/milvago/milvago/internal/segment"
 	"github.com/milvago/milvago/internal/storage"
 )
@@ -70,10 +71,21 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 		cols[f.GetFieldID()] = c
 	}
 	indexes := map[int64]index.Index{}
+	var scalars []*scalarindex.Index
 	for _, si := range plan.Indexes {
 		m, err := dl.d.Objects.Map(ctx, si.File)
 		if err != nil {
 			return fmt.Errorf("querynode: map index %s: %w", si.File, err)
+		}
+		if typ, _ := index.PeekType(m.Bytes()); typ == scalarindex.FileType {
+			x, err := scalarindex.Load(m.Bytes()) // copies: the mapping can go
+			m.Close()
+			if err != nil {
+				return fmt.Errorf("querynode: load scalar index %s: %w", si.File, err)
+			}
+			x.SetFieldID(si.FieldID)
+			scalars = append(scalars, x)
+			continue
 		}
 		ss.mappings = append(ss.mappings, m)
 		idx, err := index.Load(m.Bytes())
@@ -85,6 +97,13 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 	sealed, err := segment.NewSealed(seg.ID, seg.PartitionID, coll.Schema, ts, cols, indexes)
 	if err != nil {
 		return fmt.Errorf("querynode: segment %d: %w", seg.ID, err)
+	}
+	for _, x := range scalars {
+		if err := sealed.AddScalarIndex(x); err != nil {
+			// An index the segment cannot use (e.g. of a field since
+			// dropped) costs speed only: filters scan.
+			dl.logger.Warn("scalar index not attached", "segment", seg.ID, "field", x.FieldID(), "err", err)
+		}
 	}
 	if seg.StatsLog != "" {
 		dl.applyStats(ctx, sealed, seg.StatsLog)
@@ -126,7 +145,7 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 		old.close()
 	}
 	ok = true
-	dl.logger.Debug("loaded sealed segment", "segment", seg.ID, "rows", len(ts), "indexes", len(indexes))
+	dl.logger.Debug("loaded sealed segment", "segment", seg.ID, "rows", len(ts), "indexes", len(indexes), "scalar_indexes", sealed.ScalarIndexCount())
 	return nil
 }
 

@@ -45,6 +45,7 @@ type core struct {
 	stats    statsTable           // sealed only
 	ranked   rankings             // search iterator pages: rankings of recent queries
 	spatial  spatialTrees         // sealed only: R-trees of Geometry fields (rtree.go)
+	scalar   []ScalarIndex        // sealed only: built scalar indexes (scalaridx.go); immutable once published
 }
 
 func newCore(id, partitionID int64, l *layout, sealed bool) *core {

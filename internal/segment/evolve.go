@@ -59,6 +59,11 @@ func (s *Sealed) WithSchema(schema *schemapb.CollectionSchema) (*Sealed, error) 
 	}
 	s.stats.mu.RUnlock()
 	ns.indexMinAllowed = s.indexMinAllowed
+	for _, idx := range s.scalar {
+		// An index of a field the new schema lacks is dropped: it only
+		// ever saved time.
+		_ = ns.AddScalarIndex(idx)
+	}
 	s.copyDeletes(ns.core, len(s.ts))
 	return ns, nil
 }

@@ -1,0 +1,232 @@
+package scalarindex
+
+import (
+	"bufio"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+
+	"github.com/milvago/milvago/internal/expr"
+	"github.com/milvago/milvago/internal/index"
+)
+
+// FileType is the type named in a scalar index file's envelope
+// (index.WriteHeader); the index's own type is in the payload.
+const FileType = "SCALAR"
+
+const formatVersion = 1
+
+// Payload (little-endian) after the envelope:
+//
+//	str   type; u8 kind; u8 elements; u8 hasPath; str json_path; str cast
+//	u32   min_gram; u32 max_gram; u64 rows
+//	u32   K keys; keys (i64 | f64 | str each); u32 offs[K+1]; u32 postings[offs[K]]
+//
+// where str is a u32 length and the bytes.
+
+// WriteTo serializes the index.
+func (x *Index) WriteTo(w io.Writer) (int64, error) {
+	cw := &countWriter{w: bufio.NewWriterSize(w, 1<<16)}
+	if _, err := index.WriteHeader(cw, FileType, formatVersion); err != nil {
+		return cw.n, err
+	}
+	e := encoder{w: cw}
+	e.str(x.typ)
+	e.u8(uint8(x.kind))
+	e.u8(uint8(btoi(x.elements)))
+	e.u8(uint8(btoi(x.path != nil)))
+	e.str(x.jsonPath)
+	e.str(x.cast)
+	e.u32(uint32(x.minGram))
+	e.u32(uint32(x.maxGram))
+	e.u64(uint64(x.n))
+	nk := x.numKeys()
+	e.u32(uint32(nk))
+	for k := range nk {
+		switch x.kind {
+		case expr.KeyBool, expr.KeyInt:
+			e.u64(uint64(x.ints[k]))
+		case expr.KeyFloat:
+			e.u64(math.Float64bits(x.floats[k]))
+		case expr.KeyString:
+			e.str(x.strs[k])
+		}
+	}
+	for _, o := range x.offs {
+		e.u32(o)
+	}
+	for _, r := range x.rows {
+		e.u32(r)
+	}
+	if e.err == nil {
+		e.err = cw.w.(*bufio.Writer).Flush()
+	}
+	return cw.n, e.err
+}
+
+// Load parses a scalar index file.
+func Load(data []byte) (*Index, error) {
+	typ, version, p, err := index.ReadHeader(data)
+	if err != nil {
+		return nil, fmt.Errorf("scalarindex: %w", err)
+	}
+	if typ != FileType || version != formatVersion {
+		return nil, fmt.Errorf("scalarindex: file of type %q version %d: %w", typ, version, index.ErrCorrupt)
+	}
+	d := decoder{b: p}
+	x := &Index{}
+	x.typ = d.str()
+	x.kind = expr.KeyKind(d.u8())
+	x.elements = d.u8() == 1
+	hasPath := d.u8() == 1
+	x.jsonPath = d.str()
+	x.cast = d.str()
+	x.minGram = int(d.u32())
+	x.maxGram = int(d.u32())
+	x.n = int(d.u64())
+	if hasPath {
+		x.path = ParsePointer(x.jsonPath)
+	}
+	nk := int(d.u32())
+	if d.err == nil && (nk > len(d.b) || x.n > math.MaxUint32) {
+		d.err = index.ErrCorrupt
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("scalarindex: header: %w", d.err)
+	}
+	switch x.kind {
+	case expr.KeyBool, expr.KeyInt:
+		x.ints = make([]int64, nk)
+		for k := range x.ints {
+			x.ints[k] = int64(d.u64())
+		}
+	case expr.KeyFloat:
+		x.floats = make([]float64, nk)
+		for k := range x.floats {
+			x.floats[k] = math.Float64frombits(d.u64())
+		}
+	case expr.KeyString:
+		x.strs = make([]string, nk)
+		for k := range x.strs {
+			x.strs[k] = d.str()
+		}
+	case expr.KeyNone:
+		if nk != 0 {
+			d.err = index.ErrCorrupt
+		}
+	default:
+		d.err = index.ErrCorrupt
+	}
+	if d.err == nil && (nk+1)*4 > len(d.b) {
+		d.err = index.ErrCorrupt
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("scalarindex: keys: %w", d.err)
+	}
+	x.offs = make([]uint32, nk+1)
+	for k := range x.offs {
+		x.offs[k] = d.u32()
+		if k > 0 && x.offs[k] < x.offs[k-1] {
+			d.err = index.ErrCorrupt
+		}
+	}
+	np := int(x.offs[nk])
+	if d.err == nil && np*4 != len(d.b) {
+		d.err = index.ErrCorrupt
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("scalarindex: postings: %w", d.err)
+	}
+	x.rows = make([]uint32, np)
+	for k := range x.rows {
+		x.rows[k] = d.u32()
+		if int(x.rows[k]) >= x.n {
+			return nil, fmt.Errorf("scalarindex: row %d beyond %d rows: %w", x.rows[k], x.n, index.ErrCorrupt)
+		}
+	}
+	return x, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+type encoder struct {
+	w   io.Writer
+	buf [8]byte
+	err error
+}
+
+func (e *encoder) write(b []byte) {
+	if e.err == nil {
+		_, e.err = e.w.Write(b)
+	}
+}
+
+func (e *encoder) u8(v uint8) { e.write([]byte{v}) }
+func (e *encoder) u32(v uint32) {
+	binary.LittleEndian.PutUint32(e.buf[:4], v)
+	e.write(e.buf[:4])
+}
+func (e *encoder) u64(v uint64) {
+	binary.LittleEndian.PutUint64(e.buf[:8], v)
+	e.write(e.buf[:8])
+}
+func (e *encoder) str(s string) {
+	e.u32(uint32(len(s)))
+	if e.err == nil {
+		_, e.err = io.WriteString(e.w, s)
+	}
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) take(n int) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if n < 0 || n > len(d.b) {
+		d.err = index.ErrCorrupt
+		return nil
+	}
+	out := d.b[:n]
+	d.b = d.b[n:]
+	return out
+}
+
+func (d *decoder) u8() uint8 {
+	if b := d.take(1); b != nil {
+		return b[0]
+	}
+	return 0
+}
+
+func (d *decoder) u32() uint32 {
+	if b := d.take(4); b != nil {
+		return binary.LittleEndian.Uint32(b)
+	}
+	return 0
+}
+
+func (d *decoder) u64() uint64 {
+	if b := d.take(8); b != nil {
+		return binary.LittleEndian.Uint64(b)
+	}
+	return 0
+}
+
+func (d *decoder) str() string {
+	n := int(d.u32())
+	return string(d.take(n))
+}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/bits"
@@ -605,4 +606,128 @@ func rrfK(t *testing.T, r milvusclient.Reranker) float32 {
 	}
 	t.Fatal("rrf reranker without params")
 	return 0
+}
+
+// TestHybridSearchRESTPlainRerankAndErrors: the REST hybrid_search route
+// answers as the SDK's HybridSearch; a plain Search with a decay or rrf
+// function reranker reranks its page (offset applied before, as Milvus
+// 2.6); bad reranker parameters get Milvus's error texts.
+func TestHybridSearchRESTPlainRerankAndErrors(t *testing.T) {
+	srv := startServer(t, "")
+	cli := srv.client(t)
+	ctx := testContext(t)
+	d := setupHybrid(t, ctx, cli, 9, 120)
+	r := rand.New(rand.NewPCG(9, 10))
+	ql2 := randomVectors(r, 1, dimL2)[0]
+	qip := randomVectors(r, 1, dimIP)[0]
+
+	// REST and SDK agree.
+	sdk, err := cli.HybridSearch(ctx, milvusclient.NewHybridSearchOption(hybridName, 7,
+		milvusclient.NewAnnRequest("vl2", 12, entity.FloatVector(ql2)).WithFilter("price > 10"),
+		milvusclient.NewAnnRequest("vip", 9, entity.FloatVector(qip))).
+		WithReranker(milvusclient.NewWeightedReranker([]float64{0.7, 0.2})).WithOffset(2).WithOutputFields("tag"))
+	must(t, err)
+	base := "http://" + srv.addr
+	rows := restRows(t, restOK(t, base, "/entities/hybrid_search", map[string]any{
+		"collectionName": hybridName,
+		"search": []map[string]any{
+			{"data": [][]float32{ql2}, "annsField": "vl2", "limit": 12, "filter": "price > 10"},
+			{"data": [][]float32{qip}, "annsField": "vip", "limit": 9},
+		},
+		"rerank": map[string]any{"strategy": "weighted", "params": map[string]any{"weights": []float64{0.7, 0.2}}},
+		"limit":  7, "offset": 2, "outputFields": []string{"tag"},
+	}))
+	if len(rows) != sdk[0].ResultCount || len(rows) != 7 {
+		t.Fatalf("REST %d hits, SDK %d, want 7", len(rows), sdk[0].ResultCount)
+	}
+	for i, row := range rows {
+		id, _ := sdk[0].IDs.GetAsInt64(i)
+		if restInt(t, row["id"]) != id || row["tag"] != d.tag[id] {
+			t.Fatalf("REST hit %d: %v, SDK id %d", i, row, id)
+		}
+		if f, _ := row["distance"].(json.Number).Float64(); math.Abs(f-float64(sdk[0].Scores[i])) > 1e-6 {
+			t.Fatalf("REST hit %d distance %v, SDK %v", i, f, sdk[0].Scores[i])
+		}
+	}
+	// A functionScore over REST.
+	rows = restRows(t, restOK(t, base, "/entities/hybrid_search", map[string]any{
+		"collectionName": hybridName,
+		"search":         []map[string]any{{"data": [][]float32{ql2}, "annsField": "vl2", "limit": 20}},
+		"functionScore": map[string]any{"functions": []map[string]any{{"name": "d", "type": "Rerank",
+			"inputFieldNames": []string{"price"}, "outputFieldNames": []string{},
+			"params": map[string]any{"reranker": "decay", "function": "linear", "origin": 30, "scale": 40}}}},
+		"limit": 5, "outputFields": []string{"price"},
+	}))
+	want := oracleRanker{kind: "decay", decayFn: "linear", origin: 30, scale: 40, decayParam: 0.5}.fuse(d, []oracleList{d.exact("vl2", ql2, 20)})[:5]
+	for i, row := range rows {
+		if restInt(t, row["id"]) != want[i].id {
+			t.Fatalf("REST decay hit %d: %v, want id %d", i, row, want[i].id)
+		}
+	}
+
+	// Plain search, function reranked: the page of the vector ranking
+	// (offset 3, limit 8) reordered by the decay.
+	decayFn := entity.NewFunction().WithName("d").WithType(entity.FunctionTypeRerank).WithInputFields("price").
+		WithParam("reranker", "decay").WithParam("function", "exp").WithParam("origin", 70).WithParam("scale", 25)
+	rs, err := cli.Search(ctx, milvusclient.NewSearchOption(hybridName, 8, []entity.Vector{entity.FloatVector(qip)}).
+		WithANNSField("vip").WithOffset(3).WithFunctionReranker(decayFn))
+	must(t, err)
+	page := d.exact("vip", qip, 11)
+	page.ids, page.scores = page.ids[3:], page.scores[3:]
+	checkFused(t, "plain decay", rs[0], oracleRanker{kind: "decay", decayFn: "exp", origin: 70, scale: 25, decayParam: 0.5}.fuse(d, []oracleList{page}))
+	if rs[0].GetColumn("price") != nil {
+		t.Fatal("plain decay: the reranker's input field is returned without being asked for")
+	}
+	rrfFn := entity.NewFunction().WithName("r").WithType(entity.FunctionTypeRerank).WithParam("reranker", "rrf").WithParam("k", 10)
+	rs, err = cli.Search(ctx, milvusclient.NewSearchOption(hybridName, 5, []entity.Vector{entity.FloatVector(ql2)}).
+		WithANNSField("vl2").WithFunctionReranker(rrfFn).WithOutputFields("price"))
+	must(t, err)
+	checkFused(t, "plain rrf", rs[0], oracleRanker{kind: "rrf", k: 10}.fuse(d, []oracleList{d.exact("vl2", ql2, 5)}))
+	if c := rs[0].GetColumn("price"); c == nil || c.Len() != 5 {
+		t.Fatal("plain rrf: price not returned")
+	}
+
+	// Milvus's errors.
+	fnOpt := func(f *entity.Function) error {
+		_, err := cli.HybridSearch(ctx, milvusclient.NewHybridSearchOption(hybridName, 5,
+			milvusclient.NewAnnRequest("vl2", 5, entity.FloatVector(ql2)),
+			milvusclient.NewAnnRequest("vip", 5, entity.FloatVector(qip))).WithFunctionRerankers(f))
+		return err
+	}
+	rerankFn := func(name string) *entity.Function {
+		return entity.NewFunction().WithName("f").WithType(entity.FunctionTypeRerank).WithParam("reranker", name)
+	}
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{fnOpt(rerankFn("model").WithInputFields("tag").WithParam("provider", "tei").WithParam("queries", []string{"q"})), "rerank provider: [tei] is disabled"},
+		{fnOpt(rerankFn("model").WithInputFields("price").WithParam("provider", "tei")), "rerank model only support varchar, bug got [Double]"},
+		{fnOpt(rerankFn("rrf").WithParam("k", 0)), "the rank params k should be in range (0, 16384)"},
+		{fnOpt(rerankFn("rrf").WithParam("k", "x")), "param k:x is not a number"},
+		{fnOpt(rerankFn("weighted").WithParam("weights", []float64{0.5})), "the length of weights param mismatch with ann search requests"},
+		{fnOpt(rerankFn("weighted").WithParam("weights", []float64{0.5, 1.5})), "rank param weight should be in range [0, 1]"},
+		{fnOpt(rerankFn("weighted")), "weights not found"},
+		{fnOpt(rerankFn("decay").WithInputFields("price").WithParam("function", "gauss").WithParam("scale", 1)), "decay function lost param: origin"},
+		{fnOpt(rerankFn("decay").WithInputFields("price").WithParam("function", "gauss").WithParam("origin", 1).WithParam("scale", 1).WithParam("decay", 1)), "decay function param: decay must 0 < decay < 1, but got 1.000000"},
+		{fnOpt(rerankFn("decay").WithInputFields("tag").WithParam("function", "gauss")), "decay rerank: unsupported input field type:VarChar, only support numeric field"},
+		{fnOpt(rerankFn("decay").WithInputFields("price").WithParam("function", "sigmoid").WithParam("origin", 1).WithParam("scale", 1)), "invalid decay function: decay, only support [gauss,linear,exp]"},
+		{fnOpt(rerankFn("bm42")), "unsupported rerank function: [bm42] , list of supported [decay,model,rrf,weighted]"},
+		{fnOpt(rerankFn("rrf").WithInputFields("nope")), "function input field not found: nope"},
+	} {
+		if c.err == nil || !strings.Contains(c.err.Error(), c.want) {
+			t.Errorf("error %v, want it to contain %q", c.err, c.want)
+		}
+	}
+	_, err = cli.HybridSearch(ctx, milvusclient.NewHybridSearchOption(hybridName, 5,
+		milvusclient.NewAnnRequest("vl2", 5, entity.FloatVector(ql2), entity.FloatVector(ql2)),
+		milvusclient.NewAnnRequest("vip", 5, entity.FloatVector(qip))))
+	if err == nil || !strings.Contains(err.Error(), "sub search request nq should be the same") {
+		t.Errorf("nq mismatch: %v", err)
+	}
+	_, err = cli.HybridSearch(ctx, milvusclient.NewHybridSearchOption(hybridName, 5,
+		milvusclient.NewAnnRequest("vl2", 5, entity.FloatVector(ql2))).WithReranker(groupReranker{milvusclient.NewRRFReranker(), "nope", 2}))
+	if err == nil || !strings.Contains(err.Error(), "groupBy field not found in schema") {
+		t.Errorf("bad group field: %v", err)
+	}
 }

@@ -257,7 +257,7 @@ func (s *Server) advancedSearch(ctx context.Context, req *milvuspb.SearchRequest
 			return nil, err
 		}
 	}
-	p := rerank.Params{Limit: rank.limit, Offset: rank.offset, RoundDecimal: rank.roundDecimal,
+	p := rerank.Params{NQ: int(nq), Limit: rank.limit, Offset: rank.offset, RoundDecimal: rank.roundDecimal,
 		Grouping: rank.groupByField != "", GroupSize: rank.groupSize, GroupScorer: rank.groupScorer}
 	data, err := fuseResults(c.Schema, srcs, rr, p, int(nq), drop, fieldByName(c.Schema, rank.groupByField))
 	if err != nil {
@@ -344,7 +344,7 @@ func rerankSearch(c *model.Collection, req *milvuspb.SearchRequest, spec *search
 	if !ok {
 		scorer = "max"
 	}
-	p := rerank.Params{Limit: spec.TopK + spec.Offset, RoundDecimal: spec.RoundDecimal,
+	p := rerank.Params{NQ: spec.NQ, Limit: spec.TopK + spec.Offset, RoundDecimal: spec.RoundDecimal,
 		Grouping: spec.GroupByField != "", GroupSize: max(spec.GroupSize, 1), GroupScorer: scorer}
 	out, err := fuseResults(c.Schema, []*rankedSource{src}, rr, p, spec.NQ, drop, fieldByName(c.Schema, spec.GroupByField))
 	if err != nil {

@@ -143,7 +143,7 @@ func newFunction(schema *schemapb.CollectionSchema, f *schemapb.FunctionSchema) 
 	case DecayName:
 		return newDecay(schema, f)
 	case ModelName:
-		return nil, newModel(schema, f)
+		return newModel(schema, f)
 	case RRFName:
 		return newRRF(schema, f)
 	case WeightedName:
@@ -329,27 +329,4 @@ func newDecay(schema *schemapb.CollectionSchema, f *schemapb.FunctionSchema) (Re
 		return nil, errPlain("invalid decay function: %s, only support [%s,%s,%s]", DecayName, "gauss", "linear", "exp")
 	}
 	return d, nil
-}
-
-// newModel checks a model reranker's parameters as Milvus does and then
-// refuses it: every model provider is a network service, which Milvago
-// does not call, so each is reported as Milvus reports a provider that its
-// configuration disables.
-func newModel(schema *schemapb.CollectionSchema, f *schemapb.FunctionSchema) error {
-	in, err := inputFields(schema, f)
-	if err != nil {
-		return err
-	}
-	if len(in) != 1 {
-		return errPlain("rerank model only supports single input, but gets [%s] input", f.GetInputFieldNames())
-	}
-	if t := in[0].GetDataType(); t != schemapb.DataType_VarChar {
-		return errPlain("rerank model only support varchar, bug got [%s]", t.String())
-	}
-	for _, p := range f.GetParams() {
-		if strings.ToLower(p.GetKey()) == providerKey {
-			return errPlain("rerank provider: [%s] is disabled", strings.ToLower(p.GetValue()))
-		}
-	}
-	return errPlain("lost rerank params:%s ", providerKey)
 }

@@ -42,6 +42,9 @@ type List struct {
 type Params struct {
 	// Limit hits (groups when grouping) are returned after skipping Offset.
 	Limit, Offset int
+	// NQ is the number of queries of the search (the model reranker needs
+	// one query text per query).
+	NQ int
 	// RoundDecimal is -1 (no rounding) or 0..6 digits.
 	RoundDecimal int
 	// Grouping fuses into groups of at most GroupSize hits by Hit.Group,

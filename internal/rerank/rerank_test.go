@@ -200,7 +200,11 @@ func TestFunctionErrors(t *testing.T) {
 		{fn("weighted", nil, "weights", "x"), "parse weights param failed, weight should be []float, bug got: x"},
 		{fn("weighted", nil, "weights", "[1]", "norm_score", "x"), "norm_score params must be true/false, bug got x"},
 		{fn("model", []string{"text"}), "lost rerank params:provider "},
-		{fn("model", []string{"text"}, "provider", "Cohere"), "rerank provider: [cohere] is disabled"},
+		{fn("model", []string{"text"}, "provider", "Cohere"), "cohere rerank model name is required"},
+		{fn("model", []string{"text"}, "provider", "tei"), "rerank function lost params queries"},
+		{fn("model", []string{"text"}, "provider", "vllm"), "rerank function lost params endpoint"},
+		{fn("model", []string{"text"}, "provider", "vllm", "endpoint", "ftp://x"), "endpoint: [ftp://x] is not a valid http/https link"},
+		{fn("model", []string{"text"}, "provider", "openai"), "unknown rerank model provider:openai"},
 		{fn("model", nil), "rerank model only supports single input, but gets [[]] input"},
 	} {
 		if _, err := New(testSchema, c.fs); err == nil || err.Error() != c.want {
@@ -214,6 +218,27 @@ func TestFunctionErrors(t *testing.T) {
 	}
 	if rr, err := New(testSchema, fn("boost", nil)); rr != nil || err != nil {
 		t.Errorf("boost: %v %v", rr, err)
+	}
+}
+
+func TestModelRefused(t *testing.T) {
+	rr, err := New(testSchema, fn("model", []string{"text"}, "provider", "tei", "queries", `["a"]`, "endpoint", "http://tei:80"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := []List{{Metric: "IP", Hits: []Hit{{PK: PK{Int: 1}, Score: 1}}}}
+	if _, err := rr.Rank(l, Params{NQ: 1, Limit: 1}); err == nil || err.Error() != "rerank provider: [tei] is disabled" {
+		t.Fatalf("tei: %v", err)
+	}
+	if _, err := rr.Rank(l, Params{NQ: 2, Limit: 1}); err == nil || !strings.HasPrefix(err.Error(), "nq must equal to queries size, but got nq [2], queries size [1]") {
+		t.Fatalf("nq: %v", err)
+	}
+	if got, err := rr.Rank([]List{{Metric: "IP"}}, Params{NQ: 1, Limit: 1}); err != nil || len(got) != 0 {
+		t.Fatalf("no hits: %v %v", got, err)
+	}
+	rr, _ = New(testSchema, fn("model", []string{"text"}, "provider", "tei", "queries", `["a"]`))
+	if _, err := rr.Rank(l, Params{NQ: 1, Limit: 1}); err == nil || err.Error() != "endpoint: [] is not a valid http/https link" {
+		t.Fatalf("tei without endpoint: %v", err)
 	}
 }
 

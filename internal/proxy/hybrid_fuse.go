@@ -48,7 +48,7 @@ func newRankedSource(data *schemapb.SearchResultData, metric string, nq int) (*r
 
 // list is the hits of query q; valueField names the field whose values
 // the reranker reads ("" for none).
-func (s *rankedSource) list(q int, valueField string) (rerank.List, error) {
+func (s *rankedSource) list(q int, valueField string) rerank.List {
 	lo, hi := s.starts[q], s.starts[q+1]
 	l := rerank.List{Metric: s.metric, Hits: make([]rerank.Hit, 0, hi-lo)}
 	var values column.Column
@@ -71,15 +71,11 @@ func (s *rankedSource) list(q int, valueField string) (rerank.List, error) {
 			h.Group = columnValue(s.group, i)
 		}
 		if values != nil {
-			v, err := numericValue(values, i)
-			if err != nil {
-				return rerank.List{}, err
-			}
-			h.Value = v
+			h.Value = numericValue(values, i)
 		}
 		l.Hits = append(l.Hits, h)
 	}
-	return l, nil
+	return l
 }
 
 // columnValue is row i of a scalar column as a comparable group value
@@ -105,23 +101,25 @@ func columnValue(c column.Column, i int) any {
 	return nil
 }
 
-// numericValue is row i of a numeric column, for the decay reranker.
-func numericValue(c column.Column, i int) (float64, error) {
+// numericValue is row i of a numeric column, for the decay reranker (0
+// for other columns: the model reranker's text input is not scored here,
+// and decay accepts numeric inputs only).
+func numericValue(c column.Column, i int) float64 {
 	switch s := c.(type) {
 	case *column.Scalar[int8]:
-		return float64(s.Data[i]), nil
+		return float64(s.Data[i])
 	case *column.Scalar[int16]:
-		return float64(s.Data[i]), nil
+		return float64(s.Data[i])
 	case *column.Scalar[int32]:
-		return float64(s.Data[i]), nil
+		return float64(s.Data[i])
 	case *column.Scalar[int64]:
-		return float64(s.Data[i]), nil
+		return float64(s.Data[i])
 	case *column.Scalar[float32]:
-		return float64(s.Data[i]), nil
+		return float64(s.Data[i])
 	case *column.Scalar[float64]:
-		return s.Data[i], nil
+		return s.Data[i]
 	}
-	return 0, errPlain("unsupported field type:%s", c.DataType())
+	return 0
 }
 
 // fuseResults ranks each query's hits of srcs with rr and assembles the
@@ -143,11 +141,7 @@ func fuseResults(schema *schemapb.CollectionSchema, srcs []*rankedSource, rr rer
 	for q := range nq {
 		lists := make([]rerank.List, len(srcs))
 		for i, s := range srcs {
-			l, err := s.list(q, valueField)
-			if err != nil {
-				return nil, err
-			}
-			lists[i] = l
+			lists[i] = s.list(q, valueField)
 		}
 		r, err := rr.Rank(lists, p)
 		if err != nil {

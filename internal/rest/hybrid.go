@@ -64,7 +64,7 @@ type hybridReq struct {
 // Milvus's advancedSearch handler: each search becomes a sub-request, the
 // rerank strategy and params, limit, offset and grouping the rank params.
 func (h *Handler) hybridSearch(ctx context.Context, c *call) (any, error) {
-	var r hybridReq
+	r := hybridReq{Limit: 100} // Milvus's default limit of the fused ranking
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}

@@ -731,3 +731,28 @@ func TestHybridSearchRESTPlainRerankAndErrors(t *testing.T) {
 		t.Errorf("bad group field: %v", err)
 	}
 }
+
+// TestRESTSearchFunctionScore: a REST search with a functionScore reranks
+// as the SDK's search with the same function reranker.
+func TestRESTSearchFunctionScore(t *testing.T) {
+	srv := startServer(t, "")
+	cli := srv.client(t)
+	ctx := testContext(t)
+	d := setupHybrid(t, ctx, cli, 4, 80)
+	q := randomVectors(rand.New(rand.NewPCG(4, 4)), 1, dimIP)[0]
+	rows := restRows(t, restOK(t, "http://"+srv.addr, "/entities/search", map[string]any{
+		"collectionName": hybridName, "data": [][]float32{q}, "annsField": "vip", "limit": 6,
+		"functionScore": map[string]any{"functions": []map[string]any{{"name": "d", "type": "Rerank",
+			"inputFieldNames": []string{"price"}, "outputFieldNames": []string{},
+			"params": map[string]any{"reranker": "decay", "function": "gauss", "origin": 40, "scale": 15, "decay": 0.3}}}},
+	}))
+	want := oracleRanker{kind: "decay", decayFn: "gauss", origin: 40, scale: 15, decayParam: 0.3}.fuse(d, []oracleList{d.exact("vip", q, 6)})
+	if len(rows) != len(want) {
+		t.Fatalf("%d rows, want %d", len(rows), len(want))
+	}
+	for i, row := range rows {
+		if restInt(t, row["id"]) != want[i].id {
+			t.Fatalf("row %d: %v, want id %d", i, row, want[i].id)
+		}
+	}
+}

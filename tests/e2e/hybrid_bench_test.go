@@ -36,7 +36,7 @@ func TestHybridSearchBenchmark(t *testing.T) {
 		dataDir = d
 	}
 	read := func(set, file string) ([]float32, int, int) {
-		v, n, dim, err := annbench.ReadFvecs(filepath.Join(dataDir, set, file))
+		v, dim, n, err := annbench.ReadFvecs(filepath.Join(dataDir, set, file))
 		if err != nil {
 			t.Skipf("data set %s: %v", set, err)
 		}
@@ -45,10 +45,10 @@ func TestHybridSearchBenchmark(t *testing.T) {
 	gBase, n, gDim := read("glove-100-10k", "base.fvecs")
 	fBase, fn, fDim := read("fashion-mnist-10k", "base.fvecs")
 	gQ, nq, _ := read("glove-100-10k", "query.fvecs")
-	fQ, _, _ := read("fashion-mnist-10k", "query.fvecs")
+	fQ, fnq, _ := read("fashion-mnist-10k", "query.fvecs")
 	n = min(n, fn)
 	const queries, k = 200, 10
-	nq = min(nq, queries)
+	nq = min(nq, fnq, queries)
 	r := rand.New(rand.NewPCG(5, 6))
 	randSparse := func(nnz int) map[uint32]float32 {
 		m := map[uint32]float32{}

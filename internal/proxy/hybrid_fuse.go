@@ -7,6 +7,7 @@ import (
 
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/rerank"
+	"github.com/milvago/milvago/internal/timestamptz"
 )
 
 // rankedSource is one search's reduced result as the rerankers read it:
@@ -118,6 +119,14 @@ func numericValue(c column.Column, i int) float64 {
 		return float64(s.Data[i])
 	case *column.Scalar[float64]:
 		return s.Data[i]
+	case *column.Scalar[string]:
+		// A Timestamptz column the search already formatted (ISO text with
+		// its offset): decay reads microseconds, as Milvus does.
+		if s.Type == schemapb.DataType_Timestamptz {
+			if us, err := timestamptz.Parse(s.Data[i], "UTC"); err == nil {
+				return float64(us)
+			}
+		}
 	}
 	return 0
 }

@@ -253,3 +253,25 @@ func equal(a, b []int64) bool {
 	}
 	return true
 }
+
+// FuzzParams feeds arbitrary rank params and function params to the
+// parsers and ranks with whatever they accept: errors, never panics.
+func FuzzParams(f *testing.F) {
+	f.Add("rrf", `{"k":5}`, "decay", "gauss", "1", "2", "0.5")
+	f.Add("weighted", `{"weights":[0.2,0.8],"norm_score":true}`, "weighted", "", "", "", "")
+	f.Add("weighted", `{"weights":"x"}`, "model", "tei", "", "", "")
+	f.Fuzz(func(t *testing.T, strategy, params, name, function, origin, scale, decay string) {
+		lists := []List{
+			{Metric: "L2", Hits: []Hit{{PK: PK{Int: 1}, Score: 0.5, Value: 3}, {PK: PK{Int: 2}, Score: 1}}},
+			{Metric: "IP", Hits: []Hit{{PK: PK{Int: 2}, Score: 0.7, Group: "a"}}},
+		}
+		p := Params{NQ: 1, Limit: 3, Offset: 1, RoundDecimal: 2, Grouping: len(params)%2 == 0, GroupSize: 1}
+		if rr, err := NewLegacy(testSchema, []*commonpb.KeyValuePair{{Key: "strategy", Value: strategy}, {Key: "params", Value: params}}); err == nil {
+			_, _ = rr.Rank(lists, p)
+		}
+		fs := fn(name, []string{"price"}, "function", function, "origin", origin, "scale", scale, "decay", decay, "weights", params, "k", origin)
+		if rr, err := New(testSchema, fs); err == nil && rr != nil {
+			_, _ = rr.Rank(lists, p)
+		}
+	})
+}

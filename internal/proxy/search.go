@@ -27,7 +27,7 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		return nil, err
 	}
 	if len(req.GetSubReqs()) > 0 {
-		return nil, errs.InvalidParameter("hybrid search with sub-requests is not supported yet")
+		return s.advancedSearch(ctx, req)
 	}
 	if hasPartitionKey(c.Schema) && len(req.GetPartitionNames()) != 0 {
 		// Milvus 2.6's searchTask: a plain error, unlike the query's.
@@ -91,6 +91,10 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		return nil, err
 	}
 	fetchIDs := withDynamicField(c, outIDs, dynKeys)
+	rr, rrDrop, fetchIDs, err := searchReranker(c, req, spec, outIDs, fetchIDs)
+	if err != nil {
+		return nil, err
+	}
 	// Milvus validates the whole request first; a collection that is not
 	// loaded fails when the shards are asked (searchTask.Execute).
 	if err := s.requireLoaded(ctx, c, partIDs); err != nil {
@@ -138,6 +142,11 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		return nil, err
 	}
 	data := s.reduceSearch(c, spec, results, fetchIDs, dynKeys, outNames)
+	if rr != nil {
+		if data, err = rerankSearch(c, req, spec, rr, rrDrop, data); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.cfg.Limits.checkSearchOutput(data); err != nil {
 		return nil, err
 	}

@@ -315,6 +315,7 @@ type searchReq struct {
 	SearchParams     map[string]any    `json:"searchParams"`
 	ConsistencyLevel string            `json:"consistencyLevel"`
 	ExprParams       map[string]any    `json:"exprParams"`
+	FunctionScore    restFunctionScore `json:"functionScore"` // function reranking (hybrid.go)
 }
 
 // search runs a vector search: {"data": [hits...], "topks": [...]}, the
@@ -364,6 +365,11 @@ func (h *Handler) search(ctx context.Context, c *call) (any, error) {
 		SearchParams: params, Nq: int64(len(r.Data)), ExprTemplateValues: templates}
 	if byIDs != nil {
 		req.SearchInput = &milvuspb.SearchRequest_Ids{Ids: byIDs}
+	}
+	if len(r.FunctionScore.Functions) > 0 {
+		if req.FunctionScore, err = functionScore(&r.FunctionScore); err != nil {
+			return nil, err
+		}
 	}
 	if err := setConsistency(r.ConsistencyLevel, &req.ConsistencyLevel, &req.UseDefaultConsistency); err != nil {
 		return nil, err

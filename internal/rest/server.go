@@ -130,6 +130,9 @@ func New(p *proxy.Server, logger *slog.Logger) *Handler {
 		"/entities/get":    h.get,
 		"/entities/search": h.search,
 
+		"/entities/hybrid_search":   h.hybridSearch,
+		"/entities/advanced_search": h.hybridSearch,
+
 		"/indexes/create":   h.createIndex,
 		"/indexes/describe": h.describeIndex,
 		"/indexes/list":     h.listIndexes,
@@ -170,7 +173,6 @@ func New(p *proxy.Server, logger *slog.Logger) *Handler {
 var unimplemented = []string{
 	"/collections/compact", "/collections/get_compaction_state",
 	"/collections/add_function", "/collections/alter_function", "/collections/drop_function",
-	"/entities/hybrid_search", "/entities/advanced_search",
 	"/segments/describe", "/quotacenter/describe", "/common/run_analyzer",
 	// users/, roles/ and privilege_groups/ are served once SetAuth gives
 	// the handler the RBAC API (auth.go).

@@ -82,9 +82,9 @@ func TestEnvelopeAndErrors(t *testing.T) {
 }
 
 func TestUnimplemented(t *testing.T) {
-	status, m := do(t, New(nil, nil), http.MethodPost, Prefix+"/entities/hybrid_search", `{}`, nil)
+	status, m := do(t, New(nil, nil), http.MethodPost, Prefix+"/quotacenter/describe", `{}`, nil)
 	if status != http.StatusOK || m["code"] != 10.0 {
-		t.Fatalf("hybrid_search: HTTP %d %v", status, m)
+		t.Fatalf("quotacenter/describe: HTTP %d %v", status, m)
 	}
 }
 

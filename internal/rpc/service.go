@@ -237,6 +237,10 @@ func (s *Service) Search(ctx context.Context, req *milvuspb.SearchRequest) (*mil
 	return reply(ctx, req, s.p.Search, func() *milvuspb.SearchResults { return &milvuspb.SearchResults{} })
 }
 
+func (s *Service) HybridSearch(ctx context.Context, req *milvuspb.HybridSearchRequest) (*milvuspb.SearchResults, error) {
+	return reply(ctx, req, s.p.HybridSearch, func() *milvuspb.SearchResults { return &milvuspb.SearchResults{} })
+}
+
 func (s *Service) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvuspb.QueryResults, error) {
 	return reply(ctx, req, s.p.Query, func() *milvuspb.QueryResults { return &milvuspb.QueryResults{} })
 }

@@ -1,0 +1,202 @@
+package e2e
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/milvus-io/milvus/client/v2/column"
+	"github.com/milvus-io/milvus/client/v2/entity"
+	"github.com/milvus-io/milvus/client/v2/milvusclient"
+)
+
+// TestFaultsAutoIDVarCharEndToEnd writes to a collection whose primary key
+// is an auto-ID VarChar (Milvus generates the IDs as the decimal text of
+// allocated int64 IDs and returns them as str_id) through every path:
+// insert, flush, query, search, the auto-ID upsert, delete by the returned
+// IDs, REST; and checks that the channel still flushes for another
+// collection afterwards.
+func TestFaultsAutoIDVarCharEndToEnd(t *testing.T) {
+	srv := startServer(t, "")
+	cli := srv.client(t)
+	ctx := testContext(t)
+	const name, other, dim, n = "wedge_autoid_str", "wedge_autoid_other", 4, 3000
+	must(t, cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions(name, dim).
+		WithVarcharPK(true, 64).WithShardNum(1)))
+	must(t, cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions(other, dim).WithAutoID(false).WithShardNum(1)))
+
+	r := rand.New(rand.NewPCG(7, 7))
+	vecs := randomVectors(r, n, dim)
+	res, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithFloatVectorColumn("vector", dim, vecs))
+	must(t, err)
+	if res.InsertCount != n || res.IDs.Type() != entity.FieldTypeVarChar || res.IDs.Len() != n {
+		t.Fatalf("insert: count %d, ids %d of type %v; want %d VarChar", res.InsertCount, res.IDs.Len(), res.IDs.Type(), n)
+	}
+	ids := res.IDs.(*column.ColumnVarChar).Data()
+	for _, id := range ids[:5] {
+		if _, err := strconv.ParseInt(id, 10, 64); err != nil {
+			t.Fatalf("auto id %q is not an int64's decimal text", id)
+		}
+	}
+	flushWithin(t, cli, name, 30*time.Second)
+
+	count := func(coll string) int64 {
+		t.Helper()
+		rs, err := cli.Query(ctx, milvusclient.NewQueryOption(coll).WithOutputFields("count(*)").WithConsistencyLevel(entity.ClStrong))
+		must(t, err)
+		c, _ := rs.GetColumn("count(*)").GetAsInt64(0)
+		return c
+	}
+	if c := count(name); c != n {
+		t.Fatalf("count(*) after flush = %d, want %d", c, n)
+	}
+
+	// Query by the returned keys, and search: both answer VarChar keys.
+	rs, err := cli.Query(ctx, milvusclient.NewQueryOption(name).WithConsistencyLevel(entity.ClStrong).
+		WithFilter(fmt.Sprintf("id in [%q, %q]", ids[10], ids[20])).WithOutputFields("id"))
+	must(t, err)
+	got := rs.GetColumn("id").(*column.ColumnVarChar).Data()
+	slices.Sort(got)
+	want := []string{ids[10], ids[20]}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("query by key: %v, want %v", got, want)
+	}
+	sr, err := cli.Search(ctx, milvusclient.NewSearchOption(name, 3, []entity.Vector{entity.FloatVector(vecs[42])}).
+		WithConsistencyLevel(entity.ClStrong).WithOutputFields("id"))
+	must(t, err)
+	if len(sr) != 1 || sr[0].IDs.Type() != entity.FieldTypeVarChar || sr[0].IDs.Len() != 3 {
+		t.Fatalf("search: %d result sets, ids %v", len(sr), sr[0].IDs)
+	}
+	if top, _ := sr[0].IDs.GetAsString(0); top != ids[42] {
+		t.Fatalf("search top hit %q, want %q", top, ids[42])
+	}
+
+	// Upsert into an auto-ID collection: the given keys are deleted, the
+	// rows get new IDs.
+	ur, err := cli.Upsert(ctx, milvusclient.NewColumnBasedInsertOption(name).
+		WithVarcharColumn("id", ids[:2]).WithFloatVectorColumn("vector", dim, vecs[:2]))
+	must(t, err)
+	if ur.UpsertCount != 2 || ur.IDs.Type() != entity.FieldTypeVarChar {
+		t.Fatalf("upsert: count %d, ids of type %v", ur.UpsertCount, ur.IDs.Type())
+	}
+	newIDs := ur.IDs.(*column.ColumnVarChar).Data()
+	if slices.Contains(newIDs, ids[0]) || slices.Contains(newIDs, ids[1]) {
+		t.Fatalf("upsert kept the old keys: %v", newIDs)
+	}
+	if c := count(name); c != n {
+		t.Fatalf("count(*) after upsert = %d, want %d", c, n)
+	}
+
+	// Delete by returned IDs.
+	dr, err := cli.Delete(ctx, milvusclient.NewDeleteOption(name).WithStringIDs("id", ids[100:110]))
+	must(t, err)
+	if dr.DeleteCount != 10 {
+		t.Fatalf("delete count %d, want 10", dr.DeleteCount)
+	}
+	if c := count(name); c != n-10 {
+		t.Fatalf("count(*) after delete = %d, want %d", c, n-10)
+	}
+
+	// REST insert answers string IDs too.
+	base := "http://" + srv.addr
+	ins := restOK(t, base, "/entities/insert", map[string]any{"collectionName": name,
+		"data": []map[string]any{{"vector": []float32{1, 2, 3, 4}}, {"vector": []float32{4, 3, 2, 1}}}}).(map[string]any)
+	restIDs, _ := ins["insertIds"].([]any)
+	if len(restIDs) != 2 {
+		t.Fatalf("REST insert: %v", ins)
+	}
+	for _, id := range restIDs {
+		s, ok := id.(string)
+		if !ok {
+			t.Fatalf("REST insert id %v is %T, want a string", id, id)
+		}
+		if _, err := strconv.ParseInt(s, 10, 64); err != nil {
+			t.Fatalf("REST auto id %q is not an int64's decimal text", s)
+		}
+	}
+	flushWithin(t, cli, name, 30*time.Second)
+	if c := count(name); c != n-10+2 {
+		t.Fatalf("count(*) after REST insert and flush = %d, want %d", c, n-10+2)
+	}
+
+	// The channel still flushes for another collection.
+	_, err = cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(other).
+		WithInt64Column("id", []int64{1, 2}).WithFloatVectorColumn("vector", dim, vecs[:2]))
+	must(t, err)
+	flushWithin(t, cli, other, 30*time.Second)
+}
+
+// flushWithin flushes a collection and fails the test unless the flush
+// completes within d (a wedged data node never completes it).
+func flushWithin(t *testing.T, cli *milvusclient.Client, name string, d time.Duration) {
+	t.Helper()
+	ctx, cancel := contextWithTimeout(testContext(t), d)
+	defer cancel()
+	ft, err := cli.Flush(ctx, milvusclient.NewFlushOption(name))
+	if err != nil {
+		t.Fatalf("flush %s: %v", name, err)
+	}
+	if err := ft.Await(ctx); err != nil {
+		t.Fatalf("await flush %s: %v", name, err)
+	}
+}
+
+// TestFaultsFlushFlushDrop runs Insert, Flush, Flush, DropCollection in
+// quick succession (collection and partition drops), many times, and checks
+// that the channel still flushes other collections afterwards.
+func TestFaultsFlushFlushDrop(t *testing.T) {
+	srv := startServer(t, "")
+	cli := srv.client(t)
+	ctx := testContext(t)
+	const dim = 4
+	const keeper = "wedge_keeper"
+	must(t, cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions(keeper, dim).WithAutoID(false).WithShardNum(1)))
+	vecs := randomVectors(rand.New(rand.NewPCG(1, 1)), 200, dim)
+	keys := make([]int64, len(vecs))
+	for i := range keys {
+		keys[i] = int64(i)
+	}
+	for round := range 8 {
+		name := fmt.Sprintf("wedge_ffd_%d", round)
+		must(t, cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions(name, dim).WithAutoID(false).WithShardNum(1)))
+		if round%2 == 1 {
+			must(t, cli.CreatePartition(ctx, milvusclient.NewCreatePartitionOption(name, "p")))
+		}
+		ins := milvusclient.NewColumnBasedInsertOption(name).WithInt64Column("id", keys).WithFloatVectorColumn("vector", dim, vecs)
+		if round%2 == 1 {
+			ins = ins.WithPartition("p")
+		}
+		_, err := cli.Insert(ctx, ins)
+		must(t, err)
+		// Two flushes without waiting, then the drop at once.
+		_, err = cli.Flush(ctx, milvusclient.NewFlushOption(name))
+		must(t, err)
+		_, err = cli.Flush(ctx, milvusclient.NewFlushOption(name))
+		must(t, err)
+		if round%2 == 1 {
+			// A dropped partition whose segments were still being flushed;
+			// the collection lives on and must flush again.
+			must(t, cli.ReleasePartitions(ctx, milvusclient.NewReleasePartitionsOptions(name, "p")))
+			must(t, cli.DropPartition(ctx, milvusclient.NewDropPartitionOption(name, "p")))
+			_, err = cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).
+				WithInt64Column("id", keys[:3]).WithFloatVectorColumn("vector", dim, vecs[:3]))
+			must(t, err)
+			flushWithin(t, cli, name, 20*time.Second)
+		}
+		must(t, cli.DropCollection(ctx, milvusclient.NewDropCollectionOption(name)))
+
+		_, err = cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(keeper).
+			WithInt64Column("id", []int64{int64(round)}).WithFloatVectorColumn("vector", dim, vecs[:1]))
+		must(t, err)
+		flushWithin(t, cli, keeper, 20*time.Second)
+	}
+	rs, err := cli.Query(ctx, milvusclient.NewQueryOption(keeper).WithOutputFields("count(*)").WithConsistencyLevel(entity.ClStrong))
+	must(t, err)
+	if c, _ := rs.GetColumn("count(*)").GetAsInt64(0); c != 8 {
+		t.Fatalf("keeper count(*) = %d, want 8", c)
+	}
+}

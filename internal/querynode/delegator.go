@@ -18,6 +18,7 @@ import (
 	"github.com/milvago/milvago/internal/msg"
 	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/segment"
+	"github.com/milvago/milvago/internal/tso"
 )
 
 // delegator serves one shard of one collection.
@@ -445,8 +446,29 @@ func (dl *delegator) advance(ts uint64) {
 	dl.mu.Unlock()
 }
 
+// MaxTimestampLag is Milvus's queryNode.scheduler.maxTimestampLag: a read
+// whose guarantee timestamp is further ahead than this fails at once
+// instead of waiting for a time the shard will not reach for so long.
+const MaxTimestampLag = 24 * time.Hour
+
 // waitTSafe blocks until the shard's service time reaches ts and returns it.
+// As Milvus's delegator, it refuses a guarantee timestamp more than
+// MaxTimestampLag ahead (ErrChannelTSafeStalled) and otherwise waits as
+// long as ctx allows. The lag is measured from the service time or the
+// wall clock, whichever is later: Milvago ticks an idle channel only when
+// a read asks, so its service time may be old without lagging.
 func (dl *delegator) waitTSafe(ctx context.Context, ts uint64) (uint64, error) {
+	if cur := dl.tsafe.Load(); cur < ts {
+		from := time.Now()
+		if p := tso.Physical(cur); p.After(from) {
+			from = p
+		}
+		if lag := tso.Physical(ts).Sub(from); lag > MaxTimestampLag {
+			dl.logger.Warn("guarantee timestamp too far ahead of the service time", "guarantee", tso.Physical(ts),
+				"serviceable", tso.Physical(cur), "lag", lag, "max", MaxTimestampLag)
+			return 0, errs.TsLagTooLarge(dl.plan.VChannel, lag, MaxTimestampLag)
+		}
+	}
 	asked := false
 	for {
 		dl.mu.RLock()

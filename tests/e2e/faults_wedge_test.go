@@ -8,9 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"github.com/milvus-io/milvus/client/v2/column"
 	"github.com/milvus-io/milvus/client/v2/entity"
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
+	"github.com/milvus-io/milvus/pkg/v2/util/merr"
+
+	"github.com/milvago/milvago/internal/tso"
 )
 
 // TestFaultsAutoIDVarCharEndToEnd writes to a collection whose primary key
@@ -198,5 +203,49 @@ func TestFaultsFlushFlushDrop(t *testing.T) {
 	must(t, err)
 	if c, _ := rs.GetColumn("count(*)").GetAsInt64(0); c != 8 {
 		t.Fatalf("keeper count(*) = %d, want 8", c)
+	}
+}
+
+// TestFaultsFarFutureGuarantee reads with a guarantee timestamp two days
+// ahead: Milvus's delegator refuses it at once (queryNode.scheduler.
+// maxTimestampLag, one day) with ErrChannelTSafeStalled, instead of waiting
+// until the client gives up. A guarantee a little ahead is waited for.
+func TestFaultsFarFutureGuarantee(t *testing.T) {
+	srv := startServer(t, "")
+	cli := srv.client(t)
+	ctx := testContext(t)
+	const name = "wedge_future"
+	must(t, cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions(name, 4).WithAutoID(false).WithShardNum(2)))
+	_, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithInt64Column("id", []int64{1, 2}).
+		WithFloatVectorColumn("vector", 4, [][]float32{{1, 0, 0, 0}, {0, 1, 0, 0}}))
+	must(t, err)
+
+	svc := cli.GetService()
+	query := func(gts uint64) (*milvuspb.QueryResults, error) {
+		qctx, cancel := contextWithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		return svc.Query(qctx, &milvuspb.QueryRequest{CollectionName: name, Expr: "id > 0", OutputFields: []string{"count(*)"},
+			ConsistencyLevel: commonpb.ConsistencyLevel_Customized, GuaranteeTimestamp: gts})
+	}
+	start := time.Now()
+	resp, err := query(tso.Compose(time.Now().Add(48*time.Hour), 0))
+	wantCode(t, merr.CheckRPCCall(resp, err), 505, "channel tsafe stalled[channel=", "max(24h0m0s)")
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("far-future read answered after %v", d)
+	}
+
+	// Two seconds ahead: waited for, then served.
+	start = time.Now()
+	resp, err = query(tso.Compose(time.Now().Add(2*time.Second), 0))
+	must(t, merr.CheckRPCCall(resp, err))
+	if d := time.Since(start); d < 1500*time.Millisecond {
+		t.Fatalf("a read 2 s ahead answered after %v, before its guarantee time", d)
+	}
+	for _, fd := range resp.GetFieldsData() {
+		if fd.GetFieldName() == "count(*)" {
+			if n := fd.GetScalars().GetLongData().GetData(); len(n) != 1 || n[0] != 2 {
+				t.Fatalf("count(*) = %v, want 2", n)
+			}
+		}
 	}
 }

@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"github.com/milvus-io/milvus/client/v2/column"
 	"github.com/milvus-io/milvus/client/v2/entity"
+	"github.com/milvus-io/milvus/client/v2/index"
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
 	"github.com/milvus-io/milvus/pkg/v2/util/merr"
 
@@ -248,4 +251,125 @@ func TestFaultsFarFutureGuarantee(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestFaultsRefusals checks Milvus 2.6's answers to out-of-range DDL,
+// load and search parameters, and to NaN/Inf vectors.
+func TestFaultsRefusals(t *testing.T) {
+	srv := startServer(t, "")
+	cli := srv.client(t)
+	ctx := testContext(t)
+	const dim = 4
+
+	t.Run("shards_num", func(t *testing.T) {
+		// Milvus 2.6 (ddl_callbacks_create_collection): shards_num <= 0
+		// means the default, one shard; above proxy.maxShardNum is refused.
+		for _, n := range []int32{0, -1} {
+			name := fmt.Sprintf("wedge_shards_%d", -n)
+			must(t, cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions(name, dim).WithShardNum(n)))
+			coll, err := cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption(name))
+			must(t, err)
+			if coll.ShardNum != 1 {
+				t.Fatalf("shards_num %d: collection has %d shards, want 1", n, coll.ShardNum)
+			}
+		}
+		err := cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions("wedge_shards_17", dim).WithShardNum(17))
+		wantCode(t, err, 65535, "maximum shards's number should be limited to 16")
+	})
+
+	t.Run("replica_number", func(t *testing.T) {
+		// Milvus 2.6 (getDefaultResourceGroupsAndReplicaNumber): a replica
+		// number <= 0 means the configured one, else 1.
+		const name = "wedge_replicas"
+		must(t, cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions(name, dim)))
+		must(t, cli.ReleaseCollection(ctx, milvusclient.NewReleaseCollectionOption(name)))
+		for _, n := range []int32{0, -3} {
+			lt, err := cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(name).WithReplica(int(n)))
+			must(t, err)
+			must(t, lt.Await(ctx))
+			must(t, cli.ReleaseCollection(ctx, milvusclient.NewReleaseCollectionOption(name)))
+		}
+	})
+
+	t.Run("collection.ttl.seconds", func(t *testing.T) {
+		for _, c := range []struct{ v, frag string }{
+			{"abc", "collection TTL is not a valid positive integer"},
+			{"1.5", "collection TTL is not a valid positive integer"},
+			{"-2", "collection TTL is out of range, expect [-1, 3155760000], got -2"},
+			{"3155760001", "collection TTL is out of range"},
+		} {
+			err := cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions("wedge_ttl", dim).
+				WithProperty("collection.ttl.seconds", c.v))
+			wantCode(t, err, 1100, c.frag)
+		}
+		must(t, cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions("wedge_ttl", dim).
+			WithProperty("collection.ttl.seconds", "-1")))
+		err := cli.AlterCollectionProperties(ctx, milvusclient.NewAlterCollectionPropertiesOption("wedge_ttl").
+			WithProperty("collection.ttl.seconds", "x"))
+		wantCode(t, err, 1100, "collection TTL is not a valid positive integer")
+		err = cli.AlterCollectionProperties(ctx, milvusclient.NewAlterCollectionPropertiesOption("wedge_ttl").
+			WithProperty("collection.ttl.seconds", "-7"))
+		wantCode(t, err, 1100, "collection TTL is out of range")
+	})
+
+	t.Run("search params and vectors", func(t *testing.T) {
+		// Index parameters are checked where an index is searched (a
+		// sealed, indexed segment), as knowhere checks them.
+		indexed := func(name string, idx index.Index) {
+			schema := entity.NewSchema().WithName(name).
+				WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
+				WithField(entity.NewField().WithName("vector").WithDataType(entity.FieldTypeFloatVector).WithDim(dim))
+			must(t, cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(name, schema)))
+			vecs := randomVectors(rand.New(rand.NewPCG(3, 3)), 5000, dim)
+			ids := make([]int64, len(vecs))
+			for i := range ids {
+				ids[i] = int64(i)
+			}
+			_, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithInt64Column("id", ids).
+				WithFloatVectorColumn("vector", dim, vecs))
+			must(t, err)
+			flush(t, ctx, cli, name)
+			indexAndLoad(t, ctx, cli, name, "vector", idx)
+		}
+		indexed("wedge_hnsw", index.NewHNSWIndex(entity.L2, 8, 32))
+		indexed("wedge_ivf", index.NewIvfFlatIndex(entity.L2, 4))
+		q := []entity.Vector{entity.FloatVector{1, 0, 0, 0}}
+		search := func(name string, vecs []entity.Vector, params map[string]any) error {
+			ap := index.NewCustomAnnParam()
+			for k, v := range params {
+				ap.WithExtraParam(k, v)
+			}
+			_, err := cli.Search(ctx, milvusclient.NewSearchOption(name, 2, vecs).WithConsistencyLevel(entity.ClStrong).WithAnnParam(ap))
+			return err
+		}
+		must(t, search("wedge_hnsw", q, map[string]any{"ef": 16}))
+		must(t, search("wedge_ivf", q, map[string]any{"nprobe": 2}))
+		for _, c := range []struct {
+			name   string
+			params map[string]any
+			frag   string
+		}{
+			{"wedge_hnsw", map[string]any{"ef": "abc"}, "param 'ef' (abc) should be an integer"},
+			{"wedge_hnsw", map[string]any{"ef": 0}, "param 'ef' (0) should be in range"},
+			{"wedge_hnsw", map[string]any{"ef": 1}, "ef(1) should be larger than k(2)"},
+			{"wedge_ivf", map[string]any{"nprobe": 0}, "param 'nprobe' (0) should be in range"},
+			{"wedge_ivf", map[string]any{"nprobe": 65537}, "param 'nprobe' (65537) should be in range"},
+			{"wedge_ivf", map[string]any{"nprobe": "x"}, "param 'nprobe' (x) should be an integer"},
+			{"wedge_hnsw", map[string]any{"radius": "abc"}, "param 'radius' (abc) should be a number"},
+			{"wedge_hnsw", map[string]any{"radius": "NaN"}, "param 'radius' (NaN) should be a finite number"},
+			{"wedge_ivf", map[string]any{"radius": "inf"}, "should be a finite number"},
+		} {
+			err := search(c.name, q, c.params)
+			if err == nil || !strings.Contains(err.Error(), c.frag) {
+				t.Fatalf("search %s with %v: %v, want an error with %q", c.name, c.params, err, c.frag)
+			}
+		}
+		nan, inf := float32(math.NaN()), float32(math.Inf(1))
+		for _, v := range []entity.Vector{entity.FloatVector{nan, 0, 0, 0}, entity.FloatVector{0, 0, -inf, 0}} {
+			wantCode(t, search("wedge_hnsw", []entity.Vector{v}, nil), 65535, "is not a number or infinity")
+		}
+		_, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption("wedge_hnsw").WithInt64Column("id", []int64{99}).
+			WithFloatVectorColumn("vector", dim, [][]float32{{0, inf, 0, 0}}))
+		wantCode(t, err, 65535, "is not a number or infinity")
+	})
 }

@@ -41,6 +41,9 @@ type delegator struct {
 	failed  error
 	closed  bool           // released: loads that finish later unmap instead of joining
 	dropped map[int64]bool // segments dropped by a truncate: handoffs finishing later are refused (drop.go)
+	// droppedParts and knownParts cache which partitions of inserts the
+	// collection definition lacks are dropped or newer (partitions.go).
+	droppedParts, knownParts map[int64]bool
 }
 
 // sealedSegment is a loaded sealed segment whose columns and indexes may
@@ -369,6 +372,9 @@ func (dl *delegator) applyInsert(m *msg.Message) error {
 	if _, ok := dl.sealed[ins.SegmentID]; ok {
 		return nil // its sealed copy already holds these rows
 	}
+	if dl.partitionGone(ins.PartitionID) {
+		return nil
+	}
 	if err := dl.refreshForInsert(m); err != nil {
 		return err
 	}
@@ -519,6 +525,7 @@ func (dl *delegator) close() {
 func (dl *delegator) dropPartition(partitionID int64) {
 	dl.mu.Lock()
 	defer dl.mu.Unlock()
+	dl.markPartitionDroppedLocked(partitionID)
 	for id, s := range dl.sealed {
 		if s.seg.PartitionID() == partitionID {
 			s.close()

@@ -373,3 +373,91 @@ func TestFaultsRefusals(t *testing.T) {
 		wantCode(t, err, 65535, "is not a number or infinity")
 	})
 }
+
+// TestFaultsLoadProgress loops the scenarios that left GetLoadingProgress
+// at 0 (dropping a partition of a loaded collection; loading a collection
+// with no data yet) and checks that every load completes and that the
+// first query after it answers at once.
+func TestFaultsLoadProgress(t *testing.T) {
+	srv := startServer(t, "")
+	cli := srv.client(t)
+	ctx := testContext(t)
+	const dim = 4
+	rounds := 30
+	if testing.Short() {
+		rounds = 5
+	}
+	vecs := randomVectors(rand.New(rand.NewPCG(5, 5)), 100, dim)
+	keys := make([]int64, len(vecs))
+	for i := range keys {
+		keys[i] = int64(i)
+	}
+	waitLoaded := func(name string) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			resp, err := cli.GetService().GetLoadingProgress(ctx, &milvuspb.GetLoadingProgressRequest{CollectionName: name})
+			must(t, merr.CheckRPCCall(resp, err))
+			p := resp.GetProgress()
+			if p == 100 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: loading progress %d after 15 s", name, p)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	firstQuery := func(name string, want int64) {
+		t.Helper()
+		start := time.Now()
+		rs, err := cli.Query(ctx, milvusclient.NewQueryOption(name).WithOutputFields("count(*)").WithConsistencyLevel(entity.ClStrong))
+		must(t, err)
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("%s: first query after load took %v", name, d)
+		}
+		if c, _ := rs.GetColumn("count(*)").GetAsInt64(0); c != want {
+			t.Fatalf("%s: count(*) = %d, want %d", name, c, want)
+		}
+	}
+	for round := range rounds {
+		// A collection with no data yet.
+		empty := fmt.Sprintf("wedge_lp_empty_%d", round)
+		must(t, cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions(empty, dim).WithAutoID(false)))
+		waitLoaded(empty)
+		firstQuery(empty, 0)
+		must(t, cli.ReleaseCollection(ctx, milvusclient.NewReleaseCollectionOption(empty)))
+		lt, err := cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(empty))
+		must(t, err)
+		must(t, lt.Await(ctx))
+		waitLoaded(empty)
+		firstQuery(empty, 0)
+
+		// A loaded collection whose partition is dropped.
+		name := fmt.Sprintf("wedge_lp_part_%d", round)
+		must(t, cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions(name, dim).WithAutoID(false)))
+		must(t, cli.CreatePartition(ctx, milvusclient.NewCreatePartitionOption(name, "p")))
+		_, err = cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithPartition("p").
+			WithInt64Column("id", keys).WithFloatVectorColumn("vector", dim, vecs))
+		must(t, err)
+		_, err = cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).
+			WithInt64Column("id", []int64{1000}).WithFloatVectorColumn("vector", dim, vecs[:1]))
+		must(t, err)
+		if round%2 == 0 {
+			flush(t, ctx, cli, name)
+		}
+		waitLoaded(name)
+		must(t, cli.ReleasePartitions(ctx, milvusclient.NewReleasePartitionsOptions(name, "p")))
+		must(t, cli.DropPartition(ctx, milvusclient.NewDropPartitionOption(name, "p")))
+		waitLoaded(name)
+		firstQuery(name, 1)
+		must(t, cli.ReleaseCollection(ctx, milvusclient.NewReleaseCollectionOption(name)))
+		lt, err = cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(name))
+		must(t, err)
+		must(t, lt.Await(ctx))
+		waitLoaded(name)
+		firstQuery(name, 1)
+		must(t, cli.DropCollection(ctx, milvusclient.NewDropCollectionOption(name)))
+		must(t, cli.DropCollection(ctx, milvusclient.NewDropCollectionOption(empty)))
+	}
+}

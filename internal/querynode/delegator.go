@@ -224,11 +224,10 @@ func (dl *delegator) consume(ctx context.Context, after uint64) (uint64, error) 
 		// point), and then no message at or past target arrives until the
 		// channel is written again: the shard would stay "loading". A tick
 		// appended now is such a message.
-		go func() {
-			if err := dl.d.Syncer.SyncTo(ctx, dl.plan.PChannel, math.MaxUint64); err != nil && ctx.Err() == nil {
-				dl.logger.Warn("ask for a tick to catch up", "err", err)
-			}
-		}()
+		// Asked again every second until the shard has caught up: a tick
+		// lost to a writer that was not reachable yet would otherwise leave
+		// the shard loading until the channel is written again.
+		go dl.askForTicks(ctx)
 	}
 	for {
 		m, err := r.Next(ctx)
@@ -253,6 +252,23 @@ func (dl *delegator) consume(ctx context.Context, after uint64) (uint64, error) 
 			dl.caughtUp.Store(true)
 		}
 		dl.advance(dm.TS)
+	}
+}
+
+// askForTicks asks the channel writer for a tick until the shard has
+// caught up with its load target or ctx ends.
+func (dl *delegator) askForTicks(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for !dl.caughtUp.Load() {
+		if err := dl.d.Syncer.SyncTo(ctx, dl.plan.PChannel, math.MaxUint64); err != nil && ctx.Err() == nil {
+			dl.logger.Warn("ask for a tick to catch up", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
 )
@@ -60,7 +61,8 @@ type Server struct {
 	segments    map[int64]*model.Segment
 	growing     map[growingKey]*growingSegment
 	checkpoints map[string]contract.Checkpoint
-	deltas      map[string][]model.DeltaLog // by vchannel
+	deltas      map[string][]model.DeltaLog        // by vchannel
+	failures    map[string]contract.ChannelFailure // by vchannel (failures.go)
 	listeners   []Listener
 	channels    atomic.Pointer[Channels] // cluster: data node ownership of channels (channels.go); nil: one data node
 }
@@ -143,6 +145,9 @@ func (s *Server) load(ctx context.Context) error {
 	}
 	for _, list := range s.deltas {
 		sort.Slice(list, func(i, j int) bool { return list[i].ID < list[j].ID })
+	}
+	if err := s.loadFailures(ctx); err != nil {
+		return err
 	}
 	s.logger.Info("loaded meta", "segments", len(s.segments), "checkpoints", len(s.checkpoints))
 	return nil
@@ -252,7 +257,9 @@ func (s *Server) SegmentFlushed(ctx context.Context, r contract.FlushResult) err
 	seg, ok := s.segments[r.SegmentID]
 	if !ok {
 		s.mu.Unlock()
-		return fmt.Errorf("datacoord: flushed segment %d is unknown", r.SegmentID)
+		// Dropped (with its collection or partition) while the data node
+		// flushed it: the data node discards it.
+		return fmt.Errorf("datacoord: flushed segment %d is unknown: %w", r.SegmentID, errs.SegmentNotFound(r.SegmentID))
 	}
 	if err := s.checkOwner(ctx, seg.VChannel); err != nil {
 		s.mu.Unlock()
@@ -342,7 +349,7 @@ func (s *Server) UpdateCheckpoint(ctx context.Context, vchannel string, cp contr
 		return fmt.Errorf("datacoord: save checkpoint of %s: %w", vchannel, err)
 	}
 	s.checkpoints[vchannel] = cp
-	return nil
+	return s.clearFailureLocked(ctx, vchannel, &cp)
 }
 
 // GetCheckpoint returns a channel's checkpoint (zero: replay from the start).
@@ -396,15 +403,21 @@ func (s *Server) Segments(ctx context.Context, collection int64, vchannel string
 }
 
 // Flushed reports whether every segment in ids is flushed (or dropped).
+// A segment of a channel the data node cannot flush (failures.go) is an
+// error naming the cause: it would never be flushed.
 func (s *Server) Flushed(ctx context.Context, ids []int64) (bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	flushed := true
 	for _, id := range ids {
 		if seg, ok := s.segments[id]; ok && seg.State != model.SegmentFlushed && seg.State != model.SegmentDropped {
-			return false, nil
+			if err := s.failureErrLocked(seg); err != nil {
+				return false, err
+			}
+			flushed = false
 		}
 	}
-	return true, nil
+	return flushed, nil
 }
 
 // NoteBufferedRows records that the data node holds rows buffered rows of
@@ -461,7 +474,7 @@ func (s *Server) drop(ctx context.Context, match func(*model.Segment) bool, vcha
 		}
 	}
 	for _, vc := range vchannels {
-		ops = append(ops, kv.Op{Key: prefixCheckpoint + vc, Delete: true},
+		ops = append(ops, kv.Op{Key: prefixCheckpoint + vc, Delete: true}, kv.Op{Key: prefixFailure + vc, Delete: true},
 			kv.Op{Key: prefixDelta + vc + "/", Delete: true, DeletePrefix: true})
 	}
 	if _, err := s.kv.Txn(ctx, nil, ops); err != nil {
@@ -478,6 +491,7 @@ func (s *Server) drop(ctx context.Context, match func(*model.Segment) bool, vcha
 		}
 	}
 	for _, vc := range vchannels {
+		delete(s.failures, vc)
 		delete(s.checkpoints, vc)
 		delete(s.deltas, vc)
 	}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -54,6 +56,9 @@ type vstate struct {
 	checkpoint uint64
 	segments   map[int64]*segBuffer
 	deletes    storage.Deltas
+	// failed is why the channel stopped at a message it cannot apply
+	// (faults.go); its later messages are not applied.
+	failed error
 }
 
 type segBuffer struct {
@@ -178,35 +183,45 @@ func (p *pipeline) handle(ctx context.Context, id uint64, m *msg.Message) error 
 		return p.onTick(ctx, id, m.TS)
 	}
 	vs := p.lookup(m.VChannel)
-	if vs == nil || id <= vs.checkpoint {
+	if vs == nil || id <= vs.checkpoint || vs.failed != nil {
 		return nil
 	}
+	var err error
 	switch m.Kind {
 	case msg.KindInsert:
-		return p.onInsert(ctx, vs, m)
+		err = p.onInsert(ctx, vs, m)
 	case msg.KindDelete:
-		return p.onDelete(vs, m)
+		err = p.onDelete(vs, m)
 	case msg.KindUpsert:
-		if err := p.onDelete(vs, m); err != nil {
-			return err
+		if err = p.onDelete(vs, m); err == nil {
+			err = p.onInsert(ctx, vs, m)
 		}
-		return p.onInsert(ctx, vs, m)
 	case msg.KindSeal:
-		return p.onSeal(ctx, vs, id, m)
+		err = p.onSeal(ctx, vs, id, m)
 	}
-	return nil
+	if err != nil && isBadMessage(err) {
+		return p.fail(ctx, vs, id, err)
+	}
+	return err
 }
 
 func (p *pipeline) onInsert(ctx context.Context, vs *vstate, m *msg.Message) error {
 	ins := m.Insert
+	if ins == nil {
+		return bad(fmt.Errorf("datanode: %s message without rows", m.Kind))
+	}
 	buf, ok := vs.segments[ins.SegmentID]
 	if !ok {
 		seg, known, err := p.d.Coord.Segment(ctx, ins.SegmentID)
 		if err != nil {
 			return fmt.Errorf("datanode: segment %d: %w", ins.SegmentID, err)
 		}
-		if known && (seg.State == model.SegmentFlushed || seg.State == model.SegmentDropped) {
-			return nil // replaying a segment that is already in the object store
+		if !known || seg.State == model.SegmentFlushed || seg.State == model.SegmentDropped {
+			// Replaying a segment that is already in the object store, or
+			// one the data coordinator forgot: every segment is recorded
+			// before its first insert is logged, and forgotten only when
+			// its collection or partition is dropped.
+			return nil
 		}
 		buf = &segBuffer{id: ins.SegmentID, partition: ins.PartitionID, startPos: seg.StartPosition, cols: map[int64][]column.Column{}}
 		vs.segments[ins.SegmentID] = buf
@@ -223,10 +238,10 @@ func (p *pipeline) onInsert(ctx context.Context, vs *vstate, m *msg.Message) err
 		c, err := column.FromFieldData(fd)
 		if err != nil {
 			// The proxy validated this message; a bad one is a bug, not user input.
-			return fmt.Errorf("datanode: decode field %q of segment %d: %w", fd.GetFieldName(), ins.SegmentID, err)
+			return bad(fmt.Errorf("datanode: decode field %q of segment %d: %w", fd.GetFieldName(), ins.SegmentID, err))
 		}
 		if c.Len() != n {
-			return fmt.Errorf("datanode: field %q of segment %d has %d rows, message says %d", fd.GetFieldName(), ins.SegmentID, c.Len(), n)
+			return bad(fmt.Errorf("datanode: field %q of segment %d has %d rows, message says %d", fd.GetFieldName(), ins.SegmentID, c.Len(), n))
 		}
 		buf.cols[fd.GetFieldId()] = append(buf.cols[fd.GetFieldId()], c)
 	}
@@ -244,6 +259,9 @@ func (p *pipeline) onInsert(ctx context.Context, vs *vstate, m *msg.Message) err
 }
 
 func (p *pipeline) onDelete(vs *vstate, m *msg.Message) error {
+	if m.Delete == nil {
+		return bad(fmt.Errorf("datanode: %s message without primary keys", m.Kind))
+	}
 	ids := m.Delete.GetPrimaryKeys()
 	if ints := ids.GetIntId().GetData(); len(ints) > 0 {
 		vs.deletes.IntPKs = append(vs.deletes.IntPKs, ints...)
@@ -261,6 +279,9 @@ func (p *pipeline) onDelete(vs *vstate, m *msg.Message) error {
 }
 
 func (p *pipeline) onSeal(ctx context.Context, vs *vstate, id uint64, m *msg.Message) error {
+	if m.Seal == nil {
+		return bad(fmt.Errorf("datanode: seal message without segments"))
+	}
 	for _, segID := range m.Seal.SegmentIDs {
 		buf, ok := vs.segments[segID]
 		if !ok {
@@ -286,7 +307,9 @@ func (p *pipeline) onTick(ctx context.Context, id uint64, ts uint64) error {
 	p.mu.Lock()
 	var idle []*vstate
 	for _, vs := range p.vchannels {
-		if len(vs.segments) == 0 && vs.deletes.Len() == 0 && vs.checkpoint < id {
+		// A failed channel keeps its checkpoint before the message it
+		// cannot apply.
+		if vs.failed == nil && len(vs.segments) == 0 && vs.deletes.Len() == 0 && vs.checkpoint < id {
 			idle = append(idle, vs)
 		}
 	}
@@ -338,6 +361,9 @@ func (p *pipeline) writeTickCheckpoints(ctx context.Context) {
 // advance sets the checkpoint to just before the oldest buffered segment,
 // or to id when nothing is buffered.
 func (p *pipeline) advance(ctx context.Context, vs *vstate, id, ts uint64) error {
+	if err := p.forgetDropped(ctx, vs); err != nil {
+		return err
+	}
 	cp := id
 	for _, buf := range vs.segments {
 		cp = min(cp, buf.startPos)
@@ -367,7 +393,7 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 	put := func(fieldID int64, c column.Column) error {
 		data, err := storage.EncodeColumn(c)
 		if err != nil {
-			return fmt.Errorf("datanode: encode field %d of segment %d: %w", fieldID, buf.id, err)
+			return bad(fmt.Errorf("datanode: encode field %d of segment %d: %w", fieldID, buf.id, err))
 		}
 		path := storage.InsertLogPath(vs.coll.ID, buf.partition, buf.id, fieldID, ids)
 		ids++
@@ -389,7 +415,7 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 			if _, fillable := segment.FillColumn(f, 0); fillable {
 				continue // no row has it (added later): the loader fills it
 			}
-			return fmt.Errorf("datanode: segment %d has no data for field %q", buf.id, f.GetName())
+			return bad(fmt.Errorf("datanode: segment %d has no data for field %q", buf.id, f.GetName()))
 		}
 		c := column.Concat(chunks)
 		if err := put(f.GetFieldID(), c); err != nil {
@@ -404,7 +430,7 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 	}
 	stats, err := storage.EncodeStats(storage.BuildStats(pkCol, scalars))
 	if err != nil {
-		return fmt.Errorf("datanode: encode stats of segment %d: %w", buf.id, err)
+		return bad(fmt.Errorf("datanode: encode stats of segment %d: %w", buf.id, err))
 	}
 	pkField := int64(0)
 	for _, f := range schema.GetFields() {
@@ -419,8 +445,36 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 	start := time.Now()
 	err = p.d.Coord.SegmentFlushed(ctx, contract.FlushResult{SegmentID: buf.id, NumRows: int64(len(buf.ts)),
 		Binlogs: files, StatsLog: statsPath, FlushTS: sealTS, SizeBytes: size})
+	if isDropped(err) {
+		// Dropped with its collection or partition meanwhile: its files
+		// are nobody's.
+		p.logger.Info("flushed segment was dropped meanwhile", "vchannel", vs.name, "segment", buf.id)
+		for _, path := range append(slices.Collect(maps.Values(files)), statsPath) {
+			if err := p.d.Objects.Delete(ctx, path); err != nil {
+				p.logger.Warn("delete files of dropped segment", "path", path, "err", err)
+			}
+		}
+		return nil
+	}
 	p.logger.Info("flushed segment", "vchannel", vs.name, "segment", buf.id, "rows", len(buf.ts), "bytes", size, "report", time.Since(start))
 	return err
+}
+
+// forgetDropped drops the buffers of segments the data coordinator no
+// longer knows or has dropped (their partition was dropped): no Seal will
+// come for them, and they would hold the channel's checkpoint forever.
+func (p *pipeline) forgetDropped(ctx context.Context, vs *vstate) error {
+	for id := range vs.segments {
+		seg, known, err := p.d.Coord.Segment(ctx, id)
+		if err != nil {
+			return fmt.Errorf("datanode: segment %d: %w", id, err)
+		}
+		if !known || seg.State == model.SegmentDropped {
+			p.logger.Info("dropping the buffer of a dropped segment", "vchannel", vs.name, "segment", id)
+			delete(vs.segments, id)
+		}
+	}
+	return nil
 }
 
 // flushEmpty reports a sealed segment that has no buffered rows. Every

@@ -31,7 +31,7 @@ func (p *pipeline) fieldSchema(ctx context.Context, vs *vstate, id int64) (*sche
 		return f, nil
 	}
 	if p.d.Collections == nil {
-		return nil, fmt.Errorf("datanode: %s: field %d is not in the schema", vs.name, id)
+		return nil, bad(fmt.Errorf("datanode: %s: field %d is not in the schema", vs.name, id))
 	}
 	c, err := p.d.Collections.DescribeCollection(ctx, "", "", vs.coll.ID)
 	if err != nil {
@@ -43,7 +43,7 @@ func (p *pipeline) fieldSchema(ctx context.Context, vs *vstate, id int64) (*sche
 	if f := vs.coll.FieldByID(id); f != nil {
 		return f, nil
 	}
-	return nil, fmt.Errorf("datanode: %s: field %d is not in the schema", vs.name, id)
+	return nil, bad(fmt.Errorf("datanode: %s: field %d is not in the schema", vs.name, id))
 }
 
 // alignBefore gives every field of an insert that the buffer has not seen
@@ -60,7 +60,7 @@ func (p *pipeline) alignBefore(ctx context.Context, vs *vstate, buf *segBuffer, 
 		}
 		fill, ok := segment.FillColumn(f, rows)
 		if !ok {
-			return fmt.Errorf("datanode: segment %d: field %q has neither a default nor null", buf.id, f.GetName())
+			return bad(fmt.Errorf("datanode: segment %d: field %q has neither a default nor null", buf.id, f.GetName()))
 		}
 		buf.cols[id] = []column.Column{fill}
 	}
@@ -79,7 +79,7 @@ func (p *pipeline) alignAfter(ctx context.Context, vs *vstate, buf *segBuffer, f
 		}
 		fill, ok := segment.FillColumn(f, n)
 		if !ok {
-			return fmt.Errorf("datanode: segment %d: insert lacks field %q, which has neither a default nor null", buf.id, f.GetName())
+			return bad(fmt.Errorf("datanode: segment %d: insert lacks field %q, which has neither a default nor null", buf.id, f.GetName()))
 		}
 		buf.cols[id] = append(buf.cols[id], fill)
 	}

@@ -20,6 +20,9 @@ type dataCoord interface {
 	SegmentFlushed(ctx context.Context, r contract.FlushResult) error
 	AddDeltaLog(ctx context.Context, dl model.DeltaLog) error
 	NoteBufferedRows(ctx context.Context, segmentID, rows int64) error
+	// ChannelFailed records that a channel stopped at a message the data
+	// node cannot apply (faults.go).
+	ChannelFailed(ctx context.Context, f contract.ChannelFailure) error
 }
 
 // idAllocator hands out global IDs (rootcoord).

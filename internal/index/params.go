@@ -2,6 +2,7 @@ package index
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -34,6 +35,9 @@ func FloatParam(params map[string]string, key string, def float64) (float64, boo
 	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
 	if err != nil {
 		return 0, false, fmt.Errorf("param '%s' (%s) should be a number: %w", key, s, ErrInvalidParam)
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, false, fmt.Errorf("param '%s' (%s) should be a finite number: %w", key, s, ErrInvalidParam)
 	}
 	return v, true, nil
 }

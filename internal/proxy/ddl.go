@@ -96,6 +96,9 @@ func (s *Server) CreateCollection(ctx context.Context, req *milvuspb.CreateColle
 		}
 	}
 	level := req.GetConsistencyLevel()
+	if err := validateCollectionTTL(req.GetProperties()); err != nil {
+		return err
+	}
 	props, err := s.createProperties(ctx, dbOf(ctx, req.GetDbName()), schema, req.GetProperties())
 	if err != nil {
 		return err

@@ -327,14 +327,8 @@ func checkAlterCollection(c *model.Collection, isLoaded bool, props []*commonpb.
 		if err := checkZoneProperty(props); err != nil {
 			return err
 		}
-		if v, ok := kvLookup(props, collectionTTLKey); ok {
-			ttl, err := strconv.Atoi(v)
-			if err != nil {
-				return errInvalidMsg("collection TTL is not a valid positive integer")
-			}
-			if ttl < -1 || ttl > maxTTLSeconds {
-				return errInvalidMsg("collection TTL is out of range, expect [-1, 3155760000], got %d", ttl)
-			}
+		if err := validateCollectionTTL(props); err != nil {
+			return err
 		}
 		for _, p := range props {
 			if p.GetKey() == warmupKey {
@@ -661,6 +655,23 @@ func (s *Server) refreshLoad(ctx context.Context, c *model.Collection) error {
 	}
 	if st.Progress < 100 {
 		return &milvusError{base: errs.ErrCollectionNotLoaded, fields: fmt.Sprintf("[collection=%d]", c.ID), reason: "collection not fully loaded"}
+	}
+	return nil
+}
+
+// validateCollectionTTL is Milvus's: collection.ttl.seconds, when set, is
+// an integer in [-1, 3155760000] (CreateCollection and AlterCollection).
+func validateCollectionTTL(props []*commonpb.KeyValuePair) error {
+	v, ok := kvLookup(props, collectionTTLKey)
+	if !ok {
+		return nil
+	}
+	ttl, err := strconv.Atoi(v)
+	if err != nil {
+		return errInvalidMsg("collection TTL is not a valid positive integer")
+	}
+	if ttl < -1 || ttl > maxTTLSeconds {
+		return errInvalidMsg("collection TTL is out of range, expect [-1, 3155760000], got %d", ttl)
 	}
 	return nil
 }

@@ -58,6 +58,13 @@ func (s *Server) flush(ctx context.Context, req *milvuspb.FlushRequest, limited 
 			}
 		}
 		sort.Slice(sealed, func(i, j int) bool { return sealed[i] < sealed[j] })
+		if len(sealed) > 0 {
+			// A channel the data node cannot flush answers its cause here
+			// rather than leave the caller waiting for GetFlushState.
+			if _, err := s.d.Data.Flushed(ctx, sealed); err != nil {
+				return nil, err
+			}
+		}
 		resp.CollSegIDs[name] = &schemapb.LongArray{Data: sealed}
 		resp.FlushCollSegIDs[name] = &schemapb.LongArray{Data: flushed}
 		resp.CollSealTimes[name] = tso.Physical(flushTS).Unix()

@@ -413,6 +413,11 @@ func decodeQueries(ph *commonpb.PlaceholderValue, field *schemapb.FieldSchema, n
 			}
 		}
 	}
+	// A NaN or infinite component would rank every row arbitrarily:
+	// refused as Milvus's validate_util refuses it in inserted vectors.
+	if err := verifyFloats(out); err != nil {
+		return index.Dataset{}, err
+	}
 	return index.Dataset{Dim: dim, Float: out}, nil
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/milvago/milvago/internal/msg"
 	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/segment"
+	"github.com/milvago/milvago/internal/tso"
 )
 
 // delegator serves one shard of one collection.
@@ -40,6 +41,9 @@ type delegator struct {
 	failed  error
 	closed  bool           // released: loads that finish later unmap instead of joining
 	dropped map[int64]bool // segments dropped by a truncate: handoffs finishing later are refused (drop.go)
+	// droppedParts and knownParts cache which partitions of inserts the
+	// collection definition lacks are dropped or newer (partitions.go).
+	droppedParts, knownParts map[int64]bool
 }
 
 // sealedSegment is a loaded sealed segment whose columns and indexes may
@@ -220,11 +224,10 @@ func (dl *delegator) consume(ctx context.Context, after uint64) (uint64, error) 
 		// point), and then no message at or past target arrives until the
 		// channel is written again: the shard would stay "loading". A tick
 		// appended now is such a message.
-		go func() {
-			if err := dl.d.Syncer.SyncTo(ctx, dl.plan.PChannel, math.MaxUint64); err != nil && ctx.Err() == nil {
-				dl.logger.Warn("ask for a tick to catch up", "err", err)
-			}
-		}()
+		// Asked again every second until the shard has caught up: a tick
+		// lost to a writer that was not reachable yet would otherwise leave
+		// the shard loading until the channel is written again.
+		go dl.askForTicks(ctx)
 	}
 	for {
 		m, err := r.Next(ctx)
@@ -249,6 +252,23 @@ func (dl *delegator) consume(ctx context.Context, after uint64) (uint64, error) 
 			dl.caughtUp.Store(true)
 		}
 		dl.advance(dm.TS)
+	}
+}
+
+// askForTicks asks the channel writer for a tick until the shard has
+// caught up with its load target or ctx ends.
+func (dl *delegator) askForTicks(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for !dl.caughtUp.Load() {
+		if err := dl.d.Syncer.SyncTo(ctx, dl.plan.PChannel, math.MaxUint64); err != nil && ctx.Err() == nil {
+			dl.logger.Warn("ask for a tick to catch up", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 
@@ -368,6 +388,9 @@ func (dl *delegator) applyInsert(m *msg.Message) error {
 	if _, ok := dl.sealed[ins.SegmentID]; ok {
 		return nil // its sealed copy already holds these rows
 	}
+	if dl.partitionGone(ins.PartitionID) {
+		return nil
+	}
 	if err := dl.refreshForInsert(m); err != nil {
 		return err
 	}
@@ -445,8 +468,29 @@ func (dl *delegator) advance(ts uint64) {
 	dl.mu.Unlock()
 }
 
+// MaxTimestampLag is Milvus's queryNode.scheduler.maxTimestampLag: a read
+// whose guarantee timestamp is further ahead than this fails at once
+// instead of waiting for a time the shard will not reach for so long.
+const MaxTimestampLag = 24 * time.Hour
+
 // waitTSafe blocks until the shard's service time reaches ts and returns it.
+// As Milvus's delegator, it refuses a guarantee timestamp more than
+// MaxTimestampLag ahead (ErrChannelTSafeStalled) and otherwise waits as
+// long as ctx allows. The lag is measured from the service time or the
+// wall clock, whichever is later: Milvago ticks an idle channel only when
+// a read asks, so its service time may be old without lagging.
 func (dl *delegator) waitTSafe(ctx context.Context, ts uint64) (uint64, error) {
+	if cur := dl.tsafe.Load(); cur < ts {
+		from := time.Now()
+		if p := tso.Physical(cur); p.After(from) {
+			from = p
+		}
+		if lag := tso.Physical(ts).Sub(from); lag > MaxTimestampLag {
+			dl.logger.Warn("guarantee timestamp too far ahead of the service time", "guarantee", tso.Physical(ts),
+				"serviceable", tso.Physical(cur), "lag", lag, "max", MaxTimestampLag)
+			return 0, errs.TsLagTooLarge(dl.plan.VChannel, lag, MaxTimestampLag)
+		}
+	}
 	asked := false
 	for {
 		dl.mu.RLock()
@@ -505,6 +549,7 @@ func (dl *delegator) close() {
 func (dl *delegator) dropPartition(partitionID int64) {
 	dl.mu.Lock()
 	defer dl.mu.Unlock()
+	dl.markPartitionDroppedLocked(partitionID)
 	for id, s := range dl.sealed {
 		if s.seg.PartitionID() == partitionID {
 			s.close()

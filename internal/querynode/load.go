@@ -124,7 +124,9 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 		dl.mu.Unlock()
 		return errs.CollectionNotLoaded(coll.ID)
 	}
-	if dl.dropped[seg.ID] {
+	if dl.dropped[seg.ID] || dl.droppedParts[seg.PartitionID] {
+		// Truncated, or its partition dropped, while it was loading (a
+		// handoff racing the drop).
 		dl.mu.Unlock()
 		return nil
 	}

@@ -22,6 +22,7 @@ type DataCoordServer struct {
 // RegisterDataCoord serves data on g.
 func RegisterDataCoord(g *grpc.Server, data *datacoord.Server) {
 	pb.RegisterDataCoordServer(g, &DataCoordServer{data: data})
+	pb.RegisterDataFaultsServer(g, &DataFaultsServer{data: data})
 }
 
 func (s *DataCoordServer) RowCount(ctx context.Context, r *pb.RowCountRequest) (*pb.CountResponse, error) {
@@ -102,11 +103,14 @@ func (s *DataCoordServer) DropPartition(ctx context.Context, r *pb.DropPartition
 // DataCoordClient calls a remote data coordinator. It implements the
 // dataCoord interfaces of the proxy, querycoord and datanode, indexcoord's
 // segments, the channel writer's segments and retention's checkpoints.
-type DataCoordClient struct{ c pb.DataCoordClient }
+type DataCoordClient struct {
+	c pb.DataCoordClient
+	f pb.DataFaultsClient // datafaults.go
+}
 
 // NewDataCoordClient calls the data coordinator over conn.
 func NewDataCoordClient(conn grpc.ClientConnInterface) *DataCoordClient {
-	return &DataCoordClient{c: pb.NewDataCoordClient(conn)}
+	return &DataCoordClient{c: pb.NewDataCoordClient(conn), f: pb.NewDataFaultsClient(conn)}
 }
 
 const dataName = "datacoord"

@@ -1,6 +1,10 @@
 package contract
 
-import "github.com/milvago/milvago/internal/model"
+import (
+	"time"
+
+	"github.com/milvago/milvago/internal/model"
+)
 
 // CompactionTask is work the data coordinator gives a data node: merge
 // Segments (one collection, partition and virtual channel, all flushed)
@@ -27,4 +31,49 @@ type CompactionResult struct {
 	// (and, when not CountOnly, Expired the rows the TTL removed).
 	Deleted map[int64]int64
 	Expired int64
+}
+
+// CompactionPlan is one plan of a compaction job: its input segments and
+// the segment it wrote.
+type CompactionPlan struct {
+	PlanID  int64
+	Sources []int64
+	Target  int64 // 0: none (no row survived, or not done yet)
+	Done    bool
+	Failed  bool
+	Reason  string
+}
+
+// CompactionJob is a manual or automatic compaction of one collection, as
+// GetCompactionState reports it.
+type CompactionJob struct {
+	ID           int64
+	CollectionID int64
+	Plans        []CompactionPlan
+	Started      time.Time
+}
+
+// Completed reports whether every plan has finished.
+func (j CompactionJob) Completed() bool {
+	for _, p := range j.Plans {
+		if !p.Done {
+			return false
+		}
+	}
+	return true
+}
+
+// Counts returns the executing, completed and failed plans.
+func (j CompactionJob) Counts() (executing, completed, failed int64) {
+	for _, p := range j.Plans {
+		switch {
+		case !p.Done:
+			executing++
+		case p.Failed:
+			failed++
+		default:
+			completed++
+		}
+	}
+	return
 }

@@ -52,58 +52,6 @@ func DefaultCompaction() CompactionConfig {
 		SmallProportion: 0.5, MinSegments: 3, MaxSegments: 30}
 }
 
-// CompactionState is a compaction job's state, as Milvus's commonpb.CompactionState.
-type CompactionState int
-
-// Compaction states.
-const (
-	CompactionExecuting CompactionState = 2
-	CompactionCompleted CompactionState = 3
-)
-
-// PlanState is one plan of a compaction job.
-type PlanState struct {
-	PlanID  int64
-	Sources []int64
-	Target  int64 // 0: none written (no row survived) or not yet done
-	Done    bool
-	Failed  bool
-	Reason  string
-}
-
-// CompactionJob is what GetCompactionState reports.
-type CompactionJob struct {
-	ID           int64
-	CollectionID int64
-	Plans        []PlanState
-	Started      time.Time
-}
-
-// State is the job's state: Completed once every plan finished.
-func (j CompactionJob) State() CompactionState {
-	for _, p := range j.Plans {
-		if !p.Done {
-			return CompactionExecuting
-		}
-	}
-	return CompactionCompleted
-}
-
-// Counts returns executing, completed and failed plans.
-func (j CompactionJob) Counts() (executing, completed, failed int64) {
-	for _, p := range j.Plans {
-		switch {
-		case !p.Done:
-			executing++
-		case p.Failed:
-			failed++
-		default:
-			completed++
-		}
-	}
-	return
-}
-
 // Attach gives the data coordinator the workers compaction and garbage
 // collection use. Call it before Run.
 func (s *Server) Attach(c compactor, colls collections, idx indexes) {
@@ -113,40 +61,40 @@ func (s *Server) Attach(c compactor, colls collections, idx indexes) {
 }
 
 // ManualCompaction plans a compaction of every flushed segment of a
-// collection that has deletes, expired rows or is small, as Milvus's
-// ManualCompaction, and returns the job's ID at once; the plans run in the
-// background. A collection with nothing to compact gets a job with no plan
-// (Completed).
-func (s *Server) ManualCompaction(ctx context.Context, collectionID int64) (int64, error) {
+// collection that has deleted or expired rows or is small, as Milvus's
+// ManualCompaction, and returns the job's ID and number of plans at once;
+// the plans run in the background. A collection with nothing to compact
+// gets ID -1 and no plan, as in Milvus.
+func (s *Server) ManualCompaction(ctx context.Context, collectionID int64) (int64, int, error) {
 	id, err := s.ids.AllocID(ctx, 1)
 	if err != nil {
-		return 0, fmt.Errorf("datacoord: allocate compaction id: %w", err)
+		return 0, 0, fmt.Errorf("datacoord: allocate compaction id: %w", err)
 	}
-	job := &CompactionJob{ID: id, CollectionID: collectionID, Started: time.Now()}
+	plans, err := s.planCollection(ctx, collectionID, true)
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(plans) == 0 {
+		return -1, 0, nil
+	}
+	job := &contract.CompactionJob{ID: id, CollectionID: collectionID, Started: time.Now()}
 	s.mu.Lock()
 	s.jobs[id] = job
 	s.mu.Unlock()
-	plans, err := s.planCollection(ctx, collectionID, true)
-	if err != nil {
-		s.mu.Lock()
-		delete(s.jobs, id)
-		s.mu.Unlock()
-		return 0, err
-	}
 	s.startPlans(job, plans)
-	return id, nil
+	return id, len(plans), nil
 }
 
-// CompactionJobState returns a job (false when unknown).
-func (s *Server) CompactionJobState(ctx context.Context, id int64) (CompactionJob, bool, error) {
+// CompactionJob returns a job (false when unknown).
+func (s *Server) CompactionJob(ctx context.Context, id int64) (contract.CompactionJob, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	j, ok := s.jobs[id]
 	if !ok {
-		return CompactionJob{}, false, nil
+		return contract.CompactionJob{}, false, nil
 	}
 	out := *j
-	out.Plans = append([]PlanState(nil), j.Plans...)
+	out.Plans = append([]contract.CompactionPlan(nil), j.Plans...)
 	return out, true, nil
 }
 
@@ -159,10 +107,10 @@ type plan struct {
 
 // startPlans records the plans in job and runs them one after another in
 // the background (one compaction at a time keeps a core for queries).
-func (s *Server) startPlans(job *CompactionJob, plans []plan) {
+func (s *Server) startPlans(job *contract.CompactionJob, plans []plan) {
 	s.mu.Lock()
 	for i := range plans {
-		job.Plans = append(job.Plans, PlanState{})
+		job.Plans = append(job.Plans, contract.CompactionPlan{})
 		for _, seg := range plans[i].sources {
 			job.Plans[i].Sources = append(job.Plans[i].Sources, seg.ID)
 		}
@@ -529,7 +477,7 @@ func (s *Server) trigger(ctx context.Context) {
 			s.mu.Unlock()
 			continue
 		}
-		job := &CompactionJob{ID: id, CollectionID: c, Started: time.Now()}
+		job := &contract.CompactionJob{ID: id, CollectionID: c, Started: time.Now()}
 		s.mu.Lock()
 		s.jobs[id] = job
 		s.mu.Unlock()
@@ -598,7 +546,7 @@ func (s *Server) forgetOldJobs(now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, j := range s.jobs {
-		if j.State() == CompactionCompleted && now.Sub(j.Started) > 24*time.Hour {
+		if j.Completed() && now.Sub(j.Started) > 24*time.Hour {
 			delete(s.jobs, id)
 		}
 	}

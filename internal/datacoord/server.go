@@ -78,9 +78,9 @@ type Server struct {
 	colls      collections
 	idx        indexes
 	jobs       map[int64]*contract.CompactionJob // compaction jobs by ID (in memory)
-	compacting map[int64]bool           // segments a running plan reads
-	trash      map[string]trash         // files to delete after the drop tolerance
-	orphans    map[string]time.Time     // unreferenced files, when first seen
+	compacting map[int64]bool                    // segments a running plan reads
+	trash      map[string]trash                  // files to delete after the drop tolerance
+	orphans    map[string]time.Time              // unreferenced files, when first seen
 }
 
 type growingKey struct {

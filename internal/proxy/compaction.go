@@ -77,4 +77,3 @@ func compactionState(j contract.CompactionJob) commonpb.CompactionState {
 	}
 	return commonpb.CompactionState_Executing
 }
-

@@ -12,6 +12,7 @@ import (
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/storage"
 	"github.com/milvago/milvago/internal/tso"
 )
 
@@ -345,9 +346,23 @@ func (s *Server) runPlan(ctx context.Context, p plan) (int64, error) {
 		return 0, fmt.Errorf("datacoord: allocate ids: %w", err)
 	}
 	planID, target := ids, ids+1
+	first := p.sources[0]
+	// The orphan scan must not take the target's files for garbage before
+	// the commit records them.
+	dirs := storage.SegmentPrefixes(first.CollectionID, first.PartitionID, target)
 	s.mu.Lock()
 	comp := s.compactor
+	for _, d := range dirs {
+		s.writing[d] = true
+	}
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		for _, d := range dirs {
+			delete(s.writing, d)
+		}
+		s.mu.Unlock()
+	}()
 	start := time.Now()
 	res, err := comp.Compact(ctx, contract.CompactionTask{PlanID: planID, Collection: p.coll, Segments: p.sources,
 		DeltaLogs: p.deltas, ExpireTS: p.expire, TargetID: target})

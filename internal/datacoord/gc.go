@@ -276,6 +276,9 @@ func (s *Server) collectOrphans(ctx context.Context, now time.Time, builds []mod
 			segDirs[p] = true
 		}
 	}
+	for d := range s.writing {
+		segDirs[d] = true
+	}
 	for _, list := range s.deltas {
 		for _, dl := range list {
 			refs[dl.Path] = true

@@ -81,6 +81,7 @@ type Server struct {
 	compacting map[int64]bool                    // segments a running plan reads
 	trash      map[string]trash                  // files to delete after the drop tolerance
 	orphans    map[string]time.Time              // unreferenced files, when first seen
+	writing    map[string]bool                   // segment directories a running compaction writes
 }
 
 type growingKey struct {
@@ -119,7 +120,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 		logger:   d.Logger.With("component", "datacoord"),
 		segments: map[int64]*model.Segment{}, growing: map[growingKey]*growingSegment{},
 		checkpoints: map[string]contract.Checkpoint{}, deltas: map[string][]model.DeltaLog{},
-		jobs: map[int64]*contract.CompactionJob{}, compacting: map[int64]bool{}, trash: map[string]trash{}, orphans: map[string]time.Time{}}
+		jobs: map[int64]*contract.CompactionJob{}, compacting: map[int64]bool{}, trash: map[string]trash{}, orphans: map[string]time.Time{}, writing: map[string]bool{}}
 	if err := s.load(ctx); err != nil {
 		return nil, err
 	}

@@ -507,7 +507,7 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 	}
 	var dataAPI dataAPI = n.dataClient(ctx)
 	if has("datacoord") {
-		if data, err = datacoord.New(ctx, datacoord.Default(), datacoord.Deps{KV: meta, IDs: rootAPI, Objects: n.objects, Logger: n.logger}); err != nil {
+		if data, err = datacoord.New(ctx, dataFromConfig(n.cfg), datacoord.Deps{KV: meta, IDs: rootAPI, Objects: n.objects, Logger: n.logger}); err != nil {
 			return err
 		}
 		dataAPI = data

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/storage"
@@ -29,6 +30,8 @@ type collections interface {
 // CompactionConfig tunes compaction, with Milvus's dataCoord.compaction.*
 // keys.
 type CompactionConfig struct {
+	// Enable allows compaction at all (dataCoord.enableCompaction).
+	Enable bool
 	// Auto runs the automatic triggers (dataCoord.compaction.enableAutoCompaction).
 	Auto bool
 	// TriggerInterval is how often the triggers look at every collection
@@ -49,9 +52,12 @@ type CompactionConfig struct {
 // DefaultCompaction returns Milvus 2.6's defaults, except a trigger
 // interval of 30 s (Milvus: 60 s) so that space comes back within minutes.
 func DefaultCompaction() CompactionConfig {
-	return CompactionConfig{Auto: true, TriggerInterval: 30 * time.Second, DeletedRatio: 0.2,
+	return CompactionConfig{Enable: true, Auto: true, TriggerInterval: 30 * time.Second, DeletedRatio: 0.2,
 		SmallProportion: 0.5, MinSegments: 3, MaxSegments: 30}
 }
+
+// errCompactionDisabled is Milvus's answer with dataCoord.enableCompaction off.
+var errCompactionDisabled = fmt.Errorf("compaction disabled: %w", errs.ErrServiceUnavailable)
 
 // Attach gives the data coordinator the workers compaction and garbage
 // collection use. Call it before Run.
@@ -67,6 +73,9 @@ func (s *Server) Attach(c compactor, colls collections, idx indexes) {
 // the plans run in the background. A collection with nothing to compact
 // gets ID -1 and no plan, as in Milvus.
 func (s *Server) ManualCompaction(ctx context.Context, collectionID int64) (int64, int, error) {
+	if !s.ccfg.Enable {
+		return 0, 0, errCompactionDisabled
+	}
 	id, err := s.ids.AllocID(ctx, 1)
 	if err != nil {
 		return 0, 0, fmt.Errorf("datacoord: allocate compaction id: %w", err)
@@ -88,6 +97,9 @@ func (s *Server) ManualCompaction(ctx context.Context, collectionID int64) (int6
 
 // CompactionJob returns a job (false when unknown).
 func (s *Server) CompactionJob(ctx context.Context, id int64) (contract.CompactionJob, bool, error) {
+	if !s.ccfg.Enable {
+		return contract.CompactionJob{}, false, errCompactionDisabled
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	j, ok := s.jobs[id]
@@ -460,6 +472,9 @@ func (s *Server) commit(ctx context.Context, p plan, res contract.CompactionResu
 // trigger runs the automatic compaction triggers over every collection
 // with flushed segments, then drops delete logs no segment needs.
 func (s *Server) trigger(ctx context.Context) {
+	if !s.ccfg.Enable {
+		return
+	}
 	s.mu.Lock()
 	seen := map[int64]bool{}
 	var colls []int64

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 	"golang.org/x/sync/errgroup"
@@ -45,7 +46,7 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 	}
 	sreq := req.Search
 	sreq.MVCCTs = mvcc
-	sreq.Filter = dl.withTTL(sreq.Filter, mvcc) // ttl.go
+	sreq.Filter = dl.withTTL(sreq.Filter, time.Now()) // ttl.go
 	results := make([]*segment.SearchResult, len(rs.segs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
@@ -222,7 +223,7 @@ func (dl *delegator) query(ctx context.Context, req *contract.QueryRequest, part
 	}
 	rs := dl.snapshot(parts, false)
 	defer rs.release()
-	filter := dl.withTTL(req.Filter, mvcc) // ttl.go
+	filter := dl.withTTL(req.Filter, time.Now()) // ttl.go
 	if req.CountOnly {
 		var n int64
 		for _, s := range rs.segs {

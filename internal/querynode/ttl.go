@@ -17,16 +17,18 @@ import (
 // collectionTTLKey is Milvus's collection TTL property, in seconds.
 const collectionTTLKey = "collection.ttl.seconds"
 
-// withTTL restricts a read at mvcc to the rows that have not expired under
-// the collection's TTL: inserted at or after mvcc's physical time less the
-// TTL, as Milvus's proxy computes its TTL timestamp from the read's. Rows
-// compaction has not removed yet are hidden at once.
-func (dl *delegator) withTTL(f segment.Filter, mvcc uint64) segment.Filter {
+// withTTL restricts a read to the rows that have not expired under the
+// collection's TTL: inserted at or after now less the TTL, as Milvus's
+// proxy computes its TTL timestamp from the request's (taken at arrival),
+// whatever the read's MVCC timestamp (an Eventually read of an idle shard
+// reads at an old one). Rows compaction has not removed yet are hidden at
+// once.
+func (dl *delegator) withTTL(f segment.Filter, now time.Time) segment.Filter {
 	ttl := collectionTTL(dl.coll().Properties)
-	if ttl <= 0 || mvcc == 0 {
+	if ttl <= 0 {
 		return f
 	}
-	phys := tso.Physical(mvcc).Add(-ttl)
+	phys := now.Add(-ttl)
 	if phys.UnixMilli() <= 0 {
 		return f
 	}

@@ -213,8 +213,9 @@ func (s *Server) planCollection(ctx context.Context, collectionID int64, force b
 		var dirty, small []*model.Segment
 		for _, seg := range segs {
 			live := seg.NumRows - seg.DeletedRows
+			manyDeltas := len(s.deltas[seg.VChannel]) >= maxDeltaLogs
 			switch {
-			case seg.DeletedRows > 0 && (force || float64(seg.DeletedRows) >= s.ccfg.DeletedRatio*float64(seg.NumRows)):
+			case seg.DeletedRows > 0 && (force || manyDeltas || float64(seg.DeletedRows) >= s.ccfg.DeletedRatio*float64(seg.NumRows)):
 				dirty = append(dirty, seg)
 			case expire != 0 && seg.FlushTS < expire:
 				dirty = append(dirty, seg) // every row expired
@@ -273,12 +274,25 @@ func (s *Server) planCollection(ctx context.Context, collectionID int64, force b
 // log with a smaller ID was allocated, which the data node does after it
 // read all of that log's deletes: the segment's rows are newer. A
 // compacted segment had the delta logs up to DeltaApplied applied.
+//
+// A segment counted clean (no row deleted by the logs up to DeletedUpTo)
+// needs none of those logs either.
 func deltaFloor(seg *model.Segment) int64 {
+	floor := seg.ID
 	if len(seg.CompactedFrom) > 0 {
-		return seg.DeltaApplied
+		floor = seg.DeltaApplied
 	}
-	return seg.ID
+	if seg.DeletedRows == 0 && seg.State == model.SegmentFlushed {
+		floor = max(floor, seg.DeletedUpTo)
+	}
+	return floor
 }
+
+// maxDeltaLogs is how many delete logs a channel may hold before the
+// segments they delete rows of are rewritten whatever their deleted ratio
+// (Milvus's dataCoord.compaction.levelzero.forceTrigger.deltalogMaxNum),
+// so that delete logs do not pile up behind segments with few deletes.
+const maxDeltaLogs = 30
 
 // expireTS is the timestamp before which a collection's rows expired
 // (collection.ttl.seconds), 0 without a TTL.

@@ -381,3 +381,22 @@ func TestExpireTS(t *testing.T) {
 		t.Fatalf("expire ts without ttl %d", got)
 	}
 }
+
+// TestDeltaLogDroppedBehindCleanSegment drops a delete log once the only
+// segment older than it was counted and has no row it deletes.
+func TestDeltaLogDroppedBehindCleanSegment(t *testing.T) {
+	e := newLifecycle(t)
+	a := e.flushed(t, 8, 10)
+	e.deltaLog(t)
+	mustDo(e.s.dropAppliedDeltas(bg))
+	if dls := must(e.s.DeltaLogs(bg, tVC)); len(dls) != 1 {
+		t.Fatalf("delta log dropped before counting: %+v", dls)
+	}
+	e.s.trigger(bg) // counts: no row of a is deleted
+	if seg, _ := must2(e.s.Segment(bg, a.ID)); seg.State != model.SegmentFlushed || seg.DeletedUpTo == 0 {
+		t.Fatalf("segment %+v", seg)
+	}
+	if dls := must(e.s.DeltaLogs(bg, tVC)); len(dls) != 0 {
+		t.Fatalf("delta logs left: %+v", dls)
+	}
+}

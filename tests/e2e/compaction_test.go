@@ -371,3 +371,38 @@ func TestCollectionTTL(t *testing.T) {
 		return rows <= 1 && len(onDisk) == len(segs), fmt.Sprintf("segments %d with %d rows, %d on disk", len(segs), rows, len(onDisk))
 	})
 }
+
+// TestRESTCompaction drives compaction through RESTful API v2's
+// collections/compact and collections/get_compaction_state.
+func TestRESTCompaction(t *testing.T) {
+	srv := startServerWith(t, "", func(cfg *app.StandaloneConfig) {
+		fastCompaction(cfg)
+		cfg.Data.Compaction.Auto = false // the manual job does the work
+	})
+	cli := srv.client(t)
+	ctx := testContext(t)
+	base := "http://" + srv.addr
+	const name = "restcompact"
+	createCompactionCollection(t, ctx, cli, name, nil)
+	r := rand.New(rand.NewPCG(5, 5))
+	for b := range 2 {
+		ids := []int64{int64(2 * b), int64(2*b + 1)}
+		writeRows(t, ctx, cli, name, r, ids, ids, false)
+		flush(t, ctx, cli, name)
+	}
+	data := restOK(t, base, "/collections/compact", map[string]any{"collectionName": name}).(map[string]any)
+	id := restInt(t, data["compactionID"])
+	if id <= 0 {
+		t.Fatalf("compaction id %d", id)
+	}
+	eventually(t, 30*time.Second, "REST compaction completes", func() (bool, string) {
+		st := restOK(t, base, "/collections/get_compaction_state", map[string]any{"jobID": id}).(map[string]any)
+		return st["state"] == "Completed" && restInt(t, st["completedPlanNumber"]) == 1, fmt.Sprint(st)
+	})
+	segs, err := cli.GetPersistentSegmentInfo(ctx, milvusclient.NewGetPersistentSegmentInfoOption(name))
+	must(t, err)
+	if len(segs) != 1 || segs[0].NumRows != 4 {
+		t.Fatalf("segments after merging two: %+v", segs)
+	}
+	restWantCode(t, base, "/collections/compact", map[string]any{"collectionName": "nope"}, 100)
+}

@@ -406,3 +406,94 @@ func TestRESTCompaction(t *testing.T) {
 	}
 	restWantCode(t, base, "/collections/compact", map[string]any{"collectionName": "nope"}, 100)
 }
+
+// TestCompactionHandoffNoGap reads without pause while segments are
+// compacted and the result is handed off: no read misses a row or sees
+// one twice.
+func TestCompactionHandoffNoGap(t *testing.T) {
+	srv := startServerWith(t, "", func(cfg *app.StandaloneConfig) {
+		fastCompaction(cfg)
+		cfg.Data.Compaction.Auto = false
+	})
+	cli := srv.client(t)
+	ctx := testContext(t)
+	const name = "nogap"
+	createCompactionCollection(t, ctx, cli, name, nil)
+	r := rand.New(rand.NewPCG(8, 8))
+	model := map[int64]int64{}
+	for b := range 3 {
+		var ids []int64
+		for i := range 500 {
+			id := int64(b*500 + i)
+			ids = append(ids, id)
+			model[id] = id
+		}
+		writeRows(t, ctx, cli, name, r, ids, ids, false)
+		flush(t, ctx, cli, name)
+	}
+	var gone []int64
+	for id := range int64(1500) {
+		if id%7 == 0 {
+			gone = append(gone, id)
+			delete(model, id)
+		}
+	}
+	_, err := cli.Delete(ctx, milvusclient.NewDeleteOption(name).WithInt64IDs("id", gone))
+	must(t, err)
+	stop := make(chan struct{})
+	errc := make(chan error, 1)
+	reads := 0
+	go func() {
+		defer close(errc)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			rs, err := cli.Query(ctx, milvusclient.NewQueryOption(name).WithFilter("id >= 0").WithOutputFields("id").
+				WithConsistencyLevel(entity.ClStrong))
+			if err != nil {
+				errc <- err
+				return
+			}
+			seen := map[int64]bool{}
+			col := rs.GetColumn("id")
+			for i := range rs.ResultCount {
+				id, _ := col.GetAsInt64(i)
+				if seen[id] {
+					errc <- fmt.Errorf("read %d: id %d twice", reads, id)
+					return
+				}
+				seen[id] = true
+			}
+			if len(seen) != len(model) {
+				errc <- fmt.Errorf("read %d: %d rows, want %d", reads, len(seen), len(model))
+				return
+			}
+			reads++
+		}
+	}()
+	// The deletes reach a delete log a moment after the call: a
+	// compaction that ran before leaves them to the next one.
+	eventually(t, 60*time.Second, "compacted segment served", func() (bool, string) {
+		compactAndWait(t, ctx, cli, name)
+		segs, err := cli.GetPersistentSegmentInfo(ctx, milvusclient.NewGetPersistentSegmentInfoOption(name))
+		must(t, err)
+		var desc []string
+		for _, s := range segs {
+			desc = append(desc, fmt.Sprintf("%d:%d rows", s.ID, s.NumRows))
+		}
+		return len(segs) == 1 && segs[0].NumRows == int64(len(model)), fmt.Sprint(desc)
+	})
+	time.Sleep(time.Second) // reads after the handoff
+	close(stop)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if reads < 5 {
+		t.Fatalf("only %d reads", reads)
+	}
+	t.Logf("%d reads during compaction and handoff", reads)
+	checkModel(t, ctx, cli, name, model, "after handoff")
+}

@@ -440,7 +440,14 @@ func (s *Server) commit(ctx context.Context, p plan, res contract.CompactionResu
 			applied = f
 		}
 		next.CompactedFrom = append(next.CompactedFrom, cur.ID)
-		next.CompactedFrom = append(next.CompactedFrom, cur.CompactedFrom...)
+		for _, a := range cur.CompactedFrom {
+			// An ancestor garbage collection forgot can no longer be
+			// replayed (its record outlives the checkpoint passing its
+			// Seal): keeping it would only grow the list forever.
+			if _, ok := s.segments[a]; ok {
+				next.CompactedFrom = append(next.CompactedFrom, a)
+			}
+		}
 		if next.StartPosition == 0 || cur.StartPosition < next.StartPosition {
 			next.StartPosition = cur.StartPosition
 		}

@@ -357,6 +357,19 @@ func TestGarbageCollection(t *testing.T) {
 	if !slices.Equal(keys, want) {
 		t.Fatalf("files left %v, want %v", keys, want)
 	}
+	// Merging again: the ancestors garbage collection forgot are not
+	// carried on.
+	e.deltaLog(t)
+	e.comp.deleted[target] = 4
+	id, _, err = e.s.ManualCompaction(bg, tColl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := e.wait(t, id).Plans[0].Target
+	nseg, _ := must2(e.s.Segment(bg, next))
+	if want := []int64{c.ID, target}; !slices.Equal(nseg.CompactedFrom, want) && !slices.Equal(nseg.CompactedFrom, []int64{target, c.ID}) {
+		t.Fatalf("ancestors %v, want [%d %d]", nseg.CompactedFrom, c.ID, target)
+	}
 }
 
 // TestCompactionDisabled answers Milvus's "compaction disabled".

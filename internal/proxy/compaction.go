@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
@@ -76,4 +77,21 @@ func compactionState(j contract.CompactionJob) commonpb.CompactionState {
 		return commonpb.CompactionState_Completed
 	}
 	return commonpb.CompactionState_Executing
+}
+
+// ttlAltered hands a collection whose collection.ttl.seconds was set or
+// dropped to the query nodes, which hide expired rows at read time.
+func (s *Server) ttlAltered(ctx context.Context, c *model.Collection, req *milvuspb.AlterCollectionRequest) error {
+	touched := slices.Contains(req.GetDeleteKeys(), collectionTTLKey)
+	for _, kv := range req.GetProperties() {
+		touched = touched || kv.GetKey() == collectionTTLKey
+	}
+	if !touched {
+		return nil
+	}
+	next, err := s.d.Root.DescribeCollection(ctx, c.DBName, c.Name, 0)
+	if err != nil {
+		return err
+	}
+	return s.schemaChanged(ctx, next)
 }

@@ -497,3 +497,25 @@ func TestCompactionHandoffNoGap(t *testing.T) {
 	t.Logf("%d reads during compaction and handoff", reads)
 	checkModel(t, ctx, cli, name, model, "after handoff")
 }
+
+// TestCollectionTTLAltered sets a TTL on a loaded collection: reads hide
+// the expired rows at once.
+func TestCollectionTTLAltered(t *testing.T) {
+	srv := startServerWith(t, "", fastCompaction)
+	cli := srv.client(t)
+	ctx := testContext(t)
+	const name = "ttlalter"
+	createCompactionCollection(t, ctx, cli, name, nil)
+	r := rand.New(rand.NewPCG(4, 4))
+	writeRows(t, ctx, cli, name, r, []int64{1, 2}, []int64{1, 2}, false)
+	time.Sleep(4 * time.Second)
+	writeRows(t, ctx, cli, name, r, []int64{3}, []int64{3}, false)
+	must(t, cli.AlterCollectionProperties(ctx, milvusclient.NewAlterCollectionPropertiesOption(name).WithProperty("collection.ttl.seconds", 3)))
+	if got := readAll(t, ctx, cli, name); len(got) != 1 || got[3] != 3 {
+		t.Fatalf("rows with a 3 s TTL: %v, want only id 3", got)
+	}
+	must(t, cli.DropCollectionProperties(ctx, milvusclient.NewDropCollectionPropertiesOption(name, "collection.ttl.seconds")))
+	if n := countAll(t, ctx, cli, name); n != 3 {
+		t.Fatalf("count without TTL: %d", n)
+	}
+}

@@ -265,7 +265,7 @@ func TestCompactionRandomized(t *testing.T) {
 				return out
 			}
 			restarts := 0
-			for step := range 30 {
+			for step := range 50 {
 				op := r.IntN(10)
 				var what string
 				switch {

@@ -119,7 +119,7 @@ type plan struct {
 }
 
 // startPlans records the plans in job and runs them one after another in
-// the background (one compaction at a time keeps a core for queries).
+// the background (one plan at a time per job keeps a core for queries).
 func (s *Server) startPlans(job *contract.CompactionJob, plans []plan) {
 	s.mu.Lock()
 	for i := range plans {

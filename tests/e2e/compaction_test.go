@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"github.com/milvus-io/milvus/client/v2/entity"
 	"github.com/milvus-io/milvus/client/v2/index"
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
@@ -517,5 +519,57 @@ func TestCollectionTTLAltered(t *testing.T) {
 	must(t, cli.DropCollectionProperties(ctx, milvusclient.NewDropCollectionPropertiesOption(name, "collection.ttl.seconds")))
 	if n := countAll(t, ctx, cli, name); n != 3 {
 		t.Fatalf("count without TTL: %d", n)
+	}
+}
+
+// TestCompactionStateWithPlans reports each plan's sources and target
+// through GetCompactionStateWithPlans, and an unknown job as Completed.
+func TestCompactionStateWithPlans(t *testing.T) {
+	srv := startServerWith(t, "", func(cfg *app.StandaloneConfig) {
+		fastCompaction(cfg)
+		cfg.Data.Compaction.Auto = false
+	})
+	cli := srv.client(t)
+	raw := rawService(t, srv)
+	ctx := testContext(t)
+	const name = "withplans"
+	createCompactionCollection(t, ctx, cli, name, nil)
+	r := rand.New(rand.NewPCG(6, 6))
+	var sources []int64
+	for b := range 2 {
+		ids := []int64{int64(2 * b), int64(2*b + 1)}
+		writeRows(t, ctx, cli, name, r, ids, ids, false)
+		flush(t, ctx, cli, name)
+	}
+	segs, err := cli.GetPersistentSegmentInfo(ctx, milvusclient.NewGetPersistentSegmentInfoOption(name))
+	must(t, err)
+	for _, s := range segs {
+		sources = append(sources, s.ID)
+	}
+	slices.Sort(sources)
+	resp, err := raw.ManualCompaction(ctx, &milvuspb.ManualCompactionRequest{CollectionName: name})
+	must(t, err)
+	if resp.GetStatus().GetCode() != 0 || resp.GetCompactionPlanCount() != 1 {
+		t.Fatalf("manual compaction: %v", resp)
+	}
+	var plans *milvuspb.GetCompactionPlansResponse
+	eventually(t, 30*time.Second, "plans complete", func() (bool, string) {
+		plans, err = raw.GetCompactionStateWithPlans(ctx, &milvuspb.GetCompactionPlansRequest{CompactionID: resp.GetCompactionID()})
+		must(t, err)
+		return plans.GetState() == commonpb.CompactionState_Completed, plans.String()
+	})
+	mi := plans.GetMergeInfos()
+	if len(mi) != 1 || !slices.Equal(mi[0].GetSources(), sources) || mi[0].GetTarget() == 0 {
+		t.Fatalf("merge infos %v, want sources %v", mi, sources)
+	}
+	st, err := raw.GetCompactionState(ctx, &milvuspb.GetCompactionStateRequest{CompactionID: 12345})
+	must(t, err)
+	if st.GetState() != commonpb.CompactionState_Completed || st.GetExecutingPlanNo() != 0 {
+		t.Fatalf("unknown job: %v", st)
+	}
+	bad, err := raw.ManualCompaction(ctx, &milvuspb.ManualCompactionRequest{CollectionName: "nope"})
+	must(t, err)
+	if bad.GetStatus().GetCode() != 100 {
+		t.Fatalf("compaction of a missing collection: %v", bad.GetStatus())
 	}
 }

@@ -515,7 +515,7 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 	}
 	var dataAPI dataAPI = n.dataClient(ctx)
 	if has("datacoord") {
-		if data, err = datacoord.New(ctx, datacoord.Default(), datacoord.Deps{KV: meta, IDs: rootAPI, Logger: n.logger}); err != nil {
+		if data, err = datacoord.New(ctx, dataFromConfig(n.cfg), datacoord.Deps{KV: meta, IDs: rootAPI, Objects: n.objects, Logger: n.logger}); err != nil {
 			return err
 		}
 		dataAPI = data
@@ -577,6 +577,10 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 	if has("datacoord") {
 		data.AddListener(queryAPI)
 		data.AddListener(indexAPI)
+		// Compactions run on the data node; garbage collection asks the
+		// index coordinator which index files are live.
+		data.Attach(workerrpc.NewDataNodeClient(n.conn(ctx, "datanode")), rootAPI, indexAPI)
+		g.Go(func() error { return data.Run(ctx) })
 	}
 	if has("indexcoord") {
 		icoord.AddListener(queryAPI)
@@ -791,6 +795,8 @@ type (
 		SegmentIndexes(ctx context.Context, segmentID int64) ([]model.SegmentIndex, error)
 		SegmentFlushed(ctx context.Context, seg *model.Segment) error
 		DropCollection(ctx context.Context, collectionID int64) error
+		Builds(ctx context.Context) ([]model.SegmentIndex, error)
+		DropSegmentIndexes(ctx context.Context, segmentIDs []int64) error
 	}
 	queryAPI interface {
 		ReleaseCollection(ctx context.Context, collectionID int64) error

@@ -136,7 +136,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	if s.root, err = rootcoord.New(ctx, s.cfg.Root, rootcoord.Deps{KV: meta, Hooks: h, Logger: s.logger}); err != nil {
 		return err
 	}
-	if s.data, err = datacoord.New(ctx, s.cfg.Data, datacoord.Deps{KV: meta, IDs: s.root, Logger: s.logger}); err != nil {
+	if s.data, err = datacoord.New(ctx, s.cfg.Data, datacoord.Deps{KV: meta, IDs: s.root, Objects: s.objects, Logger: s.logger}); err != nil {
 		return err
 	}
 	s.writer = streaming.New(streaming.Default(), streaming.Deps{Log: log, TSO: s.root, Segments: s.data, Logger: s.logger})
@@ -155,6 +155,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	s.data.AddListener(s.qcoord)
 	s.data.AddListener(s.icoord)
 	s.icoord.AddListener(s.qcoord)
+	s.data.Attach(s.dnode, s.root, s.icoord) // compaction runs on the data node; GC asks indexcoord
 	h.wire()
 	pcfg := proxy.Default()
 	pcfg.MaxMessageBytes = log.MaxMessageBytes() - 64<<10
@@ -235,6 +236,7 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 	g.Go(func() error { return s.dnode.Run(gctx) })
 	g.Go(func() error { return s.qnode.Run(gctx) })
 	g.Go(func() error { return s.icoord.Run(gctx) })
+	g.Go(func() error { return s.data.Run(gctx) }) // compaction triggers, garbage collection
 	rcfg := s.cfg.Retention
 	if rcfg == (retention.Config{}) {
 		rcfg = retention.Default()

@@ -19,5 +19,6 @@ func StandaloneFromConfig(c *config.Config) StandaloneConfig {
 	s.LogMaxPayload = c.NatsMQ.Server.MaxPayload
 	s.Public = publicFromConfig(c)
 	s.Auth = AuthFromConfig(c)
+	s.Data = dataFromConfig(c)
 	return s
 }

@@ -36,6 +36,8 @@ type Config struct {
 	Milvago       Milvago
 	// Limits bound requests and resources (keys_limits.go).
 	Limits Limits
+	// Lifecycle tunes compaction and garbage collection (keys_compaction.go).
+	Lifecycle
 }
 
 // Etcd is the meta store (etcd.*).

@@ -10,6 +10,12 @@
 // first insert and its Seal message. That makes flushing deterministic on
 // replay.
 //
+// It also plans compactions (compaction.go: counting deletes, rewriting
+// segments without deleted or expired rows, merging small ones, dropping
+// delete logs no segment needs; a data node executes them) and collects
+// garbage (gc.go: files of dropped segments after a tolerance, orphan
+// files). See docs/compaction.md.
+//
 // State lives in the meta store under "data/"; an in-memory copy serves
 // reads. One mutex (mu) guards it. Listeners (index coordinator, query
 // coordinator) are called after a change is persisted, without mu held.

@@ -16,6 +16,7 @@ import (
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/objstore"
 )
 
 // Config tunes segment sealing.
@@ -26,11 +27,15 @@ type Config struct {
 	MaxSegmentRows int64
 	// MaxIdle seals a growing segment that received no rows for this long.
 	MaxIdle time.Duration
+	// Compaction and GC tune compaction and garbage collection.
+	Compaction CompactionConfig
+	GC         GCConfig
 }
 
 // Default returns the defaults: 512 MiB or 1M rows, 10 minutes idle.
 func Default() Config {
-	return Config{MaxSegmentBytes: 512 << 20, MaxSegmentRows: 1 << 20, MaxIdle: 10 * time.Minute}
+	return Config{MaxSegmentBytes: 512 << 20, MaxSegmentRows: 1 << 20, MaxIdle: 10 * time.Minute,
+		Compaction: DefaultCompaction(), GC: DefaultGC()}
 }
 
 // Listener hears about segments as they move through their life cycle.
@@ -45,17 +50,23 @@ type idAllocator interface {
 
 // Deps are the data coordinator's collaborators.
 type Deps struct {
-	KV     kv.Store
-	IDs    idAllocator
-	Logger *slog.Logger
+	KV  kv.Store
+	IDs idAllocator
+	// Objects is the object store garbage collection deletes from; nil:
+	// no garbage collection.
+	Objects objstore.Store
+	Logger  *slog.Logger
 }
 
 // Server is the data coordinator.
 type Server struct {
-	cfg    Config
-	kv     kv.Store
-	ids    idAllocator
-	logger *slog.Logger
+	cfg     Config
+	ccfg    CompactionConfig
+	gcfg    GCConfig
+	kv      kv.Store
+	ids     idAllocator
+	objects objstore.Store
+	logger  *slog.Logger
 
 	mu          sync.Mutex // guards everything below
 	segments    map[int64]*model.Segment
@@ -65,6 +76,16 @@ type Server struct {
 	failures    map[string]contract.ChannelFailure // by vchannel (failures.go)
 	listeners   []Listener
 	channels    atomic.Pointer[Channels] // cluster: data node ownership of channels (channels.go); nil: one data node
+
+	ctx        context.Context // Run's; compactions run under it
+	compactor  compactor
+	colls      collections
+	idx        indexes
+	jobs       map[int64]*contract.CompactionJob // compaction jobs by ID (in memory)
+	compacting map[int64]bool                    // segments a running plan reads
+	trash      map[string]trash                  // files to delete after the drop tolerance
+	orphans    map[string]time.Time              // unreferenced files, when first seen
+	writing    map[string]bool                   // segment directories a running compaction writes
 }
 
 type growingKey struct {
@@ -93,9 +114,17 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{cfg: cfg, kv: d.KV, ids: d.IDs, logger: d.Logger.With("component", "datacoord"),
+	if cfg.Compaction == (CompactionConfig{}) {
+		cfg.Compaction = DefaultCompaction()
+	}
+	if cfg.GC == (GCConfig{}) {
+		cfg.GC = DefaultGC()
+	}
+	s := &Server{cfg: cfg, ccfg: cfg.Compaction, gcfg: cfg.GC, kv: d.KV, ids: d.IDs, objects: d.Objects,
+		logger:   d.Logger.With("component", "datacoord"),
 		segments: map[int64]*model.Segment{}, growing: map[growingKey]*growingSegment{},
-		checkpoints: map[string]contract.Checkpoint{}, deltas: map[string][]model.DeltaLog{}}
+		checkpoints: map[string]contract.Checkpoint{}, deltas: map[string][]model.DeltaLog{},
+		jobs: map[int64]*contract.CompactionJob{}, compacting: map[int64]bool{}, trash: map[string]trash{}, orphans: map[string]time.Time{}, writing: map[string]bool{}}
 	if err := s.load(ctx); err != nil {
 		return nil, err
 	}
@@ -148,6 +177,17 @@ func (s *Server) load(ctx context.Context) error {
 	}
 	if err := s.loadFailures(ctx); err != nil {
 		return err
+	}
+	trashed, err := s.kv.List(ctx, prefixTrash)
+	if err != nil {
+		return fmt.Errorf("datacoord: load garbage: %w", err)
+	}
+	for _, e := range trashed {
+		var t trash
+		if err := json.Unmarshal(e.Value, &t); err != nil {
+			return fmt.Errorf("datacoord: decode %s: %w", e.Key, err)
+		}
+		s.trash[strings.TrimPrefix(e.Key, prefixTrash)] = t
 	}
 	s.logger.Info("loaded meta", "segments", len(s.segments), "checkpoints", len(s.checkpoints))
 	return nil
@@ -437,14 +477,16 @@ func (s *Server) NoteBufferedRows(ctx context.Context, id, rows int64) error {
 	return nil
 }
 
-// RowCount returns the rows written to a collection (partition 0: all).
+// RowCount returns a collection's rows (partition 0: all): the rows of its
+// segments, less those the flushed delete logs were counted to delete
+// (countDeletes; compaction removes them for good).
 func (s *Server) RowCount(ctx context.Context, collection, partition int64) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var n int64
 	for _, seg := range s.segments {
 		if seg.CollectionID == collection && seg.State != model.SegmentDropped && (partition == 0 || seg.PartitionID == partition) {
-			n += seg.NumRows
+			n += seg.NumRows - seg.DeletedRows
 		}
 	}
 	return n, nil

@@ -305,15 +305,30 @@ func (p *pipeline) onSeal(ctx context.Context, vs *vstate, id uint64, m *msg.Mes
 // tick, so that a restart does not replay what needs no replaying.
 func (p *pipeline) onTick(ctx context.Context, id uint64, ts uint64) error {
 	p.mu.Lock()
-	var idle []*vstate
+	var idle, deletesOnly []*vstate
 	for _, vs := range p.vchannels {
 		// A failed channel keeps its checkpoint before the message it
 		// cannot apply.
-		if vs.failed == nil && len(vs.segments) == 0 && vs.deletes.Len() == 0 && vs.checkpoint < id {
-			idle = append(idle, vs)
+		if vs.failed == nil && len(vs.segments) == 0 && vs.checkpoint < id {
+			if vs.deletes.Len() == 0 {
+				idle = append(idle, vs)
+			} else {
+				deletesOnly = append(deletesOnly, vs)
+			}
 		}
 	}
 	p.mu.Unlock()
+	// Deletes with no segment buffered would otherwise wait for the next
+	// Seal, holding the checkpoint (and the log) behind them: write them
+	// as a delete log now (compact.go).
+	for _, vs := range deletesOnly {
+		if err := p.flushDeletes(ctx, vs); err != nil {
+			return err
+		}
+		if err := p.advance(ctx, vs, id, ts); err != nil {
+			return err
+		}
+	}
 	for _, vs := range idle {
 		// Nothing is buffered: the checkpoint may move to the tick. The
 		// writer goroutine saves it; until then a restart replays a little

@@ -77,6 +77,7 @@ type Server struct {
 	builds     map[int64]*model.SegmentIndex // by build ID
 	scheduling map[scheduleKey]bool          // builds being created
 	listeners  []Listener
+	running    int64 // the build Run executes now, 0: none (gc.go)
 }
 
 type scheduleKey struct{ index, segment int64 }
@@ -339,6 +340,9 @@ func (s *Server) specOf(def *model.IndexDef, f *schemapb.FieldSchema) index.Spec
 
 // SegmentFlushed schedules builds for a newly flushed segment.
 func (s *Server) SegmentFlushed(ctx context.Context, seg *model.Segment) error {
+	if seg.State != model.SegmentFlushed {
+		return nil // a compaction that kept no row: nothing to build
+	}
 	s.mu.Lock()
 	var defs []*model.IndexDef
 	for _, def := range s.defs {
@@ -443,6 +447,12 @@ func (s *Server) saveBuild(ctx context.Context, b *model.SegmentIndex) (bool, er
 
 func (s *Server) runBuild(ctx context.Context, buildID int64) {
 	s.mu.Lock()
+	s.running = buildID
+	defer func() {
+		s.mu.Lock()
+		s.running = 0
+		s.mu.Unlock()
+	}()
 	b, ok := s.builds[buildID]
 	var def *model.IndexDef
 	if ok {

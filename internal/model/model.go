@@ -120,6 +120,21 @@ type Segment struct {
 	StatsLog  string
 	FlushTS   uint64
 	SizeBytes int64
+	// CompactedFrom lists the segments a compaction merged into this one,
+	// with their own ancestors: the log's inserts of any of them are this
+	// segment's rows. A query node loading it stops serving them (a
+	// Dropped segment carrying it is a compaction that kept no row).
+	CompactedFrom []int64 `json:",omitempty"`
+	// DeltaApplied is the ID of the newest delta log of the channel whose
+	// deletes a compaction removed from this segment's rows (delta logs
+	// of a channel are added in ID order); 0: none.
+	DeltaApplied int64 `json:",omitempty"`
+	// DeletedRows is how many of NumRows the channel's delta logs up to
+	// DeletedUpTo delete (counted by a data node); live rows are
+	// NumRows - DeletedRows.
+	DeletedRows int64 `json:",omitempty"`
+	DeletedUpTo int64 `json:",omitempty"`
+	DroppedAt   int64 `json:",omitempty"` // unix milliseconds; garbage collected after dataCoord.gc.dropTolerance
 }
 
 // DeltaLog is a flushed batch of deletes of one channel (an "L0" file):

@@ -225,7 +225,10 @@ func (s *Server) AlterCollection(ctx context.Context, req *milvuspb.AlterCollect
 	if err := s.checkAlterCollectionRequest(ctx, c, req); err != nil {
 		return err
 	}
-	return s.d.Root.AlterCollectionProperties(ctx, c.DBName, c.Name, req.GetProperties(), req.GetDeleteKeys())
+	if err := s.d.Root.AlterCollectionProperties(ctx, c.DBName, c.Name, req.GetProperties(), req.GetDeleteKeys()); err != nil {
+		return err
+	}
+	return s.ttlAltered(ctx, c, req) // compaction.go
 }
 
 // ---- partitions ----

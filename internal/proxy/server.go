@@ -45,6 +45,10 @@ type dataCoord interface {
 	Segments(ctx context.Context, collection int64, vchannel string) ([]model.Segment, error)
 	Flushed(ctx context.Context, ids []int64) (bool, error)
 	GetCheckpoint(ctx context.Context, vchannel string) (contract.Checkpoint, error)
+	// Compaction (compaction.go): a job's ID (-1: nothing to compact) and
+	// its number of plans; a job's state (false: unknown).
+	ManualCompaction(ctx context.Context, collectionID int64) (int64, int, error)
+	CompactionJob(ctx context.Context, id int64) (contract.CompactionJob, bool, error)
 }
 
 // queryCoord is what the proxy needs from the query coordinator.

@@ -223,8 +223,51 @@ func (s *Server) ChannelPlan(ctx context.Context, collectionID int64, vchannel s
 
 // SegmentFlushed hands a flushed segment to its shard (as a brute-force
 // sealed segment until its index is built).
+//
+// A segment a compaction wrote replaces its sources only once its vector
+// indexes are built (IndexBuilt hands it off then), so that searches do not
+// fall back to brute force over the merged rows meanwhile; a compaction
+// that kept no row (a Dropped segment naming its sources) is handed off at
+// once.
 func (s *Server) SegmentFlushed(ctx context.Context, seg *model.Segment) error {
+	if len(seg.CompactedFrom) > 0 && seg.State == model.SegmentFlushed {
+		ready, err := s.indexed(ctx, seg)
+		if err != nil || !ready {
+			return err
+		}
+	}
 	return s.handoff(ctx, seg.CollectionID, *seg)
+}
+
+// indexed reports whether every vector index of seg's collection is built
+// for seg.
+func (s *Server) indexed(ctx context.Context, seg *model.Segment) (bool, error) {
+	c, err := s.d.Collections.DescribeCollection(ctx, "", "", seg.CollectionID)
+	if err != nil {
+		return false, fmt.Errorf("querycoord: collection %d: %w", seg.CollectionID, err)
+	}
+	defs, err := s.d.Indexes.Indexes(ctx, seg.CollectionID)
+	if err != nil {
+		return false, fmt.Errorf("querycoord: indexes of collection %d: %w", seg.CollectionID, err)
+	}
+	built, err := s.d.Indexes.SegmentIndexes(ctx, seg.ID)
+	if err != nil {
+		return false, fmt.Errorf("querycoord: indexes of segment %d: %w", seg.ID, err)
+	}
+	for _, def := range defs {
+		f := c.FieldByID(def.FieldID)
+		if f == nil || !column.IsVector(f.GetDataType()) {
+			continue
+		}
+		found := false
+		for _, b := range built {
+			found = found || b.IndexID == def.ID
+		}
+		if !found {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // IndexBuilt reloads a segment with its new index.
@@ -235,6 +278,11 @@ func (s *Server) IndexBuilt(ctx context.Context, collectionID, segmentID int64) 
 	}
 	for _, seg := range segs {
 		if seg.ID == segmentID {
+			if len(seg.CompactedFrom) > 0 {
+				if ready, err := s.indexed(ctx, &seg); err != nil || !ready {
+					return err
+				}
+			}
 			return s.handoff(ctx, collectionID, seg)
 		}
 	}

@@ -320,14 +320,29 @@ func (dl *delegator) reload(ctx context.Context, pos uint64) (uint64, error) {
 		return pos, err
 	}
 	old := dl.sealed
+	for id := range next.dropped {
+		if dl.dropped == nil {
+			dl.dropped = map[int64]bool{}
+		}
+		dl.dropped[id] = true
+	}
 	for id, s := range old {
-		if _, ok := next.sealed[id]; !ok {
+		if _, ok := next.sealed[id]; !ok && !dl.dropped[id] {
 			// Handed off while reloading: keep it, with the deletes
 			// the new state knows (applying a delete twice is harmless).
 			deleteFrom(s.seg, next.deletes.intPKs, next.deletes.intTS, next.deletes.strPKs, next.deletes.strTS)
 			next.sealed[id] = s
 			delete(next.growing, id)
 			delete(old, id)
+		}
+	}
+	for id, s := range next.sealed {
+		if dl.dropped[id] { // compacted into a segment handed off while reloading
+			delete(next.sealed, id)
+			if prev, ok := old[id]; ok && prev != s {
+				prev.close()
+			}
+			old[id] = s
 		}
 	}
 	dl.sealed, dl.growing, dl.deletes = next.sealed, next.growing, next.deletes
@@ -385,8 +400,8 @@ func (dl *delegator) applyInsert(m *msg.Message) error {
 	ins := m.Insert
 	dl.mu.Lock()
 	defer dl.mu.Unlock()
-	if _, ok := dl.sealed[ins.SegmentID]; ok {
-		return nil // its sealed copy already holds these rows
+	if _, ok := dl.sealed[ins.SegmentID]; ok || dl.dropped[ins.SegmentID] {
+		return nil // its sealed copy (or a compacted segment) already holds these rows
 	}
 	if dl.partitionGone(ins.PartitionID) {
 		return nil

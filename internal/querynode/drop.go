@@ -30,3 +30,25 @@ func (dl *delegator) dropSegments(ids []int64) {
 		delete(dl.growing, id)
 	}
 }
+
+// replaceLocked marks the sources of a compacted segment dropped and takes
+// them out of the shard; the caller closes what it returns after
+// unlocking mu.
+func (dl *delegator) replaceLocked(ids []int64) []*sealedSegment {
+	if len(ids) == 0 {
+		return nil
+	}
+	if dl.dropped == nil {
+		dl.dropped = map[int64]bool{}
+	}
+	var out []*sealedSegment
+	for _, id := range ids {
+		dl.dropped[id] = true
+		if s, ok := dl.sealed[id]; ok {
+			out = append(out, s)
+			delete(dl.sealed, id)
+		}
+		delete(dl.growing, id)
+	}
+	return out
+}

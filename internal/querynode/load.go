@@ -142,9 +142,17 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 	old := dl.sealed[seg.ID]
 	dl.sealed[seg.ID] = ss
 	delete(dl.growing, seg.ID)
+	// A compacted segment holds its sources' rows: they leave the shard
+	// in the same critical section, so no read sees the rows twice or
+	// misses them, and a source whose load or handoff finishes later is
+	// refused (drop.go), as are its inserts replayed from the log.
+	replaced := dl.replaceLocked(seg.CompactedFrom)
 	dl.mu.Unlock()
 	if old != nil {
 		old.close()
+	}
+	for _, r := range replaced {
+		r.close()
 	}
 	ok = true
 	dl.logger.Debug("loaded sealed segment", "segment", seg.ID, "rows", len(ts), "indexes", len(indexes), "scalar_indexes", sealed.ScalarIndexCount())

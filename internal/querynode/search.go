@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 	"golang.org/x/sync/errgroup"
@@ -45,6 +46,7 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 	}
 	sreq := req.Search
 	sreq.MVCCTs = mvcc
+	sreq.Filter = dl.withTTL(sreq.Filter, time.Now()) // ttl.go
 	results := make([]*segment.SearchResult, len(rs.segs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
@@ -221,10 +223,11 @@ func (dl *delegator) query(ctx context.Context, req *contract.QueryRequest, part
 	}
 	rs := dl.snapshot(parts, false)
 	defer rs.release()
+	filter := dl.withTTL(req.Filter, time.Now()) // ttl.go
 	if req.CountOnly {
 		var n int64
 		for _, s := range rs.segs {
-			c, err := s.Count(ctx, req.Filter, mvcc)
+			c, err := s.Count(ctx, filter, mvcc)
 			if err != nil {
 				return nil, fmt.Errorf("count segment %d: %w", s.ID(), err)
 			}
@@ -234,7 +237,7 @@ func (dl *delegator) query(ctx context.Context, req *contract.QueryRequest, part
 	}
 	var hits []hit
 	for si, s := range rs.segs {
-		r, err := s.Query(ctx, &segment.QueryRequest{Filter: req.Filter, MVCCTs: mvcc, Limit: req.Limit})
+		r, err := s.Query(ctx, &segment.QueryRequest{Filter: filter, MVCCTs: mvcc, Limit: req.Limit})
 		if err != nil {
 			return nil, fmt.Errorf("query segment %d: %w", s.ID(), err)
 		}

@@ -161,6 +161,11 @@ func (s *Server) SyncSegment(ctx context.Context, collectionID int64, plan contr
 	if err != nil {
 		return err
 	}
+	if plan.Segment.State == model.SegmentDropped {
+		// A compaction that kept no row: its sources leave the shard.
+		d.dropSegments(plan.Segment.CompactedFrom)
+		return nil
+	}
 	return d.loadSealed(ctx, plan)
 }
 

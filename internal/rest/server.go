@@ -160,6 +160,9 @@ func New(p *proxy.Server, logger *slog.Logger) *Handler {
 	for p, ep := range h.ddl26Routes() {
 		h.routes[p] = ep
 	}
+	for p, ep := range h.compactionRoutes() {
+		h.routes[p] = ep
+	}
 	for _, p := range unimplemented {
 		h.routes[p] = func(context.Context, *call) (any, error) {
 			return nil, fmt.Errorf("%s is not implemented yet: %w", Prefix+p, errs.ErrServiceUnimplemented)
@@ -171,7 +174,6 @@ func New(p *proxy.Server, logger *slog.Logger) *Handler {
 // unimplemented are Milvus 2.6 endpoints Milvago does not serve yet; they
 // answer code 10 rather than 404, so that a client sees why.
 var unimplemented = []string{
-	"/collections/compact", "/collections/get_compaction_state",
 	"/collections/add_function", "/collections/alter_function", "/collections/drop_function",
 	"/segments/describe", "/quotacenter/describe", "/common/run_analyzer",
 	// users/, roles/ and privilege_groups/ are served once SetAuth gives

@@ -2547,6 +2547,322 @@ func (x *DropPartitionDataRequest) GetPartitionId() int64 {
 	return 0
 }
 
+type ManualCompactionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CollectionId  int64                  `protobuf:"varint,1,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ManualCompactionRequest) Reset() {
+	*x = ManualCompactionRequest{}
+	mi := &file_coord_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ManualCompactionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ManualCompactionRequest) ProtoMessage() {}
+
+func (x *ManualCompactionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ManualCompactionRequest.ProtoReflect.Descriptor instead.
+func (*ManualCompactionRequest) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *ManualCompactionRequest) GetCollectionId() int64 {
+	if x != nil {
+		return x.CollectionId
+	}
+	return 0
+}
+
+type ManualCompactionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        *commonpb.Status       `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	CompactionId  int64                  `protobuf:"varint,2,opt,name=compaction_id,json=compactionId,proto3" json:"compaction_id,omitempty"`
+	Plans         int64                  `protobuf:"varint,3,opt,name=plans,proto3" json:"plans,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ManualCompactionResponse) Reset() {
+	*x = ManualCompactionResponse{}
+	mi := &file_coord_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ManualCompactionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ManualCompactionResponse) ProtoMessage() {}
+
+func (x *ManualCompactionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ManualCompactionResponse.ProtoReflect.Descriptor instead.
+func (*ManualCompactionResponse) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *ManualCompactionResponse) GetStatus() *commonpb.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *ManualCompactionResponse) GetCompactionId() int64 {
+	if x != nil {
+		return x.CompactionId
+	}
+	return 0
+}
+
+func (x *ManualCompactionResponse) GetPlans() int64 {
+	if x != nil {
+		return x.Plans
+	}
+	return 0
+}
+
+type CompactionJobRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CompactionId  int64                  `protobuf:"varint,1,opt,name=compaction_id,json=compactionId,proto3" json:"compaction_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompactionJobRequest) Reset() {
+	*x = CompactionJobRequest{}
+	mi := &file_coord_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompactionJobRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompactionJobRequest) ProtoMessage() {}
+
+func (x *CompactionJobRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompactionJobRequest.ProtoReflect.Descriptor instead.
+func (*CompactionJobRequest) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *CompactionJobRequest) GetCompactionId() int64 {
+	if x != nil {
+		return x.CompactionId
+	}
+	return 0
+}
+
+type CompactionPlan struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PlanId        int64                  `protobuf:"varint,1,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
+	Sources       []int64                `protobuf:"varint,2,rep,packed,name=sources,proto3" json:"sources,omitempty"`
+	Target        int64                  `protobuf:"varint,3,opt,name=target,proto3" json:"target,omitempty"`
+	Done          bool                   `protobuf:"varint,4,opt,name=done,proto3" json:"done,omitempty"`
+	Failed        bool                   `protobuf:"varint,5,opt,name=failed,proto3" json:"failed,omitempty"`
+	Reason        string                 `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompactionPlan) Reset() {
+	*x = CompactionPlan{}
+	mi := &file_coord_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompactionPlan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompactionPlan) ProtoMessage() {}
+
+func (x *CompactionPlan) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompactionPlan.ProtoReflect.Descriptor instead.
+func (*CompactionPlan) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *CompactionPlan) GetPlanId() int64 {
+	if x != nil {
+		return x.PlanId
+	}
+	return 0
+}
+
+func (x *CompactionPlan) GetSources() []int64 {
+	if x != nil {
+		return x.Sources
+	}
+	return nil
+}
+
+func (x *CompactionPlan) GetTarget() int64 {
+	if x != nil {
+		return x.Target
+	}
+	return 0
+}
+
+func (x *CompactionPlan) GetDone() bool {
+	if x != nil {
+		return x.Done
+	}
+	return false
+}
+
+func (x *CompactionPlan) GetFailed() bool {
+	if x != nil {
+		return x.Failed
+	}
+	return false
+}
+
+func (x *CompactionPlan) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type CompactionJobResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        *commonpb.Status       `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	Found         bool                   `protobuf:"varint,2,opt,name=found,proto3" json:"found,omitempty"`
+	Id            int64                  `protobuf:"varint,3,opt,name=id,proto3" json:"id,omitempty"`
+	CollectionId  int64                  `protobuf:"varint,4,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
+	Plans         []*CompactionPlan      `protobuf:"bytes,5,rep,name=plans,proto3" json:"plans,omitempty"`
+	StartedUnixMs int64                  `protobuf:"varint,6,opt,name=started_unix_ms,json=startedUnixMs,proto3" json:"started_unix_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompactionJobResponse) Reset() {
+	*x = CompactionJobResponse{}
+	mi := &file_coord_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompactionJobResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompactionJobResponse) ProtoMessage() {}
+
+func (x *CompactionJobResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompactionJobResponse.ProtoReflect.Descriptor instead.
+func (*CompactionJobResponse) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *CompactionJobResponse) GetStatus() *commonpb.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *CompactionJobResponse) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
+func (x *CompactionJobResponse) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *CompactionJobResponse) GetCollectionId() int64 {
+	if x != nil {
+		return x.CollectionId
+	}
+	return 0
+}
+
+func (x *CompactionJobResponse) GetPlans() []*CompactionPlan {
+	if x != nil {
+		return x.Plans
+	}
+	return nil
+}
+
+func (x *CompactionJobResponse) GetStartedUnixMs() int64 {
+	if x != nil {
+		return x.StartedUnixMs
+	}
+	return 0
+}
+
 type LoadRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Collection     *Collection            `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
@@ -2560,7 +2876,7 @@ type LoadRequest struct {
 
 func (x *LoadRequest) Reset() {
 	*x = LoadRequest{}
-	mi := &file_coord_proto_msgTypes[46]
+	mi := &file_coord_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2572,7 +2888,7 @@ func (x *LoadRequest) String() string {
 func (*LoadRequest) ProtoMessage() {}
 
 func (x *LoadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[46]
+	mi := &file_coord_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2585,7 +2901,7 @@ func (x *LoadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadRequest.ProtoReflect.Descriptor instead.
 func (*LoadRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{46}
+	return file_coord_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *LoadRequest) GetCollection() *Collection {
@@ -2634,7 +2950,7 @@ type ReleaseRequest struct {
 
 func (x *ReleaseRequest) Reset() {
 	*x = ReleaseRequest{}
-	mi := &file_coord_proto_msgTypes[47]
+	mi := &file_coord_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2646,7 +2962,7 @@ func (x *ReleaseRequest) String() string {
 func (*ReleaseRequest) ProtoMessage() {}
 
 func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[47]
+	mi := &file_coord_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2659,7 +2975,7 @@ func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{47}
+	return file_coord_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ReleaseRequest) GetCollectionId() int64 {
@@ -2692,7 +3008,7 @@ type LoadStateRequest struct {
 
 func (x *LoadStateRequest) Reset() {
 	*x = LoadStateRequest{}
-	mi := &file_coord_proto_msgTypes[48]
+	mi := &file_coord_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2704,7 +3020,7 @@ func (x *LoadStateRequest) String() string {
 func (*LoadStateRequest) ProtoMessage() {}
 
 func (x *LoadStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[48]
+	mi := &file_coord_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2717,7 +3033,7 @@ func (x *LoadStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadStateRequest.ProtoReflect.Descriptor instead.
 func (*LoadStateRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{48}
+	return file_coord_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *LoadStateRequest) GetCollectionId() int64 {
@@ -2741,7 +3057,7 @@ type LoadStateResponse struct {
 
 func (x *LoadStateResponse) Reset() {
 	*x = LoadStateResponse{}
-	mi := &file_coord_proto_msgTypes[49]
+	mi := &file_coord_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2753,7 +3069,7 @@ func (x *LoadStateResponse) String() string {
 func (*LoadStateResponse) ProtoMessage() {}
 
 func (x *LoadStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[49]
+	mi := &file_coord_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2766,7 +3082,7 @@ func (x *LoadStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadStateResponse.ProtoReflect.Descriptor instead.
 func (*LoadStateResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{49}
+	return file_coord_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *LoadStateResponse) GetStatus() *commonpb.Status {
@@ -2821,7 +3137,7 @@ type ChannelPlanRequest struct {
 
 func (x *ChannelPlanRequest) Reset() {
 	*x = ChannelPlanRequest{}
-	mi := &file_coord_proto_msgTypes[50]
+	mi := &file_coord_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2833,7 +3149,7 @@ func (x *ChannelPlanRequest) String() string {
 func (*ChannelPlanRequest) ProtoMessage() {}
 
 func (x *ChannelPlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[50]
+	mi := &file_coord_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2846,7 +3162,7 @@ func (x *ChannelPlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelPlanRequest.ProtoReflect.Descriptor instead.
 func (*ChannelPlanRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{50}
+	return file_coord_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ChannelPlanRequest) GetCollectionId() int64 {
@@ -2873,7 +3189,7 @@ type ChannelPlanResponse struct {
 
 func (x *ChannelPlanResponse) Reset() {
 	*x = ChannelPlanResponse{}
-	mi := &file_coord_proto_msgTypes[51]
+	mi := &file_coord_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2885,7 +3201,7 @@ func (x *ChannelPlanResponse) String() string {
 func (*ChannelPlanResponse) ProtoMessage() {}
 
 func (x *ChannelPlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[51]
+	mi := &file_coord_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2898,7 +3214,7 @@ func (x *ChannelPlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelPlanResponse.ProtoReflect.Descriptor instead.
 func (*ChannelPlanResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{51}
+	return file_coord_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ChannelPlanResponse) GetStatus() *commonpb.Status {
@@ -2924,7 +3240,7 @@ type SegmentEvent struct {
 
 func (x *SegmentEvent) Reset() {
 	*x = SegmentEvent{}
-	mi := &file_coord_proto_msgTypes[52]
+	mi := &file_coord_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2936,7 +3252,7 @@ func (x *SegmentEvent) String() string {
 func (*SegmentEvent) ProtoMessage() {}
 
 func (x *SegmentEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[52]
+	mi := &file_coord_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2949,7 +3265,7 @@ func (x *SegmentEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentEvent.ProtoReflect.Descriptor instead.
 func (*SegmentEvent) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{52}
+	return file_coord_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *SegmentEvent) GetSegment() *Segment {
@@ -2969,7 +3285,7 @@ type IndexBuiltEvent struct {
 
 func (x *IndexBuiltEvent) Reset() {
 	*x = IndexBuiltEvent{}
-	mi := &file_coord_proto_msgTypes[53]
+	mi := &file_coord_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2981,7 +3297,7 @@ func (x *IndexBuiltEvent) String() string {
 func (*IndexBuiltEvent) ProtoMessage() {}
 
 func (x *IndexBuiltEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[53]
+	mi := &file_coord_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2994,7 +3310,7 @@ func (x *IndexBuiltEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexBuiltEvent.ProtoReflect.Descriptor instead.
 func (*IndexBuiltEvent) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{53}
+	return file_coord_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *IndexBuiltEvent) GetCollectionId() int64 {
@@ -3024,7 +3340,7 @@ type CreateIndexRequest struct {
 
 func (x *CreateIndexRequest) Reset() {
 	*x = CreateIndexRequest{}
-	mi := &file_coord_proto_msgTypes[54]
+	mi := &file_coord_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3036,7 +3352,7 @@ func (x *CreateIndexRequest) String() string {
 func (*CreateIndexRequest) ProtoMessage() {}
 
 func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[54]
+	mi := &file_coord_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3049,7 +3365,7 @@ func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIndexRequest.ProtoReflect.Descriptor instead.
 func (*CreateIndexRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{54}
+	return file_coord_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *CreateIndexRequest) GetCollection() *Collection {
@@ -3096,7 +3412,7 @@ type IndexesRequest struct {
 
 func (x *IndexesRequest) Reset() {
 	*x = IndexesRequest{}
-	mi := &file_coord_proto_msgTypes[55]
+	mi := &file_coord_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3108,7 +3424,7 @@ func (x *IndexesRequest) String() string {
 func (*IndexesRequest) ProtoMessage() {}
 
 func (x *IndexesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[55]
+	mi := &file_coord_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3121,7 +3437,7 @@ func (x *IndexesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexesRequest.ProtoReflect.Descriptor instead.
 func (*IndexesRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{55}
+	return file_coord_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *IndexesRequest) GetCollectionId() int64 {
@@ -3141,7 +3457,7 @@ type IndexesResponse struct {
 
 func (x *IndexesResponse) Reset() {
 	*x = IndexesResponse{}
-	mi := &file_coord_proto_msgTypes[56]
+	mi := &file_coord_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3153,7 +3469,7 @@ func (x *IndexesResponse) String() string {
 func (*IndexesResponse) ProtoMessage() {}
 
 func (x *IndexesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[56]
+	mi := &file_coord_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3166,7 +3482,7 @@ func (x *IndexesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexesResponse.ProtoReflect.Descriptor instead.
 func (*IndexesResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{56}
+	return file_coord_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *IndexesResponse) GetStatus() *commonpb.Status {
@@ -3192,7 +3508,7 @@ type IndexProgressRequest struct {
 
 func (x *IndexProgressRequest) Reset() {
 	*x = IndexProgressRequest{}
-	mi := &file_coord_proto_msgTypes[57]
+	mi := &file_coord_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3204,7 +3520,7 @@ func (x *IndexProgressRequest) String() string {
 func (*IndexProgressRequest) ProtoMessage() {}
 
 func (x *IndexProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[57]
+	mi := &file_coord_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3217,7 +3533,7 @@ func (x *IndexProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexProgressRequest.ProtoReflect.Descriptor instead.
 func (*IndexProgressRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{57}
+	return file_coord_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *IndexProgressRequest) GetIndex() *IndexDef {
@@ -3241,7 +3557,7 @@ type IndexProgressResponse struct {
 
 func (x *IndexProgressResponse) Reset() {
 	*x = IndexProgressResponse{}
-	mi := &file_coord_proto_msgTypes[58]
+	mi := &file_coord_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3253,7 +3569,7 @@ func (x *IndexProgressResponse) String() string {
 func (*IndexProgressResponse) ProtoMessage() {}
 
 func (x *IndexProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[58]
+	mi := &file_coord_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3266,7 +3582,7 @@ func (x *IndexProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexProgressResponse.ProtoReflect.Descriptor instead.
 func (*IndexProgressResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{58}
+	return file_coord_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *IndexProgressResponse) GetStatus() *commonpb.Status {
@@ -3321,7 +3637,7 @@ type DropIndexRequest struct {
 
 func (x *DropIndexRequest) Reset() {
 	*x = DropIndexRequest{}
-	mi := &file_coord_proto_msgTypes[59]
+	mi := &file_coord_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3333,7 +3649,7 @@ func (x *DropIndexRequest) String() string {
 func (*DropIndexRequest) ProtoMessage() {}
 
 func (x *DropIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[59]
+	mi := &file_coord_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3346,7 +3662,7 @@ func (x *DropIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropIndexRequest.ProtoReflect.Descriptor instead.
 func (*DropIndexRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{59}
+	return file_coord_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *DropIndexRequest) GetCollectionId() int64 {
@@ -3373,7 +3689,7 @@ type SegmentIndexesResponse struct {
 
 func (x *SegmentIndexesResponse) Reset() {
 	*x = SegmentIndexesResponse{}
-	mi := &file_coord_proto_msgTypes[60]
+	mi := &file_coord_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3385,7 +3701,7 @@ func (x *SegmentIndexesResponse) String() string {
 func (*SegmentIndexesResponse) ProtoMessage() {}
 
 func (x *SegmentIndexesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[60]
+	mi := &file_coord_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3398,7 +3714,7 @@ func (x *SegmentIndexesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentIndexesResponse.ProtoReflect.Descriptor instead.
 func (*SegmentIndexesResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{60}
+	return file_coord_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *SegmentIndexesResponse) GetStatus() *commonpb.Status {
@@ -3427,7 +3743,7 @@ type AlterIndexRequest struct {
 
 func (x *AlterIndexRequest) Reset() {
 	*x = AlterIndexRequest{}
-	mi := &file_coord_proto_msgTypes[61]
+	mi := &file_coord_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3439,7 +3755,7 @@ func (x *AlterIndexRequest) String() string {
 func (*AlterIndexRequest) ProtoMessage() {}
 
 func (x *AlterIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[61]
+	mi := &file_coord_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3452,7 +3768,7 @@ func (x *AlterIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlterIndexRequest.ProtoReflect.Descriptor instead.
 func (*AlterIndexRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{61}
+	return file_coord_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *AlterIndexRequest) GetCollectionId() int64 {
@@ -3690,7 +4006,29 @@ const file_coord_proto_rawDesc = "" +
 	"collection\"b\n" +
 	"\x18DropPartitionDataRequest\x12#\n" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12!\n" +
-	"\fpartition_id\x18\x02 \x01(\x03R\vpartitionId\"\xd7\x01\n" +
+	"\fpartition_id\x18\x02 \x01(\x03R\vpartitionId\">\n" +
+	"\x17ManualCompactionRequest\x12#\n" +
+	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\"\x8a\x01\n" +
+	"\x18ManualCompactionResponse\x123\n" +
+	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12#\n" +
+	"\rcompaction_id\x18\x02 \x01(\x03R\fcompactionId\x12\x14\n" +
+	"\x05plans\x18\x03 \x01(\x03R\x05plans\";\n" +
+	"\x14CompactionJobRequest\x12#\n" +
+	"\rcompaction_id\x18\x01 \x01(\x03R\fcompactionId\"\x9f\x01\n" +
+	"\x0eCompactionPlan\x12\x17\n" +
+	"\aplan_id\x18\x01 \x01(\x03R\x06planId\x12\x18\n" +
+	"\asources\x18\x02 \x03(\x03R\asources\x12\x16\n" +
+	"\x06target\x18\x03 \x01(\x03R\x06target\x12\x12\n" +
+	"\x04done\x18\x04 \x01(\bR\x04done\x12\x16\n" +
+	"\x06failed\x18\x05 \x01(\bR\x06failed\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\"\xf7\x01\n" +
+	"\x15CompactionJobResponse\x123\n" +
+	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x14\n" +
+	"\x05found\x18\x02 \x01(\bR\x05found\x12\x0e\n" +
+	"\x02id\x18\x03 \x01(\x03R\x02id\x12#\n" +
+	"\rcollection_id\x18\x04 \x01(\x03R\fcollectionId\x126\n" +
+	"\x05plans\x18\x05 \x03(\v2 .milvago.internal.CompactionPlanR\x05plans\x12&\n" +
+	"\x0fstarted_unix_ms\x18\x06 \x01(\x03R\rstartedUnixMs\"\xd7\x01\n" +
 	"\vLoadRequest\x12<\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\v2\x1c.milvago.internal.CollectionR\n" +
@@ -3801,7 +4139,7 @@ const file_coord_proto_rawDesc = "" +
 	"\rAlterDatabase\x12&.milvago.internal.AlterDatabaseRequest\x1a\x17.milvago.internal.Empty\x12V\n" +
 	"\x10RenameCollection\x12).milvago.internal.RenameCollectionRequest\x1a\x17.milvago.internal.Empty\x12g\n" +
 	"\x12AddCollectionField\x12+.milvago.internal.AddCollectionFieldRequest\x1a$.milvago.internal.CollectionResponse\x12k\n" +
-	"\x14AlterCollectionField\x12-.milvago.internal.AlterCollectionFieldRequest\x1a$.milvago.internal.CollectionResponse2\xaa\v\n" +
+	"\x14AlterCollectionField\x12-.milvago.internal.AlterCollectionFieldRequest\x1a$.milvago.internal.CollectionResponse2\xf7\f\n" +
 	"\tDataCoord\x12N\n" +
 	"\bRowCount\x12!.milvago.internal.RowCountRequest\x1a\x1f.milvago.internal.CountResponse\x12Q\n" +
 	"\bSegments\x12!.milvago.internal.SegmentsRequest\x1a\".milvago.internal.SegmentsResponse\x12N\n" +
@@ -3819,7 +4157,9 @@ const file_coord_proto_rawDesc = "" +
 	"\x0eSealedSegments\x12'.milvago.internal.SealedSegmentsRequest\x1a\".milvago.internal.SegmentsResponse\x12V\n" +
 	"\x0eDropCollection\x12+.milvago.internal.DropCollectionDataRequest\x1a\x17.milvago.internal.Empty\x12T\n" +
 	"\rDropPartition\x12*.milvago.internal.DropPartitionDataRequest\x1a\x17.milvago.internal.Empty\x12R\n" +
-	"\fDropSegments\x12).milvago.internal.DropSegmentsDataRequest\x1a\x17.milvago.internal.Empty2\x92\x05\n" +
+	"\fDropSegments\x12).milvago.internal.DropSegmentsDataRequest\x1a\x17.milvago.internal.Empty\x12i\n" +
+	"\x10ManualCompaction\x12).milvago.internal.ManualCompactionRequest\x1a*.milvago.internal.ManualCompactionResponse\x12`\n" +
+	"\rCompactionJob\x12&.milvago.internal.CompactionJobRequest\x1a'.milvago.internal.CompactionJobResponse2\x92\x05\n" +
 	"\n" +
 	"QueryCoord\x12H\n" +
 	"\x0eLoadCollection\x12\x1d.milvago.internal.LoadRequest\x1a\x17.milvago.internal.Empty\x12N\n" +
@@ -3830,7 +4170,7 @@ const file_coord_proto_rawDesc = "" +
 	"\x0eSegmentFlushed\x12\x1e.milvago.internal.SegmentEvent\x1a\x17.milvago.internal.Empty\x12H\n" +
 	"\n" +
 	"IndexBuilt\x12!.milvago.internal.IndexBuiltEvent\x1a\x17.milvago.internal.Empty\x12W\n" +
-	"\x10PartitionDropped\x12*.milvago.internal.DropPartitionDataRequest\x1a\x17.milvago.internal.Empty2\x9f\x05\n" +
+	"\x10PartitionDropped\x12*.milvago.internal.DropPartitionDataRequest\x1a\x17.milvago.internal.Empty2\xc0\x06\n" +
 	"\n" +
 	"IndexCoord\x12L\n" +
 	"\vCreateIndex\x12$.milvago.internal.CreateIndexRequest\x1a\x17.milvago.internal.Empty\x12N\n" +
@@ -3841,7 +4181,9 @@ const file_coord_proto_rawDesc = "" +
 	"\x0eSegmentIndexes\x12 .milvago.internal.SegmentRequest\x1a(.milvago.internal.SegmentIndexesResponse\x12I\n" +
 	"\x0eSegmentFlushed\x12\x1e.milvago.internal.SegmentEvent\x1a\x17.milvago.internal.Empty\x12Q\n" +
 	"\n" +
-	"AlterIndex\x12#.milvago.internal.AlterIndexRequest\x1a\x1e.milvago.internal.BoolResponseB,Z*github.com/milvago/milvago/internal/rpc/pbb\x06proto3"
+	"AlterIndex\x12#.milvago.internal.AlterIndexRequest\x1a\x1e.milvago.internal.BoolResponse\x12K\n" +
+	"\x06Builds\x12\x17.milvago.internal.Empty\x1a(.milvago.internal.SegmentIndexesResponse\x12R\n" +
+	"\x12DropSegmentIndexes\x12#.milvago.internal.SegmentIDsRequest\x1a\x17.milvago.internal.EmptyB,Z*github.com/milvago/milvago/internal/rpc/pbb\x06proto3"
 
 var (
 	file_coord_proto_rawDescOnce sync.Once
@@ -3855,7 +4197,7 @@ func file_coord_proto_rawDescGZIP() []byte {
 	return file_coord_proto_rawDescData
 }
 
-var file_coord_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
+var file_coord_proto_msgTypes = make([]protoimpl.MessageInfo, 73)
 var file_coord_proto_goTypes = []any{
 	(*AllocRequest)(nil),                // 0: milvago.internal.AllocRequest
 	(*AllocResponse)(nil),               // 1: milvago.internal.AllocResponse
@@ -3903,213 +4245,229 @@ var file_coord_proto_goTypes = []any{
 	(*SealedSegmentsRequest)(nil),       // 43: milvago.internal.SealedSegmentsRequest
 	(*DropCollectionDataRequest)(nil),   // 44: milvago.internal.DropCollectionDataRequest
 	(*DropPartitionDataRequest)(nil),    // 45: milvago.internal.DropPartitionDataRequest
-	(*LoadRequest)(nil),                 // 46: milvago.internal.LoadRequest
-	(*ReleaseRequest)(nil),              // 47: milvago.internal.ReleaseRequest
-	(*LoadStateRequest)(nil),            // 48: milvago.internal.LoadStateRequest
-	(*LoadStateResponse)(nil),           // 49: milvago.internal.LoadStateResponse
-	(*ChannelPlanRequest)(nil),          // 50: milvago.internal.ChannelPlanRequest
-	(*ChannelPlanResponse)(nil),         // 51: milvago.internal.ChannelPlanResponse
-	(*SegmentEvent)(nil),                // 52: milvago.internal.SegmentEvent
-	(*IndexBuiltEvent)(nil),             // 53: milvago.internal.IndexBuiltEvent
-	(*CreateIndexRequest)(nil),          // 54: milvago.internal.CreateIndexRequest
-	(*IndexesRequest)(nil),              // 55: milvago.internal.IndexesRequest
-	(*IndexesResponse)(nil),             // 56: milvago.internal.IndexesResponse
-	(*IndexProgressRequest)(nil),        // 57: milvago.internal.IndexProgressRequest
-	(*IndexProgressResponse)(nil),       // 58: milvago.internal.IndexProgressResponse
-	(*DropIndexRequest)(nil),            // 59: milvago.internal.DropIndexRequest
-	(*SegmentIndexesResponse)(nil),      // 60: milvago.internal.SegmentIndexesResponse
-	(*AlterIndexRequest)(nil),           // 61: milvago.internal.AlterIndexRequest
-	nil,                                 // 62: milvago.internal.DatabaseRequest.PropertiesEntry
-	nil,                                 // 63: milvago.internal.Database.PropertiesEntry
-	nil,                                 // 64: milvago.internal.FlushResult.BinlogsEntry
-	nil,                                 // 65: milvago.internal.CreateIndexRequest.ParamsEntry
-	nil,                                 // 66: milvago.internal.CreateIndexRequest.UserParamsEntry
-	nil,                                 // 67: milvago.internal.AlterIndexRequest.ParamsEntry
-	(*commonpb.Status)(nil),             // 68: milvus.proto.common.Status
-	(*schemapb.CollectionSchema)(nil),   // 69: milvus.proto.schema.CollectionSchema
-	(commonpb.ConsistencyLevel)(0),      // 70: milvus.proto.common.ConsistencyLevel
-	(*commonpb.KeyValuePair)(nil),       // 71: milvus.proto.common.KeyValuePair
-	(*Collection)(nil),                  // 72: milvago.internal.Collection
-	(*schemapb.FieldSchema)(nil),        // 73: milvus.proto.schema.FieldSchema
-	(*Segment)(nil),                     // 74: milvago.internal.Segment
-	(*Checkpoint)(nil),                  // 75: milvago.internal.Checkpoint
-	(*DeltaLog)(nil),                    // 76: milvago.internal.DeltaLog
-	(*ChannelPlan)(nil),                 // 77: milvago.internal.ChannelPlan
-	(*IndexDef)(nil),                    // 78: milvago.internal.IndexDef
-	(commonpb.IndexState)(0),            // 79: milvus.proto.common.IndexState
-	(*SegmentIndex)(nil),                // 80: milvago.internal.SegmentIndex
-	(*Empty)(nil),                       // 81: milvago.internal.Empty
+	(*ManualCompactionRequest)(nil),     // 46: milvago.internal.ManualCompactionRequest
+	(*ManualCompactionResponse)(nil),    // 47: milvago.internal.ManualCompactionResponse
+	(*CompactionJobRequest)(nil),        // 48: milvago.internal.CompactionJobRequest
+	(*CompactionPlan)(nil),              // 49: milvago.internal.CompactionPlan
+	(*CompactionJobResponse)(nil),       // 50: milvago.internal.CompactionJobResponse
+	(*LoadRequest)(nil),                 // 51: milvago.internal.LoadRequest
+	(*ReleaseRequest)(nil),              // 52: milvago.internal.ReleaseRequest
+	(*LoadStateRequest)(nil),            // 53: milvago.internal.LoadStateRequest
+	(*LoadStateResponse)(nil),           // 54: milvago.internal.LoadStateResponse
+	(*ChannelPlanRequest)(nil),          // 55: milvago.internal.ChannelPlanRequest
+	(*ChannelPlanResponse)(nil),         // 56: milvago.internal.ChannelPlanResponse
+	(*SegmentEvent)(nil),                // 57: milvago.internal.SegmentEvent
+	(*IndexBuiltEvent)(nil),             // 58: milvago.internal.IndexBuiltEvent
+	(*CreateIndexRequest)(nil),          // 59: milvago.internal.CreateIndexRequest
+	(*IndexesRequest)(nil),              // 60: milvago.internal.IndexesRequest
+	(*IndexesResponse)(nil),             // 61: milvago.internal.IndexesResponse
+	(*IndexProgressRequest)(nil),        // 62: milvago.internal.IndexProgressRequest
+	(*IndexProgressResponse)(nil),       // 63: milvago.internal.IndexProgressResponse
+	(*DropIndexRequest)(nil),            // 64: milvago.internal.DropIndexRequest
+	(*SegmentIndexesResponse)(nil),      // 65: milvago.internal.SegmentIndexesResponse
+	(*AlterIndexRequest)(nil),           // 66: milvago.internal.AlterIndexRequest
+	nil,                                 // 67: milvago.internal.DatabaseRequest.PropertiesEntry
+	nil,                                 // 68: milvago.internal.Database.PropertiesEntry
+	nil,                                 // 69: milvago.internal.FlushResult.BinlogsEntry
+	nil,                                 // 70: milvago.internal.CreateIndexRequest.ParamsEntry
+	nil,                                 // 71: milvago.internal.CreateIndexRequest.UserParamsEntry
+	nil,                                 // 72: milvago.internal.AlterIndexRequest.ParamsEntry
+	(*commonpb.Status)(nil),             // 73: milvus.proto.common.Status
+	(*schemapb.CollectionSchema)(nil),   // 74: milvus.proto.schema.CollectionSchema
+	(commonpb.ConsistencyLevel)(0),      // 75: milvus.proto.common.ConsistencyLevel
+	(*commonpb.KeyValuePair)(nil),       // 76: milvus.proto.common.KeyValuePair
+	(*Collection)(nil),                  // 77: milvago.internal.Collection
+	(*schemapb.FieldSchema)(nil),        // 78: milvus.proto.schema.FieldSchema
+	(*Segment)(nil),                     // 79: milvago.internal.Segment
+	(*Checkpoint)(nil),                  // 80: milvago.internal.Checkpoint
+	(*DeltaLog)(nil),                    // 81: milvago.internal.DeltaLog
+	(*ChannelPlan)(nil),                 // 82: milvago.internal.ChannelPlan
+	(*IndexDef)(nil),                    // 83: milvago.internal.IndexDef
+	(commonpb.IndexState)(0),            // 84: milvus.proto.common.IndexState
+	(*SegmentIndex)(nil),                // 85: milvago.internal.SegmentIndex
+	(*Empty)(nil),                       // 86: milvago.internal.Empty
 }
 var file_coord_proto_depIdxs = []int32{
-	68,  // 0: milvago.internal.AllocResponse.status:type_name -> milvus.proto.common.Status
-	62,  // 1: milvago.internal.DatabaseRequest.properties:type_name -> milvago.internal.DatabaseRequest.PropertiesEntry
-	63,  // 2: milvago.internal.Database.properties:type_name -> milvago.internal.Database.PropertiesEntry
-	68,  // 3: milvago.internal.DatabaseResponse.status:type_name -> milvus.proto.common.Status
+	73,  // 0: milvago.internal.AllocResponse.status:type_name -> milvus.proto.common.Status
+	67,  // 1: milvago.internal.DatabaseRequest.properties:type_name -> milvago.internal.DatabaseRequest.PropertiesEntry
+	68,  // 2: milvago.internal.Database.properties:type_name -> milvago.internal.Database.PropertiesEntry
+	73,  // 3: milvago.internal.DatabaseResponse.status:type_name -> milvus.proto.common.Status
 	3,   // 4: milvago.internal.DatabaseResponse.database:type_name -> milvago.internal.Database
-	68,  // 5: milvago.internal.ListDatabasesResponse.status:type_name -> milvus.proto.common.Status
+	73,  // 5: milvago.internal.ListDatabasesResponse.status:type_name -> milvus.proto.common.Status
 	3,   // 6: milvago.internal.ListDatabasesResponse.databases:type_name -> milvago.internal.Database
-	69,  // 7: milvago.internal.CreateCollectionRequest.schema:type_name -> milvus.proto.schema.CollectionSchema
-	70,  // 8: milvago.internal.CreateCollectionRequest.consistency_level:type_name -> milvus.proto.common.ConsistencyLevel
-	71,  // 9: milvago.internal.CreateCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	68,  // 10: milvago.internal.CollectionResponse.status:type_name -> milvus.proto.common.Status
-	72,  // 11: milvago.internal.CollectionResponse.collection:type_name -> milvago.internal.Collection
-	68,  // 12: milvago.internal.ListCollectionsResponse.status:type_name -> milvus.proto.common.Status
-	72,  // 13: milvago.internal.ListCollectionsResponse.collections:type_name -> milvago.internal.Collection
-	71,  // 14: milvago.internal.AlterCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	68,  // 15: milvago.internal.AliasResponse.status:type_name -> milvus.proto.common.Status
-	71,  // 16: milvago.internal.AlterDatabaseRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	73,  // 17: milvago.internal.AddCollectionFieldRequest.field:type_name -> milvus.proto.schema.FieldSchema
-	71,  // 18: milvago.internal.AlterCollectionFieldRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	68,  // 19: milvago.internal.PChannelsResponse.status:type_name -> milvus.proto.common.Status
-	68,  // 20: milvago.internal.CountResponse.status:type_name -> milvus.proto.common.Status
-	68,  // 21: milvago.internal.SegmentsResponse.status:type_name -> milvus.proto.common.Status
-	74,  // 22: milvago.internal.SegmentsResponse.segments:type_name -> milvago.internal.Segment
-	68,  // 23: milvago.internal.BoolResponse.status:type_name -> milvus.proto.common.Status
-	68,  // 24: milvago.internal.CheckpointResponse.status:type_name -> milvus.proto.common.Status
-	75,  // 25: milvago.internal.CheckpointResponse.checkpoint:type_name -> milvago.internal.Checkpoint
-	75,  // 26: milvago.internal.UpdateCheckpointRequest.checkpoint:type_name -> milvago.internal.Checkpoint
-	68,  // 27: milvago.internal.DeltaLogsResponse.status:type_name -> milvus.proto.common.Status
-	76,  // 28: milvago.internal.DeltaLogsResponse.delta_logs:type_name -> milvago.internal.DeltaLog
-	68,  // 29: milvago.internal.SegmentResponse.status:type_name -> milvus.proto.common.Status
-	74,  // 30: milvago.internal.SegmentResponse.segment:type_name -> milvago.internal.Segment
-	64,  // 31: milvago.internal.FlushResult.binlogs:type_name -> milvago.internal.FlushResult.BinlogsEntry
-	68,  // 32: milvago.internal.AssignSegmentResponse.status:type_name -> milvus.proto.common.Status
-	68,  // 33: milvago.internal.SegmentIDsResponse.status:type_name -> milvus.proto.common.Status
-	68,  // 34: milvago.internal.ChannelsResponse.status:type_name -> milvus.proto.common.Status
-	72,  // 35: milvago.internal.DropCollectionDataRequest.collection:type_name -> milvago.internal.Collection
-	72,  // 36: milvago.internal.LoadRequest.collection:type_name -> milvago.internal.Collection
-	72,  // 37: milvago.internal.ReleaseRequest.collection:type_name -> milvago.internal.Collection
-	68,  // 38: milvago.internal.LoadStateResponse.status:type_name -> milvus.proto.common.Status
-	68,  // 39: milvago.internal.ChannelPlanResponse.status:type_name -> milvus.proto.common.Status
-	77,  // 40: milvago.internal.ChannelPlanResponse.plan:type_name -> milvago.internal.ChannelPlan
-	74,  // 41: milvago.internal.SegmentEvent.segment:type_name -> milvago.internal.Segment
-	72,  // 42: milvago.internal.CreateIndexRequest.collection:type_name -> milvago.internal.Collection
-	73,  // 43: milvago.internal.CreateIndexRequest.field:type_name -> milvus.proto.schema.FieldSchema
-	65,  // 44: milvago.internal.CreateIndexRequest.params:type_name -> milvago.internal.CreateIndexRequest.ParamsEntry
-	66,  // 45: milvago.internal.CreateIndexRequest.user_params:type_name -> milvago.internal.CreateIndexRequest.UserParamsEntry
-	68,  // 46: milvago.internal.IndexesResponse.status:type_name -> milvus.proto.common.Status
-	78,  // 47: milvago.internal.IndexesResponse.indexes:type_name -> milvago.internal.IndexDef
-	78,  // 48: milvago.internal.IndexProgressRequest.index:type_name -> milvago.internal.IndexDef
-	68,  // 49: milvago.internal.IndexProgressResponse.status:type_name -> milvus.proto.common.Status
-	79,  // 50: milvago.internal.IndexProgressResponse.state:type_name -> milvus.proto.common.IndexState
-	68,  // 51: milvago.internal.SegmentIndexesResponse.status:type_name -> milvus.proto.common.Status
-	80,  // 52: milvago.internal.SegmentIndexesResponse.indexes:type_name -> milvago.internal.SegmentIndex
-	67,  // 53: milvago.internal.AlterIndexRequest.params:type_name -> milvago.internal.AlterIndexRequest.ParamsEntry
-	0,   // 54: milvago.internal.RootCoord.AllocTimestamp:input_type -> milvago.internal.AllocRequest
-	0,   // 55: milvago.internal.RootCoord.AllocID:input_type -> milvago.internal.AllocRequest
-	20,  // 56: milvago.internal.RootCoord.PChannels:input_type -> milvago.internal.PChannelsRequest
-	2,   // 57: milvago.internal.RootCoord.CreateDatabase:input_type -> milvago.internal.DatabaseRequest
-	2,   // 58: milvago.internal.RootCoord.DropDatabase:input_type -> milvago.internal.DatabaseRequest
-	5,   // 59: milvago.internal.RootCoord.ListDatabases:input_type -> milvago.internal.ListDatabasesRequest
-	2,   // 60: milvago.internal.RootCoord.DescribeDatabase:input_type -> milvago.internal.DatabaseRequest
-	7,   // 61: milvago.internal.RootCoord.CreateCollection:input_type -> milvago.internal.CreateCollectionRequest
-	8,   // 62: milvago.internal.RootCoord.DropCollection:input_type -> milvago.internal.CollectionRequest
-	8,   // 63: milvago.internal.RootCoord.DescribeCollection:input_type -> milvago.internal.CollectionRequest
-	10,  // 64: milvago.internal.RootCoord.ListCollections:input_type -> milvago.internal.ListCollectionsRequest
-	12,  // 65: milvago.internal.RootCoord.AlterCollectionProperties:input_type -> milvago.internal.AlterCollectionRequest
-	13,  // 66: milvago.internal.RootCoord.CreatePartition:input_type -> milvago.internal.PartitionRequest
-	13,  // 67: milvago.internal.RootCoord.DropPartition:input_type -> milvago.internal.PartitionRequest
-	14,  // 68: milvago.internal.RootCoord.CreateAlias:input_type -> milvago.internal.AliasRequest
-	14,  // 69: milvago.internal.RootCoord.DropAlias:input_type -> milvago.internal.AliasRequest
-	14,  // 70: milvago.internal.RootCoord.AlterAlias:input_type -> milvago.internal.AliasRequest
-	14,  // 71: milvago.internal.RootCoord.DescribeAlias:input_type -> milvago.internal.AliasRequest
-	16,  // 72: milvago.internal.RootCoord.AlterDatabase:input_type -> milvago.internal.AlterDatabaseRequest
-	17,  // 73: milvago.internal.RootCoord.RenameCollection:input_type -> milvago.internal.RenameCollectionRequest
-	18,  // 74: milvago.internal.RootCoord.AddCollectionField:input_type -> milvago.internal.AddCollectionFieldRequest
-	19,  // 75: milvago.internal.RootCoord.AlterCollectionField:input_type -> milvago.internal.AlterCollectionFieldRequest
-	22,  // 76: milvago.internal.DataCoord.RowCount:input_type -> milvago.internal.RowCountRequest
-	24,  // 77: milvago.internal.DataCoord.Segments:input_type -> milvago.internal.SegmentsRequest
-	26,  // 78: milvago.internal.DataCoord.Flushed:input_type -> milvago.internal.SegmentIDsRequest
-	29,  // 79: milvago.internal.DataCoord.GetCheckpoint:input_type -> milvago.internal.ChannelRequest
-	31,  // 80: milvago.internal.DataCoord.UpdateCheckpoint:input_type -> milvago.internal.UpdateCheckpointRequest
-	29,  // 81: milvago.internal.DataCoord.DeltaLogs:input_type -> milvago.internal.ChannelRequest
-	76,  // 82: milvago.internal.DataCoord.AddDeltaLog:input_type -> milvago.internal.DeltaLog
-	33,  // 83: milvago.internal.DataCoord.Segment:input_type -> milvago.internal.SegmentRequest
-	35,  // 84: milvago.internal.DataCoord.SegmentFlushed:input_type -> milvago.internal.FlushResult
-	36,  // 85: milvago.internal.DataCoord.NoteBufferedRows:input_type -> milvago.internal.NoteRowsRequest
-	37,  // 86: milvago.internal.DataCoord.AssignSegment:input_type -> milvago.internal.AssignSegmentRequest
-	39,  // 87: milvago.internal.DataCoord.SealChannel:input_type -> milvago.internal.SealChannelRequest
-	41,  // 88: milvago.internal.DataCoord.IdleChannels:input_type -> milvago.internal.IdleChannelsRequest
-	43,  // 89: milvago.internal.DataCoord.SealedSegments:input_type -> milvago.internal.SealedSegmentsRequest
-	44,  // 90: milvago.internal.DataCoord.DropCollection:input_type -> milvago.internal.DropCollectionDataRequest
-	45,  // 91: milvago.internal.DataCoord.DropPartition:input_type -> milvago.internal.DropPartitionDataRequest
-	27,  // 92: milvago.internal.DataCoord.DropSegments:input_type -> milvago.internal.DropSegmentsDataRequest
-	46,  // 93: milvago.internal.QueryCoord.LoadCollection:input_type -> milvago.internal.LoadRequest
-	47,  // 94: milvago.internal.QueryCoord.ReleaseCollection:input_type -> milvago.internal.ReleaseRequest
-	47,  // 95: milvago.internal.QueryCoord.ReleasePartitions:input_type -> milvago.internal.ReleaseRequest
-	48,  // 96: milvago.internal.QueryCoord.State:input_type -> milvago.internal.LoadStateRequest
-	50,  // 97: milvago.internal.QueryCoord.ChannelPlan:input_type -> milvago.internal.ChannelPlanRequest
-	52,  // 98: milvago.internal.QueryCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
-	53,  // 99: milvago.internal.QueryCoord.IndexBuilt:input_type -> milvago.internal.IndexBuiltEvent
-	45,  // 100: milvago.internal.QueryCoord.PartitionDropped:input_type -> milvago.internal.DropPartitionDataRequest
-	54,  // 101: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
-	55,  // 102: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
-	57,  // 103: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
-	59,  // 104: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
-	55,  // 105: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
-	33,  // 106: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
-	52,  // 107: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
-	61,  // 108: milvago.internal.IndexCoord.AlterIndex:input_type -> milvago.internal.AlterIndexRequest
-	1,   // 109: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
-	1,   // 110: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
-	21,  // 111: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
-	81,  // 112: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
-	81,  // 113: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
-	6,   // 114: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
-	4,   // 115: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
-	9,   // 116: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
-	81,  // 117: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
-	9,   // 118: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
-	11,  // 119: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
-	81,  // 120: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
-	81,  // 121: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
-	81,  // 122: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
-	81,  // 123: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
-	81,  // 124: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
-	81,  // 125: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
-	15,  // 126: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
-	81,  // 127: milvago.internal.RootCoord.AlterDatabase:output_type -> milvago.internal.Empty
-	81,  // 128: milvago.internal.RootCoord.RenameCollection:output_type -> milvago.internal.Empty
-	9,   // 129: milvago.internal.RootCoord.AddCollectionField:output_type -> milvago.internal.CollectionResponse
-	9,   // 130: milvago.internal.RootCoord.AlterCollectionField:output_type -> milvago.internal.CollectionResponse
-	23,  // 131: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
-	25,  // 132: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
-	28,  // 133: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
-	30,  // 134: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
-	81,  // 135: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
-	32,  // 136: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
-	81,  // 137: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
-	34,  // 138: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
-	81,  // 139: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	81,  // 140: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
-	38,  // 141: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
-	40,  // 142: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
-	42,  // 143: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
-	25,  // 144: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
-	81,  // 145: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
-	81,  // 146: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
-	81,  // 147: milvago.internal.DataCoord.DropSegments:output_type -> milvago.internal.Empty
-	81,  // 148: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
-	81,  // 149: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
-	81,  // 150: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
-	49,  // 151: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
-	51,  // 152: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
-	81,  // 153: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	81,  // 154: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
-	81,  // 155: milvago.internal.QueryCoord.PartitionDropped:output_type -> milvago.internal.Empty
-	81,  // 156: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
-	56,  // 157: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
-	58,  // 158: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
-	81,  // 159: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
-	81,  // 160: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
-	60,  // 161: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
-	81,  // 162: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	28,  // 163: milvago.internal.IndexCoord.AlterIndex:output_type -> milvago.internal.BoolResponse
-	109, // [109:164] is the sub-list for method output_type
-	54,  // [54:109] is the sub-list for method input_type
-	54,  // [54:54] is the sub-list for extension type_name
-	54,  // [54:54] is the sub-list for extension extendee
-	0,   // [0:54] is the sub-list for field type_name
+	74,  // 7: milvago.internal.CreateCollectionRequest.schema:type_name -> milvus.proto.schema.CollectionSchema
+	75,  // 8: milvago.internal.CreateCollectionRequest.consistency_level:type_name -> milvus.proto.common.ConsistencyLevel
+	76,  // 9: milvago.internal.CreateCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	73,  // 10: milvago.internal.CollectionResponse.status:type_name -> milvus.proto.common.Status
+	77,  // 11: milvago.internal.CollectionResponse.collection:type_name -> milvago.internal.Collection
+	73,  // 12: milvago.internal.ListCollectionsResponse.status:type_name -> milvus.proto.common.Status
+	77,  // 13: milvago.internal.ListCollectionsResponse.collections:type_name -> milvago.internal.Collection
+	76,  // 14: milvago.internal.AlterCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	73,  // 15: milvago.internal.AliasResponse.status:type_name -> milvus.proto.common.Status
+	76,  // 16: milvago.internal.AlterDatabaseRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	78,  // 17: milvago.internal.AddCollectionFieldRequest.field:type_name -> milvus.proto.schema.FieldSchema
+	76,  // 18: milvago.internal.AlterCollectionFieldRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	73,  // 19: milvago.internal.PChannelsResponse.status:type_name -> milvus.proto.common.Status
+	73,  // 20: milvago.internal.CountResponse.status:type_name -> milvus.proto.common.Status
+	73,  // 21: milvago.internal.SegmentsResponse.status:type_name -> milvus.proto.common.Status
+	79,  // 22: milvago.internal.SegmentsResponse.segments:type_name -> milvago.internal.Segment
+	73,  // 23: milvago.internal.BoolResponse.status:type_name -> milvus.proto.common.Status
+	73,  // 24: milvago.internal.CheckpointResponse.status:type_name -> milvus.proto.common.Status
+	80,  // 25: milvago.internal.CheckpointResponse.checkpoint:type_name -> milvago.internal.Checkpoint
+	80,  // 26: milvago.internal.UpdateCheckpointRequest.checkpoint:type_name -> milvago.internal.Checkpoint
+	73,  // 27: milvago.internal.DeltaLogsResponse.status:type_name -> milvus.proto.common.Status
+	81,  // 28: milvago.internal.DeltaLogsResponse.delta_logs:type_name -> milvago.internal.DeltaLog
+	73,  // 29: milvago.internal.SegmentResponse.status:type_name -> milvus.proto.common.Status
+	79,  // 30: milvago.internal.SegmentResponse.segment:type_name -> milvago.internal.Segment
+	69,  // 31: milvago.internal.FlushResult.binlogs:type_name -> milvago.internal.FlushResult.BinlogsEntry
+	73,  // 32: milvago.internal.AssignSegmentResponse.status:type_name -> milvus.proto.common.Status
+	73,  // 33: milvago.internal.SegmentIDsResponse.status:type_name -> milvus.proto.common.Status
+	73,  // 34: milvago.internal.ChannelsResponse.status:type_name -> milvus.proto.common.Status
+	77,  // 35: milvago.internal.DropCollectionDataRequest.collection:type_name -> milvago.internal.Collection
+	73,  // 36: milvago.internal.ManualCompactionResponse.status:type_name -> milvus.proto.common.Status
+	73,  // 37: milvago.internal.CompactionJobResponse.status:type_name -> milvus.proto.common.Status
+	49,  // 38: milvago.internal.CompactionJobResponse.plans:type_name -> milvago.internal.CompactionPlan
+	77,  // 39: milvago.internal.LoadRequest.collection:type_name -> milvago.internal.Collection
+	77,  // 40: milvago.internal.ReleaseRequest.collection:type_name -> milvago.internal.Collection
+	73,  // 41: milvago.internal.LoadStateResponse.status:type_name -> milvus.proto.common.Status
+	73,  // 42: milvago.internal.ChannelPlanResponse.status:type_name -> milvus.proto.common.Status
+	82,  // 43: milvago.internal.ChannelPlanResponse.plan:type_name -> milvago.internal.ChannelPlan
+	79,  // 44: milvago.internal.SegmentEvent.segment:type_name -> milvago.internal.Segment
+	77,  // 45: milvago.internal.CreateIndexRequest.collection:type_name -> milvago.internal.Collection
+	78,  // 46: milvago.internal.CreateIndexRequest.field:type_name -> milvus.proto.schema.FieldSchema
+	70,  // 47: milvago.internal.CreateIndexRequest.params:type_name -> milvago.internal.CreateIndexRequest.ParamsEntry
+	71,  // 48: milvago.internal.CreateIndexRequest.user_params:type_name -> milvago.internal.CreateIndexRequest.UserParamsEntry
+	73,  // 49: milvago.internal.IndexesResponse.status:type_name -> milvus.proto.common.Status
+	83,  // 50: milvago.internal.IndexesResponse.indexes:type_name -> milvago.internal.IndexDef
+	83,  // 51: milvago.internal.IndexProgressRequest.index:type_name -> milvago.internal.IndexDef
+	73,  // 52: milvago.internal.IndexProgressResponse.status:type_name -> milvus.proto.common.Status
+	84,  // 53: milvago.internal.IndexProgressResponse.state:type_name -> milvus.proto.common.IndexState
+	73,  // 54: milvago.internal.SegmentIndexesResponse.status:type_name -> milvus.proto.common.Status
+	85,  // 55: milvago.internal.SegmentIndexesResponse.indexes:type_name -> milvago.internal.SegmentIndex
+	72,  // 56: milvago.internal.AlterIndexRequest.params:type_name -> milvago.internal.AlterIndexRequest.ParamsEntry
+	0,   // 57: milvago.internal.RootCoord.AllocTimestamp:input_type -> milvago.internal.AllocRequest
+	0,   // 58: milvago.internal.RootCoord.AllocID:input_type -> milvago.internal.AllocRequest
+	20,  // 59: milvago.internal.RootCoord.PChannels:input_type -> milvago.internal.PChannelsRequest
+	2,   // 60: milvago.internal.RootCoord.CreateDatabase:input_type -> milvago.internal.DatabaseRequest
+	2,   // 61: milvago.internal.RootCoord.DropDatabase:input_type -> milvago.internal.DatabaseRequest
+	5,   // 62: milvago.internal.RootCoord.ListDatabases:input_type -> milvago.internal.ListDatabasesRequest
+	2,   // 63: milvago.internal.RootCoord.DescribeDatabase:input_type -> milvago.internal.DatabaseRequest
+	7,   // 64: milvago.internal.RootCoord.CreateCollection:input_type -> milvago.internal.CreateCollectionRequest
+	8,   // 65: milvago.internal.RootCoord.DropCollection:input_type -> milvago.internal.CollectionRequest
+	8,   // 66: milvago.internal.RootCoord.DescribeCollection:input_type -> milvago.internal.CollectionRequest
+	10,  // 67: milvago.internal.RootCoord.ListCollections:input_type -> milvago.internal.ListCollectionsRequest
+	12,  // 68: milvago.internal.RootCoord.AlterCollectionProperties:input_type -> milvago.internal.AlterCollectionRequest
+	13,  // 69: milvago.internal.RootCoord.CreatePartition:input_type -> milvago.internal.PartitionRequest
+	13,  // 70: milvago.internal.RootCoord.DropPartition:input_type -> milvago.internal.PartitionRequest
+	14,  // 71: milvago.internal.RootCoord.CreateAlias:input_type -> milvago.internal.AliasRequest
+	14,  // 72: milvago.internal.RootCoord.DropAlias:input_type -> milvago.internal.AliasRequest
+	14,  // 73: milvago.internal.RootCoord.AlterAlias:input_type -> milvago.internal.AliasRequest
+	14,  // 74: milvago.internal.RootCoord.DescribeAlias:input_type -> milvago.internal.AliasRequest
+	16,  // 75: milvago.internal.RootCoord.AlterDatabase:input_type -> milvago.internal.AlterDatabaseRequest
+	17,  // 76: milvago.internal.RootCoord.RenameCollection:input_type -> milvago.internal.RenameCollectionRequest
+	18,  // 77: milvago.internal.RootCoord.AddCollectionField:input_type -> milvago.internal.AddCollectionFieldRequest
+	19,  // 78: milvago.internal.RootCoord.AlterCollectionField:input_type -> milvago.internal.AlterCollectionFieldRequest
+	22,  // 79: milvago.internal.DataCoord.RowCount:input_type -> milvago.internal.RowCountRequest
+	24,  // 80: milvago.internal.DataCoord.Segments:input_type -> milvago.internal.SegmentsRequest
+	26,  // 81: milvago.internal.DataCoord.Flushed:input_type -> milvago.internal.SegmentIDsRequest
+	29,  // 82: milvago.internal.DataCoord.GetCheckpoint:input_type -> milvago.internal.ChannelRequest
+	31,  // 83: milvago.internal.DataCoord.UpdateCheckpoint:input_type -> milvago.internal.UpdateCheckpointRequest
+	29,  // 84: milvago.internal.DataCoord.DeltaLogs:input_type -> milvago.internal.ChannelRequest
+	81,  // 85: milvago.internal.DataCoord.AddDeltaLog:input_type -> milvago.internal.DeltaLog
+	33,  // 86: milvago.internal.DataCoord.Segment:input_type -> milvago.internal.SegmentRequest
+	35,  // 87: milvago.internal.DataCoord.SegmentFlushed:input_type -> milvago.internal.FlushResult
+	36,  // 88: milvago.internal.DataCoord.NoteBufferedRows:input_type -> milvago.internal.NoteRowsRequest
+	37,  // 89: milvago.internal.DataCoord.AssignSegment:input_type -> milvago.internal.AssignSegmentRequest
+	39,  // 90: milvago.internal.DataCoord.SealChannel:input_type -> milvago.internal.SealChannelRequest
+	41,  // 91: milvago.internal.DataCoord.IdleChannels:input_type -> milvago.internal.IdleChannelsRequest
+	43,  // 92: milvago.internal.DataCoord.SealedSegments:input_type -> milvago.internal.SealedSegmentsRequest
+	44,  // 93: milvago.internal.DataCoord.DropCollection:input_type -> milvago.internal.DropCollectionDataRequest
+	45,  // 94: milvago.internal.DataCoord.DropPartition:input_type -> milvago.internal.DropPartitionDataRequest
+	27,  // 95: milvago.internal.DataCoord.DropSegments:input_type -> milvago.internal.DropSegmentsDataRequest
+	46,  // 96: milvago.internal.DataCoord.ManualCompaction:input_type -> milvago.internal.ManualCompactionRequest
+	48,  // 97: milvago.internal.DataCoord.CompactionJob:input_type -> milvago.internal.CompactionJobRequest
+	51,  // 98: milvago.internal.QueryCoord.LoadCollection:input_type -> milvago.internal.LoadRequest
+	52,  // 99: milvago.internal.QueryCoord.ReleaseCollection:input_type -> milvago.internal.ReleaseRequest
+	52,  // 100: milvago.internal.QueryCoord.ReleasePartitions:input_type -> milvago.internal.ReleaseRequest
+	53,  // 101: milvago.internal.QueryCoord.State:input_type -> milvago.internal.LoadStateRequest
+	55,  // 102: milvago.internal.QueryCoord.ChannelPlan:input_type -> milvago.internal.ChannelPlanRequest
+	57,  // 103: milvago.internal.QueryCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
+	58,  // 104: milvago.internal.QueryCoord.IndexBuilt:input_type -> milvago.internal.IndexBuiltEvent
+	45,  // 105: milvago.internal.QueryCoord.PartitionDropped:input_type -> milvago.internal.DropPartitionDataRequest
+	59,  // 106: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
+	60,  // 107: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
+	62,  // 108: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
+	64,  // 109: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
+	60,  // 110: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
+	33,  // 111: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
+	57,  // 112: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
+	66,  // 113: milvago.internal.IndexCoord.AlterIndex:input_type -> milvago.internal.AlterIndexRequest
+	86,  // 114: milvago.internal.IndexCoord.Builds:input_type -> milvago.internal.Empty
+	26,  // 115: milvago.internal.IndexCoord.DropSegmentIndexes:input_type -> milvago.internal.SegmentIDsRequest
+	1,   // 116: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
+	1,   // 117: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
+	21,  // 118: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
+	86,  // 119: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
+	86,  // 120: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
+	6,   // 121: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
+	4,   // 122: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
+	9,   // 123: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
+	86,  // 124: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
+	9,   // 125: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
+	11,  // 126: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
+	86,  // 127: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
+	86,  // 128: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
+	86,  // 129: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
+	86,  // 130: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
+	86,  // 131: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
+	86,  // 132: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
+	15,  // 133: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
+	86,  // 134: milvago.internal.RootCoord.AlterDatabase:output_type -> milvago.internal.Empty
+	86,  // 135: milvago.internal.RootCoord.RenameCollection:output_type -> milvago.internal.Empty
+	9,   // 136: milvago.internal.RootCoord.AddCollectionField:output_type -> milvago.internal.CollectionResponse
+	9,   // 137: milvago.internal.RootCoord.AlterCollectionField:output_type -> milvago.internal.CollectionResponse
+	23,  // 138: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
+	25,  // 139: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
+	28,  // 140: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
+	30,  // 141: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
+	86,  // 142: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
+	32,  // 143: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
+	86,  // 144: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
+	34,  // 145: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
+	86,  // 146: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	86,  // 147: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
+	38,  // 148: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
+	40,  // 149: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
+	42,  // 150: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
+	25,  // 151: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
+	86,  // 152: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
+	86,  // 153: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
+	86,  // 154: milvago.internal.DataCoord.DropSegments:output_type -> milvago.internal.Empty
+	47,  // 155: milvago.internal.DataCoord.ManualCompaction:output_type -> milvago.internal.ManualCompactionResponse
+	50,  // 156: milvago.internal.DataCoord.CompactionJob:output_type -> milvago.internal.CompactionJobResponse
+	86,  // 157: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
+	86,  // 158: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
+	86,  // 159: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
+	54,  // 160: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
+	56,  // 161: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
+	86,  // 162: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	86,  // 163: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
+	86,  // 164: milvago.internal.QueryCoord.PartitionDropped:output_type -> milvago.internal.Empty
+	86,  // 165: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
+	61,  // 166: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
+	63,  // 167: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
+	86,  // 168: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
+	86,  // 169: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
+	65,  // 170: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
+	86,  // 171: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	28,  // 172: milvago.internal.IndexCoord.AlterIndex:output_type -> milvago.internal.BoolResponse
+	65,  // 173: milvago.internal.IndexCoord.Builds:output_type -> milvago.internal.SegmentIndexesResponse
+	86,  // 174: milvago.internal.IndexCoord.DropSegmentIndexes:output_type -> milvago.internal.Empty
+	116, // [116:175] is the sub-list for method output_type
+	57,  // [57:116] is the sub-list for method input_type
+	57,  // [57:57] is the sub-list for extension type_name
+	57,  // [57:57] is the sub-list for extension extendee
+	0,   // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_coord_proto_init() }
@@ -4124,7 +4482,7 @@ func file_coord_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coord_proto_rawDesc), len(file_coord_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   68,
+			NumMessages:   73,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

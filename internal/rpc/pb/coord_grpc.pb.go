@@ -939,6 +939,8 @@ const (
 	DataCoord_DropCollection_FullMethodName   = "/milvago.internal.DataCoord/DropCollection"
 	DataCoord_DropPartition_FullMethodName    = "/milvago.internal.DataCoord/DropPartition"
 	DataCoord_DropSegments_FullMethodName     = "/milvago.internal.DataCoord/DropSegments"
+	DataCoord_ManualCompaction_FullMethodName = "/milvago.internal.DataCoord/ManualCompaction"
+	DataCoord_CompactionJob_FullMethodName    = "/milvago.internal.DataCoord/CompactionJob"
 )
 
 // DataCoordClient is the client API for DataCoord service.
@@ -962,6 +964,8 @@ type DataCoordClient interface {
 	DropCollection(ctx context.Context, in *DropCollectionDataRequest, opts ...grpc.CallOption) (*Empty, error)
 	DropPartition(ctx context.Context, in *DropPartitionDataRequest, opts ...grpc.CallOption) (*Empty, error)
 	DropSegments(ctx context.Context, in *DropSegmentsDataRequest, opts ...grpc.CallOption) (*Empty, error)
+	ManualCompaction(ctx context.Context, in *ManualCompactionRequest, opts ...grpc.CallOption) (*ManualCompactionResponse, error)
+	CompactionJob(ctx context.Context, in *CompactionJobRequest, opts ...grpc.CallOption) (*CompactionJobResponse, error)
 }
 
 type dataCoordClient struct {
@@ -1142,6 +1146,26 @@ func (c *dataCoordClient) DropSegments(ctx context.Context, in *DropSegmentsData
 	return out, nil
 }
 
+func (c *dataCoordClient) ManualCompaction(ctx context.Context, in *ManualCompactionRequest, opts ...grpc.CallOption) (*ManualCompactionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ManualCompactionResponse)
+	err := c.cc.Invoke(ctx, DataCoord_ManualCompaction_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dataCoordClient) CompactionJob(ctx context.Context, in *CompactionJobRequest, opts ...grpc.CallOption) (*CompactionJobResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CompactionJobResponse)
+	err := c.cc.Invoke(ctx, DataCoord_CompactionJob_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DataCoordServer is the server API for DataCoord service.
 // All implementations must embed UnimplementedDataCoordServer
 // for forward compatibility.
@@ -1163,6 +1187,8 @@ type DataCoordServer interface {
 	DropCollection(context.Context, *DropCollectionDataRequest) (*Empty, error)
 	DropPartition(context.Context, *DropPartitionDataRequest) (*Empty, error)
 	DropSegments(context.Context, *DropSegmentsDataRequest) (*Empty, error)
+	ManualCompaction(context.Context, *ManualCompactionRequest) (*ManualCompactionResponse, error)
+	CompactionJob(context.Context, *CompactionJobRequest) (*CompactionJobResponse, error)
 	mustEmbedUnimplementedDataCoordServer()
 }
 
@@ -1223,6 +1249,12 @@ func (UnimplementedDataCoordServer) DropPartition(context.Context, *DropPartitio
 }
 func (UnimplementedDataCoordServer) DropSegments(context.Context, *DropSegmentsDataRequest) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method DropSegments not implemented")
+}
+func (UnimplementedDataCoordServer) ManualCompaction(context.Context, *ManualCompactionRequest) (*ManualCompactionResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ManualCompaction not implemented")
+}
+func (UnimplementedDataCoordServer) CompactionJob(context.Context, *CompactionJobRequest) (*CompactionJobResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CompactionJob not implemented")
 }
 func (UnimplementedDataCoordServer) mustEmbedUnimplementedDataCoordServer() {}
 func (UnimplementedDataCoordServer) testEmbeddedByValue()                   {}
@@ -1551,6 +1583,42 @@ func _DataCoord_DropSegments_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DataCoord_ManualCompaction_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ManualCompactionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataCoordServer).ManualCompaction(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataCoord_ManualCompaction_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataCoordServer).ManualCompaction(ctx, req.(*ManualCompactionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DataCoord_CompactionJob_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompactionJobRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataCoordServer).CompactionJob(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataCoord_CompactionJob_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataCoordServer).CompactionJob(ctx, req.(*CompactionJobRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DataCoord_ServiceDesc is the grpc.ServiceDesc for DataCoord service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1625,6 +1693,14 @@ var DataCoord_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DropSegments",
 			Handler:    _DataCoord_DropSegments_Handler,
+		},
+		{
+			MethodName: "ManualCompaction",
+			Handler:    _DataCoord_ManualCompaction_Handler,
+		},
+		{
+			MethodName: "CompactionJob",
+			Handler:    _DataCoord_CompactionJob_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
@@ -2000,14 +2076,16 @@ var QueryCoord_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	IndexCoord_CreateIndex_FullMethodName    = "/milvago.internal.IndexCoord/CreateIndex"
-	IndexCoord_Indexes_FullMethodName        = "/milvago.internal.IndexCoord/Indexes"
-	IndexCoord_IndexProgress_FullMethodName  = "/milvago.internal.IndexCoord/IndexProgress"
-	IndexCoord_DropIndex_FullMethodName      = "/milvago.internal.IndexCoord/DropIndex"
-	IndexCoord_DropCollection_FullMethodName = "/milvago.internal.IndexCoord/DropCollection"
-	IndexCoord_SegmentIndexes_FullMethodName = "/milvago.internal.IndexCoord/SegmentIndexes"
-	IndexCoord_SegmentFlushed_FullMethodName = "/milvago.internal.IndexCoord/SegmentFlushed"
-	IndexCoord_AlterIndex_FullMethodName     = "/milvago.internal.IndexCoord/AlterIndex"
+	IndexCoord_CreateIndex_FullMethodName        = "/milvago.internal.IndexCoord/CreateIndex"
+	IndexCoord_Indexes_FullMethodName            = "/milvago.internal.IndexCoord/Indexes"
+	IndexCoord_IndexProgress_FullMethodName      = "/milvago.internal.IndexCoord/IndexProgress"
+	IndexCoord_DropIndex_FullMethodName          = "/milvago.internal.IndexCoord/DropIndex"
+	IndexCoord_DropCollection_FullMethodName     = "/milvago.internal.IndexCoord/DropCollection"
+	IndexCoord_SegmentIndexes_FullMethodName     = "/milvago.internal.IndexCoord/SegmentIndexes"
+	IndexCoord_SegmentFlushed_FullMethodName     = "/milvago.internal.IndexCoord/SegmentFlushed"
+	IndexCoord_AlterIndex_FullMethodName         = "/milvago.internal.IndexCoord/AlterIndex"
+	IndexCoord_Builds_FullMethodName             = "/milvago.internal.IndexCoord/Builds"
+	IndexCoord_DropSegmentIndexes_FullMethodName = "/milvago.internal.IndexCoord/DropSegmentIndexes"
 )
 
 // IndexCoordClient is the client API for IndexCoord service.
@@ -2022,6 +2100,8 @@ type IndexCoordClient interface {
 	SegmentIndexes(ctx context.Context, in *SegmentRequest, opts ...grpc.CallOption) (*SegmentIndexesResponse, error)
 	SegmentFlushed(ctx context.Context, in *SegmentEvent, opts ...grpc.CallOption) (*Empty, error)
 	AlterIndex(ctx context.Context, in *AlterIndexRequest, opts ...grpc.CallOption) (*BoolResponse, error)
+	Builds(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*SegmentIndexesResponse, error)
+	DropSegmentIndexes(ctx context.Context, in *SegmentIDsRequest, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type indexCoordClient struct {
@@ -2112,6 +2192,26 @@ func (c *indexCoordClient) AlterIndex(ctx context.Context, in *AlterIndexRequest
 	return out, nil
 }
 
+func (c *indexCoordClient) Builds(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*SegmentIndexesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SegmentIndexesResponse)
+	err := c.cc.Invoke(ctx, IndexCoord_Builds_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *indexCoordClient) DropSegmentIndexes(ctx context.Context, in *SegmentIDsRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, IndexCoord_DropSegmentIndexes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IndexCoordServer is the server API for IndexCoord service.
 // All implementations must embed UnimplementedIndexCoordServer
 // for forward compatibility.
@@ -2124,6 +2224,8 @@ type IndexCoordServer interface {
 	SegmentIndexes(context.Context, *SegmentRequest) (*SegmentIndexesResponse, error)
 	SegmentFlushed(context.Context, *SegmentEvent) (*Empty, error)
 	AlterIndex(context.Context, *AlterIndexRequest) (*BoolResponse, error)
+	Builds(context.Context, *Empty) (*SegmentIndexesResponse, error)
+	DropSegmentIndexes(context.Context, *SegmentIDsRequest) (*Empty, error)
 	mustEmbedUnimplementedIndexCoordServer()
 }
 
@@ -2157,6 +2259,12 @@ func (UnimplementedIndexCoordServer) SegmentFlushed(context.Context, *SegmentEve
 }
 func (UnimplementedIndexCoordServer) AlterIndex(context.Context, *AlterIndexRequest) (*BoolResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method AlterIndex not implemented")
+}
+func (UnimplementedIndexCoordServer) Builds(context.Context, *Empty) (*SegmentIndexesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Builds not implemented")
+}
+func (UnimplementedIndexCoordServer) DropSegmentIndexes(context.Context, *SegmentIDsRequest) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DropSegmentIndexes not implemented")
 }
 func (UnimplementedIndexCoordServer) mustEmbedUnimplementedIndexCoordServer() {}
 func (UnimplementedIndexCoordServer) testEmbeddedByValue()                    {}
@@ -2323,6 +2431,42 @@ func _IndexCoord_AlterIndex_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IndexCoord_Builds_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IndexCoordServer).Builds(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IndexCoord_Builds_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IndexCoordServer).Builds(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IndexCoord_DropSegmentIndexes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SegmentIDsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IndexCoordServer).DropSegmentIndexes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IndexCoord_DropSegmentIndexes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IndexCoordServer).DropSegmentIndexes(ctx, req.(*SegmentIDsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IndexCoord_ServiceDesc is the grpc.ServiceDesc for IndexCoord service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -2361,6 +2505,14 @@ var IndexCoord_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AlterIndex",
 			Handler:    _IndexCoord_AlterIndex_Handler,
+		},
+		{
+			MethodName: "Builds",
+			Handler:    _IndexCoord_Builds_Handler,
+		},
+		{
+			MethodName: "DropSegmentIndexes",
+			Handler:    _IndexCoord_DropSegmentIndexes_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

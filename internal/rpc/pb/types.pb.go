@@ -285,6 +285,10 @@ type Segment struct {
 	StatsLog      string                 `protobuf:"bytes,10,opt,name=stats_log,json=statsLog,proto3" json:"stats_log,omitempty"`
 	FlushTs       uint64                 `protobuf:"varint,11,opt,name=flush_ts,json=flushTs,proto3" json:"flush_ts,omitempty"`
 	SizeBytes     int64                  `protobuf:"varint,12,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	CompactedFrom []int64                `protobuf:"varint,13,rep,packed,name=compacted_from,json=compactedFrom,proto3" json:"compacted_from,omitempty"`
+	DeltaApplied  int64                  `protobuf:"varint,14,opt,name=delta_applied,json=deltaApplied,proto3" json:"delta_applied,omitempty"`
+	DeletedRows   int64                  `protobuf:"varint,15,opt,name=deleted_rows,json=deletedRows,proto3" json:"deleted_rows,omitempty"`
+	DeletedUpTo   int64                  `protobuf:"varint,16,opt,name=deleted_up_to,json=deletedUpTo,proto3" json:"deleted_up_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -399,6 +403,34 @@ func (x *Segment) GetFlushTs() uint64 {
 func (x *Segment) GetSizeBytes() int64 {
 	if x != nil {
 		return x.SizeBytes
+	}
+	return 0
+}
+
+func (x *Segment) GetCompactedFrom() []int64 {
+	if x != nil {
+		return x.CompactedFrom
+	}
+	return nil
+}
+
+func (x *Segment) GetDeltaApplied() int64 {
+	if x != nil {
+		return x.DeltaApplied
+	}
+	return 0
+}
+
+func (x *Segment) GetDeletedRows() int64 {
+	if x != nil {
+		return x.DeletedRows
+	}
+	return 0
+}
+
+func (x *Segment) GetDeletedUpTo() int64 {
+	if x != nil {
+		return x.DeletedUpTo
 	}
 	return 0
 }
@@ -1720,7 +1752,7 @@ const file_types_proto_rawDesc = "" +
 	"partitions\x12\x18\n" +
 	"\aaliases\x18\v \x03(\tR\aaliases\x12\x1b\n" +
 	"\tcreate_ts\x18\f \x01(\x04R\bcreateTs\x12\x1b\n" +
-	"\tupdate_ts\x18\r \x01(\x04R\bupdateTs\"\xc3\x03\n" +
+	"\tupdate_ts\x18\r \x01(\x04R\bupdateTs\"\xd6\x04\n" +
 	"\aSegment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12#\n" +
 	"\rcollection_id\x18\x02 \x01(\x03R\fcollectionId\x12!\n" +
@@ -1735,7 +1767,11 @@ const file_types_proto_rawDesc = "" +
 	" \x01(\tR\bstatsLog\x12\x19\n" +
 	"\bflush_ts\x18\v \x01(\x04R\aflushTs\x12\x1d\n" +
 	"\n" +
-	"size_bytes\x18\f \x01(\x03R\tsizeBytes\x1a:\n" +
+	"size_bytes\x18\f \x01(\x03R\tsizeBytes\x12%\n" +
+	"\x0ecompacted_from\x18\r \x03(\x03R\rcompactedFrom\x12#\n" +
+	"\rdelta_applied\x18\x0e \x01(\x03R\fdeltaApplied\x12!\n" +
+	"\fdeleted_rows\x18\x0f \x01(\x03R\vdeletedRows\x12\"\n" +
+	"\rdeleted_up_to\x18\x10 \x01(\x03R\vdeletedUpTo\x1a:\n" +
 	"\fBinlogsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa0\x01\n" +

@@ -353,6 +353,214 @@ func (x *ProgressResponse) GetLoaded() bool {
 	return false
 }
 
+type CompactionTask struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PlanId        int64                  `protobuf:"varint,1,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
+	Collection    *Collection            `protobuf:"bytes,2,opt,name=collection,proto3" json:"collection,omitempty"`
+	Segments      []*Segment             `protobuf:"bytes,3,rep,name=segments,proto3" json:"segments,omitempty"`
+	DeltaLogs     []*DeltaLog            `protobuf:"bytes,4,rep,name=delta_logs,json=deltaLogs,proto3" json:"delta_logs,omitempty"`
+	ExpireTs      uint64                 `protobuf:"varint,5,opt,name=expire_ts,json=expireTs,proto3" json:"expire_ts,omitempty"`
+	TargetId      int64                  `protobuf:"varint,6,opt,name=target_id,json=targetId,proto3" json:"target_id,omitempty"`
+	CountOnly     bool                   `protobuf:"varint,7,opt,name=count_only,json=countOnly,proto3" json:"count_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompactionTask) Reset() {
+	*x = CompactionTask{}
+	mi := &file_worker_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompactionTask) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompactionTask) ProtoMessage() {}
+
+func (x *CompactionTask) ProtoReflect() protoreflect.Message {
+	mi := &file_worker_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompactionTask.ProtoReflect.Descriptor instead.
+func (*CompactionTask) Descriptor() ([]byte, []int) {
+	return file_worker_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *CompactionTask) GetPlanId() int64 {
+	if x != nil {
+		return x.PlanId
+	}
+	return 0
+}
+
+func (x *CompactionTask) GetCollection() *Collection {
+	if x != nil {
+		return x.Collection
+	}
+	return nil
+}
+
+func (x *CompactionTask) GetSegments() []*Segment {
+	if x != nil {
+		return x.Segments
+	}
+	return nil
+}
+
+func (x *CompactionTask) GetDeltaLogs() []*DeltaLog {
+	if x != nil {
+		return x.DeltaLogs
+	}
+	return nil
+}
+
+func (x *CompactionTask) GetExpireTs() uint64 {
+	if x != nil {
+		return x.ExpireTs
+	}
+	return 0
+}
+
+func (x *CompactionTask) GetTargetId() int64 {
+	if x != nil {
+		return x.TargetId
+	}
+	return 0
+}
+
+func (x *CompactionTask) GetCountOnly() bool {
+	if x != nil {
+		return x.CountOnly
+	}
+	return false
+}
+
+type CompactionResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        *commonpb.Status       `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	PlanId        int64                  `protobuf:"varint,2,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
+	SegmentId     int64                  `protobuf:"varint,3,opt,name=segment_id,json=segmentId,proto3" json:"segment_id,omitempty"`
+	Deleted       map[int64]int64        `protobuf:"bytes,4,rep,name=deleted,proto3" json:"deleted,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	Expired       int64                  `protobuf:"varint,5,opt,name=expired,proto3" json:"expired,omitempty"`
+	NumRows       int64                  `protobuf:"varint,6,opt,name=num_rows,json=numRows,proto3" json:"num_rows,omitempty"`
+	Binlogs       map[int64]string       `protobuf:"bytes,7,rep,name=binlogs,proto3" json:"binlogs,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	StatsLog      string                 `protobuf:"bytes,8,opt,name=stats_log,json=statsLog,proto3" json:"stats_log,omitempty"`
+	FlushTs       uint64                 `protobuf:"varint,9,opt,name=flush_ts,json=flushTs,proto3" json:"flush_ts,omitempty"`
+	SizeBytes     int64                  `protobuf:"varint,10,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompactionResult) Reset() {
+	*x = CompactionResult{}
+	mi := &file_worker_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompactionResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompactionResult) ProtoMessage() {}
+
+func (x *CompactionResult) ProtoReflect() protoreflect.Message {
+	mi := &file_worker_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompactionResult.ProtoReflect.Descriptor instead.
+func (*CompactionResult) Descriptor() ([]byte, []int) {
+	return file_worker_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CompactionResult) GetStatus() *commonpb.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *CompactionResult) GetPlanId() int64 {
+	if x != nil {
+		return x.PlanId
+	}
+	return 0
+}
+
+func (x *CompactionResult) GetSegmentId() int64 {
+	if x != nil {
+		return x.SegmentId
+	}
+	return 0
+}
+
+func (x *CompactionResult) GetDeleted() map[int64]int64 {
+	if x != nil {
+		return x.Deleted
+	}
+	return nil
+}
+
+func (x *CompactionResult) GetExpired() int64 {
+	if x != nil {
+		return x.Expired
+	}
+	return 0
+}
+
+func (x *CompactionResult) GetNumRows() int64 {
+	if x != nil {
+		return x.NumRows
+	}
+	return 0
+}
+
+func (x *CompactionResult) GetBinlogs() map[int64]string {
+	if x != nil {
+		return x.Binlogs
+	}
+	return nil
+}
+
+func (x *CompactionResult) GetStatsLog() string {
+	if x != nil {
+		return x.StatsLog
+	}
+	return ""
+}
+
+func (x *CompactionResult) GetFlushTs() uint64 {
+	if x != nil {
+		return x.FlushTs
+	}
+	return 0
+}
+
+func (x *CompactionResult) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
 type BuildTask struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	BuildId       int64                  `protobuf:"varint,1,opt,name=build_id,json=buildId,proto3" json:"build_id,omitempty"`
@@ -367,7 +575,7 @@ type BuildTask struct {
 
 func (x *BuildTask) Reset() {
 	*x = BuildTask{}
-	mi := &file_worker_proto_msgTypes[6]
+	mi := &file_worker_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -379,7 +587,7 @@ func (x *BuildTask) String() string {
 func (*BuildTask) ProtoMessage() {}
 
 func (x *BuildTask) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[6]
+	mi := &file_worker_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -392,7 +600,7 @@ func (x *BuildTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BuildTask.ProtoReflect.Descriptor instead.
 func (*BuildTask) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{6}
+	return file_worker_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BuildTask) GetBuildId() int64 {
@@ -450,7 +658,7 @@ type BuildResult struct {
 
 func (x *BuildResult) Reset() {
 	*x = BuildResult{}
-	mi := &file_worker_proto_msgTypes[7]
+	mi := &file_worker_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -462,7 +670,7 @@ func (x *BuildResult) String() string {
 func (*BuildResult) ProtoMessage() {}
 
 func (x *BuildResult) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[7]
+	mi := &file_worker_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -475,7 +683,7 @@ func (x *BuildResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BuildResult.ProtoReflect.Descriptor instead.
 func (*BuildResult) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{7}
+	return file_worker_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BuildResult) GetStatus() *commonpb.Status {
@@ -528,7 +736,7 @@ type AppendInsertRequest struct {
 
 func (x *AppendInsertRequest) Reset() {
 	*x = AppendInsertRequest{}
-	mi := &file_worker_proto_msgTypes[8]
+	mi := &file_worker_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -540,7 +748,7 @@ func (x *AppendInsertRequest) String() string {
 func (*AppendInsertRequest) ProtoMessage() {}
 
 func (x *AppendInsertRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[8]
+	mi := &file_worker_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -553,7 +761,7 @@ func (x *AppendInsertRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendInsertRequest.ProtoReflect.Descriptor instead.
 func (*AppendInsertRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{8}
+	return file_worker_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AppendInsertRequest) GetPchannel() string {
@@ -615,7 +823,7 @@ type AppendDeleteRequest struct {
 
 func (x *AppendDeleteRequest) Reset() {
 	*x = AppendDeleteRequest{}
-	mi := &file_worker_proto_msgTypes[9]
+	mi := &file_worker_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -627,7 +835,7 @@ func (x *AppendDeleteRequest) String() string {
 func (*AppendDeleteRequest) ProtoMessage() {}
 
 func (x *AppendDeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[9]
+	mi := &file_worker_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -640,7 +848,7 @@ func (x *AppendDeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendDeleteRequest.ProtoReflect.Descriptor instead.
 func (*AppendDeleteRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{9}
+	return file_worker_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AppendDeleteRequest) GetPchannel() string {
@@ -669,7 +877,7 @@ type AppendResponse struct {
 
 func (x *AppendResponse) Reset() {
 	*x = AppendResponse{}
-	mi := &file_worker_proto_msgTypes[10]
+	mi := &file_worker_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -681,7 +889,7 @@ func (x *AppendResponse) String() string {
 func (*AppendResponse) ProtoMessage() {}
 
 func (x *AppendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[10]
+	mi := &file_worker_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -694,7 +902,7 @@ func (x *AppendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendResponse.ProtoReflect.Descriptor instead.
 func (*AppendResponse) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{10}
+	return file_worker_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AppendResponse) GetStatus() *commonpb.Status {
@@ -736,7 +944,7 @@ type SealRequest struct {
 
 func (x *SealRequest) Reset() {
 	*x = SealRequest{}
-	mi := &file_worker_proto_msgTypes[11]
+	mi := &file_worker_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +956,7 @@ func (x *SealRequest) String() string {
 func (*SealRequest) ProtoMessage() {}
 
 func (x *SealRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[11]
+	mi := &file_worker_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +969,7 @@ func (x *SealRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealRequest.ProtoReflect.Descriptor instead.
 func (*SealRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{11}
+	return file_worker_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SealRequest) GetPchannel() string {
@@ -796,7 +1004,7 @@ type SealResponse struct {
 
 func (x *SealResponse) Reset() {
 	*x = SealResponse{}
-	mi := &file_worker_proto_msgTypes[12]
+	mi := &file_worker_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -808,7 +1016,7 @@ func (x *SealResponse) String() string {
 func (*SealResponse) ProtoMessage() {}
 
 func (x *SealResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[12]
+	mi := &file_worker_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -821,7 +1029,7 @@ func (x *SealResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealResponse.ProtoReflect.Descriptor instead.
 func (*SealResponse) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{12}
+	return file_worker_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SealResponse) GetStatus() *commonpb.Status {
@@ -855,7 +1063,7 @@ type SyncToRequest struct {
 
 func (x *SyncToRequest) Reset() {
 	*x = SyncToRequest{}
-	mi := &file_worker_proto_msgTypes[13]
+	mi := &file_worker_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -867,7 +1075,7 @@ func (x *SyncToRequest) String() string {
 func (*SyncToRequest) ProtoMessage() {}
 
 func (x *SyncToRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[13]
+	mi := &file_worker_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -880,7 +1088,7 @@ func (x *SyncToRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncToRequest.ProtoReflect.Descriptor instead.
 func (*SyncToRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{13}
+	return file_worker_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SyncToRequest) GetPchannel() string {
@@ -926,7 +1134,39 @@ const file_worker_proto_rawDesc = "" +
 	"\x10ProgressResponse\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x1a\n" +
 	"\bprogress\x18\x02 \x01(\x03R\bprogress\x12\x16\n" +
-	"\x06loaded\x18\x03 \x01(\bR\x06loaded\"\x8c\x02\n" +
+	"\x06loaded\x18\x03 \x01(\bR\x06loaded\"\xb2\x02\n" +
+	"\x0eCompactionTask\x12\x17\n" +
+	"\aplan_id\x18\x01 \x01(\x03R\x06planId\x12<\n" +
+	"\n" +
+	"collection\x18\x02 \x01(\v2\x1c.milvago.internal.CollectionR\n" +
+	"collection\x125\n" +
+	"\bsegments\x18\x03 \x03(\v2\x19.milvago.internal.SegmentR\bsegments\x129\n" +
+	"\n" +
+	"delta_logs\x18\x04 \x03(\v2\x1a.milvago.internal.DeltaLogR\tdeltaLogs\x12\x1b\n" +
+	"\texpire_ts\x18\x05 \x01(\x04R\bexpireTs\x12\x1b\n" +
+	"\ttarget_id\x18\x06 \x01(\x03R\btargetId\x12\x1d\n" +
+	"\n" +
+	"count_only\x18\a \x01(\bR\tcountOnly\"\x99\x04\n" +
+	"\x10CompactionResult\x123\n" +
+	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x17\n" +
+	"\aplan_id\x18\x02 \x01(\x03R\x06planId\x12\x1d\n" +
+	"\n" +
+	"segment_id\x18\x03 \x01(\x03R\tsegmentId\x12I\n" +
+	"\adeleted\x18\x04 \x03(\v2/.milvago.internal.CompactionResult.DeletedEntryR\adeleted\x12\x18\n" +
+	"\aexpired\x18\x05 \x01(\x03R\aexpired\x12\x19\n" +
+	"\bnum_rows\x18\x06 \x01(\x03R\anumRows\x12I\n" +
+	"\abinlogs\x18\a \x03(\v2/.milvago.internal.CompactionResult.BinlogsEntryR\abinlogs\x12\x1b\n" +
+	"\tstats_log\x18\b \x01(\tR\bstatsLog\x12\x19\n" +
+	"\bflush_ts\x18\t \x01(\x04R\aflushTs\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\n" +
+	" \x01(\x03R\tsizeBytes\x1a:\n" +
+	"\fDeletedEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a:\n" +
+	"\fBinlogsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8c\x02\n" +
 	"\tBuildTask\x12\x19\n" +
 	"\bbuild_id\x18\x01 \x01(\x03R\abuildId\x12\x1d\n" +
 	"\n" +
@@ -985,11 +1225,12 @@ const file_worker_proto_rawDesc = "" +
 	"\x06Search\x12\x1f.milvago.internal.SearchRequest\x1a\x1e.milvago.internal.SearchResult\x12F\n" +
 	"\x05Query\x12\x1e.milvago.internal.QueryRequest\x1a\x1d.milvago.internal.QueryResult\x12I\n" +
 	"\x10UpdateCollection\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty\x12R\n" +
-	"\x0eDropSegmentIDs\x12'.milvago.internal.DropSegmentIDsRequest\x1a\x17.milvago.internal.Empty2\xd7\x01\n" +
+	"\x0eDropSegmentIDs\x12'.milvago.internal.DropSegmentIDsRequest\x1a\x17.milvago.internal.Empty2\xa8\x02\n" +
 	"\bDataNode\x12>\n" +
 	"\x05Watch\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty\x12@\n" +
 	"\aUnwatch\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty\x12I\n" +
-	"\x10UpdateCollection\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty2P\n" +
+	"\x10UpdateCollection\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty\x12O\n" +
+	"\aCompact\x12 .milvago.internal.CompactionTask\x1a\".milvago.internal.CompactionResult2P\n" +
 	"\tIndexNode\x12C\n" +
 	"\x05Build\x12\x1b.milvago.internal.BuildTask\x1a\x1d.milvago.internal.BuildResult2\xcc\x02\n" +
 	"\rStreamingNode\x12W\n" +
@@ -1010,7 +1251,7 @@ func file_worker_proto_rawDescGZIP() []byte {
 	return file_worker_proto_rawDescData
 }
 
-var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_worker_proto_goTypes = []any{
 	(*LoadChannelsRequest)(nil),   // 0: milvago.internal.LoadChannelsRequest
 	(*CollectionIDRequest)(nil),   // 1: milvago.internal.CollectionIDRequest
@@ -1018,76 +1259,90 @@ var file_worker_proto_goTypes = []any{
 	(*DropSegmentIDsRequest)(nil), // 3: milvago.internal.DropSegmentIDsRequest
 	(*DropSegmentsRequest)(nil),   // 4: milvago.internal.DropSegmentsRequest
 	(*ProgressResponse)(nil),      // 5: milvago.internal.ProgressResponse
-	(*BuildTask)(nil),             // 6: milvago.internal.BuildTask
-	(*BuildResult)(nil),           // 7: milvago.internal.BuildResult
-	(*AppendInsertRequest)(nil),   // 8: milvago.internal.AppendInsertRequest
-	(*AppendDeleteRequest)(nil),   // 9: milvago.internal.AppendDeleteRequest
-	(*AppendResponse)(nil),        // 10: milvago.internal.AppendResponse
-	(*SealRequest)(nil),           // 11: milvago.internal.SealRequest
-	(*SealResponse)(nil),          // 12: milvago.internal.SealResponse
-	(*SyncToRequest)(nil),         // 13: milvago.internal.SyncToRequest
-	nil,                           // 14: milvago.internal.BuildTask.ParamsEntry
-	(*Collection)(nil),            // 15: milvago.internal.Collection
-	(*ChannelPlan)(nil),           // 16: milvago.internal.ChannelPlan
-	(*SegmentPlan)(nil),           // 17: milvago.internal.SegmentPlan
-	(*commonpb.Status)(nil),       // 18: milvus.proto.common.Status
-	(*LogMessage)(nil),            // 19: milvago.internal.LogMessage
-	(*SearchRequest)(nil),         // 20: milvago.internal.SearchRequest
-	(*QueryRequest)(nil),          // 21: milvago.internal.QueryRequest
-	(*Empty)(nil),                 // 22: milvago.internal.Empty
-	(*SearchResult)(nil),          // 23: milvago.internal.SearchResult
-	(*QueryResult)(nil),           // 24: milvago.internal.QueryResult
+	(*CompactionTask)(nil),        // 6: milvago.internal.CompactionTask
+	(*CompactionResult)(nil),      // 7: milvago.internal.CompactionResult
+	(*BuildTask)(nil),             // 8: milvago.internal.BuildTask
+	(*BuildResult)(nil),           // 9: milvago.internal.BuildResult
+	(*AppendInsertRequest)(nil),   // 10: milvago.internal.AppendInsertRequest
+	(*AppendDeleteRequest)(nil),   // 11: milvago.internal.AppendDeleteRequest
+	(*AppendResponse)(nil),        // 12: milvago.internal.AppendResponse
+	(*SealRequest)(nil),           // 13: milvago.internal.SealRequest
+	(*SealResponse)(nil),          // 14: milvago.internal.SealResponse
+	(*SyncToRequest)(nil),         // 15: milvago.internal.SyncToRequest
+	nil,                           // 16: milvago.internal.CompactionResult.DeletedEntry
+	nil,                           // 17: milvago.internal.CompactionResult.BinlogsEntry
+	nil,                           // 18: milvago.internal.BuildTask.ParamsEntry
+	(*Collection)(nil),            // 19: milvago.internal.Collection
+	(*ChannelPlan)(nil),           // 20: milvago.internal.ChannelPlan
+	(*SegmentPlan)(nil),           // 21: milvago.internal.SegmentPlan
+	(*commonpb.Status)(nil),       // 22: milvus.proto.common.Status
+	(*Segment)(nil),               // 23: milvago.internal.Segment
+	(*DeltaLog)(nil),              // 24: milvago.internal.DeltaLog
+	(*LogMessage)(nil),            // 25: milvago.internal.LogMessage
+	(*SearchRequest)(nil),         // 26: milvago.internal.SearchRequest
+	(*QueryRequest)(nil),          // 27: milvago.internal.QueryRequest
+	(*Empty)(nil),                 // 28: milvago.internal.Empty
+	(*SearchResult)(nil),          // 29: milvago.internal.SearchResult
+	(*QueryResult)(nil),           // 30: milvago.internal.QueryResult
 }
 var file_worker_proto_depIdxs = []int32{
-	15, // 0: milvago.internal.LoadChannelsRequest.collection:type_name -> milvago.internal.Collection
-	16, // 1: milvago.internal.LoadChannelsRequest.plans:type_name -> milvago.internal.ChannelPlan
-	17, // 2: milvago.internal.SyncSegmentRequest.plan:type_name -> milvago.internal.SegmentPlan
-	18, // 3: milvago.internal.ProgressResponse.status:type_name -> milvus.proto.common.Status
-	14, // 4: milvago.internal.BuildTask.params:type_name -> milvago.internal.BuildTask.ParamsEntry
-	18, // 5: milvago.internal.BuildResult.status:type_name -> milvus.proto.common.Status
-	19, // 6: milvago.internal.AppendInsertRequest.message:type_name -> milvago.internal.LogMessage
-	19, // 7: milvago.internal.AppendDeleteRequest.message:type_name -> milvago.internal.LogMessage
-	18, // 8: milvago.internal.AppendResponse.status:type_name -> milvus.proto.common.Status
-	18, // 9: milvago.internal.SealResponse.status:type_name -> milvus.proto.common.Status
-	0,  // 10: milvago.internal.QueryNode.LoadCollection:input_type -> milvago.internal.LoadChannelsRequest
-	1,  // 11: milvago.internal.QueryNode.ReleaseCollection:input_type -> milvago.internal.CollectionIDRequest
-	2,  // 12: milvago.internal.QueryNode.SyncSegment:input_type -> milvago.internal.SyncSegmentRequest
-	4,  // 13: milvago.internal.QueryNode.DropSegments:input_type -> milvago.internal.DropSegmentsRequest
-	1,  // 14: milvago.internal.QueryNode.Progress:input_type -> milvago.internal.CollectionIDRequest
-	20, // 15: milvago.internal.QueryNode.Search:input_type -> milvago.internal.SearchRequest
-	21, // 16: milvago.internal.QueryNode.Query:input_type -> milvago.internal.QueryRequest
-	15, // 17: milvago.internal.QueryNode.UpdateCollection:input_type -> milvago.internal.Collection
-	3,  // 18: milvago.internal.QueryNode.DropSegmentIDs:input_type -> milvago.internal.DropSegmentIDsRequest
-	15, // 19: milvago.internal.DataNode.Watch:input_type -> milvago.internal.Collection
-	15, // 20: milvago.internal.DataNode.Unwatch:input_type -> milvago.internal.Collection
-	15, // 21: milvago.internal.DataNode.UpdateCollection:input_type -> milvago.internal.Collection
-	6,  // 22: milvago.internal.IndexNode.Build:input_type -> milvago.internal.BuildTask
-	8,  // 23: milvago.internal.StreamingNode.AppendInsert:input_type -> milvago.internal.AppendInsertRequest
-	9,  // 24: milvago.internal.StreamingNode.AppendDelete:input_type -> milvago.internal.AppendDeleteRequest
-	11, // 25: milvago.internal.StreamingNode.Seal:input_type -> milvago.internal.SealRequest
-	13, // 26: milvago.internal.StreamingNode.SyncTo:input_type -> milvago.internal.SyncToRequest
-	22, // 27: milvago.internal.QueryNode.LoadCollection:output_type -> milvago.internal.Empty
-	22, // 28: milvago.internal.QueryNode.ReleaseCollection:output_type -> milvago.internal.Empty
-	22, // 29: milvago.internal.QueryNode.SyncSegment:output_type -> milvago.internal.Empty
-	22, // 30: milvago.internal.QueryNode.DropSegments:output_type -> milvago.internal.Empty
-	5,  // 31: milvago.internal.QueryNode.Progress:output_type -> milvago.internal.ProgressResponse
-	23, // 32: milvago.internal.QueryNode.Search:output_type -> milvago.internal.SearchResult
-	24, // 33: milvago.internal.QueryNode.Query:output_type -> milvago.internal.QueryResult
-	22, // 34: milvago.internal.QueryNode.UpdateCollection:output_type -> milvago.internal.Empty
-	22, // 35: milvago.internal.QueryNode.DropSegmentIDs:output_type -> milvago.internal.Empty
-	22, // 36: milvago.internal.DataNode.Watch:output_type -> milvago.internal.Empty
-	22, // 37: milvago.internal.DataNode.Unwatch:output_type -> milvago.internal.Empty
-	22, // 38: milvago.internal.DataNode.UpdateCollection:output_type -> milvago.internal.Empty
-	7,  // 39: milvago.internal.IndexNode.Build:output_type -> milvago.internal.BuildResult
-	10, // 40: milvago.internal.StreamingNode.AppendInsert:output_type -> milvago.internal.AppendResponse
-	10, // 41: milvago.internal.StreamingNode.AppendDelete:output_type -> milvago.internal.AppendResponse
-	12, // 42: milvago.internal.StreamingNode.Seal:output_type -> milvago.internal.SealResponse
-	22, // 43: milvago.internal.StreamingNode.SyncTo:output_type -> milvago.internal.Empty
-	27, // [27:44] is the sub-list for method output_type
-	10, // [10:27] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	19, // 0: milvago.internal.LoadChannelsRequest.collection:type_name -> milvago.internal.Collection
+	20, // 1: milvago.internal.LoadChannelsRequest.plans:type_name -> milvago.internal.ChannelPlan
+	21, // 2: milvago.internal.SyncSegmentRequest.plan:type_name -> milvago.internal.SegmentPlan
+	22, // 3: milvago.internal.ProgressResponse.status:type_name -> milvus.proto.common.Status
+	19, // 4: milvago.internal.CompactionTask.collection:type_name -> milvago.internal.Collection
+	23, // 5: milvago.internal.CompactionTask.segments:type_name -> milvago.internal.Segment
+	24, // 6: milvago.internal.CompactionTask.delta_logs:type_name -> milvago.internal.DeltaLog
+	22, // 7: milvago.internal.CompactionResult.status:type_name -> milvus.proto.common.Status
+	16, // 8: milvago.internal.CompactionResult.deleted:type_name -> milvago.internal.CompactionResult.DeletedEntry
+	17, // 9: milvago.internal.CompactionResult.binlogs:type_name -> milvago.internal.CompactionResult.BinlogsEntry
+	18, // 10: milvago.internal.BuildTask.params:type_name -> milvago.internal.BuildTask.ParamsEntry
+	22, // 11: milvago.internal.BuildResult.status:type_name -> milvus.proto.common.Status
+	25, // 12: milvago.internal.AppendInsertRequest.message:type_name -> milvago.internal.LogMessage
+	25, // 13: milvago.internal.AppendDeleteRequest.message:type_name -> milvago.internal.LogMessage
+	22, // 14: milvago.internal.AppendResponse.status:type_name -> milvus.proto.common.Status
+	22, // 15: milvago.internal.SealResponse.status:type_name -> milvus.proto.common.Status
+	0,  // 16: milvago.internal.QueryNode.LoadCollection:input_type -> milvago.internal.LoadChannelsRequest
+	1,  // 17: milvago.internal.QueryNode.ReleaseCollection:input_type -> milvago.internal.CollectionIDRequest
+	2,  // 18: milvago.internal.QueryNode.SyncSegment:input_type -> milvago.internal.SyncSegmentRequest
+	4,  // 19: milvago.internal.QueryNode.DropSegments:input_type -> milvago.internal.DropSegmentsRequest
+	1,  // 20: milvago.internal.QueryNode.Progress:input_type -> milvago.internal.CollectionIDRequest
+	26, // 21: milvago.internal.QueryNode.Search:input_type -> milvago.internal.SearchRequest
+	27, // 22: milvago.internal.QueryNode.Query:input_type -> milvago.internal.QueryRequest
+	19, // 23: milvago.internal.QueryNode.UpdateCollection:input_type -> milvago.internal.Collection
+	3,  // 24: milvago.internal.QueryNode.DropSegmentIDs:input_type -> milvago.internal.DropSegmentIDsRequest
+	19, // 25: milvago.internal.DataNode.Watch:input_type -> milvago.internal.Collection
+	19, // 26: milvago.internal.DataNode.Unwatch:input_type -> milvago.internal.Collection
+	19, // 27: milvago.internal.DataNode.UpdateCollection:input_type -> milvago.internal.Collection
+	6,  // 28: milvago.internal.DataNode.Compact:input_type -> milvago.internal.CompactionTask
+	8,  // 29: milvago.internal.IndexNode.Build:input_type -> milvago.internal.BuildTask
+	10, // 30: milvago.internal.StreamingNode.AppendInsert:input_type -> milvago.internal.AppendInsertRequest
+	11, // 31: milvago.internal.StreamingNode.AppendDelete:input_type -> milvago.internal.AppendDeleteRequest
+	13, // 32: milvago.internal.StreamingNode.Seal:input_type -> milvago.internal.SealRequest
+	15, // 33: milvago.internal.StreamingNode.SyncTo:input_type -> milvago.internal.SyncToRequest
+	28, // 34: milvago.internal.QueryNode.LoadCollection:output_type -> milvago.internal.Empty
+	28, // 35: milvago.internal.QueryNode.ReleaseCollection:output_type -> milvago.internal.Empty
+	28, // 36: milvago.internal.QueryNode.SyncSegment:output_type -> milvago.internal.Empty
+	28, // 37: milvago.internal.QueryNode.DropSegments:output_type -> milvago.internal.Empty
+	5,  // 38: milvago.internal.QueryNode.Progress:output_type -> milvago.internal.ProgressResponse
+	29, // 39: milvago.internal.QueryNode.Search:output_type -> milvago.internal.SearchResult
+	30, // 40: milvago.internal.QueryNode.Query:output_type -> milvago.internal.QueryResult
+	28, // 41: milvago.internal.QueryNode.UpdateCollection:output_type -> milvago.internal.Empty
+	28, // 42: milvago.internal.QueryNode.DropSegmentIDs:output_type -> milvago.internal.Empty
+	28, // 43: milvago.internal.DataNode.Watch:output_type -> milvago.internal.Empty
+	28, // 44: milvago.internal.DataNode.Unwatch:output_type -> milvago.internal.Empty
+	28, // 45: milvago.internal.DataNode.UpdateCollection:output_type -> milvago.internal.Empty
+	7,  // 46: milvago.internal.DataNode.Compact:output_type -> milvago.internal.CompactionResult
+	9,  // 47: milvago.internal.IndexNode.Build:output_type -> milvago.internal.BuildResult
+	12, // 48: milvago.internal.StreamingNode.AppendInsert:output_type -> milvago.internal.AppendResponse
+	12, // 49: milvago.internal.StreamingNode.AppendDelete:output_type -> milvago.internal.AppendResponse
+	14, // 50: milvago.internal.StreamingNode.Seal:output_type -> milvago.internal.SealResponse
+	28, // 51: milvago.internal.StreamingNode.SyncTo:output_type -> milvago.internal.Empty
+	34, // [34:52] is the sub-list for method output_type
+	16, // [16:34] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_worker_proto_init() }
@@ -1102,7 +1357,7 @@ func file_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_worker_proto_rawDesc), len(file_worker_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -431,6 +431,7 @@ const (
 	DataNode_Watch_FullMethodName            = "/milvago.internal.DataNode/Watch"
 	DataNode_Unwatch_FullMethodName          = "/milvago.internal.DataNode/Unwatch"
 	DataNode_UpdateCollection_FullMethodName = "/milvago.internal.DataNode/UpdateCollection"
+	DataNode_Compact_FullMethodName          = "/milvago.internal.DataNode/Compact"
 )
 
 // DataNodeClient is the client API for DataNode service.
@@ -440,6 +441,7 @@ type DataNodeClient interface {
 	Watch(ctx context.Context, in *Collection, opts ...grpc.CallOption) (*Empty, error)
 	Unwatch(ctx context.Context, in *Collection, opts ...grpc.CallOption) (*Empty, error)
 	UpdateCollection(ctx context.Context, in *Collection, opts ...grpc.CallOption) (*Empty, error)
+	Compact(ctx context.Context, in *CompactionTask, opts ...grpc.CallOption) (*CompactionResult, error)
 }
 
 type dataNodeClient struct {
@@ -480,6 +482,16 @@ func (c *dataNodeClient) UpdateCollection(ctx context.Context, in *Collection, o
 	return out, nil
 }
 
+func (c *dataNodeClient) Compact(ctx context.Context, in *CompactionTask, opts ...grpc.CallOption) (*CompactionResult, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CompactionResult)
+	err := c.cc.Invoke(ctx, DataNode_Compact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DataNodeServer is the server API for DataNode service.
 // All implementations must embed UnimplementedDataNodeServer
 // for forward compatibility.
@@ -487,6 +499,7 @@ type DataNodeServer interface {
 	Watch(context.Context, *Collection) (*Empty, error)
 	Unwatch(context.Context, *Collection) (*Empty, error)
 	UpdateCollection(context.Context, *Collection) (*Empty, error)
+	Compact(context.Context, *CompactionTask) (*CompactionResult, error)
 	mustEmbedUnimplementedDataNodeServer()
 }
 
@@ -505,6 +518,9 @@ func (UnimplementedDataNodeServer) Unwatch(context.Context, *Collection) (*Empty
 }
 func (UnimplementedDataNodeServer) UpdateCollection(context.Context, *Collection) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method UpdateCollection not implemented")
+}
+func (UnimplementedDataNodeServer) Compact(context.Context, *CompactionTask) (*CompactionResult, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Compact not implemented")
 }
 func (UnimplementedDataNodeServer) mustEmbedUnimplementedDataNodeServer() {}
 func (UnimplementedDataNodeServer) testEmbeddedByValue()                  {}
@@ -581,6 +597,24 @@ func _DataNode_UpdateCollection_Handler(srv interface{}, ctx context.Context, de
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DataNode_Compact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompactionTask)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataNodeServer).Compact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataNode_Compact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataNodeServer).Compact(ctx, req.(*CompactionTask))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DataNode_ServiceDesc is the grpc.ServiceDesc for DataNode service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -599,6 +633,10 @@ var DataNode_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "UpdateCollection",
 			Handler:    _DataNode_UpdateCollection_Handler,
+		},
+		{
+			MethodName: "Compact",
+			Handler:    _DataNode_Compact_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,25 @@
+package app
+
+import (
+	"time"
+
+	"github.com/milvago/milvago/internal/config"
+	"github.com/milvago/milvago/internal/datacoord"
+)
+
+// dataFromConfig is the data coordinator's configuration: its defaults
+// with the compaction and garbage-collection keys (dataCoord.*) applied.
+func dataFromConfig(c *config.Config) datacoord.Config {
+	d := datacoord.Default()
+	l := c.Lifecycle
+	d.Compaction.Enable = l.DataCoordEnableCompaction
+	d.Compaction.Auto = l.DataCoordCompactionEnableAutoCompaction
+	d.Compaction.TriggerInterval = time.Duration(l.DataCoordCompactionMixTriggerInterval) * time.Second
+	d.Compaction.DeletedRatio = l.DataCoordCompactionSingleRatioThreshold
+	d.Compaction.SmallProportion = l.DataCoordSegmentSmallProportion
+	d.GC.Enable = l.DataCoordEnableGarbageCollection
+	d.GC.Interval = time.Duration(l.DataCoordGCInterval) * time.Second
+	d.GC.MissingTolerance = time.Duration(l.DataCoordGCMissingTolerance) * time.Second
+	d.GC.DropTolerance = time.Duration(l.DataCoordGCDropTolerance) * time.Second
+	return d
+}

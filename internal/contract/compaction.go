@@ -1,0 +1,79 @@
+package contract
+
+import (
+	"time"
+
+	"github.com/milvago/milvago/internal/model"
+)
+
+// CompactionTask is work the data coordinator gives a data node: merge
+// Segments (one collection, partition and virtual channel, all flushed)
+// into one new segment TargetID, dropping the rows that the channel's
+// DeltaLogs delete and the rows inserted before ExpireTS (collection TTL).
+// With CountOnly the node writes nothing and only counts, per segment, the
+// rows the delta logs delete.
+type CompactionTask struct {
+	PlanID     int64
+	Collection *model.Collection
+	Segments   []model.Segment
+	DeltaLogs  []model.DeltaLog
+	ExpireTS   uint64 // 0: no row expires
+	TargetID   int64
+	CountOnly  bool
+}
+
+// CompactionResult is a finished compaction. Segment.NumRows 0 means no
+// row survived: no file was written.
+type CompactionResult struct {
+	PlanID  int64
+	Segment FlushResult
+	// Deleted counts, per input segment, the rows the delta logs delete
+	// (and, when not CountOnly, Expired the rows the TTL removed).
+	Deleted map[int64]int64
+	Expired int64
+}
+
+// CompactionPlan is one plan of a compaction job: its input segments and
+// the segment it wrote.
+type CompactionPlan struct {
+	PlanID  int64
+	Sources []int64
+	Target  int64 // 0: none (no row survived, or not done yet)
+	Done    bool
+	Failed  bool
+	Reason  string
+}
+
+// CompactionJob is a manual or automatic compaction of one collection, as
+// GetCompactionState reports it.
+type CompactionJob struct {
+	ID           int64
+	CollectionID int64
+	Plans        []CompactionPlan
+	Started      time.Time
+}
+
+// Completed reports whether every plan has finished.
+func (j CompactionJob) Completed() bool {
+	for _, p := range j.Plans {
+		if !p.Done {
+			return false
+		}
+	}
+	return true
+}
+
+// Counts returns the executing, completed and failed plans.
+func (j CompactionJob) Counts() (executing, completed, failed int64) {
+	for _, p := range j.Plans {
+		switch {
+		case !p.Done:
+			executing++
+		case p.Failed:
+			failed++
+		default:
+			completed++
+		}
+	}
+	return
+}

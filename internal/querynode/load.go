@@ -76,7 +76,14 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 			return fmt.Errorf("querynode: map index %s: %w", si.File, err)
 		}
 		ss.mappings = append(ss.mappings, m)
-		idx, err := index.Load(m.Bytes())
+		data, legacy, err := storage.OpenIndexFile(m.Bytes())
+		if err != nil {
+			return fmt.Errorf("querynode: index %s of segment %d: %w", si.File, seg.ID, err)
+		}
+		if legacy {
+			dl.logger.Warn("index file has no checksum (written before index files had one): loading it unverified", "path", si.File, "segment", seg.ID)
+		}
+		idx, err := index.Load(data)
 		if err != nil {
 			return fmt.Errorf("querynode: load index %s: %w", si.File, err)
 		}

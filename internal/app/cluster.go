@@ -24,6 +24,7 @@ import (
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/datanode"
+	"github.com/milvago/milvago/internal/identity"
 	"github.com/milvago/milvago/internal/indexcoord"
 	"github.com/milvago/milvago/internal/indexnode"
 	"github.com/milvago/milvago/internal/kv"
@@ -172,7 +173,17 @@ func (n *roleNode) open(ctx context.Context) error {
 		}
 	}
 	n.peers = sessionDiscovery{store: n.meta}
-	return nil
+	// Every role checks the stores it opened against the meta store's
+	// cluster identity (and stamps those never stamped).
+	metaName, logName, objName := clusterStores(c)
+	st := identity.Stores{Meta: n.meta, MetaName: metaName, Hint: recoverHint("--config FILE")}
+	if n.objects != nil {
+		st.Objects, st.ObjectsName = n.objects, objName
+	}
+	if n.log != nil {
+		st.Log, st.LogName = n.log, logName
+	}
+	return checkIdentity(ctx, st, n.logger)
 }
 
 func etcdUser(c *config.Config) string {
@@ -499,7 +510,11 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 	drop := &dropper{objects: n.objects, logger: n.logger,
 		unwatch: workerrpc.NewDataNodeClient(n.conn(ctx, "datanode")).Unwatch}
 	if has("rootcoord") {
-		if root, err = rootcoord.New(ctx, rootcoord.Default(), rootcoord.Deps{KV: meta, Hooks: drop, Logger: n.logger}); err != nil {
+		wm, err := identity.LoadWatermark(ctx, meta, n.objects, n.logger)
+		if err != nil {
+			return fmt.Errorf("app: %w", err)
+		}
+		if root, err = rootcoord.New(ctx, rootcoord.Default(), rootcoord.Deps{KV: meta, Hooks: drop, Logger: n.logger, Watermark: wm}); err != nil {
 			return err
 		}
 		rootAPI = root

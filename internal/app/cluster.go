@@ -135,47 +135,17 @@ func (n *roleNode) needsObjects() bool {
 	return n.role != "proxy" && n.role != "streamingnode"
 }
 
-// open connects to the shared storage the role uses.
+// open connects to the shared storage the role uses and checks its
+// cluster identity.
 func (n *roleNode) open(ctx context.Context) error {
-	c := n.cfg
 	var err error
-	n.meta, err = kv.NewEtcd(ctx, kv.EtcdConfig{Endpoints: c.Etcd.Endpoints, RootPath: c.Etcd.RootPath,
-		DialTimeout: time.Duration(c.Etcd.DialTimeoutMs) * time.Millisecond, Username: etcdUser(c), Password: etcdPassword(c)}, n.logger)
-	if err != nil {
-		return fmt.Errorf("app: etcd %v: %w", c.Etcd.Endpoints, err)
-	}
-	if n.needsObjects() {
-		n.objects, err = objstore.NewS3(ctx, objstore.S3Config{Endpoint: c.Minio.Endpoint(), UseSSL: c.Minio.UseSSL, Region: c.Minio.Region,
-			Bucket: c.Minio.BucketName, AccessKey: c.Minio.AccessKeyID, SecretKey: c.Minio.SecretAccessKey, RootPath: c.Minio.RootPath,
-			CreateBucket: true}, n.logger)
-		if err != nil {
-			return fmt.Errorf("app: object store %s: %w", c.Minio.Endpoint(), err)
-		}
-	}
-	if n.needsLog() {
-		switch c.MQ.Type {
-		case config.MQNats:
-			n.log, err = logbroker.NewNATS(ctx, logbroker.NATSConfig{URL: c.Milvago.NatsMQ.URL, StreamPrefix: c.Milvago.NatsMQ.StreamPrefix,
-				Replicas: c.Milvago.NatsMQ.Replicas}, n.logger)
-			if err != nil {
-				return fmt.Errorf("app: log broker %s: %w", c.Milvago.NatsMQ.URL, err)
-			}
-		case config.MQKafka:
-			if c.Kafka.SaslUsername != "" || c.Kafka.SSL.Enabled {
-				return fmt.Errorf("app: kafka.saslUsername / kafka.ssl.enabled: SASL and TLS towards Kafka are not supported in cluster mode yet")
-			}
-			n.log, err = logbroker.NewKafka(ctx, logbroker.KafkaConfig{Brokers: c.Kafka.BrokerList}, n.logger)
-			if err != nil {
-				return fmt.Errorf("app: log broker kafka %v: %w", c.Kafka.BrokerList, err)
-			}
-		default:
-			return fmt.Errorf("app: mq.type %q: cluster mode needs natsmq (milvago.natsmq.url) or kafka (kafka.brokerList)", c.MQ.Type)
-		}
+	if n.meta, n.objects, n.log, err = openClusterStores(ctx, n.cfg, n.needsObjects(), n.needsLog(), n.logger); err != nil {
+		return err
 	}
 	n.peers = sessionDiscovery{store: n.meta}
 	// Every role checks the stores it opened against the meta store's
 	// cluster identity (and stamps those never stamped).
-	metaName, logName, objName := clusterStores(c)
+	metaName, logName, objName := clusterStores(n.cfg)
 	st := identity.Stores{Meta: n.meta, MetaName: metaName, Hint: recoverHint("--config FILE")}
 	if n.objects != nil {
 		st.Objects, st.ObjectsName = n.objects, objName
@@ -184,6 +154,46 @@ func (n *roleNode) open(ctx context.Context) error {
 		st.Log, st.LogName = n.log, logName
 	}
 	return checkIdentity(ctx, st, n.logger)
+}
+
+// openClusterStores connects to the external etcd, and to the object store
+// and the log when asked. On error it returns what it opened (the caller
+// closes it).
+func openClusterStores(ctx context.Context, c *config.Config, objects, log bool, logger *slog.Logger) (meta *kv.Etcd, obj objstore.Store, lg logbroker.Log, err error) {
+	meta, err = kv.NewEtcd(ctx, kv.EtcdConfig{Endpoints: c.Etcd.Endpoints, RootPath: c.Etcd.RootPath,
+		DialTimeout: time.Duration(c.Etcd.DialTimeoutMs) * time.Millisecond, Username: etcdUser(c), Password: etcdPassword(c)}, logger)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("app: etcd %v: %w", c.Etcd.Endpoints, err)
+	}
+	if objects {
+		obj, err = objstore.NewS3(ctx, objstore.S3Config{Endpoint: c.Minio.Endpoint(), UseSSL: c.Minio.UseSSL, Region: c.Minio.Region,
+			Bucket: c.Minio.BucketName, AccessKey: c.Minio.AccessKeyID, SecretKey: c.Minio.SecretAccessKey, RootPath: c.Minio.RootPath,
+			CreateBucket: true}, logger)
+		if err != nil {
+			return meta, nil, nil, fmt.Errorf("app: object store %s: %w", c.Minio.Endpoint(), err)
+		}
+	}
+	if log {
+		switch c.MQ.Type {
+		case config.MQNats:
+			lg, err = logbroker.NewNATS(ctx, logbroker.NATSConfig{URL: c.Milvago.NatsMQ.URL, StreamPrefix: c.Milvago.NatsMQ.StreamPrefix,
+				Replicas: c.Milvago.NatsMQ.Replicas}, logger)
+			if err != nil {
+				return meta, obj, nil, fmt.Errorf("app: log broker %s: %w", c.Milvago.NatsMQ.URL, err)
+			}
+		case config.MQKafka:
+			if c.Kafka.SaslUsername != "" || c.Kafka.SSL.Enabled {
+				return meta, obj, nil, fmt.Errorf("app: kafka.saslUsername / kafka.ssl.enabled: SASL and TLS towards Kafka are not supported in cluster mode yet")
+			}
+			lg, err = logbroker.NewKafka(ctx, logbroker.KafkaConfig{Brokers: c.Kafka.BrokerList}, logger)
+			if err != nil {
+				return meta, obj, nil, fmt.Errorf("app: log broker kafka %v: %w", c.Kafka.BrokerList, err)
+			}
+		default:
+			return meta, obj, nil, fmt.Errorf("app: mq.type %q: cluster mode needs natsmq (milvago.natsmq.url) or kafka (kafka.brokerList)", c.MQ.Type)
+		}
+	}
+	return meta, obj, lg, nil
 }
 
 func etcdUser(c *config.Config) string {

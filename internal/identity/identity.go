@@ -375,3 +375,17 @@ func StampLog(ctx context.Context, l LogStore, id Identity) error {
 	_, err = l.Append(ctx, LogChannel, b, nil)
 	return err
 }
+
+// Verify is Check without stamping: it returns the refusal a start would
+// return (nil when a start would go ahead, stamping what was never
+// stamped).
+func Verify(ctx context.Context, st Stores) error {
+	rec, ok, objects, lg, _, err := Read(ctx, st)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return missingMeta(st, objects, lg)
+	}
+	return compare(st, rec, objects, lg)
+}

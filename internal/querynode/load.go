@@ -2,6 +2,7 @@ package querynode
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
@@ -11,6 +12,7 @@ import (
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/segment"
 	"github.com/milvago/milvago/internal/storage"
 )
@@ -72,19 +74,32 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 	indexes := map[int64]index.Index{}
 	for _, si := range plan.Indexes {
 		m, err := dl.d.Objects.Map(ctx, si.File)
+		if errors.Is(err, objstore.ErrNotFound) {
+			dl.logger.Error("missing index file: serving the segment without it (exact search over its binlog)",
+				"path", si.File, "segment", seg.ID, "field", si.FieldID)
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("querynode: map index %s: %w", si.File, err)
 		}
 		ss.mappings = append(ss.mappings, m)
 		data, legacy, err := storage.OpenIndexFile(m.Bytes())
-		if err != nil {
-			return fmt.Errorf("querynode: index %s of segment %d: %w", si.File, seg.ID, err)
-		}
 		if legacy {
 			dl.logger.Warn("index file has no checksum (written before index files had one): loading it unverified", "path", si.File, "segment", seg.ID)
 		}
-		idx, err := index.Load(data)
+		var idx index.Index
+		if err == nil {
+			idx, err = index.Load(data)
+		}
 		if err != nil {
+			if errors.Is(err, storage.ErrCorrupt) || errors.Is(err, index.ErrCorrupt) {
+				// The segment's rows are intact in its binlogs: serve the
+				// field by exact search over its raw vectors rather than
+				// fail the load; results stay correct, only slower.
+				dl.logger.Error("corrupt index file: serving the segment without it (exact search over its binlog)",
+					"path", si.File, "segment", seg.ID, "field", si.FieldID, "err", err)
+				continue
+			}
 			return fmt.Errorf("querynode: load index %s: %w", si.File, err)
 		}
 		indexes[si.FieldID] = idx

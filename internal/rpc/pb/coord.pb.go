@@ -2735,6 +2735,9 @@ type LoadStateResponse struct {
 	AllPartitions bool                   `protobuf:"varint,4,opt,name=all_partitions,json=allPartitions,proto3" json:"all_partitions,omitempty"`
 	Progress      int64                  `protobuf:"varint,5,opt,name=progress,proto3" json:"progress,omitempty"`
 	Replicas      int32                  `protobuf:"varint,6,opt,name=replicas,proto3" json:"replicas,omitempty"`
+	// Why a shard cannot finish loading (a corrupt or missing file); unset
+	// while loading normally.
+	Failure       *commonpb.Status `protobuf:"bytes,7,opt,name=failure,proto3" json:"failure,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2809,6 +2812,13 @@ func (x *LoadStateResponse) GetReplicas() int32 {
 		return x.Replicas
 	}
 	return 0
+}
+
+func (x *LoadStateResponse) GetFailure() *commonpb.Status {
+	if x != nil {
+		return x.Failure
+	}
+	return nil
 }
 
 type ChannelPlanRequest struct {
@@ -3710,7 +3720,7 @@ const file_coord_proto_rawDesc = "" +
 	"partitions\x18\x03 \x03(\x03R\n" +
 	"partitions\"7\n" +
 	"\x10LoadStateRequest\x12#\n" +
-	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\"\xdf\x01\n" +
+	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\"\x96\x02\n" +
 	"\x11LoadStateResponse\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x16\n" +
 	"\x06loaded\x18\x02 \x01(\bR\x06loaded\x12\x1e\n" +
@@ -3719,7 +3729,8 @@ const file_coord_proto_rawDesc = "" +
 	"partitions\x12%\n" +
 	"\x0eall_partitions\x18\x04 \x01(\bR\rallPartitions\x12\x1a\n" +
 	"\bprogress\x18\x05 \x01(\x03R\bprogress\x12\x1a\n" +
-	"\breplicas\x18\x06 \x01(\x05R\breplicas\"U\n" +
+	"\breplicas\x18\x06 \x01(\x05R\breplicas\x125\n" +
+	"\afailure\x18\a \x01(\v2\x1b.milvus.proto.common.StatusR\afailure\"U\n" +
 	"\x12ChannelPlanRequest\x12#\n" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12\x1a\n" +
 	"\bvchannel\x18\x02 \x01(\tR\bvchannel\"}\n" +
@@ -3980,136 +3991,137 @@ var file_coord_proto_depIdxs = []int32{
 	72,  // 36: milvago.internal.LoadRequest.collection:type_name -> milvago.internal.Collection
 	72,  // 37: milvago.internal.ReleaseRequest.collection:type_name -> milvago.internal.Collection
 	68,  // 38: milvago.internal.LoadStateResponse.status:type_name -> milvus.proto.common.Status
-	68,  // 39: milvago.internal.ChannelPlanResponse.status:type_name -> milvus.proto.common.Status
-	77,  // 40: milvago.internal.ChannelPlanResponse.plan:type_name -> milvago.internal.ChannelPlan
-	74,  // 41: milvago.internal.SegmentEvent.segment:type_name -> milvago.internal.Segment
-	72,  // 42: milvago.internal.CreateIndexRequest.collection:type_name -> milvago.internal.Collection
-	73,  // 43: milvago.internal.CreateIndexRequest.field:type_name -> milvus.proto.schema.FieldSchema
-	65,  // 44: milvago.internal.CreateIndexRequest.params:type_name -> milvago.internal.CreateIndexRequest.ParamsEntry
-	66,  // 45: milvago.internal.CreateIndexRequest.user_params:type_name -> milvago.internal.CreateIndexRequest.UserParamsEntry
-	68,  // 46: milvago.internal.IndexesResponse.status:type_name -> milvus.proto.common.Status
-	78,  // 47: milvago.internal.IndexesResponse.indexes:type_name -> milvago.internal.IndexDef
-	78,  // 48: milvago.internal.IndexProgressRequest.index:type_name -> milvago.internal.IndexDef
-	68,  // 49: milvago.internal.IndexProgressResponse.status:type_name -> milvus.proto.common.Status
-	79,  // 50: milvago.internal.IndexProgressResponse.state:type_name -> milvus.proto.common.IndexState
-	68,  // 51: milvago.internal.SegmentIndexesResponse.status:type_name -> milvus.proto.common.Status
-	80,  // 52: milvago.internal.SegmentIndexesResponse.indexes:type_name -> milvago.internal.SegmentIndex
-	67,  // 53: milvago.internal.AlterIndexRequest.params:type_name -> milvago.internal.AlterIndexRequest.ParamsEntry
-	0,   // 54: milvago.internal.RootCoord.AllocTimestamp:input_type -> milvago.internal.AllocRequest
-	0,   // 55: milvago.internal.RootCoord.AllocID:input_type -> milvago.internal.AllocRequest
-	20,  // 56: milvago.internal.RootCoord.PChannels:input_type -> milvago.internal.PChannelsRequest
-	2,   // 57: milvago.internal.RootCoord.CreateDatabase:input_type -> milvago.internal.DatabaseRequest
-	2,   // 58: milvago.internal.RootCoord.DropDatabase:input_type -> milvago.internal.DatabaseRequest
-	5,   // 59: milvago.internal.RootCoord.ListDatabases:input_type -> milvago.internal.ListDatabasesRequest
-	2,   // 60: milvago.internal.RootCoord.DescribeDatabase:input_type -> milvago.internal.DatabaseRequest
-	7,   // 61: milvago.internal.RootCoord.CreateCollection:input_type -> milvago.internal.CreateCollectionRequest
-	8,   // 62: milvago.internal.RootCoord.DropCollection:input_type -> milvago.internal.CollectionRequest
-	8,   // 63: milvago.internal.RootCoord.DescribeCollection:input_type -> milvago.internal.CollectionRequest
-	10,  // 64: milvago.internal.RootCoord.ListCollections:input_type -> milvago.internal.ListCollectionsRequest
-	12,  // 65: milvago.internal.RootCoord.AlterCollectionProperties:input_type -> milvago.internal.AlterCollectionRequest
-	13,  // 66: milvago.internal.RootCoord.CreatePartition:input_type -> milvago.internal.PartitionRequest
-	13,  // 67: milvago.internal.RootCoord.DropPartition:input_type -> milvago.internal.PartitionRequest
-	14,  // 68: milvago.internal.RootCoord.CreateAlias:input_type -> milvago.internal.AliasRequest
-	14,  // 69: milvago.internal.RootCoord.DropAlias:input_type -> milvago.internal.AliasRequest
-	14,  // 70: milvago.internal.RootCoord.AlterAlias:input_type -> milvago.internal.AliasRequest
-	14,  // 71: milvago.internal.RootCoord.DescribeAlias:input_type -> milvago.internal.AliasRequest
-	16,  // 72: milvago.internal.RootCoord.AlterDatabase:input_type -> milvago.internal.AlterDatabaseRequest
-	17,  // 73: milvago.internal.RootCoord.RenameCollection:input_type -> milvago.internal.RenameCollectionRequest
-	18,  // 74: milvago.internal.RootCoord.AddCollectionField:input_type -> milvago.internal.AddCollectionFieldRequest
-	19,  // 75: milvago.internal.RootCoord.AlterCollectionField:input_type -> milvago.internal.AlterCollectionFieldRequest
-	22,  // 76: milvago.internal.DataCoord.RowCount:input_type -> milvago.internal.RowCountRequest
-	24,  // 77: milvago.internal.DataCoord.Segments:input_type -> milvago.internal.SegmentsRequest
-	26,  // 78: milvago.internal.DataCoord.Flushed:input_type -> milvago.internal.SegmentIDsRequest
-	29,  // 79: milvago.internal.DataCoord.GetCheckpoint:input_type -> milvago.internal.ChannelRequest
-	31,  // 80: milvago.internal.DataCoord.UpdateCheckpoint:input_type -> milvago.internal.UpdateCheckpointRequest
-	29,  // 81: milvago.internal.DataCoord.DeltaLogs:input_type -> milvago.internal.ChannelRequest
-	76,  // 82: milvago.internal.DataCoord.AddDeltaLog:input_type -> milvago.internal.DeltaLog
-	33,  // 83: milvago.internal.DataCoord.Segment:input_type -> milvago.internal.SegmentRequest
-	35,  // 84: milvago.internal.DataCoord.SegmentFlushed:input_type -> milvago.internal.FlushResult
-	36,  // 85: milvago.internal.DataCoord.NoteBufferedRows:input_type -> milvago.internal.NoteRowsRequest
-	37,  // 86: milvago.internal.DataCoord.AssignSegment:input_type -> milvago.internal.AssignSegmentRequest
-	39,  // 87: milvago.internal.DataCoord.SealChannel:input_type -> milvago.internal.SealChannelRequest
-	41,  // 88: milvago.internal.DataCoord.IdleChannels:input_type -> milvago.internal.IdleChannelsRequest
-	43,  // 89: milvago.internal.DataCoord.SealedSegments:input_type -> milvago.internal.SealedSegmentsRequest
-	44,  // 90: milvago.internal.DataCoord.DropCollection:input_type -> milvago.internal.DropCollectionDataRequest
-	45,  // 91: milvago.internal.DataCoord.DropPartition:input_type -> milvago.internal.DropPartitionDataRequest
-	27,  // 92: milvago.internal.DataCoord.DropSegments:input_type -> milvago.internal.DropSegmentsDataRequest
-	46,  // 93: milvago.internal.QueryCoord.LoadCollection:input_type -> milvago.internal.LoadRequest
-	47,  // 94: milvago.internal.QueryCoord.ReleaseCollection:input_type -> milvago.internal.ReleaseRequest
-	47,  // 95: milvago.internal.QueryCoord.ReleasePartitions:input_type -> milvago.internal.ReleaseRequest
-	48,  // 96: milvago.internal.QueryCoord.State:input_type -> milvago.internal.LoadStateRequest
-	50,  // 97: milvago.internal.QueryCoord.ChannelPlan:input_type -> milvago.internal.ChannelPlanRequest
-	52,  // 98: milvago.internal.QueryCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
-	53,  // 99: milvago.internal.QueryCoord.IndexBuilt:input_type -> milvago.internal.IndexBuiltEvent
-	45,  // 100: milvago.internal.QueryCoord.PartitionDropped:input_type -> milvago.internal.DropPartitionDataRequest
-	54,  // 101: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
-	55,  // 102: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
-	57,  // 103: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
-	59,  // 104: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
-	55,  // 105: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
-	33,  // 106: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
-	52,  // 107: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
-	61,  // 108: milvago.internal.IndexCoord.AlterIndex:input_type -> milvago.internal.AlterIndexRequest
-	1,   // 109: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
-	1,   // 110: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
-	21,  // 111: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
-	81,  // 112: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
-	81,  // 113: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
-	6,   // 114: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
-	4,   // 115: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
-	9,   // 116: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
-	81,  // 117: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
-	9,   // 118: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
-	11,  // 119: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
-	81,  // 120: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
-	81,  // 121: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
-	81,  // 122: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
-	81,  // 123: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
-	81,  // 124: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
-	81,  // 125: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
-	15,  // 126: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
-	81,  // 127: milvago.internal.RootCoord.AlterDatabase:output_type -> milvago.internal.Empty
-	81,  // 128: milvago.internal.RootCoord.RenameCollection:output_type -> milvago.internal.Empty
-	9,   // 129: milvago.internal.RootCoord.AddCollectionField:output_type -> milvago.internal.CollectionResponse
-	9,   // 130: milvago.internal.RootCoord.AlterCollectionField:output_type -> milvago.internal.CollectionResponse
-	23,  // 131: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
-	25,  // 132: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
-	28,  // 133: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
-	30,  // 134: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
-	81,  // 135: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
-	32,  // 136: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
-	81,  // 137: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
-	34,  // 138: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
-	81,  // 139: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	81,  // 140: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
-	38,  // 141: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
-	40,  // 142: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
-	42,  // 143: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
-	25,  // 144: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
-	81,  // 145: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
-	81,  // 146: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
-	81,  // 147: milvago.internal.DataCoord.DropSegments:output_type -> milvago.internal.Empty
-	81,  // 148: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
-	81,  // 149: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
-	81,  // 150: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
-	49,  // 151: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
-	51,  // 152: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
-	81,  // 153: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	81,  // 154: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
-	81,  // 155: milvago.internal.QueryCoord.PartitionDropped:output_type -> milvago.internal.Empty
-	81,  // 156: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
-	56,  // 157: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
-	58,  // 158: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
-	81,  // 159: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
-	81,  // 160: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
-	60,  // 161: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
-	81,  // 162: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	28,  // 163: milvago.internal.IndexCoord.AlterIndex:output_type -> milvago.internal.BoolResponse
-	109, // [109:164] is the sub-list for method output_type
-	54,  // [54:109] is the sub-list for method input_type
-	54,  // [54:54] is the sub-list for extension type_name
-	54,  // [54:54] is the sub-list for extension extendee
-	0,   // [0:54] is the sub-list for field type_name
+	68,  // 39: milvago.internal.LoadStateResponse.failure:type_name -> milvus.proto.common.Status
+	68,  // 40: milvago.internal.ChannelPlanResponse.status:type_name -> milvus.proto.common.Status
+	77,  // 41: milvago.internal.ChannelPlanResponse.plan:type_name -> milvago.internal.ChannelPlan
+	74,  // 42: milvago.internal.SegmentEvent.segment:type_name -> milvago.internal.Segment
+	72,  // 43: milvago.internal.CreateIndexRequest.collection:type_name -> milvago.internal.Collection
+	73,  // 44: milvago.internal.CreateIndexRequest.field:type_name -> milvus.proto.schema.FieldSchema
+	65,  // 45: milvago.internal.CreateIndexRequest.params:type_name -> milvago.internal.CreateIndexRequest.ParamsEntry
+	66,  // 46: milvago.internal.CreateIndexRequest.user_params:type_name -> milvago.internal.CreateIndexRequest.UserParamsEntry
+	68,  // 47: milvago.internal.IndexesResponse.status:type_name -> milvus.proto.common.Status
+	78,  // 48: milvago.internal.IndexesResponse.indexes:type_name -> milvago.internal.IndexDef
+	78,  // 49: milvago.internal.IndexProgressRequest.index:type_name -> milvago.internal.IndexDef
+	68,  // 50: milvago.internal.IndexProgressResponse.status:type_name -> milvus.proto.common.Status
+	79,  // 51: milvago.internal.IndexProgressResponse.state:type_name -> milvus.proto.common.IndexState
+	68,  // 52: milvago.internal.SegmentIndexesResponse.status:type_name -> milvus.proto.common.Status
+	80,  // 53: milvago.internal.SegmentIndexesResponse.indexes:type_name -> milvago.internal.SegmentIndex
+	67,  // 54: milvago.internal.AlterIndexRequest.params:type_name -> milvago.internal.AlterIndexRequest.ParamsEntry
+	0,   // 55: milvago.internal.RootCoord.AllocTimestamp:input_type -> milvago.internal.AllocRequest
+	0,   // 56: milvago.internal.RootCoord.AllocID:input_type -> milvago.internal.AllocRequest
+	20,  // 57: milvago.internal.RootCoord.PChannels:input_type -> milvago.internal.PChannelsRequest
+	2,   // 58: milvago.internal.RootCoord.CreateDatabase:input_type -> milvago.internal.DatabaseRequest
+	2,   // 59: milvago.internal.RootCoord.DropDatabase:input_type -> milvago.internal.DatabaseRequest
+	5,   // 60: milvago.internal.RootCoord.ListDatabases:input_type -> milvago.internal.ListDatabasesRequest
+	2,   // 61: milvago.internal.RootCoord.DescribeDatabase:input_type -> milvago.internal.DatabaseRequest
+	7,   // 62: milvago.internal.RootCoord.CreateCollection:input_type -> milvago.internal.CreateCollectionRequest
+	8,   // 63: milvago.internal.RootCoord.DropCollection:input_type -> milvago.internal.CollectionRequest
+	8,   // 64: milvago.internal.RootCoord.DescribeCollection:input_type -> milvago.internal.CollectionRequest
+	10,  // 65: milvago.internal.RootCoord.ListCollections:input_type -> milvago.internal.ListCollectionsRequest
+	12,  // 66: milvago.internal.RootCoord.AlterCollectionProperties:input_type -> milvago.internal.AlterCollectionRequest
+	13,  // 67: milvago.internal.RootCoord.CreatePartition:input_type -> milvago.internal.PartitionRequest
+	13,  // 68: milvago.internal.RootCoord.DropPartition:input_type -> milvago.internal.PartitionRequest
+	14,  // 69: milvago.internal.RootCoord.CreateAlias:input_type -> milvago.internal.AliasRequest
+	14,  // 70: milvago.internal.RootCoord.DropAlias:input_type -> milvago.internal.AliasRequest
+	14,  // 71: milvago.internal.RootCoord.AlterAlias:input_type -> milvago.internal.AliasRequest
+	14,  // 72: milvago.internal.RootCoord.DescribeAlias:input_type -> milvago.internal.AliasRequest
+	16,  // 73: milvago.internal.RootCoord.AlterDatabase:input_type -> milvago.internal.AlterDatabaseRequest
+	17,  // 74: milvago.internal.RootCoord.RenameCollection:input_type -> milvago.internal.RenameCollectionRequest
+	18,  // 75: milvago.internal.RootCoord.AddCollectionField:input_type -> milvago.internal.AddCollectionFieldRequest
+	19,  // 76: milvago.internal.RootCoord.AlterCollectionField:input_type -> milvago.internal.AlterCollectionFieldRequest
+	22,  // 77: milvago.internal.DataCoord.RowCount:input_type -> milvago.internal.RowCountRequest
+	24,  // 78: milvago.internal.DataCoord.Segments:input_type -> milvago.internal.SegmentsRequest
+	26,  // 79: milvago.internal.DataCoord.Flushed:input_type -> milvago.internal.SegmentIDsRequest
+	29,  // 80: milvago.internal.DataCoord.GetCheckpoint:input_type -> milvago.internal.ChannelRequest
+	31,  // 81: milvago.internal.DataCoord.UpdateCheckpoint:input_type -> milvago.internal.UpdateCheckpointRequest
+	29,  // 82: milvago.internal.DataCoord.DeltaLogs:input_type -> milvago.internal.ChannelRequest
+	76,  // 83: milvago.internal.DataCoord.AddDeltaLog:input_type -> milvago.internal.DeltaLog
+	33,  // 84: milvago.internal.DataCoord.Segment:input_type -> milvago.internal.SegmentRequest
+	35,  // 85: milvago.internal.DataCoord.SegmentFlushed:input_type -> milvago.internal.FlushResult
+	36,  // 86: milvago.internal.DataCoord.NoteBufferedRows:input_type -> milvago.internal.NoteRowsRequest
+	37,  // 87: milvago.internal.DataCoord.AssignSegment:input_type -> milvago.internal.AssignSegmentRequest
+	39,  // 88: milvago.internal.DataCoord.SealChannel:input_type -> milvago.internal.SealChannelRequest
+	41,  // 89: milvago.internal.DataCoord.IdleChannels:input_type -> milvago.internal.IdleChannelsRequest
+	43,  // 90: milvago.internal.DataCoord.SealedSegments:input_type -> milvago.internal.SealedSegmentsRequest
+	44,  // 91: milvago.internal.DataCoord.DropCollection:input_type -> milvago.internal.DropCollectionDataRequest
+	45,  // 92: milvago.internal.DataCoord.DropPartition:input_type -> milvago.internal.DropPartitionDataRequest
+	27,  // 93: milvago.internal.DataCoord.DropSegments:input_type -> milvago.internal.DropSegmentsDataRequest
+	46,  // 94: milvago.internal.QueryCoord.LoadCollection:input_type -> milvago.internal.LoadRequest
+	47,  // 95: milvago.internal.QueryCoord.ReleaseCollection:input_type -> milvago.internal.ReleaseRequest
+	47,  // 96: milvago.internal.QueryCoord.ReleasePartitions:input_type -> milvago.internal.ReleaseRequest
+	48,  // 97: milvago.internal.QueryCoord.State:input_type -> milvago.internal.LoadStateRequest
+	50,  // 98: milvago.internal.QueryCoord.ChannelPlan:input_type -> milvago.internal.ChannelPlanRequest
+	52,  // 99: milvago.internal.QueryCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
+	53,  // 100: milvago.internal.QueryCoord.IndexBuilt:input_type -> milvago.internal.IndexBuiltEvent
+	45,  // 101: milvago.internal.QueryCoord.PartitionDropped:input_type -> milvago.internal.DropPartitionDataRequest
+	54,  // 102: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
+	55,  // 103: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
+	57,  // 104: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
+	59,  // 105: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
+	55,  // 106: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
+	33,  // 107: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
+	52,  // 108: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
+	61,  // 109: milvago.internal.IndexCoord.AlterIndex:input_type -> milvago.internal.AlterIndexRequest
+	1,   // 110: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
+	1,   // 111: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
+	21,  // 112: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
+	81,  // 113: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
+	81,  // 114: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
+	6,   // 115: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
+	4,   // 116: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
+	9,   // 117: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
+	81,  // 118: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
+	9,   // 119: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
+	11,  // 120: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
+	81,  // 121: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
+	81,  // 122: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
+	81,  // 123: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
+	81,  // 124: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
+	81,  // 125: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
+	81,  // 126: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
+	15,  // 127: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
+	81,  // 128: milvago.internal.RootCoord.AlterDatabase:output_type -> milvago.internal.Empty
+	81,  // 129: milvago.internal.RootCoord.RenameCollection:output_type -> milvago.internal.Empty
+	9,   // 130: milvago.internal.RootCoord.AddCollectionField:output_type -> milvago.internal.CollectionResponse
+	9,   // 131: milvago.internal.RootCoord.AlterCollectionField:output_type -> milvago.internal.CollectionResponse
+	23,  // 132: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
+	25,  // 133: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
+	28,  // 134: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
+	30,  // 135: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
+	81,  // 136: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
+	32,  // 137: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
+	81,  // 138: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
+	34,  // 139: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
+	81,  // 140: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	81,  // 141: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
+	38,  // 142: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
+	40,  // 143: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
+	42,  // 144: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
+	25,  // 145: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
+	81,  // 146: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
+	81,  // 147: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
+	81,  // 148: milvago.internal.DataCoord.DropSegments:output_type -> milvago.internal.Empty
+	81,  // 149: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
+	81,  // 150: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
+	81,  // 151: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
+	49,  // 152: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
+	51,  // 153: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
+	81,  // 154: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	81,  // 155: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
+	81,  // 156: milvago.internal.QueryCoord.PartitionDropped:output_type -> milvago.internal.Empty
+	81,  // 157: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
+	56,  // 158: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
+	58,  // 159: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
+	81,  // 160: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
+	81,  // 161: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
+	60,  // 162: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
+	81,  // 163: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	28,  // 164: milvago.internal.IndexCoord.AlterIndex:output_type -> milvago.internal.BoolResponse
+	110, // [110:165] is the sub-list for method output_type
+	55,  // [55:110] is the sub-list for method input_type
+	55,  // [55:55] is the sub-list for extension type_name
+	55,  // [55:55] is the sub-list for extension extendee
+	0,   // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_coord_proto_init() }

@@ -100,10 +100,11 @@ func NewStandalone(ctx context.Context, cfg StandaloneConfig, logger *slog.Logge
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s = &Standalone{cfg: cfg, logger: logger}
+	st := &Standalone{cfg: cfg, logger: logger}
+	s = st
 	defer func() {
 		if err != nil {
-			s.closeStorage()
+			st.closeStorage() // s is nil by now
 		}
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {

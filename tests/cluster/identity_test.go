@@ -4,6 +4,8 @@ package cluster
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -52,7 +54,30 @@ func TestClusterWipedMetaStoreIsRefused(t *testing.T) {
 			}
 		}
 	}
-	// The original prefix still starts: a refusal changed nothing.
-	r := c.add(t, "mixcoord-again:mixcoord")
-	r.waitReady(t, 90*time.Second)
+	// `milvago recover meta` adopts the empty prefix (the cluster is
+	// stopped); the roles then start on it.
+	orig, err := os.ReadFile(c.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wiped := filepath.Join(c.dir, "wiped.yaml")
+	if err := os.WriteFile(wiped, []byte(strings.Replace(string(orig), "rootPath: cluster-test", "rootPath: cluster-test-wiped", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(c.bin, "recover", "--config", wiped, "status").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "A start would refuse") {
+		t.Fatalf("recover status: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(c.bin, "recover", "--config", wiped, "meta").CombinedOutput(); err == nil || !strings.Contains(string(out), "--yes") {
+		t.Fatalf("recover meta without --yes: %v\n%s", err, out)
+	}
+	out, err = exec.Command(c.bin, "recover", "--config", wiped, "meta", "--yes").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Adopted the meta store") {
+		t.Fatalf("recover meta: %v\n%s", err, out)
+	}
+	t.Logf("milvago recover meta:\n%s", out)
+	c.config = wiped
+	for _, name := range []string{"mixcoord-adopted:mixcoord", "streamingnode-adopted:streamingnode"} {
+		c.add(t, name).waitReady(t, 90*time.Second)
+	}
 }

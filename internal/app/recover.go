@@ -275,12 +275,7 @@ func adoptLog(ctx context.Context, r *recoveryStores, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if last, err := r.log.Latest(ctx, identity.LogChannel); err == nil && last > 0 {
-		if err := r.log.Truncate(ctx, identity.LogChannel, last); err != nil {
-			return fmt.Errorf("recover log: clear the old identity: %w", err)
-		}
-	}
-	if err := identity.StampLog(ctx, r.log, rec.Identity); err != nil {
+	if err := identity.RestampLog(ctx, r.log, rec.Identity); err != nil {
 		return fmt.Errorf("recover log: stamp: %w", err)
 	}
 	rec.Stamped[identity.StoreLog] = true

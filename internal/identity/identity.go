@@ -389,3 +389,23 @@ func Verify(ctx context.Context, st Stores) error {
 	}
 	return compare(st, rec, objects, lg)
 }
+
+// RestampLog replaces the log's identity (recovery adopting a log that has
+// another one, or a damaged one): it appends id, then discards every
+// earlier message of the identity channel, so that id becomes the first.
+// A crash in between leaves the old identity first; running it again
+// finishes.
+func RestampLog(ctx context.Context, l interface {
+	LogStore
+	Truncate(ctx context.Context, channel string, upTo logbroker.MessageID) error
+}, id Identity) error {
+	b, err := json.Marshal(id)
+	if err != nil {
+		return err
+	}
+	at, err := l.Append(ctx, LogChannel, b, nil)
+	if err != nil {
+		return err
+	}
+	return l.Truncate(ctx, LogChannel, at-1)
+}

@@ -192,3 +192,26 @@ func TestWatermarkSurvivesAWipedMetaStore(t *testing.T) {
 		t.Fatalf("wiped meta store: floor %d, %v", w.Floor(CounterID), err)
 	}
 }
+
+func TestRestampLog(t *testing.T) {
+	ctx := context.Background()
+	a, b := newStores(), newStores()
+	if _, err := Check(ctx, a.all(), nil); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Check(ctx, b.all(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, _, _, _, _, err := Read(ctx, a.all())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := RestampLog(ctx, b.log, mine.Identity); err != nil {
+		t.Fatal(err)
+	}
+	st, err := readLog(ctx, b.log)
+	if err != nil || st.Identity.ClusterID != mine.ClusterID || st.Identity.ClusterID == other.ClusterID {
+		t.Fatalf("restamped log: %+v, %v; want %s", st, err, mine.ClusterID)
+	}
+}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,4 +107,74 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
+}
+
+// The log's own disk fills up (a small tmpfs under the log directory):
+// appends are refused, reads keep serving, and once the disk has room
+// again (the tmpfs is grown) appends resume without a restart. Before,
+// JetStream kept the store limit it computed at start and refused every
+// append until the server restarted.
+func TestStoresFullLogDiskRecovers(t *testing.T) {
+	dir := t.TempDir()
+	logDir := filepath.Join(dir, "log")
+	must(t, os.MkdirAll(logDir, 0o755))
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", logDir).CombinedOutput(); err != nil {
+		t.Skipf("mounting a tmpfs is not permitted here (%v: %s): the full-disk case is not run", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", logDir).Run() })
+	srv := startServer(t, dir)
+	cli := srv.client(t)
+	ctx := testContext(t)
+	storesCollection(t, ctx, cli, "logfull", 0, 100)
+	flush(t, ctx, cli, "logfull")
+	indexAndLoad(t, ctx, cli, "logfull", "vec", index.NewFlatIndex(entity.L2))
+	batch := make([][]float32, 2000)
+	for i := range batch {
+		batch[i] = make([]float32, 8)
+	}
+	insertBatch := func(first int64, n int) error {
+		ids := make([]int64, n)
+		for j := range ids {
+			ids[j] = first + int64(j)
+		}
+		ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		_, err := cli.Insert(ictx, milvusclient.NewColumnBasedInsertOption("logfull").WithInt64Column("id", ids).
+			WithFloatVectorColumn("vec", 8, batch[:n]))
+		return err
+	}
+	rows := int64(100)
+	var err error
+	for i := 0; i < 400; i++ {
+		if err = insertBatch(1000+rows, 2000); err != nil {
+			break
+		}
+		rows += 2000
+	}
+	if err == nil {
+		t.Fatal("8 MiB of log took every insert")
+	}
+	t.Logf("after %d rows: %v", rows, err)
+	// Reads serve (a Strong read needs a time tick appended to the log, so
+	// it waits for room like a write; Bounded and Eventually reads do not).
+	eventually(t, 10*time.Second, "reads with the log's disk full", func() (bool, string) {
+		rs, err := cli.Query(ctx, milvusclient.NewQueryOption("logfull").WithOutputFields("count(*)").WithConsistencyLevel(entity.ClEventually))
+		if err != nil {
+			return false, err.Error()
+		}
+		n, _ := rs.GetColumn("count(*)").GetAsInt64(0)
+		return n == rows, fmt.Sprintf("%d rows, want %d", n, rows)
+	})
+	out, err := exec.Command("mount", "-o", "remount,size=256m", logDir).CombinedOutput()
+	if err != nil {
+		t.Fatalf("grow the tmpfs: %v %s", err, out)
+	}
+	eventually(t, 15*time.Second, "appends resume once the log's disk has room", func() (bool, string) {
+		err := insertBatch(1000+rows, 1)
+		return err == nil, errText(err)
+	})
+	rows++
+	if n := storesCount(t, ctx, cli, "logfull"); n != rows {
+		t.Fatalf("after the disk grew: %d rows, want %d", n, rows)
+	}
 }

@@ -55,7 +55,7 @@ func newRootCommand(run runners) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.AddCommand(standaloneCommand(run), runCommand(run), annbench.NewCommand(), versionCommand())
+	root.AddCommand(standaloneCommand(run), runCommand(run), recoverCommand(), annbench.NewCommand(), versionCommand())
 	return root
 }
 

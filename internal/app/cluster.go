@@ -24,6 +24,7 @@ import (
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/datanode"
+	"github.com/milvago/milvago/internal/identity"
 	"github.com/milvago/milvago/internal/indexcoord"
 	"github.com/milvago/milvago/internal/indexnode"
 	"github.com/milvago/milvago/internal/kv"
@@ -145,45 +146,65 @@ func (n *roleNode) needsObjects() bool {
 	return n.role != "proxy" && n.role != "streamingnode"
 }
 
-// open connects to the shared storage the role uses.
+// open connects to the shared storage the role uses and checks its
+// cluster identity.
 func (n *roleNode) open(ctx context.Context) error {
-	c := n.cfg
 	var err error
-	n.meta, err = kv.NewEtcd(ctx, kv.EtcdConfig{Endpoints: c.Etcd.Endpoints, RootPath: c.Etcd.RootPath,
-		DialTimeout: time.Duration(c.Etcd.DialTimeoutMs) * time.Millisecond, Username: etcdUser(c), Password: etcdPassword(c)}, n.logger)
-	if err != nil {
-		return fmt.Errorf("app: etcd %v: %w", c.Etcd.Endpoints, err)
+	if n.meta, n.objects, n.log, err = openClusterStores(ctx, n.cfg, n.needsObjects(), n.needsLog(), n.logger); err != nil {
+		return err
 	}
-	if n.needsObjects() {
-		n.objects, err = objstore.NewS3(ctx, objstore.S3Config{Endpoint: c.Minio.Endpoint(), UseSSL: c.Minio.UseSSL, Region: c.Minio.Region,
+	n.peers = sessionDiscovery{store: n.meta}
+	// Every role checks the stores it opened against the meta store's
+	// cluster identity (and stamps those never stamped).
+	metaName, logName, objName := clusterStores(n.cfg)
+	st := identity.Stores{Meta: n.meta, MetaName: metaName, Hint: recoverHint("--config FILE")}
+	if n.objects != nil {
+		st.Objects, st.ObjectsName = n.objects, objName
+	}
+	if n.log != nil {
+		st.Log, st.LogName = n.log, logName
+	}
+	return checkIdentity(ctx, st, n.logger)
+}
+
+// openClusterStores connects to the external etcd, and to the object store
+// and the log when asked. On error it returns what it opened (the caller
+// closes it).
+func openClusterStores(ctx context.Context, c *config.Config, objects, log bool, logger *slog.Logger) (meta *kv.Etcd, obj objstore.Store, lg logbroker.Log, err error) {
+	meta, err = kv.NewEtcd(ctx, kv.EtcdConfig{Endpoints: c.Etcd.Endpoints, RootPath: c.Etcd.RootPath,
+		DialTimeout: time.Duration(c.Etcd.DialTimeoutMs) * time.Millisecond, Username: etcdUser(c), Password: etcdPassword(c)}, logger)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("app: etcd %v: %w", c.Etcd.Endpoints, err)
+	}
+	if objects {
+		obj, err = objstore.NewS3(ctx, objstore.S3Config{Endpoint: c.Minio.Endpoint(), UseSSL: c.Minio.UseSSL, Region: c.Minio.Region,
 			Bucket: c.Minio.BucketName, AccessKey: c.Minio.AccessKeyID, SecretKey: c.Minio.SecretAccessKey, RootPath: c.Minio.RootPath,
-			CreateBucket: true}, n.logger)
+			CreateBucket: true}, logger)
 		if err != nil {
-			return fmt.Errorf("app: object store %s: %w", c.Minio.Endpoint(), err)
+			return meta, nil, nil, fmt.Errorf("app: object store %s: %w", c.Minio.Endpoint(), err)
 		}
 	}
-	if n.needsLog() {
+	if log {
 		switch c.MQ.Type {
 		case config.MQNats:
-			n.log, err = logbroker.NewNATS(ctx, logbroker.NATSConfig{URL: c.Milvago.NatsMQ.URL, StreamPrefix: c.Milvago.NatsMQ.StreamPrefix,
-				Replicas: c.Milvago.NatsMQ.Replicas}, n.logger)
+			lg, err = logbroker.NewNATS(ctx, logbroker.NATSConfig{URL: c.Milvago.NatsMQ.URL, StreamPrefix: c.Milvago.NatsMQ.StreamPrefix,
+				Replicas: c.Milvago.NatsMQ.Replicas}, logger)
 			if err != nil {
-				return fmt.Errorf("app: log broker %s: %w", c.Milvago.NatsMQ.URL, err)
+				return meta, obj, nil, fmt.Errorf("app: log broker %s: %w", c.Milvago.NatsMQ.URL, err)
 			}
 		case config.MQKafka:
 			if c.Kafka.SaslUsername != "" || c.Kafka.SSL.Enabled {
-				return fmt.Errorf("app: kafka.saslUsername / kafka.ssl.enabled: SASL and TLS towards Kafka are not supported in cluster mode yet")
+				return meta, obj, nil, fmt.Errorf("app: kafka.saslUsername / kafka.ssl.enabled: SASL and TLS towards Kafka are not supported in cluster mode yet")
 			}
-			n.log, err = logbroker.NewKafka(ctx, logbroker.KafkaConfig{Brokers: c.Kafka.BrokerList}, n.logger)
+			lg, err = logbroker.NewKafka(ctx, logbroker.KafkaConfig{Brokers: c.Kafka.BrokerList}, logger)
 			if err != nil {
-				return fmt.Errorf("app: log broker kafka %v: %w", c.Kafka.BrokerList, err)
+				return meta, obj, nil, fmt.Errorf("app: log broker kafka %v: %w", c.Kafka.BrokerList, err)
 			}
 		default:
-			return fmt.Errorf("app: mq.type %q: cluster mode needs natsmq (milvago.natsmq.url) or kafka (kafka.brokerList)", c.MQ.Type)
+			return meta, obj, nil, fmt.Errorf("app: mq.type %q: cluster mode needs natsmq (milvago.natsmq.url) or kafka (kafka.brokerList)", c.MQ.Type)
 		}
 	}
-	n.peers = sessionDiscovery{store: n.meta}
-	return nil
+	return meta, obj, lg, nil
 }
 
 func etcdUser(c *config.Config) string {
@@ -507,7 +528,11 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 		UnwatchCollection(ctx context.Context, c *model.Collection) error
 	} = coordrpc.NewDataChannelsClient(n.conn(ctx, "datacoord"))
 	if has("rootcoord") {
-		if root, err = rootcoord.New(ctx, rootcoord.Default(), rootcoord.Deps{KV: meta, Hooks: drop, Logger: n.logger}); err != nil {
+		wm, err := identity.LoadWatermark(ctx, meta, n.objects, n.logger)
+		if err != nil {
+			return fmt.Errorf("app: %w", err)
+		}
+		if root, err = rootcoord.New(ctx, rootcoord.Default(), rootcoord.Deps{KV: meta, Hooks: drop, Logger: n.logger, Watermark: wm}); err != nil {
 			return err
 		}
 		rootAPI = root

@@ -21,6 +21,7 @@ import (
 
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/datanode"
+	"github.com/milvago/milvago/internal/identity"
 	"github.com/milvago/milvago/internal/indexcoord"
 	"github.com/milvago/milvago/internal/indexnode"
 	"github.com/milvago/milvago/internal/kv"
@@ -99,10 +100,11 @@ func NewStandalone(ctx context.Context, cfg StandaloneConfig, logger *slog.Logge
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s = &Standalone{cfg: cfg, logger: logger}
+	st := &Standalone{cfg: cfg, logger: logger}
+	s = st
 	defer func() {
 		if err != nil {
-			s.closeStorage()
+			st.closeStorage() // s is nil by now
 		}
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
@@ -122,6 +124,11 @@ func NewStandalone(ctx context.Context, cfg StandaloneConfig, logger *slog.Logge
 		return nil, fmt.Errorf("app: object store: %w", err)
 	}
 	logger.Info("storage ready", "took", time.Since(start).Round(time.Millisecond))
+	metaName, logName, objName := standaloneStores(cfg.DataDir)
+	if err := checkIdentity(ctx, identity.Stores{Meta: s.etcd.Client(), MetaName: metaName, Log: s.broker.Log(), LogName: logName,
+		Objects: s.objects, ObjectsName: objName, Hint: recoverHint("--data-dir " + cfg.DataDir)}, logger); err != nil {
+		return nil, err
+	}
 	if err := s.build(ctx); err != nil {
 		return nil, err
 	}
@@ -132,8 +139,11 @@ func (s *Standalone) build(ctx context.Context) error {
 	meta := s.etcd.Client()
 	log := s.broker.Log()
 	h := &hooks{s: s}
-	var err error
-	if s.root, err = rootcoord.New(ctx, s.cfg.Root, rootcoord.Deps{KV: meta, Hooks: h, Logger: s.logger}); err != nil {
+	wm, err := identity.LoadWatermark(ctx, meta, s.objects, s.logger)
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
+	}
+	if s.root, err = rootcoord.New(ctx, s.cfg.Root, rootcoord.Deps{KV: meta, Hooks: h, Logger: s.logger, Watermark: wm}); err != nil {
 		return err
 	}
 	if s.data, err = datacoord.New(ctx, s.cfg.Data, datacoord.Deps{KV: meta, IDs: s.root, Objects: s.objects, Logger: s.logger}); err != nil {

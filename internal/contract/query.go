@@ -14,6 +14,10 @@ type LoadState struct {
 	Partitions []int64 // nil: all
 	Progress   int64   // 0-100
 	Replicas   int32
+	// Failure is why the load cannot finish (a segment whose file is
+	// corrupt or missing: errs.ErrSegmentLoadFailed); nil while it can.
+	// The collection stays loading: a repaired file is picked up.
+	Failure error
 }
 
 // ChannelPlan is what the query coordinator tells a query node to serve

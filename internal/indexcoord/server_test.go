@@ -338,7 +338,11 @@ func TestBuildsRunAndProgress(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		idx, err := index.Load(data)
+		payload, _, err := storage.OpenIndexFile(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx, err := index.Load(payload)
 		if err != nil {
 			t.Fatal(err)
 		}

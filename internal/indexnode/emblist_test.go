@@ -11,6 +11,7 @@ import (
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/objstore"
+	"github.com/milvago/milvago/internal/storage"
 )
 
 func TestBuildEmbListIndex(t *testing.T) {
@@ -40,7 +41,11 @@ func TestBuildEmbListIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx, err := index.Load(data)
+	payload, _, err := storage.OpenIndexFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := index.Load(payload)
 	if err != nil {
 		t.Fatal(err)
 	}

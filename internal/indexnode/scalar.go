@@ -43,7 +43,7 @@ func (s *Server) buildScalar(ctx context.Context, t contract.BuildTask) (contrac
 		return contract.BuildResult{}, fmt.Errorf("indexnode: serialize build %d: %w", t.BuildID, err)
 	}
 	path := storage.IndexFilePath(t.BuildID, "index")
-	if err := s.objects.Put(ctx, path, buf.Bytes()); err != nil {
+	if err := s.objects.Put(ctx, path, storage.SealIndexFile(buf.Bytes())); err != nil {
 		return contract.BuildResult{}, fmt.Errorf("indexnode: write %s: %w", path, err)
 	}
 	r := contract.BuildResult{File: path, NumRows: int64(idx.Len()), SizeBytes: int64(buf.Len()), Took: time.Since(start)}

@@ -88,10 +88,12 @@ func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.Buil
 		return contract.BuildResult{}, fmt.Errorf("indexnode: serialize build %d: %w", t.BuildID, err)
 	}
 	path := storage.IndexFilePath(t.BuildID, "index")
-	if err := s.objects.Put(ctx, path, buf.Bytes()); err != nil {
+	// The trailer checksums the file; the query node verifies it at load.
+	file := storage.SealIndexFile(buf.Bytes())
+	if err := s.objects.Put(ctx, path, file); err != nil {
 		return contract.BuildResult{}, fmt.Errorf("indexnode: write %s: %w", path, err)
 	}
-	r := contract.BuildResult{File: path, NumRows: int64(idx.Len()), SizeBytes: int64(buf.Len()), Took: time.Since(start)}
+	r := contract.BuildResult{File: path, NumRows: int64(idx.Len()), SizeBytes: int64(len(file)), Took: time.Since(start)}
 	s.logger.Info("built index", "build", t.BuildID, "type", t.Spec.Type, "rows", r.NumRows, "bytes", r.SizeBytes, "took", r.Took)
 	return r, nil
 }

@@ -62,7 +62,11 @@ func TestBuildWritesALoadableIndex(t *testing.T) {
 		if int64(len(data)) != r.SizeBytes {
 			t.Fatalf("file holds %d bytes, result says %d", len(data), r.SizeBytes)
 		}
-		idx, err := index.Load(data)
+		payload, _, err := storage.OpenIndexFile(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx, err := index.Load(payload)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -69,8 +69,10 @@ type Embedded struct {
 	log    *NATS
 	lock   *os.File // flocked Dir/milvago-nats.lock
 	logger *slog.Logger
+	stop   chan struct{} // ends followDisk
 
 	closeOnce sync.Once
+	stopOnce  sync.Once
 }
 
 // StartEmbedded starts an embedded server on cfg.Dir (recovering whatever an
@@ -138,6 +140,8 @@ func startEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		SyncAlways:   cfg.SyncAlways,
 		SyncInterval: cfg.SyncInterval,
 	}
+	// A set limit, which followDisk raises as the disk frees up.
+	opts.JetStreamMaxStore = initialStoreLimit(cfg.Dir)
 	srv, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("logbroker: embedded nats: %w", err)
@@ -168,7 +172,9 @@ func startEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		return nil, err
 	}
 	logger.Debug("embedded nats started", "dir", cfg.Dir, "sync_always", cfg.SyncAlways, "sync_interval", cfg.SyncInterval)
-	return &Embedded{srv: srv, log: log, logger: logger}, nil
+	e := &Embedded{srv: srv, log: log, logger: logger, stop: make(chan struct{})}
+	go followDisk(srv, opts, cfg.Dir, e.stop, logger)
+	return e, nil
 }
 
 // Log returns the log served by the embedded server. Closing it leaves the
@@ -181,6 +187,7 @@ func (e *Embedded) Server() *server.Server { return e.srv }
 // Close closes the log, then shuts the server down and waits for it: every
 // file is flushed and closed when Close returns.
 func (e *Embedded) Close() error {
+	e.stopOnce.Do(func() { close(e.stop) })
 	err := e.log.Close()
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()

@@ -112,6 +112,11 @@ func (s *Server) GetLoadingProgress(ctx context.Context, req *milvuspb.GetLoadin
 			return nil, errs.PartitionNotFound(id, "partition not loaded")
 		}
 	}
+	if st.Failure != nil {
+		// A segment cannot load (corrupt or missing file): say why rather
+		// than report a progress that never moves.
+		return nil, st.Failure
+	}
 	return &milvuspb.GetLoadingProgressResponse{Progress: st.Progress, RefreshProgress: st.Progress}, nil
 }
 
@@ -139,6 +144,9 @@ func (s *Server) GetLoadState(ctx context.Context, req *milvuspb.GetLoadStateReq
 			if st.Partitions != nil && !containsID(st.Partitions, id) {
 				state = commonpb.LoadState_LoadStateNotLoad
 			}
+		}
+		if state == commonpb.LoadState_LoadStateLoading && st.Failure != nil {
+			return nil, st.Failure
 		}
 	}
 	return &milvuspb.GetLoadStateResponse{State: state}, nil

@@ -173,6 +173,7 @@ func (s *Server) State(ctx context.Context, collectionID int64) (contract.LoadSt
 	}
 	nodeProgress := map[int64]int64{}
 	var lastErr error
+	var failure error
 	progressOf := func(node int64) int64 {
 		if p, ok := nodeProgress[node]; ok {
 			return p
@@ -190,7 +191,13 @@ func (s *Server) State(ctx context.Context, collectionID int64) (contract.LoadSt
 			cancel()
 		}
 		if err != nil {
-			lastErr = err
+			if errors.Is(err, errs.ErrSegmentLoadFailed) {
+				// The node answered: a segment cannot load (a corrupt or
+				// missing file). Loading continues; the state says why.
+				failure = err
+			} else {
+				lastErr = err
+			}
 			p = 0
 		}
 		nodeProgress[node] = p
@@ -222,6 +229,10 @@ func (s *Server) State(ctx context.Context, collectionID int64) (contract.LoadSt
 			}
 			s.mu.Unlock()
 		}
+	}
+	if failure != nil && st.Progress < 100 {
+		st.Failure = failure
+		s.logger.Debug("collection cannot finish loading", "collection", collectionID, "err", failure)
 	}
 	if lastErr != nil {
 		// A node that cannot answer counts as not loaded: its replica is

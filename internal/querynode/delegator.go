@@ -13,11 +13,13 @@ import (
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
 	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/segment"
+	"github.com/milvago/milvago/internal/storage"
 	"github.com/milvago/milvago/internal/tso"
 )
 
@@ -101,6 +103,10 @@ func newDelegator(coll *model.Collection, plan contract.ChannelPlan, d Deps, log
 // failure (an object store or log error is usually transient).
 const loadRetry = time.Second
 
+// maxLoadRetry bounds the back-off of a load that fails on a corrupt or
+// missing file.
+const maxLoadRetry = 30 * time.Second
+
 // run loads the planned sealed segments, then consumes the shard's log
 // until ctx ends.
 func (dl *delegator) run(ctx context.Context) {
@@ -155,6 +161,7 @@ func (dl *delegator) serve(ctx context.Context) error {
 // unavailable until the collection is released and loaded again. While a
 // load fails, reads report the shard unavailable with the cause.
 func (dl *delegator) loadRetrying(ctx context.Context) error {
+	delay, lastCause := loadRetry, ""
 	for {
 		err := dl.load(ctx)
 		if err == nil || ctx.Err() != nil {
@@ -163,9 +170,20 @@ func (dl *delegator) loadRetrying(ctx context.Context) error {
 			}
 			return err
 		}
-		dl.logger.Warn("load shard, retrying", "err", err)
+		if errors.Is(err, errs.ErrSegmentLoadFailed) {
+			// A corrupt or missing file: say so once per cause, and try
+			// again less and less often (a restored file is picked up).
+			if err.Error() != lastCause {
+				dl.logger.Error("cannot load shard: a segment file is corrupt or missing; retrying", "err", err)
+				lastCause = err.Error()
+			}
+			delay = min(2*delay, maxLoadRetry)
+		} else {
+			dl.logger.Warn("load shard, retrying", "err", err)
+			delay, lastCause = loadRetry, ""
+		}
 		dl.setFailed(err)
-		t := time.NewTimer(loadRetry)
+		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -200,9 +218,30 @@ func (dl *delegator) load(ctx context.Context) error {
 	}
 	for _, sp := range dl.plan.Sealed {
 		if err := dl.loadSealed(ctx, sp); err != nil {
-			return err
+			return segmentLoadFailed(sp.Segment.ID, err)
 		}
 		dl.loaded.Add(1)
+	}
+	return nil
+}
+
+// segmentLoadFailed marks a failure that retrying cannot cure (a file that
+// is corrupt or missing) as Milvus's ErrSegmentLoadFailed, which the load
+// state reports; other errors (an object store that does not answer) pass
+// as they are.
+func segmentLoadFailed(segment int64, err error) error {
+	if errors.Is(err, storage.ErrCorrupt) || errors.Is(err, index.ErrCorrupt) || errors.Is(err, objstore.ErrNotFound) {
+		return errs.SegmentLoadFailed(segment, err.Error())
+	}
+	return err
+}
+
+// loadFailure returns why the shard cannot finish loading (nil: it can).
+func (dl *delegator) loadFailure() error {
+	dl.mu.RLock()
+	defer dl.mu.RUnlock()
+	if errors.Is(dl.failed, errs.ErrSegmentLoadFailed) {
+		return dl.failed
 	}
 	return nil
 }

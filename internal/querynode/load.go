@@ -2,6 +2,7 @@ package querynode
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
@@ -11,6 +12,7 @@ import (
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/scalarindex"
 	"github.com/milvago/milvago/internal/segment"
 	"github.com/milvago/milvago/internal/storage"
@@ -74,22 +76,45 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 	var scalars []*scalarindex.Index
 	for _, si := range plan.Indexes {
 		m, err := dl.d.Objects.Map(ctx, si.File)
+		if errors.Is(err, objstore.ErrNotFound) {
+			dl.logger.Error("missing index file: serving the segment without it (exact search over its binlog)",
+				"path", si.File, "segment", seg.ID, "field", si.FieldID)
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("querynode: map index %s: %w", si.File, err)
 		}
-		if typ, _ := index.PeekType(m.Bytes()); typ == scalarindex.FileType {
-			x, err := scalarindex.Load(m.Bytes()) // copies: the mapping can go
+		data, legacy, err := storage.OpenIndexFile(m.Bytes())
+		if legacy {
+			dl.logger.Warn("index file has no checksum (written before index files had one): loading it unverified", "path", si.File, "segment", seg.ID)
+		}
+		if typ, _ := index.PeekType(data); err == nil && typ == scalarindex.FileType {
+			x, err := scalarindex.Load(data) // copies: the mapping can go
 			m.Close()
 			if err != nil {
-				return fmt.Errorf("querynode: load scalar index %s: %w", si.File, err)
+				// Filters scan the column instead: same answers, slower.
+				dl.logger.Error("bad scalar index file: filters scan the segment instead",
+					"path", si.File, "segment", seg.ID, "field", si.FieldID, "err", err)
+				continue
 			}
 			x.SetFieldID(si.FieldID)
 			scalars = append(scalars, x)
 			continue
 		}
 		ss.mappings = append(ss.mappings, m)
-		idx, err := index.Load(m.Bytes())
+		var idx index.Index
+		if err == nil {
+			idx, err = index.Load(data)
+		}
 		if err != nil {
+			if errors.Is(err, storage.ErrCorrupt) || errors.Is(err, index.ErrCorrupt) {
+				// The segment's rows are intact in its binlogs: serve the
+				// field by exact search over its raw vectors rather than
+				// fail the load; results stay correct, only slower.
+				dl.logger.Error("corrupt index file: serving the segment without it (exact search over its binlog)",
+					"path", si.File, "segment", seg.ID, "field", si.FieldID, "err", err)
+				continue
+			}
 			return fmt.Errorf("querynode: load index %s: %w", si.File, err)
 		}
 		indexes[si.FieldID] = idx

@@ -193,6 +193,9 @@ func (s *Server) Progress(ctx context.Context, collectionID int64) (int64, bool,
 	}
 	var sum int64
 	for _, d := range c.shards {
+		if err := d.loadFailure(); err != nil {
+			return 0, true, err
+		}
 		sum += d.progress()
 	}
 	if len(c.shards) == 0 {

@@ -80,6 +80,10 @@ type Deps struct {
 	KV     kv.Store
 	Hooks  Hooks // nil: nobody listens
 	Logger *slog.Logger
+	// Watermark keeps the ID and timestamp limits outside the meta store
+	// (nil: none), so a wiped or restored meta store never makes them go
+	// backwards (watermark.go).
+	Watermark Watermark
 }
 
 // Server is the root coordinator.
@@ -116,11 +120,11 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	o, err := tso.NewOracle(ctx, d.KV, keyTSO, 3*time.Second)
+	o, err := tso.NewOracle(ctx, marked(d.KV, d.Watermark, keyTSO, counterTSO), keyTSO, 3*time.Second)
 	if err != nil {
 		return nil, err
 	}
-	ids, err := tso.NewIDAllocator(ctx, d.KV, keyID, firstID, 10000)
+	ids, err := tso.NewIDAllocator(ctx, marked(d.KV, d.Watermark, keyID, counterID), keyID, firstID, 10000)
 	if err != nil {
 		return nil, err
 	}

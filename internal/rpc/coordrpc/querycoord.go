@@ -3,6 +3,7 @@ package coordrpc
 import (
 	"context"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"google.golang.org/grpc"
 
 	"github.com/milvago/milvago/internal/contract"
@@ -49,7 +50,14 @@ func (s *QueryCoordServer) ReleasePartitions(ctx context.Context, r *pb.ReleaseR
 func (s *QueryCoordServer) State(ctx context.Context, r *pb.LoadStateRequest) (*pb.LoadStateResponse, error) {
 	st, err := s.query.State(ctx, r.GetCollectionId())
 	return &pb.LoadStateResponse{Status: rpc.StatusOf(err), Loaded: st.Loaded, Partitions: st.Partitions, AllPartitions: st.Partitions == nil,
-		Progress: st.Progress, Replicas: st.Replicas}, nil
+		Progress: st.Progress, Replicas: st.Replicas, Failure: failureStatus(st.Failure)}, nil
+}
+
+func failureStatus(err error) *commonpb.Status {
+	if err == nil {
+		return nil
+	}
+	return rpc.StatusOf(err)
 }
 
 func (s *QueryCoordServer) ChannelPlan(ctx context.Context, r *pb.ChannelPlanRequest) (*pb.ChannelPlanResponse, error) {
@@ -102,7 +110,11 @@ func (c *QueryCoordClient) State(ctx context.Context, collectionID int64) (contr
 	if err := Check(queryName, r, err); err != nil {
 		return contract.LoadState{}, err
 	}
-	return contract.LoadState{Loaded: r.GetLoaded(), Partitions: partitions(r.GetAllPartitions(), r.GetPartitions()), Progress: r.GetProgress(), Replicas: r.GetReplicas()}, nil
+	st := contract.LoadState{Loaded: r.GetLoaded(), Partitions: partitions(r.GetAllPartitions(), r.GetPartitions()), Progress: r.GetProgress(), Replicas: r.GetReplicas()}
+	if f := r.GetFailure(); f != nil {
+		st.Failure = rpc.ErrorOf(f)
+	}
+	return st, nil
 }
 
 // ChannelPlan plans one shard again.

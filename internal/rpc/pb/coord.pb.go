@@ -3051,6 +3051,9 @@ type LoadStateResponse struct {
 	AllPartitions bool                   `protobuf:"varint,4,opt,name=all_partitions,json=allPartitions,proto3" json:"all_partitions,omitempty"`
 	Progress      int64                  `protobuf:"varint,5,opt,name=progress,proto3" json:"progress,omitempty"`
 	Replicas      int32                  `protobuf:"varint,6,opt,name=replicas,proto3" json:"replicas,omitempty"`
+	// Why a shard cannot finish loading (a corrupt or missing file); unset
+	// while loading normally.
+	Failure       *commonpb.Status `protobuf:"bytes,7,opt,name=failure,proto3" json:"failure,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3125,6 +3128,13 @@ func (x *LoadStateResponse) GetReplicas() int32 {
 		return x.Replicas
 	}
 	return 0
+}
+
+func (x *LoadStateResponse) GetFailure() *commonpb.Status {
+	if x != nil {
+		return x.Failure
+	}
+	return nil
 }
 
 type ChannelPlanRequest struct {
@@ -4048,7 +4058,7 @@ const file_coord_proto_rawDesc = "" +
 	"partitions\x18\x03 \x03(\x03R\n" +
 	"partitions\"7\n" +
 	"\x10LoadStateRequest\x12#\n" +
-	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\"\xdf\x01\n" +
+	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\"\x96\x02\n" +
 	"\x11LoadStateResponse\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x16\n" +
 	"\x06loaded\x18\x02 \x01(\bR\x06loaded\x12\x1e\n" +
@@ -4057,7 +4067,8 @@ const file_coord_proto_rawDesc = "" +
 	"partitions\x12%\n" +
 	"\x0eall_partitions\x18\x04 \x01(\bR\rallPartitions\x12\x1a\n" +
 	"\bprogress\x18\x05 \x01(\x03R\bprogress\x12\x1a\n" +
-	"\breplicas\x18\x06 \x01(\x05R\breplicas\"U\n" +
+	"\breplicas\x18\x06 \x01(\x05R\breplicas\x125\n" +
+	"\afailure\x18\a \x01(\v2\x1b.milvus.proto.common.StatusR\afailure\"U\n" +
 	"\x12ChannelPlanRequest\x12#\n" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12\x1a\n" +
 	"\bvchannel\x18\x02 \x01(\tR\bvchannel\"}\n" +
@@ -4330,144 +4341,145 @@ var file_coord_proto_depIdxs = []int32{
 	77,  // 39: milvago.internal.LoadRequest.collection:type_name -> milvago.internal.Collection
 	77,  // 40: milvago.internal.ReleaseRequest.collection:type_name -> milvago.internal.Collection
 	73,  // 41: milvago.internal.LoadStateResponse.status:type_name -> milvus.proto.common.Status
-	73,  // 42: milvago.internal.ChannelPlanResponse.status:type_name -> milvus.proto.common.Status
-	82,  // 43: milvago.internal.ChannelPlanResponse.plan:type_name -> milvago.internal.ChannelPlan
-	79,  // 44: milvago.internal.SegmentEvent.segment:type_name -> milvago.internal.Segment
-	77,  // 45: milvago.internal.CreateIndexRequest.collection:type_name -> milvago.internal.Collection
-	78,  // 46: milvago.internal.CreateIndexRequest.field:type_name -> milvus.proto.schema.FieldSchema
-	70,  // 47: milvago.internal.CreateIndexRequest.params:type_name -> milvago.internal.CreateIndexRequest.ParamsEntry
-	71,  // 48: milvago.internal.CreateIndexRequest.user_params:type_name -> milvago.internal.CreateIndexRequest.UserParamsEntry
-	73,  // 49: milvago.internal.IndexesResponse.status:type_name -> milvus.proto.common.Status
-	83,  // 50: milvago.internal.IndexesResponse.indexes:type_name -> milvago.internal.IndexDef
-	83,  // 51: milvago.internal.IndexProgressRequest.index:type_name -> milvago.internal.IndexDef
-	73,  // 52: milvago.internal.IndexProgressResponse.status:type_name -> milvus.proto.common.Status
-	84,  // 53: milvago.internal.IndexProgressResponse.state:type_name -> milvus.proto.common.IndexState
-	73,  // 54: milvago.internal.SegmentIndexesResponse.status:type_name -> milvus.proto.common.Status
-	85,  // 55: milvago.internal.SegmentIndexesResponse.indexes:type_name -> milvago.internal.SegmentIndex
-	72,  // 56: milvago.internal.AlterIndexRequest.params:type_name -> milvago.internal.AlterIndexRequest.ParamsEntry
-	0,   // 57: milvago.internal.RootCoord.AllocTimestamp:input_type -> milvago.internal.AllocRequest
-	0,   // 58: milvago.internal.RootCoord.AllocID:input_type -> milvago.internal.AllocRequest
-	20,  // 59: milvago.internal.RootCoord.PChannels:input_type -> milvago.internal.PChannelsRequest
-	2,   // 60: milvago.internal.RootCoord.CreateDatabase:input_type -> milvago.internal.DatabaseRequest
-	2,   // 61: milvago.internal.RootCoord.DropDatabase:input_type -> milvago.internal.DatabaseRequest
-	5,   // 62: milvago.internal.RootCoord.ListDatabases:input_type -> milvago.internal.ListDatabasesRequest
-	2,   // 63: milvago.internal.RootCoord.DescribeDatabase:input_type -> milvago.internal.DatabaseRequest
-	7,   // 64: milvago.internal.RootCoord.CreateCollection:input_type -> milvago.internal.CreateCollectionRequest
-	8,   // 65: milvago.internal.RootCoord.DropCollection:input_type -> milvago.internal.CollectionRequest
-	8,   // 66: milvago.internal.RootCoord.DescribeCollection:input_type -> milvago.internal.CollectionRequest
-	10,  // 67: milvago.internal.RootCoord.ListCollections:input_type -> milvago.internal.ListCollectionsRequest
-	12,  // 68: milvago.internal.RootCoord.AlterCollectionProperties:input_type -> milvago.internal.AlterCollectionRequest
-	13,  // 69: milvago.internal.RootCoord.CreatePartition:input_type -> milvago.internal.PartitionRequest
-	13,  // 70: milvago.internal.RootCoord.DropPartition:input_type -> milvago.internal.PartitionRequest
-	14,  // 71: milvago.internal.RootCoord.CreateAlias:input_type -> milvago.internal.AliasRequest
-	14,  // 72: milvago.internal.RootCoord.DropAlias:input_type -> milvago.internal.AliasRequest
-	14,  // 73: milvago.internal.RootCoord.AlterAlias:input_type -> milvago.internal.AliasRequest
-	14,  // 74: milvago.internal.RootCoord.DescribeAlias:input_type -> milvago.internal.AliasRequest
-	16,  // 75: milvago.internal.RootCoord.AlterDatabase:input_type -> milvago.internal.AlterDatabaseRequest
-	17,  // 76: milvago.internal.RootCoord.RenameCollection:input_type -> milvago.internal.RenameCollectionRequest
-	18,  // 77: milvago.internal.RootCoord.AddCollectionField:input_type -> milvago.internal.AddCollectionFieldRequest
-	19,  // 78: milvago.internal.RootCoord.AlterCollectionField:input_type -> milvago.internal.AlterCollectionFieldRequest
-	22,  // 79: milvago.internal.DataCoord.RowCount:input_type -> milvago.internal.RowCountRequest
-	24,  // 80: milvago.internal.DataCoord.Segments:input_type -> milvago.internal.SegmentsRequest
-	26,  // 81: milvago.internal.DataCoord.Flushed:input_type -> milvago.internal.SegmentIDsRequest
-	29,  // 82: milvago.internal.DataCoord.GetCheckpoint:input_type -> milvago.internal.ChannelRequest
-	31,  // 83: milvago.internal.DataCoord.UpdateCheckpoint:input_type -> milvago.internal.UpdateCheckpointRequest
-	29,  // 84: milvago.internal.DataCoord.DeltaLogs:input_type -> milvago.internal.ChannelRequest
-	81,  // 85: milvago.internal.DataCoord.AddDeltaLog:input_type -> milvago.internal.DeltaLog
-	33,  // 86: milvago.internal.DataCoord.Segment:input_type -> milvago.internal.SegmentRequest
-	35,  // 87: milvago.internal.DataCoord.SegmentFlushed:input_type -> milvago.internal.FlushResult
-	36,  // 88: milvago.internal.DataCoord.NoteBufferedRows:input_type -> milvago.internal.NoteRowsRequest
-	37,  // 89: milvago.internal.DataCoord.AssignSegment:input_type -> milvago.internal.AssignSegmentRequest
-	39,  // 90: milvago.internal.DataCoord.SealChannel:input_type -> milvago.internal.SealChannelRequest
-	41,  // 91: milvago.internal.DataCoord.IdleChannels:input_type -> milvago.internal.IdleChannelsRequest
-	43,  // 92: milvago.internal.DataCoord.SealedSegments:input_type -> milvago.internal.SealedSegmentsRequest
-	44,  // 93: milvago.internal.DataCoord.DropCollection:input_type -> milvago.internal.DropCollectionDataRequest
-	45,  // 94: milvago.internal.DataCoord.DropPartition:input_type -> milvago.internal.DropPartitionDataRequest
-	27,  // 95: milvago.internal.DataCoord.DropSegments:input_type -> milvago.internal.DropSegmentsDataRequest
-	46,  // 96: milvago.internal.DataCoord.ManualCompaction:input_type -> milvago.internal.ManualCompactionRequest
-	48,  // 97: milvago.internal.DataCoord.CompactionJob:input_type -> milvago.internal.CompactionJobRequest
-	51,  // 98: milvago.internal.QueryCoord.LoadCollection:input_type -> milvago.internal.LoadRequest
-	52,  // 99: milvago.internal.QueryCoord.ReleaseCollection:input_type -> milvago.internal.ReleaseRequest
-	52,  // 100: milvago.internal.QueryCoord.ReleasePartitions:input_type -> milvago.internal.ReleaseRequest
-	53,  // 101: milvago.internal.QueryCoord.State:input_type -> milvago.internal.LoadStateRequest
-	55,  // 102: milvago.internal.QueryCoord.ChannelPlan:input_type -> milvago.internal.ChannelPlanRequest
-	57,  // 103: milvago.internal.QueryCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
-	58,  // 104: milvago.internal.QueryCoord.IndexBuilt:input_type -> milvago.internal.IndexBuiltEvent
-	45,  // 105: milvago.internal.QueryCoord.PartitionDropped:input_type -> milvago.internal.DropPartitionDataRequest
-	59,  // 106: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
-	60,  // 107: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
-	62,  // 108: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
-	64,  // 109: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
-	60,  // 110: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
-	33,  // 111: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
-	57,  // 112: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
-	66,  // 113: milvago.internal.IndexCoord.AlterIndex:input_type -> milvago.internal.AlterIndexRequest
-	86,  // 114: milvago.internal.IndexCoord.Builds:input_type -> milvago.internal.Empty
-	26,  // 115: milvago.internal.IndexCoord.DropSegmentIndexes:input_type -> milvago.internal.SegmentIDsRequest
-	1,   // 116: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
-	1,   // 117: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
-	21,  // 118: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
-	86,  // 119: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
-	86,  // 120: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
-	6,   // 121: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
-	4,   // 122: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
-	9,   // 123: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
-	86,  // 124: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
-	9,   // 125: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
-	11,  // 126: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
-	86,  // 127: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
-	86,  // 128: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
-	86,  // 129: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
-	86,  // 130: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
-	86,  // 131: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
-	86,  // 132: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
-	15,  // 133: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
-	86,  // 134: milvago.internal.RootCoord.AlterDatabase:output_type -> milvago.internal.Empty
-	86,  // 135: milvago.internal.RootCoord.RenameCollection:output_type -> milvago.internal.Empty
-	9,   // 136: milvago.internal.RootCoord.AddCollectionField:output_type -> milvago.internal.CollectionResponse
-	9,   // 137: milvago.internal.RootCoord.AlterCollectionField:output_type -> milvago.internal.CollectionResponse
-	23,  // 138: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
-	25,  // 139: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
-	28,  // 140: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
-	30,  // 141: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
-	86,  // 142: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
-	32,  // 143: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
-	86,  // 144: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
-	34,  // 145: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
-	86,  // 146: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	86,  // 147: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
-	38,  // 148: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
-	40,  // 149: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
-	42,  // 150: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
-	25,  // 151: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
-	86,  // 152: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
-	86,  // 153: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
-	86,  // 154: milvago.internal.DataCoord.DropSegments:output_type -> milvago.internal.Empty
-	47,  // 155: milvago.internal.DataCoord.ManualCompaction:output_type -> milvago.internal.ManualCompactionResponse
-	50,  // 156: milvago.internal.DataCoord.CompactionJob:output_type -> milvago.internal.CompactionJobResponse
-	86,  // 157: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
-	86,  // 158: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
-	86,  // 159: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
-	54,  // 160: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
-	56,  // 161: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
-	86,  // 162: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	86,  // 163: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
-	86,  // 164: milvago.internal.QueryCoord.PartitionDropped:output_type -> milvago.internal.Empty
-	86,  // 165: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
-	61,  // 166: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
-	63,  // 167: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
-	86,  // 168: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
-	86,  // 169: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
-	65,  // 170: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
-	86,  // 171: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	28,  // 172: milvago.internal.IndexCoord.AlterIndex:output_type -> milvago.internal.BoolResponse
-	65,  // 173: milvago.internal.IndexCoord.Builds:output_type -> milvago.internal.SegmentIndexesResponse
-	86,  // 174: milvago.internal.IndexCoord.DropSegmentIndexes:output_type -> milvago.internal.Empty
-	116, // [116:175] is the sub-list for method output_type
-	57,  // [57:116] is the sub-list for method input_type
-	57,  // [57:57] is the sub-list for extension type_name
-	57,  // [57:57] is the sub-list for extension extendee
-	0,   // [0:57] is the sub-list for field type_name
+	73,  // 42: milvago.internal.LoadStateResponse.failure:type_name -> milvus.proto.common.Status
+	73,  // 43: milvago.internal.ChannelPlanResponse.status:type_name -> milvus.proto.common.Status
+	82,  // 44: milvago.internal.ChannelPlanResponse.plan:type_name -> milvago.internal.ChannelPlan
+	79,  // 45: milvago.internal.SegmentEvent.segment:type_name -> milvago.internal.Segment
+	77,  // 46: milvago.internal.CreateIndexRequest.collection:type_name -> milvago.internal.Collection
+	78,  // 47: milvago.internal.CreateIndexRequest.field:type_name -> milvus.proto.schema.FieldSchema
+	70,  // 48: milvago.internal.CreateIndexRequest.params:type_name -> milvago.internal.CreateIndexRequest.ParamsEntry
+	71,  // 49: milvago.internal.CreateIndexRequest.user_params:type_name -> milvago.internal.CreateIndexRequest.UserParamsEntry
+	73,  // 50: milvago.internal.IndexesResponse.status:type_name -> milvus.proto.common.Status
+	83,  // 51: milvago.internal.IndexesResponse.indexes:type_name -> milvago.internal.IndexDef
+	83,  // 52: milvago.internal.IndexProgressRequest.index:type_name -> milvago.internal.IndexDef
+	73,  // 53: milvago.internal.IndexProgressResponse.status:type_name -> milvus.proto.common.Status
+	84,  // 54: milvago.internal.IndexProgressResponse.state:type_name -> milvus.proto.common.IndexState
+	73,  // 55: milvago.internal.SegmentIndexesResponse.status:type_name -> milvus.proto.common.Status
+	85,  // 56: milvago.internal.SegmentIndexesResponse.indexes:type_name -> milvago.internal.SegmentIndex
+	72,  // 57: milvago.internal.AlterIndexRequest.params:type_name -> milvago.internal.AlterIndexRequest.ParamsEntry
+	0,   // 58: milvago.internal.RootCoord.AllocTimestamp:input_type -> milvago.internal.AllocRequest
+	0,   // 59: milvago.internal.RootCoord.AllocID:input_type -> milvago.internal.AllocRequest
+	20,  // 60: milvago.internal.RootCoord.PChannels:input_type -> milvago.internal.PChannelsRequest
+	2,   // 61: milvago.internal.RootCoord.CreateDatabase:input_type -> milvago.internal.DatabaseRequest
+	2,   // 62: milvago.internal.RootCoord.DropDatabase:input_type -> milvago.internal.DatabaseRequest
+	5,   // 63: milvago.internal.RootCoord.ListDatabases:input_type -> milvago.internal.ListDatabasesRequest
+	2,   // 64: milvago.internal.RootCoord.DescribeDatabase:input_type -> milvago.internal.DatabaseRequest
+	7,   // 65: milvago.internal.RootCoord.CreateCollection:input_type -> milvago.internal.CreateCollectionRequest
+	8,   // 66: milvago.internal.RootCoord.DropCollection:input_type -> milvago.internal.CollectionRequest
+	8,   // 67: milvago.internal.RootCoord.DescribeCollection:input_type -> milvago.internal.CollectionRequest
+	10,  // 68: milvago.internal.RootCoord.ListCollections:input_type -> milvago.internal.ListCollectionsRequest
+	12,  // 69: milvago.internal.RootCoord.AlterCollectionProperties:input_type -> milvago.internal.AlterCollectionRequest
+	13,  // 70: milvago.internal.RootCoord.CreatePartition:input_type -> milvago.internal.PartitionRequest
+	13,  // 71: milvago.internal.RootCoord.DropPartition:input_type -> milvago.internal.PartitionRequest
+	14,  // 72: milvago.internal.RootCoord.CreateAlias:input_type -> milvago.internal.AliasRequest
+	14,  // 73: milvago.internal.RootCoord.DropAlias:input_type -> milvago.internal.AliasRequest
+	14,  // 74: milvago.internal.RootCoord.AlterAlias:input_type -> milvago.internal.AliasRequest
+	14,  // 75: milvago.internal.RootCoord.DescribeAlias:input_type -> milvago.internal.AliasRequest
+	16,  // 76: milvago.internal.RootCoord.AlterDatabase:input_type -> milvago.internal.AlterDatabaseRequest
+	17,  // 77: milvago.internal.RootCoord.RenameCollection:input_type -> milvago.internal.RenameCollectionRequest
+	18,  // 78: milvago.internal.RootCoord.AddCollectionField:input_type -> milvago.internal.AddCollectionFieldRequest
+	19,  // 79: milvago.internal.RootCoord.AlterCollectionField:input_type -> milvago.internal.AlterCollectionFieldRequest
+	22,  // 80: milvago.internal.DataCoord.RowCount:input_type -> milvago.internal.RowCountRequest
+	24,  // 81: milvago.internal.DataCoord.Segments:input_type -> milvago.internal.SegmentsRequest
+	26,  // 82: milvago.internal.DataCoord.Flushed:input_type -> milvago.internal.SegmentIDsRequest
+	29,  // 83: milvago.internal.DataCoord.GetCheckpoint:input_type -> milvago.internal.ChannelRequest
+	31,  // 84: milvago.internal.DataCoord.UpdateCheckpoint:input_type -> milvago.internal.UpdateCheckpointRequest
+	29,  // 85: milvago.internal.DataCoord.DeltaLogs:input_type -> milvago.internal.ChannelRequest
+	81,  // 86: milvago.internal.DataCoord.AddDeltaLog:input_type -> milvago.internal.DeltaLog
+	33,  // 87: milvago.internal.DataCoord.Segment:input_type -> milvago.internal.SegmentRequest
+	35,  // 88: milvago.internal.DataCoord.SegmentFlushed:input_type -> milvago.internal.FlushResult
+	36,  // 89: milvago.internal.DataCoord.NoteBufferedRows:input_type -> milvago.internal.NoteRowsRequest
+	37,  // 90: milvago.internal.DataCoord.AssignSegment:input_type -> milvago.internal.AssignSegmentRequest
+	39,  // 91: milvago.internal.DataCoord.SealChannel:input_type -> milvago.internal.SealChannelRequest
+	41,  // 92: milvago.internal.DataCoord.IdleChannels:input_type -> milvago.internal.IdleChannelsRequest
+	43,  // 93: milvago.internal.DataCoord.SealedSegments:input_type -> milvago.internal.SealedSegmentsRequest
+	44,  // 94: milvago.internal.DataCoord.DropCollection:input_type -> milvago.internal.DropCollectionDataRequest
+	45,  // 95: milvago.internal.DataCoord.DropPartition:input_type -> milvago.internal.DropPartitionDataRequest
+	27,  // 96: milvago.internal.DataCoord.DropSegments:input_type -> milvago.internal.DropSegmentsDataRequest
+	46,  // 97: milvago.internal.DataCoord.ManualCompaction:input_type -> milvago.internal.ManualCompactionRequest
+	48,  // 98: milvago.internal.DataCoord.CompactionJob:input_type -> milvago.internal.CompactionJobRequest
+	51,  // 99: milvago.internal.QueryCoord.LoadCollection:input_type -> milvago.internal.LoadRequest
+	52,  // 100: milvago.internal.QueryCoord.ReleaseCollection:input_type -> milvago.internal.ReleaseRequest
+	52,  // 101: milvago.internal.QueryCoord.ReleasePartitions:input_type -> milvago.internal.ReleaseRequest
+	53,  // 102: milvago.internal.QueryCoord.State:input_type -> milvago.internal.LoadStateRequest
+	55,  // 103: milvago.internal.QueryCoord.ChannelPlan:input_type -> milvago.internal.ChannelPlanRequest
+	57,  // 104: milvago.internal.QueryCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
+	58,  // 105: milvago.internal.QueryCoord.IndexBuilt:input_type -> milvago.internal.IndexBuiltEvent
+	45,  // 106: milvago.internal.QueryCoord.PartitionDropped:input_type -> milvago.internal.DropPartitionDataRequest
+	59,  // 107: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
+	60,  // 108: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
+	62,  // 109: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
+	64,  // 110: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
+	60,  // 111: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
+	33,  // 112: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
+	57,  // 113: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
+	66,  // 114: milvago.internal.IndexCoord.AlterIndex:input_type -> milvago.internal.AlterIndexRequest
+	86,  // 115: milvago.internal.IndexCoord.Builds:input_type -> milvago.internal.Empty
+	26,  // 116: milvago.internal.IndexCoord.DropSegmentIndexes:input_type -> milvago.internal.SegmentIDsRequest
+	1,   // 117: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
+	1,   // 118: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
+	21,  // 119: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
+	86,  // 120: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
+	86,  // 121: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
+	6,   // 122: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
+	4,   // 123: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
+	9,   // 124: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
+	86,  // 125: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
+	9,   // 126: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
+	11,  // 127: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
+	86,  // 128: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
+	86,  // 129: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
+	86,  // 130: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
+	86,  // 131: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
+	86,  // 132: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
+	86,  // 133: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
+	15,  // 134: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
+	86,  // 135: milvago.internal.RootCoord.AlterDatabase:output_type -> milvago.internal.Empty
+	86,  // 136: milvago.internal.RootCoord.RenameCollection:output_type -> milvago.internal.Empty
+	9,   // 137: milvago.internal.RootCoord.AddCollectionField:output_type -> milvago.internal.CollectionResponse
+	9,   // 138: milvago.internal.RootCoord.AlterCollectionField:output_type -> milvago.internal.CollectionResponse
+	23,  // 139: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
+	25,  // 140: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
+	28,  // 141: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
+	30,  // 142: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
+	86,  // 143: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
+	32,  // 144: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
+	86,  // 145: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
+	34,  // 146: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
+	86,  // 147: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	86,  // 148: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
+	38,  // 149: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
+	40,  // 150: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
+	42,  // 151: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
+	25,  // 152: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
+	86,  // 153: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
+	86,  // 154: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
+	86,  // 155: milvago.internal.DataCoord.DropSegments:output_type -> milvago.internal.Empty
+	47,  // 156: milvago.internal.DataCoord.ManualCompaction:output_type -> milvago.internal.ManualCompactionResponse
+	50,  // 157: milvago.internal.DataCoord.CompactionJob:output_type -> milvago.internal.CompactionJobResponse
+	86,  // 158: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
+	86,  // 159: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
+	86,  // 160: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
+	54,  // 161: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
+	56,  // 162: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
+	86,  // 163: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	86,  // 164: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
+	86,  // 165: milvago.internal.QueryCoord.PartitionDropped:output_type -> milvago.internal.Empty
+	86,  // 166: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
+	61,  // 167: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
+	63,  // 168: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
+	86,  // 169: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
+	86,  // 170: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
+	65,  // 171: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
+	86,  // 172: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	28,  // 173: milvago.internal.IndexCoord.AlterIndex:output_type -> milvago.internal.BoolResponse
+	65,  // 174: milvago.internal.IndexCoord.Builds:output_type -> milvago.internal.SegmentIndexesResponse
+	86,  // 175: milvago.internal.IndexCoord.DropSegmentIndexes:output_type -> milvago.internal.Empty
+	117, // [117:176] is the sub-list for method output_type
+	58,  // [58:117] is the sub-list for method input_type
+	58,  // [58:58] is the sub-list for extension type_name
+	58,  // [58:58] is the sub-list for extension extendee
+	0,   // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_coord_proto_init() }

@@ -1,0 +1,86 @@
+package logbroker
+
+import (
+	"io/fs"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"golang.org/x/sys/unix"
+)
+
+// diskCheck is how often the embedded server's store limit follows the
+// disk.
+const diskCheck = 2 * time.Second
+
+// followDisk raises JetStream's store limit as space frees up on its disk.
+// JetStream fixes its default limit at start, at 75% of the space free
+// then (plus what it stores): once reached, appends fail with
+// "insufficient resources" until a restart, even after space was freed.
+// Every diskCheck the limit is raised to storeLimit's value now (never
+// lowered: what the stream holds stays within it), so appends resume by
+// themselves. It returns when stop closes.
+func followDisk(srv *server.Server, opts *server.Options, dir string, stop <-chan struct{}, logger interface {
+	Info(msg string, args ...any)
+	Warn(msg string, args ...any)
+}) {
+	t := time.NewTicker(diskCheck)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		v, err := srv.Varz(nil)
+		if err != nil || v.JetStream.Config == nil || v.JetStream.Stats == nil {
+			continue
+		}
+		limit := v.JetStream.Config.MaxStore
+		want, ok := storeLimit(dir, int64(v.JetStream.Stats.Store))
+		if !ok || want <= limit+limit/20 { // within 5%: not worth a reload
+			continue
+		}
+		o := opts.Clone()
+		o.JetStreamMaxStore = want
+		if err := srv.ReloadOptions(o); err != nil {
+			logger.Warn("raise the log's store limit", "err", err)
+			continue
+		}
+		logger.Info("raised the log's store limit as disk space freed up", "from", limit, "to", want)
+	}
+}
+
+// storeLimit is the store limit for a store holding held bytes in dir:
+// what it holds plus the space free on its disk, less a headroom of a
+// tenth of the disk (at most 1 GiB) that the log never takes, so that the
+// log reports "insufficient resources" before the file system fails a
+// write (JetStream handles a failed write far worse: the stream stops).
+func storeLimit(dir string, held int64) (int64, bool) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err != nil {
+		return 0, false
+	}
+	total := int64(st.Blocks) * int64(st.Bsize)
+	free := int64(st.Bavail) * int64(st.Bsize)
+	return max(held+free-min(total/10, 1<<30), 1<<20), true
+}
+
+// initialStoreLimit is storeLimit at start, set as JetStream's limit (a
+// computed limit cannot change at run time; a set one can be raised).
+func initialStoreLimit(dir string) int64 {
+	var held int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				held += info.Size()
+			}
+		}
+		return nil
+	})
+	limit, ok := storeLimit(dir, held)
+	if !ok {
+		return -1 // JetStream's own default
+	}
+	return limit
+}

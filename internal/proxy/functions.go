@@ -307,3 +307,24 @@ func bm25Queries(schema *schemapb.CollectionSchema, field *schemapb.FieldSchema,
 	}
 	return index.Dataset{Sparse: rows}, nil
 }
+
+// bm25IndexParams is Milvus's parseFunctionParamsToIndex: an index on a
+// BM25 function's output field defaults bm25_k1 1.2, bm25_b 0.75,
+// bm25_avgdl 100 and metric BM25, and takes no other metric.
+func bm25IndexParams(schema *schemapb.CollectionSchema, field *schemapb.FieldSchema, params map[string]string) error {
+	if !field.GetIsFunctionOutput() || !bm25.IsOutput(schema, field.GetFieldID()) {
+		return nil
+	}
+	for k, v := range map[string]string{"bm25_k1": "1.2", "bm25_b": "0.75", "bm25_avgdl": "100"} {
+		if _, ok := params[k]; !ok {
+			params[k] = v
+		}
+	}
+	m, ok := params["metric_type"]
+	if !ok {
+		params["metric_type"] = string(index.BM25)
+	} else if m != string(index.BM25) {
+		return errPlain("index metric type of BM25 function output field must be BM25, got %s", m)
+	}
+	return nil
+}

@@ -45,6 +45,7 @@ type core struct {
 	stats    statsTable           // sealed only
 	ranked   rankings             // search iterator pages: rankings of recent queries
 	spatial  spatialTrees         // sealed only: R-trees of Geometry fields (rtree.go)
+	bm25     bm25Totals           // BM25 corpus statistics per sparse field (bm25stats.go)
 }
 
 func newCore(id, partitionID int64, l *layout, sealed bool) *core {

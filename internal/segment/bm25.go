@@ -70,9 +70,11 @@ func prepareBM25(docLen []float32, params map[string]string) (*bm25Params, error
 	return &bm25Params{k1: k1, b: b, avgdl: avgdl}, nil
 }
 
-// score is the BM25 score of row (document length dl) for query q.
-func (p *bm25Params) score(q []byte, row []byte, dl float32) float32 {
+// score is the BM25 score of row (document length dl) for query q, and
+// whether they share a term.
+func (p *bm25Params) score(q []byte, row []byte, dl float32) (float32, bool) {
 	var s float64
+	shared := false
 	norm := p.k1 * (1 - p.b + p.b*float64(dl)/p.avgdl)
 	i, j := 0, 0
 	for i+8 <= len(q) && j+8 <= len(row) {
@@ -86,9 +88,10 @@ func (p *bm25Params) score(q []byte, row []byte, dl float32) float32 {
 			w := float64(math.Float32frombits(binary.LittleEndian.Uint32(q[i+4:])))
 			tf := float64(math.Float32frombits(binary.LittleEndian.Uint32(row[j+4:])))
 			s += w * tf * (p.k1 + 1) / (tf + norm)
+			shared = true
 			i += 8
 			j += 8
 		}
 	}
-	return float32(s)
+	return float32(s), shared
 }

@@ -298,3 +298,8 @@ func (s *Service) GetIndexStatistics(ctx context.Context, req *milvuspb.GetIndex
 func (s *Service) GetFlushAllState(ctx context.Context, req *milvuspb.GetFlushAllStateRequest) (*milvuspb.GetFlushAllStateResponse, error) {
 	return reply(ctx, req, s.p.GetFlushAllState, func() *milvuspb.GetFlushAllStateResponse { return &milvuspb.GetFlushAllStateResponse{} })
 }
+
+// RunAnalyzer tokenizes texts with an analyzer (internal/analyzer).
+func (s *Service) RunAnalyzer(ctx context.Context, req *milvuspb.RunAnalyzerRequest) (*milvuspb.RunAnalyzerResponse, error) {
+	return reply(ctx, req, s.p.RunAnalyzer, func() *milvuspb.RunAnalyzerResponse { return &milvuspb.RunAnalyzerResponse{} })
+}

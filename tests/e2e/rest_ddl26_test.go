@@ -118,7 +118,7 @@ func TestRESTDDL26(t *testing.T) {
 
 	// Milvus 2.6 endpoints of features Milvago lacks.
 	for _, p := range []string{"/collections/compact", "/jobs/import/create",
-		"/entities/hybrid_search", "/collections/add_function", "/common/run_analyzer"} {
+		"/entities/hybrid_search", "/collections/add_function"} {
 		restWantCode(t, base, p, map[string]any{}, 10)
 	}
 }

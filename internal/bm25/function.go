@@ -2,7 +2,6 @@ package bm25
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
@@ -17,38 +16,14 @@ type Function struct {
 	Analyzer *analyzer.Analyzer
 }
 
-// TypeParam returns a field type parameter.
-func TypeParam(f *schemapb.FieldSchema, key string) (string, bool) {
-	for _, kv := range f.GetTypeParams() {
-		if kv.GetKey() == key {
-			return kv.GetValue(), true
-		}
-	}
-	return "", false
-}
+// FieldAnalyzer builds the analyzer of a VarChar field (analyzer.ForField).
+func FieldAnalyzer(f *schemapb.FieldSchema) (*analyzer.Analyzer, error) { return analyzer.ForField(f) }
 
 // EnableAnalyzer reports the field's enable_analyzer type parameter.
-func EnableAnalyzer(f *schemapb.FieldSchema) bool {
-	v, _ := TypeParam(f, "enable_analyzer")
-	return strings.EqualFold(v, "true")
-}
+func EnableAnalyzer(f *schemapb.FieldSchema) bool { return analyzer.EnableAnalyzer(f) }
 
 // EnableMatch reports the field's enable_match type parameter.
-func EnableMatch(f *schemapb.FieldSchema) bool {
-	v, _ := TypeParam(f, "enable_match")
-	return strings.EqualFold(v, "true")
-}
-
-// FieldAnalyzer builds the analyzer of a VarChar field from its
-// analyzer_params (the standard analyzer without them).
-func FieldAnalyzer(f *schemapb.FieldSchema) (*analyzer.Analyzer, error) {
-	p, _ := TypeParam(f, "analyzer_params")
-	a, err := analyzer.New(p)
-	if err != nil {
-		return nil, fmt.Errorf("field %s: %w", f.GetName(), err)
-	}
-	return a, nil
-}
+func EnableMatch(f *schemapb.FieldSchema) bool { return analyzer.EnableMatch(f) }
 
 // Functions returns the BM25 functions of a schema whose field IDs are
 // assigned.

@@ -24,16 +24,16 @@ import (
 // standard library's package documentation (doc.go files).
 func ftsCorpus(t *testing.T, max int) []string {
 	t.Helper()
-	var files []string
-	lic, _ := filepath.Glob("/usr/share/common-licenses/*")
-	files = append(files, lic...)
+	files, _ := filepath.Glob("/usr/share/common-licenses/*") // sorted
+	var godocs []string
 	_ = filepath.WalkDir(filepath.Join(runtime.GOROOT(), "src"), func(p string, d os.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && d.Name() == "doc.go" {
-			files = append(files, p)
+			godocs = append(godocs, p)
 		}
 		return nil
 	})
-	sort.Strings(files)
+	sort.Strings(godocs)
+	files = append(files, godocs...)
 	seen := map[string]bool{}
 	var docs []string
 	for _, f := range files {
@@ -364,4 +364,134 @@ func mustSparse(t *testing.T) entity.SparseEmbedding {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// TestTextMatchFilter: TEXT_MATCH and PHRASE_MATCH filters through the SDK
+// over sealed and growing rows, against a reference over the same tokens,
+// in queries and as a search's filter.
+func TestTextMatchFilter(t *testing.T) {
+	srv := startServer(t, "")
+	cli := srv.client(t)
+	ctx := testContext(t)
+	const name = "text_match"
+	corpus := ftsCorpus(t, 600)
+	docs := make([][]string, len(corpus))
+	for i, d := range corpus {
+		docs[i] = refTokens(d)
+	}
+	s := ftsSchema(name)
+	s.Fields[1].TypeParams["enable_match"] = "true"
+	if err := cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(name, s)); err != nil {
+		t.Fatal(err)
+	}
+	insert := func(lo, hi int) {
+		ids := make([]int64, 0, hi-lo)
+		for i := lo; i < hi; i++ {
+			ids = append(ids, int64(i))
+		}
+		if _, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).
+			WithInt64Column("id", ids).WithVarcharColumn("text", corpus[lo:hi])); err != nil {
+			t.Fatalf("insert: %v", err)
+		}
+	}
+	half := len(corpus) / 2
+	insert(0, half)
+	if f, err := cli.Flush(ctx, milvusclient.NewFlushOption(name)); err != nil || f.Await(ctx) != nil {
+		t.Fatalf("flush: %v", err)
+	}
+	if ix, err := cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(name, "sparse", index.NewSparseInvertedIndex(entity.BM25, 0))); err != nil || ix.Await(ctx) != nil {
+		t.Fatalf("index: %v", err)
+	}
+	if l, err := cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(name)); err != nil || l.Await(ctx) != nil {
+		t.Fatalf("load: %v", err)
+	}
+	insert(half, len(corpus))
+	deleted := map[int64]bool{}
+	query := func(filter string) []int64 {
+		t.Helper()
+		rs, err := cli.Query(ctx, milvusclient.NewQueryOption(name).WithFilter(filter).WithOutputFields("id").
+			WithConsistencyLevel(entity.ClStrong))
+		if err != nil {
+			t.Fatalf("query %s: %v", filter, err)
+		}
+		ids := rs.GetColumn("id").(*column.ColumnInt64).Data()
+		slices.Sort(ids)
+		return ids
+	}
+	ref := func(keep func([]string) bool) []int64 {
+		out := []int64{}
+		for i, d := range docs {
+			if !deleted[int64(i)] && keep(d) {
+				out = append(out, int64(i))
+			}
+		}
+		return out
+	}
+	has := func(d []string, w string) bool { return slices.Contains(d, w) }
+	phrase := func(d, p []string) bool {
+		for i := 0; i+len(p) <= len(d); i++ {
+			if slices.Equal(d[i:i+len(p)], p) {
+				return true
+			}
+		}
+		return false
+	}
+	check := func(stage string) {
+		for _, c := range []struct {
+			filter string
+			keep   func([]string) bool
+		}{
+			{`text_match(text, 'warranty license')`, func(d []string) bool { return has(d, "warranty") || has(d, "license") }},
+			{`TEXT_MATCH(text, 'warranty license copyright', minimum_should_match=2)`, func(d []string) bool {
+				n := 0
+				for _, w := range []string{"warranty", "license", "copyright"} {
+					if has(d, w) {
+						n++
+					}
+				}
+				return n >= 2
+			}},
+			{`phrase_match(text, 'the program')`, func(d []string) bool { return phrase(d, []string{"the", "program"}) }},
+			{`phrase_match(text, 'free software foundation', 0) and id < 400`, func(d []string) bool {
+				return phrase(d, []string{"free", "software", "foundation"})
+			}},
+		} {
+			want := ref(c.keep)
+			if strings.Contains(c.filter, "id < 400") {
+				want = slices.DeleteFunc(want, func(id int64) bool { return id >= 400 })
+			}
+			if got := query(c.filter); !slices.Equal(got, want) {
+				t.Fatalf("%s: %s: %d rows, reference %d (%v vs %v)", stage, c.filter, len(got), len(want), got, want)
+			}
+			if len(want) == 0 {
+				t.Fatalf("%s: %s matches nothing in the corpus: a vacuous check", stage, c.filter)
+			}
+		}
+	}
+	check("sealed+growing")
+	var del []int64
+	for i := 0; i < len(corpus); i += 2 {
+		del = append(del, int64(i))
+		deleted[int64(i)] = true
+	}
+	if _, err := cli.Delete(ctx, milvusclient.NewDeleteOption(name).WithInt64IDs("id", del)); err != nil {
+		t.Fatal(err)
+	}
+	check("after deletes")
+
+	// A full-text search filtered by text_match returns only matching rows.
+	rs, err := cli.Search(ctx, milvusclient.NewSearchOption(name, 10, []entity.Vector{entity.Text("software license")}).
+		WithANNSField("sparse").WithFilter(`text_match(text, 'warranty')`).WithConsistencyLevel(entity.ClStrong))
+	if err != nil {
+		t.Fatalf("filtered search: %v", err)
+	}
+	for _, id := range rs[0].IDs.(*column.ColumnInt64).Data() {
+		if deleted[id] || !has(docs[id], "warranty") {
+			t.Fatalf("filtered search returned id %d", id)
+		}
+	}
+	if _, err := cli.Query(ctx, milvusclient.NewQueryOption(name).WithFilter(`text_match(id, 'x')`)); err == nil ||
+		!strings.Contains(err.Error(), "text match operation on non-string is unsupported") {
+		t.Fatalf("text_match on an Int64: %v", err)
+	}
 }

@@ -13,6 +13,9 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 	"github.com/milvus-io/milvus/client/v2/column"
 	"github.com/milvus-io/milvus/client/v2/entity"
 	"github.com/milvus-io/milvus/client/v2/index"
@@ -355,6 +358,36 @@ func TestFullTextSearchErrors(t *testing.T) {
 		s.Fields[2].DataType = entity.FieldTypeFloatVector
 		s.Fields[2].TypeParams["dim"] = "4"
 	}, "BM25 function output field must be a SparseFloatVector field, but got FloatVector")
+}
+
+// TestCollectionFunctionDDL: Milvus 2.6 neither adds, alters nor drops
+// BM25 functions of an existing collection.
+func TestCollectionFunctionDDL(t *testing.T) {
+	srv := startServer(t, "")
+	cli := srv.client(t)
+	raw := rawClient(t, srv)
+	ctx := testContext(t)
+	const name = "fts_function_ddl"
+	if err := cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(name, ftsSchema(name))); err != nil {
+		t.Fatal(err)
+	}
+	bm := &schemapb.FunctionSchema{Name: "b2", Type: schemapb.FunctionType_BM25, InputFieldNames: []string{"text"}, OutputFieldNames: []string{"sparse"}}
+	want := func(st *commonpb.Status, err error, msg string) {
+		t.Helper()
+		if err != nil || !strings.Contains(st.GetReason(), msg) {
+			t.Fatalf("status %v, %v; want %q", st, err, msg)
+		}
+	}
+	st, err := raw.AddCollectionFunction(ctx, &milvuspb.AddCollectionFunctionRequest{CollectionName: name, FunctionSchema: bm})
+	want(st, err, "currently does not support adding BM25 function")
+	st, err = raw.AlterCollectionFunction(ctx, &milvuspb.AlterCollectionFunctionRequest{CollectionName: name, FunctionName: "b2", FunctionSchema: bm})
+	want(st, err, "currently does not support alter BM25 function")
+	st, err = raw.DropCollectionFunction(ctx, &milvuspb.DropCollectionFunctionRequest{CollectionName: name, FunctionName: "text_bm25"})
+	want(st, err, "currently does not support droping BM25 function")
+	st, err = raw.DropCollectionFunction(ctx, &milvuspb.DropCollectionFunctionRequest{CollectionName: name, FunctionName: "absent"})
+	if err != nil || st.GetCode() != 0 {
+		t.Fatalf("drop of an absent function: %v, %v", st, err)
+	}
 }
 
 func mustSparse(t *testing.T) entity.SparseEmbedding {

@@ -30,12 +30,33 @@ func EnableMatch(f *schemapb.FieldSchema) bool {
 }
 
 // ForField builds the analyzer of a VarChar field from its
-// analyzer_params (the standard analyzer without them).
+// analyzer_params (the standard analyzer without them). A field with
+// multi_analyzer_params gets its default analyzer (MultiForField).
 func ForField(f *schemapb.FieldSchema) (*Analyzer, error) {
+	if m, ok, err := MultiForField(f); ok {
+		if err != nil {
+			return nil, err
+		}
+		return m.Get("default"), nil
+	}
 	p, _ := TypeParam(f, "analyzer_params")
 	a, err := New(p)
 	if err != nil {
 		return nil, fmt.Errorf("field %s: %w", f.GetName(), err)
 	}
 	return a, nil
+}
+
+// MultiForField builds a field's multi-language analyzer; ok is false
+// without multi_analyzer_params.
+func MultiForField(f *schemapb.FieldSchema) (*Multi, bool, error) {
+	p, ok := TypeParam(f, "multi_analyzer_params")
+	if !ok {
+		return nil, false, nil
+	}
+	m, err := NewMulti(p)
+	if err != nil {
+		return nil, true, fmt.Errorf("field %s: %w", f.GetName(), err)
+	}
+	return m, true, nil
 }

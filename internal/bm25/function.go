@@ -13,7 +13,23 @@ type Function struct {
 	Name     string
 	Input    *schemapb.FieldSchema
 	Output   *schemapb.FieldSchema
-	Analyzer *analyzer.Analyzer
+	Analyzer *analyzer.Analyzer // the analyzer, or the multi-analyzer's default
+	// Multi, for an input field with multi_analyzer_params, picks each
+	// row's analyzer by the value of field ByField.
+	Multi   *analyzer.Multi
+	ByField *schemapb.FieldSchema
+}
+
+// AnalyzerFor returns the analyzer of a name (multi-language analyzers;
+// others ignore the name).
+func (f Function) AnalyzerFor(name string) *analyzer.Analyzer {
+	if f.Multi == nil {
+		return f.Analyzer
+	}
+	if name == "" {
+		name = "default"
+	}
+	return f.Multi.Get(name)
 }
 
 // FieldAnalyzer builds the analyzer of a VarChar field (analyzer.ForField).
@@ -57,7 +73,14 @@ func Functions(schema *schemapb.CollectionSchema) ([]Function, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Function{Name: fn.GetName(), Input: in, Output: o, Analyzer: a})
+		f := Function{Name: fn.GetName(), Input: in, Output: o, Analyzer: a}
+		if m, ok, _ := analyzer.MultiForField(in); ok {
+			f.Multi, f.ByField = m, byName[m.ByField]
+			if f.ByField == nil {
+				return nil, fmt.Errorf("bm25 function with multi analyzer must have two input fields")
+			}
+		}
+		out = append(out, f)
 	}
 	return out, nil
 }

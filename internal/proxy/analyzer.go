@@ -18,6 +18,7 @@ func (s *Server) RunAnalyzer(ctx context.Context, req *milvuspb.RunAnalyzerReque
 		return &milvuspb.RunAnalyzerResponse{Results: []*milvuspb.AnalyzerResult{}}, nil
 	}
 	var a *analyzer.Analyzer
+	var multi bm25.Function // a field's function, with a multi-language analyzer
 	if req.GetCollectionName() == "" {
 		var err error
 		if a, err = analyzer.New(req.GetAnalyzerParams()); err != nil {
@@ -47,17 +48,29 @@ func (s *Server) RunAnalyzer(ctx context.Context, req *milvuspb.RunAnalyzerReque
 		if err != nil {
 			return nil, errInvalidMsg("%v", err)
 		}
+		found := false
 		for _, fn := range fns {
 			if fn.Input.GetFieldID() == f.GetFieldID() {
-				a = fn.Analyzer
+				a, multi, found = fn.Analyzer, fn, true
 			}
 		}
-		if a == nil {
+		if !found {
 			return nil, errPlain("analyzer runner for field %d not exist, now only support run analyzer by field if field was bm25 input field", f.GetFieldID())
+		}
+		if multi.Multi != nil && len(req.GetAnalyzerNames()) == 0 {
+			return nil, errInvalidMsg("analyzer names must be set for multi analyzer")
 		}
 	}
 	out := &milvuspb.RunAnalyzerResponse{Results: make([]*milvuspb.AnalyzerResult, len(req.GetPlaceholder()))}
 	for i, text := range req.GetPlaceholder() {
+		if multi.Multi != nil {
+			names := req.GetAnalyzerNames()
+			if len(names) == 1 {
+				a = multi.AnalyzerFor(names[0])
+			} else {
+				a = multi.AnalyzerFor(names[i])
+			}
+		}
 		res := &milvuspb.AnalyzerResult{Tokens: []*milvuspb.AnalyzerToken{}}
 		for _, t := range a.Analyze(string(text)) {
 			tok := &milvuspb.AnalyzerToken{Token: t.Text}

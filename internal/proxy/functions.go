@@ -78,6 +78,9 @@ func validateFunctions(schema *schemapb.CollectionSchema) error {
 			return errInvalidMsg("failed to create analyzer: %v", err)
 		}
 	}
+	if _, err := bm25.Functions(schema); err != nil {
+		return errInvalidMsg("%v", err)
+	}
 	return nil
 }
 
@@ -218,13 +221,27 @@ func bm25Insert(schema *schemapb.CollectionSchema, cols map[int64]column.Column,
 		if !ok {
 			return errPlain("BM25 function %s: input field %s is missing", fn.Name, fn.Input.GetName())
 		}
+		var by *column.Scalar[string]
+		if fn.Multi != nil {
+			if by, ok = cols[fn.ByField.GetFieldID()].(*column.Scalar[string]); !ok {
+				return errPlain("BM25 function with multi analyzer: field %s must be a VarChar field", fn.ByField.GetName())
+			}
+		}
 		out := &column.SparseVector{Rows: make([][]byte, n)}
 		for i := range n {
 			if in.IsNull(i) {
 				out.Rows[i] = []byte{}
 				continue
 			}
-			out.Rows[i] = bm25.TF(fn.Analyzer, in.Data[i])
+			a := fn.Analyzer
+			if by != nil {
+				name := ""
+				if !by.IsNull(i) {
+					name = by.Data[i]
+				}
+				a = fn.AnalyzerFor(name)
+			}
+			out.Rows[i] = bm25.TF(a, in.Data[i])
 			if l := len(out.Rows[i]); l > 0 {
 				if d := int64(lastIndex(out.Rows[i])) + 1; d > out.Dim {
 					out.Dim = d
@@ -279,7 +296,9 @@ func withoutFunctionOutputs(schema *schemapb.CollectionSchema, fields []*schemap
 // bm25Queries turns the texts of a search against a BM25 function's
 // output field into term-frequency rows; the query node weights them by
 // its corpus statistics (Milvus's delegator buildBM25IDF).
-func bm25Queries(schema *schemapb.CollectionSchema, field *schemapb.FieldSchema, spec *searchSpec, ph *commonpb.PlaceholderValue, nq int) (index.Dataset, error) {
+// analyzerName (search param analyzer_name) picks a multi-language
+// analyzer's analyzer ("default" when empty).
+func bm25Queries(schema *schemapb.CollectionSchema, field *schemapb.FieldSchema, spec *searchSpec, ph *commonpb.PlaceholderValue, nq int, analyzerName string) (index.Dataset, error) {
 	if spec.Metric != index.BM25 && spec.Metric != "" && spec.Metric != defaultMetric(field.GetDataType()) {
 		return index.Dataset{}, errInvalidValue("BM25", spec.Metric, "must use BM25 metric type when searching against BM25 Function output field")
 	}
@@ -298,12 +317,13 @@ func bm25Queries(schema *schemapb.CollectionSchema, field *schemapb.FieldSchema,
 	if !ok {
 		return index.Dataset{}, errPlain("functionRunner not found for field: %d", field.GetFieldID())
 	}
+	a := fn.AnalyzerFor(analyzerName)
 	rows := make([][]byte, nq)
 	for i, v := range ph.GetValues() {
 		if !utf8.Valid(v) {
 			return index.Dataset{}, errInvalidMsg("string data must be utf8 format: %v", string(v))
 		}
-		rows[i] = bm25.TF(fn.Analyzer, string(v))
+		rows[i] = bm25.TF(a, string(v))
 	}
 	return index.Dataset{Sparse: rows}, nil
 }

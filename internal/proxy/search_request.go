@@ -170,7 +170,8 @@ func parseSearchRequest(lim Limits, schema *schemapb.CollectionSchema, req *milv
 		return nil, errInvalidMsg("the number of placeholders must be 1, but got %d", len(group.GetPlaceholders()))
 	}
 	if bm25.IsOutput(schema, field.GetFieldID()) {
-		queries, err := bm25Queries(schema, field, spec, group.GetPlaceholders()[0], int(nq))
+		name, _ := kvLookup(params, "analyzer_name")
+		queries, err := bm25Queries(schema, field, spec, group.GetPlaceholders()[0], int(nq), name)
 		if err != nil {
 			return nil, err
 		}

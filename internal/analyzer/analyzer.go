@@ -132,6 +132,9 @@ func builtIn(name string, m map[string]any) (*Analyzer, error) {
 			lowercase{}, mustStemmer("english"), newStop(stopWordLists["_english_"]),
 		}}
 	case "chinese":
+		if _, err := jieba(); err != nil {
+			return nil, errorf("load jieba dictionary: %v", err)
+		}
 		a = &Analyzer{tok: jiebaTokenizer{search: true, hmm: true}, filters: []filter{cnAlphaNumOnly{}}}
 	default:
 		return nil, errorf("unknown build-in analyzer type: %s", name)

@@ -73,4 +73,3 @@ func (m *Multi) Names() []string {
 	}
 	return out
 }
-

@@ -332,6 +332,16 @@ func TestFullTextSearchErrors(t *testing.T) {
 		t.Fatalf("hits %d and %d, want 2 and 0", rs[0].ResultCount, rs[1].ResultCount)
 	}
 
+	// The output field's raw data is never returned (CanRetrieveRawFieldData).
+	if _, err := cli.Query(ctx, milvusclient.NewQueryOption(name).WithFilter("id > 0").WithOutputFields("sparse")); err == nil ||
+		!strings.Contains(err.Error(), "not allowed to retrieve raw data of field sparse") {
+		t.Fatalf("query of the output field: %v", err)
+	}
+	all, err := cli.Query(ctx, milvusclient.NewQueryOption(name).WithFilter("id > 0").WithOutputFields("*").WithConsistencyLevel(entity.ClStrong))
+	if err != nil || all.GetColumn("sparse") != nil || all.GetColumn("text") == nil {
+		t.Fatalf("query of *: %v", err)
+	}
+
 	// Schema validation texts (Milvus's validateFunction).
 	bad := func(mutate func(*entity.Schema), want string) {
 		t.Helper()

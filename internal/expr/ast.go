@@ -23,6 +23,7 @@ const (
 	aParen                   // kids[0]; kept so that String can show the user's grouping in errors
 	aISO                     // text: the time of ISO 'text', a Timestamptz constant
 	aInterval                // text: the duration of INTERVAL 'text'
+	aNamedArg                // text: lower-case name; kids[0]: value (name=value in a call)
 )
 
 // ast is an untyped syntax-tree node. pos is the byte offset of the node's

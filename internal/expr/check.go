@@ -793,6 +793,9 @@ func (c *checker) call(a *ast) (operand, error) {
 		if o, ok, err := c.geoCall(a); ok {
 			return o, err
 		}
+		if o, ok, err := c.textMatchCall(a); ok {
+			return o, err
+		}
 		return operand{}, c.unknownFunction(a)
 	}
 	name := []string{"contains", "contains_all", "contains_any"}[op]

@@ -51,13 +51,14 @@ const (
 	tBitNot
 	tShl
 	tShr
+	tAssign // '=', only in text_match's minimum_should_match=N
 )
 
 var tokNames = map[tokKind]string{
 	tEOF: "end of expression", tLParen: "'('", tRParen: "')'", tLBracket: "'['", tRBracket: "']'",
 	tComma: "','", tEQ: "'=='", tNE: "'!='", tLT: "'<'", tLE: "'<='", tGT: "'>'", tGE: "'>='",
 	tAdd: "'+'", tSub: "'-'", tMul: "'*'", tDiv: "'/'", tMod: "'%'", tPow: "'**'",
-	tBitAnd: "'&'", tBitOr: "'|'", tBitXor: "'^'", tBitNot: "'~'", tShl: "'<<'", tShr: "'>>'",
+	tBitAnd: "'&'", tBitOr: "'|'", tBitXor: "'^'", tBitNot: "'~'", tShl: "'<<'", tShr: "'>>'", tAssign: "'='",
 	tNull: "null", tIn: "in", tIs: "is",
 }
 
@@ -205,6 +206,11 @@ func lex(text string) ([]token, error) {
 		case c == '~':
 			toks, i = append(toks, token{kind: tBitNot, pos: start}), i+1
 		case c == '=':
+			// Plan.g4's textMatchOption: MINIMUM_SHOULD_MATCH ASSIGN IntegerConstant.
+			if n := len(toks); n > 0 && toks[n-1].kind == tIdent && (toks[n-1].text == "minimum_should_match" || toks[n-1].text == "MINIMUM_SHOULD_MATCH") {
+				toks, i = append(toks, token{kind: tAssign, pos: start}), i+1
+				continue
+			}
 			return nil, &syntaxError{start, "unexpected '=', did you mean '=='?"}
 		case c == '{':
 			j := i + 1

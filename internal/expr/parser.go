@@ -403,6 +403,26 @@ func (p *parser) call(name token) (*ast, error) {
 	p.next() // (
 	var args []*ast
 	for p.peek().kind != tRParen {
+		if t := p.peek(); t.kind == tIdent && p.i+1 < len(p.toks) && p.toks[p.i+1].kind == tAssign {
+			// name=value (text_match's minimum_should_match)
+			p.next()
+			p.next()
+			v, err := p.expr(bpNone)
+			if err != nil {
+				return nil, err
+			}
+			n, err := p.mk(aNamedArg, t.pos, v)
+			if err != nil {
+				return nil, err
+			}
+			n.text = strings.ToLower(t.text)
+			args = append(args, n)
+			if p.peek().kind != tComma {
+				break
+			}
+			p.next()
+			continue
+		}
 		e, err := p.expr(bpNone)
 		if err != nil {
 			return nil, err

@@ -15,7 +15,11 @@ import (
 // Sparse float vectors: SPARSE_INVERTED_INDEX and SPARSE_WAND (an alias
 // here: both do exact document-at-a-time scoring over posting lists, so
 // they return identical results). Metrics: IP, and BM25 over
-// term-frequency vectors as Milvus's full-text search produces them.
+// term-frequency vectors as Milvus's full-text search produces them: as
+// knowhere's BM25 metric, a query's values are its terms' weights (IDF
+// times query term frequency, computed by the query node over the shard)
+// and a row scores sum(w * tf*(k1+1) / (tf + k1*(1-b+b*|d|/avgdl))), with
+// avgdl from the search's bm25_avgdl.
 func init() {
 	for _, typ := range []string{TypeSparseInv, TypeSparseWAND} {
 		Register(typ, KindSparse,
@@ -339,10 +343,8 @@ func (s *sparseIndex) searchOne(q []byte, ratio float64, bm sparseBM25, plan ivf
 		}
 		lo, hi := s.offsets[i], s.offsets[i+1]
 		w := t.v
-		var idf, k1, b, avgdl float64
+		var k1, b, avgdl float64
 		if s.metric == BM25 {
-			df := float64(hi - lo)
-			idf = math.Log(1 + (float64(s.n)-df+0.5)/(df+0.5))
 			k1, b, avgdl = bm.k1, bm.b, bm.avgdl
 		}
 		for p := lo; p < hi; p++ {
@@ -351,7 +353,7 @@ func (s *sparseIndex) searchOne(q []byte, ratio float64, bm sparseBM25, plan ivf
 			if s.metric == BM25 {
 				tf := float64(s.vals[p])
 				norm := k1 * (1 - b + b*float64(s.docLen[r])/avgdl)
-				c = w * float32(idf*tf*(k1+1)/(tf+norm))
+				c = w * float32(tf*(k1+1)/(tf+norm))
 			} else {
 				c = w * s.vals[p]
 			}

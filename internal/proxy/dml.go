@@ -76,10 +76,14 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	if fields, err = flattenStructInput(c.Schema, fields); err != nil {
 		return nil, err
 	}
+	if err := checkNoBM25Output(c.Schema, fields); err != nil {
+		return nil, err
+	}
 	if isPartial {
 		if fields, err = s.mergePartial(ctx, c, fields, n, ops); err != nil {
 			return nil, err
 		}
+		fields = withoutFunctionOutputs(c.Schema, fields)
 	}
 	schema := c.Schema
 	if !upsert {
@@ -87,6 +91,9 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	}
 	cols, err := insertColumns(schema, fields, n, upsert)
 	if err != nil {
+		return nil, err
+	}
+	if err := bm25Insert(c.Schema, cols, n); err != nil {
 		return nil, err
 	}
 	pk := pkField(c)

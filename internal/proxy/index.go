@@ -48,6 +48,9 @@ func (s *Server) CreateIndex(ctx context.Context, req *milvuspb.CreateIndexReque
 	if err != nil {
 		return err
 	}
+	if err := bm25IndexParams(c.Schema, field, params); err != nil {
+		return err
+	}
 	if err := checkIndexParams(field, req.GetExtraParams(), params); err != nil {
 		return err
 	}

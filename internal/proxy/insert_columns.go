@@ -191,7 +191,7 @@ func checkFieldsPresent(schema *schemapb.CollectionSchema, data []*schemapb.Fiel
 	}
 	autoGen := 0
 	for _, f := range schema.GetFields() {
-		generated := f.GetIsPrimaryKey() && autoGenPK
+		generated := f.GetIsPrimaryKey() && autoGenPK || f.GetIsFunctionOutput()
 		if generated {
 			autoGen++
 		}

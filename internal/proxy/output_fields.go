@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/bm25"
 )
 
 // isCountQuery reports whether a Query's output fields ask for a count: a
@@ -51,6 +53,9 @@ func resolveOutputFields(schema *schemapb.CollectionSchema, requested []string, 
 		name = strings.TrimSpace(name)
 		if name == "*" {
 			for _, f := range schema.GetFields() {
+				if bm25.IsOutput(schema, f.GetFieldID()) {
+					continue // schema.CanRetrieveRawFieldData
+				}
 				addField(f)
 				if sf, sub := subs[f.GetFieldID()]; sub {
 					addName(sf.GetName()) // a struct array is named once, whole
@@ -69,6 +74,9 @@ func resolveOutputFields(schema *schemapb.CollectionSchema, requested []string, 
 			continue
 		}
 		if f := fieldByName(schema, name); f != nil {
+			if bm25.IsOutput(schema, f.GetFieldID()) {
+				return nil, nil, nil, errPlain("not allowed to retrieve raw data of field %s", name)
+			}
 			addField(f)
 			addName(name)
 			if f.GetIsDynamic() {

@@ -50,14 +50,15 @@ func decodeCreateCollectionSchema(collectionName string, schemaBytes []byte, sha
 	for i, f := range schema.Fields {
 		f.FieldID = int64(startOfUserFieldID + i)
 	}
+	assignFunctionFieldIDs(schema)
 	flattenStructArrays(schema)
 	return schema, shardsNum, nil
 }
 
 // validateSchemaProxy is the proxy half of Milvus's checks.
 func validateSchemaProxy(schema *schemapb.CollectionSchema, shardsNum int32) error {
-	if len(schema.GetFunctions()) > 0 {
-		return errs.InvalidParameter("functions are not supported by Milvago yet")
+	if err := validateFunctions(schema); err != nil {
+		return err
 	}
 	if shardsNum > maxShardNum {
 		return errPlain("maximum shards's number should be limited to %d", maxShardNum)
@@ -118,6 +119,9 @@ func validateSchemaProxy(schema *schemapb.CollectionSchema, shardsNum int32) err
 		}
 	}
 	if err := validateStructArraysProxy(schema); err != nil {
+		return err
+	}
+	if err := validateAnalyzerFields(schema); err != nil {
 		return err
 	}
 	names := make(map[string]struct{}, len(schema.GetFields()))

@@ -234,7 +234,7 @@ func TestSchemaDecodeRules(t *testing.T) {
 		DefaultValue: &schemapb.ValueField{Data: &schemapb.ValueField_IntData{IntData: 7}}}), 0)
 	f("clustering key vector", field(2, func(f *schemapb.FieldSchema) { f.IsClusteringKey = true }), 105,
 		"clustering key field vec has unsupported data type FloatVector: illegal collection schema[collection=c]")
-	f("functions", func(s *schemapb.CollectionSchema) { s.Functions = []*schemapb.FunctionSchema{{Name: "bm25"}} }, 1100, "functions are not supported")
+	f("function without inputs", func(s *schemapb.CollectionSchema) { s.Functions = []*schemapb.FunctionSchema{{Name: "bm25"}} }, 65535, "function input field names cannot be empty, function: bm25")
 }
 
 func TestSchemaDecodeShardsAndGarbage(t *testing.T) {

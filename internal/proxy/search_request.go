@@ -14,6 +14,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/milvago/milvago/internal/bm25"
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/distance"
 	"github.com/milvago/milvago/internal/errs"
@@ -167,6 +168,15 @@ func parseSearchRequest(lim Limits, schema *schemapb.CollectionSchema, req *milv
 
 	if len(group.GetPlaceholders()) != 1 {
 		return nil, errInvalidMsg("the number of placeholders must be 1, but got %d", len(group.GetPlaceholders()))
+	}
+	if bm25.IsOutput(schema, field.GetFieldID()) {
+		name, _ := kvLookup(params, "analyzer_name")
+		queries, err := bm25Queries(schema, field, spec, group.GetPlaceholders()[0], int(nq), name)
+		if err != nil {
+			return nil, err
+		}
+		spec.Queries = queries
+		return spec, nil
 	}
 	queries, err := decodeQueries(group.GetPlaceholders()[0], field, int(nq))
 	if err != nil {

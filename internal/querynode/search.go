@@ -10,6 +10,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/milvago/milvago/internal/bm25"
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/segment"
@@ -47,6 +48,23 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 	sreq := req.Search
 	sreq.MVCCTs = mvcc
 	sreq.Filter = dl.withTTL(sreq.Filter, time.Now()) // ttl.go
+	if bm25.IsOutput(dl.coll().Schema, sreq.FieldID) {
+		ok, err := dl.weightBM25(ctx, &sreq)
+		if err != nil {
+			return nil, err
+		}
+		if !ok { // no rows or tokens in the shard: no hits
+			nq := sreq.Queries.Len()
+			out := &contract.SearchResult{NQ: nq, Topks: make([]int, nq), MVCCTs: mvcc}
+			if !dl.strPK() {
+				out.IntPKs = []int64{}
+			}
+			if out.Fields, err = fetch(ctx, rs.segs, nil, req.OutputFields); err != nil {
+				return nil, err
+			}
+			return out, nil
+		}
+	}
 	results := make([]*segment.SearchResult, len(rs.segs))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)

@@ -120,6 +120,7 @@ func New(p *proxy.Server, logger *slog.Logger) *Handler {
 		"/collections/release":          h.releaseCollection,
 		"/collections/get_load_state":   h.loadState,
 		"/collections/flush":            h.flush,
+		"/common/run_analyzer":          h.runAnalyzer,
 		"/collections/alter_properties": h.alterProperties,
 		"/collections/drop_properties":  h.dropProperties,
 
@@ -175,7 +176,7 @@ func New(p *proxy.Server, logger *slog.Logger) *Handler {
 // answer code 10 rather than 404, so that a client sees why.
 var unimplemented = []string{
 	"/collections/add_function", "/collections/alter_function", "/collections/drop_function",
-	"/segments/describe", "/quotacenter/describe", "/common/run_analyzer",
+	"/segments/describe", "/quotacenter/describe",
 	// users/, roles/ and privilege_groups/ are served once SetAuth gives
 	// the handler the RBAC API (auth.go).
 	"/users/list", "/users/describe", "/users/create", "/users/drop", "/users/update_password",

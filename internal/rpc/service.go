@@ -302,3 +302,22 @@ func (s *Service) GetIndexStatistics(ctx context.Context, req *milvuspb.GetIndex
 func (s *Service) GetFlushAllState(ctx context.Context, req *milvuspb.GetFlushAllStateRequest) (*milvuspb.GetFlushAllStateResponse, error) {
 	return reply(ctx, req, s.p.GetFlushAllState, func() *milvuspb.GetFlushAllStateResponse { return &milvuspb.GetFlushAllStateResponse{} })
 }
+
+// RunAnalyzer tokenizes texts with an analyzer (internal/analyzer).
+func (s *Service) RunAnalyzer(ctx context.Context, req *milvuspb.RunAnalyzerRequest) (*milvuspb.RunAnalyzerResponse, error) {
+	return reply(ctx, req, s.p.RunAnalyzer, func() *milvuspb.RunAnalyzerResponse { return &milvuspb.RunAnalyzerResponse{} })
+}
+
+// AddCollectionFunction, AlterCollectionFunction, DropCollectionFunction:
+// Milvus 2.6's refusals for BM25 functions (internal/proxy/functions_ddl.go).
+func (s *Service) AddCollectionFunction(ctx context.Context, req *milvuspb.AddCollectionFunctionRequest) (*commonpb.Status, error) {
+	return status(ctx, req, s.p.AddCollectionFunction)
+}
+
+func (s *Service) AlterCollectionFunction(ctx context.Context, req *milvuspb.AlterCollectionFunctionRequest) (*commonpb.Status, error) {
+	return status(ctx, req, s.p.AlterCollectionFunction)
+}
+
+func (s *Service) DropCollectionFunction(ctx context.Context, req *milvuspb.DropCollectionFunctionRequest) (*commonpb.Status, error) {
+	return status(ctx, req, s.p.DropCollectionFunction)
+}

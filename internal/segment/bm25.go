@@ -6,25 +6,23 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/index"
 )
 
 // BM25 brute force over term-frequency sparse rows (what Milvus's
 // full-text search stores), scored exactly as the sparse index scores
-// them, so that growing and sealed segments rank alike:
+// them (knowhere's BM25 metric), so that growing and sealed segments rank
+// alike:
 //
-//	score(q, d) = sum over terms t of w(q,t) * idf(t) * tf(d,t)*(k1+1) / (tf(d,t) + k1*(1-b+b*|d|/avgdl))
-//	idf(t) = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
+//	score(q, d) = sum over terms t of w(q,t) * tf(d,t)*(k1+1) / (tf(d,t) + k1*(1-b+b*|d|/avgdl))
 //
-// N, df and avgdl are taken over the segment's rows (bm25_avgdl overrides
-// avgdl); |d| is the sum of d's term frequencies.
+// The query weights w carry the IDF (the query node computes them over
+// the whole shard, internal/bm25); avgdl is the search's bm25_avgdl, else
+// the segment's own average; |d| is the sum of d's term frequencies.
 
 type bm25Params struct {
 	k1, b, avgdl float64
-	// idf[q][j] is the idf of query q's j-th term.
-	idf [][]float64
 }
 
 func parseBM25(params map[string]string) (k1, b, avgdl float64, err error) {
@@ -55,49 +53,28 @@ func parseBM25(params map[string]string) (k1, b, avgdl float64, err error) {
 	return k1, b, avgdl, nil
 }
 
-// prepareBM25 computes document frequencies of the query terms and, unless
-// given, the average document length over the snapshot's rows.
-func prepareBM25(col *column.SparseVector, docLen []float32, queries [][]byte, params map[string]string) (*bm25Params, error) {
+// prepareBM25 reads the parameters and, unless given, computes the
+// average document length over the snapshot's rows.
+func prepareBM25(docLen []float32, params map[string]string) (*bm25Params, error) {
 	k1, b, avgdl, err := parseBM25(params)
 	if err != nil {
 		return nil, err
 	}
-	df := map[uint32]float64{}
-	for _, q := range queries {
-		for j := 0; j+8 <= len(q); j += 8 {
-			df[binary.LittleEndian.Uint32(q[j:])] = 0
-		}
-	}
-	for _, row := range col.Rows {
-		for j := 0; j+8 <= len(row); j += 8 {
-			t := binary.LittleEndian.Uint32(row[j:])
-			if _, ok := df[t]; ok {
-				df[t]++
-			}
-		}
-	}
-	n := float64(len(col.Rows))
 	if avgdl == 0 {
 		var sum float64
 		for _, l := range docLen {
 			sum += float64(l)
 		}
-		avgdl = max(sum/max(n, 1), 1)
+		avgdl = max(sum/float64(max(len(docLen), 1)), 1)
 	}
-	p := &bm25Params{k1: k1, b: b, avgdl: avgdl, idf: make([][]float64, len(queries))}
-	for qi, q := range queries {
-		p.idf[qi] = make([]float64, len(q)/8)
-		for j := range p.idf[qi] {
-			d := df[binary.LittleEndian.Uint32(q[8*j:])]
-			p.idf[qi][j] = math.Log(1 + (n-d+0.5)/(d+0.5))
-		}
-	}
-	return p, nil
+	return &bm25Params{k1: k1, b: b, avgdl: avgdl}, nil
 }
 
-// score is the BM25 score of row (document length dl) for query q.
-func (p *bm25Params) score(q []byte, idf []float64, row []byte, dl float32) float32 {
+// score is the BM25 score of row (document length dl) for query q, and
+// whether they share a term.
+func (p *bm25Params) score(q []byte, row []byte, dl float32) (float32, bool) {
 	var s float64
+	shared := false
 	norm := p.k1 * (1 - p.b + p.b*float64(dl)/p.avgdl)
 	i, j := 0, 0
 	for i+8 <= len(q) && j+8 <= len(row) {
@@ -110,10 +87,11 @@ func (p *bm25Params) score(q []byte, idf []float64, row []byte, dl float32) floa
 		default:
 			w := float64(math.Float32frombits(binary.LittleEndian.Uint32(q[i+4:])))
 			tf := float64(math.Float32frombits(binary.LittleEndian.Uint32(row[j+4:])))
-			s += w * idf[i/8] * tf * (p.k1 + 1) / (tf + norm)
+			s += w * tf * (p.k1 + 1) / (tf + norm)
+			shared = true
 			i += 8
 			j += 8
 		}
 	}
-	return float32(s)
+	return float32(s), shared
 }

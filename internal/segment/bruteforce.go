@@ -214,10 +214,13 @@ func (b *bfScan) keyFunc(q int, blk *block) func(j int) float32 {
 	case *column.SparseVector:
 		qv := b.queries.Sparse[q]
 		if b.bm25 != nil {
-			idf := b.bm25.idf[q]
 			return func(j int) float32 {
 				i := blk.rows[j]
-				return -b.bm25.score(qv, idf, col.Rows[i], b.norms[i])
+				s, ok := b.bm25.score(qv, col.Rows[i], b.norms[i])
+				if !ok { // no query term: not a hit, as in the inverted index
+					return float32(math.Inf(1))
+				}
+				return -s
 			}
 		}
 		return func(j int) float32 { return -sparseDot(qv, col.Rows[blk.rows[j]]) }

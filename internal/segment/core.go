@@ -46,6 +46,8 @@ type core struct {
 	ranked   rankings             // search iterator pages: rankings of recent queries
 	spatial  spatialTrees         // sealed only: R-trees of Geometry fields (rtree.go)
 	scalar   []ScalarIndex        // sealed only: built scalar indexes (scalaridx.go); immutable once published
+	bm25     bm25Totals           // BM25 corpus statistics per sparse field (bm25stats.go)
+	text     textIndexes          // inverted indexes of enable_match fields (textindex.go)
 }
 
 func newCore(id, partitionID int64, l *layout, sealed bool) *core {

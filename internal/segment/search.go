@@ -264,7 +264,7 @@ func (c *core) newScan(s *snapshot, fi *fieldInfo, metric index.Metric, win inde
 	b := &bfScan{metric: metric, col: col, queries: queries, dim: fi.dim, win: win, allowed: allowed}
 	if metric == index.BM25 {
 		b.norms = c.norms[fi.id].upTo(col, s.n)
-		if b.bm25, err = prepareBM25(col.(*column.SparseVector), b.norms, queries.Sparse, params); err != nil {
+		if b.bm25, err = prepareBM25(b.norms, params); err != nil {
 			return nil, fmt.Errorf("segment %d: search: %w", c.id, err)
 		}
 	}

@@ -374,7 +374,11 @@ func TestBuildsRunAndProgress(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		x, err := scalarindex.Load(data)
+		payload, legacy, err := storage.OpenIndexFile(data)
+		if err != nil || legacy {
+			t.Fatalf("scalar index file %s: not sealed with a checksum (legacy %v): %v", b.File, legacy, err)
+		}
+		x, err := scalarindex.Load(payload)
 		if err != nil || x.Len() != 40 || x.Type() != "INVERTED" {
 			t.Fatalf("scalar index file: %v, %v", x, err)
 		}

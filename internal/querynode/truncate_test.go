@@ -97,7 +97,9 @@ func TestReplayToTheOldPosition(t *testing.T) {
 	e.delete(t, 3, 15)
 
 	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: cp, Sealed: []contract.SegmentPlan{{Segment: seg}}}
-	dl := newDelegator(e.coll, plan, Deps{Log: e.log, Objects: e.objects, Syncer: e.w}, e.qn.logger)
+	readers := newReaders(e.log, e.qn.logger)
+	defer readers.Close()
+	dl := newDelegator(e.coll, plan, Deps{Log: e.log, Objects: e.objects, Syncer: e.w, readers: readers}, e.qn.logger)
 	dl.plan.Replan = func(context.Context) (contract.ChannelPlan, error) { return plan, nil }
 	if err := dl.load(e.ctx); err != nil {
 		t.Fatal(err)

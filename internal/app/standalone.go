@@ -109,7 +109,7 @@ func NewStandalone(ctx context.Context, cfg StandaloneConfig, logger *slog.Logge
 		return nil, fmt.Errorf("app: data dir: %w", err)
 	}
 	start := time.Now()
-	s.etcd, err = kv.StartEmbedded(ctx, kv.EmbedConfig{Dir: filepath.Join(cfg.DataDir, "etcd")}, logger)
+	s.etcd, err = kv.StartEmbedded(ctx, embeddedEtcd(filepath.Join(cfg.DataDir, "etcd")), logger)
 	if err != nil {
 		return nil, fmt.Errorf("app: start embedded etcd: %w", err)
 	}
@@ -301,4 +301,14 @@ func (h *hooks) wire() {
 
 func (h *hooks) CollectionCreated(ctx context.Context, c *model.Collection) error {
 	return h.s.dnode.Watch(ctx, c)
+}
+
+// embeddedEtcd configures standalone's meta store for a quiet idle server:
+// a single member with no leases needs no 100 ms raft tick (elections and
+// heartbeats have no peer to reach), and its backend needs no commit every
+// 100 ms (the WAL has every write first). Each tick and commit woke the
+// whole process ten times a second doing nothing (docs/benchmarks.md, "Idle
+// CPU"). A lease TTL must be at least 1.5x ElectionMs: standalone holds none.
+func embeddedEtcd(dir string) kv.EmbedConfig {
+	return kv.EmbedConfig{Dir: dir, TickMs: 200, ElectionMs: 1000, BackendBatchInterval: time.Second}
 }

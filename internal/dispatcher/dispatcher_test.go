@@ -296,14 +296,18 @@ func TestNoLossAcrossJoin(t *testing.T) {
 	defer first.Close()
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
-	wg.Go(func() { // keeps the shared reader moving
-		for {
+	wg.Go(func() { // keeps the shared reader moving, with ticks as the writer writes them
+		for i := 0; ; i++ {
 			select {
 			case <-stop:
 				return
 			default:
 			}
-			a.append(msg.KindSeal, vch(2))
+			if i%10 == 9 {
+				a.append(msg.KindTimeTick, "")
+			} else {
+				a.append(msg.KindSeal, vch(2))
+			}
 			time.Sleep(100 * time.Microsecond)
 		}
 	})

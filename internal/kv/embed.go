@@ -32,11 +32,6 @@ type EmbedConfig struct {
 	// Defaults 100 and 1000, as etcd. The minimum lease TTL is
 	// ceil(1.5*ElectionMs) in whole seconds (2s by default).
 	TickMs, ElectionMs uint
-	// BackendBatchInterval is how often the server commits its backend
-	// (bbolt) transaction; writes are durable in the WAL before that.
-	// Default 100ms, as etcd. Each interval wakes the server even when
-	// nothing is written.
-	BackendBatchInterval time.Duration
 	// MaxTxnOps caps the operations in one Txn. Default 1024.
 	MaxTxnOps uint
 	// MaxRequestBytes caps one request. Default 8 MiB.
@@ -143,9 +138,6 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 	ec.InitialCluster = ec.InitialClusterFromName(ec.Name)
 	ec.TickMs = cfg.TickMs
 	ec.ElectionMs = cfg.ElectionMs
-	if cfg.BackendBatchInterval > 0 {
-		ec.BackendBatchInterval = cfg.BackendBatchInterval
-	}
 	ec.MaxTxnOps = cfg.MaxTxnOps
 	ec.MaxRequestBytes = cfg.MaxRequestBytes
 	ec.AutoCompactionMode = "revision"

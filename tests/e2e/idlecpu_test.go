@@ -28,6 +28,8 @@ import (
 //	MILVAGO_IDLECPU_BIN=/tmp/milvago MILVAGO_IDLECPU=0,20,1000 \
 //	  go test -run TestIdleCPU -v -timeout 60m ./tests/e2e
 //
+// MILVAGO_IDLECPU_ARGS adds flags to the server's command line.
+//
 // For each size it starts `BIN standalone` on a fresh data directory,
 // creates that many collections (4-d vectors, AUTOINDEX, 10 rows each,
 // loaded), waits for the server to settle, then reads utime+stime from
@@ -77,8 +79,13 @@ type binaryServer struct {
 func startBinary(t *testing.T, bin string) *binaryServer {
 	t.Helper()
 	port, mport := freePort(t), freePort(t)
-	cmd := exec.Command(bin, "standalone", "--data-dir", t.TempDir(), "--port", strconv.Itoa(port),
-		"--metrics-port", strconv.Itoa(mport), "--listen", "127.0.0.1", "--log-level", "warn")
+	args := []string{"standalone", "--data-dir", t.TempDir(), "--port", strconv.Itoa(port),
+		"--metrics-port", strconv.Itoa(mport), "--listen", "127.0.0.1", "--log-level", "warn"}
+	// Extra flags, e.g. --milvago.pprof.enabled=true to take a trace of
+	// the idle server from the metrics port.
+	args = append(args, strings.Fields(os.Getenv("MILVAGO_IDLECPU_ARGS"))...)
+	t.Logf("%s: gRPC port %d, metrics port %d", bin, port, mport)
+	cmd := exec.Command(bin, args...)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

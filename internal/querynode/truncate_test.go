@@ -2,9 +2,12 @@ package querynode
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/logbroker"
@@ -144,6 +147,49 @@ func TestLoadCatchesUpOnAnEmptiedChannel(t *testing.T) {
 	}
 	eventually(t, "the shard to be loaded", func() bool {
 		p, _, _ := e.qn.Progress(bg, collID)
+		return p == 100
+	})
+}
+
+// failingLog fails every Read while failing is set, as a broker that
+// refuses a consumer does.
+type failingLog struct {
+	logbroker.Log
+	failing atomic.Bool
+}
+
+func (f *failingLog) Read(ctx context.Context, channel string, after logbroker.MessageID) (logbroker.Reader, error) {
+	if f.failing.Load() {
+		return nil, errors.New("maximum consumers limit reached")
+	}
+	return f.Log.Read(ctx, channel, after)
+}
+
+// TestNotLoadedWithoutAReader: a shard whose log reader cannot be opened
+// does not count as loaded (before, it reported 100% as soon as its
+// checkpoint was the log's end, reader or not); it retries, and is loaded
+// once the reader opens.
+func TestNotLoadedWithoutAReader(t *testing.T) {
+	e := newEnv(t)
+	fl := &failingLog{Log: e.log}
+	fl.failing.Store(true)
+	qn := New(Deps{Log: fl, Objects: e.objects, Syncer: e.w})
+	ctx, cancel := context.WithCancel(e.ctx)
+	qn.Start(ctx)
+	done := make(chan struct{})
+	go func() { qn.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Replan: e.replan}
+	if err := qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if p, _, _ := qn.Progress(bg, collID); p == 100 {
+		t.Fatal("a shard without a reader reports itself loaded")
+	}
+	fl.failing.Store(false)
+	eventually(t, "the shard to be loaded once its reader opens", func() bool {
+		p, _, _ := qn.Progress(bg, collID)
 		return p == 100
 	})
 }

@@ -445,6 +445,10 @@ type kafkaReader struct {
 	k       *Kafka
 	channel string
 	cl      *kgo.Client
+	// closeCl closes cl once: the reader's owner and Kafka.Close may
+	// close it at the same time, and franz-go's Close is not safe to run
+	// twice concurrently.
+	closeCl sync.Once
 
 	mu     sync.Mutex    // guards pos, buf, closed, err; serialises Next
 	pos    MessageID     // last ID returned, or the Read's after
@@ -529,7 +533,7 @@ func (r *kafkaReader) message(rec *kgo.Record) Message {
 // Close implements Reader: it closes the reader's client, which makes a
 // Next blocked in another goroutine return ErrClosed.
 func (r *kafkaReader) Close() error {
-	r.cl.Close()
+	r.closeCl.Do(r.cl.Close)
 	r.k.mu.Lock()
 	delete(r.k.readers, r)
 	r.k.mu.Unlock()

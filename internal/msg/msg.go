@@ -187,3 +187,18 @@ func Decode(payload []byte, props map[string]string) (*Message, error) {
 	}
 	return m, nil
 }
+
+// Route returns a message's kind, virtual channel and timestamp from its
+// properties alone, without decoding the payload: what a consumer needs to
+// demultiplex a physical channel.
+func Route(props map[string]string) (Kind, string, uint64, error) {
+	k, err := strconv.ParseUint(props[propKind], 10, 8)
+	if err != nil {
+		return 0, "", 0, fmt.Errorf("kind %q: %w", props[propKind], ErrMalformed)
+	}
+	ts, err := strconv.ParseUint(props[propTS], 10, 64)
+	if err != nil {
+		return 0, "", 0, fmt.Errorf("timestamp %q: %w", props[propTS], ErrMalformed)
+	}
+	return Kind(k), props[propVChannel], ts, nil
+}

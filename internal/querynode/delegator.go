@@ -246,17 +246,58 @@ func (dl *delegator) loadFailure() error {
 	return nil
 }
 
+// subscribe opens the shard's reader of its virtual channel after
+// position after (through the node's dispatcher: one log reader per
+// physical channel, whatever the number of shards).
+func (dl *delegator) subscribe(ctx context.Context, after uint64) (logbroker.Reader, error) {
+	r, err := dl.d.readers.Subscribe(ctx, dl.plan.PChannel, dl.plan.VChannel, logbroker.MessageID(after))
+	if err != nil {
+		return nil, fmt.Errorf("querynode: read %s: %w", dl.plan.PChannel, err)
+	}
+	return r, nil
+}
+
+// subscribeRetrying subscribes until it succeeds, the log was truncated
+// past after, or ctx ends. While it fails the shard reports itself
+// unavailable with the cause, and is not counted as loaded.
+func (dl *delegator) subscribeRetrying(ctx context.Context, after uint64) (logbroker.Reader, error) {
+	for {
+		r, err := dl.subscribe(ctx, after)
+		if err == nil {
+			dl.setFailed(nil)
+			return r, nil
+		}
+		if ctx.Err() != nil || errors.Is(err, logbroker.ErrTruncated) || errors.Is(err, logbroker.ErrClosed) {
+			return nil, err
+		}
+		dl.logger.Warn("subscribe to the shard's channel, retrying", "after", after, "err", err)
+		dl.setFailed(err)
+		t := time.NewTimer(loadRetry)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
 // consume reads the log after position after until ctx ends; it returns
 // the position of the last message it applied.
 func (dl *delegator) consume(ctx context.Context, after uint64) (uint64, error) {
+	r, err := dl.subscribeRetrying(ctx, after)
+	if err != nil {
+		if ctx.Err() != nil {
+			return after, nil
+		}
+		return after, err
+	}
+	defer r.Close()
+	// Only a subscribed shard can be caught up: one whose reader failed
+	// to open must not report itself loaded.
 	if dl.target <= after {
 		dl.caughtUp.Store(true)
 	}
-	r, err := dl.d.Log.Read(ctx, dl.plan.PChannel, logbroker.MessageID(after))
-	if err != nil {
-		return after, fmt.Errorf("querynode: read %s: %w", dl.plan.PChannel, err)
-	}
-	defer r.Close()
 	if !dl.caughtUp.Load() && dl.d.Syncer != nil {
 		// Every message up to target may have been truncated (retention
 		// empties an idle pchannel; Latest then reports the truncation
@@ -397,9 +438,9 @@ func (dl *delegator) reload(ctx context.Context, pos uint64) (uint64, error) {
 // replay applies the shard's messages in (after, upTo] to dl, which is not
 // serving: its service time is not moved.
 func (dl *delegator) replay(ctx context.Context, after, upTo uint64) error {
-	r, err := dl.d.Log.Read(ctx, dl.plan.PChannel, logbroker.MessageID(after))
+	r, err := dl.subscribe(ctx, after)
 	if err != nil {
-		return fmt.Errorf("querynode: read %s: %w", dl.plan.PChannel, err)
+		return err
 	}
 	defer r.Close()
 	for after < upTo {
@@ -577,10 +618,17 @@ func (dl *delegator) waitTSafe(ctx context.Context, ts uint64) (uint64, error) {
 	}
 }
 
+// progress is the shard's loading percentage: its sealed segments loaded,
+// and its reader subscribed and caught up with the log as it was when
+// loading began. A shard that cannot serve (its load or its reader
+// failed) is never 100.
 func (dl *delegator) progress() int64 {
 	total := int64(len(dl.plan.Sealed)) + 1
 	done := dl.loaded.Load()
-	if dl.caughtUp.Load() {
+	dl.mu.RLock()
+	failed := dl.failed != nil
+	dl.mu.RUnlock()
+	if dl.caughtUp.Load() && !failed {
 		done++
 	}
 	return done * 100 / total

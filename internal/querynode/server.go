@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/dispatcher"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
@@ -29,6 +30,10 @@ type Deps struct {
 	// insert fails the shard until UpdateCollection is called.
 	Collections collections
 	Logger      *slog.Logger
+
+	// readers hands shards their readers of the log: one shared reader
+	// per physical channel (New makes it over Log; Run closes it).
+	readers *dispatcher.Dispatcher
 }
 
 // Server is a query node.
@@ -56,7 +61,18 @@ func New(d Deps) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{d: d, logger: d.Logger.With("component", "querynode"), collections: map[int64]*collection{}}
+	logger := d.Logger.With("component", "querynode")
+	d.readers = newReaders(d.Log, logger)
+	return &Server{d: d, logger: logger, collections: map[int64]*collection{}}
+}
+
+// newReaders returns a dispatcher over log with the default settings.
+func newReaders(log logbroker.Log, logger *slog.Logger) *dispatcher.Dispatcher {
+	r, err := dispatcher.New(dispatcher.Default(), log, logger)
+	if err != nil {
+		panic(err) // the defaults are valid
+	}
+	return r
 }
 
 // Start lets the node accept loads; shards it serves stop when ctx ends.
@@ -82,9 +98,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return nil
+	return s.d.readers.Close()
 }
 
 // LoadCollection starts serving a collection's shards as planned. Loading

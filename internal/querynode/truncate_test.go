@@ -2,9 +2,12 @@ package querynode
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/logbroker"
@@ -97,7 +100,9 @@ func TestReplayToTheOldPosition(t *testing.T) {
 	e.delete(t, 3, 15)
 
 	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: cp, Sealed: []contract.SegmentPlan{{Segment: seg}}}
-	dl := newDelegator(e.coll, plan, Deps{Log: e.log, Objects: e.objects, Syncer: e.w}, e.qn.logger)
+	readers := newReaders(e.log, e.qn.logger)
+	defer readers.Close()
+	dl := newDelegator(e.coll, plan, Deps{Log: e.log, Objects: e.objects, Syncer: e.w, readers: readers}, e.qn.logger)
 	dl.plan.Replan = func(context.Context) (contract.ChannelPlan, error) { return plan, nil }
 	if err := dl.load(e.ctx); err != nil {
 		t.Fatal(err)
@@ -142,6 +147,49 @@ func TestLoadCatchesUpOnAnEmptiedChannel(t *testing.T) {
 	}
 	eventually(t, "the shard to be loaded", func() bool {
 		p, _, _ := e.qn.Progress(bg, collID)
+		return p == 100
+	})
+}
+
+// failingLog fails every Read while failing is set, as a broker that
+// refuses a consumer does.
+type failingLog struct {
+	logbroker.Log
+	failing atomic.Bool
+}
+
+func (f *failingLog) Read(ctx context.Context, channel string, after logbroker.MessageID) (logbroker.Reader, error) {
+	if f.failing.Load() {
+		return nil, errors.New("maximum consumers limit reached")
+	}
+	return f.Log.Read(ctx, channel, after)
+}
+
+// TestNotLoadedWithoutAReader: a shard whose log reader cannot be opened
+// does not count as loaded (before, it reported 100% as soon as its
+// checkpoint was the log's end, reader or not); it retries, and is loaded
+// once the reader opens.
+func TestNotLoadedWithoutAReader(t *testing.T) {
+	e := newEnv(t)
+	fl := &failingLog{Log: e.log}
+	fl.failing.Store(true)
+	qn := New(Deps{Log: fl, Objects: e.objects, Syncer: e.w})
+	ctx, cancel := context.WithCancel(e.ctx)
+	qn.Start(ctx)
+	done := make(chan struct{})
+	go func() { qn.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Replan: e.replan}
+	if err := qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if p, _, _ := qn.Progress(bg, collID); p == 100 {
+		t.Fatal("a shard without a reader reports itself loaded")
+	}
+	fl.failing.Store(false)
+	eventually(t, "the shard to be loaded once its reader opens", func() bool {
+		p, _, _ := qn.Progress(bg, collID)
 		return p == 100
 	})
 }

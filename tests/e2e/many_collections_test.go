@@ -1,0 +1,107 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/milvus-io/milvus/client/v2/entity"
+	"github.com/milvus-io/milvus/client/v2/milvusclient"
+)
+
+// TestManyLoadedCollections loads more collections than the log broker
+// allows consumers per stream (1,000 in NATS JetStream): the query node
+// reads each physical channel once, whatever the number of shards. Every
+// collection must report Loaded and answer a Strong count, before and
+// after a restart. Opt-in (it takes minutes on 2 cores):
+//
+//	MILVAGO_E2E_MANY=1500 go test -run TestManyLoadedCollections -v -timeout 30m ./tests/e2e
+func TestManyLoadedCollections(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("MILVAGO_E2E_MANY"))
+	if n <= 0 {
+		t.Skip("set MILVAGO_E2E_MANY=<collections> (e.g. 1500)")
+	}
+	dir := t.TempDir()
+	srv := startServer(t, dir)
+	cli := srv.client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	start := time.Now()
+	createLoaded(t, ctx, cli, n) // 10 rows each, loaded
+	t.Logf("%d collections created, filled and loaded in %v", n, time.Since(start).Round(time.Second))
+	start = time.Now()
+	checkCounts(t, ctx, cli, n, 10)
+	t.Logf("%d Strong counts in %v", n, time.Since(start).Round(time.Second))
+
+	srv.stop()
+	start = time.Now()
+	srv = startServer(t, dir)
+	cli = srv.client(t)
+	waitLoaded(t, ctx, cli, n)
+	t.Logf("restarted: %d collections Loaded again in %v", n, time.Since(start).Round(time.Second))
+	start = time.Now()
+	checkCounts(t, ctx, cli, n, 10)
+	t.Logf("%d Strong counts after the restart in %v", n, time.Since(start).Round(time.Second))
+}
+
+// waitLoaded waits until idle_0 .. idle_{n-1} all report Loaded.
+func waitLoaded(t *testing.T, ctx context.Context, cli *milvusclient.Client, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Minute)
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("idle_%d", i)
+		for {
+			st, err := cli.GetLoadState(ctx, milvusclient.NewGetLoadStateOption(name))
+			must(t, err)
+			if st.State == entity.LoadStateLoaded {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s is in load state %v (progress %d) after 10 minutes", name, st.State, st.Progress)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+}
+
+// checkCounts runs a Strong count(*) on idle_0 .. idle_{n-1}, 8 at a time,
+// and checks each is want: a collection that says Loaded must serve.
+func checkCounts(t *testing.T, ctx context.Context, cli *milvusclient.Client, n int, want int64) {
+	t.Helper()
+	var wg sync.WaitGroup
+	next := make(chan int)
+	errc := make(chan error, n)
+	for range 8 {
+		wg.Go(func() {
+			for i := range next {
+				name := fmt.Sprintf("idle_%d", i)
+				qctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				rs, err := cli.Query(qctx, milvusclient.NewQueryOption(name).WithOutputFields("count(*)").WithConsistencyLevel(entity.ClStrong))
+				cancel()
+				if err != nil {
+					errc <- fmt.Errorf("count %s: %w", name, err)
+					continue
+				}
+				if c, _ := rs.GetColumn("count(*)").GetAsInt64(0); c != want {
+					errc <- fmt.Errorf("count %s = %d, want %d", name, c, want)
+				}
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		t.Error(err)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+}

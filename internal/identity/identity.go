@@ -164,11 +164,30 @@ func Check(ctx context.Context, st Stores, logger *slog.Logger) (Identity, error
 		}
 		if !ok {
 			if err := missingMeta(st, objects, lg); err != nil {
+				// Read reads the meta store before the others: a process
+				// that started at the same moment may have written the
+				// record and stamped a store in between. Only a meta store
+				// still without identity is a wiped one.
+				if _, stamped, _, rerr := readMeta(ctx, st.Meta); rerr == nil && stamped && attempt <= 20 {
+					continue
+				}
 				return Identity{}, err
 			}
 			rec = Record{Identity: New(), Stamped: map[string]bool{}}
 			logger.Info("new cluster: stamping the stores with a cluster identity", "cluster_id", rec.ClusterID)
 		} else if err := compare(st, rec, objects, lg); err != nil {
+			// A store the record calls stamped may be one another process
+			// is stamping right now (it records the stamp first): give it
+			// a moment before calling the store wiped.
+			var ie *Error
+			if errors.As(err, &ie) && ie.Kind == ErrMissing && attempt < 20 {
+				select {
+				case <-ctx.Done():
+					return Identity{}, ctx.Err()
+				case <-time.After(50 * time.Millisecond):
+				}
+				continue
+			}
 			return Identity{}, err
 		}
 		// Record the new stamps first (an interrupted start leaves

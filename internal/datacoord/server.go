@@ -61,6 +61,7 @@ type Server struct {
 	checkpoints map[string]contract.Checkpoint
 	deltas      map[string][]model.DeltaLog // by vchannel
 	listeners   []Listener
+	imports     importState // bulk import jobs (import.go)
 }
 
 type growingKey struct {

@@ -33,7 +33,7 @@ func finish(schema *schemapb.CollectionSchema, rows []map[string]json.RawMessage
 			if v, ok := row[name]; ok {
 				if s, isStr := jsonString(v); isStr {
 					if !json.Valid([]byte(s)) {
-						return nil, 0, failed("row %d: field %s: invalid JSON format string: %s", i, name, abbrev(v))
+						return nil, 0, Failed("row %d: field %s: invalid JSON format string: %s", i, name, abbrev(v))
 					}
 					row[name] = json.RawMessage(s)
 				}
@@ -52,14 +52,14 @@ func finish(schema *schemapb.CollectionSchema, rows []map[string]json.RawMessage
 		}
 		var obj map[string]json.RawMessage
 		if err := json.Unmarshal(meta, &obj); err != nil {
-			return nil, 0, failed("illegal value for dynamic field, not a JSON object")
+			return nil, 0, Failed("illegal value for dynamic field, not a JSON object")
 		}
 		for k, v := range obj {
 			if known[k] {
 				continue
 			}
 			if _, dup := row[k]; dup {
-				return nil, 0, failed("duplicated key is not allowed, key=%s", k)
+				return nil, 0, Failed("duplicated key is not allowed, key=%s", k)
 			}
 			row[k] = v
 		}
@@ -91,25 +91,25 @@ func readJSON(schema *schemapb.CollectionSchema, data []byte) ([]*schemapb.Field
 	switch {
 	case len(data) > 0 && data[0] == '[':
 		if err := json.Unmarshal(data, &rows); err != nil {
-			return nil, 0, failed("failed to parse JSON file: %v", err)
+			return nil, 0, Failed("failed to parse JSON file: %v", err)
 		}
 	case len(data) > 0 && data[0] == '{':
 		var doc struct {
 			Rows *[]map[string]json.RawMessage `json:"rows"`
 		}
 		if err := json.Unmarshal(data, &doc); err != nil {
-			return nil, 0, failed("failed to parse JSON file: %v", err)
+			return nil, 0, Failed("failed to parse JSON file: %v", err)
 		}
 		if doc.Rows == nil {
-			return nil, 0, failed("invalid JSON format, the root key should be 'rows'")
+			return nil, 0, Failed("invalid JSON format, the root key should be 'rows'")
 		}
 		rows = *doc.Rows
 	default:
-		return nil, 0, failed("invalid JSON format, each row should be a key-value map, the file should be an array of rows or an object with key 'rows'")
+		return nil, 0, Failed("invalid JSON format, each row should be a key-value map, the file should be an array of rows or an object with key 'rows'")
 	}
 	for i, r := range rows {
 		if r == nil {
-			return nil, 0, failed("row %d: invalid JSON format, each row should be a key-value map", i)
+			return nil, 0, Failed("row %d: invalid JSON format, each row should be a key-value map", i)
 		}
 	}
 	return finish(schema, rows)
@@ -127,7 +127,7 @@ func readCSV(schema *schemapb.CollectionSchema, data []byte, opts Options) ([]*s
 		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, 0, failed("read csv header error: %v", err)
+		return nil, 0, Failed("read csv header error: %v", err)
 	}
 	types := map[string]*schemapb.FieldSchema{}
 	for _, f := range schema.GetFields() {
@@ -135,7 +135,7 @@ func readCSV(schema *schemapb.CollectionSchema, data []byte, opts Options) ([]*s
 	}
 	for _, h := range header {
 		if f := types[h]; f != nil && f.GetIsPrimaryKey() && f.GetAutoID() {
-			return nil, 0, failed("the primary key '%s' is auto-generated, no need to provide", h)
+			return nil, 0, Failed("the primary key '%s' is auto-generated, no need to provide", h)
 		}
 	}
 	var rows []map[string]json.RawMessage
@@ -145,10 +145,10 @@ func readCSV(schema *schemapb.CollectionSchema, data []byte, opts Options) ([]*s
 			break
 		}
 		if err != nil {
-			return nil, 0, failed("read csv error: %v", err)
+			return nil, 0, Failed("read csv error: %v", err)
 		}
 		if len(rec) != len(header) {
-			return nil, 0, failed("the number of fields in the row is not equal to the header")
+			return nil, 0, Failed("the number of fields in the row is not equal to the header")
 		}
 		row := make(map[string]json.RawMessage, len(rec))
 		for i, cell := range rec {

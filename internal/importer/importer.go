@@ -25,7 +25,8 @@ type importError struct{ detail string }
 func (e *importError) Error() string { return e.detail + ": " + ErrImportFailed.Msg }
 func (e *importError) Unwrap() error { return ErrImportFailed }
 
-func failed(format string, args ...any) error {
+// Failed is an ErrImportFailed with a detail.
+func Failed(format string, args ...any) error {
 	return &importError{detail: fmt.Sprintf(format, args...)}
 }
 
@@ -57,7 +58,7 @@ func ParseOptions(kv map[string]string) (Options, error) {
 	if v, ok := kv["sep"]; ok {
 		r := []rune(v)
 		if len(r) != 1 || r[0] == '\r' || r[0] == '\n' || r[0] == '"' {
-			return o, failed("unsupported csv separator: %s", v)
+			return o, Failed("unsupported csv separator: %s", v)
 		}
 		o.Sep = r[0]
 	}
@@ -69,11 +70,11 @@ func ParseOptions(kv map[string]string) (Options, error) {
 // ends in .npy; otherwise the group is one file.
 func FormatOf(files []string) (Format, error) {
 	if len(files) == 0 {
-		return 0, failed("no file to import")
+		return 0, Failed("no file to import")
 	}
 	ext := strings.ToLower(path.Ext(files[0]))
 	if len(files) > 1 && ext != ".npy" {
-		return 0, failed("for JSON or parquet file, each task only accepts one file")
+		return 0, Failed("for JSON or parquet file, each task only accepts one file")
 	}
 	switch ext {
 	case ".json":
@@ -83,14 +84,14 @@ func FormatOf(files []string) (Format, error) {
 	case ".npy":
 		for _, f := range files {
 			if strings.ToLower(path.Ext(f)) != ".npy" {
-				return 0, failed("unexpected file type, files=%v", files)
+				return 0, Failed("unexpected file type, files=%v", files)
 			}
 		}
 		return NumPy, nil
 	case ".parquet":
 		return Parquet, nil
 	}
-	return 0, failed("unexpected file type, files=%v", files)
+	return 0, Failed("unexpected file type, files=%v", files)
 }
 
 // Read reads one file group into the field data of an insert (the

@@ -219,10 +219,10 @@ func readNumPy(ctx context.Context, objs Objects, schema *schemapb.CollectionSch
 			continue // Milvus 2.6 ignores files of unknown fields
 		}
 		if f.GetIsPrimaryKey() && f.GetAutoID() {
-			return nil, 0, failed("the primary key '%s' is auto-generated, no need to provide", name)
+			return nil, 0, Failed("the primary key '%s' is auto-generated, no need to provide", name)
 		}
 		if f.GetIsFunctionOutput() {
-			return nil, 0, failed("the field '%s' is output by function, no need to provide", name)
+			return nil, 0, Failed("the field '%s' is output by function, no need to provide", name)
 		}
 		b, err := objs.Get(ctx, file)
 		if err != nil {
@@ -230,14 +230,14 @@ func readNumPy(ctx context.Context, objs Objects, schema *schemapb.CollectionSch
 		}
 		a, err := parseNpy(b)
 		if err != nil {
-			return nil, 0, failed("failed to read numpy file %s: %v", file, err)
+			return nil, 0, Failed("failed to read numpy file %s: %v", file, err)
 		}
 		c, err := a.cells()
 		if err != nil {
-			return nil, 0, failed("failed to read numpy file %s: %v", file, err)
+			return nil, 0, Failed("failed to read numpy file %s: %v", file, err)
 		}
 		if n >= 0 && len(c) != n {
-			return nil, 0, failed("the row count of numpy file %s is %d, not equal to the other files' %d", file, len(c), n)
+			return nil, 0, Failed("the row count of numpy file %s is %d, not equal to the other files' %d", file, len(c), n)
 		}
 		n = len(c)
 		cols[name] = c
@@ -247,7 +247,7 @@ func readNumPy(ctx context.Context, objs Objects, schema *schemapb.CollectionSch
 			f.GetNullable() || f.GetDefaultValue() != nil || f.GetIsDynamic() {
 			continue
 		}
-		return nil, 0, failed("no file for field: %s, files: %v", f.GetName(), files)
+		return nil, 0, Failed("no file for field: %s, files: %v", f.GetName(), files)
 	}
 	if n <= 0 {
 		return nil, 0, nil

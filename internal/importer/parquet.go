@@ -18,12 +18,12 @@ func readParquet(schema *schemapb.CollectionSchema, data []byte) (fields []*sche
 	defer func() {
 		// parquet-go panics on some malformed files.
 		if r := recover(); r != nil {
-			fields, n, err = nil, 0, failed("failed to read parquet file: %v", r)
+			fields, n, err = nil, 0, Failed("failed to read parquet file: %v", r)
 		}
 	}()
 	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return nil, 0, failed("failed to open parquet file: %v", err)
+		return nil, 0, Failed("failed to open parquet file: %v", err)
 	}
 	byName := map[string]*schemapb.FieldSchema{}
 	for _, fs := range schema.GetFields() {
@@ -31,7 +31,7 @@ func readParquet(schema *schemapb.CollectionSchema, data []byte) (fields []*sche
 	}
 	for _, col := range f.Schema().Fields() {
 		if fs := byName[col.Name()]; fs != nil && fs.GetIsPrimaryKey() && fs.GetAutoID() {
-			return nil, 0, failed("the primary key '%s' is auto-generated, no need to provide", col.Name())
+			return nil, 0, Failed("the primary key '%s' is auto-generated, no need to provide", col.Name())
 		}
 	}
 	r := parquet.NewGenericReader[map[string]any](bytes.NewReader(data), f.Schema())
@@ -49,7 +49,7 @@ func readParquet(schema *schemapb.CollectionSchema, data []byte) (fields []*sche
 			for name, v := range m {
 				b, err := parquetValue(v)
 				if err != nil {
-					return nil, 0, failed("field %s: %v", name, err)
+					return nil, 0, Failed("field %s: %v", name, err)
 				}
 				row[name] = b
 			}
@@ -59,7 +59,7 @@ func readParquet(schema *schemapb.CollectionSchema, data []byte) (fields []*sche
 			break
 		}
 		if err != nil {
-			return nil, 0, failed("failed to read parquet file: %v", err)
+			return nil, 0, Failed("failed to read parquet file: %v", err)
 		}
 		if k == 0 {
 			break

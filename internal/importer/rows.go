@@ -61,13 +61,13 @@ func rowsToColumns(schema *schemapb.CollectionSchema, rows []map[string]json.Raw
 		if column.IsVector(f.GetDataType()) && f.GetDataType() != schemapb.DataType_SparseFloatVector {
 			d, err := fieldDim(f)
 			if err != nil {
-				return nil, failed("%v", err)
+				return nil, Failed("%v", err)
 			}
 			dim = d
 		}
 		col, err := column.New(f.GetDataType(), dim, f.GetElementType())
 		if err != nil {
-			return nil, failed("%v", err)
+			return nil, Failed("%v", err)
 		}
 		if t := f.GetDataType(); t == schemapb.DataType_Timestamptz || t == schemapb.DataType_Geometry {
 			// ISO-8601 strings, sent on as string_data for the proxy to
@@ -86,7 +86,7 @@ func rowsToColumns(schema *schemapb.CollectionSchema, rows []map[string]json.Raw
 	for i, obj := range rows {
 		var err error
 		if _, ok := obj[autoPK]; ok && autoPK != "" {
-			return nil, failed("the primary key '%s' is auto-generated, no need to provide", autoPK)
+			return nil, Failed("the primary key '%s' is auto-generated, no need to provide", autoPK)
 		}
 		for _, t := range targets {
 			v, ok := obj[t.f.GetName()]
@@ -95,10 +95,10 @@ func rowsToColumns(schema *schemapb.CollectionSchema, rows []map[string]json.Raw
 					appendNull(t.col)
 					continue
 				}
-				return nil, failed("value of field '%s' is missed", t.f.GetName())
+				return nil, Failed("value of field '%s' is missed", t.f.GetName())
 			}
 			if err := appendValue(t.col, t.f, t.dim, v); err != nil {
-				return nil, failed("row %d: field %s: %v", i, t.f.GetName(), err)
+				return nil, Failed("row %d: field %s: %v", i, t.f.GetName(), err)
 			}
 		}
 		var extra map[string]json.RawMessage
@@ -110,7 +110,7 @@ func rowsToColumns(schema *schemapb.CollectionSchema, rows []map[string]json.Raw
 				continue // Milvus 2.6 skips keys that are not fields
 			}
 			if k == metaKey {
-				return nil, failed("row %d: %s is the dynamic field's name and cannot be a key", i, metaKey)
+				return nil, Failed("row %d: %s is the dynamic field's name and cannot be a key", i, metaKey)
 			}
 			if extra == nil {
 				extra = map[string]json.RawMessage{}
@@ -121,7 +121,7 @@ func rowsToColumns(schema *schemapb.CollectionSchema, rows []map[string]json.Raw
 			b := []byte("{}")
 			if len(extra) > 0 {
 				if b, err = json.Marshal(extra); err != nil {
-					return nil, failed("row %d: dynamic fields: %v", i, err)
+					return nil, Failed("row %d: dynamic fields: %v", i, err)
 				}
 			}
 			meta.Data = append(meta.Data, b)

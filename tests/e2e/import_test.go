@@ -174,7 +174,7 @@ func waitImport(t *testing.T, srv *server, jobID string) map[string]any {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
-		d := restOK(t, srv.httpURL, "/jobs/import/get_progress", map[string]any{"jobId": jobID}).(map[string]any)
+		d := restOK(t, "http://"+srv.addr, "/jobs/import/get_progress", map[string]any{"jobId": jobID}).(map[string]any)
 		if s := d["state"]; s == "Completed" || s == "Failed" {
 			return d
 		}
@@ -192,7 +192,8 @@ func TestImportEveryFormat(t *testing.T) {
 	createImportCollection(t, ctx, cli, name)
 	files := writeImportFiles(t, srv)
 
-	d := restOK(t, srv.httpURL, "/jobs/import/create", map[string]any{"collectionName": name, "files": files}).(map[string]any)
+	d := restOK(t, "http://"+srv.addr, "/jobs/import/create", map[string]any{"collectionName": name, "files": files,
+		"options": map[string]string{"sep": ";", "nullkey": "NULL"}}).(map[string]any)
 	jobID, _ := d["jobId"].(string)
 	if jobID == "" {
 		t.Fatalf("create: %v", d)
@@ -201,7 +202,7 @@ func TestImportEveryFormat(t *testing.T) {
 	if done["state"] != "Completed" || fmt.Sprint(done["progress"]) != "100" || fmt.Sprint(done["importedRows"]) != "500" {
 		t.Fatalf("job ended %v", done)
 	}
-	list := restOK(t, srv.httpURL, "/jobs/import/list", map[string]any{"collectionName": name}).(map[string]any)
+	list := restOK(t, "http://"+srv.addr, "/jobs/import/list", map[string]any{"collectionName": name}).(map[string]any)
 	if recs, _ := list["records"].([]any); len(recs) != 1 {
 		t.Fatalf("list: %v", list)
 	}
@@ -296,7 +297,7 @@ func TestImportBadFilesFailCleanly(t *testing.T) {
 		{[][]string{{"bad/short.csv"}}, "the number of fields in the row is not equal to the header"},
 		{[][]string{{"bad/absent.json"}}, "not found"},
 	} {
-		d := restOK(t, srv.httpURL, "/jobs/import/create", map[string]any{"collectionName": name, "files": tc.files}).(map[string]any)
+		d := restOK(t, "http://"+srv.addr, "/jobs/import/create", map[string]any{"collectionName": name, "files": tc.files}).(map[string]any)
 		done := waitImport(t, srv, d["jobId"].(string))
 		if done["state"] != "Failed" || !strings.Contains(fmt.Sprint(done["reason"]), tc.want) {
 			t.Fatalf("%v: job ended %v, want Failed with %q", tc.files, done, tc.want)
@@ -314,19 +315,19 @@ func TestImportBadFilesFailCleanly(t *testing.T) {
 		t.Fatalf("row_count = %s after failed imports", stats["row_count"])
 	}
 	// Requests Milvus refuses up front.
-	m := restPost(t, srv.httpURL, "/jobs/import/create", map[string]any{"collectionName": name, "files": [][]string{{"a.txt"}}})
+	m := restPost(t, "http://"+srv.addr, "/jobs/import/create", map[string]any{"collectionName": name, "files": [][]string{{"a.txt"}}})
 	if fmt.Sprint(m["code"]) != "2100" || !strings.Contains(fmt.Sprint(m["message"]), "unexpected file type") {
 		t.Fatalf("bad extension: %v", m)
 	}
-	m = restPost(t, srv.httpURL, "/jobs/import/create", map[string]any{"collectionName": name, "files": [][]string{}})
+	m = restPost(t, "http://"+srv.addr, "/jobs/import/create", map[string]any{"collectionName": name, "files": [][]string{}})
 	if fmt.Sprint(m["code"]) != "1100" || !strings.Contains(fmt.Sprint(m["message"]), "import request is empty") {
 		t.Fatalf("no files: %v", m)
 	}
-	m = restPost(t, srv.httpURL, "/jobs/import/create", map[string]any{"collectionName": "nope", "files": [][]string{{"bad/good.json"}}})
+	m = restPost(t, "http://"+srv.addr, "/jobs/import/create", map[string]any{"collectionName": "nope", "files": [][]string{{"bad/good.json"}}})
 	if fmt.Sprint(m["code"]) != "100" {
 		t.Fatalf("unknown collection: %v", m)
 	}
-	m = restPost(t, srv.httpURL, "/jobs/import/get_progress", map[string]any{"jobId": "12345"})
+	m = restPost(t, "http://"+srv.addr, "/jobs/import/get_progress", map[string]any{"jobId": "12345"})
 	if fmt.Sprint(m["code"]) != "2101" || !strings.Contains(fmt.Sprint(m["message"]), "import job does not exist") {
 		t.Fatalf("unknown job: %v", m)
 	}

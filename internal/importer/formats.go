@@ -15,6 +15,16 @@ import (
 // JSON object, or a string holding one) spreads into the dynamic field, a
 // JSON field given as a string is read as the JSON it holds.
 func finish(schema *schemapb.CollectionSchema, rows []map[string]json.RawMessage) ([]*schemapb.FieldData, int, error) {
+	return finishWith(schema, rows, nil)
+}
+
+// finishWith is finish for rows lacking the fields of columns, which were
+// read as whole columns already.
+func finishWith(schema *schemapb.CollectionSchema, rows []map[string]json.RawMessage, columns []*schemapb.FieldData) ([]*schemapb.FieldData, int, error) {
+	given := map[string]bool{}
+	for _, fd := range columns {
+		given[fd.GetFieldName()] = true
+	}
 	jsonFields := map[string]bool{}
 	known := map[string]bool{}
 	dynamic := false
@@ -64,11 +74,11 @@ func finish(schema *schemapb.CollectionSchema, rows []map[string]json.RawMessage
 			row[k] = v
 		}
 	}
-	fields, err := rowsToColumns(schema, rows)
+	fields, err := rowsToColumns(schema, rows, given)
 	if err != nil {
 		return nil, 0, err
 	}
-	return fields, len(rows), nil
+	return append(fields, columns...), len(rows), nil
 }
 
 func jsonString(v json.RawMessage) (string, bool) {

@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/column"
 )
 
 // npyArray is one .npy file: its dtype, shape and raw little-endian data.
@@ -211,6 +213,7 @@ func readNumPy(ctx context.Context, objs Objects, schema *schemapb.CollectionSch
 		byName[f.GetName()] = f
 	}
 	cols := map[string][]json.RawMessage{}
+	var direct []*schemapb.FieldData // fields read as whole columns
 	n := -1
 	for _, file := range files {
 		name := strings.TrimSuffix(path.Base(file), path.Ext(file))
@@ -232,6 +235,14 @@ func readNumPy(ctx context.Context, objs Objects, schema *schemapb.CollectionSch
 		if err != nil {
 			return nil, 0, Failed("failed to read numpy file %s: %v", file, err)
 		}
+		if fd := a.column(f); fd != nil {
+			if n >= 0 && a.shape[0] != n {
+				return nil, 0, Failed("the row count of numpy file %s is %d, not equal to the other files' %d", file, a.shape[0], n)
+			}
+			n = a.shape[0]
+			direct = append(direct, fd)
+			continue
+		}
 		c, err := a.cells()
 		if err != nil {
 			return nil, 0, Failed("failed to read numpy file %s: %v", file, err)
@@ -243,7 +254,7 @@ func readNumPy(ctx context.Context, objs Objects, schema *schemapb.CollectionSch
 		cols[name] = c
 	}
 	for _, f := range schema.GetFields() {
-		if _, ok := cols[f.GetName()]; ok || f.GetIsFunctionOutput() || (f.GetIsPrimaryKey() && f.GetAutoID()) ||
+		if _, ok := cols[f.GetName()]; ok || hasField(direct, f.GetName()) || f.GetIsFunctionOutput() || (f.GetIsPrimaryKey() && f.GetAutoID()) ||
 			f.GetNullable() || f.GetDefaultValue() != nil || f.GetIsDynamic() {
 			continue
 		}
@@ -263,5 +274,50 @@ func readNumPy(ctx context.Context, objs Objects, schema *schemapb.CollectionSch
 			rows[i][name] = c[i]
 		}
 	}
-	return finish(schema, rows)
+	return finishWith(schema, rows, direct)
+}
+
+func hasField(fields []*schemapb.FieldData, name string) bool {
+	for _, fd := range fields {
+		if fd.GetFieldName() == name {
+			return true
+		}
+	}
+	return false
+}
+
+// column reads the array as field f's whole column when its layout is
+// the column's own (little-endian int64, int32, float, double, float
+// vectors of the field's dimension), skipping the per-cell conversion;
+// nil otherwise. The insert validation checks the values as for any insert.
+func (a *npyArray) column(f *schemapb.FieldSchema) *schemapb.FieldData {
+	if f.GetNullable() || f.GetIsDynamic() {
+		return nil
+	}
+	rows := a.shape[0]
+	switch {
+	case f.GetDataType() == schemapb.DataType_FloatVector && a.descr == "<f4" && len(a.shape) == 2:
+		dim, err := fieldDim(f)
+		if err != nil || a.shape[1] != dim || len(a.data) < rows*dim*4 {
+			return nil
+		}
+		v := &column.FloatVector{Dim: dim, Data: make([]float32, rows*dim)}
+		for i := range v.Data {
+			v.Data[i] = math.Float32frombits(binary.LittleEndian.Uint32(a.data[4*i:]))
+		}
+		return column.ToFieldData(v, f)
+	case f.GetDataType() == schemapb.DataType_Int64 && a.descr == "<i8" && len(a.shape) == 1 && len(a.data) >= rows*8:
+		c := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, rows)}
+		for i := range c.Data {
+			c.Data[i] = int64(binary.LittleEndian.Uint64(a.data[8*i:]))
+		}
+		return column.ToFieldData(c, f)
+	case f.GetDataType() == schemapb.DataType_Double && a.descr == "<f8" && len(a.shape) == 1 && len(a.data) >= rows*8:
+		c := &column.Scalar[float64]{Type: schemapb.DataType_Double, Data: make([]float64, rows)}
+		for i := range c.Data {
+			c.Data[i] = math.Float64frombits(binary.LittleEndian.Uint64(a.data[8*i:]))
+		}
+		return column.ToFieldData(c, f)
+	}
+	return nil
 }

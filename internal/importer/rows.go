@@ -31,7 +31,7 @@ const metaKey = "$meta"
 //   - function output fields (e.g. BM25 sparse vectors) are never given.
 //
 // The conversion of values is the REST insert's (internal/rest/rows.go).
-func rowsToColumns(schema *schemapb.CollectionSchema, rows []map[string]json.RawMessage) ([]*schemapb.FieldData, error) {
+func rowsToColumns(schema *schemapb.CollectionSchema, rows []map[string]json.RawMessage, given map[string]bool) ([]*schemapb.FieldData, error) {
 	if len(rows) == 0 {
 		return nil, nil
 	}
@@ -49,8 +49,8 @@ func rowsToColumns(schema *schemapb.CollectionSchema, rows []map[string]json.Raw
 			dynamic = f
 			continue
 		}
-		if f.GetIsFunctionOutput() {
-			byName[f.GetName()] = nil // known, never given
+		if f.GetIsFunctionOutput() || given[f.GetName()] {
+			byName[f.GetName()] = nil // known, never given (or read as a column)
 			continue
 		}
 		if f.GetIsPrimaryKey() && f.GetAutoID() {

@@ -26,6 +26,9 @@ type ImportJob struct {
 	ImportedRows int64   `json:"imported_rows"`
 	TotalRows    int64   `json:"total_rows"`
 	Segments     []int64 `json:"segments,omitempty"`
-	CreateTime   int64   `json:"create_time"` // unix milliseconds
-	CompleteTime int64   `json:"complete_time,omitempty"`
+	// Committed marks a job whose segments are registered: what is left is
+	// handing them off, then Completed (a restart does only that).
+	Committed    bool  `json:"committed,omitempty"`
+	CreateTime   int64 `json:"create_time"` // unix milliseconds
+	CompleteTime int64 `json:"complete_time,omitempty"`
 }

@@ -149,7 +149,10 @@ func (s *Server) startImport(job contract.ImportJob) {
 // failed job leaves no segment behind.
 func (s *Server) runImport(ctx context.Context, e importExecutor, job contract.ImportJob) {
 	s.imports.mu.Lock()
-	job.State, job.Progress = contract.ImportImporting, 0
+	job.State = contract.ImportImporting
+	if !job.Committed {
+		job.Progress = 0
+	}
 	err := s.saveImport(ctx, job)
 	s.imports.mu.Unlock()
 	if err != nil {
@@ -157,9 +160,17 @@ func (s *Server) runImport(ctx context.Context, e importExecutor, job contract.I
 		return
 	}
 	start := time.Now()
-	segs, err := e.ExecuteImport(ctx, job)
+	var segs []model.Segment
+	if job.Committed {
+		segs, err = s.committedSegments(ctx, job)
+	} else {
+		segs, err = e.ExecuteImport(ctx, job)
+		if err == nil {
+			err = s.commitImport(ctx, job, segs)
+		}
+	}
 	if err == nil {
-		err = s.completeImport(ctx, job, segs)
+		err = s.finishImport(ctx, job.ID, segs)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
@@ -169,6 +180,11 @@ func (s *Server) runImport(ctx context.Context, e importExecutor, job contract.I
 		defer s.imports.mu.Unlock()
 		if cur, ok, gerr := s.ImportJob(ctx, job.ID); gerr == nil && ok {
 			job = cur
+		}
+		if job.Committed {
+			// The rows are in: the job completes at the next start.
+			s.logger.Error("finish committed import", "job", job.ID, "err", err)
+			return
 		}
 		job.State, job.Reason, job.CompleteTime = contract.ImportFailed, err.Error(), time.Now().UnixMilli()
 		if serr := s.saveImport(ctx, job); serr != nil {
@@ -180,7 +196,10 @@ func (s *Server) runImport(ctx context.Context, e importExecutor, job contract.I
 	s.logger.Info("import completed", "job", job.ID, "collection", job.CollectionID, "segments", len(segs), "took", time.Since(start))
 }
 
-func (s *Server) completeImport(ctx context.Context, job contract.ImportJob, segs []model.Segment) error {
+// commitImport registers a job's segments (state Flushed) and marks the
+// job committed in one meta-store transaction: after it the rows exist,
+// before it nothing does.
+func (s *Server) commitImport(ctx context.Context, job contract.ImportJob, segs []model.Segment) error {
 	s.imports.mu.Lock()
 	defer s.imports.mu.Unlock()
 	if cur, ok, err := s.ImportJob(ctx, job.ID); err == nil && ok {
@@ -188,6 +207,7 @@ func (s *Server) completeImport(ctx context.Context, job contract.ImportJob, seg
 	}
 	var rows int64
 	ops := make([]kv.Op, 0, len(segs)+1)
+	job.Segments = nil
 	for i := range segs {
 		segs[i].State = model.SegmentFlushed
 		b, err := json.Marshal(segs[i])
@@ -198,22 +218,43 @@ func (s *Server) completeImport(ctx context.Context, job contract.ImportJob, seg
 		rows += segs[i].NumRows
 		job.Segments = append(job.Segments, segs[i].ID)
 	}
-	job.State, job.Progress, job.ImportedRows, job.TotalRows = contract.ImportCompleted, 100, rows, rows
-	job.CompleteTime = time.Now().UnixMilli()
+	job.Committed, job.Progress, job.ImportedRows, job.TotalRows = true, 99, rows, rows
 	b, err := json.Marshal(job)
 	if err != nil {
 		return err
 	}
 	ops = append(ops, kv.Op{Key: importKey(job.ID), Value: b})
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if _, err := s.kv.Txn(ctx, nil, ops); err != nil {
-		s.mu.Unlock()
 		return fmt.Errorf("datacoord: register imported segments: %w", err)
 	}
 	for i := range segs {
 		seg := segs[i]
 		s.segments[seg.ID] = &seg
 	}
+	return nil
+}
+
+// committedSegments are the registered segments of a committed job.
+func (s *Server) committedSegments(ctx context.Context, job contract.ImportJob) ([]model.Segment, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []model.Segment
+	for _, id := range job.Segments {
+		if seg, ok := s.segments[id]; ok && seg.State == model.SegmentFlushed {
+			out = append(out, *seg)
+		}
+	}
+	return out, nil
+}
+
+// finishImport hands a committed job's segments to the listeners (the
+// query coordinator loads them where the collection is loaded, index
+// builds start), then marks the job Completed: a Completed import is
+// visible to reads of a loaded collection.
+func (s *Server) finishImport(ctx context.Context, id int64, segs []model.Segment) error {
+	s.mu.Lock()
 	listeners := append([]Listener(nil), s.listeners...)
 	s.mu.Unlock()
 	for i := range segs {
@@ -223,5 +264,12 @@ func (s *Server) completeImport(ctx context.Context, job contract.ImportJob, seg
 			}
 		}
 	}
-	return nil
+	s.imports.mu.Lock()
+	defer s.imports.mu.Unlock()
+	job, ok, err := s.ImportJob(ctx, id)
+	if err != nil || !ok {
+		return err
+	}
+	job.State, job.Progress, job.CompleteTime = contract.ImportCompleted, 100, time.Now().UnixMilli()
+	return s.saveImport(ctx, job)
 }

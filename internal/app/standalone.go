@@ -244,6 +244,9 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 	s.qnode.Start(gctx)
 	g.Go(func() error { return s.writer.Run(gctx) })
 	g.Go(func() error { return s.dnode.Run(gctx) })
+	if err := s.data.SetImportExecutor(gctx, s.dnode); err != nil { // bulk import (docs/import.md)
+		return err
+	}
 	g.Go(func() error { return s.qnode.Run(gctx) })
 	g.Go(func() error { return s.icoord.Run(gctx) })
 	g.Go(func() error { return s.data.Run(gctx) }) // compaction triggers, garbage collection

@@ -86,6 +86,7 @@ type Server struct {
 	trash      map[string]trash                  // files to delete after the drop tolerance
 	orphans    map[string]time.Time              // unreferenced files, when first seen
 	writing    map[string]bool                   // segment directories a running compaction writes
+	imports    importState                       // bulk import jobs (import.go)
 }
 
 type growingKey struct {

@@ -164,6 +164,9 @@ func New(p *proxy.Server, logger *slog.Logger) *Handler {
 	for p, ep := range h.compactionRoutes() {
 		h.routes[p] = ep
 	}
+	for p, ep := range h.importRoutes() {
+		h.routes[p] = ep
+	}
 	for _, p := range unimplemented {
 		h.routes[p] = func(context.Context, *call) (any, error) {
 			return nil, fmt.Errorf("%s is not implemented yet: %w", Prefix+p, errs.ErrServiceUnimplemented)
@@ -185,7 +188,6 @@ var unimplemented = []string{
 	"/roles/revoke_privilege", "/roles/grant_privilege_v2", "/roles/revoke_privilege_v2",
 	"/privilege_groups/list", "/privilege_groups/create", "/privilege_groups/drop",
 	"/privilege_groups/add_privileges_to_group", "/privilege_groups/remove_privileges_from_group",
-	"/jobs/import/list", "/jobs/import/create", "/jobs/import/get_progress", "/jobs/import/describe",
 	"/resource_groups/list", "/resource_groups/describe", "/resource_groups/create",
 	"/resource_groups/drop", "/resource_groups/alter", "/resource_groups/transfer_replica",
 }

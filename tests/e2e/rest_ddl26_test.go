@@ -117,7 +117,7 @@ func TestRESTDDL26(t *testing.T) {
 	restWantCode(t, base, "/collections/truncate", map[string]any{"collectionName": "nope"}, 100)
 
 	// Milvus 2.6 endpoints of features Milvago lacks.
-	for _, p := range []string{"/jobs/import/create", "/collections/add_function"} {
+	for _, p := range []string{"/collections/add_function"} {
 		restWantCode(t, base, p, map[string]any{}, 10)
 	}
 }

@@ -13,7 +13,7 @@ func TestDiskANNRecall(t *testing.T) {
 	queries := clusteredFloats(2, nq, d, 40)
 	for _, m := range []Metric{L2, IP, Cosine} {
 		t.Run(string(m), func(t *testing.T) {
-			spec := Spec{Type: TypeDiskANN, Metric: m, Dim: d, Params: map[string]string{"max_degree": "32", "search_list_size": "64"}}
+			spec := Spec{Type: TypeDiskANN, Metric: m, Dim: d, Params: map[string]string{"max_degree": "32", "search_list_size": "100"}}
 			idx := buildIndex(t, spec, Dataset{Dim: d, Float: data})
 			gt := groundTruth(m, data, queries, d, k, nil)
 			for _, loaded := range []Index{idx, roundTrip(t, idx)} {

@@ -84,8 +84,8 @@ func (s *diskannSearcher) search(q []float32, k, beam int, skip []uint64, labels
 				s.full = append(s.full, vamanaCand{u, fd})
 			}
 			for _, v := range d.neighbors(rec) {
-				if s.visit[v] == s.gen {
-					continue
+				if int(v) >= d.n || s.visit[v] == s.gen {
+					continue // out of range: a corrupt record, never followed
 				}
 				s.visit[v] = s.gen
 				dv := pqDist(int(v))

@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
@@ -115,6 +116,35 @@ func TestDiskANNCorruptLoad(t *testing.T) {
 	for _, cut := range []int{20, 60, len(buf.b) / 2, len(buf.b) - 4} {
 		if _, err := Load(buf.b[:cut]); err == nil {
 			t.Errorf("truncated at %d: loaded", cut)
+		}
+	}
+}
+
+// A record linking outside the index is never followed (Load does not scan
+// the records, so searches must not trust them).
+func TestDiskANNCorruptNeighbours(t *testing.T) {
+	const n, d = 300, 8
+	data := randFloats(6, n, d)
+	idx := buildIndex(t, Spec{Type: TypeDiskANN, Metric: L2, Dim: d, Params: map[string]string{"search_cache_budget_gb_ratio": "0"}}, Dataset{Dim: d, Float: data})
+	var buf writeBuffer
+	if _, err := idx.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Load(buf.b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := l.(*diskann)
+	for i := range n {
+		binary.LittleEndian.PutUint32(x.disk[i*x.recSize+4*d+4:], 1<<31)
+	}
+	res, err := l.Search(context.Background(), Dataset{Dim: d, Float: data[:5*d]}, SearchParams{K: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lb := range res.Labels {
+		if lb >= n {
+			t.Fatalf("label %d of %d", lb, n)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -78,6 +79,8 @@ type diskann struct {
 	// cacheSlot[i] is node i's slot in it, or -1.
 	cache     []byte
 	cacheSlot []int32
+
+	searchers sync.Pool // *diskannSearcher, reused across searches
 }
 
 // diskannFloatParam reads a float parameter and checks it against
@@ -350,6 +353,17 @@ func (d *diskann) Search(ctx context.Context, queries Dataset, p SearchParams) (
 		skip = p.Filter.Words()
 	}
 	workers := min(nq, runtime.GOMAXPROCS(0))
+	if workers == 1 {
+		s := d.getSearcher(l)
+		defer d.searchers.Put(s)
+		for q := range nq {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			s.search(qs[q*d.dim:(q+1)*d.dim], p.K, beam, skip, res.Labels[q*p.K:(q+1)*p.K], res.Distances[q*p.K:(q+1)*p.K])
+		}
+		return res, nil
+	}
 	errc := make(chan error, workers)
 	next := make(chan int, nq)
 	for q := range nq {
@@ -358,7 +372,8 @@ func (d *diskann) Search(ctx context.Context, queries Dataset, p SearchParams) (
 	close(next)
 	for range workers {
 		go func() {
-			s := newDiskannSearcher(d, l)
+			s := d.getSearcher(l)
+			defer d.searchers.Put(s)
 			for q := range next {
 				if err := ctx.Err(); err != nil {
 					errc <- err
@@ -384,4 +399,13 @@ func (d *diskann) Search(ctx context.Context, queries Dataset, p SearchParams) (
 // String describes the index for logs.
 func (d *diskann) String() string {
 	return fmt.Sprintf("DISKANN(%s dim=%d n=%d R=%d L=%d pq_m=%d cached=%d)", strings.ToUpper(string(d.spec.Metric)), d.dim, d.n, d.r, d.l, d.pq.m, len(d.cache)/max(1, d.recSize))
+}
+
+// getSearcher takes a pooled searcher (or makes one) set to list size l.
+func (d *diskann) getSearcher(l int) *diskannSearcher {
+	if s, ok := d.searchers.Get().(*diskannSearcher); ok {
+		s.l = l
+		return s
+	}
+	return newDiskannSearcher(d, l)
 }

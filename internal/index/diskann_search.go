@@ -16,6 +16,7 @@ type diskannSearcher struct {
 	expanded []bool
 	full     []vamanaCand // expanded nodes scored on their full vectors
 	beamIdx  []int
+	ids      []uint32
 }
 
 func newDiskannSearcher(d *diskann, l int) *diskannSearcher {
@@ -66,12 +67,12 @@ func (s *diskannSearcher) search(q []float32, k, beam int, skip []uint64, labels
 			break
 		}
 		// Snapshot the beam's ids: inserting neighbours shifts the list.
-		ids := make([]uint32, len(s.beamIdx))
-		for j, i := range s.beamIdx {
+		s.ids = s.ids[:0]
+		for _, i := range s.beamIdx {
 			s.expanded[i] = true
-			ids[j] = s.list[i].id
+			s.ids = append(s.ids, s.list[i].id)
 		}
-		for _, u := range ids {
+		for _, u := range s.ids {
 			rec := d.record(int(u))
 			x := d.vector(rec)
 			var fd float32

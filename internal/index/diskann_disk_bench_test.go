@@ -96,6 +96,10 @@ func TestDiskANNDiskBench(t *testing.T) {
 		// Start cold: drop the file's pages from this mapping and the page cache.
 		_ = syscall.Madvise(data, 4 /* MADV_DONTNEED */)
 		_ = fadviseDontNeed(f)
+		if os.Getenv("MILVAGO_DISKANN_MADV") == "random" {
+			// No readahead: a fault reads the record's page, not 128 KiB around it.
+			_ = syscall.Madvise(data, 1 /* MADV_RANDOM */)
+		}
 		fmt.Printf("loaded %s: n=%d file %.1f MiB, heap part %.1f MiB, %s\n", file, idx.Len(), float64(st.Size())/(1<<20), float64(idx.MemoryBytes())/(1<<20), rss())
 		for _, l := range strings.Split(os.Getenv("MILVAGO_DISKANN_SEARCH"), ",") {
 			p := map[string]string{"search_list": l}

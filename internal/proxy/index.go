@@ -73,6 +73,7 @@ func (s *Server) CreateIndex(ctx context.Context, req *milvuspb.CreateIndexReque
 			}
 		}
 	}
+	fillDiskIndexParams(params)
 	if (column.IsVector(field.GetDataType()) || field.GetDataType() == schemapb.DataType_ArrayOfVector) && params["index_type"] == "" {
 		// Milvus records an index created without a type as the user's
 		// AUTOINDEX (DescribeIndex shows index_type AUTOINDEX and the

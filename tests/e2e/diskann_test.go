@@ -1,0 +1,64 @@
+package e2e
+
+import (
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/milvus-io/milvus/client/v2/entity"
+	"github.com/milvus-io/milvus/client/v2/index"
+	"github.com/milvus-io/milvus/client/v2/milvusclient"
+)
+
+// DISKANN builds through the SDK with the server's DiskIndex build parameters,
+// takes search_list (refusing one below topk with knowhere's text) and
+// finds stored vectors first.
+func TestDISKANN(t *testing.T) {
+	srv := startServer(t, t.TempDir())
+	cli := srv.client(t)
+	ctx := testContext(t)
+	const name, dim, n = "diskann", 16, 6000 // above the brute-force cut-off, so the index answers
+	schema := entity.NewSchema().WithName(name).
+		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
+		WithField(entity.NewField().WithName("vec").WithDataType(entity.FieldTypeFloatVector).WithDim(dim))
+	must(t, cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(name, schema)))
+	r := rand.New(rand.NewPCG(3, 4))
+	vecs := randomVectors(r, n, dim)
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = int64(i)
+	}
+	_, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithInt64Column("id", ids).WithFloatVectorColumn("vec", dim, vecs))
+	must(t, err)
+	flush(t, ctx, cli, name)
+
+	// As in Milvus, DISKANN's build parameters come from the server's
+	// common.DiskIndex settings: a user's max_degree is replaced, not refused.
+	own := index.NewGenericIndex("vec", map[string]string{"index_type": "DISKANN", "metric_type": "L2", "max_degree": "600"})
+	it, err := cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(name, "vec", own))
+	must(t, err)
+	must(t, it.Await(ctx))
+	must(t, cli.DropIndex(ctx, milvusclient.NewDropIndexOption(name, "vec")))
+	for _, metric := range []entity.MetricType{entity.L2, entity.COSINE} {
+		it, err := cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(name, "vec", index.NewDiskANNIndex(metric)))
+		must(t, err)
+		must(t, it.Await(ctx))
+		load(t, ctx, cli, name)
+		for _, row := range []int{0, 42, n - 1} {
+			opt := milvusclient.NewSearchOption(name, 10, []entity.Vector{entity.FloatVector(vecs[row])}).WithANNSField("vec").
+				WithConsistencyLevel(entity.ClStrong).WithAnnParam(index.NewDiskAnnParam(50))
+			rs, err := cli.Search(ctx, opt)
+			must(t, err)
+			if id, _ := rs[0].IDs.GetAsInt64(0); rs[0].ResultCount != 10 || id != int64(row) {
+				t.Errorf("%s: row %d: first hit %d of %d", metric, row, id, rs[0].ResultCount)
+			}
+		}
+		opt := milvusclient.NewSearchOption(name, 10, []entity.Vector{entity.FloatVector(vecs[1])}).WithANNSField("vec").
+			WithAnnParam(index.NewDiskAnnParam(5))
+		if _, err := cli.Search(ctx, opt); err == nil || !strings.Contains(err.Error(), "should be larger than k(10)") {
+			t.Errorf("%s: search_list 5 < topk 10: %v", metric, err)
+		}
+		must(t, cli.ReleaseCollection(ctx, milvusclient.NewReleaseCollectionOption(name)))
+		must(t, cli.DropIndex(ctx, milvusclient.NewDropIndexOption(name, "vec")))
+	}
+}

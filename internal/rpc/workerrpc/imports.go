@@ -47,7 +47,8 @@ const dataNodeName = "datanode"
 // ExecuteImport runs a job on the data node and returns its segments,
 // flushed, with their files written.
 func (c *ImportsClient) ExecuteImport(ctx context.Context, job contract.ImportJob) ([]model.Segment, error) {
-	r, err := c.c.ExecuteImport(ctx, pb.FromImportJob(job))
+	// A job waits for a data node rather than failing while none is up.
+	r, err := c.c.ExecuteImport(ctx, pb.FromImportJob(job), grpc.WaitForReady(true))
 	if err := coordrpc.Check(dataNodeName, r, err); err != nil {
 		return nil, err
 	}

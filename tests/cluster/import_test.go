@@ -87,6 +87,25 @@ func TestClusterImport(t *testing.T) {
 		t.Fatalf("list: %v", list)
 	}
 
+	// A file that does not fit fails the job with the reader's reason,
+	// carried across the data node → datacoord → proxy hops, and adds
+	// no row.
+	if err := store.Put(ctx, "imports/short.csv", []byte("id,tag,v\n4\n")); err != nil {
+		t.Fatal(err)
+	}
+	bad := restData(t, base, "/jobs/import/create", map[string]any{"collectionName": name, "files": [][]string{{"imports/short.csv"}}})
+	badID, _ := bad["jobId"].(string)
+	var failed map[string]any
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		failed = restData(t, other, "/jobs/import/get_progress", map[string]any{"jobId": badID})
+		if s := failed["state"]; s == "Completed" || s == "Failed" {
+			break
+		}
+	}
+	if reason, _ := failed["reason"].(string); failed["state"] != "Failed" || !strings.Contains(reason, "the number of fields in the row is not equal to the header") {
+		t.Fatalf("bad file: job ended %v", failed)
+	}
+
 	if got := count(t, ctx, cli, name, ""); got != inserted+150 {
 		t.Fatalf("count(*) = %d, want %d", got, inserted+150)
 	}

@@ -459,8 +459,10 @@ func (n *roleNode) buildStreaming(ctx context.Context, g *errgroup.Group) error 
 
 func (n *roleNode) buildDataNode(ctx context.Context, g *errgroup.Group) error {
 	root := n.rootClient(ctx)
-	dnode := datanode.New(datanode.Deps{Log: n.log, Objects: n.objects, Coord: n.dataClient(ctx), IDs: root, Collections: root, Logger: n.logger})
+	dnode := datanode.New(datanode.Deps{Log: n.log, Objects: n.objects, Coord: n.dataClient(ctx), IDs: root, Collections: root,
+		Imports: coordrpc.NewImportsClient(n.conn(ctx, "datacoord")), Logger: n.logger})
 	workerrpc.RegisterDataNode(n.grpc, dnode)
+	workerrpc.RegisterImports(n.grpc, dnode) // bulk import (docs/import.md)
 	// The data coordinator tells the node which channels to consume
 	// (datacoord/channels.go): the owner of each pchannel, several nodes
 	// sharing the work.
@@ -566,6 +568,12 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 			})
 			return nil
 		})
+		coordrpc.RegisterImports(n.grpc, data)
+		// Import jobs run on a data node, reading files from the
+		// deployment's object store (docs/import.md).
+		if err := data.SetImportExecutor(ctx, workerrpc.NewImportsClient(n.conn(ctx, "datanode"))); err != nil {
+			return err
+		}
 	}
 	var indexAPI indexAPI = n.indexClient(ctx)
 	if has("indexcoord") {
@@ -700,8 +708,8 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	deps := proxy.Deps{Root: cachedRoot{root, mc, metacache.NewTSO(root)}, Data: n.dataClient(ctx),
 		Query: cachedQuery{query, mc}, Index: cachedIndex{index, mc},
 		Writer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")), Shards: router,
-		Hooks:  proxyHooks{dn: dn, channels: coordrpc.NewDataChannelsClient(n.conn(ctx, "datacoord")), qn: pool, data: n.dataClient(ctx)},
-		Logger: n.logger}
+		Hooks:   proxyHooks{dn: dn, channels: coordrpc.NewDataChannelsClient(n.conn(ctx, "datacoord")), qn: pool, data: n.dataClient(ctx)},
+		Imports: coordrpc.NewImportsClient(n.conn(ctx, "datacoord")), Logger: n.logger}
 	// A proxy keeps no data: it watches its host's memory, not a disk.
 	if lim := pub.limiter("", n.logger); lim != nil {
 		deps.Quota = lim

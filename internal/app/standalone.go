@@ -150,7 +150,7 @@ func (s *Standalone) build(ctx context.Context) error {
 		return err
 	}
 	s.writer = streaming.New(streaming.Default(), streaming.Deps{Log: log, TSO: s.root, Segments: s.data, Logger: s.logger})
-	s.dnode = datanode.New(datanode.Deps{Log: log, Objects: s.objects, Coord: s.data, IDs: s.root, Collections: s.root, Logger: s.logger})
+	s.dnode = datanode.New(datanode.Deps{Log: log, Objects: s.objects, Coord: s.data, IDs: s.root, Collections: s.root, Imports: s.data, Logger: s.logger})
 	inode := indexnode.New(s.objects, s.logger)
 	if s.icoord, err = indexcoord.New(ctx, indexcoord.Deps{KV: meta, IDs: s.root, Segments: s.data, Builder: inode, Logger: s.logger}); err != nil {
 		return err
@@ -176,7 +176,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	}
 	s.quota = s.cfg.Public.limiter(s.cfg.DataDir, s.logger)
 	deps := proxy.Deps{Root: s.root, Data: s.data, Query: s.qcoord, Index: s.icoord, Writer: s.writer,
-		Shards: s.qnode, Hooks: h, Logger: s.logger}
+		Shards: s.qnode, Hooks: h, Imports: s.data, Logger: s.logger}
 	if s.quota != nil {
 		deps.Quota = s.quota
 	}

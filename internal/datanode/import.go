@@ -106,8 +106,8 @@ func (s *Server) ExecuteImport(ctx context.Context, job contract.ImportJob) (seg
 		}
 		imported += int64(n)
 		progress := int64(100 * (i + 1) / (len(job.Files) + 1))
-		if pr, ok := s.d.Coord.(importProgress); ok {
-			if err := pr.UpdateImportProgress(ctx, job.ID, progress, imported); err != nil {
+		if s.d.Imports != nil {
+			if err := s.d.Imports.UpdateImportProgress(ctx, job.ID, progress, imported); err != nil {
 				s.logger.Warn("report import progress", "job", job.ID, "err", err)
 			}
 		}

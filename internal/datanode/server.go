@@ -40,7 +40,10 @@ type Deps struct {
 	// carries a field the channel's schema lacks (schema.go); nil: such an
 	// insert fails the pipeline.
 	Collections collections
-	Logger      *slog.Logger
+	// Imports receives import jobs' progress (the data coordinator, or its
+	// client); nil: progress is reported only at the end.
+	Imports importProgress
+	Logger  *slog.Logger
 }
 
 // Server is a data node.

@@ -18,8 +18,8 @@ import (
 )
 
 // importCoord is what the proxy needs from the data coordinator for bulk
-// import (docs/import.md). The data coordinator of the deployment
-// implements it; a Data dependency without it answers Unimplemented.
+// import (docs/import.md): the data coordinator itself in standalone mode,
+// its gRPC client (coordrpc.ImportsClient) in a cluster.
 type importCoord interface {
 	CreateImport(ctx context.Context, job contract.ImportJob) (int64, error)
 	ImportJob(ctx context.Context, id int64) (contract.ImportJob, bool, error)
@@ -33,8 +33,8 @@ var ErrImportSysFailed = &errs.Error{Code: 2101, Msg: "importing data failed on 
 const maxFilesPerImport = 1024
 
 func (s *Server) imports() (importCoord, error) {
-	ic, ok := s.d.Data.(importCoord)
-	if !ok {
+	ic := s.d.Imports
+	if ic == nil {
 		return nil, fmt.Errorf("bulk import: %w", errs.ErrServiceUnimplemented)
 	}
 	return ic, nil

@@ -119,6 +119,9 @@ type Deps struct {
 	Writer writer
 	Shards shards
 	Hooks  Hooks
+	// Imports is the data coordinator's bulk import jobs (import.go); nil:
+	// Import and the jobs/import API answer Unimplemented.
+	Imports importCoord
 	// Quota, if set, admits or refuses requests (quotaAndLimits).
 	Quota  admitter
 	Logger *slog.Logger

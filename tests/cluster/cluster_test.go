@@ -123,7 +123,8 @@ type cluster struct {
 	config string
 	roles  map[string]*role
 	order  []string
-	etcd   []string // the etcd endpoints (the tests read the coordinators' state)
+	etcd   []string              // the etcd endpoints (the tests read the coordinators' state)
+	s3     *testservers.S3Server // the deployment's object store (bucket milvago)
 }
 
 // startCluster starts etcd, NATS and S3, then the given roles (name:role,
@@ -151,7 +152,7 @@ func startClusterWith(t *testing.T, o clusterOpts, specs ...string) (*cluster, p
 	nats := testservers.StartNATS(t, o.storageNodes)
 	s3 := testservers.StartS3(t)
 	host, port, _ := strings.Cut(s3.Endpoint, ":")
-	c := &cluster{bin: bin, dir: t.TempDir(), roles: map[string]*role{}, etcd: etcd.Endpoints()}
+	c := &cluster{bin: bin, dir: t.TempDir(), roles: map[string]*role{}, etcd: etcd.Endpoints(), s3: s3}
 	c.config = filepath.Join(c.dir, "milvus.yaml")
 	yaml := fmt.Sprintf(`etcd:
   endpoints: [%s]

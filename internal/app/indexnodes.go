@@ -7,10 +7,8 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
-	"sync"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
@@ -26,36 +24,16 @@ import (
 // ErrServiceUnavailable; the coordinator retries the build, which goes to
 // a live node.
 type indexNodePool struct {
-	logger    *slog.Logger
-	intercept grpc.UnaryClientInterceptor // the process's fence
+	*nodePool[*workerrpc.IndexNodeClient]
 
-	mu      sync.Mutex
-	addrs   map[int64]string
-	conns   map[nodeAddr]*grpc.ClientConn
+	// guarded by nodePool.mu
 	running map[int64]int // builds in flight per node
 	turn    int           // rotates among the least busy nodes
 }
 
 func newIndexNodePool(logger *slog.Logger, intercept grpc.UnaryClientInterceptor) *indexNodePool {
-	return &indexNodePool{logger: logger, intercept: intercept, addrs: map[int64]string{},
-		conns: map[nodeAddr]*grpc.ClientConn{}, running: map[int64]int{}}
-}
-
-func (p *indexNodePool) set(ms []session.Info) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.addrs = map[int64]string{}
-	live := map[nodeAddr]bool{}
-	for _, m := range ms {
-		p.addrs[m.ServerID] = m.Address
-		live[nodeAddr{m.ServerID, m.Address}] = true
-	}
-	for na, c := range p.conns {
-		if !live[na] {
-			c.Close()
-			delete(p.conns, na)
-		}
-	}
+	return &indexNodePool{nodePool: newNodePool(session.RoleIndexNode, "index node", logger, intercept, workerrpc.NewIndexNodeClient),
+		running: map[int64]int{}}
 }
 
 // slots is the number of live index nodes (at least 1, so builds wait for
@@ -78,24 +56,12 @@ func (p *indexNodePool) pick() (int64, *workerrpc.IndexNodeClient, error) {
 	ids = slices.DeleteFunc(ids, func(id int64) bool { return p.running[id] > least })
 	id := ids[p.turn%len(ids)]
 	p.turn++
-	na := nodeAddr{id, p.addrs[id]}
-	c, ok := p.conns[na]
-	if !ok {
-		intercept := []grpc.UnaryClientInterceptor{targeting(id)}
-		if p.intercept != nil {
-			intercept = append(intercept, p.intercept)
-		}
-		var err error
-		c, err = grpc.NewClient(na.addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20), grpc.MaxCallSendMsgSize(256<<20)),
-			grpc.WithChainUnaryInterceptor(intercept...))
-		if err != nil {
-			return 0, nil, fmt.Errorf("app: index node %d at %s: %w", id, na.addr, err)
-		}
-		p.conns[na] = c
+	c, err := p.clientLocked(id, p.addrs[id])
+	if err != nil {
+		return 0, nil, err
 	}
 	p.running[id]++
-	return id, workerrpc.NewIndexNodeClient(c), nil
+	return id, c, nil
 }
 
 // Build runs a build on the least busy live index node.
@@ -115,18 +81,7 @@ func (p *indexNodePool) Build(ctx context.Context, task contract.BuildTask) (con
 	return c.Build(ctx, task)
 }
 
-func (p *indexNodePool) close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for na, c := range p.conns {
-		c.Close()
-		delete(p.conns, na)
-	}
-}
-
 // watch keeps the pool current with the index node sessions.
 func (p *indexNodePool) watch(ctx context.Context, peers roleWatcher) {
-	for ms := range peers.WatchRole(ctx, session.RoleIndexNode) {
-		p.set(ms)
-	}
+	p.nodePool.watch(ctx, peers, nil)
 }

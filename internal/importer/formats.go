@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/milvago/milvago/internal/jsonrows"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 )
 
@@ -43,18 +44,18 @@ func finishWith(schema *schemapb.CollectionSchema, rows []map[string]json.RawMes
 			if v, ok := row[name]; ok {
 				if s, isStr := jsonString(v); isStr {
 					if !json.Valid([]byte(s)) {
-						return nil, 0, Failed("row %d: field %s: invalid JSON format string: %s", i, name, abbrev(v))
+						return nil, 0, Failed("row %d: field %s: invalid JSON format string: %s", i, name, jsonrows.Abbrev(v))
 					}
 					row[name] = json.RawMessage(s)
 				}
 			}
 		}
-		meta, ok := row[metaKey]
+		meta, ok := row[jsonrows.MetaKey]
 		if !ok {
 			continue
 		}
-		delete(row, metaKey)
-		if !dynamic || isNull(meta) {
+		delete(row, jsonrows.MetaKey)
+		if !dynamic || jsonrows.IsNull(meta) {
 			continue
 		}
 		if s, isStr := jsonString(meta); isStr {

@@ -15,6 +15,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/jsonrows"
 )
 
 // npyArray is one .npy file: its dtype, shape and raw little-endian data.
@@ -268,7 +269,7 @@ func readNumPy(ctx context.Context, objs Objects, schema *schemapb.CollectionSch
 		rows[i] = make(map[string]json.RawMessage, len(cols))
 		for name, c := range cols {
 			if byName[name].GetIsDynamic() {
-				rows[i][metaKey] = c[i]
+				rows[i][jsonrows.MetaKey] = c[i]
 				continue
 			}
 			rows[i][name] = c[i]
@@ -297,7 +298,7 @@ func (a *npyArray) column(f *schemapb.FieldSchema) *schemapb.FieldData {
 	rows := a.shape[0]
 	switch {
 	case f.GetDataType() == schemapb.DataType_FloatVector && a.descr == "<f4" && len(a.shape) == 2:
-		dim, err := fieldDim(f)
+		dim, err := jsonrows.FieldDim(f)
 		if err != nil || a.shape[1] != dim || len(a.data) < rows*dim*4 {
 			return nil
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/jsonrows"
 )
 
 // defaultLimit is the limit of a query or search that names none (Milvus).
@@ -164,7 +165,7 @@ func pkFilter(schema *schemapb.CollectionSchema, id json.RawMessage, templates m
 	case schemapb.DataType_Int64:
 		keys := make([]int64, len(items))
 		for i, it := range items {
-			n, err := parseInt(it, math.MinInt64, math.MaxInt64)
+			n, err := jsonrows.ParseInt(it, math.MinInt64, math.MaxInt64)
 			if err != nil {
 				return "", restErr(errCheckPK, "primary key %s: %v", pk.GetName(), err)
 			}
@@ -175,7 +176,7 @@ func pkFilter(schema *schemapb.CollectionSchema, id json.RawMessage, templates m
 		keys := make([]string, len(items))
 		for i, it := range items {
 			if err := json.Unmarshal(it, &keys[i]); err != nil {
-				return "", restErr(errCheckPK, "primary key %s: %s is not a string", pk.GetName(), abbrev(it))
+				return "", restErr(errCheckPK, "primary key %s: %s is not a string", pk.GetName(), jsonrows.Abbrev(it))
 			}
 		}
 		arr.Data = &schemapb.TemplateArrayValue_StringData{StringData: &schemapb.StringArray{Data: keys}}
@@ -445,7 +446,7 @@ func placeholderGroup(field *schemapb.FieldSchema, data []json.RawMessage) ([]by
 		switch t {
 		case schemapb.DataType_FloatVector:
 			var fs []float32
-			if fs, err = parseFloats(v, -1); err == nil {
+			if fs, err = jsonrows.ParseFloats(v, -1); err == nil {
 				b = make([]byte, 4*len(fs))
 				for j, x := range fs {
 					binary.LittleEndian.PutUint32(b[4*j:], math.Float32bits(x))
@@ -453,10 +454,10 @@ func placeholderGroup(field *schemapb.FieldSchema, data []json.RawMessage) ([]by
 			}
 			ph.Type = commonpb.PlaceholderType_FloatVector
 		case schemapb.DataType_SparseFloatVector:
-			b, _, err = parseSparse(v)
+			b, _, err = jsonrows.ParseSparse(v)
 			ph.Type = commonpb.PlaceholderType_SparseFloatVector
 		case schemapb.DataType_BinaryVector, schemapb.DataType_Int8Vector, schemapb.DataType_Float16Vector, schemapb.DataType_BFloat16Vector:
-			b, err = parseByteVector(v, t, -1)
+			b, err = jsonrows.ParseByteVector(v, t, -1)
 			ph.Type = map[schemapb.DataType]commonpb.PlaceholderType{
 				schemapb.DataType_BinaryVector:   commonpb.PlaceholderType_BinaryVector,
 				schemapb.DataType_Int8Vector:     commonpb.PlaceholderType_Int8Vector,

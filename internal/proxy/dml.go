@@ -113,41 +113,22 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 		if !pk.GetAutoID() {
 			return nil, errs.InvalidParameter("primary key field %s is missing", pk.GetName())
 		}
-		first, err := s.d.Root.AllocID(ctx, int64(n))
-		if err != nil {
+		if err := allocAutoIDs(ctx, s.d.Root, pk, cols, n); err != nil {
 			return nil, err
 		}
-		ids := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, n)}
-		for i := range ids.Data {
-			ids.Data[i] = first + int64(i)
-		}
-		cols[pk.GetFieldID()] = autoIDColumn(pk, ids)
 	}
-	groups, err := s.partitionGroups(c, partition, cols, n)
+	batches, err := splitRows(c, partition, cols, n)
 	if err != nil {
 		return nil, err
 	}
 	rowBytes := estimateRowBytes(fields, n)
 	var maxTS uint64
-	for partID, rows := range groups {
-		sub := cols
-		if len(rows) != n {
-			sub = takeAll(cols, rows)
+	for _, b := range batches {
+		ts, err := s.appendRows(ctx, c, b.PartitionID, b.Shard, b.Columns, b.Rows, rowBytes, upsert)
+		if err != nil {
+			return nil, err
 		}
-		for shard, idx := range shardRows(sub[pk.GetFieldID()], int(c.ShardsNum)) {
-			if len(idx) == 0 {
-				continue
-			}
-			rows := sub
-			if len(idx) != sub[pk.GetFieldID()].Len() {
-				rows = takeAll(sub, idx)
-			}
-			ts, err := s.appendRows(ctx, c, partID, shard, rows, len(idx), rowBytes, upsert)
-			if err != nil {
-				return nil, err
-			}
-			maxTS = max(maxTS, ts)
-		}
+		maxTS = max(maxTS, ts)
 	}
 	maxTS = max(maxTS, deleteTS)
 	res := &milvuspb.MutationResult{IDs: keysToIDs(cols[pk.GetFieldID()]), Timestamp: maxTS, SuccIndex: make([]uint32, n)}
@@ -163,9 +144,65 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	return res, nil
 }
 
+// idAllocator hands out blocks of unique IDs (the root coordinator).
+type idAllocator interface {
+	AllocID(ctx context.Context, count int64) (int64, error)
+}
+
+// allocAutoIDs gives n rows of an auto-ID collection their primary keys.
+func allocAutoIDs(ctx context.Context, ids idAllocator, pk *schemapb.FieldSchema, cols map[int64]column.Column, n int) error {
+	first, err := ids.AllocID(ctx, int64(n))
+	if err != nil {
+		return err
+	}
+	keys := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, n)}
+	for i := range keys.Data {
+		keys.Data[i] = first + int64(i)
+	}
+	cols[pk.GetFieldID()] = autoIDColumn(pk, keys)
+	return nil
+}
+
+// RowBatch is rows bound for one partition and shard.
+type RowBatch struct {
+	PartitionID int64
+	Shard       int
+	Columns     map[int64]column.Column
+	Rows        int
+}
+
+// splitRows splits n rows (primary keys set) by partition (name, or
+// partition key) and then by shard (hash of the primary key): what an
+// insert appends to each shard's channel and an import writes as segments.
+func splitRows(c *model.Collection, partition string, cols map[int64]column.Column, n int) ([]RowBatch, error) {
+	groups, err := partitionGroups(c, partition, cols, n)
+	if err != nil {
+		return nil, err
+	}
+	pk := pkField(c).GetFieldID()
+	var out []RowBatch
+	for partID, rows := range groups {
+		sub := cols
+		if len(rows) != n {
+			sub = takeAll(cols, rows)
+		}
+		for shard, idx := range shardRows(sub[pk], int(c.ShardsNum)) {
+			if len(idx) == 0 {
+				continue
+			}
+			part := sub
+			if len(idx) != sub[pk].Len() {
+				part = takeAll(sub, idx)
+			}
+			out = append(out, RowBatch{PartitionID: partID, Shard: shard, Columns: part, Rows: len(idx)})
+		}
+	}
+	return out, nil
+}
+
 // partitionGroups maps each target partition to its rows: one partition by
 // name, or partition-key routing.
-func (s *Server) partitionGroups(c *model.Collection, partition string, cols map[int64]column.Column, n int) (map[int64][]int, error) {
+func partitionGroups(c *model.Collection, partition string, cols map[int64]column.Column, n int) (map[int64][]int, error) {
 	var keyField *schemapb.FieldSchema
 	for _, f := range c.Schema.GetFields() {
 		if f.GetIsPartitionKey() {

@@ -10,7 +10,6 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
-	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/importer"
@@ -199,20 +198,10 @@ func importStateV1(j contract.ImportJob) *milvuspb.GetImportStateResponse {
 			{Key: "progress_percent", Value: strconv.FormatInt(j.Progress, 10)}}}
 }
 
-// ImportBatch is rows of an import bound for one partition and shard.
-type ImportBatch struct {
-	PartitionID int64
-	Shard       int
-	Columns     map[int64]column.Column
-	Rows        int
-}
-
 // ImportBatches validates a file group's field data exactly as an insert
 // (defaults, nulls, dynamic field, limits), gives auto-ID rows their keys
 // and splits the rows by partition (name, or partition key) and shard.
-func ImportBatches(ctx context.Context, ids interface {
-	AllocID(ctx context.Context, count int64) (int64, error)
-}, c *model.Collection, partition string, fields []*schemapb.FieldData, n int) ([]ImportBatch, error) {
+func ImportBatches(ctx context.Context, ids idAllocator, c *model.Collection, partition string, fields []*schemapb.FieldData, n int) ([]RowBatch, error) {
 	fields, err := typedInput(c, fields)
 	if err != nil {
 		return nil, err
@@ -223,36 +212,9 @@ func ImportBatches(ctx context.Context, ids interface {
 	}
 	pk := pkField(c)
 	if _, ok := cols[pk.GetFieldID()]; !ok {
-		first, err := ids.AllocID(ctx, int64(n))
-		if err != nil {
+		if err := allocAutoIDs(ctx, ids, pk, cols, n); err != nil {
 			return nil, err
 		}
-		keys := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, n)}
-		for i := range keys.Data {
-			keys.Data[i] = first + int64(i)
-		}
-		cols[pk.GetFieldID()] = autoIDColumn(pk, keys)
 	}
-	groups, err := (&Server{}).partitionGroups(c, partition, cols, n)
-	if err != nil {
-		return nil, err
-	}
-	var out []ImportBatch
-	for partID, rows := range groups {
-		sub := cols
-		if len(rows) != n {
-			sub = takeAll(cols, rows)
-		}
-		for shard, idx := range shardRows(sub[pk.GetFieldID()], int(c.ShardsNum)) {
-			if len(idx) == 0 {
-				continue
-			}
-			part := sub
-			if len(idx) != sub[pk.GetFieldID()].Len() {
-				part = takeAll(sub, idx)
-			}
-			out = append(out, ImportBatch{PartitionID: partID, Shard: shard, Columns: part, Rows: len(idx)})
-		}
-	}
-	return out, nil
+	return splitRows(c, partition, cols, n)
 }

@@ -271,24 +271,7 @@ func (g *vamanaBuilder) greedy(p int, s *vamanaScratch) {
 			}
 			s.visit[v] = s.gen
 			dv := g.dist(p, int(v))
-			if len(s.list) >= g.l && dv >= s.list[len(s.list)-1].d {
-				continue
-			}
-			at, _ := slices.BinarySearchFunc(s.list, dv, func(c vamanaCand, t float32) int {
-				if c.d < t {
-					return -1
-				}
-				if c.d > t {
-					return 1
-				}
-				return 0
-			})
-			if len(s.list) >= g.l {
-				s.list = s.list[:len(s.list)-1]
-				s.expanded = s.expanded[:len(s.expanded)-1]
-			}
-			s.list = slices.Insert(s.list, at, vamanaCand{v, dv})
-			s.expanded = slices.Insert(s.expanded, at, false)
+			s.list, s.expanded = insertCandidate(s.list, s.expanded, g.l, vamanaCand{v, dv})
 		}
 	}
 }

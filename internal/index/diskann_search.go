@@ -90,24 +90,7 @@ func (s *diskannSearcher) search(q []float32, k, beam int, skip []uint64, labels
 				}
 				s.visit[v] = s.gen
 				dv := pqDist(int(v))
-				if len(s.list) >= s.l && dv >= s.list[len(s.list)-1].d {
-					continue
-				}
-				at, _ := slices.BinarySearchFunc(s.list, dv, func(c vamanaCand, t float32) int {
-					if c.d < t {
-						return -1
-					}
-					if c.d > t {
-						return 1
-					}
-					return 0
-				})
-				if len(s.list) >= s.l {
-					s.list = s.list[:len(s.list)-1]
-					s.expanded = s.expanded[:len(s.expanded)-1]
-				}
-				s.list = slices.Insert(s.list, at, vamanaCand{v, dv})
-				s.expanded = slices.Insert(s.expanded, at, false)
+				s.list, s.expanded = insertCandidate(s.list, s.expanded, s.l, vamanaCand{v, dv})
 			}
 		}
 	}
@@ -128,4 +111,26 @@ func (s *diskannSearcher) search(q []float32, k, beam int, skip []uint64, labels
 			dists[i] = s.full[i].d
 		}
 	}
+}
+
+// insertCandidate puts c into list, kept sorted by distance and at most l
+// long (expanded runs parallel to it: whether each candidate was visited).
+// A candidate no closer than the last of a full list is left out.
+func insertCandidate(list []vamanaCand, expanded []bool, l int, c vamanaCand) ([]vamanaCand, []bool) {
+	if len(list) >= l && c.d >= list[len(list)-1].d {
+		return list, expanded
+	}
+	at, _ := slices.BinarySearchFunc(list, c.d, func(x vamanaCand, t float32) int {
+		if x.d < t {
+			return -1
+		}
+		if x.d > t {
+			return 1
+		}
+		return 0
+	})
+	if len(list) >= l {
+		list, expanded = list[:len(list)-1], expanded[:len(expanded)-1]
+	}
+	return slices.Insert(list, at, c), slices.Insert(expanded, at, false)
 }

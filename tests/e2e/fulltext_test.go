@@ -205,27 +205,8 @@ func TestFullTextSearchMatchesReference(t *testing.T) {
 	}
 	half := len(corpus) / 2
 	insert(0, half)
-	flush, err := cli.Flush(ctx, milvusclient.NewFlushOption(name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := flush.Await(ctx); err != nil {
-		t.Fatal(err)
-	}
-	idx, err := cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(name, "sparse", index.NewSparseInvertedIndex(entity.BM25, 0)))
-	if err != nil {
-		t.Fatalf("create index: %v", err)
-	}
-	if err := idx.Await(ctx); err != nil {
-		t.Fatal(err)
-	}
-	load, err := cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := load.Await(ctx); err != nil {
-		t.Fatal(err)
-	}
+	flush(t, ctx, cli, name)
+	indexAndLoad(t, ctx, cli, name, "sparse", index.NewSparseInvertedIndex(entity.BM25, 0))
 	insert(half, len(corpus))
 
 	r := rand.New(rand.NewPCG(7, 8))
@@ -305,20 +286,7 @@ func TestFullTextSearchErrors(t *testing.T) {
 		!strings.Contains(err.Error(), "index metric type of BM25 function output field must be BM25, got IP") {
 		t.Fatalf("IP index on the BM25 output: %v", err)
 	}
-	idx, err := cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(name, "sparse", index.NewSparseInvertedIndex(entity.BM25, 0.2)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := idx.Await(ctx); err != nil {
-		t.Fatal(err)
-	}
-	load, err := cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := load.Await(ctx); err != nil {
-		t.Fatal(err)
-	}
+	indexAndLoad(t, ctx, cli, name, "sparse", index.NewSparseInvertedIndex(entity.BM25, 0.2))
 	_, err = cli.Search(ctx, milvusclient.NewSearchOption(name, 5, []entity.Vector{mustSparse(t)}).WithANNSField("sparse"))
 	if err == nil || !strings.Contains(err.Error(), "please provide varchar/text for BM25 Function based search, got SparseFloatVector") {
 		t.Fatalf("sparse query on a BM25 field: %v", err)

@@ -207,20 +207,7 @@ func TestImportEveryFormat(t *testing.T) {
 		t.Fatalf("list: %v", list)
 	}
 
-	idx, err := cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(name, "vec", index.NewFlatIndex(entity.L2)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := idx.Await(ctx); err != nil {
-		t.Fatal(err)
-	}
-	load, err := cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := load.Await(ctx); err != nil {
-		t.Fatal(err)
-	}
+	indexAndLoad(t, ctx, cli, name, "vec", index.NewFlatIndex(entity.L2))
 	rs, err := cli.Query(ctx, milvusclient.NewQueryOption(name).WithFilter("").WithOutputFields("count(*)").WithConsistencyLevel(entity.ClStrong))
 	if err != nil {
 		t.Fatal(err)
@@ -399,20 +386,7 @@ func TestImportIntoLoadedCollection(t *testing.T) {
 	ctx := testContext(t)
 	const name = "bulk_loaded"
 	createImportCollection(t, ctx, cli, name)
-	idx, err := cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(name, "vec", index.NewFlatIndex(entity.L2)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := idx.Await(ctx); err != nil {
-		t.Fatal(err)
-	}
-	load, err := cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := load.Await(ctx); err != nil {
-		t.Fatal(err)
-	}
+	indexAndLoad(t, ctx, cli, name, "vec", index.NewFlatIndex(entity.L2))
 	if _, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithInt64Column("id", []int64{1000, 1001}).
 		WithFloatVectorColumn("vec", 4, [][]float32{{1, 1, 1, 1}, {2, 2, 2, 2}})); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package indexnode
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"maps"
@@ -38,15 +37,11 @@ func (s *Server) buildScalar(ctx context.Context, t contract.BuildTask) (contrac
 	if err != nil {
 		return contract.BuildResult{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
 	}
-	var buf bytes.Buffer
-	if _, err := idx.WriteTo(&buf); err != nil {
-		return contract.BuildResult{}, fmt.Errorf("indexnode: serialize build %d: %w", t.BuildID, err)
+	r, err := s.writeIndexFile(ctx, t.BuildID, idx)
+	if err != nil {
+		return contract.BuildResult{}, err
 	}
-	path := storage.IndexFilePath(t.BuildID, "index")
-	if err := s.objects.Put(ctx, path, storage.SealIndexFile(buf.Bytes())); err != nil {
-		return contract.BuildResult{}, fmt.Errorf("indexnode: write %s: %w", path, err)
-	}
-	r := contract.BuildResult{File: path, NumRows: int64(idx.Len()), SizeBytes: int64(buf.Len()), Took: time.Since(start)}
+	r.NumRows, r.Took = int64(idx.Len()), time.Since(start)
 	s.logger.Info("built scalar index", "build", t.BuildID, "type", t.Spec.Type, "rows", r.NumRows, "bytes", r.SizeBytes, "took", r.Took)
 	return r, nil
 }

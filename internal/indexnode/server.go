@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 	"unsafe"
@@ -83,19 +84,29 @@ func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.Buil
 			}
 		}
 	}
+	r, err := s.writeIndexFile(ctx, t.BuildID, idx)
+	if err != nil {
+		return contract.BuildResult{}, err
+	}
+	r.NumRows, r.Took = int64(idx.Len()), time.Since(start)
+	s.logger.Info("built index", "build", t.BuildID, "type", t.Spec.Type, "rows", r.NumRows, "bytes", r.SizeBytes, "took", r.Took)
+	return r, nil
+}
+
+// writeIndexFile serializes a built index of any kind into the build's
+// index file, sealed with the checksum trailer the query node verifies at
+// load, and returns the result's File and SizeBytes.
+func (s *Server) writeIndexFile(ctx context.Context, buildID int64, idx io.WriterTo) (contract.BuildResult, error) {
 	var buf bytes.Buffer
 	if _, err := idx.WriteTo(&buf); err != nil {
-		return contract.BuildResult{}, fmt.Errorf("indexnode: serialize build %d: %w", t.BuildID, err)
+		return contract.BuildResult{}, fmt.Errorf("indexnode: serialize build %d: %w", buildID, err)
 	}
-	path := storage.IndexFilePath(t.BuildID, "index")
-	// The trailer checksums the file; the query node verifies it at load.
+	path := storage.IndexFilePath(buildID, "index")
 	file := storage.SealIndexFile(buf.Bytes())
 	if err := s.objects.Put(ctx, path, file); err != nil {
 		return contract.BuildResult{}, fmt.Errorf("indexnode: write %s: %w", path, err)
 	}
-	r := contract.BuildResult{File: path, NumRows: int64(idx.Len()), SizeBytes: int64(len(file)), Took: time.Since(start)}
-	s.logger.Info("built index", "build", t.BuildID, "type", t.Spec.Type, "rows", r.NumRows, "bytes", r.SizeBytes, "took", r.Took)
-	return r, nil
+	return contract.BuildResult{File: path, SizeBytes: int64(len(file))}, nil
 }
 
 // emptyDataset is a data set of no vectors of the kind spec indexes.

@@ -380,11 +380,6 @@ func (h *Handler) search(ctx context.Context, c *call) (any, error) {
 		return nil, err
 	}
 	res := resp.GetResults()
-	n := len(res.GetScores())
-	rows, err := columnsToRows(res.GetFieldsData(), n, c.allowInt64)
-	if err != nil {
-		return nil, fmt.Errorf("search result: %w", err)
-	}
 	pkName := res.GetPrimaryFieldName()
 	if pkName == "" {
 		for _, f := range schema.GetFields() {
@@ -393,21 +388,35 @@ func (h *Handler) search(ctx context.Context, c *call) (any, error) {
 			}
 		}
 	}
-	ints, strs := res.GetIds().GetIntId().GetData(), res.GetIds().GetStrId().GetData()
-	for i, row := range rows {
-		switch {
-		case i < len(ints):
-			row[pkName] = int64Value(ints[i], c.allowInt64)
-		case i < len(strs):
-			row[pkName] = strs[i]
-		}
-		row["distance"] = finite32(res.GetScores()[i])
+	rows, err := hitRows(res, pkName, c.allowInt64)
+	if err != nil {
+		return nil, fmt.Errorf("search result: %w", err)
 	}
 	topks := res.GetTopks()
 	if topks == nil {
 		topks = []int64{}
 	}
 	return envelope{"data": rows, "cost": 0, "topks": topks}, nil
+}
+
+// hitRows turns search hits into REST rows: their output fields, the
+// primary key under pkName and the score as "distance".
+func hitRows(res *schemapb.SearchResultData, pkName string, allowInt64 bool) ([]map[string]any, error) {
+	rows, err := columnsToRows(res.GetFieldsData(), len(res.GetScores()), allowInt64)
+	if err != nil {
+		return nil, err
+	}
+	ints, strs := res.GetIds().GetIntId().GetData(), res.GetIds().GetStrId().GetData()
+	for i, row := range rows {
+		switch {
+		case i < len(ints):
+			row[pkName] = int64Value(ints[i], allowInt64)
+		case i < len(strs):
+			row[pkName] = strs[i]
+		}
+		row["distance"] = finite32(res.GetScores()[i])
+	}
+	return rows, nil
 }
 
 // annsField returns the vector field to search: the named one, else the

@@ -135,21 +135,9 @@ func (h *Handler) hybridSearch(ctx context.Context, c *call) (any, error) {
 	if res.GetTopK() == 0 {
 		return envelope{"data": []any{}, "cost": 0}, nil
 	}
-	n := len(res.GetScores())
-	rows, err := columnsToRows(res.GetFieldsData(), n, c.allowInt64)
+	rows, err := hitRows(res, res.GetPrimaryFieldName(), c.allowInt64)
 	if err != nil {
 		return nil, fmt.Errorf("hybrid search result: %w", err)
-	}
-	pkName := res.GetPrimaryFieldName()
-	ints, strs := res.GetIds().GetIntId().GetData(), res.GetIds().GetStrId().GetData()
-	for i, row := range rows {
-		switch {
-		case i < len(ints):
-			row[pkName] = int64Value(ints[i], c.allowInt64)
-		case i < len(strs):
-			row[pkName] = strs[i]
-		}
-		row["distance"] = finite32(res.GetScores()[i])
 	}
 	return envelope{"data": rows, "cost": 0, "topks": res.GetTopks()}, nil
 }

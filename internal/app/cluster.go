@@ -541,6 +541,7 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 		coordrpc.RegisterRootCoord(n.grpc, root)
 	}
 	var dataAPI dataAPI = n.dataClient(ctx)
+	var dispatcher *datacoord.Dispatcher
 	if has("datacoord") {
 		if data, err = datacoord.New(ctx, dataFromConfig(n.cfg), datacoord.Deps{KV: meta, IDs: rootAPI, Objects: n.objects, Logger: n.logger}); err != nil {
 			return err
@@ -568,10 +569,14 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 			})
 			return nil
 		})
+		// Live pchannels move onto data nodes that join (datacoord/balance.go).
+		g.Go(func() error { chans.RunBalancer(ctx, datacoord.ChannelBalanceInterval); return nil })
 		coordrpc.RegisterImports(n.grpc, data)
-		// Import jobs run on a data node, reading files from the
+		// Compactions and import jobs run on chosen live data nodes
+		// (datacoord/dispatch.go); imports read files from the
 		// deployment's object store (docs/import.md).
-		if err := data.SetImportExecutor(ctx, workerrpc.NewImportsClient(n.conn(ctx, "datanode"))); err != nil {
+		dispatcher = datacoord.NewDispatcher(pool, chans, n.logger)
+		if err := data.SetImportExecutor(ctx, dispatcher); err != nil {
 			return err
 		}
 	}
@@ -612,7 +617,7 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 		data.AddListener(indexAPI)
 		// Compactions run on the data node; garbage collection asks the
 		// index coordinator which index files are live.
-		data.Attach(workerrpc.NewDataNodeClient(n.conn(ctx, "datanode")), rootAPI, indexAPI)
+		data.Attach(dispatcher, rootAPI, indexAPI)
 		g.Go(func() error { return data.Run(ctx) })
 	}
 	if has("indexcoord") {

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 
 	"google.golang.org/grpc"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/model"
@@ -20,11 +22,40 @@ import (
 // data coordinator's channel assignment commands the owner of each
 // pchannel, and the proxy hands a changed schema to every data node.
 type dataNodePool struct {
-	*nodePool[*workerrpc.DataNodeClient]
+	*nodePool[*dataNodeClient]
+}
+
+// dataNodeClient is a data node's services over one connection: channel
+// watches and compactions, and imports.
+type dataNodeClient struct {
+	*workerrpc.DataNodeClient
+	imports *workerrpc.ImportsClient
+}
+
+// ExecuteImport implements datacoord.DataWorker.
+func (c *dataNodeClient) ExecuteImport(ctx context.Context, job contract.ImportJob) ([]model.Segment, error) {
+	return c.imports.ExecuteImport(ctx, job)
 }
 
 func newDataNodePool(logger *slog.Logger, intercept grpc.UnaryClientInterceptor) *dataNodePool {
-	return &dataNodePool{newNodePool(session.RoleDataNode, "data node", logger, intercept, workerrpc.NewDataNodeClient)}
+	return &dataNodePool{newNodePool(session.RoleDataNode, "data node", logger, intercept, func(cc grpc.ClientConnInterface) *dataNodeClient {
+		return &dataNodeClient{DataNodeClient: workerrpc.NewDataNodeClient(cc), imports: workerrpc.NewImportsClient(cc)}
+	})}
+}
+
+// LiveDataNodes implements datacoord.DataWorkers.
+func (p *dataNodePool) LiveDataNodes() []int64 {
+	return slices.Collect(maps.Keys(p.live()))
+}
+
+// DataWorker implements datacoord.DataWorkers: compactions and imports
+// go to the node the data coordinator's dispatcher chose.
+func (p *dataNodePool) DataWorker(_ context.Context, id int64) (datacoord.DataWorker, error) {
+	c, err := p.liveClient(id)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // DataNode implements datacoord.DataNodes.

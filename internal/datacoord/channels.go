@@ -38,10 +38,9 @@ import (
 // report (segment flushed, checkpoint, delta log, buffered rows) about a
 // vchannel from a node that is not its pchannel's owner (CheckOwner,
 // errs.ErrChannelMisrouted), so a node cut off and come back cannot
-// publish a flush its successor also made. Live nodes keep their channels
-// when a node joins: a data node's consumer cannot rewind to an older
-// checkpoint, so a pchannel never returns to a node that already read it.
-// A joining node takes new pchannels and those of nodes that leave.
+// publish a flush its successor also made. A joining node takes new
+// pchannels and those of nodes that leave, and the balancer (balance.go)
+// moves live pchannels onto it one at a time.
 
 // DataNode is what channel assignment needs of one data node: start and
 // stop consuming a collection's vchannels (the collection as given lists
@@ -92,6 +91,7 @@ type Channels struct {
 	vchannels   map[string]string           // vchannel → pchannel
 	live        map[int64]bool              // live data nodes
 	recovered   bool                        // the first live set re-sent every assignment
+	unsent      map[string]bool             // pchannels whose watches a failed move left unsent (balance.go)
 }
 
 type ownerRecord struct {

@@ -34,6 +34,10 @@ type pipeline struct {
 	d       Deps
 	logger  *slog.Logger
 	started bool
+	// cancel stops the pipeline's goroutine, which closes done when it
+	// returns (set when started; guarded by Server.mu).
+	cancel context.CancelFunc
+	done   chan struct{}
 
 	mu        sync.Mutex // guards vchannels (Watch/Unwatch run on other goroutines)
 	vchannels map[string]*vstate
@@ -87,10 +91,12 @@ func (p *pipeline) watch(c *model.Collection, vc string, checkpoint uint64) {
 	p.vchannels[vc] = &vstate{coll: c, name: vc, checkpoint: checkpoint, segments: map[int64]*segBuffer{}}
 }
 
-func (p *pipeline) unwatch(vc string) {
+// unwatch forgets vc and returns how many vchannels are left.
+func (p *pipeline) unwatch(vc string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.vchannels, vc)
+	return len(p.vchannels)
 }
 
 // reset drops every buffer and reloads checkpoints, for a restart of run.

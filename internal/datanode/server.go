@@ -2,11 +2,14 @@ package datanode
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/objstore"
@@ -101,16 +104,44 @@ func (s *Server) Watch(ctx context.Context, c *model.Collection) error {
 	return nil
 }
 
-// Unwatch stops consuming a dropped collection's channels and drops its buffers.
+// Unwatch stops consuming a collection's channels (dropped, or moved to
+// another data node) and drops their buffers. A pipeline left with no
+// channel stops, and Unwatch waits for it (up to unwatchWait), so that a
+// later Watch of its pchannel starts a new reader at the checkpoints then
+// current: a pchannel moved away and back is read again from where its
+// other owner left it, not from where this node stopped.
 func (s *Server) Unwatch(c *model.Collection) {
+	var stopped []*pipeline
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for i, vc := range c.VChannels {
-		if p, ok := s.pipelines[c.PChannels[i]]; ok {
-			p.unwatch(vc)
+		pc := c.PChannels[i]
+		p, ok := s.pipelines[pc]
+		if !ok {
+			continue
+		}
+		if p.unwatch(vc) == 0 {
+			delete(s.pipelines, pc)
+			if p.cancel != nil {
+				p.cancel()
+				stopped = append(stopped, p)
+			}
+		}
+	}
+	s.mu.Unlock()
+	timeout := time.After(unwatchWait)
+	for _, p := range stopped {
+		select {
+		case <-p.done:
+			s.logger.Info("pipeline stopped", "pchannel", p.name)
+		case <-timeout:
+			s.logger.Warn("pipeline still stopping", "pchannel", p.name)
+			return
 		}
 	}
 }
+
+// unwatchWait bounds Unwatch's wait for a pipeline to stop.
+const unwatchWait = 10 * time.Second
 
 // UpdateCollection gives the data node a collection's new definition (a
 // field added or altered): each of its channels buffers and flushes under
@@ -130,11 +161,26 @@ func (s *Server) startLocked(p *pipeline) {
 		return
 	}
 	p.started = true
-	ctx := s.runCtx
+	ctx, cancel := context.WithCancel(s.runCtx)
+	p.cancel, p.done = cancel, make(chan struct{})
 	s.wg.Go(func() {
+		defer close(p.done)
+		defer cancel()
 		for {
 			err := p.run(ctx)
 			if err == nil || ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, errs.ErrChannelMisrouted) {
+				// The data coordinator gave the pchannel to another node
+				// (balance, or this node was cut off): stop reading it, and
+				// forget it so that a later Watch starts afresh.
+				s.logger.Warn("pchannel owned by another data node; pipeline stops", "pchannel", p.name, "err", err)
+				s.mu.Lock()
+				if s.pipelines[p.name] == p {
+					delete(s.pipelines, p.name)
+				}
+				s.mu.Unlock()
 				return
 			}
 			// A failed flush leaves the buffers as they were; reading again

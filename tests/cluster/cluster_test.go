@@ -3,13 +3,16 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -35,6 +38,8 @@ func binary(t *testing.T) string {
 type role struct {
 	name, bin, dir string
 	args           []string
+	wrap           []string // command the process runs under, e.g. ip netns exec NAME
+	host           string   // where its /healthz answers ("": 127.0.0.1)
 	metricsPort    int
 	cmd            *exec.Cmd
 	done           chan struct{}
@@ -48,7 +53,8 @@ func (r *role) start(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.cmd = exec.Command(r.bin, r.args...)
+	cmdline := append(append(slices.Clone(r.wrap), r.bin), r.args...)
+	r.cmd = exec.Command(cmdline[0], cmdline[1:]...)
 	r.cmd.Stdout, r.cmd.Stderr = f, f
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := r.cmd.Start(); err != nil {
@@ -62,7 +68,7 @@ func (r *role) start(t *testing.T) {
 func (r *role) waitReady(t *testing.T, timeout time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
-	url := fmt.Sprintf("http://127.0.0.1:%d/healthz", r.metricsPort)
+	url := fmt.Sprintf("http://%s/healthz", net.JoinHostPort(cmp.Or(r.host, "127.0.0.1"), fmt.Sprint(r.metricsPort)))
 	for time.Now().Before(deadline) {
 		select {
 		case <-r.done:
@@ -124,6 +130,8 @@ type cluster struct {
 	roles  map[string]*role
 	order  []string
 	etcd   []string              // the etcd endpoints (the tests read the coordinators' state)
+	nats   string                // the NATS URLs, comma-separated
+	ip     string                // the roles' address (clusterOpts.ip)
 	s3     *testservers.S3Server // the deployment's object store (bucket milvago)
 }
 
@@ -141,6 +149,8 @@ type clusterOpts struct {
 	// storageNodes is the size of the etcd and NATS clusters: 3 as the
 	// issue asks (etcd quorum of 2, JetStream streams with 3 replicas), or 1.
 	storageNodes int
+	// ip is the address the roles bind and advertise ("": 127.0.0.1).
+	ip string
 }
 
 // startClusterWith is startCluster with options; it also returns the
@@ -152,7 +162,8 @@ func startClusterWith(t *testing.T, o clusterOpts, specs ...string) (*cluster, p
 	nats := testservers.StartNATS(t, o.storageNodes)
 	s3 := testservers.StartS3(t)
 	host, port, _ := strings.Cut(s3.Endpoint, ":")
-	c := &cluster{bin: bin, dir: t.TempDir(), roles: map[string]*role{}, etcd: etcd.Endpoints(), s3: s3}
+	c := &cluster{bin: bin, dir: t.TempDir(), roles: map[string]*role{}, etcd: etcd.Endpoints(), s3: s3,
+		nats: nats.URL(), ip: cmp.Or(o.ip, "127.0.0.1")}
 	c.config = filepath.Join(c.dir, "milvus.yaml")
 	yaml := fmt.Sprintf(`etcd:
   endpoints: [%s]
@@ -245,7 +256,7 @@ func (c *cluster) add(t *testing.T, spec string) *role {
 	}
 	r.args = []string{"run", kind, "--config", c.config,
 		"--" + portFlag[kind] + "=" + fmt.Sprint(port),
-		"--" + ipFlag[kind] + "=127.0.0.1",
+		"--" + ipFlag[kind] + "=" + c.ip,
 		"--common.MetricsPort=" + fmt.Sprint(r.metricsPort)}
 	r.start(t)
 	c.roles[name] = r
@@ -257,7 +268,7 @@ func (c *cluster) add(t *testing.T, spec string) *role {
 func (c *cluster) proxyAddr(name string) string {
 	for _, a := range c.roles[name].args {
 		if v, ok := strings.CutPrefix(a, "--proxy.port="); ok {
-			return "127.0.0.1:" + v
+			return net.JoinHostPort(c.ip, v)
 		}
 	}
 	return ""

@@ -43,6 +43,10 @@ import (
 // node working within a minute).
 const ChannelBalanceInterval = 3 * time.Second
 
+// moveTimeout bounds one move (a data node's Unwatch waits up to 10 s for
+// its pipeline to stop).
+const moveTimeout = 30 * time.Second
+
 // RunBalancer moves pchannels onto the data nodes owning the fewest until
 // ctx ends, one per interval.
 func (c *Channels) RunBalancer(ctx context.Context, interval time.Duration) {
@@ -111,6 +115,10 @@ func (c *Channels) neededLocked() map[string]bool {
 // moveLocked hands pc over from src to dst (see the steps above). c.opMu
 // is held.
 func (c *Channels) moveLocked(ctx context.Context, pc string, src, dst int64) error {
+	// A node that hangs (cut off) must not hold the assignment lock
+	// until its session ends: node loss waits on it.
+	ctx, cancel := context.WithTimeout(ctx, moveTimeout)
+	defer cancel()
 	start := time.Now()
 	one := func(p string) bool { return p == pc }
 	c.mu.Lock()

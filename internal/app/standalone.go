@@ -189,7 +189,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	}
 	// GetMetrics reports the components under a server ID of this start,
 	// as Milvus standalone's session ID (sysinfo.go).
-	id, err := session.AllocID(ctx, meta)
+	id, err := session.AllocIDMarked(ctx, meta, wm)
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}

@@ -18,6 +18,9 @@ const (
 	CounterID = "id"
 	// CounterTSO is the timestamp oracle's persisted window (milliseconds).
 	CounterTSO = "tso"
+	// CounterSession is the server ID counter of the processes' sessions
+	// (internal/session, session.MarkCounter).
+	CounterSession = "session"
 )
 
 const (
@@ -33,7 +36,8 @@ const (
 // so that it is rewritten rarely. IDs are plentiful (2^30 of 2^63); the
 // timestamp mark stays close to the clock, so that a recovered meta
 // store's timestamps jump at most a minute ahead.
-var steps = map[string]uint64{CounterID: 1 << 30, CounterTSO: 60_000}
+// Server IDs are handed out one per process start: 1024 starts per write.
+var steps = map[string]uint64{CounterID: 1 << 30, CounterTSO: 60_000, CounterSession: 1 << 10}
 
 // marks is the persisted form of a Watermark.
 type marks map[string]uint64

@@ -166,3 +166,111 @@ func TestFaultsLoadTimingAfterRestart(t *testing.T) {
 		time.Sleep(time.Duration(restart) * time.Second)
 	}
 }
+
+// TestFaultsLoadTimingConcurrent runs the load scenarios from several
+// clients at once on shared channels (collections loading, inserting,
+// releasing and dropping side by side), with retention truncating behind
+// them: every load reaches 100% and every first Strong read answers
+// within the bound.
+func TestFaultsLoadTimingConcurrent(t *testing.T) {
+	srv := startServerWith(t, "", func(c *app.StandaloneConfig) {
+		c.Retention = retention.Config{Interval: 100 * time.Millisecond, Window: 0}
+	})
+	ctx := testContext(t)
+	const dim, workers = 4, 6
+	rounds := 6
+	if testing.Short() {
+		rounds = 2
+	}
+	errc := make(chan error, workers)
+	for w := range workers {
+		cli := srv.client(t)
+		go func() {
+			errc <- func() (err error) {
+				defer func() {
+					if r := recover(); r != nil {
+						err = fmt.Errorf("worker %d: %v", w, r)
+					}
+				}()
+				ft := &fatalT{T: t}
+				vecs := randomVectors(rand.New(rand.NewPCG(uint64(w), 9)), 30, dim)
+				keys := make([]int64, len(vecs))
+				for i := range keys {
+					keys[i] = int64(i)
+				}
+				for round := range rounds {
+					name := fmt.Sprintf("conc_timing_%d_%d", w, round)
+					ft.must(cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions(name, dim).WithAutoID(false)))
+					ft.loaded(ctx, cli, name)
+					ft.count(ctx, cli, name, 0)
+					ft.must(cli.CreatePartition(ctx, milvusclient.NewCreatePartitionOption(name, "p")))
+					_, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithPartition("p").
+						WithInt64Column("id", keys).WithFloatVectorColumn("vector", dim, vecs))
+					ft.must(err)
+					ft.count(ctx, cli, name, int64(len(keys)))
+					if (w+round)%2 == 0 {
+						_, err := cli.Flush(ctx, milvusclient.NewFlushOption(name))
+						ft.must(err)
+					}
+					ft.must(cli.ReleasePartitions(ctx, milvusclient.NewReleasePartitionsOptions(name, "p")))
+					ft.must(cli.DropPartition(ctx, milvusclient.NewDropPartitionOption(name, "p")))
+					ft.loaded(ctx, cli, name)
+					ft.count(ctx, cli, name, 0)
+					ft.must(cli.ReleaseCollection(ctx, milvusclient.NewReleaseCollectionOption(name)))
+					_, err = cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(name))
+					ft.must(err)
+					ft.loaded(ctx, cli, name)
+					ft.count(ctx, cli, name, 0)
+					if round%2 == 1 {
+						ft.must(cli.DropCollection(ctx, milvusclient.NewDropCollectionOption(name)))
+					}
+				}
+				return nil
+			}()
+		}()
+	}
+	for range workers {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// fatalT turns failures inside a worker goroutine into panics that the
+// worker recovers and reports (t.Fatal must not be called off the test's
+// goroutine).
+type fatalT struct{ T *testing.T }
+
+func (f *fatalT) must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+func (f *fatalT) loaded(ctx context.Context, cli *milvusclient.Client, name string) {
+	start := time.Now()
+	for {
+		resp, err := cli.GetService().GetLoadingProgress(ctx, &milvuspb.GetLoadingProgressRequest{CollectionName: name})
+		f.must(merr.CheckRPCCall(resp, err))
+		if resp.GetProgress() == 100 {
+			return
+		}
+		if time.Since(start) > loadTimingBound {
+			panic(fmt.Sprintf("%s: loading progress %d after %v", name, resp.GetProgress(), loadTimingBound))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (f *fatalT) count(ctx context.Context, cli *milvusclient.Client, name string, want int64) {
+	start := time.Now()
+	qctx, cancel := context.WithTimeout(ctx, loadTimingBound)
+	defer cancel()
+	rs, err := cli.Query(qctx, milvusclient.NewQueryOption(name).WithOutputFields("count(*)").WithConsistencyLevel(entity.ClStrong))
+	if err != nil {
+		panic(fmt.Sprintf("%s: strong count(*) after %v: %v", name, time.Since(start), err))
+	}
+	if c, _ := rs.GetColumn("count(*)").GetAsInt64(0); c != want {
+		panic(fmt.Sprintf("%s: count(*) = %d, want %d", name, c, want))
+	}
+}

@@ -434,7 +434,7 @@ func (n *roleNode) build(ctx context.Context, g *errgroup.Group, hosted []string
 		return n.buildDataNode(ctx, g)
 	case "querynode":
 		qnode := querynode.New(querynode.Deps{Log: n.log, Objects: n.objects, Syncer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")),
-			Collections: n.rootClient(ctx), Logger: n.logger})
+			Collections: n.rootClient(ctx), IndexFaults: n.indexClient(ctx), Logger: n.logger})
 		qnode.Start(ctx)
 		workerrpc.RegisterQueryNode(n.grpc, qnode, n.queryClient(ctx))
 		g.Go(func() error { return qnode.Run(ctx) })

@@ -68,3 +68,41 @@ func TestSessionIDsSurviveAWipedMetaStore(t *testing.T) {
 		t.Fatalf("mark %d not above the last server ID %d", m, last)
 	}
 }
+
+// Raising one counter's mark copies only that counter's mark to the meta
+// store: a wiped meta store where only server IDs were handed out yet
+// (`milvago recover meta`, or a cluster role registering before the root
+// coordinator persisted its counters) still resumes IDs and timestamps
+// above the object store's marks at the next start.
+func TestRaiseMirrorsOnlyItsCounter(t *testing.T) {
+	ctx := context.Background()
+	meta, objects := kv.NewMemory(), objstore.NewMemory()
+	w, err := LoadWatermark(ctx, meta, objects, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{CounterID, CounterTSO} {
+		if err := w.Raise(ctx, c, 5000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wiped := kv.NewMemory()
+	w, err = LoadWatermark(ctx, wiped, objects, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := session.AllocIDMarked(ctx, wiped, w); err != nil {
+		t.Fatal(err)
+	}
+	w, err = LoadWatermark(ctx, wiped, objects, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Floor(CounterID) != 5000+steps[CounterID] || w.Floor(CounterTSO) != 5000+steps[CounterTSO] {
+		t.Fatalf("after a server ID was handed out on the wiped meta store: floors id %d, tso %d; want the object store's marks",
+			w.Floor(CounterID), w.Floor(CounterTSO))
+	}
+	if w.Floor(CounterSession) != 0 {
+		t.Fatalf("session floor %d: the meta store's session counter is current", w.Floor(CounterSession))
+	}
+}

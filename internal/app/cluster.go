@@ -354,9 +354,21 @@ func (n *roleNode) run(ctx context.Context) error {
 
 // register publishes the process's session under its role.
 func (n *roleNode) register(ctx context.Context) error {
+	cfg := session.Config{Role: n.role, Address: n.addr, Version: rpc.Version,
+		TTL: time.Duration(n.cfg.Common.Session.TTL) * time.Second}
+	if n.objects != nil {
+		// Server IDs under the object store's high-water mark, as the
+		// root coordinator's IDs: a wiped meta store does not reuse them.
+		// Roles without the object store (proxy, streaming node) take the
+		// counter as it is; `milvago recover meta` moves it above the mark.
+		wm, err := identity.LoadWatermark(ctx, n.meta, n.objects, n.logger)
+		if err != nil {
+			return fmt.Errorf("app: %w", err)
+		}
+		cfg.Mark = wm
+	}
 	var err error
-	n.sess, err = session.Register(ctx, n.meta, session.Config{Role: n.role, Address: n.addr, Version: rpc.Version,
-		TTL: time.Duration(n.cfg.Common.Session.TTL) * time.Second}, n.logger)
+	n.sess, err = session.Register(ctx, n.meta, cfg, n.logger)
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}
@@ -422,7 +434,7 @@ func (n *roleNode) build(ctx context.Context, g *errgroup.Group, hosted []string
 		return n.buildDataNode(ctx, g)
 	case "querynode":
 		qnode := querynode.New(querynode.Deps{Log: n.log, Objects: n.objects, Syncer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")),
-			Collections: n.rootClient(ctx), Logger: n.logger})
+			Collections: n.rootClient(ctx), IndexFaults: n.indexClient(ctx), Logger: n.logger})
 		qnode.Start(ctx)
 		workerrpc.RegisterQueryNode(n.grpc, qnode, n.queryClient(ctx))
 		g.Go(func() error { return qnode.Run(ctx) })

@@ -146,6 +146,8 @@ func invalidationsOf(method string, req any) []*pb.InvalidateCacheRequest {
 		return byID("DropIndex", r.GetCollectionId())
 	case *pb.AlterIndexRequest:
 		return byID("AlterIndex", r.GetCollectionId())
+	case *pb.BadIndexFile: // IndexFaults.IndexFileBad: a build replaced by a rebuild
+		return byID("IndexFileBad", r.GetCollectionId())
 	case *pb.IndexesRequest:
 		if method == pb.IndexCoord_DropCollection_FullMethodName {
 			return byID("DropCollectionIndexes", r.GetCollectionId())

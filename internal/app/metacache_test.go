@@ -39,6 +39,8 @@ func TestInvalidationsOf(t *testing.T) {
 		{pb.IndexCoord_DropCollection_FullMethodName, &pb.IndexesRequest{CollectionId: 5},
 			[]*pb.InvalidateCacheRequest{{Op: "DropCollectionIndexes", CollectionId: 5}}},
 		{pb.DataCoord_DropPartition_FullMethodName, &pb.DropPartitionDataRequest{CollectionId: 5}, nil},
+		{pb.IndexFaults_IndexFileBad_FullMethodName, &pb.BadIndexFile{CollectionId: 5, BuildId: 9},
+			[]*pb.InvalidateCacheRequest{{Op: "IndexFileBad", CollectionId: 5}}},
 	} {
 		got := invalidationsOf(tc.method, tc.req)
 		if len(got) != len(tc.want) {

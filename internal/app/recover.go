@@ -17,6 +17,7 @@ import (
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/objstore"
+	"github.com/milvago/milvago/internal/session"
 	"github.com/milvago/milvago/internal/streaming"
 )
 
@@ -228,9 +229,14 @@ func adoptMeta(ctx context.Context, r *recoveryStores, w io.Writer) error {
 	if err := identity.WriteMeta(ctx, r.meta, rec); err != nil {
 		return fmt.Errorf("recover meta: %w", err)
 	}
+	// Server IDs too: taking one moves the session counter above the mark,
+	// for the roles that register without the object store (proxies).
+	if _, err := session.AllocIDMarked(ctx, r.meta, wm); err != nil {
+		return fmt.Errorf("recover meta: %w", err)
+	}
 	fmt.Fprintf(w, "\nAdopted %s into cluster %s.\n", r.st.MetaName, id.ClusterID)
-	fmt.Fprintf(w, "IDs resume at or above %d and timestamps above %d ms (the object store's high-water mark), so no ID is reused.\n",
-		wm.Floor(identity.CounterID), wm.Floor(identity.CounterTSO))
+	fmt.Fprintf(w, "IDs resume at or above %d, server IDs above %d and timestamps above %d ms (the object store's high-water mark), so no ID is reused.\n",
+		wm.Floor(identity.CounterID), wm.Floor(identity.CounterSession), wm.Floor(identity.CounterTSO))
 	fmt.Fprintln(w, "Lost, not rebuilt: every database, collection, schema, partition, alias, index definition, user, role and load state,")
 	fmt.Fprintln(w, "which only the meta store held. The old collections' files stay in the object store and their messages in the log,")
 	fmt.Fprintln(w, "unread: the log is truncated by retention once no collection maps to them; the files can be deleted by hand.")

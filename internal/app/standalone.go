@@ -155,7 +155,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	if s.icoord, err = indexcoord.New(ctx, indexcoord.Deps{KV: meta, IDs: s.root, Segments: s.data, Builder: inode, Logger: s.logger}); err != nil {
 		return err
 	}
-	s.qnode = querynode.New(querynode.Deps{Log: log, Objects: s.objects, Syncer: s.writer, Collections: s.root, Logger: s.logger})
+	s.qnode = querynode.New(querynode.Deps{Log: log, Objects: s.objects, Syncer: s.writer, Collections: s.root, IndexFaults: s.icoord, Logger: s.logger})
 	if s.qcoord, err = querycoord.New(ctx, querycoord.Deps{KV: meta, Data: s.data, Indexes: s.icoord,
 		Nodes: querycoord.OneNode(standaloneQueryNode, s.qnode), IDs: s.root, Collections: s.root, Logger: s.logger}); err != nil {
 		return err
@@ -189,7 +189,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	}
 	// GetMetrics reports the components under a server ID of this start,
 	// as Milvus standalone's session ID (sysinfo.go).
-	id, err := session.AllocID(ctx, meta)
+	id, err := session.AllocIDMarked(ctx, meta, wm)
 	if err != nil {
 		return fmt.Errorf("app: %w", err)
 	}

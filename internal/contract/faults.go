@@ -13,3 +13,14 @@ type ChannelFailure struct {
 	Position     uint64 `json:"position"` // the log position of the message
 	Cause        string `json:"cause"`
 }
+
+// BadIndexFile reports a finished index build whose file a query node
+// found missing or corrupt (its checksum failed); the index coordinator
+// builds it again from the segment's binlogs.
+type BadIndexFile struct {
+	CollectionID int64  `json:"collection_id"`
+	SegmentID    int64  `json:"segment_id"`
+	BuildID      int64  `json:"build_id"`
+	File         string `json:"file"`
+	Cause        string `json:"cause"`
+}

@@ -18,6 +18,9 @@ const (
 	CounterID = "id"
 	// CounterTSO is the timestamp oracle's persisted window (milliseconds).
 	CounterTSO = "tso"
+	// CounterSession is the server ID counter of the processes' sessions
+	// (internal/session, session.MarkCounter).
+	CounterSession = "session"
 )
 
 const (
@@ -33,7 +36,8 @@ const (
 // so that it is rewritten rarely. IDs are plentiful (2^30 of 2^63); the
 // timestamp mark stays close to the clock, so that a recovered meta
 // store's timestamps jump at most a minute ahead.
-var steps = map[string]uint64{CounterID: 1 << 30, CounterTSO: 60_000}
+// Server IDs are handed out one per process start: 1024 starts per write.
+var steps = map[string]uint64{CounterID: 1 << 30, CounterTSO: 60_000, CounterSession: 1 << 10}
 
 // marks is the persisted form of a Watermark.
 type marks map[string]uint64
@@ -56,6 +60,7 @@ type Watermark struct {
 
 	mu     sync.Mutex
 	stored marks // the object store's marks
+	mirror marks // the meta store's copy: per counter, the last mark it saw
 	floor  marks // the marks the meta store is behind of (set at load)
 }
 
@@ -64,7 +69,7 @@ func LoadWatermark(ctx context.Context, meta WatermarkMeta, objects ObjectStore,
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	w := &Watermark{meta: meta, objects: objects, logger: logger, stored: marks{}, floor: marks{}}
+	w := &Watermark{meta: meta, objects: objects, logger: logger, stored: marks{}, mirror: marks{}, floor: marks{}}
 	b, err := objects.Get(ctx, WatermarkObjectKey)
 	switch {
 	case errors.Is(err, objstore.ErrNotFound):
@@ -86,6 +91,7 @@ func LoadWatermark(ctx context.Context, meta WatermarkMeta, objects ObjectStore,
 			return nil, fmt.Errorf("identity: corrupt high-water mark %s (%q): %w", WatermarkMetaKey, kvp.Value, err)
 		}
 	}
+	w.mirror = mirror
 	for k, v := range w.stored {
 		if mirror[k] < v {
 			// The meta store has not seen the last mark: it is older than
@@ -129,6 +135,19 @@ func (w *Watermark) Raise(ctx context.Context, counter string, v uint64) error {
 		return fmt.Errorf("identity: raise the high-water mark: %w", err)
 	}
 	w.stored = next
+	// The meta store's copy moves for this counter only: it says which
+	// marks the meta store's counters are current with, and another
+	// counter that resumed above its floor may not have persisted its new
+	// limit yet (a crash now must still find that counter behind).
+	mirror := marks{}
+	for k, x := range w.mirror {
+		mirror[k] = x
+	}
+	mirror[counter] = next[counter]
+	if b, err = json.Marshal(mirror); err != nil {
+		return err
+	}
+	w.mirror = mirror
 	if _, err := w.meta.Put(ctx, WatermarkMetaKey, b); err != nil {
 		// The next start sees the meta store behind and resumes above the
 		// mark: a jump, never a reuse.

@@ -45,6 +45,14 @@ type EmbedConfig struct {
 	StartTimeout time.Duration
 	// Verbose forwards etcd's info logs; by default only warnings and errors.
 	Verbose bool
+	// QuotaBackendBytes is etcd's quota-backend-bytes: past it the server
+	// raises its NOSPACE alarm and refuses writes (reads and deletes still
+	// work). 0 means etcd's default (2 GiB). The alarm is disarmed by
+	// itself once the backend fits again (embed_space.go).
+	QuotaBackendBytes int64
+	// SpaceCheck is how often a raised NOSPACE alarm is looked at. 0 means
+	// 5 s.
+	SpaceCheck time.Duration
 }
 
 // Embedded is an etcd server running in this process. It listens only on
@@ -63,6 +71,8 @@ type Embedded struct {
 	closing  *atomic.Bool  // set by Close: shutdown noise is logged at debug
 	done     chan struct{} // closed when the error-watching goroutine ends
 	once     sync.Once
+	stop     context.CancelFunc // stops the space watcher (embed_space.go)
+	spaceWG  sync.WaitGroup
 }
 
 // StartEmbedded starts an etcd server with its data in cfg.Dir and returns
@@ -144,6 +154,7 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 	ec.AutoCompactionRetention = fmt.Sprint(cfg.CompactionRetention)
 	ec.EnableGRPCGateway = false
 	ec.UnsafeNoFsync = false // acknowledged writes survive an OS crash
+	ec.QuotaBackendBytes = cfg.QuotaBackendBytes
 	min := slog.LevelWarn
 	if cfg.Verbose {
 		min = slog.LevelInfo
@@ -202,6 +213,7 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		}
 	}()
 	m.store = m.NewStore(cfg.RootPath)
+	m.watchSpace(cfg)
 	logger.Info("embedded etcd ready", "dir", dir, "endpoint", m.endpoint, "took", time.Since(start))
 	return m, nil
 }
@@ -229,6 +241,10 @@ func (m *Embedded) Endpoint() string { return m.endpoint }
 func (m *Embedded) Close() error {
 	var err error
 	m.once.Do(func() {
+		if m.stop != nil {
+			m.stop()
+			m.spaceWG.Wait()
+		}
 		if m.store != nil {
 			err = m.store.Close()
 		}

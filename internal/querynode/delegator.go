@@ -34,6 +34,9 @@ type delegator struct {
 	loaded   atomic.Int64 // sealed segments loaded so far
 	caughtUp atomic.Bool
 	target   uint64 // log position to reach before the shard counts as loaded
+	// badIndexes holds the index files reported bad (load.go), so that a
+	// load retried or repeated reports each once.
+	badIndexes sync.Map
 
 	mu      sync.RWMutex // guards the fields below
 	growing map[int64]*segment.Growing

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
@@ -77,8 +78,9 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 	for _, si := range plan.Indexes {
 		m, err := dl.d.Objects.Map(ctx, si.File)
 		if errors.Is(err, objstore.ErrNotFound) {
-			dl.logger.Error("missing index file: serving the segment without it (exact search over its binlog)",
+			dl.logger.Error("missing index file: serving the segment without it (exact search over its binlog) until it is rebuilt",
 				"path", si.File, "segment", seg.ID, "field", si.FieldID)
+			dl.reportBadIndex(coll.ID, si, err)
 			continue
 		}
 		if err != nil {
@@ -93,8 +95,9 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 			m.Close()
 			if err != nil {
 				// Filters scan the column instead: same answers, slower.
-				dl.logger.Error("bad scalar index file: filters scan the segment instead",
+				dl.logger.Error("bad scalar index file: filters scan the segment instead until it is rebuilt",
 					"path", si.File, "segment", seg.ID, "field", si.FieldID, "err", err)
+				dl.reportBadIndex(coll.ID, si, err)
 				continue
 			}
 			x.SetFieldID(si.FieldID)
@@ -111,8 +114,9 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 				// The segment's rows are intact in its binlogs: serve the
 				// field by exact search over its raw vectors rather than
 				// fail the load; results stay correct, only slower.
-				dl.logger.Error("corrupt index file: serving the segment without it (exact search over its binlog)",
+				dl.logger.Error("corrupt index file: serving the segment without it (exact search over its binlog) until it is rebuilt",
 					"path", si.File, "segment", seg.ID, "field", si.FieldID, "err", err)
+				dl.reportBadIndex(coll.ID, si, err)
 				continue
 			}
 			return fmt.Errorf("querynode: load index %s: %w", si.File, err)
@@ -183,6 +187,32 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 	dl.logger.Debug("loaded sealed segment", "segment", seg.ID, "rows", len(ts), "indexes", len(indexes), "scalar_indexes", sealed.ScalarIndexCount())
 	return nil
 }
+
+// reportBadIndex tells the index coordinator, once per file and in the
+// background (a load must not wait on it), that a finished build's file
+// is missing or corrupt: it builds the index again from the segment's
+// binlogs, and the new build reaches this shard as a handoff.
+func (dl *delegator) reportBadIndex(collectionID int64, si model.SegmentIndex, cause error) {
+	if dl.d.IndexFaults == nil {
+		return
+	}
+	if _, dup := dl.badIndexes.LoadOrStore(si.File, true); dup {
+		return
+	}
+	report := contract.BadIndexFile{CollectionID: collectionID, SegmentID: si.SegmentID, BuildID: si.BuildID,
+		File: si.File, Cause: cause.Error()}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), badIndexReportTimeout)
+		defer cancel()
+		if err := dl.d.IndexFaults.IndexFileBad(ctx, report); err != nil {
+			dl.logger.Warn("report a bad index file to the index coordinator", "path", si.File, "err", err)
+			dl.badIndexes.Delete(si.File) // the next load reports it again
+		}
+	}()
+}
+
+// badIndexReportTimeout bounds one report of a bad index file.
+const badIndexReportTimeout = 30 * time.Second
 
 // applyStats gives a sealed segment its per-field bounds for pruning.
 // Stats are an optimisation: a missing or bad file only costs speed.

@@ -20,6 +20,11 @@ type syncer interface {
 	SyncTo(ctx context.Context, pchannel string, ts uint64) error
 }
 
+// indexFaults takes reports of bad index files (the index coordinator).
+type indexFaults interface {
+	IndexFileBad(ctx context.Context, b contract.BadIndexFile) error
+}
+
 // Deps are the query node's collaborators.
 type Deps struct {
 	Log     logbroker.Log
@@ -29,6 +34,9 @@ type Deps struct {
 	// carries a field the shard's schema lacks (schema.go); nil: such an
 	// insert fails the shard until UpdateCollection is called.
 	Collections collections
+	// IndexFaults hears about index files found missing or corrupt (the
+	// index coordinator, which rebuilds them); nil: they are only logged.
+	IndexFaults indexFaults
 	Logger      *slog.Logger
 
 	// readers hands shards their readers of the log: one shared reader

@@ -86,6 +86,9 @@ type Config struct {
 	// TTL is the lease's time to live; default DefaultTTL. etcd rounds it
 	// up to whole seconds and to its minimum TTL.
 	TTL time.Duration
+	// Mark, when set, mirrors the server ID counter outside the meta store
+	// (AllocIDMarked). nil: the counter lives in the meta store only.
+	Mark Mark
 }
 
 // Validate reports a config Register cannot use.
@@ -149,7 +152,7 @@ func Register(ctx context.Context, store kv.Store, cfg Config, logger *slog.Logg
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	id, err := AllocID(ctx, store)
+	id, err := AllocIDMarked(ctx, store, cfg.Mark)
 	if err != nil {
 		return nil, fmt.Errorf("session: register %s: %w", cfg.Role, err)
 	}
@@ -305,10 +308,34 @@ func (s *Session) revoke() error {
 	return nil
 }
 
+// MarkCounter is the name of the server ID counter in a Mark
+// (internal/identity's high-water mark).
+const MarkCounter = "session"
+
+// Mark keeps a copy of the server ID counter outside the meta store
+// (internal/identity.Watermark, in the object store), so that server IDs
+// are not handed out again after the meta store was wiped or restored from
+// an old backup.
+type Mark interface {
+	// Floor is the value the counter must resume at or above: nonzero
+	// when the meta store is behind the copy.
+	Floor(counter string) uint64
+	// Raise is called before the counter's new value v is persisted; it
+	// returns once the copy is at least v.
+	Raise(ctx context.Context, counter string, v uint64) error
+}
+
 // AllocID hands out a server ID from the counter at session/id: a
 // compare-and-swap loop, so IDs are unique across the cluster and never
 // reused, even after restarts. The first ID is 1.
 func AllocID(ctx context.Context, store kv.Store) (int64, error) {
+	return AllocIDMarked(ctx, store, nil)
+}
+
+// AllocIDMarked is AllocID with the counter mirrored by mark (nil: none):
+// it resumes at or above mark's floor, and raises the mark before the
+// counter moves past it.
+func AllocIDMarked(ctx context.Context, store kv.Store, mark Mark) (int64, error) {
 	for {
 		var (
 			id  int64 = 1
@@ -324,6 +351,14 @@ func AllocID(ctx context.Context, store kv.Store) (int64, error) {
 				return 0, fmt.Errorf("session: allocate server id: bad counter %s = %q", idKey, cur.Value)
 			}
 			rev = cur.Revision
+		}
+		if mark != nil {
+			if f := mark.Floor(MarkCounter); f > uint64(id) && f < math.MaxInt64 {
+				id = int64(f)
+			}
+			if err := mark.Raise(ctx, MarkCounter, uint64(id)+1); err != nil {
+				return 0, fmt.Errorf("session: allocate server id: %w", err)
+			}
 		}
 		ok, err := store.Txn(ctx, []kv.Cond{{Key: idKey, Revision: rev}},
 			[]kv.Op{{Key: idKey, Value: fmt.Appendf(nil, "%d", id+1)}})

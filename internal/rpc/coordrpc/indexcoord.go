@@ -21,6 +21,7 @@ type IndexCoordServer struct {
 // RegisterIndexCoord serves index on g.
 func RegisterIndexCoord(g *grpc.Server, index *indexcoord.Server) {
 	pb.RegisterIndexCoordServer(g, &IndexCoordServer{index: index})
+	pb.RegisterIndexFaultsServer(g, &IndexFaultsServer{index: index})
 }
 
 func (s *IndexCoordServer) CreateIndex(ctx context.Context, r *pb.CreateIndexRequest) (*pb.Empty, error) {
@@ -63,11 +64,14 @@ func (s *IndexCoordServer) SegmentFlushed(ctx context.Context, r *pb.SegmentEven
 
 // IndexCoordClient calls a remote index coordinator: the proxy's and
 // querycoord's indexCoord, and a datacoord listener.
-type IndexCoordClient struct{ c pb.IndexCoordClient }
+type IndexCoordClient struct {
+	c pb.IndexCoordClient
+	f pb.IndexFaultsClient // indexfaults.go
+}
 
 // NewIndexCoordClient calls the index coordinator over conn.
 func NewIndexCoordClient(conn grpc.ClientConnInterface) *IndexCoordClient {
-	return &IndexCoordClient{c: pb.NewIndexCoordClient(conn)}
+	return &IndexCoordClient{c: pb.NewIndexCoordClient(conn), f: pb.NewIndexFaultsClient(conn)}
 }
 
 const indexName = "indexcoord"

@@ -94,6 +94,84 @@ func (x *ChannelFailure) GetCause() string {
 	return ""
 }
 
+// BadIndexFile is contract.BadIndexFile: a query node found a finished
+// build's index file missing or corrupt.
+type BadIndexFile struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CollectionId  int64                  `protobuf:"varint,1,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
+	SegmentId     int64                  `protobuf:"varint,2,opt,name=segment_id,json=segmentId,proto3" json:"segment_id,omitempty"`
+	BuildId       int64                  `protobuf:"varint,3,opt,name=build_id,json=buildId,proto3" json:"build_id,omitempty"`
+	File          string                 `protobuf:"bytes,4,opt,name=file,proto3" json:"file,omitempty"`
+	Cause         string                 `protobuf:"bytes,5,opt,name=cause,proto3" json:"cause,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BadIndexFile) Reset() {
+	*x = BadIndexFile{}
+	mi := &file_faults_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BadIndexFile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BadIndexFile) ProtoMessage() {}
+
+func (x *BadIndexFile) ProtoReflect() protoreflect.Message {
+	mi := &file_faults_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BadIndexFile.ProtoReflect.Descriptor instead.
+func (*BadIndexFile) Descriptor() ([]byte, []int) {
+	return file_faults_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *BadIndexFile) GetCollectionId() int64 {
+	if x != nil {
+		return x.CollectionId
+	}
+	return 0
+}
+
+func (x *BadIndexFile) GetSegmentId() int64 {
+	if x != nil {
+		return x.SegmentId
+	}
+	return 0
+}
+
+func (x *BadIndexFile) GetBuildId() int64 {
+	if x != nil {
+		return x.BuildId
+	}
+	return 0
+}
+
+func (x *BadIndexFile) GetFile() string {
+	if x != nil {
+		return x.File
+	}
+	return ""
+}
+
+func (x *BadIndexFile) GetCause() string {
+	if x != nil {
+		return x.Cause
+	}
+	return ""
+}
+
 var File_faults_proto protoreflect.FileDescriptor
 
 const file_faults_proto_rawDesc = "" +
@@ -103,10 +181,19 @@ const file_faults_proto_rawDesc = "" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12\x1a\n" +
 	"\bvchannel\x18\x02 \x01(\tR\bvchannel\x12\x1a\n" +
 	"\bposition\x18\x03 \x01(\x04R\bposition\x12\x14\n" +
-	"\x05cause\x18\x04 \x01(\tR\x05cause2X\n" +
+	"\x05cause\x18\x04 \x01(\tR\x05cause\"\x97\x01\n" +
+	"\fBadIndexFile\x12#\n" +
+	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12\x1d\n" +
+	"\n" +
+	"segment_id\x18\x02 \x01(\x03R\tsegmentId\x12\x19\n" +
+	"\bbuild_id\x18\x03 \x01(\x03R\abuildId\x12\x12\n" +
+	"\x04file\x18\x04 \x01(\tR\x04file\x12\x14\n" +
+	"\x05cause\x18\x05 \x01(\tR\x05cause2X\n" +
 	"\n" +
 	"DataFaults\x12J\n" +
-	"\rChannelFailed\x12 .milvago.internal.ChannelFailure\x1a\x17.milvago.internal.EmptyB,Z*github.com/milvago/milvago/internal/rpc/pbb\x06proto3"
+	"\rChannelFailed\x12 .milvago.internal.ChannelFailure\x1a\x17.milvago.internal.Empty2V\n" +
+	"\vIndexFaults\x12G\n" +
+	"\fIndexFileBad\x12\x1e.milvago.internal.BadIndexFile\x1a\x17.milvago.internal.EmptyB,Z*github.com/milvago/milvago/internal/rpc/pbb\x06proto3"
 
 var (
 	file_faults_proto_rawDescOnce sync.Once
@@ -120,16 +207,19 @@ func file_faults_proto_rawDescGZIP() []byte {
 	return file_faults_proto_rawDescData
 }
 
-var file_faults_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_faults_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_faults_proto_goTypes = []any{
 	(*ChannelFailure)(nil), // 0: milvago.internal.ChannelFailure
-	(*Empty)(nil),          // 1: milvago.internal.Empty
+	(*BadIndexFile)(nil),   // 1: milvago.internal.BadIndexFile
+	(*Empty)(nil),          // 2: milvago.internal.Empty
 }
 var file_faults_proto_depIdxs = []int32{
 	0, // 0: milvago.internal.DataFaults.ChannelFailed:input_type -> milvago.internal.ChannelFailure
-	1, // 1: milvago.internal.DataFaults.ChannelFailed:output_type -> milvago.internal.Empty
-	1, // [1:2] is the sub-list for method output_type
-	0, // [0:1] is the sub-list for method input_type
+	1, // 1: milvago.internal.IndexFaults.IndexFileBad:input_type -> milvago.internal.BadIndexFile
+	2, // 2: milvago.internal.DataFaults.ChannelFailed:output_type -> milvago.internal.Empty
+	2, // 3: milvago.internal.IndexFaults.IndexFileBad:output_type -> milvago.internal.Empty
+	2, // [2:4] is the sub-list for method output_type
+	0, // [0:2] is the sub-list for method input_type
 	0, // [0:0] is the sub-list for extension type_name
 	0, // [0:0] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name
@@ -147,9 +237,9 @@ func file_faults_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_faults_proto_rawDesc), len(file_faults_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   2,
 			NumExtensions: 0,
-			NumServices:   1,
+			NumServices:   2,
 		},
 		GoTypes:           file_faults_proto_goTypes,
 		DependencyIndexes: file_faults_proto_depIdxs,

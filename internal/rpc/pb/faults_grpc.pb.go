@@ -126,3 +126,111 @@ var DataFaults_ServiceDesc = grpc.ServiceDesc{
 	Streams:  []grpc.StreamDesc{},
 	Metadata: "faults.proto",
 }
+
+const (
+	IndexFaults_IndexFileBad_FullMethodName = "/milvago.internal.IndexFaults/IndexFileBad"
+)
+
+// IndexFaultsClient is the client API for IndexFaults service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// IndexFaults is served by the index coordinator, next to IndexCoord: the
+// reported build is rebuilt from the segment's binlogs.
+type IndexFaultsClient interface {
+	IndexFileBad(ctx context.Context, in *BadIndexFile, opts ...grpc.CallOption) (*Empty, error)
+}
+
+type indexFaultsClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewIndexFaultsClient(cc grpc.ClientConnInterface) IndexFaultsClient {
+	return &indexFaultsClient{cc}
+}
+
+func (c *indexFaultsClient) IndexFileBad(ctx context.Context, in *BadIndexFile, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, IndexFaults_IndexFileBad_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// IndexFaultsServer is the server API for IndexFaults service.
+// All implementations must embed UnimplementedIndexFaultsServer
+// for forward compatibility.
+//
+// IndexFaults is served by the index coordinator, next to IndexCoord: the
+// reported build is rebuilt from the segment's binlogs.
+type IndexFaultsServer interface {
+	IndexFileBad(context.Context, *BadIndexFile) (*Empty, error)
+	mustEmbedUnimplementedIndexFaultsServer()
+}
+
+// UnimplementedIndexFaultsServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedIndexFaultsServer struct{}
+
+func (UnimplementedIndexFaultsServer) IndexFileBad(context.Context, *BadIndexFile) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method IndexFileBad not implemented")
+}
+func (UnimplementedIndexFaultsServer) mustEmbedUnimplementedIndexFaultsServer() {}
+func (UnimplementedIndexFaultsServer) testEmbeddedByValue()                     {}
+
+// UnsafeIndexFaultsServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to IndexFaultsServer will
+// result in compilation errors.
+type UnsafeIndexFaultsServer interface {
+	mustEmbedUnimplementedIndexFaultsServer()
+}
+
+func RegisterIndexFaultsServer(s grpc.ServiceRegistrar, srv IndexFaultsServer) {
+	// If the following call pancis, it indicates UnimplementedIndexFaultsServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&IndexFaults_ServiceDesc, srv)
+}
+
+func _IndexFaults_IndexFileBad_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(BadIndexFile)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IndexFaultsServer).IndexFileBad(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IndexFaults_IndexFileBad_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IndexFaultsServer).IndexFileBad(ctx, req.(*BadIndexFile))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// IndexFaults_ServiceDesc is the grpc.ServiceDesc for IndexFaults service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var IndexFaults_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "milvago.internal.IndexFaults",
+	HandlerType: (*IndexFaultsServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "IndexFileBad",
+			Handler:    _IndexFaults_IndexFileBad_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "faults.proto",
+}

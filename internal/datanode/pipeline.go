@@ -46,6 +46,9 @@ type pipeline struct {
 	// run, coalesced: a reader asking for Strong consistency makes a tick
 	// per read, and one meta-store write per tick left the pipeline (and a
 	// Flush waiting behind it) unable to keep up with the log.
+	// seen maps the positions read since the oldest checkpoint to their
+	// timestamps; only the run goroutine touches it.
+	seen      positionTimes
 	cpMu      sync.Mutex // guards cpPending
 	cpPending map[string]contract.Checkpoint
 	cpKick    chan struct{}
@@ -58,8 +61,12 @@ type vstate struct {
 	next       *model.Collection // a newer definition (UpdateCollection); guarded by pipeline.mu
 	name       string
 	checkpoint uint64
-	segments   map[int64]*segBuffer
-	deletes    storage.Deltas
+	// checkpointTS is the timestamp saved with checkpoint: every message
+	// after the checkpoint's position has a later timestamp, so a query
+	// node that loads the channel may serve reads at it before replaying.
+	checkpointTS uint64
+	segments     map[int64]*segBuffer
+	deletes      storage.Deltas
 	// failed is why the channel stopped at a message it cannot apply
 	// (faults.go); its later messages are not applied.
 	failed error
@@ -82,13 +89,13 @@ func newPipeline(name string, d Deps, logger *slog.Logger) *pipeline {
 		cpPending: map[string]contract.Checkpoint{}, cpKick: make(chan struct{}, 1)}
 }
 
-func (p *pipeline) watch(c *model.Collection, vc string, checkpoint uint64) {
+func (p *pipeline) watch(c *model.Collection, vc string, cp contract.Checkpoint) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if _, ok := p.vchannels[vc]; ok {
 		return
 	}
-	p.vchannels[vc] = &vstate{coll: c, name: vc, checkpoint: checkpoint, segments: map[int64]*segBuffer{}}
+	p.vchannels[vc] = &vstate{coll: c, name: vc, checkpoint: cp.Position, checkpointTS: cp.TS, segments: map[int64]*segBuffer{}}
 }
 
 // unwatch forgets vc and returns how many vchannels are left.
@@ -108,7 +115,7 @@ func (p *pipeline) reset(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("datanode: checkpoint of %s: %w", vc, err)
 		}
-		p.vchannels[vc] = &vstate{coll: vs.coll, next: vs.next, name: vc, checkpoint: cp.Position, segments: map[int64]*segBuffer{}}
+		p.vchannels[vc] = &vstate{coll: vs.coll, next: vs.next, name: vc, checkpoint: cp.Position, checkpointTS: cp.TS, segments: map[int64]*segBuffer{}}
 	}
 	return nil
 }
@@ -185,6 +192,7 @@ func (p *pipeline) run(ctx context.Context) error {
 }
 
 func (p *pipeline) handle(ctx context.Context, id uint64, m *msg.Message) error {
+	p.seen.add(id, m.TS)
 	if m.Kind == msg.KindTimeTick {
 		return p.onTick(ctx, id, m.TS)
 	}
@@ -312,7 +320,11 @@ func (p *pipeline) onSeal(ctx context.Context, vs *vstate, id uint64, m *msg.Mes
 func (p *pipeline) onTick(ctx context.Context, id uint64, ts uint64) error {
 	p.mu.Lock()
 	var idle, deletesOnly []*vstate
+	oldest := id
 	for _, vs := range p.vchannels {
+		if vs.failed == nil {
+			oldest = min(oldest, vs.checkpoint)
+		}
 		// A failed channel keeps its checkpoint before the message it
 		// cannot apply.
 		if vs.failed == nil && len(vs.segments) == 0 && vs.checkpoint < id {
@@ -324,6 +336,7 @@ func (p *pipeline) onTick(ctx context.Context, id uint64, ts uint64) error {
 		}
 	}
 	p.mu.Unlock()
+	p.seen.trimBefore(oldest)
 	// Deletes with no segment buffered would otherwise wait for the next
 	// Seal, holding the checkpoint (and the log) behind them: write them
 	// as a delete log now (compact.go).
@@ -340,7 +353,7 @@ func (p *pipeline) onTick(ctx context.Context, id uint64, ts uint64) error {
 		// writer goroutine saves it; until then a restart replays a little
 		// more, which is harmless (flushes save theirs synchronously, and
 		// datacoord ignores a checkpoint older than the one it has).
-		vs.checkpoint = id
+		vs.checkpoint, vs.checkpointTS = id, ts
 		p.cpMu.Lock()
 		p.cpPending[vs.name] = contract.Checkpoint{Position: id, TS: ts}
 		p.cpMu.Unlock()
@@ -392,10 +405,19 @@ func (p *pipeline) advance(ctx context.Context, vs *vstate, id, ts uint64) error
 	if cp <= vs.checkpoint {
 		return nil
 	}
-	if err := p.d.Coord.UpdateCheckpoint(ctx, vs.name, contract.Checkpoint{Position: cp, TS: ts}); err != nil {
+	// Held back by a buffered segment, the checkpoint's position is before
+	// messages older than ts that are not yet in the object store: a loading
+	// query node replays them, so it must not serve reads at ts before that.
+	// The timestamp saved is that of the message at the new position (or,
+	// if it was read before this pipeline started, the previous one's).
+	cpTS := ts
+	if cp < id {
+		cpTS = max(vs.checkpointTS, p.seen.tsAt(cp))
+	}
+	if err := p.d.Coord.UpdateCheckpoint(ctx, vs.name, contract.Checkpoint{Position: cp, TS: cpTS}); err != nil {
 		return err
 	}
-	vs.checkpoint = cp
+	vs.checkpoint, vs.checkpointTS = cp, cpTS
 	return nil
 }
 

@@ -302,6 +302,12 @@ func TestFlushAndReplay(t *testing.T) {
 	// B is the oldest segment still buffered: the checkpoint waits at its start.
 	segB, _ := must2(e.data.Segment(bg, b1.SegmentID))
 	eventually(t, "checkpoint at the start of segment B", func() bool { return must(e.data.GetCheckpoint(bg, vch)).Position == segB.StartPosition })
+	// Its timestamp is that of the position, not of the Seal that moved it:
+	// a query node loading the channel serves reads at it before replaying
+	// B's rows.
+	if cp := must(e.data.GetCheckpoint(bg, vch)); cp.TS >= b1.TS {
+		t.Fatalf("checkpoint at %d carries ts %d, not before segment B's first insert at %d", cp.Position, cp.TS, b1.TS)
+	}
 	if seg, _ := must2(e.data.Segment(bg, b1.SegmentID)); seg.State != model.SegmentGrowing {
 		t.Fatalf("segment B is %v", seg.State)
 	}

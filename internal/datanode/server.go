@@ -96,7 +96,7 @@ func (s *Server) Watch(ctx context.Context, c *model.Collection) error {
 		if err != nil {
 			return fmt.Errorf("datanode: checkpoint of %s: %w", vc, err)
 		}
-		p.watch(c, vc, cp.Position)
+		p.watch(c, vc, cp)
 		if !ok && s.runCtx != nil {
 			s.startLocked(p)
 		}

@@ -47,13 +47,15 @@ type CompactionConfig struct {
 	// needs (dataCoord.compaction.min.segment); MaxSegments bounds a plan
 	// (dataCoord.compaction.max.segment).
 	MinSegments, MaxSegments int
+	// Clustering tunes clustering compaction (clustering.go).
+	Clustering ClusteringConfig
 }
 
 // DefaultCompaction returns Milvus 2.6's defaults, except a trigger
 // interval of 30 s (Milvus: 60 s) so that space comes back within minutes.
 func DefaultCompaction() CompactionConfig {
 	return CompactionConfig{Enable: true, Auto: true, TriggerInterval: 30 * time.Second, DeletedRatio: 0.2,
-		SmallProportion: 0.5, MinSegments: 3, MaxSegments: 30}
+		SmallProportion: 0.5, MinSegments: 3, MaxSegments: 30, Clustering: DefaultClustering()}
 }
 
 // errCompactionDisabled is Milvus's answer with dataCoord.enableCompaction off.
@@ -71,28 +73,53 @@ func (s *Server) Attach(c compactor, colls collections, idx indexes) {
 // collection that has deleted or expired rows or is small, as Milvus's
 // ManualCompaction, and returns the job's ID and number of plans at once;
 // the plans run in the background. A collection with nothing to compact
-// gets ID -1 and no plan, as in Milvus.
-func (s *Server) ManualCompaction(ctx context.Context, collectionID int64) (int64, int, error) {
+// gets ID -1 and no plan, as in Milvus. With clustering it is a
+// clustering compaction (clustering.go): a collection without a
+// clustering key has nothing to do.
+func (s *Server) ManualCompaction(ctx context.Context, collectionID int64, clustering bool) (int64, int, error) {
 	if !s.ccfg.Enable {
 		return 0, 0, errCompactionDisabled
 	}
-	id, err := s.ids.AllocID(ctx, 1)
-	if err != nil {
-		return 0, 0, fmt.Errorf("datacoord: allocate compaction id: %w", err)
+	var plans []plan
+	var err error
+	if clustering {
+		plans, err = s.planClustering(ctx, collectionID, true)
+	} else {
+		plans, err = s.planCollection(ctx, collectionID, true)
 	}
-	plans, err := s.planCollection(ctx, collectionID, true)
 	if err != nil {
 		return 0, 0, err
 	}
 	if len(plans) == 0 {
 		return -1, 0, nil
 	}
+	id, err := s.startJob(ctx, collectionID, plans)
+	if err != nil {
+		return 0, 0, err
+	}
+	return id, len(plans), nil
+}
+
+// startJob records a job of plans (whose sources are marked compacting)
+// and starts it; on failure the sources are released.
+func (s *Server) startJob(ctx context.Context, collectionID int64, plans []plan) (int64, error) {
+	id, err := s.ids.AllocID(ctx, 1)
+	if err != nil {
+		s.mu.Lock()
+		for _, p := range plans {
+			for _, seg := range p.sources {
+				delete(s.compacting, seg.ID)
+			}
+		}
+		s.mu.Unlock()
+		return 0, fmt.Errorf("datacoord: allocate compaction id: %w", err)
+	}
 	job := &contract.CompactionJob{ID: id, CollectionID: collectionID, Started: time.Now()}
 	s.mu.Lock()
 	s.jobs[id] = job
 	s.mu.Unlock()
 	s.startPlans(job, plans)
-	return id, len(plans), nil
+	return id, nil
 }
 
 // CompactionJob returns a job (false when unknown).
@@ -116,6 +143,9 @@ type plan struct {
 	sources []model.Segment
 	deltas  []model.DeltaLog
 	expire  uint64
+	// clusterBy is the clustering key of a clustering compaction (0: a
+	// mix compaction), preferRows the rows of each output segment.
+	clusterBy, preferRows int64
 }
 
 // startPlans records the plans in job and runs them one after another in
@@ -252,20 +282,7 @@ func (s *Server) planCollection(ctx context.Context, collectionID int64, force b
 		}
 		flush()
 	}
-	for i := range out {
-		floor := int64(-1)
-		for _, seg := range out[i].sources {
-			s.compacting[seg.ID] = true
-			if f := deltaFloor(&seg); floor < 0 || f < floor {
-				floor = f
-			}
-		}
-		for _, dl := range s.deltas[out[i].sources[0].VChannel] {
-			if dl.ID > floor {
-				out[i].deltas = append(out[i].deltas, dl)
-			}
-		}
-	}
+	s.markPlannedLocked(out)
 	return out, nil
 }
 
@@ -372,6 +389,9 @@ func (s *Server) runPlan(ctx context.Context, p plan) (int64, error) {
 		return 0, fmt.Errorf("datacoord: allocate ids: %w", err)
 	}
 	planID, target := ids, ids+1
+	if p.clusterBy != 0 {
+		return s.runClustering(ctx, planID, p)
+	}
 	first := p.sources[0]
 	// The orphan scan must not take the target's files for garbage before
 	// the commit records them.
@@ -516,23 +536,9 @@ func (s *Server) trigger(ctx context.Context) {
 		if len(plans) == 0 {
 			continue
 		}
-		id, err := s.ids.AllocID(ctx, 1)
-		if err != nil {
-			s.logger.Warn("allocate compaction id", "err", err)
-			s.mu.Lock()
-			for _, p := range plans {
-				for _, seg := range p.sources {
-					delete(s.compacting, seg.ID)
-				}
-			}
-			s.mu.Unlock()
-			continue
+		if _, err := s.startJob(ctx, c, plans); err != nil {
+			s.logger.Warn("start compaction", "collection", c, "err", err)
 		}
-		job := &contract.CompactionJob{ID: id, CollectionID: c, Started: time.Now()}
-		s.mu.Lock()
-		s.jobs[id] = job
-		s.mu.Unlock()
-		s.startPlans(job, plans)
 	}
 	if err := s.dropAppliedDeltas(ctx); err != nil {
 		s.logger.Warn("drop applied delta logs", "err", err)

@@ -87,6 +87,7 @@ type Server struct {
 	orphans    map[string]time.Time              // unreferenced files, when first seen
 	writing    map[string]bool                   // segment directories a running compaction writes
 	imports    importState                       // bulk import jobs (import.go)
+	partStats  map[string]PartitionStats         // by partStatsKey without its prefix (clustering.go)
 }
 
 type growingKey struct {
@@ -125,7 +126,8 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 		logger:   d.Logger.With("component", "datacoord"),
 		segments: map[int64]*model.Segment{}, growing: map[growingKey]*growingSegment{},
 		checkpoints: map[string]contract.Checkpoint{}, deltas: map[string][]model.DeltaLog{},
-		jobs: map[int64]*contract.CompactionJob{}, compacting: map[int64]bool{}, trash: map[string]trash{}, orphans: map[string]time.Time{}, writing: map[string]bool{}}
+		jobs: map[int64]*contract.CompactionJob{}, compacting: map[int64]bool{}, trash: map[string]trash{}, orphans: map[string]time.Time{}, writing: map[string]bool{},
+		partStats: map[string]PartitionStats{}}
 	if err := s.load(ctx); err != nil {
 		return nil, err
 	}
@@ -189,6 +191,9 @@ func (s *Server) load(ctx context.Context) error {
 			return fmt.Errorf("datacoord: decode %s: %w", e.Key, err)
 		}
 		s.trash[strings.TrimPrefix(e.Key, prefixTrash)] = t
+	}
+	if err := s.loadPartStats(ctx); err != nil {
+		return err
 	}
 	s.logger.Info("loaded meta", "segments", len(s.segments), "checkpoints", len(s.checkpoints))
 	return nil

@@ -309,6 +309,11 @@ func (s *Server) runClustering(ctx context.Context, planID int64, p plan) (int64
 		targets[i] = first + int64(i)
 		dirs = append(dirs, storage.SegmentPrefixes(p.sources[0].CollectionID, p.sources[0].PartitionID, targets[i])...)
 	}
+	if p.noteTargets != nil {
+		if err := p.noteTargets(targets); err != nil {
+			return 0, err
+		}
+	}
 	s.mu.Lock()
 	comp := s.compactor
 	for _, d := range dirs {

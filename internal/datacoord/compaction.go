@@ -115,9 +115,27 @@ func (s *Server) startJob(ctx context.Context, collectionID int64, plans []plan)
 		return 0, fmt.Errorf("datacoord: allocate compaction id: %w", err)
 	}
 	job := &contract.CompactionJob{ID: id, CollectionID: collectionID, Started: time.Now()}
+	for i := range plans {
+		job.Plans = append(job.Plans, contract.CompactionPlan{})
+		for _, seg := range plans[i].sources {
+			job.Plans[i].Sources = append(job.Plans[i].Sources, seg.ID)
+		}
+	}
 	s.mu.Lock()
-	s.jobs[id] = job
+	err = s.saveJobLocked(ctx, job)
+	if err != nil {
+		for _, p := range plans {
+			for _, seg := range p.sources {
+				delete(s.compacting, seg.ID)
+			}
+		}
+	} else {
+		s.jobs[id] = job
+	}
 	s.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
 	s.startPlans(job, plans)
 	return id, nil
 }
@@ -146,28 +164,33 @@ type plan struct {
 	// clusterBy is the clustering key of a clustering compaction (0: a
 	// mix compaction), preferRows the rows of each output segment.
 	clusterBy, preferRows int64
+	// noteTargets records the segment IDs the plan will write before it
+	// writes them (compaction_jobs.go).
+	noteTargets func(targets []int64) error
 }
 
-// startPlans records the plans in job and runs them one after another in
-// the background (one plan at a time per job keeps a core for queries).
+// startPlans runs the plans of job (recorded in it) one after another in
+// the background (one plan at a time per job keeps a core for queries),
+// keeping the job's record up to date.
 func (s *Server) startPlans(job *contract.CompactionJob, plans []plan) {
-	s.mu.Lock()
-	for i := range plans {
-		job.Plans = append(job.Plans, contract.CompactionPlan{})
-		for _, seg := range plans[i].sources {
-			job.Plans[i].Sources = append(job.Plans[i].Sources, seg.ID)
-		}
-	}
-	s.mu.Unlock()
 	go func() {
 		ctx := s.runCtx()
 		for i, p := range plans {
+			p.noteTargets = func(targets []int64) error { return s.notePlanTargets(ctx, job, i, targets) }
 			target, err := s.runPlan(ctx, p)
+			if ctx.Err() != nil {
+				// Stopping: the next coordinator settles the plan from
+				// its record.
+				return
+			}
 			s.mu.Lock()
 			ps := &job.Plans[i]
 			ps.Done, ps.Target = true, target
 			if err != nil {
 				ps.Failed, ps.Reason = true, err.Error()
+			}
+			if err := s.saveJobLocked(ctx, job); err != nil {
+				s.logger.Warn("record compaction plan", "job", job.ID, "err", err)
 			}
 			s.mu.Unlock()
 			if err != nil {
@@ -392,6 +415,11 @@ func (s *Server) runPlan(ctx context.Context, p plan) (int64, error) {
 	if p.clusterBy != 0 {
 		return s.runClustering(ctx, planID, p)
 	}
+	if p.noteTargets != nil {
+		if err := p.noteTargets([]int64{target}); err != nil {
+			return 0, err
+		}
+	}
 	first := p.sources[0]
 	// The orphan scan must not take the target's files for garbage before
 	// the commit records them.
@@ -543,7 +571,7 @@ func (s *Server) trigger(ctx context.Context) {
 	if err := s.dropAppliedDeltas(ctx); err != nil {
 		s.logger.Warn("drop applied delta logs", "err", err)
 	}
-	s.forgetOldJobs(time.Now())
+	s.forgetOldJobs(ctx, time.Now())
 }
 
 // dropAppliedDeltas removes the delta logs whose deletes no live segment
@@ -599,12 +627,12 @@ func (s *Server) dropAppliedDeltas(ctx context.Context) error {
 }
 
 // forgetOldJobs forgets finished jobs after a day.
-func (s *Server) forgetOldJobs(now time.Time) {
+func (s *Server) forgetOldJobs(ctx context.Context, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, j := range s.jobs {
 		if j.Completed() && now.Sub(j.Started) > 24*time.Hour {
-			delete(s.jobs, id)
+			s.forgetJobLocked(ctx, id)
 		}
 	}
 }

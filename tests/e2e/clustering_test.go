@@ -301,3 +301,115 @@ func TestRESTClusteringCompaction(t *testing.T) {
 		}
 	}
 }
+
+// TestClusteringRandomized runs random inserts, upserts (with a new key),
+// deletes, flushes, mix and clustering compactions and restarts on a
+// collection with a clustering key, with the automatic triggers and
+// garbage collection running: every filter on the key answers as the
+// model does after every step.
+func TestClusteringRandomized(t *testing.T) {
+	dir := t.TempDir()
+	configure := func(cfg *app.StandaloneConfig) {
+		fastCompaction(cfg)
+		cfg.Data.MaxSegmentRows = 300
+	}
+	srv := startServerWith(t, dir, configure)
+	cli := srv.client(t)
+	ctx := testContext(t)
+	const name = "clusterrand"
+	createClusteringCollection(t, ctx, cli, name)
+	r := rand.New(rand.NewPCG(21, 8))
+	model := map[int64]int64{}
+	next := int64(0)
+	keys := func() []int64 {
+		out := make([]int64, 0, len(model))
+		for id := range model {
+			out = append(out, id)
+		}
+		slices.Sort(out)
+		return out
+	}
+	restarts := 0
+	for step := range 30 {
+		var what string
+		switch op := r.IntN(12); {
+		case op < 3:
+			n := 100 + r.IntN(300)
+			var ids, ks []int64
+			for range n {
+				ids, ks = append(ids, next), append(ks, r.Int64N(100000))
+				model[next] = ks[len(ks)-1]
+				next++
+			}
+			writeKeyed(t, ctx, cli, name, r, ids, ks, false)
+			what = fmt.Sprintf("insert %d", n)
+		case op < 5 && len(model) > 0:
+			ks := keys()
+			var ids, nk []int64
+			seen := map[int64]bool{}
+			for range 1 + r.IntN(40) {
+				id := ks[r.IntN(len(ks))]
+				if !seen[id] {
+					seen[id] = true
+					ids, nk = append(ids, id), append(nk, r.Int64N(100000))
+					model[id] = nk[len(nk)-1]
+				}
+			}
+			writeKeyed(t, ctx, cli, name, r, ids, nk, true)
+			what = fmt.Sprintf("upsert %d", len(ids))
+		case op < 7 && len(model) > 0:
+			var ids []int64
+			for _, id := range keys() {
+				if r.IntN(4) == 0 {
+					ids = append(ids, id)
+					delete(model, id)
+				}
+			}
+			if len(ids) > 0 {
+				_, err := cli.Delete(ctx, milvusclient.NewDeleteOption(name).WithInt64IDs("id", ids))
+				must(t, err)
+			}
+			what = fmt.Sprintf("delete %d", len(ids))
+		case op < 8:
+			flush(t, ctx, cli, name)
+			what = "flush"
+		case op < 9:
+			compactAndWait(t, ctx, cli, name)
+			what = "compact"
+		case op < 11:
+			id, err := cli.Compact(ctx, clusteringCompact{name})
+			must(t, err)
+			if id > 0 {
+				eventually(t, 60*time.Second, "clustering compaction completes", func() (bool, string) {
+					st, err := cli.GetCompactionState(ctx, milvusclient.NewGetCompactionStateOption(id))
+					must(t, err)
+					return st == entity.CompactionStateCompleted, fmt.Sprint(st)
+				})
+			}
+			what = "cluster"
+		default:
+			if restarts >= 2 {
+				continue
+			}
+			restarts++
+			srv.stop()
+			srv = startServerWith(t, dir, configure)
+			cli = srv.client(t)
+			what = "restart"
+		}
+		checkKeyFilters(t, ctx, cli, name, r, model, fmt.Sprintf("step %d (%s)", step, what))
+	}
+	flush(t, ctx, cli, name)
+	id, err := cli.Compact(ctx, clusteringCompact{name})
+	must(t, err)
+	eventually(t, 60*time.Second, "final clustering compaction completes", func() (bool, string) {
+		st, err := cli.GetCompactionState(ctx, milvusclient.NewGetCompactionStateOption(id))
+		must(t, err)
+		return st == entity.CompactionStateCompleted, fmt.Sprint(st)
+	})
+	checkKeyFilters(t, ctx, cli, name, r, model, "final")
+	eventually(t, 60*time.Second, "row count exact", func() (bool, string) {
+		n := rowCount(t, ctx, cli, name)
+		return n == int64(len(model)), fmt.Sprintf("row_count %d, model %d", n, len(model))
+	})
+}

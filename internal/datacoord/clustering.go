@@ -103,6 +103,18 @@ func (s *Server) PartitionStatistics(collectionID int64) []PartitionStats {
 	return out
 }
 
+// partStatsMatchingLocked returns the keys of the partition statistics
+// of the partitions whose segments match (a drop).
+func (s *Server) partStatsMatchingLocked(match func(*model.Segment) bool) []string {
+	var out []string
+	for k, ps := range s.partStats {
+		if match(&model.Segment{CollectionID: ps.CollectionID, PartitionID: ps.PartitionID, VChannel: ps.VChannel}) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // clusteringKey returns a collection's clustering key field, nil without.
 func clusteringKey(c *model.Collection) *schemapb.FieldSchema {
 	for _, f := range c.Schema.GetFields() {

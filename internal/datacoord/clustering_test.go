@@ -2,6 +2,7 @@ package datacoord
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -164,5 +165,27 @@ func TestClusteringDue(t *testing.T) {
 	e.s.partStats[key] = PartitionStats{CommitTime: now.Add(-100 * time.Hour).UnixMilli(), SegmentIDs: []int64{a.ID, b.ID}}
 	if !e.s.clusteringDue(tColl, tPart, tVC, segs, now) {
 		t.Fatal("not due past MaxInterval")
+	}
+}
+
+// TestPartitionStatsDropped: dropping the collection forgets its
+// partition statistics.
+func TestPartitionStatsDropped(t *testing.T) {
+	store := kv.NewMemory()
+	s := newCoord(t, store, smallConfig())
+	ps := PartitionStats{CollectionID: tColl, PartitionID: tPart, VChannel: tVC, SegmentIDs: []int64{1}}
+	key := partStatsKey(tColl, tPart, tVC)
+	b := must(json.Marshal(ps))
+	must(store.Put(bg, key, b))
+	s = newCoord(t, store, smallConfig())
+	if len(s.PartitionStatistics(tColl)) != 1 {
+		t.Fatal("partition stats not loaded")
+	}
+	mustDo(s.DropCollection(bg, &model.Collection{ID: tColl, VChannels: []string{tVC}}))
+	if len(s.PartitionStatistics(tColl)) != 0 {
+		t.Fatal("partition stats kept after the drop")
+	}
+	if _, err := store.Get(bg, key); err == nil {
+		t.Fatal("partition stats record kept after the drop")
 	}
 }

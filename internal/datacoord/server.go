@@ -529,8 +529,15 @@ func (s *Server) drop(ctx context.Context, match func(*model.Segment) bool, vcha
 		ops = append(ops, kv.Op{Key: prefixCheckpoint + vc, Delete: true}, kv.Op{Key: prefixFailure + vc, Delete: true},
 			kv.Op{Key: prefixDelta + vc + "/", Delete: true, DeletePrefix: true})
 	}
+	goneStats := s.partStatsMatchingLocked(match)
+	for _, k := range goneStats {
+		ops = append(ops, kv.Op{Key: prefixPartStats + k, Delete: true})
+	}
 	if _, err := s.kv.Txn(ctx, nil, ops); err != nil {
 		return fmt.Errorf("datacoord: drop segments: %w", err)
+	}
+	for _, k := range goneStats {
+		delete(s.partStats, k)
 	}
 	for id, seg := range s.segments {
 		if match(seg) {

@@ -189,3 +189,45 @@ func TestPartitionStatsDropped(t *testing.T) {
 		t.Fatal("partition stats record kept after the drop")
 	}
 }
+
+// TestClusteredSegmentsRewrittenAlone: the mix compaction rewrites a
+// clustered segment with deleted rows on its own (it stays clustered) and
+// never merges small clustered segments.
+func TestClusteredSegmentsRewrittenAlone(t *testing.T) {
+	store := kv.NewMemory()
+	cfg := smallConfig()
+	cfg.MaxSegmentRows = 5
+	e := newLifecycle(t)
+	e.s = newCoord(t, store, cfg)
+	e.s.objects = e.objs
+	comp := clusterCompactor{e.comp}
+	e.s.Attach(comp, clusterColls{key: true}, e.idx)
+	e.flushed(t, 5, 10)
+	e.flushed(t, 5, 20)
+	id, _, err := e.s.ManualCompaction(bg, tColl, true)
+	mustDo(err)
+	e.wait(t, id)
+	var clustered []model.Segment
+	for _, seg := range must(e.s.Segments(bg, tColl, "")) {
+		if seg.State == model.SegmentFlushed && seg.Clustered {
+			clustered = append(clustered, seg) // 4, 4 and 2 rows: all small
+		}
+	}
+	if len(clustered) != 3 {
+		t.Fatalf("clustered %+v", clustered)
+	}
+	e.deltaLog(t)
+	e.comp.deleted[clustered[0].ID] = 1
+	id, plans, err := e.s.ManualCompaction(bg, tColl, false)
+	if err != nil || plans != 1 {
+		t.Fatalf("mix compaction: %d %d %v", id, plans, err)
+	}
+	job := e.wait(t, id)
+	if p := job.Plans[0]; p.Failed || !slices.Equal(p.Sources, []int64{clustered[0].ID}) {
+		t.Fatalf("plan %+v", p)
+	}
+	got, _ := must2(e.s.Segment(bg, job.Plans[0].Target))
+	if !got.Clustered || got.NumRows != clustered[0].NumRows-1 {
+		t.Fatalf("rewritten clustered segment %+v", got)
+	}
+}

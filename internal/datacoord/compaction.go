@@ -267,11 +267,18 @@ func (s *Server) planCollection(ctx context.Context, collectionID int64, force b
 		for _, seg := range segs {
 			live := seg.NumRows - seg.DeletedRows
 			manyDeltas := len(s.deltas[seg.VChannel]) >= maxDeltaLogs
+			rewrite := seg.DeletedRows > 0 && (force || manyDeltas || float64(seg.DeletedRows) >= s.ccfg.DeletedRatio*float64(seg.NumRows)) ||
+				expire != 0 && seg.FlushTS < expire // every row expired
 			switch {
-			case seg.DeletedRows > 0 && (force || manyDeltas || float64(seg.DeletedRows) >= s.ccfg.DeletedRatio*float64(seg.NumRows)):
+			case seg.Clustered:
+				// A clustering compaction's segment holds one key range:
+				// it is rewritten alone, never merged, so that ranges stay
+				// apart (as Milvus leaves L2 segments out of mix merges).
+				if rewrite {
+					out = append(out, plan{coll: coll, sources: []model.Segment{*seg}, expire: expire})
+				}
+			case rewrite:
 				dirty = append(dirty, seg)
-			case expire != 0 && seg.FlushTS < expire:
-				dirty = append(dirty, seg) // every row expired
 			case live < smallRows && seg.SizeBytes < smallBytes:
 				small = append(small, seg)
 			}
@@ -513,6 +520,8 @@ func (s *Server) commit(ctx context.Context, p plan, res contract.CompactionResu
 		applied = max(applied, dl.ID)
 	}
 	next.DeltaApplied = applied
+	// A clustered segment rewritten alone keeps its key range.
+	next.Clustered = len(p.sources) == 1 && p.sources[0].Clustered
 	slices.Sort(next.CompactedFrom)
 	next.CompactedFrom = slices.Compact(next.CompactedFrom)
 	if next.NumRows == 0 {

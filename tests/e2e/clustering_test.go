@@ -413,3 +413,58 @@ func TestClusteringRandomized(t *testing.T) {
 		return n == int64(len(model)), fmt.Sprintf("row_count %d, model %d", n, len(model))
 	})
 }
+
+// TestCompactionRestartInTheMiddle stops the server right after starting
+// a clustering compaction: after the restart GetCompactionState still
+// answers for the job (Completed: its plan committed or was aborted),
+// every read matches the model, and a new clustering compaction works.
+func TestCompactionRestartInTheMiddle(t *testing.T) {
+	dir := t.TempDir()
+	configure := func(cfg *app.StandaloneConfig) {
+		fastCompaction(cfg)
+		cfg.Data.Compaction.Auto = false
+		cfg.Data.MaxSegmentRows = 2000
+	}
+	srv := startServerWith(t, dir, configure)
+	cli := srv.client(t)
+	ctx := testContext(t)
+	const name = "restartmid"
+	createClusteringCollection(t, ctx, cli, name)
+	r := rand.New(rand.NewPCG(31, 4))
+	model := map[int64]int64{}
+	for b := range 3 {
+		var ids, ks []int64
+		for i := range 3000 {
+			id := int64(b*3000 + i)
+			ids, ks = append(ids, id), append(ks, r.Int64N(100000))
+			model[id] = ks[len(ks)-1]
+		}
+		writeKeyed(t, ctx, cli, name, r, ids, ks, false)
+		flush(t, ctx, cli, name)
+	}
+	id, err := cli.Compact(ctx, clusteringCompact{name})
+	must(t, err)
+	if id <= 0 {
+		t.Fatalf("compaction id %d", id)
+	}
+	srv.stop()
+	srv = startServerWith(t, dir, configure)
+	cli = srv.client(t)
+	st, err := cli.GetCompactionState(ctx, milvusclient.NewGetCompactionStateOption(id))
+	must(t, err)
+	if st != entity.CompactionStateCompleted {
+		t.Fatalf("job %d after the restart: %v", id, st)
+	}
+	checkKeyFilters(t, ctx, cli, name, r, model, "after the restart")
+	checkModelKeys(t, ctx, cli, name, model)
+	id2, err := cli.Compact(ctx, clusteringCompact{name})
+	must(t, err)
+	if id2 > 0 {
+		eventually(t, 60*time.Second, "clustering compaction after the restart completes", func() (bool, string) {
+			st, err := cli.GetCompactionState(ctx, milvusclient.NewGetCompactionStateOption(id2))
+			must(t, err)
+			return st == entity.CompactionStateCompleted, fmt.Sprint(st)
+		})
+	}
+	checkKeyFilters(t, ctx, cli, name, r, model, "after the second clustering")
+}

@@ -17,6 +17,13 @@ func dataFromConfig(c *config.Config) datacoord.Config {
 	d.Compaction.TriggerInterval = time.Duration(l.DataCoordCompactionMixTriggerInterval) * time.Second
 	d.Compaction.DeletedRatio = l.DataCoordCompactionSingleRatioThreshold
 	d.Compaction.SmallProportion = l.DataCoordSegmentSmallProportion
+	d.Compaction.Clustering.Enable = l.DataCoordCompactionClusteringEnable
+	d.Compaction.Clustering.Auto = l.DataCoordCompactionClusteringAutoEnable
+	d.Compaction.Clustering.TriggerInterval = time.Duration(l.DataCoordCompactionClusteringTriggerInterval) * time.Second
+	d.Compaction.Clustering.MinInterval = time.Duration(l.DataCoordCompactionClusteringMinInterval) * time.Second
+	d.Compaction.Clustering.MaxInterval = time.Duration(l.DataCoordCompactionClusteringMaxInterval) * time.Second
+	d.Compaction.Clustering.NewDataSize = l.DataCoordCompactionClusteringNewDataSizeThreshold
+	d.Compaction.Clustering.PreferSegmentSizeRatio = l.DataCoordCompactionClusteringPreferSegmentSizeRatio
 	d.GC.Enable = l.DataCoordEnableGarbageCollection
 	d.GC.Interval = time.Duration(l.DataCoordGCInterval) * time.Second
 	d.GC.MissingTolerance = time.Duration(l.DataCoordGCMissingTolerance) * time.Second

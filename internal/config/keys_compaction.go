@@ -1,6 +1,11 @@
 package config
 
-import "math"
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
 
 // Lifecycle is Milvus's dataCoord.* keys for compaction and garbage
 // collection. Its fields spell their keys (it is embedded in Config).
@@ -14,6 +19,14 @@ type Lifecycle struct {
 	DataCoordGCInterval                     int // seconds
 	DataCoordGCMissingTolerance             int // seconds
 	DataCoordGCDropTolerance                int // seconds
+	// dataCoord.compaction.clustering.*
+	DataCoordCompactionClusteringEnable                 bool
+	DataCoordCompactionClusteringAutoEnable             bool
+	DataCoordCompactionClusteringTriggerInterval        int // seconds
+	DataCoordCompactionClusteringMinInterval            int // seconds
+	DataCoordCompactionClusteringMaxInterval            int // seconds
+	DataCoordCompactionClusteringNewDataSizeThreshold   int64
+	DataCoordCompactionClusteringPreferSegmentSizeRatio float64
 }
 
 // lifecycleKeys are the compaction and garbage-collection keys. Defaults
@@ -38,6 +51,52 @@ var lifecycleKeys = []Key{
 		func(c *Config) *int { return &c.DataCoordGCMissingTolerance }),
 	intKey("dataCoord.gc.dropTolerance", "300", 0, math.MaxInt32, "seconds the files of a compacted or dropped segment are kept for readers still planned on them (Milvus: 10800)",
 		func(c *Config) *int { return &c.DataCoordGCDropTolerance }),
+	boolKey("dataCoord.compaction.clustering.enable", "true", "allow the automatic clustering compaction (manual Compact(is_clustering) always runs, as in Milvus)",
+		func(c *Config) *bool { return &c.DataCoordCompactionClusteringEnable }),
+	boolKey("dataCoord.compaction.clustering.autoEnable", "false", "run the automatic clustering compaction trigger (needs enableAutoCompaction and clustering.enable)",
+		func(c *Config) *bool { return &c.DataCoordCompactionClusteringAutoEnable }),
+	intKey("dataCoord.compaction.clustering.triggerInterval", "600", 1, math.MaxInt32, "seconds between two passes of the automatic clustering trigger",
+		func(c *Config) *int { return &c.DataCoordCompactionClusteringTriggerInterval }),
+	intKey("dataCoord.compaction.clustering.minInterval", "3600", 0, math.MaxInt32, "seconds after a clustering compaction of a partition before the trigger compacts it again",
+		func(c *Config) *int { return &c.DataCoordCompactionClusteringMinInterval }),
+	intKey("dataCoord.compaction.clustering.maxInterval", "259200", 0, math.MaxInt32, "seconds after which the trigger compacts a clustered partition again whatever its new data",
+		func(c *Config) *int { return &c.DataCoordCompactionClusteringMaxInterval }),
+	sizeKey("dataCoord.compaction.clustering.newDataSizeThreshold", "512m", "bytes of segments not clustered yet (512m, 1g, 1024) above which the trigger compacts a partition",
+		func(c *Config) *int64 { return &c.DataCoordCompactionClusteringNewDataSizeThreshold }),
+	floatKey("dataCoord.compaction.clustering.preferSegmentSizeRatio", "0.8", 0.01, 10, "share of the maximum segment size a clustering compaction cuts its segments at",
+		func(c *Config) *float64 { return &c.DataCoordCompactionClusteringPreferSegmentSizeRatio }),
+}
+
+// sizeKey is a byte size as Milvus writes them: a number of bytes, or a
+// number followed by k, m or g (powers of 1024; "kb", "mb", "gb" too).
+func sizeKey(name, def, help string, field func(*Config) *int64) Key {
+	return Key{Name: name, Type: "int", Default: def, Help: help, set: func(c *Config, raw string) error {
+		n, err := parseSize(scalar(raw, def))
+		if err != nil {
+			return err
+		}
+		*field(c) = n
+		return nil
+	}}
+}
+
+func parseSize(s string) (int64, error) {
+	v := strings.ToLower(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"kb", 1 << 10}, {"mb", 1 << 20}, {"gb", 1 << 30}, {"k", 1 << 10}, {"m", 1 << 20}, {"g", 1 << 30}, {"b", 1}} {
+		if strings.HasSuffix(v, u.suffix) {
+			v, mult = strings.TrimSpace(strings.TrimSuffix(v, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("not a size (bytes, or a number with k, m or g)")
+	}
+	return n * mult, nil
 }
 
 func init() {

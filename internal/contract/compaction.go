@@ -20,6 +20,13 @@ type CompactionTask struct {
 	ExpireTS   uint64 // 0: no row expires
 	TargetID   int64
 	CountOnly  bool
+	// ClusteringField, when set, makes this a clustering compaction: the
+	// kept rows are sorted by that field and cut into segments of about
+	// PreferRows rows (rows of one key value never straddle two), named
+	// TargetIDs in key order (Milvus's clustering compaction, scalar keys).
+	ClusteringField int64
+	TargetIDs       []int64
+	PreferRows      int64
 }
 
 // CompactionResult is a finished compaction. Segment.NumRows 0 means no
@@ -31,6 +38,9 @@ type CompactionResult struct {
 	// (and, when not CountOnly, Expired the rows the TTL removed).
 	Deleted map[int64]int64
 	Expired int64
+	// Clustered are the segments a clustering compaction wrote, in key
+	// order (Segment is unused then).
+	Clustered []FlushResult
 }
 
 // CompactionPlan is one plan of a compaction job: its input segments and

@@ -47,13 +47,15 @@ type CompactionConfig struct {
 	// needs (dataCoord.compaction.min.segment); MaxSegments bounds a plan
 	// (dataCoord.compaction.max.segment).
 	MinSegments, MaxSegments int
+	// Clustering tunes clustering compaction (clustering.go).
+	Clustering ClusteringConfig
 }
 
 // DefaultCompaction returns Milvus 2.6's defaults, except a trigger
 // interval of 30 s (Milvus: 60 s) so that space comes back within minutes.
 func DefaultCompaction() CompactionConfig {
 	return CompactionConfig{Enable: true, Auto: true, TriggerInterval: 30 * time.Second, DeletedRatio: 0.2,
-		SmallProportion: 0.5, MinSegments: 3, MaxSegments: 30}
+		SmallProportion: 0.5, MinSegments: 3, MaxSegments: 30, Clustering: DefaultClustering()}
 }
 
 // errCompactionDisabled is Milvus's answer with dataCoord.enableCompaction off.
@@ -71,28 +73,71 @@ func (s *Server) Attach(c compactor, colls collections, idx indexes) {
 // collection that has deleted or expired rows or is small, as Milvus's
 // ManualCompaction, and returns the job's ID and number of plans at once;
 // the plans run in the background. A collection with nothing to compact
-// gets ID -1 and no plan, as in Milvus.
-func (s *Server) ManualCompaction(ctx context.Context, collectionID int64) (int64, int, error) {
+// gets ID -1 and no plan, as in Milvus. With clustering it is a
+// clustering compaction (clustering.go): a collection without a
+// clustering key has nothing to do.
+func (s *Server) ManualCompaction(ctx context.Context, collectionID int64, clustering bool) (int64, int, error) {
 	if !s.ccfg.Enable {
 		return 0, 0, errCompactionDisabled
 	}
-	id, err := s.ids.AllocID(ctx, 1)
-	if err != nil {
-		return 0, 0, fmt.Errorf("datacoord: allocate compaction id: %w", err)
+	var plans []plan
+	var err error
+	if clustering {
+		plans, err = s.planClustering(ctx, collectionID, true)
+	} else {
+		plans, err = s.planCollection(ctx, collectionID, true)
 	}
-	plans, err := s.planCollection(ctx, collectionID, true)
 	if err != nil {
 		return 0, 0, err
 	}
 	if len(plans) == 0 {
 		return -1, 0, nil
 	}
-	job := &contract.CompactionJob{ID: id, CollectionID: collectionID, Started: time.Now()}
-	s.mu.Lock()
-	s.jobs[id] = job
-	s.mu.Unlock()
-	s.startPlans(job, plans)
+	id, err := s.startJob(ctx, collectionID, plans)
+	if err != nil {
+		return 0, 0, err
+	}
 	return id, len(plans), nil
+}
+
+// startJob records a job of plans (whose sources are marked compacting)
+// and starts it; on failure the sources are released.
+func (s *Server) startJob(ctx context.Context, collectionID int64, plans []plan) (int64, error) {
+	id, err := s.ids.AllocID(ctx, 1)
+	if err != nil {
+		s.mu.Lock()
+		for _, p := range plans {
+			for _, seg := range p.sources {
+				delete(s.compacting, seg.ID)
+			}
+		}
+		s.mu.Unlock()
+		return 0, fmt.Errorf("datacoord: allocate compaction id: %w", err)
+	}
+	job := &contract.CompactionJob{ID: id, CollectionID: collectionID, Started: time.Now()}
+	for i := range plans {
+		job.Plans = append(job.Plans, contract.CompactionPlan{})
+		for _, seg := range plans[i].sources {
+			job.Plans[i].Sources = append(job.Plans[i].Sources, seg.ID)
+		}
+	}
+	s.mu.Lock()
+	err = s.saveJobLocked(ctx, job)
+	if err != nil {
+		for _, p := range plans {
+			for _, seg := range p.sources {
+				delete(s.compacting, seg.ID)
+			}
+		}
+	} else {
+		s.jobs[id] = job
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	s.startPlans(job, plans)
+	return id, nil
 }
 
 // CompactionJob returns a job (false when unknown).
@@ -116,28 +161,36 @@ type plan struct {
 	sources []model.Segment
 	deltas  []model.DeltaLog
 	expire  uint64
+	// clusterBy is the clustering key of a clustering compaction (0: a
+	// mix compaction), preferRows the rows of each output segment.
+	clusterBy, preferRows int64
+	// noteTargets records the segment IDs the plan will write before it
+	// writes them (compaction_jobs.go).
+	noteTargets func(targets []int64) error
 }
 
-// startPlans records the plans in job and runs them one after another in
-// the background (one plan at a time per job keeps a core for queries).
+// startPlans runs the plans of job (recorded in it) one after another in
+// the background (one plan at a time per job keeps a core for queries),
+// keeping the job's record up to date.
 func (s *Server) startPlans(job *contract.CompactionJob, plans []plan) {
-	s.mu.Lock()
-	for i := range plans {
-		job.Plans = append(job.Plans, contract.CompactionPlan{})
-		for _, seg := range plans[i].sources {
-			job.Plans[i].Sources = append(job.Plans[i].Sources, seg.ID)
-		}
-	}
-	s.mu.Unlock()
 	go func() {
 		ctx := s.runCtx()
 		for i, p := range plans {
+			p.noteTargets = func(targets []int64) error { return s.notePlanTargets(ctx, job, i, targets) }
 			target, err := s.runPlan(ctx, p)
+			if ctx.Err() != nil {
+				// Stopping: the next coordinator settles the plan from
+				// its record.
+				return
+			}
 			s.mu.Lock()
 			ps := &job.Plans[i]
 			ps.Done, ps.Target = true, target
 			if err != nil {
 				ps.Failed, ps.Reason = true, err.Error()
+			}
+			if err := s.saveJobLocked(ctx, job); err != nil {
+				s.logger.Warn("record compaction plan", "job", job.ID, "err", err)
 			}
 			s.mu.Unlock()
 			if err != nil {
@@ -214,11 +267,18 @@ func (s *Server) planCollection(ctx context.Context, collectionID int64, force b
 		for _, seg := range segs {
 			live := seg.NumRows - seg.DeletedRows
 			manyDeltas := len(s.deltas[seg.VChannel]) >= maxDeltaLogs
+			rewrite := seg.DeletedRows > 0 && (force || manyDeltas || float64(seg.DeletedRows) >= s.ccfg.DeletedRatio*float64(seg.NumRows)) ||
+				expire != 0 && seg.FlushTS < expire // every row expired
 			switch {
-			case seg.DeletedRows > 0 && (force || manyDeltas || float64(seg.DeletedRows) >= s.ccfg.DeletedRatio*float64(seg.NumRows)):
+			case seg.Clustered:
+				// A clustering compaction's segment holds one key range:
+				// it is rewritten alone, never merged, so that ranges stay
+				// apart (as Milvus leaves L2 segments out of mix merges).
+				if rewrite {
+					out = append(out, plan{coll: coll, sources: []model.Segment{*seg}, expire: expire})
+				}
+			case rewrite:
 				dirty = append(dirty, seg)
-			case expire != 0 && seg.FlushTS < expire:
-				dirty = append(dirty, seg) // every row expired
 			case live < smallRows && seg.SizeBytes < smallBytes:
 				small = append(small, seg)
 			}
@@ -252,20 +312,7 @@ func (s *Server) planCollection(ctx context.Context, collectionID int64, force b
 		}
 		flush()
 	}
-	for i := range out {
-		floor := int64(-1)
-		for _, seg := range out[i].sources {
-			s.compacting[seg.ID] = true
-			if f := deltaFloor(&seg); floor < 0 || f < floor {
-				floor = f
-			}
-		}
-		for _, dl := range s.deltas[out[i].sources[0].VChannel] {
-			if dl.ID > floor {
-				out[i].deltas = append(out[i].deltas, dl)
-			}
-		}
-	}
+	s.markPlannedLocked(out)
 	return out, nil
 }
 
@@ -372,6 +419,14 @@ func (s *Server) runPlan(ctx context.Context, p plan) (int64, error) {
 		return 0, fmt.Errorf("datacoord: allocate ids: %w", err)
 	}
 	planID, target := ids, ids+1
+	if p.clusterBy != 0 {
+		return s.runClustering(ctx, planID, p)
+	}
+	if p.noteTargets != nil {
+		if err := p.noteTargets([]int64{target}); err != nil {
+			return 0, err
+		}
+	}
 	first := p.sources[0]
 	// The orphan scan must not take the target's files for garbage before
 	// the commit records them.
@@ -465,6 +520,8 @@ func (s *Server) commit(ctx context.Context, p plan, res contract.CompactionResu
 		applied = max(applied, dl.ID)
 	}
 	next.DeltaApplied = applied
+	// A clustered segment rewritten alone keeps its key range.
+	next.Clustered = len(p.sources) == 1 && p.sources[0].Clustered
 	slices.Sort(next.CompactedFrom)
 	next.CompactedFrom = slices.Compact(next.CompactedFrom)
 	if next.NumRows == 0 {
@@ -516,28 +573,14 @@ func (s *Server) trigger(ctx context.Context) {
 		if len(plans) == 0 {
 			continue
 		}
-		id, err := s.ids.AllocID(ctx, 1)
-		if err != nil {
-			s.logger.Warn("allocate compaction id", "err", err)
-			s.mu.Lock()
-			for _, p := range plans {
-				for _, seg := range p.sources {
-					delete(s.compacting, seg.ID)
-				}
-			}
-			s.mu.Unlock()
-			continue
+		if _, err := s.startJob(ctx, c, plans); err != nil {
+			s.logger.Warn("start compaction", "collection", c, "err", err)
 		}
-		job := &contract.CompactionJob{ID: id, CollectionID: c, Started: time.Now()}
-		s.mu.Lock()
-		s.jobs[id] = job
-		s.mu.Unlock()
-		s.startPlans(job, plans)
 	}
 	if err := s.dropAppliedDeltas(ctx); err != nil {
 		s.logger.Warn("drop applied delta logs", "err", err)
 	}
-	s.forgetOldJobs(time.Now())
+	s.forgetOldJobs(ctx, time.Now())
 }
 
 // dropAppliedDeltas removes the delta logs whose deletes no live segment
@@ -593,12 +636,12 @@ func (s *Server) dropAppliedDeltas(ctx context.Context) error {
 }
 
 // forgetOldJobs forgets finished jobs after a day.
-func (s *Server) forgetOldJobs(now time.Time) {
+func (s *Server) forgetOldJobs(ctx context.Context, now time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, j := range s.jobs {
 		if j.Completed() && now.Sub(j.Started) > 24*time.Hour {
-			delete(s.jobs, id)
+			s.forgetJobLocked(ctx, id)
 		}
 	}
 }

@@ -166,7 +166,7 @@ func TestManualCompactionCommits(t *testing.T) {
 	if n := must(e.s.RowCount(bg, tColl, 0)); n != 12 {
 		t.Fatalf("row count before counting: %d", n)
 	}
-	id, plans, err := e.s.ManualCompaction(bg, tColl)
+	id, plans, err := e.s.ManualCompaction(bg, tColl, false)
 	if err != nil || plans != 1 {
 		t.Fatalf("manual compaction: %d plans, %v", plans, err)
 	}
@@ -201,7 +201,7 @@ func TestManualCompactionCommits(t *testing.T) {
 		t.Fatalf("delta logs left: %+v", dls)
 	}
 	// A second compaction has nothing to do: -1, as Milvus.
-	if id, plans, err := e.s.ManualCompaction(bg, tColl); id != -1 || plans != 0 || err != nil {
+	if id, plans, err := e.s.ManualCompaction(bg, tColl, false); id != -1 || plans != 0 || err != nil {
 		t.Fatalf("second compaction: %d %d %v", id, plans, err)
 	}
 }
@@ -226,7 +226,7 @@ func TestCompactionAllDeleted(t *testing.T) {
 	a := e.flushed(t, 8, 10)
 	e.deltaLog(t)
 	e.comp.deleted[a.ID] = 8
-	id, _, err := e.s.ManualCompaction(bg, tColl)
+	id, _, err := e.s.ManualCompaction(bg, tColl, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func TestGarbageCollection(t *testing.T) {
 	e.s.gcfg = GCConfig{Enable: true, Interval: time.Minute, DropTolerance: time.Minute, MissingTolerance: time.Hour}
 	// a and b merge (c would make the result larger than a segment).
 	a, b, c := e.flushed(t, 4, 10), e.flushed(t, 4, 20), e.flushed(t, 4, 30)
-	id, _, err := e.s.ManualCompaction(bg, tColl)
+	id, _, err := e.s.ManualCompaction(bg, tColl, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +361,7 @@ func TestGarbageCollection(t *testing.T) {
 	// carried on.
 	e.deltaLog(t)
 	e.comp.deleted[target] = 4
-	id, _, err = e.s.ManualCompaction(bg, tColl)
+	id, _, err = e.s.ManualCompaction(bg, tColl, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +376,7 @@ func TestGarbageCollection(t *testing.T) {
 func TestCompactionDisabled(t *testing.T) {
 	e := newLifecycle(t)
 	e.s.ccfg.Enable = false
-	if _, _, err := e.s.ManualCompaction(bg, tColl); err == nil || err.Error() != "compaction disabled: service unavailable" {
+	if _, _, err := e.s.ManualCompaction(bg, tColl, false); err == nil || err.Error() != "compaction disabled: service unavailable" {
 		t.Fatalf("error %v", err)
 	}
 }

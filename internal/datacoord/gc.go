@@ -99,11 +99,16 @@ func (s *Server) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.ctx = ctx
 	s.mu.Unlock()
-	var trig, gc <-chan time.Time
+	var trig, clusterTrig, gc <-chan time.Time
 	if s.ccfg.Auto && s.ccfg.TriggerInterval > 0 {
 		t := time.NewTicker(s.ccfg.TriggerInterval)
 		defer t.Stop()
 		trig = t.C
+	}
+	if cc := s.ccfg.Clustering; s.ccfg.Auto && cc.Enable && cc.Auto && cc.TriggerInterval > 0 {
+		t := time.NewTicker(cc.TriggerInterval)
+		defer t.Stop()
+		clusterTrig = t.C
 	}
 	if s.gcfg.Enable && s.gcfg.Interval > 0 {
 		t := time.NewTicker(s.gcfg.Interval)
@@ -120,6 +125,13 @@ func (s *Server) Run(ctx context.Context) error {
 			s.mu.Unlock()
 			if ready {
 				s.trigger(ctx)
+			}
+		case <-clusterTrig:
+			s.mu.Lock()
+			ready := s.compactor != nil && s.colls != nil
+			s.mu.Unlock()
+			if ready {
+				s.triggerClustering(ctx)
 			}
 		case <-gc:
 			if err := s.CollectGarbage(ctx, time.Now()); err != nil && ctx.Err() == nil {

@@ -81,12 +81,14 @@ type Server struct {
 	compactor  compactor
 	colls      collections
 	idx        indexes
-	jobs       map[int64]*contract.CompactionJob // compaction jobs by ID (in memory)
+	jobs       map[int64]*contract.CompactionJob // compaction jobs by ID (recorded in the meta store: compaction_jobs.go)
 	compacting map[int64]bool                    // segments a running plan reads
 	trash      map[string]trash                  // files to delete after the drop tolerance
 	orphans    map[string]time.Time              // unreferenced files, when first seen
 	writing    map[string]bool                   // segment directories a running compaction writes
 	imports    importState                       // bulk import jobs (import.go)
+	partStats  map[string]PartitionStats         // by partStatsKey without its prefix (clustering.go)
+	jobTargets map[int64][][]int64               // per job, per plan, the segment IDs it writes (compaction_jobs.go)
 }
 
 type growingKey struct {
@@ -125,7 +127,8 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 		logger:   d.Logger.With("component", "datacoord"),
 		segments: map[int64]*model.Segment{}, growing: map[growingKey]*growingSegment{},
 		checkpoints: map[string]contract.Checkpoint{}, deltas: map[string][]model.DeltaLog{},
-		jobs: map[int64]*contract.CompactionJob{}, compacting: map[int64]bool{}, trash: map[string]trash{}, orphans: map[string]time.Time{}, writing: map[string]bool{}}
+		jobs: map[int64]*contract.CompactionJob{}, compacting: map[int64]bool{}, trash: map[string]trash{}, orphans: map[string]time.Time{}, writing: map[string]bool{},
+		partStats: map[string]PartitionStats{}, jobTargets: map[int64][][]int64{}}
 	if err := s.load(ctx); err != nil {
 		return nil, err
 	}
@@ -189,6 +192,12 @@ func (s *Server) load(ctx context.Context) error {
 			return fmt.Errorf("datacoord: decode %s: %w", e.Key, err)
 		}
 		s.trash[strings.TrimPrefix(e.Key, prefixTrash)] = t
+	}
+	if err := s.loadPartStats(ctx); err != nil {
+		return err
+	}
+	if err := s.loadJobs(ctx); err != nil {
+		return err
 	}
 	s.logger.Info("loaded meta", "segments", len(s.segments), "checkpoints", len(s.checkpoints))
 	return nil
@@ -520,8 +529,15 @@ func (s *Server) drop(ctx context.Context, match func(*model.Segment) bool, vcha
 		ops = append(ops, kv.Op{Key: prefixCheckpoint + vc, Delete: true}, kv.Op{Key: prefixFailure + vc, Delete: true},
 			kv.Op{Key: prefixDelta + vc + "/", Delete: true, DeletePrefix: true})
 	}
+	goneStats := s.partStatsMatchingLocked(match)
+	for _, k := range goneStats {
+		ops = append(ops, kv.Op{Key: prefixPartStats + k, Delete: true})
+	}
 	if _, err := s.kv.Txn(ctx, nil, ops); err != nil {
 		return fmt.Errorf("datacoord: drop segments: %w", err)
+	}
+	for _, k := range goneStats {
+		delete(s.partStats, k)
 	}
 	for id, seg := range s.segments {
 		if match(seg) {

@@ -77,6 +77,22 @@ func (s *Server) Compact(ctx context.Context, t contract.CompactionTask) (contra
 		return res, nil
 	}
 	first := t.Segments[0]
+	if t.ClusteringField != 0 {
+		res.Clustered, err = s.writeClustered(ctx, t, first, tsKept, chunks)
+		if err != nil {
+			return res, fmt.Errorf("datanode: clustering compaction %d: %w", t.PlanID, err)
+		}
+		var rows int64
+		for i := range res.Clustered {
+			for _, seg := range t.Segments {
+				res.Clustered[i].FlushTS = max(res.Clustered[i].FlushTS, seg.FlushTS)
+			}
+			rows += res.Clustered[i].NumRows
+		}
+		s.logger.Info("clustering compacted segments", "plan", t.PlanID, "inputs", len(t.Segments), "outputs", len(res.Clustered),
+			"rows", rows, "deleted", sum(res.Deleted), "expired", res.Expired, "took", time.Since(start))
+		return res, nil
+	}
 	out, err := s.writeSegment(ctx, t.Collection, first.PartitionID, t.TargetID, tsKept, chunks)
 	if err != nil {
 		return res, fmt.Errorf("datanode: compaction %d: %w", t.PlanID, err)

@@ -135,6 +135,13 @@ type Segment struct {
 	DeletedRows int64 `json:",omitempty"`
 	DeletedUpTo int64 `json:",omitempty"`
 	DroppedAt   int64 `json:",omitempty"` // unix milliseconds; garbage collected after dataCoord.gc.dropTolerance
+	// Siblings are the other segments one clustering compaction wrote
+	// from the same sources: together they hold the sources' rows, so a
+	// query node swaps the sources out only once all of them are loaded.
+	Siblings []int64 `json:",omitempty"`
+	// Clustered marks a segment a clustering compaction wrote (Milvus's
+	// L2): its rows cover one range of the clustering key.
+	Clustered bool `json:",omitempty"`
 }
 
 // DeltaLog is a flushed batch of deletes of one channel (an "L0" file):

@@ -15,8 +15,9 @@ import (
 // ManualCompaction starts a compaction of a collection (by name, else by
 // ID, as Milvus 2.6's proxy resolves it): every flushed segment with
 // deleted or expired rows is rewritten without them, and small segments
-// are merged. As in Milvus, a collection with nothing to compact answers
-// compaction ID -1 and no plan.
+// are merged. With MajorCompaction (the SDKs' IsClustering) it is a
+// clustering compaction instead (docs/compaction.md). As in Milvus, a
+// collection with nothing to compact answers compaction ID -1 and no plan.
 func (s *Server) ManualCompaction(ctx context.Context, req *milvuspb.ManualCompactionRequest) (*milvuspb.ManualCompactionResponse, error) {
 	var c *model.Collection
 	var err error
@@ -28,7 +29,7 @@ func (s *Server) ManualCompaction(ctx context.Context, req *milvuspb.ManualCompa
 	if err != nil {
 		return nil, err
 	}
-	id, plans, err := s.d.Data.ManualCompaction(ctx, c.ID)
+	id, plans, err := s.d.Data.ManualCompaction(ctx, c.ID, req.GetMajorCompaction())
 	if err != nil {
 		return nil, err
 	}

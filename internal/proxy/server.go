@@ -47,7 +47,7 @@ type dataCoord interface {
 	GetCheckpoint(ctx context.Context, vchannel string) (contract.Checkpoint, error)
 	// Compaction (compaction.go): a job's ID (-1: nothing to compact) and
 	// its number of plans; a job's state (false: unknown).
-	ManualCompaction(ctx context.Context, collectionID int64) (int64, int, error)
+	ManualCompaction(ctx context.Context, collectionID int64, clustering bool) (int64, int, error)
 	CompactionJob(ctx context.Context, id int64) (contract.CompactionJob, bool, error)
 }
 

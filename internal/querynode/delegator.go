@@ -49,6 +49,7 @@ type delegator struct {
 	// droppedParts and knownParts cache which partitions of inserts the
 	// collection definition lacks are dropped or newer (partitions.go).
 	droppedParts, knownParts map[int64]bool
+	pending                  map[int64]stagedSegment // loaded segments waiting for their siblings (siblings.go)
 }
 
 // sealedSegment is a loaded sealed segment whose columns and indexes may
@@ -647,6 +648,10 @@ func (dl *delegator) close() {
 	for id, s := range dl.sealed {
 		s.close()
 		delete(dl.sealed, id)
+	}
+	for id, p := range dl.pending {
+		p.ss.close()
+		delete(dl.pending, id)
 	}
 	clear(dl.growing)
 }

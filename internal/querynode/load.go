@@ -167,18 +167,26 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 		}
 		ss.seg = sealed
 	}
-	deleteFrom(sealed, dl.deletes.intPKs, dl.deletes.intTS, dl.deletes.strPKs, dl.deletes.strTS)
-	old := dl.sealed[seg.ID]
-	dl.sealed[seg.ID] = ss
-	delete(dl.growing, seg.ID)
-	// A compacted segment holds its sources' rows: they leave the shard
-	// in the same critical section, so no read sees the rows twice or
-	// misses them, and a source whose load or handoff finishes later is
-	// refused (drop.go), as are its inserts replayed from the log.
-	replaced := dl.replaceLocked(seg.CompactedFrom)
+	// The segments of one clustering compaction replace their sources
+	// together (siblings.go): until all are loaded, this one waits aside.
+	group, stale := dl.stageLocked(seg, ss)
+	var replaced []*sealedSegment
+	for _, g := range group {
+		deleteFrom(g.ss.seg, dl.deletes.intPKs, dl.deletes.intTS, dl.deletes.strPKs, dl.deletes.strTS)
+		if old := dl.sealed[g.seg.ID]; old != nil {
+			replaced = append(replaced, old)
+		}
+		dl.sealed[g.seg.ID] = g.ss
+		delete(dl.growing, g.seg.ID)
+		// A compacted segment holds its sources' rows: they leave the shard
+		// in the same critical section, so no read sees the rows twice or
+		// misses them, and a source whose load or handoff finishes later is
+		// refused (drop.go), as are its inserts replayed from the log.
+		replaced = append(replaced, dl.replaceLocked(g.seg.CompactedFrom)...)
+	}
 	dl.mu.Unlock()
-	if old != nil {
-		old.close()
+	if stale != nil {
+		stale.close()
 	}
 	for _, r := range replaced {
 		r.close()

@@ -14,13 +14,23 @@ func (h *Handler) compactionRoutes() map[string]endpoint {
 	}
 }
 
-// compact answers {"compactionID": id}, as Milvus's REST v2.
+type compactReq struct {
+	CollectionName string `json:"collectionName"`
+	IsClustering   bool   `json:"isClustering"`
+}
+
+// compact answers {"compactionID": id}, as Milvus's REST v2;
+// "isClustering" asks for a clustering compaction.
 func (h *Handler) compact(ctx context.Context, c *call) (any, error) {
-	r, err := c.collectionName()
-	if err != nil {
+	var r compactReq
+	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	resp, err := h.p.ManualCompaction(ctx, &milvuspb.ManualCompactionRequest{DbName: c.db, CollectionName: r.CollectionName})
+	if err := required("collectionName", r.CollectionName); err != nil {
+		return nil, err
+	}
+	resp, err := h.p.ManualCompaction(ctx, &milvuspb.ManualCompactionRequest{DbName: c.db, CollectionName: r.CollectionName,
+		MajorCompaction: r.IsClustering})
 	if err != nil {
 		return nil, err
 	}

@@ -171,8 +171,10 @@ func (c *core) allowed(ctx context.Context, s *snapshot, filter Filter, mvccTs u
 		return nil, false, err
 	}
 	if c.pruned(filter) {
+		prunedReads.Add(1)
 		return bitset.New(s.n), true, nil
 	}
+	scannedReads.Add(1)
 	m, err := c.match(ctx, s, filter)
 	if err != nil {
 		return nil, false, err

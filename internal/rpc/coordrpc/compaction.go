@@ -14,7 +14,7 @@ import (
 // coordinators.
 
 func (s *DataCoordServer) ManualCompaction(ctx context.Context, r *pb.ManualCompactionRequest) (*pb.ManualCompactionResponse, error) {
-	id, plans, err := s.data.ManualCompaction(ctx, r.GetCollectionId())
+	id, plans, err := s.data.ManualCompaction(ctx, r.GetCollectionId(), r.GetClustering())
 	return &pb.ManualCompactionResponse{Status: rpc.StatusOf(err), CompactionId: id, Plans: int64(plans)}, nil
 }
 
@@ -32,8 +32,8 @@ func (s *DataCoordServer) CompactionJob(ctx context.Context, r *pb.CompactionJob
 }
 
 // ManualCompaction starts a compaction of a collection.
-func (c *DataCoordClient) ManualCompaction(ctx context.Context, collectionID int64) (int64, int, error) {
-	r, err := c.c.ManualCompaction(ctx, &pb.ManualCompactionRequest{CollectionId: collectionID})
+func (c *DataCoordClient) ManualCompaction(ctx context.Context, collectionID int64, clustering bool) (int64, int, error) {
+	r, err := c.c.ManualCompaction(ctx, &pb.ManualCompactionRequest{CollectionId: collectionID, Clustering: clustering})
 	if err := Check(dataName, r, err); err != nil {
 		return 0, 0, err
 	}

@@ -2550,6 +2550,7 @@ func (x *DropPartitionDataRequest) GetPartitionId() int64 {
 type ManualCompactionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CollectionId  int64                  `protobuf:"varint,1,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
+	Clustering    bool                   `protobuf:"varint,2,opt,name=clustering,proto3" json:"clustering,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2589,6 +2590,13 @@ func (x *ManualCompactionRequest) GetCollectionId() int64 {
 		return x.CollectionId
 	}
 	return 0
+}
+
+func (x *ManualCompactionRequest) GetClustering() bool {
+	if x != nil {
+		return x.Clustering
+	}
+	return false
 }
 
 type ManualCompactionResponse struct {
@@ -4016,9 +4024,12 @@ const file_coord_proto_rawDesc = "" +
 	"collection\"b\n" +
 	"\x18DropPartitionDataRequest\x12#\n" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12!\n" +
-	"\fpartition_id\x18\x02 \x01(\x03R\vpartitionId\">\n" +
+	"\fpartition_id\x18\x02 \x01(\x03R\vpartitionId\"^\n" +
 	"\x17ManualCompactionRequest\x12#\n" +
-	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\"\x8a\x01\n" +
+	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12\x1e\n" +
+	"\n" +
+	"clustering\x18\x02 \x01(\bR\n" +
+	"clustering\"\x8a\x01\n" +
 	"\x18ManualCompactionResponse\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12#\n" +
 	"\rcompaction_id\x18\x02 \x01(\x03R\fcompactionId\x12\x14\n" +

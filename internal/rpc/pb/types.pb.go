@@ -289,6 +289,8 @@ type Segment struct {
 	DeltaApplied  int64                  `protobuf:"varint,14,opt,name=delta_applied,json=deltaApplied,proto3" json:"delta_applied,omitempty"`
 	DeletedRows   int64                  `protobuf:"varint,15,opt,name=deleted_rows,json=deletedRows,proto3" json:"deleted_rows,omitempty"`
 	DeletedUpTo   int64                  `protobuf:"varint,16,opt,name=deleted_up_to,json=deletedUpTo,proto3" json:"deleted_up_to,omitempty"`
+	Siblings      []int64                `protobuf:"varint,17,rep,packed,name=siblings,proto3" json:"siblings,omitempty"`
+	Clustered     bool                   `protobuf:"varint,18,opt,name=clustered,proto3" json:"clustered,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -433,6 +435,20 @@ func (x *Segment) GetDeletedUpTo() int64 {
 		return x.DeletedUpTo
 	}
 	return 0
+}
+
+func (x *Segment) GetSiblings() []int64 {
+	if x != nil {
+		return x.Siblings
+	}
+	return nil
+}
+
+func (x *Segment) GetClustered() bool {
+	if x != nil {
+		return x.Clustered
+	}
+	return false
 }
 
 type DeltaLog struct {
@@ -1752,7 +1768,7 @@ const file_types_proto_rawDesc = "" +
 	"partitions\x12\x18\n" +
 	"\aaliases\x18\v \x03(\tR\aaliases\x12\x1b\n" +
 	"\tcreate_ts\x18\f \x01(\x04R\bcreateTs\x12\x1b\n" +
-	"\tupdate_ts\x18\r \x01(\x04R\bupdateTs\"\xd6\x04\n" +
+	"\tupdate_ts\x18\r \x01(\x04R\bupdateTs\"\x90\x05\n" +
 	"\aSegment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12#\n" +
 	"\rcollection_id\x18\x02 \x01(\x03R\fcollectionId\x12!\n" +
@@ -1771,7 +1787,9 @@ const file_types_proto_rawDesc = "" +
 	"\x0ecompacted_from\x18\r \x03(\x03R\rcompactedFrom\x12#\n" +
 	"\rdelta_applied\x18\x0e \x01(\x03R\fdeltaApplied\x12!\n" +
 	"\fdeleted_rows\x18\x0f \x01(\x03R\vdeletedRows\x12\"\n" +
-	"\rdeleted_up_to\x18\x10 \x01(\x03R\vdeletedUpTo\x1a:\n" +
+	"\rdeleted_up_to\x18\x10 \x01(\x03R\vdeletedUpTo\x12\x1a\n" +
+	"\bsiblings\x18\x11 \x03(\x03R\bsiblings\x12\x1c\n" +
+	"\tclustered\x18\x12 \x01(\bR\tclustered\x1a:\n" +
 	"\fBinlogsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa0\x01\n" +

@@ -354,16 +354,19 @@ func (x *ProgressResponse) GetLoaded() bool {
 }
 
 type CompactionTask struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	PlanId        int64                  `protobuf:"varint,1,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
-	Collection    *Collection            `protobuf:"bytes,2,opt,name=collection,proto3" json:"collection,omitempty"`
-	Segments      []*Segment             `protobuf:"bytes,3,rep,name=segments,proto3" json:"segments,omitempty"`
-	DeltaLogs     []*DeltaLog            `protobuf:"bytes,4,rep,name=delta_logs,json=deltaLogs,proto3" json:"delta_logs,omitempty"`
-	ExpireTs      uint64                 `protobuf:"varint,5,opt,name=expire_ts,json=expireTs,proto3" json:"expire_ts,omitempty"`
-	TargetId      int64                  `protobuf:"varint,6,opt,name=target_id,json=targetId,proto3" json:"target_id,omitempty"`
-	CountOnly     bool                   `protobuf:"varint,7,opt,name=count_only,json=countOnly,proto3" json:"count_only,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	PlanId          int64                  `protobuf:"varint,1,opt,name=plan_id,json=planId,proto3" json:"plan_id,omitempty"`
+	Collection      *Collection            `protobuf:"bytes,2,opt,name=collection,proto3" json:"collection,omitempty"`
+	Segments        []*Segment             `protobuf:"bytes,3,rep,name=segments,proto3" json:"segments,omitempty"`
+	DeltaLogs       []*DeltaLog            `protobuf:"bytes,4,rep,name=delta_logs,json=deltaLogs,proto3" json:"delta_logs,omitempty"`
+	ExpireTs        uint64                 `protobuf:"varint,5,opt,name=expire_ts,json=expireTs,proto3" json:"expire_ts,omitempty"`
+	TargetId        int64                  `protobuf:"varint,6,opt,name=target_id,json=targetId,proto3" json:"target_id,omitempty"`
+	CountOnly       bool                   `protobuf:"varint,7,opt,name=count_only,json=countOnly,proto3" json:"count_only,omitempty"`
+	ClusteringField int64                  `protobuf:"varint,8,opt,name=clustering_field,json=clusteringField,proto3" json:"clustering_field,omitempty"`
+	TargetIds       []int64                `protobuf:"varint,9,rep,packed,name=target_ids,json=targetIds,proto3" json:"target_ids,omitempty"`
+	PreferRows      int64                  `protobuf:"varint,10,opt,name=prefer_rows,json=preferRows,proto3" json:"prefer_rows,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *CompactionTask) Reset() {
@@ -445,6 +448,111 @@ func (x *CompactionTask) GetCountOnly() bool {
 	return false
 }
 
+func (x *CompactionTask) GetClusteringField() int64 {
+	if x != nil {
+		return x.ClusteringField
+	}
+	return 0
+}
+
+func (x *CompactionTask) GetTargetIds() []int64 {
+	if x != nil {
+		return x.TargetIds
+	}
+	return nil
+}
+
+func (x *CompactionTask) GetPreferRows() int64 {
+	if x != nil {
+		return x.PreferRows
+	}
+	return 0
+}
+
+type ClusteredSegment struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SegmentId     int64                  `protobuf:"varint,1,opt,name=segment_id,json=segmentId,proto3" json:"segment_id,omitempty"`
+	NumRows       int64                  `protobuf:"varint,2,opt,name=num_rows,json=numRows,proto3" json:"num_rows,omitempty"`
+	Binlogs       map[int64]string       `protobuf:"bytes,3,rep,name=binlogs,proto3" json:"binlogs,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	StatsLog      string                 `protobuf:"bytes,4,opt,name=stats_log,json=statsLog,proto3" json:"stats_log,omitempty"`
+	FlushTs       uint64                 `protobuf:"varint,5,opt,name=flush_ts,json=flushTs,proto3" json:"flush_ts,omitempty"`
+	SizeBytes     int64                  `protobuf:"varint,6,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClusteredSegment) Reset() {
+	*x = ClusteredSegment{}
+	mi := &file_worker_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClusteredSegment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClusteredSegment) ProtoMessage() {}
+
+func (x *ClusteredSegment) ProtoReflect() protoreflect.Message {
+	mi := &file_worker_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClusteredSegment.ProtoReflect.Descriptor instead.
+func (*ClusteredSegment) Descriptor() ([]byte, []int) {
+	return file_worker_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ClusteredSegment) GetSegmentId() int64 {
+	if x != nil {
+		return x.SegmentId
+	}
+	return 0
+}
+
+func (x *ClusteredSegment) GetNumRows() int64 {
+	if x != nil {
+		return x.NumRows
+	}
+	return 0
+}
+
+func (x *ClusteredSegment) GetBinlogs() map[int64]string {
+	if x != nil {
+		return x.Binlogs
+	}
+	return nil
+}
+
+func (x *ClusteredSegment) GetStatsLog() string {
+	if x != nil {
+		return x.StatsLog
+	}
+	return ""
+}
+
+func (x *ClusteredSegment) GetFlushTs() uint64 {
+	if x != nil {
+		return x.FlushTs
+	}
+	return 0
+}
+
+func (x *ClusteredSegment) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
 type CompactionResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Status        *commonpb.Status       `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
@@ -457,13 +565,14 @@ type CompactionResult struct {
 	StatsLog      string                 `protobuf:"bytes,8,opt,name=stats_log,json=statsLog,proto3" json:"stats_log,omitempty"`
 	FlushTs       uint64                 `protobuf:"varint,9,opt,name=flush_ts,json=flushTs,proto3" json:"flush_ts,omitempty"`
 	SizeBytes     int64                  `protobuf:"varint,10,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	Clustered     []*ClusteredSegment    `protobuf:"bytes,11,rep,name=clustered,proto3" json:"clustered,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CompactionResult) Reset() {
 	*x = CompactionResult{}
-	mi := &file_worker_proto_msgTypes[7]
+	mi := &file_worker_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -475,7 +584,7 @@ func (x *CompactionResult) String() string {
 func (*CompactionResult) ProtoMessage() {}
 
 func (x *CompactionResult) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[7]
+	mi := &file_worker_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -488,7 +597,7 @@ func (x *CompactionResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactionResult.ProtoReflect.Descriptor instead.
 func (*CompactionResult) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{7}
+	return file_worker_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CompactionResult) GetStatus() *commonpb.Status {
@@ -561,6 +670,13 @@ func (x *CompactionResult) GetSizeBytes() int64 {
 	return 0
 }
 
+func (x *CompactionResult) GetClustered() []*ClusteredSegment {
+	if x != nil {
+		return x.Clustered
+	}
+	return nil
+}
+
 type BuildTask struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	BuildId       int64                  `protobuf:"varint,1,opt,name=build_id,json=buildId,proto3" json:"build_id,omitempty"`
@@ -575,7 +691,7 @@ type BuildTask struct {
 
 func (x *BuildTask) Reset() {
 	*x = BuildTask{}
-	mi := &file_worker_proto_msgTypes[8]
+	mi := &file_worker_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -587,7 +703,7 @@ func (x *BuildTask) String() string {
 func (*BuildTask) ProtoMessage() {}
 
 func (x *BuildTask) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[8]
+	mi := &file_worker_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -600,7 +716,7 @@ func (x *BuildTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BuildTask.ProtoReflect.Descriptor instead.
 func (*BuildTask) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{8}
+	return file_worker_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BuildTask) GetBuildId() int64 {
@@ -658,7 +774,7 @@ type BuildResult struct {
 
 func (x *BuildResult) Reset() {
 	*x = BuildResult{}
-	mi := &file_worker_proto_msgTypes[9]
+	mi := &file_worker_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +786,7 @@ func (x *BuildResult) String() string {
 func (*BuildResult) ProtoMessage() {}
 
 func (x *BuildResult) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[9]
+	mi := &file_worker_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +799,7 @@ func (x *BuildResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BuildResult.ProtoReflect.Descriptor instead.
 func (*BuildResult) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{9}
+	return file_worker_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BuildResult) GetStatus() *commonpb.Status {
@@ -736,7 +852,7 @@ type AppendInsertRequest struct {
 
 func (x *AppendInsertRequest) Reset() {
 	*x = AppendInsertRequest{}
-	mi := &file_worker_proto_msgTypes[10]
+	mi := &file_worker_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +864,7 @@ func (x *AppendInsertRequest) String() string {
 func (*AppendInsertRequest) ProtoMessage() {}
 
 func (x *AppendInsertRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[10]
+	mi := &file_worker_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +877,7 @@ func (x *AppendInsertRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendInsertRequest.ProtoReflect.Descriptor instead.
 func (*AppendInsertRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{10}
+	return file_worker_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AppendInsertRequest) GetPchannel() string {
@@ -823,7 +939,7 @@ type AppendDeleteRequest struct {
 
 func (x *AppendDeleteRequest) Reset() {
 	*x = AppendDeleteRequest{}
-	mi := &file_worker_proto_msgTypes[11]
+	mi := &file_worker_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -835,7 +951,7 @@ func (x *AppendDeleteRequest) String() string {
 func (*AppendDeleteRequest) ProtoMessage() {}
 
 func (x *AppendDeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[11]
+	mi := &file_worker_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -848,7 +964,7 @@ func (x *AppendDeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendDeleteRequest.ProtoReflect.Descriptor instead.
 func (*AppendDeleteRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{11}
+	return file_worker_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AppendDeleteRequest) GetPchannel() string {
@@ -877,7 +993,7 @@ type AppendResponse struct {
 
 func (x *AppendResponse) Reset() {
 	*x = AppendResponse{}
-	mi := &file_worker_proto_msgTypes[12]
+	mi := &file_worker_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -889,7 +1005,7 @@ func (x *AppendResponse) String() string {
 func (*AppendResponse) ProtoMessage() {}
 
 func (x *AppendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[12]
+	mi := &file_worker_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -902,7 +1018,7 @@ func (x *AppendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendResponse.ProtoReflect.Descriptor instead.
 func (*AppendResponse) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{12}
+	return file_worker_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AppendResponse) GetStatus() *commonpb.Status {
@@ -944,7 +1060,7 @@ type SealRequest struct {
 
 func (x *SealRequest) Reset() {
 	*x = SealRequest{}
-	mi := &file_worker_proto_msgTypes[13]
+	mi := &file_worker_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +1072,7 @@ func (x *SealRequest) String() string {
 func (*SealRequest) ProtoMessage() {}
 
 func (x *SealRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[13]
+	mi := &file_worker_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +1085,7 @@ func (x *SealRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealRequest.ProtoReflect.Descriptor instead.
 func (*SealRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{13}
+	return file_worker_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SealRequest) GetPchannel() string {
@@ -1004,7 +1120,7 @@ type SealResponse struct {
 
 func (x *SealResponse) Reset() {
 	*x = SealResponse{}
-	mi := &file_worker_proto_msgTypes[14]
+	mi := &file_worker_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1016,7 +1132,7 @@ func (x *SealResponse) String() string {
 func (*SealResponse) ProtoMessage() {}
 
 func (x *SealResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[14]
+	mi := &file_worker_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1029,7 +1145,7 @@ func (x *SealResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealResponse.ProtoReflect.Descriptor instead.
 func (*SealResponse) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{14}
+	return file_worker_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SealResponse) GetStatus() *commonpb.Status {
@@ -1063,7 +1179,7 @@ type SyncToRequest struct {
 
 func (x *SyncToRequest) Reset() {
 	*x = SyncToRequest{}
-	mi := &file_worker_proto_msgTypes[15]
+	mi := &file_worker_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1075,7 +1191,7 @@ func (x *SyncToRequest) String() string {
 func (*SyncToRequest) ProtoMessage() {}
 
 func (x *SyncToRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[15]
+	mi := &file_worker_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1088,7 +1204,7 @@ func (x *SyncToRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncToRequest.ProtoReflect.Descriptor instead.
 func (*SyncToRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{15}
+	return file_worker_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SyncToRequest) GetPchannel() string {
@@ -1134,7 +1250,7 @@ const file_worker_proto_rawDesc = "" +
 	"\x10ProgressResponse\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x1a\n" +
 	"\bprogress\x18\x02 \x01(\x03R\bprogress\x12\x16\n" +
-	"\x06loaded\x18\x03 \x01(\bR\x06loaded\"\xb2\x02\n" +
+	"\x06loaded\x18\x03 \x01(\bR\x06loaded\"\x9d\x03\n" +
 	"\x0eCompactionTask\x12\x17\n" +
 	"\aplan_id\x18\x01 \x01(\x03R\x06planId\x12<\n" +
 	"\n" +
@@ -1146,7 +1262,25 @@ const file_worker_proto_rawDesc = "" +
 	"\texpire_ts\x18\x05 \x01(\x04R\bexpireTs\x12\x1b\n" +
 	"\ttarget_id\x18\x06 \x01(\x03R\btargetId\x12\x1d\n" +
 	"\n" +
-	"count_only\x18\a \x01(\bR\tcountOnly\"\x99\x04\n" +
+	"count_only\x18\a \x01(\bR\tcountOnly\x12)\n" +
+	"\x10clustering_field\x18\b \x01(\x03R\x0fclusteringField\x12\x1d\n" +
+	"\n" +
+	"target_ids\x18\t \x03(\x03R\ttargetIds\x12\x1f\n" +
+	"\vprefer_rows\x18\n" +
+	" \x01(\x03R\n" +
+	"preferRows\"\xaa\x02\n" +
+	"\x10ClusteredSegment\x12\x1d\n" +
+	"\n" +
+	"segment_id\x18\x01 \x01(\x03R\tsegmentId\x12\x19\n" +
+	"\bnum_rows\x18\x02 \x01(\x03R\anumRows\x12I\n" +
+	"\abinlogs\x18\x03 \x03(\v2/.milvago.internal.ClusteredSegment.BinlogsEntryR\abinlogs\x12\x1b\n" +
+	"\tstats_log\x18\x04 \x01(\tR\bstatsLog\x12\x19\n" +
+	"\bflush_ts\x18\x05 \x01(\x04R\aflushTs\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x06 \x01(\x03R\tsizeBytes\x1a:\n" +
+	"\fBinlogsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xdb\x04\n" +
 	"\x10CompactionResult\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x17\n" +
 	"\aplan_id\x18\x02 \x01(\x03R\x06planId\x12\x1d\n" +
@@ -1160,7 +1294,8 @@ const file_worker_proto_rawDesc = "" +
 	"\bflush_ts\x18\t \x01(\x04R\aflushTs\x12\x1d\n" +
 	"\n" +
 	"size_bytes\x18\n" +
-	" \x01(\x03R\tsizeBytes\x1a:\n" +
+	" \x01(\x03R\tsizeBytes\x12@\n" +
+	"\tclustered\x18\v \x03(\v2\".milvago.internal.ClusteredSegmentR\tclustered\x1a:\n" +
 	"\fDeletedEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\x1a:\n" +
@@ -1251,7 +1386,7 @@ func file_worker_proto_rawDescGZIP() []byte {
 	return file_worker_proto_rawDescData
 }
 
-var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_worker_proto_goTypes = []any{
 	(*LoadChannelsRequest)(nil),   // 0: milvago.internal.LoadChannelsRequest
 	(*CollectionIDRequest)(nil),   // 1: milvago.internal.CollectionIDRequest
@@ -1260,89 +1395,93 @@ var file_worker_proto_goTypes = []any{
 	(*DropSegmentsRequest)(nil),   // 4: milvago.internal.DropSegmentsRequest
 	(*ProgressResponse)(nil),      // 5: milvago.internal.ProgressResponse
 	(*CompactionTask)(nil),        // 6: milvago.internal.CompactionTask
-	(*CompactionResult)(nil),      // 7: milvago.internal.CompactionResult
-	(*BuildTask)(nil),             // 8: milvago.internal.BuildTask
-	(*BuildResult)(nil),           // 9: milvago.internal.BuildResult
-	(*AppendInsertRequest)(nil),   // 10: milvago.internal.AppendInsertRequest
-	(*AppendDeleteRequest)(nil),   // 11: milvago.internal.AppendDeleteRequest
-	(*AppendResponse)(nil),        // 12: milvago.internal.AppendResponse
-	(*SealRequest)(nil),           // 13: milvago.internal.SealRequest
-	(*SealResponse)(nil),          // 14: milvago.internal.SealResponse
-	(*SyncToRequest)(nil),         // 15: milvago.internal.SyncToRequest
-	nil,                           // 16: milvago.internal.CompactionResult.DeletedEntry
-	nil,                           // 17: milvago.internal.CompactionResult.BinlogsEntry
-	nil,                           // 18: milvago.internal.BuildTask.ParamsEntry
-	(*Collection)(nil),            // 19: milvago.internal.Collection
-	(*ChannelPlan)(nil),           // 20: milvago.internal.ChannelPlan
-	(*SegmentPlan)(nil),           // 21: milvago.internal.SegmentPlan
-	(*commonpb.Status)(nil),       // 22: milvus.proto.common.Status
-	(*Segment)(nil),               // 23: milvago.internal.Segment
-	(*DeltaLog)(nil),              // 24: milvago.internal.DeltaLog
-	(*LogMessage)(nil),            // 25: milvago.internal.LogMessage
-	(*SearchRequest)(nil),         // 26: milvago.internal.SearchRequest
-	(*QueryRequest)(nil),          // 27: milvago.internal.QueryRequest
-	(*Empty)(nil),                 // 28: milvago.internal.Empty
-	(*SearchResult)(nil),          // 29: milvago.internal.SearchResult
-	(*QueryResult)(nil),           // 30: milvago.internal.QueryResult
+	(*ClusteredSegment)(nil),      // 7: milvago.internal.ClusteredSegment
+	(*CompactionResult)(nil),      // 8: milvago.internal.CompactionResult
+	(*BuildTask)(nil),             // 9: milvago.internal.BuildTask
+	(*BuildResult)(nil),           // 10: milvago.internal.BuildResult
+	(*AppendInsertRequest)(nil),   // 11: milvago.internal.AppendInsertRequest
+	(*AppendDeleteRequest)(nil),   // 12: milvago.internal.AppendDeleteRequest
+	(*AppendResponse)(nil),        // 13: milvago.internal.AppendResponse
+	(*SealRequest)(nil),           // 14: milvago.internal.SealRequest
+	(*SealResponse)(nil),          // 15: milvago.internal.SealResponse
+	(*SyncToRequest)(nil),         // 16: milvago.internal.SyncToRequest
+	nil,                           // 17: milvago.internal.ClusteredSegment.BinlogsEntry
+	nil,                           // 18: milvago.internal.CompactionResult.DeletedEntry
+	nil,                           // 19: milvago.internal.CompactionResult.BinlogsEntry
+	nil,                           // 20: milvago.internal.BuildTask.ParamsEntry
+	(*Collection)(nil),            // 21: milvago.internal.Collection
+	(*ChannelPlan)(nil),           // 22: milvago.internal.ChannelPlan
+	(*SegmentPlan)(nil),           // 23: milvago.internal.SegmentPlan
+	(*commonpb.Status)(nil),       // 24: milvus.proto.common.Status
+	(*Segment)(nil),               // 25: milvago.internal.Segment
+	(*DeltaLog)(nil),              // 26: milvago.internal.DeltaLog
+	(*LogMessage)(nil),            // 27: milvago.internal.LogMessage
+	(*SearchRequest)(nil),         // 28: milvago.internal.SearchRequest
+	(*QueryRequest)(nil),          // 29: milvago.internal.QueryRequest
+	(*Empty)(nil),                 // 30: milvago.internal.Empty
+	(*SearchResult)(nil),          // 31: milvago.internal.SearchResult
+	(*QueryResult)(nil),           // 32: milvago.internal.QueryResult
 }
 var file_worker_proto_depIdxs = []int32{
-	19, // 0: milvago.internal.LoadChannelsRequest.collection:type_name -> milvago.internal.Collection
-	20, // 1: milvago.internal.LoadChannelsRequest.plans:type_name -> milvago.internal.ChannelPlan
-	21, // 2: milvago.internal.SyncSegmentRequest.plan:type_name -> milvago.internal.SegmentPlan
-	22, // 3: milvago.internal.ProgressResponse.status:type_name -> milvus.proto.common.Status
-	19, // 4: milvago.internal.CompactionTask.collection:type_name -> milvago.internal.Collection
-	23, // 5: milvago.internal.CompactionTask.segments:type_name -> milvago.internal.Segment
-	24, // 6: milvago.internal.CompactionTask.delta_logs:type_name -> milvago.internal.DeltaLog
-	22, // 7: milvago.internal.CompactionResult.status:type_name -> milvus.proto.common.Status
-	16, // 8: milvago.internal.CompactionResult.deleted:type_name -> milvago.internal.CompactionResult.DeletedEntry
-	17, // 9: milvago.internal.CompactionResult.binlogs:type_name -> milvago.internal.CompactionResult.BinlogsEntry
-	18, // 10: milvago.internal.BuildTask.params:type_name -> milvago.internal.BuildTask.ParamsEntry
-	22, // 11: milvago.internal.BuildResult.status:type_name -> milvus.proto.common.Status
-	25, // 12: milvago.internal.AppendInsertRequest.message:type_name -> milvago.internal.LogMessage
-	25, // 13: milvago.internal.AppendDeleteRequest.message:type_name -> milvago.internal.LogMessage
-	22, // 14: milvago.internal.AppendResponse.status:type_name -> milvus.proto.common.Status
-	22, // 15: milvago.internal.SealResponse.status:type_name -> milvus.proto.common.Status
-	0,  // 16: milvago.internal.QueryNode.LoadCollection:input_type -> milvago.internal.LoadChannelsRequest
-	1,  // 17: milvago.internal.QueryNode.ReleaseCollection:input_type -> milvago.internal.CollectionIDRequest
-	2,  // 18: milvago.internal.QueryNode.SyncSegment:input_type -> milvago.internal.SyncSegmentRequest
-	4,  // 19: milvago.internal.QueryNode.DropSegments:input_type -> milvago.internal.DropSegmentsRequest
-	1,  // 20: milvago.internal.QueryNode.Progress:input_type -> milvago.internal.CollectionIDRequest
-	26, // 21: milvago.internal.QueryNode.Search:input_type -> milvago.internal.SearchRequest
-	27, // 22: milvago.internal.QueryNode.Query:input_type -> milvago.internal.QueryRequest
-	19, // 23: milvago.internal.QueryNode.UpdateCollection:input_type -> milvago.internal.Collection
-	3,  // 24: milvago.internal.QueryNode.DropSegmentIDs:input_type -> milvago.internal.DropSegmentIDsRequest
-	19, // 25: milvago.internal.DataNode.Watch:input_type -> milvago.internal.Collection
-	19, // 26: milvago.internal.DataNode.Unwatch:input_type -> milvago.internal.Collection
-	19, // 27: milvago.internal.DataNode.UpdateCollection:input_type -> milvago.internal.Collection
-	6,  // 28: milvago.internal.DataNode.Compact:input_type -> milvago.internal.CompactionTask
-	8,  // 29: milvago.internal.IndexNode.Build:input_type -> milvago.internal.BuildTask
-	10, // 30: milvago.internal.StreamingNode.AppendInsert:input_type -> milvago.internal.AppendInsertRequest
-	11, // 31: milvago.internal.StreamingNode.AppendDelete:input_type -> milvago.internal.AppendDeleteRequest
-	13, // 32: milvago.internal.StreamingNode.Seal:input_type -> milvago.internal.SealRequest
-	15, // 33: milvago.internal.StreamingNode.SyncTo:input_type -> milvago.internal.SyncToRequest
-	28, // 34: milvago.internal.QueryNode.LoadCollection:output_type -> milvago.internal.Empty
-	28, // 35: milvago.internal.QueryNode.ReleaseCollection:output_type -> milvago.internal.Empty
-	28, // 36: milvago.internal.QueryNode.SyncSegment:output_type -> milvago.internal.Empty
-	28, // 37: milvago.internal.QueryNode.DropSegments:output_type -> milvago.internal.Empty
-	5,  // 38: milvago.internal.QueryNode.Progress:output_type -> milvago.internal.ProgressResponse
-	29, // 39: milvago.internal.QueryNode.Search:output_type -> milvago.internal.SearchResult
-	30, // 40: milvago.internal.QueryNode.Query:output_type -> milvago.internal.QueryResult
-	28, // 41: milvago.internal.QueryNode.UpdateCollection:output_type -> milvago.internal.Empty
-	28, // 42: milvago.internal.QueryNode.DropSegmentIDs:output_type -> milvago.internal.Empty
-	28, // 43: milvago.internal.DataNode.Watch:output_type -> milvago.internal.Empty
-	28, // 44: milvago.internal.DataNode.Unwatch:output_type -> milvago.internal.Empty
-	28, // 45: milvago.internal.DataNode.UpdateCollection:output_type -> milvago.internal.Empty
-	7,  // 46: milvago.internal.DataNode.Compact:output_type -> milvago.internal.CompactionResult
-	9,  // 47: milvago.internal.IndexNode.Build:output_type -> milvago.internal.BuildResult
-	12, // 48: milvago.internal.StreamingNode.AppendInsert:output_type -> milvago.internal.AppendResponse
-	12, // 49: milvago.internal.StreamingNode.AppendDelete:output_type -> milvago.internal.AppendResponse
-	14, // 50: milvago.internal.StreamingNode.Seal:output_type -> milvago.internal.SealResponse
-	28, // 51: milvago.internal.StreamingNode.SyncTo:output_type -> milvago.internal.Empty
-	34, // [34:52] is the sub-list for method output_type
-	16, // [16:34] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	21, // 0: milvago.internal.LoadChannelsRequest.collection:type_name -> milvago.internal.Collection
+	22, // 1: milvago.internal.LoadChannelsRequest.plans:type_name -> milvago.internal.ChannelPlan
+	23, // 2: milvago.internal.SyncSegmentRequest.plan:type_name -> milvago.internal.SegmentPlan
+	24, // 3: milvago.internal.ProgressResponse.status:type_name -> milvus.proto.common.Status
+	21, // 4: milvago.internal.CompactionTask.collection:type_name -> milvago.internal.Collection
+	25, // 5: milvago.internal.CompactionTask.segments:type_name -> milvago.internal.Segment
+	26, // 6: milvago.internal.CompactionTask.delta_logs:type_name -> milvago.internal.DeltaLog
+	17, // 7: milvago.internal.ClusteredSegment.binlogs:type_name -> milvago.internal.ClusteredSegment.BinlogsEntry
+	24, // 8: milvago.internal.CompactionResult.status:type_name -> milvus.proto.common.Status
+	18, // 9: milvago.internal.CompactionResult.deleted:type_name -> milvago.internal.CompactionResult.DeletedEntry
+	19, // 10: milvago.internal.CompactionResult.binlogs:type_name -> milvago.internal.CompactionResult.BinlogsEntry
+	7,  // 11: milvago.internal.CompactionResult.clustered:type_name -> milvago.internal.ClusteredSegment
+	20, // 12: milvago.internal.BuildTask.params:type_name -> milvago.internal.BuildTask.ParamsEntry
+	24, // 13: milvago.internal.BuildResult.status:type_name -> milvus.proto.common.Status
+	27, // 14: milvago.internal.AppendInsertRequest.message:type_name -> milvago.internal.LogMessage
+	27, // 15: milvago.internal.AppendDeleteRequest.message:type_name -> milvago.internal.LogMessage
+	24, // 16: milvago.internal.AppendResponse.status:type_name -> milvus.proto.common.Status
+	24, // 17: milvago.internal.SealResponse.status:type_name -> milvus.proto.common.Status
+	0,  // 18: milvago.internal.QueryNode.LoadCollection:input_type -> milvago.internal.LoadChannelsRequest
+	1,  // 19: milvago.internal.QueryNode.ReleaseCollection:input_type -> milvago.internal.CollectionIDRequest
+	2,  // 20: milvago.internal.QueryNode.SyncSegment:input_type -> milvago.internal.SyncSegmentRequest
+	4,  // 21: milvago.internal.QueryNode.DropSegments:input_type -> milvago.internal.DropSegmentsRequest
+	1,  // 22: milvago.internal.QueryNode.Progress:input_type -> milvago.internal.CollectionIDRequest
+	28, // 23: milvago.internal.QueryNode.Search:input_type -> milvago.internal.SearchRequest
+	29, // 24: milvago.internal.QueryNode.Query:input_type -> milvago.internal.QueryRequest
+	21, // 25: milvago.internal.QueryNode.UpdateCollection:input_type -> milvago.internal.Collection
+	3,  // 26: milvago.internal.QueryNode.DropSegmentIDs:input_type -> milvago.internal.DropSegmentIDsRequest
+	21, // 27: milvago.internal.DataNode.Watch:input_type -> milvago.internal.Collection
+	21, // 28: milvago.internal.DataNode.Unwatch:input_type -> milvago.internal.Collection
+	21, // 29: milvago.internal.DataNode.UpdateCollection:input_type -> milvago.internal.Collection
+	6,  // 30: milvago.internal.DataNode.Compact:input_type -> milvago.internal.CompactionTask
+	9,  // 31: milvago.internal.IndexNode.Build:input_type -> milvago.internal.BuildTask
+	11, // 32: milvago.internal.StreamingNode.AppendInsert:input_type -> milvago.internal.AppendInsertRequest
+	12, // 33: milvago.internal.StreamingNode.AppendDelete:input_type -> milvago.internal.AppendDeleteRequest
+	14, // 34: milvago.internal.StreamingNode.Seal:input_type -> milvago.internal.SealRequest
+	16, // 35: milvago.internal.StreamingNode.SyncTo:input_type -> milvago.internal.SyncToRequest
+	30, // 36: milvago.internal.QueryNode.LoadCollection:output_type -> milvago.internal.Empty
+	30, // 37: milvago.internal.QueryNode.ReleaseCollection:output_type -> milvago.internal.Empty
+	30, // 38: milvago.internal.QueryNode.SyncSegment:output_type -> milvago.internal.Empty
+	30, // 39: milvago.internal.QueryNode.DropSegments:output_type -> milvago.internal.Empty
+	5,  // 40: milvago.internal.QueryNode.Progress:output_type -> milvago.internal.ProgressResponse
+	31, // 41: milvago.internal.QueryNode.Search:output_type -> milvago.internal.SearchResult
+	32, // 42: milvago.internal.QueryNode.Query:output_type -> milvago.internal.QueryResult
+	30, // 43: milvago.internal.QueryNode.UpdateCollection:output_type -> milvago.internal.Empty
+	30, // 44: milvago.internal.QueryNode.DropSegmentIDs:output_type -> milvago.internal.Empty
+	30, // 45: milvago.internal.DataNode.Watch:output_type -> milvago.internal.Empty
+	30, // 46: milvago.internal.DataNode.Unwatch:output_type -> milvago.internal.Empty
+	30, // 47: milvago.internal.DataNode.UpdateCollection:output_type -> milvago.internal.Empty
+	8,  // 48: milvago.internal.DataNode.Compact:output_type -> milvago.internal.CompactionResult
+	10, // 49: milvago.internal.IndexNode.Build:output_type -> milvago.internal.BuildResult
+	13, // 50: milvago.internal.StreamingNode.AppendInsert:output_type -> milvago.internal.AppendResponse
+	13, // 51: milvago.internal.StreamingNode.AppendDelete:output_type -> milvago.internal.AppendResponse
+	15, // 52: milvago.internal.StreamingNode.Seal:output_type -> milvago.internal.SealResponse
+	30, // 53: milvago.internal.StreamingNode.SyncTo:output_type -> milvago.internal.Empty
+	36, // [36:54] is the sub-list for method output_type
+	18, // [18:36] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_worker_proto_init() }
@@ -1357,7 +1496,7 @@ func file_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_worker_proto_rawDesc), len(file_worker_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

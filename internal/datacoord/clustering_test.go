@@ -1,0 +1,233 @@
+package datacoord
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/kv"
+	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/storage"
+)
+
+// clusterCompactor answers clustering tasks as a data node would: the
+// live rows cut into segments of PreferRows (files written).
+type clusterCompactor struct{ *fakeCompactor }
+
+func (c clusterCompactor) Compact(ctx context.Context, t contract.CompactionTask) (contract.CompactionResult, error) {
+	if t.ClusteringField == 0 {
+		return c.fakeCompactor.Compact(ctx, t)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tasks = append(c.tasks, t)
+	res := contract.CompactionResult{PlanID: t.PlanID, Deleted: map[int64]int64{}, Segment: contract.FlushResult{SegmentID: t.TargetID}}
+	var rows int64
+	for _, seg := range t.Segments {
+		res.Deleted[seg.ID] = c.deleted[seg.ID]
+		rows += seg.NumRows - c.deleted[seg.ID]
+	}
+	for i := 0; rows > 0; i++ {
+		n := min(rows, t.PreferRows)
+		rows -= n
+		path := storage.InsertLogPath(tColl, tPart, t.TargetIDs[i], 100, 1)
+		if err := c.objs.Put(ctx, path, []byte("x")); err != nil {
+			return res, err
+		}
+		res.Clustered = append(res.Clustered, contract.FlushResult{SegmentID: t.TargetIDs[i], NumRows: n,
+			Binlogs: map[int64]string{100: path}, SizeBytes: n})
+	}
+	return res, nil
+}
+
+type clusterColls struct{ key bool }
+
+func (f clusterColls) DescribeCollection(_ context.Context, _, _ string, id int64) (*model.Collection, error) {
+	return &model.Collection{ID: id, Schema: &schemapb.CollectionSchema{Fields: []*schemapb.FieldSchema{
+		{FieldID: 100, Name: "id", DataType: schemapb.DataType_Int64, IsPrimaryKey: true},
+		{FieldID: 101, Name: "k", DataType: schemapb.DataType_Int64, IsClusteringKey: f.key},
+	}}}, nil
+}
+
+// TestClusteringCompaction: a manual clustering compaction rewrites every
+// flushed segment of the shard into segments of the preferred size, which
+// replace the sources in one commit, name each other as siblings, and
+// are recorded as the shard's partition statistics (kept across a
+// restart). A collection without a clustering key has nothing to do.
+func TestClusteringCompaction(t *testing.T) {
+	store := kv.NewMemory()
+	cfg := smallConfig()
+	cfg.MaxSegmentRows = 5 // preferred: 0.8 x 5 = 4 rows
+	e := newLifecycle(t)
+	e.s = newCoord(t, store, cfg)
+	e.s.objects = e.objs
+	e.s.AddListener(e.rec)
+	comp := clusterCompactor{e.comp}
+	e.s.Attach(comp, clusterColls{key: false}, e.idx)
+	a, b, c := e.flushed(t, 5, 10), e.flushed(t, 5, 20), e.flushed(t, 3, 30)
+	if id, plans, err := e.s.ManualCompaction(bg, tColl, true); id != -1 || plans != 0 || err != nil {
+		t.Fatalf("no clustering key: %d %d %v", id, plans, err)
+	}
+
+	e.s.Attach(comp, clusterColls{key: true}, e.idx)
+	e.comp.deleted[b.ID] = 1
+	id, plans, err := e.s.ManualCompaction(bg, tColl, true)
+	if err != nil || plans != 1 {
+		t.Fatalf("manual clustering: %d %d %v", id, plans, err)
+	}
+	job := e.wait(t, id)
+	if p := job.Plans[0]; p.Failed || p.Target == 0 || !slices.Equal(p.Sources, []int64{a.ID, b.ID, c.ID}) {
+		t.Fatalf("plan %+v", p)
+	}
+	task := comp.tasks[len(comp.tasks)-1]
+	if task.ClusteringField != 101 || task.PreferRows != 4 {
+		t.Fatalf("task %+v", task)
+	}
+	segs := must(e.s.Segments(bg, tColl, ""))
+	var out []model.Segment
+	for _, seg := range segs {
+		switch seg.ID {
+		case a.ID, b.ID, c.ID:
+			if seg.State != model.SegmentDropped {
+				t.Fatalf("source %d is %v", seg.ID, seg.State)
+			}
+		default:
+			out = append(out, seg)
+		}
+	}
+	// 12 live rows in segments of 4.
+	if len(out) != 3 {
+		t.Fatalf("outputs %+v", out)
+	}
+	var ids []int64
+	for _, seg := range out {
+		ids = append(ids, seg.ID)
+	}
+	for _, seg := range out {
+		if seg.State != model.SegmentFlushed || !seg.Clustered || seg.NumRows != 4 || len(seg.Siblings) != 2 ||
+			slices.Contains(seg.Siblings, seg.ID) || !slices.Equal(seg.CompactedFrom, []int64{a.ID, b.ID, c.ID}) {
+			t.Fatalf("output %+v", seg)
+		}
+	}
+	if n := must(e.s.RowCount(bg, tColl, 0)); n != 12 {
+		t.Fatalf("row count %d", n)
+	}
+	heard := 0
+	for _, seg := range e.rec.segs {
+		if seg.Clustered {
+			heard++
+		}
+	}
+	if heard != 3 {
+		t.Fatalf("listeners heard %d clustered segments", heard)
+	}
+	ps := e.s.PartitionStatistics(tColl)
+	if len(ps) != 1 || ps[0].FieldID != 101 || ps[0].PartitionID != tPart || ps[0].VChannel != tVC || !slices.Equal(ps[0].SegmentIDs, ids) {
+		t.Fatalf("partition stats %+v (outputs %v)", ps, ids)
+	}
+	again := newCoord(t, store, cfg)
+	if got := again.PartitionStatistics(tColl); len(got) != 1 || !slices.Equal(got[0].SegmentIDs, ids) || got[0].Version != ps[0].Version {
+		t.Fatalf("partition stats after restart %+v", got)
+	}
+}
+
+// TestClusteringDue is Milvus's automatic policy: new data above the
+// threshold, never within MinInterval, always after MaxInterval.
+func TestClusteringDue(t *testing.T) {
+	e := newLifecycle(t)
+	e.s.ccfg.Clustering.NewDataSize = 8
+	a, b := e.flushed(t, 5, 10), e.flushed(t, 5, 20)
+	segs := []*model.Segment{&a, &b}
+	now := time.Now()
+	if !e.s.clusteringDue(tColl, tPart, tVC, segs, now) {
+		t.Fatal("10 new bytes over a threshold of 8: not due")
+	}
+	e.s.ccfg.Clustering.NewDataSize = 10
+	if e.s.clusteringDue(tColl, tPart, tVC, segs, now) {
+		t.Fatal("10 new bytes, threshold 10: due")
+	}
+	key := partStatsKey(tColl, tPart, tVC)[len(prefixPartStats):]
+	e.s.partStats[key] = PartitionStats{CommitTime: now.Add(-2 * time.Hour).UnixMilli(), SegmentIDs: []int64{a.ID}}
+	e.s.ccfg.Clustering.NewDataSize = 4
+	if !e.s.clusteringDue(tColl, tPart, tVC, segs, now) {
+		t.Fatal("5 unclustered bytes over 4, two hours after the last: not due")
+	}
+	e.s.partStats[key] = PartitionStats{CommitTime: now.Add(-time.Minute).UnixMilli(), SegmentIDs: []int64{a.ID}}
+	if e.s.clusteringDue(tColl, tPart, tVC, segs, now) {
+		t.Fatal("due a minute after the last")
+	}
+	e.s.ccfg.Clustering.NewDataSize = 100
+	e.s.partStats[key] = PartitionStats{CommitTime: now.Add(-100 * time.Hour).UnixMilli(), SegmentIDs: []int64{a.ID, b.ID}}
+	if !e.s.clusteringDue(tColl, tPart, tVC, segs, now) {
+		t.Fatal("not due past MaxInterval")
+	}
+}
+
+// TestPartitionStatsDropped: dropping the collection forgets its
+// partition statistics.
+func TestPartitionStatsDropped(t *testing.T) {
+	store := kv.NewMemory()
+	s := newCoord(t, store, smallConfig())
+	ps := PartitionStats{CollectionID: tColl, PartitionID: tPart, VChannel: tVC, SegmentIDs: []int64{1}}
+	key := partStatsKey(tColl, tPart, tVC)
+	b := must(json.Marshal(ps))
+	must(store.Put(bg, key, b))
+	s = newCoord(t, store, smallConfig())
+	if len(s.PartitionStatistics(tColl)) != 1 {
+		t.Fatal("partition stats not loaded")
+	}
+	mustDo(s.DropCollection(bg, &model.Collection{ID: tColl, VChannels: []string{tVC}}))
+	if len(s.PartitionStatistics(tColl)) != 0 {
+		t.Fatal("partition stats kept after the drop")
+	}
+	if _, err := store.Get(bg, key); err == nil {
+		t.Fatal("partition stats record kept after the drop")
+	}
+}
+
+// TestClusteredSegmentsRewrittenAlone: the mix compaction rewrites a
+// clustered segment with deleted rows on its own (it stays clustered) and
+// never merges small clustered segments.
+func TestClusteredSegmentsRewrittenAlone(t *testing.T) {
+	store := kv.NewMemory()
+	cfg := smallConfig()
+	cfg.MaxSegmentRows = 5
+	e := newLifecycle(t)
+	e.s = newCoord(t, store, cfg)
+	e.s.objects = e.objs
+	comp := clusterCompactor{e.comp}
+	e.s.Attach(comp, clusterColls{key: true}, e.idx)
+	e.flushed(t, 5, 10)
+	e.flushed(t, 5, 20)
+	id, _, err := e.s.ManualCompaction(bg, tColl, true)
+	mustDo(err)
+	e.wait(t, id)
+	var clustered []model.Segment
+	for _, seg := range must(e.s.Segments(bg, tColl, "")) {
+		if seg.State == model.SegmentFlushed && seg.Clustered {
+			clustered = append(clustered, seg) // 4, 4 and 2 rows: all small
+		}
+	}
+	if len(clustered) != 3 {
+		t.Fatalf("clustered %+v", clustered)
+	}
+	e.deltaLog(t)
+	e.comp.deleted[clustered[0].ID] = 1
+	id, plans, err := e.s.ManualCompaction(bg, tColl, false)
+	if err != nil || plans != 1 {
+		t.Fatalf("mix compaction: %d %d %v", id, plans, err)
+	}
+	job := e.wait(t, id)
+	if p := job.Plans[0]; p.Failed || !slices.Equal(p.Sources, []int64{clustered[0].ID}) {
+		t.Fatalf("plan %+v", p)
+	}
+	got, _ := must2(e.s.Segment(bg, job.Plans[0].Target))
+	if !got.Clustered || got.NumRows != clustered[0].NumRows-1 {
+		t.Fatalf("rewritten clustered segment %+v", got)
+	}
+}

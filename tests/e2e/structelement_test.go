@@ -270,7 +270,7 @@ func seSearch(ctx context.Context, raw milvuspb.MilvusServiceClient, query [][]f
 	ph := embListPlaceholder(query)
 	res, err := raw.Search(ctx, &milvuspb.SearchRequest{CollectionName: "se", Dsl: filter, DslType: commonpb.DslType_BoolExprV1,
 		SearchInput: &milvuspb.SearchRequest_PlaceholderGroup{PlaceholderGroup: ph}, Nq: 1,
-		SearchParams: []*commonpb.KeyValuePair{{Key: "anns_field", Value: "structA[emb]"}, {Key: "topk", Value: fmt.Sprint(k)}},
+		SearchParams:     []*commonpb.KeyValuePair{{Key: "anns_field", Value: "structA[emb]"}, {Key: "topk", Value: fmt.Sprint(k)}},
 		ConsistencyLevel: commonpb.ConsistencyLevel_Strong})
 	if err == nil {
 		err = merr.Error(res.GetStatus())

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -280,6 +281,38 @@ func flat[S, T any](t schemapb.DataType, total, n int, row func(int) []S, conv f
 		}
 	}
 	return out
+}
+
+// ElementMask evaluates the element_filter on struct array field
+// structName that the filter holds at its top (the whole filter, or one
+// operand of its top-level `and`) over every element of b: row r's
+// elements are bits offs[r] to offs[r+1]-1 of mask. found is false when
+// there is no such element_filter. An element-level search scores each row
+// by its best element among those kept.
+func (e *Expr) ElementMask(ctx context.Context, b column.Batch, structName string) (offs []int, mask *bitset.Set, found bool, err error) {
+	var n *elementNode
+	switch r := e.root.(type) {
+	case *elementNode:
+		n = r
+	case *logicNode:
+		if r.and {
+			for _, k := range r.kids {
+				if en, ok := k.(*elementNode); ok && en.structName == structName && en.match == matchElementFilter {
+					n = en
+					break
+				}
+			}
+		}
+	}
+	if n == nil || n.structName != structName || n.match != matchElementFilter {
+		return nil, nil, false, nil
+	}
+	ec := &evalCtx{ctx: ctx, batch: b, n: b.Len()}
+	eb, elems, err := n.elements(ec)
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("evaluate element filter %s: %w", e, err)
+	}
+	return eb.offs, elems, true, nil
 }
 
 // ---- checking ----

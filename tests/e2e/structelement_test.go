@@ -3,8 +3,10 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 
@@ -214,6 +216,42 @@ func TestStructArrayElementFilters(t *testing.T) {
 		got := res.GetResults().GetIds().GetIntId().GetData()
 		if want := saOracle(keep, query, 10); !slices.Equal(got, want) {
 			t.Fatalf("%s: filtered MAX_SIM top 10 %v, want %v", stage, got, want)
+		}
+		// An element-level search (one plain vector, an element metric)
+		// ranks each row by its best element among those element_filter
+		// keeps.
+		q := all[7].elems[0].emb
+		blue := func(e seElem) bool { return e.color == "Blue" }
+		type hit struct {
+			id    int64
+			score float64
+		}
+		var hits []hit
+		for id, row := range all {
+			best, ok := math.Inf(-1), false
+			for _, e := range row.elems {
+				if blue(e) {
+					var d float64
+					for j := range q {
+						d += float64(q[j]) * float64(e.emb[j])
+					}
+					best, ok = math.Max(best, d), true
+				}
+			}
+			if ok {
+				hits = append(hits, hit{id, best})
+			}
+		}
+		sort.Slice(hits, func(a, b int) bool { return hits[a].score > hits[b].score })
+		vres, err := cli.Search(ctx, milvusclient.NewSearchOption("se", 10, []entity.Vector{entity.FloatVector(q)}).
+			WithANNSField("structA[emb]").WithSearchParam("metric_type", "IP").
+			WithFilter(`element_filter(structA, $[color] == "Blue")`).WithConsistencyLevel(entity.ClStrong))
+		must(t, err)
+		for j := 0; j < 10; j++ {
+			id, _ := vres[0].IDs.GetAsInt64(j)
+			if id != hits[j].id && math.Abs(float64(vres[0].Scores[j])-hits[j].score) > 1e-4 {
+				t.Fatalf("%s: element-level rank %d: id %d score %v, want id %d score %v", stage, j, id, vres[0].Scores[j], hits[j].id, hits[j].score)
+			}
 		}
 	}
 	check("sealed and growing")

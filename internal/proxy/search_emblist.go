@@ -41,9 +41,6 @@ func parseEmbListSearch(spec *searchSpec, field *schemapb.FieldSchema, group *co
 	if _, ok := spec.Params["radius"]; ok {
 		return nil, errInvalidValue("", "", "range search is not supported for vector array (embedding list) fields, fieldName:->"+name)
 	}
-	if spec.GroupByField != "" {
-		return nil, errInvalidValue("", "", "group by search is not supported for vector array (embedding list) fields, fieldName:->"+name)
-	}
 	if v, ok := kvLookup(req.GetSearchParams(), "iterator"); ok && strings.EqualFold(v, "true") {
 		return nil, errInvalidValue("", "", "search iterator is not supported for vector array (embedding list) fields, fieldName:->"+name)
 	}
@@ -57,6 +54,9 @@ func parseEmbListSearch(spec *searchSpec, field *schemapb.FieldSchema, group *co
 	// vector against every element of the rows' lists, a row scoring its
 	// best element under an element metric (COSINE, IP, L2).
 	elementLevel := ph.GetType() == commonpb.PlaceholderType_FloatVector && field.GetElementType() == schemapb.DataType_FloatVector
+	if spec.GroupByField != "" && !elementLevel {
+		return nil, errInvalidValue("", "", "group by search is not supported for vector array (embedding list) fields, fieldName:->"+name)
+	}
 
 	metric, _ := kvLookup(req.GetSearchParams(), metricTypeKey)
 	metric = strings.ToUpper(strings.TrimSpace(metric))

@@ -245,24 +245,38 @@ func (c *core) searchEmbList(ctx context.Context, fi *fieldInfo, req *SearchRequ
 	if k < 1 || k > maxTopK {
 		return fail(errs.InvalidParameter("topk [%d] is invalid, it should be in range [1, %d]", k, maxTopK))
 	}
-	if req.GroupBy != nil {
-		return fail(errs.InvalidParameter("group by search is not supported for vector array (embedding list) fields, fieldName: %s", fi.schema.GetName()))
-	}
 	metric, err := resolveEmbListMetric(fi, req.Metric)
 	if err != nil {
 		return fail(err)
+	}
+	// Only an element-level search groups (a row is one hit, scored by its
+	// best element), as in Milvus; a MAX_SIM search does not.
+	var gfi *fieldInfo
+	slots := k
+	if gb := req.GroupBy; gb != nil {
+		if index.ElementMaxSim(metric) == "" {
+			return fail(errs.InvalidParameter("group by search is not supported for vector array (embedding list) fields, fieldName: %s", fi.schema.GetName()))
+		}
+		if gfi, err = c.embListGroupField(gb); err != nil {
+			return fail(err)
+		}
+		slots = k * max(gb.Size, 1)
 	}
 	queries, err := splitQueries(fi, req)
 	if err != nil {
 		return fail(err)
 	}
 	nq := len(queries)
-	res := &SearchResult{NQ: nq, K: k, Metric: metric}
-	res.Offsets, res.Scores, res.Timestamps = make([]int64, nq*k), make([]float32, nq*k), make([]uint64, nq*k)
+	res := &SearchResult{NQ: nq, K: slots, Metric: metric}
+	res.Offsets, res.Scores, res.Timestamps = make([]int64, nq*slots), make([]float32, nq*slots), make([]uint64, nq*slots)
 	if c.intPK() {
-		res.IntPKs = make([]int64, nq*k)
+		res.IntPKs = make([]int64, nq*slots)
 	} else {
-		res.StrPKs = make([]string, nq*k)
+		res.StrPKs = make([]string, nq*slots)
+	}
+	if gfi != nil {
+		res.GroupSize = max(req.GroupBy.Size, 1)
+		res.GroupValues = make([]any, nq*slots)
 	}
 	for i := range res.Offsets {
 		res.Offsets[i] = -1
@@ -319,7 +333,7 @@ func (c *core) searchEmbList(ctx context.Context, fi *fieldInfo, req *SearchRequ
 			}
 		}
 	}
-	if indexed && !req.Exact && queries[0].float != nil && elemMask == nil {
+	if indexed && !req.Exact && queries[0].float != nil && elemMask == nil && gfi == nil {
 		if cands, err = c.embListCandidates(ctx, idx, req, queries, k, allowed); err != nil {
 			return fail(err)
 		}
@@ -376,6 +390,37 @@ func (c *core) searchEmbList(ctx context.Context, fi *fieldInfo, req *SearchRequ
 			}
 			hits[qi] = append(hits[qi], hit{off, sc})
 		}
+	}
+	if gfi != nil {
+		gcol, err := s.Column(gfi.id)
+		if err != nil {
+			return nil, err
+		}
+		keyOf, err := newGroupKeyer(gfi, gcol)
+		if err != nil {
+			return fail(err)
+		}
+		for qi, hs := range hits {
+			g := newGrouper(res.GroupSize)
+			for _, h := range hs {
+				key := h.score // the grouper keeps the lowest keys
+				if higher {
+					key = -key
+				}
+				g.offer(keyOf(h.off), key, int64(h.off))
+			}
+			lo, hi := qi*slots, (qi+1)*slots
+			g.drain(k, gfi.typ, res.Scores[lo:hi], res.Offsets[lo:hi], res.GroupValues[lo:hi])
+		}
+		if higher {
+			for i, off := range res.Offsets {
+				if off >= 0 {
+					res.Scores[i] = -res.Scores[i]
+				}
+			}
+		}
+		s.fillPKs(res.Offsets, res.IntPKs, res.StrPKs, res.Timestamps)
+		return res, nil
 	}
 	for qi, hs := range hits {
 		sort.Slice(hs, func(a, b int) bool { return better(hs[a], hs[b]) })
@@ -498,4 +543,20 @@ func keepElements(row embList, lo, hi int, mask *bitset.Set) embList {
 		}
 	}
 	return out
+}
+
+// embListGroupField is the group_by field of an element-level search,
+// with Milvus's checks (as Search's).
+func (c *core) embListGroupField(gb *GroupBy) (*fieldInfo, error) {
+	gfi, err := c.field(gb.FieldID)
+	if err != nil {
+		return nil, fmt.Errorf("group by: %w", err)
+	}
+	if !groupable(gfi.typ) {
+		return nil, errs.InvalidParameter("unsupported data type %s for group by operator (field %q; supported: [Bool Int8 Int16 Int32 Int64 VarChar])", gfi.typ, gfi.schema.GetName())
+	}
+	if gb.Size > maxGroupSize {
+		return nil, errs.InvalidParameter("group_size [%d] is invalid, it should be in range [1, %d]", gb.Size, maxGroupSize)
+	}
+	return gfi, nil
 }

@@ -225,6 +225,18 @@ func TestSearchElementLevelMatchesOracle(t *testing.T) {
 				t.Fatalf("%s rank %d: score %v (id %d), want %v (id %d)", m, j, res.Scores[j], res.IntPKs[j], want[j].score, want[j].id)
 			}
 		}
+		// Grouped by the primary key, each row is its own group: the same
+		// ranking, one hit per group.
+		gres, err := s.Search(context.Background(), &SearchRequest{FieldID: embVec, Queries: index.Dataset{Dim: embDim, Float: q},
+			EmbListLens: []int{1}, Metric: m, Params: index.SearchParams{K: k}, MVCCTs: 100, GroupBy: &GroupBy{FieldID: embPK, Size: 1}})
+		if err != nil {
+			t.Fatalf("%s grouped: %v", m, err)
+		}
+		for j := range k {
+			if gres.IntPKs[j] != res.IntPKs[j] || gres.Scores[j] != res.Scores[j] || gres.GroupValues[j] != res.IntPKs[j] {
+				t.Fatalf("%s grouped rank %d: %d %v (group %v), want %d %v", m, j, gres.IntPKs[j], gres.Scores[j], gres.GroupValues[j], res.IntPKs[j], res.Scores[j])
+			}
+		}
 	}
 }
 

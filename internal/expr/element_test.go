@@ -242,3 +242,30 @@ func TestElementFilterLengthMismatch(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestElementMask(t *testing.T) {
+	schema := structSchema()
+	b := structBatch([][]elem{{{10, "Red", 0}, {20, "Blue", 0}}, {}, {{30, "Red", 0}}})
+	e, err := Parse(schema, `doc_int >= 0 and element_filter(structA, $[color] == "Red")`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offs, mask, found, err := e.ElementMask(context.Background(), b, "structA")
+	if err != nil || !found {
+		t.Fatalf("found %v, err %v", found, err)
+	}
+	var kept []int
+	mask.ForEach(func(i int) { kept = append(kept, i) })
+	if fmt.Sprint(offs) != "[0 2 2 3]" || fmt.Sprint(kept) != "[0 2]" {
+		t.Fatalf("offs %v kept %v", offs, kept)
+	}
+	for _, text := range []string{`MATCH_ANY(structA, $[color] == "Red")`, `doc_int > 0 or element_filter(structA, $[color] == "Red")`} {
+		e, err := Parse(schema, text, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, found, _ := e.ElementMask(context.Background(), b, "structA"); found {
+			t.Fatalf("%s: an element mask", text)
+		}
+	}
+}

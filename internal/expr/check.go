@@ -18,6 +18,11 @@ type checker struct {
 	text      string
 	templates map[string]*schemapb.TemplateValue
 	zone      string // time zone of ISO strings that name none
+	// inStruct is the struct array field of the element_filter / MATCH_*
+	// being checked ($[sub] refers to its sub-fields), subUsed the first
+	// sub-field $[sub] named there.
+	inStruct *schemapb.StructArrayFieldSchema
+	subUsed  *fieldRef
 }
 
 // opKind is what a checked sub-expression is.
@@ -244,6 +249,8 @@ func (c *checker) check(a *ast) (operand, error) {
 		return operand{kind: oBool, n: &existsNode{f: o.f}, pos: a.pos}, nil
 	case aCall:
 		return c.call(a)
+	case aStructSub:
+		return c.structSub(a)
 	}
 	return operand{}, errAt(a.pos, "unsupported expression: %s", c.src(a))
 }
@@ -300,6 +307,19 @@ func (c *checker) unary(a *ast) (operand, error) {
 // resolve turns an identifier with optional [key] suffixes into a field reference.
 func (c *checker) resolve(a *ast) (fieldRef, error) {
 	name := a.text
+	if len(a.kids) > 0 && a.kids[0].kind == aIdent {
+		// struct[sub]: the sub-field's whole Array (array_contains(structA[x], 1)).
+		k := a.kids[0]
+		if c.structField(name) == nil {
+			col := len([]rune(c.text[:min(k.pos, len(c.text))])) + 1
+			return fieldRef{}, fmt.Errorf("invalid expression: json key must be enclosed in double quotes or single quotes, found identifier %q (at column %d)", k.text, col)
+		}
+		if len(a.kids) > 1 {
+			return fieldRef{}, errAt(a.kids[1].pos, "struct sub-field %s takes no further index", structSubName(name, k.text))
+		}
+		a = &ast{kind: aIdent, pos: a.pos, text: structSubName(name, k.text), end: a.end}
+		name = a.text
+	}
 	var fs *schemapb.FieldSchema
 	var dyn *schemapb.FieldSchema
 	for _, f := range c.schema.GetFields() {
@@ -790,6 +810,9 @@ func (c *checker) call(a *ast) (operand, error) {
 		}
 		return operand{kind: oLen, f: o.f, pos: a.pos}, nil
 	default:
+		if k, ok := matchKindOf(a.text); ok {
+			return c.elementCall(a, k)
+		}
 		if o, ok, err := c.geoCall(a); ok {
 			return o, err
 		}

@@ -232,6 +232,8 @@ func costOf(n node) int {
 		return 2
 	case *existsNode, *containsNode:
 		return 5
+	case *elementNode:
+		return 6
 	}
 	var f fieldRef
 	switch n := n.(type) {

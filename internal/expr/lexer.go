@@ -51,7 +51,8 @@ const (
 	tBitNot
 	tShl
 	tShr
-	tAssign // '=', only in text_match's minimum_should_match=N
+	tAssign    // '=', only in text_match's minimum_should_match=N and MATCH_*'s threshold=N
+	tStructSub // $[name]: a struct sub-field inside element_filter / MATCH_*
 )
 
 var tokNames = map[tokKind]string{
@@ -119,6 +120,8 @@ func (t token) describe() string {
 		return fmt.Sprintf("string %q", t.text)
 	case tTemplate:
 		return fmt.Sprintf("placeholder {%s}", t.text)
+	case tStructSub:
+		return fmt.Sprintf("$[%s]", t.text)
 	}
 	if n, ok := tokNames[t.kind]; ok {
 		return n
@@ -207,7 +210,7 @@ func lex(text string) ([]token, error) {
 			toks, i = append(toks, token{kind: tBitNot, pos: start}), i+1
 		case c == '=':
 			// Plan.g4's textMatchOption: MINIMUM_SHOULD_MATCH ASSIGN IntegerConstant.
-			if n := len(toks); n > 0 && toks[n-1].kind == tIdent && (toks[n-1].text == "minimum_should_match" || toks[n-1].text == "MINIMUM_SHOULD_MATCH") {
+			if n := len(toks); n > 0 && toks[n-1].kind == tIdent && assignName(toks[n-1].text) {
 				toks, i = append(toks, token{kind: tAssign, pos: start}), i+1
 				continue
 			}
@@ -242,6 +245,18 @@ func lex(text string) ([]token, error) {
 				return nil, err
 			}
 			toks, i = append(toks, t), i+n
+		case c == '$' && i+1 < len(text) && text[i+1] == '[':
+			// StructSubFieldIdentifier: '$[' Identifier ']'
+			j := i + 2
+			for j < len(text) && isIdentByte(text, j) {
+				_, w := utf8.DecodeRuneInString(text[j:])
+				j += w
+			}
+			name := text[i+2 : j]
+			if name == "" || j >= len(text) || text[j] != ']' || !isIdentStart(name) {
+				return nil, &syntaxError{start, "invalid struct sub-field: expected $[name]"}
+			}
+			toks, i = append(toks, token{kind: tStructSub, pos: start, text: name}), j+1
 		case c == '$' || isIdentByte(text, i):
 			j := i + 1
 			if c != '$' {
@@ -267,6 +282,16 @@ func lex(text string) ([]token, error) {
 			return nil, &syntaxError{start, fmt.Sprintf("unexpected character %q", r)}
 		}
 	}
+}
+
+// assignName reports the names Plan.g4 lets '=' follow: text_match's
+// minimum_should_match and MATCH_LEAST/MOST/EXACT's threshold.
+func assignName(s string) bool {
+	switch s {
+	case "minimum_should_match", "MINIMUM_SHOULD_MATCH", "threshold", "THRESHOLD":
+		return true
+	}
+	return false
 }
 
 func isSpace(c byte) bool {

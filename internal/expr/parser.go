@@ -297,6 +297,8 @@ func (p *parser) prefix() (*ast, error) {
 		return n, err
 	case tTemplate:
 		return p.leaf(aTemplate, t)
+	case tStructSub:
+		return p.leaf(aStructSub, t)
 	case tLParen:
 		inner, err := p.expr(bpNone)
 		if err != nil {
@@ -369,6 +371,13 @@ func (p *parser) prefix() (*ast, error) {
 				n.kids = append(n.kids, &ast{kind: aString, pos: k.pos, text: k.text})
 			case tInt:
 				n.kids = append(n.kids, &ast{kind: aInt, pos: k.pos, text: k.text})
+			case tIdent:
+				if len(n.kids) > 0 {
+					return nil, &syntaxError{k.pos, fmt.Sprintf("json key must be enclosed in double quotes or single quotes, found %s", k.describe())}
+				}
+				// StructFieldIdentifier: struct[sub]; the checker refuses it
+				// unless the name is a struct array field.
+				n.kids = append(n.kids, &ast{kind: aIdent, pos: k.pos, text: k.text})
 			default:
 				return nil, &syntaxError{k.pos, fmt.Sprintf("json key must be enclosed in double quotes or single quotes, found %s", k.describe())}
 			}

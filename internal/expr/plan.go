@@ -190,6 +190,9 @@ type fieldRef struct {
 	PK       bool
 	Dynamic  bool
 	Path     []string // JSON keys; for an Array field one decimal index
+	// Sub, inside element_filter / MATCH_*, is the sub-field name of
+	// $[Sub]: one element of the struct sub-field ID, of type Type.
+	Sub string
 }
 
 // elemIndex is the Array element index, or -1 for the whole array.
@@ -218,6 +221,9 @@ func (f fieldRef) typeName() string {
 }
 
 func (f fieldRef) String() string {
+	if f.Sub != "" {
+		return "$[" + f.Sub + "]"
+	}
 	var b strings.Builder
 	b.WriteString(f.Name)
 	for _, p := range f.Path {

@@ -209,3 +209,44 @@ func EmbListElement(m Metric) Metric {
 	}
 	return ""
 }
+
+// ElementMaxSim is the MAX_SIM metric whose element metric is m (COSINE:
+// MAX_SIM_COSINE, IP: MAX_SIM_IP, L2: MAX_SIM_L2, HAMMING, JACCARD), or ""
+// when m is no element metric. An element-level search (one vector per
+// query against a row's embedding list, scored by the row's best element)
+// is a MAX_SIM search with one-vector query lists; an embedding list
+// index built with an element metric is that metric's element graph.
+func ElementMaxSim(m Metric) Metric {
+	switch m {
+	case Cosine:
+		return MaxSimCosine
+	case IP:
+		return MaxSimIP
+	case L2:
+		return MaxSimL2
+	case Hamming:
+		return MaxSimHamming
+	case Jaccard:
+		return MaxSimJaccard
+	}
+	return ""
+}
+
+// EmbListIndexElement is the element metric of the graph of an embedding
+// list index created with metric m: m's element metric for a MAX_SIM
+// metric, m itself for an element metric, else "".
+func EmbListIndexElement(m Metric) Metric {
+	if e := EmbListElement(m); e != "" {
+		return e
+	}
+	if ElementMaxSim(m) != "" {
+		return m
+	}
+	return ""
+}
+
+// SameEmbListScoring reports whether metrics a and b rank an embedding
+// list search alike: equal, or an element metric and its MAX_SIM metric.
+func SameEmbListScoring(a, b Metric) bool {
+	return a == b || ElementMaxSim(a) == b || ElementMaxSim(b) == a
+}

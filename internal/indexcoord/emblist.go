@@ -8,7 +8,6 @@ import (
 
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/index"
-	"github.com/milvago/milvago/internal/segment"
 )
 
 // Indexes of embedding list fields (struct array vector sub-fields,
@@ -41,7 +40,11 @@ func validateEmbList(f *schemapb.FieldSchema, params map[string]string) (map[str
 	if metric == "" {
 		metric = index.MaxSimCosine
 	}
-	if segment.EmbListElementMetric(metric) == "" {
+	// A MAX_SIM metric, or (for element-level search, one query vector
+	// against each row's elements) the float element metrics COSINE, IP
+	// and L2.
+	element := index.EmbListIndexElement(metric)
+	if element == "" || metric == index.Hamming || metric == index.Jaccard {
 		return nil, errs.InvalidParameter("metric type %s not found or not supported, supported: %s", params["metric_type"], embListMetrics)
 	}
 	build := map[string]string{}
@@ -50,7 +53,7 @@ func validateEmbList(f *schemapb.FieldSchema, params map[string]string) (map[str
 			build[k] = v
 		}
 	}
-	if _, err := index.New(index.Spec{Type: typ, Metric: index.EmbListElement(metric), Dim: dimOf(f), Params: build}); err != nil {
+	if _, err := index.New(index.Spec{Type: typ, Metric: element, Dim: dimOf(f), Params: build}); err != nil {
 		return nil, errs.InvalidParameter("%v", err)
 	}
 	out := map[string]string{}

@@ -14,9 +14,9 @@ import (
 // array's vector sub-field): an element-level index of spec's type with
 // the element metric of its MAX_SIM metric, over every row's vectors.
 func buildEmbList(ctx context.Context, spec index.Spec, lists *column.Scalar[*schemapb.VectorField]) (index.Index, index.Dataset, error) {
-	element := index.EmbListElement(spec.Metric)
+	element := index.EmbListIndexElement(spec.Metric)
 	if element == "" {
-		return nil, index.Dataset{}, fmt.Errorf("embedding list index needs a MAX_SIM metric, not %q", spec.Metric)
+		return nil, index.Dataset{}, fmt.Errorf("embedding list index needs a MAX_SIM or element metric, not %q", spec.Metric)
 	}
 	if lists.ElementType != schemapb.DataType_FloatVector {
 		return nil, index.Dataset{}, fmt.Errorf("embedding lists of %s cannot be indexed", lists.ElementType)

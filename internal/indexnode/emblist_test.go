@@ -59,9 +59,9 @@ func TestBuildEmbListIndex(t *testing.T) {
 	if err != nil || len(rows) != 1 || rows[0] != 41 {
 		t.Fatalf("candidates %v, %v; want [41]", rows, err)
 	}
-	// A metric that is not MAX_SIM is refused.
-	spec.Metric = index.Cosine
+	// A metric that is neither MAX_SIM nor an element metric is refused.
+	spec.Metric = index.BM25
 	if _, err := s.Build(ctx, contract.BuildTask{BuildID: 10, Spec: spec, BinlogPath: "insert_log/1/2/3/105/4"}); err == nil {
-		t.Fatal("an embedding list index with metric COSINE was built")
+		t.Fatal("an embedding list index with metric BM25 was built")
 	}
 }

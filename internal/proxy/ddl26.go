@@ -175,6 +175,9 @@ func validateAddField(schema *schemapb.CollectionSchema, f *schemapb.FieldSchema
 	if fieldByName(schema, f.GetName()) != nil {
 		return errInvalidMsg("duplicate field name: %s", f.GetName())
 	}
+	if err := checkAddedStructField(f); err != nil {
+		return err
+	}
 	if !supportedFieldType(f.GetDataType()) {
 		// Types Milvago does not store yet (geometry, structs): refused
 		// as CreateCollection refuses them.

@@ -41,13 +41,22 @@ func parseEmbListSearch(spec *searchSpec, field *schemapb.FieldSchema, group *co
 	if _, ok := spec.Params["radius"]; ok {
 		return nil, errInvalidValue("", "", "range search is not supported for vector array (embedding list) fields, fieldName:->"+name)
 	}
-	if spec.GroupByField != "" {
-		return nil, errInvalidValue("", "", "group by search is not supported for vector array (embedding list) fields, fieldName:->"+name)
-	}
 	if v, ok := kvLookup(req.GetSearchParams(), "iterator"); ok && strings.EqualFold(v, "true") {
 		return nil, errInvalidValue("", "", "search iterator is not supported for vector array (embedding list) fields, fieldName:->"+name)
 	}
 	spec.Field, spec.FieldID = field, field.GetFieldID()
+
+	if len(group.GetPlaceholders()) != 1 {
+		return nil, errInvalidMsg("the number of placeholders must be 1, but got %d", len(group.GetPlaceholders()))
+	}
+	ph := group.GetPlaceholders()[0]
+	// A plain float vector query is an element-level search: each query
+	// vector against every element of the rows' lists, a row scoring its
+	// best element under an element metric (COSINE, IP, L2).
+	elementLevel := ph.GetType() == commonpb.PlaceholderType_FloatVector && field.GetElementType() == schemapb.DataType_FloatVector
+	if spec.GroupByField != "" && !elementLevel {
+		return nil, errInvalidValue("", "", "group by search is not supported for vector array (embedding list) fields, fieldName:->"+name)
+	}
 
 	metric, _ := kvLookup(req.GetSearchParams(), metricTypeKey)
 	metric = strings.ToUpper(strings.TrimSpace(metric))
@@ -56,31 +65,41 @@ func parseEmbListSearch(spec *searchSpec, field *schemapb.FieldSchema, group *co
 		built, hasIndex = indexMetric(field.GetFieldID())
 	}
 	switch {
-	case hasIndex && metric != "" && !strings.EqualFold(metric, string(built)):
+	case hasIndex && metric != "" && !index.SameEmbListScoring(built, index.Metric(metric)):
 		return nil, errPlain("metric type not match: invalid parameter[expected=%s][actual=%s]", built, metric)
-	case hasIndex:
-		spec.Metric = built
 	case metric != "":
-		if !isEmbListMetric(index.Metric(metric)) {
+		if elementLevel != (index.ElementMaxSim(index.Metric(metric)) != "") {
 			return nil, errPlain("data_type %s mismatch with metric_type %s", field.GetDataType(), metric)
 		}
 		spec.Metric = index.Metric(metric)
+	case hasIndex && elementLevel && index.ElementMaxSim(built) == "":
+		spec.Metric = index.EmbListElement(built) // a MAX_SIM index: its element metric
+	case hasIndex && !elementLevel && index.ElementMaxSim(built) != "":
+		spec.Metric = index.ElementMaxSim(built) // an element index: its MAX_SIM metric
+	case hasIndex:
+		spec.Metric = built
+	case elementLevel:
+		spec.Metric = index.Cosine
 	default:
 		spec.Metric = index.MaxSimCosine
 	}
 
-	if len(group.GetPlaceholders()) != 1 {
-		return nil, errInvalidMsg("the number of placeholders must be 1, but got %d", len(group.GetPlaceholders()))
-	}
-	ph := group.GetPlaceholders()[0]
-	if elem := embListPlaceholder(ph.GetType()); elem != field.GetElementType() {
+	if elem := embListPlaceholder(ph.GetType()); !elementLevel && elem != field.GetElementType() {
 		return nil, errPlain("vector type must be the same, field %s - type %s, search info type %s",
 			name, segcoreVectorType(field.GetElementType()), ph.GetType())
 	}
 	if len(ph.GetValues()) != spec.NQ {
 		return nil, errInvalidValue(spec.NQ, len(ph.GetValues()), "the number of query vectors does not match nq")
 	}
-	queries, lens, err := segment.EmbListDataset(ph.GetValues(), field.GetElementType(), fieldDim(field))
+	dim := fieldDim(field)
+	if elementLevel {
+		for _, v := range ph.GetValues() {
+			if len(v) != 4*dim {
+				return nil, errPlain("vector dimension mismatch, expected vector size(byte) %d, actual %d.", 4*dim, len(v))
+			}
+		}
+	}
+	queries, lens, err := segment.EmbListDataset(ph.GetValues(), field.GetElementType(), dim)
 	if err != nil {
 		return nil, err
 	}

@@ -436,3 +436,25 @@ func validateVectorArrayPayload(fd *schemapb.FieldData, f *schemapb.FieldSchema)
 	}
 	return nil
 }
+
+// checkAddedStructField refuses a struct array field in AddCollectionField,
+// as Milvus 2.6 does: its request carries one FieldSchema, the root
+// coordinator's checkFieldSchema refuses an ArrayOfStruct or ArrayOfVector
+// one, and an Array of Struct (the Go SDK's form of a struct field) fails
+// the element type check Milvus applies to Array fields at create
+// (validateElementType). Struct fields exist only from CreateCollection.
+func checkAddedStructField(f *schemapb.FieldSchema) error {
+	switch f.GetDataType() {
+	case schemapb.DataType_ArrayOfStruct:
+		return fmt.Errorf("failed to check field schema: %w",
+			errInvalidMsg("Invalid field type, type:%s, name:%s", f.GetDataType(), f.GetName()))
+	case schemapb.DataType_ArrayOfVector:
+		return fmt.Errorf("failed to check field schema: %w",
+			errInvalidMsg("ArrayOfVector is only supported in struct array field, type:%s, name:%s", f.GetDataType(), f.GetName()))
+	case schemapb.DataType_Array:
+		if e := f.GetElementType(); e == schemapb.DataType_ArrayOfStruct || e == schemapb.DataType_Struct {
+			return validateElementType(e)
+		}
+	}
+	return nil
+}

@@ -180,6 +180,12 @@ func resolveEmbListMetric(fi *fieldInfo, m index.Metric) (index.Metric, error) {
 		return index.MaxSimCosine, nil
 	}
 	elem := EmbListElementMetric(m)
+	if elem == "" {
+		elem = m // an element metric: an element-level search
+		if index.ElementMaxSim(m) == "" {
+			elem = ""
+		}
+	}
 	if elem == "" || (binaryElem != (elem == index.Hamming || elem == index.Jaccard)) {
 		return "", errs.InvalidParameter("metric type %s is not supported for embedding list field %q of %s", m, fi.schema.GetName(), fi.elemType)
 	}
@@ -239,24 +245,38 @@ func (c *core) searchEmbList(ctx context.Context, fi *fieldInfo, req *SearchRequ
 	if k < 1 || k > maxTopK {
 		return fail(errs.InvalidParameter("topk [%d] is invalid, it should be in range [1, %d]", k, maxTopK))
 	}
-	if req.GroupBy != nil {
-		return fail(errs.InvalidParameter("group by search is not supported for vector array (embedding list) fields, fieldName: %s", fi.schema.GetName()))
-	}
 	metric, err := resolveEmbListMetric(fi, req.Metric)
 	if err != nil {
 		return fail(err)
+	}
+	// Only an element-level search groups (a row is one hit, scored by its
+	// best element), as in Milvus; a MAX_SIM search does not.
+	var gfi *fieldInfo
+	slots := k
+	if gb := req.GroupBy; gb != nil {
+		if index.ElementMaxSim(metric) == "" {
+			return fail(errs.InvalidParameter("group by search is not supported for vector array (embedding list) fields, fieldName: %s", fi.schema.GetName()))
+		}
+		if gfi, err = c.embListGroupField(gb); err != nil {
+			return fail(err)
+		}
+		slots = k * max(gb.Size, 1)
 	}
 	queries, err := splitQueries(fi, req)
 	if err != nil {
 		return fail(err)
 	}
 	nq := len(queries)
-	res := &SearchResult{NQ: nq, K: k, Metric: metric}
-	res.Offsets, res.Scores, res.Timestamps = make([]int64, nq*k), make([]float32, nq*k), make([]uint64, nq*k)
+	res := &SearchResult{NQ: nq, K: slots, Metric: metric}
+	res.Offsets, res.Scores, res.Timestamps = make([]int64, nq*slots), make([]float32, nq*slots), make([]uint64, nq*slots)
 	if c.intPK() {
-		res.IntPKs = make([]int64, nq*k)
+		res.IntPKs = make([]int64, nq*slots)
 	} else {
-		res.StrPKs = make([]string, nq*k)
+		res.StrPKs = make([]string, nq*slots)
+	}
+	if gfi != nil {
+		res.GroupSize = max(req.GroupBy.Size, 1)
+		res.GroupValues = make([]any, nq*slots)
 	}
 	for i := range res.Offsets {
 		res.Offsets[i] = -1
@@ -281,13 +301,39 @@ func (c *core) searchEmbList(ctx context.Context, fi *fieldInfo, req *SearchRequ
 	var cands []int
 	idx, indexed := c.indexes[fi.id].(*index.EmbList)
 	if indexed {
-		// The index's metric ranks, as for other vector fields.
-		if im := idx.Spec().Metric; req.Metric != "" && im != metric {
+		// The index's metric ranks, as for other vector fields; an
+		// element-level search may ask for the element metric of a MAX_SIM
+		// index and the reverse (the same graph, the same ranking).
+		im := idx.Spec().Metric
+		switch {
+		case req.Metric != "" && !index.SameEmbListScoring(im, metric):
 			return fail(errs.InvalidParameterValue(im, metric, "metric type not match"))
+		case req.Metric == "":
+			metric = im
 		}
-		metric = idx.Spec().Metric
 	}
-	if indexed && !req.Exact && queries[0].float != nil {
+	// An element metric scores a row by its best element: MAX_SIM of a
+	// one-vector query list. Its candidates are the elements an
+	// element_filter on the field's struct keeps, when the filter has one;
+	// such a search scans the kept elements exactly (the graph's nearest
+	// elements may all be filtered out).
+	scoring := metric
+	var elemOffs []int
+	var elemMask *bitset.Set
+	if m := index.ElementMaxSim(metric); m != "" {
+		scoring = m
+		if ef, ok := req.Filter.(ElementFilter); ok {
+			structName, _, _ := strings.Cut(fi.schema.GetName(), "[")
+			offs, mask, found, err := ef.ElementMask(ctx, s, structName)
+			if err != nil {
+				return fail(err)
+			}
+			if found {
+				elemOffs, elemMask = offs, mask
+			}
+		}
+	}
+	if indexed && !req.Exact && queries[0].float != nil && elemMask == nil && gfi == nil {
 		if cands, err = c.embListCandidates(ctx, idx, req, queries, k, allowed); err != nil {
 			return fail(err)
 		}
@@ -329,18 +375,52 @@ func (c *core) searchEmbList(ctx context.Context, fi *fieldInfo, req *SearchRequ
 			}
 		}
 		row := decodeEmbList(arr.Data[off], fi.elemType, fi.dim)
+		if elemMask != nil {
+			row = keepElements(row, elemOffs[off], elemOffs[off+1], elemMask)
+		}
 		for qi, q := range queries {
 			var sc float32
 			if q.binary != nil {
-				sc = MaxSimBinary(metric, q.binary, row.binary)
+				sc = MaxSimBinary(scoring, q.binary, row.binary)
 			} else {
-				sc = MaxSim(metric, q.float, row.float)
+				sc = MaxSim(scoring, q.float, row.float)
 			}
 			if math.IsInf(float64(sc), 0) || math.IsNaN(float64(sc)) {
 				continue
 			}
 			hits[qi] = append(hits[qi], hit{off, sc})
 		}
+	}
+	if gfi != nil {
+		gcol, err := s.Column(gfi.id)
+		if err != nil {
+			return nil, err
+		}
+		keyOf, err := newGroupKeyer(gfi, gcol)
+		if err != nil {
+			return fail(err)
+		}
+		for qi, hs := range hits {
+			g := newGrouper(res.GroupSize)
+			for _, h := range hs {
+				key := h.score // the grouper keeps the lowest keys
+				if higher {
+					key = -key
+				}
+				g.offer(keyOf(h.off), key, int64(h.off))
+			}
+			lo, hi := qi*slots, (qi+1)*slots
+			g.drain(k, gfi.typ, res.Scores[lo:hi], res.Offsets[lo:hi], res.GroupValues[lo:hi])
+		}
+		if higher {
+			for i, off := range res.Offsets {
+				if off >= 0 {
+					res.Scores[i] = -res.Scores[i]
+				}
+			}
+		}
+		s.fillPKs(res.Offsets, res.IntPKs, res.StrPKs, res.Timestamps)
+		return res, nil
 	}
 	for qi, hs := range hits {
 		sort.Slice(hs, func(a, b int) bool { return better(hs[a], hs[b]) })
@@ -430,4 +510,53 @@ func (c *core) embListCandidates(ctx context.Context, idx *index.EmbList, req *S
 	}
 	sort.Ints(out)
 	return out, nil
+}
+
+// ElementFilter is optionally implemented by a Filter (*expr.Expr): the
+// elements of struct array field structName that the filter's top-level
+// element_filter keeps (row r's elements are bits offs[r] to offs[r+1]-1 of
+// mask), found false when it has none. An element-level search scores a
+// row by its best kept element.
+type ElementFilter interface {
+	ElementMask(ctx context.Context, b column.Batch, structName string) (offs []int, mask *bitset.Set, found bool, err error)
+}
+
+// keepElements is row without the elements [lo, hi) of mask leaves out. A
+// row whose element count differs from the filter's keeps none.
+func keepElements(row embList, lo, hi int, mask *bitset.Set) embList {
+	n := len(row.float)
+	if row.binary != nil {
+		n = len(row.binary)
+	}
+	if n != hi-lo {
+		return embList{}
+	}
+	var out embList
+	for j := 0; j < n; j++ {
+		if !mask.Test(lo + j) {
+			continue
+		}
+		if row.binary != nil {
+			out.binary = append(out.binary, row.binary[j])
+		} else {
+			out.float = append(out.float, row.float[j])
+		}
+	}
+	return out
+}
+
+// embListGroupField is the group_by field of an element-level search,
+// with Milvus's checks (as Search's).
+func (c *core) embListGroupField(gb *GroupBy) (*fieldInfo, error) {
+	gfi, err := c.field(gb.FieldID)
+	if err != nil {
+		return nil, fmt.Errorf("group by: %w", err)
+	}
+	if !groupable(gfi.typ) {
+		return nil, errs.InvalidParameter("unsupported data type %s for group by operator (field %q; supported: [Bool Int8 Int16 Int32 Int64 VarChar])", gfi.typ, gfi.schema.GetName())
+	}
+	if gb.Size > maxGroupSize {
+		return nil, errs.InvalidParameter("group_size [%d] is invalid, it should be in range [1, %d]", gb.Size, maxGroupSize)
+	}
+	return gfi, nil
 }

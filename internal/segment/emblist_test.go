@@ -162,6 +162,84 @@ func TestSearchEmbListMatchesOracle(t *testing.T) {
 	}
 }
 
+// TestSearchElementLevelMatchesOracle: an element-level search (one query
+// vector, an element metric) ranks each row by its best element.
+func TestSearchElementLevelMatchesOracle(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	cols, raw, ts := embRows(rng, 200)
+	s, err := NewSealed(2, 1, embListSchema(), ts, cols, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := make([]float32, embDim)
+	for j := range q {
+		q[j] = rng.Float32()*2 - 1
+	}
+	const k = 10
+	for _, m := range []index.Metric{index.Cosine, index.IP, index.L2} {
+		res, err := s.Search(context.Background(), &SearchRequest{FieldID: embVec, Queries: index.Dataset{Dim: embDim, Float: q},
+			EmbListLens: []int{1}, Metric: m, Params: index.SearchParams{K: k}, MVCCTs: 100})
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		if res.Metric != m {
+			t.Fatalf("%s: result metric %s", m, res.Metric)
+		}
+		type hit struct {
+			id    int
+			score float64
+		}
+		var want []hit
+		for i, row := range raw {
+			best := math.Inf(1)
+			if m != index.L2 {
+				best = math.Inf(-1)
+			}
+			for _, v := range row {
+				var dot, qq, vv, l2 float64
+				for j := range v {
+					dot += float64(q[j]) * float64(v[j])
+					qq += float64(q[j]) * float64(q[j])
+					vv += float64(v[j]) * float64(v[j])
+					l2 += (float64(q[j]) - float64(v[j])) * (float64(q[j]) - float64(v[j]))
+				}
+				switch m {
+				case index.Cosine:
+					best = math.Max(best, dot/math.Sqrt(qq*vv))
+				case index.IP:
+					best = math.Max(best, dot)
+				default:
+					best = math.Min(best, l2)
+				}
+			}
+			want = append(want, hit{i, best})
+		}
+		sort.SliceStable(want, func(a, b int) bool {
+			if m == index.L2 {
+				return want[a].score < want[b].score
+			}
+			return want[a].score > want[b].score
+		})
+		for j := range k {
+			if math.Abs(float64(res.Scores[j])-want[j].score) > 1e-4 {
+				t.Fatalf("%s rank %d: score %v (id %d), want %v (id %d)", m, j, res.Scores[j], res.IntPKs[j], want[j].score, want[j].id)
+			}
+		}
+		// Grouped by the primary key, each row is its own group: the same
+		// ranking, one hit per group.
+		gres, err := s.Search(context.Background(), &SearchRequest{FieldID: embVec, Queries: index.Dataset{Dim: embDim, Float: q},
+			EmbListLens: []int{1}, Metric: m, Params: index.SearchParams{K: k}, MVCCTs: 100, GroupBy: &GroupBy{FieldID: embPK, Size: 1}})
+		if err != nil {
+			t.Fatalf("%s grouped: %v", m, err)
+		}
+		for j := range k {
+			if gres.IntPKs[j] != res.IntPKs[j] || gres.Scores[j] != res.Scores[j] || gres.GroupValues[j] != res.IntPKs[j] {
+				t.Fatalf("%s grouped rank %d: %d %v (group %v), want %d %v", m, j, gres.IntPKs[j], gres.Scores[j], gres.GroupValues[j], res.IntPKs[j], res.Scores[j])
+			}
+		}
+	}
+}
+
 func TestSearchEmbListErrors(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	cols, _, ts := embRows(rng, 5)
@@ -174,10 +252,11 @@ func TestSearchEmbListErrors(t *testing.T) {
 	}
 	q := index.Dataset{Dim: embDim, Float: make([]float32, embDim)}
 	for name, req := range map[string]*SearchRequest{
-		"no lists":       {FieldID: embVec, Queries: q, Params: index.SearchParams{K: 3}, MVCCTs: 100},
-		"element metric": {FieldID: embVec, Queries: q, EmbListLens: []int{1}, Metric: index.Cosine, Params: index.SearchParams{K: 3}, MVCCTs: 100},
-		"short queries":  {FieldID: embVec, Queries: q, EmbListLens: []int{2}, Params: index.SearchParams{K: 3}, MVCCTs: 100},
-		"group by":       {FieldID: embVec, Queries: q, EmbListLens: []int{1}, Params: index.SearchParams{K: 3}, MVCCTs: 100, GroupBy: &GroupBy{FieldID: embPK}},
+		"no lists":      {FieldID: embVec, Queries: q, Params: index.SearchParams{K: 3}, MVCCTs: 100},
+		"BM25 metric":   {FieldID: embVec, Queries: q, EmbListLens: []int{1}, Metric: index.BM25, Params: index.SearchParams{K: 3}, MVCCTs: 100},
+		"binary metric": {FieldID: embVec, Queries: q, EmbListLens: []int{1}, Metric: index.Hamming, Params: index.SearchParams{K: 3}, MVCCTs: 100},
+		"short queries": {FieldID: embVec, Queries: q, EmbListLens: []int{2}, Params: index.SearchParams{K: 3}, MVCCTs: 100},
+		"group by":      {FieldID: embVec, Queries: q, EmbListLens: []int{1}, Params: index.SearchParams{K: 3}, MVCCTs: 100, GroupBy: &GroupBy{FieldID: embPK}},
 	} {
 		if _, err := g.Search(context.Background(), req); err == nil {
 			t.Errorf("%s: no error", name)

@@ -78,13 +78,7 @@ func saFields(rows []saRow) []*schemapb.FieldData {
 
 // saSearch runs a MAX_SIM search of clips[emb] with one embedding list.
 func saSearch(ctx context.Context, raw milvuspb.MilvusServiceClient, query [][]float32, k int, extra ...*commonpb.KeyValuePair) (*milvuspb.SearchResults, error) {
-	var b []byte
-	for _, v := range query {
-		for _, x := range v {
-			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
-		}
-	}
-	ph, _ := proto.Marshal(&commonpb.PlaceholderGroup{Placeholders: []*commonpb.PlaceholderValue{{Tag: "$0", Type: commonpb.PlaceholderType_EmbListFloatVector, Values: [][]byte{b}}}})
+	ph := embListPlaceholder(query)
 	params := append([]*commonpb.KeyValuePair{{Key: "anns_field", Value: "clips[emb]"}, {Key: "topk", Value: fmt.Sprint(k)}}, extra...)
 	res, err := raw.Search(ctx, &milvuspb.SearchRequest{CollectionName: "sa", SearchInput: &milvuspb.SearchRequest_PlaceholderGroup{PlaceholderGroup: ph}, Nq: 1, SearchParams: params,
 		OutputFields: []string{"clips"}, ConsistencyLevel: commonpb.ConsistencyLevel_Strong})
@@ -92,6 +86,19 @@ func saSearch(ctx context.Context, raw milvuspb.MilvusServiceClient, query [][]f
 		err = merr.Error(res.GetStatus())
 	}
 	return res, err
+}
+
+// embListPlaceholder is the serialized placeholder group of one embedding
+// list query.
+func embListPlaceholder(query [][]float32) []byte {
+	var b []byte
+	for _, v := range query {
+		for _, x := range v {
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+		}
+	}
+	ph, _ := proto.Marshal(&commonpb.PlaceholderGroup{Placeholders: []*commonpb.PlaceholderValue{{Tag: "$0", Type: commonpb.PlaceholderType_EmbListFloatVector, Values: [][]byte{b}}}})
+	return ph
 }
 
 // saOracle ranks rows by MAX_SIM_IP: the sum over the query's vectors of

@@ -290,6 +290,39 @@ func (k *Kafka) noteTrunc(channel string, t MessageID) MessageID {
 	return t
 }
 
+// observeStart records the log start offset start just read for channel
+// and returns the truncation point: the higher of start and any point this
+// value truncated to or saw before. A broker that crashes can come back
+// with an older log start offset than the one DeleteRecords set (Kafka
+// checkpoints it only every log.flush.start.offset.checkpoint.interval.ms,
+// 60 s by default; kfake keeps it only on a clean shutdown): the
+// truncation then seems to have moved backwards. When this value knows a
+// higher point it truncates there again (end is the high watermark, a
+// bound on the point), so that a reader from the oldest retained message
+// does not see messages already discarded.
+func (k *Kafka) observeStart(ctx context.Context, channel, topic string, start, end MessageID) MessageID {
+	t := k.noteTrunc(channel, start)
+	if t <= start || t > end {
+		return t
+	}
+	var os kadm.Offsets
+	os.Add(kadm.Offset{Topic: topic, Partition: 0, At: int64(t), LeaderEpoch: -1})
+	resp, err := k.adm.DeleteRecords(ctx, os)
+	if err == nil {
+		if r, found := resp.Lookup(topic, 0); found {
+			err = r.Err
+		}
+	}
+	if err != nil {
+		k.logger.Warn("re-truncating a channel whose truncation point went backwards (broker crash?)",
+			"channel", channel, "broker_start", start, "truncation_point", t, "error", err)
+	} else {
+		k.logger.Info("re-truncated a channel whose truncation point went backwards (broker crash?)",
+			"channel", channel, "broker_start", start, "truncation_point", t)
+	}
+	return t
+}
+
 // Append implements Log. It returns once the partition leader has the
 // record and every in-sync replica has acknowledged it (acks=all). If it
 // fails with a timeout the record may still have been stored.
@@ -333,11 +366,13 @@ func (k *Kafka) Latest(ctx context.Context, channel string) (MessageID, error) {
 	if err != nil {
 		return 0, fmt.Errorf("logbroker: latest of %q: %w", channel, err)
 	}
-	start, end, _, err := k.offsets(ctx, topic)
+	start, end, ok, err := k.offsets(ctx, topic)
 	if err != nil {
 		return 0, fmt.Errorf("logbroker: latest of %q: %w", channel, err)
 	}
-	k.noteTrunc(channel, start)
+	if ok {
+		k.observeStart(ctx, channel, topic, start, end)
+	}
 	return end, nil
 }
 
@@ -406,7 +441,7 @@ func (k *Kafka) Read(ctx context.Context, channel string, after MessageID) (Read
 	if !ok {
 		return nil, fmt.Errorf("logbroker: read %q: topic %s not found after creating it", channel, topic)
 	}
-	t := k.noteTrunc(channel, start)
+	t := k.observeStart(ctx, channel, topic, start, end)
 	if after == 0 {
 		after = t
 	} else if after < t {

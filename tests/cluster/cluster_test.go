@@ -141,6 +141,9 @@ type clusterOpts struct {
 	// storageNodes is the size of the etcd and NATS clusters: 3 as the
 	// issue asks (etcd quorum of 2, JetStream streams with 3 replicas), or 1.
 	storageNodes int
+	// kafkaBrokers > 0 runs the log on Kafka (mq.type: kafka, a kfake
+	// process with that many brokers; cluster_kafka_test.go) instead of NATS.
+	kafkaBrokers int
 }
 
 // startClusterWith is startCluster with options; it also returns the
@@ -149,7 +152,12 @@ func startClusterWith(t *testing.T, o clusterOpts, specs ...string) (*cluster, p
 	t.Helper()
 	bin := binary(t)
 	etcd := testservers.StartEtcd(t, o.storageNodes)
-	nats := testservers.StartNATS(t, o.storageNodes)
+	mq, kafkaPid := kafkaMQ(t, o.kafkaBrokers)
+	var nats *testservers.NATSCluster
+	if mq == "" {
+		nats = testservers.StartNATS(t, o.storageNodes)
+		mq = fmt.Sprintf("mq:\n  type: natsmq\nmilvago:\n  natsmq:\n    url: %s\n    replicas: %d\n", nats.URL(), o.storageNodes)
+	}
 	s3 := testservers.StartS3(t)
 	host, port, _ := strings.Cut(s3.Endpoint, ":")
 	c := &cluster{bin: bin, dir: t.TempDir(), roles: map[string]*role{}, etcd: etcd.Endpoints(), s3: s3}
@@ -164,13 +172,7 @@ minio:
   secretAccessKey: %s
   bucketName: milvago
   region: %s
-mq:
-  type: natsmq
-milvago:
-  natsmq:
-    url: %s
-    replicas: %d
-log:
+%slog:
   level: %s
 common:
   session:
@@ -181,7 +183,7 @@ quotaAndLimits:
   flushRate:
     collection:
       max: -1 # the tests flush a collection more often than once in 10 s
-`, strings.Join(etcd.Endpoints(), ", "), host, port, s3.AccessKey, s3.SecretKey, s3.Region, nats.URL(), o.storageNodes, o.logLevel)
+`, strings.Join(etcd.Endpoints(), ", "), host, port, s3.AccessKey, s3.SecretKey, s3.Region, mq, o.logLevel)
 	if err := os.WriteFile(c.config, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -211,8 +213,13 @@ quotaAndLimits:
 	for i, m := range etcd.Members {
 		ps[name("etcd", i)] = m.Pid()
 	}
-	for i, n := range nats.Nodes {
-		ps[name("nats", i)] = n.Pid()
+	if kafkaPid != 0 {
+		ps["kafka"] = kafkaPid
+	}
+	if nats != nil {
+		for i, n := range nats.Nodes {
+			ps[name("nats", i)] = n.Pid()
+		}
 	}
 	return c, ps
 }

@@ -365,7 +365,8 @@ func (n *roleNode) register(ctx context.Context) error {
 	return nil
 }
 
-// serveHTTP serves /healthz and /metrics on common.metricsPort.
+// serveHTTP serves /healthz and /metrics on common.metricsPort, and
+// /debug/pprof with milvago.pprof.enabled.
 func (n *roleNode) serveHTTP(ctx context.Context, g *errgroup.Group) error {
 	hl, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(n.cfg.Common.MetricsPort)))
 	if err != nil {
@@ -380,6 +381,9 @@ func (n *roleNode) serveHTTP(ctx context.Context, g *errgroup.Group) error {
 		w.Write([]byte("OK"))
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}))
+	if n.cfg.Milvago.Pprof {
+		rpc.AddPprof(mux)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	g.Go(func() error {
 		if err := srv.Serve(hl); !errors.Is(err, http.ErrServerClosed) {

@@ -15,17 +15,24 @@ import (
 	"github.com/milvago/milvago/internal/testservers"
 )
 
+// insOKNow is the number of acknowledged inserts so far.
+func (w *writeLoop) insOKNow() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.insOK
+}
+
 // kafkaMQ starts a Kafka cluster of brokers brokers (kfake as a process of
 // its own, testservers.StartKafka) and returns the mq section of the
-// configuration that points at it, and the process ID; brokers = 0 starts
-// nothing and returns "" and 0.
-func kafkaMQ(t *testing.T, brokers int) (string, int) {
+// configuration that points at it, and the cluster; brokers = 0 starts
+// nothing and returns "" and nil.
+func kafkaMQ(t *testing.T, brokers int) (string, *testservers.KafkaCluster) {
 	t.Helper()
 	if brokers == 0 {
-		return "", 0
+		return "", nil
 	}
 	k := testservers.StartKafka(t, brokers)
-	return fmt.Sprintf("mq:\n  type: kafka\nkafka:\n  brokerList: %s\n", k.BrokerList()), k.Pid()
+	return fmt.Sprintf("mq:\n  type: kafka\nkafka:\n  brokerList: %s\n", k.BrokerList()), k
 }
 
 // TestClusterKafka runs the cluster with its log on Kafka (mq.type: kafka,
@@ -36,8 +43,8 @@ func kafkaMQ(t *testing.T, brokers int) (string, int) {
 // query, delete, growing inserts), then, under a load of inserts, deletes,
 // searches and queries through both proxies, kills a query node (no read
 // may fail: the other replica serves) and the data node (a flush completes
-// on its replacement), and checks that every acknowledged write is there
-// and counts are exact.
+// on its replacement), then Kafka itself (restarted on its data), and
+// checks that every acknowledged write is there and counts are exact.
 func TestClusterKafka(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster of processes")
@@ -163,6 +170,34 @@ func TestClusterKafka(t *testing.T) {
 		return ft.Await(fctx)
 	})
 	t.Logf("datanode killed: flush on datanode-2 after %v; writes %v", time.Since(start).Round(time.Millisecond), writes)
+	// 3. Kafka itself: SIGKILL and restart on its data. Writes fail
+	// while it is down (they are uncertain, deleted again below); the
+	// roles' clients reconnect, and reads never needed it.
+	wf := writes.failures()
+	start = time.Now()
+	c.kafka.Kill(t)
+	time.Sleep(time.Second)
+	c.kafka.Restart(t)
+	eventually(t, 60*time.Second, "writes acknowledged after the Kafka restart", func() error {
+		ok := writes.insOKNow()
+		time.Sleep(500 * time.Millisecond)
+		if writes.insOKNow() <= ok {
+			return fmt.Errorf("no insert acknowledged: %v", writes)
+		}
+		return nil
+	})
+	eventually(t, 120*time.Second, "flush after the Kafka restart", func() error {
+		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		ft, err := cli2.Flush(fctx, milvusclient.NewFlushOption(name))
+		if err != nil {
+			return err
+		}
+		return ft.Await(fctx)
+	})
+	t.Logf("kafka killed and restarted: writes again and a flush after %v; %d writes failed meanwhile; writes %v",
+		time.Since(start).Round(time.Millisecond), writes.failures()-wf, writes)
+
 	time.Sleep(2 * time.Second)
 	stopLoad()
 	t.Logf("load: writes %v; reads via proxy-1 %v; via proxy-2 %v", writes, reads1, reads2)

@@ -123,8 +123,9 @@ type cluster struct {
 	config string
 	roles  map[string]*role
 	order  []string
-	etcd   []string              // the etcd endpoints (the tests read the coordinators' state)
-	s3     *testservers.S3Server // the deployment's object store (bucket milvago)
+	etcd   []string                  // the etcd endpoints (the tests read the coordinators' state)
+	s3     *testservers.S3Server     // the deployment's object store (bucket milvago)
+	kafka  *testservers.KafkaCluster // the log when clusterOpts.kafkaBrokers > 0
 }
 
 // startCluster starts etcd, NATS and S3, then the given roles (name:role,
@@ -152,7 +153,7 @@ func startClusterWith(t *testing.T, o clusterOpts, specs ...string) (*cluster, p
 	t.Helper()
 	bin := binary(t)
 	etcd := testservers.StartEtcd(t, o.storageNodes)
-	mq, kafkaPid := kafkaMQ(t, o.kafkaBrokers)
+	mq, kafka := kafkaMQ(t, o.kafkaBrokers)
 	var nats *testservers.NATSCluster
 	if mq == "" {
 		nats = testservers.StartNATS(t, o.storageNodes)
@@ -213,8 +214,9 @@ quotaAndLimits:
 	for i, m := range etcd.Members {
 		ps[name("etcd", i)] = m.Pid()
 	}
-	if kafkaPid != 0 {
-		ps["kafka"] = kafkaPid
+	if kafka != nil {
+		c.kafka = kafka
+		ps["kafka"] = kafka.Pid()
 	}
 	if nats != nil {
 		for i, n := range nats.Nodes {

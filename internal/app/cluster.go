@@ -288,7 +288,7 @@ func (n *roleNode) run(ctx context.Context) error {
 	inv := newProxyInvalidator(n.meta, n.logger)
 	defer inv.close()
 	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(256<<20), grpc.MaxSendMsgSize(256<<20),
-		grpc.ChainUnaryInterceptor(n.fence.server, inv.intercept))
+		grpc.ChainUnaryInterceptor(n.fence.server, inv.intercept), rpc.StreamWorkers())
 	pb.RegisterNodeServer(n.grpc, nodeInfoServer{infos: func() []sysinfo.ComponentInfos {
 		return localInfos(n.role, n.serverID.Load(), n.addr, n.cfg.Minio.BucketName, n.cfg.LocalStorage.Path, sysinfo.ClusterDeployMode)
 	}})

@@ -116,7 +116,7 @@ func TestHopLatency(t *testing.T) {
 		})
 		var pw sync.WaitGroup
 		for _, name := range []string{"proxy", "querynode"} {
-			pw.Go(func() { saveProfile(t, c.roles[name].metricsPort, filepath.Join(profDir, name+".pprof")) })
+			pw.Go(func() { saveProfile(t, c.roles[name].metricsPort, filepath.Join(profDir, name+".pprof"), 10) })
 		}
 		pw.Wait()
 		close(stop)
@@ -149,9 +149,9 @@ func pct(xs []float64, p int) float64 {
 	return xs[min(len(xs)-1, len(xs)*p/100)]
 }
 
-// saveProfile fetches a 10 s CPU profile from a role's metrics port.
-func saveProfile(t *testing.T, port int, path string) {
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=10", port))
+// saveProfile fetches a CPU profile of secs seconds from a role's metrics port.
+func saveProfile(t *testing.T, port int, path string, secs int) {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/profile?seconds=%d", port, secs))
 	if err != nil {
 		t.Errorf("profile: %v", err)
 		return

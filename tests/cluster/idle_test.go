@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,13 +26,18 @@ import (
 //
 // MILVAGO_IDLE_SECONDS sets each window (default 60), MILVAGO_IDLE_COLLECTIONS
 // the loaded collections of the second window (default 20). Each window
-// starts after 15 s of quiet.
+// starts after 15 s of quiet. With MILVAGO_IDLE_PROFILE=DIR it then saves
+// a 30 s CPU profile of each role (DIR/ROLE.pprof).
 func TestIdleCPU(t *testing.T) {
 	if os.Getenv("MILVAGO_IDLE_BENCH") != "1" {
 		t.Skip("opt-in: set MILVAGO_IDLE_BENCH=1")
 	}
 	if testing.Short() {
 		t.Skip("starts a cluster of processes")
+	}
+	profDir := os.Getenv("MILVAGO_IDLE_PROFILE")
+	if profDir != "" {
+		t.Setenv("MILVAGO_PPROF_ENABLED", "true") // milvago.pprof.enabled, every role
 	}
 	window := time.Duration(envInt(t, "MILVAGO_IDLE_SECONDS", 60)) * time.Second
 	colls := envInt(t, "MILVAGO_IDLE_COLLECTIONS", 20)
@@ -67,6 +74,16 @@ func TestIdleCPU(t *testing.T) {
 	res["loadavg_end"] = loadAvg()
 	b, _ := json.Marshal(res)
 	t.Logf("BENCH_JSON %s", b)
+	if profDir != "" { // after the windows: profiling costs CPU itself
+		if err := os.MkdirAll(profDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for _, r := range roles {
+			wg.Go(func() { saveProfile(t, c.roles[r].metricsPort, filepath.Join(profDir, r+".pprof"), 30) })
+		}
+		wg.Wait()
+	}
 }
 
 // loadSmall creates a 4-d collection of 10 rows, indexes and loads it.

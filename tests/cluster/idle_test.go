@@ -26,7 +26,8 @@ import (
 //
 // MILVAGO_IDLE_SECONDS sets each window (default 60), MILVAGO_IDLE_COLLECTIONS
 // the loaded collections of the second window (default 20). Each window
-// starts after 15 s of quiet. With MILVAGO_IDLE_PROFILE=DIR it then saves
+// starts after 15 s of quiet. MILVAGO_IDLE_MQ=kafka runs the log on Kafka
+// (a kfake process) instead of NATS. With MILVAGO_IDLE_PROFILE=DIR it then saves
 // a 30 s CPU profile of each role (DIR/ROLE.pprof).
 func TestIdleCPU(t *testing.T) {
 	if os.Getenv("MILVAGO_IDLE_BENCH") != "1" {
@@ -44,7 +45,11 @@ func TestIdleCPU(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
 	roles := []string{"mixcoord", "streamingnode", "datanode", "indexnode", "querynode", "proxy"}
-	c, ps := startClusterWith(t, clusterOpts{logLevel: "info", storageNodes: 1}, roles...)
+	o := clusterOpts{logLevel: "info", storageNodes: 1}
+	if os.Getenv("MILVAGO_IDLE_MQ") == "kafka" {
+		o.kafkaBrokers = 1
+	}
+	c, ps := startClusterWith(t, o, roles...)
 	for _, r := range roles {
 		ps[r] = c.roles[r].cmd.Process.Pid
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -127,6 +128,11 @@ func NewKafka(ctx context.Context, cfg KafkaConfig, logger *slog.Logger) (*Kafka
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(0),
 		kgo.ProducerBatchMaxBytes(int32(k.topicMax)),
+		// The client answers the admin requests' topic lookups (list
+		// offsets, metadata) from its cache for this long (5 s by
+		// default): a topic looked up before another process created it
+		// would seem missing that long.
+		kgo.MetadataMinAge(metadataMinAge),
 	}, cfg.Options...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -223,24 +229,64 @@ func (k *Kafka) ensureTopic(ctx context.Context, topic string) error {
 	case err == nil:
 		k.logger.Debug("topic created", "topic", topic)
 	case errors.Is(err, kerr.TopicAlreadyExists):
-		details, err := k.adm.ListTopics(ctx, topic)
-		if err != nil {
-			return fmt.Errorf("describe topic %s: %w", topic, k.mapErr(err))
-		}
-		d, ok := details[topic]
-		if !ok || d.Err != nil {
-			return fmt.Errorf("describe topic %s: %w", topic, k.mapErr(errors.Join(d.Err, errors.New("not listed"))))
-		}
-		if n := len(d.Partitions); n != 1 {
-			return fmt.Errorf("topic %s has %d partitions, want 1 (created by something else?)", topic, n)
-		}
 	default:
 		return fmt.Errorf("create topic %s: %w", topic, k.mapErr(err))
+	}
+	// Created, by this call or by another process (the streaming node
+	// writing and the nodes reading a channel create its topic at the same
+	// time): the brokers' metadata lags behind the controller, so the topic
+	// may not be listed, or have no leader, for a moment.
+	if err := k.waitTopic(ctx, topic); err != nil {
+		return err
 	}
 	k.mu.Lock()
 	k.topics[topic] = true
 	k.mu.Unlock()
 	return nil
+}
+
+// metadataMinAge is how long the log's client trusts its topic metadata.
+const metadataMinAge = 250 * time.Millisecond
+
+// topicWait bounds how long a topic that exists may take to be listed
+// with a leader.
+const topicWait = 30 * time.Second
+
+// waitTopic waits until the brokers list topic with one partition that has
+// a leader.
+func (k *Kafka) waitTopic(ctx context.Context, topic string) error {
+	ctx, cancel := context.WithTimeout(ctx, topicWait)
+	defer cancel()
+	pause := 10 * time.Millisecond
+	for {
+		details, err := k.adm.ListTopics(ctx, topic)
+		if err != nil {
+			return fmt.Errorf("describe topic %s: %w", topic, k.mapErr(err))
+		}
+		d, listed := details[topic]
+		var lag error // a state that passes
+		switch {
+		case !listed:
+			lag = errors.New("not listed")
+		case d.Err != nil:
+			if !errors.Is(d.Err, kerr.UnknownTopicOrPartition) && !errors.Is(d.Err, kerr.LeaderNotAvailable) {
+				return fmt.Errorf("describe topic %s: %w", topic, k.mapErr(d.Err))
+			}
+			lag = d.Err
+		case len(d.Partitions) != 1:
+			return fmt.Errorf("topic %s has %d partitions, want 1 (created by something else?)", topic, len(d.Partitions))
+		case d.Partitions[0].Err != nil || d.Partitions[0].Leader < 0:
+			lag = errors.Join(errors.New("partition 0 has no leader"), d.Partitions[0].Err)
+		default:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("describe topic %s: %w (%w)", topic, lag, ctx.Err())
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 500*time.Millisecond)
+	}
 }
 
 // offsets returns the topic's log start offset (its truncation point: IDs

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -113,5 +114,64 @@ func TestKafkaProcessKilled(t *testing.T) {
 	defer r2.Close()
 	if m, err := r2.Next(ctx); err != nil || m.ID != ids[3] {
 		t.Fatalf("oldest retained after the restart: %d, %v; want %d", m.ID, err, ids[3])
+	}
+}
+
+// TestKafkaConcurrentTopicCreation: several processes' logs use a new
+// channel at the same moment (in cluster mode, the streaming node appends
+// while the query and data nodes open readers), so all but one find the
+// topic already created, maybe before the brokers list it. Every append
+// and read succeeds.
+func TestKafkaConcurrentTopicCreation(t *testing.T) {
+	k := testservers.StartKafka(t, 1)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	const logs, channels = 4, 20
+	ls := make([]*logbroker.Kafka, logs)
+	for i := range ls {
+		ls[i] = newKafka(t, logbroker.KafkaConfig{Brokers: k.Brokers})
+	}
+	// A log that looked the channel up before anyone created it (its
+	// client caches the answer "unknown topic" for a while) and then finds
+	// it created by another.
+	if latest, err := ls[0].Latest(ctx, "early"); err != nil || latest != 0 {
+		t.Fatalf("latest of a new channel: %d, %v", latest, err)
+	}
+	if _, err := ls[1].Append(ctx, "early", []byte("x"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ls[0].Append(ctx, "early", []byte("y"), nil); err != nil {
+		t.Fatalf("append to a channel created by another log after a lookup: %v", err)
+	}
+	errc := make(chan error, logs*channels)
+	var wg sync.WaitGroup
+	for c := range channels {
+		for i, l := range ls {
+			wg.Go(func() {
+				ch := fmt.Sprintf("ch_%d", c)
+				if i%2 == 0 {
+					_, err := l.Append(ctx, ch, []byte("x"), nil)
+					errc <- err
+					return
+				}
+				r, err := l.Read(ctx, ch, 0)
+				if err == nil {
+					r.Close()
+				}
+				errc <- err
+			})
+		}
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	for c := range channels {
+		if latest, err := ls[1].Latest(ctx, fmt.Sprintf("ch_%d", c)); err != nil || latest != logs/2 {
+			t.Errorf("channel %d: latest %d, %v; want %d", c, latest, err, logs/2)
+		}
 	}
 }

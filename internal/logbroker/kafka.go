@@ -505,6 +505,13 @@ func (k *Kafka) Read(ctx context.Context, channel string, after MessageID) (Read
 		// restarting at the oldest message.
 		kgo.ConsumeResetOffset(kgo.NoResetOffset()),
 		kgo.FetchMaxPartitionBytes(int32(2 * k.topicMax)),
+		// No KIP-714 client metrics from readers: a process has one per
+		// physical channel it consumes, and each would push every
+		// interval the broker asks (30 s on kfake) on a connection the
+		// client has closed as idle (20 s) and must open again: most of
+		// an idle query or data node's CPU on Kafka. The log's own
+		// client, one per process, still reports.
+		kgo.DisableClientMetrics(),
 	}, k.cfg.Options...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {

@@ -234,8 +234,10 @@ func (k *Kafka) ensureTopic(ctx context.Context, topic string) error {
 	}
 	// Created, by this call or by another process (the streaming node
 	// writing and the nodes reading a channel create its topic at the same
-	// time): the brokers' metadata lags behind the controller, so the topic
-	// may not be listed, or have no leader, for a moment.
+	// time). The client's metadata cache (metadataMinAge) may still hold
+	// "unknown topic" from an earlier lookup, and the brokers' metadata
+	// lags behind the controller: the topic may not be listed, or have no
+	// leader, for a moment.
 	if err := k.waitTopic(ctx, topic); err != nil {
 		return err
 	}
@@ -264,7 +266,7 @@ func (k *Kafka) waitTopic(ctx context.Context, topic string) error {
 			return fmt.Errorf("describe topic %s: %w", topic, k.mapErr(err))
 		}
 		d, listed := details[topic]
-		var lag error // a state that passes
+		var lag error // why the topic is not usable yet, if it is a passing state
 		switch {
 		case !listed:
 			lag = errors.New("not listed")

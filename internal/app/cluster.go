@@ -288,7 +288,7 @@ func (n *roleNode) run(ctx context.Context) error {
 	inv := newProxyInvalidator(n.meta, n.logger)
 	defer inv.close()
 	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(256<<20), grpc.MaxSendMsgSize(256<<20),
-		grpc.ChainUnaryInterceptor(n.fence.server, inv.intercept))
+		grpc.ChainUnaryInterceptor(n.fence.server, inv.intercept), rpc.StreamWorkers())
 	pb.RegisterNodeServer(n.grpc, nodeInfoServer{infos: func() []sysinfo.ComponentInfos {
 		return localInfos(n.role, n.serverID.Load(), n.addr, n.cfg.Minio.BucketName, n.cfg.LocalStorage.Path, sysinfo.ClusterDeployMode)
 	}})
@@ -377,7 +377,8 @@ func (n *roleNode) register(ctx context.Context) error {
 	return nil
 }
 
-// serveHTTP serves /healthz and /metrics on common.metricsPort.
+// serveHTTP serves /healthz and /metrics on common.metricsPort, and
+// /debug/pprof with milvago.pprof.enabled.
 func (n *roleNode) serveHTTP(ctx context.Context, g *errgroup.Group) error {
 	hl, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(n.cfg.Common.MetricsPort)))
 	if err != nil {
@@ -392,6 +393,9 @@ func (n *roleNode) serveHTTP(ctx context.Context, g *errgroup.Group) error {
 		w.Write([]byte("OK"))
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(n.reg, promhttp.HandlerOpts{}))
+	if n.cfg.Milvago.Pprof {
+		rpc.AddPprof(mux)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	g.Go(func() error {
 		if err := srv.Serve(hl); !errors.Is(err, http.ErrServerClosed) {

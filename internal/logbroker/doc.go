@@ -40,7 +40,9 @@
 // clamps upTo to the high watermark and calls DeleteRecords, which moves
 // the partition's log start offset to it; the log start offset is the
 // truncation point T (IDs <= T are gone), kept by Kafka across restarts
-// and seen by every process. Read(after) fails with ErrTruncated when
+// and seen by every process. (A broker that crashes may come back with an
+// older log start offset, as Kafka checkpoints it periodically: a Kafka
+// value that set or saw a higher T reads from it and truncates again.) Read(after) fails with ErrTruncated when
 // 0 < after < T, and otherwise starts a franz-go client of its own that
 // consumes the partition directly (no consumer group, nothing stored in
 // the brokers) from offset after. Its reset policy is "none", so a

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -127,6 +128,11 @@ func NewKafka(ctx context.Context, cfg KafkaConfig, logger *slog.Logger) (*Kafka
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(0),
 		kgo.ProducerBatchMaxBytes(int32(k.topicMax)),
+		// The client answers the admin requests' topic lookups (list
+		// offsets, metadata) from its cache for this long (5 s by
+		// default): a topic looked up before another process created it
+		// would seem missing that long.
+		kgo.MetadataMinAge(metadataMinAge),
 	}, cfg.Options...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -223,24 +229,66 @@ func (k *Kafka) ensureTopic(ctx context.Context, topic string) error {
 	case err == nil:
 		k.logger.Debug("topic created", "topic", topic)
 	case errors.Is(err, kerr.TopicAlreadyExists):
-		details, err := k.adm.ListTopics(ctx, topic)
-		if err != nil {
-			return fmt.Errorf("describe topic %s: %w", topic, k.mapErr(err))
-		}
-		d, ok := details[topic]
-		if !ok || d.Err != nil {
-			return fmt.Errorf("describe topic %s: %w", topic, k.mapErr(errors.Join(d.Err, errors.New("not listed"))))
-		}
-		if n := len(d.Partitions); n != 1 {
-			return fmt.Errorf("topic %s has %d partitions, want 1 (created by something else?)", topic, n)
-		}
 	default:
 		return fmt.Errorf("create topic %s: %w", topic, k.mapErr(err))
+	}
+	// Created, by this call or by another process (the streaming node
+	// writing and the nodes reading a channel create its topic at the same
+	// time). The client's metadata cache (metadataMinAge) may still hold
+	// "unknown topic" from an earlier lookup, and the brokers' metadata
+	// lags behind the controller: the topic may not be listed, or have no
+	// leader, for a moment.
+	if err := k.waitTopic(ctx, topic); err != nil {
+		return err
 	}
 	k.mu.Lock()
 	k.topics[topic] = true
 	k.mu.Unlock()
 	return nil
+}
+
+// metadataMinAge is how long the log's client trusts its topic metadata.
+const metadataMinAge = 250 * time.Millisecond
+
+// topicWait bounds how long a topic that exists may take to be listed
+// with a leader.
+const topicWait = 30 * time.Second
+
+// waitTopic waits until the brokers list topic with one partition that has
+// a leader.
+func (k *Kafka) waitTopic(ctx context.Context, topic string) error {
+	ctx, cancel := context.WithTimeout(ctx, topicWait)
+	defer cancel()
+	pause := 10 * time.Millisecond
+	for {
+		details, err := k.adm.ListTopics(ctx, topic)
+		if err != nil {
+			return fmt.Errorf("describe topic %s: %w", topic, k.mapErr(err))
+		}
+		d, listed := details[topic]
+		var lag error // why the topic is not usable yet, if it is a passing state
+		switch {
+		case !listed:
+			lag = errors.New("not listed")
+		case d.Err != nil:
+			if !errors.Is(d.Err, kerr.UnknownTopicOrPartition) && !errors.Is(d.Err, kerr.LeaderNotAvailable) {
+				return fmt.Errorf("describe topic %s: %w", topic, k.mapErr(d.Err))
+			}
+			lag = d.Err
+		case len(d.Partitions) != 1:
+			return fmt.Errorf("topic %s has %d partitions, want 1 (created by something else?)", topic, len(d.Partitions))
+		case d.Partitions[0].Err != nil || d.Partitions[0].Leader < 0:
+			lag = errors.Join(errors.New("partition 0 has no leader"), d.Partitions[0].Err)
+		default:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("describe topic %s: %w (%w)", topic, lag, ctx.Err())
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 500*time.Millisecond)
+	}
 }
 
 // offsets returns the topic's log start offset (its truncation point: IDs
@@ -290,6 +338,39 @@ func (k *Kafka) noteTrunc(channel string, t MessageID) MessageID {
 	return t
 }
 
+// observeStart records the log start offset start just read for channel
+// and returns the truncation point: the higher of start and any point this
+// value truncated to or saw before. A broker that crashes can come back
+// with an older log start offset than the one DeleteRecords set (Kafka
+// checkpoints it only every log.flush.start.offset.checkpoint.interval.ms,
+// 60 s by default; kfake keeps it only on a clean shutdown): the
+// truncation then seems to have moved backwards. When this value knows a
+// higher point it truncates there again (end is the high watermark, a
+// bound on the point), so that a reader from the oldest retained message
+// does not see messages already discarded.
+func (k *Kafka) observeStart(ctx context.Context, channel, topic string, start, end MessageID) MessageID {
+	t := k.noteTrunc(channel, start)
+	if t <= start || t > end {
+		return t
+	}
+	var os kadm.Offsets
+	os.Add(kadm.Offset{Topic: topic, Partition: 0, At: int64(t), LeaderEpoch: -1})
+	resp, err := k.adm.DeleteRecords(ctx, os)
+	if err == nil {
+		if r, found := resp.Lookup(topic, 0); found {
+			err = r.Err
+		}
+	}
+	if err != nil {
+		k.logger.Warn("re-truncating a channel whose truncation point went backwards (broker crash?)",
+			"channel", channel, "broker_start", start, "truncation_point", t, "error", err)
+	} else {
+		k.logger.Info("re-truncated a channel whose truncation point went backwards (broker crash?)",
+			"channel", channel, "broker_start", start, "truncation_point", t)
+	}
+	return t
+}
+
 // Append implements Log. It returns once the partition leader has the
 // record and every in-sync replica has acknowledged it (acks=all). If it
 // fails with a timeout the record may still have been stored.
@@ -333,11 +414,13 @@ func (k *Kafka) Latest(ctx context.Context, channel string) (MessageID, error) {
 	if err != nil {
 		return 0, fmt.Errorf("logbroker: latest of %q: %w", channel, err)
 	}
-	start, end, _, err := k.offsets(ctx, topic)
+	start, end, ok, err := k.offsets(ctx, topic)
 	if err != nil {
 		return 0, fmt.Errorf("logbroker: latest of %q: %w", channel, err)
 	}
-	k.noteTrunc(channel, start)
+	if ok {
+		k.observeStart(ctx, channel, topic, start, end)
+	}
 	return end, nil
 }
 
@@ -406,7 +489,7 @@ func (k *Kafka) Read(ctx context.Context, channel string, after MessageID) (Read
 	if !ok {
 		return nil, fmt.Errorf("logbroker: read %q: topic %s not found after creating it", channel, topic)
 	}
-	t := k.noteTrunc(channel, start)
+	t := k.observeStart(ctx, channel, topic, start, end)
 	if after == 0 {
 		after = t
 	} else if after < t {
@@ -424,6 +507,13 @@ func (k *Kafka) Read(ctx context.Context, channel string, after MessageID) (Read
 		// restarting at the oldest message.
 		kgo.ConsumeResetOffset(kgo.NoResetOffset()),
 		kgo.FetchMaxPartitionBytes(int32(2 * k.topicMax)),
+		// No KIP-714 client metrics from readers: a process has one per
+		// physical channel it consumes, and each would push every
+		// interval the broker asks (30 s on kfake) on a connection the
+		// client has closed as idle (20 s) and must open again: most of
+		// an idle query or data node's CPU on Kafka. The log's own
+		// client, one per process, still reports.
+		kgo.DisableClientMetrics(),
 	}, k.cfg.Options...)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {

@@ -18,6 +18,10 @@ func readOnly(h http.Handler) http.Handler {
 	})
 }
 
+// AddPprof is addPprof for the HTTP servers of the internal roles
+// (their /healthz and /metrics on common.MetricsPort).
+func AddPprof(mux *http.ServeMux) { addPprof(mux) }
+
 // addPprof serves Go's profiles under /debug/pprof/ (milvago.pprof.enabled).
 // They stay off by default: a profile reveals internals, and a CPU profile
 // or trace costs CPU for as long as a caller asks.

@@ -82,6 +82,7 @@ func New(cfg Config, svc *Service, reg *prometheus.Registry, ready func() error,
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes+(1<<20)),
 		grpc.MaxSendMsgSize(256<<20),
 		grpc.ChainUnaryInterceptor(s.intercept, cfg.Auth.UnaryInterceptor),
+		StreamWorkers(),
 	)...)
 	milvuspb.RegisterMilvusServiceServer(s.grpc, svc)
 	mux := http.NewServeMux()

@@ -44,7 +44,9 @@ type dialer interface {
 // Config tunes the router.
 type Config struct {
 	// CacheTTL is how long a collection's shard leaders are used before
-	// they are asked for again (a node that joined gets traffic).
+	// they are asked for again (a node that joined gets traffic). The
+	// request that finds them older still uses them while they are asked
+	// for in the background; a failed read asks at once.
 	CacheTTL time.Duration
 	// Penalty is how long a node that failed is tried after the others.
 	Penalty time.Duration
@@ -77,9 +79,11 @@ type Router struct {
 	logger *slog.Logger
 	rr     atomic.Uint64
 
-	mu    sync.Mutex
-	cache map[int64]cached
-	down  map[int64]time.Time // node → when it last failed
+	mu         sync.Mutex
+	cache      map[int64]cached
+	epoch      uint64              // Invalidate calls so far
+	refreshing map[int64]bool      // collections whose leaders are being refreshed in the background
+	down       map[int64]time.Time // node → when it last failed
 }
 
 type cached struct {
@@ -97,7 +101,7 @@ func New(cfg Config, lead leaders, nodes dialer, logger *slog.Logger) *Router {
 		cfg.Rounds = 1
 	}
 	return &Router{cfg: cfg, lead: lead, nodes: nodes, logger: logger.With("component", "shardroute"),
-		cache: map[int64]cached{}, down: map[int64]time.Time{}}
+		cache: map[int64]cached{}, refreshing: map[int64]bool{}, down: map[int64]time.Time{}}
 }
 
 // Search searches one shard on one of its replicas.
@@ -117,6 +121,7 @@ func (r *Router) Query(ctx context.Context, req *contract.QueryRequest) (*contra
 // Invalidate drops a collection's cached leaders (released or reloaded).
 func (r *Router) Invalidate(collectionID int64) {
 	r.mu.Lock()
+	r.epoch++
 	delete(r.cache, collectionID)
 	r.mu.Unlock()
 }
@@ -178,6 +183,26 @@ type attempt[T any] struct {
 // Attempts still running when it returns are cancelled and waited for.
 func attempts[T any](ctx context.Context, r *Router, collectionID int64, vchannel string, cands []leader,
 	call func(context.Context, Reader) (T, error)) (T, error) {
+	if len(cands) == 1 {
+		// Nothing to hedge with: call in this goroutine, sparing the
+		// request a goroutine, a channel hand-off and a context (the
+		// common case of a collection loaded with one replica).
+		c := cands[0]
+		n, err := r.nodes.Dial(ctx, c.node, c.addr)
+		if err == nil {
+			var v T
+			if v, err = call(ctx, n); err == nil {
+				return v, nil
+			}
+		}
+		if ctx.Err() == nil {
+			r.logger.Debug("shard read failed", "collection", collectionID, "channel", vchannel,
+				"replica", c.replica, "node", c.node, "err", err)
+			r.markDown(c.node)
+		}
+		var zero T
+		return zero, err
+	}
 	actx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -238,6 +263,43 @@ func attempts[T any](ctx context.Context, r *Router, collectionID int64, vchanne
 	return zero, lastErr
 }
 
+// refreshAsync asks for a collection's leaders again, outside any request.
+func (r *Router) refreshAsync(collectionID int64, epoch uint64) {
+	defer func() {
+		r.mu.Lock()
+		delete(r.refreshing, collectionID)
+		r.mu.Unlock()
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
+	defer cancel()
+	rs, err := r.lead.Replicas(ctx, collectionID)
+	if err != nil {
+		// Released, or the coordinator is away: forget the entry, so
+		// that the next request asks (and reports) for itself.
+		r.logger.Debug("refreshing shard leaders failed", "collection", collectionID, "err", err)
+		r.mu.Lock()
+		if r.epoch == epoch {
+			delete(r.cache, collectionID)
+		}
+		r.mu.Unlock()
+		return
+	}
+	r.store(collectionID, cached{replicas: rs, at: time.Now()}, epoch)
+}
+
+// refreshTimeout bounds a background refresh of the leaders.
+const refreshTimeout = 10 * time.Second
+
+// store caches a collection's leaders read at epoch, unless an
+// Invalidate came since (what was read may predate it).
+func (r *Router) store(collectionID int64, c cached, epoch uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.epoch == epoch {
+		r.cache[collectionID] = c
+	}
+}
+
 // markDown puts node last among the candidates for Penalty.
 func (r *Router) markDown(node int64) {
 	r.mu.Lock()
@@ -250,16 +312,25 @@ func (r *Router) markDown(node int64) {
 func (r *Router) candidates(ctx context.Context, collectionID int64, vchannel string, refresh bool) ([]leader, error) {
 	r.mu.Lock()
 	c, ok := r.cache[collectionID]
+	epoch := r.epoch
+	stale := ok && !refresh && time.Since(c.at) > r.cfg.CacheTTL && !r.refreshing[collectionID]
+	if stale {
+		r.refreshing[collectionID] = true
+	}
 	r.mu.Unlock()
-	if refresh || !ok || time.Since(c.at) > r.cfg.CacheTTL {
+	switch {
+	case refresh || !ok:
 		rs, err := r.lead.Replicas(ctx, collectionID)
 		if err != nil {
 			return nil, err
 		}
 		c = cached{replicas: rs, at: time.Now()}
-		r.mu.Lock()
-		r.cache[collectionID] = c
-		r.mu.Unlock()
+		r.store(collectionID, c, epoch)
+	case stale:
+		// Past its TTL but not known to be wrong (a failure refreshes
+		// at once, above): this request uses it, and a refresh runs
+		// alongside, so no search waits for the query coordinator.
+		go r.refreshAsync(collectionID, epoch)
 	}
 	var all []leader
 	for _, rep := range c.replicas {

@@ -208,3 +208,59 @@ func TestSlowReplicasFirstAnswerWins(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleLeadersRefreshInBackground: past CacheTTL a request still uses
+// the cached leaders and the refresh runs beside it; the refreshed table
+// is used from then on. A failure on the only replica refreshes at once.
+func TestStaleLeadersRefreshInBackground(t *testing.T) {
+	tab := &table{rs: []contract.Replica{{ID: 1, Nodes: []int64{1}, Shards: []contract.ShardReplica{{VChannel: "v0", NodeID: 1}}}}}
+	ns := nodes{1: {id: 1}, 2: {id: 2}}
+	cfg := Default()
+	cfg.CacheTTL = 20 * time.Millisecond
+	cfg.Backoff = 0
+	r := New(cfg, tab, ns, nil)
+	ctx := context.Background()
+	req := &contract.SearchRequest{CollectionID: 7, VChannel: "v0"}
+	if res, err := r.Search(ctx, req); err != nil || res.IntPKs[0] != 1 {
+		t.Fatalf("first search: %v, %v", res, err)
+	}
+	// The shard moves to node 2; node 1 still answers (as a node does
+	// until it is told to release).
+	tab.mu.Lock()
+	tab.rs = []contract.Replica{{ID: 1, Nodes: []int64{2}, Shards: []contract.ShardReplica{{VChannel: "v0", NodeID: 2}}}}
+	tab.mu.Unlock()
+	time.Sleep(30 * time.Millisecond)
+	if res, err := r.Search(ctx, req); err != nil || res.IntPKs[0] != 1 {
+		t.Fatalf("stale entry not used: %v, %v", res, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		res, err := r.Search(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.IntPKs[0] == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the background refresh never reached the cache")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Node 2 dies, the shard is back on node 1: the failed read refreshes
+	// at once and succeeds in the same request.
+	ns[2].down = true
+	tab.mu.Lock()
+	tab.rs = []contract.Replica{{ID: 1, Nodes: []int64{1}, Shards: []contract.ShardReplica{{VChannel: "v0", NodeID: 1}}}}
+	tab.mu.Unlock()
+	if res, err := r.Search(ctx, req); err != nil || res.IntPKs[0] != 1 {
+		t.Fatalf("after the only replica failed: %v, %v", res, err)
+	}
+	// An Invalidate drops the entry: the next request asks.
+	lookups := func() int { tab.mu.Lock(); defer tab.mu.Unlock(); return tab.lookups }
+	before := lookups()
+	r.Invalidate(7)
+	if _, err := r.Search(ctx, req); err != nil || lookups() < before+1 {
+		t.Fatalf("after Invalidate: %v, %d lookups (was %d)", err, lookups(), before)
+	}
+}

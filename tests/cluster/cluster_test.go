@@ -129,10 +129,11 @@ type cluster struct {
 	config string
 	roles  map[string]*role
 	order  []string
-	etcd   []string              // the etcd endpoints (the tests read the coordinators' state)
-	nats   string                // the NATS URLs, comma-separated
-	ip     string                // the roles' address (clusterOpts.ip)
-	s3     *testservers.S3Server // the deployment's object store (bucket milvago)
+	etcd   []string                  // the etcd endpoints (the tests read the coordinators' state)
+	nats   string                    // the NATS URLs, comma-separated ("" on Kafka)
+	ip     string                    // the roles' address (clusterOpts.ip)
+	s3     *testservers.S3Server     // the deployment's object store (bucket milvago)
+	kafka  *testservers.KafkaCluster // the log when clusterOpts.kafkaBrokers > 0
 }
 
 // startCluster starts etcd, NATS and S3, then the given roles (name:role,
@@ -151,6 +152,9 @@ type clusterOpts struct {
 	storageNodes int
 	// ip is the address the roles bind and advertise ("": 127.0.0.1).
 	ip string
+	// kafkaBrokers > 0 runs the log on Kafka (mq.type: kafka, a kfake
+	// process with that many brokers; cluster_kafka_test.go) instead of NATS.
+	kafkaBrokers int
 }
 
 // startClusterWith is startCluster with options; it also returns the
@@ -159,11 +163,19 @@ func startClusterWith(t *testing.T, o clusterOpts, specs ...string) (*cluster, p
 	t.Helper()
 	bin := binary(t)
 	etcd := testservers.StartEtcd(t, o.storageNodes)
-	nats := testservers.StartNATS(t, o.storageNodes)
+	mq, kafka := kafkaMQ(t, o.kafkaBrokers)
+	var nats *testservers.NATSCluster
+	if mq == "" {
+		nats = testservers.StartNATS(t, o.storageNodes)
+		mq = fmt.Sprintf("mq:\n  type: natsmq\nmilvago:\n  natsmq:\n    url: %s\n    replicas: %d\n", nats.URL(), o.storageNodes)
+	}
 	s3 := testservers.StartS3(t)
 	host, port, _ := strings.Cut(s3.Endpoint, ":")
 	c := &cluster{bin: bin, dir: t.TempDir(), roles: map[string]*role{}, etcd: etcd.Endpoints(), s3: s3,
-		nats: nats.URL(), ip: cmp.Or(o.ip, "127.0.0.1")}
+		ip: cmp.Or(o.ip, "127.0.0.1")}
+	if nats != nil {
+		c.nats = nats.URL()
+	}
 	c.config = filepath.Join(c.dir, "milvus.yaml")
 	yaml := fmt.Sprintf(`etcd:
   endpoints: [%s]
@@ -175,13 +187,7 @@ minio:
   secretAccessKey: %s
   bucketName: milvago
   region: %s
-mq:
-  type: natsmq
-milvago:
-  natsmq:
-    url: %s
-    replicas: %d
-log:
+%slog:
   level: %s
 common:
   session:
@@ -192,7 +198,7 @@ quotaAndLimits:
   flushRate:
     collection:
       max: -1 # the tests flush a collection more often than once in 10 s
-`, strings.Join(etcd.Endpoints(), ", "), host, port, s3.AccessKey, s3.SecretKey, s3.Region, nats.URL(), o.storageNodes, o.logLevel)
+`, strings.Join(etcd.Endpoints(), ", "), host, port, s3.AccessKey, s3.SecretKey, s3.Region, mq, o.logLevel)
 	if err := os.WriteFile(c.config, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -222,8 +228,14 @@ quotaAndLimits:
 	for i, m := range etcd.Members {
 		ps[name("etcd", i)] = m.Pid()
 	}
-	for i, n := range nats.Nodes {
-		ps[name("nats", i)] = n.Pid()
+	if kafka != nil {
+		c.kafka = kafka
+		ps["kafka"] = kafka.Pid()
+	}
+	if nats != nil {
+		for i, n := range nats.Nodes {
+			ps[name("nats", i)] = n.Pid()
+		}
 	}
 	return c, ps
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/milvus-io/milvus/client/v2/entity"
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
@@ -174,4 +175,52 @@ func TestLimits2CollectionRateProperty(t *testing.T) {
 	if _, err := cli.Insert(ctx, vectorRows("slow", "", 20000, rows, dim)); err != nil {
 		t.Fatalf("insert after raising the rate: %v", err)
 	}
+}
+
+// TestLimits2DiskQuotas: once a collection's flushed binlogs reach its
+// quota (the collection property collection.diskProtection.diskQuota.mb,
+// or a database's database.diskQuota.mb) its inserts are refused with
+// Milvus's disk-quota error while deletes, reads and other collections
+// go on.
+func TestLimits2DiskQuotas(t *testing.T) {
+	srv, _ := startConfigured(t, quotaLimits(func(l *config.Limits) { l.FlushEnabled = false }))
+	ctx := testContext(t)
+	cli := srv.client(t)
+	const dim, rows = 8, 2000
+	createIDColl(t, ctx, cli, "capped", dim, map[string]string{"collection.diskProtection.diskQuota.mb": "0.01"})
+	createIDColl(t, ctx, cli, "free", dim, nil)
+	must(t, cli.CreateDatabase(ctx, milvusclient.NewCreateDatabaseOption("small").WithProperty("database.diskQuota.mb", "0.01")))
+	small := srv.client(t)
+	must(t, small.UseDatabase(ctx, milvusclient.NewUseDatabaseOption("small")))
+	createIDColl(t, ctx, small, "s", dim, nil)
+	for _, c := range []struct {
+		cli  *milvusclient.Client
+		name string
+	}{{cli, "capped"}, {cli, "free"}, {small, "s"}} {
+		if _, err := c.cli.Insert(ctx, vectorRows(c.name, "", 0, rows, dim)); err != nil {
+			t.Fatal(err)
+		}
+		flush(t, ctx, c.cli, c.name)
+	}
+	const want = "quota exceeded[reason=disk quota exceeded, please allocate more resources: disk quota exceeded]"
+	var err error
+	eventually(t, 10*time.Second, "inserts into the capped collection refused", func() (bool, string) {
+		_, err = cli.Insert(ctx, vectorRows("capped", "", rows, 1, dim))
+		return err != nil, "insert accepted"
+	})
+	wantCode(t, err, 9, want)
+	_, err = small.Insert(ctx, vectorRows("s", "", rows, 1, dim))
+	wantCode(t, err, 9, want)
+	if _, err := cli.Insert(ctx, vectorRows("free", "", rows, 1, dim)); err != nil {
+		t.Fatalf("insert into a collection under its quota: %v", err)
+	}
+	if _, err := cli.Delete(ctx, milvusclient.NewDeleteOption("capped").WithInt64IDs("id", []int64{1})); err != nil {
+		t.Fatalf("delete from a collection over its quota: %v", err)
+	}
+	// Raising the quota admits writes again at the next sample.
+	must(t, cli.AlterCollectionProperties(ctx, milvusclient.NewAlterCollectionPropertiesOption("capped").WithProperty("collection.diskProtection.diskQuota.mb", "100")))
+	eventually(t, 10*time.Second, "inserts admitted once the quota is raised", func() (bool, string) {
+		_, err = cli.Insert(ctx, vectorRows("capped", "", rows+1, 1, dim))
+		return err == nil, "still refused"
+	})
 }

@@ -55,36 +55,40 @@ type quotaData interface {
 	Segments(ctx context.Context, collection int64, vchannel string) ([]model.Segment, error)
 }
 
-// storedSizes gives the disk quotas the binlog bytes of every collection
-// and partition, as Milvus's QuotaCenter reads datacoord's quota metrics.
+// storedSizes gives the disk quotas the collections and their binlog
+// bytes by partition, as Milvus's QuotaCenter reads datacoord's quota
+// metrics.
 type storedSizes struct {
 	root quotaRoot
 	data quotaData
 }
 
-func (s storedSizes) StoredSizes(ctx context.Context) (quota.Sizes, error) {
+func (s storedSizes) Collections(ctx context.Context) ([]quota.StoredCollection, error) {
 	dbs, err := s.root.ListDatabases(ctx)
 	if err != nil {
-		return quota.Sizes{}, fmt.Errorf("app: list databases: %w", err)
+		return nil, fmt.Errorf("app: list databases: %w", err)
 	}
-	out := quota.Sizes{Collections: map[int64]quota.StoredSize{}, DBProps: map[string]map[string]string{}}
+	var out []quota.StoredCollection
 	for _, db := range dbs {
-		out.DBProps[db.Name] = db.Properties
 		colls, err := s.root.ListCollections(ctx, db.Name)
 		if err != nil {
-			return quota.Sizes{}, fmt.Errorf("app: list collections of %s: %w", db.Name, err)
+			return nil, fmt.Errorf("app: list collections of %s: %w", db.Name, err)
 		}
 		for _, c := range colls {
-			segs, err := s.data.Segments(ctx, c.ID, "")
-			if err != nil {
-				return quota.Sizes{}, fmt.Errorf("app: segments of %s: %w", c.Name, err)
-			}
-			st := quota.StoredSize{DB: db.Name, Props: props(c.Properties), Partitions: map[int64]int64{}}
-			for _, seg := range segs {
-				st.Partitions[seg.PartitionID] += seg.SizeBytes
-			}
-			out.Collections[c.ID] = st
+			out = append(out, quota.StoredCollection{ID: c.ID, DB: db.Name, DBProps: db.Properties, Props: props(c.Properties)})
 		}
+	}
+	return out, nil
+}
+
+func (s storedSizes) PartitionBytes(ctx context.Context, collection int64) (map[int64]int64, error) {
+	segs, err := s.data.Segments(ctx, collection, "")
+	if err != nil {
+		return nil, fmt.Errorf("app: segments of collection %d: %w", collection, err)
+	}
+	out := map[int64]int64{}
+	for _, seg := range segs {
+		out[seg.PartitionID] += seg.SizeBytes
 	}
 	return out, nil
 }

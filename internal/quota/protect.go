@@ -28,23 +28,22 @@ type Nodes interface {
 	NodeMemory(ctx context.Context) ([]NodeMemory, error)
 }
 
-// StoredSize is one collection's binlog bytes, by partition.
-type StoredSize struct {
-	DB         string
-	Props      map[string]string // the collection's properties
-	Partitions map[int64]int64
+// StoredCollection is one collection, with its database's and its own
+// properties (the disk quota properties).
+type StoredCollection struct {
+	ID      int64
+	DB      string
+	DBProps map[string]string
+	Props   map[string]string
 }
 
-// Sizes is what the data coordinator stores: per collection and partition.
-type Sizes struct {
-	Collections map[int64]StoredSize
-	// DBProps are the databases' properties (database.diskQuota.mb).
-	DBProps map[string]map[string]string
-}
-
-// Storage reports the binlog sizes the data coordinator knows.
+// Storage reports the collections and the binlog bytes the data
+// coordinator knows of them.
 type Storage interface {
-	StoredSizes(ctx context.Context) (Sizes, error)
+	// Collections lists every database's collections (metadata only).
+	Collections(ctx context.Context) ([]StoredCollection, error)
+	// PartitionBytes is a collection's binlog bytes by partition.
+	PartitionBytes(ctx context.Context, collection int64) (map[int64]int64, error)
 }
 
 // protection is one sample's verdict.
@@ -188,16 +187,31 @@ func (l *Limiter) checkDisk(ctx context.Context, p *protection) {
 		}
 		return
 	}
-	sizes, err := c.Storage.StoredSizes(ctx)
+	colls, err := c.Storage.Collections(ctx)
 	if err != nil {
-		l.logger.Warn("cannot read the stored sizes", "err", err)
+		l.logger.Warn("cannot list the collections for the disk quotas", "err", err)
 		return
 	}
+	// Sizes are read only where a quota can bind: with no quota
+	// configured nor set as a property, a sample costs one listing.
+	all := c.DiskQuotaBytes > 0 || c.DiskQuotaPerDB > 0 || c.DiskQuotaPerCollection > 0 || c.DiskQuotaPerPartition > 0
 	var total int64
 	dbBytes := map[string]int64{}
-	for id, coll := range sizes.Collections {
+	dbProps := map[string]map[string]string{}
+	for _, coll := range colls {
+		dbProps[coll.DB] = coll.DBProps
+		_, dbQuota := coll.DBProps[propDBDiskQuota]
+		_, collQuota := coll.Props[propCollDiskQuot]
+		if !all && !dbQuota && !collQuota {
+			continue
+		}
+		parts, err := c.Storage.PartitionBytes(ctx, coll.ID)
+		if err != nil {
+			l.logger.Warn("cannot read a collection's stored size", "collection", coll.ID, "err", err)
+			continue
+		}
 		var n int64
-		for part, b := range coll.Partitions {
+		for part, b := range parts {
 			n += b
 			if c.DiskQuotaPerPartition > 0 && b >= c.DiskQuotaPerPartition {
 				p.deny(&p.deniedParts, part)
@@ -206,7 +220,7 @@ func (l *Limiter) checkDisk(ctx context.Context, p *protection) {
 		total += n
 		dbBytes[coll.DB] += n
 		if q := quotaOf(coll.Props, propCollDiskQuot, c.DiskQuotaPerCollection); q > 0 && n >= q {
-			p.deny(&p.deniedColls, id)
+			p.deny(&p.deniedColls, coll.ID)
 		}
 	}
 	if c.DiskQuotaBytes > 0 && total >= c.DiskQuotaBytes {
@@ -214,7 +228,7 @@ func (l *Limiter) checkDisk(ctx context.Context, p *protection) {
 		return
 	}
 	for _, db := range slices.Sorted(maps.Keys(dbBytes)) {
-		if q := quotaOf(sizes.DBProps[db], propDBDiskQuota, c.DiskQuotaPerDB); q > 0 && dbBytes[db] >= q {
+		if q := quotaOf(dbProps[db], propDBDiskQuota, c.DiskQuotaPerDB); q > 0 && dbBytes[db] >= q {
 			if p.deniedDBs == nil {
 				p.deniedDBs = map[string]bool{}
 			}

@@ -22,9 +22,18 @@ type fakeProbe struct {
 func (p *fakeProbe) Disk() (uint64, uint64, error) { return p.diskUsed, p.diskTotal, nil }
 func (p *fakeProbe) DataBytes() (int64, error)     { return p.data, nil }
 
-type fakeStorage struct{ sizes Sizes }
+type fakeStorage struct {
+	colls []StoredCollection
+	parts map[int64]map[int64]int64
+	reads int // PartitionBytes calls
+}
 
-func (f *fakeStorage) StoredSizes(context.Context) (Sizes, error) { return f.sizes, nil }
+func (f *fakeStorage) Collections(context.Context) ([]StoredCollection, error) { return f.colls, nil }
+
+func (f *fakeStorage) PartitionBytes(_ context.Context, id int64) (map[int64]int64, error) {
+	f.reads++
+	return f.parts[id], nil
+}
 
 func memConfig(nodes Nodes) Config {
 	cfg := defaults()
@@ -108,17 +117,28 @@ func TestMemoryHighOnly(t *testing.T) {
 // diskQuotaPerCollection) and each partition against their quotas; only
 // writes into what is over its quota are refused, deletes never.
 func TestDiskQuotas(t *testing.T) {
-	st := &fakeStorage{Sizes{Collections: map[int64]StoredSize{
-		1: {DB: "default", Partitions: map[int64]int64{11: 3 * mb, 12: 1 * mb}},
-		2: {DB: "default", Partitions: map[int64]int64{21: 1 * mb}},
-		3: {DB: "small", Partitions: map[int64]int64{31: 2 * mb}},
-		4: {DB: "default", Props: map[string]string{"collection.diskProtection.diskQuota.mb": "0.5"}, Partitions: map[int64]int64{41: 1 * mb}},
-	}, DBProps: map[string]map[string]string{"small": {"database.diskQuota.mb": "1"}}}}
+	small := map[string]string{"database.diskQuota.mb": "1"}
+	st := &fakeStorage{colls: []StoredCollection{
+		{ID: 1, DB: "default"}, {ID: 2, DB: "default"}, {ID: 3, DB: "small", DBProps: small},
+		{ID: 4, DB: "default", Props: map[string]string{"collection.diskProtection.diskQuota.mb": "0.5"}},
+	}, parts: map[int64]map[int64]int64{
+		1: {11: 3 * mb, 12: 1 * mb}, 2: {21: 1 * mb}, 3: {31: 2 * mb}, 4: {41: 1 * mb},
+	}}
 	cfg := defaults()
 	cfg.DiskProtection, cfg.Storage = true, st
+	// With no quota configured only the collections with a quota property
+	// (or in a database with one) are measured.
+	l, _ := newTestLimiter(cfg)
+	l.Sample()
+	if st.reads != 2 {
+		t.Fatalf("%d collections measured, want 2 (3 and 4)", st.reads)
+	}
+	if err := l.AdmitIn(context.Background(), Insert, Scope{DB: "small", Collection: 3}, 1); err == nil {
+		t.Fatal("insert into a database over its property quota")
+	}
 	cfg.DiskQuotaPerCollection = 4 * mb
 	cfg.DiskQuotaPerPartition = 3 * mb
-	l, _ := newTestLimiter(cfg)
+	l, _ = newTestLimiter(cfg)
 	l.Sample()
 	ctx := context.Background()
 	const want = "quota exceeded[reason=disk quota exceeded, please allocate more resources: disk quota exceeded]"

@@ -269,6 +269,20 @@ func (l *Limiter) denied(kind Kind, sc Scope) error {
 	return nil
 }
 
+// prune drops the buckets that have refilled completely: such a bucket is
+// what a new one would be, so dropped collections and partitions, and
+// idle ones, cost nothing.
+func (l *Limiter) prune() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	for k, b := range l.buckets {
+		if b.refill(now); b.tokens >= b.burst {
+			delete(l.buckets, k)
+		}
+	}
+}
+
 // Forget drops a dropped collection's buckets.
 func (l *Limiter) Forget(collectionID int64) {
 	if l == nil {

@@ -59,10 +59,10 @@ type protection struct {
 // sampleTimeout bounds one sample's calls to the coordinators.
 const sampleTimeout = 10 * time.Second
 
-// Run samples memory and disk every CollectInterval until ctx ends. With
-// nothing to watch it returns at once.
+// Run samples memory and disk, and drops the buckets that refilled, every
+// CollectInterval until ctx ends.
 func (l *Limiter) Run(ctx context.Context) {
-	if l == nil || !l.cfg.Enabled || !l.watches() {
+	if l == nil || !l.cfg.Enabled {
 		return
 	}
 	every := l.cfg.CollectInterval
@@ -95,6 +95,10 @@ func (l *Limiter) Sample() {
 }
 
 func (l *Limiter) sample(ctx context.Context) {
+	l.prune()
+	if !l.watches() {
+		return
+	}
 	ctx, cancel := context.WithTimeout(ctx, sampleTimeout)
 	defer cancel()
 	p := &protection{factor: 1}

@@ -287,3 +287,27 @@ func TestRun(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestPrune: a bucket that refilled is dropped (a new one would be the
+// same), one still short is kept.
+func TestPrune(t *testing.T) {
+	l, c := newTestLimiter(defaults())
+	ctx := context.Background()
+	for coll := int64(1); coll <= 3; coll++ {
+		if err := l.Admit(ctx, Flush, coll, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.t = c.t.Add(5 * time.Second)
+	if err := l.Admit(ctx, Flush, 4, 1); err != nil {
+		t.Fatal(err)
+	}
+	c.t = c.t.Add(6 * time.Second) // 1-3 refilled, 4 not
+	l.sample(ctx)
+	if len(l.buckets) != 1 {
+		t.Fatalf("%d buckets kept, want 1", len(l.buckets))
+	}
+	if err := l.Admit(ctx, Flush, 4, 1); err == nil {
+		t.Fatal("the kept bucket forgot its debt")
+	}
+}

@@ -119,34 +119,54 @@ func indexAndLoadDefault(t *testing.T, ctx context.Context, cli *milvusclient.Cl
 
 // TestLimits2ScopedRates: quotaAndLimits.dml.insertRate.partition.max and
 // .db.max bind per partition and per database; each refusal is Milvus's
-// rate-limit error (code 8) and takes no tokens. (A bucket holds at least
-// 1 MB, so rates below 1 MB/s leave room for one request of up to 1 MB.)
+// rate-limit error (code 8). A bucket holds at least 1 MB, so rates of
+// 0.1 MB/s admit one request of up to 1 MB and then refuse for seconds,
+// which keeps the test free of timing on a loaded machine.
 func TestLimits2ScopedRates(t *testing.T) {
-	srv, _ := startConfigured(t, quotaLimits(func(l *config.Limits) {
-		l.DMLEnabled = true
-		l.Insert.Partition = 0.1 // MB/s
-		l.Insert.DB = 2
-	}))
-	ctx := testContext(t)
-	cli := srv.client(t)
 	const dim, rows = 128, 1800 // 0.88 MB
-	createIDColl(t, ctx, cli, "p", dim, nil)
-	for _, p := range []string{"p1", "p2", "p3"} {
-		must(t, cli.CreatePartition(ctx, milvusclient.NewCreatePartitionOption("p", p)))
-	}
-	if _, err := cli.Insert(ctx, vectorRows("p", "p1", 0, rows, dim)); err != nil {
-		t.Fatal(err)
-	}
-	_, err := cli.Insert(ctx, vectorRows("p", "p1", 10000, rows, dim))
-	wantCode(t, err, 8, "request is rejected by grpc RateLimiter middleware, please retry later: rate limit exceeded[rate=0.1]")
-	if _, err := cli.Insert(ctx, vectorRows("p", "p2", 20000, rows, dim)); err != nil {
-		t.Fatalf("insert into another partition: %v", err)
-	}
-	// The database has given 1.76 MB of its 2: a 2 MB insert into a third
-	// partition passes that partition's bucket (into debt) but not the
-	// database's.
-	_, err = cli.Insert(ctx, vectorRows("p", "p3", 30000, 4096, dim))
-	wantCode(t, err, 8, "rate limit exceeded[rate=2]")
+	t.Run("partition", func(t *testing.T) {
+		srv, _ := startConfigured(t, quotaLimits(func(l *config.Limits) {
+			l.DMLEnabled = true
+			l.Insert.Partition = 0.1 // MB/s
+		}))
+		ctx := testContext(t)
+		cli := srv.client(t)
+		createIDColl(t, ctx, cli, "p", dim, nil)
+		for _, p := range []string{"p1", "p2"} {
+			must(t, cli.CreatePartition(ctx, milvusclient.NewCreatePartitionOption("p", p)))
+		}
+		if _, err := cli.Insert(ctx, vectorRows("p", "p1", 0, rows, dim)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := cli.Insert(ctx, vectorRows("p", "p1", 10000, rows, dim))
+		wantCode(t, err, 8, "request is rejected by grpc RateLimiter middleware, please retry later: rate limit exceeded[rate=0.1]")
+		for _, part := range []string{"p2", ""} {
+			if _, err := cli.Insert(ctx, vectorRows("p", part, 20000, rows, dim)); err != nil {
+				t.Fatalf("insert into another partition %q: %v", part, err)
+			}
+		}
+	})
+	t.Run("database", func(t *testing.T) {
+		srv, _ := startConfigured(t, quotaLimits(func(l *config.Limits) {
+			l.DMLEnabled = true
+			l.Insert.DB = 0.1 // MB/s
+		}))
+		ctx := testContext(t)
+		cli := srv.client(t)
+		createIDColl(t, ctx, cli, "a", dim, nil)
+		createIDColl(t, ctx, cli, "b", dim, nil)
+		if _, err := cli.Insert(ctx, vectorRows("a", "", 0, rows, dim)); err != nil {
+			t.Fatal(err)
+		}
+		_, err := cli.Insert(ctx, vectorRows("b", "", 0, rows, dim))
+		wantCode(t, err, 8, "rate limit exceeded[rate=0.1]")
+		must(t, cli.CreateDatabase(ctx, milvusclient.NewCreateDatabaseOption("other")))
+		must(t, cli.UseDatabase(ctx, milvusclient.NewUseDatabaseOption("other")))
+		createIDColl(t, ctx, cli, "a", dim, nil)
+		if _, err := cli.Insert(ctx, vectorRows("a", "", 0, rows, dim)); err != nil {
+			t.Fatalf("insert into another database: %v", err)
+		}
+	})
 }
 
 // TestLimits2CollectionRateProperty: the collection property

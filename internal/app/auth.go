@@ -19,11 +19,16 @@ type AuthConfig struct {
 	// RootPassword is common.security.defaultRootPassword: root's
 	// password when the meta store has no root yet ("": Milvus).
 	RootPassword string
+	// Options are common.security.superUsers, rootShouldBindRole and
+	// enablePublicPrivilege (the zero value is Milvus's defaults).
+	Options rbac.Options
 }
 
 // AuthFromConfig takes common.security.* from a loaded configuration.
 func AuthFromConfig(c *config.Config) AuthConfig {
-	return AuthConfig{Enabled: c.Common.Security.AuthorizationEnabled, RootPassword: c.Common.Security.DefaultRootPassword}
+	sec := c.Common.Security
+	return AuthConfig{Enabled: sec.AuthorizationEnabled, RootPassword: sec.DefaultRootPassword,
+		Options: rbac.Options{SuperUsers: sec.SuperUsers, RootShouldBindRole: sec.RootShouldBindRole, NoPublicPrivilege: !sec.EnablePublicPrivilege}}
 }
 
 // openRBAC loads users, roles and grants from the meta store, creating
@@ -35,6 +40,7 @@ func openRBAC(ctx context.Context, meta kv.Store, cfg AuthConfig, logger *slog.L
 	if err != nil {
 		return nil, nil, fmt.Errorf("app: %w", err)
 	}
+	acl.SetOptions(cfg.Options)
 	password := cfg.RootPassword
 	if password == "" {
 		password = "Milvus"

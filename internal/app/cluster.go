@@ -731,8 +731,14 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 		Writer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")), Shards: router,
 		Hooks:   proxyHooks{dn: dn, channels: coordrpc.NewDataChannelsClient(n.conn(ctx, "datacoord")), qn: pool, data: n.dataClient(ctx)},
 		Imports: coordrpc.NewImportsClient(n.conn(ctx, "datacoord")), Logger: n.logger}
-	// A proxy keeps no data: it watches its host's memory, not a disk.
-	if lim := pub.limiter("", n.logger); lim != nil {
+	si := &clusterSystemInfo{meta: n.meta, logger: n.logger, conns: map[string]*grpc.ClientConn{}, self: func() sysinfo.ComponentInfos {
+		return localInfos(session.RoleProxy, n.serverID.Load(), n.addr, "", n.cfg.LocalStorage.Path, sysinfo.ClusterDeployMode)[0]
+	}}
+	defer si.close()
+	// A proxy keeps no data: the write protection reads the workers'
+	// memory from their metrics and the binlog sizes from the data
+	// coordinator.
+	if lim := pub.limiter("", nodeMemory{si}, storedSizes{root, deps.Data}, n.logger); lim != nil {
 		deps.Quota = lim
 		g.Go(func() error { lim.Run(ctx); return nil })
 	}
@@ -748,10 +754,6 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	g.Go(func() error { return acl.Run(ctx) })
 	svc := rpc.NewService(p, "PROXY").WithReplicas(replicas).
 		WithResourceGroups(coordrpc.NewResourceGroupsClient(n.conn(ctx, "querycoord"))).WithRBAC(acl)
-	si := &clusterSystemInfo{meta: n.meta, logger: n.logger, conns: map[string]*grpc.ClientConn{}, self: func() sysinfo.ComponentInfos {
-		return localInfos(session.RoleProxy, n.serverID.Load(), n.addr, "", n.cfg.LocalStorage.Path, sysinfo.ClusterDeployMode)[0]
-	}}
-	defer si.close()
 	svc.SetSystemInfo(si)
 	restH := rest.New(p, n.logger).WithResourceGroups(svc)
 	restH.SetAuth(guard, svc)

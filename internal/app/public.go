@@ -46,28 +46,44 @@ func (p PublicAPI) proxyLimits() proxy.Limits {
 		MaxInsertSize: l.MaxInsertSize, MaxResultEntries: l.MaxResultEntries}
 }
 
-// limiter is the quota of one proxy; dataDir is the directory whose disk
-// it watches ("" for none: a cluster proxy keeps no data).
-func (p PublicAPI) limiter(dataDir string, logger *slog.Logger) *quota.Limiter {
+// limiter is the quota of one proxy. dataDir is the directory whose disk
+// it watches ("" for none: a cluster proxy keeps no data); nodes report
+// the workers' memory and sizes the stored binlogs, in both modes.
+func (p PublicAPI) limiter(dataDir string, nodes quota.Nodes, sizes quota.Storage, logger *slog.Logger) *quota.Limiter {
 	l := p.Limits
 	if !l.Enabled {
 		return nil
 	}
+	r := func(r config.Rates) quota.Rates {
+		return quota.Rates{Max: r.Max, DB: r.DB, Collection: r.Collection, Partition: r.Partition}
+	}
 	cfg := quota.Config{Enabled: true,
 		DMLEnabled: l.DMLEnabled, DQLEnabled: l.DQLEnabled, DDLEnabled: l.DDLEnabled,
-		InsertRate: l.InsertRate, InsertRateCollection: l.InsertRateCollection, DeleteRate: l.DeleteRate,
-		SearchRate: l.SearchRate, QueryRate: l.QueryRate, CollectionRate: l.CollectionRate, PartitionRate: l.PartitionRate,
+		Insert: r(l.Insert), Delete: r(l.Delete), BulkLoad: r(l.BulkLoad), Search: r(l.Search), Query: r(l.Query),
+		CollectionRate: l.CollectionRate, PartitionRate: l.PartitionRate,
 		FlushEnabled: l.FlushEnabled, FlushRate: l.FlushRate, FlushRateCollection: l.FlushRateCollection,
 		ForceDenyWriting: l.ForceDenyWriting, ForceDenyReading: l.ForceDenyReading,
-		MemProtection: l.MemProtection, MemoryHighWaterLevel: min(l.DataNodeMemoryHighWaterLevel, l.QueryNodeMemoryHighWaterLevel),
-		DiskProtection: l.DiskProtection && dataDir != "", DiskHighWaterLevel: l.DiskHighWaterLevel,
+		MemProtection:               l.MemProtection,
+		DataNodeMemoryLowWaterLevel: l.DataNodeMemoryLowWaterLevel, DataNodeMemoryHighWaterLevel: l.DataNodeMemoryHighWaterLevel,
+		QueryNodeMemoryLowWaterLevel: l.QueryNodeMemoryLowWaterLevel, QueryNodeMemoryHighWaterLevel: l.QueryNodeMemoryHighWaterLevel,
+		DiskProtection: l.DiskProtection, DiskHighWaterLevel: l.DiskHighWaterLevel,
+		DiskQuotaBytes: mbBytes(l.DiskQuotaMB), DiskQuotaPerDB: mbBytes(l.DiskQuotaPerDBMB),
+		DiskQuotaPerCollection: mbBytes(l.DiskQuotaPerCollectionMB), DiskQuotaPerPartition: mbBytes(l.DiskQuotaPerPartitionMB),
 		CollectInterval: time.Duration(l.CollectInterval * float64(time.Second)),
-		Probe:           quota.HostProbe{Dir: dataDir},
+		Nodes:           nodes, Storage: sizes,
 	}
-	if l.DiskQuotaMB > 0 {
-		cfg.DiskQuotaBytes = int64(l.DiskQuotaMB * (1 << 20))
+	if dataDir != "" {
+		cfg.Probe = quota.HostProbe{Dir: dataDir}
 	}
 	return quota.New(cfg, logger)
+}
+
+// mbBytes is a quota in MB as bytes (<= 0: none).
+func mbBytes(v float64) int64 {
+	if v <= 0 {
+		return 0
+	}
+	return int64(v * (1 << 20))
 }
 
 // maxRecvBytes is proxy.grpc.serverMaxRecvSize (0: rpc's default).

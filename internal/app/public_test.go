@@ -26,15 +26,15 @@ func TestPublicFromConfig(t *testing.T) {
 	if _, err := p.serverTLS(); err == nil || !strings.Contains(err.Error(), "tls.serverPemPath") {
 		t.Fatalf("missing certificates: %v", err)
 	}
-	lim := p.limiter(t.TempDir(), nil)
+	lim := p.limiter(t.TempDir(), nil, nil, nil)
 	if lim == nil {
 		t.Fatal("quotaAndLimits.enabled by default, but no limiter")
 	}
 	c.Limits.Enabled = false
-	if StandaloneFromConfig(c).Public.limiter("", nil) != nil {
+	if StandaloneFromConfig(c).Public.limiter("", nil, nil, nil) != nil {
 		t.Fatal("a limiter with quotaAndLimits.enabled false")
 	}
-	if DefaultStandalone().Public.limiter("", nil) != nil {
+	if DefaultStandalone().Public.limiter("", nil, nil, nil) != nil {
 		t.Fatal("DefaultStandalone enforces quotas")
 	}
 }

@@ -174,7 +174,9 @@ func (s *Standalone) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.quota = s.cfg.Public.limiter(s.cfg.DataDir, s.logger)
+	// The write protection reads this process's memory as GetMetrics
+	// reports it for the data and query node, as a cluster proxy does.
+	s.quota = s.cfg.Public.limiter(s.cfg.DataDir, nodeMemory{standaloneSystemInfo{}}, storedSizes{s.root, s.data}, s.logger)
 	deps := proxy.Deps{Root: s.root, Data: s.data, Query: s.qcoord, Index: s.icoord, Writer: s.writer,
 		Shards: s.qnode, Hooks: h, Imports: s.data, Logger: s.logger}
 	if s.quota != nil {

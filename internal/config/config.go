@@ -202,6 +202,12 @@ type Session struct {
 type Security struct {
 	AuthorizationEnabled bool
 	DefaultRootPassword  string
+	// SuperUsers, RootShouldBindRole, EnablePublicPrivilege are
+	// common.security.superUsers, .rootShouldBindRole and
+	// .enablePublicPrivilege.
+	SuperUsers            []string
+	RootShouldBindRole    bool
+	EnablePublicPrivilege bool
 	// TLSMode: 0 no TLS, 1 server TLS, 2 mutual TLS (tls.* paths).
 	TLSMode int
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -29,19 +30,31 @@ type Limits struct {
 	// Rates: -1 (or any value < 0) is unlimited. Insert, upsert and
 	// delete rates are in MB/s, search in vectors/s, the others in
 	// requests/s.
-	DMLEnabled, DQLEnabled, DDLEnabled                          bool
-	InsertRate, InsertRateCollection                            float64
-	DeleteRate                                                  float64
-	SearchRate, QueryRate                                       float64
-	CollectionRate, PartitionRate                               float64
-	FlushEnabled                                                bool
-	FlushRate, FlushRateCollection                              float64
-	ForceDenyWriting, ForceDenyReading                          bool
+	DMLEnabled, DQLEnabled, DDLEnabled bool
+	Insert, Delete, BulkLoad           Rates // dml.*Rate; upserts count as inserts
+	Search, Query                      Rates // dql.*Rate
+	CollectionRate, PartitionRate      float64
+	FlushEnabled                       bool
+	FlushRate, FlushRateCollection     float64
+	ForceDenyWriting, ForceDenyReading bool
+	// MemProtection: limitWriting.memProtection.*; between a node's low
+	// and high water level the collection DML rates are scaled down,
+	// above the high level writes are refused.
 	MemProtection                                               bool
-	DataNodeMemoryHighWaterLevel, QueryNodeMemoryHighWaterLevel float64
-	DiskProtection                                              bool
-	DiskQuotaMB                                                 float64
-	DiskHighWaterLevel                                          float64
+	DataNodeMemoryLowWaterLevel, DataNodeMemoryHighWaterLevel   float64
+	QueryNodeMemoryLowWaterLevel, QueryNodeMemoryHighWaterLevel float64
+	// DiskProtection: limitWriting.diskProtection.*, quotas in MB of
+	// binlogs (< 0: none).
+	DiskProtection                                    bool
+	DiskQuotaMB, DiskQuotaPerDBMB                     float64
+	DiskQuotaPerCollectionMB, DiskQuotaPerPartitionMB float64
+	DiskHighWaterLevel                                float64
+}
+
+// Rates are one kind's quotaAndLimits rates: .max, .db.max,
+// .collection.max and .partition.max (< 0: unlimited).
+type Rates struct {
+	Max, DB, Collection, Partition float64
 }
 
 func floatKey(name, def string, minV, maxV float64, help string, field func(*Config) *float64) Key {
@@ -62,6 +75,26 @@ func floatKey(name, def string, minV, maxV float64, help string, field func(*Con
 func rate(name, unit string, field func(*Config) *float64) Key {
 	return floatKey(name, "-1", math.Inf(-1), math.MaxFloat64, unit+"; -1: unlimited", field)
 }
+
+// rates are the four keys of one kind's rates: prefix.max, prefix.db.max,
+// prefix.collection.max and prefix.partition.max.
+func rates(prefix, unit string, field func(*Config) *Rates) []Key {
+	return []Key{
+		rate(prefix+".max", unit+", all collections together", func(c *Config) *float64 { return &field(c).Max }),
+		rate(prefix+".db.max", unit+" of one database", func(c *Config) *float64 { return &field(c).DB }),
+		rate(prefix+".collection.max", unit+" of one collection", func(c *Config) *float64 { return &field(c).Collection }),
+		rate(prefix+".partition.max", unit+" of one partition (of a request naming it)", func(c *Config) *float64 { return &field(c).Partition }),
+	}
+}
+
+// rateKeys are the DML and DQL rates of every level.
+var rateKeys = slices.Concat(
+	rates("quotaAndLimits.dml.insertRate", "insert (and upsert) MB per second", func(c *Config) *Rates { return &c.Limits.Insert }),
+	rates("quotaAndLimits.dml.deleteRate", "delete MB per second", func(c *Config) *Rates { return &c.Limits.Delete }),
+	rates("quotaAndLimits.dml.bulkLoadRate", "bulk import MB per second", func(c *Config) *Rates { return &c.Limits.BulkLoad }),
+	rates("quotaAndLimits.dql.searchRate", "search query vectors per second", func(c *Config) *Rates { return &c.Limits.Search }),
+	rates("quotaAndLimits.dql.queryRate", "queries per second", func(c *Config) *Rates { return &c.Limits.Query }),
+)
 
 // limitKeys are the keys of security and bounded resources: the bind
 // address, pprof, request limits, rates and write protection.
@@ -99,31 +132,34 @@ var limitKeys = []Key{
 		func(c *Config) *float64 { return &c.Limits.FlushRateCollection }),
 	boolKey("quotaAndLimits.dml.enabled", "false", "limit the rate of inserts, upserts and deletes",
 		func(c *Config) *bool { return &c.Limits.DMLEnabled }),
-	rate("quotaAndLimits.dml.insertRate.max", "insert MB per second, all collections together", func(c *Config) *float64 { return &c.Limits.InsertRate }),
-	rate("quotaAndLimits.dml.insertRate.collection.max", "insert MB per second of one collection", func(c *Config) *float64 { return &c.Limits.InsertRateCollection }),
-	rate("quotaAndLimits.dml.deleteRate.max", "delete MB per second", func(c *Config) *float64 { return &c.Limits.DeleteRate }),
 	boolKey("quotaAndLimits.dql.enabled", "false", "limit the rate of searches and queries",
 		func(c *Config) *bool { return &c.Limits.DQLEnabled }),
-	rate("quotaAndLimits.dql.searchRate.max", "search query vectors per second", func(c *Config) *float64 { return &c.Limits.SearchRate }),
-	rate("quotaAndLimits.dql.queryRate.max", "queries per second", func(c *Config) *float64 { return &c.Limits.QueryRate }),
 	boolKey("quotaAndLimits.limitWriting.forceDeny", "false", "refuse every insert and upsert (deletes pass)",
 		func(c *Config) *bool { return &c.Limits.ForceDenyWriting }),
 	boolKey("quotaAndLimits.limitReading.forceDeny", "false", "refuse every search and query",
 		func(c *Config) *bool { return &c.Limits.ForceDenyReading }),
 	boolKey("quotaAndLimits.limitWriting.memProtection.enabled", "true", "refuse inserts and upserts while the memory in use is above the high water level (deletes pass)",
 		func(c *Config) *bool { return &c.Limits.MemProtection }),
-	floatKey("quotaAndLimits.limitWriting.memProtection.dataNodeMemoryHighWaterLevel", "0.95", 0, 1, "fraction of memory (the cgroup limit, or the host's) in use above which writes are refused; standalone takes the lower of the data node and query node levels",
+	floatKey("quotaAndLimits.limitWriting.memProtection.dataNodeMemoryLowWaterLevel", "0.85", 0, 1, "fraction of a data node's memory (its process's, of the cgroup limit or the host's) in use above which the collection DML rates are scaled down, to 0 at the high level",
+		func(c *Config) *float64 { return &c.Limits.DataNodeMemoryLowWaterLevel }),
+	floatKey("quotaAndLimits.limitWriting.memProtection.dataNodeMemoryHighWaterLevel", "0.95", 0, 1, "fraction of a data node's memory in use at which inserts and upserts are refused (a standalone process is both a data node and a query node)",
 		func(c *Config) *float64 { return &c.Limits.DataNodeMemoryHighWaterLevel }),
-	floatKey("quotaAndLimits.limitWriting.memProtection.queryNodeMemoryHighWaterLevel", "0.95", 0, 1, "the same level for the query node",
+	floatKey("quotaAndLimits.limitWriting.memProtection.queryNodeMemoryLowWaterLevel", "0.85", 0, 1, "the low level for query nodes (and streaming nodes, which hold the growing segments)",
+		func(c *Config) *float64 { return &c.Limits.QueryNodeMemoryLowWaterLevel }),
+	floatKey("quotaAndLimits.limitWriting.memProtection.queryNodeMemoryHighWaterLevel", "0.95", 0, 1, "the high level for query nodes (and streaming nodes)",
 		func(c *Config) *float64 { return &c.Limits.QueryNodeMemoryHighWaterLevel }),
 	boolKey("quotaAndLimits.limitWriting.diskProtection.enabled", "true", "refuse inserts and upserts while the data directory's disk is fuller than milvago.quota.diskHighWaterLevel or the data exceeds diskQuota (deletes pass)",
 		func(c *Config) *bool { return &c.Limits.DiskProtection }),
-	rate("quotaAndLimits.limitWriting.diskProtection.diskQuota", "MB the data directory may hold (standalone)", func(c *Config) *float64 { return &c.Limits.DiskQuotaMB }),
+	rate("quotaAndLimits.limitWriting.diskProtection.diskQuota", "MB of binlogs all collections together may hold", func(c *Config) *float64 { return &c.Limits.DiskQuotaMB }),
+	rate("quotaAndLimits.limitWriting.diskProtection.diskQuotaPerDB", "MB of binlogs one database may hold (the database property database.diskQuota.mb overrides it)", func(c *Config) *float64 { return &c.Limits.DiskQuotaPerDBMB }),
+	rate("quotaAndLimits.limitWriting.diskProtection.diskQuotaPerCollection", "MB of binlogs one collection may hold (the collection property collection.diskProtection.diskQuota.mb overrides it)", func(c *Config) *float64 { return &c.Limits.DiskQuotaPerCollectionMB }),
+	rate("quotaAndLimits.limitWriting.diskProtection.diskQuotaPerPartition", "MB of binlogs one partition may hold", func(c *Config) *float64 { return &c.Limits.DiskQuotaPerPartitionMB }),
 	floatKey("milvago.quota.diskHighWaterLevel", "0.95", 0, 1, "fraction of the data directory's file system in use above which writes are refused, so the disk never fills up (standalone)",
 		func(c *Config) *float64 { return &c.Limits.DiskHighWaterLevel }),
 }
 
 func init() {
+	limitKeys = append(limitKeys, rateKeys...)
 	for i := range limitKeys {
 		limitKeys[i].Env = EnvName(limitKeys[i].Name)
 	}

@@ -47,7 +47,7 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	if upsert {
 		kind = quota.Upsert
 	}
-	if err := s.admit(ctx, kind, c.ID, fieldsSize(fields)); err != nil {
+	if err := s.admitIn(ctx, kind, c, writePartition(c, partition), fieldsSize(fields)); err != nil {
 		return nil, err
 	}
 	var ops partialOps
@@ -285,14 +285,14 @@ func (s *Server) Delete(ctx context.Context, req *milvuspb.DeleteRequest) (*milv
 	if err != nil {
 		return nil, err
 	}
-	if err := s.admit(ctx, quota.Delete, c.ID, len(req.GetExpr())); err != nil {
-		return nil, err
-	}
 	var partIDs []int64
 	if req.GetPartitionName() != "" {
 		if partIDs, err = partitionIDs(c, []string{req.GetPartitionName()}); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.admitIn(ctx, quota.Delete, c, partIDs, len(req.GetExpr())); err != nil {
+		return nil, err
 	}
 	e, err := expr.ParseInZone(c.Schema, req.GetExpr(), req.GetExprTemplateValues(), collectionZone(c))
 	if err != nil {

@@ -31,7 +31,7 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 	if err != nil {
 		return nil, err
 	}
-	if err := s.admit(ctx, quota.Query, c.ID, 1); err != nil {
+	if err := s.admitIn(ctx, quota.Query, c, partIDs, 1); err != nil {
 		return nil, err
 	}
 	iter, err := parseQueryIterator(req.GetQueryParams(), c.ID)

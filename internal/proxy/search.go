@@ -65,7 +65,7 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if err := s.cfg.Limits.checkResultEntries(spec.NQ, spec.TopK, spec.GroupSize); err != nil {
 		return nil, err
 	}
-	if err := s.admit(ctx, quota.Search, c.ID, spec.NQ); err != nil {
+	if err := s.admitIn(ctx, quota.Search, c, partIDs, spec.NQ); err != nil {
 		return nil, err
 	}
 	iter.recallTies(&s.iterTies, spec)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -17,16 +18,17 @@ type Kind int
 
 const (
 	Insert        Kind = iota // n: bytes
-	Upsert                    // n: bytes
+	Upsert                    // n: bytes (counted against the insert rates, as Milvus)
 	Delete                    // n: bytes of the expression or keys
 	Search                    // n: query vectors
 	Query                     // n: 1
 	Flush                     // n: 1, per collection
 	DDLCollection             // n: 1
 	DDLPartition              // n: 1
+	BulkLoad                  // n: bytes
 )
 
-var kindNames = [...]string{"insert", "upsert", "delete", "search", "query", "flush", "collection DDL", "partition DDL"}
+var kindNames = [...]string{"insert", "upsert", "delete", "search", "query", "flush", "collection DDL", "partition DDL", "bulk load"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -35,39 +37,82 @@ func (k Kind) String() string {
 	return "kind " + strconv.Itoa(int(k))
 }
 
-func (k Kind) writes() bool { return k == Insert || k == Upsert }
+// writes: refused by the write protection (memory, disk) and force deny.
+func (k Kind) writes() bool { return k == Insert || k == Upsert || k == BulkLoad }
+
+// dml: rates in MB/s, scaled down between the memory water levels.
+func (k Kind) dml() bool { return k == Insert || k == Upsert || k == Delete || k == BulkLoad }
+
+func (k Kind) reads() bool { return k == Search || k == Query }
+
+// bucketKind is the kind whose buckets a request takes from: an upsert
+// shares the insert buckets.
+func (k Kind) bucketKind() Kind {
+	if k == Upsert {
+		return Insert
+	}
+	return k
+}
+
+// Rates are one kind's quotaAndLimits.<kind>.max, .db.max,
+// .collection.max and .partition.max; < 0 is unlimited.
+type Rates struct {
+	Max, DB, Collection, Partition float64
+}
+
+// Unlimited is Rates with every level unlimited.
+var Unlimited = Rates{-1, -1, -1, -1}
 
 // Config is quotaAndLimits.*. A rate < 0 is unlimited; DML rates are in
 // MB/s, Search in vectors/s, the others in requests/s.
 type Config struct {
 	Enabled                            bool
 	DMLEnabled, DQLEnabled, DDLEnabled bool
-	InsertRate, InsertRateCollection   float64
-	DeleteRate                         float64
-	SearchRate, QueryRate              float64
+	Insert, Delete, BulkLoad           Rates // quotaAndLimits.dml.*Rate (upserts count as inserts)
+	Search, Query                      Rates // quotaAndLimits.dql.*Rate
 	CollectionRate, PartitionRate      float64
 	FlushEnabled                       bool
 	FlushRate, FlushRateCollection     float64
 	ForceDenyWriting, ForceDenyReading bool
-	MemProtection                      bool
-	MemoryHighWaterLevel               float64 // fraction of memory in use
-	DiskProtection                     bool
-	DiskHighWaterLevel                 float64 // fraction of the data disk in use
-	DiskQuotaBytes                     int64   // <= 0: none
-	CollectInterval                    time.Duration
-	Probe                              Probe // nil: no memory or disk sampling
+
+	// MemProtection refuses writes while a data node's or query node's
+	// memory is above its high water level, and scales the collection
+	// DML rates down between the low and the high level.
+	MemProtection                          bool
+	DataNodeMemoryLowWaterLevel            float64
+	DataNodeMemoryHighWaterLevel           float64
+	QueryNodeMemoryLowWaterLevel           float64
+	QueryNodeMemoryHighWaterLevel          float64
+	DiskProtection                         bool
+	DiskHighWaterLevel                     float64 // fraction of the data disk in use (Probe)
+	DiskQuotaBytes                         int64   // all binlogs (Storage, else Probe's directory); <= 0: none
+	DiskQuotaPerDB, DiskQuotaPerCollection int64   // bytes; <= 0: none
+	DiskQuotaPerPartition                  int64   // bytes; <= 0: none
+	CollectInterval                        time.Duration
+	Nodes                                  Nodes   // nil: no memory water levels
+	Storage                                Storage // nil: no disk quotas
+	Probe                                  Probe   // nil: no disk water level
 }
 
-// Probe measures memory and disk. Each returns used and total bytes.
+// Probe measures the data directory's disk (standalone).
 type Probe interface {
-	Memory() (used, total uint64, err error)
-	// Disk is the data directory's file system.
+	// Disk is the data directory's file system: used and total bytes.
 	Disk() (used, total uint64, err error)
-	// DataBytes is the size of the data directory (for diskQuota).
+	// DataBytes is the size of the data directory.
 	DataBytes() (int64, error)
 }
 
 const mb = 1 << 20
+
+// Scope is where a request acts: its database (with its properties), its
+// collection (with its properties; 0: none) and the partitions it names.
+type Scope struct {
+	DB         string
+	DBProps    map[string]string
+	Collection int64
+	CollProps  map[string]string
+	Partitions []int64
+}
 
 // Limiter admits or refuses requests. The zero value and nil admit all.
 type Limiter struct {
@@ -76,15 +121,25 @@ type Limiter struct {
 	now    func() time.Time
 
 	mu      sync.Mutex
-	global  map[Kind]*bucket
-	perColl map[collKind]*bucket
+	buckets map[bucketKey]*bucket
 
-	denyWrites atomic.Pointer[string] // reason writes are refused, nil: admitted
+	state atomic.Pointer[protection] // the last sample's verdict; nil: admit
 }
 
-type collKind struct {
-	coll int64
-	kind Kind
+type level uint8
+
+const (
+	levelCluster level = iota
+	levelDB
+	levelCollection
+	levelPartition
+)
+
+type bucketKey struct {
+	level level
+	db    string
+	id    int64 // collection or partition
+	kind  Kind
 }
 
 // New returns a limiter for cfg.
@@ -92,61 +147,140 @@ func New(cfg Config, logger *slog.Logger) *Limiter {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Limiter{cfg: cfg, logger: logger.With("component", "quota"), now: time.Now,
-		global: map[Kind]*bucket{}, perColl: map[collKind]*bucket{}}
+	return &Limiter{cfg: cfg, logger: logger.With("component", "quota"), now: time.Now, buckets: map[bucketKey]*bucket{}}
 }
 
 // Admit decides one request of kind on a collection (0: none), of size n
-// in the kind's unit. It returns Milvus's error when the request is
-// refused.
-func (l *Limiter) Admit(_ context.Context, kind Kind, collectionID int64, n int) error {
+// in the kind's unit, with no database or partition scope.
+func (l *Limiter) Admit(ctx context.Context, kind Kind, collectionID int64, n int) error {
+	return l.AdmitIn(ctx, kind, Scope{Collection: collectionID}, n)
+}
+
+// AdmitIn decides one request of kind in scope, of size n in the kind's
+// unit: the force-deny switches (configuration, then the database's
+// properties), the write protection's verdict, then the token buckets of
+// the cluster, the database, the collection and each partition. It
+// returns Milvus's error when the request is refused; a refused request
+// takes no tokens.
+func (l *Limiter) AdmitIn(_ context.Context, kind Kind, sc Scope, n int) error {
 	if l == nil || !l.cfg.Enabled {
 		return nil
 	}
-	if kind.writes() {
-		if l.cfg.ForceDenyWriting {
-			return quotaExceeded(forceDenyMsg)
-		}
-		if reason := l.denyWrites.Load(); reason != nil {
-			return quotaExceeded(*reason)
-		}
-	}
-	if (kind == Search || kind == Query) && l.cfg.ForceDenyReading {
-		return quotaExceeded(forceDenyMsg)
-	}
-	global, perColl := l.rates(kind)
-	if global < 0 && perColl < 0 {
-		return nil
+	if err := l.denied(kind, sc); err != nil {
+		return err
 	}
 	units := float64(n)
-	if kind == Insert || kind == Upsert || kind == Delete {
+	if kind.dml() {
 		units /= mb
+	}
+	p := l.state.Load()
+	type want struct {
+		key  bucketKey
+		rate float64
+	}
+	var wants []want
+	add := func(key bucketKey, rate float64) {
+		if rate >= 0 {
+			wants = append(wants, want{key, rate})
+		}
+	}
+	bk := kind.bucketKind()
+	r := l.rates(kind)
+	add(bucketKey{level: levelCluster, kind: bk}, r.Max)
+	if sc.DB != "" {
+		add(bucketKey{level: levelDB, db: sc.DB, kind: bk}, r.DB)
+	}
+	if sc.Collection != 0 {
+		add(bucketKey{level: levelCollection, id: sc.Collection, kind: bk}, l.collectionRate(kind, r.Collection, sc.CollProps, p))
+		for _, part := range sc.Partitions {
+			if part != 0 {
+				add(bucketKey{level: levelPartition, id: part, kind: bk}, r.Partition)
+			}
+		}
+	}
+	if len(wants) == 0 {
+		return nil
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	if perColl >= 0 && collectionID != 0 {
-		k := collKind{collectionID, kind}
-		b := l.perColl[k]
+	bs := make([]*bucket, len(wants))
+	for i, w := range wants {
+		b := l.buckets[w.key]
 		if b == nil {
-			b = newBucket(perColl, now)
-			l.perColl[k] = b
+			b = newBucket(w.rate, now)
+			l.buckets[w.key] = b
 		}
-		if !b.take(now, units) {
-			return rateLimited(perColl)
+		b.setRate(w.rate)
+		if !b.allows(now, units) {
+			return rateLimited(w.rate)
+		}
+		bs[i] = b
+	}
+	for _, b := range bs {
+		b.take(now, units)
+	}
+	return nil
+}
+
+// denied is the force-deny and write-protection verdict on a request.
+func (l *Limiter) denied(kind Kind, sc Scope) error {
+	c := l.cfg
+	if kind.writes() || kind == Delete {
+		if c.ForceDenyWriting {
+			return quotaExceeded(forceDenyMsg, "config force deny writing")
+		}
+		if isTrue(sc.DBProps[propDenyWriting]) {
+			return quotaExceeded(forceDenyMsg, "force deny writing in database properties")
 		}
 	}
-	if global >= 0 {
-		b := l.global[kind]
-		if b == nil {
-			b = newBucket(global, now)
-			l.global[kind] = b
+	if kind.reads() {
+		if c.ForceDenyReading {
+			return quotaExceeded(forceDenyMsg, "config force deny reading")
 		}
-		if !b.take(now, units) {
-			return rateLimited(global)
+		if isTrue(sc.DBProps[propDenyReading]) {
+			return quotaExceeded(forceDenyMsg, "force deny reading in database properties")
+		}
+	}
+	if !kind.writes() {
+		return nil // deletes free space: the protection never refuses them
+	}
+	p := l.state.Load()
+	if p == nil {
+		return nil
+	}
+	if p.memory {
+		return quotaExceeded(memoryQuotaMsg, "force deny writing for memory quota exceeded")
+	}
+	if p.disk != "" {
+		return quotaExceeded(diskQuotaMsg, p.disk)
+	}
+	if sc.DB != "" && p.deniedDBs[sc.DB] {
+		return quotaExceeded(diskQuotaMsg, "disk quota exceeded")
+	}
+	if p.deniedColls[sc.Collection] {
+		return quotaExceeded(diskQuotaMsg, "disk quota exceeded")
+	}
+	for _, part := range sc.Partitions {
+		if p.deniedParts[part] {
+			return quotaExceeded(diskQuotaMsg, "disk quota exceeded")
 		}
 	}
 	return nil
+}
+
+// prune drops the buckets that have refilled completely: such a bucket is
+// what a new one would be, so dropped collections and partitions, and
+// idle ones, cost nothing.
+func (l *Limiter) prune() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	for k, b := range l.buckets {
+		if b.refill(now); b.tokens >= b.burst {
+			delete(l.buckets, k)
+		}
+	}
 }
 
 // Forget drops a dropped collection's buckets.
@@ -156,47 +290,103 @@ func (l *Limiter) Forget(collectionID int64) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for k := range l.perColl {
-		if k.coll == collectionID {
-			delete(l.perColl, k)
+	for k := range l.buckets {
+		if k.level == levelCollection && k.id == collectionID {
+			delete(l.buckets, k)
 		}
 	}
 }
 
-// rates returns the global and per-collection rate of kind (< 0: none).
-func (l *Limiter) rates(kind Kind) (global, perColl float64) {
+// rates returns the rates of kind (every level < 0: none).
+func (l *Limiter) rates(kind Kind) Rates {
 	c := l.cfg
 	switch kind {
 	case Insert, Upsert:
 		if c.DMLEnabled {
-			return c.InsertRate, c.InsertRateCollection
+			return c.Insert
 		}
 	case Delete:
 		if c.DMLEnabled {
-			return c.DeleteRate, -1
+			return c.Delete
+		}
+	case BulkLoad:
+		if c.DMLEnabled {
+			return c.BulkLoad
 		}
 	case Search:
 		if c.DQLEnabled {
-			return c.SearchRate, -1
+			return c.Search
 		}
 	case Query:
 		if c.DQLEnabled {
-			return c.QueryRate, -1
+			return c.Query
 		}
 	case Flush:
 		if c.FlushEnabled {
-			return c.FlushRate, c.FlushRateCollection
+			return Rates{Max: c.FlushRate, DB: -1, Collection: c.FlushRateCollection, Partition: -1}
 		}
 	case DDLCollection:
 		if c.DDLEnabled {
-			return c.CollectionRate, -1
+			return Rates{Max: c.CollectionRate, DB: -1, Collection: -1, Partition: -1}
 		}
 	case DDLPartition:
 		if c.DDLEnabled {
-			return c.PartitionRate, -1
+			return Rates{Max: c.PartitionRate, DB: -1, Collection: -1, Partition: -1}
 		}
 	}
-	return -1, -1
+	return Unlimited
+}
+
+// Collection properties that override the collection rates (Milvus's
+// common.Collection*RateMaxKey / MinKey): MB/s, vectors/s, queries/s.
+var collRateProps = map[Kind][2]string{
+	Insert:   {"collection.insertRate.max.mb", "collection.insertRate.min.mb"},
+	Upsert:   {"collection.insertRate.max.mb", "collection.insertRate.min.mb"},
+	Delete:   {"collection.deleteRate.max.mb", "collection.deleteRate.min.mb"},
+	BulkLoad: {"collection.bulkLoadRate.max.mb", "collection.bulkLoadRate.min.mb"},
+	Search:   {"collection.searchRate.max.vps", "collection.searchRate.min.vps"},
+	Query:    {"collection.queryRate.max.qps", "collection.queryRate.min.qps"},
+}
+
+// collectionRate is a collection's rate of kind: its property if set (as
+// Milvus's getCollectionMaxLimit, whether or not the kind's limits are
+// enabled), else the configured one; a DML rate scaled by the memory
+// factor, but not below the collection's min property.
+func (l *Limiter) collectionRate(kind Kind, configured float64, props map[string]string, p *protection) float64 {
+	keys, ok := collRateProps[kind]
+	if !ok {
+		return configured
+	}
+	rate := configured
+	if v, ok := props[keys[0]]; ok {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			rate = f
+		}
+	}
+	if rate < 0 || !kind.dml() || p == nil || p.factor >= 1 {
+		return rate
+	}
+	scaled := math.Round(rate*p.factor*1e6) / 1e6 // 5, not 4.999999999999995
+	if v, ok := props[keys[1]]; ok {
+		if f, err := strconv.ParseFloat(v, 64); err == nil && f > scaled {
+			scaled = min(f, rate)
+		}
+	}
+	return scaled
+}
+
+// Database properties (Milvus's common.DatabaseForceDeny*Key,
+// DatabaseDiskQuotaKey) and the collection's disk quota property.
+const (
+	propDenyWriting  = "database.force.deny.writing"
+	propDenyReading  = "database.force.deny.reading"
+	propDBDiskQuota  = "database.diskQuota.mb"
+	propCollDiskQuot = "collection.diskProtection.diskQuota.mb"
+)
+
+func isTrue(v string) bool {
+	b, err := strconv.ParseBool(v)
+	return err == nil && b
 }
 
 // Milvus's texts (pkg/util/ratelimitutil, internal/util/ratelimitutil).
@@ -224,9 +414,10 @@ func (e *fieldError) Error() string {
 
 func (e *fieldError) Unwrap() error { return e.base }
 
-// quotaExceeded is merr.WrapErrServiceQuotaExceeded: "quota exceeded[reason=...]".
-func quotaExceeded(reason string) error {
-	return &fieldError{base: errs.ErrServiceQuotaExceeded, field: "[reason=" + reason + "]"}
+// quotaExceeded is merr.WrapErrServiceQuotaExceeded of
+// ratelimitutil.GetQuotaErrorStringWithReason: "quota exceeded[reason=<what>: <why>]".
+func quotaExceeded(what, why string) error {
+	return &fieldError{base: errs.ErrServiceQuotaExceeded, field: "[reason=" + what + ": " + why + "]"}
 }
 
 // rateLimited is the rate limiter's error: "request is rejected by grpc

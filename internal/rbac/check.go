@@ -80,7 +80,7 @@ func (s *Store) grantAllows(snap *snapshot, g Grant, req Request) bool {
 // ListDatabases / ShowCollections, or all. Root and admin see all; the
 // public role's grants do not count.
 func (s *Store) Visible(user, db string) (names map[string]bool, all bool) {
-	if user == UserRoot {
+	if s.Unrestricted(user) {
 		return nil, true
 	}
 	snap := s.current()

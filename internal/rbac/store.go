@@ -74,6 +74,7 @@ type Store struct {
 	mu       sync.RWMutex
 	snap     *snapshot
 	verified map[string][32]byte // user NUL bcrypt hash -> sha256 of the password that matched it
+	opts     Options
 }
 
 // Open loads the model from the meta store.
@@ -107,8 +108,13 @@ func (s *Store) Bootstrap(ctx context.Context, rootPassword string) error {
 	}
 	// Milvus's initPublicRolePrivilege (common.security.enablePublicPrivilege,
 	// default true): every user may describe collections, list aliases
-	// and read index details. Granted at every start, as Milvus does.
+	// and read index details. Granted at every start, as Milvus does;
+	// with it off nothing is granted (grants made earlier stay, as in
+	// Milvus, until revoked).
 	for _, g := range publicGrants {
+		if s.options().NoPublicPrivilege {
+			break
+		}
 		v, _ := json.Marshal(g)
 		if _, err := s.kv.Put(ctx, g.key(), v); err != nil {
 			return fmt.Errorf("rbac: grant %s to public: %w", g.Privilege, err)

@@ -1,0 +1,87 @@
+package app
+
+import (
+	"context"
+	"testing"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+
+	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/quota"
+	"github.com/milvago/milvago/internal/sysinfo"
+)
+
+type fakeInfos []sysinfo.ComponentInfos
+
+func (f fakeInfos) Self(context.Context) sysinfo.ComponentInfos { return f[0] }
+func (f fakeInfos) Components(context.Context) ([]sysinfo.ComponentInfos, error) {
+	return f, nil
+}
+
+func info(role string, id int64, used, total uint64, failed bool) sysinfo.ComponentInfos {
+	return sysinfo.ComponentInfos{BaseComponentInfos: sysinfo.BaseComponentInfos{Type: role, ID: id, HasError: failed,
+		HardwareInfos: sysinfo.HardwareMetrics{MemoryUsage: used, Memory: total}}}
+}
+
+// TestNodeMemory: the workers' memory comes from their component infos;
+// streaming nodes count with the query node levels; coordinators and
+// unreachable nodes are left out.
+func TestNodeMemory(t *testing.T) {
+	src := nodeMemory{fakeInfos{
+		info(sysinfo.RoleProxy, 1, 1, 10, false), info(sysinfo.RoleDataNode, 2, 5, 10, false),
+		info(sysinfo.RoleQueryNode, 3, 6, 10, false), info(sysinfo.RoleStreamingNode, 4, 7, 10, false),
+		info(sysinfo.RoleQueryNode, 5, 0, 0, true), info(sysinfo.RoleMixCoord, 6, 9, 10, false),
+	}}
+	got, err := src.NodeMemory(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []quota.NodeMemory{{Role: quota.RoleDataNode, ID: 2, Used: 5, Total: 10},
+		{Role: quota.RoleQueryNode, ID: 3, Used: 6, Total: 10}, {Role: quota.RoleQueryNode, ID: 4, Used: 7, Total: 10}}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("node %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	// Standalone: the process's own metrics, as data node and query node.
+	local, err := nodeMemory{standaloneSystemInfo{}}.NodeMemory(context.Background())
+	if err != nil || len(local) < 2 || local[0].Total == 0 || local[0].Used == 0 {
+		t.Fatalf("standalone: %+v, %v", local, err)
+	}
+}
+
+type fakeRoot struct{}
+
+func (fakeRoot) ListDatabases(context.Context) ([]contract.Database, error) {
+	return []contract.Database{{Name: "default"}, {Name: "d", Properties: map[string]string{"database.diskQuota.mb": "1"}}}, nil
+}
+
+func (fakeRoot) ListCollections(_ context.Context, db string) ([]*model.Collection, error) {
+	if db == "d" {
+		return []*model.Collection{{ID: 2, Properties: []*commonpb.KeyValuePair{{Key: "k", Value: "v"}}}}, nil
+	}
+	return []*model.Collection{{ID: 1}}, nil
+}
+
+type fakeData struct{}
+
+func (fakeData) Segments(_ context.Context, coll int64, _ string) ([]model.Segment, error) {
+	return []model.Segment{{CollectionID: coll, PartitionID: 10, SizeBytes: 100}, {CollectionID: coll, PartitionID: 10, SizeBytes: 5},
+		{CollectionID: coll, PartitionID: 11, SizeBytes: 7}}, nil
+}
+
+func TestStoredSizes(t *testing.T) {
+	s := storedSizes{fakeRoot{}, fakeData{}}
+	colls, err := s.Collections(context.Background())
+	if err != nil || len(colls) != 2 || colls[1].DB != "d" || colls[1].DBProps["database.diskQuota.mb"] != "1" || colls[1].Props["k"] != "v" {
+		t.Fatalf("collections %+v: %v", colls, err)
+	}
+	parts, err := s.PartitionBytes(context.Background(), 1)
+	if err != nil || parts[10] != 105 || parts[11] != 7 {
+		t.Fatalf("partitions %v: %v", parts, err)
+	}
+}

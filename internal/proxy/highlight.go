@@ -393,8 +393,8 @@ type hlFragment struct {
 	offsets    []int64
 }
 
-// mergeSpans sorts spans and merges overlapping ones (Milvus's
-// mergeOffsets; touching spans stay apart).
+// mergeSpans sorts spans and merges overlapping and touching ones
+// (Milvus's mergeOffsets).
 func mergeSpans(in []hlSpan) []hlSpan {
 	sort.Slice(in, func(i, j int) bool {
 		if in[i][0] == in[j][0] {

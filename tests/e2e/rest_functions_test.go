@@ -3,6 +3,7 @@ package e2e
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRESTCollectionFunctions drives Milvus 2.6's collections/add_function,
@@ -39,6 +40,19 @@ func TestRESTCollectionFunctions(t *testing.T) {
 		}
 	}
 
+	// Text in, BM25 search with text out.
+	restOK(t, base, "/entities/insert", map[string]any{"collectionName": "rf", "data": []map[string]any{
+		{"id": 1, "text": "a vector database"}, {"id": 2, "text": "the lazy dog"}, {"id": 3, "text": "vector search"}}})
+	restOK(t, base, "/indexes/create", map[string]any{"collectionName": "rf", "indexParams": []map[string]any{
+		{"fieldName": "sparse", "indexName": "sparse", "metricType": "BM25", "params": map[string]any{"index_type": "SPARSE_INVERTED_INDEX"}}}})
+	restOK(t, base, "/collections/load", map[string]any{"collectionName": "rf"})
+	waitLoadedREST(t, base, "rf")
+	hits := restRows(t, restOK(t, base, "/entities/search", map[string]any{"collectionName": "rf", "annsField": "sparse",
+		"data": []string{"vector database"}, "limit": 10, "outputFields": []string{"text"}, "consistencyLevel": "Strong"}))
+	if len(hits) != 2 || hits[0]["text"] != "a vector database" {
+		t.Fatalf("BM25 search over REST: %v", hits)
+	}
+
 	wantMsg := func(path string, body map[string]any, code int64, msg string) {
 		t.Helper()
 		m := restPost(t, base, path, body)
@@ -67,4 +81,16 @@ func TestRESTCollectionFunctions(t *testing.T) {
 	wantMsg("/collections/add_function", map[string]any{"collectionName": "nope", "function": map[string]any{
 		"name": "e", "type": "TextEmbedding", "inputFieldNames": []string{"text"}, "outputFieldNames": []string{"v"}}},
 		100, "collection not found")
+}
+
+func waitLoadedREST(t *testing.T, base, name string) {
+	t.Helper()
+	for range 600 {
+		st := restOK(t, base, "/collections/get_load_state", map[string]any{"collectionName": name}).(map[string]any)
+		if st["loadState"] == "LoadStateLoaded" {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s not loaded", name)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/model"
@@ -48,6 +49,15 @@ func TestMilvusErrorTable(t *testing.T) {
 		return b
 	}
 	one := math.Float32bits(1)
+	highlight := func(spec *searchSpec, params []*commonpb.KeyValuePair) func() error {
+		return func() error {
+			if spec == nil {
+				spec = &searchSpec{FieldID: 101, Metric: "L2"}
+			}
+			_, err := planHighlight(coll, &milvuspb.SearchRequest{Highlighter: &commonpb.Highlighter{Params: params}}, spec)
+			return err
+		}
+	}
 
 	cases := []struct {
 		what string
@@ -103,6 +113,18 @@ func TestMilvusErrorTable(t *testing.T) {
 		{"sparse NaN", func() error { return validateSparseQueries([][]byte{row(3, math.Float32bits(float32(math.NaN())))}) }, 2001,
 			"Invalid sparse row: NaN or Inf value"},
 		{"sparse row size", func() error { return validateSparseQueries([][]byte{{1, 2, 3}}) }, 2001, "Invalid size for sparse row data"},
+		// internal/proxy/highlighter.go NewLexicalHighlighter, task_search.go
+		// createLexicalHighlighter / initHighlightQueries
+		{"highlight fragment_size", highlight(nil, pairs("fragment_size", "0")), 1100, "invalid fragment_size: 0: invalid parameter"},
+		{"highlight pre_tags empty", highlight(nil, pairs("pre_tags", "[]")), 1100, "pre_tags cannot be empty list: invalid parameter"},
+		{"highlight query type", highlight(nil, pairs("highlight_query", `[{"type":"X","field":"tag","text":"a"}]`)), 1100,
+			"unmarshal highlight queries failed: invalid highlight query type: X: invalid parameter"},
+		{"highlight unknown field", highlight(nil, pairs("highlight_query", `[{"type":"TextMatch","field":"nope","text":"a"}]`)), 1100,
+			"highlight field not found in schema: nope: invalid parameter"},
+		{"highlight field without analyzer", highlight(nil, pairs("highlight_query", `[{"type":"TextMatch","field":"tag","text":"a"}]`)), 1100,
+			"get highlight failed, the highlight field not found, tag:104: invalid parameter"},
+		{"highlight search text, not BM25", highlight(&searchSpec{FieldID: 101, Metric: "L2"}, pairs("highlight_search_text", "true")), 1100,
+			`Search highlight only support with metric type "BM25" but was: L2`},
 	}
 	for _, c := range cases {
 		t.Run(c.what, func(t *testing.T) { checkErr(t, c.call(), c.code, c.text) })

@@ -95,6 +95,10 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if err != nil {
 		return nil, err
 	}
+	hl, err := planHighlight(c, req, spec)
+	if err != nil {
+		return nil, err
+	}
 	// Milvus validates the whole request first; a collection that is not
 	// loaded fails when the shards are asked (searchTask.Execute).
 	if err := s.requireLoaded(ctx, c, partIDs); err != nil {
@@ -105,6 +109,7 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		return &milvuspb.SearchResults{CollectionName: c.Name, Results: newSearchResultData(spec.NQ, spec.TopK, nil,
 			emptyIDs(c.Schema), nil, fieldsDataFor(c.Schema, fetchIDs, emptyColumns(c, fetchIDs), dynKeys), outNames, pkField(c).GetName())}, nil
 	}
+	fetchIDs = hl.withFields(fetchIDs)
 	// A pinned iterator page reads at its pin: no guarantee timestamp (at
 	// Strong, a TSO call) to compute.
 	pin := iter.pin(req)
@@ -150,6 +155,7 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if err := s.cfg.Limits.checkSearchOutput(data); err != nil {
 		return nil, err
 	}
+	hl.apply(data)
 	if err := s.timestamptzOutput(ctx, data.GetFieldsData(), zone, timeFields(req.GetSearchParams())); err != nil {
 		return nil, err
 	}

@@ -202,3 +202,15 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// CollectionID looks a collection up by name as Milvus's meta cache does
+// (globalMetaCache.GetCollectionID): without the name checks of the DDL
+// tasks, so an empty or unknown name is "collection not found". LoadBalance
+// and the replica RPCs resolve their collection this way.
+func (s *Server) CollectionID(ctx context.Context, db, name string) (int64, error) {
+	c, err := s.d.Root.DescribeCollection(ctx, dbOf(ctx, db), name, 0)
+	if err != nil {
+		return 0, err
+	}
+	return c.ID, nil
+}

@@ -69,6 +69,7 @@ type createCollectionReq struct {
 	Description      string      `json:"description"`
 	Schema           struct {
 		Fields             []fieldSchemaReq `json:"fields"`
+		Functions          []restFunction   `json:"functions"`
 		AutoID             bool             `json:"autoID"`
 		EnableDynamicField bool             `json:"enableDynamicField"`
 	} `json:"schema"`
@@ -212,6 +213,16 @@ func fullSchema(r *createCollectionReq) (*schemapb.CollectionSchema, error) {
 			fs.DefaultValue = dv
 		}
 		schema.Fields = append(schema.Fields, fs)
+	}
+	for i := range r.Schema.Functions {
+		if err := requiredFunction(&r.Schema.Functions[i]); err != nil {
+			return nil, err
+		}
+		fn, err := functionSchema(&r.Schema.Functions[i])
+		if err != nil {
+			return nil, err
+		}
+		schema.Functions = append(schema.Functions, fn)
 	}
 	return schema, nil
 }
@@ -357,7 +368,7 @@ func (h *Handler) describeCollection(ctx context.Context, c *call) (any, error) 
 		"description":        schema.GetDescription(),
 		"autoId":             autoID,
 		"fields":             fields,
-		"functions":          []any{},
+		"functions":          describeFunctions(schema.GetFunctions()),
 		"indexes":            indexes,
 		"load":               load,
 		"shardsNum":          coll.GetShardsNum(),

@@ -448,11 +448,22 @@ func placeholderGroup(field *schemapb.FieldSchema, data []json.RawMessage) ([]by
 	} else if t0 := bytes.TrimSpace(data[0]); len(t0) > 0 && t0[0] == '{' {
 		t = schemapb.DataType_SparseFloatVector
 	}
+	if field.GetIsFunctionOutput() {
+		// A BM25 function's output is searched with text (Milvus's
+		// generatePlaceholderGroup sends the strings as a VarChar placeholder).
+		t = schemapb.DataType_VarChar
+	}
 	ph := &commonpb.PlaceholderValue{Tag: "$0"}
 	for i, v := range data {
 		var b []byte
 		var err error
 		switch t {
+		case schemapb.DataType_VarChar:
+			var text string
+			if err = json.Unmarshal(v, &text); err == nil {
+				b = []byte(text)
+			}
+			ph.Type = commonpb.PlaceholderType_VarChar
 		case schemapb.DataType_FloatVector:
 			var fs []float32
 			if fs, err = jsonrows.ParseFloats(v, -1); err == nil {

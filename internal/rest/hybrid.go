@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"strconv"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
@@ -24,16 +23,6 @@ type hybridSubReq struct {
 	Offset       int64             `json:"offset"`
 	SearchParams map[string]any    `json:"params"`
 	ExprParams   map[string]any    `json:"exprParams"`
-}
-
-// restFunction is a function of a functionScore (Milvus's FunctionSchema).
-type restFunction struct {
-	Name             string         `json:"name"`
-	Description      string         `json:"description"`
-	Type             string         `json:"type"`
-	InputFieldNames  []string       `json:"inputFieldNames"`
-	OutputFieldNames []string       `json:"outputFieldNames"`
-	Params           map[string]any `json:"params"`
 }
 
 type restFunctionScore struct {
@@ -146,15 +135,10 @@ func (h *Handler) hybridSearch(ctx context.Context, c *call) (any, error) {
 // slice and object params as JSON, others as their text.
 func functionScore(fs *restFunctionScore) (*schemapb.FunctionScore, error) {
 	out := &schemapb.FunctionScore{}
-	for _, f := range fs.Functions {
-		t, ok := schemapb.FunctionType_value[f.Type]
-		if !ok {
-			return nil, errs.InvalidParameter("Unsupported function type: %s", f.Type)
-		}
-		sf := &schemapb.FunctionSchema{Name: f.Name, Description: f.Description, Type: schemapb.FunctionType(t),
-			InputFieldNames: f.InputFieldNames, OutputFieldNames: f.OutputFieldNames}
-		for k, v := range f.Params {
-			sf.Params = append(sf.Params, &commonpb.KeyValuePair{Key: k, Value: paramText(v)})
+	for i := range fs.Functions {
+		sf, err := functionSchema(&fs.Functions[i])
+		if err != nil {
+			return nil, err
 		}
 		out.Functions = append(out.Functions, sf)
 	}
@@ -162,15 +146,4 @@ func functionScore(fs *restFunctionScore) (*schemapb.FunctionScore, error) {
 		out.Params = append(out.Params, &commonpb.KeyValuePair{Key: k, Value: fmt.Sprintf("%v", v)})
 	}
 	return out, nil
-}
-
-func paramText(v any) string {
-	if v != nil {
-		if k := reflect.TypeOf(v).Kind(); k == reflect.Slice || k == reflect.Map {
-			if b, err := json.Marshal(v); err == nil {
-				return string(b)
-			}
-		}
-	}
-	return fmt.Sprintf("%v", v)
 }

@@ -164,6 +164,9 @@ func New(p *proxy.Server, logger *slog.Logger) *Handler {
 	for p, ep := range h.compactionRoutes() {
 		h.routes[p] = ep
 	}
+	for p, ep := range h.functionRoutes() {
+		h.routes[p] = ep
+	}
 	for p, ep := range h.importRoutes() {
 		h.routes[p] = ep
 	}
@@ -178,7 +181,6 @@ func New(p *proxy.Server, logger *slog.Logger) *Handler {
 // unimplemented are Milvus 2.6 endpoints Milvago does not serve yet; they
 // answer code 10 rather than 404, so that a client sees why.
 var unimplemented = []string{
-	"/collections/add_function", "/collections/alter_function", "/collections/drop_function",
 	"/segments/describe", "/quotacenter/describe",
 	// users/, roles/ and privilege_groups/ are served once SetAuth gives
 	// the handler the RBAC API (auth.go).

@@ -276,11 +276,7 @@ func (s *Service) TransferReplica(ctx context.Context, req *milvuspb.TransferRep
 
 // collectionID resolves a request's collection name in its database.
 func (s *Service) collectionID(ctx context.Context, db, name string) (int64, error) {
-	d, err := s.p.DescribeCollection(ctx, &milvuspb.DescribeCollectionRequest{DbName: db, CollectionName: name})
-	if err != nil {
-		return 0, err
-	}
-	return d.GetCollectionID(), nil
+	return s.p.CollectionID(ctx, db, name)
 }
 
 // GetQuerySegmentInfo lists the sealed segments the query nodes serve for

@@ -11,9 +11,8 @@ import (
 // TestRESTDDL26 drives Milvus 2.6's DDL endpoints of the RESTful API v2:
 // databases alter / drop_properties, collections fields/add and
 // fields/alter_properties, rename, truncate, refresh_load, and indexes
-// alter_properties / drop_properties; and checks that the endpoints of
-// features Milvago lacks answer Milvus's "service unimplemented" (code 10),
-// not 404.
+// alter_properties / drop_properties (the function endpoints:
+// rest_functions_test.go).
 func TestRESTDDL26(t *testing.T) {
 	srv := startServer(t, "")
 	base := "http://" + srv.addr
@@ -115,9 +114,4 @@ func TestRESTDDL26(t *testing.T) {
 		t.Fatalf("count after truncate: %v", r)
 	}
 	restWantCode(t, base, "/collections/truncate", map[string]any{"collectionName": "nope"}, 100)
-
-	// Milvus 2.6 endpoints of features Milvago lacks.
-	for _, p := range []string{"/collections/add_function"} {
-		restWantCode(t, base, p, map[string]any{}, 10)
-	}
 }

@@ -487,3 +487,39 @@ func TestLoadRetriesAfterAFailingObjectStore(t *testing.T) {
 		t.Fatalf("after the store healed the shard shows %v, want %v", got, want)
 	}
 }
+
+// TestCompactedTwiceHandoffOutOfOrder hands off a compaction's output Y
+// (made from X) before X (made from A) finishes loading: when X's load
+// completes it is refused, and A must leave the shard too, or A's rows are
+// read beside Y's copies of them.
+func TestCompactedTwiceHandoffOutOfOrder(t *testing.T) {
+	e := newEnv(t)
+	e.insert(t, keyRange(0, 20)...)
+	a := e.seal(t)
+	e.gated.open()
+	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: must(e.data.GetCheckpoint(bg, vch)),
+		Sealed: []contract.SegmentPlan{{Segment: a}}, DeltaLogs: must(e.data.DeltaLogs(bg, vch))}
+	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "progress 100", func() bool { p, _ := must2(e.qn.Progress(bg, collID)); return p == 100 })
+	// X and Y hold A's rows (same files): X compacted from A, Y from X.
+	x, y := a, a
+	x.ID, x.CompactedFrom = a.ID+1000, []int64{a.ID}
+	y.ID, y.CompactedFrom = a.ID+2000, []int64{x.ID}
+	for _, s := range []model.Segment{y, x} {
+		if err := e.qn.SyncSegment(e.ctx, collID, contract.SegmentPlan{Segment: s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dl := e.delegator(t)
+	dl.mu.RLock()
+	ids := slices.Sorted(maps.Keys(dl.sealed))
+	dl.mu.RUnlock()
+	if !slices.Equal(ids, []int64{y.ID}) {
+		t.Fatalf("shard serves sealed segments %v, want only %d", ids, y.ID)
+	}
+	if got := e.keys(t, e.now(t)); !slices.Equal(got, keyRange(0, 20)) {
+		t.Fatalf("shard shows %v, want 0..19 once", got)
+	}
+}

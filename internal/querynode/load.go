@@ -154,9 +154,16 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 		return errs.CollectionNotLoaded(coll.ID)
 	}
 	if dl.dropped[seg.ID] || dl.droppedParts[seg.PartitionID] {
-		// Truncated, or its partition dropped, while it was loading (a
-		// handoff racing the drop).
+		// Truncated, its partition dropped, or itself compacted into a
+		// segment that loaded first, while it was loading. Its sources go
+		// all the same: the later segment holds their rows too (it was
+		// made from this one), and serving them beside it would return
+		// those rows twice.
+		stale := dl.replaceLocked(seg.CompactedFrom)
 		dl.mu.Unlock()
+		for _, r := range stale {
+			r.close()
+		}
 		return nil
 	}
 	if cur := dl.coll(); cur != coll {

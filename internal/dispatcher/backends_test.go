@@ -54,9 +54,7 @@ func TestBackends(t *testing.T) {
 		for _, s := range all {
 			s.Close()
 		}
-		if shared, catchUp := d.Readers(); shared != 0 || catchUp != 0 {
-			t.Fatalf("readers left: %d shared, %d catching up", shared, catchUp)
-		}
+		waitNoReaders(t, d)
 	}
 	t.Run("nats", func(t *testing.T) {
 		e, err := logbroker.StartEmbedded(t.Context(), logbroker.EmbedConfig{Dir: t.TempDir()}, nil)

@@ -271,9 +271,7 @@ func TestSubscribeAnywhere(t *testing.T) {
 				final <- last
 			}
 			cw.Wait()
-			if shared, catchUp := d.Readers(); shared != 0 || catchUp != 0 {
-				t.Fatalf("readers left: %d shared, %d catching up", shared, catchUp)
-			}
+			waitNoReaders(t, d)
 		})
 	}
 }
@@ -555,5 +553,22 @@ func TestTicksWithoutOwnMessages(t *testing.T) {
 	tick := a.append(msg.KindTimeTick, "")
 	if m, err = quiet.Next(cctx); err != nil || m.ID != tick {
 		t.Fatalf("next: %d, %v; want the tick %d", m.ID, err, tick)
+	}
+}
+
+// waitNoReaders waits until every reader is gone: a catch-up reader stops
+// on its own goroutine a moment after its subscription is closed.
+func waitNoReaders(t *testing.T, d *Dispatcher) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		shared, catchUp := d.Readers()
+		if shared == 0 && catchUp == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readers left: %d shared, %d catching up", shared, catchUp)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -90,3 +90,26 @@ func BenchmarkFastScan(b *testing.B) {
 		})
 	}
 }
+
+// A whole search gives the same answer on the Go kernel as on AVX2.
+func TestSCANNSearchKernelsAgree(t *testing.T) {
+	if !fsHasAVX2 {
+		t.Skip("no AVX2 on this CPU")
+	}
+	const n, d = 1500, 24
+	data := clusteredFloats(71, n, d, 15)
+	queries := clusteredFloats(72, 30, d, 15)
+	for _, m := range []Metric{L2, IP} {
+		idx := buildIndex(t, Spec{Type: TypeSCANN, Metric: m, Dim: d, Params: map[string]string{"nlist": "8", "with_raw_data": "false"}}, Dataset{Dim: d, Float: data})
+		p := SearchParams{K: 10, Params: map[string]string{"nprobe": "3", "reorder_k": "30"}}
+		want := scannSearch(t, idx, queries, d, p)
+		fsHasAVX2 = false
+		got := scannSearch(t, idx, queries, d, p)
+		fsHasAVX2 = true
+		for i := range want.Labels {
+			if got.Labels[i] != want.Labels[i] || got.Distances[i] != want.Distances[i] {
+				t.Fatalf("%s slot %d: Go kernel %d/%g, AVX2 %d/%g", m, i, got.Labels[i], got.Distances[i], want.Labels[i], want.Distances[i])
+			}
+		}
+	}
+}

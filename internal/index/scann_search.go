@@ -1,0 +1,265 @@
+package index
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/milvago/milvago/internal/distance"
+)
+
+// scannChunkBlocks bounds the blocks scored per kernel call, and so the
+// per-query result buffer (1,024 vectors).
+const scannChunkBlocks = 32
+
+// scannScratch holds one query's buffers; Search takes them from a pool.
+type scannScratch struct {
+	q      []float32
+	qr     []float32 // L2: query residual to the probed centroid
+	coarse []float32
+	table  []float32 // m*16 float distance table
+	lut    []byte    // 2*m2*32 quantized table
+	acc    []uint16  // scannChunkBlocks*32 block results
+	cands  *TopK     // best reorder_k positions by estimate
+	top    *TopK     // best K labels
+	probe  ivfProbeScratch
+	pos    []int64
+	est    []float32
+}
+
+func (s *scann) getScratch() *scannScratch {
+	if sc, ok := s.scratch.Get().(*scannScratch); ok {
+		return sc
+	}
+	m := s.pq.m
+	return &scannScratch{
+		q:      make([]float32, s.dim),
+		qr:     make([]float32, s.dim),
+		coarse: make([]float32, s.lists),
+		table:  make([]float32, m*scannKsub),
+		lut:    make([]byte, 2*fsPairs(m)*fsTableBytes),
+		acc:    make([]uint16, scannChunkBlocks*fsBlockVecs),
+		cands:  NewTopK(1),
+		top:    NewTopK(1),
+	}
+}
+
+// scannReorderK reads reorder_k (Knowhere: at least 1, default K, and an
+// error when below K).
+func scannReorderK(p SearchParams) (int, error) {
+	rk, err := IntParam(p.Params, "reorder_k", p.K, 1, math.MaxInt32)
+	if err != nil {
+		return 0, err
+	}
+	if rk < p.K {
+		return 0, fmt.Errorf("Out of range in json: reorder_k(%d) should be larger than k(%d): %w", rk, p.K, ErrInvalidParam)
+	}
+	return rk, nil
+}
+
+// Search returns the K best rows per query: nprobe lists are scanned with
+// the fast-scan kernel, the best reorder_k candidates are re-ranked on the
+// raw vectors when the index keeps them. Under a filter the probe widens as
+// IVF_FLAT's does (ivfMakePlan). "radius" and "range_filter" keep the hits
+// inside the window (on exact distances with raw data, on the estimates
+// without).
+func (s *scann) Search(ctx context.Context, queries Dataset, p SearchParams) (*Result, error) {
+	if !s.built {
+		return nil, fmt.Errorf("SCANN: %w", ErrNotBuilt)
+	}
+	if queries.Dim != s.dim || len(queries.Float)%s.dim != 0 {
+		return nil, fmt.Errorf("SCANN: query dim %d, index dim %d: %w", queries.Dim, s.dim, ErrInvalidParam)
+	}
+	plan, err := ivfMakePlan(s.metric, s.n, s.lists, p)
+	if err != nil {
+		return nil, err
+	}
+	rk, err := scannReorderK(p)
+	if err != nil {
+		return nil, err
+	}
+	nq := len(queries.Float) / s.dim
+	return ivfRunQueries(ctx, nq, plan.k, func(qi int, labels []int64, dists []float32) {
+		sc := s.getScratch()
+		s.searchOne(queries.Float[qi*s.dim:(qi+1)*s.dim], plan, rk, sc, labels, dists)
+		s.scratch.Put(sc)
+	})
+}
+
+// searchOne answers one query into labels and dists (K slots each).
+func (s *scann) searchOne(query []float32, plan ivfPlan, rk int, sc *scannScratch, labels []int64, dists []float32) {
+	d := s.dim
+	q := sc.q
+	copy(q, query)
+	if s.metric == Cosine {
+		distance.Normalize(q)
+	}
+	ip := s.metric != L2
+	ivfCoarse(q, s.cent, d, ip, sc.coarse)
+	cands := sc.cands
+	cands.Reset(rk)
+	// Estimates are ranked by the candidate heap; with raw data the range
+	// window applies after the exact re-rank, without it here.
+	estRange := plan.rng
+	if s.withRaw {
+		estRange = RangeWindow{}
+	}
+
+	var bias, inv float32
+	if ip {
+		// <q, c + r> = <q, c> + sum_j <q_j, r_j>: one table for every list.
+		bias, inv = s.quantizeTable(q, true, sc)
+	}
+	scan := func(l int) {
+		lb := bias
+		if ip {
+			lb += sc.coarse[l] // -<q, c_l>
+		} else {
+			cent := s.cent[l*d : (l+1)*d]
+			for j := range d {
+				sc.qr[j] = q[j] - cent[j]
+			}
+			lb, inv = s.quantizeTable(sc.qr, false, sc)
+		}
+		s.scanList(l, lb, inv, plan, estRange, sc)
+	}
+	ivfProbe(sc.coarse, plan, &sc.probe, func() bool { return ivfNeedMore(plan, cands) }, scan)
+
+	top := sc.top
+	top.Reset(plan.k)
+	n := cands.Len()
+	if cap(sc.pos) < n {
+		sc.pos, sc.est = make([]int64, n), make([]float32, n)
+	}
+	pos, est := sc.pos[:n], sc.est[:n]
+	got := cands.Drain(pos, est)
+	for i := range got {
+		p := int(pos[i])
+		t := est[i]
+		if s.withRaw {
+			v := s.raw[p*d : (p+1)*d]
+			if ip {
+				t = -distance.Dot(q, v)
+			} else {
+				t = distance.L2Sq(q, v)
+			}
+			if !plan.rng.Keep(t) {
+				continue
+			}
+		}
+		if ivfWorth(top, t) {
+			top.Push(int64(s.layout.ids[p]), t)
+		}
+	}
+	ivfDrain(top, s.metric, labels, dists)
+}
+
+// quantizeTable fills sc.table with the distance of each codeword of each
+// sub-quantizer to the query's sub-vector (squared L2, or the negated inner
+// product when ip: smaller is better either way), and sc.lut with its
+// uint8 quantization: entry (t - min_j) * a, rounded, where min_j is the
+// smallest entry of sub-quantizer j and a = 255 / (the largest span of a
+// sub-quantizer). It returns bias = sum_j min_j and 1/a, so that a code's
+// estimate is bias + sum/a.
+func (s *scann) quantizeTable(q []float32, ip bool, sc *scannScratch) (bias, inv float32) {
+	pq := s.pq
+	m, ds := pq.m, pq.dsub
+	tab := sc.table
+	var span float32
+	for j := range m {
+		qj := q[j*ds : (j+1)*ds]
+		cb := pq.codebooks[j*scannKsub*ds : (j+1)*scannKsub*ds]
+		out := tab[j*scannKsub : (j+1)*scannKsub]
+		lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
+		for c := range out {
+			row := cb[c*ds : (c+1)*ds]
+			var t float32
+			if ip {
+				for i, v := range qj {
+					t -= v * row[i]
+				}
+			} else {
+				for i, v := range qj {
+					x := v - row[i]
+					t += x * x
+				}
+			}
+			out[c] = t
+			lo, hi = min(lo, t), max(hi, t)
+		}
+		bias += lo
+		span = max(span, hi-lo)
+		// Keep the minimum in the table's first slot for the second pass.
+		for c := range out {
+			out[c] -= lo
+		}
+	}
+	var a float32
+	if span > 0 && !math.IsInf(float64(span), 0) && !math.IsNaN(float64(span)) {
+		a = 255 / span
+		inv = span / 255
+	}
+	lut := sc.lut
+	for j := range m {
+		row := tab[j*scannKsub : (j+1)*scannKsub]
+		dst := lut[j*fsTableBytes : (j+1)*fsTableBytes]
+		for c, t := range row {
+			v := t*a + 0.5
+			var b byte
+			switch {
+			case v >= 255:
+				b = 255
+			case v > 0:
+				b = byte(v)
+			}
+			dst[c], dst[16+c] = b, b
+		}
+	}
+	clear(lut[m*fsTableBytes:]) // the padding sub-quantizer of an odd m
+	return bias, inv
+}
+
+// scanList scores every code of list l and offers the candidates that can
+// enter the reorder heap: estimate = bias + sum*inv.
+func (s *scann) scanList(l int, bias, inv float32, plan ivfPlan, rng RangeWindow, sc *scannScratch) {
+	lo, hi := int(s.layout.offsets[l]), int(s.layout.offsets[l+1])
+	if lo == hi {
+		return
+	}
+	m2 := fsPairs(s.pq.m)
+	bb := m2 * fsBlockVecs
+	b0, b1 := int(s.blockOff[l]), int(s.blockOff[l+1])
+	cands, filter := sc.cands, plan.filter
+	for b := b0; b < b1; b += scannChunkBlocks {
+		nb := min(scannChunkBlocks, b1-b)
+		acc := sc.acc[:nb*fsBlockVecs]
+		fsScan(s.codes[b*bb:(b+nb)*bb], sc.lut, nb, m2, acc)
+		first := lo + (b-b0)*fsBlockVecs
+		acc = acc[:min(len(acc), hi-first)]
+		// Sums at or above thr cannot beat the worst candidate kept.
+		thr := math.MaxInt
+		if cands.Full() && inv > 0 {
+			if t := float64(cands.Worst()-bias) / float64(inv); t < 65536 {
+				thr = int(math.Ceil(t))
+			}
+		}
+		for i, a := range acc {
+			if int(a) >= thr {
+				continue
+			}
+			p := first + i
+			if filter != nil && filter.Test(int(s.layout.ids[p])) {
+				continue
+			}
+			t := bias + float32(a)*inv
+			if ivfWorth(cands, t) && rng.Keep(t) {
+				cands.Push(int64(p), t)
+				if cands.Full() && inv > 0 {
+					if t := float64(cands.Worst()-bias) / float64(inv); t < 65536 {
+						thr = int(math.Ceil(t))
+					}
+				}
+			}
+		}
+	}
+}

@@ -20,11 +20,9 @@ type scannScratch struct {
 	table  []float32 // m*16 float distance table
 	lut    []byte    // 2*m2*32 quantized table
 	acc    []uint16  // scannChunkBlocks*32 block results
-	cands  *TopK     // best reorder_k positions by estimate
+	cands  scannCands // best reorder_k positions by estimate
 	top    *TopK     // best K labels
 	probe  ivfProbeScratch
-	pos    []int64
-	est    []float32
 }
 
 func (s *scann) getScratch() *scannScratch {
@@ -39,7 +37,6 @@ func (s *scann) getScratch() *scannScratch {
 		table:  make([]float32, m*scannKsub),
 		lut:    make([]byte, 2*fsPairs(m)*fsTableBytes),
 		acc:    make([]uint16, scannChunkBlocks*fsBlockVecs),
-		cands:  NewTopK(1),
 		top:    NewTopK(1),
 	}
 }
@@ -96,8 +93,8 @@ func (s *scann) searchOne(query []float32, plan ivfPlan, rk int, sc *scannScratc
 	}
 	ip := s.metric != L2
 	ivfCoarse(q, s.cent, d, ip, sc.coarse)
-	cands := sc.cands
-	cands.Reset(rk)
+	cands := &sc.cands
+	cands.reset(rk)
 	// Estimates are ranked by the candidate heap; with raw data the range
 	// window applies after the exact re-rank, without it here.
 	estRange := plan.rng
@@ -123,19 +120,16 @@ func (s *scann) searchOne(query []float32, plan ivfPlan, rk int, sc *scannScratc
 		}
 		s.scanList(l, lb, inv, plan, estRange, sc)
 	}
-	ivfProbe(sc.coarse, plan, &sc.probe, func() bool { return ivfNeedMore(plan, cands) }, scan)
+	// Widen as IVF_FLAT does (ivfNeedMore), counting candidates.
+	need := func() bool { return !cands.full() && (!plan.rng.Active || plan.filter != nil) }
+	ivfProbe(sc.coarse, plan, &sc.probe, need, scan)
 
 	top := sc.top
 	top.Reset(plan.k)
-	n := cands.Len()
-	if cap(sc.pos) < n {
-		sc.pos, sc.est = make([]int64, n), make([]float32, n)
-	}
-	pos, est := sc.pos[:n], sc.est[:n]
-	got := cands.Drain(pos, est)
-	for i := range got {
-		p := int(pos[i])
-		t := est[i]
+	cands.cut()
+	for _, c := range cands.buf {
+		p := int(c.pos)
+		t := c.est
 		if s.withRaw {
 			v := s.raw[p*d : (p+1)*d]
 			if ip {
@@ -220,7 +214,7 @@ func (s *scann) quantizeTable(q []float32, ip bool, sc *scannScratch) (bias, inv
 }
 
 // scanList scores every code of list l and offers the candidates that can
-// enter the reorder heap: estimate = bias + sum*inv.
+// be among the best reorder_k: estimate = bias + sum*inv.
 func (s *scann) scanList(l int, bias, inv float32, plan ivfPlan, rng RangeWindow, sc *scannScratch) {
 	lo, hi := int(s.layout.offsets[l]), int(s.layout.offsets[l+1])
 	if lo == hi {
@@ -229,7 +223,7 @@ func (s *scann) scanList(l int, bias, inv float32, plan ivfPlan, rng RangeWindow
 	m2 := fsPairs(s.pq.m)
 	bb := m2 * fsBlockVecs
 	b0, b1 := int(s.blockOff[l]), int(s.blockOff[l+1])
-	cands, filter := sc.cands, plan.filter
+	cands, filter := &sc.cands, plan.filter
 	for b := b0; b < b1; b += scannChunkBlocks {
 		nb := min(scannChunkBlocks, b1-b)
 		acc := sc.acc[:nb*fsBlockVecs]
@@ -237,12 +231,7 @@ func (s *scann) scanList(l int, bias, inv float32, plan ivfPlan, rng RangeWindow
 		first := lo + (b-b0)*fsBlockVecs
 		acc = acc[:min(len(acc), hi-first)]
 		// Sums at or above thr cannot beat the worst candidate kept.
-		thr := math.MaxInt
-		if cands.Full() && inv > 0 {
-			if t := float64(cands.Worst()-bias) / float64(inv); t < 65536 {
-				thr = int(math.Ceil(t))
-			}
-		}
+		thr := scannSumLimit(cands.thr, bias, inv)
 		for i, a := range acc {
 			if int(a) >= thr {
 				continue
@@ -252,14 +241,23 @@ func (s *scann) scanList(l int, bias, inv float32, plan ivfPlan, rng RangeWindow
 				continue
 			}
 			t := bias + float32(a)*inv
-			if ivfWorth(cands, t) && rng.Keep(t) {
-				cands.Push(int64(p), t)
-				if cands.Full() && inv > 0 {
-					if t := float64(cands.Worst()-bias) / float64(inv); t < 65536 {
-						thr = int(math.Ceil(t))
-					}
-				}
+			if t < cands.thr && rng.Keep(t) {
+				cands.add(int32(p), t)
+				thr = scannSumLimit(cands.thr, bias, inv)
 			}
 		}
 	}
+}
+
+// scannSumLimit turns an estimate threshold into a kernel-sum threshold:
+// sums at or above it give estimates at or above thr.
+func scannSumLimit(thr, bias, inv float32) int {
+	if inv <= 0 || math.IsInf(float64(thr), 1) {
+		return math.MaxInt
+	}
+	t := float64(thr-bias) / float64(inv)
+	if t >= 65536 {
+		return math.MaxInt
+	}
+	return int(math.Ceil(t))
 }

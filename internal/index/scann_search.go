@@ -17,11 +17,11 @@ type scannScratch struct {
 	q      []float32
 	qr     []float32 // L2: query residual to the probed centroid
 	coarse []float32
-	table  []float32 // m*16 float distance table
-	lut    []byte    // 2*m2*32 quantized table
-	acc    []uint16  // scannChunkBlocks*32 block results
+	table  []float32  // m*16 float distance table
+	lut    []byte     // 2*m2*32 quantized table
+	acc    []uint16   // scannChunkBlocks*32 block results
 	cands  scannCands // best reorder_k positions by estimate
-	top    *TopK     // best K labels
+	top    *TopK      // best K labels
 	probe  ivfProbeScratch
 }
 

@@ -50,6 +50,7 @@ type scann struct {
 	// blockOff[l] is the first block of list l (lists+1 entries).
 	blockOff []uint32
 	codes    []byte    // blockOff[lists] blocks of fsBlockBytes(m)
+	norms    []float32 // L2: |r|^2 + 2<c, r> of each position's decoded residual r
 	raw      []float32 // with_raw_data: n*dim list-ordered vectors (normalised for COSINE)
 	withRaw  bool
 
@@ -110,7 +111,7 @@ func (s *scann) Len() int { return s.n }
 // MemoryBytes is the size of the centroids, codebooks, codes, raw vectors
 // and layout, excluding what Load aliased from its input buffer.
 func (s *scann) MemoryBytes() int64 {
-	b := int64(len(s.cent)+len(s.raw)+len(s.blockOff))*4 + int64(len(s.codes)) + s.layout.memoryBytes() + s.pq.memoryBytes()
+	b := int64(len(s.cent)+len(s.raw)+len(s.norms)+len(s.blockOff))*4 + int64(len(s.codes)) + s.layout.memoryBytes() + s.pq.memoryBytes()
 	return b - s.mapped
 }
 
@@ -191,6 +192,15 @@ func (s *scann) Build(ctx context.Context, data Dataset) error {
 		}
 	})
 	s.pack(flat)
+	if s.metric == L2 {
+		s.norms = make([]float32, n)
+		for l := range lists {
+			c := cent[l*d : (l+1)*d]
+			for p := int(s.layout.offsets[l]); p < int(s.layout.offsets[l+1]); p++ {
+				s.norms[p] = s.pq.normTerm(flat[p*m:(p+1)*m], c)
+			}
+		}
+	}
 	s.built = true
 	return ctx.Err()
 }

@@ -18,6 +18,7 @@ type scannScratch struct {
 	qr     []float32 // L2: query residual to the probed centroid
 	coarse []float32
 	table  []float32  // m*16 float distance table
+	lo     []float32  // m per-sub-quantizer minima of table
 	lut    []byte     // 2*m2*32 quantized table
 	acc    []uint16   // scannChunkBlocks*32 block results
 	cands  scannCands // best reorder_k positions by estimate
@@ -32,7 +33,6 @@ func (s *scann) getScratch() *scannScratch {
 	m := s.pq.m
 	return &scannScratch{
 		q:      make([]float32, s.dim),
-		qr:     make([]float32, s.dim),
 		coarse: make([]float32, s.lists),
 		table:  make([]float32, m*scannKsub),
 		lut:    make([]byte, 2*fsPairs(m)*fsTableBytes),
@@ -95,31 +95,24 @@ func (s *scann) searchOne(query []float32, plan ivfPlan, rk int, sc *scannScratc
 	ivfCoarse(q, s.cent, d, ip, sc.coarse)
 	cands := &sc.cands
 	cands.reset(rk)
-	// Estimates are ranked by the candidate heap; with raw data the range
+	// Estimates rank the candidates; with raw data the range
 	// window applies after the exact re-rank, without it here.
 	estRange := plan.rng
 	if s.withRaw {
 		estRange = RangeWindow{}
 	}
 
-	var bias, inv float32
-	if ip {
-		// <q, c + r> = <q, c> + sum_j <q_j, r_j>: one table for every list.
-		bias, inv = s.quantizeTable(q, true, sc)
+	// One table per query for every metric: sum_j table_j[code_j] estimates
+	// -<q, r> for the residual r = x - c of a row x of list l, so
+	//   IP:  -<q, x>    = -<q, c> + (-<q, r>)
+	//   L2:  |q - x|^2  = |q - c|^2 + (|r|^2 + 2<c, r>) - 2<q, r>
+	// where the middle L2 term is kept per row (norms) and the coarse
+	// scores already hold -<q, c> and |q - c|^2.
+	bias, inv := s.quantizeTable(q, sc)
+	if !ip {
+		bias, inv = 2*bias, 2*inv
 	}
-	scan := func(l int) {
-		lb := bias
-		if ip {
-			lb += sc.coarse[l] // -<q, c_l>
-		} else {
-			cent := s.cent[l*d : (l+1)*d]
-			for j := range d {
-				sc.qr[j] = q[j] - cent[j]
-			}
-			lb, inv = s.quantizeTable(sc.qr, false, sc)
-		}
-		s.scanList(l, lb, inv, plan, estRange, sc)
-	}
+	scan := func(l int) { s.scanList(l, sc.coarse[l]+bias, inv, plan, estRange, sc) }
 	// Widen as IVF_FLAT does (ivfNeedMore), counting candidates.
 	need := func() bool { return !cands.full() && (!plan.rng.Active || plan.filter != nil) }
 	ivfProbe(sc.coarse, plan, &sc.probe, need, scan)
@@ -148,45 +141,48 @@ func (s *scann) searchOne(query []float32, plan ivfPlan, rk int, sc *scannScratc
 	ivfDrain(top, s.metric, labels, dists)
 }
 
-// quantizeTable fills sc.table with the distance of each codeword of each
-// sub-quantizer to the query's sub-vector (squared L2, or the negated inner
-// product when ip: smaller is better either way), and sc.lut with its
+// quantizeTable fills sc.table with the negated inner product of each
+// codeword of each sub-quantizer with the query's sub-vector, and sc.lut with its
 // uint8 quantization: entry (t - min_j) * a, rounded, where min_j is the
 // smallest entry of sub-quantizer j and a = 255 / (the largest span of a
 // sub-quantizer). It returns bias = sum_j min_j and 1/a, so that a code's
 // estimate is bias + sum/a.
-func (s *scann) quantizeTable(q []float32, ip bool, sc *scannScratch) (bias, inv float32) {
+func (s *scann) quantizeTable(q []float32, sc *scannScratch) (bias, inv float32) {
 	pq := s.pq
 	m, ds := pq.m, pq.dsub
-	tab := sc.table
+	tab := sc.table[:m*scannKsub]
+	if cap(sc.lo) < m {
+		sc.lo = make([]float32, m)
+	}
+	los := sc.lo[:m]
 	var span float32
 	for j := range m {
 		qj := q[j*ds : (j+1)*ds]
 		cb := pq.codebooks[j*scannKsub*ds : (j+1)*scannKsub*ds]
-		out := tab[j*scannKsub : (j+1)*scannKsub]
-		lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
-		for c := range out {
-			row := cb[c*ds : (c+1)*ds]
-			var t float32
-			if ip {
+		out := tab[j*scannKsub : (j+1)*scannKsub : (j+1)*scannKsub]
+		if ds == 2 {
+			q0, q1 := qj[0], qj[1]
+			cb = cb[:2*scannKsub]
+			for c := range out {
+				out[c] = -(q0*cb[2*c] + q1*cb[2*c+1])
+			}
+		} else {
+			for c := range out {
+				row := cb[c*ds : (c+1)*ds]
+				var t float32
 				for i, v := range qj {
 					t -= v * row[i]
 				}
-			} else {
-				for i, v := range qj {
-					x := v - row[i]
-					t += x * x
-				}
+				out[c] = t
 			}
-			out[c] = t
+		}
+		lo, hi := out[0], out[0]
+		for _, t := range out[1:] {
 			lo, hi = min(lo, t), max(hi, t)
 		}
+		los[j] = lo
 		bias += lo
 		span = max(span, hi-lo)
-		// Keep the minimum in the table's first slot for the second pass.
-		for c := range out {
-			out[c] -= lo
-		}
 	}
 	var a float32
 	if span > 0 && !math.IsInf(float64(span), 0) && !math.IsNaN(float64(span)) {
@@ -195,17 +191,13 @@ func (s *scann) quantizeTable(q []float32, ip bool, sc *scannScratch) (bias, inv
 	}
 	lut := sc.lut
 	for j := range m {
-		row := tab[j*scannKsub : (j+1)*scannKsub]
-		dst := lut[j*fsTableBytes : (j+1)*fsTableBytes]
+		row := tab[j*scannKsub : (j+1)*scannKsub : (j+1)*scannKsub]
+		dst := lut[j*fsTableBytes : (j+1)*fsTableBytes : (j+1)*fsTableBytes]
+		lo := los[j]
 		for c, t := range row {
-			v := t*a + 0.5
-			var b byte
-			switch {
-			case v >= 255:
-				b = 255
-			case v > 0:
-				b = byte(v)
-			}
+			// In [0.5, 255.5] up to rounding; NaN (from NaN input) becomes 0.
+			v := min(max((t-lo)*a+0.5, 0), 255)
+			b := byte(int32(v))
 			dst[c], dst[16+c] = b, b
 		}
 	}
@@ -214,7 +206,8 @@ func (s *scann) quantizeTable(q []float32, ip bool, sc *scannScratch) (bias, inv
 }
 
 // scanList scores every code of list l and offers the candidates that can
-// be among the best reorder_k: estimate = bias + sum*inv.
+// be among the best reorder_k: estimate = bias + sum*inv (+ the row's norm
+// term for L2).
 func (s *scann) scanList(l int, bias, inv float32, plan ivfPlan, rng RangeWindow, sc *scannScratch) {
 	lo, hi := int(s.layout.offsets[l]), int(s.layout.offsets[l+1])
 	if lo == hi {
@@ -230,6 +223,23 @@ func (s *scann) scanList(l int, bias, inv float32, plan ivfPlan, rng RangeWindow
 		fsScan(s.codes[b*bb:(b+nb)*bb], sc.lut, nb, m2, acc)
 		first := lo + (b-b0)*fsBlockVecs
 		acc = acc[:min(len(acc), hi-first)]
+		if s.norms != nil {
+			norms := s.norms[first : first+len(acc)]
+			for i, a := range acc {
+				t := bias + norms[i] + float32(a)*inv
+				if t >= cands.thr {
+					continue
+				}
+				p := first + i
+				if filter != nil && filter.Test(int(s.layout.ids[p])) {
+					continue
+				}
+				if rng.Keep(t) {
+					cands.add(int32(p), t)
+				}
+			}
+			continue
+		}
 		// Sums at or above thr cannot beat the worst candidate kept.
 		thr := scannSumLimit(cands.thr, bias, inv)
 		for i, a := range acc {

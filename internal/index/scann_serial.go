@@ -38,6 +38,7 @@ func (s *scann) WriteTo(w io.Writer) (int64, error) {
 	ww.i32s(s.layout.ids)
 	ww.f32s(s.pq.codebooks)
 	ww.bytes(s.codes)
+	ww.f32s(s.norms)
 	ww.f32s(s.raw)
 	ww.align()
 	return ww.n, ww.err
@@ -106,6 +107,9 @@ func loadSCANN(data []byte) (Index, error) {
 	}
 	s.pq.codebooks = r.f32s(scannKsub*dim, "codebooks")
 	s.codes = r.bytes(int(s.blockOff[lists])*fsBlockBytes(m), "codes")
+	if metric == L2 {
+		s.norms = r.f32s(n, "norm terms")
+	}
 	if s.withRaw {
 		s.raw = r.f32s(n*dim, "raw vectors")
 	}

@@ -159,26 +159,38 @@ func (s *scann) quantizeTable(q []float32, sc *scannScratch) (bias, inv float32)
 	for j := range m {
 		qj := q[j*ds : (j+1)*ds]
 		cb := pq.codebooks[j*scannKsub*ds : (j+1)*scannKsub*ds]
-		out := tab[j*scannKsub : (j+1)*scannKsub : (j+1)*scannKsub]
+		out := (*[scannKsub]float32)(tab[j*scannKsub:])
+		var lo, hi float32
 		if ds == 2 {
 			q0, q1 := qj[0], qj[1]
-			cb = cb[:2*scannKsub]
-			for c := range out {
-				out[c] = -(q0*cb[2*c] + q1*cb[2*c+1])
+			cb := (*[2 * scannKsub]float32)(cb)
+			lo = -(q0*cb[0] + q1*cb[1])
+			hi = lo
+			for c := range scannKsub {
+				t := -(q0*cb[2*c] + q1*cb[2*c+1])
+				out[c] = t
+				if t < lo {
+					lo = t
+				}
+				if t > hi {
+					hi = t
+				}
 			}
 		} else {
-			for c := range out {
+			for c := range scannKsub {
 				row := cb[c*ds : (c+1)*ds]
 				var t float32
 				for i, v := range qj {
 					t -= v * row[i]
 				}
 				out[c] = t
+				if c == 0 || t < lo {
+					lo = t
+				}
+				if c == 0 || t > hi {
+					hi = t
+				}
 			}
-		}
-		lo, hi := out[0], out[0]
-		for _, t := range out[1:] {
-			lo, hi = min(lo, t), max(hi, t)
 		}
 		los[j] = lo
 		bias += lo
@@ -191,14 +203,21 @@ func (s *scann) quantizeTable(q []float32, sc *scannScratch) (bias, inv float32)
 	}
 	lut := sc.lut
 	for j := range m {
-		row := tab[j*scannKsub : (j+1)*scannKsub : (j+1)*scannKsub]
-		dst := lut[j*fsTableBytes : (j+1)*fsTableBytes : (j+1)*fsTableBytes]
+		row := (*[scannKsub]float32)(tab[j*scannKsub:])
+		dst := (*[fsTableBytes]byte)(lut[j*fsTableBytes:])
 		lo := los[j]
-		for c, t := range row {
-			// In [0.5, 255.5] up to rounding; NaN (from NaN input) becomes 0.
-			v := min(max((t-lo)*a+0.5, 0), 255)
-			b := byte(int32(v))
-			dst[c], dst[16+c] = b, b
+		for c := range scannKsub {
+			// (t-lo)*a+0.5 lies in [0.5, 255.5] up to rounding; a NaN
+			// (from a NaN query) converts to a negative int32, read as 0.
+			v := int32((row[c]-lo)*a + 0.5)
+			if v > 255 {
+				v = 255
+			}
+			if v < 0 {
+				v = 0
+			}
+			dst[c] = byte(v)
+			dst[16+c] = byte(v)
 		}
 	}
 	clear(lut[m*fsTableBytes:]) // the padding sub-quantizer of an odd m

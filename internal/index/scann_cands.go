@@ -24,9 +24,6 @@ func (c *scannCands) reset(rk int) {
 	c.rk, c.buf, c.thr = rk, c.buf[:0], float32(math.Inf(1))
 }
 
-// full reports whether rk candidates have been seen (the probe need not widen).
-func (c *scannCands) full() bool { return len(c.buf) >= c.rk }
-
 // add offers a candidate whose estimate is below c.thr.
 func (c *scannCands) add(pos int32, est float32) {
 	c.buf = append(c.buf, scannCand{est: est, pos: pos})

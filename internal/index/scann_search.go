@@ -113,8 +113,9 @@ func (s *scann) searchOne(query []float32, plan ivfPlan, rk int, sc *scannScratc
 		bias, inv = 2*bias, 2*inv
 	}
 	scan := func(l int) { s.scanList(l, sc.coarse[l]+bias, inv, plan, estRange, sc) }
-	// Widen as IVF_FLAT does (ivfNeedMore), counting candidates.
-	need := func() bool { return !cands.full() && (!plan.rng.Active || plan.filter != nil) }
+	// Widen as IVF_FLAT does (ivfNeedMore): until k candidates are found
+	// (reorder_k only says how many of the probed rows are re-ranked).
+	need := func() bool { return len(cands.buf) < plan.k && (!plan.rng.Active || plan.filter != nil) }
 	ivfProbe(sc.coarse, plan, &sc.probe, need, scan)
 
 	top := sc.top

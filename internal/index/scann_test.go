@@ -180,6 +180,12 @@ func TestSCANNParams(t *testing.T) {
 	if res.Labels[0] != 0 {
 		t.Errorf("own vector: nearest %d", res.Labels[0])
 	}
+	// reorder_k beyond the probed rows re-ranks all of them, and the
+	// probe does not widen for it (it widens only to find k rows).
+	res = scannSearch(t, idx, data[:d], d, SearchParams{K: 10, Params: map[string]string{"reorder_k": "100000", "nprobe": "1"}})
+	if res.Labels[0] != 0 || res.Labels[9] < 0 {
+		t.Errorf("reorder_k 100000, nprobe 1: %v", res.Labels)
+	}
 }
 
 // Serialization keeps type, parameters and answers; an empty index and one

@@ -148,8 +148,16 @@ func Run(ctx context.Context, cfg Config, emit func(Record) error) error {
 		params := map[string]string{}
 		label := cfg.BuildText
 		if cfg.SearchKey != "" && v != "" {
-			params[cfg.SearchKey] = v
-			label = strings.TrimPrefix(label+","+cfg.SearchKey+"="+v, ",")
+			// A value may carry fixed companions: "16+reorder_k=100".
+			first, extra, _ := strings.Cut(v, "+")
+			params[cfg.SearchKey] = first
+			label = strings.TrimPrefix(label+","+cfg.SearchKey+"="+first, ",")
+			for kv := range strings.SplitSeq(extra, "+") {
+				if k, x, ok := strings.Cut(kv, "="); ok && k != "" {
+					params[k] = x
+					label += "," + k + "=" + x
+				}
+			}
 		}
 		rec := Record{
 			Dataset: ds.name, N: ds.n, D: ds.d, NQ: ds.nq, Metric: string(cfg.Metric),

@@ -101,7 +101,7 @@ Field names and protocol match ../shared/bench (bench_anchor.py, hnsw_native.cpp
 	f.StringVar(&typ, "index", "HNSW", "index type (FLAT, HNSW, HNSW_SQ, IVF_FLAT, ...)")
 	f.StringVar(&metric, "metric", "L2", "metric: L2, IP or COSINE")
 	f.StringVar(&build, "build", "", "build params, e.g. M=16,efConstruction=200")
-	f.StringVar(&search, "search", "", "swept search param and values, e.g. ef=10,16,32")
+	f.StringVar(&search, "search", "", "swept search param and values, e.g. ef=10,16,32; a value may add fixed params: nprobe=8+reorder_k=40,16+reorder_k=80")
 	f.IntVar(&k, "k", 10, "hits per query (>= 10)")
 	f.IntVar(&queries, "queries", 1000, "use at most this many queries (0: all)")
 	f.IntVar(&threads, "threads", 1, "threads for the build and the batch measurement")

@@ -121,3 +121,31 @@ func TestBenchANNTableAndErrors(t *testing.T) {
 		}
 	}
 }
+
+// A swept value may carry fixed companions ("8+reorder_k=40"): they reach
+// the index (a reorder_k below k is refused) and the row's label.
+func TestBenchANNCompanionParams(t *testing.T) {
+	dir := writeDataset(t, 400, 10, 8)
+	run := func(search string) (string, error) {
+		cmd := NewCommand()
+		var out bytes.Buffer
+		cmd.SetOut(&out)
+		cmd.SetErr(&bytes.Buffer{})
+		cmd.SetArgs([]string{"ann", "--dataset", dir, "--index", "SCANN", "--metric", "L2",
+			"--build", "nlist=8", "--search", search, "--queries", "10", "--json"})
+		err := cmd.Execute()
+		return out.String(), err
+	}
+	out, err := run("nprobe=2+reorder_k=40,8+reorder_k=80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"params":"nlist=8,nprobe=2,reorder_k=40"`, `"params":"nlist=8,nprobe=8,reorder_k=80"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %s:\n%s", want, out)
+		}
+	}
+	if _, err := run("nprobe=2+reorder_k=5"); err == nil || !strings.Contains(err.Error(), "reorder_k(5) should be larger than k(10)") {
+		t.Errorf("reorder_k 5: %v", err)
+	}
+}

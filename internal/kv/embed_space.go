@@ -19,6 +19,12 @@ const defaultQuotaBytes = 2 << 30
 // again by the next few writes.
 const spaceHeadroom = 0.8
 
+// nearQuota: with no alarm raised, the watcher steps in (compacts, and
+// defragments if the live data fits under the headroom) only once the
+// backend file passes this fraction of the quota, since a defragmentation
+// holds every request for its duration.
+const nearQuota = 0.95
+
 // watchSpace clears etcd's NOSPACE alarm by itself. etcd raises it when
 // its backend passes the quota, then refuses every write, and the alarm
 // stays (it is persisted) until an operator compacts, defragments and
@@ -50,9 +56,7 @@ func (m *Embedded) watchSpace(cfg EmbedConfig) {
 				return
 			case <-t.C:
 			}
-			if m.noSpace() {
-				m.reclaim(ctx, cli, quota, int64(cfg.CompactionRetention))
-			}
+			m.reclaim(ctx, cli, quota, int64(cfg.CompactionRetention), m.noSpace())
 		}
 	})
 }
@@ -68,27 +72,43 @@ func (m *Embedded) noSpace() bool {
 }
 
 // reclaim compacts and defragments the backend, and disarms NOSPACE once
-// the used size fits under the headroom.
-func (m *Embedded) reclaim(ctx context.Context, cli *clientv3.Client, quota, retention int64) {
+// the used size fits under the headroom. It acts when the alarm is raised
+// and also when the backend file alone is over the headroom: etcd refuses
+// writes whose cost would pass the quota by the file's size even when the
+// alarm it then tries to raise did not get through (its proposal shares
+// the refused request's context), and nothing but a defragmentation
+// shrinks that file; so it also acts when the file is nearly at the quota.
+func (m *Embedded) reclaim(ctx context.Context, cli *clientv3.Client, quota, retention int64, alarm bool) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	st, err := cli.Status(ctx, m.endpoint)
 	if err != nil {
-		m.logger.Warn("meta store out of space: status", "err", err)
+		if alarm {
+			m.logger.Warn("meta store out of space: status", "err", err)
+		}
+		return
+	}
+	if !alarm && float64(st.DbSize) <= nearQuota*float64(quota) {
 		return
 	}
 	if rev := st.Header.GetRevision() - retention; rev > 0 {
-		if _, err := cli.Compact(ctx, rev); err != nil && !errors.Is(err, rpctypes.ErrCompacted) {
+		if _, err := cli.Compact(ctx, rev, clientv3.WithCompactPhysical()); err != nil && !errors.Is(err, rpctypes.ErrCompacted) {
 			m.logger.Warn("meta store out of space: compact", "revision", rev, "err", err)
 		}
 	}
+	// The pages the compaction freed are only counted free once a later
+	// write transaction commits, and no write comes while writes are
+	// refused: commit one.
+	m.etcd.Server.Backend().ForceCommit()
 	if st, err = cli.Status(ctx, m.endpoint); err != nil {
 		m.logger.Warn("meta store out of space: status", "err", err)
 		return
 	}
 	if float64(st.DbSizeInUse) > spaceHeadroom*float64(quota) {
-		m.logger.Warn("meta store out of space: writes stay refused until keys are deleted",
-			"in_use_bytes", st.DbSizeInUse, "quota_bytes", quota)
+		if alarm {
+			m.logger.Warn("meta store out of space: writes stay refused until keys are deleted",
+				"in_use_bytes", st.DbSizeInUse, "quota_bytes", quota)
+		}
 		return
 	}
 	// The quota is checked against the backend file's size: give the
@@ -97,6 +117,10 @@ func (m *Embedded) reclaim(ctx context.Context, cli *clientv3.Client, quota, ret
 	// Defragment needs.
 	if err := m.etcd.Server.Defragment(); err != nil {
 		m.logger.Warn("meta store out of space: defragment", "err", err)
+		return
+	}
+	if !alarm {
+		m.logger.Info("meta store backend defragmented under its quota", "in_use_bytes", st.DbSizeInUse, "quota_bytes", quota)
 		return
 	}
 	_, err = cli.AlarmDisarm(ctx, &clientv3.AlarmMember{MemberID: uint64(m.etcd.Server.MemberID()), Alarm: pb.AlarmType_NOSPACE})

@@ -124,16 +124,18 @@ type interimIVF struct {
 	failed   atomic.Bool // training failed: the field stays brute force
 
 	mu    sync.RWMutex
-	cent  []float32 // nlist*dim; nil until trained
-	cnorm []float32 // centroid norms (COSINE probing)
-	lists [][]int32 // row offsets per list, ascending
-	rows  int       // rows [0, rows) are in the lists; a multiple of interimChunkRows
+	cent  []float32   // nlist*dim; nil until trained
+	cnorm []float32   // centroid norms (COSINE probing)
+	lists [][]int32   // row offsets per list, ascending
+	vecs  [][]float32 // per list, its rows' vectors in list order (IVF_FLAT's copy: a probe reads memory sequentially)
+	rows  int         // rows [0, rows) are in the lists; a multiple of interimChunkRows
 }
 
 // interimView is a consistent read of an interimIVF: lists capped at rows.
 type interimView struct {
 	cent, cnorm []float32
 	lists       [][]int32
+	vecs        [][]float32
 	rows        int
 }
 
@@ -143,19 +145,20 @@ func (x *interimIVF) view() (interimView, bool) {
 	if x.cent == nil || x.rows == 0 {
 		return interimView{}, false
 	}
-	lists := make([][]int32, len(x.lists))
+	lists, vecs := make([][]int32, len(x.lists)), make([][]float32, len(x.lists))
 	for i, l := range x.lists {
 		lists[i] = l[:len(l):len(l)]
+		vecs[i] = x.vecs[i][: len(l)*x.dim : len(l)*x.dim]
 	}
-	return interimView{cent: x.cent, cnorm: x.cnorm, lists: lists, rows: x.rows}, true
+	return interimView{cent: x.cent, cnorm: x.cnorm, lists: lists, vecs: vecs, rows: x.rows}, true
 }
 
 func (x *interimIVF) bytes() int64 {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	b := int64(len(x.cent)+len(x.cnorm)) * 4
-	for _, l := range x.lists {
-		b += int64(cap(l))*4 + 24
+	for i, l := range x.lists {
+		b += int64(cap(l))*4 + int64(cap(x.vecs[i]))*4 + 48
 	}
 	return b
 }
@@ -252,7 +255,7 @@ func (g *Growing) buildInterim(x *interimIVF) {
 				cnorm[i] = float32(math.Sqrt(float64(distance.Dot(cent[i*x.dim:(i+1)*x.dim], cent[i*x.dim:(i+1)*x.dim]))))
 			}
 			x.mu.Lock()
-			x.cent, x.cnorm, x.lists = cent, cnorm, make([][]int32, x.nlist)
+			x.cent, x.cnorm, x.lists, x.vecs = cent, cnorm, make([][]int32, x.nlist), make([][]float32, x.nlist)
 			x.mu.Unlock()
 			continue
 		}
@@ -267,6 +270,7 @@ func (g *Growing) buildInterim(x *interimIVF) {
 		x.mu.Lock()
 		for i, l := range assign {
 			x.lists[l] = append(x.lists[l], int32(rows+i))
+			x.vecs[l] = append(x.vecs[l], fv.Data[(rows+i)*x.dim:(rows+i+1)*x.dim]...)
 		}
 		x.rows = hi
 		x.mu.Unlock()
@@ -325,7 +329,7 @@ func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, me
 	}
 
 	nprobe := c.interim.nprobeFor(req.Params.Params, x.nlist)
-	one := func(q int, blk *block, scores []float32, order []int) error {
+	one := func(q int, scores []float32, order []int) error {
 		col := newCollector(k)
 		for i := q * k; i < (q+1)*k && tailOffs[i] >= 0; i++ {
 			col.push(tailKeys[i], tailOffs[i])
@@ -355,19 +359,30 @@ func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, me
 			}
 			return a - b
 		})
-		key := b.keyFunc(q, blk)
+		// Each probed list is scored as the brute-force scan scores a row
+		// (the same distance functions, so the same keys), over the list's
+		// contiguous copy of its vectors.
+		d := b.dim
 		for _, l := range order[:nprobe] {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			blk.rows = blk.rows[:0]
-			for _, r := range v.lists[l] {
-				if int(r) < rows && allowed.Test(int(r)) {
-					blk.rows = append(blk.rows, int(r))
+			vecs := v.vecs[l]
+			for j, r32 := range v.lists[l] {
+				r := int(r32)
+				if r >= rows || !allowed.Test(r) {
+					continue
 				}
-			}
-			for j, r := range blk.rows {
-				kv := key(j)
+				row := vecs[j*d : (j+1)*d]
+				var kv float32
+				switch metric {
+				case index.L2:
+					kv = distance.L2Sq(qv, row)
+				case index.IP:
+					kv = -distance.Dot(qv, row)
+				default: // COSINE
+					kv = -cosine(distance.Dot(qv, row), b.norms[r])
+				}
 				if math.IsInf(float64(kv), 1) || !col.accepts(kv) || !b.win.Keep(kv) {
 					continue
 				}
@@ -382,10 +397,9 @@ func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, me
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
-			blk := &block{}
 			scores, order := make([]float32, x.nlist), make([]int, x.nlist)
 			for q := w; q < nq; q += workers {
-				if err := one(q, blk, scores, order); err != nil {
+				if err := one(q, scores, order); err != nil {
 					errsOut[w] = err
 					return
 				}

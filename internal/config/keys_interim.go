@@ -15,7 +15,7 @@ type InterimIndex struct {
 
 // interimKeys are the interim index keys, with Milvus 2.6's defaults.
 var interimKeys = []Key{
-	boolKey("queryNode.segcore.interimIndex.enableIndex", "true", "build an interim IVF index on growing segments' float vector fields, chunk by chunk in the background, so that searching unsealed rows is not a full scan",
+	boolKey("queryNode.segcore.interimIndex.enableIndex", "true", "build an interim IVF index on growing segments' dense vector fields (float, float16, bfloat16, int8), chunk by chunk in the background, so that searching unsealed rows is not a full scan",
 		func(c *Config) *bool { return &c.QueryNodeSegcoreInterimIndexEnableIndex }),
 	intKey("queryNode.segcore.interimIndex.nlist", "128", 1, 1024, "lists (k-means centroids) of the interim index",
 		func(c *Config) *int { return &c.QueryNodeSegcoreInterimIndexNlist }),

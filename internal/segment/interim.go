@@ -20,8 +20,8 @@ import (
 )
 
 // The interim index of a growing segment (Milvus's
-// queryNode.segcore.interimIndex, type IVF_FLAT_CC): once a float vector
-// field holds enough rows, a coarse quantizer of nlist centroids is trained
+// queryNode.segcore.interimIndex, type IVF_FLAT_CC): once a float, float16,
+// bfloat16 or int8 vector field holds enough rows, a coarse quantizer of nlist centroids is trained
 // on them, and from then on every full chunk of interimChunkRows rows is
 // appended to the inverted lists in the background, off the insert path.
 // A search probes the nprobe lists whose centroids are closest to the query
@@ -96,10 +96,19 @@ func newInterimSet(l *layout) *interimSet {
 	}
 	set := &interimSet{fields: map[int64]*interimIVF{}, nprobe: cfg.NProbe}
 	for _, fi := range l.order {
-		if fi.typ != schemapb.DataType_FloatVector || fi.dim <= 0 {
+		var elem int64
+		switch fi.typ {
+		case schemapb.DataType_FloatVector:
+			elem = 4
+		case schemapb.DataType_Float16Vector, schemapb.DataType_BFloat16Vector:
+			elem = 2
+		case schemapb.DataType_Int8Vector:
+			elem = 1
+		}
+		if elem == 0 || fi.dim <= 0 {
 			continue
 		}
-		rowBytes := int64(fi.dim) * 4
+		rowBytes := int64(fi.dim) * elem
 		at := int(cfg.BuildRatio * float64(cfg.SegmentMaxBytes/rowBytes))
 		// At least one chunk and 8 rows a list (Milvus: nlist "must be
 		// smaller than chunkRows/8"), in whole chunks.
@@ -231,8 +240,21 @@ func (g *Growing) buildInterim(x *interimIVF) {
 			slog.Warn("interim index: no column", "segment", g.id, "field", x.field, "err", err)
 			return
 		}
-		fv, ok := col.(*column.FloatVector)
-		if !ok {
+		// rowsOf returns rows [lo, hi) as float32s: float16, bfloat16 and
+		// int8 rows converted as the scan converts them.
+		var rowsOf func(lo, hi int) []float32
+		switch v := col.(type) {
+		case *column.FloatVector:
+			rowsOf = func(lo, hi int) []float32 { return v.Data[lo*x.dim : hi*x.dim] }
+		case *column.ByteVector:
+			rowsOf = func(lo, hi int) []float32 {
+				out := make([]float32, (hi-lo)*x.dim)
+				for i := lo; i < hi; i++ {
+					convertRow(v, i, out[(i-lo)*x.dim:(i-lo+1)*x.dim])
+				}
+				return out
+			}
+		default:
 			x.failed.Store(true)
 			return
 		}
@@ -244,7 +266,7 @@ func (g *Growing) buildInterim(x *interimIVF) {
 			if full < x.trainAt {
 				return
 			}
-			cent, err := index.KMeansL2(context.Background(), fv.Data[:x.trainAt*x.dim], x.dim, x.nlist, uint64(g.id))
+			cent, err := index.KMeansL2(context.Background(), rowsOf(0, x.trainAt), x.dim, x.nlist, uint64(g.id))
 			if err != nil {
 				x.failed.Store(true)
 				slog.Warn("interim index: training failed", "segment", g.id, "field", x.field, "err", err)
@@ -266,11 +288,12 @@ func (g *Growing) buildInterim(x *interimIVF) {
 		// is held briefly.
 		hi := rows + interimChunkRows
 		assign := make([]int32, interimChunkRows)
-		index.AssignL2(fv.Data[rows*x.dim:hi*x.dim], x.dim, x.cent, assign)
+		data := rowsOf(rows, hi)
+		index.AssignL2(data, x.dim, x.cent, assign)
 		x.mu.Lock()
 		for i, l := range assign {
 			x.lists[l] = append(x.lists[l], int32(rows+i))
-			x.vecs[l] = append(x.vecs[l], fv.Data[(rows+i)*x.dim:(rows+i+1)*x.dim]...)
+			x.vecs[l] = append(x.vecs[l], data[i*x.dim:(i+1)*x.dim]...)
 		}
 		x.rows = hi
 		x.mu.Unlock()

@@ -329,3 +329,40 @@ func TestInterimOff(t *testing.T) {
 		}
 	}
 }
+
+// TestInterimOtherVectorTypes: float16, bfloat16 and int8 vector fields get
+// an interim index too (rows converted as the scan converts them), exact at
+// nprobe = nlist.
+func TestInterimOtherVectorTypes(t *testing.T) {
+	const n, nlist = 5*1024 + 100, 16
+	withInterim(t, smallInterim(nlist))
+	rng := rand.New(rand.NewPCG(11, 12))
+	g := newGrowingWith(t, schemapb.DataType_Int64, genRows(rng, schemapb.DataType_Int64, 0, n, 1))
+	g.waitInterim()
+	queries := randVecs(rng, 10, testDim)
+	for _, f := range []int64{fVec, fF16, fBF16, fI8Vec} {
+		v, ok := g.interim.fields[f].view()
+		if !ok || v.rows != n/interimChunkRows*interimChunkRows {
+			t.Fatalf("field %d: interim index holds %d rows", f, v.rows)
+		}
+		for _, metric := range []index.Metric{index.L2, index.IP, index.Cosine} {
+			req := &SearchRequest{FieldID: f, Metric: metric, Queries: index.Dataset{Float: queries, Dim: testDim}, MVCCTs: 10,
+				Params: index.SearchParams{K: 10, Params: map[string]string{"nprobe": strconv.Itoa(nlist)}}}
+			got, err := g.Search(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Exact = true
+			want, err := g.Search(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got.Offsets, want.Offsets) || !slices.Equal(got.Scores, want.Scores) {
+				t.Fatalf("field %d %s: interim %v, brute force %v", f, metric, got.Offsets, want.Offsets)
+			}
+		}
+	}
+	if g.interim.fields[fBin] != nil || g.interim.fields[fSparse] != nil {
+		t.Fatal("binary or sparse field got an interim index")
+	}
+}

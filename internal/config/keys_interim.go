@@ -3,7 +3,7 @@ package config
 import "math"
 
 // InterimIndex is Milvus's queryNode.segcore.interimIndex.* keys: the
-// index a query node builds on growing segments' float vector fields
+// index a query node builds on growing segments' dense vector fields
 // (docs/interim-index.md). Its fields spell their keys (it is embedded in
 // Config).
 type InterimIndex struct {

@@ -79,7 +79,7 @@ func SetInterimIndexConfig(cfg InterimIndexConfig) error {
 	return nil
 }
 
-// interimSet holds the interim indexes of a growing segment's float vector
+// interimSet holds the interim indexes of a growing segment's dense vector
 // fields.
 type interimSet struct {
 	fields map[int64]*interimIVF
@@ -87,7 +87,7 @@ type interimSet struct {
 	wg     sync.WaitGroup // running builders (tests wait on it)
 }
 
-// newInterimSet returns the interim indexes for the layout's float vector
+// newInterimSet returns the interim indexes for the layout's dense vector
 // fields, or nil when the interim index is off or there is none.
 func newInterimSet(l *layout) *interimSet {
 	cfg := *interimConfig.Load()
@@ -319,7 +319,7 @@ func (set *interimSet) nprobeFor(params map[string]string, nlist int) int {
 	return min(np, nlist)
 }
 
-// searchInterim answers a plain top-k or range search of a float vector
+// searchInterim answers a plain top-k or range search of a dense vector
 // field from the interim index and a scan of the rows it does not hold. It
 // reports false, doing nothing, where the interim index does not apply.
 func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, metric index.Metric, win index.RangeWindow, req *SearchRequest, allowed *bitset.Set, res *SearchResult) (bool, error) {

@@ -42,6 +42,7 @@ import (
 	"github.com/milvago/milvago/internal/rpc/coordrpc"
 	"github.com/milvago/milvago/internal/rpc/pb"
 	"github.com/milvago/milvago/internal/rpc/workerrpc"
+	"github.com/milvago/milvago/internal/segment"
 	"github.com/milvago/milvago/internal/session"
 	"github.com/milvago/milvago/internal/shardroute"
 	"github.com/milvago/milvago/internal/streaming"
@@ -437,6 +438,9 @@ func (n *roleNode) build(ctx context.Context, g *errgroup.Group, hosted []string
 	case "datanode":
 		return n.buildDataNode(ctx, g)
 	case "querynode":
+		if err := segment.SetInterimIndexConfig(interimFromConfig(n.cfg)); err != nil {
+			return fmt.Errorf("queryNode.segcore.interimIndex: %w", err)
+		}
 		qnode := querynode.New(querynode.Deps{Log: n.log, Objects: n.objects, Syncer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")),
 			Collections: n.rootClient(ctx), IndexFaults: n.indexClient(ctx), Logger: n.logger})
 		qnode.Start(ctx)

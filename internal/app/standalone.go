@@ -37,6 +37,7 @@ import (
 	"github.com/milvago/milvago/internal/retention"
 	"github.com/milvago/milvago/internal/rootcoord"
 	"github.com/milvago/milvago/internal/rpc"
+	"github.com/milvago/milvago/internal/segment"
 	"github.com/milvago/milvago/internal/session"
 	"github.com/milvago/milvago/internal/streaming"
 )
@@ -65,6 +66,9 @@ type StandaloneConfig struct {
 	Public PublicAPI
 	// Auth is common.security's authentication and authorization.
 	Auth AuthConfig
+	// Interim is the growing segments' interim index; nil keeps the
+	// process's current setting (Milvus's defaults unless set).
+	Interim *segment.InterimIndexConfig
 }
 
 // DefaultStandalone returns the defaults: ./milvago-data, 19530 and 9091.
@@ -154,6 +158,11 @@ func (s *Standalone) build(ctx context.Context) error {
 	inode := indexnode.New(s.objects, s.logger)
 	if s.icoord, err = indexcoord.New(ctx, indexcoord.Deps{KV: meta, IDs: s.root, Segments: s.data, Builder: inode, Logger: s.logger}); err != nil {
 		return err
+	}
+	if s.cfg.Interim != nil {
+		if err := segment.SetInterimIndexConfig(*s.cfg.Interim); err != nil {
+			return fmt.Errorf("queryNode.segcore.interimIndex: %w", err)
+		}
 	}
 	s.qnode = querynode.New(querynode.Deps{Log: log, Objects: s.objects, Syncer: s.writer, Collections: s.root, IndexFaults: s.icoord, Logger: s.logger})
 	if s.qcoord, err = querycoord.New(ctx, querycoord.Deps{KV: meta, Data: s.data, Indexes: s.icoord,

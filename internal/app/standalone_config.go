@@ -20,5 +20,7 @@ func StandaloneFromConfig(c *config.Config) StandaloneConfig {
 	s.Public = publicFromConfig(c)
 	s.Auth = AuthFromConfig(c)
 	s.Data = dataFromConfig(c)
+	interim := interimFromConfig(c)
+	s.Interim = &interim
 	return s
 }

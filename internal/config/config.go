@@ -38,6 +38,8 @@ type Config struct {
 	Limits Limits
 	// Lifecycle tunes compaction and garbage collection (keys_compaction.go).
 	Lifecycle
+	// InterimIndex is the growing segments' interim index (keys_interim.go).
+	InterimIndex
 }
 
 // Etcd is the meta store (etcd.*).

@@ -48,6 +48,7 @@ type core struct {
 	scalar   []ScalarIndex        // sealed only: built scalar indexes (scalaridx.go); immutable once published
 	bm25     bm25Totals           // BM25 corpus statistics per sparse field (bm25stats.go)
 	text     textIndexes          // inverted indexes of enable_match fields (textindex.go)
+	interim  *interimSet          // growing only: interim indexes of dense vector fields (interim.go); nil when off
 }
 
 func newCore(id, partitionID int64, l *layout, sealed bool) *core {

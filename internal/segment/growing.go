@@ -37,6 +37,7 @@ func NewGrowing(id, partitionID int64, schema *schemapb.CollectionSchema) (*Grow
 		}
 		c.cols[fi.id] = col
 	}
+	c.interim = newInterimSet(l)
 	return &Growing{core: c}, nil
 }
 
@@ -77,6 +78,7 @@ func (g *Growing) Append(ts []uint64, cols map[int64]column.Column) error {
 		maxTs = max(maxTs, t)
 	}
 
+	defer g.kickInterim() // after the unlock below: builds run in the background
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.n+n > maxRows {

@@ -10,7 +10,8 @@ import (
 
 // MemoryBytes estimates the bytes the segment's rows and bookkeeping
 // occupy: column data (memory-mapped or not), timestamps, delete slots and
-// the primary-key index. Indexes report their own size.
+// the primary-key index, and a growing segment's interim indexes. Sealed
+// indexes report their own size.
 func (c *core) MemoryBytes() int64 {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -26,7 +27,7 @@ func (c *core) MemoryBytes() int64 {
 	default:
 		total += int64(c.pkStrs.len()) * 40
 	}
-	return total
+	return total + c.interimBytes()
 }
 
 func columnBytes(col column.Column) int64 {

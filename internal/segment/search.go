@@ -123,8 +123,12 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 		if err := c.searchIndex(ctx, idx, req, allowed, owned, res); err != nil {
 			return nil, err
 		}
-	} else if err := c.searchBrute(ctx, s, fi, metric, win, req.Queries, bruteParams(idx, req.Params.Params), allowed, res); err != nil {
+	} else if done, err := c.searchInterim(ctx, s, fi, metric, win, req, allowed, res); err != nil {
 		return nil, err
+	} else if !done {
+		if err := c.searchBrute(ctx, s, fi, metric, win, req.Queries, bruteParams(idx, req.Params.Params), allowed, res); err != nil {
+			return nil, err
+		}
 	}
 	s.fillPKs(res.Offsets, res.IntPKs, res.StrPKs, res.Timestamps)
 	return res, nil

@@ -1,0 +1,17 @@
+package index
+
+import "context"
+
+// KMeansL2 clusters the len(data)/dim points of data into k centroids
+// (k*dim values, row-major) by squared L2, with the same training as the
+// IVF indexes (10 Lloyd iterations over a sample of at most 256*k points).
+// The growing segments' interim index trains its coarse quantizer with it.
+func KMeansL2(ctx context.Context, data []float32, dim, k int, seed uint64) ([]float32, error) {
+	return kmeansTrain(ctx, data, dim, kmeansConfig{K: k, Seed: seed})
+}
+
+// AssignL2 writes into assign[i] the centroid of cent nearest (squared L2)
+// to point i of points, in parallel over all cores.
+func AssignL2(points []float32, dim int, cent []float32, assign []int32) {
+	kmeansAssign(points, dim, cent, len(cent)/dim, false, assign)
+}

@@ -1,0 +1,446 @@
+package segment
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/bitset"
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/distance"
+	"github.com/milvago/milvago/internal/index"
+)
+
+// The interim index of a growing segment (Milvus's
+// queryNode.segcore.interimIndex, type IVF_FLAT_CC): once a float, float16,
+// bfloat16 or int8 vector field holds enough rows, a coarse quantizer of nlist centroids is trained
+// on them, and from then on every full chunk of interimChunkRows rows is
+// appended to the inverted lists in the background, off the insert path.
+// A search probes the nprobe lists whose centroids are closest to the query
+// and scores their rows exactly, and scans the rows not yet in the lists
+// (the partial last chunk, or everything before training) by brute force.
+// Deletes, MVCC visibility and filters apply through the same allowed
+// bitset as the scan, and range windows through the same keys, so with
+// nprobe = nlist the results equal the brute-force ones.
+
+// interimChunkRows is how many rows one background step adds to the lists.
+// It is a multiple of 64, so the indexed prefix ends on a bitset word.
+const interimChunkRows = 1024
+
+// InterimIndexConfig is queryNode.segcore.interimIndex.*.
+type InterimIndexConfig struct {
+	Enable bool // enableIndex
+	NList  int  // nlist: centroids of the coarse quantizer
+	NProbe int  // nprobe: lists probed when the request names none
+	// BuildRatio (indexBuildRatio) times the rows of a full segment
+	// (SegmentMaxBytes over the vector's row size) is the row count at
+	// which the quantizer is trained.
+	BuildRatio      float64
+	SegmentMaxBytes int64 // dataCoord.segment.maxSize in bytes
+}
+
+// DefaultInterimIndexConfig is Milvus 2.6's: on, nlist 128, nprobe 16,
+// trained at a tenth of a 1 GiB segment.
+func DefaultInterimIndexConfig() InterimIndexConfig {
+	return InterimIndexConfig{Enable: true, NList: 128, NProbe: 16, BuildRatio: 0.1, SegmentMaxBytes: 1024 << 20}
+}
+
+var interimConfig atomic.Pointer[InterimIndexConfig]
+
+func init() {
+	cfg := DefaultInterimIndexConfig()
+	interimConfig.Store(&cfg)
+}
+
+// SetInterimIndexConfig sets the configuration of the growing segments
+// created from now on.
+func SetInterimIndexConfig(cfg InterimIndexConfig) error {
+	if cfg.NList < 1 || cfg.NList > interimChunkRows {
+		return fmt.Errorf("interim index: nlist %d out of [1, %d]", cfg.NList, interimChunkRows)
+	}
+	if cfg.NProbe < 1 || cfg.NProbe > cfg.NList {
+		return fmt.Errorf("interim index: nprobe %d out of [1, nlist %d]", cfg.NProbe, cfg.NList)
+	}
+	if cfg.BuildRatio < 0 || cfg.BuildRatio >= 1 {
+		return fmt.Errorf("interim index: indexBuildRatio %g out of [0, 1)", cfg.BuildRatio)
+	}
+	if cfg.SegmentMaxBytes < 0 {
+		return fmt.Errorf("interim index: segment size %d is negative", cfg.SegmentMaxBytes)
+	}
+	interimConfig.Store(&cfg)
+	return nil
+}
+
+// interimSet holds the interim indexes of a growing segment's dense vector
+// fields.
+type interimSet struct {
+	fields map[int64]*interimIVF
+	nprobe int
+	wg     sync.WaitGroup // running builders (tests wait on it)
+}
+
+// newInterimSet returns the interim indexes for the layout's dense vector
+// fields, or nil when the interim index is off or there is none.
+func newInterimSet(l *layout) *interimSet {
+	cfg := *interimConfig.Load()
+	if !cfg.Enable {
+		return nil
+	}
+	set := &interimSet{fields: map[int64]*interimIVF{}, nprobe: cfg.NProbe}
+	for _, fi := range l.order {
+		var elem int64
+		switch fi.typ {
+		case schemapb.DataType_FloatVector:
+			elem = 4
+		case schemapb.DataType_Float16Vector, schemapb.DataType_BFloat16Vector:
+			elem = 2
+		case schemapb.DataType_Int8Vector:
+			elem = 1
+		}
+		if elem == 0 || fi.dim <= 0 {
+			continue
+		}
+		rowBytes := int64(fi.dim) * elem
+		at := int(cfg.BuildRatio * float64(cfg.SegmentMaxBytes/rowBytes))
+		// At least one chunk and 8 rows a list (Milvus: nlist "must be
+		// smaller than chunkRows/8"), in whole chunks.
+		at = max(at, interimChunkRows, 8*cfg.NList)
+		at = (at + interimChunkRows - 1) / interimChunkRows * interimChunkRows
+		set.fields[fi.id] = &interimIVF{field: fi.id, dim: fi.dim, nlist: cfg.NList, trainAt: at}
+	}
+	if len(set.fields) == 0 {
+		return nil
+	}
+	return set
+}
+
+// interimIVF is the interim index of one field.
+type interimIVF struct {
+	field   int64
+	dim     int
+	nlist   int
+	trainAt int // rows needed before the quantizer is trained
+
+	building atomic.Bool
+	failed   atomic.Bool // training failed: the field stays brute force
+
+	mu    sync.RWMutex
+	cent  []float32   // nlist*dim; nil until trained
+	cnorm []float32   // centroid norms (COSINE probing)
+	lists [][]int32   // row offsets per list, ascending
+	vecs  [][]float32 // per list, its rows' vectors in list order (IVF_FLAT's copy: a probe reads memory sequentially)
+	rows  int         // rows [0, rows) are in the lists; a multiple of interimChunkRows
+}
+
+// interimView is a consistent read of an interimIVF: lists capped at rows.
+type interimView struct {
+	cent, cnorm []float32
+	lists       [][]int32
+	vecs        [][]float32
+	rows        int
+}
+
+func (x *interimIVF) view() (interimView, bool) {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.cent == nil || x.rows == 0 {
+		return interimView{}, false
+	}
+	lists, vecs := make([][]int32, len(x.lists)), make([][]float32, len(x.lists))
+	for i, l := range x.lists {
+		lists[i] = l[:len(l):len(l)]
+		vecs[i] = x.vecs[i][: len(l)*x.dim : len(l)*x.dim]
+	}
+	return interimView{cent: x.cent, cnorm: x.cnorm, lists: lists, vecs: vecs, rows: x.rows}, true
+}
+
+func (x *interimIVF) bytes() int64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	b := int64(len(x.cent)+len(x.cnorm)) * 4
+	for i, l := range x.lists {
+		b += int64(cap(l))*4 + int64(cap(x.vecs[i]))*4 + 48
+	}
+	return b
+}
+
+// interimBytes is the memory the interim indexes hold.
+func (c *core) interimBytes() int64 {
+	if c.interim == nil {
+		return 0
+	}
+	var b int64
+	for _, x := range c.interim.fields {
+		b += x.bytes()
+	}
+	return b
+}
+
+// kickInterim starts a background builder for every field whose index lags
+// the segment by a full chunk (or that has reached its training size).
+func (g *Growing) kickInterim() {
+	set := g.interim
+	if set == nil {
+		return
+	}
+	g.mu.RLock()
+	n := g.n
+	g.mu.RUnlock()
+	for _, x := range set.fields {
+		if !x.due(n) || !x.building.CompareAndSwap(false, true) {
+			continue
+		}
+		set.wg.Add(1)
+		go func() {
+			defer set.wg.Done()
+			for {
+				g.buildInterim(x)
+				x.building.Store(false)
+				// Rows appended while the flag was still up found it taken:
+				// look again so they are not left out.
+				g.mu.RLock()
+				n := g.n
+				g.mu.RUnlock()
+				if !x.due(n) || !x.building.CompareAndSwap(false, true) {
+					return
+				}
+			}
+		}()
+	}
+}
+
+// due reports whether n rows give x work to do.
+func (x *interimIVF) due(n int) bool {
+	if x.failed.Load() {
+		return false
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	if x.cent == nil {
+		return n >= x.trainAt
+	}
+	return n-x.rows >= interimChunkRows
+}
+
+// buildInterim trains x if needed, then adds every full chunk published.
+func (g *Growing) buildInterim(x *interimIVF) {
+	for {
+		s := g.snapshot()
+		col, err := s.Column(x.field)
+		if err != nil {
+			x.failed.Store(true)
+			slog.Warn("interim index: no column", "segment", g.id, "field", x.field, "err", err)
+			return
+		}
+		// rowsOf returns rows [lo, hi) as float32s: float16, bfloat16 and
+		// int8 rows converted as the scan converts them.
+		var rowsOf func(lo, hi int) []float32
+		switch v := col.(type) {
+		case *column.FloatVector:
+			rowsOf = func(lo, hi int) []float32 { return v.Data[lo*x.dim : hi*x.dim] }
+		case *column.ByteVector:
+			rowsOf = func(lo, hi int) []float32 {
+				out := make([]float32, (hi-lo)*x.dim)
+				for i := lo; i < hi; i++ {
+					convertRow(v, i, out[(i-lo)*x.dim:(i-lo+1)*x.dim])
+				}
+				return out
+			}
+		default:
+			x.failed.Store(true)
+			return
+		}
+		full := s.n / interimChunkRows * interimChunkRows
+		x.mu.RLock()
+		trained, rows := x.cent != nil, x.rows
+		x.mu.RUnlock()
+		if !trained {
+			if full < x.trainAt {
+				return
+			}
+			cent, err := index.KMeansL2(context.Background(), rowsOf(0, x.trainAt), x.dim, x.nlist, uint64(g.id))
+			if err != nil {
+				x.failed.Store(true)
+				slog.Warn("interim index: training failed", "segment", g.id, "field", x.field, "err", err)
+				return
+			}
+			cnorm := make([]float32, x.nlist)
+			for i := range cnorm {
+				cnorm[i] = float32(math.Sqrt(float64(distance.Dot(cent[i*x.dim:(i+1)*x.dim], cent[i*x.dim:(i+1)*x.dim]))))
+			}
+			x.mu.Lock()
+			x.cent, x.cnorm, x.lists, x.vecs = cent, cnorm, make([][]int32, x.nlist), make([][]float32, x.nlist)
+			x.mu.Unlock()
+			continue
+		}
+		if full <= rows {
+			return
+		}
+		// One chunk at a time, so searches see the lists grow and the lock
+		// is held briefly.
+		hi := rows + interimChunkRows
+		assign := make([]int32, interimChunkRows)
+		data := rowsOf(rows, hi)
+		index.AssignL2(data, x.dim, x.cent, assign)
+		x.mu.Lock()
+		for i, l := range assign {
+			x.lists[l] = append(x.lists[l], int32(rows+i))
+			x.vecs[l] = append(x.vecs[l], data[i*x.dim:(i+1)*x.dim]...)
+		}
+		x.rows = hi
+		x.mu.Unlock()
+	}
+}
+
+// waitInterim blocks until no builder runs (tests).
+func (g *Growing) waitInterim() {
+	if g.interim != nil {
+		g.interim.wg.Wait()
+	}
+}
+
+// interimNProbe is the request's nprobe (capped at nlist), else the
+// configured one.
+func (set *interimSet) nprobeFor(params map[string]string, nlist int) int {
+	np := set.nprobe
+	if v, ok := params["nprobe"]; ok {
+		if p, err := strconv.Atoi(v); err == nil && p >= 1 {
+			np = p
+		}
+	}
+	return min(np, nlist)
+}
+
+// searchInterim answers a plain top-k or range search of a dense vector
+// field from the interim index and a scan of the rows it does not hold. It
+// reports false, doing nothing, where the interim index does not apply.
+func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, metric index.Metric, win index.RangeWindow, req *SearchRequest, allowed *bitset.Set, res *SearchResult) (bool, error) {
+	if c.interim == nil || req.Exact || req.After != nil {
+		return false, nil
+	}
+	x := c.interim.fields[fi.id]
+	if x == nil || (metric != index.L2 && metric != index.IP && metric != index.Cosine) {
+		return false, nil
+	}
+	v, ok := x.view()
+	if !ok || !useIndex(allowed, s.n, c.indexMinAllowed) {
+		return false, nil
+	}
+	rows := min(v.rows, s.n/64*64)
+	b, err := c.newScan(s, fi, metric, win, req.Queries, req.Params.Params, allowed)
+	if err != nil {
+		return false, err
+	}
+	nq, k := res.NQ, res.K
+
+	// The tail: rows not in the lists, exactly.
+	tail := allowed.Clone()
+	clear(tail.Words()[:rows/64])
+	tb := *b
+	tb.allowed = tail
+	tailKeys, tailOffs := make([]float32, nq*k), make([]int64, nq*k)
+	if err := tb.run(ctx, nq, k, tailOffs, tailKeys); err != nil {
+		return false, fmt.Errorf("segment %d: search: %w", c.id, err)
+	}
+
+	nprobe := c.interim.nprobeFor(req.Params.Params, x.nlist)
+	one := func(q int, scores []float32, order []int) error {
+		col := newCollector(k)
+		for i := q * k; i < (q+1)*k && tailOffs[i] >= 0; i++ {
+			col.push(tailKeys[i], tailOffs[i])
+		}
+		qv := b.qf[q*b.dim : (q+1)*b.dim]
+		switch metric {
+		case index.L2:
+			distance.L2SqBatch(qv, v.cent, scores)
+		default:
+			distance.DotBatch(qv, v.cent, scores)
+			for i := range scores {
+				if metric == index.Cosine {
+					scores[i] = cosine(scores[i], v.cnorm[i])
+				}
+				scores[i] = -scores[i]
+			}
+		}
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int {
+			if scores[a] != scores[b] {
+				if scores[a] < scores[b] {
+					return -1
+				}
+				return 1
+			}
+			return a - b
+		})
+		// Each probed list is scored as the brute-force scan scores a row
+		// (the same distance functions, so the same keys), over the list's
+		// contiguous copy of its vectors.
+		d := b.dim
+		for _, l := range order[:nprobe] {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			vecs := v.vecs[l]
+			for j, r32 := range v.lists[l] {
+				r := int(r32)
+				if r >= rows || !allowed.Test(r) {
+					continue
+				}
+				row := vecs[j*d : (j+1)*d]
+				var kv float32
+				switch metric {
+				case index.L2:
+					kv = distance.L2Sq(qv, row)
+				case index.IP:
+					kv = -distance.Dot(qv, row)
+				default: // COSINE
+					kv = -cosine(distance.Dot(qv, row), b.norms[r])
+				}
+				if math.IsInf(float64(kv), 1) || !col.accepts(kv) || !b.win.Keep(kv) {
+					continue
+				}
+				col.push(kv, int64(r))
+			}
+		}
+		col.drain(res.Scores[q*k:(q+1)*k], res.Offsets[q*k:(q+1)*k])
+		return nil
+	}
+	workers := min(runtime.GOMAXPROCS(0), nq)
+	errsOut := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			scores, order := make([]float32, x.nlist), make([]int, x.nlist)
+			for q := w; q < nq; q += workers {
+				if err := one(q, scores, order); err != nil {
+					errsOut[w] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errsOut {
+		if err != nil {
+			return false, fmt.Errorf("segment %d: search: %w", c.id, err)
+		}
+	}
+	if metric.HigherIsBetter() {
+		for i, off := range res.Offsets {
+			if off >= 0 {
+				res.Scores[i] = -res.Scores[i]
+			}
+		}
+	}
+	return true, nil
+}

@@ -1,0 +1,117 @@
+package segment
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/index"
+)
+
+// TestInterimBench measures the interim index on a large growing segment:
+// insert throughput with the index off and on, search latency (nq=1, top
+// 10) and recall@10 against brute force. Opt-in, it takes minutes and GBs:
+//
+//	MILVAGO_INTERIM_BENCH=1000000 go test ./internal/segment -run TestInterimBench -v -timeout 1h
+//
+// MILVAGO_INTERIM_BENCH is the row count (dim 128, uniform random rows).
+func TestInterimBench(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("MILVAGO_INTERIM_BENCH"))
+	if n <= 0 {
+		t.Skip("set MILVAGO_INTERIM_BENCH=<rows> to run")
+	}
+	const dim, batch, nq = 128, 10000, 100
+	rng := rand.New(rand.NewPCG(7, 8))
+	data := make([]float32, n*dim)
+	for i := range data {
+		data[i] = rng.Float32()
+	}
+	queries := make([]float32, nq*dim)
+	for i := range queries {
+		queries[i] = rng.Float32()
+	}
+	fill := func(enable bool) (*Growing, time.Duration, time.Duration) {
+		cfg := DefaultInterimIndexConfig()
+		cfg.Enable = enable
+		withInterim(t, cfg)
+		g, err := NewGrowing(1, 1, vecSchema(dim))
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		for b := 0; b < n; b += batch {
+			e := min(b+batch, n)
+			pk := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, e-b)}
+			age := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, e-b)}
+			ts := make([]uint64, e-b)
+			for i := range ts {
+				pk.Data[i], age.Data[i], ts[i] = int64(b+i), int64(b+i), 1
+			}
+			if err := g.Append(ts, map[int64]column.Column{fPK: pk, fAge: age, fVec: &column.FloatVector{Dim: dim, Data: data[b*dim : e*dim]}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		appended := time.Since(start)
+		g.waitInterim()
+		return g, appended, time.Since(start)
+	}
+	latency := func(g *Growing, params map[string]string, exact bool) (time.Duration, []int64) {
+		var lat []time.Duration
+		var offs []int64
+		for q := range nq {
+			req := &SearchRequest{FieldID: fVec, Queries: index.Dataset{Float: queries[q*dim : (q+1)*dim], Dim: dim},
+				Params: index.SearchParams{K: 10, Params: params}, MVCCTs: math.MaxUint64, Exact: exact}
+			start := time.Now()
+			res, err := g.Search(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lat = append(lat, time.Since(start))
+			offs = append(offs, res.Offsets...)
+		}
+		slices.Sort(lat)
+		return lat[len(lat)/2], offs
+	}
+	recall := func(got, want []int64) float64 {
+		hit := 0
+		for q := range nq {
+			for _, o := range got[q*10 : (q+1)*10] {
+				if o >= 0 && slices.Contains(want[q*10:(q+1)*10], o) {
+					hit++
+				}
+			}
+		}
+		return float64(hit) / float64(nq*10)
+	}
+
+	g, appendOff, _ := fill(false)
+	bruteLat, truth := latency(g, nil, false)
+	mem := g.MemoryBytes()
+	t.Logf("interim off: %d rows x %d appended in %v (%.0f rows/s); search nq=1 top10 median %v; memory %d MiB",
+		n, dim, appendOff.Round(time.Millisecond), float64(n)/appendOff.Seconds(), bruteLat.Round(time.Microsecond), mem>>20)
+	g = nil
+
+	// The first fill pays for fresh memory: fill again with the index off
+	// so that the two throughputs compare like with like.
+	_, appendOff2, _ := fill(false)
+	t.Logf("interim off, second fill: appended in %v (%.0f rows/s)", appendOff2.Round(time.Millisecond), float64(n)/appendOff2.Seconds())
+
+	g, appendOn, caughtUp := fill(true)
+	v, _ := g.interim.fields[fVec].view()
+	t.Logf("interim on: appended in %v (%.0f rows/s); index caught up (%d rows in lists, trained at %d) after %v; interim memory %d MiB, segment %d MiB",
+		appendOn.Round(time.Millisecond), float64(n)/appendOn.Seconds(), v.rows, g.interim.fields[fVec].trainAt,
+		caughtUp.Round(time.Millisecond), g.interimBytes()>>20, g.MemoryBytes()>>20)
+	for _, np := range []int{16, 32, 64} {
+		lat, got := latency(g, map[string]string{"nprobe": strconv.Itoa(np)}, false)
+		t.Logf("interim on, nprobe %d of 128: search nq=1 top10 median %v (%.1fx brute force), recall@10 %.3f",
+			np, lat.Round(time.Microsecond), bruteLat.Seconds()/lat.Seconds(), recall(got, truth))
+	}
+}

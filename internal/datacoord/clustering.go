@@ -276,18 +276,7 @@ func (s *Server) triggerClustering(ctx context.Context) {
 	if !s.ccfg.Enable || !cc.Enable || !cc.Auto {
 		return
 	}
-	s.mu.Lock()
-	seen := map[int64]bool{}
-	var colls []int64
-	for _, seg := range s.segments {
-		if seg.State == model.SegmentFlushed && !seen[seg.CollectionID] {
-			seen[seg.CollectionID] = true
-			colls = append(colls, seg.CollectionID)
-		}
-	}
-	s.mu.Unlock()
-	slices.Sort(colls)
-	for _, c := range colls {
+	for _, c := range s.flushedCollections() {
 		plans, err := s.planClustering(ctx, c, false)
 		if err != nil {
 			s.logger.Warn("plan clustering compaction", "collection", c, "err", err)
@@ -326,19 +315,8 @@ func (s *Server) runClustering(ctx context.Context, planID int64, p plan) (int64
 			return 0, err
 		}
 	}
-	s.mu.Lock()
-	comp := s.compactor
-	for _, d := range dirs {
-		s.writing[d] = true
-	}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		for _, d := range dirs {
-			delete(s.writing, d)
-		}
-		s.mu.Unlock()
-	}()
+	comp, release := s.reserveDirs(dirs)
+	defer release()
 	start := time.Now()
 	res, err := comp.Compact(ctx, contract.CompactionTask{PlanID: planID, Collection: p.coll, Segments: p.sources,
 		DeltaLogs: p.deltas, ExpireTS: p.expire, TargetID: targets[0], ClusteringField: p.clusterBy, TargetIDs: targets,

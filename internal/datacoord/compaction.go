@@ -431,19 +431,8 @@ func (s *Server) runPlan(ctx context.Context, p plan) (int64, error) {
 	// The orphan scan must not take the target's files for garbage before
 	// the commit records them.
 	dirs := storage.SegmentPrefixes(first.CollectionID, first.PartitionID, target)
-	s.mu.Lock()
-	comp := s.compactor
-	for _, d := range dirs {
-		s.writing[d] = true
-	}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		for _, d := range dirs {
-			delete(s.writing, d)
-		}
-		s.mu.Unlock()
-	}()
+	comp, release := s.reserveDirs(dirs)
+	defer release()
 	start := time.Now()
 	res, err := comp.Compact(ctx, contract.CompactionTask{PlanID: planID, Collection: p.coll, Segments: p.sources,
 		DeltaLogs: p.deltas, ExpireTS: p.expire, TargetID: target})
@@ -547,13 +536,29 @@ func (s *Server) commit(ctx context.Context, p plan, res contract.CompactionResu
 	return &out, nil
 }
 
-// trigger runs the automatic compaction triggers over every collection
-// with flushed segments, then drops delete logs no segment needs.
-func (s *Server) trigger(ctx context.Context) {
-	if !s.ccfg.Enable {
-		return
-	}
+// reserveDirs marks dirs as being written by a compaction, so that the
+// orphan scan does not take their files for garbage before the commit
+// records them, and returns the compactor and the release of the dirs.
+func (s *Server) reserveDirs(dirs []string) (compactor, func()) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range dirs {
+		s.writing[d] = true
+	}
+	return s.compactor, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, d := range dirs {
+			delete(s.writing, d)
+		}
+	}
+}
+
+// flushedCollections returns the IDs of the collections with flushed
+// segments, in order: those the triggers look at.
+func (s *Server) flushedCollections() []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	seen := map[int64]bool{}
 	var colls []int64
 	for _, seg := range s.segments {
@@ -562,9 +567,17 @@ func (s *Server) trigger(ctx context.Context) {
 			colls = append(colls, seg.CollectionID)
 		}
 	}
-	s.mu.Unlock()
 	slices.Sort(colls)
-	for _, c := range colls {
+	return colls
+}
+
+// trigger runs the automatic compaction triggers over every collection
+// with flushed segments, then drops delete logs no segment needs.
+func (s *Server) trigger(ctx context.Context) {
+	if !s.ccfg.Enable {
+		return
+	}
+	for _, c := range s.flushedCollections() {
 		plans, err := s.planCollection(ctx, c, false)
 		if err != nil {
 			s.logger.Warn("plan compaction", "collection", c, "err", err)

@@ -42,7 +42,6 @@ import (
 	"github.com/milvago/milvago/internal/rpc/coordrpc"
 	"github.com/milvago/milvago/internal/rpc/pb"
 	"github.com/milvago/milvago/internal/rpc/workerrpc"
-	"github.com/milvago/milvago/internal/segment"
 	"github.com/milvago/milvago/internal/session"
 	"github.com/milvago/milvago/internal/shardroute"
 	"github.com/milvago/milvago/internal/streaming"
@@ -438,11 +437,12 @@ func (n *roleNode) build(ctx context.Context, g *errgroup.Group, hosted []string
 	case "datanode":
 		return n.buildDataNode(ctx, g)
 	case "querynode":
-		if err := segment.SetInterimIndexConfig(interimFromConfig(n.cfg)); err != nil {
+		interim := interimFromConfig(n.cfg)
+		if err := interim.Validate(); err != nil {
 			return fmt.Errorf("queryNode.segcore.interimIndex: %w", err)
 		}
 		qnode := querynode.New(querynode.Deps{Log: n.log, Objects: n.objects, Syncer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")),
-			Collections: n.rootClient(ctx), IndexFaults: n.indexClient(ctx), Logger: n.logger})
+			Collections: n.rootClient(ctx), IndexFaults: n.indexClient(ctx), Interim: &interim, Logger: n.logger})
 		qnode.Start(ctx)
 		workerrpc.RegisterQueryNode(n.grpc, qnode, n.queryClient(ctx))
 		g.Go(func() error { return qnode.Run(ctx) })

@@ -160,11 +160,12 @@ func (s *Standalone) build(ctx context.Context) error {
 		return err
 	}
 	if s.cfg.Interim != nil {
-		if err := segment.SetInterimIndexConfig(*s.cfg.Interim); err != nil {
+		if err := s.cfg.Interim.Validate(); err != nil {
 			return fmt.Errorf("queryNode.segcore.interimIndex: %w", err)
 		}
 	}
-	s.qnode = querynode.New(querynode.Deps{Log: log, Objects: s.objects, Syncer: s.writer, Collections: s.root, IndexFaults: s.icoord, Logger: s.logger})
+	s.qnode = querynode.New(querynode.Deps{Log: log, Objects: s.objects, Syncer: s.writer, Collections: s.root, IndexFaults: s.icoord,
+		Interim: s.cfg.Interim, Logger: s.logger})
 	if s.qcoord, err = querycoord.New(ctx, querycoord.Deps{KV: meta, Data: s.data, Indexes: s.icoord,
 		Nodes: querycoord.OneNode(standaloneQueryNode, s.qnode), IDs: s.root, Collections: s.root, Logger: s.logger}); err != nil {
 		return err

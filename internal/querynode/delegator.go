@@ -496,7 +496,7 @@ func (dl *delegator) applyInsert(m *msg.Message) error {
 	g, ok := dl.growing[ins.SegmentID]
 	if !ok {
 		var err error
-		g, err = segment.NewGrowing(ins.SegmentID, ins.PartitionID, dl.coll().Schema)
+		g, err = segment.NewGrowingWithInterim(ins.SegmentID, ins.PartitionID, dl.coll().Schema, dl.d.interim())
 		if err != nil {
 			return fmt.Errorf("querynode: new growing segment %d: %w", ins.SegmentID, err)
 		}

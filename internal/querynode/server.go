@@ -13,6 +13,7 @@ import (
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/objstore"
+	"github.com/milvago/milvago/internal/segment"
 )
 
 // syncer writes a time tick on demand (the channel writer).
@@ -37,11 +38,22 @@ type Deps struct {
 	// IndexFaults hears about index files found missing or corrupt (the
 	// index coordinator, which rebuilds them); nil: they are only logged.
 	IndexFaults indexFaults
-	Logger      *slog.Logger
+	// Interim configures the interim index of growing segments
+	// (queryNode.segcore.interimIndex.*); nil: Milvus's defaults.
+	Interim *segment.InterimIndexConfig
+	Logger  *slog.Logger
 
 	// readers hands shards their readers of the log: one shared reader
 	// per physical channel (New makes it over Log; Run closes it).
 	readers *dispatcher.Dispatcher
+}
+
+// interim returns the growing segments' interim index configuration.
+func (d Deps) interim() segment.InterimIndexConfig {
+	if d.Interim == nil {
+		return segment.DefaultInterimIndexConfig()
+	}
+	return *d.Interim
 }
 
 // Server is a query node.

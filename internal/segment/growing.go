@@ -23,8 +23,16 @@ type Growing struct {
 
 var _ Segment = (*Growing)(nil)
 
-// NewGrowing returns an empty growing segment for schema.
+// NewGrowing returns an empty growing segment for schema, with Milvus's
+// default interim index.
 func NewGrowing(id, partitionID int64, schema *schemapb.CollectionSchema) (*Growing, error) {
+	return NewGrowingWithInterim(id, partitionID, schema, DefaultInterimIndexConfig())
+}
+
+// NewGrowingWithInterim returns an empty growing segment for schema whose
+// vector fields get the interim index interim describes (validated by the
+// caller: InterimIndexConfig.Validate).
+func NewGrowingWithInterim(id, partitionID int64, schema *schemapb.CollectionSchema, interim InterimIndexConfig) (*Growing, error) {
 	l, err := parseSchema(schema)
 	if err != nil {
 		return nil, err
@@ -37,7 +45,7 @@ func NewGrowing(id, partitionID int64, schema *schemapb.CollectionSchema) (*Grow
 		}
 		c.cols[fi.id] = col
 	}
-	c.interim = newInterimSet(l)
+	c.interim = newInterimSet(l, interim)
 	return &Growing{core: c}, nil
 }
 

@@ -53,16 +53,8 @@ func DefaultInterimIndexConfig() InterimIndexConfig {
 	return InterimIndexConfig{Enable: true, NList: 128, NProbe: 16, BuildRatio: 0.1, SegmentMaxBytes: 1024 << 20}
 }
 
-var interimConfig atomic.Pointer[InterimIndexConfig]
-
-func init() {
-	cfg := DefaultInterimIndexConfig()
-	interimConfig.Store(&cfg)
-}
-
-// SetInterimIndexConfig sets the configuration of the growing segments
-// created from now on.
-func SetInterimIndexConfig(cfg InterimIndexConfig) error {
+// Validate refuses a configuration the interim index cannot run with.
+func (cfg InterimIndexConfig) Validate() error {
 	if cfg.NList < 1 || cfg.NList > interimChunkRows {
 		return fmt.Errorf("interim index: nlist %d out of [1, %d]", cfg.NList, interimChunkRows)
 	}
@@ -75,7 +67,6 @@ func SetInterimIndexConfig(cfg InterimIndexConfig) error {
 	if cfg.SegmentMaxBytes < 0 {
 		return fmt.Errorf("interim index: segment size %d is negative", cfg.SegmentMaxBytes)
 	}
-	interimConfig.Store(&cfg)
 	return nil
 }
 
@@ -89,8 +80,7 @@ type interimSet struct {
 
 // newInterimSet returns the interim indexes for the layout's dense vector
 // fields, or nil when the interim index is off or there is none.
-func newInterimSet(l *layout) *interimSet {
-	cfg := *interimConfig.Load()
+func newInterimSet(l *layout, cfg InterimIndexConfig) *interimSet {
 	if !cfg.Enable {
 		return nil
 	}

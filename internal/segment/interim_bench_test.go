@@ -41,8 +41,7 @@ func TestInterimBench(t *testing.T) {
 	fill := func(enable bool) (*Growing, time.Duration, time.Duration) {
 		cfg := DefaultInterimIndexConfig()
 		cfg.Enable = enable
-		withInterim(t, cfg)
-		g, err := NewGrowing(1, 1, vecSchema(dim))
+		g, err := NewGrowingWithInterim(1, 1, vecSchema(dim), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

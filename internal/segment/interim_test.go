@@ -20,19 +20,6 @@ import (
 	"github.com/milvago/milvago/internal/index"
 )
 
-// withInterim sets the interim index configuration for one test.
-func withInterim(t testing.TB, cfg InterimIndexConfig) {
-	t.Helper()
-	if err := SetInterimIndexConfig(cfg); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := SetInterimIndexConfig(DefaultInterimIndexConfig()); err != nil {
-			t.Fatal(err)
-		}
-	})
-}
-
 // smallInterim trains after the first chunk.
 func smallInterim(nlist int) InterimIndexConfig {
 	cfg := DefaultInterimIndexConfig()
@@ -87,10 +74,9 @@ func interimRows(g *Growing) int {
 // windows, for every float metric.
 func TestInterimEqualsBruteForce(t *testing.T) {
 	const dim, n, nlist = 16, 10*1024 + 300, 32
-	withInterim(t, smallInterim(nlist))
 	rng := rand.New(rand.NewPCG(1, 2))
 	data := randVecs(rng, n, dim)
-	g, err := NewGrowing(1, 1, vecSchema(dim))
+	g, err := NewGrowingWithInterim(1, 1, vecSchema(dim), smallInterim(nlist))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,7 +190,6 @@ func recallAt10(t testing.TB, g *Growing, metric index.Metric, queries []float32
 func TestInterimRecall(t *testing.T) {
 	cfg := DefaultInterimIndexConfig()
 	cfg.BuildRatio = 0
-	withInterim(t, cfg)
 	dataDir := os.Getenv("MILVAGO_DATA_DIR")
 	if dataDir == "" {
 		dataDir = "/work/shared/data"
@@ -236,7 +221,7 @@ func TestInterimRecall(t *testing.T) {
 			}
 			queries = queries[:min(len(queries), 200*dim)]
 		}
-		g, err := NewGrowing(1, 1, vecSchema(dim))
+		g, err := NewGrowingWithInterim(1, 1, vecSchema(dim), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -262,10 +247,9 @@ func TestInterimRecall(t *testing.T) {
 // catches up chunk by chunk and its memory is counted.
 func TestInterimMemoryAndConcurrency(t *testing.T) {
 	const dim, n = 8, 8 * 1024
-	withInterim(t, smallInterim(16))
 	rng := rand.New(rand.NewPCG(3, 4))
 	data := randVecs(rng, n, dim)
-	g, err := NewGrowing(1, 1, vecSchema(dim))
+	g, err := NewGrowingWithInterim(1, 1, vecSchema(dim), smallInterim(16))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,8 +298,7 @@ func TestInterimMemoryAndConcurrency(t *testing.T) {
 func TestInterimOff(t *testing.T) {
 	cfg := smallInterim(16)
 	cfg.Enable = false
-	withInterim(t, cfg)
-	g, err := NewGrowing(1, 1, vecSchema(8))
+	g, err := NewGrowingWithInterim(1, 1, vecSchema(8), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +307,7 @@ func TestInterimOff(t *testing.T) {
 		t.Fatal("interim index built while disabled")
 	}
 	for _, bad := range []InterimIndexConfig{{NList: 0, NProbe: 1}, {NList: 8, NProbe: 9}, {NList: 8, NProbe: 1, BuildRatio: 1}} {
-		if err := SetInterimIndexConfig(bad); err == nil {
+		if err := bad.Validate(); err == nil {
 			t.Fatalf("%+v accepted", bad)
 		}
 	}
@@ -335,9 +318,15 @@ func TestInterimOff(t *testing.T) {
 // nprobe = nlist.
 func TestInterimOtherVectorTypes(t *testing.T) {
 	const n, nlist = 5*1024 + 100, 16
-	withInterim(t, smallInterim(nlist))
 	rng := rand.New(rand.NewPCG(11, 12))
-	g := newGrowingWith(t, schemapb.DataType_Int64, genRows(rng, schemapb.DataType_Int64, 0, n, 1))
+	g, err := NewGrowingWithInterim(7, 3, testSchema(schemapb.DataType_Int64), smallInterim(nlist))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := genRows(rng, schemapb.DataType_Int64, 0, n, 1)
+	if err := g.Append(r.ts, r.cols); err != nil {
+		t.Fatal(err)
+	}
 	g.waitInterim()
 	queries := randVecs(rng, 10, testDim)
 	for _, f := range []int64{fVec, fF16, fBF16, fI8Vec} {

@@ -29,7 +29,6 @@ func TestInterimIndexGrowing(t *testing.T) {
 		cfg.NList, cfg.NProbe, cfg.BuildRatio = 16, 4, 0 // train after the first 1,024 rows
 		c.Interim = &cfg
 	})
-	t.Cleanup(func() { must(t, segment.SetInterimIndexConfig(segment.DefaultInterimIndexConfig())) })
 	cli := srv.client(t)
 	ctx := testContext(t)
 	const name, dim, n, nq = "interim_growing", 8, 6000, 20 // above the 4,096 rows under which a scan is preferred

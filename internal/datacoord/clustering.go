@@ -133,13 +133,7 @@ func clusteringKey(c *model.Collection) *schemapb.FieldSchema {
 // running compaction. Without manual, a shard is planned only when due
 // (clusteringDue). Planned segments are marked compacting.
 func (s *Server) planClustering(ctx context.Context, collectionID int64, manual bool) ([]plan, error) {
-	s.mu.Lock()
-	comp, colls := s.compactor, s.colls
-	s.mu.Unlock()
-	if comp == nil || colls == nil {
-		return nil, fmt.Errorf("datacoord: compaction is not available")
-	}
-	coll, err := colls.DescribeCollection(ctx, "", "", collectionID)
+	coll, err := s.compactedCollection(ctx, collectionID)
 	if err != nil {
 		return nil, err
 	}

@@ -216,17 +216,23 @@ func (s *Server) runCtx() context.Context {
 	return s.ctx
 }
 
-// planCollection counts deletes where needed and plans the compactions of
-// one collection. Segments it plans are marked compacting. force plans
-// every segment with a deleted or expired row (a manual compaction).
-func (s *Server) planCollection(ctx context.Context, collectionID int64, force bool) ([]plan, error) {
+// compactedCollection describes the collection a compaction is planned
+// for, once compaction is attached (Attach).
+func (s *Server) compactedCollection(ctx context.Context, collectionID int64) (*model.Collection, error) {
 	s.mu.Lock()
 	comp, colls := s.compactor, s.colls
 	s.mu.Unlock()
 	if comp == nil || colls == nil {
 		return nil, fmt.Errorf("datacoord: compaction is not available")
 	}
-	coll, err := colls.DescribeCollection(ctx, "", "", collectionID)
+	return colls.DescribeCollection(ctx, "", "", collectionID)
+}
+
+// planCollection counts deletes where needed and plans the compactions of
+// one collection. Segments it plans are marked compacting. force plans
+// every segment with a deleted or expired row (a manual compaction).
+func (s *Server) planCollection(ctx context.Context, collectionID int64, force bool) ([]plan, error) {
+	coll, err := s.compactedCollection(ctx, collectionID)
 	if err != nil {
 		return nil, err
 	}

@@ -56,7 +56,12 @@ func (m *Embedded) watchSpace(cfg EmbedConfig) {
 				return
 			case <-t.C:
 			}
-			m.reclaim(ctx, cli, quota, int64(cfg.CompactionRetention), m.noSpace())
+			// Reading the alarm list and the backend's size is cheap;
+			// a quiet store goes no further.
+			alarm := m.noSpace()
+			if alarm || float64(m.etcd.Server.Backend().Size()) > nearQuota*float64(quota) {
+				m.reclaim(ctx, cli, quota, int64(cfg.CompactionRetention), alarm)
+			}
 		}
 	})
 }
@@ -86,9 +91,6 @@ func (m *Embedded) reclaim(ctx context.Context, cli *clientv3.Client, quota, ret
 		if alarm {
 			m.logger.Warn("meta store out of space: status", "err", err)
 		}
-		return
-	}
-	if !alarm && float64(st.DbSize) <= nearQuota*float64(quota) {
 		return
 	}
 	if rev := st.Header.GetRevision() - retention; rev > 0 {

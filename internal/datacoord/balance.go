@@ -1,7 +1,6 @@
 package datacoord
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/placement"
 )
 
 // Channel balance: live pchannels move onto a data node that joined, as
@@ -79,23 +79,11 @@ func (c *Channels) Balance(ctx context.Context) (string, error) {
 		c.mu.Unlock()
 		return "", nil
 	}
-	owned := map[int64][]string{}
-	for id := range c.live {
-		owned[id] = nil
-	}
-	for pc := range c.neededLocked() {
-		if node := c.owner[pc]; c.live[node] {
-			owned[node] = append(owned[node], pc)
-		}
-	}
+	pc, src, dst, ok := placement.Move(c.owner, slices.Collect(maps.Keys(c.neededLocked())), c.live)
 	c.mu.Unlock()
-	nodes := slices.Sorted(maps.Keys(owned))
-	src := slices.MaxFunc(nodes, func(a, b int64) int { return cmp.Or(cmp.Compare(len(owned[a]), len(owned[b])), cmp.Compare(b, a)) })
-	dst := slices.MinFunc(nodes, func(a, b int64) int { return cmp.Or(cmp.Compare(len(owned[a]), len(owned[b])), cmp.Compare(a, b)) })
-	if len(owned[src])-len(owned[dst]) < 2 {
+	if !ok {
 		return "", nil
 	}
-	pc := slices.Min(owned[src])
 	if err := c.moveLocked(ctx, pc, src, dst); err != nil {
 		return "", err
 	}

@@ -1,7 +1,6 @@
 package datacoord
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +16,7 @@ import (
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/placement"
 )
 
 // Channel assignment: which data node consumes which physical channel.
@@ -328,33 +328,8 @@ func (c *Channels) assignOrphansLocked(ctx context.Context) error {
 		c.mu.Unlock()
 		return nil
 	}
-	load := map[int64]int{}
-	for id := range c.live {
-		load[id] = 0
-	}
-	for _, node := range c.owner {
-		if c.live[node] {
-			load[node]++
-		}
-	}
-	needed := map[string]bool{}
-	for _, pc := range c.vchannels {
-		needed[pc] = true
-	}
-	var orphans []string
-	for pc := range needed {
-		if !c.live[c.owner[pc]] {
-			orphans = append(orphans, pc)
-		}
-	}
-	slices.Sort(orphans)
-	next := map[string]int64{}
-	for _, pc := range orphans {
-		nodes := slices.Collect(maps.Keys(load))
-		best := slices.MinFunc(nodes, func(a, b int64) int { return cmp.Or(cmp.Compare(load[a], load[b]), cmp.Compare(a, b)) })
-		load[best]++
-		next[pc] = best
-	}
+	needed := slices.Collect(maps.Values(c.vchannels))
+	next := placement.AssignOrphans(c.owner, needed, c.live)
 	c.mu.Unlock()
 	if len(next) == 0 {
 		return nil

@@ -2,12 +2,14 @@ package streaming
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
@@ -37,12 +39,22 @@ type Config struct {
 // Default returns the defaults.
 func Default() Config { return Config{TickDelay: 50 * time.Millisecond, IdleCheck: 30 * time.Second} }
 
+// owner says whether this writer may write a pchannel now, and under
+// which term (cluster mode: streamingcoord.Ownership). It is consulted
+// under the channel's lock before every append.
+type owner interface {
+	Check(pchannel string) (term int64, err error)
+}
+
 // Deps are the writer's collaborators.
 type Deps struct {
 	Log      logbroker.Log
 	TSO      timestamps
 	Segments segments
-	Logger   *slog.Logger
+	// Owner fences the writer when several streaming nodes share the
+	// pchannels; nil: this writer is the only one (standalone).
+	Owner  owner
+	Logger *slog.Logger
 }
 
 // Writer appends DML to physical channels.
@@ -51,6 +63,7 @@ type Writer struct {
 	log    logbroker.Log
 	tso    timestamps
 	segs   segments
+	owner  owner
 	logger *slog.Logger
 
 	mu       sync.Mutex // guards channels
@@ -67,6 +80,7 @@ type channel struct {
 	tickTS   uint64 // timestamp of the last tick written
 	needTick bool
 	loaded   bool
+	term     int64 // the ownership term the loaded state belongs to
 	// pending holds Seal messages for segments the data coordinator has
 	// already sealed but whose append failed. They are appended before
 	// any other message of the channel: without its Seal a segment is
@@ -79,7 +93,7 @@ func New(cfg Config, d Deps) *Writer {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Writer{cfg: cfg, log: d.Log, tso: d.TSO, segs: d.Segments, logger: d.Logger.With("component", "streaming"),
+	return &Writer{cfg: cfg, log: d.Log, tso: d.TSO, segs: d.Segments, owner: d.Owner, logger: d.Logger.With("component", "streaming"),
 		channels: map[string]*channel{}, dirty: make(chan struct{}, 1)}
 }
 
@@ -94,15 +108,32 @@ func (w *Writer) channel(name string) *channel {
 	return c
 }
 
-// lockChannel locks a channel, loading its last position on first use.
+// lockChannel locks a channel, loading its state on first use and
+// whenever this writer took it (again) from another: its last position
+// and timestamp in the log and the Seals owed to it.
 func (w *Writer) lockChannel(ctx context.Context, name string) (*channel, error) {
 	c := w.channel(name)
 	c.mu.Lock()
+	if w.owner != nil {
+		term, err := w.owner.Check(name)
+		if err != nil {
+			c.mu.Unlock()
+			return nil, fmt.Errorf("streaming: %w", err)
+		}
+		if term != c.term {
+			c.loaded, c.term = false, term
+		}
+	}
 	if !c.loaded {
 		id, err := w.log.Latest(ctx, name)
 		if err != nil {
 			c.mu.Unlock()
 			return nil, fmt.Errorf("streaming: position of %s: %w", name, err)
+		}
+		lastTS, err := w.lastTimestamp(ctx, name, id)
+		if err != nil {
+			c.mu.Unlock()
+			return nil, err
 		}
 		seals, err := w.unloggedSeals(ctx, name)
 		if err != nil {
@@ -110,9 +141,54 @@ func (w *Writer) lockChannel(ctx context.Context, name string) (*channel, error)
 			return nil, err
 		}
 		c.lastID, c.loaded = id, true
-		c.pending = append(c.pending, seals...)
+		c.lastTS = max(c.lastTS, lastTS)
+		c.tickTS, c.needTick = 0, false
+		// Seals owed are the data coordinator's to tell: a list left from
+		// an earlier term would only repeat them.
+		c.pending = seals
 	}
 	return c, nil
+}
+
+// lastTimestamp returns the timestamp of the message at id in pchannel (0
+// when there is none or it was truncated): timestamps of the messages this
+// writer appends must be larger.
+func (w *Writer) lastTimestamp(ctx context.Context, pchannel string, id logbroker.MessageID) (uint64, error) {
+	if id == 0 {
+		return 0, nil
+	}
+	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	r, err := w.log.Read(rctx, pchannel, id-1)
+	if errors.Is(err, logbroker.ErrTruncated) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("streaming: read the last message of %s: %w", pchannel, err)
+	}
+	defer r.Close()
+	m, err := r.Next(rctx)
+	if errors.Is(err, logbroker.ErrTruncated) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("streaming: read the last message of %s: %w", pchannel, err)
+	}
+	dm, err := msg.Decode(m.Payload, m.Properties)
+	if err != nil {
+		return 0, fmt.Errorf("streaming: decode the last message of %s: %w", pchannel, err)
+	}
+	return dm.TS, nil
+}
+
+// Release stops writing pchannel until it is locked again under a new
+// term (cluster mode: its writer moved to another streaming node). When it
+// returns, the channel's last append has returned.
+func (w *Writer) Release(_ context.Context, pchannel string) {
+	c := w.channel(pchannel)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.loaded, c.needTick, c.pending = false, false, nil
 }
 
 // unloggedSeals returns Seal messages for the segments of pchannel that
@@ -180,6 +256,11 @@ func (w *Writer) appendOne(ctx context.Context, c *channel, m *msg.Message) (log
 	ts, err := w.tso.AllocTimestamp(ctx, 1)
 	if err != nil {
 		return 0, err
+	}
+	if ts <= c.lastTS {
+		// The TSO never goes back, so this means two writers of the
+		// channel or a clock reset: refuse rather than break the order.
+		return 0, fmt.Errorf("streaming: timestamp %d of %s is not above the channel's last %d", ts, c.name, c.lastTS)
 	}
 	m.TS = ts
 	if m.Insert != nil {
@@ -314,7 +395,7 @@ func (w *Writer) Run(ctx context.Context) error {
 				w.logger.Warn("list idle channels", "err", err)
 			}
 			for _, vc := range idleChans {
-				if _, _, err := w.Seal(ctx, PChannelOf(vc), vc, 0); err != nil {
+				if _, _, err := w.Seal(ctx, PChannelOf(vc), vc, 0); err != nil && !errors.Is(err, errs.ErrChannelMisrouted) {
 					w.logger.Warn("seal idle segments", "vchannel", vc, "err", err)
 				}
 			}
@@ -331,6 +412,15 @@ func (w *Writer) tickDirty(ctx context.Context) {
 	w.mu.Unlock()
 	for _, c := range chans {
 		c.mu.Lock()
+		need := c.needTick
+		c.mu.Unlock()
+		if !need {
+			continue
+		}
+		c, err := w.lockChannel(ctx, c.name)
+		if err != nil {
+			continue // moved to another writer
+		}
 		if c.needTick {
 			if _, err := w.appendLocked(ctx, c, &msg.Message{Kind: msg.KindTimeTick}); err != nil {
 				w.logger.Warn("write time tick", "pchannel", c.name, "err", err)

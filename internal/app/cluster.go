@@ -441,7 +441,7 @@ func (n *roleNode) build(ctx context.Context, g *errgroup.Group, hosted []string
 		if err := interim.Validate(); err != nil {
 			return fmt.Errorf("queryNode.segcore.interimIndex: %w", err)
 		}
-		qnode := querynode.New(querynode.Deps{Log: n.log, Objects: n.objects, Syncer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")),
+		qnode := querynode.New(querynode.Deps{Log: n.log, Objects: n.objects, Syncer: n.streamingClient(ctx, g),
 			Collections: n.rootClient(ctx), IndexFaults: n.indexClient(ctx), Interim: &interim, Logger: n.logger})
 		qnode.Start(ctx)
 		workerrpc.RegisterQueryNode(n.grpc, qnode, n.queryClient(ctx))
@@ -456,7 +456,7 @@ func (n *roleNode) build(ctx context.Context, g *errgroup.Group, hosted []string
 
 func (n *roleNode) buildStreaming(ctx context.Context, g *errgroup.Group) error {
 	root, data := n.rootClient(ctx), n.dataClient(ctx)
-	w := streaming.New(streaming.Default(), streaming.Deps{Log: n.log, TSO: root, Segments: data, Logger: n.logger})
+	w := n.newStreamingWriter(ctx, g, streaming.Deps{Log: n.log, TSO: root, Segments: data, Logger: n.logger})
 	workerrpc.RegisterStreamingNode(n.grpc, w)
 	g.Go(func() error { return w.Run(ctx) })
 	// Retention truncates the log behind the data coordinator's
@@ -559,6 +559,9 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 		}
 		rootAPI = root
 		coordrpc.RegisterRootCoord(n.grpc, root)
+		if err := n.runStreamingCoord(ctx, g, meta, root.PChannels()); err != nil {
+			return err
+		}
 	}
 	var dataAPI dataAPI = n.dataClient(ctx)
 	var dispatcher *datacoord.Dispatcher
@@ -732,7 +735,7 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	mc := metacache.New(metacache.Sources{Root: root, Query: query, Index: index}, n.logger)
 	deps := proxy.Deps{Root: cachedRoot{root, mc, metacache.NewTSO(root)}, Data: n.dataClient(ctx),
 		Query: cachedQuery{query, mc}, Index: cachedIndex{index, mc},
-		Writer: workerrpc.NewStreamingClient(n.conn(ctx, "streamingnode")), Shards: router,
+		Writer: n.streamingClient(ctx, g), Shards: router,
 		Hooks:   proxyHooks{dn: dn, channels: coordrpc.NewDataChannelsClient(n.conn(ctx, "datacoord")), qn: pool, data: n.dataClient(ctx)},
 		Imports: coordrpc.NewImportsClient(n.conn(ctx, "datacoord")), Logger: n.logger}
 	si := &clusterSystemInfo{meta: n.meta, logger: n.logger, conns: map[string]*grpc.ClientConn{}, self: func() sysinfo.ComponentInfos {

@@ -214,3 +214,9 @@ func liveNodes(ctx context.Context, store kv.Store) (map[int64]bool, error) {
 	}
 	return out, nil
 }
+
+// ReleaseFunc is a Releaser made of a function.
+type ReleaseFunc func(ctx context.Context, pchannel string)
+
+// Release calls f.
+func (f ReleaseFunc) Release(ctx context.Context, pchannel string) { f(ctx, pchannel) }

@@ -2,12 +2,16 @@ package workerrpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/datanode"
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/indexnode"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
@@ -140,15 +144,74 @@ func (s *StreamingServer) SyncTo(ctx context.Context, r *pb.SyncToRequest) (*pb.
 }
 
 // StreamingClient appends through a remote streaming node: the proxy's
-// writer and the query node's syncer.
-type StreamingClient struct{ c pb.StreamingNodeClient }
+// writer and the query node's syncer. With several streaming nodes each
+// call goes to its pchannel's current writer (its route), and is retried
+// while the pchannel changes hands: on a refusal ("channel misrouted", a
+// writer whose session expired or that is not the one addressed) and on a
+// writer that cannot be reached. A call that may have reached a writer
+// that then failed is retried only if it is idempotent (SyncTo, Seal: a
+// Seal logged twice is harmless), never an append, which could then be
+// logged twice: its caller gets the error.
+type StreamingClient struct {
+	route    func(ctx context.Context, pchannel string) (grpc.ClientConnInterface, error)
+	retryFor time.Duration
+}
 
-// NewStreamingClient calls a streaming node over conn.
+// NewStreamingClient calls the streaming node(s) behind conn.
 func NewStreamingClient(conn grpc.ClientConnInterface) *StreamingClient {
-	return &StreamingClient{c: pb.NewStreamingNodeClient(conn)}
+	return NewRoutedStreamingClient(func(context.Context, string) (grpc.ClientConnInterface, error) { return conn, nil }, 0)
+}
+
+// NewRoutedStreamingClient calls, for each pchannel, the connection route
+// returns (its writer's), retrying for up to retryFor as the type says.
+// route fails with errs.ErrChannelNotAvailable while the pchannel has no
+// writer and errs.ErrNodeNotFound while its writer has no live session.
+func NewRoutedStreamingClient(route func(ctx context.Context, pchannel string) (grpc.ClientConnInterface, error), retryFor time.Duration) *StreamingClient {
+	return &StreamingClient{route: route, retryFor: retryFor}
 }
 
 const streamingName = "streamingnode"
+
+// do calls f on pchannel's writer, retrying as StreamingClient says.
+func (c *StreamingClient) do(ctx context.Context, pchannel string, idempotent bool, f func(pb.StreamingNodeClient) error) error {
+	deadline := time.Now().Add(c.retryFor)
+	delay := 20 * time.Millisecond
+	for {
+		conn, err := c.route(ctx, pchannel)
+		if err == nil {
+			err = f(pb.NewStreamingNodeClient(conn))
+		}
+		if err == nil || !retryable(err, idempotent) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 500*time.Millisecond)
+	}
+}
+
+// retryable reports whether a failed streaming call may be sent again:
+// it was refused or never sent, or it is idempotent.
+func retryable(err error, idempotent bool) bool {
+	switch {
+	case errors.Is(err, errs.ErrChannelMisrouted), errors.Is(err, errs.ErrChannelNotAvailable),
+		errors.Is(err, errs.ErrNodeNotMatch), errors.Is(err, errs.ErrNodeOffline), errors.Is(err, errs.ErrNodeNotFound):
+		return true
+	case errors.Is(err, errs.ErrServiceUnavailable):
+		return idempotent || neverSent(err)
+	}
+	return false
+}
+
+// neverSent reports whether a transport failure happened before the
+// request left: the connection could not be made.
+func neverSent(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "Error while dialing") || strings.Contains(s, "connection refused")
+}
 
 func toAppendResult(r *pb.AppendResponse) contract.AppendResult {
 	return contract.AppendResult{ID: logbroker.MessageID(r.GetId()), TS: r.GetTs(), SegmentID: r.GetSegmentId()}
@@ -159,12 +222,18 @@ func (c *StreamingClient) AppendInsert(ctx context.Context, pchannel string, in 
 	if err != nil {
 		return contract.AppendResult{}, fmt.Errorf("streaming: encode insert: %w", err)
 	}
-	r, err := c.c.AppendInsert(ctx, &pb.AppendInsertRequest{Pchannel: pchannel, CollectionId: in.CollectionID, PartitionId: in.PartitionID,
-		Vchannel: in.VChannel, Rows: in.Rows, Bytes: in.Bytes, Message: m})
-	if err := coordrpc.Check(streamingName, r, err); err != nil {
-		return contract.AppendResult{}, err
-	}
-	return toAppendResult(r), nil
+	req := &pb.AppendInsertRequest{Pchannel: pchannel, CollectionId: in.CollectionID, PartitionId: in.PartitionID,
+		Vchannel: in.VChannel, Rows: in.Rows, Bytes: in.Bytes, Message: m}
+	var res contract.AppendResult
+	err = c.do(ctx, pchannel, false, func(sc pb.StreamingNodeClient) error {
+		r, err := sc.AppendInsert(ctx, req)
+		if err := coordrpc.Check(streamingName, r, err); err != nil {
+			return err
+		}
+		res = toAppendResult(r)
+		return nil
+	})
+	return res, err
 }
 
 func (c *StreamingClient) AppendDelete(ctx context.Context, pchannel string, m *msg.Message) (contract.AppendResult, error) {
@@ -172,22 +241,38 @@ func (c *StreamingClient) AppendDelete(ctx context.Context, pchannel string, m *
 	if err != nil {
 		return contract.AppendResult{}, fmt.Errorf("streaming: encode delete: %w", err)
 	}
-	r, err := c.c.AppendDelete(ctx, &pb.AppendDeleteRequest{Pchannel: pchannel, Message: pm})
-	if err := coordrpc.Check(streamingName, r, err); err != nil {
-		return contract.AppendResult{}, err
-	}
-	return toAppendResult(r), nil
+	req := &pb.AppendDeleteRequest{Pchannel: pchannel, Message: pm}
+	var res contract.AppendResult
+	err = c.do(ctx, pchannel, false, func(sc pb.StreamingNodeClient) error {
+		r, err := sc.AppendDelete(ctx, req)
+		if err := coordrpc.Check(streamingName, r, err); err != nil {
+			return err
+		}
+		res = toAppendResult(r)
+		return nil
+	})
+	return res, err
 }
 
 func (c *StreamingClient) Seal(ctx context.Context, pchannel, vchannel string, collection int64) ([]int64, uint64, error) {
-	r, err := c.c.Seal(ctx, &pb.SealRequest{Pchannel: pchannel, Vchannel: vchannel, CollectionId: collection})
-	if err := coordrpc.Check(streamingName, r, err); err != nil {
-		return nil, 0, err
-	}
-	return r.GetSegmentIds(), r.GetTs(), nil
+	var (
+		ids []int64
+		ts  uint64
+	)
+	err := c.do(ctx, pchannel, true, func(sc pb.StreamingNodeClient) error {
+		r, err := sc.Seal(ctx, &pb.SealRequest{Pchannel: pchannel, Vchannel: vchannel, CollectionId: collection})
+		if err := coordrpc.Check(streamingName, r, err); err != nil {
+			return err
+		}
+		ids, ts = r.GetSegmentIds(), r.GetTs()
+		return nil
+	})
+	return ids, ts, err
 }
 
 func (c *StreamingClient) SyncTo(ctx context.Context, pchannel string, ts uint64) error {
-	r, err := c.c.SyncTo(ctx, &pb.SyncToRequest{Pchannel: pchannel, Ts: ts})
-	return coordrpc.Check(streamingName, r, err)
+	return c.do(ctx, pchannel, true, func(sc pb.StreamingNodeClient) error {
+		r, err := sc.SyncTo(ctx, &pb.SyncToRequest{Pchannel: pchannel, Ts: ts})
+		return coordrpc.Check(streamingName, r, err)
+	})
 }

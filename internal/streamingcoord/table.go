@@ -66,7 +66,7 @@ func (t *Table) Run(ctx context.Context) {
 			close(t.loaded)
 		}
 		t.mu.Unlock()
-		for ev := range t.store.Watch(ctx, tablePrefix, rev+1) {
+		for ev := range t.store.Watch(ctx, tablePrefix, rev) {
 			t.mu.Lock()
 			t.applyLocked(ev.Key, ev.Value, ev.Type == kv.EventDelete)
 			t.notifyLocked()

@@ -270,6 +270,16 @@ func (w *Writer) appendOne(ctx context.Context, c *channel, m *msg.Message) (log
 	if err != nil {
 		return 0, err
 	}
+	// Checked again right before the append: the process may have been
+	// stopped (SIGSTOP, a VM freeze) since the channel was locked, long
+	// enough for the channel to have another writer.
+	if w.owner != nil {
+		if term, err := w.owner.Check(c.name); err != nil {
+			return 0, fmt.Errorf("streaming: %w", err)
+		} else if term != c.term {
+			return 0, fmt.Errorf("streaming: %w", errs.ChannelMisrouted(c.name, 0, 0))
+		}
+	}
 	id, err := w.log.Append(ctx, c.name, payload, props)
 	if err != nil {
 		return 0, fmt.Errorf("streaming: append %s to %s: %w", m.Kind, c.name, err)

@@ -110,24 +110,30 @@ func (o *Ownership) Run(ctx context.Context) {
 		return
 	case <-o.table.Loaded():
 	}
-	t := time.NewTicker(recheck)
-	defer t.Stop()
 	for {
 		changed := o.table.Changed()
-		o.reconcile(ctx)
+		// Only a take-over waiting for the old writer's session, or a
+		// node not registered yet, looks again without a change: an idle
+		// node sleeps.
+		var again <-chan time.Time
+		if o.reconcile(ctx) {
+			again = time.After(recheck)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-changed:
-		case <-t.C:
+		case <-again:
 		}
 	}
 }
 
-func (o *Ownership) reconcile(ctx context.Context) {
+// reconcile releases and takes pchannels as the table says; it reports
+// whether it must look again although nothing changed.
+func (o *Ownership) reconcile(ctx context.Context) (again bool) {
 	s := o.sess()
 	if s == nil {
-		return
+		return true
 	}
 	self := s.ID()
 	assign, rel := o.table.snapshot()
@@ -155,6 +161,7 @@ func (o *Ownership) reconcile(ctx context.Context) {
 			b, _ := json.Marshal(released{Term: a.Term})
 			if _, err := o.kv.Put(ctx, PrefixReleased+pc, b); err != nil {
 				o.logger.Warn("record pchannel release", "pchannel", pc, "err", err)
+				again = true
 			}
 		}
 	}
@@ -180,7 +187,7 @@ func (o *Ownership) reconcile(ctx context.Context) {
 				var err error
 				if live, err = liveNodes(ctx, o.kv); err != nil {
 					o.logger.Warn("list streaming node sessions", "err", err)
-					return
+					return true
 				}
 			}
 			ready, why = !live[a.From], "previous writer's session ended"
@@ -194,6 +201,8 @@ func (o *Ownership) reconcile(ctx context.Context) {
 		if ready {
 			o.held[pc] = a.Term
 			delete(o.waiting, pc)
+		} else {
+			again = true
 		}
 		o.mu.Unlock()
 		if ready {
@@ -201,6 +210,7 @@ func (o *Ownership) reconcile(ctx context.Context) {
 				"waited", time.Since(since).Round(time.Millisecond))
 		}
 	}
+	return again
 }
 
 func liveNodes(ctx context.Context, store kv.Store) (map[int64]bool, error) {

@@ -38,8 +38,8 @@ func (n *roleNode) streamingClient(ctx context.Context, g *errgroup.Group) *work
 		return pool.liveClient(a.Node)
 	}
 	// Long enough for a dead writer's session to expire and its pchannels
-	// to be taken by another.
-	return workerrpc.NewRoutedStreamingClient(route, 2*time.Duration(n.cfg.Common.Session.TTL)*time.Second+10*time.Second)
+	// to be taken by another; with no streaming node left, calls fail then.
+	return workerrpc.NewRoutedStreamingClient(route, time.Duration(n.cfg.Common.Session.TTL)*time.Second+5*time.Second)
 }
 
 // newStreamingWriter builds the streaming node's writer, fenced by its

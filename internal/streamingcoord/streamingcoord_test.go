@@ -307,3 +307,48 @@ func TestHandOverWaitsForTheOldWriter(t *testing.T) {
 	}
 	strictlyIncreasing(t, timestamps(t, s.log, "dml_3"))
 }
+
+// A pchannel moved again before its new writer started names as the
+// writer that must stop the one that may still be appending: the previous
+// writer, while it lives and has not released the pchannel.
+func TestReassignBeforeTheHandOverSettled(t *testing.T) {
+	t.Parallel()
+	e := kvtest.StartEmbedded(t)
+	store := e.NewStore("chain")
+	t.Cleanup(func() { store.Close() })
+	ctx := t.Context()
+	c, err := streamingcoord.New(ctx, streamingcoord.Deps{KV: store, PChannels: []string{"a", "b"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetNodes(ctx, []int64{1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetNodes(ctx, []int64{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	if pc, err := c.Balance(ctx); err != nil || pc != "a" {
+		t.Fatalf("Balance: %q %v, want a", pc, err)
+	}
+	if a := c.Assignments()["a"]; a.Node != 2 || a.From != 1 || a.Term != 2 {
+		t.Fatalf("after the move: %+v, want node 2 from 1, term 2", a)
+	}
+	// Node 2 dies before node 1 released "a": node 1 may still append,
+	// so node 3 must wait for node 1, not for the dead node 2.
+	if err := c.SetNodes(ctx, []int64{1, 3}); err != nil {
+		t.Fatal(err)
+	}
+	if a := c.Assignments()["a"]; a.Node != 3 || a.From != 1 || a.Term != 3 {
+		t.Fatalf("moved on before the hand-over settled: %+v, want node 3 from 1, term 3", a)
+	}
+	// Once node 1 records its release, the next move names the assignee.
+	if _, err := store.Put(ctx, streamingcoord.PrefixReleased+"a", []byte(`{"term":3}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetNodes(ctx, []int64{1, 4}); err != nil { // node 3 died
+		t.Fatal(err)
+	}
+	if a := c.Assignments()["a"]; a.Node != 4 || a.From != 3 || a.Term != 4 {
+		t.Fatalf("after a settled hand-over: %+v, want node 4 from 3, term 4", a)
+	}
+}

@@ -68,4 +68,6 @@ func rootFromConfig(c *config.Config, base rootcoord.Config) rootcoord.Config {
 // localChannels is the data coordinator's channel assignment in process.
 type localChannels struct{ c *datacoord.Channels }
 
-func (l localChannels) Assignments(context.Context) (map[string]int64, error) { return l.c.Assignments(), nil }
+func (l localChannels) Assignments(context.Context) (map[string]int64, error) {
+	return l.c.Assignments(), nil
+}

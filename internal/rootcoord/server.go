@@ -26,12 +26,12 @@ import (
 type Config struct {
 	PChannelPrefix string // physical channels are PChannelPrefix + "_" + i
 	PChannels      int    // number of physical DML channels
-	MaxCollections int // quotaAndLimits.limits.maxCollectionNum
+	MaxCollections int    // quotaAndLimits.limits.maxCollectionNum
 	// MaxCollectionsPerDB is quotaAndLimits.limits.maxCollectionNumPerDB;
 	// a database's database.max.collections property overrides it.
 	MaxCollectionsPerDB int
 	MaxDatabases        int
-	MaxPartitions  int
+	MaxPartitions       int
 }
 
 // Default returns Milvus's defaults.

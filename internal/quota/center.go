@@ -192,8 +192,10 @@ func (c *Center) checkMemory(ctx context.Context, s *States) {
 		c.logger.Warn("cannot read the nodes' memory", "err", err)
 		return
 	}
+	// Where collections live is read only when a node is above a level:
+	// a calm sample costs the nodes' metrics alone.
 	var query, data map[int64][]int64
-	if g.Placement != nil {
+	if g.Placement != nil && slices.ContainsFunc(nodes, c.aboveLow) {
 		if query, data, err = g.Placement.Placement(ctx); err != nil {
 			// Not knowing where collections live, a node over its level
 			// throttles them all, as in standalone.
@@ -203,7 +205,7 @@ func (c *Center) checkMemory(ctx context.Context, s *States) {
 	}
 	// held reports the collections of a node; all: every collection.
 	held := func(n NodeMemory) (colls []int64, all bool) {
-		if g.Placement == nil || (query == nil && data == nil) || n.Role == RoleStreamingNode {
+		if g.Placement == nil || query == nil || n.Role == RoleStreamingNode {
 			return nil, true // standalone, or a node that holds every channel's growing data
 		}
 		if n.Role == RoleDataNode {
@@ -242,10 +244,7 @@ func (c *Center) checkMemory(ctx context.Context, s *States) {
 		if !g.MemProtection {
 			continue
 		}
-		low, high := g.DataNodeMemoryLowWaterLevel, g.DataNodeMemoryHighWaterLevel
-		if n.Role != RoleDataNode {
-			low, high = g.QueryNodeMemoryLowWaterLevel, g.QueryNodeMemoryHighWaterLevel
-		}
+		low, high := c.levels(n)
 		if high <= 0 {
 			continue
 		}
@@ -269,6 +268,29 @@ func (c *Center) checkMemory(ctx context.Context, s *States) {
 		}
 		scale((high-level)/(high-low), colls, all)
 	}
+}
+
+// levels are a node's memory water levels.
+func (c *Center) levels(n NodeMemory) (low, high float64) {
+	if n.Role == RoleDataNode {
+		return c.cfg.DataNodeMemoryLowWaterLevel, c.cfg.DataNodeMemoryHighWaterLevel
+	}
+	return c.cfg.QueryNodeMemoryLowWaterLevel, c.cfg.QueryNodeMemoryHighWaterLevel
+}
+
+// aboveLow reports whether a node is above a low water level, memory or
+// growing segments: then the collections it holds are throttled.
+func (c *Center) aboveLow(n NodeMemory) bool {
+	if n.Total == 0 {
+		return false
+	}
+	g := c.cfg
+	if g.MemProtection {
+		if low, high := c.levels(n); high > 0 && float64(n.Used)/float64(n.Total) > min(low, high) {
+			return true
+		}
+	}
+	return g.GrowingProtection && n.Role != RoleDataNode && float64(n.Growing)/float64(n.Total) > g.GrowingLowWaterLevel
 }
 
 // checkDisk is Milvus's checkDiskQuota (the binlogs of the cluster, each

@@ -107,6 +107,7 @@ type StreamingServer struct {
 // RegisterStreamingNode serves w on g.
 func RegisterStreamingNode(g *grpc.Server, w *streaming.Writer) {
 	pb.RegisterStreamingNodeServer(g, &StreamingServer{w: w})
+	pb.RegisterStreamingLogEndServer(g, &logEndServer{w: w})
 }
 
 func appendResponse(res contract.AppendResult, err error) *pb.AppendResponse {
@@ -141,11 +142,14 @@ func (s *StreamingServer) SyncTo(ctx context.Context, r *pb.SyncToRequest) (*pb.
 
 // StreamingClient appends through a remote streaming node: the proxy's
 // writer and the query node's syncer.
-type StreamingClient struct{ c pb.StreamingNodeClient }
+type StreamingClient struct {
+	c   pb.StreamingNodeClient
+	end pb.StreamingLogEndClient // logend.go
+}
 
 // NewStreamingClient calls a streaming node over conn.
 func NewStreamingClient(conn grpc.ClientConnInterface) *StreamingClient {
-	return &StreamingClient{c: pb.NewStreamingNodeClient(conn)}
+	return &StreamingClient{c: pb.NewStreamingNodeClient(conn), end: pb.NewStreamingLogEndClient(conn)}
 }
 
 const streamingName = "streamingnode"

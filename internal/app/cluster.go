@@ -554,7 +554,7 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 		if err != nil {
 			return fmt.Errorf("app: %w", err)
 		}
-		if root, err = rootcoord.New(ctx, rootcoord.Default(), rootcoord.Deps{KV: meta, Hooks: drop, Logger: n.logger, Watermark: wm}); err != nil {
+		if root, err = rootcoord.New(ctx, rootFromConfig(n.cfg, rootcoord.Default()), rootcoord.Deps{KV: meta, Hooks: drop, Logger: n.logger, Watermark: wm}); err != nil {
 			return err
 		}
 		rootAPI = root
@@ -565,6 +565,7 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 	}
 	var dataAPI dataAPI = n.dataClient(ctx)
 	var dispatcher *datacoord.Dispatcher
+	var localChans *datacoord.Channels
 	if has("datacoord") {
 		if data, err = datacoord.New(ctx, dataFromConfig(n.cfg), datacoord.Deps{KV: meta, IDs: rootAPI, Objects: n.objects, Logger: n.logger}); err != nil {
 			return err
@@ -583,7 +584,7 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 			return err
 		}
 		data.SetChannels(chans)
-		channels = chans
+		channels, localChans = chans, chans
 		coordrpc.RegisterDataChannels(n.grpc, chans)
 		g.Go(func() error {
 			pool.watch(ctx, n.peers, func(ids []int64) error {
@@ -645,6 +646,9 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 	}
 	if has("indexcoord") {
 		icoord.AddListener(queryAPI)
+	}
+	if has("rootcoord") {
+		n.startQuotaCenter(ctx, g, root, data, qcoord, localChans)
 	}
 	return nil
 }
@@ -742,10 +746,10 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 		return localInfos(session.RoleProxy, n.serverID.Load(), n.addr, "", n.cfg.LocalStorage.Path, sysinfo.ClusterDeployMode)[0]
 	}}
 	defer si.close()
-	// A proxy keeps no data: the write protection reads the workers'
-	// memory from their metrics and the binlog sizes from the data
-	// coordinator.
-	if lim := pub.limiter("", nodeMemory{si}, storedSizes{root, deps.Data}, n.logger); lim != nil {
+	// The write protection's verdict comes from the quota center next to
+	// the root coordinator (quota_center.go), which alone samples the
+	// workers' memory and the stored sizes.
+	if lim := pub.limiter(coordrpc.NewQuotaCenterClient(n.conn(ctx, "rootcoord")), n.logger); lim != nil {
 		deps.Quota = lim
 		g.Go(func() error { lim.Run(ctx); return nil })
 	}

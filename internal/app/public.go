@@ -46,36 +46,62 @@ func (p PublicAPI) proxyLimits() proxy.Limits {
 		MaxInsertSize: l.MaxInsertSize, MaxResultEntries: l.MaxResultEntries}
 }
 
-// limiter is the quota of one proxy. dataDir is the directory whose disk
-// it watches ("" for none: a cluster proxy keeps no data); nodes report
-// the workers' memory and sizes the stored binlogs, in both modes.
-func (p PublicAPI) limiter(dataDir string, nodes quota.Nodes, sizes quota.Storage, logger *slog.Logger) *quota.Limiter {
+// limiter is the quota of one proxy: its rate limits, and the write
+// protection's verdict fetched from src (the quota center in process, or
+// the root coordinator's). nil when quotaAndLimits is off.
+func (p PublicAPI) limiter(src quota.StatesSource, logger *slog.Logger) *quota.Limiter {
 	l := p.Limits
 	if !l.Enabled {
 		return nil
 	}
 	r := func(r config.Rates) quota.Rates {
-		return quota.Rates{Max: r.Max, DB: r.DB, Collection: r.Collection, Partition: r.Partition}
+		return quota.Rates{Max: r.Max, DB: r.DB, Collection: r.Collection, Partition: r.Partition, CollectionMin: r.CollectionMin}
 	}
-	cfg := quota.Config{Enabled: true,
+	return quota.New(quota.Config{Enabled: true,
 		DMLEnabled: l.DMLEnabled, DQLEnabled: l.DQLEnabled, DDLEnabled: l.DDLEnabled,
 		Insert: r(l.Insert), Delete: r(l.Delete), BulkLoad: r(l.BulkLoad), Search: r(l.Search), Query: r(l.Query),
 		CollectionRate: l.CollectionRate, PartitionRate: l.PartitionRate,
-		FlushEnabled: l.FlushEnabled, FlushRate: l.FlushRate, FlushRateCollection: l.FlushRateCollection,
+		CollectionRateDB: l.CollectionRateDB, PartitionRateDB: l.PartitionRateDB,
+		FlushEnabled: l.FlushEnabled, FlushRate: l.FlushRate, FlushRateCollection: l.FlushRateCollection, FlushRateDB: l.FlushRateDB,
+		IndexEnabled: l.IndexEnabled, IndexRate: l.IndexRate, IndexRateDB: l.IndexRateDB,
+		CompactionEnabled: l.CompactionEnabled, CompactionRate: l.CompactionRate, CompactionRateDB: l.CompactionRateDB,
+		DBRateEnabled: l.DBRateEnabled, DBRate: l.DBRate,
 		ForceDenyWriting: l.ForceDenyWriting, ForceDenyReading: l.ForceDenyReading,
+		CollectInterval: p.collectInterval(), Source: src,
+	}, logger)
+}
+
+// quotaCenter is the cluster's one sampler of the write protection
+// (standalone's, or the root coordinator's): nodes report the workers'
+// memory, place which collections each holds (nil: every node holds all,
+// standalone), sizes the stored binlogs; dataDir is the directory whose
+// disk it watches ("": none). nil when quotaAndLimits is off.
+func (p PublicAPI) quotaCenter(dataDir string, nodes quota.Nodes, place quota.Placement, sizes quota.Storage, logger *slog.Logger) *quota.Center {
+	l := p.Limits
+	if !l.Enabled {
+		return nil
+	}
+	cfg := quota.CenterConfig{
 		MemProtection:               l.MemProtection,
 		DataNodeMemoryLowWaterLevel: l.DataNodeMemoryLowWaterLevel, DataNodeMemoryHighWaterLevel: l.DataNodeMemoryHighWaterLevel,
 		QueryNodeMemoryLowWaterLevel: l.QueryNodeMemoryLowWaterLevel, QueryNodeMemoryHighWaterLevel: l.QueryNodeMemoryHighWaterLevel,
+		GrowingProtection: l.GrowingProtection, GrowingMinRateRatio: l.GrowingMinRateRatio,
+		GrowingLowWaterLevel: l.GrowingLowWaterLevel, GrowingHighWaterLevel: l.GrowingHighWaterLevel,
 		DiskProtection: l.DiskProtection, DiskHighWaterLevel: l.DiskHighWaterLevel,
 		DiskQuotaBytes: mbBytes(l.DiskQuotaMB), DiskQuotaPerDB: mbBytes(l.DiskQuotaPerDBMB),
 		DiskQuotaPerCollection: mbBytes(l.DiskQuotaPerCollectionMB), DiskQuotaPerPartition: mbBytes(l.DiskQuotaPerPartitionMB),
-		CollectInterval: time.Duration(l.CollectInterval * float64(time.Second)),
-		Nodes:           nodes, Storage: sizes,
+		CollectInterval: p.collectInterval(),
+		Nodes:           nodes, Placement: place, Storage: sizes,
 	}
 	if dataDir != "" {
 		cfg.Probe = quota.HostProbe{Dir: dataDir}
 	}
-	return quota.New(cfg, logger)
+	return quota.NewCenter(cfg, logger)
+}
+
+// collectInterval is quotaAndLimits.quotaCenterCollectInterval.
+func (p PublicAPI) collectInterval() time.Duration {
+	return time.Duration(p.Limits.CollectInterval * float64(time.Second))
 }
 
 // mbBytes is a quota in MB as bytes (<= 0: none).

@@ -26,15 +26,22 @@ func TestPublicFromConfig(t *testing.T) {
 	if _, err := p.serverTLS(); err == nil || !strings.Contains(err.Error(), "tls.serverPemPath") {
 		t.Fatalf("missing certificates: %v", err)
 	}
-	lim := p.limiter(t.TempDir(), nil, nil, nil)
-	if lim == nil {
-		t.Fatal("quotaAndLimits.enabled by default, but no limiter")
+	center := p.quotaCenter(t.TempDir(), nil, nil, nil, nil)
+	if center == nil || p.limiter(center, nil) == nil {
+		t.Fatal("quotaAndLimits.enabled by default, but no quota center or limiter")
+	}
+	if r := s.Root; r.MaxCollections != 65536 || r.MaxCollectionsPerDB != 65536 {
+		t.Fatalf("root limits: %+v", r)
+	}
+	c.Limits.MaxCollectionNumPerDB = 3
+	if r := StandaloneFromConfig(c).Root; r.MaxCollectionsPerDB != 3 {
+		t.Fatalf("quotaAndLimits.limits.maxCollectionNumPerDB: %+v", r)
 	}
 	c.Limits.Enabled = false
-	if StandaloneFromConfig(c).Public.limiter("", nil, nil, nil) != nil {
-		t.Fatal("a limiter with quotaAndLimits.enabled false")
+	if pub := StandaloneFromConfig(c).Public; pub.limiter(nil, nil) != nil || pub.quotaCenter("", nil, nil, nil, nil) != nil {
+		t.Fatal("a limiter or quota center with quotaAndLimits.enabled false")
 	}
-	if DefaultStandalone().Public.limiter("", nil, nil, nil) != nil {
+	if DefaultStandalone().Public.limiter(nil, nil) != nil {
 		t.Fatal("DefaultStandalone enforces quotas")
 	}
 }

@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 
 	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/quota"
 	"github.com/milvago/milvago/internal/rpc"
@@ -30,8 +32,10 @@ func (n nodeMemory) NodeMemory(ctx context.Context) ([]quota.NodeMemory, error) 
 		switch c.Type {
 		case sysinfo.RoleDataNode:
 			role = quota.RoleDataNode
-		case sysinfo.RoleQueryNode, sysinfo.RoleStreamingNode: // the streaming node holds the growing segments
+		case sysinfo.RoleQueryNode:
 			role = quota.RoleQueryNode
+		case sysinfo.RoleStreamingNode: // it holds the growing segments of its channels
+			role = quota.RoleStreamingNode
 		default:
 			continue
 		}
@@ -99,4 +103,79 @@ func props(kvs []*commonpb.KeyValuePair) map[string]string {
 		m[kv.GetKey()] = kv.GetValue()
 	}
 	return m
+}
+
+// quotaReplicas and quotaChannels are what placement reads of the query
+// and data coordinators (in-process or their RPC clients).
+type quotaReplicas interface {
+	Replicas(ctx context.Context, collectionID int64) ([]contract.Replica, error)
+}
+
+type quotaChannels interface {
+	Assignments(ctx context.Context) (map[string]int64, error)
+}
+
+// placement tells the quota center which collections each worker holds,
+// as Milvus's nodes report their metric.Effect.CollectionIDs: a query node
+// the collections of the replicas it belongs to, a data node those whose
+// physical channels it consumes.
+type placement struct {
+	root     quotaRoot
+	replicas quotaReplicas
+	channels quotaChannels
+}
+
+func (p placement) Placement(ctx context.Context) (query, data map[int64][]int64, err error) {
+	owners, err := p.channels.Assignments(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("app: channel assignments: %w", err)
+	}
+	dbs, err := p.root.ListDatabases(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("app: list databases: %w", err)
+	}
+	query, data = map[int64][]int64{}, map[int64][]int64{}
+	add := func(m map[int64][]int64, node, coll int64) {
+		if node != 0 && (len(m[node]) == 0 || m[node][len(m[node])-1] != coll) {
+			m[node] = append(m[node], coll)
+		}
+	}
+	for _, db := range dbs {
+		colls, err := p.root.ListCollections(ctx, db.Name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("app: list collections of %s: %w", db.Name, err)
+		}
+		for _, c := range colls {
+			seen := map[int64]bool{}
+			for _, pc := range c.PChannels {
+				if n := owners[pc]; !seen[n] {
+					seen[n] = true
+					add(data, n, c.ID)
+				}
+			}
+			rs, err := p.replicas.Replicas(ctx, c.ID)
+			if errors.Is(err, errs.ErrCollectionNotLoaded) {
+				continue
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("app: replicas of collection %d: %w", c.ID, err)
+			}
+			seen = map[int64]bool{}
+			for _, r := range rs {
+				for _, n := range r.Nodes {
+					if !seen[n] {
+						seen[n] = true
+						add(query, n, c.ID)
+					}
+				}
+				for _, sh := range r.Shards {
+					if !seen[sh.NodeID] {
+						seen[sh.NodeID] = true
+						add(query, sh.NodeID, c.ID)
+					}
+				}
+			}
+		}
+	}
+	return query, data, nil
 }

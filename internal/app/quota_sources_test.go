@@ -2,11 +2,13 @@ package app
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 
 	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/quota"
 	"github.com/milvago/milvago/internal/sysinfo"
@@ -25,7 +27,7 @@ func info(role string, id int64, used, total uint64, failed bool) sysinfo.Compon
 }
 
 // TestNodeMemory: the workers' memory comes from their component infos;
-// streaming nodes count with the query node levels; coordinators and
+// streaming nodes are told apart (they hold every channel they serve); coordinators and
 // unreachable nodes are left out.
 func TestNodeMemory(t *testing.T) {
 	src := nodeMemory{fakeInfos{
@@ -38,7 +40,7 @@ func TestNodeMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []quota.NodeMemory{{Role: quota.RoleDataNode, ID: 2, Used: 5, Total: 10},
-		{Role: quota.RoleQueryNode, ID: 3, Used: 6, Total: 10}, {Role: quota.RoleQueryNode, ID: 4, Used: 7, Total: 10}}
+		{Role: quota.RoleQueryNode, ID: 3, Used: 6, Total: 10}, {Role: quota.RoleStreamingNode, ID: 4, Used: 7, Total: 10}}
 	if len(got) != len(want) {
 		t.Fatalf("got %+v", got)
 	}
@@ -83,5 +85,52 @@ func TestStoredSizes(t *testing.T) {
 	parts, err := s.PartitionBytes(context.Background(), 1)
 	if err != nil || parts[10] != 105 || parts[11] != 7 {
 		t.Fatalf("partitions %v: %v", parts, err)
+	}
+}
+
+type fakePlaceRoot struct{}
+
+func (fakePlaceRoot) ListDatabases(context.Context) ([]contract.Database, error) {
+	return []contract.Database{{Name: "default"}}, nil
+}
+
+func (fakePlaceRoot) ListCollections(context.Context, string) ([]*model.Collection, error) {
+	return []*model.Collection{
+		{ID: 1, PChannels: []string{"p0", "p1"}},
+		{ID: 2, PChannels: []string{"p1"}},
+		{ID: 3, PChannels: []string{"p0"}},
+	}, nil
+}
+
+type fakeReplicas struct{}
+
+func (fakeReplicas) Replicas(_ context.Context, id int64) ([]contract.Replica, error) {
+	switch id {
+	case 1: // two replicas
+		return []contract.Replica{{Nodes: []int64{10}, Shards: []contract.ShardReplica{{NodeID: 10}}},
+			{Nodes: []int64{11}, Shards: []contract.ShardReplica{{NodeID: 11}}}}, nil
+	case 2:
+		return []contract.Replica{{Nodes: []int64{11}, Shards: []contract.ShardReplica{{NodeID: 11}, {NodeID: 0}}}}, nil
+	}
+	return nil, errs.CollectionNotLoaded(id)
+}
+
+type fakeAssignments map[string]int64
+
+func (f fakeAssignments) Assignments(context.Context) (map[string]int64, error) { return f, nil }
+
+// TestPlacement: a query node holds the collections of its replicas, a
+// data node those whose physical channels it consumes; a released
+// collection is on no query node.
+func TestPlacement(t *testing.T) {
+	p := placement{root: fakePlaceRoot{}, replicas: fakeReplicas{}, channels: fakeAssignments{"p0": 100, "p1": 101}}
+	query, data, err := p.Placement(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantQ := map[int64][]int64{10: {1}, 11: {1, 2}}
+	wantD := map[int64][]int64{100: {1, 3}, 101: {1, 2}}
+	if !reflect.DeepEqual(query, wantQ) || !reflect.DeepEqual(data, wantD) {
+		t.Fatalf("query %v, data %v", query, data)
 	}
 }

@@ -95,6 +95,7 @@ type Standalone struct {
 	proxy  *proxy.Server
 	rpc    *rpc.Server
 	quota  *quota.Limiter
+	center *quota.Center
 	ready  atomic.Bool
 }
 
@@ -184,9 +185,15 @@ func (s *Standalone) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// The write protection reads this process's memory as GetMetrics
-	// reports it for the data and query node, as a cluster proxy does.
-	s.quota = s.cfg.Public.limiter(s.cfg.DataDir, nodeMemory{standaloneSystemInfo{}}, storedSizes{s.root, s.data}, s.logger)
+	// The quota center samples this process's memory as GetMetrics
+	// reports it for the data and query node (the process holds every
+	// collection), the data directory's disk and the stored binlogs; the
+	// proxy's limiter takes its verdict, as a cluster proxy takes the root
+	// coordinator's (quota_center.go).
+	s.center = s.cfg.Public.quotaCenter(s.cfg.DataDir, nodeMemory{standaloneSystemInfo{}}, nil, storedSizes{s.root, s.data}, s.logger)
+	if s.center != nil {
+		s.quota = s.cfg.Public.limiter(s.center, s.logger)
+	}
 	deps := proxy.Deps{Root: s.root, Data: s.data, Query: s.qcoord, Index: s.icoord, Writer: s.writer,
 		Shards: s.qnode, Hooks: h, Imports: s.data, Logger: s.logger}
 	if s.quota != nil {
@@ -276,7 +283,10 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 	if err := s.qcoord.SetNodes(gctx, []querycoord.NodeInfo{{ID: standaloneQueryNode, Addr: grpcL.Addr().String()}}); err != nil {
 		return err
 	}
-	s.quota.Sample() // refuse writes from the first request if memory or disk is short
+	// Refuse writes from the first request if memory or disk is short.
+	s.center.Sample(gctx)
+	s.quota.Sample(gctx)
+	g.Go(func() error { s.center.Run(gctx); return nil })
 	g.Go(func() error { s.quota.Run(gctx); return nil })
 	if err := s.qcoord.Recover(gctx); err != nil {
 		return err

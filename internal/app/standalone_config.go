@@ -20,6 +20,7 @@ func StandaloneFromConfig(c *config.Config) StandaloneConfig {
 	s.Public = publicFromConfig(c)
 	s.Auth = AuthFromConfig(c)
 	s.Data = dataFromConfig(c)
+	s.Root = rootFromConfig(c, s.Root)
 	interim := interimFromConfig(c)
 	s.Interim = &interim
 	return s

@@ -63,7 +63,7 @@ func candidates(k Key) []string {
 	case "int":
 		return []string{"3", "5", "1", "2", "10000", "5000001", "99999999"}
 	case "float":
-		return []string{"0.5", "2"}
+		return []string{"0.5", "2", "0.25"}
 	case "list":
 		return []string{"h1:1,h2:2"}
 	}

@@ -119,7 +119,9 @@ var milvusLegacy = map[string]bool{
 	"kafka.securityProtocol": true, "kafka.ssl.enabled": true, "kafka.ssl.tlsCert": true, "kafka.ssl.tlsKey": true,
 	"kafka.ssl.tlsCaCert": true, "kafka.ssl.tlsKeyPassword": true, // commented out in milvus.yaml
 	"quotaAndLimits.limits.nq": true, "quotaAndLimits.limits.topK": true, "quotaAndLimits.limits.maxQueryResultWindow": true,
-	"quotaAndLimits.limits.maxOutputSize": true, // paramtable only (quota_param.go)
+	"quotaAndLimits.limits.maxOutputSize":          true, // paramtable only (quota_param.go)
+	"quotaAndLimits.dml.insertRate.collection.min": true, "quotaAndLimits.dml.deleteRate.collection.min": true,
+	"quotaAndLimits.dml.bulkLoadRate.collection.min": true, // paramtable only (quota_param.go)
 }
 
 func init() {

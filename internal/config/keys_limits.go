@@ -34,9 +34,26 @@ type Limits struct {
 	Insert, Delete, BulkLoad           Rates // dml.*Rate; upserts count as inserts
 	Search, Query                      Rates // dql.*Rate
 	CollectionRate, PartitionRate      float64
+	CollectionRateDB, PartitionRateDB  float64 // ddl.db.collectionRate, ddl.db.partitionRate
 	FlushEnabled                       bool
 	FlushRate, FlushRateCollection     float64
+	FlushRateDB                        float64
+	IndexEnabled                       bool // indexRate.*: CreateIndex, DropIndex
+	IndexRate, IndexRateDB             float64
+	CompactionEnabled                  bool // compactionRate.*: ManualCompaction
+	CompactionRate, CompactionRateDB   float64
+	DBRateEnabled                      bool // dbRate.*: CreateDatabase, DropDatabase, AlterDatabase
+	DBRate                             float64
 	ForceDenyWriting, ForceDenyReading bool
+	// MaxCollectionNum and MaxCollectionNumPerDB are
+	// quotaAndLimits.limits.maxCollectionNum and .maxCollectionNumPerDB
+	// (the database property database.max.collections overrides the
+	// latter); the root coordinator enforces them. 0: its default.
+	MaxCollectionNum, MaxCollectionNumPerDB int
+	// GrowingProtection is limitWriting.growingSegmentsSizeProtection.*.
+	GrowingProtection                           bool
+	GrowingMinRateRatio                         float64
+	GrowingLowWaterLevel, GrowingHighWaterLevel float64
 	// MemProtection: limitWriting.memProtection.*; between a node's low
 	// and high water level the collection DML rates are scaled down,
 	// above the high level writes are refused.
@@ -55,6 +72,9 @@ type Limits struct {
 // .collection.max and .partition.max (< 0: unlimited).
 type Rates struct {
 	Max, DB, Collection, Partition float64
+	// CollectionMin is .collection.min: the floor the write protection
+	// does not scale a collection's DML rate below (<= 0: none).
+	CollectionMin float64
 }
 
 func floatKey(name, def string, minV, maxV float64, help string, field func(*Config) *float64) Key {
@@ -87,6 +107,12 @@ func rates(prefix, unit string, field func(*Config) *Rates) []Key {
 	}
 }
 
+// minRate is a DML kind's .collection.min key.
+func minRate(prefix, unit string, field func(*Config) *Rates) Key {
+	return floatKey(prefix+".collection.min", "0", 0, math.MaxFloat64, unit+" below which the memory and growing segments protection does not scale one collection's rate (the collection's .min. property overrides it); 0: no floor",
+		func(c *Config) *float64 { return &field(c).CollectionMin })
+}
+
 // rateKeys are the DML and DQL rates of every level.
 var rateKeys = slices.Concat(
 	rates("quotaAndLimits.dml.insertRate", "insert (and upsert) MB per second", func(c *Config) *Rates { return &c.Limits.Insert }),
@@ -94,6 +120,39 @@ var rateKeys = slices.Concat(
 	rates("quotaAndLimits.dml.bulkLoadRate", "bulk import MB per second", func(c *Config) *Rates { return &c.Limits.BulkLoad }),
 	rates("quotaAndLimits.dql.searchRate", "search query vectors per second", func(c *Config) *Rates { return &c.Limits.Search }),
 	rates("quotaAndLimits.dql.queryRate", "queries per second", func(c *Config) *Rates { return &c.Limits.Query }),
+	[]Key{
+		minRate("quotaAndLimits.dml.insertRate", "insert (and upsert) MB per second", func(c *Config) *Rates { return &c.Limits.Insert }),
+		minRate("quotaAndLimits.dml.deleteRate", "delete MB per second", func(c *Config) *Rates { return &c.Limits.Delete }),
+		minRate("quotaAndLimits.dml.bulkLoadRate", "bulk import MB per second", func(c *Config) *Rates { return &c.Limits.BulkLoad }),
+	},
+	[]Key{
+		rate("quotaAndLimits.ddl.db.collectionRate", "collection DDL per second of one database", func(c *Config) *float64 { return &c.Limits.CollectionRateDB }),
+		rate("quotaAndLimits.ddl.db.partitionRate", "partition DDL per second of one database", func(c *Config) *float64 { return &c.Limits.PartitionRateDB }),
+		rate("quotaAndLimits.flushRate.db.max", "Flush calls per second of one database", func(c *Config) *float64 { return &c.Limits.FlushRateDB }),
+		boolKey("quotaAndLimits.indexRate.enabled", "false", "limit the rate of CreateIndex and DropIndex",
+			func(c *Config) *bool { return &c.Limits.IndexEnabled }),
+		rate("quotaAndLimits.indexRate.max", "CreateIndex and DropIndex calls per second, all databases together", func(c *Config) *float64 { return &c.Limits.IndexRate }),
+		rate("quotaAndLimits.indexRate.db.max", "CreateIndex and DropIndex calls per second of one database", func(c *Config) *float64 { return &c.Limits.IndexRateDB }),
+		boolKey("quotaAndLimits.compactionRate.enabled", "false", "limit the rate of ManualCompaction",
+			func(c *Config) *bool { return &c.Limits.CompactionEnabled }),
+		rate("quotaAndLimits.compactionRate.max", "ManualCompaction calls per second, all databases together", func(c *Config) *float64 { return &c.Limits.CompactionRate }),
+		rate("quotaAndLimits.compactionRate.db.max", "ManualCompaction calls per second of one database", func(c *Config) *float64 { return &c.Limits.CompactionRateDB }),
+		boolKey("quotaAndLimits.dbRate.enabled", "false", "limit the rate of CreateDatabase, DropDatabase and AlterDatabase",
+			func(c *Config) *bool { return &c.Limits.DBRateEnabled }),
+		rate("quotaAndLimits.dbRate.max", "database DDL (create, drop, alter) per second", func(c *Config) *float64 { return &c.Limits.DBRate }),
+		intKey("quotaAndLimits.limits.maxCollectionNum", "65536", 1, math.MaxInt32, "most collections of all databases together",
+			func(c *Config) *int { return &c.Limits.MaxCollectionNum }),
+		intKey("quotaAndLimits.limits.maxCollectionNumPerDB", "65536", 1, math.MaxInt32, "most collections of one database (the database property database.max.collections overrides it)",
+			func(c *Config) *int { return &c.Limits.MaxCollectionNumPerDB }),
+		boolKey("quotaAndLimits.limitWriting.growingSegmentsSizeProtection.enabled", "false", "scale down the DML rates of the collections on a query or streaming node whose growing segments take more than lowWaterLevel of its memory",
+			func(c *Config) *bool { return &c.Limits.GrowingProtection }),
+		floatKey("quotaAndLimits.limitWriting.growingSegmentsSizeProtection.minRateRatio", "0.5", 0, 1, "the lowest factor the growing segments protection scales a DML rate by",
+			func(c *Config) *float64 { return &c.Limits.GrowingMinRateRatio }),
+		floatKey("quotaAndLimits.limitWriting.growingSegmentsSizeProtection.lowWaterLevel", "0.2", 0, 1, "fraction of a node's memory its growing segments may take before the DML rates of its collections are scaled down",
+			func(c *Config) *float64 { return &c.Limits.GrowingLowWaterLevel }),
+		floatKey("quotaAndLimits.limitWriting.growingSegmentsSizeProtection.highWaterLevel", "0.4", 0, 1, "fraction of a node's memory in growing segments at which the factor reaches minRateRatio ((high - level) / (high - low), not below minRateRatio)",
+			func(c *Config) *float64 { return &c.Limits.GrowingHighWaterLevel }),
+	},
 )
 
 // limitKeys are the keys of security and bounded resources: the bind

@@ -10,6 +10,7 @@ import (
 
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/quota"
 )
 
 // ManualCompaction starts a compaction of a collection (by name, else by
@@ -27,6 +28,9 @@ func (s *Server) ManualCompaction(ctx context.Context, req *milvuspb.ManualCompa
 		c, err = s.d.Root.DescribeCollection(ctx, "", "", req.GetCollectionID())
 	}
 	if err != nil {
+		return nil, err
+	}
+	if err := s.admit(ctx, quota.Compaction, c.DBName, c.ID, 1); err != nil {
 		return nil, err
 	}
 	id, plans, err := s.d.Data.ManualCompaction(ctx, c.ID, req.GetMajorCompaction())

@@ -28,6 +28,9 @@ func (s *Server) CreateDatabase(ctx context.Context, req *milvuspb.CreateDatabas
 	if err := checkZoneProperty(req.GetProperties()); err != nil {
 		return err
 	}
+	if err := s.admit(ctx, quota.DDLDB, "", 0, 1); err != nil {
+		return err
+	}
 	props := map[string]string{}
 	for _, p := range req.GetProperties() {
 		props[p.GetKey()] = p.GetValue()
@@ -38,6 +41,9 @@ func (s *Server) CreateDatabase(ctx context.Context, req *milvuspb.CreateDatabas
 // DropDatabase drops an empty database.
 func (s *Server) DropDatabase(ctx context.Context, req *milvuspb.DropDatabaseRequest) error {
 	if err := validateDatabaseName(req.GetDbName()); err != nil {
+		return err
+	}
+	if err := s.admit(ctx, quota.DDLDB, "", 0, 1); err != nil {
 		return err
 	}
 	return s.d.Root.DropDatabase(ctx, req.GetDbName())
@@ -78,7 +84,7 @@ func (s *Server) CreateCollection(ctx context.Context, req *milvuspb.CreateColle
 	if err := validateCollectionName(req.GetCollectionName()); err != nil {
 		return err
 	}
-	if err := s.admit(ctx, quota.DDLCollection, 0, 1); err != nil {
+	if err := s.admit(ctx, quota.DDLCollection, dbOf(ctx, req.GetDbName()), 0, 1); err != nil {
 		return err
 	}
 	schema, shards, err := decodeCreateCollectionSchema(req.GetCollectionName(), req.GetSchema(), req.GetShardsNum())
@@ -121,7 +127,7 @@ func (s *Server) DropCollection(ctx context.Context, req *milvuspb.DropCollectio
 	if err := validateCollectionNameOrAlias(req.GetCollectionName(), "collection name"); err != nil {
 		return err
 	}
-	if err := s.admit(ctx, quota.DDLCollection, 0, 1); err != nil {
+	if err := s.admit(ctx, quota.DDLCollection, dbOf(ctx, req.GetDbName()), 0, 1); err != nil {
 		return err
 	}
 	return s.d.Root.DropCollection(ctx, dbOf(ctx, req.GetDbName()), req.GetCollectionName())
@@ -245,7 +251,7 @@ func (s *Server) CreatePartition(ctx context.Context, req *milvuspb.CreatePartit
 	if hasPartitionKey(c.Schema) {
 		return errPlain("disable create partition if partition key mode is used") // Milvus 2.6: errors.New
 	}
-	if err := s.admit(ctx, quota.DDLPartition, c.ID, 1); err != nil {
+	if err := s.admit(ctx, quota.DDLPartition, c.DBName, c.ID, 1); err != nil {
 		return err
 	}
 	return s.d.Root.CreatePartition(ctx, c.DBName, c.Name, req.GetPartitionName())
@@ -257,7 +263,7 @@ func (s *Server) DropPartition(ctx context.Context, req *milvuspb.DropPartitionR
 	if err != nil {
 		return err
 	}
-	if err := s.admit(ctx, quota.DDLPartition, c.ID, 1); err != nil {
+	if err := s.admit(ctx, quota.DDLPartition, c.DBName, c.ID, 1); err != nil {
 		return err
 	}
 	if hasPartitionKey(c.Schema) {

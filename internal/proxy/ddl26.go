@@ -21,6 +21,7 @@ import (
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/quota"
 )
 
 // Property keys (pkg/common).
@@ -56,6 +57,9 @@ func errCollectionLoaded(name, reason string) error {
 // AlterDatabase sets or deletes database properties.
 func (s *Server) AlterDatabase(ctx context.Context, req *milvuspb.AlterDatabaseRequest) error {
 	if err := checkZoneProperty(req.GetProperties()); err != nil {
+		return err
+	}
+	if err := s.admit(ctx, quota.DDLDB, "", 0, 1); err != nil {
 		return err
 	}
 	return s.d.Root.AlterDatabase(ctx, req.GetDbName(), req.GetProperties(), req.GetDeleteKeys())

@@ -32,7 +32,7 @@ func (s *Server) flush(ctx context.Context, req *milvuspb.FlushRequest, limited 
 			return nil, err
 		}
 		if limited {
-			if err := s.admit(ctx, quota.Flush, c.ID, 1); err != nil {
+			if err := s.admit(ctx, quota.Flush, c.DBName, c.ID, 1); err != nil {
 				return nil, err
 			}
 		}

@@ -14,12 +14,16 @@ import (
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/quota"
 )
 
 // CreateIndex defines an index on a field; builds run in the background.
 func (s *Server) CreateIndex(ctx context.Context, req *milvuspb.CreateIndexRequest) error {
 	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
 	if err != nil {
+		return err
+	}
+	if err := s.admit(ctx, quota.DDLIndex, c.DBName, c.ID, 1); err != nil {
 		return err
 	}
 	field, err := indexField(c, req.GetFieldName())
@@ -224,6 +228,9 @@ func (s *Server) GetIndexBuildProgress(ctx context.Context, req *milvuspb.GetInd
 func (s *Server) DropIndex(ctx context.Context, req *milvuspb.DropIndexRequest) error {
 	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
 	if err != nil {
+		return err
+	}
+	if err := s.admit(ctx, quota.DDLIndex, c.DBName, c.ID, 1); err != nil {
 		return err
 	}
 	defs, err := s.d.Index.Indexes(ctx, c.ID)

@@ -17,7 +17,7 @@ func (s *Server) LoadCollection(ctx context.Context, req *milvuspb.LoadCollectio
 	if err != nil {
 		return err
 	}
-	if err := s.admit(ctx, quota.DDLCollection, c.ID, 1); err != nil {
+	if err := s.admit(ctx, quota.DDLCollection, c.DBName, c.ID, 1); err != nil {
 		return err
 	}
 	if req.GetRefresh() {
@@ -36,7 +36,7 @@ func (s *Server) ReleaseCollection(ctx context.Context, req *milvuspb.ReleaseCol
 	if err != nil {
 		return err
 	}
-	if err := s.admit(ctx, quota.DDLCollection, c.ID, 1); err != nil {
+	if err := s.admit(ctx, quota.DDLCollection, c.DBName, c.ID, 1); err != nil {
 		return err
 	}
 	return s.d.Query.ReleaseCollection(ctx, c.ID)
@@ -48,7 +48,7 @@ func (s *Server) LoadPartitions(ctx context.Context, req *milvuspb.LoadPartition
 	if err != nil {
 		return err
 	}
-	if err := s.admit(ctx, quota.DDLPartition, c.ID, 1); err != nil {
+	if err := s.admit(ctx, quota.DDLPartition, c.DBName, c.ID, 1); err != nil {
 		return err
 	}
 	if hasPartitionKey(c.Schema) { // Milvus 2.6 loadPartitionsTask.PreExecute: errors.New
@@ -77,7 +77,7 @@ func (s *Server) ReleasePartitions(ctx context.Context, req *milvuspb.ReleasePar
 	if err != nil {
 		return err
 	}
-	if err := s.admit(ctx, quota.DDLPartition, c.ID, 1); err != nil {
+	if err := s.admit(ctx, quota.DDLPartition, c.DBName, c.ID, 1); err != nil {
 		return err
 	}
 	if hasPartitionKey(c.Schema) { // Milvus 2.6 releasePartitionsTask.PreExecute: errors.New

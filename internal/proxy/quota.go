@@ -19,12 +19,14 @@ type admitter interface {
 	AdmitIn(ctx context.Context, kind quota.Kind, sc quota.Scope, n int) error
 }
 
-// admit asks the quota, if the proxy has one.
-func (s *Server) admit(ctx context.Context, kind quota.Kind, collectionID int64, n int) error {
+// admit asks the quota, if the proxy has one, about a request of kind in
+// database db ("": none) on a collection (0: none): the cluster, database
+// and collection rates of DDL, flush and compaction.
+func (s *Server) admit(ctx context.Context, kind quota.Kind, db string, collectionID int64, n int) error {
 	if s.d.Quota == nil {
 		return nil
 	}
-	return s.d.Quota.Admit(ctx, kind, collectionID, n)
+	return s.d.Quota.AdmitIn(ctx, kind, quota.Scope{DB: db, Collection: collectionID}, n)
 }
 
 // admitIn asks the quota about a DML or DQL request on c's partitions

@@ -591,6 +591,7 @@ func (dl *delegator) waitTSafe(ctx context.Context, ts uint64) (uint64, error) {
 		}
 	}
 	asked := false
+	var end uint64 // the log's durable end, once a tick could not be appended
 	for {
 		dl.mu.RLock()
 		ch, failed, closed := dl.notify, dl.failed, dl.closed
@@ -603,13 +604,30 @@ func (dl *delegator) waitTSafe(ctx context.Context, ts uint64) (uint64, error) {
 			// read waited: its service time will not move again here.
 			return 0, errs.ChannelNotAvailable(dl.plan.VChannel, "the shard was released on this node")
 		}
-		if cur := dl.tsafe.Load(); cur >= ts {
+		cur := dl.tsafe.Load()
+		if cur >= ts {
 			return cur, nil
+		}
+		if end > 0 && cur >= end {
+			return cur, nil // the log is full: everything durable is applied
 		}
 		if !asked {
 			asked = true
 			if err := dl.d.Syncer.SyncTo(ctx, dl.plan.PChannel, ts); err != nil {
-				return 0, err
+				// No tick can be appended (the log is full, or refuses
+				// writes): no write can have been acknowledged after the
+				// log's durable end either, so the read is served once the
+				// shard has applied up to it.
+				e, endErr := dl.d.Syncer.LogEnd(ctx, dl.plan.PChannel)
+				if endErr != nil || e == 0 {
+					return 0, err
+				}
+				if end == 0 {
+					dl.logger.Warn("cannot append a time tick; serving the read at the log's durable end", "err", err,
+						"guarantee", tso.Physical(ts), "end", tso.Physical(e))
+				}
+				end = e
+				continue
 			}
 		}
 		select {

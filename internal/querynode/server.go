@@ -16,9 +16,11 @@ import (
 	"github.com/milvago/milvago/internal/segment"
 )
 
-// syncer writes a time tick on demand (the channel writer).
+// syncer writes a time tick on demand (the channel writer), and tells
+// the timestamp of the last message it appended (the log's durable end).
 type syncer interface {
 	SyncTo(ctx context.Context, pchannel string, ts uint64) error
+	LogEnd(ctx context.Context, pchannel string) (uint64, error)
 }
 
 // indexFaults takes reports of bad index files (the index coordinator).

@@ -26,9 +26,13 @@ const (
 	DDLCollection             // n: 1
 	DDLPartition              // n: 1
 	BulkLoad                  // n: bytes
+	DDLIndex                  // n: 1 (CreateIndex, DropIndex)
+	Compaction                // n: 1 (ManualCompaction)
+	DDLDB                     // n: 1 (CreateDatabase, DropDatabase, AlterDatabase)
 )
 
-var kindNames = [...]string{"insert", "upsert", "delete", "search", "query", "flush", "collection DDL", "partition DDL", "bulk load"}
+var kindNames = [...]string{"insert", "upsert", "delete", "search", "query", "flush", "collection DDL", "partition DDL", "bulk load",
+	"index DDL", "compaction", "database DDL"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -55,43 +59,44 @@ func (k Kind) bucketKind() Kind {
 }
 
 // Rates are one kind's quotaAndLimits.<kind>.max, .db.max,
-// .collection.max and .partition.max; < 0 is unlimited.
+// .collection.max and .partition.max; < 0 is unlimited. CollectionMin is
+// .collection.min: the floor below which the write protection does not
+// scale a collection's DML rate (<= 0: none; the collection's .min.
+// property overrides it).
 type Rates struct {
 	Max, DB, Collection, Partition float64
+	CollectionMin                  float64
 }
 
 // Unlimited is Rates with every level unlimited.
-var Unlimited = Rates{-1, -1, -1, -1}
+var Unlimited = Rates{Max: -1, DB: -1, Collection: -1, Partition: -1}
 
-// Config is quotaAndLimits.*. A rate < 0 is unlimited; DML rates are in
-// MB/s, Search in vectors/s, the others in requests/s.
+// Config is the proxy's part of quotaAndLimits.*: the rates and the
+// force-deny switches; the write protection's verdict comes from Source
+// (the quota center). A rate < 0 is unlimited; DML rates are in MB/s,
+// Search in vectors/s, the others in requests/s.
 type Config struct {
 	Enabled                            bool
 	DMLEnabled, DQLEnabled, DDLEnabled bool
 	Insert, Delete, BulkLoad           Rates // quotaAndLimits.dml.*Rate (upserts count as inserts)
 	Search, Query                      Rates // quotaAndLimits.dql.*Rate
-	CollectionRate, PartitionRate      float64
-	FlushEnabled                       bool
-	FlushRate, FlushRateCollection     float64
+	// ddl.collectionRate, ddl.partitionRate and their ddl.db.* rates.
+	CollectionRate, PartitionRate     float64
+	CollectionRateDB, PartitionRateDB float64
+	FlushEnabled                      bool
+	FlushRate, FlushRateCollection    float64
+	FlushRateDB                       float64
+	// indexRate.*, compactionRate.* (max and db.max) and dbRate.max.
+	IndexEnabled                       bool
+	IndexRate, IndexRateDB             float64
+	CompactionEnabled                  bool
+	CompactionRate, CompactionRateDB   float64
+	DBRateEnabled                      bool
+	DBRate                             float64
 	ForceDenyWriting, ForceDenyReading bool
-
-	// MemProtection refuses writes while a data node's or query node's
-	// memory is above its high water level, and scales the collection
-	// DML rates down between the low and the high level.
-	MemProtection                          bool
-	DataNodeMemoryLowWaterLevel            float64
-	DataNodeMemoryHighWaterLevel           float64
-	QueryNodeMemoryLowWaterLevel           float64
-	QueryNodeMemoryHighWaterLevel          float64
-	DiskProtection                         bool
-	DiskHighWaterLevel                     float64 // fraction of the data disk in use (Probe)
-	DiskQuotaBytes                         int64   // all binlogs (Storage, else Probe's directory); <= 0: none
-	DiskQuotaPerDB, DiskQuotaPerCollection int64   // bytes; <= 0: none
-	DiskQuotaPerPartition                  int64   // bytes; <= 0: none
-	CollectInterval                        time.Duration
-	Nodes                                  Nodes   // nil: no memory water levels
-	Storage                                Storage // nil: no disk quotas
-	Probe                                  Probe   // nil: no disk water level
+	// CollectInterval is how often the verdict is fetched from Source.
+	CollectInterval time.Duration
+	Source          StatesSource // nil: no write protection
 }
 
 // Probe measures the data directory's disk (standalone).
@@ -123,7 +128,8 @@ type Limiter struct {
 	mu      sync.Mutex
 	buckets map[bucketKey]*bucket
 
-	state atomic.Pointer[protection] // the last sample's verdict; nil: admit
+	state atomic.Pointer[States] // the quota center's last verdict; nil: admit
+	stale atomic.Bool            // the last fetch failed
 }
 
 type level uint8
@@ -174,6 +180,9 @@ func (l *Limiter) AdmitIn(_ context.Context, kind Kind, sc Scope, n int) error {
 		units /= mb
 	}
 	p := l.state.Load()
+	if p == nil {
+		p = &States{}
+	}
 	type want struct {
 		key  bucketKey
 		rate float64
@@ -187,11 +196,11 @@ func (l *Limiter) AdmitIn(_ context.Context, kind Kind, sc Scope, n int) error {
 	bk := kind.bucketKind()
 	r := l.rates(kind)
 	add(bucketKey{level: levelCluster, kind: bk}, r.Max)
-	if sc.DB != "" {
+	if sc.DB != "" && kind != DDLDB {
 		add(bucketKey{level: levelDB, db: sc.DB, kind: bk}, r.DB)
 	}
 	if sc.Collection != 0 {
-		add(bucketKey{level: levelCollection, id: sc.Collection, kind: bk}, l.collectionRate(kind, r.Collection, sc.CollProps, p))
+		add(bucketKey{level: levelCollection, id: sc.Collection, kind: bk}, l.collectionRate(kind, r, sc.CollProps, p.factor(sc.Collection)))
 		for _, part := range sc.Partitions {
 			if part != 0 {
 				add(bucketKey{level: levelPartition, id: part, kind: bk}, r.Partition)
@@ -249,20 +258,20 @@ func (l *Limiter) denied(kind Kind, sc Scope) error {
 	if p == nil {
 		return nil
 	}
-	if p.memory {
+	if p.MemoryAll || (sc.Collection != 0 && p.Memory[sc.Collection]) {
 		return quotaExceeded(memoryQuotaMsg, "force deny writing for memory quota exceeded")
 	}
-	if p.disk != "" {
-		return quotaExceeded(diskQuotaMsg, p.disk)
+	if p.DiskAll != "" {
+		return quotaExceeded(diskQuotaMsg, p.DiskAll)
 	}
-	if sc.DB != "" && p.deniedDBs[sc.DB] {
+	if sc.DB != "" && p.DiskDBs[sc.DB] {
 		return quotaExceeded(diskQuotaMsg, "disk quota exceeded")
 	}
-	if p.deniedColls[sc.Collection] {
+	if p.DiskCollections[sc.Collection] {
 		return quotaExceeded(diskQuotaMsg, "disk quota exceeded")
 	}
 	for _, part := range sc.Partitions {
-		if p.deniedParts[part] {
+		if p.DiskPartitions[part] {
 			return quotaExceeded(diskQuotaMsg, "disk quota exceeded")
 		}
 	}
@@ -323,15 +332,27 @@ func (l *Limiter) rates(kind Kind) Rates {
 		}
 	case Flush:
 		if c.FlushEnabled {
-			return Rates{Max: c.FlushRate, DB: -1, Collection: c.FlushRateCollection, Partition: -1}
+			return Rates{Max: c.FlushRate, DB: c.FlushRateDB, Collection: c.FlushRateCollection, Partition: -1}
 		}
 	case DDLCollection:
 		if c.DDLEnabled {
-			return Rates{Max: c.CollectionRate, DB: -1, Collection: -1, Partition: -1}
+			return Rates{Max: c.CollectionRate, DB: c.CollectionRateDB, Collection: -1, Partition: -1}
 		}
 	case DDLPartition:
 		if c.DDLEnabled {
-			return Rates{Max: c.PartitionRate, DB: -1, Collection: -1, Partition: -1}
+			return Rates{Max: c.PartitionRate, DB: c.PartitionRateDB, Collection: -1, Partition: -1}
+		}
+	case DDLIndex:
+		if c.IndexEnabled {
+			return Rates{Max: c.IndexRate, DB: c.IndexRateDB, Collection: -1, Partition: -1}
+		}
+	case Compaction:
+		if c.CompactionEnabled {
+			return Rates{Max: c.CompactionRate, DB: c.CompactionRateDB, Collection: -1, Partition: -1}
+		}
+	case DDLDB:
+		if c.DBRateEnabled {
+			return Rates{Max: c.DBRate, DB: -1, Collection: -1, Partition: -1}
 		}
 	}
 	return Unlimited
@@ -350,27 +371,32 @@ var collRateProps = map[Kind][2]string{
 
 // collectionRate is a collection's rate of kind: its property if set (as
 // Milvus's getCollectionMaxLimit, whether or not the kind's limits are
-// enabled), else the configured one; a DML rate scaled by the memory
-// factor, but not below the collection's min property.
-func (l *Limiter) collectionRate(kind Kind, configured float64, props map[string]string, p *protection) float64 {
+// enabled), else the configured one; a DML rate scaled by the write
+// protection's factor, but not below the collection's min property, else
+// the configured .collection.min (Milvus's guaranteeMinRate).
+func (l *Limiter) collectionRate(kind Kind, r Rates, props map[string]string, factor float64) float64 {
 	keys, ok := collRateProps[kind]
 	if !ok {
-		return configured
+		return r.Collection
 	}
-	rate := configured
+	rate := r.Collection
 	if v, ok := props[keys[0]]; ok {
 		if f, err := strconv.ParseFloat(v, 64); err == nil {
 			rate = f
 		}
 	}
-	if rate < 0 || !kind.dml() || p == nil || p.factor >= 1 {
+	if rate < 0 || !kind.dml() || factor >= 1 {
 		return rate
 	}
-	scaled := math.Round(rate*p.factor*1e6) / 1e6 // 5, not 4.999999999999995
+	scaled := math.Round(rate*factor*1e6) / 1e6 // 5, not 4.999999999999995
+	floor := r.CollectionMin
 	if v, ok := props[keys[1]]; ok {
-		if f, err := strconv.ParseFloat(v, 64); err == nil && f > scaled {
-			scaled = min(f, rate)
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			floor = f
 		}
+	}
+	if floor > scaled {
+		scaled = min(floor, rate)
 	}
 	return scaled
 }

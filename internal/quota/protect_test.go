@@ -3,16 +3,32 @@ package quota
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/milvago/milvago/internal/errs"
 )
 
-type fakeNodes struct{ nodes []NodeMemory }
+type fakeNodes struct {
+	mu    sync.Mutex
+	nodes []NodeMemory
+}
 
-func (f *fakeNodes) NodeMemory(context.Context) ([]NodeMemory, error) { return f.nodes, nil }
+func (f *fakeNodes) NodeMemory(context.Context) ([]NodeMemory, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.nodes), nil
+}
+
+// set changes node i's memory in use.
+func (f *fakeNodes) set(i int, used uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.nodes[i].Used = used
+}
 
 type fakeProbe struct {
 	diskUsed, diskTotal uint64
@@ -35,12 +51,31 @@ func (f *fakeStorage) PartitionBytes(_ context.Context, id int64) (map[int64]int
 	return f.parts[id], nil
 }
 
-func memConfig(nodes Nodes) Config {
-	cfg := defaults()
-	cfg.MemProtection, cfg.Nodes = true, nodes
-	cfg.DataNodeMemoryLowWaterLevel, cfg.DataNodeMemoryHighWaterLevel = 0.85, 0.95
-	cfg.QueryNodeMemoryLowWaterLevel, cfg.QueryNodeMemoryHighWaterLevel = 0.85, 0.95
-	return cfg
+func memConfig(nodes Nodes) CenterConfig {
+	cc := CenterConfig{MemProtection: true, Nodes: nodes}
+	cc.DataNodeMemoryLowWaterLevel, cc.DataNodeMemoryHighWaterLevel = 0.85, 0.95
+	cc.QueryNodeMemoryLowWaterLevel, cc.QueryNodeMemoryHighWaterLevel = 0.85, 0.95
+	return cc
+}
+
+// protected is a proxy's limiter fed by a quota center, as standalone
+// wires them.
+type protected struct {
+	*Limiter
+	center *Center
+}
+
+// Sample samples in the center and fetches its verdict into the limiter.
+func (p protected) Sample() {
+	p.center.Sample(context.Background())
+	p.Limiter.Sample(context.Background())
+}
+
+func newProtected(cfg Config, cc CenterConfig) (protected, *clock) {
+	center := NewCenter(cc, nil)
+	cfg.Source = center
+	l, c := newTestLimiter(cfg)
+	return protected{l, center}, c
 }
 
 // TestMemoryWaterLevels: as Milvus's getMemoryFactor, between a node's low
@@ -48,11 +83,11 @@ func memConfig(nodes Nodes) Config {
 // (high - level) / (high - low); at the high level inserts and upserts are
 // refused with Milvus's error while deletes, searches and flushes pass.
 func TestMemoryWaterLevels(t *testing.T) {
-	nodes := &fakeNodes{[]NodeMemory{{Role: RoleDataNode, ID: 1, Used: 50, Total: 100}, {Role: RoleQueryNode, ID: 2, Used: 10, Total: 100}}}
-	cfg := memConfig(nodes)
+	nodes := &fakeNodes{nodes: []NodeMemory{{Role: RoleDataNode, ID: 1, Used: 50, Total: 100}, {Role: RoleQueryNode, ID: 2, Used: 10, Total: 100}}}
+	cfg, cc := defaults(), memConfig(nodes)
 	cfg.DMLEnabled = true
 	cfg.Insert.Collection = 10 // MB/s
-	l, c := newTestLimiter(cfg)
+	l, c := newProtected(cfg, cc)
 	ctx := context.Background()
 	sc := Scope{DB: "default", Collection: 7}
 	l.Sample()
@@ -102,9 +137,9 @@ func TestMemoryWaterLevels(t *testing.T) {
 // TestMemoryHighOnly: a high level below the low one (or no low level)
 // still refuses at the high level.
 func TestMemoryHighOnly(t *testing.T) {
-	cfg := memConfig(&fakeNodes{[]NodeMemory{{Role: RoleDataNode, Used: 1, Total: 100}}})
-	cfg.DataNodeMemoryHighWaterLevel = 0.0001
-	l, _ := newTestLimiter(cfg)
+	cc := memConfig(&fakeNodes{nodes: []NodeMemory{{Role: RoleDataNode, Used: 1, Total: 100}}})
+	cc.DataNodeMemoryHighWaterLevel = 0.0001
+	l, _ := newProtected(defaults(), cc)
 	l.Sample()
 	if err := l.Admit(context.Background(), Insert, 1, 1); !errors.Is(err, errs.ErrServiceQuotaExceeded) {
 		t.Fatalf("insert: %v", err)
@@ -124,11 +159,11 @@ func TestDiskQuotas(t *testing.T) {
 	}, parts: map[int64]map[int64]int64{
 		1: {11: 3 * mb, 12: 1 * mb}, 2: {21: 1 * mb}, 3: {31: 2 * mb}, 4: {41: 1 * mb},
 	}}
-	cfg := defaults()
-	cfg.DiskProtection, cfg.Storage = true, st
+	cfg, cc := defaults(), CenterConfig{}
+	cc.DiskProtection, cc.Storage = true, st
 	// With no quota configured only the collections with a quota property
 	// (or in a database with one) are measured.
-	l, _ := newTestLimiter(cfg)
+	l, _ := newProtected(cfg, cc)
 	l.Sample()
 	if st.reads != 2 {
 		t.Fatalf("%d collections measured, want 2 (3 and 4)", st.reads)
@@ -136,9 +171,9 @@ func TestDiskQuotas(t *testing.T) {
 	if err := l.AdmitIn(context.Background(), Insert, Scope{DB: "small", Collection: 3}, 1); err == nil {
 		t.Fatal("insert into a database over its property quota")
 	}
-	cfg.DiskQuotaPerCollection = 4 * mb
-	cfg.DiskQuotaPerPartition = 3 * mb
-	l, _ = newTestLimiter(cfg)
+	cc.DiskQuotaPerCollection = 4 * mb
+	cc.DiskQuotaPerPartition = 3 * mb
+	l, _ = newProtected(cfg, cc)
 	l.Sample()
 	ctx := context.Background()
 	const want = "quota exceeded[reason=disk quota exceeded, please allocate more resources: disk quota exceeded]"
@@ -161,8 +196,8 @@ func TestDiskQuotas(t *testing.T) {
 			t.Errorf("case %d delete: %v", i, err)
 		}
 	}
-	cfg.DiskQuotaBytes = 8 * mb
-	l, _ = newTestLimiter(cfg)
+	cc.DiskQuotaBytes = 8 * mb
+	l, _ = newProtected(cfg, cc)
 	l.Sample()
 	if err := l.AdmitIn(ctx, Insert, Scope{DB: "default", Collection: 2}, 1); err == nil || !strings.Contains(err.Error(), "cluster disk quota exceeded") {
 		t.Fatalf("insert above diskQuota: %v", err)
@@ -173,9 +208,9 @@ func TestDiskQuotas(t *testing.T) {
 // writes until space is freed.
 func TestDiskWaterLevel(t *testing.T) {
 	p := &fakeProbe{diskUsed: 96, diskTotal: 100}
-	cfg := defaults()
-	cfg.DiskProtection, cfg.DiskHighWaterLevel, cfg.Probe = true, 0.95, p
-	l, _ := newTestLimiter(cfg)
+	cfg, cc := defaults(), CenterConfig{}
+	cc.DiskProtection, cc.DiskHighWaterLevel, cc.Probe = true, 0.95, p
+	l, _ := newProtected(cfg, cc)
 	ctx := context.Background()
 	l.Sample()
 	if err := l.Admit(ctx, Upsert, 1, 1); err == nil || !strings.Contains(err.Error(), "disk quota exceeded, please allocate more resources") {
@@ -186,8 +221,8 @@ func TestDiskWaterLevel(t *testing.T) {
 	if err := l.Admit(ctx, Insert, 1, 1); err != nil {
 		t.Fatalf("insert after space was freed: %v", err)
 	}
-	cfg.DiskQuotaBytes, p.data = 1000, 2000
-	l, _ = newTestLimiter(cfg)
+	cc.DiskQuotaBytes, p.data = 1000, 2000
+	l, _ = newProtected(cfg, cc)
 	l.Sample()
 	if err := l.Admit(ctx, Insert, 1, 1); err == nil || !strings.Contains(err.Error(), "cluster disk quota exceeded") {
 		t.Fatalf("insert above the disk quota: %v", err)
@@ -268,15 +303,24 @@ func TestDatabaseForceDeny(t *testing.T) {
 	}
 }
 
-// TestRun: Run samples at once and on its interval, and stops with ctx.
+// TestRun: the center samples and the limiter fetches its verdict at once
+// and on their intervals; both stop with ctx.
 func TestRun(t *testing.T) {
-	nodes := &fakeNodes{[]NodeMemory{{Role: RoleDataNode, Used: 99, Total: 100}}}
-	cfg := memConfig(nodes)
-	cfg.CollectInterval = 10 * time.Millisecond
+	nodes := &fakeNodes{nodes: []NodeMemory{{Role: RoleDataNode, Used: 10, Total: 100}}}
+	cc := memConfig(nodes)
+	cc.CollectInterval = 10 * time.Millisecond
+	center := NewCenter(cc, nil)
+	cfg := defaults()
+	cfg.CollectInterval, cfg.Source = 10*time.Millisecond, center
 	l := New(cfg, nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { l.Run(ctx); close(done) }()
+	done := make(chan struct{}, 2)
+	go func() { center.Run(ctx); done <- struct{}{} }()
+	go func() { l.Run(ctx); done <- struct{}{} }()
+	if err := l.Admit(ctx, Insert, 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	nodes.set(0, 99)
 	deadline := time.Now().Add(5 * time.Second)
 	for l.Admit(ctx, Insert, 1, 1) == nil {
 		if time.Now().After(deadline) {
@@ -285,6 +329,7 @@ func TestRun(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	cancel()
+	<-done
 	<-done
 }
 
@@ -303,7 +348,7 @@ func TestPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.t = c.t.Add(6 * time.Second) // 1-3 refilled, 4 not
-	l.sample(ctx)
+	l.prune()
 	if len(l.buckets) != 1 {
 		t.Fatalf("%d buckets kept, want 1", len(l.buckets))
 	}

@@ -26,34 +26,41 @@ import (
 type Config struct {
 	PChannelPrefix string // physical channels are PChannelPrefix + "_" + i
 	PChannels      int    // number of physical DML channels
-	MaxCollections int
-	MaxDatabases   int
-	MaxPartitions  int
+	MaxCollections int    // quotaAndLimits.limits.maxCollectionNum
+	// MaxCollectionsPerDB is quotaAndLimits.limits.maxCollectionNumPerDB;
+	// a database's database.max.collections property overrides it.
+	MaxCollectionsPerDB int
+	MaxDatabases        int
+	MaxPartitions       int
 }
 
 // Default returns Milvus's defaults.
 func Default() Config {
-	return Config{PChannelPrefix: "milvago-dml", PChannels: 16, MaxCollections: 65536, MaxDatabases: 64, MaxPartitions: 1024}
+	return Config{PChannelPrefix: "milvago-dml", PChannels: 16, MaxCollections: 65536, MaxCollectionsPerDB: 65536, MaxDatabases: 64, MaxPartitions: 1024}
 }
 
 // propMaxCollections is the database property that caps its collections.
 const propMaxCollections = "database.max.collections"
 
 // checkMaxCollectionsPerDBLocked applies the database's
-// database.max.collections property, as Milvus 2.6's createCollectionTask
-// does (the property takes precedence over the global limit).
+// database.max.collections property, else MaxCollectionsPerDB, as Milvus
+// 2.6's createCollectionTask does (the property takes precedence over
+// quotaAndLimits.limits.maxCollectionNumPerDB).
 func (s *Server) checkMaxCollectionsPerDBLocked(db string) error {
 	d, ok := s.dbs[db]
 	if !ok {
 		return nil
 	}
-	v, ok := d.Properties[propMaxCollections]
-	if !ok || v == "" {
-		return nil
+	limit := s.cfg.MaxCollectionsPerDB
+	if v := d.Properties[propMaxCollections]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("parse value of property fail, key:%s, value:%s", propMaxCollections, v)
+		}
+		limit = n
 	}
-	limit, err := strconv.Atoi(v)
-	if err != nil {
-		return fmt.Errorf("parse value of property fail, key:%s, value:%s", propMaxCollections, v)
+	if limit <= 0 && d.Properties[propMaxCollections] == "" {
+		return nil // not configured
 	}
 	n := 0
 	for _, c := range s.collections {
@@ -301,7 +308,7 @@ func (s *Server) CreateCollection(ctx context.Context, req contract.CreateCollec
 		return nil, err
 	}
 	if len(s.collections) >= s.cfg.MaxCollections {
-		return nil, fmt.Errorf("max number of collection has reached the limit in DB: %d: %w", s.cfg.MaxCollections, errs.ErrCollectionNumLimitExceeded)
+		return nil, fmt.Errorf("%w[dbName=%s][limit=%d]", errs.ErrCollectionNumLimitExceeded, db, s.cfg.MaxCollections)
 	}
 	nParts := max(1, len(req.PartitionNames))
 	base, err := s.ids.Allocate(ctx, int64(1+nParts))

@@ -386,6 +386,18 @@ func (w *Writer) SyncTo(ctx context.Context, pchannel string, ts uint64) error {
 	return err
 }
 
+// LogEnd is the timestamp of the last message this writer appended to
+// pchannel and the log acknowledged (0: none since it started). Every
+// write acknowledged on the channel is at or before it, so when a tick
+// cannot be appended (the log is full) a Strong read is served from a
+// shard that has consumed up to it.
+func (w *Writer) LogEnd(_ context.Context, pchannel string) (uint64, error) {
+	c := w.channel(pchannel)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastTS, nil
+}
+
 // Run writes delayed ticks and seals idle segments until ctx ends.
 func (w *Writer) Run(ctx context.Context) error {
 	idle := time.NewTicker(w.cfg.IdleCheck)

@@ -229,7 +229,12 @@ func TestLimits2DiskQuotas(t *testing.T) {
 		return err != nil, "insert accepted"
 	})
 	wantCode(t, err, 9, want)
-	_, err = small.Insert(ctx, vectorRows("s", "", rows, 1, dim))
+	// The capped collection may have been refused by a sample taken
+	// before the small database's flush was seen: wait for the next ones.
+	eventually(t, 10*time.Second, "inserts into the small database refused", func() (bool, string) {
+		_, err = small.Insert(ctx, vectorRows("s", "", rows, 1, dim))
+		return err != nil, "insert accepted"
+	})
 	wantCode(t, err, 9, want)
 	if _, err := cli.Insert(ctx, vectorRows("free", "", rows, 1, dim)); err != nil {
 		t.Fatalf("insert into a collection under its quota: %v", err)

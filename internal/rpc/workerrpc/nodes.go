@@ -111,6 +111,7 @@ type StreamingServer struct {
 // RegisterStreamingNode serves w on g.
 func RegisterStreamingNode(g *grpc.Server, w *streaming.Writer) {
 	pb.RegisterStreamingNodeServer(g, &StreamingServer{w: w})
+	pb.RegisterStreamingLogEndServer(g, &logEndServer{w: w})
 }
 
 func appendResponse(res contract.AppendResult, err error) *pb.AppendResponse {
@@ -174,12 +175,17 @@ const streamingName = "streamingnode"
 
 // do calls f on pchannel's writer, retrying as StreamingClient says.
 func (c *StreamingClient) do(ctx context.Context, pchannel string, idempotent bool, f func(pb.StreamingNodeClient) error) error {
+	return c.doConn(ctx, pchannel, idempotent, func(conn grpc.ClientConnInterface) error { return f(pb.NewStreamingNodeClient(conn)) })
+}
+
+// doConn is do for calls of other services the streaming node serves.
+func (c *StreamingClient) doConn(ctx context.Context, pchannel string, idempotent bool, f func(grpc.ClientConnInterface) error) error {
 	deadline := time.Now().Add(c.retryFor)
 	delay := 20 * time.Millisecond
 	for {
 		conn, err := c.route(ctx, pchannel)
 		if err == nil {
-			err = f(pb.NewStreamingNodeClient(conn))
+			err = f(conn)
 		}
 		if err == nil || !retryable(err, idempotent) || time.Now().After(deadline) {
 			return err

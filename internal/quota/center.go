@@ -1,0 +1,396 @@
+package quota
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// CenterConfig is the write protection part of quotaAndLimits, which
+// Milvus computes in its QuotaCenter (rootcoord): the workers' memory
+// water levels, the growing segments' size, and the disk quotas.
+type CenterConfig struct {
+	// MemProtection refuses writes into the collections held by a data
+	// node or query node above its high water level, and scales their DML
+	// rates down between the low and the high level.
+	MemProtection                 bool
+	DataNodeMemoryLowWaterLevel   float64
+	DataNodeMemoryHighWaterLevel  float64
+	QueryNodeMemoryLowWaterLevel  float64
+	QueryNodeMemoryHighWaterLevel float64
+	// GrowingProtection is limitWriting.growingSegmentsSizeProtection:
+	// a query node whose growing segments take more than the low water
+	// level of its memory scales the DML rates of the collections it holds
+	// by (high - level) / (high - low), never below GrowingMinRateRatio.
+	GrowingProtection                           bool
+	GrowingMinRateRatio                         float64
+	GrowingLowWaterLevel, GrowingHighWaterLevel float64
+
+	DiskProtection                         bool
+	DiskHighWaterLevel                     float64 // fraction of the data disk in use (Probe)
+	DiskQuotaBytes                         int64   // all binlogs (Storage, else Probe's directory); <= 0: none
+	DiskQuotaPerDB, DiskQuotaPerCollection int64   // bytes; <= 0: none
+	DiskQuotaPerPartition                  int64   // bytes; <= 0: none
+	CollectInterval                        time.Duration
+
+	Nodes     Nodes     // nil: no memory water levels
+	Placement Placement // nil: every node holds every collection (standalone)
+	Storage   Storage   // nil: no disk quotas
+	Probe     Probe     // nil: no disk water level
+}
+
+// Placement tells which collections each worker holds, so that a node over
+// its water level throttles only those (Milvus's metric.Effect.CollectionIDs).
+type Placement interface {
+	// Placement returns, by node ID, the collections whose shards a query
+	// node serves and those whose channels a data node consumes.
+	Placement(ctx context.Context) (query, data map[int64][]int64, err error)
+}
+
+// States is the quota center's verdict, which every proxy applies: what
+// the write protection refuses and how far it scales the DML rates. The
+// zero value admits everything.
+type States struct {
+	// MemoryAll refuses every insert and upsert: a node above its memory
+	// high water level holds every collection (standalone).
+	MemoryAll bool
+	// Memory refuses the inserts and upserts of these collections: they
+	// live on a node above its memory high water level.
+	Memory map[int64]bool
+	// Factor scales every collection's DML rates, Factors one
+	// collection's; 0 or 1 is no scaling.
+	Factor  float64
+	Factors map[int64]float64
+	// DiskAll is why every insert and upsert is refused for disk ("": it
+	// is not); DiskDBs, DiskCollections and DiskPartitions are over their
+	// disk quotas.
+	DiskAll         string
+	DiskDBs         map[string]bool
+	DiskCollections map[int64]bool
+	DiskPartitions  map[int64]bool
+}
+
+// refusesAll reports whether every write is refused.
+func (s *States) refusesAll() bool { return s.MemoryAll || s.DiskAll != "" }
+
+// factor is the DML rate factor of a collection, in (0, 1].
+func (s *States) factor(coll int64) float64 {
+	f := 1.0
+	if s.Factor > 0 && s.Factor < 1 {
+		f = s.Factor
+	}
+	if g, ok := s.Factors[coll]; ok && g > 0 && g < f {
+		f = g
+	}
+	return f
+}
+
+// Center samples the workers' memory and the stored sizes, once for the
+// cluster, and keeps the verdict the proxies fetch (Milvus's QuotaCenter).
+// Standalone runs one in process; a cluster runs it with the root
+// coordinator and serves it by RPC.
+type Center struct {
+	cfg    CenterConfig
+	logger *slog.Logger
+
+	mu     sync.Mutex
+	states *States
+}
+
+// NewCenter returns a center for cfg.
+func NewCenter(cfg CenterConfig, logger *slog.Logger) *Center {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Center{cfg: cfg, logger: logger.With("component", "quotacenter"), states: &States{}}
+}
+
+// QuotaStates is the last sample's verdict.
+func (c *Center) QuotaStates(context.Context) (*States, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.states, nil
+}
+
+// sampleTimeout bounds one sample's calls to the coordinators and nodes.
+const sampleTimeout = 10 * time.Second
+
+func (c *Center) interval() time.Duration {
+	if c.cfg.CollectInterval > 0 {
+		return c.cfg.CollectInterval
+	}
+	return 3 * time.Second
+}
+
+// Run samples at once and every CollectInterval until ctx ends.
+func (c *Center) Run(ctx context.Context) {
+	if c == nil || !c.watches() {
+		return
+	}
+	t := time.NewTicker(c.interval())
+	defer t.Stop()
+	for {
+		c.Sample(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (c *Center) watches() bool {
+	g := c.cfg
+	return ((g.MemProtection || g.GrowingProtection) && g.Nodes != nil) || (g.DiskProtection && (g.Probe != nil || g.Storage != nil))
+}
+
+// Sample measures once and sets the verdict.
+func (c *Center) Sample(ctx context.Context) {
+	if c == nil || !c.watches() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, sampleTimeout)
+	defer cancel()
+	s := &States{}
+	c.checkMemory(ctx, s)
+	c.checkDisk(ctx, s)
+	c.mu.Lock()
+	prev := c.states
+	c.states = s
+	c.mu.Unlock()
+	switch {
+	case s.refusesAll() && !prev.refusesAll():
+		c.logger.Warn("refusing inserts and upserts", "memory", s.MemoryAll, "disk", s.DiskAll)
+	case !s.refusesAll() && prev.refusesAll():
+		c.logger.Warn("writes admitted again")
+	}
+	if len(s.Memory) > 0 && len(prev.Memory) == 0 {
+		c.logger.Warn("refusing the writes of the collections on nodes above the memory high water level", "collections", slices.Sorted(maps.Keys(s.Memory)))
+	}
+	if (s.Factor > 0 && s.Factor < 1 && s.Factor != prev.Factor) || (len(s.Factors) > 0 && !maps.Equal(s.Factors, prev.Factors)) {
+		c.logger.Warn("memory or growing segments above the low water level: DML rates scaled down", "factor", s.Factor, "collections", s.Factors)
+	}
+}
+
+// checkMemory is Milvus's getMemoryFactor and getGrowingSegmentsSizeFactor:
+// a node at or above its high memory water level refuses the writes of
+// the collections it holds; between the low and the high level their DML
+// rates are scaled by (high - level) / (high - low), the lowest factor of
+// the nodes holding them.
+func (c *Center) checkMemory(ctx context.Context, s *States) {
+	g := c.cfg
+	if (!g.MemProtection && !g.GrowingProtection) || g.Nodes == nil {
+		return
+	}
+	nodes, err := g.Nodes.NodeMemory(ctx)
+	if err != nil {
+		c.logger.Warn("cannot read the nodes' memory", "err", err)
+		return
+	}
+	// Where collections live is read only when a node is above a level:
+	// a calm sample costs the nodes' metrics alone.
+	var query, data map[int64][]int64
+	if g.Placement != nil && slices.ContainsFunc(nodes, c.aboveLow) {
+		if query, data, err = g.Placement.Placement(ctx); err != nil {
+			// Not knowing where collections live, a node over its level
+			// throttles them all, as in standalone.
+			c.logger.Warn("cannot read where the collections live", "err", err)
+			query, data = nil, nil
+		}
+	}
+	// held reports the collections of a node; all: every collection.
+	held := func(n NodeMemory) (colls []int64, all bool) {
+		if g.Placement == nil || query == nil || n.Role == RoleStreamingNode {
+			return nil, true // standalone, or a node that holds every channel's growing data
+		}
+		if n.Role == RoleDataNode {
+			return data[n.ID], false
+		}
+		return query[n.ID], false
+	}
+	scale := func(f float64, colls []int64, all bool) {
+		if all {
+			if s.Factor == 0 || f < s.Factor {
+				s.Factor = f
+			}
+			return
+		}
+		for _, coll := range colls {
+			if cur, ok := s.Factors[coll]; !ok || f < cur {
+				if s.Factors == nil {
+					s.Factors = map[int64]float64{}
+				}
+				s.Factors[coll] = f
+			}
+		}
+	}
+	for _, n := range nodes {
+		if n.Total == 0 {
+			continue
+		}
+		colls, all := held(n)
+		if g.GrowingProtection && n.Role != RoleDataNode && g.GrowingHighWaterLevel > g.GrowingLowWaterLevel {
+			if cur := float64(n.Growing) / float64(n.Total); cur > g.GrowingLowWaterLevel {
+				f := max((g.GrowingHighWaterLevel-cur)/(g.GrowingHighWaterLevel-g.GrowingLowWaterLevel), g.GrowingMinRateRatio)
+				c.logger.Debug("growing segments above the low water level", "role", n.Role, "node", n.ID, "growingMB", n.Growing/mb, "factor", f)
+				scale(f, colls, all)
+			}
+		}
+		if !g.MemProtection {
+			continue
+		}
+		low, high := c.levels(n)
+		if high <= 0 {
+			continue
+		}
+		level := float64(n.Used) / float64(n.Total)
+		if level >= high {
+			c.logger.Warn("node memory at the high water level", "role", n.Role, "node", n.ID,
+				"usedMB", n.Used/mb, "totalMB", n.Total/mb, "level", level, "high", high, "collections", colls, "all", all)
+			if all {
+				s.MemoryAll = true
+			}
+			for _, coll := range colls {
+				if s.Memory == nil {
+					s.Memory = map[int64]bool{}
+				}
+				s.Memory[coll] = true
+			}
+			continue
+		}
+		if level <= low || low >= high {
+			continue
+		}
+		scale((high-level)/(high-low), colls, all)
+	}
+}
+
+// levels are a node's memory water levels.
+func (c *Center) levels(n NodeMemory) (low, high float64) {
+	if n.Role == RoleDataNode {
+		return c.cfg.DataNodeMemoryLowWaterLevel, c.cfg.DataNodeMemoryHighWaterLevel
+	}
+	return c.cfg.QueryNodeMemoryLowWaterLevel, c.cfg.QueryNodeMemoryHighWaterLevel
+}
+
+// aboveLow reports whether a node is above a low water level, memory or
+// growing segments: then the collections it holds are throttled.
+func (c *Center) aboveLow(n NodeMemory) bool {
+	if n.Total == 0 {
+		return false
+	}
+	g := c.cfg
+	if g.MemProtection {
+		if low, high := c.levels(n); high > 0 && float64(n.Used)/float64(n.Total) > min(low, high) {
+			return true
+		}
+	}
+	return g.GrowingProtection && n.Role != RoleDataNode && float64(n.Growing)/float64(n.Total) > g.GrowingLowWaterLevel
+}
+
+// checkDisk is Milvus's checkDiskQuota (the binlogs of the cluster, each
+// database, collection and partition against their quotas) plus the data
+// directory's disk water level.
+func (c *Center) checkDisk(ctx context.Context, s *States) {
+	g := c.cfg
+	if !g.DiskProtection {
+		return
+	}
+	if g.Probe != nil && g.DiskHighWaterLevel > 0 {
+		used, total, err := g.Probe.Disk()
+		if err != nil {
+			c.logger.Debug("cannot measure the data disk", "err", err)
+		} else if total > 0 {
+			if frac := float64(used) / float64(total); frac > g.DiskHighWaterLevel {
+				s.DiskAll = fmt.Sprintf("the data directory's disk is %.1f%% full (%d of %d MB), above the high water level %.0f%%",
+					frac*100, used/mb, total/mb, g.DiskHighWaterLevel*100)
+				return
+			}
+		}
+	}
+	if g.Storage == nil {
+		if g.Probe != nil && g.DiskQuotaBytes > 0 {
+			n, err := g.Probe.DataBytes()
+			if err != nil {
+				c.logger.Debug("cannot measure the data directory", "err", err)
+			} else if n >= g.DiskQuotaBytes {
+				s.DiskAll = "cluster disk quota exceeded"
+			}
+		}
+		return
+	}
+	colls, err := g.Storage.Collections(ctx)
+	if err != nil {
+		c.logger.Warn("cannot list the collections for the disk quotas", "err", err)
+		return
+	}
+	// Sizes are read only where a quota can bind: with no quota
+	// configured nor set as a property, a sample costs one listing.
+	all := g.DiskQuotaBytes > 0 || g.DiskQuotaPerDB > 0 || g.DiskQuotaPerCollection > 0 || g.DiskQuotaPerPartition > 0
+	var total int64
+	dbBytes := map[string]int64{}
+	dbProps := map[string]map[string]string{}
+	for _, coll := range colls {
+		dbProps[coll.DB] = coll.DBProps
+		_, dbQuota := coll.DBProps[propDBDiskQuota]
+		_, collQuota := coll.Props[propCollDiskQuot]
+		if !all && !dbQuota && !collQuota {
+			continue
+		}
+		parts, err := g.Storage.PartitionBytes(ctx, coll.ID)
+		if err != nil {
+			c.logger.Warn("cannot read a collection's stored size", "collection", coll.ID, "err", err)
+			continue
+		}
+		var n int64
+		for part, b := range parts {
+			n += b
+			if g.DiskQuotaPerPartition > 0 && b >= g.DiskQuotaPerPartition {
+				setTrue(&s.DiskPartitions, part)
+			}
+		}
+		total += n
+		dbBytes[coll.DB] += n
+		if q := quotaOf(coll.Props, propCollDiskQuot, g.DiskQuotaPerCollection); q > 0 && n >= q {
+			setTrue(&s.DiskCollections, coll.ID)
+		}
+	}
+	if g.DiskQuotaBytes > 0 && total >= g.DiskQuotaBytes {
+		s.DiskAll = "cluster disk quota exceeded"
+		return
+	}
+	for _, db := range slices.Sorted(maps.Keys(dbBytes)) {
+		if q := quotaOf(dbProps[db], propDBDiskQuota, g.DiskQuotaPerDB); q > 0 && dbBytes[db] >= q {
+			if s.DiskDBs == nil {
+				s.DiskDBs = map[string]bool{}
+			}
+			s.DiskDBs[db] = true
+		}
+	}
+	if len(s.DiskDBs)+len(s.DiskCollections)+len(s.DiskPartitions) > 0 {
+		c.logger.Warn("disk quota exceeded: refusing writes", "databases", len(s.DiskDBs), "collections", len(s.DiskCollections), "partitions", len(s.DiskPartitions))
+	}
+}
+
+func setTrue(m *map[int64]bool, id int64) {
+	if *m == nil {
+		*m = map[int64]bool{}
+	}
+	(*m)[id] = true
+}
+
+// quotaOf is a property in MB if set and a number, else the configured
+// bytes.
+func quotaOf(props map[string]string, key string, configured int64) int64 {
+	if v, ok := props[key]; ok {
+		if f, err := strconv.ParseFloat(v, 64); err == nil {
+			return int64(f * mb)
+		}
+	}
+	return configured
+}

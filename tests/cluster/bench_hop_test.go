@@ -50,7 +50,7 @@ func TestHopLatency(t *testing.T) {
 	defer cancel()
 	c, _ := startClusterWith(t, clusterOpts{logLevel: "info", storageNodes: 1},
 		"mixcoord", "streamingnode", "datanode", "indexnode", "querynode", "proxy")
-	_, saddr := startStandalone(t)
+	sa, saddr := startStandalone(t)
 	ccli := connect(t, ctx, c.proxyAddr("proxy"))
 	scli := connect(t, ctx, saddr)
 	sealed, growing, queries := benchVectors(1, rows), benchVectors(2, 100), benchVectors(3, perRound)
@@ -66,6 +66,7 @@ func TestHopLatency(t *testing.T) {
 	time.Sleep(4 * time.Second) // the proxy's shard-leader cache is warm
 
 	ps := procs{"proxy": c.roles["proxy"].cmd.Process.Pid, "querynode": c.roles["querynode"].cmd.Process.Pid}
+	sps := procs{"standalone": sa.cmd.Process.Pid}
 	var cl, st []float64
 	var diffs []float64
 	var cpu = map[string]float64{}
@@ -75,7 +76,11 @@ func TestHopLatency(t *testing.T) {
 		for k, v := range delta(before, ps.snapshot(t)) {
 			cpu[k] += v
 		}
+		before = sps.snapshot(t)
 		b := timeSearches(t, ctx, scli, queries)
+		for k, v := range delta(before, sps.snapshot(t)) {
+			cpu[k] += v
+		}
 		cl, st = append(cl, a...), append(st, b...)
 		d := pct(a, 50) - pct(b, 50)
 		diffs = append(diffs, d)
@@ -89,8 +94,11 @@ func TestHopLatency(t *testing.T) {
 		"standalone_p50_ms": round3(pct(st, 50)), "standalone_p99_ms": round3(pct(st, 99)),
 		"extra_p50_ms": round3(pct(cl, 50) - pct(st, 50)), "extra_p99_ms": round3(pct(cl, 99) - pct(st, 99)),
 		"median_round_extra_p50_ms": round3(pct(diffs, 50)),
-		"cpu_ms_per_search":         map[string]float64{"proxy": round3(cpu["proxy"] * 1000 / n), "querynode": round3(cpu["querynode"] * 1000 / n)},
-		"loadavg_end":               loadAvg(),
+		"cpu_ms_per_search": map[string]float64{"proxy": round3(cpu["proxy"] * 1000 / n), "querynode": round3(cpu["querynode"] * 1000 / n),
+			"standalone": round3(cpu["standalone"] * 1000 / n)},
+		// What the hop costs in CPU: the two processes' against the one.
+		"cpu_ms_per_search_extra": round3((cpu["proxy"] + cpu["querynode"] - cpu["standalone"]) * 1000 / n),
+		"loadavg_end":             loadAvg(),
 	}
 	b, _ := json.Marshal(res)
 	t.Logf("BENCH_JSON %s", b)

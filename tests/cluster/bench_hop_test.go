@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -70,16 +72,23 @@ func TestHopLatency(t *testing.T) {
 	var cl, st []float64
 	var diffs []float64
 	var cpu = map[string]float64{}
+	sys := map[string]float64{} // read and write system calls, a count the machine's load does not inflate
 	for r := range rounds {
-		before := ps.snapshot(t)
+		before, sysBefore := ps.snapshot(t), ps.syscalls(t)
 		a := timeSearches(t, ctx, ccli, queries)
 		for k, v := range delta(before, ps.snapshot(t)) {
 			cpu[k] += v
 		}
-		before = sps.snapshot(t)
+		for k, v := range delta(sysBefore, ps.syscalls(t)) {
+			sys[k] += v
+		}
+		before, sysBefore = sps.snapshot(t), sps.syscalls(t)
 		b := timeSearches(t, ctx, scli, queries)
 		for k, v := range delta(before, sps.snapshot(t)) {
 			cpu[k] += v
+		}
+		for k, v := range delta(sysBefore, sps.syscalls(t)) {
+			sys[k] += v
 		}
 		cl, st = append(cl, a...), append(st, b...)
 		d := pct(a, 50) - pct(b, 50)
@@ -98,7 +107,9 @@ func TestHopLatency(t *testing.T) {
 			"standalone": round3(cpu["standalone"] * 1000 / n)},
 		// What the hop costs in CPU: the two processes' against the one.
 		"cpu_ms_per_search_extra": round3((cpu["proxy"] + cpu["querynode"] - cpu["standalone"]) * 1000 / n),
-		"loadavg_end":             loadAvg(),
+		"syscalls_per_search": map[string]float64{"proxy": round3(sys["proxy"] / n), "querynode": round3(sys["querynode"] / n),
+			"standalone": round3(sys["standalone"] / n)},
+		"loadavg_end": loadAvg(),
 	}
 	b, _ := json.Marshal(res)
 	t.Logf("BENCH_JSON %s", b)
@@ -179,4 +190,25 @@ func saveProfile(t *testing.T, port int, path string, secs int) {
 		t.Error(err)
 	}
 	t.Logf("saved %s", path)
+}
+
+// syscalls returns each process's read and write system calls so far
+// (syscr + syscw of /proc/PID/io).
+func (p procs) syscalls(t *testing.T) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for name, pid := range p {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+		if err != nil {
+			t.Fatalf("io of %s: %v", name, err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, _ := strings.Cut(line, ": ")
+			if k == "syscr" || k == "syscw" {
+				n, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				out[name] += n
+			}
+		}
+	}
+	return out
 }

@@ -33,7 +33,9 @@ import (
 // the rounds (default 6) and MILVAGO_HOP_SEARCHES the searches per round
 // and server (default 500). With MILVAGO_HOP_PROFILE=DIR it also saves a
 // 10 s CPU profile of the proxy and of the query node taken under the same
-// load (DIR/proxy.pprof, DIR/querynode.pprof).
+// load (DIR/proxy.pprof, DIR/querynode.pprof). Besides latencies it
+// reports the CPU per search of the proxy, the query node and the
+// standalone process, and their read and write system calls per search.
 func TestHopLatency(t *testing.T) {
 	if os.Getenv("MILVAGO_HOP_BENCH") != "1" {
 		t.Skip("opt-in: set MILVAGO_HOP_BENCH=1")

@@ -232,6 +232,7 @@ func (n *roleNode) conn(ctx context.Context, role string) *grpc.ClientConn {
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20), grpc.MaxCallSendMsgSize(256<<20)),
 	}
+	opts = append(opts, rpc.FlowControlDialOptions()...)
 	intercept := []grpc.UnaryClientInterceptor{n.fence.client}
 	if isCoordinator(role) {
 		// Through a failover: the standby wins once the lost one's
@@ -287,8 +288,8 @@ func (n *roleNode) run(ctx context.Context) error {
 	// it acknowledges the DDL (metacache.go).
 	inv := newProxyInvalidator(n.meta, n.logger)
 	defer inv.close()
-	n.grpc = grpc.NewServer(grpc.MaxRecvMsgSize(256<<20), grpc.MaxSendMsgSize(256<<20),
-		grpc.ChainUnaryInterceptor(n.fence.server, inv.intercept), rpc.StreamWorkers())
+	n.grpc = grpc.NewServer(append(rpc.FlowControlServerOptions(), grpc.MaxRecvMsgSize(256<<20), grpc.MaxSendMsgSize(256<<20),
+		grpc.ChainUnaryInterceptor(n.fence.server, inv.intercept), rpc.StreamWorkers())...)
 	pb.RegisterNodeServer(n.grpc, nodeInfoServer{infos: func() []sysinfo.ComponentInfos {
 		return localInfos(n.role, n.serverID.Load(), n.addr, n.cfg.Minio.BucketName, n.cfg.LocalStorage.Path, sysinfo.ClusterDeployMode)
 	}})

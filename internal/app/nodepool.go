@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/rpc"
 	"github.com/milvago/milvago/internal/session"
 )
 
@@ -81,9 +82,9 @@ func (p *nodePool[C]) clientLocked(id int64, addr string) (C, error) {
 			intercept = append(intercept, p.intercept)
 		}
 		var err error
-		c, err = grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		c, err = grpc.NewClient(addr, append(rpc.FlowControlDialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(256<<20), grpc.MaxCallSendMsgSize(256<<20)),
-			grpc.WithChainUnaryInterceptor(intercept...))
+			grpc.WithChainUnaryInterceptor(intercept...))...)
 		if err != nil {
 			var zero C
 			return zero, fmt.Errorf("app: %s %d at %s: %w", p.name, id, addr, err)

@@ -279,17 +279,32 @@ func (s *Server) collectOrphans(ctx context.Context, now time.Time, builds []mod
 	s.mu.Lock()
 	idx := s.idx
 	refs := map[string]bool{}
-	segDirs := map[string]bool{} // insert/stats prefixes of live segments: a flush in progress may add to them
+	segDirs := map[string]bool{} // directories a flush or a compaction may be adding to
 	for _, seg := range s.segments {
 		for _, p := range segmentFiles(seg) {
 			refs[p] = true
 		}
-		for _, p := range storage.SegmentPrefixes(seg.CollectionID, seg.PartitionID, seg.ID) {
-			segDirs[p] = true
+		// A segment not flushed yet may have files written and not yet
+		// reported (a flush in progress). A flushed or dropped segment's
+		// files are exactly those it records: anything else in its
+		// directory was left by an attempt that did not count (a data
+		// node killed while flushing or compacting it, the work redone
+		// elsewhere under the same segment ID with other log IDs), and
+		// nothing would ever delete it while the segment lives.
+		if seg.State == model.SegmentGrowing || seg.State == model.SegmentSealed {
+			for _, p := range storage.SegmentPrefixes(seg.CollectionID, seg.PartitionID, seg.ID) {
+				segDirs[p] = true
+			}
 		}
 	}
 	for d := range s.writing {
 		segDirs[d] = true
+	}
+	importing := map[string]bool{} // collections a running import writes to (import.go)
+	for coll := range s.imports.running {
+		c := strconv.FormatInt(coll, 10)
+		importing[storage.InsertLogPrefix+"/"+c] = true
+		importing[storage.StatsLogPrefix+"/"+c] = true
 	}
 	for _, list := range s.deltas {
 		for _, dl := range list {
@@ -317,7 +332,7 @@ func (s *Server) collectOrphans(ctx context.Context, now time.Time, builds []mod
 			return fmt.Errorf("datacoord: gc: list %s: %w", prefix, err)
 		}
 		for _, o := range list {
-			if refs[o.Key] || underAny(o.Key, segDirs) {
+			if refs[o.Key] || underAny(o.Key, segDirs) || inCollection(o.Key, importing) {
 				continue
 			}
 			if prefix == storage.IndexFilePrefix+"/" {
@@ -367,4 +382,14 @@ func underAny(key string, dirs map[string]bool) bool {
 		return false
 	}
 	return dirs[strings.Join(parts[:4], "/")+"/"]
+}
+
+// inCollection tells whether key (prefix/{collection}/...) is in one of
+// colls, given as prefix/{collection}.
+func inCollection(key string, colls map[string]bool) bool {
+	if len(colls) == 0 {
+		return false
+	}
+	parts := strings.SplitN(key, "/", 3)
+	return len(parts) == 3 && colls[parts[0]+"/"+parts[1]]
 }

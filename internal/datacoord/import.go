@@ -27,6 +27,12 @@ type importState struct {
 	mu       sync.Mutex // serializes updates of job records
 	executor importExecutor
 	ctx      context.Context
+	// running counts, per collection, the jobs between their start and
+	// their commit (guarded by Server.mu). The data node names an import's
+	// segments itself, so until the commit records them the orphan scan
+	// cannot tell a running import's files from garbage: it spares the
+	// collection's insert and stats logs meanwhile (gc.go).
+	running map[int64]int
 }
 
 const prefixImport = "data/import/"
@@ -164,10 +170,12 @@ func (s *Server) runImport(ctx context.Context, e importExecutor, job contract.I
 	if job.Committed {
 		segs, err = s.committedSegments(ctx, job)
 	} else {
+		done := s.importRunning(job.CollectionID)
 		segs, err = e.ExecuteImport(ctx, job)
 		if err == nil {
 			err = s.commitImport(ctx, job, segs)
 		}
+		done()
 	}
 	if err == nil {
 		err = s.finishImport(ctx, job.ID, segs)
@@ -194,6 +202,28 @@ func (s *Server) runImport(ctx context.Context, e importExecutor, job contract.I
 		return
 	}
 	s.logger.Info("import completed", "job", job.ID, "collection", job.CollectionID, "segments", len(segs), "took", time.Since(start))
+}
+
+// importRunning spares the files of collection's running import from the
+// orphan scan until the returned func is called (after the commit, when
+// the job's segments refer to their files, or after a failure). The files
+// of an attempt that did not count (its data node died and another ran
+// the job again) are orphans from then on, deleted after the missing
+// tolerance.
+func (s *Server) importRunning(collection int64) func() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.imports.running == nil {
+		s.imports.running = map[int64]int{}
+	}
+	s.imports.running[collection]++
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.imports.running[collection]--; s.imports.running[collection] <= 0 {
+			delete(s.imports.running, collection)
+		}
+	}
 }
 
 // commitImport registers a job's segments (state Flushed) and marks the

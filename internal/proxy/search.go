@@ -121,7 +121,7 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	}
 	k := spec.TopK + spec.Offset
 	results := make([]*contract.SearchResult, len(c.VChannels))
-	g, gctx := errgroup.WithContext(ctx)
+	sreqs := make([]*contract.SearchRequest, len(c.VChannels))
 	for i, vc := range c.VChannels {
 		sreq := &contract.SearchRequest{
 			CollectionID: c.ID, VChannel: vc, PartitionIDs: partIDs, GuaranteeTS: gts, PinMVCC: pin > 0,
@@ -134,17 +134,29 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		if filter != nil {
 			sreq.Search.Filter = filter
 		}
-		g.Go(func() error {
-			r, err := s.d.Shards.Search(gctx, sreq)
-			if err != nil {
-				return err
-			}
-			results[i] = r
-			return nil
-		})
+		sreqs[i] = sreq
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+	if len(sreqs) == 1 {
+		// One shard: asked from this goroutine, without a goroutine and
+		// its hand-off per search.
+		if results[0], err = s.d.Shards.Search(ctx, sreqs[0]); err != nil {
+			return nil, err
+		}
+	} else {
+		g, gctx := errgroup.WithContext(ctx)
+		for i, sreq := range sreqs {
+			g.Go(func() error {
+				r, err := s.d.Shards.Search(gctx, sreq)
+				if err != nil {
+					return err
+				}
+				results[i] = r
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
 	}
 	data := s.reduceSearch(c, spec, results, fetchIDs, dynKeys, outNames)
 	if rr != nil {

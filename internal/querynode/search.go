@@ -66,20 +66,29 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 		}
 	}
 	results := make([]*segment.SearchResult, len(rs.segs))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(4)
-	for i, s := range rs.segs {
-		g.Go(func() error {
-			r, err := s.Search(gctx, &sreq)
-			if err != nil {
-				return fmt.Errorf("search segment %d: %w", s.ID(), err)
-			}
-			results[i] = r
-			return nil
-		})
+	searchSeg := func(ctx context.Context, i int) error {
+		r, err := rs.segs[i].Search(ctx, &sreq)
+		if err != nil {
+			return fmt.Errorf("search segment %d: %w", rs.segs[i].ID(), err)
+		}
+		results[i] = r
+		return nil
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
+	// Up to four segments at once; this goroutine searches the first
+	// itself (with one segment, no goroutine is started at all).
+	if len(rs.segs) > 0 {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(3)
+		for i := 1; i < len(rs.segs); i++ {
+			g.Go(func() error { return searchSeg(gctx, i) })
+		}
+		err0 := searchSeg(gctx, 0)
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+		if err0 != nil {
+			return nil, err0
+		}
 	}
 	nq, k := sreq.Queries.Len(), sreq.Params.K
 	if len(sreq.EmbListLens) > 0 {

@@ -78,7 +78,7 @@ func New(cfg Config, svc *Service, reg *prometheus.Registry, ready func() error,
 	if cfg.MaxRecvBytes == 0 {
 		cfg.MaxRecvBytes = 64 << 20
 	}
-	s.grpc = grpc.NewServer(append(keepaliveOptions(),
+	s.grpc = grpc.NewServer(append(append(keepaliveOptions(), FlowControlServerOptions()...),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes+(1<<20)),
 		grpc.MaxSendMsgSize(256<<20),
 		grpc.ChainUnaryInterceptor(s.intercept, cfg.Auth.UnaryInterceptor),

@@ -19,3 +19,28 @@ import (
 func StreamWorkers() grpc.ServerOption {
 	return grpc.NumStreamWorkers(uint32(max(4, 2*runtime.GOMAXPROCS(0))))
 }
+
+// staticWindow is the flow-control window of the connections between
+// Milvago's own processes, per stream and per connection.
+const staticWindow = 16 << 20
+
+// FlowControlServerOptions are the flow-control options of the gRPC servers
+// on the request path (the internal servers of the roles, and the public
+// API, whose SDK clients call the same way): static windows.
+//
+// grpc-go's default is a dynamic window: it estimates the link's
+// bandwidth-delay product by sending a PING with a WINDOW_UPDATE whenever
+// data arrives and no estimate is in flight. Between two processes that
+// exchange one small request and one small answer at a time (a search
+// sub-request to a query node) that is every call, on both sides: two
+// frames more per call, written by a woken-up writer goroutine, read and
+// acknowledged (another write) by the peer. A static window of 16 MiB,
+// the most the dynamic one grows to, sends no such PING.
+func FlowControlServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.StaticStreamWindowSize(staticWindow), grpc.StaticConnWindowSize(staticWindow)}
+}
+
+// FlowControlDialOptions are the same for the clients of internal servers.
+func FlowControlDialOptions() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithStaticStreamWindowSize(staticWindow), grpc.WithStaticConnWindowSize(staticWindow)}
+}

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,7 +33,9 @@ import (
 // the rounds (default 6) and MILVAGO_HOP_SEARCHES the searches per round
 // and server (default 500). With MILVAGO_HOP_PROFILE=DIR it also saves a
 // 10 s CPU profile of the proxy and of the query node taken under the same
-// load (DIR/proxy.pprof, DIR/querynode.pprof).
+// load (DIR/proxy.pprof, DIR/querynode.pprof). Besides latencies it
+// reports the CPU per search of the proxy, the query node and the
+// standalone process, and their read and write system calls per search.
 func TestHopLatency(t *testing.T) {
 	if os.Getenv("MILVAGO_HOP_BENCH") != "1" {
 		t.Skip("opt-in: set MILVAGO_HOP_BENCH=1")
@@ -50,7 +54,7 @@ func TestHopLatency(t *testing.T) {
 	defer cancel()
 	c, _ := startClusterWith(t, clusterOpts{logLevel: "info", storageNodes: 1},
 		"mixcoord", "streamingnode", "datanode", "indexnode", "querynode", "proxy")
-	_, saddr := startStandalone(t)
+	sa, saddr := startStandalone(t)
 	ccli := connect(t, ctx, c.proxyAddr("proxy"))
 	scli := connect(t, ctx, saddr)
 	sealed, growing, queries := benchVectors(1, rows), benchVectors(2, 100), benchVectors(3, perRound)
@@ -66,16 +70,28 @@ func TestHopLatency(t *testing.T) {
 	time.Sleep(4 * time.Second) // the proxy's shard-leader cache is warm
 
 	ps := procs{"proxy": c.roles["proxy"].cmd.Process.Pid, "querynode": c.roles["querynode"].cmd.Process.Pid}
+	sps := procs{"standalone": sa.cmd.Process.Pid}
 	var cl, st []float64
 	var diffs []float64
 	var cpu = map[string]float64{}
+	sys := map[string]float64{} // read and write system calls, a count the machine's load does not inflate
 	for r := range rounds {
-		before := ps.snapshot(t)
+		before, sysBefore := ps.snapshot(t), ps.syscalls(t)
 		a := timeSearches(t, ctx, ccli, queries)
 		for k, v := range delta(before, ps.snapshot(t)) {
 			cpu[k] += v
 		}
+		for k, v := range delta(sysBefore, ps.syscalls(t)) {
+			sys[k] += v
+		}
+		before, sysBefore = sps.snapshot(t), sps.syscalls(t)
 		b := timeSearches(t, ctx, scli, queries)
+		for k, v := range delta(before, sps.snapshot(t)) {
+			cpu[k] += v
+		}
+		for k, v := range delta(sysBefore, sps.syscalls(t)) {
+			sys[k] += v
+		}
 		cl, st = append(cl, a...), append(st, b...)
 		d := pct(a, 50) - pct(b, 50)
 		diffs = append(diffs, d)
@@ -89,8 +105,13 @@ func TestHopLatency(t *testing.T) {
 		"standalone_p50_ms": round3(pct(st, 50)), "standalone_p99_ms": round3(pct(st, 99)),
 		"extra_p50_ms": round3(pct(cl, 50) - pct(st, 50)), "extra_p99_ms": round3(pct(cl, 99) - pct(st, 99)),
 		"median_round_extra_p50_ms": round3(pct(diffs, 50)),
-		"cpu_ms_per_search":         map[string]float64{"proxy": round3(cpu["proxy"] * 1000 / n), "querynode": round3(cpu["querynode"] * 1000 / n)},
-		"loadavg_end":               loadAvg(),
+		"cpu_ms_per_search": map[string]float64{"proxy": round3(cpu["proxy"] * 1000 / n), "querynode": round3(cpu["querynode"] * 1000 / n),
+			"standalone": round3(cpu["standalone"] * 1000 / n)},
+		// What the hop costs in CPU: the two processes' against the one.
+		"cpu_ms_per_search_extra": round3((cpu["proxy"] + cpu["querynode"] - cpu["standalone"]) * 1000 / n),
+		"syscalls_per_search": map[string]float64{"proxy": round3(sys["proxy"] / n), "querynode": round3(sys["querynode"] / n),
+			"standalone": round3(sys["standalone"] / n)},
+		"loadavg_end": loadAvg(),
 	}
 	b, _ := json.Marshal(res)
 	t.Logf("BENCH_JSON %s", b)
@@ -171,4 +192,25 @@ func saveProfile(t *testing.T, port int, path string, secs int) {
 		t.Error(err)
 	}
 	t.Logf("saved %s", path)
+}
+
+// syscalls returns each process's read and write system calls so far
+// (syscr + syscw of /proc/PID/io).
+func (p procs) syscalls(t *testing.T) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for name, pid := range p {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+		if err != nil {
+			t.Fatalf("io of %s: %v", name, err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			k, v, _ := strings.Cut(line, ": ")
+			if k == "syscr" || k == "syscw" {
+				n, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				out[name] += n
+			}
+		}
+	}
+	return out
 }

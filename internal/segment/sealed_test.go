@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -334,5 +335,72 @@ func TestSealedAddedField(t *testing.T) {
 	}
 	if !got[201].IsNull(0) || !got[201].IsNull(1) {
 		t.Fatal("added nullable field should read as null")
+	}
+}
+
+// TestFetchOwnsVariableRows: rows fetched from a sealed segment stay intact
+// when the memory the segment's columns alias is reused, as a mapping is
+// unmapped once the segment leaves the shard while results are still being
+// sent.
+func TestFetchOwnsVariableRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(71, 72))
+	r := genRows(rng, schemapb.DataType_Int64, 0, 40, 1)
+	s, err := NewSealed(1, 1, testSchema(schemapb.DataType_Int64), r.ts, r.cols, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	offs := []int64{0, 7, 13, 39}
+	got, err := s.Fetch(context.Background(), offs, []int64{fDoc, fMeta, fSparse})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64][][]byte{}
+	for fid, c := range got {
+		var rows [][]byte
+		switch c := c.(type) {
+		case *column.Scalar[[]byte]:
+			rows = c.Data
+		case *column.SparseVector:
+			rows = c.Rows
+		default:
+			t.Fatalf("field %d: unexpected column %T", fid, c)
+		}
+		for _, row := range rows {
+			want[fid] = append(want[fid], append([]byte(nil), row...))
+		}
+	}
+	// Reuse the segment's memory, as an unmapped and remapped file would.
+	for _, fid := range []int64{fDoc, fMeta} {
+		for _, row := range r.cols[fid].(*column.Scalar[[]byte]).Data {
+			for i := range row {
+				row[i] = 0xFF
+			}
+		}
+	}
+	for _, row := range r.cols[fSparse].(*column.SparseVector).Rows {
+		for i := range row {
+			row[i] = 0xFF
+		}
+	}
+	nonNull := 0
+	for fid, c := range got {
+		var rows [][]byte
+		switch c := c.(type) {
+		case *column.Scalar[[]byte]:
+			rows = c.Data
+		case *column.SparseVector:
+			rows = c.Rows
+		}
+		for i, row := range rows {
+			if len(row) > 0 {
+				nonNull++
+			}
+			if !bytes.Equal(row, want[fid][i]) {
+				t.Fatalf("field %d row %d changed with the segment's memory: %x, want %x", fid, i, row, want[fid][i])
+			}
+		}
+	}
+	if nonNull == 0 {
+		t.Fatal("no non-empty rows fetched: the test checks nothing")
 	}
 }

@@ -57,7 +57,9 @@ type Segment interface {
 	Query(ctx context.Context, req *QueryRequest) (*QueryResult, error)
 	Count(ctx context.Context, filter Filter, mvccTs uint64) (int64, error)
 	// Fetch returns the given fields for the given rows, in that order.
-	// TimestampFieldID is served as an Int64 column.
+	// TimestampFieldID is served as an Int64 column. The columns own their
+	// memory: none aliases a sealed segment's mapped files, so they outlive
+	// the segment.
 	Fetch(ctx context.Context, offsets []int64, fieldIDs []int64) (map[int64]column.Column, error)
 }
 

@@ -89,11 +89,18 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	if !upsert {
 		schema = requestSchema(c, fields)
 	}
+	schema, embedFns, err := suppliedEmbeddingOutputs(c, schema, fields)
+	if err != nil {
+		return nil, err
+	}
 	cols, err := insertColumns(schema, fields, n, upsert)
 	if err != nil {
 		return nil, err
 	}
 	if err := bm25Insert(c.Schema, cols, n); err != nil {
+		return nil, err
+	}
+	if err := s.embeddingInsert(ctx, c.Schema, embedFns, cols, n); err != nil {
 		return nil, err
 	}
 	pk := pkField(c)

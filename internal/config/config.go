@@ -40,6 +40,11 @@ type Config struct {
 	Lifecycle
 	// InterimIndex is the growing segments' interim index (keys_interim.go).
 	InterimIndex
+	// Function is the model services of functions (keys_functions.go).
+	Function Function
+	// Credentials are the file's credential.<name>.apikey values, by name
+	// (keys_functions.go).
+	Credentials map[string]string
 }
 
 // Etcd is the meta store (etcd.*).

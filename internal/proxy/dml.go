@@ -93,14 +93,14 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	if err != nil {
 		return nil, err
 	}
+	if fields, schema, err = s.embeddingInsert(ctx, schema, embedFns, fields, n); err != nil {
+		return nil, err
+	}
 	cols, err := insertColumns(schema, fields, n, upsert)
 	if err != nil {
 		return nil, err
 	}
 	if err := bm25Insert(c.Schema, cols, n); err != nil {
-		return nil, err
-	}
-	if err := s.embeddingInsert(ctx, c.Schema, embedFns, cols, n); err != nil {
 		return nil, err
 	}
 	pk := pkField(c)

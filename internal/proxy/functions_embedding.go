@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/embedding"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/rerank"
 )
@@ -137,37 +138,64 @@ func suppliedEmbeddingOutputs(c *model.Collection, schema *schemapb.CollectionSc
 }
 
 // embeddingInsert computes the output columns of fns, the collection's
-// TextEmbedding functions a write runs (Milvus's genFunctionFields):
-// the input column's texts go to the model service, at most its batch at
-// once.
-func (s *Server) embeddingInsert(ctx context.Context, schema *schemapb.CollectionSchema, fns []*schemapb.FunctionSchema, cols map[int64]column.Column, n int) error {
-	for _, fn := range fns {
-		if len(fn.GetInputFieldIds()) != 1 || len(fn.GetOutputFieldIds()) != 1 {
-			return errPlain("input field not found")
-		}
+// TextEmbedding functions a write runs (Milvus's genFunctionFields, before
+// the write's fields are validated): each input column's texts go to the
+// model service, at most its batch at once, and the vectors are appended
+// to fields as the output field's column. schema is returned with those
+// outputs as ordinary fields, so the write is checked against it.
+func (s *Server) embeddingInsert(ctx context.Context, schema *schemapb.CollectionSchema, fns []*schemapb.FunctionSchema, fields []*schemapb.FieldData, n int) ([]*schemapb.FieldData, *schemapb.CollectionSchema, error) {
+	if len(fns) == 0 {
+		return fields, schema, nil
+	}
+	built := make([]*embedding.Function, len(fns))
+	for i, fn := range fns {
 		f, err := s.models.NewTextEmbedding(schema, fn)
 		if err != nil {
-			return errPlain("%v", err)
+			return nil, nil, errPlain("%v", err)
 		}
 		if n > f.MaxBatch() {
-			return errPlain("numRows [%d] > function [%s]'s max batch [%d]", n, fn.GetName(), f.MaxBatch())
+			return nil, nil, errPlain("numRows [%d] > function [%s]'s max batch [%d]", n, fn.GetName(), f.MaxBatch())
 		}
-		in, ok := cols[fn.GetInputFieldIds()[0]].(*column.Scalar[string])
-		if !ok {
-			return errPlain("input field not found")
-		}
-		vecs, err := f.Insert(ctx, in.Data)
-		if err != nil {
-			return errPlain("[%v]", err)
-		}
-		dim := int(vectorDim(f.Output()))
-		out := &column.FloatVector{Dim: dim, Data: make([]float32, 0, n*dim)}
-		for _, v := range vecs {
-			out.Data = append(out.Data, v...)
-		}
-		cols[fn.GetOutputFieldIds()[0]] = out
+		built[i] = f
 	}
-	return nil
+	out := append([]*schemapb.FieldData(nil), fields...)
+	var computed []string
+	for i, fn := range fns {
+		var in *schemapb.FieldData
+		for _, fd := range fields {
+			if len(fn.GetInputFieldNames()) == 1 && fd.GetFieldName() == fn.GetInputFieldNames()[0] {
+				in = fd
+			}
+		}
+		if in == nil {
+			return nil, nil, errPlain("[input field not found]")
+		}
+		if t := in.GetType(); t != schemapb.DataType_VarChar && t != schemapb.DataType_Text {
+			return nil, nil, errPlain("[text embedding only supports varchar or text field as input field, but got %s]", t)
+		}
+		vecs, err := built[i].Insert(ctx, in.GetScalars().GetStringData().GetData())
+		if err != nil {
+			return nil, nil, errPlain("[%v]", err)
+		}
+		f := built[i].Output()
+		dim := vectorDim(f)
+		data := make([]float32, 0, len(vecs)*int(dim))
+		for _, v := range vecs {
+			data = append(data, v...)
+		}
+		out = append(out, &schemapb.FieldData{Type: schemapb.DataType_FloatVector, FieldName: f.GetName(), FieldId: f.GetFieldID(),
+			Field: &schemapb.FieldData_Vectors{Vectors: &schemapb.VectorField{Dim: dim, Data: &schemapb.VectorField_FloatVector{FloatVector: &schemapb.FloatArray{Data: data}}}}})
+		computed = append(computed, f.GetName())
+	}
+	schema = proto.Clone(schema).(*schemapb.CollectionSchema)
+	for _, f := range schema.GetFields() {
+		for _, name := range computed {
+			if f.GetName() == name {
+				f.IsFunctionOutput = false
+			}
+		}
+	}
+	return out, schema, nil
 }
 
 func vectorDim(f *schemapb.FieldSchema) int64 {

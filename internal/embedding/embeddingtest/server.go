@@ -143,9 +143,34 @@ type apiError struct {
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	if status == http.StatusRequestEntityTooLarge {
+		tooLarge(w, v)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// tooLarge answers 413 with TEI's reason phrase, "Payload Too Large"
+// (net/http would write "Request Entity Too Large", and clients see the
+// phrase in their errors).
+func tooLarge(w http.ResponseWriter, v any) {
+	body, _ := json.Marshal(v)
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		_, _ = w.Write(body)
+		return
+	}
+	conn, buf, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	fmt.Fprintf(buf, "HTTP/1.1 413 Payload Too Large\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+	_ = buf.Flush()
 }
 
 // tokens of one input, truncated as TEI does or refused.

@@ -49,6 +49,7 @@ func modelsFromConfig(c *config.Config) embedding.Config {
 		TextEmbedding: map[string]embedding.Provider{"tei": p(te.TEI), "openai": p(te.OpenAI), "azure_openai": p(te.AzureOpenAI), "siliconflow": p(te.Siliconflow)},
 		Rerank:        map[string]embedding.Provider{"tei": p(rr.TEI), "vllm": p(rr.VLLM)},
 		Credentials:   c.Credentials,
+		Env:           func(name string) string { return c.ModelEnv[name] },
 	}
 }
 

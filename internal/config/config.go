@@ -45,6 +45,9 @@ type Config struct {
 	// Credentials are the file's credential.<name>.apikey values, by name
 	// (keys_functions.go).
 	Credentials map[string]string
+	// ModelEnv are the environment variables Milvus reads model service
+	// API keys from (MILVUS_OPENAI_API_KEY, ...; keys_functions.go).
+	ModelEnv map[string]string
 }
 
 // Etcd is the meta store (etcd.*).

@@ -105,6 +105,25 @@ func (l *loader) readCredentials(file string, section *yaml.Node) {
 	}
 }
 
+// modelEnv picks from env the variables Milvus reads model service API
+// keys and the Azure resource name from when no credential is configured:
+// MILVUS_*_API_KEY, their deprecated MILVUSAI_* spellings, and
+// MILVUS_AZURE_OPENAI_RESOURCE_NAME.
+func modelEnv(env []string) map[string]string {
+	out := map[string]string{}
+	for _, kv := range env {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || val == "" {
+			continue
+		}
+		key := strings.HasSuffix(name, "_API_KEY") && (strings.HasPrefix(name, "MILVUS_") || strings.HasPrefix(name, "MILVUSAI_"))
+		if key || name == "MILVUS_AZURE_OPENAI_RESOURCE_NAME" {
+			out[name] = val
+		}
+	}
+	return out
+}
+
 func init() {
 	for i := range functionKeys {
 		functionKeys[i].Env = EnvName(functionKeys[i].Name)

@@ -37,7 +37,7 @@ function:
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, rep, err := Load(Options{Mode: Standalone, File: path})
+	c, rep, err := Load(Options{Mode: Standalone, File: path, Env: []string{"MILVUS_OPENAI_API_KEY=sk-env", "HOME=/root", "MILVUS_CONF_X=1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,6 +50,9 @@ function:
 	}
 	if len(c.Credentials) != 2 || c.Credentials["apikey1"] != "sk-one" || c.Credentials["mine"] != "sk-mine" {
 		t.Errorf("credentials: %v", c.Credentials)
+	}
+	if len(c.ModelEnv) != 1 || c.ModelEnv["MILVUS_OPENAI_API_KEY"] != "sk-env" {
+		t.Errorf("model env: %v", c.ModelEnv)
 	}
 	ignored := map[string]bool{}
 	for _, ig := range rep.Ignored {

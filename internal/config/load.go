@@ -93,6 +93,7 @@ func Load(opts Options) (*Config, Report, error) {
 	if err != nil {
 		return nil, rep, err
 	}
+	c.ModelEnv = modelEnv(opts.Env)
 	sort.SliceStable(rep.Ignored, func(i, j int) bool { return !rep.Ignored[i].Milvus && rep.Ignored[j].Milvus })
 	return c, rep, nil
 }

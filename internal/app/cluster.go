@@ -734,6 +734,7 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	pcfg := proxy.Default()
 	pcfg.MaxMessageBytes = n.log.MaxMessageBytes() - 64<<10
 	pcfg.Limits = pub.proxyLimits()
+	pcfg.Models = pub.Models
 	// The proxy reads collection metadata through its cache, which the
 	// coordinators invalidate (metacache.go).
 	root, query, index := n.rootClient(ctx), n.queryClient(ctx), n.indexClient(ctx)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/milvago/milvago/internal/config"
+	"github.com/milvago/milvago/internal/embedding"
 	"github.com/milvago/milvago/internal/proxy"
 	"github.com/milvago/milvago/internal/quota"
 	"github.com/milvago/milvago/internal/rpc"
@@ -27,11 +28,29 @@ type PublicAPI struct {
 	// DefaultStandalone, and so the tests, use); StandaloneFromConfig
 	// gives the configured values, with quotas on as in Milvus.
 	Limits config.Limits
+	// Models are the model services of text_embedding functions and
+	// model rerankers (the zero value enables every provider, as Milvus).
+	Models embedding.Config
 }
 
 // publicFromConfig takes the public API's settings from a configuration.
 func publicFromConfig(c *config.Config) PublicAPI {
-	return PublicAPI{Listen: c.Milvago.Listen, TLSMode: c.Common.Security.TLSMode, TLS: c.TLS, Pprof: c.Milvago.Pprof, Limits: c.Limits}
+	return PublicAPI{Listen: c.Milvago.Listen, TLSMode: c.Common.Security.TLSMode, TLS: c.TLS, Pprof: c.Milvago.Pprof, Limits: c.Limits,
+		Models: modelsFromConfig(c)}
+}
+
+// modelsFromConfig is the function.* and credential.* keys.
+func modelsFromConfig(c *config.Config) embedding.Config {
+	p := func(m config.ModelProvider) embedding.Provider {
+		return embedding.Provider{Disabled: !m.Enable, Credential: m.Credential, URL: m.URL, ResourceName: m.ResourceName}
+	}
+	te, rr := c.Function.TextEmbedding.Providers, c.Function.Rerank.Model.Providers
+	return embedding.Config{
+		TextEmbedding: map[string]embedding.Provider{"tei": p(te.TEI), "openai": p(te.OpenAI), "azure_openai": p(te.AzureOpenAI), "siliconflow": p(te.Siliconflow)},
+		Rerank:        map[string]embedding.Provider{"tei": p(rr.TEI), "vllm": p(rr.VLLM)},
+		Credentials:   c.Credentials,
+		Env:           func(name string) string { return c.ModelEnv[name] },
+	}
 }
 
 // serverTLS loads the certificates of tlsMode (nil for mode 0).

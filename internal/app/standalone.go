@@ -181,6 +181,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	pcfg := proxy.Default()
 	pcfg.MaxMessageBytes = log.MaxMessageBytes() - 64<<10
 	pcfg.Limits = s.cfg.Public.proxyLimits()
+	pcfg.Models = s.cfg.Public.Models
 	tlsCfg, err := s.cfg.Public.serverTLS()
 	if err != nil {
 		return err

@@ -40,6 +40,14 @@ type Config struct {
 	Lifecycle
 	// InterimIndex is the growing segments' interim index (keys_interim.go).
 	InterimIndex
+	// Function is the model services of functions (keys_functions.go).
+	Function Function
+	// Credentials are the file's credential.<name>.apikey values, by name
+	// (keys_functions.go).
+	Credentials map[string]string
+	// ModelEnv are the environment variables Milvus reads model service
+	// API keys from (MILVUS_OPENAI_API_KEY, ...; keys_functions.go).
+	ModelEnv map[string]string
 }
 
 // Etcd is the meta store (etcd.*).

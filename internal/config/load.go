@@ -93,6 +93,7 @@ func Load(opts Options) (*Config, Report, error) {
 	if err != nil {
 		return nil, rep, err
 	}
+	c.ModelEnv = modelEnv(opts.Env)
 	sort.SliceStable(rep.Ignored, func(i, j int) bool { return !rep.Ignored[i].Milvus && rep.Ignored[j].Milvus })
 	return c, rep, nil
 }
@@ -118,6 +119,8 @@ type loader struct {
 	// mapping that merges itself is refused instead of recursing forever.
 	merging map[*yaml.Node]bool
 	steps   int // entries read, against alias bombs
+	// credentials are the file's credential.<name>.apikey values.
+	credentials map[string]string
 }
 
 // maxSteps bounds the entries a file may make Load read once aliases are
@@ -141,6 +144,7 @@ func (l *loader) build(mode Mode) (*Config, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	c.Credentials = l.credentials
 	c.resolve(mode)
 	if err := c.validate(mode); err != nil {
 		return nil, err
@@ -236,6 +240,10 @@ func (l *loader) walk(file, prefix string, m *yaml.Node, errs *[]error) {
 				continue
 			}
 			l.values[k.Name] = value{raw: raw, source: src}
+			continue
+		}
+		if lower == "credential" && vn.Kind == yaml.MappingNode {
+			l.readCredentials(file, vn)
 			continue
 		}
 		if sections[lower] {

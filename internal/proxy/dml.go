@@ -89,6 +89,13 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	if !upsert {
 		schema = requestSchema(c, fields)
 	}
+	schema, embedFns, err := suppliedEmbeddingOutputs(c, schema, fields)
+	if err != nil {
+		return nil, err
+	}
+	if fields, schema, err = s.embeddingInsert(ctx, schema, embedFns, fields, n); err != nil {
+		return nil, err
+	}
 	cols, err := insertColumns(schema, fields, n, upsert)
 	if err != nil {
 		return nil, err

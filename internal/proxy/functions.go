@@ -9,6 +9,7 @@ import (
 
 	"github.com/milvago/milvago/internal/bm25"
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/embedding"
 	"github.com/milvago/milvago/internal/index"
 )
 
@@ -148,8 +149,9 @@ func checkFunctionInputField(fn *schemapb.FunctionSchema, fields []*schemapb.Fie
 			return errPlain("BM25 function input field must set enable_analyzer to true")
 		}
 	case schemapb.FunctionType_TextEmbedding:
-		// Milvago has no embedding providers (they need the network).
-		return errInvalidMsg("TextEmbedding functions are not supported by Milvago: they call an external model service")
+		if err := embedding.InputsCheck(fn.GetName(), fields); err != nil {
+			return errPlain("%v", err)
+		}
 	default:
 		return errPlain("check input field with unknown function type")
 	}
@@ -164,6 +166,10 @@ func checkFunctionOutputField(fn *schemapb.FunctionSchema, fields []*schemapb.Fi
 		}
 		if fields[0].GetDataType() != schemapb.DataType_SparseFloatVector {
 			return errPlain("BM25 function output field must be a SparseFloatVector field, but got %s", fields[0].GetDataType())
+		}
+	case schemapb.FunctionType_TextEmbedding:
+		if err := embedding.OutputsCheck(fields); err != nil {
+			return errPlain("%v", err)
 		}
 	default:
 		return errPlain("check output field for unknown function type")

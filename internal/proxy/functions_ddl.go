@@ -9,9 +9,10 @@ import (
 )
 
 // AddCollectionFunction is Milvus 2.6's addCollectionFunctionTask: a BM25
-// function cannot be added to an existing collection; other functions
-// (TextEmbedding) are validated against the schema and refused, as
-// Milvago has no embedding providers.
+// function cannot be added to an existing collection; a TextEmbedding
+// function is validated against the schema and its service called, then
+// refused: Milvago cannot yet store a function on an existing collection
+// (nor compute the new output for the rows already stored).
 func (s *Server) AddCollectionFunction(ctx context.Context, req *milvuspb.AddCollectionFunctionRequest) error {
 	fn := req.GetFunctionSchema()
 	if fn == nil {
@@ -26,11 +27,18 @@ func (s *Server) AddCollectionFunction(ctx context.Context, req *milvuspb.AddCol
 	}
 	schema := proto.Clone(c.Schema).(*schemapb.CollectionSchema)
 	schema.Functions = append(schema.Functions, fn)
-	return validateFunctions(schema)
+	if err := validateFunctions(schema); err != nil {
+		return err
+	}
+	if err := s.checkFunctionsRuntime(ctx, schema, fn.GetName(), nil); err != nil {
+		return err
+	}
+	return errInvalidMsg("adding function %s to an existing collection is not supported by Milvago", fn.GetName())
 }
 
 // AlterCollectionFunction is alterCollectionFunctionTask: BM25 functions
-// cannot be altered.
+// cannot be altered; a valid TextEmbedding change is refused (Milvago
+// cannot yet store it).
 func (s *Server) AlterCollectionFunction(ctx context.Context, req *milvuspb.AlterCollectionFunctionRequest) error {
 	fn := req.GetFunctionSchema()
 	if fn == nil {
@@ -60,7 +68,13 @@ func (s *Server) AlterCollectionFunction(ctx context.Context, req *milvuspb.Alte
 	if !found {
 		return errPlain("function %s not exists", req.GetFunctionName())
 	}
-	return validateFunctions(schema)
+	if err := validateFunctions(schema); err != nil {
+		return err
+	}
+	if err := s.checkFunctionsRuntime(ctx, schema, fn.GetName(), nil); err != nil {
+		return err
+	}
+	return errInvalidMsg("altering function %s of an existing collection is not supported by Milvago", fn.GetName())
 }
 
 // DropCollectionFunction is dropCollectionFunctionTask: dropping a

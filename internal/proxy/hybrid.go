@@ -175,7 +175,7 @@ func (s *Server) advancedSearch(ctx context.Context, req *milvuspb.SearchRequest
 	}
 	var rr rerank.Reranker
 	if req.GetFunctionScore() != nil {
-		rr, err = rerank.New(c.Schema, req.GetFunctionScore())
+		rr, err = rerank.New(c.Schema, req.GetFunctionScore(), s.rerankModels())
 	}
 	if err == nil && rr == nil {
 		rr, err = rerank.NewLegacy(c.Schema, req.GetSearchParams())
@@ -208,6 +208,9 @@ func (s *Server) advancedSearch(ctx context.Context, req *milvuspb.SearchRequest
 			Nq:           subNq(sub),
 			SearchParams: subSearchParams(sub.GetSearchParams(), rank), OutputFields: fetch,
 			ExprTemplateValues: sub.GetExprTemplateValues(), NotReturnAllMeta: req.GetNotReturnAllMeta(),
+		}
+		if subs[i], err = s.embedSearchRequest(ctx, c.Schema, subs[i]); err != nil {
+			return nil, err
 		}
 		spec, err := parseSearchRequest(s.cfg.Limits, c.Schema, subs[i], indexMetric)
 		if asSegcoreQueryError(err) {
@@ -259,7 +262,7 @@ func (s *Server) advancedSearch(ctx context.Context, req *milvuspb.SearchRequest
 	}
 	p := rerank.Params{NQ: int(nq), Limit: rank.limit, Offset: rank.offset, RoundDecimal: rank.roundDecimal,
 		Grouping: rank.groupByField != "", GroupSize: rank.groupSize, GroupScorer: rank.groupScorer}
-	data, err := fuseResults(c.Schema, srcs, rr, p, int(nq), drop, fieldByName(c.Schema, rank.groupByField))
+	data, err := fuseResults(ctx, c.Schema, srcs, rr, p, int(nq), drop, fieldByName(c.Schema, rank.groupByField))
 	if err != nil {
 		return nil, err
 	}
@@ -307,11 +310,11 @@ func placeholderCount(b []byte) int64 {
 // searchReranker builds a plain Search's function reranker (nil without a
 // FunctionScore) and adds its input fields to the fields to fetch; drop
 // names those the user did not ask for.
-func searchReranker(c *model.Collection, req *milvuspb.SearchRequest, spec *searchSpec, outIDs, fetchIDs []int64) (rerank.Reranker, map[string]bool, []int64, error) {
+func (s *Server) searchReranker(c *model.Collection, req *milvuspb.SearchRequest, spec *searchSpec, outIDs, fetchIDs []int64) (rerank.Reranker, map[string]bool, []int64, error) {
 	if req.GetFunctionScore() == nil {
 		return nil, nil, fetchIDs, nil
 	}
-	rr, err := rerank.New(c.Schema, req.GetFunctionScore())
+	rr, err := rerank.New(c.Schema, req.GetFunctionScore(), s.rerankModels())
 	if err != nil || rr == nil {
 		return nil, nil, fetchIDs, err
 	}
@@ -335,7 +338,7 @@ func searchReranker(c *model.Collection, req *milvuspb.SearchRequest, spec *sear
 // rerankSearch reorders a plain Search's reduced hits with its function
 // reranker, as Milvus 2.6's searchWithRerank pipeline: the page (offset
 // already applied by the reduce) is reranked whole.
-func rerankSearch(c *model.Collection, req *milvuspb.SearchRequest, spec *searchSpec, rr rerank.Reranker, drop map[string]bool, data *schemapb.SearchResultData) (*schemapb.SearchResultData, error) {
+func rerankSearch(ctx context.Context, c *model.Collection, req *milvuspb.SearchRequest, spec *searchSpec, rr rerank.Reranker, drop map[string]bool, data *schemapb.SearchResultData) (*schemapb.SearchResultData, error) {
 	src, err := newRankedSource(data, string(spec.Metric), spec.NQ)
 	if err != nil {
 		return nil, err
@@ -346,7 +349,7 @@ func rerankSearch(c *model.Collection, req *milvuspb.SearchRequest, spec *search
 	}
 	p := rerank.Params{NQ: spec.NQ, Limit: spec.TopK + spec.Offset, RoundDecimal: spec.RoundDecimal,
 		Grouping: spec.GroupByField != "", GroupSize: max(spec.GroupSize, 1), GroupScorer: scorer}
-	out, err := fuseResults(c.Schema, []*rankedSource{src}, rr, p, spec.NQ, drop, fieldByName(c.Schema, spec.GroupByField))
+	out, err := fuseResults(ctx, c.Schema, []*rankedSource{src}, rr, p, spec.NQ, drop, fieldByName(c.Schema, spec.GroupByField))
 	if err != nil {
 		return nil, err
 	}

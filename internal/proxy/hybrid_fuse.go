@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
@@ -73,6 +74,9 @@ func (s *rankedSource) list(q int, valueField string) rerank.List {
 		}
 		if values != nil {
 			h.Value = numericValue(values, i)
+			if str, ok := values.(*column.Scalar[string]); ok && str.Type != schemapb.DataType_Timestamptz && !str.IsNull(i) {
+				h.Text = str.Data[i]
+			}
 		}
 		l.Hits = append(l.Hits, h)
 	}
@@ -135,7 +139,7 @@ func numericValue(c column.Column, i int) float64 {
 // fused SearchResultData: ids, scores, the fields of each hit copied from
 // the result where the hit was first seen (dropFields left out: the
 // reranker's inputs the user did not ask for), and group-by values.
-func fuseResults(schema *schemapb.CollectionSchema, srcs []*rankedSource, rr rerank.Reranker, p rerank.Params, nq int,
+func fuseResults(ctx context.Context, schema *schemapb.CollectionSchema, srcs []*rankedSource, rr rerank.Reranker, p rerank.Params, nq int,
 	dropFields map[string]bool, groupField *schemapb.FieldSchema) (*schemapb.SearchResultData, error) {
 	valueField := ""
 	if in := rr.InputFields(); len(in) > 0 {
@@ -152,7 +156,8 @@ func fuseResults(schema *schemapb.CollectionSchema, srcs []*rankedSource, rr rer
 		for i, s := range srcs {
 			lists[i] = s.list(q, valueField)
 		}
-		r, err := rr.Rank(lists, p)
+		p.Query = q
+		r, err := rr.Rank(ctx, lists, p)
 		if err != nil {
 			return nil, err
 		}

@@ -52,6 +52,9 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if err != nil {
 		return nil, err
 	}
+	if req, err = s.embedSearchRequest(ctx, c.Schema, req); err != nil {
+		return nil, err
+	}
 	spec, err := parseSearchRequest(s.cfg.Limits, c.Schema, req, metrics)
 	if asSegcoreQueryError(err) {
 		return s.searchWithoutSegments(ctx, c, partIDs, req.GetNq(), err)
@@ -91,7 +94,7 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		return nil, err
 	}
 	fetchIDs := withDynamicField(c, outIDs, dynKeys)
-	rr, rrDrop, fetchIDs, err := searchReranker(c, req, spec, outIDs, fetchIDs)
+	rr, rrDrop, fetchIDs, err := s.searchReranker(c, req, spec, outIDs, fetchIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +163,7 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	}
 	data := s.reduceSearch(c, spec, results, fetchIDs, dynKeys, outNames)
 	if rr != nil {
-		if data, err = rerankSearch(c, req, spec, rr, rrDrop, data); err != nil {
+		if data, err = rerankSearch(ctx, c, req, spec, rr, rrDrop, data); err != nil {
 			return nil, err
 		}
 	}

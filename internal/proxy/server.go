@@ -9,6 +9,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/embedding"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
 )
@@ -103,6 +104,9 @@ type Config struct {
 	BoundedStalenessMs int64
 	// Limits bound requests and results (zero fields: Milvus's defaults).
 	Limits Limits
+	// Models configures the model services of text_embedding functions
+	// and model rerankers (docs/embedding.md).
+	Models embedding.Config
 }
 
 // Default returns the defaults.
@@ -135,6 +139,7 @@ type Server struct {
 	sessions sessions
 	iterTies tieMemory // search iterator v2: keys returned at each page's bound
 	clients  clientSDKs
+	models   *embedding.Service
 }
 
 // New returns a proxy.
@@ -143,7 +148,7 @@ func New(cfg Config, d Deps) *Server {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.Limits = cfg.Limits.orDefault()
-	return &Server{cfg: cfg, d: d, logger: d.Logger.With("component", "proxy")}
+	return &Server{cfg: cfg, d: d, logger: d.Logger.With("component", "proxy"), models: embedding.New(cfg.Models)}
 }
 
 type ctxKey int

@@ -1,5 +1,7 @@
 package rerank
 
+import "context"
+
 import "math"
 
 // decay multiplies each hit's merged (normalised) score by a decay of the
@@ -16,7 +18,7 @@ func (*decay) Name() string            { return DecayName }
 func (d *decay) InputFields() []string { return []string{d.field} }
 func (*decay) SupportsGroup() bool     { return true }
 
-func (d *decay) Rank(lists []List, p Params) ([]Ranked, error) {
+func (d *decay) Rank(_ context.Context, lists []List, p Params) ([]Ranked, error) {
 	// Merge the normalised scores of a key across lists.
 	merged := map[PK]float32{}
 	counts := map[PK]int{}

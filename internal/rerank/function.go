@@ -40,10 +40,11 @@ const (
 
 // New builds the reranker of a FunctionScore (Milvus's NewFunctionScore):
 // nil when it holds none (only boost functions, which rank nothing here).
-func New(schema *schemapb.CollectionSchema, fs *schemapb.FunctionScore) (Reranker, error) {
+// models builds model rerankers' providers (nil: all disabled).
+func New(schema *schemapb.CollectionSchema, fs *schemapb.FunctionScore, models ModelProviders) (Reranker, error) {
 	var out Reranker
 	for _, f := range fs.GetFunctions() {
-		r, err := newFunction(schema, f)
+		r, err := newFunction(schema, f, models)
 		if err != nil {
 			return nil, err
 		}
@@ -109,7 +110,7 @@ func NewLegacy(schema *schemapb.CollectionSchema, rankParams []*commonpb.KeyValu
 	default:
 		return nil, errPlain("unsupported rank type %s", strategy)
 	}
-	return newFunction(schema, f)
+	return newFunction(schema, f, nil)
 }
 
 func lookup(pairs []*commonpb.KeyValuePair, key string) (string, bool) {
@@ -132,7 +133,7 @@ func rerankerName(f *schemapb.FunctionSchema) string {
 }
 
 // newFunction is Milvus's createFunction.
-func newFunction(schema *schemapb.CollectionSchema, f *schemapb.FunctionSchema) (Reranker, error) {
+func newFunction(schema *schemapb.CollectionSchema, f *schemapb.FunctionSchema, models ModelProviders) (Reranker, error) {
 	if f.GetType() != schemapb.FunctionType_Rerank {
 		return nil, errPlain("%s is not rerank function", f.GetType().String())
 	}
@@ -143,7 +144,7 @@ func newFunction(schema *schemapb.CollectionSchema, f *schemapb.FunctionSchema) 
 	case DecayName:
 		return newDecay(schema, f)
 	case ModelName:
-		return newModel(schema, f)
+		return newModel(schema, f, models)
 	case RRFName:
 		return newRRF(schema, f)
 	case WeightedName:

@@ -2,6 +2,7 @@ package rerank
 
 import (
 	"cmp"
+	"context"
 	"math"
 	"slices"
 )
@@ -26,6 +27,8 @@ type Hit struct {
 	// Value is the reranker's input field value of the hit's row (decay's
 	// numeric field); unused by rrf and weighted.
 	Value float64
+	// Text is the model reranker's input field value (a VarChar).
+	Text string
 	// Group is the hit's group-by value (nil, bool, int64 or string) when
 	// the search groups.
 	Group any
@@ -43,8 +46,8 @@ type Params struct {
 	// Limit hits (groups when grouping) are returned after skipping Offset.
 	Limit, Offset int
 	// NQ is the number of queries of the search (the model reranker needs
-	// one query text per query).
-	NQ int
+	// one query text per query); Query is the one being ranked (0-based).
+	NQ, Query int
 	// RoundDecimal is -1 (no rounding) or 0..6 digits.
 	RoundDecimal int
 	// Grouping fuses into groups of at most GroupSize hits by Hit.Group,
@@ -73,8 +76,9 @@ type Reranker interface {
 	InputFields() []string
 	// SupportsGroup reports whether the reranker can rank groups.
 	SupportsGroup() bool
-	// Rank fuses lists (one per sub-search, in request order).
-	Rank(lists []List, p Params) ([]Ranked, error)
+	// Rank fuses lists (one per sub-search, in request order); ctx bounds
+	// the model reranker's calls to its service.
+	Rank(ctx context.Context, lists []List, p Params) ([]Ranked, error)
 }
 
 // loc is where a key was first seen.

@@ -1,12 +1,19 @@
 package rerank
 
 import (
+	"cmp"
+	"context"
 	"math"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/embedding"
+	"github.com/milvago/milvago/internal/embedding/embeddingtest"
 )
 
 var testSchema = &schemapb.CollectionSchema{Name: "c", Fields: []*schemapb.FieldSchema{
@@ -44,12 +51,12 @@ func ids(r []Ranked) []int64 {
 func near(a, b float32) bool { return math.Abs(float64(a-b)) < 1e-6 }
 
 func TestRRF(t *testing.T) {
-	rr, err := New(testSchema, fn("rrf", nil, "k", "10"))
+	rr, err := New(testSchema, fn("rrf", nil, "k", "10"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	lists := []List{hits("L2", []int64{1, 2, 3}, []float32{0.1, 0.2, 0.3}), hits("IP", []int64{3, 1, 4}, []float32{9, 8, 7})}
-	got, err := rr.Rank(lists, Params{Limit: 10, RoundDecimal: -1})
+	got, err := rr.Rank(context.Background(), lists, Params{Limit: 10, RoundDecimal: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +71,7 @@ func TestRRF(t *testing.T) {
 		t.Fatalf("location of 3: %+v", got[1])
 	}
 	// Offset, limit and rounding.
-	got, _ = rr.Rank(lists, Params{Limit: 2, Offset: 1, RoundDecimal: 2})
+	got, _ = rr.Rank(context.Background(), lists, Params{Limit: 2, Offset: 1, RoundDecimal: 2})
 	if want := []int64{3, 2}; !equal(ids(got), want) || got[0].Score != 0.17 {
 		t.Fatalf("page %v %+v", ids(got), got)
 	}
@@ -72,8 +79,8 @@ func TestRRF(t *testing.T) {
 
 func TestWeighted(t *testing.T) {
 	// All distances, no norm: ascending weighted sum.
-	rr, _ := New(testSchema, fn("weighted", nil, "weights", "[0.5, 1]"))
-	got, err := rr.Rank([]List{hits("L2", []int64{1, 2}, []float32{1, 4}), hits("L2", []int64{2, 3}, []float32{0.5, 1})}, Params{Limit: 5, RoundDecimal: -1})
+	rr, _ := New(testSchema, fn("weighted", nil, "weights", "[0.5, 1]"), nil)
+	got, err := rr.Rank(context.Background(), []List{hits("L2", []int64{1, 2}, []float32{1, 4}), hits("L2", []int64{2, 3}, []float32{0.5, 1})}, Params{Limit: 5, RoundDecimal: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,17 +89,17 @@ func TestWeighted(t *testing.T) {
 		t.Fatalf("ascending order %v, want %v", ids(got), want)
 	}
 	// Mixed metrics: distances converted by 1-2atan(d)/pi, descending.
-	got, _ = rr.Rank([]List{hits("L2", []int64{1}, []float32{1}), hits("IP", []int64{2}, []float32{0.4})}, Params{Limit: 5, RoundDecimal: -1})
+	got, _ = rr.Rank(context.Background(), []List{hits("L2", []int64{1}, []float32{1}), hits("IP", []int64{2}, []float32{0.4})}, Params{Limit: 5, RoundDecimal: -1})
 	if w := 0.5 * (1 - 2*float32(math.Atan(1))/math.Pi); len(got) != 2 || !near(got[1].Score, w) || got[1].PK.Int != 1 || got[0].PK.Int != 2 {
 		t.Fatalf("mixed: %+v, want id 2 then id 1 with score %v", got, w)
 	}
 	// Normalised.
-	rr, _ = New(testSchema, fn("weighted", nil, "weights", "[1, 1]", "norm_score", "true"))
-	got, _ = rr.Rank([]List{hits("COSINE", []int64{1}, []float32{0.5}), hits("BM25", []int64{1}, []float32{3})}, Params{Limit: 5, RoundDecimal: -1})
+	rr, _ = New(testSchema, fn("weighted", nil, "weights", "[1, 1]", "norm_score", "true"), nil)
+	got, _ = rr.Rank(context.Background(), []List{hits("COSINE", []int64{1}, []float32{0.5}), hits("BM25", []int64{1}, []float32{3})}, Params{Limit: 5, RoundDecimal: -1})
 	if w := float32(0.75) + 2*float32(math.Atan(3))/math.Pi; !near(got[0].Score, w) {
 		t.Fatalf("norm: %v, want %v", got[0].Score, w)
 	}
-	if _, err := rr.Rank([]List{{Metric: "IP"}}, Params{Limit: 1}); err == nil ||
+	if _, err := rr.Rank(context.Background(), []List{{Metric: "IP"}}, Params{Limit: 1}); err == nil ||
 		err.Error() != "the length of weights param mismatch with ann search requests: invalid parameter[expected=1][actual=2]" {
 		t.Fatalf("weights mismatch: %v", err)
 	}
@@ -104,19 +111,19 @@ func TestDecay(t *testing.T) {
 		at   float64 // value at distance scale+offset from origin
 		want float64
 	}{{"gauss", 13, 0.5}, {"exp", 13, 0.5}, {"linear", 13, 0.5}, {"linear", 100, 0.5}, {"gauss", 1, 1}} {
-		rr, err := New(testSchema, fn("decay", []string{"price"}, "function", c.fn, "origin", "1", "scale", "10", "offset", "2"))
+		rr, err := New(testSchema, fn("decay", []string{"price"}, "function", c.fn, "origin", "1", "scale", "10", "offset", "2"), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		l := List{Metric: "IP", Hits: []Hit{{PK: PK{Int: 1}, Score: 2, Value: c.at}}}
-		got, _ := rr.Rank([]List{l}, Params{Limit: 1, RoundDecimal: -1})
+		got, _ := rr.Rank(context.Background(), []List{l}, Params{Limit: 1, RoundDecimal: -1})
 		if !near(got[0].Score, float32(2*c.want)) {
 			t.Errorf("%s at %v: %v, want %v", c.fn, c.at, got[0].Score, 2*c.want)
 		}
 	}
 	// Distances are converted; score_mode merges lists.
-	rr, _ := New(testSchema, fn("decay", []string{"price"}, "function", "gauss", "origin", "0", "scale", "1", "score_mode", "avg"))
-	got, _ := rr.Rank([]List{
+	rr, _ := New(testSchema, fn("decay", []string{"price"}, "function", "gauss", "origin", "0", "scale", "1", "score_mode", "avg"), nil)
+	got, _ := rr.Rank(context.Background(), []List{
 		{Metric: "L2", Hits: []Hit{{PK: PK{Int: 1}, Score: 1, Value: 0}}},
 		{Metric: "IP", Hits: []Hit{{PK: PK{Int: 1}, Score: 0.3, Value: 0}}},
 	}, Params{Limit: 1, RoundDecimal: -1})
@@ -126,20 +133,20 @@ func TestDecay(t *testing.T) {
 }
 
 func TestGrouping(t *testing.T) {
-	rr, _ := New(testSchema, fn("rrf", nil))
+	rr, _ := New(testSchema, fn("rrf", nil), nil)
 	l := List{Metric: "IP"}
 	for i, g := range []string{"a", "a", "b", "a", "c", "b"} {
 		l.Hits = append(l.Hits, Hit{PK: PK{Int: int64(i)}, Score: float32(10 - i), Group: g})
 	}
-	got, _ := rr.Rank([]List{l}, Params{Limit: 2, Offset: 0, RoundDecimal: -1, Grouping: true, GroupSize: 2})
+	got, _ := rr.Rank(context.Background(), []List{l}, Params{Limit: 2, Offset: 0, RoundDecimal: -1, Grouping: true, GroupSize: 2})
 	if want := []int64{0, 1, 2, 5}; !equal(ids(got), want) {
 		t.Fatalf("groups %v, want %v", ids(got), want)
 	}
-	got, _ = rr.Rank([]List{l}, Params{Limit: 2, Offset: 0, RoundDecimal: -1, Grouping: true, GroupSize: 2, GroupScorer: "sum"})
+	got, _ = rr.Rank(context.Background(), []List{l}, Params{Limit: 2, Offset: 0, RoundDecimal: -1, Grouping: true, GroupSize: 2, GroupScorer: "sum"})
 	if want := []int64{0, 1, 2, 5}; !equal(ids(got), want) {
 		t.Fatalf("sum groups %v, want %v", ids(got), want)
 	}
-	if _, err := rr.Rank([]List{l}, Params{Limit: 1, Grouping: true, GroupSize: 1, GroupScorer: "median"}); err == nil ||
+	if _, err := rr.Rank(context.Background(), []List{l}, Params{Limit: 1, Grouping: true, GroupSize: 1, GroupScorer: "median"}); err == nil ||
 		!strings.Contains(err.Error(), "input group scorer type: median is not supported!") {
 		t.Fatalf("bad scorer: %v", err)
 	}
@@ -207,38 +214,100 @@ func TestFunctionErrors(t *testing.T) {
 		{fn("model", []string{"text"}, "provider", "openai"), "unknown rerank model provider:openai"},
 		{fn("model", nil), "rerank model only supports single input, but gets [[]] input"},
 	} {
-		if _, err := New(testSchema, c.fs); err == nil || err.Error() != c.want {
+		if _, err := New(testSchema, c.fs, testModels(time.Second)); err == nil || err.Error() != c.want {
 			t.Errorf("%v: %v, want %q", c.fs, err, c.want)
 		}
 	}
 	out := fn("rrf", nil)
 	out.Functions[0].OutputFieldNames = []string{"x"}
-	if _, err := New(testSchema, out); err == nil || err.Error() != "rerank function should not have output field, but now is 1" {
+	if _, err := New(testSchema, out, nil); err == nil || err.Error() != "rerank function should not have output field, but now is 1" {
 		t.Errorf("output field: %v", err)
 	}
-	if rr, err := New(testSchema, fn("boost", nil)); rr != nil || err != nil {
+	if rr, err := New(testSchema, fn("boost", nil), nil); rr != nil || err != nil {
 		t.Errorf("boost: %v %v", rr, err)
 	}
 }
 
-func TestModelRefused(t *testing.T) {
-	rr, err := New(testSchema, fn("model", []string{"text"}, "provider", "tei", "queries", `["a"]`, "endpoint", "http://tei:80"))
+// testModels are real providers over HTTP (embeddingtest's server in the
+// tests that call one).
+func testModels(timeout time.Duration) ModelProviders {
+	svc := embedding.New(embedding.Config{Timeout: timeout, Retries: 1})
+	return func(params []*commonpb.KeyValuePair) (ModelProvider, error) {
+		p, err := svc.NewRerankProvider(params)
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+}
+
+func TestModelDisabled(t *testing.T) {
+	_, err := New(testSchema, fn("model", []string{"text"}, "provider", "tei", "queries", `["a"]`, "endpoint", "http://tei:80"), nil)
+	if err == nil || err.Error() != "rerank provider: [tei] is disabled" {
+		t.Fatalf("tei: %v", err)
+	}
+	svc := embedding.New(embedding.Config{Rerank: map[string]embedding.Provider{"tei": {Disabled: true}}})
+	_, err = New(testSchema, fn("model", []string{"text"}, "provider", "TEI", "queries", `["a"]`), func(p []*commonpb.KeyValuePair) (ModelProvider, error) {
+		return svc.NewRerankProvider(p)
+	})
+	if err == nil || err.Error() != "rerank provider: [tei] is disabled" {
+		t.Fatalf("tei disabled by config: %v", err)
+	}
+}
+
+// TestModelRank ranks two lists' distinct hits by a TEI-compatible
+// service's scores, in batches of max_client_batch_size, per query.
+func TestModelRank(t *testing.T) {
+	srv := embeddingtest.Start(embeddingtest.Options{Dim: 64})
+	defer srv.Close()
+	rr, err := New(testSchema, fn("model", []string{"text"}, "provider", "tei", "endpoint", srv.URL(),
+		"queries", `["red apples", "fast cars"]`, "max_client_batch_size", "2"), testModels(5*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := []List{{Metric: "IP", Hits: []Hit{{PK: PK{Int: 1}, Score: 1}}}}
-	if _, err := rr.Rank(l, Params{NQ: 1, Limit: 1}); err == nil || err.Error() != "rerank provider: [tei] is disabled" {
-		t.Fatalf("tei: %v", err)
+	docs := map[int64]string{1: "green apples and pears", 2: "red apples", 3: "fast red cars", 4: "slow boats", 5: "cars"}
+	hit := func(k int64) Hit { return Hit{PK: PK{Int: k}, Score: 1, Text: docs[k]} }
+	lists := []List{{Metric: "IP", Hits: []Hit{hit(1), hit(2), hit(3)}}, {Metric: "L2", Hits: []Hit{hit(3), hit(4), hit(5)}}}
+	for q, query := range []string{"red apples", "fast cars"} {
+		before := srv.Requests()
+		got, err := rr.Rank(context.Background(), lists, Params{NQ: 2, Query: q, Limit: 5, RoundDecimal: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := srv.Requests() - before; n != 3 { // 5 distinct docs in batches of 2
+			t.Errorf("query %d: %d requests, want 3", q, n)
+		}
+		keys := []int64{1, 2, 3, 4, 5}
+		slices.SortStableFunc(keys, func(a, b int64) int { return cmp.Compare(srv.Score(query, docs[b]), srv.Score(query, docs[a])) })
+		for i, r := range got {
+			if r.PK.Int != keys[i] || r.Score != srv.Score(query, docs[keys[i]]) {
+				t.Fatalf("query %q: rank %d is %v, want key %d score %v", query, i, r, keys[i], srv.Score(query, docs[keys[i]]))
+			}
+		}
 	}
-	if _, err := rr.Rank(l, Params{NQ: 2, Limit: 1}); err == nil || !strings.HasPrefix(err.Error(), "nq must equal to queries size, but got nq [2], queries size [1]") {
+	if _, err := rr.Rank(context.Background(), lists, Params{NQ: 1, Limit: 1}); err == nil || !strings.HasPrefix(err.Error(), "nq must equal to queries size, but got nq [1], queries size [2]") {
 		t.Fatalf("nq: %v", err)
 	}
-	if got, err := rr.Rank([]List{{Metric: "IP"}}, Params{NQ: 1, Limit: 1}); err != nil || len(got) != 0 {
+	// No hits: no call.
+	before := srv.Requests()
+	if got, err := rr.Rank(context.Background(), []List{{Metric: "IP"}}, Params{NQ: 2, Limit: 1}); err != nil || len(got) != 0 || srv.Requests() != before {
 		t.Fatalf("no hits: %v %v", got, err)
 	}
-	rr, _ = New(testSchema, fn("model", []string{"text"}, "provider", "tei", "queries", `["a"]`))
-	if _, err := rr.Rank(l, Params{NQ: 1, Limit: 1}); err == nil || err.Error() != "endpoint: [] is not a valid http/https link" {
+	// A missing endpoint fails at the call, as Milvus's.
+	rr, _ = New(testSchema, fn("model", []string{"text"}, "provider", "tei", "queries", `["a"]`), testModels(time.Second))
+	if _, err := rr.Rank(context.Background(), lists, Params{NQ: 1, Limit: 1}); err == nil || err.Error() != "endpoint: [] is not a valid http/https link" {
 		t.Fatalf("tei without endpoint: %v", err)
+	}
+	// A service slower than the deadline fails the ranking, it does not hang.
+	slow := embeddingtest.Start(embeddingtest.Options{Dim: 8, Delay: 2 * time.Second})
+	defer slow.Close()
+	rr, _ = New(testSchema, fn("model", []string{"text"}, "provider", "tei", "endpoint", slow.URL(), "queries", `["a"]`), testModels(100*time.Millisecond))
+	start := time.Now()
+	if _, err := rr.Rank(context.Background(), lists, Params{NQ: 1, Limit: 1}); err == nil || !strings.Contains(err.Error(), "call service failed") {
+		t.Fatalf("slow service: %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("slow service took %v", d)
 	}
 }
 
@@ -267,11 +336,11 @@ func FuzzParams(f *testing.F) {
 		}
 		p := Params{NQ: 1, Limit: 3, Offset: 1, RoundDecimal: 2, Grouping: len(params)%2 == 0, GroupSize: 1}
 		if rr, err := NewLegacy(testSchema, []*commonpb.KeyValuePair{{Key: "strategy", Value: strategy}, {Key: "params", Value: params}}); err == nil {
-			_, _ = rr.Rank(lists, p)
+			_, _ = rr.Rank(context.Background(), lists, p)
 		}
 		fs := fn(name, []string{"price"}, "function", function, "origin", origin, "scale", scale, "decay", decay, "weights", params, "k", origin)
-		if rr, err := New(testSchema, fs); err == nil && rr != nil {
-			_, _ = rr.Rank(lists, p)
+		if rr, err := New(testSchema, fs, nil); err == nil && rr != nil {
+			_, _ = rr.Rank(context.Background(), lists, p)
 		}
 	})
 }

@@ -1,5 +1,7 @@
 package rerank
 
+import "context"
+
 // rrf is reciprocal rank fusion: a hit at rank r (1-based) of a list adds
 // 1/(k+r) to its score.
 type rrf struct{ k float32 }
@@ -8,7 +10,7 @@ func (*rrf) Name() string          { return RRFName }
 func (*rrf) InputFields() []string { return nil }
 func (*rrf) SupportsGroup() bool   { return true }
 
-func (r *rrf) Rank(lists []List, p Params) ([]Ranked, error) {
+func (r *rrf) Rank(_ context.Context, lists []List, p Params) ([]Ranked, error) {
 	acc := newAccumulator()
 	for li, l := range lists {
 		for i, h := range l.Hits {
@@ -28,7 +30,7 @@ func (*weighted) Name() string          { return WeightedName }
 func (*weighted) InputFields() []string { return nil }
 func (*weighted) SupportsGroup() bool   { return true }
 
-func (w *weighted) Rank(lists []List, p Params) ([]Ranked, error) {
+func (w *weighted) Rank(_ context.Context, lists []List, p Params) ([]Ranked, error) {
 	if len(lists) != len(w.weights) {
 		return nil, errInvalidValue(len(lists), len(w.weights), "the length of weights param mismatch with ann search requests")
 	}

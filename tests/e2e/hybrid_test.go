@@ -701,7 +701,7 @@ func TestHybridSearchRESTPlainRerankAndErrors(t *testing.T) {
 		err  error
 		want string
 	}{
-		{fnOpt(rerankFn("model").WithInputFields("tag").WithParam("provider", "tei").WithParam("queries", []string{"q"}).WithParam("endpoint", "http://tei:8080")), "rerank provider: [tei] is disabled"},
+		{fnOpt(rerankFn("model").WithInputFields("tag").WithParam("provider", "tei").WithParam("queries", []string{"q"}).WithParam("endpoint", "http://tei.invalid:8080")), "call service failed"},
 		{fnOpt(rerankFn("model").WithInputFields("tag").WithParam("provider", "tei").WithParam("queries", []string{"q"})), "endpoint: [] is not a valid http/https link"},
 		{fnOpt(rerankFn("model").WithInputFields("tag").WithParam("provider", "tei")), "rerank function lost params queries"},
 		{fnOpt(rerankFn("model").WithInputFields("price").WithParam("provider", "tei")), "rerank model only support varchar, bug got [Double]"},

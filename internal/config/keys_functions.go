@@ -1,0 +1,132 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Function is the configuration of the model services text_embedding
+// functions and model rerankers call (docs/embedding.md): Milvus's
+// function.textEmbedding.providers.* and function.rerank.model.providers.*
+// keys. Its fields spell their keys.
+type Function struct {
+	TextEmbedding FunctionTextEmbedding
+	Rerank        FunctionRerank
+}
+
+// FunctionTextEmbedding is function.textEmbedding.*.
+type FunctionTextEmbedding struct {
+	Providers struct {
+		TEI, OpenAI, AzureOpenAI, Siliconflow ModelProvider
+	}
+}
+
+// FunctionRerank is function.rerank.*.
+type FunctionRerank struct {
+	Model struct {
+		Providers struct {
+			TEI, VLLM ModelProvider
+		}
+	}
+}
+
+// ModelProvider is one provider's keys.
+type ModelProvider struct {
+	Enable       bool
+	Credential   string
+	URL          string
+	ResourceName string
+}
+
+// providerKeys are a provider's keys: enable and credential, and url and
+// resource_name when it has them.
+func providerKeys(prefix, kind, provider string, at func(c *Config) *ModelProvider, url, resource bool) []Key {
+	name := prefix + provider + "."
+	out := []Key{
+		boolKey(name+"enable", "true", fmt.Sprintf("allow %s of provider %s (false: refused as disabled)", kind, provider),
+			func(c *Config) *bool { return &at(c).Enable }),
+		strKey(name+"credential", "", "name of the credential.<name>.apikey sent to the service when the function names none",
+			func(c *Config) *string { return &at(c).Credential }),
+	}
+	if url {
+		out = append(out, strKey(name+"url", "", "the service's URL; empty: the provider's official endpoint",
+			func(c *Config) *string { return &at(c).URL }))
+	}
+	if resource {
+		out = append(out, strKey(name+"resource_name", "", "Azure OpenAI resource name (the URL is https://<name>.openai.azure.com)",
+			func(c *Config) *string { return &at(c).ResourceName }))
+	}
+	return out
+}
+
+var functionKeys = func() []Key {
+	const te, rr = "function.textEmbedding.providers.", "function.rerank.model.providers."
+	const emb, rer = "text_embedding functions", "model rerankers"
+	var out []Key
+	out = append(out, providerKeys(te, emb, "tei", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.TEI }, false, false)...)
+	out = append(out, providerKeys(te, emb, "openai", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.OpenAI }, true, false)...)
+	out = append(out, providerKeys(te, emb, "azure_openai", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.AzureOpenAI }, true, true)...)
+	out = append(out, providerKeys(te, emb, "siliconflow", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Siliconflow }, true, false)...)
+	out = append(out, providerKeys(rr, rer, "tei", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.TEI }, false, false)...)
+	out = append(out, providerKeys(rr, rer, "vllm", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.VLLM }, false, false)...)
+	return out
+}()
+
+// readCredentials reads the file's credential section: each
+// credential.<name>.apikey (Milvus's other credential kinds, aksk and
+// gcp, belong to providers Milvago does not call and are reported as
+// unused Milvus keys).
+func (l *loader) readCredentials(file string, section *yaml.Node) {
+	for i := 0; i+1 < len(section.Content); i += 2 {
+		kn, vn := section.Content[i], section.Content[i+1]
+		for vn.Kind == yaml.AliasNode {
+			vn = vn.Alias
+		}
+		name := "credential." + kn.Value
+		if vn.Kind != yaml.MappingNode {
+			l.ignore(name, fmt.Sprintf("%s:%d", file, kn.Line), vn)
+			continue
+		}
+		for j := 0; j+1 < len(vn.Content); j += 2 {
+			k, v := vn.Content[j], vn.Content[j+1]
+			if strings.ToLower(k.Value) == "apikey" && v.Kind == yaml.ScalarNode {
+				if l.credentials == nil {
+					l.credentials = map[string]string{}
+				}
+				if v.Tag != "!!null" {
+					l.credentials[kn.Value] = v.Value
+				}
+				continue
+			}
+			l.ignore(name+"."+k.Value, fmt.Sprintf("%s:%d", file, k.Line), v)
+		}
+	}
+}
+
+// modelEnv picks from env the variables Milvus reads model service API
+// keys and the Azure resource name from when no credential is configured:
+// MILVUS_*_API_KEY, their deprecated MILVUSAI_* spellings, and
+// MILVUS_AZURE_OPENAI_RESOURCE_NAME.
+func modelEnv(env []string) map[string]string {
+	out := map[string]string{}
+	for _, kv := range env {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || val == "" {
+			continue
+		}
+		key := strings.HasSuffix(name, "_API_KEY") && (strings.HasPrefix(name, "MILVUS_") || strings.HasPrefix(name, "MILVUSAI_"))
+		if key || name == "MILVUS_AZURE_OPENAI_RESOURCE_NAME" {
+			out[name] = val
+		}
+	}
+	return out
+}
+
+func init() {
+	for i := range functionKeys {
+		functionKeys[i].Env = EnvName(functionKeys[i].Name)
+	}
+	keys = append(keys, functionKeys...)
+}

@@ -404,7 +404,7 @@ func (s *Server) commitClustered(ctx context.Context, planID int64, p plan, res 
 		seg := &model.Segment{ID: r.SegmentID, CollectionID: first.CollectionID, PartitionID: first.PartitionID,
 			VChannel: first.VChannel, State: model.SegmentFlushed, NumRows: r.NumRows, Binlogs: r.Binlogs,
 			StatsLog: r.StatsLog, FlushTS: max(r.FlushTS, flushTS), SizeBytes: r.SizeBytes, CompactedFrom: from,
-			DeltaApplied: applied, StartPosition: startPos, SealTS: sealTS, Clustered: true}
+			DeltaApplied: applied, StartPosition: startPos, SealTS: sealTS, Clustered: true, Sorted: true}
 		for _, id := range ids {
 			if id != seg.ID {
 				seg.Siblings = append(seg.Siblings, id)

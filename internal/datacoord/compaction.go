@@ -49,13 +49,19 @@ type CompactionConfig struct {
 	MinSegments, MaxSegments int
 	// Clustering tunes clustering compaction (clustering.go).
 	Clustering ClusteringConfig
+	// Sort rewrites every flushed segment not in primary-key order
+	// (dataCoord.sortCompaction.enable), at most SortPerTrigger per pass
+	// (dataCoord.sortCompactionTriggerCount); compaction_sort.go.
+	Sort           bool
+	SortPerTrigger int
 }
 
 // DefaultCompaction returns Milvus 2.6's defaults, except a trigger
 // interval of 30 s (Milvus: 60 s) so that space comes back within minutes.
 func DefaultCompaction() CompactionConfig {
 	return CompactionConfig{Enable: true, Auto: true, TriggerInterval: 30 * time.Second, DeletedRatio: 0.2,
-		SmallProportion: 0.5, MinSegments: 3, MaxSegments: 30, Clustering: DefaultClustering()}
+		SmallProportion: 0.5, MinSegments: 3, MaxSegments: 30, Clustering: DefaultClustering(),
+		Sort: true, SortPerTrigger: 100}
 }
 
 // errCompactionDisabled is Milvus's answer with dataCoord.enableCompaction off.
@@ -517,6 +523,8 @@ func (s *Server) commit(ctx context.Context, p plan, res contract.CompactionResu
 	next.DeltaApplied = applied
 	// A clustered segment rewritten alone keeps its key range.
 	next.Clustered = len(p.sources) == 1 && p.sources[0].Clustered
+	// The data node writes every compaction's output in key order.
+	next.Sorted = true
 	slices.Sort(next.CompactedFrom)
 	next.CompactedFrom = slices.Compact(next.CompactedFrom)
 	if next.NumRows == 0 {
@@ -596,6 +604,7 @@ func (s *Server) trigger(ctx context.Context) {
 			s.logger.Warn("start compaction", "collection", c, "err", err)
 		}
 	}
+	s.triggerSort(ctx)
 	if err := s.dropAppliedDeltas(ctx); err != nil {
 		s.logger.Warn("drop applied delta logs", "err", err)
 	}

@@ -102,6 +102,9 @@ type lifecycleEnv struct {
 func newLifecycle(t *testing.T) *lifecycleEnv {
 	t.Helper()
 	cfg := smallConfig()
+	// Sort compaction has tests of its own (compaction_sort_test.go);
+	// here it would rewrite every flushed segment behind the test's back.
+	cfg.Compaction.Sort = false
 	objs := objstore.NewMemory()
 	s := newCoord(t, kv.NewMemory(), cfg)
 	s.objects = objs

@@ -121,15 +121,19 @@ func (s *Server) startJob(ctx context.Context, collectionID int64, plans []plan)
 		return 0, fmt.Errorf("datacoord: allocate compaction id: %w", err)
 	}
 	job := &contract.CompactionJob{ID: id, CollectionID: collectionID, Started: time.Now()}
+	metas := make([]planMeta, len(plans))
 	for i := range plans {
+		metas[i].clusterBy, metas[i].preferRows = plans[i].clusterBy, plans[i].preferRows
 		job.Plans = append(job.Plans, contract.CompactionPlan{})
 		for _, seg := range plans[i].sources {
 			job.Plans[i].Sources = append(job.Plans[i].Sources, seg.ID)
 		}
 	}
 	s.mu.Lock()
+	s.jobPlans[id] = metas
 	err = s.saveJobLocked(ctx, job)
 	if err != nil {
+		delete(s.jobPlans, id)
 		for _, p := range plans {
 			for _, seg := range p.sources {
 				delete(s.compacting, seg.ID)
@@ -142,7 +146,11 @@ func (s *Server) startJob(ctx context.Context, collectionID int64, plans []plan)
 	if err != nil {
 		return 0, err
 	}
-	s.startPlans(job, plans)
+	idx := make([]int, len(plans))
+	for i := range idx {
+		idx[i] = i
+	}
+	s.runPlans(job, idx, plans)
 	return id, nil
 }
 
@@ -175,13 +183,14 @@ type plan struct {
 	noteTargets func(targets []int64) error
 }
 
-// startPlans runs the plans of job (recorded in it) one after another in
-// the background (one plan at a time per job keeps a core for queries),
-// keeping the job's record up to date.
-func (s *Server) startPlans(job *contract.CompactionJob, plans []plan) {
+// runPlans runs plans, the plans idx of job (recorded in it), one after
+// another in the background (one plan at a time per job keeps a core for
+// queries), keeping the job's record up to date.
+func (s *Server) runPlans(job *contract.CompactionJob, idx []int, plans []plan) {
 	go func() {
 		ctx := s.runCtx()
-		for i, p := range plans {
+		for k, p := range plans {
+			i := idx[k]
 			p.noteTargets = func(targets []int64) error { return s.notePlanTargets(ctx, job, i, targets) }
 			target, err := s.runPlan(ctx, p)
 			if ctx.Err() != nil {

@@ -368,11 +368,7 @@ func (s *Server) commitClustered(ctx context.Context, planID int64, p plan, res 
 			applied = f
 		}
 		from = append(from, cur.ID)
-		for _, a := range cur.CompactedFrom {
-			if _, ok := s.segments[a]; ok {
-				from = append(from, a)
-			}
-		}
+		from = append(from, cur.CompactedFrom...)
 		if startPos == 0 || cur.StartPosition < startPos {
 			startPos = cur.StartPosition
 		}
@@ -388,8 +384,7 @@ func (s *Server) commitClustered(ctx context.Context, planID int64, p plan, res 
 	for _, dl := range p.deltas {
 		applied = max(applied, dl.ID)
 	}
-	slices.Sort(from)
-	from = slices.Compact(from)
+	from = ancestry(from)
 	var ids []int64
 	for _, r := range res.Clustered {
 		if r.NumRows > 0 {

@@ -505,14 +505,7 @@ func (s *Server) commit(ctx context.Context, p plan, res contract.CompactionResu
 			applied = f
 		}
 		next.CompactedFrom = append(next.CompactedFrom, cur.ID)
-		for _, a := range cur.CompactedFrom {
-			// An ancestor garbage collection forgot can no longer be
-			// replayed (its record outlives the checkpoint passing its
-			// Seal): keeping it would only grow the list forever.
-			if _, ok := s.segments[a]; ok {
-				next.CompactedFrom = append(next.CompactedFrom, a)
-			}
-		}
+		next.CompactedFrom = append(next.CompactedFrom, cur.CompactedFrom...)
 		if next.StartPosition == 0 || cur.StartPosition < next.StartPosition {
 			next.StartPosition = cur.StartPosition
 		}
@@ -534,8 +527,7 @@ func (s *Server) commit(ctx context.Context, p plan, res contract.CompactionResu
 	next.Clustered = len(p.sources) == 1 && p.sources[0].Clustered
 	// The data node writes every compaction's output in key order.
 	next.Sorted = true
-	slices.Sort(next.CompactedFrom)
-	next.CompactedFrom = slices.Compact(next.CompactedFrom)
+	next.CompactedFrom = ancestry(next.CompactedFrom)
 	if next.NumRows == 0 {
 		next.State, next.DroppedAt = model.SegmentDropped, now
 	} else {
@@ -557,6 +549,28 @@ func (s *Server) commit(ctx context.Context, p plan, res contract.CompactionResu
 	}
 	out := *next
 	return &out, nil
+}
+
+// maxAncestors bounds a segment's CompactedFrom list.
+const maxAncestors = 256
+
+// ancestry sorts and dedups a compaction output's CompactedFrom (its
+// sources and all of theirs) and keeps the newest maxAncestors.
+//
+// An ancestor stays in the list after garbage collection forgot its
+// record: a query node may still serve it, when none of the segments
+// compacted from it was handed to the query node yet (a compaction's
+// output waits for its index before the handoff, so a segment sorted and
+// then merged before the sorted copy was indexed is such an ancestor), and
+// the handoff of the newest segment must take it out. Only a long chain of
+// compactions none of which was handed off would reach past the bound.
+func ancestry(ids []int64) []int64 {
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if len(ids) > maxAncestors {
+		ids = slices.Clone(ids[len(ids)-maxAncestors:])
+	}
+	return ids
 }
 
 // reserveDirs marks dirs as being written by a compaction, so that the

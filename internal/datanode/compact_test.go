@@ -24,7 +24,7 @@ func (s *seqIDs) AllocID(_ context.Context, n int64) (int64, error) {
 }
 
 // putSegment writes a segment's insert logs as a flush does.
-func putSegment(t *testing.T, objs objstore.Store, coll *model.Collection, id int64, pks []int64, ts []uint64, tags []string) model.Segment {
+func putSegment(t testing.TB, objs objstore.Store, coll *model.Collection, id int64, pks []int64, ts []uint64, tags []string) model.Segment {
 	t.Helper()
 	ctx := context.Background()
 	seg := model.Segment{ID: id, CollectionID: coll.ID, PartitionID: partA, VChannel: vch, State: model.SegmentFlushed,
@@ -70,7 +70,7 @@ func putDeltas(t *testing.T, objs objstore.Store, id int64, pks []int64, ts []ui
 	return model.DeltaLog{ID: id, CollectionID: collID, VChannel: vch, Path: path, Entries: int64(len(pks))}
 }
 
-func readCol(t *testing.T, objs objstore.Store, path string) column.Column {
+func readCol(t testing.TB, objs objstore.Store, path string) column.Column {
 	t.Helper()
 	data, err := objs.Get(context.Background(), path)
 	if err != nil {

@@ -23,11 +23,36 @@ func pkOrder(pk column.Column, rows []int) bool {
 }
 
 func sortRowsBy[K cmp.Ordered](keys []K, rows []int) bool {
-	less := func(a, b int) int { return cmp.Compare(keys[a], keys[b]) }
-	if slices.IsSortedFunc(rows, less) {
+	sorted := true
+	for i := 1; i < len(rows); i++ {
+		if keys[rows[i]] < keys[rows[i-1]] {
+			sorted = false
+			break
+		}
+	}
+	if sorted {
 		return false
 	}
-	slices.SortStableFunc(rows, less)
+	// Sort (key, position) pairs: the position breaks ties, so the sort is
+	// stable without slices.SortStableFunc's O(n log² n).
+	type keyed struct {
+		k   K
+		pos int
+	}
+	ks := make([]keyed, len(rows))
+	for i, r := range rows {
+		ks[i] = keyed{keys[r], i}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int {
+		if c := cmp.Compare(a.k, b.k); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.pos, b.pos)
+	})
+	orig := slices.Clone(rows)
+	for i, k := range ks {
+		rows[i] = orig[k.pos]
+	}
 	return true
 }
 

@@ -24,6 +24,8 @@ func dataFromConfig(c *config.Config) datacoord.Config {
 	d.Compaction.Clustering.MaxInterval = time.Duration(l.DataCoordCompactionClusteringMaxInterval) * time.Second
 	d.Compaction.Clustering.NewDataSize = l.DataCoordCompactionClusteringNewDataSizeThreshold
 	d.Compaction.Clustering.PreferSegmentSizeRatio = l.DataCoordCompactionClusteringPreferSegmentSizeRatio
+	d.Compaction.Sort = l.DataCoordSortCompactionEnable
+	d.Compaction.SortPerTrigger = l.DataCoordSortCompactionTriggerCount
 	d.GC.Enable = l.DataCoordEnableGarbageCollection
 	d.GC.Interval = time.Duration(l.DataCoordGCInterval) * time.Second
 	d.GC.MissingTolerance = time.Duration(l.DataCoordGCMissingTolerance) * time.Second

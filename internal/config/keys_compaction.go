@@ -27,6 +27,9 @@ type Lifecycle struct {
 	DataCoordCompactionClusteringMaxInterval            int // seconds
 	DataCoordCompactionClusteringNewDataSizeThreshold   int64
 	DataCoordCompactionClusteringPreferSegmentSizeRatio float64
+	// dataCoord.sortCompaction.enable, dataCoord.sortCompactionTriggerCount
+	DataCoordSortCompactionEnable       bool
+	DataCoordSortCompactionTriggerCount int
 }
 
 // lifecycleKeys are the compaction and garbage-collection keys. Defaults
@@ -65,6 +68,10 @@ var lifecycleKeys = []Key{
 		func(c *Config) *int64 { return &c.DataCoordCompactionClusteringNewDataSizeThreshold }),
 	floatKey("dataCoord.compaction.clustering.preferSegmentSizeRatio", "0.8", 0.01, 10, "share of the maximum segment size a clustering compaction cuts its segments at",
 		func(c *Config) *float64 { return &c.DataCoordCompactionClusteringPreferSegmentSizeRatio }),
+	boolKey("dataCoord.sortCompaction.enable", "true", "rewrite every flushed segment sorted by primary key (sort compaction; the automatic triggers run it)",
+		func(c *Config) *bool { return &c.DataCoordSortCompactionEnable }),
+	intKey("dataCoord.sortCompactionTriggerCount", "100", 1, math.MaxInt32, "segments a pass of the triggers sorts at most",
+		func(c *Config) *int { return &c.DataCoordSortCompactionTriggerCount }),
 }
 
 // sizeKey is a byte size as Milvus writes them: a number of bytes, or a

@@ -10,6 +10,8 @@ import (
 // Segments (one collection, partition and virtual channel, all flushed)
 // into one new segment TargetID, dropping the rows that the channel's
 // DeltaLogs delete and the rows inserted before ExpireTS (collection TTL).
+// Outputs are written in primary-key order (a one-segment task with
+// nothing to drop is a sort compaction).
 // With CountOnly the node writes nothing and only counts, per segment, the
 // rows the delta logs delete.
 type CompactionTask struct {

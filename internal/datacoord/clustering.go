@@ -368,11 +368,7 @@ func (s *Server) commitClustered(ctx context.Context, planID int64, p plan, res 
 			applied = f
 		}
 		from = append(from, cur.ID)
-		for _, a := range cur.CompactedFrom {
-			if _, ok := s.segments[a]; ok {
-				from = append(from, a)
-			}
-		}
+		from = append(from, cur.CompactedFrom...)
 		if startPos == 0 || cur.StartPosition < startPos {
 			startPos = cur.StartPosition
 		}
@@ -388,8 +384,7 @@ func (s *Server) commitClustered(ctx context.Context, planID int64, p plan, res 
 	for _, dl := range p.deltas {
 		applied = max(applied, dl.ID)
 	}
-	slices.Sort(from)
-	from = slices.Compact(from)
+	from = ancestry(from)
 	var ids []int64
 	for _, r := range res.Clustered {
 		if r.NumRows > 0 {
@@ -404,7 +399,7 @@ func (s *Server) commitClustered(ctx context.Context, planID int64, p plan, res 
 		seg := &model.Segment{ID: r.SegmentID, CollectionID: first.CollectionID, PartitionID: first.PartitionID,
 			VChannel: first.VChannel, State: model.SegmentFlushed, NumRows: r.NumRows, Binlogs: r.Binlogs,
 			StatsLog: r.StatsLog, FlushTS: max(r.FlushTS, flushTS), SizeBytes: r.SizeBytes, CompactedFrom: from,
-			DeltaApplied: applied, StartPosition: startPos, SealTS: sealTS, Clustered: true}
+			DeltaApplied: applied, StartPosition: startPos, SealTS: sealTS, Clustered: true, Sorted: true}
 		for _, id := range ids {
 			if id != seg.ID {
 				seg.Siblings = append(seg.Siblings, id)

@@ -49,13 +49,19 @@ type CompactionConfig struct {
 	MinSegments, MaxSegments int
 	// Clustering tunes clustering compaction (clustering.go).
 	Clustering ClusteringConfig
+	// Sort rewrites every flushed segment not in primary-key order
+	// (dataCoord.sortCompaction.enable), at most SortPerTrigger per pass
+	// (dataCoord.sortCompactionTriggerCount); compaction_sort.go.
+	Sort           bool
+	SortPerTrigger int
 }
 
 // DefaultCompaction returns Milvus 2.6's defaults, except a trigger
 // interval of 30 s (Milvus: 60 s) so that space comes back within minutes.
 func DefaultCompaction() CompactionConfig {
 	return CompactionConfig{Enable: true, Auto: true, TriggerInterval: 30 * time.Second, DeletedRatio: 0.2,
-		SmallProportion: 0.5, MinSegments: 3, MaxSegments: 30, Clustering: DefaultClustering()}
+		SmallProportion: 0.5, MinSegments: 3, MaxSegments: 30, Clustering: DefaultClustering(),
+		Sort: true, SortPerTrigger: 100}
 }
 
 // errCompactionDisabled is Milvus's answer with dataCoord.enableCompaction off.
@@ -115,15 +121,19 @@ func (s *Server) startJob(ctx context.Context, collectionID int64, plans []plan)
 		return 0, fmt.Errorf("datacoord: allocate compaction id: %w", err)
 	}
 	job := &contract.CompactionJob{ID: id, CollectionID: collectionID, Started: time.Now()}
+	metas := make([]planMeta, len(plans))
 	for i := range plans {
+		metas[i].clusterBy, metas[i].preferRows = plans[i].clusterBy, plans[i].preferRows
 		job.Plans = append(job.Plans, contract.CompactionPlan{})
 		for _, seg := range plans[i].sources {
 			job.Plans[i].Sources = append(job.Plans[i].Sources, seg.ID)
 		}
 	}
 	s.mu.Lock()
+	s.jobPlans[id] = metas
 	err = s.saveJobLocked(ctx, job)
 	if err != nil {
+		delete(s.jobPlans, id)
 		for _, p := range plans {
 			for _, seg := range p.sources {
 				delete(s.compacting, seg.ID)
@@ -136,7 +146,11 @@ func (s *Server) startJob(ctx context.Context, collectionID int64, plans []plan)
 	if err != nil {
 		return 0, err
 	}
-	s.startPlans(job, plans)
+	idx := make([]int, len(plans))
+	for i := range idx {
+		idx[i] = i
+	}
+	s.runPlans(job, idx, plans)
 	return id, nil
 }
 
@@ -169,13 +183,14 @@ type plan struct {
 	noteTargets func(targets []int64) error
 }
 
-// startPlans runs the plans of job (recorded in it) one after another in
-// the background (one plan at a time per job keeps a core for queries),
-// keeping the job's record up to date.
-func (s *Server) startPlans(job *contract.CompactionJob, plans []plan) {
+// runPlans runs plans, the plans idx of job (recorded in it), one after
+// another in the background (one plan at a time per job keeps a core for
+// queries), keeping the job's record up to date.
+func (s *Server) runPlans(job *contract.CompactionJob, idx []int, plans []plan) {
 	go func() {
 		ctx := s.runCtx()
-		for i, p := range plans {
+		for k, p := range plans {
+			i := idx[k]
 			p.noteTargets = func(targets []int64) error { return s.notePlanTargets(ctx, job, i, targets) }
 			target, err := s.runPlan(ctx, p)
 			if ctx.Err() != nil {
@@ -490,14 +505,7 @@ func (s *Server) commit(ctx context.Context, p plan, res contract.CompactionResu
 			applied = f
 		}
 		next.CompactedFrom = append(next.CompactedFrom, cur.ID)
-		for _, a := range cur.CompactedFrom {
-			// An ancestor garbage collection forgot can no longer be
-			// replayed (its record outlives the checkpoint passing its
-			// Seal): keeping it would only grow the list forever.
-			if _, ok := s.segments[a]; ok {
-				next.CompactedFrom = append(next.CompactedFrom, a)
-			}
-		}
+		next.CompactedFrom = append(next.CompactedFrom, cur.CompactedFrom...)
 		if next.StartPosition == 0 || cur.StartPosition < next.StartPosition {
 			next.StartPosition = cur.StartPosition
 		}
@@ -517,8 +525,9 @@ func (s *Server) commit(ctx context.Context, p plan, res contract.CompactionResu
 	next.DeltaApplied = applied
 	// A clustered segment rewritten alone keeps its key range.
 	next.Clustered = len(p.sources) == 1 && p.sources[0].Clustered
-	slices.Sort(next.CompactedFrom)
-	next.CompactedFrom = slices.Compact(next.CompactedFrom)
+	// The data node writes every compaction's output in key order.
+	next.Sorted = true
+	next.CompactedFrom = ancestry(next.CompactedFrom)
 	if next.NumRows == 0 {
 		next.State, next.DroppedAt = model.SegmentDropped, now
 	} else {
@@ -540,6 +549,28 @@ func (s *Server) commit(ctx context.Context, p plan, res contract.CompactionResu
 	}
 	out := *next
 	return &out, nil
+}
+
+// maxAncestors bounds a segment's CompactedFrom list.
+const maxAncestors = 256
+
+// ancestry sorts and dedups a compaction output's CompactedFrom (its
+// sources and all of theirs) and keeps the newest maxAncestors.
+//
+// An ancestor stays in the list after garbage collection forgot its
+// record: a query node may still serve it, when none of the segments
+// compacted from it was handed to the query node yet (a compaction's
+// output waits for its index before the handoff, so a segment sorted and
+// then merged before the sorted copy was indexed is such an ancestor), and
+// the handoff of the newest segment must take it out. Only a long chain of
+// compactions none of which was handed off would reach past the bound.
+func ancestry(ids []int64) []int64 {
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if len(ids) > maxAncestors {
+		ids = slices.Clone(ids[len(ids)-maxAncestors:])
+	}
+	return ids
 }
 
 // reserveDirs marks dirs as being written by a compaction, so that the
@@ -596,6 +627,7 @@ func (s *Server) trigger(ctx context.Context) {
 			s.logger.Warn("start compaction", "collection", c, "err", err)
 		}
 	}
+	s.triggerSort(ctx)
 	if err := s.dropAppliedDeltas(ctx); err != nil {
 		s.logger.Warn("drop applied delta logs", "err", err)
 	}

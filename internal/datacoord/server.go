@@ -88,7 +88,7 @@ type Server struct {
 	writing    map[string]bool                   // segment directories a running compaction writes
 	imports    importState                       // bulk import jobs (import.go)
 	partStats  map[string]PartitionStats         // by partStatsKey without its prefix (clustering.go)
-	jobTargets map[int64][][]int64               // per job, per plan, the segment IDs it writes (compaction_jobs.go)
+	jobPlans   map[int64][]planMeta              // per job, per plan, what its record keeps beyond contract.CompactionPlan (compaction_jobs.go)
 }
 
 type growingKey struct {
@@ -128,7 +128,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 		segments: map[int64]*model.Segment{}, growing: map[growingKey]*growingSegment{},
 		checkpoints: map[string]contract.Checkpoint{}, deltas: map[string][]model.DeltaLog{},
 		jobs: map[int64]*contract.CompactionJob{}, compacting: map[int64]bool{}, trash: map[string]trash{}, orphans: map[string]time.Time{}, writing: map[string]bool{},
-		partStats: map[string]PartitionStats{}, jobTargets: map[int64][][]int64{}}
+		partStats: map[string]PartitionStats{}, jobPlans: map[int64][]planMeta{}}
 	if err := s.load(ctx); err != nil {
 		return nil, err
 	}

@@ -13,7 +13,8 @@ import (
 
 // writeClustered finishes a clustering compaction: the kept rows (tsKept
 // and, per field, chunks) are ordered by the clustering key and cut into
-// segments of about t.PreferRows rows, named t.TargetIDs in key order. Rows
+// segments of about t.PreferRows rows, named t.TargetIDs in key order, each
+// sorted by primary key within. Rows
 // of one key value never straddle two segments, so the segments' key
 // ranges (their stats logs' min and max, which query nodes prune with) do
 // not overlap; null keys go last, in a segment of their own when the rows
@@ -35,8 +36,12 @@ func (s *Server) writeClustered(ctx context.Context, t contract.CompactionTask, 
 	if len(ranges) > len(t.TargetIDs) {
 		return nil, fmt.Errorf("%d segments to write, %d segment IDs allocated", len(ranges), len(t.TargetIDs))
 	}
+	pk := cols[t.Collection.PrimaryField().GetFieldID()]
 	out := make([]contract.FlushResult, 0, len(ranges))
 	for i, rows := range ranges {
+		// Within its key range, a segment's rows are in primary-key order
+		// (Milvus 2.6 sorts clustering outputs too).
+		pkOrder(pk, rows)
 		ts := make([]int64, len(rows))
 		for j, r := range rows {
 			ts[j] = tsKept[r]

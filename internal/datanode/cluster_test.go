@@ -15,7 +15,8 @@ import (
 // TestClusteringCompactionCutsByKey clusters two segments by the VarChar
 // field: deleted rows are dropped, the kept rows come out sorted by key in
 // segments of at least PreferRows rows whose key ranges do not overlap
-// (a run of one key is never cut), each row keeps its own values and
+// (a run of one key is never cut), sorted by primary key within each
+// segment, each row keeps its own values and
 // timestamp, and each segment's stats log holds its key range.
 func TestClusteringCompactionCutsByKey(t *testing.T) {
 	objs := objstore.NewMemory()
@@ -33,9 +34,10 @@ func TestClusteringCompactionCutsByKey(t *testing.T) {
 	if res.Deleted[1] != 1 || len(res.Clustered) == 0 {
 		t.Fatalf("result %+v", res)
 	}
-	// Sorted: a(4) a(9) | b(2) b(3) b(7) | c(6) e(1) | f(8).
-	want := [][]string{{"a", "a"}, {"b", "b", "b"}, {"c", "e"}, {"f"}}
-	wantPKs := [][]int64{{4, 9}, {2, 3, 7}, {6, 1}, {8}}
+	// Sorted: a(4) a(9) | b(2) b(3) b(7) | c(6) e(1) | f(8), then each
+	// segment by primary key.
+	want := [][]string{{"a", "a"}, {"b", "b", "b"}, {"e", "c"}, {"f"}}
+	wantPKs := [][]int64{{4, 9}, {2, 3, 7}, {1, 6}, {8}}
 	if len(res.Clustered) != len(want) {
 		t.Fatalf("%d segments, want %d: %+v", len(res.Clustered), len(want), res.Clustered)
 	}
@@ -68,7 +70,7 @@ func TestClusteringCompactionCutsByKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		fs := st.Fields[102]
-		if fs == nil || fs.MinStr != want[i][0] || fs.MaxStr != want[i][len(want[i])-1] {
+		if fs == nil || fs.MinStr != slices.Min(want[i]) || fs.MaxStr != slices.Max(want[i]) {
 			t.Fatalf("segment %d stats %+v", i, fs)
 		}
 	}

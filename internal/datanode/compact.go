@@ -16,7 +16,9 @@ import (
 
 // Compact executes a compaction the data coordinator planned: it reads the
 // input segments' insert logs and the channel's delete logs, keeps the rows
-// that are neither deleted nor expired, in input order, and writes them as
+// that are neither deleted nor expired, sorted by primary key (stably: rows
+// of one key keep their input order; Milvus 2.6's sorted segments, which
+// makes a one-segment plan a sort compaction), and writes them as
 // segment TargetID (one insert log per field, the timestamps, a stats log),
 // the same files a flush writes. Rows keep their insert timestamps, so
 // deletes newer than the task's delete logs still apply to them by
@@ -93,6 +95,7 @@ func (s *Server) Compact(ctx context.Context, t contract.CompactionTask) (contra
 			"rows", rows, "deleted", sum(res.Deleted), "expired", res.Expired, "took", time.Since(start))
 		return res, nil
 	}
+	tsKept = sortChunksByPK(pkField.GetFieldID(), tsKept, chunks)
 	out, err := s.writeSegment(ctx, t.Collection, first.PartitionID, t.TargetID, tsKept, chunks)
 	if err != nil {
 		return res, fmt.Errorf("datanode: compaction %d: %w", t.PlanID, err)

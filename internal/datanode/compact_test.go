@@ -24,7 +24,7 @@ func (s *seqIDs) AllocID(_ context.Context, n int64) (int64, error) {
 }
 
 // putSegment writes a segment's insert logs as a flush does.
-func putSegment(t *testing.T, objs objstore.Store, coll *model.Collection, id int64, pks []int64, ts []uint64, tags []string) model.Segment {
+func putSegment(t testing.TB, objs objstore.Store, coll *model.Collection, id int64, pks []int64, ts []uint64, tags []string) model.Segment {
 	t.Helper()
 	ctx := context.Background()
 	seg := model.Segment{ID: id, CollectionID: coll.ID, PartitionID: partA, VChannel: vch, State: model.SegmentFlushed,
@@ -70,7 +70,7 @@ func putDeltas(t *testing.T, objs objstore.Store, id int64, pks []int64, ts []ui
 	return model.DeltaLog{ID: id, CollectionID: collID, VChannel: vch, Path: path, Entries: int64(len(pks))}
 }
 
-func readCol(t *testing.T, objs objstore.Store, path string) column.Column {
+func readCol(t testing.TB, objs objstore.Store, path string) column.Column {
 	t.Helper()
 	data, err := objs.Get(context.Background(), path)
 	if err != nil {
@@ -86,7 +86,7 @@ func readCol(t *testing.T, objs objstore.Store, path string) column.Column {
 // TestCompactDropsDeletedAndExpiredRows merges two segments: rows deleted
 // by a later delete are dropped, a delete older than a row (an upsert's
 // new row) does not hide it, rows before ExpireTS are dropped, and the
-// kept rows keep their values and insert timestamps, in input order.
+// kept rows keep their values and insert timestamps, in primary-key order.
 func TestCompactDropsDeletedAndExpiredRows(t *testing.T) {
 	objs := objstore.NewMemory()
 	coll := testCollection()
@@ -111,7 +111,8 @@ func TestCompactDropsDeletedAndExpiredRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Row 1 (ts 10) expired; 2@11 and 4@13 deleted; kept: 3, 5, 2@21, 6.
+	// Row 1 (ts 10) expired; 2@11 and 4@13 deleted; kept: 3, 5, 2@21, 6,
+	// written sorted by key.
 	if res.Expired != 1 || res.Deleted[1] != 2 || res.Segment.NumRows != 4 || res.Segment.SegmentID != 77 || res.Segment.FlushTS != 22 {
 		t.Fatalf("result %+v", res)
 	}
@@ -119,7 +120,7 @@ func TestCompactDropsDeletedAndExpiredRows(t *testing.T) {
 	tags := readCol(t, objs, res.Segment.Binlogs[102]).(*column.Scalar[string]).Data
 	ts := readCol(t, objs, res.Segment.Binlogs[TimestampFieldID]).(*column.Scalar[int64]).Data
 	vec := readCol(t, objs, res.Segment.Binlogs[101]).(*column.FloatVector)
-	if !slices.Equal(pks, []int64{3, 5, 2, 6}) || !slices.Equal(tags, []string{"a3", "b5", "b2", "b6"}) || !slices.Equal(ts, []int64{12, 20, 21, 22}) {
+	if !slices.Equal(pks, []int64{2, 3, 5, 6}) || !slices.Equal(tags, []string{"b2", "a3", "b5", "b6"}) || !slices.Equal(ts, []int64{21, 12, 20, 22}) {
 		t.Fatalf("kept pks %v tags %v ts %v", pks, tags, ts)
 	}
 	for i, pk := range pks {

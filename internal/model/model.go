@@ -142,6 +142,10 @@ type Segment struct {
 	// Clustered marks a segment a clustering compaction wrote (Milvus's
 	// L2): its rows cover one range of the clustering key.
 	Clustered bool `json:",omitempty"`
+	// Sorted marks a segment whose rows are in primary-key order (Milvus
+	// 2.6's is_sorted): every compaction writes its outputs sorted, and
+	// sort compaction rewrites each flushed segment so.
+	Sorted bool `json:",omitempty"`
 }
 
 // DeltaLog is a flushed batch of deletes of one channel (an "L0" file):

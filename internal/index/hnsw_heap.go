@@ -104,7 +104,8 @@ type hnswScratch struct {
 	sel     []hnswCand // heuristic selection
 	ids     []uint32
 	tmp     []uint32
-	fresh   []uint32 // unvisited neighbours of the node being expanded
+	fresh   []uint32  // unvisited neighbours of the node being expanded
+	dists   []float32 // their distances
 	sorted  []hnswCand
 	hq      hnswQuery
 }

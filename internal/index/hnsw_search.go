@@ -16,8 +16,10 @@ func (h *hnswIndex) greedy(s *hnswScratch, hq *hnswQuery, cur uint32, curD float
 	for changed := true; changed; {
 		changed = false
 		nbrs := h.readNeighbors(s, cur, l, locked)
-		for _, nb := range nbrs {
-			if d := h.dist(hq, nb); d < curD {
+		ds := s.distBuf(len(nbrs))
+		h.distMany(hq, nbrs, ds)
+		for i, nb := range nbrs {
+			if d := ds[i]; d < curD {
 				cur, curD, changed = nb, d, true
 			}
 		}
@@ -58,8 +60,8 @@ func (h *hnswIndex) searchLayer(s *hnswScratch, hq *hnswQuery, ep uint32, epD fl
 			break
 		}
 		s.cand.pop()
-		// Gather the unvisited neighbours first, so that the next one's
-		// vector can be prefetched while the current one is scored.
+		// Gather the unvisited neighbours, then score them all in one
+		// kernel call (which prefetches each next row while scoring).
 		fresh := s.fresh[:0]
 		for _, nb := range h.readNeighbors(s, c.id, l, locked) {
 			if vis[nb] != gen {
@@ -68,14 +70,13 @@ func (h *hnswIndex) searchLayer(s *hnswScratch, hq *hnswQuery, ep uint32, epD fl
 			}
 		}
 		s.fresh = fresh
-		if len(fresh) > 0 {
-			h.prefetch(fresh[0])
+		if len(fresh) == 0 {
+			continue
 		}
+		ds := s.distBuf(len(fresh))
+		h.distMany(hq, fresh, ds)
 		for i, nb := range fresh {
-			if i+1 < len(fresh) {
-				h.prefetch(fresh[i+1])
-			}
-			d := h.dist(hq, nb)
+			d := ds[i]
 			if len(s.top) < ef || d < lower {
 				s.cand.push(hnswCand{d, nb})
 				if skip == nil || skip[nb>>6]&(1<<(nb&63)) == 0 {
@@ -90,6 +91,14 @@ func (h *hnswIndex) searchLayer(s *hnswScratch, hq *hnswQuery, ep uint32, epD fl
 			}
 		}
 	}
+}
+
+// distBuf returns scratch room for n distances.
+func (s *hnswScratch) distBuf(n int) []float32 {
+	if cap(s.dists) < n {
+		s.dists = make([]float32, max(n, 64))
+	}
+	return s.dists[:n]
 }
 
 // newGen starts a new visited generation.

@@ -10,7 +10,7 @@
 // of row i+1 while row i is scored (PREFETCHT0), as hnswlib does.
 //
 // Registers: R8 q, R9 base, R10 ids cursor, R11 rows left, R12 d, R13 out
-// cursor, BX row stride in bytes; SI, DI, CX walk one row.
+// cursor, BX row stride in bytes; SI, DI, CX, AX walk one row.
 
 // func l2sqRowsAVX2(q, base *float32, ids *uint32, n, d int, out *float32)
 TEXT ·l2sqRowsAVX2(SB), NOSPLIT, $0-48
@@ -68,7 +68,7 @@ l2rloop32:
 
 l2rloop8:
 	CMPQ CX, $8
-	JL   l2rreduce
+	JL   l2rtail
 	VMOVUPS (SI), Y4
 	VSUBPS  (DI), Y4, Y4
 	VFMADD231PS Y4, Y4, Y0
@@ -76,6 +76,20 @@ l2rloop8:
 	ADDQ $32, DI
 	SUBQ $8, CX
 	JMP  l2rloop8
+
+l2rtail:
+	// The last 1-7 values: one masked 8-lane step (masked-off lanes read
+	// as zero and are never touched, so no fault past the slice).
+	TESTQ CX, CX
+	JZ    l2rreduce
+	LEAQ  ·tailMask+32(SB), AX
+	SHLQ  $2, CX
+	SUBQ  CX, AX
+	VMOVDQU (AX), Y8
+	VMASKMOVPS (SI), Y8, Y4
+	VMASKMOVPS (DI), Y8, Y5
+	VSUBPS Y5, Y4, Y4
+	VFMADD231PS Y4, Y4, Y1
 
 l2rreduce:
 	VADDPS Y1, Y0, Y0
@@ -87,19 +101,6 @@ l2rreduce:
 	VADDPS X1, X0, X0
 	VPSHUFD $1, X0, X1
 	VADDSS X1, X0, X0
-
-l2rtail:
-	TESTQ CX, CX
-	JZ    l2rdone
-	VMOVSS (SI), X1
-	VSUBSS (DI), X1, X1
-	VFMADD231SS X1, X1, X0
-	ADDQ $4, SI
-	ADDQ $4, DI
-	DECQ CX
-	JMP  l2rtail
-
-l2rdone:
 	VMOVSS X0, (R13)
 	ADDQ $4, R13
 	ADDQ $4, R10
@@ -162,13 +163,26 @@ dtrloop32:
 
 dtrloop8:
 	CMPQ CX, $8
-	JL   dtrreduce
+	JL   dtrtail
 	VMOVUPS (SI), Y4
 	VFMADD231PS (DI), Y4, Y0
 	ADDQ $32, SI
 	ADDQ $32, DI
 	SUBQ $8, CX
 	JMP  dtrloop8
+
+dtrtail:
+	// The last 1-7 values: one masked 8-lane step (masked-off lanes read
+	// as zero and are never touched, so no fault past the slice).
+	TESTQ CX, CX
+	JZ    dtrreduce
+	LEAQ  ·tailMask+32(SB), AX
+	SHLQ  $2, CX
+	SUBQ  CX, AX
+	VMOVDQU (AX), Y8
+	VMASKMOVPS (SI), Y8, Y4
+	VMASKMOVPS (DI), Y8, Y5
+	VFMADD231PS Y5, Y4, Y1
 
 dtrreduce:
 	VADDPS Y1, Y0, Y0
@@ -180,18 +194,6 @@ dtrreduce:
 	VADDPS X1, X0, X0
 	VPSHUFD $1, X0, X1
 	VADDSS X1, X0, X0
-
-dtrtail:
-	TESTQ CX, CX
-	JZ    dtrdone
-	VMOVSS (SI), X1
-	VFMADD231SS (DI), X1, X0
-	ADDQ $4, SI
-	ADDQ $4, DI
-	DECQ CX
-	JMP  dtrtail
-
-dtrdone:
 	VMOVSS X0, (R13)
 	ADDQ $4, R13
 	ADDQ $4, R10

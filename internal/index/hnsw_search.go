@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+
+	"github.com/milvago/milvago/internal/distance"
 )
 
 // greedy walks level l from cur towards the query, one best neighbour at a
@@ -60,6 +62,12 @@ func (h *hnswIndex) searchLayer(s *hnswScratch, hq *hnswQuery, ep uint32, epD fl
 			break
 		}
 		s.cand.pop()
+		if l == 0 && !locked && len(s.cand) > 0 {
+			// The next candidate to expand is most likely today's best: pull
+			// its neighbour list in while this one is scored.
+			base := int(s.cand[0].id) * (h.m0 + 1)
+			distance.PrefetchUint32(h.links0[base : base+1+h.m0])
+		}
 		// Gather the unvisited neighbours, then score them all in one
 		// kernel call (which prefetches each next row while scoring).
 		fresh := s.fresh[:0]
@@ -214,7 +222,11 @@ func (h *hnswIndex) searchOne(s *hnswScratch, q []float32, sp *hnswSearchParams,
 			cur, curD = h.greedy(s, hq, cur, curD, l, false)
 		}
 		h.searchLayer(s, hq, cur, curD, 0, sp.ef, false, sp.skip)
-		found = s.drainSorted()
+		if h.refine || sp.win.Active {
+			found = s.drainSorted()
+		} else {
+			found = s.bestK(sp.k)
+		}
 	}
 	if sp.brute || (sp.skip != nil && len(found) < min(sp.k, sp.allowed)) {
 		found = h.scan(s, hq, sp)
@@ -295,4 +307,27 @@ func (h *hnswIndex) rerank(q []float32, found []hnswCand, r int) []hnswCand {
 		return int(a.id) - int(b.id)
 	})
 	return found
+}
+
+// bestK returns the k closest of the result heap, closest first (valid
+// until the next search), leaving the heap as it is. One pass with an
+// insertion into a sorted window of k: far cheaper than draining all ef.
+func (s *hnswScratch) bestK(k int) []hnswCand {
+	out := slices.Grow(s.sorted[:0], k)
+	for _, c := range s.top {
+		if len(out) == k {
+			if c.d >= out[k-1].d {
+				continue
+			}
+			out = out[:k-1]
+		}
+		i := len(out)
+		out = append(out, c)
+		for ; i > 0 && out[i-1].d > c.d; i-- {
+			out[i] = out[i-1]
+		}
+		out[i] = c
+	}
+	s.sorted = out
+	return out
 }

@@ -10,6 +10,10 @@ import "unsafe"
 // or out is shorter than ids.
 func L2SqRows(q, base []float32, ids []uint32, out []float32) {
 	d := checkRows(q, base, ids, out)
+	if hasAVX512 && d > 0 {
+		l2sqRowsAVX512(unsafe.SliceData(q), unsafe.SliceData(base), unsafe.SliceData(ids), len(ids), d, unsafe.SliceData(out))
+		return
+	}
 	if hasAVX2 && d > 0 {
 		l2sqRowsAVX2(unsafe.SliceData(q), unsafe.SliceData(base), unsafe.SliceData(ids), len(ids), d, unsafe.SliceData(out))
 		return
@@ -23,6 +27,10 @@ func L2SqRows(q, base []float32, ids []uint32, out []float32) {
 // DotRows is L2SqRows for the inner product: out[i] = Dot(q, row ids[i]).
 func DotRows(q, base []float32, ids []uint32, out []float32) {
 	d := checkRows(q, base, ids, out)
+	if hasAVX512 && d > 0 {
+		dotRowsAVX512(unsafe.SliceData(q), unsafe.SliceData(base), unsafe.SliceData(ids), len(ids), d, unsafe.SliceData(out))
+		return
+	}
 	if hasAVX2 && d > 0 {
 		dotRowsAVX2(unsafe.SliceData(q), unsafe.SliceData(base), unsafe.SliceData(ids), len(ids), d, unsafe.SliceData(out))
 		return

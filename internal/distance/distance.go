@@ -7,8 +7,9 @@
 // references in reference.go are the specification: every assembly kernel is
 // tested against them on awkward lengths and unaligned slices.
 //
-// There are no AVX-512 kernels yet: the machine this was developed on has
-// AVX2+FMA only, and untested code paths are not shipped enabled.
+// L2Sq and Dot (and their row forms) also have AVX-512F kernels
+// (kernels512_amd64.s), used when the CPU and OS support them; the tests run
+// both families against the references wherever the CPU has them.
 package distance
 
 import "unsafe"
@@ -17,6 +18,9 @@ import "unsafe"
 func L2Sq(a, b []float32) float32 {
 	if hasAVX2 && len(a) > 0 {
 		_ = b[len(a)-1]
+		if hasAVX512 {
+			return l2sqAVX512(unsafe.SliceData(a), unsafe.SliceData(b), len(a))
+		}
 		return l2sqAVX2(unsafe.SliceData(a), unsafe.SliceData(b), len(a))
 	}
 	return L2SqRef(a, b)
@@ -26,6 +30,9 @@ func L2Sq(a, b []float32) float32 {
 func Dot(a, b []float32) float32 {
 	if hasAVX2 && len(a) > 0 {
 		_ = b[len(a)-1]
+		if hasAVX512 {
+			return dotAVX512(unsafe.SliceData(a), unsafe.SliceData(b), len(a))
+		}
 		return dotAVX2(unsafe.SliceData(a), unsafe.SliceData(b), len(a))
 	}
 	return DotRef(a, b)
@@ -38,9 +45,12 @@ func Hamming(a, b []byte) int { return hammingWords(a, b) }
 // Two all-zero vectors are at distance 0.
 func Jaccard(a, b []byte) float32 { return jaccardWords(a, b) }
 
-// Accelerated reports which implementation the float kernels use: "avx2+fma"
-// or "go".
+// Accelerated reports which implementation the float kernels use:
+// "avx512", "avx2+fma" or "go".
 func Accelerated() string {
+	if hasAVX512 {
+		return "avx512"
+	}
 	if hasAVX2 {
 		return "avx2+fma"
 	}

@@ -2,11 +2,34 @@
 
 #include "textflag.h"
 
-// Hand-written AVX2+FMA kernels. Every kernel accumulates in four independent
-// 8-lane registers (32 floats per iteration) to hide FMA latency, then an
-// 8-lane loop, then a scalar tail, so any length and any alignment is valid
-// (VEX-encoded loads do not require alignment). The reference in reference.go
-// is the specification; kernels_test.go checks them on awkward lengths.
+// Hand-written AVX2+FMA kernels. Every float kernel accumulates in four
+// independent 8-lane registers (32 floats per iteration) to hide FMA latency,
+// then an 8-lane loop, then one masked 8-lane step for the last 1-7 values
+// (no scalar tail: a serial chain of scalar FMAs cost more than the whole
+// loop at d=100), so any length and any alignment is valid (VEX-encoded loads
+// do not require alignment). The reference in reference.go is the
+// specification; kernels_test.go checks them on awkward lengths. The row
+// kernels in rows_amd64.s repeat these bodies exactly.
+
+// tailMask: eight all-ones lanes, then eight zero lanes. Loading 8 lanes at
+// byte offset 32-4r gives a mask of the first r lanes.
+DATA ·tailMask+0(SB)/4, $0xffffffff
+DATA ·tailMask+4(SB)/4, $0xffffffff
+DATA ·tailMask+8(SB)/4, $0xffffffff
+DATA ·tailMask+12(SB)/4, $0xffffffff
+DATA ·tailMask+16(SB)/4, $0xffffffff
+DATA ·tailMask+20(SB)/4, $0xffffffff
+DATA ·tailMask+24(SB)/4, $0xffffffff
+DATA ·tailMask+28(SB)/4, $0xffffffff
+DATA ·tailMask+32(SB)/4, $0
+DATA ·tailMask+36(SB)/4, $0
+DATA ·tailMask+40(SB)/4, $0
+DATA ·tailMask+44(SB)/4, $0
+DATA ·tailMask+48(SB)/4, $0
+DATA ·tailMask+52(SB)/4, $0
+DATA ·tailMask+56(SB)/4, $0
+DATA ·tailMask+60(SB)/4, $0
+GLOBL ·tailMask(SB), RODATA|NOPTR, $64
 
 // func l2sqAVX2(a, b *float32, n int) float32
 TEXT ·l2sqAVX2(SB), NOSPLIT, $0-28
@@ -40,7 +63,7 @@ l2loop32:
 
 l2loop8:
 	CMPQ CX, $8
-	JL   l2reduce
+	JL   l2tail
 	VMOVUPS (SI), Y4
 	VSUBPS  (DI), Y4, Y4
 	VFMADD231PS Y4, Y4, Y0
@@ -48,6 +71,20 @@ l2loop8:
 	ADDQ $32, DI
 	SUBQ $8, CX
 	JMP  l2loop8
+
+l2tail:
+	// The last 1-7 values: one masked 8-lane step (masked-off lanes read
+	// as zero and are never touched, so no fault past the slice).
+	TESTQ CX, CX
+	JZ    l2reduce
+	LEAQ  ·tailMask+32(SB), AX
+	SHLQ  $2, CX
+	SUBQ  CX, AX
+	VMOVDQU (AX), Y8
+	VMASKMOVPS (SI), Y8, Y4
+	VMASKMOVPS (DI), Y8, Y5
+	VSUBPS Y5, Y4, Y4
+	VFMADD231PS Y4, Y4, Y1
 
 l2reduce:
 	VADDPS Y1, Y0, Y0
@@ -59,19 +96,6 @@ l2reduce:
 	VADDPS X1, X0, X0
 	VPSHUFD $1, X0, X1
 	VADDSS X1, X0, X0
-
-l2tail:
-	TESTQ CX, CX
-	JZ    l2done
-	VMOVSS (SI), X1
-	VSUBSS (DI), X1, X1
-	VFMADD231SS X1, X1, X0
-	ADDQ $4, SI
-	ADDQ $4, DI
-	DECQ CX
-	JMP  l2tail
-
-l2done:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET
@@ -104,13 +128,26 @@ dotloop32:
 
 dotloop8:
 	CMPQ CX, $8
-	JL   dotreduce
+	JL   dottail
 	VMOVUPS (SI), Y4
 	VFMADD231PS (DI), Y4, Y0
 	ADDQ $32, SI
 	ADDQ $32, DI
 	SUBQ $8, CX
 	JMP  dotloop8
+
+dottail:
+	// The last 1-7 values: one masked 8-lane step (masked-off lanes read
+	// as zero and are never touched, so no fault past the slice).
+	TESTQ CX, CX
+	JZ    dotreduce
+	LEAQ  ·tailMask+32(SB), AX
+	SHLQ  $2, CX
+	SUBQ  CX, AX
+	VMOVDQU (AX), Y8
+	VMASKMOVPS (SI), Y8, Y4
+	VMASKMOVPS (DI), Y8, Y5
+	VFMADD231PS Y5, Y4, Y1
 
 dotreduce:
 	VADDPS Y1, Y0, Y0
@@ -122,18 +159,6 @@ dotreduce:
 	VADDPS X1, X0, X0
 	VPSHUFD $1, X0, X1
 	VADDSS X1, X0, X0
-
-dottail:
-	TESTQ CX, CX
-	JZ    dotdone
-	VMOVSS (SI), X1
-	VFMADD231SS (DI), X1, X0
-	ADDQ $4, SI
-	ADDQ $4, DI
-	DECQ CX
-	JMP  dottail
-
-dotdone:
 	VZEROUPPER
 	MOVSS X0, ret+24(FP)
 	RET

@@ -18,3 +18,10 @@ func PrefetchBytes(v []byte) {
 		prefetchAMD64(unsafe.SliceData(v), len(v))
 	}
 }
+
+// PrefetchUint32 is Prefetch for id lists (graph adjacency).
+func PrefetchUint32(v []uint32) {
+	if len(v) > 0 {
+		prefetchAMD64((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v))
+	}
+}

@@ -231,6 +231,27 @@ func (h *hnswIndex) prefetch(id uint32) {
 	distance.Prefetch(h.vecs[o : o+min(h.dim, 16)])
 }
 
+// distMany scores ids against a prepared query into out[:len(ids)], each
+// exactly as dist would. Float vectors go through one row-kernel call.
+func (h *hnswIndex) distMany(hq *hnswQuery, ids []uint32, out []float32) {
+	switch h.mode {
+	case modeL2:
+		distance.L2SqRows(hq.q, h.vecs, ids, out)
+	case modeIP:
+		distance.DotRows(hq.q, h.vecs, ids, out)
+		for i := range out[:len(ids)] {
+			out[i] = -out[i]
+		}
+	default:
+		for i, id := range ids {
+			if i+1 < len(ids) {
+				h.prefetch(ids[i+1])
+			}
+			out[i] = h.dist(hq, id)
+		}
+	}
+}
+
 // prepare builds the hnswQuery for q in the index's current mode.
 func (h *hnswIndex) prepare(q []float32, hq *hnswQuery) {
 	hq.q = q

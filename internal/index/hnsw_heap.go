@@ -7,7 +7,8 @@ type hnswCand struct {
 }
 
 // candMinHeap pops the closest candidate first. Hand-written (no
-// container/heap) so the inner loop has no interface calls.
+// container/heap) so the inner loop has no interface calls; the sifts move
+// a hole instead of swapping, one write per level.
 type candMinHeap []hnswCand
 
 func (h *candMinHeap) push(c hnswCand) {
@@ -15,12 +16,13 @@ func (h *candMinHeap) push(c hnswCand) {
 	i := len(s) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if s[p].d <= s[i].d {
+		if s[p].d <= c.d {
 			break
 		}
-		s[p], s[i] = s[i], s[p]
+		s[i] = s[p]
 		i = p
 	}
+	s[i] = c
 	*h = s
 }
 
@@ -28,23 +30,26 @@ func (h *candMinHeap) pop() hnswCand {
 	s := *h
 	top := s[0]
 	last := len(s) - 1
-	s[0] = s[last]
+	x := s[last]
 	s = s[:last]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= last {
-			break
+	if last > 0 {
+		i := 0
+		for {
+			l := 2*i + 1
+			if l >= last {
+				break
+			}
+			m := l
+			if r := l + 1; r < last && s[r].d < s[l].d {
+				m = r
+			}
+			if x.d <= s[m].d {
+				break
+			}
+			s[i] = s[m]
+			i = m
 		}
-		m := l
-		if r := l + 1; r < last && s[r].d < s[l].d {
-			m = r
-		}
-		if s[i].d <= s[m].d {
-			break
-		}
-		s[i], s[m] = s[m], s[i]
-		i = m
+		s[i] = x
 	}
 	*h = s
 	return top
@@ -59,12 +64,13 @@ func (h *candMaxHeap) push(c hnswCand) {
 	i := len(s) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if s[p].d >= s[i].d {
+		if s[p].d >= c.d {
 			break
 		}
-		s[p], s[i] = s[i], s[p]
+		s[i] = s[p]
 		i = p
 	}
+	s[i] = c
 	*h = s
 }
 
@@ -74,22 +80,7 @@ func (h *candMaxHeap) pop() hnswCand {
 	last := len(s) - 1
 	s[0] = s[last]
 	s = s[:last]
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= last {
-			break
-		}
-		m := l
-		if r := l + 1; r < last && s[r].d > s[l].d {
-			m = r
-		}
-		if s[i].d >= s[m].d {
-			break
-		}
-		s[i], s[m] = s[m], s[i]
-		i = m
-	}
+	s.fix0()
 	*h = s
 	return top
 }
@@ -104,7 +95,8 @@ type hnswScratch struct {
 	sel     []hnswCand // heuristic selection
 	ids     []uint32
 	tmp     []uint32
-	fresh   []uint32 // unvisited neighbours of the node being expanded
+	fresh   []uint32  // unvisited neighbours of the node being expanded
+	dists   []float32 // their distances
 	sorted  []hnswCand
 	hq      hnswQuery
 }
@@ -130,20 +122,26 @@ func (h *hnswIndex) putScratch(s *hnswScratch) {
 
 // fix0 restores the heap after the root was replaced.
 func (h candMaxHeap) fix0() {
-	i, n := 0, len(h)
+	n := len(h)
+	if n < 2 {
+		return
+	}
+	x := h[0]
+	i := 0
 	for {
 		l := 2*i + 1
 		if l >= n {
-			return
+			break
 		}
 		m := l
 		if r := l + 1; r < n && h[r].d > h[l].d {
 			m = r
 		}
-		if h[i].d >= h[m].d {
-			return
+		if x.d >= h[m].d {
+			break
 		}
-		h[i], h[m] = h[m], h[i]
+		h[i] = h[m]
 		i = m
 	}
+	h[i] = x
 }

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+
+	"github.com/milvago/milvago/internal/distance"
 )
 
 // greedy walks level l from cur towards the query, one best neighbour at a
@@ -16,8 +18,10 @@ func (h *hnswIndex) greedy(s *hnswScratch, hq *hnswQuery, cur uint32, curD float
 	for changed := true; changed; {
 		changed = false
 		nbrs := h.readNeighbors(s, cur, l, locked)
-		for _, nb := range nbrs {
-			if d := h.dist(hq, nb); d < curD {
+		ds := s.distBuf(len(nbrs))
+		h.distMany(hq, nbrs, ds)
+		for i, nb := range nbrs {
+			if d := ds[i]; d < curD {
 				cur, curD, changed = nb, d, true
 			}
 		}
@@ -58,8 +62,14 @@ func (h *hnswIndex) searchLayer(s *hnswScratch, hq *hnswQuery, ep uint32, epD fl
 			break
 		}
 		s.cand.pop()
-		// Gather the unvisited neighbours first, so that the next one's
-		// vector can be prefetched while the current one is scored.
+		if l == 0 && !locked && len(s.cand) > 0 {
+			// The next candidate to expand is most likely today's best: pull
+			// its neighbour list in while this one is scored.
+			base := int(s.cand[0].id) * (h.m0 + 1)
+			distance.PrefetchUint32(h.links0[base : base+1+h.m0])
+		}
+		// Gather the unvisited neighbours, then score them all in one
+		// kernel call (which prefetches each next row while scoring).
 		fresh := s.fresh[:0]
 		for _, nb := range h.readNeighbors(s, c.id, l, locked) {
 			if vis[nb] != gen {
@@ -68,14 +78,13 @@ func (h *hnswIndex) searchLayer(s *hnswScratch, hq *hnswQuery, ep uint32, epD fl
 			}
 		}
 		s.fresh = fresh
-		if len(fresh) > 0 {
-			h.prefetch(fresh[0])
+		if len(fresh) == 0 {
+			continue
 		}
+		ds := s.distBuf(len(fresh))
+		h.distMany(hq, fresh, ds)
 		for i, nb := range fresh {
-			if i+1 < len(fresh) {
-				h.prefetch(fresh[i+1])
-			}
-			d := h.dist(hq, nb)
+			d := ds[i]
 			if len(s.top) < ef || d < lower {
 				s.cand.push(hnswCand{d, nb})
 				if skip == nil || skip[nb>>6]&(1<<(nb&63)) == 0 {
@@ -90,6 +99,14 @@ func (h *hnswIndex) searchLayer(s *hnswScratch, hq *hnswQuery, ep uint32, epD fl
 			}
 		}
 	}
+}
+
+// distBuf returns scratch room for n distances.
+func (s *hnswScratch) distBuf(n int) []float32 {
+	if cap(s.dists) < n {
+		s.dists = make([]float32, max(n, 64))
+	}
+	return s.dists[:n]
 }
 
 // newGen starts a new visited generation.
@@ -205,7 +222,11 @@ func (h *hnswIndex) searchOne(s *hnswScratch, q []float32, sp *hnswSearchParams,
 			cur, curD = h.greedy(s, hq, cur, curD, l, false)
 		}
 		h.searchLayer(s, hq, cur, curD, 0, sp.ef, false, sp.skip)
-		found = s.drainSorted()
+		if h.refine || sp.win.Active {
+			found = s.drainSorted()
+		} else {
+			found = s.bestK(sp.k)
+		}
 	}
 	if sp.brute || (sp.skip != nil && len(found) < min(sp.k, sp.allowed)) {
 		found = h.scan(s, hq, sp)
@@ -286,4 +307,27 @@ func (h *hnswIndex) rerank(q []float32, found []hnswCand, r int) []hnswCand {
 		return int(a.id) - int(b.id)
 	})
 	return found
+}
+
+// bestK returns the k closest of the result heap, closest first (valid
+// until the next search), leaving the heap as it is. One pass with an
+// insertion into a sorted window of k: far cheaper than draining all ef.
+func (s *hnswScratch) bestK(k int) []hnswCand {
+	out := slices.Grow(s.sorted[:0], k)
+	for _, c := range s.top {
+		if len(out) == k {
+			if c.d >= out[k-1].d {
+				continue
+			}
+			out = out[:k-1]
+		}
+		i := len(out)
+		out = append(out, c)
+		for ; i > 0 && out[i-1].d > c.d; i-- {
+			out[i] = out[i-1]
+		}
+		out[i] = c
+	}
+	s.sorted = out
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
@@ -28,6 +29,17 @@ type evicter interface{ Evict() }
 // loadSealed maps a flushed segment's files, loads its indexes and swaps
 // it into the shard, replacing its growing copy or an older sealed copy.
 func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) error {
+	return dl.loadSegment(ctx, plan, false)
+}
+
+// handoff is loadSealed for a segment handed to a serving shard: a
+// compacted segment also replaces the served segments it descends from
+// without naming them (lineage.go).
+func (dl *delegator) handoff(ctx context.Context, plan contract.SegmentPlan) error {
+	return dl.loadSegment(ctx, plan, true)
+}
+
+func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan, traceLineage bool) error {
 	seg := plan.Segment
 	ss := &sealedSegment{}
 	ok := false
@@ -147,6 +159,11 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 		}
 	}
 	ss.seg = sealed
+	if traceLineage {
+		if more := dl.untracedSources(ctx, seg, sealed); len(more) > 0 {
+			seg.CompactedFrom = append(slices.Clone(seg.CompactedFrom), more...)
+		}
+	}
 	dl.mu.Lock()
 	if dl.closed {
 		// Released while loading: nobody would ever close this copy.

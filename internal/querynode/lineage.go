@@ -3,10 +3,8 @@ package querynode
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 
-	"github.com/milvago/milvago/internal/bitset"
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/model"
@@ -29,9 +27,12 @@ import (
 // by their rows: compaction keeps a row's primary key and insert
 // timestamp, and one insert message writes to one segment, so a row (pk,
 // ts) lives in one segment and the copies compactions make of it. A
-// segment that has a visible row, whose copy Y holds, is one of Y's
-// sources; one row per served segment decides (a compaction takes whole
-// segments: every row of a source not deleted before it is in Y).
+// served segment one of whose rows Y holds is one of Y's sources (a
+// compaction takes whole segments; rows it dropped were deleted, and the
+// shard hides them too once it reads their deletes). Every row is
+// compared, not only the visible ones: the shard may not have read yet a
+// delete the compaction applied. This costs a pass over the shard's rows,
+// and happens only when a lineage has a gap.
 
 // untracedSources returns the segments the shard serves that seg (just
 // loaded as loaded) descends from without naming them, when seg names a
@@ -77,13 +78,38 @@ func (dl *delegator) untracedSources(ctx context.Context, seg model.Segment, loa
 	if !gap {
 		return nil
 	}
+	defer func() {
+		for _, c := range cands {
+			if c.pin != nil {
+				c.pin.release()
+			}
+		}
+	}()
+	pk := dl.coll().PrimaryField()
+	if pk == nil || len(cands) == 0 {
+		return nil
+	}
+	rows, err := rowIDs(ctx, loaded, pk.GetFieldID())
+	if err != nil {
+		dl.logger.Error("cannot trace the sources of a handed-off segment", "segment", seg.ID, "err", err)
+		return nil
+	}
+	held := make(map[rowID]struct{}, len(rows))
+	for _, r := range rows {
+		held[r] = struct{}{}
+	}
 	var out []int64
 	for _, c := range cands {
-		if holdsRowOf(ctx, loaded, c.seg) {
-			out = append(out, c.id)
+		rows, err := rowIDs(ctx, c.seg, pk.GetFieldID())
+		if err != nil {
+			dl.logger.Error("cannot trace the sources of a handed-off segment", "segment", seg.ID, "candidate", c.id, "err", err)
+			continue
 		}
-		if c.pin != nil {
-			c.pin.release()
+		for _, r := range rows {
+			if _, ok := held[r]; ok {
+				out = append(out, c.id)
+				break
+			}
 		}
 	}
 	if len(out) > 0 {
@@ -93,41 +119,40 @@ func (dl *delegator) untracedSources(ctx context.Context, seg model.Segment, loa
 	return out
 }
 
-// holdsRowOf reports whether dst holds a copy of a visible row of src (the
-// row of src with the smallest primary key).
-func holdsRowOf(ctx context.Context, dst, src segment.Segment) bool {
-	r, err := src.Query(ctx, &segment.QueryRequest{MVCCTs: math.MaxUint64, Limit: 1})
-	if err != nil || r.Len() == 0 {
-		return false // nothing visible: serving it beside dst counts nothing twice
+// rowID identifies a row across the copies compactions make of it.
+type rowID struct {
+	intPK int64
+	strPK string
+	ts    int64
+}
+
+// rowIDs returns the identity of every physical row of s, deleted ones
+// included.
+func rowIDs(ctx context.Context, s segment.Segment, pkField int64) ([]rowID, error) {
+	offsets := make([]int64, s.NumRows())
+	for i := range offsets {
+		offsets[i] = int64(i)
 	}
-	f := pkEquals{}
-	if r.StrPKs != nil {
-		f.strs = []string{r.StrPKs[0]}
-	} else {
-		f.ints = []int64{r.IntPKs[0]}
-	}
-	ts := r.Timestamps[0]
-	// At ts, the newest row of that key in dst is the copy if dst has one:
-	// no delete at or before ts hides a row inserted at ts.
-	d, err := dst.Query(ctx, &segment.QueryRequest{Filter: f, MVCCTs: ts})
+	cols, err := s.Fetch(ctx, offsets, []int64{pkField, segment.TimestampFieldID})
 	if err != nil {
-		return false
+		return nil, fmt.Errorf("querynode: rows of segment %d: %w", s.ID(), err)
 	}
-	return slices.Contains(d.Timestamps, ts)
+	ts, ok := cols[segment.TimestampFieldID].(*column.Scalar[int64])
+	if !ok {
+		return nil, fmt.Errorf("querynode: segment %d has no timestamps: %w", s.ID(), errs.ErrServiceInternal)
+	}
+	out := make([]rowID, len(offsets))
+	switch pk := cols[pkField].(type) {
+	case *column.Scalar[int64]:
+		for i := range out {
+			out[i] = rowID{intPK: pk.Data[i], ts: ts.Data[i]}
+		}
+	case *column.Scalar[string]:
+		for i := range out {
+			out[i] = rowID{strPK: pk.Data[i], ts: ts.Data[i]}
+		}
+	default:
+		return nil, fmt.Errorf("querynode: segment %d: primary key column %T: %w", s.ID(), cols[pkField], errs.ErrServiceInternal)
+	}
+	return out, nil
 }
-
-// pkEquals is the filter "pk in (keys)", answered from a segment's primary
-// key index.
-type pkEquals struct {
-	ints []int64
-	strs []string
-}
-
-// Eval implements segment.Filter. Segments answer a PrimaryKeyIn filter
-// from their primary key index and do not evaluate it.
-func (f pkEquals) Eval(ctx context.Context, b column.Batch) (*bitset.Set, error) {
-	return nil, fmt.Errorf("querynode: the primary key filter is answered from the primary key index: %w", errs.ErrServiceInternal)
-}
-
-// PrimaryKeyIn implements segment.Filter.
-func (f pkEquals) PrimaryKeyIn() ([]int64, []string, bool) { return f.ints, f.strs, true }

@@ -1,9 +1,11 @@
 package querynode
 
 import (
+	"context"
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/model"
@@ -134,5 +136,50 @@ func TestCompactedHandoffNamingAllSourcesSkipsTheRowCheck(t *testing.T) {
 	defer loaded.release()
 	if got := dl.untracedSources(e.ctx, compacted(a, a.ID+1000, a.ID), loaded.segs[0]); got != nil {
 		t.Fatalf("untraced sources %v for a complete lineage", got)
+	}
+}
+
+// TestLoadReplansWhenAPlannedSegmentIsGone: a shard's plan names segment
+// A, but A is compacted into Y and A's files are collected while earlier
+// segments load (the drop tolerance passed). Retrying the old plan fails
+// for ever (progress stuck below 100, reads waiting on the shard, issue
+// 11); the shard takes a fresh plan at once instead.
+func TestLoadReplansWhenAPlannedSegmentIsGone(t *testing.T) {
+	e := newEnv(t)
+	e.insert(t, keyRange(0, 10)...)
+	b := e.seal(t)
+	e.insert(t, keyRange(10, 20)...)
+	a := e.seal(t)
+	// A as planned, its files gone; Y holds its rows (A's files under Y's
+	// ID in the fresh plan).
+	gone := a
+	gone.Binlogs = map[int64]string{}
+	for f, p := range a.Binlogs {
+		gone.Binlogs[f] = p + ".collected"
+	}
+	y := compacted(a, a.ID+1000, a.ID)
+	cp := must(e.data.GetCheckpoint(bg, vch))
+	replans := 0
+	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: cp,
+		Sealed: []contract.SegmentPlan{{Segment: b}, {Segment: gone}}}
+	plan.Replan = func(context.Context) (contract.ChannelPlan, error) {
+		replans++
+		return contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: cp,
+			Sealed: []contract.SegmentPlan{{Segment: b}, {Segment: y}}}, nil
+	}
+	e.gated.open()
+	start := time.Now()
+	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "progress 100", func() bool { p, _ := must2(e.qn.Progress(bg, collID)); return p == 100 })
+	if took := time.Since(start); took > time.Second {
+		t.Fatalf("load took %v", took)
+	}
+	if got := e.keys(t, e.now(t)); !slices.Equal(got, keyRange(0, 20)) {
+		t.Fatalf("shard shows %v, want 0..19", got)
+	}
+	if sealed, _ := e.servedIDs(t); !slices.Equal(sealed, []int64{b.ID, y.ID}) || replans != 1 {
+		t.Fatalf("sealed %v after %d replans", sealed, replans)
 	}
 }

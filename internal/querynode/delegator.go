@@ -51,6 +51,7 @@ type delegator struct {
 	// collection definition lacks are dropped or newer (partitions.go).
 	droppedParts, knownParts map[int64]bool
 	pending                  map[int64]stagedSegment // loaded segments waiting for their siblings (siblings.go)
+	gapped                   map[int64]gappedSegment // handed off with a gap in their lineage (lineage.go)
 }
 
 // sealedSegment is a loaded sealed segment whose columns and indexes may
@@ -548,6 +549,19 @@ func (dl *delegator) applyInsert(m *msg.Message) error {
 	}
 	if dl.partitionGone(ins.PartitionID) {
 		return nil
+	}
+	if len(dl.gapped) > 0 {
+		ints, strs := insertKeys(ins, dl.coll())
+		if dl.heldByGappedLocked(context.Background(), ints, strs, m.TS) {
+			// One of the untraced sources of a segment handed off ahead
+			// of the log: its rows are served from there.
+			if dl.dropped == nil {
+				dl.dropped = map[int64]bool{}
+			}
+			dl.dropped[ins.SegmentID] = true
+			delete(dl.growing, ins.SegmentID)
+			return nil
+		}
 	}
 	if err := dl.refreshForInsert(m); err != nil {
 		return err

@@ -3,8 +3,12 @@ package querynode
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/msgpb"
+
+	"github.com/milvago/milvago/internal/bitset"
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/model"
@@ -37,9 +41,9 @@ import (
 // untracedSources returns the segments the shard serves that seg (just
 // loaded as loaded) descends from without naming them, when seg names a
 // source the shard does not know; nil otherwise.
-func (dl *delegator) untracedSources(ctx context.Context, seg model.Segment, loaded segment.Segment) []int64 {
+func (dl *delegator) untracedSources(ctx context.Context, seg model.Segment, loaded segment.Segment) (ids []int64, gap bool, maxTS uint64) {
 	if len(seg.CompactedFrom) == 0 {
-		return nil
+		return nil, false, 0
 	}
 	type candidate struct {
 		id  int64
@@ -48,7 +52,6 @@ func (dl *delegator) untracedSources(ctx context.Context, seg model.Segment, loa
 	}
 	var cands []candidate
 	dl.mu.RLock()
-	gap := false
 	for _, id := range seg.CompactedFrom {
 		_, s := dl.sealed[id]
 		_, g := dl.growing[id]
@@ -76,7 +79,7 @@ func (dl *delegator) untracedSources(ctx context.Context, seg model.Segment, loa
 	}
 	dl.mu.RUnlock()
 	if !gap {
-		return nil
+		return nil, false, 0
 	}
 	defer func() {
 		for _, c := range cands {
@@ -86,17 +89,18 @@ func (dl *delegator) untracedSources(ctx context.Context, seg model.Segment, loa
 		}
 	}()
 	pk := dl.coll().PrimaryField()
-	if pk == nil || len(cands) == 0 {
-		return nil
+	if pk == nil {
+		return nil, true, math.MaxUint64
 	}
 	rows, err := rowIDs(ctx, loaded, pk.GetFieldID())
 	if err != nil {
 		dl.logger.Error("cannot trace the sources of a handed-off segment", "segment", seg.ID, "err", err)
-		return nil
+		return nil, true, math.MaxUint64
 	}
 	held := make(map[rowID]struct{}, len(rows))
 	for _, r := range rows {
 		held[r] = struct{}{}
+		maxTS = max(maxTS, uint64(r.ts))
 	}
 	var out []int64
 	for _, c := range cands {
@@ -116,8 +120,62 @@ func (dl *delegator) untracedSources(ctx context.Context, seg model.Segment, loa
 		dl.logger.Warn("handed-off segment does not name every segment it was compacted from: replacing them by their rows",
 			"segment", seg.ID, "compacted_from", seg.CompactedFrom, "untraced", out)
 	}
-	return out
+	return out, true, maxTS
 }
+
+// gappedSegment is a sealed segment handed off with a gap in its lineage:
+// until the shard has read the log up to its newest row, an insert the
+// shard reads may be of one of its untraced sources (the shard lags
+// behind the log), which the segment already holds.
+type gappedSegment struct {
+	seg   *sealedSegment
+	maxTS uint64 // the newest insert timestamp among its rows
+}
+
+// heldByGappedLocked reports whether a sealed segment handed off with a
+// lineage gap holds a copy of one of the rows of an insert at ts: the
+// insert's segment is then one of its untraced sources. Caller holds mu.
+func (dl *delegator) heldByGappedLocked(ctx context.Context, ints []int64, strs []string, ts uint64) bool {
+	safe := dl.tsafe.Load()
+	for id, g := range dl.gapped {
+		if dl.sealed[id] != g.seg || safe >= g.maxTS {
+			delete(dl.gapped, id) // gone, or no source row can follow any more
+			continue
+		}
+		if ts > g.maxTS {
+			continue
+		}
+		for i := range max(len(ints), len(strs)) {
+			f := pkEquals{}
+			if len(ints) > 0 {
+				f.ints = ints[i : i+1]
+			} else {
+				f.strs = strs[i : i+1]
+			}
+			r, err := g.seg.seg.Query(ctx, &segment.QueryRequest{Filter: f, MVCCTs: ts})
+			if err == nil && slices.Contains(r.Timestamps, ts) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// pkEquals is the filter "pk in (keys)", answered from a segment's primary
+// key index.
+type pkEquals struct {
+	ints []int64
+	strs []string
+}
+
+// Eval implements segment.Filter. Segments answer a PrimaryKeyIn filter
+// from their primary key index and do not evaluate it.
+func (f pkEquals) Eval(ctx context.Context, b column.Batch) (*bitset.Set, error) {
+	return nil, fmt.Errorf("querynode: the primary key filter is answered from the primary key index: %w", errs.ErrServiceInternal)
+}
+
+// PrimaryKeyIn implements segment.Filter.
+func (f pkEquals) PrimaryKeyIn() ([]int64, []string, bool) { return f.ints, f.strs, true }
 
 // rowID identifies a row across the copies compactions make of it.
 type rowID struct {
@@ -155,4 +213,19 @@ func rowIDs(ctx context.Context, s segment.Segment, pkField int64) ([]rowID, err
 		return nil, fmt.Errorf("querynode: segment %d: primary key column %T: %w", s.ID(), cols[pkField], errs.ErrServiceInternal)
 	}
 	return out, nil
+}
+
+// insertKeys returns the primary keys of an insert's rows.
+func insertKeys(ins *msgpb.InsertRequest, coll *model.Collection) ([]int64, []string) {
+	pk := coll.PrimaryField()
+	if pk == nil {
+		return nil, nil
+	}
+	for _, fd := range ins.GetFieldsData() {
+		if fd.GetFieldId() == pk.GetFieldID() {
+			sc := fd.GetScalars()
+			return sc.GetLongData().GetData(), sc.GetStringData().GetData()
+		}
+	}
+	return nil, nil
 }

@@ -134,7 +134,7 @@ func TestCompactedHandoffNamingAllSourcesSkipsTheRowCheck(t *testing.T) {
 	dl := e.delegator(t)
 	loaded := dl.snapshot(nil, false)
 	defer loaded.release()
-	if got := dl.untracedSources(e.ctx, compacted(a, a.ID+1000, a.ID), loaded.segs[0]); got != nil {
+	if got, gap, _ := dl.untracedSources(e.ctx, compacted(a, a.ID+1000, a.ID), loaded.segs[0]); got != nil || gap {
 		t.Fatalf("untraced sources %v for a complete lineage", got)
 	}
 }
@@ -181,5 +181,34 @@ func TestLoadReplansWhenAPlannedSegmentIsGone(t *testing.T) {
 	}
 	if sealed, _ := e.servedIDs(t); !slices.Equal(sealed, []int64{b.ID, y.ID}) || replans != 1 {
 		t.Fatalf("sealed %v after %d replans", sealed, replans)
+	}
+}
+
+// TestGappedHandoffAheadOfTheLog: the shard lags behind the log when Y
+// (made from X, made from A; Y names only X) is handed off, so it has not
+// read A's inserts yet. When it reads them they must not make a growing
+// segment beside Y.
+func TestGappedHandoffAheadOfTheLog(t *testing.T) {
+	e := newEnv(t)
+	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{{VChannel: vch, PChannel: pch}}); err != nil {
+		t.Fatal(err)
+	}
+	e.insert(t, keyRange(0, 10)...)
+	e.insert(t, keyRange(10, 20)...)
+	a := e.seal(t)
+	e.insert(t, keyRange(20, 25)...) // B: not compacted, stays growing
+	y := compacted(a, a.ID+2000, a.ID+1000)
+	if err := e.qn.SyncSegment(e.ctx, collID, contract.SegmentPlan{Segment: y}); err != nil {
+		t.Fatal(err)
+	}
+	e.gated.open()
+	eventually(t, "progress 100", func() bool { p, _ := must2(e.qn.Progress(bg, collID)); return p == 100 })
+	want := slices.Sorted(maps.Keys(e.live))
+	if got := e.keys(t, e.now(t)); !slices.Equal(got, want) {
+		t.Fatalf("shard shows %v, want %v", got, want)
+	}
+	sealed, growing := e.servedIDs(t)
+	if !slices.Equal(sealed, []int64{y.ID}) || len(growing) != 1 || growing[0] == a.ID {
+		t.Fatalf("sealed %v growing %v", sealed, growing)
 	}
 }

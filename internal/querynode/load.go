@@ -159,9 +159,14 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 		}
 	}
 	ss.seg = sealed
+	var gapped *gappedSegment
 	if traceLineage {
-		if more := dl.untracedSources(ctx, seg, sealed); len(more) > 0 {
+		more, gap, maxTS := dl.untracedSources(ctx, seg, sealed)
+		if len(more) > 0 {
 			seg.CompactedFrom = append(slices.Clone(seg.CompactedFrom), more...)
+		}
+		if gap {
+			gapped = &gappedSegment{seg: ss, maxTS: maxTS}
 		}
 	}
 	dl.mu.Lock()
@@ -193,6 +198,12 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 	}
 	// The segments of one clustering compaction replace their sources
 	// together (siblings.go): until all are loaded, this one waits aside.
+	if gapped != nil {
+		if dl.gapped == nil {
+			dl.gapped = map[int64]gappedSegment{}
+		}
+		dl.gapped[seg.ID] = *gapped // checked against inserts once it serves (applyInsert)
+	}
 	group, stale := dl.stageLocked(seg, ss)
 	var replaced []*sealedSegment
 	for _, g := range group {

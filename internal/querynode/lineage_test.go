@@ -190,13 +190,14 @@ func TestLoadReplansWhenAPlannedSegmentIsGone(t *testing.T) {
 // segment beside Y.
 func TestGappedHandoffAheadOfTheLog(t *testing.T) {
 	e := newEnv(t)
-	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{{VChannel: vch, PChannel: pch}}); err != nil {
-		t.Fatal(err)
-	}
 	e.insert(t, keyRange(0, 10)...)
 	e.insert(t, keyRange(10, 20)...)
 	a := e.seal(t)
 	e.insert(t, keyRange(20, 25)...) // B: not compacted, stays growing
+	// Loaded from the start of the log, which it has not read yet.
+	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{{VChannel: vch, PChannel: pch}}); err != nil {
+		t.Fatal(err)
+	}
 	y := compacted(a, a.ID+2000, a.ID+1000)
 	if err := e.qn.SyncSegment(e.ctx, collID, contract.SegmentPlan{Segment: y}); err != nil {
 		t.Fatal(err)

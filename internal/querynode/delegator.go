@@ -552,7 +552,7 @@ func (dl *delegator) applyInsert(m *msg.Message) error {
 	}
 	if len(dl.gapped) > 0 {
 		ints, strs := insertKeys(ins, dl.coll())
-		if dl.heldByGappedLocked(context.Background(), ints, strs, m.TS) {
+		if dl.heldByGappedLocked(ints, strs, m.TS) {
 			// One of the untraced sources of a segment handed off ahead
 			// of the log: its rows are served from there.
 			if dl.dropped == nil {

@@ -3,8 +3,8 @@ package querynode
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
+	"time"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/msgpb"
 
@@ -41,10 +41,11 @@ import (
 // untracedSources returns the segments the shard serves that seg (just
 // loaded as loaded) descends from without naming them, when seg names a
 // source the shard does not know; nil otherwise.
-func (dl *delegator) untracedSources(ctx context.Context, seg model.Segment, loaded segment.Segment) (ids []int64, gap bool, maxTS uint64) {
+func (dl *delegator) untracedSources(ctx context.Context, seg model.Segment, loaded segment.Segment) (ids []int64, gapped *gappedSegment) {
 	if len(seg.CompactedFrom) == 0 {
-		return nil, false, 0
+		return nil, nil
 	}
+	gap := false
 	type candidate struct {
 		id  int64
 		seg segment.Segment
@@ -79,7 +80,7 @@ func (dl *delegator) untracedSources(ctx context.Context, seg model.Segment, loa
 	}
 	dl.mu.RUnlock()
 	if !gap {
-		return nil, false, 0
+		return nil, nil
 	}
 	defer func() {
 		for _, c := range cands {
@@ -90,17 +91,18 @@ func (dl *delegator) untracedSources(ctx context.Context, seg model.Segment, loa
 	}()
 	pk := dl.coll().PrimaryField()
 	if pk == nil {
-		return nil, true, math.MaxUint64
+		return nil, nil
 	}
 	rows, err := rowIDs(ctx, loaded, pk.GetFieldID())
 	if err != nil {
 		dl.logger.Error("cannot trace the sources of a handed-off segment", "segment", seg.ID, "err", err)
-		return nil, true, math.MaxUint64
+		return nil, nil
 	}
-	held := make(map[rowID]struct{}, len(rows))
+	gapped = &gappedSegment{held: make(map[rowID]struct{}, len(rows)), since: time.Now()}
+	held := gapped.held
 	for _, r := range rows {
 		held[r] = struct{}{}
-		maxTS = max(maxTS, uint64(r.ts))
+		gapped.maxTS = max(gapped.maxTS, uint64(r.ts))
 	}
 	var out []int64
 	for _, c := range cands {
@@ -120,40 +122,71 @@ func (dl *delegator) untracedSources(ctx context.Context, seg model.Segment, loa
 		dl.logger.Warn("handed-off segment does not name every segment it was compacted from: replacing them by their rows",
 			"segment", seg.ID, "compacted_from", seg.CompactedFrom, "untraced", out)
 	}
-	return out, true, maxTS
+	return out, gapped
 }
 
-// gappedSegment is a sealed segment handed off with a gap in its lineage:
-// until the shard has read the log up to its newest row, an insert the
-// shard reads may be of one of its untraced sources (the shard lags
-// behind the log), which the segment already holds.
+// gappedSegment is a sealed segment handed off with a gap in its lineage.
+// An untraced source of it may still show up: its inserts, when the shard
+// lags behind the log, or its own handoff, finishing late. Both are
+// recognised by its rows (held) and refused, until the shard has read
+// past its newest row and gappedHold has passed.
 type gappedSegment struct {
 	seg   *sealedSegment
+	held  map[rowID]struct{}
 	maxTS uint64 // the newest insert timestamp among its rows
+	since time.Time
 }
 
-// heldByGappedLocked reports whether a sealed segment handed off with a
-// lineage gap holds a copy of one of the rows of an insert at ts: the
-// insert's segment is then one of its untraced sources. Caller holds mu.
-func (dl *delegator) heldByGappedLocked(ctx context.Context, ints []int64, strs []string, ts uint64) bool {
+// gappedHold is how long a gapped segment's rows are remembered at least:
+// longer than a handoff of a source can plausibly lag behind it.
+const gappedHold = time.Minute
+
+// expiredGappedLocked drops the gapped segments no longer served, or
+// past their hold. Caller holds mu.
+func (dl *delegator) expireGappedLocked() {
 	safe := dl.tsafe.Load()
 	for id, g := range dl.gapped {
-		if dl.sealed[id] != g.seg || safe >= g.maxTS {
-			delete(dl.gapped, id) // gone, or no source row can follow any more
-			continue
+		if dl.sealed[id] != g.seg || safe >= g.maxTS && time.Since(g.since) > gappedHold {
+			delete(dl.gapped, id)
 		}
+	}
+}
+
+// heldByGappedLocked reports whether a gapped segment holds a copy of one
+// of the rows of an insert at ts: the insert's segment is then one of its
+// untraced sources. Caller holds mu.
+func (dl *delegator) heldByGappedLocked(ints []int64, strs []string, ts uint64) bool {
+	dl.expireGappedLocked()
+	for _, g := range dl.gapped {
 		if ts > g.maxTS {
 			continue
 		}
-		for i := range max(len(ints), len(strs)) {
-			f := pkEquals{}
-			if len(ints) > 0 {
-				f.ints = ints[i : i+1]
-			} else {
-				f.strs = strs[i : i+1]
+		for _, k := range ints {
+			if _, ok := g.held[rowID{intPK: k, ts: int64(ts)}]; ok {
+				return true
 			}
-			r, err := g.seg.seg.Query(ctx, &segment.QueryRequest{Filter: f, MVCCTs: ts})
-			if err == nil && slices.Contains(r.Timestamps, ts) {
+		}
+		for _, k := range strs {
+			if _, ok := g.held[rowID{strPK: k, ts: int64(ts)}]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// lateSourceLocked reports whether a gapped segment newer than seg holds
+// one of seg's rows: seg is an untraced source of it whose handoff
+// finished late. (A compaction's output gets its ID after its sources.)
+// Caller holds mu.
+func (dl *delegator) lateSourceLocked(seg model.Segment, rows []rowID) bool {
+	dl.expireGappedLocked()
+	for id, g := range dl.gapped {
+		if id <= seg.ID || slices.Contains(seg.CompactedFrom, id) {
+			continue
+		}
+		for _, r := range rows {
+			if _, ok := g.held[r]; ok {
 				return true
 			}
 		}

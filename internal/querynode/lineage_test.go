@@ -134,7 +134,7 @@ func TestCompactedHandoffNamingAllSourcesSkipsTheRowCheck(t *testing.T) {
 	dl := e.delegator(t)
 	loaded := dl.snapshot(nil, false)
 	defer loaded.release()
-	if got, gap, _ := dl.untracedSources(e.ctx, compacted(a, a.ID+1000, a.ID), loaded.segs[0]); got != nil || gap {
+	if got, gapped := dl.untracedSources(e.ctx, compacted(a, a.ID+1000, a.ID), loaded.segs[0]); got != nil || gapped != nil {
 		t.Fatalf("untraced sources %v for a complete lineage", got)
 	}
 }
@@ -210,6 +210,31 @@ func TestGappedHandoffAheadOfTheLog(t *testing.T) {
 	}
 	sealed, growing := e.servedIDs(t)
 	if !slices.Equal(sealed, []int64{y.ID}) || len(growing) != 1 || growing[0] == a.ID {
+		t.Fatalf("sealed %v growing %v", sealed, growing)
+	}
+}
+
+// TestGappedSourceHandoffFinishesLate: A's own handoff finishes after Y's
+// (Y made from X made from A, naming only X): A is refused.
+func TestGappedSourceHandoffFinishesLate(t *testing.T) {
+	e := newEnv(t)
+	e.insert(t, keyRange(0, 20)...)
+	a := e.seal(t)
+	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{{VChannel: vch, PChannel: pch}}); err != nil {
+		t.Fatal(err)
+	}
+	y := compacted(a, a.ID+2000, a.ID+1000)
+	for _, s := range []model.Segment{y, a} {
+		if err := e.qn.SyncSegment(e.ctx, collID, contract.SegmentPlan{Segment: s}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.gated.open()
+	eventually(t, "progress 100", func() bool { p, _ := must2(e.qn.Progress(bg, collID)); return p == 100 })
+	if got := e.keys(t, e.now(t)); !slices.Equal(got, keyRange(0, 20)) {
+		t.Fatalf("shard shows %v, want 0..19 once", got)
+	}
+	if sealed, growing := e.servedIDs(t); !slices.Equal(sealed, []int64{y.ID}) || len(growing) != 0 {
 		t.Fatalf("sealed %v growing %v", sealed, growing)
 	}
 }

@@ -160,13 +160,23 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 	}
 	ss.seg = sealed
 	var gapped *gappedSegment
+	var rows []rowID // seg's rows, when a gapped segment may hold them (lineage.go)
 	if traceLineage {
-		more, gap, maxTS := dl.untracedSources(ctx, seg, sealed)
+		var more []int64
+		more, gapped = dl.untracedSources(ctx, seg, sealed)
 		if len(more) > 0 {
 			seg.CompactedFrom = append(slices.Clone(seg.CompactedFrom), more...)
 		}
-		if gap {
-			gapped = &gappedSegment{seg: ss, maxTS: maxTS}
+		if gapped != nil {
+			gapped.seg = ss
+		}
+		dl.mu.RLock()
+		anyGapped := len(dl.gapped) > 0
+		dl.mu.RUnlock()
+		if pk := coll.PrimaryField(); anyGapped && pk != nil {
+			if rows, err = rowIDs(ctx, sealed, pk.GetFieldID()); err != nil {
+				return err
+			}
 		}
 	}
 	dl.mu.Lock()
@@ -175,13 +185,20 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 		dl.mu.Unlock()
 		return errs.CollectionNotLoaded(coll.ID)
 	}
-	if dl.dropped[seg.ID] || dl.droppedParts[seg.PartitionID] {
+	late := len(rows) > 0 && dl.lateSourceLocked(seg, rows)
+	if dl.dropped[seg.ID] || dl.droppedParts[seg.PartitionID] || late {
 		// Truncated, its partition dropped, or itself compacted into a
 		// segment that loaded first, while it was loading. Its sources go
 		// all the same: the later segment holds their rows too (it was
 		// made from this one), and serving them beside it would return
 		// those rows twice.
-		stale := dl.replaceLocked(seg.CompactedFrom)
+		gone := seg.CompactedFrom
+		if late {
+			// An untraced source of a gapped segment: its growing copy
+			// (read from the log) goes too, and its inserts are skipped.
+			gone = append(slices.Clone(gone), seg.ID)
+		}
+		stale := dl.replaceLocked(gone)
 		dl.mu.Unlock()
 		for _, r := range stale {
 			r.close()

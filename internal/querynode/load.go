@@ -213,14 +213,16 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 		}
 		ss.seg = sealed
 	}
-	// The segments of one clustering compaction replace their sources
-	// together (siblings.go): until all are loaded, this one waits aside.
 	if gapped != nil {
 		if dl.gapped == nil {
 			dl.gapped = map[int64]gappedSegment{}
 		}
-		dl.gapped[seg.ID] = *gapped // checked against inserts once it serves (applyInsert)
+		// Its untraced sources' inserts and late handoffs are refused
+		// while it serves (lineage.go).
+		dl.gapped[seg.ID] = *gapped
 	}
+	// The segments of one clustering compaction replace their sources
+	// together (siblings.go): until all are loaded, this one waits aside.
 	group, stale := dl.stageLocked(seg, ss)
 	var replaced []*sealedSegment
 	for _, g := range group {

@@ -72,11 +72,9 @@ func (dl *delegator) untracedSources(ctx context.Context, seg model.Segment, loa
 				cands = append(cands, candidate{id, s.seg, s})
 			}
 		}
-		for id, g := range dl.growing {
-			if !named(id) {
-				cands = append(cands, candidate{id, g, nil})
-			}
-		}
+		// Growing segments are checked under the lock that swaps seg in
+		// (untracedGrowingLocked): the shard may read more of them
+		// meanwhile.
 	}
 	dl.mu.RUnlock()
 	if !gap {
@@ -123,6 +121,34 @@ func (dl *delegator) untracedSources(ctx context.Context, seg model.Segment, loa
 			"segment", seg.ID, "compacted_from", seg.CompactedFrom, "untraced", out)
 	}
 	return out, gapped
+}
+
+// untracedGrowingLocked returns the growing segments holding a row of
+// gapped, a segment handed off with a gap in its lineage (seg): untraced
+// sources the shard rebuilt from the log. Caller holds mu.
+func (dl *delegator) untracedGrowingLocked(ctx context.Context, seg model.Segment, gapped *gappedSegment) []int64 {
+	pk := dl.coll().PrimaryField()
+	if pk == nil {
+		return nil
+	}
+	var out []int64
+	for id, g := range dl.growing {
+		if id == seg.ID || slices.Contains(seg.CompactedFrom, id) {
+			continue
+		}
+		rows, err := rowIDs(ctx, g, pk.GetFieldID())
+		if err != nil {
+			dl.logger.Error("cannot trace the sources of a handed-off segment", "segment", seg.ID, "candidate", id, "err", err)
+			continue
+		}
+		for _, r := range rows {
+			if _, ok := gapped.held[r]; ok {
+				out = append(out, id)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // gappedSegment is a sealed segment handed off with a gap in its lineage.
@@ -179,8 +205,17 @@ func (dl *delegator) heldByGappedLocked(ints []int64, strs []string, ts uint64) 
 // one of seg's rows: seg is an untraced source of it whose handoff
 // finished late. (A compaction's output gets its ID after its sources.)
 // Caller holds mu.
-func (dl *delegator) lateSourceLocked(seg model.Segment, rows []rowID) bool {
+func (dl *delegator) lateSourceLocked(ctx context.Context, seg model.Segment, loaded segment.Segment) bool {
 	dl.expireGappedLocked()
+	pk := dl.coll().PrimaryField()
+	if len(dl.gapped) == 0 || pk == nil {
+		return false
+	}
+	rows, err := rowIDs(ctx, loaded, pk.GetFieldID())
+	if err != nil {
+		dl.logger.Error("cannot trace a handed-off segment", "segment", seg.ID, "err", err)
+		return false
+	}
 	for id, g := range dl.gapped {
 		if id <= seg.ID || slices.Contains(seg.CompactedFrom, id) {
 			continue

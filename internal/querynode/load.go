@@ -160,7 +160,6 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 	}
 	ss.seg = sealed
 	var gapped *gappedSegment
-	var rows []rowID // seg's rows, when a gapped segment may hold them (lineage.go)
 	if traceLineage {
 		var more []int64
 		more, gapped = dl.untracedSources(ctx, seg, sealed)
@@ -170,14 +169,6 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 		if gapped != nil {
 			gapped.seg = ss
 		}
-		dl.mu.RLock()
-		anyGapped := len(dl.gapped) > 0
-		dl.mu.RUnlock()
-		if pk := coll.PrimaryField(); anyGapped && pk != nil {
-			if rows, err = rowIDs(ctx, sealed, pk.GetFieldID()); err != nil {
-				return err
-			}
-		}
 	}
 	dl.mu.Lock()
 	if dl.closed {
@@ -185,7 +176,9 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 		dl.mu.Unlock()
 		return errs.CollectionNotLoaded(coll.ID)
 	}
-	late := len(rows) > 0 && dl.lateSourceLocked(seg, rows)
+	// A segment handed off with a lineage gap may hold seg's rows: seg is
+	// then one of its untraced sources, handed off late (lineage.go).
+	late := traceLineage && dl.lateSourceLocked(ctx, seg, sealed)
 	if dl.dropped[seg.ID] || dl.droppedParts[seg.PartitionID] || late {
 		// Truncated, its partition dropped, or itself compacted into a
 		// segment that loaded first, while it was loading. Its sources go
@@ -214,6 +207,9 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 		ss.seg = sealed
 	}
 	if gapped != nil {
+		if more := dl.untracedGrowingLocked(ctx, seg, gapped); len(more) > 0 {
+			seg.CompactedFrom = append(slices.Clone(seg.CompactedFrom), more...)
+		}
 		if dl.gapped == nil {
 			dl.gapped = map[int64]gappedSegment{}
 		}

@@ -96,7 +96,10 @@ func (dl *delegator) untracedSources(ctx context.Context, seg model.Segment, loa
 		dl.logger.Error("cannot trace the sources of a handed-off segment", "segment", seg.ID, "err", err)
 		return nil, nil
 	}
-	gapped = &gappedSegment{held: make(map[rowID]struct{}, len(rows)), since: time.Now()}
+	gapped = &gappedSegment{held: make(map[rowID]struct{}, len(rows)), since: time.Now(), checked: map[int64]*sealedSegment{}}
+	for _, c := range cands {
+		gapped.checked[c.id] = c.pin
+	}
 	held := gapped.held
 	for _, r := range rows {
 		held[r] = struct{}{}
@@ -123,17 +126,28 @@ func (dl *delegator) untracedSources(ctx context.Context, seg model.Segment, loa
 	return out, gapped
 }
 
-// untracedGrowingLocked returns the growing segments holding a row of
+// untracedLockedSources returns the growing segments, and the sealed ones
+// that joined the shard since untracedSources looked, holding a row of
 // gapped, a segment handed off with a gap in its lineage (seg): untraced
-// sources the shard rebuilt from the log. Caller holds mu.
-func (dl *delegator) untracedGrowingLocked(ctx context.Context, seg model.Segment, gapped *gappedSegment) []int64 {
+// sources the shard rebuilt from the log or had handed off meanwhile.
+// Caller holds mu.
+func (dl *delegator) untracedLockedSources(ctx context.Context, seg model.Segment, gapped *gappedSegment) []int64 {
 	pk := dl.coll().PrimaryField()
 	if pk == nil {
 		return nil
 	}
-	var out []int64
+	cands := map[int64]segment.Segment{}
 	for id, g := range dl.growing {
-		if id == seg.ID || slices.Contains(seg.CompactedFrom, id) {
+		cands[id] = g
+	}
+	for id, s := range dl.sealed {
+		if gapped.checked[id] != s {
+			cands[id] = s.seg
+		}
+	}
+	var out []int64
+	for id, g := range cands {
+		if id == seg.ID || slices.Contains(seg.CompactedFrom, id) || slices.Contains(seg.Siblings, id) {
 			continue
 		}
 		rows, err := rowIDs(ctx, g, pk.GetFieldID())
@@ -161,6 +175,9 @@ type gappedSegment struct {
 	held  map[rowID]struct{}
 	maxTS uint64 // the newest insert timestamp among its rows
 	since time.Time
+	// checked: the sealed segments untracedSources compared (the rest
+	// are compared under the lock that swaps it in).
+	checked map[int64]*sealedSegment
 }
 
 // gappedHold is how long a gapped segment's rows are remembered at least:

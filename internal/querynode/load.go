@@ -207,9 +207,10 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 		ss.seg = sealed
 	}
 	if gapped != nil {
-		if more := dl.untracedGrowingLocked(ctx, seg, gapped); len(more) > 0 {
+		if more := dl.untracedLockedSources(ctx, seg, gapped); len(more) > 0 {
 			seg.CompactedFrom = append(slices.Clone(seg.CompactedFrom), more...)
 		}
+		gapped.checked = nil // holds replaced segments: not kept
 		if dl.gapped == nil {
 			dl.gapped = map[int64]gappedSegment{}
 		}

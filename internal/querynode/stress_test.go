@@ -263,15 +263,38 @@ func TestStressCountIsDistinctKeys(t *testing.T) {
 	// the model.
 	must3(w.Seal(ctx, pch, vch, collID))
 	want := keys()
-	eventually(t, "the shard to settle on the model", func() bool {
+	last := ""
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		g := must(root.AllocTimestamp(ctx, 1))
 		q, err := qn.Query(ctx, &contract.QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: g, PinMVCC: true})
 		if err != nil {
-			return false
+			last = err.Error()
+			continue
 		}
 		n, err := qn.Query(ctx, &contract.QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: g, PinMVCC: true, CountOnly: true})
-		return err == nil && slices.Equal(q.IntPKs, want) && n.Count == int64(len(want))
-	})
+		if err == nil && slices.Equal(q.IntPKs, want) && n.Count == int64(len(want)) {
+			break
+		}
+		var missing, extra []int64
+		for _, k := range want {
+			if _, ok := slices.BinarySearch(q.IntPKs, k); !ok {
+				missing = append(missing, k)
+			}
+		}
+		for _, k := range q.IntPKs {
+			if _, ok := slices.BinarySearch(want, k); !ok {
+				extra = append(extra, k)
+			}
+		}
+		count := int64(-1)
+		if n != nil {
+			count = n.Count
+		}
+		last = fmt.Sprintf("%d keys (want %d), count(*) %d; missing %v; extra %v%s", len(q.IntPKs), len(want), count, missing, extra, duplicates(qn, g))
+		if time.Now().After(deadline) {
+			t.Fatalf("the shard did not settle on the model: %s", last)
+		}
+	}
 	t.Logf("%d steps, %d reads, %d with duplicates, %d where a compaction dropped rows deleted after the read time between query and count",
 		steps, reads.Load(), bad.Load(), vanished.Load())
 }

@@ -32,6 +32,7 @@ type delegator struct {
 
 	tsafe    atomic.Uint64
 	loaded   atomic.Int64 // sealed segments loaded so far
+	planned  atomic.Int64 // sealed segments in the plan being loaded
 	caughtUp atomic.Bool
 	target   uint64 // log position to reach before the shard counts as loaded
 	// badIndexes holds the index files reported bad (load.go), so that a
@@ -50,6 +51,7 @@ type delegator struct {
 	// collection definition lacks are dropped or newer (partitions.go).
 	droppedParts, knownParts map[int64]bool
 	pending                  map[int64]stagedSegment // loaded segments waiting for their siblings (siblings.go)
+	gapped                   map[int64]gappedSegment // handed off with a gap in their lineage (lineage.go)
 }
 
 // sealedSegment is a loaded sealed segment whose columns and indexes may
@@ -100,6 +102,7 @@ func newDelegator(coll *model.Collection, plan contract.ChannelPlan, d Deps, log
 	dl := &delegator{plan: plan, d: d, logger: logger.With("vchannel", plan.VChannel),
 		growing: map[int64]*segment.Growing{}, sealed: map[int64]*sealedSegment{}, notify: make(chan struct{})}
 	dl.collp.Store(coll)
+	dl.planned.Store(int64(len(plan.Sealed)))
 	return dl
 }
 
@@ -168,6 +171,9 @@ func (dl *delegator) loadRetrying(ctx context.Context) error {
 	delay, lastCause := loadRetry, ""
 	for {
 		err := dl.load(ctx)
+		if errors.Is(err, errReplanned) {
+			continue
+		}
 		if err == nil || ctx.Err() != nil {
 			if err == nil {
 				dl.setFailed(nil)
@@ -220,13 +226,67 @@ func (dl *delegator) load(ctx context.Context) error {
 			return err
 		}
 	}
+	dl.planned.Store(int64(len(dl.plan.Sealed)))
 	for _, sp := range dl.plan.Sealed {
 		if err := dl.loadSealed(ctx, sp); err != nil {
+			if errors.Is(err, objstore.ErrNotFound) && dl.replanWithout(ctx, sp.Segment.ID) {
+				return errReplanned
+			}
 			return segmentLoadFailed(sp.Segment.ID, err)
 		}
 		dl.loaded.Add(1)
 	}
 	return nil
+}
+
+// errReplanned: the load found a planned segment gone and took a fresh
+// plan; it starts over at once.
+var errReplanned = errors.New("querynode: a planned segment is gone: loading a fresh plan")
+
+// replanWithout takes a fresh plan when a planned segment's file is
+// missing because the segment is gone: compacted (or its partition
+// dropped) since the plan was made, and its files collected after the
+// drop tolerance, while earlier segments loaded. Retrying the old plan
+// would fail for ever, the shard loading at 0% with reads waiting on it.
+// It reports whether the shard now has a plan without the segment.
+func (dl *delegator) replanWithout(ctx context.Context, segmentID int64) bool {
+	if dl.plan.Replan == nil {
+		return false
+	}
+	fresh, err := dl.plan.Replan(ctx)
+	if err != nil {
+		dl.logger.Warn("replan shard after a missing segment file", "segment", segmentID, "err", err)
+		return false
+	}
+	for _, sp := range fresh.Sealed {
+		if sp.Segment.ID == segmentID {
+			return false // still planned: the file is really missing
+		}
+	}
+	dl.logger.Info("a planned segment is gone (compacted or dropped while the shard loaded): loading a fresh plan",
+		"segment", segmentID, "sealed", len(fresh.Sealed))
+	// Only the load goroutine reads these fields (progress reads planned).
+	dl.plan.Sealed, dl.plan.DeltaLogs, dl.plan.Checkpoint = fresh.Sealed, fresh.DeltaLogs, fresh.Checkpoint
+	// Segments the first attempt loaded that the fresh plan no longer has
+	// were compacted meanwhile: serving them beside their compacted copy
+	// would read their rows twice.
+	planned := map[int64]bool{}
+	for _, sp := range fresh.Sealed {
+		planned[sp.Segment.ID] = true
+	}
+	var gone []*sealedSegment
+	dl.mu.Lock()
+	for id, s := range dl.sealed {
+		if !planned[id] {
+			gone = append(gone, s)
+			delete(dl.sealed, id)
+		}
+	}
+	dl.mu.Unlock()
+	for _, s := range gone {
+		s.close()
+	}
+	return true
 }
 
 // segmentLoadFailed marks a failure that retrying cannot cure (a file that
@@ -490,6 +550,19 @@ func (dl *delegator) applyInsert(m *msg.Message) error {
 	if dl.partitionGone(ins.PartitionID) {
 		return nil
 	}
+	if len(dl.gapped) > 0 {
+		ints, strs := insertKeys(ins, dl.coll())
+		if dl.heldByGappedLocked(ints, strs, m.TS) {
+			// One of the untraced sources of a segment handed off ahead
+			// of the log: its rows are served from there.
+			if dl.dropped == nil {
+				dl.dropped = map[int64]bool{}
+			}
+			dl.dropped[ins.SegmentID] = true
+			delete(dl.growing, ins.SegmentID)
+			return nil
+		}
+	}
 	if err := dl.refreshForInsert(m); err != nil {
 		return err
 	}
@@ -645,7 +718,7 @@ func (dl *delegator) waitTSafe(ctx context.Context, ts uint64) (uint64, error) {
 // loading began. A shard that cannot serve (its load or its reader
 // failed) is never 100.
 func (dl *delegator) progress() int64 {
-	total := int64(len(dl.plan.Sealed)) + 1
+	total := dl.planned.Load() + 1
 	done := dl.loaded.Load()
 	dl.mu.RLock()
 	failed := dl.failed != nil

@@ -16,6 +16,9 @@
 // loads it outside its lock, applies every delete it knows, and swaps it
 // in for the growing copy under its lock, so no read sees the rows twice or
 // misses them. Inserts for a segment that is already sealed are skipped.
+// A compacted segment replaces the segments it names (CompactedFrom) and,
+// when that list has a gap (a source compacted twice before its handoff,
+// its record forgotten), the served segments holding its rows (lineage.go).
 //
 // Lock order: Server.mu, then delegator.mu. Segment methods are safe for
 // concurrent use and are called without delegator.mu held for searches.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
@@ -28,6 +29,17 @@ type evicter interface{ Evict() }
 // loadSealed maps a flushed segment's files, loads its indexes and swaps
 // it into the shard, replacing its growing copy or an older sealed copy.
 func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) error {
+	return dl.loadSegment(ctx, plan, false)
+}
+
+// handoff is loadSealed for a segment handed to a serving shard: a
+// compacted segment also replaces the served segments it descends from
+// without naming them (lineage.go).
+func (dl *delegator) handoff(ctx context.Context, plan contract.SegmentPlan) error {
+	return dl.loadSegment(ctx, plan, true)
+}
+
+func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan, traceLineage bool) error {
 	seg := plan.Segment
 	ss := &sealedSegment{}
 	ok := false
@@ -147,19 +159,39 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 		}
 	}
 	ss.seg = sealed
+	var gapped *gappedSegment
+	if traceLineage {
+		var more []int64
+		more, gapped = dl.untracedSources(ctx, seg, sealed)
+		if len(more) > 0 {
+			seg.CompactedFrom = append(slices.Clone(seg.CompactedFrom), more...)
+		}
+		if gapped != nil {
+			gapped.seg = ss
+		}
+	}
 	dl.mu.Lock()
 	if dl.closed {
 		// Released while loading: nobody would ever close this copy.
 		dl.mu.Unlock()
 		return errs.CollectionNotLoaded(coll.ID)
 	}
-	if dl.dropped[seg.ID] || dl.droppedParts[seg.PartitionID] {
+	// A segment handed off with a lineage gap may hold seg's rows: seg is
+	// then one of its untraced sources, handed off late (lineage.go).
+	late := traceLineage && dl.lateSourceLocked(ctx, seg, sealed)
+	if dl.dropped[seg.ID] || dl.droppedParts[seg.PartitionID] || late {
 		// Truncated, its partition dropped, or itself compacted into a
 		// segment that loaded first, while it was loading. Its sources go
 		// all the same: the later segment holds their rows too (it was
 		// made from this one), and serving them beside it would return
 		// those rows twice.
-		stale := dl.replaceLocked(seg.CompactedFrom)
+		gone := seg.CompactedFrom
+		if late {
+			// An untraced source of a gapped segment: its growing copy
+			// (read from the log) goes too, and its inserts are skipped.
+			gone = append(slices.Clone(gone), seg.ID)
+		}
+		stale := dl.replaceLocked(gone)
 		dl.mu.Unlock()
 		for _, r := range stale {
 			r.close()
@@ -173,6 +205,18 @@ func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) 
 			return fmt.Errorf("querynode: segment %d: %w", seg.ID, err)
 		}
 		ss.seg = sealed
+	}
+	if gapped != nil {
+		if more := dl.untracedLockedSources(ctx, seg, gapped); len(more) > 0 {
+			seg.CompactedFrom = append(slices.Clone(seg.CompactedFrom), more...)
+		}
+		gapped.checked = nil // holds replaced segments: not kept
+		if dl.gapped == nil {
+			dl.gapped = map[int64]gappedSegment{}
+		}
+		// Its untraced sources' inserts and late handoffs are refused
+		// while it serves (lineage.go).
+		dl.gapped[seg.ID] = *gapped
 	}
 	// The segments of one clustering compaction replace their sources
 	// together (siblings.go): until all are loaded, this one waits aside.

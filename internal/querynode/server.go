@@ -202,7 +202,7 @@ func (s *Server) SyncSegment(ctx context.Context, collectionID int64, plan contr
 		d.dropSegments(plan.Segment.CompactedFrom)
 		return nil
 	}
-	return d.loadSealed(ctx, plan)
+	return d.handoff(ctx, plan)
 }
 
 // DropSegments removes segments (e.g. of a dropped partition).

@@ -461,6 +461,11 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 			return bad(fmt.Errorf("datanode: segment %d has no data for field %q", buf.id, f.GetName()))
 		}
 		c := column.Concat(chunks)
+		// The concatenated column replaces its chunks in the buffer (a
+		// failed flush is retried from it), so the chunks are garbage
+		// before the column is encoded: a segment is held twice at once
+		// during its flush, never three times.
+		buf.cols[f.GetFieldID()] = []column.Column{c}
 		if err := put(f.GetFieldID(), c); err != nil {
 			return err
 		}

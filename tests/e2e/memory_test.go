@@ -117,7 +117,23 @@ func TestMemoryInsert60MB(t *testing.T) {
 			snap("before")
 			pid := c.cmd.Process.Pid
 			before := procStatusKB(t, pid, "VmRSS")
-			if _, err := cli.Insert(ctx, opt); err != nil {
+			stop := make(chan struct{})
+			if os.Getenv("MILVAGO_MEMORY_PROFILE") != "" {
+				// Heap profiles during the insert too, one every 200 ms.
+				go func() {
+					for {
+						select {
+						case <-stop:
+							return
+						case <-time.After(200 * time.Millisecond):
+							c.cmd.Process.Signal(syscall.SIGUSR1)
+						}
+					}
+				}()
+			}
+			_, err := cli.Insert(ctx, opt)
+			close(stop)
+			if err != nil {
 				t.Fatal(err)
 			}
 			peak := procStatusKB(t, pid, "VmHWM")

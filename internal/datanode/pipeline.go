@@ -433,11 +433,15 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 	}
 	files := map[int64]string{}
 	var size int64
+	var write func(fieldID int64, data []byte) error
 	put := func(fieldID int64, c column.Column) error {
 		data, err := storage.EncodeColumn(c)
 		if err != nil {
 			return bad(fmt.Errorf("datanode: encode field %d of segment %d: %w", fieldID, buf.id, err))
 		}
+		return write(fieldID, data)
+	}
+	write = func(fieldID int64, data []byte) error {
 		path := storage.InsertLogPath(vs.coll.ID, buf.partition, buf.id, fieldID, ids)
 		ids++
 		if err := p.d.Objects.Put(ctx, path, data); err != nil {
@@ -459,6 +463,16 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 				continue // no row has it (added later): the loader fills it
 			}
 			return bad(fmt.Errorf("datanode: segment %d has no data for field %q", buf.id, f.GetName()))
+		}
+		if column.IsVector(f.GetDataType()) {
+			// Float vectors, most of a segment, are encoded from their
+			// batches: no concatenated copy.
+			if data, ok := storage.EncodeFloatVectorChunks(chunks); ok {
+				if err := write(f.GetFieldID(), data); err != nil {
+					return err
+				}
+				continue
+			}
 		}
 		c := column.Concat(chunks)
 		// The concatenated column replaces its chunks in the buffer (a

@@ -240,8 +240,8 @@ func TestMemoryIngestIndex(t *testing.T) {
 	time.Sleep(time.Second)
 	base := procStatusKB(t, pid, "VmRSS")
 	report := func(phase string, peak int64) {
-		t.Logf("%-28s peak RSS %5d MB  (%.2fx raw %d MB)   RSS now %5d MB", phase, peak>>10,
-			float64(peak)/float64(raw), raw>>10, procStatusKB(t, pid, "VmRSS")>>10)
+		t.Logf("%-28s peak RSS %5d MB  (%.2fx raw %d MB)   RSS now %5d MB   VmHWM so far %5d MB", phase, peak>>10,
+			float64(peak)/float64(raw), raw>>10, procStatusKB(t, pid, "VmRSS")>>10, procStatusKB(t, pid, "VmHWM")>>10)
 	}
 	t.Logf("rows %d dim %d raw %d MB; RSS at start %d MB", rows, dim, raw>>10, base>>10)
 
@@ -268,7 +268,10 @@ func TestMemoryIngestIndex(t *testing.T) {
 	if err := ft.Await(ctx); err != nil {
 		t.Fatal(err)
 	}
-	report(fmt.Sprintf("flush (%v)", time.Since(start).Round(time.Second)), w.end())
+	// The data node may still be writing the segment's files when the
+	// flush is reported: watch on until it must have finished.
+	time.Sleep(20 * time.Second)
+	report(fmt.Sprintf("flush (%v, incl. 20 s)", time.Since(start).Round(time.Second)), w.end())
 	snap("after flush")
 	if os.Getenv("MILVAGO_MEMORY_NOINDEX") != "" {
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"maps"
 	"math"
@@ -421,6 +422,12 @@ func (p *pipeline) advance(ctx context.Context, vs *vstate, id, ts uint64) error
 	return nil
 }
 
+// streamPutter is an object store that stores an object as it is written
+// (objstore.Local).
+type streamPutter interface {
+	PutFrom(ctx context.Context, key string, src io.WriterTo) (int64, error)
+}
+
 func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer, sealTS uint64) error {
 	schema := vs.coll.Schema
 	ids, err := p.d.IDs.AllocID(ctx, int64(len(buf.cols)+2))
@@ -433,11 +440,15 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 	}
 	files := map[int64]string{}
 	var size int64
+	var write func(fieldID int64, data []byte) error
 	put := func(fieldID int64, c column.Column) error {
 		data, err := storage.EncodeColumn(c)
 		if err != nil {
 			return bad(fmt.Errorf("datanode: encode field %d of segment %d: %w", fieldID, buf.id, err))
 		}
+		return write(fieldID, data)
+	}
+	write = func(fieldID int64, data []byte) error {
 		path := storage.InsertLogPath(vs.coll.ID, buf.partition, buf.id, fieldID, ids)
 		ids++
 		if err := p.d.Objects.Put(ctx, path, data); err != nil {
@@ -460,7 +471,37 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 			}
 			return bad(fmt.Errorf("datanode: segment %d has no data for field %q", buf.id, f.GetName()))
 		}
+		if column.IsVector(f.GetDataType()) {
+			// Float vectors, most of a segment, are encoded from their
+			// batches: no concatenated copy; streamed to a store that
+			// takes a stream (standalone's local store): no file in
+			// memory either.
+			if sp, ok := p.d.Objects.(streamPutter); ok {
+				if file, ok := storage.NewFloatVectorChunksFile(chunks); ok {
+					path := storage.InsertLogPath(vs.coll.ID, buf.partition, buf.id, f.GetFieldID(), ids)
+					ids++
+					n, err := sp.PutFrom(ctx, path, file)
+					if err != nil {
+						return fmt.Errorf("datanode: write %s: %w", path, err)
+					}
+					files[f.GetFieldID()] = path
+					size += n
+					continue
+				}
+			}
+			if data, ok := storage.EncodeFloatVectorChunks(chunks); ok {
+				if err := write(f.GetFieldID(), data); err != nil {
+					return err
+				}
+				continue
+			}
+		}
 		c := column.Concat(chunks)
+		// The concatenated column replaces its chunks in the buffer (a
+		// failed flush is retried from it), so the chunks are garbage
+		// before the column is encoded: a segment is held twice at once
+		// during its flush, never three times.
+		buf.cols[f.GetFieldID()] = []column.Column{c}
 		if err := put(f.GetFieldID(), c); err != nil {
 			return err
 		}

@@ -93,20 +93,42 @@ func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.Buil
 	return r, nil
 }
 
+// streamPutter is an object store that can store an object as it is
+// written (objstore.Local).
+type streamPutter interface {
+	PutFrom(ctx context.Context, key string, src io.WriterTo) (int64, error)
+}
+
 // writeIndexFile serializes a built index of any kind into the build's
 // index file, sealed with the checksum trailer the query node verifies at
-// load, and returns the result's File and SizeBytes.
+// load, and returns the result's File and SizeBytes. A store that takes a
+// stream gets the serialization as it is written; any other gets it in
+// one buffer of exactly the file's size (measured by a first serialization
+// into a counter), with no growing buffer's slack and no copy to add the
+// trailer. A large index thus never exists twice in memory, and in
+// standalone (a local store) its serialization never does at all.
 func (s *Server) writeIndexFile(ctx context.Context, buildID int64, idx io.WriterTo) (contract.BuildResult, error) {
-	var buf bytes.Buffer
-	if _, err := idx.WriteTo(&buf); err != nil {
+	path := storage.IndexFilePath(buildID, "index")
+	sealed := storage.SealedIndex{Index: idx}
+	if sp, ok := s.objects.(streamPutter); ok {
+		n, err := sp.PutFrom(ctx, path, sealed)
+		if err != nil {
+			return contract.BuildResult{}, fmt.Errorf("indexnode: write build %d to %s: %w", buildID, path, err)
+		}
+		return contract.BuildResult{File: path, SizeBytes: n}, nil
+	}
+	size, err := storage.SealedIndexSize(idx)
+	if err != nil {
 		return contract.BuildResult{}, fmt.Errorf("indexnode: serialize build %d: %w", buildID, err)
 	}
-	path := storage.IndexFilePath(buildID, "index")
-	file := storage.SealIndexFile(buf.Bytes())
-	if err := s.objects.Put(ctx, path, file); err != nil {
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	if _, err := sealed.WriteTo(buf); err != nil {
+		return contract.BuildResult{}, fmt.Errorf("indexnode: serialize build %d: %w", buildID, err)
+	}
+	if err := s.objects.Put(ctx, path, buf.Bytes()); err != nil {
 		return contract.BuildResult{}, fmt.Errorf("indexnode: write %s: %w", path, err)
 	}
-	return contract.BuildResult{File: path, SizeBytes: int64(len(file))}, nil
+	return contract.BuildResult{File: path, SizeBytes: int64(buf.Len())}, nil
 }
 
 // emptyDataset is a data set of no vectors of the kind spec indexes.

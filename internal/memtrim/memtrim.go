@@ -33,6 +33,10 @@ type Config struct {
 	// QuietBytes: the process counts as quiet when it allocated less than
 	// this since the previous check (default 64 MiB).
 	QuietBytes uint64
+	// Pacer bounds the heap's growth between collections (pacer.go);
+	// NoPacer leaves the runtime's own pacing (GOGC) alone.
+	Pacer   PacerConfig
+	NoPacer bool
 }
 
 // Default returns the configuration a server uses.
@@ -80,8 +84,12 @@ func New(cfg Config, logger *slog.Logger) *Trimmer {
 	}
 }
 
-// Run checks every Interval until ctx ends. It always returns nil.
+// Run checks every Interval, and paces the collector unless NoPacer,
+// until ctx ends. It always returns nil.
 func (t *Trimmer) Run(ctx context.Context) error {
+	if !t.cfg.NoPacer {
+		defer acquirePacer(t.cfg.Pacer)()
+	}
 	tick := time.NewTicker(t.cfg.Interval)
 	defer tick.Stop()
 	for {

@@ -100,7 +100,10 @@ func (l *Local) Put(ctx context.Context, key string, data []byte) error {
 		return fmt.Errorf("objstore: put: %w", err)
 	}
 	for attempt := 0; ; attempt++ {
-		err = l.put(key, p, data)
+		err = l.put(key, p, func(f *os.File) error {
+			_, err := f.Write(data)
+			return err
+		})
 		// A concurrent Delete may remove the directory we just created
 		// (it prunes empty parents): create it again.
 		if err == nil || !errors.Is(err, fs.ErrNotExist) || attempt == 5 {
@@ -113,7 +116,9 @@ func (l *Local) Put(ctx context.Context, key string, data []byte) error {
 	return nil
 }
 
-func (l *Local) put(key, p string, data []byte) error {
+// put writes an object through write into a temporary file, fsyncs it
+// and renames it to p.
+func (l *Local) put(key, p string, write func(*os.File) error) error {
 	dir := filepath.Dir(p)
 	if err := l.mkdirAll(key, dir); err != nil {
 		return err
@@ -130,7 +135,7 @@ func (l *Local) put(key, p string, data []byte) error {
 			os.Remove(tmp)
 		}
 	}()
-	if _, err := f.Write(data); err != nil {
+	if err := write(f); err != nil {
 		return err
 	}
 	if err := f.Sync(); err != nil {

@@ -94,6 +94,7 @@ func (g *Growing) Append(ts []uint64, cols map[int64]column.Column) error {
 	}
 	lo := g.n
 	for id, col := range in {
+		makeRoom(g.cols[id], n)
 		g.cols[id].Append(col)
 	}
 	g.ts = append(g.ts, ts...)

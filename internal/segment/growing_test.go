@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -179,5 +180,31 @@ func TestConcurrentAppendSearch(t *testing.T) {
 	}
 	if n, _ := g.Count(ctx, nil, 1<<40); n != batches*batch-batches/5 {
 		t.Fatalf("final count %d, want %d", n, batches*batch-batches/5)
+	}
+}
+
+// TestGrowingVectorRoom: the vector column grows by half, not by
+// doubling, and rows appended across reallocations read back intact.
+func TestGrowingVectorRoom(t *testing.T) {
+	v := &column.FloatVector{Dim: 4}
+	want := []float32{}
+	for i := range 40 {
+		batch := make([]float32, 4*100)
+		for j := range batch {
+			batch[j] = float32(i*1000 + j)
+		}
+		makeRoom(v, 100)
+		before := cap(v.Data)
+		v.Append(&column.FloatVector{Dim: 4, Data: batch})
+		if cap(v.Data) != before {
+			t.Fatalf("append after makeRoom reallocated (%d -> %d)", before, cap(v.Data))
+		}
+		want = append(want, batch...)
+		if c, l := cap(v.Data), len(v.Data); l > 4*100*4 && c > l+l/2+4*100 {
+			t.Fatalf("capacity %d for %d values: more than 1.5x", c, l)
+		}
+	}
+	if !slices.Equal(v.Data, want) {
+		t.Fatal("rows changed across reallocations")
 	}
 }

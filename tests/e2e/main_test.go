@@ -28,6 +28,7 @@ func TestMain(m *testing.M) {
 func runChild(dir string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
+	childHeapProfiles()
 	cfg := app.DefaultStandalone()
 	cfg.DataDir = dir
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -1,0 +1,103 @@
+package storage
+
+import (
+	"hash/crc32"
+	"io"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/column"
+)
+
+// EncodeFloatVectorChunks returns EncodeColumn(column.Concat(chunks)) byte
+// for byte, without building the concatenation: a data node flushing a
+// segment holds its vectors once (its insert batches) plus the file, not
+// twice plus the file. ok is false, and nothing is encoded, unless every
+// chunk is a non-nullable FloatVector of one valid dimension; the caller
+// then concatenates.
+func EncodeFloatVectorChunks(chunks []column.Column) (file []byte, ok bool) {
+	if !littleEndian || len(chunks) == 0 {
+		return nil, false
+	}
+	dim, values := 0, 0
+	for _, c := range chunks {
+		v, isFloat := c.(*column.FloatVector)
+		if !isFloat || v.Valid != nil || v.Dim <= 0 || v.Dim > maxVectorDim || len(v.Data)%v.Dim != 0 || (dim != 0 && v.Dim != dim) {
+			return nil, false
+		}
+		dim = v.Dim
+		values += len(v.Data)
+	}
+	h := header{magic: magicBinlog, dataType: int32(schemapb.DataType_FloatVector), rows: int64(values / dim), dim: int64(dim)}
+	w := newWriter(nil, align8(4*values))
+	// What section does for one slice, over the chunks in turn: the
+	// running checksum does not depend on where the bytes were split.
+	w.sum()
+	for _, c := range chunks {
+		for p := bytesOf(c.(*column.FloatVector).Data); len(p) > 0; {
+			n := min(len(p), crcChunk)
+			w.b = append(w.b, p[:n]...)
+			w.sum()
+			p = p[n:]
+		}
+	}
+	w.pad()
+	return w.finish(h), true
+}
+
+// FloatVectorChunksFile is the file EncodeFloatVectorChunks returns, as a
+// stream (an io.WriterTo for a store that writes objects as they come):
+// the checksum is computed by a first pass over the chunks, then the
+// header and the vectors are written from the chunks themselves, so the
+// file never exists in memory. NewFloatVectorChunksFile's ok is as
+// EncodeFloatVectorChunks's.
+type FloatVectorChunksFile struct {
+	chunks []column.Column
+	h      header
+}
+
+// NewFloatVectorChunksFile checks chunks and checksums them.
+func NewFloatVectorChunksFile(chunks []column.Column) (*FloatVectorChunksFile, bool) {
+	if !littleEndian || len(chunks) == 0 {
+		return nil, false
+	}
+	dim, values := 0, 0
+	var crc uint32
+	for _, c := range chunks {
+		v, isFloat := c.(*column.FloatVector)
+		if !isFloat || v.Valid != nil || v.Dim <= 0 || v.Dim > maxVectorDim || len(v.Data)%v.Dim != 0 || (dim != 0 && v.Dim != dim) {
+			return nil, false
+		}
+		dim = v.Dim
+		values += len(v.Data)
+		crc = crc32.Update(crc, castagnoli, bytesOf(v.Data))
+	}
+	size := 4 * values
+	crc = crc32.Update(crc, castagnoli, make([]byte, align8(size)-size))
+	h := header{magic: magicBinlog, dataType: int32(schemapb.DataType_FloatVector), rows: int64(values / dim), dim: int64(dim),
+		payloadLen: uint64(align8(size)), payloadCRC: crc}
+	return &FloatVectorChunksFile{chunks: chunks, h: h}, true
+}
+
+// Size is the file's length in bytes.
+func (f *FloatVectorChunksFile) Size() int64 { return headerSize + int64(f.h.payloadLen) }
+
+// WriteTo implements io.WriterTo; it may be called more than once.
+func (f *FloatVectorChunksFile) WriteTo(w io.Writer) (int64, error) {
+	var hb [headerSize]byte
+	putHeader(hb[:], f.h)
+	n, err := w.Write(hb[:])
+	total := int64(n)
+	if err != nil {
+		return total, err
+	}
+	for _, c := range f.chunks {
+		n, err := w.Write(bytesOf(c.(*column.FloatVector).Data))
+		total += int64(n)
+		if err != nil {
+			return total, err
+		}
+	}
+	n, err = w.Write(make([]byte, f.Size()-total))
+	return total + int64(n), err
+}

@@ -1,0 +1,311 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/milvus-io/milvus/client/v2/entity"
+	"github.com/milvus-io/milvus/client/v2/index"
+	"github.com/milvus-io/milvus/client/v2/milvusclient"
+)
+
+// The memory measurements of issues 11 and 12 (docs/benchmarks.md,
+// section "memory"). They are measurements, not checks of behaviour, so
+// they run only when asked, on a quiet machine:
+//
+//	MILVAGO_MEASURE_MEMORY=1 go test ./tests/e2e -run 'TestMemory' -v -timeout 2h
+//
+// MILVAGO_MEMORY_ROWS and MILVAGO_MEMORY_DIM size TestMemoryIngestIndex
+// (default 1,000,000 x 128), MILVAGO_MEMORY_NOINDEX=1 stops it after the
+// flush; MILVAGO_MEMORY_PROFILE=DIR makes the server write heap profiles
+// there (before and after each phase).
+
+// childProfileEnv names the directory a child server writes heap profiles
+// to when it receives SIGUSR1 (see childHeapProfiles).
+const childProfileEnv = "MILVAGO_E2E_CHILD_PROFILE"
+
+// childHeapProfiles runs in a child server: on each SIGUSR1 it writes
+// heap-N.pb.gz to the directory named by childProfileEnv.
+func childHeapProfiles() {
+	dir := os.Getenv(childProfileEnv)
+	if dir == "" {
+		return
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	go func() {
+		for n := 1; ; n++ {
+			<-sig
+			f, err := os.Create(filepath.Join(dir, fmt.Sprintf("heap-%d.pb.gz", n)))
+			if err != nil {
+				continue
+			}
+			pprof.Lookup("heap").WriteTo(f, 0)
+			f.Close()
+		}
+	}()
+}
+
+func measureMemory(t *testing.T) {
+	if os.Getenv("MILVAGO_MEASURE_MEMORY") == "" {
+		t.Skip("a memory measurement: MILVAGO_MEASURE_MEMORY=1 go test ./tests/e2e -run TestMemory -v")
+	}
+}
+
+// startMeasuredChild starts a child server, with heap profiles on SIGUSR1
+// when MILVAGO_MEMORY_PROFILE is set.
+func startMeasuredChild(t *testing.T) (*child, func(string)) {
+	t.Helper()
+	prof := os.Getenv("MILVAGO_MEMORY_PROFILE")
+	if prof != "" {
+		os.Setenv(childProfileEnv, prof)
+		defer os.Unsetenv(childProfileEnv)
+	}
+	c := startChild(t, t.TempDir())
+	snap := func(what string) {
+		if prof == "" {
+			return
+		}
+		c.cmd.Process.Signal(syscall.SIGUSR1)
+		time.Sleep(500 * time.Millisecond)
+		t.Logf("heap profile requested: %s", what)
+	}
+	return c, snap
+}
+
+// TestMemoryInsert60MB is TestInsertRSS60MB for both insert layouts: the
+// server's VmHWM growth over its RSS before one 60 MB insert.
+func TestMemoryInsert60MB(t *testing.T) {
+	measureMemory(t)
+	for _, rowBased := range []bool{false, true} {
+		name := "column"
+		if rowBased {
+			name = "row"
+		}
+		t.Run(name, func(t *testing.T) {
+			c, snap := startMeasuredChild(t)
+			ctx := testContext(t)
+			cli := c.client(t)
+			const dim = 128
+			rows := 60 << 20 / (dim * 4)
+			if err := cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions("rss", dim)); err != nil {
+				t.Fatal(err)
+			}
+			vecs := memVectors(rows, dim, 3)
+			var opt milvusclient.InsertOption
+			if rowBased {
+				data := make([]any, rows)
+				for i, v := range vecs {
+					data[i] = map[string]any{"vector": v}
+				}
+				opt = milvusclient.NewRowBasedInsertOption("rss", data...)
+			} else {
+				opt = milvusclient.NewColumnBasedInsertOption("rss").WithFloatVectorColumn("vector", dim, vecs)
+			}
+			time.Sleep(time.Second) // let start-up garbage settle
+			snap("before")
+			pid := c.cmd.Process.Pid
+			before := procStatusKB(t, pid, "VmRSS")
+			stop := make(chan struct{})
+			if os.Getenv("MILVAGO_MEMORY_PROFILE") != "" {
+				// Heap profiles during the insert too, one every 200 ms.
+				go func() {
+					for {
+						select {
+						case <-stop:
+							return
+						case <-time.After(200 * time.Millisecond):
+							c.cmd.Process.Signal(syscall.SIGUSR1)
+						}
+					}
+				}()
+			}
+			_, err := cli.Insert(ctx, opt)
+			close(stop)
+			if err != nil {
+				t.Fatal(err)
+			}
+			peak := procStatusKB(t, pid, "VmHWM")
+			snap("after")
+			growth := peak - before
+			t.Logf("%s-based 60 MB insert (%d x %d): RSS before %d MB, peak %d MB: +%d MB, %.1fx the request",
+				name, rows, dim, before>>10, peak>>10, growth>>10, float64(growth)/float64(60<<10))
+		})
+	}
+}
+
+func memVectors(rows, dim int, seed uint64) [][]float32 {
+	vecs := make([][]float32, rows)
+	flat := make([]float32, rows*dim)
+	r := rand.New(rand.NewPCG(seed, seed+1))
+	for i := range flat {
+		flat[i] = r.Float32()
+	}
+	for i := range vecs {
+		vecs[i] = flat[i*dim : (i+1)*dim : (i+1)*dim]
+	}
+	return vecs
+}
+
+// rssWatch samples a process's VmRSS until stopped, keeping the peak (the
+// kernel's VmHWM covers the whole life of the process; this one covers a
+// phase).
+type rssWatch struct {
+	peak atomic.Int64
+	stop chan struct{}
+	done chan struct{}
+}
+
+func watchRSS(t *testing.T, pid int) *rssWatch {
+	w := &rssWatch{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			if err == nil {
+				if kb := statusField(string(b), "VmRSS"); kb > w.peak.Load() {
+					w.peak.Store(kb)
+				}
+			}
+			select {
+			case <-w.stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return w
+}
+
+func (w *rssWatch) end() int64 {
+	close(w.stop)
+	<-w.done
+	return w.peak.Load()
+}
+
+func statusField(status, field string) int64 {
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// TestMemoryIngestIndex inserts ROWS x DIM float vectors through the SDK
+// in batches of 20,000 rows, flushes, builds HNSW (M=16,
+// efConstruction=MILVAGO_MEMORY_EFC, default 100), loads, and then stays
+// quiet: it reports the server's peak RSS in each phase against the raw
+// data, and its RSS at rest after the build and after the load.
+func TestMemoryIngestIndex(t *testing.T) {
+	measureMemory(t)
+	rows := envInt("MILVAGO_MEMORY_ROWS", 1_000_000)
+	dim := envInt("MILVAGO_MEMORY_DIM", 128)
+	efc := envInt("MILVAGO_MEMORY_EFC", 100)
+	raw := int64(rows) * int64(dim) * 4 >> 10 // kB
+	c, snap := startMeasuredChild(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Hour)
+	defer cancel()
+	cli := c.client(t)
+	pid := c.cmd.Process.Pid
+	const name = "mem"
+	schema := entity.NewSchema().WithName(name).
+		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true).WithIsAutoID(true)).
+		WithField(entity.NewField().WithName("vector").WithDataType(entity.FieldTypeFloatVector).WithDim(int64(dim)))
+	if err := cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(name, schema)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	base := procStatusKB(t, pid, "VmRSS")
+	report := func(phase string, peak int64) {
+		t.Logf("%-28s peak RSS %5d MB  (%.2fx raw %d MB)   RSS now %5d MB   VmHWM so far %5d MB", phase, peak>>10,
+			float64(peak)/float64(raw), raw>>10, procStatusKB(t, pid, "VmRSS")>>10, procStatusKB(t, pid, "VmHWM")>>10)
+	}
+	t.Logf("rows %d dim %d raw %d MB; RSS at start %d MB", rows, dim, raw>>10, base>>10)
+
+	w := watchRSS(t, pid)
+	const batch = 20_000
+	start := time.Now()
+	for lo := 0; lo < rows; lo += batch {
+		hi := min(rows, lo+batch)
+		vecs := memVectors(hi-lo, dim, uint64(lo)+7)
+		if _, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithFloatVectorColumn("vector", dim, vecs)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	report(fmt.Sprintf("insert (%v)", time.Since(start).Round(time.Second)), w.end())
+	snap("after insert")
+
+	w = watchRSS(t, pid)
+	start = time.Now()
+	ft, err := cli.Flush(ctx, milvusclient.NewFlushOption(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ft.Await(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The data node may still be writing the segment's files when the
+	// flush is reported: watch on until it must have finished.
+	time.Sleep(20 * time.Second)
+	report(fmt.Sprintf("flush (%v, incl. 20 s)", time.Since(start).Round(time.Second)), w.end())
+	snap("after flush")
+	if os.Getenv("MILVAGO_MEMORY_NOINDEX") != "" {
+		return
+	}
+
+	w = watchRSS(t, pid)
+	start = time.Now()
+	it, err := cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(name, "vector", index.NewHNSWIndex(entity.L2, 16, efc)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := it.Await(ctx); err != nil {
+		t.Fatal(err)
+	}
+	report(fmt.Sprintf("index HNSW efc=%d (%v)", efc, time.Since(start).Round(time.Second)), w.end())
+	snap("after index")
+	w = watchRSS(t, pid)
+	time.Sleep(30 * time.Second)
+	report("30 s at rest after build", w.end())
+
+	w = watchRSS(t, pid)
+	start = time.Now()
+	lt, err := cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lt.Await(ctx); err != nil {
+		t.Fatal(err)
+	}
+	report(fmt.Sprintf("load (%v)", time.Since(start).Round(time.Second)), w.end())
+	snap("after load")
+	w = watchRSS(t, pid)
+	time.Sleep(30 * time.Second)
+	report("30 s at rest after load", w.end())
+	t.Logf("whole run: VmHWM %d MB (%.2fx raw)", procStatusKB(t, pid, "VmHWM")>>10,
+		float64(procStatusKB(t, pid, "VmHWM"))/float64(raw))
+}

@@ -23,4 +23,8 @@ type FlushResult struct {
 	StatsLog  string
 	FlushTS   uint64
 	SizeBytes int64
+	// Sorted reports that the rows were written in primary-key order (the
+	// data node sorts a segment as it flushes it), so no sort compaction
+	// needs to rewrite it.
+	Sorted bool
 }

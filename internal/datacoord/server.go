@@ -341,6 +341,7 @@ func (s *Server) SegmentFlushed(ctx context.Context, r contract.FlushResult) err
 	next.StatsLog = r.StatsLog
 	next.FlushTS = r.FlushTS
 	next.SizeBytes = r.SizeBytes
+	next.Sorted = r.Sorted
 	if err := s.saveLocked(ctx, &next); err != nil {
 		s.mu.Unlock()
 		return err

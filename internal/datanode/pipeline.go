@@ -434,9 +434,17 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 	if err != nil {
 		return err
 	}
-	tsCol := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, len(buf.ts))}
+	var tsCol column.Column = &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, len(buf.ts))}
 	for i, t := range buf.ts {
-		tsCol.Data[i] = int64(t)
+		tsCol.(*column.Scalar[int64]).Data[i] = int64(t)
+	}
+	// The segment is written in primary-key order, as every compaction
+	// output is, so no sort compaction has to rewrite it (and its index
+	// is built once). order is nil when the rows already are in that
+	// order (auto IDs): then nothing moves.
+	order, sorted := flushOrder(schema, buf)
+	if order != nil {
+		tsCol = tsCol.Take(order)
 	}
 	files := map[int64]string{}
 	var size int64
@@ -471,7 +479,7 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 			}
 			return bad(fmt.Errorf("datanode: segment %d has no data for field %q", buf.id, f.GetName()))
 		}
-		if column.IsVector(f.GetDataType()) {
+		if column.IsVector(f.GetDataType()) && order == nil {
 			// Float vectors, most of a segment, are encoded from their
 			// batches: no concatenated copy; streamed to a store that
 			// takes a stream (standalone's local store): no file in
@@ -502,6 +510,11 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 		// before the column is encoded: a segment is held twice at once
 		// during its flush, never three times.
 		buf.cols[f.GetFieldID()] = []column.Column{c}
+		chunks = nil
+		if order != nil {
+			// The buffer keeps arrival order: a retried flush sorts again.
+			c = c.Take(order)
+		}
 		if err := put(f.GetFieldID(), c); err != nil {
 			return err
 		}
@@ -528,7 +541,7 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 	}
 	start := time.Now()
 	err = p.d.Coord.SegmentFlushed(ctx, contract.FlushResult{SegmentID: buf.id, NumRows: int64(len(buf.ts)),
-		Binlogs: files, StatsLog: statsPath, FlushTS: sealTS, SizeBytes: size})
+		Binlogs: files, StatsLog: statsPath, FlushTS: sealTS, SizeBytes: size, Sorted: sorted})
 	if isDropped(err) {
 		// Dropped with its collection or partition meanwhile: its files
 		// are nobody's.

@@ -1,6 +1,7 @@
 package datanode
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -144,6 +145,24 @@ func (r *rows) add(o rows) {
 	r.tags = append(r.tags, o.tags...)
 }
 
+// byKey is r with its rows in primary-key order, rows of one key in
+// arrival order: how a segment is flushed.
+func (r rows) byKey() rows {
+	idx := make([]int, len(r.pks))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(r.pks[a], r.pks[b]) })
+	var out rows
+	for _, i := range idx {
+		out.pks = append(out.pks, r.pks[i])
+		out.ts = append(out.ts, r.ts[i])
+		out.vecs = append(out.vecs, r.vecs[i*dim:(i+1)*dim]...)
+		out.tags = append(out.tags, r.tags[i])
+	}
+	return out
+}
+
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
@@ -166,9 +185,10 @@ func (e *env) checkSegment(t *testing.T, id int64, want rows) {
 	t.Helper()
 	ctx := context.Background()
 	seg, ok := must2(e.data.Segment(bg, id))
-	if !ok || seg.State != model.SegmentFlushed || seg.NumRows != int64(len(want.pks)) {
-		t.Fatalf("segment %d: %+v, want flushed with %d rows", id, seg, len(want.pks))
+	if !ok || seg.State != model.SegmentFlushed || seg.NumRows != int64(len(want.pks)) || !seg.Sorted {
+		t.Fatalf("segment %d: %+v, want flushed and sorted with %d rows", id, seg, len(want.pks))
 	}
+	want = want.byKey()
 	decode := func(field int64) column.Column {
 		t.Helper()
 		path, ok := seg.Binlogs[field]
@@ -576,4 +596,25 @@ func TestUpsertFlushesDeleteAndInsertAtOneTimestamp(t *testing.T) {
 	if d := e.deletes(t); !slices.Equal(d.IntPKs, []int64{2}) || !slices.Equal(d.Timestamps, []uint64{up.TS}) {
 		t.Fatalf("deletes %+v, want key 2 at %d", d, up.TS)
 	}
+}
+
+// TestFlushWritesKeyOrder: a segment whose keys arrive out of order (and
+// with a key written twice) is flushed in key order, rows of one key in
+// arrival order, and reported sorted, so no sort compaction rewrites it.
+func TestFlushWritesKeyOrder(t *testing.T) {
+	e := newEnv(t, 10)
+	e.startNode(t, e.objects)
+	var want rows
+	a1, r := e.insert(t, partA, 9, 3, 7)
+	want.add(r)
+	_, r = e.insert(t, partA, 1, 7, 8, 2)
+	want.add(r)
+	_, r = e.insert(t, partA, 6, 5, 4)
+	want.add(r)
+	// Full at 10 rows: this insert seals the first segment.
+	if a2, _ := e.insert(t, partA, 11); a2.SegmentID == a1.SegmentID {
+		t.Fatal("segment was not sealed at 10 rows")
+	}
+	e.waitFlushed(t, a1.SegmentID)
+	e.checkSegment(t, a1.SegmentID, want)
 }

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
 	"github.com/milvago/milvago/internal/column"
 )
 
@@ -82,4 +84,34 @@ func sortChunksByPK(pkField int64, tsKept []int64, chunks map[int64][]column.Col
 		chunks[fid] = []column.Column{column.Concat(cs).Take(rows)}
 	}
 	return ts
+}
+
+// flushOrder is the order that writes a flushing segment's rows by primary
+// key: nil when they already are in key order (auto IDs arrive so), and
+// sorted false when the segment has no primary-key column to sort by.
+func flushOrder(schema *schemapb.CollectionSchema, buf *segBuffer) (order []int, sorted bool) {
+	for _, f := range schema.GetFields() {
+		if !f.GetIsPrimaryKey() {
+			continue
+		}
+		chunks, ok := buf.cols[f.GetFieldID()]
+		if !ok {
+			return nil, false
+		}
+		pk := column.Concat(chunks)
+		if pk.Len() != len(buf.ts) {
+			return nil, false
+		}
+		rows := identity(pk.Len())
+		switch pk.(type) {
+		case *column.Scalar[int64], *column.Scalar[string]:
+		default:
+			return nil, false
+		}
+		if !pkOrder(pk, rows) {
+			return nil, true
+		}
+		return rows, true
+	}
+	return nil, false
 }

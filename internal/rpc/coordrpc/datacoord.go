@@ -65,7 +65,7 @@ func (s *DataCoordServer) Segment(ctx context.Context, r *pb.SegmentRequest) (*p
 
 func (s *DataCoordServer) SegmentFlushed(ctx context.Context, r *pb.FlushResult) (*pb.Empty, error) {
 	return Empty(s.data.SegmentFlushed(ctx, contract.FlushResult{SegmentID: r.GetSegmentId(), NumRows: r.GetNumRows(), Binlogs: r.GetBinlogs(),
-		StatsLog: r.GetStatsLog(), FlushTS: r.GetFlushTs(), SizeBytes: r.GetSizeBytes()})), nil
+		StatsLog: r.GetStatsLog(), FlushTS: r.GetFlushTs(), SizeBytes: r.GetSizeBytes(), Sorted: r.GetSorted()})), nil
 }
 
 func (s *DataCoordServer) NoteBufferedRows(ctx context.Context, r *pb.NoteRowsRequest) (*pb.Empty, error) {
@@ -178,7 +178,7 @@ func (c *DataCoordClient) Segment(ctx context.Context, id int64) (model.Segment,
 
 func (c *DataCoordClient) SegmentFlushed(ctx context.Context, f contract.FlushResult) error {
 	r, err := c.c.SegmentFlushed(ctx, &pb.FlushResult{SegmentId: f.SegmentID, NumRows: f.NumRows, Binlogs: f.Binlogs, StatsLog: f.StatsLog,
-		FlushTs: f.FlushTS, SizeBytes: f.SizeBytes})
+		FlushTs: f.FlushTS, SizeBytes: f.SizeBytes, Sorted: f.Sorted})
 	return Check(dataName, r, err)
 }
 

@@ -1935,6 +1935,7 @@ type FlushResult struct {
 	StatsLog      string                 `protobuf:"bytes,4,opt,name=stats_log,json=statsLog,proto3" json:"stats_log,omitempty"`
 	FlushTs       uint64                 `protobuf:"varint,5,opt,name=flush_ts,json=flushTs,proto3" json:"flush_ts,omitempty"`
 	SizeBytes     int64                  `protobuf:"varint,6,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	Sorted        bool                   `protobuf:"varint,7,opt,name=sorted,proto3" json:"sorted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2009,6 +2010,13 @@ func (x *FlushResult) GetSizeBytes() int64 {
 		return x.SizeBytes
 	}
 	return 0
+}
+
+func (x *FlushResult) GetSorted() bool {
+	if x != nil {
+		return x.Sorted
+	}
+	return false
 }
 
 type NoteRowsRequest struct {
@@ -3975,7 +3983,7 @@ const file_coord_proto_rawDesc = "" +
 	"\x0fSegmentResponse\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x123\n" +
 	"\asegment\x18\x02 \x01(\v2\x19.milvago.internal.SegmentR\asegment\x12\x14\n" +
-	"\x05found\x18\x03 \x01(\bR\x05found\"\xa0\x02\n" +
+	"\x05found\x18\x03 \x01(\bR\x05found\"\xb8\x02\n" +
 	"\vFlushResult\x12\x1d\n" +
 	"\n" +
 	"segment_id\x18\x01 \x01(\x03R\tsegmentId\x12\x19\n" +
@@ -3984,7 +3992,8 @@ const file_coord_proto_rawDesc = "" +
 	"\tstats_log\x18\x04 \x01(\tR\bstatsLog\x12\x19\n" +
 	"\bflush_ts\x18\x05 \x01(\x04R\aflushTs\x12\x1d\n" +
 	"\n" +
-	"size_bytes\x18\x06 \x01(\x03R\tsizeBytes\x1a:\n" +
+	"size_bytes\x18\x06 \x01(\x03R\tsizeBytes\x12\x16\n" +
+	"\x06sorted\x18\a \x01(\bR\x06sorted\x1a:\n" +
 	"\fBinlogsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"D\n" +

@@ -111,9 +111,10 @@ func checkPKLookups(t *testing.T, ctx context.Context, cli *milvusclient.Client,
 	}
 }
 
-// TestSortCompactionByPK writes segments in random key order: sort
-// compaction rewrites each sorted by primary key (the originals' files and
-// index files collected), every read, key lookup, count and row_count
+// TestSortCompactionByPK writes segments in random key order: each ends
+// up stored sorted by primary key (sorted as it is flushed, or rewritten by
+// a compaction, whose originals' files and index files are collected),
+// and every read, key lookup, count and row_count
 // agrees with a model through deletes, upserts, more flushes and a
 // restart.
 func TestSortCompactionByPK(t *testing.T) {

@@ -29,6 +29,7 @@ import (
 	"github.com/milvago/milvago/internal/indexnode"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/memtrim"
 	"github.com/milvago/milvago/internal/metacache"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/objstore"
@@ -276,6 +277,9 @@ func (n *roleNode) run(ctx context.Context) error {
 		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	// Every role returns freed memory to the OS when quiet and paces its
+	// heap, as standalone does (internal/memtrim).
+	g.Go(func() error { return memtrim.New(memtrim.Config{}, n.logger).Run(gctx) })
 	if n.role == "proxy" {
 		return n.runProxy(gctx, g, ep)
 	}

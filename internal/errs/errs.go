@@ -158,6 +158,12 @@ func FieldNotFound(field any, reason ...string) error {
 	return with(ErrFieldNotFound, "field", field, reason)
 }
 
+// QuotaExceeded is ErrServiceQuotaExceeded as Milvus's
+// merr.WrapErrServiceQuotaExceeded renders it: "quota exceeded[reason=...]".
+func QuotaExceeded(reason string) error {
+	return &detailed{base: ErrServiceQuotaExceeded, detail: "[reason=" + reason + "]"}
+}
+
 // InvalidParameter is ErrParameterInvalid with a reason a user can act on,
 // rendered as Milvus does: "<reason>: invalid parameter".
 func InvalidParameter(format string, args ...any) error {

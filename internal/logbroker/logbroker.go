@@ -7,9 +7,12 @@ import (
 
 // Errors a log reports.
 var (
-	ErrClosed        = errors.New("logbroker: closed")
-	ErrTruncated     = errors.New("logbroker: position truncated")
-	ErrTooLarge      = errors.New("logbroker: message too large")
+	ErrClosed    = errors.New("logbroker: closed")
+	ErrTruncated = errors.New("logbroker: position truncated")
+	ErrTooLarge  = errors.New("logbroker: message too large")
+	// ErrFull: the log has no room to store the message (its store limit or
+	// disk is full); appends succeed again once room is made.
+	ErrFull          = errors.New("logbroker: storage full")
 	ErrNoSuchChannel = errors.New("logbroker: no such channel")
 )
 

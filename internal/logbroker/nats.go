@@ -192,8 +192,23 @@ func (n *NATS) mapErr(err error) error {
 		return fmt.Errorf("%w (%w)", ErrClosed, err)
 	case errors.Is(err, nats.ErrMaxPayload):
 		return fmt.Errorf("%w (%w)", ErrTooLarge, err)
+	case isStoreFull(err):
+		return fmt.Errorf("%w (%w)", ErrFull, err)
 	}
 	return err
+}
+
+// JetStream's codes for a store with no room: JSInsufficientResourcesErr
+// (its store limit reached) and JSStorageResourcesExceededErr (the
+// account's storage limit); nats.go has no constants for them.
+const (
+	errCodeInsufficientResources    jetstream.ErrorCode = 10023
+	errCodeStorageResourcesExceeded jetstream.ErrorCode = 10047
+)
+
+func isStoreFull(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == errCodeInsufficientResources || apiErr.ErrorCode == errCodeStorageResourcesExceeded)
 }
 
 // Append implements Log. It returns once the stream leader has stored the

@@ -283,6 +283,14 @@ func (w *Writer) appendOne(ctx context.Context, c *channel, m *msg.Message) (log
 		}
 	}
 	id, err := w.log.Append(ctx, c.name, payload, props)
+	if errors.Is(err, logbroker.ErrFull) {
+		// Refused as Milvus refuses writes over its disk quota; the cause
+		// stays in the server's log.
+		if m.Kind != msg.KindTimeTick { // ticks are retried every second: not worth a warning each
+			w.logger.Warn("the log is full: write refused", "channel", c.name, "kind", m.Kind, "err", err)
+		}
+		return 0, errs.QuotaExceeded(logFullReason)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("streaming: append %s to %s: %w", m.Kind, c.name, err)
 	}
@@ -397,6 +405,10 @@ func (w *Writer) LogEnd(_ context.Context, pchannel string) (uint64, error) {
 	defer c.mu.Unlock()
 	return c.lastTS, nil
 }
+
+// logFullReason is the reason of a write refused because the log has no
+// room, in the words of Milvus's disk protection.
+const logFullReason = "disk quota exceeded, please allocate more resources: the log's storage is full"
 
 // Run writes delayed ticks and seals idle segments until ctx ends.
 func (w *Writer) Run(ctx context.Context) error {

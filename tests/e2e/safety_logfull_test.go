@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,6 +61,10 @@ func TestSafetyStrongReadLogFull(t *testing.T) {
 		t.Fatal("8 MiB of log took every insert")
 	}
 	t.Logf("log full after %d rows: %v", rows, err)
+	// Refused as Milvus refuses writes over its disk quota (code 9).
+	if !strings.Contains(err.Error(), "quota exceeded[reason=disk quota exceeded, please allocate more resources") {
+		t.Fatalf("insert with the log full: %v, want Milvus's disk quota error", err)
+	}
 	if err := insert(1_000_000, 1); err == nil {
 		t.Fatal("an insert was accepted with the log full")
 	}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"hash/crc32"
 	"io"
 
@@ -16,33 +17,15 @@ import (
 // chunk is a non-nullable FloatVector of one valid dimension; the caller
 // then concatenates.
 func EncodeFloatVectorChunks(chunks []column.Column) (file []byte, ok bool) {
-	if !littleEndian || len(chunks) == 0 {
+	f, ok := NewFloatVectorChunksFile(chunks)
+	if !ok {
 		return nil, false
 	}
-	dim, values := 0, 0
-	for _, c := range chunks {
-		v, isFloat := c.(*column.FloatVector)
-		if !isFloat || v.Valid != nil || v.Dim <= 0 || v.Dim > maxVectorDim || len(v.Data)%v.Dim != 0 || (dim != 0 && v.Dim != dim) {
-			return nil, false
-		}
-		dim = v.Dim
-		values += len(v.Data)
+	b := bytes.NewBuffer(make([]byte, 0, f.Size()))
+	if _, err := f.WriteTo(b); err != nil { // a bytes.Buffer does not fail
+		return nil, false
 	}
-	h := header{magic: magicBinlog, dataType: int32(schemapb.DataType_FloatVector), rows: int64(values / dim), dim: int64(dim)}
-	w := newWriter(nil, align8(4*values))
-	// What section does for one slice, over the chunks in turn: the
-	// running checksum does not depend on where the bytes were split.
-	w.sum()
-	for _, c := range chunks {
-		for p := bytesOf(c.(*column.FloatVector).Data); len(p) > 0; {
-			n := min(len(p), crcChunk)
-			w.b = append(w.b, p[:n]...)
-			w.sum()
-			p = p[n:]
-		}
-	}
-	w.pad()
-	return w.finish(h), true
+	return b.Bytes(), true
 }
 
 // FloatVectorChunksFile is the file EncodeFloatVectorChunks returns, as a

@@ -99,6 +99,10 @@ func flushOrder(schema *schemapb.CollectionSchema, buf *segBuffer) (order []int,
 			return nil, false
 		}
 		pk := column.Concat(chunks)
+		// The concatenation replaces the chunks, as flushSegment does for
+		// every field: it then writes this column without concatenating
+		// again.
+		buf.cols[f.GetFieldID()] = []column.Column{pk}
 		if pk.Len() != len(buf.ts) {
 			return nil, false
 		}

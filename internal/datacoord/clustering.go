@@ -373,13 +373,11 @@ func (s *Server) commitClustered(ctx context.Context, planID int64, p plan, res 
 			startPos = cur.StartPosition
 		}
 		sealTS, flushTS = max(sealTS, cur.SealTS), max(flushTS, cur.FlushTS)
-		dropped := *cur
-		dropped.State, dropped.DroppedAt = model.SegmentDropped, now
-		b, err := marshal(&dropped)
+		op, err := droppedOp(cur, now)
 		if err != nil {
 			return nil, err
 		}
-		ops = append(ops, kv.Op{Key: segKey(cur.ID), Value: b})
+		ops = append(ops, op)
 	}
 	for _, dl := range p.deltas {
 		applied = max(applied, dl.ID)

@@ -511,13 +511,11 @@ func (s *Server) commit(ctx context.Context, p plan, res contract.CompactionResu
 		}
 		next.SealTS = max(next.SealTS, cur.SealTS)
 		next.FlushTS = max(next.FlushTS, cur.FlushTS)
-		dropped := *cur
-		dropped.State, dropped.DroppedAt = model.SegmentDropped, now
-		b, err := marshal(&dropped)
+		op, err := droppedOp(cur, now)
 		if err != nil {
 			return nil, err
 		}
-		ops = append(ops, kv.Op{Key: segKey(cur.ID), Value: b})
+		ops = append(ops, op)
 	}
 	for _, dl := range p.deltas {
 		applied = max(applied, dl.ID)
@@ -549,6 +547,18 @@ func (s *Server) commit(ctx context.Context, p plan, res contract.CompactionResu
 	}
 	out := *next
 	return &out, nil
+}
+
+// droppedOp is the meta-store write that records a compaction's source
+// as dropped at now (unix milliseconds), committed with the compaction's output.
+func droppedOp(src *model.Segment, now int64) (kv.Op, error) {
+	dropped := *src
+	dropped.State, dropped.DroppedAt = model.SegmentDropped, now
+	b, err := marshal(&dropped)
+	if err != nil {
+		return kv.Op{}, err
+	}
+	return kv.Op{Key: segKey(src.ID), Value: b}, nil
 }
 
 // maxAncestors bounds a segment's CompactedFrom list.

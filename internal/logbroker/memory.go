@@ -51,13 +51,18 @@ type Memory struct {
 
 // memChannel is one channel of a Memory log. Guarded by Memory.mu.
 type memChannel struct {
-	msgs  []Message     // retained messages, ascending IDs
-	last  MessageID     // last ID appended, 0 if none
-	trunc MessageID     // truncation point: IDs <= trunc are gone
-	wake  chan struct{} // closed (and replaced) when msgs or trunc change
+	msgs   []Message // retained messages, ascending IDs
+	last   MessageID // last ID appended, 0 if none
+	tag    fenceTag  // the fence tag of the message at last
+	tagged bool
+	trunc  MessageID     // truncation point: IDs <= trunc are gone
+	wake   chan struct{} // closed (and replaced) when msgs or trunc change
 }
 
-var _ Log = (*Memory)(nil)
+var (
+	_ Log     = (*Memory)(nil)
+	_ Fencing = (*Memory)(nil)
+)
 
 // NewMemory returns an empty in-memory log.
 func NewMemory(cfg MemoryConfig) *Memory {
@@ -89,6 +94,36 @@ func (c *memChannel) notify() {
 
 // Append implements Log.
 func (m *Memory) Append(ctx context.Context, channel string, payload []byte, props map[string]string) (MessageID, error) {
+	return m.append(ctx, channel, 0, nil, payload, props)
+}
+
+// Producer implements Fencing.
+func (m *Memory) Producer(ctx context.Context, channel string, epoch int64) (Producer, error) {
+	if err := checkChannel(channel); err != nil {
+		return nil, fmt.Errorf("logbroker: producer of %q: %w", channel, err)
+	}
+	return openFenced(ctx, m, channel, epoch)
+}
+
+func (m *Memory) appendIf(ctx context.Context, channel string, expect MessageID, tag fenceTag, payload []byte, props map[string]string) (MessageID, error) {
+	return m.append(ctx, channel, expect, &tag, payload, props)
+}
+
+func (m *Memory) lastTag(ctx context.Context, channel string) (MessageID, fenceTag, bool, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fenceTag{}, false, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return 0, fenceTag{}, false, ErrClosed
+	}
+	c := m.channel(channel)
+	return c.last, c.tag, c.tagged, nil
+}
+
+// append appends; with a tag, only if the channel's last ID is expect.
+func (m *Memory) append(ctx context.Context, channel string, expect MessageID, tag *fenceTag, payload []byte, props map[string]string) (MessageID, error) {
 	if err := checkChannel(channel); err != nil {
 		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, err)
 	}
@@ -111,10 +146,17 @@ func (m *Memory) Append(ctx context.Context, channel string, payload []byte, pro
 		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, ErrClosed)
 	}
 	c := m.channel(channel)
+	if tag != nil && c.last != expect {
+		return 0, fmt.Errorf("logbroker: append to %q expecting %d after %d: %w", channel, expect, c.last, errWrongLast)
+	}
 	m.seq++
 	msg.ID = m.seq
 	c.msgs = append(c.msgs, msg)
 	c.last = msg.ID
+	c.tag, c.tagged = fenceTag{}, tag != nil
+	if tag != nil {
+		c.tag = *tag
+	}
 	c.notify()
 	return msg.ID, nil
 }

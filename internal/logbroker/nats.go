@@ -80,7 +80,10 @@ type NATS struct {
 	closed  bool
 }
 
-var _ Log = (*NATS)(nil)
+var (
+	_ Log     = (*NATS)(nil)
+	_ Fencing = (*NATS)(nil)
+)
 
 // NewNATS connects to the NATS server at cfg.URL and creates or updates the
 // log's stream. A nil logger discards.
@@ -216,30 +219,101 @@ func isStoreFull(err error) bool {
 // publish acknowledgement. If Append fails with a timeout the message may
 // still have been stored.
 func (n *NATS) Append(ctx context.Context, channel string, payload []byte, props map[string]string) (MessageID, error) {
-	if err := checkChannel(channel); err != nil {
-		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, err)
-	}
-	if limit := n.MaxMessageBytes(); len(payload) > limit {
-		return 0, fmt.Errorf("logbroker: append to %q: %d bytes > %d: %w", channel, len(payload), limit, ErrTooLarge)
-	}
-	if size := propsSize(props); size > MaxPropertiesBytes {
-		return 0, fmt.Errorf("logbroker: append to %q: properties take %d bytes > %d: %w", channel, size, MaxPropertiesBytes, ErrTooLarge)
-	}
-	if n.isClosed() {
-		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, ErrClosed)
-	}
-	msg := &nats.Msg{Subject: n.dataSubject(channel), Data: payload}
-	if len(props) > 0 {
-		msg.Header = make(nats.Header, len(props))
-		for k, v := range props {
-			msg.Header.Set(propKey(k), propValue(v))
-		}
+	msg, err := n.message(channel, payload, props)
+	if err != nil {
+		return 0, err
 	}
 	ack, err := n.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(n.name))
 	if err != nil {
 		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, n.mapErr(err))
 	}
 	return MessageID(ack.Sequence), nil
+}
+
+// message checks an append and builds its NATS message.
+func (n *NATS) message(channel string, payload []byte, props map[string]string) (*nats.Msg, error) {
+	if err := checkChannel(channel); err != nil {
+		return nil, fmt.Errorf("logbroker: append to %q: %w", channel, err)
+	}
+	if limit := n.MaxMessageBytes(); len(payload) > limit {
+		return nil, fmt.Errorf("logbroker: append to %q: %d bytes > %d: %w", channel, len(payload), limit, ErrTooLarge)
+	}
+	if size := propsSize(props); size > MaxPropertiesBytes {
+		return nil, fmt.Errorf("logbroker: append to %q: properties take %d bytes > %d: %w", channel, size, MaxPropertiesBytes, ErrTooLarge)
+	}
+	if n.isClosed() {
+		return nil, fmt.Errorf("logbroker: append to %q: %w", channel, ErrClosed)
+	}
+	msg := &nats.Msg{Subject: n.dataSubject(channel), Data: payload}
+	if len(props) > 0 {
+		msg.Header = make(nats.Header, len(props)+1)
+		for k, v := range props {
+			msg.Header.Set(propKey(k), propValue(v))
+		}
+	}
+	return msg, nil
+}
+
+// fenceHeader carries a fenced producer's tag. It has no P- prefix:
+// readers do not return it as a property.
+const fenceHeader = "Milvago-Fence"
+
+// Producer implements Fencing: every append expects the channel subject's
+// last sequence (Nats-Expected-Last-Subject-Sequence), so an append made
+// after another writer's is refused by the stream leader itself.
+func (n *NATS) Producer(ctx context.Context, channel string, epoch int64) (Producer, error) {
+	if err := checkChannel(channel); err != nil {
+		return nil, fmt.Errorf("logbroker: producer of %q: %w", channel, err)
+	}
+	return openFenced(ctx, n, channel, epoch)
+}
+
+// appendIf publishes with the subject's expected last sequence. An
+// attempt that gets no answer (a lost reply, a leader election) is retried
+// with the same expectation: if the first one landed, the retry is
+// refused and the producer finds its own message last.
+func (n *NATS) appendIf(ctx context.Context, channel string, expect MessageID, tag fenceTag, payload []byte, props map[string]string) (MessageID, error) {
+	msg, err := n.message(channel, payload, props)
+	if err != nil {
+		return 0, err
+	}
+	if msg.Header == nil {
+		msg.Header = make(nats.Header, 2)
+	}
+	msg.Header.Set(fenceHeader, tag.String())
+	var ack *jetstream.PubAck
+	err = retryAPI(ctx, func(ctx context.Context) error {
+		var err error
+		ack, err = n.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(n.name), jetstream.WithExpectLastSequencePerSubject(uint64(expect)))
+		return err
+	})
+	if isWrongLastSeq(err) {
+		return 0, fmt.Errorf("logbroker: append to %q after %d: %w (%w)", channel, expect, errWrongLast, err)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, n.mapErr(err))
+	}
+	return MessageID(ack.Sequence), nil
+}
+
+// lastTag reads the channel subject's last message (Truncate keeps it
+// stored, so the sequence the next conditional append expects is always
+// there to read).
+func (n *NATS) lastTag(ctx context.Context, channel string) (MessageID, fenceTag, bool, error) {
+	var raw *jetstream.RawStreamMsg
+	err := retryAPI(ctx, func(ctx context.Context) error {
+		var err error
+		raw, err = n.stream.GetLastMsgForSubject(ctx, n.dataSubject(channel))
+		return err
+	})
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+		return 0, fenceTag{}, false, nil
+	case err != nil:
+		return 0, fenceTag{}, false, n.mapErr(err)
+	}
+	tag, ok := parseFenceTag(raw.Header.Get(fenceHeader))
+	return MessageID(raw.Sequence), tag, ok, nil
 }
 
 // truncPoint returns channel's truncation point. fresh asks the server;
@@ -365,7 +439,10 @@ func (n *NATS) Truncate(ctx context.Context, channel string, upTo MessageID) err
 			return wrap(n.mapErr(err))
 		}
 		n.noteTrunc(channel, point)
-		if err := n.stream.Purge(ctx, jetstream.WithPurgeSubject(n.dataSubject(channel)), jetstream.WithPurgeSequence(uint64(point)+1)); err != nil {
+		// The subject's last message stays stored (Read no longer returns
+		// it): a fenced producer's next append expects its sequence, which
+		// an emptied subject would lose.
+		if err := n.stream.Purge(ctx, jetstream.WithPurgeSubject(n.dataSubject(channel)), jetstream.WithPurgeSequence(uint64(min(point+1, last)))); err != nil {
 			return wrap(n.mapErr(err))
 		}
 		if err := n.stream.Purge(ctx, jetstream.WithPurgeSubject(n.truncSubject(channel)), jetstream.WithPurgeKeep(1)); err != nil {

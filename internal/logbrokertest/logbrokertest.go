@@ -55,6 +55,11 @@ func Run(t *testing.T, newLog func(t *testing.T) logbroker.Log) {
 		{"Payloads", testPayloads},
 		{"MaxMessageBytes", testMaxMessageBytes},
 		{"ConcurrentAppend", testConcurrentAppend},
+		{"FenceNewer", testFenceNewer},
+		{"FenceOlderBeforeFirst", testFenceOlderBeforeFirst},
+		{"FenceSameEpoch", testFenceSameEpoch},
+		{"FenceTruncated", testFenceTruncated},
+		{"FenceUntagged", testFenceUntagged},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

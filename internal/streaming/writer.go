@@ -46,8 +46,19 @@ type owner interface {
 	Check(pchannel string) (term int64, err error)
 }
 
+// fencing is a log that fences an old writer of a channel in the log
+// itself (logbroker.Fencing): the writer appends through a producer opened
+// under its ownership term, so an append of a writer that lost the channel
+// (paused between its ownership check and its append, or whose append
+// outlived its deadline) never lands after the next writer's first.
+type fencing interface {
+	Producer(ctx context.Context, channel string, epoch int64) (logbroker.Producer, error)
+}
+
 // Deps are the writer's collaborators.
 type Deps struct {
+	// Log is the log written; when it implements logbroker.Fencing every
+	// append goes through a producer fenced by the ownership term.
 	Log      logbroker.Log
 	TSO      timestamps
 	Segments segments
@@ -61,6 +72,7 @@ type Deps struct {
 type Writer struct {
 	cfg    Config
 	log    logbroker.Log
+	fence  fencing // nil: the log does not fence
 	tso    timestamps
 	segs   segments
 	owner  owner
@@ -81,6 +93,10 @@ type channel struct {
 	needTick bool
 	loaded   bool
 	term     int64 // the ownership term the loaded state belongs to
+	// prod appends under term when the log fences (nil otherwise);
+	// fenced: the log refused it, a newer writer has appended.
+	prod   logbroker.Producer
+	fenced bool
 	// pending holds Seal messages for segments the data coordinator has
 	// already sealed but whose append failed. They are appended before
 	// any other message of the channel: without its Seal a segment is
@@ -93,8 +109,10 @@ func New(cfg Config, d Deps) *Writer {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Writer{cfg: cfg, log: d.Log, tso: d.TSO, segs: d.Segments, owner: d.Owner, logger: d.Logger.With("component", "streaming"),
+	w := &Writer{cfg: cfg, log: d.Log, tso: d.TSO, segs: d.Segments, owner: d.Owner, logger: d.Logger.With("component", "streaming"),
 		channels: map[string]*channel{}, dirty: make(chan struct{}, 1)}
+	w.fence, _ = d.Log.(fencing)
+	return w
 }
 
 func (w *Writer) channel(name string) *channel {
@@ -121,10 +139,27 @@ func (w *Writer) lockChannel(ctx context.Context, name string) (*channel, error)
 			return nil, fmt.Errorf("streaming: %w", err)
 		}
 		if term != c.term {
-			c.loaded, c.term = false, term
+			c.loaded, c.term, c.fenced = false, term, false
 		}
 	}
+	if c.fenced {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("streaming: %s: the log fenced this writer: %w", name, errs.ChannelMisrouted(name, 0, 0))
+	}
 	if !c.loaded {
+		// The producer is opened first: what it reads as last is at or
+		// before the position read next.
+		var prod logbroker.Producer
+		if w.fence != nil {
+			var err error
+			if prod, err = w.fence.Producer(ctx, name, c.term); err != nil {
+				c.mu.Unlock()
+				if errors.Is(err, logbroker.ErrFenced) {
+					return nil, fmt.Errorf("streaming: %s: a newer writer has appended: %w", name, errs.ChannelMisrouted(name, 0, 0))
+				}
+				return nil, fmt.Errorf("streaming: producer of %s: %w", name, err)
+			}
+		}
 		id, err := w.log.Latest(ctx, name)
 		if err != nil {
 			c.mu.Unlock()
@@ -142,7 +177,7 @@ func (w *Writer) lockChannel(ctx context.Context, name string) (*channel, error)
 			c.mu.Unlock()
 			return nil, err
 		}
-		c.lastID, c.loaded = id, true
+		c.lastID, c.loaded, c.prod = id, true, prod
 		c.lastTS = max(c.lastTS, lastTS)
 		c.tickTS, c.needTick = 0, false
 		// Seals owed are the data coordinator's to tell: a list left from
@@ -190,7 +225,7 @@ func (w *Writer) Release(_ context.Context, pchannel string) {
 	c := w.channel(pchannel)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.loaded, c.needTick, c.pending = false, false, nil
+	c.loaded, c.needTick, c.pending, c.prod = false, false, nil, nil
 }
 
 // unloggedSeals returns Seal messages for the segments of pchannel that
@@ -282,7 +317,19 @@ func (w *Writer) appendOne(ctx context.Context, c *channel, m *msg.Message) (log
 			return 0, fmt.Errorf("streaming: %w", errs.ChannelMisrouted(c.name, 0, 0))
 		}
 	}
-	id, err := w.log.Append(ctx, c.name, payload, props)
+	var id logbroker.MessageID
+	if c.prod != nil {
+		id, err = c.prod.Append(ctx, payload, props)
+	} else {
+		id, err = w.log.Append(ctx, c.name, payload, props)
+	}
+	if errors.Is(err, logbroker.ErrFenced) {
+		// Another writer has appended since this one's ownership check:
+		// it stops writing the channel until it takes it again.
+		c.fenced, c.loaded, c.prod = true, false, nil
+		w.logger.Warn("the log fenced this writer: a newer writer appended to the channel", "pchannel", c.name, "term", c.term, "err", err)
+		return 0, fmt.Errorf("streaming: append %s to %s: %w", m.Kind, c.name, errs.ChannelMisrouted(c.name, 0, 0))
+	}
 	if errors.Is(err, logbroker.ErrFull) {
 		// Refused as Milvus refuses writes over its disk quota; the cause
 		// stays in the server's log.

@@ -461,11 +461,11 @@ func (n *roleNode) build(ctx context.Context, g *errgroup.Group, hosted []string
 
 func (n *roleNode) buildStreaming(ctx context.Context, g *errgroup.Group) error {
 	root, data := n.rootClient(ctx), n.dataClient(ctx)
-	w := n.newStreamingWriter(ctx, g, streaming.Deps{Log: n.log, TSO: root, Segments: data, Logger: n.logger})
+	w, own := n.newStreamingWriter(ctx, g, streaming.Deps{Log: n.log, TSO: root, Segments: data, Logger: n.logger})
 	workerrpc.RegisterStreamingNode(n.grpc, w)
 	g.Go(func() error { return w.Run(ctx) })
 	// Retention truncates the log behind the data coordinator's
-	// checkpoints; the streaming node owns the log.
+	// checkpoints; each pchannel's is run by its current writer only.
 	g.Go(func() error {
 		pchannels, err := retry(ctx, n.logger, "list physical channels", func() ([]string, error) { return root.PChannels(ctx) })
 		if err != nil {
@@ -473,7 +473,8 @@ func (n *roleNode) buildStreaming(ctx context.Context, g *errgroup.Group) error 
 		}
 		r, err := retention.New(retention.Default(), retention.Deps{Log: n.log, Checkpoints: data,
 			Collections: func(ctx context.Context) ([]*model.Collection, error) { return listCollections(ctx, root) },
-			PChannels:   pchannels, Logger: n.logger})
+			PChannels:   pchannels, Logger: n.logger,
+			Owns: func(pc string) bool { _, err := own.Check(pc); return err == nil }})
 		if err != nil {
 			return fmt.Errorf("app: retention: %w", err)
 		}

@@ -43,8 +43,9 @@ func (n *roleNode) streamingClient(ctx context.Context, g *errgroup.Group) *work
 }
 
 // newStreamingWriter builds the streaming node's writer, fenced by its
-// ownership of each pchannel.
-func (n *roleNode) newStreamingWriter(ctx context.Context, g *errgroup.Group, d streaming.Deps) *streaming.Writer {
+// ownership of each pchannel, and returns that ownership too (the log
+// retention of a pchannel runs on its writer only).
+func (n *roleNode) newStreamingWriter(ctx context.Context, g *errgroup.Group, d streaming.Deps) (*streaming.Writer, *streamingcoord.Ownership) {
 	table := streamingcoord.NewTable(n.meta, n.logger)
 	var w *streaming.Writer
 	own := streamingcoord.NewOwnership(streamingcoord.OwnershipDeps{KV: n.meta, Table: table,
@@ -60,7 +61,7 @@ func (n *roleNode) newStreamingWriter(ctx context.Context, g *errgroup.Group, d 
 	w = streaming.New(streaming.Default(), d)
 	g.Go(func() error { table.Run(ctx); return nil })
 	g.Go(func() error { own.Run(ctx); return nil })
-	return w
+	return w, own
 }
 
 // runStreamingCoord assigns pchannels to the live streaming nodes (with

@@ -49,5 +49,15 @@
 // (Deps.PChannels), the first pass treats them all as having been in use,
 // so the ones no collection maps to are emptied by the second.
 //
+// One owner per pchannel. In cluster mode every streaming node runs the
+// loop, but Deps.Owns limits each to the pchannels it writes now, so a
+// pchannel is truncated by its current writer only and the duty follows
+// hand-overs. A loop that loses a pchannel drops what it queued for it; one
+// that (re)gains it waits out a whole window before truncating. For a
+// moment around a hand-over two loops may both truncate the same pchannel:
+// harmless, since both truncate only behind every checkpoint and the log
+// never moves a truncation point backwards. Standalone (Owns nil) truncates
+// every pchannel.
+//
 // Only Run's goroutine touches Server's state: no lock.
 package retention

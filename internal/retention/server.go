@@ -60,8 +60,13 @@ type Deps struct {
 	// last collection was dropped: this is what covers drops made before
 	// a restart.
 	PChannels []string
-	Now       func() time.Time // nil: time.Now
-	Logger    *slog.Logger     // nil: discard
+	// Owns reports whether this loop truncates pchannel now (cluster mode:
+	// the pchannel's current writer, so that each pchannel has one
+	// retention owner that follows its hand-overs). nil: every pchannel
+	// (standalone).
+	Owns   func(pchannel string) bool
+	Now    func() time.Time // nil: time.Now
+	Logger *slog.Logger     // nil: discard
 }
 
 // Server is the retention loop.
@@ -128,6 +133,9 @@ func (s *Server) pass(ctx context.Context) error {
 	// a collection created on it later appends above it.
 	orphanEnd := map[string]logbroker.MessageID{}
 	for pc := range s.orphans {
+		if !s.owns(pc) {
+			continue
+		}
 		id, err := s.d.Log.Latest(ctx, pc)
 		if err != nil {
 			return fmt.Errorf("retention: latest of %s: %w", pc, err)
@@ -194,6 +202,13 @@ func (s *Server) pass(ctx context.Context) error {
 		}
 	}
 	for pc, upTo := range safe {
+		if !s.owns(pc) {
+			// Another writer's: its loop decides. What this one queued
+			// is dropped, so a pchannel taken back waits out a whole
+			// window again.
+			delete(s.pending, pc)
+			continue
+		}
 		q := s.pending[pc]
 		last := s.truncated[pc]
 		if len(q) > 0 {
@@ -226,6 +241,9 @@ func (s *Server) pass(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// owns reports whether this loop truncates pchannel.
+func (s *Server) owns(pchannel string) bool { return s.d.Owns == nil || s.d.Owns(pchannel) }
 
 // sameChannels reports whether two listings carry the same vchannels.
 func sameChannels(a, b []*model.Collection) bool {

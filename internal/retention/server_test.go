@@ -3,6 +3,7 @@ package retention
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -233,4 +234,91 @@ func TestUnusedPChannelsEmptiedAfterRestart(t *testing.T) {
 	x.check("dml_0", x.ids["dml_0"][2])
 	x.check("dml_1", 0) // no checkpoint yet: kept
 	x.pass()            // nothing more to do, no error on the never-written dml_2
+}
+
+// TestOnlyTheOwnerTruncates: with several streaming nodes each pchannel is
+// truncated only by the loop of its current writer, which follows the
+// hand-over; a loop that gets a pchannel back waits out a whole window
+// again, and nothing goes past a checkpoint.
+func TestOnlyTheOwnerTruncates(t *testing.T) {
+	x := newRules(t, 10*time.Minute)
+	x.colls = []*model.Collection{coll(1, "dml_0_1v0", "dml_1_1v1")}
+	x.append("dml_0", 10)
+	x.append("dml_1", 10)
+	a, b := x.ids["dml_0"], x.ids["dml_1"]
+	owner := map[string]string{"dml_0": "A", "dml_1": "B"}
+	var truncs []string
+	loop := func(node string) *Server {
+		r, err := New(Config{Interval: time.Second, Window: 10 * time.Minute}, Deps{Log: countingLog{x.log, node, &truncs}, Checkpoints: x.data,
+			Collections: func(context.Context) ([]*model.Collection, error) { return x.colls, nil },
+			Now:         func() time.Time { return x.now },
+			Owns:        func(pc string) bool { return owner[pc] == node }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	ra, rb := loop("A"), loop("B")
+	pass := func() {
+		t.Helper()
+		for _, r := range []*Server{ra, rb} {
+			if err := r.pass(x.ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	x.checkpoint("dml_0_1v0", a[4])
+	x.checkpoint("dml_1_1v1", b[6])
+	pass()
+	x.now = x.now.Add(10 * time.Minute)
+	pass()
+	x.check("dml_0", a[4])
+	x.check("dml_1", b[6])
+	if got := fmt.Sprint(truncs); got != "[A:dml_0 B:dml_1]" {
+		t.Fatalf("truncations: %s, want each pchannel by its owner only", got)
+	}
+
+	// dml_0 moves to B: A stops, B starts its own window.
+	owner["dml_0"] = "B"
+	truncs = nil
+	x.checkpoint("dml_0_1v0", a[8])
+	pass()
+	x.now = x.now.Add(9 * time.Minute)
+	pass()
+	x.check("dml_0", a[4])
+	x.now = x.now.Add(time.Minute)
+	pass()
+	x.check("dml_0", a[8])
+	if got := fmt.Sprint(truncs); got != "[B:dml_0]" {
+		t.Fatalf("truncations after the hand-over: %s, want [B:dml_0]", got)
+	}
+	if len(ra.pending) != 0 {
+		t.Fatalf("the old owner still queues %v", ra.pending)
+	}
+	// Back to A: its earlier queue is gone, so it waits a whole window.
+	owner["dml_0"] = "A"
+	truncs = nil
+	x.checkpoint("dml_0_1v0", a[9])
+	pass()
+	x.now = x.now.Add(9 * time.Minute)
+	pass()
+	x.check("dml_0", a[8])
+	x.now = x.now.Add(time.Minute)
+	pass()
+	x.check("dml_0", a[9])
+	if got := fmt.Sprint(truncs); got != "[A:dml_0]" {
+		t.Fatalf("truncations after the hand-back: %s, want [A:dml_0]", got)
+	}
+}
+
+// countingLog records which node truncated which pchannel.
+type countingLog struct {
+	*logbroker.Memory
+	node   string
+	truncs *[]string
+}
+
+func (c countingLog) Truncate(ctx context.Context, pc string, upTo logbroker.MessageID) error {
+	*c.truncs = append(*c.truncs, c.node+":"+pc)
+	return c.Memory.Truncate(ctx, pc, upTo)
 }

@@ -105,7 +105,10 @@
 // the only message of the channel's trunc subject (a compare-and-set on
 // that subject's last sequence, so that truncations racing from several
 // processes never move the point backwards), then purges the data subject
-// below upTo+1. Storing the point first makes a crash between the
+// below upTo+1, except the subject's last message, which stays stored (Read
+// never returns it again) so that a fenced producer's expected last
+// sequence is always there to compare with (Fencing, docs/log-fencing.md).
+// Storing the point first makes a crash between the
 // two steps harmless: Read refuses positions below the stored point, and
 // messages not yet purged below it are never delivered. ErrTruncated is
 // exact with respect to that point: Read(after) fails iff 0 < after < T.

@@ -43,6 +43,7 @@ func TestNATSClusterConformance(t *testing.T) {
 // in the failover) is recognised as such.
 type natsWriter struct {
 	l        logbroker.Log
+	p        logbroker.Producer // appends through it when set (fenced)
 	mu       sync.Mutex
 	acked    map[logbroker.MessageID]string
 	failed   map[string]bool // payloads of failed appends
@@ -56,17 +57,34 @@ func (w *natsWriter) run(ctx context.Context) {
 		w.mu.Lock()
 		w.inflight = p
 		w.mu.Unlock()
-		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		id, err := w.l.Append(actx, "ch", []byte(p), map[string]string{"i": p})
-		cancel()
-		w.mu.Lock()
-		if err == nil {
-			w.acked[id] = p
-		} else if ctx.Err() == nil {
-			w.failed[p] = true
-			w.lastErr = err
+		var (
+			id  logbroker.MessageID
+			err error
+		)
+		if w.p != nil {
+			// A fenced append retries unanswered attempts itself (5 s
+			// each) until its context ends.
+			actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			id, err = w.p.Append(actx, []byte(p), map[string]string{"i": p})
+			cancel()
+			w.record(ctx, p, id, err)
+			continue
 		}
-		w.mu.Unlock()
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		id, err = w.l.Append(actx, "ch", []byte(p), map[string]string{"i": p})
+		cancel()
+		w.record(ctx, p, id, err)
+	}
+}
+
+func (w *natsWriter) record(ctx context.Context, p string, id logbroker.MessageID, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err == nil {
+		w.acked[id] = p
+	} else if ctx.Err() == nil {
+		w.failed[p] = true
+		w.lastErr = err
 	}
 }
 
@@ -109,6 +127,7 @@ func (w *natsWriter) checkAll(t *testing.T, l logbroker.Log, what string) {
 	}
 	defer r.Close()
 	seen := 0
+	payloads := map[string]logbroker.MessageID{}
 	var prev logbroker.MessageID
 	for prev < last {
 		m, err := r.Next(ctx)
@@ -119,6 +138,10 @@ func (w *natsWriter) checkAll(t *testing.T, l logbroker.Log, what string) {
 			t.Fatalf("%s: id %d after %d", what, m.ID, prev)
 		}
 		prev = m.ID
+		if first, ok := payloads[string(m.Payload)]; ok {
+			t.Fatalf("%s: %q stored twice, at %d and %d", what, m.Payload, first, m.ID)
+		}
+		payloads[string(m.Payload)] = m.ID
 		if want, ok := w.acked[m.ID]; ok {
 			if string(m.Payload) != want || m.Properties["i"] != want {
 				t.Fatalf("%s: id %d holds %q %v, acknowledged as %q", what, m.ID, m.Payload, m.Properties, want)
@@ -224,5 +247,42 @@ func TestNATSClusterKillNode(t *testing.T) {
 		if actx.Err() != nil {
 			t.Fatalf("append with the rejoined node and one other: %v", err)
 		}
+	}
+}
+
+// TestNATSClusterFencedKillNode appends through a fenced producer while
+// the stream leader is killed: publishes whose acknowledgement is lost in
+// the failover are retried with the same expected sequence, so none is
+// stored twice, and each is reported with the ID it was stored at.
+func TestNATSClusterFencedKillNode(t *testing.T) {
+	c := testservers.StartNATS(t, 3)
+	l, err := logbroker.NewNATS(t.Context(), logbroker.NATSConfig{URL: c.URL(), Replicas: 3}, testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	p, err := l.Producer(t.Context(), "ch", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &natsWriter{l: l, p: p, acked: make(map[logbroker.MessageID]string), failed: make(map[string]bool)}
+	ctx, stop := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		w.run(ctx)
+	}()
+	defer func() { stop(); wg.Wait() }()
+	w.waitAcked(t, 100, "before the kill")
+	victim := streamLeader(t, c, logbroker.DefaultStreamPrefix+"_LOG")
+	c.Nodes[victim].Kill(t)
+	w.waitAcked(t, 200, "with 2 of 3 nodes")
+	stop()
+	wg.Wait()
+	w.checkAll(t, l, "after the leader's kill")
+	t.Logf("%d fenced appends acknowledged, %d failed (last error: %v)", len(w.acked), len(w.failed), w.lastErr)
+	if len(w.failed) > 0 {
+		t.Fatalf("%d fenced appends failed across the failover (last: %v)", len(w.failed), w.lastErr)
 	}
 }

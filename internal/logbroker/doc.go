@@ -25,6 +25,11 @@
 //
 // All run the conformance suite in package logbrokertest.
 //
+// Memory and NATS also implement Fencing: producers under an epoch (the
+// writer's ownership term) whose appends are conditional on the channel's
+// last message, so that a deposed writer's late append never lands after
+// the next writer's first (fence.go, docs/log-fencing.md). Kafka does not.
+//
 // # Mapping to Kafka
 //
 // Channel c is the topic <prefix><escaped c> (prefix "milvago-log-"),

@@ -12,6 +12,13 @@
 // timestamp (SyncTo). An idle server writes nothing and burns no CPU —
 // unlike Milvus, which ticks every channel every 200 ms.
 //
+// Several writers (cluster mode) hold the physical channels under terms
+// (package streamingcoord); a writer checks its ownership before every
+// append, and when the log implements logbroker.Fencing it also appends
+// through a producer opened under its term, so the log itself refuses an
+// append of a deposed writer that comes after the next writer's first
+// (docs/log-fencing.md). Either refusal answers "channel misrouted" (507).
+//
 // Lock order: channel.mu, then the data coordinator's lock (inside
 // AssignSegment / SealChannel).
 package streaming

@@ -636,8 +636,13 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 		coordrpc.RegisterReplicas(n.grpc, qcoord)
 		coordrpc.RegisterResourceGroups(n.grpc, qcoord)
 		g.Go(func() error { return n.trackQueryNodes(ctx, pool, qcoord) })
-		// The balance checker moves shards onto query nodes that joined.
-		g.Go(func() error { return qcoord.RunBalancer(ctx, querycoord.AutoBalanceInterval) })
+		// The balance checker moves shards onto query nodes that joined
+		// (queryCoord.autoBalance, autoBalanceChannel, autoBalanceInterval).
+		if b := n.cfg.ShardBalance; b.QueryCoordAutoBalance && b.QueryCoordAutoBalanceChannel {
+			g.Go(func() error {
+				return qcoord.RunBalancer(ctx, time.Duration(b.QueryCoordAutoBalanceInterval)*time.Millisecond)
+			})
+		}
 	}
 	drop.query, drop.data, drop.index, drop.unwatch = queryAPI, dataAPI, indexAPI, channels.UnwatchCollection
 	// Flushed segments go to the query coordinator (served brute force

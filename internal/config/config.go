@@ -40,6 +40,9 @@ type Config struct {
 	Lifecycle
 	// InterimIndex is the growing segments' interim index (keys_interim.go).
 	InterimIndex
+	// ShardBalance is the query coordinator's balance checker
+	// (keys_querycoord.go).
+	ShardBalance
 	// Function is the model services of functions (keys_functions.go).
 	Function Function
 	// Credentials are the file's credential.<name>.apikey values, by name

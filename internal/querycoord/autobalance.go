@@ -39,10 +39,8 @@ type move struct {
 	from, to int64
 }
 
-// AutoBalanceInterval is Milvus's queryCoord.autoBalanceInterval (3 s).
-const AutoBalanceInterval = 3 * time.Second
-
-// RunBalancer balances the shards every interval until ctx ends.
+// RunBalancer balances the shards every interval (Milvus's
+// queryCoord.autoBalanceInterval, 3 s by default) until ctx ends.
 func (s *Server) RunBalancer(ctx context.Context, interval time.Duration) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()

@@ -240,10 +240,13 @@ func (s *Server) TransferNode(ctx context.Context, source, target string, n int3
 	case int(n) > len(src.Nodes):
 		return errs.ResourceGroupNodeNotEnough(source, len(src.Nodes), int(n))
 	}
+	// Milvus's CheckIfTransferNode: the source asks n nodes fewer, and
+	// is limited to n fewer unless it is the default group, whose limits
+	// (its capacity, or what UpdateResourceGroups set) stay as they are.
 	sc, dc := src.Config, dst.Config
-	sc.Requests, sc.Limits = max(sc.Requests-n, 0), max(sc.Limits-n, 0)
-	if source == DefaultResourceGroup {
-		sc.Limits = defaultRGCapacity
+	sc.Requests = max(sc.Requests-n, 0)
+	if source != DefaultResourceGroup {
+		sc.Limits = max(sc.Limits-n, 0)
 	}
 	dc.Requests += n
 	dc.Limits = max(dc.Limits, dc.Requests)

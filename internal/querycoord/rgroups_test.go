@@ -143,3 +143,75 @@ func TestResourceGroups(t *testing.T) {
 		}
 	}
 }
+
+// TestTransferNode checks the deprecated TransferNode as Milvus 2.6's
+// ResourceManager.TransferNode: it rewrites both groups' configurations
+// (the target asks for n nodes more, the source for n fewer; the default
+// group keeps its limits), with Milvus's errors for bad arguments.
+func TestTransferNode(t *testing.T) {
+	c := newCluster(t)
+	set := &nodeSet{m: map[int64]*querynode.Server{}}
+	for _, id := range []int64{11, 12, 13} {
+		c.startNode(t, set, id)
+	}
+	store := kv.NewMemory()
+	t.Cleanup(func() { store.Close() })
+	qc := must(New(c.ctx, Deps{KV: store, Data: c.data, Indexes: c.icoord, Nodes: set, IDs: c.root, Collections: c.root}))
+	if err := qc.SetNodes(c.ctx, infos(11, 12, 13)); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range []string{"rg1", "rg2"} {
+		if err := qc.CreateResourceGroup(c.ctx, g, RGConfig{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A default group whose limits the user set: TransferNode keeps them.
+	if err := qc.UpdateResourceGroups(c.ctx, map[string]RGConfig{DefaultResourceGroup: {Requests: 0, Limits: 5}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		src, dst string
+		n        int32
+		is       error
+		want     string
+	}{
+		{"rg1", "rg1", 1, errs.ErrParameterInvalid, "source resource group and target resource group should not be the same"},
+		{DefaultResourceGroup, "rg1", 0, errs.ErrParameterInvalid, "invalid NumNode 0"},
+		{"nope", "rg1", 1, errs.ErrResourceGroupNotFound, "nope"},
+		{DefaultResourceGroup, "nope", 1, errs.ErrResourceGroupNotFound, "nope"},
+		{DefaultResourceGroup, "rg1", 4, errs.ErrResourceGroupNodeNotEnough, ""},
+	} {
+		err := qc.TransferNode(c.ctx, tc.src, tc.dst, tc.n)
+		if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("TransferNode(%s, %s, %d): %v, want %v %q", tc.src, tc.dst, tc.n, err, tc.is, tc.want)
+		}
+	}
+	cfgOf := func(g string) RGConfig { return must(qc.DescribeResourceGroup(bg, g)).Config }
+	nodesOf := func(g string) int { return len(must(qc.DescribeResourceGroup(bg, g)).Nodes) }
+
+	if err := qc.TransferNode(c.ctx, DefaultResourceGroup, "rg1", 2); err != nil {
+		t.Fatal(err)
+	}
+	if got := cfgOf(DefaultResourceGroup); got.Requests != 0 || got.Limits != 5 {
+		t.Errorf("default group after giving 2 nodes: %+v, want requests 0 and its limits 5", got)
+	}
+	if got := cfgOf("rg1"); got.Requests != 2 || got.Limits != 2 {
+		t.Errorf("rg1 after taking 2 nodes: %+v, want 2 and 2", got)
+	}
+	if nodesOf("rg1") != 2 || nodesOf(DefaultResourceGroup) != 1 {
+		t.Fatalf("rg1 %d nodes, default %d; want 2 and 1", nodesOf("rg1"), nodesOf(DefaultResourceGroup))
+	}
+	// Between two other groups both sides' limits move.
+	if err := qc.TransferNode(c.ctx, "rg1", "rg2", 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := cfgOf("rg1"); got.Requests != 1 || got.Limits != 1 {
+		t.Errorf("rg1 after giving 1 node: %+v, want 1 and 1", got)
+	}
+	if got := cfgOf("rg2"); got.Requests != 1 || got.Limits != 1 {
+		t.Errorf("rg2 after taking 1 node: %+v, want 1 and 1", got)
+	}
+	if nodesOf("rg1") != 1 || nodesOf("rg2") != 1 || nodesOf(DefaultResourceGroup) != 1 {
+		t.Fatalf("nodes: rg1 %d, rg2 %d, default %d; want 1 each", nodesOf("rg1"), nodesOf("rg2"), nodesOf(DefaultResourceGroup))
+	}
+}

@@ -74,21 +74,8 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 		results[i] = r
 		return nil
 	}
-	// Up to four segments at once; this goroutine searches the first
-	// itself (with one segment, no goroutine is started at all).
-	if len(rs.segs) > 0 {
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(3)
-		for i := 1; i < len(rs.segs); i++ {
-			g.Go(func() error { return searchSeg(gctx, i) })
-		}
-		err0 := searchSeg(gctx, 0)
-		if err := g.Wait(); err != nil {
-			return nil, err
-		}
-		if err0 != nil {
-			return nil, err0
-		}
+	if err := searchSegments(ctx, rs.segs, searchSeg); err != nil {
+		return nil, err
 	}
 	nq, k := sreq.Queries.Len(), sreq.Params.K
 	if len(sreq.EmbListLens) > 0 {
@@ -188,6 +175,53 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 		return nil, err
 	}
 	return out, nil
+}
+
+// inlineRows is the size under which a segment is searched by the
+// request's own goroutine after the large ones were handed out: a small
+// growing segment (a brute-force scan of a few thousand rows) takes less
+// time than starting a goroutine and waking a thread to run it.
+const inlineRows = 4096
+
+// searchSegments runs search(ctx, i) for every segment, up to four at
+// once: the request's goroutine searches the first large segment itself
+// and then every small one (fewer than inlineRows rows), the others run
+// in goroutines. With one large segment and small ones (the common shape
+// of an nq=1 search: one sealed segment and the growing tail) no goroutine
+// is started at all.
+func searchSegments(ctx context.Context, segs []segment.Segment, search func(context.Context, int) error) error {
+	var large, small []int
+	for i, s := range segs {
+		if s.NumRows() < inlineRows {
+			small = append(small, i)
+		} else {
+			large = append(large, i)
+		}
+	}
+	if len(large) <= 1 {
+		for _, i := range append(large, small...) {
+			if err := search(ctx, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(3)
+	for _, i := range large[1:] {
+		g.Go(func() error { return search(gctx, i) })
+	}
+	err := search(gctx, large[0])
+	for _, i := range small {
+		if err != nil {
+			break
+		}
+		err = search(gctx, i)
+	}
+	if werr := g.Wait(); werr != nil {
+		return werr
+	}
+	return err
 }
 
 // fetch gathers output fields for hits, in hit order.

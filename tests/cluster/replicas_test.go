@@ -12,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"github.com/milvus-io/milvus/client/v2/entity"
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 // readLoop searches and queries a collection until stopped, recording
@@ -310,4 +313,61 @@ func TestClusterResourceGroups(t *testing.T) {
 	if _, err := cli.DescribeResourceGroup(ctx, milvusclient.NewDescribeResourceGroupOption("nope")); err == nil || !strings.Contains(err.Error(), "resource group not found") {
 		t.Fatalf("describe a missing group: %v", err)
 	}
+
+	// GetQuerySegmentInfo: every flushed segment, served once per replica,
+	// by the two replicas' distinct nodes.
+	conn, err := grpc.NewClient(c.proxyAddr("proxy"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	raw := milvuspb.NewMilvusServiceClient(conn)
+	qs, err := raw.GetQuerySegmentInfo(ctx, &milvuspb.GetQuerySegmentInfoRequest{CollectionName: "grouped"})
+	if err != nil || qs.GetStatus().GetCode() != 0 || len(qs.GetInfos()) == 0 {
+		t.Fatalf("query segments: %v, %v", qs, err)
+	}
+	var rows int64
+	for _, info := range qs.GetInfos() {
+		ids := info.GetNodeIds()
+		if len(ids) != 2 || ids[0] == ids[1] || ids[0] == rg1.Nodes[0].NodeID || ids[1] == rg1.Nodes[0].NodeID || info.GetNodeID() != ids[0] {
+			t.Fatalf("segment %d served by nodes %v (node_id %d), want the two replicas' nodes outside rg1 (node %d)",
+				info.GetSegmentID(), ids, info.GetNodeID(), rg1.Nodes[0].NodeID)
+		}
+		rows += info.GetNumRows()
+	}
+	if rows != 500 {
+		t.Fatalf("query segments hold %d rows, want 500", rows)
+	}
+
+	// UpdateResourceGroups: rg1 asks for no node; its node goes back to the
+	// default group, and the empty group can be dropped.
+	if err := cli.UpdateResourceGroup(ctx, milvusclient.NewUpdateResourceGroupOption("rg1", &entity.ResourceGroupConfig{})); err != nil {
+		t.Fatalf("update rg1: %v", err)
+	}
+	eventually(t, 30*time.Second, "rg1's node back in the default group", func() error {
+		if r, d := describe("rg1"), describe(def); r.NumAvailableNode != 0 || d.NumAvailableNode != 3 {
+			return fmt.Errorf("rg1 %d nodes, default %d", r.NumAvailableNode, d.NumAvailableNode)
+		}
+		return nil
+	})
+	if err := cli.DropResourceGroup(ctx, milvusclient.NewDropResourceGroupOption("rg1")); err != nil {
+		t.Fatalf("drop the emptied rg1: %v", err)
+	}
+	// TransferNode (Milvus's deprecated call): the target asks for the
+	// nodes; the default group keeps its capacity.
+	if err := cli.CreateResourceGroup(ctx, milvusclient.NewCreateResourceGroupOption("rg2")); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := raw.TransferNode(ctx, &milvuspb.TransferNodeRequest{SourceResourceGroup: def, TargetResourceGroup: "rg2", NumNode: 1}); err != nil || st.GetCode() != 0 {
+		t.Fatalf("transfer a node to rg2: %v, %v", st, err)
+	}
+	if st, _ := raw.TransferNode(ctx, &milvuspb.TransferNodeRequest{SourceResourceGroup: def, TargetResourceGroup: "rg2", NumNode: 5}); !strings.Contains(st.GetReason(), "resource group node not enough") {
+		t.Fatalf("transfer 5 of the default group's nodes: %v", st)
+	}
+	eventually(t, 30*time.Second, "a node in rg2", func() error {
+		if r, d := describe("rg2"), describe(def); r.NumAvailableNode != 1 || r.Capacity != 1 || d.NumAvailableNode != 2 || d.Capacity != 1000000 {
+			return fmt.Errorf("rg2 %d nodes (capacity %d), default %d (capacity %d)", r.NumAvailableNode, r.Capacity, d.NumAvailableNode, d.Capacity)
+		}
+		return nil
+	})
 }

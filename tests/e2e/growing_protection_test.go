@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"github.com/milvus-io/milvus/client/v2/entity"
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
 
@@ -70,6 +72,38 @@ func TestGrowingSegmentsProtection(t *testing.T) {
 		t.Fatalf("refused after %.1f MB of vectors, below the low water level (%d MB)", mb, lowMB)
 	}
 	t.Logf("refused after %d rows (%.1f MiB of vectors): %v", next, float64(next)*dim*4/(1<<20), err)
+	// GetMetrics shows what the center read: the query node's growing
+	// bytes, in Milvus's QueryNodeQuotaMetrics keys.
+	resp, err := cli.GetService().GetMetrics(ctx, &milvuspb.GetMetricsRequest{Request: `{"metric_type":"system_info"}`})
+	if err != nil || resp.GetStatus().GetCode() != 0 {
+		t.Fatalf("GetMetrics: %v, %v", resp.GetStatus(), err)
+	}
+	var topo struct {
+		NodesInfo []struct {
+			Infos struct {
+				Type         string `json:"type"`
+				QuotaMetrics *struct {
+					GrowingSegmentsSize int64
+					Effect              struct{ CollectionIDs []int64 }
+				} `json:"quota_metrics"`
+			} `json:"infos"`
+		} `json:"nodes_info"`
+	}
+	if err := json.Unmarshal([]byte(resp.GetResponse()), &topo); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, n := range topo.NodesInfo {
+		if q := n.Infos.QuotaMetrics; n.Infos.Type == "querynode" && q != nil {
+			found = true
+			if q.GrowingSegmentsSize < highMB<<20 || len(q.Effect.CollectionIDs) != 1 {
+				t.Fatalf("query node quota metrics: %+v, want growing bytes above %d MB and one collection", q, highMB)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no query node quota_metrics in %s", resp.GetResponse())
+	}
 	if _, err := cli.Delete(ctx, milvusclient.NewDeleteOption(name).WithInt64IDs("id", []int64{0})); err != nil {
 		t.Fatalf("delete refused: %v", err)
 	}

@@ -101,6 +101,9 @@ type roleNode struct {
 	serverID atomic.Int64
 	// fence stamps and checks every internal call (fencing.go).
 	fence fence
+	// qnode is a query node process's query node, whose growing segments
+	// its component infos report (nil until built).
+	qnode atomic.Pointer[querynode.Server]
 }
 
 func (n *roleNode) close() {
@@ -295,7 +298,11 @@ func (n *roleNode) run(ctx context.Context) error {
 	n.grpc = grpc.NewServer(append(rpc.FlowControlServerOptions(), grpc.MaxRecvMsgSize(256<<20), grpc.MaxSendMsgSize(256<<20),
 		grpc.ChainUnaryInterceptor(n.fence.server, inv.intercept), rpc.StreamWorkers())...)
 	pb.RegisterNodeServer(n.grpc, nodeInfoServer{infos: func() []sysinfo.ComponentInfos {
-		return localInfos(n.role, n.serverID.Load(), n.addr, n.cfg.Minio.BucketName, n.cfg.LocalStorage.Path, sysinfo.ClusterDeployMode)
+		infos := localInfos(n.role, n.serverID.Load(), n.addr, n.cfg.Minio.BucketName, n.cfg.LocalStorage.Path, sysinfo.ClusterDeployMode)
+		if q := n.qnode.Load(); q != nil {
+			infos = withQuotaMetrics(infos, q)
+		}
+		return infos
 	}})
 	if err := n.serveHTTP(gctx, g); err != nil {
 		l.Close()
@@ -449,6 +456,7 @@ func (n *roleNode) build(ctx context.Context, g *errgroup.Group, hosted []string
 		qnode := querynode.New(querynode.Deps{Log: n.log, Objects: n.objects, Syncer: n.streamingClient(ctx, g),
 			Collections: n.rootClient(ctx), IndexFaults: n.indexClient(ctx), Interim: &interim, Logger: n.logger})
 		qnode.Start(ctx)
+		n.qnode.Store(qnode)
 		workerrpc.RegisterQueryNode(n.grpc, qnode, n.queryClient(ctx))
 		g.Go(func() error { return qnode.Run(ctx) })
 		return nil

@@ -18,7 +18,9 @@ import (
 // nodeMemory gives the write protection the workers' memory from the
 // component infos GetMetrics reports: in a cluster each data, query and
 // streaming node's own (gathered through the sessions), standalone the
-// process's. One code path for both modes.
+// process's, with a query node's growing segment bytes from its
+// quota_metrics (Milvus's QueryNodeQuotaMetrics.GrowingSegmentsSize). One
+// code path for both modes.
 type nodeMemory struct{ infos rpc.SystemInfo }
 
 func (n nodeMemory) NodeMemory(ctx context.Context) ([]quota.NodeMemory, error) {
@@ -43,7 +45,11 @@ func (n nodeMemory) NodeMemory(ctx context.Context) ([]quota.NodeMemory, error) 
 			continue
 		}
 		hw := c.HardwareInfos
-		out = append(out, quota.NodeMemory{Role: role, ID: c.ID, Used: hw.MemoryUsage, Total: hw.Memory})
+		m := quota.NodeMemory{Role: role, ID: c.ID, Used: hw.MemoryUsage, Total: hw.Memory}
+		if q := c.QuotaMetrics; q != nil && q.GrowingSegmentsSize > 0 {
+			m.Growing = uint64(q.GrowingSegmentsSize)
+		}
+		out = append(out, m)
 	}
 	return out, nil
 }

@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
@@ -53,6 +55,47 @@ func TestNodeMemory(t *testing.T) {
 	local, err := nodeMemory{standaloneSystemInfo{}}.NodeMemory(context.Background())
 	if err != nil || len(local) < 2 || local[0].Total == 0 || local[0].Used == 0 {
 		t.Fatalf("standalone: %+v, %v", local, err)
+	}
+}
+
+type fakeGrowing struct{}
+
+func (fakeGrowing) GrowingBytes() (int64, []int64) { return 3 << 20, []int64{7, 9} }
+
+// TestNodeMemoryGrowing: a query node's growing segment bytes travel in
+// its component infos' quota_metrics (Milvus's QueryNodeQuotaMetrics
+// keys, as GetComponentInfos carries them to a cluster's quota center) and
+// become the node's Growing; other roles have none.
+func TestNodeMemoryGrowing(t *testing.T) {
+	infos := withQuotaMetrics([]sysinfo.ComponentInfos{info(sysinfo.RoleQueryNode, 3, 6, 10, false),
+		info(sysinfo.RoleDataNode, 3, 6, 10, false)}, fakeGrowing{})
+	var wire fakeInfos
+	for _, c := range infos {
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Type == sysinfo.RoleQueryNode && (!strings.Contains(string(b), `"quota_metrics":{"Hms":`) ||
+			!strings.Contains(string(b), `"GrowingSegmentsSize":3145728,"Effect":{"NodeID":3,"CollectionIDs":[7,9]}`)) {
+			t.Fatalf("query node infos: %s", b)
+		}
+		if c.Type == sysinfo.RoleDataNode && !strings.Contains(string(b), `"quota_metrics":null`) {
+			t.Fatalf("data node infos: %s", b)
+		}
+		var back sysinfo.ComponentInfos
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		wire = append(wire, back)
+	}
+	got, err := nodeMemory{wire}.NodeMemory(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []quota.NodeMemory{{Role: quota.RoleQueryNode, ID: 3, Used: 6, Total: 10, Growing: 3 << 20},
+		{Role: quota.RoleDataNode, ID: 3, Used: 6, Total: 10}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
 	}
 }
 

@@ -191,7 +191,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	// collection), the data directory's disk and the stored binlogs; the
 	// proxy's limiter takes its verdict, as a cluster proxy takes the root
 	// coordinator's (quota_center.go).
-	s.center = s.cfg.Public.quotaCenter(s.cfg.DataDir, nodeMemory{standaloneSystemInfo{}}, nil, storedSizes{s.root, s.data}, s.logger)
+	s.center = s.cfg.Public.quotaCenter(s.cfg.DataDir, nodeMemory{standaloneSystemInfo{query: s.qnode}}, nil, storedSizes{s.root, s.data}, s.logger)
 	if s.center != nil {
 		s.quota = s.cfg.Public.limiter(s.center, s.logger)
 	}
@@ -214,7 +214,7 @@ func (s *Standalone) build(ctx context.Context) error {
 		return fmt.Errorf("app: %w", err)
 	}
 	svc := rpc.NewService(s.proxy, "STANDALONE").WithReplicas(s.qcoord).WithResourceGroups(s.qcoord).WithRBAC(acl)
-	svc.SetSystemInfo(standaloneSystemInfo{id: id, addr: net.JoinHostPort(hostIP(), strconv.Itoa(s.cfg.Port)), diskPath: s.cfg.DataDir})
+	svc.SetSystemInfo(standaloneSystemInfo{id: id, addr: net.JoinHostPort(hostIP(), strconv.Itoa(s.cfg.Port)), diskPath: s.cfg.DataDir, query: s.qnode})
 	restH := rest.New(s.proxy, s.logger).WithResourceGroups(svc)
 	restH.SetAuth(guard, svc)
 	s.rpc = rpc.New(rpc.Config{Addr: net.JoinHostPort(s.cfg.Public.Listen, strconv.Itoa(s.cfg.Port)), MetricsAddr: net.JoinHostPort(s.cfg.Public.Listen, strconv.Itoa(s.cfg.MetricsPort)),

@@ -67,6 +67,29 @@ func localInfos(role string, id int64, addr, bucket, diskPath, mode string) []sy
 	return out
 }
 
+// growingSource is a query node's growing segments (querynode.Server).
+type growingSource interface {
+	GrowingBytes() (bytes int64, collections []int64)
+}
+
+// withQuotaMetrics fills the query node components' quota metrics from
+// the process's query node (q nil: this process has none), as Milvus's
+// query node reports its QueryNodeQuotaMetrics in GetMetrics.
+func withQuotaMetrics(infos []sysinfo.ComponentInfos, q growingSource) []sysinfo.ComponentInfos {
+	if q == nil {
+		return infos
+	}
+	for i := range infos {
+		if infos[i].Type != sysinfo.RoleQueryNode || infos[i].HasError {
+			continue
+		}
+		bytes, colls := q.GrowingBytes()
+		infos[i].QuotaMetrics = &sysinfo.QueryNodeQuotaMetrics{Hms: infos[i].HardwareInfos, GrowingSegmentsSize: bytes,
+			Effect: sysinfo.NodeEffect{NodeID: infos[i].ID, CollectionIDs: colls}}
+	}
+	return infos
+}
+
 // nodeInfoServer is the Node service of a role process.
 type nodeInfoServer struct {
 	pb.UnimplementedNodeServer
@@ -91,10 +114,12 @@ type standaloneSystemInfo struct {
 	id       int64
 	addr     string
 	diskPath string
+	// query is the process's query node (nil: no quota metrics).
+	query growingSource
 }
 
 func (s standaloneSystemInfo) infos(role string) []sysinfo.ComponentInfos {
-	return localInfos(role, s.id, s.addr, "", s.diskPath, sysinfo.StandaloneDeployMode)
+	return withQuotaMetrics(localInfos(role, s.id, s.addr, "", s.diskPath, sysinfo.StandaloneDeployMode), s.query)
 }
 
 func (s standaloneSystemInfo) Self(context.Context) sysinfo.ComponentInfos {

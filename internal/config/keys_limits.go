@@ -150,7 +150,7 @@ var rateKeys = slices.Concat(
 			func(c *Config) *float64 { return &c.Limits.GrowingMinRateRatio }),
 		floatKey("quotaAndLimits.limitWriting.growingSegmentsSizeProtection.lowWaterLevel", "0.2", 0, 1, "fraction of a node's memory its growing segments may take before the DML rates of its collections are scaled down",
 			func(c *Config) *float64 { return &c.Limits.GrowingLowWaterLevel }),
-		floatKey("quotaAndLimits.limitWriting.growingSegmentsSizeProtection.highWaterLevel", "0.4", 0, 1, "fraction of a node's memory in growing segments at which the factor reaches minRateRatio ((high - level) / (high - low), not below minRateRatio)",
+		floatKey("quotaAndLimits.limitWriting.growingSegmentsSizeProtection.highWaterLevel", "0.4", 0, 1, "fraction of a node's memory in growing segments at which the factor reaches minRateRatio ((high - level) / (high - low), not below minRateRatio; with minRateRatio 0, at or above it the collections' inserts are refused for memory quota, as Milvus)",
 			func(c *Config) *float64 { return &c.Limits.GrowingHighWaterLevel }),
 	},
 )

@@ -187,6 +187,17 @@ func (k *Kafka) isClosed() bool {
 }
 
 // mapErr turns client errors into the contract's errors.
+//
+// No Kafka error is ErrFull: the protocol has no "out of space" answer. A
+// broker whose disk fills up gets an I/O error on its log directory, takes
+// the directory offline and answers KAFKA_STORAGE_ERROR ("disk error when
+// trying to access log file on the disk") for its partitions, the same
+// answer as for a failed disk or a read-only file system, so a write
+// refused with it is not surely one that room would admit; it is wrapped
+// with what it means instead. (The client retries it, so it usually comes
+// back as the last error of a record timeout, which errors.Is sees.)
+// RECORD_LIST_TOO_LARGE and MESSAGE_TOO_LARGE are the record's size;
+// POLICY_VIOLATION is the broker's configured policy, neither is room.
 func (k *Kafka) mapErr(err error) error {
 	switch {
 	case err == nil:
@@ -195,6 +206,10 @@ func (k *Kafka) mapErr(err error) error {
 		return fmt.Errorf("%w (%w)", ErrClosed, err)
 	case errors.Is(err, kerr.MessageTooLarge), errors.Is(err, kerr.RecordListTooLarge):
 		return fmt.Errorf("%w (%w)", ErrTooLarge, err)
+	case errors.Is(err, kerr.KafkaStorageError):
+		return fmt.Errorf("the broker cannot write its log directory (a full or failed disk, or a read-only file system, on the broker): %w", err)
+	case errors.Is(err, kerr.PolicyViolation):
+		return fmt.Errorf("the broker's configured policy refused the request: %w", err)
 	}
 	return err
 }

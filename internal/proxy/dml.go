@@ -251,7 +251,11 @@ func partitionGroups(c *model.Collection, partition string, cols map[int64]colum
 func (s *Server) appendRows(ctx context.Context, c *model.Collection, partID int64, shard int, cols map[int64]column.Column, n int, rowBytes int, upsert bool) (uint64, error) {
 	chunk := n
 	if rowBytes > 0 {
-		chunk = max(1, s.cfg.MaxMessageBytes*3/4/rowBytes)
+		target := s.cfg.MaxMessageBytes * 3 / 4
+		if b := s.cfg.InsertMessageBytes; b > 0 {
+			target = min(target, b)
+		}
+		chunk = max(1, target/rowBytes)
 	}
 	var ts uint64
 	pk := pkField(c)

@@ -100,6 +100,12 @@ type Hooks interface {
 type Config struct {
 	// MaxMessageBytes bounds one log message; larger inserts are split.
 	MaxMessageBytes int
+	// InsertMessageBytes is the size an insert is split into log messages
+	// of (at most MaxMessageBytes), as Milvus's proxy splits inserts by
+	// pulsar.maxMessageSize (2 MiB) whatever the log: smaller messages keep
+	// fewer and smaller copies in flight in the log's client and server
+	// and in each consumer's decoding (0: MaxMessageBytes alone).
+	InsertMessageBytes int
 	// BoundedStaleness is how far behind Bounded reads may be.
 	BoundedStalenessMs int64
 	// Limits bound requests and results (zero fields: Milvus's defaults).
@@ -109,9 +115,13 @@ type Config struct {
 	Models embedding.Config
 }
 
+// DefaultInsertMessageBytes is Milvus's pulsar.maxMessageSize, by which
+// its proxy splits inserts.
+const DefaultInsertMessageBytes = 2 << 20
+
 // Default returns the defaults.
 func Default() Config {
-	return Config{MaxMessageBytes: 4 << 20, BoundedStalenessMs: 5000, Limits: DefaultLimits()}
+	return Config{MaxMessageBytes: 4 << 20, InsertMessageBytes: DefaultInsertMessageBytes, BoundedStalenessMs: 5000, Limits: DefaultLimits()}
 }
 
 // Deps are the proxy's collaborators.

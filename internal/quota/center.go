@@ -26,7 +26,9 @@ type CenterConfig struct {
 	// GrowingProtection is limitWriting.growingSegmentsSizeProtection:
 	// a query node whose growing segments take more than the low water
 	// level of its memory scales the DML rates of the collections it holds
-	// by (high - level) / (high - low), never below GrowingMinRateRatio.
+	// by (high - level) / (high - low), never below GrowingMinRateRatio;
+	// a factor of 0 or less (GrowingMinRateRatio 0, at or past the high
+	// level) refuses their writes for memory, as Milvus's QuotaCenter.
 	GrowingProtection                           bool
 	GrowingMinRateRatio                         float64
 	GrowingLowWaterLevel, GrowingHighWaterLevel float64
@@ -229,6 +231,18 @@ func (c *Center) checkMemory(ctx context.Context, s *States) {
 			}
 		}
 	}
+	// deny refuses the writes of colls (all: every collection) for memory.
+	deny := func(colls []int64, all bool) {
+		if all {
+			s.MemoryAll = true
+		}
+		for _, coll := range colls {
+			if s.Memory == nil {
+				s.Memory = map[int64]bool{}
+			}
+			s.Memory[coll] = true
+		}
+	}
 	for _, n := range nodes {
 		if n.Total == 0 {
 			continue
@@ -238,7 +252,17 @@ func (c *Center) checkMemory(ctx context.Context, s *States) {
 			if cur := float64(n.Growing) / float64(n.Total); cur > g.GrowingLowWaterLevel {
 				f := max((g.GrowingHighWaterLevel-cur)/(g.GrowingHighWaterLevel-g.GrowingLowWaterLevel), g.GrowingMinRateRatio)
 				c.logger.Debug("growing segments above the low water level", "role", n.Role, "node", n.ID, "growingMB", n.Growing/mb, "factor", f)
-				scale(f, colls, all)
+				if f <= 0 {
+					// At or past the high level with no minimum ratio:
+					// Milvus puts the collections among its
+					// memoryCollections and denies their writing for
+					// memory quota exceeded.
+					c.logger.Warn("growing segments at the high water level", "role", n.Role, "node", n.ID,
+						"growingMB", n.Growing/mb, "totalMB", n.Total/mb, "level", cur, "high", g.GrowingHighWaterLevel, "collections", colls, "all", all)
+					deny(colls, all)
+				} else {
+					scale(f, colls, all)
+				}
 			}
 		}
 		if !g.MemProtection {
@@ -252,15 +276,7 @@ func (c *Center) checkMemory(ctx context.Context, s *States) {
 		if level >= high {
 			c.logger.Warn("node memory at the high water level", "role", n.Role, "node", n.ID,
 				"usedMB", n.Used/mb, "totalMB", n.Total/mb, "level", level, "high", high, "collections", colls, "all", all)
-			if all {
-				s.MemoryAll = true
-			}
-			for _, coll := range colls {
-				if s.Memory == nil {
-					s.Memory = map[int64]bool{}
-				}
-				s.Memory[coll] = true
-			}
+			deny(colls, all)
 			continue
 		}
 		if level <= low || low >= high {

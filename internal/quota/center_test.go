@@ -125,6 +125,39 @@ func TestGrowingSegmentsFactor(t *testing.T) {
 	}
 }
 
+// TestGrowingSegmentsDeny: with minRateRatio 0, a query node whose growing
+// segments reach the high level gets a factor of 0 or less, which Milvus's
+// QuotaCenter turns into a memory force-deny of its collections; a node
+// holding every collection (standalone) refuses all writes.
+func TestGrowingSegmentsDeny(t *testing.T) {
+	nodes := &fakeNodes{nodes: []NodeMemory{
+		{Role: RoleQueryNode, ID: 1, Used: 10, Total: 100, Growing: 45},
+		{Role: RoleQueryNode, ID: 2, Used: 10, Total: 100, Growing: 30},
+	}}
+	place := &fakePlacement{query: map[int64][]int64{1: {7}, 2: {8}}}
+	cc := CenterConfig{GrowingProtection: true, GrowingLowWaterLevel: 0.2, GrowingHighWaterLevel: 0.4, Nodes: nodes, Placement: place}
+	center := NewCenter(cc, nil)
+	center.Sample(context.Background())
+	s, _ := center.QuotaStates(context.Background())
+	if !s.Memory[7] || s.Memory[8] || s.refusesAll() {
+		t.Errorf("collection 7 (growing 0.45 >= high 0.4) refused, 8 not: %+v", s)
+	}
+	if f := s.factor(8); f < 0.4999 || f > 0.5001 {
+		t.Errorf("collection 8 (growing 0.3): factor %v, want 0.5", f)
+	}
+	cc.Placement = nil
+	center = NewCenter(cc, nil)
+	center.Sample(context.Background())
+	if s, _ = center.QuotaStates(context.Background()); !s.MemoryAll {
+		t.Errorf("standalone (every collection on the node): want every write refused, got %+v", s)
+	}
+	nodes.nodes = []NodeMemory{{Role: RoleQueryNode, ID: 1, Used: 10, Total: 100, Growing: 10}}
+	center.Sample(context.Background())
+	if s, _ = center.QuotaStates(context.Background()); s.MemoryAll || s.factor(7) != 1 {
+		t.Errorf("below the low level again: want nothing refused, got %+v", s)
+	}
+}
+
 // TestCollectionMinRate: quotaAndLimits.dml.insertRate.collection.min is
 // the floor of a scaled collection rate (Milvus's guaranteeMinRate); the
 // collection's min property overrides it.

@@ -68,12 +68,33 @@ type BaseComponentInfos struct {
 
 // ComponentInfos is one component's infos: Milvus's ProxyInfos,
 // RootCoordInfos, DataCoordInfos, ... share BaseComponentInfos and add
-// their system_configurations (and, for some, quota and collection
-// metrics, which Milvago does not collect: reported as null as a Milvus
-// component without them does).
+// their system_configurations and, for some, quota and collection
+// metrics. A query node reports its quota metrics (the growing segments'
+// bytes the quota center reads); the others, which Milvago does not
+// collect, are reported as null as a Milvus component without them does.
 type ComponentInfos struct {
 	BaseComponentInfos
 	SystemConfigurations map[string]any `json:"system_configurations"`
+	// QuotaMetrics is a query node's quota_metrics (nil: none).
+	QuotaMetrics *QueryNodeQuotaMetrics `json:"quota_metrics,omitempty"`
+}
+
+// QueryNodeQuotaMetrics is metricsinfo.QueryNodeQuotaMetrics, the part of
+// it Milvago measures (Milvus's struct has no JSON tags: its keys are the
+// field names).
+type QueryNodeQuotaMetrics struct {
+	Hms HardwareMetrics
+	// GrowingSegmentsSize is the bytes of the node's growing segments
+	// (growingSegmentsSizeProtection).
+	GrowingSegmentsSize int64
+	// Effect names the collections the node holds.
+	Effect NodeEffect
+}
+
+// NodeEffect is metricsinfo.NodeEffect: a node and its collections.
+type NodeEffect struct {
+	NodeID        int64
+	CollectionIDs []int64
 }
 
 // MarshalJSON writes the infos with the keys Milvus's type for the role
@@ -99,7 +120,9 @@ func (c ComponentInfos) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	for _, k := range extra {
-		m[k] = json.RawMessage("null")
+		if _, ok := m[k]; !ok {
+			m[k] = json.RawMessage("null")
+		}
 	}
 	return json.Marshal(m)
 }

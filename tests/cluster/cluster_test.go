@@ -134,6 +134,7 @@ type cluster struct {
 	ip     string                    // the roles' address (clusterOpts.ip)
 	s3     *testservers.S3Server     // the deployment's object store (bucket milvago)
 	kafka  *testservers.KafkaCluster // the log when clusterOpts.kafkaBrokers > 0
+	args   []string                  // flags every role gets (clusterOpts.args)
 }
 
 // startCluster starts etcd, NATS and S3, then the given roles (name:role,
@@ -155,6 +156,8 @@ type clusterOpts struct {
 	// kafkaBrokers > 0 runs the log on Kafka (mq.type: kafka, a kfake
 	// process with that many brokers; cluster_kafka_test.go) instead of NATS.
 	kafkaBrokers int
+	// args are configuration flags every role gets (--key=value).
+	args []string
 }
 
 // startClusterWith is startCluster with options; it also returns the
@@ -172,7 +175,7 @@ func startClusterWith(t *testing.T, o clusterOpts, specs ...string) (*cluster, p
 	s3 := testservers.StartS3(t)
 	host, port, _ := strings.Cut(s3.Endpoint, ":")
 	c := &cluster{bin: bin, dir: t.TempDir(), roles: map[string]*role{}, etcd: etcd.Endpoints(), s3: s3,
-		ip: cmp.Or(o.ip, "127.0.0.1")}
+		ip: cmp.Or(o.ip, "127.0.0.1"), args: o.args}
 	if nats != nil {
 		c.nats = nats.URL()
 	}
@@ -270,6 +273,7 @@ func (c *cluster) add(t *testing.T, spec string) *role {
 		"--" + portFlag[kind] + "=" + fmt.Sprint(port),
 		"--" + ipFlag[kind] + "=" + c.ip,
 		"--common.MetricsPort=" + fmt.Sprint(r.metricsPort)}
+	r.args = append(r.args, c.args...)
 	r.start(t)
 	c.roles[name] = r
 	c.order = append(c.order, name)

@@ -20,6 +20,7 @@ type Function struct {
 type FunctionTextEmbedding struct {
 	Providers struct {
 		TEI, OpenAI, AzureOpenAI, Siliconflow ModelProvider
+		Cohere, VoyageAI, Dashscope, Gemini   ModelProvider
 	}
 }
 
@@ -27,7 +28,8 @@ type FunctionTextEmbedding struct {
 type FunctionRerank struct {
 	Model struct {
 		Providers struct {
-			TEI, VLLM ModelProvider
+			TEI, VLLM                     ModelProvider
+			Cohere, VoyageAI, Siliconflow ModelProvider
 		}
 	}
 }
@@ -69,6 +71,13 @@ var functionKeys = func() []Key {
 	out = append(out, providerKeys(te, emb, "openai", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.OpenAI }, true, false)...)
 	out = append(out, providerKeys(te, emb, "azure_openai", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.AzureOpenAI }, true, true)...)
 	out = append(out, providerKeys(te, emb, "siliconflow", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Siliconflow }, true, false)...)
+	out = append(out, providerKeys(te, emb, "cohere", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Cohere }, true, false)...)
+	out = append(out, providerKeys(te, emb, "voyageai", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.VoyageAI }, true, false)...)
+	out = append(out, providerKeys(te, emb, "dashscope", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Dashscope }, true, false)...)
+	out = append(out, providerKeys(te, emb, "gemini", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Gemini }, true, false)...)
+	out = append(out, providerKeys(rr, rer, "cohere", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.Cohere }, true, false)...)
+	out = append(out, providerKeys(rr, rer, "voyageai", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.VoyageAI }, true, false)...)
+	out = append(out, providerKeys(rr, rer, "siliconflow", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.Siliconflow }, true, false)...)
 	out = append(out, providerKeys(rr, rer, "tei", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.TEI }, false, false)...)
 	out = append(out, providerKeys(rr, rer, "vllm", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.VLLM }, false, false)...)
 	return out

@@ -59,13 +59,13 @@ func TestTEIEmbedding(t *testing.T) {
 	if n := srv.Requests() - before; n != 3 {
 		t.Errorf("%d requests, want 3 batches", n)
 	}
-	for i, v := range vecs {
+	for i, v := range vecs.Float {
 		if !slices.Equal(v, srv.Embed("passage: "+texts[i])) {
 			t.Fatalf("text %d: not the ingestion-prompted embedding", i)
 		}
 	}
 	q, err := f.Search(context.Background(), []string{"x"})
-	if err != nil || !slices.Equal(q[0], srv.Embed("query: x")) {
+	if err != nil || !slices.Equal(q.Float[0], srv.Embed("query: x")) {
 		t.Fatalf("search: %v", err)
 	}
 	for _, c := range []struct {
@@ -159,7 +159,7 @@ func TestOpenAICompatible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, v := range vecs {
+	for i, v := range vecs.Float {
 		if !slices.Equal(v, srv.Embed(texts[i])) {
 			t.Fatalf("text %d: wrong vector (not sorted by index?)", i)
 		}

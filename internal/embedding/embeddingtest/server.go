@@ -20,6 +20,7 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
@@ -33,6 +34,10 @@ type Options struct {
 	MaxTokens int
 	// Delay is waited before each answer (to test deadlines).
 	Delay time.Duration
+	// APIKey, when set, is the key the hosted providers' APIs (cohere,
+	// voyageai, dashscope, gemini, the rerank APIs) require: a request
+	// without it is answered 401 as those services do.
+	APIKey string
 }
 
 // Server is a running model service.
@@ -40,6 +45,8 @@ type Server struct {
 	opts     Options
 	srv      *httptest.Server
 	requests atomic.Int64
+	mu       sync.Mutex
+	last     Request
 }
 
 // Start starts a server on a free local port; Close stops it.
@@ -84,6 +91,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /embed", s.embed)
 	mux.HandleFunc("POST /rerank", s.rerank)
 	mux.HandleFunc("POST /v1/embeddings", s.openAI)
+	s.providerRoutes(mux)
 	mux.HandleFunc("GET /info", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"model_id": "milvago/hashed-tokens", "max_input_length": s.opts.MaxTokens, "dim": s.opts.Dim})
 	})

@@ -21,6 +21,7 @@ type FunctionTextEmbedding struct {
 	Providers struct {
 		TEI, OpenAI, AzureOpenAI, Siliconflow ModelProvider
 		Cohere, VoyageAI, Dashscope, Gemini   ModelProvider
+		Bedrock                               ModelProvider
 	}
 }
 
@@ -74,6 +75,7 @@ var functionKeys = func() []Key {
 	out = append(out, providerKeys(te, emb, "cohere", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Cohere }, true, false)...)
 	out = append(out, providerKeys(te, emb, "voyageai", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.VoyageAI }, true, false)...)
 	out = append(out, providerKeys(te, emb, "dashscope", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Dashscope }, true, false)...)
+	out = append(out, providerKeys(te, emb, "bedrock", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Bedrock }, false, false)...)
 	out = append(out, providerKeys(te, emb, "gemini", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Gemini }, true, false)...)
 	out = append(out, providerKeys(rr, rer, "cohere", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.Cohere }, true, false)...)
 	out = append(out, providerKeys(rr, rer, "voyageai", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.VoyageAI }, true, false)...)
@@ -84,9 +86,9 @@ var functionKeys = func() []Key {
 }()
 
 // readCredentials reads the file's credential section: each
-// credential.<name>.apikey (Milvus's other credential kinds, aksk and
-// gcp, belong to providers Milvago does not call and are reported as
-// unused Milvus keys).
+// credential.<name>.apikey, and the AWS credentials' access_key_id and
+// secret_access_key (Milvus's gcp credential_json belongs to vertexai,
+// which Milvago does not call, and is reported as an unused Milvus key).
 func (l *loader) readCredentials(file string, section *yaml.Node) {
 	for i := 0; i+1 < len(section.Content); i += 2 {
 		kn, vn := section.Content[i], section.Content[i+1]
@@ -109,6 +111,15 @@ func (l *loader) readCredentials(file string, section *yaml.Node) {
 				}
 				continue
 			}
+			if kk := strings.ToLower(k.Value); (kk == "access_key_id" || kk == "secret_access_key") && v.Kind == yaml.ScalarNode {
+				if l.credentialValues == nil {
+					l.credentialValues = map[string]string{}
+				}
+				if v.Tag != "!!null" {
+					l.credentialValues[kn.Value+"."+kk] = v.Value
+				}
+				continue
+			}
 			l.ignore(name+"."+k.Value, fmt.Sprintf("%s:%d", file, k.Line), v)
 		}
 	}
@@ -126,7 +137,7 @@ func modelEnv(env []string) map[string]string {
 			continue
 		}
 		key := strings.HasSuffix(name, "_API_KEY") && (strings.HasPrefix(name, "MILVUS_") || strings.HasPrefix(name, "MILVUSAI_"))
-		if key || name == "MILVUS_AZURE_OPENAI_RESOURCE_NAME" {
+		if key || name == "MILVUS_AZURE_OPENAI_RESOURCE_NAME" || name == "MILVUS_BEDROCK_ACCESS_KEY_ID" || name == "MILVUS_BEDROCK_SECRET_ACCESS_KEY" {
 			out[name] = val
 		}
 	}

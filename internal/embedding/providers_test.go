@@ -278,3 +278,82 @@ func TestHostedRerankers(t *testing.T) {
 		}
 	}
 }
+
+// TestBedrock: one signed InvokeModel per text, the model ID escaped as
+// the AWS SDK sends it, the AWS credentials from a named credential or
+// the environment; a wrong secret is Bedrock's 403.
+func TestBedrock(t *testing.T) {
+	srv := embeddingtest.Start(embeddingtest.Options{Dim: 8, AWSAccessKey: "AKIDTEST", AWSSecretKey: "s3cret"})
+	defer srv.Close()
+	cfg := fast()
+	cfg.CredentialValues = map[string]string{"aws.access_key_id": "AKIDTEST", "aws.secret_access_key": "s3cret",
+		"bad.access_key_id": "AKIDTEST", "bad.secret_access_key": "wrong"}
+	cfg.TextEmbedding = map[string]embedding.Provider{"bedrock": {URL: srv.URL() + "/bedrock"}}
+	svc := embedding.New(cfg)
+	s, fn := schema("8", schemapb.DataType_FloatVector, "provider", "bedrock", "model_name", "amazon.titan-embed-text-v2:0",
+		"region", "us-east-1", "credential", "aws", "dim", "8", "normalize", "false")
+	f, err := svc.NewTextEmbedding(s, fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.MaxBatch() != 5 {
+		t.Errorf("max batch %d, want 5 (one text per request)", f.MaxBatch())
+	}
+	before := srv.Requests()
+	texts := []string{"one text", "two texts", "three"}
+	vecs, err := f.Insert(context.Background(), texts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Requests() - before; n != 3 {
+		t.Errorf("%d requests, want 3", n)
+	}
+	for i, v := range vecs.Float {
+		if !slices.Equal(v, srv.Embed(texts[i])) {
+			t.Fatalf("text %d: not the model's vector", i)
+		}
+	}
+	req := srv.LastRequest()
+	if req.Path != "/bedrock/model/amazon.titan-embed-text-v2%3A0/invoke" || fmt.Sprint(req.Body) != "map[dimensions:8 inputText:three]" ||
+		!strings.HasPrefix(req.Header.Get("Authorization"), "AWS4-HMAC-SHA256 Credential=AKIDTEST/") {
+		t.Errorf("request %s %v %v", req.Path, req.Body, req.Header)
+	}
+	// The environment's keys; a wrong secret.
+	cfg.Env = func(n string) string {
+		return map[string]string{"MILVUS_BEDROCK_ACCESS_KEY_ID": "AKIDTEST", "MILVUS_BEDROCK_SECRET_ACCESS_KEY": "s3cret"}[n]
+	}
+	for cred, ok := range map[string]bool{"": true, "bad": false} {
+		params := []string{"provider", "bedrock", "model_name", "amazon.titan-embed-text-v2:0", "region", "us-east-1"}
+		if cred != "" {
+			params = append(params, "credential", cred)
+		}
+		s, fn := schema("8", schemapb.DataType_FloatVector, params...)
+		f, err := embedding.New(cfg).NewTextEmbedding(s, fn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = f.Check(context.Background())
+		if (err == nil) != ok || (!ok && !strings.Contains(err.Error(), "403 Forbidden")) {
+			t.Errorf("credential %q: %v", cred, err)
+		}
+	}
+	for _, c := range []struct {
+		params []string
+		want   string
+	}{
+		{[]string{"normalize", "maybe"}, "illegal [normalize:maybe] param"},
+		{[]string{"credential", "nope"}, "nope is not a aksk crediential, can not find key: nope.access_key_id"},
+		{[]string{"region", "us-east-1"}, "missing credentials config or configure the MILVUS_BEDROCK_ACCESS_KEY_ID environment variable in the Milvus service"},
+	} {
+		s, fn := schema("8", schemapb.DataType_FloatVector, append([]string{"provider", "bedrock", "model_name", "m"}, c.params...)...)
+		if _, err := embedding.New(fast()).NewTextEmbedding(s, fn); err == nil || err.Error() != c.want {
+			t.Errorf("%v: %v, want %q", c.params, err, c.want)
+		}
+	}
+	noRegion := fast()
+	noRegion.CredentialValues = cfg.CredentialValues
+	s, fn = schema("8", schemapb.DataType_FloatVector, "provider", "bedrock", "model_name", "m", "credential", "aws")
+	if _, err := embedding.New(noRegion).NewTextEmbedding(s, fn); err == nil || err.Error() != "missing AWS Service region. Please pass `region` param" {
+		t.Errorf("no region: %v", err)
+	}
+}

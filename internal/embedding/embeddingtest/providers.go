@@ -21,6 +21,7 @@ import (
 //	/dashscope/api/v1/services/rerank/text-rerank/text-rerank   DashScope
 //	/gemini/v1beta/models/{model}:batchEmbedContents    Gemini API
 //	/siliconflow/v1/rerank                               SiliconFlow
+//	/bedrock/model/{modelId}/invoke                      Bedrock InvokeModel (SigV4)
 //
 // Each checks the request as the service would (authentication header,
 // required fields, allowed values) and answers the documented response
@@ -51,6 +52,7 @@ func (s *Server) providerRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /dashscope/api/v1/services/rerank/text-rerank/text-rerank", s.dashscopeRerank)
 	mux.HandleFunc("POST /gemini/v1beta/models/{call}", s.geminiEmbed)
 	mux.HandleFunc("POST /siliconflow/v1/rerank", s.siliconflowRerank)
+	mux.HandleFunc("POST /bedrock/model/{model}/invoke", s.bedrockInvoke)
 }
 
 // Int8 is the server's int8 embedding of text: Embed scaled by 127.

@@ -38,6 +38,10 @@ type Options struct {
 	// voyageai, dashscope, gemini, the rerank APIs) require: a request
 	// without it is answered 401 as those services do.
 	APIKey string
+	// AWSAccessKey and AWSSecretKey are the credentials the Bedrock API
+	// checks requests' Signature Version 4 signatures against (region and
+	// service from the signature's scope).
+	AWSAccessKey, AWSSecretKey string
 }
 
 // Server is a running model service.

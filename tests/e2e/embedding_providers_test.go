@@ -16,21 +16,25 @@ import (
 )
 
 // TestHostedProvidersEndToEnd: text_embedding functions of the hosted
-// providers (voyageai into an Int8Vector field, cohere, dashscope and
-// gemini into FloatVector fields) and a cohere model reranker, through
+// providers (voyageai and cohere into Int8Vector fields, cohere,
+// dashscope, gemini and bedrock into FloatVector fields) and a cohere model reranker, through
 // the SDK against the test server's copies of those APIs, with the API
 // key from a configured credential.
 func TestHostedProvidersEndToEnd(t *testing.T) {
-	api := embeddingtest.Start(embeddingtest.Options{Dim: teDim, APIKey: "secret"})
+	api := embeddingtest.Start(embeddingtest.Options{Dim: teDim, APIKey: "secret", AWSAccessKey: "AKIDTEST", AWSSecretKey: "s3cret"})
 	defer api.Close()
 	srv := startServerWith(t, "", func(c *app.StandaloneConfig) {
-		p := func(path string) embedding.Provider { return embedding.Provider{URL: api.URL() + path, Credential: "hosted"} }
+		p := func(path string) embedding.Provider {
+			return embedding.Provider{URL: api.URL() + path, Credential: "hosted"}
+		}
 		c.Public.Models = embedding.Config{Timeout: 5 * time.Second, Retries: 1, Credentials: map[string]string{"hosted": "secret"},
+			CredentialValues: map[string]string{"hosted.access_key_id": "AKIDTEST", "hosted.secret_access_key": "s3cret"},
 			TextEmbedding: map[string]embedding.Provider{
 				"voyageai":  p("/voyageai/v1/embeddings"),
 				"cohere":    p("/cohere/v2/embed"),
 				"dashscope": p("/dashscope/api/v1/services/embeddings/text-embedding/text-embedding"),
 				"gemini":    p("/gemini/v1beta/models/gemini-embedding-001:batchEmbedContents"),
+				"bedrock":   p("/bedrock"),
 			},
 			Rerank: map[string]embedding.Provider{"cohere": p("/cohere/v2/rerank")}}
 	})
@@ -47,6 +51,7 @@ func TestHostedProvidersEndToEnd(t *testing.T) {
 		{"cohere", "embed-english-v3.0", false},
 		{"dashscope", "text-embedding-v3", false},
 		{"gemini", "gemini-embedding-001", false},
+		{"bedrock", "amazon.titan-embed-text-v2:0", false},
 	} {
 		name := "hosted_" + c.provider
 		dt := entity.FieldTypeFloatVector
@@ -56,6 +61,9 @@ func TestHostedProvidersEndToEnd(t *testing.T) {
 		}
 		fn := entity.NewFunction().WithName("te").WithInputFields("text").WithOutputFields("vec").
 			WithType(entity.FunctionTypeTextEmbedding).WithParam("provider", c.provider).WithParam("model_name", c.model)
+		if c.provider == "bedrock" {
+			fn.WithParam("region", "us-east-1")
+		}
 		schema := entity.NewSchema().WithName(name).
 			WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
 			WithField(entity.NewField().WithName("text").WithDataType(entity.FieldTypeVarChar).WithMaxLength(512)).

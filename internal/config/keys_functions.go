@@ -21,7 +21,7 @@ type FunctionTextEmbedding struct {
 	Providers struct {
 		TEI, OpenAI, AzureOpenAI, Siliconflow ModelProvider
 		Cohere, VoyageAI, Dashscope, Gemini   ModelProvider
-		Bedrock                               ModelProvider
+		Bedrock, VertexAI                     ModelProvider
 	}
 }
 
@@ -76,6 +76,7 @@ var functionKeys = func() []Key {
 	out = append(out, providerKeys(te, emb, "voyageai", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.VoyageAI }, true, false)...)
 	out = append(out, providerKeys(te, emb, "dashscope", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Dashscope }, true, false)...)
 	out = append(out, providerKeys(te, emb, "bedrock", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Bedrock }, false, false)...)
+	out = append(out, providerKeys(te, emb, "vertexai", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.VertexAI }, true, false)...)
 	out = append(out, providerKeys(te, emb, "gemini", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Gemini }, true, false)...)
 	out = append(out, providerKeys(rr, rer, "cohere", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.Cohere }, true, false)...)
 	out = append(out, providerKeys(rr, rer, "voyageai", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.VoyageAI }, true, false)...)
@@ -86,9 +87,8 @@ var functionKeys = func() []Key {
 }()
 
 // readCredentials reads the file's credential section: each
-// credential.<name>.apikey, and the AWS credentials' access_key_id and
-// secret_access_key (Milvus's gcp credential_json belongs to vertexai,
-// which Milvago does not call, and is reported as an unused Milvus key).
+// credential.<name>.apikey, the AWS credentials' access_key_id and
+// secret_access_key, and the GCP credentials' credential_json.
 func (l *loader) readCredentials(file string, section *yaml.Node) {
 	for i := 0; i+1 < len(section.Content); i += 2 {
 		kn, vn := section.Content[i], section.Content[i+1]
@@ -111,7 +111,7 @@ func (l *loader) readCredentials(file string, section *yaml.Node) {
 				}
 				continue
 			}
-			if kk := strings.ToLower(k.Value); (kk == "access_key_id" || kk == "secret_access_key") && v.Kind == yaml.ScalarNode {
+			if kk := strings.ToLower(k.Value); (kk == "access_key_id" || kk == "secret_access_key" || kk == "credential_json") && v.Kind == yaml.ScalarNode {
 				if l.credentialValues == nil {
 					l.credentialValues = map[string]string{}
 				}
@@ -137,7 +137,7 @@ func modelEnv(env []string) map[string]string {
 			continue
 		}
 		key := strings.HasSuffix(name, "_API_KEY") && (strings.HasPrefix(name, "MILVUS_") || strings.HasPrefix(name, "MILVUSAI_"))
-		if key || name == "MILVUS_AZURE_OPENAI_RESOURCE_NAME" || name == "MILVUS_BEDROCK_ACCESS_KEY_ID" || name == "MILVUS_BEDROCK_SECRET_ACCESS_KEY" {
+		if key || name == "MILVUS_AZURE_OPENAI_RESOURCE_NAME" || name == "MILVUS_BEDROCK_ACCESS_KEY_ID" || name == "MILVUS_BEDROCK_SECRET_ACCESS_KEY" || name == "MILVUS_GOOGLE_APPLICATION_CREDENTIALS" {
 			out[name] = val
 		}
 	}

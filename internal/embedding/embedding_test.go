@@ -103,7 +103,7 @@ func TestParameterErrors(t *testing.T) {
 	}{
 		{[]string{"endpoint", "http://x"}, "the text embedding service provider parameter:[provider] was not found"},
 		{[]string{"provider", "openai"}, "text embedding model provider [openai] is disabled"},
-		{[]string{"provider", "vertexai"}, "text embedding model provider [vertexai] is disabled"},
+		{[]string{"provider", "zilliz"}, "text embedding model provider [zilliz] is disabled"},
 		{[]string{"provider", "nobody"}, "unsupported text embedding service provider: [nobody] , list of supported [openai, azure_openai, dashscope, bedrock, vertexai, voyageai, cohere, siliconflow, tei, zilliz, gemini]"},
 		{[]string{"provider", "tei", "max_client_batch_size", "x"}, "[max_client_batch_size param's value: x] is not a valid number"},
 		{[]string{"provider", "tei", "truncate", "maybe"}, "[truncate param's value: maybe] is invalid, only supports: [true/false]"},

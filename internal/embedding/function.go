@@ -155,6 +155,8 @@ func (s *Service) NewTextEmbedding(coll *schemapb.CollectionSchema, fn *schemapb
 		f.client, err = s.newGeminiEmbedder(output, dim, fn, conf)
 	case bedrockProvider:
 		f.client, err = s.newBedrockEmbedder(output, dim, fn, conf)
+	case vertexAIProvider:
+		f.client, err = s.newVertexAIEmbedder(output, dim, fn, conf)
 	default:
 		if !contains(milvusEmbeddingProviders, provider) {
 			return nil, fmt.Errorf("unsupported text embedding service provider: [%s] , list of supported [%s]", provider, strings.Join(milvusEmbeddingProviders, ", "))

@@ -22,6 +22,8 @@ import (
 //	/gemini/v1beta/models/{model}:batchEmbedContents    Gemini API
 //	/siliconflow/v1/rerank                               SiliconFlow
 //	/bedrock/model/{modelId}/invoke                      Bedrock InvokeModel (SigV4)
+//	/vertexai/token                                      Google OAuth 2.0 JWT bearer grant
+//	/vertexai/v1/projects/{p}/locations/{l}/publishers/google/models/{m}:predict (or :embedContent)
 //
 // Each checks the request as the service would (authentication header,
 // required fields, allowed values) and answers the documented response
@@ -53,6 +55,8 @@ func (s *Server) providerRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /gemini/v1beta/models/{call}", s.geminiEmbed)
 	mux.HandleFunc("POST /siliconflow/v1/rerank", s.siliconflowRerank)
 	mux.HandleFunc("POST /bedrock/model/{model}/invoke", s.bedrockInvoke)
+	mux.HandleFunc("POST /vertexai/token", s.googleToken)
+	mux.HandleFunc("POST /vertexai/v1/projects/{project}/locations/{location}/publishers/google/models/{call}", s.vertexAI)
 }
 
 // Int8 is the server's int8 embedding of text: Embed scaled by 127.

@@ -11,6 +11,7 @@
 package embeddingtest
 
 import (
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -42,6 +43,9 @@ type Options struct {
 	// checks requests' Signature Version 4 signatures against (region and
 	// service from the signature's scope).
 	AWSAccessKey, AWSSecretKey string
+	// GCPKey is the public key of the service account whose signed JWTs
+	// the OAuth token endpoint accepts (Vertex AI).
+	GCPKey *rsa.PublicKey
 }
 
 // Server is a running model service.
@@ -51,6 +55,7 @@ type Server struct {
 	requests atomic.Int64
 	mu       sync.Mutex
 	last     Request
+	issued   map[string]bool // OAuth access tokens issued
 }
 
 // Start starts a server on a free local port; Close stops it.

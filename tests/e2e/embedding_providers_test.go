@@ -1,6 +1,12 @@
 package e2e
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
 	"slices"
 	"testing"
 	"time"
@@ -17,24 +23,32 @@ import (
 
 // TestHostedProvidersEndToEnd: text_embedding functions of the hosted
 // providers (voyageai and cohere into Int8Vector fields, cohere,
-// dashscope, gemini and bedrock into FloatVector fields) and a cohere model reranker, through
+// dashscope, gemini, bedrock and vertexai into FloatVector fields) and a cohere model reranker, through
 // the SDK against the test server's copies of those APIs, with the API
 // key from a configured credential.
 func TestHostedProvidersEndToEnd(t *testing.T) {
-	api := embeddingtest.Start(embeddingtest.Options{Dim: teDim, APIKey: "secret", AWSAccessKey: "AKIDTEST", AWSSecretKey: "s3cret"})
+	gcp, err := rsa.GenerateKey(rand.Reader, 2048)
+	must(t, err)
+	api := embeddingtest.Start(embeddingtest.Options{Dim: teDim, APIKey: "secret", AWSAccessKey: "AKIDTEST", AWSSecretKey: "s3cret", GCPKey: &gcp.PublicKey})
+	der, err := x509.MarshalPKCS8PrivateKey(gcp)
+	must(t, err)
+	saKey, _ := json.Marshal(map[string]string{"type": "service_account", "client_email": "milvus@p.iam.gserviceaccount.com",
+		"private_key": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), "token_uri": api.URL() + "/vertexai/token"})
 	defer api.Close()
 	srv := startServerWith(t, "", func(c *app.StandaloneConfig) {
 		p := func(path string) embedding.Provider {
 			return embedding.Provider{URL: api.URL() + path, Credential: "hosted"}
 		}
 		c.Public.Models = embedding.Config{Timeout: 5 * time.Second, Retries: 1, Credentials: map[string]string{"hosted": "secret"},
-			CredentialValues: map[string]string{"hosted.access_key_id": "AKIDTEST", "hosted.secret_access_key": "s3cret"},
+			CredentialValues: map[string]string{"hosted.access_key_id": "AKIDTEST", "hosted.secret_access_key": "s3cret",
+				"hosted.credential_json": base64.StdEncoding.EncodeToString(saKey)},
 			TextEmbedding: map[string]embedding.Provider{
 				"voyageai":  p("/voyageai/v1/embeddings"),
 				"cohere":    p("/cohere/v2/embed"),
 				"dashscope": p("/dashscope/api/v1/services/embeddings/text-embedding/text-embedding"),
 				"gemini":    p("/gemini/v1beta/models/gemini-embedding-001:batchEmbedContents"),
 				"bedrock":   p("/bedrock"),
+				"vertexai":  p("/vertexai/v1/projects/p/locations/us-central1/publishers/google/models/text-embedding-005:predict"),
 			},
 			Rerank: map[string]embedding.Provider{"cohere": p("/cohere/v2/rerank")}}
 	})
@@ -52,6 +66,7 @@ func TestHostedProvidersEndToEnd(t *testing.T) {
 		{"dashscope", "text-embedding-v3", false},
 		{"gemini", "gemini-embedding-001", false},
 		{"bedrock", "amazon.titan-embed-text-v2:0", false},
+		{"vertexai", "text-embedding-005", false},
 	} {
 		name := "hosted_" + c.provider
 		dt := entity.FieldTypeFloatVector

@@ -128,6 +128,8 @@ func invalidationsOf(method string, req any) []*pb.InvalidateCacheRequest {
 		return []*pb.InvalidateCacheRequest{coll("AddCollectionField", r.GetDbName(), r.GetName(), 0)}
 	case *pb.AlterCollectionFieldRequest:
 		return []*pb.InvalidateCacheRequest{coll("AlterCollectionField", r.GetDbName(), r.GetName(), 0)}
+	case *pb.CollectionFunctionRequest:
+		return []*pb.InvalidateCacheRequest{coll("AlterCollectionFunction", r.GetDbName(), r.GetName(), 0)}
 	case *pb.LoadRequest:
 		return byID("LoadCollection", r.GetCollection().GetId())
 	case *pb.ReleaseRequest:

@@ -46,10 +46,13 @@ func modelsFromConfig(c *config.Config) embedding.Config {
 	}
 	te, rr := c.Function.TextEmbedding.Providers, c.Function.Rerank.Model.Providers
 	return embedding.Config{
-		TextEmbedding: map[string]embedding.Provider{"tei": p(te.TEI), "openai": p(te.OpenAI), "azure_openai": p(te.AzureOpenAI), "siliconflow": p(te.Siliconflow)},
-		Rerank:        map[string]embedding.Provider{"tei": p(rr.TEI), "vllm": p(rr.VLLM)},
-		Credentials:   c.Credentials,
-		Env:           func(name string) string { return c.ModelEnv[name] },
+		TextEmbedding: map[string]embedding.Provider{"tei": p(te.TEI), "openai": p(te.OpenAI), "azure_openai": p(te.AzureOpenAI), "siliconflow": p(te.Siliconflow),
+			"cohere": p(te.Cohere), "voyageai": p(te.VoyageAI), "dashscope": p(te.Dashscope), "gemini": p(te.Gemini), "bedrock": p(te.Bedrock), "vertexai": p(te.VertexAI)},
+		Rerank: map[string]embedding.Provider{"tei": p(rr.TEI), "vllm": p(rr.VLLM),
+			"cohere": p(rr.Cohere), "voyageai": p(rr.VoyageAI), "siliconflow": p(rr.Siliconflow)},
+		Credentials:      c.Credentials,
+		CredentialValues: c.CredentialValues,
+		Env:              func(name string) string { return c.ModelEnv[name] },
 	}
 }
 

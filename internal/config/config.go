@@ -48,6 +48,12 @@ type Config struct {
 	// Credentials are the file's credential.<name>.apikey values, by name
 	// (keys_functions.go).
 	Credentials map[string]string
+	// CredentialValues are the file's credential.<name>.access_key_id and
+	// credential.<name>.secret_access_key values (AWS credentials, for
+	// bedrock) and credential.<name>.credential_json (a GCP service
+	// account key in base64, for vertexai), by their key without the
+	// credential. prefix.
+	CredentialValues map[string]string
 	// ModelEnv are the environment variables Milvus reads model service
 	// API keys from (MILVUS_OPENAI_API_KEY, ...; keys_functions.go).
 	ModelEnv map[string]string

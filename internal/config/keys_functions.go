@@ -20,6 +20,8 @@ type Function struct {
 type FunctionTextEmbedding struct {
 	Providers struct {
 		TEI, OpenAI, AzureOpenAI, Siliconflow ModelProvider
+		Cohere, VoyageAI, Dashscope, Gemini   ModelProvider
+		Bedrock, VertexAI                     ModelProvider
 	}
 }
 
@@ -27,7 +29,8 @@ type FunctionTextEmbedding struct {
 type FunctionRerank struct {
 	Model struct {
 		Providers struct {
-			TEI, VLLM ModelProvider
+			TEI, VLLM                     ModelProvider
+			Cohere, VoyageAI, Siliconflow ModelProvider
 		}
 	}
 }
@@ -69,15 +72,23 @@ var functionKeys = func() []Key {
 	out = append(out, providerKeys(te, emb, "openai", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.OpenAI }, true, false)...)
 	out = append(out, providerKeys(te, emb, "azure_openai", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.AzureOpenAI }, true, true)...)
 	out = append(out, providerKeys(te, emb, "siliconflow", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Siliconflow }, true, false)...)
+	out = append(out, providerKeys(te, emb, "cohere", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Cohere }, true, false)...)
+	out = append(out, providerKeys(te, emb, "voyageai", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.VoyageAI }, true, false)...)
+	out = append(out, providerKeys(te, emb, "dashscope", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Dashscope }, true, false)...)
+	out = append(out, providerKeys(te, emb, "bedrock", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Bedrock }, false, false)...)
+	out = append(out, providerKeys(te, emb, "vertexai", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.VertexAI }, true, false)...)
+	out = append(out, providerKeys(te, emb, "gemini", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Gemini }, true, false)...)
+	out = append(out, providerKeys(rr, rer, "cohere", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.Cohere }, true, false)...)
+	out = append(out, providerKeys(rr, rer, "voyageai", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.VoyageAI }, true, false)...)
+	out = append(out, providerKeys(rr, rer, "siliconflow", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.Siliconflow }, true, false)...)
 	out = append(out, providerKeys(rr, rer, "tei", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.TEI }, false, false)...)
 	out = append(out, providerKeys(rr, rer, "vllm", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.VLLM }, false, false)...)
 	return out
 }()
 
 // readCredentials reads the file's credential section: each
-// credential.<name>.apikey (Milvus's other credential kinds, aksk and
-// gcp, belong to providers Milvago does not call and are reported as
-// unused Milvus keys).
+// credential.<name>.apikey, the AWS credentials' access_key_id and
+// secret_access_key, and the GCP credentials' credential_json.
 func (l *loader) readCredentials(file string, section *yaml.Node) {
 	for i := 0; i+1 < len(section.Content); i += 2 {
 		kn, vn := section.Content[i], section.Content[i+1]
@@ -100,6 +111,15 @@ func (l *loader) readCredentials(file string, section *yaml.Node) {
 				}
 				continue
 			}
+			if kk := strings.ToLower(k.Value); (kk == "access_key_id" || kk == "secret_access_key" || kk == "credential_json") && v.Kind == yaml.ScalarNode {
+				if l.credentialValues == nil {
+					l.credentialValues = map[string]string{}
+				}
+				if v.Tag != "!!null" {
+					l.credentialValues[kn.Value+"."+kk] = v.Value
+				}
+				continue
+			}
 			l.ignore(name+"."+k.Value, fmt.Sprintf("%s:%d", file, k.Line), v)
 		}
 	}
@@ -117,7 +137,7 @@ func modelEnv(env []string) map[string]string {
 			continue
 		}
 		key := strings.HasSuffix(name, "_API_KEY") && (strings.HasPrefix(name, "MILVUS_") || strings.HasPrefix(name, "MILVUSAI_"))
-		if key || name == "MILVUS_AZURE_OPENAI_RESOURCE_NAME" {
+		if key || name == "MILVUS_AZURE_OPENAI_RESOURCE_NAME" || name == "MILVUS_BEDROCK_ACCESS_KEY_ID" || name == "MILVUS_BEDROCK_SECRET_ACCESS_KEY" || name == "MILVUS_GOOGLE_APPLICATION_CREDENTIALS" {
 			out[name] = val
 		}
 	}

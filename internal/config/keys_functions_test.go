@@ -58,7 +58,7 @@ function:
 	for _, ig := range rep.Ignored {
 		ignored[ig.Key] = ig.Milvus
 	}
-	if milvus, ok := ignored["credential.aksk1.access_key_id"]; !ok || !milvus {
-		t.Errorf("aksk credential not reported as a Milvus key: %v", rep.Ignored)
+	if _, ok := ignored["credential.aksk1.access_key_id"]; ok || c.CredentialValues["aksk1.access_key_id"] != "a" || c.CredentialValues["aksk1.secret_access_key"] != "b" {
+		t.Errorf("aksk credential not read: %v, %v", c.CredentialValues, rep.Ignored)
 	}
 }

@@ -121,6 +121,8 @@ type loader struct {
 	steps   int // entries read, against alias bombs
 	// credentials are the file's credential.<name>.apikey values.
 	credentials map[string]string
+	// credentialValues are the access_key_id and secret_access_key ones.
+	credentialValues map[string]string
 }
 
 // maxSteps bounds the entries a file may make Load read once aliases are
@@ -145,6 +147,7 @@ func (l *loader) build(mode Mode) (*Config, error) {
 		return nil, err
 	}
 	c.Credentials = l.credentials
+	c.CredentialValues = l.credentialValues
 	c.resolve(mode)
 	if err := c.validate(mode); err != nil {
 		return nil, err

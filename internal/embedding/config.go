@@ -15,6 +15,10 @@ type Config struct {
 	// Credentials are credential.<name>.apikey, by name: a function's or a
 	// provider's `credential` parameter names one.
 	Credentials map[string]string
+	// CredentialValues are Milvus's other credential keys, by their name
+	// without the credential. prefix: <name>.access_key_id and
+	// <name>.secret_access_key (bedrock's AWS credentials).
+	CredentialValues map[string]string
 	// BatchFactor is function.batch_factor: an insert or search may carry
 	// BatchFactor times a provider's client batch size of texts (the
 	// provider is called one client batch at a time). <= 0: 5.

@@ -59,13 +59,13 @@ func TestTEIEmbedding(t *testing.T) {
 	if n := srv.Requests() - before; n != 3 {
 		t.Errorf("%d requests, want 3 batches", n)
 	}
-	for i, v := range vecs {
+	for i, v := range vecs.Float {
 		if !slices.Equal(v, srv.Embed("passage: "+texts[i])) {
 			t.Fatalf("text %d: not the ingestion-prompted embedding", i)
 		}
 	}
 	q, err := f.Search(context.Background(), []string{"x"})
-	if err != nil || !slices.Equal(q[0], srv.Embed("query: x")) {
+	if err != nil || !slices.Equal(q.Float[0], srv.Embed("query: x")) {
 		t.Fatalf("search: %v", err)
 	}
 	for _, c := range []struct {
@@ -103,7 +103,7 @@ func TestParameterErrors(t *testing.T) {
 	}{
 		{[]string{"endpoint", "http://x"}, "the text embedding service provider parameter:[provider] was not found"},
 		{[]string{"provider", "openai"}, "text embedding model provider [openai] is disabled"},
-		{[]string{"provider", "bedrock"}, "text embedding model provider [bedrock] is disabled"},
+		{[]string{"provider", "zilliz"}, "text embedding model provider [zilliz] is disabled"},
 		{[]string{"provider", "nobody"}, "unsupported text embedding service provider: [nobody] , list of supported [openai, azure_openai, dashscope, bedrock, vertexai, voyageai, cohere, siliconflow, tei, zilliz, gemini]"},
 		{[]string{"provider", "tei", "max_client_batch_size", "x"}, "[max_client_batch_size param's value: x] is not a valid number"},
 		{[]string{"provider", "tei", "truncate", "maybe"}, "[truncate param's value: maybe] is invalid, only supports: [true/false]"},
@@ -159,7 +159,7 @@ func TestOpenAICompatible(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, v := range vecs {
+	for i, v := range vecs.Float {
 		if !slices.Equal(v, srv.Embed(texts[i])) {
 			t.Fatalf("text %d: wrong vector (not sorted by index?)", i)
 		}

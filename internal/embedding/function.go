@@ -24,8 +24,51 @@ const (
 type embedder interface {
 	// clientBatch is the most texts one request carries.
 	clientBatch() int
-	// embed embeds texts, at most clientBatch of them.
-	embed(ctx context.Context, texts []string, mode Mode) ([][]float32, error)
+	// embed embeds texts, at most clientBatch of them, as vectors of the
+	// output field's type when the provider has it (Int8 for an
+	// Int8Vector field: voyageai, cohere), else as floats.
+	embed(ctx context.Context, texts []string, mode Mode) (Vectors, error)
+}
+
+// Vectors are a model's embeddings: Float, or Int8 when the model
+// answered int8 vectors (exactly one of them is set).
+type Vectors struct {
+	Float [][]float32
+	Int8  [][]int8
+}
+
+// floats wraps float embeddings.
+func floats(v [][]float32) Vectors { return Vectors{Float: v} }
+
+// Len is the number of vectors.
+func (v Vectors) Len() int {
+	if v.Int8 != nil {
+		return len(v.Int8)
+	}
+	return len(v.Float)
+}
+
+// Type is the vector type the model answered.
+func (v Vectors) Type() schemapb.DataType {
+	if v.Int8 != nil {
+		return schemapb.DataType_Int8Vector
+	}
+	return schemapb.DataType_FloatVector
+}
+
+func (v Vectors) dim(i int) int {
+	if v.Int8 != nil {
+		return len(v.Int8[i])
+	}
+	return len(v.Float[i])
+}
+
+func (v *Vectors) append(w Vectors) {
+	if w.Int8 != nil {
+		v.Int8 = append(v.Int8, w.Int8...)
+		return
+	}
+	v.Float = append(v.Float, w.Float...)
 }
 
 // Function is a collection's text_embedding function: it turns the input
@@ -102,6 +145,18 @@ func (s *Service) NewTextEmbedding(coll *schemapb.CollectionSchema, fn *schemapb
 		f.client, err = s.newTEIEmbedder(fn, conf)
 	case openAIProvider, azureOpenAIProvider, siliconflowProvider:
 		f.client, err = s.newOpenAIEmbedder(provider, output, dim, fn, conf)
+	case cohereProvider:
+		f.client, err = s.newCohereEmbedder(output, dim, fn, conf)
+	case voyageAIProvider:
+		f.client, err = s.newVoyageAIEmbedder(output, dim, fn, conf)
+	case dashscopeProvider:
+		f.client, err = s.newDashscopeEmbedder(output, dim, fn, conf)
+	case geminiProvider:
+		f.client, err = s.newGeminiEmbedder(output, dim, fn, conf)
+	case bedrockProvider:
+		f.client, err = s.newBedrockEmbedder(output, dim, fn, conf)
+	case vertexAIProvider:
+		f.client, err = s.newVertexAIEmbedder(output, dim, fn, conf)
 	default:
 		if !contains(milvusEmbeddingProviders, provider) {
 			return nil, fmt.Errorf("unsupported text embedding service provider: [%s] , list of supported [%s]", provider, strings.Join(milvusEmbeddingProviders, ", "))
@@ -159,10 +214,10 @@ func (f *Function) Check(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if f.output.GetDataType() != schemapb.DataType_FloatVector {
-		return fmt.Errorf("embedding model output and field type mismatch, model output is %s, field type is %s", schemapb.DataType_FloatVector, f.output.GetDataType())
+	if t := vecs.Type(); t != f.output.GetDataType() {
+		return fmt.Errorf("embedding model output and field type mismatch, model output is %s, field type is %s", t, f.output.GetDataType())
 	}
-	if len(vecs) != 1 {
+	if vecs.Len() != 1 {
 		return fmt.Errorf("the dim set in the schema is inconsistent with the dim of the model, dim in schema is %d, dim of model is %d", f.dim, 0)
 	}
 	return nil
@@ -170,58 +225,62 @@ func (f *Function) Check(ctx context.Context) error {
 
 // Insert embeds the documents of an insert (ProcessInsert): every text
 // must be non-empty, and at most MaxBatch of them.
-func (f *Function) Insert(ctx context.Context, texts []string) ([][]float32, error) {
+func (f *Function) Insert(ctx context.Context, texts []string) (Vectors, error) {
 	if texts == nil {
-		return nil, errors.New("input texts is empty")
+		return Vectors{}, errors.New("input texts is empty")
 	}
 	if hasEmpty(texts) {
-		return nil, errors.New("there is an empty string in the input data, TextEmbedding function does not support empty text")
+		return Vectors{}, errors.New("there is an empty string in the input data, TextEmbedding function does not support empty text")
 	}
 	if len(texts) > f.batch {
-		return nil, fmt.Errorf("embedding supports up to [%d] pieces of data at a time, got [%d]", f.batch, len(texts))
+		return Vectors{}, fmt.Errorf("embedding supports up to [%d] pieces of data at a time, got [%d]", f.batch, len(texts))
 	}
 	return f.embed(ctx, texts, InsertMode)
 }
 
 // Search embeds the query texts of a search (ProcessSearch).
-func (f *Function) Search(ctx context.Context, texts []string) ([][]float32, error) {
+func (f *Function) Search(ctx context.Context, texts []string) (Vectors, error) {
 	if len(texts) > f.batch {
-		return nil, fmt.Errorf("embedding supports up to [%d] pieces of data at a time, got [%d]", f.batch, len(texts))
+		return Vectors{}, fmt.Errorf("embedding supports up to [%d] pieces of data at a time, got [%d]", f.batch, len(texts))
 	}
 	if hasEmpty(texts) {
-		return nil, errors.New("there is an empty string in the queries, TextEmbedding function does not support empty text")
+		return Vectors{}, errors.New("there is an empty string in the queries, TextEmbedding function does not support empty text")
 	}
 	return f.embed(ctx, texts, SearchMode)
 }
 
 // embed embeds texts into the output field's type.
-func (f *Function) embed(ctx context.Context, texts []string, mode Mode) ([][]float32, error) {
-	if f.output.GetDataType() != schemapb.DataType_FloatVector {
-		return nil, fmt.Errorf("text embedding function doesn't support %s vector", f.output.GetDataType())
+func (f *Function) embed(ctx context.Context, texts []string, mode Mode) (Vectors, error) {
+	vecs, err := f.call(ctx, texts, mode)
+	if err != nil {
+		return Vectors{}, err
 	}
-	return f.call(ctx, texts, mode)
+	if vecs.Type() != f.output.GetDataType() {
+		return Vectors{}, fmt.Errorf("text embedding function doesn't support %s vector", f.output.GetDataType())
+	}
+	return vecs, nil
 }
 
 // call sends texts one client batch at a time and checks the number and
 // the dimension of the vectors (the providers' CallEmbedding).
-func (f *Function) call(ctx context.Context, texts []string, mode Mode) ([][]float32, error) {
-	out := make([][]float32, 0, len(texts))
+func (f *Function) call(ctx context.Context, texts []string, mode Mode) (Vectors, error) {
+	var out Vectors
 	step := f.client.clientBatch()
 	for i := 0; i < len(texts); i += step {
 		end := min(i+step, len(texts))
 		vecs, err := f.client.embed(ctx, texts[i:end], mode)
 		if err != nil {
-			return nil, err
+			return Vectors{}, err
 		}
-		if len(vecs) != end-i {
-			return nil, fmt.Errorf("get embedding failed, the number of texts and embeddings does not match text:[%d], embedding:[%d]", end-i, len(vecs))
+		if vecs.Len() != end-i {
+			return Vectors{}, fmt.Errorf("get embedding failed, the number of texts and embeddings does not match text:[%d], embedding:[%d]", end-i, vecs.Len())
 		}
-		for _, v := range vecs {
-			if len(v) != int(f.dim) {
-				return nil, fmt.Errorf("the required embedding dim is [%d], but the embedding obtained from the model is [%d]", f.dim, len(v))
+		for j := range vecs.Len() {
+			if d := vecs.dim(j); d != int(f.dim) {
+				return Vectors{}, fmt.Errorf("the required embedding dim is [%d], but the embedding obtained from the model is [%d]", f.dim, d)
 			}
 		}
-		out = append(out, vecs...)
+		out.append(vecs)
 	}
 	return out, nil
 }

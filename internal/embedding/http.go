@@ -31,6 +31,12 @@ func baseURL(endpoint string) (*url.URL, error) {
 // (Milvus's models.PostRequest): each attempt runs under the configured
 // timeout and ctx; a failed attempt is retried after a growing backoff.
 func (s *Service) post(ctx context.Context, url string, headers map[string]string, req, resp any) error {
+	return s.postWith(ctx, url, headers, nil, req, resp)
+}
+
+// postWith is post with prepare run on each attempt's request before it
+// is sent (bedrock signs it there).
+func (s *Service) postWith(ctx context.Context, url string, headers map[string]string, prepare func(*http.Request, []byte), req, resp any) error {
 	body, err := json.Marshal(req)
 	if err != nil {
 		return err
@@ -50,7 +56,7 @@ func (s *Service) post(ctx context.Context, url string, headers map[string]strin
 			case <-t.C:
 			}
 		}
-		if answer, err = s.send(ctx, url, headers, body); err == nil {
+		if answer, err = s.send(ctx, url, headers, prepare, body); err == nil {
 			break
 		}
 		if ctx.Err() != nil {
@@ -67,7 +73,7 @@ func (s *Service) post(ctx context.Context, url string, headers map[string]strin
 }
 
 // send is one attempt, under the per-request timeout.
-func (s *Service) send(ctx context.Context, url string, headers map[string]string, body []byte) ([]byte, error) {
+func (s *Service) send(ctx context.Context, url string, headers map[string]string, prepare func(*http.Request, []byte), body []byte) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
@@ -76,6 +82,9 @@ func (s *Service) send(ctx context.Context, url string, headers map[string]strin
 	}
 	for k, v := range headers {
 		req.Header.Set(k, v)
+	}
+	if prepare != nil {
+		prepare(req, body)
 	}
 	res, err := s.cfg.Client.Do(req)
 	if err != nil {

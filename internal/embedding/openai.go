@@ -135,16 +135,16 @@ type openAIResponse struct {
 	} `json:"data"`
 }
 
-func (e *openAIEmbedder) embed(ctx context.Context, texts []string, _ Mode) ([][]float32, error) {
+func (e *openAIEmbedder) embed(ctx context.Context, texts []string, _ Mode) (Vectors, error) {
 	req := openAIRequest{Model: e.model, Input: texts, User: e.user, EncodingFormat: "float", Dimensions: e.dim}
 	var res openAIResponse
 	if err := e.s.post(ctx, e.url, e.headers, req, &res); err != nil {
-		return nil, err
+		return Vectors{}, err
 	}
 	sort.Slice(res.Data, func(i, j int) bool { return res.Data[i].Index < res.Data[j].Index })
 	out := make([][]float32, len(res.Data))
 	for i, d := range res.Data {
 		out[i] = d.Embedding
 	}
-	return out, nil
+	return floats(out), nil
 }

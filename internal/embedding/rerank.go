@@ -19,9 +19,9 @@ type RerankProvider interface {
 }
 
 // NewRerankProvider builds a model reranker's provider from its function
-// parameters, as Milvus's rerank newProvider: tei and vllm are called;
-// Milvus's other providers (siliconflow, cohere, voyageai, ali, zilliz)
-// are checked and refused as disabled.
+// parameters, as Milvus's rerank newProvider: tei, vllm, cohere,
+// voyageai, siliconflow and ali (DashScope) are called; zilliz (Zilliz
+// Cloud's own model service) is refused as disabled.
 func (s *Service) NewRerankProvider(params []*commonpb.KeyValuePair) (RerankProvider, error) {
 	for _, p := range params {
 		if strings.ToLower(p.GetKey()) != providerParam {
@@ -37,11 +37,8 @@ func (s *Service) NewRerankProvider(params []*commonpb.KeyValuePair) (RerankProv
 			return s.newTEIReranker(params, conf)
 		case vllmProvider:
 			return s.newVLLMReranker(params, conf)
-		case "siliconflow", "cohere", "voyageai", "ali":
-			if lookupLower(params, modelNameParam) == "" {
-				return nil, fmt.Errorf("%s rerank model name is required", provider)
-			}
-			return nil, fmt.Errorf("rerank provider: [%s] is disabled", provider)
+		case siliconflowProvider, cohereProvider, voyageAIProvider, aliProvider:
+			return s.newHostedReranker(provider, params, conf)
 		case "zilliz":
 			return nil, fmt.Errorf("rerank provider: [%s] is disabled", provider)
 		default:

@@ -10,7 +10,8 @@ import (
 // Service builds text embedding functions and rerank providers from the
 // operator's configuration. It is safe for concurrent use.
 type Service struct {
-	cfg Config
+	cfg    Config
+	tokens tokenCache // Vertex AI's OAuth tokens
 }
 
 // New returns a service.

@@ -67,10 +67,10 @@ type teiEmbedRequest struct {
 	TruncationDirection string   `json:"truncation_direction,omitempty"`
 }
 
-func (e *teiEmbedder) embed(ctx context.Context, texts []string, mode Mode) ([][]float32, error) {
+func (e *teiEmbedder) embed(ctx context.Context, texts []string, mode Mode) (Vectors, error) {
 	u, err := baseURL(e.endpoint)
 	if err != nil {
-		return nil, err
+		return Vectors{}, err
 	}
 	u.Path = "/embed"
 	prompt := e.ingestionPrompt
@@ -86,9 +86,9 @@ func (e *teiEmbedder) embed(ctx context.Context, texts []string, mode Mode) ([][
 	}
 	var out [][]float32
 	if err := e.s.post(ctx, u.String(), jsonHeaders(e.apiKey), req, &out); err != nil {
-		return nil, err
+		return Vectors{}, err
 	}
-	return out, nil
+	return floats(out), nil
 }
 
 // teiReranker calls TEI's /rerank.

@@ -10,9 +10,13 @@ import (
 
 // AddCollectionFunction is Milvus 2.6's addCollectionFunctionTask: a BM25
 // function cannot be added to an existing collection; a TextEmbedding
-// function is validated against the schema and its service called, then
-// refused: Milvago cannot yet store a function on an existing collection
-// (nor compute the new output for the rows already stored).
+// function is validated with the collection's schema (its output field
+// must exist, be a vector field of the model's type and dimension and not
+// be nullable) and its service called once, then the root coordinator
+// stores it with a new schema version. As in Milvus, the rows already
+// stored keep the output values they were written with: the function
+// computes the output of later inserts and upserts, and embeds the texts
+// of later searches.
 func (s *Server) AddCollectionFunction(ctx context.Context, req *milvuspb.AddCollectionFunctionRequest) error {
 	fn := req.GetFunctionSchema()
 	if fn == nil {
@@ -26,19 +30,25 @@ func (s *Server) AddCollectionFunction(ctx context.Context, req *milvuspb.AddCol
 		return err
 	}
 	schema := proto.Clone(c.Schema).(*schemapb.CollectionSchema)
-	schema.Functions = append(schema.Functions, fn)
+	schema.Functions = append(schema.Functions, proto.Clone(fn).(*schemapb.FunctionSchema))
 	if err := validateFunctions(schema); err != nil {
 		return err
 	}
 	if err := s.checkFunctionsRuntime(ctx, schema, fn.GetName(), nil); err != nil {
 		return err
 	}
-	return errInvalidMsg("adding function %s to an existing collection is not supported by Milvago", fn.GetName())
+	next, err := s.d.Root.AddCollectionFunction(ctx, c.DBName, c.Name, fn)
+	if err != nil {
+		return err
+	}
+	s.logger.Info("added function", "collection", next.Name, "function", fn.GetName(), "version", next.Schema.GetVersion())
+	return s.schemaChanged(ctx, next)
 }
 
 // AlterCollectionFunction is alterCollectionFunctionTask: BM25 functions
-// cannot be altered; a valid TextEmbedding change is refused (Milvago
-// cannot yet store it).
+// cannot be altered; a TextEmbedding function is replaced by its new
+// definition once that is validated and its service answers. Stored rows
+// keep their output values.
 func (s *Server) AlterCollectionFunction(ctx context.Context, req *milvuspb.AlterCollectionFunctionRequest) error {
 	fn := req.GetFunctionSchema()
 	if fn == nil {
@@ -61,12 +71,12 @@ func (s *Server) AlterCollectionFunction(ctx context.Context, req *milvuspb.Alte
 			if f.GetType() == schemapb.FunctionType_BM25 {
 				return errPlain("currently does not support alter BM25 function")
 			}
-			schema.Functions[i] = fn
+			schema.Functions[i] = proto.Clone(fn).(*schemapb.FunctionSchema)
 			found = true
 		}
 	}
 	if !found {
-		return errPlain("function %s not exists", req.GetFunctionName())
+		return errPlain("function %s not found", req.GetFunctionName())
 	}
 	if err := validateFunctions(schema); err != nil {
 		return err
@@ -74,24 +84,39 @@ func (s *Server) AlterCollectionFunction(ctx context.Context, req *milvuspb.Alte
 	if err := s.checkFunctionsRuntime(ctx, schema, fn.GetName(), nil); err != nil {
 		return err
 	}
-	return errInvalidMsg("altering function %s of an existing collection is not supported by Milvago", fn.GetName())
+	next, err := s.d.Root.AlterCollectionFunction(ctx, c.DBName, c.Name, fn)
+	if err != nil {
+		return err
+	}
+	s.logger.Info("altered function", "collection", next.Name, "function", fn.GetName(), "version", next.Schema.GetVersion())
+	return s.schemaChanged(ctx, next)
 }
 
 // DropCollectionFunction is dropCollectionFunctionTask: dropping a
 // function the collection does not have succeeds; a BM25 function cannot
-// be dropped.
+// be dropped; a dropped TextEmbedding function's output field stays as an
+// ordinary vector field, which later writes must supply.
 func (s *Server) DropCollectionFunction(ctx context.Context, req *milvuspb.DropCollectionFunctionRequest) error {
 	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
 	if err != nil {
 		return err
 	}
+	var fn *schemapb.FunctionSchema
 	for _, f := range c.Schema.GetFunctions() {
 		if f.GetName() == req.GetFunctionName() {
-			if f.GetType() == schemapb.FunctionType_BM25 {
-				return errPlain("currently does not support droping BM25 function")
-			}
-			return errInvalidMsg("function %s of type %s cannot be dropped by Milvago", f.GetName(), f.GetType())
+			fn = f
 		}
 	}
-	return nil
+	if fn == nil {
+		return nil
+	}
+	if fn.GetType() == schemapb.FunctionType_BM25 {
+		return errPlain("currently does not support droping BM25 function")
+	}
+	next, err := s.d.Root.DropCollectionFunction(ctx, c.DBName, c.Name, fn.GetName())
+	if err != nil {
+		return err
+	}
+	s.logger.Info("dropped function", "collection", next.Name, "function", fn.GetName(), "version", next.Schema.GetVersion())
+	return s.schemaChanged(ctx, next)
 }

@@ -178,13 +178,7 @@ func (s *Server) embeddingInsert(ctx context.Context, schema *schemapb.Collectio
 			return nil, nil, errPlain("[%v]", err)
 		}
 		f := built[i].Output()
-		dim := vectorDim(f)
-		data := make([]float32, 0, len(vecs)*int(dim))
-		for _, v := range vecs {
-			data = append(data, v...)
-		}
-		out = append(out, &schemapb.FieldData{Type: schemapb.DataType_FloatVector, FieldName: f.GetName(), FieldId: f.GetFieldID(),
-			Field: &schemapb.FieldData_Vectors{Vectors: &schemapb.VectorField{Dim: dim, Data: &schemapb.VectorField_FloatVector{FloatVector: &schemapb.FloatArray{Data: data}}}}})
+		out = append(out, embeddingColumn(f, vecs))
 		computed = append(computed, f.GetName())
 	}
 	schema = proto.Clone(schema).(*schemapb.CollectionSchema)
@@ -196,6 +190,30 @@ func (s *Server) embeddingInsert(ctx context.Context, schema *schemapb.Collectio
 		}
 	}
 	return out, schema, nil
+}
+
+// embeddingColumn is Milvus's packToFieldData: the vectors as the output
+// field's column (FloatVector, or Int8Vector from int8 models).
+func embeddingColumn(f *schemapb.FieldSchema, vecs embedding.Vectors) *schemapb.FieldData {
+	dim := vectorDim(f)
+	vf := &schemapb.VectorField{Dim: dim}
+	if vecs.Int8 != nil {
+		data := make([]byte, 0, len(vecs.Int8)*int(dim))
+		for _, v := range vecs.Int8 {
+			for _, x := range v {
+				data = append(data, byte(x))
+			}
+		}
+		vf.Data = &schemapb.VectorField_Int8Vector{Int8Vector: data}
+	} else {
+		data := make([]float32, 0, len(vecs.Float)*int(dim))
+		for _, v := range vecs.Float {
+			data = append(data, v...)
+		}
+		vf.Data = &schemapb.VectorField_FloatVector{FloatVector: &schemapb.FloatArray{Data: data}}
+	}
+	return &schemapb.FieldData{Type: vecs.Type(), FieldName: f.GetName(), FieldId: f.GetFieldID(),
+		Field: &schemapb.FieldData_Vectors{Vectors: vf}}
 }
 
 func vectorDim(f *schemapb.FieldSchema) int64 {
@@ -272,16 +290,27 @@ func (s *Server) embedSearchTexts(ctx context.Context, schema *schemapb.Collecti
 	if err != nil {
 		return nil, errPlain("%v", err)
 	}
-	values := make([][]byte, len(vecs))
-	for i, v := range vecs {
+	values := make([][]byte, 0, vecs.Len())
+	typ := commonpb.PlaceholderType_FloatVector
+	for _, v := range vecs.Float {
 		b := make([]byte, 4*len(v))
 		for j, x := range v {
 			binary.LittleEndian.PutUint32(b[4*j:], math.Float32bits(x))
 		}
-		values[i] = b
+		values = append(values, b)
+	}
+	if vecs.Int8 != nil {
+		typ = commonpb.PlaceholderType_Int8Vector
+		for _, v := range vecs.Int8 {
+			b := make([]byte, len(v))
+			for j, x := range v {
+				b[j] = byte(x)
+			}
+			values = append(values, b)
+		}
 	}
 	return proto.Marshal(&commonpb.PlaceholderGroup{Placeholders: []*commonpb.PlaceholderValue{{
-		Tag: ph.GetTag(), Type: commonpb.PlaceholderType_FloatVector, Values: values,
+		Tag: ph.GetTag(), Type: typ, Values: values,
 	}}})
 }
 

@@ -38,6 +38,10 @@ type rootCoord interface {
 	RenameCollection(ctx context.Context, db, oldName, newDB, newName string) error
 	AddCollectionField(ctx context.Context, db, name string, field *schemapb.FieldSchema) (*model.Collection, error)
 	AlterCollectionField(ctx context.Context, db, name, fieldName string, props []*commonpb.KeyValuePair, deleteKeys []string) (*model.Collection, error)
+	// Schema functions (functions_ddl.go).
+	AddCollectionFunction(ctx context.Context, db, name string, fn *schemapb.FunctionSchema) (*model.Collection, error)
+	AlterCollectionFunction(ctx context.Context, db, name string, fn *schemapb.FunctionSchema) (*model.Collection, error)
+	DropCollectionFunction(ctx context.Context, db, name, fnName string) (*model.Collection, error)
 }
 
 // dataCoord is what the proxy needs from the data coordinator.

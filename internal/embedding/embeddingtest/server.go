@@ -11,6 +11,7 @@
 package embeddingtest
 
 import (
+	"crypto/rsa"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
@@ -20,6 +21,7 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode"
@@ -33,6 +35,17 @@ type Options struct {
 	MaxTokens int
 	// Delay is waited before each answer (to test deadlines).
 	Delay time.Duration
+	// APIKey, when set, is the key the hosted providers' APIs (cohere,
+	// voyageai, dashscope, gemini, the rerank APIs) require: a request
+	// without it is answered 401 as those services do.
+	APIKey string
+	// AWSAccessKey and AWSSecretKey are the credentials the Bedrock API
+	// checks requests' Signature Version 4 signatures against (region and
+	// service from the signature's scope).
+	AWSAccessKey, AWSSecretKey string
+	// GCPKey is the public key of the service account whose signed JWTs
+	// the OAuth token endpoint accepts (Vertex AI).
+	GCPKey *rsa.PublicKey
 }
 
 // Server is a running model service.
@@ -40,6 +53,9 @@ type Server struct {
 	opts     Options
 	srv      *httptest.Server
 	requests atomic.Int64
+	mu       sync.Mutex
+	last     Request
+	issued   map[string]bool // OAuth access tokens issued
 }
 
 // Start starts a server on a free local port; Close stops it.
@@ -84,6 +100,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /embed", s.embed)
 	mux.HandleFunc("POST /rerank", s.rerank)
 	mux.HandleFunc("POST /v1/embeddings", s.openAI)
+	s.providerRoutes(mux)
 	mux.HandleFunc("GET /info", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"model_id": "milvago/hashed-tokens", "max_input_length": s.opts.MaxTokens, "dim": s.opts.Dim})
 	})

@@ -7,6 +7,7 @@ package coordrpc
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
@@ -94,4 +95,48 @@ func (s *DataCoordServer) DropSegments(ctx context.Context, r *pb.DropSegmentsDa
 func (c *DataCoordClient) DropSegments(ctx context.Context, collection int64, ids []int64) error {
 	r, err := c.c.DropSegments(ctx, &pb.DropSegmentsDataRequest{CollectionId: collection, SegmentIds: ids})
 	return Check(dataName, r, err)
+}
+
+// ---- schema functions ----
+
+func (s *RootCoordServer) AlterCollectionFunction(ctx context.Context, r *pb.CollectionFunctionRequest) (*pb.CollectionResponse, error) {
+	var c *model.Collection
+	var err error
+	switch r.GetOp() {
+	case pb.CollectionFunctionRequest_ADD:
+		c, err = s.root.AddCollectionFunction(ctx, r.GetDbName(), r.GetName(), r.GetFunction())
+	case pb.CollectionFunctionRequest_ALTER:
+		c, err = s.root.AlterCollectionFunction(ctx, r.GetDbName(), r.GetName(), r.GetFunction())
+	case pb.CollectionFunctionRequest_DROP:
+		c, err = s.root.DropCollectionFunction(ctx, r.GetDbName(), r.GetName(), r.GetFunctionName())
+	default:
+		err = fmt.Errorf("coordrpc: unknown collection function op %v", r.GetOp())
+	}
+	return &pb.CollectionResponse{Status: rpc.StatusOf(err), Collection: pb.FromCollection(c)}, nil
+}
+
+func (c *RootCoordClient) alterFunction(ctx context.Context, r *pb.CollectionFunctionRequest) (*model.Collection, error) {
+	res, err := c.c.AlterCollectionFunction(ctx, r)
+	if err := Check(rootName, res, err); err != nil {
+		return nil, err
+	}
+	return pb.ToCollection(res.GetCollection()), nil
+}
+
+// AddCollectionFunction adds a schema function and returns the
+// collection's new definition.
+func (c *RootCoordClient) AddCollectionFunction(ctx context.Context, db, name string, fn *schemapb.FunctionSchema) (*model.Collection, error) {
+	return c.alterFunction(ctx, &pb.CollectionFunctionRequest{DbName: db, Name: name, Op: pb.CollectionFunctionRequest_ADD, Function: fn})
+}
+
+// AlterCollectionFunction replaces a schema function and returns the
+// collection's new definition.
+func (c *RootCoordClient) AlterCollectionFunction(ctx context.Context, db, name string, fn *schemapb.FunctionSchema) (*model.Collection, error) {
+	return c.alterFunction(ctx, &pb.CollectionFunctionRequest{DbName: db, Name: name, Op: pb.CollectionFunctionRequest_ALTER, Function: fn})
+}
+
+// DropCollectionFunction drops a schema function and returns the
+// collection's new definition.
+func (c *RootCoordClient) DropCollectionFunction(ctx context.Context, db, name, fnName string) (*model.Collection, error) {
+	return c.alterFunction(ctx, &pb.CollectionFunctionRequest{DbName: db, Name: name, Op: pb.CollectionFunctionRequest_DROP, FunctionName: fnName})
 }

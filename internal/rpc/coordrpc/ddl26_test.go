@@ -172,3 +172,40 @@ func TestAlterIndexAndDropSegmentsRoundTrip(t *testing.T) {
 		t.Fatalf("rows after truncate %d", n)
 	}
 }
+
+func TestCollectionFunctionRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	c := newCoords(t)
+	if _, err := c.root.CreateCollection(ctx, contract.CreateCollectionRequest{Schema: schema(), ShardsNum: 1}); err != nil {
+		t.Fatal(err)
+	}
+	fn := &schemapb.FunctionSchema{Name: "te", Type: schemapb.FunctionType_TextEmbedding, InputFieldNames: []string{"tag"}, OutputFieldNames: []string{"v"},
+		Params: []*commonpb.KeyValuePair{{Key: "provider", Value: "tei"}}}
+	added, err := c.rootC.AddCollectionFunction(ctx, "", "docs", fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct, err := c.root.DescribeCollection(ctx, "", "docs", 0)
+	if err != nil || !proto.Equal(added.Schema, direct.Schema) || len(added.Schema.GetFunctions()) != 1 || added.UpdateTS != direct.UpdateTS {
+		t.Fatalf("added over the wire %v, direct %v (%v)", added.Schema.GetFunctions(), direct.Schema.GetFunctions(), err)
+	}
+	_, errD := c.root.AddCollectionFunction(ctx, "", "docs", fn)
+	_, errR := c.rootC.AddCollectionFunction(ctx, "", "docs", fn)
+	sameFailure(t, "duplicate function", errD, errR)
+	fn.Params = append(fn.Params, &commonpb.KeyValuePair{Key: "endpoint", Value: "http://x"})
+	altered, err := c.rootC.AlterCollectionFunction(ctx, "", "docs", fn)
+	if err != nil || len(altered.Schema.GetFunctions()[0].GetParams()) != 2 {
+		t.Fatalf("altered: %v, %v", altered, err)
+	}
+	gone := &schemapb.FunctionSchema{Name: "gone", InputFieldNames: []string{"tag"}, OutputFieldNames: []string{"v"}}
+	_, errD = c.root.AlterCollectionFunction(ctx, "", "docs", gone)
+	_, errR = c.rootC.AlterCollectionFunction(ctx, "", "docs", gone)
+	sameFailure(t, "absent function", errD, errR)
+	dropped, err := c.rootC.DropCollectionFunction(ctx, "", "docs", "te")
+	if err != nil || len(dropped.Schema.GetFunctions()) != 0 || dropped.Field("v").GetIsFunctionOutput() {
+		t.Fatalf("dropped: %v, %v", dropped, err)
+	}
+	_, errD = c.root.DropCollectionFunction(ctx, "", "nope", "te")
+	_, errR = c.rootC.DropCollectionFunction(ctx, "", "nope", "te")
+	sameErr(t, errD, errR, errs.ErrCollectionNotFound)
+}

@@ -26,6 +26,55 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type CollectionFunctionRequest_Op int32
+
+const (
+	CollectionFunctionRequest_ADD   CollectionFunctionRequest_Op = 0
+	CollectionFunctionRequest_ALTER CollectionFunctionRequest_Op = 1
+	CollectionFunctionRequest_DROP  CollectionFunctionRequest_Op = 2
+)
+
+// Enum value maps for CollectionFunctionRequest_Op.
+var (
+	CollectionFunctionRequest_Op_name = map[int32]string{
+		0: "ADD",
+		1: "ALTER",
+		2: "DROP",
+	}
+	CollectionFunctionRequest_Op_value = map[string]int32{
+		"ADD":   0,
+		"ALTER": 1,
+		"DROP":  2,
+	}
+)
+
+func (x CollectionFunctionRequest_Op) Enum() *CollectionFunctionRequest_Op {
+	p := new(CollectionFunctionRequest_Op)
+	*p = x
+	return p
+}
+
+func (x CollectionFunctionRequest_Op) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CollectionFunctionRequest_Op) Descriptor() protoreflect.EnumDescriptor {
+	return file_coord_proto_enumTypes[0].Descriptor()
+}
+
+func (CollectionFunctionRequest_Op) Type() protoreflect.EnumType {
+	return &file_coord_proto_enumTypes[0]
+}
+
+func (x CollectionFunctionRequest_Op) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CollectionFunctionRequest_Op.Descriptor instead.
+func (CollectionFunctionRequest_Op) EnumDescriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{19, 0}
+}
+
 type AllocRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Count         int64                  `protobuf:"varint,1,opt,name=count,proto3" json:"count,omitempty"`
@@ -1103,6 +1152,84 @@ func (x *AddCollectionFieldRequest) GetField() *schemapb.FieldSchema {
 	return nil
 }
 
+// CollectionFunctionRequest adds (op ADD), replaces (ALTER) or drops
+// (DROP, by function_name) one schema function.
+type CollectionFunctionRequest struct {
+	state         protoimpl.MessageState       `protogen:"open.v1"`
+	DbName        string                       `protobuf:"bytes,1,opt,name=db_name,json=dbName,proto3" json:"db_name,omitempty"`
+	Name          string                       `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Op            CollectionFunctionRequest_Op `protobuf:"varint,3,opt,name=op,proto3,enum=milvago.internal.CollectionFunctionRequest_Op" json:"op,omitempty"`
+	Function      *schemapb.FunctionSchema     `protobuf:"bytes,4,opt,name=function,proto3" json:"function,omitempty"`
+	FunctionName  string                       `protobuf:"bytes,5,opt,name=function_name,json=functionName,proto3" json:"function_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CollectionFunctionRequest) Reset() {
+	*x = CollectionFunctionRequest{}
+	mi := &file_coord_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CollectionFunctionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CollectionFunctionRequest) ProtoMessage() {}
+
+func (x *CollectionFunctionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CollectionFunctionRequest.ProtoReflect.Descriptor instead.
+func (*CollectionFunctionRequest) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CollectionFunctionRequest) GetDbName() string {
+	if x != nil {
+		return x.DbName
+	}
+	return ""
+}
+
+func (x *CollectionFunctionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CollectionFunctionRequest) GetOp() CollectionFunctionRequest_Op {
+	if x != nil {
+		return x.Op
+	}
+	return CollectionFunctionRequest_ADD
+}
+
+func (x *CollectionFunctionRequest) GetFunction() *schemapb.FunctionSchema {
+	if x != nil {
+		return x.Function
+	}
+	return nil
+}
+
+func (x *CollectionFunctionRequest) GetFunctionName() string {
+	if x != nil {
+		return x.FunctionName
+	}
+	return ""
+}
+
 type AlterCollectionFieldRequest struct {
 	state         protoimpl.MessageState   `protogen:"open.v1"`
 	DbName        string                   `protobuf:"bytes,1,opt,name=db_name,json=dbName,proto3" json:"db_name,omitempty"`
@@ -1116,7 +1243,7 @@ type AlterCollectionFieldRequest struct {
 
 func (x *AlterCollectionFieldRequest) Reset() {
 	*x = AlterCollectionFieldRequest{}
-	mi := &file_coord_proto_msgTypes[19]
+	mi := &file_coord_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1128,7 +1255,7 @@ func (x *AlterCollectionFieldRequest) String() string {
 func (*AlterCollectionFieldRequest) ProtoMessage() {}
 
 func (x *AlterCollectionFieldRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[19]
+	mi := &file_coord_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1141,7 +1268,7 @@ func (x *AlterCollectionFieldRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlterCollectionFieldRequest.ProtoReflect.Descriptor instead.
 func (*AlterCollectionFieldRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{19}
+	return file_coord_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AlterCollectionFieldRequest) GetDbName() string {
@@ -1187,7 +1314,7 @@ type PChannelsRequest struct {
 
 func (x *PChannelsRequest) Reset() {
 	*x = PChannelsRequest{}
-	mi := &file_coord_proto_msgTypes[20]
+	mi := &file_coord_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1326,7 @@ func (x *PChannelsRequest) String() string {
 func (*PChannelsRequest) ProtoMessage() {}
 
 func (x *PChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[20]
+	mi := &file_coord_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1212,7 +1339,7 @@ func (x *PChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PChannelsRequest.ProtoReflect.Descriptor instead.
 func (*PChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{20}
+	return file_coord_proto_rawDescGZIP(), []int{21}
 }
 
 type PChannelsResponse struct {
@@ -1225,7 +1352,7 @@ type PChannelsResponse struct {
 
 func (x *PChannelsResponse) Reset() {
 	*x = PChannelsResponse{}
-	mi := &file_coord_proto_msgTypes[21]
+	mi := &file_coord_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1237,7 +1364,7 @@ func (x *PChannelsResponse) String() string {
 func (*PChannelsResponse) ProtoMessage() {}
 
 func (x *PChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[21]
+	mi := &file_coord_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1250,7 +1377,7 @@ func (x *PChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PChannelsResponse.ProtoReflect.Descriptor instead.
 func (*PChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{21}
+	return file_coord_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PChannelsResponse) GetStatus() *commonpb.Status {
@@ -1277,7 +1404,7 @@ type RowCountRequest struct {
 
 func (x *RowCountRequest) Reset() {
 	*x = RowCountRequest{}
-	mi := &file_coord_proto_msgTypes[22]
+	mi := &file_coord_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1289,7 +1416,7 @@ func (x *RowCountRequest) String() string {
 func (*RowCountRequest) ProtoMessage() {}
 
 func (x *RowCountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[22]
+	mi := &file_coord_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1302,7 +1429,7 @@ func (x *RowCountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RowCountRequest.ProtoReflect.Descriptor instead.
 func (*RowCountRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{22}
+	return file_coord_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RowCountRequest) GetCollectionId() int64 {
@@ -1329,7 +1456,7 @@ type CountResponse struct {
 
 func (x *CountResponse) Reset() {
 	*x = CountResponse{}
-	mi := &file_coord_proto_msgTypes[23]
+	mi := &file_coord_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1341,7 +1468,7 @@ func (x *CountResponse) String() string {
 func (*CountResponse) ProtoMessage() {}
 
 func (x *CountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[23]
+	mi := &file_coord_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1354,7 +1481,7 @@ func (x *CountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CountResponse.ProtoReflect.Descriptor instead.
 func (*CountResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{23}
+	return file_coord_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CountResponse) GetStatus() *commonpb.Status {
@@ -1381,7 +1508,7 @@ type SegmentsRequest struct {
 
 func (x *SegmentsRequest) Reset() {
 	*x = SegmentsRequest{}
-	mi := &file_coord_proto_msgTypes[24]
+	mi := &file_coord_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1393,7 +1520,7 @@ func (x *SegmentsRequest) String() string {
 func (*SegmentsRequest) ProtoMessage() {}
 
 func (x *SegmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[24]
+	mi := &file_coord_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1406,7 +1533,7 @@ func (x *SegmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentsRequest.ProtoReflect.Descriptor instead.
 func (*SegmentsRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{24}
+	return file_coord_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SegmentsRequest) GetCollectionId() int64 {
@@ -1433,7 +1560,7 @@ type SegmentsResponse struct {
 
 func (x *SegmentsResponse) Reset() {
 	*x = SegmentsResponse{}
-	mi := &file_coord_proto_msgTypes[25]
+	mi := &file_coord_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1445,7 +1572,7 @@ func (x *SegmentsResponse) String() string {
 func (*SegmentsResponse) ProtoMessage() {}
 
 func (x *SegmentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[25]
+	mi := &file_coord_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1458,7 +1585,7 @@ func (x *SegmentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentsResponse.ProtoReflect.Descriptor instead.
 func (*SegmentsResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{25}
+	return file_coord_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SegmentsResponse) GetStatus() *commonpb.Status {
@@ -1484,7 +1611,7 @@ type SegmentIDsRequest struct {
 
 func (x *SegmentIDsRequest) Reset() {
 	*x = SegmentIDsRequest{}
-	mi := &file_coord_proto_msgTypes[26]
+	mi := &file_coord_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1496,7 +1623,7 @@ func (x *SegmentIDsRequest) String() string {
 func (*SegmentIDsRequest) ProtoMessage() {}
 
 func (x *SegmentIDsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[26]
+	mi := &file_coord_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1509,7 +1636,7 @@ func (x *SegmentIDsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentIDsRequest.ProtoReflect.Descriptor instead.
 func (*SegmentIDsRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{26}
+	return file_coord_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SegmentIDsRequest) GetSegmentIds() []int64 {
@@ -1529,7 +1656,7 @@ type DropSegmentsDataRequest struct {
 
 func (x *DropSegmentsDataRequest) Reset() {
 	*x = DropSegmentsDataRequest{}
-	mi := &file_coord_proto_msgTypes[27]
+	mi := &file_coord_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1541,7 +1668,7 @@ func (x *DropSegmentsDataRequest) String() string {
 func (*DropSegmentsDataRequest) ProtoMessage() {}
 
 func (x *DropSegmentsDataRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[27]
+	mi := &file_coord_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1554,7 +1681,7 @@ func (x *DropSegmentsDataRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropSegmentsDataRequest.ProtoReflect.Descriptor instead.
 func (*DropSegmentsDataRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{27}
+	return file_coord_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DropSegmentsDataRequest) GetCollectionId() int64 {
@@ -1581,7 +1708,7 @@ type BoolResponse struct {
 
 func (x *BoolResponse) Reset() {
 	*x = BoolResponse{}
-	mi := &file_coord_proto_msgTypes[28]
+	mi := &file_coord_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1593,7 +1720,7 @@ func (x *BoolResponse) String() string {
 func (*BoolResponse) ProtoMessage() {}
 
 func (x *BoolResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[28]
+	mi := &file_coord_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1606,7 +1733,7 @@ func (x *BoolResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BoolResponse.ProtoReflect.Descriptor instead.
 func (*BoolResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{28}
+	return file_coord_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *BoolResponse) GetStatus() *commonpb.Status {
@@ -1632,7 +1759,7 @@ type ChannelRequest struct {
 
 func (x *ChannelRequest) Reset() {
 	*x = ChannelRequest{}
-	mi := &file_coord_proto_msgTypes[29]
+	mi := &file_coord_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1644,7 +1771,7 @@ func (x *ChannelRequest) String() string {
 func (*ChannelRequest) ProtoMessage() {}
 
 func (x *ChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[29]
+	mi := &file_coord_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1657,7 +1784,7 @@ func (x *ChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelRequest.ProtoReflect.Descriptor instead.
 func (*ChannelRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{29}
+	return file_coord_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ChannelRequest) GetVchannel() string {
@@ -1677,7 +1804,7 @@ type CheckpointResponse struct {
 
 func (x *CheckpointResponse) Reset() {
 	*x = CheckpointResponse{}
-	mi := &file_coord_proto_msgTypes[30]
+	mi := &file_coord_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1689,7 +1816,7 @@ func (x *CheckpointResponse) String() string {
 func (*CheckpointResponse) ProtoMessage() {}
 
 func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[30]
+	mi := &file_coord_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1702,7 +1829,7 @@ func (x *CheckpointResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckpointResponse.ProtoReflect.Descriptor instead.
 func (*CheckpointResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{30}
+	return file_coord_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CheckpointResponse) GetStatus() *commonpb.Status {
@@ -1729,7 +1856,7 @@ type UpdateCheckpointRequest struct {
 
 func (x *UpdateCheckpointRequest) Reset() {
 	*x = UpdateCheckpointRequest{}
-	mi := &file_coord_proto_msgTypes[31]
+	mi := &file_coord_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1741,7 +1868,7 @@ func (x *UpdateCheckpointRequest) String() string {
 func (*UpdateCheckpointRequest) ProtoMessage() {}
 
 func (x *UpdateCheckpointRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[31]
+	mi := &file_coord_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1754,7 +1881,7 @@ func (x *UpdateCheckpointRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCheckpointRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCheckpointRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{31}
+	return file_coord_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UpdateCheckpointRequest) GetVchannel() string {
@@ -1781,7 +1908,7 @@ type DeltaLogsResponse struct {
 
 func (x *DeltaLogsResponse) Reset() {
 	*x = DeltaLogsResponse{}
-	mi := &file_coord_proto_msgTypes[32]
+	mi := &file_coord_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1793,7 +1920,7 @@ func (x *DeltaLogsResponse) String() string {
 func (*DeltaLogsResponse) ProtoMessage() {}
 
 func (x *DeltaLogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[32]
+	mi := &file_coord_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1806,7 +1933,7 @@ func (x *DeltaLogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeltaLogsResponse.ProtoReflect.Descriptor instead.
 func (*DeltaLogsResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{32}
+	return file_coord_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *DeltaLogsResponse) GetStatus() *commonpb.Status {
@@ -1832,7 +1959,7 @@ type SegmentRequest struct {
 
 func (x *SegmentRequest) Reset() {
 	*x = SegmentRequest{}
-	mi := &file_coord_proto_msgTypes[33]
+	mi := &file_coord_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1844,7 +1971,7 @@ func (x *SegmentRequest) String() string {
 func (*SegmentRequest) ProtoMessage() {}
 
 func (x *SegmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[33]
+	mi := &file_coord_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1857,7 +1984,7 @@ func (x *SegmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentRequest.ProtoReflect.Descriptor instead.
 func (*SegmentRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{33}
+	return file_coord_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SegmentRequest) GetSegmentId() int64 {
@@ -1878,7 +2005,7 @@ type SegmentResponse struct {
 
 func (x *SegmentResponse) Reset() {
 	*x = SegmentResponse{}
-	mi := &file_coord_proto_msgTypes[34]
+	mi := &file_coord_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1890,7 +2017,7 @@ func (x *SegmentResponse) String() string {
 func (*SegmentResponse) ProtoMessage() {}
 
 func (x *SegmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[34]
+	mi := &file_coord_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1903,7 +2030,7 @@ func (x *SegmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentResponse.ProtoReflect.Descriptor instead.
 func (*SegmentResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{34}
+	return file_coord_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *SegmentResponse) GetStatus() *commonpb.Status {
@@ -1942,7 +2069,7 @@ type FlushResult struct {
 
 func (x *FlushResult) Reset() {
 	*x = FlushResult{}
-	mi := &file_coord_proto_msgTypes[35]
+	mi := &file_coord_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1954,7 +2081,7 @@ func (x *FlushResult) String() string {
 func (*FlushResult) ProtoMessage() {}
 
 func (x *FlushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[35]
+	mi := &file_coord_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1967,7 +2094,7 @@ func (x *FlushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushResult.ProtoReflect.Descriptor instead.
 func (*FlushResult) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{35}
+	return file_coord_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *FlushResult) GetSegmentId() int64 {
@@ -2029,7 +2156,7 @@ type NoteRowsRequest struct {
 
 func (x *NoteRowsRequest) Reset() {
 	*x = NoteRowsRequest{}
-	mi := &file_coord_proto_msgTypes[36]
+	mi := &file_coord_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2041,7 +2168,7 @@ func (x *NoteRowsRequest) String() string {
 func (*NoteRowsRequest) ProtoMessage() {}
 
 func (x *NoteRowsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[36]
+	mi := &file_coord_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2054,7 +2181,7 @@ func (x *NoteRowsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NoteRowsRequest.ProtoReflect.Descriptor instead.
 func (*NoteRowsRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{36}
+	return file_coord_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *NoteRowsRequest) GetSegmentId() int64 {
@@ -2085,7 +2212,7 @@ type AssignSegmentRequest struct {
 
 func (x *AssignSegmentRequest) Reset() {
 	*x = AssignSegmentRequest{}
-	mi := &file_coord_proto_msgTypes[37]
+	mi := &file_coord_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2097,7 +2224,7 @@ func (x *AssignSegmentRequest) String() string {
 func (*AssignSegmentRequest) ProtoMessage() {}
 
 func (x *AssignSegmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[37]
+	mi := &file_coord_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2110,7 +2237,7 @@ func (x *AssignSegmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignSegmentRequest.ProtoReflect.Descriptor instead.
 func (*AssignSegmentRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{37}
+	return file_coord_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *AssignSegmentRequest) GetCollectionId() int64 {
@@ -2166,7 +2293,7 @@ type AssignSegmentResponse struct {
 
 func (x *AssignSegmentResponse) Reset() {
 	*x = AssignSegmentResponse{}
-	mi := &file_coord_proto_msgTypes[38]
+	mi := &file_coord_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2178,7 +2305,7 @@ func (x *AssignSegmentResponse) String() string {
 func (*AssignSegmentResponse) ProtoMessage() {}
 
 func (x *AssignSegmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[38]
+	mi := &file_coord_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2191,7 +2318,7 @@ func (x *AssignSegmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignSegmentResponse.ProtoReflect.Descriptor instead.
 func (*AssignSegmentResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{38}
+	return file_coord_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *AssignSegmentResponse) GetStatus() *commonpb.Status {
@@ -2226,7 +2353,7 @@ type SealChannelRequest struct {
 
 func (x *SealChannelRequest) Reset() {
 	*x = SealChannelRequest{}
-	mi := &file_coord_proto_msgTypes[39]
+	mi := &file_coord_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2238,7 +2365,7 @@ func (x *SealChannelRequest) String() string {
 func (*SealChannelRequest) ProtoMessage() {}
 
 func (x *SealChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[39]
+	mi := &file_coord_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2251,7 +2378,7 @@ func (x *SealChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealChannelRequest.ProtoReflect.Descriptor instead.
 func (*SealChannelRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{39}
+	return file_coord_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *SealChannelRequest) GetCollectionId() int64 {
@@ -2285,7 +2412,7 @@ type SegmentIDsResponse struct {
 
 func (x *SegmentIDsResponse) Reset() {
 	*x = SegmentIDsResponse{}
-	mi := &file_coord_proto_msgTypes[40]
+	mi := &file_coord_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2297,7 +2424,7 @@ func (x *SegmentIDsResponse) String() string {
 func (*SegmentIDsResponse) ProtoMessage() {}
 
 func (x *SegmentIDsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[40]
+	mi := &file_coord_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2310,7 +2437,7 @@ func (x *SegmentIDsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentIDsResponse.ProtoReflect.Descriptor instead.
 func (*SegmentIDsResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{40}
+	return file_coord_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SegmentIDsResponse) GetStatus() *commonpb.Status {
@@ -2336,7 +2463,7 @@ type IdleChannelsRequest struct {
 
 func (x *IdleChannelsRequest) Reset() {
 	*x = IdleChannelsRequest{}
-	mi := &file_coord_proto_msgTypes[41]
+	mi := &file_coord_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2348,7 +2475,7 @@ func (x *IdleChannelsRequest) String() string {
 func (*IdleChannelsRequest) ProtoMessage() {}
 
 func (x *IdleChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[41]
+	mi := &file_coord_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2361,7 +2488,7 @@ func (x *IdleChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IdleChannelsRequest.ProtoReflect.Descriptor instead.
 func (*IdleChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{41}
+	return file_coord_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *IdleChannelsRequest) GetNowUnixNano() int64 {
@@ -2381,7 +2508,7 @@ type ChannelsResponse struct {
 
 func (x *ChannelsResponse) Reset() {
 	*x = ChannelsResponse{}
-	mi := &file_coord_proto_msgTypes[42]
+	mi := &file_coord_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2393,7 +2520,7 @@ func (x *ChannelsResponse) String() string {
 func (*ChannelsResponse) ProtoMessage() {}
 
 func (x *ChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[42]
+	mi := &file_coord_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2406,7 +2533,7 @@ func (x *ChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelsResponse.ProtoReflect.Descriptor instead.
 func (*ChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{42}
+	return file_coord_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ChannelsResponse) GetStatus() *commonpb.Status {
@@ -2431,7 +2558,7 @@ type SealedSegmentsRequest struct {
 
 func (x *SealedSegmentsRequest) Reset() {
 	*x = SealedSegmentsRequest{}
-	mi := &file_coord_proto_msgTypes[43]
+	mi := &file_coord_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2443,7 +2570,7 @@ func (x *SealedSegmentsRequest) String() string {
 func (*SealedSegmentsRequest) ProtoMessage() {}
 
 func (x *SealedSegmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[43]
+	mi := &file_coord_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2456,7 +2583,7 @@ func (x *SealedSegmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealedSegmentsRequest.ProtoReflect.Descriptor instead.
 func (*SealedSegmentsRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{43}
+	return file_coord_proto_rawDescGZIP(), []int{44}
 }
 
 type DropCollectionDataRequest struct {
@@ -2468,7 +2595,7 @@ type DropCollectionDataRequest struct {
 
 func (x *DropCollectionDataRequest) Reset() {
 	*x = DropCollectionDataRequest{}
-	mi := &file_coord_proto_msgTypes[44]
+	mi := &file_coord_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2480,7 +2607,7 @@ func (x *DropCollectionDataRequest) String() string {
 func (*DropCollectionDataRequest) ProtoMessage() {}
 
 func (x *DropCollectionDataRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[44]
+	mi := &file_coord_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2493,7 +2620,7 @@ func (x *DropCollectionDataRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropCollectionDataRequest.ProtoReflect.Descriptor instead.
 func (*DropCollectionDataRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{44}
+	return file_coord_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *DropCollectionDataRequest) GetCollection() *Collection {
@@ -2513,7 +2640,7 @@ type DropPartitionDataRequest struct {
 
 func (x *DropPartitionDataRequest) Reset() {
 	*x = DropPartitionDataRequest{}
-	mi := &file_coord_proto_msgTypes[45]
+	mi := &file_coord_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2525,7 +2652,7 @@ func (x *DropPartitionDataRequest) String() string {
 func (*DropPartitionDataRequest) ProtoMessage() {}
 
 func (x *DropPartitionDataRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[45]
+	mi := &file_coord_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2538,7 +2665,7 @@ func (x *DropPartitionDataRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropPartitionDataRequest.ProtoReflect.Descriptor instead.
 func (*DropPartitionDataRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{45}
+	return file_coord_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *DropPartitionDataRequest) GetCollectionId() int64 {
@@ -2565,7 +2692,7 @@ type ManualCompactionRequest struct {
 
 func (x *ManualCompactionRequest) Reset() {
 	*x = ManualCompactionRequest{}
-	mi := &file_coord_proto_msgTypes[46]
+	mi := &file_coord_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2577,7 +2704,7 @@ func (x *ManualCompactionRequest) String() string {
 func (*ManualCompactionRequest) ProtoMessage() {}
 
 func (x *ManualCompactionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[46]
+	mi := &file_coord_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2590,7 +2717,7 @@ func (x *ManualCompactionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManualCompactionRequest.ProtoReflect.Descriptor instead.
 func (*ManualCompactionRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{46}
+	return file_coord_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ManualCompactionRequest) GetCollectionId() int64 {
@@ -2618,7 +2745,7 @@ type ManualCompactionResponse struct {
 
 func (x *ManualCompactionResponse) Reset() {
 	*x = ManualCompactionResponse{}
-	mi := &file_coord_proto_msgTypes[47]
+	mi := &file_coord_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2630,7 +2757,7 @@ func (x *ManualCompactionResponse) String() string {
 func (*ManualCompactionResponse) ProtoMessage() {}
 
 func (x *ManualCompactionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[47]
+	mi := &file_coord_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2643,7 +2770,7 @@ func (x *ManualCompactionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManualCompactionResponse.ProtoReflect.Descriptor instead.
 func (*ManualCompactionResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{47}
+	return file_coord_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ManualCompactionResponse) GetStatus() *commonpb.Status {
@@ -2676,7 +2803,7 @@ type CompactionJobRequest struct {
 
 func (x *CompactionJobRequest) Reset() {
 	*x = CompactionJobRequest{}
-	mi := &file_coord_proto_msgTypes[48]
+	mi := &file_coord_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2688,7 +2815,7 @@ func (x *CompactionJobRequest) String() string {
 func (*CompactionJobRequest) ProtoMessage() {}
 
 func (x *CompactionJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[48]
+	mi := &file_coord_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2701,7 +2828,7 @@ func (x *CompactionJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactionJobRequest.ProtoReflect.Descriptor instead.
 func (*CompactionJobRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{48}
+	return file_coord_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CompactionJobRequest) GetCompactionId() int64 {
@@ -2725,7 +2852,7 @@ type CompactionPlan struct {
 
 func (x *CompactionPlan) Reset() {
 	*x = CompactionPlan{}
-	mi := &file_coord_proto_msgTypes[49]
+	mi := &file_coord_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2737,7 +2864,7 @@ func (x *CompactionPlan) String() string {
 func (*CompactionPlan) ProtoMessage() {}
 
 func (x *CompactionPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[49]
+	mi := &file_coord_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2750,7 +2877,7 @@ func (x *CompactionPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactionPlan.ProtoReflect.Descriptor instead.
 func (*CompactionPlan) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{49}
+	return file_coord_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *CompactionPlan) GetPlanId() int64 {
@@ -2809,7 +2936,7 @@ type CompactionJobResponse struct {
 
 func (x *CompactionJobResponse) Reset() {
 	*x = CompactionJobResponse{}
-	mi := &file_coord_proto_msgTypes[50]
+	mi := &file_coord_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2821,7 +2948,7 @@ func (x *CompactionJobResponse) String() string {
 func (*CompactionJobResponse) ProtoMessage() {}
 
 func (x *CompactionJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[50]
+	mi := &file_coord_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2834,7 +2961,7 @@ func (x *CompactionJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactionJobResponse.ProtoReflect.Descriptor instead.
 func (*CompactionJobResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{50}
+	return file_coord_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CompactionJobResponse) GetStatus() *commonpb.Status {
@@ -2892,7 +3019,7 @@ type LoadRequest struct {
 
 func (x *LoadRequest) Reset() {
 	*x = LoadRequest{}
-	mi := &file_coord_proto_msgTypes[51]
+	mi := &file_coord_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2904,7 +3031,7 @@ func (x *LoadRequest) String() string {
 func (*LoadRequest) ProtoMessage() {}
 
 func (x *LoadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[51]
+	mi := &file_coord_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2917,7 +3044,7 @@ func (x *LoadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadRequest.ProtoReflect.Descriptor instead.
 func (*LoadRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{51}
+	return file_coord_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *LoadRequest) GetCollection() *Collection {
@@ -2966,7 +3093,7 @@ type ReleaseRequest struct {
 
 func (x *ReleaseRequest) Reset() {
 	*x = ReleaseRequest{}
-	mi := &file_coord_proto_msgTypes[52]
+	mi := &file_coord_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2978,7 +3105,7 @@ func (x *ReleaseRequest) String() string {
 func (*ReleaseRequest) ProtoMessage() {}
 
 func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[52]
+	mi := &file_coord_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2991,7 +3118,7 @@ func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{52}
+	return file_coord_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ReleaseRequest) GetCollectionId() int64 {
@@ -3024,7 +3151,7 @@ type LoadStateRequest struct {
 
 func (x *LoadStateRequest) Reset() {
 	*x = LoadStateRequest{}
-	mi := &file_coord_proto_msgTypes[53]
+	mi := &file_coord_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3036,7 +3163,7 @@ func (x *LoadStateRequest) String() string {
 func (*LoadStateRequest) ProtoMessage() {}
 
 func (x *LoadStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[53]
+	mi := &file_coord_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3049,7 +3176,7 @@ func (x *LoadStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadStateRequest.ProtoReflect.Descriptor instead.
 func (*LoadStateRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{53}
+	return file_coord_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *LoadStateRequest) GetCollectionId() int64 {
@@ -3076,7 +3203,7 @@ type LoadStateResponse struct {
 
 func (x *LoadStateResponse) Reset() {
 	*x = LoadStateResponse{}
-	mi := &file_coord_proto_msgTypes[54]
+	mi := &file_coord_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3088,7 +3215,7 @@ func (x *LoadStateResponse) String() string {
 func (*LoadStateResponse) ProtoMessage() {}
 
 func (x *LoadStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[54]
+	mi := &file_coord_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3101,7 +3228,7 @@ func (x *LoadStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadStateResponse.ProtoReflect.Descriptor instead.
 func (*LoadStateResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{54}
+	return file_coord_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *LoadStateResponse) GetStatus() *commonpb.Status {
@@ -3163,7 +3290,7 @@ type ChannelPlanRequest struct {
 
 func (x *ChannelPlanRequest) Reset() {
 	*x = ChannelPlanRequest{}
-	mi := &file_coord_proto_msgTypes[55]
+	mi := &file_coord_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3175,7 +3302,7 @@ func (x *ChannelPlanRequest) String() string {
 func (*ChannelPlanRequest) ProtoMessage() {}
 
 func (x *ChannelPlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[55]
+	mi := &file_coord_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3188,7 +3315,7 @@ func (x *ChannelPlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelPlanRequest.ProtoReflect.Descriptor instead.
 func (*ChannelPlanRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{55}
+	return file_coord_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ChannelPlanRequest) GetCollectionId() int64 {
@@ -3215,7 +3342,7 @@ type ChannelPlanResponse struct {
 
 func (x *ChannelPlanResponse) Reset() {
 	*x = ChannelPlanResponse{}
-	mi := &file_coord_proto_msgTypes[56]
+	mi := &file_coord_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3227,7 +3354,7 @@ func (x *ChannelPlanResponse) String() string {
 func (*ChannelPlanResponse) ProtoMessage() {}
 
 func (x *ChannelPlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[56]
+	mi := &file_coord_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3240,7 +3367,7 @@ func (x *ChannelPlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelPlanResponse.ProtoReflect.Descriptor instead.
 func (*ChannelPlanResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{56}
+	return file_coord_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ChannelPlanResponse) GetStatus() *commonpb.Status {
@@ -3266,7 +3393,7 @@ type SegmentEvent struct {
 
 func (x *SegmentEvent) Reset() {
 	*x = SegmentEvent{}
-	mi := &file_coord_proto_msgTypes[57]
+	mi := &file_coord_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3278,7 +3405,7 @@ func (x *SegmentEvent) String() string {
 func (*SegmentEvent) ProtoMessage() {}
 
 func (x *SegmentEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[57]
+	mi := &file_coord_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3291,7 +3418,7 @@ func (x *SegmentEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentEvent.ProtoReflect.Descriptor instead.
 func (*SegmentEvent) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{57}
+	return file_coord_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *SegmentEvent) GetSegment() *Segment {
@@ -3311,7 +3438,7 @@ type IndexBuiltEvent struct {
 
 func (x *IndexBuiltEvent) Reset() {
 	*x = IndexBuiltEvent{}
-	mi := &file_coord_proto_msgTypes[58]
+	mi := &file_coord_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3323,7 +3450,7 @@ func (x *IndexBuiltEvent) String() string {
 func (*IndexBuiltEvent) ProtoMessage() {}
 
 func (x *IndexBuiltEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[58]
+	mi := &file_coord_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3336,7 +3463,7 @@ func (x *IndexBuiltEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexBuiltEvent.ProtoReflect.Descriptor instead.
 func (*IndexBuiltEvent) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{58}
+	return file_coord_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *IndexBuiltEvent) GetCollectionId() int64 {
@@ -3366,7 +3493,7 @@ type CreateIndexRequest struct {
 
 func (x *CreateIndexRequest) Reset() {
 	*x = CreateIndexRequest{}
-	mi := &file_coord_proto_msgTypes[59]
+	mi := &file_coord_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3378,7 +3505,7 @@ func (x *CreateIndexRequest) String() string {
 func (*CreateIndexRequest) ProtoMessage() {}
 
 func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[59]
+	mi := &file_coord_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3391,7 +3518,7 @@ func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIndexRequest.ProtoReflect.Descriptor instead.
 func (*CreateIndexRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{59}
+	return file_coord_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *CreateIndexRequest) GetCollection() *Collection {
@@ -3438,7 +3565,7 @@ type IndexesRequest struct {
 
 func (x *IndexesRequest) Reset() {
 	*x = IndexesRequest{}
-	mi := &file_coord_proto_msgTypes[60]
+	mi := &file_coord_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3450,7 +3577,7 @@ func (x *IndexesRequest) String() string {
 func (*IndexesRequest) ProtoMessage() {}
 
 func (x *IndexesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[60]
+	mi := &file_coord_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3463,7 +3590,7 @@ func (x *IndexesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexesRequest.ProtoReflect.Descriptor instead.
 func (*IndexesRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{60}
+	return file_coord_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *IndexesRequest) GetCollectionId() int64 {
@@ -3483,7 +3610,7 @@ type IndexesResponse struct {
 
 func (x *IndexesResponse) Reset() {
 	*x = IndexesResponse{}
-	mi := &file_coord_proto_msgTypes[61]
+	mi := &file_coord_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3495,7 +3622,7 @@ func (x *IndexesResponse) String() string {
 func (*IndexesResponse) ProtoMessage() {}
 
 func (x *IndexesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[61]
+	mi := &file_coord_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3508,7 +3635,7 @@ func (x *IndexesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexesResponse.ProtoReflect.Descriptor instead.
 func (*IndexesResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{61}
+	return file_coord_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *IndexesResponse) GetStatus() *commonpb.Status {
@@ -3534,7 +3661,7 @@ type IndexProgressRequest struct {
 
 func (x *IndexProgressRequest) Reset() {
 	*x = IndexProgressRequest{}
-	mi := &file_coord_proto_msgTypes[62]
+	mi := &file_coord_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3546,7 +3673,7 @@ func (x *IndexProgressRequest) String() string {
 func (*IndexProgressRequest) ProtoMessage() {}
 
 func (x *IndexProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[62]
+	mi := &file_coord_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3559,7 +3686,7 @@ func (x *IndexProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexProgressRequest.ProtoReflect.Descriptor instead.
 func (*IndexProgressRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{62}
+	return file_coord_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *IndexProgressRequest) GetIndex() *IndexDef {
@@ -3583,7 +3710,7 @@ type IndexProgressResponse struct {
 
 func (x *IndexProgressResponse) Reset() {
 	*x = IndexProgressResponse{}
-	mi := &file_coord_proto_msgTypes[63]
+	mi := &file_coord_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3595,7 +3722,7 @@ func (x *IndexProgressResponse) String() string {
 func (*IndexProgressResponse) ProtoMessage() {}
 
 func (x *IndexProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[63]
+	mi := &file_coord_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3608,7 +3735,7 @@ func (x *IndexProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexProgressResponse.ProtoReflect.Descriptor instead.
 func (*IndexProgressResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{63}
+	return file_coord_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *IndexProgressResponse) GetStatus() *commonpb.Status {
@@ -3663,7 +3790,7 @@ type DropIndexRequest struct {
 
 func (x *DropIndexRequest) Reset() {
 	*x = DropIndexRequest{}
-	mi := &file_coord_proto_msgTypes[64]
+	mi := &file_coord_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3675,7 +3802,7 @@ func (x *DropIndexRequest) String() string {
 func (*DropIndexRequest) ProtoMessage() {}
 
 func (x *DropIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[64]
+	mi := &file_coord_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3688,7 +3815,7 @@ func (x *DropIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropIndexRequest.ProtoReflect.Descriptor instead.
 func (*DropIndexRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{64}
+	return file_coord_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *DropIndexRequest) GetCollectionId() int64 {
@@ -3715,7 +3842,7 @@ type SegmentIndexesResponse struct {
 
 func (x *SegmentIndexesResponse) Reset() {
 	*x = SegmentIndexesResponse{}
-	mi := &file_coord_proto_msgTypes[65]
+	mi := &file_coord_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3727,7 +3854,7 @@ func (x *SegmentIndexesResponse) String() string {
 func (*SegmentIndexesResponse) ProtoMessage() {}
 
 func (x *SegmentIndexesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[65]
+	mi := &file_coord_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3740,7 +3867,7 @@ func (x *SegmentIndexesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentIndexesResponse.ProtoReflect.Descriptor instead.
 func (*SegmentIndexesResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{65}
+	return file_coord_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *SegmentIndexesResponse) GetStatus() *commonpb.Status {
@@ -3769,7 +3896,7 @@ type AlterIndexRequest struct {
 
 func (x *AlterIndexRequest) Reset() {
 	*x = AlterIndexRequest{}
-	mi := &file_coord_proto_msgTypes[66]
+	mi := &file_coord_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3781,7 +3908,7 @@ func (x *AlterIndexRequest) String() string {
 func (*AlterIndexRequest) ProtoMessage() {}
 
 func (x *AlterIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[66]
+	mi := &file_coord_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3794,7 +3921,7 @@ func (x *AlterIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlterIndexRequest.ProtoReflect.Descriptor instead.
 func (*AlterIndexRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{66}
+	return file_coord_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *AlterIndexRequest) GetCollectionId() int64 {
@@ -3924,7 +4051,17 @@ const file_coord_proto_rawDesc = "" +
 	"\x19AddCollectionFieldRequest\x12\x17\n" +
 	"\adb_name\x18\x01 \x01(\tR\x06dbName\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x126\n" +
-	"\x05field\x18\x03 \x01(\v2 .milvus.proto.schema.FieldSchemaR\x05field\"\xcd\x01\n" +
+	"\x05field\x18\x03 \x01(\v2 .milvus.proto.schema.FieldSchemaR\x05field\"\x92\x02\n" +
+	"\x19CollectionFunctionRequest\x12\x17\n" +
+	"\adb_name\x18\x01 \x01(\tR\x06dbName\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12>\n" +
+	"\x02op\x18\x03 \x01(\x0e2..milvago.internal.CollectionFunctionRequest.OpR\x02op\x12?\n" +
+	"\bfunction\x18\x04 \x01(\v2#.milvus.proto.schema.FunctionSchemaR\bfunction\x12#\n" +
+	"\rfunction_name\x18\x05 \x01(\tR\ffunctionName\"\"\n" +
+	"\x02Op\x12\a\n" +
+	"\x03ADD\x10\x00\x12\t\n" +
+	"\x05ALTER\x10\x01\x12\b\n" +
+	"\x04DROP\x10\x02\"\xcd\x01\n" +
 	"\x1bAlterCollectionFieldRequest\x12\x17\n" +
 	"\adb_name\x18\x01 \x01(\tR\x06dbName\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
@@ -4146,7 +4283,7 @@ const file_coord_proto_rawDesc = "" +
 	"deleteKeys\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xfa\x0e\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xe8\x0f\n" +
 	"\tRootCoord\x12Q\n" +
 	"\x0eAllocTimestamp\x12\x1e.milvago.internal.AllocRequest\x1a\x1f.milvago.internal.AllocResponse\x12J\n" +
 	"\aAllocID\x12\x1e.milvago.internal.AllocRequest\x1a\x1f.milvago.internal.AllocResponse\x12T\n" +
@@ -4170,7 +4307,8 @@ const file_coord_proto_rawDesc = "" +
 	"\rAlterDatabase\x12&.milvago.internal.AlterDatabaseRequest\x1a\x17.milvago.internal.Empty\x12V\n" +
 	"\x10RenameCollection\x12).milvago.internal.RenameCollectionRequest\x1a\x17.milvago.internal.Empty\x12g\n" +
 	"\x12AddCollectionField\x12+.milvago.internal.AddCollectionFieldRequest\x1a$.milvago.internal.CollectionResponse\x12k\n" +
-	"\x14AlterCollectionField\x12-.milvago.internal.AlterCollectionFieldRequest\x1a$.milvago.internal.CollectionResponse2\xf7\f\n" +
+	"\x14AlterCollectionField\x12-.milvago.internal.AlterCollectionFieldRequest\x1a$.milvago.internal.CollectionResponse\x12l\n" +
+	"\x17AlterCollectionFunction\x12+.milvago.internal.CollectionFunctionRequest\x1a$.milvago.internal.CollectionResponse2\xf7\f\n" +
 	"\tDataCoord\x12N\n" +
 	"\bRowCount\x12!.milvago.internal.RowCountRequest\x1a\x1f.milvago.internal.CountResponse\x12Q\n" +
 	"\bSegments\x12!.milvago.internal.SegmentsRequest\x1a\".milvago.internal.SegmentsResponse\x12N\n" +
@@ -4228,278 +4366,286 @@ func file_coord_proto_rawDescGZIP() []byte {
 	return file_coord_proto_rawDescData
 }
 
-var file_coord_proto_msgTypes = make([]protoimpl.MessageInfo, 73)
+var file_coord_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_coord_proto_msgTypes = make([]protoimpl.MessageInfo, 74)
 var file_coord_proto_goTypes = []any{
-	(*AllocRequest)(nil),                // 0: milvago.internal.AllocRequest
-	(*AllocResponse)(nil),               // 1: milvago.internal.AllocResponse
-	(*DatabaseRequest)(nil),             // 2: milvago.internal.DatabaseRequest
-	(*Database)(nil),                    // 3: milvago.internal.Database
-	(*DatabaseResponse)(nil),            // 4: milvago.internal.DatabaseResponse
-	(*ListDatabasesRequest)(nil),        // 5: milvago.internal.ListDatabasesRequest
-	(*ListDatabasesResponse)(nil),       // 6: milvago.internal.ListDatabasesResponse
-	(*CreateCollectionRequest)(nil),     // 7: milvago.internal.CreateCollectionRequest
-	(*CollectionRequest)(nil),           // 8: milvago.internal.CollectionRequest
-	(*CollectionResponse)(nil),          // 9: milvago.internal.CollectionResponse
-	(*ListCollectionsRequest)(nil),      // 10: milvago.internal.ListCollectionsRequest
-	(*ListCollectionsResponse)(nil),     // 11: milvago.internal.ListCollectionsResponse
-	(*AlterCollectionRequest)(nil),      // 12: milvago.internal.AlterCollectionRequest
-	(*PartitionRequest)(nil),            // 13: milvago.internal.PartitionRequest
-	(*AliasRequest)(nil),                // 14: milvago.internal.AliasRequest
-	(*AliasResponse)(nil),               // 15: milvago.internal.AliasResponse
-	(*AlterDatabaseRequest)(nil),        // 16: milvago.internal.AlterDatabaseRequest
-	(*RenameCollectionRequest)(nil),     // 17: milvago.internal.RenameCollectionRequest
-	(*AddCollectionFieldRequest)(nil),   // 18: milvago.internal.AddCollectionFieldRequest
-	(*AlterCollectionFieldRequest)(nil), // 19: milvago.internal.AlterCollectionFieldRequest
-	(*PChannelsRequest)(nil),            // 20: milvago.internal.PChannelsRequest
-	(*PChannelsResponse)(nil),           // 21: milvago.internal.PChannelsResponse
-	(*RowCountRequest)(nil),             // 22: milvago.internal.RowCountRequest
-	(*CountResponse)(nil),               // 23: milvago.internal.CountResponse
-	(*SegmentsRequest)(nil),             // 24: milvago.internal.SegmentsRequest
-	(*SegmentsResponse)(nil),            // 25: milvago.internal.SegmentsResponse
-	(*SegmentIDsRequest)(nil),           // 26: milvago.internal.SegmentIDsRequest
-	(*DropSegmentsDataRequest)(nil),     // 27: milvago.internal.DropSegmentsDataRequest
-	(*BoolResponse)(nil),                // 28: milvago.internal.BoolResponse
-	(*ChannelRequest)(nil),              // 29: milvago.internal.ChannelRequest
-	(*CheckpointResponse)(nil),          // 30: milvago.internal.CheckpointResponse
-	(*UpdateCheckpointRequest)(nil),     // 31: milvago.internal.UpdateCheckpointRequest
-	(*DeltaLogsResponse)(nil),           // 32: milvago.internal.DeltaLogsResponse
-	(*SegmentRequest)(nil),              // 33: milvago.internal.SegmentRequest
-	(*SegmentResponse)(nil),             // 34: milvago.internal.SegmentResponse
-	(*FlushResult)(nil),                 // 35: milvago.internal.FlushResult
-	(*NoteRowsRequest)(nil),             // 36: milvago.internal.NoteRowsRequest
-	(*AssignSegmentRequest)(nil),        // 37: milvago.internal.AssignSegmentRequest
-	(*AssignSegmentResponse)(nil),       // 38: milvago.internal.AssignSegmentResponse
-	(*SealChannelRequest)(nil),          // 39: milvago.internal.SealChannelRequest
-	(*SegmentIDsResponse)(nil),          // 40: milvago.internal.SegmentIDsResponse
-	(*IdleChannelsRequest)(nil),         // 41: milvago.internal.IdleChannelsRequest
-	(*ChannelsResponse)(nil),            // 42: milvago.internal.ChannelsResponse
-	(*SealedSegmentsRequest)(nil),       // 43: milvago.internal.SealedSegmentsRequest
-	(*DropCollectionDataRequest)(nil),   // 44: milvago.internal.DropCollectionDataRequest
-	(*DropPartitionDataRequest)(nil),    // 45: milvago.internal.DropPartitionDataRequest
-	(*ManualCompactionRequest)(nil),     // 46: milvago.internal.ManualCompactionRequest
-	(*ManualCompactionResponse)(nil),    // 47: milvago.internal.ManualCompactionResponse
-	(*CompactionJobRequest)(nil),        // 48: milvago.internal.CompactionJobRequest
-	(*CompactionPlan)(nil),              // 49: milvago.internal.CompactionPlan
-	(*CompactionJobResponse)(nil),       // 50: milvago.internal.CompactionJobResponse
-	(*LoadRequest)(nil),                 // 51: milvago.internal.LoadRequest
-	(*ReleaseRequest)(nil),              // 52: milvago.internal.ReleaseRequest
-	(*LoadStateRequest)(nil),            // 53: milvago.internal.LoadStateRequest
-	(*LoadStateResponse)(nil),           // 54: milvago.internal.LoadStateResponse
-	(*ChannelPlanRequest)(nil),          // 55: milvago.internal.ChannelPlanRequest
-	(*ChannelPlanResponse)(nil),         // 56: milvago.internal.ChannelPlanResponse
-	(*SegmentEvent)(nil),                // 57: milvago.internal.SegmentEvent
-	(*IndexBuiltEvent)(nil),             // 58: milvago.internal.IndexBuiltEvent
-	(*CreateIndexRequest)(nil),          // 59: milvago.internal.CreateIndexRequest
-	(*IndexesRequest)(nil),              // 60: milvago.internal.IndexesRequest
-	(*IndexesResponse)(nil),             // 61: milvago.internal.IndexesResponse
-	(*IndexProgressRequest)(nil),        // 62: milvago.internal.IndexProgressRequest
-	(*IndexProgressResponse)(nil),       // 63: milvago.internal.IndexProgressResponse
-	(*DropIndexRequest)(nil),            // 64: milvago.internal.DropIndexRequest
-	(*SegmentIndexesResponse)(nil),      // 65: milvago.internal.SegmentIndexesResponse
-	(*AlterIndexRequest)(nil),           // 66: milvago.internal.AlterIndexRequest
-	nil,                                 // 67: milvago.internal.DatabaseRequest.PropertiesEntry
-	nil,                                 // 68: milvago.internal.Database.PropertiesEntry
-	nil,                                 // 69: milvago.internal.FlushResult.BinlogsEntry
-	nil,                                 // 70: milvago.internal.CreateIndexRequest.ParamsEntry
-	nil,                                 // 71: milvago.internal.CreateIndexRequest.UserParamsEntry
-	nil,                                 // 72: milvago.internal.AlterIndexRequest.ParamsEntry
-	(*commonpb.Status)(nil),             // 73: milvus.proto.common.Status
-	(*schemapb.CollectionSchema)(nil),   // 74: milvus.proto.schema.CollectionSchema
-	(commonpb.ConsistencyLevel)(0),      // 75: milvus.proto.common.ConsistencyLevel
-	(*commonpb.KeyValuePair)(nil),       // 76: milvus.proto.common.KeyValuePair
-	(*Collection)(nil),                  // 77: milvago.internal.Collection
-	(*schemapb.FieldSchema)(nil),        // 78: milvus.proto.schema.FieldSchema
-	(*Segment)(nil),                     // 79: milvago.internal.Segment
-	(*Checkpoint)(nil),                  // 80: milvago.internal.Checkpoint
-	(*DeltaLog)(nil),                    // 81: milvago.internal.DeltaLog
-	(*ChannelPlan)(nil),                 // 82: milvago.internal.ChannelPlan
-	(*IndexDef)(nil),                    // 83: milvago.internal.IndexDef
-	(commonpb.IndexState)(0),            // 84: milvus.proto.common.IndexState
-	(*SegmentIndex)(nil),                // 85: milvago.internal.SegmentIndex
-	(*Empty)(nil),                       // 86: milvago.internal.Empty
+	(CollectionFunctionRequest_Op)(0),   // 0: milvago.internal.CollectionFunctionRequest.Op
+	(*AllocRequest)(nil),                // 1: milvago.internal.AllocRequest
+	(*AllocResponse)(nil),               // 2: milvago.internal.AllocResponse
+	(*DatabaseRequest)(nil),             // 3: milvago.internal.DatabaseRequest
+	(*Database)(nil),                    // 4: milvago.internal.Database
+	(*DatabaseResponse)(nil),            // 5: milvago.internal.DatabaseResponse
+	(*ListDatabasesRequest)(nil),        // 6: milvago.internal.ListDatabasesRequest
+	(*ListDatabasesResponse)(nil),       // 7: milvago.internal.ListDatabasesResponse
+	(*CreateCollectionRequest)(nil),     // 8: milvago.internal.CreateCollectionRequest
+	(*CollectionRequest)(nil),           // 9: milvago.internal.CollectionRequest
+	(*CollectionResponse)(nil),          // 10: milvago.internal.CollectionResponse
+	(*ListCollectionsRequest)(nil),      // 11: milvago.internal.ListCollectionsRequest
+	(*ListCollectionsResponse)(nil),     // 12: milvago.internal.ListCollectionsResponse
+	(*AlterCollectionRequest)(nil),      // 13: milvago.internal.AlterCollectionRequest
+	(*PartitionRequest)(nil),            // 14: milvago.internal.PartitionRequest
+	(*AliasRequest)(nil),                // 15: milvago.internal.AliasRequest
+	(*AliasResponse)(nil),               // 16: milvago.internal.AliasResponse
+	(*AlterDatabaseRequest)(nil),        // 17: milvago.internal.AlterDatabaseRequest
+	(*RenameCollectionRequest)(nil),     // 18: milvago.internal.RenameCollectionRequest
+	(*AddCollectionFieldRequest)(nil),   // 19: milvago.internal.AddCollectionFieldRequest
+	(*CollectionFunctionRequest)(nil),   // 20: milvago.internal.CollectionFunctionRequest
+	(*AlterCollectionFieldRequest)(nil), // 21: milvago.internal.AlterCollectionFieldRequest
+	(*PChannelsRequest)(nil),            // 22: milvago.internal.PChannelsRequest
+	(*PChannelsResponse)(nil),           // 23: milvago.internal.PChannelsResponse
+	(*RowCountRequest)(nil),             // 24: milvago.internal.RowCountRequest
+	(*CountResponse)(nil),               // 25: milvago.internal.CountResponse
+	(*SegmentsRequest)(nil),             // 26: milvago.internal.SegmentsRequest
+	(*SegmentsResponse)(nil),            // 27: milvago.internal.SegmentsResponse
+	(*SegmentIDsRequest)(nil),           // 28: milvago.internal.SegmentIDsRequest
+	(*DropSegmentsDataRequest)(nil),     // 29: milvago.internal.DropSegmentsDataRequest
+	(*BoolResponse)(nil),                // 30: milvago.internal.BoolResponse
+	(*ChannelRequest)(nil),              // 31: milvago.internal.ChannelRequest
+	(*CheckpointResponse)(nil),          // 32: milvago.internal.CheckpointResponse
+	(*UpdateCheckpointRequest)(nil),     // 33: milvago.internal.UpdateCheckpointRequest
+	(*DeltaLogsResponse)(nil),           // 34: milvago.internal.DeltaLogsResponse
+	(*SegmentRequest)(nil),              // 35: milvago.internal.SegmentRequest
+	(*SegmentResponse)(nil),             // 36: milvago.internal.SegmentResponse
+	(*FlushResult)(nil),                 // 37: milvago.internal.FlushResult
+	(*NoteRowsRequest)(nil),             // 38: milvago.internal.NoteRowsRequest
+	(*AssignSegmentRequest)(nil),        // 39: milvago.internal.AssignSegmentRequest
+	(*AssignSegmentResponse)(nil),       // 40: milvago.internal.AssignSegmentResponse
+	(*SealChannelRequest)(nil),          // 41: milvago.internal.SealChannelRequest
+	(*SegmentIDsResponse)(nil),          // 42: milvago.internal.SegmentIDsResponse
+	(*IdleChannelsRequest)(nil),         // 43: milvago.internal.IdleChannelsRequest
+	(*ChannelsResponse)(nil),            // 44: milvago.internal.ChannelsResponse
+	(*SealedSegmentsRequest)(nil),       // 45: milvago.internal.SealedSegmentsRequest
+	(*DropCollectionDataRequest)(nil),   // 46: milvago.internal.DropCollectionDataRequest
+	(*DropPartitionDataRequest)(nil),    // 47: milvago.internal.DropPartitionDataRequest
+	(*ManualCompactionRequest)(nil),     // 48: milvago.internal.ManualCompactionRequest
+	(*ManualCompactionResponse)(nil),    // 49: milvago.internal.ManualCompactionResponse
+	(*CompactionJobRequest)(nil),        // 50: milvago.internal.CompactionJobRequest
+	(*CompactionPlan)(nil),              // 51: milvago.internal.CompactionPlan
+	(*CompactionJobResponse)(nil),       // 52: milvago.internal.CompactionJobResponse
+	(*LoadRequest)(nil),                 // 53: milvago.internal.LoadRequest
+	(*ReleaseRequest)(nil),              // 54: milvago.internal.ReleaseRequest
+	(*LoadStateRequest)(nil),            // 55: milvago.internal.LoadStateRequest
+	(*LoadStateResponse)(nil),           // 56: milvago.internal.LoadStateResponse
+	(*ChannelPlanRequest)(nil),          // 57: milvago.internal.ChannelPlanRequest
+	(*ChannelPlanResponse)(nil),         // 58: milvago.internal.ChannelPlanResponse
+	(*SegmentEvent)(nil),                // 59: milvago.internal.SegmentEvent
+	(*IndexBuiltEvent)(nil),             // 60: milvago.internal.IndexBuiltEvent
+	(*CreateIndexRequest)(nil),          // 61: milvago.internal.CreateIndexRequest
+	(*IndexesRequest)(nil),              // 62: milvago.internal.IndexesRequest
+	(*IndexesResponse)(nil),             // 63: milvago.internal.IndexesResponse
+	(*IndexProgressRequest)(nil),        // 64: milvago.internal.IndexProgressRequest
+	(*IndexProgressResponse)(nil),       // 65: milvago.internal.IndexProgressResponse
+	(*DropIndexRequest)(nil),            // 66: milvago.internal.DropIndexRequest
+	(*SegmentIndexesResponse)(nil),      // 67: milvago.internal.SegmentIndexesResponse
+	(*AlterIndexRequest)(nil),           // 68: milvago.internal.AlterIndexRequest
+	nil,                                 // 69: milvago.internal.DatabaseRequest.PropertiesEntry
+	nil,                                 // 70: milvago.internal.Database.PropertiesEntry
+	nil,                                 // 71: milvago.internal.FlushResult.BinlogsEntry
+	nil,                                 // 72: milvago.internal.CreateIndexRequest.ParamsEntry
+	nil,                                 // 73: milvago.internal.CreateIndexRequest.UserParamsEntry
+	nil,                                 // 74: milvago.internal.AlterIndexRequest.ParamsEntry
+	(*commonpb.Status)(nil),             // 75: milvus.proto.common.Status
+	(*schemapb.CollectionSchema)(nil),   // 76: milvus.proto.schema.CollectionSchema
+	(commonpb.ConsistencyLevel)(0),      // 77: milvus.proto.common.ConsistencyLevel
+	(*commonpb.KeyValuePair)(nil),       // 78: milvus.proto.common.KeyValuePair
+	(*Collection)(nil),                  // 79: milvago.internal.Collection
+	(*schemapb.FieldSchema)(nil),        // 80: milvus.proto.schema.FieldSchema
+	(*schemapb.FunctionSchema)(nil),     // 81: milvus.proto.schema.FunctionSchema
+	(*Segment)(nil),                     // 82: milvago.internal.Segment
+	(*Checkpoint)(nil),                  // 83: milvago.internal.Checkpoint
+	(*DeltaLog)(nil),                    // 84: milvago.internal.DeltaLog
+	(*ChannelPlan)(nil),                 // 85: milvago.internal.ChannelPlan
+	(*IndexDef)(nil),                    // 86: milvago.internal.IndexDef
+	(commonpb.IndexState)(0),            // 87: milvus.proto.common.IndexState
+	(*SegmentIndex)(nil),                // 88: milvago.internal.SegmentIndex
+	(*Empty)(nil),                       // 89: milvago.internal.Empty
 }
 var file_coord_proto_depIdxs = []int32{
-	73,  // 0: milvago.internal.AllocResponse.status:type_name -> milvus.proto.common.Status
-	67,  // 1: milvago.internal.DatabaseRequest.properties:type_name -> milvago.internal.DatabaseRequest.PropertiesEntry
-	68,  // 2: milvago.internal.Database.properties:type_name -> milvago.internal.Database.PropertiesEntry
-	73,  // 3: milvago.internal.DatabaseResponse.status:type_name -> milvus.proto.common.Status
-	3,   // 4: milvago.internal.DatabaseResponse.database:type_name -> milvago.internal.Database
-	73,  // 5: milvago.internal.ListDatabasesResponse.status:type_name -> milvus.proto.common.Status
-	3,   // 6: milvago.internal.ListDatabasesResponse.databases:type_name -> milvago.internal.Database
-	74,  // 7: milvago.internal.CreateCollectionRequest.schema:type_name -> milvus.proto.schema.CollectionSchema
-	75,  // 8: milvago.internal.CreateCollectionRequest.consistency_level:type_name -> milvus.proto.common.ConsistencyLevel
-	76,  // 9: milvago.internal.CreateCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	73,  // 10: milvago.internal.CollectionResponse.status:type_name -> milvus.proto.common.Status
-	77,  // 11: milvago.internal.CollectionResponse.collection:type_name -> milvago.internal.Collection
-	73,  // 12: milvago.internal.ListCollectionsResponse.status:type_name -> milvus.proto.common.Status
-	77,  // 13: milvago.internal.ListCollectionsResponse.collections:type_name -> milvago.internal.Collection
-	76,  // 14: milvago.internal.AlterCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	73,  // 15: milvago.internal.AliasResponse.status:type_name -> milvus.proto.common.Status
-	76,  // 16: milvago.internal.AlterDatabaseRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	78,  // 17: milvago.internal.AddCollectionFieldRequest.field:type_name -> milvus.proto.schema.FieldSchema
-	76,  // 18: milvago.internal.AlterCollectionFieldRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	73,  // 19: milvago.internal.PChannelsResponse.status:type_name -> milvus.proto.common.Status
-	73,  // 20: milvago.internal.CountResponse.status:type_name -> milvus.proto.common.Status
-	73,  // 21: milvago.internal.SegmentsResponse.status:type_name -> milvus.proto.common.Status
-	79,  // 22: milvago.internal.SegmentsResponse.segments:type_name -> milvago.internal.Segment
-	73,  // 23: milvago.internal.BoolResponse.status:type_name -> milvus.proto.common.Status
-	73,  // 24: milvago.internal.CheckpointResponse.status:type_name -> milvus.proto.common.Status
-	80,  // 25: milvago.internal.CheckpointResponse.checkpoint:type_name -> milvago.internal.Checkpoint
-	80,  // 26: milvago.internal.UpdateCheckpointRequest.checkpoint:type_name -> milvago.internal.Checkpoint
-	73,  // 27: milvago.internal.DeltaLogsResponse.status:type_name -> milvus.proto.common.Status
-	81,  // 28: milvago.internal.DeltaLogsResponse.delta_logs:type_name -> milvago.internal.DeltaLog
-	73,  // 29: milvago.internal.SegmentResponse.status:type_name -> milvus.proto.common.Status
-	79,  // 30: milvago.internal.SegmentResponse.segment:type_name -> milvago.internal.Segment
-	69,  // 31: milvago.internal.FlushResult.binlogs:type_name -> milvago.internal.FlushResult.BinlogsEntry
-	73,  // 32: milvago.internal.AssignSegmentResponse.status:type_name -> milvus.proto.common.Status
-	73,  // 33: milvago.internal.SegmentIDsResponse.status:type_name -> milvus.proto.common.Status
-	73,  // 34: milvago.internal.ChannelsResponse.status:type_name -> milvus.proto.common.Status
-	77,  // 35: milvago.internal.DropCollectionDataRequest.collection:type_name -> milvago.internal.Collection
-	73,  // 36: milvago.internal.ManualCompactionResponse.status:type_name -> milvus.proto.common.Status
-	73,  // 37: milvago.internal.CompactionJobResponse.status:type_name -> milvus.proto.common.Status
-	49,  // 38: milvago.internal.CompactionJobResponse.plans:type_name -> milvago.internal.CompactionPlan
-	77,  // 39: milvago.internal.LoadRequest.collection:type_name -> milvago.internal.Collection
-	77,  // 40: milvago.internal.ReleaseRequest.collection:type_name -> milvago.internal.Collection
-	73,  // 41: milvago.internal.LoadStateResponse.status:type_name -> milvus.proto.common.Status
-	73,  // 42: milvago.internal.LoadStateResponse.failure:type_name -> milvus.proto.common.Status
-	73,  // 43: milvago.internal.ChannelPlanResponse.status:type_name -> milvus.proto.common.Status
-	82,  // 44: milvago.internal.ChannelPlanResponse.plan:type_name -> milvago.internal.ChannelPlan
-	79,  // 45: milvago.internal.SegmentEvent.segment:type_name -> milvago.internal.Segment
-	77,  // 46: milvago.internal.CreateIndexRequest.collection:type_name -> milvago.internal.Collection
-	78,  // 47: milvago.internal.CreateIndexRequest.field:type_name -> milvus.proto.schema.FieldSchema
-	70,  // 48: milvago.internal.CreateIndexRequest.params:type_name -> milvago.internal.CreateIndexRequest.ParamsEntry
-	71,  // 49: milvago.internal.CreateIndexRequest.user_params:type_name -> milvago.internal.CreateIndexRequest.UserParamsEntry
-	73,  // 50: milvago.internal.IndexesResponse.status:type_name -> milvus.proto.common.Status
-	83,  // 51: milvago.internal.IndexesResponse.indexes:type_name -> milvago.internal.IndexDef
-	83,  // 52: milvago.internal.IndexProgressRequest.index:type_name -> milvago.internal.IndexDef
-	73,  // 53: milvago.internal.IndexProgressResponse.status:type_name -> milvus.proto.common.Status
-	84,  // 54: milvago.internal.IndexProgressResponse.state:type_name -> milvus.proto.common.IndexState
-	73,  // 55: milvago.internal.SegmentIndexesResponse.status:type_name -> milvus.proto.common.Status
-	85,  // 56: milvago.internal.SegmentIndexesResponse.indexes:type_name -> milvago.internal.SegmentIndex
-	72,  // 57: milvago.internal.AlterIndexRequest.params:type_name -> milvago.internal.AlterIndexRequest.ParamsEntry
-	0,   // 58: milvago.internal.RootCoord.AllocTimestamp:input_type -> milvago.internal.AllocRequest
-	0,   // 59: milvago.internal.RootCoord.AllocID:input_type -> milvago.internal.AllocRequest
-	20,  // 60: milvago.internal.RootCoord.PChannels:input_type -> milvago.internal.PChannelsRequest
-	2,   // 61: milvago.internal.RootCoord.CreateDatabase:input_type -> milvago.internal.DatabaseRequest
-	2,   // 62: milvago.internal.RootCoord.DropDatabase:input_type -> milvago.internal.DatabaseRequest
-	5,   // 63: milvago.internal.RootCoord.ListDatabases:input_type -> milvago.internal.ListDatabasesRequest
-	2,   // 64: milvago.internal.RootCoord.DescribeDatabase:input_type -> milvago.internal.DatabaseRequest
-	7,   // 65: milvago.internal.RootCoord.CreateCollection:input_type -> milvago.internal.CreateCollectionRequest
-	8,   // 66: milvago.internal.RootCoord.DropCollection:input_type -> milvago.internal.CollectionRequest
-	8,   // 67: milvago.internal.RootCoord.DescribeCollection:input_type -> milvago.internal.CollectionRequest
-	10,  // 68: milvago.internal.RootCoord.ListCollections:input_type -> milvago.internal.ListCollectionsRequest
-	12,  // 69: milvago.internal.RootCoord.AlterCollectionProperties:input_type -> milvago.internal.AlterCollectionRequest
-	13,  // 70: milvago.internal.RootCoord.CreatePartition:input_type -> milvago.internal.PartitionRequest
-	13,  // 71: milvago.internal.RootCoord.DropPartition:input_type -> milvago.internal.PartitionRequest
-	14,  // 72: milvago.internal.RootCoord.CreateAlias:input_type -> milvago.internal.AliasRequest
-	14,  // 73: milvago.internal.RootCoord.DropAlias:input_type -> milvago.internal.AliasRequest
-	14,  // 74: milvago.internal.RootCoord.AlterAlias:input_type -> milvago.internal.AliasRequest
-	14,  // 75: milvago.internal.RootCoord.DescribeAlias:input_type -> milvago.internal.AliasRequest
-	16,  // 76: milvago.internal.RootCoord.AlterDatabase:input_type -> milvago.internal.AlterDatabaseRequest
-	17,  // 77: milvago.internal.RootCoord.RenameCollection:input_type -> milvago.internal.RenameCollectionRequest
-	18,  // 78: milvago.internal.RootCoord.AddCollectionField:input_type -> milvago.internal.AddCollectionFieldRequest
-	19,  // 79: milvago.internal.RootCoord.AlterCollectionField:input_type -> milvago.internal.AlterCollectionFieldRequest
-	22,  // 80: milvago.internal.DataCoord.RowCount:input_type -> milvago.internal.RowCountRequest
-	24,  // 81: milvago.internal.DataCoord.Segments:input_type -> milvago.internal.SegmentsRequest
-	26,  // 82: milvago.internal.DataCoord.Flushed:input_type -> milvago.internal.SegmentIDsRequest
-	29,  // 83: milvago.internal.DataCoord.GetCheckpoint:input_type -> milvago.internal.ChannelRequest
-	31,  // 84: milvago.internal.DataCoord.UpdateCheckpoint:input_type -> milvago.internal.UpdateCheckpointRequest
-	29,  // 85: milvago.internal.DataCoord.DeltaLogs:input_type -> milvago.internal.ChannelRequest
-	81,  // 86: milvago.internal.DataCoord.AddDeltaLog:input_type -> milvago.internal.DeltaLog
-	33,  // 87: milvago.internal.DataCoord.Segment:input_type -> milvago.internal.SegmentRequest
-	35,  // 88: milvago.internal.DataCoord.SegmentFlushed:input_type -> milvago.internal.FlushResult
-	36,  // 89: milvago.internal.DataCoord.NoteBufferedRows:input_type -> milvago.internal.NoteRowsRequest
-	37,  // 90: milvago.internal.DataCoord.AssignSegment:input_type -> milvago.internal.AssignSegmentRequest
-	39,  // 91: milvago.internal.DataCoord.SealChannel:input_type -> milvago.internal.SealChannelRequest
-	41,  // 92: milvago.internal.DataCoord.IdleChannels:input_type -> milvago.internal.IdleChannelsRequest
-	43,  // 93: milvago.internal.DataCoord.SealedSegments:input_type -> milvago.internal.SealedSegmentsRequest
-	44,  // 94: milvago.internal.DataCoord.DropCollection:input_type -> milvago.internal.DropCollectionDataRequest
-	45,  // 95: milvago.internal.DataCoord.DropPartition:input_type -> milvago.internal.DropPartitionDataRequest
-	27,  // 96: milvago.internal.DataCoord.DropSegments:input_type -> milvago.internal.DropSegmentsDataRequest
-	46,  // 97: milvago.internal.DataCoord.ManualCompaction:input_type -> milvago.internal.ManualCompactionRequest
-	48,  // 98: milvago.internal.DataCoord.CompactionJob:input_type -> milvago.internal.CompactionJobRequest
-	51,  // 99: milvago.internal.QueryCoord.LoadCollection:input_type -> milvago.internal.LoadRequest
-	52,  // 100: milvago.internal.QueryCoord.ReleaseCollection:input_type -> milvago.internal.ReleaseRequest
-	52,  // 101: milvago.internal.QueryCoord.ReleasePartitions:input_type -> milvago.internal.ReleaseRequest
-	53,  // 102: milvago.internal.QueryCoord.State:input_type -> milvago.internal.LoadStateRequest
-	55,  // 103: milvago.internal.QueryCoord.ChannelPlan:input_type -> milvago.internal.ChannelPlanRequest
-	57,  // 104: milvago.internal.QueryCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
-	58,  // 105: milvago.internal.QueryCoord.IndexBuilt:input_type -> milvago.internal.IndexBuiltEvent
-	45,  // 106: milvago.internal.QueryCoord.PartitionDropped:input_type -> milvago.internal.DropPartitionDataRequest
-	59,  // 107: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
-	60,  // 108: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
-	62,  // 109: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
-	64,  // 110: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
-	60,  // 111: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
-	33,  // 112: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
-	57,  // 113: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
-	66,  // 114: milvago.internal.IndexCoord.AlterIndex:input_type -> milvago.internal.AlterIndexRequest
-	86,  // 115: milvago.internal.IndexCoord.Builds:input_type -> milvago.internal.Empty
-	26,  // 116: milvago.internal.IndexCoord.DropSegmentIndexes:input_type -> milvago.internal.SegmentIDsRequest
-	1,   // 117: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
-	1,   // 118: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
-	21,  // 119: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
-	86,  // 120: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
-	86,  // 121: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
-	6,   // 122: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
-	4,   // 123: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
-	9,   // 124: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
-	86,  // 125: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
-	9,   // 126: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
-	11,  // 127: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
-	86,  // 128: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
-	86,  // 129: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
-	86,  // 130: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
-	86,  // 131: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
-	86,  // 132: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
-	86,  // 133: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
-	15,  // 134: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
-	86,  // 135: milvago.internal.RootCoord.AlterDatabase:output_type -> milvago.internal.Empty
-	86,  // 136: milvago.internal.RootCoord.RenameCollection:output_type -> milvago.internal.Empty
-	9,   // 137: milvago.internal.RootCoord.AddCollectionField:output_type -> milvago.internal.CollectionResponse
-	9,   // 138: milvago.internal.RootCoord.AlterCollectionField:output_type -> milvago.internal.CollectionResponse
-	23,  // 139: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
-	25,  // 140: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
-	28,  // 141: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
-	30,  // 142: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
-	86,  // 143: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
-	32,  // 144: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
-	86,  // 145: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
-	34,  // 146: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
-	86,  // 147: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	86,  // 148: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
-	38,  // 149: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
-	40,  // 150: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
-	42,  // 151: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
-	25,  // 152: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
-	86,  // 153: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
-	86,  // 154: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
-	86,  // 155: milvago.internal.DataCoord.DropSegments:output_type -> milvago.internal.Empty
-	47,  // 156: milvago.internal.DataCoord.ManualCompaction:output_type -> milvago.internal.ManualCompactionResponse
-	50,  // 157: milvago.internal.DataCoord.CompactionJob:output_type -> milvago.internal.CompactionJobResponse
-	86,  // 158: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
-	86,  // 159: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
-	86,  // 160: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
-	54,  // 161: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
-	56,  // 162: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
-	86,  // 163: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	86,  // 164: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
-	86,  // 165: milvago.internal.QueryCoord.PartitionDropped:output_type -> milvago.internal.Empty
-	86,  // 166: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
-	61,  // 167: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
-	63,  // 168: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
-	86,  // 169: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
-	86,  // 170: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
-	65,  // 171: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
-	86,  // 172: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	28,  // 173: milvago.internal.IndexCoord.AlterIndex:output_type -> milvago.internal.BoolResponse
-	65,  // 174: milvago.internal.IndexCoord.Builds:output_type -> milvago.internal.SegmentIndexesResponse
-	86,  // 175: milvago.internal.IndexCoord.DropSegmentIndexes:output_type -> milvago.internal.Empty
-	117, // [117:176] is the sub-list for method output_type
-	58,  // [58:117] is the sub-list for method input_type
-	58,  // [58:58] is the sub-list for extension type_name
-	58,  // [58:58] is the sub-list for extension extendee
-	0,   // [0:58] is the sub-list for field type_name
+	75,  // 0: milvago.internal.AllocResponse.status:type_name -> milvus.proto.common.Status
+	69,  // 1: milvago.internal.DatabaseRequest.properties:type_name -> milvago.internal.DatabaseRequest.PropertiesEntry
+	70,  // 2: milvago.internal.Database.properties:type_name -> milvago.internal.Database.PropertiesEntry
+	75,  // 3: milvago.internal.DatabaseResponse.status:type_name -> milvus.proto.common.Status
+	4,   // 4: milvago.internal.DatabaseResponse.database:type_name -> milvago.internal.Database
+	75,  // 5: milvago.internal.ListDatabasesResponse.status:type_name -> milvus.proto.common.Status
+	4,   // 6: milvago.internal.ListDatabasesResponse.databases:type_name -> milvago.internal.Database
+	76,  // 7: milvago.internal.CreateCollectionRequest.schema:type_name -> milvus.proto.schema.CollectionSchema
+	77,  // 8: milvago.internal.CreateCollectionRequest.consistency_level:type_name -> milvus.proto.common.ConsistencyLevel
+	78,  // 9: milvago.internal.CreateCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	75,  // 10: milvago.internal.CollectionResponse.status:type_name -> milvus.proto.common.Status
+	79,  // 11: milvago.internal.CollectionResponse.collection:type_name -> milvago.internal.Collection
+	75,  // 12: milvago.internal.ListCollectionsResponse.status:type_name -> milvus.proto.common.Status
+	79,  // 13: milvago.internal.ListCollectionsResponse.collections:type_name -> milvago.internal.Collection
+	78,  // 14: milvago.internal.AlterCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	75,  // 15: milvago.internal.AliasResponse.status:type_name -> milvus.proto.common.Status
+	78,  // 16: milvago.internal.AlterDatabaseRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	80,  // 17: milvago.internal.AddCollectionFieldRequest.field:type_name -> milvus.proto.schema.FieldSchema
+	0,   // 18: milvago.internal.CollectionFunctionRequest.op:type_name -> milvago.internal.CollectionFunctionRequest.Op
+	81,  // 19: milvago.internal.CollectionFunctionRequest.function:type_name -> milvus.proto.schema.FunctionSchema
+	78,  // 20: milvago.internal.AlterCollectionFieldRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	75,  // 21: milvago.internal.PChannelsResponse.status:type_name -> milvus.proto.common.Status
+	75,  // 22: milvago.internal.CountResponse.status:type_name -> milvus.proto.common.Status
+	75,  // 23: milvago.internal.SegmentsResponse.status:type_name -> milvus.proto.common.Status
+	82,  // 24: milvago.internal.SegmentsResponse.segments:type_name -> milvago.internal.Segment
+	75,  // 25: milvago.internal.BoolResponse.status:type_name -> milvus.proto.common.Status
+	75,  // 26: milvago.internal.CheckpointResponse.status:type_name -> milvus.proto.common.Status
+	83,  // 27: milvago.internal.CheckpointResponse.checkpoint:type_name -> milvago.internal.Checkpoint
+	83,  // 28: milvago.internal.UpdateCheckpointRequest.checkpoint:type_name -> milvago.internal.Checkpoint
+	75,  // 29: milvago.internal.DeltaLogsResponse.status:type_name -> milvus.proto.common.Status
+	84,  // 30: milvago.internal.DeltaLogsResponse.delta_logs:type_name -> milvago.internal.DeltaLog
+	75,  // 31: milvago.internal.SegmentResponse.status:type_name -> milvus.proto.common.Status
+	82,  // 32: milvago.internal.SegmentResponse.segment:type_name -> milvago.internal.Segment
+	71,  // 33: milvago.internal.FlushResult.binlogs:type_name -> milvago.internal.FlushResult.BinlogsEntry
+	75,  // 34: milvago.internal.AssignSegmentResponse.status:type_name -> milvus.proto.common.Status
+	75,  // 35: milvago.internal.SegmentIDsResponse.status:type_name -> milvus.proto.common.Status
+	75,  // 36: milvago.internal.ChannelsResponse.status:type_name -> milvus.proto.common.Status
+	79,  // 37: milvago.internal.DropCollectionDataRequest.collection:type_name -> milvago.internal.Collection
+	75,  // 38: milvago.internal.ManualCompactionResponse.status:type_name -> milvus.proto.common.Status
+	75,  // 39: milvago.internal.CompactionJobResponse.status:type_name -> milvus.proto.common.Status
+	51,  // 40: milvago.internal.CompactionJobResponse.plans:type_name -> milvago.internal.CompactionPlan
+	79,  // 41: milvago.internal.LoadRequest.collection:type_name -> milvago.internal.Collection
+	79,  // 42: milvago.internal.ReleaseRequest.collection:type_name -> milvago.internal.Collection
+	75,  // 43: milvago.internal.LoadStateResponse.status:type_name -> milvus.proto.common.Status
+	75,  // 44: milvago.internal.LoadStateResponse.failure:type_name -> milvus.proto.common.Status
+	75,  // 45: milvago.internal.ChannelPlanResponse.status:type_name -> milvus.proto.common.Status
+	85,  // 46: milvago.internal.ChannelPlanResponse.plan:type_name -> milvago.internal.ChannelPlan
+	82,  // 47: milvago.internal.SegmentEvent.segment:type_name -> milvago.internal.Segment
+	79,  // 48: milvago.internal.CreateIndexRequest.collection:type_name -> milvago.internal.Collection
+	80,  // 49: milvago.internal.CreateIndexRequest.field:type_name -> milvus.proto.schema.FieldSchema
+	72,  // 50: milvago.internal.CreateIndexRequest.params:type_name -> milvago.internal.CreateIndexRequest.ParamsEntry
+	73,  // 51: milvago.internal.CreateIndexRequest.user_params:type_name -> milvago.internal.CreateIndexRequest.UserParamsEntry
+	75,  // 52: milvago.internal.IndexesResponse.status:type_name -> milvus.proto.common.Status
+	86,  // 53: milvago.internal.IndexesResponse.indexes:type_name -> milvago.internal.IndexDef
+	86,  // 54: milvago.internal.IndexProgressRequest.index:type_name -> milvago.internal.IndexDef
+	75,  // 55: milvago.internal.IndexProgressResponse.status:type_name -> milvus.proto.common.Status
+	87,  // 56: milvago.internal.IndexProgressResponse.state:type_name -> milvus.proto.common.IndexState
+	75,  // 57: milvago.internal.SegmentIndexesResponse.status:type_name -> milvus.proto.common.Status
+	88,  // 58: milvago.internal.SegmentIndexesResponse.indexes:type_name -> milvago.internal.SegmentIndex
+	74,  // 59: milvago.internal.AlterIndexRequest.params:type_name -> milvago.internal.AlterIndexRequest.ParamsEntry
+	1,   // 60: milvago.internal.RootCoord.AllocTimestamp:input_type -> milvago.internal.AllocRequest
+	1,   // 61: milvago.internal.RootCoord.AllocID:input_type -> milvago.internal.AllocRequest
+	22,  // 62: milvago.internal.RootCoord.PChannels:input_type -> milvago.internal.PChannelsRequest
+	3,   // 63: milvago.internal.RootCoord.CreateDatabase:input_type -> milvago.internal.DatabaseRequest
+	3,   // 64: milvago.internal.RootCoord.DropDatabase:input_type -> milvago.internal.DatabaseRequest
+	6,   // 65: milvago.internal.RootCoord.ListDatabases:input_type -> milvago.internal.ListDatabasesRequest
+	3,   // 66: milvago.internal.RootCoord.DescribeDatabase:input_type -> milvago.internal.DatabaseRequest
+	8,   // 67: milvago.internal.RootCoord.CreateCollection:input_type -> milvago.internal.CreateCollectionRequest
+	9,   // 68: milvago.internal.RootCoord.DropCollection:input_type -> milvago.internal.CollectionRequest
+	9,   // 69: milvago.internal.RootCoord.DescribeCollection:input_type -> milvago.internal.CollectionRequest
+	11,  // 70: milvago.internal.RootCoord.ListCollections:input_type -> milvago.internal.ListCollectionsRequest
+	13,  // 71: milvago.internal.RootCoord.AlterCollectionProperties:input_type -> milvago.internal.AlterCollectionRequest
+	14,  // 72: milvago.internal.RootCoord.CreatePartition:input_type -> milvago.internal.PartitionRequest
+	14,  // 73: milvago.internal.RootCoord.DropPartition:input_type -> milvago.internal.PartitionRequest
+	15,  // 74: milvago.internal.RootCoord.CreateAlias:input_type -> milvago.internal.AliasRequest
+	15,  // 75: milvago.internal.RootCoord.DropAlias:input_type -> milvago.internal.AliasRequest
+	15,  // 76: milvago.internal.RootCoord.AlterAlias:input_type -> milvago.internal.AliasRequest
+	15,  // 77: milvago.internal.RootCoord.DescribeAlias:input_type -> milvago.internal.AliasRequest
+	17,  // 78: milvago.internal.RootCoord.AlterDatabase:input_type -> milvago.internal.AlterDatabaseRequest
+	18,  // 79: milvago.internal.RootCoord.RenameCollection:input_type -> milvago.internal.RenameCollectionRequest
+	19,  // 80: milvago.internal.RootCoord.AddCollectionField:input_type -> milvago.internal.AddCollectionFieldRequest
+	21,  // 81: milvago.internal.RootCoord.AlterCollectionField:input_type -> milvago.internal.AlterCollectionFieldRequest
+	20,  // 82: milvago.internal.RootCoord.AlterCollectionFunction:input_type -> milvago.internal.CollectionFunctionRequest
+	24,  // 83: milvago.internal.DataCoord.RowCount:input_type -> milvago.internal.RowCountRequest
+	26,  // 84: milvago.internal.DataCoord.Segments:input_type -> milvago.internal.SegmentsRequest
+	28,  // 85: milvago.internal.DataCoord.Flushed:input_type -> milvago.internal.SegmentIDsRequest
+	31,  // 86: milvago.internal.DataCoord.GetCheckpoint:input_type -> milvago.internal.ChannelRequest
+	33,  // 87: milvago.internal.DataCoord.UpdateCheckpoint:input_type -> milvago.internal.UpdateCheckpointRequest
+	31,  // 88: milvago.internal.DataCoord.DeltaLogs:input_type -> milvago.internal.ChannelRequest
+	84,  // 89: milvago.internal.DataCoord.AddDeltaLog:input_type -> milvago.internal.DeltaLog
+	35,  // 90: milvago.internal.DataCoord.Segment:input_type -> milvago.internal.SegmentRequest
+	37,  // 91: milvago.internal.DataCoord.SegmentFlushed:input_type -> milvago.internal.FlushResult
+	38,  // 92: milvago.internal.DataCoord.NoteBufferedRows:input_type -> milvago.internal.NoteRowsRequest
+	39,  // 93: milvago.internal.DataCoord.AssignSegment:input_type -> milvago.internal.AssignSegmentRequest
+	41,  // 94: milvago.internal.DataCoord.SealChannel:input_type -> milvago.internal.SealChannelRequest
+	43,  // 95: milvago.internal.DataCoord.IdleChannels:input_type -> milvago.internal.IdleChannelsRequest
+	45,  // 96: milvago.internal.DataCoord.SealedSegments:input_type -> milvago.internal.SealedSegmentsRequest
+	46,  // 97: milvago.internal.DataCoord.DropCollection:input_type -> milvago.internal.DropCollectionDataRequest
+	47,  // 98: milvago.internal.DataCoord.DropPartition:input_type -> milvago.internal.DropPartitionDataRequest
+	29,  // 99: milvago.internal.DataCoord.DropSegments:input_type -> milvago.internal.DropSegmentsDataRequest
+	48,  // 100: milvago.internal.DataCoord.ManualCompaction:input_type -> milvago.internal.ManualCompactionRequest
+	50,  // 101: milvago.internal.DataCoord.CompactionJob:input_type -> milvago.internal.CompactionJobRequest
+	53,  // 102: milvago.internal.QueryCoord.LoadCollection:input_type -> milvago.internal.LoadRequest
+	54,  // 103: milvago.internal.QueryCoord.ReleaseCollection:input_type -> milvago.internal.ReleaseRequest
+	54,  // 104: milvago.internal.QueryCoord.ReleasePartitions:input_type -> milvago.internal.ReleaseRequest
+	55,  // 105: milvago.internal.QueryCoord.State:input_type -> milvago.internal.LoadStateRequest
+	57,  // 106: milvago.internal.QueryCoord.ChannelPlan:input_type -> milvago.internal.ChannelPlanRequest
+	59,  // 107: milvago.internal.QueryCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
+	60,  // 108: milvago.internal.QueryCoord.IndexBuilt:input_type -> milvago.internal.IndexBuiltEvent
+	47,  // 109: milvago.internal.QueryCoord.PartitionDropped:input_type -> milvago.internal.DropPartitionDataRequest
+	61,  // 110: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
+	62,  // 111: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
+	64,  // 112: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
+	66,  // 113: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
+	62,  // 114: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
+	35,  // 115: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
+	59,  // 116: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
+	68,  // 117: milvago.internal.IndexCoord.AlterIndex:input_type -> milvago.internal.AlterIndexRequest
+	89,  // 118: milvago.internal.IndexCoord.Builds:input_type -> milvago.internal.Empty
+	28,  // 119: milvago.internal.IndexCoord.DropSegmentIndexes:input_type -> milvago.internal.SegmentIDsRequest
+	2,   // 120: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
+	2,   // 121: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
+	23,  // 122: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
+	89,  // 123: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
+	89,  // 124: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
+	7,   // 125: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
+	5,   // 126: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
+	10,  // 127: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
+	89,  // 128: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
+	10,  // 129: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
+	12,  // 130: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
+	89,  // 131: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
+	89,  // 132: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
+	89,  // 133: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
+	89,  // 134: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
+	89,  // 135: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
+	89,  // 136: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
+	16,  // 137: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
+	89,  // 138: milvago.internal.RootCoord.AlterDatabase:output_type -> milvago.internal.Empty
+	89,  // 139: milvago.internal.RootCoord.RenameCollection:output_type -> milvago.internal.Empty
+	10,  // 140: milvago.internal.RootCoord.AddCollectionField:output_type -> milvago.internal.CollectionResponse
+	10,  // 141: milvago.internal.RootCoord.AlterCollectionField:output_type -> milvago.internal.CollectionResponse
+	10,  // 142: milvago.internal.RootCoord.AlterCollectionFunction:output_type -> milvago.internal.CollectionResponse
+	25,  // 143: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
+	27,  // 144: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
+	30,  // 145: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
+	32,  // 146: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
+	89,  // 147: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
+	34,  // 148: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
+	89,  // 149: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
+	36,  // 150: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
+	89,  // 151: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	89,  // 152: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
+	40,  // 153: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
+	42,  // 154: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
+	44,  // 155: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
+	27,  // 156: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
+	89,  // 157: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
+	89,  // 158: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
+	89,  // 159: milvago.internal.DataCoord.DropSegments:output_type -> milvago.internal.Empty
+	49,  // 160: milvago.internal.DataCoord.ManualCompaction:output_type -> milvago.internal.ManualCompactionResponse
+	52,  // 161: milvago.internal.DataCoord.CompactionJob:output_type -> milvago.internal.CompactionJobResponse
+	89,  // 162: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
+	89,  // 163: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
+	89,  // 164: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
+	56,  // 165: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
+	58,  // 166: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
+	89,  // 167: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	89,  // 168: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
+	89,  // 169: milvago.internal.QueryCoord.PartitionDropped:output_type -> milvago.internal.Empty
+	89,  // 170: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
+	63,  // 171: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
+	65,  // 172: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
+	89,  // 173: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
+	89,  // 174: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
+	67,  // 175: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
+	89,  // 176: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	30,  // 177: milvago.internal.IndexCoord.AlterIndex:output_type -> milvago.internal.BoolResponse
+	67,  // 178: milvago.internal.IndexCoord.Builds:output_type -> milvago.internal.SegmentIndexesResponse
+	89,  // 179: milvago.internal.IndexCoord.DropSegmentIndexes:output_type -> milvago.internal.Empty
+	120, // [120:180] is the sub-list for method output_type
+	60,  // [60:120] is the sub-list for method input_type
+	60,  // [60:60] is the sub-list for extension type_name
+	60,  // [60:60] is the sub-list for extension extendee
+	0,   // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_coord_proto_init() }
@@ -4513,13 +4659,14 @@ func file_coord_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coord_proto_rawDesc), len(file_coord_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   73,
+			NumEnums:      1,
+			NumMessages:   74,
 			NumExtensions: 0,
 			NumServices:   4,
 		},
 		GoTypes:           file_coord_proto_goTypes,
 		DependencyIndexes: file_coord_proto_depIdxs,
+		EnumInfos:         file_coord_proto_enumTypes,
 		MessageInfos:      file_coord_proto_msgTypes,
 	}.Build()
 	File_coord_proto = out.File

@@ -44,6 +44,7 @@ const (
 	RootCoord_RenameCollection_FullMethodName          = "/milvago.internal.RootCoord/RenameCollection"
 	RootCoord_AddCollectionField_FullMethodName        = "/milvago.internal.RootCoord/AddCollectionField"
 	RootCoord_AlterCollectionField_FullMethodName      = "/milvago.internal.RootCoord/AlterCollectionField"
+	RootCoord_AlterCollectionFunction_FullMethodName   = "/milvago.internal.RootCoord/AlterCollectionFunction"
 )
 
 // RootCoordClient is the client API for RootCoord service.
@@ -72,6 +73,7 @@ type RootCoordClient interface {
 	RenameCollection(ctx context.Context, in *RenameCollectionRequest, opts ...grpc.CallOption) (*Empty, error)
 	AddCollectionField(ctx context.Context, in *AddCollectionFieldRequest, opts ...grpc.CallOption) (*CollectionResponse, error)
 	AlterCollectionField(ctx context.Context, in *AlterCollectionFieldRequest, opts ...grpc.CallOption) (*CollectionResponse, error)
+	AlterCollectionFunction(ctx context.Context, in *CollectionFunctionRequest, opts ...grpc.CallOption) (*CollectionResponse, error)
 }
 
 type rootCoordClient struct {
@@ -302,6 +304,16 @@ func (c *rootCoordClient) AlterCollectionField(ctx context.Context, in *AlterCol
 	return out, nil
 }
 
+func (c *rootCoordClient) AlterCollectionFunction(ctx context.Context, in *CollectionFunctionRequest, opts ...grpc.CallOption) (*CollectionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CollectionResponse)
+	err := c.cc.Invoke(ctx, RootCoord_AlterCollectionFunction_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RootCoordServer is the server API for RootCoord service.
 // All implementations must embed UnimplementedRootCoordServer
 // for forward compatibility.
@@ -328,6 +340,7 @@ type RootCoordServer interface {
 	RenameCollection(context.Context, *RenameCollectionRequest) (*Empty, error)
 	AddCollectionField(context.Context, *AddCollectionFieldRequest) (*CollectionResponse, error)
 	AlterCollectionField(context.Context, *AlterCollectionFieldRequest) (*CollectionResponse, error)
+	AlterCollectionFunction(context.Context, *CollectionFunctionRequest) (*CollectionResponse, error)
 	mustEmbedUnimplementedRootCoordServer()
 }
 
@@ -403,6 +416,9 @@ func (UnimplementedRootCoordServer) AddCollectionField(context.Context, *AddColl
 }
 func (UnimplementedRootCoordServer) AlterCollectionField(context.Context, *AlterCollectionFieldRequest) (*CollectionResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method AlterCollectionField not implemented")
+}
+func (UnimplementedRootCoordServer) AlterCollectionFunction(context.Context, *CollectionFunctionRequest) (*CollectionResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method AlterCollectionFunction not implemented")
 }
 func (UnimplementedRootCoordServer) mustEmbedUnimplementedRootCoordServer() {}
 func (UnimplementedRootCoordServer) testEmbeddedByValue()                   {}
@@ -821,6 +837,24 @@ func _RootCoord_AlterCollectionField_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RootCoord_AlterCollectionFunction_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CollectionFunctionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RootCoordServer).AlterCollectionFunction(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RootCoord_AlterCollectionFunction_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RootCoordServer).AlterCollectionFunction(ctx, req.(*CollectionFunctionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RootCoord_ServiceDesc is the grpc.ServiceDesc for RootCoord service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -915,6 +949,10 @@ var RootCoord_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AlterCollectionField",
 			Handler:    _RootCoord_AlterCollectionField_Handler,
+		},
+		{
+			MethodName: "AlterCollectionFunction",
+			Handler:    _RootCoord_AlterCollectionFunction_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

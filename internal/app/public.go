@@ -48,8 +48,10 @@ func modelsFromConfig(c *config.Config) embedding.Config {
 	return embedding.Config{
 		TextEmbedding: map[string]embedding.Provider{"tei": p(te.TEI), "openai": p(te.OpenAI), "azure_openai": p(te.AzureOpenAI), "siliconflow": p(te.Siliconflow)},
 		Rerank:        map[string]embedding.Provider{"tei": p(rr.TEI), "vllm": p(rr.VLLM)},
-		Credentials:   c.Credentials,
-		Env:           func(name string) string { return c.ModelEnv[name] },
+		Zilliz: embedding.ZillizConfig{Endpoint: c.Function.Models.Zilliz.Endpoint, EnableTLS: c.Function.Models.Zilliz.EnableTLS,
+			CertFile: c.Function.Models.Zilliz.CertFile, ServerNameOverride: c.Function.Models.Zilliz.ServerNameOverride},
+		Credentials: c.Credentials,
+		Env:         func(name string) string { return c.ModelEnv[name] },
 	}
 }
 

@@ -24,6 +24,9 @@ type ZillizConfig struct {
 	EnableTLS          bool
 	CertFile           string // CA certificate (PEM) when EnableTLS
 	ServerNameOverride string
+	// InstanceID is the instance-id metadata of each call: Milvus sends
+	// its common.clusterPrefix; empty: "by-dev", Milvus's default.
+	InstanceID string
 }
 
 // HighlightProvider picks, for each document, the sentences that answer a
@@ -87,9 +90,13 @@ type zillizHighlighter struct {
 // NewHighlightProvider builds a semantic highlighter's provider from the
 // highlighter's params, as Milvus's newZillizHighlightProvider:
 // model_deployment_id and max_client_batch_size are read, every other
-// param is passed to the model; cluster and db name the caller in the
-// request's metadata.
-func (s *Service) NewHighlightProvider(params []*commonpb.KeyValuePair, cluster, db string) (HighlightProvider, error) {
+// param is passed to the model; the instance ID and db name the caller in
+// the request's metadata.
+func (s *Service) NewHighlightProvider(params []*commonpb.KeyValuePair, db string) (HighlightProvider, error) {
+	cluster := s.cfg.Zilliz.InstanceID
+	if cluster == "" {
+		cluster = "by-dev"
+	}
 	h := &zillizHighlighter{cluster: cluster, db: db, batch: 64, params: map[string]string{}, timeout: s.cfg.Timeout}
 	for _, p := range params {
 		switch strings.ToLower(p.GetKey()) {

@@ -98,7 +98,7 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if err != nil {
 		return nil, err
 	}
-	hl, err := planHighlight(c, req, spec)
+	hl, err := planHighlight(c, req, spec, s.highlightModels())
 	if err != nil {
 		return nil, err
 	}
@@ -170,7 +170,9 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if err := s.cfg.Limits.checkSearchOutput(data); err != nil {
 		return nil, err
 	}
-	hl.apply(data)
+	if err := hl.apply(ctx, data); err != nil {
+		return nil, err
+	}
 	if err := s.timestamptzOutput(ctx, data.GetFieldsData(), zone, timeFields(req.GetSearchParams())); err != nil {
 		return nil, err
 	}

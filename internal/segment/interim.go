@@ -74,6 +74,7 @@ func (cfg InterimIndexConfig) Validate() error {
 // fields.
 type interimSet struct {
 	fields map[int64]*interimIVF
+	sparse map[int64]*sparseInterim // growing segments' sparse fields (interim_sparse.go)
 	nprobe int
 	wg     sync.WaitGroup // running builders (tests wait on it)
 }
@@ -106,7 +107,8 @@ func newInterimSet(l *layout, cfg InterimIndexConfig) *interimSet {
 		at = (at + interimChunkRows - 1) / interimChunkRows * interimChunkRows
 		set.fields[fi.id] = &interimIVF{field: fi.id, dim: fi.dim, nlist: cfg.NList, trainAt: at}
 	}
-	if len(set.fields) == 0 {
+	set.sparse = newSparseInterims(l)
+	if len(set.fields) == 0 && len(set.sparse) == 0 {
 		return nil
 	}
 	return set
@@ -171,6 +173,9 @@ func (c *core) interimBytes() int64 {
 	for _, x := range c.interim.fields {
 		b += x.bytes()
 	}
+	for _, x := range c.interim.sparse {
+		b += x.size()
+	}
 	return b
 }
 
@@ -196,6 +201,25 @@ func (g *Growing) kickInterim() {
 				x.building.Store(false)
 				// Rows appended while the flag was still up found it taken:
 				// look again so they are not left out.
+				g.mu.RLock()
+				n := g.n
+				g.mu.RUnlock()
+				if !x.due(n) || !x.building.CompareAndSwap(false, true) {
+					return
+				}
+			}
+		}()
+	}
+	for _, x := range set.sparse {
+		if !x.due(n) || !x.building.CompareAndSwap(false, true) {
+			continue
+		}
+		set.wg.Add(1)
+		go func() {
+			defer set.wg.Done()
+			for {
+				g.buildSparseInterim(x)
+				x.building.Store(false)
 				g.mu.RLock()
 				n := g.n
 				g.mu.RUnlock()

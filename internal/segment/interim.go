@@ -351,7 +351,7 @@ func (set *interimSet) nprobeFor(params map[string]string, nlist int) int {
 // field from the interim index and a scan of the rows it does not hold. It
 // reports false, doing nothing, where the interim index does not apply.
 func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, metric index.Metric, win index.RangeWindow, req *SearchRequest, allowed *bitset.Set, res *SearchResult) (bool, error) {
-	if c.interim == nil || req.Exact || req.After != nil || req.IndexType == "FLAT" || req.IndexType == "BIN_FLAT" {
+	if c.interim == nil || req.Exact || req.After != nil || !interimApplies(req.IndexType) {
 		return false, nil
 	}
 	x := c.interim.fields[fi.id]
@@ -532,4 +532,12 @@ func (s *Sealed) BuildInterim(ctx context.Context) {
 		s.buildInterim(ctx, x)
 		x.building.Store(false)
 	}
+}
+
+// interimApplies reports whether a field whose collection index is of
+// type indexType may be answered from an interim index: as in Milvus, only
+// when the collection defines an index on it and that index is not an
+// exact one (FLAT, BIN_FLAT).
+func interimApplies(indexType string) bool {
+	return indexType != "" && indexType != "FLAT" && indexType != "BIN_FLAT"
 }

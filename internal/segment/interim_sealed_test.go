@@ -61,7 +61,7 @@ func TestSealedInterimEqualsBruteForce(t *testing.T) {
 	filter := &ageFilter{keep: func(a int64) bool { return a%3 != 0 }}
 	for _, metric := range []index.Metric{index.L2, index.IP, index.Cosine} {
 		for _, f := range []Filter{nil, filter} {
-			req := &SearchRequest{FieldID: fVec, Metric: metric, Queries: index.Dataset{Float: queries, Dim: dim},
+			req := &SearchRequest{FieldID: fVec, IndexType: "HNSW", Metric: metric, Queries: index.Dataset{Float: queries, Dim: dim},
 				Params: index.SearchParams{K: 10, Params: map[string]string{"nprobe": strconv.Itoa(nlist)}}, Filter: f, MVCCTs: 200}
 			got, err := s.Search(context.Background(), req)
 			if err != nil {
@@ -79,13 +79,18 @@ func TestSealedInterimEqualsBruteForce(t *testing.T) {
 	}
 	// nprobe 1 uses the lists (differs from brute force somewhere); a FLAT
 	// field does not (equals it).
-	req := &SearchRequest{FieldID: fVec, Queries: index.Dataset{Float: queries, Dim: dim}, MVCCTs: 200,
+	req := &SearchRequest{FieldID: fVec, IndexType: "HNSW", Queries: index.Dataset{Float: queries, Dim: dim}, MVCCTs: 200,
 		Params: index.SearchParams{K: 10, Params: map[string]string{"nprobe": "1"}}}
 	got, _ := s.Search(context.Background(), req)
 	req.IndexType = "FLAT"
 	flat, _ := s.Search(context.Background(), req)
-	req.IndexType, req.Exact = "", true
+	req.IndexType, req.Exact = "HNSW", true
 	want, _ := s.Search(context.Background(), req)
+	req.IndexType, req.Exact = "", false
+	none, _ := s.Search(context.Background(), req)
+	if !slices.Equal(none.Offsets, want.Offsets) {
+		t.Fatal("a field without an index definition was answered from the interim index")
+	}
 	if slices.Equal(got.Offsets, want.Offsets) {
 		t.Fatal("nprobe 1 gave the brute-force results: the interim index was not searched")
 	}
@@ -103,7 +108,7 @@ func TestSealedInterimEqualsBruteForce(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	s2.BuildInterim(ctx)
-	req = &SearchRequest{FieldID: fVec, Queries: index.Dataset{Float: queries, Dim: dim}, MVCCTs: 200, Params: index.SearchParams{K: 10}}
+	req = &SearchRequest{FieldID: fVec, IndexType: "HNSW", Queries: index.Dataset{Float: queries, Dim: dim}, MVCCTs: 200, Params: index.SearchParams{K: 10}}
 	got, _ = s2.Search(context.Background(), req)
 	req.Exact = true
 	want, _ = s2.Search(context.Background(), req)
@@ -135,7 +140,7 @@ func TestSealedInterimBench(t *testing.T) {
 		var lat []time.Duration
 		var offs []int64
 		for q := range nq {
-			req := &SearchRequest{FieldID: fVec, Queries: index.Dataset{Float: queries[q*dim : (q+1)*dim], Dim: dim},
+			req := &SearchRequest{FieldID: fVec, IndexType: "HNSW", Queries: index.Dataset{Float: queries[q*dim : (q+1)*dim], Dim: dim},
 				Params: index.SearchParams{K: 10, Params: params}, MVCCTs: math.MaxUint64, Exact: exact}
 			start := time.Now()
 			res, err := s.Search(context.Background(), req)

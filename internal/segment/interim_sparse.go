@@ -96,7 +96,7 @@ func (g *Growing) buildSparseInterim(x *sparseInterim) {
 // rows it does not hold. It reports false, doing nothing, where it does
 // not apply.
 func (c *core) searchSparseInterim(ctx context.Context, s *snapshot, fi *fieldInfo, metric index.Metric, win index.RangeWindow, req *SearchRequest, allowed *bitset.Set, res *SearchResult) (bool, error) {
-	if c.interim == nil || req.Exact || req.After != nil || metric != index.BM25 {
+	if c.interim == nil || req.Exact || req.After != nil || metric != index.BM25 || !interimApplies(req.IndexType) {
 		return false, nil
 	}
 	x := c.interim.sparse[fi.id]

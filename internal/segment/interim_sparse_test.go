@@ -98,7 +98,7 @@ func TestSparseInterimEqualsBruteForce(t *testing.T) {
 	}
 	filter := &ageFilter{keep: func(a int64) bool { return a%4 != 1 }}
 	base := map[string]string{"bm25_k1": "1.2", "bm25_b": "0.75", "bm25_avgdl": "7.5"}
-	probe, err := g.Search(context.Background(), &SearchRequest{FieldID: fSparse, Metric: index.BM25, Exact: true,
+	probe, err := g.Search(context.Background(), &SearchRequest{FieldID: fSparse, IndexType: "SPARSE_INVERTED_INDEX", Metric: index.BM25, Exact: true,
 		Queries: index.Dataset{Sparse: queries[:1]}, Params: index.SearchParams{K: 60, Params: base}, MVCCTs: 200})
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ func TestSparseInterimEqualsBruteForce(t *testing.T) {
 		for k, val := range v.extra {
 			params[k] = val
 		}
-		req := &SearchRequest{FieldID: fSparse, Metric: index.BM25, Queries: index.Dataset{Sparse: queries},
+		req := &SearchRequest{FieldID: fSparse, IndexType: "SPARSE_INVERTED_INDEX", Metric: index.BM25, Queries: index.Dataset{Sparse: queries},
 			Params: index.SearchParams{K: 20, Params: params}, Filter: v.filter, MVCCTs: v.mvcc}
 		got, err := g.Search(context.Background(), req)
 		if err != nil {
@@ -143,7 +143,7 @@ func TestSparseInterimEqualsBruteForce(t *testing.T) {
 	x.mu.Lock()
 	x.postings = map[uint32][]sparsePosting{}
 	x.mu.Unlock()
-	req := &SearchRequest{FieldID: fSparse, Metric: index.BM25, Queries: index.Dataset{Sparse: queries},
+	req := &SearchRequest{FieldID: fSparse, IndexType: "SPARSE_INVERTED_INDEX", Metric: index.BM25, Queries: index.Dataset{Sparse: queries},
 		Params: index.SearchParams{K: 20, Params: base}, MVCCTs: 200}
 	got, _ := g.Search(context.Background(), req)
 	for _, o := range got.Offsets {
@@ -185,7 +185,7 @@ func TestSparseInterimBench(t *testing.T) {
 		caught := time.Since(start)
 		var lat []time.Duration
 		for q := range nq {
-			req := &SearchRequest{FieldID: fSparse, Metric: index.BM25, Queries: index.Dataset{Sparse: queries[q : q+1]},
+			req := &SearchRequest{FieldID: fSparse, IndexType: "SPARSE_INVERTED_INDEX", Metric: index.BM25, Queries: index.Dataset{Sparse: queries[q : q+1]},
 				Params: index.SearchParams{K: 10, Params: map[string]string{"bm25_avgdl": "30"}}, MVCCTs: math.MaxUint64}
 			s := time.Now()
 			if _, err := g.Search(context.Background(), req); err != nil {

@@ -93,8 +93,9 @@ type SearchRequest struct {
 	// search iterator must agree on where the previous page ended.
 	Exact bool
 	// IndexType is the index type the collection defines on the field
-	// ("" if unknown). Interim indexes answer only for index types that
-	// are not exact: Milvus builds none for FLAT and BIN_FLAT.
+	// ("": none). Interim indexes answer only when it names an index that
+	// is not exact: Milvus builds none without an index, or for FLAT and
+	// BIN_FLAT.
 	IndexType string
 	// After, if set, keeps only hits ranked strictly after this score
 	// (Milvus's search_iter_last_bound): distance > After for L2, HAMMING

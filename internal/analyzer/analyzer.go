@@ -5,7 +5,8 @@
 //
 // Built-in analyzers ("type"): standard (standard tokenizer + lowercase),
 // english (+ English stemmer and stop words), chinese (jieba +
-// cnalphanumonly). Tokenizers: standard, whitespace, jieba. Filters:
+// cnalphanumonly). Tokenizers: standard, whitespace, jieba, icu, lindera
+// (ipadic, ko-dic). Filters:
 // lowercase, asciifolding, alphanumonly, cncharonly, cnalphanumonly,
 // removepunct, length, stop, decompounder, stemmer, regex.
 package analyzer

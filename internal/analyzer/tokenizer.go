@@ -33,6 +33,10 @@ func newTokenizer(v any) (tokenizer, error) {
 		return whitespaceTokenizer{}, nil
 	case "jieba":
 		return newJieba(params)
+	case "icu":
+		return icuTokenizer{}, nil
+	case "lindera":
+		return newLindera(params)
 	}
 	return nil, errorf("unsupported tokenizer: %s", name)
 }

@@ -50,6 +50,8 @@ func modelsFromConfig(c *config.Config) embedding.Config {
 			"cohere": p(te.Cohere), "voyageai": p(te.VoyageAI), "dashscope": p(te.Dashscope), "gemini": p(te.Gemini), "bedrock": p(te.Bedrock), "vertexai": p(te.VertexAI)},
 		Rerank: map[string]embedding.Provider{"tei": p(rr.TEI), "vllm": p(rr.VLLM),
 			"cohere": p(rr.Cohere), "voyageai": p(rr.VoyageAI), "siliconflow": p(rr.Siliconflow)},
+		Zilliz: embedding.ZillizConfig{Endpoint: c.Function.Models.Zilliz.Endpoint, EnableTLS: c.Function.Models.Zilliz.EnableTLS,
+			CertFile: c.Function.Models.Zilliz.CertFile, ServerNameOverride: c.Function.Models.Zilliz.ServerNameOverride},
 		Credentials:      c.Credentials,
 		CredentialValues: c.CredentialValues,
 		Env:              func(name string) string { return c.ModelEnv[name] },

@@ -122,6 +122,8 @@ var milvusLegacy = map[string]bool{
 	"quotaAndLimits.limits.maxOutputSize":          true, // paramtable only (quota_param.go)
 	"quotaAndLimits.dml.insertRate.collection.min": true, "quotaAndLimits.dml.deleteRate.collection.min": true,
 	"quotaAndLimits.dml.bulkLoadRate.collection.min": true, // paramtable only (quota_param.go)
+	"function.models.zilliz.endpoint":                true, "function.models.zilliz.enableTLS": true,
+	"function.models.zilliz.certFile": true, "function.models.zilliz.serverNameOverride": true, // ParamGroup function.models.zilliz. (function_param.go, 2.6.5)
 }
 
 func init() {

@@ -14,6 +14,18 @@ import (
 type Function struct {
 	TextEmbedding FunctionTextEmbedding
 	Rerank        FunctionRerank
+	Models        FunctionModels
+}
+
+// FunctionModels is function.models.*: Milvus 2.6's "zilliz" gRPC model
+// service, which semantic highlighters call (docs/highlight.md).
+type FunctionModels struct {
+	Zilliz struct {
+		Endpoint           string
+		EnableTLS          bool
+		CertFile           string
+		ServerNameOverride string
+	}
 }
 
 // FunctionTextEmbedding is function.textEmbedding.*.
@@ -83,6 +95,17 @@ var functionKeys = func() []Key {
 	out = append(out, providerKeys(rr, rer, "siliconflow", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.Siliconflow }, true, false)...)
 	out = append(out, providerKeys(rr, rer, "tei", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.TEI }, false, false)...)
 	out = append(out, providerKeys(rr, rer, "vllm", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.VLLM }, false, false)...)
+	const zl = "function.models.zilliz."
+	out = append(out,
+		strKey(zl+"endpoint", "", "host:port of the gRPC model service (Milvus's zilliz provider) semantic highlighters call; empty: semantic highlighting is refused",
+			func(c *Config) *string { return &c.Function.Models.Zilliz.Endpoint }),
+		boolKey(zl+"enableTLS", "false", "call the model service over TLS",
+			func(c *Config) *bool { return &c.Function.Models.Zilliz.EnableTLS }),
+		strKey(zl+"certFile", "", "CA certificate (PEM) that signs the model service's certificate, with enableTLS",
+			func(c *Config) *string { return &c.Function.Models.Zilliz.CertFile }),
+		strKey(zl+"serverNameOverride", "", "server name to verify in the model service's certificate instead of the endpoint's host",
+			func(c *Config) *string { return &c.Function.Models.Zilliz.ServerNameOverride }),
+	)
 	return out
 }()
 

@@ -12,6 +12,9 @@ type Config struct {
 	TextEmbedding map[string]Provider
 	// Rerank is function.rerank.model.providers.<provider>.* (tei, vllm).
 	Rerank map[string]Provider
+	// Zilliz is function.models.zilliz.*: the model service of semantic
+	// highlighters.
+	Zilliz ZillizConfig
 	// Credentials are credential.<name>.apikey, by name: a function's or a
 	// provider's `credential` parameter names one.
 	Credentials map[string]string

@@ -54,7 +54,7 @@ func TestMilvusErrorTable(t *testing.T) {
 			if spec == nil {
 				spec = &searchSpec{FieldID: 101, Metric: "L2"}
 			}
-			_, err := planHighlight(coll, &milvuspb.SearchRequest{Highlighter: &commonpb.Highlighter{Params: params}}, spec)
+			_, err := planHighlight(coll, &milvuspb.SearchRequest{Highlighter: &commonpb.Highlighter{Params: params}}, spec, nil)
 			return err
 		}
 	}

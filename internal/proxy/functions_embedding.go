@@ -343,3 +343,10 @@ func (s *Server) rerankModels() rerank.ModelProviders {
 		return p, nil
 	}
 }
+
+// highlightModels adapts the model service to semantic highlighters.
+func (s *Server) highlightModels() HighlightModels {
+	return func(params []*commonpb.KeyValuePair, db string) (embedding.HighlightProvider, error) {
+		return s.models.NewHighlightProvider(params, db)
+	}
+}

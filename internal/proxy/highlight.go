@@ -19,6 +19,7 @@ package proxy
 // both, on the reduced page of hits, in standalone and cluster mode alike.
 
 import (
+	"context"
 	"encoding/json"
 	"sort"
 	"strconv"
@@ -188,6 +189,7 @@ type highlightTask struct {
 // highlightPlan is a search's highlighting: its tasks and the fields the
 // search must fetch for them that the user did not ask for.
 type highlightPlan struct {
+	sem   *semanticHighlighter // a Semantic highlighter; the rest is Lexical's
 	h     *lexicalHighlighter
 	tasks []*highlightTask
 	added []int64
@@ -195,7 +197,7 @@ type highlightPlan struct {
 
 // planHighlight prepares a search's highlighting (Milvus's
 // searchTask.addHighlightTask); nil when the request has no highlighter.
-func planHighlight(c *model.Collection, req *milvuspb.SearchRequest, spec *searchSpec) (*highlightPlan, error) {
+func planHighlight(c *model.Collection, req *milvuspb.SearchRequest, spec *searchSpec, models HighlightModels) (*highlightPlan, error) {
 	hl := req.GetHighlighter()
 	if hl == nil {
 		return nil, nil
@@ -203,9 +205,11 @@ func planHighlight(c *model.Collection, req *milvuspb.SearchRequest, spec *searc
 	switch hl.GetType() {
 	case commonpb.HighlightType_Lexical:
 	case commonpb.HighlightType_Semantic:
-		// Milvus's SemanticHighlight calls a model service (zilliz
-		// provider); Milvago has none configured.
-		return nil, errInvalidMsg("semantic highlight needs a model service provider, which is not configured")
+		sem, err := newSemanticHighlighter(c.Schema, hl.GetParams(), c.DBName, models)
+		if err != nil {
+			return nil, err
+		}
+		return &highlightPlan{sem: sem}, nil
 	default:
 		return nil, errInvalidMsg("unsupported highlight type: %v", hl.GetType())
 	}
@@ -275,22 +279,29 @@ func (p *highlightPlan) withFields(fetchIDs []int64) []int64 {
 		}
 		return false
 	}
-	for _, t := range p.tasks {
-		for _, f := range []*schemapb.FieldSchema{t.field, t.nameField} {
-			if f != nil && !has(f.GetFieldID()) {
-				out = append(out, f.GetFieldID())
-				p.added = append(p.added, f.GetFieldID())
-			}
+	add := func(f *schemapb.FieldSchema) {
+		if f != nil && !has(f.GetFieldID()) {
+			out = append(out, f.GetFieldID())
+			p.added = append(p.added, f.GetFieldID())
 		}
+	}
+	if p.sem != nil {
+		for _, f := range p.sem.requiredFields() {
+			add(f)
+		}
+	}
+	for _, t := range p.tasks {
+		add(t.field)
+		add(t.nameField)
 	}
 	return out
 }
 
 // apply sets data's highlight results and drops the fields fetched only
 // for them.
-func (p *highlightPlan) apply(data *schemapb.SearchResultData) {
+func (p *highlightPlan) apply(ctx context.Context, data *schemapb.SearchResultData) error {
 	if p == nil || data == nil {
-		return
+		return nil
 	}
 	defer func() {
 		kept := data.FieldsData[:0]
@@ -306,7 +317,15 @@ func (p *highlightPlan) apply(data *schemapb.SearchResultData) {
 		data.FieldsData = kept
 	}()
 	if len(data.GetFieldsData()) == 0 {
-		return // Milvus skips highlighting a result without fields
+		return nil // Milvus skips highlighting a result without fields
+	}
+	if p.sem != nil {
+		hr, err := p.sem.highlight(ctx, data)
+		if err != nil {
+			return err
+		}
+		data.HighlightResults = hr
+		return nil
 	}
 	rows := len(data.GetScores())
 	out := []*commonpb.HighlightResult{}
@@ -316,6 +335,7 @@ func (p *highlightPlan) apply(data *schemapb.SearchResultData) {
 		}
 	}
 	data.HighlightResults = out
+	return nil
 }
 
 func columnStrings(data *schemapb.SearchResultData, f *schemapb.FieldSchema) []string {

@@ -37,7 +37,7 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if err != nil {
 		return nil, err
 	}
-	metrics, err := s.indexMetric(ctx, c)
+	metrics, indexType, err := s.indexInfo(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if err != nil {
 		return nil, err
 	}
-	hl, err := planHighlight(c, req, spec)
+	hl, err := planHighlight(c, req, spec, s.highlightModels())
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 			IgnoreGrowing: spec.IgnoreGrowing, OutputFields: fetchIDs,
 			Search: segment.SearchRequest{FieldID: spec.FieldID, Queries: spec.Queries, EmbListLens: spec.EmbListLens, Metric: spec.Metric,
 				Params: index.SearchParams{K: k, Params: spec.Params}, GroupBy: groupBy,
-				Exact: iter.v2, After: iter.lastBound, AfterTies: iter.ties},
+				Exact: iter.v2, After: iter.lastBound, AfterTies: iter.ties, IndexType: indexType(spec.FieldID)},
 			MaxHits: s.cfg.Limits.maxHits(pkField(c)), MaxOutputSize: s.cfg.Limits.MaxOutputSize,
 		}
 		if filter != nil {
@@ -170,7 +170,9 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if err := s.cfg.Limits.checkSearchOutput(data); err != nil {
 		return nil, err
 	}
-	hl.apply(data)
+	if err := hl.apply(ctx, data); err != nil {
+		return nil, err
+	}
 	if err := s.timestamptzOutput(ctx, data.GetFieldsData(), zone, timeFields(req.GetSearchParams())); err != nil {
 		return nil, err
 	}
@@ -184,9 +186,24 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 
 // indexMetric returns the metric of the index on a field, if any.
 func (s *Server) indexMetric(ctx context.Context, c *model.Collection) (func(fieldID int64) (index.Metric, bool), error) {
+	m, _, err := s.indexInfo(ctx, c)
+	return m, err
+}
+
+// indexInfo is indexMetric and the index type the collection defines on
+// a field ("" if none), from one read of its index definitions.
+func (s *Server) indexInfo(ctx context.Context, c *model.Collection) (func(fieldID int64) (index.Metric, bool), func(fieldID int64) string, error) {
 	defs, err := s.d.Index.Indexes(ctx, c.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	typ := func(fieldID int64) string {
+		for _, d := range defs {
+			if d.FieldID == fieldID {
+				return d.IndexParams["index_type"]
+			}
+		}
+		return ""
 	}
 	return func(fieldID int64) (index.Metric, bool) {
 		for _, d := range defs {
@@ -197,7 +214,7 @@ func (s *Server) indexMetric(ctx context.Context, c *model.Collection) (func(fie
 			}
 		}
 		return "", false
-	}, nil
+	}, typ, nil
 }
 
 // withDynamicField adds the $meta field when dynamic keys are requested.

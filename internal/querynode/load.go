@@ -218,6 +218,18 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 		// while it serves (lineage.go).
 		dl.gapped[seg.ID] = *gapped
 	}
+	// A dense field loaded without its index gets an interim index, built
+	// in the background while the segment serves (segment.PrepareInterim);
+	// the build holds a reference so the files stay mapped, and stops when
+	// the segment is closed (replaced by its indexed copy, or released).
+	buildInterim := ss.seg.PrepareInterim(dl.d.interim())
+	var interimCtx context.Context
+	if buildInterim {
+		var cancel context.CancelFunc
+		interimCtx, cancel = context.WithCancel(context.Background())
+		ss.stopInterim = cancel
+		ss.acquire()
+	}
 	// The segments of one clustering compaction replace their sources
 	// together (siblings.go): until all are loaded, this one waits aside.
 	group, stale := dl.stageLocked(seg, ss)
@@ -243,6 +255,14 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 		r.close()
 	}
 	ok = true
+	if buildInterim {
+		go func() {
+			defer ss.release()
+			start := time.Now()
+			ss.seg.BuildInterim(interimCtx)
+			dl.logger.Debug("interim index built", "segment", seg.ID, "rows", len(ts), "took", time.Since(start), "stopped", interimCtx.Err() != nil)
+		}()
+	}
 	dl.logger.Debug("loaded sealed segment", "segment", seg.ID, "rows", len(ts), "indexes", len(indexes), "scalar_indexes", sealed.ScalarIndexCount())
 	return nil
 }

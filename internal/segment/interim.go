@@ -74,6 +74,7 @@ func (cfg InterimIndexConfig) Validate() error {
 // fields.
 type interimSet struct {
 	fields map[int64]*interimIVF
+	sparse map[int64]*sparseInterim // growing segments' sparse fields (interim_sparse.go)
 	nprobe int
 	wg     sync.WaitGroup // running builders (tests wait on it)
 }
@@ -106,7 +107,8 @@ func newInterimSet(l *layout, cfg InterimIndexConfig) *interimSet {
 		at = (at + interimChunkRows - 1) / interimChunkRows * interimChunkRows
 		set.fields[fi.id] = &interimIVF{field: fi.id, dim: fi.dim, nlist: cfg.NList, trainAt: at}
 	}
-	if len(set.fields) == 0 {
+	set.sparse = newSparseInterims(l)
+	if len(set.fields) == 0 && len(set.sparse) == 0 {
 		return nil
 	}
 	return set
@@ -127,7 +129,7 @@ type interimIVF struct {
 	cnorm []float32   // centroid norms (COSINE probing)
 	lists [][]int32   // row offsets per list, ascending
 	vecs  [][]float32 // per list, its rows' vectors in list order (IVF_FLAT's copy: a probe reads memory sequentially)
-	rows  int         // rows [0, rows) are in the lists; a multiple of interimChunkRows
+	rows  int         // rows [0, rows) are in the lists; a multiple of interimChunkRows (a sealed segment: or all its rows)
 }
 
 // interimView is a consistent read of an interimIVF: lists capped at rows.
@@ -171,6 +173,9 @@ func (c *core) interimBytes() int64 {
 	for _, x := range c.interim.fields {
 		b += x.bytes()
 	}
+	for _, x := range c.interim.sparse {
+		b += x.size()
+	}
 	return b
 }
 
@@ -205,6 +210,25 @@ func (g *Growing) kickInterim() {
 			}
 		}()
 	}
+	for _, x := range set.sparse {
+		if !x.due(n) || !x.building.CompareAndSwap(false, true) {
+			continue
+		}
+		set.wg.Add(1)
+		go func() {
+			defer set.wg.Done()
+			for {
+				g.buildSparseInterim(x)
+				x.building.Store(false)
+				g.mu.RLock()
+				n := g.n
+				g.mu.RUnlock()
+				if !x.due(n) || !x.building.CompareAndSwap(false, true) {
+					return
+				}
+			}
+		}()
+	}
 }
 
 // due reports whether n rows give x work to do.
@@ -221,8 +245,16 @@ func (x *interimIVF) due(n int) bool {
 }
 
 // buildInterim trains x if needed, then adds every full chunk published.
-func (g *Growing) buildInterim(x *interimIVF) {
+func (g *Growing) buildInterim(x *interimIVF) { g.core.buildInterim(context.Background(), x) }
+
+// buildInterim trains x if needed, then adds every full chunk of the
+// snapshot's rows (a sealed segment's last, partial chunk too), one chunk
+// per step, until ctx ends.
+func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 	for {
+		if ctx.Err() != nil {
+			return
+		}
 		s := g.snapshot()
 		col, err := s.Column(x.field)
 		if err != nil {
@@ -249,6 +281,9 @@ func (g *Growing) buildInterim(x *interimIVF) {
 			return
 		}
 		full := s.n / interimChunkRows * interimChunkRows
+		if g.sealed {
+			full = s.n // nothing more comes: the last chunk may be partial
+		}
 		x.mu.RLock()
 		trained, rows := x.cent != nil, x.rows
 		x.mu.RUnlock()
@@ -256,7 +291,10 @@ func (g *Growing) buildInterim(x *interimIVF) {
 			if full < x.trainAt {
 				return
 			}
-			cent, err := index.KMeansL2(context.Background(), rowsOf(0, x.trainAt), x.dim, x.nlist, uint64(g.id))
+			cent, err := index.KMeansL2(ctx, rowsOf(0, x.trainAt), x.dim, x.nlist, uint64(g.id))
+			if ctx.Err() != nil {
+				return
+			}
 			if err != nil {
 				x.failed.Store(true)
 				slog.Warn("interim index: training failed", "segment", g.id, "field", x.field, "err", err)
@@ -276,8 +314,8 @@ func (g *Growing) buildInterim(x *interimIVF) {
 		}
 		// One chunk at a time, so searches see the lists grow and the lock
 		// is held briefly.
-		hi := rows + interimChunkRows
-		assign := make([]int32, interimChunkRows)
+		hi := min(rows+interimChunkRows, full)
+		assign := make([]int32, hi-rows)
 		data := rowsOf(rows, hi)
 		index.AssignL2(data, x.dim, x.cent, assign)
 		x.mu.Lock()
@@ -313,7 +351,7 @@ func (set *interimSet) nprobeFor(params map[string]string, nlist int) int {
 // field from the interim index and a scan of the rows it does not hold. It
 // reports false, doing nothing, where the interim index does not apply.
 func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, metric index.Metric, win index.RangeWindow, req *SearchRequest, allowed *bitset.Set, res *SearchResult) (bool, error) {
-	if c.interim == nil || req.Exact || req.After != nil {
+	if c.interim == nil || req.Exact || req.After != nil || !interimApplies(req.IndexType) {
 		return false, nil
 	}
 	x := c.interim.fields[fi.id]
@@ -433,4 +471,73 @@ func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, me
 		}
 	}
 	return true, nil
+}
+
+// Sealed segments loaded before their index is built (a flushed segment is
+// handed to the shard at once and reloaded with its index later) get an
+// interim index too, as Milvus 2.6 builds one ("binlog index",
+// ChunkedSegmentSealedImpl::generate_interim_index) for the float,
+// float16 and bfloat16 fields of a sealed segment without their index
+// once it holds max(indexBuildRatio x its rows, 39 x nlist) rows: the same
+// IVF lists as a growing segment's, over every row including the last
+// partial chunk, built in the background; searches scan the rows not yet
+// in the lists exactly meanwhile.
+
+// PrepareInterim sets up the interim indexes of the segment's dense fields
+// that have no index, and reports whether there is any to build
+// (BuildInterim). Call it before the segment is shared.
+func (s *Sealed) PrepareInterim(cfg InterimIndexConfig) bool {
+	if !cfg.Enable || s.interim != nil {
+		return false
+	}
+	set := &interimSet{fields: map[int64]*interimIVF{}, nprobe: cfg.NProbe}
+	for _, fi := range s.layout.order {
+		switch fi.typ {
+		case schemapb.DataType_FloatVector, schemapb.DataType_Float16Vector, schemapb.DataType_BFloat16Vector:
+		default:
+			continue // Milvus's sealed interim index skips int8 and binary vectors
+		}
+		if fi.dim <= 0 || s.indexes[fi.id] != nil || fi.nullable {
+			continue
+		}
+		if s.n < max(int(cfg.BuildRatio*float64(s.n)), 39*cfg.NList) {
+			continue
+		}
+		set.fields[fi.id] = &interimIVF{field: fi.id, dim: fi.dim, nlist: cfg.NList, trainAt: min(s.n, 256*cfg.NList)}
+	}
+	if len(set.fields) == 0 {
+		return false
+	}
+	s.interim = set
+	return true
+}
+
+// BuildInterim builds the interim indexes PrepareInterim set up, field by
+// field, until done or ctx ends. The caller keeps the segment's columns
+// mapped until it returns.
+func (s *Sealed) BuildInterim(ctx context.Context) {
+	if s.interim == nil {
+		return
+	}
+	ids := make([]int64, 0, len(s.interim.fields))
+	for id := range s.interim.fields {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		x := s.interim.fields[id]
+		if !x.building.CompareAndSwap(false, true) {
+			continue
+		}
+		s.buildInterim(ctx, x)
+		x.building.Store(false)
+	}
+}
+
+// interimApplies reports whether a field whose collection index is of
+// type indexType may be answered from an interim index: as in Milvus, only
+// when the collection defines an index on it and that index is not an
+// exact one (FLAT, BIN_FLAT).
+func interimApplies(indexType string) bool {
+	return indexType != "" && indexType != "FLAT" && indexType != "BIN_FLAT"
 }

@@ -66,7 +66,7 @@ func TestInterimBench(t *testing.T) {
 		var lat []time.Duration
 		var offs []int64
 		for q := range nq {
-			req := &SearchRequest{FieldID: fVec, Queries: index.Dataset{Float: queries[q*dim : (q+1)*dim], Dim: dim},
+			req := &SearchRequest{FieldID: fVec, IndexType: "HNSW", Queries: index.Dataset{Float: queries[q*dim : (q+1)*dim], Dim: dim},
 				Params: index.SearchParams{K: 10, Params: params}, MVCCTs: math.MaxUint64, Exact: exact}
 			start := time.Now()
 			res, err := g.Search(context.Background(), req)

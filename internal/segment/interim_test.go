@@ -103,7 +103,7 @@ func TestInterimEqualsBruteForce(t *testing.T) {
 	}
 	for _, metric := range []index.Metric{index.L2, index.IP, index.Cosine} {
 		// A range window around the 50th best brute-force score.
-		probe, err := g.Search(context.Background(), &SearchRequest{FieldID: fVec, Metric: metric, Exact: true,
+		probe, err := g.Search(context.Background(), &SearchRequest{FieldID: fVec, IndexType: "HNSW", Metric: metric, Exact: true,
 			Queries: index.Dataset{Float: queries[:dim], Dim: dim}, Params: index.SearchParams{K: 50}, MVCCTs: 109})
 		if err != nil {
 			t.Fatal(err)
@@ -120,7 +120,7 @@ func TestInterimEqualsBruteForce(t *testing.T) {
 			for k, val := range v.params {
 				params[k] = val
 			}
-			req := &SearchRequest{FieldID: fVec, Metric: metric, Queries: index.Dataset{Float: queries, Dim: dim},
+			req := &SearchRequest{FieldID: fVec, IndexType: "HNSW", Metric: metric, Queries: index.Dataset{Float: queries, Dim: dim},
 				Params: index.SearchParams{K: 10, Params: params}, Filter: v.filter, MVCCTs: v.mvcc}
 			got, err := g.Search(context.Background(), req)
 			if err != nil {
@@ -141,7 +141,7 @@ func TestInterimEqualsBruteForce(t *testing.T) {
 	}
 
 	// nprobe 1 differs from brute force somewhere: the lists are really used.
-	req := &SearchRequest{FieldID: fVec, Queries: index.Dataset{Float: queries, Dim: dim}, MVCCTs: 200,
+	req := &SearchRequest{FieldID: fVec, IndexType: "HNSW", Queries: index.Dataset{Float: queries, Dim: dim}, MVCCTs: 200,
 		Params: index.SearchParams{K: 10, Params: map[string]string{"nprobe": "1"}}}
 	got, err := g.Search(context.Background(), req)
 	if err != nil {
@@ -158,7 +158,7 @@ func TestInterimEqualsBruteForce(t *testing.T) {
 // nprobe 0 leaves the configured default.
 func recallAt10(t testing.TB, g *Growing, metric index.Metric, queries []float32, dim, nprobe int) float64 {
 	t.Helper()
-	req := &SearchRequest{FieldID: fVec, Metric: metric, Queries: index.Dataset{Float: queries, Dim: dim}, Params: index.SearchParams{K: 10}, MVCCTs: math.MaxUint64}
+	req := &SearchRequest{FieldID: fVec, IndexType: "HNSW", Metric: metric, Queries: index.Dataset{Float: queries, Dim: dim}, Params: index.SearchParams{K: 10}, MVCCTs: math.MaxUint64}
 	if nprobe > 0 {
 		req.Params.Params = map[string]string{"nprobe": strconv.Itoa(nprobe)}
 	}
@@ -265,7 +265,7 @@ func TestInterimMemoryAndConcurrency(t *testing.T) {
 			default:
 			}
 			seen := g.NumRows()
-			res, err := g.Search(context.Background(), &SearchRequest{FieldID: fVec, Queries: index.Dataset{Float: q, Dim: dim}, Params: index.SearchParams{K: 5}, MVCCTs: math.MaxUint64})
+			res, err := g.Search(context.Background(), &SearchRequest{FieldID: fVec, IndexType: "HNSW", Queries: index.Dataset{Float: q, Dim: dim}, Params: index.SearchParams{K: 5}, MVCCTs: math.MaxUint64})
 			if err != nil {
 				t.Error(err)
 				return
@@ -335,7 +335,7 @@ func TestInterimOtherVectorTypes(t *testing.T) {
 			t.Fatalf("field %d: interim index holds %d rows", f, v.rows)
 		}
 		for _, metric := range []index.Metric{index.L2, index.IP, index.Cosine} {
-			req := &SearchRequest{FieldID: f, Metric: metric, Queries: index.Dataset{Float: queries, Dim: testDim}, MVCCTs: 10,
+			req := &SearchRequest{FieldID: f, IndexType: "HNSW", Metric: metric, Queries: index.Dataset{Float: queries, Dim: testDim}, MVCCTs: 10,
 				Params: index.SearchParams{K: 10, Params: map[string]string{"nprobe": strconv.Itoa(nlist)}}}
 			got, err := g.Search(context.Background(), req)
 			if err != nil {

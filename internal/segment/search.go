@@ -126,8 +126,13 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 	} else if done, err := c.searchInterim(ctx, s, fi, metric, win, req, allowed, res); err != nil {
 		return nil, err
 	} else if !done {
-		if err := c.searchBrute(ctx, s, fi, metric, win, req.Queries, bruteParams(idx, req.Params.Params), allowed, res); err != nil {
+		if done, err = c.searchSparseInterim(ctx, s, fi, metric, win, req, allowed, res); err != nil {
 			return nil, err
+		}
+		if !done {
+			if err := c.searchBrute(ctx, s, fi, metric, win, req.Queries, bruteParams(idx, req.Params.Params), allowed, res); err != nil {
+				return nil, err
+			}
 		}
 	}
 	s.fillPKs(res.Offsets, res.IntPKs, res.StrPKs, res.Timestamps)

@@ -92,6 +92,11 @@ type SearchRequest struct {
 	// index, so that a row scores the same in every call: the pages of a
 	// search iterator must agree on where the previous page ended.
 	Exact bool
+	// IndexType is the index type the collection defines on the field
+	// ("": none). Interim indexes answer only when it names an index that
+	// is not exact: Milvus builds none without an index, or for FLAT and
+	// BIN_FLAT.
+	IndexType string
 	// After, if set, keeps only hits ranked strictly after this score
 	// (Milvus's search_iter_last_bound): distance > After for L2, HAMMING
 	// and JACCARD, similarity < After for IP, COSINE and BM25.

@@ -249,6 +249,7 @@ func FromSearchRequest(r *contract.SearchRequest) (*SearchRequest, error) {
 		vs.GroupBy, vs.GroupByField, vs.GroupSize = true, g.FieldID, int64(g.Size)
 	}
 	vs.Exact = r.Search.Exact
+	vs.IndexType = r.Search.IndexType
 	for _, l := range r.Search.EmbListLens {
 		vs.EmbListLens = append(vs.EmbListLens, int64(l))
 	}
@@ -278,6 +279,7 @@ func ToSearchRequest(r *SearchRequest, unmarshal func([]byte) (segment.Filter, e
 	out.PinMVCC = r.GetPinMvcc()
 	out.MaxHits, out.MaxOutputSize = int(r.GetMaxHits()), r.GetMaxOutputSize()
 	out.Search.Exact = vs.GetExact()
+	out.Search.IndexType = vs.GetIndexType()
 	for _, l := range vs.GetEmbListLens() {
 		out.Search.EmbListLens = append(out.Search.EmbListLens, int(l))
 	}

@@ -1065,7 +1065,10 @@ type VectorSearch struct {
 	AfterTiesStr []string `protobuf:"bytes,14,rep,name=after_ties_str,json=afterTiesStr,proto3" json:"after_ties_str,omitempty"`
 	HasAfterTies bool     `protobuf:"varint,15,opt,name=has_after_ties,json=hasAfterTies,proto3" json:"has_after_ties,omitempty"`
 	// An embedding list search: the number of vectors of each query list.
-	EmbListLens   []int64 `protobuf:"varint,16,rep,packed,name=emb_list_lens,json=embListLens,proto3" json:"emb_list_lens,omitempty"`
+	EmbListLens []int64 `protobuf:"varint,16,rep,packed,name=emb_list_lens,json=embListLens,proto3" json:"emb_list_lens,omitempty"`
+	// The index type the collection defines on the field ("": unknown):
+	// interim indexes do not answer for FLAT and BIN_FLAT.
+	IndexType     string `protobuf:"bytes,17,opt,name=index_type,json=indexType,proto3" json:"index_type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1210,6 +1213,13 @@ func (x *VectorSearch) GetEmbListLens() []int64 {
 		return x.EmbListLens
 	}
 	return nil
+}
+
+func (x *VectorSearch) GetIndexType() string {
+	if x != nil {
+		return x.IndexType
+	}
+	return ""
 }
 
 type SearchRequest struct {
@@ -1862,7 +1872,7 @@ const file_types_proto_rawDesc = "" +
 	"\x03dim\x18\x01 \x01(\x03R\x03dim\x12\x14\n" +
 	"\x05float\x18\x02 \x03(\x02R\x05float\x12\x16\n" +
 	"\x06binary\x18\x03 \x01(\fR\x06binary\x12\x16\n" +
-	"\x06sparse\x18\x04 \x03(\fR\x06sparse\"\xda\x04\n" +
+	"\x06sparse\x18\x04 \x03(\fR\x06sparse\"\xf9\x04\n" +
 	"\fVectorSearch\x12\x19\n" +
 	"\bfield_id\x18\x01 \x01(\x03R\afieldId\x123\n" +
 	"\aqueries\x18\x02 \x01(\v2\x19.milvago.internal.VectorsR\aqueries\x12\x16\n" +
@@ -1881,7 +1891,9 @@ const file_types_proto_rawDesc = "" +
 	"\x0eafter_ties_int\x18\r \x03(\x03R\fafterTiesInt\x12$\n" +
 	"\x0eafter_ties_str\x18\x0e \x03(\tR\fafterTiesStr\x12$\n" +
 	"\x0ehas_after_ties\x18\x0f \x01(\bR\fhasAfterTies\x12\"\n" +
-	"\remb_list_lens\x18\x10 \x03(\x03R\vembListLens\x1a9\n" +
+	"\remb_list_lens\x18\x10 \x03(\x03R\vembListLens\x12\x1d\n" +
+	"\n" +
+	"index_type\x18\x11 \x01(\tR\tindexType\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfa\x02\n" +

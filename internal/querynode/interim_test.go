@@ -1,0 +1,54 @@
+package querynode
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/index"
+	"github.com/milvago/milvago/internal/segment"
+)
+
+// TestSealedInterimLifecycle: a sealed segment loaded without its index
+// and holding enough rows (39 x nlist) gets an interim index built in the
+// background (its memory grows by the lists), the build's hold on the
+// segment's files ends with it, and releasing the collection unmaps
+// every file.
+func TestSealedInterimLifecycle(t *testing.T) {
+	e := newEnv(t)
+	for lo := int64(0); lo < 6000; lo += 1000 {
+		e.insert(t, keyRange(lo, lo+1000)...)
+	}
+	seg := e.seal(t)
+	e.gated.open()
+	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: must(e.data.GetCheckpoint(bg, vch)),
+		Sealed: []contract.SegmentPlan{{Segment: seg}}, DeltaLogs: must(e.data.DeltaLogs(bg, vch))}
+	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "progress 100", func() bool { p, _ := must2(e.qn.Progress(bg, collID)); return p == 100 })
+	d := e.delegator(t)
+	d.mu.RLock()
+	ss := d.sealed[seg.ID]
+	d.mu.RUnlock()
+	if ss == nil || ss.stopInterim == nil {
+		t.Fatalf("segment %d loaded without an interim index build", seg.ID)
+	}
+	eventually(t, "interim build done", func() bool { return ss.refs.Load() == 0 })
+	// 6,000 rows x 2 floats: the lists hold a copy of every vector.
+	if mem := ss.seg.MemoryBytes(); mem < 6000*2*4*2 {
+		t.Fatalf("segment memory %d: no interim lists", mem)
+	}
+	// Searched through the interim index (an HNSW field), the nearest rows
+	// of (0, 1)-spaced vectors (pk, 1) to (2.2, 1) are 2, 3, 1.
+	res, err := e.qn.Search(e.ctx, &contract.SearchRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: e.now(t),
+		Search: segment.SearchRequest{FieldID: 101, IndexType: "HNSW", Queries: index.Dataset{Dim: dim, Float: []float32{2.2, 1}},
+			Metric: index.L2, Params: index.SearchParams{K: 3, Params: map[string]string{"nprobe": "128"}}}})
+	if err != nil || !slices.Equal(res.IntPKs, []int64{2, 3, 1}) {
+		t.Fatalf("search: %v %v", res, err)
+	}
+	mustDo(e.qn.ReleaseCollection(bg, collID))
+	if got := e.objects.open.Load(); got != 0 {
+		t.Fatalf("%d mappings open after release", got)
+	}
+}

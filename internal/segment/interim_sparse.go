@@ -1,0 +1,188 @@
+package segment
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/bitset"
+	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/index"
+)
+
+// The interim index of a growing segment's sparse vector field (Milvus
+// 2.6's SPARSE_INVERTED_INDEX_CC): an inverted index, term -> (row, value)
+// postings in row order, extended one full chunk of interimChunkRows rows
+// at a time in the background. A BM25 search walks the postings of the
+// query's terms only, accumulating each row's score in the query's term
+// order with the scan's own formula, so scores and ranking are identical
+// to the scan's; the rows not yet indexed are scanned. (An IP search still
+// scans: there every row scores, sharing a term or not.)
+
+// sparseInterim is the inverted index of one sparse field.
+type sparseInterim struct {
+	field    int64
+	building atomic.Bool
+
+	mu       sync.RWMutex
+	postings map[uint32][]sparsePosting
+	rows     int // rows [0, rows) are indexed; a multiple of interimChunkRows
+	bytes    int64
+}
+
+type sparsePosting struct {
+	row int32
+	val float32
+}
+
+func (x *sparseInterim) due(n int) bool {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return n-x.rows >= interimChunkRows
+}
+
+func (x *sparseInterim) size() int64 {
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	return x.bytes
+}
+
+// buildSparseInterim adds every full chunk of the segment's rows to x.
+func (g *Growing) buildSparseInterim(x *sparseInterim) {
+	for {
+		s := g.snapshot()
+		col, err := s.Column(x.field)
+		if err != nil {
+			return
+		}
+		sv, ok := col.(*column.SparseVector)
+		if !ok {
+			return
+		}
+		full := s.n / interimChunkRows * interimChunkRows
+		x.mu.RLock()
+		rows := x.rows
+		x.mu.RUnlock()
+		if full <= rows {
+			return
+		}
+		hi := rows + interimChunkRows
+		x.mu.Lock()
+		for r := rows; r < hi; r++ {
+			row := sv.Rows[r]
+			for i := 0; i+8 <= len(row); i += 8 {
+				d := binary.LittleEndian.Uint32(row[i:])
+				v := math.Float32frombits(binary.LittleEndian.Uint32(row[i+4:]))
+				l, had := x.postings[d]
+				x.postings[d] = append(l, sparsePosting{row: int32(r), val: v})
+				x.bytes += 8
+				if !had {
+					x.bytes += 48
+				}
+			}
+		}
+		x.rows = hi
+		x.mu.Unlock()
+	}
+}
+
+// searchSparseInterim answers a plain top-k or range BM25 search of a
+// growing segment's sparse field from its inverted index and a scan of the
+// rows it does not hold. It reports false, doing nothing, where it does
+// not apply.
+func (c *core) searchSparseInterim(ctx context.Context, s *snapshot, fi *fieldInfo, metric index.Metric, win index.RangeWindow, req *SearchRequest, allowed *bitset.Set, res *SearchResult) (bool, error) {
+	if c.interim == nil || req.Exact || req.After != nil || metric != index.BM25 || !interimApplies(req.IndexType) {
+		return false, nil
+	}
+	x := c.interim.sparse[fi.id]
+	if x == nil {
+		return false, nil
+	}
+	x.mu.RLock()
+	defer x.mu.RUnlock()
+	rows := min(x.rows, s.n/64*64)
+	if rows == 0 {
+		return false, nil
+	}
+	b, err := c.newScan(s, fi, metric, win, req.Queries, req.Params.Params, allowed)
+	if err != nil {
+		return false, err
+	}
+	nq, k := res.NQ, res.K
+	tail := allowed.Clone()
+	clear(tail.Words()[:rows/64])
+	tb := *b
+	tb.allowed = tail
+	tailKeys, tailOffs := make([]float32, nq*k), make([]int64, nq*k)
+	if err := tb.run(ctx, nq, k, tailOffs, tailKeys); err != nil {
+		return false, fmt.Errorf("segment %d: search: %w", c.id, err)
+	}
+	p := b.bm25
+	acc := make([]float64, rows)
+	seen := bitset.New(rows)
+	var touched []int32
+	for q := range nq {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		col := newCollector(k)
+		for i := q * k; i < (q+1)*k && tailOffs[i] >= 0; i++ {
+			col.push(tailKeys[i], tailOffs[i])
+		}
+		qv := b.queries.Sparse[q]
+		// The query's terms in its (ascending) order: each row's sum is
+		// taken in the same order as the scan's merge, so it is the same.
+		for i := 0; i+8 <= len(qv); i += 8 {
+			d := binary.LittleEndian.Uint32(qv[i:])
+			w := float64(math.Float32frombits(binary.LittleEndian.Uint32(qv[i+4:])))
+			for _, pst := range x.postings[d] {
+				r := int(pst.row)
+				if r >= rows || !allowed.Test(r) {
+					continue
+				}
+				if !seen.Test(r) {
+					seen.Set(r)
+					touched = append(touched, pst.row)
+					acc[r] = 0
+				}
+				tf := float64(pst.val)
+				norm := p.k1 * (1 - p.b + p.b*float64(b.norms[r])/p.avgdl)
+				acc[r] += w * tf * (p.k1 + 1) / (tf + norm)
+			}
+		}
+		for _, r32 := range touched {
+			r := int(r32)
+			seen.Clear(r)
+			kv := -float32(acc[r])
+			if !col.accepts(kv) || !b.win.Keep(kv) {
+				continue
+			}
+			col.push(kv, int64(r))
+		}
+		touched = touched[:0]
+		col.drain(res.Scores[q*k:(q+1)*k], res.Offsets[q*k:(q+1)*k])
+	}
+	for i, off := range res.Offsets {
+		if off >= 0 {
+			res.Scores[i] = -res.Scores[i]
+		}
+	}
+	return true, nil
+}
+
+// newSparseInterims returns the inverted indexes of the layout's sparse
+// fields.
+func newSparseInterims(l *layout) map[int64]*sparseInterim {
+	out := map[int64]*sparseInterim{}
+	for _, fi := range l.order {
+		if fi.typ == schemapb.DataType_SparseFloatVector {
+			out[fi.id] = &sparseInterim{field: fi.id, postings: map[uint32][]sparsePosting{}}
+		}
+	}
+	return out
+}

@@ -127,7 +127,25 @@ func indexOf(ec *evalCtx, f fieldRef, like bool) ScalarIndex {
 	if idx == nil || idx.KeyKind() == KeyNone || idx.Elements() || idx.Grams() && !like {
 		return nil
 	}
+	if f.Cast != castNone && castOfIndex(idx) != f.Cast {
+		// The plan casts but the index was built without the cast (it
+		// lacks the strings the cast turns into numbers).
+		return nil
+	}
 	return idx
+}
+
+// CastIndex is implemented by a JSON path index built with a
+// json_cast_function.
+type CastIndex interface {
+	CastFunction() string
+}
+
+func castOfIndex(idx ScalarIndex) castFn {
+	if c, ok := idx.(CastIndex); ok {
+		return castOf(c.CastFunction())
+	}
+	return castNone
 }
 
 // keyRange is the closed key keySpan holding every key that can be equal

@@ -15,11 +15,14 @@ import (
 // (index.WriteHeader); the index's own type is in the payload.
 const FileType = "SCALAR"
 
-const formatVersion = 1
+// formatVersion 2 added the json_cast_function after the cast type; files
+// of version 1 (no function) still load.
+const formatVersion = 2
 
 // Payload (little-endian) after the envelope:
 //
 //	str   type; u8 kind; u8 elements; u8 hasPath; str json_path; str cast
+//	str   cast function (version 2)
 //	u32   min_gram; u32 max_gram; u64 rows
 //	u32   K keys; keys (i64 | f64 | str each); u32 offs[K+1]; u32 postings[offs[K]]
 //
@@ -38,6 +41,7 @@ func (x *Index) WriteTo(w io.Writer) (int64, error) {
 	e.u8(uint8(btoi(x.path != nil)))
 	e.str(x.jsonPath)
 	e.str(x.cast)
+	e.str(x.castFn)
 	e.u32(uint32(x.minGram))
 	e.u32(uint32(x.maxGram))
 	e.u64(uint64(x.n))
@@ -71,7 +75,7 @@ func Load(data []byte) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scalarindex: %w", err)
 	}
-	if typ != FileType || version != formatVersion {
+	if typ != FileType || version < 1 || version > formatVersion {
 		return nil, fmt.Errorf("scalarindex: file of type %q version %d: %w", typ, version, index.ErrCorrupt)
 	}
 	d := decoder{b: p}
@@ -82,6 +86,9 @@ func Load(data []byte) (*Index, error) {
 	hasPath := d.u8() == 1
 	x.jsonPath = d.str()
 	x.cast = d.str()
+	if version >= 2 {
+		x.castFn = d.str()
+	}
 	x.minGram = int(d.u32())
 	x.maxGram = int(d.u32())
 	x.n = int(d.u64())

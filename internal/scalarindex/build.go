@@ -210,11 +210,11 @@ func (x *Index) addJSON(ctx context.Context, b *builder, params map[string]strin
 		want = expr.KeyFloat
 	case "VARCHAR", "ARRAY_VARCHAR":
 		want = expr.KeyString
-	case "JSON":
-		// The flat JSON index of every path: kept as a definition the
-		// engine does not use (filters scan).
-		x.kind = expr.KeyNone
-		return nil
+	case CastJSON:
+		if x.typ != TypeInverted {
+			return fmt.Errorf("scalarindex: json_cast_type JSON needs an INVERTED index, not %s", x.typ)
+		}
+		return x.buildFlat(ctx, c)
 	default:
 		return fmt.Errorf("scalarindex: json_cast_type %s is not supported", params[ParamJSONCast])
 	}

@@ -58,6 +58,8 @@ type Index struct {
 	strs   []string
 	offs   []uint32 // len(keys)+1
 	rows   []uint32
+
+	flat map[string]*flatPath // JSON flat index: keys by relative path (flat.go)
 }
 
 // Type is the index type (INVERTED, ...).

@@ -210,18 +210,35 @@ func fetch(ctx context.Context, segs []segment.Segment, hits []hit, fieldIDs []i
 		}
 		fetched[si] = cols
 	}
+	// Each field: the segments' fetched rows end to end, then one Take in
+	// hit order (not an Append of one row per hit).
+	segOrder := make([]int, 0, len(fetched))
+	for si := range fetched {
+		segOrder = append(segOrder, si)
+	}
+	slices.Sort(segOrder)
 	out := map[int64]column.Column{}
 	for _, fid := range fieldIDs {
 		var col column.Column
-		for i, h := range hits {
-			src := fetched[h.seg][fid]
-			if src == nil {
-				return nil, fmt.Errorf("segment %d returned no field %d", segs[h.seg].ID(), fid)
+		if len(hits) > 0 {
+			base := make(map[int]int, len(segOrder))
+			var all column.Column
+			for _, si := range segOrder {
+				src := fetched[si][fid]
+				if src == nil {
+					return nil, fmt.Errorf("segment %d returned no field %d", segs[si].ID(), fid)
+				}
+				if all == nil {
+					all = src.Empty()
+				}
+				base[si] = all.Len()
+				all.Append(src)
 			}
-			if col == nil {
-				col = src.Empty()
+			idx := make([]int, len(hits))
+			for i, h := range hits {
+				idx[i] = base[h.seg] + pos[i]
 			}
-			col.Append(src.Slice(pos[i], pos[i]+1))
+			col = all.Take(idx)
 		}
 		if col == nil {
 			// No hits: an empty column of the right type from any segment.

@@ -1,6 +1,9 @@
 package expr
 
-import "strconv"
+import (
+	"strconv"
+	"unsafe"
+)
 
 // The JSON flat index (Milvus 2.6's INVERTED index with json_cast_type
 // JSON): one index under a path prefix holding every scalar below it,
@@ -9,8 +12,9 @@ import "strconv"
 // Bound's Kind says which kind a lookup reads.
 
 // JSONWalk calls fn for every scalar under prefix in a JSON document
-// (prefix itself included): rel is the path below prefix (valid only
-// during the call), the value as JSONScalarAt reads it. Objects are walked
+// (prefix itself included): rel is the path below prefix (its slice and
+// strings valid only during the call: they may point into doc), the value
+// as JSONScalarAt reads it (s too may point into doc). Objects are walked
 // into; the scalar elements of an array are reported at the array's own
 // path (what an array's elements are looked up by: json_contains); objects
 // and arrays inside arrays are not walked. Nulls are not reported.
@@ -55,7 +59,7 @@ func walkJSON(raw []byte, rel []string, fn func(rel []string, kind KeyKind, i in
 }
 
 // forEachMember calls fn with each member of the JSON object raw (the key
-// unescaped), in document order.
+// unescaped; without escapes it points into raw), in document order.
 func forEachMember(raw []byte, fn func(key string, v []byte)) {
 	if len(raw) == 0 || raw[0] != '{' {
 		return
@@ -67,7 +71,7 @@ func forEachMember(raw []byte, fn func(key string, v []byte)) {
 			return
 		}
 		body := raw[i+1 : end-1]
-		key := string(body)
+		key := unsafe.String(unsafe.SliceData(body), len(body))
 		if esc {
 			s, ok := unescapeJSON(body)
 			if !ok {

@@ -2,7 +2,6 @@ package scalarindex
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/milvago/milvago/internal/bitset"
@@ -59,14 +58,16 @@ func (x *Index) Sub(rel []string) expr.ScalarIndex {
 	return &flatView{p: p}
 }
 
+// flatNode is a path of the flat index being built: its keys' builders
+// and its children by key.
+type flatNode struct {
+	b    [expr.KeyString + 1]builder
+	kids map[string]*flatNode
+}
+
 func (x *Index) buildFlat(ctx context.Context, c *column.Scalar[[]byte]) error {
 	x.kind = expr.KeyNone
-	type pathBuilder struct {
-		b [expr.KeyString + 1]builder
-	}
-	paths := map[string]*pathBuilder{}
-	var last *pathBuilder
-	var lastRel []string
+	root := &flatNode{}
 	for row, doc := range c.Data {
 		if row&4095 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -77,39 +78,52 @@ func (x *Index) buildFlat(ctx context.Context, c *column.Scalar[[]byte]) error {
 			continue
 		}
 		expr.JSONWalk(doc, x.path, func(rel []string, kind expr.KeyKind, i int64, f float64, s string) {
-			pb := last
-			if pb == nil || !slices.Equal(rel, lastRel) {
-				key := flatKey(rel)
-				if pb = paths[key]; pb == nil {
-					pb = &pathBuilder{}
-					paths[key] = pb
+			n := root
+			for _, k := range rel {
+				next := n.kids[k]
+				if next == nil {
+					if n.kids == nil {
+						n.kids = map[string]*flatNode{}
+					}
+					next = &flatNode{}
+					n.kids[strings.Clone(k)] = next // k may point into doc
 				}
-				last, lastRel = pb, append(lastRel[:0], rel...)
+				n = next
 			}
 			switch kind {
 			case expr.KeyBool:
-				pb.b[kind].addInt(i, row)
+				n.b[kind].addInt(i, row)
 			case expr.KeyFloat:
-				pb.b[kind].addFloat(f, row)
+				n.b[kind].addFloat(f, row)
 			case expr.KeyString:
-				pb.b[kind].addString(s, row)
+				n.b[kind].addString(s, row)
 			}
 		})
 	}
-	x.flat = make(map[string]*flatPath, len(paths))
-	for key, pb := range paths {
+	x.flat = map[string]*flatPath{}
+	var walk func(n *flatNode, rel []string)
+	walk = func(n *flatNode, rel []string) {
 		fp := &flatPath{}
+		has := false
 		for k := expr.KeyBool; k <= expr.KeyString; k++ {
-			b := &pb.b[k]
+			b := &n.b[k]
 			if len(b.ints)+len(b.floats)+len(b.strs) == 0 {
 				continue
 			}
 			sub := &Index{typ: TypeInverted, kind: k, n: x.n}
 			b.finish(sub)
+			*b = builder{}
 			fp.byKind[k] = sub
+			has = true
 		}
-		x.flat[key] = fp
+		if has {
+			x.flat[flatKey(rel)] = fp
+		}
+		for k, kid := range n.kids {
+			walk(kid, append(rel, k))
+		}
 	}
+	walk(root, nil)
 	return nil
 }
 

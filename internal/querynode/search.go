@@ -279,12 +279,21 @@ func (dl *delegator) query(ctx context.Context, req *contract.QueryRequest, part
 		}
 		return &contract.QueryResult{Count: n, MVCCTs: mvcc}, nil
 	}
-	var hits []hit
+	results := make([]*segment.QueryResult, len(rs.segs))
+	total, withHits := 0, 0
 	for si, s := range rs.segs {
 		r, err := s.Query(ctx, &segment.QueryRequest{Filter: filter, MVCCTs: mvcc, Limit: req.Limit})
 		if err != nil {
 			return nil, fmt.Errorf("query segment %d: %w", s.ID(), err)
 		}
+		results[si] = r
+		total += len(r.Offsets)
+		if len(r.Offsets) > 0 {
+			withHits++
+		}
+	}
+	hits := make([]hit, 0, total)
+	for si, r := range results {
 		for j, off := range r.Offsets {
 			h := hit{seg: si, offset: off, ts: r.Timestamps[j]}
 			if r.StrPKs != nil {
@@ -296,34 +305,43 @@ func (dl *delegator) query(ctx context.Context, req *contract.QueryRequest, part
 		}
 	}
 	strPK := dl.strPK()
-	// Sort by primary key, newest first among equal keys, and keep the newest.
-	slices.SortFunc(hits, func(a, b hit) int {
-		c := cmp.Compare(a.intPK, b.intPK)
-		if strPK {
-			c = cmp.Compare(a.strPK, b.strPK)
+	// A segment answers one row per key, in key order: the rows of a single
+	// segment (a filter clustering pruned to one segment) are already
+	// merged. Otherwise sort by primary key, newest first among equal keys,
+	// and keep the newest.
+	if withHits > 1 {
+		slices.SortFunc(hits, func(a, b hit) int {
+			c := cmp.Compare(a.intPK, b.intPK)
+			if strPK {
+				c = cmp.Compare(a.strPK, b.strPK)
+			}
+			if c != 0 {
+				return c
+			}
+			return cmp.Compare(b.ts, a.ts)
+		})
+		kept := hits[:0]
+		for i, h := range hits {
+			if i > 0 && h.intPK == hits[i-1].intPK && h.strPK == hits[i-1].strPK {
+				continue
+			}
+			kept = append(kept, h)
 		}
-		if c != 0 {
-			return c
-		}
-		return cmp.Compare(b.ts, a.ts)
-	})
-	kept := hits[:0]
-	for i, h := range hits {
-		if i > 0 && h.intPK == hits[i-1].intPK && h.strPK == hits[i-1].strPK {
-			continue
-		}
-		kept = append(kept, h)
+		hits = kept
 	}
-	hits = kept
 	if req.Limit > 0 && len(hits) > req.Limit {
 		hits = hits[:req.Limit]
 	}
 	out := &contract.QueryResult{MVCCTs: mvcc}
-	for _, h := range hits {
-		if strPK {
-			out.StrPKs = append(out.StrPKs, h.strPK)
-		} else {
-			out.IntPKs = append(out.IntPKs, h.intPK)
+	if strPK {
+		out.StrPKs = make([]string, len(hits))
+		for i, h := range hits {
+			out.StrPKs[i] = h.strPK
+		}
+	} else {
+		out.IntPKs = make([]int64, len(hits))
+		for i, h := range hits {
+			out.IntPKs[i] = h.intPK
 		}
 	}
 	out.Fields, err = fetch(ctx, rs.segs, hits, req.OutputFields)

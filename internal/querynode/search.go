@@ -292,43 +292,8 @@ func (dl *delegator) query(ctx context.Context, req *contract.QueryRequest, part
 			withHits++
 		}
 	}
-	hits := make([]hit, 0, total)
-	for si, r := range results {
-		for j, off := range r.Offsets {
-			h := hit{seg: si, offset: off, ts: r.Timestamps[j]}
-			if r.StrPKs != nil {
-				h.strPK = r.StrPKs[j]
-			} else {
-				h.intPK = r.IntPKs[j]
-			}
-			hits = append(hits, h)
-		}
-	}
 	strPK := dl.strPK()
-	// A segment answers one row per key, in key order: the rows of a single
-	// segment (a filter clustering pruned to one segment) are already
-	// merged. Otherwise sort by primary key, newest first among equal keys,
-	// and keep the newest.
-	if withHits > 1 {
-		slices.SortFunc(hits, func(a, b hit) int {
-			c := cmp.Compare(a.intPK, b.intPK)
-			if strPK {
-				c = cmp.Compare(a.strPK, b.strPK)
-			}
-			if c != 0 {
-				return c
-			}
-			return cmp.Compare(b.ts, a.ts)
-		})
-		kept := hits[:0]
-		for i, h := range hits {
-			if i > 0 && h.intPK == hits[i-1].intPK && h.strPK == hits[i-1].strPK {
-				continue
-			}
-			kept = append(kept, h)
-		}
-		hits = kept
-	}
+	hits := mergeHits(results, total, withHits, strPK)
 	if req.Limit > 0 && len(hits) > req.Limit {
 		hits = hits[:req.Limit]
 	}
@@ -349,4 +314,85 @@ func (dl *delegator) query(ctx context.Context, req *contract.QueryRequest, part
 		return nil, err
 	}
 	return out, nil
+}
+
+// mergeHits merges the segments' query rows, each segment's one row per
+// key in key order, into one row per key in key order: the newest (highest
+// timestamp) among segments holding the key. A k-way merge over a heap of
+// segment cursors: O(n log k) with no sort of the n rows.
+func mergeHits(results []*segment.QueryResult, total, withHits int, strPK bool) []hit {
+	hits := make([]hit, 0, total)
+	at := func(si, j int) hit {
+		r := results[si]
+		h := hit{seg: si, offset: r.Offsets[j], ts: r.Timestamps[j]}
+		if r.StrPKs != nil {
+			h.strPK = r.StrPKs[j]
+		} else {
+			h.intPK = r.IntPKs[j]
+		}
+		return h
+	}
+	if withHits <= 1 {
+		for si, r := range results {
+			for j := range r.Offsets {
+				hits = append(hits, at(si, j))
+			}
+		}
+		return hits
+	}
+	type cursor struct {
+		seg, j int
+		h      hit
+	}
+	less := func(a, b *cursor) bool {
+		c := cmp.Compare(a.h.intPK, b.h.intPK)
+		if strPK {
+			c = cmp.Compare(a.h.strPK, b.h.strPK)
+		}
+		if c != 0 {
+			return c < 0
+		}
+		return a.h.ts > b.h.ts // newest first among equal keys
+	}
+	heap := make([]*cursor, 0, withHits)
+	down := func(i int) {
+		for {
+			l := 2*i + 1
+			if l >= len(heap) {
+				return
+			}
+			m := l
+			if r := l + 1; r < len(heap) && less(heap[r], heap[l]) {
+				m = r
+			}
+			if !less(heap[m], heap[i]) {
+				return
+			}
+			heap[i], heap[m] = heap[m], heap[i]
+			i = m
+		}
+	}
+	for si, r := range results {
+		if len(r.Offsets) > 0 {
+			heap = append(heap, &cursor{seg: si, h: at(si, 0)})
+		}
+	}
+	for i := len(heap)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for len(heap) > 0 {
+		c := heap[0]
+		if n := len(hits); n == 0 || hits[n-1].intPK != c.h.intPK || hits[n-1].strPK != c.h.strPK {
+			hits = append(hits, c.h)
+		}
+		c.j++
+		if c.j < len(results[c.seg].Offsets) {
+			c.h = at(c.seg, c.j)
+		} else {
+			heap[0] = heap[len(heap)-1]
+			heap = heap[:len(heap)-1]
+		}
+		down(0)
+	}
+	return hits
 }

@@ -48,7 +48,10 @@ var (
 	ErrCollectionNotFullyLoaded   = def(103, "collection not fully loaded", true)
 	ErrCollectionLoaded           = def(104, "collection already loaded", false)
 	ErrCollectionIllegalSchema    = def(105, "illegal collection schema", false)
-	ErrCollectionSchemaMismatch   = def(109, "collection schema mismatch", false)
+	// ErrCollectionVectorClusteringKeyNotAllowed: a FloatVector clustering
+	// key, which Milvus 2.6 refuses unless common.enableVectorClusteringKey.
+	ErrCollectionVectorClusteringKeyNotAllowed = def(107, "vector clustering key not allowed", false)
+	ErrCollectionSchemaMismatch                = def(109, "collection schema mismatch", false)
 
 	ErrPartitionNotFound       = def(200, "partition not found", false)
 	ErrPartitionNotLoaded      = def(201, "partition not loaded", false)

@@ -242,6 +242,9 @@ func (n *cmpNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 	}
 	switch n.f.Type {
 	case schemapb.DataType_JSON:
+		if n.f.Cast != castNone && n.v.isNum() {
+			return evalJSON(ec, c, n.f, func(r jsonVal) bool { return jsonCompare(castNumeric(n.f.Cast, r), n.op, n.v) })
+		}
 		return evalJSON(ec, c, n.f, func(r jsonVal) bool { return jsonCompare(r, n.op, n.v) })
 	case schemapb.DataType_Array:
 		return evalArrayCmp(ec, c, n)
@@ -280,6 +283,9 @@ func (n *rangeNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 	switch n.f.Type {
 	case schemapb.DataType_JSON:
 		return evalJSON(ec, c, n.f, func(r jsonVal) bool {
+			if n.lo.isNum() && n.hi.isNum() {
+				r = castNumeric(n.f.Cast, r)
+			}
 			return jsonCompare(r, loOp(n.loInc), n.lo) && jsonCompare(r, hiOp(n.hiInc), n.hi)
 		})
 	case schemapb.DataType_Array:

@@ -23,7 +23,15 @@ func (n *termNode) eval(ec *evalCtx) (*bitset.Set, *bitset.Set, error) {
 	var res, valid *bitset.Set
 	switch n.f.Type {
 	case schemapb.DataType_JSON:
-		res, valid, err = evalJSON(ec, c, n.f, func(r jsonVal) bool { return n.set.hasJSON(r) })
+		res, valid, err = evalJSON(ec, c, n.f, func(r jsonVal) bool {
+			if n.set.hasJSON(r) {
+				return true
+			}
+			// Under a cast a string that reads as a number is also that
+			// number.
+			cr := castNumeric(n.f.Cast, r)
+			return cr.kind != r.kind && n.set.hasJSON(cr)
+		})
 	case schemapb.DataType_Array:
 		res, valid, err = evalArrayElem(ec, c, n.f, func(e elemVal) bool { return n.set.hasElem(e) })
 	default:

@@ -32,14 +32,21 @@ const (
 	KeyInt                   // Bound.I
 	KeyFloat                 // Bound.F
 	KeyString                // Bound.S
+	// KeyAny is a JSON flat index's view of one path: keys of every
+	// scalar kind (bools, numbers as float64, strings), a Bound's Kind
+	// naming the kind a lookup reads. Array elements are keys of the
+	// array's path, so it serves json_contains too.
+	KeyAny
 )
 
-// Bound is one end of a closed key keySpan; Open means unbounded.
+// Bound is one end of a closed key keySpan; Open means unbounded. Kind is
+// the key kind read from a KeyAny index (set on both ends).
 type Bound struct {
 	Open bool
 	I    int64
 	F    float64
 	S    string
+	Kind KeyKind
 }
 
 // ScalarIndex is one built scalar index of a sealed segment: sorted keys
@@ -127,7 +134,25 @@ func indexOf(ec *evalCtx, f fieldRef, like bool) ScalarIndex {
 	if idx == nil || idx.KeyKind() == KeyNone || idx.Elements() || idx.Grams() && !like {
 		return nil
 	}
+	if f.Cast != castNone && castOfIndex(idx) != f.Cast {
+		// The plan casts but the index was built without the cast (it
+		// lacks the strings the cast turns into numbers).
+		return nil
+	}
 	return idx
+}
+
+// CastIndex is implemented by a JSON path index built with a
+// json_cast_function.
+type CastIndex interface {
+	CastFunction() string
+}
+
+func castOfIndex(idx ScalarIndex) castFn {
+	if c, ok := idx.(CastIndex); ok {
+		return castOf(c.CastFunction())
+	}
+	return castNone
 }
 
 // keyRange is the closed key keySpan holding every key that can be equal
@@ -135,6 +160,17 @@ func indexOf(ec *evalCtx, f fieldRef, like bool) ScalarIndex {
 // is not comparable with the keys.
 func keyRange(k KeyKind, v value) (lo, hi Bound, ok bool) {
 	switch k {
+	case KeyAny:
+		kk := KeyFloat
+		switch v.kind {
+		case vBool:
+			kk = KeyBool
+		case vString:
+			kk = KeyString
+		}
+		lo, hi, ok = keyRange(kk, v)
+		lo.Kind, hi.Kind = kk, kk
+		return lo, hi, ok
 	case KeyBool:
 		if v.kind != vBool {
 			return lo, hi, false
@@ -214,9 +250,9 @@ func cmpIntervals(k KeyKind, op cmpOp, v value) (ivs []keySpan, ok bool) {
 	case opEQ, opNE:
 		return []keySpan{{lo: lo, hi: hi}}, true
 	case opLT, opLE:
-		return []keySpan{{lo: Bound{Open: true}, hi: hi}}, true
+		return []keySpan{{lo: Bound{Open: true, Kind: lo.Kind}, hi: hi}}, true
 	}
-	return []keySpan{{lo: lo, hi: Bound{Open: true}}}, true
+	return []keySpan{{lo: lo, hi: Bound{Open: true, Kind: hi.Kind}}}, true
 }
 
 // indexed evaluates leaf n over the candidate rows of ivs only, or reports
@@ -309,7 +345,7 @@ func (n *rangeNode) evalIndexed(ec *evalCtx) (*bitset.Set, *bitset.Set, bool, er
 	}
 	lo, _, ok1 := keyRange(idx.KeyKind(), n.lo)
 	_, hi, ok2 := keyRange(idx.KeyKind(), n.hi)
-	if !ok1 || !ok2 {
+	if !ok1 || !ok2 || lo.Kind != hi.Kind {
 		return nil, nil, false, nil
 	}
 	return indexed(ec, n.f, idx, []keySpan{{lo: lo, hi: hi}}, n, false, false)
@@ -340,14 +376,14 @@ func (n *termNode) evalIndexed(ec *evalCtx) (*bitset.Set, *bitset.Set, bool, err
 
 func (n *likeNode) evalIndexed(ec *evalCtx) (*bitset.Set, *bitset.Set, bool, error) {
 	idx := indexOf(ec, n.f, true)
-	if idx == nil || idx.KeyKind() != KeyString {
+	if idx == nil || idx.KeyKind() != KeyString && idx.KeyKind() != KeyAny {
 		return nil, nil, false, nil
 	}
 	m := n.m
 	switch {
 	case idx.Grams():
 	case m.kind == likeExact:
-		return indexed(ec, n.f, idx, []keySpan{{lo: Bound{S: m.lit}, hi: Bound{S: m.lit}}}, n, false, true)
+		return indexed(ec, n.f, idx, []keySpan{{lo: Bound{S: m.lit, Kind: KeyString}, hi: Bound{S: m.lit, Kind: KeyString}}}, n, false, true)
 	case m.kind == likePrefix:
 		if m.lit != "" {
 			p := m.lit
@@ -454,7 +490,7 @@ func (n *containsNode) evalIndexed(ec *evalCtx) (*bitset.Set, *bitset.Set, bool,
 		return nil, nil, false, nil
 	}
 	idx := si.ScalarIndex(n.f.ID, path)
-	if idx == nil || !idx.Elements() || idx.Grams() || idx.KeyKind() == KeyNone {
+	if idx == nil || !idx.Elements() && idx.KeyKind() != KeyAny || idx.Grams() || idx.KeyKind() == KeyNone {
 		return nil, nil, false, nil
 	}
 	spans := make([]keySpan, 0, len(n.vals))

@@ -20,12 +20,14 @@ type wirePlan struct {
 	Version int     `json:"v"`
 	Expr    string  `json:"expr"`
 	Fields  []int64 `json:"fields"`
+	// Casts are the JSON cast functions the plan applies (WithJSONCasts).
+	Casts []JSONCast `json:"casts,omitempty"`
 }
 
 // Marshal serializes the plan for shipping to query nodes. Template values
 // are already substituted.
 func (e *Expr) Marshal() ([]byte, error) {
-	return json.Marshal(wirePlan{Version: planFormatVersion, Expr: e.String(), Fields: e.fields})
+	return json.Marshal(wirePlan{Version: planFormatVersion, Expr: e.String(), Fields: e.fields, Casts: e.casts})
 }
 
 // Unmarshal restores a plan produced by Marshal against the same schema.
@@ -48,6 +50,9 @@ func Unmarshal(schema *schemapb.CollectionSchema, data []byte) (*Expr, error) {
 		if w.Fields[i] != e.fields[i] {
 			return nil, fmt.Errorf("decode filter plan: fields %v resolve to %v under this schema: %w", w.Fields, e.fields, errs.ErrParameterInvalid)
 		}
+	}
+	if len(w.Casts) > 0 {
+		e = e.WithJSONCasts(w.Casts)
 	}
 	return e, nil
 }

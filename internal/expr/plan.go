@@ -20,6 +20,7 @@ import (
 type Expr struct {
 	root   node
 	fields []int64
+	casts  []JSONCast // the JSON casts applied (WithJSONCasts)
 }
 
 // Parse parses a Milvus boolean expression against a collection schema into
@@ -193,6 +194,9 @@ type fieldRef struct {
 	// Sub, inside element_filter / MATCH_*, is the sub-field name of
 	// $[Sub]: one element of the struct sub-field ID, of type Type.
 	Sub string
+	// Cast is the json_cast_function applied to a JSON path's values in
+	// numeric comparisons (WithJSONCasts).
+	Cast castFn
 }
 
 // elemIndex is the Array element index, or -1 for the whole array.

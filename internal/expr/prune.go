@@ -134,3 +134,88 @@ func overlaps(lo, hi value, op cmpOp, v value) bool {
 	}
 	return true
 }
+
+// MustMatch reports true only if every row of a segment matches, given
+// per-field min/max statistics (as MayMatch): a segment a clustering
+// compaction cut inside a filter's key range then needs no evaluation.
+// Only non-nullable integer and string fields are used (a null or a NaN,
+// which statistics leave out, matches no comparison).
+func (e *Expr) MustMatch(stats func(fieldID int64) (min, max any, ok bool)) bool {
+	return mustMatch(e.root, stats)
+}
+
+func mustMatch(n node, stats func(int64) (any, any, bool)) bool {
+	switch n := n.(type) {
+	case *constNode:
+		return n.b
+	case *logicNode:
+		for _, k := range n.kids {
+			m := mustMatch(k, stats)
+			if n.and && !m {
+				return false
+			}
+			if !n.and && m {
+				return true
+			}
+		}
+		return n.and
+	case *cmpNode:
+		lo, hi, ok := exactStatBounds(n.f, stats)
+		if !ok || n.v.kind == vArray {
+			return false
+		}
+		return allHold(lo, hi, n.op, n.v)
+	case *rangeNode:
+		lo, hi, ok := exactStatBounds(n.f, stats)
+		if !ok {
+			return false
+		}
+		return allHold(lo, hi, loOp(n.loInc), n.lo) && allHold(lo, hi, hiOp(n.hiInc), n.hi)
+	case *termNode:
+		lo, hi, ok := exactStatBounds(n.f, stats)
+		if !ok {
+			return false
+		}
+		if n.neg {
+			// Every value lies outside [lo, hi].
+			for _, v := range n.vals {
+				if overlaps(lo, hi, opEQ, v) {
+					return false
+				}
+			}
+			return true
+		}
+		// One key in the segment, and it is listed.
+		for _, v := range n.vals {
+			if allHold(lo, hi, opEQ, v) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// exactStatBounds is statBounds for a non-nullable integer or string
+// field read whole (no JSON path, no element).
+func exactStatBounds(f fieldRef, stats func(int64) (any, any, bool)) (value, value, bool) {
+	if f.Nullable || len(f.Path) > 0 || f.Sub != "" || !(isInteger(f.Type) || isString(f.Type)) {
+		return value{}, value{}, false
+	}
+	return statBounds(f, stats)
+}
+
+// allHold reports whether every x in [lo, hi] satisfies x op v.
+func allHold(lo, hi value, op cmpOp, v value) bool {
+	holds := func(a value, op cmpOp, b value) bool { r, ok := foldCompare(a, op, b); return r && ok }
+	switch op {
+	case opEQ:
+		return holds(lo, opEQ, v) && holds(hi, opEQ, v)
+	case opNE:
+		return holds(v, opLT, lo) || holds(hi, opLT, v)
+	case opLT, opLE:
+		return holds(hi, op, v)
+	case opGT, opGE:
+		return holds(lo, op, v)
+	}
+	return false
+}

@@ -313,6 +313,9 @@ func (s *Server) Delete(ctx context.Context, req *milvuspb.DeleteRequest) (*milv
 	if e.AlwaysTrue() {
 		return nil, errInvalidMsg("delete plan can't be empty or always true : %s", req.GetExpr())
 	}
+	if e, err = s.withJSONCasts(ctx, c, e); err != nil {
+		return nil, err
+	}
 	ints, strs, ok := e.PrimaryKeyIn()
 	if !ok || len(partIDs) > 0 {
 		ints, strs, err = s.queryKeys(ctx, c, e, partIDs)

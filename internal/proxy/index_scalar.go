@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/expr"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/scalarindex"
 )
 
 // Scalar index parameters: the scalar checkers' CheckTrain
@@ -113,4 +115,40 @@ func resolveJSONPath(c *model.Collection, field *schemapb.FieldSchema, fieldName
 	}
 	flat["json_path"] = "/" + strings.Join(esc, "/")
 	return nil
+}
+
+// withJSONCasts attaches to a filter the json_cast_function of the
+// collection's JSON path indexes, so that every segment (indexed or
+// scanned) compares the path's values cast as the index holds them:
+// Milvus casts only at index build and answers differently per segment;
+// Milvago's results are the scan's with the cast (docs/json-indexes.md).
+func (s *Server) withJSONCasts(ctx context.Context, c *model.Collection, filter *expr.Expr) (*expr.Expr, error) {
+	if filter == nil {
+		return nil, nil
+	}
+	hasJSON := false
+	for _, id := range filter.Fields() {
+		if f := c.FieldByID(id); f != nil && f.GetDataType() == schemapb.DataType_JSON {
+			hasJSON = true
+		}
+	}
+	if !hasJSON {
+		return filter, nil
+	}
+	defs, err := s.d.Index.Indexes(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	var casts []expr.JSONCast
+	for _, d := range defs {
+		fn := d.IndexParams["json_cast_function"]
+		if fn == "" {
+			continue
+		}
+		casts = append(casts, expr.JSONCast{FieldID: d.FieldID, Path: scalarindex.ParsePointer(d.IndexParams["json_path"]), Function: fn})
+	}
+	if len(casts) == 0 {
+		return filter, nil
+	}
+	return filter.WithJSONCasts(casts), nil
 }

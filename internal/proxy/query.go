@@ -64,6 +64,9 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 		if filter, err = expr.ParseInZone(c.Schema, text, req.GetExprTemplateValues(), zone); err != nil {
 			return nil, err
 		}
+		if filter, err = s.withJSONCasts(ctx, c, filter); err != nil {
+			return nil, err
+		}
 	}
 	// Milvus validates the whole request first; a collection that is not
 	// loaded fails when the shards are asked (queryTask.Execute).

@@ -181,8 +181,21 @@ func (s *Server) queryShardsAt(ctx context.Context, c *model.Collection, filter 
 			}
 			col = empty
 		}
-		for _, r := range rows {
-			col.Append(results[r.shard].Fields[fid].Slice(r.i, r.i+1))
+		if len(rows) > 0 {
+			// The shards' rows end to end, then one Take in merged order
+			// (not an Append of one row per result row).
+			base := make([]int, len(results))
+			for si, r := range results {
+				base[si] = col.Len()
+				if src := r.Fields[fid]; src != nil {
+					col.Append(src)
+				}
+			}
+			idx := make([]int, len(rows))
+			for k, r := range rows {
+				idx[k] = base[r.shard] + r.i
+			}
+			col = col.Take(idx)
 		}
 		out.Fields[fid] = col
 	}

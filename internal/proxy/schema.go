@@ -245,6 +245,11 @@ func validateClusteringKeyDef(schema *schemapb.CollectionSchema) error {
 		switch f.GetDataType() {
 		case schemapb.DataType_Int8, schemapb.DataType_Int16, schemapb.DataType_Int32, schemapb.DataType_Int64,
 			schemapb.DataType_Float, schemapb.DataType_Double, schemapb.DataType_VarChar:
+		case schemapb.DataType_FloatVector:
+			// Milvus 2.6 accepts it only with common.enableVectorClusteringKey
+			// (default false), for a k-means clustering compaction Milvago
+			// does not have: it answers as Milvus does by default.
+			return errWithField(errs.ErrCollectionVectorClusteringKeyNotAllowed, "collection", schema.GetName(), "")
 		default:
 			return errWithField(errs.ErrCollectionIllegalSchema, "collection", schema.GetName(),
 				"clustering key field "+f.GetName()+" has unsupported data type "+f.GetDataType().String())

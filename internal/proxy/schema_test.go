@@ -232,8 +232,8 @@ func TestSchemaDecodeRules(t *testing.T) {
 		"default value out of range: invalid parameter[200 out of range -128 <= value <= 127]")
 	f("default ok", add(&schemapb.FieldSchema{Name: "small", DataType: schemapb.DataType_Int8, Nullable: true,
 		DefaultValue: &schemapb.ValueField{Data: &schemapb.ValueField_IntData{IntData: 7}}}), 0)
-	f("clustering key vector", field(2, func(f *schemapb.FieldSchema) { f.IsClusteringKey = true }), 105,
-		"clustering key field vec has unsupported data type FloatVector: illegal collection schema[collection=c]")
+	f("clustering key vector", field(2, func(f *schemapb.FieldSchema) { f.IsClusteringKey = true }), 107,
+		"vector clustering key not allowed[collection=c]")
 	f("function without inputs", func(s *schemapb.CollectionSchema) { s.Functions = []*schemapb.FunctionSchema{{Name: "bm25"}} }, 65535, "function input field names cannot be empty, function: bm25")
 }
 

@@ -88,6 +88,9 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		if filter, err = expr.ParseInZone(c.Schema, req.GetDsl(), req.GetExprTemplateValues(), zone); err != nil {
 			return nil, err
 		}
+		if filter, err = s.withJSONCasts(ctx, c, filter); err != nil {
+			return nil, err
+		}
 	}
 	outIDs, dynKeys, outNames, err := resolveOutputFields(c.Schema, req.GetOutputFields(), true)
 	if err != nil {

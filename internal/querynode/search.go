@@ -244,18 +244,35 @@ func fetch(ctx context.Context, segs []segment.Segment, hits []hit, fieldIDs []i
 		}
 		fetched[si] = cols
 	}
+	// Each field: the segments' fetched rows end to end, then one Take in
+	// hit order (not an Append of one row per hit).
+	segOrder := make([]int, 0, len(fetched))
+	for si := range fetched {
+		segOrder = append(segOrder, si)
+	}
+	slices.Sort(segOrder)
 	out := map[int64]column.Column{}
 	for _, fid := range fieldIDs {
 		var col column.Column
-		for i, h := range hits {
-			src := fetched[h.seg][fid]
-			if src == nil {
-				return nil, fmt.Errorf("segment %d returned no field %d", segs[h.seg].ID(), fid)
+		if len(hits) > 0 {
+			base := make(map[int]int, len(segOrder))
+			var all column.Column
+			for _, si := range segOrder {
+				src := fetched[si][fid]
+				if src == nil {
+					return nil, fmt.Errorf("segment %d returned no field %d", segs[si].ID(), fid)
+				}
+				if all == nil {
+					all = src.Empty()
+				}
+				base[si] = all.Len()
+				all.Append(src)
 			}
-			if col == nil {
-				col = src.Empty()
+			idx := make([]int, len(hits))
+			for i, h := range hits {
+				idx[i] = base[h.seg] + pos[i]
 			}
-			col.Append(src.Slice(pos[i], pos[i]+1))
+			col = all.Take(idx)
 		}
 		if col == nil {
 			// No hits: an empty column of the right type from any segment.
@@ -296,51 +313,34 @@ func (dl *delegator) query(ctx context.Context, req *contract.QueryRequest, part
 		}
 		return &contract.QueryResult{Count: n, MVCCTs: mvcc}, nil
 	}
-	var hits []hit
+	results := make([]*segment.QueryResult, len(rs.segs))
+	total, withHits := 0, 0
 	for si, s := range rs.segs {
 		r, err := s.Query(ctx, &segment.QueryRequest{Filter: filter, MVCCTs: mvcc, Limit: req.Limit})
 		if err != nil {
 			return nil, fmt.Errorf("query segment %d: %w", s.ID(), err)
 		}
-		for j, off := range r.Offsets {
-			h := hit{seg: si, offset: off, ts: r.Timestamps[j]}
-			if r.StrPKs != nil {
-				h.strPK = r.StrPKs[j]
-			} else {
-				h.intPK = r.IntPKs[j]
-			}
-			hits = append(hits, h)
+		results[si] = r
+		total += len(r.Offsets)
+		if len(r.Offsets) > 0 {
+			withHits++
 		}
 	}
 	strPK := dl.strPK()
-	// Sort by primary key, newest first among equal keys, and keep the newest.
-	slices.SortFunc(hits, func(a, b hit) int {
-		c := cmp.Compare(a.intPK, b.intPK)
-		if strPK {
-			c = cmp.Compare(a.strPK, b.strPK)
-		}
-		if c != 0 {
-			return c
-		}
-		return cmp.Compare(b.ts, a.ts)
-	})
-	kept := hits[:0]
-	for i, h := range hits {
-		if i > 0 && h.intPK == hits[i-1].intPK && h.strPK == hits[i-1].strPK {
-			continue
-		}
-		kept = append(kept, h)
-	}
-	hits = kept
+	hits := mergeHits(results, total, withHits, strPK)
 	if req.Limit > 0 && len(hits) > req.Limit {
 		hits = hits[:req.Limit]
 	}
 	out := &contract.QueryResult{MVCCTs: mvcc}
-	for _, h := range hits {
-		if strPK {
-			out.StrPKs = append(out.StrPKs, h.strPK)
-		} else {
-			out.IntPKs = append(out.IntPKs, h.intPK)
+	if strPK {
+		out.StrPKs = make([]string, len(hits))
+		for i, h := range hits {
+			out.StrPKs[i] = h.strPK
+		}
+	} else {
+		out.IntPKs = make([]int64, len(hits))
+		for i, h := range hits {
+			out.IntPKs[i] = h.intPK
 		}
 	}
 	out.Fields, err = fetch(ctx, rs.segs, hits, req.OutputFields)
@@ -348,4 +348,85 @@ func (dl *delegator) query(ctx context.Context, req *contract.QueryRequest, part
 		return nil, err
 	}
 	return out, nil
+}
+
+// mergeHits merges the segments' query rows, each segment's one row per
+// key in key order, into one row per key in key order: the newest (highest
+// timestamp) among segments holding the key. A k-way merge over a heap of
+// segment cursors: O(n log k) with no sort of the n rows.
+func mergeHits(results []*segment.QueryResult, total, withHits int, strPK bool) []hit {
+	hits := make([]hit, 0, total)
+	at := func(si, j int) hit {
+		r := results[si]
+		h := hit{seg: si, offset: r.Offsets[j], ts: r.Timestamps[j]}
+		if r.StrPKs != nil {
+			h.strPK = r.StrPKs[j]
+		} else {
+			h.intPK = r.IntPKs[j]
+		}
+		return h
+	}
+	if withHits <= 1 {
+		for si, r := range results {
+			for j := range r.Offsets {
+				hits = append(hits, at(si, j))
+			}
+		}
+		return hits
+	}
+	type cursor struct {
+		seg, j int
+		h      hit
+	}
+	less := func(a, b *cursor) bool {
+		c := cmp.Compare(a.h.intPK, b.h.intPK)
+		if strPK {
+			c = cmp.Compare(a.h.strPK, b.h.strPK)
+		}
+		if c != 0 {
+			return c < 0
+		}
+		return a.h.ts > b.h.ts // newest first among equal keys
+	}
+	heap := make([]*cursor, 0, withHits)
+	down := func(i int) {
+		for {
+			l := 2*i + 1
+			if l >= len(heap) {
+				return
+			}
+			m := l
+			if r := l + 1; r < len(heap) && less(heap[r], heap[l]) {
+				m = r
+			}
+			if !less(heap[m], heap[i]) {
+				return
+			}
+			heap[i], heap[m] = heap[m], heap[i]
+			i = m
+		}
+	}
+	for si, r := range results {
+		if len(r.Offsets) > 0 {
+			heap = append(heap, &cursor{seg: si, h: at(si, 0)})
+		}
+	}
+	for i := len(heap)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for len(heap) > 0 {
+		c := heap[0]
+		if n := len(hits); n == 0 || hits[n-1].intPK != c.h.intPK || hits[n-1].strPK != c.h.strPK {
+			hits = append(hits, c.h)
+		}
+		c.j++
+		if c.j < len(results[c.seg].Offsets) {
+			c.h = at(c.seg, c.j)
+		} else {
+			heap[0] = heap[len(heap)-1]
+			heap = heap[:len(heap)-1]
+		}
+		down(0)
+	}
+	return hits
 }

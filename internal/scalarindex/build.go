@@ -20,6 +20,7 @@ const (
 	ParamIndexType = "index_type"
 	ParamJSONPath  = "json_path"
 	ParamJSONCast  = "json_cast_type"
+	ParamJSONFunc  = "json_cast_function"
 	ParamMinGram   = "min_gram"
 	ParamMaxGram   = "max_gram"
 )
@@ -209,16 +210,22 @@ func (x *Index) addJSON(ctx context.Context, b *builder, params map[string]strin
 		want = expr.KeyFloat
 	case "VARCHAR", "ARRAY_VARCHAR":
 		want = expr.KeyString
-	case "JSON":
-		// The flat JSON index of every path: kept as a definition the
-		// engine does not use (filters scan).
-		x.kind = expr.KeyNone
-		return nil
+	case CastJSON:
+		if x.typ != TypeInverted {
+			return fmt.Errorf("scalarindex: json_cast_type JSON needs an INVERTED index, not %s", x.typ)
+		}
+		return x.buildFlat(ctx, c)
 	default:
 		return fmt.Errorf("scalarindex: json_cast_type %s is not supported", params[ParamJSONCast])
 	}
 	x.kind = want
 	x.elements = strings.HasPrefix(x.cast, "ARRAY_")
+	if fn := strings.ToUpper(strings.TrimSpace(params[ParamJSONFunc])); fn != "" {
+		if fn != expr.CastStringToDouble || x.cast != "DOUBLE" {
+			return fmt.Errorf("scalarindex: json_cast_function %s is not supported for json_cast_type %s", fn, x.cast)
+		}
+		x.castFn = fn
+	}
 	add := func(row int) func(kind expr.KeyKind, i int64, f float64, s string) {
 		return func(kind expr.KeyKind, i int64, f float64, s string) {
 			if kind != want {
@@ -243,9 +250,20 @@ func (x *Index) addJSON(ctx context.Context, b *builder, params map[string]strin
 		if !valid(c.Valid, i) {
 			continue
 		}
-		if x.elements {
+		switch {
+		case x.elements:
 			expr.JSONElementsAt(doc, x.path, add(i))
-		} else {
+		case x.castFn != "":
+			// STRING_TO_DOUBLE: a string that reads as a number is
+			// indexed as that number (the filter plan casts the same way).
+			kind, iv, f, s := expr.JSONScalarAt(doc, x.path)
+			if kind == expr.KeyString {
+				if v, ok := expr.StringToDouble(s); ok {
+					kind, f = expr.KeyFloat, v
+				}
+			}
+			add(i)(kind, iv, f, s)
+		default:
 			add(i)(expr.JSONScalarAt(doc, x.path))
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 
 	"github.com/milvago/milvago/internal/expr"
 	"github.com/milvago/milvago/internal/index"
@@ -15,11 +16,14 @@ import (
 // (index.WriteHeader); the index's own type is in the payload.
 const FileType = "SCALAR"
 
-const formatVersion = 1
+// formatVersion 2 added the json_cast_function after the cast type; files
+// of version 1 (no function) still load.
+const formatVersion = 2
 
 // Payload (little-endian) after the envelope:
 //
 //	str   type; u8 kind; u8 elements; u8 hasPath; str json_path; str cast
+//	str   cast function (version 2)
 //	u32   min_gram; u32 max_gram; u64 rows
 //	u32   K keys; keys (i64 | f64 | str each); u32 offs[K+1]; u32 postings[offs[K]]
 //
@@ -38,9 +42,44 @@ func (x *Index) WriteTo(w io.Writer) (int64, error) {
 	e.u8(uint8(btoi(x.path != nil)))
 	e.str(x.jsonPath)
 	e.str(x.cast)
+	e.str(x.castFn)
 	e.u32(uint32(x.minGram))
 	e.u32(uint32(x.maxGram))
 	e.u64(uint64(x.n))
+	x.encodeKeys(&e)
+	if x.Flat() {
+		// The flat index's paths, sorted for a deterministic file.
+		keys := make([]string, 0, len(x.flat))
+		for k := range x.flat {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		e.u32(uint32(len(keys)))
+		for _, k := range keys {
+			e.str(k)
+			fp := x.flat[k]
+			mask := uint8(0)
+			for kind, sub := range fp.byKind {
+				if sub != nil {
+					mask |= 1 << kind
+				}
+			}
+			e.u8(mask)
+			for _, sub := range fp.byKind {
+				if sub != nil {
+					sub.encodeKeys(&e)
+				}
+			}
+		}
+	}
+	if e.err == nil {
+		e.err = cw.w.(*bufio.Writer).Flush()
+	}
+	return cw.n, e.err
+}
+
+// encodeKeys writes the keys, offsets and postings.
+func (x *Index) encodeKeys(e *encoder) {
 	nk := x.numKeys()
 	e.u32(uint32(nk))
 	for k := range nk {
@@ -59,10 +98,6 @@ func (x *Index) WriteTo(w io.Writer) (int64, error) {
 	for _, r := range x.rows {
 		e.u32(r)
 	}
-	if e.err == nil {
-		e.err = cw.w.(*bufio.Writer).Flush()
-	}
-	return cw.n, e.err
 }
 
 // Load parses a scalar index file.
@@ -71,7 +106,7 @@ func Load(data []byte) (*Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scalarindex: %w", err)
 	}
-	if typ != FileType || version != formatVersion {
+	if typ != FileType || version < 1 || version > formatVersion {
 		return nil, fmt.Errorf("scalarindex: file of type %q version %d: %w", typ, version, index.ErrCorrupt)
 	}
 	d := decoder{b: p}
@@ -82,18 +117,70 @@ func Load(data []byte) (*Index, error) {
 	hasPath := d.u8() == 1
 	x.jsonPath = d.str()
 	x.cast = d.str()
+	if version >= 2 {
+		x.castFn = d.str()
+	}
 	x.minGram = int(d.u32())
 	x.maxGram = int(d.u32())
 	x.n = int(d.u64())
 	if hasPath {
 		x.path = ParsePointer(x.jsonPath)
 	}
-	nk := int(d.u32())
-	if d.err == nil && (nk > len(d.b) || x.n > math.MaxUint32) {
+	if d.err == nil && x.n > math.MaxUint32 {
 		d.err = index.ErrCorrupt
 	}
 	if d.err != nil {
 		return nil, fmt.Errorf("scalarindex: header: %w", d.err)
+	}
+	if err := x.decodeKeys(&d); err != nil {
+		return nil, err
+	}
+	if x.cast == CastJSON && version >= 2 {
+		np := int(d.u32())
+		if d.err == nil && np > len(d.b) {
+			d.err = index.ErrCorrupt
+		}
+		x.flat = make(map[string]*flatPath, max(np, 0))
+		for range np {
+			if d.err != nil {
+				break
+			}
+			key := d.str()
+			mask := d.u8()
+			fp := &flatPath{}
+			for kind := expr.KeyBool; kind <= expr.KeyString; kind++ {
+				if mask&(1<<kind) == 0 {
+					continue
+				}
+				sub := &Index{typ: TypeInverted, kind: kind, n: x.n}
+				if err := sub.decodeKeys(&d); err != nil {
+					return nil, fmt.Errorf("scalarindex: flat path %q: %w", key, err)
+				}
+				fp.byKind[kind] = sub
+			}
+			if mask>>(expr.KeyString+1) != 0 {
+				d.err = index.ErrCorrupt
+			}
+			x.flat[key] = fp
+		}
+		if d.err != nil {
+			return nil, fmt.Errorf("scalarindex: flat paths: %w", d.err)
+		}
+	}
+	if len(d.b) != 0 {
+		return nil, fmt.Errorf("scalarindex: %d bytes after the index: %w", len(d.b), index.ErrCorrupt)
+	}
+	return x, nil
+}
+
+// decodeKeys reads what encodeKeys wrote, for x.kind and x.n.
+func (x *Index) decodeKeys(d *decoder) error {
+	nk := int(d.u32())
+	if d.err == nil && nk > len(d.b) {
+		d.err = index.ErrCorrupt
+	}
+	if d.err != nil {
+		return fmt.Errorf("scalarindex: header: %w", d.err)
 	}
 	switch x.kind {
 	case expr.KeyBool, expr.KeyInt:
@@ -122,7 +209,7 @@ func Load(data []byte) (*Index, error) {
 		d.err = index.ErrCorrupt
 	}
 	if d.err != nil {
-		return nil, fmt.Errorf("scalarindex: keys: %w", d.err)
+		return fmt.Errorf("scalarindex: keys: %w", d.err)
 	}
 	x.offs = make([]uint32, nk+1)
 	for k := range x.offs {
@@ -132,20 +219,20 @@ func Load(data []byte) (*Index, error) {
 		}
 	}
 	np := int(x.offs[nk])
-	if d.err == nil && np*4 != len(d.b) {
+	if d.err == nil && (x.offs[0] != 0 || np*4 > len(d.b)) {
 		d.err = index.ErrCorrupt
 	}
 	if d.err != nil {
-		return nil, fmt.Errorf("scalarindex: postings: %w", d.err)
+		return fmt.Errorf("scalarindex: postings: %w", d.err)
 	}
 	x.rows = make([]uint32, np)
 	for k := range x.rows {
 		x.rows[k] = d.u32()
 		if int(x.rows[k]) >= x.n {
-			return nil, fmt.Errorf("scalarindex: row %d beyond %d rows: %w", x.rows[k], x.n, index.ErrCorrupt)
+			return fmt.Errorf("scalarindex: row %d beyond %d rows: %w", x.rows[k], x.n, index.ErrCorrupt)
 		}
 	}
-	return x, nil
+	return nil
 }
 
 type countWriter struct {

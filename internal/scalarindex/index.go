@@ -46,6 +46,7 @@ type Index struct {
 	path     []string // JSON path keys; nil for a non-JSON field
 	jsonPath string   // the json_path parameter as stored ("/a/b")
 	cast     string   // json_cast_type
+	castFn   string   // json_cast_function ("" or STRING_TO_DOUBLE)
 	elements bool
 	minGram  int
 	maxGram  int
@@ -57,6 +58,8 @@ type Index struct {
 	strs   []string
 	offs   []uint32 // len(keys)+1
 	rows   []uint32
+
+	flat map[string]*flatPath // JSON flat index: keys by relative path (flat.go)
 }
 
 // Type is the index type (INVERTED, ...).
@@ -222,6 +225,10 @@ func appendGrams(out []string, s string, n int) []string {
 	}
 	return out
 }
+
+// CastFunction implements expr.CastIndex: the json_cast_function the
+// index was built with ("" for none).
+func (x *Index) CastFunction() string { return x.castFn }
 
 // FieldID is the field the index covers (set by the loader, SetFieldID).
 func (x *Index) FieldID() int64 { return x.field }

@@ -69,7 +69,8 @@
 //   - Filters answering PrimaryKeyIn are resolved through the primary-key
 //     index, never evaluated.
 //   - A filter implementing Pruner is checked against SetStats' min/max
-//     first; a sealed segment it rules out answers empty.
+//     first; a sealed segment it rules out answers empty. One whose
+//     statistics prove every row matches (FullMatcher) skips evaluation.
 //   - A sealed field with an index is searched through it (skip bitset =
 //     NOT(visible AND match), Milvus's convention) unless fewer than 4096
 //     rows or 2% of the segment are allowed: then an exact scan (with the

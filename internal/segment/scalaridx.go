@@ -56,11 +56,35 @@ func (s *snapshot) ScalarIndex(fieldID int64, path []string) expr.ScalarIndex {
 		return nil
 	}
 	for _, idx := range c.scalar {
-		if idx.FieldID() == fieldID && slices.Equal(idx.Path(), path) {
+		if idx.FieldID() == fieldID && slices.Equal(idx.Path(), path) && !isFlat(idx) {
 			return idx
 		}
 	}
+	// A JSON flat index on a prefix of the path.
+	for _, idx := range c.scalar {
+		f, ok := idx.(flatIndex)
+		if !ok || !f.Flat() || idx.FieldID() != fieldID || path == nil {
+			continue
+		}
+		if p := idx.Path(); len(p) <= len(path) && slices.Equal(p, path[:len(p)]) {
+			if sub := f.Sub(path[len(p):]); sub != nil {
+				return sub
+			}
+		}
+	}
 	return nil
+}
+
+// flatIndex is a JSON flat index (json_cast_type JSON): it serves every
+// path below its own through Sub.
+type flatIndex interface {
+	Flat() bool
+	Sub(rel []string) expr.ScalarIndex
+}
+
+func isFlat(idx ScalarIndex) bool {
+	f, ok := idx.(flatIndex)
+	return ok && f.Flat()
 }
 
 // ScalarIndex implements expr.ScalarIndexes.

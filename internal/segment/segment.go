@@ -28,6 +28,15 @@ type Pruner interface {
 	MayMatch(stats func(fieldID int64) (min, max any, ok bool)) bool
 }
 
+// FullMatcher is optionally implemented by a Filter: MustMatch reports
+// whether every row of a segment whose fields have the given min/max
+// statistics matches. A true answer lets a sealed segment skip evaluating
+// the filter (a segment a clustering compaction cut inside the filter's
+// key range).
+type FullMatcher interface {
+	MustMatch(stats func(fieldID int64) (min, max any, ok bool)) bool
+}
+
 // Segment is what the query node reads: a growing or a sealed segment.
 // Every method is safe for concurrent use.
 type Segment interface {

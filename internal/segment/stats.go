@@ -41,3 +41,13 @@ func (c *core) pruned(filter Filter) bool {
 	}
 	return !p.MayMatch(c.stats.get)
 }
+
+// fullyMatched reports whether the segment's statistics prove that every
+// row matches filter.
+func (c *core) fullyMatched(filter Filter) bool {
+	p, ok := filter.(FullMatcher)
+	if !ok || c.stats.empty() {
+		return false
+	}
+	return p.MustMatch(c.stats.get)
+}

@@ -174,6 +174,10 @@ func (c *core) allowed(ctx context.Context, s *snapshot, filter Filter, mvccTs u
 		prunedReads.Add(1)
 		return bitset.New(s.n), true, nil
 	}
+	if c.fullyMatched(filter) {
+		fullReads.Add(1)
+		return c.visible(s.n, mvccTs), false, nil
+	}
 	scannedReads.Add(1)
 	m, err := c.match(ctx, s, filter)
 	if err != nil {

@@ -22,8 +22,9 @@ import (
 // 1000000) with random keys, flushed every 100,000 rows (so every segment
 // spans the whole key range), FLAT-indexed and loaded; segments are cut at
 // 80,000 rows (maximum 100,000). For each filter it prints the median
-// query latency and the segments scanned per query, and checks that both
-// runs return the same rows.
+// query latency of count(*), of limit 10 and of every matching row, the
+// segments scanned, fully matched (statistics prove every row matches)
+// and pruned per query, and checks that both runs return the same rows.
 //
 //	MILVAGO_CLUSTERING_BENCH=1000000 go test -run TestClusteringBenchmark -v -timeout 60m ./tests/e2e
 func TestClusteringBenchmark(t *testing.T) {
@@ -68,31 +69,56 @@ func TestClusteringBenchmark(t *testing.T) {
 		fmt.Sprintf("k >= %d and k < %d", n/2, n/2+n/100), // 1% of the key range
 		fmt.Sprintf("k < %d", n/10),                       // 10%
 	}
+	// Each filter is measured three ways: count(*), limit 10 and every
+	// matching row (output id). The metric besides latency is the segments
+	// per query that were pruned, fully matched by their statistics (no
+	// filter evaluated) and scanned.
+	modes := []string{"count", "limit10", "all"}
 	type result struct {
-		median  time.Duration
-		scanned float64
-		pruned  float64
-		rows    []int64
+		median               time.Duration
+		scanned, pruned, all float64
+		rows                 []int64
+		count                int64
 	}
-	measure := func() []result {
-		var out []result
+	measure := func() [][]result {
+		var out [][]result
 		for _, f := range filters {
-			var lat []time.Duration
-			var rows []int64
-			p0, s0 := segment.PruneCounts()
-			const runs = 15
-			for range runs {
-				start := time.Now()
-				rs, err := cli.Query(ctx, milvusclient.NewQueryOption(name).WithFilter(f).WithOutputFields("id").
-					WithConsistencyLevel(entity.ClBounded))
-				must(t, err)
-				lat = append(lat, time.Since(start))
-				rows = int64Col(t, rs, "id")
+			var per []result
+			for _, mode := range modes {
+				var lat []time.Duration
+				var res result
+				p0, s0 := segment.PruneCounts()
+				f0 := segment.FullMatchCounts()
+				const runs = 15
+				for range runs {
+					opt := milvusclient.NewQueryOption(name).WithFilter(f).WithConsistencyLevel(entity.ClBounded)
+					switch mode {
+					case "count":
+						opt = opt.WithOutputFields("count(*)")
+					case "limit10":
+						opt = opt.WithOutputFields("id").WithLimit(10)
+					default:
+						opt = opt.WithOutputFields("id")
+					}
+					start := time.Now()
+					rs, err := cli.Query(ctx, opt)
+					must(t, err)
+					lat = append(lat, time.Since(start))
+					if mode == "count" {
+						res.count = int64Col(t, rs, "count(*)")[0]
+					} else {
+						res.rows = int64Col(t, rs, "id")
+					}
+				}
+				p1, s1 := segment.PruneCounts()
+				f1 := segment.FullMatchCounts()
+				slices.Sort(lat)
+				slices.Sort(res.rows)
+				res.median = lat[runs/2]
+				res.scanned, res.pruned, res.all = float64(s1-s0)/runs, float64(p1-p0)/runs, float64(f1-f0)/runs
+				per = append(per, res)
 			}
-			p1, s1 := segment.PruneCounts()
-			slices.Sort(lat)
-			slices.Sort(rows)
-			out = append(out, result{median: lat[runs/2], scanned: float64(s1-s0) / runs, pruned: float64(p1-p0) / runs, rows: rows})
+			out = append(out, per)
 		}
 		return out
 	}
@@ -120,13 +146,21 @@ func TestClusteringBenchmark(t *testing.T) {
 	})
 	after := measure()
 	t.Logf("%d rows; %d segments before, %d after; clustering compaction %v", n, len(segsBefore), len(segsAfter), took.Round(time.Second))
-	t.Logf("| filter | rows | before: ms | segments scanned | after: ms | segments scanned (pruned) |")
+	t.Logf("| filter | query | rows | before: ms | segments scanned / fully matched / pruned | after: ms | segments scanned / fully matched / pruned |")
+	t.Logf("|---|---|---|---|---|---|---|")
 	for i, f := range filters {
-		if !slices.Equal(before[i].rows, after[i].rows) {
-			t.Fatalf("%q: %d rows before, %d after", f, len(before[i].rows), len(after[i].rows))
+		for m, mode := range modes {
+			b, a := before[i][m], after[i][m]
+			if !slices.Equal(b.rows, a.rows) || b.count != a.count {
+				t.Fatalf("%q %s: %d rows (count %d) before, %d (count %d) after", f, mode, len(b.rows), b.count, len(a.rows), a.count)
+			}
+			rows := int64(len(a.rows))
+			if mode == "count" {
+				rows = a.count
+			}
+			t.Logf("| `%s` | %s | %d | %.1f | %.1f / %.1f / %.1f | %.1f | %.1f / %.1f / %.1f |", f, mode, rows,
+				float64(b.median.Microseconds())/1000, b.scanned, b.all, b.pruned,
+				float64(a.median.Microseconds())/1000, a.scanned, a.all, a.pruned)
 		}
-		t.Logf("| `%s` | %d | %.1f | %.1f | %.1f | %.1f (%.1f) |", f, len(after[i].rows),
-			float64(before[i].median.Microseconds())/1000, before[i].scanned,
-			float64(after[i].median.Microseconds())/1000, after[i].scanned, after[i].pruned)
 	}
 }

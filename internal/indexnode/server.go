@@ -18,6 +18,7 @@ import (
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/distance"
 	"github.com/milvago/milvago/internal/index"
+	"github.com/milvago/milvago/internal/memtrim"
 	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/scalarindex"
 	"github.com/milvago/milvago/internal/storage"
@@ -36,6 +37,12 @@ func New(objects objstore.Store, logger *slog.Logger) *Server {
 	}
 	return &Server{objects: objects, logger: logger.With("component", "indexnode")}
 }
+
+// releaseBeforeBytes is the input size from which a build first returns
+// the process's garbage and free heap to the OS (memtrim.ReleaseBefore), so
+// that its input and graph do not come on top of what an earlier flush or
+// build left behind. Smaller builds end before it would matter.
+const releaseBeforeBytes = 32 << 20
 
 // Build runs one task to completion.
 func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.BuildResult, error) {
@@ -64,6 +71,10 @@ func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.Buil
 			return contract.BuildResult{}, fmt.Errorf("indexnode: map %s: %w", t.BinlogPath, err)
 		}
 		defer m.Close()
+		if len(m.Bytes()) >= releaseBeforeBytes {
+			took := memtrim.ReleaseBefore()
+			s.logger.Debug("returned free memory before the build", "build", t.BuildID, "took", took)
+		}
 		col, err := storage.DecodeColumn(m.Bytes())
 		if err != nil {
 			return contract.BuildResult{}, fmt.Errorf("indexnode: decode %s: %w", t.BinlogPath, err)

@@ -21,7 +21,9 @@ func TestImportOrder(t *testing.T) {
 		}}
 	}
 	ints := func(v ...int64) column.Column { return &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: v} }
-	strs := func(v ...string) column.Column { return &column.Scalar[string]{Type: schemapb.DataType_VarChar, Data: v} }
+	strs := func(v ...string) column.Column {
+		return &column.Scalar[string]{Type: schemapb.DataType_VarChar, Data: v}
+	}
 	chunk := func(pk column.Column) map[int64]column.Column {
 		return map[int64]column.Column{100: pk, 101: ints(make([]int64, pk.Len())...)}
 	}

@@ -87,6 +87,17 @@ func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.Buil
 			if data, err = Dataset(col); err != nil {
 				return contract.BuildResult{}, err
 			}
+			if e, ok := m.(evicter); ok {
+				// Decoding checked the binlog's checksum and so paged it
+				// all in. A data set converted or compacted from it
+				// (float16, nullable) no longer reads it: drop it now;
+				// one that views it lets the index drop it once copied.
+				if aliases(m.Bytes(), data) {
+					data.Evict = e.Evict
+				} else {
+					e.Evict()
+				}
+			}
 			if idx, err = index.New(t.Spec); err != nil {
 				return contract.BuildResult{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
 			}
@@ -140,6 +151,28 @@ func (s *Server) writeIndexFile(ctx context.Context, buildID int64, idx io.Write
 		return contract.BuildResult{}, fmt.Errorf("indexnode: write %s: %w", path, err)
 	}
 	return contract.BuildResult{File: path, SizeBytes: int64(buf.Len())}, nil
+}
+
+// evicter is a mapping whose pages can be dropped from the resident set
+// (objstore.Local's mappings); they are read back if used again.
+type evicter interface{ Evict() }
+
+// aliases reports whether data's vectors lie in the mapped file b.
+func aliases(b []byte, data index.Dataset) bool {
+	var p unsafe.Pointer
+	switch {
+	case len(data.Float) > 0:
+		p = unsafe.Pointer(unsafe.SliceData(data.Float))
+	case len(data.Binary) > 0:
+		p = unsafe.Pointer(unsafe.SliceData(data.Binary))
+	default:
+		return true // nothing decoded was copied (sparse rows alias, no rows)
+	}
+	if len(b) == 0 {
+		return false
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return uintptr(p) >= lo && uintptr(p) < lo+uintptr(len(b))
 }
 
 // emptyDataset is a data set of no vectors of the kind spec indexes.

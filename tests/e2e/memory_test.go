@@ -11,6 +11,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -170,6 +171,11 @@ type rssWatch struct {
 	anon, file atomic.Int64
 	stop       chan struct{}
 	done       chan struct{}
+
+	// windows are the peaks of successive 5 s windows (a phase's
+	// timeline: a build's own peak after the garbage of the flush went).
+	mu      sync.Mutex
+	windows []int64
 }
 
 func watchRSS(t *testing.T, pid int) *rssWatch {
@@ -178,14 +184,23 @@ func watchRSS(t *testing.T, pid int) *rssWatch {
 		defer close(w.done)
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
+		start := time.Now()
 		for {
 			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 			if err == nil {
-				if kb := statusField(string(b), "VmRSS"); kb > w.peak.Load() {
+				kb := statusField(string(b), "VmRSS")
+				if kb > w.peak.Load() {
 					w.peak.Store(kb)
 					w.anon.Store(statusField(string(b), "RssAnon"))
 					w.file.Store(statusField(string(b), "RssFile"))
 				}
+				win := int(time.Since(start) / (5 * time.Second))
+				w.mu.Lock()
+				for len(w.windows) <= win {
+					w.windows = append(w.windows, 0)
+				}
+				w.windows[win] = max(w.windows[win], kb)
+				w.mu.Unlock()
 			}
 			select {
 			case <-w.stop:
@@ -201,6 +216,20 @@ func (w *rssWatch) end() int64 {
 	close(w.stop)
 	<-w.done
 	return w.peak.Load()
+}
+
+// timeline is the peak RSS of each 5 s window, in MB.
+func (w *rssWatch) timeline() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var b strings.Builder
+	for i, kb := range w.windows {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprint(&b, kb>>10)
+	}
+	return b.String()
 }
 
 // split is the peak's RssAnon and RssFile in MB.
@@ -323,6 +352,7 @@ func TestMemoryIngestIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	report(fmt.Sprintf("index HNSW M=%d efc=%d (%v)", hnswM, efc, time.Since(start).Round(time.Second)), w.end())
+	t.Logf("index phase, peak RSS of each 5 s (MB): %s", w.timeline())
 	snap("after index")
 	w = watchRSS(t, pid)
 	time.Sleep(30 * time.Second)

@@ -150,6 +150,13 @@ func (s *Server) writeImportSegment(ctx context.Context, c *model.Collection, jo
 		size += int64(len(data))
 		return nil
 	}
+	// The segment is written in primary-key order and registered Sorted,
+	// as a flush writes its segments (flushOrder): sort compaction then
+	// leaves it alone and each of its indexes is built once, on the rows
+	// as they will stay (Milvus 2.6 builds indexes only on sorted
+	// segments). All its rows carry the job's timestamp, so the
+	// timestamp column needs no reordering.
+	order, sorted := importOrder(schema, chunks)
 	var rows int
 	var pkCol column.Column
 	scalars := map[int64]column.Column{}
@@ -167,6 +174,9 @@ func (s *Server) writeImportSegment(ctx context.Context, c *model.Collection, jo
 			return model.Segment{}, files, fmt.Errorf("datanode: imported rows have no data for field %q", f.GetName())
 		}
 		col := column.Concat(parts)
+		if order != nil {
+			col = col.Take(order)
+		}
 		rows = col.Len()
 		if err := put(f.GetFieldID(), col); err != nil {
 			return model.Segment{}, files, err
@@ -198,5 +208,37 @@ func (s *Server) writeImportSegment(ctx context.Context, c *model.Collection, jo
 	s.logger.Info("wrote imported segment", "job", job.ID, "segment", segID, "rows", rows, "bytes", size)
 	return model.Segment{ID: segID, CollectionID: c.ID, PartitionID: partition, VChannel: c.VChannels[shard],
 		State: model.SegmentFlushed, NumRows: int64(rows), SealTS: job.TS, Binlogs: binlogs, StatsLog: statsPath,
-		FlushTS: job.TS, SizeBytes: size}, files, nil
+		FlushTS: job.TS, SizeBytes: size, Sorted: sorted}, files, nil
+}
+
+// importOrder is the order that writes an imported segment's rows (the
+// concatenation of chunks) by primary key: nil when they already are in
+// key order (auto IDs are allocated so), and sorted false when the
+// segment cannot be sorted (no primary-key column of a sortable type).
+func importOrder(schema *schemapb.CollectionSchema, chunks []map[int64]column.Column) (order []int, sorted bool) {
+	for _, f := range schema.GetFields() {
+		if !f.GetIsPrimaryKey() {
+			continue
+		}
+		parts := make([]column.Column, 0, len(chunks))
+		for _, ch := range chunks {
+			col, ok := ch[f.GetFieldID()]
+			if !ok {
+				return nil, false
+			}
+			parts = append(parts, col)
+		}
+		pk := column.Concat(parts)
+		switch pk.(type) {
+		case *column.Scalar[int64], *column.Scalar[string]:
+		default:
+			return nil, false
+		}
+		rows := identity(pk.Len())
+		if !pkOrder(pk, rows) {
+			return nil, true
+		}
+		return rows, true
+	}
+	return nil, false
 }

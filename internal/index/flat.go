@@ -88,6 +88,7 @@ func (f *flatIndex) Build(ctx context.Context, data Dataset) error {
 	f.spec.Dim = dim
 	if f.spec.Metric == Cosine {
 		f.vecs, f.owned = normalizedCopy(data.Float, dim), true
+		data.copied()
 	} else {
 		f.vecs, f.owned = data.Float, false
 	}

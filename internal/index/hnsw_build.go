@@ -33,6 +33,7 @@ func (h *hnswIndex) Build(ctx context.Context, data Dataset) error {
 	h.spec.Dim = dim
 	if h.spec.Metric == Cosine {
 		h.vecs, h.owned = normalizedCopy(data.Float, dim), true
+		data.copied()
 	} else {
 		h.vecs, h.owned = data.Float, false
 	}

@@ -104,6 +104,21 @@ type Dataset struct {
 	Float  []float32 // n*Dim values, row-major
 	Binary []byte    // n*Dim/8 bytes, row-major
 	Sparse [][]byte  // one row each, Milvus's sparse row format: little-endian (uint32 index, float32 value) pairs, indices ascending
+
+	// Evict, when set, drops the data set's vectors from the resident set
+	// (they are a view of a memory-mapped file, paged back in if read
+	// again). A Build that copies the vectors and reads only its copy
+	// (COSINE normalizes them) calls it once copied, so that the input and
+	// the copy are not both resident while the graph is built.
+	Evict func()
+}
+
+// copied tells the data set that its vectors were copied and are no
+// longer read (Evict).
+func (d Dataset) copied() {
+	if d.Evict != nil {
+		d.Evict()
+	}
 }
 
 // Len is the number of vectors in d.

@@ -18,6 +18,7 @@ import (
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/distance"
 	"github.com/milvago/milvago/internal/index"
+	"github.com/milvago/milvago/internal/memtrim"
 	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/scalarindex"
 	"github.com/milvago/milvago/internal/storage"
@@ -36,6 +37,12 @@ func New(objects objstore.Store, logger *slog.Logger) *Server {
 	}
 	return &Server{objects: objects, logger: logger.With("component", "indexnode")}
 }
+
+// releaseBeforeBytes is the input size from which a build first returns
+// the process's garbage and free heap to the OS (memtrim.ReleaseBefore), so
+// that its input and graph do not come on top of what an earlier flush or
+// build left behind. Smaller builds end before it would matter.
+const releaseBeforeBytes = 32 << 20
 
 // Build runs one task to completion.
 func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.BuildResult, error) {
@@ -64,6 +71,10 @@ func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.Buil
 			return contract.BuildResult{}, fmt.Errorf("indexnode: map %s: %w", t.BinlogPath, err)
 		}
 		defer m.Close()
+		if len(m.Bytes()) >= releaseBeforeBytes {
+			took := memtrim.ReleaseBefore()
+			s.logger.Debug("returned free memory before the build", "build", t.BuildID, "took", took)
+		}
 		col, err := storage.DecodeColumn(m.Bytes())
 		if err != nil {
 			return contract.BuildResult{}, fmt.Errorf("indexnode: decode %s: %w", t.BinlogPath, err)
@@ -75,6 +86,17 @@ func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.Buil
 		} else {
 			if data, err = Dataset(col); err != nil {
 				return contract.BuildResult{}, err
+			}
+			if e, ok := m.(evicter); ok {
+				// Decoding checked the binlog's checksum and so paged it
+				// all in. A data set converted or compacted from it
+				// (float16, nullable) no longer reads it: drop it now;
+				// one that views it lets the index drop it once copied.
+				if aliases(m.Bytes(), data) {
+					data.Evict = e.Evict
+				} else {
+					e.Evict()
+				}
 			}
 			if idx, err = index.New(t.Spec); err != nil {
 				return contract.BuildResult{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
@@ -129,6 +151,28 @@ func (s *Server) writeIndexFile(ctx context.Context, buildID int64, idx io.Write
 		return contract.BuildResult{}, fmt.Errorf("indexnode: write %s: %w", path, err)
 	}
 	return contract.BuildResult{File: path, SizeBytes: int64(buf.Len())}, nil
+}
+
+// evicter is a mapping whose pages can be dropped from the resident set
+// (objstore.Local's mappings); they are read back if used again.
+type evicter interface{ Evict() }
+
+// aliases reports whether data's vectors lie in the mapped file b.
+func aliases(b []byte, data index.Dataset) bool {
+	var p unsafe.Pointer
+	switch {
+	case len(data.Float) > 0:
+		p = unsafe.Pointer(unsafe.SliceData(data.Float))
+	case len(data.Binary) > 0:
+		p = unsafe.Pointer(unsafe.SliceData(data.Binary))
+	default:
+		return true // nothing decoded was copied (sparse rows alias, no rows)
+	}
+	if len(b) == 0 {
+		return false
+	}
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return uintptr(p) >= lo && uintptr(p) < lo+uintptr(len(b))
 }
 
 // emptyDataset is a data set of no vectors of the kind spec indexes.

@@ -26,6 +26,20 @@ const timestampFieldID = 1
 // (objstore's local mmap); the bytes stay readable.
 type evicter interface{ Evict() }
 
+// evict drops a mapping's pages from the resident set once its file is
+// decoded. Decoding verified the file's checksum and so paged all of it
+// in; most of it is not read again (the raw vectors of an indexed field
+// live in the index file too), and searches fault back in what they use.
+// Doing it file by file, rather than once the segment is loaded, bounds
+// the load's resident peak by its largest file instead of the sum of its
+// binlogs and index files (measured, 200k x 128 with HNSW: 288 MB of
+// mapped files resident at once).
+func evict(m objstore.Mapping) {
+	if e, ok := m.(evicter); ok {
+		e.Evict()
+	}
+}
+
 // loadSealed maps a flushed segment's files, loads its indexes and swaps
 // it into the shard, replacing its growing copy or an older sealed copy.
 func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) error {
@@ -58,6 +72,7 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 		if err != nil {
 			return nil, fmt.Errorf("querynode: decode %s: %w", path, err)
 		}
+		evict(m)
 		return c, nil
 	}
 	tsPath, has := seg.Binlogs[timestampFieldID]
@@ -133,6 +148,7 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 			}
 			return fmt.Errorf("querynode: load index %s: %w", si.File, err)
 		}
+		evict(m)
 		indexes[si.FieldID] = idx
 	}
 	sealed, err := segment.NewSealed(seg.ID, seg.PartitionID, coll.Schema, ts, cols, indexes)
@@ -149,14 +165,9 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 	if seg.StatsLog != "" {
 		dl.applyStats(ctx, sealed, seg.StatsLog)
 	}
-	// Decoding verified every file's checksum and so paged all of it in.
-	// Most of it is not read again (the raw vectors of an indexed field
-	// live in the index file too): drop it from the resident set and let
-	// searches fault back in what they use.
+	// Building the sealed segment may have paged some of it back in.
 	for _, m := range ss.mappings {
-		if e, ok := m.(evicter); ok {
-			e.Evict()
-		}
+		evict(m)
 	}
 	ss.seg = sealed
 	var gapped *gappedSegment

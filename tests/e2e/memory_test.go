@@ -11,6 +11,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -164,8 +165,17 @@ func memVectors(rows, dim int, seed uint64) [][]float32 {
 // phase).
 type rssWatch struct {
 	peak atomic.Int64
-	stop chan struct{}
-	done chan struct{}
+	// anon and file are RssAnon and RssFile when VmRSS peaked: the heap
+	// and the runtime against memory-mapped files (binlogs, index files),
+	// which the kernel can drop and read back.
+	anon, file atomic.Int64
+	stop       chan struct{}
+	done       chan struct{}
+
+	// windows are the peaks of successive 5 s windows (a phase's
+	// timeline: a build's own peak after the garbage of the flush went).
+	mu      sync.Mutex
+	windows []int64
 }
 
 func watchRSS(t *testing.T, pid int) *rssWatch {
@@ -174,12 +184,23 @@ func watchRSS(t *testing.T, pid int) *rssWatch {
 		defer close(w.done)
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
+		start := time.Now()
 		for {
 			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 			if err == nil {
-				if kb := statusField(string(b), "VmRSS"); kb > w.peak.Load() {
+				kb := statusField(string(b), "VmRSS")
+				if kb > w.peak.Load() {
 					w.peak.Store(kb)
+					w.anon.Store(statusField(string(b), "RssAnon"))
+					w.file.Store(statusField(string(b), "RssFile"))
 				}
+				win := int(time.Since(start) / (5 * time.Second))
+				w.mu.Lock()
+				for len(w.windows) <= win {
+					w.windows = append(w.windows, 0)
+				}
+				w.windows[win] = max(w.windows[win], kb)
+				w.mu.Unlock()
 			}
 			select {
 			case <-w.stop:
@@ -195,6 +216,45 @@ func (w *rssWatch) end() int64 {
 	close(w.stop)
 	<-w.done
 	return w.peak.Load()
+}
+
+// timeline is the peak RSS of each 5 s window, in MB.
+func (w *rssWatch) timeline() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var b strings.Builder
+	for i, kb := range w.windows {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprint(&b, kb>>10)
+	}
+	return b.String()
+}
+
+// split is the peak's RssAnon and RssFile in MB.
+func (w *rssWatch) split() string {
+	return fmt.Sprintf("anon %d MB + file %d MB", w.anon.Load()>>10, w.file.Load()>>10)
+}
+
+// profileEvery asks the child for a heap profile every period until the
+// returned func is called (when MILVAGO_MEMORY_PROFILE is set).
+func profileEvery(c *child, period time.Duration) func() {
+	if os.Getenv("MILVAGO_MEMORY_PROFILE") == "" {
+		return func() {}
+	}
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(period):
+				c.cmd.Process.Signal(syscall.SIGUSR1)
+			}
+		}
+	}()
+	return func() { close(stop) }
 }
 
 func statusField(status, field string) int64 {
@@ -215,8 +275,8 @@ func envInt(name string, def int) int {
 }
 
 // TestMemoryIngestIndex inserts ROWS x DIM float vectors through the SDK
-// in batches of 20,000 rows, flushes, builds HNSW (M=16,
-// efConstruction=MILVAGO_MEMORY_EFC, default 100), loads, and then stays
+// in batches of 20,000 rows, flushes, builds HNSW (M=MILVAGO_MEMORY_M,
+// default 16, efConstruction=MILVAGO_MEMORY_EFC, default 100), loads, and then stays
 // quiet: it reports the server's peak RSS in each phase against the raw
 // data, and its RSS at rest after the build and after the load.
 func TestMemoryIngestIndex(t *testing.T) {
@@ -224,6 +284,7 @@ func TestMemoryIngestIndex(t *testing.T) {
 	rows := envInt("MILVAGO_MEMORY_ROWS", 1_000_000)
 	dim := envInt("MILVAGO_MEMORY_DIM", 128)
 	efc := envInt("MILVAGO_MEMORY_EFC", 100)
+	hnswM := envInt("MILVAGO_MEMORY_M", 16)
 	raw := int64(rows) * int64(dim) * 4 >> 10 // kB
 	c, snap := startMeasuredChild(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Hour)
@@ -239,13 +300,14 @@ func TestMemoryIngestIndex(t *testing.T) {
 	}
 	time.Sleep(time.Second)
 	base := procStatusKB(t, pid, "VmRSS")
+	var w *rssWatch
 	report := func(phase string, peak int64) {
-		t.Logf("%-28s peak RSS %5d MB  (%.2fx raw %d MB)   RSS now %5d MB   VmHWM so far %5d MB", phase, peak>>10,
-			float64(peak)/float64(raw), raw>>10, procStatusKB(t, pid, "VmRSS")>>10, procStatusKB(t, pid, "VmHWM")>>10)
+		t.Logf("%-28s peak RSS %5d MB  (%.2fx raw %d MB; %s)   RSS now %5d MB   VmHWM so far %5d MB", phase, peak>>10,
+			float64(peak)/float64(raw), raw>>10, w.split(), procStatusKB(t, pid, "VmRSS")>>10, procStatusKB(t, pid, "VmHWM")>>10)
 	}
 	t.Logf("rows %d dim %d raw %d MB; RSS at start %d MB", rows, dim, raw>>10, base>>10)
 
-	w := watchRSS(t, pid)
+	w = watchRSS(t, pid)
 	const batch = 20_000
 	start := time.Now()
 	for lo := 0; lo < rows; lo += batch {
@@ -279,14 +341,18 @@ func TestMemoryIngestIndex(t *testing.T) {
 
 	w = watchRSS(t, pid)
 	start = time.Now()
-	it, err := cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(name, "vector", index.NewHNSWIndex(entity.L2, 16, efc)))
+	it, err := cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(name, "vector", index.NewHNSWIndex(entity.L2, hnswM, efc)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := it.Await(ctx); err != nil {
+	stopProfiles := profileEvery(c, 3*time.Second)
+	err = it.Await(ctx)
+	stopProfiles()
+	if err != nil {
 		t.Fatal(err)
 	}
-	report(fmt.Sprintf("index HNSW efc=%d (%v)", efc, time.Since(start).Round(time.Second)), w.end())
+	report(fmt.Sprintf("index HNSW M=%d efc=%d (%v)", hnswM, efc, time.Since(start).Round(time.Second)), w.end())
+	t.Logf("index phase, peak RSS of each 5 s (MB): %s", w.timeline())
 	snap("after index")
 	w = watchRSS(t, pid)
 	time.Sleep(30 * time.Second)

@@ -49,7 +49,7 @@ func FromSegment(s model.Segment) *Segment {
 	return &Segment{Id: s.ID, CollectionId: s.CollectionID, PartitionId: s.PartitionID, Vchannel: s.VChannel, State: int32(s.State),
 		NumRows: s.NumRows, StartPosition: s.StartPosition, SealTs: s.SealTS, Binlogs: s.Binlogs, StatsLog: s.StatsLog,
 		FlushTs: s.FlushTS, SizeBytes: s.SizeBytes, CompactedFrom: s.CompactedFrom, DeltaApplied: s.DeltaApplied, Siblings: s.Siblings, Clustered: s.Clustered,
-		DeletedRows: s.DeletedRows, DeletedUpTo: s.DeletedUpTo}
+		DeletedRows: s.DeletedRows, DeletedUpTo: s.DeletedUpTo, Sorted: s.Sorted}
 }
 
 // ToSegment decodes a segment.
@@ -57,7 +57,8 @@ func ToSegment(s *Segment) model.Segment {
 	return model.Segment{ID: s.GetId(), CollectionID: s.GetCollectionId(), PartitionID: s.GetPartitionId(), VChannel: s.GetVchannel(),
 		State: model.SegmentState(s.GetState()), NumRows: s.GetNumRows(), StartPosition: s.GetStartPosition(), SealTS: s.GetSealTs(),
 		Binlogs: s.GetBinlogs(), StatsLog: s.GetStatsLog(), FlushTS: s.GetFlushTs(), SizeBytes: s.GetSizeBytes(),
-		CompactedFrom: s.GetCompactedFrom(), DeltaApplied: s.GetDeltaApplied(), Siblings: s.GetSiblings(), Clustered: s.GetClustered(), DeletedRows: s.GetDeletedRows(), DeletedUpTo: s.GetDeletedUpTo()}
+		CompactedFrom: s.GetCompactedFrom(), DeltaApplied: s.GetDeltaApplied(), Siblings: s.GetSiblings(), Clustered: s.GetClustered(), DeletedRows: s.GetDeletedRows(), DeletedUpTo: s.GetDeletedUpTo(),
+		Sorted: s.GetSorted()}
 }
 
 // FromSegments encodes segments.

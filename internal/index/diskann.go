@@ -156,6 +156,12 @@ func diskannPQM(dim int, ratio float64) int {
 	return m
 }
 
+// ReadsFileAtRandom reports that a loaded DISKANN index reads the vectors
+// and graph in place, a record per visited node: whoever mapped the file
+// should turn readahead off (MADV_RANDOM) so that a search faults in one
+// page per record, not a readahead window.
+func (d *diskann) ReadsFileAtRandom() bool { return true }
+
 func (d *diskann) Spec() Spec { return d.spec }
 func (d *diskann) Len() int   { return d.n }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/milvago/milvago/internal/annbench"
 	"github.com/milvago/milvago/internal/index"
+	"github.com/milvago/milvago/internal/objstore"
 )
 
 // TestDiskANNDiskBench measures DISKANN on a texmex data set with the index
@@ -84,22 +85,33 @@ func TestDiskANNDiskBench(t *testing.T) {
 			t.Fatal(err)
 		}
 		st, _ := f.Stat()
-		data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+		// Map the file as the query node does (objstore's local store)
+		// and give it the advice the query node gives a loaded DISKANN
+		// index (querynode/load.go): MADV_RANDOM. MILVAGO_DISKANN_MADV=normal
+		// keeps the kernel's readahead, for comparison.
+		store, err := objstore.NewLocal(filepath.Dir(file))
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer syscall.Munmap(data)
+		m, err := store.Map(context.Background(), filepath.Base(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		data := m.Bytes()
 		idx, err := index.Load(data)
 		if err != nil {
 			t.Fatal(err)
 		}
+		advice := "normal (readahead)"
+		if rr, ok := idx.(interface{ ReadsFileAtRandom() bool }); ok && rr.ReadsFileAtRandom() && os.Getenv("MILVAGO_DISKANN_MADV") != "normal" {
+			m.(interface{ AdviseRandom() }).AdviseRandom()
+			advice = "random, as the query node maps it"
+		}
 		// Start cold: drop the file's pages from this mapping and the page cache.
 		_ = syscall.Madvise(data, 4 /* MADV_DONTNEED */)
 		_ = fadviseDontNeed(f)
-		if os.Getenv("MILVAGO_DISKANN_MADV") == "random" {
-			// No readahead: a fault reads the record's page, not 128 KiB around it.
-			_ = syscall.Madvise(data, 1 /* MADV_RANDOM */)
-		}
+		fmt.Printf("mapping advice: %s\n", advice)
 		fmt.Printf("loaded %s: n=%d file %.1f MiB, heap part %.1f MiB, %s\n", file, idx.Len(), float64(st.Size())/(1<<20), float64(idx.MemoryBytes())/(1<<20), rss())
 		for _, l := range strings.Split(os.Getenv("MILVAGO_DISKANN_SEARCH"), ",") {
 			p := map[string]string{"search_list": l}

@@ -180,8 +180,13 @@ func (h *hnswIndex) insert(s *hnswScratch, id uint32) {
 		cur, curD = h.greedy(s, hq, cur, curD, l, true)
 	}
 	for l := min(level, maxL); l >= 0; l-- {
-		h.searchLayer(s, hq, cur, curD, l, h.efC, true, nil)
-		cands := s.drainSorted()
+		var cands []hnswCand
+		if h.usePool(h.efC) {
+			cands = h.searchLayerPool(s, hq, cur, curD, l, h.efC, true)
+		} else {
+			h.searchLayer(s, hq, cur, curD, l, h.efC, true, nil)
+			cands = s.drainSorted()
+		}
 		s.sel = h.heuristic(cands, h.m, s.sel[:0])
 		h.connect(s, id, l, s.sel)
 		cur, curD = s.sel[0].id, s.sel[0].d

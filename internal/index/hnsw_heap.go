@@ -98,6 +98,7 @@ type hnswScratch struct {
 	fresh   []uint32  // unvisited neighbours of the node being expanded
 	dists   []float32 // their distances
 	sorted  []hnswCand
+	pool    []hnswCand // searchLayerPool's sorted beam
 	hq      hnswQuery
 }
 

@@ -221,11 +221,19 @@ func (h *hnswIndex) searchOne(s *hnswScratch, q []float32, sp *hnswSearchParams,
 		for l := h.maxLevel; l > 0; l-- {
 			cur, curD = h.greedy(s, hq, cur, curD, l, false)
 		}
-		h.searchLayer(s, hq, cur, curD, 0, sp.ef, false, sp.skip)
-		if h.refine || sp.win.Active {
-			found = s.drainSorted()
-		} else {
-			found = s.bestK(sp.k)
+		switch {
+		case sp.skip == nil && h.usePool(sp.ef):
+			found = h.searchLayerPool(s, hq, cur, curD, 0, sp.ef, false)
+			if !h.refine && !sp.win.Active {
+				found = found[:min(len(found), sp.k)]
+			}
+		default:
+			h.searchLayer(s, hq, cur, curD, 0, sp.ef, false, sp.skip)
+			if h.refine || sp.win.Active {
+				found = s.drainSorted()
+			} else {
+				found = s.bestK(sp.k)
+			}
 		}
 	}
 	if sp.brute || (sp.skip != nil && len(found) < min(sp.k, sp.allowed)) {

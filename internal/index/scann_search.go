@@ -19,6 +19,7 @@ type scannScratch struct {
 	coarse []float32
 	table  []float32  // m*16 float distance table
 	lo     []float32  // m per-sub-quantizer minima of table
+	hi     []float32  // m per-sub-quantizer maxima of table (AVX-512 path)
 	lut    []byte     // 2*m2*32 quantized table
 	acc    []uint16   // scannChunkBlocks*32 block results
 	cands  scannCands // best reorder_k positions by estimate
@@ -149,6 +150,49 @@ func (s *scann) searchOne(query []float32, plan ivfPlan, rk int, sc *scannScratc
 // sub-quantizer). It returns bias = sum_j min_j and 1/a, so that a code's
 // estimate is bias + sum/a.
 func (s *scann) quantizeTable(q []float32, sc *scannScratch) (bias, inv float32) {
+	if scannHasAVX512 && s.pq.dsub == 2 && s.pq.m > 0 {
+		return s.quantizeTableDS2AVX512(q, sc)
+	}
+	return s.quantizeTableGo(q, sc)
+}
+
+// quantizeTableDS2AVX512 is quantizeTableGo for 2-value sub-vectors (m =
+// dim/2, SCANN's default) with both loops in AVX-512 (scann_table_amd64.s):
+// the same arithmetic in the same order, so the same table, bias and
+// quantized table bit for bit (TestSCANNTableKernels).
+func (s *scann) quantizeTableDS2AVX512(q []float32, sc *scannScratch) (bias, inv float32) {
+	pq := s.pq
+	m := pq.m
+	tab := sc.table[:m*scannKsub]
+	_ = q[2*m-1]
+	_ = pq.codebooks[2*scannKsub*m-1]
+	_ = sc.lut[m*fsTableBytes-1]
+	if cap(sc.lo) < m {
+		sc.lo = make([]float32, m)
+	}
+	if cap(sc.hi) < m {
+		sc.hi = make([]float32, m)
+	}
+	los, his := sc.lo[:m], sc.hi[:m]
+	scannTableDS2AVX512(&q[0], &pq.codebooks[0], m, &tab[0], &los[0], &his[0])
+	var span float32
+	for j, lo := range los {
+		bias += lo
+		span = max(span, his[j]-lo)
+	}
+	var a float32
+	if span > 0 && !math.IsInf(float64(span), 0) && !math.IsNaN(float64(span)) {
+		a = 255 / span
+		inv = span / 255
+	}
+	scannQuantizeAVX512(&tab[0], &los[0], m, a, &sc.lut[0])
+	clear(sc.lut[m*fsTableBytes:]) // the padding sub-quantizer of an odd m
+	return bias, inv
+}
+
+// quantizeTableGo is the portable quantizeTable and the specification of
+// the AVX-512 kernels.
+func (s *scann) quantizeTableGo(q []float32, sc *scannScratch) (bias, inv float32) {
 	pq := s.pq
 	m, ds := pq.m, pq.dsub
 	tab := sc.table[:m*scannKsub]

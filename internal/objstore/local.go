@@ -313,6 +313,18 @@ func (m *mmapping) Evict() {
 	}
 }
 
+// AdviseRandom tells the kernel the mapping is read at random
+// (madvise MADV_RANDOM): a fault reads the one page it needs instead of a
+// readahead window around it. Indexes that search their file in place
+// (DISKANN reads a few hundred bytes per graph node) would otherwise fill
+// the page cache, and a memory limit smaller than the file, with pages
+// nobody reads.
+func (m *mmapping) AdviseRandom() {
+	if m.mapped && len(m.b) > 0 {
+		_ = unix.Madvise(m.b, unix.MADV_RANDOM) // advice only: failure costs I/O, not correctness
+	}
+}
+
 func (m *mmapping) Close() error {
 	var err error
 	m.once.Do(func() {

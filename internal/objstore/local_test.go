@@ -5,9 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/objstoretest"
@@ -136,4 +138,63 @@ func rssFileKB(t *testing.T) int {
 		}
 	}
 	return -1
+}
+
+// TestLocalMapAdviseRandom checks that AdviseRandom marks the mapping for
+// random reads (VmFlags "rr" in /proc/self/smaps) and leaves its bytes.
+func TestLocalMapAdviseRandom(t *testing.T) {
+	ctx := context.Background()
+	s, err := objstore.NewLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 1<<20)
+	for i := range data {
+		data[i] = byte(i * 13)
+	}
+	if err := s.Put(ctx, "graph", data); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.Map(ctx, "graph")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ra, ok := m.(interface{ AdviseRandom() })
+	if !ok {
+		t.Fatal("a local mapping has no AdviseRandom method")
+	}
+	if vmFlags(t, m.Bytes()) == nil {
+		t.Skip("no /proc/self/smaps entry for the mapping")
+	}
+	if slices.Contains(vmFlags(t, m.Bytes()), "rr") {
+		t.Fatal("a fresh mapping is already marked random-read")
+	}
+	ra.AdviseRandom()
+	if f := vmFlags(t, m.Bytes()); !slices.Contains(f, "rr") {
+		t.Fatalf("VmFlags after AdviseRandom: %v, want rr", f)
+	}
+	if string(m.Bytes()) != string(data) {
+		t.Fatal("bytes changed after AdviseRandom")
+	}
+}
+
+// vmFlags returns the VmFlags of the smaps entry that starts at b, or nil.
+func vmFlags(t *testing.T, b []byte) []string {
+	raw, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		return nil
+	}
+	start := strconv.FormatUint(uint64(uintptr(unsafe.Pointer(&b[0]))), 16) + "-"
+	in := false
+	for _, line := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(line); len(f) > 0 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":") {
+			in = strings.HasPrefix(f[0], start)
+			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "VmFlags:"); ok && in {
+			return strings.Fields(rest)
+		}
+	}
+	return nil
 }

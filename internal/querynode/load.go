@@ -40,6 +40,14 @@ func evict(m objstore.Mapping) {
 	}
 }
 
+// randomAdviser is a mapping that can be told it is read at random
+// (objstore's local mmap: MADV_RANDOM, no readahead).
+type randomAdviser interface{ AdviseRandom() }
+
+// randomReader is an index that keeps part of its file in the mapping and
+// reads it at random while searching (DISKANN's vectors and graph).
+type randomReader interface{ ReadsFileAtRandom() bool }
+
 // loadSealed maps a flushed segment's files, loads its indexes and swaps
 // it into the shard, replacing its growing copy or an older sealed copy.
 func (dl *delegator) loadSealed(ctx context.Context, plan contract.SegmentPlan) error {
@@ -149,6 +157,11 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 			return fmt.Errorf("querynode: load index %s: %w", si.File, err)
 		}
 		evict(m)
+		if rr, ok := idx.(randomReader); ok && rr.ReadsFileAtRandom() {
+			if a, ok := m.(randomAdviser); ok {
+				a.AdviseRandom()
+			}
+		}
 		indexes[si.FieldID] = idx
 	}
 	sealed, err := segment.NewSealed(seg.ID, seg.PartitionID, coll.Schema, ts, cols, indexes)

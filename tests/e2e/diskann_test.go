@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"math/rand/v2"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,7 +16,8 @@ import (
 // takes search_list (refusing one below topk with knowhere's text) and
 // finds stored vectors first.
 func TestDISKANN(t *testing.T) {
-	srv := startServer(t, t.TempDir())
+	dir := t.TempDir()
+	srv := startServer(t, dir)
 	cli := srv.client(t)
 	ctx := testContext(t)
 	const name, dim, n = "diskann", 16, 6000 // above the brute-force cut-off, so the index answers
@@ -44,6 +47,11 @@ func TestDISKANN(t *testing.T) {
 		must(t, err)
 		must(t, it.Await(ctx))
 		load(t, ctx, cli, name)
+		// The query node reads DISKANN's vectors and graph in place: it
+		// maps the index file with readahead off (MADV_RANDOM).
+		if rr := randomReadMappings(t, dir); len(rr) == 0 {
+			t.Errorf("%s: no mapping under the server's directory is advised random-read (VmFlags rr)", metric)
+		}
 		for _, row := range []int{0, 42, n - 1} {
 			opt := milvusclient.NewSearchOption(name, 10, []entity.Vector{entity.FloatVector(vecs[row])}).WithANNSField("vec").
 				WithConsistencyLevel(entity.ClStrong).WithAnnParam(index.NewDiskAnnParam(50))
@@ -61,4 +69,29 @@ func TestDISKANN(t *testing.T) {
 		must(t, cli.ReleaseCollection(ctx, milvusclient.NewReleaseCollectionOption(name)))
 		must(t, cli.DropIndex(ctx, milvusclient.NewDropIndexOption(name, "vec")))
 	}
+}
+
+// randomReadMappings lists the files under dir that this process maps with
+// the random-read advice (VmFlags "rr" in /proc/self/smaps).
+func randomReadMappings(t *testing.T, dir string) []string {
+	raw, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Skipf("no smaps: %v", err)
+	}
+	var out []string
+	path := ""
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 0 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":") {
+			path = ""
+			if len(f) >= 6 {
+				path = f[5]
+			}
+			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "VmFlags:"); ok && strings.HasPrefix(path, dir) && slices.Contains(strings.Fields(rest), "rr") {
+			out = append(out, path)
+		}
+	}
+	return out
 }

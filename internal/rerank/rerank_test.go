@@ -207,7 +207,7 @@ func TestFunctionErrors(t *testing.T) {
 		{fn("weighted", nil, "weights", "x"), "parse weights param failed, weight should be []float, bug got: x"},
 		{fn("weighted", nil, "weights", "[1]", "norm_score", "x"), "norm_score params must be true/false, bug got x"},
 		{fn("model", []string{"text"}), "lost rerank params:provider "},
-		{fn("model", []string{"text"}, "provider", "Cohere"), "cohere rerank model name is required"},
+		{fn("model", []string{"text"}, "provider", "Cohere"), "missing credentials config or configure the MILVUS_COHERE_API_KEY environment variable in the Milvus service"},
 		{fn("model", []string{"text"}, "provider", "tei"), "rerank function lost params queries"},
 		{fn("model", []string{"text"}, "provider", "vllm"), "rerank function lost params endpoint"},
 		{fn("model", []string{"text"}, "provider", "vllm", "endpoint", "ftp://x"), "endpoint: [ftp://x] is not a valid http/https link"},

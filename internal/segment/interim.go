@@ -186,49 +186,39 @@ func (g *Growing) kickInterim() {
 	if set == nil {
 		return
 	}
-	g.mu.RLock()
-	n := g.n
-	g.mu.RUnlock()
 	for _, x := range set.fields {
-		if !x.due(n) || !x.building.CompareAndSwap(false, true) {
-			continue
-		}
-		set.wg.Add(1)
-		go func() {
-			defer set.wg.Done()
-			for {
-				g.buildInterim(x)
-				x.building.Store(false)
-				// Rows appended while the flag was still up found it taken:
-				// look again so they are not left out.
-				g.mu.RLock()
-				n := g.n
-				g.mu.RUnlock()
-				if !x.due(n) || !x.building.CompareAndSwap(false, true) {
-					return
-				}
-			}
-		}()
+		g.keepBuilding(set, x.due, &x.building, func() { g.buildInterim(x) })
 	}
 	for _, x := range set.sparse {
-		if !x.due(n) || !x.building.CompareAndSwap(false, true) {
-			continue
-		}
-		set.wg.Add(1)
-		go func() {
-			defer set.wg.Done()
-			for {
-				g.buildSparseInterim(x)
-				x.building.Store(false)
-				g.mu.RLock()
-				n := g.n
-				g.mu.RUnlock()
-				if !x.due(n) || !x.building.CompareAndSwap(false, true) {
-					return
-				}
-			}
-		}()
+		g.keepBuilding(set, x.due, &x.building, func() { g.buildSparseInterim(x) })
 	}
+}
+
+// keepBuilding starts one background builder for an interim index that
+// is due and not already building; it builds until the index has caught
+// up with the segment.
+func (g *Growing) keepBuilding(set *interimSet, due func(n int) bool, building *atomic.Bool, build func()) {
+	rows := func() int {
+		g.mu.RLock()
+		defer g.mu.RUnlock()
+		return g.n
+	}
+	if !due(rows()) || !building.CompareAndSwap(false, true) {
+		return
+	}
+	set.wg.Add(1)
+	go func() {
+		defer set.wg.Done()
+		for {
+			build()
+			building.Store(false)
+			// Rows appended while the flag was still up found it taken:
+			// look again so they are not left out.
+			if !due(rows()) || !building.CompareAndSwap(false, true) {
+				return
+			}
+		}
+	}()
 }
 
 // due reports whether n rows give x work to do.
@@ -369,14 +359,9 @@ func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, me
 	}
 	nq, k := res.NQ, res.K
 
-	// The tail: rows not in the lists, exactly.
-	tail := allowed.Clone()
-	clear(tail.Words()[:rows/64])
-	tb := *b
-	tb.allowed = tail
-	tailKeys, tailOffs := make([]float32, nq*k), make([]int64, nq*k)
-	if err := tb.run(ctx, nq, k, tailOffs, tailKeys); err != nil {
-		return false, fmt.Errorf("segment %d: search: %w", c.id, err)
+	tailKeys, tailOffs, err := c.scanTail(ctx, b, allowed, rows, nq, k)
+	if err != nil {
+		return false, err
 	}
 
 	nprobe := c.interim.nprobeFor(req.Params.Params, x.nlist)
@@ -540,4 +525,18 @@ func (s *Sealed) BuildInterim(ctx context.Context) {
 // exact one (FLAT, BIN_FLAT).
 func interimApplies(indexType string) bool {
 	return indexType != "" && indexType != "FLAT" && indexType != "BIN_FLAT"
+}
+
+// scanTail scores exactly the allowed rows at or past rows, the ones an
+// interim index does not hold yet: nq*k keys and offsets, -1 past the hits.
+func (c *core) scanTail(ctx context.Context, b *bfScan, allowed *bitset.Set, rows, nq, k int) ([]float32, []int64, error) {
+	tail := allowed.Clone()
+	clear(tail.Words()[:rows/64])
+	tb := *b
+	tb.allowed = tail
+	keys, offs := make([]float32, nq*k), make([]int64, nq*k)
+	if err := tb.run(ctx, nq, k, offs, keys); err != nil {
+		return nil, nil, fmt.Errorf("segment %d: search: %w", c.id, err)
+	}
+	return keys, offs, nil
 }

@@ -3,7 +3,6 @@ package segment
 import (
 	"context"
 	"encoding/binary"
-	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -114,13 +113,9 @@ func (c *core) searchSparseInterim(ctx context.Context, s *snapshot, fi *fieldIn
 		return false, err
 	}
 	nq, k := res.NQ, res.K
-	tail := allowed.Clone()
-	clear(tail.Words()[:rows/64])
-	tb := *b
-	tb.allowed = tail
-	tailKeys, tailOffs := make([]float32, nq*k), make([]int64, nq*k)
-	if err := tb.run(ctx, nq, k, tailOffs, tailKeys); err != nil {
-		return false, fmt.Errorf("segment %d: search: %w", c.id, err)
+	tailKeys, tailOffs, err := c.scanTail(ctx, b, allowed, rows, nq, k)
+	if err != nil {
+		return false, err
 	}
 	p := b.bm25
 	acc := make([]float64, rows)

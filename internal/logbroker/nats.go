@@ -300,20 +300,30 @@ func (n *NATS) appendIf(ctx context.Context, channel string, expect MessageID, t
 // stored, so the sequence the next conditional append expects is always
 // there to read).
 func (n *NATS) lastTag(ctx context.Context, channel string) (MessageID, fenceTag, bool, error) {
+	raw, err := n.lastOnSubject(ctx, n.dataSubject(channel))
+	if err != nil || raw == nil {
+		return 0, fenceTag{}, false, err
+	}
+	tag, ok := parseFenceTag(raw.Header.Get(fenceHeader))
+	return MessageID(raw.Sequence), tag, ok, nil
+}
+
+// lastOnSubject reads the last message stored on subject: nil, nil when
+// there is none.
+func (n *NATS) lastOnSubject(ctx context.Context, subject string) (*jetstream.RawStreamMsg, error) {
 	var raw *jetstream.RawStreamMsg
 	err := retryAPI(ctx, func(ctx context.Context) error {
 		var err error
-		raw, err = n.stream.GetLastMsgForSubject(ctx, n.dataSubject(channel))
+		raw, err = n.stream.GetLastMsgForSubject(ctx, subject)
 		return err
 	})
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
-		return 0, fenceTag{}, false, nil
+		return nil, nil
 	case err != nil:
-		return 0, fenceTag{}, false, n.mapErr(err)
+		return nil, n.mapErr(err)
 	}
-	tag, ok := parseFenceTag(raw.Header.Get(fenceHeader))
-	return MessageID(raw.Sequence), tag, ok, nil
+	return raw, nil
 }
 
 // truncPoint returns channel's truncation point. fresh asks the server;
@@ -337,17 +347,9 @@ func (n *NATS) truncPoint(ctx context.Context, channel string, fresh bool) (Mess
 // readMark reads channel's stored truncation point and the stream sequence
 // of the message holding it (0, 0 if none).
 func (n *NATS) readMark(ctx context.Context, channel string) (MessageID, uint64, error) {
-	var raw *jetstream.RawStreamMsg
-	err := retryAPI(ctx, func(ctx context.Context) error {
-		var err error
-		raw, err = n.stream.GetLastMsgForSubject(ctx, n.truncSubject(channel))
-		return err
-	})
-	switch {
-	case errors.Is(err, jetstream.ErrMsgNotFound):
-		return 0, 0, nil
-	case err != nil:
-		return 0, 0, n.mapErr(err)
+	raw, err := n.lastOnSubject(ctx, n.truncSubject(channel))
+	if err != nil || raw == nil {
+		return 0, 0, err
 	}
 	v, err := strconv.ParseUint(string(raw.Data), 10, 64)
 	if err != nil {

@@ -83,10 +83,10 @@ func (s *Service) newBedrockEmbedder(output *schemapb.FieldSchema, fieldDim int6
 		e.secretKey = s.cfg.Env(bedrockSecretEnv)
 	}
 	if e.accessKey == "" {
-		return nil, fmt.Errorf("missing credentials config or configure the %s environment variable in the Milvus service", bedrockAccessKeyEnv)
+		return nil, errMissingKey(bedrockAccessKeyEnv)
 	}
 	if e.secretKey == "" {
-		return nil, fmt.Errorf("missing credentials config or configure the %s environment variable in the Milvus service", bedrockSecretEnv)
+		return nil, errMissingKey(bedrockSecretEnv)
 	}
 	if e.region == "" {
 		return nil, errors.New("missing AWS Service region. Please pass `region` param")

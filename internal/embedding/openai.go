@@ -66,7 +66,7 @@ func (s *Service) newOpenAIEmbedder(provider string, output *schemapb.FieldSchem
 			return nil, err
 		}
 		if key == "" {
-			return nil, fmt.Errorf("missing credentials config or configure the %s environment variable in the Milvus service", openAIKeyEnv)
+			return nil, errMissingKey(openAIKeyEnv)
 		}
 		if u == "" {
 			u = openAIURL
@@ -78,7 +78,7 @@ func (s *Service) newOpenAIEmbedder(provider string, output *schemapb.FieldSchem
 			return nil, err
 		}
 		if key == "" {
-			return nil, fmt.Errorf("missing credentials config or configure the %s environment variable in the Milvus service", azureOpenAIKeyEnv)
+			return nil, errMissingKey(azureOpenAIKeyEnv)
 		}
 		if u == "" {
 			name := conf.ResourceName

@@ -101,7 +101,7 @@ func (s *Service) newCohereEmbedder(output *schemapb.FieldSchema, fieldDim int64
 		}
 	}
 	if key == "" {
-		return nil, fmt.Errorf("missing credentials config or configure the %s environment variable in the Milvus service", cohereKeyEnv)
+		return nil, errMissingKey(cohereKeyEnv)
 	}
 	if u == "" {
 		u = cohereURL
@@ -189,7 +189,7 @@ func (s *Service) newVoyageAIEmbedder(output *schemapb.FieldSchema, fieldDim int
 		}
 	}
 	if key == "" {
-		return nil, fmt.Errorf("missing credentials config or configure the %s environment variable in the Milvus service", voyageAIKeyEnv)
+		return nil, errMissingKey(voyageAIKeyEnv)
 	}
 	if u == "" {
 		u = voyageAIURL
@@ -269,7 +269,7 @@ func (s *Service) newDashscopeEmbedder(output *schemapb.FieldSchema, fieldDim in
 		return nil, err
 	}
 	if key == "" {
-		return nil, fmt.Errorf("missing credentials config or configure the %s environment variable in the Milvus service", dashscopeKeyEnv)
+		return nil, errMissingKey(dashscopeKeyEnv)
 	}
 	if u == "" {
 		u = dashscopeURL
@@ -358,7 +358,7 @@ func (s *Service) newGeminiEmbedder(output *schemapb.FieldSchema, fieldDim int64
 	}
 	e.model = strings.TrimPrefix(e.model, "models/")
 	if key == "" {
-		return nil, fmt.Errorf("missing credentials config or configure the %s environment variable in the Milvus service", geminiKeyEnv)
+		return nil, errMissingKey(geminiKeyEnv)
 	}
 	if u == "" {
 		u = fmt.Sprintf(geminiURL, e.model)
@@ -412,4 +412,10 @@ func (e *geminiEmbedder) embed(ctx context.Context, texts []string, mode Mode) (
 		out[i] = d.Values
 	}
 	return floats(out), nil
+}
+
+// errMissingKey is Milvus's error for a provider with no API key in the
+// function, the config file or the environment variable env.
+func errMissingKey(env string) error {
+	return fmt.Errorf("missing credentials config or configure the %s environment variable in the Milvus service", env)
 }

@@ -109,12 +109,12 @@ func (s *Service) newHostedReranker(provider string, params []*commonpb.KeyValue
 	switch provider {
 	case cohereProvider:
 		if key == "" {
-			return nil, fmt.Errorf("missing credentials config or configure the %s environment variable in the Milvus service", cohereKeyEnv)
+			return nil, errMissingKey(cohereKeyEnv)
 		}
 		r.headers = map[string]string{"accept": "application/json", "Content-Type": "application/json", "Authorization": "bearer " + key}
 	case voyageAIProvider:
 		if key == "" {
-			return nil, fmt.Errorf("missing credentials config or configure the %s environment variable in the Milvus service", voyageAIKeyEnv)
+			return nil, errMissingKey(voyageAIKeyEnv)
 		}
 	case siliconflowProvider:
 		if key == "" {

@@ -141,10 +141,16 @@ func (e *openAIEmbedder) embed(ctx context.Context, texts []string, _ Mode) (Vec
 	if err := e.s.post(ctx, e.url, e.headers, req, &res); err != nil {
 		return Vectors{}, err
 	}
-	sort.Slice(res.Data, func(i, j int) bool { return res.Data[i].Index < res.Data[j].Index })
-	out := make([][]float32, len(res.Data))
-	for i, d := range res.Data {
+	return res.vectors(), nil
+}
+
+// vectors are the response's embeddings in input order (the API may
+// answer in any order; each carries its index).
+func (r *openAIResponse) vectors() Vectors {
+	sort.Slice(r.Data, func(i, j int) bool { return r.Data[i].Index < r.Data[j].Index })
+	out := make([][]float32, len(r.Data))
+	for i, d := range r.Data {
 		out[i] = d.Embedding
 	}
-	return floats(out), nil
+	return floats(out)
 }

@@ -238,12 +238,7 @@ func (e *voyageAIEmbedder) embed(ctx context.Context, texts []string, mode Mode)
 	if err := e.s.post(ctx, e.url, headers, req, &res); err != nil {
 		return Vectors{}, err
 	}
-	sort.Slice(res.Data, func(i, j int) bool { return res.Data[i].Index < res.Data[j].Index })
-	out := make([][]float32, len(res.Data))
-	for i, d := range res.Data {
-		out[i] = d.Embedding
-	}
-	return floats(out), nil
+	return res.vectors(), nil
 }
 
 // ---- dashscope ----

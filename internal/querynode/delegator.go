@@ -58,12 +58,11 @@ type delegator struct {
 // alias memory-mapped files. The files are unmapped only once the segment
 // has left the shard (closing) and no read holds it (refs == 0).
 type sealedSegment struct {
-	seg         *segment.Sealed
-	mappings    []objstore.Mapping
-	stopInterim context.CancelFunc // ends the interim index build; nil if none (set before the segment is shared)
-	refs        atomic.Int32
-	closing     atomic.Bool
-	once        sync.Once
+	seg      *segment.Sealed
+	mappings []objstore.Mapping
+	refs     atomic.Int32
+	closing  atomic.Bool
+	once     sync.Once
 }
 
 func (s *sealedSegment) acquire() { s.refs.Add(1) }
@@ -76,9 +75,6 @@ func (s *sealedSegment) release() {
 
 // close is called once the segment is out of the shard's map.
 func (s *sealedSegment) close() {
-	if s.stopInterim != nil {
-		s.stopInterim()
-	}
 	s.closing.Store(true)
 	if s.refs.Load() == 0 {
 		s.unmap()

@@ -178,6 +178,23 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 	if seg.StatsLog != "" {
 		dl.applyStats(ctx, sealed, seg.StatsLog)
 	}
+	// A dense field loaded without its index gets an interim index, built
+	// before the segment serves, as Milvus builds it while loading the
+	// field: the segment's answers then stay the same while it serves,
+	// until its own index replaces it. Built in the background instead, a
+	// search repeated a moment later could answer differently (exact, then
+	// from the lists), which breaks paging with offsets. A flushed segment
+	// handed off (traceLineage) gets none: the hand-off runs inside the
+	// data node's flush report, which must not wait for a build, and its
+	// index is on its way; it is searched exactly until then.
+	if !traceLineage && sealed.PrepareInterim(dl.d.interim()) {
+		start := time.Now()
+		sealed.BuildInterim(ctx)
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("querynode: segment %d: interim index: %w", seg.ID, err)
+		}
+		dl.logger.Debug("interim index built", "segment", seg.ID, "rows", len(ts), "took", time.Since(start))
+	}
 	// Building the sealed segment may have paged some of it back in.
 	for _, m := range ss.mappings {
 		evict(m)
@@ -242,18 +259,6 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 		// while it serves (lineage.go).
 		dl.gapped[seg.ID] = *gapped
 	}
-	// A dense field loaded without its index gets an interim index, built
-	// in the background while the segment serves (segment.PrepareInterim);
-	// the build holds a reference so the files stay mapped, and stops when
-	// the segment is closed (replaced by its indexed copy, or released).
-	buildInterim := ss.seg.PrepareInterim(dl.d.interim())
-	var interimCtx context.Context
-	if buildInterim {
-		var cancel context.CancelFunc
-		interimCtx, cancel = context.WithCancel(context.Background())
-		ss.stopInterim = cancel
-		ss.acquire()
-	}
 	// The segments of one clustering compaction replace their sources
 	// together (siblings.go): until all are loaded, this one waits aside.
 	group, stale := dl.stageLocked(seg, ss)
@@ -279,14 +284,6 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 		r.close()
 	}
 	ok = true
-	if buildInterim {
-		go func() {
-			defer ss.release()
-			start := time.Now()
-			ss.seg.BuildInterim(interimCtx)
-			dl.logger.Debug("interim index built", "segment", seg.ID, "rows", len(ts), "took", time.Since(start), "stopped", interimCtx.Err() != nil)
-		}()
-	}
 	dl.logger.Debug("loaded sealed segment", "segment", seg.ID, "rows", len(ts), "indexes", len(indexes), "scalar_indexes", sealed.ScalarIndexCount())
 	return nil
 }

@@ -465,8 +465,9 @@ func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, me
 // float16 and bfloat16 fields of a sealed segment without their index
 // once it holds max(indexBuildRatio x its rows, 39 x nlist) rows: the same
 // IVF lists as a growing segment's, over every row including the last
-// partial chunk, built in the background; searches scan the rows not yet
-// in the lists exactly meanwhile.
+// partial chunk. The query node builds them before the segment serves (as
+// Milvus does while loading a field), so its answers do not change while
+// it serves; a build stopped early leaves the rest to an exact scan.
 
 // PrepareInterim sets up the interim indexes of the segment's dense fields
 // that have no index, and reports whether there is any to build

@@ -101,10 +101,11 @@ func OutputsCheck(fields []*schemapb.FieldSchema) error {
 	return nil
 }
 
-// NewTextEmbedding builds fn, a TextEmbedding function of coll, as
-// Milvus's NewTextEmbeddingFunction: provider enabled and known, the
-// provider's parameters valid. It calls no service (Check does).
-func (s *Service) NewTextEmbedding(coll *schemapb.CollectionSchema, fn *schemapb.FunctionSchema) (*Function, error) {
+// NewTextEmbedding builds fn, a TextEmbedding function of coll in the
+// database db, as Milvus's NewTextEmbeddingFunction: provider enabled and
+// known, the provider's parameters valid. It calls no service (Check
+// does). db is the database the zilliz provider names to its service.
+func (s *Service) NewTextEmbedding(db string, coll *schemapb.CollectionSchema, fn *schemapb.FunctionSchema) (*Function, error) {
 	if n := len(fn.GetOutputFieldNames()); n != 1 {
 		return nil, fmt.Errorf("text function should only have one output field, but now is %d", n)
 	}
@@ -157,6 +158,8 @@ func (s *Service) NewTextEmbedding(coll *schemapb.CollectionSchema, fn *schemapb
 		f.client, err = s.newBedrockEmbedder(output, dim, fn, conf)
 	case vertexAIProvider:
 		f.client, err = s.newVertexAIEmbedder(output, dim, fn, conf)
+	case zillizProvider:
+		f.client, err = s.newZillizEmbedder(db, fn)
 	default:
 		if !contains(milvusEmbeddingProviders, provider) {
 			return nil, fmt.Errorf("unsupported text embedding service provider: [%s] , list of supported [%s]", provider, strings.Join(milvusEmbeddingProviders, ", "))

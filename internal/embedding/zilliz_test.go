@@ -130,8 +130,13 @@ func TestZillizEmbeddingErrors(t *testing.T) {
 	if f, err = svc.NewTextEmbedding("default", wrong, fn); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.Check(context.Background()); err == nil || err.Error() != "the required embedding dim is [4], but the embedding obtained from the model is [8]" {
-		t.Errorf("dim: %v", err)
+	// Milvus's zilliz provider leaves the dimension to the function's
+	// check; an insert is refused before its column is built.
+	if err := f.Check(context.Background()); err == nil || err.Error() != "the dim set in the schema is inconsistent with the dim of the model, dim in schema is 4, dim of model is 8" {
+		t.Errorf("check dim: %v", err)
+	}
+	if _, err := f.Insert(context.Background(), []string{"a"}); err == nil || err.Error() != "the required embedding dim is [4], but the embedding obtained from the model is [8]" {
+		t.Errorf("insert dim: %v", err)
 	}
 	i8, fn := schema("8", schemapb.DataType_Int8Vector, "provider", "zilliz", "model_deployment_id", "dep-1")
 	if f, err = svc.NewTextEmbedding("default", i8, fn); err != nil {

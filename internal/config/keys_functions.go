@@ -104,6 +104,8 @@ var functionKeys = func() []Key {
 			func(c *Config) *bool { return &c.Function.Models.Zilliz.EnableTLS }),
 		strKey(zl+"certFile", "", "CA certificate (PEM) that signs the model service's certificate, with enableTLS",
 			func(c *Config) *string { return &c.Function.Models.Zilliz.CertFile }),
+		strKey("msgChannel.chanNamePrefix.cluster", "by-dev", "Milvus's cluster prefix; Milvago uses it only as the instance-id metadata of its calls to the zilliz model service",
+			func(c *Config) *string { return &c.MsgChannel.ChanNamePrefix.Cluster }),
 		strKey(zl+"serverNameOverride", "", "server name to verify in the model service's certificate instead of the endpoint's host",
 			func(c *Config) *string { return &c.Function.Models.Zilliz.ServerNameOverride }),
 	)

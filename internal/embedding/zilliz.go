@@ -256,10 +256,11 @@ type zillizHighlighter struct {
 // the request's metadata.
 func (s *Service) NewHighlightProvider(params []*commonpb.KeyValuePair, db string) (HighlightProvider, error) {
 	h := &zillizHighlighter{batch: 64, params: map[string]string{}}
+	deployment := ""
 	for _, p := range params {
 		switch strings.ToLower(p.GetKey()) {
 		case modelDeploymentIDParam:
-			h.c.deployment = p.GetValue()
+			deployment = p.GetValue()
 		case maxClientBatchSizeParam:
 			n, err := strconv.Atoi(p.GetValue())
 			if err != nil {
@@ -270,7 +271,7 @@ func (s *Service) NewHighlightProvider(params []*commonpb.KeyValuePair, db strin
 			h.params[p.GetKey()] = p.GetValue()
 		}
 	}
-	c, err := s.newZillizClient(h.c.deployment, db)
+	c, err := s.newZillizClient(deployment, db)
 	if err != nil {
 		return nil, err
 	}

@@ -45,6 +45,13 @@ type Config struct {
 	ShardBalance
 	// Function is the model services of functions (keys_functions.go).
 	Function Function
+	// MsgChannel is msgChannel.*: only the cluster prefix
+	// (keys_functions.go), the zilliz model service's instance-id.
+	MsgChannel struct {
+		ChanNamePrefix struct {
+			Cluster string
+		}
+	}
 	// Credentials are the file's credential.<name>.apikey values, by name
 	// (keys_functions.go).
 	Credentials map[string]string

@@ -18,7 +18,8 @@ type Function struct {
 }
 
 // FunctionModels is function.models.*: Milvus 2.6's "zilliz" gRPC model
-// service, which semantic highlighters call (docs/highlight.md).
+// service, which zilliz text_embedding functions and model rerankers
+// (docs/embedding.md) and semantic highlighters (docs/highlight.md) call.
 type FunctionModels struct {
 	Zilliz struct {
 		Endpoint           string
@@ -97,12 +98,14 @@ var functionKeys = func() []Key {
 	out = append(out, providerKeys(rr, rer, "vllm", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.VLLM }, false, false)...)
 	const zl = "function.models.zilliz."
 	out = append(out,
-		strKey(zl+"endpoint", "", "host:port of the gRPC model service (Milvus's zilliz provider) semantic highlighters call; empty: semantic highlighting is refused",
+		strKey(zl+"endpoint", "", "host:port of the gRPC model service (Milvus's zilliz provider) that zilliz text_embedding functions, model rerankers and semantic highlighters call; empty: they are refused",
 			func(c *Config) *string { return &c.Function.Models.Zilliz.Endpoint }),
 		boolKey(zl+"enableTLS", "false", "call the model service over TLS",
 			func(c *Config) *bool { return &c.Function.Models.Zilliz.EnableTLS }),
 		strKey(zl+"certFile", "", "CA certificate (PEM) that signs the model service's certificate, with enableTLS",
 			func(c *Config) *string { return &c.Function.Models.Zilliz.CertFile }),
+		strKey("msgChannel.chanNamePrefix.cluster", "by-dev", "Milvus's cluster prefix; Milvago uses it only as the instance-id metadata of its calls to the zilliz model service",
+			func(c *Config) *string { return &c.MsgChannel.ChanNamePrefix.Cluster }),
 		strKey(zl+"serverNameOverride", "", "server name to verify in the model service's certificate instead of the endpoint's host",
 			func(c *Config) *string { return &c.Function.Models.Zilliz.ServerNameOverride }),
 	)

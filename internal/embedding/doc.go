@@ -1,7 +1,10 @@
 // Package embedding calls the model services behind Milvus 2.6's
-// text_embedding functions and model rerankers over HTTP: TEI's /embed and
+// text_embedding functions and model rerankers: over HTTP TEI's /embed and
 // /rerank, the OpenAI embeddings API (openai, azure_openai, siliconflow and
-// any OpenAI-compatible endpoint given a url) and vLLM's /rerank.
+// any OpenAI-compatible endpoint given a url), the hosted APIs (cohere,
+// voyageai, dashscope, gemini, bedrock, vertexai, ali) and vLLM's /rerank;
+// over gRPC Milvus's model service (zilliz: embeddings, rerank and the
+// semantic highlighter, on one shared connection).
 //
 // A Service holds the operator's configuration (Milvus's
 // function.textEmbedding.providers.*, function.rerank.model.providers.*,

@@ -40,7 +40,7 @@ func TestTEIEmbedding(t *testing.T) {
 	svc := embedding.New(fast())
 	s, fn := schema("16", schemapb.DataType_FloatVector, "provider", "TEI", "endpoint", srv.URL(), "max_client_batch_size", "3",
 		"ingestion_prompt", "passage: ", "search_prompt", "query: ")
-	f, err := svc.NewTextEmbedding(s, fn)
+	f, err := svc.NewTextEmbedding("default", s, fn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,13 +82,13 @@ func TestTEIEmbedding(t *testing.T) {
 	}
 	// The wrong dimension fails the check with Milvus's text.
 	s, fn = schema("8", schemapb.DataType_FloatVector, "provider", "tei", "endpoint", srv.URL())
-	f, _ = svc.NewTextEmbedding(s, fn)
+	f, _ = svc.NewTextEmbedding("default", s, fn)
 	if err := f.Check(context.Background()); err == nil || err.Error() != "the required embedding dim is [8], but the embedding obtained from the model is [16]" {
 		t.Errorf("dim: %v", err)
 	}
 	// So does an int8 output (TEI answers floats).
 	s, fn = schema("16", schemapb.DataType_Int8Vector, "provider", "tei", "endpoint", srv.URL())
-	f, _ = svc.NewTextEmbedding(s, fn)
+	f, _ = svc.NewTextEmbedding("default", s, fn)
 	if err := f.Check(context.Background()); err == nil || err.Error() != "embedding model output and field type mismatch, model output is FloatVector, field type is Int8Vector" {
 		t.Errorf("int8: %v", err)
 	}
@@ -103,7 +103,7 @@ func TestParameterErrors(t *testing.T) {
 	}{
 		{[]string{"endpoint", "http://x"}, "the text embedding service provider parameter:[provider] was not found"},
 		{[]string{"provider", "openai"}, "text embedding model provider [openai] is disabled"},
-		{[]string{"provider", "zilliz"}, "text embedding model provider [zilliz] is disabled"},
+		{[]string{"provider", "zilliz"}, "zilliz client config error, lost endpoint config"},
 		{[]string{"provider", "nobody"}, "unsupported text embedding service provider: [nobody] , list of supported [openai, azure_openai, dashscope, bedrock, vertexai, voyageai, cohere, siliconflow, tei, zilliz, gemini]"},
 		{[]string{"provider", "tei", "max_client_batch_size", "x"}, "[max_client_batch_size param's value: x] is not a valid number"},
 		{[]string{"provider", "tei", "truncate", "maybe"}, "[truncate param's value: maybe] is invalid, only supports: [true/false]"},
@@ -113,12 +113,12 @@ func TestParameterErrors(t *testing.T) {
 		{[]string{"provider", "siliconflow"}, "missing credentials conifg or configure the MILVUS_SILICONFLOW_API_KEY environment variable in the Milvus service"},
 	} {
 		s, fn := schema("4", schemapb.DataType_FloatVector, c.params...)
-		if _, err := svc.NewTextEmbedding(s, fn); err == nil || err.Error() != c.want {
+		if _, err := svc.NewTextEmbedding("default", s, fn); err == nil || err.Error() != c.want {
 			t.Errorf("%v: %v, want %q", c.params, err, c.want)
 		}
 	}
 	s, fn := schema("4", schemapb.DataType_FloatVector, "provider", "tei", "endpoint", "ftp://x")
-	f, err := svc.NewTextEmbedding(s, fn)
+	f, err := svc.NewTextEmbedding("default", s, fn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestParameterErrors(t *testing.T) {
 		{[]string{"credential", "k", "dim", "8"}, "function output field:[vec]'s dimension [4] does not match the dimension [8] provided in Function params"},
 	} {
 		s, fn := schema("4", schemapb.DataType_FloatVector, append([]string{"provider", "openai"}, c.params...)...)
-		if _, err := embedding.New(embedding.Config{Credentials: map[string]string{"k": "sk"}}).NewTextEmbedding(s, fn); err == nil || err.Error() != c.want {
+		if _, err := embedding.New(embedding.Config{Credentials: map[string]string{"k": "sk"}}).NewTextEmbedding("default", s, fn); err == nil || err.Error() != c.want {
 			t.Errorf("openai %v: %v, want %q", c.params, err, c.want)
 		}
 	}
@@ -150,7 +150,7 @@ func TestOpenAICompatible(t *testing.T) {
 	cfg.Credentials = map[string]string{"k": "sk-test"}
 	svc := embedding.New(cfg)
 	s, fn := schema("12", schemapb.DataType_FloatVector, "provider", "openai", "model_name", "text-embedding-3-small", "dim", "12")
-	f, err := svc.NewTextEmbedding(s, fn)
+	f, err := svc.NewTextEmbedding("default", s, fn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestAzureRequest(t *testing.T) {
 		return ""
 	}
 	s, fn := schema("2", schemapb.DataType_FloatVector, "provider", "azure_openai", "model_name", "dep")
-	f, err := embedding.New(cfg).NewTextEmbedding(s, fn)
+	f, err := embedding.New(cfg).NewTextEmbedding("default", s, fn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +215,7 @@ func TestRetries(t *testing.T) {
 	defer srv.Close()
 	svc := embedding.New(embedding.Config{Timeout: time.Second, Retries: 3, Backoff: 10 * time.Millisecond})
 	s, fn := schema("2", schemapb.DataType_FloatVector, "provider", "tei", "endpoint", srv.URL)
-	f, _ := svc.NewTextEmbedding(s, fn)
+	f, _ := svc.NewTextEmbedding("default", s, fn)
 	_, err := f.Insert(context.Background(), []string{"x"})
 	if err == nil || !strings.HasPrefix(err.Error(), "call service failed, errs:[503 Service Unavailable, busy") {
 		t.Fatalf("err: %v", err)
@@ -251,13 +251,13 @@ func TestRerankProviders(t *testing.T) {
 		{kv("provider", "tei", "truncate", "x"), "Rerank params error, truncate: x is not bool type"},
 		{kv("provider", "Nope"), "unknown rerank model provider:Nope"},
 	} {
-		if _, err := svc.NewRerankProvider(c.params); err == nil || err.Error() != c.want {
+		if _, err := svc.NewRerankProvider(c.params, "default"); err == nil || err.Error() != c.want {
 			t.Errorf("%v: %v, want %q", c.params, err, c.want)
 		}
 	}
 	srv := embeddingtest.Start(embeddingtest.Options{Dim: 32})
 	defer srv.Close()
-	p, err := svc.NewRerankProvider(kv("provider", "tei", "endpoint", srv.URL(), "truncate", "true"))
+	p, err := svc.NewRerankProvider(kv("provider", "tei", "endpoint", srv.URL(), "truncate", "true"), "default")
 	if err != nil {
 		t.Fatal(err)
 	}

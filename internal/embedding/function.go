@@ -101,10 +101,11 @@ func OutputsCheck(fields []*schemapb.FieldSchema) error {
 	return nil
 }
 
-// NewTextEmbedding builds fn, a TextEmbedding function of coll, as
-// Milvus's NewTextEmbeddingFunction: provider enabled and known, the
-// provider's parameters valid. It calls no service (Check does).
-func (s *Service) NewTextEmbedding(coll *schemapb.CollectionSchema, fn *schemapb.FunctionSchema) (*Function, error) {
+// NewTextEmbedding builds fn, a TextEmbedding function of coll in the
+// database db, as Milvus's NewTextEmbeddingFunction: provider enabled and
+// known, the provider's parameters valid. It calls no service (Check
+// does). db is the database the zilliz provider names to its service.
+func (s *Service) NewTextEmbedding(db string, coll *schemapb.CollectionSchema, fn *schemapb.FunctionSchema) (*Function, error) {
 	if n := len(fn.GetOutputFieldNames()); n != 1 {
 		return nil, fmt.Errorf("text function should only have one output field, but now is %d", n)
 	}
@@ -157,6 +158,8 @@ func (s *Service) NewTextEmbedding(coll *schemapb.CollectionSchema, fn *schemapb
 		f.client, err = s.newBedrockEmbedder(output, dim, fn, conf)
 	case vertexAIProvider:
 		f.client, err = s.newVertexAIEmbedder(output, dim, fn, conf)
+	case zillizProvider:
+		f.client, err = s.newZillizEmbedder(db, fn)
 	default:
 		if !contains(milvusEmbeddingProviders, provider) {
 			return nil, fmt.Errorf("unsupported text embedding service provider: [%s] , list of supported [%s]", provider, strings.Join(milvusEmbeddingProviders, ", "))
@@ -209,8 +212,11 @@ func (f *Function) MaxBatch() int { return f.batch }
 // Check calls the service once, as Milvus does when a collection with the
 // function is created: the model must answer with vectors of the output
 // field's type and dimension.
+//
+// Milvus's zilliz provider, alone, leaves the dimension to this check, so
+// a zilliz model of another dimension fails here with Check's own text.
 func (f *Function) Check(ctx context.Context) error {
-	vecs, err := f.call(ctx, []string{"check"}, InsertMode)
+	vecs, err := f.call(ctx, []string{"check"}, InsertMode, f.provider != zillizProvider)
 	if err != nil {
 		return err
 	}
@@ -219,6 +225,9 @@ func (f *Function) Check(ctx context.Context) error {
 	}
 	if vecs.Len() != 1 {
 		return fmt.Errorf("the dim set in the schema is inconsistent with the dim of the model, dim in schema is %d, dim of model is %d", f.dim, 0)
+	}
+	if d := vecs.dim(0); d != int(f.dim) {
+		return fmt.Errorf("the dim set in the schema is inconsistent with the dim of the model, dim in schema is %d, dim of model is %d", f.dim, d)
 	}
 	return nil
 }
@@ -251,7 +260,7 @@ func (f *Function) Search(ctx context.Context, texts []string) (Vectors, error) 
 
 // embed embeds texts into the output field's type.
 func (f *Function) embed(ctx context.Context, texts []string, mode Mode) (Vectors, error) {
-	vecs, err := f.call(ctx, texts, mode)
+	vecs, err := f.call(ctx, texts, mode, true)
 	if err != nil {
 		return Vectors{}, err
 	}
@@ -261,9 +270,10 @@ func (f *Function) embed(ctx context.Context, texts []string, mode Mode) (Vector
 	return vecs, nil
 }
 
-// call sends texts one client batch at a time and checks the number and
-// the dimension of the vectors (the providers' CallEmbedding).
-func (f *Function) call(ctx context.Context, texts []string, mode Mode) (Vectors, error) {
+// call sends texts one client batch at a time and checks the number and,
+// with checkDim, the dimension of the vectors (the providers'
+// CallEmbedding).
+func (f *Function) call(ctx context.Context, texts []string, mode Mode, checkDim bool) (Vectors, error) {
 	var out Vectors
 	step := f.client.clientBatch()
 	for i := 0; i < len(texts); i += step {
@@ -276,7 +286,7 @@ func (f *Function) call(ctx context.Context, texts []string, mode Mode) (Vectors
 			return Vectors{}, fmt.Errorf("get embedding failed, the number of texts and embeddings does not match text:[%d], embedding:[%d]", end-i, vecs.Len())
 		}
 		for j := range vecs.Len() {
-			if d := vecs.dim(j); d != int(f.dim) {
+			if d := vecs.dim(j); checkDim && d != int(f.dim) {
 				return Vectors{}, fmt.Errorf("the required embedding dim is [%d], but the embedding obtained from the model is [%d]", f.dim, d)
 			}
 		}

@@ -62,7 +62,7 @@ func TestHostedProviders(t *testing.T) {
 	} {
 		t.Run(c.provider, func(t *testing.T) {
 			s, fn := schema("16", schemapb.DataType_FloatVector, append([]string{"provider", c.provider}, c.params...)...)
-			f, err := svc.NewTextEmbedding(s, fn)
+			f, err := svc.NewTextEmbedding("default", s, fn)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -92,7 +92,7 @@ func TestHostedProviders(t *testing.T) {
 	}
 	// Gemini's per-text requests.
 	s, fn := schema("16", schemapb.DataType_FloatVector, "provider", "gemini", "model_name", "gemini-embedding-001")
-	f, err := svc.NewTextEmbedding(s, fn)
+	f, err := svc.NewTextEmbedding("default", s, fn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +126,7 @@ func TestInt8Providers(t *testing.T) {
 	svc := hostedService(srv)
 	for _, p := range []string{"voyageai", "cohere"} {
 		s, fn := schema("8", schemapb.DataType_Int8Vector, "provider", p, "model_name", "m")
-		f, err := svc.NewTextEmbedding(s, fn)
+		f, err := svc.NewTextEmbedding("default", s, fn)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,7 +146,7 @@ func TestInt8Providers(t *testing.T) {
 		}
 	}
 	s, fn := schema("8", schemapb.DataType_Int8Vector, "provider", "dashscope", "model_name", "m")
-	f, err := svc.NewTextEmbedding(s, fn)
+	f, err := svc.NewTextEmbedding("default", s, fn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestInt8Providers(t *testing.T) {
 		t.Errorf("dashscope into int8: %v", err)
 	}
 	s, fn = schema("8", schemapb.DataType_Int8Vector, "provider", "gemini", "model_name", "m")
-	if _, err := svc.NewTextEmbedding(s, fn); err == nil || err.Error() != "Gemini embedding only supports FloatVector field, got Int8Vector" {
+	if _, err := svc.NewTextEmbedding("default", s, fn); err == nil || err.Error() != "Gemini embedding only supports FloatVector field, got Int8Vector" {
 		t.Errorf("gemini into int8: %v", err)
 	}
 }
@@ -178,7 +178,7 @@ func TestHostedProviderErrors(t *testing.T) {
 		{[]string{"provider", "cohere", "credential", "none"}, "none is not a apikey crediential, can not find key: none.apikey"},
 	} {
 		s, fn := schema("4", schemapb.DataType_FloatVector, c.params...)
-		if _, err := svc.NewTextEmbedding(s, fn); err == nil || err.Error() != c.want {
+		if _, err := svc.NewTextEmbedding("default", s, fn); err == nil || err.Error() != c.want {
 			t.Errorf("%v: %v, want %q", c.params, err, c.want)
 		}
 	}
@@ -191,7 +191,7 @@ func TestHostedProviderErrors(t *testing.T) {
 		cfg.TextEmbedding = map[string]embedding.Provider{"voyageai": {URL: srv.URL() + hosted["voyageai"]}}
 		cfg.Env = func(n string) string { return env[n] }
 		s, fn := schema("4", schemapb.DataType_FloatVector, "provider", "voyageai", "model_name", "m")
-		f, err := embedding.New(cfg).NewTextEmbedding(s, fn)
+		f, err := embedding.New(cfg).NewTextEmbedding("default", s, fn)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -226,7 +226,7 @@ func TestHostedRerankers(t *testing.T) {
 	}
 	docs := []string{"red apple", "blue car", "apple pie", "green apple tree"}
 	for _, p := range []string{"cohere", "voyageai", "siliconflow", "ali"} {
-		r, err := svc.NewRerankProvider(kv("provider", p, "model_name", "rerank-m", "max_client_batch_size", "8"))
+		r, err := svc.NewRerankProvider(kv("provider", p, "model_name", "rerank-m", "max_client_batch_size", "8"), "default")
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
@@ -260,7 +260,7 @@ func TestHostedRerankers(t *testing.T) {
 		{kv("provider", "ali"), "ali rerank model name is required"},
 		{kv("provider", "voyageai", "credential", "k"), "k is not a apikey crediential, can not find key: k.apikey"},
 	} {
-		if _, err := bare.NewRerankProvider(c.params); err == nil || err.Error() != c.want {
+		if _, err := bare.NewRerankProvider(c.params, "default"); err == nil || err.Error() != c.want {
 			t.Errorf("%v: %v, want %q", c.params, err, c.want)
 		}
 	}
@@ -273,7 +273,7 @@ func TestHostedRerankers(t *testing.T) {
 		{kv("provider", "siliconflow", "model_name", "m", "overlap_tokens", "x"), "[overlap_tokens param's value: x] is not a valid number"},
 		{kv("provider", "voyageai"), "voyageai rerank model name is required"},
 	} {
-		if _, err := svc.NewRerankProvider(c.params); err == nil || err.Error() != c.want {
+		if _, err := svc.NewRerankProvider(c.params, "default"); err == nil || err.Error() != c.want {
 			t.Errorf("%v: %v, want %q", c.params, err, c.want)
 		}
 	}
@@ -292,7 +292,7 @@ func TestBedrock(t *testing.T) {
 	svc := embedding.New(cfg)
 	s, fn := schema("8", schemapb.DataType_FloatVector, "provider", "bedrock", "model_name", "amazon.titan-embed-text-v2:0",
 		"region", "us-east-1", "credential", "aws", "dim", "8", "normalize", "false")
-	f, err := svc.NewTextEmbedding(s, fn)
+	f, err := svc.NewTextEmbedding("default", s, fn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,7 +328,7 @@ func TestBedrock(t *testing.T) {
 			params = append(params, "credential", cred)
 		}
 		s, fn := schema("8", schemapb.DataType_FloatVector, params...)
-		f, err := embedding.New(cfg).NewTextEmbedding(s, fn)
+		f, err := embedding.New(cfg).NewTextEmbedding("default", s, fn)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -346,14 +346,14 @@ func TestBedrock(t *testing.T) {
 		{[]string{"region", "us-east-1"}, "missing credentials config or configure the MILVUS_BEDROCK_ACCESS_KEY_ID environment variable in the Milvus service"},
 	} {
 		s, fn := schema("8", schemapb.DataType_FloatVector, append([]string{"provider", "bedrock", "model_name", "m"}, c.params...)...)
-		if _, err := embedding.New(fast()).NewTextEmbedding(s, fn); err == nil || err.Error() != c.want {
+		if _, err := embedding.New(fast()).NewTextEmbedding("default", s, fn); err == nil || err.Error() != c.want {
 			t.Errorf("%v: %v, want %q", c.params, err, c.want)
 		}
 	}
 	noRegion := fast()
 	noRegion.CredentialValues = cfg.CredentialValues
 	s, fn = schema("8", schemapb.DataType_FloatVector, "provider", "bedrock", "model_name", "m", "credential", "aws")
-	if _, err := embedding.New(noRegion).NewTextEmbedding(s, fn); err == nil || err.Error() != "missing AWS Service region. Please pass `region` param" {
+	if _, err := embedding.New(noRegion).NewTextEmbedding("default", s, fn); err == nil || err.Error() != "missing AWS Service region. Please pass `region` param" {
 		t.Errorf("no region: %v", err)
 	}
 }

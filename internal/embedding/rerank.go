@@ -20,9 +20,9 @@ type RerankProvider interface {
 
 // NewRerankProvider builds a model reranker's provider from its function
 // parameters, as Milvus's rerank newProvider: tei, vllm, cohere,
-// voyageai, siliconflow and ali (DashScope) are called; zilliz (Zilliz
-// Cloud's own model service) is refused as disabled.
-func (s *Service) NewRerankProvider(params []*commonpb.KeyValuePair) (RerankProvider, error) {
+// voyageai, siliconflow, ali (DashScope) and zilliz (the gRPC model
+// service of function.models.zilliz, told the request's database db).
+func (s *Service) NewRerankProvider(params []*commonpb.KeyValuePair, db string) (RerankProvider, error) {
 	for _, p := range params {
 		if strings.ToLower(p.GetKey()) != providerParam {
 			continue
@@ -39,8 +39,8 @@ func (s *Service) NewRerankProvider(params []*commonpb.KeyValuePair) (RerankProv
 			return s.newVLLMReranker(params, conf)
 		case siliconflowProvider, cohereProvider, voyageAIProvider, aliProvider:
 			return s.newHostedReranker(provider, params, conf)
-		case "zilliz":
-			return nil, fmt.Errorf("rerank provider: [%s] is disabled", provider)
+		case zillizProvider:
+			return s.newZillizReranker(params, db)
 		default:
 			return nil, fmt.Errorf("unknown rerank model provider:%s", p.GetValue())
 		}

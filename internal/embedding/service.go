@@ -81,6 +81,7 @@ const (
 	azureOpenAIProvider = "azure_openai"
 	siliconflowProvider = "siliconflow"
 	vllmProvider        = "vllm"
+	zillizProvider      = "zilliz"
 )
 
 // Milvus 2.6's text embedding providers, in its order: those Milvago does

@@ -54,7 +54,7 @@ func TestVertexAI(t *testing.T) {
 	svc := embedding.New(cfg)
 	s, fn := schema("8", schemapb.DataType_FloatVector, "provider", "vertexai", "model_name", "text-embedding-005",
 		"projectid", "p", "credential", "gcp", "task", "CODE_RETRIEVAL")
-	f, err := svc.NewTextEmbedding(s, fn)
+	f, err := svc.NewTextEmbedding("default", s, fn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestVertexAI(t *testing.T) {
 	cfg.TextEmbedding = map[string]embedding.Provider{"vertexai": {URL: models + "gemini-embedding-2:embedContent"}}
 	cfg.Env = func(n string) string { return map[string]string{"MILVUS_GOOGLE_APPLICATION_CREDENTIALS": path}[n] }
 	s, fn = schema("8", schemapb.DataType_FloatVector, "provider", "vertexai", "model_name", "gemini-embedding-2", "dim", "8")
-	f, err = embedding.New(cfg).NewTextEmbedding(s, fn)
+	f, err = embedding.New(cfg).NewTextEmbedding("default", s, fn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,7 +118,7 @@ func TestVertexAI(t *testing.T) {
 		cfg.CredentialValues = map[string]string{"broken.credential_json": "%%"}
 		cfg.Env = func(n string) string { return c.env[n] }
 		s, fn := schema("8", schemapb.DataType_FloatVector, append([]string{"provider", "vertexai", "model_name", "m"}, c.params...)...)
-		if _, err := embedding.New(cfg).NewTextEmbedding(s, fn); err == nil || err.Error() != c.want {
+		if _, err := embedding.New(cfg).NewTextEmbedding("default", s, fn); err == nil || err.Error() != c.want {
 			t.Errorf("%v %v: %v, want %q", c.env, c.params, err, c.want)
 		}
 	}
@@ -128,7 +128,7 @@ func TestVertexAI(t *testing.T) {
 	cfg.CredentialValues = map[string]string{"x.credential_json": base64.StdEncoding.EncodeToString(serviceAccount(t, other, srv.URL()+"/vertexai/token"))}
 	cfg.TextEmbedding = map[string]embedding.Provider{"vertexai": {URL: models + "text-embedding-005:predict"}}
 	s, fn = schema("8", schemapb.DataType_FloatVector, "provider", "vertexai", "model_name", "m", "credential", "x")
-	f, err = embedding.New(cfg).NewTextEmbedding(s, fn)
+	f, err = embedding.New(cfg).NewTextEmbedding("default", s, fn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,7 @@ func (s *Server) CreateCollection(ctx context.Context, req *milvuspb.CreateColle
 	if err := s.admit(ctx, quota.DDLCollection, dbOf(ctx, req.GetDbName()), 0, 1); err != nil {
 		return err
 	}
-	if err := s.checkCreateFunctions(ctx, req.GetSchema(), req.GetProperties()); err != nil {
+	if err := s.checkCreateFunctions(ctx, dbOf(ctx, req.GetDbName()), req.GetSchema(), req.GetProperties()); err != nil {
 		return err
 	}
 	schema, shards, err := decodeCreateCollectionSchema(req.GetCollectionName(), req.GetSchema(), req.GetShardsNum())

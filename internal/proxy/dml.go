@@ -93,7 +93,7 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	if err != nil {
 		return nil, err
 	}
-	if fields, schema, err = s.embeddingInsert(ctx, schema, embedFns, fields, n); err != nil {
+	if fields, schema, err = s.embeddingInsert(ctx, c.DBName, schema, embedFns, fields, n); err != nil {
 		return nil, err
 	}
 	cols, err := insertColumns(schema, fields, n, upsert)

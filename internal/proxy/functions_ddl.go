@@ -34,7 +34,7 @@ func (s *Server) AddCollectionFunction(ctx context.Context, req *milvuspb.AddCol
 	if err := validateFunctions(schema); err != nil {
 		return err
 	}
-	if err := s.checkFunctionsRuntime(ctx, schema, fn.GetName(), nil); err != nil {
+	if err := s.checkFunctionsRuntime(ctx, c.DBName, schema, fn.GetName(), nil); err != nil {
 		return err
 	}
 	next, err := s.d.Root.AddCollectionFunction(ctx, c.DBName, c.Name, fn)
@@ -81,7 +81,7 @@ func (s *Server) AlterCollectionFunction(ctx context.Context, req *milvuspb.Alte
 	if err := validateFunctions(schema); err != nil {
 		return err
 	}
-	if err := s.checkFunctionsRuntime(ctx, schema, fn.GetName(), nil); err != nil {
+	if err := s.checkFunctionsRuntime(ctx, c.DBName, schema, fn.GetName(), nil); err != nil {
 		return err
 	}
 	next, err := s.d.Root.AlterCollectionFunction(ctx, c.DBName, c.Name, fn)

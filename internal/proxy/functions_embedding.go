@@ -27,7 +27,7 @@ const (
 // (embedding.ValidateFunctions): every TextEmbedding function (or only
 // the one named) is built and its service called once, unless the
 // request's disable_func_runtime_check property is true.
-func (s *Server) checkFunctionsRuntime(ctx context.Context, schema *schemapb.CollectionSchema, only string, props []*commonpb.KeyValuePair) error {
+func (s *Server) checkFunctionsRuntime(ctx context.Context, db string, schema *schemapb.CollectionSchema, only string, props []*commonpb.KeyValuePair) error {
 	for _, p := range props {
 		if p.GetKey() == disableFuncRuntimeCheckKey {
 			off, err := strconv.ParseBool(p.GetValue())
@@ -48,7 +48,7 @@ func (s *Server) checkFunctionsRuntime(ctx context.Context, schema *schemapb.Col
 		if fn.GetType() != schemapb.FunctionType_TextEmbedding {
 			continue
 		}
-		f, err := s.models.NewTextEmbedding(schema, fn)
+		f, err := s.models.NewTextEmbedding(db, schema, fn)
 		if err != nil {
 			return errPlain("%v", err)
 		}
@@ -65,7 +65,7 @@ func (s *Server) checkFunctionsRuntime(ctx context.Context, schema *schemapb.Col
 // checkCreateFunctions runs the function checks of a CreateCollection
 // request first, as Milvus's createCollectionTask.PreExecute does, so that
 // an unreachable model service is reported before the other checks.
-func (s *Server) checkCreateFunctions(ctx context.Context, schemaBytes []byte, props []*commonpb.KeyValuePair) error {
+func (s *Server) checkCreateFunctions(ctx context.Context, db string, schemaBytes []byte, props []*commonpb.KeyValuePair) error {
 	schema := &schemapb.CollectionSchema{}
 	if err := proto.Unmarshal(schemaBytes, schema); err != nil {
 		return nil // decodeCreateCollectionSchema reports it
@@ -80,7 +80,7 @@ func (s *Server) checkCreateFunctions(ctx context.Context, schemaBytes []byte, p
 	if err := validateFunctions(schema); err != nil {
 		return err
 	}
-	return s.checkFunctionsRuntime(ctx, schema, "", props)
+	return s.checkFunctionsRuntime(ctx, db, schema, "", props)
 }
 
 // allowsFunctionOutputs is the collection's
@@ -143,13 +143,13 @@ func suppliedEmbeddingOutputs(c *model.Collection, schema *schemapb.CollectionSc
 // model service, at most its batch at once, and the vectors are appended
 // to fields as the output field's column. schema is returned with those
 // outputs as ordinary fields, so the write is checked against it.
-func (s *Server) embeddingInsert(ctx context.Context, schema *schemapb.CollectionSchema, fns []*schemapb.FunctionSchema, fields []*schemapb.FieldData, n int) ([]*schemapb.FieldData, *schemapb.CollectionSchema, error) {
+func (s *Server) embeddingInsert(ctx context.Context, db string, schema *schemapb.CollectionSchema, fns []*schemapb.FunctionSchema, fields []*schemapb.FieldData, n int) ([]*schemapb.FieldData, *schemapb.CollectionSchema, error) {
 	if len(fns) == 0 {
 		return fields, schema, nil
 	}
 	built := make([]*embedding.Function, len(fns))
 	for i, fn := range fns {
-		f, err := s.models.NewTextEmbedding(schema, fn)
+		f, err := s.models.NewTextEmbedding(db, schema, fn)
 		if err != nil {
 			return nil, nil, errPlain("%v", err)
 		}
@@ -259,12 +259,12 @@ func embeddingOutput(schema *schemapb.CollectionSchema, params []*commonpb.KeyVa
 // TextEmbedding function's output field by their embeddings (Milvus's
 // FunctionExecutor.ProcessSearch); a placeholder of vectors is left as
 // it is. It returns the placeholder group to search with.
-func (s *Server) embedSearchTexts(ctx context.Context, schema *schemapb.CollectionSchema, params []*commonpb.KeyValuePair, nq int64, group []byte) ([]byte, error) {
+func (s *Server) embedSearchTexts(ctx context.Context, db string, schema *schemapb.CollectionSchema, params []*commonpb.KeyValuePair, nq int64, group []byte) ([]byte, error) {
 	fn := embeddingOutput(schema, params)
 	if fn == nil {
 		return group, nil
 	}
-	f, err := s.models.NewTextEmbedding(schema, fn)
+	f, err := s.models.NewTextEmbedding(db, schema, fn)
 	if err != nil {
 		return nil, errPlain("%v", err)
 	}
@@ -316,7 +316,7 @@ func (s *Server) embedSearchTexts(ctx context.Context, schema *schemapb.Collecti
 
 // embedSearchRequest is embedSearchTexts for a plain Search request: a
 // copy of req with the embedded placeholder group, or req itself.
-func (s *Server) embedSearchRequest(ctx context.Context, schema *schemapb.CollectionSchema, req *milvuspb.SearchRequest) (*milvuspb.SearchRequest, error) {
+func (s *Server) embedSearchRequest(ctx context.Context, db string, schema *schemapb.CollectionSchema, req *milvuspb.SearchRequest) (*milvuspb.SearchRequest, error) {
 	if embeddingOutput(schema, req.GetSearchParams()) == nil {
 		return req, nil
 	}
@@ -324,7 +324,7 @@ func (s *Server) embedSearchRequest(ctx context.Context, schema *schemapb.Collec
 	if nq == 0 {
 		nq = placeholderCount(req.GetPlaceholderGroup())
 	}
-	group, err := s.embedSearchTexts(ctx, schema, req.GetSearchParams(), nq, req.GetPlaceholderGroup())
+	group, err := s.embedSearchTexts(ctx, db, schema, req.GetSearchParams(), nq, req.GetPlaceholderGroup())
 	if err != nil {
 		return nil, err
 	}
@@ -333,10 +333,11 @@ func (s *Server) embedSearchRequest(ctx context.Context, schema *schemapb.Collec
 	return out, nil
 }
 
-// rerankModels adapts the model service to the rerank package.
-func (s *Server) rerankModels() rerank.ModelProviders {
+// rerankModels adapts the model service to the rerank package, for a
+// search in the database db.
+func (s *Server) rerankModels(db string) rerank.ModelProviders {
 	return func(params []*commonpb.KeyValuePair) (rerank.ModelProvider, error) {
-		p, err := s.models.NewRerankProvider(params)
+		p, err := s.models.NewRerankProvider(params, db)
 		if err != nil {
 			return nil, err
 		}

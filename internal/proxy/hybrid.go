@@ -175,7 +175,7 @@ func (s *Server) advancedSearch(ctx context.Context, req *milvuspb.SearchRequest
 	}
 	var rr rerank.Reranker
 	if req.GetFunctionScore() != nil {
-		rr, err = rerank.New(c.Schema, req.GetFunctionScore(), s.rerankModels())
+		rr, err = rerank.New(c.Schema, req.GetFunctionScore(), s.rerankModels(c.DBName))
 	}
 	if err == nil && rr == nil {
 		rr, err = rerank.NewLegacy(c.Schema, req.GetSearchParams())
@@ -209,7 +209,7 @@ func (s *Server) advancedSearch(ctx context.Context, req *milvuspb.SearchRequest
 			SearchParams: subSearchParams(sub.GetSearchParams(), rank), OutputFields: fetch,
 			ExprTemplateValues: sub.GetExprTemplateValues(), NotReturnAllMeta: req.GetNotReturnAllMeta(),
 		}
-		if subs[i], err = s.embedSearchRequest(ctx, c.Schema, subs[i]); err != nil {
+		if subs[i], err = s.embedSearchRequest(ctx, c.DBName, c.Schema, subs[i]); err != nil {
 			return nil, err
 		}
 		spec, err := parseSearchRequest(s.cfg.Limits, c.Schema, subs[i], indexMetric)
@@ -314,7 +314,7 @@ func (s *Server) searchReranker(c *model.Collection, req *milvuspb.SearchRequest
 	if req.GetFunctionScore() == nil {
 		return nil, nil, fetchIDs, nil
 	}
-	rr, err := rerank.New(c.Schema, req.GetFunctionScore(), s.rerankModels())
+	rr, err := rerank.New(c.Schema, req.GetFunctionScore(), s.rerankModels(c.DBName))
 	if err != nil || rr == nil {
 		return nil, nil, fetchIDs, err
 	}

@@ -52,7 +52,7 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	if err != nil {
 		return nil, err
 	}
-	if req, err = s.embedSearchRequest(ctx, c.Schema, req); err != nil {
+	if req, err = s.embedSearchRequest(ctx, c.DBName, c.Schema, req); err != nil {
 		return nil, err
 	}
 	spec, err := parseSearchRequest(s.cfg.Limits, c.Schema, req, metrics)

@@ -233,7 +233,7 @@ func TestFunctionErrors(t *testing.T) {
 func testModels(timeout time.Duration) ModelProviders {
 	svc := embedding.New(embedding.Config{Timeout: timeout, Retries: 1})
 	return func(params []*commonpb.KeyValuePair) (ModelProvider, error) {
-		p, err := svc.NewRerankProvider(params)
+		p, err := svc.NewRerankProvider(params, "default")
 		if err != nil {
 			return nil, err
 		}
@@ -248,7 +248,7 @@ func TestModelDisabled(t *testing.T) {
 	}
 	svc := embedding.New(embedding.Config{Rerank: map[string]embedding.Provider{"tei": {Disabled: true}}})
 	_, err = New(testSchema, fn("model", []string{"text"}, "provider", "TEI", "queries", `["a"]`), func(p []*commonpb.KeyValuePair) (ModelProvider, error) {
-		return svc.NewRerankProvider(p)
+		return svc.NewRerankProvider(p, "default")
 	})
 	if err == nil || err.Error() != "rerank provider: [tei] is disabled" {
 		t.Fatalf("tei disabled by config: %v", err)

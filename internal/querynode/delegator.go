@@ -449,10 +449,15 @@ func (dl *delegator) reload(ctx context.Context, pos uint64) (uint64, error) {
 	}
 	after := plan.Checkpoint.Position
 	if after < pos {
-		if err := next.replay(ctx, after, pos); err != nil {
+		// The replay may end past pos: where the log was truncated past
+		// pos under a shard with no checkpoint yet (the truncated messages
+		// predate its collection: retention keeps everything above every
+		// live vchannel's checkpoint), it starts at the truncation point.
+		// Consuming resumes after the last message it applied, so nothing
+		// is applied twice and a truncated pos is not read again.
+		if after, err = next.replay(ctx, after, pos); err != nil {
 			return pos, err
 		}
-		after = pos
 	}
 	dl.mu.Lock()
 	if dl.closed {
@@ -500,17 +505,19 @@ func (dl *delegator) reload(ctx context.Context, pos uint64) (uint64, error) {
 }
 
 // replay applies the shard's messages in (after, upTo] to dl, which is not
-// serving: its service time is not moved.
-func (dl *delegator) replay(ctx context.Context, after, upTo uint64) error {
+// serving: its service time is not moved. It returns the position of the
+// last message it read: upTo, or past it where the log was truncated
+// beyond upTo (the reader then starts at the truncation point).
+func (dl *delegator) replay(ctx context.Context, after, upTo uint64) (uint64, error) {
 	r, err := dl.subscribe(ctx, after)
 	if err != nil {
-		return err
+		return after, err
 	}
 	defer r.Close()
 	for after < upTo {
 		m, err := r.Next(ctx)
 		if err != nil {
-			return fmt.Errorf("querynode: next on %s: %w", dl.plan.PChannel, err)
+			return after, fmt.Errorf("querynode: next on %s: %w", dl.plan.PChannel, err)
 		}
 		after = uint64(m.ID)
 		dm, err := msg.Decode(m.Payload, m.Properties)
@@ -520,11 +527,11 @@ func (dl *delegator) replay(ctx context.Context, after, upTo uint64) error {
 		}
 		if dm.VChannel == "" || dm.VChannel == dl.plan.VChannel {
 			if err := dl.apply(dm); err != nil {
-				return err
+				return after, err
 			}
 		}
 	}
-	return nil
+	return after, nil
 }
 
 func (dl *delegator) apply(m *msg.Message) error {

@@ -29,6 +29,8 @@ type sparseInterim struct {
 	building atomic.Bool
 
 	mu       sync.RWMutex
+	on       bool // as interimIVF.on
+	gen      int  // as interimIVF.gen
 	postings map[uint32][]sparsePosting
 	rows     int // rows [0, rows) are indexed; a multiple of interimChunkRows
 	bytes    int64
@@ -42,7 +44,22 @@ type sparsePosting struct {
 func (x *sparseInterim) due(n int) bool {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return n-x.rows >= interimChunkRows
+	return x.on && n-x.rows >= interimChunkRows
+}
+
+// setOn is interimIVF.setOn's.
+func (x *sparseInterim) setOn(on bool) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.on == on {
+		return false
+	}
+	x.on = on
+	if !on {
+		x.gen++
+		x.postings, x.rows, x.bytes = map[uint32][]sparsePosting{}, 0, 0
+	}
+	return true
 }
 
 func (x *sparseInterim) size() int64 {
@@ -65,13 +82,17 @@ func (g *Growing) buildSparseInterim(x *sparseInterim) {
 		}
 		full := s.n / interimChunkRows * interimChunkRows
 		x.mu.RLock()
-		rows := x.rows
+		rows, gen, on := x.rows, x.gen, x.on
 		x.mu.RUnlock()
-		if full <= rows {
+		if !on || full <= rows {
 			return
 		}
 		hi := rows + interimChunkRows
 		x.mu.Lock()
+		if x.gen != gen {
+			x.mu.Unlock()
+			continue
+		}
 		for r := rows; r < hi; r++ {
 			row := sv.Rows[r]
 			for i := 0; i+8 <= len(row); i += 8 {

@@ -79,6 +79,7 @@ func TestSparseInterimEqualsBruteForce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	indexAll(g)
 	appendSparse(t, g, rows, 0, n/2, 100)
 	appendSparse(t, g, rows, n/2, n, 105)
 	g.waitInterim()
@@ -178,6 +179,7 @@ func TestSparseInterimBench(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		indexAll(g)
 		start := time.Now()
 		appendSparse(t, g, rows, 0, n, 1)
 		appended := time.Since(start)

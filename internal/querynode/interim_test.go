@@ -57,12 +57,13 @@ func TestSealedInterimLifecycle(t *testing.T) {
 // TestGrowingInterimFollowsSearches: a shard's growing segments build no
 // interim index until a search names a non-FLAT index on the field (the
 // proxy sends the collection's index type with every search); then the
-// segment holding rows and any segment created later build one, and a
-// search naming FLAT (or no index) frees it.
+// segment holding rows builds one (segments created later take the type
+// at creation), and a search naming no index frees it.
 func TestGrowingInterimFollowsSearches(t *testing.T) {
 	cfg := segment.DefaultInterimIndexConfig()
 	cfg.NList, cfg.NProbe, cfg.BuildRatio = 8, 8, 0
 	e := newEnv(t, func(d *Deps) { d.Interim = &cfg })
+	e.gated.open()
 	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: must(e.data.GetCheckpoint(bg, vch))}
 	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
 		t.Fatal(err)

@@ -77,6 +77,9 @@ type interimSet struct {
 	sparse map[int64]*sparseInterim // growing segments' sparse fields (interim_sparse.go)
 	nprobe int
 	wg     sync.WaitGroup // running builders (tests wait on it)
+
+	typesMu sync.Mutex
+	types   map[int64]string // growing: the index types SetIndexType was told
 }
 
 // newInterimSet returns the interim indexes for the layout's dense vector
@@ -85,7 +88,7 @@ func newInterimSet(l *layout, cfg InterimIndexConfig) *interimSet {
 	if !cfg.Enable {
 		return nil
 	}
-	set := &interimSet{fields: map[int64]*interimIVF{}, nprobe: cfg.NProbe}
+	set := &interimSet{fields: map[int64]*interimIVF{}, nprobe: cfg.NProbe, types: map[int64]string{}}
 	for _, fi := range l.order {
 		var elem int64
 		switch fi.typ {
@@ -198,6 +201,9 @@ func (g *Growing) SetIndexType(field int64, indexType string) {
 	if set == nil {
 		return
 	}
+	set.typesMu.Lock()
+	set.types[field] = indexType
+	set.typesMu.Unlock()
 	on := interimApplies(indexType)
 	changed := false
 	if x := set.fields[field]; x != nil {

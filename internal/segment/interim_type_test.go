@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
 	"github.com/milvago/milvago/internal/index"
 )
 
@@ -136,5 +138,32 @@ func TestInterimTypeRace(t *testing.T) {
 	}
 	if total != n {
 		t.Fatalf("lists hold %d rows, want %d", total, n)
+	}
+}
+
+// TestInterimSurvivesSchemaChange: a growing segment copied under a new
+// schema (a field added) keeps its interim configuration and the index
+// types it was told, so the copy builds its interim index too.
+func TestInterimSurvivesSchemaChange(t *testing.T) {
+	const dim, n, nlist = 8, 3 * 1024, 16
+	g, err := NewGrowingWithInterim(1, 1, vecSchema(dim), smallInterim(nlist))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.SetIndexType(fVec, "HNSW")
+	appendVecs(t, g, randVecs(rand.New(rand.NewPCG(25, 26)), n, dim), dim, 0, n, 1)
+	g.waitInterim()
+	schema := vecSchema(dim)
+	schema.Fields = append(schema.Fields, &schemapb.FieldSchema{FieldID: 300, Name: "extra", DataType: schemapb.DataType_Int64, Nullable: true})
+	ng, err := g.WithSchema(schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ng.waitInterim()
+	if got := interimRows(ng); got != n {
+		t.Fatalf("copy's interim index holds %d rows, want %d", got, n)
+	}
+	if ng.interimCfg != g.interimCfg {
+		t.Fatalf("copy's interim config %+v, want %+v", ng.interimCfg, g.interimCfg)
 	}
 }

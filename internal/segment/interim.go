@@ -82,8 +82,10 @@ type interimSet struct {
 	types   map[int64]string // growing: the index types SetIndexType was told
 }
 
-// newInterimSet returns the interim indexes for the layout's dense vector
-// fields, or nil when the interim index is off or there is none.
+// newInterimSet returns the interim indexes for the layout's dense and
+// sparse vector fields, or nil when the interim index is off or there is
+// none. Each starts off: it builds once SetIndexType names a non-FLAT
+// index on its field.
 func newInterimSet(l *layout, cfg InterimIndexConfig) *interimSet {
 	if !cfg.Enable {
 		return nil

@@ -52,6 +52,11 @@ type delegator struct {
 	droppedParts, knownParts map[int64]bool
 	pending                  map[int64]stagedSegment // loaded segments waiting for their siblings (siblings.go)
 	gapped                   map[int64]gappedSegment // handed off with a gap in their lineage (lineage.go)
+	// indexTypes holds the index type of each vector field as the last
+	// search named it (the proxy sends the collection's current one with
+	// every search): growing segments build interim indexes by it
+	// (interim.go).
+	indexTypes map[int64]string
 }
 
 // sealedSegment is a loaded sealed segment whose columns and indexes may
@@ -579,6 +584,9 @@ func (dl *delegator) applyInsert(m *msg.Message) error {
 		g, err = segment.NewGrowingWithInterim(ins.SegmentID, ins.PartitionID, dl.coll().Schema, dl.d.interim())
 		if err != nil {
 			return fmt.Errorf("querynode: new growing segment %d: %w", ins.SegmentID, err)
+		}
+		for field, typ := range dl.indexTypes {
+			g.SetIndexType(field, typ)
 		}
 		dl.growing[ins.SegmentID] = g
 	}

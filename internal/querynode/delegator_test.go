@@ -121,7 +121,7 @@ type env struct {
 	live    map[int64][]float32
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, opts ...func(*Deps)) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	store := kv.NewMemory()
@@ -153,7 +153,11 @@ func newEnv(t *testing.T) *env {
 	if err := dn.Watch(ctx, e.coll); err != nil {
 		t.Fatal(err)
 	}
-	e.qn = New(Deps{Log: e.gated, Objects: e.objects, Syncer: e.w})
+	deps := Deps{Log: e.gated, Objects: e.objects, Syncer: e.w}
+	for _, o := range opts {
+		o(&deps)
+	}
+	e.qn = New(deps)
 	e.qn.Start(ctx)
 	wg.Go(func() { dn.Run(ctx) })
 	wg.Go(func() { e.qn.Run(ctx) })

@@ -3,6 +3,7 @@ package querynode
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/index"
@@ -48,5 +49,64 @@ func TestSealedInterimLifecycle(t *testing.T) {
 	mustDo(e.qn.ReleaseCollection(bg, collID))
 	if got := e.objects.open.Load(); got != 0 {
 		t.Fatalf("%d mappings open after release", got)
+	}
+}
+
+// TestGrowingInterimFollowsSearches: a shard's growing segments build no
+// interim index until a search names a non-FLAT index on the field (the
+// proxy sends the collection's index type with every search); then the
+// segment holding rows builds one (segments created later take the type
+// at creation), and a search naming no index frees it.
+func TestGrowingInterimFollowsSearches(t *testing.T) {
+	cfg := segment.DefaultInterimIndexConfig()
+	cfg.NList, cfg.NProbe, cfg.BuildRatio = 8, 8, 0
+	e := newEnv(t, func(d *Deps) { d.Interim = &cfg })
+	e.gated.open()
+	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: must(e.data.GetCheckpoint(bg, vch))}
+	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
+		t.Fatal(err)
+	}
+	for lo := int64(0); lo < 3000; lo += 1000 {
+		e.insert(t, keyRange(lo, lo+1000)...)
+	}
+	d := e.delegator(t)
+	growing := func() *segment.Growing {
+		d.mu.RLock()
+		defer d.mu.RUnlock()
+		for _, g := range d.growing {
+			return g
+		}
+		return nil
+	}
+	search := func(typ string) []int64 {
+		t.Helper()
+		res, err := e.qn.Search(e.ctx, &contract.SearchRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: e.now(t),
+			Search: segment.SearchRequest{FieldID: 101, IndexType: typ, Queries: index.Dataset{Dim: dim, Float: []float32{2.2, 1}},
+				Metric: index.L2, Params: index.SearchParams{K: 3, Params: map[string]string{"nprobe": "8"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(res.IntPKs, []int64{2, 3, 1}) {
+			t.Fatalf("%q: search %v", typ, res.IntPKs)
+		}
+		return res.IntPKs
+	}
+	search("FLAT")
+	g := growing()
+	if g == nil {
+		t.Fatal("no growing segment")
+	}
+	base := g.MemoryBytes()
+	time.Sleep(50 * time.Millisecond)
+	if mem := g.MemoryBytes(); mem != base {
+		t.Fatalf("FLAT: growing memory %d -> %d: an interim index was built", base, mem)
+	}
+	// 2,048 full-chunk rows x 2 floats copied into the lists.
+	search("HNSW")
+	eventually(t, "interim index built", func() bool { return g.MemoryBytes() >= base+2048*2*4 })
+	search("HNSW")
+	search("")
+	if mem := g.MemoryBytes(); mem != base {
+		t.Fatalf("index dropped: growing memory %d, want %d", mem, base)
 	}
 }

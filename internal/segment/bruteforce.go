@@ -250,7 +250,9 @@ func sparseDot(a, b []byte) float32 {
 		case ia > ib:
 			j += 8
 		default:
-			s += math.Float32frombits(binary.LittleEndian.Uint32(a[i+4:])) * math.Float32frombits(binary.LittleEndian.Uint32(b[j+4:]))
+			// Rounded before the sum (never fused): the interim index's
+			// postings walk adds the same products in the same order.
+			s += float32(math.Float32frombits(binary.LittleEndian.Uint32(a[i+4:])) * math.Float32frombits(binary.LittleEndian.Uint32(b[j+4:])))
 			i += 8
 			j += 8
 		}

@@ -32,6 +32,11 @@ func (c *collector) accepts(key float32) bool {
 	return len(c.keys) < c.k || key <= c.keys[0]
 }
 
+// takes reports whether push(key, off) would keep the pair.
+func (c *collector) takes(key float32, off int64) bool {
+	return len(c.keys) < c.k || key < c.keys[0] || (key == c.keys[0] && off < c.offs[0])
+}
+
 func (c *collector) push(key float32, off int64) {
 	if len(c.keys) < c.k {
 		c.keys = append(c.keys, key)

@@ -32,9 +32,20 @@ func FillColumn(f *schemapb.FieldSchema, n int) (column.Column, bool) {
 // must stop appending to and deleting from g, and use the copy instead.
 func (g *Growing) WithSchema(schema *schemapb.CollectionSchema) (*Growing, error) {
 	ts, cols := g.Columns()
-	ng, err := NewGrowing(g.id, g.partitionID, schema)
+	// The copy keeps g's interim index configuration and the index types
+	// it was told, so that its interim indexes build as g's did.
+	var types map[int64]string
+	if g.interim != nil {
+		g.interim.typesMu.Lock()
+		types = maps.Clone(g.interim.types)
+		g.interim.typesMu.Unlock()
+	}
+	ng, err := NewGrowingWithInterim(g.id, g.partitionID, schema, g.interimCfg)
 	if err != nil {
 		return nil, err
+	}
+	for field, typ := range types {
+		ng.SetIndexType(field, typ)
 	}
 	if err := ng.Append(ts, cols); err != nil {
 		return nil, fmt.Errorf("segment %d: change schema: %w", g.id, err)

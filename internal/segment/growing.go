@@ -19,6 +19,7 @@ const maxRows = math.MaxInt32
 // started.
 type Growing struct {
 	*core
+	interimCfg InterimIndexConfig // what the interim indexes were made with (WithSchema)
 }
 
 var _ Segment = (*Growing)(nil)
@@ -46,7 +47,7 @@ func NewGrowingWithInterim(id, partitionID int64, schema *schemapb.CollectionSch
 		c.cols[fi.id] = col
 	}
 	c.interim = newInterimSet(l, interim)
-	return &Growing{core: c}, nil
+	return &Growing{core: c, interimCfg: interim}, nil
 }
 
 // Append adds len(ts) rows. cols must hold every schema field with len(ts)

@@ -77,15 +77,20 @@ type interimSet struct {
 	sparse map[int64]*sparseInterim // growing segments' sparse fields (interim_sparse.go)
 	nprobe int
 	wg     sync.WaitGroup // running builders (tests wait on it)
+
+	typesMu sync.Mutex
+	types   map[int64]string // growing: the index types SetIndexType was told
 }
 
-// newInterimSet returns the interim indexes for the layout's dense vector
-// fields, or nil when the interim index is off or there is none.
+// newInterimSet returns the interim indexes for the layout's dense and
+// sparse vector fields, or nil when the interim index is off or there is
+// none. Each starts off: it builds once SetIndexType names a non-FLAT
+// index on its field.
 func newInterimSet(l *layout, cfg InterimIndexConfig) *interimSet {
 	if !cfg.Enable {
 		return nil
 	}
-	set := &interimSet{fields: map[int64]*interimIVF{}, nprobe: cfg.NProbe}
+	set := &interimSet{fields: map[int64]*interimIVF{}, nprobe: cfg.NProbe, types: map[int64]string{}}
 	for _, fi := range l.order {
 		var elem int64
 		switch fi.typ {
@@ -124,7 +129,13 @@ type interimIVF struct {
 	building atomic.Bool
 	failed   atomic.Bool // training failed: the field stays brute force
 
-	mu    sync.RWMutex
+	mu sync.RWMutex
+	// on: the field's index may be answered from an interim index
+	// (SetIndexType); off, nothing is built and the lists are freed.
+	on bool
+	// gen counts the resets (index dropped or made exact): a builder's
+	// step computed before one is thrown away.
+	gen   int
 	cent  []float32   // nlist*dim; nil until trained
 	cnorm []float32   // centroid norms (COSINE probing)
 	lists [][]int32   // row offsets per list, ascending
@@ -179,6 +190,52 @@ func (c *core) interimBytes() int64 {
 	return b
 }
 
+// SetIndexType tells a growing segment the type of the index the
+// collection defines on a vector field ("" when it defines none). As in
+// Milvus (a growing segment's field gets an interim index only when the
+// collection's index meta names a non-FLAT index on it), the field's
+// interim index is built only while that type is one an interim index may
+// answer for (interimApplies): set to one, the index starts building over
+// every row already held; set to "" or FLAT/BIN_FLAT (the index dropped or
+// exact), what was built is freed. New segments start with no type.
+func (g *Growing) SetIndexType(field int64, indexType string) {
+	set := g.interim
+	if set == nil {
+		return
+	}
+	set.typesMu.Lock()
+	set.types[field] = indexType
+	set.typesMu.Unlock()
+	on := interimApplies(indexType)
+	changed := false
+	if x := set.fields[field]; x != nil {
+		changed = x.setOn(on) || changed
+	}
+	if x := set.sparse[field]; x != nil {
+		changed = x.setOn(on) || changed
+	}
+	if changed && on {
+		g.kickInterim()
+	}
+}
+
+// setOn turns x on or off (off frees its lists) and reports whether that
+// changed anything.
+func (x *interimIVF) setOn(on bool) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.on == on {
+		return false
+	}
+	x.on = on
+	if !on {
+		x.gen++
+		x.cent, x.cnorm, x.lists, x.vecs, x.rows = nil, nil, nil, nil, 0
+		x.failed.Store(false)
+	}
+	return true
+}
+
 // kickInterim starts a background builder for every field whose index lags
 // the segment by a full chunk (or that has reached its training size).
 func (g *Growing) kickInterim() {
@@ -228,6 +285,9 @@ func (x *interimIVF) due(n int) bool {
 	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
+	if !x.on {
+		return false
+	}
 	if x.cent == nil {
 		return n >= x.trainAt
 	}
@@ -275,8 +335,11 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 			full = s.n // nothing more comes: the last chunk may be partial
 		}
 		x.mu.RLock()
-		trained, rows := x.cent != nil, x.rows
+		trained, rows, gen, on := x.cent != nil, x.rows, x.gen, x.on
 		x.mu.RUnlock()
+		if !on {
+			return
+		}
 		if !trained {
 			if full < x.trainAt {
 				return
@@ -295,7 +358,9 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 				cnorm[i] = float32(math.Sqrt(float64(distance.Dot(cent[i*x.dim:(i+1)*x.dim], cent[i*x.dim:(i+1)*x.dim]))))
 			}
 			x.mu.Lock()
-			x.cent, x.cnorm, x.lists, x.vecs = cent, cnorm, make([][]int32, x.nlist), make([][]float32, x.nlist)
+			if x.gen == gen {
+				x.cent, x.cnorm, x.lists, x.vecs = cent, cnorm, make([][]int32, x.nlist), make([][]float32, x.nlist)
+			}
 			x.mu.Unlock()
 			continue
 		}
@@ -309,6 +374,10 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 		data := rowsOf(rows, hi)
 		index.AssignL2(data, x.dim, x.cent, assign)
 		x.mu.Lock()
+		if x.gen != gen {
+			x.mu.Unlock()
+			continue // reset meanwhile: look again
+		}
 		for i, l := range assign {
 			x.lists[l] = append(x.lists[l], int32(rows+i))
 			x.vecs[l] = append(x.vecs[l], data[i*x.dim:(i+1)*x.dim]...)
@@ -489,7 +558,7 @@ func (s *Sealed) PrepareInterim(cfg InterimIndexConfig) bool {
 		if s.n < max(int(cfg.BuildRatio*float64(s.n)), 39*cfg.NList) {
 			continue
 		}
-		set.fields[fi.id] = &interimIVF{field: fi.id, dim: fi.dim, nlist: cfg.NList, trainAt: min(s.n, 256*cfg.NList)}
+		set.fields[fi.id] = &interimIVF{field: fi.id, dim: fi.dim, nlist: cfg.NList, trainAt: min(s.n, 256*cfg.NList), on: true}
 	}
 	if len(set.fields) == 0 {
 		return false

@@ -45,6 +45,7 @@ func TestInterimBench(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		indexAll(g)
 		start := time.Now()
 		for b := 0; b < n; b += batch {
 			e := min(b+batch, n)

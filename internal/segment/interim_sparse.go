@@ -17,11 +17,14 @@ import (
 // The interim index of a growing segment's sparse vector field (Milvus
 // 2.6's SPARSE_INVERTED_INDEX_CC): an inverted index, term -> (row, value)
 // postings in row order, extended one full chunk of interimChunkRows rows
-// at a time in the background. A BM25 search walks the postings of the
-// query's terms only, accumulating each row's score in the query's term
-// order with the scan's own formula, so scores and ranking are identical
-// to the scan's; the rows not yet indexed are scanned. (An IP search still
-// scans: there every row scores, sharing a term or not.)
+// at a time in the background. A BM25 or IP search walks the postings of
+// the query's terms only, accumulating each row's score in the query's
+// term order with the scan's own formula (the scan's sparse inner product
+// merges the two rows in ascending term order too), so scores and ranking
+// are identical to the scan's; the rows not yet indexed are scanned. Under
+// IP a row sharing no term with the query still scores 0, a hit for the
+// scan: the best k of those (the first allowed rows, ties going to the
+// smaller offset) complete the candidates.
 
 // sparseInterim is the inverted index of one sparse field.
 type sparseInterim struct {
@@ -29,6 +32,8 @@ type sparseInterim struct {
 	building atomic.Bool
 
 	mu       sync.RWMutex
+	on       bool // as interimIVF.on
+	gen      int  // as interimIVF.gen
 	postings map[uint32][]sparsePosting
 	rows     int // rows [0, rows) are indexed; a multiple of interimChunkRows
 	bytes    int64
@@ -42,7 +47,22 @@ type sparsePosting struct {
 func (x *sparseInterim) due(n int) bool {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return n-x.rows >= interimChunkRows
+	return x.on && n-x.rows >= interimChunkRows
+}
+
+// setOn is interimIVF.setOn's.
+func (x *sparseInterim) setOn(on bool) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.on == on {
+		return false
+	}
+	x.on = on
+	if !on {
+		x.gen++
+		x.postings, x.rows, x.bytes = map[uint32][]sparsePosting{}, 0, 0
+	}
+	return true
 }
 
 func (x *sparseInterim) size() int64 {
@@ -65,13 +85,17 @@ func (g *Growing) buildSparseInterim(x *sparseInterim) {
 		}
 		full := s.n / interimChunkRows * interimChunkRows
 		x.mu.RLock()
-		rows := x.rows
+		rows, gen, on := x.rows, x.gen, x.on
 		x.mu.RUnlock()
-		if full <= rows {
+		if !on || full <= rows {
 			return
 		}
 		hi := rows + interimChunkRows
 		x.mu.Lock()
+		if x.gen != gen {
+			x.mu.Unlock()
+			continue
+		}
 		for r := rows; r < hi; r++ {
 			row := sv.Rows[r]
 			for i := 0; i+8 <= len(row); i += 8 {
@@ -90,12 +114,12 @@ func (g *Growing) buildSparseInterim(x *sparseInterim) {
 	}
 }
 
-// searchSparseInterim answers a plain top-k or range BM25 search of a
+// searchSparseInterim answers a plain top-k or range BM25 or IP search of a
 // growing segment's sparse field from its inverted index and a scan of the
 // rows it does not hold. It reports false, doing nothing, where it does
 // not apply.
 func (c *core) searchSparseInterim(ctx context.Context, s *snapshot, fi *fieldInfo, metric index.Metric, win index.RangeWindow, req *SearchRequest, allowed *bitset.Set, res *SearchResult) (bool, error) {
-	if c.interim == nil || req.Exact || req.After != nil || metric != index.BM25 || !interimApplies(req.IndexType) {
+	if c.interim == nil || req.Exact || req.After != nil || (metric != index.BM25 && metric != index.IP) || !interimApplies(req.IndexType) {
 		return false, nil
 	}
 	x := c.interim.sparse[fi.id]
@@ -117,8 +141,16 @@ func (c *core) searchSparseInterim(ctx context.Context, s *snapshot, fi *fieldIn
 	if err != nil {
 		return false, err
 	}
-	p := b.bm25
-	acc := make([]float64, rows)
+	// Each row's running sum: in float64 for BM25 (as bm25Params.score),
+	// in float32 for IP (as sparseDot).
+	p := b.bm25 // nil under IP
+	var acc []float64
+	var ip []float32
+	if p == nil {
+		ip = make([]float32, rows)
+	} else {
+		acc = make([]float64, rows)
+	}
 	seen := bitset.New(rows)
 	var touched []int32
 	for q := range nq {
@@ -134,7 +166,8 @@ func (c *core) searchSparseInterim(ctx context.Context, s *snapshot, fi *fieldIn
 		// taken in the same order as the scan's merge, so it is the same.
 		for i := 0; i+8 <= len(qv); i += 8 {
 			d := binary.LittleEndian.Uint32(qv[i:])
-			w := float64(math.Float32frombits(binary.LittleEndian.Uint32(qv[i+4:])))
+			wq := math.Float32frombits(binary.LittleEndian.Uint32(qv[i+4:]))
+			w := float64(wq)
 			for _, pst := range x.postings[d] {
 				r := int(pst.row)
 				if r >= rows || !allowed.Test(r) {
@@ -143,7 +176,15 @@ func (c *core) searchSparseInterim(ctx context.Context, s *snapshot, fi *fieldIn
 				if !seen.Test(r) {
 					seen.Set(r)
 					touched = append(touched, pst.row)
-					acc[r] = 0
+					if p == nil {
+						ip[r] = 0
+					} else {
+						acc[r] = 0
+					}
+				}
+				if p == nil { // as sparseDot
+					ip[r] += float32(wq * pst.val)
+					continue
 				}
 				tf := float64(pst.val)
 				norm := p.k1 * (1 - p.b + p.b*float64(b.norms[r])/p.avgdl)
@@ -152,12 +193,36 @@ func (c *core) searchSparseInterim(ctx context.Context, s *snapshot, fi *fieldIn
 		}
 		for _, r32 := range touched {
 			r := int(r32)
-			seen.Clear(r)
-			kv := -float32(acc[r])
+			var kv float32
+			if p == nil {
+				kv = -ip[r]
+			} else {
+				kv = -float32(acc[r])
+			}
 			if !col.accepts(kv) || !b.win.Keep(kv) {
 				continue
 			}
 			col.push(kv, int64(r))
+		}
+		if p == nil {
+			// The rows sharing no term score 0 (the scan's key -0); in
+			// ascending order, until one would not enter.
+			var zero float32
+			kv := -zero
+			if b.win.Keep(kv) {
+				for r := allowed.NextSet(0); r >= 0 && r < rows; r = allowed.NextSet(r + 1) {
+					if seen.Test(r) {
+						continue
+					}
+					if !col.takes(kv, int64(r)) {
+						break
+					}
+					col.push(kv, int64(r))
+				}
+			}
+		}
+		for _, r32 := range touched {
+			seen.Clear(int(r32))
 		}
 		touched = touched[:0]
 		col.drain(res.Scores[q*k:(q+1)*k], res.Offsets[q*k:(q+1)*k])

@@ -79,6 +79,7 @@ func TestSparseInterimEqualsBruteForce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	indexAll(g)
 	appendSparse(t, g, rows, 0, n/2, 100)
 	appendSparse(t, g, rows, n/2, n, 105)
 	g.waitInterim()
@@ -153,15 +154,19 @@ func TestSparseInterimEqualsBruteForce(t *testing.T) {
 	}
 }
 
-// TestSparseInterimBench: BM25 search latency on growing rows, scan
-// against the inverted interim index
-// (MILVAGO_INTERIM_BENCH=<rows> go test ./internal/segment -run TestSparseInterimBench -v).
+// TestSparseInterimBench: BM25 (or, with MILVAGO_INTERIM_BENCH_METRIC=IP,
+// IP) search latency on growing rows, scan against the inverted interim
+// index (MILVAGO_INTERIM_BENCH=<rows> go test ./internal/segment -run TestSparseInterimBench -v).
 func TestSparseInterimBench(t *testing.T) {
 	n, _ := strconv.Atoi(os.Getenv("MILVAGO_INTERIM_BENCH"))
 	if n <= 0 {
 		t.Skip("set MILVAGO_INTERIM_BENCH=<rows> to run")
 	}
 	const vocab, nq = 30000, 100
+	metric := index.BM25
+	if os.Getenv("MILVAGO_INTERIM_BENCH_METRIC") == "IP" {
+		metric = index.IP
+	}
 	rng := rand.New(rand.NewPCG(9, 10))
 	rows := make([][]byte, n)
 	for i := range rows {
@@ -178,6 +183,7 @@ func TestSparseInterimBench(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		indexAll(g)
 		start := time.Now()
 		appendSparse(t, g, rows, 0, n, 1)
 		appended := time.Since(start)
@@ -185,7 +191,7 @@ func TestSparseInterimBench(t *testing.T) {
 		caught := time.Since(start)
 		var lat []time.Duration
 		for q := range nq {
-			req := &SearchRequest{FieldID: fSparse, IndexType: "SPARSE_INVERTED_INDEX", Metric: index.BM25, Queries: index.Dataset{Sparse: queries[q : q+1]},
+			req := &SearchRequest{FieldID: fSparse, IndexType: "SPARSE_INVERTED_INDEX", Metric: metric, Queries: index.Dataset{Sparse: queries[q : q+1]},
 				Params: index.SearchParams{K: 10, Params: map[string]string{"bm25_avgdl": "30"}}, MVCCTs: math.MaxUint64}
 			s := time.Now()
 			if _, err := g.Search(context.Background(), req); err != nil {
@@ -194,8 +200,8 @@ func TestSparseInterimBench(t *testing.T) {
 			lat = append(lat, time.Since(s))
 		}
 		slices.Sort(lat)
-		t.Logf("sparse interim %v: %d rows appended in %v, indexed after %v, interim memory %d MiB; BM25 search nq=1 top10 median %v",
-			enable, n, appended.Round(time.Millisecond), caught.Round(time.Millisecond), g.interimBytes()>>20, lat[len(lat)/2].Round(time.Microsecond))
+		t.Logf("sparse interim %v: %d rows appended in %v, indexed after %v, interim memory %d MiB; %s search nq=1 top10 median %v",
+			enable, n, appended.Round(time.Millisecond), caught.Round(time.Millisecond), g.interimBytes()>>20, metric, lat[len(lat)/2].Round(time.Microsecond))
 	}
 	run(false)
 	run(true)

@@ -80,6 +80,7 @@ func TestInterimEqualsBruteForce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	indexAll(g)
 	appendVecs(t, g, data, dim, 0, n, 100)
 	g.waitInterim()
 	if got := interimRows(g); got != n/interimChunkRows*interimChunkRows {
@@ -225,6 +226,7 @@ func TestInterimRecall(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		indexAll(g)
 		n := len(base) / dim
 		appendVecs(t, g, base, dim, 0, n, 1)
 		g.waitInterim()
@@ -253,6 +255,7 @@ func TestInterimMemoryAndConcurrency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	indexAll(g)
 	before := g.MemoryBytes()
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
@@ -302,6 +305,7 @@ func TestInterimOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	indexAll(g)
 	appendVecs(t, g, randVecs(rand.New(rand.NewPCG(1, 1)), 4096, 8), 8, 0, 4096, 1)
 	if g.interim != nil {
 		t.Fatal("interim index built while disabled")
@@ -323,6 +327,7 @@ func TestInterimOtherVectorTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	indexAll(g)
 	r := genRows(rng, schemapb.DataType_Int64, 0, n, 1)
 	if err := g.Append(r.ts, r.cols); err != nil {
 		t.Fatal(err)
@@ -353,5 +358,19 @@ func TestInterimOtherVectorTypes(t *testing.T) {
 	}
 	if g.interim.fields[fBin] != nil || g.interim.fields[fSparse] != nil {
 		t.Fatal("binary or sparse field got an interim index")
+	}
+}
+
+// indexAll tells g that every vector field has a (non-FLAT) index, as the
+// query node does once a search names it.
+func indexAll(g *Growing) {
+	if g.interim == nil {
+		return
+	}
+	for id := range g.interim.fields {
+		g.SetIndexType(id, "HNSW")
+	}
+	for id := range g.interim.sparse {
+		g.SetIndexType(id, "SPARSE_INVERTED_INDEX")
 	}
 }

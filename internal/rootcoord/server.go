@@ -296,7 +296,7 @@ func (s *Server) CreateCollection(ctx context.Context, req contract.CreateCollec
 	}
 	name := req.Schema.GetName()
 	if existing := s.byNameLocked(db, name); existing != nil {
-		if proto.Equal(existing.Schema, req.Schema) && existing.ShardsNum == req.ShardsNum {
+		if sameSchema(existing.Schema, req.Schema) && existing.ShardsNum == req.ShardsNum {
 			return existing, nil
 		}
 		return nil, errs.InvalidParameter("create duplicate collection with different parameters, collection: %s", name)

@@ -679,7 +679,8 @@ func retryAPI(ctx context.Context, f func(ctx context.Context) error) error {
 const errCodeClusterNoPeers jetstream.ErrorCode = 10005
 
 // transient reports an error that a JetStream cluster without a leader
-// returns: no answer, no responders, "temporarily unavailable" (503), or,
+// returns: no answer, no responders, "temporarily unavailable" (503; but
+// not a full store, which JetStream also answers with 503), or,
 // while a cluster that just started has not yet seen every peer online,
 // "no suitable peers for placement" (10005) for a replicated stream.
 func transient(err error) bool {
@@ -689,7 +690,7 @@ func transient(err error) bool {
 		errors.Is(err, nats.ErrNoResponders), errors.Is(err, jetstream.ErrNoStreamResponse):
 		return true
 	case errors.As(err, &apiErr):
-		return apiErr.Code == 503 || apiErr.ErrorCode == errCodeClusterNoPeers
+		return apiErr.Code == 503 && !isStoreFull(err) || apiErr.ErrorCode == errCodeClusterNoPeers
 	}
 	return false
 }

@@ -334,9 +334,13 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 		if g.sealed {
 			full = s.n // nothing more comes: the last chunk may be partial
 		}
+		// The centroids are read under the lock with the generation: a
+		// reset (setOn) may drop them meanwhile; the generation check
+		// below then discards this step.
 		x.mu.RLock()
-		trained, rows, gen, on := x.cent != nil, x.rows, x.gen, x.on
+		cent, rows, gen, on := x.cent, x.rows, x.gen, x.on
 		x.mu.RUnlock()
+		trained := cent != nil
 		if !on {
 			return
 		}
@@ -372,7 +376,7 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 		hi := min(rows+interimChunkRows, full)
 		assign := make([]int32, hi-rows)
 		data := rowsOf(rows, hi)
-		index.AssignL2(data, x.dim, x.cent, assign)
+		index.AssignL2(data, x.dim, cent, assign)
 		x.mu.Lock()
 		if x.gen != gen {
 			x.mu.Unlock()

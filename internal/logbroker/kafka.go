@@ -95,6 +95,7 @@ type Kafka struct {
 	mu      sync.Mutex           // guards topics, trunc, readers and closed
 	topics  map[string]bool      // topics known to exist with one partition
 	trunc   map[string]MessageID // truncation points seen by this value
+	phys    map[string]MessageID // log start offsets this value truncated to
 	readers map[*kafkaReader]struct{}
 	closed  bool
 }
@@ -117,6 +118,7 @@ func NewKafka(ctx context.Context, cfg KafkaConfig, logger *slog.Logger) (*Kafka
 		logger:   logger.With("component", "logbroker", "kafka", strings.Join(cfg.Brokers, ",")),
 		topics:   make(map[string]bool),
 		trunc:    make(map[string]MessageID),
+		phys:     make(map[string]MessageID),
 		readers:  make(map[*kafkaReader]struct{}),
 	}
 	opts := append([]kgo.Opt{
@@ -353,6 +355,14 @@ func (k *Kafka) noteTrunc(channel string, t MessageID) MessageID {
 	return t
 }
 
+// notePhys records the log start offset this value truncated channel to
+// (at or below its truncation point: see Truncate).
+func (k *Kafka) notePhys(channel string, p MessageID) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.phys[channel] = max(k.phys[channel], p)
+}
+
 // observeStart records the log start offset start just read for channel
 // and returns the truncation point: the higher of start and any point this
 // value truncated to or saw before. A broker that crashes can come back
@@ -365,11 +375,16 @@ func (k *Kafka) noteTrunc(channel string, t MessageID) MessageID {
 // does not see messages already discarded.
 func (k *Kafka) observeStart(ctx context.Context, channel, topic string, start, end MessageID) MessageID {
 	t := k.noteTrunc(channel, start)
-	if t <= start || t > end {
+	k.mu.Lock()
+	ph := k.phys[channel]
+	k.mu.Unlock()
+	// ph, not t: Truncate keeps the record holding the fence state
+	// stored below t.
+	if ph <= start || ph > end {
 		return t
 	}
 	var os kadm.Offsets
-	os.Add(kadm.Offset{Topic: topic, Partition: 0, At: int64(t), LeaderEpoch: -1})
+	os.Add(kadm.Offset{Topic: topic, Partition: 0, At: int64(ph), LeaderEpoch: -1})
 	resp, err := k.adm.DeleteRecords(ctx, os)
 	if err == nil {
 		if r, found := resp.Lookup(topic, 0); found {
@@ -394,6 +409,11 @@ func (k *Kafka) Append(ctx context.Context, channel string, payload []byte, prop
 	if err != nil {
 		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, err)
 	}
+	return k.appendRecord(ctx, channel, topic, payload, props, nil)
+}
+
+// appendRecord is Append with extra headers (a fenced producer's).
+func (k *Kafka) appendRecord(ctx context.Context, channel, topic string, payload []byte, props map[string]string, extra []kgo.RecordHeader) (MessageID, error) {
 	if limit := k.MaxMessageBytes(); len(payload) > limit {
 		return 0, fmt.Errorf("logbroker: append to %q: %d bytes > %d: %w", channel, len(payload), limit, ErrTooLarge)
 	}
@@ -412,9 +432,14 @@ func (k *Kafka) Append(ctx context.Context, channel string, payload []byte, prop
 	if rec.Value == nil {
 		rec.Value = []byte{}
 	}
+	rec.Headers = make([]kgo.RecordHeader, 0, len(props)+len(extra))
 	for key, v := range props {
+		if key == kafkaFenceHeader || key == kafkaPrevHeader {
+			continue // the fence's own; never taken from a caller
+		}
 		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: key, Value: []byte(v)})
 	}
+	rec.Headers = append(rec.Headers, extra...)
 	if err := k.cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
 		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, k.mapErr(err))
 	}
@@ -457,11 +482,29 @@ func (k *Kafka) Truncate(ctx context.Context, channel string, upTo MessageID) er
 		}
 		k.noteTrunc(channel, start)
 		point := min(upTo, end)
-		if !ok || point <= start {
+		if !ok || point <= k.noteTrunc(channel, start) {
+			return nil
+		}
+		// The record that sets the fence state at point stays stored
+		// (kafka_fence.go): the state after point must stay readable.
+		st, _, err := k.scanFence(ctx, channel, topic, point)
+		if errors.Is(err, ErrTruncated) && attempt < 10 {
+			continue
+		}
+		if err != nil {
+			return wrap(err)
+		}
+		phys := point
+		if st.id > 0 && st.id-1 < phys {
+			phys = st.id - 1
+		}
+		if phys <= start {
+			k.notePhys(channel, start)
+			k.noteTrunc(channel, point)
 			return nil
 		}
 		var os kadm.Offsets
-		os.Add(kadm.Offset{Topic: topic, Partition: 0, At: int64(point), LeaderEpoch: -1})
+		os.Add(kadm.Offset{Topic: topic, Partition: 0, At: int64(phys), LeaderEpoch: -1})
 		resp, err := k.adm.DeleteRecords(ctx, os)
 		if err != nil {
 			return wrap(k.mapErr(err))
@@ -475,7 +518,8 @@ func (k *Kafka) Truncate(ctx context.Context, channel string, upTo MessageID) er
 		case r.Err != nil:
 			return wrap(k.mapErr(r.Err))
 		}
-		k.noteTrunc(channel, MessageID(r.LowWatermark))
+		k.notePhys(channel, MessageID(r.LowWatermark))
+		k.noteTrunc(channel, max(point, MessageID(r.LowWatermark)))
 		return nil
 	}
 }
@@ -560,6 +604,39 @@ type kafkaReader struct {
 	buf    []*kgo.Record // fetched, not yet returned
 	closed bool
 	err    error // sticky ErrTruncated
+
+	// The fence state after pos (kafka_fence.go), once known: a reader
+	// learns it at the first anchor it reads, or rebuilds it by reading
+	// back when a record needs it before that.
+	st      kafkaFenceState
+	stKnown bool
+}
+
+// fence decides whether the reader returns the record at id, as every
+// reader and the record's writer decide.
+func (r *kafkaReader) fence(ctx context.Context, id MessageID, rec *kgo.Record) (bool, error) {
+	f := recordFence(rec)
+	switch {
+	case !f.tagged:
+		return true, nil
+	case f.contiguous(id):
+		r.st, _ = judge(r.st, id, f)
+		r.stKnown = true
+		return true, nil
+	case !r.stKnown:
+		topic, err := r.k.topic(r.channel)
+		if err != nil {
+			return false, err
+		}
+		st, _, err := r.k.scanFence(ctx, r.channel, topic, id-1)
+		if err != nil {
+			return false, fmt.Errorf("logbroker: next on %q: fence state before message %d: %w", r.channel, id, err)
+		}
+		r.st, r.stKnown = st, true
+	}
+	st, ok := judge(r.st, id, f)
+	r.st = st
+	return ok, nil
 }
 
 // Next implements Reader.
@@ -593,7 +670,15 @@ func (r *kafkaReader) Next(ctx context.Context) (Message, error) {
 			if id <= r.pos {
 				continue // before a Read position past the end
 			}
+			accept, err := r.fence(ctx, id, rec)
+			if err != nil {
+				r.buf = append([]*kgo.Record{rec}, r.buf...) // judged again by the next call
+				return Message{}, err
+			}
 			r.pos = id
+			if !accept {
+				continue // a fenced writer's record: every reader skips it
+			}
 			return r.message(rec), nil
 		}
 		fetches := r.cl.PollRecords(ctx, 1000)
@@ -627,6 +712,9 @@ func (r *kafkaReader) message(rec *kgo.Record) Message {
 		m.Payload = []byte{}
 	}
 	for _, h := range rec.Headers {
+		if h.Key == kafkaFenceHeader || h.Key == kafkaPrevHeader {
+			continue
+		}
 		if m.Properties == nil {
 			m.Properties = make(map[string]string, len(rec.Headers))
 		}

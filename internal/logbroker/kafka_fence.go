@@ -178,6 +178,24 @@ func (k *Kafka) scanFence(ctx context.Context, channel, topic string, upTo Messa
 	}
 }
 
+// replayFence returns the fence state after upTo from the state st after
+// from, reading the records in between.
+func (k *Kafka) replayFence(ctx context.Context, topic string, from MessageID, st kafkaFenceState, upTo MessageID) (kafkaFenceState, error) {
+	if upTo <= from {
+		return st, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, fenceScanWait)
+	defer cancel()
+	recs, err := k.fetchRange(ctx, topic, from, upTo)
+	if err != nil {
+		return st, err
+	}
+	for _, rec := range recs {
+		st, _ = judge(st, MessageID(rec.Offset+1), recordFence(rec))
+	}
+	return st, nil
+}
+
 // fetchRange reads the records of topic with IDs in (after, upTo] through
 // a client of its own (only a fence scan needs this, rarely).
 func (k *Kafka) fetchRange(ctx context.Context, topic string, after, upTo MessageID) ([]*kgo.Record, error) {
@@ -247,7 +265,7 @@ func (k *Kafka) Producer(ctx context.Context, channel string, epoch int64) (Prod
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return &kafkaProducer{k: k, channel: channel, topic: topic, epoch: epoch,
-		nonce: binary.LittleEndian.Uint64(b[:]) | 1, last: last}, nil
+		nonce: binary.LittleEndian.Uint64(b[:]) | 1, last: last, st: st}, nil
 }
 
 // kafkaProducer appends tagged records and acknowledges only those every
@@ -261,6 +279,7 @@ type kafkaProducer struct {
 
 	mu     sync.Mutex
 	last   MessageID
+	st     kafkaFenceState // the fence state after last
 	n      uint64
 	fenced bool
 }
@@ -293,10 +312,15 @@ func (p *kafkaProducer) Append(ctx context.Context, payload []byte, props map[st
 	}
 	f := kafkaFence{tag: tag, prev: p.last, tagged: true}
 	if f.contiguous(id) {
-		p.last = id
+		p.last, p.st = id, kafkaFenceState{epoch: p.epoch, nonce: p.nonce, id: id}
 		return id, nil
 	}
-	st, _, err := p.k.scanFence(ctx, p.channel, p.topic, id-1)
+	// The state after p.last is known (p.st): only the records that
+	// landed in between are read.
+	st, err := p.k.replayFence(ctx, p.topic, p.last, p.st, id-1)
+	if errors.Is(err, ErrTruncated) {
+		st, _, err = p.k.scanFence(ctx, p.channel, p.topic, id-1)
+	}
 	if err != nil {
 		// The record is stored; whether readers take it is decided by
 		// the log, not by this error: the outcome is unknown, as for a
@@ -308,7 +332,7 @@ func (p *kafkaProducer) Append(ctx context.Context, payload []byte, props map[st
 		return 0, fmt.Errorf("logbroker: append to %q at epoch %d: message %d of epoch %d came first; readers skip message %d: %w",
 			p.channel, p.epoch, st.id, st.epoch, id, ErrFenced)
 	}
-	p.last = id
+	p.last, p.st = id, kafkaFenceState{epoch: p.epoch, nonce: p.nonce, id: id}
 	return id, nil
 }
 

@@ -25,10 +25,13 @@
 //
 // All run the conformance suite in package logbrokertest.
 //
-// Memory and NATS also implement Fencing: producers under an epoch (the
-// writer's ownership term) whose appends are conditional on the channel's
-// last message, so that a deposed writer's late append never lands after
-// the next writer's first (fence.go, docs/log-fencing.md). Kafka does not.
+// All three also implement Fencing: producers under an epoch (the
+// writer's ownership term) such that a deposed writer's late append never
+// counts after the next writer's first (docs/log-fencing.md). On Memory and
+// NATS appends are conditional on the channel's last message (fence.go);
+// Kafka has no conditional produce, so the record is stored but every
+// reader skips it, deciding from the records before it, and its writer is
+// told ErrFenced (kafka_fence.go).
 //
 // # Mapping to Kafka
 //
@@ -41,11 +44,16 @@
 // ID is its offset + 1, so IDs are contiguous. Append is a synchronous
 // produce with acks=all and the idempotent producer; properties are record
 // headers, byte for byte. Latest is the high watermark (the ID of the
-// last message, unchanged when everything is truncated). Truncate(upTo)
+// last message, unchanged when everything is truncated; that record may
+// be a fenced one no reader returns). Truncate(upTo)
 // clamps upTo to the high watermark and calls DeleteRecords, which moves
 // the partition's log start offset to it; the log start offset is the
 // truncation point T (IDs <= T are gone), kept by Kafka across restarts
-// and seen by every process. (A broker that crashes may come back with an
+// and seen by every process. The one exception: the records from the one
+// that holds the fence state at upTo (the last accepted record of a
+// Producer at or before it, usually upTo itself) stay stored; the
+// truncating value never returns them again, a reader in another process
+// starting from the oldest message may. (A broker that crashes may come back with an
 // older log start offset, as Kafka checkpoints it periodically: a Kafka
 // value that set or saw a higher T reads from it and truncates again.) Read(after) fails with ErrTruncated when
 // 0 < after < T, and otherwise starts a franz-go client of its own that

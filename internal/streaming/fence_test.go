@@ -48,7 +48,8 @@ func (p *pausable) pauseIn(n int) {
 }
 
 // unfenced hides the log's Fencing: the writer appends unconditionally,
-// as on a log that cannot fence (Kafka).
+// as on a log that cannot fence (Kafka before docs/log-fencing.md's
+// readers fence).
 type unfenced struct{ logbroker.Log }
 
 // TestPausedWriterCannotLandAfterTheNextWriter pauses the old writer of a

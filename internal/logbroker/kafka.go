@@ -578,7 +578,7 @@ func (k *Kafka) Read(ctx context.Context, channel string, after MessageID) (Read
 	if err != nil {
 		return nil, fmt.Errorf("logbroker: read %q: %w", channel, err)
 	}
-	r := &kafkaReader{k: k, channel: channel, cl: cl, pos: after}
+	r := &kafkaReader{k: k, channel: channel, cl: cl, pos: after, closing: make(chan struct{})}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.closed {
@@ -598,6 +598,7 @@ type kafkaReader struct {
 	// close it at the same time, and franz-go's Close is not safe to run
 	// twice concurrently.
 	closeCl sync.Once
+	closing chan struct{} // closed by Close, before it takes mu
 
 	mu     sync.Mutex    // guards pos, buf, closed, err; serialises Next
 	pos    MessageID     // last ID returned, or the Read's after
@@ -628,6 +629,16 @@ func (r *kafkaReader) fence(ctx context.Context, id MessageID, rec *kgo.Record) 
 		if err != nil {
 			return false, err
 		}
+		// Close must not wait for the scan (it takes r.mu).
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go func() {
+			select {
+			case <-r.closing:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
 		st, _, err := r.k.scanFence(ctx, r.channel, topic, id-1)
 		if err != nil {
 			return false, fmt.Errorf("logbroker: next on %q: fence state before message %d: %w", r.channel, id, err)
@@ -726,7 +737,10 @@ func (r *kafkaReader) message(rec *kgo.Record) Message {
 // Close implements Reader: it closes the reader's client, which makes a
 // Next blocked in another goroutine return ErrClosed.
 func (r *kafkaReader) Close() error {
-	r.closeCl.Do(r.cl.Close)
+	r.closeCl.Do(func() {
+		close(r.closing)
+		r.cl.Close()
+	})
 	r.k.mu.Lock()
 	delete(r.k.readers, r)
 	r.k.mu.Unlock()

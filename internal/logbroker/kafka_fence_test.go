@@ -14,6 +14,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/milvago/milvago/internal/testservers"
 )
 
 // The Kafka log fence (kafka_fence.go) beyond the conformance cases:
@@ -29,10 +31,34 @@ func fenceCluster(t *testing.T) (*kfake.Cluster, []string) {
 	return c, c.ListenAddrs()
 }
 
+// fenceBrokers returns the brokers of a Kafka to test on: kfake in this
+// process (1 broker), or kfake as a separate process with 3 brokers (the
+// topics then replicated 3 times), reached over TCP as cluster mode does.
+func fenceBrokers(t *testing.T, kind string) []string {
+	t.Helper()
+	if kind == "process" {
+		k := testservers.StartKafka(t, 3)
+		return k.Brokers
+	}
+	_, brokers := fenceCluster(t)
+	return brokers
+}
+
+// onBothKafkas runs f against both of fenceBrokers' kinds.
+func onBothKafkas(t *testing.T, f func(t *testing.T, brokers []string)) {
+	for _, kind := range []string{"inprocess", "process"} {
+		t.Run(kind, func(t *testing.T) { f(t, fenceBrokers(t, kind)) })
+	}
+}
+
 // fenceKafka opens a Log value on the cluster: each stands for a process.
 func fenceKafka(t *testing.T, brokers []string) *Kafka {
 	t.Helper()
-	k, err := NewKafka(t.Context(), KafkaConfig{Brokers: brokers, TopicPrefix: "f-"}, nil)
+	rf := 0
+	if len(brokers) >= 3 {
+		rf = 3
+	}
+	k, err := NewKafka(t.Context(), KafkaConfig{Brokers: brokers, TopicPrefix: "f-", ReplicationFactor: rf}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,58 +133,59 @@ func datas(s []seen) string {
 // next writer's first record and the stale one), in any process, and
 // after the channel is truncated up to there.
 func TestKafkaFenceFromCheckpoints(t *testing.T) {
-	_, brokers := fenceCluster(t)
-	l := fenceKafka(t, brokers)
-	old := fopen(t, l, "ch", 1)
-	a := fproduce(t, old, "a")
-	next := fopen(t, l, "ch", 2)
-	x := fproduce(t, next, "x")
-	y := fproduce(t, next, "y")
-	if _, err := old.Append(fctx(t), []byte("stale"), nil); !errors.Is(err, ErrFenced) {
-		t.Fatalf("deposed writer's append: %v, want ErrFenced", err)
-	}
-	stale, err := l.Latest(fctx(t), "ch")
-	if err != nil || stale != y+1 {
-		t.Fatalf("latest after the stale append: %d, %v; want %d (it is stored)", stale, err, y+1)
-	}
-	z := fproduce(t, next, "z")
-	if _, err := l.Append(fctx(t), "ch", []byte("end"), nil); err != nil {
-		t.Fatal(err)
-	}
-	all := []seen{{a, "a"}, {x, "x"}, {y, "y"}, {z, "z"}}
-	suffix := func(after MessageID) []seen {
-		i := slices.IndexFunc(all, func(m seen) bool { return m.id > after })
-		if i < 0 {
-			return nil
+	onBothKafkas(t, func(t *testing.T, brokers []string) {
+		l := fenceKafka(t, brokers)
+		old := fopen(t, l, "ch", 1)
+		a := fproduce(t, old, "a")
+		next := fopen(t, l, "ch", 2)
+		x := fproduce(t, next, "x")
+		y := fproduce(t, next, "y")
+		if _, err := old.Append(fctx(t), []byte("stale"), nil); !errors.Is(err, ErrFenced) {
+			t.Fatalf("deposed writer's append: %v, want ErrFenced", err)
 		}
-		return all[i:]
-	}
-	for _, after := range []MessageID{0, a, x, y, stale, z} {
-		// A fresh value: a reader in another process, knowing nothing
-		// but its checkpoint.
-		other := fenceKafka(t, brokers)
-		if got, want := readToEnd(t, other, "ch", after), suffix(after); !slices.Equal(got, want) {
-			t.Fatalf("reader after %d: %v, want %v", after, got, want)
+		stale, err := l.Latest(fctx(t), "ch")
+		if err != nil || stale != y+1 {
+			t.Fatalf("latest after the stale append: %d, %v; want %d (it is stored)", stale, err, y+1)
 		}
-	}
-	// Truncated up to the checkpoints: the state a reader needs stays.
-	for _, upTo := range []MessageID{y, stale} {
-		if err := l.Truncate(fctx(t), "ch", upTo); err != nil {
+		z := fproduce(t, next, "z")
+		if _, err := l.Append(fctx(t), "ch", []byte("end"), nil); err != nil {
 			t.Fatal(err)
 		}
-		for _, after := range []MessageID{upTo, stale} {
+		all := []seen{{a, "a"}, {x, "x"}, {y, "y"}, {z, "z"}}
+		suffix := func(after MessageID) []seen {
+			i := slices.IndexFunc(all, func(m seen) bool { return m.id > after })
+			if i < 0 {
+				return nil
+			}
+			return all[i:]
+		}
+		for _, after := range []MessageID{0, a, x, y, stale, z} {
+			// A fresh value: a reader in another process, knowing nothing
+			// but its checkpoint.
 			other := fenceKafka(t, brokers)
 			if got, want := readToEnd(t, other, "ch", after), suffix(after); !slices.Equal(got, want) {
-				t.Fatalf("truncated up to %d: reader after %d: %v, want %v", upTo, after, got, want)
+				t.Fatalf("reader after %d: %v, want %v", after, got, want)
 			}
 		}
-		if _, err := fenceKafka(t, brokers).Producer(fctx(t), "ch", 1); !errors.Is(err, ErrFenced) {
-			t.Fatalf("open at epoch 1 in another process, truncated up to %d: %v, want ErrFenced", upTo, err)
+		// Truncated up to the checkpoints: the state a reader needs stays.
+		for _, upTo := range []MessageID{y, stale} {
+			if err := l.Truncate(fctx(t), "ch", upTo); err != nil {
+				t.Fatal(err)
+			}
+			for _, after := range []MessageID{upTo, stale} {
+				other := fenceKafka(t, brokers)
+				if got, want := readToEnd(t, other, "ch", after), suffix(after); !slices.Equal(got, want) {
+					t.Fatalf("truncated up to %d: reader after %d: %v, want %v", upTo, after, got, want)
+				}
+			}
+			if _, err := fenceKafka(t, brokers).Producer(fctx(t), "ch", 1); !errors.Is(err, ErrFenced) {
+				t.Fatalf("open at epoch 1 in another process, truncated up to %d: %v, want ErrFenced", upTo, err)
+			}
+			if got := readToEnd(t, l, "ch", 0); !slices.Equal(got, suffix(upTo)) {
+				t.Fatalf("truncated up to %d: the truncating value reads %v from the start, want %v", upTo, got, suffix(upTo))
+			}
 		}
-		if got := readToEnd(t, l, "ch", 0); !slices.Equal(got, suffix(upTo)) {
-			t.Fatalf("truncated up to %d: the truncating value reads %v from the start, want %v", upTo, got, suffix(upTo))
-		}
-	}
+	})
 }
 
 // TestKafkaFencePausedBeforeFirstAppend: a writer paused between taking
@@ -167,29 +194,30 @@ func TestKafkaFenceFromCheckpoints(t *testing.T) {
 // readers skip it; one that opens after the next writer appended is
 // refused at once.
 func TestKafkaFencePausedBeforeFirstAppend(t *testing.T) {
-	_, brokers := fenceCluster(t)
-	l1, l2 := fenceKafka(t, brokers), fenceKafka(t, brokers)
-	if _, err := l1.Append(fctx(t), "ch", []byte("p"), nil); err != nil {
-		t.Fatal(err)
-	}
-	old := fopen(t, l1, "ch", 1) // then paused
-	next := fopen(t, l2, "ch", 2)
-	fproduce(t, next, "x")
-	if _, err := old.Append(fctx(t), []byte("stale"), nil); !errors.Is(err, ErrFenced) {
-		t.Fatalf("first append of a writer paused since it opened: %v, want ErrFenced", err)
-	}
-	if _, err := l1.Producer(fctx(t), "ch", 1); !errors.Is(err, ErrFenced) {
-		t.Fatalf("open at epoch 1 after epoch 2 appended: %v, want ErrFenced", err)
-	}
-	fproduce(t, next, "y")
-	if _, err := l1.Append(fctx(t), "ch", []byte("end"), nil); err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range []Log{l1, l2, fenceKafka(t, brokers)} {
-		if got := datas(readToEnd(t, l, "ch", 0)); got != "[p x y]" {
-			t.Fatalf("log reads %s, want [p x y]", got)
+	onBothKafkas(t, func(t *testing.T, brokers []string) {
+		l1, l2 := fenceKafka(t, brokers), fenceKafka(t, brokers)
+		if _, err := l1.Append(fctx(t), "ch", []byte("p"), nil); err != nil {
+			t.Fatal(err)
 		}
-	}
+		old := fopen(t, l1, "ch", 1) // then paused
+		next := fopen(t, l2, "ch", 2)
+		fproduce(t, next, "x")
+		if _, err := old.Append(fctx(t), []byte("stale"), nil); !errors.Is(err, ErrFenced) {
+			t.Fatalf("first append of a writer paused since it opened: %v, want ErrFenced", err)
+		}
+		if _, err := l1.Producer(fctx(t), "ch", 1); !errors.Is(err, ErrFenced) {
+			t.Fatalf("open at epoch 1 after epoch 2 appended: %v, want ErrFenced", err)
+		}
+		fproduce(t, next, "y")
+		if _, err := l1.Append(fctx(t), "ch", []byte("end"), nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range []Log{l1, l2, fenceKafka(t, brokers)} {
+			if got := datas(readToEnd(t, l, "ch", 0)); got != "[p x y]" {
+				t.Fatalf("log reads %s, want [p x y]", got)
+			}
+		}
+	})
 }
 
 // TestKafkaFenceLostReply: the broker stores a fenced append and its
@@ -283,39 +311,29 @@ func TestKafkaFenceLostReply(t *testing.T) {
 // makes, the messages every reader returns are exactly the appends that
 // succeeded, in one order with non-decreasing epochs, from any start.
 func TestKafkaFenceRacingWriters(t *testing.T) {
-	_, brokers := fenceCluster(t)
-	type acked struct {
-		id    MessageID
-		epoch int64
-	}
-	for round := range 3 {
-		ch := fmt.Sprintf("race%d", round)
-		var (
-			mu    sync.Mutex
-			ok    = map[string]acked{}
-			wg    sync.WaitGroup
-			start = make(chan struct{})
-		)
-		for w, epoch := range []int64{1, 1, 2, 2, 3, 3} {
-			l := fenceKafka(t, brokers)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				// Writers of higher epochs open a little later, as after
-				// a hand-over; some open before the older ones append.
-				time.Sleep(time.Duration(rand.IntN(int(epoch)*3)) * time.Millisecond)
-				p, err := l.Producer(t.Context(), ch, epoch)
-				if errors.Is(err, ErrFenced) {
-					return
-				}
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				for i := range 15 {
-					data := fmt.Sprintf("w%d-%d", w, i)
-					id, err := p.Append(t.Context(), []byte(data), nil)
+	onBothKafkas(t, func(t *testing.T, brokers []string) {
+		type acked struct {
+			id    MessageID
+			epoch int64
+		}
+		for round := range 3 {
+			ch := fmt.Sprintf("race%d", round)
+			var (
+				mu    sync.Mutex
+				ok    = map[string]acked{}
+				wg    sync.WaitGroup
+				start = make(chan struct{})
+			)
+			for w, epoch := range []int64{1, 1, 2, 2, 3, 3} {
+				l := fenceKafka(t, brokers)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-start
+					// Writers of higher epochs open a little later, as after
+					// a hand-over; some open before the older ones append.
+					time.Sleep(time.Duration(rand.IntN(int(epoch)*3)) * time.Millisecond)
+					p, err := l.Producer(t.Context(), ch, epoch)
 					if errors.Is(err, ErrFenced) {
 						return
 					}
@@ -323,52 +341,63 @@ func TestKafkaFenceRacingWriters(t *testing.T) {
 						t.Error(err)
 						return
 					}
-					mu.Lock()
-					ok[data] = acked{id, epoch}
-					mu.Unlock()
+					for i := range 15 {
+						data := fmt.Sprintf("w%d-%d", w, i)
+						id, err := p.Append(t.Context(), []byte(data), nil)
+						if errors.Is(err, ErrFenced) {
+							return
+						}
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						mu.Lock()
+						ok[data] = acked{id, epoch}
+						mu.Unlock()
+					}
+				}()
+			}
+			close(start)
+			wg.Wait()
+			if t.Failed() {
+				return
+			}
+			l := fenceKafka(t, brokers)
+			if _, err := l.Append(fctx(t), ch, []byte("end"), nil); err != nil {
+				t.Fatal(err)
+			}
+			got := readToEnd(t, l, ch, 0)
+			if len(got) != len(ok) {
+				t.Fatalf("round %d: readers return %d messages, %d appends succeeded", round, len(got), len(ok))
+			}
+			var last int64
+			for _, m := range got {
+				a, found := ok[m.data]
+				if !found || a.id != m.id {
+					t.Fatalf("round %d: reader returns %q at %d, its append: %v found %v", round, m.data, m.id, a, found)
 				}
-			}()
-		}
-		close(start)
-		wg.Wait()
-		if t.Failed() {
-			return
-		}
-		l := fenceKafka(t, brokers)
-		if _, err := l.Append(fctx(t), ch, []byte("end"), nil); err != nil {
-			t.Fatal(err)
-		}
-		got := readToEnd(t, l, ch, 0)
-		if len(got) != len(ok) {
-			t.Fatalf("round %d: readers return %d messages, %d appends succeeded", round, len(got), len(ok))
-		}
-		var last int64
-		for _, m := range got {
-			a, found := ok[m.data]
-			if !found || a.id != m.id {
-				t.Fatalf("round %d: reader returns %q at %d, its append: %v found %v", round, m.data, m.id, a, found)
+				if a.epoch < last {
+					t.Fatalf("round %d: %q of epoch %d after epoch %d", round, m.data, a.epoch, last)
+				}
+				last = a.epoch
 			}
-			if a.epoch < last {
-				t.Fatalf("round %d: %q of epoch %d after epoch %d", round, m.data, a.epoch, last)
+			latest, err := l.Latest(fctx(t), ch)
+			if err != nil {
+				t.Fatal(err)
 			}
-			last = a.epoch
-		}
-		latest, err := l.Latest(fctx(t), ch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		// From a few positions, in fresh processes.
-		for range 5 {
-			after := MessageID(rand.IntN(int(latest)))
-			i := slices.IndexFunc(got, func(m seen) bool { return m.id > after })
-			want := []seen(nil)
-			if i >= 0 {
-				want = got[i:]
+			// From a few positions, in fresh processes.
+			for range 5 {
+				after := MessageID(rand.IntN(int(latest)))
+				i := slices.IndexFunc(got, func(m seen) bool { return m.id > after })
+				want := []seen(nil)
+				if i >= 0 {
+					want = got[i:]
+				}
+				if r := readToEnd(t, fenceKafka(t, brokers), ch, after); !slices.Equal(r, want) {
+					t.Fatalf("round %d: reader after %d: %v, want %v", round, after, datas(r), datas(want))
+				}
 			}
-			if r := readToEnd(t, fenceKafka(t, brokers), ch, after); !slices.Equal(r, want) {
-				t.Fatalf("round %d: reader after %d: %v, want %v", round, after, datas(r), datas(want))
-			}
+			t.Logf("round %d: %d records, %d accepted", round, latest-1, len(got))
 		}
-		t.Logf("round %d: %d records, %d accepted", round, latest-1, len(got))
-	}
+	})
 }

@@ -162,3 +162,54 @@ func BenchmarkKafkaFencedAppend(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkKafkaFencedAppendAlternating alternates a plain and a fenced
+// append (two channels of one log) at every iteration, so that both see
+// the same load on a shared machine: the fairest before/after comparison.
+//
+//	go test -run='^$' -bench=KafkaFencedAppendAlternating -benchtime=3000x ./internal/logbroker/
+func BenchmarkKafkaFencedAppendAlternating(b *testing.B) {
+	for _, brokers := range []int{1, 3} {
+		k := testservers.StartKafka(b, brokers)
+		for _, size := range []int{1 << 10, 64 << 10} {
+			b.Run(fmt.Sprintf("R%d/%s", brokers, sizeName(size)), func(b *testing.B) {
+				l, err := logbroker.NewKafka(b.Context(), logbroker.KafkaConfig{Brokers: k.Brokers,
+					TopicPrefix: fmt.Sprintf("a%d-", time.Now().UnixNano()), ReplicationFactor: brokers}, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { l.Close() })
+				p, err := l.Producer(b.Context(), "dml_1", 1)
+				if err != nil {
+					b.Fatal(err)
+				}
+				payload := make([]byte, size)
+				props := map[string]string{"msgType": "Insert"}
+				var plain, fenced []time.Duration
+				for b.Loop() {
+					t0 := time.Now()
+					if _, err := l.Append(b.Context(), "dml_0", payload, props); err != nil {
+						b.Fatal(err)
+					}
+					plain = append(plain, time.Since(t0))
+					prev := p.Last()
+					t0 = time.Now()
+					id, err := p.Append(b.Context(), payload, props)
+					if err != nil {
+						b.Fatal(err)
+					}
+					fenced = append(fenced, time.Since(t0))
+					if id != prev+1 {
+						b.Fatalf("fenced append landed at %d after %d: raced by nothing", id, prev)
+					}
+				}
+				slices.Sort(plain)
+				slices.Sort(fenced)
+				b.ReportMetric(float64(plain[len(plain)/2].Microseconds()), "plain-p50-us")
+				b.ReportMetric(float64(plain[len(plain)*99/100].Microseconds()), "plain-p99-us")
+				b.ReportMetric(float64(fenced[len(fenced)/2].Microseconds()), "fenced-p50-us")
+				b.ReportMetric(float64(fenced[len(fenced)*99/100].Microseconds()), "fenced-p99-us")
+			})
+		}
+	}
+}

@@ -480,14 +480,13 @@ func (k *Kafka) Truncate(ctx context.Context, channel string, upTo MessageID) er
 		if err != nil {
 			return wrap(err)
 		}
-		k.noteTrunc(channel, start)
 		point := min(upTo, end)
 		if !ok || point <= k.noteTrunc(channel, start) {
 			return nil
 		}
 		// The record that sets the fence state at point stays stored
 		// (kafka_fence.go): the state after point must stay readable.
-		st, _, err := k.scanFence(ctx, channel, topic, point)
+		st, err := k.scanFence(ctx, topic, point)
 		if errors.Is(err, ErrTruncated) && attempt < 10 {
 			continue
 		}
@@ -639,7 +638,7 @@ func (r *kafkaReader) fence(ctx context.Context, id MessageID, rec *kgo.Record) 
 			case <-ctx.Done():
 			}
 		}()
-		st, _, err := r.k.scanFence(ctx, r.channel, topic, id-1)
+		st, err := r.k.scanFence(ctx, topic, id-1)
 		if err != nil {
 			return false, fmt.Errorf("logbroker: next on %q: fence state before message %d: %w", r.channel, id, err)
 		}

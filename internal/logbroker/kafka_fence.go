@@ -126,22 +126,23 @@ const fenceScanWindow = 16
 // fenceScanWait bounds one scan.
 const fenceScanWait = 30 * time.Second
 
-// scanFence returns channel's fence state after the message upTo, and
-// the ID of the anchor it started from (0: none retained). It reads back
-// from upTo to the last anchor and replays the records after it.
-func (k *Kafka) scanFence(ctx context.Context, channel, topic string, upTo MessageID) (kafkaFenceState, MessageID, error) {
+// scanFence returns the fence state of topic's channel after the message
+// upTo: it reads back from upTo to the last anchor and replays the records
+// after it (from the oldest retained record, with no state, if no anchor
+// is retained).
+func (k *Kafka) scanFence(ctx context.Context, topic string, upTo MessageID) (kafkaFenceState, error) {
 	if upTo == 0 {
-		return kafkaFenceState{}, 0, nil
+		return kafkaFenceState{}, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, fenceScanWait)
 	defer cancel()
 	for window := MessageID(fenceScanWindow); ; window *= 16 {
 		start, _, ok, err := k.offsets(ctx, topic)
 		if err != nil {
-			return kafkaFenceState{}, 0, err
+			return kafkaFenceState{}, err
 		}
 		if !ok || upTo <= start {
-			return kafkaFenceState{}, 0, nil
+			return kafkaFenceState{}, nil
 		}
 		// Records with IDs in (lo, upTo]: offsets lo .. upTo-1.
 		lo := start
@@ -153,7 +154,7 @@ func (k *Kafka) scanFence(ctx context.Context, channel, topic string, upTo Messa
 			continue // truncated meanwhile: re-read the start
 		}
 		if err != nil {
-			return kafkaFenceState{}, 0, err
+			return kafkaFenceState{}, err
 		}
 		anchor := -1
 		for i := len(recs) - 1; i >= 0; i-- {
@@ -166,15 +167,10 @@ func (k *Kafka) scanFence(ctx context.Context, channel, topic string, upTo Messa
 			continue // read further back
 		}
 		var st kafkaFenceState
-		from := 0
-		anchorID := MessageID(0)
-		if anchor >= 0 {
-			from, anchorID = anchor, MessageID(recs[anchor].Offset+1)
-		}
-		for _, rec := range recs[from:] {
+		for _, rec := range recs[max(anchor, 0):] {
 			st, _ = judge(st, MessageID(rec.Offset+1), recordFence(rec))
 		}
-		return st, anchorID, nil
+		return st, nil
 	}
 }
 
@@ -255,7 +251,7 @@ func (k *Kafka) Producer(ctx context.Context, channel string, epoch int64) (Prod
 	if err != nil {
 		return nil, fmt.Errorf("logbroker: producer of %q: %w", channel, err)
 	}
-	st, _, err := k.scanFence(ctx, channel, topic, last)
+	st, err := k.scanFence(ctx, topic, last)
 	if err != nil {
 		return nil, fmt.Errorf("logbroker: producer of %q: fence state: %w", channel, err)
 	}
@@ -319,7 +315,7 @@ func (p *kafkaProducer) Append(ctx context.Context, payload []byte, props map[st
 	// landed in between are read.
 	st, err := p.k.replayFence(ctx, p.topic, p.last, p.st, id-1)
 	if errors.Is(err, ErrTruncated) {
-		st, _, err = p.k.scanFence(ctx, p.channel, p.topic, id-1)
+		st, err = p.k.scanFence(ctx, p.topic, id-1)
 	}
 	if err != nil {
 		// The record is stored; whether readers take it is decided by

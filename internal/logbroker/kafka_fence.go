@@ -47,8 +47,9 @@ import (
 // at a non-contiguous record, which is rare (a race of writers, or an
 // append after one whose outcome was unknown); they then rebuild it by
 // reading back to the last contiguous record (an anchor). Truncate keeps
-// the last anchor at or before its point stored, so the state is always
-// in the log; readers of the truncating Log value do not return it.
+// the record that holds the state at its point (the last accepted tagged
+// record at or before it) stored, so the state is always in the log;
+// readers of the truncating Log value do not return it.
 
 const (
 	kafkaFenceHeader = "milvago.fence"
@@ -98,9 +99,7 @@ func recordFence(rec *kgo.Record) kafkaFence {
 func (f kafkaFence) contiguous(id MessageID) bool { return f.tagged && f.prev+1 == id }
 
 // judge decides whether the record at id with fence f is accepted after
-// state st, and returns the state after it. known is false when st could
-// not be established (only possible for a non-contiguous record, which
-// needs it).
+// state st, and returns the state after it.
 func judge(st kafkaFenceState, id MessageID, f kafkaFence) (kafkaFenceState, bool) {
 	if !f.tagged {
 		return st, true

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -228,13 +229,20 @@ func (dl *delegator) load(ctx context.Context) error {
 	dl.target = uint64(latest)
 	for _, l := range dl.plan.DeltaLogs {
 		if err := dl.loadDeltaLog(ctx, l); err != nil {
+			if errors.Is(err, objstore.ErrNotFound) && dl.replanWithout(ctx, "delta log", l.Path, func(p contract.ChannelPlan) bool {
+				return slices.ContainsFunc(p.DeltaLogs, func(f model.DeltaLog) bool { return f.Path == l.Path })
+			}) {
+				return errReplanned
+			}
 			return err
 		}
 	}
 	dl.planned.Store(int64(len(dl.plan.Sealed)))
 	for _, sp := range dl.plan.Sealed {
 		if err := dl.loadSealed(ctx, sp); err != nil {
-			if errors.Is(err, objstore.ErrNotFound) && dl.replanWithout(ctx, sp.Segment.ID) {
+			if errors.Is(err, objstore.ErrNotFound) && dl.replanWithout(ctx, "segment", sp.Segment.ID, func(p contract.ChannelPlan) bool {
+				return slices.ContainsFunc(p.Sealed, func(f contract.SegmentPlan) bool { return f.Segment.ID == sp.Segment.ID })
+			}) {
 				return errReplanned
 			}
 			return segmentLoadFailed(sp.Segment.ID, err)
@@ -244,45 +252,45 @@ func (dl *delegator) load(ctx context.Context) error {
 	return nil
 }
 
-// errReplanned: the load found a planned segment gone and took a fresh
-// plan; it starts over at once.
-var errReplanned = errors.New("querynode: a planned segment is gone: loading a fresh plan")
+// errReplanned: the load found a planned file gone and took a fresh plan;
+// it starts over at once.
+var errReplanned = errors.New("querynode: a planned file is gone: loading a fresh plan")
 
-// replanWithout takes a fresh plan when a planned segment's file is
-// missing because the segment is gone: compacted (or its partition
-// dropped) since the plan was made, and its files collected after the
-// drop tolerance, while earlier segments loaded. Retrying the old plan
-// would fail for ever, the shard loading at 0% with reads waiting on it.
-// It reports whether the shard now has a plan without the segment.
-func (dl *delegator) replanWithout(ctx context.Context, segmentID int64) bool {
+// replanWithout takes a fresh plan when a planned file is missing because
+// what it belongs to is gone since the plan was made: a segment compacted
+// (or its partition dropped), or a delete log whose deletes a compaction
+// applied to every segment (datacoord's dropAppliedDeltas), its files
+// collected after the drop tolerance while the shard loaded. Retrying the
+// old plan would fail for ever, the shard loading at 0% with reads waiting
+// on it. It reports whether the shard now has a plan without it (planned
+// says whether a plan still names it).
+func (dl *delegator) replanWithout(ctx context.Context, kind string, id any, planned func(contract.ChannelPlan) bool) bool {
 	if dl.plan.Replan == nil {
 		return false
 	}
 	fresh, err := dl.plan.Replan(ctx)
 	if err != nil {
-		dl.logger.Warn("replan shard after a missing segment file", "segment", segmentID, "err", err)
+		dl.logger.Warn("replan shard after a missing file", "missing", kind, "id", id, "err", err)
 		return false
 	}
-	for _, sp := range fresh.Sealed {
-		if sp.Segment.ID == segmentID {
-			return false // still planned: the file is really missing
-		}
+	if planned(fresh) {
+		return false // still planned: the file is really missing
 	}
-	dl.logger.Info("a planned segment is gone (compacted or dropped while the shard loaded): loading a fresh plan",
-		"segment", segmentID, "sealed", len(fresh.Sealed))
+	dl.logger.Info("a planned "+kind+" is gone (compacted or dropped while the shard loaded): loading a fresh plan",
+		"id", id, "sealed", len(fresh.Sealed), "delta_logs", len(fresh.DeltaLogs))
 	// Only the load goroutine reads these fields (progress reads planned).
 	dl.plan.Sealed, dl.plan.DeltaLogs, dl.plan.Checkpoint = fresh.Sealed, fresh.DeltaLogs, fresh.Checkpoint
 	// Segments the first attempt loaded that the fresh plan no longer has
 	// were compacted meanwhile: serving them beside their compacted copy
 	// would read their rows twice.
-	planned := map[int64]bool{}
+	inFresh := map[int64]bool{}
 	for _, sp := range fresh.Sealed {
-		planned[sp.Segment.ID] = true
+		inFresh[sp.Segment.ID] = true
 	}
 	var gone []*sealedSegment
 	dl.mu.Lock()
 	for id, s := range dl.sealed {
-		if !planned[id] {
+		if !inFresh[id] {
 			gone = append(gone, s)
 			delete(dl.sealed, id)
 		}

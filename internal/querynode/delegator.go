@@ -113,12 +113,27 @@ func newDelegator(coll *model.Collection, plan contract.ChannelPlan, d Deps, log
 }
 
 // loadRetry is how long a shard waits before loading again after a
-// failure (an object store or log error is usually transient).
+// failure: Milvus's query coordinator retries a failed segment load at its
+// segment checker's next round (queryCoord.checkSegmentInterval, 1 s).
 const loadRetry = time.Second
 
-// maxLoadRetry bounds the back-off of a load that fails on a corrupt or
-// missing file.
-const maxLoadRetry = 30 * time.Second
+// fastLoadRetries is how many times a load failing on a corrupt or missing
+// file is retried every loadRetry before backing off (a file restored or
+// a plan gone stale clears in that time); maxLoadRetry bounds the back-off.
+const (
+	fastLoadRetries = 10
+	maxLoadRetry    = 30 * time.Second
+)
+
+// loadRetryDelay is the wait before the next attempt after attempt
+// failures of the same cause (a file that cannot load) in a row: loadRetry
+// for the first fastLoadRetries, then doubling up to maxLoadRetry.
+func loadRetryDelay(attempt int) time.Duration {
+	if attempt <= fastLoadRetries {
+		return loadRetry
+	}
+	return min(loadRetry<<min(attempt-fastLoadRetries, 5), maxLoadRetry)
+}
 
 // run loads the planned sealed segments, then consumes the shard's log
 // until ctx ends.
@@ -174,8 +189,9 @@ func (dl *delegator) serve(ctx context.Context) error {
 // unavailable until the collection is released and loaded again. While a
 // load fails, reads report the shard unavailable with the cause.
 func (dl *delegator) loadRetrying(ctx context.Context) error {
-	delay, lastCause := loadRetry, ""
+	attempt, lastCause := 0, ""
 	for {
+		start := time.Now()
 		err := dl.load(ctx)
 		if errors.Is(err, errReplanned) {
 			continue
@@ -183,21 +199,28 @@ func (dl *delegator) loadRetrying(ctx context.Context) error {
 		if err == nil || ctx.Err() != nil {
 			if err == nil {
 				dl.setFailed(nil)
+				if attempt > 0 {
+					dl.logger.Info("shard loaded after failed attempts", "failed_attempts", attempt)
+				}
 			}
 			return err
 		}
+		attempt++
+		delay := loadRetry
 		if errors.Is(err, errs.ErrSegmentLoadFailed) {
-			// A corrupt or missing file: say so once per cause, and try
-			// again less and less often (a restored file is picked up).
+			// A corrupt or missing file: retried every second for a
+			// while, then less and less often (a restored file is picked
+			// up). Said as an error once per cause, then as a warning.
 			if err.Error() != lastCause {
-				dl.logger.Error("cannot load shard: a segment file is corrupt or missing; retrying", "err", err)
+				dl.logger.Error("cannot load shard: a segment file is corrupt or missing; retrying", "attempt", attempt, "err", err)
 				lastCause = err.Error()
 			}
-			delay = min(2*delay, maxLoadRetry)
+			delay = loadRetryDelay(attempt)
 		} else {
-			dl.logger.Warn("load shard, retrying", "err", err)
-			delay, lastCause = loadRetry, ""
+			lastCause = ""
 		}
+		// Every failed attempt is logged with its cause.
+		dl.logger.Warn("load shard, retrying", "attempt", attempt, "took", time.Since(start), "retry_in", delay, "err", err)
 		dl.setFailed(err)
 		t := time.NewTimer(delay)
 		select {

@@ -60,3 +60,60 @@ func TestLoadReplansWhenAPlannedDeltaLogIsGone(t *testing.T) {
 	}
 
 }
+
+// TestLoadRetriesAMissingFileEverySecond: a load failing on a missing file
+// is retried at Milvus's cadence (its segment checker's second), not after
+// a back-off doubling from 2 s: a file back 2.5 s later is loaded about a
+// second after, not at the 6 s attempt (2+4 s), as the first queries of
+// issue 11 that waited 31 s (2+4+8+16 s) did.
+func TestLoadRetriesAMissingFileEverySecond(t *testing.T) {
+	e := newEnv(t)
+	e.insert(t, keyRange(0, 10)...)
+	seg := e.seal(t)
+	path := seg.Binlogs[101]
+	data := must(e.objects.Get(bg, path))
+	if err := e.objects.Delete(bg, path); err != nil {
+		t.Fatal(err)
+	}
+	e.gated.open()
+	start := time.Now()
+	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Checkpoint: must(e.data.GetCheckpoint(bg, vch)),
+		Sealed: []contract.SegmentPlan{{Segment: seg}}}
+	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2500 * time.Millisecond)
+	if p, has, err := e.qn.Progress(bg, collID); !has || p == 100 || err == nil {
+		t.Fatalf("progress %d, %v, %v with a file missing", p, has, err)
+	}
+	if err := e.objects.Put(bg, path, data); err != nil {
+		t.Fatal(err)
+	}
+	restored := time.Now()
+	eventually(t, "progress 100", func() bool { p, _, _ := e.qn.Progress(bg, collID); return p == 100 })
+	if took := time.Since(restored); took > 1500*time.Millisecond {
+		t.Fatalf("loaded %v after the file came back (%v in all)", took, time.Since(start))
+	}
+	if got := e.keys(t, e.now(t)); !slices.Equal(got, keyRange(0, 10)) {
+		t.Fatalf("shard shows %v", got)
+	}
+}
+
+func TestLoadRetryDelay(t *testing.T) {
+	for a := 1; a <= fastLoadRetries; a++ {
+		if d := loadRetryDelay(a); d != loadRetry {
+			t.Fatalf("attempt %d waits %v", a, d)
+		}
+	}
+	prev := loadRetry
+	for a := fastLoadRetries + 1; a < fastLoadRetries+20; a++ {
+		d := loadRetryDelay(a)
+		if d < prev || d > maxLoadRetry {
+			t.Fatalf("attempt %d waits %v after %v", a, d, prev)
+		}
+		prev = d
+	}
+	if prev != maxLoadRetry {
+		t.Fatalf("the delay tops out at %v", prev)
+	}
+}

@@ -366,7 +366,8 @@ func (l *loadFailureLog) lines() []string {
 // for a failed load attempt (querynode/delegator.go, querycoord).
 func isLoadFailure(msg string) bool {
 	for _, m := range []string{"load shard, retrying", "cannot load shard", "reload shard, retrying",
-		"subscribe to the shard's channel, retrying", "load on query node failed", "shard failed"} {
+		"subscribe to the shard's channel, retrying", "load on query node failed", "shard failed",
+		"replan shard after a missing file"} {
 		if strings.Contains(msg, m) {
 			return true
 		}

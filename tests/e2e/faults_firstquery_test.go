@@ -32,7 +32,8 @@ const firstQueryBound = 10 * time.Second
 // TestStressFirstQuery runs, for a bounded time, cycles of the scenarios of
 // issue 11 through the Go SDK: create a collection with a partition, insert
 // (or not: some collections stay empty), flush (or not), create an index
-// (before or after the insert; HNSW, IVF_FLAT, FLAT or AUTOINDEX), load,
+// (before or after the insert; HNSW, IVF_FLAT, FLAT or AUTOINDEX), delete a
+// row (or not), load,
 // first Strong count(*) and search, release and drop the partition while
 // the collection stays loaded, insert into the loaded collection, release,
 // load again, drop. Two workers run cycles at once (Milvus's Go suite runs
@@ -148,6 +149,12 @@ func firstQueryCycle(ctx context.Context, ft *stressT, cli *milvusclient.Client,
 		inPart, inDefault = int64(20+r.IntN(200)), int64(1+r.IntN(100))
 		insert("p", int(inPart))
 		insert("_default", int(inDefault))
+		if i%3 != 1 {
+			// A delete: delete logs, applied by compactions and collected.
+			_, err := cli.Delete(ctx, milvusclient.NewDeleteOption(name).WithInt64IDs("id", []int64{inPart}))
+			ft.must(err)
+			inDefault--
+		}
 		if i%2 == 0 {
 			ft.flush(ctx, cli, name)
 		}

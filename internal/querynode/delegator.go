@@ -125,9 +125,10 @@ const (
 	maxLoadRetry    = 30 * time.Second
 )
 
-// loadRetryDelay is the wait before the next attempt after attempt
-// failures of the same cause (a file that cannot load) in a row: loadRetry
-// for the first fastLoadRetries, then doubling up to maxLoadRetry.
+// loadRetryDelay is the wait before the next attempt of a load failing on
+// a file that cannot load, after attempt failed attempts in a row:
+// loadRetry for the first fastLoadRetries, then doubling up to
+// maxLoadRetry.
 func loadRetryDelay(attempt int) time.Duration {
 	if attempt <= fastLoadRetries {
 		return loadRetry
@@ -206,29 +207,43 @@ func (dl *delegator) loadRetrying(ctx context.Context) error {
 			return err
 		}
 		attempt++
-		delay := loadRetry
+		// Every failed attempt is logged with its cause.
 		if errors.Is(err, errs.ErrSegmentLoadFailed) {
 			// A corrupt or missing file: retried every second for a
 			// while, then less and less often (a restored file is picked
 			// up). Said as an error once per cause, then as a warning.
+			delay := loadRetryDelay(attempt)
 			if err.Error() != lastCause {
-				dl.logger.Error("cannot load shard: a segment file is corrupt or missing; retrying", "attempt", attempt, "err", err)
+				dl.logger.Error("cannot load shard: a segment file is corrupt or missing; retrying",
+					"attempt", attempt, "took", time.Since(start), "retry_in", delay, "err", err)
 				lastCause = err.Error()
+			} else {
+				dl.logger.Warn("load shard, retrying", "attempt", attempt, "took", time.Since(start), "retry_in", delay, "err", err)
 			}
-			delay = loadRetryDelay(attempt)
-		} else {
-			lastCause = ""
+			if !dl.retryAfter(ctx, err, delay) {
+				return ctx.Err()
+			}
+			continue
 		}
-		// Every failed attempt is logged with its cause.
-		dl.logger.Warn("load shard, retrying", "attempt", attempt, "took", time.Since(start), "retry_in", delay, "err", err)
-		dl.setFailed(err)
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		lastCause = ""
+		dl.logger.Warn("load shard, retrying", "attempt", attempt, "took", time.Since(start), "retry_in", loadRetry, "err", err)
+		if !dl.retryAfter(ctx, err, loadRetry) {
 			return ctx.Err()
-		case <-t.C:
 		}
+	}
+}
+
+// retryAfter reports the shard failed with err and waits delay; it
+// reports false if ctx ended first.
+func (dl *delegator) retryAfter(ctx context.Context, err error, delay time.Duration) bool {
+	dl.setFailed(err)
+	t := time.NewTimer(delay)
+	select {
+	case <-ctx.Done():
+		t.Stop()
+		return false
+	case <-t.C:
+		return true
 	}
 }
 

@@ -644,6 +644,8 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 		coordrpc.RegisterReplicas(n.grpc, qcoord)
 		coordrpc.RegisterResourceGroups(n.grpc, qcoord)
 		g.Go(func() error { return n.trackQueryNodes(ctx, pool, qcoord) })
+		// Loads a query node failed are retried every second, as Milvus's checkers.
+		g.Go(func() error { return qcoord.RunChecker(ctx, querycoord.CheckInterval) })
 		// The balance checker moves shards onto query nodes that joined
 		// (queryCoord.autoBalance, autoBalanceChannel, autoBalanceInterval).
 		if b := n.cfg.ShardBalance; b.QueryCoordAutoBalance && b.QueryCoordAutoBalanceChannel {

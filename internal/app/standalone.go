@@ -268,6 +268,7 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 		return err
 	}
 	g.Go(func() error { return s.qnode.Run(gctx) })
+	g.Go(func() error { return s.qcoord.RunChecker(gctx, querycoord.CheckInterval) })
 	g.Go(func() error { return s.icoord.Run(gctx) })
 	g.Go(func() error { return s.data.Run(gctx) }) // compaction triggers, garbage collection
 	rcfg := s.cfg.Retention

@@ -364,6 +364,7 @@ func (s *Server) syncPendingLocked(ctx context.Context) error {
 			colls[k.collection] = c
 		}
 		if err := s.loadOnNodeLocked(ctx, c, li.Partitions, k.node); err != nil {
+			s.logger.Warn("load on query node failed, retrying", "collection", k.collection, "node", k.node, "err", err)
 			errList = append(errList, err)
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,12 +113,28 @@ func newDelegator(coll *model.Collection, plan contract.ChannelPlan, d Deps, log
 }
 
 // loadRetry is how long a shard waits before loading again after a
-// failure (an object store or log error is usually transient).
+// failure: Milvus's query coordinator retries a failed segment load at its
+// segment checker's next round (queryCoord.checkSegmentInterval, 1 s).
 const loadRetry = time.Second
 
-// maxLoadRetry bounds the back-off of a load that fails on a corrupt or
-// missing file.
-const maxLoadRetry = 30 * time.Second
+// fastLoadRetries is how many times a load failing on a corrupt or missing
+// file is retried every loadRetry before backing off (a file restored or
+// a plan gone stale clears in that time); maxLoadRetry bounds the back-off.
+const (
+	fastLoadRetries = 10
+	maxLoadRetry    = 30 * time.Second
+)
+
+// loadRetryDelay is the wait before the next attempt of a load failing on
+// a file that cannot load, after attempt failed attempts in a row:
+// loadRetry for the first fastLoadRetries, then doubling up to
+// maxLoadRetry.
+func loadRetryDelay(attempt int) time.Duration {
+	if attempt <= fastLoadRetries {
+		return loadRetry
+	}
+	return min(loadRetry<<min(attempt-fastLoadRetries, 5), maxLoadRetry)
+}
 
 // run loads the planned sealed segments, then consumes the shard's log
 // until ctx ends.
@@ -173,8 +190,9 @@ func (dl *delegator) serve(ctx context.Context) error {
 // unavailable until the collection is released and loaded again. While a
 // load fails, reads report the shard unavailable with the cause.
 func (dl *delegator) loadRetrying(ctx context.Context) error {
-	delay, lastCause := loadRetry, ""
+	attempt, lastCause := 0, ""
 	for {
+		start := time.Now()
 		err := dl.load(ctx)
 		if errors.Is(err, errReplanned) {
 			continue
@@ -182,29 +200,50 @@ func (dl *delegator) loadRetrying(ctx context.Context) error {
 		if err == nil || ctx.Err() != nil {
 			if err == nil {
 				dl.setFailed(nil)
+				if attempt > 0 {
+					dl.logger.Info("shard loaded after failed attempts", "failed_attempts", attempt)
+				}
 			}
 			return err
 		}
+		attempt++
+		// Every failed attempt is logged with its cause.
 		if errors.Is(err, errs.ErrSegmentLoadFailed) {
-			// A corrupt or missing file: say so once per cause, and try
-			// again less and less often (a restored file is picked up).
+			// A corrupt or missing file: retried every second for a
+			// while, then less and less often (a restored file is picked
+			// up). Said as an error once per cause, then as a warning.
+			delay := loadRetryDelay(attempt)
 			if err.Error() != lastCause {
-				dl.logger.Error("cannot load shard: a segment file is corrupt or missing; retrying", "err", err)
+				dl.logger.Error("cannot load shard: a segment file is corrupt or missing; retrying",
+					"attempt", attempt, "took", time.Since(start), "retry_in", delay, "err", err)
 				lastCause = err.Error()
+			} else {
+				dl.logger.Warn("load shard, retrying", "attempt", attempt, "took", time.Since(start), "retry_in", delay, "err", err)
 			}
-			delay = min(2*delay, maxLoadRetry)
-		} else {
-			dl.logger.Warn("load shard, retrying", "err", err)
-			delay, lastCause = loadRetry, ""
+			if !dl.retryAfter(ctx, err, delay) {
+				return ctx.Err()
+			}
+			continue
 		}
-		dl.setFailed(err)
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		lastCause = ""
+		dl.logger.Warn("load shard, retrying", "attempt", attempt, "took", time.Since(start), "retry_in", loadRetry, "err", err)
+		if !dl.retryAfter(ctx, err, loadRetry) {
 			return ctx.Err()
-		case <-t.C:
 		}
+	}
+}
+
+// retryAfter reports the shard failed with err and waits delay; it
+// reports false if ctx ended first.
+func (dl *delegator) retryAfter(ctx context.Context, err error, delay time.Duration) bool {
+	dl.setFailed(err)
+	t := time.NewTimer(delay)
+	select {
+	case <-ctx.Done():
+		t.Stop()
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
@@ -228,13 +267,20 @@ func (dl *delegator) load(ctx context.Context) error {
 	dl.target = uint64(latest)
 	for _, l := range dl.plan.DeltaLogs {
 		if err := dl.loadDeltaLog(ctx, l); err != nil {
+			if errors.Is(err, objstore.ErrNotFound) && dl.replanWithout(ctx, "delta log", l.Path, func(p contract.ChannelPlan) bool {
+				return slices.ContainsFunc(p.DeltaLogs, func(f model.DeltaLog) bool { return f.Path == l.Path })
+			}) {
+				return errReplanned
+			}
 			return err
 		}
 	}
 	dl.planned.Store(int64(len(dl.plan.Sealed)))
 	for _, sp := range dl.plan.Sealed {
 		if err := dl.loadSealed(ctx, sp); err != nil {
-			if errors.Is(err, objstore.ErrNotFound) && dl.replanWithout(ctx, sp.Segment.ID) {
+			if errors.Is(err, objstore.ErrNotFound) && dl.replanWithout(ctx, "segment", sp.Segment.ID, func(p contract.ChannelPlan) bool {
+				return slices.ContainsFunc(p.Sealed, func(f contract.SegmentPlan) bool { return f.Segment.ID == sp.Segment.ID })
+			}) {
 				return errReplanned
 			}
 			return segmentLoadFailed(sp.Segment.ID, err)
@@ -244,45 +290,45 @@ func (dl *delegator) load(ctx context.Context) error {
 	return nil
 }
 
-// errReplanned: the load found a planned segment gone and took a fresh
-// plan; it starts over at once.
-var errReplanned = errors.New("querynode: a planned segment is gone: loading a fresh plan")
+// errReplanned: the load found a planned file gone and took a fresh plan;
+// it starts over at once.
+var errReplanned = errors.New("querynode: a planned file is gone: loading a fresh plan")
 
-// replanWithout takes a fresh plan when a planned segment's file is
-// missing because the segment is gone: compacted (or its partition
-// dropped) since the plan was made, and its files collected after the
-// drop tolerance, while earlier segments loaded. Retrying the old plan
-// would fail for ever, the shard loading at 0% with reads waiting on it.
-// It reports whether the shard now has a plan without the segment.
-func (dl *delegator) replanWithout(ctx context.Context, segmentID int64) bool {
+// replanWithout takes a fresh plan when a planned file is missing because
+// what it belongs to is gone since the plan was made: a segment compacted
+// (or its partition dropped), or a delete log whose deletes a compaction
+// applied to every segment (datacoord's dropAppliedDeltas), its files
+// collected after the drop tolerance while the shard loaded. Retrying the
+// old plan would fail for ever, the shard loading at 0% with reads waiting
+// on it. It reports whether the shard now has a plan without it (planned
+// says whether a plan still names it).
+func (dl *delegator) replanWithout(ctx context.Context, kind string, id any, planned func(contract.ChannelPlan) bool) bool {
 	if dl.plan.Replan == nil {
 		return false
 	}
 	fresh, err := dl.plan.Replan(ctx)
 	if err != nil {
-		dl.logger.Warn("replan shard after a missing segment file", "segment", segmentID, "err", err)
+		dl.logger.Warn("replan shard after a missing file", "missing", kind, "id", id, "err", err)
 		return false
 	}
-	for _, sp := range fresh.Sealed {
-		if sp.Segment.ID == segmentID {
-			return false // still planned: the file is really missing
-		}
+	if planned(fresh) {
+		return false // still planned: the file is really missing
 	}
-	dl.logger.Info("a planned segment is gone (compacted or dropped while the shard loaded): loading a fresh plan",
-		"segment", segmentID, "sealed", len(fresh.Sealed))
+	dl.logger.Info("a planned "+kind+" is gone (compacted or dropped while the shard loaded): loading a fresh plan",
+		"id", id, "sealed", len(fresh.Sealed), "delta_logs", len(fresh.DeltaLogs))
 	// Only the load goroutine reads these fields (progress reads planned).
 	dl.plan.Sealed, dl.plan.DeltaLogs, dl.plan.Checkpoint = fresh.Sealed, fresh.DeltaLogs, fresh.Checkpoint
 	// Segments the first attempt loaded that the fresh plan no longer has
 	// were compacted meanwhile: serving them beside their compacted copy
 	// would read their rows twice.
-	planned := map[int64]bool{}
+	inFresh := map[int64]bool{}
 	for _, sp := range fresh.Sealed {
-		planned[sp.Segment.ID] = true
+		inFresh[sp.Segment.ID] = true
 	}
 	var gone []*sealedSegment
 	dl.mu.Lock()
 	for id, s := range dl.sealed {
-		if !planned[id] {
+		if !inFresh[id] {
 			gone = append(gone, s)
 			delete(dl.sealed, id)
 		}

@@ -33,14 +33,20 @@ func startServer(t *testing.T, dir string) *server {
 // configure (nil: defaults).
 func startServerWith(t *testing.T, dir string, configure func(*app.StandaloneConfig)) *server {
 	t.Helper()
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
 	var logger *slog.Logger
 	if os.Getenv("MILVAGO_TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	return startServerLogged(t, dir, configure, logger)
+}
+
+// startServerLogged is startServerWith logging to logger (nil: nowhere).
+func startServerLogged(t *testing.T, dir string, configure func(*app.StandaloneConfig), logger *slog.Logger) *server {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
 	cfg := app.DefaultStandalone()
 	cfg.DataDir = dir
 	if configure != nil {

@@ -28,7 +28,21 @@ type Collection struct {
 	Partitions       []Partition
 	Aliases          []string
 	CreateTS         uint64
-	UpdateTS         uint64
+	UpdateTS         uint64 // every change; orders definitions between nodes
+	// SchemaTS is Milvus's UpdateTimestamp, the one clients cache and send
+	// back with writes: it moves on create, alter and rename, not when a
+	// partition or an alias comes or goes. 0 in records written before it
+	// existed: SchemaTimestamp falls back to UpdateTS.
+	SchemaTS uint64
+}
+
+// SchemaTimestamp is the timestamp clients compare with their cached
+// schema's (Milvus's UpdateTimestamp).
+func (c *Collection) SchemaTimestamp() uint64 {
+	if c.SchemaTS != 0 {
+		return c.SchemaTS
+	}
+	return c.UpdateTS
 }
 
 // Partition is one partition of a collection.

@@ -166,7 +166,7 @@ func (s *Server) DescribeCollection(ctx context.Context, req *milvuspb.DescribeC
 		CreatedTimestamp: c.CreateTS, CreatedUtcTimestamp: uint64(tso.Physical(c.CreateTS).UnixMilli()),
 		ShardsNum: c.ShardsNum, Aliases: c.Aliases, ConsistencyLevel: c.ConsistencyLevel,
 		Properties: c.Properties, NumPartitions: int64(len(c.Partitions)),
-		UpdateTimestamp: c.UpdateTS, UpdateTimestampStr: strconv.FormatUint(c.UpdateTS, 10),
+		UpdateTimestamp: c.SchemaTimestamp(), UpdateTimestampStr: strconv.FormatUint(c.SchemaTimestamp(), 10),
 	}, nil
 }
 

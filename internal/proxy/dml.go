@@ -63,7 +63,7 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	// Milvus (insertTask/upsertTask.PreExecute): a request made against
 	// another schema version than the collection's fails with 109, on
 	// which the SDKs refresh their cached schema and retry.
-	if schemaTS != 0 && schemaTS != c.UpdateTS {
+	if schemaTS != 0 && schemaTS != c.SchemaTimestamp() {
 		return nil, errs.CollectionSchemaMismatch(c.Name)
 	}
 	n := int(numRows)

@@ -124,7 +124,7 @@ func (s *Server) RenameCollection(ctx context.Context, db, oldName, newDB, newNa
 	if err != nil {
 		return err
 	}
-	next.UpdateTS = ts
+	next.UpdateTS, next.SchemaTS = ts, ts
 	if err := s.saveLocked(ctx, next); err != nil {
 		return err
 	}

@@ -322,7 +322,7 @@ func (s *Server) CreateCollection(ctx context.Context, req contract.CreateCollec
 	c := &model.Collection{
 		ID: base, DBName: db, Name: name, Schema: req.Schema, ShardsNum: req.ShardsNum,
 		ConsistencyLevel: req.ConsistencyLevel, Properties: withTimezone(req.Properties, s.dbs[db].Properties),
-		CreateTS: ts, UpdateTS: ts,
+		CreateTS: ts, UpdateTS: ts, SchemaTS: ts,
 	}
 	for i := range int(req.ShardsNum) {
 		p := fmt.Sprintf("%s_%d", s.cfg.PChannelPrefix, int(uint64(base+int64(i))%uint64(s.cfg.PChannels)))
@@ -454,6 +454,18 @@ func (s *Server) AlterCollectionProperties(ctx context.Context, db, name string,
 var errUnchanged = errors.New("rootcoord: collection unchanged")
 
 func (s *Server) updateCollection(ctx context.Context, db, name string, fn func(c *model.Collection) error) error {
+	return s.update(ctx, db, name, true, fn)
+}
+
+// updateLayout is updateCollection for changes Milvus does not count as
+// an alteration of the collection (partitions, aliases): the schema
+// timestamp clients cache stays, so their next write is not refused with
+// 109 and retried.
+func (s *Server) updateLayout(ctx context.Context, db, name string, fn func(c *model.Collection) error) error {
+	return s.update(ctx, db, name, false, fn)
+}
+
+func (s *Server) update(ctx context.Context, db, name string, schemaChange bool, fn func(c *model.Collection) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	db = dbName(db)
@@ -479,6 +491,9 @@ func (s *Server) updateCollection(ctx context.Context, db, name string, fn func(
 		return err
 	}
 	next.UpdateTS = ts
+	if schemaChange {
+		next.SchemaTS = ts
+	}
 	if err := s.saveLocked(ctx, next); err != nil {
 		return err
 	}
@@ -498,7 +513,7 @@ func (s *Server) CreatePartition(ctx context.Context, db, collection, partition 
 	if err != nil {
 		return err
 	}
-	return s.updateCollection(ctx, db, collection, func(c *model.Collection) error {
+	return s.updateLayout(ctx, db, collection, func(c *model.Collection) error {
 		if _, ok := c.PartitionByName(partition); ok {
 			return errUnchanged // Milvus ignores creating a partition that exists
 		}
@@ -517,7 +532,7 @@ func (s *Server) DropPartition(ctx context.Context, db, collection, partition st
 	}
 	var dropped *model.Collection
 	var pid int64
-	err := s.updateCollection(ctx, db, collection, func(c *model.Collection) error {
+	err := s.updateLayout(ctx, db, collection, func(c *model.Collection) error {
 		kept := c.Partitions[:0]
 		for _, p := range c.Partitions {
 			if p.Name == partition {
@@ -564,7 +579,7 @@ func (s *Server) CreateAlias(ctx context.Context, db, alias, collection string) 
 		}
 		return errs.CollectionNotFoundWithDB(db, collection)
 	}
-	return s.updateCollection(ctx, db, collection, func(c *model.Collection) error {
+	return s.updateLayout(ctx, db, collection, func(c *model.Collection) error {
 		c.Aliases = append(c.Aliases, alias)
 		return nil
 	})
@@ -578,7 +593,7 @@ func (s *Server) DropAlias(ctx context.Context, db, alias string) error {
 	if target == nil {
 		return nil
 	}
-	return s.updateCollection(ctx, db, target.Name, func(c *model.Collection) error {
+	return s.updateLayout(ctx, db, target.Name, func(c *model.Collection) error {
 		c.Aliases = removeString(c.Aliases, alias)
 		return nil
 	})

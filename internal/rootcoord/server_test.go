@@ -153,3 +153,66 @@ func TestDropDefaultPartitionRefused(t *testing.T) {
 		t.Fatalf("missing collection: %v", err)
 	}
 }
+
+// Milvus's UpdateTimestamp, which clients send back with writes, moves when
+// the collection is altered, not when a partition or an alias comes or
+// goes: otherwise the first insert after CreatePartition is refused with
+// 109 and the SDK retries it.
+func TestSchemaTimestampMovesOnlyOnAlteration(t *testing.T) {
+	ctx := context.Background()
+	store := kv.NewMemory()
+	s := newServer(t, store, nil)
+	c, err := s.CreateCollection(ctx, contract.CreateCollectionRequest{Schema: testSchema("books"), ShardsNum: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := c.SchemaTimestamp()
+	if created == 0 {
+		t.Fatal("no schema timestamp at create")
+	}
+	schemaTS := func() (schema, update uint64) {
+		t.Helper()
+		got, err := s.DescribeCollection(ctx, "", "books", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.SchemaTimestamp(), got.UpdateTS
+	}
+	for _, step := range []struct {
+		name string
+		do   func() error
+	}{
+		{"create partition", func() error { return s.CreatePartition(ctx, "", "books", "p1") }},
+		{"create alias", func() error { return s.CreateAlias(ctx, "", "novels", "books") }},
+		{"drop alias", func() error { return s.DropAlias(ctx, "", "novels") }},
+		{"drop partition", func() error { return s.DropPartition(ctx, "", "books", "p1") }},
+	} {
+		_, beforeUpdate := schemaTS()
+		if err := step.do(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		schema, update := schemaTS()
+		if schema != created {
+			t.Fatalf("%s moved the schema timestamp: %d -> %d", step.name, created, schema)
+		}
+		if update <= beforeUpdate {
+			t.Fatalf("%s did not move the update timestamp that orders definitions", step.name)
+		}
+	}
+	props := []*commonpb.KeyValuePair{{Key: "collection.ttl.seconds", Value: "60"}}
+	if err := s.AlterCollectionProperties(ctx, "", "books", props, nil); err != nil {
+		t.Fatal(err)
+	}
+	altered, _ := schemaTS()
+	if altered <= created {
+		t.Fatalf("alter did not move the schema timestamp: %d -> %d", created, altered)
+	}
+	// Read back after a restart.
+	got, err := newServer(t, store, nil).DescribeCollection(ctx, "", "books", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SchemaTimestamp() != altered {
+		t.Fatalf("after restart: schema timestamp %d, want %d", got.SchemaTimestamp(), altered)
+	}
+}

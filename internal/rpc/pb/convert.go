@@ -23,7 +23,7 @@ func FromCollection(c *model.Collection) *Collection {
 	}
 	out := &Collection{Id: c.ID, DbName: c.DBName, Name: c.Name, Schema: c.Schema, ShardsNum: c.ShardsNum,
 		Vchannels: c.VChannels, Pchannels: c.PChannels, ConsistencyLevel: c.ConsistencyLevel, Properties: c.Properties,
-		Aliases: c.Aliases, CreateTs: c.CreateTS, UpdateTs: c.UpdateTS}
+		Aliases: c.Aliases, CreateTs: c.CreateTS, UpdateTs: c.UpdateTS, SchemaTs: c.SchemaTS}
 	for _, p := range c.Partitions {
 		out.Partitions = append(out.Partitions, &Partition{Id: p.ID, Name: p.Name, CreateTs: p.CreateTS})
 	}
@@ -37,7 +37,7 @@ func ToCollection(c *Collection) *model.Collection {
 	}
 	out := &model.Collection{ID: c.GetId(), DBName: c.GetDbName(), Name: c.GetName(), Schema: c.GetSchema(), ShardsNum: c.GetShardsNum(),
 		VChannels: c.GetVchannels(), PChannels: c.GetPchannels(), ConsistencyLevel: c.GetConsistencyLevel(), Properties: c.GetProperties(),
-		Aliases: c.GetAliases(), CreateTS: c.GetCreateTs(), UpdateTS: c.GetUpdateTs()}
+		Aliases: c.GetAliases(), CreateTS: c.GetCreateTs(), UpdateTS: c.GetUpdateTs(), SchemaTS: c.GetSchemaTs()}
 	for _, p := range c.GetPartitions() {
 		out.Partitions = append(out.Partitions, model.Partition{ID: p.GetId(), Name: p.GetName(), CreateTS: p.GetCreateTs()})
 	}

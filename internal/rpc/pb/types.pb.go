@@ -146,6 +146,7 @@ type Collection struct {
 	Aliases          []string                   `protobuf:"bytes,11,rep,name=aliases,proto3" json:"aliases,omitempty"`
 	CreateTs         uint64                     `protobuf:"varint,12,opt,name=create_ts,json=createTs,proto3" json:"create_ts,omitempty"`
 	UpdateTs         uint64                     `protobuf:"varint,13,opt,name=update_ts,json=updateTs,proto3" json:"update_ts,omitempty"`
+	SchemaTs         uint64                     `protobuf:"varint,14,opt,name=schema_ts,json=schemaTs,proto3" json:"schema_ts,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -267,6 +268,13 @@ func (x *Collection) GetCreateTs() uint64 {
 func (x *Collection) GetUpdateTs() uint64 {
 	if x != nil {
 		return x.UpdateTs
+	}
+	return 0
+}
+
+func (x *Collection) GetSchemaTs() uint64 {
+	if x != nil {
+		return x.SchemaTs
 	}
 	return 0
 }
@@ -1765,7 +1773,7 @@ const file_types_proto_rawDesc = "" +
 	"\tPartition\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1b\n" +
-	"\tcreate_ts\x18\x03 \x01(\x04R\bcreateTs\"\x8b\x04\n" +
+	"\tcreate_ts\x18\x03 \x01(\x04R\bcreateTs\"\xa8\x04\n" +
 	"\n" +
 	"Collection\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
@@ -1786,7 +1794,8 @@ const file_types_proto_rawDesc = "" +
 	"partitions\x12\x18\n" +
 	"\aaliases\x18\v \x03(\tR\aaliases\x12\x1b\n" +
 	"\tcreate_ts\x18\f \x01(\x04R\bcreateTs\x12\x1b\n" +
-	"\tupdate_ts\x18\r \x01(\x04R\bupdateTs\"\xa8\x05\n" +
+	"\tupdate_ts\x18\r \x01(\x04R\bupdateTs\x12\x1b\n" +
+	"\tschema_ts\x18\x0e \x01(\x04R\bschemaTs\"\xa8\x05\n" +
 	"\aSegment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12#\n" +
 	"\rcollection_id\x18\x02 \x01(\x03R\fcollectionId\x12!\n" +

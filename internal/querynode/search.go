@@ -42,6 +42,9 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 	}
 	rs := dl.snapshot(parts, req.IgnoreGrowing)
 	defer rs.release()
+	// Segments a vector clustering key's centroids rule out are not
+	// searched (prune.go); rs.sealed keeps them pinned until release.
+	rs.segs = pruneByCentroids(dl.d.prune(), dl.coll().Schema, &req.Search, rs.segs, rs.sealed)
 	if err := checkHitsBefore(req, rs.segs); err != nil {
 		return nil, err
 	}

@@ -212,6 +212,11 @@ func (s *Server) planClustering(ctx context.Context, collectionID int64, manual 
 		p := plan{coll: coll, expire: expire, clusterBy: key.GetFieldID(), preferRows: s.preferRows(segs)}
 		if vector {
 			p.clusters, p.preferRows = s.vectorClusters(segs, key)
+			if !manual && p.clusters < s.ccfg.Clustering.MinCentroids {
+				// The plan would fail (runClustering): the trigger does
+				// not start it again and again.
+				continue
+			}
 		}
 		for _, seg := range segs {
 			p.sources = append(p.sources, *seg)

@@ -281,7 +281,10 @@ func (s *Server) vectorClusters(segs []*model.Segment, key *schemapb.FieldSchema
 	vecBytes := max(int64(fieldDim(key))*4, 1)
 	target := float64(s.cfg.MaxSegmentBytes) * cc.MaxSegmentSizeRatio
 	clusters = int64(math.Ceil(float64(rows*vecBytes) / max(target, 1)))
-	clusters = min(max(clusters, 1), cc.MaxCentroids)
+	clusters = max(clusters, 1)
+	if cc.MaxCentroids > 0 {
+		clusters = min(clusters, cc.MaxCentroids)
+	}
 	maxRows = int64(float64(s.preferRows(segs)) / cc.PreferSegmentSizeRatio * cc.MaxSegmentSizeRatio)
 	if cc.MaxClusterSize > 0 {
 		maxRows = min(maxRows, cc.MaxClusterSize/vecBytes)

@@ -453,8 +453,9 @@ func (n *roleNode) build(ctx context.Context, g *errgroup.Group, hosted []string
 		if err := interim.Validate(); err != nil {
 			return fmt.Errorf("queryNode.segcore.interimIndex: %w", err)
 		}
+		prune := pruneFromConfig(n.cfg)
 		qnode := querynode.New(querynode.Deps{Log: n.log, Objects: n.objects, Syncer: n.streamingClient(ctx, g),
-			Collections: n.rootClient(ctx), IndexFaults: n.indexClient(ctx), Interim: &interim, Logger: n.logger})
+			Collections: n.rootClient(ctx), IndexFaults: n.indexClient(ctx), Interim: &interim, Prune: &prune, Logger: n.logger})
 		qnode.Start(ctx)
 		n.qnode.Store(qnode)
 		workerrpc.RegisterQueryNode(n.grpc, qnode, n.queryClient(ctx))
@@ -755,6 +756,7 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	pcfg.MaxMessageBytes = n.log.MaxMessageBytes() - 64<<10
 	pcfg.Limits = pub.proxyLimits()
 	pcfg.Models = pub.Models
+	pcfg.EnableVectorClusteringKey = n.cfg.VectorClustering.CommonEnableVectorClusteringKey
 	// The proxy reads collection metadata through its cache, which the
 	// coordinators invalidate (metacache.go).
 	root, query, index := n.rootClient(ctx), n.queryClient(ctx), n.indexClient(ctx)

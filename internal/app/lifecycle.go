@@ -3,8 +3,10 @@ package app
 import (
 	"time"
 
+	"github.com/milvago/milvago/internal/clusterkey"
 	"github.com/milvago/milvago/internal/config"
 	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/querynode"
 )
 
 // dataFromConfig is the data coordinator's configuration: its defaults
@@ -24,6 +26,15 @@ func dataFromConfig(c *config.Config) datacoord.Config {
 	d.Compaction.Clustering.MaxInterval = time.Duration(l.DataCoordCompactionClusteringMaxInterval) * time.Second
 	d.Compaction.Clustering.NewDataSize = l.DataCoordCompactionClusteringNewDataSizeThreshold
 	d.Compaction.Clustering.PreferSegmentSizeRatio = l.DataCoordCompactionClusteringPreferSegmentSizeRatio
+	vc := c.VectorClustering
+	d.Compaction.Clustering.Key = clusterKeyOptions(c)
+	d.Compaction.Clustering.MaxSegmentSizeRatio = vc.DataCoordCompactionClusteringMaxSegmentSizeRatio
+	d.Compaction.Clustering.MaxTrainSizeRatio = vc.DataCoordCompactionClusteringMaxTrainSizeRatio
+	d.Compaction.Clustering.MinCentroids = int64(vc.DataCoordCompactionClusteringMinCentroidsNum)
+	d.Compaction.Clustering.MaxCentroids = int64(vc.DataCoordCompactionClusteringMaxCentroidsNum)
+	d.Compaction.Clustering.MinClusterSizeRatio = vc.DataCoordCompactionClusteringMinClusterSizeRatio
+	d.Compaction.Clustering.MaxClusterSizeRatio = vc.DataCoordCompactionClusteringMaxClusterSizeRatio
+	d.Compaction.Clustering.MaxClusterSize = vc.DataCoordCompactionClusteringMaxClusterSize
 	d.Compaction.Sort = l.DataCoordSortCompactionEnable
 	d.Compaction.SortPerTrigger = l.DataCoordSortCompactionTriggerCount
 	d.GC.Enable = l.DataCoordEnableGarbageCollection
@@ -31,4 +42,20 @@ func dataFromConfig(c *config.Config) datacoord.Config {
 	d.GC.MissingTolerance = time.Duration(l.DataCoordGCMissingTolerance) * time.Second
 	d.GC.DropTolerance = time.Duration(l.DataCoordGCDropTolerance) * time.Second
 	return d
+}
+
+// clusterKeyOptions are the common.* keys that decide a collection's
+// clustering key (the data coordinator's, the proxy's and the query
+// nodes' view of it must agree).
+func clusterKeyOptions(c *config.Config) clusterkey.Options {
+	vc := c.VectorClustering
+	return clusterkey.Options{EnableVectorKey: vc.CommonEnableVectorClusteringKey, UseVectorAsKey: vc.CommonUseVectorAsClusteringKey,
+		UsePartitionKeyAsKey: vc.CommonUsePartitionKeyAsClusteringKey}
+}
+
+// pruneFromConfig is the query nodes' segment pruning
+// (queryNode.enableSegmentPrune, defaultSegmentFilterRatio).
+func pruneFromConfig(c *config.Config) querynode.PruneConfig {
+	return querynode.PruneConfig{Enable: c.VectorClustering.QueryNodeEnableSegmentPrune,
+		FilterRatio: c.VectorClustering.QueryNodeDefaultSegmentFilterRatio, Key: clusterKeyOptions(c)}
 }

@@ -69,6 +69,9 @@ type StandaloneConfig struct {
 	// Interim is the growing segments' interim index; nil keeps the
 	// process's current setting (Milvus's defaults unless set).
 	Interim *segment.InterimIndexConfig
+	// Prune is the query node's segment pruning by a vector clustering
+	// key's centroids; nil keeps Milvus's defaults (off).
+	Prune *querynode.PruneConfig
 }
 
 // DefaultStandalone returns the defaults: ./milvago-data, 19530 and 9091.
@@ -166,7 +169,7 @@ func (s *Standalone) build(ctx context.Context) error {
 		}
 	}
 	s.qnode = querynode.New(querynode.Deps{Log: log, Objects: s.objects, Syncer: s.writer, Collections: s.root, IndexFaults: s.icoord,
-		Interim: s.cfg.Interim, Logger: s.logger})
+		Interim: s.cfg.Interim, Prune: s.cfg.Prune, Logger: s.logger})
 	if s.qcoord, err = querycoord.New(ctx, querycoord.Deps{KV: meta, Data: s.data, Indexes: s.icoord,
 		Nodes: querycoord.OneNode(standaloneQueryNode, s.qnode), IDs: s.root, Collections: s.root, Logger: s.logger}); err != nil {
 		return err
@@ -182,6 +185,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	pcfg.MaxMessageBytes = log.MaxMessageBytes() - 64<<10
 	pcfg.Limits = s.cfg.Public.proxyLimits()
 	pcfg.Models = s.cfg.Public.Models
+	pcfg.EnableVectorClusteringKey = s.cfg.Data.Compaction.Clustering.Key.EnableVectorKey
 	tlsCfg, err := s.cfg.Public.serverTLS()
 	if err != nil {
 		return err

@@ -40,6 +40,9 @@ type Config struct {
 	Lifecycle
 	// InterimIndex is the growing segments' interim index (keys_interim.go).
 	InterimIndex
+	// VectorClustering is clustering by a vector key and search-time
+	// segment pruning (keys_vecclust.go).
+	VectorClustering
 	// ShardBalance is the query coordinator's balance checker
 	// (keys_querycoord.go).
 	ShardBalance

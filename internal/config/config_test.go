@@ -124,6 +124,7 @@ var milvusLegacy = map[string]bool{
 	"quotaAndLimits.dml.bulkLoadRate.collection.min": true, // paramtable only (quota_param.go)
 	"function.models.zilliz.endpoint":                true, "function.models.zilliz.enableTLS": true,
 	"function.models.zilliz.certFile": true, "function.models.zilliz.serverNameOverride": true, // ParamGroup function.models.zilliz. (function_param.go, 2.6.5)
+	"queryNode.defaultSegmentFilterRatio": true, // paramtable only (component_param.go)
 }
 
 func init() {

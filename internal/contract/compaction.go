@@ -29,6 +29,16 @@ type CompactionTask struct {
 	ClusteringField int64
 	TargetIDs       []int64
 	PreferRows      int64
+	// NumClusters, set when ClusteringField is a FloatVector, makes it a
+	// vector clustering compaction: k-means trains NumClusters centroids
+	// (on at most TrainRatio of the rows), clusters smaller than
+	// MinClusterRatio of the average merge into their nearest, every row
+	// goes to its nearest centroid, and each cluster is written as one
+	// segment (several when it holds more than PreferRows rows) whose
+	// stats log carries its centroid.
+	NumClusters     int64
+	TrainRatio      float64
+	MinClusterRatio float64
 }
 
 // CompactionResult is a finished compaction. Segment.NumRows 0 means no

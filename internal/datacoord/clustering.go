@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strconv"
@@ -12,8 +13,9 @@ import (
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
-	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/clusterkey"
 	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/storage"
@@ -37,12 +39,33 @@ type ClusteringConfig struct {
 	// clustering compaction cuts its output at
 	// (clustering.preferSegmentSizeRatio).
 	PreferSegmentSizeRatio float64
+	// Key decides the clustering key (common.enableVectorClusteringKey,
+	// useVectorAsClusteringKey, usePartitionKeyAsClusteringKey).
+	Key clusterkey.Options
+	// A vector key is clustered by k-means into one centroid per
+	// MaxSegmentSizeRatio of the maximum segment size of vectors, between
+	// MinCentroids and MaxCentroids (fewer than MinCentroids: the plan
+	// fails, as in Milvus), trained on at most MaxTrainSizeRatio of the
+	// rows; clusters under MinClusterSizeRatio of the average merge into
+	// their nearest; a cluster is cut into segments of at most
+	// MaxSegmentSizeRatio of a full segment, MaxClusterSize bytes of
+	// vectors and MaxClusterSizeRatio average clusters
+	// (clustering.maxSegmentSizeRatio, maxTrainSizeRatio,
+	// minCentroidsNum, maxCentroidsNum, minClusterSizeRatio,
+	// maxClusterSizeRatio, maxClusterSize).
+	MaxSegmentSizeRatio                      float64
+	MaxTrainSizeRatio                        float64
+	MinCentroids, MaxCentroids               int64
+	MinClusterSizeRatio, MaxClusterSizeRatio float64
+	MaxClusterSize                           int64
 }
 
 // DefaultClustering returns Milvus 2.6's defaults.
 func DefaultClustering() ClusteringConfig {
 	return ClusteringConfig{Enable: true, Auto: false, TriggerInterval: 600 * time.Second, MinInterval: time.Hour,
-		MaxInterval: 72 * time.Hour, NewDataSize: 512 << 20, PreferSegmentSizeRatio: 0.8}
+		MaxInterval: 72 * time.Hour, NewDataSize: 512 << 20, PreferSegmentSizeRatio: 0.8,
+		MaxSegmentSizeRatio: 1, MaxTrainSizeRatio: 0.8, MinCentroids: 16, MaxCentroids: 10240,
+		MinClusterSizeRatio: 0.01, MaxClusterSizeRatio: 10, MaxClusterSize: 5 << 30}
 }
 
 // PartitionStats is what the last clustering compaction of a partition's
@@ -115,14 +138,10 @@ func (s *Server) partStatsMatchingLocked(match func(*model.Segment) bool) []stri
 	return out
 }
 
-// clusteringKey returns a collection's clustering key field, nil without.
-func clusteringKey(c *model.Collection) *schemapb.FieldSchema {
-	for _, f := range c.Schema.GetFields() {
-		if f.GetIsClusteringKey() {
-			return f
-		}
-	}
-	return nil
+// clusteringKey returns a collection's clustering key field, nil without
+// (clusterkey.Field: a vector key only with common.enableVectorClusteringKey).
+func (s *Server) clusteringKey(c *model.Collection) *schemapb.FieldSchema {
+	return clusterkey.Field(c.Schema, s.ccfg.Clustering.Key)
 }
 
 // planClustering plans the clustering compaction of a collection: per
@@ -137,13 +156,14 @@ func (s *Server) planClustering(ctx context.Context, collectionID int64, manual 
 	if err != nil {
 		return nil, err
 	}
-	key := clusteringKey(coll)
+	key := s.clusteringKey(coll)
 	if key == nil {
 		return nil, nil
 	}
-	if column.IsVector(key.GetDataType()) {
-		// Milvus clusters vector keys by k-means centroids; not built.
-		s.logger.Info("clustering compaction by a vector key is not supported", "collection", collectionID, "field", key.GetName())
+	vector := clusterkey.IsVector(key.GetDataType())
+	if vector && key.GetDataType() != schemapb.DataType_FloatVector {
+		// Milvus 2.6 clusters FloatVector keys only.
+		s.logger.Info("clustering compaction by this vector type is not supported", "collection", collectionID, "field", key.GetName())
 		return nil, nil
 	}
 	if err := s.countDeletes(ctx, coll); err != nil {
@@ -190,6 +210,14 @@ func (s *Server) planClustering(ctx context.Context, collectionID int64, manual 
 			continue
 		}
 		p := plan{coll: coll, expire: expire, clusterBy: key.GetFieldID(), preferRows: s.preferRows(segs)}
+		if vector {
+			p.clusters, p.preferRows = s.vectorClusters(segs, key)
+			if !manual && p.clusters < s.ccfg.Clustering.MinCentroids {
+				// The plan would fail (runClustering): the trigger does
+				// not start it again and again.
+				continue
+			}
+		}
 		for _, seg := range segs {
 			p.sources = append(p.sources, *seg)
 		}
@@ -235,6 +263,47 @@ func (s *Server) preferRows(segs []*model.Segment) int64 {
 	}
 	prefer := int64(float64(full) * s.ccfg.Clustering.PreferSegmentSizeRatio)
 	return max(prefer, 1)
+}
+
+// vectorClusters is Milvus's analyze task's number of centroids for a
+// vector clustering key over segs: their rows' vectors' bytes over
+// MaxSegmentSizeRatio of the maximum segment size, at most MaxCentroids
+// (under MinCentroids, the plan fails when run, as Milvus's). It returns
+// it with the most rows of one output segment: MaxSegmentSizeRatio of a
+// full segment, MaxClusterSize bytes of vectors, MaxClusterSizeRatio
+// average clusters, whichever is fewest.
+func (s *Server) vectorClusters(segs []*model.Segment, key *schemapb.FieldSchema) (clusters, maxRows int64) {
+	cc := s.ccfg.Clustering
+	var rows int64
+	for _, seg := range segs {
+		rows += seg.NumRows
+	}
+	vecBytes := max(int64(fieldDim(key))*4, 1)
+	target := float64(s.cfg.MaxSegmentBytes) * cc.MaxSegmentSizeRatio
+	clusters = int64(math.Ceil(float64(rows*vecBytes) / max(target, 1)))
+	clusters = max(clusters, 1)
+	if cc.MaxCentroids > 0 {
+		clusters = min(clusters, cc.MaxCentroids)
+	}
+	maxRows = int64(float64(s.preferRows(segs)) / cc.PreferSegmentSizeRatio * cc.MaxSegmentSizeRatio)
+	if cc.MaxClusterSize > 0 {
+		maxRows = min(maxRows, cc.MaxClusterSize/vecBytes)
+	}
+	if cc.MaxClusterSizeRatio > 0 {
+		maxRows = min(maxRows, int64(cc.MaxClusterSizeRatio*float64(rows)/float64(clusters)))
+	}
+	return clusters, max(maxRows, 1)
+}
+
+// fieldDim is a vector field's dim type parameter (0 without).
+func fieldDim(f *schemapb.FieldSchema) int {
+	for _, kv := range f.GetTypeParams() {
+		if kv.GetKey() == "dim" {
+			d, _ := strconv.Atoi(kv.GetValue())
+			return d
+		}
+	}
+	return 0
 }
 
 // clusteringDue is Milvus's automatic clustering policy for one shard of
@@ -294,6 +363,19 @@ func (s *Server) runClustering(ctx context.Context, planID int64, p plan) (int64
 	// Runs of one key value may exceed preferRows, so outputs never
 	// outnumber live/preferRows, plus one for the null keys.
 	n := live/p.preferRows + 2
+	var train, minCluster float64
+	if p.clusters != 0 {
+		if p.clusters < s.ccfg.Clustering.MinCentroids {
+			// Milvus's analyze task finishes without centroids for so
+			// little data, and the compaction task fails.
+			return 0, fmt.Errorf("datacoord: clustering compaction plan %d: %d rows need %d centroids, under minCentroidsNum %d: %w",
+				planID, live, p.clusters, s.ccfg.Clustering.MinCentroids, errs.ErrClusteringCompactionNotSupportVector)
+		}
+		// One segment per cluster, plus one per preferRows of a cluster
+		// cut, plus the null keys'.
+		n += p.clusters
+		train, minCluster = s.ccfg.Clustering.MaxTrainSizeRatio, s.ccfg.Clustering.MinClusterSizeRatio
+	}
 	first, err := s.ids.AllocID(ctx, n)
 	if err != nil {
 		return 0, fmt.Errorf("datacoord: allocate ids: %w", err)
@@ -314,7 +396,7 @@ func (s *Server) runClustering(ctx context.Context, planID int64, p plan) (int64
 	start := time.Now()
 	res, err := comp.Compact(ctx, contract.CompactionTask{PlanID: planID, Collection: p.coll, Segments: p.sources,
 		DeltaLogs: p.deltas, ExpireTS: p.expire, TargetID: targets[0], ClusteringField: p.clusterBy, TargetIDs: targets,
-		PreferRows: p.preferRows})
+		PreferRows: p.preferRows, NumClusters: p.clusters, TrainRatio: train, MinClusterRatio: minCluster})
 	if err != nil {
 		return 0, fmt.Errorf("datacoord: clustering compaction plan %d: %w", planID, err)
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/contract"
@@ -229,5 +231,65 @@ func TestClusteredSegmentsRewrittenAlone(t *testing.T) {
 	got, _ := must2(e.s.Segment(bg, job.Plans[0].Target))
 	if !got.Clustered || got.NumRows != clustered[0].NumRows-1 {
 		t.Fatalf("rewritten clustered segment %+v", got)
+	}
+}
+
+type vectorKeyColls struct{}
+
+func (vectorKeyColls) DescribeCollection(_ context.Context, _, _ string, id int64) (*model.Collection, error) {
+	return &model.Collection{ID: id, Schema: &schemapb.CollectionSchema{Fields: []*schemapb.FieldSchema{
+		{FieldID: 100, Name: "id", DataType: schemapb.DataType_Int64, IsPrimaryKey: true},
+		{FieldID: 101, Name: "v", DataType: schemapb.DataType_FloatVector, IsClusteringKey: true,
+			TypeParams: []*commonpb.KeyValuePair{{Key: "dim", Value: "4"}}},
+	}}}, nil
+}
+
+// TestVectorClusteringPlan: a FloatVector clustering key is clustered
+// only with common.enableVectorClusteringKey; its plan asks the data node
+// for Milvus's number of centroids (the vectors' bytes over
+// maxSegmentSizeRatio of the maximum segment size, capped at
+// maxCentroidsNum) with the k-means parameters, and fails, as Milvus's,
+// with "vector field clustering compaction is not supported" when that
+// is under minCentroidsNum.
+func TestVectorClusteringPlan(t *testing.T) {
+	store := kv.NewMemory()
+	cfg := smallConfig() // segments of 1000 bytes at most
+	e := newLifecycle(t)
+	e.s = newCoord(t, store, cfg)
+	e.s.objects = e.objs
+	comp := clusterCompactor{e.comp}
+	e.s.Attach(comp, vectorKeyColls{}, e.idx)
+	e.flushed(t, 5, 10)
+	e.flushed(t, 5, 20)
+	e.flushed(t, 5, 30)
+	if id, plans, err := e.s.ManualCompaction(bg, tColl, true); id != -1 || plans != 0 || err != nil {
+		t.Fatalf("vector key not enabled: %d %d %v", id, plans, err)
+	}
+	e.s.ccfg.Clustering.Key.EnableVectorKey = true
+	// 15 rows x 16 bytes = 240 bytes over 1000: 1 centroid, under 16.
+	id, _, err := e.s.ManualCompaction(bg, tColl, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := e.wait(t, id)
+	if p := job.Plans[0]; !p.Failed || !strings.Contains(p.Reason, "vector field clustering compaction is not supported") {
+		t.Fatalf("too little data: plan %+v", p)
+	}
+	// 240 bytes over 0.05 x 1000: 5 centroids; capped at 4.
+	e.s.ccfg.Clustering.MinCentroids, e.s.ccfg.Clustering.MaxSegmentSizeRatio = 2, 0.05
+	for _, c := range []struct{ max, want int64 }{{10240, 5}, {4, 4}} {
+		e.s.ccfg.Clustering.MaxCentroids = c.max
+		id, _, err := e.s.ManualCompaction(bg, tColl, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := e.wait(t, id).Plans[0]; p.Failed {
+			t.Fatalf("plan %+v", p)
+		}
+		task := comp.tasks[len(comp.tasks)-1]
+		if task.ClusteringField != 101 || task.NumClusters != c.want || task.TrainRatio != 0.8 || task.MinClusterRatio != 0.01 ||
+			int64(len(task.TargetIDs)) < task.NumClusters || task.PreferRows < 1 {
+			t.Fatalf("max %d: task %+v", c.max, task)
+		}
 	}
 }

@@ -123,7 +123,7 @@ func (s *Server) startJob(ctx context.Context, collectionID int64, plans []plan)
 	job := &contract.CompactionJob{ID: id, CollectionID: collectionID, Started: time.Now()}
 	metas := make([]planMeta, len(plans))
 	for i := range plans {
-		metas[i].clusterBy, metas[i].preferRows = plans[i].clusterBy, plans[i].preferRows
+		metas[i].clusterBy, metas[i].preferRows, metas[i].clusters = plans[i].clusterBy, plans[i].preferRows, plans[i].clusters
 		job.Plans = append(job.Plans, contract.CompactionPlan{})
 		for _, seg := range plans[i].sources {
 			job.Plans[i].Sources = append(job.Plans[i].Sources, seg.ID)
@@ -176,8 +176,10 @@ type plan struct {
 	deltas  []model.DeltaLog
 	expire  uint64
 	// clusterBy is the clustering key of a clustering compaction (0: a
-	// mix compaction), preferRows the rows of each output segment.
-	clusterBy, preferRows int64
+	// mix compaction), preferRows the rows of each output segment (for a
+	// vector key, the most rows of one), clusters the number of k-means
+	// centroids of a vector key (0: a scalar key).
+	clusterBy, preferRows, clusters int64
 	// noteTargets records the segment IDs the plan will write before it
 	// writes them (compaction_jobs.go).
 	noteTargets func(targets []int64) error

@@ -45,13 +45,15 @@ type planRecord struct {
 	// output size, to run it again after a restart.
 	ClusterBy  int64 `json:"clusterBy,omitempty"`
 	PreferRows int64 `json:"preferRows,omitempty"`
+	// NumClusters is a vector clustering plan's number of centroids.
+	NumClusters int64 `json:"numClusters,omitempty"`
 }
 
 // planMeta is what a job's record keeps of a plan beyond
 // contract.CompactionPlan.
 type planMeta struct {
-	targets               []int64
-	clusterBy, preferRows int64
+	targets                         []int64
+	clusterBy, preferRows, clusters int64
 	// resume: the plan was running when the previous coordinator stopped
 	// and is to be run again (resumeJobs).
 	resume bool
@@ -67,6 +69,7 @@ func (s *Server) saveJobLocked(ctx context.Context, job *contract.CompactionJob)
 		pr := planRecord{Sources: p.Sources, Target: p.Target, Done: p.Done, Failed: p.Failed, Reason: p.Reason}
 		if i < len(metas) {
 			pr.Targets, pr.ClusterBy, pr.PreferRows = metas[i].targets, metas[i].clusterBy, metas[i].preferRows
+			pr.NumClusters = metas[i].clusters
 		}
 		rec.Plans = append(rec.Plans, pr)
 	}
@@ -101,7 +104,7 @@ func (s *Server) loadJobs(ctx context.Context) error {
 		settled := false
 		for i, pr := range rec.Plans {
 			p := contract.CompactionPlan{Sources: pr.Sources, Target: pr.Target, Done: pr.Done, Failed: pr.Failed, Reason: pr.Reason}
-			metas[i] = planMeta{targets: pr.Targets, clusterBy: pr.ClusterBy, preferRows: pr.PreferRows}
+			metas[i] = planMeta{targets: pr.Targets, clusterBy: pr.ClusterBy, preferRows: pr.PreferRows, clusters: pr.NumClusters}
 			if !p.Done {
 				if t, ok := s.committedTarget(pr); ok {
 					p.Done, p.Target, settled = true, t, true
@@ -195,7 +198,7 @@ func (s *Server) replan(ctx context.Context, job *contract.CompactionJob, idx []
 	metas := s.jobPlans[job.ID]
 	out := make([]plan, 0, len(idx))
 	for _, i := range idx {
-		p := plan{coll: coll, expire: expire, clusterBy: metas[i].clusterBy, preferRows: metas[i].preferRows}
+		p := plan{coll: coll, expire: expire, clusterBy: metas[i].clusterBy, preferRows: metas[i].preferRows, clusters: metas[i].clusters}
 		for _, id := range job.Plans[i].Sources {
 			seg, ok := s.segments[id]
 			if !ok || seg.State != model.SegmentFlushed {

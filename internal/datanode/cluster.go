@@ -28,6 +28,9 @@ func (s *Server) writeClustered(ctx context.Context, t contract.CompactionTask, 
 	if !ok {
 		return nil, fmt.Errorf("collection %d has no field %d to cluster by", t.Collection.ID, t.ClusteringField)
 	}
+	if t.NumClusters > 0 {
+		return s.writeVectorClustered(ctx, t, first, tsKept, cols)
+	}
 	order, same, err := clusterOrder(key)
 	if err != nil {
 		return nil, err

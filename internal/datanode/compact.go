@@ -217,6 +217,12 @@ func (s *Server) readField(ctx context.Context, seg model.Segment, f *schemapb.F
 // writeSegment writes a segment's insert logs and stats log as a flush
 // does (same paths, same formats).
 func (s *Server) writeSegment(ctx context.Context, coll *model.Collection, partition, segID int64, ts []int64, chunks map[int64][]column.Column) (contract.FlushResult, error) {
+	return s.writeSegmentStats(ctx, coll, partition, segID, ts, chunks, nil)
+}
+
+// writeSegmentStats is writeSegment with centroids, by vector field, for
+// its stats log (a vector clustering compaction's output; nil: none).
+func (s *Server) writeSegmentStats(ctx context.Context, coll *model.Collection, partition, segID int64, ts []int64, chunks map[int64][]column.Column, centroids map[int64][][]float32) (contract.FlushResult, error) {
 	fields := coll.Schema.GetFields()
 	logID, err := s.d.IDs.AllocID(ctx, int64(len(fields)+2))
 	if err != nil {
@@ -256,7 +262,9 @@ func (s *Server) writeSegment(ctx context.Context, coll *model.Collection, parti
 			scalars[f.GetFieldID()] = c
 		}
 	}
-	stats, err := storage.EncodeStats(storage.BuildStats(pkCol, scalars))
+	st := storage.BuildStats(pkCol, scalars)
+	st.Centroids = centroids
+	stats, err := storage.EncodeStats(st)
 	if err != nil {
 		return contract.FlushResult{}, fmt.Errorf("encode stats of segment %d: %w", segID, err)
 	}

@@ -92,6 +92,11 @@ var (
 	ErrFieldNotFound    = def(1700, "field not found", false)
 	ErrFieldInvalidName = def(1701, "field name invalid", false)
 
+	// ErrClusteringCompactionNotSupportVector: a vector clustering
+	// compaction of too little data for its fewest centroids (Milvus's
+	// analyze task then finishes without centroids).
+	ErrClusteringCompactionNotSupportVector = def(2306, "vector field clustering compaction is not supported", false)
+
 	ErrOperationNotSupported = def(3000, "unsupported operation", false)
 
 	// ErrUnexpected is what an error outside the catalogue becomes on the wire.

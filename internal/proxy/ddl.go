@@ -90,7 +90,8 @@ func (s *Server) CreateCollection(ctx context.Context, req *milvuspb.CreateColle
 	if err := s.checkCreateFunctions(ctx, dbOf(ctx, req.GetDbName()), req.GetSchema(), req.GetProperties()); err != nil {
 		return err
 	}
-	schema, shards, err := decodeCreateCollectionSchema(req.GetCollectionName(), req.GetSchema(), req.GetShardsNum())
+	schema, shards, err := decodeCreateCollectionSchemaWith(req.GetCollectionName(), req.GetSchema(), req.GetShardsNum(),
+		schemaRules{vectorClusteringKey: s.cfg.EnableVectorClusteringKey})
 	if err != nil {
 		return err
 	}

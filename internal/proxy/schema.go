@@ -24,13 +24,26 @@ import (
 // Partition-key collections also need partitionKeyPartitions for their
 // number of partitions.
 func decodeCreateCollectionSchema(collectionName string, schemaBytes []byte, shardsNum int32) (*schemapb.CollectionSchema, int32, error) {
+	return decodeCreateCollectionSchemaWith(collectionName, schemaBytes, shardsNum, schemaRules{})
+}
+
+// schemaRules are the configuration keys the schema checks depend on.
+type schemaRules struct {
+	// vectorClusteringKey is common.enableVectorClusteringKey: a
+	// FloatVector clustering key is allowed.
+	vectorClusteringKey bool
+}
+
+// decodeCreateCollectionSchemaWith is decodeCreateCollectionSchema under
+// rules.
+func decodeCreateCollectionSchemaWith(collectionName string, schemaBytes []byte, shardsNum int32, rules schemaRules) (*schemapb.CollectionSchema, int32, error) {
 	schema := &schemapb.CollectionSchema{}
 	if err := proto.Unmarshal(schemaBytes, schema); err != nil {
 		return nil, 0, errPlain("%v", err)
 	}
 	//lint:ignore SA1019 Milvus clears the deprecated collection-level AutoID; auto_id lives on the primary key.
 	schema.AutoID = false
-	if err := validateSchemaProxy(schema, shardsNum); err != nil {
+	if err := validateSchemaProxy(schema, shardsNum, rules); err != nil {
 		return nil, 0, err
 	}
 	if err := validateSchemaRootCoord(collectionName, schema); err != nil {
@@ -56,7 +69,7 @@ func decodeCreateCollectionSchema(collectionName string, schemaBytes []byte, sha
 }
 
 // validateSchemaProxy is the proxy half of Milvus's checks.
-func validateSchemaProxy(schema *schemapb.CollectionSchema, shardsNum int32) error {
+func validateSchemaProxy(schema *schemapb.CollectionSchema, shardsNum int32, rules schemaRules) error {
 	if err := validateFunctions(schema); err != nil {
 		return err
 	}
@@ -110,7 +123,7 @@ func validateSchemaProxy(schema *schemapb.CollectionSchema, shardsNum int32) err
 	if err := validatePartitionKeyDef(schema); err != nil {
 		return err
 	}
-	if err := validateClusteringKeyDef(schema); err != nil {
+	if err := validateClusteringKeyDef(schema, rules.vectorClusteringKey); err != nil {
 		return err
 	}
 	for _, f := range schema.GetFields() {
@@ -236,7 +249,7 @@ func partitionKeyPartitions(schema *schemapb.CollectionSchema, numPartitions int
 	return numPartitions, nil
 }
 
-func validateClusteringKeyDef(schema *schemapb.CollectionSchema) error {
+func validateClusteringKeyDef(schema *schemapb.CollectionSchema, allowVector bool) error {
 	idx := -1
 	for i, f := range schema.GetFields() {
 		if !f.GetIsClusteringKey() {
@@ -247,9 +260,11 @@ func validateClusteringKeyDef(schema *schemapb.CollectionSchema) error {
 			schemapb.DataType_Float, schemapb.DataType_Double, schemapb.DataType_VarChar:
 		case schemapb.DataType_FloatVector:
 			// Milvus 2.6 accepts it only with common.enableVectorClusteringKey
-			// (default false), for a k-means clustering compaction Milvago
-			// does not have: it answers as Milvus does by default.
-			return errWithField(errs.ErrCollectionVectorClusteringKeyNotAllowed, "collection", schema.GetName(), "")
+			// (default false); clustering compaction then runs k-means on
+			// it (docs/vector-clustering.md).
+			if !allowVector {
+				return errWithField(errs.ErrCollectionVectorClusteringKeyNotAllowed, "collection", schema.GetName(), "")
+			}
 		default:
 			return errWithField(errs.ErrCollectionIllegalSchema, "collection", schema.GetName(),
 				"clustering key field "+f.GetName()+" has unsupported data type "+f.GetDataType().String())

@@ -117,6 +117,9 @@ type Config struct {
 	// Models configures the model services of text_embedding functions
 	// and model rerankers (docs/embedding.md).
 	Models embedding.Config
+	// EnableVectorClusteringKey is common.enableVectorClusteringKey: a
+	// FloatVector clustering key is allowed.
+	EnableVectorClusteringKey bool
 }
 
 // DefaultInsertMessageBytes is Milvus's pulsar.maxMessageSize, by which

@@ -66,9 +66,13 @@ type delegator struct {
 type sealedSegment struct {
 	seg      *segment.Sealed
 	mappings []objstore.Mapping
-	refs     atomic.Int32
-	closing  atomic.Bool
-	once     sync.Once
+	// centroids are, by vector field, the k-means centroids of a vector
+	// clustering compaction's output (its stats log), which searches
+	// prune by (prune.go); nil for other segments. Immutable.
+	centroids map[int64][][]float32
+	refs      atomic.Int32
+	closing   atomic.Bool
+	once      sync.Once
 }
 
 func (s *sealedSegment) acquire() { s.refs.Add(1) }

@@ -176,7 +176,7 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 		}
 	}
 	if seg.StatsLog != "" {
-		dl.applyStats(ctx, sealed, seg.StatsLog)
+		ss.centroids = dl.applyStats(ctx, sealed, seg.StatsLog)
 	}
 	// A dense field loaded without its index gets an interim index, built
 	// before the segment serves, as Milvus builds it while loading the
@@ -316,16 +316,16 @@ const badIndexReportTimeout = 30 * time.Second
 
 // applyStats gives a sealed segment its per-field bounds for pruning.
 // Stats are an optimisation: a missing or bad file only costs speed.
-func (dl *delegator) applyStats(ctx context.Context, s *segment.Sealed, path string) {
+func (dl *delegator) applyStats(ctx context.Context, s *segment.Sealed, path string) map[int64][][]float32 {
 	data, err := dl.d.Objects.Get(ctx, path)
 	if err != nil {
 		dl.logger.Warn("read stats log", "path", path, "err", err)
-		return
+		return nil
 	}
 	st, err := storage.DecodeStats(data)
 	if err != nil {
 		dl.logger.Warn("decode stats log", "path", path, "err", err)
-		return
+		return nil
 	}
 	for fid, fs := range st.Fields {
 		if !fs.HasBounds || fs.Nulls > 0 {
@@ -341,6 +341,7 @@ func (dl *delegator) applyStats(ctx context.Context, s *segment.Sealed, path str
 			s.SetStats(fid, fs.MinInt, fs.MaxInt)
 		}
 	}
+	return st.Centroids
 }
 
 // loadDeltaLog adds a flushed delete log to the shard's deletes.

@@ -42,6 +42,12 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 	}
 	rs := dl.snapshot(parts, req.IgnoreGrowing)
 	defer rs.release()
+	// Segments a vector clustering key's centroids rule out are not
+	// searched (prune.go); rs.sealed keeps them pinned until release.
+	if kept := pruneByCentroids(dl.d.prune(), dl.coll().Schema, &req.Search, rs.segs, rs.sealed); len(kept) < len(rs.segs) {
+		dl.logger.Debug("search pruned segments by centroids", "searched", len(kept), "segments", len(rs.segs))
+		rs.segs = kept
+	}
 	if err := checkHitsBefore(req, rs.segs); err != nil {
 		return nil, err
 	}

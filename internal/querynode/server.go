@@ -43,7 +43,10 @@ type Deps struct {
 	// Interim configures the interim index of growing segments
 	// (queryNode.segcore.interimIndex.*); nil: Milvus's defaults.
 	Interim *segment.InterimIndexConfig
-	Logger  *slog.Logger
+	// Prune is the search-time pruning of segments by a vector clustering
+	// key's centroids (prune.go); nil: Milvus's defaults (off).
+	Prune  *PruneConfig
+	Logger *slog.Logger
 
 	// readers hands shards their readers of the log: one shared reader
 	// per physical channel (New makes it over Log; Run closes it).
@@ -56,6 +59,14 @@ func (d Deps) interim() segment.InterimIndexConfig {
 		return segment.DefaultInterimIndexConfig()
 	}
 	return *d.Interim
+}
+
+// prune returns the segment pruning configuration.
+func (d Deps) prune() PruneConfig {
+	if d.Prune == nil {
+		return DefaultPrune()
+	}
+	return *d.Prune
 }
 
 // Server is a query node.

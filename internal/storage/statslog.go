@@ -32,6 +32,11 @@ type Stats struct {
 	// integer, Timestamptz, Float, Double, String, VarChar and Text fields
 	// have bounds; other types are not recorded.
 	Fields map[int64]*FieldStats
+	// Centroids holds, by vector field ID, the k-means centroids the rows
+	// of a vector clustering compaction's output segment were assigned to
+	// (each of one field's centroids has the same length, its dimension).
+	// Nil elsewhere.
+	Centroids map[int64][][]float32
 }
 
 // FieldStats are the bounds of one field. Which of the Min/Max pairs is

@@ -20,6 +20,13 @@ const (
 
 const flagHasBounds = 1 << 0
 
+// statsFlagCentroids, in a stats log's header, says a centroid section
+// follows the bloom filters (Stats.Centroids).
+const statsFlagCentroids = 1 << 0
+
+// maxCentroidDim bounds a centroid's dimension as Milvus bounds vectors.
+const maxCentroidDim = 32768
+
 // EncodeStats encodes st as a stats log (docs/format/statslog.md).
 func EncodeStats(st *Stats) ([]byte, error) {
 	if !littleEndian {
@@ -72,7 +79,87 @@ func EncodeStats(st *Stats) ([]byte, error) {
 		w.u64(uint64(bf.K()))
 		w.b = append(w.b, bytesOf(words[:need])...)
 	}
+	if len(st.Centroids) > 0 {
+		h.flags |= statsFlagCentroids
+		if err := w.centroids(st.Centroids); err != nil {
+			return nil, fmt.Errorf("storage: encode stats: %w", err)
+		}
+	}
 	return w.finish(h), nil
+}
+
+// centroids writes the centroid section: the field count, then per field
+// in ascending ID order its ID, dimension, centroid count and the
+// centroids' float32 values.
+func (w *writer) centroids(m map[int64][][]float32) error {
+	ids := make([]int64, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	w.u64(uint64(len(ids)))
+	for _, id := range ids {
+		cs := m[id]
+		dim := 0
+		if len(cs) > 0 {
+			dim = len(cs[0])
+		}
+		if dim == 0 || dim > maxCentroidDim || len(cs) > math.MaxUint32 {
+			return fmt.Errorf("field %d: %d centroids of dimension %d", id, len(cs), dim)
+		}
+		w.u64(uint64(id))
+		w.u32(uint32(dim))
+		w.u32(uint32(len(cs)))
+		for _, c := range cs {
+			if len(c) != dim {
+				return fmt.Errorf("field %d: centroids of dimensions %d and %d", id, dim, len(c))
+			}
+			for _, v := range c {
+				w.u32(math.Float32bits(v))
+			}
+		}
+	}
+	return nil
+}
+
+// centroids reads the centroid section centroids wrote.
+func (c *cursor) centroids() map[int64][][]float32 {
+	nf := c.u64("centroid field count")
+	if c.err == nil && nf > uint64(len(c.b))/16 {
+		c.err = corruptf("stats log: %d centroid fields cannot fit in %d bytes", nf, len(c.b))
+	}
+	out := map[int64][][]float32{}
+	prev := int64(math.MinInt64)
+	for i := uint64(0); i < nf && c.err == nil; i++ {
+		id := int64(c.u64("centroid field id"))
+		dim, n := uint64(c.u32("centroid dimension")), uint64(c.u32("centroid count"))
+		if c.err != nil {
+			break
+		}
+		switch {
+		case i > 0 && id <= prev:
+			c.err = corruptf("stats log: centroid field ids not ascending at %d", id)
+		case dim == 0 || dim > maxCentroidDim || n == 0:
+			c.err = corruptf("stats log: field %d: %d centroids of dimension %d", id, n, dim)
+		case n*dim > uint64(len(c.b))/4:
+			c.err = corruptf("stats log: field %d: %d centroids of dimension %d cannot fit in %d bytes", id, n, dim, len(c.b))
+		}
+		if c.err != nil {
+			break
+		}
+		prev = id
+		p := c.take(4*n*dim, "centroids")
+		cs := make([][]float32, n)
+		for j := range cs {
+			cs[j] = make([]float32, dim)
+			for k := range cs[j] {
+				off := 4 * (uint64(j)*dim + uint64(k))
+				cs[j][k] = math.Float32frombits(binary.LittleEndian.Uint32(p[off:]))
+			}
+		}
+		out[id] = cs
+	}
+	return out
 }
 
 func (w *writer) u32(v uint32) { w.b = binary.LittleEndian.AppendUint32(w.b, v) }
@@ -186,7 +273,7 @@ func DecodeStats(data []byte) (*Stats, error) {
 	if err != nil {
 		return nil, err
 	}
-	if h.flags != 0 || h.elemType != 0 || h.dim != 0 {
+	if h.flags&^statsFlagCentroids != 0 || h.elemType != 0 || h.dim != 0 {
 		return nil, corruptf("stats log: unused header fields are not zero")
 	}
 	c := &cursor{b: data[headerSize:]}
@@ -247,6 +334,9 @@ func DecodeStats(data []byte) (*Stats, error) {
 			return nil, corruptf("stats log: bloom filter %d: bits set past bit %d", i, m)
 		}
 		st.Blooms = append(st.Blooms, bf)
+	}
+	if c.err == nil && h.flags&statsFlagCentroids != 0 {
+		st.Centroids = c.centroids()
 	}
 	if c.err != nil {
 		return nil, c.err

@@ -365,6 +365,10 @@ type CompactionTask struct {
 	ClusteringField int64                  `protobuf:"varint,8,opt,name=clustering_field,json=clusteringField,proto3" json:"clustering_field,omitempty"`
 	TargetIds       []int64                `protobuf:"varint,9,rep,packed,name=target_ids,json=targetIds,proto3" json:"target_ids,omitempty"`
 	PreferRows      int64                  `protobuf:"varint,10,opt,name=prefer_rows,json=preferRows,proto3" json:"prefer_rows,omitempty"`
+	// A vector clustering key's k-means (contract.CompactionTask).
+	NumClusters     int64   `protobuf:"varint,11,opt,name=num_clusters,json=numClusters,proto3" json:"num_clusters,omitempty"`
+	TrainRatio      float64 `protobuf:"fixed64,12,opt,name=train_ratio,json=trainRatio,proto3" json:"train_ratio,omitempty"`
+	MinClusterRatio float64 `protobuf:"fixed64,13,opt,name=min_cluster_ratio,json=minClusterRatio,proto3" json:"min_cluster_ratio,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -465,6 +469,27 @@ func (x *CompactionTask) GetTargetIds() []int64 {
 func (x *CompactionTask) GetPreferRows() int64 {
 	if x != nil {
 		return x.PreferRows
+	}
+	return 0
+}
+
+func (x *CompactionTask) GetNumClusters() int64 {
+	if x != nil {
+		return x.NumClusters
+	}
+	return 0
+}
+
+func (x *CompactionTask) GetTrainRatio() float64 {
+	if x != nil {
+		return x.TrainRatio
+	}
+	return 0
+}
+
+func (x *CompactionTask) GetMinClusterRatio() float64 {
+	if x != nil {
+		return x.MinClusterRatio
 	}
 	return 0
 }
@@ -1250,7 +1275,7 @@ const file_worker_proto_rawDesc = "" +
 	"\x10ProgressResponse\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x1a\n" +
 	"\bprogress\x18\x02 \x01(\x03R\bprogress\x12\x16\n" +
-	"\x06loaded\x18\x03 \x01(\bR\x06loaded\"\x9d\x03\n" +
+	"\x06loaded\x18\x03 \x01(\bR\x06loaded\"\x8d\x04\n" +
 	"\x0eCompactionTask\x12\x17\n" +
 	"\aplan_id\x18\x01 \x01(\x03R\x06planId\x12<\n" +
 	"\n" +
@@ -1268,7 +1293,11 @@ const file_worker_proto_rawDesc = "" +
 	"target_ids\x18\t \x03(\x03R\ttargetIds\x12\x1f\n" +
 	"\vprefer_rows\x18\n" +
 	" \x01(\x03R\n" +
-	"preferRows\"\xaa\x02\n" +
+	"preferRows\x12!\n" +
+	"\fnum_clusters\x18\v \x01(\x03R\vnumClusters\x12\x1f\n" +
+	"\vtrain_ratio\x18\f \x01(\x01R\n" +
+	"trainRatio\x12*\n" +
+	"\x11min_cluster_ratio\x18\r \x01(\x01R\x0fminClusterRatio\"\xaa\x02\n" +
 	"\x10ClusteredSegment\x12\x1d\n" +
 	"\n" +
 	"segment_id\x18\x01 \x01(\x03R\tsegmentId\x12\x19\n" +

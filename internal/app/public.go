@@ -47,9 +47,9 @@ func modelsFromConfig(c *config.Config) embedding.Config {
 	te, rr := c.Function.TextEmbedding.Providers, c.Function.Rerank.Model.Providers
 	return embedding.Config{
 		TextEmbedding: map[string]embedding.Provider{"tei": p(te.TEI), "openai": p(te.OpenAI), "azure_openai": p(te.AzureOpenAI), "siliconflow": p(te.Siliconflow),
-			"cohere": p(te.Cohere), "voyageai": p(te.VoyageAI), "dashscope": p(te.Dashscope), "gemini": p(te.Gemini), "bedrock": p(te.Bedrock), "vertexai": p(te.VertexAI)},
+			"cohere": p(te.Cohere), "voyageai": p(te.VoyageAI), "dashscope": p(te.Dashscope), "gemini": p(te.Gemini), "bedrock": p(te.Bedrock), "vertexai": p(te.VertexAI), "zilliz": p(te.Zilliz)},
 		Rerank: map[string]embedding.Provider{"tei": p(rr.TEI), "vllm": p(rr.VLLM),
-			"cohere": p(rr.Cohere), "voyageai": p(rr.VoyageAI), "siliconflow": p(rr.Siliconflow)},
+			"cohere": p(rr.Cohere), "voyageai": p(rr.VoyageAI), "siliconflow": p(rr.Siliconflow), "ali": p(rr.Ali), "zilliz": p(rr.Zilliz)},
 		Zilliz: embedding.ZillizConfig{Endpoint: c.Function.Models.Zilliz.Endpoint, EnableTLS: c.Function.Models.Zilliz.EnableTLS,
 			CertFile: c.Function.Models.Zilliz.CertFile, ServerNameOverride: c.Function.Models.Zilliz.ServerNameOverride,
 			InstanceID: c.MsgChannel.ChanNamePrefix.Cluster},

@@ -125,6 +125,12 @@ var milvusLegacy = map[string]bool{
 	"function.models.zilliz.endpoint":                true, "function.models.zilliz.enableTLS": true,
 	"function.models.zilliz.certFile": true, "function.models.zilliz.serverNameOverride": true, // ParamGroup function.models.zilliz. (function_param.go, 2.6.5)
 	"queryNode.defaultSegmentFilterRatio": true, // paramtable only (component_param.go)
+	// ParamGroups function.textEmbedding.providers. and
+	// function.rerank.model.providers. hold every provider the functions
+	// ask for (models.IsEnable), though milvus.yaml lists only some.
+	"function.textEmbedding.providers.zilliz.enable": true, "function.rerank.model.providers.zilliz.enable": true,
+	"function.rerank.model.providers.ali.enable": true, "function.rerank.model.providers.ali.credential": true,
+	"function.rerank.model.providers.ali.url": true,
 }
 
 func init() {

@@ -35,6 +35,9 @@ type FunctionTextEmbedding struct {
 		TEI, OpenAI, AzureOpenAI, Siliconflow ModelProvider
 		Cohere, VoyageAI, Dashscope, Gemini   ModelProvider
 		Bedrock, VertexAI                     ModelProvider
+		// Zilliz is the zilliz provider's enable: its service is
+		// function.models.zilliz.*, so it has no credential or url.
+		Zilliz ModelProvider
 	}
 }
 
@@ -44,6 +47,11 @@ type FunctionRerank struct {
 		Providers struct {
 			TEI, VLLM                     ModelProvider
 			Cohere, VoyageAI, Siliconflow ModelProvider
+			// Ali is DashScope's reranker (provider "ali").
+			Ali ModelProvider
+			// Zilliz is the zilliz reranker's enable (its service is
+			// function.models.zilliz.*).
+			Zilliz ModelProvider
 		}
 	}
 }
@@ -56,12 +64,22 @@ type ModelProvider struct {
 	ResourceName string
 }
 
+// enableKey is a provider's enable as Milvus reads it (models.IsEnable):
+// every value but false, in any case, enables the provider; so does an
+// absent or empty one.
+func enableKey(name, help string, field func(*Config) *bool) Key {
+	return Key{Name: name, Type: "bool", Default: "true", Help: help, set: func(c *Config, raw string) error {
+		*field(c) = !strings.EqualFold(strings.TrimSpace(raw), "false")
+		return nil
+	}}
+}
+
 // providerKeys are a provider's keys: enable and credential, and url and
 // resource_name when it has them.
 func providerKeys(prefix, kind, provider string, at func(c *Config) *ModelProvider, url, resource bool) []Key {
 	name := prefix + provider + "."
 	out := []Key{
-		boolKey(name+"enable", "true", fmt.Sprintf("allow %s of provider %s (false: refused as disabled)", kind, provider),
+		enableKey(name+"enable", fmt.Sprintf("allow %s of provider %s (false, in any case: refused as disabled; any other value enables it)", kind, provider),
 			func(c *Config) *bool { return &at(c).Enable }),
 		strKey(name+"credential", "", "name of the credential.<name>.apikey sent to the service when the function names none",
 			func(c *Config) *string { return &at(c).Credential }),
@@ -91,11 +109,16 @@ var functionKeys = func() []Key {
 	out = append(out, providerKeys(te, emb, "bedrock", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Bedrock }, false, false)...)
 	out = append(out, providerKeys(te, emb, "vertexai", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.VertexAI }, true, false)...)
 	out = append(out, providerKeys(te, emb, "gemini", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Gemini }, true, false)...)
+	out = append(out, enableKey(te+"zilliz.enable", "allow "+emb+" of provider zilliz, the function.models.zilliz service (false, in any case: refused as disabled)",
+		func(c *Config) *bool { return &c.Function.TextEmbedding.Providers.Zilliz.Enable }))
 	out = append(out, providerKeys(rr, rer, "cohere", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.Cohere }, true, false)...)
 	out = append(out, providerKeys(rr, rer, "voyageai", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.VoyageAI }, true, false)...)
 	out = append(out, providerKeys(rr, rer, "siliconflow", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.Siliconflow }, true, false)...)
 	out = append(out, providerKeys(rr, rer, "tei", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.TEI }, false, false)...)
 	out = append(out, providerKeys(rr, rer, "vllm", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.VLLM }, false, false)...)
+	out = append(out, providerKeys(rr, rer, "ali", func(c *Config) *ModelProvider { return &c.Function.Rerank.Model.Providers.Ali }, true, false)...)
+	out = append(out, enableKey(rr+"zilliz.enable", "allow "+rer+" of provider zilliz, the function.models.zilliz service (false, in any case: refused as disabled)",
+		func(c *Config) *bool { return &c.Function.Rerank.Model.Providers.Zilliz.Enable }))
 	const zl = "function.models.zilliz."
 	out = append(out,
 		strKey(zl+"endpoint", "", "host:port of the gRPC model service (Milvus's zilliz provider) that zilliz text_embedding functions, model rerankers and semantic highlighters call; empty: they are refused",

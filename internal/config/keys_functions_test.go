@@ -28,10 +28,19 @@ function:
       openai:
         credential: mine
         url: http://127.0.0.1:1/v1/embeddings
+      zilliz:
+        enable: FALSE
+      cohere:
+        enable: "no"
   rerank:
     model:
       providers:
         vllm:
+          enable: false
+        ali:
+          enable: False
+          url: http://127.0.0.1:2/rerank
+        zilliz:
           enable: false
 `
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
@@ -45,7 +54,11 @@ function:
 	if te.TEI.Enable || !te.OpenAI.Enable || te.OpenAI.Credential != "mine" || te.OpenAI.URL != "http://127.0.0.1:1/v1/embeddings" {
 		t.Errorf("text embedding providers: %+v", te)
 	}
-	if rr := c.Function.Rerank.Model.Providers; !rr.TEI.Enable || rr.VLLM.Enable {
+	// Milvus's models.IsEnable: only "false", in any case, disables.
+	if te.Zilliz.Enable || !te.Cohere.Enable || !te.Gemini.Enable {
+		t.Errorf("zilliz/cohere/gemini enable: %+v", te)
+	}
+	if rr := c.Function.Rerank.Model.Providers; !rr.TEI.Enable || rr.VLLM.Enable || rr.Ali.Enable || rr.Ali.URL != "http://127.0.0.1:2/rerank" || rr.Zilliz.Enable {
 		t.Errorf("rerank providers: %+v", rr)
 	}
 	if len(c.Credentials) != 2 || c.Credentials["apikey1"] != "sk-one" || c.Credentials["mine"] != "sk-mine" {
@@ -57,6 +70,11 @@ function:
 	ignored := map[string]bool{}
 	for _, ig := range rep.Ignored {
 		ignored[ig.Key] = ig.Milvus
+	}
+	for _, k := range []string{"function.textEmbedding.providers.zilliz.enable", "function.rerank.model.providers.ali.enable", "function.rerank.model.providers.zilliz.enable"} {
+		if _, ok := ignored[k]; ok {
+			t.Errorf("%s ignored", k)
+		}
 	}
 	if _, ok := ignored["credential.aksk1.access_key_id"]; ok || c.CredentialValues["aksk1.access_key_id"] != "a" || c.CredentialValues["aksk1.secret_access_key"] != "b" {
 		t.Errorf("aksk credential not read: %v, %v", c.CredentialValues, rep.Ignored)

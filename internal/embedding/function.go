@@ -258,9 +258,14 @@ func (f *Function) Search(ctx context.Context, texts []string) (Vectors, error) 
 	return f.embed(ctx, texts, SearchMode)
 }
 
-// embed embeds texts into the output field's type.
+// embed embeds texts into the output field's type. Every provider but
+// zilliz checks the dimension of each vector; Milvus's zilliz provider
+// passes the model's vectors as they are, so a model of another dimension
+// is refused later, by the write's column checks ("the num_rows (2) of
+// field (vec) is not equal to passed num_rows (1)") or the search's
+// placeholder check ("vector dimension mismatch, ...").
 func (f *Function) embed(ctx context.Context, texts []string, mode Mode) (Vectors, error) {
-	vecs, err := f.call(ctx, texts, mode, true)
+	vecs, err := f.call(ctx, texts, mode, f.provider != zillizProvider)
 	if err != nil {
 		return Vectors{}, err
 	}

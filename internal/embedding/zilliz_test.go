@@ -96,8 +96,8 @@ func TestZillizEmbedding(t *testing.T) {
 }
 
 // TestZillizEmbeddingErrors: a missing endpoint is Milvus's config error;
-// a disabled provider is refused; the service's refusals and a wrong
-// dimension fail the call with the service's message.
+// a disabled provider is refused; the service's refusals fail the call
+// with the service's message; a wrong dimension fails only the check.
 func TestZillizEmbeddingErrors(t *testing.T) {
 	s, fn := schema("8", schemapb.DataType_FloatVector, "provider", "zilliz", "model_deployment_id", "dep-1")
 	if _, err := embedding.New(fast()).NewTextEmbedding("default", s, fn); err == nil || err.Error() != "zilliz client config error, lost endpoint config" {
@@ -131,12 +131,16 @@ func TestZillizEmbeddingErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Milvus's zilliz provider leaves the dimension to the function's
-	// check; an insert is refused before its column is built.
+	// check; an insert or a search passes the model's vectors on as they
+	// are (the proxy's column and placeholder checks refuse them).
 	if err := f.Check(context.Background()); err == nil || err.Error() != "the dim set in the schema is inconsistent with the dim of the model, dim in schema is 4, dim of model is 8" {
 		t.Errorf("check dim: %v", err)
 	}
-	if _, err := f.Insert(context.Background(), []string{"a"}); err == nil || err.Error() != "the required embedding dim is [4], but the embedding obtained from the model is [8]" {
-		t.Errorf("insert dim: %v", err)
+	if v, err := f.Insert(context.Background(), []string{"a"}); err != nil || v.Len() != 1 || len(v.Float[0]) != 8 {
+		t.Errorf("insert of a model of another dim: %v, %+v", err, v)
+	}
+	if v, err := f.Search(context.Background(), []string{"a", "b"}); err != nil || v.Len() != 2 || len(v.Float[1]) != 8 {
+		t.Errorf("search of a model of another dim: %v, %+v", err, v)
 	}
 	i8, fn := schema("8", schemapb.DataType_Int8Vector, "provider", "zilliz", "model_deployment_id", "dep-1")
 	if f, err = svc.NewTextEmbedding("default", i8, fn); err != nil {

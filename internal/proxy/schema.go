@@ -284,7 +284,8 @@ func validateFieldDef(f *schemapb.FieldSchema, schema *schemapb.CollectionSchema
 	if err := validateFieldName(f.GetName()); err != nil {
 		return err
 	}
-	if column.IsVector(f.GetDataType()) {
+	// typeutil.IsVectorType counts ArrayOfVector among the vectors.
+	if column.IsVector(f.GetDataType()) || f.GetDataType() == schemapb.DataType_ArrayOfVector {
 		if err := validateDimension(f); err != nil {
 			return err
 		}
@@ -299,6 +300,9 @@ func validateFieldDef(f *schemapb.FieldSchema, schema *schemapb.CollectionSchema
 		if err := validateMaxCapacityDef(schema.GetName(), f); err != nil {
 			return err
 		}
+	}
+	if f.GetDataType() == schemapb.DataType_ArrayOfVector {
+		return errPlain("array of vector can only be in the struct array field, field name: %s", f.GetName())
 	}
 	return nil
 }

@@ -439,8 +439,9 @@ func validateVectorArrayPayload(fd *schemapb.FieldData, f *schemapb.FieldSchema)
 
 // checkAddedStructField refuses a struct array field in AddCollectionField,
 // as Milvus 2.6 does: its request carries one FieldSchema, the root
-// coordinator's checkFieldSchema refuses an ArrayOfStruct or ArrayOfVector
-// one, and an Array of Struct (the Go SDK's form of a struct field) fails
+// coordinator's checkFieldSchema refuses an ArrayOfStruct one (an
+// ArrayOfVector one is refused before, by validateFieldDef, as Milvus's
+// proxy ValidateField refuses it), and an Array of Struct (the Go SDK's form of a struct field) fails
 // the element type check Milvus applies to Array fields at create
 // (validateElementType). Struct fields exist only from CreateCollection.
 func checkAddedStructField(f *schemapb.FieldSchema) error {

@@ -13,13 +13,18 @@ import (
 	"github.com/milvago/milvago/internal/kv"
 )
 
-// Backup returns the whole model as Milvus's RBACMeta: users with their
-// password hashes and roles, the custom roles, every grant and the custom
-// privilege groups.
+// Backup returns the model as Milvus's BackupRBAC does (kv_catalog.go):
+// the users but root, with their password hashes and roles, the custom
+// roles (not admin or public) and their grants, and the custom privilege
+// groups. So a backup restores into the instance it was taken from once
+// what it holds is dropped, root and the built-in roles staying.
 func (s *Store) Backup() *milvuspb.RBACMeta {
 	snap := s.current()
 	meta := &milvuspb.RBACMeta{}
 	for _, u := range s.Users() {
+		if u == UserRoot {
+			continue
+		}
 		info := &milvuspb.UserInfo{User: u, Password: snap.creds[u].Hash}
 		for _, r := range snap.binds[u] {
 			info.Roles = append(info.Roles, &milvuspb.RoleEntity{Name: r})
@@ -32,7 +37,9 @@ func (s *Store) Backup() *milvuspb.RBACMeta {
 		}
 	}
 	for _, g := range s.Grants("", "", "", "") {
-		meta.Grants = append(meta.Grants, GrantEntity(g))
+		if g.Role != RoleAdmin && g.Role != RolePublic {
+			meta.Grants = append(meta.Grants, GrantEntity(g))
+		}
 	}
 	groups := s.Groups()
 	names := make([]string, 0, len(groups))

@@ -101,8 +101,16 @@ func (g *gatedBuilder) open() {
 }
 
 type builtRecorder struct {
-	mu   sync.Mutex
-	segs []int64
+	mu      sync.Mutex
+	segs    []int64
+	changed []int64 // collections whose index definitions changed
+}
+
+func (r *builtRecorder) IndexChanged(_ context.Context, collectionID int64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.changed = append(r.changed, collectionID)
+	return nil
 }
 
 func (r *builtRecorder) IndexBuilt(_ context.Context, _, segmentID int64) error {

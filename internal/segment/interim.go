@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -247,7 +248,7 @@ func (g *Growing) kickInterim() {
 		g.keepBuilding(set, x.due, &x.building, func() { g.buildInterim(x) })
 	}
 	for _, x := range set.sparse {
-		g.keepBuilding(set, x.due, &x.building, func() { g.buildSparseInterim(x) })
+		g.keepBuilding(set, x.due, &x.building, func() { g.core.buildSparseInterim(context.Background(), x) })
 	}
 }
 
@@ -534,37 +535,48 @@ func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, me
 // Sealed segments loaded before their index is built (a flushed segment is
 // handed to the shard at once and reloaded with its index later) get an
 // interim index too, as Milvus 2.6 builds one ("binlog index",
-// ChunkedSegmentSealedImpl::generate_interim_index) for the float,
-// float16 and bfloat16 fields of a sealed segment without their index
-// once it holds max(indexBuildRatio x its rows, 39 x nlist) rows: the same
-// IVF lists as a growing segment's, over every row including the last
-// partial chunk. The query node builds them before the segment serves (as
-// Milvus does while loading a field), so its answers do not change while
-// it serves; a build stopped early leaves the rest to an exact scan.
+// ChunkedSegmentSealedImpl::generate_interim_index) for a vector field of
+// a sealed segment without its index whose collection index is a non-FLAT
+// one, once the segment holds max(indexBuildRatio x its rows, 39 x nlist)
+// rows: for float, float16 and bfloat16 fields the same IVF lists as a
+// growing segment's, for sparse fields the same inverted index
+// (interim_sparse.go), each over every row including the last partial
+// chunk. The query node builds them before the segment serves (as Milvus
+// does while loading a field), so its answers do not change while it
+// serves; a build stopped early leaves the rest to an exact scan.
 
-// PrepareInterim sets up the interim indexes of the segment's dense fields
-// that have no index, and reports whether there is any to build
-// (BuildInterim). Call it before the segment is shared.
-func (s *Sealed) PrepareInterim(cfg InterimIndexConfig) bool {
+// PrepareInterim sets up the interim indexes of the segment's vector
+// fields that have no index and whose collection index, in types (field
+// ID -> index type, "" or absent for none), is one an interim index may
+// answer for, and reports whether there is any to build (BuildInterim).
+// Call it before the segment is shared.
+func (s *Sealed) PrepareInterim(cfg InterimIndexConfig, types map[int64]string) bool {
 	if !cfg.Enable || s.interim != nil {
 		return false
 	}
-	set := &interimSet{fields: map[int64]*interimIVF{}, nprobe: cfg.NProbe}
+	if s.n < max(int(cfg.BuildRatio*float64(s.n)), 39*cfg.NList) {
+		return false // Milvus's GetBuildThreshold
+	}
+	set := &interimSet{fields: map[int64]*interimIVF{}, sparse: map[int64]*sparseInterim{}, nprobe: cfg.NProbe}
 	for _, fi := range s.layout.order {
+		if s.indexes[fi.id] != nil || !interimApplies(types[fi.id]) {
+			continue
+		}
 		switch fi.typ {
 		case schemapb.DataType_FloatVector, schemapb.DataType_Float16Vector, schemapb.DataType_BFloat16Vector:
+			if fi.dim <= 0 || fi.nullable {
+				continue
+			}
+			set.fields[fi.id] = &interimIVF{field: fi.id, dim: fi.dim, nlist: cfg.NList, trainAt: min(s.n, 256*cfg.NList), on: true}
+		case schemapb.DataType_SparseFloatVector:
+			// Null rows are empty: they have no postings, and the
+			// search's allowed rows leave them out.
+			set.sparse[fi.id] = &sparseInterim{field: fi.id, postings: map[uint32][]sparsePosting{}, on: true}
 		default:
 			continue // Milvus's sealed interim index skips int8 and binary vectors
 		}
-		if fi.dim <= 0 || s.indexes[fi.id] != nil || fi.nullable {
-			continue
-		}
-		if s.n < max(int(cfg.BuildRatio*float64(s.n)), 39*cfg.NList) {
-			continue
-		}
-		set.fields[fi.id] = &interimIVF{field: fi.id, dim: fi.dim, nlist: cfg.NList, trainAt: min(s.n, 256*cfg.NList), on: true}
 	}
-	if len(set.fields) == 0 {
+	if len(set.fields) == 0 && len(set.sparse) == 0 {
 		return false
 	}
 	s.interim = set
@@ -578,17 +590,20 @@ func (s *Sealed) BuildInterim(ctx context.Context) {
 	if s.interim == nil {
 		return
 	}
-	ids := make([]int64, 0, len(s.interim.fields))
-	for id := range s.interim.fields {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(s.interim.fields)) {
 		x := s.interim.fields[id]
 		if !x.building.CompareAndSwap(false, true) {
 			continue
 		}
 		s.buildInterim(ctx, x)
+		x.building.Store(false)
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.interim.sparse)) {
+		x := s.interim.sparse[id]
+		if !x.building.CompareAndSwap(false, true) {
+			continue
+		}
+		s.buildSparseInterim(ctx, x)
 		x.building.Store(false)
 	}
 }

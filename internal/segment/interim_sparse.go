@@ -71,10 +71,12 @@ func (x *sparseInterim) size() int64 {
 	return x.bytes
 }
 
-// buildSparseInterim adds every full chunk of the segment's rows to x.
-func (g *Growing) buildSparseInterim(x *sparseInterim) {
-	for {
-		s := g.snapshot()
+// buildSparseInterim adds every full chunk of the segment's rows to x (a
+// sealed segment's: every row, its last partial chunk included), one
+// chunk per step, until done or ctx ends.
+func (c *core) buildSparseInterim(ctx context.Context, x *sparseInterim) {
+	for ctx.Err() == nil {
+		s := c.snapshot()
 		col, err := s.Column(x.field)
 		if err != nil {
 			return
@@ -84,13 +86,16 @@ func (g *Growing) buildSparseInterim(x *sparseInterim) {
 			return
 		}
 		full := s.n / interimChunkRows * interimChunkRows
+		if c.sealed {
+			full = s.n // nothing more comes: the last chunk may be partial
+		}
 		x.mu.RLock()
 		rows, gen, on := x.rows, x.gen, x.on
 		x.mu.RUnlock()
 		if !on || full <= rows {
 			return
 		}
-		hi := rows + interimChunkRows
+		hi := min(rows+interimChunkRows, full)
 		x.mu.Lock()
 		if x.gen != gen {
 			x.mu.Unlock()
@@ -115,7 +120,7 @@ func (g *Growing) buildSparseInterim(x *sparseInterim) {
 }
 
 // searchSparseInterim answers a plain top-k or range BM25 or IP search of a
-// growing segment's sparse field from its inverted index and a scan of the
+// growing or sealed segment's sparse field from its inverted index and a scan of the
 // rows it does not hold. It reports false, doing nothing, where it does
 // not apply.
 func (c *core) searchSparseInterim(ctx context.Context, s *snapshot, fi *fieldInfo, metric index.Metric, win index.RangeWindow, req *SearchRequest, allowed *bitset.Set, res *SearchResult) (bool, error) {

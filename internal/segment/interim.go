@@ -191,6 +191,28 @@ func (c *core) interimBytes() int64 {
 	return b
 }
 
+// InterimRows is how many of the segment's rows the interim index of a
+// vector field holds (0: it has none, or has not been built yet).
+func (c *core) InterimRows(field int64) int {
+	if c.interim == nil {
+		return 0
+	}
+	if x := c.interim.fields[field]; x != nil {
+		x.mu.RLock()
+		defer x.mu.RUnlock()
+		if x.cent == nil {
+			return 0
+		}
+		return x.rows
+	}
+	if x := c.interim.sparse[field]; x != nil {
+		x.mu.RLock()
+		defer x.mu.RUnlock()
+		return x.rows
+	}
+	return 0
+}
+
 // SetIndexType tells a growing segment the type of the index the
 // collection defines on a vector field ("" when it defines none). As in
 // Milvus (a growing segment's field gets an interim index only when the

@@ -338,9 +338,11 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 		// rowsOf returns rows [lo, hi) as float32s: float16, bfloat16 and
 		// int8 rows converted as the scan converts them.
 		var rowsOf func(lo, hi int) []float32
+		var valid []bool // nil: no null row
 		switch v := col.(type) {
 		case *column.FloatVector:
 			rowsOf = func(lo, hi int) []float32 { return v.Data[lo*x.dim : hi*x.dim] }
+			valid = v.Valid
 		case *column.ByteVector:
 			rowsOf = func(lo, hi int) []float32 {
 				out := make([]float32, (hi-lo)*x.dim)
@@ -349,6 +351,7 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 				}
 				return out
 			}
+			valid = v.Valid
 		default:
 			x.failed.Store(true)
 			return
@@ -371,7 +374,28 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 			if full < x.trainAt {
 				return
 			}
-			cent, err := index.KMeansL2(ctx, rowsOf(0, x.trainAt), x.dim, x.nlist, uint64(g.id))
+			var sample []float32
+			if valid == nil {
+				sample = rowsOf(0, x.trainAt)
+			} else {
+				// A nullable field trains on valid rows only (a null
+				// row's zeros would pull the centroids to the origin):
+				// the first trainAt valid ones, or, while there are too
+				// few, again a chunk later.
+				if sample = validSample(rowsOf, valid[:full], x.dim, x.trainAt); len(sample) < x.trainAt*x.dim && !g.sealed {
+					x.mu.Lock()
+					if x.gen == gen {
+						x.trainAt = full + interimChunkRows
+					}
+					x.mu.Unlock()
+					return
+				}
+				if len(sample) < x.nlist*x.dim {
+					x.failed.Store(true) // a sealed segment with fewer valid rows than lists
+					return
+				}
+			}
+			cent, err := index.KMeansL2(ctx, sample, x.dim, x.nlist, uint64(g.id))
 			if ctx.Err() != nil {
 				return
 			}
@@ -412,6 +436,21 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 		x.rows = hi
 		x.mu.Unlock()
 	}
+}
+
+// validSample returns the first want valid rows (fewer if there are not
+// as many) of a column read through rowsOf.
+func validSample(rowsOf func(lo, hi int) []float32, valid []bool, dim, want int) []float32 {
+	out := make([]float32, 0, want*dim)
+	for i, ok := range valid {
+		if len(out) == want*dim {
+			break
+		}
+		if ok {
+			out = append(out, rowsOf(i, i+1)...)
+		}
+	}
+	return out
 }
 
 // waitInterim blocks until no builder runs (tests).

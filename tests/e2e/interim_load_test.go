@@ -33,7 +33,7 @@ func growingBytes(t *testing.T, ctx context.Context, cli *milvusclient.Client) i
 	var topo struct {
 		NodesInfo []struct {
 			Infos struct {
-				Type         string `json:"type"`
+				Type         string                               `json:"type"`
 				QuotaMetrics *struct{ GrowingSegmentsSize int64 } `json:"quota_metrics"`
 			} `json:"infos"`
 		} `json:"nodes_info"`

@@ -125,7 +125,10 @@ type interimIVF struct {
 	field   int64
 	dim     int
 	nlist   int
-	trainAt int // rows needed before the quantizer is trained
+	trainAt int // rows needed before the quantizer is trained (its training sample)
+	// retryAt (guarded by mu): a nullable field with fewer than trainAt
+	// valid rows tries training again at this many rows.
+	retryAt int
 
 	building atomic.Bool
 	failed   atomic.Bool // training failed: the field stays brute force
@@ -312,7 +315,7 @@ func (x *interimIVF) due(n int) bool {
 		return false
 	}
 	if x.cent == nil {
-		return n >= x.trainAt
+		return n >= max(x.trainAt, x.retryAt)
 	}
 	return n-x.rows >= interimChunkRows
 }
@@ -384,9 +387,7 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 				// few, again a chunk later.
 				if sample = validSample(rowsOf, valid[:full], x.dim, x.trainAt); len(sample) < x.trainAt*x.dim && !g.sealed {
 					x.mu.Lock()
-					if x.gen == gen {
-						x.trainAt = full + interimChunkRows
-					}
+					x.retryAt = full + interimChunkRows
 					x.mu.Unlock()
 					return
 				}

@@ -894,5 +894,6 @@ type (
 		PartitionDropped(ctx context.Context, c *model.Collection, partitionID int64) error
 		SegmentFlushed(ctx context.Context, seg *model.Segment) error
 		IndexBuilt(ctx context.Context, collectionID, segmentID int64) error
+		IndexChanged(ctx context.Context, collectionID int64) error
 	}
 )

@@ -28,6 +28,12 @@ type ChannelPlan struct {
 	Checkpoint Checkpoint
 	Sealed     []SegmentPlan
 	DeltaLogs  []model.DeltaLog
+	// Indexes are the collection's index definitions when planned
+	// (Milvus's IndexInfoList of a load): a shard's growing segments, and
+	// its sealed ones loaded without their index, build interim indexes
+	// for the vector fields whose index is not an exact one. A loaded
+	// collection's later changes arrive by the query node's UpdateIndexes.
+	Indexes []model.IndexDef
 	// Replan returns a fresh plan for the same shard. A delegator whose
 	// log was truncated past its position (see package retention) reloads
 	// from it; nil: the shard fails instead. It does not cross the

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,9 +49,12 @@ type idAllocator interface {
 	AllocID(ctx context.Context, count int64) (int64, error)
 }
 
-// Listener hears about finished builds.
+// Listener hears about finished builds and about index definitions
+// created or dropped (the query coordinator hands a loaded collection's
+// definitions to its query nodes).
 type Listener interface {
 	IndexBuilt(ctx context.Context, collectionID, segmentID int64) error
+	IndexChanged(ctx context.Context, collectionID int64) error
 }
 
 // Deps are the index coordinator's collaborators.
@@ -218,6 +222,7 @@ func (s *Server) CreateIndex(ctx context.Context, req contract.CreateIndexReques
 	s.mu.Lock()
 	s.defs[id] = def
 	s.mu.Unlock()
+	s.indexChanged(ctx, req.Collection.ID)
 	segs, err := s.d.Segments.Segments(ctx, req.Collection.ID, "")
 	if err != nil {
 		return fmt.Errorf("indexcoord: segments of collection %d: %w", req.Collection.ID, err)
@@ -639,14 +644,30 @@ func (s *Server) DropIndex(ctx context.Context, collectionID, indexID int64) err
 		return fmt.Errorf("indexcoord: drop index %d: %w", indexID, err)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	delete(s.defs, indexID)
 	for id, b := range s.builds {
 		if b.IndexID == indexID {
 			delete(s.builds, id)
 		}
 	}
+	s.mu.Unlock()
+	s.indexChanged(ctx, collectionID)
 	return nil
+}
+
+// indexChanged tells the listeners that collectionID's index definitions
+// changed. Their failure does not undo the change: it is logged (the
+// query coordinator retries a node it could not reach by loading it
+// again).
+func (s *Server) indexChanged(ctx context.Context, collectionID int64) {
+	s.mu.Lock()
+	ls := slices.Clone(s.listeners)
+	s.mu.Unlock()
+	for _, l := range ls {
+		if err := l.IndexChanged(ctx, collectionID); err != nil {
+			s.logger.Warn("index change not delivered", "collection", collectionID, "err", err)
+		}
+	}
 }
 
 // DropCollection forgets a dropped collection's indexes.

@@ -101,8 +101,16 @@ func (g *gatedBuilder) open() {
 }
 
 type builtRecorder struct {
-	mu   sync.Mutex
-	segs []int64
+	mu      sync.Mutex
+	segs    []int64
+	changed []int64 // collections whose index definitions changed
+}
+
+func (r *builtRecorder) IndexChanged(_ context.Context, collectionID int64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.changed = append(r.changed, collectionID)
+	return nil
 }
 
 func (r *builtRecorder) IndexBuilt(_ context.Context, _, segmentID int64) error {
@@ -438,9 +446,21 @@ func TestDropIndex(t *testing.T) {
 		}
 	}
 	check("after drop")
-	// A different index may now be defined on the field.
+	// A different index may now be defined on the field. The listeners
+	// heard of each change (the query coordinator hands the definitions
+	// to the nodes of a loaded collection); defining the same index again
+	// changes nothing.
 	if err := e.create(vecField, "v2", map[string]string{"index_type": "HNSW", "metric_type": "IP", "M": "8", "efConstruction": "16"}); err != nil {
 		t.Fatal(err)
+	}
+	if err := e.create(vecField, "v2", map[string]string{"index_type": "HNSW", "metric_type": "IP", "M": "8", "efConstruction": "16"}); err != nil {
+		t.Fatal(err)
+	}
+	e.heard.mu.Lock()
+	changed := slices.Clone(e.heard.changed)
+	e.heard.mu.Unlock()
+	if want := []int64{e.coll.ID, e.coll.ID, e.coll.ID}; !slices.Equal(changed, want) {
+		t.Fatalf("listeners heard index changes of %v, want %v (create, drop, create)", changed, want)
 	}
 	if err := e.ic.DropCollection(ctx, e.coll.ID); err != nil {
 		t.Fatal(err)

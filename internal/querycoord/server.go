@@ -46,6 +46,9 @@ type QueryNode interface {
 	ReleaseCollection(ctx context.Context, collectionID int64) error
 	SyncSegment(ctx context.Context, collectionID int64, plan contract.SegmentPlan) error
 	DropSegments(ctx context.Context, collectionID, partitionID int64) error
+	// UpdateIndexes gives the node a loaded collection's index
+	// definitions after one was created or dropped.
+	UpdateIndexes(ctx context.Context, collectionID int64, defs []model.IndexDef) error
 	Progress(ctx context.Context, collectionID int64) (int64, bool, error)
 }
 
@@ -201,6 +204,15 @@ func (s *Server) channelPlan(ctx context.Context, c *model.Collection, i int) (c
 	}
 	if p.DeltaLogs, err = s.d.Data.DeltaLogs(ctx, vc); err != nil {
 		return contract.ChannelPlan{}, fmt.Errorf("querycoord: delta logs of %s: %w", vc, err)
+	}
+	// The collection's index definitions travel with the load, as
+	// Milvus's IndexInfoList: the node's segments build interim indexes
+	// by them from the first row.
+	if p.Indexes, err = s.d.Indexes.Indexes(ctx, c.ID); err != nil {
+		return contract.ChannelPlan{}, fmt.Errorf("querycoord: indexes of collection %d: %w", c.ID, err)
+	}
+	if p.Indexes == nil {
+		p.Indexes = []model.IndexDef{}
 	}
 	p.Replan = func(ctx context.Context) (contract.ChannelPlan, error) { return s.channelPlan(ctx, c, i) }
 	return p, nil

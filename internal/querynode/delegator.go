@@ -53,10 +53,9 @@ type delegator struct {
 	droppedParts, knownParts map[int64]bool
 	pending                  map[int64]stagedSegment // loaded segments waiting for their siblings (siblings.go)
 	gapped                   map[int64]gappedSegment // handed off with a gap in their lineage (lineage.go)
-	// indexTypes holds the index type of each vector field as the last
-	// search named it (the proxy sends the collection's current one with
-	// every search): growing segments build interim indexes by it
-	// (interim.go).
+	// indexTypes holds the index type of each vector field ("" for none)
+	// by the collection's index definitions (the plan's, then
+	// UpdateIndexes'): segments build interim indexes by it (interim.go).
 	indexTypes map[int64]string
 }
 
@@ -113,6 +112,7 @@ func newDelegator(coll *model.Collection, plan contract.ChannelPlan, d Deps, log
 		growing: map[int64]*segment.Growing{}, sealed: map[int64]*sealedSegment{}, notify: make(chan struct{})}
 	dl.collp.Store(coll)
 	dl.planned.Store(int64(len(plan.Sealed)))
+	dl.indexTypes = indexTypesOf(coll, plan.Indexes)
 	return dl
 }
 
@@ -550,6 +550,10 @@ func (dl *delegator) reload(ctx context.Context, pos uint64) (uint64, error) {
 		}
 	}
 	dl.sealed, dl.growing, dl.deletes = next.sealed, next.growing, next.deletes
+	// The growing segments replayed under the fresh plan's index types
+	// take the shard's, which an UpdateIndexes during the reload may have
+	// changed.
+	dl.tellGrowingLocked()
 	dl.mu.Unlock()
 	swapped = true
 	for _, s := range old {

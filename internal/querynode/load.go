@@ -187,7 +187,7 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 	// handed off (traceLineage) gets none: the hand-off runs inside the
 	// data node's flush report, which must not wait for a build, and its
 	// index is on its way; it is searched exactly until then.
-	if !traceLineage && sealed.PrepareInterim(dl.d.interim()) {
+	if !traceLineage && sealed.PrepareInterim(dl.d.interim(), dl.sealedIndexTypes()) {
 		start := time.Now()
 		sealed.BuildInterim(ctx)
 		if err := ctx.Err(); err != nil {

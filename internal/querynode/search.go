@@ -51,7 +51,6 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 	if err := checkHitsBefore(req, rs.segs); err != nil {
 		return nil, err
 	}
-	dl.learnIndexType(req.Search.FieldID, req.Search.IndexType)
 	sreq := req.Search
 	sreq.MVCCTs = mvcc
 	sreq.Filter = dl.withTTL(sreq.Filter, time.Now()) // ttl.go

@@ -85,6 +85,7 @@ type collection struct {
 	partitions map[int64]bool // loaded partitions; nil: all
 	shards     map[string]*delegator
 	stops      map[string]context.CancelFunc // each shard's own stop
+	indexes    []model.IndexDef              // the latest index definitions (plans, UpdateIndexes)
 	ctx        context.Context               // the shards' context, ended by cancel
 	cancel     context.CancelFunc
 }
@@ -163,7 +164,15 @@ func (s *Server) LoadCollection(ctx context.Context, coll *model.Collection, par
 		}
 	}
 	for _, p := range plans {
-		if _, served := c.shards[p.VChannel]; served {
+		if p.Indexes != nil {
+			c.indexes = p.Indexes
+		} else {
+			p.Indexes = c.indexes
+		}
+		if dl, served := c.shards[p.VChannel]; served {
+			// A load sent again (a retried assignment) carries the
+			// collection's current index definitions.
+			dl.setIndexes(p.Indexes)
 			continue
 		}
 		dl := newDelegator(c.coll, p, s.d, s.logger)

@@ -70,6 +70,9 @@ func (s *Sealed) WithSchema(schema *schemapb.CollectionSchema) (*Sealed, error) 
 	}
 	s.stats.mu.RUnlock()
 	ns.indexMinAllowed = s.indexMinAllowed
+	// The interim indexes (built, or building, over the same rows) go
+	// with the copy: a schema change only adds fields.
+	ns.interim = s.interim
 	for _, idx := range s.scalar {
 		// An index of a field the new schema lacks is dropped: it only
 		// ever saved time.

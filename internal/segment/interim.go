@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -124,7 +125,10 @@ type interimIVF struct {
 	field   int64
 	dim     int
 	nlist   int
-	trainAt int // rows needed before the quantizer is trained
+	trainAt int // rows needed before the quantizer is trained (its training sample)
+	// retryAt (guarded by mu): a nullable field with fewer than trainAt
+	// valid rows tries training again at this many rows.
+	retryAt int
 
 	building atomic.Bool
 	failed   atomic.Bool // training failed: the field stays brute force
@@ -190,6 +194,28 @@ func (c *core) interimBytes() int64 {
 	return b
 }
 
+// InterimRows is how many of the segment's rows the interim index of a
+// vector field holds (0: it has none, or has not been built yet).
+func (c *core) InterimRows(field int64) int {
+	if c.interim == nil {
+		return 0
+	}
+	if x := c.interim.fields[field]; x != nil {
+		x.mu.RLock()
+		defer x.mu.RUnlock()
+		if x.cent == nil {
+			return 0
+		}
+		return x.rows
+	}
+	if x := c.interim.sparse[field]; x != nil {
+		x.mu.RLock()
+		defer x.mu.RUnlock()
+		return x.rows
+	}
+	return 0
+}
+
 // SetIndexType tells a growing segment the type of the index the
 // collection defines on a vector field ("" when it defines none). As in
 // Milvus (a growing segment's field gets an interim index only when the
@@ -247,7 +273,7 @@ func (g *Growing) kickInterim() {
 		g.keepBuilding(set, x.due, &x.building, func() { g.buildInterim(x) })
 	}
 	for _, x := range set.sparse {
-		g.keepBuilding(set, x.due, &x.building, func() { g.buildSparseInterim(x) })
+		g.keepBuilding(set, x.due, &x.building, func() { g.core.buildSparseInterim(context.Background(), x) })
 	}
 }
 
@@ -289,7 +315,7 @@ func (x *interimIVF) due(n int) bool {
 		return false
 	}
 	if x.cent == nil {
-		return n >= x.trainAt
+		return n >= max(x.trainAt, x.retryAt)
 	}
 	return n-x.rows >= interimChunkRows
 }
@@ -315,9 +341,11 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 		// rowsOf returns rows [lo, hi) as float32s: float16, bfloat16 and
 		// int8 rows converted as the scan converts them.
 		var rowsOf func(lo, hi int) []float32
+		var valid []bool // nil: no null row
 		switch v := col.(type) {
 		case *column.FloatVector:
 			rowsOf = func(lo, hi int) []float32 { return v.Data[lo*x.dim : hi*x.dim] }
+			valid = v.Valid
 		case *column.ByteVector:
 			rowsOf = func(lo, hi int) []float32 {
 				out := make([]float32, (hi-lo)*x.dim)
@@ -326,6 +354,7 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 				}
 				return out
 			}
+			valid = v.Valid
 		default:
 			x.failed.Store(true)
 			return
@@ -348,7 +377,26 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 			if full < x.trainAt {
 				return
 			}
-			cent, err := index.KMeansL2(ctx, rowsOf(0, x.trainAt), x.dim, x.nlist, uint64(g.id))
+			var sample []float32
+			if valid == nil {
+				sample = rowsOf(0, x.trainAt)
+			} else {
+				// A nullable field trains on valid rows only (a null
+				// row's zeros would pull the centroids to the origin):
+				// the first trainAt valid ones, or, while there are too
+				// few, again a chunk later.
+				if sample = validSample(rowsOf, valid[:full], x.dim, x.trainAt); len(sample) < x.trainAt*x.dim && !g.sealed {
+					x.mu.Lock()
+					x.retryAt = full + interimChunkRows
+					x.mu.Unlock()
+					return
+				}
+				if len(sample) < x.nlist*x.dim {
+					x.failed.Store(true) // a sealed segment with fewer valid rows than lists
+					return
+				}
+			}
+			cent, err := index.KMeansL2(ctx, sample, x.dim, x.nlist, uint64(g.id))
 			if ctx.Err() != nil {
 				return
 			}
@@ -389,6 +437,21 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 		x.rows = hi
 		x.mu.Unlock()
 	}
+}
+
+// validSample returns the first want valid rows (fewer if there are not
+// as many) of a column read through rowsOf.
+func validSample(rowsOf func(lo, hi int) []float32, valid []bool, dim, want int) []float32 {
+	out := make([]float32, 0, want*dim)
+	for i, ok := range valid {
+		if len(out) == want*dim {
+			break
+		}
+		if ok {
+			out = append(out, rowsOf(i, i+1)...)
+		}
+	}
+	return out
 }
 
 // waitInterim blocks until no builder runs (tests).
@@ -534,37 +597,48 @@ func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, me
 // Sealed segments loaded before their index is built (a flushed segment is
 // handed to the shard at once and reloaded with its index later) get an
 // interim index too, as Milvus 2.6 builds one ("binlog index",
-// ChunkedSegmentSealedImpl::generate_interim_index) for the float,
-// float16 and bfloat16 fields of a sealed segment without their index
-// once it holds max(indexBuildRatio x its rows, 39 x nlist) rows: the same
-// IVF lists as a growing segment's, over every row including the last
-// partial chunk. The query node builds them before the segment serves (as
-// Milvus does while loading a field), so its answers do not change while
-// it serves; a build stopped early leaves the rest to an exact scan.
+// ChunkedSegmentSealedImpl::generate_interim_index) for a vector field of
+// a sealed segment without its index whose collection index is a non-FLAT
+// one, once the segment holds max(indexBuildRatio x its rows, 39 x nlist)
+// rows: for float, float16 and bfloat16 fields the same IVF lists as a
+// growing segment's, for sparse fields the same inverted index
+// (interim_sparse.go), each over every row including the last partial
+// chunk. The query node builds them before the segment serves (as Milvus
+// does while loading a field), so its answers do not change while it
+// serves; a build stopped early leaves the rest to an exact scan.
 
-// PrepareInterim sets up the interim indexes of the segment's dense fields
-// that have no index, and reports whether there is any to build
-// (BuildInterim). Call it before the segment is shared.
-func (s *Sealed) PrepareInterim(cfg InterimIndexConfig) bool {
+// PrepareInterim sets up the interim indexes of the segment's vector
+// fields that have no index and whose collection index, in types (field
+// ID -> index type, "" or absent for none), is one an interim index may
+// answer for, and reports whether there is any to build (BuildInterim).
+// Call it before the segment is shared.
+func (s *Sealed) PrepareInterim(cfg InterimIndexConfig, types map[int64]string) bool {
 	if !cfg.Enable || s.interim != nil {
 		return false
 	}
-	set := &interimSet{fields: map[int64]*interimIVF{}, nprobe: cfg.NProbe}
+	if s.n < max(int(cfg.BuildRatio*float64(s.n)), 39*cfg.NList) {
+		return false // Milvus's GetBuildThreshold
+	}
+	set := &interimSet{fields: map[int64]*interimIVF{}, sparse: map[int64]*sparseInterim{}, nprobe: cfg.NProbe}
 	for _, fi := range s.layout.order {
+		if s.indexes[fi.id] != nil || !interimApplies(types[fi.id]) {
+			continue
+		}
 		switch fi.typ {
 		case schemapb.DataType_FloatVector, schemapb.DataType_Float16Vector, schemapb.DataType_BFloat16Vector:
+			if fi.dim <= 0 || fi.nullable {
+				continue
+			}
+			set.fields[fi.id] = &interimIVF{field: fi.id, dim: fi.dim, nlist: cfg.NList, trainAt: min(s.n, 256*cfg.NList), on: true}
+		case schemapb.DataType_SparseFloatVector:
+			// Null rows are empty: they have no postings, and the
+			// search's allowed rows leave them out.
+			set.sparse[fi.id] = &sparseInterim{field: fi.id, postings: map[uint32][]sparsePosting{}, on: true}
 		default:
 			continue // Milvus's sealed interim index skips int8 and binary vectors
 		}
-		if fi.dim <= 0 || s.indexes[fi.id] != nil || fi.nullable {
-			continue
-		}
-		if s.n < max(int(cfg.BuildRatio*float64(s.n)), 39*cfg.NList) {
-			continue
-		}
-		set.fields[fi.id] = &interimIVF{field: fi.id, dim: fi.dim, nlist: cfg.NList, trainAt: min(s.n, 256*cfg.NList), on: true}
 	}
-	if len(set.fields) == 0 {
+	if len(set.fields) == 0 && len(set.sparse) == 0 {
 		return false
 	}
 	s.interim = set
@@ -578,17 +652,20 @@ func (s *Sealed) BuildInterim(ctx context.Context) {
 	if s.interim == nil {
 		return
 	}
-	ids := make([]int64, 0, len(s.interim.fields))
-	for id := range s.interim.fields {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(s.interim.fields)) {
 		x := s.interim.fields[id]
 		if !x.building.CompareAndSwap(false, true) {
 			continue
 		}
 		s.buildInterim(ctx, x)
+		x.building.Store(false)
+	}
+	for _, id := range slices.Sorted(maps.Keys(s.interim.sparse)) {
+		x := s.interim.sparse[id]
+		if !x.building.CompareAndSwap(false, true) {
+			continue
+		}
+		s.buildSparseInterim(ctx, x)
 		x.building.Store(false)
 	}
 }

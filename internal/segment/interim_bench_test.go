@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -114,4 +115,92 @@ func TestInterimBench(t *testing.T) {
 		t.Logf("interim on, nprobe %d of 128: search nq=1 top10 median %v (%.1fx brute force), recall@10 %.3f",
 			np, lat.Round(time.Microsecond), bruteLat.Seconds()/lat.Seconds(), recall(got, truth))
 	}
+}
+
+// TestInterimFirstSearchBench measures the first search of a large growing
+// segment, as the query node creates it before (the field's index type
+// learnt from the first search, which then scans while the interim index
+// starts building) and after (the index type known from the load, so the
+// interim index is built while the rows arrive). Opt-in, it takes minutes
+// and GBs:
+//
+//	MILVAGO_INTERIM_BENCH=1000000 go test ./internal/segment -run TestInterimFirstSearchBench -v -timeout 1h
+func TestInterimFirstSearchBench(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("MILVAGO_INTERIM_BENCH"))
+	if n <= 0 {
+		t.Skip("set MILVAGO_INTERIM_BENCH=<rows> to run")
+	}
+	const dim, batch, nq = 128, 10000, 20
+	rng := rand.New(rand.NewPCG(7, 8))
+	data := make([]float32, n*dim)
+	for i := range data {
+		data[i] = rng.Float32()
+	}
+	queries := make([]float32, nq*dim)
+	for i := range queries {
+		queries[i] = rng.Float32()
+	}
+	search := func(g *Growing, q int) time.Duration {
+		req := &SearchRequest{FieldID: fVec, IndexType: "HNSW", Queries: index.Dataset{Float: queries[q*dim : (q+1)*dim], Dim: dim},
+			Params: index.SearchParams{K: 10}, MVCCTs: math.MaxUint64}
+		start := time.Now()
+		if _, err := g.Search(context.Background(), req); err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	median := func(g *Growing) time.Duration {
+		var lat []time.Duration
+		for q := range nq {
+			lat = append(lat, search(g, q))
+		}
+		slices.Sort(lat)
+		return lat[len(lat)/2]
+	}
+	fill := func(typeAtCreation bool) (*Growing, time.Duration) {
+		g, err := NewGrowingWithInterim(1, 1, vecSchema(dim), DefaultInterimIndexConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if typeAtCreation {
+			g.SetIndexType(fVec, "HNSW")
+		}
+		start := time.Now()
+		for b := 0; b < n; b += batch {
+			e := min(b+batch, n)
+			pk := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, e-b)}
+			age := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, e-b)}
+			ts := make([]uint64, e-b)
+			for i := range ts {
+				pk.Data[i], age.Data[i], ts[i] = int64(b+i), int64(b+i), 1
+			}
+			if err := g.Append(ts, map[int64]column.Column{fPK: pk, fAge: age, fVec: &column.FloatVector{Dim: dim, Data: data[b*dim : e*dim]}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return g, time.Since(start)
+	}
+
+	// Before: the type arrives with the first search.
+	g, appended := fill(false)
+	g.SetIndexType(fVec, "HNSW")
+	first := search(g, 0)
+	indexedAtFirst := interimRows(g)
+	start := time.Now()
+	g.waitInterim()
+	t.Logf("before (type learnt at the first search): %d rows appended in %v; first search %v (%d rows indexed); index caught up %v after it; then median %v",
+		n, appended.Round(time.Millisecond), first.Round(time.Microsecond), indexedAtFirst, time.Since(start).Round(time.Millisecond),
+		median(g).Round(time.Microsecond))
+	g = nil
+	runtime.GC()
+
+	// After: the type is known when the segment is created.
+	g, appended = fill(true)
+	indexedAtFirst = interimRows(g)
+	first = search(g, 0)
+	start = time.Now()
+	g.waitInterim()
+	t.Logf("after (type known at creation): %d rows appended in %v; first search %v (%d rows indexed); index caught up %v after it; then median %v",
+		n, appended.Round(time.Millisecond), first.Round(time.Microsecond), indexedAtFirst, time.Since(start).Round(time.Millisecond),
+		median(g).Round(time.Microsecond))
 }

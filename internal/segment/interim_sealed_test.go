@@ -37,14 +37,22 @@ func sealedVecs(t testing.TB, data []float32, dim int) *Sealed {
 // TestSealedInterimEqualsBruteForce: a sealed segment without its index
 // builds an interim index over all its rows (the last partial chunk too);
 // with nprobe = nlist its answers equal brute force, with deletes and a
-// filter; a FLAT field is never answered from it; too few rows build none.
+// filter; a FLAT field is never answered from it; a field without an
+// index definition or with a FLAT one, or too few rows, build none.
 func TestSealedInterimEqualsBruteForce(t *testing.T) {
 	const dim, nlist = 16, 32
 	n := 39*nlist + 5*1024 + 77 // over Milvus's threshold (39 x nlist), a partial last chunk
 	rng := rand.New(rand.NewPCG(3, 4))
 	data := randVecs(rng, n, dim)
 	s := sealedVecs(t, data, dim)
-	if !s.PrepareInterim(smallInterim(nlist)) {
+	hnsw := map[int64]string{fVec: "HNSW"}
+	// No index definition, or an exact one: none (as Milvus).
+	for _, types := range []map[int64]string{nil, {fVec: "FLAT"}} {
+		if sealedVecs(t, data, dim).PrepareInterim(smallInterim(nlist), types) {
+			t.Fatalf("interim index prepared for index types %v", types)
+		}
+	}
+	if !s.PrepareInterim(smallInterim(nlist), hnsw) {
 		t.Fatal("no interim index prepared")
 	}
 	s.BuildInterim(context.Background())
@@ -99,12 +107,12 @@ func TestSealedInterimEqualsBruteForce(t *testing.T) {
 	}
 
 	// Below 39 x nlist rows: none (Milvus's GetBuildThreshold).
-	if sealedVecs(t, data[:(39*nlist-1)*dim], dim).PrepareInterim(smallInterim(nlist)) {
+	if sealedVecs(t, data[:(39*nlist-1)*dim], dim).PrepareInterim(smallInterim(nlist), hnsw) {
 		t.Fatal("interim index prepared below the build threshold")
 	}
 	// A cancelled build stops, and searches stay exact over what is not indexed.
 	s2 := sealedVecs(t, data, dim)
-	s2.PrepareInterim(smallInterim(nlist))
+	s2.PrepareInterim(smallInterim(nlist), hnsw)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	s2.BuildInterim(ctx)
@@ -156,7 +164,7 @@ func TestSealedInterimBench(t *testing.T) {
 	bruteLat, truth := latency(nil, false)
 	t.Logf("sealed, no index, no interim: %d rows x %d, search nq=1 top10 median %v", n, dim, bruteLat.Round(time.Microsecond))
 	start := time.Now()
-	s.PrepareInterim(DefaultInterimIndexConfig())
+	s.PrepareInterim(DefaultInterimIndexConfig(), map[int64]string{fVec: "HNSW"})
 	s.BuildInterim(context.Background())
 	t.Logf("interim index built in %v; interim memory %d MiB", time.Since(start).Round(time.Millisecond), s.interimBytes()>>20)
 	for _, np := range []int{16, 32, 64} {

@@ -71,10 +71,16 @@ func (x *sparseInterim) size() int64 {
 	return x.bytes
 }
 
-// buildSparseInterim adds every full chunk of the segment's rows to x.
-func (g *Growing) buildSparseInterim(x *sparseInterim) {
-	for {
-		s := g.snapshot()
+// buildSparseInterim adds every full chunk of the segment's rows to x (a
+// sealed segment's: every row, its last partial chunk included), one
+// chunk per step, until done or ctx ends.
+func (c *core) buildSparseInterim(ctx context.Context, x *sparseInterim) {
+	if c.sealed {
+		c.buildSealedSparseInterim(ctx, x)
+		return
+	}
+	for ctx.Err() == nil {
+		s := c.snapshot()
 		col, err := s.Column(x.field)
 		if err != nil {
 			return
@@ -84,13 +90,16 @@ func (g *Growing) buildSparseInterim(x *sparseInterim) {
 			return
 		}
 		full := s.n / interimChunkRows * interimChunkRows
+		if c.sealed {
+			full = s.n // nothing more comes: the last chunk may be partial
+		}
 		x.mu.RLock()
 		rows, gen, on := x.rows, x.gen, x.on
 		x.mu.RUnlock()
 		if !on || full <= rows {
 			return
 		}
-		hi := rows + interimChunkRows
+		hi := min(rows+interimChunkRows, full)
 		x.mu.Lock()
 		if x.gen != gen {
 			x.mu.Unlock()
@@ -114,8 +123,62 @@ func (g *Growing) buildSparseInterim(x *sparseInterim) {
 	}
 }
 
+// buildSealedSparseInterim builds x over every row of a sealed segment at
+// once: a first pass counts each term's postings, so that all of them
+// live in one array, each term's in a contiguous run (no growing slices:
+// on 1M rows several times faster than appending chunk by chunk). The
+// index is published whole; a build stopped by ctx publishes nothing, and
+// the segment is scanned.
+func (c *core) buildSealedSparseInterim(ctx context.Context, x *sparseInterim) {
+	s := c.snapshot()
+	col, err := s.Column(x.field)
+	if err != nil {
+		return
+	}
+	sv, ok := col.(*column.SparseVector)
+	if !ok {
+		return
+	}
+	n := min(s.n, len(sv.Rows))
+	counts := map[uint32]int32{}
+	total := 0
+	for r := range n {
+		if r%interimChunkRows == 0 && ctx.Err() != nil {
+			return
+		}
+		row := sv.Rows[r]
+		for i := 0; i+8 <= len(row); i += 8 {
+			counts[binary.LittleEndian.Uint32(row[i:])]++
+		}
+		total += len(row) / 8
+	}
+	all := make([]sparsePosting, total)
+	postings := make(map[uint32][]sparsePosting, len(counts))
+	at := 0
+	for d, cnt := range counts {
+		postings[d] = all[at : at : at+int(cnt)]
+		at += int(cnt)
+	}
+	for r := range n {
+		if r%interimChunkRows == 0 && ctx.Err() != nil {
+			return
+		}
+		row := sv.Rows[r]
+		for i := 0; i+8 <= len(row); i += 8 {
+			d := binary.LittleEndian.Uint32(row[i:])
+			postings[d] = append(postings[d], sparsePosting{row: int32(r), val: math.Float32frombits(binary.LittleEndian.Uint32(row[i+4:]))})
+		}
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.on {
+		return
+	}
+	x.postings, x.rows, x.bytes = postings, n, int64(total)*8+int64(len(postings))*48
+}
+
 // searchSparseInterim answers a plain top-k or range BM25 or IP search of a
-// growing segment's sparse field from its inverted index and a scan of the
+// growing or sealed segment's sparse field from its inverted index and a scan of the
 // rows it does not hold. It reports false, doing nothing, where it does
 // not apply.
 func (c *core) searchSparseInterim(ctx context.Context, s *snapshot, fi *fieldInfo, metric index.Metric, win index.RangeWindow, req *SearchRequest, allowed *bitset.Set, res *SearchResult) (bool, error) {

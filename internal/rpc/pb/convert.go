@@ -119,6 +119,30 @@ func ToIndexDef(d *IndexDef) model.IndexDef {
 		IndexParams: d.GetIndexParams(), TypeParams: d.GetTypeParams(), UserParams: d.GetUserParams(), CreateTS: d.GetCreateTs()}
 }
 
+// FromIndexDefs encodes index definitions.
+func FromIndexDefs(ds []model.IndexDef) []*IndexDef {
+	if ds == nil {
+		return nil
+	}
+	out := make([]*IndexDef, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, FromIndexDef(d))
+	}
+	return out
+}
+
+// ToIndexDefs decodes index definitions.
+func ToIndexDefs(ds []*IndexDef) []model.IndexDef {
+	if ds == nil {
+		return nil
+	}
+	out := make([]model.IndexDef, 0, len(ds))
+	for _, d := range ds {
+		out = append(out, ToIndexDef(d))
+	}
+	return out
+}
+
 // FromSegmentIndex encodes a segment's index build.
 func FromSegmentIndex(s model.SegmentIndex) *SegmentIndex {
 	return &SegmentIndex{BuildId: s.BuildID, IndexId: s.IndexID, SegmentId: s.SegmentID, FieldId: s.FieldID, State: s.State,
@@ -177,6 +201,7 @@ func FromChannelPlan(p contract.ChannelPlan) *ChannelPlan {
 	for _, s := range p.Sealed {
 		out.Sealed = append(out.Sealed, FromSegmentPlan(s))
 	}
+	out.Indexes = FromIndexDefs(p.Indexes)
 	return out
 }
 
@@ -186,6 +211,7 @@ func ToChannelPlan(p *ChannelPlan) contract.ChannelPlan {
 	for _, s := range p.GetSealed() {
 		out.Sealed = append(out.Sealed, ToSegmentPlan(s))
 	}
+	out.Indexes = ToIndexDefs(p.GetIndexes())
 	return out
 }
 

@@ -3480,6 +3480,51 @@ func (x *IndexBuiltEvent) GetSegmentId() int64 {
 	return 0
 }
 
+// IndexChangedEvent: an index of the collection was created or dropped.
+type IndexChangedEvent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CollectionId  int64                  `protobuf:"varint,1,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IndexChangedEvent) Reset() {
+	*x = IndexChangedEvent{}
+	mi := &file_coord_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IndexChangedEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IndexChangedEvent) ProtoMessage() {}
+
+func (x *IndexChangedEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IndexChangedEvent.ProtoReflect.Descriptor instead.
+func (*IndexChangedEvent) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *IndexChangedEvent) GetCollectionId() int64 {
+	if x != nil {
+		return x.CollectionId
+	}
+	return 0
+}
+
 type CreateIndexRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Collection    *Collection            `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
@@ -3493,7 +3538,7 @@ type CreateIndexRequest struct {
 
 func (x *CreateIndexRequest) Reset() {
 	*x = CreateIndexRequest{}
-	mi := &file_coord_proto_msgTypes[60]
+	mi := &file_coord_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3505,7 +3550,7 @@ func (x *CreateIndexRequest) String() string {
 func (*CreateIndexRequest) ProtoMessage() {}
 
 func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[60]
+	mi := &file_coord_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3518,7 +3563,7 @@ func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIndexRequest.ProtoReflect.Descriptor instead.
 func (*CreateIndexRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{60}
+	return file_coord_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *CreateIndexRequest) GetCollection() *Collection {
@@ -3565,7 +3610,7 @@ type IndexesRequest struct {
 
 func (x *IndexesRequest) Reset() {
 	*x = IndexesRequest{}
-	mi := &file_coord_proto_msgTypes[61]
+	mi := &file_coord_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3577,7 +3622,7 @@ func (x *IndexesRequest) String() string {
 func (*IndexesRequest) ProtoMessage() {}
 
 func (x *IndexesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[61]
+	mi := &file_coord_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3590,7 +3635,7 @@ func (x *IndexesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexesRequest.ProtoReflect.Descriptor instead.
 func (*IndexesRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{61}
+	return file_coord_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *IndexesRequest) GetCollectionId() int64 {
@@ -3610,7 +3655,7 @@ type IndexesResponse struct {
 
 func (x *IndexesResponse) Reset() {
 	*x = IndexesResponse{}
-	mi := &file_coord_proto_msgTypes[62]
+	mi := &file_coord_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3622,7 +3667,7 @@ func (x *IndexesResponse) String() string {
 func (*IndexesResponse) ProtoMessage() {}
 
 func (x *IndexesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[62]
+	mi := &file_coord_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3635,7 +3680,7 @@ func (x *IndexesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexesResponse.ProtoReflect.Descriptor instead.
 func (*IndexesResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{62}
+	return file_coord_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *IndexesResponse) GetStatus() *commonpb.Status {
@@ -3661,7 +3706,7 @@ type IndexProgressRequest struct {
 
 func (x *IndexProgressRequest) Reset() {
 	*x = IndexProgressRequest{}
-	mi := &file_coord_proto_msgTypes[63]
+	mi := &file_coord_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3673,7 +3718,7 @@ func (x *IndexProgressRequest) String() string {
 func (*IndexProgressRequest) ProtoMessage() {}
 
 func (x *IndexProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[63]
+	mi := &file_coord_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3686,7 +3731,7 @@ func (x *IndexProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexProgressRequest.ProtoReflect.Descriptor instead.
 func (*IndexProgressRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{63}
+	return file_coord_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *IndexProgressRequest) GetIndex() *IndexDef {
@@ -3710,7 +3755,7 @@ type IndexProgressResponse struct {
 
 func (x *IndexProgressResponse) Reset() {
 	*x = IndexProgressResponse{}
-	mi := &file_coord_proto_msgTypes[64]
+	mi := &file_coord_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3722,7 +3767,7 @@ func (x *IndexProgressResponse) String() string {
 func (*IndexProgressResponse) ProtoMessage() {}
 
 func (x *IndexProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[64]
+	mi := &file_coord_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3735,7 +3780,7 @@ func (x *IndexProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexProgressResponse.ProtoReflect.Descriptor instead.
 func (*IndexProgressResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{64}
+	return file_coord_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *IndexProgressResponse) GetStatus() *commonpb.Status {
@@ -3790,7 +3835,7 @@ type DropIndexRequest struct {
 
 func (x *DropIndexRequest) Reset() {
 	*x = DropIndexRequest{}
-	mi := &file_coord_proto_msgTypes[65]
+	mi := &file_coord_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3802,7 +3847,7 @@ func (x *DropIndexRequest) String() string {
 func (*DropIndexRequest) ProtoMessage() {}
 
 func (x *DropIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[65]
+	mi := &file_coord_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3815,7 +3860,7 @@ func (x *DropIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropIndexRequest.ProtoReflect.Descriptor instead.
 func (*DropIndexRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{65}
+	return file_coord_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *DropIndexRequest) GetCollectionId() int64 {
@@ -3842,7 +3887,7 @@ type SegmentIndexesResponse struct {
 
 func (x *SegmentIndexesResponse) Reset() {
 	*x = SegmentIndexesResponse{}
-	mi := &file_coord_proto_msgTypes[66]
+	mi := &file_coord_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3854,7 +3899,7 @@ func (x *SegmentIndexesResponse) String() string {
 func (*SegmentIndexesResponse) ProtoMessage() {}
 
 func (x *SegmentIndexesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[66]
+	mi := &file_coord_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3867,7 +3912,7 @@ func (x *SegmentIndexesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentIndexesResponse.ProtoReflect.Descriptor instead.
 func (*SegmentIndexesResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{66}
+	return file_coord_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *SegmentIndexesResponse) GetStatus() *commonpb.Status {
@@ -3896,7 +3941,7 @@ type AlterIndexRequest struct {
 
 func (x *AlterIndexRequest) Reset() {
 	*x = AlterIndexRequest{}
-	mi := &file_coord_proto_msgTypes[67]
+	mi := &file_coord_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3908,7 +3953,7 @@ func (x *AlterIndexRequest) String() string {
 func (*AlterIndexRequest) ProtoMessage() {}
 
 func (x *AlterIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[67]
+	mi := &file_coord_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3921,7 +3966,7 @@ func (x *AlterIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlterIndexRequest.ProtoReflect.Descriptor instead.
 func (*AlterIndexRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{67}
+	return file_coord_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *AlterIndexRequest) GetCollectionId() int64 {
@@ -4237,7 +4282,9 @@ const file_coord_proto_rawDesc = "" +
 	"\x0fIndexBuiltEvent\x12#\n" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12\x1d\n" +
 	"\n" +
-	"segment_id\x18\x02 \x01(\x03R\tsegmentId\"\xb9\x03\n" +
+	"segment_id\x18\x02 \x01(\x03R\tsegmentId\"8\n" +
+	"\x11IndexChangedEvent\x12#\n" +
+	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\"\xb9\x03\n" +
 	"\x12CreateIndexRequest\x12<\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\v2\x1c.milvago.internal.CollectionR\n" +
@@ -4328,7 +4375,7 @@ const file_coord_proto_rawDesc = "" +
 	"\rDropPartition\x12*.milvago.internal.DropPartitionDataRequest\x1a\x17.milvago.internal.Empty\x12R\n" +
 	"\fDropSegments\x12).milvago.internal.DropSegmentsDataRequest\x1a\x17.milvago.internal.Empty\x12i\n" +
 	"\x10ManualCompaction\x12).milvago.internal.ManualCompactionRequest\x1a*.milvago.internal.ManualCompactionResponse\x12`\n" +
-	"\rCompactionJob\x12&.milvago.internal.CompactionJobRequest\x1a'.milvago.internal.CompactionJobResponse2\x92\x05\n" +
+	"\rCompactionJob\x12&.milvago.internal.CompactionJobRequest\x1a'.milvago.internal.CompactionJobResponse2\xe0\x05\n" +
 	"\n" +
 	"QueryCoord\x12H\n" +
 	"\x0eLoadCollection\x12\x1d.milvago.internal.LoadRequest\x1a\x17.milvago.internal.Empty\x12N\n" +
@@ -4338,7 +4385,8 @@ const file_coord_proto_rawDesc = "" +
 	"\vChannelPlan\x12$.milvago.internal.ChannelPlanRequest\x1a%.milvago.internal.ChannelPlanResponse\x12I\n" +
 	"\x0eSegmentFlushed\x12\x1e.milvago.internal.SegmentEvent\x1a\x17.milvago.internal.Empty\x12H\n" +
 	"\n" +
-	"IndexBuilt\x12!.milvago.internal.IndexBuiltEvent\x1a\x17.milvago.internal.Empty\x12W\n" +
+	"IndexBuilt\x12!.milvago.internal.IndexBuiltEvent\x1a\x17.milvago.internal.Empty\x12L\n" +
+	"\fIndexChanged\x12#.milvago.internal.IndexChangedEvent\x1a\x17.milvago.internal.Empty\x12W\n" +
 	"\x10PartitionDropped\x12*.milvago.internal.DropPartitionDataRequest\x1a\x17.milvago.internal.Empty2\xc0\x06\n" +
 	"\n" +
 	"IndexCoord\x12L\n" +
@@ -4367,7 +4415,7 @@ func file_coord_proto_rawDescGZIP() []byte {
 }
 
 var file_coord_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_coord_proto_msgTypes = make([]protoimpl.MessageInfo, 74)
+var file_coord_proto_msgTypes = make([]protoimpl.MessageInfo, 75)
 var file_coord_proto_goTypes = []any{
 	(CollectionFunctionRequest_Op)(0),   // 0: milvago.internal.CollectionFunctionRequest.Op
 	(*AllocRequest)(nil),                // 1: milvago.internal.AllocRequest
@@ -4430,97 +4478,98 @@ var file_coord_proto_goTypes = []any{
 	(*ChannelPlanResponse)(nil),         // 58: milvago.internal.ChannelPlanResponse
 	(*SegmentEvent)(nil),                // 59: milvago.internal.SegmentEvent
 	(*IndexBuiltEvent)(nil),             // 60: milvago.internal.IndexBuiltEvent
-	(*CreateIndexRequest)(nil),          // 61: milvago.internal.CreateIndexRequest
-	(*IndexesRequest)(nil),              // 62: milvago.internal.IndexesRequest
-	(*IndexesResponse)(nil),             // 63: milvago.internal.IndexesResponse
-	(*IndexProgressRequest)(nil),        // 64: milvago.internal.IndexProgressRequest
-	(*IndexProgressResponse)(nil),       // 65: milvago.internal.IndexProgressResponse
-	(*DropIndexRequest)(nil),            // 66: milvago.internal.DropIndexRequest
-	(*SegmentIndexesResponse)(nil),      // 67: milvago.internal.SegmentIndexesResponse
-	(*AlterIndexRequest)(nil),           // 68: milvago.internal.AlterIndexRequest
-	nil,                                 // 69: milvago.internal.DatabaseRequest.PropertiesEntry
-	nil,                                 // 70: milvago.internal.Database.PropertiesEntry
-	nil,                                 // 71: milvago.internal.FlushResult.BinlogsEntry
-	nil,                                 // 72: milvago.internal.CreateIndexRequest.ParamsEntry
-	nil,                                 // 73: milvago.internal.CreateIndexRequest.UserParamsEntry
-	nil,                                 // 74: milvago.internal.AlterIndexRequest.ParamsEntry
-	(*commonpb.Status)(nil),             // 75: milvus.proto.common.Status
-	(*schemapb.CollectionSchema)(nil),   // 76: milvus.proto.schema.CollectionSchema
-	(commonpb.ConsistencyLevel)(0),      // 77: milvus.proto.common.ConsistencyLevel
-	(*commonpb.KeyValuePair)(nil),       // 78: milvus.proto.common.KeyValuePair
-	(*Collection)(nil),                  // 79: milvago.internal.Collection
-	(*schemapb.FieldSchema)(nil),        // 80: milvus.proto.schema.FieldSchema
-	(*schemapb.FunctionSchema)(nil),     // 81: milvus.proto.schema.FunctionSchema
-	(*Segment)(nil),                     // 82: milvago.internal.Segment
-	(*Checkpoint)(nil),                  // 83: milvago.internal.Checkpoint
-	(*DeltaLog)(nil),                    // 84: milvago.internal.DeltaLog
-	(*ChannelPlan)(nil),                 // 85: milvago.internal.ChannelPlan
-	(*IndexDef)(nil),                    // 86: milvago.internal.IndexDef
-	(commonpb.IndexState)(0),            // 87: milvus.proto.common.IndexState
-	(*SegmentIndex)(nil),                // 88: milvago.internal.SegmentIndex
-	(*Empty)(nil),                       // 89: milvago.internal.Empty
+	(*IndexChangedEvent)(nil),           // 61: milvago.internal.IndexChangedEvent
+	(*CreateIndexRequest)(nil),          // 62: milvago.internal.CreateIndexRequest
+	(*IndexesRequest)(nil),              // 63: milvago.internal.IndexesRequest
+	(*IndexesResponse)(nil),             // 64: milvago.internal.IndexesResponse
+	(*IndexProgressRequest)(nil),        // 65: milvago.internal.IndexProgressRequest
+	(*IndexProgressResponse)(nil),       // 66: milvago.internal.IndexProgressResponse
+	(*DropIndexRequest)(nil),            // 67: milvago.internal.DropIndexRequest
+	(*SegmentIndexesResponse)(nil),      // 68: milvago.internal.SegmentIndexesResponse
+	(*AlterIndexRequest)(nil),           // 69: milvago.internal.AlterIndexRequest
+	nil,                                 // 70: milvago.internal.DatabaseRequest.PropertiesEntry
+	nil,                                 // 71: milvago.internal.Database.PropertiesEntry
+	nil,                                 // 72: milvago.internal.FlushResult.BinlogsEntry
+	nil,                                 // 73: milvago.internal.CreateIndexRequest.ParamsEntry
+	nil,                                 // 74: milvago.internal.CreateIndexRequest.UserParamsEntry
+	nil,                                 // 75: milvago.internal.AlterIndexRequest.ParamsEntry
+	(*commonpb.Status)(nil),             // 76: milvus.proto.common.Status
+	(*schemapb.CollectionSchema)(nil),   // 77: milvus.proto.schema.CollectionSchema
+	(commonpb.ConsistencyLevel)(0),      // 78: milvus.proto.common.ConsistencyLevel
+	(*commonpb.KeyValuePair)(nil),       // 79: milvus.proto.common.KeyValuePair
+	(*Collection)(nil),                  // 80: milvago.internal.Collection
+	(*schemapb.FieldSchema)(nil),        // 81: milvus.proto.schema.FieldSchema
+	(*schemapb.FunctionSchema)(nil),     // 82: milvus.proto.schema.FunctionSchema
+	(*Segment)(nil),                     // 83: milvago.internal.Segment
+	(*Checkpoint)(nil),                  // 84: milvago.internal.Checkpoint
+	(*DeltaLog)(nil),                    // 85: milvago.internal.DeltaLog
+	(*ChannelPlan)(nil),                 // 86: milvago.internal.ChannelPlan
+	(*IndexDef)(nil),                    // 87: milvago.internal.IndexDef
+	(commonpb.IndexState)(0),            // 88: milvus.proto.common.IndexState
+	(*SegmentIndex)(nil),                // 89: milvago.internal.SegmentIndex
+	(*Empty)(nil),                       // 90: milvago.internal.Empty
 }
 var file_coord_proto_depIdxs = []int32{
-	75,  // 0: milvago.internal.AllocResponse.status:type_name -> milvus.proto.common.Status
-	69,  // 1: milvago.internal.DatabaseRequest.properties:type_name -> milvago.internal.DatabaseRequest.PropertiesEntry
-	70,  // 2: milvago.internal.Database.properties:type_name -> milvago.internal.Database.PropertiesEntry
-	75,  // 3: milvago.internal.DatabaseResponse.status:type_name -> milvus.proto.common.Status
+	76,  // 0: milvago.internal.AllocResponse.status:type_name -> milvus.proto.common.Status
+	70,  // 1: milvago.internal.DatabaseRequest.properties:type_name -> milvago.internal.DatabaseRequest.PropertiesEntry
+	71,  // 2: milvago.internal.Database.properties:type_name -> milvago.internal.Database.PropertiesEntry
+	76,  // 3: milvago.internal.DatabaseResponse.status:type_name -> milvus.proto.common.Status
 	4,   // 4: milvago.internal.DatabaseResponse.database:type_name -> milvago.internal.Database
-	75,  // 5: milvago.internal.ListDatabasesResponse.status:type_name -> milvus.proto.common.Status
+	76,  // 5: milvago.internal.ListDatabasesResponse.status:type_name -> milvus.proto.common.Status
 	4,   // 6: milvago.internal.ListDatabasesResponse.databases:type_name -> milvago.internal.Database
-	76,  // 7: milvago.internal.CreateCollectionRequest.schema:type_name -> milvus.proto.schema.CollectionSchema
-	77,  // 8: milvago.internal.CreateCollectionRequest.consistency_level:type_name -> milvus.proto.common.ConsistencyLevel
-	78,  // 9: milvago.internal.CreateCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	75,  // 10: milvago.internal.CollectionResponse.status:type_name -> milvus.proto.common.Status
-	79,  // 11: milvago.internal.CollectionResponse.collection:type_name -> milvago.internal.Collection
-	75,  // 12: milvago.internal.ListCollectionsResponse.status:type_name -> milvus.proto.common.Status
-	79,  // 13: milvago.internal.ListCollectionsResponse.collections:type_name -> milvago.internal.Collection
-	78,  // 14: milvago.internal.AlterCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	75,  // 15: milvago.internal.AliasResponse.status:type_name -> milvus.proto.common.Status
-	78,  // 16: milvago.internal.AlterDatabaseRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	80,  // 17: milvago.internal.AddCollectionFieldRequest.field:type_name -> milvus.proto.schema.FieldSchema
+	77,  // 7: milvago.internal.CreateCollectionRequest.schema:type_name -> milvus.proto.schema.CollectionSchema
+	78,  // 8: milvago.internal.CreateCollectionRequest.consistency_level:type_name -> milvus.proto.common.ConsistencyLevel
+	79,  // 9: milvago.internal.CreateCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	76,  // 10: milvago.internal.CollectionResponse.status:type_name -> milvus.proto.common.Status
+	80,  // 11: milvago.internal.CollectionResponse.collection:type_name -> milvago.internal.Collection
+	76,  // 12: milvago.internal.ListCollectionsResponse.status:type_name -> milvus.proto.common.Status
+	80,  // 13: milvago.internal.ListCollectionsResponse.collections:type_name -> milvago.internal.Collection
+	79,  // 14: milvago.internal.AlterCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	76,  // 15: milvago.internal.AliasResponse.status:type_name -> milvus.proto.common.Status
+	79,  // 16: milvago.internal.AlterDatabaseRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	81,  // 17: milvago.internal.AddCollectionFieldRequest.field:type_name -> milvus.proto.schema.FieldSchema
 	0,   // 18: milvago.internal.CollectionFunctionRequest.op:type_name -> milvago.internal.CollectionFunctionRequest.Op
-	81,  // 19: milvago.internal.CollectionFunctionRequest.function:type_name -> milvus.proto.schema.FunctionSchema
-	78,  // 20: milvago.internal.AlterCollectionFieldRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	75,  // 21: milvago.internal.PChannelsResponse.status:type_name -> milvus.proto.common.Status
-	75,  // 22: milvago.internal.CountResponse.status:type_name -> milvus.proto.common.Status
-	75,  // 23: milvago.internal.SegmentsResponse.status:type_name -> milvus.proto.common.Status
-	82,  // 24: milvago.internal.SegmentsResponse.segments:type_name -> milvago.internal.Segment
-	75,  // 25: milvago.internal.BoolResponse.status:type_name -> milvus.proto.common.Status
-	75,  // 26: milvago.internal.CheckpointResponse.status:type_name -> milvus.proto.common.Status
-	83,  // 27: milvago.internal.CheckpointResponse.checkpoint:type_name -> milvago.internal.Checkpoint
-	83,  // 28: milvago.internal.UpdateCheckpointRequest.checkpoint:type_name -> milvago.internal.Checkpoint
-	75,  // 29: milvago.internal.DeltaLogsResponse.status:type_name -> milvus.proto.common.Status
-	84,  // 30: milvago.internal.DeltaLogsResponse.delta_logs:type_name -> milvago.internal.DeltaLog
-	75,  // 31: milvago.internal.SegmentResponse.status:type_name -> milvus.proto.common.Status
-	82,  // 32: milvago.internal.SegmentResponse.segment:type_name -> milvago.internal.Segment
-	71,  // 33: milvago.internal.FlushResult.binlogs:type_name -> milvago.internal.FlushResult.BinlogsEntry
-	75,  // 34: milvago.internal.AssignSegmentResponse.status:type_name -> milvus.proto.common.Status
-	75,  // 35: milvago.internal.SegmentIDsResponse.status:type_name -> milvus.proto.common.Status
-	75,  // 36: milvago.internal.ChannelsResponse.status:type_name -> milvus.proto.common.Status
-	79,  // 37: milvago.internal.DropCollectionDataRequest.collection:type_name -> milvago.internal.Collection
-	75,  // 38: milvago.internal.ManualCompactionResponse.status:type_name -> milvus.proto.common.Status
-	75,  // 39: milvago.internal.CompactionJobResponse.status:type_name -> milvus.proto.common.Status
+	82,  // 19: milvago.internal.CollectionFunctionRequest.function:type_name -> milvus.proto.schema.FunctionSchema
+	79,  // 20: milvago.internal.AlterCollectionFieldRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	76,  // 21: milvago.internal.PChannelsResponse.status:type_name -> milvus.proto.common.Status
+	76,  // 22: milvago.internal.CountResponse.status:type_name -> milvus.proto.common.Status
+	76,  // 23: milvago.internal.SegmentsResponse.status:type_name -> milvus.proto.common.Status
+	83,  // 24: milvago.internal.SegmentsResponse.segments:type_name -> milvago.internal.Segment
+	76,  // 25: milvago.internal.BoolResponse.status:type_name -> milvus.proto.common.Status
+	76,  // 26: milvago.internal.CheckpointResponse.status:type_name -> milvus.proto.common.Status
+	84,  // 27: milvago.internal.CheckpointResponse.checkpoint:type_name -> milvago.internal.Checkpoint
+	84,  // 28: milvago.internal.UpdateCheckpointRequest.checkpoint:type_name -> milvago.internal.Checkpoint
+	76,  // 29: milvago.internal.DeltaLogsResponse.status:type_name -> milvus.proto.common.Status
+	85,  // 30: milvago.internal.DeltaLogsResponse.delta_logs:type_name -> milvago.internal.DeltaLog
+	76,  // 31: milvago.internal.SegmentResponse.status:type_name -> milvus.proto.common.Status
+	83,  // 32: milvago.internal.SegmentResponse.segment:type_name -> milvago.internal.Segment
+	72,  // 33: milvago.internal.FlushResult.binlogs:type_name -> milvago.internal.FlushResult.BinlogsEntry
+	76,  // 34: milvago.internal.AssignSegmentResponse.status:type_name -> milvus.proto.common.Status
+	76,  // 35: milvago.internal.SegmentIDsResponse.status:type_name -> milvus.proto.common.Status
+	76,  // 36: milvago.internal.ChannelsResponse.status:type_name -> milvus.proto.common.Status
+	80,  // 37: milvago.internal.DropCollectionDataRequest.collection:type_name -> milvago.internal.Collection
+	76,  // 38: milvago.internal.ManualCompactionResponse.status:type_name -> milvus.proto.common.Status
+	76,  // 39: milvago.internal.CompactionJobResponse.status:type_name -> milvus.proto.common.Status
 	51,  // 40: milvago.internal.CompactionJobResponse.plans:type_name -> milvago.internal.CompactionPlan
-	79,  // 41: milvago.internal.LoadRequest.collection:type_name -> milvago.internal.Collection
-	79,  // 42: milvago.internal.ReleaseRequest.collection:type_name -> milvago.internal.Collection
-	75,  // 43: milvago.internal.LoadStateResponse.status:type_name -> milvus.proto.common.Status
-	75,  // 44: milvago.internal.LoadStateResponse.failure:type_name -> milvus.proto.common.Status
-	75,  // 45: milvago.internal.ChannelPlanResponse.status:type_name -> milvus.proto.common.Status
-	85,  // 46: milvago.internal.ChannelPlanResponse.plan:type_name -> milvago.internal.ChannelPlan
-	82,  // 47: milvago.internal.SegmentEvent.segment:type_name -> milvago.internal.Segment
-	79,  // 48: milvago.internal.CreateIndexRequest.collection:type_name -> milvago.internal.Collection
-	80,  // 49: milvago.internal.CreateIndexRequest.field:type_name -> milvus.proto.schema.FieldSchema
-	72,  // 50: milvago.internal.CreateIndexRequest.params:type_name -> milvago.internal.CreateIndexRequest.ParamsEntry
-	73,  // 51: milvago.internal.CreateIndexRequest.user_params:type_name -> milvago.internal.CreateIndexRequest.UserParamsEntry
-	75,  // 52: milvago.internal.IndexesResponse.status:type_name -> milvus.proto.common.Status
-	86,  // 53: milvago.internal.IndexesResponse.indexes:type_name -> milvago.internal.IndexDef
-	86,  // 54: milvago.internal.IndexProgressRequest.index:type_name -> milvago.internal.IndexDef
-	75,  // 55: milvago.internal.IndexProgressResponse.status:type_name -> milvus.proto.common.Status
-	87,  // 56: milvago.internal.IndexProgressResponse.state:type_name -> milvus.proto.common.IndexState
-	75,  // 57: milvago.internal.SegmentIndexesResponse.status:type_name -> milvus.proto.common.Status
-	88,  // 58: milvago.internal.SegmentIndexesResponse.indexes:type_name -> milvago.internal.SegmentIndex
-	74,  // 59: milvago.internal.AlterIndexRequest.params:type_name -> milvago.internal.AlterIndexRequest.ParamsEntry
+	80,  // 41: milvago.internal.LoadRequest.collection:type_name -> milvago.internal.Collection
+	80,  // 42: milvago.internal.ReleaseRequest.collection:type_name -> milvago.internal.Collection
+	76,  // 43: milvago.internal.LoadStateResponse.status:type_name -> milvus.proto.common.Status
+	76,  // 44: milvago.internal.LoadStateResponse.failure:type_name -> milvus.proto.common.Status
+	76,  // 45: milvago.internal.ChannelPlanResponse.status:type_name -> milvus.proto.common.Status
+	86,  // 46: milvago.internal.ChannelPlanResponse.plan:type_name -> milvago.internal.ChannelPlan
+	83,  // 47: milvago.internal.SegmentEvent.segment:type_name -> milvago.internal.Segment
+	80,  // 48: milvago.internal.CreateIndexRequest.collection:type_name -> milvago.internal.Collection
+	81,  // 49: milvago.internal.CreateIndexRequest.field:type_name -> milvus.proto.schema.FieldSchema
+	73,  // 50: milvago.internal.CreateIndexRequest.params:type_name -> milvago.internal.CreateIndexRequest.ParamsEntry
+	74,  // 51: milvago.internal.CreateIndexRequest.user_params:type_name -> milvago.internal.CreateIndexRequest.UserParamsEntry
+	76,  // 52: milvago.internal.IndexesResponse.status:type_name -> milvus.proto.common.Status
+	87,  // 53: milvago.internal.IndexesResponse.indexes:type_name -> milvago.internal.IndexDef
+	87,  // 54: milvago.internal.IndexProgressRequest.index:type_name -> milvago.internal.IndexDef
+	76,  // 55: milvago.internal.IndexProgressResponse.status:type_name -> milvus.proto.common.Status
+	88,  // 56: milvago.internal.IndexProgressResponse.state:type_name -> milvus.proto.common.IndexState
+	76,  // 57: milvago.internal.SegmentIndexesResponse.status:type_name -> milvus.proto.common.Status
+	89,  // 58: milvago.internal.SegmentIndexesResponse.indexes:type_name -> milvago.internal.SegmentIndex
+	75,  // 59: milvago.internal.AlterIndexRequest.params:type_name -> milvago.internal.AlterIndexRequest.ParamsEntry
 	1,   // 60: milvago.internal.RootCoord.AllocTimestamp:input_type -> milvago.internal.AllocRequest
 	1,   // 61: milvago.internal.RootCoord.AllocID:input_type -> milvago.internal.AllocRequest
 	22,  // 62: milvago.internal.RootCoord.PChannels:input_type -> milvago.internal.PChannelsRequest
@@ -4550,7 +4599,7 @@ var file_coord_proto_depIdxs = []int32{
 	31,  // 86: milvago.internal.DataCoord.GetCheckpoint:input_type -> milvago.internal.ChannelRequest
 	33,  // 87: milvago.internal.DataCoord.UpdateCheckpoint:input_type -> milvago.internal.UpdateCheckpointRequest
 	31,  // 88: milvago.internal.DataCoord.DeltaLogs:input_type -> milvago.internal.ChannelRequest
-	84,  // 89: milvago.internal.DataCoord.AddDeltaLog:input_type -> milvago.internal.DeltaLog
+	85,  // 89: milvago.internal.DataCoord.AddDeltaLog:input_type -> milvago.internal.DeltaLog
 	35,  // 90: milvago.internal.DataCoord.Segment:input_type -> milvago.internal.SegmentRequest
 	37,  // 91: milvago.internal.DataCoord.SegmentFlushed:input_type -> milvago.internal.FlushResult
 	38,  // 92: milvago.internal.DataCoord.NoteBufferedRows:input_type -> milvago.internal.NoteRowsRequest
@@ -4570,79 +4619,81 @@ var file_coord_proto_depIdxs = []int32{
 	57,  // 106: milvago.internal.QueryCoord.ChannelPlan:input_type -> milvago.internal.ChannelPlanRequest
 	59,  // 107: milvago.internal.QueryCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
 	60,  // 108: milvago.internal.QueryCoord.IndexBuilt:input_type -> milvago.internal.IndexBuiltEvent
-	47,  // 109: milvago.internal.QueryCoord.PartitionDropped:input_type -> milvago.internal.DropPartitionDataRequest
-	61,  // 110: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
-	62,  // 111: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
-	64,  // 112: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
-	66,  // 113: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
-	62,  // 114: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
-	35,  // 115: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
-	59,  // 116: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
-	68,  // 117: milvago.internal.IndexCoord.AlterIndex:input_type -> milvago.internal.AlterIndexRequest
-	89,  // 118: milvago.internal.IndexCoord.Builds:input_type -> milvago.internal.Empty
-	28,  // 119: milvago.internal.IndexCoord.DropSegmentIndexes:input_type -> milvago.internal.SegmentIDsRequest
-	2,   // 120: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
-	2,   // 121: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
-	23,  // 122: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
-	89,  // 123: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
-	89,  // 124: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
-	7,   // 125: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
-	5,   // 126: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
-	10,  // 127: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
-	89,  // 128: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
-	10,  // 129: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
-	12,  // 130: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
-	89,  // 131: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
-	89,  // 132: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
-	89,  // 133: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
-	89,  // 134: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
-	89,  // 135: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
-	89,  // 136: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
-	16,  // 137: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
-	89,  // 138: milvago.internal.RootCoord.AlterDatabase:output_type -> milvago.internal.Empty
-	89,  // 139: milvago.internal.RootCoord.RenameCollection:output_type -> milvago.internal.Empty
-	10,  // 140: milvago.internal.RootCoord.AddCollectionField:output_type -> milvago.internal.CollectionResponse
-	10,  // 141: milvago.internal.RootCoord.AlterCollectionField:output_type -> milvago.internal.CollectionResponse
-	10,  // 142: milvago.internal.RootCoord.AlterCollectionFunction:output_type -> milvago.internal.CollectionResponse
-	25,  // 143: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
-	27,  // 144: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
-	30,  // 145: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
-	32,  // 146: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
-	89,  // 147: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
-	34,  // 148: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
-	89,  // 149: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
-	36,  // 150: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
-	89,  // 151: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	89,  // 152: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
-	40,  // 153: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
-	42,  // 154: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
-	44,  // 155: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
-	27,  // 156: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
-	89,  // 157: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
-	89,  // 158: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
-	89,  // 159: milvago.internal.DataCoord.DropSegments:output_type -> milvago.internal.Empty
-	49,  // 160: milvago.internal.DataCoord.ManualCompaction:output_type -> milvago.internal.ManualCompactionResponse
-	52,  // 161: milvago.internal.DataCoord.CompactionJob:output_type -> milvago.internal.CompactionJobResponse
-	89,  // 162: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
-	89,  // 163: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
-	89,  // 164: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
-	56,  // 165: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
-	58,  // 166: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
-	89,  // 167: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	89,  // 168: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
-	89,  // 169: milvago.internal.QueryCoord.PartitionDropped:output_type -> milvago.internal.Empty
-	89,  // 170: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
-	63,  // 171: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
-	65,  // 172: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
-	89,  // 173: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
-	89,  // 174: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
-	67,  // 175: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
-	89,  // 176: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	30,  // 177: milvago.internal.IndexCoord.AlterIndex:output_type -> milvago.internal.BoolResponse
-	67,  // 178: milvago.internal.IndexCoord.Builds:output_type -> milvago.internal.SegmentIndexesResponse
-	89,  // 179: milvago.internal.IndexCoord.DropSegmentIndexes:output_type -> milvago.internal.Empty
-	120, // [120:180] is the sub-list for method output_type
-	60,  // [60:120] is the sub-list for method input_type
+	61,  // 109: milvago.internal.QueryCoord.IndexChanged:input_type -> milvago.internal.IndexChangedEvent
+	47,  // 110: milvago.internal.QueryCoord.PartitionDropped:input_type -> milvago.internal.DropPartitionDataRequest
+	62,  // 111: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
+	63,  // 112: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
+	65,  // 113: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
+	67,  // 114: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
+	63,  // 115: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
+	35,  // 116: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
+	59,  // 117: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
+	69,  // 118: milvago.internal.IndexCoord.AlterIndex:input_type -> milvago.internal.AlterIndexRequest
+	90,  // 119: milvago.internal.IndexCoord.Builds:input_type -> milvago.internal.Empty
+	28,  // 120: milvago.internal.IndexCoord.DropSegmentIndexes:input_type -> milvago.internal.SegmentIDsRequest
+	2,   // 121: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
+	2,   // 122: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
+	23,  // 123: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
+	90,  // 124: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
+	90,  // 125: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
+	7,   // 126: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
+	5,   // 127: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
+	10,  // 128: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
+	90,  // 129: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
+	10,  // 130: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
+	12,  // 131: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
+	90,  // 132: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
+	90,  // 133: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
+	90,  // 134: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
+	90,  // 135: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
+	90,  // 136: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
+	90,  // 137: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
+	16,  // 138: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
+	90,  // 139: milvago.internal.RootCoord.AlterDatabase:output_type -> milvago.internal.Empty
+	90,  // 140: milvago.internal.RootCoord.RenameCollection:output_type -> milvago.internal.Empty
+	10,  // 141: milvago.internal.RootCoord.AddCollectionField:output_type -> milvago.internal.CollectionResponse
+	10,  // 142: milvago.internal.RootCoord.AlterCollectionField:output_type -> milvago.internal.CollectionResponse
+	10,  // 143: milvago.internal.RootCoord.AlterCollectionFunction:output_type -> milvago.internal.CollectionResponse
+	25,  // 144: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
+	27,  // 145: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
+	30,  // 146: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
+	32,  // 147: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
+	90,  // 148: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
+	34,  // 149: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
+	90,  // 150: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
+	36,  // 151: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
+	90,  // 152: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	90,  // 153: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
+	40,  // 154: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
+	42,  // 155: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
+	44,  // 156: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
+	27,  // 157: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
+	90,  // 158: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
+	90,  // 159: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
+	90,  // 160: milvago.internal.DataCoord.DropSegments:output_type -> milvago.internal.Empty
+	49,  // 161: milvago.internal.DataCoord.ManualCompaction:output_type -> milvago.internal.ManualCompactionResponse
+	52,  // 162: milvago.internal.DataCoord.CompactionJob:output_type -> milvago.internal.CompactionJobResponse
+	90,  // 163: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
+	90,  // 164: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
+	90,  // 165: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
+	56,  // 166: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
+	58,  // 167: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
+	90,  // 168: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	90,  // 169: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
+	90,  // 170: milvago.internal.QueryCoord.IndexChanged:output_type -> milvago.internal.Empty
+	90,  // 171: milvago.internal.QueryCoord.PartitionDropped:output_type -> milvago.internal.Empty
+	90,  // 172: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
+	64,  // 173: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
+	66,  // 174: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
+	90,  // 175: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
+	90,  // 176: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
+	68,  // 177: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
+	90,  // 178: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	30,  // 179: milvago.internal.IndexCoord.AlterIndex:output_type -> milvago.internal.BoolResponse
+	68,  // 180: milvago.internal.IndexCoord.Builds:output_type -> milvago.internal.SegmentIndexesResponse
+	90,  // 181: milvago.internal.IndexCoord.DropSegmentIndexes:output_type -> milvago.internal.Empty
+	121, // [121:182] is the sub-list for method output_type
+	60,  // [60:121] is the sub-list for method input_type
 	60,  // [60:60] is the sub-list for extension type_name
 	60,  // [60:60] is the sub-list for extension extendee
 	0,   // [0:60] is the sub-list for field type_name
@@ -4660,7 +4711,7 @@ func file_coord_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coord_proto_rawDesc), len(file_coord_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   74,
+			NumMessages:   75,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -1753,6 +1753,7 @@ const (
 	QueryCoord_ChannelPlan_FullMethodName       = "/milvago.internal.QueryCoord/ChannelPlan"
 	QueryCoord_SegmentFlushed_FullMethodName    = "/milvago.internal.QueryCoord/SegmentFlushed"
 	QueryCoord_IndexBuilt_FullMethodName        = "/milvago.internal.QueryCoord/IndexBuilt"
+	QueryCoord_IndexChanged_FullMethodName      = "/milvago.internal.QueryCoord/IndexChanged"
 	QueryCoord_PartitionDropped_FullMethodName  = "/milvago.internal.QueryCoord/PartitionDropped"
 )
 
@@ -1767,6 +1768,7 @@ type QueryCoordClient interface {
 	ChannelPlan(ctx context.Context, in *ChannelPlanRequest, opts ...grpc.CallOption) (*ChannelPlanResponse, error)
 	SegmentFlushed(ctx context.Context, in *SegmentEvent, opts ...grpc.CallOption) (*Empty, error)
 	IndexBuilt(ctx context.Context, in *IndexBuiltEvent, opts ...grpc.CallOption) (*Empty, error)
+	IndexChanged(ctx context.Context, in *IndexChangedEvent, opts ...grpc.CallOption) (*Empty, error)
 	PartitionDropped(ctx context.Context, in *DropPartitionDataRequest, opts ...grpc.CallOption) (*Empty, error)
 }
 
@@ -1848,6 +1850,16 @@ func (c *queryCoordClient) IndexBuilt(ctx context.Context, in *IndexBuiltEvent, 
 	return out, nil
 }
 
+func (c *queryCoordClient) IndexChanged(ctx context.Context, in *IndexChangedEvent, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, QueryCoord_IndexChanged_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *queryCoordClient) PartitionDropped(ctx context.Context, in *DropPartitionDataRequest, opts ...grpc.CallOption) (*Empty, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Empty)
@@ -1869,6 +1881,7 @@ type QueryCoordServer interface {
 	ChannelPlan(context.Context, *ChannelPlanRequest) (*ChannelPlanResponse, error)
 	SegmentFlushed(context.Context, *SegmentEvent) (*Empty, error)
 	IndexBuilt(context.Context, *IndexBuiltEvent) (*Empty, error)
+	IndexChanged(context.Context, *IndexChangedEvent) (*Empty, error)
 	PartitionDropped(context.Context, *DropPartitionDataRequest) (*Empty, error)
 	mustEmbedUnimplementedQueryCoordServer()
 }
@@ -1900,6 +1913,9 @@ func (UnimplementedQueryCoordServer) SegmentFlushed(context.Context, *SegmentEve
 }
 func (UnimplementedQueryCoordServer) IndexBuilt(context.Context, *IndexBuiltEvent) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method IndexBuilt not implemented")
+}
+func (UnimplementedQueryCoordServer) IndexChanged(context.Context, *IndexChangedEvent) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method IndexChanged not implemented")
 }
 func (UnimplementedQueryCoordServer) PartitionDropped(context.Context, *DropPartitionDataRequest) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method PartitionDropped not implemented")
@@ -2051,6 +2067,24 @@ func _QueryCoord_IndexBuilt_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QueryCoord_IndexChanged_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IndexChangedEvent)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryCoordServer).IndexChanged(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryCoord_IndexChanged_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryCoordServer).IndexChanged(ctx, req.(*IndexChangedEvent))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _QueryCoord_PartitionDropped_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(DropPartitionDataRequest)
 	if err := dec(in); err != nil {
@@ -2103,6 +2137,10 @@ var QueryCoord_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "IndexBuilt",
 			Handler:    _QueryCoord_IndexBuilt_Handler,
+		},
+		{
+			MethodName: "IndexChanged",
+			Handler:    _QueryCoord_IndexChanged_Handler,
 		},
 		{
 			MethodName: "PartitionDropped",

@@ -864,12 +864,16 @@ func (x *SegmentPlan) GetIndexes() []*SegmentIndex {
 }
 
 type ChannelPlan struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Vchannel      string                 `protobuf:"bytes,1,opt,name=vchannel,proto3" json:"vchannel,omitempty"`
-	Pchannel      string                 `protobuf:"bytes,2,opt,name=pchannel,proto3" json:"pchannel,omitempty"`
-	Checkpoint    *Checkpoint            `protobuf:"bytes,3,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
-	Sealed        []*SegmentPlan         `protobuf:"bytes,4,rep,name=sealed,proto3" json:"sealed,omitempty"`
-	DeltaLogs     []*DeltaLog            `protobuf:"bytes,5,rep,name=delta_logs,json=deltaLogs,proto3" json:"delta_logs,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Vchannel   string                 `protobuf:"bytes,1,opt,name=vchannel,proto3" json:"vchannel,omitempty"`
+	Pchannel   string                 `protobuf:"bytes,2,opt,name=pchannel,proto3" json:"pchannel,omitempty"`
+	Checkpoint *Checkpoint            `protobuf:"bytes,3,opt,name=checkpoint,proto3" json:"checkpoint,omitempty"`
+	Sealed     []*SegmentPlan         `protobuf:"bytes,4,rep,name=sealed,proto3" json:"sealed,omitempty"`
+	DeltaLogs  []*DeltaLog            `protobuf:"bytes,5,rep,name=delta_logs,json=deltaLogs,proto3" json:"delta_logs,omitempty"`
+	// The collection's index definitions when planned (Milvus's
+	// IndexInfoList of a load): growing and unindexed sealed segments build
+	// interim indexes by them.
+	Indexes       []*IndexDef `protobuf:"bytes,6,rep,name=indexes,proto3" json:"indexes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -935,6 +939,13 @@ func (x *ChannelPlan) GetSealed() []*SegmentPlan {
 func (x *ChannelPlan) GetDeltaLogs() []*DeltaLog {
 	if x != nil {
 		return x.DeltaLogs
+	}
+	return nil
+}
+
+func (x *ChannelPlan) GetIndexes() []*IndexDef {
+	if x != nil {
+		return x.Indexes
 	}
 	return nil
 }
@@ -1867,7 +1878,7 @@ const file_types_proto_rawDesc = "" +
 	"\x02ts\x18\x02 \x01(\x04R\x02ts\"|\n" +
 	"\vSegmentPlan\x123\n" +
 	"\asegment\x18\x01 \x01(\v2\x19.milvago.internal.SegmentR\asegment\x128\n" +
-	"\aindexes\x18\x02 \x03(\v2\x1e.milvago.internal.SegmentIndexR\aindexes\"\xf5\x01\n" +
+	"\aindexes\x18\x02 \x03(\v2\x1e.milvago.internal.SegmentIndexR\aindexes\"\xab\x02\n" +
 	"\vChannelPlan\x12\x1a\n" +
 	"\bvchannel\x18\x01 \x01(\tR\bvchannel\x12\x1a\n" +
 	"\bpchannel\x18\x02 \x01(\tR\bpchannel\x12<\n" +
@@ -1876,7 +1887,8 @@ const file_types_proto_rawDesc = "" +
 	"checkpoint\x125\n" +
 	"\x06sealed\x18\x04 \x03(\v2\x1d.milvago.internal.SegmentPlanR\x06sealed\x129\n" +
 	"\n" +
-	"delta_logs\x18\x05 \x03(\v2\x1a.milvago.internal.DeltaLogR\tdeltaLogs\"\xb3\x01\n" +
+	"delta_logs\x18\x05 \x03(\v2\x1a.milvago.internal.DeltaLogR\tdeltaLogs\x124\n" +
+	"\aindexes\x18\x06 \x03(\v2\x1a.milvago.internal.IndexDefR\aindexes\"\xb3\x01\n" +
 	"\n" +
 	"LogMessage\x12\x18\n" +
 	"\apayload\x18\x01 \x01(\fR\apayload\x12L\n" +
@@ -2025,20 +2037,21 @@ var file_types_proto_depIdxs = []int32{
 	7,  // 12: milvago.internal.ChannelPlan.checkpoint:type_name -> milvago.internal.Checkpoint
 	8,  // 13: milvago.internal.ChannelPlan.sealed:type_name -> milvago.internal.SegmentPlan
 	4,  // 14: milvago.internal.ChannelPlan.delta_logs:type_name -> milvago.internal.DeltaLog
-	22, // 15: milvago.internal.LogMessage.properties:type_name -> milvago.internal.LogMessage.PropertiesEntry
-	11, // 16: milvago.internal.VectorSearch.queries:type_name -> milvago.internal.Vectors
-	23, // 17: milvago.internal.VectorSearch.params:type_name -> milvago.internal.VectorSearch.ParamsEntry
-	12, // 18: milvago.internal.SearchRequest.search:type_name -> milvago.internal.VectorSearch
-	24, // 19: milvago.internal.SearchResult.status:type_name -> milvus.proto.common.Status
-	14, // 20: milvago.internal.SearchResult.group_values:type_name -> milvago.internal.GroupValue
-	29, // 21: milvago.internal.SearchResult.fields:type_name -> milvus.proto.schema.FieldData
-	24, // 22: milvago.internal.QueryResult.status:type_name -> milvus.proto.common.Status
-	29, // 23: milvago.internal.QueryResult.fields:type_name -> milvus.proto.schema.FieldData
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	5,  // 15: milvago.internal.ChannelPlan.indexes:type_name -> milvago.internal.IndexDef
+	22, // 16: milvago.internal.LogMessage.properties:type_name -> milvago.internal.LogMessage.PropertiesEntry
+	11, // 17: milvago.internal.VectorSearch.queries:type_name -> milvago.internal.Vectors
+	23, // 18: milvago.internal.VectorSearch.params:type_name -> milvago.internal.VectorSearch.ParamsEntry
+	12, // 19: milvago.internal.SearchRequest.search:type_name -> milvago.internal.VectorSearch
+	24, // 20: milvago.internal.SearchResult.status:type_name -> milvus.proto.common.Status
+	14, // 21: milvago.internal.SearchResult.group_values:type_name -> milvago.internal.GroupValue
+	29, // 22: milvago.internal.SearchResult.fields:type_name -> milvus.proto.schema.FieldData
+	24, // 23: milvago.internal.QueryResult.status:type_name -> milvus.proto.common.Status
+	29, // 24: milvago.internal.QueryResult.fields:type_name -> milvus.proto.schema.FieldData
+	25, // [25:25] is the sub-list for method output_type
+	25, // [25:25] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_types_proto_init() }

@@ -293,6 +293,60 @@ func (x *DropSegmentsRequest) GetPartitionId() int64 {
 	return 0
 }
 
+// UpdateIndexesRequest is a loaded collection's index definitions after
+// one was created or dropped.
+type UpdateIndexesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CollectionId  int64                  `protobuf:"varint,1,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
+	Indexes       []*IndexDef            `protobuf:"bytes,2,rep,name=indexes,proto3" json:"indexes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateIndexesRequest) Reset() {
+	*x = UpdateIndexesRequest{}
+	mi := &file_worker_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateIndexesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateIndexesRequest) ProtoMessage() {}
+
+func (x *UpdateIndexesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_worker_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateIndexesRequest.ProtoReflect.Descriptor instead.
+func (*UpdateIndexesRequest) Descriptor() ([]byte, []int) {
+	return file_worker_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *UpdateIndexesRequest) GetCollectionId() int64 {
+	if x != nil {
+		return x.CollectionId
+	}
+	return 0
+}
+
+func (x *UpdateIndexesRequest) GetIndexes() []*IndexDef {
+	if x != nil {
+		return x.Indexes
+	}
+	return nil
+}
+
 type ProgressResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Status        *commonpb.Status       `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
@@ -304,7 +358,7 @@ type ProgressResponse struct {
 
 func (x *ProgressResponse) Reset() {
 	*x = ProgressResponse{}
-	mi := &file_worker_proto_msgTypes[5]
+	mi := &file_worker_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -316,7 +370,7 @@ func (x *ProgressResponse) String() string {
 func (*ProgressResponse) ProtoMessage() {}
 
 func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[5]
+	mi := &file_worker_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -329,7 +383,7 @@ func (x *ProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ProgressResponse.ProtoReflect.Descriptor instead.
 func (*ProgressResponse) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{5}
+	return file_worker_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ProgressResponse) GetStatus() *commonpb.Status {
@@ -375,7 +429,7 @@ type CompactionTask struct {
 
 func (x *CompactionTask) Reset() {
 	*x = CompactionTask{}
-	mi := &file_worker_proto_msgTypes[6]
+	mi := &file_worker_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -387,7 +441,7 @@ func (x *CompactionTask) String() string {
 func (*CompactionTask) ProtoMessage() {}
 
 func (x *CompactionTask) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[6]
+	mi := &file_worker_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -400,7 +454,7 @@ func (x *CompactionTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactionTask.ProtoReflect.Descriptor instead.
 func (*CompactionTask) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{6}
+	return file_worker_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CompactionTask) GetPlanId() int64 {
@@ -508,7 +562,7 @@ type ClusteredSegment struct {
 
 func (x *ClusteredSegment) Reset() {
 	*x = ClusteredSegment{}
-	mi := &file_worker_proto_msgTypes[7]
+	mi := &file_worker_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -520,7 +574,7 @@ func (x *ClusteredSegment) String() string {
 func (*ClusteredSegment) ProtoMessage() {}
 
 func (x *ClusteredSegment) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[7]
+	mi := &file_worker_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -533,7 +587,7 @@ func (x *ClusteredSegment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClusteredSegment.ProtoReflect.Descriptor instead.
 func (*ClusteredSegment) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{7}
+	return file_worker_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ClusteredSegment) GetSegmentId() int64 {
@@ -597,7 +651,7 @@ type CompactionResult struct {
 
 func (x *CompactionResult) Reset() {
 	*x = CompactionResult{}
-	mi := &file_worker_proto_msgTypes[8]
+	mi := &file_worker_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -609,7 +663,7 @@ func (x *CompactionResult) String() string {
 func (*CompactionResult) ProtoMessage() {}
 
 func (x *CompactionResult) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[8]
+	mi := &file_worker_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -622,7 +676,7 @@ func (x *CompactionResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactionResult.ProtoReflect.Descriptor instead.
 func (*CompactionResult) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{8}
+	return file_worker_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CompactionResult) GetStatus() *commonpb.Status {
@@ -716,7 +770,7 @@ type BuildTask struct {
 
 func (x *BuildTask) Reset() {
 	*x = BuildTask{}
-	mi := &file_worker_proto_msgTypes[9]
+	mi := &file_worker_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -728,7 +782,7 @@ func (x *BuildTask) String() string {
 func (*BuildTask) ProtoMessage() {}
 
 func (x *BuildTask) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[9]
+	mi := &file_worker_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -741,7 +795,7 @@ func (x *BuildTask) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BuildTask.ProtoReflect.Descriptor instead.
 func (*BuildTask) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{9}
+	return file_worker_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BuildTask) GetBuildId() int64 {
@@ -799,7 +853,7 @@ type BuildResult struct {
 
 func (x *BuildResult) Reset() {
 	*x = BuildResult{}
-	mi := &file_worker_proto_msgTypes[10]
+	mi := &file_worker_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -811,7 +865,7 @@ func (x *BuildResult) String() string {
 func (*BuildResult) ProtoMessage() {}
 
 func (x *BuildResult) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[10]
+	mi := &file_worker_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -824,7 +878,7 @@ func (x *BuildResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BuildResult.ProtoReflect.Descriptor instead.
 func (*BuildResult) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{10}
+	return file_worker_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *BuildResult) GetStatus() *commonpb.Status {
@@ -877,7 +931,7 @@ type AppendInsertRequest struct {
 
 func (x *AppendInsertRequest) Reset() {
 	*x = AppendInsertRequest{}
-	mi := &file_worker_proto_msgTypes[11]
+	mi := &file_worker_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -889,7 +943,7 @@ func (x *AppendInsertRequest) String() string {
 func (*AppendInsertRequest) ProtoMessage() {}
 
 func (x *AppendInsertRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[11]
+	mi := &file_worker_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -902,7 +956,7 @@ func (x *AppendInsertRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendInsertRequest.ProtoReflect.Descriptor instead.
 func (*AppendInsertRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{11}
+	return file_worker_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AppendInsertRequest) GetPchannel() string {
@@ -964,7 +1018,7 @@ type AppendDeleteRequest struct {
 
 func (x *AppendDeleteRequest) Reset() {
 	*x = AppendDeleteRequest{}
-	mi := &file_worker_proto_msgTypes[12]
+	mi := &file_worker_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -976,7 +1030,7 @@ func (x *AppendDeleteRequest) String() string {
 func (*AppendDeleteRequest) ProtoMessage() {}
 
 func (x *AppendDeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[12]
+	mi := &file_worker_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -989,7 +1043,7 @@ func (x *AppendDeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendDeleteRequest.ProtoReflect.Descriptor instead.
 func (*AppendDeleteRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{12}
+	return file_worker_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *AppendDeleteRequest) GetPchannel() string {
@@ -1018,7 +1072,7 @@ type AppendResponse struct {
 
 func (x *AppendResponse) Reset() {
 	*x = AppendResponse{}
-	mi := &file_worker_proto_msgTypes[13]
+	mi := &file_worker_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1030,7 +1084,7 @@ func (x *AppendResponse) String() string {
 func (*AppendResponse) ProtoMessage() {}
 
 func (x *AppendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[13]
+	mi := &file_worker_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1043,7 +1097,7 @@ func (x *AppendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendResponse.ProtoReflect.Descriptor instead.
 func (*AppendResponse) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{13}
+	return file_worker_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AppendResponse) GetStatus() *commonpb.Status {
@@ -1085,7 +1139,7 @@ type SealRequest struct {
 
 func (x *SealRequest) Reset() {
 	*x = SealRequest{}
-	mi := &file_worker_proto_msgTypes[14]
+	mi := &file_worker_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1097,7 +1151,7 @@ func (x *SealRequest) String() string {
 func (*SealRequest) ProtoMessage() {}
 
 func (x *SealRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[14]
+	mi := &file_worker_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1110,7 +1164,7 @@ func (x *SealRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealRequest.ProtoReflect.Descriptor instead.
 func (*SealRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{14}
+	return file_worker_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SealRequest) GetPchannel() string {
@@ -1145,7 +1199,7 @@ type SealResponse struct {
 
 func (x *SealResponse) Reset() {
 	*x = SealResponse{}
-	mi := &file_worker_proto_msgTypes[15]
+	mi := &file_worker_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1157,7 +1211,7 @@ func (x *SealResponse) String() string {
 func (*SealResponse) ProtoMessage() {}
 
 func (x *SealResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[15]
+	mi := &file_worker_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1170,7 +1224,7 @@ func (x *SealResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealResponse.ProtoReflect.Descriptor instead.
 func (*SealResponse) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{15}
+	return file_worker_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SealResponse) GetStatus() *commonpb.Status {
@@ -1204,7 +1258,7 @@ type SyncToRequest struct {
 
 func (x *SyncToRequest) Reset() {
 	*x = SyncToRequest{}
-	mi := &file_worker_proto_msgTypes[16]
+	mi := &file_worker_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1216,7 +1270,7 @@ func (x *SyncToRequest) String() string {
 func (*SyncToRequest) ProtoMessage() {}
 
 func (x *SyncToRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[16]
+	mi := &file_worker_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1229,7 +1283,7 @@ func (x *SyncToRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncToRequest.ProtoReflect.Descriptor instead.
 func (*SyncToRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{16}
+	return file_worker_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SyncToRequest) GetPchannel() string {
@@ -1271,7 +1325,10 @@ const file_worker_proto_rawDesc = "" +
 	"segmentIds\"]\n" +
 	"\x13DropSegmentsRequest\x12#\n" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12!\n" +
-	"\fpartition_id\x18\x02 \x01(\x03R\vpartitionId\"{\n" +
+	"\fpartition_id\x18\x02 \x01(\x03R\vpartitionId\"q\n" +
+	"\x14UpdateIndexesRequest\x12#\n" +
+	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x124\n" +
+	"\aindexes\x18\x02 \x03(\v2\x1a.milvago.internal.IndexDefR\aindexes\"{\n" +
 	"\x10ProgressResponse\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x1a\n" +
 	"\bprogress\x18\x02 \x01(\x03R\bprogress\x12\x16\n" +
@@ -1379,7 +1436,7 @@ const file_worker_proto_rawDesc = "" +
 	"\x02ts\x18\x03 \x01(\x04R\x02ts\";\n" +
 	"\rSyncToRequest\x12\x1a\n" +
 	"\bpchannel\x18\x01 \x01(\tR\bpchannel\x12\x0e\n" +
-	"\x02ts\x18\x02 \x01(\x04R\x02ts2\xd9\x05\n" +
+	"\x02ts\x18\x02 \x01(\x04R\x02ts2\xab\x06\n" +
 	"\tQueryNode\x12P\n" +
 	"\x0eLoadCollection\x12%.milvago.internal.LoadChannelsRequest\x1a\x17.milvago.internal.Empty\x12S\n" +
 	"\x11ReleaseCollection\x12%.milvago.internal.CollectionIDRequest\x1a\x17.milvago.internal.Empty\x12L\n" +
@@ -1389,7 +1446,8 @@ const file_worker_proto_rawDesc = "" +
 	"\x06Search\x12\x1f.milvago.internal.SearchRequest\x1a\x1e.milvago.internal.SearchResult\x12F\n" +
 	"\x05Query\x12\x1e.milvago.internal.QueryRequest\x1a\x1d.milvago.internal.QueryResult\x12I\n" +
 	"\x10UpdateCollection\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty\x12R\n" +
-	"\x0eDropSegmentIDs\x12'.milvago.internal.DropSegmentIDsRequest\x1a\x17.milvago.internal.Empty2\xa8\x02\n" +
+	"\x0eDropSegmentIDs\x12'.milvago.internal.DropSegmentIDsRequest\x1a\x17.milvago.internal.Empty\x12P\n" +
+	"\rUpdateIndexes\x12&.milvago.internal.UpdateIndexesRequest\x1a\x17.milvago.internal.Empty2\xa8\x02\n" +
 	"\bDataNode\x12>\n" +
 	"\x05Watch\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty\x12@\n" +
 	"\aUnwatch\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty\x12I\n" +
@@ -1415,102 +1473,107 @@ func file_worker_proto_rawDescGZIP() []byte {
 	return file_worker_proto_rawDescData
 }
 
-var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_worker_proto_goTypes = []any{
 	(*LoadChannelsRequest)(nil),   // 0: milvago.internal.LoadChannelsRequest
 	(*CollectionIDRequest)(nil),   // 1: milvago.internal.CollectionIDRequest
 	(*SyncSegmentRequest)(nil),    // 2: milvago.internal.SyncSegmentRequest
 	(*DropSegmentIDsRequest)(nil), // 3: milvago.internal.DropSegmentIDsRequest
 	(*DropSegmentsRequest)(nil),   // 4: milvago.internal.DropSegmentsRequest
-	(*ProgressResponse)(nil),      // 5: milvago.internal.ProgressResponse
-	(*CompactionTask)(nil),        // 6: milvago.internal.CompactionTask
-	(*ClusteredSegment)(nil),      // 7: milvago.internal.ClusteredSegment
-	(*CompactionResult)(nil),      // 8: milvago.internal.CompactionResult
-	(*BuildTask)(nil),             // 9: milvago.internal.BuildTask
-	(*BuildResult)(nil),           // 10: milvago.internal.BuildResult
-	(*AppendInsertRequest)(nil),   // 11: milvago.internal.AppendInsertRequest
-	(*AppendDeleteRequest)(nil),   // 12: milvago.internal.AppendDeleteRequest
-	(*AppendResponse)(nil),        // 13: milvago.internal.AppendResponse
-	(*SealRequest)(nil),           // 14: milvago.internal.SealRequest
-	(*SealResponse)(nil),          // 15: milvago.internal.SealResponse
-	(*SyncToRequest)(nil),         // 16: milvago.internal.SyncToRequest
-	nil,                           // 17: milvago.internal.ClusteredSegment.BinlogsEntry
-	nil,                           // 18: milvago.internal.CompactionResult.DeletedEntry
-	nil,                           // 19: milvago.internal.CompactionResult.BinlogsEntry
-	nil,                           // 20: milvago.internal.BuildTask.ParamsEntry
-	(*Collection)(nil),            // 21: milvago.internal.Collection
-	(*ChannelPlan)(nil),           // 22: milvago.internal.ChannelPlan
-	(*SegmentPlan)(nil),           // 23: milvago.internal.SegmentPlan
-	(*commonpb.Status)(nil),       // 24: milvus.proto.common.Status
-	(*Segment)(nil),               // 25: milvago.internal.Segment
-	(*DeltaLog)(nil),              // 26: milvago.internal.DeltaLog
-	(*LogMessage)(nil),            // 27: milvago.internal.LogMessage
-	(*SearchRequest)(nil),         // 28: milvago.internal.SearchRequest
-	(*QueryRequest)(nil),          // 29: milvago.internal.QueryRequest
-	(*Empty)(nil),                 // 30: milvago.internal.Empty
-	(*SearchResult)(nil),          // 31: milvago.internal.SearchResult
-	(*QueryResult)(nil),           // 32: milvago.internal.QueryResult
+	(*UpdateIndexesRequest)(nil),  // 5: milvago.internal.UpdateIndexesRequest
+	(*ProgressResponse)(nil),      // 6: milvago.internal.ProgressResponse
+	(*CompactionTask)(nil),        // 7: milvago.internal.CompactionTask
+	(*ClusteredSegment)(nil),      // 8: milvago.internal.ClusteredSegment
+	(*CompactionResult)(nil),      // 9: milvago.internal.CompactionResult
+	(*BuildTask)(nil),             // 10: milvago.internal.BuildTask
+	(*BuildResult)(nil),           // 11: milvago.internal.BuildResult
+	(*AppendInsertRequest)(nil),   // 12: milvago.internal.AppendInsertRequest
+	(*AppendDeleteRequest)(nil),   // 13: milvago.internal.AppendDeleteRequest
+	(*AppendResponse)(nil),        // 14: milvago.internal.AppendResponse
+	(*SealRequest)(nil),           // 15: milvago.internal.SealRequest
+	(*SealResponse)(nil),          // 16: milvago.internal.SealResponse
+	(*SyncToRequest)(nil),         // 17: milvago.internal.SyncToRequest
+	nil,                           // 18: milvago.internal.ClusteredSegment.BinlogsEntry
+	nil,                           // 19: milvago.internal.CompactionResult.DeletedEntry
+	nil,                           // 20: milvago.internal.CompactionResult.BinlogsEntry
+	nil,                           // 21: milvago.internal.BuildTask.ParamsEntry
+	(*Collection)(nil),            // 22: milvago.internal.Collection
+	(*ChannelPlan)(nil),           // 23: milvago.internal.ChannelPlan
+	(*SegmentPlan)(nil),           // 24: milvago.internal.SegmentPlan
+	(*IndexDef)(nil),              // 25: milvago.internal.IndexDef
+	(*commonpb.Status)(nil),       // 26: milvus.proto.common.Status
+	(*Segment)(nil),               // 27: milvago.internal.Segment
+	(*DeltaLog)(nil),              // 28: milvago.internal.DeltaLog
+	(*LogMessage)(nil),            // 29: milvago.internal.LogMessage
+	(*SearchRequest)(nil),         // 30: milvago.internal.SearchRequest
+	(*QueryRequest)(nil),          // 31: milvago.internal.QueryRequest
+	(*Empty)(nil),                 // 32: milvago.internal.Empty
+	(*SearchResult)(nil),          // 33: milvago.internal.SearchResult
+	(*QueryResult)(nil),           // 34: milvago.internal.QueryResult
 }
 var file_worker_proto_depIdxs = []int32{
-	21, // 0: milvago.internal.LoadChannelsRequest.collection:type_name -> milvago.internal.Collection
-	22, // 1: milvago.internal.LoadChannelsRequest.plans:type_name -> milvago.internal.ChannelPlan
-	23, // 2: milvago.internal.SyncSegmentRequest.plan:type_name -> milvago.internal.SegmentPlan
-	24, // 3: milvago.internal.ProgressResponse.status:type_name -> milvus.proto.common.Status
-	21, // 4: milvago.internal.CompactionTask.collection:type_name -> milvago.internal.Collection
-	25, // 5: milvago.internal.CompactionTask.segments:type_name -> milvago.internal.Segment
-	26, // 6: milvago.internal.CompactionTask.delta_logs:type_name -> milvago.internal.DeltaLog
-	17, // 7: milvago.internal.ClusteredSegment.binlogs:type_name -> milvago.internal.ClusteredSegment.BinlogsEntry
-	24, // 8: milvago.internal.CompactionResult.status:type_name -> milvus.proto.common.Status
-	18, // 9: milvago.internal.CompactionResult.deleted:type_name -> milvago.internal.CompactionResult.DeletedEntry
-	19, // 10: milvago.internal.CompactionResult.binlogs:type_name -> milvago.internal.CompactionResult.BinlogsEntry
-	7,  // 11: milvago.internal.CompactionResult.clustered:type_name -> milvago.internal.ClusteredSegment
-	20, // 12: milvago.internal.BuildTask.params:type_name -> milvago.internal.BuildTask.ParamsEntry
-	24, // 13: milvago.internal.BuildResult.status:type_name -> milvus.proto.common.Status
-	27, // 14: milvago.internal.AppendInsertRequest.message:type_name -> milvago.internal.LogMessage
-	27, // 15: milvago.internal.AppendDeleteRequest.message:type_name -> milvago.internal.LogMessage
-	24, // 16: milvago.internal.AppendResponse.status:type_name -> milvus.proto.common.Status
-	24, // 17: milvago.internal.SealResponse.status:type_name -> milvus.proto.common.Status
-	0,  // 18: milvago.internal.QueryNode.LoadCollection:input_type -> milvago.internal.LoadChannelsRequest
-	1,  // 19: milvago.internal.QueryNode.ReleaseCollection:input_type -> milvago.internal.CollectionIDRequest
-	2,  // 20: milvago.internal.QueryNode.SyncSegment:input_type -> milvago.internal.SyncSegmentRequest
-	4,  // 21: milvago.internal.QueryNode.DropSegments:input_type -> milvago.internal.DropSegmentsRequest
-	1,  // 22: milvago.internal.QueryNode.Progress:input_type -> milvago.internal.CollectionIDRequest
-	28, // 23: milvago.internal.QueryNode.Search:input_type -> milvago.internal.SearchRequest
-	29, // 24: milvago.internal.QueryNode.Query:input_type -> milvago.internal.QueryRequest
-	21, // 25: milvago.internal.QueryNode.UpdateCollection:input_type -> milvago.internal.Collection
-	3,  // 26: milvago.internal.QueryNode.DropSegmentIDs:input_type -> milvago.internal.DropSegmentIDsRequest
-	21, // 27: milvago.internal.DataNode.Watch:input_type -> milvago.internal.Collection
-	21, // 28: milvago.internal.DataNode.Unwatch:input_type -> milvago.internal.Collection
-	21, // 29: milvago.internal.DataNode.UpdateCollection:input_type -> milvago.internal.Collection
-	6,  // 30: milvago.internal.DataNode.Compact:input_type -> milvago.internal.CompactionTask
-	9,  // 31: milvago.internal.IndexNode.Build:input_type -> milvago.internal.BuildTask
-	11, // 32: milvago.internal.StreamingNode.AppendInsert:input_type -> milvago.internal.AppendInsertRequest
-	12, // 33: milvago.internal.StreamingNode.AppendDelete:input_type -> milvago.internal.AppendDeleteRequest
-	14, // 34: milvago.internal.StreamingNode.Seal:input_type -> milvago.internal.SealRequest
-	16, // 35: milvago.internal.StreamingNode.SyncTo:input_type -> milvago.internal.SyncToRequest
-	30, // 36: milvago.internal.QueryNode.LoadCollection:output_type -> milvago.internal.Empty
-	30, // 37: milvago.internal.QueryNode.ReleaseCollection:output_type -> milvago.internal.Empty
-	30, // 38: milvago.internal.QueryNode.SyncSegment:output_type -> milvago.internal.Empty
-	30, // 39: milvago.internal.QueryNode.DropSegments:output_type -> milvago.internal.Empty
-	5,  // 40: milvago.internal.QueryNode.Progress:output_type -> milvago.internal.ProgressResponse
-	31, // 41: milvago.internal.QueryNode.Search:output_type -> milvago.internal.SearchResult
-	32, // 42: milvago.internal.QueryNode.Query:output_type -> milvago.internal.QueryResult
-	30, // 43: milvago.internal.QueryNode.UpdateCollection:output_type -> milvago.internal.Empty
-	30, // 44: milvago.internal.QueryNode.DropSegmentIDs:output_type -> milvago.internal.Empty
-	30, // 45: milvago.internal.DataNode.Watch:output_type -> milvago.internal.Empty
-	30, // 46: milvago.internal.DataNode.Unwatch:output_type -> milvago.internal.Empty
-	30, // 47: milvago.internal.DataNode.UpdateCollection:output_type -> milvago.internal.Empty
-	8,  // 48: milvago.internal.DataNode.Compact:output_type -> milvago.internal.CompactionResult
-	10, // 49: milvago.internal.IndexNode.Build:output_type -> milvago.internal.BuildResult
-	13, // 50: milvago.internal.StreamingNode.AppendInsert:output_type -> milvago.internal.AppendResponse
-	13, // 51: milvago.internal.StreamingNode.AppendDelete:output_type -> milvago.internal.AppendResponse
-	15, // 52: milvago.internal.StreamingNode.Seal:output_type -> milvago.internal.SealResponse
-	30, // 53: milvago.internal.StreamingNode.SyncTo:output_type -> milvago.internal.Empty
-	36, // [36:54] is the sub-list for method output_type
-	18, // [18:36] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	22, // 0: milvago.internal.LoadChannelsRequest.collection:type_name -> milvago.internal.Collection
+	23, // 1: milvago.internal.LoadChannelsRequest.plans:type_name -> milvago.internal.ChannelPlan
+	24, // 2: milvago.internal.SyncSegmentRequest.plan:type_name -> milvago.internal.SegmentPlan
+	25, // 3: milvago.internal.UpdateIndexesRequest.indexes:type_name -> milvago.internal.IndexDef
+	26, // 4: milvago.internal.ProgressResponse.status:type_name -> milvus.proto.common.Status
+	22, // 5: milvago.internal.CompactionTask.collection:type_name -> milvago.internal.Collection
+	27, // 6: milvago.internal.CompactionTask.segments:type_name -> milvago.internal.Segment
+	28, // 7: milvago.internal.CompactionTask.delta_logs:type_name -> milvago.internal.DeltaLog
+	18, // 8: milvago.internal.ClusteredSegment.binlogs:type_name -> milvago.internal.ClusteredSegment.BinlogsEntry
+	26, // 9: milvago.internal.CompactionResult.status:type_name -> milvus.proto.common.Status
+	19, // 10: milvago.internal.CompactionResult.deleted:type_name -> milvago.internal.CompactionResult.DeletedEntry
+	20, // 11: milvago.internal.CompactionResult.binlogs:type_name -> milvago.internal.CompactionResult.BinlogsEntry
+	8,  // 12: milvago.internal.CompactionResult.clustered:type_name -> milvago.internal.ClusteredSegment
+	21, // 13: milvago.internal.BuildTask.params:type_name -> milvago.internal.BuildTask.ParamsEntry
+	26, // 14: milvago.internal.BuildResult.status:type_name -> milvus.proto.common.Status
+	29, // 15: milvago.internal.AppendInsertRequest.message:type_name -> milvago.internal.LogMessage
+	29, // 16: milvago.internal.AppendDeleteRequest.message:type_name -> milvago.internal.LogMessage
+	26, // 17: milvago.internal.AppendResponse.status:type_name -> milvus.proto.common.Status
+	26, // 18: milvago.internal.SealResponse.status:type_name -> milvus.proto.common.Status
+	0,  // 19: milvago.internal.QueryNode.LoadCollection:input_type -> milvago.internal.LoadChannelsRequest
+	1,  // 20: milvago.internal.QueryNode.ReleaseCollection:input_type -> milvago.internal.CollectionIDRequest
+	2,  // 21: milvago.internal.QueryNode.SyncSegment:input_type -> milvago.internal.SyncSegmentRequest
+	4,  // 22: milvago.internal.QueryNode.DropSegments:input_type -> milvago.internal.DropSegmentsRequest
+	1,  // 23: milvago.internal.QueryNode.Progress:input_type -> milvago.internal.CollectionIDRequest
+	30, // 24: milvago.internal.QueryNode.Search:input_type -> milvago.internal.SearchRequest
+	31, // 25: milvago.internal.QueryNode.Query:input_type -> milvago.internal.QueryRequest
+	22, // 26: milvago.internal.QueryNode.UpdateCollection:input_type -> milvago.internal.Collection
+	3,  // 27: milvago.internal.QueryNode.DropSegmentIDs:input_type -> milvago.internal.DropSegmentIDsRequest
+	5,  // 28: milvago.internal.QueryNode.UpdateIndexes:input_type -> milvago.internal.UpdateIndexesRequest
+	22, // 29: milvago.internal.DataNode.Watch:input_type -> milvago.internal.Collection
+	22, // 30: milvago.internal.DataNode.Unwatch:input_type -> milvago.internal.Collection
+	22, // 31: milvago.internal.DataNode.UpdateCollection:input_type -> milvago.internal.Collection
+	7,  // 32: milvago.internal.DataNode.Compact:input_type -> milvago.internal.CompactionTask
+	10, // 33: milvago.internal.IndexNode.Build:input_type -> milvago.internal.BuildTask
+	12, // 34: milvago.internal.StreamingNode.AppendInsert:input_type -> milvago.internal.AppendInsertRequest
+	13, // 35: milvago.internal.StreamingNode.AppendDelete:input_type -> milvago.internal.AppendDeleteRequest
+	15, // 36: milvago.internal.StreamingNode.Seal:input_type -> milvago.internal.SealRequest
+	17, // 37: milvago.internal.StreamingNode.SyncTo:input_type -> milvago.internal.SyncToRequest
+	32, // 38: milvago.internal.QueryNode.LoadCollection:output_type -> milvago.internal.Empty
+	32, // 39: milvago.internal.QueryNode.ReleaseCollection:output_type -> milvago.internal.Empty
+	32, // 40: milvago.internal.QueryNode.SyncSegment:output_type -> milvago.internal.Empty
+	32, // 41: milvago.internal.QueryNode.DropSegments:output_type -> milvago.internal.Empty
+	6,  // 42: milvago.internal.QueryNode.Progress:output_type -> milvago.internal.ProgressResponse
+	33, // 43: milvago.internal.QueryNode.Search:output_type -> milvago.internal.SearchResult
+	34, // 44: milvago.internal.QueryNode.Query:output_type -> milvago.internal.QueryResult
+	32, // 45: milvago.internal.QueryNode.UpdateCollection:output_type -> milvago.internal.Empty
+	32, // 46: milvago.internal.QueryNode.DropSegmentIDs:output_type -> milvago.internal.Empty
+	32, // 47: milvago.internal.QueryNode.UpdateIndexes:output_type -> milvago.internal.Empty
+	32, // 48: milvago.internal.DataNode.Watch:output_type -> milvago.internal.Empty
+	32, // 49: milvago.internal.DataNode.Unwatch:output_type -> milvago.internal.Empty
+	32, // 50: milvago.internal.DataNode.UpdateCollection:output_type -> milvago.internal.Empty
+	9,  // 51: milvago.internal.DataNode.Compact:output_type -> milvago.internal.CompactionResult
+	11, // 52: milvago.internal.IndexNode.Build:output_type -> milvago.internal.BuildResult
+	14, // 53: milvago.internal.StreamingNode.AppendInsert:output_type -> milvago.internal.AppendResponse
+	14, // 54: milvago.internal.StreamingNode.AppendDelete:output_type -> milvago.internal.AppendResponse
+	16, // 55: milvago.internal.StreamingNode.Seal:output_type -> milvago.internal.SealResponse
+	32, // 56: milvago.internal.StreamingNode.SyncTo:output_type -> milvago.internal.Empty
+	38, // [38:57] is the sub-list for method output_type
+	19, // [19:38] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_worker_proto_init() }
@@ -1525,7 +1588,7 @@ func file_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_worker_proto_rawDesc), len(file_worker_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

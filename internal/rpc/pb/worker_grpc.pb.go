@@ -31,6 +31,7 @@ const (
 	QueryNode_Query_FullMethodName             = "/milvago.internal.QueryNode/Query"
 	QueryNode_UpdateCollection_FullMethodName  = "/milvago.internal.QueryNode/UpdateCollection"
 	QueryNode_DropSegmentIDs_FullMethodName    = "/milvago.internal.QueryNode/DropSegmentIDs"
+	QueryNode_UpdateIndexes_FullMethodName     = "/milvago.internal.QueryNode/UpdateIndexes"
 )
 
 // QueryNodeClient is the client API for QueryNode service.
@@ -46,6 +47,7 @@ type QueryNodeClient interface {
 	Query(ctx context.Context, in *QueryRequest, opts ...grpc.CallOption) (*QueryResult, error)
 	UpdateCollection(ctx context.Context, in *Collection, opts ...grpc.CallOption) (*Empty, error)
 	DropSegmentIDs(ctx context.Context, in *DropSegmentIDsRequest, opts ...grpc.CallOption) (*Empty, error)
+	UpdateIndexes(ctx context.Context, in *UpdateIndexesRequest, opts ...grpc.CallOption) (*Empty, error)
 }
 
 type queryNodeClient struct {
@@ -146,6 +148,16 @@ func (c *queryNodeClient) DropSegmentIDs(ctx context.Context, in *DropSegmentIDs
 	return out, nil
 }
 
+func (c *queryNodeClient) UpdateIndexes(ctx context.Context, in *UpdateIndexesRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, QueryNode_UpdateIndexes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QueryNodeServer is the server API for QueryNode service.
 // All implementations must embed UnimplementedQueryNodeServer
 // for forward compatibility.
@@ -159,6 +171,7 @@ type QueryNodeServer interface {
 	Query(context.Context, *QueryRequest) (*QueryResult, error)
 	UpdateCollection(context.Context, *Collection) (*Empty, error)
 	DropSegmentIDs(context.Context, *DropSegmentIDsRequest) (*Empty, error)
+	UpdateIndexes(context.Context, *UpdateIndexesRequest) (*Empty, error)
 	mustEmbedUnimplementedQueryNodeServer()
 }
 
@@ -195,6 +208,9 @@ func (UnimplementedQueryNodeServer) UpdateCollection(context.Context, *Collectio
 }
 func (UnimplementedQueryNodeServer) DropSegmentIDs(context.Context, *DropSegmentIDsRequest) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method DropSegmentIDs not implemented")
+}
+func (UnimplementedQueryNodeServer) UpdateIndexes(context.Context, *UpdateIndexesRequest) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method UpdateIndexes not implemented")
 }
 func (UnimplementedQueryNodeServer) mustEmbedUnimplementedQueryNodeServer() {}
 func (UnimplementedQueryNodeServer) testEmbeddedByValue()                   {}
@@ -379,6 +395,24 @@ func _QueryNode_DropSegmentIDs_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QueryNode_UpdateIndexes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateIndexesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QueryNodeServer).UpdateIndexes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QueryNode_UpdateIndexes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QueryNodeServer).UpdateIndexes(ctx, req.(*UpdateIndexesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QueryNode_ServiceDesc is the grpc.ServiceDesc for QueryNode service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -421,6 +455,10 @@ var QueryNode_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DropSegmentIDs",
 			Handler:    _QueryNode_DropSegmentIDs_Handler,
+		},
+		{
+			MethodName: "UpdateIndexes",
+			Handler:    _QueryNode_UpdateIndexes_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -60,6 +60,7 @@ func storesCount(t *testing.T, ctx context.Context, cli *milvusclient.Client, na
 // startRefused starts a standalone on dir and returns its refusal.
 func startRefused(t *testing.T, dir string) error {
 	t.Helper()
+	standaloneOnly(t, "starts the in-process server on broken local storage")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cfg := app.DefaultStandalone()

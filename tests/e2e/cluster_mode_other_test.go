@@ -10,7 +10,7 @@ import (
 
 func clusterMode() bool { return false }
 
-func startOnCluster(t *testing.T, _ func(*app.StandaloneConfig)) *server {
+func startOnCluster(t *testing.T, _ string, _ func(*app.StandaloneConfig)) *server {
 	t.Skip("cluster mode starts its processes with Linux-only attributes")
 	return nil
 }

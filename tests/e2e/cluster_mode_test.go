@@ -59,20 +59,42 @@ var clusters struct {
 	base    *e2eCluster // the default configuration's
 	special *e2eCluster // the last non-default one
 	tests   int         // tests handed a cluster so far (alternates the proxies)
+	// dirs are the data directories tests started a server on, and the
+	// cluster they got: starting on one again restarts that cluster.
+	dirs map[string]*e2eCluster
 }
 
 func clusterMode() bool { return os.Getenv(clusterEnv) == "1" }
 
-// startOnCluster is startServerWith in cluster mode.
-func startOnCluster(t *testing.T, configure func(*app.StandaloneConfig)) *server {
+// startOnCluster is startServerWith in cluster mode. A test that starts
+// the server again on the same data directory (dir) restarts every role
+// of its cluster on the same storage instead.
+func startOnCluster(t *testing.T, dir string, configure func(*app.StandaloneConfig)) *server {
 	t.Helper()
 	flags, auth, unsupported := clusterFlags(configure)
 	if unsupported != "" {
 		standaloneOnly(t, "configures the in-process server ("+unsupported+") beyond what a cluster takes from its configuration file")
 	}
-	cl := sharedCluster(t, flags, auth)
-	resetCluster(t, cl)
 	clusters.mu.Lock()
+	prev := clusters.dirs[dir]
+	clusters.mu.Unlock()
+	var cl *e2eCluster
+	if prev != nil {
+		if prev.key != strings.Join(flags, " ") {
+			standaloneOnly(t, "restarts the server on its data directory with another configuration")
+		}
+		cl = prev
+		start := time.Now()
+		cl.c.Restart(t)
+		t.Logf("restarted every role of the e2e cluster in %v", time.Since(start).Round(time.Millisecond))
+	} else {
+		cl = sharedCluster(t, flags, auth)
+		resetCluster(t, cl)
+	}
+	clusters.mu.Lock()
+	if dir != "" {
+		clusters.dirs[dir] = cl
+	}
 	n := clusters.tests
 	clusters.tests++
 	clusters.mu.Unlock()
@@ -145,7 +167,15 @@ func sharedCluster(t *testing.T, flags []string, auth bool) *e2eCluster {
 			return clusters.special
 		}
 		clusters.special.tb.Close()
+		for d, cl := range clusters.dirs {
+			if cl == clusters.special {
+				delete(clusters.dirs, d)
+			}
+		}
 		clusters.special = nil
+	}
+	if clusters.dirs == nil {
+		clusters.dirs = map[string]*e2eCluster{}
 	}
 	if clusters.bin == "" {
 		if clusters.bin = os.Getenv("MILVAGO_BIN"); clusters.bin == "" {
@@ -167,6 +197,9 @@ func sharedCluster(t *testing.T, flags []string, auth bool) *e2eCluster {
 	})
 	if err != nil {
 		cl.tb.Close()
+		if cl.tb.Skipped() { // a storage server's binary is missing and CI is not true
+			t.Skipf("start the e2e cluster: %v", err)
+		}
 		t.Fatalf("start the e2e cluster (%s): %v", key, err)
 	}
 	for _, p := range []string{"proxy-1", "proxy-2"} {
@@ -280,8 +313,11 @@ func resetCluster(t *testing.T, cl *e2eCluster) {
 		role, err := cli.DescribeRole(ctx, milvusclient.NewDescribeRoleOption(r))
 		fail("describe role "+r, err)
 		for _, g := range role.Privileges {
-			fail("revoke "+g.Privilege+" from "+r, cli.RevokePrivilege(ctx,
-				milvusclient.NewRevokePrivilegeOption(r, g.Object, g.Privilege, g.ObjectName).WithDbName(g.DbName)))
+			err := cli.RevokePrivilege(ctx, milvusclient.NewRevokePrivilegeOption(r, g.Object, g.Privilege, g.ObjectName).WithDbName(g.DbName))
+			if err != nil { // a privilege group: only RevokePrivilegeV2 takes them
+				err = cli.RevokePrivilegeV2(ctx, milvusclient.NewRevokePrivilegeV2Option(r, g.Privilege, g.ObjectName).WithDbName(g.DbName))
+			}
+			fail("revoke "+g.Privilege+" from "+r, err)
 		}
 		fail("drop role "+r, cli.DropRole(ctx, milvusclient.NewDropRoleOption(r)))
 	}

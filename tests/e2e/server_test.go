@@ -62,10 +62,7 @@ func startServer(t *testing.T, dir string) *server {
 func startServerWith(t *testing.T, dir string, configure func(*app.StandaloneConfig)) *server {
 	t.Helper()
 	if clusterMode() {
-		if dir != "" {
-			standaloneOnly(t, "runs the server on a data directory of its own (to restart it there or read its files)")
-		}
-		return startOnCluster(t, configure)
+		return startOnCluster(t, dir, configure)
 	}
 	if dir == "" {
 		dir = t.TempDir()

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -310,4 +311,22 @@ func (c *Cluster) ProxyAddr(name string) string {
 func (c *Cluster) MetricsURL(name string) string {
 	r := c.Roles[name]
 	return "http://" + net.JoinHostPort(cmp.Or(r.Host, c.IP), fmt.Sprint(r.MetricsPort))
+}
+
+// Restart stops every role at once (SIGTERM, SIGKILL after a grace time),
+// starts them again with the same flags and ports, and waits until each
+// is ready: the deployment restarted on the same storage.
+func (c *Cluster) Restart(t testing.TB) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, name := range c.Order {
+		wg.Go(c.Roles[name].Stop)
+	}
+	wg.Wait()
+	for _, name := range c.Order {
+		c.Roles[name].Start(t)
+	}
+	for _, name := range c.Order {
+		c.Roles[name].WaitReady(t, 90*time.Second)
+	}
 }

@@ -26,7 +26,9 @@ import (
 // server: real etcd (3 members), NATS JetStream (3 nodes), an S3 server
 // (versitygw) and every role as its own `milvago run ROLE` process. The
 // binaries come from MILVAGO_ETCD_BIN, MILVAGO_NATS_BIN and MILVAGO_S3_BIN
-// (or PATH), milvago from MILVAGO_BIN or a build of cmd/milvago.
+// (or PATH), milvago from MILVAGO_BIN or a build of cmd/milvago. The roles
+// log at MILVAGO_E2E_CLUSTER_LOG (default warn); a failed test prints the
+// tail of each role's log.
 //
 // Starting a cluster takes many seconds, so tests share one: the harness
 // keeps the cluster of the default configuration for the whole package
@@ -91,6 +93,13 @@ func startOnCluster(t *testing.T, dir string, configure func(*app.StandaloneConf
 		cl = sharedCluster(t, flags, auth)
 		resetCluster(t, cl)
 	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, name := range cl.c.Order {
+				t.Logf("---- %s log (tail) ----\n%s", name, clusterproc.Tail(cl.c.Roles[name].LogPath()))
+			}
+		}
+	})
 	clusters.mu.Lock()
 	if dir != "" {
 		clusters.dirs[dir] = cl
@@ -192,7 +201,7 @@ func sharedCluster(t *testing.T, flags []string, auth bool) *e2eCluster {
 	start := time.Now()
 	cl := &e2eCluster{key: key, tb: clusterproc.NewMainTB("e2e-cluster"), auth: auth}
 	err := cl.tb.Run(func(tb testing.TB) {
-		cl.c, _ = clusterproc.Start(tb, clusterproc.Opts{Bin: clusters.bin, LogLevel: "warn", StorageNodes: 3, Args: flags},
+		cl.c, _ = clusterproc.Start(tb, clusterproc.Opts{Bin: clusters.bin, LogLevel: cmpOr(os.Getenv("MILVAGO_E2E_CLUSTER_LOG"), "warn"), StorageNodes: 3, Args: flags},
 			clusterRoles...)
 	})
 	if err != nil {

@@ -6,7 +6,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -28,7 +30,8 @@ import (
 // binaries come from MILVAGO_ETCD_BIN, MILVAGO_NATS_BIN and MILVAGO_S3_BIN
 // (or PATH), milvago from MILVAGO_BIN or a build of cmd/milvago. The roles
 // log at MILVAGO_E2E_CLUSTER_LOG (default warn); a failed test prints the
-// tail of each role's log.
+// tail of each role's log, and copies the logs under
+// MILVAGO_E2E_CLUSTER_LOGDIR/TEST if that is set.
 //
 // Starting a cluster takes many seconds, so tests share one: the harness
 // keeps the cluster of the default configuration for the whole package
@@ -43,6 +46,12 @@ import (
 // its own, one worker of each kind and two proxies.
 var clusterRoles = []string{"rootcoord", "datacoord", "querycoord", "indexcoord", "streamingnode", "datanode",
 	"querynode", "indexnode", "proxy-1:proxy", "proxy-2:proxy"}
+
+// sessionArgs set the session TTL to 30 s (tests/cluster's file says 5 s
+// so that killed processes are noticed quickly): no test here kills a
+// role, and a process that the loaded test machine stalls for more than
+// half the TTL fences itself off and exits.
+var sessionArgs = []string{"--common.session.ttl=30"}
 
 // e2eCluster is one running cluster and the MainTB that owns its processes.
 type e2eCluster struct {
@@ -94,9 +103,16 @@ func startOnCluster(t *testing.T, dir string, configure func(*app.StandaloneConf
 		resetCluster(t, cl)
 	}
 	t.Cleanup(func() {
-		if t.Failed() {
-			for _, name := range cl.c.Order {
-				t.Logf("---- %s log (tail) ----\n%s", name, clusterproc.Tail(cl.c.Roles[name].LogPath()))
+		if !t.Failed() {
+			return
+		}
+		keep := os.Getenv("MILVAGO_E2E_CLUSTER_LOGDIR")
+		for _, name := range cl.c.Order {
+			t.Logf("---- %s log (tail) ----\n%s", name, clusterproc.Tail(cl.c.Roles[name].LogPath()))
+			if keep != "" {
+				b, _ := os.ReadFile(cl.c.Roles[name].LogPath())
+				os.MkdirAll(filepath.Join(keep, t.Name()), 0o755)
+				os.WriteFile(filepath.Join(keep, t.Name(), name+".log"), b, 0o644)
 			}
 		}
 	})
@@ -201,7 +217,7 @@ func sharedCluster(t *testing.T, flags []string, auth bool) *e2eCluster {
 	start := time.Now()
 	cl := &e2eCluster{key: key, tb: clusterproc.NewMainTB("e2e-cluster"), auth: auth}
 	err := cl.tb.Run(func(tb testing.TB) {
-		cl.c, _ = clusterproc.Start(tb, clusterproc.Opts{Bin: clusters.bin, LogLevel: cmpOr(os.Getenv("MILVAGO_E2E_CLUSTER_LOG"), "warn"), StorageNodes: 3, Args: flags},
+		cl.c, _ = clusterproc.Start(tb, clusterproc.Opts{Bin: clusters.bin, LogLevel: cmpOr(os.Getenv("MILVAGO_E2E_CLUSTER_LOG"), "warn"), StorageNodes: 3, Args: append(slices.Clone(sessionArgs), flags...)},
 			clusterRoles...)
 	})
 	if err != nil {

@@ -101,21 +101,21 @@ func startOnCluster(t *testing.T, dir string, configure func(*app.StandaloneConf
 	} else {
 		cl = sharedCluster(t, flags, auth)
 		resetCluster(t, cl)
-	}
-	t.Cleanup(func() {
-		if !t.Failed() {
-			return
-		}
-		keep := os.Getenv("MILVAGO_E2E_CLUSTER_LOGDIR")
-		for _, name := range cl.c.Order {
-			t.Logf("---- %s log (tail) ----\n%s", name, clusterproc.Tail(cl.c.Roles[name].LogPath()))
-			if keep != "" {
-				b, _ := os.ReadFile(cl.c.Roles[name].LogPath())
-				os.MkdirAll(filepath.Join(keep, t.Name()), 0o755)
-				os.WriteFile(filepath.Join(keep, t.Name(), name+".log"), b, 0o644)
+		t.Cleanup(func() {
+			if !t.Failed() {
+				return
 			}
-		}
-	})
+			keep := os.Getenv("MILVAGO_E2E_CLUSTER_LOGDIR")
+			for _, name := range cl.c.Order {
+				t.Logf("---- %s log (tail) ----\n%s", name, clusterproc.Tail(cl.c.Roles[name].LogPath()))
+				if keep != "" {
+					b, _ := os.ReadFile(cl.c.Roles[name].LogPath())
+					os.MkdirAll(filepath.Join(keep, t.Name()), 0o755)
+					os.WriteFile(filepath.Join(keep, t.Name(), name+".log"), b, 0o644)
+				}
+			}
+		})
+	}
 	clusters.mu.Lock()
 	if dir != "" {
 		clusters.dirs[dir] = cl

@@ -12,9 +12,16 @@ build:
 run: build
 	./$(BIN) standalone --data-dir $(DATA)
 
-# The whole suite, race detector on (what CI runs).
+# The whole suite, race detector on (what CI runs), and, in parallel with
+# it, tests/e2e once more against a cluster of processes
+# (MILVAGO_E2E_CLUSTER=1, docs/cluster.md); its output follows the suite's.
 test:
-	$(GO) test -race -timeout 25m $(PKGS)
+	@out=$$(mktemp); \
+	(MILVAGO_E2E_CLUSTER=1 $(GO) test -race -timeout 20m ./tests/e2e >$$out 2>&1) & cpid=$$!; \
+	$(GO) test -race -timeout 25m $(PKGS); rc=$$?; \
+	wait $$cpid; crc=$$?; \
+	echo "== tests/e2e against a cluster (MILVAGO_E2E_CLUSTER=1):"; cat $$out; rm -f $$out; \
+	[ $$rc -eq 0 ] && [ $$crc -eq 0 ]
 	cd deploy && $(GO) test ./...   # the Helm chart and compose file (deploy/doc.go)
 
 test-short:

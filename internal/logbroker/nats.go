@@ -470,6 +470,12 @@ func (n *NATS) MaxMessageBytes() int { return n.maxPayload - propsReserve }
 // it at once.
 const readerInactive = time.Minute
 
+// readerHeartbeat is how often the server tells an idle reader it is
+// still there: a reader whose pull went unanswered recovers within two
+// (the client's default, 5 s, left a new shard's first read waiting 10 s
+// on a NATS cluster).
+const readerHeartbeat = time.Second
+
 // Read implements Log. The reader is an ordered consumer: ephemeral, held
 // in memory by the server, filtered to the channel's subject and starting
 // at after+1. It keeps no state on the server beyond its lifetime.
@@ -505,7 +511,12 @@ func (n *NATS) Read(ctx context.Context, channel string, after MessageID) (Reade
 	}
 	// Buffer up to 1000 messages and 2 max_payloads (16 MiB on the embedded
 	// server) per reader: a lagging reader of big inserts holds no more.
-	it, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(1000, 2*n.maxPayload))
+	// The idle heartbeat is readerHeartbeat, not the client's 5 s: the
+	// client notices a pull the server never answered (a new consumer on
+	// a cluster sometimes loses its first one) after two missed heartbeats
+	// and recreates the consumer, and until then the reader sees nothing.
+	it, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(1000, 2*n.maxPayload),
+		jetstream.PullHeartbeat(readerHeartbeat))
 	if err != nil {
 		return nil, fmt.Errorf("logbroker: read %q: %w", channel, n.mapErr(err))
 	}

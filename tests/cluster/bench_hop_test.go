@@ -55,7 +55,7 @@ func TestHopLatency(t *testing.T) {
 	c, _ := startClusterWith(t, clusterOpts{logLevel: "info", storageNodes: 1},
 		"mixcoord", "streamingnode", "datanode", "indexnode", "querynode", "proxy")
 	sa, saddr := startStandalone(t)
-	ccli := connect(t, ctx, c.proxyAddr("proxy"))
+	ccli := connect(t, ctx, c.ProxyAddr("proxy"))
 	scli := connect(t, ctx, saddr)
 	sealed, growing, queries := benchVectors(1, rows), benchVectors(2, 100), benchVectors(3, perRound)
 	for _, cli := range []*milvusclient.Client{ccli, scli} {
@@ -69,8 +69,8 @@ func TestHopLatency(t *testing.T) {
 	}
 	time.Sleep(4 * time.Second) // the proxy's shard-leader cache is warm
 
-	ps := procs{"proxy": c.roles["proxy"].cmd.Process.Pid, "querynode": c.roles["querynode"].cmd.Process.Pid}
-	sps := procs{"standalone": sa.cmd.Process.Pid}
+	ps := procs{"proxy": c.Roles["proxy"].Cmd.Process.Pid, "querynode": c.Roles["querynode"].Cmd.Process.Pid}
+	sps := procs{"standalone": sa.Cmd.Process.Pid}
 	var cl, st []float64
 	var diffs []float64
 	var cpu = map[string]float64{}
@@ -137,7 +137,7 @@ func TestHopLatency(t *testing.T) {
 		})
 		var pw sync.WaitGroup
 		for _, name := range []string{"proxy", "querynode"} {
-			pw.Go(func() { saveProfile(t, c.roles[name].metricsPort, filepath.Join(profDir, name+".pprof"), 10) })
+			pw.Go(func() { saveProfile(t, c.Roles[name].MetricsPort, filepath.Join(profDir, name+".pprof"), 10) })
 		}
 		pw.Wait()
 		close(stop)

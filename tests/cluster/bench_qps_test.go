@@ -38,7 +38,7 @@ func TestClusterQPSScaling(t *testing.T) {
 	defer cancel()
 	c, _ := startClusterWith(t, clusterOpts{logLevel: "info", storageNodes: 1},
 		"mixcoord", "streamingnode", "datanode", "indexnode", "querynode-1:querynode", "proxy")
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
 	sealed := benchVectors(1, nSealed)
 	growing := benchVectors(2, 100)
 	queries := benchVectors(3, 1000)
@@ -49,7 +49,7 @@ func TestClusterQPSScaling(t *testing.T) {
 		"clients": clients, "seconds": seconds, "loadavg_start": loadAvg()}
 	for k := 1; k <= 3; k++ {
 		if k > 1 {
-			c.add(t, fmt.Sprintf("querynode-%d:querynode", k)).waitReady(t, 90*time.Second)
+			c.Add(t, fmt.Sprintf("querynode-%d:querynode", k)).WaitReady(t, 90*time.Second)
 		}
 		lt, err := cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(benchCollection).WithReplica(k))
 		if err != nil {
@@ -73,10 +73,10 @@ func TestClusterQPSScaling(t *testing.T) {
 			return nil
 		})
 		time.Sleep(4 * time.Second) // the proxy's leader cache (3 s) sees every replica
-		ps := procs{"proxy": c.roles["proxy"].cmd.Process.Pid}
+		ps := procs{"proxy": c.Roles["proxy"].Cmd.Process.Pid}
 		for i := 1; i <= k; i++ {
 			name := fmt.Sprintf("querynode-%d", i)
-			ps[name] = c.roles[name].cmd.Process.Pid
+			ps[name] = c.Roles[name].Cmd.Process.Pid
 		}
 		seq := measureSearch(t, ctx, cli, ps, queries, nSealed+len(growing))
 		conc := measureQPS(t, ctx, cli, ps, queries, clients, time.Duration(seconds)*time.Second)

@@ -125,17 +125,17 @@ func startStandalone(t *testing.T) (*role, string) {
 	t.Helper()
 	dir := t.TempDir()
 	port := testservers.FreePort(t)
-	r := &role{name: "standalone", bin: binary(t), dir: dir, metricsPort: testservers.FreePort(t)}
-	r.args = []string{"standalone", "--data-dir", filepath.Join(dir, "data"), "--port", fmt.Sprint(port),
-		"--metrics-port", fmt.Sprint(r.metricsPort), "--log-level", "info"}
-	r.start(t)
+	r := &role{Name: "standalone", Bin: binary(t), Dir: dir, MetricsPort: testservers.FreePort(t)}
+	r.Args = []string{"standalone", "--data-dir", filepath.Join(dir, "data"), "--port", fmt.Sprint(port),
+		"--metrics-port", fmt.Sprint(r.MetricsPort), "--log-level", "info"}
+	r.Start(t)
 	t.Cleanup(func() {
-		r.stop()
+		r.Stop()
 		if t.Failed() {
-			t.Logf("---- standalone log ----\n%s", tail(r.logPath()))
+			t.Logf("---- standalone log ----\n%s", tail(r.LogPath()))
 		}
 	})
-	r.waitReady(t, 90*time.Second)
+	r.WaitReady(t, 90*time.Second)
 	return r, fmt.Sprintf("127.0.0.1:%d", port)
 }
 
@@ -446,16 +446,16 @@ func TestClusterBench(t *testing.T) {
 	for k, v := range storage {
 		clusterProcs[k] = v
 	}
-	for _, name := range c.order {
-		clusterProcs[name] = c.roles[name].cmd.Process.Pid
+	for _, name := range c.Order {
+		clusterProcs[name] = c.Roles[name].Cmd.Process.Pid
 	}
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
 	took := loadBench(t, ctx, cli, sealed, growing)
 	t.Logf("cluster load: %v", took)
 	result["cluster_load"] = took
 
 	sa, saAddr := startStandalone(t)
-	saProcs := procs{"standalone": sa.cmd.Process.Pid}
+	saProcs := procs{"standalone": sa.Cmd.Process.Pid}
 	saCli := connect(t, ctx, saAddr)
 	took = loadBench(t, ctx, saCli, sealed, growing)
 	t.Logf("standalone load: %v", took)
@@ -480,7 +480,7 @@ func TestClusterBench(t *testing.T) {
 	for k, v := range clusterProcs {
 		all[k] = v
 	}
-	all["standalone"] = sa.cmd.Process.Pid
+	all["standalone"] = sa.Cmd.Process.Pid
 	before := all.snapshot(t)
 	start := time.Now()
 	time.Sleep(idleWindow)
@@ -500,12 +500,12 @@ func TestClusterBench(t *testing.T) {
 	result["idle_cpu_pct_cluster_total"] = round3(clusterIdle)
 
 	// The standalone is not needed any more; it would only add load.
-	sa.stop()
+	sa.Stop()
 
 	// 3a. One query node: SIGKILL it and start a replacement at once.
 	one := nodeLoss(t, ctx, cli, queries[0], func() {
-		c.roles["querynode-1"].kill()
-		c.add(t, "querynode-2:querynode")
+		c.Roles["querynode-1"].Kill()
+		c.Add(t, "querynode-2:querynode")
 	})
 	t.Logf("loss of the only query node, replacement started at once: %+v", one)
 	result["loss_one_querynode"] = one
@@ -515,9 +515,9 @@ func TestClusterBench(t *testing.T) {
 
 	// 3b. Two query nodes: start a standby, let it settle, and kill the
 	// serving one (querynode-2) with no replacement.
-	c.add(t, "querynode-3:querynode").waitReady(t, 90*time.Second)
+	c.Add(t, "querynode-3:querynode").WaitReady(t, 90*time.Second)
 	time.Sleep(5 * time.Second)
-	two := nodeLoss(t, ctx, cli, queries[0], func() { c.roles["querynode-2"].kill() })
+	two := nodeLoss(t, ctx, cli, queries[0], func() { c.Roles["querynode-2"].Kill() })
 	t.Logf("loss of the serving query node with a standby running: %+v", two)
 	result["loss_two_querynodes"] = two
 	if !two.Recovered {

@@ -23,7 +23,7 @@ func TestClusterAutoBalance(t *testing.T) {
 	c := startCluster(t, "mixcoord", "streamingnode", "datanode", "querynode-1:querynode", "indexnode", "proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
 	createShards(t, ctx, cli, "spread", 4)
 	const n = 800
 	vecs := vectors(rand.New(rand.NewPCG(7, 9)), n)
@@ -37,7 +37,7 @@ func TestClusterAutoBalance(t *testing.T) {
 		t.Fatal(err)
 	}
 	flushAwait(t, ctx, cli, "spread")
-	qn1 := c.roles["querynode-1"].serverID(t)
+	qn1 := serverID(c.Roles["querynode-1"], t)
 	leaders := func() map[int64]int {
 		out := map[int64]int{}
 		for _, r := range describeReplicas(t, ctx, cli, "spread") {
@@ -52,8 +52,8 @@ func TestClusterAutoBalance(t *testing.T) {
 	}
 	reads := startReads(ctx, cli, "spread", vecs)
 	time.Sleep(time.Second)
-	c.add(t, "querynode-2:querynode").waitReady(t, 60*time.Second)
-	qn2 := c.roles["querynode-2"].serverID(t)
+	c.Add(t, "querynode-2:querynode").WaitReady(t, 60*time.Second)
+	qn2 := serverID(c.Roles["querynode-2"], t)
 	start := time.Now()
 	eventually(t, 90*time.Second, "shards balanced onto the new node", func() error {
 		if got := leaders(); got[qn1] != 2 || got[qn2] != 2 {

@@ -32,10 +32,10 @@ func shortGC(t *testing.T, missing, drop int) {
 }
 
 // bucket opens the deployment's object store as the roles see it.
-func (c *cluster) bucket(t *testing.T, ctx context.Context) *objstore.S3 {
+func bucket(c *cluster, t *testing.T, ctx context.Context) *objstore.S3 {
 	t.Helper()
-	objs, err := objstore.NewS3(ctx, objstore.S3Config{Endpoint: c.s3.Endpoint, Region: c.s3.Region, Bucket: "milvago",
-		AccessKey: c.s3.AccessKey, SecretKey: c.s3.SecretKey, RootPath: "milvago", CreateBucket: true}, nil)
+	objs, err := objstore.NewS3(ctx, objstore.S3Config{Endpoint: c.S3.Endpoint, Region: c.S3.Region, Bucket: "milvago",
+		AccessKey: c.S3.AccessKey, SecretKey: c.S3.SecretKey, RootPath: "milvago", CreateBucket: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,10 +178,10 @@ func audit(t *testing.T, ctx context.Context, objs objstore.Store, store kv.Stor
 }
 
 // nodeOf maps the server ID a coordinator log names to the role's name.
-func (c *cluster) nodeOf(t *testing.T, id string, names ...string) string {
+func nodeOf(c *cluster, t *testing.T, id string, names ...string) string {
 	t.Helper()
 	for _, n := range names {
-		if strconv.FormatInt(c.roles[n].serverID(t), 10) == id {
+		if strconv.FormatInt(serverID(c.Roles[n], t), 10) == id {
 			return n
 		}
 	}
@@ -289,10 +289,10 @@ func TestClusterCompactionNodeKilled(t *testing.T) {
 		"mixcoord", "streamingnode", "datanode-1:datanode", "datanode-2:datanode", "querynode", "indexnode", "proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
-	store := c.meta(t, ctx)
-	objs := c.bucket(t, ctx)
-	mixLog := c.roles["mixcoord"].logPath()
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
+	store := meta(c, t, ctx)
+	objs := bucket(c, t, ctx)
+	mixLog := c.Roles["mixcoord"].LogPath()
 
 	const name, vdim, segs, per = "compactkill", 128, 8, 8000
 	coll := bigCollection(t, ctx, cli, name, vdim, 1)
@@ -343,8 +343,8 @@ func TestClusterCompactionNodeKilled(t *testing.T) {
 	if len(m) == 0 {
 		t.Fatal("no compaction dispatched in the coordinator's log")
 	}
-	dispatchedTo = c.nodeOf(t, m[len(m)-1], "datanode-1", "datanode-2")
-	c.roles[dispatchedTo].kill()
+	dispatchedTo = nodeOf(c, t, m[len(m)-1], "datanode-1", "datanode-2")
+	c.Roles[dispatchedTo].Kill()
 	killed := time.Now()
 	var partial []string
 	for _, f := range collectionFiles(t, ctx, objs, coll) {

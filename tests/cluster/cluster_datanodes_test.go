@@ -23,9 +23,9 @@ import (
 
 // meta opens the cluster's etcd under the test's root path, to read the
 // coordinators' state.
-func (c *cluster) meta(t *testing.T, ctx context.Context) kv.Store {
+func meta(c *cluster, t *testing.T, ctx context.Context) kv.Store {
 	t.Helper()
-	store, err := kv.NewEtcd(ctx, kv.EtcdConfig{Endpoints: c.etcd, RootPath: "cluster-test"}, nil)
+	store, err := kv.NewEtcd(ctx, kv.EtcdConfig{Endpoints: c.Etcd, RootPath: "cluster-test"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,15 +56,15 @@ func channelOwners(t *testing.T, ctx context.Context, store kv.Store) map[string
 var serverIDRe = regexp.MustCompile(`msg="session registered".*server_id=(\d+)`)
 
 // serverID is the server ID a role process registered under (its log).
-func (r *role) serverID(t *testing.T) int64 {
+func serverID(r *role, t *testing.T) int64 {
 	t.Helper()
-	b, err := os.ReadFile(r.logPath())
+	b, err := os.ReadFile(r.LogPath())
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := serverIDRe.FindAllSubmatch(b, -1)
 	if len(m) == 0 {
-		t.Fatalf("%s: no session in its log", r.name)
+		t.Fatalf("%s: no session in its log", r.Name)
 	}
 	id, _ := strconv.ParseInt(string(m[len(m)-1][1]), 10, 64)
 	return id
@@ -130,9 +130,9 @@ func TestClusterDataNodes(t *testing.T) {
 		"indexnode-1:indexnode", "indexnode-2:indexnode", "proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
-	store := c.meta(t, ctx)
-	dn1, dn2 := c.roles["datanode-1"].serverID(t), c.roles["datanode-2"].serverID(t)
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
+	store := meta(c, t, ctx)
+	dn1, dn2 := serverID(c.Roles["datanode-1"], t), serverID(c.Roles["datanode-2"], t)
 
 	createShards(t, ctx, cli, "shared", 4)
 	owners := channelOwners(t, ctx, store)
@@ -154,9 +154,9 @@ func TestClusterDataNodes(t *testing.T) {
 		t.Fatalf("rows flushed by two data nodes: %d, want %d", got, base)
 	}
 	// The flushed segments' index builds went to both index nodes.
-	in1, in2 := c.roles["indexnode-1"].serverID(t), c.roles["indexnode-2"].serverID(t)
+	in1, in2 := serverID(c.Roles["indexnode-1"], t), serverID(c.Roles["indexnode-2"], t)
 	eventually(t, 60*time.Second, "index builds on both index nodes", func() error {
-		b, err := os.ReadFile(c.roles["mixcoord"].logPath())
+		b, err := os.ReadFile(c.Roles["mixcoord"].LogPath())
 		if err != nil {
 			return err
 		}
@@ -172,7 +172,7 @@ func TestClusterDataNodes(t *testing.T) {
 	w := startWrites(ctx, "shared", cli)
 	time.Sleep(2 * time.Second)
 	killed := time.Now()
-	c.roles["datanode-1"].kill()
+	c.Roles["datanode-1"].Kill()
 	eventually(t, 60*time.Second, "data node 1's pchannels to move", func() error {
 		for pc, n := range channelOwners(t, ctx, store) {
 			if n != dn2 {
@@ -200,8 +200,8 @@ func TestClusterDataNodes(t *testing.T) {
 	}
 
 	// A data node joining takes the pchannels of a new collection.
-	c.add(t, "datanode-3:datanode").waitReady(t, 60*time.Second)
-	dn3 := c.roles["datanode-3"].serverID(t)
+	c.Add(t, "datanode-3:datanode").WaitReady(t, 60*time.Second)
+	dn3 := serverID(c.Roles["datanode-3"], t)
 	eventually(t, 30*time.Second, "the coordinator to see data node 3", func() error {
 		createShards(t, ctx, cli, "joined", 2)
 		for _, pc := range ownersOfNew(t, ctx, store, owners) {

@@ -14,30 +14,30 @@ import (
 // pause stops a role's process (SIGSTOP) for d, then lets it continue
 // (SIGCONT): the process is cut off from everything, as by a network
 // partition, and comes back with all its state.
-func (r *role) pause(t *testing.T, d time.Duration) {
+func pause(r *role, t *testing.T, d time.Duration) {
 	t.Helper()
-	if err := r.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatalf("SIGSTOP %s: %v", r.name, err)
+	if err := r.Cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatalf("SIGSTOP %s: %v", r.Name, err)
 	}
 	time.Sleep(d)
-	if err := r.cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		t.Fatalf("SIGCONT %s: %v", r.name, err)
+	if err := r.Cmd.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatalf("SIGCONT %s: %v", r.Name, err)
 	}
 }
 
 // exitsAfterPause waits for a resumed role to stop by itself: its session
 // expired while it was stopped, so it must neither serve nor write again
 // under that session.
-func (r *role) exitsAfterPause(t *testing.T, within time.Duration) {
+func exitsAfterPause(r *role, t *testing.T, within time.Duration) {
 	t.Helper()
 	select {
-	case <-r.done:
+	case <-r.Done:
 	case <-time.After(within):
-		t.Fatalf("%s still runs %v after it resumed with an expired session:\n%s", r.name, within, tail(r.logPath()))
+		t.Fatalf("%s still runs %v after it resumed with an expired session:\n%s", r.Name, within, tail(r.LogPath()))
 	}
-	b, _ := os.ReadFile(r.logPath())
+	b, _ := os.ReadFile(r.LogPath())
 	if !strings.Contains(string(b), "lost the session; stopping") {
-		t.Fatalf("%s exited without noticing its lost session:\n%s", r.name, tail(r.logPath()))
+		t.Fatalf("%s exited without noticing its lost session:\n%s", r.Name, tail(r.LogPath()))
 	}
 }
 
@@ -62,11 +62,11 @@ func TestClusterPausedNodes(t *testing.T) {
 		"querynode-1:querynode", "querynode-2:querynode", "indexnode", "proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
-	store := c.meta(t, ctx)
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
+	store := meta(c, t, ctx)
 	const n = 1000
 	vecs := flowReplicas(t, ctx, cli, "fenced", n, 2)
-	dn2 := c.roles["datanode-2"].serverID(t)
+	dn2 := serverID(c.Roles["datanode-2"], t)
 
 	reads := startReads(ctx, cli, "fenced", vecs)
 	writes := startWrites(ctx, "fenced", cli)
@@ -74,16 +74,16 @@ func TestClusterPausedNodes(t *testing.T) {
 
 	// A query node is cut off for 10 s (the session TTL is 5 s).
 	start := time.Now()
-	c.roles["querynode-1"].pause(t, 10*time.Second)
-	c.roles["querynode-1"].exitsAfterPause(t, 10*time.Second)
+	pause(c.Roles["querynode-1"], t, 10*time.Second)
+	exitsAfterPause(c.Roles["querynode-1"], t, 10*time.Second)
 	t.Logf("query node paused 10 s and resumed: %v (%v after the pause began)", reads, time.Since(start).Round(time.Millisecond))
 	if reads.failed.Load() > 0 {
 		t.Fatalf("reads failed while a query node of a two-replica collection was paused: %v", reads)
 	}
 
 	// A data node is cut off: its pchannels move to the other one.
-	c.roles["datanode-1"].pause(t, 10*time.Second)
-	c.roles["datanode-1"].exitsAfterPause(t, 10*time.Second)
+	pause(c.Roles["datanode-1"], t, 10*time.Second)
+	exitsAfterPause(c.Roles["datanode-1"], t, 10*time.Second)
 	for pc, node := range channelOwners(t, ctx, store) {
 		if node != dn2 {
 			t.Fatalf("pchannel %s owned by %d after data node 1 was cut off, want %d", pc, node, dn2)

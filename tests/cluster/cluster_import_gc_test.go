@@ -63,10 +63,10 @@ func TestClusterImportNodeKilledGC(t *testing.T) {
 		"mixcoord", "streamingnode", "datanode-1:datanode", "datanode-2:datanode", "querynode", "indexnode", "proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
-	store := c.meta(t, ctx)
-	objs := c.bucket(t, ctx)
-	mixLog := c.roles["mixcoord"].logPath()
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
+	store := meta(c, t, ctx)
+	objs := bucket(c, t, ctx)
+	mixLog := c.Roles["mixcoord"].LogPath()
 
 	const name, vdim, base = "importgc", 32, 2000
 	coll := bigCollection(t, ctx, cli, name, vdim, 4)
@@ -77,7 +77,7 @@ func TestClusterImportNodeKilledGC(t *testing.T) {
 
 	const first, n = 1_000_000, 60_000
 	putBigRows(t, ctx, objs, "imports/big.json", first, n, vdim)
-	restBase := "http://" + c.proxyAddr("proxy")
+	restBase := "http://" + c.ProxyAddr("proxy")
 	d := restData(t, restBase, "/jobs/import/create", map[string]any{"collectionName": name, "files": [][]string{{"imports/big.json"}}})
 	job := fmt.Sprint(d["jobId"])
 
@@ -104,8 +104,8 @@ func TestClusterImportNodeKilledGC(t *testing.T) {
 	if len(m) == 0 {
 		t.Fatalf("import %s not dispatched in the coordinator's log", job)
 	}
-	victim := c.nodeOf(t, m[len(m)-1], "datanode-1", "datanode-2")
-	c.roles[victim].kill()
+	victim := nodeOf(c, t, m[len(m)-1], "datanode-1", "datanode-2")
+	c.Roles[victim].Kill()
 	killed := time.Now()
 	for id := range newSegments() {
 		dead[id] = true // what it wrote until it died (the other node reads its file first)

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
-
-	"github.com/milvago/milvago/internal/testservers"
 )
 
 // insOKNow is the number of acknowledged inserts so far.
@@ -20,19 +18,6 @@ func (w *writeLoop) insOKNow() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.insOK
-}
-
-// kafkaMQ starts a Kafka cluster of brokers brokers (kfake as a process of
-// its own, testservers.StartKafka) and returns the mq section of the
-// configuration that points at it, and the cluster; brokers = 0 starts
-// nothing and returns "" and nil.
-func kafkaMQ(t *testing.T, brokers int) (string, *testservers.KafkaCluster) {
-	t.Helper()
-	if brokers == 0 {
-		return "", nil
-	}
-	k := testservers.StartKafka(t, brokers)
-	return fmt.Sprintf("mq:\n  type: kafka\nkafka:\n  brokerList: %s\n", k.BrokerList()), k
 }
 
 // TestClusterKafka runs the cluster with its log on Kafka (mq.type: kafka,
@@ -54,8 +39,8 @@ func TestClusterKafka(t *testing.T) {
 		"proxy-1:proxy", "proxy-2:proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	cli1 := connect(t, ctx, c.proxyAddr("proxy-1"))
-	cli2 := connect(t, ctx, c.proxyAddr("proxy-2"))
+	cli1 := connect(t, ctx, c.ProxyAddr("proxy-1"))
+	cli2 := connect(t, ctx, c.ProxyAddr("proxy-2"))
 
 	// The flow of TestClusterFlow, on Kafka.
 	const name, n = "onkafka", 1000
@@ -123,8 +108,8 @@ func TestClusterKafka(t *testing.T) {
 	}
 	f0 := reads1.failed.Load() + reads2.failed.Load()
 	start := time.Now()
-	c.roles["querynode-1"].kill()
-	c.add(t, "querynode-3:querynode").waitReady(t, 60*time.Second)
+	c.Roles["querynode-1"].Kill()
+	c.Add(t, "querynode-3:querynode").WaitReady(t, 60*time.Second)
 	eventually(t, 90*time.Second, "both replicas served again", func() error {
 		rs, err := cli1.DescribeReplica(ctx, milvusclient.NewDescribeReplicaOption(name))
 		if err != nil {
@@ -158,8 +143,8 @@ func TestClusterKafka(t *testing.T) {
 	// 2. The data node: its channels move to the replacement, which
 	// consumes them from Kafka where the dead one stopped; a flush completes.
 	start = time.Now()
-	c.roles["datanode"].kill()
-	c.add(t, "datanode-2:datanode").waitReady(t, 60*time.Second)
+	c.Roles["datanode"].Kill()
+	c.Add(t, "datanode-2:datanode").WaitReady(t, 60*time.Second)
 	eventually(t, 120*time.Second, "flush on datanode-2", func() error {
 		fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		defer cancel()
@@ -175,9 +160,9 @@ func TestClusterKafka(t *testing.T) {
 	// roles' clients reconnect, and reads never needed it.
 	wf := writes.failures()
 	start = time.Now()
-	c.kafka.Kill(t)
+	c.Kafka.Kill(t)
 	time.Sleep(time.Second)
-	c.kafka.Restart(t)
+	c.Kafka.Restart(t)
 	eventually(t, 60*time.Second, "writes acknowledged after the Kafka restart", func() error {
 		ok := writes.insOKNow()
 		time.Sleep(500 * time.Millisecond)

@@ -21,6 +21,7 @@ import (
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
 
 	"github.com/milvago/milvago/internal/testservers"
+	"github.com/milvago/milvago/internal/testsupport/clusterproc"
 )
 
 // netns is a network namespace joined to the host's by a veth pair: the
@@ -140,29 +141,29 @@ func forward(t *testing.T, host, target string) string {
 
 // addInNetns starts a role inside n: it binds and advertises n.nsIP and
 // reaches etcd, NATS and S3 through relays on the host's end of the link.
-func (c *cluster) addInNetns(t *testing.T, n *netns, spec string) *role {
+func addInNetns(c *cluster, t *testing.T, n *netns, spec string) *role {
 	t.Helper()
 	name, kind, _ := strings.Cut(spec, ":")
 	var etcd, nats []string
-	for _, e := range c.etcd {
+	for _, e := range c.Etcd {
 		etcd = append(etcd, "http://"+forward(t, n.hostIP, strings.TrimPrefix(e, "http://")))
 	}
-	for _, u := range strings.Split(c.nats, ",") {
+	for _, u := range strings.Split(c.NATS, ",") {
 		nats = append(nats, "nats://"+forward(t, n.hostIP, strings.TrimPrefix(strings.TrimSpace(u), "nats://")))
 	}
-	s3 := forward(t, n.hostIP, c.s3.Endpoint)
-	r := &role{name: name, bin: c.bin, dir: c.dir, metricsPort: testservers.FreePort(t), host: n.nsIP,
-		wrap: []string{"ip", "netns", "exec", n.name}}
-	r.args = []string{"run", kind, "--config", c.config,
-		"--" + portFlag[kind] + "=0",
-		"--" + ipFlag[kind] + "=" + n.nsIP,
-		"--common.MetricsPort=" + fmt.Sprint(r.metricsPort),
+	s3 := forward(t, n.hostIP, c.S3.Endpoint)
+	r := &role{Name: name, Bin: c.Bin, Dir: c.Dir, MetricsPort: testservers.FreePort(t), Host: n.nsIP,
+		Wrap: []string{"ip", "netns", "exec", n.name}}
+	r.Args = []string{"run", kind, "--config", c.Config,
+		"--" + clusterproc.PortFlag[kind] + "=0",
+		"--" + clusterproc.IPFlag[kind] + "=" + n.nsIP,
+		"--common.MetricsPort=" + fmt.Sprint(r.MetricsPort),
 		"--etcd.endpoints=" + strings.Join(etcd, ","),
 		"--milvago.natsmq.url=" + strings.Join(nats, ","),
 		"--minio.address=" + s3}
-	r.start(t)
-	c.roles[name] = r
-	c.order = append(c.order, name)
+	r.Start(t)
+	c.Roles[name] = r
+	c.Order = append(c.Order, name)
 	return r
 }
 
@@ -191,14 +192,14 @@ func TestClusterNetworkPartition(t *testing.T) {
 	ns := newNetns(t)
 	c, _ := startClusterWith(t, clusterOpts{logLevel: "debug", storageNodes: 1, ip: ns.hostIP},
 		"mixcoord", "streamingnode", "datanode-1:datanode", "querynode-1:querynode", "indexnode", "proxy")
-	c.addInNetns(t, ns, "datanode-2:datanode").waitReady(t, 90*time.Second)
-	c.addInNetns(t, ns, "querynode-2:querynode").waitReady(t, 90*time.Second)
+	addInNetns(c, t, ns, "datanode-2:datanode").WaitReady(t, 90*time.Second)
+	addInNetns(c, t, ns, "querynode-2:querynode").WaitReady(t, 90*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
-	store := c.meta(t, ctx)
-	dn1, dn2 := c.roles["datanode-1"].serverID(t), c.roles["datanode-2"].serverID(t)
-	qn2 := c.roles["querynode-2"].serverID(t)
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
+	store := meta(c, t, ctx)
+	dn1, dn2 := serverID(c.Roles["datanode-1"], t), serverID(c.Roles["datanode-2"], t)
+	qn2 := serverID(c.Roles["querynode-2"], t)
 	const name, base = "parted", 2000
 
 	// Four shards (two pchannels on each data node), two replicas (one
@@ -277,7 +278,7 @@ func TestClusterNetworkPartition(t *testing.T) {
 	ns.restore(t)
 	restored := time.Since(cutAt)
 	for _, r := range []string{"datanode-2", "querynode-2"} {
-		c.roles[r].exitsAfterPause(t, 30*time.Second)
+		exitsAfterPause(c.Roles[r], t, 30*time.Second)
 	}
 	time.Sleep(2 * time.Second)
 	reads.halt()
@@ -292,9 +293,9 @@ func TestClusterNetworkPartition(t *testing.T) {
 
 	// The nodes come back (their supervisor restarts them, under new
 	// server IDs) and rejoin.
-	c.addInNetns(t, ns, "datanode-2:datanode").waitReady(t, 90*time.Second)
-	c.addInNetns(t, ns, "querynode-2:querynode").waitReady(t, 90*time.Second)
-	dn2b, qn2b := c.roles["datanode-2"].serverID(t), c.roles["querynode-2"].serverID(t)
+	addInNetns(c, t, ns, "datanode-2:datanode").WaitReady(t, 90*time.Second)
+	addInNetns(c, t, ns, "querynode-2:querynode").WaitReady(t, 90*time.Second)
+	dn2b, qn2b := serverID(c.Roles["datanode-2"], t), serverID(c.Roles["querynode-2"], t)
 	eventually(t, 90*time.Second, "the restarted data node to take pchannels back", func() error {
 		per := map[int64]int{}
 		for _, n := range channelOwners(t, ctx, store) {

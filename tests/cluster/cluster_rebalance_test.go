@@ -34,9 +34,9 @@ func TestClusterDataNodeBalance(t *testing.T) {
 	c := startCluster(t, "mixcoord", "streamingnode", "datanode-1:datanode", "querynode", "indexnode", "proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
-	store := c.meta(t, ctx)
-	dn1 := c.roles["datanode-1"].serverID(t)
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
+	store := meta(c, t, ctx)
+	dn1 := serverID(c.Roles["datanode-1"], t)
 	const name, base = "moving", 2000
 
 	createShards(t, ctx, cli, name, 4)
@@ -55,8 +55,8 @@ func TestClusterDataNodeBalance(t *testing.T) {
 	w := startWrites(ctx, name, cli)
 	time.Sleep(2 * time.Second)
 	joined := time.Now()
-	c.add(t, "datanode-2:datanode").waitReady(t, 60*time.Second)
-	dn2 := c.roles["datanode-2"].serverID(t)
+	c.Add(t, "datanode-2:datanode").WaitReady(t, 60*time.Second)
+	dn2 := serverID(c.Roles["datanode-2"], t)
 	eventually(t, 90*time.Second, "pchannels spread over both data nodes", func() error {
 		per := map[int64]int{}
 		for _, n := range channelOwners(t, ctx, store) {
@@ -70,7 +70,7 @@ func TestClusterDataNodeBalance(t *testing.T) {
 	spread := time.Since(joined)
 	time.Sleep(2 * time.Second)
 	w.halt()
-	moves := logMatches(t, c.roles["mixcoord"].logPath(), `msg="pchannel moved".* stopped=(\S+) took=(\S+)`)
+	moves := logMatches(t, c.Roles["mixcoord"].LogPath(), `msg="pchannel moved".* stopped=(\S+) took=(\S+)`)
 	t.Logf("writes while pchannels moved: %v; spread %v after the second data node started; moves (stopped, took): %v",
 		w, spread.Round(time.Millisecond), moves)
 	if len(moves) != 2 {
@@ -113,7 +113,7 @@ func TestClusterDataNodeBalance(t *testing.T) {
 	}
 
 	// Compactions run on the owners of their channels: both nodes.
-	mixLog := c.roles["mixcoord"].logPath()
+	mixLog := c.Roles["mixcoord"].LogPath()
 	id, err := cli.Compact(ctx, milvusclient.NewCompactOption(name))
 	if err != nil {
 		t.Fatalf("compact: %v", err)
@@ -138,13 +138,13 @@ func TestClusterDataNodeBalance(t *testing.T) {
 	}
 
 	// Imports go to the least busy node: both.
-	objs, err := objstore.NewS3(ctx, objstore.S3Config{Endpoint: c.s3.Endpoint, Region: c.s3.Region, Bucket: "milvago",
-		AccessKey: c.s3.AccessKey, SecretKey: c.s3.SecretKey, RootPath: "milvago", CreateBucket: true}, nil)
+	objs, err := objstore.NewS3(ctx, objstore.S3Config{Endpoint: c.S3.Endpoint, Region: c.S3.Region, Bucket: "milvago",
+		AccessKey: c.S3.AccessKey, SecretKey: c.S3.SecretKey, RootPath: "milvago", CreateBucket: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer objs.Close()
-	restBase := "http://" + c.proxyAddr("proxy")
+	restBase := "http://" + c.ProxyAddr("proxy")
 	const importBase, perJob = 3_000_000, 200
 	var jobs []string
 	for j := range 4 {
@@ -177,7 +177,7 @@ func TestClusterDataNodeBalance(t *testing.T) {
 		return nil
 	})
 	killed := time.Now()
-	c.roles[victim].kill()
+	c.Roles[victim].Kill()
 	awaitImport(t, restBase, job, big)
 	retried := logMatches(t, mixLog, fmt.Sprintf(`msg="import failed on a data node; sending it to another".* id=%s `, job))
 	t.Logf("import %s: its data node (%s) killed; completed %v later; retries: %d", job, victim, time.Since(killed).Round(time.Millisecond), len(retried))

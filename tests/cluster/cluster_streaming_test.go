@@ -69,9 +69,9 @@ func TestClusterStreamingNodes(t *testing.T) {
 		"datanode", "querynode", "indexnode", "proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
-	store := c.meta(t, ctx)
-	sn1, sn2 := c.roles["streamingnode-1"].serverID(t), c.roles["streamingnode-2"].serverID(t)
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
+	store := meta(c, t, ctx)
+	sn1, sn2 := serverID(c.Roles["streamingnode-1"], t), serverID(c.Roles["streamingnode-2"], t)
 	const name, base = "streams", 2000
 
 	eventually(t, 30*time.Second, "pchannels dealt over two streaming nodes", func() error {
@@ -109,8 +109,8 @@ func TestClusterStreamingNodes(t *testing.T) {
 	}()
 	time.Sleep(2 * time.Second)
 	joined := time.Now()
-	c.add(t, "streamingnode-3:streamingnode").waitReady(t, 60*time.Second)
-	sn3 := c.roles["streamingnode-3"].serverID(t)
+	c.Add(t, "streamingnode-3:streamingnode").WaitReady(t, 60*time.Second)
+	sn3 := serverID(c.Roles["streamingnode-3"], t)
 	eventually(t, 90*time.Second, "pchannels spread over three streaming nodes", func() error {
 		if per := perNode(writers(t, ctx, store)); per[sn3] != 5 || per[sn1]+per[sn2] != 11 {
 			return fmt.Errorf("writers per node %v", per)
@@ -120,7 +120,7 @@ func TestClusterStreamingNodes(t *testing.T) {
 	spread := time.Since(joined)
 	time.Sleep(2 * time.Second)
 	joinFails := w.failures()
-	takes := logMatches(t, c.roles["streamingnode-3"].logPath(), `msg="pchannel taken".* waited=(\S+)`)
+	takes := logMatches(t, c.Roles["streamingnode-3"].LogPath(), `msg="pchannel taken".* waited=(\S+)`)
 	t.Logf("third streaming node: pchannels spread %v after it started; takes (waited): %v; writes %v",
 		spread.Round(time.Millisecond), takes, w)
 	if len(takes) != 5 {
@@ -134,7 +134,7 @@ func TestClusterStreamingNodes(t *testing.T) {
 	before := w.insOKNow()
 	gone := writers(t, ctx, store)
 	killed := time.Now()
-	c.roles["streamingnode-1"].kill()
+	c.Roles["streamingnode-1"].Kill()
 	eventually(t, 30*time.Second, "streaming node 1's pchannels on live nodes", func() error {
 		for pc, n := range writers(t, ctx, store) {
 			if n == sn1 {
@@ -170,8 +170,8 @@ func TestClusterStreamingNodes(t *testing.T) {
 	// successor's first append (checked in the log below).
 	paused := time.Now()
 	pauseFails := w.failures()
-	c.roles["streamingnode-2"].pause(t, 10*time.Second)
-	c.roles["streamingnode-2"].exitsAfterPause(t, 10*time.Second)
+	pause(c.Roles["streamingnode-2"], t, 10*time.Second)
+	exitsAfterPause(c.Roles["streamingnode-2"], t, 10*time.Second)
 	for pc, n := range writers(t, ctx, store) {
 		if n != sn3 {
 			t.Fatalf("pchannel %s written by %d after streaming node 2 was cut off, want %d", pc, n, sn3)
@@ -225,7 +225,7 @@ func TestClusterStreamingNodes(t *testing.T) {
 			t.Fatalf("%d of %d acknowledged deletes undone", got, len(deleted))
 		}
 	}
-	checkStreamingLog(t, ctx, c.nats, coll.PhysicalChannels)
+	checkStreamingLog(t, ctx, c.NATS, coll.PhysicalChannels)
 }
 
 // checkStreamingLog reads the collection's pchannels from the log: every

@@ -3,18 +3,11 @@
 package cluster
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,7 +15,7 @@ import (
 	"github.com/milvus-io/milvus/client/v2/index"
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
 
-	"github.com/milvago/milvago/internal/testservers"
+	"github.com/milvago/milvago/internal/testsupport/clusterproc"
 )
 
 // binary returns the milvago binary: MILVAGO_BIN, or the one TestMain built.
@@ -34,108 +27,15 @@ func binary(t *testing.T) string {
 	return builtBinary
 }
 
-// role is one `milvago run ROLE` process.
-type role struct {
-	name, bin, dir string
-	args           []string
-	wrap           []string // command the process runs under, e.g. ip netns exec NAME
-	host           string   // where its /healthz answers ("": 127.0.0.1)
-	metricsPort    int
-	cmd            *exec.Cmd
-	done           chan struct{}
-}
+// role is one `milvago run ROLE` process; cluster is the storage servers
+// and the role processes (internal/testsupport/clusterproc, shared with
+// tests/e2e's cluster mode).
+type (
+	role    = clusterproc.Role
+	cluster = clusterproc.Cluster
+)
 
-func (r *role) logPath() string { return filepath.Join(r.dir, r.name+".log") }
-
-func (r *role) start(t *testing.T) {
-	t.Helper()
-	f, err := os.OpenFile(r.logPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmdline := append(append(slices.Clone(r.wrap), r.bin), r.args...)
-	r.cmd = exec.Command(cmdline[0], cmdline[1:]...)
-	r.cmd.Stdout, r.cmd.Stderr = f, f
-	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := r.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", r.name, err)
-	}
-	r.done = make(chan struct{})
-	go func() { r.cmd.Wait(); f.Close(); close(r.done) }()
-}
-
-// waitReady polls the role's /healthz until it answers 200.
-func (r *role) waitReady(t *testing.T, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	url := fmt.Sprintf("http://%s/healthz", net.JoinHostPort(cmp.Or(r.host, "127.0.0.1"), fmt.Sprint(r.metricsPort)))
-	for time.Now().Before(deadline) {
-		select {
-		case <-r.done:
-			t.Fatalf("%s exited while starting:\n%s", r.name, tail(r.logPath()))
-		default:
-		}
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s not ready after %v:\n%s", r.name, timeout, tail(r.logPath()))
-}
-
-// kill sends SIGKILL and waits for the process to exit.
-func (r *role) kill() {
-	if r.cmd == nil || r.cmd.Process == nil {
-		return
-	}
-	r.cmd.Process.Signal(syscall.SIGKILL)
-	<-r.done
-}
-
-// stop asks for a clean shutdown (SIGTERM), then kills after a grace time.
-func (r *role) stop() {
-	if r.cmd == nil || r.cmd.Process == nil {
-		return
-	}
-	select {
-	case <-r.done:
-		return
-	default:
-	}
-	r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-r.done:
-	case <-time.After(10 * time.Second):
-		r.kill()
-	}
-}
-
-func tail(path string) string {
-	b, _ := os.ReadFile(path)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > 40 {
-		lines = lines[len(lines)-40:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// cluster is the storage servers and the role processes.
-type cluster struct {
-	bin    string
-	dir    string
-	config string
-	roles  map[string]*role
-	order  []string
-	etcd   []string                  // the etcd endpoints (the tests read the coordinators' state)
-	nats   string                    // the NATS URLs, comma-separated ("" on Kafka)
-	ip     string                    // the roles' address (clusterOpts.ip)
-	s3     *testservers.S3Server     // the deployment's object store (bucket milvago)
-	kafka  *testservers.KafkaCluster // the log when clusterOpts.kafkaBrokers > 0
-	args   []string                  // flags every role gets (clusterOpts.args)
-}
+func tail(path string) string { return clusterproc.Tail(path) }
 
 // startCluster starts etcd, NATS and S3, then the given roles (name:role,
 // e.g. "proxy-2:proxy"), each in its own process on loopback.
@@ -145,7 +45,7 @@ func startCluster(t *testing.T, specs ...string) *cluster {
 	return c
 }
 
-// clusterOpts are the settings of startClusterWith.
+// clusterOpts are the settings of startClusterWith (clusterproc.Opts).
 type clusterOpts struct {
 	logLevel string
 	// storageNodes is the size of the etcd and NATS clusters: 3 as the
@@ -164,130 +64,9 @@ type clusterOpts struct {
 // storage servers' process IDs (the benchmark measures their CPU).
 func startClusterWith(t *testing.T, o clusterOpts, specs ...string) (*cluster, procs) {
 	t.Helper()
-	bin := binary(t)
-	etcd := testservers.StartEtcd(t, o.storageNodes)
-	mq, kafka := kafkaMQ(t, o.kafkaBrokers)
-	var nats *testservers.NATSCluster
-	if mq == "" {
-		nats = testservers.StartNATS(t, o.storageNodes)
-		mq = fmt.Sprintf("mq:\n  type: natsmq\nmilvago:\n  natsmq:\n    url: %s\n    replicas: %d\n", nats.URL(), o.storageNodes)
-	}
-	s3 := testservers.StartS3(t)
-	host, port, _ := strings.Cut(s3.Endpoint, ":")
-	c := &cluster{bin: bin, dir: t.TempDir(), roles: map[string]*role{}, etcd: etcd.Endpoints(), s3: s3,
-		ip: cmp.Or(o.ip, "127.0.0.1"), args: o.args}
-	if nats != nil {
-		c.nats = nats.URL()
-	}
-	c.config = filepath.Join(c.dir, "milvus.yaml")
-	yaml := fmt.Sprintf(`etcd:
-  endpoints: [%s]
-  rootPath: cluster-test
-minio:
-  address: %s
-  port: %s
-  accessKeyID: %s
-  secretAccessKey: %s
-  bucketName: milvago
-  region: %s
-%slog:
-  level: %s
-common:
-  session:
-    ttl: 5 # a killed process's session expires in 5 s (Milvus's default 15 s)
-proxy:
-  internalPort: 0 # several proxies share the host
-quotaAndLimits:
-  flushRate:
-    collection:
-      max: -1 # the tests flush a collection more often than once in 10 s
-`, strings.Join(etcd.Endpoints(), ", "), host, port, s3.AccessKey, s3.SecretKey, s3.Region, mq, o.logLevel)
-	if err := os.WriteFile(c.config, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for i := len(c.order) - 1; i >= 0; i-- {
-			c.roles[c.order[i]].stop()
-		}
-		if t.Failed() {
-			for _, name := range c.order {
-				t.Logf("---- %s log ----\n%s", name, tail(c.roles[name].logPath()))
-			}
-		}
-	})
-	for _, spec := range specs {
-		c.add(t, spec)
-	}
-	for _, name := range c.order {
-		c.roles[name].waitReady(t, 90*time.Second)
-	}
-	ps := procs{"s3": s3.Pid()}
-	name := func(kind string, i int) string {
-		if o.storageNodes == 1 {
-			return kind
-		}
-		return fmt.Sprintf("%s-%d", kind, i)
-	}
-	for i, m := range etcd.Members {
-		ps[name("etcd", i)] = m.Pid()
-	}
-	if kafka != nil {
-		c.kafka = kafka
-		ps["kafka"] = kafka.Pid()
-	}
-	if nats != nil {
-		for i, n := range nats.Nodes {
-			ps[name("nats", i)] = n.Pid()
-		}
-	}
-	return c, ps
-}
-
-// portFlag is the flag of a role's gRPC port.
-var portFlag = map[string]string{
-	"proxy": "proxy.port", "mixcoord": "mixCoord.port", "rootcoord": "rootCoord.port", "datacoord": "dataCoord.port",
-	"querycoord": "queryCoord.port", "indexcoord": "indexCoord.port", "querynode": "queryNode.port",
-	"datanode": "dataNode.port", "indexnode": "indexNode.port", "streamingnode": "streamingNode.port",
-}
-
-var ipFlag = map[string]string{
-	"proxy": "proxy.ip", "mixcoord": "mixCoord.ip", "rootcoord": "rootCoord.ip", "datacoord": "dataCoord.ip",
-	"querycoord": "queryCoord.ip", "indexcoord": "indexCoord.ip", "querynode": "queryNode.ip",
-	"datanode": "dataNode.ip", "indexnode": "indexNode.ip", "streamingnode": "streamingNode.ip",
-}
-
-func (c *cluster) add(t *testing.T, spec string) *role {
-	t.Helper()
-	name, kind, ok := strings.Cut(spec, ":")
-	if !ok {
-		kind = name
-	}
-	r := &role{name: name, bin: c.bin, dir: c.dir, metricsPort: testservers.FreePort(t)}
-	// Internal roles bind any free port (0) and advertise it in their
-	// session; the test dials only the proxies, which get a fixed one.
-	port := 0
-	if kind == "proxy" {
-		port = testservers.FreePort(t)
-	}
-	r.args = []string{"run", kind, "--config", c.config,
-		"--" + portFlag[kind] + "=" + fmt.Sprint(port),
-		"--" + ipFlag[kind] + "=" + c.ip,
-		"--common.MetricsPort=" + fmt.Sprint(r.metricsPort)}
-	r.args = append(r.args, c.args...)
-	r.start(t)
-	c.roles[name] = r
-	c.order = append(c.order, name)
-	return r
-}
-
-// proxyAddr returns the address of a proxy role (its proxy.port flag).
-func (c *cluster) proxyAddr(name string) string {
-	for _, a := range c.roles[name].args {
-		if v, ok := strings.CutPrefix(a, "--proxy.port="); ok {
-			return net.JoinHostPort(c.ip, v)
-		}
-	}
-	return ""
+	c, ps := clusterproc.Start(t, clusterproc.Opts{Bin: binary(t), LogLevel: o.logLevel, StorageNodes: o.storageNodes,
+		IP: o.ip, KafkaBrokers: o.kafkaBrokers, Args: o.args}, specs...)
+	return c, procs(ps)
 }
 
 func connect(t *testing.T, ctx context.Context, addr string) *milvusclient.Client {
@@ -418,8 +197,8 @@ func TestClusterFlow(t *testing.T) {
 	c := startCluster(t, "mixcoord", "streamingnode", "datanode", "querynode", "indexnode", "proxy-1:proxy", "proxy-2:proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cli1 := connect(t, ctx, c.proxyAddr("proxy-1"))
-	cli2 := connect(t, ctx, c.proxyAddr("proxy-2"))
+	cli1 := connect(t, ctx, c.ProxyAddr("proxy-1"))
+	cli2 := connect(t, ctx, c.ProxyAddr("proxy-2"))
 
 	const n = 2000
 	vecs := flow(t, ctx, cli1, "docs", n)

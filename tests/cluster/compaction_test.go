@@ -24,7 +24,7 @@ func TestClusterCompaction(t *testing.T) {
 	c := startCluster(t, "rootcoord", "datacoord", "indexcoord", "querycoord", "streamingnode", "datanode", "querynode", "indexnode", "proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
 	const n = 2000
 	vecs := flow(t, ctx, cli, "compact", n)
 	var gone []int64

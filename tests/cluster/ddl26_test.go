@@ -28,9 +28,9 @@ func TestClusterDDL26(t *testing.T) {
 	c := startCluster(t, "mixcoord", "streamingnode", "datanode", "querynode", "indexnode", "proxy-1:proxy", "proxy-2:proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	cli1 := connect(t, ctx, c.proxyAddr("proxy-1"))
-	cli2 := connect(t, ctx, c.proxyAddr("proxy-2"))
-	conn, err := grpc.NewClient(c.proxyAddr("proxy-2"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cli1 := connect(t, ctx, c.ProxyAddr("proxy-1"))
+	cli2 := connect(t, ctx, c.ProxyAddr("proxy-2"))
+	conn, err := grpc.NewClient(c.ProxyAddr("proxy-2"), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}

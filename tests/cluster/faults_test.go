@@ -49,7 +49,7 @@ func TestClusterSeparateCoordinators(t *testing.T) {
 	c := startCluster(t, "rootcoord", "datacoord", "indexcoord", "querycoord", "streamingnode", "datanode", "querynode", "indexnode", "proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
 	vecs := flow(t, ctx, cli, "split", 1000)
 	checkSearch(t, ctx, cli, "split", vecs, 0, 999)
 	if got := count(t, ctx, cli, "split", `tag == "t4"`); got != 200 {
@@ -70,15 +70,15 @@ func TestClusterQueryNodeKilled(t *testing.T) {
 	c := startCluster(t, "mixcoord", "streamingnode", "datanode", "querynode", "indexnode", "proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
 	vecs := flow(t, ctx, cli, "kill", 1000)
 	checkSearch(t, ctx, cli, "kill", vecs, 10)
 
-	c.roles["querynode"].kill()
+	c.Roles["querynode"].Kill()
 	if err := searchFinds(ctx, cli, "kill", vecs[10], 10); err == nil {
 		t.Fatal("search succeeded with no query node")
 	}
-	c.add(t, "querynode-2:querynode").waitReady(t, 60*time.Second)
+	c.Add(t, "querynode-2:querynode").WaitReady(t, 60*time.Second)
 	eventually(t, 60*time.Second, "search after the query node was replaced", func() error {
 		return searchFinds(ctx, cli, "kill", vecs[10], 10)
 	})
@@ -98,16 +98,16 @@ func TestClusterQueryNodeFailover(t *testing.T) {
 	c := startCluster(t, "mixcoord", "streamingnode", "datanode", "querynode-1:querynode", "querynode-2:querynode", "indexnode", "proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
 	vecs := flow(t, ctx, cli, "twonodes", 800)
 	checkSearch(t, ctx, cli, "twonodes", vecs, 5)
 
-	c.roles["querynode-1"].kill()
+	c.Roles["querynode-1"].Kill()
 	eventually(t, 60*time.Second, "search with querynode-1 killed", func() error {
 		return searchFinds(ctx, cli, "twonodes", vecs[5], 5)
 	})
-	c.roles["querynode-2"].kill()
-	c.add(t, "querynode-3:querynode").waitReady(t, 60*time.Second)
+	c.Roles["querynode-2"].Kill()
+	c.Add(t, "querynode-3:querynode").WaitReady(t, 60*time.Second)
 	eventually(t, 60*time.Second, "search on querynode-3", func() error {
 		return searchFinds(ctx, cli, "twonodes", vecs[5], 5)
 	})
@@ -126,7 +126,7 @@ func TestClusterWritePathKilled(t *testing.T) {
 	c := startCluster(t, "mixcoord", "streamingnode", "datanode", "querynode", "indexnode", "proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
 	vecs := flow(t, ctx, cli, "writes", 600)
 	insert := func(from, n int) error {
 		ids := make([]int64, n)
@@ -141,13 +141,13 @@ func TestClusterWritePathKilled(t *testing.T) {
 	if err := insert(10000, 50); err != nil {
 		t.Fatal(err)
 	}
-	c.roles["streamingnode"].kill()
-	c.roles["datanode"].kill()
+	c.Roles["streamingnode"].Kill()
+	c.Roles["datanode"].Kill()
 	if err := insert(20000, 1); err == nil {
 		t.Fatal("insert acknowledged with no streaming node")
 	}
-	c.add(t, "streamingnode-2:streamingnode").waitReady(t, 60*time.Second)
-	c.add(t, "datanode-2:datanode").waitReady(t, 60*time.Second)
+	c.Add(t, "streamingnode-2:streamingnode").WaitReady(t, 60*time.Second)
+	c.Add(t, "datanode-2:datanode").WaitReady(t, 60*time.Second)
 	eventually(t, 60*time.Second, "insert after the write path was replaced", func() error { return insert(30000, 50) })
 	if got := count(t, ctx, cli, "writes", `tag == "w"`); got != 100 {
 		t.Fatalf("acknowledged rows after the kill: %d, want 100", got)
@@ -173,14 +173,14 @@ func TestClusterCoordinatorFailover(t *testing.T) {
 		t.Skip("starts a cluster of processes")
 	}
 	c := startCluster(t, "mixcoord-1:mixcoord", "streamingnode", "datanode", "querynode", "indexnode", "proxy")
-	standby := c.add(t, "mixcoord-2:mixcoord")
+	standby := c.Add(t, "mixcoord-2:mixcoord")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
 	vecs := flow(t, ctx, cli, "failover", 500)
 
-	c.roles["mixcoord-1"].kill()
-	standby.waitReady(t, 60*time.Second)
+	c.Roles["mixcoord-1"].Kill()
+	standby.WaitReady(t, 60*time.Second)
 	eventually(t, 60*time.Second, "search after failover", func() error {
 		return searchFinds(ctx, cli, "failover", vecs[7], 7)
 	})

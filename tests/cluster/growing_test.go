@@ -39,7 +39,7 @@ func TestClusterGrowingSegmentsProtection(t *testing.T) {
 	}}, "mixcoord", "streamingnode", "datanode", "querynode", "proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
 	const name, vdim, batch = "growing", 128, 1024 // 0.5 MiB of vectors a batch
 	if err := cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions(name, vdim).WithAutoID(false)); err != nil {
 		t.Fatal(err)

@@ -51,9 +51,9 @@ func TestIdleCPU(t *testing.T) {
 	}
 	c, ps := startClusterWith(t, o, roles...)
 	for _, r := range roles {
-		ps[r] = c.roles[r].cmd.Process.Pid
+		ps[r] = c.Roles[r].Cmd.Process.Pid
 	}
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
 
 	measure := func(what string) map[string]float64 {
 		time.Sleep(15 * time.Second)
@@ -85,7 +85,7 @@ func TestIdleCPU(t *testing.T) {
 		}
 		var wg sync.WaitGroup
 		for _, r := range roles {
-			wg.Go(func() { saveProfile(t, c.roles[r].metricsPort, filepath.Join(profDir, r+".pprof"), 30) })
+			wg.Go(func() { saveProfile(t, c.Roles[r].MetricsPort, filepath.Join(profDir, r+".pprof"), 30) })
 		}
 		wg.Wait()
 	}

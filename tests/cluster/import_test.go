@@ -30,14 +30,14 @@ func TestClusterImport(t *testing.T) {
 	c := startCluster(t, "mixcoord", "streamingnode", "datanode", "querynode", "indexnode", "proxy-1:proxy", "proxy-2:proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy-1"))
+	cli := connect(t, ctx, c.ProxyAddr("proxy-1"))
 	const name, inserted = "imported", 100
 	flow(t, ctx, cli, name, inserted) // ids 0-99, loaded
 
 	// The files go where the roles read objects: bucket milvago, under
 	// minio.rootPath's default prefix.
-	store, err := objstore.NewS3(ctx, objstore.S3Config{Endpoint: c.s3.Endpoint, Region: c.s3.Region, Bucket: "milvago",
-		AccessKey: c.s3.AccessKey, SecretKey: c.s3.SecretKey, RootPath: "milvago", CreateBucket: true}, nil)
+	store, err := objstore.NewS3(ctx, objstore.S3Config{Endpoint: c.S3.Endpoint, Region: c.S3.Region, Bucket: "milvago",
+		AccessKey: c.S3.AccessKey, SecretKey: c.S3.SecretKey, RootPath: "milvago", CreateBucket: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestClusterImport(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	base := "http://" + c.proxyAddr("proxy-1")
+	base := "http://" + c.ProxyAddr("proxy-1")
 	d := restData(t, base, "/jobs/import/create", map[string]any{"collectionName": name,
 		"files": [][]string{{"imports/rows.json"}, {"imports/rows.csv"}}})
 	jobID, _ := d["jobId"].(string)
@@ -71,7 +71,7 @@ func TestClusterImport(t *testing.T) {
 		t.Fatalf("create: %v", d)
 	}
 	// The job is read through the other proxy.
-	other := "http://" + c.proxyAddr("proxy-2")
+	other := "http://" + c.ProxyAddr("proxy-2")
 	var done map[string]any
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		done = restData(t, other, "/jobs/import/get_progress", map[string]any{"jobId": jobID})
@@ -109,7 +109,7 @@ func TestClusterImport(t *testing.T) {
 	if got := count(t, ctx, cli, name, ""); got != inserted+150 {
 		t.Fatalf("count(*) = %d, want %d", got, inserted+150)
 	}
-	cli2 := connect(t, ctx, c.proxyAddr("proxy-2"))
+	cli2 := connect(t, ctx, c.ProxyAddr("proxy-2"))
 	if got := count(t, ctx, cli2, name, `tag == "csv"`); got != 50 {
 		t.Fatalf("csv rows = %d, want 50", got)
 	}

@@ -85,7 +85,7 @@ func TestClusterKill9Durability(t *testing.T) {
 		"mixcoord", "streamingnode", "datanode", "querynode", "indexnode", "proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
 	const name, initial = "kill9", 200
 	flow(t, ctx, cli, name, initial)
 
@@ -160,11 +160,11 @@ func TestClusterKill9Durability(t *testing.T) {
 	time.Sleep(time.Second)
 
 	// Every role at once, writes in flight.
-	for _, n := range c.order {
-		c.roles[n].cmd.Process.Signal(syscall.SIGKILL)
+	for _, n := range c.Order {
+		c.Roles[n].Cmd.Process.Signal(syscall.SIGKILL)
 	}
-	for _, n := range c.order {
-		<-c.roles[n].done
+	for _, n := range c.Order {
+		<-c.Roles[n].Done
 	}
 	close(stop)
 	wg.Wait()
@@ -177,13 +177,13 @@ func TestClusterKill9Durability(t *testing.T) {
 	}
 
 	restarted := time.Now()
-	for _, n := range c.order {
-		c.roles[n].start(t)
+	for _, n := range c.Order {
+		c.Roles[n].Start(t)
 	}
-	for _, n := range c.order {
-		c.roles[n].waitReady(t, 90*time.Second)
+	for _, n := range c.Order {
+		c.Roles[n].WaitReady(t, 90*time.Second)
 	}
-	cli2 := connect(t, ctx, c.proxyAddr("proxy"))
+	cli2 := connect(t, ctx, c.ProxyAddr("proxy"))
 	var rs milvusclient.ResultSet
 	eventually(t, 90*time.Second, "Strong query after the restart", func() error {
 		rs, err = cli2.Query(ctx, milvusclient.NewQueryOption(name).WithFilter("id >= 0").WithOutputFields("id", "tag").

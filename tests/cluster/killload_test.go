@@ -176,11 +176,11 @@ func TestClusterKillUnderLoad(t *testing.T) {
 		"querynode-2:querynode", "indexnode", "proxy-1:proxy", "proxy-2:proxy")
 	// The standby: it waits for the election, so its health check passes
 	// only once it is active.
-	standby := c.add(t, "mixcoord-2:mixcoord")
+	standby := c.Add(t, "mixcoord-2:mixcoord")
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	cli1 := connect(t, ctx, c.proxyAddr("proxy-1"))
-	cli2 := connect(t, ctx, c.proxyAddr("proxy-2"))
+	cli1 := connect(t, ctx, c.ProxyAddr("proxy-1"))
+	cli2 := connect(t, ctx, c.ProxyAddr("proxy-2"))
 
 	const name, n = "underload", 1000
 	vecs := flowReplicas(t, ctx, cli1, name, n, 2)
@@ -264,8 +264,8 @@ func TestClusterKillUnderLoad(t *testing.T) {
 			before[id] = true
 		}
 	}
-	qn := run("querynode-1 (2 replicas)", func() { c.roles["querynode-1"].kill() }, func() {
-		c.add(t, "querynode-3:querynode").waitReady(t, 60*time.Second)
+	qn := run("querynode-1 (2 replicas)", func() { c.Roles["querynode-1"].Kill() }, func() {
+		c.Add(t, "querynode-3:querynode").WaitReady(t, 60*time.Second)
 		eventually(t, 90*time.Second, "both replicas served again", func() error {
 			rs, err := cli1.DescribeReplica(ctx, milvusclient.NewDescribeReplicaOption(name))
 			if err != nil {
@@ -300,15 +300,15 @@ func TestClusterKillUnderLoad(t *testing.T) {
 	}
 
 	// 2. The data node: a flush (sealing segments, writing binlogs) completes on its replacement.
-	run("datanode", func() { c.roles["datanode"].kill() }, func() {
-		c.add(t, "datanode-2:datanode").waitReady(t, 60*time.Second)
+	run("datanode", func() { c.Roles["datanode"].Kill() }, func() {
+		c.Add(t, "datanode-2:datanode").WaitReady(t, 60*time.Second)
 		waitFlush("flush on datanode-2")
 	})
 
 	// 3. The index node: the segments sealed after the kill get their index on the replacement.
-	run("indexnode", func() { c.roles["indexnode"].kill() }, func() {
+	run("indexnode", func() { c.Roles["indexnode"].Kill() }, func() {
 		waitFlush("flush with the index node dead")
-		c.add(t, "indexnode-2:indexnode").waitReady(t, 60*time.Second)
+		c.Add(t, "indexnode-2:indexnode").WaitReady(t, 60*time.Second)
 		eventually(t, 120*time.Second, "index built on indexnode-2", func() error {
 			d, err := cli1.DescribeIndex(ctx, milvusclient.NewDescribeIndexOption(name, "v"))
 			if err != nil {
@@ -329,11 +329,11 @@ func TestClusterKillUnderLoad(t *testing.T) {
 	// proxy-2 hangs for a while instead of failing: the log says how long.)
 	var cli3 *milvusclient.Client
 	px := run("proxy-2", func() {
-		c.roles["proxy-2"].kill()
+		c.Roles["proxy-2"].Kill()
 		writes.setClients(cli1)
 	}, func() {
-		c.add(t, "proxy-3:proxy").waitReady(t, 60*time.Second)
-		cli3 = connect(t, ctx, c.proxyAddr("proxy-3"))
+		c.Add(t, "proxy-3:proxy").WaitReady(t, 60*time.Second)
+		cli3 = connect(t, ctx, c.ProxyAddr("proxy-3"))
 		writes.setClients(cli1, cli3)
 		eventually(t, 30*time.Second, "search through proxy-3", func() error { return searchFinds(ctx, cli3, name, vecs[9], 9) })
 	})
@@ -347,8 +347,8 @@ func TestClusterKillUnderLoad(t *testing.T) {
 	reads2 = startReads(ctx, cli3, name, vecs)
 
 	// 5. The active coordinator: the standby wins the election.
-	run("mixcoord-1 (active)", func() { c.roles["mixcoord-1"].kill() }, func() {
-		standby.waitReady(t, 60*time.Second)
+	run("mixcoord-1 (active)", func() { c.Roles["mixcoord-1"].Kill() }, func() {
+		standby.WaitReady(t, 60*time.Second)
 		eventually(t, 60*time.Second, "flush after the failover", func() error {
 			fctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 			defer cancel()

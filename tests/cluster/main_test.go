@@ -6,9 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/milvago/milvago/internal/testsupport/clusterproc"
 )
 
 // builtBinary is cmd/milvago built once for every test of the package
@@ -28,11 +28,8 @@ func run(m *testing.M) int {
 			return 1
 		}
 		defer os.RemoveAll(dir)
-		builtBinary = filepath.Join(dir, "milvago")
-		cmd := exec.Command("go", "build", "-o", builtBinary, "github.com/milvago/milvago/cmd/milvago")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if b, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build milvago: %v\n%s", err, b)
+		if builtBinary, err = clusterproc.Build(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 	}

@@ -24,8 +24,8 @@ func TestClusterMetaCache(t *testing.T) {
 	c := startCluster(t, "mixcoord", "streamingnode", "datanode", "querynode", "indexnode", "proxy-1:proxy", "proxy-2:proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	cli1 := connect(t, ctx, c.proxyAddr("proxy-1"))
-	cli2 := connect(t, ctx, c.proxyAddr("proxy-2"))
+	cli1 := connect(t, ctx, c.ProxyAddr("proxy-1"))
+	cli2 := connect(t, ctx, c.ProxyAddr("proxy-2"))
 
 	vecs := flow(t, ctx, cli1, "mc", 200)
 	checkSearch(t, ctx, cli2, "mc", vecs, 3) // fills proxy-2's cache
@@ -162,7 +162,7 @@ func TestClusterMetaCache(t *testing.T) {
 
 	// A proxy whose process is gone (its session expired) is skipped: DDL
 	// still succeeds.
-	c.roles["proxy-2"].stop()
+	c.Roles["proxy-2"].Stop()
 	if err := cli1.DropAlias(ctx, milvusclient.NewDropAliasOption("al")); err != nil {
 		t.Fatalf("drop alias with proxy-2 stopped: %v", err)
 	}

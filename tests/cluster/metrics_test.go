@@ -75,7 +75,7 @@ func TestClusterMetrics(t *testing.T) {
 	c := startCluster(t, "mixcoord", "streamingnode", "datanode", "querynode", "indexnode", "proxy-1:proxy", "proxy-2:proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy-1"))
+	cli := connect(t, ctx, c.ProxyAddr("proxy-1"))
 
 	raw, byType := systemInfo(t, ctx, cli)
 	for _, typ := range []string{"proxy", "rootcoord", "datacoord", "querycoord", "datanode", "querynode", "indexnode", "streamingnode"} {
@@ -105,8 +105,8 @@ func TestClusterMetrics(t *testing.T) {
 	}
 	// As in Milvus, a proxy's address is its session's: the internal port
 	// the coordinators reach (proxy.internalPort), not the public one.
-	if ip := byType["proxy"][0].Infos.HardwareInfos.IP; !strings.HasPrefix(ip, "127.0.0.1:") || ip == c.proxyAddr("proxy-1") {
-		t.Errorf("proxy address %q, want its internal address on 127.0.0.1 (public %q)", ip, c.proxyAddr("proxy-1"))
+	if ip := byType["proxy"][0].Infos.HardwareInfos.IP; !strings.HasPrefix(ip, "127.0.0.1:") || ip == c.ProxyAddr("proxy-1") {
+		t.Errorf("proxy address %q, want its internal address on 127.0.0.1 (public %q)", ip, c.ProxyAddr("proxy-1"))
 	}
 	manages := false
 	for _, e := range byType["querycoord"][0].Connected {
@@ -118,7 +118,7 @@ func TestClusterMetrics(t *testing.T) {
 
 	// GetPersistentSegmentInfo through the other proxy.
 	vecs := flow(t, ctx, cli, "segs", 300)
-	cli2 := connect(t, ctx, c.proxyAddr("proxy-2"))
+	cli2 := connect(t, ctx, c.ProxyAddr("proxy-2"))
 	segs, err := cli2.GetPersistentSegmentInfo(ctx, milvusclient.NewGetPersistentSegmentInfoOption("segs"))
 	if err != nil {
 		t.Fatalf("GetPersistentSegmentInfo: %v", err)
@@ -135,7 +135,7 @@ func TestClusterMetrics(t *testing.T) {
 	}
 
 	// A killed index node, its session not yet expired: has_error.
-	c.roles["indexnode"].kill()
+	c.Roles["indexnode"].Kill()
 	_, byType = systemInfo(t, ctx, cli)
 	if ns := byType["indexnode"]; len(ns) == 1 {
 		if !ns[0].Infos.HasError || ns[0].Infos.ErrorReason == "" {

@@ -15,16 +15,16 @@ import (
 )
 
 // addAuthProxy starts a proxy with common.security.authorizationEnabled.
-func (c *cluster) addAuthProxy(t *testing.T, name string) string {
+func addAuthProxy(c *cluster, t *testing.T, name string) string {
 	t.Helper()
 	port := testservers.FreePort(t)
-	r := &role{name: name, bin: c.bin, dir: c.dir, metricsPort: testservers.FreePort(t)}
-	r.args = []string{"run", "proxy", "--config", c.config, "--proxy.port=" + fmt.Sprint(port), "--proxy.ip=127.0.0.1",
-		"--common.MetricsPort=" + fmt.Sprint(r.metricsPort), "--common.security.authorizationEnabled=true"}
-	r.start(t)
-	c.roles[name] = r
-	c.order = append(c.order, name)
-	r.waitReady(t, 90*time.Second)
+	r := &role{Name: name, Bin: c.Bin, Dir: c.Dir, MetricsPort: testservers.FreePort(t)}
+	r.Args = []string{"run", "proxy", "--config", c.Config, "--proxy.port=" + fmt.Sprint(port), "--proxy.ip=127.0.0.1",
+		"--common.MetricsPort=" + fmt.Sprint(r.MetricsPort), "--common.security.authorizationEnabled=true"}
+	r.Start(t)
+	c.Roles[name] = r
+	c.Order = append(c.Order, name)
+	r.WaitReady(t, 90*time.Second)
 	return fmt.Sprintf("127.0.0.1:%d", port)
 }
 
@@ -36,8 +36,8 @@ func TestClusterRBACAcrossProxies(t *testing.T) {
 		t.Skip("starts a cluster of processes")
 	}
 	c := startCluster(t, "mixcoord", "streamingnode", "datanode", "querynode", "indexnode")
-	p1 := c.addAuthProxy(t, "proxy-1")
-	p2 := c.addAuthProxy(t, "proxy-2")
+	p1 := addAuthProxy(c, t, "proxy-1")
+	p2 := addAuthProxy(c, t, "proxy-2")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	dial := func(addr, user, password string) (*milvusclient.Client, error) {

@@ -109,7 +109,7 @@ func TestClusterReplicas(t *testing.T) {
 	c := startCluster(t, "mixcoord", "streamingnode", "datanode", "querynode-1:querynode", "querynode-2:querynode", "indexnode", "proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
 
 	two := flowReplicas(t, ctx, cli, "tworeplicas", 600, 2)
 	rs := describeReplicas(t, ctx, cli, "tworeplicas")
@@ -161,7 +161,7 @@ func TestClusterReplicas(t *testing.T) {
 	reads1 := startReads(ctx, cli, "onereplica", one)
 	time.Sleep(2 * time.Second)
 	killed := time.Now()
-	c.roles["querynode-1"].kill()
+	c.Roles["querynode-1"].Kill()
 	// The session TTL is 5 s: wait for the expiry, the shard move and its load.
 	eventually(t, 60*time.Second, "one-replica reads served again", func() error {
 		if err := searchFinds(ctx, cli, "onereplica", one[3], 3); err != nil {
@@ -184,7 +184,7 @@ func TestClusterReplicas(t *testing.T) {
 
 	// The replica that lost its node is unhealthy (no leaders) until a
 	// node joins; the third one takes it.
-	c.add(t, "querynode-3:querynode").waitReady(t, 60*time.Second)
+	c.Add(t, "querynode-3:querynode").WaitReady(t, 60*time.Second)
 	eventually(t, 60*time.Second, "the new node serves the replica left without nodes", func() error {
 		rs, err := cli.DescribeReplica(ctx, milvusclient.NewDescribeReplicaOption("tworeplicas"))
 		if err != nil {
@@ -218,7 +218,7 @@ func TestClusterResourceGroups(t *testing.T) {
 	c := startCluster(t, "mixcoord", "streamingnode", "datanode", "querynode-1:querynode", "querynode-2:querynode", "querynode-3:querynode", "indexnode", "proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
 	const def = "__default_resource_group"
 	describe := func(name string) *entity.ResourceGroup {
 		t.Helper()
@@ -316,7 +316,7 @@ func TestClusterResourceGroups(t *testing.T) {
 
 	// GetQuerySegmentInfo: every flushed segment, served once per replica,
 	// by the two replicas' distinct nodes.
-	conn, err := grpc.NewClient(c.proxyAddr("proxy"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(c.ProxyAddr("proxy"), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,6 +37,7 @@ func dirBytes(dir string) int64 {
 //
 //	MILVAGO_COMPACTION_BENCH=200000 go test -run TestCompactionDiskBenchmark -v -timeout 30m ./tests/e2e
 func TestCompactionDiskBenchmark(t *testing.T) {
+	standaloneOnly(t, "measures the server's files in its data directory")
 	n, _ := strconv.Atoi(os.Getenv("MILVAGO_COMPACTION_BENCH"))
 	if n == 0 {
 		t.Skip("set MILVAGO_COMPACTION_BENCH=rows to run")

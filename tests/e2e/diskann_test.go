@@ -16,6 +16,7 @@ import (
 // takes search_list (refusing one below topk with knowhere's text) and
 // finds stored vectors first.
 func TestDISKANN(t *testing.T) {
+	standaloneOnly(t, "checks the in-process server's memory mappings of its index files (/proc/self/smaps)")
 	dir := t.TempDir()
 	srv := startServer(t, dir)
 	cli := srv.client(t)

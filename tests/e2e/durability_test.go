@@ -28,6 +28,7 @@ type child struct {
 
 func startChild(t *testing.T, dir string) *child {
 	t.Helper()
+	standaloneOnly(t, "kills the server process (a child process of the test binary)")
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+dir)
 	cmd.Stderr = os.Stderr

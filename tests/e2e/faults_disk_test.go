@@ -46,6 +46,7 @@ func fillTo(t *testing.T, path string, frac float64) {
 // refused with Milvus's quota error while reads keep serving, and writes
 // resume by themselves once space is freed, without a restart.
 func TestStoresFullDiskRefusesWritesAndRecovers(t *testing.T) {
+	standaloneOnly(t, "fills the disk of the server's data directory")
 	mnt := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=256m", "tmpfs", mnt).CombinedOutput(); err != nil {
 		t.Skipf("mounting a tmpfs is not permitted here (%v: %s): the full-disk case is not run", err, out)
@@ -115,6 +116,7 @@ func errText(err error) string {
 // JetStream kept the store limit it computed at start and refused every
 // append until the server restarted.
 func TestStoresFullLogDiskRecovers(t *testing.T) {
+	standaloneOnly(t, "fills the disk of the server's embedded log")
 	dir := t.TempDir()
 	logDir := filepath.Join(dir, "log")
 	must(t, os.MkdirAll(logDir, 0o755))

@@ -56,6 +56,7 @@ func TestStressFirstQuery(t *testing.T) {
 		}
 		dur = time.Duration(n) * time.Second
 	}
+	standaloneOnly(t, "counts the failed load attempts in the in-process server's log")
 	failures := newLoadFailureLog()
 	srv := startServerLogged(t, "", func(c *app.StandaloneConfig) {
 		fastCompaction(c)

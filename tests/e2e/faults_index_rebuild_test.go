@@ -40,6 +40,7 @@ func indexBuildDirs(t *testing.T, dir string) map[string]bool {
 // file (which passes its checksum) is loaded, and search results stay
 // right throughout.
 func TestFaultsIndexFileRebuilt(t *testing.T) {
+	standaloneOnly(t, "corrupts index files in the server's data directory")
 	for _, damage := range []string{"corrupt", "missing"} {
 		t.Run(damage, func(t *testing.T) {
 			dir := t.TempDir()

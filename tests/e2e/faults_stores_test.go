@@ -60,6 +60,7 @@ func storesCount(t *testing.T, ctx context.Context, cli *milvusclient.Client, na
 // startRefused starts a standalone on dir and returns its refusal.
 func startRefused(t *testing.T, dir string) error {
 	t.Helper()
+	standaloneOnly(t, "starts the in-process server on broken local storage")
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	cfg := app.DefaultStandalone()
@@ -95,6 +96,7 @@ func recoverStores(t *testing.T, dir, action string) string {
 // a new collection of the same name gets a new ID and none of the old
 // rows, which are still in the log and the object store.
 func TestStoresWipedMetaStoreIsRefusedThenAdopted(t *testing.T) {
+	standaloneOnly(t, "wipes the server's embedded meta store")
 	dir := t.TempDir()
 	srv := startServer(t, dir)
 	cli := srv.client(t)
@@ -146,6 +148,7 @@ func TestStoresWipedMetaStoreIsRefusedThenAdopted(t *testing.T) {
 // lost, and new writes are read again (before, every checkpoint pointed
 // past the end of the new empty log and reads stayed empty).
 func TestStoresLostLogIsRefusedThenAdopted(t *testing.T) {
+	standaloneOnly(t, "removes the server's embedded log")
 	dir := t.TempDir()
 	srv := startServer(t, dir)
 	cli := srv.client(t)
@@ -228,6 +231,7 @@ func collectionDir(t *testing.T, ctx context.Context, cli *milvusclient.Client, 
 // "segment load failed", code 604) instead of loading forever, and the
 // other collection keeps serving.
 func TestStoresCorruptBinlogIsReportedByLoadState(t *testing.T) {
+	standaloneOnly(t, "corrupts binlogs in the server's data directory")
 	dir := t.TempDir()
 	srv := startServer(t, dir)
 	cli := srv.client(t)
@@ -272,6 +276,7 @@ func TestStoresCorruptBinlogIsReportedByLoadState(t *testing.T) {
 // is served by exact search over its binlog instead (correct results,
 // no stuck load).
 func TestStoresCorruptIndexFileIsDetected(t *testing.T) {
+	standaloneOnly(t, "corrupts index files in the server's data directory")
 	dir := t.TempDir()
 	srv := startServer(t, dir)
 	cli := srv.client(t)

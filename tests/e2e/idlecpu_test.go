@@ -78,6 +78,7 @@ type binaryServer struct {
 
 func startBinary(t *testing.T, bin string) *binaryServer {
 	t.Helper()
+	standaloneOnly(t, "measures the CPU and memory of one standalone process")
 	port, mport := freePort(t), freePort(t)
 	args := []string{"standalone", "--data-dir", t.TempDir(), "--port", strconv.Itoa(port),
 		"--metrics-port", strconv.Itoa(mport), "--listen", "127.0.0.1", "--log-level", "warn"}

@@ -42,6 +42,7 @@ func (l *countingListener) Accept() (net.Conn, error) {
 // the server and the count of connections its API port accepted.
 func startConfigured(t *testing.T, change func(*app.StandaloneConfig)) (*server, *countingListener) {
 	t.Helper()
+	standaloneOnly(t, "configures the in-process server and counts its connections")
 	ctx, cancel := context.WithCancel(context.Background())
 	var logger *slog.Logger
 	if os.Getenv("MILVAGO_TEST_LOG") != "" {

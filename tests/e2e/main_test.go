@@ -21,7 +21,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(childEnv); dir != "" {
 		os.Exit(runChild(dir))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	stopClusters()
+	os.Exit(code)
 }
 
 // runChild serves until killed, printing "READY <grpc addr>" once ready.

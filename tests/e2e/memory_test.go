@@ -69,6 +69,7 @@ func measureMemory(t *testing.T) {
 // when MILVAGO_MEMORY_PROFILE is set.
 func startMeasuredChild(t *testing.T) (*child, func(string)) {
 	t.Helper()
+	standaloneOnly(t, "measures the memory of one standalone process")
 	prof := os.Getenv("MILVAGO_MEMORY_PROFILE")
 	if prof != "" {
 		os.Setenv(childProfileEnv, prof)

@@ -51,6 +51,7 @@ type metricsTopology struct {
 // official SDK's service client (the SDK has no wrapper) and checks what
 // the Node SDK and Attu read, and Milvus's errors for other requests.
 func TestGetMetrics(t *testing.T) {
+	standaloneOnly(t, "checks the standalone topology (one process, deploy mode STANDALONE, its data disk); tests/cluster TestClusterMetrics checks a cluster's")
 	srv := startServer(t, "")
 	cli := srv.client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -20,6 +20,7 @@ import (
 // holds (every acknowledged row), at once rather than after the client's
 // deadline. Once the store has room, a Strong read sees the next write.
 func TestSafetyStrongReadLogFull(t *testing.T) {
+	standaloneOnly(t, "fills the disk of the server's embedded log")
 	dir := t.TempDir()
 	logDir := filepath.Join(dir, "log")
 	must(t, os.MkdirAll(logDir, 0o755))

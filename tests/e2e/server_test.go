@@ -13,13 +13,41 @@ import (
 	"github.com/milvago/milvago/internal/app"
 )
 
-// server is a standalone Milvago serving on loopback.
+// server is a standalone Milvago serving on loopback, or in cluster mode
+// (cluster_mode_test.go) the proxies of a cluster of processes.
 type server struct {
 	addr    string
 	httpURL string
 	dir     string
 	cancel  context.CancelFunc
 	done    chan error
+
+	proxies []string // cluster mode: the proxies client alternates over
+	next    int      // cluster mode: which one client hands out next
+}
+
+// clusterEnv set to 1 runs the tests against a cluster of processes
+// instead of an in-process standalone server (cluster_mode_test.go,
+// docs/cluster.md).
+const clusterEnv = "MILVAGO_E2E_CLUSTER"
+
+// standaloneOnly skips t in cluster mode: the one place that decides a
+// test cannot run on a cluster. why says what the test needs of the
+// in-process standalone server (its configuration, its data directory,
+// its process).
+func standaloneOnly(t testing.TB, why string) {
+	t.Helper()
+	if clusterMode() {
+		t.Skipf("standalone only (%s=1 runs on a cluster): %s", clusterEnv, why)
+	}
+}
+
+// dataDir is the standalone server's data directory, for tests that read
+// or write its files.
+func (s *server) dataDir(t testing.TB) string {
+	t.Helper()
+	standaloneOnly(t, "reads or writes the server's files in its data directory")
+	return s.dir
 }
 
 // startServer runs a standalone server in-process with its data in dir
@@ -33,6 +61,9 @@ func startServer(t *testing.T, dir string) *server {
 // configure (nil: defaults).
 func startServerWith(t *testing.T, dir string, configure func(*app.StandaloneConfig)) *server {
 	t.Helper()
+	if clusterMode() {
+		return startOnCluster(t, dir, configure)
+	}
 	var logger *slog.Logger
 	if os.Getenv("MILVAGO_TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -71,6 +102,7 @@ func startServerLogged(t *testing.T, dir string, configure func(*app.StandaloneC
 	return srv
 }
 
+// stop stops a standalone server; a cluster outlives the test.
 func (s *server) stop() {
 	if s.cancel == nil {
 		return
@@ -83,12 +115,18 @@ func (s *server) stop() {
 	s.cancel = nil
 }
 
-// client connects the official SDK to s.
+// client connects the official SDK to s; in cluster mode each call
+// connects to the next proxy.
 func (s *server) client(t *testing.T) *milvusclient.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := milvusclient.New(ctx, &milvusclient.ClientConfig{Address: s.addr})
+	addr := s.addr
+	if len(s.proxies) > 0 {
+		addr = s.proxies[s.next%len(s.proxies)]
+		s.next++
+	}
+	c, err := milvusclient.New(ctx, &milvusclient.ClientConfig{Address: addr})
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}

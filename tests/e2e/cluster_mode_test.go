@@ -1,0 +1,366 @@
+//go:build linux
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/milvus-io/milvus/client/v2/entity"
+	"github.com/milvus-io/milvus/client/v2/milvusclient"
+
+	"github.com/milvago/milvago/internal/app"
+	"github.com/milvago/milvago/internal/rbac"
+	"github.com/milvago/milvago/internal/testsupport/clusterproc"
+)
+
+// Cluster mode (MILVAGO_E2E_CLUSTER=1, docs/cluster.md): startServer and
+// startServerWith hand a test two proxies of a cluster of processes
+// (internal/testsupport/clusterproc) instead of an in-process standalone
+// server: real etcd (3 members), NATS JetStream (3 nodes), an S3 server
+// (versitygw) and every role as its own `milvago run ROLE` process. The
+// binaries come from MILVAGO_ETCD_BIN, MILVAGO_NATS_BIN and MILVAGO_S3_BIN
+// (or PATH), milvago from MILVAGO_BIN or a build of cmd/milvago. The roles
+// log at MILVAGO_E2E_CLUSTER_LOG (default warn); a failed test prints the
+// tail of each role's log, and copies the logs under
+// MILVAGO_E2E_CLUSTER_LOGDIR/TEST if that is set.
+//
+// Starting a cluster takes many seconds, so tests share one: the harness
+// keeps the cluster of the default configuration for the whole package
+// and, for the tests whose configure sets keys a cluster takes from its
+// configuration file (clusterFlags), one more cluster with those keys,
+// restarted when the keys change. Before a test gets a cluster, the
+// harness empties it (resetCluster): the collections, databases, aliases,
+// users, roles and resource groups earlier tests left behind are dropped,
+// so each test starts from a fresh deployment as it would in standalone.
+
+// clusterRoles are the processes of an e2e cluster: every coordinator on
+// its own, one worker of each kind and two proxies.
+var clusterRoles = []string{"rootcoord", "datacoord", "querycoord", "indexcoord", "streamingnode", "datanode",
+	"querynode", "indexnode", "proxy-1:proxy", "proxy-2:proxy"}
+
+// sessionArgs set the session TTL to 30 s (tests/cluster's file says 5 s
+// so that killed processes are noticed quickly): no test here kills a
+// role, and a process that the loaded test machine stalls for more than
+// half the TTL fences itself off and exits.
+var sessionArgs = []string{"--common.session.ttl=30"}
+
+// e2eCluster is one running cluster and the MainTB that owns its processes.
+type e2eCluster struct {
+	key     string // its clusterFlags, joined
+	tb      *clusterproc.MainTB
+	c       *clusterproc.Cluster
+	proxies []string // the two proxies' gRPC addresses
+	http    []string // their HTTP servers (REST, /metrics)
+	auth    bool     // common.security.authorizationEnabled
+}
+
+var clusters struct {
+	mu      sync.Mutex
+	bin     string
+	binDir  string
+	base    *e2eCluster // the default configuration's
+	special *e2eCluster // the last non-default one
+	tests   int         // tests handed a cluster so far (alternates the proxies)
+	// dirs are the data directories tests started a server on, and the
+	// cluster they got: starting on one again restarts that cluster.
+	dirs map[string]*e2eCluster
+}
+
+func clusterMode() bool { return os.Getenv(clusterEnv) == "1" }
+
+// startOnCluster is startServerWith in cluster mode. A test that starts
+// the server again on the same data directory (dir) restarts every role
+// of its cluster on the same storage instead.
+func startOnCluster(t *testing.T, dir string, configure func(*app.StandaloneConfig)) *server {
+	t.Helper()
+	flags, auth, unsupported := clusterFlags(configure)
+	if unsupported != "" {
+		standaloneOnly(t, "configures the in-process server ("+unsupported+") beyond what a cluster takes from its configuration file")
+	}
+	clusters.mu.Lock()
+	prev := clusters.dirs[dir]
+	clusters.mu.Unlock()
+	var cl *e2eCluster
+	if prev != nil {
+		if prev.key != strings.Join(flags, " ") {
+			standaloneOnly(t, "restarts the server on its data directory with another configuration")
+		}
+		cl = prev
+		start := time.Now()
+		cl.c.Restart(t)
+		t.Logf("restarted every role of the e2e cluster in %v", time.Since(start).Round(time.Millisecond))
+	} else {
+		cl = sharedCluster(t, flags, auth)
+		resetCluster(t, cl)
+		t.Cleanup(func() {
+			if !t.Failed() {
+				return
+			}
+			keep := os.Getenv("MILVAGO_E2E_CLUSTER_LOGDIR")
+			for _, name := range cl.c.Order {
+				t.Logf("---- %s log (tail) ----\n%s", name, clusterproc.Tail(cl.c.Roles[name].LogPath()))
+				if keep != "" {
+					b, _ := os.ReadFile(cl.c.Roles[name].LogPath())
+					os.MkdirAll(filepath.Join(keep, t.Name()), 0o755)
+					os.WriteFile(filepath.Join(keep, t.Name(), name+".log"), b, 0o644)
+				}
+			}
+		})
+	}
+	clusters.mu.Lock()
+	if dir != "" {
+		clusters.dirs[dir] = cl
+	}
+	n := clusters.tests
+	clusters.tests++
+	clusters.mu.Unlock()
+	// Tests alternate which proxy srv.addr names, and srv.client hands
+	// out the two proxies in turn, so a test with two clients writes
+	// through one and reads through the other.
+	return &server{addr: cl.proxies[n%2], httpURL: cl.http[n%2], proxies: cl.proxies, next: n}
+}
+
+// clusterFlags maps what configure changes in the standalone defaults to
+// the configuration keys of a cluster's roles. unsupported names the
+// fields it changes that have no such key (the test cannot run on a
+// cluster).
+func clusterFlags(configure func(*app.StandaloneConfig)) (flags []string, auth bool, unsupported string) {
+	if configure == nil {
+		return nil, false, ""
+	}
+	def := app.DefaultStandalone()
+	cfg := def
+	configure(&cfg)
+	if !reflect.DeepEqual(cfg.Auth, def.Auth) {
+		a := cfg.Auth
+		auth = a.Enabled
+		flags = append(flags, fmt.Sprintf("--common.security.authorizationEnabled=%t", a.Enabled))
+		if a.RootPassword != "" {
+			flags = append(flags, "--common.security.defaultRootPassword="+a.RootPassword)
+		}
+		if len(a.Options.SuperUsers) > 0 {
+			flags = append(flags, "--common.security.superUsers="+strings.Join(a.Options.SuperUsers, ","))
+		}
+		if a.Options.RootShouldBindRole {
+			flags = append(flags, "--common.security.rootShouldBindRole=true")
+		}
+		if a.Options.NoPublicPrivilege {
+			flags = append(flags, "--common.security.enablePublicPrivilege=false")
+		}
+		cfg.Auth.Options = rbac.Options{}
+		cfg.Auth = def.Auth
+	}
+	if cfg.Data.Compaction.Auto != def.Data.Compaction.Auto {
+		flags = append(flags, fmt.Sprintf("--dataCoord.compaction.enableAutoCompaction=%t", cfg.Data.Compaction.Auto))
+		cfg.Data.Compaction.Auto = def.Data.Compaction.Auto
+	}
+	if cfg.Data.GC.Enable != def.Data.GC.Enable {
+		flags = append(flags, fmt.Sprintf("--dataCoord.enableGarbageCollection=%t", cfg.Data.GC.Enable))
+		cfg.Data.GC.Enable = def.Data.GC.Enable
+	}
+	var left []string
+	cv, dv := reflect.ValueOf(cfg), reflect.ValueOf(def)
+	for i := range cv.NumField() {
+		if !reflect.DeepEqual(cv.Field(i).Interface(), dv.Field(i).Interface()) {
+			left = append(left, cv.Type().Field(i).Name)
+		}
+	}
+	return flags, auth, strings.Join(left, ", ")
+}
+
+// sharedCluster returns the running cluster started with flags, starting
+// it (and stopping the previous non-default one) if needed.
+func sharedCluster(t *testing.T, flags []string, auth bool) *e2eCluster {
+	t.Helper()
+	key := strings.Join(flags, " ")
+	clusters.mu.Lock()
+	defer clusters.mu.Unlock()
+	if key == "" && clusters.base != nil {
+		return clusters.base
+	}
+	if key != "" && clusters.special != nil {
+		if clusters.special.key == key {
+			return clusters.special
+		}
+		clusters.special.tb.Close()
+		for d, cl := range clusters.dirs {
+			if cl == clusters.special {
+				delete(clusters.dirs, d)
+			}
+		}
+		clusters.special = nil
+	}
+	if clusters.dirs == nil {
+		clusters.dirs = map[string]*e2eCluster{}
+	}
+	if clusters.bin == "" {
+		if clusters.bin = os.Getenv("MILVAGO_BIN"); clusters.bin == "" {
+			dir, err := os.MkdirTemp("", "milvago-e2e-")
+			if err != nil {
+				t.Fatal(err)
+			}
+			clusters.binDir = dir
+			if clusters.bin, err = clusterproc.Build(dir); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	start := time.Now()
+	cl := &e2eCluster{key: key, tb: clusterproc.NewMainTB("e2e-cluster"), auth: auth}
+	err := cl.tb.Run(func(tb testing.TB) {
+		cl.c, _ = clusterproc.Start(tb, clusterproc.Opts{Bin: clusters.bin, LogLevel: cmpOr(os.Getenv("MILVAGO_E2E_CLUSTER_LOG"), "warn"), StorageNodes: 3, Args: append(slices.Clone(sessionArgs), flags...)},
+			clusterRoles...)
+	})
+	if err != nil {
+		cl.tb.Close()
+		if cl.tb.Skipped() { // a storage server's binary is missing and CI is not true
+			t.Skipf("start the e2e cluster: %v", err)
+		}
+		t.Fatalf("start the e2e cluster (%s): %v", key, err)
+	}
+	for _, p := range []string{"proxy-1", "proxy-2"} {
+		cl.proxies = append(cl.proxies, cl.c.ProxyAddr(p))
+		cl.http = append(cl.http, cl.c.MetricsURL(p))
+	}
+	t.Logf("started an e2e cluster (%s) in %v: proxies %v", cmpOr(key, "defaults"), time.Since(start).Round(time.Millisecond), cl.proxies)
+	if key == "" {
+		clusters.base = cl
+	} else {
+		clusters.special = cl
+	}
+	return cl
+}
+
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// stopClusters stops every cluster the tests started (TestMain).
+func stopClusters() {
+	clusters.mu.Lock()
+	defer clusters.mu.Unlock()
+	for _, cl := range []*e2eCluster{clusters.special, clusters.base} {
+		if cl != nil {
+			cl.tb.Close()
+		}
+	}
+	if clusters.binDir != "" {
+		os.RemoveAll(clusters.binDir)
+	}
+}
+
+// builtinRoles are the roles a deployment starts with.
+var builtinRoles = map[string]bool{"admin": true, "public": true}
+
+// builtinGroup reports whether a privilege group is one of Milvus's
+// built-in ones (ClusterReadOnly, DatabaseAdmin, CollectionReadWrite, ...).
+func builtinGroup(name string) bool {
+	for _, scope := range []string{"Cluster", "Database", "Collection"} {
+		for _, level := range []string{"ReadOnly", "ReadWrite", "Admin"} {
+			if name == scope+level {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+const defaultRG = "__default_resource_group"
+
+// resetCluster empties cl of what earlier tests created, through a proxy
+// as a user would: aliases, collections, databases, users, roles and
+// resource groups.
+func resetCluster(t *testing.T, cl *e2eCluster) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	conf := &milvusclient.ClientConfig{Address: cl.proxies[0]}
+	if cl.auth {
+		conf.Username, conf.Password = "root", "Milvus"
+	}
+	cli, err := milvusclient.New(ctx, conf)
+	if err != nil {
+		t.Fatalf("reset the e2e cluster: connect: %v", err)
+	}
+	defer cli.Close(context.Background())
+	fail := func(what string, err error) {
+		if err != nil {
+			t.Fatalf("reset the e2e cluster: %s: %v", what, err)
+		}
+	}
+	dbs, err := cli.ListDatabase(ctx, milvusclient.NewListDatabaseOption())
+	fail("list databases", err)
+	for _, db := range dbs {
+		fail("use "+db, cli.UseDatabase(ctx, milvusclient.NewUseDatabaseOption(db)))
+		names, err := cli.ListCollections(ctx, milvusclient.NewListCollectionOption())
+		fail("list collections of "+db, err)
+		for _, name := range names {
+			aliases, err := cli.ListAliases(ctx, milvusclient.NewListAliasesOption(name))
+			fail("list aliases of "+name, err)
+			for _, a := range aliases {
+				fail("drop alias "+a, cli.DropAlias(ctx, milvusclient.NewDropAliasOption(a)))
+			}
+		}
+		for _, name := range names {
+			fail("drop collection "+name, cli.DropCollection(ctx, milvusclient.NewDropCollectionOption(name)))
+		}
+		if db != "default" {
+			fail("use default", cli.UseDatabase(ctx, milvusclient.NewUseDatabaseOption("default")))
+			fail("drop database "+db, cli.DropDatabase(ctx, milvusclient.NewDropDatabaseOption(db)))
+		}
+	}
+	fail("use default", cli.UseDatabase(ctx, milvusclient.NewUseDatabaseOption("default")))
+	users, err := cli.ListUsers(ctx, milvusclient.NewListUserOption())
+	fail("list users", err)
+	for _, u := range users {
+		if u != "root" {
+			fail("drop user "+u, cli.DropUser(ctx, milvusclient.NewDropUserOption(u)))
+		}
+	}
+	roles, err := cli.ListRoles(ctx, milvusclient.NewListRoleOption())
+	fail("list roles", err)
+	for _, r := range roles {
+		if builtinRoles[r] {
+			continue
+		}
+		role, err := cli.DescribeRole(ctx, milvusclient.NewDescribeRoleOption(r))
+		fail("describe role "+r, err)
+		for _, g := range role.Privileges {
+			err := cli.RevokePrivilege(ctx, milvusclient.NewRevokePrivilegeOption(r, g.Object, g.Privilege, g.ObjectName).WithDbName(g.DbName))
+			if err != nil { // a privilege group: only RevokePrivilegeV2 takes them
+				err = cli.RevokePrivilegeV2(ctx, milvusclient.NewRevokePrivilegeV2Option(r, g.Privilege, g.ObjectName).WithDbName(g.DbName))
+			}
+			fail("revoke "+g.Privilege+" from "+r, err)
+		}
+		fail("drop role "+r, cli.DropRole(ctx, milvusclient.NewDropRoleOption(r)))
+	}
+	groups, err := cli.ListPrivilegeGroups(ctx, milvusclient.NewListPrivilegeGroupsOption())
+	fail("list privilege groups", err)
+	for _, g := range groups {
+		if !builtinGroup(g.GroupName) {
+			fail("drop privilege group "+g.GroupName, cli.DropPrivilegeGroup(ctx, milvusclient.NewDropPrivilegeGroupOption(g.GroupName)))
+		}
+	}
+	rgs, err := cli.ListResourceGroups(ctx, milvusclient.NewListResourceGroupsOption())
+	fail("list resource groups", err)
+	for _, rg := range rgs {
+		if rg == defaultRG {
+			continue
+		}
+		fail("empty resource group "+rg, cli.UpdateResourceGroup(ctx, milvusclient.NewUpdateResourceGroupOption(rg, &entity.ResourceGroupConfig{
+			Requests: entity.ResourceGroupLimit{NodeNum: 0}, Limits: entity.ResourceGroupLimit{NodeNum: 0}})))
+		fail("drop resource group "+rg, cli.DropResourceGroup(ctx, milvusclient.NewDropResourceGroupOption(rg)))
+	}
+}

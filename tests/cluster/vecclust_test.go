@@ -43,7 +43,7 @@ func TestClusterVectorClustering(t *testing.T) {
 	}}, "rootcoord", "datacoord", "indexcoord", "querycoord", "streamingnode", "datanode", "querynode", "indexnode", "proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cli := connect(t, ctx, c.proxyAddr("proxy"))
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
 	const name, n, d = "vecclust", 12000, 128
 	schema := entity.NewSchema().WithName(name).
 		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
@@ -130,7 +130,7 @@ func TestClusterVectorClustering(t *testing.T) {
 		}
 		return out
 	}
-	logPath := c.roles["querynode"].logPath()
+	logPath := c.Roles["querynode"].LogPath()
 	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(500 * time.Millisecond) {
 		for qi := range 4 {
 			q := slices.Clone(centres[qi%2])

@@ -75,7 +75,7 @@ type vstate struct {
 	checkpointTS uint64
 	segments     map[int64]*segBuffer
 	deletes      storage.Deltas
-	acct vsAccount // its buffered bytes (sync.go; guarded by the memAccount)
+	acct         vsAccount // its buffered bytes (sync.go; guarded by the memAccount)
 	// failed is why the channel stopped at a message it cannot apply
 	// (faults.go); its later messages are not applied.
 	failed error

@@ -69,6 +69,9 @@ type StandaloneConfig struct {
 	// Interim is the growing segments' interim index; nil keeps the
 	// process's current setting (Milvus's defaults unless set).
 	Interim *segment.InterimIndexConfig
+	// Sync is when the data node syncs growing segments' buffers; nil:
+	// datanode.DefaultSyncPolicy.
+	Sync *datanode.SyncPolicy
 }
 
 // DefaultStandalone returns the defaults: ./milvago-data, 19530 and 9091.
@@ -155,7 +158,12 @@ func (s *Standalone) build(ctx context.Context) error {
 		return err
 	}
 	s.writer = streaming.New(streaming.Default(), streaming.Deps{Log: log, TSO: s.root, Segments: s.data, Logger: s.logger})
-	s.dnode = datanode.New(datanode.Deps{Log: log, Objects: s.objects, Coord: s.data, IDs: s.root, Collections: s.root, Imports: s.data, Logger: s.logger})
+	if s.cfg.Sync != nil {
+		if err := s.cfg.Sync.Validate(); err != nil {
+			return fmt.Errorf("dataNode.memory: %w", err)
+		}
+	}
+	s.dnode = datanode.New(datanode.Deps{Log: log, Objects: s.objects, Coord: s.data, IDs: s.root, Collections: s.root, Imports: s.data, Sync: s.cfg.Sync, Logger: s.logger})
 	inode := indexnode.New(s.objects, s.logger)
 	if s.icoord, err = indexcoord.New(ctx, indexcoord.Deps{KV: meta, IDs: s.root, Segments: s.data, Builder: inode, Logger: s.logger}); err != nil {
 		return err

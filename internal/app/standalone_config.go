@@ -23,5 +23,7 @@ func StandaloneFromConfig(c *config.Config) StandaloneConfig {
 	s.Root = rootFromConfig(c, s.Root)
 	interim := interimFromConfig(c)
 	s.Interim = &interim
+	sync := syncFromConfig(c)
+	s.Sync = &sync
 	return s
 }

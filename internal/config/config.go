@@ -40,6 +40,8 @@ type Config struct {
 	Lifecycle
 	// InterimIndex is the growing segments' interim index (keys_interim.go).
 	InterimIndex
+	// DataNodeSync is when growing segments' buffers are synced (keys_datanode.go).
+	DataNodeSync
 	// ShardBalance is the query coordinator's balance checker
 	// (keys_querycoord.go).
 	ShardBalance

@@ -292,6 +292,9 @@ func (p *pipeline) syncSegment(ctx context.Context, vs *vstate, buf *segBuffer) 
 		return err
 	}
 	for _, id := range slices.Sorted(maps.Keys(buf.cols)) {
+		if len(buf.cols[id]) == 0 {
+			continue // alignAfter fills every field seen; none to write
+		}
 		if err := put(id, buf.cols[id]); err != nil {
 			return err
 		}

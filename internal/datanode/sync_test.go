@@ -22,7 +22,7 @@ import (
 	"github.com/milvago/milvago/internal/storage"
 )
 
-// startNodeWith is startNode with a sync policy.
+// startSyncNode is startNode with a sync policy.
 func (e *env) startSyncNode(t *testing.T, objects objstore.Store, pol SyncPolicy) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -72,6 +72,9 @@ type StandaloneConfig struct {
 	// Prune is the query node's segment pruning by a vector clustering
 	// key's centroids; nil keeps Milvus's defaults (off).
 	Prune *querynode.PruneConfig
+	// Sync is when the data node syncs growing segments' buffers; nil:
+	// datanode.DefaultSyncPolicy.
+	Sync *datanode.SyncPolicy
 }
 
 // DefaultStandalone returns the defaults: ./milvago-data, 19530 and 9091.
@@ -158,7 +161,12 @@ func (s *Standalone) build(ctx context.Context) error {
 		return err
 	}
 	s.writer = streaming.New(streaming.Default(), streaming.Deps{Log: log, TSO: s.root, Segments: s.data, Logger: s.logger})
-	s.dnode = datanode.New(datanode.Deps{Log: log, Objects: s.objects, Coord: s.data, IDs: s.root, Collections: s.root, Imports: s.data, Logger: s.logger})
+	if s.cfg.Sync != nil {
+		if err := s.cfg.Sync.Validate(); err != nil {
+			return fmt.Errorf("dataNode.memory: %w", err)
+		}
+	}
+	s.dnode = datanode.New(datanode.Deps{Log: log, Objects: s.objects, Coord: s.data, IDs: s.root, Collections: s.root, Imports: s.data, Sync: s.cfg.Sync, Logger: s.logger})
 	inode := indexnode.New(s.objects, s.logger)
 	if s.icoord, err = indexcoord.New(ctx, indexcoord.Deps{KV: meta, IDs: s.root, Segments: s.data, Builder: inode, Logger: s.logger}); err != nil {
 		return err

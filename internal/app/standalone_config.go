@@ -25,5 +25,7 @@ func StandaloneFromConfig(c *config.Config) StandaloneConfig {
 	s.Interim = &interim
 	prune := pruneFromConfig(c)
 	s.Prune = &prune
+	sync := syncFromConfig(c)
+	s.Sync = &sync
 	return s
 }

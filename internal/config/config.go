@@ -43,6 +43,8 @@ type Config struct {
 	// VectorClustering is clustering by a vector key and search-time
 	// segment pruning (keys_vecclust.go).
 	VectorClustering
+	// DataNodeSync is when growing segments' buffers are synced (keys_datanode.go).
+	DataNodeSync
 	// ShardBalance is the query coordinator's balance checker
 	// (keys_querycoord.go).
 	ShardBalance

@@ -6,6 +6,11 @@
 // flushed and moves the channel's checkpoint to the start of the oldest
 // segment still buffered.
 //
+// A segment's buffer that passes dataNode.segment.insertBufSize (or the
+// memory watermark) is synced before the seal: written as a piece, one
+// binlog per field, and freed; the seal merges the pieces (sync.go,
+// docs/insert-buffer.md).
+//
 // Replaying a channel from its checkpoint after a crash rebuilds exactly
 // the buffers that were lost: inserts of segments already flushed are
 // skipped, deletes are flushed again (applying a delete twice is harmless).

@@ -54,7 +54,7 @@ func (p *pipeline) fail(ctx context.Context, vs *vstate, id uint64, cause error)
 		return fmt.Errorf("datanode: report failure of %s: %w", vs.name, err)
 	}
 	vs.failed = cause
-	clear(vs.segments)
+	p.dropBuffers(vs, true)
 	vs.deletes = storage.Deltas{}
 	return nil
 }

@@ -53,6 +53,13 @@ type pipeline struct {
 	cpMu      sync.Mutex // guards cpPending
 	cpPending map[string]contract.Checkpoint
 	cpKick    chan struct{}
+
+	// policy is when buffers are synced before the seal, mem the data
+	// node's buffered bytes (sync.go).
+	policy SyncPolicy
+	mem    *memAccount
+	// syncHook, when set (tests), is called after each piece is durable.
+	syncHook func(segment int64, pieces int)
 }
 
 // vstate is one virtual channel's buffers. Only the pipeline goroutine
@@ -68,6 +75,7 @@ type vstate struct {
 	checkpointTS uint64
 	segments     map[int64]*segBuffer
 	deletes      storage.Deltas
+	acct         vsAccount // its buffered bytes (sync.go; guarded by the memAccount)
 	// failed is why the channel stopped at a message it cannot apply
 	// (faults.go); its later messages are not applied.
 	failed error
@@ -82,12 +90,25 @@ type segBuffer struct {
 	// copied the buffer over and over: 31% of the server's CPU in a bulk
 	// insert of 768-d vectors).
 	cols  map[int64][]column.Column
-	bytes int64
+	bytes int64 // size of the buffered rows (sync.go)
+	// lastPos is the log position of the last insert buffered.
+	lastPos uint64
+	// manifest lists the pieces already synced (sync.go); nil until read.
+	manifest *syncManifest
 }
 
-func newPipeline(name string, d Deps, logger *slog.Logger) *pipeline {
+func newPipeline(name string, d Deps, logger *slog.Logger, policy SyncPolicy, mem *memAccount) *pipeline {
 	return &pipeline{name: name, d: d, logger: logger.With("pchannel", name), vchannels: map[string]*vstate{},
-		cpPending: map[string]contract.Checkpoint{}, cpKick: make(chan struct{}, 1)}
+		cpPending: map[string]contract.Checkpoint{}, cpKick: make(chan struct{}, 1), policy: policy, mem: mem}
+}
+
+// dropBuffers forgets vs's buffered bytes and, on the pipeline goroutine
+// (own), its segment buffers.
+func (p *pipeline) dropBuffers(vs *vstate, own bool) {
+	p.mem.forget(vs)
+	if own {
+		clear(vs.segments)
+	}
 }
 
 func (p *pipeline) watch(c *model.Collection, vc string, cp contract.Checkpoint) {
@@ -103,6 +124,9 @@ func (p *pipeline) watch(c *model.Collection, vc string, cp contract.Checkpoint)
 func (p *pipeline) unwatch(vc string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if vs, ok := p.vchannels[vc]; ok {
+		p.dropBuffers(vs, false)
+	}
 	delete(p.vchannels, vc)
 	return len(p.vchannels)
 }
@@ -116,6 +140,7 @@ func (p *pipeline) reset(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("datanode: checkpoint of %s: %w", vc, err)
 		}
+		p.dropBuffers(vs, false)
 		p.vchannels[vc] = &vstate{coll: vs.coll, next: vs.next, name: vc, checkpoint: cp.Position, checkpointTS: cp.TS, segments: map[int64]*segBuffer{}}
 	}
 	return nil
@@ -204,12 +229,12 @@ func (p *pipeline) handle(ctx context.Context, id uint64, m *msg.Message) error 
 	var err error
 	switch m.Kind {
 	case msg.KindInsert:
-		err = p.onInsert(ctx, vs, m)
+		err = p.onInsert(ctx, vs, id, m)
 	case msg.KindDelete:
 		err = p.onDelete(vs, m)
 	case msg.KindUpsert:
 		if err = p.onDelete(vs, m); err == nil {
-			err = p.onInsert(ctx, vs, m)
+			err = p.onInsert(ctx, vs, id, m)
 		}
 	case msg.KindSeal:
 		err = p.onSeal(ctx, vs, id, m)
@@ -220,7 +245,7 @@ func (p *pipeline) handle(ctx context.Context, id uint64, m *msg.Message) error 
 	return err
 }
 
-func (p *pipeline) onInsert(ctx context.Context, vs *vstate, m *msg.Message) error {
+func (p *pipeline) onInsert(ctx context.Context, vs *vstate, id uint64, m *msg.Message) error {
 	ins := m.Insert
 	if ins == nil {
 		return bad(fmt.Errorf("datanode: %s message without rows", m.Kind))
@@ -239,7 +264,20 @@ func (p *pipeline) onInsert(ctx context.Context, vs *vstate, m *msg.Message) err
 			return nil
 		}
 		buf = &segBuffer{id: ins.SegmentID, partition: ins.PartitionID, startPos: seg.StartPosition, cols: map[int64][]column.Column{}}
+		// Pieces synced before a restart: their inserts are skipped below,
+		// their rows still count.
+		if err := p.ensureManifest(ctx, vs, buf); err != nil {
+			return err
+		}
 		vs.segments[ins.SegmentID] = buf
+		if synced := buf.rows(); synced > 0 {
+			if err := p.d.Coord.NoteBufferedRows(ctx, ins.SegmentID, synced); err != nil {
+				return fmt.Errorf("datanode: note rows of segment %d: %w", ins.SegmentID, err)
+			}
+		}
+	}
+	if buf.skipInsert(id) {
+		return nil
 	}
 	n := int(ins.GetNumRows())
 	fieldIDs := make([]int64, 0, len(ins.GetFieldsData()))
@@ -249,7 +287,9 @@ func (p *pipeline) onInsert(ctx context.Context, vs *vstate, m *msg.Message) err
 	if err := p.alignBefore(ctx, vs, buf, fieldIDs); err != nil {
 		return err
 	}
+	var size int64
 	for _, fd := range ins.GetFieldsData() {
+		size += fieldDataSize(fd)
 		c, err := column.FromFieldData(fd)
 		if err != nil {
 			// The proxy validated this message; a bad one is a bug, not user input.
@@ -266,11 +306,14 @@ func (p *pipeline) onInsert(ctx context.Context, vs *vstate, m *msg.Message) err
 	for range n {
 		buf.ts = append(buf.ts, m.TS)
 	}
+	buf.lastPos = id
+	buf.bytes += size
+	p.mem.add(vs, size)
 	// After a restart this replay is what restores the segment's row count.
-	if err := p.d.Coord.NoteBufferedRows(ctx, ins.SegmentID, int64(len(buf.ts))); err != nil {
+	if err := p.d.Coord.NoteBufferedRows(ctx, ins.SegmentID, buf.rows()); err != nil {
 		return fmt.Errorf("datanode: note rows of segment %d: %w", ins.SegmentID, err)
 	}
-	return nil
+	return p.maybeSync(ctx, vs, buf)
 }
 
 func (p *pipeline) onDelete(vs *vstate, m *msg.Message) error {
@@ -300,14 +343,19 @@ func (p *pipeline) onSeal(ctx context.Context, vs *vstate, id uint64, m *msg.Mes
 	for _, segID := range m.Seal.SegmentIDs {
 		buf, ok := vs.segments[segID]
 		if !ok {
-			if err := p.flushEmpty(ctx, segID, m.TS); err != nil {
+			if err := p.flushEmpty(ctx, vs, segID, m.TS); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := p.flushSegment(ctx, vs, buf, m.TS); err != nil {
+		flush := p.flushSegment
+		if len(buf.manifest.Pieces) > 0 {
+			flush = p.flushPieces
+		}
+		if err := flush(ctx, vs, buf, m.TS); err != nil {
 			return err
 		}
+		p.mem.add(vs, -buf.bytes)
 		delete(vs.segments, segID)
 	}
 	if err := p.flushDeletes(ctx, vs); err != nil {
@@ -568,26 +616,38 @@ func (p *pipeline) forgetDropped(ctx context.Context, vs *vstate) error {
 		}
 		if !known || seg.State == model.SegmentDropped {
 			p.logger.Info("dropping the buffer of a dropped segment", "vchannel", vs.name, "segment", id)
+			p.mem.add(vs, -vs.segments[id].bytes)
 			delete(vs.segments, id)
 		}
 	}
 	return nil
 }
 
-// flushEmpty reports a sealed segment that has no buffered rows. Every
+// flushEmpty reports a sealed segment that has no buffered rows. A segment
+// whose rows were all synced in pieces before a restart (the replay found
+// no insert of it after its last piece) is flushed from its pieces.
+// Otherwise, every
 // insert after the checkpoint is buffered, and the checkpoint never passes
 // the start of a segment that is not flushed, so a segment still Sealed
 // here has no rows in the log at all (its only insert failed to append):
 // it is reported with zero rows, which the data coordinator drops, instead
 // of staying Sealed forever. Flushed or dropped segments (a replayed or
 // repeated Seal) are left alone.
-func (p *pipeline) flushEmpty(ctx context.Context, segID int64, sealTS uint64) error {
+func (p *pipeline) flushEmpty(ctx context.Context, vs *vstate, segID int64, sealTS uint64) error {
 	seg, ok, err := p.d.Coord.Segment(ctx, segID)
 	if err != nil {
 		return fmt.Errorf("datanode: segment %d: %w", segID, err)
 	}
 	if !ok || seg.State != model.SegmentSealed {
 		return nil
+	}
+	m, err := p.loadManifest(ctx, seg.CollectionID, seg.PartitionID, segID)
+	if err != nil {
+		return err
+	}
+	if len(m.Pieces) > 0 {
+		buf := &segBuffer{id: segID, partition: seg.PartitionID, startPos: seg.StartPosition, cols: map[int64][]column.Column{}, manifest: m}
+		return p.flushPieces(ctx, vs, buf, sealTS)
 	}
 	p.logger.Info("sealed segment has no rows", "segment", segID)
 	return p.d.Coord.SegmentFlushed(ctx, contract.FlushResult{SegmentID: segID, FlushTS: sealTS})

@@ -46,7 +46,10 @@ type Deps struct {
 	// Imports receives import jobs' progress (the data coordinator, or its
 	// client); nil: progress is reported only at the end.
 	Imports importProgress
-	Logger  *slog.Logger
+	// Sync is when growing segments' buffers are synced before their seal
+	// (sync.go); nil: DefaultSyncPolicy.
+	Sync   *SyncPolicy
+	Logger *slog.Logger
 }
 
 // Server is a data node.
@@ -58,6 +61,8 @@ type Server struct {
 	runCtx    context.Context
 	wg        sync.WaitGroup
 	pipelines map[string]*pipeline // by physical channel
+	policy    SyncPolicy
+	mem       *memAccount // bytes buffered by every pipeline
 }
 
 // New returns a data node; Run starts it.
@@ -65,7 +70,12 @@ func New(d Deps) *Server {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{d: d, logger: d.Logger.With("component", "datanode"), pipelines: map[string]*pipeline{}}
+	policy := DefaultSyncPolicy()
+	if d.Sync != nil {
+		policy = *d.Sync
+	}
+	return &Server{d: d, logger: d.Logger.With("component", "datanode"), pipelines: map[string]*pipeline{},
+		policy: policy, mem: newMemAccount(policy)}
 }
 
 // Run serves until ctx ends, then stops every pipeline.
@@ -89,7 +99,7 @@ func (s *Server) Watch(ctx context.Context, c *model.Collection) error {
 		pc := c.PChannels[i]
 		p, ok := s.pipelines[pc]
 		if !ok {
-			p = newPipeline(pc, s.d, s.logger)
+			p = newPipeline(pc, s.d, s.logger, s.policy, s.mem)
 			s.pipelines[pc] = p
 		}
 		cp, err := s.d.Coord.GetCheckpoint(ctx, vc)

@@ -35,18 +35,29 @@ func EncodeFloatVectorChunks(chunks []column.Column) (file []byte, ok bool) {
 // file never exists in memory. NewFloatVectorChunksFile's ok is as
 // EncodeFloatVectorChunks's.
 type FloatVectorChunksFile struct {
-	chunks []column.Column
-	h      header
+	chunks  []column.Column
+	h       header
+	release func(i int)
 }
 
 // NewFloatVectorChunksFile checks chunks and checksums them.
 func NewFloatVectorChunksFile(chunks []column.Column) (*FloatVectorChunksFile, bool) {
+	return NewFloatVectorChunksFileReleasing(chunks, nil)
+}
+
+// NewFloatVectorChunksFileReleasing is NewFloatVectorChunksFile calling
+// release(i) (when not nil) each time it is done reading chunk i, in the
+// checksum pass and in every WriteTo: chunks that view memory-mapped files
+// (a data node merging a segment's synced pieces) can be dropped from the
+// resident set as they are passed, so that writing the file keeps one
+// chunk resident at a time instead of all of them.
+func NewFloatVectorChunksFileReleasing(chunks []column.Column, release func(i int)) (*FloatVectorChunksFile, bool) {
 	if !littleEndian || len(chunks) == 0 {
 		return nil, false
 	}
 	dim, values := 0, 0
 	var crc uint32
-	for _, c := range chunks {
+	for i, c := range chunks {
 		v, isFloat := c.(*column.FloatVector)
 		if !isFloat || v.Valid != nil || v.Dim <= 0 || v.Dim > maxVectorDim || len(v.Data)%v.Dim != 0 || (dim != 0 && v.Dim != dim) {
 			return nil, false
@@ -54,12 +65,15 @@ func NewFloatVectorChunksFile(chunks []column.Column) (*FloatVectorChunksFile, b
 		dim = v.Dim
 		values += len(v.Data)
 		crc = crc32.Update(crc, castagnoli, bytesOf(v.Data))
+		if release != nil {
+			release(i)
+		}
 	}
 	size := 4 * values
 	crc = crc32.Update(crc, castagnoli, make([]byte, align8(size)-size))
 	h := header{magic: magicBinlog, dataType: int32(schemapb.DataType_FloatVector), rows: int64(values / dim), dim: int64(dim),
 		payloadLen: uint64(align8(size)), payloadCRC: crc}
-	return &FloatVectorChunksFile{chunks: chunks, h: h}, true
+	return &FloatVectorChunksFile{chunks: chunks, h: h, release: release}, true
 }
 
 // Size is the file's length in bytes.
@@ -74,11 +88,14 @@ func (f *FloatVectorChunksFile) WriteTo(w io.Writer) (int64, error) {
 	if err != nil {
 		return total, err
 	}
-	for _, c := range f.chunks {
+	for i, c := range f.chunks {
 		n, err := w.Write(bytesOf(c.(*column.FloatVector).Data))
 		total += int64(n)
 		if err != nil {
 			return total, err
+		}
+		if f.release != nil {
+			f.release(i)
 		}
 	}
 	n, err = w.Write(make([]byte, f.Size()-total))

@@ -33,6 +33,7 @@ func runChild(dir string) int {
 	childHeapProfiles()
 	cfg := app.DefaultStandalone()
 	cfg.DataDir = dir
+	cfg.Sync = childSyncPolicy() // insertbuf_test.go
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	s, err := app.NewStandalone(ctx, cfg, logger)
 	if err != nil {

@@ -3,6 +3,8 @@ package annbench
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -33,7 +35,7 @@ func NewANNCommand() *cobra.Command {
 		dataset, typ, metric, build, search  string
 		k, queries, threads, passes, samples int
 		asJSON                               bool
-		hnswlib                              string
+		hnswlib, cpuprofile                  string
 	)
 	cmd := &cobra.Command{
 		Use:   "ann",
@@ -70,6 +72,17 @@ ratio compares measurements taken in the same seconds.`,
 			}
 			if passes < 1 || samples < 1 {
 				return fmt.Errorf("--passes %d --samples %d: both must be >= 1", passes, samples)
+			}
+			if cpuprofile != "" {
+				f, err := os.Create(cpuprofile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			stderr := cmd.ErrOrStderr()
 			var bar *progressbar.ProgressBar
@@ -138,6 +151,7 @@ ratio compares measurements taken in the same seconds.`,
 	f.BoolVar(&asJSON, "json", false, "one JSON object per line per search setting")
 	f.IntVar(&passes, "passes", 1, "single-thread measurement: passes over the queries per sample")
 	f.IntVar(&samples, "samples", 1, "single-thread measurement: samples; qps_1t is their median, qps_1t_min/max their spread")
+	f.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run (build and searches) to this file")
 	f.StringVar(&hnswlib, "hnswlib", "", "path of a compiled internal/annbench/native/hnswlib_alt.cpp: build hnswlib on the same data (M, efConstruction from --build) and measure it alternately with Milvago in every sample (ref_* and ratio fields)")
 	_ = cmd.MarkFlagRequired("dataset")
 	return cmd

@@ -1,6 +1,10 @@
 package index
 
-import "github.com/milvago/milvago/internal/distance"
+import (
+	"math"
+
+	"github.com/milvago/milvago/internal/distance"
+)
 
 // poolChecked marks a pool entry whose neighbours were already expanded.
 // Node ids stay below it: searchLayerPool is used only when n <= poolMaxN.
@@ -65,17 +69,7 @@ func (h *hnswIndex) searchLayerPool(s *hnswScratch, hq *hnswQuery, ep uint32, ep
 				if n == ef && d >= pool[n-1].d {
 					continue
 				}
-				// First position whose distance is above d: equal
-				// distances keep their arrival order.
-				lo, hi := 0, n
-				for lo < hi {
-					m := int(uint(lo+hi) >> 1)
-					if pool[m].d <= d {
-						lo = m + 1
-					} else {
-						hi = m
-					}
-				}
+				lo := poolUpper(pool, d)
 				if n < ef {
 					pool = append(pool, hnswCand{})
 				}
@@ -98,4 +92,33 @@ func (h *hnswIndex) searchLayerPool(s *hnswScratch, hq *hnswQuery, ep uint32, ep
 	}
 	s.sorted = out
 	return out
+}
+
+// poolUpper returns the first position of pool (sorted by distance) whose
+// distance is above d, so that equal distances keep their arrival order.
+// The halving step is a conditional move rather than a branch: where d
+// lands in the pool is unpredictable, and a mispredicted branch at each of
+// the ~log2(ef) steps cost more than the search itself.
+func poolUpper(pool []hnswCand, d float32) int {
+	n := len(pool)
+	if n == 0 {
+		return 0
+	}
+	kd := orderKey(d)
+	base := 0
+	for length := n; length > 1; {
+		half := length >> 1
+		// le is 1 when pool[base+half].d <= d, else 0, without a branch.
+		le := int(uint64(orderKey(pool[base+half].d)-kd-1) >> 63)
+		base += half & -le
+		length -= half
+	}
+	return base + int(uint64(orderKey(pool[base].d)-kd-1)>>63)
+}
+
+// orderKey maps a float32 to an integer with the same order (-0 and +0
+// map to the same key; NaNs land beyond the infinities).
+func orderKey(f float32) int64 {
+	b := int32(math.Float32bits(f + 0)) // f + 0 turns -0 into +0
+	return int64(b ^ (b >> 31 & 0x7fffffff))
 }

@@ -1,7 +1,11 @@
 package index
 
 import (
+	"cmp"
+	"math"
+	"math/rand/v2"
 	"slices"
+	"sort"
 	"testing"
 )
 
@@ -51,4 +55,27 @@ func cmpCand(a, b hnswCand) int {
 		return 1
 	}
 	return int(a.id) - int(b.id)
+}
+
+// poolUpper is the first position whose distance is above d, for every
+// pool length up to 300, with ties, negative distances (IP) and signed zeros.
+func TestPoolUpper(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	negZero := float32(math.Copysign(0, -1))
+	for n := 0; n <= 300; n++ {
+		pool := make([]hnswCand, n)
+		for i := range pool {
+			pool[i].d = float32(r.IntN(41)-20) / 4 // many ties, both signs
+			if pool[i].d == 0 && r.IntN(2) == 0 {
+				pool[i].d = negZero
+			}
+		}
+		slices.SortStableFunc(pool, func(a, b hnswCand) int { return cmp.Compare(a.d, b.d) })
+		for _, d := range []float32{-6, -5, -0.25, negZero, 0, 0.25, 1, 5, 6, float32(math.Inf(1)), float32(math.Inf(-1))} {
+			want := sort.Search(n, func(i int) bool { return pool[i].d > d })
+			if got := poolUpper(pool, d); got != want {
+				t.Fatalf("n=%d d=%v: got %d, want %d", n, d, got, want)
+			}
+		}
+	}
 }

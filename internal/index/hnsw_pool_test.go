@@ -2,6 +2,7 @@ package index
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -76,6 +77,59 @@ func TestPoolUpper(t *testing.T) {
 			if got := poolUpper(pool, d); got != want {
 				t.Fatalf("n=%d d=%v: got %d, want %d", n, d, got, want)
 			}
+			if got := poolUpperBranchless(pool, d); got != want {
+				t.Fatalf("branchless n=%d d=%v: got %d, want %d", n, d, got, want)
+			}
 		}
 	}
 }
+
+// poolUpperBranchless is the conditional-move binary search that lost to
+// poolUpper's plain one, kept to compare the two (BenchmarkPoolUpper).
+func poolUpperBranchless(pool []hnswCand, d float32) int {
+	n := len(pool)
+	if n == 0 {
+		return 0
+	}
+	key := func(f float32) int64 {
+		b := int32(math.Float32bits(f))
+		return int64(b ^ (b >> 31 & 0x7fffffff))
+	}
+	kd := key(d + 0)
+	base := 0
+	for length := n; length > 1; {
+		half := length >> 1
+		le := int(uint64(key(pool[base+half].d)-kd-1) >> 63)
+		base += half & -le
+		length -= half
+	}
+	return base + int(uint64(key(pool[base].d)-kd-1)>>63)
+}
+
+// BenchmarkPoolUpper: insert positions of random probes into a sorted pool
+// of ef entries, as the beam search asks for them (a probe lands anywhere).
+func BenchmarkPoolUpper(b *testing.B) {
+	for _, ef := range []int{16, 128, 256} {
+		r := rand.New(rand.NewPCG(5, 6))
+		pool := make([]hnswCand, ef)
+		for i := range pool {
+			pool[i].d = r.Float32() * 1000
+		}
+		slices.SortFunc(pool, func(a, b hnswCand) int { return cmp.Compare(a.d, b.d) })
+		probes := make([]float32, 4096)
+		for i := range probes {
+			probes[i] = r.Float32() * 1000
+		}
+		for name, f := range map[string]func([]hnswCand, float32) int{"branchless": poolUpperBranchless, "branchy": poolUpper} {
+			b.Run(fmt.Sprintf("ef=%d/%s", ef, name), func(b *testing.B) {
+				s := 0
+				for i := 0; b.Loop(); i++ {
+					s += f(pool, probes[i&4095])
+				}
+				sink = s
+			})
+		}
+	}
+}
+
+var sink int

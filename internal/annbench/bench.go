@@ -31,6 +31,14 @@ type Config struct {
 	Threads   int
 	// Progress, if set, is called during the build with rows done and total.
 	Progress func(done, total int)
+	// Passes and Samples shape the single-thread measurement: Samples
+	// samples of Passes passes over the queries each, reported as median,
+	// min and max (1 and 1: one pass, as hnsw_native measures).
+	Passes, Samples int
+	// HNSWLib, if set, is the path of a compiled native/hnswlib_alt.cpp: it
+	// builds hnswlib (M, efConstruction of Build) on the same data set, and
+	// each sample runs it alternately with Milvago (see measureSamples).
+	HNSWLib string
 }
 
 // Record is one result line; the field names are those of ../shared/bench.
@@ -58,6 +66,36 @@ type Record struct {
 	BuildThreads int     `json:"build_threads"`
 	LoadAvg      float64 `json:"loadavg"`
 	Kernels      string  `json:"kernels"`
+
+	// Set when samples or passes are > 1 or there is a reference: qps_1t
+	// and qps_1t_wall are then medians over the samples.
+	Passes       int       `json:"passes,omitempty"`
+	Samples      int       `json:"samples,omitempty"`
+	QPS1TMin     float64   `json:"qps_1t_min,omitempty"`
+	QPS1TMax     float64   `json:"qps_1t_max,omitempty"`
+	QPS1TSamples []float64 `json:"qps_1t_samples,omitempty"`
+	LoadAvgMax   float64   `json:"loadavg_max,omitempty"`
+	// CPUBusy is the share of the whole machine's CPU time (all cores, all
+	// processes) that was busy during the samples.
+	CPUBusy float64 `json:"cpu_busy,omitempty"`
+
+	// The reference (hnswlib) measured alternately with Milvago.
+	RefIndex        string    `json:"ref_index,omitempty"`
+	RefRecall10     float64   `json:"ref_recall10,omitempty"`
+	RefQPS1T        float64   `json:"ref_qps_1t,omitempty"`
+	RefQPS1TMin     float64   `json:"ref_qps_1t_min,omitempty"`
+	RefQPS1TMax     float64   `json:"ref_qps_1t_max,omitempty"`
+	RefQPS1TWall    float64   `json:"ref_qps_1t_wall,omitempty"`
+	RefQPS1TSamples []float64 `json:"ref_qps_1t_samples,omitempty"`
+	RefBuildS       float64   `json:"ref_build_s,omitempty"`
+	RefBuildCPUS    float64   `json:"ref_build_cpu_s,omitempty"`
+	RefRSSGrowthMB  float64   `json:"ref_rss_growth_mb,omitempty"`
+	// Ratio is median Milvago qps_1t over median reference qps_1t;
+	// RatioPaired the median (and spread) of the per-sample ratios.
+	Ratio          float64 `json:"ratio,omitempty"`
+	RatioPaired    float64 `json:"ratio_paired,omitempty"`
+	RatioPairedMin float64 `json:"ratio_paired_min,omitempty"`
+	RatioPairedMax float64 `json:"ratio_paired_max,omitempty"`
 }
 
 // dataset is a loaded benchmark data set.
@@ -111,6 +149,15 @@ func Run(ctx context.Context, cfg Config, emit func(Record) error) error {
 	idx, err := index.New(index.Spec{Type: typ, Metric: cfg.Metric, Dim: ds.d, Params: build})
 	if err != nil {
 		return err
+	}
+	var ref *refProc
+	if cfg.HNSWLib != "" {
+		// The reference builds first, alone, so that the two builds do
+		// not share the CPU.
+		if ref, err = startRef(ctx, cfg.HNSWLib, cfg, ds, threads); err != nil {
+			return err
+		}
+		defer ref.close()
 	}
 	if pr, ok := idx.(index.ProgressReporter); ok && cfg.Progress != nil {
 		pr.SetProgress(cfg.Progress)
@@ -174,6 +221,11 @@ func Run(ctx context.Context, cfg Config, emit func(Record) error) error {
 		rec.Recall10 = recallAt10(labels, ds, cfg.K)
 		if err := measureSingle(ctx, idx, ds, cfg.K, params, &rec); err != nil {
 			return err
+		}
+		if ref != nil || cfg.Passes > 1 || cfg.Samples > 1 {
+			if err := measureSamples(ctx, idx, ds, cfg.K, params, cfg, ref, &rec); err != nil {
+				return err
+			}
 		}
 		if err := emit(rec); err != nil {
 			return err

@@ -3,6 +3,8 @@ package annbench
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -30,16 +32,25 @@ func NewCommand() *cobra.Command {
 // NewANNCommand returns the `ann` command on its own.
 func NewANNCommand() *cobra.Command {
 	var (
-		dataset, typ, metric, build, search string
-		k, queries, threads                 int
-		asJSON                              bool
+		dataset, typ, metric, build, search  string
+		k, queries, threads, passes, samples int
+		asJSON                               bool
+		hnswlib, cpuprofile                  string
 	)
 	cmd := &cobra.Command{
 		Use:   "ann",
 		Short: "Build an index on a texmex data set and sweep a search parameter",
 		Long: `Builds one index on DIR/base.fvecs, answers DIR/query.fvecs and scores
 recall@10 against DIR/gt.ivecs, for each value of the swept search parameter.
-Field names and protocol match ../shared/bench (bench_anchor.py, hnsw_native.cpp).`,
+Field names and protocol match ../shared/bench (bench_anchor.py, hnsw_native.cpp).
+
+A one-pass sample of a small query set is a few milliseconds of CPU, which one
+preemption on a loaded machine moves by tens of percent: --samples S --passes P
+takes S samples of P passes each and reports their median and spread. With
+--hnswlib BIN (internal/annbench/native/hnswlib_alt.cpp compiled with
+g++ -O3 -march=native -pthread) hnswlib is built on the same data and every
+sample runs both engines back to back (alternating which goes first), so the
+ratio compares measurements taken in the same seconds.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			buildParams, err := parseBuild(build)
@@ -57,6 +68,21 @@ Field names and protocol match ../shared/bench (bench_anchor.py, hnsw_native.cpp
 				Dataset: dataset, Index: typ, Metric: index.Metric(strings.ToUpper(metric)),
 				Build: buildParams, BuildText: build, SearchKey: key, Search: values,
 				K: k, Queries: queries, Threads: threads,
+				Passes: passes, Samples: samples, HNSWLib: hnswlib,
+			}
+			if passes < 1 || samples < 1 {
+				return fmt.Errorf("--passes %d --samples %d: both must be >= 1", passes, samples)
+			}
+			if cpuprofile != "" {
+				f, err := os.Create(cpuprofile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			stderr := cmd.ErrOrStderr()
 			var bar *progressbar.ProgressBar
@@ -84,10 +110,27 @@ Field names and protocol match ../shared/bench (bench_anchor.py, hnsw_native.cpp
 				if !header {
 					fmt.Fprintf(out, "%s: n=%d d=%d nq=%d metric=%s index=%s build %.2fs (%d threads) rss +%.1f MiB, serialized %.1f MiB, kernels %s\n",
 						r.Dataset, r.N, r.D, r.NQ, r.Metric, r.Index, r.BuildS, r.BuildThreads, r.RSSGrowthMB, r.IndexMB, r.Kernels)
-					fmt.Fprintln(tw, "params\trecall@10\tQPS 1T (cpu)\tQPS 1T (wall)\tp50 us\tQPS batch\t")
+					if r.RefIndex != "" {
+						fmt.Fprintf(out, "%s: build %.2fs (cpu %.2fs) rss +%.1f MiB\n", r.RefIndex, r.RefBuildS, r.RefBuildCPUS, r.RefRSSGrowthMB)
+					}
+					fmt.Fprint(tw, "params\trecall@10\tQPS 1T (cpu)\tQPS 1T (wall)\tp50 us\tQPS batch\t")
+					if r.Samples > 0 {
+						fmt.Fprint(tw, "QPS 1T min\tmax\tload\tbusy\t")
+					}
+					if r.RefIndex != "" {
+						fmt.Fprint(tw, "ref recall@10\tref QPS 1T\tmin\tmax\tratio\tpaired\tmin\tmax\t")
+					}
+					fmt.Fprintln(tw)
 					header = true
 				}
-				_, err := fmt.Fprintf(tw, "%s\t%.4f\t%.0f\t%.0f\t%.1f\t%.0f\t\n", r.Params, r.Recall10, r.QPS1T, r.QPS1TWall, r.LatUs1TP50, r.QPSBatch)
+				_, err := fmt.Fprintf(tw, "%s\t%.4f\t%.0f\t%.0f\t%.1f\t%.0f\t", r.Params, r.Recall10, r.QPS1T, r.QPS1TWall, r.LatUs1TP50, r.QPSBatch)
+				if r.Samples > 0 {
+					fmt.Fprintf(tw, "%.0f\t%.0f\t%.1f\t%.2f\t", r.QPS1TMin, r.QPS1TMax, r.LoadAvg, r.CPUBusy)
+				}
+				if r.RefIndex != "" {
+					fmt.Fprintf(tw, "%.4f\t%.0f\t%.0f\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t", r.RefRecall10, r.RefQPS1T, r.RefQPS1TMin, r.RefQPS1TMax, r.Ratio, r.RatioPaired, r.RatioPairedMin, r.RatioPairedMax)
+				}
+				fmt.Fprintln(tw)
 				return err
 			})
 			if ferr := tw.Flush(); err == nil {
@@ -106,6 +149,10 @@ Field names and protocol match ../shared/bench (bench_anchor.py, hnsw_native.cpp
 	f.IntVar(&queries, "queries", 1000, "use at most this many queries (0: all)")
 	f.IntVar(&threads, "threads", 1, "threads for the build and the batch measurement")
 	f.BoolVar(&asJSON, "json", false, "one JSON object per line per search setting")
+	f.IntVar(&passes, "passes", 1, "single-thread measurement: passes over the queries per sample")
+	f.IntVar(&samples, "samples", 1, "single-thread measurement: samples; qps_1t is their median, qps_1t_min/max their spread")
+	f.StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run (build and searches) to this file")
+	f.StringVar(&hnswlib, "hnswlib", "", "path of a compiled internal/annbench/native/hnswlib_alt.cpp: build hnswlib on the same data (M, efConstruction from --build) and measure it alternately with Milvago in every sample (ref_* and ratio fields)")
 	_ = cmd.MarkFlagRequired("dataset")
 	return cmd
 }

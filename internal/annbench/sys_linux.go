@@ -57,3 +57,30 @@ func loadAvg() float64 {
 	v, _ := strconv.ParseFloat(f[0], 64)
 	return v
 }
+
+// cpuTimes is the machine's (busy, total) CPU time in clock ticks, from the
+// first line of /proc/stat; zeros if unknown.
+func cpuTimes() [2]uint64 {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return [2]uint64{}
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 5 || f[0] != "cpu" {
+		return [2]uint64{}
+	}
+	var busy, total uint64
+	for i, s := range f[1:] {
+		v, _ := strconv.ParseUint(s, 10, 64)
+		// guest and guest_nice (fields 9, 10) are already counted in user and nice.
+		if i >= 8 {
+			break
+		}
+		total += v
+		if i != 3 && i != 4 { // idle, iowait
+			busy += v
+		}
+	}
+	return [2]uint64{busy, total}
+}

@@ -11,3 +11,5 @@ func rssBytes() int64     { return 0 }
 func processCPU() float64 { return time.Since(start).Seconds() }
 func threadCPU() float64  { return time.Since(start).Seconds() }
 func loadAvg() float64    { return 0 }
+
+func cpuTimes() [2]uint64 { return [2]uint64{} }

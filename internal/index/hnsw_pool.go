@@ -65,17 +65,7 @@ func (h *hnswIndex) searchLayerPool(s *hnswScratch, hq *hnswQuery, ep uint32, ep
 				if n == ef && d >= pool[n-1].d {
 					continue
 				}
-				// First position whose distance is above d: equal
-				// distances keep their arrival order.
-				lo, hi := 0, n
-				for lo < hi {
-					m := int(uint(lo+hi) >> 1)
-					if pool[m].d <= d {
-						lo = m + 1
-					} else {
-						hi = m
-					}
-				}
+				lo := poolUpper(pool, d)
 				if n < ef {
 					pool = append(pool, hnswCand{})
 				}
@@ -98,4 +88,23 @@ func (h *hnswIndex) searchLayerPool(s *hnswScratch, hq *hnswQuery, ep uint32, ep
 	}
 	s.sorted = out
 	return out
+}
+
+// poolUpper returns the first position of pool (sorted by distance) whose
+// distance is above d, so that equal distances keep their arrival order.
+// A plain binary search: a branchless one (conditional moves over an
+// order-preserving integer key) measured 1.4-2.3x slower at ef 16-256
+// (BenchmarkPoolUpper), its serial load-compare-move chain costing more
+// than the mispredicted branches.
+func poolUpper(pool []hnswCand, d float32) int {
+	lo, hi := 0, len(pool)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if pool[m].d <= d {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }

@@ -1,7 +1,12 @@
 package index
 
 import (
+	"cmp"
+	"fmt"
+	"math"
+	"math/rand/v2"
 	"slices"
+	"sort"
 	"testing"
 )
 
@@ -52,3 +57,79 @@ func cmpCand(a, b hnswCand) int {
 	}
 	return int(a.id) - int(b.id)
 }
+
+// poolUpper is the first position whose distance is above d, for every
+// pool length up to 300, with ties, negative distances (IP) and signed zeros.
+func TestPoolUpper(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	negZero := float32(math.Copysign(0, -1))
+	for n := 0; n <= 300; n++ {
+		pool := make([]hnswCand, n)
+		for i := range pool {
+			pool[i].d = float32(r.IntN(41)-20) / 4 // many ties, both signs
+			if pool[i].d == 0 && r.IntN(2) == 0 {
+				pool[i].d = negZero
+			}
+		}
+		slices.SortStableFunc(pool, func(a, b hnswCand) int { return cmp.Compare(a.d, b.d) })
+		for _, d := range []float32{-6, -5, -0.25, negZero, 0, 0.25, 1, 5, 6, float32(math.Inf(1)), float32(math.Inf(-1))} {
+			want := sort.Search(n, func(i int) bool { return pool[i].d > d })
+			if got := poolUpper(pool, d); got != want {
+				t.Fatalf("n=%d d=%v: got %d, want %d", n, d, got, want)
+			}
+			if got := poolUpperBranchless(pool, d); got != want {
+				t.Fatalf("branchless n=%d d=%v: got %d, want %d", n, d, got, want)
+			}
+		}
+	}
+}
+
+// poolUpperBranchless is the conditional-move binary search that lost to
+// poolUpper's plain one, kept to compare the two (BenchmarkPoolUpper).
+func poolUpperBranchless(pool []hnswCand, d float32) int {
+	n := len(pool)
+	if n == 0 {
+		return 0
+	}
+	key := func(f float32) int64 {
+		b := int32(math.Float32bits(f))
+		return int64(b ^ (b >> 31 & 0x7fffffff))
+	}
+	kd := key(d + 0)
+	base := 0
+	for length := n; length > 1; {
+		half := length >> 1
+		le := int(uint64(key(pool[base+half].d)-kd-1) >> 63)
+		base += half & -le
+		length -= half
+	}
+	return base + int(uint64(key(pool[base].d)-kd-1)>>63)
+}
+
+// BenchmarkPoolUpper: insert positions of random probes into a sorted pool
+// of ef entries, as the beam search asks for them (a probe lands anywhere).
+func BenchmarkPoolUpper(b *testing.B) {
+	for _, ef := range []int{16, 128, 256} {
+		r := rand.New(rand.NewPCG(5, 6))
+		pool := make([]hnswCand, ef)
+		for i := range pool {
+			pool[i].d = r.Float32() * 1000
+		}
+		slices.SortFunc(pool, func(a, b hnswCand) int { return cmp.Compare(a.d, b.d) })
+		probes := make([]float32, 4096)
+		for i := range probes {
+			probes[i] = r.Float32() * 1000
+		}
+		for name, f := range map[string]func([]hnswCand, float32) int{"branchless": poolUpperBranchless, "branchy": poolUpper} {
+			b.Run(fmt.Sprintf("ef=%d/%s", ef, name), func(b *testing.B) {
+				s := 0
+				for i := 0; b.Loop(); i++ {
+					s += f(pool, probes[i&4095])
+				}
+				sink = s
+			})
+		}
+	}
+}
+
+var sink int

@@ -44,15 +44,7 @@ func (s *Server) writeClustered(ctx context.Context, t contract.CompactionTask, 
 	for i, rows := range ranges {
 		// Within its key range, a segment's rows are in primary-key order
 		// (Milvus 2.6 sorts clustering outputs too).
-		pkOrder(pk, rows)
-		ts := make([]int64, len(rows))
-		for j, r := range rows {
-			ts[j] = tsKept[r]
-		}
-		part := make(map[int64][]column.Column, len(cols))
-		for fid, c := range cols {
-			part[fid] = []column.Column{c.Take(rows)}
-		}
+		ts, part := takeSorted(pk, cols, tsKept, rows)
 		res, err := s.writeSegment(ctx, t.Collection, first.PartitionID, t.TargetIDs[i], ts, part)
 		if err != nil {
 			return nil, err
@@ -132,4 +124,19 @@ func cutRanges(order []int, same func(a, b int) bool, key column.Column, prefer 
 		start = i
 	}
 	return out
+}
+
+// takeSorted puts rows in primary-key order and takes them from cols and
+// their timestamps from tsKept: one output segment's data.
+func takeSorted(pk column.Column, cols map[int64]column.Column, tsKept []int64, rows []int) ([]int64, map[int64][]column.Column) {
+	pkOrder(pk, rows)
+	ts := make([]int64, len(rows))
+	for j, r := range rows {
+		ts[j] = tsKept[r]
+	}
+	part := make(map[int64][]column.Column, len(cols))
+	for fid, c := range cols {
+		part[fid] = []column.Column{c.Take(rows)}
+	}
+	return ts, part
 }

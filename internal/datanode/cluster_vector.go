@@ -170,16 +170,7 @@ func (s *Server) writeVectorClustered(ctx context.Context, t contract.Compaction
 	pk := cols[t.Collection.PrimaryField().GetFieldID()]
 	out := make([]contract.FlushResult, 0, len(parts))
 	for i, pt := range parts {
-		rows := slices.Clone(pt.rows)
-		pkOrder(pk, rows)
-		ts := make([]int64, len(rows))
-		for j, r := range rows {
-			ts[j] = tsKept[r]
-		}
-		chunk := make(map[int64][]column.Column, len(cols))
-		for fid, c := range cols {
-			chunk[fid] = []column.Column{c.Take(rows)}
-		}
+		ts, chunk := takeSorted(pk, cols, tsKept, slices.Clone(pt.rows))
 		var centroids map[int64][][]float32
 		if pt.centroid != nil {
 			centroids = map[int64][][]float32{t.ClusteringField: {pt.centroid}}

@@ -573,19 +573,9 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 			scalars[f.GetFieldID()] = c
 		}
 	}
-	stats, err := storage.EncodeStats(storage.BuildStats(pkCol, scalars))
+	statsPath, err := p.writeStats(ctx, vs, buf, schema, storage.BuildStats(pkCol, scalars), ids)
 	if err != nil {
-		return bad(fmt.Errorf("datanode: encode stats of segment %d: %w", buf.id, err))
-	}
-	pkField := int64(0)
-	for _, f := range schema.GetFields() {
-		if f.GetIsPrimaryKey() {
-			pkField = f.GetFieldID()
-		}
-	}
-	statsPath := storage.StatsLogPath(vs.coll.ID, buf.partition, buf.id, pkField, ids)
-	if err := p.d.Objects.Put(ctx, statsPath, stats); err != nil {
-		return fmt.Errorf("datanode: write %s: %w", statsPath, err)
+		return err
 	}
 	start := time.Now()
 	err = p.d.Coord.SegmentFlushed(ctx, contract.FlushResult{SegmentID: buf.id, NumRows: int64(len(buf.ts)),
@@ -690,4 +680,24 @@ func sleepCtx(ctx context.Context) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// writeStats writes a flushed segment's stats log (log ID id) and returns
+// its path.
+func (p *pipeline) writeStats(ctx context.Context, vs *vstate, buf *segBuffer, schema *schemapb.CollectionSchema, st *storage.Stats, id int64) (string, error) {
+	stats, err := storage.EncodeStats(st)
+	if err != nil {
+		return "", bad(fmt.Errorf("datanode: encode stats of segment %d: %w", buf.id, err))
+	}
+	pkField := int64(0)
+	for _, f := range schema.GetFields() {
+		if f.GetIsPrimaryKey() {
+			pkField = f.GetFieldID()
+		}
+	}
+	path := storage.StatsLogPath(vs.coll.ID, buf.partition, buf.id, pkField, id)
+	if err := p.d.Objects.Put(ctx, path, stats); err != nil {
+		return "", fmt.Errorf("datanode: write %s: %w", path, err)
+	}
+	return path, nil
 }

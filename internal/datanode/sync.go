@@ -414,19 +414,9 @@ func (p *pipeline) flushPieces(ctx context.Context, vs *vstate, buf *segBuffer, 
 	if err != nil {
 		return fmt.Errorf("datanode: stats of segment %d: %w", buf.id, err)
 	}
-	stats, err := storage.EncodeStats(merged)
+	statsPath, err := p.writeStats(ctx, vs, buf, schema, merged, ids)
 	if err != nil {
-		return bad(fmt.Errorf("datanode: encode stats of segment %d: %w", buf.id, err))
-	}
-	pkField := int64(0)
-	for _, f := range schema.GetFields() {
-		if f.GetIsPrimaryKey() {
-			pkField = f.GetFieldID()
-		}
-	}
-	statsPath := storage.StatsLogPath(vs.coll.ID, buf.partition, buf.id, pkField, ids)
-	if err := p.d.Objects.Put(ctx, statsPath, stats); err != nil {
-		return fmt.Errorf("datanode: write %s: %w", statsPath, err)
+		return err
 	}
 	rows := buf.manifest.rows()
 	err = p.d.Coord.SegmentFlushed(ctx, contract.FlushResult{SegmentID: buf.id, NumRows: rows,

@@ -556,23 +556,7 @@ func (k *Kafka) Read(ctx context.Context, channel string, after MessageID) (Read
 	// Past the end, start at the end and skip up to after: a fetch
 	// beyond the high watermark is out of range.
 	from := min(after, end)
-	opts := append([]kgo.Opt{
-		kgo.SeedBrokers(k.cfg.Brokers...),
-		kgo.WithLogger(kgoLogger{k.logger}),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().At(int64(from))}}),
-		// A truncation that passes the reader makes its next fetch out
-		// of range: report it (ErrTruncated) instead of silently
-		// restarting at the oldest message.
-		kgo.ConsumeResetOffset(kgo.NoResetOffset()),
-		kgo.FetchMaxPartitionBytes(int32(2 * k.topicMax)),
-		// No KIP-714 client metrics from readers: a process has one per
-		// physical channel it consumes, and each would push every
-		// interval the broker asks (30 s on kfake) on a connection the
-		// client has closed as idle (20 s) and must open again: most of
-		// an idle query or data node's CPU on Kafka. The log's own
-		// client, one per process, still reports.
-		kgo.DisableClientMetrics(),
-	}, k.cfg.Options...)
+	opts := k.partitionReaderOpts(topic, from)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("logbroker: read %q: %w", channel, err)
@@ -782,4 +766,26 @@ func (g kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
 		lvl = slog.LevelError
 	}
 	g.l.Log(context.Background(), lvl, msg, keyvals...)
+}
+
+// partitionReaderOpts are the options of a client that reads topic's one
+// partition from offset from.
+func (k *Kafka) partitionReaderOpts(topic string, from MessageID) []kgo.Opt {
+	return append([]kgo.Opt{
+		kgo.SeedBrokers(k.cfg.Brokers...),
+		kgo.WithLogger(kgoLogger{k.logger}),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().At(int64(from))}}),
+		// A truncation that passes the reader makes its next fetch out
+		// of range: report it (ErrTruncated) instead of silently
+		// restarting at the oldest message.
+		kgo.ConsumeResetOffset(kgo.NoResetOffset()),
+		kgo.FetchMaxPartitionBytes(int32(2 * k.topicMax)),
+		// No KIP-714 client metrics from readers: a process has one per
+		// physical channel it consumes, and each would push every
+		// interval the broker asks (30 s on kfake) on a connection the
+		// client has closed as idle (20 s) and must open again: most of
+		// an idle query or data node's CPU on Kafka. The log's own
+		// client, one per process, still reports.
+		kgo.DisableClientMetrics(),
+	}, k.cfg.Options...)
 }

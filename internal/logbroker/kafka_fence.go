@@ -194,14 +194,7 @@ func (k *Kafka) replayFence(ctx context.Context, topic string, from MessageID, s
 // fetchRange reads the records of topic with IDs in (after, upTo] through
 // a client of its own (only a fence scan needs this, rarely).
 func (k *Kafka) fetchRange(ctx context.Context, topic string, after, upTo MessageID) ([]*kgo.Record, error) {
-	opts := append([]kgo.Opt{
-		kgo.SeedBrokers(k.cfg.Brokers...),
-		kgo.WithLogger(kgoLogger{k.logger}),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().At(int64(after))}}),
-		kgo.ConsumeResetOffset(kgo.NoResetOffset()),
-		kgo.FetchMaxPartitionBytes(int32(2 * k.topicMax)),
-		kgo.DisableClientMetrics(),
-	}, k.cfg.Options...)
+	opts := k.partitionReaderOpts(topic, after)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("fence scan of %s: %w", topic, err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/rerank"
@@ -16,8 +17,9 @@ import (
 type rankedSource struct {
 	data   *schemapb.SearchResultData
 	metric string
-	starts []int // start of each query's hits; len NQ+1
-	fields []column.Column
+	starts []int                 // start of each query's hits; len NQ+1
+	fds    []*schemapb.FieldData // data's fields, struct arrays unfolded into their sub-fields
+	fields []column.Column       // fds as columns
 	group  column.Column
 }
 
@@ -31,7 +33,8 @@ func newRankedSource(data *schemapb.SearchResultData, metric string, nq int) (*r
 		}
 		src.starts[q+1] = src.starts[q] + n
 	}
-	for _, fd := range data.GetFieldsData() {
+	src.fds = unfoldStructArrays(data.GetFieldsData())
+	for _, fd := range src.fds {
 		col, err := column.FromFieldData(fd)
 		if err != nil {
 			return nil, fmt.Errorf("rerank: read field %s of a search result: %w", fd.GetFieldName(), err)
@@ -55,7 +58,7 @@ func (s *rankedSource) list(q int, valueField string) rerank.List {
 	l := rerank.List{Metric: s.metric, Hits: make([]rerank.Hit, 0, hi-lo)}
 	var values column.Column
 	if valueField != "" {
-		for i, fd := range s.data.GetFieldsData() {
+		for i, fd := range s.fds {
 			if fd.GetFieldName() == valueField {
 				values = s.fields[i]
 			}
@@ -170,14 +173,14 @@ func fuseResults(ctx context.Context, schema *schemapb.CollectionSchema, srcs []
 	// The output columns: those of the first result that has fields.
 	var tmpl *rankedSource
 	for _, s := range srcs {
-		if len(s.data.GetFieldsData()) > 0 {
+		if len(s.fds) > 0 {
 			tmpl = s
 			break
 		}
 	}
 	fields := []*schemapb.FieldData{}
 	if tmpl != nil {
-		for fi, fd := range tmpl.data.GetFieldsData() {
+		for fi, fd := range tmpl.fds {
 			if dropFields[fd.GetFieldName()] {
 				continue
 			}
@@ -191,6 +194,7 @@ func fuseResults(ctx context.Context, schema *schemapb.CollectionSchema, srcs []
 			}
 			fields = append(fields, fieldDataLike(schema, fd, out))
 		}
+		fields = foldStructArrays(schema, fields)
 	}
 
 	pk := primaryField(schema)
@@ -234,7 +238,7 @@ func fuseResults(ctx context.Context, schema *schemapb.CollectionSchema, srcs []
 
 // fieldNamed returns the column of the result's field called name.
 func (s *rankedSource) fieldNamed(name string) column.Column {
-	for i, fd := range s.data.GetFieldsData() {
+	for i, fd := range s.fds {
 		if fd.GetFieldName() == name {
 			return s.fields[i]
 		}
@@ -250,5 +254,25 @@ func fieldDataLike(schema *schemapb.CollectionSchema, fd *schemapb.FieldData, co
 	}
 	out := column.ToFieldData(col, f)
 	out.FieldName, out.IsDynamic = fd.GetFieldName(), fd.GetIsDynamic()
+	return out
+}
+
+// unfoldStructArrays replaces each ArrayOfStruct FieldData of a search
+// result by its sub-fields under their flattened names ("struct[sub]"),
+// the per-row columns the fusion copies hits from; foldStructArrays turns
+// the fused sub-fields back into one struct field.
+func unfoldStructArrays(fds []*schemapb.FieldData) []*schemapb.FieldData {
+	out := make([]*schemapb.FieldData, 0, len(fds))
+	for _, fd := range fds {
+		if fd.GetType() != schemapb.DataType_ArrayOfStruct {
+			out = append(out, fd)
+			continue
+		}
+		for _, sub := range fd.GetStructArrays().GetFields() {
+			flat := proto.Clone(sub).(*schemapb.FieldData)
+			flat.FieldName = structSubFieldName(fd.GetFieldName(), sub.GetFieldName())
+			out = append(out, flat)
+		}
+	}
 	return out
 }

@@ -157,6 +157,8 @@ func New(p *proxy.Server, logger *slog.Logger) *Handler {
 		"/aliases/describe": h.describeAlias,
 		"/aliases/drop":     h.dropAlias,
 		"/aliases/alter":    h.alterAlias,
+
+		"/segments/describe": h.segmentsDescribe,
 	}
 	for p, ep := range h.ddl26Routes() {
 		h.routes[p] = ep
@@ -181,7 +183,7 @@ func New(p *proxy.Server, logger *slog.Logger) *Handler {
 // unimplemented are Milvus 2.6 endpoints Milvago does not serve yet; they
 // answer code 10 rather than 404, so that a client sees why.
 var unimplemented = []string{
-	"/segments/describe", "/quotacenter/describe",
+	"/quotacenter/describe",
 	// users/, roles/ and privilege_groups/ are served once SetAuth gives
 	// the handler the RBAC API (auth.go).
 	"/users/list", "/users/describe", "/users/create", "/users/drop", "/users/update_password",

@@ -88,6 +88,34 @@ func saSearch(ctx context.Context, raw milvuspb.MilvusServiceClient, query [][]f
 	return res, err
 }
 
+// saHybrid runs a hybrid search of vec (one vector) and clips[emb] (one
+// embedding list) fused by the weighted ranker with weights [0, 1], so the
+// fused order is the embedding-list search's; it outputs clips.
+func saHybrid(ctx context.Context, raw milvuspb.MilvusServiceClient, query [][]float32, k int) (*milvuspb.SearchResults, error) {
+	vec, _ := proto.Marshal(&commonpb.PlaceholderGroup{Placeholders: []*commonpb.PlaceholderValue{{Tag: "$0", Type: commonpb.PlaceholderType_FloatVector,
+		Values: [][]byte{floatBytes(query[0])}}}})
+	sub := func(field string, ph []byte) *milvuspb.SearchRequest {
+		return &milvuspb.SearchRequest{SearchInput: &milvuspb.SearchRequest_PlaceholderGroup{PlaceholderGroup: ph}, DslType: commonpb.DslType_BoolExprV1, Nq: 1,
+			SearchParams: []*commonpb.KeyValuePair{{Key: "anns_field", Value: field}, {Key: "topk", Value: fmt.Sprint(k)}}}
+	}
+	res, err := raw.HybridSearch(ctx, &milvuspb.HybridSearchRequest{CollectionName: "sa",
+		Requests:     []*milvuspb.SearchRequest{sub("vec", vec), sub("clips[emb]", embListPlaceholder(query))},
+		RankParams:   []*commonpb.KeyValuePair{{Key: "strategy", Value: "weighted"}, {Key: "params", Value: `{"weights": [0, 1]}`}, {Key: "limit", Value: fmt.Sprint(k)}},
+		OutputFields: []string{"clips"}, ConsistencyLevel: commonpb.ConsistencyLevel_Strong})
+	if err == nil {
+		err = merr.Error(res.GetStatus())
+	}
+	return res, err
+}
+
+func floatBytes(v []float32) []byte {
+	var b []byte
+	for _, x := range v {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(x))
+	}
+	return b
+}
+
 // embListPlaceholder is the serialized placeholder group of one embedding
 // list query.
 func embListPlaceholder(query [][]float32) []byte {
@@ -212,9 +240,17 @@ func TestStructArrayEndToEnd(t *testing.T) {
 	must(t, lt.Await(ctx))
 
 	query := randomVectors(r, 3, saDim)
+	var checkHits func(string, func(context.Context, milvuspb.MilvusServiceClient, [][]float32, int) (*milvuspb.SearchResults, error))
 	check := func(stage string) {
 		t.Helper()
-		res, err := saSearch(ctx, raw, query, 5)
+		checkHits(stage+": search", func(ctx context.Context, raw milvuspb.MilvusServiceClient, q [][]float32, k int) (*milvuspb.SearchResults, error) {
+			return saSearch(ctx, raw, q, k)
+		})
+		checkHits(stage+": hybrid search", saHybrid)
+	}
+	checkHits = func(stage string, search func(context.Context, milvuspb.MilvusServiceClient, [][]float32, int) (*milvuspb.SearchResults, error)) {
+		t.Helper()
+		res, err := search(ctx, raw, query, 5)
 		must(t, err)
 		got := res.GetResults().GetIds().GetIntId().GetData()
 		if want := saOracle(all, query, 5); !slices.Equal(got, want) {
@@ -229,13 +265,20 @@ func TestStructArrayEndToEnd(t *testing.T) {
 		if clips.GetType() != schemapb.DataType_ArrayOfStruct || len(clips.GetStructArrays().GetFields()) != 2 {
 			t.Fatalf("%s: clips output %v", stage, clips)
 		}
-		labels := clips.GetStructArrays().GetFields()[0]
-		if labels.GetFieldName() != "label" {
-			t.Fatalf("%s: first sub-field %q", stage, labels.GetFieldName())
+		labels, embs := clips.GetStructArrays().GetFields()[0], clips.GetStructArrays().GetFields()[1]
+		if labels.GetFieldName() != "label" || embs.GetFieldName() != "emb" {
+			t.Fatalf("%s: sub-fields %q, %q", stage, labels.GetFieldName(), embs.GetFieldName())
 		}
 		for i, id := range got {
 			if l := labels.GetScalars().GetArrayData().GetData()[i].GetStringData().GetData(); !slices.Equal(l, all[id].labels) {
 				t.Fatalf("%s: hit %d labels %v, want %v", stage, id, l, all[id].labels)
+			}
+			var want []float32
+			for _, e := range all[id].embs {
+				want = append(want, e...)
+			}
+			if e := embs.GetVectors().GetVectorArray().GetData()[i].GetFloatVector().GetData(); !slices.Equal(e, want) {
+				t.Fatalf("%s: hit %d embedding list %v, want %v", stage, id, e, want)
 			}
 		}
 	}

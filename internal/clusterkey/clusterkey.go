@@ -2,7 +2,11 @@
 // segments pruned by, as Milvus 2.6's clustering.GetClusteringKeyField.
 package clusterkey
 
-import "github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+import (
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/column"
+)
 
 // Options are Milvus's common.* keys that decide the clustering key.
 type Options struct {
@@ -37,7 +41,7 @@ func Field(schema *schemapb.CollectionSchema, o Options) *schemapb.FieldSchema {
 	}
 	switch {
 	case key != nil:
-		if IsVector(key.GetDataType()) && !o.EnableVectorKey {
+		if column.IsVector(key.GetDataType()) && !o.EnableVectorKey {
 			return nil
 		}
 		return key
@@ -47,15 +51,4 @@ func Field(schema *schemapb.CollectionSchema, o Options) *schemapb.FieldSchema {
 		return vectors[0]
 	}
 	return nil
-}
-
-// IsVector reports whether t is a vector type (a vector clustering key is
-// clustered by k-means, a scalar one by value).
-func IsVector(t schemapb.DataType) bool {
-	switch t {
-	case schemapb.DataType_FloatVector, schemapb.DataType_BinaryVector, schemapb.DataType_Float16Vector,
-		schemapb.DataType_BFloat16Vector, schemapb.DataType_Int8Vector, schemapb.DataType_SparseFloatVector:
-		return true
-	}
-	return false
 }

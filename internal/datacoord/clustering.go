@@ -14,6 +14,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/clusterkey"
+	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/kv"
@@ -160,7 +161,7 @@ func (s *Server) planClustering(ctx context.Context, collectionID int64, manual 
 	if key == nil {
 		return nil, nil
 	}
-	vector := clusterkey.IsVector(key.GetDataType())
+	vector := column.IsVector(key.GetDataType())
 	if vector && key.GetDataType() != schemapb.DataType_FloatVector {
 		// Milvus 2.6 clusters FloatVector keys only.
 		s.logger.Info("clustering compaction by this vector type is not supported", "collection", collectionID, "field", key.GetName())

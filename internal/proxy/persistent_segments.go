@@ -5,8 +5,6 @@ import (
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
-
-	"github.com/milvago/milvago/internal/model"
 )
 
 // PersistentSegments lists a collection's sealed and flushed segments, as
@@ -24,13 +22,8 @@ func (s *Server) PersistentSegments(ctx context.Context, db, collection string) 
 	}
 	out := []*milvuspb.PersistentSegmentInfo{}
 	for _, seg := range segs {
-		var st commonpb.SegmentState
-		switch seg.State {
-		case model.SegmentSealed:
-			st = commonpb.SegmentState_Sealed
-		case model.SegmentFlushed:
-			st = commonpb.SegmentState_Flushed
-		default:
+		st := segmentStatePB(seg.State)
+		if st != commonpb.SegmentState_Sealed && st != commonpb.SegmentState_Flushed {
 			continue
 		}
 		out = append(out, &milvuspb.PersistentSegmentInfo{SegmentID: seg.ID, CollectionID: seg.CollectionID,

@@ -71,9 +71,9 @@ func (x *sparseInterim) size() int64 {
 	return x.bytes
 }
 
-// buildSparseInterim adds every full chunk of the segment's rows to x (a
-// sealed segment's: every row, its last partial chunk included), one
-// chunk per step, until done or ctx ends.
+// buildSparseInterim adds every full chunk of a growing segment's rows to
+// x, one chunk per step, until done or ctx ends; a sealed segment's are
+// indexed at once, every row (buildSealedSparseInterim).
 func (c *core) buildSparseInterim(ctx context.Context, x *sparseInterim) {
 	if c.sealed {
 		c.buildSealedSparseInterim(ctx, x)
@@ -90,9 +90,6 @@ func (c *core) buildSparseInterim(ctx context.Context, x *sparseInterim) {
 			return
 		}
 		full := s.n / interimChunkRows * interimChunkRows
-		if c.sealed {
-			full = s.n // nothing more comes: the last chunk may be partial
-		}
 		x.mu.RLock()
 		rows, gen, on := x.rows, x.gen, x.on
 		x.mu.RUnlock()

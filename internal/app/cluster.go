@@ -41,6 +41,7 @@ import (
 	"github.com/milvago/milvago/internal/rootcoord"
 	"github.com/milvago/milvago/internal/rpc"
 	"github.com/milvago/milvago/internal/rpc/coordrpc"
+	"github.com/milvago/milvago/internal/rpc/framed"
 	"github.com/milvago/milvago/internal/rpc/pb"
 	"github.com/milvago/milvago/internal/rpc/workerrpc"
 	"github.com/milvago/milvago/internal/session"
@@ -104,6 +105,8 @@ type roleNode struct {
 	// qnode is a query node process's query node, whose growing segments
 	// its component infos report (nil until built).
 	qnode atomic.Pointer[querynode.Server]
+	// qserver serves qnode: also its framed searches.
+	qserver *workerrpc.QueryNodeServer
 }
 
 func (n *roleNode) close() {
@@ -331,6 +334,18 @@ func (n *roleNode) run(ctx context.Context) error {
 		l.Close()
 		return err
 	}
+	if qs := n.qserver; qs != nil {
+		// The proxies' searches come over framed connections on the same
+		// port (internal/rpc/framed); gRPC serves the rest. Serve closes
+		// the listener, and so the framed connections, when it stops.
+		l = framed.Split(l, func(ctx context.Context, h framed.Header, payload []byte) []byte {
+			ctx, err := n.fence.admitFramed(ctx, h)
+			if err != nil {
+				return workerrpc.FramedRefusal(err)
+			}
+			return qs.FramedSearch(ctx, payload)
+		}, n.logger)
+	}
 	g.Go(func() error { return n.grpc.Serve(l) })
 	if n.sess == nil {
 		if err := n.register(gctx); err != nil {
@@ -458,7 +473,7 @@ func (n *roleNode) build(ctx context.Context, g *errgroup.Group, hosted []string
 			Collections: n.rootClient(ctx), IndexFaults: n.indexClient(ctx), Interim: &interim, Prune: &prune, Logger: n.logger})
 		qnode.Start(ctx)
 		n.qnode.Store(qnode)
-		workerrpc.RegisterQueryNode(n.grpc, qnode, n.queryClient(ctx))
+		n.qserver = workerrpc.RegisterQueryNode(n.grpc, qnode, n.queryClient(ctx))
 		g.Go(func() error { return qnode.Run(ctx) })
 		return nil
 	case "indexnode":
@@ -713,7 +728,7 @@ func (n *roleNode) dataNodes() *dataNodePool {
 // queryNodes returns the process's pool of per-node query node clients.
 func (n *roleNode) queryNodes() *queryNodePool {
 	if n.qnodes == nil {
-		n.qnodes = newQueryNodePool(n.logger, n.fence.client)
+		n.qnodes = newQueryNodePool(n.logger, n.fence.client, n.fence.caller)
 	}
 	return n.qnodes
 }

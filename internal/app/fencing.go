@@ -13,6 +13,7 @@ import (
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/rpc"
+	"github.com/milvago/milvago/internal/rpc/framed"
 	"github.com/milvago/milvago/internal/session"
 )
 
@@ -89,6 +90,37 @@ func (f *fence) server(ctx context.Context, req any, info *grpc.UnaryServerInfo,
 		ctx = contract.WithCaller(ctx, caller)
 	}
 	return handler(ctx, req)
+}
+
+// caller is the server ID a framed call (internal/rpc/framed) carries as
+// its caller, or the refusal to send it once the session is not fresh: the
+// client side of the fence for the calls that bypass gRPC.
+func (f *fence) caller() (int64, error) {
+	s := f.sess.Load()
+	if s == nil {
+		return 0, nil
+	}
+	if err := s.Fresh(); err != nil {
+		return 0, errs.NodeOffline(s.ID(), "its session expired: "+err.Error())
+	}
+	return s.ID(), nil
+}
+
+// admitFramed is server for a framed call: its context, or its refusal.
+func (f *fence) admitFramed(ctx context.Context, h framed.Header) (context.Context, error) {
+	s := f.sess.Load()
+	if s != nil {
+		if err := s.Fresh(); err != nil {
+			return nil, errs.NodeOffline(s.ID(), "its session expired: "+err.Error())
+		}
+		if h.Target != 0 && h.Target != s.ID() {
+			return nil, errs.NodeNotMatch(h.Target, s.ID())
+		}
+	}
+	if h.Caller != 0 {
+		ctx = contract.WithCaller(ctx, h.Caller)
+	}
+	return ctx, nil
 }
 
 // client stamps every call a process makes, and refuses to send one once

@@ -35,6 +35,7 @@ type nodePool[C any] struct {
 	logger    *slog.Logger
 	intercept grpc.UnaryClientInterceptor // the process's fence
 	wrap      func(grpc.ClientConnInterface) C
+	dropped   func(nodeAddr) // if set: called for each connection closed
 
 	mu    sync.Mutex
 	addrs map[int64]string // live node → address
@@ -60,6 +61,9 @@ func (p *nodePool[C]) set(ms []session.Info) {
 		if !live[na] {
 			c.Close()
 			delete(p.conns, na)
+			if p.dropped != nil {
+				p.dropped(na)
+			}
 		}
 	}
 }
@@ -119,6 +123,9 @@ func (p *nodePool[C]) close() {
 	for na, c := range p.conns {
 		c.Close()
 		delete(p.conns, na)
+		if p.dropped != nil {
+			p.dropped(na)
+		}
 	}
 }
 

@@ -6,25 +6,60 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 
 	"google.golang.org/grpc"
 
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/querycoord"
+	"github.com/milvago/milvago/internal/rpc/framed"
 	"github.com/milvago/milvago/internal/rpc/workerrpc"
 	"github.com/milvago/milvago/internal/session"
 	"github.com/milvago/milvago/internal/shardroute"
 )
 
 // queryNodePool reaches each live query node by its session's address:
-// the query coordinator's Nodes and the proxy's shard router dialer.
+// the query coordinator's Nodes and the proxy's shard router dialer. The
+// shard router's clients search over framed connections
+// (internal/rpc/framed), one pool of them per node process beside its
+// gRPC connection, closed with it.
 type queryNodePool struct {
 	*nodePool[*workerrpc.QueryNodeClient]
+	caller func() (int64, error) // the fence's stamp of framed calls
+
+	fmu    sync.Mutex
+	framed map[nodeAddr]*framed.Client
 }
 
-func newQueryNodePool(logger *slog.Logger, intercept grpc.UnaryClientInterceptor) *queryNodePool {
-	return &queryNodePool{newNodePool(session.RoleQueryNode, "query node", logger, intercept, workerrpc.NewQueryNodeClient)}
+func newQueryNodePool(logger *slog.Logger, intercept grpc.UnaryClientInterceptor, caller func() (int64, error)) *queryNodePool {
+	p := &queryNodePool{nodePool: newNodePool(session.RoleQueryNode, "query node", logger, intercept, workerrpc.NewQueryNodeClient),
+		caller: caller, framed: map[nodeAddr]*framed.Client{}}
+	p.dropped = p.dropFramed
+	return p
+}
+
+// framedClient returns the framed client of node id at addr.
+func (p *queryNodePool) framedClient(id int64, addr string) *framed.Client {
+	p.fmu.Lock()
+	defer p.fmu.Unlock()
+	na := nodeAddr{id, addr}
+	c, ok := p.framed[na]
+	if !ok {
+		c = framed.NewClient(addr, id)
+		p.framed[na] = c
+	}
+	return c
+}
+
+// dropFramed closes the framed client of a node whose connection closed.
+func (p *queryNodePool) dropFramed(na nodeAddr) {
+	p.fmu.Lock()
+	defer p.fmu.Unlock()
+	if c, ok := p.framed[na]; ok {
+		c.Close()
+		delete(p.framed, na)
+	}
 }
 
 // Node reaches a live node by ID (querycoord.Nodes).
@@ -42,7 +77,11 @@ func (p *queryNodePool) Dial(_ context.Context, id int64, addr string) (shardrou
 	if addr == "" {
 		return nil, errs.ErrNodeNotAvailable
 	}
-	return p.client(id, addr)
+	c, err := p.client(id, addr)
+	if err != nil {
+		return nil, err
+	}
+	return c.WithFramed(p.framedClient(id, addr), p.caller), nil
 }
 
 // all returns a client of every live node.

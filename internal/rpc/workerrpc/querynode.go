@@ -2,16 +2,20 @@ package workerrpc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/expr"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/querynode"
 	"github.com/milvago/milvago/internal/rpc"
 	"github.com/milvago/milvago/internal/rpc/coordrpc"
+	"github.com/milvago/milvago/internal/rpc/framed"
 	"github.com/milvago/milvago/internal/rpc/pb"
 	"github.com/milvago/milvago/internal/segment"
 )
@@ -30,8 +34,11 @@ type QueryNodeServer struct {
 }
 
 // RegisterQueryNode serves node on g; planner (nil: none) replans shards.
-func RegisterQueryNode(g *grpc.Server, node *querynode.Server, planner Planner) {
-	pb.RegisterQueryNodeServer(g, &QueryNodeServer{node: node, planner: planner})
+// The server returned also answers framed searches (FramedSearch).
+func RegisterQueryNode(g *grpc.Server, node *querynode.Server, planner Planner) *QueryNodeServer {
+	s := &QueryNodeServer{node: node, planner: planner}
+	pb.RegisterQueryNodeServer(g, s)
+	return s
 }
 
 // withReplan gives a received plan the Replan that asks the planner.
@@ -107,6 +114,28 @@ func (s *QueryNodeServer) Search(ctx context.Context, r *pb.SearchRequest) (*pb.
 	return res, nil
 }
 
+// FramedSearch is Search over a framed connection (internal/rpc/framed):
+// payload is a marshalled pb.SearchRequest, the answer a marshalled
+// pb.SearchResult whose status carries any failure.
+func (s *QueryNodeServer) FramedSearch(ctx context.Context, payload []byte) []byte {
+	var r pb.SearchRequest
+	if err := proto.Unmarshal(payload, &r); err != nil {
+		return FramedRefusal(fmt.Errorf("querynode: decode a framed search: %w", errs.ErrParameterInvalid))
+	}
+	res, _ := s.Search(ctx, &r)
+	b, err := proto.Marshal(res)
+	if err != nil {
+		return FramedRefusal(fmt.Errorf("querynode: encode a search result: %w", err))
+	}
+	return b
+}
+
+// FramedRefusal is the answer of a framed search that fails with err.
+func FramedRefusal(err error) []byte {
+	b, _ := proto.Marshal(&pb.SearchResult{Status: rpc.StatusOf(err)}) // a status alone always marshals
+	return b
+}
+
 func (s *QueryNodeServer) search(ctx context.Context, r *pb.SearchRequest) (*pb.SearchResult, error) {
 	coll, err := s.node.Collection(r.GetCollectionId())
 	if err != nil {
@@ -150,11 +179,27 @@ func (s *QueryNodeServer) query(ctx context.Context, r *pb.QueryRequest) (*pb.Qu
 
 // QueryNodeClient calls a remote query node: querycoord's queryNode and
 // the proxy's shards.
-type QueryNodeClient struct{ c pb.QueryNodeClient }
+type QueryNodeClient struct {
+	c pb.QueryNodeClient
+	// framed, if set, carries Search instead of gRPC (internal/rpc/framed);
+	// caller stamps its calls with the caller's server ID.
+	framed *framed.Client
+	caller func() (int64, error)
+}
 
 // NewQueryNodeClient calls a query node over conn.
 func NewQueryNodeClient(conn grpc.ClientConnInterface) *QueryNodeClient {
 	return &QueryNodeClient{c: pb.NewQueryNodeClient(conn)}
+}
+
+// WithFramed returns a client of the same node whose searches go over fc;
+// caller gives the caller's server ID (0: none) or refuses to send, as the
+// fence of the gRPC connection does. A search whose framed call fails on
+// its connection (not a failure the node reports) is sent over gRPC, which
+// reports the node's state in its own terms: a node that does not speak
+// the framed protocol is still reached.
+func (c *QueryNodeClient) WithFramed(fc *framed.Client, caller func() (int64, error)) *QueryNodeClient {
+	return &QueryNodeClient{c: c.c, framed: fc, caller: caller}
 }
 
 const queryNodeName = "querynode"
@@ -199,11 +244,49 @@ func (c *QueryNodeClient) Search(ctx context.Context, req *contract.SearchReques
 	if err != nil {
 		return nil, fmt.Errorf("querynode: encode search: %w", err)
 	}
+	if c.framed != nil {
+		r, err := c.framedSearch(ctx, preq)
+		if err == nil || !errors.Is(err, errFramedTransport) {
+			return r, err
+		}
+	}
 	r, err := c.c.Search(ctx, preq)
 	if err := coordrpc.Check(queryNodeName, r, err); err != nil {
 		return nil, err
 	}
 	return pb.ToSearchResult(r)
+}
+
+// errFramedTransport marks a framed search that failed on its connection.
+var errFramedTransport = errors.New("framed transport")
+
+func (c *QueryNodeClient) framedSearch(ctx context.Context, preq *pb.SearchRequest) (*contract.SearchResult, error) {
+	caller, err := c.caller()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", queryNodeName, err)
+	}
+	payload, err := proto.Marshal(preq)
+	if err != nil {
+		return nil, fmt.Errorf("querynode: encode search: %w", err)
+	}
+	ans, err := c.framed.Call(ctx, caller, payload)
+	if err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			return nil, fmt.Errorf("%s: %w", queryNodeName, cerr)
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("%s: %w", queryNodeName, err)
+		}
+		return nil, fmt.Errorf("%s: %w: %w", queryNodeName, errFramedTransport, err)
+	}
+	var r pb.SearchResult
+	if err := proto.Unmarshal(ans, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w: decode a search result: %w", queryNodeName, errFramedTransport, err)
+	}
+	if err := coordrpc.Check(queryNodeName, &r, nil); err != nil {
+		return nil, err
+	}
+	return pb.ToSearchResult(&r)
 }
 
 func (c *QueryNodeClient) Query(ctx context.Context, req *contract.QueryRequest) (*contract.QueryResult, error) {

@@ -3,6 +3,7 @@ package workerrpc_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"reflect"
 	"sync"
@@ -31,6 +32,7 @@ import (
 	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/querynode"
 	"github.com/milvago/milvago/internal/rootcoord"
+	"github.com/milvago/milvago/internal/rpc/framed"
 	"github.com/milvago/milvago/internal/rpc/workerrpc"
 	"github.com/milvago/milvago/internal/segment"
 	"github.com/milvago/milvago/internal/streaming"
@@ -67,6 +69,7 @@ type env struct {
 	coll   *model.Collection
 	writer *workerrpc.StreamingClient
 	node   *workerrpc.QueryNodeClient
+	qs     *workerrpc.QueryNodeServer
 	dnode  *workerrpc.DataNodeClient
 }
 
@@ -92,7 +95,7 @@ func newEnv(t *testing.T) *env {
 	e.writer = workerrpc.NewStreamingClient(serve(t, func(g *grpc.Server) { workerrpc.RegisterStreamingNode(g, w) }))
 	e.qn = querynode.New(querynode.Deps{Log: log, Objects: objects, Syncer: e.writer})
 	e.qn.Start(ctx)
-	e.node = workerrpc.NewQueryNodeClient(serve(t, func(g *grpc.Server) { workerrpc.RegisterQueryNode(g, e.qn, nil) }))
+	e.node = workerrpc.NewQueryNodeClient(serve(t, func(g *grpc.Server) { e.qs = workerrpc.RegisterQueryNode(g, e.qn, nil) }))
 	e.dnode = workerrpc.NewDataNodeClient(serve(t, func(g *grpc.Server) { workerrpc.RegisterDataNode(g, dn) }))
 	e.coll = &model.Collection{ID: coll, Name: "c", VChannels: []string{vch}, PChannels: []string{pch},
 		Partitions: []model.Partition{{ID: part, Name: model.DefaultPartition}},
@@ -211,6 +214,7 @@ func TestQueryNodeAndStreamingRoundTrip(t *testing.T) {
 	if remote.NQ != 2 || remote.IntPKs[0] == 2 {
 		t.Fatalf("search result %+v", remote)
 	}
+	checkFramedSearch(t, e, sreq, direct)
 	qreq := &contract.QueryRequest{CollectionID: coll, VChannel: vch, GuaranteeTS: dr.TS, Filter: filter, OutputFields: []int64{100, 102}}
 	qr, err := e.node.Query(ctx, qreq)
 	qd, _ := e.qn.Query(ctx, qreq)
@@ -251,5 +255,85 @@ func TestIndexNodeRoundTrip(t *testing.T) {
 	_, errD := node.Build(ctx, task)
 	if errR == nil || errD == nil || errR.Error() != errD.Error() || errs.CodeOf(errR) != errs.CodeOf(errD) {
 		t.Fatalf("build of a missing binlog: remote %v, direct %v", errR, errD)
+	}
+}
+
+// framedNode serves e's query node's searches as frames (the proxy's path,
+// internal/rpc/framed) on a TCP listener, or refuses each with refuse if
+// not nil; it returns the listener's address.
+func framedNode(t *testing.T, e *env, refuse error) string {
+	t.Helper()
+	root, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := framed.Split(root, func(ctx context.Context, h framed.Header, payload []byte) []byte {
+		if refuse != nil {
+			return workerrpc.FramedRefusal(refuse)
+		}
+		return e.qs.FramedSearch(ctx, payload)
+	}, slog.New(slog.DiscardHandler))
+	t.Cleanup(func() { l.Close(); l.Wait() })
+	return root.Addr().String()
+}
+
+// checkFramedSearch searches over framed connections: the same hits as
+// the direct search, the node's errors intact, and gRPC when the framed
+// connection fails.
+func checkFramedSearch(t *testing.T, e *env, sreq *contract.SearchRequest, direct *contract.SearchResult) {
+	t.Helper()
+	ctx := e.ctx
+	caller := func() (int64, error) { return 5, nil }
+	fc := framed.NewClient(framedNode(t, e, nil), 0)
+	defer fc.Close()
+	node := e.node.WithFramed(fc, caller)
+	for range 3 { // a new connection, then a pooled one
+		got, err := node.Search(ctx, sreq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.MVCCTs == 0 {
+			t.Fatal("framed search without a read timestamp")
+		}
+		got.MVCCTs = 0
+		if !reflect.DeepEqual(got, direct) {
+			t.Fatalf("framed search %+v, direct %+v", got, direct)
+		}
+	}
+	bad := *sreq
+	bad.CollectionID = 77
+	_, errF := node.Search(ctx, &bad)
+	_, errD := e.qn.Search(ctx, &bad)
+	if !errors.Is(errF, errs.ErrCollectionNotLoaded) || errF.Error() != "querynode: "+errD.Error() && errF.Error() != errD.Error() {
+		t.Fatalf("not loaded: framed %v, direct %v", errF, errD)
+	}
+	// A refusal of the node's fence crosses with its code, and is not
+	// sent again over gRPC (which would answer).
+	rc := framed.NewClient(framedNode(t, e, errs.NodeNotMatch(8, 9)), 8)
+	defer rc.Close()
+	if _, err := e.node.WithFramed(rc, caller).Search(ctx, sreq); !errors.Is(err, errs.ErrNodeNotMatch) {
+		t.Fatalf("refused framed search: %v", err)
+	}
+	// The caller's own fence refuses to send.
+	offline := func() (int64, error) { return 0, errs.NodeOffline(5, "its session expired") }
+	if _, err := e.node.WithFramed(fc, offline).Search(ctx, sreq); !errors.Is(err, errs.ErrNodeOffline) {
+		t.Fatalf("framed search from an expired session: %v", err)
+	}
+	// No framed server at the address: the search goes over gRPC.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := l.Addr().String()
+	l.Close()
+	dc := framed.NewClient(dead, 0)
+	defer dc.Close()
+	got, err := e.node.WithFramed(dc, caller).Search(ctx, sreq)
+	if err != nil {
+		t.Fatalf("search with its framed connection failing: %v", err)
+	}
+	got.MVCCTs = 0
+	if !reflect.DeepEqual(got, direct) {
+		t.Fatalf("search over gRPC after the framed failure %+v, direct %+v", got, direct)
 	}
 }

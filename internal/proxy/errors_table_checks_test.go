@@ -10,6 +10,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
+	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/model"
 )
 
@@ -46,7 +47,9 @@ func TestMilvusCheckErrorTable(t *testing.T) {
 			return validateFunctions(s)
 		}
 	}
-	basic := func(fn *schemapb.FunctionSchema) func() error { return func() error { return checkFunctionBasicParams(fn) } }
+	basic := func(fn *schemapb.FunctionSchema) func() error {
+		return func() error { return checkFunctionBasicParams(fn) }
+	}
 	dt := func(t schemapb.DataType) *schemapb.FieldSchema { return &schemapb.FieldSchema{Name: "x", DataType: t} }
 	schema := func() *schemapb.CollectionSchema {
 		return &schemapb.CollectionSchema{Name: "c", Fields: []*schemapb.FieldSchema{pk(), vec()}}
@@ -348,7 +351,7 @@ func TestMilvusCheckErrorTable(t *testing.T) {
 			"already has another clutering key field, field name: k"},
 		// internal/proxy/task.go alterCollectionTask.PreExecute
 		{"warmup at collection level", alter(coll(pk(), vec()), "warmup", "sync"), 1100,
-			"warmup key 'warmup' is only allowed at field level"},
+			"warmup key 'warmup' is only allowed at field level, use warmup.scalarField/warmup.scalarIndex/warmup.vectorField/warmup.vectorIndex at collection level"},
 		{"partition key isolation not a bool", alter(coll(pk(), vec()), "partitionkey.isolation", "x"), 1100,
 			"failed to parse partition key isolation: "},
 		{"partition key isolation without a key", alter(coll(pk(), vec()), "partitionkey.isolation", "true"), 105,
@@ -382,6 +385,80 @@ func TestMilvusCheckErrorTable(t *testing.T) {
 			return checkIDsType(dt(schemapb.DataType_Float), &schemapb.IDs{})
 		}, 1100, "unsupported primary key type: Float: invalid parameter[expected=int64 or varchar][actual=Float]"},
 
+		// internal/proxy/search_util.go parseRankParams, parseSearchInfo
+		{"rank params without a limit", func() error { _, err := parseRankParams(DefaultLimits(), schema(), nil); return err }, 65535,
+			"limit not found in rank_params"},
+		{"search params without topk", func() error { return parseSearchInfo(16384, schema(), nil, &searchSpec{}) }, 65535,
+			"topk not found in search_params"},
+		// internal/proxy/task_search.go (embedding list search: one placeholder)
+		{"embedding list search of two placeholders", func() error {
+			_, err := parseEmbListSearch(&searchSpec{}, embList, &commonpb.PlaceholderGroup{Placeholders: []*commonpb.PlaceholderValue{{}, {}}},
+				&milvuspb.SearchRequest{}, nil)
+			return err
+		}, 1100, "the number of placeholders must be 1, but got 2"},
+		// internal/proxy/task_search.go BM25 search (function_util / delegator)
+		{"BM25 output searched with L2", func() error {
+			_, err := bm25Queries(schema(), sparse(), &searchSpec{Metric: "L2"}, &commonpb.PlaceholderValue{}, 1, "")
+			return err
+		}, 1100, "must use BM25 metric type when searching against BM25 Function output field: invalid parameter[expected=BM25][actual=L2]"},
+		{"BM25 texts not nq", func() error {
+			_, err := bm25Queries(schema(), sparse(), &searchSpec{Metric: index.BM25},
+				&commonpb.PlaceholderValue{Type: commonpb.PlaceholderType_VarChar, Values: [][]byte{[]byte("a")}}, 2, "")
+			return err
+		}, 1100, "the number of query vectors does not match nq: invalid parameter[expected=2][actual=1]"},
+		{"BM25 search of a field no function outputs", func() error {
+			_, err := bm25Queries(schema(), sparse(), &searchSpec{Metric: index.BM25},
+				&commonpb.PlaceholderValue{Type: commonpb.PlaceholderType_VarChar, Values: [][]byte{[]byte("a")}}, 1, "")
+			return err
+		}, 65535, "functionRunner not found for field: 103"},
+		{"BM25 text not UTF-8", func() error {
+			s := &schemapb.CollectionSchema{Name: "c", Fields: []*schemapb.FieldSchema{pk(), text(), sparse()},
+				Functions: []*schemapb.FunctionSchema{bm25([]string{"text"}, []string{"sp"})}}
+			s.Functions[0].InputFieldIds, s.Functions[0].OutputFieldIds = []int64{102}, []int64{103}
+			_, err := bm25Queries(s, s.Fields[2], &searchSpec{Metric: index.BM25},
+				&commonpb.PlaceholderValue{Type: commonpb.PlaceholderType_VarChar, Values: [][]byte{{0xff}}}, 1, "")
+			return err
+		}, 1100, "string data must be utf8 format: "},
+		// internal/proxy/task_search.go addHighlightTask; highlighter.go NewSemanticHighlight
+		{"highlight of an unknown type", func() error {
+			_, err := planHighlight(coll(pk(), vec()), &milvuspb.SearchRequest{Highlighter: &commonpb.Highlighter{Type: 99}}, &searchSpec{FieldID: 101}, nil)
+			return err
+		}, 1100, "unsupported highlight type: 99"},
+		{"semantic highlight queries not a list", func() error {
+			_, err := newSemanticHighlighter(schema(), kv("queries", "x"), "default", nil)
+			return err
+		}, 65535, "parse queries failed, err: "},
+		{"semantic highlight input_fields not a list", func() error {
+			_, err := newSemanticHighlighter(schema(), kv("input_fields", "x"), "default", nil)
+			return err
+		}, 65535, "parse input_field failed, err: "},
+		{"BM25 highlight of a bad placeholder group", func() error { _, err := placeholderTexts([]byte{0xff}); return err }, 1100,
+			"invalid placeholder group: "},
+		// internal/util/function/highlight/semantic_highlight.go (dynamic field texts)
+		{"dynamic row not JSON", func() error { _, err := dynamicTexts([][]byte{[]byte("{")}, []string{"a"}); return err }, 65535,
+			"failed to unmarshal JSON at index 0: invalid JSON"},
+		{"dynamic key not a string", func() error { _, err := dynamicTexts([][]byte{[]byte(`{"a":1}`)}, []string{"a"}); return err }, 65535,
+			"dynamic field a is not a string type, got "},
+		// pkg/util/typeutil (default values: an Array field has none)
+		{"array field with a default", func() error {
+			f := &schemapb.FieldSchema{Name: "a", DataType: schemapb.DataType_Array, ElementType: schemapb.DataType_Int64, Nullable: true,
+				TypeParams: kv("max_capacity", "4"), DefaultValue: &schemapb.ValueField{Data: &schemapb.ValueField_LongData{LongData: 1}}}
+			_, err := toColumn(nil, f, 1, true)
+			return err
+		}, 1100, "array type not support default value: invalid parameter[expected=not set default value][actual=]"},
+		// internal/proxy/task_index.go (the field of an index)
+		{"index without a field name, two vectors", func() error {
+			v2 := vec()
+			v2.FieldID, v2.Name = 105, "vec2"
+			_, err := indexField(coll(pk(), vec(), v2), "")
+			return err
+		}, 1100, "the field name is required when the collection has 2 vector fields"},
+		// internal/proxy/task_index.go (json_path of another field)
+		{"json_path of another field", func() error {
+			j := &schemapb.FieldSchema{FieldID: 105, Name: "j", DataType: schemapb.DataType_JSON}
+			j2 := &schemapb.FieldSchema{FieldID: 106, Name: "j2", DataType: schemapb.DataType_JSON}
+			return resolveJSONPath(coll(pk(), vec(), j, j2), j2, "j2", map[string]string{"json_path": `j["a"]`})
+		}, 65535, "fieldID not match with field name"},
 		// internal/proxy/util.go validateCollectionNameOrAlias
 		{"alias too long", func() error { return validateCollectionNameOrAlias(strings.Repeat("a", 256), "alias") }, 1100,
 			"the length of a collection alias must be less than 255 characters"},

@@ -459,6 +459,26 @@ func TestMilvusCheckErrorTable(t *testing.T) {
 			j2 := &schemapb.FieldSchema{FieldID: 106, Name: "j2", DataType: schemapb.DataType_JSON}
 			return resolveJSONPath(coll(pk(), vec(), j, j2), j2, "j2", map[string]string{"json_path": `j["a"]`})
 		}, 65535, "fieldID not match with field name"},
+		// internal/proxy/task.go createCollectionTask (function runtime check property)
+		{"disable_func_runtime_check not a bool", func() error {
+			return (&Server{}).checkFunctionsRuntime(bg, "default", schema(), "", kv("disable_func_runtime_check", "x"))
+		}, 65535, "failed to parse disable_func_runtime_check param: "},
+		// internal/proxy/task.go alterCollectionFunctionTask (the function named must exist)
+		{"runtime check of a missing function", func() error {
+			return (&Server{}).checkFunctionsRuntime(bg, "default", schema(), "nope", nil)
+		}, 65535, "function [nope] not found in schema"},
+		// internal/proxy/validate_util.go:1252 (checkTimestamptzFieldData)
+		{"timestamptz string that does not parse", func() error {
+			ts := &schemapb.FieldSchema{FieldID: 105, Name: "ts", DataType: schemapb.DataType_Timestamptz}
+			_, err := timestamptzInput(coll(pk(), vec(), ts), []*schemapb.FieldData{{FieldName: "ts", Type: schemapb.DataType_VarChar,
+				Field: &schemapb.FieldData_Scalars{Scalars: &schemapb.ScalarField{Data: &schemapb.ScalarField_StringData{
+					StringData: &schemapb.StringArray{Data: []string{"not a time"}}}}}}})
+			return err
+		}, 1100, "got invalid timestamptz string 'not a time': invalid timezone name; must be a valid IANA Time Zone ID (e.g., 'Asia/Shanghai' or 'UTC')"},
+		// internal/proxy/util.go:2980 (the zone of a read's output)
+		{"read in an unknown zone", func() error {
+			return (&Server{}).timestamptzOutput(bg, nil, "Nope/Zone", []string{"year"})
+		}, 1100, "got invalid timezone: Nope/Zone"},
 		// internal/proxy/util.go validateCollectionNameOrAlias
 		{"alias too long", func() error { return validateCollectionNameOrAlias(strings.Repeat("a", 256), "alias") }, 1100,
 			"the length of a collection alias must be less than 255 characters"},

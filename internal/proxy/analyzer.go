@@ -25,15 +25,15 @@ func (s *Server) RunAnalyzer(ctx context.Context, req *milvuspb.RunAnalyzerReque
 			return nil, errInvalidMsg("failed to create analyzer: %v", err)
 		}
 	} else {
-		// validateRunAnalyzer
+		// validateRunAnalyzer (util.go): fmt.Errorf texts, code 65535
 		if req.GetAnalyzerParams() != "" {
-			return nil, errInvalidMsg("run analyzer can't use analyzer params and (collection,field) in same time")
+			return nil, errPlain("run analyzer can't use analyzer params and (collection,field) in same time")
 		}
 		if req.GetFieldName() == "" {
-			return nil, errInvalidMsg("must set field name when collection name was set")
+			return nil, errPlain("must set field name when collection name was set")
 		}
 		if n := len(req.GetAnalyzerNames()); req.GetAnalyzerNames() != nil && n != 1 && n != len(req.GetPlaceholder()) {
-			return nil, errInvalidMsg("only support set one analyzer name for all text or set analyzer name for each text, but now analzer name num: %d, text num: %d",
+			return nil, errPlain("only support set one analyzer name for all text or set analyzer name for each text, but now analzer name num: %d, text num: %d",
 				n, len(req.GetPlaceholder()))
 		}
 		c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())

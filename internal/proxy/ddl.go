@@ -282,7 +282,7 @@ func (s *Server) DropPartition(ctx context.Context, req *milvuspb.DropPartitionR
 		return err
 	}
 	if st.Loaded && (st.Partitions == nil || containsID(st.Partitions, p.ID)) {
-		return errs.InvalidParameter("partition cannot be dropped, partition is loaded, please release it first")
+		return errPlain("partition cannot be dropped, partition is loaded, please release it first") // Milvus 2.6 task.go dropPartitionTask.PreExecute: errors.New
 	}
 	return s.d.Root.DropPartition(ctx, c.DBName, c.Name, req.GetPartitionName())
 }

@@ -509,22 +509,24 @@ func (s *Server) AlterIndex(ctx context.Context, req *milvuspb.AlterIndexRequest
 		return errIndexNotFound(req.GetIndexName())
 	}
 	typ := def.IndexParams["index_type"]
+	// datacoord index_service.go validateIndexParams wraps
+	// indexparamcheck's fmt.Errorf texts once: "<what>: <text>: invalid parameter".
 	if v, ok := params[mmapEnabledKey]; ok {
 		on, err := strconv.ParseBool(v)
 		if err != nil {
-			return errInvalidMsg("invalid mmap index params: %s", errInvalidMsg("invalid %s value: %s, expected: true, false", mmapEnabledKey, v).Error())
+			return errInvalidMsg("invalid mmap index params: invalid %s value: %s, expected: true, false", mmapEnabledKey, v)
 		}
 		if on && !mmapIndexType(def.UserParams["index_type"], typ) {
-			return errInvalidMsg("invalid mmap index params: %s", errInvalidMsg("index type %s does not support mmap", typ).Error())
+			return errInvalidMsg("invalid mmap index params: index type %s does not support mmap", typ)
 		}
 	}
 	if v, ok := params[indexOffsetCacheKey]; ok {
 		on, err := strconv.ParseBool(v)
 		if err != nil {
-			return errInvalidMsg("invalid offset cache index params: %s", errInvalidMsg("invalid %s value: %s, expected: true, false", indexOffsetCacheKey, v).Error())
+			return errInvalidMsg("invalid offset cache index params: invalid %s value: %s, expected: true, false", indexOffsetCacheKey, v)
 		}
 		if on && typ != "BITMAP" {
-			return errInvalidMsg("invalid offset cache index params: %s", errInvalidMsg("only bitmap index support %s now", indexOffsetCacheKey).Error())
+			return errInvalidMsg("invalid offset cache index params: only bitmap index support %s now", indexOffsetCacheKey)
 		}
 	}
 	if _, err := s.d.Index.AlterIndex(ctx, c.ID, req.GetIndexName(), params, req.GetDeleteKeys()); err != nil {

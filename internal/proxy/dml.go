@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
@@ -308,7 +309,9 @@ func (s *Server) Delete(ctx context.Context, req *milvuspb.DeleteRequest) (*milv
 	e, err := expr.ParseInZone(c.Schema, req.GetExpr(), req.GetExprTemplateValues(), collectionZone(c))
 	if err != nil {
 		// Milvus's deleteRunner.Init wraps the parser's error.
-		return nil, errInvalidMsg("failed to create delete plan: %v", err)
+		// The parser's own text is a plain fmt.Errorf in Milvus, wrapped
+		// once: "failed to create delete plan: cannot parse ...: invalid parameter".
+		return nil, errInvalidMsg("failed to create delete plan: %s", strings.TrimSuffix(err.Error(), ": "+errs.ErrParameterInvalid.Msg))
 	}
 	if e.AlwaysTrue() {
 		return nil, errInvalidMsg("delete plan can't be empty or always true : %s", req.GetExpr())

@@ -88,21 +88,32 @@ func inertia(p vectorPlan, base []float32, dim int) float64 {
 // analysis) and by random rows (before), averaged over three plan seeds;
 // the search without pruning reads every row and has recall 1. The data
 // sets are /work/shared/data's fashion-mnist-10k (L2) and glove-100-10k
-// (normalised, so L2 ranks as its IP ground truth); MILVAGO_DATA names
-// another root; the first 200 queries of each. It asserts the bounds of the k-means++ analysis measured
-// here (docs/benchmarks.md, "fence12"), with a margin.
+// (normalised, so L2 ranks as its IP ground truth; MILVAGO_DATA names
+// another root), the first 200 queries of each. By default only
+// glove-100-10k with k-means++ and one seed runs (seconds);
+// MILVAGO_VECCLUST_RECALL=full runs the whole comparison (two minutes on
+// two busy cores). It asserts the bounds of the k-means++ analysis
+// measured here (docs/benchmarks.md, "fence12"), with a margin.
 //
-//	go test -run TestVectorClusteringRecallDatasets -v ./internal/datanode/
+//	MILVAGO_VECCLUST_RECALL=full go test -run TestVectorClusteringRecallDatasets -v ./internal/datanode/
 func TestVectorClusteringRecallDatasets(t *testing.T) {
 	if testing.Short() {
-		t.Skip("clusters two 10k-row data sets 36 times")
+		t.Skip("clusters a 10k-row data set")
+	}
+	full := os.Getenv("MILVAGO_VECCLUST_RECALL") == "full"
+	seedings, seeds := []bool{false}, uint64(1)
+	if full {
+		seedings, seeds = []bool{true, false}, 3
 	}
 	const nQueries = 200 // the first of the data set's 1000
 	root := cmp.Or(os.Getenv("MILVAGO_DATA"), "/work/shared/data")
 	// Lower bounds of the mean recall@10 of the k-means++ analysis, by data
 	// set, centroids and ratio (measured: docs/benchmarks.md, fence12).
 	bounds := map[string]float64{}
-	sets := []string{"fashion-mnist-10k", "glove-100-10k"}
+	sets := []string{"glove-100-10k"}
+	if full {
+		sets = []string{"fashion-mnist-10k", "glove-100-10k"}
+	}
 	ratios := []float64{0.5, 1, 2}
 	ran := 0
 	for _, set := range sets {
@@ -124,21 +135,21 @@ func TestVectorClusteringRecallDatasets(t *testing.T) {
 		ran++
 		key := &column.FloatVector{Dim: dim, Data: base}
 		for _, k := range []int{16, 64} {
-			for _, random := range []bool{true, false} {
+			for _, random := range seedings {
 				var rec [3]float64
 				var read [3]float64
 				var obj float64
-				for seed := uint64(1); seed <= 3; seed++ {
+				for seed := uint64(1); seed <= seeds; seed++ {
 					p, err := planVectorClustersBy(context.Background(), key,
 						vectorAnalysis{NumClusters: k, TrainRatio: 0.8, Seed: seed, RandomSeeding: random}, 0.01)
 					if err != nil {
 						t.Fatal(err)
 					}
-					obj += inertia(p, base, dim) / 3
+					obj += inertia(p, base, dim) / float64(seeds)
 					for i, ratio := range ratios {
 						r, s := prunedRecall(p, base, dim, queries, gt, gtK, 10, ratio)
-						rec[i] += r / 3
-						read[i] += s / 3
+						rec[i] += r / float64(seeds)
+						read[i] += s / float64(seeds)
 					}
 				}
 				seeding := "k-means++"
@@ -159,7 +170,7 @@ func TestVectorClusteringRecallDatasets(t *testing.T) {
 	if ran == 0 {
 		t.Skipf("no data set under %s", root)
 	}
-	// The bounds (measured, less 0.03 for the seeds): with Milvus's
+	// The bounds (measured, less 0.03 or more for the seeds): with Milvus's
 	// default ratio 2 the pruned search keeps nearly all of the answer
 	// while reading a half (16 centroids) or a quarter (64) of the rows;
 	// ratio 1 reads half as much for a little less.

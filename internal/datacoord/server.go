@@ -342,6 +342,7 @@ func (s *Server) SegmentFlushed(ctx context.Context, r contract.FlushResult) err
 	next.FlushTS = r.FlushTS
 	next.SizeBytes = r.SizeBytes
 	next.Sorted = r.Sorted
+	next.SyncManifest = "" // the pieces are merged into the binlogs
 	if err := s.saveLocked(ctx, &next); err != nil {
 		s.mu.Unlock()
 		return err
@@ -469,6 +470,41 @@ func (s *Server) Flushed(ctx context.Context, ids []int64) (bool, error) {
 		}
 	}
 	return flushed, nil
+}
+
+// SaveSyncManifest records manifest as the sync manifest of growing or
+// sealed segment id: the pieces it lists are the segment's rows that its
+// data node synced before the seal (datanode/sync.go). As for every other
+// report about a channel, only the channel's owner is heard
+// (errs.ErrChannelMisrouted otherwise): a data node cut off or paused
+// while its channel moved cannot make its pieces count, whatever it wrote
+// to the object store. The owner check and the record happen under s.mu,
+// and a new owner reads the record (Segment) only after the move, so it
+// sees every manifest the old owner recorded and none written after.
+func (s *Server) SaveSyncManifest(ctx context.Context, id int64, manifest string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seg, ok := s.segments[id]
+	if !ok {
+		return fmt.Errorf("datacoord: sync manifest of segment %d: %w", id, errs.SegmentNotFound(id))
+	}
+	if err := s.checkOwner(ctx, seg.VChannel); err != nil {
+		return fmt.Errorf("datacoord: sync manifest of segment %d: %w", id, err)
+	}
+	if seg.State != model.SegmentGrowing && seg.State != model.SegmentSealed {
+		return fmt.Errorf("datacoord: sync manifest of segment %d: %w", id,
+			errs.SegmentNotFound(id, "segment is "+seg.State.String()+", not growing or sealed"))
+	}
+	if seg.SyncManifest == manifest {
+		return nil
+	}
+	next := *seg
+	next.SyncManifest = manifest
+	if err := s.saveLocked(ctx, &next); err != nil {
+		return err
+	}
+	*seg = next
+	return nil
 }
 
 // NoteBufferedRows records that the data node holds rows buffered rows of

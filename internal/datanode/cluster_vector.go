@@ -22,16 +22,67 @@ type vectorPlan struct {
 	nulls     []int
 }
 
+// vectorAnalysis is the analyze step of a vector clustering compaction
+// (Milvus's analyze task, which its index nodes run before the
+// compaction): it trains the centroids the rows are then mapped to.
+type vectorAnalysis struct {
+	NumClusters int     // centroids to train (at most the rows)
+	TrainRatio  float64 // maxTrainSizeRatio: train on at most this share of the rows
+	Seed        uint64  // sampling and seeding: a plan run again gives the same centroids
+	// RandomSeeding starts Lloyd's iterations from random rows, as the
+	// IVF indexes train, instead of k-means++: what the analysis did
+	// before, kept to measure against (TestVectorClusteringRecallDatasets).
+	RandomSeeding bool
+}
+
+// maxPointsPerCentroid bounds the analysis's sample: at most this many rows
+// per centroid (FAISS's and knowhere's max_points_per_centroid), and at
+// most TrainRatio of the rows.
+const maxPointsPerCentroid = 256
+
+// centroids trains a.NumClusters centroids (clamped to [1, n]) over the n
+// rows of points by L2 k-means: k-means++ seeding and 10 Lloyd iterations
+// over a random sample of at most min(TrainRatio x n, 256 x k) rows (at
+// least k). It returns k*dim values, row-major.
+func (a vectorAnalysis) centroids(ctx context.Context, points []float32, dim int) ([]float32, int, error) {
+	n := len(points) / dim
+	k := min(max(a.NumClusters, 1), n)
+	sample := maxPointsPerCentroid * k
+	if a.TrainRatio > 0 && a.TrainRatio < 1 {
+		sample = min(sample, max(int(math.Ceil(a.TrainRatio*float64(n))), k))
+	}
+	if a.RandomSeeding {
+		train := points
+		if sample < n {
+			rng := rand.New(rand.NewPCG(a.Seed, a.Seed^0x9e3779b97f4a7c15))
+			pick := rng.Perm(n)[:sample]
+			slices.Sort(pick)
+			train = make([]float32, 0, sample*dim)
+			for _, i := range pick {
+				train = append(train, points[i*dim:(i+1)*dim]...)
+			}
+		}
+		cent, err := index.KMeansL2(ctx, train, dim, k, a.Seed)
+		return cent, k, err
+	}
+	cent, err := index.KMeansPlusPlusL2(ctx, points, dim, k, sample, a.Seed)
+	return cent, k, err
+}
+
 // planVectorClusters is Milvus's vector clustering analysis (its analyze
-// task's k-means) and mapping (the compactor's centroid-ID mapping), over
-// the key column of the kept rows: k-means by L2 trains numClusters
-// centroids (at most the rows) on a random sample of at most trainRatio of
-// the rows (and, as the IVF indexes train, at most 256 per centroid);
-// every row is assigned to its nearest centroid; a cluster holding fewer
-// than minClusterRatio of the average cluster's rows is merged into the
-// nearest centroid kept (its rows re-assigned), and empty clusters go.
-// The result is deterministic for a seed.
+// task's k-means, vectorAnalysis) and mapping (the compactor's centroid-ID
+// mapping), over the key column of the kept rows: numClusters centroids
+// are trained (vectorAnalysis.centroids); every row is assigned to its
+// nearest centroid; a cluster holding fewer than minClusterRatio of the
+// average cluster's rows is merged into the nearest centroid kept (its
+// rows re-assigned), and empty clusters go. The result is deterministic
+// for a seed.
 func planVectorClusters(ctx context.Context, key *column.FloatVector, numClusters int, trainRatio, minClusterRatio float64, seed uint64) (vectorPlan, error) {
+	return planVectorClustersBy(ctx, key, vectorAnalysis{NumClusters: numClusters, TrainRatio: trainRatio, Seed: seed}, minClusterRatio)
+}
+
+// planVectorClustersBy is planVectorClusters with the analysis given.
+func planVectorClustersBy(ctx context.Context, key *column.FloatVector, a vectorAnalysis, minClusterRatio float64) (vectorPlan, error) {
 	var p vectorPlan
 	dim := key.Dim
 	var live []int
@@ -53,20 +104,7 @@ func planVectorClusters(ctx context.Context, key *column.FloatVector, numCluster
 			points = append(points, key.Row(i)...)
 		}
 	}
-	k := min(max(numClusters, 1), n)
-	train := points
-	if trainRatio > 0 && trainRatio < 1 {
-		if m := max(int(math.Ceil(trainRatio*float64(n))), k); m < n {
-			rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-			pick := rng.Perm(n)[:m]
-			slices.Sort(pick)
-			train = make([]float32, 0, m*dim)
-			for _, i := range pick {
-				train = append(train, points[i*dim:(i+1)*dim]...)
-			}
-		}
-	}
-	cent, err := index.KMeansL2(ctx, train, dim, k, seed)
+	cent, k, err := a.centroids(ctx, points, dim)
 	if err != nil {
 		return p, fmt.Errorf("k-means of %d rows into %d clusters: %w", n, k, err)
 	}

@@ -104,7 +104,10 @@ func TestVectorClustersFindBlobs(t *testing.T) {
 				pure += len(g)
 			}
 		}
-		if pure < key.Len()/2 {
+		// k-means++ seeds one centroid in each well-separated blob (random
+		// rows put two under one centroid and split another; this test
+		// allowed half the rows in mixed clusters before).
+		if pure != key.Len() {
 			t.Fatalf("ratio %v: %d of %d rows in clusters of one blob", ratio, pure, key.Len())
 		}
 		q, err := planVectorClusters(context.Background(), key, 6, ratio, 0.01, 7)
@@ -116,6 +119,52 @@ func TestVectorClustersFindBlobs(t *testing.T) {
 				t.Fatalf("ratio %v: the same seed gave another plan", ratio)
 			}
 		}
+	}
+}
+
+// blobsFound reports whether every cluster of p holds rows of one blob
+// (row i is in blob i%c) and every blob has a cluster of its own.
+func blobsFound(p vectorPlan, c int) bool {
+	seen := map[int]bool{}
+	for _, g := range p.groups {
+		for _, i := range g {
+			if i%c != g[0]%c {
+				return false
+			}
+		}
+		if len(g) > 0 {
+			seen[g[0]%c] = true
+		}
+	}
+	return len(seen) == c
+}
+
+// TestVectorAnalysisSeeding: over 20 plan seeds, 12 well-separated blobs
+// clustered into 12 centroids: the k-means++ analysis finds every blob
+// each time; random seeding (what the analysis did before) misses some
+// in most runs, which is what k-means++ fixes.
+func TestVectorAnalysisSeeding(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	key := blobs(r, 2400, 16, 12)
+	found := map[bool]int{}
+	for seed := uint64(1); seed <= 20; seed++ {
+		for _, random := range []bool{true, false} {
+			p, err := planVectorClustersBy(context.Background(), key, vectorAnalysis{NumClusters: 12, TrainRatio: 0.8, Seed: seed, RandomSeeding: random}, 0.01)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPartition(t, key, p)
+			if blobsFound(p, 12) {
+				found[random]++
+			}
+		}
+	}
+	t.Logf("every blob found in 20 runs: k-means++ %d, random seeding %d", found[false], found[true])
+	if found[false] != 20 {
+		t.Fatalf("k-means++ found every blob in %d of 20 runs, want 20", found[false])
+	}
+	if found[true] >= 20 {
+		t.Fatalf("random seeding found every blob in every run: the data does not tell the seedings apart")
 	}
 }
 

@@ -95,6 +95,9 @@ type segBuffer struct {
 	lastPos uint64
 	// manifest lists the pieces already synced (sync.go); nil until read.
 	manifest *syncManifest
+	// manifestKey is where manifest lives, as the data coordinator
+	// recorded it (model.Segment.SyncManifest); empty: no piece yet.
+	manifestKey string
 }
 
 func newPipeline(name string, d Deps, logger *slog.Logger, policy SyncPolicy, mem *memAccount) *pipeline {
@@ -263,7 +266,8 @@ func (p *pipeline) onInsert(ctx context.Context, vs *vstate, id uint64, m *msg.M
 			// its collection or partition is dropped.
 			return nil
 		}
-		buf = &segBuffer{id: ins.SegmentID, partition: ins.PartitionID, startPos: seg.StartPosition, cols: map[int64][]column.Column{}}
+		buf = &segBuffer{id: ins.SegmentID, partition: ins.PartitionID, startPos: seg.StartPosition, cols: map[int64][]column.Column{},
+			manifestKey: seg.SyncManifest}
 		// Pieces synced before a restart: their inserts are skipped below,
 		// their rows still count.
 		if err := p.ensureManifest(ctx, vs, buf); err != nil {
@@ -631,12 +635,13 @@ func (p *pipeline) flushEmpty(ctx context.Context, vs *vstate, segID int64, seal
 	if !ok || seg.State != model.SegmentSealed {
 		return nil
 	}
-	m, err := p.loadManifest(ctx, seg.CollectionID, seg.PartitionID, segID)
+	m, err := p.loadManifest(ctx, seg.SyncManifest)
 	if err != nil {
 		return err
 	}
 	if len(m.Pieces) > 0 {
-		buf := &segBuffer{id: segID, partition: seg.PartitionID, startPos: seg.StartPosition, cols: map[int64][]column.Column{}, manifest: m}
+		buf := &segBuffer{id: segID, partition: seg.PartitionID, startPos: seg.StartPosition, cols: map[int64][]column.Column{},
+			manifest: m, manifestKey: seg.SyncManifest}
 		return p.flushPieces(ctx, vs, buf, sealTS)
 	}
 	p.logger.Info("sealed segment has no rows", "segment", segID)

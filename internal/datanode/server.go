@@ -23,6 +23,9 @@ type dataCoord interface {
 	SegmentFlushed(ctx context.Context, r contract.FlushResult) error
 	AddDeltaLog(ctx context.Context, dl model.DeltaLog) error
 	NoteBufferedRows(ctx context.Context, segmentID, rows int64) error
+	// SaveSyncManifest records a growing segment's sync manifest; only
+	// the channel's owner is heard (errs.ErrChannelMisrouted).
+	SaveSyncManifest(ctx context.Context, segmentID int64, manifest string) error
 	// ChannelFailed records that a channel stopped at a message the data
 	// node cannot apply (faults.go).
 	ChannelFailed(ctx context.Context, f contract.ChannelFailure) error

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/segment"
 	"github.com/milvago/milvago/internal/storage"
@@ -28,10 +30,14 @@ import (
 // forceSyncSegmentNum largest are synced), its rows are written as one
 // insert binlog per field (a piece: its own log ID, its row range) and the
 // buffer is freed. The pieces written so far are listed in the segment's
-// sync manifest (syncManifestKey), rewritten after each piece's files are
-// durable; a piece whose files were written but not listed does not count
-// (a crash between the two: the replay buffers its rows again, and garbage
-// collection removes its files once the segment is flushed).
+// sync manifest, written under a new key (syncManifestKey) after each
+// piece's files are durable and then recorded with the data coordinator
+// (SaveSyncManifest, model.Segment.SyncManifest), which hears only the
+// owner of the segment's channel. Only the recorded manifest is ever read:
+// a piece whose files were written but not recorded does not count (a
+// crash between the two, or a node that lost its channel while cut off or
+// paused: the replay buffers its rows again, and garbage collection
+// removes its files once the segment is flushed).
 //
 // At the seal the rest of the buffer becomes the last piece, and the
 // pieces are merged into the segment's binlogs, one file per field, as
@@ -182,19 +188,24 @@ func (m *syncManifest) syncedPos() uint64 {
 	return m.Pieces[len(m.Pieces)-1].SyncedPos
 }
 
-// syncManifestKey is where a segment's sync manifest lives: in its insert
-// log directory, which garbage collection leaves alone while the segment is
-// growing or sealed.
-func syncManifestKey(collection, partition, segment int64) string {
-	return storage.SegmentPrefixes(collection, partition, segment)[0] + "sync_manifest.json"
+// syncManifestKey is where one version of a segment's sync manifest lives
+// (logID: its own log ID, so no write replaces another node's): in the
+// segment's insert log directory, which garbage collection leaves alone
+// while the segment is growing or sealed.
+func syncManifestKey(collection, partition, segment, logID int64) string {
+	return storage.SegmentPrefixes(collection, partition, segment)[0] + syncManifestPrefix + strconv.FormatInt(logID, 10) + ".json"
 }
 
-func (p *pipeline) loadManifest(ctx context.Context, collection, partition, segment int64) (*syncManifest, error) {
-	key := syncManifestKey(collection, partition, segment)
-	b, err := p.d.Objects.Get(ctx, key)
-	if errors.Is(err, objstore.ErrNotFound) {
+// syncManifestPrefix starts the name of every sync manifest file.
+const syncManifestPrefix = "sync_manifest_"
+
+// loadManifest reads the manifest at key, the one the data coordinator
+// recorded for the segment (empty: none, no piece counts).
+func (p *pipeline) loadManifest(ctx context.Context, key string) (*syncManifest, error) {
+	if key == "" {
 		return &syncManifest{}, nil
 	}
+	b, err := p.d.Objects.Get(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("datanode: read %s: %w", key, err)
 	}
@@ -249,10 +260,13 @@ func (p *pipeline) syncSegment(ctx context.Context, vs *vstate, buf *segBuffer) 
 	if err := p.ensureManifest(ctx, vs, buf); err != nil {
 		return err
 	}
-	ids, err := p.d.IDs.AllocID(ctx, int64(len(buf.cols)+1))
+	// One log ID per field, the timestamps' and the manifest's.
+	ids, err := p.d.IDs.AllocID(ctx, int64(len(buf.cols)+2))
 	if err != nil {
 		return err
 	}
+	key := syncManifestKey(vs.coll.ID, buf.partition, buf.id, ids)
+	ids++
 	piece := syncPiece{RowFrom: buf.manifest.rows(), Rows: int64(len(buf.ts)), SyncedPos: buf.lastPos,
 		TSFrom: buf.ts[0], TSTo: buf.ts[len(buf.ts)-1], Binlogs: map[int64]string{}}
 	written := []string{}
@@ -304,15 +318,33 @@ func (p *pipeline) syncSegment(ctx context.Context, vs *vstate, buf *segBuffer) 
 	if err != nil {
 		return fmt.Errorf("datanode: encode sync manifest of segment %d: %w", buf.id, err)
 	}
-	key := syncManifestKey(vs.coll.ID, buf.partition, buf.id)
 	if err := p.d.Objects.Put(ctx, key, b); err != nil {
 		// The piece does not count: its rows stay buffered (and are
 		// synced again, under other log IDs); its files are garbage.
-		for _, path := range written {
-			_ = p.d.Objects.Delete(ctx, path)
-		}
+		p.deleteAll(ctx, written)
 		return fmt.Errorf("datanode: write %s: %w", key, err)
 	}
+	if err := p.d.Coord.SaveSyncManifest(ctx, buf.id, key); err != nil {
+		if errors.Is(err, errs.ErrChannelMisrouted) || isDropped(err) {
+			// Refused for good: the channel has another owner (this node
+			// was cut off or paused while it moved), or the segment is
+			// gone. The piece never counts; nobody reads these files.
+			p.logger.Warn("sync manifest refused: the piece is discarded", "vchannel", vs.name, "segment", buf.id,
+				"manifest", key, "err", err)
+			p.deleteAll(ctx, append(written, key))
+		}
+		// Otherwise the outcome is unknown (the record may have landed):
+		// the files stay; if they are not recorded, garbage collection
+		// removes them once the segment is flushed.
+		return fmt.Errorf("datanode: record sync manifest of segment %d: %w", buf.id, err)
+	}
+	if buf.manifestKey != "" {
+		// Replaced by the record above: no reader will look for it.
+		if err := p.d.Objects.Delete(ctx, buf.manifestKey); err != nil {
+			p.logger.Warn("delete replaced sync manifest", "path", buf.manifestKey, "err", err)
+		}
+	}
+	buf.manifestKey = key
 	p.logger.Debug("synced segment buffer", "vchannel", vs.name, "segment", buf.id, "rows", piece.Rows,
 		"bytes", buf.bytes, "piece", len(next.Pieces), "synced_pos", piece.SyncedPos)
 	buf.manifest = &next
@@ -330,13 +362,24 @@ func (p *pipeline) syncSegment(ctx context.Context, vs *vstate, buf *segBuffer) 
 	return nil
 }
 
-// ensureManifest loads buf's manifest once (a segment buffered again after
-// a restart finds the pieces written before it).
+// deleteAll deletes files nothing refers to, logging failures (garbage
+// collection takes what is left once the segment is flushed).
+func (p *pipeline) deleteAll(ctx context.Context, paths []string) {
+	for _, path := range paths {
+		if err := p.d.Objects.Delete(ctx, path); err != nil {
+			p.logger.Warn("delete unrecorded piece file", "path", path, "err", err)
+		}
+	}
+}
+
+// ensureManifest loads buf's recorded manifest once (a segment buffered
+// again after a restart, or by a new owner of its channel, finds the
+// pieces written before it).
 func (p *pipeline) ensureManifest(ctx context.Context, vs *vstate, buf *segBuffer) error {
 	if buf.manifest != nil {
 		return nil
 	}
-	m, err := p.loadManifest(ctx, vs.coll.ID, buf.partition, buf.id)
+	m, err := p.loadManifest(ctx, buf.manifestKey)
 	if err != nil {
 		return err
 	}
@@ -427,7 +470,7 @@ func (p *pipeline) flushPieces(ctx context.Context, vs *vstate, buf *segBuffer, 
 	}
 	// The pieces are no segment's files any more (garbage collection would
 	// take them too, once the segment is flushed: they are not its files).
-	doomed := []string{syncManifestKey(vs.coll.ID, buf.partition, buf.id)}
+	doomed := []string{buf.manifestKey}
 	for _, pc := range pieces {
 		doomed = append(doomed, slices.Collect(maps.Values(pc.Binlogs))...)
 	}

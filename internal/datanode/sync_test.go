@@ -41,11 +41,18 @@ func (e *env) startSyncNode(t *testing.T, objects objstore.Store, pol SyncPolicy
 // pieces reads a growing segment's sync manifest.
 func (e *env) pieces(t *testing.T, part, seg int64) []syncPiece {
 	t.Helper()
-	m, err := (&pipeline{d: Deps{Objects: e.objects}}).loadManifest(bg, collID, part, seg)
-	if err != nil {
-		t.Fatal(err)
+	for {
+		// The recorded manifest's predecessor is deleted once a new one is
+		// recorded: read the record again if it went meanwhile.
+		m, err := (&pipeline{d: Deps{Objects: e.objects}}).loadManifest(bg, segOf(e, seg).SyncManifest)
+		if errors.Is(err, objstore.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Pieces
 	}
-	return m.Pieces
 }
 
 // checkArrivalOrder checks a flushed segment's binlogs against the rows
@@ -279,7 +286,7 @@ type manifestFailStore struct {
 }
 
 func (s *manifestFailStore) Put(ctx context.Context, key string, data []byte) error {
-	if strings.HasSuffix(key, "sync_manifest.json") && s.left.Add(-1) >= 0 {
+	if strings.Contains(key, "/"+syncManifestPrefix) && s.left.Add(-1) >= 0 {
 		return errors.New("injected: manifest write lost")
 	}
 	return s.Store.Put(ctx, key, data)

@@ -10,6 +10,14 @@ func KMeansL2(ctx context.Context, data []float32, dim, k int, seed uint64) ([]f
 	return kmeansTrain(ctx, data, dim, kmeansConfig{K: k, Seed: seed})
 }
 
+// KMeansPlusPlusL2 is KMeansL2 seeded by k-means++ (kmeansPlusPlusSeed)
+// rather than by k random points, and trained on at most maxTrain points
+// of data (0: 256*k, as KMeansL2): the vector clustering compaction's
+// analysis, whose centroids decide which segments a pruned search reads.
+func KMeansPlusPlusL2(ctx context.Context, data []float32, dim, k, maxTrain int, seed uint64) ([]float32, error) {
+	return kmeansTrain(ctx, data, dim, kmeansConfig{K: k, Seed: seed, PlusPlus: true, MaxTrain: maxTrain})
+}
+
 // AssignL2 writes into assign[i] the centroid of cent nearest (squared L2)
 // to point i of points, in parallel over all cores.
 func AssignL2(points []float32, dim int, cent []float32, assign []int32) {

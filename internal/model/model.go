@@ -160,6 +160,12 @@ type Segment struct {
 	// 2.6's is_sorted): every compaction writes its outputs sorted, and
 	// sort compaction rewrites each flushed segment so.
 	Sorted bool `json:",omitempty"`
+	// SyncManifest is the object key of a growing or sealed segment's sync
+	// manifest (the pieces its data node synced before the seal), as the
+	// owner of the segment's channel last recorded it; empty: no piece
+	// counts. A manifest the data coordinator did not record (written by
+	// a node that lost the channel, or never acknowledged) is not read.
+	SyncManifest string `json:",omitempty"`
 }
 
 // DeltaLog is a flushed batch of deletes of one channel (an "L0" file):

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -50,7 +51,7 @@ func manifests(t *testing.T, dir string) []string {
 		if err != nil {
 			return nil // a file removed while walking
 		}
-		if d.Name() == "sync_manifest.json" {
+		if strings.HasPrefix(d.Name(), "sync_manifest_") {
 			out = append(out, path)
 		}
 		return nil

@@ -72,6 +72,10 @@ func (s *DataCoordServer) NoteBufferedRows(ctx context.Context, r *pb.NoteRowsRe
 	return Empty(s.data.NoteBufferedRows(ctx, r.GetSegmentId(), r.GetRows())), nil
 }
 
+func (s *DataCoordServer) SaveSyncManifest(ctx context.Context, r *pb.SyncManifestRequest) (*pb.Empty, error) {
+	return Empty(s.data.SaveSyncManifest(ctx, r.GetSegmentId(), r.GetManifest())), nil
+}
+
 func (s *DataCoordServer) AssignSegment(ctx context.Context, r *pb.AssignSegmentRequest) (*pb.AssignSegmentResponse, error) {
 	a, err := s.data.AssignSegment(ctx, r.GetCollectionId(), r.GetPartitionId(), r.GetVchannel(), r.GetRows(), r.GetBytes(), r.GetPosition())
 	return &pb.AssignSegmentResponse{Status: rpc.StatusOf(err), SegmentId: a.SegmentID, Seal: a.Seal}, nil
@@ -184,6 +188,11 @@ func (c *DataCoordClient) SegmentFlushed(ctx context.Context, f contract.FlushRe
 
 func (c *DataCoordClient) NoteBufferedRows(ctx context.Context, segmentID, rows int64) error {
 	r, err := c.c.NoteBufferedRows(ctx, &pb.NoteRowsRequest{SegmentId: segmentID, Rows: rows})
+	return Check(dataName, r, err)
+}
+
+func (c *DataCoordClient) SaveSyncManifest(ctx context.Context, segmentID int64, manifest string) error {
+	r, err := c.c.SaveSyncManifest(ctx, &pb.SyncManifestRequest{SegmentId: segmentID, Manifest: manifest})
 	return Check(dataName, r, err)
 }
 

@@ -49,7 +49,7 @@ func FromSegment(s model.Segment) *Segment {
 	return &Segment{Id: s.ID, CollectionId: s.CollectionID, PartitionId: s.PartitionID, Vchannel: s.VChannel, State: int32(s.State),
 		NumRows: s.NumRows, StartPosition: s.StartPosition, SealTs: s.SealTS, Binlogs: s.Binlogs, StatsLog: s.StatsLog,
 		FlushTs: s.FlushTS, SizeBytes: s.SizeBytes, CompactedFrom: s.CompactedFrom, DeltaApplied: s.DeltaApplied, Siblings: s.Siblings, Clustered: s.Clustered,
-		DeletedRows: s.DeletedRows, DeletedUpTo: s.DeletedUpTo, Sorted: s.Sorted}
+		DeletedRows: s.DeletedRows, DeletedUpTo: s.DeletedUpTo, Sorted: s.Sorted, SyncManifest: s.SyncManifest}
 }
 
 // ToSegment decodes a segment.
@@ -58,7 +58,7 @@ func ToSegment(s *Segment) model.Segment {
 		State: model.SegmentState(s.GetState()), NumRows: s.GetNumRows(), StartPosition: s.GetStartPosition(), SealTS: s.GetSealTs(),
 		Binlogs: s.GetBinlogs(), StatsLog: s.GetStatsLog(), FlushTS: s.GetFlushTs(), SizeBytes: s.GetSizeBytes(),
 		CompactedFrom: s.GetCompactedFrom(), DeltaApplied: s.GetDeltaApplied(), Siblings: s.GetSiblings(), Clustered: s.GetClustered(), DeletedRows: s.GetDeletedRows(), DeletedUpTo: s.GetDeletedUpTo(),
-		Sorted: s.GetSorted()}
+		Sorted: s.GetSorted(), SyncManifest: s.GetSyncManifest()}
 }
 
 // FromSegments encodes segments.

@@ -2198,6 +2198,61 @@ func (x *NoteRowsRequest) GetRows() int64 {
 	return 0
 }
 
+// SyncManifestRequest records a growing segment's sync manifest (the
+// object key of the manifest listing its synced pieces); only the owner of
+// the segment's channel is heard.
+type SyncManifestRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SegmentId     int64                  `protobuf:"varint,1,opt,name=segment_id,json=segmentId,proto3" json:"segment_id,omitempty"`
+	Manifest      string                 `protobuf:"bytes,2,opt,name=manifest,proto3" json:"manifest,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SyncManifestRequest) Reset() {
+	*x = SyncManifestRequest{}
+	mi := &file_coord_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SyncManifestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SyncManifestRequest) ProtoMessage() {}
+
+func (x *SyncManifestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SyncManifestRequest.ProtoReflect.Descriptor instead.
+func (*SyncManifestRequest) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *SyncManifestRequest) GetSegmentId() int64 {
+	if x != nil {
+		return x.SegmentId
+	}
+	return 0
+}
+
+func (x *SyncManifestRequest) GetManifest() string {
+	if x != nil {
+		return x.Manifest
+	}
+	return ""
+}
+
 type AssignSegmentRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CollectionId  int64                  `protobuf:"varint,1,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
@@ -2212,7 +2267,7 @@ type AssignSegmentRequest struct {
 
 func (x *AssignSegmentRequest) Reset() {
 	*x = AssignSegmentRequest{}
-	mi := &file_coord_proto_msgTypes[38]
+	mi := &file_coord_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2224,7 +2279,7 @@ func (x *AssignSegmentRequest) String() string {
 func (*AssignSegmentRequest) ProtoMessage() {}
 
 func (x *AssignSegmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[38]
+	mi := &file_coord_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2237,7 +2292,7 @@ func (x *AssignSegmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignSegmentRequest.ProtoReflect.Descriptor instead.
 func (*AssignSegmentRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{38}
+	return file_coord_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *AssignSegmentRequest) GetCollectionId() int64 {
@@ -2293,7 +2348,7 @@ type AssignSegmentResponse struct {
 
 func (x *AssignSegmentResponse) Reset() {
 	*x = AssignSegmentResponse{}
-	mi := &file_coord_proto_msgTypes[39]
+	mi := &file_coord_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2305,7 +2360,7 @@ func (x *AssignSegmentResponse) String() string {
 func (*AssignSegmentResponse) ProtoMessage() {}
 
 func (x *AssignSegmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[39]
+	mi := &file_coord_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2318,7 +2373,7 @@ func (x *AssignSegmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignSegmentResponse.ProtoReflect.Descriptor instead.
 func (*AssignSegmentResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{39}
+	return file_coord_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *AssignSegmentResponse) GetStatus() *commonpb.Status {
@@ -2353,7 +2408,7 @@ type SealChannelRequest struct {
 
 func (x *SealChannelRequest) Reset() {
 	*x = SealChannelRequest{}
-	mi := &file_coord_proto_msgTypes[40]
+	mi := &file_coord_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2365,7 +2420,7 @@ func (x *SealChannelRequest) String() string {
 func (*SealChannelRequest) ProtoMessage() {}
 
 func (x *SealChannelRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[40]
+	mi := &file_coord_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2378,7 +2433,7 @@ func (x *SealChannelRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealChannelRequest.ProtoReflect.Descriptor instead.
 func (*SealChannelRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{40}
+	return file_coord_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *SealChannelRequest) GetCollectionId() int64 {
@@ -2412,7 +2467,7 @@ type SegmentIDsResponse struct {
 
 func (x *SegmentIDsResponse) Reset() {
 	*x = SegmentIDsResponse{}
-	mi := &file_coord_proto_msgTypes[41]
+	mi := &file_coord_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2424,7 +2479,7 @@ func (x *SegmentIDsResponse) String() string {
 func (*SegmentIDsResponse) ProtoMessage() {}
 
 func (x *SegmentIDsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[41]
+	mi := &file_coord_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2437,7 +2492,7 @@ func (x *SegmentIDsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentIDsResponse.ProtoReflect.Descriptor instead.
 func (*SegmentIDsResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{41}
+	return file_coord_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *SegmentIDsResponse) GetStatus() *commonpb.Status {
@@ -2463,7 +2518,7 @@ type IdleChannelsRequest struct {
 
 func (x *IdleChannelsRequest) Reset() {
 	*x = IdleChannelsRequest{}
-	mi := &file_coord_proto_msgTypes[42]
+	mi := &file_coord_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2475,7 +2530,7 @@ func (x *IdleChannelsRequest) String() string {
 func (*IdleChannelsRequest) ProtoMessage() {}
 
 func (x *IdleChannelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[42]
+	mi := &file_coord_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2488,7 +2543,7 @@ func (x *IdleChannelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IdleChannelsRequest.ProtoReflect.Descriptor instead.
 func (*IdleChannelsRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{42}
+	return file_coord_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *IdleChannelsRequest) GetNowUnixNano() int64 {
@@ -2508,7 +2563,7 @@ type ChannelsResponse struct {
 
 func (x *ChannelsResponse) Reset() {
 	*x = ChannelsResponse{}
-	mi := &file_coord_proto_msgTypes[43]
+	mi := &file_coord_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2520,7 +2575,7 @@ func (x *ChannelsResponse) String() string {
 func (*ChannelsResponse) ProtoMessage() {}
 
 func (x *ChannelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[43]
+	mi := &file_coord_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2533,7 +2588,7 @@ func (x *ChannelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelsResponse.ProtoReflect.Descriptor instead.
 func (*ChannelsResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{43}
+	return file_coord_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ChannelsResponse) GetStatus() *commonpb.Status {
@@ -2558,7 +2613,7 @@ type SealedSegmentsRequest struct {
 
 func (x *SealedSegmentsRequest) Reset() {
 	*x = SealedSegmentsRequest{}
-	mi := &file_coord_proto_msgTypes[44]
+	mi := &file_coord_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2570,7 +2625,7 @@ func (x *SealedSegmentsRequest) String() string {
 func (*SealedSegmentsRequest) ProtoMessage() {}
 
 func (x *SealedSegmentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[44]
+	mi := &file_coord_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2583,7 +2638,7 @@ func (x *SealedSegmentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealedSegmentsRequest.ProtoReflect.Descriptor instead.
 func (*SealedSegmentsRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{44}
+	return file_coord_proto_rawDescGZIP(), []int{45}
 }
 
 type DropCollectionDataRequest struct {
@@ -2595,7 +2650,7 @@ type DropCollectionDataRequest struct {
 
 func (x *DropCollectionDataRequest) Reset() {
 	*x = DropCollectionDataRequest{}
-	mi := &file_coord_proto_msgTypes[45]
+	mi := &file_coord_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2607,7 +2662,7 @@ func (x *DropCollectionDataRequest) String() string {
 func (*DropCollectionDataRequest) ProtoMessage() {}
 
 func (x *DropCollectionDataRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[45]
+	mi := &file_coord_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2620,7 +2675,7 @@ func (x *DropCollectionDataRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropCollectionDataRequest.ProtoReflect.Descriptor instead.
 func (*DropCollectionDataRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{45}
+	return file_coord_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *DropCollectionDataRequest) GetCollection() *Collection {
@@ -2640,7 +2695,7 @@ type DropPartitionDataRequest struct {
 
 func (x *DropPartitionDataRequest) Reset() {
 	*x = DropPartitionDataRequest{}
-	mi := &file_coord_proto_msgTypes[46]
+	mi := &file_coord_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2652,7 +2707,7 @@ func (x *DropPartitionDataRequest) String() string {
 func (*DropPartitionDataRequest) ProtoMessage() {}
 
 func (x *DropPartitionDataRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[46]
+	mi := &file_coord_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2665,7 +2720,7 @@ func (x *DropPartitionDataRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropPartitionDataRequest.ProtoReflect.Descriptor instead.
 func (*DropPartitionDataRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{46}
+	return file_coord_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *DropPartitionDataRequest) GetCollectionId() int64 {
@@ -2692,7 +2747,7 @@ type ManualCompactionRequest struct {
 
 func (x *ManualCompactionRequest) Reset() {
 	*x = ManualCompactionRequest{}
-	mi := &file_coord_proto_msgTypes[47]
+	mi := &file_coord_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2704,7 +2759,7 @@ func (x *ManualCompactionRequest) String() string {
 func (*ManualCompactionRequest) ProtoMessage() {}
 
 func (x *ManualCompactionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[47]
+	mi := &file_coord_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2717,7 +2772,7 @@ func (x *ManualCompactionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManualCompactionRequest.ProtoReflect.Descriptor instead.
 func (*ManualCompactionRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{47}
+	return file_coord_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ManualCompactionRequest) GetCollectionId() int64 {
@@ -2745,7 +2800,7 @@ type ManualCompactionResponse struct {
 
 func (x *ManualCompactionResponse) Reset() {
 	*x = ManualCompactionResponse{}
-	mi := &file_coord_proto_msgTypes[48]
+	mi := &file_coord_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2757,7 +2812,7 @@ func (x *ManualCompactionResponse) String() string {
 func (*ManualCompactionResponse) ProtoMessage() {}
 
 func (x *ManualCompactionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[48]
+	mi := &file_coord_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2770,7 +2825,7 @@ func (x *ManualCompactionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ManualCompactionResponse.ProtoReflect.Descriptor instead.
 func (*ManualCompactionResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{48}
+	return file_coord_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ManualCompactionResponse) GetStatus() *commonpb.Status {
@@ -2803,7 +2858,7 @@ type CompactionJobRequest struct {
 
 func (x *CompactionJobRequest) Reset() {
 	*x = CompactionJobRequest{}
-	mi := &file_coord_proto_msgTypes[49]
+	mi := &file_coord_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2815,7 +2870,7 @@ func (x *CompactionJobRequest) String() string {
 func (*CompactionJobRequest) ProtoMessage() {}
 
 func (x *CompactionJobRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[49]
+	mi := &file_coord_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2828,7 +2883,7 @@ func (x *CompactionJobRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactionJobRequest.ProtoReflect.Descriptor instead.
 func (*CompactionJobRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{49}
+	return file_coord_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *CompactionJobRequest) GetCompactionId() int64 {
@@ -2852,7 +2907,7 @@ type CompactionPlan struct {
 
 func (x *CompactionPlan) Reset() {
 	*x = CompactionPlan{}
-	mi := &file_coord_proto_msgTypes[50]
+	mi := &file_coord_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2864,7 +2919,7 @@ func (x *CompactionPlan) String() string {
 func (*CompactionPlan) ProtoMessage() {}
 
 func (x *CompactionPlan) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[50]
+	mi := &file_coord_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2877,7 +2932,7 @@ func (x *CompactionPlan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactionPlan.ProtoReflect.Descriptor instead.
 func (*CompactionPlan) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{50}
+	return file_coord_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *CompactionPlan) GetPlanId() int64 {
@@ -2936,7 +2991,7 @@ type CompactionJobResponse struct {
 
 func (x *CompactionJobResponse) Reset() {
 	*x = CompactionJobResponse{}
-	mi := &file_coord_proto_msgTypes[51]
+	mi := &file_coord_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2948,7 +3003,7 @@ func (x *CompactionJobResponse) String() string {
 func (*CompactionJobResponse) ProtoMessage() {}
 
 func (x *CompactionJobResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[51]
+	mi := &file_coord_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2961,7 +3016,7 @@ func (x *CompactionJobResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CompactionJobResponse.ProtoReflect.Descriptor instead.
 func (*CompactionJobResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{51}
+	return file_coord_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *CompactionJobResponse) GetStatus() *commonpb.Status {
@@ -3019,7 +3074,7 @@ type LoadRequest struct {
 
 func (x *LoadRequest) Reset() {
 	*x = LoadRequest{}
-	mi := &file_coord_proto_msgTypes[52]
+	mi := &file_coord_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3031,7 +3086,7 @@ func (x *LoadRequest) String() string {
 func (*LoadRequest) ProtoMessage() {}
 
 func (x *LoadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[52]
+	mi := &file_coord_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3044,7 +3099,7 @@ func (x *LoadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadRequest.ProtoReflect.Descriptor instead.
 func (*LoadRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{52}
+	return file_coord_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *LoadRequest) GetCollection() *Collection {
@@ -3093,7 +3148,7 @@ type ReleaseRequest struct {
 
 func (x *ReleaseRequest) Reset() {
 	*x = ReleaseRequest{}
-	mi := &file_coord_proto_msgTypes[53]
+	mi := &file_coord_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3105,7 +3160,7 @@ func (x *ReleaseRequest) String() string {
 func (*ReleaseRequest) ProtoMessage() {}
 
 func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[53]
+	mi := &file_coord_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3118,7 +3173,7 @@ func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{53}
+	return file_coord_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ReleaseRequest) GetCollectionId() int64 {
@@ -3151,7 +3206,7 @@ type LoadStateRequest struct {
 
 func (x *LoadStateRequest) Reset() {
 	*x = LoadStateRequest{}
-	mi := &file_coord_proto_msgTypes[54]
+	mi := &file_coord_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3163,7 +3218,7 @@ func (x *LoadStateRequest) String() string {
 func (*LoadStateRequest) ProtoMessage() {}
 
 func (x *LoadStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[54]
+	mi := &file_coord_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3176,7 +3231,7 @@ func (x *LoadStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadStateRequest.ProtoReflect.Descriptor instead.
 func (*LoadStateRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{54}
+	return file_coord_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *LoadStateRequest) GetCollectionId() int64 {
@@ -3203,7 +3258,7 @@ type LoadStateResponse struct {
 
 func (x *LoadStateResponse) Reset() {
 	*x = LoadStateResponse{}
-	mi := &file_coord_proto_msgTypes[55]
+	mi := &file_coord_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3215,7 +3270,7 @@ func (x *LoadStateResponse) String() string {
 func (*LoadStateResponse) ProtoMessage() {}
 
 func (x *LoadStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[55]
+	mi := &file_coord_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3228,7 +3283,7 @@ func (x *LoadStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadStateResponse.ProtoReflect.Descriptor instead.
 func (*LoadStateResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{55}
+	return file_coord_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *LoadStateResponse) GetStatus() *commonpb.Status {
@@ -3290,7 +3345,7 @@ type ChannelPlanRequest struct {
 
 func (x *ChannelPlanRequest) Reset() {
 	*x = ChannelPlanRequest{}
-	mi := &file_coord_proto_msgTypes[56]
+	mi := &file_coord_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3302,7 +3357,7 @@ func (x *ChannelPlanRequest) String() string {
 func (*ChannelPlanRequest) ProtoMessage() {}
 
 func (x *ChannelPlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[56]
+	mi := &file_coord_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3315,7 +3370,7 @@ func (x *ChannelPlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelPlanRequest.ProtoReflect.Descriptor instead.
 func (*ChannelPlanRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{56}
+	return file_coord_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ChannelPlanRequest) GetCollectionId() int64 {
@@ -3342,7 +3397,7 @@ type ChannelPlanResponse struct {
 
 func (x *ChannelPlanResponse) Reset() {
 	*x = ChannelPlanResponse{}
-	mi := &file_coord_proto_msgTypes[57]
+	mi := &file_coord_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3354,7 +3409,7 @@ func (x *ChannelPlanResponse) String() string {
 func (*ChannelPlanResponse) ProtoMessage() {}
 
 func (x *ChannelPlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[57]
+	mi := &file_coord_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3367,7 +3422,7 @@ func (x *ChannelPlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelPlanResponse.ProtoReflect.Descriptor instead.
 func (*ChannelPlanResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{57}
+	return file_coord_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *ChannelPlanResponse) GetStatus() *commonpb.Status {
@@ -3393,7 +3448,7 @@ type SegmentEvent struct {
 
 func (x *SegmentEvent) Reset() {
 	*x = SegmentEvent{}
-	mi := &file_coord_proto_msgTypes[58]
+	mi := &file_coord_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3405,7 +3460,7 @@ func (x *SegmentEvent) String() string {
 func (*SegmentEvent) ProtoMessage() {}
 
 func (x *SegmentEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[58]
+	mi := &file_coord_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3418,7 +3473,7 @@ func (x *SegmentEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentEvent.ProtoReflect.Descriptor instead.
 func (*SegmentEvent) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{58}
+	return file_coord_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *SegmentEvent) GetSegment() *Segment {
@@ -3438,7 +3493,7 @@ type IndexBuiltEvent struct {
 
 func (x *IndexBuiltEvent) Reset() {
 	*x = IndexBuiltEvent{}
-	mi := &file_coord_proto_msgTypes[59]
+	mi := &file_coord_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3450,7 +3505,7 @@ func (x *IndexBuiltEvent) String() string {
 func (*IndexBuiltEvent) ProtoMessage() {}
 
 func (x *IndexBuiltEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[59]
+	mi := &file_coord_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3463,7 +3518,7 @@ func (x *IndexBuiltEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexBuiltEvent.ProtoReflect.Descriptor instead.
 func (*IndexBuiltEvent) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{59}
+	return file_coord_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *IndexBuiltEvent) GetCollectionId() int64 {
@@ -3490,7 +3545,7 @@ type IndexChangedEvent struct {
 
 func (x *IndexChangedEvent) Reset() {
 	*x = IndexChangedEvent{}
-	mi := &file_coord_proto_msgTypes[60]
+	mi := &file_coord_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3502,7 +3557,7 @@ func (x *IndexChangedEvent) String() string {
 func (*IndexChangedEvent) ProtoMessage() {}
 
 func (x *IndexChangedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[60]
+	mi := &file_coord_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3515,7 +3570,7 @@ func (x *IndexChangedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexChangedEvent.ProtoReflect.Descriptor instead.
 func (*IndexChangedEvent) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{60}
+	return file_coord_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *IndexChangedEvent) GetCollectionId() int64 {
@@ -3538,7 +3593,7 @@ type CreateIndexRequest struct {
 
 func (x *CreateIndexRequest) Reset() {
 	*x = CreateIndexRequest{}
-	mi := &file_coord_proto_msgTypes[61]
+	mi := &file_coord_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3550,7 +3605,7 @@ func (x *CreateIndexRequest) String() string {
 func (*CreateIndexRequest) ProtoMessage() {}
 
 func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[61]
+	mi := &file_coord_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3563,7 +3618,7 @@ func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIndexRequest.ProtoReflect.Descriptor instead.
 func (*CreateIndexRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{61}
+	return file_coord_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *CreateIndexRequest) GetCollection() *Collection {
@@ -3610,7 +3665,7 @@ type IndexesRequest struct {
 
 func (x *IndexesRequest) Reset() {
 	*x = IndexesRequest{}
-	mi := &file_coord_proto_msgTypes[62]
+	mi := &file_coord_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3622,7 +3677,7 @@ func (x *IndexesRequest) String() string {
 func (*IndexesRequest) ProtoMessage() {}
 
 func (x *IndexesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[62]
+	mi := &file_coord_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3635,7 +3690,7 @@ func (x *IndexesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexesRequest.ProtoReflect.Descriptor instead.
 func (*IndexesRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{62}
+	return file_coord_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *IndexesRequest) GetCollectionId() int64 {
@@ -3655,7 +3710,7 @@ type IndexesResponse struct {
 
 func (x *IndexesResponse) Reset() {
 	*x = IndexesResponse{}
-	mi := &file_coord_proto_msgTypes[63]
+	mi := &file_coord_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3667,7 +3722,7 @@ func (x *IndexesResponse) String() string {
 func (*IndexesResponse) ProtoMessage() {}
 
 func (x *IndexesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[63]
+	mi := &file_coord_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3680,7 +3735,7 @@ func (x *IndexesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexesResponse.ProtoReflect.Descriptor instead.
 func (*IndexesResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{63}
+	return file_coord_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *IndexesResponse) GetStatus() *commonpb.Status {
@@ -3706,7 +3761,7 @@ type IndexProgressRequest struct {
 
 func (x *IndexProgressRequest) Reset() {
 	*x = IndexProgressRequest{}
-	mi := &file_coord_proto_msgTypes[64]
+	mi := &file_coord_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3718,7 +3773,7 @@ func (x *IndexProgressRequest) String() string {
 func (*IndexProgressRequest) ProtoMessage() {}
 
 func (x *IndexProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[64]
+	mi := &file_coord_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3731,7 +3786,7 @@ func (x *IndexProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexProgressRequest.ProtoReflect.Descriptor instead.
 func (*IndexProgressRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{64}
+	return file_coord_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *IndexProgressRequest) GetIndex() *IndexDef {
@@ -3755,7 +3810,7 @@ type IndexProgressResponse struct {
 
 func (x *IndexProgressResponse) Reset() {
 	*x = IndexProgressResponse{}
-	mi := &file_coord_proto_msgTypes[65]
+	mi := &file_coord_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3767,7 +3822,7 @@ func (x *IndexProgressResponse) String() string {
 func (*IndexProgressResponse) ProtoMessage() {}
 
 func (x *IndexProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[65]
+	mi := &file_coord_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3780,7 +3835,7 @@ func (x *IndexProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexProgressResponse.ProtoReflect.Descriptor instead.
 func (*IndexProgressResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{65}
+	return file_coord_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *IndexProgressResponse) GetStatus() *commonpb.Status {
@@ -3835,7 +3890,7 @@ type DropIndexRequest struct {
 
 func (x *DropIndexRequest) Reset() {
 	*x = DropIndexRequest{}
-	mi := &file_coord_proto_msgTypes[66]
+	mi := &file_coord_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3847,7 +3902,7 @@ func (x *DropIndexRequest) String() string {
 func (*DropIndexRequest) ProtoMessage() {}
 
 func (x *DropIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[66]
+	mi := &file_coord_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3860,7 +3915,7 @@ func (x *DropIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropIndexRequest.ProtoReflect.Descriptor instead.
 func (*DropIndexRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{66}
+	return file_coord_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *DropIndexRequest) GetCollectionId() int64 {
@@ -3887,7 +3942,7 @@ type SegmentIndexesResponse struct {
 
 func (x *SegmentIndexesResponse) Reset() {
 	*x = SegmentIndexesResponse{}
-	mi := &file_coord_proto_msgTypes[67]
+	mi := &file_coord_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3899,7 +3954,7 @@ func (x *SegmentIndexesResponse) String() string {
 func (*SegmentIndexesResponse) ProtoMessage() {}
 
 func (x *SegmentIndexesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[67]
+	mi := &file_coord_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3912,7 +3967,7 @@ func (x *SegmentIndexesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentIndexesResponse.ProtoReflect.Descriptor instead.
 func (*SegmentIndexesResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{67}
+	return file_coord_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *SegmentIndexesResponse) GetStatus() *commonpb.Status {
@@ -3941,7 +3996,7 @@ type AlterIndexRequest struct {
 
 func (x *AlterIndexRequest) Reset() {
 	*x = AlterIndexRequest{}
-	mi := &file_coord_proto_msgTypes[68]
+	mi := &file_coord_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3953,7 +4008,7 @@ func (x *AlterIndexRequest) String() string {
 func (*AlterIndexRequest) ProtoMessage() {}
 
 func (x *AlterIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[68]
+	mi := &file_coord_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3966,7 +4021,7 @@ func (x *AlterIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlterIndexRequest.ProtoReflect.Descriptor instead.
 func (*AlterIndexRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{68}
+	return file_coord_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *AlterIndexRequest) GetCollectionId() int64 {
@@ -4182,7 +4237,11 @@ const file_coord_proto_rawDesc = "" +
 	"\x0fNoteRowsRequest\x12\x1d\n" +
 	"\n" +
 	"segment_id\x18\x01 \x01(\x03R\tsegmentId\x12\x12\n" +
-	"\x04rows\x18\x02 \x01(\x03R\x04rows\"\xc0\x01\n" +
+	"\x04rows\x18\x02 \x01(\x03R\x04rows\"P\n" +
+	"\x13SyncManifestRequest\x12\x1d\n" +
+	"\n" +
+	"segment_id\x18\x01 \x01(\x03R\tsegmentId\x12\x1a\n" +
+	"\bmanifest\x18\x02 \x01(\tR\bmanifest\"\xc0\x01\n" +
 	"\x14AssignSegmentRequest\x12#\n" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12!\n" +
 	"\fpartition_id\x18\x02 \x01(\x03R\vpartitionId\x12\x1a\n" +
@@ -4355,7 +4414,7 @@ const file_coord_proto_rawDesc = "" +
 	"\x10RenameCollection\x12).milvago.internal.RenameCollectionRequest\x1a\x17.milvago.internal.Empty\x12g\n" +
 	"\x12AddCollectionField\x12+.milvago.internal.AddCollectionFieldRequest\x1a$.milvago.internal.CollectionResponse\x12k\n" +
 	"\x14AlterCollectionField\x12-.milvago.internal.AlterCollectionFieldRequest\x1a$.milvago.internal.CollectionResponse\x12l\n" +
-	"\x17AlterCollectionFunction\x12+.milvago.internal.CollectionFunctionRequest\x1a$.milvago.internal.CollectionResponse2\xf7\f\n" +
+	"\x17AlterCollectionFunction\x12+.milvago.internal.CollectionFunctionRequest\x1a$.milvago.internal.CollectionResponse2\xcb\r\n" +
 	"\tDataCoord\x12N\n" +
 	"\bRowCount\x12!.milvago.internal.RowCountRequest\x1a\x1f.milvago.internal.CountResponse\x12Q\n" +
 	"\bSegments\x12!.milvago.internal.SegmentsRequest\x1a\".milvago.internal.SegmentsResponse\x12N\n" +
@@ -4366,7 +4425,8 @@ const file_coord_proto_rawDesc = "" +
 	"\vAddDeltaLog\x12\x1a.milvago.internal.DeltaLog\x1a\x17.milvago.internal.Empty\x12N\n" +
 	"\aSegment\x12 .milvago.internal.SegmentRequest\x1a!.milvago.internal.SegmentResponse\x12H\n" +
 	"\x0eSegmentFlushed\x12\x1d.milvago.internal.FlushResult\x1a\x17.milvago.internal.Empty\x12N\n" +
-	"\x10NoteBufferedRows\x12!.milvago.internal.NoteRowsRequest\x1a\x17.milvago.internal.Empty\x12`\n" +
+	"\x10NoteBufferedRows\x12!.milvago.internal.NoteRowsRequest\x1a\x17.milvago.internal.Empty\x12R\n" +
+	"\x10SaveSyncManifest\x12%.milvago.internal.SyncManifestRequest\x1a\x17.milvago.internal.Empty\x12`\n" +
 	"\rAssignSegment\x12&.milvago.internal.AssignSegmentRequest\x1a'.milvago.internal.AssignSegmentResponse\x12Y\n" +
 	"\vSealChannel\x12$.milvago.internal.SealChannelRequest\x1a$.milvago.internal.SegmentIDsResponse\x12Y\n" +
 	"\fIdleChannels\x12%.milvago.internal.IdleChannelsRequest\x1a\".milvago.internal.ChannelsResponse\x12]\n" +
@@ -4415,7 +4475,7 @@ func file_coord_proto_rawDescGZIP() []byte {
 }
 
 var file_coord_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_coord_proto_msgTypes = make([]protoimpl.MessageInfo, 75)
+var file_coord_proto_msgTypes = make([]protoimpl.MessageInfo, 76)
 var file_coord_proto_goTypes = []any{
 	(CollectionFunctionRequest_Op)(0),   // 0: milvago.internal.CollectionFunctionRequest.Op
 	(*AllocRequest)(nil),                // 1: milvago.internal.AllocRequest
@@ -4456,120 +4516,121 @@ var file_coord_proto_goTypes = []any{
 	(*SegmentResponse)(nil),             // 36: milvago.internal.SegmentResponse
 	(*FlushResult)(nil),                 // 37: milvago.internal.FlushResult
 	(*NoteRowsRequest)(nil),             // 38: milvago.internal.NoteRowsRequest
-	(*AssignSegmentRequest)(nil),        // 39: milvago.internal.AssignSegmentRequest
-	(*AssignSegmentResponse)(nil),       // 40: milvago.internal.AssignSegmentResponse
-	(*SealChannelRequest)(nil),          // 41: milvago.internal.SealChannelRequest
-	(*SegmentIDsResponse)(nil),          // 42: milvago.internal.SegmentIDsResponse
-	(*IdleChannelsRequest)(nil),         // 43: milvago.internal.IdleChannelsRequest
-	(*ChannelsResponse)(nil),            // 44: milvago.internal.ChannelsResponse
-	(*SealedSegmentsRequest)(nil),       // 45: milvago.internal.SealedSegmentsRequest
-	(*DropCollectionDataRequest)(nil),   // 46: milvago.internal.DropCollectionDataRequest
-	(*DropPartitionDataRequest)(nil),    // 47: milvago.internal.DropPartitionDataRequest
-	(*ManualCompactionRequest)(nil),     // 48: milvago.internal.ManualCompactionRequest
-	(*ManualCompactionResponse)(nil),    // 49: milvago.internal.ManualCompactionResponse
-	(*CompactionJobRequest)(nil),        // 50: milvago.internal.CompactionJobRequest
-	(*CompactionPlan)(nil),              // 51: milvago.internal.CompactionPlan
-	(*CompactionJobResponse)(nil),       // 52: milvago.internal.CompactionJobResponse
-	(*LoadRequest)(nil),                 // 53: milvago.internal.LoadRequest
-	(*ReleaseRequest)(nil),              // 54: milvago.internal.ReleaseRequest
-	(*LoadStateRequest)(nil),            // 55: milvago.internal.LoadStateRequest
-	(*LoadStateResponse)(nil),           // 56: milvago.internal.LoadStateResponse
-	(*ChannelPlanRequest)(nil),          // 57: milvago.internal.ChannelPlanRequest
-	(*ChannelPlanResponse)(nil),         // 58: milvago.internal.ChannelPlanResponse
-	(*SegmentEvent)(nil),                // 59: milvago.internal.SegmentEvent
-	(*IndexBuiltEvent)(nil),             // 60: milvago.internal.IndexBuiltEvent
-	(*IndexChangedEvent)(nil),           // 61: milvago.internal.IndexChangedEvent
-	(*CreateIndexRequest)(nil),          // 62: milvago.internal.CreateIndexRequest
-	(*IndexesRequest)(nil),              // 63: milvago.internal.IndexesRequest
-	(*IndexesResponse)(nil),             // 64: milvago.internal.IndexesResponse
-	(*IndexProgressRequest)(nil),        // 65: milvago.internal.IndexProgressRequest
-	(*IndexProgressResponse)(nil),       // 66: milvago.internal.IndexProgressResponse
-	(*DropIndexRequest)(nil),            // 67: milvago.internal.DropIndexRequest
-	(*SegmentIndexesResponse)(nil),      // 68: milvago.internal.SegmentIndexesResponse
-	(*AlterIndexRequest)(nil),           // 69: milvago.internal.AlterIndexRequest
-	nil,                                 // 70: milvago.internal.DatabaseRequest.PropertiesEntry
-	nil,                                 // 71: milvago.internal.Database.PropertiesEntry
-	nil,                                 // 72: milvago.internal.FlushResult.BinlogsEntry
-	nil,                                 // 73: milvago.internal.CreateIndexRequest.ParamsEntry
-	nil,                                 // 74: milvago.internal.CreateIndexRequest.UserParamsEntry
-	nil,                                 // 75: milvago.internal.AlterIndexRequest.ParamsEntry
-	(*commonpb.Status)(nil),             // 76: milvus.proto.common.Status
-	(*schemapb.CollectionSchema)(nil),   // 77: milvus.proto.schema.CollectionSchema
-	(commonpb.ConsistencyLevel)(0),      // 78: milvus.proto.common.ConsistencyLevel
-	(*commonpb.KeyValuePair)(nil),       // 79: milvus.proto.common.KeyValuePair
-	(*Collection)(nil),                  // 80: milvago.internal.Collection
-	(*schemapb.FieldSchema)(nil),        // 81: milvus.proto.schema.FieldSchema
-	(*schemapb.FunctionSchema)(nil),     // 82: milvus.proto.schema.FunctionSchema
-	(*Segment)(nil),                     // 83: milvago.internal.Segment
-	(*Checkpoint)(nil),                  // 84: milvago.internal.Checkpoint
-	(*DeltaLog)(nil),                    // 85: milvago.internal.DeltaLog
-	(*ChannelPlan)(nil),                 // 86: milvago.internal.ChannelPlan
-	(*IndexDef)(nil),                    // 87: milvago.internal.IndexDef
-	(commonpb.IndexState)(0),            // 88: milvus.proto.common.IndexState
-	(*SegmentIndex)(nil),                // 89: milvago.internal.SegmentIndex
-	(*Empty)(nil),                       // 90: milvago.internal.Empty
+	(*SyncManifestRequest)(nil),         // 39: milvago.internal.SyncManifestRequest
+	(*AssignSegmentRequest)(nil),        // 40: milvago.internal.AssignSegmentRequest
+	(*AssignSegmentResponse)(nil),       // 41: milvago.internal.AssignSegmentResponse
+	(*SealChannelRequest)(nil),          // 42: milvago.internal.SealChannelRequest
+	(*SegmentIDsResponse)(nil),          // 43: milvago.internal.SegmentIDsResponse
+	(*IdleChannelsRequest)(nil),         // 44: milvago.internal.IdleChannelsRequest
+	(*ChannelsResponse)(nil),            // 45: milvago.internal.ChannelsResponse
+	(*SealedSegmentsRequest)(nil),       // 46: milvago.internal.SealedSegmentsRequest
+	(*DropCollectionDataRequest)(nil),   // 47: milvago.internal.DropCollectionDataRequest
+	(*DropPartitionDataRequest)(nil),    // 48: milvago.internal.DropPartitionDataRequest
+	(*ManualCompactionRequest)(nil),     // 49: milvago.internal.ManualCompactionRequest
+	(*ManualCompactionResponse)(nil),    // 50: milvago.internal.ManualCompactionResponse
+	(*CompactionJobRequest)(nil),        // 51: milvago.internal.CompactionJobRequest
+	(*CompactionPlan)(nil),              // 52: milvago.internal.CompactionPlan
+	(*CompactionJobResponse)(nil),       // 53: milvago.internal.CompactionJobResponse
+	(*LoadRequest)(nil),                 // 54: milvago.internal.LoadRequest
+	(*ReleaseRequest)(nil),              // 55: milvago.internal.ReleaseRequest
+	(*LoadStateRequest)(nil),            // 56: milvago.internal.LoadStateRequest
+	(*LoadStateResponse)(nil),           // 57: milvago.internal.LoadStateResponse
+	(*ChannelPlanRequest)(nil),          // 58: milvago.internal.ChannelPlanRequest
+	(*ChannelPlanResponse)(nil),         // 59: milvago.internal.ChannelPlanResponse
+	(*SegmentEvent)(nil),                // 60: milvago.internal.SegmentEvent
+	(*IndexBuiltEvent)(nil),             // 61: milvago.internal.IndexBuiltEvent
+	(*IndexChangedEvent)(nil),           // 62: milvago.internal.IndexChangedEvent
+	(*CreateIndexRequest)(nil),          // 63: milvago.internal.CreateIndexRequest
+	(*IndexesRequest)(nil),              // 64: milvago.internal.IndexesRequest
+	(*IndexesResponse)(nil),             // 65: milvago.internal.IndexesResponse
+	(*IndexProgressRequest)(nil),        // 66: milvago.internal.IndexProgressRequest
+	(*IndexProgressResponse)(nil),       // 67: milvago.internal.IndexProgressResponse
+	(*DropIndexRequest)(nil),            // 68: milvago.internal.DropIndexRequest
+	(*SegmentIndexesResponse)(nil),      // 69: milvago.internal.SegmentIndexesResponse
+	(*AlterIndexRequest)(nil),           // 70: milvago.internal.AlterIndexRequest
+	nil,                                 // 71: milvago.internal.DatabaseRequest.PropertiesEntry
+	nil,                                 // 72: milvago.internal.Database.PropertiesEntry
+	nil,                                 // 73: milvago.internal.FlushResult.BinlogsEntry
+	nil,                                 // 74: milvago.internal.CreateIndexRequest.ParamsEntry
+	nil,                                 // 75: milvago.internal.CreateIndexRequest.UserParamsEntry
+	nil,                                 // 76: milvago.internal.AlterIndexRequest.ParamsEntry
+	(*commonpb.Status)(nil),             // 77: milvus.proto.common.Status
+	(*schemapb.CollectionSchema)(nil),   // 78: milvus.proto.schema.CollectionSchema
+	(commonpb.ConsistencyLevel)(0),      // 79: milvus.proto.common.ConsistencyLevel
+	(*commonpb.KeyValuePair)(nil),       // 80: milvus.proto.common.KeyValuePair
+	(*Collection)(nil),                  // 81: milvago.internal.Collection
+	(*schemapb.FieldSchema)(nil),        // 82: milvus.proto.schema.FieldSchema
+	(*schemapb.FunctionSchema)(nil),     // 83: milvus.proto.schema.FunctionSchema
+	(*Segment)(nil),                     // 84: milvago.internal.Segment
+	(*Checkpoint)(nil),                  // 85: milvago.internal.Checkpoint
+	(*DeltaLog)(nil),                    // 86: milvago.internal.DeltaLog
+	(*ChannelPlan)(nil),                 // 87: milvago.internal.ChannelPlan
+	(*IndexDef)(nil),                    // 88: milvago.internal.IndexDef
+	(commonpb.IndexState)(0),            // 89: milvus.proto.common.IndexState
+	(*SegmentIndex)(nil),                // 90: milvago.internal.SegmentIndex
+	(*Empty)(nil),                       // 91: milvago.internal.Empty
 }
 var file_coord_proto_depIdxs = []int32{
-	76,  // 0: milvago.internal.AllocResponse.status:type_name -> milvus.proto.common.Status
-	70,  // 1: milvago.internal.DatabaseRequest.properties:type_name -> milvago.internal.DatabaseRequest.PropertiesEntry
-	71,  // 2: milvago.internal.Database.properties:type_name -> milvago.internal.Database.PropertiesEntry
-	76,  // 3: milvago.internal.DatabaseResponse.status:type_name -> milvus.proto.common.Status
+	77,  // 0: milvago.internal.AllocResponse.status:type_name -> milvus.proto.common.Status
+	71,  // 1: milvago.internal.DatabaseRequest.properties:type_name -> milvago.internal.DatabaseRequest.PropertiesEntry
+	72,  // 2: milvago.internal.Database.properties:type_name -> milvago.internal.Database.PropertiesEntry
+	77,  // 3: milvago.internal.DatabaseResponse.status:type_name -> milvus.proto.common.Status
 	4,   // 4: milvago.internal.DatabaseResponse.database:type_name -> milvago.internal.Database
-	76,  // 5: milvago.internal.ListDatabasesResponse.status:type_name -> milvus.proto.common.Status
+	77,  // 5: milvago.internal.ListDatabasesResponse.status:type_name -> milvus.proto.common.Status
 	4,   // 6: milvago.internal.ListDatabasesResponse.databases:type_name -> milvago.internal.Database
-	77,  // 7: milvago.internal.CreateCollectionRequest.schema:type_name -> milvus.proto.schema.CollectionSchema
-	78,  // 8: milvago.internal.CreateCollectionRequest.consistency_level:type_name -> milvus.proto.common.ConsistencyLevel
-	79,  // 9: milvago.internal.CreateCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	76,  // 10: milvago.internal.CollectionResponse.status:type_name -> milvus.proto.common.Status
-	80,  // 11: milvago.internal.CollectionResponse.collection:type_name -> milvago.internal.Collection
-	76,  // 12: milvago.internal.ListCollectionsResponse.status:type_name -> milvus.proto.common.Status
-	80,  // 13: milvago.internal.ListCollectionsResponse.collections:type_name -> milvago.internal.Collection
-	79,  // 14: milvago.internal.AlterCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	76,  // 15: milvago.internal.AliasResponse.status:type_name -> milvus.proto.common.Status
-	79,  // 16: milvago.internal.AlterDatabaseRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	81,  // 17: milvago.internal.AddCollectionFieldRequest.field:type_name -> milvus.proto.schema.FieldSchema
+	78,  // 7: milvago.internal.CreateCollectionRequest.schema:type_name -> milvus.proto.schema.CollectionSchema
+	79,  // 8: milvago.internal.CreateCollectionRequest.consistency_level:type_name -> milvus.proto.common.ConsistencyLevel
+	80,  // 9: milvago.internal.CreateCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	77,  // 10: milvago.internal.CollectionResponse.status:type_name -> milvus.proto.common.Status
+	81,  // 11: milvago.internal.CollectionResponse.collection:type_name -> milvago.internal.Collection
+	77,  // 12: milvago.internal.ListCollectionsResponse.status:type_name -> milvus.proto.common.Status
+	81,  // 13: milvago.internal.ListCollectionsResponse.collections:type_name -> milvago.internal.Collection
+	80,  // 14: milvago.internal.AlterCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	77,  // 15: milvago.internal.AliasResponse.status:type_name -> milvus.proto.common.Status
+	80,  // 16: milvago.internal.AlterDatabaseRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	82,  // 17: milvago.internal.AddCollectionFieldRequest.field:type_name -> milvus.proto.schema.FieldSchema
 	0,   // 18: milvago.internal.CollectionFunctionRequest.op:type_name -> milvago.internal.CollectionFunctionRequest.Op
-	82,  // 19: milvago.internal.CollectionFunctionRequest.function:type_name -> milvus.proto.schema.FunctionSchema
-	79,  // 20: milvago.internal.AlterCollectionFieldRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	76,  // 21: milvago.internal.PChannelsResponse.status:type_name -> milvus.proto.common.Status
-	76,  // 22: milvago.internal.CountResponse.status:type_name -> milvus.proto.common.Status
-	76,  // 23: milvago.internal.SegmentsResponse.status:type_name -> milvus.proto.common.Status
-	83,  // 24: milvago.internal.SegmentsResponse.segments:type_name -> milvago.internal.Segment
-	76,  // 25: milvago.internal.BoolResponse.status:type_name -> milvus.proto.common.Status
-	76,  // 26: milvago.internal.CheckpointResponse.status:type_name -> milvus.proto.common.Status
-	84,  // 27: milvago.internal.CheckpointResponse.checkpoint:type_name -> milvago.internal.Checkpoint
-	84,  // 28: milvago.internal.UpdateCheckpointRequest.checkpoint:type_name -> milvago.internal.Checkpoint
-	76,  // 29: milvago.internal.DeltaLogsResponse.status:type_name -> milvus.proto.common.Status
-	85,  // 30: milvago.internal.DeltaLogsResponse.delta_logs:type_name -> milvago.internal.DeltaLog
-	76,  // 31: milvago.internal.SegmentResponse.status:type_name -> milvus.proto.common.Status
-	83,  // 32: milvago.internal.SegmentResponse.segment:type_name -> milvago.internal.Segment
-	72,  // 33: milvago.internal.FlushResult.binlogs:type_name -> milvago.internal.FlushResult.BinlogsEntry
-	76,  // 34: milvago.internal.AssignSegmentResponse.status:type_name -> milvus.proto.common.Status
-	76,  // 35: milvago.internal.SegmentIDsResponse.status:type_name -> milvus.proto.common.Status
-	76,  // 36: milvago.internal.ChannelsResponse.status:type_name -> milvus.proto.common.Status
-	80,  // 37: milvago.internal.DropCollectionDataRequest.collection:type_name -> milvago.internal.Collection
-	76,  // 38: milvago.internal.ManualCompactionResponse.status:type_name -> milvus.proto.common.Status
-	76,  // 39: milvago.internal.CompactionJobResponse.status:type_name -> milvus.proto.common.Status
-	51,  // 40: milvago.internal.CompactionJobResponse.plans:type_name -> milvago.internal.CompactionPlan
-	80,  // 41: milvago.internal.LoadRequest.collection:type_name -> milvago.internal.Collection
-	80,  // 42: milvago.internal.ReleaseRequest.collection:type_name -> milvago.internal.Collection
-	76,  // 43: milvago.internal.LoadStateResponse.status:type_name -> milvus.proto.common.Status
-	76,  // 44: milvago.internal.LoadStateResponse.failure:type_name -> milvus.proto.common.Status
-	76,  // 45: milvago.internal.ChannelPlanResponse.status:type_name -> milvus.proto.common.Status
-	86,  // 46: milvago.internal.ChannelPlanResponse.plan:type_name -> milvago.internal.ChannelPlan
-	83,  // 47: milvago.internal.SegmentEvent.segment:type_name -> milvago.internal.Segment
-	80,  // 48: milvago.internal.CreateIndexRequest.collection:type_name -> milvago.internal.Collection
-	81,  // 49: milvago.internal.CreateIndexRequest.field:type_name -> milvus.proto.schema.FieldSchema
-	73,  // 50: milvago.internal.CreateIndexRequest.params:type_name -> milvago.internal.CreateIndexRequest.ParamsEntry
-	74,  // 51: milvago.internal.CreateIndexRequest.user_params:type_name -> milvago.internal.CreateIndexRequest.UserParamsEntry
-	76,  // 52: milvago.internal.IndexesResponse.status:type_name -> milvus.proto.common.Status
-	87,  // 53: milvago.internal.IndexesResponse.indexes:type_name -> milvago.internal.IndexDef
-	87,  // 54: milvago.internal.IndexProgressRequest.index:type_name -> milvago.internal.IndexDef
-	76,  // 55: milvago.internal.IndexProgressResponse.status:type_name -> milvus.proto.common.Status
-	88,  // 56: milvago.internal.IndexProgressResponse.state:type_name -> milvus.proto.common.IndexState
-	76,  // 57: milvago.internal.SegmentIndexesResponse.status:type_name -> milvus.proto.common.Status
-	89,  // 58: milvago.internal.SegmentIndexesResponse.indexes:type_name -> milvago.internal.SegmentIndex
-	75,  // 59: milvago.internal.AlterIndexRequest.params:type_name -> milvago.internal.AlterIndexRequest.ParamsEntry
+	83,  // 19: milvago.internal.CollectionFunctionRequest.function:type_name -> milvus.proto.schema.FunctionSchema
+	80,  // 20: milvago.internal.AlterCollectionFieldRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	77,  // 21: milvago.internal.PChannelsResponse.status:type_name -> milvus.proto.common.Status
+	77,  // 22: milvago.internal.CountResponse.status:type_name -> milvus.proto.common.Status
+	77,  // 23: milvago.internal.SegmentsResponse.status:type_name -> milvus.proto.common.Status
+	84,  // 24: milvago.internal.SegmentsResponse.segments:type_name -> milvago.internal.Segment
+	77,  // 25: milvago.internal.BoolResponse.status:type_name -> milvus.proto.common.Status
+	77,  // 26: milvago.internal.CheckpointResponse.status:type_name -> milvus.proto.common.Status
+	85,  // 27: milvago.internal.CheckpointResponse.checkpoint:type_name -> milvago.internal.Checkpoint
+	85,  // 28: milvago.internal.UpdateCheckpointRequest.checkpoint:type_name -> milvago.internal.Checkpoint
+	77,  // 29: milvago.internal.DeltaLogsResponse.status:type_name -> milvus.proto.common.Status
+	86,  // 30: milvago.internal.DeltaLogsResponse.delta_logs:type_name -> milvago.internal.DeltaLog
+	77,  // 31: milvago.internal.SegmentResponse.status:type_name -> milvus.proto.common.Status
+	84,  // 32: milvago.internal.SegmentResponse.segment:type_name -> milvago.internal.Segment
+	73,  // 33: milvago.internal.FlushResult.binlogs:type_name -> milvago.internal.FlushResult.BinlogsEntry
+	77,  // 34: milvago.internal.AssignSegmentResponse.status:type_name -> milvus.proto.common.Status
+	77,  // 35: milvago.internal.SegmentIDsResponse.status:type_name -> milvus.proto.common.Status
+	77,  // 36: milvago.internal.ChannelsResponse.status:type_name -> milvus.proto.common.Status
+	81,  // 37: milvago.internal.DropCollectionDataRequest.collection:type_name -> milvago.internal.Collection
+	77,  // 38: milvago.internal.ManualCompactionResponse.status:type_name -> milvus.proto.common.Status
+	77,  // 39: milvago.internal.CompactionJobResponse.status:type_name -> milvus.proto.common.Status
+	52,  // 40: milvago.internal.CompactionJobResponse.plans:type_name -> milvago.internal.CompactionPlan
+	81,  // 41: milvago.internal.LoadRequest.collection:type_name -> milvago.internal.Collection
+	81,  // 42: milvago.internal.ReleaseRequest.collection:type_name -> milvago.internal.Collection
+	77,  // 43: milvago.internal.LoadStateResponse.status:type_name -> milvus.proto.common.Status
+	77,  // 44: milvago.internal.LoadStateResponse.failure:type_name -> milvus.proto.common.Status
+	77,  // 45: milvago.internal.ChannelPlanResponse.status:type_name -> milvus.proto.common.Status
+	87,  // 46: milvago.internal.ChannelPlanResponse.plan:type_name -> milvago.internal.ChannelPlan
+	84,  // 47: milvago.internal.SegmentEvent.segment:type_name -> milvago.internal.Segment
+	81,  // 48: milvago.internal.CreateIndexRequest.collection:type_name -> milvago.internal.Collection
+	82,  // 49: milvago.internal.CreateIndexRequest.field:type_name -> milvus.proto.schema.FieldSchema
+	74,  // 50: milvago.internal.CreateIndexRequest.params:type_name -> milvago.internal.CreateIndexRequest.ParamsEntry
+	75,  // 51: milvago.internal.CreateIndexRequest.user_params:type_name -> milvago.internal.CreateIndexRequest.UserParamsEntry
+	77,  // 52: milvago.internal.IndexesResponse.status:type_name -> milvus.proto.common.Status
+	88,  // 53: milvago.internal.IndexesResponse.indexes:type_name -> milvago.internal.IndexDef
+	88,  // 54: milvago.internal.IndexProgressRequest.index:type_name -> milvago.internal.IndexDef
+	77,  // 55: milvago.internal.IndexProgressResponse.status:type_name -> milvus.proto.common.Status
+	89,  // 56: milvago.internal.IndexProgressResponse.state:type_name -> milvus.proto.common.IndexState
+	77,  // 57: milvago.internal.SegmentIndexesResponse.status:type_name -> milvus.proto.common.Status
+	90,  // 58: milvago.internal.SegmentIndexesResponse.indexes:type_name -> milvago.internal.SegmentIndex
+	76,  // 59: milvago.internal.AlterIndexRequest.params:type_name -> milvago.internal.AlterIndexRequest.ParamsEntry
 	1,   // 60: milvago.internal.RootCoord.AllocTimestamp:input_type -> milvago.internal.AllocRequest
 	1,   // 61: milvago.internal.RootCoord.AllocID:input_type -> milvago.internal.AllocRequest
 	22,  // 62: milvago.internal.RootCoord.PChannels:input_type -> milvago.internal.PChannelsRequest
@@ -4599,101 +4660,103 @@ var file_coord_proto_depIdxs = []int32{
 	31,  // 86: milvago.internal.DataCoord.GetCheckpoint:input_type -> milvago.internal.ChannelRequest
 	33,  // 87: milvago.internal.DataCoord.UpdateCheckpoint:input_type -> milvago.internal.UpdateCheckpointRequest
 	31,  // 88: milvago.internal.DataCoord.DeltaLogs:input_type -> milvago.internal.ChannelRequest
-	85,  // 89: milvago.internal.DataCoord.AddDeltaLog:input_type -> milvago.internal.DeltaLog
+	86,  // 89: milvago.internal.DataCoord.AddDeltaLog:input_type -> milvago.internal.DeltaLog
 	35,  // 90: milvago.internal.DataCoord.Segment:input_type -> milvago.internal.SegmentRequest
 	37,  // 91: milvago.internal.DataCoord.SegmentFlushed:input_type -> milvago.internal.FlushResult
 	38,  // 92: milvago.internal.DataCoord.NoteBufferedRows:input_type -> milvago.internal.NoteRowsRequest
-	39,  // 93: milvago.internal.DataCoord.AssignSegment:input_type -> milvago.internal.AssignSegmentRequest
-	41,  // 94: milvago.internal.DataCoord.SealChannel:input_type -> milvago.internal.SealChannelRequest
-	43,  // 95: milvago.internal.DataCoord.IdleChannels:input_type -> milvago.internal.IdleChannelsRequest
-	45,  // 96: milvago.internal.DataCoord.SealedSegments:input_type -> milvago.internal.SealedSegmentsRequest
-	46,  // 97: milvago.internal.DataCoord.DropCollection:input_type -> milvago.internal.DropCollectionDataRequest
-	47,  // 98: milvago.internal.DataCoord.DropPartition:input_type -> milvago.internal.DropPartitionDataRequest
-	29,  // 99: milvago.internal.DataCoord.DropSegments:input_type -> milvago.internal.DropSegmentsDataRequest
-	48,  // 100: milvago.internal.DataCoord.ManualCompaction:input_type -> milvago.internal.ManualCompactionRequest
-	50,  // 101: milvago.internal.DataCoord.CompactionJob:input_type -> milvago.internal.CompactionJobRequest
-	53,  // 102: milvago.internal.QueryCoord.LoadCollection:input_type -> milvago.internal.LoadRequest
-	54,  // 103: milvago.internal.QueryCoord.ReleaseCollection:input_type -> milvago.internal.ReleaseRequest
-	54,  // 104: milvago.internal.QueryCoord.ReleasePartitions:input_type -> milvago.internal.ReleaseRequest
-	55,  // 105: milvago.internal.QueryCoord.State:input_type -> milvago.internal.LoadStateRequest
-	57,  // 106: milvago.internal.QueryCoord.ChannelPlan:input_type -> milvago.internal.ChannelPlanRequest
-	59,  // 107: milvago.internal.QueryCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
-	60,  // 108: milvago.internal.QueryCoord.IndexBuilt:input_type -> milvago.internal.IndexBuiltEvent
-	61,  // 109: milvago.internal.QueryCoord.IndexChanged:input_type -> milvago.internal.IndexChangedEvent
-	47,  // 110: milvago.internal.QueryCoord.PartitionDropped:input_type -> milvago.internal.DropPartitionDataRequest
-	62,  // 111: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
-	63,  // 112: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
-	65,  // 113: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
-	67,  // 114: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
-	63,  // 115: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
-	35,  // 116: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
-	59,  // 117: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
-	69,  // 118: milvago.internal.IndexCoord.AlterIndex:input_type -> milvago.internal.AlterIndexRequest
-	90,  // 119: milvago.internal.IndexCoord.Builds:input_type -> milvago.internal.Empty
-	28,  // 120: milvago.internal.IndexCoord.DropSegmentIndexes:input_type -> milvago.internal.SegmentIDsRequest
-	2,   // 121: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
-	2,   // 122: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
-	23,  // 123: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
-	90,  // 124: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
-	90,  // 125: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
-	7,   // 126: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
-	5,   // 127: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
-	10,  // 128: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
-	90,  // 129: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
-	10,  // 130: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
-	12,  // 131: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
-	90,  // 132: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
-	90,  // 133: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
-	90,  // 134: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
-	90,  // 135: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
-	90,  // 136: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
-	90,  // 137: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
-	16,  // 138: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
-	90,  // 139: milvago.internal.RootCoord.AlterDatabase:output_type -> milvago.internal.Empty
-	90,  // 140: milvago.internal.RootCoord.RenameCollection:output_type -> milvago.internal.Empty
-	10,  // 141: milvago.internal.RootCoord.AddCollectionField:output_type -> milvago.internal.CollectionResponse
-	10,  // 142: milvago.internal.RootCoord.AlterCollectionField:output_type -> milvago.internal.CollectionResponse
-	10,  // 143: milvago.internal.RootCoord.AlterCollectionFunction:output_type -> milvago.internal.CollectionResponse
-	25,  // 144: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
-	27,  // 145: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
-	30,  // 146: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
-	32,  // 147: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
-	90,  // 148: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
-	34,  // 149: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
-	90,  // 150: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
-	36,  // 151: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
-	90,  // 152: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	90,  // 153: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
-	40,  // 154: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
-	42,  // 155: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
-	44,  // 156: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
-	27,  // 157: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
-	90,  // 158: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
-	90,  // 159: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
-	90,  // 160: milvago.internal.DataCoord.DropSegments:output_type -> milvago.internal.Empty
-	49,  // 161: milvago.internal.DataCoord.ManualCompaction:output_type -> milvago.internal.ManualCompactionResponse
-	52,  // 162: milvago.internal.DataCoord.CompactionJob:output_type -> milvago.internal.CompactionJobResponse
-	90,  // 163: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
-	90,  // 164: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
-	90,  // 165: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
-	56,  // 166: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
-	58,  // 167: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
-	90,  // 168: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	90,  // 169: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
-	90,  // 170: milvago.internal.QueryCoord.IndexChanged:output_type -> milvago.internal.Empty
-	90,  // 171: milvago.internal.QueryCoord.PartitionDropped:output_type -> milvago.internal.Empty
-	90,  // 172: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
-	64,  // 173: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
-	66,  // 174: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
-	90,  // 175: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
-	90,  // 176: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
-	68,  // 177: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
-	90,  // 178: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	30,  // 179: milvago.internal.IndexCoord.AlterIndex:output_type -> milvago.internal.BoolResponse
-	68,  // 180: milvago.internal.IndexCoord.Builds:output_type -> milvago.internal.SegmentIndexesResponse
-	90,  // 181: milvago.internal.IndexCoord.DropSegmentIndexes:output_type -> milvago.internal.Empty
-	121, // [121:182] is the sub-list for method output_type
-	60,  // [60:121] is the sub-list for method input_type
+	39,  // 93: milvago.internal.DataCoord.SaveSyncManifest:input_type -> milvago.internal.SyncManifestRequest
+	40,  // 94: milvago.internal.DataCoord.AssignSegment:input_type -> milvago.internal.AssignSegmentRequest
+	42,  // 95: milvago.internal.DataCoord.SealChannel:input_type -> milvago.internal.SealChannelRequest
+	44,  // 96: milvago.internal.DataCoord.IdleChannels:input_type -> milvago.internal.IdleChannelsRequest
+	46,  // 97: milvago.internal.DataCoord.SealedSegments:input_type -> milvago.internal.SealedSegmentsRequest
+	47,  // 98: milvago.internal.DataCoord.DropCollection:input_type -> milvago.internal.DropCollectionDataRequest
+	48,  // 99: milvago.internal.DataCoord.DropPartition:input_type -> milvago.internal.DropPartitionDataRequest
+	29,  // 100: milvago.internal.DataCoord.DropSegments:input_type -> milvago.internal.DropSegmentsDataRequest
+	49,  // 101: milvago.internal.DataCoord.ManualCompaction:input_type -> milvago.internal.ManualCompactionRequest
+	51,  // 102: milvago.internal.DataCoord.CompactionJob:input_type -> milvago.internal.CompactionJobRequest
+	54,  // 103: milvago.internal.QueryCoord.LoadCollection:input_type -> milvago.internal.LoadRequest
+	55,  // 104: milvago.internal.QueryCoord.ReleaseCollection:input_type -> milvago.internal.ReleaseRequest
+	55,  // 105: milvago.internal.QueryCoord.ReleasePartitions:input_type -> milvago.internal.ReleaseRequest
+	56,  // 106: milvago.internal.QueryCoord.State:input_type -> milvago.internal.LoadStateRequest
+	58,  // 107: milvago.internal.QueryCoord.ChannelPlan:input_type -> milvago.internal.ChannelPlanRequest
+	60,  // 108: milvago.internal.QueryCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
+	61,  // 109: milvago.internal.QueryCoord.IndexBuilt:input_type -> milvago.internal.IndexBuiltEvent
+	62,  // 110: milvago.internal.QueryCoord.IndexChanged:input_type -> milvago.internal.IndexChangedEvent
+	48,  // 111: milvago.internal.QueryCoord.PartitionDropped:input_type -> milvago.internal.DropPartitionDataRequest
+	63,  // 112: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
+	64,  // 113: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
+	66,  // 114: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
+	68,  // 115: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
+	64,  // 116: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
+	35,  // 117: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
+	60,  // 118: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
+	70,  // 119: milvago.internal.IndexCoord.AlterIndex:input_type -> milvago.internal.AlterIndexRequest
+	91,  // 120: milvago.internal.IndexCoord.Builds:input_type -> milvago.internal.Empty
+	28,  // 121: milvago.internal.IndexCoord.DropSegmentIndexes:input_type -> milvago.internal.SegmentIDsRequest
+	2,   // 122: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
+	2,   // 123: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
+	23,  // 124: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
+	91,  // 125: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
+	91,  // 126: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
+	7,   // 127: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
+	5,   // 128: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
+	10,  // 129: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
+	91,  // 130: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
+	10,  // 131: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
+	12,  // 132: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
+	91,  // 133: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
+	91,  // 134: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
+	91,  // 135: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
+	91,  // 136: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
+	91,  // 137: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
+	91,  // 138: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
+	16,  // 139: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
+	91,  // 140: milvago.internal.RootCoord.AlterDatabase:output_type -> milvago.internal.Empty
+	91,  // 141: milvago.internal.RootCoord.RenameCollection:output_type -> milvago.internal.Empty
+	10,  // 142: milvago.internal.RootCoord.AddCollectionField:output_type -> milvago.internal.CollectionResponse
+	10,  // 143: milvago.internal.RootCoord.AlterCollectionField:output_type -> milvago.internal.CollectionResponse
+	10,  // 144: milvago.internal.RootCoord.AlterCollectionFunction:output_type -> milvago.internal.CollectionResponse
+	25,  // 145: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
+	27,  // 146: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
+	30,  // 147: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
+	32,  // 148: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
+	91,  // 149: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
+	34,  // 150: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
+	91,  // 151: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
+	36,  // 152: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
+	91,  // 153: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	91,  // 154: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
+	91,  // 155: milvago.internal.DataCoord.SaveSyncManifest:output_type -> milvago.internal.Empty
+	41,  // 156: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
+	43,  // 157: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
+	45,  // 158: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
+	27,  // 159: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
+	91,  // 160: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
+	91,  // 161: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
+	91,  // 162: milvago.internal.DataCoord.DropSegments:output_type -> milvago.internal.Empty
+	50,  // 163: milvago.internal.DataCoord.ManualCompaction:output_type -> milvago.internal.ManualCompactionResponse
+	53,  // 164: milvago.internal.DataCoord.CompactionJob:output_type -> milvago.internal.CompactionJobResponse
+	91,  // 165: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
+	91,  // 166: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
+	91,  // 167: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
+	57,  // 168: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
+	59,  // 169: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
+	91,  // 170: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	91,  // 171: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
+	91,  // 172: milvago.internal.QueryCoord.IndexChanged:output_type -> milvago.internal.Empty
+	91,  // 173: milvago.internal.QueryCoord.PartitionDropped:output_type -> milvago.internal.Empty
+	91,  // 174: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
+	65,  // 175: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
+	67,  // 176: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
+	91,  // 177: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
+	91,  // 178: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
+	69,  // 179: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
+	91,  // 180: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	30,  // 181: milvago.internal.IndexCoord.AlterIndex:output_type -> milvago.internal.BoolResponse
+	69,  // 182: milvago.internal.IndexCoord.Builds:output_type -> milvago.internal.SegmentIndexesResponse
+	91,  // 183: milvago.internal.IndexCoord.DropSegmentIndexes:output_type -> milvago.internal.Empty
+	122, // [122:184] is the sub-list for method output_type
+	60,  // [60:122] is the sub-list for method input_type
 	60,  // [60:60] is the sub-list for extension type_name
 	60,  // [60:60] is the sub-list for extension extendee
 	0,   // [0:60] is the sub-list for field type_name
@@ -4711,7 +4774,7 @@ func file_coord_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coord_proto_rawDesc), len(file_coord_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   75,
+			NumMessages:   76,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -970,6 +970,7 @@ const (
 	DataCoord_Segment_FullMethodName          = "/milvago.internal.DataCoord/Segment"
 	DataCoord_SegmentFlushed_FullMethodName   = "/milvago.internal.DataCoord/SegmentFlushed"
 	DataCoord_NoteBufferedRows_FullMethodName = "/milvago.internal.DataCoord/NoteBufferedRows"
+	DataCoord_SaveSyncManifest_FullMethodName = "/milvago.internal.DataCoord/SaveSyncManifest"
 	DataCoord_AssignSegment_FullMethodName    = "/milvago.internal.DataCoord/AssignSegment"
 	DataCoord_SealChannel_FullMethodName      = "/milvago.internal.DataCoord/SealChannel"
 	DataCoord_IdleChannels_FullMethodName     = "/milvago.internal.DataCoord/IdleChannels"
@@ -995,6 +996,7 @@ type DataCoordClient interface {
 	Segment(ctx context.Context, in *SegmentRequest, opts ...grpc.CallOption) (*SegmentResponse, error)
 	SegmentFlushed(ctx context.Context, in *FlushResult, opts ...grpc.CallOption) (*Empty, error)
 	NoteBufferedRows(ctx context.Context, in *NoteRowsRequest, opts ...grpc.CallOption) (*Empty, error)
+	SaveSyncManifest(ctx context.Context, in *SyncManifestRequest, opts ...grpc.CallOption) (*Empty, error)
 	AssignSegment(ctx context.Context, in *AssignSegmentRequest, opts ...grpc.CallOption) (*AssignSegmentResponse, error)
 	SealChannel(ctx context.Context, in *SealChannelRequest, opts ...grpc.CallOption) (*SegmentIDsResponse, error)
 	IdleChannels(ctx context.Context, in *IdleChannelsRequest, opts ...grpc.CallOption) (*ChannelsResponse, error)
@@ -1114,6 +1116,16 @@ func (c *dataCoordClient) NoteBufferedRows(ctx context.Context, in *NoteRowsRequ
 	return out, nil
 }
 
+func (c *dataCoordClient) SaveSyncManifest(ctx context.Context, in *SyncManifestRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, DataCoord_SaveSyncManifest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *dataCoordClient) AssignSegment(ctx context.Context, in *AssignSegmentRequest, opts ...grpc.CallOption) (*AssignSegmentResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(AssignSegmentResponse)
@@ -1218,6 +1230,7 @@ type DataCoordServer interface {
 	Segment(context.Context, *SegmentRequest) (*SegmentResponse, error)
 	SegmentFlushed(context.Context, *FlushResult) (*Empty, error)
 	NoteBufferedRows(context.Context, *NoteRowsRequest) (*Empty, error)
+	SaveSyncManifest(context.Context, *SyncManifestRequest) (*Empty, error)
 	AssignSegment(context.Context, *AssignSegmentRequest) (*AssignSegmentResponse, error)
 	SealChannel(context.Context, *SealChannelRequest) (*SegmentIDsResponse, error)
 	IdleChannels(context.Context, *IdleChannelsRequest) (*ChannelsResponse, error)
@@ -1266,6 +1279,9 @@ func (UnimplementedDataCoordServer) SegmentFlushed(context.Context, *FlushResult
 }
 func (UnimplementedDataCoordServer) NoteBufferedRows(context.Context, *NoteRowsRequest) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method NoteBufferedRows not implemented")
+}
+func (UnimplementedDataCoordServer) SaveSyncManifest(context.Context, *SyncManifestRequest) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method SaveSyncManifest not implemented")
 }
 func (UnimplementedDataCoordServer) AssignSegment(context.Context, *AssignSegmentRequest) (*AssignSegmentResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method AssignSegment not implemented")
@@ -1495,6 +1511,24 @@ func _DataCoord_NoteBufferedRows_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DataCoord_SaveSyncManifest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SyncManifestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataCoordServer).SaveSyncManifest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataCoord_SaveSyncManifest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataCoordServer).SaveSyncManifest(ctx, req.(*SyncManifestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _DataCoord_AssignSegment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(AssignSegmentRequest)
 	if err := dec(in); err != nil {
@@ -1703,6 +1737,10 @@ var DataCoord_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "NoteBufferedRows",
 			Handler:    _DataCoord_NoteBufferedRows_Handler,
+		},
+		{
+			MethodName: "SaveSyncManifest",
+			Handler:    _DataCoord_SaveSyncManifest_Handler,
 		},
 		{
 			MethodName: "AssignSegment",

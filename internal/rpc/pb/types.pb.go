@@ -299,7 +299,8 @@ type Segment struct {
 	DeletedUpTo   int64                  `protobuf:"varint,16,opt,name=deleted_up_to,json=deletedUpTo,proto3" json:"deleted_up_to,omitempty"`
 	Siblings      []int64                `protobuf:"varint,17,rep,packed,name=siblings,proto3" json:"siblings,omitempty"`
 	Clustered     bool                   `protobuf:"varint,18,opt,name=clustered,proto3" json:"clustered,omitempty"`
-	Sorted        bool                   `protobuf:"varint,19,opt,name=sorted,proto3" json:"sorted,omitempty"` // rows in primary-key order (model.Segment.Sorted)
+	Sorted        bool                   `protobuf:"varint,19,opt,name=sorted,proto3" json:"sorted,omitempty"`                                // rows in primary-key order (model.Segment.Sorted)
+	SyncManifest  string                 `protobuf:"bytes,20,opt,name=sync_manifest,json=syncManifest,proto3" json:"sync_manifest,omitempty"` // the growing segment's sync manifest its channel's owner recorded (model.Segment.SyncManifest)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -465,6 +466,13 @@ func (x *Segment) GetSorted() bool {
 		return x.Sorted
 	}
 	return false
+}
+
+func (x *Segment) GetSyncManifest() string {
+	if x != nil {
+		return x.SyncManifest
+	}
+	return ""
 }
 
 type DeltaLog struct {
@@ -1806,7 +1814,7 @@ const file_types_proto_rawDesc = "" +
 	"\aaliases\x18\v \x03(\tR\aaliases\x12\x1b\n" +
 	"\tcreate_ts\x18\f \x01(\x04R\bcreateTs\x12\x1b\n" +
 	"\tupdate_ts\x18\r \x01(\x04R\bupdateTs\x12\x1b\n" +
-	"\tschema_ts\x18\x0e \x01(\x04R\bschemaTs\"\xa8\x05\n" +
+	"\tschema_ts\x18\x0e \x01(\x04R\bschemaTs\"\xcd\x05\n" +
 	"\aSegment\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12#\n" +
 	"\rcollection_id\x18\x02 \x01(\x03R\fcollectionId\x12!\n" +
@@ -1828,7 +1836,8 @@ const file_types_proto_rawDesc = "" +
 	"\rdeleted_up_to\x18\x10 \x01(\x03R\vdeletedUpTo\x12\x1a\n" +
 	"\bsiblings\x18\x11 \x03(\x03R\bsiblings\x12\x1c\n" +
 	"\tclustered\x18\x12 \x01(\bR\tclustered\x12\x16\n" +
-	"\x06sorted\x18\x13 \x01(\bR\x06sorted\x1a:\n" +
+	"\x06sorted\x18\x13 \x01(\bR\x06sorted\x12#\n" +
+	"\rsync_manifest\x18\x14 \x01(\tR\fsyncManifest\x1a:\n" +
 	"\fBinlogsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa0\x01\n" +

@@ -37,7 +37,7 @@ func TestDropDeletesIndexFiles(t *testing.T) {
 	indexAndLoad(t, ctx, cli, name, "v", index.NewHNSWIndex(entity.L2, 8, 32))
 	files := func(prefix string) int {
 		n := 0
-		filepath.WalkDir(filepath.Join(srv.dataDir(t), "objects", prefix), func(_ string, d fs.DirEntry, err error) error {
+		filepath.WalkDir(filepath.Join(srv.objectsDir(), prefix), func(_ string, d fs.DirEntry, err error) error {
 			if err == nil && !d.IsDir() {
 				n++
 			}

@@ -5,10 +5,12 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +20,7 @@ import (
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
 
 	"github.com/milvago/milvago/internal/app"
+	"github.com/milvago/milvago/internal/config"
 	"github.com/milvago/milvago/internal/rbac"
 	"github.com/milvago/milvago/internal/segment"
 	"github.com/milvago/milvago/internal/testsupport/clusterproc"
@@ -202,6 +205,11 @@ func clusterFlags(configure func(*app.StandaloneConfig)) (flags []string, auth b
 		}
 	}
 	var left []string
+	if cfg.Public.Limits != def.Public.Limits {
+		lf, unmapped := limitFlags(cfg.Public.Limits)
+		flags, left = append(flags, lf...), unmapped
+		cfg.Public.Limits = def.Public.Limits
+	}
 	cv, dv := reflect.ValueOf(cfg), reflect.ValueOf(def)
 	for i := range cv.NumField() {
 		if !reflect.DeepEqual(cv.Field(i).Interface(), dv.Field(i).Interface()) {
@@ -411,4 +419,98 @@ func resetCluster(t *testing.T, cl *e2eCluster) {
 			Requests: entity.ResourceGroupLimit{NodeNum: 0}, Limits: entity.ResourceGroupLimit{NodeNum: 0}})))
 		fail("drop resource group "+rg, cli.DropResourceGroup(ctx, milvusclient.NewDropResourceGroupOption(rg)))
 	}
+}
+
+// limitKeys maps each leaf of config.Limits ("Insert.Collection") to the
+// configuration key that sets it, found by loading each key alone with a
+// value other than its default and seeing which leaf moves: the mapping
+// the config package applies, not a copy of it. (Standalone: a cluster's
+// configuration without its servers' addresses does not load; the keys
+// are the same.)
+var limitKeys = sync.OnceValue(func() map[string]config.Key {
+	base, _, err := config.Load(config.Options{Mode: config.Standalone})
+	if err != nil {
+		panic(fmt.Sprintf("load the default configuration: %v", err))
+	}
+	before := limitLeaves(base.Limits)
+	out := map[string]config.Key{}
+	for _, k := range config.Keys() {
+		var probes []string
+		switch k.Type {
+		case "bool":
+			probes = []string{"true", "false"}
+		case "int", "float":
+			probes = []string{"7", "3", "0.37", "1.5", "-1"}
+		default:
+			continue
+		}
+		for _, v := range probes {
+			c, _, err := config.Load(config.Options{Mode: config.Standalone, Env: []string{k.Env + "=" + v}})
+			if err != nil {
+				continue
+			}
+			var moved []string
+			for leaf, val := range limitLeaves(c.Limits) {
+				if val != before[leaf] {
+					moved = append(moved, leaf)
+				}
+			}
+			if len(moved) == 1 {
+				if _, ok := out[moved[0]]; !ok {
+					out[moved[0]] = k
+				}
+				break
+			}
+			if len(moved) > 1 {
+				break // a key of several leaves: not one this mapping can use
+			}
+		}
+	}
+	return out
+})
+
+// limitLeaves are the scalar fields of l by path, as configuration values.
+func limitLeaves(l config.Limits) map[string]string {
+	out := map[string]string{}
+	var walk func(v reflect.Value, path string)
+	walk = func(v reflect.Value, path string) {
+		switch v.Kind() {
+		case reflect.Struct:
+			for i := range v.NumField() {
+				walk(v.Field(i), strings.TrimPrefix(path+"."+v.Type().Field(i).Name, "."))
+			}
+		case reflect.Bool:
+			out[path] = strconv.FormatBool(v.Bool())
+		case reflect.Int, reflect.Int64:
+			out[path] = strconv.FormatInt(v.Int(), 10)
+		case reflect.Float64:
+			out[path] = strconv.FormatFloat(v.Float(), 'g', -1, 64)
+		default:
+			panic("config.Limits has a field of kind " + v.Kind().String() + " at " + path)
+		}
+	}
+	walk(reflect.ValueOf(l), "")
+	return out
+}
+
+// limitFlags are the flags that give a cluster's roles the limits l: every
+// leaf with a key (so the configuration file's own quotaAndLimits values
+// do not apply); unmapped names the leaves that differ from the cluster's
+// defaults and have no key.
+func limitFlags(l config.Limits) (flags []string, unmapped []string) {
+	def := limitLeaves(config.Default(config.Cluster).Limits)
+	keys := limitKeys()
+	leaves := limitLeaves(l)
+	names := slices.Sorted(maps.Keys(leaves))
+	for _, leaf := range names {
+		k, ok := keys[leaf]
+		if !ok {
+			if leaves[leaf] != def[leaf] {
+				unmapped = append(unmapped, "Public.Limits."+leaf)
+			}
+			continue
+		}
+		flags = append(flags, "--"+k.Name+"="+leaves[leaf])
+	}
+	return flags, unmapped
 }

@@ -73,9 +73,9 @@ var clusters struct {
 	mu      sync.Mutex
 	bin     string
 	binDir  string
-	base    *e2eCluster // the default configuration's
+	base    *e2eCluster   // the default configuration's
 	special []*e2eCluster // the non-default ones, the most recently used first
-	tests   int         // tests handed a cluster so far (alternates the proxies)
+	tests   int           // tests handed a cluster so far (alternates the proxies)
 	// dirs are the data directories tests started a server on, and the
 	// cluster they got: starting on one again restarts that cluster.
 	dirs map[string]*e2eCluster

@@ -184,7 +184,6 @@ func settled(t *testing.T, ctx context.Context, cli *milvusclient.Client, object
 // deleted rows, the old files and index files are collected, and every
 // read sees exactly the live rows, before and after a restart.
 func TestCompactionDeletesAndGC(t *testing.T) {
-	standaloneOnly(t, "reads the segments' files in the server's data directory")
 	dir := t.TempDir()
 	srv := startServerWith(t, dir, fastCompaction)
 	cli := srv.client(t)
@@ -252,7 +251,6 @@ func TestCompactionDeletesAndGC(t *testing.T) {
 // triggers and garbage collection running, checking every read; at the end
 // the files on disk are exactly those of the live segments.
 func TestCompactionRandomized(t *testing.T) {
-	standaloneOnly(t, "reads the segments' files in the server's data directory")
 	for _, seed := range []uint64{1, 2} {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			dir := t.TempDir()
@@ -346,7 +344,6 @@ func TestCompactionRandomized(t *testing.T) {
 // TestCollectionTTL hides expired rows at once and compaction removes
 // them.
 func TestCollectionTTL(t *testing.T) {
-	standaloneOnly(t, "reads the segments' files in the server's data directory")
 	dir := t.TempDir()
 	srv := startServerWith(t, dir, fastCompaction)
 	cli := srv.client(t)

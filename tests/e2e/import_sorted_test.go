@@ -21,7 +21,6 @@ import (
 // segment's index is built exactly once. Garbage collection is off, so a
 // second build would leave its index file behind.
 func TestImportIndexedOnce(t *testing.T) {
-	standaloneOnly(t, "reads the segments' files in the server's data directory")
 	dir := t.TempDir()
 	srv := startServerWith(t, dir, func(cfg *app.StandaloneConfig) {
 		fastCompaction(cfg)

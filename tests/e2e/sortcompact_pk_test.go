@@ -118,7 +118,6 @@ func checkPKLookups(t *testing.T, ctx context.Context, cli *milvusclient.Client,
 // agrees with a model through deletes, upserts, more flushes and a
 // restart.
 func TestSortCompactionByPK(t *testing.T) {
-	standaloneOnly(t, "reads the segments' files in the server's data directory")
 	dir := t.TempDir()
 	srv := startServerWith(t, dir, fastCompaction)
 	cli := srv.client(t)
@@ -180,7 +179,6 @@ func TestSortCompactionByPK(t *testing.T) {
 // random order; reads, key lookups and counts match the model through
 // deletes and upserts of sorted rows.
 func TestSortCompactionVarCharPK(t *testing.T) {
-	standaloneOnly(t, "reads the segments' files in the server's data directory")
 	dir := t.TempDir()
 	srv := startServerWith(t, dir, fastCompaction)
 	cli := srv.client(t)

@@ -29,6 +29,16 @@ type Fencing interface {
 	Producer(ctx context.Context, channel string, epoch int64) (Producer, error)
 }
 
+// LastMessager is implemented by logs where the last stored message can
+// be one no reader returns (Kafka: a fenced writer's record is stored and
+// skipped by every reader, docs/log-fencing.md), so that reading "the
+// message at Latest" would wait for the next append.
+type LastMessager interface {
+	// LastMessage returns the last message with ID <= upTo that readers
+	// return, without waiting; found is false when none is retained.
+	LastMessage(ctx context.Context, channel string, upTo MessageID) (m Message, found bool, err error)
+}
+
 // Producer appends to one channel under one epoch. Its appends are made
 // one at a time (the caller serialises them).
 type Producer interface {

@@ -673,7 +673,7 @@ func (r *kafkaReader) Next(ctx context.Context) (Message, error) {
 			if !accept {
 				continue // a fenced writer's record: every reader skips it
 			}
-			return r.message(rec), nil
+			return recordMessage(rec), nil
 		}
 		fetches := r.cl.PollRecords(ctx, 1000)
 		if fetches.IsClientClosed() {
@@ -699,8 +699,9 @@ func (r *kafkaReader) Next(ctx context.Context) (Message, error) {
 	}
 }
 
-// message converts a record; the client does not reuse its buffers.
-func (r *kafkaReader) message(rec *kgo.Record) Message {
+// recordMessage converts a record without its fence headers; the client
+// does not reuse its buffers.
+func recordMessage(rec *kgo.Record) Message {
 	m := Message{ID: MessageID(rec.Offset + 1), Payload: rec.Value}
 	if m.Payload == nil {
 		m.Payload = []byte{}

@@ -130,18 +130,44 @@ const fenceScanWait = 30 * time.Second
 // after it (from the oldest retained record, with no state, if no anchor
 // is retained).
 func (k *Kafka) scanFence(ctx context.Context, topic string, upTo MessageID) (kafkaFenceState, error) {
+	var st kafkaFenceState
+	err := k.replayBack(ctx, topic, upTo, func(rec *kgo.Record) {
+		st, _ = judge(st, MessageID(rec.Offset+1), recordFence(rec))
+	})
+	return st, err
+}
+
+// lastAccepted returns the last record up to upTo that readers return (nil:
+// none retained), from the same read back to the last anchor as
+// scanFence: the anchor itself is accepted, so it is at or after it.
+func (k *Kafka) lastAccepted(ctx context.Context, topic string, upTo MessageID) (*kgo.Record, error) {
+	var st kafkaFenceState
+	var last *kgo.Record
+	err := k.replayBack(ctx, topic, upTo, func(rec *kgo.Record) {
+		var ok bool
+		if st, ok = judge(st, MessageID(rec.Offset+1), recordFence(rec)); ok {
+			last = rec
+		}
+	})
+	return last, err
+}
+
+// replayBack hands each record from the last anchor at or before upTo
+// (the oldest retained record if no anchor is retained) through upTo to
+// replay, in order; with nothing retained up to upTo it calls nothing.
+func (k *Kafka) replayBack(ctx context.Context, topic string, upTo MessageID, replay func(*kgo.Record)) error {
 	if upTo == 0 {
-		return kafkaFenceState{}, nil
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, fenceScanWait)
 	defer cancel()
 	for window := MessageID(fenceScanWindow); ; window *= 16 {
 		start, _, ok, err := k.offsets(ctx, topic)
 		if err != nil {
-			return kafkaFenceState{}, err
+			return err
 		}
 		if !ok || upTo <= start {
-			return kafkaFenceState{}, nil
+			return nil
 		}
 		// Records with IDs in (lo, upTo]: offsets lo .. upTo-1.
 		lo := start
@@ -153,7 +179,7 @@ func (k *Kafka) scanFence(ctx context.Context, topic string, upTo MessageID) (ka
 			continue // truncated meanwhile: re-read the start
 		}
 		if err != nil {
-			return kafkaFenceState{}, err
+			return err
 		}
 		anchor := -1
 		for i := len(recs) - 1; i >= 0; i-- {
@@ -165,12 +191,42 @@ func (k *Kafka) scanFence(ctx context.Context, topic string, upTo MessageID) (ka
 		if anchor < 0 && lo > start {
 			continue // read further back
 		}
-		var st kafkaFenceState
 		for _, rec := range recs[max(anchor, 0):] {
-			st, _ = judge(st, MessageID(rec.Offset+1), recordFence(rec))
+			replay(rec)
 		}
-		return st, nil
+		return nil
 	}
+}
+
+var _ LastMessager = (*Kafka)(nil)
+
+// LastMessage implements LastMessager. A record the fence skips is stored
+// and takes an ID, so Latest can name a message no reader returns (a
+// reader positioned before it would wait for the next append); this
+// returns the last one readers do return, without waiting.
+func (k *Kafka) LastMessage(ctx context.Context, channel string, upTo MessageID) (Message, bool, error) {
+	topic, err := k.channelTopic(channel)
+	if err != nil {
+		return Message{}, false, fmt.Errorf("logbroker: last message of %q: %w", channel, err)
+	}
+	if k.isClosed() {
+		return Message{}, false, fmt.Errorf("logbroker: last message of %q: %w", channel, ErrClosed)
+	}
+	_, end, ok, err := k.offsets(ctx, topic)
+	if err != nil {
+		return Message{}, false, fmt.Errorf("logbroker: last message of %q: %w", channel, err)
+	}
+	if !ok {
+		return Message{}, false, nil
+	}
+	rec, err := k.lastAccepted(ctx, topic, min(upTo, end))
+	if err != nil {
+		return Message{}, false, fmt.Errorf("logbroker: last message of %q up to %d: %w", channel, upTo, err)
+	}
+	if rec == nil {
+		return Message{}, false, nil
+	}
+	return recordMessage(rec), true, nil
 }
 
 // replayFence returns the fence state after upTo from the state st after

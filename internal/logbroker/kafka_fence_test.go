@@ -147,6 +147,23 @@ func TestKafkaFenceFromCheckpoints(t *testing.T) {
 		if err != nil || stale != y+1 {
 			t.Fatalf("latest after the stale append: %d, %v; want %d (it is stored)", stale, err, y+1)
 		}
+		// The last message readers return is y, found at once (a reader
+		// after y would wait for the next append), by this process and
+		// another; up to an earlier ID, the last one readers return there.
+		for _, lm := range []*Kafka{l, fenceKafka(t, brokers)} {
+			for _, c := range []struct {
+				upTo MessageID
+				want seen
+			}{{stale, seen{y, "y"}}, {stale + 5, seen{y, "y"}}, {y, seen{y, "y"}}, {x, seen{x, "x"}}, {a, seen{a, "a"}}} {
+				m, found, err := lm.LastMessage(fctx(t), "ch", c.upTo)
+				if err != nil || !found || (seen{m.ID, string(m.Payload)}) != c.want || m.Properties[kafkaFenceHeader] != "" {
+					t.Fatalf("last message up to %d: %d %q %v, found %v, %v; want %v without fence headers", c.upTo, m.ID, m.Payload, m.Properties, found, err, c.want)
+				}
+			}
+			if _, found, err := lm.LastMessage(fctx(t), "ch", 0); found || err != nil {
+				t.Fatalf("last message up to 0: found %v, %v; want none", found, err)
+			}
+		}
 		z := fproduce(t, next, "z")
 		if _, err := l.Append(fctx(t), "ch", []byte("end"), nil); err != nil {
 			t.Fatal(err)

@@ -196,6 +196,18 @@ func (w *Writer) lastTimestamp(ctx context.Context, pchannel string, id logbroke
 	}
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
+	if lm, ok := w.log.(logbroker.LastMessager); ok {
+		// The message at id may be one readers skip (a fenced Kafka
+		// append): reading it would wait out rctx for the next append.
+		m, found, err := lm.LastMessage(rctx, pchannel, id)
+		if err != nil {
+			return 0, fmt.Errorf("streaming: last message of %s: %w", pchannel, err)
+		}
+		if !found {
+			return 0, nil
+		}
+		return decodedTS(pchannel, m)
+	}
 	r, err := w.log.Read(rctx, pchannel, id-1)
 	if errors.Is(err, logbroker.ErrTruncated) {
 		return 0, nil
@@ -211,6 +223,11 @@ func (w *Writer) lastTimestamp(ctx context.Context, pchannel string, id logbroke
 	if err != nil {
 		return 0, fmt.Errorf("streaming: read the last message of %s: %w", pchannel, err)
 	}
+	return decodedTS(pchannel, m)
+}
+
+// decodedTS is the timestamp of pchannel's message m.
+func decodedTS(pchannel string, m logbroker.Message) (uint64, error) {
 	dm, err := msg.Decode(m.Payload, m.Properties)
 	if err != nil {
 		return 0, fmt.Errorf("streaming: decode the last message of %s: %w", pchannel, err)

@@ -20,6 +20,9 @@ type S3Server struct {
 	AccessKey, SecretKey string
 	// Region is the server's region.
 	Region string
+	// Root is the posix backend's directory: bucket B's object K is the
+	// file Root/B/K (tests read or damage objects there).
+	Root string
 }
 
 // StartS3 starts an S3 server (the versitygw binary from MILVAGO_S3_BIN or
@@ -35,6 +38,7 @@ func StartS3(t testing.TB) *S3Server {
 		AccessKey: "milvago-test",
 		SecretKey: "milvago-test-secret",
 		Region:    "us-east-1",
+		Root:      root,
 	}
 	args := []string{
 		"--port", s.Endpoint,

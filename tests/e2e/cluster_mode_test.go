@@ -5,10 +5,12 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,7 +20,9 @@ import (
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
 
 	"github.com/milvago/milvago/internal/app"
+	"github.com/milvago/milvago/internal/config"
 	"github.com/milvago/milvago/internal/rbac"
+	"github.com/milvago/milvago/internal/segment"
 	"github.com/milvago/milvago/internal/testsupport/clusterproc"
 )
 
@@ -36,8 +40,10 @@ import (
 // Starting a cluster takes many seconds, so tests share one: the harness
 // keeps the cluster of the default configuration for the whole package
 // and, for the tests whose configure sets keys a cluster takes from its
-// configuration file (clusterFlags), one more cluster with those keys,
-// restarted when the keys change. Before a test gets a cluster, the
+// configuration file (clusterFlags), clusters with those keys (the
+// keepSpecial most recently used stay up). Tests that read or damage
+// objects find them as files under server.objectsDir (the S3 server's
+// directory). Before a test gets a cluster, the
 // harness empties it (resetCluster): the collections, databases, aliases,
 // users, roles and resource groups earlier tests left behind are dropped,
 // so each test starts from a fresh deployment as it would in standalone.
@@ -67,9 +73,9 @@ var clusters struct {
 	mu      sync.Mutex
 	bin     string
 	binDir  string
-	base    *e2eCluster // the default configuration's
-	special *e2eCluster // the last non-default one
-	tests   int         // tests handed a cluster so far (alternates the proxies)
+	base    *e2eCluster   // the default configuration's
+	special []*e2eCluster // the non-default ones, the most recently used first
+	tests   int           // tests handed a cluster so far (alternates the proxies)
 	// dirs are the data directories tests started a server on, and the
 	// cluster they got: starting on one again restarts that cluster.
 	dirs map[string]*e2eCluster
@@ -126,7 +132,7 @@ func startOnCluster(t *testing.T, dir string, configure func(*app.StandaloneConf
 	// Tests alternate which proxy srv.addr names, and srv.client hands
 	// out the two proxies in turn, so a test with two clients writes
 	// through one and reads through the other.
-	return &server{addr: cl.proxies[n%2], httpURL: cl.http[n%2], proxies: cl.proxies, next: n}
+	return &server{addr: cl.proxies[n%2], httpURL: cl.http[n%2], proxies: cl.proxies, next: n, objects: cl.c.ObjectsDir()}
 }
 
 // clusterFlags maps what configure changes in the standalone defaults to
@@ -167,7 +173,43 @@ func clusterFlags(configure func(*app.StandaloneConfig)) (flags []string, auth b
 		flags = append(flags, fmt.Sprintf("--dataCoord.enableGarbageCollection=%t", cfg.Data.GC.Enable))
 		cfg.Data.GC.Enable = def.Data.GC.Enable
 	}
+	// The intervals and tolerances: the keys count whole seconds, so a
+	// test's shorter one (fastCompaction's 300 ms) becomes the next whole
+	// second: the same passes, at most 1 s later.
+	for _, d := range []struct {
+		key      string
+		cur, def *time.Duration
+	}{
+		{"dataCoord.compaction.mix.triggerInterval", &cfg.Data.Compaction.TriggerInterval, &def.Data.Compaction.TriggerInterval},
+		{"dataCoord.gc.interval", &cfg.Data.GC.Interval, &def.Data.GC.Interval},
+		{"dataCoord.gc.missingTolerance", &cfg.Data.GC.MissingTolerance, &def.Data.GC.MissingTolerance},
+		{"dataCoord.gc.dropTolerance", &cfg.Data.GC.DropTolerance, &def.Data.GC.DropTolerance},
+	} {
+		if *d.cur != *d.def {
+			flags = append(flags, fmt.Sprintf("--%s=%d", d.key, max(1, int64((*d.cur+time.Second-1)/time.Second))))
+			*d.cur = *d.def
+		}
+	}
+	if cfg.Data.Compaction.Clustering.Key.EnableVectorKey != def.Data.Compaction.Clustering.Key.EnableVectorKey {
+		flags = append(flags, fmt.Sprintf("--common.enableVectorClusteringKey=%t", cfg.Data.Compaction.Clustering.Key.EnableVectorKey))
+		cfg.Data.Compaction.Clustering.Key.EnableVectorKey = def.Data.Compaction.Clustering.Key.EnableVectorKey
+	}
+	if in := cfg.Interim; in != nil {
+		d := segment.DefaultInterimIndexConfig()
+		if in.SegmentMaxBytes == d.SegmentMaxBytes {
+			flags = append(flags, fmt.Sprintf("--queryNode.segcore.interimIndex.enableIndex=%t", in.Enable),
+				fmt.Sprintf("--queryNode.segcore.interimIndex.nlist=%d", in.NList),
+				fmt.Sprintf("--queryNode.segcore.interimIndex.nprobe=%d", in.NProbe),
+				fmt.Sprintf("--queryNode.segcore.interimIndex.indexBuildRatio=%g", in.BuildRatio))
+			cfg.Interim = def.Interim
+		}
+	}
 	var left []string
+	if cfg.Public.Limits != def.Public.Limits {
+		lf, unmapped := limitFlags(cfg.Public.Limits)
+		flags, left = append(flags, lf...), unmapped
+		cfg.Public.Limits = def.Public.Limits
+	}
 	cv, dv := reflect.ValueOf(cfg), reflect.ValueOf(def)
 	for i := range cv.NumField() {
 		if !reflect.DeepEqual(cv.Field(i).Interface(), dv.Field(i).Interface()) {
@@ -177,8 +219,16 @@ func clusterFlags(configure func(*app.StandaloneConfig)) (flags []string, auth b
 	return flags, auth, strings.Join(left, ", ")
 }
 
+// keepSpecial is how many clusters of non-default configurations stay up
+// besides the default one: tests of two configurations that alternate
+// (fastCompaction with and without automatic compaction, in file order)
+// then start each cluster once instead of once per test. Each is about ten
+// processes of 40-100 MB.
+const keepSpecial = 2
+
 // sharedCluster returns the running cluster started with flags, starting
-// it (and stopping the previous non-default one) if needed.
+// it (and stopping the least recently used non-default one beyond
+// keepSpecial) if needed.
 func sharedCluster(t *testing.T, flags []string, auth bool) *e2eCluster {
 	t.Helper()
 	key := strings.Join(flags, " ")
@@ -187,17 +237,23 @@ func sharedCluster(t *testing.T, flags []string, auth bool) *e2eCluster {
 	if key == "" && clusters.base != nil {
 		return clusters.base
 	}
-	if key != "" && clusters.special != nil {
-		if clusters.special.key == key {
-			return clusters.special
+	if key != "" {
+		if i := slices.IndexFunc(clusters.special, func(cl *e2eCluster) bool { return cl.key == key }); i >= 0 {
+			cl := clusters.special[i]
+			clusters.special = append([]*e2eCluster{cl}, slices.Delete(clusters.special, i, i+1)...)
+			return cl
 		}
-		clusters.special.tb.Close()
-		for d, cl := range clusters.dirs {
-			if cl == clusters.special {
-				delete(clusters.dirs, d)
+		if n := len(clusters.special); n >= keepSpecial {
+			// The least recently used one goes.
+			old := clusters.special[n-1]
+			clusters.special = clusters.special[:n-1]
+			old.tb.Close()
+			for d, cl := range clusters.dirs {
+				if cl == old {
+					delete(clusters.dirs, d)
+				}
 			}
 		}
-		clusters.special = nil
 	}
 	if clusters.dirs == nil {
 		clusters.dirs = map[string]*e2eCluster{}
@@ -235,7 +291,7 @@ func sharedCluster(t *testing.T, flags []string, auth bool) *e2eCluster {
 	if key == "" {
 		clusters.base = cl
 	} else {
-		clusters.special = cl
+		clusters.special = append([]*e2eCluster{cl}, clusters.special...)
 	}
 	return cl
 }
@@ -251,7 +307,7 @@ func cmpOr(s, def string) string {
 func stopClusters() {
 	clusters.mu.Lock()
 	defer clusters.mu.Unlock()
-	for _, cl := range []*e2eCluster{clusters.special, clusters.base} {
+	for _, cl := range append(slices.Clone(clusters.special), clusters.base) {
 		if cl != nil {
 			cl.tb.Close()
 		}
@@ -363,4 +419,98 @@ func resetCluster(t *testing.T, cl *e2eCluster) {
 			Requests: entity.ResourceGroupLimit{NodeNum: 0}, Limits: entity.ResourceGroupLimit{NodeNum: 0}})))
 		fail("drop resource group "+rg, cli.DropResourceGroup(ctx, milvusclient.NewDropResourceGroupOption(rg)))
 	}
+}
+
+// limitKeys maps each leaf of config.Limits ("Insert.Collection") to the
+// configuration key that sets it, found by loading each key alone with a
+// value other than its default and seeing which leaf moves: the mapping
+// the config package applies, not a copy of it. (Standalone: a cluster's
+// configuration without its servers' addresses does not load; the keys
+// are the same.)
+var limitKeys = sync.OnceValue(func() map[string]config.Key {
+	base, _, err := config.Load(config.Options{Mode: config.Standalone})
+	if err != nil {
+		panic(fmt.Sprintf("load the default configuration: %v", err))
+	}
+	before := limitLeaves(base.Limits)
+	out := map[string]config.Key{}
+	for _, k := range config.Keys() {
+		var probes []string
+		switch k.Type {
+		case "bool":
+			probes = []string{"true", "false"}
+		case "int", "float":
+			probes = []string{"7", "3", "0.37", "1.5", "-1"}
+		default:
+			continue
+		}
+		for _, v := range probes {
+			c, _, err := config.Load(config.Options{Mode: config.Standalone, Env: []string{k.Env + "=" + v}})
+			if err != nil {
+				continue
+			}
+			var moved []string
+			for leaf, val := range limitLeaves(c.Limits) {
+				if val != before[leaf] {
+					moved = append(moved, leaf)
+				}
+			}
+			if len(moved) == 1 {
+				if _, ok := out[moved[0]]; !ok {
+					out[moved[0]] = k
+				}
+				break
+			}
+			if len(moved) > 1 {
+				break // a key of several leaves: not one this mapping can use
+			}
+		}
+	}
+	return out
+})
+
+// limitLeaves are the scalar fields of l by path, as configuration values.
+func limitLeaves(l config.Limits) map[string]string {
+	out := map[string]string{}
+	var walk func(v reflect.Value, path string)
+	walk = func(v reflect.Value, path string) {
+		switch v.Kind() {
+		case reflect.Struct:
+			for i := range v.NumField() {
+				walk(v.Field(i), strings.TrimPrefix(path+"."+v.Type().Field(i).Name, "."))
+			}
+		case reflect.Bool:
+			out[path] = strconv.FormatBool(v.Bool())
+		case reflect.Int, reflect.Int64:
+			out[path] = strconv.FormatInt(v.Int(), 10)
+		case reflect.Float64:
+			out[path] = strconv.FormatFloat(v.Float(), 'g', -1, 64)
+		default:
+			panic("config.Limits has a field of kind " + v.Kind().String() + " at " + path)
+		}
+	}
+	walk(reflect.ValueOf(l), "")
+	return out
+}
+
+// limitFlags are the flags that give a cluster's roles the limits l: every
+// leaf with a key (so the configuration file's own quotaAndLimits values
+// do not apply); unmapped names the leaves that differ from the cluster's
+// defaults and have no key.
+func limitFlags(l config.Limits) (flags []string, unmapped []string) {
+	def := limitLeaves(config.Default(config.Cluster).Limits)
+	keys := limitKeys()
+	leaves := limitLeaves(l)
+	names := slices.Sorted(maps.Keys(leaves))
+	for _, leaf := range names {
+		k, ok := keys[leaf]
+		if !ok {
+			if leaves[leaf] != def[leaf] {
+				unmapped = append(unmapped, "Public.Limits."+leaf)
+			}
+			continue
+		}
+		flags = append(flags, "--"+k.Name+"="+leaves[leaf])
+	}
+	return flags, unmapped
 }

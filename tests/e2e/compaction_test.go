@@ -136,10 +136,11 @@ func compactAndWait(t *testing.T, ctx context.Context, cli *milvusclient.Client,
 }
 
 // segmentDirs lists the segment directories under insert_log of a
-// collection, and the index build directories.
-func segmentDirs(t *testing.T, dataDir string, collID int64) (segs []int64, builds int) {
+// collection, and the index build directories, in the objects directory
+// (server.objectsDir).
+func segmentDirs(t *testing.T, objects string, collID int64) (segs []int64, builds int) {
 	t.Helper()
-	root := filepath.Join(dataDir, "objects", "insert_log", strconv.FormatInt(collID, 10))
+	root := filepath.Join(objects, "insert_log", strconv.FormatInt(collID, 10))
 	parts, _ := os.ReadDir(root)
 	for _, p := range parts {
 		ss, _ := os.ReadDir(filepath.Join(root, p.Name()))
@@ -148,7 +149,7 @@ func segmentDirs(t *testing.T, dataDir string, collID int64) (segs []int64, buil
 			segs = append(segs, id)
 		}
 	}
-	bs, _ := os.ReadDir(filepath.Join(dataDir, "objects", "index_files"))
+	bs, _ := os.ReadDir(filepath.Join(objects, "index_files"))
 	slices.Sort(segs)
 	return segs, len(bs)
 }
@@ -156,7 +157,7 @@ func segmentDirs(t *testing.T, dataDir string, collID int64) (segs []int64, buil
 // settled waits until the files on disk are exactly those of the
 // collection's flushed segments (one index build each) and row_count is
 // exact.
-func settled(t *testing.T, ctx context.Context, cli *milvusclient.Client, dir, name string, want int) {
+func settled(t *testing.T, ctx context.Context, cli *milvusclient.Client, objects, name string, want int) {
 	t.Helper()
 	coll, err := cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption(name))
 	must(t, err)
@@ -170,7 +171,7 @@ func settled(t *testing.T, ctx context.Context, cli *milvusclient.Client, dir, n
 			rows += s.NumRows
 		}
 		slices.Sort(live)
-		onDisk, builds := segmentDirs(t, dir, coll.ID)
+		onDisk, builds := segmentDirs(t, objects, coll.ID)
 		n := rowCount(t, ctx, cli, name)
 		ok := slices.Equal(live, onDisk) && builds == len(live) && n == int64(want)
 		return ok, fmt.Sprintf("meta segments %v, on disk %v, index builds %d, row_count %d (want %d), segment rows %d",
@@ -183,7 +184,6 @@ func settled(t *testing.T, ctx context.Context, cli *milvusclient.Client, dir, n
 // deleted rows, the old files and index files are collected, and every
 // read sees exactly the live rows, before and after a restart.
 func TestCompactionDeletesAndGC(t *testing.T) {
-	standaloneOnly(t, "reads the segments' files in the server's data directory")
 	dir := t.TempDir()
 	srv := startServerWith(t, dir, fastCompaction)
 	cli := srv.client(t)
@@ -217,7 +217,7 @@ func TestCompactionDeletesAndGC(t *testing.T) {
 	checkModel(t, ctx, cli, name, model, "after delete")
 	// No Flush: the deletes reach a delete log on their own (no segment
 	// is growing), the triggers count and compact them.
-	settled(t, ctx, cli, dir, name, len(model))
+	settled(t, ctx, cli, srv.objectsDir(), name, len(model))
 	checkModel(t, ctx, cli, name, model, "after compaction")
 	// A manual compaction with nothing left to do answers -1, Completed.
 	id, err := cli.Compact(ctx, milvusclient.NewCompactOption(name))
@@ -243,7 +243,7 @@ func TestCompactionDeletesAndGC(t *testing.T) {
 	srv = startServerWith(t, dir, fastCompaction)
 	cli = srv.client(t)
 	checkModel(t, ctx, cli, name, model, "after restart")
-	settled(t, ctx, cli, dir, name, len(model))
+	settled(t, ctx, cli, srv.objectsDir(), name, len(model))
 }
 
 // TestCompactionRandomized runs random inserts, upserts, deletes, flushes,
@@ -251,7 +251,6 @@ func TestCompactionDeletesAndGC(t *testing.T) {
 // triggers and garbage collection running, checking every read; at the end
 // the files on disk are exactly those of the live segments.
 func TestCompactionRandomized(t *testing.T) {
-	standaloneOnly(t, "reads the segments' files in the server's data directory")
 	for _, seed := range []uint64{1, 2} {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
 			dir := t.TempDir()
@@ -336,7 +335,7 @@ func TestCompactionRandomized(t *testing.T) {
 			flush(t, ctx, cli, name)
 			compactAndWait(t, ctx, cli, name)
 			checkModel(t, ctx, cli, name, model, "final")
-			settled(t, ctx, cli, dir, name, len(model))
+			settled(t, ctx, cli, srv.objectsDir(), name, len(model))
 			checkModel(t, ctx, cli, name, model, "settled")
 		})
 	}
@@ -345,7 +344,6 @@ func TestCompactionRandomized(t *testing.T) {
 // TestCollectionTTL hides expired rows at once and compaction removes
 // them.
 func TestCollectionTTL(t *testing.T) {
-	standaloneOnly(t, "reads the segments' files in the server's data directory")
 	dir := t.TempDir()
 	srv := startServerWith(t, dir, fastCompaction)
 	cli := srv.client(t)
@@ -375,7 +373,7 @@ func TestCollectionTTL(t *testing.T) {
 		for _, s := range segs {
 			rows += s.NumRows
 		}
-		onDisk, _ := segmentDirs(t, dir, coll.ID)
+		onDisk, _ := segmentDirs(t, srv.objectsDir(), coll.ID)
 		return rows <= 1 && len(onDisk) == len(segs), fmt.Sprintf("segments %d with %d rows, %d on disk", len(segs), rows, len(onDisk))
 	})
 }

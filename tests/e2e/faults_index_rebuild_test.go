@@ -15,12 +15,16 @@ import (
 	"github.com/milvago/milvago/internal/storage"
 )
 
-// indexBuildDirs lists the build directories under index_files/.
-func indexBuildDirs(t *testing.T, dir string) map[string]bool {
+// indexBuildDirs lists the build directories under index_files/ of the
+// objects directory (server.objectsDir).
+func indexBuildDirs(t *testing.T, objects string) map[string]bool {
 	t.Helper()
-	root := filepath.Join(dir, "objects", "index_files")
+	root := filepath.Join(objects, "index_files")
 	out := map[string]bool{}
 	must(t, filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if os.IsNotExist(err) {
+			return nil // none yet, or removed meanwhile by the garbage collection
+		}
 		if err != nil {
 			return err
 		}
@@ -33,6 +37,18 @@ func indexBuildDirs(t *testing.T, dir string) map[string]bool {
 	return out
 }
 
+// newBuildDirs is indexBuildDirs without the builds in earlier: on a
+// cluster the tests share an object store, whose earlier builds (of
+// dropped collections) the garbage collection removes only later.
+func newBuildDirs(t *testing.T, objects string, earlier map[string]bool) map[string]bool {
+	t.Helper()
+	out := indexBuildDirs(t, objects)
+	for b := range earlier {
+		delete(out, b)
+	}
+	return out
+}
+
 // An index file of a loaded collection that is corrupt (a byte flipped)
 // or missing is found at load after a restart, reported to the index
 // coordinator, and rebuilt from the segment's binlogs under a new build:
@@ -40,7 +56,6 @@ func indexBuildDirs(t *testing.T, dir string) map[string]bool {
 // file (which passes its checksum) is loaded, and search results stay
 // right throughout.
 func TestFaultsIndexFileRebuilt(t *testing.T) {
-	standaloneOnly(t, "corrupts index files in the server's data directory")
 	for _, damage := range []string{"corrupt", "missing"} {
 		t.Run(damage, func(t *testing.T) {
 			dir := t.TempDir()
@@ -49,6 +64,8 @@ func TestFaultsIndexFileRebuilt(t *testing.T) {
 			ctx := testContext(t)
 			storesCollection(t, ctx, cli, "rebuild", 0, 500)
 			flush(t, ctx, cli, "rebuild")
+			objects := srv.objectsDir()
+			earlier := indexBuildDirs(t, objects)
 			indexAndLoad(t, ctx, cli, "rebuild", "vec", index.NewHNSWIndex(entity.L2, 8, 64))
 			rs, err := cli.Query(ctx, milvusclient.NewQueryOption("rebuild").WithFilter("id == 7").WithOutputFields("vec").WithConsistencyLevel(entity.ClStrong))
 			must(t, err)
@@ -56,18 +73,20 @@ func TestFaultsIndexFileRebuilt(t *testing.T) {
 			must(t, err)
 			vec := v.(entity.FloatVector)
 			srv.stop()
-			before := indexBuildDirs(t, dir)
+			before := newBuildDirs(t, objects, earlier)
 			if len(before) != 1 {
 				t.Fatalf("index builds before: %v", before)
 			}
 			var file string
 			if damage == "corrupt" {
-				file = flipByte(t, filepath.Join(dir, "objects", "index_files"), "")
+				for b := range before {
+					file = flipByte(t, filepath.Join(objects, "index_files", b), "")
+				}
 			} else {
 				for b := range before {
-					entries, err := os.ReadDir(filepath.Join(dir, "objects", "index_files", b))
+					entries, err := os.ReadDir(filepath.Join(objects, "index_files", b))
 					must(t, err)
-					file = filepath.Join(dir, "objects", "index_files", b, entries[0].Name())
+					file = filepath.Join(objects, "index_files", b, entries[0].Name())
 				}
 				must(t, os.Remove(file))
 			}
@@ -91,7 +110,7 @@ func TestFaultsIndexFileRebuilt(t *testing.T) {
 			search()
 			var rebuilt string
 			eventually(t, 60*time.Second, "the index rebuilt under a new build", func() (bool, string) {
-				for b := range indexBuildDirs(t, dir) {
+				for b := range newBuildDirs(t, objects, earlier) {
 					if !before[b] {
 						rebuilt = b
 						return true, ""
@@ -99,9 +118,9 @@ func TestFaultsIndexFileRebuilt(t *testing.T) {
 				}
 				return false, "no new build directory"
 			})
-			entries, err := os.ReadDir(filepath.Join(dir, "objects", "index_files", rebuilt))
+			entries, err := os.ReadDir(filepath.Join(objects, "index_files", rebuilt))
 			must(t, err)
-			data, err := os.ReadFile(filepath.Join(dir, "objects", "index_files", rebuilt, entries[0].Name()))
+			data, err := os.ReadFile(filepath.Join(objects, "index_files", rebuilt, entries[0].Name()))
 			must(t, err)
 			if _, _, err := storage.OpenIndexFile(data); err != nil {
 				t.Fatalf("rebuilt index file: %v", err)
@@ -126,7 +145,7 @@ func TestFaultsIndexFileRebuilt(t *testing.T) {
 			cli = srv.client(t)
 			load(t, ctx, cli, "rebuild")
 			search()
-			if after := indexBuildDirs(t, dir); len(after) > 2 {
+			if after := newBuildDirs(t, objects, earlier); len(after) > 2 {
 				t.Fatalf("index builds after a clean restart: %v (rebuilt again?)", after)
 			}
 		})

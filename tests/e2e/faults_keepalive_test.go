@@ -24,6 +24,7 @@ func TestFaultsKeepaliveIdleSDKClient(t *testing.T) {
 	if os.Getenv(slowFaultsEnv) == "" {
 		t.Skipf("idles for 65 s: set %s=1", slowFaultsEnv)
 	}
+	standaloneOnly(t, "counts the connections the in-process server's listener accepted")
 	srv, gl := startConfigured(t, func(*app.StandaloneConfig) {})
 	ctx := context.Background()
 	cctx, ccancel := context.WithTimeout(ctx, 3*time.Minute)

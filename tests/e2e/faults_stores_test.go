@@ -220,18 +220,17 @@ func flipByte(t *testing.T, root, part string) string {
 }
 
 // collectionDir is the object store directory of a collection's binlogs.
-func collectionDir(t *testing.T, ctx context.Context, cli *milvusclient.Client, dir, name string) string {
+func collectionDir(t *testing.T, ctx context.Context, cli *milvusclient.Client, objects, name string) string {
 	t.Helper()
 	c, err := cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption(name))
 	must(t, err)
-	return filepath.Join(dir, "objects", "insert_log", fmt.Sprint(c.ID))
+	return filepath.Join(objects, "insert_log", fmt.Sprint(c.ID))
 }
 
 // One corrupt binlog: the collection's load reports the cause (Milvus's
 // "segment load failed", code 604) instead of loading forever, and the
 // other collection keeps serving.
 func TestStoresCorruptBinlogIsReportedByLoadState(t *testing.T) {
-	standaloneOnly(t, "corrupts binlogs in the server's data directory")
 	dir := t.TempDir()
 	srv := startServer(t, dir)
 	cli := srv.client(t)
@@ -241,7 +240,7 @@ func TestStoresCorruptBinlogIsReportedByLoadState(t *testing.T) {
 		flush(t, ctx, cli, name)
 		indexAndLoad(t, ctx, cli, name, "vec", index.NewFlatIndex(entity.L2))
 	}
-	badDir := collectionDir(t, ctx, cli, dir, "bad")
+	badDir := collectionDir(t, ctx, cli, srv.objectsDir(), "bad")
 	srv.stop()
 	file := flipByte(t, badDir, "")
 	t.Logf("flipped a byte of %s", file)
@@ -276,14 +275,18 @@ func TestStoresCorruptBinlogIsReportedByLoadState(t *testing.T) {
 // is served by exact search over its binlog instead (correct results,
 // no stuck load).
 func TestStoresCorruptIndexFileIsDetected(t *testing.T) {
-	standaloneOnly(t, "corrupts index files in the server's data directory")
 	dir := t.TempDir()
 	srv := startServer(t, dir)
 	cli := srv.client(t)
 	ctx := testContext(t)
 	storesCollection(t, ctx, cli, "idx", 0, 500)
 	flush(t, ctx, cli, "idx")
+	earlier := indexBuildDirs(t, srv.objectsDir())
 	indexAndLoad(t, ctx, cli, "idx", "vec", index.NewHNSWIndex(entity.L2, 8, 64))
+	builds := newBuildDirs(t, srv.objectsDir(), earlier)
+	if len(builds) != 1 {
+		t.Fatalf("index builds of the collection: %v, want one", builds)
+	}
 	rs, err := cli.Query(ctx, milvusclient.NewQueryOption("idx").WithFilter("id == 7").WithOutputFields("vec").WithConsistencyLevel(entity.ClStrong))
 	must(t, err)
 	v, err := rs.GetColumn("vec").Get(0)
@@ -293,7 +296,10 @@ func TestStoresCorruptIndexFileIsDetected(t *testing.T) {
 		t.Fatalf("vec is %T", v)
 	}
 	srv.stop()
-	file := flipByte(t, filepath.Join(dir, "objects", "index_files"), "")
+	var file string
+	for b := range builds {
+		file = flipByte(t, filepath.Join(srv.objectsDir(), "index_files", b), "")
+	}
 	t.Logf("flipped a byte of %s", file)
 
 	srv = startServer(t, dir)

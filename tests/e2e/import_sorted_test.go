@@ -21,7 +21,6 @@ import (
 // segment's index is built exactly once. Garbage collection is off, so a
 // second build would leave its index file behind.
 func TestImportIndexedOnce(t *testing.T) {
-	standaloneOnly(t, "reads the segments' files in the server's data directory")
 	dir := t.TempDir()
 	srv := startServerWith(t, dir, func(cfg *app.StandaloneConfig) {
 		fastCompaction(cfg)
@@ -67,7 +66,7 @@ func TestImportIndexedOnce(t *testing.T) {
 	eventually(t, 90*time.Second, "imported rows indexed", func() (bool, string) {
 		descs, err := cli.DescribeIndex(ctx, milvusclient.NewDescribeIndexOption(name, "vec"))
 		must(t, err)
-		_, builds := segmentDirs(t, dir, coll.ID)
+		_, builds := segmentDirs(t, srv.objectsDir(), coll.ID)
 		return descs.IndexedRows == n && builds >= len(segs), fmt.Sprintf("indexed %d of %d rows, %d index builds for segments %v",
 			descs.IndexedRows, n, builds, segs)
 	})
@@ -76,10 +75,10 @@ func TestImportIndexedOnce(t *testing.T) {
 	if now := imported(); !slices.Equal(now, segs) {
 		t.Fatalf("segments %v after the import became %v: compaction rewrote them", segs, now)
 	}
-	if onDisk, builds := segmentDirs(t, dir, coll.ID); builds != len(segs) || !slices.Equal(onDisk, segs) {
+	if onDisk, builds := segmentDirs(t, srv.objectsDir(), coll.ID); builds != len(segs) || !slices.Equal(onDisk, segs) {
 		t.Fatalf("%d index builds and segment files %v for segments %v: want one build per segment", builds, onDisk, segs)
 	}
-	if u := unsortedSegments(t, ctx, cli, dir, name); len(u) != 0 {
+	if u := unsortedSegments(t, ctx, cli, srv.objectsDir(), name); len(u) != 0 {
 		t.Fatalf("segments %v are not sorted by primary key", u)
 	}
 

@@ -67,7 +67,7 @@ func (r importRow) jsonObject() string {
 
 func writeObject(t *testing.T, srv *server, key string, data []byte) {
 	t.Helper()
-	p := filepath.Join(srv.dataDir(t), "objects", filepath.FromSlash(key))
+	p := filepath.Join(srv.objectsDir(), filepath.FromSlash(key))
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +323,7 @@ func TestImportBadFilesFailCleanly(t *testing.T) {
 func objectFiles(t *testing.T, srv *server) []string {
 	t.Helper()
 	var out []string
-	root := filepath.Join(srv.dataDir(t), "objects")
+	root := srv.objectsDir()
 	filepath.Walk(root, func(p string, info os.FileInfo, err error) error {
 		if err == nil && !info.IsDir() {
 			out = append(out, p)

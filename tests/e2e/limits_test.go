@@ -39,10 +39,15 @@ func (l *countingListener) Accept() (net.Conn, error) {
 }
 
 // startConfigured is startServer with a changed configuration; it returns
-// the server and the count of connections its API port accepted.
+// the server and the count of connections its API port accepted (nil in
+// cluster mode).
 func startConfigured(t *testing.T, change func(*app.StandaloneConfig)) (*server, *countingListener) {
 	t.Helper()
-	standaloneOnly(t, "configures the in-process server and counts its connections")
+	if clusterMode() {
+		// The configuration goes to the roles as keys (clusterFlags);
+		// counting connections needs the in-process listener.
+		return startOnCluster(t, "", change), nil
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var logger *slog.Logger
 	if os.Getenv("MILVAGO_TEST_LOG") != "" {
@@ -136,6 +141,7 @@ func TestSDKIdleConnection(t *testing.T) {
 		t.Skip("idles for 130 s")
 	}
 	t.Parallel()
+	standaloneOnly(t, "counts the connections the in-process server's listener accepted")
 	srv, accepted := startConfigured(t, func(*app.StandaloneConfig) {})
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()

@@ -4,6 +4,7 @@ import (
 	"io/fs"
 	"math/rand/v2"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -34,18 +35,39 @@ func TestDropDeletesIndexFiles(t *testing.T) {
 		t.Fatalf("insert: %v", err)
 	}
 	flush(t, ctx, cli, name)
+	coll, err := cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only this collection's files: on a cluster the object store is
+	// shared with the earlier tests'.
+	earlier := indexBuildDirs(t, srv.objectsDir())
 	indexAndLoad(t, ctx, cli, name, "v", index.NewHNSWIndex(entity.L2, 8, 32))
+	builds := newBuildDirs(t, srv.objectsDir(), earlier)
 	files := func(prefix string) int {
-		n := 0
-		filepath.WalkDir(filepath.Join(srv.dataDir(t), "objects", prefix), func(_ string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() {
-				n++
+		var dirs []string
+		if prefix == "index_files" {
+			for b := range builds {
+				dirs = append(dirs, filepath.Join(srv.objectsDir(), prefix, b))
 			}
-			return nil
-		})
+		} else {
+			dirs = append(dirs, filepath.Join(srv.objectsDir(), prefix, strconv.FormatInt(coll.ID, 10)))
+		}
+		n := 0
+		for _, dir := range dirs {
+			filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+				if err == nil && !d.IsDir() {
+					n++
+				}
+				return nil
+			})
+		}
 		return n
 	}
-	eventually(t, 20*time.Second, "index files", func() (bool, string) { return files("index_files") > 0, "none yet" })
+	eventually(t, 20*time.Second, "index files", func() (bool, string) {
+		builds = newBuildDirs(t, srv.objectsDir(), earlier)
+		return files("index_files") > 0, "none yet"
+	})
 	if err := cli.DropCollection(ctx, milvusclient.NewDropCollectionOption(name)); err != nil {
 		t.Fatalf("drop: %v", err)
 	}

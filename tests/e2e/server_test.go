@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ type server struct {
 	cancel  context.CancelFunc
 	done    chan error
 
+	objects string   // cluster mode: the S3 server's directory of the deployment's objects
 	proxies []string // cluster mode: the proxies client alternates over
 	next    int      // cluster mode: which one client hands out next
 }
@@ -48,6 +50,19 @@ func (s *server) dataDir(t testing.TB) string {
 	t.Helper()
 	standaloneOnly(t, "reads or writes the server's files in its data directory")
 	return s.dir
+}
+
+// objectsDir is the directory that holds the deployment's objects as
+// files, object key K at objectsDir/K: the standalone server's
+// data directory's objects/, or on a cluster the S3 server's directory of
+// its bucket (versitygw keeps each object as a file). Tests read, damage
+// or remove objects there; on a cluster the roles see it at once, as a
+// standalone server does.
+func (s *server) objectsDir() string {
+	if s.objects != "" {
+		return s.objects
+	}
+	return filepath.Join(s.dir, "objects")
 }
 
 // startServer runs a standalone server in-process with its data in dir

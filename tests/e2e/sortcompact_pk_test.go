@@ -22,7 +22,7 @@ import (
 // unsortedSegments returns, of the collection's live segments, those
 // whose primary-key insert log on disk is not in key order (or is
 // missing).
-func unsortedSegments(t *testing.T, ctx context.Context, cli *milvusclient.Client, dir, name string) []int64 {
+func unsortedSegments(t *testing.T, ctx context.Context, cli *milvusclient.Client, objects, name string) []int64 {
 	t.Helper()
 	coll, err := cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption(name))
 	must(t, err)
@@ -36,7 +36,7 @@ func unsortedSegments(t *testing.T, ctx context.Context, cli *milvusclient.Clien
 	must(t, err)
 	var out []int64
 	for _, s := range segs {
-		logDir := filepath.Join(dir, "objects", "insert_log", strconv.FormatInt(coll.ID, 10), strconv.FormatInt(s.ParititionID, 10),
+		logDir := filepath.Join(objects, "insert_log", strconv.FormatInt(coll.ID, 10), strconv.FormatInt(s.ParititionID, 10),
 			strconv.FormatInt(s.ID, 10), strconv.FormatInt(pkField, 10))
 		files, _ := os.ReadDir(logDir)
 		if len(files) != 1 {
@@ -64,13 +64,13 @@ func unsortedSegments(t *testing.T, ctx context.Context, cli *milvusclient.Clien
 // allSorted waits until every live segment is written in key order and
 // the files and row count settled (the unsorted originals and their index
 // files collected, one index build per live segment).
-func allSorted(t *testing.T, ctx context.Context, cli *milvusclient.Client, dir, name string, want int) {
+func allSorted(t *testing.T, ctx context.Context, cli *milvusclient.Client, objects, name string, want int) {
 	t.Helper()
 	eventually(t, 90*time.Second, "every segment sorted by key", func() (bool, string) {
-		u := unsortedSegments(t, ctx, cli, dir, name)
+		u := unsortedSegments(t, ctx, cli, objects, name)
 		return len(u) == 0, fmt.Sprintf("unsorted segments %v", u)
 	})
-	settled(t, ctx, cli, dir, name, want)
+	settled(t, ctx, cli, objects, name, want)
 }
 
 // checkPKLookups queries `id in [...]` for random present and absent
@@ -118,7 +118,6 @@ func checkPKLookups(t *testing.T, ctx context.Context, cli *milvusclient.Client,
 // agrees with a model through deletes, upserts, more flushes and a
 // restart.
 func TestSortCompactionByPK(t *testing.T) {
-	standaloneOnly(t, "reads the segments' files in the server's data directory")
 	dir := t.TempDir()
 	srv := startServerWith(t, dir, fastCompaction)
 	cli := srv.client(t)
@@ -140,7 +139,7 @@ func TestSortCompactionByPK(t *testing.T) {
 		flush(t, ctx, cli, name)
 	}
 	checkModel(t, ctx, cli, name, model, "after flush")
-	allSorted(t, ctx, cli, dir, name, len(model))
+	allSorted(t, ctx, cli, srv.objectsDir(), name, len(model))
 	checkModel(t, ctx, cli, name, model, "after sort")
 	checkPKLookups(t, ctx, cli, name, r, model, n, "after sort")
 
@@ -164,7 +163,7 @@ func TestSortCompactionByPK(t *testing.T) {
 	checkModel(t, ctx, cli, name, model, "after delete and upsert")
 	checkPKLookups(t, ctx, cli, name, r, model, n+500, "after delete and upsert")
 	flush(t, ctx, cli, name)
-	allSorted(t, ctx, cli, dir, name, len(model))
+	allSorted(t, ctx, cli, srv.objectsDir(), name, len(model))
 	checkModel(t, ctx, cli, name, model, "after the second sort")
 	checkPKLookups(t, ctx, cli, name, r, model, n+500, "after the second sort")
 
@@ -173,14 +172,13 @@ func TestSortCompactionByPK(t *testing.T) {
 	cli = srv.client(t)
 	checkModel(t, ctx, cli, name, model, "after restart")
 	checkPKLookups(t, ctx, cli, name, r, model, n+500, "after restart")
-	allSorted(t, ctx, cli, dir, name, len(model))
+	allSorted(t, ctx, cli, srv.objectsDir(), name, len(model))
 }
 
 // TestSortCompactionVarCharPK sorts segments of VarChar keys written in
 // random order; reads, key lookups and counts match the model through
 // deletes and upserts of sorted rows.
 func TestSortCompactionVarCharPK(t *testing.T) {
-	standaloneOnly(t, "reads the segments' files in the server's data directory")
 	dir := t.TempDir()
 	srv := startServerWith(t, dir, fastCompaction)
 	cli := srv.client(t)
@@ -263,7 +261,7 @@ func TestSortCompactionVarCharPK(t *testing.T) {
 		write(ids, vs, false)
 		flush(t, ctx, cli, name)
 	}
-	allSorted(t, ctx, cli, dir, name, len(model))
+	allSorted(t, ctx, cli, srv.objectsDir(), name, len(model))
 	check("after sort")
 	var gone []string
 	for _, p := range r.Perm(n)[:n/5] {
@@ -281,6 +279,6 @@ func TestSortCompactionVarCharPK(t *testing.T) {
 	write(ups, upv, true)
 	check("after delete and upsert")
 	flush(t, ctx, cli, name)
-	allSorted(t, ctx, cli, dir, name, len(model))
+	allSorted(t, ctx, cli, srv.objectsDir(), name, len(model))
 	check("after the second sort")
 }

@@ -256,6 +256,12 @@ quotaAndLimits:
 	return c, ps
 }
 
+// ObjectsDir is the directory that holds the deployment's objects as
+// files (the S3 server's bucket milvago under the default minio.rootPath,
+// milvago): object K is the file ObjectsDir()/K, as under a standalone
+// server's data directory's objects/.
+func (c *Cluster) ObjectsDir() string { return filepath.Join(c.S3.Root, "milvago", "milvago") }
+
 // PortFlag is the flag of each role's gRPC port.
 var PortFlag = map[string]string{
 	"proxy": "proxy.port", "mixcoord": "mixCoord.port", "rootcoord": "rootCoord.port", "datacoord": "dataCoord.port",

@@ -15,8 +15,10 @@ const (
 
 // hnswPoolMaxEf is the largest ef the sorted pool serves; above it the two
 // heaps of searchLayer win (an insert moves up to ef entries, a heap sift
-// log2(ef)).
-const hnswPoolMaxEf = 256
+// log2(ef)). With the SIMD count the pool still beats the heaps at ef 512
+// (paired against hnswlib: sift-5k 1.22-1.23x on the heaps, 1.38x on the
+// pool; glove-100-10k 1.26x and 1.46x; docs/benchmarks.md "hnsw10").
+const hnswPoolMaxEf = 512
 
 // usePool reports whether an unfiltered beam search of width ef runs on
 // the sorted pool.

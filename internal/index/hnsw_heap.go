@@ -98,7 +98,8 @@ type hnswScratch struct {
 	fresh   []uint32  // unvisited neighbours of the node being expanded
 	dists   []float32 // their distances
 	sorted  []hnswCand
-	pool    []hnswCand // searchLayerPool's sorted beam
+	poolD   []float32 // searchLayerPool's sorted beam: distances, +Inf padded
+	poolID  []uint32  // and ids (poolChecked set once expanded)
 	hq      hnswQuery
 }
 

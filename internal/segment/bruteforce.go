@@ -30,7 +30,7 @@ type bfScan struct {
 	metric  index.Metric
 	col     column.Column // a growing segment's fixed-width vectors are a *column.Chunked
 	shape   column.Column // col, or its chunks' empty prototype: the concrete type and dimension
-	norms   []float32 // COSINE over float-like vectors: row norms
+	norms   []float32     // COSINE over float-like vectors: row norms
 	queries index.Dataset
 	qf      []float32 // float queries, unit length for COSINE
 	dim     int

@@ -18,6 +18,14 @@ func KMeansPlusPlusL2(ctx context.Context, data []float32, dim, k, maxTrain int,
 	return kmeansTrain(ctx, data, dim, kmeansConfig{K: k, Seed: seed, PlusPlus: true, MaxTrain: maxTrain})
 }
 
+// KMeansL2Rows is KMeansL2 over n points of dim values read through row,
+// for points not stored contiguously (a growing segment's chunks): only
+// the sample it trains on is copied. It returns what KMeansL2 returns for
+// the same points laid end to end.
+func KMeansL2Rows(ctx context.Context, n int, row func(i int) []float32, dim, k int, seed uint64) ([]float32, error) {
+	return kmeansTrainRows(ctx, n, row, nil, dim, kmeansConfig{K: k, Seed: seed})
+}
+
 // AssignL2 writes into assign[i] the centroid of cent nearest (squared L2)
 // to point i of points, in parallel over all cores.
 func AssignL2(points []float32, dim int, cent []float32, assign []int32) {

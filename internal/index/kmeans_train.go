@@ -40,7 +40,14 @@ type kmeansConfig struct {
 // re-seeded by splitting the largest cluster, as FAISS does. Assignment runs
 // on all cores.
 func kmeansTrain(ctx context.Context, data []float32, dim int, cfg kmeansConfig) ([]float32, error) {
-	n := len(data) / dim
+	return kmeansTrainRows(ctx, len(data)/dim, func(i int) []float32 { return data[i*dim : (i+1)*dim] }, data, dim, cfg)
+}
+
+// kmeansTrainRows is kmeansTrain over n points read through row. data, if
+// not nil, holds the same points contiguously (used as the sample when no
+// subsampling is needed); else only the points sampled are copied. Same
+// points, same seed: same centroids either way.
+func kmeansTrainRows(ctx context.Context, n int, row func(i int) []float32, data []float32, dim int, cfg kmeansConfig) ([]float32, error) {
 	k := cfg.K
 	iters := cfg.Iters
 	if iters <= 0 {
@@ -58,13 +65,19 @@ func kmeansTrain(ctx context.Context, data []float32, dim int, cfg kmeansConfig)
 
 	// Sample the training points.
 	train := data
-	if n > maxTrain {
+	switch {
+	case n > maxTrain:
 		perm := rng.Perm(n)[:maxTrain]
 		train = make([]float32, maxTrain*dim)
 		for i, p := range perm {
-			copy(train[i*dim:(i+1)*dim], data[p*dim:(p+1)*dim])
+			copy(train[i*dim:(i+1)*dim], row(p))
 		}
 		n = maxTrain
+	case train == nil:
+		train = make([]float32, n*dim)
+		for i := range n {
+			copy(train[i*dim:(i+1)*dim], row(i))
+		}
 	}
 
 	// Initialise from distinct random points (repeating when n < k), or

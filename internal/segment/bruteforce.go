@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/bits"
 	"runtime"
+	"sort"
 	"sync"
 
 	"github.com/milvago/milvago/internal/bitset"
@@ -27,8 +28,9 @@ const (
 // bfScan is one brute-force search over a snapshot.
 type bfScan struct {
 	metric  index.Metric
-	col     column.Column
-	norms   []float32 // COSINE over float-like vectors: row norms
+	col     column.Column // a growing segment's fixed-width vectors are a *column.Chunked
+	shape   column.Column // col, or its chunks' empty prototype: the concrete type and dimension
+	norms   []float32     // COSINE over float-like vectors: row norms
 	queries index.Dataset
 	qf      []float32 // float queries, unit length for COSINE
 	dim     int
@@ -95,13 +97,48 @@ func (b *bfScan) run(ctx context.Context, nq, k int, offs []int64, keys []float3
 type block struct {
 	rows []int     // allowed row offsets
 	conv []float32 // float16, bfloat16, int8 rows converted: len(rows)*dim
+	// The run of contiguous storage being scored (setRun): the chunk of a
+	// growing segment's vectors, or the whole column; row i is row
+	// i-base of fv or bv (whichever the column's type is).
+	fv   *column.FloatVector
+	bv   *column.ByteVector
+	base int
+}
+
+// setRun points the block at the storage of row rows[s] and returns the
+// end of the rows there: rows[s:e] are read through fv or bv.
+func (blk *block) setRun(col column.Column, s int) int {
+	run, base, end := vectorRun(col, blk.rows[s])
+	blk.base = base
+	blk.fv, _ = run.(*column.FloatVector)
+	blk.bv, _ = run.(*column.ByteVector)
+	return s + sort.SearchInts(blk.rows[s:], end)
+}
+
+// vectorRun returns the contiguous storage holding row i of a vector
+// column: a growing segment's chunk (column.Chunked), else the column
+// itself. Row r of col, for r in [base, end), is row r-base of run.
+func vectorRun(col column.Column, i int) (run column.Column, base, end int) {
+	if ch, ok := col.(*column.Chunked); ok {
+		return ch.Run(i)
+	}
+	return col, 0, col.Len()
+}
+
+// vectorShape is col, or for a chunked column its chunks' empty
+// prototype: what a type switch on the vector type needs.
+func vectorShape(col column.Column) column.Column {
+	if ch, ok := col.(*column.Chunked); ok {
+		return ch.Proto()
+	}
+	return col
 }
 
 // blockWords is how many bitset words (64 rows each) make a block: about
 // 256 KiB of vector data, to stay in L2 while every query passes over it.
 func (b *bfScan) blockWords() int {
 	rowBytes := 64 // sparse rows: a guess
-	switch col := b.col.(type) {
+	switch col := b.shape.(type) {
 	case *column.FloatVector:
 		rowBytes = 4 * col.Dim
 	case *column.ByteVector:
@@ -136,25 +173,40 @@ func (b *bfScan) scan(ctx context.Context, wlo, whi int, cols []*collector) erro
 		if len(blk.rows) == 0 {
 			continue
 		}
-		b.convert(blk)
-		for q, c := range cols {
-			key := keys[q]
-			for j, i := range blk.rows {
-				kv := key(j)
-				if math.IsInf(float64(kv), 1) || !c.accepts(kv) || !b.win.Keep(kv) {
-					continue
+		b.runs(blk, func(s, e int) {
+			for q, c := range cols {
+				key := keys[q]
+				for j := s; j < e; j++ {
+					kv := key(j)
+					if math.IsInf(float64(kv), 1) || !c.accepts(kv) || !b.win.Keep(kv) {
+						continue
+					}
+					c.push(kv, int64(blk.rows[j]))
 				}
-				c.push(kv, int64(i))
 			}
-		}
+		})
 	}
 	return ctx.Err()
 }
 
-// convert turns the block's float16, bfloat16 or int8 rows into float32s.
-func (b *bfScan) convert(blk *block) {
-	col, ok := b.col.(*column.ByteVector)
-	if !ok || col.Type == binaryVector {
+// runs calls score for each run of the block's rows held in one run of
+// storage, rows[s:e], with the block pointed at that storage and the rows
+// converted: one call unless the block crosses a chunk boundary of a
+// growing segment's vectors.
+func (b *bfScan) runs(blk *block, score func(s, e int)) {
+	for s := 0; s < len(blk.rows); {
+		e := blk.setRun(b.col, s)
+		b.convert(blk, s, e)
+		score(s, e)
+		s = e
+	}
+}
+
+// convert turns the block's float16, bfloat16 or int8 rows [s, e), in the
+// current run, into float32s at the same places of blk.conv.
+func (b *bfScan) convert(blk *block, s, e int) {
+	col := blk.bv
+	if col == nil || col.Type == binaryVector {
 		return
 	}
 	need := len(blk.rows) * col.Dim
@@ -162,25 +214,26 @@ func (b *bfScan) convert(blk *block) {
 		blk.conv = make([]float32, need, cap(blk.rows)*col.Dim)
 	}
 	blk.conv = blk.conv[:need]
-	for j, i := range blk.rows {
-		convertRow(col, i, blk.conv[j*col.Dim:(j+1)*col.Dim])
+	for j := s; j < e; j++ {
+		convertRow(col, blk.rows[j]-blk.base, blk.conv[j*col.Dim:(j+1)*col.Dim])
 	}
 }
 
-// keyFunc returns the key of the block's j-th row for query q.
+// keyFunc returns the key of the block's j-th row for query q, read from
+// the block's current run.
 func (b *bfScan) keyFunc(q int, blk *block) func(j int) float32 {
-	switch col := b.col.(type) {
+	switch col := b.shape.(type) {
 	case *column.FloatVector:
 		qv := b.qf[q*b.dim : (q+1)*b.dim]
 		switch b.metric {
 		case index.L2:
-			return func(j int) float32 { return distance.L2Sq(qv, col.Row(blk.rows[j])) }
+			return func(j int) float32 { return distance.L2Sq(qv, blk.fv.Row(blk.rows[j]-blk.base)) }
 		case index.IP:
-			return func(j int) float32 { return -distance.Dot(qv, col.Row(blk.rows[j])) }
+			return func(j int) float32 { return -distance.Dot(qv, blk.fv.Row(blk.rows[j]-blk.base)) }
 		default: // COSINE
 			return func(j int) float32 {
 				i := blk.rows[j]
-				return -cosine(distance.Dot(qv, col.Row(i)), b.norms[i])
+				return -cosine(distance.Dot(qv, blk.fv.Row(i-blk.base)), b.norms[i])
 			}
 		}
 	case *column.ByteVector:
@@ -188,18 +241,18 @@ func (b *bfScan) keyFunc(q int, blk *block) func(j int) float32 {
 			w := col.RowBytes()
 			qv := b.queries.Binary[q*w : (q+1)*w]
 			if b.metric == index.Jaccard {
-				return func(j int) float32 { return distance.Jaccard(qv, col.Row(blk.rows[j])) }
+				return func(j int) float32 { return distance.Jaccard(qv, blk.bv.Row(blk.rows[j]-blk.base)) }
 			}
 			if b.metric == index.Substructure || b.metric == index.Superstructure {
 				// Matching rows score 0; the others are never hits.
 				return func(j int) float32 {
-					if index.StructureMatch(b.metric, qv, col.Row(blk.rows[j])) {
+					if index.StructureMatch(b.metric, qv, blk.bv.Row(blk.rows[j]-blk.base)) {
 						return 0
 					}
 					return float32(math.Inf(1))
 				}
 			}
-			return func(j int) float32 { return float32(distance.Hamming(qv, col.Row(blk.rows[j]))) }
+			return func(j int) float32 { return float32(distance.Hamming(qv, blk.bv.Row(blk.rows[j]-blk.base))) }
 		}
 		d := b.dim
 		qv := b.qf[q*d : (q+1)*d]

@@ -338,14 +338,15 @@ func (b *bfScan) each(ctx context.Context, nq int, fn func(q int, key float32, i
 		if len(blk.rows) == 0 {
 			continue
 		}
-		b.convert(blk)
-		for q, key := range keys {
-			for j, i := range blk.rows {
-				if kv := key(j); b.win.Keep(kv) {
-					fn(q, kv, i)
+		b.runs(blk, func(s, e int) {
+			for q, key := range keys {
+				for j := s; j < e; j++ {
+					if kv := key(j); b.win.Keep(kv) {
+						fn(q, kv, blk.rows[j])
+					}
 				}
 			}
-		}
+		})
 	}
 	return ctx.Err()
 }

@@ -14,6 +14,15 @@ import (
 // maxRows bounds a segment so that offsets fit the int32 primary-key index.
 const maxRows = math.MaxInt32
 
+// growingChunkRows is the rows of one chunk of a growing segment's
+// fixed-width vector column (column.Chunked): appending never copies the
+// rows stored, where one slice grown by reallocation held the old and the
+// new buffer during each copy (the largest part of an ingest's peak heap).
+// The interim index adds one chunk of interimChunkRows at a step, the same
+// rows; at dim 128 a chunk is 512 KiB, at 768 3 MiB, so that a segment's
+// last, partly filled chunk wastes little.
+const growingChunkRows = interimChunkRows
+
 // Growing is an append-only in-memory segment fed by the log. Appends and
 // reads may run concurrently: a read sees the rows published before it
 // started.
@@ -43,6 +52,10 @@ func NewGrowingWithInterim(id, partitionID int64, schema *schemapb.CollectionSch
 		col, err := column.New(fi.typ, fi.dim, fi.elemType)
 		if err != nil {
 			return nil, fmt.Errorf("segment %d: field %q: %w: %w", id, fi.schema.GetName(), err, errs.ErrCollectionIllegalSchema)
+		}
+		switch col.(type) {
+		case *column.FloatVector, *column.ByteVector:
+			col = column.NewChunked(col, growingChunkRows)
 		}
 		c.cols[fi.id] = col
 	}
@@ -95,7 +108,6 @@ func (g *Growing) Append(ts []uint64, cols map[int64]column.Column) error {
 	}
 	lo := g.n
 	for id, col := range in {
-		makeRoom(g.cols[id], n)
 		g.cols[id].Append(col)
 	}
 	g.ts = append(g.ts, ts...)

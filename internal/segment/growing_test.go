@@ -5,7 +5,7 @@ import (
 	"errors"
 	"maps"
 	"math/rand/v2"
-	"slices"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -183,28 +183,49 @@ func TestConcurrentAppendSearch(t *testing.T) {
 	}
 }
 
-// TestGrowingVectorRoom: the vector column grows by half, not by
-// doubling, and rows appended across reallocations read back intact.
-func TestGrowingVectorRoom(t *testing.T) {
-	v := &column.FloatVector{Dim: 4}
-	want := []float32{}
-	for i := range 40 {
-		batch := make([]float32, 4*100)
-		for j := range batch {
-			batch[j] = float32(i*1000 + j)
+// TestGrowingVectorChunks: a growing segment keeps its fixed-width vector
+// columns in chunks that never move once full, holding at most one chunk
+// more than its rows, and reads back every row as appended.
+func TestGrowingVectorChunks(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	g := newGrowingWith(t, schemapb.DataType_Int64)
+	var all []rows
+	var firstChunk *float32
+	for i := range 30 {
+		r := genRows(rng, schemapb.DataType_Int64, int64(i*170), 170, uint64(i+1))
+		if err := g.Append(r.ts, r.cols); err != nil {
+			t.Fatal(err)
 		}
-		makeRoom(v, 100)
-		before := cap(v.Data)
-		v.Append(&column.FloatVector{Dim: 4, Data: batch})
-		if cap(v.Data) != before {
-			t.Fatalf("append after makeRoom reallocated (%d -> %d)", before, cap(v.Data))
+		all = append(all, r)
+		ch := g.cols[fVec].(*column.Chunked)
+		if ch.CapRows() > g.NumRows()+growingChunkRows {
+			t.Fatalf("%d rows hold room for %d", g.NumRows(), ch.CapRows())
 		}
-		want = append(want, batch...)
-		if c, l := cap(v.Data), len(v.Data); l > 4*100*4 && c > l+l/2+4*100 {
-			t.Fatalf("capacity %d for %d values: more than 1.5x", c, l)
+		if g.NumRows() >= growingChunkRows {
+			c, _, _ := ch.Run(0)
+			if p := &c.(*column.FloatVector).Data[0]; firstChunk == nil {
+				firstChunk = p
+			} else if p != firstChunk {
+				t.Fatal("the full first chunk moved")
+			}
 		}
 	}
-	if !slices.Equal(v.Data, want) {
-		t.Fatal("rows changed across reallocations")
+	want := concat(all...)
+	offs := make([]int64, g.NumRows())
+	for i := range offs {
+		offs[i] = int64(len(offs) - 1 - i)
+	}
+	got, err := g.Fetch(context.Background(), offs, []int64{fVec, fBin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := make([]int, len(offs))
+	for i, o := range offs {
+		idx[i] = int(o)
+	}
+	for _, f := range []int64{fVec, fBin} {
+		if w := want.cols[f].Take(idx); !reflect.DeepEqual(got[f], w) {
+			t.Fatalf("field %d: fetched rows differ from the appended ones", f)
+		}
 	}
 }

@@ -338,24 +338,8 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 			slog.Warn("interim index: no column", "segment", g.id, "field", x.field, "err", err)
 			return
 		}
-		// rowsOf returns rows [lo, hi) as float32s: float16, bfloat16 and
-		// int8 rows converted as the scan converts them.
-		var rowsOf func(lo, hi int) []float32
-		var valid []bool // nil: no null row
-		switch v := col.(type) {
-		case *column.FloatVector:
-			rowsOf = func(lo, hi int) []float32 { return v.Data[lo*x.dim : hi*x.dim] }
-			valid = v.Valid
-		case *column.ByteVector:
-			rowsOf = func(lo, hi int) []float32 {
-				out := make([]float32, (hi-lo)*x.dim)
-				for i := lo; i < hi; i++ {
-					convertRow(v, i, out[(i-lo)*x.dim:(i-lo+1)*x.dim])
-				}
-				return out
-			}
-			valid = v.Valid
-		default:
+		rowsOf, ok := interimRowsOf(col, x.dim)
+		if !ok {
 			x.failed.Store(true)
 			return
 		}
@@ -377,15 +361,19 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 			if full < x.trainAt {
 				return
 			}
-			var sample []float32
-			if valid == nil {
-				sample = rowsOf(0, x.trainAt)
+			var cent []float32
+			var err error
+			if nulls := nullRows(col, full); nulls == nil {
+				// The quantizer trains on a sample of the first trainAt
+				// rows: only the sample is copied out of the chunks.
+				cent, err = index.KMeansL2Rows(ctx, x.trainAt, func(i int) []float32 { return rowsOf(i, i+1) }, x.dim, x.nlist, uint64(g.id))
 			} else {
 				// A nullable field trains on valid rows only (a null
 				// row's zeros would pull the centroids to the origin):
 				// the first trainAt valid ones, or, while there are too
 				// few, again a chunk later.
-				if sample = validSample(rowsOf, valid[:full], x.dim, x.trainAt); len(sample) < x.trainAt*x.dim && !g.sealed {
+				sample := validSample(rowsOf, nulls, full, x.dim, x.trainAt)
+				if len(sample) < x.trainAt*x.dim && !g.sealed {
 					x.mu.Lock()
 					x.retryAt = full + interimChunkRows
 					x.mu.Unlock()
@@ -395,8 +383,8 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 					x.failed.Store(true) // a sealed segment with fewer valid rows than lists
 					return
 				}
+				cent, err = index.KMeansL2(ctx, sample, x.dim, x.nlist, uint64(g.id))
 			}
-			cent, err := index.KMeansL2(ctx, sample, x.dim, x.nlist, uint64(g.id))
 			if ctx.Err() != nil {
 				return
 			}
@@ -439,19 +427,56 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 	}
 }
 
-// validSample returns the first want valid rows (fewer if there are not
-// as many) of a column read through rowsOf.
-func validSample(rowsOf func(lo, hi int) []float32, valid []bool, dim, want int) []float32 {
+// validSample returns the first want valid rows among the first n (fewer
+// if there are not as many) of a column read through rowsOf.
+func validSample(rowsOf func(lo, hi int) []float32, nulls *bitset.Set, n, dim, want int) []float32 {
 	out := make([]float32, 0, want*dim)
-	for i, ok := range valid {
+	for i := range n {
 		if len(out) == want*dim {
 			break
 		}
-		if ok {
+		if !nulls.Test(i) {
 			out = append(out, rowsOf(i, i+1)...)
 		}
 	}
 	return out
+}
+
+// interimRowsOf returns how the interim index reads a dense vector
+// column, contiguous (sealed) or chunked (growing): rowsOf(lo, hi) gives
+// rows [lo, hi) as float32s, float16, bfloat16 and int8 rows converted as
+// the scan converts them. Float rows within one run of storage (a step of
+// interimChunkRows is one chunk) are shared, not copied. ok is false for a
+// column of another type.
+func interimRowsOf(col column.Column, dim int) (rowsOf func(lo, hi int) []float32, ok bool) {
+	switch vectorShape(col).(type) {
+	case *column.FloatVector:
+		rowsOf = func(lo, hi int) []float32 {
+			run, base, end := vectorRun(col, lo)
+			if hi <= end {
+				return run.(*column.FloatVector).Data[(lo-base)*dim : (hi-base)*dim]
+			}
+			out := make([]float32, 0, (hi-lo)*dim)
+			for i := lo; i < hi; {
+				run, base, end := vectorRun(col, i)
+				out = append(out, run.(*column.FloatVector).Data[(i-base)*dim:(min(hi, end)-base)*dim]...)
+				i = end
+			}
+			return out
+		}
+	case *column.ByteVector:
+		rowsOf = func(lo, hi int) []float32 {
+			out := make([]float32, (hi-lo)*dim)
+			for i := lo; i < hi; i++ {
+				run, base, _ := vectorRun(col, i)
+				convertRow(run.(*column.ByteVector), i-base, out[(i-lo)*dim:(i-lo+1)*dim])
+			}
+			return out
+		}
+	default:
+		return nil, false
+	}
+	return rowsOf, true
 }
 
 // waitInterim blocks until no builder runs (tests).

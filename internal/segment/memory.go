@@ -32,6 +32,15 @@ func (c *core) MemoryBytes() int64 {
 
 func columnBytes(col column.Column) int64 {
 	switch v := col.(type) {
+	case *column.Chunked: // a growing segment's vectors: the chunks allocated
+		var w int
+		switch p := v.Proto().(type) {
+		case *column.FloatVector:
+			w = 4 * p.Dim
+		case *column.ByteVector:
+			w = p.RowBytes()
+		}
+		return int64(v.CapRows()) * int64(w)
 	case *column.FloatVector:
 		return int64(len(v.Data)) * 4
 	case *column.ByteVector:

@@ -44,18 +44,20 @@ func (nc *normCache) upTo(col column.Column, n int) []float32 {
 	return nc.norms[:n:n]
 }
 
-// rowFloats returns row i of a float-like vector column as float32s,
-// converting float16, bfloat16 and int8 into buf (grown as needed).
+// rowFloats returns row i of a float-like vector column (contiguous or a
+// growing segment's chunks) as float32s, converting float16, bfloat16 and
+// int8 into buf (grown as needed).
 func rowFloats(col column.Column, i int, buf []float32) ([]float32, []float32) {
-	switch v := col.(type) {
+	run, base, _ := vectorRun(col, i)
+	switch v := run.(type) {
 	case *column.FloatVector:
-		return v.Row(i), buf
+		return v.Row(i - base), buf
 	case *column.ByteVector:
 		if cap(buf) < v.Dim {
 			buf = make([]float32, v.Dim)
 		}
 		buf = buf[:v.Dim]
-		convertRow(v, i, buf)
+		convertRow(v, i-base, buf)
 		return buf, buf
 	}
 	return nil, buf

@@ -40,23 +40,30 @@ func dropNullVectors(s *snapshot, fi *fieldInfo, allowed *bitset.Set, owned bool
 // nullRows returns the set of the first n rows of col that are null, or
 // nil when none is.
 func nullRows(col column.Column, n int) *bitset.Set {
-	var valid []bool
-	switch v := col.(type) {
-	case *column.FloatVector:
-		valid = v.Valid
-	case *column.ByteVector:
-		valid = v.Valid
-	case *column.SparseVector:
-		valid = v.Valid
-	}
 	var nulls *bitset.Set
-	for i, ok := range valid[:min(n, len(valid))] {
-		if !ok {
-			if nulls == nil {
-				nulls = bitset.New(n)
-			}
-			nulls.Set(i)
+	// A growing segment's fixed-width vectors are chunks, each with its
+	// own mask; any other column is one run.
+	for lo := 0; lo < min(n, col.Len()); {
+		run, base, end := vectorRun(col, lo)
+		var valid []bool
+		switch v := run.(type) {
+		case *column.FloatVector:
+			valid = v.Valid
+		case *column.ByteVector:
+			valid = v.Valid
+		case *column.SparseVector:
+			valid = v.Valid
 		}
+		hi := min(n, end)
+		for i := lo; valid != nil && i < hi; i++ {
+			if !valid[i-base] {
+				if nulls == nil {
+					nulls = bitset.New(n)
+				}
+				nulls.Set(i)
+			}
+		}
+		lo = hi
 	}
 	return nulls
 }

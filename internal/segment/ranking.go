@@ -218,10 +218,12 @@ func (c *core) buildRanking(ctx context.Context, s *snapshot, fi *fieldInfo, met
 				for i := lo; i < min(lo+bw, to); i++ {
 					blk.rows = append(blk.rows, i)
 				}
-				b.convert(blk)
-				for j, i := range blk.rows {
-					pairs[i] = rankPair{key(j), int32(i)}
-				}
+				b.runs(blk, func(s, e int) {
+					for j := s; j < e; j++ {
+						i := blk.rows[j]
+						pairs[i] = rankPair{key(j), int32(i)}
+					}
+				})
 			}
 		})
 	}

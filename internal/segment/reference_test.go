@@ -100,6 +100,7 @@ func refScore(c column.Column, m index.Metric, qs index.Dataset, q, i int) float
 // checkSearch compares res with a naive top-k over the rows keep allows.
 func checkSearch(t *testing.T, res *SearchResult, c column.Column, m index.Metric, qs index.Dataset, keep func(i int) bool, n int, pks []int64) {
 	t.Helper()
+	c = contiguous(c)
 	tol := 1e-3
 	for q := range res.NQ {
 		type hit struct {
@@ -146,4 +147,18 @@ func checkSearch(t *testing.T, res *SearchResult, c column.Column, m index.Metri
 			}
 		}
 	}
+}
+
+// contiguous returns a growing segment's chunked vectors as one column
+// (through Take, column.Chunked's own tested copy) for the references.
+func contiguous(c column.Column) column.Column {
+	ch, ok := c.(*column.Chunked)
+	if !ok {
+		return c
+	}
+	all := make([]int, ch.Len())
+	for i := range all {
+		all[i] = i
+	}
+	return ch.Take(all)
 }

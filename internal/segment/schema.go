@@ -120,7 +120,11 @@ func (fi *fieldInfo) checkColumn(c column.Column, want int) error {
 	if c.Len() != want {
 		return errs.InvalidParameter("field %q has %d rows, want %d", name, c.Len(), want)
 	}
-	switch v := c.(type) {
+	shape := c // a growing segment's chunked vectors (WithSchema): the chunks' shape
+	if ch, ok := c.(*column.Chunked); ok {
+		shape = ch.Proto()
+	}
+	switch v := shape.(type) {
 	case *column.FloatVector:
 		if v.Dim != fi.dim {
 			return errs.InvalidParameterValue(fi.dim, v.Dim, fmt.Sprintf("field %q: the dim of the vector does not match the schema", name))
@@ -144,7 +148,7 @@ func (fi *fieldInfo) checkColumn(c column.Column, want int) error {
 			return errs.InvalidParameterValue(fi.elemType, v.ElementType, fmt.Sprintf("field %q: array element type mismatch", name))
 		}
 	}
-	if !sameShape(c, fi) {
+	if !sameShape(shape, fi) {
 		return errs.InvalidParameter("field %q: column of Go type %T cannot hold %s", name, c, fi.typ)
 	}
 	if !fi.nullable {

@@ -270,7 +270,7 @@ func (c *core) newScan(s *snapshot, fi *fieldInfo, metric index.Metric, win inde
 	if err != nil {
 		return nil, err
 	}
-	b := &bfScan{metric: metric, col: col, queries: queries, dim: fi.dim, win: win, allowed: allowed}
+	b := &bfScan{metric: metric, col: col, shape: vectorShape(col), queries: queries, dim: fi.dim, win: win, allowed: allowed}
 	if metric == index.BM25 {
 		b.norms = c.norms[fi.id].upTo(col, s.n)
 		if b.bm25, err = prepareBM25(b.norms, params); err != nil {

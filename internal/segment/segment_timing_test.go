@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
@@ -66,6 +67,93 @@ func BenchmarkGrowingSearch(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkGrowingChunkReads covers the other readers of a growing
+// segment's vectors: COSINE (the row norms), and fetching the vectors of
+// 100 scattered rows as output fields.
+func BenchmarkGrowingChunkReads(b *testing.B) {
+	g := benchGrowing(b, 100000, 128)
+	q := make([]float32, 128)
+	for i := range q {
+		q[i] = float32(i%7) / 7
+	}
+	b.Run("search/cosine", func(b *testing.B) {
+		req := &SearchRequest{FieldID: fVec, Queries: index.Dataset{Dim: 128, Float: q}, Metric: index.Cosine,
+			Params: index.SearchParams{K: 10}, MVCCTs: 1}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := g.Search(context.Background(), req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("fetch/100", func(b *testing.B) {
+		offs := make([]int64, 100)
+		for i := range offs {
+			offs[i] = int64(i * 997)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := g.Fetch(context.Background(), offs, []int64{fVec}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkGrowingAppend60MB appends a 60 MiB insert of 122,880 x 128
+// float vectors to a growing segment in the 8 MiB log messages it arrives
+// in (15,360 rows each), as a query node applies it. B/op is every byte
+// allocated for it; the largest live heap seen after a GC at
+// each append, less the input: what the segment holds (held-MB).
+func BenchmarkGrowingAppend60MB(b *testing.B) {
+	const dim, rows, batch = 128, 60 << 20 / (128 * 4), 15360
+	schema := &schemapb.CollectionSchema{Fields: []*schemapb.FieldSchema{
+		{FieldID: fPK, Name: "pk", IsPrimaryKey: true, DataType: schemapb.DataType_Int64},
+		{FieldID: fVec, Name: "vec", DataType: schemapb.DataType_FloatVector, TypeParams: dimParam(dim)},
+	}}
+	type msg struct {
+		ts   []uint64
+		cols map[int64]column.Column
+	}
+	var msgs []msg
+	for lo := 0; lo < rows; lo += batch {
+		n := min(batch, rows-lo)
+		pk := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, n)}
+		for i := range n {
+			pk.Data[i] = int64(lo + i)
+		}
+		ts := make([]uint64, n)
+		for i := range ts {
+			ts[i] = 1
+		}
+		msgs = append(msgs, msg{ts, map[int64]column.Column{fPK: pk, fVec: &column.FloatVector{Dim: dim, Data: make([]float32, n*dim)}}})
+	}
+	var held uint64
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	b.ReportAllocs()
+	for b.Loop() {
+		g, err := NewGrowingWithInterim(1, 1, schema, InterimIndexConfig{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, m := range msgs {
+			if err := g.Append(m.ts, m.cols); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			held = max(held, ms.HeapAlloc-base)
+			b.StartTimer()
+		}
+		runtime.KeepAlive(g)
+	}
+	b.ReportMetric(float64(held)/(1<<20), "held-MB")
 }
 
 func BenchmarkGrowingQueryLimit(b *testing.B) {

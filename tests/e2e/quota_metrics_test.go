@@ -99,8 +99,12 @@ func TestQuotaCenterDescribe(t *testing.T) {
 		return denied() && m.DataCoordMetrics != nil && m.DataCoordMetrics.CollectionBinlogSize[strconv.FormatInt(coll.ID, 10)] > 0, raw
 	})
 	t.Logf("sample: %s", raw)
-	// The same refusal reaches the writer.
-	_, err = cli.Insert(ctx, vectorRows("capped", "", rows, 1, dim))
+	// The same refusal reaches the writer once its proxy has fetched the
+	// verdict (every collect interval, apart from the sample's).
+	eventually(t, 20*time.Second, "inserts into the capped collection refused", func() (bool, string) {
+		_, err = cli.Insert(ctx, vectorRows("capped", "", rows, 1, dim))
+		return err != nil, "insert accepted"
+	})
 	wantCode(t, err, 9, "disk quota exceeded")
 	if len(m.ProxyMetrics) == 0 || len(m.DataNodeMetrics) == 0 || len(m.QueryNodeMetrics) == 0 {
 		t.Fatalf("nodes missing: %d proxies, %d data nodes, %d query nodes: %s", len(m.ProxyMetrics), len(m.DataNodeMetrics), len(m.QueryNodeMetrics), raw)

@@ -42,7 +42,9 @@ func TestNodeMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hw := func(used uint64) sysinfo.HardwareMetrics { return sysinfo.HardwareMetrics{MemoryUsage: used, Memory: 10} }
+	hw := func(used uint64) sysinfo.HardwareMetrics {
+		return sysinfo.HardwareMetrics{MemoryUsage: used, Memory: 10}
+	}
 	want := []quota.NodeMemory{{Role: quota.RoleProxy, ID: 1, Used: 1, Total: 10, Hardware: hw(1)},
 		{Role: quota.RoleDataNode, ID: 2, Used: 5, Total: 10, Hardware: hw(5)},
 		{Role: quota.RoleQueryNode, ID: 3, Used: 6, Total: 10, Hardware: hw(6)},

@@ -792,7 +792,9 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	// The write protection's verdict comes from the quota center next to
 	// the root coordinator (quota_center.go), which alone samples the
 	// workers' memory and the stored sizes.
-	if lim := pub.limiter(coordrpc.NewQuotaCenterClient(n.conn(ctx, "rootcoord")), n.logger); lim != nil {
+	center := coordrpc.NewQuotaCenterClient(n.conn(ctx, "rootcoord"))
+	deps.QuotaMetrics = center
+	if lim := pub.limiter(center, n.logger); lim != nil {
 		deps.Quota = lim
 		g.Go(func() error { lim.Run(ctx); return nil })
 	}

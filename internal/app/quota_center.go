@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -12,6 +13,7 @@ import (
 	"github.com/milvago/milvago/internal/quota"
 	"github.com/milvago/milvago/internal/rootcoord"
 	"github.com/milvago/milvago/internal/rpc/coordrpc"
+	"github.com/milvago/milvago/internal/session"
 	"github.com/milvago/milvago/internal/sysinfo"
 )
 
@@ -35,9 +37,11 @@ func (n *roleNode) startQuotaCenter(ctx context.Context, g *errgroup.Group, root
 	if chans != nil {
 		channels = localChannels{chans}
 	}
-	si := &clusterSystemInfo{meta: n.meta, logger: n.logger, conns: map[string]*grpc.ClientConn{}, self: func() sysinfo.ComponentInfos {
-		return localInfos(n.role, n.serverID.Load(), n.addr, n.cfg.Minio.BucketName, n.cfg.LocalStorage.Path, sysinfo.ClusterDeployMode)[0]
-	}}
+	// The proxies are sampled too, for the quota metrics.
+	si := &clusterSystemInfo{meta: n.meta, logger: n.logger, conns: map[string]*grpc.ClientConn{},
+		roles: append(slices.Clone(systemRoles), session.RoleProxy), self: func() sysinfo.ComponentInfos {
+			return localInfos(n.role, n.serverID.Load(), n.addr, n.cfg.Minio.BucketName, n.cfg.LocalStorage.Path, sysinfo.ClusterDeployMode)[0]
+		}}
 	center := publicFromConfig(n.cfg).quotaCenter("", nodeMemory{si}, placement{root: root, replicas: replicas, channels: channels},
 		storedSizes{root, sizes}, n.logger)
 	if center == nil {

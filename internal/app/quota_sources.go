@@ -18,9 +18,10 @@ import (
 // nodeMemory gives the write protection the workers' memory from the
 // component infos GetMetrics reports: in a cluster each data, query and
 // streaming node's own (gathered through the sessions), standalone the
-// process's, with a query node's growing segment bytes from its
-// quota_metrics (Milvus's QueryNodeQuotaMetrics.GrowingSegmentsSize). One
-// code path for both modes.
+// process's, with a query node's growing segment bytes and collections
+// from its quota_metrics (Milvus's QueryNodeQuotaMetrics). The proxies'
+// come along for the quota metrics (when the infos list them). One code
+// path for both modes.
 type nodeMemory struct{ infos rpc.SystemInfo }
 
 func (n nodeMemory) NodeMemory(ctx context.Context) ([]quota.NodeMemory, error) {
@@ -38,6 +39,8 @@ func (n nodeMemory) NodeMemory(ctx context.Context) ([]quota.NodeMemory, error) 
 			role = quota.RoleQueryNode
 		case sysinfo.RoleStreamingNode: // it holds the growing segments of its channels
 			role = quota.RoleStreamingNode
+		case sysinfo.RoleProxy:
+			role = quota.RoleProxy
 		default:
 			continue
 		}
@@ -45,9 +48,10 @@ func (n nodeMemory) NodeMemory(ctx context.Context) ([]quota.NodeMemory, error) 
 			continue
 		}
 		hw := c.HardwareInfos
-		m := quota.NodeMemory{Role: role, ID: c.ID, Used: hw.MemoryUsage, Total: hw.Memory}
-		if q := c.QuotaMetrics; q != nil && q.GrowingSegmentsSize > 0 {
-			m.Growing = uint64(q.GrowingSegmentsSize)
+		m := quota.NodeMemory{Role: role, ID: c.ID, Used: hw.MemoryUsage, Total: hw.Memory, Hardware: hw}
+		if q := c.QuotaMetrics; q != nil {
+			m.Growing = uint64(max(q.GrowingSegmentsSize, 0))
+			m.Collections = q.Effect.CollectionIDs
 		}
 		out = append(out, m)
 	}

@@ -29,8 +29,9 @@ func info(role string, id int64, used, total uint64, failed bool) sysinfo.Compon
 }
 
 // TestNodeMemory: the workers' memory comes from their component infos;
-// streaming nodes are told apart (they hold every channel they serve); coordinators and
-// unreachable nodes are left out.
+// streaming nodes are told apart (they hold every channel they serve);
+// proxies come along for the quota metrics; coordinators and unreachable
+// nodes are left out.
 func TestNodeMemory(t *testing.T) {
 	src := nodeMemory{fakeInfos{
 		info(sysinfo.RoleProxy, 1, 1, 10, false), info(sysinfo.RoleDataNode, 2, 5, 10, false),
@@ -41,19 +42,20 @@ func TestNodeMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []quota.NodeMemory{{Role: quota.RoleDataNode, ID: 2, Used: 5, Total: 10},
-		{Role: quota.RoleQueryNode, ID: 3, Used: 6, Total: 10}, {Role: quota.RoleStreamingNode, ID: 4, Used: 7, Total: 10}}
-	if len(got) != len(want) {
-		t.Fatalf("got %+v", got)
+	hw := func(used uint64) sysinfo.HardwareMetrics {
+		return sysinfo.HardwareMetrics{MemoryUsage: used, Memory: 10}
 	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("node %d: %+v, want %+v", i, got[i], want[i])
-		}
+	want := []quota.NodeMemory{{Role: quota.RoleProxy, ID: 1, Used: 1, Total: 10, Hardware: hw(1)},
+		{Role: quota.RoleDataNode, ID: 2, Used: 5, Total: 10, Hardware: hw(5)},
+		{Role: quota.RoleQueryNode, ID: 3, Used: 6, Total: 10, Hardware: hw(6)},
+		{Role: quota.RoleStreamingNode, ID: 4, Used: 7, Total: 10, Hardware: hw(7)}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %+v, want %+v", got, want)
 	}
-	// Standalone: the process's own metrics, as data node and query node.
-	local, err := nodeMemory{standaloneSystemInfo{}}.NodeMemory(context.Background())
-	if err != nil || len(local) < 2 || local[0].Total == 0 || local[0].Used == 0 {
+	// Standalone: the process's own metrics, as proxy, data node and
+	// query node.
+	local, err := nodeMemory{standaloneSystemInfo{id: 9, proxy: true}}.NodeMemory(context.Background())
+	if err != nil || len(local) < 3 || local[0].Role != quota.RoleProxy || local[0].ID != 9 || local[0].Total == 0 || local[0].Used == 0 {
 		t.Fatalf("standalone: %+v, %v", local, err)
 	}
 }
@@ -92,8 +94,9 @@ func TestNodeMemoryGrowing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []quota.NodeMemory{{Role: quota.RoleQueryNode, ID: 3, Used: 6, Total: 10, Growing: 3 << 20},
-		{Role: quota.RoleDataNode, ID: 3, Used: 6, Total: 10}}
+	hw := sysinfo.HardwareMetrics{MemoryUsage: 6, Memory: 10}
+	want := []quota.NodeMemory{{Role: quota.RoleQueryNode, ID: 3, Used: 6, Total: 10, Growing: 3 << 20, Hardware: hw, Collections: []int64{7, 9}},
+		{Role: quota.RoleDataNode, ID: 3, Used: 6, Total: 10, Hardware: hw}}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}

@@ -203,12 +203,21 @@ func (s *Standalone) build(ctx context.Context) error {
 	// collection), the data directory's disk and the stored binlogs; the
 	// proxy's limiter takes its verdict, as a cluster proxy takes the root
 	// coordinator's (quota_center.go).
-	s.center = s.cfg.Public.quotaCenter(s.cfg.DataDir, nodeMemory{standaloneSystemInfo{query: s.qnode}}, nil, storedSizes{s.root, s.data}, s.logger)
-	if s.center != nil {
-		s.quota = s.cfg.Public.limiter(s.center, s.logger)
+	// GetMetrics reports the components under a server ID of this start,
+	// as Milvus standalone's session ID (sysinfo.go).
+	id, err := session.AllocIDMarked(ctx, meta, wm)
+	if err != nil {
+		return fmt.Errorf("app: %w", err)
 	}
+	addr := net.JoinHostPort(hostIP(), strconv.Itoa(s.cfg.Port))
+	s.center = s.cfg.Public.quotaCenter(s.cfg.DataDir, nodeMemory{standaloneSystemInfo{id: id, addr: addr, diskPath: s.cfg.DataDir, query: s.qnode, proxy: true}},
+		nil, storedSizes{s.root, s.data}, s.logger)
 	deps := proxy.Deps{Root: s.root, Data: s.data, Query: s.qcoord, Index: s.icoord, Writer: s.writer,
 		Shards: s.qnode, Hooks: h, Imports: s.data, Logger: s.logger}
+	if s.center != nil {
+		s.quota = s.cfg.Public.limiter(s.center, s.logger)
+		deps.QuotaMetrics = s.center
+	}
 	if s.quota != nil {
 		deps.Quota = s.quota
 	}
@@ -219,14 +228,8 @@ func (s *Standalone) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// GetMetrics reports the components under a server ID of this start,
-	// as Milvus standalone's session ID (sysinfo.go).
-	id, err := session.AllocIDMarked(ctx, meta, wm)
-	if err != nil {
-		return fmt.Errorf("app: %w", err)
-	}
 	svc := rpc.NewService(s.proxy, "STANDALONE").WithReplicas(s.qcoord).WithResourceGroups(s.qcoord).WithRBAC(acl)
-	svc.SetSystemInfo(standaloneSystemInfo{id: id, addr: net.JoinHostPort(hostIP(), strconv.Itoa(s.cfg.Port)), diskPath: s.cfg.DataDir, query: s.qnode})
+	svc.SetSystemInfo(standaloneSystemInfo{id: id, addr: addr, diskPath: s.cfg.DataDir, query: s.qnode})
 	restH := rest.New(s.proxy, s.logger).WithResourceGroups(svc)
 	restH.SetAuth(guard, svc)
 	s.rpc = rpc.New(rpc.Config{Addr: net.JoinHostPort(s.cfg.Public.Listen, strconv.Itoa(s.cfg.Port)), MetricsAddr: net.JoinHostPort(s.cfg.Public.Listen, strconv.Itoa(s.cfg.MetricsPort)),

@@ -116,6 +116,9 @@ type standaloneSystemInfo struct {
 	diskPath string
 	// query is the process's query node (nil: no quota metrics).
 	query growingSource
+	// proxy lists the proxy among the components (the quota center's
+	// sample; GetMetrics reports it as Self).
+	proxy bool
 }
 
 func (s standaloneSystemInfo) infos(role string) []sysinfo.ComponentInfos {
@@ -128,6 +131,9 @@ func (s standaloneSystemInfo) Self(context.Context) sysinfo.ComponentInfos {
 
 func (s standaloneSystemInfo) Components(context.Context) ([]sysinfo.ComponentInfos, error) {
 	var out []sysinfo.ComponentInfos
+	if s.proxy {
+		out = append(out, s.infos(sysinfo.RoleProxy)...)
+	}
 	for _, r := range []string{sysinfo.RoleRootCoord, sysinfo.RoleDataCoord, sysinfo.RoleDataNode,
 		sysinfo.RoleQueryCoord, sysinfo.RoleQueryNode, sysinfo.RoleStreamingNode} {
 		out = append(out, s.infos(r)...)
@@ -146,7 +152,9 @@ const nodeInfoTimeout = 3 * time.Second
 // every live process (coordinators: the active one) is asked for its
 // infos; one that does not answer is reported with has_error.
 type clusterSystemInfo struct {
-	meta   kv.Store
+	meta kv.Store
+	// roles are the roles whose sessions it asks (nil: systemRoles).
+	roles  []string
 	self   func() sysinfo.ComponentInfos
 	logger *slog.Logger
 
@@ -181,7 +189,11 @@ func (c *clusterSystemInfo) close() {
 
 func (c *clusterSystemInfo) Components(ctx context.Context) ([]sysinfo.ComponentInfos, error) {
 	var procs []session.Info
-	for _, role := range systemRoles {
+	roles := c.roles
+	if roles == nil {
+		roles = systemRoles
+	}
+	for _, role := range roles {
 		ms, _, err := session.List(ctx, c.meta, role)
 		if err != nil {
 			return nil, fmt.Errorf("list %s sessions: %w", role, err)

@@ -144,8 +144,11 @@ type Deps struct {
 	// Import and the jobs/import API answer Unimplemented.
 	Imports importCoord
 	// Quota, if set, admits or refuses requests (quotaAndLimits).
-	Quota  admitter
-	Logger *slog.Logger
+	Quota admitter
+	// QuotaMetrics is the quota center's last sample (GetQuotaMetrics);
+	// nil: quotaAndLimits is off and there is no sample.
+	QuotaMetrics quotaMetrics
+	Logger       *slog.Logger
 }
 
 // Server is a proxy.

@@ -265,11 +265,19 @@ func (s *Server) TransferReplica(ctx context.Context, source, target string, col
 	if !ok {
 		return rgNotFound(target)
 	}
+	// Milvus 2.6's checks, in its order
+	// (broadcastAlterLoadConfigCollectionV2ForTransferReplica).
+	if source == target {
+		return errs.InvalidParameter("source resource group and target resource group should not be the same, resource group: %s", source)
+	}
 	if n <= 0 {
 		return errs.InvalidParameterValue("NumReplica > 0", fmt.Sprintf("invalid NumReplica %d", n))
 	}
 	if _, loaded := s.loaded[collectionID]; !loaded {
 		return errs.CollectionNotLoaded(collectionID)
+	}
+	if all := len(s.replicas[collectionID]); int(n) > all {
+		return errs.InvalidParameterValue(n, all, "the number of replicas to transfer is greater than the number of replicas in the collection")
 	}
 	var from []*replica
 	inTarget := 0
@@ -282,8 +290,8 @@ func (s *Server) TransferReplica(ctx context.Context, source, target string, col
 		}
 	}
 	if int64(len(from)) < n {
-		return errs.InvalidParameter("NumReplica not greater than the number of replica in source resource group: only found %d replicas of collection %d in source resource group %s, but %d requested",
-			len(from), collectionID, source, n)
+		return errs.InvalidParameterValue("NumReplica not greater than the number of replica in source resource group",
+			fmt.Sprintf("only found [%d] replicas of collection [%d] in source resource group [%s], but %d require", len(from), collectionID, source, n))
 	}
 	if need := inTarget + int(n); len(dst.Nodes) < need {
 		return errs.ResourceGroupNodeNotEnough(target, len(dst.Nodes), need)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/milvago/milvago/internal/contract"
 )
 
 // CenterConfig is the write protection part of quotaAndLimits, which
@@ -100,8 +102,9 @@ type Center struct {
 	cfg    CenterConfig
 	logger *slog.Logger
 
-	mu     sync.Mutex
-	states *States
+	mu      sync.Mutex
+	states  *States
+	metrics *contract.QuotaCenterMetrics
 }
 
 // NewCenter returns a center for cfg.
@@ -109,7 +112,8 @@ func NewCenter(cfg CenterConfig, logger *slog.Logger) *Center {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Center{cfg: cfg, logger: logger.With("component", "quotacenter"), states: &States{}}
+	return &Center{cfg: cfg, logger: logger.With("component", "quotacenter"), states: &States{},
+		metrics: contract.NewQuotaCenterMetrics()}
 }
 
 // QuotaStates is the last sample's verdict.
@@ -117,6 +121,16 @@ func (c *Center) QuotaStates(context.Context) (*States, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.states, nil
+}
+
+// QuotaMetrics is the last sample: each node's hardware metrics and the
+// collections it holds, the binlog bytes, and the verdict (Milvus's
+// QuotaCenter.getQuotaMetrics). Before the first sample, or with nothing
+// to sample (quotaAndLimits off), it holds no node.
+func (c *Center) QuotaMetrics(context.Context) (*contract.QuotaCenterMetrics, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.metrics, nil
 }
 
 // sampleTimeout bounds one sample's calls to the coordinators and nodes.
@@ -146,12 +160,14 @@ func (c *Center) Run(ctx context.Context) {
 	}
 }
 
+// watches reports whether there is anything to sample: the nodes (for
+// the quota metrics even with no water level on) or the disk.
 func (c *Center) watches() bool {
 	g := c.cfg
-	return ((g.MemProtection || g.GrowingProtection) && g.Nodes != nil) || (g.DiskProtection && (g.Probe != nil || g.Storage != nil))
+	return g.Nodes != nil || g.Storage != nil || (g.DiskProtection && g.Probe != nil)
 }
 
-// Sample measures once and sets the verdict.
+// Sample measures once, sets the verdict and keeps the sample.
 func (c *Center) Sample(ctx context.Context) {
 	if c == nil || !c.watches() {
 		return
@@ -159,11 +175,15 @@ func (c *Center) Sample(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, sampleTimeout)
 	defer cancel()
 	s := &States{}
-	c.checkMemory(ctx, s)
-	c.checkDisk(ctx, s)
+	m := contract.NewQuotaCenterMetrics()
+	nodes, query, data := c.checkMemory(ctx, s)
+	colls := c.checkDisk(ctx, s, m)
+	c.nodeMetrics(m, nodes, query, data, colls)
+	m.QuotaStates = stateMetrics(s)
 	c.mu.Lock()
 	prev := c.states
 	c.states = s
+	c.metrics = m
 	c.mu.Unlock()
 	switch {
 	case s.refusesAll() && !prev.refusesAll():
@@ -184,19 +204,24 @@ func (c *Center) Sample(ctx context.Context) {
 // the collections it holds; between the low and the high level their DML
 // rates are scaled by (high - level) / (high - low), the lowest factor of
 // the nodes holding them.
-func (c *Center) checkMemory(ctx context.Context, s *States) {
+//
+// It returns the nodes it read, and where the collections live if it had
+// to read that (nil: not read).
+func (c *Center) checkMemory(ctx context.Context, s *States) (nodes []NodeMemory, query, data map[int64][]int64) {
 	g := c.cfg
-	if (!g.MemProtection && !g.GrowingProtection) || g.Nodes == nil {
-		return
+	if g.Nodes == nil {
+		return nil, nil, nil
 	}
 	nodes, err := g.Nodes.NodeMemory(ctx)
 	if err != nil {
 		c.logger.Warn("cannot read the nodes' memory", "err", err)
-		return
+		return nil, nil, nil
+	}
+	if !g.MemProtection && !g.GrowingProtection {
+		return nodes, nil, nil
 	}
 	// Where collections live is read only when a node is above a level:
 	// a calm sample costs the nodes' metrics alone.
-	var query, data map[int64][]int64
 	if g.Placement != nil && slices.ContainsFunc(nodes, c.aboveLow) {
 		if query, data, err = g.Placement.Placement(ctx); err != nil {
 			// Not knowing where collections live, a node over its level
@@ -244,7 +269,7 @@ func (c *Center) checkMemory(ctx context.Context, s *States) {
 		}
 	}
 	for _, n := range nodes {
-		if n.Total == 0 {
+		if n.Total == 0 || n.Role == RoleProxy {
 			continue
 		}
 		colls, all := held(n)
@@ -284,6 +309,7 @@ func (c *Center) checkMemory(ctx context.Context, s *States) {
 		}
 		scale((high-level)/(high-low), colls, all)
 	}
+	return nodes, query, data
 }
 
 // levels are a node's memory water levels.
@@ -297,7 +323,7 @@ func (c *Center) levels(n NodeMemory) (low, high float64) {
 // aboveLow reports whether a node is above a low water level, memory or
 // growing segments: then the collections it holds are throttled.
 func (c *Center) aboveLow(n NodeMemory) bool {
-	if n.Total == 0 {
+	if n.Total == 0 || n.Role == RoleProxy {
 		return false
 	}
 	g := c.cfg
@@ -312,10 +338,14 @@ func (c *Center) aboveLow(n NodeMemory) bool {
 // checkDisk is Milvus's checkDiskQuota (the binlogs of the cluster, each
 // database, collection and partition against their quotas) plus the data
 // directory's disk water level.
-func (c *Center) checkDisk(ctx context.Context, s *States) {
+//
+// It returns the collections it listed (nil: no storage, or the listing
+// failed).
+func (c *Center) checkDisk(ctx context.Context, s *States, m *contract.QuotaCenterMetrics) (colls []StoredCollection) {
 	g := c.cfg
+	colls, sizes := c.measureBinlogs(ctx, m)
 	if !g.DiskProtection {
-		return
+		return colls
 	}
 	if g.Probe != nil && g.DiskHighWaterLevel > 0 {
 		used, total, err := g.Probe.Disk()
@@ -325,7 +355,7 @@ func (c *Center) checkDisk(ctx context.Context, s *States) {
 			if frac := float64(used) / float64(total); frac > g.DiskHighWaterLevel {
 				s.DiskAll = fmt.Sprintf("the data directory's disk is %.1f%% full (%d of %d MB), above the high water level %.0f%%",
 					frac*100, used/mb, total/mb, g.DiskHighWaterLevel*100)
-				return
+				return colls
 			}
 		}
 	}
@@ -338,34 +368,22 @@ func (c *Center) checkDisk(ctx context.Context, s *States) {
 				s.DiskAll = "cluster disk quota exceeded"
 			}
 		}
-		return
+		return colls
 	}
-	colls, err := g.Storage.Collections(ctx)
-	if err != nil {
-		c.logger.Warn("cannot list the collections for the disk quotas", "err", err)
-		return
+	if sizes == nil {
+		return colls // the collections could not be listed
 	}
-	// Sizes are read only where a quota can bind: with no quota
-	// configured nor set as a property, a sample costs one listing.
-	all := g.DiskQuotaBytes > 0 || g.DiskQuotaPerDB > 0 || g.DiskQuotaPerCollection > 0 || g.DiskQuotaPerPartition > 0
 	var total int64
 	dbBytes := map[string]int64{}
 	dbProps := map[string]map[string]string{}
 	for _, coll := range colls {
 		dbProps[coll.DB] = coll.DBProps
-		_, dbQuota := coll.DBProps[propDBDiskQuota]
-		_, collQuota := coll.Props[propCollDiskQuot]
-		if !all && !dbQuota && !collQuota {
-			continue
+		parts, ok := sizes.PartitionsBinlogSize[coll.ID]
+		if !ok {
+			continue // not measured
 		}
-		parts, err := g.Storage.PartitionBytes(ctx, coll.ID)
-		if err != nil {
-			c.logger.Warn("cannot read a collection's stored size", "collection", coll.ID, "err", err)
-			continue
-		}
-		var n int64
+		n := sizes.CollectionBinlogSize[coll.ID]
 		for part, b := range parts {
-			n += b
 			if g.DiskQuotaPerPartition > 0 && b >= g.DiskQuotaPerPartition {
 				setTrue(&s.DiskPartitions, part)
 			}
@@ -378,7 +396,7 @@ func (c *Center) checkDisk(ctx context.Context, s *States) {
 	}
 	if g.DiskQuotaBytes > 0 && total >= g.DiskQuotaBytes {
 		s.DiskAll = "cluster disk quota exceeded"
-		return
+		return colls
 	}
 	for _, db := range slices.Sorted(maps.Keys(dbBytes)) {
 		if q := quotaOf(dbProps[db], propDBDiskQuota, g.DiskQuotaPerDB); q > 0 && dbBytes[db] >= q {
@@ -391,6 +409,44 @@ func (c *Center) checkDisk(ctx context.Context, s *States) {
 	if len(s.DiskDBs)+len(s.DiskCollections)+len(s.DiskPartitions) > 0 {
 		c.logger.Warn("disk quota exceeded: refusing writes", "databases", len(s.DiskDBs), "collections", len(s.DiskCollections), "partitions", len(s.DiskPartitions))
 	}
+	return colls
+}
+
+// measureBinlogs lists the collections and reads the binlog bytes of each
+// by partition, as Milvus's data coordinator reports them in its quota
+// metrics (every collection, whether a quota binds it or not: the sample
+// is also what GetQuotaMetrics reports); it sets m.DataCoordMetrics.
+// sizes is nil when there is no storage or the listing failed.
+func (c *Center) measureBinlogs(ctx context.Context, m *contract.QuotaCenterMetrics) (colls []StoredCollection, sizes *contract.DataCoordQuotaMetrics) {
+	if c.cfg.Storage == nil {
+		return nil, nil
+	}
+	colls, err := c.cfg.Storage.Collections(ctx)
+	if err != nil {
+		c.logger.Warn("cannot list the collections for the disk quotas", "err", err)
+		return nil, nil
+	}
+	sizes = &contract.DataCoordQuotaMetrics{CollectionBinlogSize: map[int64]int64{},
+		PartitionsBinlogSize: map[int64]map[int64]int64{}, CollectionL0RowCount: map[int64]int64{}}
+	for _, coll := range colls {
+		parts, err := c.cfg.Storage.PartitionBytes(ctx, coll.ID)
+		if err != nil {
+			c.logger.Warn("cannot read a collection's stored size", "collection", coll.ID, "err", err)
+			continue
+		}
+		var n int64
+		for _, b := range parts {
+			n += b
+		}
+		if parts == nil {
+			parts = map[int64]int64{}
+		}
+		sizes.PartitionsBinlogSize[coll.ID] = parts
+		sizes.CollectionBinlogSize[coll.ID] = n
+		sizes.TotalBinlogSize += n
+	}
+	m.DataCoordMetrics = sizes
+	return colls, sizes
 }
 
 func setTrue(m *map[int64]bool, id int64) {

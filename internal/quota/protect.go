@@ -3,6 +3,8 @@ package quota
 import (
 	"context"
 	"time"
+
+	"github.com/milvago/milvago/internal/sysinfo"
 )
 
 // Node roles whose memory the protection watches.
@@ -12,6 +14,9 @@ const (
 	// RoleStreamingNode is watched with the query node levels; it holds
 	// the growing data of every channel it serves.
 	RoleStreamingNode = "streamingnode"
+	// RoleProxy is sampled for the quota metrics only: a proxy holds no
+	// data, and no water level applies to it.
+	RoleProxy = "proxy"
 )
 
 // NodeMemory is one worker's memory, as its metrics report it.
@@ -22,6 +27,11 @@ type NodeMemory struct {
 	// Growing is the bytes of the node's growing segments (query and
 	// streaming nodes; 0: unknown).
 	Growing uint64
+	// Hardware is the node's hardware metrics as it reports them (the
+	// quota metrics' Hms); Collections the collections it reports holding
+	// (a query node's growing data; nil: not reported).
+	Hardware    sysinfo.HardwareMetrics
+	Collections []int64
 }
 
 // Nodes reports the workers' memory (in a cluster, from the metrics the

@@ -161,12 +161,16 @@ func TestDiskQuotas(t *testing.T) {
 	}}
 	cfg, cc := defaults(), CenterConfig{}
 	cc.DiskProtection, cc.Storage = true, st
-	// With no quota configured only the collections with a quota property
-	// (or in a database with one) are measured.
+	// Every collection is measured (the quota metrics report each one's
+	// binlog bytes); with no quota configured only those with a quota
+	// property, or in a database with one, are refused.
 	l, _ := newProtected(cfg, cc)
 	l.Sample()
-	if st.reads != 2 {
-		t.Fatalf("%d collections measured, want 2 (3 and 4)", st.reads)
+	if st.reads != 4 {
+		t.Fatalf("%d collections measured, want 4", st.reads)
+	}
+	if err := l.AdmitIn(context.Background(), Insert, Scope{DB: "default", Collection: 1}, 1); err != nil {
+		t.Fatalf("insert into a collection with no quota: %v", err)
 	}
 	if err := l.AdmitIn(context.Background(), Insert, Scope{DB: "small", Collection: 3}, 1); err == nil {
 		t.Fatal("insert into a database over its property quota")

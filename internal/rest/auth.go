@@ -9,6 +9,7 @@ import (
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
+	"github.com/milvus-io/milvus/pkg/v2/proto/internalpb"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/milvago/milvago/internal/auth"
@@ -261,8 +262,10 @@ var grpcRequestFor = map[string]func(b *authBody) proto.Message{
 	"/resource_groups/alter":            func(*authBody) proto.Message { return &milvuspb.UpdateResourceGroupsRequest{} },
 	"/resource_groups/transfer_replica": func(*authBody) proto.Message { return &milvuspb.TransferReplicaRequest{} },
 
-	"/segments/describe":    func(*authBody) proto.Message { return &milvuspb.GetPersistentSegmentInfoRequest{} },
-	"/quotacenter/describe": func(*authBody) proto.Message { return &milvuspb.GetMetricsRequest{} },
+	"/segments/describe": func(*authBody) proto.Message { return &milvuspb.GetPersistentSegmentInfoRequest{} },
+	// Milvus checks GetQuotaMetrics with internalpb's request, which names
+	// no privilege: any authenticated user may read the quota center.
+	"/quotacenter/describe": func(*authBody) proto.Message { return &internalpb.GetQuotaMetricsRequest{} },
 	"/common/run_analyzer":  func(*authBody) proto.Message { return &milvuspb.RunAnalyzerRequest{} },
 }
 

@@ -51,6 +51,10 @@ func (h *Handler) WithResourceGroups(svc rgService) *Handler {
 		if err := c.decode(&r); err != nil {
 			return nil, err
 		}
+		// Milvus binds resource_groups as required.
+		if len(r.ResourceGroups) == 0 {
+			return nil, restErr(errMissingParam, "Key: 'resource_groups' Error:Field validation for 'resource_groups' failed on the 'required' tag")
+		}
 		req := &milvuspb.UpdateResourceGroupsRequest{ResourceGroups: map[string]*rgpb.ResourceGroupConfig{}}
 		for name, cfg := range r.ResourceGroups {
 			req.ResourceGroups[name] = cfg.pb()
@@ -96,6 +100,10 @@ func (h *Handler) WithResourceGroups(svc rgService) *Handler {
 		}
 		if err := required("sourceRgName", r.SourceRgName, "targetRgName", r.TargetRgName, "collectionName", r.CollectionName); err != nil {
 			return nil, err
+		}
+		// Milvus binds replicaNum as required: 0 is missing.
+		if r.ReplicaNum == 0 {
+			return nil, restErr(errMissingParam, "Key: 'replicaNum' Error:Field validation for 'replicaNum' failed on the 'required' tag")
 		}
 		return statusOnly(svc.TransferReplica(ctx, &milvuspb.TransferReplicaRequest{SourceResourceGroup: r.SourceRgName,
 			TargetResourceGroup: r.TargetRgName, CollectionName: r.CollectionName, NumReplica: r.ReplicaNum, DbName: c.db}))

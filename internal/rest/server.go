@@ -158,7 +158,8 @@ func New(p *proxy.Server, logger *slog.Logger) *Handler {
 		"/aliases/drop":     h.dropAlias,
 		"/aliases/alter":    h.alterAlias,
 
-		"/segments/describe": h.segmentsDescribe,
+		"/segments/describe":    h.segmentsDescribe,
+		"/quotacenter/describe": h.quotaCenterDescribe,
 	}
 	for p, ep := range h.ddl26Routes() {
 		h.routes[p] = ep
@@ -183,7 +184,6 @@ func New(p *proxy.Server, logger *slog.Logger) *Handler {
 // unimplemented are Milvus 2.6 endpoints Milvago does not serve yet; they
 // answer code 10 rather than 404, so that a client sees why.
 var unimplemented = []string{
-	"/quotacenter/describe",
 	// users/, roles/ and privilege_groups/ are served once SetAuth gives
 	// the handler the RBAC API (auth.go).
 	"/users/list", "/users/describe", "/users/create", "/users/drop", "/users/update_password",

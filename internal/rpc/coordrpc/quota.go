@@ -2,11 +2,14 @@ package coordrpc
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
 
 	"google.golang.org/grpc"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/quota"
 	"github.com/milvago/milvago/internal/rpc"
 	"github.com/milvago/milvago/internal/rpc/pb"
@@ -14,16 +17,37 @@ import (
 
 const quotaName = "rootcoord"
 
-// QuotaCenterServer serves the quota center's verdict
+// QuotaCenterSource is what the quota center serves: its verdict and its
+// last sample (quota.Center).
+type QuotaCenterSource interface {
+	quota.StatesSource
+	QuotaMetrics(ctx context.Context) (*contract.QuotaCenterMetrics, error)
+}
+
+// QuotaCenterServer serves the quota center's verdict and last sample
 // (proto/milvago/quota.proto), next to the root coordinator.
 type QuotaCenterServer struct {
 	pb.UnimplementedQuotaCenterServer
-	src quota.StatesSource
+	src QuotaCenterSource
 }
 
 // RegisterQuotaCenter serves src on g.
-func RegisterQuotaCenter(g *grpc.Server, src quota.StatesSource) {
+func RegisterQuotaCenter(g *grpc.Server, src QuotaCenterSource) {
 	pb.RegisterQuotaCenterServer(g, &QuotaCenterServer{src: src})
+}
+
+// GetQuotaMetrics answers the last sample as its JSON, as Milvus's root
+// coordinator does.
+func (s *QuotaCenterServer) GetQuotaMetrics(ctx context.Context, _ *pb.Empty) (*pb.QuotaMetrics, error) {
+	m, err := s.src.QuotaMetrics(ctx)
+	if err != nil {
+		return &pb.QuotaMetrics{Status: rpc.StatusOf(err)}, nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return &pb.QuotaMetrics{Status: rpc.StatusOf(fmt.Errorf("coordrpc: encode the quota metrics: %w", err))}, nil
+	}
+	return &pb.QuotaMetrics{Status: rpc.StatusOf(nil), MetricsInfo: string(b)}, nil
 }
 
 func (s *QuotaCenterServer) GetQuotaStates(ctx context.Context, _ *pb.Empty) (*pb.QuotaStates, error) {
@@ -36,8 +60,9 @@ func (s *QuotaCenterServer) GetQuotaStates(ctx context.Context, _ *pb.Empty) (*p
 	return r, nil
 }
 
-// QuotaCenterClient fetches the quota center's verdict; it implements
-// quota.StatesSource for a cluster proxy's limiter.
+// QuotaCenterClient fetches the quota center's verdict and last sample;
+// it implements quota.StatesSource for a cluster proxy's limiter and
+// QuotaCenterSource for its GetQuotaMetrics.
 type QuotaCenterClient struct{ c pb.QuotaCenterClient }
 
 // NewQuotaCenterClient returns a client on conn (the root coordinator).
@@ -52,6 +77,19 @@ func (c *QuotaCenterClient) QuotaStates(ctx context.Context) (*quota.States, err
 		return nil, err
 	}
 	return ToQuotaStates(r), nil
+}
+
+// QuotaMetrics is the quota center's last sample.
+func (c *QuotaCenterClient) QuotaMetrics(ctx context.Context) (*contract.QuotaCenterMetrics, error) {
+	r, err := c.c.GetQuotaMetrics(ctx, &pb.Empty{})
+	if err := Check(quotaName, r, err); err != nil {
+		return nil, err
+	}
+	var m contract.QuotaCenterMetrics
+	if err := json.Unmarshal([]byte(r.GetMetricsInfo()), &m); err != nil {
+		return nil, fmt.Errorf("coordrpc: decode the quota metrics: %w", err)
+	}
+	return &m, nil
 }
 
 // FromQuotaStates is s as its message.

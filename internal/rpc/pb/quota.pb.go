@@ -140,6 +140,61 @@ func (x *QuotaStates) GetDiskPartitions() []int64 {
 	return nil
 }
 
+// QuotaMetrics is the quota center's last sample (Milvus's
+// internal.GetQuotaMetricsResponse): contract.QuotaCenterMetrics as the
+// JSON Milvus's GetQuotaMetrics returns.
+type QuotaMetrics struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        *commonpb.Status       `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	MetricsInfo   string                 `protobuf:"bytes,2,opt,name=metrics_info,json=metricsInfo,proto3" json:"metrics_info,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QuotaMetrics) Reset() {
+	*x = QuotaMetrics{}
+	mi := &file_quota_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QuotaMetrics) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QuotaMetrics) ProtoMessage() {}
+
+func (x *QuotaMetrics) ProtoReflect() protoreflect.Message {
+	mi := &file_quota_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QuotaMetrics.ProtoReflect.Descriptor instead.
+func (*QuotaMetrics) Descriptor() ([]byte, []int) {
+	return file_quota_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *QuotaMetrics) GetStatus() *commonpb.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *QuotaMetrics) GetMetricsInfo() string {
+	if x != nil {
+		return x.MetricsInfo
+	}
+	return ""
+}
+
 var File_quota_proto protoreflect.FileDescriptor
 
 const file_quota_proto_rawDesc = "" +
@@ -158,9 +213,13 @@ const file_quota_proto_rawDesc = "" +
 	"\x0fdisk_partitions\x18\t \x03(\x03R\x0ediskPartitions\x1a:\n" +
 	"\fFactorsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x012W\n" +
+	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"f\n" +
+	"\fQuotaMetrics\x123\n" +
+	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12!\n" +
+	"\fmetrics_info\x18\x02 \x01(\tR\vmetricsInfo2\xa3\x01\n" +
 	"\vQuotaCenter\x12H\n" +
-	"\x0eGetQuotaStates\x12\x17.milvago.internal.Empty\x1a\x1d.milvago.internal.QuotaStatesB,Z*github.com/milvago/milvago/internal/rpc/pbb\x06proto3"
+	"\x0eGetQuotaStates\x12\x17.milvago.internal.Empty\x1a\x1d.milvago.internal.QuotaStates\x12J\n" +
+	"\x0fGetQuotaMetrics\x12\x17.milvago.internal.Empty\x1a\x1e.milvago.internal.QuotaMetricsB,Z*github.com/milvago/milvago/internal/rpc/pbb\x06proto3"
 
 var (
 	file_quota_proto_rawDescOnce sync.Once
@@ -174,23 +233,27 @@ func file_quota_proto_rawDescGZIP() []byte {
 	return file_quota_proto_rawDescData
 }
 
-var file_quota_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_quota_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
 var file_quota_proto_goTypes = []any{
 	(*QuotaStates)(nil),     // 0: milvago.internal.QuotaStates
-	nil,                     // 1: milvago.internal.QuotaStates.FactorsEntry
-	(*commonpb.Status)(nil), // 2: milvus.proto.common.Status
-	(*Empty)(nil),           // 3: milvago.internal.Empty
+	(*QuotaMetrics)(nil),    // 1: milvago.internal.QuotaMetrics
+	nil,                     // 2: milvago.internal.QuotaStates.FactorsEntry
+	(*commonpb.Status)(nil), // 3: milvus.proto.common.Status
+	(*Empty)(nil),           // 4: milvago.internal.Empty
 }
 var file_quota_proto_depIdxs = []int32{
-	2, // 0: milvago.internal.QuotaStates.status:type_name -> milvus.proto.common.Status
-	1, // 1: milvago.internal.QuotaStates.factors:type_name -> milvago.internal.QuotaStates.FactorsEntry
-	3, // 2: milvago.internal.QuotaCenter.GetQuotaStates:input_type -> milvago.internal.Empty
-	0, // 3: milvago.internal.QuotaCenter.GetQuotaStates:output_type -> milvago.internal.QuotaStates
-	3, // [3:4] is the sub-list for method output_type
-	2, // [2:3] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	3, // 0: milvago.internal.QuotaStates.status:type_name -> milvus.proto.common.Status
+	2, // 1: milvago.internal.QuotaStates.factors:type_name -> milvago.internal.QuotaStates.FactorsEntry
+	3, // 2: milvago.internal.QuotaMetrics.status:type_name -> milvus.proto.common.Status
+	4, // 3: milvago.internal.QuotaCenter.GetQuotaStates:input_type -> milvago.internal.Empty
+	4, // 4: milvago.internal.QuotaCenter.GetQuotaMetrics:input_type -> milvago.internal.Empty
+	0, // 5: milvago.internal.QuotaCenter.GetQuotaStates:output_type -> milvago.internal.QuotaStates
+	1, // 6: milvago.internal.QuotaCenter.GetQuotaMetrics:output_type -> milvago.internal.QuotaMetrics
+	5, // [5:7] is the sub-list for method output_type
+	3, // [3:5] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_quota_proto_init() }
@@ -205,7 +268,7 @@ func file_quota_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_quota_proto_rawDesc), len(file_quota_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   3,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

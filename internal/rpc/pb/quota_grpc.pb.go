@@ -22,7 +22,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	QuotaCenter_GetQuotaStates_FullMethodName = "/milvago.internal.QuotaCenter/GetQuotaStates"
+	QuotaCenter_GetQuotaStates_FullMethodName  = "/milvago.internal.QuotaCenter/GetQuotaStates"
+	QuotaCenter_GetQuotaMetrics_FullMethodName = "/milvago.internal.QuotaCenter/GetQuotaMetrics"
 )
 
 // QuotaCenterClient is the client API for QuotaCenter service.
@@ -32,6 +33,8 @@ const (
 // QuotaCenter is served next to RootCoord.
 type QuotaCenterClient interface {
 	GetQuotaStates(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*QuotaStates, error)
+	// GetQuotaMetrics is Milvus's RootCoord.GetQuotaMetrics.
+	GetQuotaMetrics(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*QuotaMetrics, error)
 }
 
 type quotaCenterClient struct {
@@ -52,6 +55,16 @@ func (c *quotaCenterClient) GetQuotaStates(ctx context.Context, in *Empty, opts 
 	return out, nil
 }
 
+func (c *quotaCenterClient) GetQuotaMetrics(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*QuotaMetrics, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(QuotaMetrics)
+	err := c.cc.Invoke(ctx, QuotaCenter_GetQuotaMetrics_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // QuotaCenterServer is the server API for QuotaCenter service.
 // All implementations must embed UnimplementedQuotaCenterServer
 // for forward compatibility.
@@ -59,6 +72,8 @@ func (c *quotaCenterClient) GetQuotaStates(ctx context.Context, in *Empty, opts 
 // QuotaCenter is served next to RootCoord.
 type QuotaCenterServer interface {
 	GetQuotaStates(context.Context, *Empty) (*QuotaStates, error)
+	// GetQuotaMetrics is Milvus's RootCoord.GetQuotaMetrics.
+	GetQuotaMetrics(context.Context, *Empty) (*QuotaMetrics, error)
 	mustEmbedUnimplementedQuotaCenterServer()
 }
 
@@ -71,6 +86,9 @@ type UnimplementedQuotaCenterServer struct{}
 
 func (UnimplementedQuotaCenterServer) GetQuotaStates(context.Context, *Empty) (*QuotaStates, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method GetQuotaStates not implemented")
+}
+func (UnimplementedQuotaCenterServer) GetQuotaMetrics(context.Context, *Empty) (*QuotaMetrics, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetQuotaMetrics not implemented")
 }
 func (UnimplementedQuotaCenterServer) mustEmbedUnimplementedQuotaCenterServer() {}
 func (UnimplementedQuotaCenterServer) testEmbeddedByValue()                     {}
@@ -111,6 +129,24 @@ func _QuotaCenter_GetQuotaStates_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _QuotaCenter_GetQuotaMetrics_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(QuotaCenterServer).GetQuotaMetrics(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: QuotaCenter_GetQuotaMetrics_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(QuotaCenterServer).GetQuotaMetrics(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // QuotaCenter_ServiceDesc is the grpc.ServiceDesc for QuotaCenter service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -121,6 +157,10 @@ var QuotaCenter_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetQuotaStates",
 			Handler:    _QuotaCenter_GetQuotaStates_Handler,
+		},
+		{
+			MethodName: "GetQuotaMetrics",
+			Handler:    _QuotaCenter_GetQuotaMetrics_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

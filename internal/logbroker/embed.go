@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -147,7 +149,8 @@ func startEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		return nil, fmt.Errorf("logbroker: embedded nats: %w", err)
 	}
 	slogger := logger.With("component", "nats-server")
-	srv.SetLoggerV2(serverLogger{slogger}, slogger.Enabled(ctx, slog.LevelDebug), false, false)
+	writeErr := new(atomic.Bool)
+	srv.SetLoggerV2(serverLogger{l: slogger, writeErr: writeErr}, slogger.Enabled(ctx, slog.LevelDebug), false, false)
 	srv.Start()
 
 	wait := cfg.ReadyTimeout
@@ -173,7 +176,7 @@ func startEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 	}
 	logger.Debug("embedded nats started", "dir", cfg.Dir, "sync_always", cfg.SyncAlways, "sync_interval", cfg.SyncInterval)
 	e := &Embedded{srv: srv, log: log, logger: logger, stop: make(chan struct{})}
-	go followDisk(srv, opts, cfg.Dir, e.stop, logger)
+	go followDisk(srv, opts, cfg.Dir, writeErr, e.stop, logger)
 	return e, nil
 }
 
@@ -197,11 +200,21 @@ func (e *Embedded) Close() error {
 
 // serverLogger bridges nats-server's logger to slog: notices, debug and
 // trace at debug level, warnings and errors at theirs.
-type serverLogger struct{ l *slog.Logger }
+// Errorf also notes a store write error (see reopenAfterWriteError).
+type serverLogger struct {
+	l        *slog.Logger
+	writeErr *atomic.Bool
+}
 
 func (s serverLogger) Noticef(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }
 func (s serverLogger) Warnf(format string, v ...any)   { s.l.Warn(fmt.Sprintf(format, v...)) }
 func (s serverLogger) Fatalf(format string, v ...any)  { s.l.Error(fmt.Sprintf(format, v...)) }
-func (s serverLogger) Errorf(format string, v ...any)  { s.l.Error(fmt.Sprintf(format, v...)) }
-func (s serverLogger) Debugf(format string, v ...any)  { s.l.Debug(fmt.Sprintf(format, v...)) }
-func (s serverLogger) Tracef(format string, v ...any)  { s.l.Debug(fmt.Sprintf(format, v...)) }
+func (s serverLogger) Errorf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if s.writeErr != nil && strings.Contains(msg, storeWriteError) {
+		s.writeErr.Store(true)
+	}
+	s.l.Error(msg)
+}
+func (s serverLogger) Debugf(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }
+func (s serverLogger) Tracef(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }

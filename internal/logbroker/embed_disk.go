@@ -3,6 +3,7 @@ package logbroker
 import (
 	"io/fs"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -20,10 +21,10 @@ const diskCheck = 2 * time.Second
 // Every diskCheck the limit is raised to storeLimit's value now (never
 // lowered: what the stream holds stays within it), so appends resume by
 // themselves. It returns when stop closes.
-func followDisk(srv *server.Server, opts *server.Options, dir string, stop <-chan struct{}, logger interface {
-	Info(msg string, args ...any)
-	Warn(msg string, args ...any)
-}) {
+//
+// It also reopens the store after a write error (writeErr, set by the
+// server's logger): see reopenAfterWriteError.
+func followDisk(srv *server.Server, opts *server.Options, dir string, writeErr *atomic.Bool, stop <-chan struct{}, logger diskLogger) {
 	t := time.NewTicker(diskCheck)
 	defer t.Stop()
 	for {
@@ -34,6 +35,10 @@ func followDisk(srv *server.Server, opts *server.Options, dir string, stop <-cha
 		}
 		v, err := srv.Varz(nil)
 		if err != nil || v.JetStream.Config == nil || v.JetStream.Stats == nil {
+			continue
+		}
+		if writeErr.Load() {
+			reopenAfterWriteError(srv, *v.JetStream.Config, dir, int64(v.JetStream.Stats.Store), writeErr, logger)
 			continue
 		}
 		limit := v.JetStream.Config.MaxStore
@@ -49,6 +54,46 @@ func followDisk(srv *server.Server, opts *server.Options, dir string, stop <-cha
 		}
 		logger.Info("raised the log's store limit as disk space freed up", "from", limit, "to", want)
 	}
+}
+
+type diskLogger interface {
+	Info(msg string, args ...any)
+	Warn(msg string, args ...any)
+}
+
+// storeWriteError is in the message nats-server logs when a stream's
+// store fails a write ("JetStream stream 'A > S' critical write error:
+// ... no space left on device"; also "Filestore [S] Critical write
+// error"). The server has no API that reports it.
+const storeWriteError = "ritical write error"
+
+// reopenAfterWriteError reopens JetStream once its disk has room again
+// after a store write failed. A disk filled faster than diskCheck samples
+// makes a write fail outright (ENOSPC) rather than reach the store limit;
+// the stream and its file store then keep that error for good: every later
+// append is dropped unanswered (the publisher waits for its ack until it
+// gives up) until the stream is opened again. Shutting JetStream down and
+// enabling it again, as a restart would, reopens every stream from its
+// files (the failed message is not among them: it was never acknowledged).
+// Clients stay connected; consumers are recovered with their streams.
+func reopenAfterWriteError(srv *server.Server, cfg server.JetStreamConfig, dir string, held int64, writeErr *atomic.Bool, logger diskLogger) {
+	want, ok := storeLimit(dir, held)
+	if !ok || want <= held+1<<20 { // still no room beyond the headroom
+		return
+	}
+	writeErr.Store(false)
+	if err := srv.ShutdownJetStream(); err != nil {
+		logger.Warn("reopen the log after a write error: shut JetStream down", "err", err)
+	}
+	cfg.StoreDir = dir // EnableJetStream adds its own "jetstream" directory
+	cfg.MaxStore = max(cfg.MaxStore, want)
+	if err := srv.EnableJetStream(&cfg); err != nil {
+		writeErr.Store(true) // tried again at the next check
+		logger.Warn("reopen the log after a write error: enable JetStream", "err", err)
+		return
+	}
+	logger.Warn("the log's disk has room again: JetStream reopened after a store write error, appends resume",
+		"store_limit", cfg.MaxStore)
 }
 
 // storeLimit is the store limit for a store holding held bytes in dir:

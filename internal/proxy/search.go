@@ -15,6 +15,7 @@ import (
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/expr"
 	"github.com/milvago/milvago/internal/index"
+	"github.com/milvago/milvago/internal/kmerge"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/quota"
 	"github.com/milvago/milvago/internal/segment"
@@ -233,63 +234,90 @@ func withDynamicField(c *model.Collection, ids []int64, dynKeys []string) []int6
 	return ids
 }
 
+// shardHit is one kept hit: its shard and its index in that shard's
+// result (int32s: a reduce keeps nq*topk of them).
 type shardHit struct {
-	shard, i int
-	score    float32
+	shard, i int32
 }
 
 // reduceSearch merges the shards' hits per query: best first, offset
-// skipped, at most TopK kept.
+// skipped, at most TopK kept. Each query's hits are merged from one
+// cursor per shard (kmerge), never gathered and sorted: the reduce holds
+// only the hits it keeps.
 func (s *Server) reduceSearch(c *model.Collection, spec *searchSpec, results []*contract.SearchResult,
 	fetchIDs []int64, dynKeys []string, outNames []string) *schemapb.SearchResultData {
+	topks, picked := pickHits(spec, results)
+	return s.searchResultData(c, spec, results, topks, picked, fetchIDs, dynKeys, outNames)
+}
+
+// pickHits chooses each query's hits: per query, the shards' hits in the
+// order of a stable sort by score (best first) then primary key (the
+// smaller first, as Milvus reduces), offset skipped, TopK kept (groups
+// with a group-by field).
+func pickHits(spec *searchSpec, results []*contract.SearchResult) ([]int64, []shardHit) {
 	higher := spec.Metric.HigherIsBetter()
 	starts := make([][]int, len(results)) // per shard, start of each query's hits
+	total := 0
 	for si, r := range results {
 		starts[si] = make([]int, spec.NQ+1)
 		for q := range spec.NQ {
 			starts[si][q+1] = starts[si][q] + r.Topks[q]
 		}
+		total += starts[si][spec.NQ]
+	}
+	compare := func(a, i, b, j int) int {
+		ra, rb := results[a], results[b]
+		c := cmp.Compare(ra.Scores[i], rb.Scores[j])
+		if higher {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+		if ra.StrPKs != nil && rb.StrPKs != nil {
+			return cmp.Compare(ra.StrPKs[i], rb.StrPKs[j])
+		}
+		if ra.IntPKs != nil && rb.IntPKs != nil {
+			return cmp.Compare(ra.IntPKs[i], rb.IntPKs[j])
+		}
+		return 0
+	}
+	grouped := spec.GroupByField != ""
+	perQuery := spec.Offset + spec.TopK
+	if grouped {
+		perQuery = total // every hit may start or fill a group
 	}
 	topks := make([]int64, spec.NQ)
-	var picked, cands []shardHit
+	picked := make([]shardHit, 0, min(spec.NQ*spec.TopK, total))
+	var m kmerge.Merger
 	for q := range spec.NQ {
-		cands = cands[:0]
-		for si, r := range results {
-			for i := starts[si][q]; i < starts[si][q+1]; i++ {
-				cands = append(cands, shardHit{si, i, r.Scores[i]})
-			}
-		}
-		slices.SortStableFunc(cands, func(a, b shardHit) int {
-			c := cmp.Compare(a.score, b.score)
-			if higher {
-				c = -c
-			}
-			if c != 0 {
-				return c
-			}
-			// Equal scores: the smaller primary key first, as Milvus reduces.
-			ra, rb := results[a.shard], results[b.shard]
-			if ra.StrPKs != nil && rb.StrPKs != nil {
-				return cmp.Compare(ra.StrPKs[a.i], rb.StrPKs[b.i])
-			}
-			if ra.IntPKs != nil && rb.IntPKs != nil {
-				return cmp.Compare(ra.IntPKs[a.i], rb.IntPKs[b.i])
-			}
-			return 0
-		})
-		if spec.GroupByField != "" {
+		first, n := len(picked), 0
+		m.Merge(len(results), func(si int) (int, int) { return starts[si][q], starts[si][q+1] }, compare,
+			func(si, i int) bool {
+				if n == perQuery {
+					return false
+				}
+				n++
+				if n > spec.Offset || grouped {
+					picked = append(picked, shardHit{int32(si), int32(i)})
+				}
+				return true
+			})
+		if grouped {
 			// Offset and limit count groups (Milvus's search_group_by).
-			cands = segment.PickGroups(cands, func(h shardHit) any { return results[h.shard].GroupValues[h.i] },
+			kept := segment.PickGroups(picked[first:], func(h shardHit) any { return results[h.shard].GroupValues[h.i] },
 				spec.Offset, spec.TopK, spec.GroupSize)
-		} else {
-			cands = cands[min(spec.Offset, len(cands)):]
-			if len(cands) > spec.TopK {
-				cands = cands[:spec.TopK]
-			}
+			picked = append(picked[:first], kept...)
 		}
-		topks[q] = int64(len(cands))
-		picked = append(picked, cands...)
+		topks[q] = int64(len(picked) - first)
 	}
+	return topks, picked
+}
+
+// searchResultData builds the answer from the picked hits: their keys,
+// scores, output fields and group values.
+func (s *Server) searchResultData(c *model.Collection, spec *searchSpec, results []*contract.SearchResult, topks []int64,
+	picked []shardHit, fetchIDs []int64, dynKeys []string, outNames []string) *schemapb.SearchResultData {
 	strPK := pkField(c).GetDataType() == schemapb.DataType_VarChar
 	var pk column.Column
 	if strPK {
@@ -307,7 +335,7 @@ func (s *Server) reduceSearch(c *model.Collection, spec *searchSpec, results []*
 	}
 	scores := make([]float32, len(picked))
 	for i, h := range picked {
-		scores[i] = h.score
+		scores[i] = results[h.shard].Scores[h.i]
 	}
 	roundScores(scores, spec.RoundDecimal)
 	cols := map[int64]column.Column{}
@@ -328,7 +356,7 @@ func (s *Server) reduceSearch(c *model.Collection, spec *searchSpec, results []*
 			}
 		}
 		for _, h := range picked {
-			col.Append(results[h.shard].Fields[fid].Slice(h.i, h.i+1))
+			col.Append(results[h.shard].Fields[fid].Slice(int(h.i), int(h.i)+1))
 		}
 		cols[fid] = col
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/milvago/milvago/internal/bm25"
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/kmerge"
 	"github.com/milvago/milvago/internal/segment"
 )
 
@@ -93,74 +95,11 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 	grouped := sreq.GroupBy != nil
 	higher := sreq.Metric.HigherIsBetter()
 	out := &contract.SearchResult{NQ: nq, Topks: make([]int, nq), MVCCTs: mvcc}
-	var hits []hit
-	cands := make([]hit, 0, k*len(results))
-	for q := range nq {
-		cands = cands[:0]
-		for si, r := range results {
-			for j := q * r.K; j < (q+1)*r.K; j++ {
-				if r.Offsets[j] < 0 {
-					continue
-				}
-				h := hit{seg: si, offset: r.Offsets[j], score: r.Scores[j], ts: r.Timestamps[j]}
-				if r.GroupValues != nil {
-					h.group = r.GroupValues[j]
-				}
-				if r.StrPKs != nil {
-					h.strPK = r.StrPKs[j]
-				} else {
-					h.intPK = r.IntPKs[j]
-				}
-				cands = append(cands, h)
-			}
-		}
-		slices.SortStableFunc(cands, func(a, b hit) int {
-			c := cmp.Compare(a.score, b.score)
-			if higher {
-				c = -c
-			}
-			if c != 0 {
-				return c
-			}
-			// Equal scores: the smaller primary key first, as Milvus reduces.
-			if a.strPK != b.strPK {
-				return cmp.Compare(a.strPK, b.strPK)
-			}
-			return cmp.Compare(a.intPK, b.intPK)
-		})
-		limit := k // hits, or with grouping every hit, grouped below
-		if grouped {
-			limit = len(cands)
-		}
-		seenInt, seenStr := map[int64]bool{}, map[string]bool{}
-		first := len(hits)
-		n := 0
-		for _, h := range cands {
-			if n == limit {
-				break
-			}
-			if r := results[h.seg]; r.StrPKs != nil {
-				if seenStr[h.strPK] {
-					continue
-				}
-				seenStr[h.strPK] = true
-			} else {
-				if seenInt[h.intPK] {
-					continue
-				}
-				seenInt[h.intPK] = true
-			}
-			hits = append(hits, h)
-			n++
-		}
-		if grouped {
-			// The K best groups over all segments, GroupSize hits each.
-			kept := segment.PickGroups(hits[first:], func(h hit) any { return h.group }, 0, k, sreq.GroupBy.Size)
-			hits = append(hits[:first], kept...)
-			n = len(kept)
-		}
-		out.Topks[q] = n
+	groupSize := 0
+	if grouped {
+		groupSize = sreq.GroupBy.Size
 	}
+	hits := mergeSegmentHits(results, nq, k, higher, grouped, groupSize, out.Topks)
 	strPK := dl.strPK()
 	for _, h := range hits {
 		if strPK {
@@ -433,6 +372,105 @@ func mergeHits(results []*segment.QueryResult, total, withHits int, strPK bool) 
 			heap = heap[:len(heap)-1]
 		}
 		down(0)
+	}
+	return hits
+}
+
+// mergeSegmentHits merges the segments' hits of each of nq queries: best
+// first, one hit per primary key (the first met), k hits per query, or
+// with grouping the k best groups of groupSize hits. It sets topks[q] to
+// query q's number of hits and returns the hits, query after query.
+func mergeSegmentHits(results []*segment.SearchResult, nq, k int, higher, grouped bool, groupSize int, topks []int) []hit {
+	slots := 0
+	for _, r := range results {
+		slots += len(r.Offsets)
+	}
+	// Sized once: appending nq*k hits to a growing slice allocates about
+	// five times their size (a large slice grows by a quarter).
+	hits := make([]hit, 0, min(nq*k, slots))
+	// Each query's hits are merged from one cursor per segment (kmerge):
+	// in the order of a stable sort by score, then primary key (the
+	// smaller first, as Milvus reduces), without gathering them first.
+	compare := func(a, i, b, j int) int {
+		ra, rb := results[a], results[b]
+		c := cmp.Compare(ra.Scores[i], rb.Scores[j])
+		if higher {
+			c = -c
+		}
+		if c != 0 {
+			return c
+		}
+		var sa, sb string
+		var ia, ib int64
+		if ra.StrPKs != nil {
+			sa = ra.StrPKs[i]
+		} else {
+			ia = ra.IntPKs[i]
+		}
+		if rb.StrPKs != nil {
+			sb = rb.StrPKs[j]
+		} else {
+			ib = rb.IntPKs[j]
+		}
+		if sa != sb {
+			return cmp.Compare(sa, sb)
+		}
+		return cmp.Compare(ia, ib)
+	}
+	var merger kmerge.Merger
+	seenInt, seenStr := map[int64]bool{}, map[string]bool{}
+	for q := range nq {
+		limit := k // hits, or with grouping every hit, grouped below
+		if grouped {
+			limit = math.MaxInt
+		}
+		clear(seenInt)
+		clear(seenStr)
+		first := len(hits)
+		n := 0
+		merger.Merge(len(results), func(si int) (int, int) {
+			r := results[si]
+			start, end := q*r.K, (q+1)*r.K
+			for end > start && r.Offsets[end-1] < 0 { // unfilled slots
+				end--
+			}
+			return start, end
+		}, compare, func(si, j int) bool {
+			if n == limit {
+				return false
+			}
+			r := results[si]
+			if r.Offsets[j] < 0 {
+				return true
+			}
+			h := hit{seg: si, offset: r.Offsets[j], score: r.Scores[j], ts: r.Timestamps[j]}
+			if r.GroupValues != nil {
+				h.group = r.GroupValues[j]
+			}
+			if r.StrPKs != nil {
+				h.strPK = r.StrPKs[j]
+				if seenStr[h.strPK] {
+					return true
+				}
+				seenStr[h.strPK] = true
+			} else {
+				h.intPK = r.IntPKs[j]
+				if seenInt[h.intPK] {
+					return true
+				}
+				seenInt[h.intPK] = true
+			}
+			hits = append(hits, h)
+			n++
+			return true
+		})
+		if grouped {
+			// The K best groups over all segments, GroupSize hits each.
+			kept := segment.PickGroups(hits[first:], func(h hit) any { return h.group }, 0, k, groupSize)
+			hits = append(hits[:first], kept...)
+			n = len(kept)
+		}
+		topks[q] = n
 	}
 	return hits
 }

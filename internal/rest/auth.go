@@ -36,6 +36,16 @@ type rbacAPI interface {
 	DropPrivilegeGroup(context.Context, *milvuspb.DropPrivilegeGroupRequest) (*commonpb.Status, error)
 	ListPrivilegeGroups(context.Context, *milvuspb.ListPrivilegeGroupsRequest) (*milvuspb.ListPrivilegeGroupsResponse, error)
 	OperatePrivilegeGroup(context.Context, *milvuspb.OperatePrivilegeGroupRequest) (*commonpb.Status, error)
+	listAPI
+}
+
+// listAPI lists collections and databases. With authorization on, the
+// endpoints list through the gRPC service, whose answers are filtered to
+// what the caller may see (Milvus's getCurrentUserVisibleCollections /
+// getCurrentUserVisibleDatabases), so REST and gRPC share one filter.
+type listAPI interface {
+	ShowCollections(context.Context, *milvuspb.ShowCollectionsRequest) (*milvuspb.ShowCollectionsResponse, error)
+	ListDatabases(context.Context, *milvuspb.ListDatabasesRequest) (*milvuspb.ListDatabasesResponse, error)
 }
 
 // errNeedAuthenticate is merr.ErrNeedAuthenticate, what Milvus's REST
@@ -49,6 +59,9 @@ var errNeedAuthenticate = &errs.Error{Code: 1800, Msg: "user hasn't authenticate
 func (h *Handler) SetAuth(guard *auth.Guard, api rbacAPI) {
 	h.guard = guard
 	h.rbac = api
+	if api != nil {
+		h.lists = api
+	}
 	for p, ep := range h.rbacRoutes() {
 		h.routes[p] = ep
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/rpc"
 )
 
 // Defaults of the quick create form, as Milvus.
@@ -304,8 +305,11 @@ func applyCreateParams(req *milvuspb.CreateCollectionRequest, params map[string]
 }
 
 func (h *Handler) listCollections(ctx context.Context, c *call) (any, error) {
-	resp, err := h.p.ShowCollections(ctx, &milvuspb.ShowCollectionsRequest{DbName: c.db})
+	resp, err := h.lists.ShowCollections(ctx, &milvuspb.ShowCollectionsRequest{DbName: c.db})
 	if err != nil {
+		return nil, err
+	}
+	if err := rpc.ErrorOf(resp.GetStatus()); err != nil {
 		return nil, err
 	}
 	return nonNil(resp.GetCollectionNames()), nil

@@ -10,6 +10,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 
 	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/rpc"
 )
 
 // ---- indexes ----
@@ -273,8 +274,11 @@ func (h *Handler) dropDatabase(ctx context.Context, c *call) (any, error) {
 }
 
 func (h *Handler) listDatabases(ctx context.Context, c *call) (any, error) {
-	resp, err := h.p.ListDatabases(ctx, &milvuspb.ListDatabasesRequest{})
+	resp, err := h.lists.ListDatabases(ctx, &milvuspb.ListDatabasesRequest{})
 	if err != nil {
+		return nil, err
+	}
+	if err := rpc.ErrorOf(resp.GetStatus()); err != nil {
 		return nil, err
 	}
 	return nonNil(resp.GetDbNames()), nil

@@ -77,6 +77,7 @@ type Handler struct {
 	routes  map[string]endpoint
 	guard   *auth.Guard                                                      // nil or disabled: no authentication (auth.go)
 	rbac    rbacAPI                                                          // users/, roles/, privilege_groups/ (auth.go); nil: unimplemented
+	lists   listAPI                                                          // collections/list, databases/list: the proxy, or the gRPC service once SetAuth (auth.go)
 	observe func(path string, code int32, took time.Duration, panicked bool) // nil: none
 }
 
@@ -108,7 +109,7 @@ func New(p *proxy.Server, logger *slog.Logger) *Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{p: p, logger: logger.With("component", "rest")}
+	h := &Handler{p: p, lists: p, logger: logger.With("component", "rest")}
 	h.routes = map[string]endpoint{
 		"/collections/create":           h.createCollection,
 		"/collections/list":             h.listCollections,

@@ -204,3 +204,57 @@ func TestServerWithoutFraming(t *testing.T) {
 		t.Logf("call to a gRPC server: %v", err)
 	}
 }
+
+// A call whose client leaves (its context ends: the client closes the
+// connection, as when the proxy dies) has its context canceled on the
+// server, as gRPC cancels a call whose stream ends.
+func TestCallCanceledWhenTheClientLeaves(t *testing.T) {
+	started := make(chan struct{}, 1)
+	ended := make(chan error, 1)
+	addr, _ := serve(t, func(ctx context.Context, h framed.Header, payload []byte) []byte {
+		started <- struct{}{}
+		select {
+		case <-ctx.Done():
+			ended <- ctx.Err()
+		case <-time.After(30 * time.Second):
+			ended <- errors.New("still running 30s after the client left")
+		}
+		return payload
+	})
+	c := framed.NewClient(addr, 0)
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { _, err := c.Call(ctx, 0, []byte("slow")); errc <- err }()
+	<-started
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("client's call: %v", err)
+	}
+	start := time.Now()
+	if err := <-ended; !errors.Is(err, context.Canceled) {
+		t.Fatalf("server's call after the client left: %v", err)
+	}
+	t.Logf("server's call canceled %v after the client left", time.Since(start))
+}
+
+// Calls that run long enough to be watched are answered, and their
+// connection serves the next calls.
+func TestWatchedCallsAnswered(t *testing.T) {
+	addr, _ := serve(t, func(ctx context.Context, h framed.Header, payload []byte) []byte {
+		time.Sleep(5 * time.Millisecond) // past the server's watch threshold
+		if ctx.Err() != nil {
+			return []byte("canceled")
+		}
+		return payload
+	})
+	c := framed.NewClient(addr, 0)
+	defer c.Close()
+	for i := range 20 {
+		p := strconv.Itoa(i)
+		ans, err := c.Call(context.Background(), 0, []byte(p))
+		if err != nil || string(ans) != p {
+			t.Fatalf("call %d: %q, %v", i, ans, err)
+		}
+	}
+}

@@ -242,7 +242,7 @@ func TestCallCanceledWhenTheClientLeaves(t *testing.T) {
 // connection serves the next calls.
 func TestWatchedCallsAnswered(t *testing.T) {
 	addr, _ := serve(t, func(ctx context.Context, h framed.Header, payload []byte) []byte {
-		time.Sleep(5 * time.Millisecond) // past the server's watch threshold
+		time.Sleep(25 * time.Millisecond) // past two of the server's sweeps: watched
 		if ctx.Err() != nil {
 			return []byte("canceled")
 		}
@@ -250,7 +250,7 @@ func TestWatchedCallsAnswered(t *testing.T) {
 	})
 	c := framed.NewClient(addr, 0)
 	defer c.Close()
-	for i := range 20 {
+	for i := range 8 {
 		p := strconv.Itoa(i)
 		ans, err := c.Call(context.Background(), 0, []byte(p))
 		if err != nil || string(ans) != p {

@@ -4,12 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"sync"
 	"time"
 )
@@ -33,6 +30,7 @@ type Listener struct {
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	serving map[net.Conn]struct{} // framed or not yet classified; closed by Close
+	watches sync.Map              // *watch of each framed connection: swept
 }
 
 // Split serves framed connections of root with handle and returns the
@@ -41,8 +39,9 @@ type Listener struct {
 func Split(root net.Listener, handle Handler, logger *slog.Logger) *Listener {
 	l := &Listener{root: root, handle: handle, logger: logger, conns: make(chan net.Conn),
 		done: make(chan struct{}), serving: map[net.Conn]struct{}{}}
-	l.wg.Add(1)
+	l.wg.Add(2)
 	go l.run()
+	go l.sweep()
 	return l
 }
 
@@ -113,8 +112,9 @@ func (l *Listener) serve(conn net.Conn) {
 	}()
 	src := &connReader{Conn: conn}
 	r := bufio.NewReaderSize(src, 32<<10)
-	w := newWatch(conn)
-	defer w.stop()
+	w := &watch{conn: conn, done: make(chan struct{}, 1)}
+	l.watches.Store(w, struct{}{})
+	defer l.watches.Delete(w)
 	var body, out []byte
 	for {
 		var err error
@@ -135,15 +135,15 @@ func (l *Listener) serve(conn net.Conn) {
 			ctx, cancelD = context.WithDeadline(base, time.Unix(0, h.Deadline))
 		}
 		// A client sends nothing while its call runs, so the connection
-		// is only watched (read) during a call that runs long, for the
-		// client's end of it; a pipelined request already buffered is
-		// left alone.
+		// is read during a call that runs long (sweep), for the client's
+		// end of it; a pipelined request already buffered is left alone.
+		var v uint64
 		watched := r.Buffered() == 0
 		if watched {
-			w.arm(cancel)
+			v = w.arm(cancel)
 		}
 		ans := l.handle(ctx, h, payload)
-		gone := watched && w.disarm(src)
+		gone := watched && w.disarm(v, src)
 		cancelD()
 		cancel(nil)
 		if gone {
@@ -156,103 +156,6 @@ func (l *Listener) serve(conn net.Conn) {
 			return
 		}
 	}
-}
-
-// watchAfter is how long a call runs before its connection is watched for
-// the client's end: shorter calls (the hop's floor is tens of µs) cost no
-// goroutine, longer ones one and a few µs, and the search of a client
-// that left is canceled this long after it started at the latest.
-const watchAfter = time.Millisecond
-
-// errClientGone is the cause of a call's context canceled because its
-// client closed the connection (gRPC cancels a call whose stream ends).
-var errClientGone = errors.New("framed: the client closed the connection during the call")
-
-// watch reads a connection while a long call runs on it: a read that
-// fails (the client closed the connection, or the listener did) cancels
-// the call's context. One timer per connection, reset for each call.
-type watch struct {
-	conn  net.Conn
-	t     *time.Timer
-	done  chan struct{} // one value per run of read
-	mu    sync.Mutex
-	arg   context.CancelCauseFunc // the call's; set by arm
-	gone  bool                    // the read failed other than by disarm's deadline
-	extra [1]byte                 // a byte the read got: the next request's first
-	n     int
-}
-
-func newWatch(conn net.Conn) *watch {
-	w := &watch{conn: conn, done: make(chan struct{}, 1)}
-	w.t = time.AfterFunc(time.Hour, w.read)
-	w.t.Stop()
-	return w
-}
-
-// arm watches the connection for the call canceled by cancel, once the
-// call has run watchAfter.
-func (w *watch) arm(cancel context.CancelCauseFunc) {
-	w.mu.Lock()
-	w.arg, w.gone, w.n = cancel, false, 0
-	w.mu.Unlock()
-	w.t.Reset(watchAfter)
-}
-
-func (w *watch) read() {
-	defer func() { w.done <- struct{}{} }()
-	w.mu.Lock()
-	cancel := w.arg
-	w.mu.Unlock()
-	n, err := w.conn.Read(w.extra[:])
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.n = n
-	if n == 0 && err != nil && !errors.Is(err, os.ErrDeadlineExceeded) {
-		w.gone = true
-		cancel(fmt.Errorf("%w: %w", errClientGone, err))
-	}
-}
-
-// disarm ends the watch of the call that returned: false, the connection
-// serves the next call (src gets a byte the watch read).
-func (w *watch) disarm(src *connReader) bool {
-	if w.t.Stop() {
-		return false // the call was short: never watched
-	}
-	_ = w.conn.SetReadDeadline(time.Unix(1, 0)) // ends the read if it still waits
-	<-w.done
-	_ = w.conn.SetReadDeadline(time.Time{})
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.n > 0 {
-		src.pending = w.extra[:w.n]
-	}
-	return w.gone
-}
-
-// stop ends the watch of a connection that closes.
-func (w *watch) stop() {
-	if !w.t.Stop() {
-		select { // a run of read that raced the call's end
-		case <-w.done:
-		default:
-		}
-	}
-}
-
-// connReader reads a connection, after the byte its watch read.
-type connReader struct {
-	net.Conn
-	pending []byte
-}
-
-func (c *connReader) Read(p []byte) (int, error) {
-	if len(c.pending) > 0 {
-		n := copy(p, c.pending)
-		c.pending = c.pending[n:]
-		return n, nil
-	}
-	return c.Conn.Read(p)
 }
 
 // Accept returns the next connection that is not a framed one.

@@ -728,7 +728,7 @@ func (n *roleNode) dataNodes() *dataNodePool {
 // queryNodes returns the process's pool of per-node query node clients.
 func (n *roleNode) queryNodes() *queryNodePool {
 	if n.qnodes == nil {
-		n.qnodes = newQueryNodePool(n.logger, n.fence.client, n.fence.caller)
+		n.qnodes = newQueryNodePool(n.logger, n.fence.client, n.fence.caller, n.cfg.Milvago.RPC.FramedSearch)
 	}
 	return n.qnodes
 }

@@ -22,24 +22,30 @@ import (
 // queryNodePool reaches each live query node by its session's address:
 // the query coordinator's Nodes and the proxy's shard router dialer. The
 // shard router's clients search over framed connections
-// (internal/rpc/framed), one pool of them per node process beside its
-// gRPC connection, closed with it.
+// (internal/rpc/framed) unless milvago.rpc.framedSearch is false, one
+// pool of them per node process beside its gRPC connection, made and
+// closed with it (under nodePool.mu: a framed client never outlives the
+// gRPC connection of its node process).
 type queryNodePool struct {
 	*nodePool[*workerrpc.QueryNodeClient]
 	caller func() (int64, error) // the fence's stamp of framed calls
+	// framedSearch is milvago.rpc.framedSearch: false, searches go over gRPC.
+	framedSearch bool
 
 	fmu    sync.Mutex
 	framed map[nodeAddr]*framed.Client
 }
 
-func newQueryNodePool(logger *slog.Logger, intercept grpc.UnaryClientInterceptor, caller func() (int64, error)) *queryNodePool {
+func newQueryNodePool(logger *slog.Logger, intercept grpc.UnaryClientInterceptor, caller func() (int64, error), framedSearch bool) *queryNodePool {
 	p := &queryNodePool{nodePool: newNodePool(session.RoleQueryNode, "query node", logger, intercept, workerrpc.NewQueryNodeClient),
-		caller: caller, framed: map[nodeAddr]*framed.Client{}}
+		caller: caller, framedSearch: framedSearch, framed: map[nodeAddr]*framed.Client{}}
 	p.dropped = p.dropFramed
 	return p
 }
 
-// framedClient returns the framed client of node id at addr.
+// framedClient returns the framed client of node id at addr; nodePool.mu
+// must be held (the gRPC connection and the framed client are made and
+// dropped together under it).
 func (p *queryNodePool) framedClient(id int64, addr string) *framed.Client {
 	p.fmu.Lock()
 	defer p.fmu.Unlock()
@@ -77,9 +83,14 @@ func (p *queryNodePool) Dial(_ context.Context, id int64, addr string) (shardrou
 	if addr == "" {
 		return nil, errs.ErrNodeNotAvailable
 	}
-	c, err := p.client(id, addr)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c, err := p.clientLocked(id, addr)
 	if err != nil {
 		return nil, err
+	}
+	if !p.framedSearch {
+		return c, nil
 	}
 	return c.WithFramed(p.framedClient(id, addr), p.caller), nil
 }

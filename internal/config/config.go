@@ -273,6 +273,15 @@ type Milvago struct {
 	Listen string
 	// Pprof serves /debug/pprof on the metrics port.
 	Pprof bool
+	// RPC is milvago.rpc.*: Milvago's internal transports.
+	RPC MilvagoRPC
+}
+
+// MilvagoRPC is milvago.rpc.*.
+type MilvagoRPC struct {
+	// FramedSearch sends the proxy's shard searches to the query nodes as
+	// frames over plain TCP (internal/rpc/framed); false: over gRPC.
+	FramedSearch bool
 }
 
 // MilvagoNats is milvago.natsmq.*: the client side of an external NATS

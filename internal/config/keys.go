@@ -216,6 +216,8 @@ var keys = []Key{
 		func(c *Config) *string { return &c.Milvago.NatsMQ.URL }, natsURLs),
 	strKey("milvago.natsmq.streamPrefix", "MILVAGO", "prefix of the JetStream stream and subjects, so Milvago instances can share a NATS account (letters, digits, '-', '_')",
 		func(c *Config) *string { return &c.Milvago.NatsMQ.StreamPrefix }, streamPrefix),
+	boolKey("milvago.rpc.framedSearch", "true", "the proxy sends its shard searches to the query nodes as length-prefixed frames over plain TCP on the query node's port (faster than gRPC; falls back to gRPC when a node does not answer frames); false: every search over gRPC. Query nodes serve both either way",
+		func(c *Config) *bool { return &c.Milvago.RPC.FramedSearch }),
 	{Name: "milvago.natsmq.replicas", Type: "int", Default: "1", Help: "replicas of the JetStream stream on an external NATS cluster: 1, 3 or 5",
 		set: func(c *Config, raw string) error {
 			n, err := strconv.Atoi(strings.TrimSpace(raw))

@@ -24,6 +24,12 @@
 // reports travels inside the answer's payload, so a failed frame means a
 // failed connection. Connections are plain TCP, like Milvago's internal
 // gRPC connections.
+//
+// A client sends nothing while its call runs; a client whose call ends
+// early (its context) closes the connection. The server cancels the
+// context of a call whose connection closes, as gRPC cancels a call whose
+// stream ends: the connection of a call found running at two sweeps in a
+// row (sweepEvery) is read until the call returns (watch.go).
 package framed
 
 import (

@@ -102,6 +102,7 @@ func TestCallEndsWithItsContext(t *testing.T) {
 		select {
 		case <-release:
 		case <-ctx.Done(): // the caller's deadline travelled with the call
+			return []byte(ctx.Err().Error())
 		}
 		return payload
 	})
@@ -112,8 +113,12 @@ func TestCallEndsWithItsContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if _, err := c.Call(ctx, 0, []byte("x")); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("call past its deadline: %v", err)
+	// The server's context ends at the same instant as the client's: the
+	// client fails the call, or gets the server's answer that its context
+	// ended, if that answer won the race with the client's own timer.
+	if ans, err := c.Call(ctx, 0, []byte("x")); !errors.Is(err, context.DeadlineExceeded) &&
+		(err != nil || string(ans) != context.DeadlineExceeded.Error()) {
+		t.Fatalf("call past its deadline: %q, %v", ans, err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Fatalf("call past its deadline took %v", d)
@@ -202,5 +207,59 @@ func TestServerWithoutFraming(t *testing.T) {
 	}
 	if !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		t.Logf("call to a gRPC server: %v", err)
+	}
+}
+
+// A call whose client leaves (its context ends: the client closes the
+// connection, as when the proxy dies) has its context canceled on the
+// server, as gRPC cancels a call whose stream ends.
+func TestCallCanceledWhenTheClientLeaves(t *testing.T) {
+	started := make(chan struct{}, 1)
+	ended := make(chan error, 1)
+	addr, _ := serve(t, func(ctx context.Context, h framed.Header, payload []byte) []byte {
+		started <- struct{}{}
+		select {
+		case <-ctx.Done():
+			ended <- ctx.Err()
+		case <-time.After(30 * time.Second):
+			ended <- errors.New("still running 30s after the client left")
+		}
+		return payload
+	})
+	c := framed.NewClient(addr, 0)
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { _, err := c.Call(ctx, 0, []byte("slow")); errc <- err }()
+	<-started
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("client's call: %v", err)
+	}
+	start := time.Now()
+	if err := <-ended; !errors.Is(err, context.Canceled) {
+		t.Fatalf("server's call after the client left: %v", err)
+	}
+	t.Logf("server's call canceled %v after the client left", time.Since(start))
+}
+
+// Calls that run long enough to be watched are answered, and their
+// connection serves the next calls.
+func TestWatchedCallsAnswered(t *testing.T) {
+	addr, _ := serve(t, func(ctx context.Context, h framed.Header, payload []byte) []byte {
+		time.Sleep(25 * time.Millisecond) // past two of the server's sweeps: watched
+		if ctx.Err() != nil {
+			return []byte("canceled")
+		}
+		return payload
+	})
+	c := framed.NewClient(addr, 0)
+	defer c.Close()
+	for i := range 8 {
+		p := strconv.Itoa(i)
+		ans, err := c.Call(context.Background(), 0, []byte(p))
+		if err != nil || string(ans) != p {
+			t.Fatalf("call %d: %q, %v", i, ans, err)
+		}
 	}
 }

@@ -30,6 +30,7 @@ type Listener struct {
 	wg      sync.WaitGroup
 	mu      sync.Mutex
 	serving map[net.Conn]struct{} // framed or not yet classified; closed by Close
+	watches sync.Map              // *watch of each framed connection: swept
 }
 
 // Split serves framed connections of root with handle and returns the
@@ -38,8 +39,9 @@ type Listener struct {
 func Split(root net.Listener, handle Handler, logger *slog.Logger) *Listener {
 	l := &Listener{root: root, handle: handle, logger: logger, conns: make(chan net.Conn),
 		done: make(chan struct{}), serving: map[net.Conn]struct{}{}}
-	l.wg.Add(1)
+	l.wg.Add(2)
 	go l.run()
+	go l.sweep()
 	return l
 }
 
@@ -108,7 +110,11 @@ func (l *Listener) serve(conn net.Conn) {
 		l.untrack(conn)
 		conn.Close()
 	}()
-	r := bufio.NewReaderSize(conn, 32<<10)
+	src := &connReader{Conn: conn}
+	r := bufio.NewReaderSize(src, 32<<10)
+	w := &watch{conn: conn, done: make(chan struct{}, 1)}
+	l.watches.Store(w, struct{}{})
+	defer l.watches.Delete(w)
 	var body, out []byte
 	for {
 		var err error
@@ -123,12 +129,27 @@ func (l *Listener) serve(conn net.Conn) {
 			l.logger.Warn("framed: malformed request", "remote", conn.RemoteAddr().String(), "error", err)
 			return
 		}
-		ctx, cancel := context.Background(), context.CancelFunc(func() {})
+		base, cancel := context.WithCancelCause(context.Background())
+		ctx, cancelD := base, context.CancelFunc(func() {})
 		if h.Deadline != 0 {
-			ctx, cancel = context.WithDeadline(ctx, time.Unix(0, h.Deadline))
+			ctx, cancelD = context.WithDeadline(base, time.Unix(0, h.Deadline))
+		}
+		// A client sends nothing while its call runs, so the connection
+		// is read during a call that runs long (sweep), for the client's
+		// end of it; a pipelined request already buffered is left alone.
+		var v uint64
+		watched := r.Buffered() == 0
+		if watched {
+			v = w.arm(cancel)
 		}
 		ans := l.handle(ctx, h, payload)
-		cancel()
+		gone := watched && w.disarm(v, src)
+		cancelD()
+		cancel(nil)
+		if gone {
+			l.logger.Debug("framed: the client left during a call", "remote", conn.RemoteAddr().String(), "error", context.Cause(base))
+			return
+		}
 		out = appendAnswer(out[:0], ans)
 		if _, err := conn.Write(out); err != nil {
 			l.logger.Debug("framed: write an answer", "remote", conn.RemoteAddr().String(), "error", err)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,6 +32,12 @@ type Listener struct {
 	mu      sync.Mutex
 	serving map[net.Conn]struct{} // framed or not yet classified; closed by Close
 	watches sync.Map              // *watch of each framed connection: swept
+
+	// The sweep stops its ticker after a second with no call, so an idle
+	// query node spends nothing on it; the next call wakes it.
+	started  atomic.Uint64 // calls armed, ever
+	sleeping atomic.Bool   // the sweep waits on wake
+	wake     chan struct{} // one token: a call began while the sweep slept
 }
 
 // Split serves framed connections of root with handle and returns the
@@ -38,7 +45,7 @@ type Listener struct {
 // framed connection.
 func Split(root net.Listener, handle Handler, logger *slog.Logger) *Listener {
 	l := &Listener{root: root, handle: handle, logger: logger, conns: make(chan net.Conn),
-		done: make(chan struct{}), serving: map[net.Conn]struct{}{}}
+		done: make(chan struct{}), serving: map[net.Conn]struct{}{}, wake: make(chan struct{}, 1)}
 	l.wg.Add(2)
 	go l.run()
 	go l.sweep()
@@ -141,6 +148,7 @@ func (l *Listener) serve(conn net.Conn) {
 		watched := r.Buffered() == 0
 		if watched {
 			v = w.arm(cancel)
+			l.callStarted()
 		}
 		ans := l.handle(ctx, h, payload)
 		gone := watched && w.disarm(v, src)

@@ -46,27 +46,68 @@ type watch struct {
 	n     int
 }
 
+// sweepIdleAfter is how many sweeps in a row with no call running and none
+// started make the sweep stop its ticker until the next call.
+const sweepIdleAfter = 100
+
 // sweep reads the connections of calls that run long, until the
-// listener closes.
+// listener closes. After sweepIdleAfter sweeps with nothing to do it
+// sleeps until callStarted wakes it: an idle listener costs no ticks.
 func (l *Listener) sweep() {
 	defer l.wg.Done()
 	t := time.NewTicker(sweepEvery)
 	defer t.Stop()
+	last, quiet := l.started.Load(), 0
 	for {
 		select {
 		case <-l.done:
 			return
 		case <-t.C:
 		}
+		busy := false
 		l.watches.Range(func(k, _ any) bool {
 			w := k.(*watch)
 			v := w.state.Load()
+			if v&stateMask != idle {
+				busy = true
+			}
 			if v&stateMask == running && v == w.seen && w.state.CompareAndSwap(v, v&^stateMask|watched) {
 				go w.read()
 			}
 			w.seen = v
 			return true
 		})
+		if s := l.started.Load(); busy || s != last {
+			last, quiet = s, 0
+			continue
+		}
+		if quiet++; quiet < sweepIdleAfter {
+			continue
+		}
+		// Sleep. A call armed after sleeping is set sends a wake; one armed
+		// before it is seen in started, and the sweep goes on.
+		t.Stop()
+		l.sleeping.Store(true)
+		if l.started.Load() == last || !l.sleeping.CompareAndSwap(true, false) {
+			select {
+			case <-l.done:
+				return
+			case <-l.wake:
+			}
+		}
+		last, quiet = l.started.Load(), 0
+		t.Reset(sweepEvery)
+	}
+}
+
+// callStarted counts a call armed, and wakes the sweep if it sleeps.
+func (l *Listener) callStarted() {
+	l.started.Add(1)
+	if l.sleeping.Load() && l.sleeping.CompareAndSwap(true, false) {
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 

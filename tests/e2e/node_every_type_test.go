@@ -1,10 +1,6 @@
 package e2e
 
 import (
-	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,26 +12,12 @@ import (
 // default encodings (tests/node/every_type.js), every value read back by
 // query and each vector field searched, before and after a restart.
 func TestNodeEveryTypeFixture(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not installed")
-	}
-	dir, _ := filepath.Abs("../node")
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@zilliz", "milvus2-sdk-node")); err != nil {
-		t.Skip("Node SDK not installed: run npm ci in tests/node")
-	}
+	nodeSDK(t)
 	data := t.TempDir()
 	run := func(srv *server, mode string) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, node, "every_type.js", srv.addr, mode)
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		if err != nil || !strings.Contains(string(out), "NODE EVERY TYPE OK") {
-			t.Fatalf("every_type.js %s: %v\n%s", mode, err, out)
-		}
-		t.Logf("%s: %s", mode, strings.TrimSpace(string(out)))
+		out := runNodeScript(t, 3*time.Minute, "NODE EVERY TYPE OK", "every_type.js", srv.addr, mode)
+		t.Logf("%s: %s", mode, strings.TrimSpace(out))
 	}
 	srv := startServer(t, data)
 	run(srv, "write")

@@ -2,12 +2,10 @@ package e2e
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -311,25 +309,11 @@ const must = (r, what) => { if (r.code !== 0) { throw new Error(what + ': ' + JS
 // official Node SDK's HttpClient (installed in tests/node; skipped without
 // Node.js or the SDK).
 func TestRESTNodeHttpClient(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("node not installed")
-	}
-	modules, _ := filepath.Abs("../node/node_modules")
-	if _, err := os.Stat(filepath.Join(modules, "@zilliz", "milvus2-sdk-node")); err != nil {
-		t.Skip("Node SDK not installed: run npm ci in tests/node")
-	}
+	nodeSDK(t)
 	script := filepath.Join(t.TempDir(), "rest.js")
 	if err := os.WriteFile(script, []byte(restNodeScript), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	srv := startServer(t, "")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, script, srv.addr)
-	cmd.Env = append(os.Environ(), "NODE_PATH="+modules)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "REST NODE OK") {
-		t.Fatalf("node REST client failed: %v\n%s", err, out)
-	}
+	runNodeScript(t, 2*time.Minute, "REST NODE OK", script, srv.addr)
 }

@@ -262,7 +262,7 @@ func (s *Server) advancedSearch(ctx context.Context, req *milvuspb.SearchRequest
 	}
 	p := rerank.Params{NQ: int(nq), Limit: rank.limit, Offset: rank.offset, RoundDecimal: rank.roundDecimal,
 		Grouping: rank.groupByField != "", GroupSize: rank.groupSize, GroupScorer: rank.groupScorer}
-	data, err := fuseResults(ctx, c.Schema, srcs, rr, p, int(nq), drop, fieldByName(c.Schema, rank.groupByField))
+	data, err := fuseResults(ctx, c.Schema, srcs, rr, p, int(nq), drop, groupValueField(c.Schema, rank.groupByField, rank.groupByFieldID, schemapb.DataType_None))
 	if err != nil {
 		return nil, err
 	}
@@ -349,7 +349,7 @@ func rerankSearch(ctx context.Context, c *model.Collection, req *milvuspb.Search
 	}
 	p := rerank.Params{NQ: spec.NQ, Limit: spec.TopK + spec.Offset, RoundDecimal: spec.RoundDecimal,
 		Grouping: spec.GroupByField != "", GroupSize: max(spec.GroupSize, 1), GroupScorer: scorer}
-	out, err := fuseResults(ctx, c.Schema, []*rankedSource{src}, rr, p, spec.NQ, drop, fieldByName(c.Schema, spec.GroupByField))
+	out, err := fuseResults(ctx, c.Schema, []*rankedSource{src}, rr, p, spec.NQ, drop, groupValueField(c.Schema, spec.GroupByField, spec.GroupByFieldID, spec.GroupJSONType))
 	if err != nil {
 		return nil, err
 	}

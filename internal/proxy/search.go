@@ -12,7 +12,6 @@ import (
 
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/contract"
-	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/expr"
 	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/kmerge"
@@ -75,10 +74,8 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	iter.recallTies(&s.iterTies, spec)
 	var groupBy *segment.GroupBy
 	if spec.GroupByField != "" {
-		if f := fieldByName(c.Schema, spec.GroupByField); f == nil || f.GetIsDynamic() {
-			return nil, errs.InvalidParameter("search with group_by_field on a dynamic key (%s) is not supported yet", spec.GroupByField)
-		}
-		groupBy = &segment.GroupBy{FieldID: spec.GroupByFieldID, Size: max(spec.GroupSize, 1)}
+		groupBy = &segment.GroupBy{FieldID: spec.GroupByFieldID, Size: max(spec.GroupSize, 1),
+			JSONPath: spec.GroupJSONPath, JSONType: spec.GroupJSONType, StrictCast: spec.GroupStrictCast}
 	}
 	zone, err := requestZone(c, req.GetSearchParams())
 	if err != nil {
@@ -369,9 +366,25 @@ func (s *Server) searchResultData(c *model.Collection, spec *searchSpec, results
 	fields := fieldsDataFor(c.Schema, fetchIDs, cols, dynKeys)
 	data := newSearchResultData(spec.NQ, spec.TopK, topks, keysToIDs(pk), scores, fields, outNames, pkf.GetName())
 	if spec.GroupByField != "" {
-		data.GroupByFieldValue = groupValuesData(fieldByName(c.Schema, spec.GroupByField), results, picked)
+		data.GroupByFieldValue = groupValuesData(groupValueField(c.Schema, spec.GroupByField, spec.GroupByFieldID, spec.GroupJSONType), results, picked)
 	}
 	return data
+}
+
+// groupValueField is the field a search's group values come back as: the
+// group-by field, or for a JSON field or a dynamic key a field of the
+// values' type (the json_type cast; VarChar, the JSON text, for none) under
+// the name the request gave, as Milvus's segcore assembles them.
+func groupValueField(schema *schemapb.CollectionSchema, name string, id int64, jsonType schemapb.DataType) *schemapb.FieldSchema {
+	f := fieldByName(schema, name)
+	if f == nil {
+		f = fieldByID(schema, id)
+	}
+	if f == nil || f.GetDataType() != schemapb.DataType_JSON {
+		return f
+	}
+	g := &segment.GroupBy{JSONType: jsonType}
+	return &schemapb.FieldSchema{FieldID: f.GetFieldID(), Name: name, DataType: g.ValueType(schemapb.DataType_JSON)}
 }
 
 // groupValuesData is the picked hits' group values as a column of the

@@ -20,6 +20,7 @@ import (
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/distance"
 	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/expr"
 	"github.com/milvago/milvago/internal/index"
 )
 
@@ -36,6 +37,9 @@ const (
 	groupSizeKey    = "group_size"
 	strictGroupKey  = "strict_group_size"
 	ignoreGrowingKy = "ignore_growing"
+	jsonPathKey     = "json_path"
+	jsonTypeKey     = "json_type"
+	strictCastKey   = "strict_cast"
 )
 
 // searchSpec is a validated search request: which field, how many hits and
@@ -70,6 +74,13 @@ type searchSpec struct {
 	// asks for groups to be filled to GroupSize.
 	GroupSize       int
 	StrictGroupSize bool
+	// GroupJSONPath, GroupJSONType and GroupStrictCast say how a JSON
+	// group-by field (or the dynamic field) is read: the json_path's keys
+	// (none: the whole document), the json_type cast (None: the value's
+	// JSON text) and strict_cast (segment.GroupBy).
+	GroupJSONPath   []string
+	GroupJSONType   schemapb.DataType
+	GroupStrictCast bool
 	IgnoreGrowing   bool
 }
 
@@ -258,6 +269,9 @@ func parseSearchInfo(maxTopK int, schema *schemapb.CollectionSchema, params []*c
 	}
 	if s, ok := kvLookup(params, strictGroupKey); ok {
 		spec.StrictGroupSize, _ = strconv.ParseBool(s)
+	}
+	if err := parseGroupJSON(params, schema, spec); err != nil {
+		return err
 	}
 	if spec.GroupByField != "" {
 		if _, ok := spec.Params["radius"]; ok {
@@ -508,4 +522,30 @@ func queryIgnoreGrowing(params []*commonpb.KeyValuePair) (bool, error) {
 		return false, errPlain("parse query growing failed")
 	}
 	return b, nil
+}
+
+// parseGroupJSON reads json_path, json_type and strict_cast as Milvus's
+// parseGroupByInfo does: the path must name the group-by field (a dynamic
+// key names the dynamic field), an unknown json_type is ignored, and a
+// strict_cast that is not a bool is false.
+func parseGroupJSON(params []*commonpb.KeyValuePair, schema *schemapb.CollectionSchema, spec *searchSpec) error {
+	if path, ok := kvLookup(params, jsonPathKey); ok && path != "" {
+		id, keys, err := expr.ParseIdentifier(schema, path)
+		if err != nil {
+			return errs.InvalidParameter("%v", err)
+		}
+		if id != spec.GroupByFieldID {
+			return errs.Plain("fieldID not match with field name")
+		}
+		spec.GroupJSONPath = keys
+	}
+	if s, ok := kvLookup(params, jsonTypeKey); ok {
+		if t, known := schemapb.DataType_value[s]; known {
+			spec.GroupJSONType = schemapb.DataType(t)
+		}
+	}
+	if s, ok := kvLookup(params, strictCastKey); ok {
+		spec.GroupStrictCast, _ = strconv.ParseBool(s)
+	}
+	return nil
 }

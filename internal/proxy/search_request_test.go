@@ -119,6 +119,7 @@ func TestSearchRequestRules(t *testing.T) {
 	f("float16 into float field", sdkSearch(t, commonpb.PlaceholderType_Float16Vector, vec, []byte{1, 2, 3, 4, 5, 6, 7, 8}), l2Index, 65535,
 		"vector type must be the same")
 	f("group by dynamic key", sdkSearch(t, F, with("group_by_field", "nope"), q), l2Index, 0)
+	f("group by json_path of another field", sdkSearch(t, F, with("group_by_field", "nope", "json_path", "title"), q), l2Index, 65535, "fieldID not match with field name")
 	f("group by with range", sdkSearch(t, F, with("group_by_field", "title", "params", `{"radius": 1}`), q), l2Index, 1100,
 		"Not allowed to do range-search when doing search-group-by: invalid parameter[expected=][actual=]")
 	f("group by binary", sdkSearch(t, commonpb.PlaceholderType_BinaryVector, with("anns_field", "bin", "group_by_field", "title"), []byte{1, 2}), nil, 65535,

@@ -396,7 +396,7 @@ func (c *core) searchEmbList(ctx context.Context, fi *fieldInfo, req *SearchRequ
 		if err != nil {
 			return nil, err
 		}
-		keyOf, err := newGroupKeyer(gfi, gcol)
+		keyOf, _, err := newGroupKeyer(gfi, gcol, req.GroupBy)
 		if err != nil {
 			return fail(err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/milvago/milvago/internal/bitset"
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/expr"
 	"github.com/milvago/milvago/internal/index"
 )
 
@@ -25,6 +26,27 @@ import (
 type GroupBy struct {
 	FieldID int64
 	Size    int // hits per group (group_size); 0 means 1
+	// A JSON field (or the dynamic field) groups by the value at JSONPath
+	// (object keys / array indexes; nil: the whole document) read as
+	// JSONType: Bool, Int8..Int64 (integers, cast by truncation as
+	// Milvus's segcore does) or VarChar (strings); DataType_None groups by
+	// the value's JSON text. A row whose path is absent or holds another
+	// type is in the null group, or fails the search with StrictCast.
+	JSONPath   []string
+	JSONType   schemapb.DataType
+	StrictCast bool
+}
+
+// ValueType is the type of the group values a search by g returns for a
+// field of type t: the JSON cast type (VarChar for none) for JSON.
+func (g *GroupBy) ValueType(t schemapb.DataType) schemapb.DataType {
+	if t != schemapb.DataType_JSON {
+		return t
+	}
+	if g.JSONType == schemapb.DataType_None {
+		return schemapb.DataType_VarChar
+	}
+	return g.JSONType
 }
 
 // groupable reports whether a field of type t can be grouped by.
@@ -59,8 +81,16 @@ type groupKey struct {
 // groupKeyer reads row i's group value of a supported field type.
 type groupKeyer func(i int) groupKey
 
-func newGroupKeyer(fi *fieldInfo, col column.Column) (groupKeyer, error) {
+func newGroupKeyer(fi *fieldInfo, col column.Column, gb *GroupBy) (groupKeyer, *jsonKeyErr, error) {
 	null := func(i int) bool { return col.IsNull(i) }
+	if c, ok := col.(*column.Scalar[[]byte]); ok && fi.typ == schemapb.DataType_JSON {
+		return newJSONKeyer(c, null, gb)
+	}
+	k, err := newScalarKeyer(fi, col, null)
+	return k, nil, err
+}
+
+func newScalarKeyer(fi *fieldInfo, col column.Column, null func(int) bool) (groupKeyer, error) {
 	switch c := col.(type) {
 	case *column.Scalar[bool]:
 		return func(i int) groupKey {
@@ -98,6 +128,92 @@ func intKeyer[T int8 | int16 | int32 | int64](data []T, null func(int) bool) gro
 		}
 		return groupKey{i: int64(data[i])}
 	}
+}
+
+// jsonKeyErr holds the first strict-cast failure of a JSON keyer (a
+// keyer cannot return errors: it runs inside the scans).
+type jsonKeyErr struct{ err error }
+
+// check returns the failure, if any, for the segment's error.
+func (e *jsonKeyErr) check() error {
+	if e == nil {
+		return nil
+	}
+	return e.err
+}
+
+// newJSONKeyer reads group keys from JSON documents as Milvus's segcore
+// does (SearchGroupByOperator's JSON data getters).
+func newJSONKeyer(c *column.Scalar[[]byte], null func(int) bool, gb *GroupBy) (groupKeyer, *jsonKeyErr, error) {
+	var cast func(v expr.JSONValue) (groupKey, bool)
+	failure := "failed to cast json value to %s, wrong json data inner type"
+	target := ""
+	switch gb.JSONType {
+	case schemapb.DataType_Bool:
+		target = "bool"
+		cast = func(v expr.JSONValue) (groupKey, bool) {
+			if v.Kind != expr.JSONBool {
+				return groupKey{}, false
+			}
+			if v.Bool {
+				return groupKey{i: 1}, true
+			}
+			return groupKey{}, true
+		}
+	case schemapb.DataType_Int8, schemapb.DataType_Int16, schemapb.DataType_Int32, schemapb.DataType_Int64:
+		t := gb.JSONType
+		target = map[schemapb.DataType]string{schemapb.DataType_Int8: "int8_t", schemapb.DataType_Int16: "int16_t",
+			schemapb.DataType_Int32: "int32_t", schemapb.DataType_Int64: "int64_t"}[t]
+		cast = func(v expr.JSONValue) (groupKey, bool) {
+			if v.Kind != expr.JSONInt {
+				return groupKey{}, false
+			}
+			switch t {
+			case schemapb.DataType_Int8:
+				return groupKey{i: int64(int8(v.Int))}, true
+			case schemapb.DataType_Int16:
+				return groupKey{i: int64(int16(v.Int))}, true
+			case schemapb.DataType_Int32:
+				return groupKey{i: int64(int32(v.Int))}, true
+			}
+			return groupKey{i: v.Int}, true
+		}
+	case schemapb.DataType_VarChar:
+		failure = "failed to cast json string to string, wrong json data inner type"
+		cast = func(v expr.JSONValue) (groupKey, bool) {
+			if v.Kind != expr.JSONString {
+				return groupKey{}, false
+			}
+			return groupKey{s: v.Str}, true
+		}
+	case schemapb.DataType_None:
+		failure = "failed to cast json object node to string, wrong json data inner type"
+		cast = func(v expr.JSONValue) (groupKey, bool) {
+			if v.Kind == expr.JSONMissing {
+				return groupKey{}, false
+			}
+			return groupKey{s: string(v.Raw)}, true
+		}
+	default:
+		return nil, nil, errs.InvalidParameter("unsupported data type JSON for group by operator (json_type %s; supported: [Bool Int8 Int16 Int32 Int64 VarChar])", gb.JSONType)
+	}
+	if target != "" {
+		failure = fmt.Sprintf(failure, target)
+	}
+	fail := &jsonKeyErr{}
+	path := gb.JSONPath
+	return func(i int) groupKey {
+		if null(i) {
+			return groupKey{null: true}
+		}
+		if k, ok := cast(expr.JSONAt(c.Data[i], path)); ok {
+			return k
+		}
+		if gb.StrictCast && fail.err == nil {
+			fail.err = errs.Plain("%s", failure)
+		}
+		return groupKey{null: true}
+	}, fail, nil
 }
 
 // value turns a key back into the field's Go value (nil for null).
@@ -211,7 +327,7 @@ func (c *core) searchGrouped(ctx context.Context, s *snapshot, fi *fieldInfo, me
 	if err != nil {
 		return err
 	}
-	keyOf, err := newGroupKeyer(gfi, gcol)
+	keyOf, castErr, err := newGroupKeyer(gfi, gcol, gb)
 	if err != nil {
 		return fmt.Errorf("segment %d: %w", c.id, err)
 	}
@@ -241,9 +357,12 @@ func (c *core) searchGrouped(ctx context.Context, s *snapshot, fi *fieldInfo, me
 	} else if err := c.groupBrute(ctx, s, fi, metric, win, req, allowed, keyOf, groupers); err != nil {
 		return err
 	}
+	if err := castErr.check(); err != nil {
+		return fmt.Errorf("segment %d: group by: %w", c.id, err)
+	}
 	slots := k * size
 	for q, g := range groupers {
-		g.drain(k, gfi.typ, res.Scores[q*slots:(q+1)*slots], res.Offsets[q*slots:(q+1)*slots], res.GroupValues[q*slots:(q+1)*slots])
+		g.drain(k, gb.ValueType(gfi.typ), res.Scores[q*slots:(q+1)*slots], res.Offsets[q*slots:(q+1)*slots], res.GroupValues[q*slots:(q+1)*slots])
 	}
 	if metric.HigherIsBetter() {
 		for i, off := range res.Offsets {

@@ -74,7 +74,7 @@ func (c *core) Search(ctx context.Context, req *SearchRequest) (*SearchResult, e
 		if err != nil {
 			return nil, fmt.Errorf("segment %d: group by: %w", c.id, err)
 		}
-		if !groupable(gfi.typ) {
+		if !groupable(gfi.typ) && gfi.typ != schemapb.DataType_JSON {
 			return nil, fmt.Errorf("segment %d: search: %w", c.id, errs.InvalidParameter("unsupported data type %s for group by operator (field %q; supported: [Bool Int8 Int16 Int32 Int64 VarChar])", gfi.typ, gfi.schema.GetName()))
 		}
 		res.GroupSize = max(gb.Size, 1)

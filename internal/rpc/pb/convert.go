@@ -274,6 +274,7 @@ func FromSearchRequest(r *contract.SearchRequest) (*SearchRequest, error) {
 		Metric: string(r.Search.Metric), K: int64(r.Search.Params.K), Params: r.Search.Params.Params, Filter: filter}
 	if g := r.Search.GroupBy; g != nil {
 		vs.GroupBy, vs.GroupByField, vs.GroupSize = true, g.FieldID, int64(g.Size)
+		vs.GroupJsonPath, vs.GroupJsonType, vs.GroupStrictCast = g.JSONPath, int32(g.JSONType), g.StrictCast
 	}
 	vs.Exact = r.Search.Exact
 	vs.IndexType = r.Search.IndexType
@@ -301,7 +302,8 @@ func ToSearchRequest(r *SearchRequest, unmarshal func([]byte) (segment.Filter, e
 		Search: segment.SearchRequest{FieldID: vs.GetFieldId(), Queries: index.Dataset{Dim: int(q.GetDim()), Float: q.GetFloat(), Binary: q.GetBinary(), Sparse: q.GetSparse()},
 			Metric: index.Metric(vs.GetMetric()), Params: index.SearchParams{K: int(vs.GetK()), Params: vs.GetParams()}}}
 	if vs.GetGroupBy() {
-		out.Search.GroupBy = &segment.GroupBy{FieldID: vs.GetGroupByField(), Size: int(vs.GetGroupSize())}
+		out.Search.GroupBy = &segment.GroupBy{FieldID: vs.GetGroupByField(), Size: int(vs.GetGroupSize()),
+			JSONPath: vs.GetGroupJsonPath(), JSONType: schemapb.DataType(vs.GetGroupJsonType()), StrictCast: vs.GetGroupStrictCast()}
 	}
 	out.PinMVCC = r.GetPinMvcc()
 	out.MaxHits, out.MaxOutputSize = int(r.GetMaxHits()), r.GetMaxOutputSize()

@@ -1103,9 +1103,15 @@ type VectorSearch struct {
 	EmbListLens []int64 `protobuf:"varint,16,rep,packed,name=emb_list_lens,json=embListLens,proto3" json:"emb_list_lens,omitempty"`
 	// The index type the collection defines on the field ("": unknown):
 	// interim indexes do not answer for FLAT and BIN_FLAT.
-	IndexType     string `protobuf:"bytes,17,opt,name=index_type,json=indexType,proto3" json:"index_type,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	IndexType string `protobuf:"bytes,17,opt,name=index_type,json=indexType,proto3" json:"index_type,omitempty"`
+	// Grouping by a JSON field or the dynamic field: the path's keys (none:
+	// the whole document), the schemapb.DataType its values are read as
+	// (0: their JSON text) and whether another type fails the search.
+	GroupJsonPath   []string `protobuf:"bytes,18,rep,name=group_json_path,json=groupJsonPath,proto3" json:"group_json_path,omitempty"`
+	GroupJsonType   int32    `protobuf:"varint,19,opt,name=group_json_type,json=groupJsonType,proto3" json:"group_json_type,omitempty"`
+	GroupStrictCast bool     `protobuf:"varint,20,opt,name=group_strict_cast,json=groupStrictCast,proto3" json:"group_strict_cast,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *VectorSearch) Reset() {
@@ -1255,6 +1261,27 @@ func (x *VectorSearch) GetIndexType() string {
 		return x.IndexType
 	}
 	return ""
+}
+
+func (x *VectorSearch) GetGroupJsonPath() []string {
+	if x != nil {
+		return x.GroupJsonPath
+	}
+	return nil
+}
+
+func (x *VectorSearch) GetGroupJsonType() int32 {
+	if x != nil {
+		return x.GroupJsonType
+	}
+	return 0
+}
+
+func (x *VectorSearch) GetGroupStrictCast() bool {
+	if x != nil {
+		return x.GroupStrictCast
+	}
+	return false
 }
 
 type SearchRequest struct {
@@ -1911,7 +1938,7 @@ const file_types_proto_rawDesc = "" +
 	"\x03dim\x18\x01 \x01(\x03R\x03dim\x12\x14\n" +
 	"\x05float\x18\x02 \x03(\x02R\x05float\x12\x16\n" +
 	"\x06binary\x18\x03 \x01(\fR\x06binary\x12\x16\n" +
-	"\x06sparse\x18\x04 \x03(\fR\x06sparse\"\xf9\x04\n" +
+	"\x06sparse\x18\x04 \x03(\fR\x06sparse\"\xf5\x05\n" +
 	"\fVectorSearch\x12\x19\n" +
 	"\bfield_id\x18\x01 \x01(\x03R\afieldId\x123\n" +
 	"\aqueries\x18\x02 \x01(\v2\x19.milvago.internal.VectorsR\aqueries\x12\x16\n" +
@@ -1932,7 +1959,10 @@ const file_types_proto_rawDesc = "" +
 	"\x0ehas_after_ties\x18\x0f \x01(\bR\fhasAfterTies\x12\"\n" +
 	"\remb_list_lens\x18\x10 \x03(\x03R\vembListLens\x12\x1d\n" +
 	"\n" +
-	"index_type\x18\x11 \x01(\tR\tindexType\x1a9\n" +
+	"index_type\x18\x11 \x01(\tR\tindexType\x12&\n" +
+	"\x0fgroup_json_path\x18\x12 \x03(\tR\rgroupJsonPath\x12&\n" +
+	"\x0fgroup_json_type\x18\x13 \x01(\x05R\rgroupJsonType\x12*\n" +
+	"\x11group_strict_cast\x18\x14 \x01(\bR\x0fgroupStrictCast\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfa\x02\n" +

@@ -143,7 +143,10 @@ func audit(t *testing.T, ctx context.Context, objs objstore.Store, store kv.Stor
 			t.Fatalf("%s: %v", e.Key, err)
 		}
 		liveBuilds[strconv.FormatInt(b.BuildID, 10)] = true
-		if b.File != "" {
+		// A build's file is live while its segment is: the collector may
+		// remove a dropped segment's builds and files while this audit
+		// reads (records first, then the bucket).
+		if s, ok := segs[b.SegmentID]; ok && s.State != model.SegmentDropped && b.File != "" {
 			live[b.File] = true
 		}
 	}

@@ -358,6 +358,38 @@ func resetCluster(t *testing.T, cl *e2eCluster) {
 	}
 	dbs, err := cli.ListDatabase(ctx, milvusclient.NewListDatabaseOption())
 	fail("list databases", err)
+	users, err := cli.ListUsers(ctx, milvusclient.NewListUserOption())
+	fail("list users", err)
+	for _, u := range users {
+		if u != "root" {
+			fail("drop user "+u, cli.DropUser(ctx, milvusclient.NewDropUserOption(u)))
+		}
+	}
+	roles, err := cli.ListRoles(ctx, milvusclient.NewListRoleOption())
+	fail("list roles", err)
+	for _, r := range roles {
+		if builtinRoles[r] {
+			continue
+		}
+		// A role's grants are listed per database: revoke them in each
+		// (and on "*"), while the databases still exist.
+		grants := map[entity.GrantItem]bool{}
+		for _, db := range append(dbs, "*") {
+			role, err := cli.DescribeRole(ctx, milvusclient.NewDescribeRoleOption(r).WithDbName(db))
+			fail("describe role "+r+" in "+db, err)
+			for _, g := range role.Privileges {
+				grants[g] = true
+			}
+		}
+		for g := range grants {
+			err := cli.RevokePrivilege(ctx, milvusclient.NewRevokePrivilegeOption(r, g.Object, g.Privilege, g.ObjectName).WithDbName(g.DbName))
+			if err != nil { // a privilege group: only RevokePrivilegeV2 takes them
+				err = cli.RevokePrivilegeV2(ctx, milvusclient.NewRevokePrivilegeV2Option(r, g.Privilege, g.ObjectName).WithDbName(g.DbName))
+			}
+			fail("revoke "+g.Privilege+" from "+r, err)
+		}
+		fail("drop role "+r, cli.DropRole(ctx, milvusclient.NewDropRoleOption(r)))
+	}
 	for _, db := range dbs {
 		fail("use "+db, cli.UseDatabase(ctx, milvusclient.NewUseDatabaseOption(db)))
 		names, err := cli.ListCollections(ctx, milvusclient.NewListCollectionOption())
@@ -378,30 +410,6 @@ func resetCluster(t *testing.T, cl *e2eCluster) {
 		}
 	}
 	fail("use default", cli.UseDatabase(ctx, milvusclient.NewUseDatabaseOption("default")))
-	users, err := cli.ListUsers(ctx, milvusclient.NewListUserOption())
-	fail("list users", err)
-	for _, u := range users {
-		if u != "root" {
-			fail("drop user "+u, cli.DropUser(ctx, milvusclient.NewDropUserOption(u)))
-		}
-	}
-	roles, err := cli.ListRoles(ctx, milvusclient.NewListRoleOption())
-	fail("list roles", err)
-	for _, r := range roles {
-		if builtinRoles[r] {
-			continue
-		}
-		role, err := cli.DescribeRole(ctx, milvusclient.NewDescribeRoleOption(r))
-		fail("describe role "+r, err)
-		for _, g := range role.Privileges {
-			err := cli.RevokePrivilege(ctx, milvusclient.NewRevokePrivilegeOption(r, g.Object, g.Privilege, g.ObjectName).WithDbName(g.DbName))
-			if err != nil { // a privilege group: only RevokePrivilegeV2 takes them
-				err = cli.RevokePrivilegeV2(ctx, milvusclient.NewRevokePrivilegeV2Option(r, g.Privilege, g.ObjectName).WithDbName(g.DbName))
-			}
-			fail("revoke "+g.Privilege+" from "+r, err)
-		}
-		fail("drop role "+r, cli.DropRole(ctx, milvusclient.NewDropRoleOption(r)))
-	}
 	groups, err := cli.ListPrivilegeGroups(ctx, milvusclient.NewListPrivilegeGroupsOption())
 	fail("list privilege groups", err)
 	for _, g := range groups {

@@ -71,7 +71,10 @@ func TestCompactionJobsSurviveRestart(t *testing.T) {
 			t.Fatalf("source %d of the resumed plan: %v", seg.ID, got.State)
 		}
 	}
-	close(blocking.release) // the old coordinator's plan is gone with it; let its goroutine end
+	// The old coordinator crashed: its plan never returns while the test
+	// runs (released at the end only to let its goroutine finish). Released
+	// here, it committed its own target over the resumed plan's record.
+	t.Cleanup(func() { close(blocking.release) })
 
 	next.objects = e.objs
 	fresh := &fakeCompactor{objs: e.objs, deleted: map[int64]int64{a.ID: 3}}
@@ -102,7 +105,7 @@ func TestCompactionJobsSurviveRestart(t *testing.T) {
 
 	third := newCoord(t, store, cfg)
 	if job, ok, _ := third.CompactionJob(bg, id2); !ok || !job.Completed() || job.Plans[0].Failed || job.Plans[0].Target != target {
-		t.Fatalf("completed job after a restart: %+v %v", job, ok)
+		t.Fatalf("completed job after a restart: %+v %v (the resumed plan's target %d)", job, ok, target)
 	}
 	// Committed, but stopped before the record said so.
 	raw = must(store.Get(bg, jobKey(id2)))

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -262,22 +261,12 @@ func pickHits(spec *searchSpec, results []*contract.SearchResult) ([]int64, []sh
 		}
 		total += starts[si][spec.NQ]
 	}
+	runs := make([]kmerge.Hits, len(results))
+	for si, r := range results {
+		runs[si] = kmerge.Hits{Scores: r.Scores, IntPKs: r.IntPKs, StrPKs: r.StrPKs}
+	}
 	compare := func(a, i, b, j int) int {
-		ra, rb := results[a], results[b]
-		c := cmp.Compare(ra.Scores[i], rb.Scores[j])
-		if higher {
-			c = -c
-		}
-		if c != 0 {
-			return c
-		}
-		if ra.StrPKs != nil && rb.StrPKs != nil {
-			return cmp.Compare(ra.StrPKs[i], rb.StrPKs[j])
-		}
-		if ra.IntPKs != nil && rb.IntPKs != nil {
-			return cmp.Compare(ra.IntPKs[i], rb.IntPKs[j])
-		}
-		return 0
+		return kmerge.CompareHits(&runs[a], i, &runs[b], j, higher)
 	}
 	grouped := spec.GroupByField != ""
 	perQuery := spec.Offset + spec.TopK

@@ -391,31 +391,12 @@ func mergeSegmentHits(results []*segment.SearchResult, nq, k int, higher, groupe
 	// Each query's hits are merged from one cursor per segment (kmerge):
 	// in the order of a stable sort by score, then primary key (the
 	// smaller first, as Milvus reduces), without gathering them first.
+	runs := make([]kmerge.Hits, len(results))
+	for si, r := range results {
+		runs[si] = kmerge.Hits{Scores: r.Scores, IntPKs: r.IntPKs, StrPKs: r.StrPKs}
+	}
 	compare := func(a, i, b, j int) int {
-		ra, rb := results[a], results[b]
-		c := cmp.Compare(ra.Scores[i], rb.Scores[j])
-		if higher {
-			c = -c
-		}
-		if c != 0 {
-			return c
-		}
-		var sa, sb string
-		var ia, ib int64
-		if ra.StrPKs != nil {
-			sa = ra.StrPKs[i]
-		} else {
-			ia = ra.IntPKs[i]
-		}
-		if rb.StrPKs != nil {
-			sb = rb.StrPKs[j]
-		} else {
-			ib = rb.IntPKs[j]
-		}
-		if sa != sb {
-			return cmp.Compare(sa, sb)
-		}
-		return cmp.Compare(ia, ib)
+		return kmerge.CompareHits(&runs[a], i, &runs[b], j, higher)
 	}
 	var merger kmerge.Merger
 	seenInt, seenStr := map[int64]bool{}, map[string]bool{}

@@ -84,6 +84,7 @@ func RunRole(ctx context.Context, role string, cfg *config.Config, logger *slog.
 		n.logger.Warn("failpoints armed: a testing aid, never for production", "failpoints", points.Names())
 	}
 	n.fence.points = points
+	n.fence.logger = n.logger
 	defer n.close()
 	return n.run(ctx)
 }

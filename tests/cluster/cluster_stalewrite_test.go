@@ -5,12 +5,17 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/milvus-io/milvus/client/v2/entity"
+	"github.com/milvus-io/milvus/client/v2/milvusclient"
 
 	"github.com/milvago/milvago/internal/failpoint"
 )
@@ -109,5 +114,85 @@ func TestClusterStaleSyncManifestRefused(t *testing.T) {
 		if got := count(t, ctx, cli, name, idsFilter(batch)); got != int64(len(batch)) {
 			t.Fatalf("acknowledged rows %d..%d: %d found, want %d (each once)", batch[0], batch[len(batch)-1], got, len(batch))
 		}
+	}
+}
+
+// TestClusterStaleQueryNodeSearchRefused (issue 8) catches a stale query
+// node's answer in the act: a search reaches query node 1, which admits it
+// (its session fresh) and is held there 5 s before running it (the
+// failpoint rpc.serve/.../Search); the test stops the node (SIGSTOP) for
+// twice the session TTL, so its shard's delegator moves to query node 2.
+// When it resumes, the held search runs on what the node had before the
+// pause, and the node refuses to answer it ("answer refused": its session
+// ended while it served the call) instead of returning stale data; it
+// exits. The client's search is answered by the shard's new leader: every
+// row once. Rows deleted afterwards are gone from the next search.
+func TestClusterStaleQueryNodeSearchRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster of processes")
+	}
+	const held = "rpc.serve/milvago.internal.QueryNode/Search"
+	c, _ := startClusterWith(t, clusterOpts{logLevel: "info", storageNodes: 1,
+		env: map[string][]string{"querynode-1": {failpoint.EnvVar + "=" + held + "=1*sleep(5s)"}}},
+		"mixcoord", "streamingnode", "datanode", "querynode-1:querynode", "querynode-2:querynode", "indexnode", "proxy")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cli := connect(t, ctx, c.ProxyAddr("proxy"))
+	const name, n = "stalesearch", 200
+	createShards(t, ctx, cli, name, 2)
+	if err := insertRange(ctx, cli, name, 0, n); err != nil {
+		t.Fatalf("insert: %v", err)
+	}
+	search := func() ([]int64, error) {
+		q := entity.FloatVector(vectors(rand.New(rand.NewPCG(1, 1)), 1)[0])
+		rs, err := cli.Search(ctx, milvusclient.NewSearchOption(name, n, []entity.Vector{q}).WithANNSField("v").
+			WithConsistencyLevel(entity.ClStrong))
+		if err != nil {
+			return nil, err
+		}
+		var ids []int64
+		for i := range rs[0].ResultCount {
+			id, _ := rs[0].IDs.GetAsInt64(i)
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+		return ids, nil
+	}
+	ids := func(from, to int64) []int64 {
+		var out []int64
+		for i := from; i < to; i++ {
+			out = append(out, i)
+		}
+		return out
+	}
+	type answer struct {
+		ids []int64
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() { got, err := search(); done <- answer{got, err} }()
+
+	q1 := c.Roles["querynode-1"]
+	waitLog(t, q1, regexp.MustCompile(`msg="failpoint hit".* failpoint=`+regexp.QuoteMeta(held)), time.Minute)
+	pause(q1, t, 10*time.Second)
+	exitsAfterPause(q1, t, 15*time.Second)
+	waitLog(t, q1, regexp.MustCompile(`msg="answer refused: the session ended while the call was served"`), time.Second)
+
+	a := <-done
+	if a.err != nil {
+		t.Fatalf("the search held by the stopped query node: %v", a.err)
+	}
+	if !slices.Equal(a.ids, ids(0, n)) {
+		t.Fatalf("the search held by the stopped query node: %d hits %v, want every row once", len(a.ids), a.ids)
+	}
+	if _, err := cli.Delete(ctx, milvusclient.NewDeleteOption(name).WithInt64IDs("id", ids(0, n/2))); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	got, err := search()
+	if err != nil {
+		t.Fatalf("search after the delete: %v", err)
+	}
+	if !slices.Equal(got, ids(n/2, n)) {
+		t.Fatalf("search after deleting rows 0..%d: %d hits %v, want rows %d..%d", n/2-1, len(got), got, n/2, n-1)
 	}
 }

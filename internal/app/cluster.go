@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +25,7 @@ import (
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/datanode"
+	"github.com/milvago/milvago/internal/failpoint"
 	"github.com/milvago/milvago/internal/identity"
 	"github.com/milvago/milvago/internal/indexcoord"
 	"github.com/milvago/milvago/internal/indexnode"
@@ -74,6 +76,15 @@ func RunRole(ctx context.Context, role string, cfg *config.Config, logger *slog.
 	}
 	n := &roleNode{role: role, cfg: cfg, logger: logger.With("role", role)}
 	n.fence.role = role
+	points, err := failpoint.Parse(os.Getenv(failpoint.EnvVar), n.logger)
+	if err != nil {
+		return fmt.Errorf("app: %s: %w", failpoint.EnvVar, err)
+	}
+	if points != nil {
+		n.logger.Warn("failpoints armed: a testing aid, never for production", "failpoints", points.Names())
+	}
+	n.fence.points = points
+	n.fence.logger = n.logger
 	defer n.close()
 	return n.run(ctx)
 }
@@ -343,7 +354,11 @@ func (n *roleNode) run(ctx context.Context) error {
 			if err != nil {
 				return workerrpc.FramedRefusal(err)
 			}
-			return qs.FramedSearch(ctx, payload)
+			out := qs.FramedSearch(ctx, payload)
+			if err := n.fence.answerFramed(); err != nil {
+				return workerrpc.FramedRefusal(err)
+			}
+			return out
 		}, n.logger)
 	}
 	g.Go(func() error { return n.grpc.Serve(l) })

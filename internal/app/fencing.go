@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"strconv"
 	"sync/atomic"
 
@@ -12,8 +13,10 @@ import (
 
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/failpoint"
 	"github.com/milvago/milvago/internal/rpc"
 	"github.com/milvago/milvago/internal/rpc/framed"
+	"github.com/milvago/milvago/internal/rpc/pb"
 	"github.com/milvago/milvago/internal/session"
 )
 
@@ -46,6 +49,12 @@ type fence struct {
 	sess  atomic.Pointer[session.Session]
 	lead  atomic.Pointer[session.Leadership]
 	terms session.Terms
+	// points are the failpoints armed in the process (nil: none):
+	// rpc.serve/<method> holds a call it serves before the handler runs,
+	// as if the request had been delayed in flight (its caller may lose
+	// what it reports on meanwhile: the handler's own checks must refuse).
+	points *failpoint.Set
+	logger *slog.Logger // nil: discard
 }
 
 // refusal is err as a gRPC error whose details carry the Milvus status, so
@@ -86,10 +95,41 @@ func (f *fence) server(ctx context.Context, req any, info *grpc.UnaryServerInfo,
 			}
 		}
 	}
-	if caller, ok := mdInt(md, mdCaller); ok {
+	caller, ok := mdInt(md, mdCaller)
+	if ok {
 		ctx = contract.WithCaller(ctx, caller)
 	}
-	return handler(ctx, req)
+	if f.points != nil { // unarmed: no name built, no allocation per call
+		f.points.Hit(ctx, "rpc.serve"+info.FullMethod, "caller", caller)
+	}
+	resp, err := handler(ctx, req)
+	if err := f.answerable(s); err != nil {
+		return nil, refusal(err)
+	}
+	return resp, err
+}
+
+// answerable is nil when a query node may answer the call it just served.
+// The fence admitted the call while the session was fresh, but the process
+// may have been stopped (SIGSTOP, a VM freeze) or cut off while it ran: its
+// shards have moved meanwhile, and what it read is stale (deletes and
+// inserts the shard's new leader applied are missing). So a query node
+// checks again before it answers, as the log's writer checks its
+// ownership again right before it appends, and the caller retries on the
+// shard's current leader. Other roles answer as before: their calls are
+// commands whose effect is already done, and refusing the answer would
+// only make the caller repeat them.
+func (f *fence) answerable(s *session.Session) error {
+	if s == nil || f.role != session.RoleQueryNode {
+		return nil
+	}
+	if err := s.Fresh(); err != nil {
+		if f.logger != nil {
+			f.logger.Warn("answer refused: the session ended while the call was served", "err", err)
+		}
+		return errs.NodeOffline(s.ID(), "its session expired while it served the call: "+err.Error())
+	}
+	return nil
 }
 
 // caller is the server ID a framed call (internal/rpc/framed) carries as
@@ -106,6 +146,9 @@ func (f *fence) caller() (int64, error) {
 	return s.ID(), nil
 }
 
+// answerFramed is answerable for a framed call.
+func (f *fence) answerFramed() error { return f.answerable(f.sess.Load()) }
+
 // admitFramed is server for a framed call: its context, or its refusal.
 func (f *fence) admitFramed(ctx context.Context, h framed.Header) (context.Context, error) {
 	s := f.sess.Load()
@@ -119,6 +162,9 @@ func (f *fence) admitFramed(ctx context.Context, h framed.Header) (context.Conte
 	}
 	if h.Caller != 0 {
 		ctx = contract.WithCaller(ctx, h.Caller)
+	}
+	if f.points != nil {
+		f.points.Hit(ctx, "rpc.serve"+pb.QueryNode_Search_FullMethodName, "caller", h.Caller)
 	}
 	return ctx, nil
 }

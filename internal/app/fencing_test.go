@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,5 +107,64 @@ func TestFencedCommands(t *testing.T) {
 	}
 	if err := call(b, wsess.ID()); !errors.Is(err, errs.ErrNodeOffline) {
 		t.Fatalf("a call from a closed session: %v", err)
+	}
+}
+
+// TestQueryNodeAnswersOnlyWhileFresh (issue 8): a query node that admitted
+// a call while its session was fresh, and whose session ended while it
+// served it (the process stopped or cut off mid-search: its shards moved,
+// what it read is stale), refuses to answer (node offline), so the proxy
+// retries on the shard's current leader. A data node's answer, to a
+// command already done, is returned as before.
+func TestQueryNodeAnswersOnlyWhileFresh(t *testing.T) {
+	ctx := t.Context()
+	e := kvtest.StartEmbedded(t)
+	store := e.NewStore("answer")
+	t.Cleanup(func() { store.Close() })
+	for _, tc := range []struct {
+		role    string
+		refused bool
+	}{{session.RoleQueryNode, true}, {session.RoleDataNode, false}} {
+		s, err := session.Register(ctx, store, session.Config{Role: tc.role, Address: "x:1", TTL: 4 * time.Second}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		f := &fence{role: tc.role}
+		f.sess.Store(s)
+		var lose atomic.Bool
+		srv := grpc.NewServer(grpc.ChainUnaryInterceptor(f.server))
+		pb.RegisterNodeServer(srv, nodeInfoServer{infos: func() []sysinfo.ComponentInfos {
+			if lose.Load() {
+				s.Close() // the session ends while the call is served
+			}
+			return nil
+		}})
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		go srv.Serve(l)
+		t.Cleanup(srv.Stop)
+		cc, err := grpc.NewClient(l.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { cc.Close() })
+		call := func() error {
+			r, err := pb.NewNodeClient(cc).GetComponentInfos(ctx, &pb.ComponentInfosRequest{})
+			return coordrpc.Check(tc.role, r, err)
+		}
+		if err := call(); err != nil {
+			t.Fatalf("%s: a call served while fresh: %v", tc.role, err)
+		}
+		lose.Store(true)
+		err = call()
+		if tc.refused && !errors.Is(err, errs.ErrNodeOffline) {
+			t.Fatalf("%s: a call whose session ended while served: %v, want node offline", tc.role, err)
+		}
+		if !tc.refused && err != nil {
+			t.Fatalf("%s: a call whose session ended while served: %v, want its answer", tc.role, err)
+		}
 	}
 }

@@ -163,6 +163,9 @@ func (c *Channels) CheckOwner(ctx context.Context, vchannel string) error {
 		return nil
 	}
 	if owner := c.owner[pc]; owner != caller {
+		// Rare (a node cut off, paused or slow while its channel moved),
+		// and what fencing is for: logged, so that it can be seen.
+		c.logger.Warn("report refused: the caller does not own the channel", "vchannel", vchannel, "caller", caller, "owner", owner)
 		return errs.ChannelMisrouted(vchannel, caller, owner)
 	}
 	return nil

@@ -512,12 +512,21 @@ func (s *Server) SaveSyncManifest(ctx context.Context, id int64, manifest string
 // live in memory (AssignSegment adds to them), so after a restart they
 // start from what was last persisted; the data node's replay of the log
 // brings them back. Counts only grow here, and only for growing or sealed
-// segments.
+// segments. As for every other report about a channel, only the channel's
+// owner is heard (errs.ErrChannelMisrouted otherwise): a data node cut off
+// or paused while its channel moved, replaying inserts the new owner also
+// counts, must not move a count the new owner reports.
 func (s *Server) NoteBufferedRows(ctx context.Context, id, rows int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seg, ok := s.segments[id]
-	if !ok || (seg.State != model.SegmentGrowing && seg.State != model.SegmentSealed) {
+	if !ok {
+		return nil
+	}
+	if err := s.checkOwner(ctx, seg.VChannel); err != nil {
+		return fmt.Errorf("datacoord: buffered rows of segment %d: %w", id, err)
+	}
+	if seg.State != model.SegmentGrowing && seg.State != model.SegmentSealed {
 		return nil
 	}
 	seg.NumRows = max(seg.NumRows, rows)

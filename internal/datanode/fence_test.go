@@ -2,7 +2,9 @@ package datanode
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -10,8 +12,10 @@ import (
 
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/objstore"
+	"github.com/milvago/milvago/internal/storage"
 )
 
 // remoteCoord is the data coordinator as a data node of a cluster reaches
@@ -82,6 +86,8 @@ func (c *clusterNodes) DataNode(_ context.Context, id int64) (datacoord.DataNode
 // stopped by SIGSTOP (or cut off) in the middle of a sync.
 type pausingStore struct {
 	objstore.Store
+	// holds picks the write to hold; nil: a sync manifest's.
+	holds   func(key string) bool
 	mu      sync.Mutex
 	armed   bool
 	paused  chan string   // the held manifest's key
@@ -104,7 +110,7 @@ func (s *pausingStore) arm() {
 
 func (s *pausingStore) Put(ctx context.Context, key string, data []byte) error {
 	s.mu.Lock()
-	hold := s.armed && strings.Contains(key, "/"+syncManifestPrefix)
+	hold := s.armed && (s.holds == nil && strings.Contains(key, "/"+syncManifestPrefix) || s.holds != nil && s.holds(key))
 	if hold {
 		s.armed = false
 	}
@@ -290,4 +296,127 @@ func TestSaveSyncManifestOwnerOnly(t *testing.T) {
 	if err := owner.SaveSyncManifest(bg, seg, before); err == nil {
 		t.Fatal("a manifest of a flushed segment was recorded")
 	}
+}
+
+// newFenceEnv is an env whose channel is assigned to data nodes (cluster
+// mode): the data coordinator hears only the channel's owner.
+func newFenceEnv(t *testing.T) (*env, *clusterNodes, *datacoord.Channels) {
+	t.Helper()
+	e := newEnv(t, 1000)
+	nodes := &clusterNodes{nodes: map[int64]*Server{}}
+	ch, err := datacoord.NewChannels(bg, datacoord.ChannelsDeps{KV: e.store, Nodes: nodes,
+		Collections: func(context.Context) ([]*model.Collection, error) { return []*model.Collection{e.coll}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.data.SetChannels(ch)
+	return e, nodes, ch
+}
+
+// TestNoteBufferedRowsOwnerOnly (issue 8): a data node's report of the
+// rows it buffers is heard from the owner of the segment's channel only,
+// as its other reports: a node cut off while its channel moved, replaying
+// inserts the new owner counts too, is refused (channel misrouted, 507)
+// and the segment's row count stays the owner's.
+func TestNoteBufferedRowsOwnerOnly(t *testing.T) {
+	e, nodes, ch := newFenceEnv(t)
+	e.startClusterNode(t, nodes, 1, e.objects, nil)
+	if err := ch.SetNodes(bg, []int64{1}); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := e.insert(t, partA, 1, 2)
+	seg := first.SegmentID
+	eventually(t, "node 1's piece", func() bool { return segOf(e, seg).SyncManifest != "" })
+	rows := segOf(e, seg).NumRows
+	if rows != 2 {
+		t.Fatalf("segment %d has %d rows, want 2", seg, rows)
+	}
+	stale := remoteCoord{e.data, 2}
+	err := stale.NoteBufferedRows(bg, seg, rows+100)
+	if !errors.Is(err, errs.ErrChannelMisrouted) || !strings.Contains(err.Error(), "channel misrouted") {
+		t.Fatalf("a non-owner's buffered rows: %v, want channel misrouted (507)", err)
+	}
+	if got := segOf(e, seg).NumRows; got != rows {
+		t.Fatalf("a refused report moved the row count to %d, want %d", got, rows)
+	}
+	owner := remoteCoord{e.data, 1}
+	if err := owner.NoteBufferedRows(bg, seg, rows+1); err != nil {
+		t.Fatalf("the owner's buffered rows: %v", err)
+	}
+	if got := segOf(e, seg).NumRows; got != rows+1 {
+		t.Fatalf("the owner's report: row count %d, want %d", got, rows+1)
+	}
+	if err := stale.NoteBufferedRows(bg, seg+1000, 7); err != nil {
+		t.Fatalf("an unknown segment (dropped with its collection): %v, want ignored", err)
+	}
+	// In process (standalone): no caller, no owner check.
+	if err := e.data.NoteBufferedRows(bg, seg, rows+2); err != nil {
+		t.Fatalf("an in-process report: %v", err)
+	}
+}
+
+// TestStaleOwnerSealFilesDeleted (issue 8): data node 1 syncs a segment in
+// pieces and is stopped in the middle of its seal (the merged binlogs
+// written, the stats log not yet); the channel moves to node 2, which
+// flushes the segment from the recorded pieces. Node 1 resumes, writes its
+// stats log and reports the flush: refused (channel misrouted), it logs
+// it and deletes the merged binlogs and stats log it wrote, instead of
+// leaving them to the orphan scan. The segment's directories then hold
+// exactly the files its record names, and every row is there once.
+func TestStaleOwnerSealFilesDeleted(t *testing.T) {
+	e, nodes, ch := newFenceEnv(t)
+	storeA := &pausingStore{Store: e.objects, holds: func(key string) bool { return strings.HasPrefix(key, storage.StatsLogPrefix) }}
+	logsA := &messages{}
+	stopA := e.startClusterNode(t, nodes, 1, storeA, logsA)
+	if err := ch.SetNodes(bg, []int64{1}); err != nil {
+		t.Fatal(err)
+	}
+	var want rows
+	first, r := e.insert(t, partA, 1, 2)
+	want.add(r)
+	seg := first.SegmentID
+	_, r = e.insert(t, partA, 3)
+	want.add(r)
+	eventually(t, "node 1's pieces", func() bool { return len(e.pieces(t, partA, seg)) == 2 })
+	pieces := e.segmentObjects(t, partA, seg)
+
+	storeA.arm()
+	t.Cleanup(storeA.resume) // registered after stopA: runs before it
+	if _, _, err := e.w.Seal(bg, pch, vch, collID); err != nil {
+		t.Fatal(err)
+	}
+	staleStats := <-storeA.paused // node 1 merged the pieces, stops before its stats log
+	stale := e.segmentObjects(t, partA, seg)
+	if len(stale) <= len(pieces) {
+		t.Fatalf("node 1 wrote no merged binlog before its stats log: %v", stale)
+	}
+
+	e.startClusterNode(t, nodes, 2, e.objects, nil)
+	if err := ch.SetNodes(bg, []int64{2}); err != nil { // node 1's session ended
+		t.Fatal(err)
+	}
+	e.waitFlushed(t, seg)
+	flushed := segOf(e, seg)
+
+	storeA.resume()
+	eventually(t, "node 1's flush refused", func() bool { return logsA.has("flush refused: the segment's files are discarded") })
+	stopA()
+	if got := segOf(e, seg); got.StatsLog != flushed.StatsLog || !maps.Equal(got.Binlogs, flushed.Binlogs) {
+		t.Fatalf("segment record changed after node 1's refused flush: %+v, want node 2's %+v", got, flushed)
+	}
+	if _, err := e.objects.Get(bg, staleStats); err == nil {
+		t.Fatalf("node 1's refused stats log %s was left in the store", staleStats)
+	}
+	want2 := slices.Sorted(maps.Values(flushed.Binlogs))
+	if got := e.segmentObjects(t, partA, seg); !slices.Equal(got, want2) {
+		t.Fatalf("segment directory %v, want exactly the flushed binlogs %v (node 1's merged files deleted)", got, want2)
+	}
+	var stats []string
+	for _, o := range must(e.objects.List(bg, storage.StatsLogPrefix)) {
+		stats = append(stats, o.Key)
+	}
+	if !slices.Equal(stats, []string{flushed.StatsLog}) {
+		t.Fatalf("stats logs %v, want exactly the flushed one %s", stats, flushed.StatsLog)
+	}
+	e.checkArrivalOrder(t, seg, want, true)
 }

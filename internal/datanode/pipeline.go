@@ -584,6 +584,10 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 	start := time.Now()
 	err = p.d.Coord.SegmentFlushed(ctx, contract.FlushResult{SegmentID: buf.id, NumRows: int64(len(buf.ts)),
 		Binlogs: files, StatsLog: statsPath, FlushTS: sealTS, SizeBytes: size, Sorted: sorted})
+	if refused(err) {
+		p.discardFlush(ctx, vs, buf.id, files, statsPath, err)
+		return err
+	}
 	if isDropped(err) {
 		// Dropped with its collection or partition meanwhile: its files
 		// are nobody's.
@@ -670,6 +674,10 @@ func (p *pipeline) flushDeletes(ctx context.Context, vs *vstate) error {
 	}
 	if err := p.d.Coord.AddDeltaLog(ctx, model.DeltaLog{ID: id, CollectionID: vs.coll.ID, VChannel: vs.name, Path: path,
 		Entries: int64(vs.deletes.Len()), MaxTS: maxTS}); err != nil {
+		if refused(err) {
+			p.logger.Warn("delta log refused: the file is discarded", "vchannel", vs.name, "path", path, "err", err)
+			p.deleteAll(ctx, []string{path})
+		}
 		return err
 	}
 	vs.deletes = storage.Deltas{}

@@ -3,7 +3,6 @@ package datanode
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/contract"
-	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/segment"
 	"github.com/milvago/milvago/internal/storage"
@@ -325,7 +323,7 @@ func (p *pipeline) syncSegment(ctx context.Context, vs *vstate, buf *segBuffer) 
 		return fmt.Errorf("datanode: write %s: %w", key, err)
 	}
 	if err := p.d.Coord.SaveSyncManifest(ctx, buf.id, key); err != nil {
-		if errors.Is(err, errs.ErrChannelMisrouted) || isDropped(err) {
+		if refused(err) || isDropped(err) {
 			// Refused for good: the channel has another owner (this node
 			// was cut off or paused while it moved), or the segment is
 			// gone. The piece never counts; nobody reads these files.
@@ -363,8 +361,13 @@ func (p *pipeline) syncSegment(ctx context.Context, vs *vstate, buf *segBuffer) 
 }
 
 // deleteAll deletes files nothing refers to, logging failures (garbage
-// collection takes what is left once the segment is flushed).
+// collection takes what is left once the segment is flushed). The deletes
+// outlive ctx, up to discardTimeout: a refused node is often stopping (its
+// session lost, its pipeline cancelled) when it learns its files are
+// nobody's, and Run waits for the pipeline, so they still happen.
 func (p *pipeline) deleteAll(ctx context.Context, paths []string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), discardTimeout)
+	defer cancel()
 	for _, path := range paths {
 		if err := p.d.Objects.Delete(ctx, path); err != nil {
 			p.logger.Warn("delete unrecorded piece file", "path", path, "err", err)
@@ -464,6 +467,13 @@ func (p *pipeline) flushPieces(ctx context.Context, vs *vstate, buf *segBuffer, 
 	rows := buf.manifest.rows()
 	err = p.d.Coord.SegmentFlushed(ctx, contract.FlushResult{SegmentID: buf.id, NumRows: rows,
 		Binlogs: files, StatsLog: statsPath, FlushTS: sealTS, SizeBytes: size, Sorted: sorted})
+	if refused(err) {
+		// Another data node owns the channel: it flushes the segment from
+		// the recorded pieces (which stay: they are its input), and the
+		// merged files and stats written here are nobody's.
+		p.discardFlush(ctx, vs, buf.id, files, statsPath, err)
+		return err
+	}
 	dropped := isDropped(err)
 	if err != nil && !dropped {
 		return err

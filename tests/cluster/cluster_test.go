@@ -58,6 +58,8 @@ type clusterOpts struct {
 	kafkaBrokers int
 	// args are configuration flags every role gets (--key=value).
 	args []string
+	// env adds environment variables to the roles named (clusterproc.Opts.Env).
+	env map[string][]string
 }
 
 // startClusterWith is startCluster with options; it also returns the
@@ -65,7 +67,7 @@ type clusterOpts struct {
 func startClusterWith(t *testing.T, o clusterOpts, specs ...string) (*cluster, procs) {
 	t.Helper()
 	c, ps := clusterproc.Start(t, clusterproc.Opts{Bin: binary(t), LogLevel: o.logLevel, StorageNodes: o.storageNodes,
-		IP: o.ip, KafkaBrokers: o.kafkaBrokers, Args: o.args}, specs...)
+		IP: o.ip, KafkaBrokers: o.kafkaBrokers, Args: o.args, Env: o.env}, specs...)
 	return c, procs(ps)
 }
 

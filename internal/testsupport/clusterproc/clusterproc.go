@@ -36,6 +36,7 @@ func Build(dir string) (string, error) {
 type Role struct {
 	Name, Bin, Dir string
 	Args           []string
+	Env            []string // environment variables added to the test's (KEY=value)
 	Wrap           []string // command the process runs under, e.g. ip netns exec NAME
 	Host           string   // where its /healthz answers ("": 127.0.0.1)
 	MetricsPort    int
@@ -56,6 +57,9 @@ func (r *Role) Start(t testing.TB) {
 	cmdline := append(append(slices.Clone(r.Wrap), r.Bin), r.Args...)
 	r.Cmd = exec.Command(cmdline[0], cmdline[1:]...)
 	r.Cmd.Stdout, r.Cmd.Stderr = f, f
+	if len(r.Env) > 0 {
+		r.Cmd.Env = append(os.Environ(), r.Env...)
+	}
 	r.Cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := r.Cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", r.Name, err)
@@ -136,6 +140,7 @@ type Cluster struct {
 	S3     *testservers.S3Server     // the deployment's object store (bucket milvago)
 	Kafka  *testservers.KafkaCluster // the log when Opts.KafkaBrokers > 0
 	Args   []string                  // flags every role gets (Opts.Args)
+	Env    map[string][]string       // environment of some roles, by name (Opts.Env)
 }
 
 // Opts are the settings of Start.
@@ -153,6 +158,9 @@ type Opts struct {
 	KafkaBrokers int
 	// Args are configuration flags every role gets (--key=value).
 	Args []string
+	// Env adds environment variables (KEY=value) to the roles named, e.g.
+	// MILVAGO_FAILPOINTS (internal/failpoint) to one data node.
+	Env map[string][]string
 }
 
 // Procs maps a storage server's name (s3, etcd-0, nats-1, kafka) to its
@@ -188,7 +196,7 @@ func Start(t testing.TB, o Opts, specs ...string) (*Cluster, Procs) {
 	s3 := testservers.StartS3(t)
 	host, port, _ := strings.Cut(s3.Endpoint, ":")
 	c := &Cluster{Bin: o.Bin, Dir: t.TempDir(), Roles: map[string]*Role{}, Etcd: etcd.Endpoints(), S3: s3,
-		IP: cmp.Or(o.IP, "127.0.0.1"), Args: o.Args}
+		IP: cmp.Or(o.IP, "127.0.0.1"), Args: o.Args, Env: o.Env}
 	if nats != nil {
 		c.NATS = nats.URL()
 	}
@@ -284,7 +292,7 @@ func (c *Cluster) Add(t testing.TB, spec string) *Role {
 	if !ok {
 		kind = name
 	}
-	r := &Role{Name: name, Bin: c.Bin, Dir: c.Dir, MetricsPort: testservers.FreePort(t)}
+	r := &Role{Name: name, Bin: c.Bin, Dir: c.Dir, MetricsPort: testservers.FreePort(t), Env: c.Env[name]}
 	// Internal roles bind any free port (0) and advertise it in their
 	// session; the test dials only the proxies, which get a fixed one.
 	port := 0

@@ -1,0 +1,133 @@
+// Package failpoint holds a process at named points of its code for a
+// while: a fault-injection aid for tests of the whole system, as etcd's
+// gofail and Milvus's failpoints. A test that stops a process (SIGSTOP)
+// cannot choose where it stops, nor delay one request in the network; a
+// failpoint makes a step of the process wait at a chosen point, e.g. a
+// coordinator holding a node's report as if it was delayed in flight,
+// while the test stops the node and its work moves elsewhere
+// (docs/log-fencing.md, "Failpoints").
+//
+// Failpoints are armed only by the MILVAGO_FAILPOINTS environment
+// variable of the process; unset (production), Hit costs one nil check.
+// Its value is a list of name=action, separated by ';':
+//
+//	MILVAGO_FAILPOINTS='rpc.serve/milvago.internal.DataCoord/SaveSyncManifest=1*sleep(20s)'
+//
+// The only action is sleep(D) (a Go duration), optionally limited to the
+// first N hits (N*sleep(D)). The sleep ignores contexts: it stands for a
+// process that is not running, which notices nothing either.
+package failpoint
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// EnvVar is the environment variable that arms failpoints.
+const EnvVar = "MILVAGO_FAILPOINTS"
+
+// Set is the failpoints armed in a process. A nil *Set has none.
+type Set struct {
+	logger *slog.Logger
+	mu     sync.Mutex
+	points map[string]*point
+}
+
+type point struct {
+	sleep time.Duration
+	left  int // hits still to act on; < 0: every hit
+}
+
+// Parse returns the failpoints spec arms (nil for an empty spec). A nil
+// logger discards; every hit is logged at Warn ("failpoint hit").
+func Parse(spec string, logger *slog.Logger) (*Set, error) {
+	spec = strings.TrimSpace(spec)
+	if spec == "" {
+		return nil, nil
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Set{logger: logger, points: map[string]*point{}}
+	for _, term := range strings.Split(spec, ";") {
+		term = strings.TrimSpace(term)
+		if term == "" {
+			continue
+		}
+		name, action, ok := strings.Cut(term, "=")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("failpoint: %q: want name=action", term)
+		}
+		p, err := parseAction(action)
+		if err != nil {
+			return nil, fmt.Errorf("failpoint %s: %w", name, err)
+		}
+		s.points[name] = p
+	}
+	return s, nil
+}
+
+// parseAction parses [N*]sleep(D).
+func parseAction(action string) (*point, error) {
+	p := &point{left: -1}
+	if n, rest, ok := strings.Cut(action, "*"); ok {
+		count, err := strconv.Atoi(n)
+		if err != nil || count < 1 {
+			return nil, fmt.Errorf("count %q: want a positive integer", n)
+		}
+		p.left, action = count, rest
+	}
+	arg, ok := strings.CutPrefix(action, "sleep(")
+	if !ok || !strings.HasSuffix(arg, ")") {
+		return nil, fmt.Errorf("action %q: want sleep(DURATION)", action)
+	}
+	d, err := time.ParseDuration(strings.TrimSuffix(arg, ")"))
+	if err != nil || d <= 0 {
+		return nil, fmt.Errorf("action %q: want a positive Go duration", action)
+	}
+	p.sleep = d
+	return p, nil
+}
+
+// Names lists the armed failpoints.
+func (s *Set) Names() []string {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.points))
+	for name := range s.points {
+		out = append(out, name)
+	}
+	return out
+}
+
+// Hit runs failpoint name's action if it is armed: it logs the hit (with
+// args, slog's key-value pairs) and sleeps. ctx only carries the caller's
+// log context; it does not cut the sleep short.
+func (s *Set) Hit(ctx context.Context, name string, args ...any) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	p, ok := s.points[name]
+	if !ok || p.left == 0 {
+		s.mu.Unlock()
+		return
+	}
+	if p.left > 0 {
+		p.left--
+	}
+	d := p.sleep
+	s.mu.Unlock()
+	args = append([]any{"failpoint", name}, args...)
+	s.logger.WarnContext(ctx, "failpoint hit", append(args, "sleep", d)...)
+	time.Sleep(d)
+	s.logger.WarnContext(ctx, "failpoint done", args...)
+}

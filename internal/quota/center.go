@@ -46,6 +46,15 @@ type CenterConfig struct {
 	Placement Placement // nil: every node holds every collection (standalone)
 	Storage   Storage   // nil: no disk quotas
 	Probe     Probe     // nil: no disk water level
+	// Proxies counts the live proxies the rates are divided among
+	// (nil: one, standalone).
+	Proxies ProxyCounter
+}
+
+// ProxyCounter counts the live proxies (in a cluster, their sessions in
+// etcd).
+type ProxyCounter interface {
+	LiveProxies(ctx context.Context) (int, error)
 }
 
 // Placement tells which collections each worker holds, so that a node over
@@ -77,6 +86,11 @@ type States struct {
 	DiskDBs         map[string]bool
 	DiskCollections map[int64]bool
 	DiskPartitions  map[int64]bool
+	// Proxies is how many live proxies share every rate limit: each
+	// enforces 1/Proxies of every configured rate, so that the limits
+	// hold for the cluster. 0: unknown (standalone, or the center could
+	// never read them); a proxy then keeps the share it had.
+	Proxies int
 }
 
 // refusesAll reports whether every write is refused.
@@ -105,6 +119,7 @@ type Center struct {
 	mu      sync.Mutex
 	states  *States
 	metrics *contract.QuotaCenterMetrics
+	proxies int // the live proxies last counted (0: never)
 }
 
 // NewCenter returns a center for cfg.
@@ -116,11 +131,31 @@ func NewCenter(cfg CenterConfig, logger *slog.Logger) *Center {
 		metrics: contract.NewQuotaCenterMetrics()}
 }
 
-// QuotaStates is the last sample's verdict.
-func (c *Center) QuotaStates(context.Context) (*States, error) {
+// QuotaStates is the last sample's verdict, with the live proxies counted
+// now: a proxy that has just registered asks before it serves, and gets
+// its share counting itself; the others learn of it at their next fetch.
+// When the proxies cannot be counted the last count stands.
+func (c *Center) QuotaStates(ctx context.Context) (*States, error) {
+	n := 0
+	if c.cfg.Proxies != nil {
+		var err error
+		if n, err = c.cfg.Proxies.LiveProxies(ctx); err != nil {
+			c.logger.Warn("cannot count the live proxies; keeping the last count", "err", err)
+			n = 0
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.states, nil
+	if n > 0 && n != c.proxies {
+		c.logger.Info("rate limits divided among the live proxies", "proxies", n, "before", c.proxies)
+		c.proxies = n
+	}
+	if c.proxies == 0 {
+		return c.states, nil
+	}
+	s := *c.states // the maps are never written after a sample
+	s.Proxies = c.proxies
+	return &s, nil
 }
 
 // QuotaMetrics is the last sample: each node's hardware metrics and the

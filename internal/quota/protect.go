@@ -96,9 +96,10 @@ func (l *Limiter) Sample(ctx context.Context) {
 	l.refresh(ctx)
 }
 
-// refresh takes the center's verdict. When the center cannot be reached
-// the last verdict stays, as Milvus's proxies
-// keep the last rates the QuotaCenter sent them.
+// refresh takes the center's verdict and the number of live proxies the
+// rates are divided among. When the center cannot be reached the last
+// verdict and share stay, as Milvus's proxies keep the last rates the
+// QuotaCenter sent them.
 func (l *Limiter) refresh(ctx context.Context) {
 	if l.cfg.Source == nil {
 		return
@@ -118,6 +119,11 @@ func (l *Limiter) refresh(ctx context.Context) {
 	}
 	if s == nil {
 		s = &States{}
+	}
+	if n := s.Proxies; n > 0 {
+		if old := l.proxies.Swap(int32(n)); old != int32(n) {
+			l.logger.Info("the live proxies share the rate limits", "proxies", n, "before", old)
+		}
 	}
 	l.state.Store(s)
 }

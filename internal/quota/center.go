@@ -447,11 +447,12 @@ func (c *Center) checkDisk(ctx context.Context, s *States, m *contract.QuotaCent
 	return colls
 }
 
-// measureBinlogs lists the collections and reads the binlog bytes of each
-// by partition, as Milvus's data coordinator reports them in its quota
-// metrics (every collection, whether a quota binds it or not: the sample
-// is also what GetQuotaMetrics reports); it sets m.DataCoordMetrics.
-// sizes is nil when there is no storage or the listing failed.
+// measureBinlogs lists the collections and reads the binlog bytes of
+// each by partition in one call, as Milvus's quota center reads its data
+// coordinator's quota metrics (every collection, whether a quota binds it
+// or not: the sample is also what GetQuotaMetrics reports); it sets
+// m.DataCoordMetrics. sizes is nil when there is no storage or the
+// listing failed.
 func (c *Center) measureBinlogs(ctx context.Context, m *contract.QuotaCenterMetrics) (colls []StoredCollection, sizes *contract.DataCoordQuotaMetrics) {
 	if c.cfg.Storage == nil {
 		return nil, nil
@@ -461,21 +462,22 @@ func (c *Center) measureBinlogs(ctx context.Context, m *contract.QuotaCenterMetr
 		c.logger.Warn("cannot list the collections for the disk quotas", "err", err)
 		return nil, nil
 	}
-	sizes = &contract.DataCoordQuotaMetrics{CollectionBinlogSize: map[int64]int64{},
-		PartitionsBinlogSize: map[int64]map[int64]int64{}, CollectionL0RowCount: map[int64]int64{}}
+	all, err := c.cfg.Storage.BinlogSizes(ctx)
+	if err != nil {
+		c.logger.Warn("cannot read the stored sizes for the disk quotas", "err", err)
+		return colls, nil
+	}
+	// The listed collections only (a collection dropped since the listing
+	// is not reported), each measured: one the data coordinator does not
+	// name has no binlogs.
+	sizes = &contract.DataCoordQuotaMetrics{CollectionBinlogSize: make(map[int64]int64, len(colls)),
+		PartitionsBinlogSize: make(map[int64]map[int64]int64, len(colls)), CollectionL0RowCount: map[int64]int64{}}
 	for _, coll := range colls {
-		parts, err := c.cfg.Storage.PartitionBytes(ctx, coll.ID)
-		if err != nil {
-			c.logger.Warn("cannot read a collection's stored size", "collection", coll.ID, "err", err)
-			continue
-		}
-		var n int64
-		for _, b := range parts {
-			n += b
-		}
+		parts := all.PartitionsBinlogSize[coll.ID]
 		if parts == nil {
 			parts = map[int64]int64{}
 		}
+		n := all.CollectionBinlogSize[coll.ID]
 		sizes.PartitionsBinlogSize[coll.ID] = parts
 		sizes.CollectionBinlogSize[coll.ID] = n
 		sizes.TotalBinlogSize += n

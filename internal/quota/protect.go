@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/sysinfo"
 )
 
@@ -54,8 +55,10 @@ type StoredCollection struct {
 type Storage interface {
 	// Collections lists every database's collections (metadata only).
 	Collections(ctx context.Context) ([]StoredCollection, error)
-	// PartitionBytes is a collection's binlog bytes by partition.
-	PartitionBytes(ctx context.Context, collection int64) (map[int64]int64, error)
+	// BinlogSizes is every collection's binlog bytes by partition, in one
+	// call (Milvus's DataCoordQuotaMetrics); a collection it does not
+	// name has none.
+	BinlogSizes(ctx context.Context) (*contract.DataCoordQuotaMetrics, error)
 }
 
 // StatesSource is where a proxy's limiter takes the write protection's

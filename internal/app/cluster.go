@@ -832,8 +832,10 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 		// published, so that the first requests are already held to this
 		// proxy's share. A center that cannot be reached leaves the whole
 		// configured rates until it answers (Milvus's proxies start from
-		// the configuration too).
-		lim.Sample(ctx)
+		// the configuration too); the start waits for it at most 5 s.
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		lim.Sample(sctx)
+		cancel()
 		g.Go(func() error { lim.Run(ctx); return nil })
 	}
 	n.ready.Store(true)

@@ -119,7 +119,8 @@ type Center struct {
 	mu      sync.Mutex
 	states  *States
 	metrics *contract.QuotaCenterMetrics
-	proxies int // the live proxies last counted (0: never)
+	proxies     int  // the live proxies last counted (0: never)
+	countFailed bool // the last count failed (logged once)
 }
 
 // NewCenter returns a center for cfg.
@@ -137,15 +138,22 @@ func NewCenter(cfg CenterConfig, logger *slog.Logger) *Center {
 // When the proxies cannot be counted the last count stands.
 func (c *Center) QuotaStates(ctx context.Context) (*States, error) {
 	n := 0
+	var err error
 	if c.cfg.Proxies != nil {
-		var err error
 		if n, err = c.cfg.Proxies.LiveProxies(ctx); err != nil {
-			c.logger.Warn("cannot count the live proxies; keeping the last count", "err", err)
 			n = 0
 		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if failed := err != nil; failed != c.countFailed {
+		c.countFailed = failed
+		if failed {
+			c.logger.Warn("cannot count the live proxies; keeping the last count", "proxies", c.proxies, "err", err)
+		} else {
+			c.logger.Info("counting the live proxies again", "proxies", n)
+		}
+	}
 	if n > 0 && n != c.proxies {
 		c.logger.Info("rate limits divided among the live proxies", "proxies", n, "before", c.proxies)
 		c.proxies = n

@@ -116,9 +116,9 @@ type Center struct {
 	cfg    CenterConfig
 	logger *slog.Logger
 
-	mu      sync.Mutex
-	states  *States
-	metrics *contract.QuotaCenterMetrics
+	mu          sync.Mutex
+	states      *States
+	metrics     *contract.QuotaCenterMetrics
 	proxies     int  // the live proxies last counted (0: never)
 	countFailed bool // the last count failed (logged once)
 }

@@ -809,9 +809,9 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	// workers' memory and the stored sizes.
 	center := coordrpc.NewQuotaCenterClient(n.conn(ctx, "rootcoord"))
 	deps.QuotaMetrics = center
-	if lim := pub.limiter(center, n.logger); lim != nil {
+	lim := pub.limiter(center, n.logger)
+	if lim != nil {
 		deps.Quota = lim
-		g.Go(func() error { lim.Run(ctx); return nil })
 	}
 	p := proxy.New(pcfg, deps)
 	acl, guard, err := openRBAC(ctx, n.meta, AuthFromConfig(n.cfg), n.logger)
@@ -841,6 +841,18 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 		return err
 	}
 	mc.Reset() // only now do the coordinators invalidate this proxy
+	if lim != nil {
+		// Every rate is the cluster's, divided among the live proxies the
+		// quota center counts: ask it once this proxy's session is
+		// published, so that the first requests are already held to this
+		// proxy's share. A center that cannot be reached leaves the whole
+		// configured rates until it answers (Milvus's proxies start from
+		// the configuration too); the start waits for it at most 5 s.
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		lim.Sample(sctx)
+		cancel()
+		g.Go(func() error { lim.Run(ctx); return nil })
+	}
 	n.ready.Store(true)
 	n.logger.Info("milvago proxy is ready", "grpc", gl.Addr().String(), "internal", n.addr)
 	g.Go(func() error {

@@ -100,8 +100,9 @@ func (p PublicAPI) limiter(src quota.StatesSource, logger *slog.Logger) *quota.L
 // (standalone's, or the root coordinator's): nodes report the workers'
 // memory, place which collections each holds (nil: every node holds all,
 // standalone), sizes the stored binlogs; dataDir is the directory whose
-// disk it watches ("": none). nil when quotaAndLimits is off.
-func (p PublicAPI) quotaCenter(dataDir string, nodes quota.Nodes, place quota.Placement, sizes quota.Storage, logger *slog.Logger) *quota.Center {
+// disk it watches ("": none); proxies counts the live proxies every rate
+// is divided among (nil: one, standalone). nil when quotaAndLimits is off.
+func (p PublicAPI) quotaCenter(dataDir string, nodes quota.Nodes, place quota.Placement, sizes quota.Storage, proxies quota.ProxyCounter, logger *slog.Logger) *quota.Center {
 	l := p.Limits
 	if !l.Enabled {
 		return nil
@@ -116,7 +117,7 @@ func (p PublicAPI) quotaCenter(dataDir string, nodes quota.Nodes, place quota.Pl
 		DiskQuotaBytes: mbBytes(l.DiskQuotaMB), DiskQuotaPerDB: mbBytes(l.DiskQuotaPerDBMB),
 		DiskQuotaPerCollection: mbBytes(l.DiskQuotaPerCollectionMB), DiskQuotaPerPartition: mbBytes(l.DiskQuotaPerPartitionMB),
 		CollectInterval: p.collectInterval(),
-		Nodes:           nodes, Placement: place, Storage: sizes,
+		Nodes:           nodes, Placement: place, Storage: sizes, Proxies: proxies,
 	}
 	if dataDir != "" {
 		cfg.Probe = quota.HostProbe{Dir: dataDir}

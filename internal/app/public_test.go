@@ -26,7 +26,7 @@ func TestPublicFromConfig(t *testing.T) {
 	if _, err := p.serverTLS(); err == nil || !strings.Contains(err.Error(), "tls.serverPemPath") {
 		t.Fatalf("missing certificates: %v", err)
 	}
-	center := p.quotaCenter(t.TempDir(), nil, nil, nil, nil)
+	center := p.quotaCenter(t.TempDir(), nil, nil, nil, nil, nil)
 	if center == nil || p.limiter(center, nil) == nil {
 		t.Fatal("quotaAndLimits.enabled by default, but no quota center or limiter")
 	}
@@ -38,7 +38,7 @@ func TestPublicFromConfig(t *testing.T) {
 		t.Fatalf("quotaAndLimits.limits.maxCollectionNumPerDB: %+v", r)
 	}
 	c.Limits.Enabled = false
-	if pub := StandaloneFromConfig(c).Public; pub.limiter(nil, nil) != nil || pub.quotaCenter("", nil, nil, nil, nil) != nil {
+	if pub := StandaloneFromConfig(c).Public; pub.limiter(nil, nil) != nil || pub.quotaCenter("", nil, nil, nil, nil, nil) != nil {
 		t.Fatal("a limiter or quota center with quotaAndLimits.enabled false")
 	}
 	if DefaultStandalone().Public.limiter(nil, nil) != nil {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"golang.org/x/sync/errgroup"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/milvago/milvago/internal/config"
 	"github.com/milvago/milvago/internal/datacoord"
+	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/querycoord"
 	"github.com/milvago/milvago/internal/quota"
 	"github.com/milvago/milvago/internal/rootcoord"
@@ -43,11 +45,11 @@ func (n *roleNode) startQuotaCenter(ctx context.Context, g *errgroup.Group, root
 			return localInfos(n.role, n.serverID.Load(), n.addr, n.cfg.Minio.BucketName, n.cfg.LocalStorage.Path, sysinfo.ClusterDeployMode)[0]
 		}}
 	center := publicFromConfig(n.cfg).quotaCenter("", nodeMemory{si}, placement{root: root, replicas: replicas, channels: channels},
-		storedSizes{root, sizes}, n.logger)
+		storedSizes{root, sizes}, liveProxies{n.meta}, n.logger)
 	if center == nil {
 		// quotaAndLimits off here: proxies configured otherwise still get
-		// an answer, one that refuses nothing.
-		center = quota.NewCenter(quota.CenterConfig{}, n.logger)
+		// an answer, one that refuses nothing and divides their rates.
+		center = quota.NewCenter(quota.CenterConfig{Proxies: liveProxies{n.meta}}, n.logger)
 	}
 	coordrpc.RegisterQuotaCenter(n.grpc, center)
 	g.Go(func() error {
@@ -55,6 +57,19 @@ func (n *roleNode) startQuotaCenter(ctx context.Context, g *errgroup.Group, root
 		center.Run(ctx)
 		return nil
 	})
+}
+
+// liveProxies counts the proxies' sessions in etcd: the quota center
+// divides every rate limit among them (Milvus's QuotaCenter divides by
+// its proxy clients, which follow the same sessions).
+type liveProxies struct{ store kv.Store }
+
+func (p liveProxies) LiveProxies(ctx context.Context) (int, error) {
+	ss, _, err := session.List(ctx, p.store, session.RoleProxy)
+	if err != nil {
+		return 0, fmt.Errorf("app: live proxies: %w", err)
+	}
+	return len(ss), nil
 }
 
 // rootFromConfig is the root coordinator's configuration: base with the

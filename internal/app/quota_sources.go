@@ -66,7 +66,7 @@ type quotaRoot interface {
 }
 
 type quotaData interface {
-	Segments(ctx context.Context, collection int64, vchannel string) ([]model.Segment, error)
+	QuotaMetrics(ctx context.Context) (*contract.DataCoordQuotaMetrics, error)
 }
 
 // storedSizes gives the disk quotas the collections and their binlog
@@ -95,16 +95,14 @@ func (s storedSizes) Collections(ctx context.Context) ([]quota.StoredCollection,
 	return out, nil
 }
 
-func (s storedSizes) PartitionBytes(ctx context.Context, collection int64) (map[int64]int64, error) {
-	segs, err := s.data.Segments(ctx, collection, "")
+// BinlogSizes is the data coordinator's sizes, kept as segments change:
+// one call (in a cluster one RPC) for every collection.
+func (s storedSizes) BinlogSizes(ctx context.Context) (*contract.DataCoordQuotaMetrics, error) {
+	m, err := s.data.QuotaMetrics(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("app: segments of collection %d: %w", collection, err)
+		return nil, fmt.Errorf("app: binlog sizes: %w", err)
 	}
-	out := map[int64]int64{}
-	for _, seg := range segs {
-		out[seg.PartitionID] += seg.SizeBytes
-	}
-	return out, nil
+	return m, nil
 }
 
 func props(kvs []*commonpb.KeyValuePair) map[string]string {

@@ -115,22 +115,20 @@ func (fakeRoot) ListCollections(_ context.Context, db string) ([]*model.Collecti
 	return []*model.Collection{{ID: 1}}, nil
 }
 
-type fakeData struct{}
-
-func (fakeData) Segments(_ context.Context, coll int64, _ string) ([]model.Segment, error) {
-	return []model.Segment{{CollectionID: coll, PartitionID: 10, SizeBytes: 100}, {CollectionID: coll, PartitionID: 10, SizeBytes: 5},
-		{CollectionID: coll, PartitionID: 11, SizeBytes: 7}}, nil
-}
-
+// TestStoredSizes: the collections with their databases' and their own
+// properties, and the binlog bytes by partition that a real data
+// coordinator keeps as segments are flushed, in one call.
 func TestStoredSizes(t *testing.T) {
-	s := storedSizes{fakeRoot{}, fakeData{}}
-	colls, err := s.Collections(context.Background())
+	ctx := context.Background()
+	data := newSizedData(t, 2, 1)
+	s := storedSizes{fakeRoot{}, data}
+	colls, err := s.Collections(ctx)
 	if err != nil || len(colls) != 2 || colls[1].DB != "d" || colls[1].DBProps["database.diskQuota.mb"] != "1" || colls[1].Props["k"] != "v" {
 		t.Fatalf("collections %+v: %v", colls, err)
 	}
-	parts, err := s.PartitionBytes(context.Background(), 1)
-	if err != nil || parts[10] != 105 || parts[11] != 7 {
-		t.Fatalf("partitions %v: %v", parts, err)
+	m, err := s.BinlogSizes(ctx)
+	if err != nil || m.PartitionsBinlogSize[1][10] != 100 || m.PartitionsBinlogSize[1][11] != 100 || m.CollectionBinlogSize[2] != 200 || m.TotalBinlogSize != 400 {
+		t.Fatalf("sizes %+v: %v", m, err)
 	}
 }
 

@@ -211,7 +211,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	}
 	addr := net.JoinHostPort(hostIP(), strconv.Itoa(s.cfg.Port))
 	s.center = s.cfg.Public.quotaCenter(s.cfg.DataDir, nodeMemory{standaloneSystemInfo{id: id, addr: addr, diskPath: s.cfg.DataDir, query: s.qnode, proxy: true}},
-		nil, storedSizes{s.root, s.data}, s.logger)
+		nil, storedSizes{s.root, s.data}, nil, s.logger)
 	deps := proxy.Deps{Root: s.root, Data: s.data, Query: s.qcoord, Index: s.icoord, Writer: s.writer,
 		Shards: s.qnode, Hooks: h, Imports: s.data, Logger: s.logger}
 	if s.center != nil {

@@ -505,8 +505,7 @@ func (s *Server) commitClustered(ctx context.Context, planID int64, p plan, res 
 		return nil, fmt.Errorf("datacoord: commit clustering compaction: %w", err)
 	}
 	for _, src := range p.sources {
-		cur := s.segments[src.ID]
-		cur.State, cur.DroppedAt = model.SegmentDropped, now
+		s.dropSegmentLocked(s.segments[src.ID], now)
 	}
 	s.partStats[strings.TrimPrefix(psKey, prefixPartStats)] = ps
 	if len(out) == 0 {
@@ -515,7 +514,7 @@ func (s *Server) commitClustered(ctx context.Context, planID int64, p plan, res 
 	}
 	copies := make([]*model.Segment, len(out))
 	for i, seg := range out {
-		s.segments[seg.ID] = seg
+		s.putSegmentLocked(seg)
 		c := *seg
 		copies[i] = &c
 	}

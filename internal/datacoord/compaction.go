@@ -426,7 +426,7 @@ func (s *Server) countDeletes(ctx context.Context, coll *model.Collection) error
 			if err := s.saveLocked(ctx, &next); err != nil {
 				errList = append(errList, err)
 			} else {
-				*seg = next
+				s.replaceSegmentLocked(seg, next)
 			}
 		}
 		s.mu.Unlock()
@@ -541,11 +541,10 @@ func (s *Server) commit(ctx context.Context, p plan, res contract.CompactionResu
 		return nil, fmt.Errorf("datacoord: commit compaction: %w", err)
 	}
 	for _, src := range p.sources {
-		cur := s.segments[src.ID]
-		cur.State, cur.DroppedAt = model.SegmentDropped, now
+		s.dropSegmentLocked(s.segments[src.ID], now)
 	}
 	if next.NumRows > 0 {
-		s.segments[next.ID] = next
+		s.putSegmentLocked(next)
 	}
 	out := *next
 	return &out, nil

@@ -248,7 +248,7 @@ func (s *Server) CollectGarbage(ctx context.Context, now time.Time) error {
 		s.mu.Lock()
 		for _, seg := range expired {
 			if cur, ok := s.segments[seg.ID]; ok && cur.State == model.SegmentDropped {
-				delete(s.segments, seg.ID)
+				s.deleteSegmentLocked(seg.ID)
 			}
 		}
 		s.mu.Unlock()

@@ -261,7 +261,7 @@ func (s *Server) commitImport(ctx context.Context, job contract.ImportJob, segs 
 	}
 	for i := range segs {
 		seg := segs[i]
-		s.segments[seg.ID] = &seg
+		s.putSegmentLocked(&seg)
 	}
 	return nil
 }

@@ -70,6 +70,7 @@ type Server struct {
 
 	mu          sync.Mutex // guards everything below
 	segments    map[int64]*model.Segment
+	sizes       binlogSizes // of segments, kept as it changes (binlog_sizes.go)
 	growing     map[growingKey]*growingSegment
 	checkpoints map[string]contract.Checkpoint
 	deltas      map[string][]model.DeltaLog        // by vchannel
@@ -125,7 +126,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, ccfg: cfg.Compaction, gcfg: cfg.GC, kv: d.KV, ids: d.IDs, objects: d.Objects,
 		logger:   d.Logger.With("component", "datacoord"),
-		segments: map[int64]*model.Segment{}, growing: map[growingKey]*growingSegment{},
+		segments: map[int64]*model.Segment{}, sizes: binlogSizes{}, growing: map[growingKey]*growingSegment{},
 		checkpoints: map[string]contract.Checkpoint{}, deltas: map[string][]model.DeltaLog{},
 		jobs: map[int64]*contract.CompactionJob{}, compacting: map[int64]bool{}, trash: map[string]trash{}, orphans: map[string]time.Time{}, writing: map[string]bool{},
 		partStats: map[string]PartitionStats{}, jobPlans: map[int64][]planMeta{}}
@@ -146,7 +147,7 @@ func (s *Server) load(ctx context.Context) error {
 		if err := json.Unmarshal(e.Value, &seg); err != nil {
 			return fmt.Errorf("datacoord: decode %s: %w", e.Key, err)
 		}
-		s.segments[seg.ID] = &seg
+		s.putSegmentLocked(&seg)
 		if seg.State == model.SegmentGrowing {
 			// Its rows are rebuilt from the log by the data node. Its size
 			// is unknown (counts are kept in memory only), so the next
@@ -239,7 +240,7 @@ func (s *Server) AssignSegment(ctx context.Context, collection, partition int64,
 		if err := s.saveLocked(ctx, seg); err != nil {
 			return a, err
 		}
-		s.segments[id] = seg
+		s.putSegmentLocked(seg)
 		g = &growingSegment{seg: seg}
 		s.growing[key] = g
 	}
@@ -295,7 +296,7 @@ func (s *Server) sealLocked(ctx context.Context, seg *model.Segment, ts uint64) 
 	if err := s.saveLocked(ctx, &next); err != nil {
 		return err
 	}
-	*seg = next
+	s.replaceSegmentLocked(seg, next)
 	return nil
 }
 
@@ -326,7 +327,7 @@ func (s *Server) SegmentFlushed(ctx context.Context, r contract.FlushResult) err
 		if err := s.kv.Delete(ctx, segKey(seg.ID)); err != nil {
 			return fmt.Errorf("datacoord: drop empty segment %d: %w", seg.ID, err)
 		}
-		delete(s.segments, seg.ID)
+		s.deleteSegmentLocked(seg.ID)
 		for key, g := range s.growing {
 			if g.seg.ID == seg.ID {
 				delete(s.growing, key)
@@ -347,7 +348,7 @@ func (s *Server) SegmentFlushed(ctx context.Context, r contract.FlushResult) err
 		s.mu.Unlock()
 		return err
 	}
-	*seg = next
+	s.replaceSegmentLocked(seg, next)
 	snapshot := next
 	listeners := append([]Listener(nil), s.listeners...)
 	s.mu.Unlock()
@@ -503,7 +504,7 @@ func (s *Server) SaveSyncManifest(ctx context.Context, id int64, manifest string
 	if err := s.saveLocked(ctx, &next); err != nil {
 		return err
 	}
-	*seg = next
+	s.replaceSegmentLocked(seg, next)
 	return nil
 }
 
@@ -587,7 +588,7 @@ func (s *Server) drop(ctx context.Context, match func(*model.Segment) bool, vcha
 	}
 	for id, seg := range s.segments {
 		if match(seg) {
-			delete(s.segments, id)
+			s.deleteSegmentLocked(id)
 		}
 	}
 	for key, g := range s.growing {

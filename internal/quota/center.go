@@ -46,6 +46,15 @@ type CenterConfig struct {
 	Placement Placement // nil: every node holds every collection (standalone)
 	Storage   Storage   // nil: no disk quotas
 	Probe     Probe     // nil: no disk water level
+	// Proxies counts the live proxies the rates are divided among
+	// (nil: one, standalone).
+	Proxies ProxyCounter
+}
+
+// ProxyCounter counts the live proxies (in a cluster, their sessions in
+// etcd).
+type ProxyCounter interface {
+	LiveProxies(ctx context.Context) (int, error)
 }
 
 // Placement tells which collections each worker holds, so that a node over
@@ -77,6 +86,11 @@ type States struct {
 	DiskDBs         map[string]bool
 	DiskCollections map[int64]bool
 	DiskPartitions  map[int64]bool
+	// Proxies is how many live proxies share every rate limit: each
+	// enforces 1/Proxies of every configured rate, so that the limits
+	// hold for the cluster. 0: unknown (standalone, or the center could
+	// never read them); a proxy then keeps the share it had.
+	Proxies int
 }
 
 // refusesAll reports whether every write is refused.
@@ -102,9 +116,11 @@ type Center struct {
 	cfg    CenterConfig
 	logger *slog.Logger
 
-	mu      sync.Mutex
-	states  *States
-	metrics *contract.QuotaCenterMetrics
+	mu          sync.Mutex
+	states      *States
+	metrics     *contract.QuotaCenterMetrics
+	proxies     int  // the live proxies last counted (0: never)
+	countFailed bool // the last count failed (logged once)
 }
 
 // NewCenter returns a center for cfg.
@@ -116,11 +132,38 @@ func NewCenter(cfg CenterConfig, logger *slog.Logger) *Center {
 		metrics: contract.NewQuotaCenterMetrics()}
 }
 
-// QuotaStates is the last sample's verdict.
-func (c *Center) QuotaStates(context.Context) (*States, error) {
+// QuotaStates is the last sample's verdict, with the live proxies counted
+// now: a proxy that has just registered asks before it serves, and gets
+// its share counting itself; the others learn of it at their next fetch.
+// When the proxies cannot be counted the last count stands.
+func (c *Center) QuotaStates(ctx context.Context) (*States, error) {
+	n := 0
+	var err error
+	if c.cfg.Proxies != nil {
+		if n, err = c.cfg.Proxies.LiveProxies(ctx); err != nil {
+			n = 0
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.states, nil
+	if failed := err != nil; failed != c.countFailed {
+		c.countFailed = failed
+		if failed {
+			c.logger.Warn("cannot count the live proxies; keeping the last count", "proxies", c.proxies, "err", err)
+		} else {
+			c.logger.Info("counting the live proxies again", "proxies", n)
+		}
+	}
+	if n > 0 && n != c.proxies {
+		c.logger.Info("rate limits divided among the live proxies", "proxies", n, "before", c.proxies)
+		c.proxies = n
+	}
+	if c.proxies == 0 {
+		return c.states, nil
+	}
+	s := *c.states // the maps are never written after a sample
+	s.Proxies = c.proxies
+	return &s, nil
 }
 
 // QuotaMetrics is the last sample: each node's hardware metrics and the
@@ -412,11 +455,12 @@ func (c *Center) checkDisk(ctx context.Context, s *States, m *contract.QuotaCent
 	return colls
 }
 
-// measureBinlogs lists the collections and reads the binlog bytes of each
-// by partition, as Milvus's data coordinator reports them in its quota
-// metrics (every collection, whether a quota binds it or not: the sample
-// is also what GetQuotaMetrics reports); it sets m.DataCoordMetrics.
-// sizes is nil when there is no storage or the listing failed.
+// measureBinlogs lists the collections and reads the binlog bytes of
+// each by partition in one call, as Milvus's quota center reads its data
+// coordinator's quota metrics (every collection, whether a quota binds it
+// or not: the sample is also what GetQuotaMetrics reports); it sets
+// m.DataCoordMetrics. sizes is nil when there is no storage or the
+// listing failed.
 func (c *Center) measureBinlogs(ctx context.Context, m *contract.QuotaCenterMetrics) (colls []StoredCollection, sizes *contract.DataCoordQuotaMetrics) {
 	if c.cfg.Storage == nil {
 		return nil, nil
@@ -426,21 +470,22 @@ func (c *Center) measureBinlogs(ctx context.Context, m *contract.QuotaCenterMetr
 		c.logger.Warn("cannot list the collections for the disk quotas", "err", err)
 		return nil, nil
 	}
-	sizes = &contract.DataCoordQuotaMetrics{CollectionBinlogSize: map[int64]int64{},
-		PartitionsBinlogSize: map[int64]map[int64]int64{}, CollectionL0RowCount: map[int64]int64{}}
+	all, err := c.cfg.Storage.BinlogSizes(ctx)
+	if err != nil {
+		c.logger.Warn("cannot read the stored sizes for the disk quotas", "err", err)
+		return colls, nil
+	}
+	// The listed collections only (a collection dropped since the listing
+	// is not reported), each measured: one the data coordinator does not
+	// name has no binlogs.
+	sizes = &contract.DataCoordQuotaMetrics{CollectionBinlogSize: make(map[int64]int64, len(colls)),
+		PartitionsBinlogSize: make(map[int64]map[int64]int64, len(colls)), CollectionL0RowCount: map[int64]int64{}}
 	for _, coll := range colls {
-		parts, err := c.cfg.Storage.PartitionBytes(ctx, coll.ID)
-		if err != nil {
-			c.logger.Warn("cannot read a collection's stored size", "collection", coll.ID, "err", err)
-			continue
-		}
-		var n int64
-		for _, b := range parts {
-			n += b
-		}
+		parts := all.PartitionsBinlogSize[coll.ID]
 		if parts == nil {
 			parts = map[int64]int64{}
 		}
+		n := all.CollectionBinlogSize[coll.ID]
 		sizes.PartitionsBinlogSize[coll.ID] = parts
 		sizes.CollectionBinlogSize[coll.ID] = n
 		sizes.TotalBinlogSize += n

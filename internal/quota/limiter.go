@@ -130,6 +130,11 @@ type Limiter struct {
 
 	state atomic.Pointer[States] // the quota center's last verdict; nil: admit
 	stale atomic.Bool            // the last fetch failed
+	// proxies is how many proxies share every rate: the live proxies the
+	// quota center last reported (States.Proxies); 1 until it has (a
+	// proxy enforces the whole configured rate before it hears from the
+	// center, as Milvus's SimpleLimiter starts from the configuration).
+	proxies atomic.Int32
 }
 
 type level uint8
@@ -153,7 +158,18 @@ func New(cfg Config, logger *slog.Logger) *Limiter {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Limiter{cfg: cfg, logger: logger.With("component", "quota"), now: time.Now, buckets: map[bucketKey]*bucket{}}
+	l := &Limiter{cfg: cfg, logger: logger.With("component", "quota"), now: time.Now, buckets: map[bucketKey]*bucket{}}
+	l.proxies.Store(1)
+	return l
+}
+
+// Proxies is how many proxies this one shares every rate with (itself
+// included): what the quota center last reported, 1 before.
+func (l *Limiter) Proxies() int {
+	if l == nil {
+		return 1
+	}
+	return int(max(l.proxies.Load(), 1))
 }
 
 // Admit decides one request of kind on a collection (0: none), of size n
@@ -188,9 +204,13 @@ func (l *Limiter) AdmitIn(_ context.Context, kind Kind, sc Scope, n int) error {
 		rate float64
 	}
 	var wants []want
+	// Every rate is the cluster's: this proxy enforces its share, the
+	// rate divided by the live proxies (Milvus's QuotaCenter divides each
+	// rate by its proxies before it sends them).
+	share := float64(l.Proxies())
 	add := func(key bucketKey, rate float64) {
 		if rate >= 0 {
-			wants = append(wants, want{key, rate})
+			wants = append(wants, want{key, rate / share})
 		}
 	}
 	bk := kind.bucketKind()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/sysinfo"
 )
 
@@ -54,8 +55,10 @@ type StoredCollection struct {
 type Storage interface {
 	// Collections lists every database's collections (metadata only).
 	Collections(ctx context.Context) ([]StoredCollection, error)
-	// PartitionBytes is a collection's binlog bytes by partition.
-	PartitionBytes(ctx context.Context, collection int64) (map[int64]int64, error)
+	// BinlogSizes is every collection's binlog bytes by partition, in one
+	// call (Milvus's DataCoordQuotaMetrics); a collection it does not
+	// name has none.
+	BinlogSizes(ctx context.Context) (*contract.DataCoordQuotaMetrics, error)
 }
 
 // StatesSource is where a proxy's limiter takes the write protection's
@@ -96,9 +99,10 @@ func (l *Limiter) Sample(ctx context.Context) {
 	l.refresh(ctx)
 }
 
-// refresh takes the center's verdict. When the center cannot be reached
-// the last verdict stays, as Milvus's proxies
-// keep the last rates the QuotaCenter sent them.
+// refresh takes the center's verdict and the number of live proxies the
+// rates are divided among. When the center cannot be reached the last
+// verdict and share stay, as Milvus's proxies keep the last rates the
+// QuotaCenter sent them.
 func (l *Limiter) refresh(ctx context.Context) {
 	if l.cfg.Source == nil {
 		return
@@ -118,6 +122,11 @@ func (l *Limiter) refresh(ctx context.Context) {
 	}
 	if s == nil {
 		s = &States{}
+	}
+	if n := s.Proxies; n > 0 {
+		if old := l.proxies.Swap(int32(n)); old != int32(n) {
+			l.logger.Info("the live proxies share the rate limits", "proxies", n, "before", old)
+		}
 	}
 	l.state.Store(s)
 }

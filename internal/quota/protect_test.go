@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 )
 
@@ -41,14 +42,22 @@ func (p *fakeProbe) DataBytes() (int64, error)     { return p.data, nil }
 type fakeStorage struct {
 	colls []StoredCollection
 	parts map[int64]map[int64]int64
-	reads int // PartitionBytes calls
+	reads int // BinlogSizes calls
 }
 
 func (f *fakeStorage) Collections(context.Context) ([]StoredCollection, error) { return f.colls, nil }
 
-func (f *fakeStorage) PartitionBytes(_ context.Context, id int64) (map[int64]int64, error) {
+func (f *fakeStorage) BinlogSizes(context.Context) (*contract.DataCoordQuotaMetrics, error) {
 	f.reads++
-	return f.parts[id], nil
+	m := &contract.DataCoordQuotaMetrics{CollectionBinlogSize: map[int64]int64{}, PartitionsBinlogSize: map[int64]map[int64]int64{}}
+	for coll, parts := range f.parts {
+		m.PartitionsBinlogSize[coll] = parts
+		for _, b := range parts {
+			m.CollectionBinlogSize[coll] += b
+			m.TotalBinlogSize += b
+		}
+	}
+	return m, nil
 }
 
 func memConfig(nodes Nodes) CenterConfig {
@@ -166,8 +175,11 @@ func TestDiskQuotas(t *testing.T) {
 	// property, or in a database with one, are refused.
 	l, _ := newProtected(cfg, cc)
 	l.Sample()
-	if st.reads != 4 {
-		t.Fatalf("%d collections measured, want 4", st.reads)
+	if st.reads != 1 {
+		t.Fatalf("%d calls for the sizes, want one for every collection", st.reads)
+	}
+	if m, _ := l.center.QuotaMetrics(context.Background()); len(m.DataCoordMetrics.CollectionBinlogSize) != 4 || m.DataCoordMetrics.TotalBinlogSize != 8*mb {
+		t.Fatalf("measured %+v, want 4 collections of 8 MB", m.DataCoordMetrics)
 	}
 	if err := l.AdmitIn(context.Background(), Insert, Scope{DB: "default", Collection: 1}, 1); err != nil {
 		t.Fatalf("insert into a collection with no quota: %v", err)

@@ -139,7 +139,7 @@ func TestLimits2ScopedRates(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := cli.Insert(ctx, vectorRows("p", "p1", 10000, rows, dim))
-		wantCode(t, err, 8, "request is rejected by grpc RateLimiter middleware, please retry later: rate limit exceeded[rate=0.1]")
+		wantCode(t, err, 8, srv.rateLimited(0.1))
 		for _, part := range []string{"p2", ""} {
 			if _, err := cli.Insert(ctx, vectorRows("p", part, 20000, rows, dim)); err != nil {
 				t.Fatalf("insert into another partition %q: %v", part, err)
@@ -159,7 +159,7 @@ func TestLimits2ScopedRates(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := cli.Insert(ctx, vectorRows("b", "", 0, rows, dim))
-		wantCode(t, err, 8, "rate limit exceeded[rate=0.1]")
+		wantCode(t, err, 8, "rate limit exceeded"+srv.rateShare(0.1))
 		must(t, cli.CreateDatabase(ctx, milvusclient.NewCreateDatabaseOption("other")))
 		must(t, cli.UseDatabase(ctx, milvusclient.NewUseDatabaseOption("other")))
 		createIDColl(t, ctx, cli, "a", dim, nil)
@@ -184,7 +184,7 @@ func TestLimits2CollectionRateProperty(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := cli.Insert(ctx, vectorRows("slow", "", 10000, rows, dim))
-	wantCode(t, err, 8, "rate limit exceeded[rate=0.05]")
+	wantCode(t, err, 8, "rate limit exceeded"+srv.rateShare(0.05))
 	for i := range 3 {
 		if _, err := cli.Insert(ctx, vectorRows("fast", "", int64(i*rows), rows, dim)); err != nil {
 			t.Fatalf("insert %d into another collection: %v", i, err)

@@ -175,7 +175,7 @@ func TestFlushRateSDK(t *testing.T) {
 	}
 	flush(t, ctx, cli, "fr")
 	_, err := cli.Flush(ctx, milvusclient.NewFlushOption("fr"))
-	wantCode(t, err, 8, "request is rejected by grpc RateLimiter middleware, please retry later: rate limit exceeded[rate=0.1]")
+	wantCode(t, err, 8, srv.rateLimited(0.1))
 }
 
 // TestWriteProtection: above the memory high water level inserts and

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/milvus-io/milvus/client/v2/entity"
 	"github.com/milvus-io/milvus/client/v2/index"
@@ -22,14 +24,25 @@ func plainCollection(t *testing.T, ctx context.Context, cli *milvusclient.Client
 	return cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(name, schema))
 }
 
-const rateLimited01 = "request is rejected by grpc RateLimiter middleware, please retry later: rate limit exceeded[rate=0.1]"
+// rateLimited is Milvus's rate limit error for a configured rate: a proxy
+// reports its share of it, the rate divided among the proxies (two in
+// cluster mode), as Milvus's proxies report the rate the quota center
+// sent them.
+func (s *server) rateLimited(rate float64) string {
+	return "request is rejected by grpc RateLimiter middleware, please retry later: rate limit exceeded" + s.rateShare(rate)
+}
+
+// rateShare is "[rate=R]" for one proxy's share of a configured rate.
+func (s *server) rateShare(rate float64) string {
+	return fmt.Sprintf("[rate=%v]", rate/float64(max(len(s.proxies), 1)))
+}
 
 // TestSafetyDDLRates: quotaAndLimits.indexRate, compactionRate, dbRate and
 // the ddl.db rates refuse the second call within 10 s at 0.1/s with
 // Milvus's rate limit error (code 8); the database rates bind per
-// database.
+// database. The rates are the cluster's: with two proxies each enforces
+// 0.05/s (one call per 20 s).
 func TestSafetyDDLRates(t *testing.T) {
-	standaloneOnly(t, "each proxy of a cluster enforces the whole DDL rate on its own (two proxies allow it twice; Milvus divides a rate among the proxies), so the calls alternating proxies are not refused")
 	srv, _ := startConfigured(t, quotaLimits(func(l *config.Limits) {
 		l.IndexEnabled, l.IndexRateDB = true, 0.1
 		l.CompactionEnabled, l.CompactionRate = true, 0.1
@@ -38,6 +51,7 @@ func TestSafetyDDLRates(t *testing.T) {
 	}))
 	ctx := testContext(t)
 	cli := srv.client(t)
+	rateLimited01 := srv.rateLimited(0.1)
 
 	// dbRate.max: CreateDatabase, AlterDatabase, DropDatabase share it.
 	must(t, cli.CreateDatabase(ctx, milvusclient.NewCreateDatabaseOption("a")))
@@ -69,10 +83,25 @@ func TestSafetyDDLRates(t *testing.T) {
 	}
 
 	// compactionRate.max: one ManualCompaction per 10 s, all databases.
+	first := time.Now()
 	if _, err := cli.Compact(ctx, milvusclient.NewCompactOption("c1")); err != nil {
 		t.Fatalf("first compaction: %v", err)
 	}
-	_, err = other.Compact(ctx, milvusclient.NewCompactOption("c1"))
+	if !clusterMode() {
+		_, err = other.Compact(ctx, milvusclient.NewCompactOption("c1"))
+		wantCode(t, err, 8, rateLimited01)
+		return
+	}
+	// Two proxies, each with its own bucket: each admits its first call
+	// (as Milvus's: a proxy's limiter admits while it is not in debt), so
+	// the cluster's burst is one call per proxy; the rate is the
+	// cluster's: 11 s after its first call the first proxy still refuses,
+	// where alone (0.1/s) it would admit one every 10 s.
+	if _, err := other.Compact(ctx, milvusclient.NewCompactOption("c1")); err != nil {
+		t.Fatalf("the other proxy's first compaction: %v", err)
+	}
+	time.Sleep(time.Until(first.Add(11 * time.Second)))
+	_, err = cli.Compact(ctx, milvusclient.NewCompactOption("c1"))
 	wantCode(t, err, 8, rateLimited01)
 }
 

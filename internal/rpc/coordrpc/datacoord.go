@@ -35,6 +35,20 @@ func (s *DataCoordServer) Segments(ctx context.Context, r *pb.SegmentsRequest) (
 	return &pb.SegmentsResponse{Status: rpc.StatusOf(err), Segments: pb.FromSegments(segs)}, nil
 }
 
+// BinlogSizes answers every collection's binlog bytes by partition in one
+// message (the quota center's sample).
+func (s *DataCoordServer) BinlogSizes(ctx context.Context, _ *pb.Empty) (*pb.BinlogSizesResponse, error) {
+	m, err := s.data.QuotaMetrics(ctx)
+	if err != nil {
+		return &pb.BinlogSizesResponse{Status: rpc.StatusOf(err)}, nil
+	}
+	out := &pb.BinlogSizesResponse{Status: rpc.StatusOf(nil), Collections: make(map[int64]*pb.PartitionSizes, len(m.PartitionsBinlogSize))}
+	for coll, parts := range m.PartitionsBinlogSize {
+		out.Collections[coll] = &pb.PartitionSizes{Partitions: parts}
+	}
+	return out, nil
+}
+
 func (s *DataCoordServer) Flushed(ctx context.Context, r *pb.SegmentIDsRequest) (*pb.BoolResponse, error) {
 	ok, err := s.data.Flushed(ctx, r.GetSegmentIds())
 	return &pb.BoolResponse{Status: rpc.StatusOf(err), Value: ok}, nil
@@ -133,6 +147,30 @@ func (c *DataCoordClient) Segments(ctx context.Context, collection int64, vchann
 		return nil, err
 	}
 	return pb.ToSegments(r.GetSegments()), nil
+}
+
+// QuotaMetrics is every collection's binlog bytes by partition, in one
+// call (datacoord.Server.QuotaMetrics).
+func (c *DataCoordClient) QuotaMetrics(ctx context.Context) (*contract.DataCoordQuotaMetrics, error) {
+	r, err := c.c.BinlogSizes(ctx, &pb.Empty{})
+	if err := Check(dataName, r, err); err != nil {
+		return nil, err
+	}
+	m := &contract.DataCoordQuotaMetrics{CollectionBinlogSize: make(map[int64]int64, len(r.GetCollections())),
+		PartitionsBinlogSize: make(map[int64]map[int64]int64, len(r.GetCollections())), CollectionL0RowCount: map[int64]int64{}}
+	for coll, parts := range r.GetCollections() {
+		var n int64
+		for _, b := range parts.GetPartitions() {
+			n += b
+		}
+		p := parts.GetPartitions()
+		if p == nil {
+			p = map[int64]int64{}
+		}
+		m.PartitionsBinlogSize[coll], m.CollectionBinlogSize[coll] = p, n
+		m.TotalBinlogSize += n
+	}
+	return m, nil
 }
 
 func (c *DataCoordClient) Flushed(ctx context.Context, ids []int64) (bool, error) {

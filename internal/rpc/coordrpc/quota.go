@@ -99,14 +99,14 @@ func FromQuotaStates(s *quota.States) *pb.QuotaStates {
 	}
 	return &pb.QuotaStates{MemoryAll: s.MemoryAll, MemoryCollections: trueKeys(s.Memory), Factor: s.Factor,
 		Factors: s.Factors, DiskAll: s.DiskAll, DiskDbs: trueKeys(s.DiskDBs),
-		DiskCollections: trueKeys(s.DiskCollections), DiskPartitions: trueKeys(s.DiskPartitions)}
+		DiskCollections: trueKeys(s.DiskCollections), DiskPartitions: trueKeys(s.DiskPartitions), Proxies: int32(s.Proxies)}
 }
 
 // ToQuotaStates is the message as quota.States.
 func ToQuotaStates(r *pb.QuotaStates) *quota.States {
 	return &quota.States{MemoryAll: r.GetMemoryAll(), Memory: set(r.GetMemoryCollections()), Factor: r.GetFactor(),
 		Factors: r.GetFactors(), DiskAll: r.GetDiskAll(), DiskDBs: set(r.GetDiskDbs()),
-		DiskCollections: set(r.GetDiskCollections()), DiskPartitions: set(r.GetDiskPartitions())}
+		DiskCollections: set(r.GetDiskCollections()), DiskPartitions: set(r.GetDiskPartitions()), Proxies: int(r.GetProxies())}
 }
 
 func trueKeys[K int64 | string](m map[K]bool) []K {

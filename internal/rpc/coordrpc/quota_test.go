@@ -61,7 +61,7 @@ func TestQuotaMetricsRoundTrip(t *testing.T) {
 func TestQuotaStatesRoundTrip(t *testing.T) {
 	want := &quota.States{MemoryAll: true, Memory: map[int64]bool{7: true, 9: true}, Factor: 0.5,
 		Factors: map[int64]float64{3: 0.25}, DiskAll: "cluster disk quota exceeded",
-		DiskDBs: map[string]bool{"d": true}, DiskCollections: map[int64]bool{4: true}, DiskPartitions: map[int64]bool{41: true}}
+		DiskDBs: map[string]bool{"d": true}, DiskCollections: map[int64]bool{4: true}, DiskPartitions: map[int64]bool{41: true}, Proxies: 2}
 	conn := serve(t, func(g *grpc.Server) { coordrpc.RegisterQuotaCenter(g, fixedStates{s: want}) })
 	got, err := coordrpc.NewQuotaCenterClient(conn).QuotaStates(context.Background())
 	if err != nil {

@@ -3061,6 +3061,103 @@ func (x *CompactionJobResponse) GetStartedUnixMs() int64 {
 	return 0
 }
 
+// PartitionSizes is one collection's binlog bytes by partition ID.
+type PartitionSizes struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partitions    map[int64]int64        `protobuf:"bytes,1,rep,name=partitions,proto3" json:"partitions,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PartitionSizes) Reset() {
+	*x = PartitionSizes{}
+	mi := &file_coord_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PartitionSizes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PartitionSizes) ProtoMessage() {}
+
+func (x *PartitionSizes) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PartitionSizes.ProtoReflect.Descriptor instead.
+func (*PartitionSizes) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *PartitionSizes) GetPartitions() map[int64]int64 {
+	if x != nil {
+		return x.Partitions
+	}
+	return nil
+}
+
+type BinlogSizesResponse struct {
+	state         protoimpl.MessageState    `protogen:"open.v1"`
+	Status        *commonpb.Status          `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	Collections   map[int64]*PartitionSizes `protobuf:"bytes,2,rep,name=collections,proto3" json:"collections,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BinlogSizesResponse) Reset() {
+	*x = BinlogSizesResponse{}
+	mi := &file_coord_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BinlogSizesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BinlogSizesResponse) ProtoMessage() {}
+
+func (x *BinlogSizesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BinlogSizesResponse.ProtoReflect.Descriptor instead.
+func (*BinlogSizesResponse) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *BinlogSizesResponse) GetStatus() *commonpb.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *BinlogSizesResponse) GetCollections() map[int64]*PartitionSizes {
+	if x != nil {
+		return x.Collections
+	}
+	return nil
+}
+
 type LoadRequest struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Collection     *Collection            `protobuf:"bytes,1,opt,name=collection,proto3" json:"collection,omitempty"`
@@ -3074,7 +3171,7 @@ type LoadRequest struct {
 
 func (x *LoadRequest) Reset() {
 	*x = LoadRequest{}
-	mi := &file_coord_proto_msgTypes[53]
+	mi := &file_coord_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3086,7 +3183,7 @@ func (x *LoadRequest) String() string {
 func (*LoadRequest) ProtoMessage() {}
 
 func (x *LoadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[53]
+	mi := &file_coord_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3099,7 +3196,7 @@ func (x *LoadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadRequest.ProtoReflect.Descriptor instead.
 func (*LoadRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{53}
+	return file_coord_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *LoadRequest) GetCollection() *Collection {
@@ -3148,7 +3245,7 @@ type ReleaseRequest struct {
 
 func (x *ReleaseRequest) Reset() {
 	*x = ReleaseRequest{}
-	mi := &file_coord_proto_msgTypes[54]
+	mi := &file_coord_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3160,7 +3257,7 @@ func (x *ReleaseRequest) String() string {
 func (*ReleaseRequest) ProtoMessage() {}
 
 func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[54]
+	mi := &file_coord_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3173,7 +3270,7 @@ func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{54}
+	return file_coord_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ReleaseRequest) GetCollectionId() int64 {
@@ -3206,7 +3303,7 @@ type LoadStateRequest struct {
 
 func (x *LoadStateRequest) Reset() {
 	*x = LoadStateRequest{}
-	mi := &file_coord_proto_msgTypes[55]
+	mi := &file_coord_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3218,7 +3315,7 @@ func (x *LoadStateRequest) String() string {
 func (*LoadStateRequest) ProtoMessage() {}
 
 func (x *LoadStateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[55]
+	mi := &file_coord_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3231,7 +3328,7 @@ func (x *LoadStateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadStateRequest.ProtoReflect.Descriptor instead.
 func (*LoadStateRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{55}
+	return file_coord_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *LoadStateRequest) GetCollectionId() int64 {
@@ -3258,7 +3355,7 @@ type LoadStateResponse struct {
 
 func (x *LoadStateResponse) Reset() {
 	*x = LoadStateResponse{}
-	mi := &file_coord_proto_msgTypes[56]
+	mi := &file_coord_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3270,7 +3367,7 @@ func (x *LoadStateResponse) String() string {
 func (*LoadStateResponse) ProtoMessage() {}
 
 func (x *LoadStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[56]
+	mi := &file_coord_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3283,7 +3380,7 @@ func (x *LoadStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadStateResponse.ProtoReflect.Descriptor instead.
 func (*LoadStateResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{56}
+	return file_coord_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *LoadStateResponse) GetStatus() *commonpb.Status {
@@ -3345,7 +3442,7 @@ type ChannelPlanRequest struct {
 
 func (x *ChannelPlanRequest) Reset() {
 	*x = ChannelPlanRequest{}
-	mi := &file_coord_proto_msgTypes[57]
+	mi := &file_coord_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3357,7 +3454,7 @@ func (x *ChannelPlanRequest) String() string {
 func (*ChannelPlanRequest) ProtoMessage() {}
 
 func (x *ChannelPlanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[57]
+	mi := &file_coord_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3370,7 +3467,7 @@ func (x *ChannelPlanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelPlanRequest.ProtoReflect.Descriptor instead.
 func (*ChannelPlanRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{57}
+	return file_coord_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ChannelPlanRequest) GetCollectionId() int64 {
@@ -3397,7 +3494,7 @@ type ChannelPlanResponse struct {
 
 func (x *ChannelPlanResponse) Reset() {
 	*x = ChannelPlanResponse{}
-	mi := &file_coord_proto_msgTypes[58]
+	mi := &file_coord_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3409,7 +3506,7 @@ func (x *ChannelPlanResponse) String() string {
 func (*ChannelPlanResponse) ProtoMessage() {}
 
 func (x *ChannelPlanResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[58]
+	mi := &file_coord_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3422,7 +3519,7 @@ func (x *ChannelPlanResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChannelPlanResponse.ProtoReflect.Descriptor instead.
 func (*ChannelPlanResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{58}
+	return file_coord_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ChannelPlanResponse) GetStatus() *commonpb.Status {
@@ -3448,7 +3545,7 @@ type SegmentEvent struct {
 
 func (x *SegmentEvent) Reset() {
 	*x = SegmentEvent{}
-	mi := &file_coord_proto_msgTypes[59]
+	mi := &file_coord_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3460,7 +3557,7 @@ func (x *SegmentEvent) String() string {
 func (*SegmentEvent) ProtoMessage() {}
 
 func (x *SegmentEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[59]
+	mi := &file_coord_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3473,7 +3570,7 @@ func (x *SegmentEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentEvent.ProtoReflect.Descriptor instead.
 func (*SegmentEvent) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{59}
+	return file_coord_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *SegmentEvent) GetSegment() *Segment {
@@ -3493,7 +3590,7 @@ type IndexBuiltEvent struct {
 
 func (x *IndexBuiltEvent) Reset() {
 	*x = IndexBuiltEvent{}
-	mi := &file_coord_proto_msgTypes[60]
+	mi := &file_coord_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3505,7 +3602,7 @@ func (x *IndexBuiltEvent) String() string {
 func (*IndexBuiltEvent) ProtoMessage() {}
 
 func (x *IndexBuiltEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[60]
+	mi := &file_coord_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3518,7 +3615,7 @@ func (x *IndexBuiltEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexBuiltEvent.ProtoReflect.Descriptor instead.
 func (*IndexBuiltEvent) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{60}
+	return file_coord_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *IndexBuiltEvent) GetCollectionId() int64 {
@@ -3545,7 +3642,7 @@ type IndexChangedEvent struct {
 
 func (x *IndexChangedEvent) Reset() {
 	*x = IndexChangedEvent{}
-	mi := &file_coord_proto_msgTypes[61]
+	mi := &file_coord_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3557,7 +3654,7 @@ func (x *IndexChangedEvent) String() string {
 func (*IndexChangedEvent) ProtoMessage() {}
 
 func (x *IndexChangedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[61]
+	mi := &file_coord_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3570,7 +3667,7 @@ func (x *IndexChangedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexChangedEvent.ProtoReflect.Descriptor instead.
 func (*IndexChangedEvent) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{61}
+	return file_coord_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *IndexChangedEvent) GetCollectionId() int64 {
@@ -3593,7 +3690,7 @@ type CreateIndexRequest struct {
 
 func (x *CreateIndexRequest) Reset() {
 	*x = CreateIndexRequest{}
-	mi := &file_coord_proto_msgTypes[62]
+	mi := &file_coord_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3605,7 +3702,7 @@ func (x *CreateIndexRequest) String() string {
 func (*CreateIndexRequest) ProtoMessage() {}
 
 func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[62]
+	mi := &file_coord_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3618,7 +3715,7 @@ func (x *CreateIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIndexRequest.ProtoReflect.Descriptor instead.
 func (*CreateIndexRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{62}
+	return file_coord_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *CreateIndexRequest) GetCollection() *Collection {
@@ -3665,7 +3762,7 @@ type IndexesRequest struct {
 
 func (x *IndexesRequest) Reset() {
 	*x = IndexesRequest{}
-	mi := &file_coord_proto_msgTypes[63]
+	mi := &file_coord_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3677,7 +3774,7 @@ func (x *IndexesRequest) String() string {
 func (*IndexesRequest) ProtoMessage() {}
 
 func (x *IndexesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[63]
+	mi := &file_coord_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3690,7 +3787,7 @@ func (x *IndexesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexesRequest.ProtoReflect.Descriptor instead.
 func (*IndexesRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{63}
+	return file_coord_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *IndexesRequest) GetCollectionId() int64 {
@@ -3710,7 +3807,7 @@ type IndexesResponse struct {
 
 func (x *IndexesResponse) Reset() {
 	*x = IndexesResponse{}
-	mi := &file_coord_proto_msgTypes[64]
+	mi := &file_coord_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3722,7 +3819,7 @@ func (x *IndexesResponse) String() string {
 func (*IndexesResponse) ProtoMessage() {}
 
 func (x *IndexesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[64]
+	mi := &file_coord_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3735,7 +3832,7 @@ func (x *IndexesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexesResponse.ProtoReflect.Descriptor instead.
 func (*IndexesResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{64}
+	return file_coord_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *IndexesResponse) GetStatus() *commonpb.Status {
@@ -3761,7 +3858,7 @@ type IndexProgressRequest struct {
 
 func (x *IndexProgressRequest) Reset() {
 	*x = IndexProgressRequest{}
-	mi := &file_coord_proto_msgTypes[65]
+	mi := &file_coord_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3773,7 +3870,7 @@ func (x *IndexProgressRequest) String() string {
 func (*IndexProgressRequest) ProtoMessage() {}
 
 func (x *IndexProgressRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[65]
+	mi := &file_coord_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3786,7 +3883,7 @@ func (x *IndexProgressRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexProgressRequest.ProtoReflect.Descriptor instead.
 func (*IndexProgressRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{65}
+	return file_coord_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *IndexProgressRequest) GetIndex() *IndexDef {
@@ -3810,7 +3907,7 @@ type IndexProgressResponse struct {
 
 func (x *IndexProgressResponse) Reset() {
 	*x = IndexProgressResponse{}
-	mi := &file_coord_proto_msgTypes[66]
+	mi := &file_coord_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3822,7 +3919,7 @@ func (x *IndexProgressResponse) String() string {
 func (*IndexProgressResponse) ProtoMessage() {}
 
 func (x *IndexProgressResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[66]
+	mi := &file_coord_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3835,7 +3932,7 @@ func (x *IndexProgressResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IndexProgressResponse.ProtoReflect.Descriptor instead.
 func (*IndexProgressResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{66}
+	return file_coord_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *IndexProgressResponse) GetStatus() *commonpb.Status {
@@ -3890,7 +3987,7 @@ type DropIndexRequest struct {
 
 func (x *DropIndexRequest) Reset() {
 	*x = DropIndexRequest{}
-	mi := &file_coord_proto_msgTypes[67]
+	mi := &file_coord_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3902,7 +3999,7 @@ func (x *DropIndexRequest) String() string {
 func (*DropIndexRequest) ProtoMessage() {}
 
 func (x *DropIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[67]
+	mi := &file_coord_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3915,7 +4012,7 @@ func (x *DropIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropIndexRequest.ProtoReflect.Descriptor instead.
 func (*DropIndexRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{67}
+	return file_coord_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *DropIndexRequest) GetCollectionId() int64 {
@@ -3942,7 +4039,7 @@ type SegmentIndexesResponse struct {
 
 func (x *SegmentIndexesResponse) Reset() {
 	*x = SegmentIndexesResponse{}
-	mi := &file_coord_proto_msgTypes[68]
+	mi := &file_coord_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3954,7 +4051,7 @@ func (x *SegmentIndexesResponse) String() string {
 func (*SegmentIndexesResponse) ProtoMessage() {}
 
 func (x *SegmentIndexesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[68]
+	mi := &file_coord_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3967,7 +4064,7 @@ func (x *SegmentIndexesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SegmentIndexesResponse.ProtoReflect.Descriptor instead.
 func (*SegmentIndexesResponse) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{68}
+	return file_coord_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *SegmentIndexesResponse) GetStatus() *commonpb.Status {
@@ -3996,7 +4093,7 @@ type AlterIndexRequest struct {
 
 func (x *AlterIndexRequest) Reset() {
 	*x = AlterIndexRequest{}
-	mi := &file_coord_proto_msgTypes[69]
+	mi := &file_coord_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4008,7 +4105,7 @@ func (x *AlterIndexRequest) String() string {
 func (*AlterIndexRequest) ProtoMessage() {}
 
 func (x *AlterIndexRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_coord_proto_msgTypes[69]
+	mi := &file_coord_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4021,7 +4118,7 @@ func (x *AlterIndexRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AlterIndexRequest.ProtoReflect.Descriptor instead.
 func (*AlterIndexRequest) Descriptor() ([]byte, []int) {
-	return file_coord_proto_rawDescGZIP(), []int{69}
+	return file_coord_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *AlterIndexRequest) GetCollectionId() int64 {
@@ -4299,7 +4396,20 @@ const file_coord_proto_rawDesc = "" +
 	"\x02id\x18\x03 \x01(\x03R\x02id\x12#\n" +
 	"\rcollection_id\x18\x04 \x01(\x03R\fcollectionId\x126\n" +
 	"\x05plans\x18\x05 \x03(\v2 .milvago.internal.CompactionPlanR\x05plans\x12&\n" +
-	"\x0fstarted_unix_ms\x18\x06 \x01(\x03R\rstartedUnixMs\"\xd7\x01\n" +
+	"\x0fstarted_unix_ms\x18\x06 \x01(\x03R\rstartedUnixMs\"\xa1\x01\n" +
+	"\x0ePartitionSizes\x12P\n" +
+	"\n" +
+	"partitions\x18\x01 \x03(\v20.milvago.internal.PartitionSizes.PartitionsEntryR\n" +
+	"partitions\x1a=\n" +
+	"\x0fPartitionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x03R\x05value:\x028\x01\"\x86\x02\n" +
+	"\x13BinlogSizesResponse\x123\n" +
+	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12X\n" +
+	"\vcollections\x18\x02 \x03(\v26.milvago.internal.BinlogSizesResponse.CollectionsEntryR\vcollections\x1a`\n" +
+	"\x10CollectionsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x03R\x03key\x126\n" +
+	"\x05value\x18\x02 \x01(\v2 .milvago.internal.PartitionSizesR\x05value:\x028\x01\"\xd7\x01\n" +
 	"\vLoadRequest\x12<\n" +
 	"\n" +
 	"collection\x18\x01 \x01(\v2\x1c.milvago.internal.CollectionR\n" +
@@ -4414,7 +4524,7 @@ const file_coord_proto_rawDesc = "" +
 	"\x10RenameCollection\x12).milvago.internal.RenameCollectionRequest\x1a\x17.milvago.internal.Empty\x12g\n" +
 	"\x12AddCollectionField\x12+.milvago.internal.AddCollectionFieldRequest\x1a$.milvago.internal.CollectionResponse\x12k\n" +
 	"\x14AlterCollectionField\x12-.milvago.internal.AlterCollectionFieldRequest\x1a$.milvago.internal.CollectionResponse\x12l\n" +
-	"\x17AlterCollectionFunction\x12+.milvago.internal.CollectionFunctionRequest\x1a$.milvago.internal.CollectionResponse2\xcb\r\n" +
+	"\x17AlterCollectionFunction\x12+.milvago.internal.CollectionFunctionRequest\x1a$.milvago.internal.CollectionResponse2\x9a\x0e\n" +
 	"\tDataCoord\x12N\n" +
 	"\bRowCount\x12!.milvago.internal.RowCountRequest\x1a\x1f.milvago.internal.CountResponse\x12Q\n" +
 	"\bSegments\x12!.milvago.internal.SegmentsRequest\x1a\".milvago.internal.SegmentsResponse\x12N\n" +
@@ -4435,7 +4545,8 @@ const file_coord_proto_rawDesc = "" +
 	"\rDropPartition\x12*.milvago.internal.DropPartitionDataRequest\x1a\x17.milvago.internal.Empty\x12R\n" +
 	"\fDropSegments\x12).milvago.internal.DropSegmentsDataRequest\x1a\x17.milvago.internal.Empty\x12i\n" +
 	"\x10ManualCompaction\x12).milvago.internal.ManualCompactionRequest\x1a*.milvago.internal.ManualCompactionResponse\x12`\n" +
-	"\rCompactionJob\x12&.milvago.internal.CompactionJobRequest\x1a'.milvago.internal.CompactionJobResponse2\xe0\x05\n" +
+	"\rCompactionJob\x12&.milvago.internal.CompactionJobRequest\x1a'.milvago.internal.CompactionJobResponse\x12M\n" +
+	"\vBinlogSizes\x12\x17.milvago.internal.Empty\x1a%.milvago.internal.BinlogSizesResponse2\xe0\x05\n" +
 	"\n" +
 	"QueryCoord\x12H\n" +
 	"\x0eLoadCollection\x12\x1d.milvago.internal.LoadRequest\x1a\x17.milvago.internal.Empty\x12N\n" +
@@ -4475,7 +4586,7 @@ func file_coord_proto_rawDescGZIP() []byte {
 }
 
 var file_coord_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_coord_proto_msgTypes = make([]protoimpl.MessageInfo, 76)
+var file_coord_proto_msgTypes = make([]protoimpl.MessageInfo, 80)
 var file_coord_proto_goTypes = []any{
 	(CollectionFunctionRequest_Op)(0),   // 0: milvago.internal.CollectionFunctionRequest.Op
 	(*AllocRequest)(nil),                // 1: milvago.internal.AllocRequest
@@ -4531,235 +4642,245 @@ var file_coord_proto_goTypes = []any{
 	(*CompactionJobRequest)(nil),        // 51: milvago.internal.CompactionJobRequest
 	(*CompactionPlan)(nil),              // 52: milvago.internal.CompactionPlan
 	(*CompactionJobResponse)(nil),       // 53: milvago.internal.CompactionJobResponse
-	(*LoadRequest)(nil),                 // 54: milvago.internal.LoadRequest
-	(*ReleaseRequest)(nil),              // 55: milvago.internal.ReleaseRequest
-	(*LoadStateRequest)(nil),            // 56: milvago.internal.LoadStateRequest
-	(*LoadStateResponse)(nil),           // 57: milvago.internal.LoadStateResponse
-	(*ChannelPlanRequest)(nil),          // 58: milvago.internal.ChannelPlanRequest
-	(*ChannelPlanResponse)(nil),         // 59: milvago.internal.ChannelPlanResponse
-	(*SegmentEvent)(nil),                // 60: milvago.internal.SegmentEvent
-	(*IndexBuiltEvent)(nil),             // 61: milvago.internal.IndexBuiltEvent
-	(*IndexChangedEvent)(nil),           // 62: milvago.internal.IndexChangedEvent
-	(*CreateIndexRequest)(nil),          // 63: milvago.internal.CreateIndexRequest
-	(*IndexesRequest)(nil),              // 64: milvago.internal.IndexesRequest
-	(*IndexesResponse)(nil),             // 65: milvago.internal.IndexesResponse
-	(*IndexProgressRequest)(nil),        // 66: milvago.internal.IndexProgressRequest
-	(*IndexProgressResponse)(nil),       // 67: milvago.internal.IndexProgressResponse
-	(*DropIndexRequest)(nil),            // 68: milvago.internal.DropIndexRequest
-	(*SegmentIndexesResponse)(nil),      // 69: milvago.internal.SegmentIndexesResponse
-	(*AlterIndexRequest)(nil),           // 70: milvago.internal.AlterIndexRequest
-	nil,                                 // 71: milvago.internal.DatabaseRequest.PropertiesEntry
-	nil,                                 // 72: milvago.internal.Database.PropertiesEntry
-	nil,                                 // 73: milvago.internal.FlushResult.BinlogsEntry
-	nil,                                 // 74: milvago.internal.CreateIndexRequest.ParamsEntry
-	nil,                                 // 75: milvago.internal.CreateIndexRequest.UserParamsEntry
-	nil,                                 // 76: milvago.internal.AlterIndexRequest.ParamsEntry
-	(*commonpb.Status)(nil),             // 77: milvus.proto.common.Status
-	(*schemapb.CollectionSchema)(nil),   // 78: milvus.proto.schema.CollectionSchema
-	(commonpb.ConsistencyLevel)(0),      // 79: milvus.proto.common.ConsistencyLevel
-	(*commonpb.KeyValuePair)(nil),       // 80: milvus.proto.common.KeyValuePair
-	(*Collection)(nil),                  // 81: milvago.internal.Collection
-	(*schemapb.FieldSchema)(nil),        // 82: milvus.proto.schema.FieldSchema
-	(*schemapb.FunctionSchema)(nil),     // 83: milvus.proto.schema.FunctionSchema
-	(*Segment)(nil),                     // 84: milvago.internal.Segment
-	(*Checkpoint)(nil),                  // 85: milvago.internal.Checkpoint
-	(*DeltaLog)(nil),                    // 86: milvago.internal.DeltaLog
-	(*ChannelPlan)(nil),                 // 87: milvago.internal.ChannelPlan
-	(*IndexDef)(nil),                    // 88: milvago.internal.IndexDef
-	(commonpb.IndexState)(0),            // 89: milvus.proto.common.IndexState
-	(*SegmentIndex)(nil),                // 90: milvago.internal.SegmentIndex
-	(*Empty)(nil),                       // 91: milvago.internal.Empty
+	(*PartitionSizes)(nil),              // 54: milvago.internal.PartitionSizes
+	(*BinlogSizesResponse)(nil),         // 55: milvago.internal.BinlogSizesResponse
+	(*LoadRequest)(nil),                 // 56: milvago.internal.LoadRequest
+	(*ReleaseRequest)(nil),              // 57: milvago.internal.ReleaseRequest
+	(*LoadStateRequest)(nil),            // 58: milvago.internal.LoadStateRequest
+	(*LoadStateResponse)(nil),           // 59: milvago.internal.LoadStateResponse
+	(*ChannelPlanRequest)(nil),          // 60: milvago.internal.ChannelPlanRequest
+	(*ChannelPlanResponse)(nil),         // 61: milvago.internal.ChannelPlanResponse
+	(*SegmentEvent)(nil),                // 62: milvago.internal.SegmentEvent
+	(*IndexBuiltEvent)(nil),             // 63: milvago.internal.IndexBuiltEvent
+	(*IndexChangedEvent)(nil),           // 64: milvago.internal.IndexChangedEvent
+	(*CreateIndexRequest)(nil),          // 65: milvago.internal.CreateIndexRequest
+	(*IndexesRequest)(nil),              // 66: milvago.internal.IndexesRequest
+	(*IndexesResponse)(nil),             // 67: milvago.internal.IndexesResponse
+	(*IndexProgressRequest)(nil),        // 68: milvago.internal.IndexProgressRequest
+	(*IndexProgressResponse)(nil),       // 69: milvago.internal.IndexProgressResponse
+	(*DropIndexRequest)(nil),            // 70: milvago.internal.DropIndexRequest
+	(*SegmentIndexesResponse)(nil),      // 71: milvago.internal.SegmentIndexesResponse
+	(*AlterIndexRequest)(nil),           // 72: milvago.internal.AlterIndexRequest
+	nil,                                 // 73: milvago.internal.DatabaseRequest.PropertiesEntry
+	nil,                                 // 74: milvago.internal.Database.PropertiesEntry
+	nil,                                 // 75: milvago.internal.FlushResult.BinlogsEntry
+	nil,                                 // 76: milvago.internal.PartitionSizes.PartitionsEntry
+	nil,                                 // 77: milvago.internal.BinlogSizesResponse.CollectionsEntry
+	nil,                                 // 78: milvago.internal.CreateIndexRequest.ParamsEntry
+	nil,                                 // 79: milvago.internal.CreateIndexRequest.UserParamsEntry
+	nil,                                 // 80: milvago.internal.AlterIndexRequest.ParamsEntry
+	(*commonpb.Status)(nil),             // 81: milvus.proto.common.Status
+	(*schemapb.CollectionSchema)(nil),   // 82: milvus.proto.schema.CollectionSchema
+	(commonpb.ConsistencyLevel)(0),      // 83: milvus.proto.common.ConsistencyLevel
+	(*commonpb.KeyValuePair)(nil),       // 84: milvus.proto.common.KeyValuePair
+	(*Collection)(nil),                  // 85: milvago.internal.Collection
+	(*schemapb.FieldSchema)(nil),        // 86: milvus.proto.schema.FieldSchema
+	(*schemapb.FunctionSchema)(nil),     // 87: milvus.proto.schema.FunctionSchema
+	(*Segment)(nil),                     // 88: milvago.internal.Segment
+	(*Checkpoint)(nil),                  // 89: milvago.internal.Checkpoint
+	(*DeltaLog)(nil),                    // 90: milvago.internal.DeltaLog
+	(*ChannelPlan)(nil),                 // 91: milvago.internal.ChannelPlan
+	(*IndexDef)(nil),                    // 92: milvago.internal.IndexDef
+	(commonpb.IndexState)(0),            // 93: milvus.proto.common.IndexState
+	(*SegmentIndex)(nil),                // 94: milvago.internal.SegmentIndex
+	(*Empty)(nil),                       // 95: milvago.internal.Empty
 }
 var file_coord_proto_depIdxs = []int32{
-	77,  // 0: milvago.internal.AllocResponse.status:type_name -> milvus.proto.common.Status
-	71,  // 1: milvago.internal.DatabaseRequest.properties:type_name -> milvago.internal.DatabaseRequest.PropertiesEntry
-	72,  // 2: milvago.internal.Database.properties:type_name -> milvago.internal.Database.PropertiesEntry
-	77,  // 3: milvago.internal.DatabaseResponse.status:type_name -> milvus.proto.common.Status
+	81,  // 0: milvago.internal.AllocResponse.status:type_name -> milvus.proto.common.Status
+	73,  // 1: milvago.internal.DatabaseRequest.properties:type_name -> milvago.internal.DatabaseRequest.PropertiesEntry
+	74,  // 2: milvago.internal.Database.properties:type_name -> milvago.internal.Database.PropertiesEntry
+	81,  // 3: milvago.internal.DatabaseResponse.status:type_name -> milvus.proto.common.Status
 	4,   // 4: milvago.internal.DatabaseResponse.database:type_name -> milvago.internal.Database
-	77,  // 5: milvago.internal.ListDatabasesResponse.status:type_name -> milvus.proto.common.Status
+	81,  // 5: milvago.internal.ListDatabasesResponse.status:type_name -> milvus.proto.common.Status
 	4,   // 6: milvago.internal.ListDatabasesResponse.databases:type_name -> milvago.internal.Database
-	78,  // 7: milvago.internal.CreateCollectionRequest.schema:type_name -> milvus.proto.schema.CollectionSchema
-	79,  // 8: milvago.internal.CreateCollectionRequest.consistency_level:type_name -> milvus.proto.common.ConsistencyLevel
-	80,  // 9: milvago.internal.CreateCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	77,  // 10: milvago.internal.CollectionResponse.status:type_name -> milvus.proto.common.Status
-	81,  // 11: milvago.internal.CollectionResponse.collection:type_name -> milvago.internal.Collection
-	77,  // 12: milvago.internal.ListCollectionsResponse.status:type_name -> milvus.proto.common.Status
-	81,  // 13: milvago.internal.ListCollectionsResponse.collections:type_name -> milvago.internal.Collection
-	80,  // 14: milvago.internal.AlterCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	77,  // 15: milvago.internal.AliasResponse.status:type_name -> milvus.proto.common.Status
-	80,  // 16: milvago.internal.AlterDatabaseRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	82,  // 17: milvago.internal.AddCollectionFieldRequest.field:type_name -> milvus.proto.schema.FieldSchema
+	82,  // 7: milvago.internal.CreateCollectionRequest.schema:type_name -> milvus.proto.schema.CollectionSchema
+	83,  // 8: milvago.internal.CreateCollectionRequest.consistency_level:type_name -> milvus.proto.common.ConsistencyLevel
+	84,  // 9: milvago.internal.CreateCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	81,  // 10: milvago.internal.CollectionResponse.status:type_name -> milvus.proto.common.Status
+	85,  // 11: milvago.internal.CollectionResponse.collection:type_name -> milvago.internal.Collection
+	81,  // 12: milvago.internal.ListCollectionsResponse.status:type_name -> milvus.proto.common.Status
+	85,  // 13: milvago.internal.ListCollectionsResponse.collections:type_name -> milvago.internal.Collection
+	84,  // 14: milvago.internal.AlterCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	81,  // 15: milvago.internal.AliasResponse.status:type_name -> milvus.proto.common.Status
+	84,  // 16: milvago.internal.AlterDatabaseRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	86,  // 17: milvago.internal.AddCollectionFieldRequest.field:type_name -> milvus.proto.schema.FieldSchema
 	0,   // 18: milvago.internal.CollectionFunctionRequest.op:type_name -> milvago.internal.CollectionFunctionRequest.Op
-	83,  // 19: milvago.internal.CollectionFunctionRequest.function:type_name -> milvus.proto.schema.FunctionSchema
-	80,  // 20: milvago.internal.AlterCollectionFieldRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	77,  // 21: milvago.internal.PChannelsResponse.status:type_name -> milvus.proto.common.Status
-	77,  // 22: milvago.internal.CountResponse.status:type_name -> milvus.proto.common.Status
-	77,  // 23: milvago.internal.SegmentsResponse.status:type_name -> milvus.proto.common.Status
-	84,  // 24: milvago.internal.SegmentsResponse.segments:type_name -> milvago.internal.Segment
-	77,  // 25: milvago.internal.BoolResponse.status:type_name -> milvus.proto.common.Status
-	77,  // 26: milvago.internal.CheckpointResponse.status:type_name -> milvus.proto.common.Status
-	85,  // 27: milvago.internal.CheckpointResponse.checkpoint:type_name -> milvago.internal.Checkpoint
-	85,  // 28: milvago.internal.UpdateCheckpointRequest.checkpoint:type_name -> milvago.internal.Checkpoint
-	77,  // 29: milvago.internal.DeltaLogsResponse.status:type_name -> milvus.proto.common.Status
-	86,  // 30: milvago.internal.DeltaLogsResponse.delta_logs:type_name -> milvago.internal.DeltaLog
-	77,  // 31: milvago.internal.SegmentResponse.status:type_name -> milvus.proto.common.Status
-	84,  // 32: milvago.internal.SegmentResponse.segment:type_name -> milvago.internal.Segment
-	73,  // 33: milvago.internal.FlushResult.binlogs:type_name -> milvago.internal.FlushResult.BinlogsEntry
-	77,  // 34: milvago.internal.AssignSegmentResponse.status:type_name -> milvus.proto.common.Status
-	77,  // 35: milvago.internal.SegmentIDsResponse.status:type_name -> milvus.proto.common.Status
-	77,  // 36: milvago.internal.ChannelsResponse.status:type_name -> milvus.proto.common.Status
-	81,  // 37: milvago.internal.DropCollectionDataRequest.collection:type_name -> milvago.internal.Collection
-	77,  // 38: milvago.internal.ManualCompactionResponse.status:type_name -> milvus.proto.common.Status
-	77,  // 39: milvago.internal.CompactionJobResponse.status:type_name -> milvus.proto.common.Status
+	87,  // 19: milvago.internal.CollectionFunctionRequest.function:type_name -> milvus.proto.schema.FunctionSchema
+	84,  // 20: milvago.internal.AlterCollectionFieldRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	81,  // 21: milvago.internal.PChannelsResponse.status:type_name -> milvus.proto.common.Status
+	81,  // 22: milvago.internal.CountResponse.status:type_name -> milvus.proto.common.Status
+	81,  // 23: milvago.internal.SegmentsResponse.status:type_name -> milvus.proto.common.Status
+	88,  // 24: milvago.internal.SegmentsResponse.segments:type_name -> milvago.internal.Segment
+	81,  // 25: milvago.internal.BoolResponse.status:type_name -> milvus.proto.common.Status
+	81,  // 26: milvago.internal.CheckpointResponse.status:type_name -> milvus.proto.common.Status
+	89,  // 27: milvago.internal.CheckpointResponse.checkpoint:type_name -> milvago.internal.Checkpoint
+	89,  // 28: milvago.internal.UpdateCheckpointRequest.checkpoint:type_name -> milvago.internal.Checkpoint
+	81,  // 29: milvago.internal.DeltaLogsResponse.status:type_name -> milvus.proto.common.Status
+	90,  // 30: milvago.internal.DeltaLogsResponse.delta_logs:type_name -> milvago.internal.DeltaLog
+	81,  // 31: milvago.internal.SegmentResponse.status:type_name -> milvus.proto.common.Status
+	88,  // 32: milvago.internal.SegmentResponse.segment:type_name -> milvago.internal.Segment
+	75,  // 33: milvago.internal.FlushResult.binlogs:type_name -> milvago.internal.FlushResult.BinlogsEntry
+	81,  // 34: milvago.internal.AssignSegmentResponse.status:type_name -> milvus.proto.common.Status
+	81,  // 35: milvago.internal.SegmentIDsResponse.status:type_name -> milvus.proto.common.Status
+	81,  // 36: milvago.internal.ChannelsResponse.status:type_name -> milvus.proto.common.Status
+	85,  // 37: milvago.internal.DropCollectionDataRequest.collection:type_name -> milvago.internal.Collection
+	81,  // 38: milvago.internal.ManualCompactionResponse.status:type_name -> milvus.proto.common.Status
+	81,  // 39: milvago.internal.CompactionJobResponse.status:type_name -> milvus.proto.common.Status
 	52,  // 40: milvago.internal.CompactionJobResponse.plans:type_name -> milvago.internal.CompactionPlan
-	81,  // 41: milvago.internal.LoadRequest.collection:type_name -> milvago.internal.Collection
-	81,  // 42: milvago.internal.ReleaseRequest.collection:type_name -> milvago.internal.Collection
-	77,  // 43: milvago.internal.LoadStateResponse.status:type_name -> milvus.proto.common.Status
-	77,  // 44: milvago.internal.LoadStateResponse.failure:type_name -> milvus.proto.common.Status
-	77,  // 45: milvago.internal.ChannelPlanResponse.status:type_name -> milvus.proto.common.Status
-	87,  // 46: milvago.internal.ChannelPlanResponse.plan:type_name -> milvago.internal.ChannelPlan
-	84,  // 47: milvago.internal.SegmentEvent.segment:type_name -> milvago.internal.Segment
-	81,  // 48: milvago.internal.CreateIndexRequest.collection:type_name -> milvago.internal.Collection
-	82,  // 49: milvago.internal.CreateIndexRequest.field:type_name -> milvus.proto.schema.FieldSchema
-	74,  // 50: milvago.internal.CreateIndexRequest.params:type_name -> milvago.internal.CreateIndexRequest.ParamsEntry
-	75,  // 51: milvago.internal.CreateIndexRequest.user_params:type_name -> milvago.internal.CreateIndexRequest.UserParamsEntry
-	77,  // 52: milvago.internal.IndexesResponse.status:type_name -> milvus.proto.common.Status
-	88,  // 53: milvago.internal.IndexesResponse.indexes:type_name -> milvago.internal.IndexDef
-	88,  // 54: milvago.internal.IndexProgressRequest.index:type_name -> milvago.internal.IndexDef
-	77,  // 55: milvago.internal.IndexProgressResponse.status:type_name -> milvus.proto.common.Status
-	89,  // 56: milvago.internal.IndexProgressResponse.state:type_name -> milvus.proto.common.IndexState
-	77,  // 57: milvago.internal.SegmentIndexesResponse.status:type_name -> milvus.proto.common.Status
-	90,  // 58: milvago.internal.SegmentIndexesResponse.indexes:type_name -> milvago.internal.SegmentIndex
-	76,  // 59: milvago.internal.AlterIndexRequest.params:type_name -> milvago.internal.AlterIndexRequest.ParamsEntry
-	1,   // 60: milvago.internal.RootCoord.AllocTimestamp:input_type -> milvago.internal.AllocRequest
-	1,   // 61: milvago.internal.RootCoord.AllocID:input_type -> milvago.internal.AllocRequest
-	22,  // 62: milvago.internal.RootCoord.PChannels:input_type -> milvago.internal.PChannelsRequest
-	3,   // 63: milvago.internal.RootCoord.CreateDatabase:input_type -> milvago.internal.DatabaseRequest
-	3,   // 64: milvago.internal.RootCoord.DropDatabase:input_type -> milvago.internal.DatabaseRequest
-	6,   // 65: milvago.internal.RootCoord.ListDatabases:input_type -> milvago.internal.ListDatabasesRequest
-	3,   // 66: milvago.internal.RootCoord.DescribeDatabase:input_type -> milvago.internal.DatabaseRequest
-	8,   // 67: milvago.internal.RootCoord.CreateCollection:input_type -> milvago.internal.CreateCollectionRequest
-	9,   // 68: milvago.internal.RootCoord.DropCollection:input_type -> milvago.internal.CollectionRequest
-	9,   // 69: milvago.internal.RootCoord.DescribeCollection:input_type -> milvago.internal.CollectionRequest
-	11,  // 70: milvago.internal.RootCoord.ListCollections:input_type -> milvago.internal.ListCollectionsRequest
-	13,  // 71: milvago.internal.RootCoord.AlterCollectionProperties:input_type -> milvago.internal.AlterCollectionRequest
-	14,  // 72: milvago.internal.RootCoord.CreatePartition:input_type -> milvago.internal.PartitionRequest
-	14,  // 73: milvago.internal.RootCoord.DropPartition:input_type -> milvago.internal.PartitionRequest
-	15,  // 74: milvago.internal.RootCoord.CreateAlias:input_type -> milvago.internal.AliasRequest
-	15,  // 75: milvago.internal.RootCoord.DropAlias:input_type -> milvago.internal.AliasRequest
-	15,  // 76: milvago.internal.RootCoord.AlterAlias:input_type -> milvago.internal.AliasRequest
-	15,  // 77: milvago.internal.RootCoord.DescribeAlias:input_type -> milvago.internal.AliasRequest
-	17,  // 78: milvago.internal.RootCoord.AlterDatabase:input_type -> milvago.internal.AlterDatabaseRequest
-	18,  // 79: milvago.internal.RootCoord.RenameCollection:input_type -> milvago.internal.RenameCollectionRequest
-	19,  // 80: milvago.internal.RootCoord.AddCollectionField:input_type -> milvago.internal.AddCollectionFieldRequest
-	21,  // 81: milvago.internal.RootCoord.AlterCollectionField:input_type -> milvago.internal.AlterCollectionFieldRequest
-	20,  // 82: milvago.internal.RootCoord.AlterCollectionFunction:input_type -> milvago.internal.CollectionFunctionRequest
-	24,  // 83: milvago.internal.DataCoord.RowCount:input_type -> milvago.internal.RowCountRequest
-	26,  // 84: milvago.internal.DataCoord.Segments:input_type -> milvago.internal.SegmentsRequest
-	28,  // 85: milvago.internal.DataCoord.Flushed:input_type -> milvago.internal.SegmentIDsRequest
-	31,  // 86: milvago.internal.DataCoord.GetCheckpoint:input_type -> milvago.internal.ChannelRequest
-	33,  // 87: milvago.internal.DataCoord.UpdateCheckpoint:input_type -> milvago.internal.UpdateCheckpointRequest
-	31,  // 88: milvago.internal.DataCoord.DeltaLogs:input_type -> milvago.internal.ChannelRequest
-	86,  // 89: milvago.internal.DataCoord.AddDeltaLog:input_type -> milvago.internal.DeltaLog
-	35,  // 90: milvago.internal.DataCoord.Segment:input_type -> milvago.internal.SegmentRequest
-	37,  // 91: milvago.internal.DataCoord.SegmentFlushed:input_type -> milvago.internal.FlushResult
-	38,  // 92: milvago.internal.DataCoord.NoteBufferedRows:input_type -> milvago.internal.NoteRowsRequest
-	39,  // 93: milvago.internal.DataCoord.SaveSyncManifest:input_type -> milvago.internal.SyncManifestRequest
-	40,  // 94: milvago.internal.DataCoord.AssignSegment:input_type -> milvago.internal.AssignSegmentRequest
-	42,  // 95: milvago.internal.DataCoord.SealChannel:input_type -> milvago.internal.SealChannelRequest
-	44,  // 96: milvago.internal.DataCoord.IdleChannels:input_type -> milvago.internal.IdleChannelsRequest
-	46,  // 97: milvago.internal.DataCoord.SealedSegments:input_type -> milvago.internal.SealedSegmentsRequest
-	47,  // 98: milvago.internal.DataCoord.DropCollection:input_type -> milvago.internal.DropCollectionDataRequest
-	48,  // 99: milvago.internal.DataCoord.DropPartition:input_type -> milvago.internal.DropPartitionDataRequest
-	29,  // 100: milvago.internal.DataCoord.DropSegments:input_type -> milvago.internal.DropSegmentsDataRequest
-	49,  // 101: milvago.internal.DataCoord.ManualCompaction:input_type -> milvago.internal.ManualCompactionRequest
-	51,  // 102: milvago.internal.DataCoord.CompactionJob:input_type -> milvago.internal.CompactionJobRequest
-	54,  // 103: milvago.internal.QueryCoord.LoadCollection:input_type -> milvago.internal.LoadRequest
-	55,  // 104: milvago.internal.QueryCoord.ReleaseCollection:input_type -> milvago.internal.ReleaseRequest
-	55,  // 105: milvago.internal.QueryCoord.ReleasePartitions:input_type -> milvago.internal.ReleaseRequest
-	56,  // 106: milvago.internal.QueryCoord.State:input_type -> milvago.internal.LoadStateRequest
-	58,  // 107: milvago.internal.QueryCoord.ChannelPlan:input_type -> milvago.internal.ChannelPlanRequest
-	60,  // 108: milvago.internal.QueryCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
-	61,  // 109: milvago.internal.QueryCoord.IndexBuilt:input_type -> milvago.internal.IndexBuiltEvent
-	62,  // 110: milvago.internal.QueryCoord.IndexChanged:input_type -> milvago.internal.IndexChangedEvent
-	48,  // 111: milvago.internal.QueryCoord.PartitionDropped:input_type -> milvago.internal.DropPartitionDataRequest
-	63,  // 112: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
-	64,  // 113: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
-	66,  // 114: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
-	68,  // 115: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
-	64,  // 116: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
-	35,  // 117: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
-	60,  // 118: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
-	70,  // 119: milvago.internal.IndexCoord.AlterIndex:input_type -> milvago.internal.AlterIndexRequest
-	91,  // 120: milvago.internal.IndexCoord.Builds:input_type -> milvago.internal.Empty
-	28,  // 121: milvago.internal.IndexCoord.DropSegmentIndexes:input_type -> milvago.internal.SegmentIDsRequest
-	2,   // 122: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
-	2,   // 123: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
-	23,  // 124: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
-	91,  // 125: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
-	91,  // 126: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
-	7,   // 127: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
-	5,   // 128: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
-	10,  // 129: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
-	91,  // 130: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
-	10,  // 131: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
-	12,  // 132: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
-	91,  // 133: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
-	91,  // 134: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
-	91,  // 135: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
-	91,  // 136: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
-	91,  // 137: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
-	91,  // 138: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
-	16,  // 139: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
-	91,  // 140: milvago.internal.RootCoord.AlterDatabase:output_type -> milvago.internal.Empty
-	91,  // 141: milvago.internal.RootCoord.RenameCollection:output_type -> milvago.internal.Empty
-	10,  // 142: milvago.internal.RootCoord.AddCollectionField:output_type -> milvago.internal.CollectionResponse
-	10,  // 143: milvago.internal.RootCoord.AlterCollectionField:output_type -> milvago.internal.CollectionResponse
-	10,  // 144: milvago.internal.RootCoord.AlterCollectionFunction:output_type -> milvago.internal.CollectionResponse
-	25,  // 145: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
-	27,  // 146: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
-	30,  // 147: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
-	32,  // 148: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
-	91,  // 149: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
-	34,  // 150: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
-	91,  // 151: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
-	36,  // 152: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
-	91,  // 153: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	91,  // 154: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
-	91,  // 155: milvago.internal.DataCoord.SaveSyncManifest:output_type -> milvago.internal.Empty
-	41,  // 156: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
-	43,  // 157: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
-	45,  // 158: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
-	27,  // 159: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
-	91,  // 160: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
-	91,  // 161: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
-	91,  // 162: milvago.internal.DataCoord.DropSegments:output_type -> milvago.internal.Empty
-	50,  // 163: milvago.internal.DataCoord.ManualCompaction:output_type -> milvago.internal.ManualCompactionResponse
-	53,  // 164: milvago.internal.DataCoord.CompactionJob:output_type -> milvago.internal.CompactionJobResponse
-	91,  // 165: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
-	91,  // 166: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
-	91,  // 167: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
-	57,  // 168: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
-	59,  // 169: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
-	91,  // 170: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	91,  // 171: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
-	91,  // 172: milvago.internal.QueryCoord.IndexChanged:output_type -> milvago.internal.Empty
-	91,  // 173: milvago.internal.QueryCoord.PartitionDropped:output_type -> milvago.internal.Empty
-	91,  // 174: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
-	65,  // 175: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
-	67,  // 176: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
-	91,  // 177: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
-	91,  // 178: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
-	69,  // 179: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
-	91,  // 180: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	30,  // 181: milvago.internal.IndexCoord.AlterIndex:output_type -> milvago.internal.BoolResponse
-	69,  // 182: milvago.internal.IndexCoord.Builds:output_type -> milvago.internal.SegmentIndexesResponse
-	91,  // 183: milvago.internal.IndexCoord.DropSegmentIndexes:output_type -> milvago.internal.Empty
-	122, // [122:184] is the sub-list for method output_type
-	60,  // [60:122] is the sub-list for method input_type
-	60,  // [60:60] is the sub-list for extension type_name
-	60,  // [60:60] is the sub-list for extension extendee
-	0,   // [0:60] is the sub-list for field type_name
+	76,  // 41: milvago.internal.PartitionSizes.partitions:type_name -> milvago.internal.PartitionSizes.PartitionsEntry
+	81,  // 42: milvago.internal.BinlogSizesResponse.status:type_name -> milvus.proto.common.Status
+	77,  // 43: milvago.internal.BinlogSizesResponse.collections:type_name -> milvago.internal.BinlogSizesResponse.CollectionsEntry
+	85,  // 44: milvago.internal.LoadRequest.collection:type_name -> milvago.internal.Collection
+	85,  // 45: milvago.internal.ReleaseRequest.collection:type_name -> milvago.internal.Collection
+	81,  // 46: milvago.internal.LoadStateResponse.status:type_name -> milvus.proto.common.Status
+	81,  // 47: milvago.internal.LoadStateResponse.failure:type_name -> milvus.proto.common.Status
+	81,  // 48: milvago.internal.ChannelPlanResponse.status:type_name -> milvus.proto.common.Status
+	91,  // 49: milvago.internal.ChannelPlanResponse.plan:type_name -> milvago.internal.ChannelPlan
+	88,  // 50: milvago.internal.SegmentEvent.segment:type_name -> milvago.internal.Segment
+	85,  // 51: milvago.internal.CreateIndexRequest.collection:type_name -> milvago.internal.Collection
+	86,  // 52: milvago.internal.CreateIndexRequest.field:type_name -> milvus.proto.schema.FieldSchema
+	78,  // 53: milvago.internal.CreateIndexRequest.params:type_name -> milvago.internal.CreateIndexRequest.ParamsEntry
+	79,  // 54: milvago.internal.CreateIndexRequest.user_params:type_name -> milvago.internal.CreateIndexRequest.UserParamsEntry
+	81,  // 55: milvago.internal.IndexesResponse.status:type_name -> milvus.proto.common.Status
+	92,  // 56: milvago.internal.IndexesResponse.indexes:type_name -> milvago.internal.IndexDef
+	92,  // 57: milvago.internal.IndexProgressRequest.index:type_name -> milvago.internal.IndexDef
+	81,  // 58: milvago.internal.IndexProgressResponse.status:type_name -> milvus.proto.common.Status
+	93,  // 59: milvago.internal.IndexProgressResponse.state:type_name -> milvus.proto.common.IndexState
+	81,  // 60: milvago.internal.SegmentIndexesResponse.status:type_name -> milvus.proto.common.Status
+	94,  // 61: milvago.internal.SegmentIndexesResponse.indexes:type_name -> milvago.internal.SegmentIndex
+	80,  // 62: milvago.internal.AlterIndexRequest.params:type_name -> milvago.internal.AlterIndexRequest.ParamsEntry
+	54,  // 63: milvago.internal.BinlogSizesResponse.CollectionsEntry.value:type_name -> milvago.internal.PartitionSizes
+	1,   // 64: milvago.internal.RootCoord.AllocTimestamp:input_type -> milvago.internal.AllocRequest
+	1,   // 65: milvago.internal.RootCoord.AllocID:input_type -> milvago.internal.AllocRequest
+	22,  // 66: milvago.internal.RootCoord.PChannels:input_type -> milvago.internal.PChannelsRequest
+	3,   // 67: milvago.internal.RootCoord.CreateDatabase:input_type -> milvago.internal.DatabaseRequest
+	3,   // 68: milvago.internal.RootCoord.DropDatabase:input_type -> milvago.internal.DatabaseRequest
+	6,   // 69: milvago.internal.RootCoord.ListDatabases:input_type -> milvago.internal.ListDatabasesRequest
+	3,   // 70: milvago.internal.RootCoord.DescribeDatabase:input_type -> milvago.internal.DatabaseRequest
+	8,   // 71: milvago.internal.RootCoord.CreateCollection:input_type -> milvago.internal.CreateCollectionRequest
+	9,   // 72: milvago.internal.RootCoord.DropCollection:input_type -> milvago.internal.CollectionRequest
+	9,   // 73: milvago.internal.RootCoord.DescribeCollection:input_type -> milvago.internal.CollectionRequest
+	11,  // 74: milvago.internal.RootCoord.ListCollections:input_type -> milvago.internal.ListCollectionsRequest
+	13,  // 75: milvago.internal.RootCoord.AlterCollectionProperties:input_type -> milvago.internal.AlterCollectionRequest
+	14,  // 76: milvago.internal.RootCoord.CreatePartition:input_type -> milvago.internal.PartitionRequest
+	14,  // 77: milvago.internal.RootCoord.DropPartition:input_type -> milvago.internal.PartitionRequest
+	15,  // 78: milvago.internal.RootCoord.CreateAlias:input_type -> milvago.internal.AliasRequest
+	15,  // 79: milvago.internal.RootCoord.DropAlias:input_type -> milvago.internal.AliasRequest
+	15,  // 80: milvago.internal.RootCoord.AlterAlias:input_type -> milvago.internal.AliasRequest
+	15,  // 81: milvago.internal.RootCoord.DescribeAlias:input_type -> milvago.internal.AliasRequest
+	17,  // 82: milvago.internal.RootCoord.AlterDatabase:input_type -> milvago.internal.AlterDatabaseRequest
+	18,  // 83: milvago.internal.RootCoord.RenameCollection:input_type -> milvago.internal.RenameCollectionRequest
+	19,  // 84: milvago.internal.RootCoord.AddCollectionField:input_type -> milvago.internal.AddCollectionFieldRequest
+	21,  // 85: milvago.internal.RootCoord.AlterCollectionField:input_type -> milvago.internal.AlterCollectionFieldRequest
+	20,  // 86: milvago.internal.RootCoord.AlterCollectionFunction:input_type -> milvago.internal.CollectionFunctionRequest
+	24,  // 87: milvago.internal.DataCoord.RowCount:input_type -> milvago.internal.RowCountRequest
+	26,  // 88: milvago.internal.DataCoord.Segments:input_type -> milvago.internal.SegmentsRequest
+	28,  // 89: milvago.internal.DataCoord.Flushed:input_type -> milvago.internal.SegmentIDsRequest
+	31,  // 90: milvago.internal.DataCoord.GetCheckpoint:input_type -> milvago.internal.ChannelRequest
+	33,  // 91: milvago.internal.DataCoord.UpdateCheckpoint:input_type -> milvago.internal.UpdateCheckpointRequest
+	31,  // 92: milvago.internal.DataCoord.DeltaLogs:input_type -> milvago.internal.ChannelRequest
+	90,  // 93: milvago.internal.DataCoord.AddDeltaLog:input_type -> milvago.internal.DeltaLog
+	35,  // 94: milvago.internal.DataCoord.Segment:input_type -> milvago.internal.SegmentRequest
+	37,  // 95: milvago.internal.DataCoord.SegmentFlushed:input_type -> milvago.internal.FlushResult
+	38,  // 96: milvago.internal.DataCoord.NoteBufferedRows:input_type -> milvago.internal.NoteRowsRequest
+	39,  // 97: milvago.internal.DataCoord.SaveSyncManifest:input_type -> milvago.internal.SyncManifestRequest
+	40,  // 98: milvago.internal.DataCoord.AssignSegment:input_type -> milvago.internal.AssignSegmentRequest
+	42,  // 99: milvago.internal.DataCoord.SealChannel:input_type -> milvago.internal.SealChannelRequest
+	44,  // 100: milvago.internal.DataCoord.IdleChannels:input_type -> milvago.internal.IdleChannelsRequest
+	46,  // 101: milvago.internal.DataCoord.SealedSegments:input_type -> milvago.internal.SealedSegmentsRequest
+	47,  // 102: milvago.internal.DataCoord.DropCollection:input_type -> milvago.internal.DropCollectionDataRequest
+	48,  // 103: milvago.internal.DataCoord.DropPartition:input_type -> milvago.internal.DropPartitionDataRequest
+	29,  // 104: milvago.internal.DataCoord.DropSegments:input_type -> milvago.internal.DropSegmentsDataRequest
+	49,  // 105: milvago.internal.DataCoord.ManualCompaction:input_type -> milvago.internal.ManualCompactionRequest
+	51,  // 106: milvago.internal.DataCoord.CompactionJob:input_type -> milvago.internal.CompactionJobRequest
+	95,  // 107: milvago.internal.DataCoord.BinlogSizes:input_type -> milvago.internal.Empty
+	56,  // 108: milvago.internal.QueryCoord.LoadCollection:input_type -> milvago.internal.LoadRequest
+	57,  // 109: milvago.internal.QueryCoord.ReleaseCollection:input_type -> milvago.internal.ReleaseRequest
+	57,  // 110: milvago.internal.QueryCoord.ReleasePartitions:input_type -> milvago.internal.ReleaseRequest
+	58,  // 111: milvago.internal.QueryCoord.State:input_type -> milvago.internal.LoadStateRequest
+	60,  // 112: milvago.internal.QueryCoord.ChannelPlan:input_type -> milvago.internal.ChannelPlanRequest
+	62,  // 113: milvago.internal.QueryCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
+	63,  // 114: milvago.internal.QueryCoord.IndexBuilt:input_type -> milvago.internal.IndexBuiltEvent
+	64,  // 115: milvago.internal.QueryCoord.IndexChanged:input_type -> milvago.internal.IndexChangedEvent
+	48,  // 116: milvago.internal.QueryCoord.PartitionDropped:input_type -> milvago.internal.DropPartitionDataRequest
+	65,  // 117: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
+	66,  // 118: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
+	68,  // 119: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
+	70,  // 120: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
+	66,  // 121: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
+	35,  // 122: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
+	62,  // 123: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
+	72,  // 124: milvago.internal.IndexCoord.AlterIndex:input_type -> milvago.internal.AlterIndexRequest
+	95,  // 125: milvago.internal.IndexCoord.Builds:input_type -> milvago.internal.Empty
+	28,  // 126: milvago.internal.IndexCoord.DropSegmentIndexes:input_type -> milvago.internal.SegmentIDsRequest
+	2,   // 127: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
+	2,   // 128: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
+	23,  // 129: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
+	95,  // 130: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
+	95,  // 131: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
+	7,   // 132: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
+	5,   // 133: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
+	10,  // 134: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
+	95,  // 135: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
+	10,  // 136: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
+	12,  // 137: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
+	95,  // 138: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
+	95,  // 139: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
+	95,  // 140: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
+	95,  // 141: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
+	95,  // 142: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
+	95,  // 143: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
+	16,  // 144: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
+	95,  // 145: milvago.internal.RootCoord.AlterDatabase:output_type -> milvago.internal.Empty
+	95,  // 146: milvago.internal.RootCoord.RenameCollection:output_type -> milvago.internal.Empty
+	10,  // 147: milvago.internal.RootCoord.AddCollectionField:output_type -> milvago.internal.CollectionResponse
+	10,  // 148: milvago.internal.RootCoord.AlterCollectionField:output_type -> milvago.internal.CollectionResponse
+	10,  // 149: milvago.internal.RootCoord.AlterCollectionFunction:output_type -> milvago.internal.CollectionResponse
+	25,  // 150: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
+	27,  // 151: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
+	30,  // 152: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
+	32,  // 153: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
+	95,  // 154: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
+	34,  // 155: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
+	95,  // 156: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
+	36,  // 157: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
+	95,  // 158: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	95,  // 159: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
+	95,  // 160: milvago.internal.DataCoord.SaveSyncManifest:output_type -> milvago.internal.Empty
+	41,  // 161: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
+	43,  // 162: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
+	45,  // 163: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
+	27,  // 164: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
+	95,  // 165: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
+	95,  // 166: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
+	95,  // 167: milvago.internal.DataCoord.DropSegments:output_type -> milvago.internal.Empty
+	50,  // 168: milvago.internal.DataCoord.ManualCompaction:output_type -> milvago.internal.ManualCompactionResponse
+	53,  // 169: milvago.internal.DataCoord.CompactionJob:output_type -> milvago.internal.CompactionJobResponse
+	55,  // 170: milvago.internal.DataCoord.BinlogSizes:output_type -> milvago.internal.BinlogSizesResponse
+	95,  // 171: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
+	95,  // 172: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
+	95,  // 173: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
+	59,  // 174: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
+	61,  // 175: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
+	95,  // 176: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	95,  // 177: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
+	95,  // 178: milvago.internal.QueryCoord.IndexChanged:output_type -> milvago.internal.Empty
+	95,  // 179: milvago.internal.QueryCoord.PartitionDropped:output_type -> milvago.internal.Empty
+	95,  // 180: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
+	67,  // 181: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
+	69,  // 182: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
+	95,  // 183: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
+	95,  // 184: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
+	71,  // 185: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
+	95,  // 186: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	30,  // 187: milvago.internal.IndexCoord.AlterIndex:output_type -> milvago.internal.BoolResponse
+	71,  // 188: milvago.internal.IndexCoord.Builds:output_type -> milvago.internal.SegmentIndexesResponse
+	95,  // 189: milvago.internal.IndexCoord.DropSegmentIndexes:output_type -> milvago.internal.Empty
+	127, // [127:190] is the sub-list for method output_type
+	64,  // [64:127] is the sub-list for method input_type
+	64,  // [64:64] is the sub-list for extension type_name
+	64,  // [64:64] is the sub-list for extension extendee
+	0,   // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_coord_proto_init() }
@@ -4774,7 +4895,7 @@ func file_coord_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coord_proto_rawDesc), len(file_coord_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   76,
+			NumMessages:   80,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

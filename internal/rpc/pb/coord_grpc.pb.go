@@ -980,6 +980,7 @@ const (
 	DataCoord_DropSegments_FullMethodName     = "/milvago.internal.DataCoord/DropSegments"
 	DataCoord_ManualCompaction_FullMethodName = "/milvago.internal.DataCoord/ManualCompaction"
 	DataCoord_CompactionJob_FullMethodName    = "/milvago.internal.DataCoord/CompactionJob"
+	DataCoord_BinlogSizes_FullMethodName      = "/milvago.internal.DataCoord/BinlogSizes"
 )
 
 // DataCoordClient is the client API for DataCoord service.
@@ -1006,6 +1007,9 @@ type DataCoordClient interface {
 	DropSegments(ctx context.Context, in *DropSegmentsDataRequest, opts ...grpc.CallOption) (*Empty, error)
 	ManualCompaction(ctx context.Context, in *ManualCompactionRequest, opts ...grpc.CallOption) (*ManualCompactionResponse, error)
 	CompactionJob(ctx context.Context, in *CompactionJobRequest, opts ...grpc.CallOption) (*CompactionJobResponse, error)
+	// BinlogSizes is every collection's binlog bytes by partition, kept as
+	// segments change: the quota center's one call per sample.
+	BinlogSizes(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*BinlogSizesResponse, error)
 }
 
 type dataCoordClient struct {
@@ -1216,6 +1220,16 @@ func (c *dataCoordClient) CompactionJob(ctx context.Context, in *CompactionJobRe
 	return out, nil
 }
 
+func (c *dataCoordClient) BinlogSizes(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*BinlogSizesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BinlogSizesResponse)
+	err := c.cc.Invoke(ctx, DataCoord_BinlogSizes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DataCoordServer is the server API for DataCoord service.
 // All implementations must embed UnimplementedDataCoordServer
 // for forward compatibility.
@@ -1240,6 +1254,9 @@ type DataCoordServer interface {
 	DropSegments(context.Context, *DropSegmentsDataRequest) (*Empty, error)
 	ManualCompaction(context.Context, *ManualCompactionRequest) (*ManualCompactionResponse, error)
 	CompactionJob(context.Context, *CompactionJobRequest) (*CompactionJobResponse, error)
+	// BinlogSizes is every collection's binlog bytes by partition, kept as
+	// segments change: the quota center's one call per sample.
+	BinlogSizes(context.Context, *Empty) (*BinlogSizesResponse, error)
 	mustEmbedUnimplementedDataCoordServer()
 }
 
@@ -1309,6 +1326,9 @@ func (UnimplementedDataCoordServer) ManualCompaction(context.Context, *ManualCom
 }
 func (UnimplementedDataCoordServer) CompactionJob(context.Context, *CompactionJobRequest) (*CompactionJobResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method CompactionJob not implemented")
+}
+func (UnimplementedDataCoordServer) BinlogSizes(context.Context, *Empty) (*BinlogSizesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method BinlogSizes not implemented")
 }
 func (UnimplementedDataCoordServer) mustEmbedUnimplementedDataCoordServer() {}
 func (UnimplementedDataCoordServer) testEmbeddedByValue()                   {}
@@ -1691,6 +1711,24 @@ func _DataCoord_CompactionJob_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DataCoord_BinlogSizes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataCoordServer).BinlogSizes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataCoord_BinlogSizes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataCoordServer).BinlogSizes(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DataCoord_ServiceDesc is the grpc.ServiceDesc for DataCoord service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -1777,6 +1815,10 @@ var DataCoord_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CompactionJob",
 			Handler:    _DataCoord_CompactionJob_Handler,
+		},
+		{
+			MethodName: "BinlogSizes",
+			Handler:    _DataCoord_BinlogSizes_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -43,8 +43,12 @@ type QuotaStates struct {
 	DiskDbs         []string `protobuf:"bytes,7,rep,name=disk_dbs,json=diskDbs,proto3" json:"disk_dbs,omitempty"`
 	DiskCollections []int64  `protobuf:"varint,8,rep,packed,name=disk_collections,json=diskCollections,proto3" json:"disk_collections,omitempty"`
 	DiskPartitions  []int64  `protobuf:"varint,9,rep,packed,name=disk_partitions,json=diskPartitions,proto3" json:"disk_partitions,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The live proxies the center sees (their sessions in etcd): each proxy
+	// enforces 1/proxies of every rate, as Milvus's QuotaCenter divides the
+	// rates it sends them. 0: unknown (a proxy then keeps its share).
+	Proxies       int32 `protobuf:"varint,10,opt,name=proxies,proto3" json:"proxies,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *QuotaStates) Reset() {
@@ -140,6 +144,13 @@ func (x *QuotaStates) GetDiskPartitions() []int64 {
 	return nil
 }
 
+func (x *QuotaStates) GetProxies() int32 {
+	if x != nil {
+		return x.Proxies
+	}
+	return 0
+}
+
 // QuotaMetrics is the quota center's last sample (Milvus's
 // internal.GetQuotaMetricsResponse): contract.QuotaCenterMetrics as the
 // JSON Milvus's GetQuotaMetrics returns.
@@ -199,7 +210,7 @@ var File_quota_proto protoreflect.FileDescriptor
 
 const file_quota_proto_rawDesc = "" +
 	"\n" +
-	"\vquota.proto\x12\x10milvago.internal\x1a\fcommon.proto\x1a\vtypes.proto\"\xb4\x03\n" +
+	"\vquota.proto\x12\x10milvago.internal\x1a\fcommon.proto\x1a\vtypes.proto\"\xce\x03\n" +
 	"\vQuotaStates\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x1d\n" +
 	"\n" +
@@ -210,7 +221,9 @@ const file_quota_proto_rawDesc = "" +
 	"\bdisk_all\x18\x06 \x01(\tR\adiskAll\x12\x19\n" +
 	"\bdisk_dbs\x18\a \x03(\tR\adiskDbs\x12)\n" +
 	"\x10disk_collections\x18\b \x03(\x03R\x0fdiskCollections\x12'\n" +
-	"\x0fdisk_partitions\x18\t \x03(\x03R\x0ediskPartitions\x1a:\n" +
+	"\x0fdisk_partitions\x18\t \x03(\x03R\x0ediskPartitions\x12\x18\n" +
+	"\aproxies\x18\n" +
+	" \x01(\x05R\aproxies\x1a:\n" +
 	"\fFactorsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x01R\x05value:\x028\x01\"f\n" +

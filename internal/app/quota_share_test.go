@@ -1,0 +1,53 @@
+package app
+
+import (
+	"context"
+	"testing"
+
+	"github.com/milvago/milvago/internal/kv"
+	"github.com/milvago/milvago/internal/quota"
+	"github.com/milvago/milvago/internal/session"
+)
+
+// TestQuotaRatesFollowLiveProxies: the quota center counts the proxies'
+// sessions when a proxy fetches its verdict, so a proxy that registers
+// gets a share counting itself, and the others' shares follow proxies
+// joining and leaving at their next fetch; other roles do not count.
+func TestQuotaRatesFollowLiveProxies(t *testing.T) {
+	store := kv.NewMemory()
+	defer store.Close()
+	ctx := context.Background()
+	center := quota.NewCenter(quota.CenterConfig{Proxies: liveProxies{store}}, discard())
+	limiter := func() *quota.Limiter {
+		return quota.New(quota.Config{Enabled: true, CompactionEnabled: true, CompactionRate: 0.1, CompactionRateDB: -1,
+			Insert: quota.Unlimited, Delete: quota.Unlimited, BulkLoad: quota.Unlimited, Search: quota.Unlimited, Query: quota.Unlimited,
+			Source: center}, discard())
+	}
+	register(t, store, session.RoleRootCoord, "127.0.0.1:1000")
+	register(t, store, session.RoleProxy, "127.0.0.1:1001")
+	a := limiter()
+	a.Sample(ctx)
+	if a.Proxies() != 1 {
+		t.Fatalf("one proxy: shares with %d", a.Proxies())
+	}
+	second := register(t, store, session.RoleProxy, "127.0.0.1:1002")
+	b := limiter()
+	b.Sample(ctx) // the new proxy asks once its session is published
+	if b.Proxies() != 2 {
+		t.Fatalf("the joining proxy shares with %d, want 2", b.Proxies())
+	}
+	if a.Proxies() != 1 {
+		t.Fatalf("before its next fetch the first proxy shares with %d", a.Proxies())
+	}
+	a.Sample(ctx)
+	if a.Proxies() != 2 {
+		t.Fatalf("after its next fetch the first proxy shares with %d, want 2", a.Proxies())
+	}
+	if err := second.Close(); err != nil {
+		t.Fatal(err)
+	}
+	a.Sample(ctx)
+	if a.Proxies() != 1 {
+		t.Fatalf("the second proxy left: the first shares with %d, want 1", a.Proxies())
+	}
+}

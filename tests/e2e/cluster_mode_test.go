@@ -323,6 +323,9 @@ func modelFlags(m embedding.Config) (flags []string, file string, unmapped []str
 		known[k.Name] = true
 	}
 	set := func(key, val, field string) {
+		if !known[key] && known["milvago."+key] { // Milvago's key where Milvus has none
+			key = "milvago." + key
+		}
 		if !known[key] {
 			unmapped = append(unmapped, "Public.Models."+field)
 			return

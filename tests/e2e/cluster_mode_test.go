@@ -120,10 +120,11 @@ func startOnCluster(t *testing.T, dir string, configure func(*app.StandaloneConf
 			cl.c.Reconfigure(t, append(slices.Clone(sessionArgs), flags...))
 			if running == cl.key {
 				t.Cleanup(func() {
+					cl.runningKey = ""
 					if err := cl.tb.Run(func(tb testing.TB) { cl.c.Reconfigure(tb, cl.args) }); err != nil {
 						t.Errorf("restart the e2e cluster with its own options again: %v", err)
+						dropCluster(cl) // later tests start one of their own
 					}
-					cl.runningKey = ""
 				})
 			}
 			if cl.runningKey = key; key == cl.key {
@@ -486,6 +487,22 @@ func sharedCluster(t *testing.T, flags []string, file string, auth bool) (cl *e2
 		clusters.special = append([]*e2eCluster{cl}, clusters.special...)
 	}
 	return cl, true
+}
+
+// dropCluster stops cl and forgets it.
+func dropCluster(cl *e2eCluster) {
+	clusters.mu.Lock()
+	defer clusters.mu.Unlock()
+	if clusters.base == cl {
+		clusters.base = nil
+	}
+	clusters.special = slices.DeleteFunc(clusters.special, func(c *e2eCluster) bool { return c == cl })
+	for d, c := range clusters.dirs {
+		if c == cl {
+			delete(clusters.dirs, d)
+		}
+	}
+	cl.tb.Close()
 }
 
 func cmpOr(s, def string) string {

@@ -155,14 +155,22 @@ func (p *pipeline) watch(c *model.Collection, vc string, cp contract.Checkpoint)
 // checkpoint (a vchannel was watched behind the reader).
 var errRewind = errors.New("datanode: a vchannel was watched behind the reader")
 
-// started records that run reads after from.
-func (p *pipeline) startReading(from uint64) {
+// startReading returns the position run reads after (the oldest
+// checkpoint) and records it, at once: a Watch after it is checked
+// against it.
+func (p *pipeline) startReading() uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.reading, p.from, p.firstTS, p.skipped, p.rewind = true, from, 0, map[string]uint64{}, false
+	from := uint64(math.MaxUint64)
 	for _, vs := range p.vchannels {
+		from = min(from, vs.checkpoint)
 		vs.behind = false // reset gave every vchannel its checkpoint again
 	}
+	if from == math.MaxUint64 {
+		from = 0
+	}
+	p.reading, p.from, p.firstTS, p.skipped, p.rewind = true, from, 0, map[string]uint64{}, false
+	return from
 }
 
 // stopReading records that run returned.
@@ -233,28 +241,14 @@ func (p *pipeline) setCollection(vc string, c *model.Collection) {
 	}
 }
 
-func (p *pipeline) startPosition() uint64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	start := uint64(math.MaxUint64)
-	for _, vs := range p.vchannels {
-		start = min(start, vs.checkpoint)
-	}
-	if start == math.MaxUint64 {
-		return 0
-	}
-	return start
-}
-
 func (p *pipeline) run(ctx context.Context) error {
-	start := p.startPosition()
+	start := p.startReading()
+	defer p.stopReading()
 	r, err := p.d.Log.Read(ctx, p.name, logbroker.MessageID(start))
 	if err != nil {
 		return fmt.Errorf("datanode: read %s after %d: %w", p.name, start, err)
 	}
 	defer r.Close()
-	p.startReading(start)
-	defer p.stopReading()
 	cpCtx, stopCP := context.WithCancel(ctx)
 	var cpDone sync.WaitGroup
 	cpDone.Go(func() { p.writeTickCheckpoints(cpCtx) })

@@ -510,7 +510,7 @@ func (n *roleNode) buildStreaming(ctx context.Context, g *errgroup.Group) error 
 		if err != nil {
 			return nil // ctx ended
 		}
-		r, err := retention.New(retention.Default(), retention.Deps{Log: n.log, Checkpoints: data,
+		r, err := retention.New(retentionFromConfig(n.cfg), retention.Deps{Log: n.log, Checkpoints: data,
 			Collections: func(ctx context.Context) ([]*model.Collection, error) { return listCollections(ctx, root) },
 			PChannels:   pchannels, Logger: n.logger,
 			Owns: func(pc string) bool { _, err := own.Check(pc); return err == nil }})

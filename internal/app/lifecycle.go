@@ -7,12 +7,15 @@ import (
 	"github.com/milvago/milvago/internal/config"
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/querynode"
+	"github.com/milvago/milvago/internal/retention"
 )
 
 // dataFromConfig is the data coordinator's configuration: its defaults
 // with the compaction and garbage-collection keys (dataCoord.*) applied.
 func dataFromConfig(c *config.Config) datacoord.Config {
 	d := datacoord.Default()
+	d.MaxSegmentBytes = int64(c.Tuning.DataCoordSegmentMaxSize * (1 << 20))
+	d.MaxSegmentRows = c.Tuning.MilvagoDataCoordSegmentMaxRows
 	l := c.Lifecycle
 	d.Compaction.Enable = l.DataCoordEnableCompaction
 	d.Compaction.Auto = l.DataCoordCompactionEnableAutoCompaction
@@ -58,4 +61,11 @@ func clusterKeyOptions(c *config.Config) clusterkey.Options {
 func pruneFromConfig(c *config.Config) querynode.PruneConfig {
 	return querynode.PruneConfig{Enable: c.VectorClustering.QueryNodeEnableSegmentPrune,
 		FilterRatio: c.VectorClustering.QueryNodeDefaultSegmentFilterRatio, Key: clusterKeyOptions(c)}
+}
+
+// retentionFromConfig is the log retention's timing
+// (milvago.logRetention.interval, window).
+func retentionFromConfig(c *config.Config) retention.Config {
+	return retention.Config{Interval: time.Duration(c.Tuning.MilvagoLogRetentionInterval) * time.Millisecond,
+		Window: time.Duration(c.Tuning.MilvagoLogRetentionWindow) * time.Second}
 }

@@ -55,6 +55,9 @@ func modelsFromConfig(c *config.Config) embedding.Config {
 			InstanceID: c.MsgChannel.ChanNamePrefix.Cluster},
 		Credentials:      c.Credentials,
 		CredentialValues: c.CredentialValues,
+		Timeout:          time.Duration(c.Tuning.MilvagoFunctionRequestTimeout) * time.Millisecond,
+		Retries:          c.Tuning.MilvagoFunctionMaxRetries,
+		Backoff:          time.Duration(c.Tuning.MilvagoFunctionRetryBackoff) * time.Millisecond,
 		Env:              func(name string) string { return c.ModelEnv[name] },
 	}
 }

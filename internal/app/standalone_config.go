@@ -7,7 +7,8 @@ import (
 // StandaloneFromConfig takes what `milvago standalone` uses from a loaded
 // configuration: milvago.dataDir, proxy.port, common.MetricsPort,
 // milvago.syncAlways, natsmq.server.maxPayload and
-// common.security.authorizationEnabled / defaultRootPassword. Standalone embeds its
+// common.security.authorizationEnabled / defaultRootPassword, and the
+// keys its components share with a cluster's roles. Standalone embeds its
 // meta store and log and keeps objects under the data directory, so the
 // cluster keys (etcd.*, minio.*, role ports) do not apply to it.
 func StandaloneFromConfig(c *config.Config) StandaloneConfig {
@@ -21,6 +22,7 @@ func StandaloneFromConfig(c *config.Config) StandaloneConfig {
 	s.Auth = AuthFromConfig(c)
 	s.Data = dataFromConfig(c)
 	s.Root = rootFromConfig(c, s.Root)
+	s.Retention = retentionFromConfig(c)
 	interim := interimFromConfig(c)
 	s.Interim = &interim
 	prune := pruneFromConfig(c)

@@ -50,6 +50,8 @@ func TestKeyBindings(t *testing.T) {
 var fieldAlias = map[string]bool{
 	"etcd.requestTimeout": true, "etcd.dialTimeout": true, // ...Ms
 	"minio.ssl.tlsCACert": true, // Minio.SSLCACert
+	// Milvago's key for the field Milvus's providers' url keys set.
+	"milvago.function.textEmbedding.providers.bedrock.url": true,
 }
 
 // candidates are values to try for k, the first valid one that differs

@@ -48,6 +48,9 @@ type Config struct {
 	// ShardBalance is the query coordinator's balance checker
 	// (keys_querycoord.go).
 	ShardBalance
+	// Tuning is the segment size bounds, model service timing and log
+	// retention (keys_tuning.go).
+	Tuning
 	// Function is the model services of functions (keys_functions.go).
 	Function Function
 	// MsgChannel is msgChannel.*: only the cluster prefix

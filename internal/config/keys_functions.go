@@ -107,6 +107,11 @@ var functionKeys = func() []Key {
 	out = append(out, providerKeys(te, emb, "voyageai", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.VoyageAI }, true, false)...)
 	out = append(out, providerKeys(te, emb, "dashscope", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Dashscope }, true, false)...)
 	out = append(out, providerKeys(te, emb, "bedrock", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Bedrock }, false, false)...)
+	// Milvus has no URL key for bedrock (its SDK client derives the
+	// endpoint from the region); Milvago's lets an endpoint of one's own
+	// (a VPC endpoint, a proxy) stand in.
+	out = append(out, strKey("milvago."+te+"bedrock.url", "", "URL of the Bedrock runtime service instead of the region's public endpoint (Milvus has no such key)",
+		func(c *Config) *string { return &c.Function.TextEmbedding.Providers.Bedrock.URL }))
 	out = append(out, providerKeys(te, emb, "vertexai", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.VertexAI }, true, false)...)
 	out = append(out, providerKeys(te, emb, "gemini", func(c *Config) *ModelProvider { return &c.Function.TextEmbedding.Providers.Gemini }, true, false)...)
 	out = append(out, enableKey(te+"zilliz.enable", "allow "+emb+" of provider zilliz, the function.models.zilliz service (false, in any case: refused as disabled)",

@@ -42,6 +42,18 @@ type pipeline struct {
 
 	mu        sync.Mutex // guards vchannels (Watch/Unwatch run on other goroutines)
 	vchannels map[string]*vstate
+	// The reader's progress, for a Watch that comes after the reader
+	// started (guarded by mu): reading says run is reading, from the
+	// position it read after, firstTS the timestamp of the first message
+	// it handled (0: none yet), skipped the last position of each
+	// vchannel it passed over unwatched. A vchannel watched with a
+	// checkpoint behind what the reader passed is "behind": the reader
+	// goes back (errRewind) before anything moves its checkpoint.
+	reading bool
+	from    uint64
+	firstTS uint64
+	skipped map[string]uint64
+	rewind  bool
 
 	// Checkpoints that time ticks move are saved by a writer goroutine of
 	// run, coalesced: a reader asking for Strong consistency makes a tick
@@ -79,6 +91,9 @@ type vstate struct {
 	// failed is why the channel stopped at a message it cannot apply
 	// (faults.go); its later messages are not applied.
 	failed error
+	// behind: watched after the reader passed messages of it; its
+	// checkpoint must not move until the reader has gone back.
+	behind bool
 }
 
 type segBuffer struct {
@@ -120,7 +135,49 @@ func (p *pipeline) watch(c *model.Collection, vc string, cp contract.Checkpoint)
 	if _, ok := p.vchannels[vc]; ok {
 		return
 	}
-	p.vchannels[vc] = &vstate{coll: c, name: vc, checkpoint: cp.Position, checkpointTS: cp.TS, segments: map[int64]*segBuffer{}}
+	vs := &vstate{coll: c, name: vc, checkpoint: cp.Position, checkpointTS: cp.TS, segments: map[int64]*segBuffer{}}
+	// The reader may already be past messages of vc above its checkpoint:
+	// it passed some over (skipped), or it started after the checkpoint
+	// and the collection is older than what it read first (a data node
+	// that restarts is given its collections one by one while the first
+	// one's pipeline already reads). Those messages were never buffered:
+	// the reader must read again from the checkpoint, or the next time
+	// tick would move vc's checkpoint over them and retention would
+	// truncate them away.
+	if p.reading && (p.skipped[vc] > cp.Position || cp.Position < p.from && (p.firstTS == 0 || c.CreateTS < p.firstTS)) {
+		vs.behind, p.rewind = true, true
+	}
+	delete(p.skipped, vc)
+	p.vchannels[vc] = vs
+}
+
+// errRewind ends run so that the pipeline reads again from the oldest
+// checkpoint (a vchannel was watched behind the reader).
+var errRewind = errors.New("datanode: a vchannel was watched behind the reader")
+
+// startReading returns the position run reads after (the oldest
+// checkpoint) and records it, at once: a Watch after it is checked
+// against it.
+func (p *pipeline) startReading() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	from := uint64(math.MaxUint64)
+	for _, vs := range p.vchannels {
+		from = min(from, vs.checkpoint)
+		vs.behind = false // reset gave every vchannel its checkpoint again
+	}
+	if from == math.MaxUint64 {
+		from = 0
+	}
+	p.reading, p.from, p.firstTS, p.skipped, p.rewind = true, from, 0, map[string]uint64{}, false
+	return from
+}
+
+// stopReading records that run returned.
+func (p *pipeline) stopReading() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.reading = false
 }
 
 // unwatch forgets vc and returns how many vchannels are left.
@@ -149,18 +206,29 @@ func (p *pipeline) reset(ctx context.Context) error {
 	return nil
 }
 
-func (p *pipeline) lookup(vc string) *vstate {
+// lookup returns vc's state (nil: not watched, and the reader passes
+// over its message id) and whether vc waits for the reader to go back.
+func (p *pipeline) lookup(vc string, id uint64) (*vstate, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	vs := p.vchannels[vc]
-	if vs != nil && vs.next != nil {
+	if vs == nil {
+		if p.skipped != nil {
+			p.skipped[vc] = max(p.skipped[vc], id)
+		}
+		return nil, false
+	}
+	if vs.behind {
+		return vs, true
+	}
+	if vs.next != nil {
 		// The pipeline goroutine takes a definition UpdateCollection left.
 		if vs.next.UpdateTS >= vs.coll.UpdateTS {
 			vs.coll = vs.next
 		}
 		vs.next = nil
 	}
-	return vs
+	return vs, false
 }
 
 // setCollection leaves a newer definition of vc's collection for the
@@ -173,21 +241,9 @@ func (p *pipeline) setCollection(vc string, c *model.Collection) {
 	}
 }
 
-func (p *pipeline) startPosition() uint64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	start := uint64(math.MaxUint64)
-	for _, vs := range p.vchannels {
-		start = min(start, vs.checkpoint)
-	}
-	if start == math.MaxUint64 {
-		return 0
-	}
-	return start
-}
-
 func (p *pipeline) run(ctx context.Context) error {
-	start := p.startPosition()
+	start := p.startReading()
+	defer p.stopReading()
 	r, err := p.d.Log.Read(ctx, p.name, logbroker.MessageID(start))
 	if err != nil {
 		return fmt.Errorf("datanode: read %s after %d: %w", p.name, start, err)
@@ -221,11 +277,23 @@ func (p *pipeline) run(ctx context.Context) error {
 }
 
 func (p *pipeline) handle(ctx context.Context, id uint64, m *msg.Message) error {
+	p.mu.Lock()
+	rewind := p.rewind
+	if p.firstTS == 0 {
+		p.firstTS = m.TS
+	}
+	p.mu.Unlock()
+	if rewind {
+		return errRewind
+	}
 	p.seen.add(id, m.TS)
 	if m.Kind == msg.KindTimeTick {
 		return p.onTick(ctx, id, m.TS)
 	}
-	vs := p.lookup(m.VChannel)
+	vs, behind := p.lookup(m.VChannel, id)
+	if behind {
+		return errRewind
+	}
 	if vs == nil || id <= vs.checkpoint || vs.failed != nil {
 		return nil
 	}
@@ -380,7 +448,7 @@ func (p *pipeline) onTick(ctx context.Context, id uint64, ts uint64) error {
 		}
 		// A failed channel keeps its checkpoint before the message it
 		// cannot apply.
-		if vs.failed == nil && len(vs.segments) == 0 && vs.checkpoint < id {
+		if vs.failed == nil && !vs.behind && len(vs.segments) == 0 && vs.checkpoint < id {
 			if vs.deletes.Len() == 0 {
 				idle = append(idle, vs)
 			} else {

@@ -184,6 +184,17 @@ func (s *Server) startLocked(p *pipeline) {
 			if err == nil || ctx.Err() != nil {
 				return
 			}
+			if errors.Is(err, errRewind) {
+				// Read again from the checkpoints, the late one included.
+				s.logger.Info("pipeline reads again from the checkpoints: a vchannel was watched behind it", "pchannel", p.name)
+				if err := p.reset(ctx); err != nil {
+					s.logger.Error("pipeline reset", "pchannel", p.name, "err", err)
+					if !sleepCtx(ctx) {
+						return
+					}
+				}
+				continue
+			}
 			if errors.Is(err, errs.ErrChannelMisrouted) {
 				// The data coordinator gave the pchannel to another node
 				// (balance, or this node was cut off): stop reading it, and

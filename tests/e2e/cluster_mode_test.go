@@ -21,6 +21,7 @@ import (
 
 	"github.com/milvago/milvago/internal/app"
 	"github.com/milvago/milvago/internal/config"
+	"github.com/milvago/milvago/internal/embedding"
 	"github.com/milvago/milvago/internal/rbac"
 	"github.com/milvago/milvago/internal/segment"
 	"github.com/milvago/milvago/internal/testsupport/clusterproc"
@@ -61,12 +62,17 @@ var sessionArgs = []string{"--common.session.ttl=30"}
 
 // e2eCluster is one running cluster and the MainTB that owns its processes.
 type e2eCluster struct {
-	key     string // its clusterFlags, joined
-	tb      *clusterproc.MainTB
-	c       *clusterproc.Cluster
-	proxies []string // the two proxies' gRPC addresses
-	http    []string // their HTTP servers (REST, /metrics)
-	auth    bool     // common.security.authorizationEnabled
+	key  string   // its clusterFlags, joined (clusterKey)
+	args []string // the flags its roles get
+	file string   // the YAML appended to its configuration file
+	// runningKey is the key of the options a test restarted it with
+	// (an auth restart) until that test ends; "": its own.
+	runningKey string
+	tb         *clusterproc.MainTB
+	c          *clusterproc.Cluster
+	proxies    []string // the two proxies' gRPC addresses
+	http       []string // their HTTP servers (REST, /metrics)
+	auth       bool     // common.security.authorizationEnabled
 }
 
 var clusters struct {
@@ -88,25 +94,50 @@ func clusterMode() bool { return os.Getenv(clusterEnv) == "1" }
 // of its cluster on the same storage instead.
 func startOnCluster(t *testing.T, dir string, configure func(*app.StandaloneConfig)) *server {
 	t.Helper()
-	flags, auth, unsupported := clusterFlags(configure)
+	flags, file, auth, unsupported := clusterFlags(configure)
 	if unsupported != "" {
 		standaloneOnly(t, "configures the in-process server ("+unsupported+") beyond what a cluster takes from its configuration file")
 	}
+	key := clusterKey(flags, file)
 	clusters.mu.Lock()
 	prev := clusters.dirs[dir]
 	clusters.mu.Unlock()
 	var cl *e2eCluster
 	if prev != nil {
-		if prev.key != strings.Join(flags, " ") {
-			standaloneOnly(t, "restarts the server on its data directory with another configuration")
-		}
 		cl = prev
 		start := time.Now()
-		cl.c.Restart(t)
-		t.Logf("restarted every role of the e2e cluster in %v", time.Since(start).Round(time.Millisecond))
+		running := cmpOr(cl.runningKey, cl.key)
+		switch {
+		case key == running:
+			cl.c.Restart(t)
+		case file != cl.file:
+			standaloneOnly(t, "restarts the server on its data directory with other credentials (a section of the configuration file)")
+		default:
+			// The same deployment restarted with other options (an auth
+			// restart): its roles get the new flags, and their own
+			// again after the test, since the cluster is shared under
+			// its own configuration.
+			cl.c.Reconfigure(t, append(slices.Clone(sessionArgs), flags...))
+			if running == cl.key {
+				t.Cleanup(func() {
+					cl.runningKey = ""
+					if err := cl.tb.Run(func(tb testing.TB) { cl.c.Reconfigure(tb, cl.args) }); err != nil {
+						t.Errorf("restart the e2e cluster with its own options again: %v", err)
+						dropCluster(cl) // later tests start one of their own
+					}
+				})
+			}
+			if cl.runningKey = key; key == cl.key {
+				cl.runningKey = ""
+			}
+		}
+		t.Logf("restarted every role of the e2e cluster (%s) in %v", cmpOr(strings.Join(flags, " "), "defaults"), time.Since(start).Round(time.Millisecond))
 	} else {
-		cl = sharedCluster(t, flags, auth)
-		resetCluster(t, cl)
+		var fresh bool
+		cl, fresh = sharedCluster(t, flags, file, auth)
+		if !fresh { // a cluster just started holds nothing to drop
+			resetCluster(t, cl)
+		}
 		t.Cleanup(func() {
 			if !t.Failed() {
 				return
@@ -135,13 +166,20 @@ func startOnCluster(t *testing.T, dir string, configure func(*app.StandaloneConf
 	return &server{addr: cl.proxies[n%2], httpURL: cl.http[n%2], proxies: cl.proxies, next: n, objects: cl.c.ObjectsDir()}
 }
 
+// clusterKey names a cluster's configuration: its flags and the YAML
+// appended to its file.
+func clusterKey(flags []string, file string) string {
+	return strings.Join(flags, " ") + file
+}
+
 // clusterFlags maps what configure changes in the standalone defaults to
-// the configuration keys of a cluster's roles. unsupported names the
+// the configuration keys of a cluster's roles: flags, and file for what
+// only the configuration file sets (credential.*). unsupported names the
 // fields it changes that have no such key (the test cannot run on a
 // cluster).
-func clusterFlags(configure func(*app.StandaloneConfig)) (flags []string, auth bool, unsupported string) {
+func clusterFlags(configure func(*app.StandaloneConfig)) (flags []string, file string, auth bool, unsupported string) {
 	if configure == nil {
-		return nil, false, ""
+		return nil, "", false, ""
 	}
 	def := app.DefaultStandalone()
 	cfg := def
@@ -204,10 +242,67 @@ func clusterFlags(configure func(*app.StandaloneConfig)) (flags []string, auth b
 			cfg.Interim = def.Interim
 		}
 	}
+	// The segment bounds: dataCoord.segment.maxSize counts MB, and
+	// takes a fraction as Milvus's does.
+	if cfg.Data.MaxSegmentBytes != def.Data.MaxSegmentBytes {
+		flags = append(flags, "--dataCoord.segment.maxSize="+strconv.FormatFloat(float64(cfg.Data.MaxSegmentBytes)/(1<<20), 'g', -1, 64))
+		cfg.Data.MaxSegmentBytes = def.Data.MaxSegmentBytes
+	}
+	if cfg.Data.MaxSegmentRows != def.Data.MaxSegmentRows {
+		flags = append(flags, fmt.Sprintf("--milvago.dataCoord.segment.maxRows=%d", cfg.Data.MaxSegmentRows))
+		cfg.Data.MaxSegmentRows = def.Data.MaxSegmentRows
+	}
+	// The query nodes' pruning uses the same clustering key options as
+	// the data coordinator (one set of common.* keys).
+	if p := cfg.Prune; p != nil && p.Key == cfg.Data.Compaction.Clustering.Key {
+		flags = append(flags, fmt.Sprintf("--queryNode.enableSegmentPrune=%t", p.Enable),
+			"--queryNode.defaultSegmentFilterRatio="+strconv.FormatFloat(p.FilterRatio, 'g', -1, 64))
+		cfg.Prune = def.Prune
+	}
+	if k, dk := cfg.Data.Compaction.Clustering.Key, def.Data.Compaction.Clustering.Key; k != dk {
+		if k.UseVectorAsKey != dk.UseVectorAsKey {
+			flags = append(flags, fmt.Sprintf("--common.useVectorAsClusteringKey=%t", k.UseVectorAsKey))
+		}
+		if k.UsePartitionKeyAsKey != dk.UsePartitionKeyAsKey {
+			flags = append(flags, fmt.Sprintf("--common.usePartitionKeyAsClusteringKey=%t", k.UsePartitionKeyAsKey))
+		}
+		cfg.Data.Compaction.Clustering.Key = dk
+	}
+	// The log retention: the interval in ms, the window in whole
+	// seconds (rounded up).
+	if cfg.Retention != def.Retention {
+		r := cfg.Retention
+		flags = append(flags, fmt.Sprintf("--milvago.logRetention.interval=%d", max(1, r.Interval.Milliseconds())),
+			fmt.Sprintf("--milvago.logRetention.window=%d", int64((r.Window+time.Second-1)/time.Second)))
+		cfg.Retention = def.Retention
+	}
+	// The root coordinator's collection limits.
+	if cfg.Root.MaxCollections != def.Root.MaxCollections {
+		flags = append(flags, fmt.Sprintf("--quotaAndLimits.limits.maxCollectionNum=%d", cfg.Root.MaxCollections))
+		cfg.Root.MaxCollections = def.Root.MaxCollections
+	}
+	if cfg.Root.MaxCollectionsPerDB != def.Root.MaxCollectionsPerDB {
+		flags = append(flags, fmt.Sprintf("--quotaAndLimits.limits.maxCollectionNumPerDB=%d", cfg.Root.MaxCollectionsPerDB))
+		cfg.Root.MaxCollectionsPerDB = def.Root.MaxCollectionsPerDB
+	}
+	// TLS of the proxies' public port (the roles' internal gRPC stays
+	// plain: common.security.internaltlsEnabled is false, Milvus's
+	// default).
+	if cfg.Public.TLSMode != def.Public.TLSMode || cfg.Public.TLS != def.Public.TLS {
+		flags = append(flags, fmt.Sprintf("--common.security.tlsMode=%d", cfg.Public.TLSMode),
+			"--tls.serverPemPath="+cfg.Public.TLS.ServerPemPath, "--tls.serverKeyPath="+cfg.Public.TLS.ServerKeyPath,
+			"--tls.caPemPath="+cfg.Public.TLS.CAPemPath)
+		cfg.Public.TLSMode, cfg.Public.TLS = def.Public.TLSMode, def.Public.TLS
+	}
 	var left []string
+	if !reflect.DeepEqual(cfg.Public.Models, def.Public.Models) {
+		mf, mfile, unmapped := modelFlags(cfg.Public.Models)
+		flags, file, left = append(flags, mf...), mfile, unmapped
+		cfg.Public.Models = def.Public.Models
+	}
 	if cfg.Public.Limits != def.Public.Limits {
 		lf, unmapped := limitFlags(cfg.Public.Limits)
-		flags, left = append(flags, lf...), unmapped
+		flags, left = append(flags, lf...), append(left, unmapped...)
 		cfg.Public.Limits = def.Public.Limits
 	}
 	cv, dv := reflect.ValueOf(cfg), reflect.ValueOf(def)
@@ -216,7 +311,103 @@ func clusterFlags(configure func(*app.StandaloneConfig)) (flags []string, auth b
 			left = append(left, cv.Type().Field(i).Name)
 		}
 	}
-	return flags, auth, strings.Join(left, ", ")
+	return flags, file, auth, strings.Join(left, ", ")
+}
+
+// modelFlags are the flags (and the configuration file's credential
+// section) that give a cluster's roles the model services m: the
+// function.* keys of each provider, function.models.zilliz.* and the
+// milvago.function.* timing. unmapped names what has no key.
+func modelFlags(m embedding.Config) (flags []string, file string, unmapped []string) {
+	known := map[string]bool{}
+	for _, k := range config.Keys() {
+		known[k.Name] = true
+	}
+	set := func(key, val, field string) {
+		if !known[key] && known["milvago."+key] { // Milvago's key where Milvus has none
+			key = "milvago." + key
+		}
+		if !known[key] {
+			unmapped = append(unmapped, "Public.Models."+field)
+			return
+		}
+		flags = append(flags, "--"+key+"="+val)
+	}
+	providers := func(prefix, field string, ps map[string]embedding.Provider) {
+		for _, name := range slices.Sorted(maps.Keys(ps)) {
+			p, at := ps[name], field+"."+name
+			if p.Disabled {
+				set(prefix+name+".enable", "false", at+".Disabled")
+			}
+			if p.URL != "" {
+				set(prefix+name+".url", p.URL, at+".URL")
+			}
+			if p.Credential != "" {
+				set(prefix+name+".credential", p.Credential, at+".Credential")
+			}
+			if p.ResourceName != "" {
+				set(prefix+name+".resource_name", p.ResourceName, at+".ResourceName")
+			}
+		}
+	}
+	providers("function.textEmbedding.providers.", "TextEmbedding", m.TextEmbedding)
+	providers("function.rerank.model.providers.", "Rerank", m.Rerank)
+	z := m.Zilliz
+	if z.Endpoint != "" {
+		set("function.models.zilliz.endpoint", z.Endpoint, "Zilliz.Endpoint")
+	}
+	if z.EnableTLS {
+		set("function.models.zilliz.enableTLS", "true", "Zilliz.EnableTLS")
+	}
+	if z.CertFile != "" {
+		set("function.models.zilliz.certFile", z.CertFile, "Zilliz.CertFile")
+	}
+	if z.ServerNameOverride != "" {
+		set("function.models.zilliz.serverNameOverride", z.ServerNameOverride, "Zilliz.ServerNameOverride")
+	}
+	if z.InstanceID != "" {
+		set("msgChannel.chanNamePrefix.cluster", z.InstanceID, "Zilliz.InstanceID")
+	}
+	if m.Timeout > 0 {
+		set("milvago.function.requestTimeout", strconv.FormatInt(max(1, m.Timeout.Milliseconds()), 10), "Timeout")
+	}
+	if m.Retries > 0 {
+		set("milvago.function.maxRetries", strconv.Itoa(m.Retries), "Retries")
+	}
+	if m.Backoff > 0 {
+		set("milvago.function.retryBackoff", strconv.FormatInt(max(1, m.Backoff.Milliseconds()), 10), "Backoff")
+	}
+	if m.BatchFactor != 0 {
+		unmapped = append(unmapped, "Public.Models.BatchFactor")
+	}
+	if m.Env != nil || m.Client != nil {
+		unmapped = append(unmapped, "Public.Models.Env/Client")
+	}
+	// credential.<name>.apikey and the other credential values: a
+	// section of the file only, as in milvus.yaml.
+	creds := map[string]map[string]string{}
+	for name, v := range m.Credentials {
+		creds[name] = map[string]string{"apikey": v}
+	}
+	for nk, v := range m.CredentialValues {
+		name, k, _ := strings.Cut(nk, ".")
+		if creds[name] == nil {
+			creds[name] = map[string]string{}
+		}
+		creds[name][k] = v
+	}
+	if len(creds) > 0 {
+		var b strings.Builder
+		b.WriteString("credential:\n")
+		for _, name := range slices.Sorted(maps.Keys(creds)) {
+			fmt.Fprintf(&b, "  %s:\n", name)
+			for _, k := range slices.Sorted(maps.Keys(creds[name])) {
+				fmt.Fprintf(&b, "    %s: %q\n", k, creds[name][k])
+			}
+		}
+		file = b.String()
+	}
+	return flags, file, unmapped
 }
 
 // keepSpecial is how many clusters of non-default configurations stay up
@@ -226,22 +417,23 @@ func clusterFlags(configure func(*app.StandaloneConfig)) (flags []string, auth b
 // processes of 40-100 MB.
 const keepSpecial = 2
 
-// sharedCluster returns the running cluster started with flags, starting
+// sharedCluster returns the running cluster started with flags and file
+// (fresh: started now), starting
 // it (and stopping the least recently used non-default one beyond
 // keepSpecial) if needed.
-func sharedCluster(t *testing.T, flags []string, auth bool) *e2eCluster {
+func sharedCluster(t *testing.T, flags []string, file string, auth bool) (cl *e2eCluster, fresh bool) {
 	t.Helper()
-	key := strings.Join(flags, " ")
+	key := clusterKey(flags, file)
 	clusters.mu.Lock()
 	defer clusters.mu.Unlock()
 	if key == "" && clusters.base != nil {
-		return clusters.base
+		return clusters.base, false
 	}
 	if key != "" {
 		if i := slices.IndexFunc(clusters.special, func(cl *e2eCluster) bool { return cl.key == key }); i >= 0 {
 			cl := clusters.special[i]
 			clusters.special = append([]*e2eCluster{cl}, slices.Delete(clusters.special, i, i+1)...)
-			return cl
+			return cl, false
 		}
 		if n := len(clusters.special); n >= keepSpecial {
 			// The least recently used one goes.
@@ -271,9 +463,10 @@ func sharedCluster(t *testing.T, flags []string, auth bool) *e2eCluster {
 		}
 	}
 	start := time.Now()
-	cl := &e2eCluster{key: key, tb: clusterproc.NewMainTB("e2e-cluster"), auth: auth}
+	args := append(slices.Clone(sessionArgs), flags...)
+	cl = &e2eCluster{key: key, args: args, file: file, tb: clusterproc.NewMainTB("e2e-cluster"), auth: auth}
 	err := cl.tb.Run(func(tb testing.TB) {
-		cl.c, _ = clusterproc.Start(tb, clusterproc.Opts{Bin: clusters.bin, LogLevel: cmpOr(os.Getenv("MILVAGO_E2E_CLUSTER_LOG"), "warn"), StorageNodes: 3, Args: append(slices.Clone(sessionArgs), flags...)},
+		cl.c, _ = clusterproc.Start(tb, clusterproc.Opts{Bin: clusters.bin, LogLevel: cmpOr(os.Getenv("MILVAGO_E2E_CLUSTER_LOG"), "warn"), StorageNodes: 3, Args: args, File: file},
 			clusterRoles...)
 	})
 	if err != nil {
@@ -293,7 +486,23 @@ func sharedCluster(t *testing.T, flags []string, auth bool) *e2eCluster {
 	} else {
 		clusters.special = append([]*e2eCluster{cl}, clusters.special...)
 	}
-	return cl
+	return cl, true
+}
+
+// dropCluster stops cl and forgets it.
+func dropCluster(cl *e2eCluster) {
+	clusters.mu.Lock()
+	defer clusters.mu.Unlock()
+	if clusters.base == cl {
+		clusters.base = nil
+	}
+	clusters.special = slices.DeleteFunc(clusters.special, func(c *e2eCluster) bool { return c == cl })
+	for d, c := range clusters.dirs {
+		if c == cl {
+			delete(clusters.dirs, d)
+		}
+	}
+	cl.tb.Close()
 }
 
 func cmpOr(s, def string) string {

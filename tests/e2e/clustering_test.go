@@ -127,6 +127,7 @@ func checkKeyFilters(t *testing.T, ctx context.Context, cli *milvusclient.Client
 // the segments cover disjoint key ranges and the query nodes skip most of
 // them for a narrow filter.
 func TestClusteringCompaction(t *testing.T) {
+	standaloneOnly(t, "counts the segments the in-process query node's filters pruned (segment.PruneCounts)")
 	dir := t.TempDir()
 	configure := func(cfg *app.StandaloneConfig) {
 		fastCompaction(cfg)

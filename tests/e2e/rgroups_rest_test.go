@@ -16,7 +16,6 @@ import (
 // (GetReplicas and REST describe show it there), and bad input is refused
 // with Milvus's codes and texts.
 func TestRESTResourceGroupAlterAndTransfer(t *testing.T) {
-	standaloneOnly(t, "moves the one query node of a standalone server between resource groups")
 	srv := startServer(t, "")
 	cli := srv.client(t)
 	ctx := testContext(t)

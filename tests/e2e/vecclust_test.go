@@ -127,6 +127,7 @@ func TestVectorClusteringKeyRefusedByDefault(t *testing.T) {
 // index is FLAT); after a restart with Milvus's default ratio (2), the
 // query nodes skip segments and the recall against the model is measured.
 func TestVectorClusteringCompaction(t *testing.T) {
+	standaloneOnly(t, "counts the segments the in-process query node pruned by centroid (querynode.CentroidPruneCounts)")
 	dir := t.TempDir()
 	ratio := 1000.0 // keeps every segment
 	configure := func(cfg *app.StandaloneConfig) {

@@ -161,6 +161,9 @@ type Opts struct {
 	// Env adds environment variables (KEY=value) to the roles named, e.g.
 	// MILVAGO_FAILPOINTS (internal/failpoint) to one data node.
 	Env map[string][]string
+	// File is YAML appended to the configuration file, for sections a
+	// flag cannot set (credential.<name>.*, as in milvus.yaml).
+	File string
 }
 
 // Procs maps a storage server's name (s3, etcd-0, nats-1, kafka) to its
@@ -222,7 +225,7 @@ quotaAndLimits:
   flushRate:
     collection:
       max: -1 # the tests flush a collection more often than once in 10 s
-`, strings.Join(etcd.Endpoints(), ", "), host, port, s3.AccessKey, s3.SecretKey, s3.Region, mq, o.LogLevel)
+`, strings.Join(etcd.Endpoints(), ", "), host, port, s3.AccessKey, s3.SecretKey, s3.Region, mq, o.LogLevel) + o.File
 	if err := os.WriteFile(c.Config, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -325,6 +328,19 @@ func (c *Cluster) ProxyAddr(name string) string {
 func (c *Cluster) MetricsURL(name string) string {
 	r := c.Roles[name]
 	return "http://" + net.JoinHostPort(cmp.Or(r.Host, c.IP), fmt.Sprint(r.MetricsPort))
+}
+
+// Reconfigure replaces the flags every role gets (Opts.Args) by args and
+// restarts every role (Restart): the same deployment, on the same
+// storage, started with other options.
+func (c *Cluster) Reconfigure(t testing.TB, args []string) {
+	t.Helper()
+	for _, name := range c.Order {
+		r := c.Roles[name]
+		r.Args = append(slices.Clone(r.Args[:len(r.Args)-len(c.Args)]), args...)
+	}
+	c.Args = slices.Clone(args)
+	c.Restart(t)
 }
 
 // Restart stops every role at once (SIGTERM, SIGKILL after a grace time),

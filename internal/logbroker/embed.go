@@ -174,6 +174,7 @@ func startEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		srv.WaitForShutdown()
 		return nil, err
 	}
+	log.writeErr = writeErr
 	logger.Debug("embedded nats started", "dir", cfg.Dir, "sync_always", cfg.SyncAlways, "sync_interval", cfg.SyncInterval)
 	e := &Embedded{srv: srv, log: log, logger: logger, stop: make(chan struct{})}
 	go followDisk(srv, opts, cfg.Dir, writeErr, e.stop, logger)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -73,6 +74,10 @@ type NATS struct {
 	prefix     string // subject prefix
 	maxPayload int    // the server's max_payload: headers + payload
 	logger     *slog.Logger
+	// writeErr, set for an embedded server, holds while its store has
+	// failed a write (a full disk) and is not reopened yet: appends are
+	// refused at once (ErrFull) rather than dropped by the stream unanswered.
+	writeErr *atomic.Bool
 
 	mu      sync.Mutex           // guards trunc, readers and closed
 	trunc   map[string]MessageID // truncation points seen by this value
@@ -243,6 +248,9 @@ func (n *NATS) message(channel string, payload []byte, props map[string]string) 
 	}
 	if n.isClosed() {
 		return nil, fmt.Errorf("logbroker: append to %q: %w", channel, ErrClosed)
+	}
+	if n.writeErr != nil && n.writeErr.Load() {
+		return nil, fmt.Errorf("logbroker: append to %q: the store failed a write (its disk is full) and reopens once the disk has room: %w", channel, ErrFull)
 	}
 	msg := &nats.Msg{Subject: n.dataSubject(channel), Data: payload}
 	if len(props) > 0 {

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -77,7 +76,7 @@ type NATS struct {
 	// writeErr, set for an embedded server, holds while its store has
 	// failed a write (a full disk) and is not reopened yet: appends are
 	// refused at once (ErrFull) rather than dropped by the stream unanswered.
-	writeErr *atomic.Bool
+	writeErr *storeFault
 
 	mu      sync.Mutex           // guards trunc, readers and closed
 	trunc   map[string]MessageID // truncation points seen by this value
@@ -228,8 +227,10 @@ func (n *NATS) Append(ctx context.Context, channel string, payload []byte, props
 	if err != nil {
 		return 0, err
 	}
-	ack, err := n.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(n.name))
-	if err != nil {
+	pctx, release := n.writeErr.watch(ctx)
+	defer release()
+	ack, err := n.js.PublishMsg(pctx, msg, jetstream.WithExpectStream(n.name))
+	if err = faultErr(pctx, err); err != nil {
 		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, n.mapErr(err))
 	}
 	return MessageID(ack.Sequence), nil
@@ -290,11 +291,14 @@ func (n *NATS) appendIf(ctx context.Context, channel string, expect MessageID, t
 	}
 	msg.Header.Set(fenceHeader, tag.String())
 	var ack *jetstream.PubAck
-	err = retryAPI(ctx, func(ctx context.Context) error {
+	pctx, release := n.writeErr.watch(ctx)
+	defer release()
+	err = retryAPI(pctx, func(ctx context.Context) error {
 		var err error
 		ack, err = n.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(n.name), jetstream.WithExpectLastSequencePerSubject(uint64(expect)))
 		return err
 	})
+	err = faultErr(pctx, err)
 	if isWrongLastSeq(err) {
 		return 0, fmt.Errorf("logbroker: append to %q after %d: %w (%w)", channel, expect, errWrongLast, err)
 	}

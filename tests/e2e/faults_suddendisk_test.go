@@ -89,8 +89,8 @@ func TestStoresSuddenFullDiskMetaSurvives(t *testing.T) {
 		return merr.Code(err) == 9, errText(err)
 	})
 	wantCode(t, err, 9, "disk quota exceeded")
-	// Reads answer (a Strong read needs a tick appended to the full log).
-	for _, cl := range []entity.ConsistencyLevel{entity.ClEventually, entity.ClBounded} {
+	// Reads answer.
+	for _, cl := range []entity.ConsistencyLevel{entity.ClEventually, entity.ClBounded, entity.ClStrong} {
 		rs, err := cli.Query(ctx, milvusclient.NewQueryOption("meta_full").WithOutputFields("count(*)").WithConsistencyLevel(cl))
 		must(t, err)
 		if n, _ := rs.GetColumn("count(*)").GetAsInt64(0); n < 1000 || n > rows {
@@ -211,8 +211,8 @@ func TestStoresSuddenFullLogDiskKill9(t *testing.T) {
 	err := refusedErr
 	mu.Unlock()
 	wantCode(t, err, 9, "quota exceeded", "disk quota exceeded")
-	// Reads answer meanwhile (Strong reads need a tick appended to the log).
-	for _, cl := range []entity.ConsistencyLevel{entity.ClEventually, entity.ClBounded} {
+	// Reads answer meanwhile.
+	for _, cl := range []entity.ConsistencyLevel{entity.ClEventually, entity.ClBounded, entity.ClStrong} {
 		_, err := cli.Query(ctx, milvusclient.NewQueryOption(name).WithOutputFields("count(*)").WithConsistencyLevel(cl))
 		must(t, err)
 		_, err = cli.Search(ctx, milvusclient.NewSearchOption(name, 3, []entity.Vector{entity.FloatVector(vecs[0])}).WithConsistencyLevel(cl))

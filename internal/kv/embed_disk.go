@@ -206,18 +206,17 @@ func allocate(path string, size int64) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
 	err = unix.Fallocate(int(f.Fd()), 0, 0, size)
 	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
 		err = writeZeros(f, size)
 	}
-	if err != nil {
-		return err
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := f.Sync(); err != nil {
-		return err
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	return f.Close()
+	return err
 }
 
 func writeZeros(w io.Writer, size int64) error {

@@ -19,19 +19,22 @@ var errStoreFailed = errors.New("logbroker: the store failed a write (its disk i
 type storeFault struct {
 	mu     sync.Mutex
 	failed bool
-	ch     chan struct{} // closed while failed
+	ctx    context.Context // cancelled while failed
+	cancel context.CancelFunc
 }
 
-func newStoreFault() *storeFault { return &storeFault{ch: make(chan struct{})} }
+func newStoreFault() *storeFault {
+	f := &storeFault{}
+	f.ctx, f.cancel = context.WithCancel(context.Background())
+	return f
+}
 
 // Set marks the store failed and ends the appends waiting (watch).
 func (f *storeFault) Set() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.failed {
-		f.failed = true
-		close(f.ch)
-	}
+	f.failed = true
+	f.cancel()
 }
 
 // Clear marks the store reopened.
@@ -40,7 +43,7 @@ func (f *storeFault) Clear() {
 	defer f.mu.Unlock()
 	if f.failed {
 		f.failed = false
-		f.ch = make(chan struct{})
+		f.ctx, f.cancel = context.WithCancel(context.Background())
 	}
 }
 
@@ -51,25 +54,18 @@ func (f *storeFault) Load() bool {
 	return f.failed
 }
 
-// watch returns ctx cancelled (cause errStoreFailed) when the store fails
-// a write, and a func to release it.
+// watch returns ctx, cancelled (cause errStoreFailed) if the store fails
+// a write, and a func to release it. No goroutine waits meanwhile.
 func (f *storeFault) watch(ctx context.Context) (context.Context, func()) {
 	if f == nil {
 		return ctx, func() {}
 	}
 	f.mu.Lock()
-	ch := f.ch
+	failed := f.ctx
 	f.mu.Unlock()
 	ctx, cancel := context.WithCancelCause(ctx)
-	stop := make(chan struct{})
-	go func() {
-		select {
-		case <-ch:
-			cancel(errStoreFailed)
-		case <-stop:
-		}
-	}()
-	return ctx, func() { close(stop); cancel(nil) }
+	stop := context.AfterFunc(failed, func() { cancel(errStoreFailed) })
+	return ctx, func() { stop(); cancel(nil) }
 }
 
 // faultErr is err, or errStoreFailed when ctx was ended by watch.

@@ -43,4 +43,12 @@
 // etcd fsyncs its write-ahead log before it acknowledges a write: an OS
 // crash or power loss loses nothing that a Put or a successful Txn returned
 // for. The embedded server keeps UnsafeNoFsync false; do not change that.
+//
+// # A full disk
+//
+// etcd exits when a WAL save or a backend commit fails, so a store over an
+// embedded server refuses writes (ErrDiskFull, Milvus's disk quota error)
+// before etcd sees them once its disk is nearly full, and frees a reserve
+// file for the writes already under way (DiskGuard, embed_disk.go). Reads
+// are never refused; writes resume by themselves once the disk has room.
 package kv

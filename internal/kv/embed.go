@@ -53,6 +53,9 @@ type EmbedConfig struct {
 	// SpaceCheck is how often a raised NOSPACE alarm is looked at. 0 means
 	// 5 s.
 	SpaceCheck time.Duration
+	// DiskGuard refuses writes before the disk is full, which etcd does
+	// not survive (embed_disk.go). On unless DiskGuard.Disabled.
+	DiskGuard DiskGuard
 }
 
 // Embedded is an etcd server running in this process. It listens only on
@@ -71,8 +74,9 @@ type Embedded struct {
 	closing  *atomic.Bool  // set by Close: shutdown noise is logged at debug
 	done     chan struct{} // closed when the error-watching goroutine ends
 	once     sync.Once
-	stop     context.CancelFunc // stops the space watcher (embed_space.go)
+	stop     context.CancelFunc // stops the space watcher (embed_space.go) and the disk guard
 	spaceWG  sync.WaitGroup
+	guard    *diskGuard // nil when disabled
 }
 
 // StartEmbedded starts an etcd server with its data in cfg.Dir and returns
@@ -131,6 +135,13 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 	}
 	if cfg.StartTimeout == 0 {
 		cfg.StartTimeout = 60 * time.Second
+	}
+
+	var guard *diskGuard
+	if !cfg.DiskGuard.Disabled {
+		if guard, err = newDiskGuard(cfg.DiskGuard, dir, logger); err != nil {
+			return nil, fmt.Errorf("kv: embedded etcd: %w", err)
+		}
 	}
 
 	clientURL := url.URL{Scheme: "unix", Path: filepath.Join(sockDir, "etcd-client.sock")}
@@ -200,6 +211,7 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		logger:   logger,
 		closing:  closing,
 		done:     make(chan struct{}),
+		guard:    guard,
 	}
 	if sockDir != dir {
 		m.sockDir = sockDir
@@ -213,7 +225,16 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		}
 	}()
 	m.store = m.NewStore(cfg.RootPath)
-	m.watchSpace(cfg)
+	bg, stop := context.WithCancel(context.Background())
+	m.stop = stop
+	m.watchSpace(bg, cfg)
+	if guard != nil {
+		every := cfg.DiskGuard.Check
+		if every <= 0 {
+			every = time.Second
+		}
+		m.spaceWG.Go(func() { guard.run(bg, every) })
+	}
 	logger.Info("embedded etcd ready", "dir", dir, "endpoint", m.endpoint, "took", time.Since(start))
 	return m, nil
 }
@@ -230,6 +251,7 @@ func (m *Embedded) Client() *Etcd { return m.store }
 func (m *Embedded) NewStore(rootPath string) *Etcd {
 	s := newEtcd(v3client.New(m.etcd.Server), rootPath, m.logger)
 	s.ownCli = true
+	s.guard = m.guard
 	return s
 }
 

@@ -34,7 +34,7 @@ const nearQuota = 0.95
 // (as the auto-compactor would, which does not run without new
 // revisions) and, once the used size is back under the headroom,
 // defragments to give the freed pages back and disarms the alarm.
-func (m *Embedded) watchSpace(cfg EmbedConfig) {
+func (m *Embedded) watchSpace(ctx context.Context, cfg EmbedConfig) {
 	every := cfg.SpaceCheck
 	if every <= 0 {
 		every = 5 * time.Second
@@ -43,8 +43,6 @@ func (m *Embedded) watchSpace(cfg EmbedConfig) {
 	if quota <= 0 {
 		quota = defaultQuotaBytes
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	m.stop = cancel
 	m.spaceWG.Go(func() {
 		cli := v3client.New(m.etcd.Server)
 		defer cli.Close()

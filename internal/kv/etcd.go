@@ -42,6 +42,9 @@ type Etcd struct {
 	root   string // ends with "/"
 	logger *slog.Logger
 	ownCli bool // Close closes cli
+	// guard refuses writes on a nearly full disk (an embedded server's
+	// store: embed_disk.go); nil for an external cluster.
+	guard *diskGuard
 
 	// ctx ends when the store closes; watches and keep-alives derive from it.
 	ctx    context.Context
@@ -160,7 +163,7 @@ func (s *Etcd) ListWithRevision(ctx context.Context, prefix string) ([]KeyValue,
 
 // Put implements Store.
 func (s *Etcd) Put(ctx context.Context, key string, value []byte) (int64, error) {
-	if err := s.check(ctx); err != nil {
+	if err := s.checkWrite(ctx); err != nil {
 		return 0, fmt.Errorf("kv: put %q: %w", key, err)
 	}
 	resp, err := s.cli.Put(ctx, s.root+key, string(value))
@@ -172,7 +175,7 @@ func (s *Etcd) Put(ctx context.Context, key string, value []byte) (int64, error)
 
 // Delete implements Store.
 func (s *Etcd) Delete(ctx context.Context, key string) error {
-	if err := s.check(ctx); err != nil {
+	if err := s.checkWrite(ctx); err != nil {
 		return fmt.Errorf("kv: delete %q: %w", key, err)
 	}
 	if _, err := s.cli.Delete(ctx, s.root+key); err != nil {
@@ -185,7 +188,11 @@ func (s *Etcd) Delete(ctx context.Context, key string) error {
 // CreateRevision with 0 (the key does not exist); otherwise it compares
 // the key's ModRevision.
 func (s *Etcd) Txn(ctx context.Context, conds []Cond, ops []Op) (bool, error) {
-	if err := s.check(ctx); err != nil {
+	check := s.checkWrite
+	if len(ops) == 0 { // a read (see below)
+		check = s.check
+	}
+	if err := check(ctx); err != nil {
 		return false, fmt.Errorf("kv: txn: %w", err)
 	}
 	cmps := make([]clientv3.Cmp, len(conds))
@@ -295,7 +302,7 @@ func (s *Etcd) Watch(ctx context.Context, prefix string, rev int64) <-chan Event
 // Grant implements Store. etcd raises TTLs below its minimum (about
 // 1.5 election timeouts, rounded up to whole seconds) to that minimum.
 func (s *Etcd) Grant(ctx context.Context, ttlSeconds int64) (LeaseID, error) {
-	if err := s.check(ctx); err != nil {
+	if err := s.checkWrite(ctx); err != nil {
 		return 0, fmt.Errorf("kv: grant lease: %w", err)
 	}
 	resp, err := s.cli.Grant(ctx, ttlSeconds)
@@ -330,7 +337,7 @@ func (s *Etcd) KeepAlive(ctx context.Context, lease LeaseID) error {
 
 // PutWithLease implements Store.
 func (s *Etcd) PutWithLease(ctx context.Context, key string, value []byte, lease LeaseID) error {
-	if err := s.check(ctx); err != nil {
+	if err := s.checkWrite(ctx); err != nil {
 		return fmt.Errorf("kv: put %q with lease %x: %w", key, lease, err)
 	}
 	if _, err := s.cli.Put(ctx, s.root+key, string(value), clientv3.WithLease(clientv3.LeaseID(lease))); err != nil {
@@ -382,6 +389,20 @@ func (s *Etcd) check(ctx context.Context) error {
 		return ErrClosed
 	}
 	return ctx.Err()
+}
+
+// checkWrite is check for a call that writes (etcd appends it to its WAL
+// and commits it to its backend): the disk guard, if any, may refuse it.
+// Revoke and KeepAlive are not checked: a keep-alive writes nothing, and a
+// revoke (a graceful shutdown's) is tiny and frees keys.
+func (s *Etcd) checkWrite(ctx context.Context) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	if s.guard != nil {
+		return s.guard.allow(ctx)
+	}
+	return nil
 }
 
 func (s *Etcd) kv(kv *mvccpb.KeyValue) KeyValue {

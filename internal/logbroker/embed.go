@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -149,7 +148,7 @@ func startEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		return nil, fmt.Errorf("logbroker: embedded nats: %w", err)
 	}
 	slogger := logger.With("component", "nats-server")
-	writeErr := new(atomic.Bool)
+	writeErr := newStoreFault()
 	srv.SetLoggerV2(serverLogger{l: slogger, writeErr: writeErr}, slogger.Enabled(ctx, slog.LevelDebug), false, false)
 	srv.Start()
 
@@ -174,6 +173,7 @@ func startEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		srv.WaitForShutdown()
 		return nil, err
 	}
+	log.writeErr = writeErr
 	logger.Debug("embedded nats started", "dir", cfg.Dir, "sync_always", cfg.SyncAlways, "sync_interval", cfg.SyncInterval)
 	e := &Embedded{srv: srv, log: log, logger: logger, stop: make(chan struct{})}
 	go followDisk(srv, opts, cfg.Dir, writeErr, e.stop, logger)
@@ -203,7 +203,7 @@ func (e *Embedded) Close() error {
 // Errorf also notes a store write error (see reopenAfterWriteError).
 type serverLogger struct {
 	l        *slog.Logger
-	writeErr *atomic.Bool
+	writeErr *storeFault
 }
 
 func (s serverLogger) Noticef(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }
@@ -212,7 +212,7 @@ func (s serverLogger) Fatalf(format string, v ...any)  { s.l.Error(fmt.Sprintf(f
 func (s serverLogger) Errorf(format string, v ...any) {
 	msg := fmt.Sprintf(format, v...)
 	if s.writeErr != nil && strings.Contains(msg, storeWriteError) {
-		s.writeErr.Store(true)
+		s.writeErr.Set()
 	}
 	s.l.Error(msg)
 }

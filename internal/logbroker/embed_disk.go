@@ -3,7 +3,6 @@ package logbroker
 import (
 	"io/fs"
 	"path/filepath"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -24,7 +23,7 @@ const diskCheck = 2 * time.Second
 //
 // It also reopens the store after a write error (writeErr, set by the
 // server's logger): see reopenAfterWriteError.
-func followDisk(srv *server.Server, opts *server.Options, dir string, writeErr *atomic.Bool, stop <-chan struct{}, logger diskLogger) {
+func followDisk(srv *server.Server, opts *server.Options, dir string, writeErr *storeFault, stop <-chan struct{}, logger diskLogger) {
 	t := time.NewTicker(diskCheck)
 	defer t.Stop()
 	for {
@@ -76,19 +75,19 @@ const storeWriteError = "ritical write error"
 // enabling it again, as a restart would, reopens every stream from its
 // files (the failed message is not among them: it was never acknowledged).
 // Clients stay connected; consumers are recovered with their streams.
-func reopenAfterWriteError(srv *server.Server, cfg server.JetStreamConfig, dir string, held int64, writeErr *atomic.Bool, logger diskLogger) {
+func reopenAfterWriteError(srv *server.Server, cfg server.JetStreamConfig, dir string, held int64, writeErr *storeFault, logger diskLogger) {
 	want, ok := storeLimit(dir, held)
 	if !ok || want <= held+1<<20 { // still no room beyond the headroom
 		return
 	}
-	writeErr.Store(false)
+	writeErr.Clear()
 	if err := srv.ShutdownJetStream(); err != nil {
 		logger.Warn("reopen the log after a write error: shut JetStream down", "err", err)
 	}
 	cfg.StoreDir = dir // EnableJetStream adds its own "jetstream" directory
 	cfg.MaxStore = max(cfg.MaxStore, want)
 	if err := srv.EnableJetStream(&cfg); err != nil {
-		writeErr.Store(true) // tried again at the next check
+		writeErr.Set() // tried again at the next check
 		logger.Warn("reopen the log after a write error: enable JetStream", "err", err)
 		return
 	}

@@ -83,6 +83,21 @@ func TestEmbeddedSuddenFullDiskRecovers(t *testing.T) {
 	if err == nil {
 		t.Fatal("appends kept succeeding on a full disk")
 	}
+	// Once the store has reported its failed write, appends are refused
+	// at once with ErrFull instead of waiting for an ack that never comes.
+	start := time.Now()
+	for err = appendOne(150); !errors.Is(err, logbroker.ErrFull); err = appendOne(150) {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("append on a full disk after its write error: %v, want ErrFull", err)
+		}
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Logf("refused with ErrFull after %v", took)
+	}
+	t0 := time.Now()
+	if err = appendOne(151); !errors.Is(err, logbroker.ErrFull) || time.Since(t0) > time.Second {
+		t.Fatalf("append refused in %v: %v, want ErrFull at once", time.Since(t0), err)
+	}
 	// Reads serve while the disk is full.
 	full, err := log.Read(ctx, "ch", 0)
 	if err != nil {
@@ -91,7 +106,7 @@ func TestEmbeddedSuddenFullDiskRecovers(t *testing.T) {
 	readN(t, full, 0, 10)
 	full.Close()
 	free()
-	start := time.Now()
+	start = time.Now()
 	for {
 		if err = appendOne(200); err == nil {
 			break
@@ -116,6 +131,7 @@ func TestEmbeddedSuddenFullDiskRecovers(t *testing.T) {
 	for i := range 50 {
 		tried = append(tried, byte(100+i))
 	}
+	tried = append(tried, 150, 151)
 	readUntil(t, r, 200, tried...)
 	readUntil(t, live, 200, tried...)
 }

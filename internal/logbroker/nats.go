@@ -73,6 +73,10 @@ type NATS struct {
 	prefix     string // subject prefix
 	maxPayload int    // the server's max_payload: headers + payload
 	logger     *slog.Logger
+	// writeErr, set for an embedded server, holds while its store has
+	// failed a write (a full disk) and is not reopened yet: appends are
+	// refused at once (ErrFull) rather than dropped by the stream unanswered.
+	writeErr *storeFault
 
 	mu      sync.Mutex           // guards trunc, readers and closed
 	trunc   map[string]MessageID // truncation points seen by this value
@@ -223,8 +227,10 @@ func (n *NATS) Append(ctx context.Context, channel string, payload []byte, props
 	if err != nil {
 		return 0, err
 	}
-	ack, err := n.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(n.name))
-	if err != nil {
+	pctx, release := n.writeErr.watch(ctx)
+	defer release()
+	ack, err := n.js.PublishMsg(pctx, msg, jetstream.WithExpectStream(n.name))
+	if err = faultErr(pctx, err); err != nil {
 		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, n.mapErr(err))
 	}
 	return MessageID(ack.Sequence), nil
@@ -243,6 +249,9 @@ func (n *NATS) message(channel string, payload []byte, props map[string]string) 
 	}
 	if n.isClosed() {
 		return nil, fmt.Errorf("logbroker: append to %q: %w", channel, ErrClosed)
+	}
+	if n.writeErr != nil && n.writeErr.Load() {
+		return nil, fmt.Errorf("logbroker: append to %q: the store failed a write (its disk is full) and reopens once the disk has room: %w", channel, ErrFull)
 	}
 	msg := &nats.Msg{Subject: n.dataSubject(channel), Data: payload}
 	if len(props) > 0 {
@@ -282,11 +291,14 @@ func (n *NATS) appendIf(ctx context.Context, channel string, expect MessageID, t
 	}
 	msg.Header.Set(fenceHeader, tag.String())
 	var ack *jetstream.PubAck
-	err = retryAPI(ctx, func(ctx context.Context) error {
+	pctx, release := n.writeErr.watch(ctx)
+	defer release()
+	err = retryAPI(pctx, func(ctx context.Context) error {
 		var err error
 		ack, err = n.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(n.name), jetstream.WithExpectLastSequencePerSubject(uint64(expect)))
 		return err
 	})
+	err = faultErr(pctx, err)
 	if isWrongLastSeq(err) {
 		return 0, fmt.Errorf("logbroker: append to %q after %d: %w (%w)", channel, expect, errWrongLast, err)
 	}

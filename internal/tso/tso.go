@@ -88,7 +88,9 @@ func (o *Oracle) Allocate(ctx context.Context, count uint32) (uint64, error) {
 		limit := o.physical + o.window.Milliseconds()
 		var buf [8]byte
 		binary.BigEndian.PutUint64(buf[:], uint64(limit))
-		if _, err := o.kv.Put(ctx, o.key, buf[:]); err != nil {
+		// Reads need timestamps too: the window's 8 bytes pass a meta
+		// store that refuses writes on a full disk.
+		if _, err := o.kv.Put(kv.WithReserve(ctx), o.key, buf[:]); err != nil {
 			return 0, fmt.Errorf("tso: persist window: %w", err)
 		}
 		o.limit = limit

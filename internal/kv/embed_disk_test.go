@@ -1,0 +1,236 @@
+package kv_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/kv"
+)
+
+// tmpfs mounts a tmpfs of size bytes on a new directory, or skips.
+func tmpfs(t *testing.T, size string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "mnt")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("mounting a tmpfs is not permitted here (%v: %s): the full-disk case is not run", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
+	return dir
+}
+
+// fillDisk writes one file of 1 MiB more than dir's free space at once
+// (no sample of any watcher in between) and returns a func that removes
+// it. The write fails with ENOSPC; it succeeds when the guard freed its
+// reserve during the write (the writers under way saw the disk filling),
+// and the disk is then full but for the reserve's room, less a MiB.
+func fillDisk(t *testing.T, dir string) func() {
+	t.Helper()
+	path := filepath.Join(dir, "ballast")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Write(make([]byte, int64(st.Bavail)*st.Bsize+1<<20))
+	f.Close()
+	if err != nil && !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("filling the disk: %v, want ENOSPC", err)
+	}
+	t.Logf("filling the disk: %v", err)
+	return func() {
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The meta store's disk filled to 100% at once while writes are under
+// way: etcd (which exits on a failed WAL save or bbolt commit) survives,
+// writes are refused with Milvus's disk quota error, reads and the TSO's
+// window writes are served, a lease expires (etcd's own write), and writes
+// resume by themselves once space is freed, the reserve recreated.
+func TestEmbeddedSuddenFullDiskRefusesWrites(t *testing.T) {
+	mnt := tmpfs(t, "192m") // etcd's WAL takes 128 MiB (a segment and a spare)
+	dir := filepath.Join(mnt, "etcd")
+	e, err := kv.StartEmbedded(t.Context(), kv.EmbedConfig{Dir: dir, DiskGuard: kv.DiskGuard{Check: 100 * time.Millisecond}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	s := e.Client()
+	ctx := t.Context()
+	reserve := filepath.Join(dir, "milvago-reserve")
+	if fi, err := os.Stat(reserve); err != nil || fi.Size() != 12<<20 { // a sixteenth of the disk
+		t.Fatalf("reserve file: %v %v, want 12 MiB", fi, err)
+	}
+	for i := range 100 {
+		if _, err := s.Put(ctx, fmt.Sprintf("k/%03d", i), []byte("before")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lease, err := s.Grant(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutWithLease(ctx, "leased", []byte("v"), lease); err != nil {
+		t.Fatal(err)
+	}
+
+	// Writers under way while the disk fills: each write is acknowledged
+	// or refused, none kills the server.
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		acked = map[string]bool{}
+		stop  = make(chan struct{})
+	)
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				key := fmt.Sprintf("w%d/%05d", w, i)
+				_, err := s.Put(ctx, key, make([]byte, 4<<10))
+				switch {
+				case err == nil:
+					mu.Lock()
+					acked[key] = true
+					mu.Unlock()
+				case errors.Is(err, kv.ErrDiskFull):
+					time.Sleep(time.Millisecond)
+				default:
+					t.Errorf("put %s: %v", key, err)
+					return
+				}
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	free := fillDisk(t, mnt)
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+
+	_, err = s.Put(ctx, "after", []byte("v"))
+	if !errors.Is(err, errs.ErrServiceQuotaExceeded) || !strings.Contains(err.Error(), "quota exceeded[reason=disk quota exceeded, please allocate more resources") {
+		t.Fatalf("put on a full disk: %v, want Milvus's disk quota error", err)
+	}
+	if _, err := s.Txn(ctx, nil, []kv.Op{{Key: "k/000", Delete: true}}); !errors.Is(err, kv.ErrDiskFull) {
+		t.Fatalf("txn on a full disk: %v, want ErrDiskFull", err)
+	}
+	if _, err := os.Stat(reserve); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("reserve file after the first refusal: %v, want deleted", err)
+	}
+	// Reads are served, and so are the TSO's tiny writes.
+	kvs, err := s.List(ctx, "k/")
+	if err != nil || len(kvs) != 100 {
+		t.Fatalf("list on a full disk: %d keys, %v", len(kvs), err)
+	}
+	if _, err := s.Put(kv.WithReserve(ctx), "tso", []byte("12345678")); err != nil {
+		t.Fatalf("a write allowed on the reserve: %v", err)
+	}
+	// The lease expires: etcd writes its revocation itself.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := s.Get(ctx, "leased")
+		if errors.Is(err, kv.ErrNotFound) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("leased key still there 10 s after its lease's TTL on a full disk: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for key := range acked {
+		if _, err := s.Get(ctx, key); err != nil {
+			t.Fatalf("acknowledged %s: %v", key, err)
+		}
+	}
+	t.Logf("%d writes acknowledged while the disk filled", len(acked))
+
+	free()
+	start := time.Now()
+	for {
+		if _, err = s.Put(ctx, "after", []byte("v")); err == nil {
+			break
+		}
+		if !errors.Is(err, kv.ErrDiskFull) || time.Since(start) > 10*time.Second {
+			t.Fatalf("writes after the space was freed: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("writes resumed %v after the space was freed", time.Since(start).Round(time.Millisecond))
+	if fi, err := os.Stat(reserve); err != nil || fi.Size() != 12<<20 {
+		t.Fatalf("reserve file once writes resumed: %v %v", fi, err)
+	}
+	if kv, err := s.Get(ctx, "after"); err != nil || string(kv.Value) != "v" {
+		t.Fatalf("read back: %v %v", kv, err)
+	}
+}
+
+// A disk without room for the reserve refuses writes from the start;
+// starting serves reads. Disabled, the guard refuses nothing.
+func TestEmbeddedDiskGuardNoRoomAtStart(t *testing.T) {
+	mnt := tmpfs(t, "192m")
+	for _, disabled := range []bool{false, true} {
+		t.Run(fmt.Sprintf("disabled=%v", disabled), func(t *testing.T) {
+			e, err := kv.StartEmbedded(t.Context(), kv.EmbedConfig{Dir: filepath.Join(mnt, fmt.Sprint(disabled)),
+				DiskGuard: kv.DiskGuard{Disabled: disabled, MinFreeBytes: 1 << 40}}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close()
+			_, err = e.Client().Put(t.Context(), "k", []byte("v"))
+			if disabled != (err == nil) || !disabled && !errors.Is(err, kv.ErrDiskFull) {
+				t.Fatalf("put: %v", err)
+			}
+			if _, err := e.Client().List(t.Context(), ""); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// BenchmarkEmbeddedPut is a meta write (an fsynced Put on the embedded
+// server) with and without the disk guard's check, interleaved.
+func BenchmarkEmbeddedPut(b *testing.B) {
+	stores := map[bool]*kv.Etcd{}
+	for _, guard := range []bool{false, true} {
+		e, err := kv.StartEmbedded(context.Background(), kv.EmbedConfig{Dir: b.TempDir(), DiskGuard: kv.DiskGuard{Disabled: !guard}}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { e.Close() })
+		stores[guard] = e.Client()
+	}
+	value := make([]byte, 256)
+	for _, guard := range []bool{false, true} {
+		b.Run(fmt.Sprintf("guard=%v", guard), func(b *testing.B) {
+			s := stores[guard]
+			for i := 0; b.Loop(); i++ {
+				if _, err := s.Put(context.Background(), fmt.Sprintf("k/%d", i%1000), value); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -197,7 +197,7 @@ func TestAPI(t *testing.T) {
 		if len(rows) != 1 || rows[0]["big"] != json.Number("20") {
 			t.Fatalf("after upsert: %v", rows)
 		}
-		c.ok("/entities/delete", map[string]any{"collectionName": "full", "id": "a"})
+		c.ok("/entities/delete", map[string]any{"collectionName": "full", "filter": `pk == "a"`})
 		if n := c.rows("/entities/query", map[string]any{"collectionName": "full", "outputFields": []string{"count(*)"}}); n[0]["count(*)"] != json.Number("1") {
 			t.Fatalf("count after delete: %v", n)
 		}

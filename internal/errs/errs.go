@@ -97,6 +97,8 @@ var (
 	// analyze task then finishes without centroids).
 	ErrClusteringCompactionNotSupportVector = def(2306, "vector field clustering compaction is not supported", false)
 
+	ErrImportFailed = def(2100, "importing data failed", false)
+
 	ErrOperationNotSupported = def(3000, "unsupported operation", false)
 
 	// ErrUnexpected is what an error outside the catalogue becomes on the wire.
@@ -176,6 +178,12 @@ func QuotaExceeded(reason string) error {
 // rendered as Milvus does: "<reason>: invalid parameter".
 func InvalidParameter(format string, args ...any) error {
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrParameterInvalid)
+}
+
+// ImportFailed is ErrImportFailed with a reason, as merr.WrapErrImportFailed
+// renders it: "<reason>: importing data failed".
+func ImportFailed(format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrImportFailed)
 }
 
 // InvalidParameterValue is ErrParameterInvalid in Milvus's expected/actual

@@ -235,7 +235,7 @@ func TestAPI(t *testing.T) {
 		if ids := ins["insertIds"].([]any); len(ids) != 2 || ids[0] == ids[1] {
 			t.Fatalf("auto ids: %v", ins)
 		}
-		c.fails("/collections/create", map[string]any{"collectionName": "auto2"}, "1802")
+		c.fails("/collections/create", map[string]any{"collectionName": "auto2"}, "1100") // handler_v2.go:1820: WrapErrParameterInvalid
 		c.fails("/collections/create", map[string]any{"collectionName": "auto2", "dimension": 2, "idType": "Float"}, "1100")
 	})
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -161,7 +162,9 @@ func checkTypes(t *reqType, structName, prefix string, v json.RawMessage) error 
 		default:
 			continue
 		}
-		if k == want {
+		if k == want && f.kind == kNumber && !fitsInt(f.goType, string(raw)) {
+			k = "number " + string(raw)
+		} else if k == want {
 			if f.kind == kStruct {
 				if err := checkTypes(milvusRequests[f.sub], f.sub, prefix+f.json+".", raw); err != nil {
 					return err
@@ -197,6 +200,17 @@ func checkRequired(t *reqType, ns string, v json.RawMessage, out *[]string) {
 			*out = append(*out, requiredMsg(ns+"."+f.goName, f.goName))
 		}
 	}
+}
+
+// fitsInt reports whether a JSON number can be stored in a field of Go
+// type goType: any number in a float, an integer in range in an integer.
+func fitsInt(goType, num string) bool {
+	bits := map[string]int{"int": 64, "int64": 64, "int32": 32, "int16": 16, "int8": 8}[goType]
+	if bits == 0 {
+		return true
+	}
+	_, err := strconv.ParseInt(num, 10, bits)
+	return err == nil
 }
 
 func requiredMsg(key, field string) string {

@@ -283,7 +283,7 @@ func setConsistency(name string, level *commonpb.ConsistencyLevel, useDefault *b
 	}
 	v, ok := commonpb.ConsistencyLevel_value[name]
 	if !ok {
-		return errs.InvalidParameterValue("Strong, Session, Bounded, Eventually or Customized", name, "invalid consistencyLevel")
+		return consistencyErr(name)
 	}
 	*level = commonpb.ConsistencyLevel(v)
 	return nil

@@ -62,7 +62,7 @@ func rowsToColumns(schema *schemapb.CollectionSchema, rows []json.RawMessage, up
 		return obj, nil
 	}
 	fields, err := jsonrows.ToColumns(schema, len(rows), row, jsonrows.Options{
-		Omit: omit,
+		Omit:    omit,
 		Missing: func(i int, field string) error { return missingValue(schema, i, field) },
 		Unknown: func(int, string) error {
 			// httpserver/utils.go:691

@@ -157,6 +157,12 @@ func PartitionNotFound(partition any, reason ...string) error {
 	return with(ErrPartitionNotFound, "partition", partition, reason)
 }
 
+// PartitionNotLoaded is ErrPartitionNotLoaded for a partition, as
+// merr.WrapErrPartitionNotLoaded renders it: "partition not loaded[partition=ID]".
+func PartitionNotLoaded(partition any) error {
+	return with(ErrPartitionNotLoaded, "partition", partition, nil)
+}
+
 // DatabaseNotFound is ErrDatabaseNotFound for a database.
 func DatabaseNotFound(db string) error { return with(ErrDatabaseNotFound, "database", db, nil) }
 

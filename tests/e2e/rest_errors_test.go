@@ -66,6 +66,10 @@ func TestMilvusRESTErrorTable(t *testing.T) {
 		{ref: "request_v2.go:838 (required int64: zero fails)", path: "/resource_groups/transfer_replica",
 			body: `{"sourceRgName": "a", "targetRgName": "b", "collectionName": "errs", "replicaNum": 0}`,
 			code: 1802, msg: "missing required parameters, error: Key: 'TransferReplicaReq.ReplicaNum' Error:Field validation for 'ReplicaNum' failed on the 'required' tag"},
+		{ref: "request_v2.go:770, 786 (the validator descends into a present *ResourceGroupConfig)", path: "/resource_groups/create",
+			body: `{"name": "rg", "config": {"requests": {"node_num": 0}}}`,
+			code: 1802, msg: "missing required parameters, error: Key: 'ResourceGroupReq.Config.Requests.NodeNum' Error:Field validation for 'NodeNum' failed on the 'required' tag\n" +
+				"Key: 'ResourceGroupReq.Config.Limits' Error:Field validation for 'Limits' failed on the 'required' tag"},
 		{ref: "request_v2.go:880", path: "/common/run_analyzer", body: `{"text": null}`,
 			code: 1802, msg: "missing required parameters, error: Key: 'RunAnalyzerReq.Text' Error:Field validation for 'Text' failed on the 'required' tag"},
 

@@ -97,6 +97,8 @@ var (
 	// analyze task then finishes without centroids).
 	ErrClusteringCompactionNotSupportVector = def(2306, "vector field clustering compaction is not supported", false)
 
+	ErrImportFailed = def(2100, "importing data failed", false)
+
 	ErrOperationNotSupported = def(3000, "unsupported operation", false)
 
 	// ErrUnexpected is what an error outside the catalogue becomes on the wire.
@@ -155,6 +157,12 @@ func PartitionNotFound(partition any, reason ...string) error {
 	return with(ErrPartitionNotFound, "partition", partition, reason)
 }
 
+// PartitionNotLoaded is ErrPartitionNotLoaded for a partition, as
+// merr.WrapErrPartitionNotLoaded renders it: "partition not loaded[partition=ID]".
+func PartitionNotLoaded(partition any) error {
+	return with(ErrPartitionNotLoaded, "partition", partition, nil)
+}
+
 // DatabaseNotFound is ErrDatabaseNotFound for a database.
 func DatabaseNotFound(db string) error { return with(ErrDatabaseNotFound, "database", db, nil) }
 
@@ -176,6 +184,12 @@ func QuotaExceeded(reason string) error {
 // rendered as Milvus does: "<reason>: invalid parameter".
 func InvalidParameter(format string, args ...any) error {
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrParameterInvalid)
+}
+
+// ImportFailed is ErrImportFailed with a reason, as merr.WrapErrImportFailed
+// renders it: "<reason>: importing data failed".
+func ImportFailed(format string, args ...any) error {
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrImportFailed)
 }
 
 // InvalidParameterValue is ErrParameterInvalid in Milvus's expected/actual

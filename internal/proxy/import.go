@@ -109,7 +109,7 @@ func (s *Server) ImportJob(ctx context.Context, jobID string) (contract.ImportJo
 	}
 	id, err := strconv.ParseInt(jobID, 10, 64)
 	if err != nil {
-		return contract.ImportJob{}, errs.InvalidParameter("parse job id failed: %v", err)
+		return contract.ImportJob{}, errs.ImportFailed("parse job id failed: %v", err) // datacoord/services.go:1991
 	}
 	job, ok, err := ic.ImportJob(ctx, id)
 	if err != nil {

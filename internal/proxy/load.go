@@ -54,8 +54,8 @@ func (s *Server) LoadPartitions(ctx context.Context, req *milvuspb.LoadPartition
 	if hasPartitionKey(c.Schema) { // Milvus 2.6 loadPartitionsTask.PreExecute: errors.New
 		return errPlain("disable load partitions if partition key mode is used")
 	}
-	if len(req.GetPartitionNames()) == 0 {
-		return errs.InvalidParameter("partition names should not be empty")
+	if len(req.GetPartitionNames()) == 0 { // Milvus 2.6 loadPartitionsTask.Execute (task.go:2663): errors.New
+		return errPlain("failed to load partition, due to no partition specified")
 	}
 	ids, err := partitionIDs(c, req.GetPartitionNames())
 	if err != nil {
@@ -104,13 +104,16 @@ func (s *Server) GetLoadingProgress(ctx context.Context, req *milvuspb.GetLoadin
 	if err != nil {
 		return nil, err
 	}
+	// Milvus asks the query coordinator about the partitions named, not
+	// the collection: ShowLoadPartitions answers the first one not loaded
+	// (querycoordv2/services.go:156-172), even when none is.
+	for _, id := range ids {
+		if len(req.GetPartitionNames()) > 0 && (!st.Loaded || st.Partitions != nil && !containsID(st.Partitions, id)) {
+			return nil, errs.PartitionNotLoaded(id)
+		}
+	}
 	if !st.Loaded {
 		return nil, errs.CollectionNotLoaded(c.Name)
-	}
-	for _, id := range ids {
-		if st.Partitions != nil && !containsID(st.Partitions, id) {
-			return nil, errs.PartitionNotFound(id, "partition not loaded")
-		}
 	}
 	if st.Failure != nil {
 		// A segment cannot load (corrupt or missing file): say why rather

@@ -197,7 +197,7 @@ func TestAPI(t *testing.T) {
 		if len(rows) != 1 || rows[0]["big"] != json.Number("20") {
 			t.Fatalf("after upsert: %v", rows)
 		}
-		c.ok("/entities/delete", map[string]any{"collectionName": "full", "id": "a"})
+		c.ok("/entities/delete", map[string]any{"collectionName": "full", "filter": `pk == "a"`})
 		if n := c.rows("/entities/query", map[string]any{"collectionName": "full", "outputFields": []string{"count(*)"}}); n[0]["count(*)"] != json.Number("1") {
 			t.Fatalf("count after delete: %v", n)
 		}
@@ -235,7 +235,7 @@ func TestAPI(t *testing.T) {
 		if ids := ins["insertIds"].([]any); len(ids) != 2 || ids[0] == ids[1] {
 			t.Fatalf("auto ids: %v", ins)
 		}
-		c.fails("/collections/create", map[string]any{"collectionName": "auto2"}, "1802")
+		c.fails("/collections/create", map[string]any{"collectionName": "auto2"}, "1100") // handler_v2.go:1820: WrapErrParameterInvalid
 		c.fails("/collections/create", map[string]any{"collectionName": "auto2", "dimension": 2, "idType": "Float"}, "1100")
 	})
 

@@ -141,12 +141,18 @@ func (h *Handler) createCollection(ctx context.Context, c *call) (any, error) {
 }
 
 func quickSchema(r *createCollectionReq) (*schemapb.CollectionSchema, []indexParamReq, error) {
-	if r.Dimension == "" {
-		return nil, nil, restErr(errMissingParam, "dimension is required for quickly create collection(default metric type: %s)", defaultMetric)
+	if len(r.Schema.Functions) > 0 {
+		return nil, nil, paramInvalid("schema", "functions", "functions are not supported for quickly create collection")
 	}
-	dim, err := strconv.ParseInt(string(r.Dimension), 10, 64)
-	if err != nil || dim <= 0 {
-		return nil, nil, errs.InvalidParameter("dimension %s is not a positive integer", r.Dimension)
+	// bind refused a dimension that is not an int32 (CollectionReq.Dimension);
+	// a negative one is the proxy's to refuse, as in Milvus.
+	if r.Dimension == "" || r.Dimension == "0" {
+		return nil, nil, paramInvalid("collectionName & dimension", "collectionName",
+			"dimension is required for quickly create collection(default metric type: "+defaultMetric+")")
+	}
+	dim, err := strconv.ParseInt(string(r.Dimension), 10, 32)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dimension %s: %w", r.Dimension, err)
 	}
 	pkName, vecName, metric := r.PrimaryFieldName, r.VectorFieldName, r.MetricType
 	if pkName == "" {
@@ -160,8 +166,8 @@ func quickSchema(r *createCollectionReq) (*schemapb.CollectionSchema, []indexPar
 	}
 	pk := &schemapb.FieldSchema{FieldID: 100, Name: pkName, IsPrimaryKey: true, AutoID: r.AutoID, DataType: schemapb.DataType_Int64}
 	switch r.IDType {
-	case "", "Int64":
-	case "VarChar":
+	case "", "Int64", "int64":
+	case "VarChar", "Varchar":
 		pk.DataType = schemapb.DataType_VarChar
 		maxLen := defaultMaxLength
 		if v, ok := r.Params["max_length"]; ok {
@@ -169,7 +175,7 @@ func quickSchema(r *createCollectionReq) (*schemapb.CollectionSchema, []indexPar
 		}
 		pk.TypeParams = []*commonpb.KeyValuePair{{Key: "max_length", Value: maxLen}}
 	default:
-		return nil, nil, errs.InvalidParameterValue("Int64 or VarChar", r.IDType, "idType can only be [Int64, VarChar], default: Int64")
+		return nil, nil, paramInvalid("Int64, Varchar", r.IDType, "idType can only be [Int64, VarChar], default: Int64")
 	}
 	schema := &schemapb.CollectionSchema{
 		Name: r.CollectionName, Description: r.Description, EnableDynamicField: true,
@@ -183,12 +189,9 @@ func fullSchema(r *createCollectionReq) (*schemapb.CollectionSchema, error) {
 	schema := &schemapb.CollectionSchema{Name: r.CollectionName, Description: r.Description,
 		EnableDynamicField: r.Schema.EnableDynamicField}
 	for i, f := range r.Schema.Fields {
-		if f.FieldName == "" || f.DataType == "" {
-			return nil, restErr(errMissingParam, "field %d needs fieldName and dataType", i)
-		}
 		dt, ok := schemapb.DataType_value[f.DataType]
 		if !ok {
-			return nil, errs.InvalidParameter("field %s: unknown dataType %q", f.FieldName, f.DataType)
+			return nil, paramInvalidText("invalid parameter, data type %s is invalid(case sensitive).", f.DataType)
 		}
 		fs := &schemapb.FieldSchema{FieldID: int64(100 + i), Name: f.FieldName, DataType: schemapb.DataType(dt),
 			IsPrimaryKey: f.IsPrimary, IsPartitionKey: f.IsPartitionKey, IsClusteringKey: f.IsClusteringKey,
@@ -199,7 +202,7 @@ func fullSchema(r *createCollectionReq) (*schemapb.CollectionSchema, error) {
 		if fs.DataType == schemapb.DataType_Array {
 			et, ok := schemapb.DataType_value[f.ElementDataType]
 			if !ok {
-				return nil, errs.InvalidParameter("field %s: unknown elementDataType %q", f.FieldName, f.ElementDataType)
+				return nil, paramInvalidText("invalid parameter, element data type %s is invalid(case sensitive).", f.ElementDataType)
 			}
 			fs.ElementType = schemapb.DataType(et)
 		}
@@ -209,7 +212,7 @@ func fullSchema(r *createCollectionReq) (*schemapb.CollectionSchema, error) {
 		if f.DefaultValue != nil {
 			dv, err := defaultValue(fs.DataType, f.DefaultValue)
 			if err != nil {
-				return nil, errs.InvalidParameter("field %s: default value: %v", f.FieldName, err)
+				return nil, paramInvalidText("convert defaultValue fail, err:%v", err)
 			}
 			fs.DefaultValue = dv
 		}
@@ -228,45 +231,65 @@ func fullSchema(r *createCollectionReq) (*schemapb.CollectionSchema, error) {
 	return schema, nil
 }
 
-// defaultValue converts a JSON default value for a field type.
+// defaultValue converts a JSON default value for a field type, refusing a
+// value of the wrong JSON type with convertDefaultValue's texts
+// (httpserver/utils.go:1840-1940).
 func defaultValue(t schemapb.DataType, v any) (*schemapb.ValueField, error) {
 	num, isNum := v.(json.Number)
+	wrong := func(as string) error {
+		shown := v
+		if isNum {
+			shown = string(num)
+		}
+		return errs.InvalidParameter(`cannot use "%v"(type: %s) as %s default value`, shown, jsonTypeName(v), as)
+	}
 	switch t {
 	case schemapb.DataType_Bool:
 		b, ok := v.(bool)
 		if !ok {
-			return nil, fmt.Errorf("%v is not a bool", v)
+			return nil, wrong("bool")
 		}
 		return &schemapb.ValueField{Data: &schemapb.ValueField_BoolData{BoolData: b}}, nil
 	case schemapb.DataType_Int8, schemapb.DataType_Int16, schemapb.DataType_Int32:
-		n, err := num.Int64()
-		if !isNum || err != nil || n < -1<<31 || n >= 1<<31 {
-			return nil, fmt.Errorf("%v is not an int32", v)
+		x, err := num.Float64()
+		if !isNum || err != nil {
+			// Milvus's text has the stray quote (utils.go:1861).
+			return nil, errs.InvalidParameter(`cannot use ""%v"(type: %s) as int default value`, v, jsonTypeName(v))
 		}
-		return &schemapb.ValueField{Data: &schemapb.ValueField_IntData{IntData: int32(n)}}, nil
+		return &schemapb.ValueField{Data: &schemapb.ValueField_IntData{IntData: int32(x)}}, nil
 	case schemapb.DataType_Int64:
 		n, err := num.Int64()
 		if !isNum || err != nil {
-			return nil, fmt.Errorf("%v is not an int64", v)
+			x, ferr := num.Float64()
+			if !isNum || ferr != nil {
+				return nil, wrong("long")
+			}
+			n = int64(x)
 		}
 		return &schemapb.ValueField{Data: &schemapb.ValueField_LongData{LongData: n}}, nil
 	case schemapb.DataType_Float, schemapb.DataType_Double:
 		x, err := num.Float64()
 		if !isNum || err != nil {
-			return nil, fmt.Errorf("%v is not a number", v)
+			return nil, wrong("float")
 		}
 		if t == schemapb.DataType_Float {
 			return &schemapb.ValueField{Data: &schemapb.ValueField_FloatData{FloatData: float32(x)}}, nil
 		}
 		return &schemapb.ValueField{Data: &schemapb.ValueField_DoubleData{DoubleData: x}}, nil
-	case schemapb.DataType_VarChar, schemapb.DataType_String:
+	case schemapb.DataType_VarChar, schemapb.DataType_String, schemapb.DataType_Geometry, schemapb.DataType_Timestamptz:
 		s, ok := v.(string)
 		if !ok {
-			return nil, fmt.Errorf("%v is not a string", v)
+			switch t {
+			case schemapb.DataType_Geometry:
+				return nil, wrong("geometry")
+			case schemapb.DataType_Timestamptz:
+				return nil, errs.InvalidParameterValue("string", v, "Wrong defaultValue type")
+			}
+			return nil, wrong("string")
 		}
 		return &schemapb.ValueField{Data: &schemapb.ValueField_StringData{StringData: s}}, nil
 	}
-	return nil, fmt.Errorf("fields of type %s have no default value", t)
+	return nil, errs.InvalidParameter("Unexpected default value type: %s", t)
 }
 
 // applyCreateParams reads the create request's params: consistencyLevel,
@@ -278,21 +301,22 @@ func applyCreateParams(req *milvuspb.CreateCollectionRequest, params map[string]
 		case "consistencyLevel":
 			lvl, ok := commonpb.ConsistencyLevel_value[v]
 			if !ok {
-				return errs.InvalidParameterValue("Strong, Session, Bounded, Eventually or Customized", v, "invalid consistencyLevel")
+				return paramInvalid("Strong, Session, Bounded, Eventually, Customized", v,
+					"consistencyLevel can only be [Strong, Session, Bounded, Eventually, Customized], default: Bounded")
 			}
 			req.ConsistencyLevel = commonpb.ConsistencyLevel(lvl)
 		case "shardsNum":
-			n, err := strconv.ParseInt(v, 10, 32)
-			if err != nil {
-				return errs.InvalidParameter("shardsNum %q is not an integer", v)
+			// Milvus ignores a shardsNum that is not an integer
+			// (handler_v2.go:2000-2004).
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				req.ShardsNum = int32(n)
 			}
-			req.ShardsNum = int32(n)
 		case "partitionsNum":
-			n, err := strconv.ParseInt(v, 10, 64)
-			if err != nil {
-				return errs.InvalidParameter("partitionsNum %q is not an integer", v)
+			// Milvus ignores a partitionsNum that is not an integer
+			// (handler_v2.go:1969-1972).
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+				req.NumPartitions = n
 			}
-			req.NumPartitions = n
 		case "ttlSeconds":
 			req.Properties = append(req.Properties, &commonpb.KeyValuePair{Key: "collection.ttl.seconds", Value: v})
 		case "max_length":

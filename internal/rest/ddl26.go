@@ -112,14 +112,14 @@ func addedField(f *fieldSchemaReq) (*schemapb.FieldSchema, error) {
 	}
 	dt, ok := schemapb.DataType_value[f.DataType]
 	if !ok {
-		return nil, errs.InvalidParameter("field %s: unknown dataType %q", f.FieldName, f.DataType)
+		return nil, errs.InvalidParameter("data type %s is invalid(case sensitive)", f.DataType) // request_v2.go:626
 	}
 	fs := &schemapb.FieldSchema{Name: f.FieldName, DataType: schemapb.DataType(dt), IsPrimaryKey: f.IsPrimary,
 		IsPartitionKey: f.IsPartitionKey, IsClusteringKey: f.IsClusteringKey, Nullable: f.Nullable, Description: f.Description}
 	if fs.DataType == schemapb.DataType_Array {
 		et, ok := schemapb.DataType_value[f.ElementDataType]
 		if !ok {
-			return nil, errs.InvalidParameter("field %s: unknown elementDataType %q", f.FieldName, f.ElementDataType)
+			return nil, errs.InvalidParameter("element data type %s is invalid(case sensitive)", f.ElementDataType)
 		}
 		fs.ElementType = schemapb.DataType(et)
 	}
@@ -127,7 +127,7 @@ func addedField(f *fieldSchemaReq) (*schemapb.FieldSchema, error) {
 	if f.DefaultValue != nil {
 		dv, err := defaultValue(fs.DataType, f.DefaultValue)
 		if err != nil {
-			return nil, errs.InvalidParameter("field %s: default value: %v", f.FieldName, err)
+			return nil, errs.InvalidParameter("convert defaultValue fail, err: %v", err) // request_v2.go:643
 		}
 		fs.DefaultValue = dv
 	}

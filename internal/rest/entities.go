@@ -98,20 +98,21 @@ func idsValue(ids *schemapb.IDs, allowInt64 bool) any {
 }
 
 type deleteReq struct {
-	CollectionName string          `json:"collectionName"`
-	PartitionName  string          `json:"partitionName"`
-	Filter         string          `json:"filter"`
-	ID             json.RawMessage `json:"id"`
-	ExprParams     map[string]any  `json:"exprParams"`
+	CollectionName string         `json:"collectionName"`
+	PartitionName  string         `json:"partitionName"`
+	Filter         string         `json:"filter"`
+	ExprParams     map[string]any `json:"exprParams"`
 }
 
-// delete deletes by filter, or by primary keys ("id": a key or an array).
+// delete deletes by filter. Milvus 2.6's CollectionFilterReq requires the
+// filter (request_v2.go:317-323), so its by-"id" branch (handler_v2.go:1216)
+// is never reached; bind refuses a body without one the same way.
 func (h *Handler) delete(ctx context.Context, c *call) (any, error) {
 	var r deleteReq
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if err := required("collectionName", r.CollectionName); err != nil {
+	if err := required("collectionName", r.CollectionName, "filter", r.Filter); err != nil {
 		return nil, err
 	}
 	templates, err := exprTemplates(r.ExprParams)
@@ -119,18 +120,6 @@ func (h *Handler) delete(ctx context.Context, c *call) (any, error) {
 		return nil, err
 	}
 	filter := r.Filter
-	if filter == "" {
-		if len(r.ID) == 0 {
-			return nil, required("filter", "")
-		}
-		schema, err := h.schemaOf(ctx, c.db, r.CollectionName)
-		if err != nil {
-			return nil, err
-		}
-		if filter, err = pkFilter(schema, r.ID, templates); err != nil {
-			return nil, err
-		}
-	}
 	res, err := h.p.Delete(ctx, &milvuspb.DeleteRequest{DbName: c.db, CollectionName: r.CollectionName,
 		PartitionName: r.PartitionName, Expr: filter, ExprTemplateValues: templates})
 	if err != nil {
@@ -294,7 +283,7 @@ func setConsistency(name string, level *commonpb.ConsistencyLevel, useDefault *b
 	}
 	v, ok := commonpb.ConsistencyLevel_value[name]
 	if !ok {
-		return errs.InvalidParameterValue("Strong, Session, Bounded, Eventually or Customized", name, "invalid consistencyLevel")
+		return consistencyErr(name)
 	}
 	*level = commonpb.ConsistencyLevel(v)
 	return nil

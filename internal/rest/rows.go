@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/distance"
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/jsonrows"
 )
 
@@ -35,7 +37,9 @@ const maxRows = 1 << 20
 // Every error wraps errInvalidData (code 1804).
 func rowsToColumns(schema *schemapb.CollectionSchema, rows []json.RawMessage, upsert bool) ([]*schemapb.FieldData, error) {
 	if len(rows) == 0 {
-		return nil, restErr(errInvalidData, "no rows to insert")
+		// checkAndSetData answers an empty data with merr's
+		// ErrMissingRequiredParameters (httpserver/utils.go:367).
+		return nil, restErr(errInvalidData, "missing required parameters")
 	}
 	if len(rows) > maxRows {
 		return nil, restErr(errInvalidData, "%d rows in one request, at most %d", len(rows), maxRows)
@@ -48,18 +52,21 @@ func rowsToColumns(schema *schemapb.CollectionSchema, rows []json.RawMessage, up
 	}
 	row := func(i int) (map[string]json.RawMessage, error) {
 		obj, err := decodeObject(rows[i])
+		var notObj errNotObject
+		if errors.As(err, &notObj) {
+			return nil, paramInvalid("JSON", string(notObj), "NULL:0, FALSE:1, NUMBER:2, STRING:3, TRUE:4, JSON:5")
+		}
 		if err != nil {
 			return nil, fmt.Errorf("row %d: %v", i, err)
 		}
 		return obj, nil
 	}
 	fields, err := jsonrows.ToColumns(schema, len(rows), row, jsonrows.Options{
-		Omit: omit,
-		Missing: func(i int, field string) error {
-			return fmt.Errorf("row %d: field %s is missing", i, field)
-		},
-		Unknown: func(i int, key string) error {
-			return fmt.Errorf("row %d: field %s is not in the collection schema and the dynamic field is disabled", i, key)
+		Omit:    omit,
+		Missing: func(i int, field string) error { return missingValue(schema, i, field) },
+		Unknown: func(int, string) error {
+			// httpserver/utils.go:691
+			return errs.InvalidParameter("has pass more field without dynamic schema, please check it")
 		},
 	})
 	if err != nil {
@@ -72,7 +79,13 @@ func rowsToColumns(schema *schemapb.CollectionSchema, rows []json.RawMessage, up
 func decodeObject(raw json.RawMessage) (map[string]json.RawMessage, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
-		return nil, fmt.Errorf("a row must be a JSON object")
+		// gjson's type names, as checkAndSetData reports a row that is
+		// not an object (httpserver/utils.go:698).
+		kind := map[byte]string{'"': "String", 't': "True", 'f': "False", 'n': "Null"}[firstByte(raw)]
+		if kind == "" {
+			kind = "Number"
+		}
+		return nil, errNotObject(kind)
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
@@ -266,3 +279,36 @@ func nonNil[T any](s []T) []T {
 	}
 	return s
 }
+
+func firstByte(b []byte) byte {
+	if len(b) == 0 {
+		return 'n'
+	}
+	return b[0]
+}
+
+// missingValue is the error for a row without a value of a field that is
+// neither nullable nor defaulted. Milvus's checkAndSetData refuses a
+// missing vector ("missing vector field", utils.go:421-483) and a missing
+// Int64 (json.Number("").Int64(), utils.go:515); the other scalar types it
+// converts from an empty string, which Milvago does not guess at.
+func missingValue(schema *schemapb.CollectionSchema, row int, field string) error {
+	for _, f := range schema.GetFields() {
+		if f.GetName() != field {
+			continue
+		}
+		switch {
+		case column.IsVector(f.GetDataType()):
+			return paramInvalid(f.GetDataType().String(), "", "missing vector field: "+field)
+		case f.GetDataType() == schemapb.DataType_Int64:
+			return paramInvalid("Int64", "", `strconv.ParseInt: parsing "": invalid syntax`)
+		}
+	}
+	return fmt.Errorf("row %d: field %s is missing", row, field)
+}
+
+// errNotObject is a row that is not a JSON object, by gjson's name of its
+// type.
+type errNotObject string
+
+func (e errNotObject) Error() string { return "a row must be a JSON object, not " + string(e) }

@@ -87,9 +87,9 @@ func TestRowsErrors(t *testing.T) {
 		}
 	}
 	base := `"vec": [1, 2, 3], "b": true, "i8": 1, "f": 1, "s": "x", "js": 1, "arr": [], "bin": [1, 2], "sp": {"1": 1}`
-	f(`[]`, "no rows")
-	f(`[1]`, "must be a JSON object")
-	f(`[{"id": 1}]`, "field vec is missing")
+	f(`[]`, "fail to deal the insert data, error: missing required parameters")
+	f(`[1]`, "NULL:0, FALSE:1, NUMBER:2, STRING:3, TRUE:4, JSON:5: invalid parameter[expected=JSON][actual=Number]")
+	f(`[{"id": 1}]`, "missing vector field: vec: invalid parameter[expected=FloatVector][actual=]")
 	f(`[{"id": 1, "vec": [1, 2], "b": true}]`, "dim is 3")
 	f(`[{"id": 1.5, `+base+`}]`, "not an integer")
 	f(`[{"id": 1, `+base+`, "i8": 300}]`, "out of range")
@@ -103,7 +103,7 @@ func TestRowsErrors(t *testing.T) {
 	noDyn := testSchema()
 	noDyn.Fields = noDyn.Fields[:len(noDyn.Fields)-1]
 	if _, err := rowsToColumns(noDyn, rawRows(t, `[{"id": 1, `+base+`, "color": "red"}]`), false); err == nil ||
-		!strings.Contains(err.Error(), "dynamic field is disabled") {
+		!strings.Contains(err.Error(), "error: has pass more field without dynamic schema, please check it: invalid parameter") {
 		t.Fatalf("extra key without dynamic field: %v", err)
 	}
 }

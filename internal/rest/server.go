@@ -38,18 +38,29 @@ func (*panicError) Error() string { return errs.ErrServiceInternal.Msg }
 func (*panicError) Unwrap() error { return errs.ErrServiceInternal }
 
 // restError is a REST-layer error rendered as Milvus does:
-// "<catalogue message>, error: <detail>".
+// "<catalogue message>, error: <detail>", or the catalogue message and a
+// fixed suffix.
 type restError struct {
 	base   *errs.Error
 	detail string
+	suffix string // when set, replaces ", error: <detail>"
 }
 
-func (e *restError) Error() string { return e.base.Msg + ", error: " + e.detail }
+func (e *restError) Error() string {
+	if e.suffix != "" {
+		return e.base.Msg + e.suffix
+	}
+	return e.base.Msg + ", error: " + e.detail
+}
 func (e *restError) Unwrap() error { return e.base }
 
 func restErr(base *errs.Error, format string, args ...any) error {
 	return &restError{base: base, detail: fmt.Sprintf(format, args...)}
 }
+
+// notFoundBody is gin's default 404 body, what Milvus answers for a path or
+// method it does not route.
+const notFoundBody = "404 page not found"
 
 // Header names Milvus's REST server reads.
 const (
@@ -201,13 +212,13 @@ var unimplemented = []string{
 func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	path, ok := strings.CutPrefix(req.URL.Path, Prefix)
 	ep := h.routes[path]
-	if !ok || ep == nil {
-		writeJSON(w, http.StatusNotFound, map[string]any{"code": http.StatusNotFound, "message": "path " + req.URL.Path + " not found"})
-		return
-	}
-	if req.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"code": http.StatusMethodNotAllowed, "message": "method " + req.Method + " not allowed, use POST"})
+	if !ok || ep == nil || req.Method != http.MethodPost {
+		// Milvus's gin router answers an unknown path, and a known one
+		// asked with another method (HandleMethodNotAllowed is off), with
+		// gin's plain-text 404.
+		w.Header().Set("Content-Type", "text/plain")
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, notFoundBody)
 		return
 	}
 	ctx := req.Context()
@@ -268,16 +279,15 @@ func (h *Handler) serve(ctx context.Context, ep endpoint, req *http.Request) (re
 	if err != nil {
 		return nil, restErr(errIncorrectFormat, "read body: %v", err)
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		body = []byte("{}")
+	if err := bind(strings.TrimPrefix(req.URL.Path, Prefix), body); err != nil {
+		return nil, err
 	}
 	var head struct {
-		DBName string `json:"dbName"`
+		DBName any `json:"dbName"`
 	}
-	if err := json.Unmarshal(body, &head); err != nil {
-		return nil, restErr(errIncorrectFormat, "%v", err)
-	}
-	c := &call{body: body, db: head.DBName, allowInt64: true}
+	json.NewDecoder(bytes.NewReader(body)).Decode(&head) // bind checked the body; a non-string dbName is no name
+	c := &call{body: body, allowInt64: true}
+	c.db, _ = head.DBName.(string)
 	if c.db == "" {
 		c.db = req.Header.Get(headerDBName)
 	}

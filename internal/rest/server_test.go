@@ -40,7 +40,7 @@ func TestEnvelopeAndErrors(t *testing.T) {
 			return envelope{"data": 1, "topks": []int64{1}}, nil
 		},
 		"/panic": func(ctx context.Context, c *call) (any, error) { panic("boom") },
-		"/need": func(ctx context.Context, c *call) (any, error) {
+		"/collections/has": func(ctx context.Context, c *call) (any, error) {
 			r, err := c.collectionName()
 			return r, err
 		},
@@ -57,7 +57,7 @@ func TestEnvelopeAndErrors(t *testing.T) {
 	if seen.db != "db1" || !seen.allowInt64 || m["data"].([]any)[0] != "a" {
 		t.Fatalf("ok: %v, call %+v", m, seen)
 	}
-	f("/ok", ``, map[string]string{"DB-Name": "db2", "Accept-Type-Allow-Int64": "false", "Authorization": "Bearer x"}, 200, 0)
+	f("/ok", `{}`, map[string]string{"DB-Name": "db2", "Accept-Type-Allow-Int64": "false", "Authorization": "Bearer x"}, 200, 0)
 	if seen.db != "db2" || seen.allowInt64 {
 		t.Fatalf("headers: call %+v", seen)
 	}
@@ -69,15 +69,20 @@ func TestEnvelopeAndErrors(t *testing.T) {
 		t.Fatalf("envelope: %v", m)
 	}
 	f("/ok", `{"dbName": `, nil, 200, 1801)
-	f("/ok", `[1]`, nil, 200, 1801)
-	f("/need", `{"collectionName": 5}`, nil, 200, 1801)
-	f("/need", `{}`, nil, 200, 1802)
+	f("/collections/has", `[1]`, nil, 200, 1801)
+	f("/collections/has", `{"collectionName": 5}`, nil, 200, 1801)
+	f("/collections/has", `{}`, nil, 200, 1802)
+	f("/ok", ``, nil, 200, 1801)
 	if m := f("/panic", `{}`, nil, 200, 5); !strings.Contains(m["message"].(string), "boom") {
 		t.Fatalf("panic: %v", m)
 	}
-	f("/nothing", `{}`, nil, 404, 404)
-	if status, _ := do(t, h, http.MethodGet, Prefix+"/ok", "", nil); status != http.StatusMethodNotAllowed {
-		t.Fatalf("GET: HTTP %d", status)
+	for _, r := range []struct{ method, path string }{{http.MethodPost, "/nothing"}, {http.MethodGet, "/ok"}} {
+		req := httptest.NewRequest(r.method, Prefix+r.path, strings.NewReader("{}"))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusNotFound || rec.Body.String() != "404 page not found" {
+			t.Fatalf("%s %s: HTTP %d %q, want gin's 404", r.method, r.path, rec.Code, rec.Body.String())
+		}
 	}
 }
 

@@ -154,6 +154,16 @@ func TestMilvusServerErrorTable(t *testing.T) {
 		{"drop the vector index of a loaded collection", func() error {
 			return cli.DropIndex(ctx, milvusclient.NewDropIndexOption(loaded, "vec"))
 		}, 1100, "vector index cannot be dropped on loaded collection: "},
+		// internal/proxy/task.go:2663 loadPartitionsTask.Execute (errors.New: 65535)
+		{"load no partitions", func() error {
+			r, err := svc.LoadPartitions(ctx, &milvuspb.LoadPartitionsRequest{CollectionName: loaded})
+			return merr.CheckRPCCall(r, err)
+		}, 65535, "failed to load partition, due to no partition specified"},
+		// internal/querycoordv2/services.go:169 ShowLoadPartitions, even for a collection not loaded
+		{"loading progress of a partition not loaded", func() error {
+			r, err := svc.GetLoadingProgress(ctx, &milvuspb.GetLoadingProgressRequest{CollectionName: idle, PartitionNames: []string{"_default"}})
+			return merr.CheckRPCCall(r, err)
+		}, 201, "partition not loaded[partition="},
 		// internal/proxy/task_search.go:207 (errors.New: 65535)
 		{"1025 sub-searches", func() error {
 			subs := make([]*milvuspb.SearchRequest, 1025)

@@ -72,9 +72,9 @@ func TestRESTCollectionFunctions(t *testing.T) {
 	// Request shapes: required keys (1802) and the function type by its
 	// exact enum name (1100, "Unsupported function type").
 	wantMsg("/collections/add_function", map[string]any{"collectionName": "rf"}, 1802, "missing required parameters")
-	wantMsg("/collections/add_function", map[string]any{"function": bm2}, 1802, "collectionName")
-	wantMsg("/collections/alter_function", map[string]any{"collectionName": "rf", "function": bm2}, 1802, "functionName")
-	wantMsg("/collections/drop_function", map[string]any{"collectionName": "rf"}, 1802, "FunctionName")
+	wantMsg("/collections/add_function", map[string]any{"function": bm2}, 1802, "Key: 'CollectionAddFunction.CollectionName' Error:Field validation for 'CollectionName' failed on the 'required' tag")
+	wantMsg("/collections/alter_function", map[string]any{"collectionName": "rf", "function": bm2}, 1802, "Key: 'CollectionAlterFunction.FunctionName' Error")
+	wantMsg("/collections/drop_function", map[string]any{"collectionName": "rf"}, 1802, "Key: 'CollectionDropFunction.FunctionName' Error")
 	wantMsg("/collections/add_function", map[string]any{"collectionName": "rf", "function": map[string]any{
 		"name": "e", "type": "bm25", "inputFieldNames": []string{"text"}, "outputFieldNames": []string{"sparse"}}},
 		1100, "Unsupported function type: bm25")

@@ -6,6 +6,13 @@
 // format, with each verb standing for any text.
 //
 //	go run ./tools/errtexts -pkg internal/proxy -tests internal/proxy,tests/e2e,internal/rest
+//	go run ./tools/errtexts -mode rest
+//
+// -mode rest scans internal/rest, the REST layer's own texts: the details
+// given to restErr, the Msg of errs.Error literals, the errs constructors,
+// fmt.Errorf texts that do not wrap (%w) another error (rows.go's, which
+// end up in a 1804 answer's detail) and string constants named *Msg or
+// *Body (fixed answers such as the empty-body suffix and gin's 404).
 //
 // It prints "unpinned FILE:LINE TEXT" for each text no test holds and a
 // summary line; -all prints the pinned ones too.
@@ -31,10 +38,17 @@ var constructors = map[string]bool{
 	"errPlain": true, "errInvalidMsg": true, "errInvalidValue": true, "errInvalidRange": true,
 	"errWithField": true, "errCollectionLoaded": true, "errGeometry": true,
 	"errs.InvalidParameter": true, "errs.InvalidParameterValue": true, "errs.CollectionNotLoaded": true,
-	"errs.PartitionNotFound": true, "errs.FieldNotFound": true, "errs.Plain": true,
+	"errs.PartitionNotFound": true, "errs.FieldNotFound": true, "errs.Plain": true, "errs.ImportFailed": true,
 }
 
+// restConstructors are, in -mode rest, the calls whose string arguments
+// are texts besides constructors.
+var restConstructors = map[string]bool{"restErr": true, "fmt.Errorf": true}
+
 var verb = regexp.MustCompile(`%[-+# 0-9.*]*[a-zA-Z%]`)
+
+// rest is -mode rest.
+var rest bool
 
 type site struct {
 	pos  string
@@ -42,10 +56,18 @@ type site struct {
 }
 
 func main() {
-	pkg := flag.String("pkg", "internal/proxy", "package directory to scan")
+	mode := flag.String("mode", "proxy", "proxy: the proxy's constructors; rest: internal/rest's own texts")
+	pkg := flag.String("pkg", "", "package directory to scan (default internal/proxy, or internal/rest with -mode rest)")
 	tests := flag.String("tests", "internal/proxy,tests/e2e,internal/rest", "comma-separated directories whose _test.go files pin texts")
 	all := flag.Bool("all", false, "print pinned texts too")
 	flag.Parse()
+	rest = *mode == "rest"
+	if *pkg == "" {
+		*pkg = "internal/proxy"
+		if rest {
+			*pkg = "internal/rest"
+		}
+	}
 	if err := run(*pkg, strings.Split(*tests, ","), *all); err != nil {
 		slog.Error("errtexts", "err", err)
 		os.Exit(1)
@@ -138,22 +160,26 @@ func scan(dir string) ([]site, error) {
 		if err != nil {
 			return nil, fmt.Errorf("parse: %w", err)
 		}
+		add := func(lit *ast.BasicLit) {
+			s, err := strconv.Unquote(lit.Value)
+			if err != nil || len(strings.TrimSpace(s)) < 4 || isKey(s) || (rest && strings.Contains(s, "%w")) {
+				return
+			}
+			p := fset.Position(lit.Pos())
+			out = append(out, site{pos: fmt.Sprintf("%s:%d", p.Filename, p.Line), text: s})
+		}
 		ast.Inspect(f, func(n ast.Node) bool {
+			if rest {
+				restSites(n, add)
+			}
 			call, ok := n.(*ast.CallExpr)
-			if !ok || !constructors[callee(call.Fun)] {
+			if !ok || !constructors[callee(call.Fun)] && !(rest && restConstructors[callee(call.Fun)]) {
 				return true
 			}
 			for _, a := range call.Args {
-				lit, ok := a.(*ast.BasicLit)
-				if !ok || lit.Kind != token.STRING {
-					continue
+				if lit, ok := a.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					add(lit)
 				}
-				s, err := strconv.Unquote(lit.Value)
-				if err != nil || len(strings.TrimSpace(s)) < 4 || isKey(s) {
-					continue
-				}
-				p := fset.Position(lit.Pos())
-				out = append(out, site{pos: fmt.Sprintf("%s:%d", p.Filename, p.Line), text: s})
 			}
 			return true
 		})
@@ -177,4 +203,34 @@ func callee(e ast.Expr) string {
 		}
 	}
 	return ""
+}
+
+// restSites finds, in -mode rest, the texts that are not call arguments:
+// the Msg of an errs.Error literal and string constants named *Msg or
+// *Body.
+func restSites(n ast.Node, add func(*ast.BasicLit)) {
+	switch n := n.(type) {
+	case *ast.CompositeLit:
+		if sel, ok := n.Type.(*ast.SelectorExpr); !ok || sel.Sel.Name != "Error" {
+			return
+		}
+		for _, e := range n.Elts {
+			kv, ok := e.(*ast.KeyValueExpr)
+			if k, isID := kv.Key.(*ast.Ident); !ok || !isID || k.Name != "Msg" {
+				continue
+			}
+			if lit, ok := kv.Value.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				add(lit)
+			}
+		}
+	case *ast.ValueSpec:
+		for i, name := range n.Names {
+			if i >= len(n.Values) || !(strings.HasSuffix(name.Name, "Msg") || strings.HasSuffix(name.Name, "Body")) {
+				continue
+			}
+			if lit, ok := n.Values[i].(*ast.BasicLit); ok && lit.Kind == token.STRING {
+				add(lit)
+			}
+		}
+	}
 }

@@ -397,7 +397,7 @@ func (n *roleNode) run(ctx context.Context) error {
 // register publishes the process's session under its role.
 func (n *roleNode) register(ctx context.Context) error {
 	cfg := session.Config{Role: n.role, Address: n.addr, Version: rpc.Version,
-		TTL: time.Duration(n.cfg.Common.Session.TTL) * time.Second}
+		TTL: time.Duration(n.cfg.Common.Session.TTL) * time.Second, Labels: session.LabelsFromEnv(n.role, os.Environ())}
 	if n.objects != nil {
 		// Server IDs under the object store's high-water mark, as the
 		// root coordinator's IDs: a wiped meta store does not reuse them.

@@ -111,7 +111,7 @@ func (p *queryNodePool) all() (map[int64]*workerrpc.QueryNodeClient, error) {
 func nodeInfos(ms []session.Info) []querycoord.NodeInfo {
 	out := make([]querycoord.NodeInfo, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, querycoord.NodeInfo{ID: m.ServerID, Addr: m.Address})
+		out = append(out, querycoord.NodeInfo{ID: m.ServerID, Addr: m.Address, Labels: m.ServerLabels})
 	}
 	slices.SortFunc(out, func(a, b querycoord.NodeInfo) int { return int(a.ID - b.ID) })
 	return out

@@ -297,7 +297,8 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 	g.Go(func() error { return r.Run(gctx) })
 	g.Go(func() error { return memtrim.New(s.cfg.MemTrim, s.logger).Run(gctx) })
 	// The in-process query node is the only one: every replica's.
-	if err := s.qcoord.SetNodes(gctx, []querycoord.NodeInfo{{ID: standaloneQueryNode, Addr: grpcL.Addr().String()}}); err != nil {
+	if err := s.qcoord.SetNodes(gctx, []querycoord.NodeInfo{{ID: standaloneQueryNode, Addr: grpcL.Addr().String(),
+		Labels: session.LabelsFromEnv(session.RoleQueryNode, os.Environ())}}); err != nil {
 		return err
 	}
 	// Refuse writes from the first request if memory or disk is short.

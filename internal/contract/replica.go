@@ -14,6 +14,10 @@ type Replica struct {
 	ResourceGroup string
 	Nodes         []int64
 	Shards        []ShardReplica
+	// Outbound counts, per other resource group, the replica's read-only
+	// nodes there: nodes it keeps serving from outside its own group
+	// until that group has a node for it (Milvus's NumOutboundNode).
+	Outbound map[string]int32
 }
 
 // ShardReplica is one shard of a replica: its serving node and that
@@ -43,6 +47,16 @@ type RGConfig struct {
 	Limits       int32    `json:"limits"`
 	TransferFrom []string `json:"transfer_from,omitempty"`
 	TransferTo   []string `json:"transfer_to,omitempty"`
+	// NodeLabels is node_filter.node_labels: a group other than the
+	// default one takes only query nodes carrying every one of these
+	// labels (empty: any node).
+	NodeLabels []NodeLabel `json:"node_labels,omitempty"`
+}
+
+// NodeLabel is one key and value of a query node's labels.
+type NodeLabel struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
 }
 
 func (c RGConfig) String() string {
@@ -51,7 +65,8 @@ func (c RGConfig) String() string {
 
 // Equal reports whether two configurations are the same.
 func (c RGConfig) Equal(o RGConfig) bool {
-	return c.Requests == o.Requests && c.Limits == o.Limits && slices.Equal(c.TransferFrom, o.TransferFrom) && slices.Equal(c.TransferTo, o.TransferTo)
+	return c.Requests == o.Requests && c.Limits == o.Limits && slices.Equal(c.TransferFrom, o.TransferFrom) && slices.Equal(c.TransferTo, o.TransferTo) &&
+		slices.Equal(c.NodeLabels, o.NodeLabels)
 }
 
 // RGNode is a query node of a resource group.
@@ -66,9 +81,10 @@ type RGInfo struct {
 	Config RGConfig
 	Nodes  []RGNode
 	// LoadedReplicas counts, per collection, its replicas in the group;
-	// Outgoing, per collection, its replicas elsewhere using nodes of this
-	// group, Incoming those in this group using nodes of others (empty: a
-	// replica uses only its own group's nodes).
+	// Outgoing, per collection, the read-only nodes outside the group that
+	// its replicas in the group still use, Incoming the group's nodes that
+	// its replicas in other groups still use (Milvus's NumOutgoingNode and
+	// NumIncomingNode; empty: every replica uses its own group's nodes).
 	LoadedReplicas map[int64]int32
 	Outgoing       map[int64]int32
 	Incoming       map[int64]int32

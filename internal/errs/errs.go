@@ -192,12 +192,13 @@ func ImportFailed(format string, args ...any) error {
 	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), ErrImportFailed)
 }
 
-// InvalidParameterValue is ErrParameterInvalid in Milvus's expected/actual
-// form: "invalid parameter[expected=...][actual=...]".
+// InvalidParameterValue is merr.WrapErrParameterInvalid: "invalid
+// parameter[expected=...][actual=...]", behind the reason when there is
+// one ("<reason>: invalid parameter[...]", as errors.Wrap puts it).
 func InvalidParameterValue(expected, actual any, reason ...string) error {
-	d := fmt.Sprintf("[expected=%v][actual=%v]", expected, actual)
+	err := error(&detailed{base: ErrParameterInvalid, detail: fmt.Sprintf("[expected=%v][actual=%v]", expected, actual)})
 	if len(reason) > 0 && reason[0] != "" {
-		d += ": " + reason[0]
+		err = fmt.Errorf("%s: %w", reason[0], err)
 	}
-	return &detailed{base: ErrParameterInvalid, detail: d}
+	return err
 }

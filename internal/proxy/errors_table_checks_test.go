@@ -9,6 +9,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/model"
@@ -105,6 +106,25 @@ func TestMilvusCheckErrorTable(t *testing.T) {
 	}
 	embList := &schemapb.FieldSchema{Name: "ev", DataType: schemapb.DataType_ArrayOfVector, ElementType: schemapb.DataType_FloatVector,
 		TypeParams: kv("dim", "2", "max_capacity", "1")}
+	// embSearch parses a search of st[ev] (one query of type typ) with the
+	// extra search params kvs.
+	embSearch := func(typ commonpb.PlaceholderType, kvs ...string) func() error {
+		return func() error {
+			s := schema()
+			s.StructArrayFields = []*schemapb.StructArrayFieldSchema{{Name: "st", Fields: []*schemapb.FieldSchema{
+				proto.Clone(embList).(*schemapb.FieldSchema)}}}
+			flattenStructArrays(s) // as CreateCollection stores it: st[ev]
+			ph, err := proto.Marshal(&commonpb.PlaceholderGroup{Placeholders: []*commonpb.PlaceholderValue{
+				{Tag: "$0", Type: typ, Values: [][]byte{make([]byte, 8)}}}})
+			if err != nil {
+				return err
+			}
+			params := append(kv("anns_field", "st[ev]", "topk", "3"), kv(kvs...)...)
+			_, err = parseSearchRequest(DefaultLimits(), s, &milvuspb.SearchRequest{Nq: 1, SearchParams: params,
+				SearchInput: &milvuspb.SearchRequest_PlaceholderGroup{PlaceholderGroup: ph}}, nil)
+			return err
+		}
+	}
 	vecArray := func(elem schemapb.DataType, rows ...[]float32) *schemapb.FieldData {
 		va := &schemapb.VectorArray{Dim: 2, ElementType: elem}
 		for _, r := range rows {
@@ -396,6 +416,18 @@ func TestMilvusCheckErrorTable(t *testing.T) {
 				&milvuspb.SearchRequest{}, nil)
 			return err
 		}, 1100, "the number of placeholders must be 1, but got 2"},
+		// internal/proxy/search_util.go:299-318 parseSearchInfo step 7: Milvus
+		// 2.6 refuses grouping for any search of an embedding list field, a
+		// MAX_SIM one or an element-level one (a plain vector), after the
+		// group-by parse (step 5) and the range-search check (step 6).
+		{"grouping a MAX_SIM search", embSearch(commonpb.PlaceholderType_EmbListFloatVector, "group_by_field", "id"), 1100,
+			"group by search is not supported for vector array (embedding list) fields, fieldName:->st[ev]: invalid parameter[expected=][actual=]"},
+		{"grouping an element-level search", embSearch(commonpb.PlaceholderType_FloatVector, "group_by_field", "id"), 1100,
+			"group by search is not supported for vector array (embedding list) fields, fieldName:->st[ev]: invalid parameter[expected=][actual=]"},
+		{"grouping an embedding list search by a missing field", embSearch(commonpb.PlaceholderType_FloatVector, "group_by_field", "nope"), 1700,
+			"groupBy field not found in schema"},
+		{"grouping a range search of an embedding list", embSearch(commonpb.PlaceholderType_FloatVector, "group_by_field", "id",
+			"params", `{"radius": 0.5}`), 1100, "Not allowed to do range-search when doing search-group-by"},
 		// internal/proxy/task_search.go BM25 search (function_util / delegator)
 		{"BM25 output searched with L2", func() error {
 			_, err := bm25Queries(schema(), sparse(), &searchSpec{Metric: "L2"}, &commonpb.PlaceholderValue{}, 1, "")

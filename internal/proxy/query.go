@@ -42,19 +42,13 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 	if iter.iterator {
 		pinTS = req.GetGuaranteeTimestamp()
 	}
-	countOnly := false
-	for _, f := range req.GetOutputFields() {
-		if strings.EqualFold(strings.TrimSpace(f), "count(*)") {
-			countOnly = true
-		}
-	}
-	if countOnly && len(req.GetOutputFields()) > 1 {
-		return nil, errs.InvalidParameter("count entities with pagination is not allowed")
-	}
+	// Milvus's matchCountRule: a count plan only for "count(*)" alone; in a
+	// longer list it is an output field like any other, which
+	// translateOutputFields refuses ("field count(*) not exist", or "parse
+	// output field name failed: count(*)" with a dynamic field).
+	outputs := req.GetOutputFields()
+	countOnly := len(outputs) == 1 && strings.EqualFold(strings.TrimSpace(outputs[0]), "count(*)")
 	text := strings.TrimSpace(req.GetExpr())
-	if text == "" && limit <= 0 && !countOnly {
-		return nil, errs.InvalidParameter("empty expression should be used with limit")
-	}
 	zone, err := requestZone(c, req.GetQueryParams())
 	if err != nil {
 		return nil, err
@@ -66,6 +60,18 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 		}
 		if filter, err = s.withJSONCasts(ctx, c, filter); err != nil {
 			return nil, err
+		}
+	}
+	// createPlanArgs: the filter, then the output fields; PreExecute then
+	// refuses an unlimited query without a filter.
+	var outIDs []int64
+	var dynKeys, outNames []string
+	if !countOnly {
+		if outIDs, dynKeys, outNames, err = resolveOutputFields(c.Schema, outputs, false); err != nil {
+			return nil, err
+		}
+		if text == "" && limit <= 0 {
+			return nil, errs.InvalidParameter("empty expression should be used with limit")
 		}
 	}
 	// Milvus validates the whole request first; a collection that is not
@@ -84,10 +90,6 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 		count := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: []int64{r.Count}}
 		fd := column.ToFieldData(count, &schemapb.FieldSchema{Name: "count(*)", DataType: schemapb.DataType_Int64})
 		return &milvuspb.QueryResults{CollectionName: c.Name, FieldsData: []*schemapb.FieldData{fd}, OutputFields: []string{"count(*)"}}, nil
-	}
-	outIDs, dynKeys, outNames, err := resolveOutputFields(c.Schema, req.GetOutputFields(), false)
-	if err != nil {
-		return nil, err
 	}
 	fetchIDs := withDynamicField(c, outIDs, dynKeys)
 	r, err := s.queryShardsAt(ctx, c, filter, partIDs, req.GetConsistencyLevel(), req.GetUseDefaultConsistency(), req.GetGuaranteeTimestamp(), pinTS, limit, offset, fetchIDs, false)

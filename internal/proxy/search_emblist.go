@@ -34,12 +34,19 @@ func isEmbListMetric(m index.Metric) bool { return segment.EmbListElementMetric(
 
 // parseEmbListSearch finishes parseSearchRequest for a search of an
 // embedding list field (a struct array's vector sub-field): no range,
-// grouping or iterator search (Milvus 2.6's parseSearchInfo), a MAX_SIM
+// grouping or iterator search (Milvus 2.6's parseSearchInfo, in that
+// order; element-level searches too), a MAX_SIM
 // metric, and one EmbList placeholder value per query.
 func parseEmbListSearch(spec *searchSpec, field *schemapb.FieldSchema, group *commonpb.PlaceholderGroup, req *milvuspb.SearchRequest, indexMetric func(int64) (index.Metric, bool)) (*searchSpec, error) {
 	name := field.GetName()
 	if _, ok := spec.Params["radius"]; ok {
 		return nil, errInvalidValue("", "", "range search is not supported for vector array (embedding list) fields, fieldName:->"+name)
+	}
+	// Milvus 2.6 refuses grouping for every search of an embedding list
+	// field, element-level ones included (parseSearchInfo step 7, before it
+	// looks at the placeholder); master lifted this, 2.6 did not.
+	if spec.GroupByField != "" {
+		return nil, errInvalidValue("", "", "group by search is not supported for vector array (embedding list) fields, fieldName:->"+name)
 	}
 	if v, ok := kvLookup(req.GetSearchParams(), "iterator"); ok && strings.EqualFold(v, "true") {
 		return nil, errInvalidValue("", "", "search iterator is not supported for vector array (embedding list) fields, fieldName:->"+name)
@@ -54,9 +61,6 @@ func parseEmbListSearch(spec *searchSpec, field *schemapb.FieldSchema, group *co
 	// vector against every element of the rows' lists, a row scoring its
 	// best element under an element metric (COSINE, IP, L2).
 	elementLevel := ph.GetType() == commonpb.PlaceholderType_FloatVector && field.GetElementType() == schemapb.DataType_FloatVector
-	if spec.GroupByField != "" && !elementLevel {
-		return nil, errInvalidValue("", "", "group by search is not supported for vector array (embedding list) fields, fieldName:->"+name)
-	}
 
 	metric, _ := kvLookup(req.GetSearchParams(), metricTypeKey)
 	metric = strings.ToUpper(strings.TrimSpace(metric))

@@ -31,6 +31,11 @@ type replica struct {
 	ResourceGroup string           `json:"resource_group"`
 	Nodes         []int64          `json:"nodes"`
 	Channels      map[string]int64 `json:"channels"`
+	// RONodes are Milvus's read-only nodes: live nodes outside the
+	// replica's resource group that keep serving its shards while it has
+	// no node of its own there (a replica transferred to a group without
+	// a free node waits for one, as in Milvus 2.6, instead of going dark).
+	RONodes []int64 `json:"ro_nodes,omitempty"`
 }
 
 func replicaKey(r *replica) string {
@@ -44,6 +49,9 @@ type nodeLoad struct{ node, collection int64 }
 type NodeInfo struct {
 	ID   int64
 	Addr string
+	// Labels are the node's server labels (Milvus's session ServerLabels),
+	// which resource groups' node filters match.
+	Labels map[string]string
 }
 
 func (s *Server) loadReplicas(ctx context.Context) error {
@@ -188,8 +196,10 @@ func (s *Server) SetNodes(ctx context.Context, nodes []NodeInfo) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.live = map[int64]string{}
+	s.labels = map[int64]map[string]string{}
 	for _, n := range nodes {
 		s.live[n.ID] = n.Addr
+		s.labels[n.ID] = n.Labels
 	}
 	var errList []error
 	// A collection loaded without replicas (state from before replicas, or
@@ -258,18 +268,33 @@ func (s *Server) rebalanceLocked(rs []*replica) bool {
 	owned := map[int64]bool{}
 	for _, r := range rs {
 		group := s.rgNodesLocked(r.ResourceGroup)
-		kept := r.Nodes[:0]
-		for _, n := range r.Nodes {
-			if _, ok := s.live[n]; ok && slices.Contains(group, n) {
+		var kept, outside []int64
+		for _, n := range slices.Concat(r.Nodes, r.RONodes) {
+			_, live := s.live[n]
+			switch {
+			case live && slices.Contains(group, n):
 				kept = append(kept, n)
-				owned[n] = true
-			} else {
-				changed = true
+			case live:
+				outside = append(outside, n)
 			}
 		}
-		r.Nodes = kept
+		// With no node of its group, the replica keeps its live nodes
+		// from elsewhere as read-only nodes (Milvus's RO nodes stay until
+		// their shards can move to a node of the replica's group).
+		var ro []int64
+		if len(kept) == 0 {
+			ro = outside
+		}
+		slices.Sort(ro)
+		if !slices.Equal(kept, r.Nodes) || !slices.Equal(ro, r.RONodes) {
+			changed = true
+		}
+		r.Nodes, r.RONodes = kept, ro
+		for _, n := range slices.Concat(kept, ro) {
+			owned[n] = true
+		}
 		for vc, n := range r.Channels {
-			if n != 0 && !slices.Contains(r.Nodes, n) {
+			if n != 0 && !slices.Contains(r.Nodes, n) && !slices.Contains(r.RONodes, n) {
 				r.unassign(vc, s)
 				changed = true
 			}
@@ -322,10 +347,29 @@ func (s *Server) rebalanceLocked(rs []*replica) bool {
 			changed = true
 		}
 	}
+	// A replica that got nodes of its group lets its read-only nodes go:
+	// their shards move to its own nodes, and the freed nodes may serve
+	// the other replicas of their group (a second pass).
+	released := false
+	for _, r := range rs {
+		if len(r.Nodes) == 0 || len(r.RONodes) == 0 {
+			continue
+		}
+		for vc, n := range r.Channels {
+			if slices.Contains(r.RONodes, n) {
+				r.unassign(vc, s)
+			}
+		}
+		r.RONodes = nil
+		released, changed = true, true
+	}
 	for _, r := range rs {
 		if s.assignLocked(r) {
 			changed = true
 		}
+	}
+	if released {
+		s.rebalanceLocked(rs)
 	}
 	return changed
 }
@@ -436,7 +480,16 @@ func (s *Server) Replicas(ctx context.Context, collectionID int64) ([]contract.R
 	}
 	out := make([]contract.Replica, 0, len(s.replicas[collectionID]))
 	for _, r := range s.replicas[collectionID] {
-		cr := contract.Replica{ID: r.ID, CollectionID: r.CollectionID, ResourceGroup: r.ResourceGroup, Nodes: slices.Clone(r.Nodes)}
+		// Milvus's fillReplicaInfo: NodeIds are the read-write and
+		// read-only nodes; NumOutboundNode counts the read-only ones by the
+		// other resource group they belong to.
+		cr := contract.Replica{ID: r.ID, CollectionID: r.CollectionID, ResourceGroup: r.ResourceGroup,
+			Nodes: slices.Sorted(slices.Values(slices.Concat(r.Nodes, r.RONodes))), Outbound: map[string]int32{}}
+		for _, n := range r.RONodes {
+			if g := s.groupOfLocked(n); g != "" && g != r.ResourceGroup {
+				cr.Outbound[g]++
+			}
+		}
 		for _, vc := range slices.Sorted(maps.Keys(r.Channels)) {
 			n := s.leaderLocked(r, vc)
 			cr.Shards = append(cr.Shards, contract.ShardReplica{VChannel: vc, NodeID: n, Addr: s.live[n]})

@@ -210,8 +210,20 @@ func (s *Server) DescribeResourceGroup(_ context.Context, name string) (RGInfo, 
 	for _, n := range g.Nodes {
 		info.Nodes = append(info.Nodes, contract.RGNode{ID: n, Addr: s.live[n]})
 	}
+	// Milvus's DescribeResourceGroup: a replica of this group counts its
+	// read-only nodes outside it as outgoing; a replica of another group
+	// counts its read-only nodes inside this one as incoming.
 	for id, rs := range s.replicas {
 		for _, r := range rs {
+			for _, n := range r.RONodes {
+				in := slices.Contains(g.Nodes, n)
+				switch {
+				case r.ResourceGroup == name && !in:
+					info.Outgoing[id]++
+				case r.ResourceGroup != name && in:
+					info.Incoming[id]++
+				}
+			}
 			if r.ResourceGroup == name {
 				info.LoadedReplicas[id]++
 			}
@@ -253,16 +265,19 @@ func (s *Server) TransferNode(ctx context.Context, source, target string, n int3
 	return s.UpdateResourceGroups(ctx, map[string]RGConfig{source: sc, target: dc})
 }
 
-// TransferReplica moves n replicas of a collection from one resource group
-// to another; their nodes become the target group's.
-func (s *Server) TransferReplica(ctx context.Context, source, target string, collectionID int64, n int64) error {
+// TransferReplica moves n replicas of a collection (named name in the
+// errors, as Milvus names it) from one resource group to another. As in
+// Milvus 2.6 the target needs no free node: a moved replica takes the
+// target's nodes it can get, and keeps serving from its old nodes (as
+// read-only nodes, DescribeResourceGroup's outgoing/incoming counts) until
+// the target has one for it.
+func (s *Server) TransferReplica(ctx context.Context, source, target string, collectionID int64, name string, n int64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.rgs[source]; !ok {
 		return rgNotFound(source)
 	}
-	dst, ok := s.rgs[target]
-	if !ok {
+	if _, ok := s.rgs[target]; !ok {
 		return rgNotFound(target)
 	}
 	// Milvus 2.6's checks, in its order
@@ -274,27 +289,20 @@ func (s *Server) TransferReplica(ctx context.Context, source, target string, col
 		return errs.InvalidParameterValue("NumReplica > 0", fmt.Sprintf("invalid NumReplica %d", n))
 	}
 	if _, loaded := s.loaded[collectionID]; !loaded {
-		return errs.CollectionNotLoaded(collectionID)
+		return errs.CollectionNotLoaded(name)
 	}
 	if all := len(s.replicas[collectionID]); int(n) > all {
 		return errs.InvalidParameterValue(n, all, "the number of replicas to transfer is greater than the number of replicas in the collection")
 	}
 	var from []*replica
-	inTarget := 0
 	for _, r := range s.replicas[collectionID] {
-		switch r.ResourceGroup {
-		case source:
+		if r.ResourceGroup == source {
 			from = append(from, r)
-		case target:
-			inTarget++
 		}
 	}
 	if int64(len(from)) < n {
 		return errs.InvalidParameterValue("NumReplica not greater than the number of replica in source resource group",
-			fmt.Sprintf("only found [%d] replicas of collection [%d] in source resource group [%s], but %d require", len(from), collectionID, source, n))
-	}
-	if need := inTarget + int(n); len(dst.Nodes) < need {
-		return errs.ResourceGroupNodeNotEnough(target, len(dst.Nodes), need)
+			fmt.Sprintf("only found [%d] replicas of collection [%s] in source resource group [%s], but %d require", len(from), name, source, n))
 	}
 	for _, r := range from[:n] {
 		r.ResourceGroup = target
@@ -303,6 +311,22 @@ func (s *Server) TransferReplica(ctx context.Context, source, target string, col
 		}
 	}
 	return s.applyNodesLocked(ctx)
+}
+
+// acceptsLocked is Milvus's ResourceGroup.AcceptNode: the default group
+// takes any node; another group any node when it has no node filter, else
+// only a node carrying every label of the filter.
+func (s *Server) acceptsLocked(g *resourceGroup, node int64) bool {
+	if g.Name == DefaultResourceGroup {
+		return true
+	}
+	labels := s.labels[node]
+	for _, l := range g.Config.NodeLabels {
+		if v, ok := labels[l.Key]; !ok || v != l.Value {
+			return false
+		}
+	}
+	return true
 }
 
 // groupOfLocked returns the resource group a node belongs to ("" none).
@@ -336,29 +360,59 @@ func (s *Server) assignGroupsLocked() bool {
 		g.Nodes = kept
 	}
 	names := slices.Sorted(maps.Keys(s.rgs))
-	deficit := func() *resourceGroup {
+	// A node a group's node filter no longer accepts leaves it (for the
+	// default group, or a group that takes it, below).
+	var homeless []int64
+	for _, name := range names {
+		g := s.rgs[name]
+		kept := g.Nodes[:0]
+		for _, n := range g.Nodes {
+			if s.acceptsLocked(g, n) {
+				kept = append(kept, n)
+			} else {
+				homeless = append(homeless, n)
+				changed = true
+			}
+		}
+		g.Nodes = kept
+	}
+	// deficit is the group furthest below its requests that accepts node
+	// (any node when node is 0).
+	deficit := func(node int64) *resourceGroup {
 		var best *resourceGroup
 		for _, name := range names {
 			g := s.rgs[name]
+			if node != 0 && !s.acceptsLocked(g, node) {
+				continue
+			}
 			if len(g.Nodes) < int(g.Config.Requests) && (best == nil || int(g.Config.Requests)-len(g.Nodes) > int(best.Config.Requests)-len(best.Nodes)) {
 				best = g
 			}
 		}
 		return best
 	}
-	for _, n := range s.liveNodesLocked() {
+	for _, n := range slices.Concat(homeless, s.liveNodesLocked()) {
 		if s.groupOfLocked(n) != "" {
 			continue
 		}
-		g := deficit()
+		g := deficit(n)
 		if g == nil {
 			g = s.rgs[DefaultResourceGroup]
 		}
 		g.Nodes = append(g.Nodes, n)
 		changed = true
 	}
-	move := func(from, to *resourceGroup) {
-		n := slices.Max(from.Nodes)
+	// movable is the highest node of from that to accepts (0: none).
+	movable := func(from, to *resourceGroup) int64 {
+		var best int64
+		for _, n := range from.Nodes {
+			if n > best && s.acceptsLocked(to, n) {
+				best = n
+			}
+		}
+		return best
+	}
+	move := func(from, to *resourceGroup, n int64) {
 		from.Nodes = slices.DeleteFunc(from.Nodes, func(x int64) bool { return x == n })
 		to.Nodes = append(to.Nodes, n)
 		changed = true
@@ -367,12 +421,13 @@ func (s *Server) assignGroupsLocked() bool {
 	for _, name := range names {
 		g := s.rgs[name]
 		for len(g.Nodes) > int(g.Config.Limits) {
+			n := slices.Max(g.Nodes)
 			to := s.rgs[DefaultResourceGroup]
-			if d := deficit(); d != nil {
+			if d := deficit(n); d != nil {
 				to = d
 			}
 			for _, t := range g.Config.TransferTo {
-				if o, ok := s.rgs[t]; ok && len(o.Nodes) < int(o.Config.Limits) {
+				if o, ok := s.rgs[t]; ok && len(o.Nodes) < int(o.Config.Limits) && s.acceptsLocked(o, n) {
 					to = o
 					break
 				}
@@ -380,29 +435,41 @@ func (s *Server) assignGroupsLocked() bool {
 			if to == g {
 				break
 			}
-			move(g, to)
+			move(g, to, n)
 		}
 	}
-	// Groups below requests take redundant nodes.
+	// Groups below requests take redundant nodes they accept.
+	stuck := map[*resourceGroup]bool{}
 	for {
-		g := deficit()
+		var g *resourceGroup
+		for _, name := range names {
+			o := s.rgs[name]
+			if !stuck[o] && len(o.Nodes) < int(o.Config.Requests) && (g == nil || int(o.Config.Requests)-len(o.Nodes) > int(g.Config.Requests)-len(g.Nodes)) {
+				g = o
+			}
+		}
 		if g == nil {
 			break
 		}
 		var from *resourceGroup
+		var node int64
 		candidates := append(slices.Clone(g.Config.TransferFrom), DefaultResourceGroup)
 		candidates = append(candidates, names...)
 		for _, c := range candidates {
 			o, ok := s.rgs[c]
-			if ok && o != g && len(o.Nodes) > int(o.Config.Requests) {
-				from = o
+			if !ok || o == g || len(o.Nodes) <= int(o.Config.Requests) {
+				continue
+			}
+			if n := movable(o, g); n != 0 {
+				from, node = o, n
 				break
 			}
 		}
 		if from == nil {
-			break
+			stuck[g] = true
+			continue
 		}
-		move(from, g)
+		move(from, g, node)
 	}
 	for _, g := range s.rgs {
 		slices.Sort(g.Nodes)

@@ -2,9 +2,11 @@ package querycoord
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/querynode"
@@ -80,10 +82,15 @@ func TestResourceGroups(t *testing.T) {
 		t.Fatal(err)
 	}
 	rg1Node := must(qc.DescribeResourceGroup(bg, "rg1")).Nodes[0].ID
-	if err := qc.TransferReplica(c.ctx, DefaultResourceGroup, "rg1", c.coll.ID, 2); err == nil {
-		t.Fatal("moved two replicas onto a one-node group")
+	if err := qc.TransferReplica(c.ctx, DefaultResourceGroup, "rg1", c.coll.ID, c.coll.Name, 3); err == nil ||
+		err.Error() != "the number of replicas to transfer is greater than the number of replicas in the collection: invalid parameter[expected=3][actual=2]" {
+		t.Fatalf("moved three of two replicas: %v", err)
 	}
-	if err := qc.TransferReplica(c.ctx, DefaultResourceGroup, "rg1", c.coll.ID, 1); err != nil {
+	if err := qc.TransferReplica(c.ctx, "rg1", DefaultResourceGroup, c.coll.ID, c.coll.Name, 1); err == nil ||
+		!strings.Contains(err.Error(), "only found [0] replicas of collection ["+c.coll.Name+"] in source resource group [rg1], but 1 require") {
+		t.Fatalf("moved a replica rg1 does not have: %v", err)
+	}
+	if err := qc.TransferReplica(c.ctx, DefaultResourceGroup, "rg1", c.coll.ID, c.coll.Name, 1); err != nil {
 		t.Fatal(err)
 	}
 	moved := 0
@@ -125,10 +132,23 @@ func TestResourceGroups(t *testing.T) {
 	if nodesOf("rg1") != 0 || nodesOf(DefaultResourceGroup) != 3 {
 		t.Fatalf("after emptying rg1: rg1 %d nodes, default %d", nodesOf("rg1"), nodesOf(DefaultResourceGroup))
 	}
+	// rg1's replica keeps its node, now the default group's, as a
+	// read-only node: outgoing for rg1, incoming for the default group.
+	if info := must(qc.DescribeResourceGroup(bg, "rg1")); info.Outgoing[c.coll.ID] != 1 || len(info.Incoming) != 0 {
+		t.Fatalf("rg1 after emptying: outgoing %v incoming %v, want {%d:1} and none", info.Outgoing, info.Incoming, c.coll.ID)
+	}
+	if info := must(qc.DescribeResourceGroup(bg, DefaultResourceGroup)); info.Incoming[c.coll.ID] != 1 || len(info.Outgoing) != 0 {
+		t.Fatalf("default after emptying rg1: incoming %v outgoing %v", info.Incoming, info.Outgoing)
+	}
+	for range 2 {
+		if n, err := c.countVia(c.ctx, router, c.now(t)); err != nil || n != 30 {
+			t.Fatalf("count with rg1's replica on a read-only node: %d, %v", n, err)
+		}
+	}
 	if err := qc.DropResourceGroup(c.ctx, "rg1"); err == nil || !strings.Contains(err.Error(), "some replicas still loaded in resource group") {
 		t.Fatalf("drop rg1 with a replica: %v", err)
 	}
-	if err := qc.TransferReplica(c.ctx, "rg1", DefaultResourceGroup, c.coll.ID, 1); err != nil {
+	if err := qc.TransferReplica(c.ctx, "rg1", DefaultResourceGroup, c.coll.ID, c.coll.Name, 1); err != nil {
 		t.Fatal(err)
 	}
 	if err := qc.DropResourceGroup(c.ctx, "rg1"); err != nil {
@@ -213,5 +233,146 @@ func TestTransferNode(t *testing.T) {
 	}
 	if nodesOf("rg1") != 1 || nodesOf("rg2") != 1 || nodesOf(DefaultResourceGroup) != 1 {
 		t.Fatalf("nodes: rg1 %d, rg2 %d, default %d; want 1 each", nodesOf("rg1"), nodesOf("rg2"), nodesOf(DefaultResourceGroup))
+	}
+}
+
+// TestTransferReplicaIntoEmptyGroup: as Milvus 2.6, a replica moves into a
+// group without nodes; it keeps serving from its old nodes as read-only
+// nodes (GetReplicas lists them and counts them outbound; the groups'
+// descriptions count them outgoing and incoming) until the group gets a
+// node, which then serves every shard while the old nodes let go.
+func TestTransferReplicaIntoEmptyGroup(t *testing.T) {
+	c := newCluster(t)
+	c.createIndex(t)
+	c.insertRange(t, 0, 20)
+	set := &nodeSet{m: map[int64]*querynode.Server{}}
+	for _, id := range []int64{11, 12} {
+		c.startNode(t, set, id)
+	}
+	store := kv.NewMemory()
+	t.Cleanup(func() { store.Close() })
+	qc := must(New(c.ctx, Deps{KV: store, Data: c.data, Indexes: c.icoord, Nodes: set, IDs: c.root, Collections: c.root}))
+	c.data.AddListener(qc)
+	c.icoord.AddListener(qc)
+	if err := qc.SetNodes(c.ctx, infos(11, 12)); err != nil {
+		t.Fatal(err)
+	}
+	if err := qc.CreateResourceGroup(c.ctx, "empty", RGConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := qc.LoadCollection(c.ctx, c.coll, nil, 1); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "loaded", func() bool { return must(qc.State(bg, c.coll.ID)).Progress == 100 })
+	if err := qc.TransferReplica(c.ctx, DefaultResourceGroup, "empty", c.coll.ID, c.coll.Name, 1); err != nil {
+		t.Fatalf("transfer into a group without nodes: %v", err)
+	}
+	rs := must(qc.Replicas(bg, c.coll.ID))
+	if len(rs) != 1 || rs[0].ResourceGroup != "empty" || !slices.Equal(rs[0].Nodes, []int64{11, 12}) ||
+		rs[0].Outbound[DefaultResourceGroup] != 2 || !rs[0].Serviceable() {
+		t.Fatalf("replica after the transfer: %+v", rs)
+	}
+	info := must(qc.DescribeResourceGroup(bg, "empty"))
+	if len(info.Nodes) != 0 || info.LoadedReplicas[c.coll.ID] != 1 || info.Outgoing[c.coll.ID] != 2 || len(info.Incoming) != 0 {
+		t.Fatalf("empty group: %+v", info)
+	}
+	def := must(qc.DescribeResourceGroup(bg, DefaultResourceGroup))
+	if len(def.Nodes) != 2 || len(def.LoadedReplicas) != 0 || def.Incoming[c.coll.ID] != 2 || len(def.Outgoing) != 0 {
+		t.Fatalf("default group: %+v", def)
+	}
+	router := shardroute.New(shardroute.Default(), qc, set, nil)
+	if n, err := c.countVia(c.ctx, router, c.now(t)); err != nil || n != 20 {
+		t.Fatalf("count from the read-only nodes: %d, %v", n, err)
+	}
+
+	// The group gets a node: the replica's shards go to it, the other
+	// node lets go, and nothing is outgoing any more.
+	if err := qc.UpdateResourceGroups(c.ctx, map[string]RGConfig{"empty": {Requests: 1, Limits: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	info = must(qc.DescribeResourceGroup(bg, "empty"))
+	if len(info.Nodes) != 1 || len(info.Outgoing) != 0 {
+		t.Fatalf("group with a node: %+v", info)
+	}
+	own := info.Nodes[0].ID
+	rs = must(qc.Replicas(bg, c.coll.ID))
+	if !slices.Equal(rs[0].Nodes, []int64{own}) || len(rs[0].Outbound) != 0 {
+		t.Fatalf("replica after the group got node %d: %+v", own, rs[0])
+	}
+	for _, sh := range rs[0].Shards {
+		if sh.NodeID != own {
+			t.Fatalf("shard %s on node %d, want %d", sh.VChannel, sh.NodeID, own)
+		}
+	}
+	if def := must(qc.DescribeResourceGroup(bg, DefaultResourceGroup)); len(def.Incoming) != 0 {
+		t.Fatalf("default group still lends nodes: %+v", def)
+	}
+	eventually(t, "loaded on the group's node", func() bool { return must(qc.State(bg, c.coll.ID)).Progress == 100 })
+	if n, err := c.countVia(c.ctx, router, c.now(t)); err != nil || n != 20 {
+		t.Fatalf("count from the group's node: %d, %v", n, err)
+	}
+}
+
+// TestResourceGroupNodeFilter: a group with a node filter takes only
+// nodes carrying its labels (Milvus's ResourceGroup.AcceptNode), even
+// when it asks for more; changing the filter sends a node it no longer
+// accepts back and takes one it does; the default group takes any node.
+func TestResourceGroupNodeFilter(t *testing.T) {
+	c := newCluster(t)
+	set := &nodeSet{m: map[int64]*querynode.Server{}}
+	for _, id := range []int64{11, 12, 13} {
+		c.startNode(t, set, id)
+	}
+	store := kv.NewMemory()
+	t.Cleanup(func() { store.Close() })
+	qc := must(New(c.ctx, Deps{KV: store, Data: c.data, Indexes: c.icoord, Nodes: set, IDs: c.root, Collections: c.root}))
+	nodes := infos(11, 12, 13)
+	nodes[0].Labels = map[string]string{"zone": "a", "disk": "ssd"}
+	nodes[1].Labels = map[string]string{"zone": "b"}
+	if err := qc.SetNodes(c.ctx, nodes); err != nil {
+		t.Fatal(err)
+	}
+	nodesOf := func(rg string) []int64 {
+		var out []int64
+		for _, n := range must(qc.DescribeResourceGroup(bg, rg)).Nodes {
+			out = append(out, n.ID)
+		}
+		return out
+	}
+	zone := func(v string) []contract.NodeLabel { return []contract.NodeLabel{{Key: "zone", Value: v}} }
+	if err := qc.CreateResourceGroup(c.ctx, "za", RGConfig{Requests: 2, Limits: 2, NodeLabels: zone("a")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := qc.CreateResourceGroup(c.ctx, "zc", RGConfig{Requests: 1, Limits: 1, NodeLabels: zone("c")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := nodesOf("za"); !slices.Equal(got, []int64{11}) {
+		t.Fatalf("za (zone=a, asks 2) has %v, want [11]", got)
+	}
+	if got := nodesOf("zc"); len(got) != 0 {
+		t.Fatalf("zc (zone=c) has %v, want none", got)
+	}
+	if got := nodesOf(DefaultResourceGroup); !slices.Equal(got, []int64{12, 13}) {
+		t.Fatalf("default has %v, want [12 13]", got)
+	}
+	if cfg := must(qc.DescribeResourceGroup(bg, "za")).Config; !slices.Equal(cfg.NodeLabels, zone("a")) {
+		t.Fatalf("za's described filter %v", cfg.NodeLabels)
+	}
+	if err := qc.UpdateResourceGroups(c.ctx, map[string]RGConfig{"za": {Requests: 1, Limits: 1, NodeLabels: zone("b")}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := nodesOf("za"); !slices.Equal(got, []int64{12}) {
+		t.Fatalf("za (now zone=b) has %v, want [12]", got)
+	}
+	if got := nodesOf(DefaultResourceGroup); !slices.Equal(got, []int64{11, 13}) {
+		t.Fatalf("default has %v, want [11 13]", got)
+	}
+	// Two labels: both must match.
+	if err := qc.UpdateResourceGroups(c.ctx, map[string]RGConfig{"za": {Requests: 1, Limits: 1,
+		NodeLabels: []contract.NodeLabel{{Key: "zone", Value: "a"}, {Key: "disk", Value: "hdd"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := nodesOf("za"); len(got) != 0 {
+		t.Fatalf("za (zone=a, disk=hdd) has %v, want none", got)
 	}
 }

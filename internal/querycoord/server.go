@@ -89,10 +89,11 @@ type Server struct {
 	// shard instead of failing against a node that does not have it yet.
 	mu       sync.Mutex
 	loaded   map[int64]*loadInfo
-	replicas map[int64][]*replica // by collection
-	live     map[int64]string     // live query nodes' addresses; nil until SetNodes
-	pending  map[nodeLoad]bool    // assignments not yet sent to their node
-	full     map[int64]bool       // collections every replica of which has been fully loaded
+	replicas map[int64][]*replica        // by collection
+	live     map[int64]string            // live query nodes' addresses; nil until SetNodes
+	labels   map[int64]map[string]string // live query nodes' server labels
+	pending  map[nodeLoad]bool           // assignments not yet sent to their node
+	full     map[int64]bool              // collections every replica of which has been fully loaded
 	rgs      map[string]*resourceGroup
 	moving   map[shardKey]int64 // shards moving (autobalance.go): their source node
 }

@@ -2,6 +2,10 @@ package rest
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
@@ -22,24 +26,30 @@ type rgService interface {
 }
 
 // WithResourceGroups serves /resource_groups/ over svc (they answer code
-// 10 without it).
+// 10 without it). The bodies are bound as Milvus's handler binds them
+// (resource_group_handler_v2.go, request_v2.go): gin's validator checks
+// the "required" fields, and descends into a create/drop/describe config
+// (whose requests, limits and their node_num are required, so 0 is
+// missing) but not into alter's map of configs, where an omitted requests
+// or limits is sent as node_num 0.
 func (h *Handler) WithResourceGroups(svc rgService) *Handler {
-	h.routes["/resource_groups/create"] = func(ctx context.Context, c *call) (any, error) {
+	named := func(c *call) (rgReq, error) {
 		var r rgReq
 		if err := c.decode(&r); err != nil {
-			return nil, err
+			return r, err
 		}
-		if err := required("name", r.Name); err != nil {
+		return r, r.validate()
+	}
+	h.routes["/resource_groups/create"] = func(ctx context.Context, c *call) (any, error) {
+		r, err := named(c)
+		if err != nil {
 			return nil, err
 		}
 		return statusOnly(svc.CreateResourceGroup(ctx, &milvuspb.CreateResourceGroupRequest{ResourceGroup: r.Name, Config: r.Config.pb()}))
 	}
 	h.routes["/resource_groups/drop"] = func(ctx context.Context, c *call) (any, error) {
-		var r rgReq
-		if err := c.decode(&r); err != nil {
-			return nil, err
-		}
-		if err := required("name", r.Name); err != nil {
+		r, err := named(c)
+		if err != nil {
 			return nil, err
 		}
 		return statusOnly(svc.DropResourceGroup(ctx, &milvuspb.DropResourceGroupRequest{ResourceGroup: r.Name}))
@@ -51,9 +61,10 @@ func (h *Handler) WithResourceGroups(svc rgService) *Handler {
 		if err := c.decode(&r); err != nil {
 			return nil, err
 		}
-		// Milvus binds resource_groups as required.
-		if len(r.ResourceGroups) == 0 {
-			return nil, restErr(errMissingParam, "Key: 'resource_groups' Error:Field validation for 'resource_groups' failed on the 'required' tag")
+		// required on a map: present (an empty map passes, and Milvus's
+		// query coordinator answers success for it).
+		if r.ResourceGroups == nil {
+			return nil, bindingErrors([]string{"UpdateResourceGroupReq.ResourceGroups"})
 		}
 		req := &milvuspb.UpdateResourceGroupsRequest{ResourceGroups: map[string]*rgpb.ResourceGroupConfig{}}
 		for name, cfg := range r.ResourceGroups {
@@ -62,11 +73,8 @@ func (h *Handler) WithResourceGroups(svc rgService) *Handler {
 		return statusOnly(svc.UpdateResourceGroups(ctx, req))
 	}
 	h.routes["/resource_groups/describe"] = func(ctx context.Context, c *call) (any, error) {
-		var r rgReq
-		if err := c.decode(&r); err != nil {
-			return nil, err
-		}
-		if err := required("name", r.Name); err != nil {
+		r, err := named(c)
+		if err != nil {
 			return nil, err
 		}
 		resp, err := svc.DescribeResourceGroup(ctx, &milvuspb.DescribeResourceGroupRequest{ResourceGroup: r.Name})
@@ -98,17 +106,36 @@ func (h *Handler) WithResourceGroups(svc rgService) *Handler {
 		if err := c.decode(&r); err != nil {
 			return nil, err
 		}
-		if err := required("sourceRgName", r.SourceRgName, "targetRgName", r.TargetRgName, "collectionName", r.CollectionName); err != nil {
-			return nil, err
+		var missing []string
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"SourceRgName", r.SourceRgName != ""}, {"TargetRgName", r.TargetRgName != ""},
+			{"CollectionName", r.CollectionName != ""}, {"ReplicaNum", r.ReplicaNum != 0}} {
+			if !f.set {
+				missing = append(missing, "TransferReplicaReq."+f.name)
+			}
 		}
-		// Milvus binds replicaNum as required: 0 is missing.
-		if r.ReplicaNum == 0 {
-			return nil, restErr(errMissingParam, "Key: 'replicaNum' Error:Field validation for 'replicaNum' failed on the 'required' tag")
+		if len(missing) > 0 {
+			return nil, bindingErrors(missing)
 		}
+		// Milvus's handler sends no database: the collection is looked up
+		// in the default one, whatever dbName the body or header names.
 		return statusOnly(svc.TransferReplica(ctx, &milvuspb.TransferReplicaRequest{SourceResourceGroup: r.SourceRgName,
-			TargetResourceGroup: r.TargetRgName, CollectionName: r.CollectionName, NumReplica: r.ReplicaNum, DbName: c.db}))
+			TargetResourceGroup: r.TargetRgName, CollectionName: r.CollectionName, NumReplica: r.ReplicaNum}))
 	}
 	return h
+}
+
+// bindingErrors is gin's "required" validation failure for the fields at
+// the namespaces ns (Struct.Field...), one line each, as Milvus's
+// wrapperPost answers it (code 1802).
+func bindingErrors(ns []string) error {
+	lines := make([]string, len(ns))
+	for i, n := range ns {
+		lines[i] = fmt.Sprintf("Key: '%s' Error:Field validation for '%s' failed on the 'required' tag", n, n[strings.LastIndex(n, ".")+1:])
+	}
+	return restErr(errMissingParam, "%s", strings.Join(lines, "\n"))
 }
 
 type rgReq struct {
@@ -116,38 +143,79 @@ type rgReq struct {
 	Config *rgConfigJSON `json:"config"`
 }
 
+// validate is gin's binding of ResourceGroupReq: name is required, and a
+// config, when given, is validated field by field in its struct order.
+func (r rgReq) validate() error {
+	var missing []string
+	if r.Name == "" {
+		missing = append(missing, "ResourceGroupReq.Name")
+	}
+	if c := r.Config; c != nil {
+		for _, l := range []struct {
+			name string
+			v    *rgLimitJSON
+		}{{"Requests", c.Requests}, {"Limits", c.Limits}} {
+			switch {
+			case l.v == nil:
+				missing = append(missing, "ResourceGroupReq.Config."+l.name)
+			case l.v.NodeNum == 0:
+				missing = append(missing, "ResourceGroupReq.Config."+l.name+".NodeNum")
+			}
+		}
+		if c.NodeFilter != nil && c.NodeFilter.NodeLabels == nil {
+			missing = append(missing, "ResourceGroupReq.Config.NodeFilter.NodeLabels")
+		}
+	}
+	if len(missing) > 0 {
+		return bindingErrors(missing)
+	}
+	return nil
+}
+
+type rgLimitJSON struct {
+	NodeNum int32 `json:"node_num"`
+}
+
 // rgConfigJSON is Milvus's REST resource group configuration.
 type rgConfigJSON struct {
-	Requests *struct {
-		NodeNum int32 `json:"node_num"`
-	} `json:"requests"`
-	Limits *struct {
-		NodeNum int32 `json:"node_num"`
-	} `json:"limits"`
+	Requests     *rgLimitJSON `json:"requests"`
+	Limits       *rgLimitJSON `json:"limits"`
 	TransferFrom []struct {
 		ResourceGroup string `json:"resource_group"`
 	} `json:"transfer_from"`
 	TransferTo []struct {
 		ResourceGroup string `json:"resource_group"`
 	} `json:"transfer_to"`
+	NodeFilter *struct {
+		NodeLabels map[string]string `json:"node_labels"`
+	} `json:"node_filter"`
 }
 
+// pb is Milvus's toPbResourceGroupConfig: requests and limits are always
+// sent (node_num 0 when the body omits them); node_filter only when given,
+// its labels in key order (Milvus ranges over a map: any order).
 func (c *rgConfigJSON) pb() *rgpb.ResourceGroupConfig {
 	if c == nil {
 		return nil
 	}
-	out := &rgpb.ResourceGroupConfig{}
+	out := &rgpb.ResourceGroupConfig{Requests: &rgpb.ResourceGroupLimit{}, Limits: &rgpb.ResourceGroupLimit{}}
 	if c.Requests != nil {
-		out.Requests = &rgpb.ResourceGroupLimit{NodeNum: c.Requests.NodeNum}
+		out.Requests.NodeNum = c.Requests.NodeNum
 	}
 	if c.Limits != nil {
-		out.Limits = &rgpb.ResourceGroupLimit{NodeNum: c.Limits.NodeNum}
+		out.Limits.NodeNum = c.Limits.NodeNum
 	}
 	for _, t := range c.TransferFrom {
 		out.TransferFrom = append(out.TransferFrom, &rgpb.ResourceGroupTransfer{ResourceGroup: t.ResourceGroup})
 	}
 	for _, t := range c.TransferTo {
 		out.TransferTo = append(out.TransferTo, &rgpb.ResourceGroupTransfer{ResourceGroup: t.ResourceGroup})
+	}
+	if c.NodeFilter != nil {
+		out.NodeFilter = &rgpb.ResourceGroupNodeFilter{}
+		for _, k := range slices.Sorted(maps.Keys(c.NodeFilter.NodeLabels)) {
+			out.NodeFilter.NodeLabels = append(out.NodeFilter.NodeLabels, &commonpb.KeyValuePair{Key: k, Value: c.NodeFilter.NodeLabels[k]})
+		}
 	}
 	return out
 }

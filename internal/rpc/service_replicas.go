@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
@@ -58,6 +59,7 @@ func (s *Service) getReplicas(ctx context.Context, req *milvuspb.GetReplicasRequ
 	for _, r := range rs {
 		ri := &milvuspb.ReplicaInfo{ReplicaID: r.ID, CollectionID: r.CollectionID, NodeIds: r.Nodes, ResourceGroupName: r.ResourceGroup,
 			NumOutboundNode: map[string]int32{}}
+		maps.Copy(ri.NumOutboundNode, r.Outbound)
 		for _, sh := range r.Shards {
 			sr := &milvuspb.ShardReplica{LeaderID: sh.NodeID, LeaderAddr: sh.Addr, DmChannelName: sh.VChannel}
 			if req.GetWithShardNodes() && sh.NodeID != 0 {
@@ -79,7 +81,7 @@ type resourceGroups interface {
 	ListResourceGroups(ctx context.Context) ([]string, error)
 	DescribeResourceGroup(ctx context.Context, name string) (contract.RGInfo, error)
 	TransferNode(ctx context.Context, source, target string, n int32) error
-	TransferReplica(ctx context.Context, source, target string, collectionID, n int64) error
+	TransferReplica(ctx context.Context, source, target string, collectionID int64, collectionName string, n int64) error
 }
 
 // WithResourceGroups serves the resource group calls from rg.
@@ -127,6 +129,9 @@ func rgConfigOf(c *rgpb.ResourceGroupConfig) contract.RGConfig {
 	for _, t := range c.GetTransferTo() {
 		out.TransferTo = append(out.TransferTo, t.GetResourceGroup())
 	}
+	for _, l := range c.GetNodeFilter().GetNodeLabels() {
+		out.NodeLabels = append(out.NodeLabels, contract.NodeLabel{Key: l.GetKey(), Value: l.GetValue()})
+	}
 	return out
 }
 
@@ -137,6 +142,12 @@ func rgConfigPB(c contract.RGConfig) *rgpb.ResourceGroupConfig {
 	}
 	for _, t := range c.TransferTo {
 		out.TransferTo = append(out.TransferTo, &rgpb.ResourceGroupTransfer{ResourceGroup: t})
+	}
+	if len(c.NodeLabels) > 0 {
+		out.NodeFilter = &rgpb.ResourceGroupNodeFilter{}
+		for _, l := range c.NodeLabels {
+			out.NodeFilter.NodeLabels = append(out.NodeFilter.NodeLabels, &commonpb.KeyValuePair{Key: l.Key, Value: l.Value})
+		}
 	}
 	return out
 }
@@ -270,7 +281,7 @@ func (s *Service) TransferReplica(ctx context.Context, req *milvuspb.TransferRep
 		if err != nil {
 			return err
 		}
-		return rg.TransferReplica(ctx, req.GetSourceResourceGroup(), req.GetTargetResourceGroup(), d.GetCollectionID(), req.GetNumReplica())
+		return rg.TransferReplica(ctx, req.GetSourceResourceGroup(), req.GetTargetResourceGroup(), d.GetCollectionID(), d.GetCollectionName(), req.GetNumReplica())
 	})
 }
 

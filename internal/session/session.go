@@ -73,6 +73,9 @@ type Info struct {
 	Stopping bool   `json:"Stopping,omitempty"`
 	LeaseID  int64  `json:"LeaseID,omitempty"`
 	HostName string `json:"HostName,omitempty"`
+	// ServerLabels are the process's labels (LabelsFromEnv); resource
+	// groups' node filters match a query node's.
+	ServerLabels map[string]string `json:"ServerLabels,omitempty"`
 }
 
 // Config describes the process that registers.
@@ -86,6 +89,8 @@ type Config struct {
 	// TTL is the lease's time to live; default DefaultTTL. etcd rounds it
 	// up to whole seconds and to its minimum TTL.
 	TTL time.Duration
+	// Labels are the server labels the session carries.
+	Labels map[string]string
 	// Mark, when set, mirrors the server ID counter outside the meta store
 	// (AllocIDMarked). nil: the counter lives in the meta store only.
 	Mark Mark
@@ -174,13 +179,14 @@ func Register(ctx context.Context, store kv.Store, cfg Config, logger *slog.Logg
 		base:       time.Now(),
 		pauseLimit: pauseLimit(cfg.TTL),
 		info: Info{
-			ServerID:  id,
-			Role:      cfg.Role,
-			Address:   cfg.Address,
-			Version:   cfg.Version,
-			StartTime: time.Now().UTC().Truncate(time.Millisecond),
-			LeaseID:   int64(lease),
-			HostName:  host,
+			ServerID:     id,
+			Role:         cfg.Role,
+			Address:      cfg.Address,
+			Version:      cfg.Version,
+			StartTime:    time.Now().UTC().Truncate(time.Millisecond),
+			LeaseID:      int64(lease),
+			HostName:     host,
+			ServerLabels: cfg.Labels,
 		},
 	}
 	value, _ := json.Marshal(s.info)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -92,7 +93,7 @@ func TestRegisterAndDiscover(t *testing.T) {
 	if err != nil || rev <= 0 {
 		t.Fatalf("List: %v at %d", err, rev)
 	}
-	if len(got) != 2 || got[0] != q1.Info() || got[1] != q2.Info() {
+	if len(got) != 2 || !reflect.DeepEqual(got[0], q1.Info()) || !reflect.DeepEqual(got[1], q2.Info()) {
 		t.Fatalf("List(querynode) = %+v, want %+v and %+v", got, q1.Info(), q2.Info())
 	}
 	i := got[0]

@@ -150,6 +150,22 @@ func TestMilvusServerErrorTable(t *testing.T) {
 			_, err := cli.Query(ctx, milvusclient.NewQueryOption(loaded).WithOutputFields("count(*)").WithLimit(3))
 			return err
 		}, 1100, "count entities with pagination is not allowed"},
+		// internal/proxy/task_query.go:277,311 matchCountRule builds a count
+		// plan for "count(*)" alone; in a longer list util.go:1687-1719
+		// translateOutputFields refuses it (fmt.Errorf: 65535) in PreExecute,
+		// before the empty-filter check and before the load check of Execute.
+		{"count(*) with another field, dynamic schema", func() error {
+			_, err := cli.Query(ctx, milvusclient.NewQueryOption(loaded).WithOutputFields("count(*)", "tag"))
+			return err
+		}, 65535, "parse output field name failed: count(*)"},
+		{"count(*) after another field, filtered", func() error {
+			_, err := cli.Query(ctx, milvusclient.NewQueryOption(loaded).WithFilter("id > 2").WithOutputFields("tag", "COUNT(*)"))
+			return err
+		}, 65535, "parse output field name failed: COUNT(*)"},
+		{"count(*) with another field, unloaded collection without dynamic field", func() error {
+			_, err := cli.Query(ctx, milvusclient.NewQueryOption(idle).WithOutputFields("count(*)", "n"))
+			return err
+		}, 65535, "field count(*) not exist"},
 		// internal/datacoord/index_service.go:992
 		{"drop the vector index of a loaded collection", func() error {
 			return cli.DropIndex(ctx, milvusclient.NewDropIndexOption(loaded, "vec"))

@@ -33,7 +33,7 @@ func (s *ReplicasServer) Replicas(ctx context.Context, r *pb.ReplicasRequest) (*
 	rs, err := s.src.Replicas(ctx, r.GetCollectionId())
 	out := &pb.ReplicasResponse{Status: rpc.StatusOf(err)}
 	for _, x := range rs {
-		pr := &pb.Replica{Id: x.ID, CollectionId: x.CollectionID, ResourceGroup: x.ResourceGroup, Nodes: x.Nodes}
+		pr := &pb.Replica{Id: x.ID, CollectionId: x.CollectionID, ResourceGroup: x.ResourceGroup, Nodes: x.Nodes, Outbound: x.Outbound}
 		for _, sh := range x.Shards {
 			pr.Shards = append(pr.Shards, &pb.ShardReplica{Vchannel: sh.VChannel, NodeId: sh.NodeID, Addr: sh.Addr})
 		}
@@ -59,7 +59,8 @@ func (c *ReplicasClient) Replicas(ctx context.Context, collectionID int64) ([]co
 	}
 	out := make([]contract.Replica, 0, len(r.GetReplicas()))
 	for _, x := range r.GetReplicas() {
-		cr := contract.Replica{ID: x.GetId(), CollectionID: x.GetCollectionId(), ResourceGroup: x.GetResourceGroup(), Nodes: x.GetNodes()}
+		cr := contract.Replica{ID: x.GetId(), CollectionID: x.GetCollectionId(), ResourceGroup: x.GetResourceGroup(), Nodes: x.GetNodes(),
+			Outbound: x.GetOutbound()}
 		for _, sh := range x.GetShards() {
 			cr.Shards = append(cr.Shards, contract.ShardReplica{VChannel: sh.GetVchannel(), NodeID: sh.GetNodeId(), Addr: sh.GetAddr()})
 		}

@@ -18,7 +18,7 @@ type rgSource interface {
 	ListResourceGroups(ctx context.Context) ([]string, error)
 	DescribeResourceGroup(ctx context.Context, name string) (contract.RGInfo, error)
 	TransferNode(ctx context.Context, source, target string, n int32) error
-	TransferReplica(ctx context.Context, source, target string, collectionID, n int64) error
+	TransferReplica(ctx context.Context, source, target string, collectionID int64, collectionName string, n int64) error
 }
 
 // ResourceGroupsServer serves a query coordinator's resource groups.
@@ -33,11 +33,19 @@ func RegisterResourceGroups(g *grpc.Server, src rgSource) {
 }
 
 func toRGConfig(c *pb.RGConfig) contract.RGConfig {
-	return contract.RGConfig{Requests: c.GetRequests(), Limits: c.GetLimits(), TransferFrom: c.GetTransferFrom(), TransferTo: c.GetTransferTo()}
+	out := contract.RGConfig{Requests: c.GetRequests(), Limits: c.GetLimits(), TransferFrom: c.GetTransferFrom(), TransferTo: c.GetTransferTo()}
+	for _, l := range c.GetNodeLabels() {
+		out.NodeLabels = append(out.NodeLabels, contract.NodeLabel{Key: l.GetKey(), Value: l.GetValue()})
+	}
+	return out
 }
 
 func fromRGConfig(c contract.RGConfig) *pb.RGConfig {
-	return &pb.RGConfig{Requests: c.Requests, Limits: c.Limits, TransferFrom: c.TransferFrom, TransferTo: c.TransferTo}
+	out := &pb.RGConfig{Requests: c.Requests, Limits: c.Limits, TransferFrom: c.TransferFrom, TransferTo: c.TransferTo}
+	for _, l := range c.NodeLabels {
+		out.NodeLabels = append(out.NodeLabels, &pb.NodeLabel{Key: l.Key, Value: l.Value})
+	}
+	return out
 }
 
 func rgStatus(err error) *pb.RGStatus { return &pb.RGStatus{Status: rpc.StatusOf(err)} }
@@ -78,7 +86,7 @@ func (s *ResourceGroupsServer) TransferNode(ctx context.Context, r *pb.TransferN
 }
 
 func (s *ResourceGroupsServer) TransferReplica(ctx context.Context, r *pb.TransferReplicaRequest) (*pb.RGStatus, error) {
-	return rgStatus(s.src.TransferReplica(ctx, r.GetSource(), r.GetTarget(), r.GetCollectionId(), r.GetNumReplica())), nil
+	return rgStatus(s.src.TransferReplica(ctx, r.GetSource(), r.GetTarget(), r.GetCollectionId(), r.GetCollectionName(), r.GetNumReplica())), nil
 }
 
 // ResourceGroupsClient manages a remote query coordinator's resource groups.
@@ -136,7 +144,8 @@ func (c *ResourceGroupsClient) TransferNode(ctx context.Context, source, target 
 	return Check(queryName, r, err)
 }
 
-func (c *ResourceGroupsClient) TransferReplica(ctx context.Context, source, target string, collectionID, n int64) error {
-	r, err := c.c.TransferReplica(ctx, &pb.TransferReplicaRequest{Source: source, Target: target, CollectionId: collectionID, NumReplica: n})
+func (c *ResourceGroupsClient) TransferReplica(ctx context.Context, source, target string, collectionID int64, collectionName string, n int64) error {
+	r, err := c.c.TransferReplica(ctx, &pb.TransferReplicaRequest{Source: source, Target: target, CollectionId: collectionID,
+		CollectionName: collectionName, NumReplica: n})
 	return Check(queryName, r, err)
 }

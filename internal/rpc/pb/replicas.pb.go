@@ -137,6 +137,8 @@ type Replica struct {
 	ResourceGroup string                 `protobuf:"bytes,3,opt,name=resource_group,json=resourceGroup,proto3" json:"resource_group,omitempty"`
 	Nodes         []int64                `protobuf:"varint,4,rep,packed,name=nodes,proto3" json:"nodes,omitempty"`
 	Shards        []*ShardReplica        `protobuf:"bytes,5,rep,name=shards,proto3" json:"shards,omitempty"`
+	// read-only nodes per other resource group (Milvus's NumOutboundNode)
+	Outbound      map[string]int32 `protobuf:"bytes,6,rep,name=outbound,proto3" json:"outbound,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"varint,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -202,6 +204,13 @@ func (x *Replica) GetNodes() []int64 {
 func (x *Replica) GetShards() []*ShardReplica {
 	if x != nil {
 		return x.Shards
+	}
+	return nil
+}
+
+func (x *Replica) GetOutbound() map[string]int32 {
+	if x != nil {
+		return x.Outbound
 	}
 	return nil
 }
@@ -523,11 +532,13 @@ func (x *LoadBalanceResponse) GetStatus() *commonpb.Status {
 }
 
 type RGConfig struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Requests      int32                  `protobuf:"varint,1,opt,name=requests,proto3" json:"requests,omitempty"`
-	Limits        int32                  `protobuf:"varint,2,opt,name=limits,proto3" json:"limits,omitempty"`
-	TransferFrom  []string               `protobuf:"bytes,3,rep,name=transfer_from,json=transferFrom,proto3" json:"transfer_from,omitempty"`
-	TransferTo    []string               `protobuf:"bytes,4,rep,name=transfer_to,json=transferTo,proto3" json:"transfer_to,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Requests     int32                  `protobuf:"varint,1,opt,name=requests,proto3" json:"requests,omitempty"`
+	Limits       int32                  `protobuf:"varint,2,opt,name=limits,proto3" json:"limits,omitempty"`
+	TransferFrom []string               `protobuf:"bytes,3,rep,name=transfer_from,json=transferFrom,proto3" json:"transfer_from,omitempty"`
+	TransferTo   []string               `protobuf:"bytes,4,rep,name=transfer_to,json=transferTo,proto3" json:"transfer_to,omitempty"`
+	// node_filter.node_labels, in the request's order
+	NodeLabels    []*NodeLabel `protobuf:"bytes,5,rep,name=node_labels,json=nodeLabels,proto3" json:"node_labels,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -590,6 +601,65 @@ func (x *RGConfig) GetTransferTo() []string {
 	return nil
 }
 
+func (x *RGConfig) GetNodeLabels() []*NodeLabel {
+	if x != nil {
+		return x.NodeLabels
+	}
+	return nil
+}
+
+type NodeLabel struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Key           string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Value         string                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NodeLabel) Reset() {
+	*x = NodeLabel{}
+	mi := &file_replicas_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NodeLabel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NodeLabel) ProtoMessage() {}
+
+func (x *NodeLabel) ProtoReflect() protoreflect.Message {
+	mi := &file_replicas_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NodeLabel.ProtoReflect.Descriptor instead.
+func (*NodeLabel) Descriptor() ([]byte, []int) {
+	return file_replicas_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *NodeLabel) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *NodeLabel) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
 type RGRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -600,7 +670,7 @@ type RGRequest struct {
 
 func (x *RGRequest) Reset() {
 	*x = RGRequest{}
-	mi := &file_replicas_proto_msgTypes[9]
+	mi := &file_replicas_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -612,7 +682,7 @@ func (x *RGRequest) String() string {
 func (*RGRequest) ProtoMessage() {}
 
 func (x *RGRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_replicas_proto_msgTypes[9]
+	mi := &file_replicas_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -625,7 +695,7 @@ func (x *RGRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RGRequest.ProtoReflect.Descriptor instead.
 func (*RGRequest) Descriptor() ([]byte, []int) {
-	return file_replicas_proto_rawDescGZIP(), []int{9}
+	return file_replicas_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RGRequest) GetName() string {
@@ -651,7 +721,7 @@ type UpdateRGsRequest struct {
 
 func (x *UpdateRGsRequest) Reset() {
 	*x = UpdateRGsRequest{}
-	mi := &file_replicas_proto_msgTypes[10]
+	mi := &file_replicas_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -663,7 +733,7 @@ func (x *UpdateRGsRequest) String() string {
 func (*UpdateRGsRequest) ProtoMessage() {}
 
 func (x *UpdateRGsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_replicas_proto_msgTypes[10]
+	mi := &file_replicas_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -676,7 +746,7 @@ func (x *UpdateRGsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRGsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRGsRequest) Descriptor() ([]byte, []int) {
-	return file_replicas_proto_rawDescGZIP(), []int{10}
+	return file_replicas_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *UpdateRGsRequest) GetGroups() map[string]*RGConfig {
@@ -696,7 +766,7 @@ type ListRGsResponse struct {
 
 func (x *ListRGsResponse) Reset() {
 	*x = ListRGsResponse{}
-	mi := &file_replicas_proto_msgTypes[11]
+	mi := &file_replicas_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -708,7 +778,7 @@ func (x *ListRGsResponse) String() string {
 func (*ListRGsResponse) ProtoMessage() {}
 
 func (x *ListRGsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_replicas_proto_msgTypes[11]
+	mi := &file_replicas_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -721,7 +791,7 @@ func (x *ListRGsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRGsResponse.ProtoReflect.Descriptor instead.
 func (*ListRGsResponse) Descriptor() ([]byte, []int) {
-	return file_replicas_proto_rawDescGZIP(), []int{11}
+	return file_replicas_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListRGsResponse) GetStatus() *commonpb.Status {
@@ -748,7 +818,7 @@ type RGNode struct {
 
 func (x *RGNode) Reset() {
 	*x = RGNode{}
-	mi := &file_replicas_proto_msgTypes[12]
+	mi := &file_replicas_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -760,7 +830,7 @@ func (x *RGNode) String() string {
 func (*RGNode) ProtoMessage() {}
 
 func (x *RGNode) ProtoReflect() protoreflect.Message {
-	mi := &file_replicas_proto_msgTypes[12]
+	mi := &file_replicas_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -773,7 +843,7 @@ func (x *RGNode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RGNode.ProtoReflect.Descriptor instead.
 func (*RGNode) Descriptor() ([]byte, []int) {
-	return file_replicas_proto_rawDescGZIP(), []int{12}
+	return file_replicas_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RGNode) GetId() int64 {
@@ -805,7 +875,7 @@ type DescribeRGResponse struct {
 
 func (x *DescribeRGResponse) Reset() {
 	*x = DescribeRGResponse{}
-	mi := &file_replicas_proto_msgTypes[13]
+	mi := &file_replicas_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -817,7 +887,7 @@ func (x *DescribeRGResponse) String() string {
 func (*DescribeRGResponse) ProtoMessage() {}
 
 func (x *DescribeRGResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_replicas_proto_msgTypes[13]
+	mi := &file_replicas_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -830,7 +900,7 @@ func (x *DescribeRGResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DescribeRGResponse.ProtoReflect.Descriptor instead.
 func (*DescribeRGResponse) Descriptor() ([]byte, []int) {
-	return file_replicas_proto_rawDescGZIP(), []int{13}
+	return file_replicas_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DescribeRGResponse) GetStatus() *commonpb.Status {
@@ -893,7 +963,7 @@ type TransferNodeRequest struct {
 
 func (x *TransferNodeRequest) Reset() {
 	*x = TransferNodeRequest{}
-	mi := &file_replicas_proto_msgTypes[14]
+	mi := &file_replicas_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -905,7 +975,7 @@ func (x *TransferNodeRequest) String() string {
 func (*TransferNodeRequest) ProtoMessage() {}
 
 func (x *TransferNodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_replicas_proto_msgTypes[14]
+	mi := &file_replicas_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -918,7 +988,7 @@ func (x *TransferNodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferNodeRequest.ProtoReflect.Descriptor instead.
 func (*TransferNodeRequest) Descriptor() ([]byte, []int) {
-	return file_replicas_proto_rawDescGZIP(), []int{14}
+	return file_replicas_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *TransferNodeRequest) GetSource() string {
@@ -943,18 +1013,20 @@ func (x *TransferNodeRequest) GetNumNode() int32 {
 }
 
 type TransferReplicaRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Source        string                 `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
-	Target        string                 `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`
-	CollectionId  int64                  `protobuf:"varint,3,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
-	NumReplica    int64                  `protobuf:"varint,4,opt,name=num_replica,json=numReplica,proto3" json:"num_replica,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Source       string                 `protobuf:"bytes,1,opt,name=source,proto3" json:"source,omitempty"`
+	Target       string                 `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`
+	CollectionId int64                  `protobuf:"varint,3,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
+	NumReplica   int64                  `protobuf:"varint,4,opt,name=num_replica,json=numReplica,proto3" json:"num_replica,omitempty"`
+	// the collection's name, for Milvus's error texts
+	CollectionName string `protobuf:"bytes,5,opt,name=collection_name,json=collectionName,proto3" json:"collection_name,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *TransferReplicaRequest) Reset() {
 	*x = TransferReplicaRequest{}
-	mi := &file_replicas_proto_msgTypes[15]
+	mi := &file_replicas_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -966,7 +1038,7 @@ func (x *TransferReplicaRequest) String() string {
 func (*TransferReplicaRequest) ProtoMessage() {}
 
 func (x *TransferReplicaRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_replicas_proto_msgTypes[15]
+	mi := &file_replicas_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -979,7 +1051,7 @@ func (x *TransferReplicaRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferReplicaRequest.ProtoReflect.Descriptor instead.
 func (*TransferReplicaRequest) Descriptor() ([]byte, []int) {
-	return file_replicas_proto_rawDescGZIP(), []int{15}
+	return file_replicas_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *TransferReplicaRequest) GetSource() string {
@@ -1010,6 +1082,13 @@ func (x *TransferReplicaRequest) GetNumReplica() int64 {
 	return 0
 }
 
+func (x *TransferReplicaRequest) GetCollectionName() string {
+	if x != nil {
+		return x.CollectionName
+	}
+	return ""
+}
+
 type RGStatus struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Status        *commonpb.Status       `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
@@ -1019,7 +1098,7 @@ type RGStatus struct {
 
 func (x *RGStatus) Reset() {
 	*x = RGStatus{}
-	mi := &file_replicas_proto_msgTypes[16]
+	mi := &file_replicas_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1031,7 +1110,7 @@ func (x *RGStatus) String() string {
 func (*RGStatus) ProtoMessage() {}
 
 func (x *RGStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_replicas_proto_msgTypes[16]
+	mi := &file_replicas_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1044,7 +1123,7 @@ func (x *RGStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RGStatus.ProtoReflect.Descriptor instead.
 func (*RGStatus) Descriptor() ([]byte, []int) {
-	return file_replicas_proto_rawDescGZIP(), []int{16}
+	return file_replicas_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RGStatus) GetStatus() *commonpb.Status {
@@ -1064,13 +1143,17 @@ const file_replicas_proto_rawDesc = "" +
 	"\fShardReplica\x12\x1a\n" +
 	"\bvchannel\x18\x01 \x01(\tR\bvchannel\x12\x17\n" +
 	"\anode_id\x18\x02 \x01(\x03R\x06nodeId\x12\x12\n" +
-	"\x04addr\x18\x03 \x01(\tR\x04addr\"\xb3\x01\n" +
+	"\x04addr\x18\x03 \x01(\tR\x04addr\"\xb5\x02\n" +
 	"\aReplica\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12#\n" +
 	"\rcollection_id\x18\x02 \x01(\x03R\fcollectionId\x12%\n" +
 	"\x0eresource_group\x18\x03 \x01(\tR\rresourceGroup\x12\x14\n" +
 	"\x05nodes\x18\x04 \x03(\x03R\x05nodes\x126\n" +
-	"\x06shards\x18\x05 \x03(\v2\x1e.milvago.internal.ShardReplicaR\x06shards\"~\n" +
+	"\x06shards\x18\x05 \x03(\v2\x1e.milvago.internal.ShardReplicaR\x06shards\x12C\n" +
+	"\boutbound\x18\x06 \x03(\v2'.milvago.internal.Replica.OutboundEntryR\boutbound\x1a;\n" +
+	"\rOutboundEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01\"~\n" +
 	"\x10ReplicasResponse\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x125\n" +
 	"\breplicas\x18\x02 \x03(\v2\x19.milvago.internal.ReplicaR\breplicas\"\x80\x02\n" +
@@ -1095,13 +1178,18 @@ const file_replicas_proto_rawDesc = "" +
 	"\vsegment_ids\x18\x04 \x03(\x03R\n" +
 	"segmentIds\"J\n" +
 	"\x13LoadBalanceResponse\x123\n" +
-	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\"\x84\x01\n" +
+	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\"\xc2\x01\n" +
 	"\bRGConfig\x12\x1a\n" +
 	"\brequests\x18\x01 \x01(\x05R\brequests\x12\x16\n" +
 	"\x06limits\x18\x02 \x01(\x05R\x06limits\x12#\n" +
 	"\rtransfer_from\x18\x03 \x03(\tR\ftransferFrom\x12\x1f\n" +
 	"\vtransfer_to\x18\x04 \x03(\tR\n" +
-	"transferTo\"S\n" +
+	"transferTo\x12<\n" +
+	"\vnode_labels\x18\x05 \x03(\v2\x1b.milvago.internal.NodeLabelR\n" +
+	"nodeLabels\"3\n" +
+	"\tNodeLabel\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\"S\n" +
 	"\tRGRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x122\n" +
 	"\x06config\x18\x02 \x01(\v2\x1a.milvago.internal.RGConfigR\x06config\"\xb1\x01\n" +
@@ -1136,13 +1224,14 @@ const file_replicas_proto_rawDesc = "" +
 	"\x13TransferNodeRequest\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12\x19\n" +
-	"\bnum_node\x18\x03 \x01(\x05R\anumNode\"\x8e\x01\n" +
+	"\bnum_node\x18\x03 \x01(\x05R\anumNode\"\xb7\x01\n" +
 	"\x16TransferReplicaRequest\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x16\n" +
 	"\x06target\x18\x02 \x01(\tR\x06target\x12#\n" +
 	"\rcollection_id\x18\x03 \x01(\x03R\fcollectionId\x12\x1f\n" +
 	"\vnum_replica\x18\x04 \x01(\x03R\n" +
-	"numReplica\"?\n" +
+	"numReplica\x12'\n" +
+	"\x0fcollection_name\x18\x05 \x01(\tR\x0ecollectionName\"?\n" +
 	"\bRGStatus\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status2\xa0\x02\n" +
 	"\x12QueryCoordReplicas\x12Q\n" +
@@ -1170,7 +1259,7 @@ func file_replicas_proto_rawDescGZIP() []byte {
 	return file_replicas_proto_rawDescData
 }
 
-var file_replicas_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_replicas_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_replicas_proto_goTypes = []any{
 	(*ReplicasRequest)(nil),        // 0: milvago.internal.ReplicasRequest
 	(*ShardReplica)(nil),           // 1: milvago.internal.ShardReplica
@@ -1181,63 +1270,67 @@ var file_replicas_proto_goTypes = []any{
 	(*LoadBalanceRequest)(nil),     // 6: milvago.internal.LoadBalanceRequest
 	(*LoadBalanceResponse)(nil),    // 7: milvago.internal.LoadBalanceResponse
 	(*RGConfig)(nil),               // 8: milvago.internal.RGConfig
-	(*RGRequest)(nil),              // 9: milvago.internal.RGRequest
-	(*UpdateRGsRequest)(nil),       // 10: milvago.internal.UpdateRGsRequest
-	(*ListRGsResponse)(nil),        // 11: milvago.internal.ListRGsResponse
-	(*RGNode)(nil),                 // 12: milvago.internal.RGNode
-	(*DescribeRGResponse)(nil),     // 13: milvago.internal.DescribeRGResponse
-	(*TransferNodeRequest)(nil),    // 14: milvago.internal.TransferNodeRequest
-	(*TransferReplicaRequest)(nil), // 15: milvago.internal.TransferReplicaRequest
-	(*RGStatus)(nil),               // 16: milvago.internal.RGStatus
-	nil,                            // 17: milvago.internal.UpdateRGsRequest.GroupsEntry
-	nil,                            // 18: milvago.internal.DescribeRGResponse.LoadedReplicasEntry
-	nil,                            // 19: milvago.internal.DescribeRGResponse.OutgoingEntry
-	nil,                            // 20: milvago.internal.DescribeRGResponse.IncomingEntry
-	(*commonpb.Status)(nil),        // 21: milvus.proto.common.Status
+	(*NodeLabel)(nil),              // 9: milvago.internal.NodeLabel
+	(*RGRequest)(nil),              // 10: milvago.internal.RGRequest
+	(*UpdateRGsRequest)(nil),       // 11: milvago.internal.UpdateRGsRequest
+	(*ListRGsResponse)(nil),        // 12: milvago.internal.ListRGsResponse
+	(*RGNode)(nil),                 // 13: milvago.internal.RGNode
+	(*DescribeRGResponse)(nil),     // 14: milvago.internal.DescribeRGResponse
+	(*TransferNodeRequest)(nil),    // 15: milvago.internal.TransferNodeRequest
+	(*TransferReplicaRequest)(nil), // 16: milvago.internal.TransferReplicaRequest
+	(*RGStatus)(nil),               // 17: milvago.internal.RGStatus
+	nil,                            // 18: milvago.internal.Replica.OutboundEntry
+	nil,                            // 19: milvago.internal.UpdateRGsRequest.GroupsEntry
+	nil,                            // 20: milvago.internal.DescribeRGResponse.LoadedReplicasEntry
+	nil,                            // 21: milvago.internal.DescribeRGResponse.OutgoingEntry
+	nil,                            // 22: milvago.internal.DescribeRGResponse.IncomingEntry
+	(*commonpb.Status)(nil),        // 23: milvus.proto.common.Status
 }
 var file_replicas_proto_depIdxs = []int32{
 	1,  // 0: milvago.internal.Replica.shards:type_name -> milvago.internal.ShardReplica
-	21, // 1: milvago.internal.ReplicasResponse.status:type_name -> milvus.proto.common.Status
-	2,  // 2: milvago.internal.ReplicasResponse.replicas:type_name -> milvago.internal.Replica
-	21, // 3: milvago.internal.QuerySegmentsResponse.status:type_name -> milvus.proto.common.Status
-	4,  // 4: milvago.internal.QuerySegmentsResponse.segments:type_name -> milvago.internal.QuerySegment
-	21, // 5: milvago.internal.LoadBalanceResponse.status:type_name -> milvus.proto.common.Status
-	8,  // 6: milvago.internal.RGRequest.config:type_name -> milvago.internal.RGConfig
-	17, // 7: milvago.internal.UpdateRGsRequest.groups:type_name -> milvago.internal.UpdateRGsRequest.GroupsEntry
-	21, // 8: milvago.internal.ListRGsResponse.status:type_name -> milvus.proto.common.Status
-	21, // 9: milvago.internal.DescribeRGResponse.status:type_name -> milvus.proto.common.Status
-	8,  // 10: milvago.internal.DescribeRGResponse.config:type_name -> milvago.internal.RGConfig
-	12, // 11: milvago.internal.DescribeRGResponse.nodes:type_name -> milvago.internal.RGNode
-	18, // 12: milvago.internal.DescribeRGResponse.loaded_replicas:type_name -> milvago.internal.DescribeRGResponse.LoadedReplicasEntry
-	19, // 13: milvago.internal.DescribeRGResponse.outgoing:type_name -> milvago.internal.DescribeRGResponse.OutgoingEntry
-	20, // 14: milvago.internal.DescribeRGResponse.incoming:type_name -> milvago.internal.DescribeRGResponse.IncomingEntry
-	21, // 15: milvago.internal.RGStatus.status:type_name -> milvus.proto.common.Status
-	8,  // 16: milvago.internal.UpdateRGsRequest.GroupsEntry.value:type_name -> milvago.internal.RGConfig
-	0,  // 17: milvago.internal.QueryCoordReplicas.Replicas:input_type -> milvago.internal.ReplicasRequest
-	0,  // 18: milvago.internal.QueryCoordReplicas.QuerySegments:input_type -> milvago.internal.ReplicasRequest
-	6,  // 19: milvago.internal.QueryCoordReplicas.LoadBalance:input_type -> milvago.internal.LoadBalanceRequest
-	9,  // 20: milvago.internal.QueryCoordResourceGroups.CreateResourceGroup:input_type -> milvago.internal.RGRequest
-	10, // 21: milvago.internal.QueryCoordResourceGroups.UpdateResourceGroups:input_type -> milvago.internal.UpdateRGsRequest
-	9,  // 22: milvago.internal.QueryCoordResourceGroups.DropResourceGroup:input_type -> milvago.internal.RGRequest
-	9,  // 23: milvago.internal.QueryCoordResourceGroups.ListResourceGroups:input_type -> milvago.internal.RGRequest
-	9,  // 24: milvago.internal.QueryCoordResourceGroups.DescribeResourceGroup:input_type -> milvago.internal.RGRequest
-	14, // 25: milvago.internal.QueryCoordResourceGroups.TransferNode:input_type -> milvago.internal.TransferNodeRequest
-	15, // 26: milvago.internal.QueryCoordResourceGroups.TransferReplica:input_type -> milvago.internal.TransferReplicaRequest
-	3,  // 27: milvago.internal.QueryCoordReplicas.Replicas:output_type -> milvago.internal.ReplicasResponse
-	5,  // 28: milvago.internal.QueryCoordReplicas.QuerySegments:output_type -> milvago.internal.QuerySegmentsResponse
-	7,  // 29: milvago.internal.QueryCoordReplicas.LoadBalance:output_type -> milvago.internal.LoadBalanceResponse
-	16, // 30: milvago.internal.QueryCoordResourceGroups.CreateResourceGroup:output_type -> milvago.internal.RGStatus
-	16, // 31: milvago.internal.QueryCoordResourceGroups.UpdateResourceGroups:output_type -> milvago.internal.RGStatus
-	16, // 32: milvago.internal.QueryCoordResourceGroups.DropResourceGroup:output_type -> milvago.internal.RGStatus
-	11, // 33: milvago.internal.QueryCoordResourceGroups.ListResourceGroups:output_type -> milvago.internal.ListRGsResponse
-	13, // 34: milvago.internal.QueryCoordResourceGroups.DescribeResourceGroup:output_type -> milvago.internal.DescribeRGResponse
-	16, // 35: milvago.internal.QueryCoordResourceGroups.TransferNode:output_type -> milvago.internal.RGStatus
-	16, // 36: milvago.internal.QueryCoordResourceGroups.TransferReplica:output_type -> milvago.internal.RGStatus
-	27, // [27:37] is the sub-list for method output_type
-	17, // [17:27] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	18, // 1: milvago.internal.Replica.outbound:type_name -> milvago.internal.Replica.OutboundEntry
+	23, // 2: milvago.internal.ReplicasResponse.status:type_name -> milvus.proto.common.Status
+	2,  // 3: milvago.internal.ReplicasResponse.replicas:type_name -> milvago.internal.Replica
+	23, // 4: milvago.internal.QuerySegmentsResponse.status:type_name -> milvus.proto.common.Status
+	4,  // 5: milvago.internal.QuerySegmentsResponse.segments:type_name -> milvago.internal.QuerySegment
+	23, // 6: milvago.internal.LoadBalanceResponse.status:type_name -> milvus.proto.common.Status
+	9,  // 7: milvago.internal.RGConfig.node_labels:type_name -> milvago.internal.NodeLabel
+	8,  // 8: milvago.internal.RGRequest.config:type_name -> milvago.internal.RGConfig
+	19, // 9: milvago.internal.UpdateRGsRequest.groups:type_name -> milvago.internal.UpdateRGsRequest.GroupsEntry
+	23, // 10: milvago.internal.ListRGsResponse.status:type_name -> milvus.proto.common.Status
+	23, // 11: milvago.internal.DescribeRGResponse.status:type_name -> milvus.proto.common.Status
+	8,  // 12: milvago.internal.DescribeRGResponse.config:type_name -> milvago.internal.RGConfig
+	13, // 13: milvago.internal.DescribeRGResponse.nodes:type_name -> milvago.internal.RGNode
+	20, // 14: milvago.internal.DescribeRGResponse.loaded_replicas:type_name -> milvago.internal.DescribeRGResponse.LoadedReplicasEntry
+	21, // 15: milvago.internal.DescribeRGResponse.outgoing:type_name -> milvago.internal.DescribeRGResponse.OutgoingEntry
+	22, // 16: milvago.internal.DescribeRGResponse.incoming:type_name -> milvago.internal.DescribeRGResponse.IncomingEntry
+	23, // 17: milvago.internal.RGStatus.status:type_name -> milvus.proto.common.Status
+	8,  // 18: milvago.internal.UpdateRGsRequest.GroupsEntry.value:type_name -> milvago.internal.RGConfig
+	0,  // 19: milvago.internal.QueryCoordReplicas.Replicas:input_type -> milvago.internal.ReplicasRequest
+	0,  // 20: milvago.internal.QueryCoordReplicas.QuerySegments:input_type -> milvago.internal.ReplicasRequest
+	6,  // 21: milvago.internal.QueryCoordReplicas.LoadBalance:input_type -> milvago.internal.LoadBalanceRequest
+	10, // 22: milvago.internal.QueryCoordResourceGroups.CreateResourceGroup:input_type -> milvago.internal.RGRequest
+	11, // 23: milvago.internal.QueryCoordResourceGroups.UpdateResourceGroups:input_type -> milvago.internal.UpdateRGsRequest
+	10, // 24: milvago.internal.QueryCoordResourceGroups.DropResourceGroup:input_type -> milvago.internal.RGRequest
+	10, // 25: milvago.internal.QueryCoordResourceGroups.ListResourceGroups:input_type -> milvago.internal.RGRequest
+	10, // 26: milvago.internal.QueryCoordResourceGroups.DescribeResourceGroup:input_type -> milvago.internal.RGRequest
+	15, // 27: milvago.internal.QueryCoordResourceGroups.TransferNode:input_type -> milvago.internal.TransferNodeRequest
+	16, // 28: milvago.internal.QueryCoordResourceGroups.TransferReplica:input_type -> milvago.internal.TransferReplicaRequest
+	3,  // 29: milvago.internal.QueryCoordReplicas.Replicas:output_type -> milvago.internal.ReplicasResponse
+	5,  // 30: milvago.internal.QueryCoordReplicas.QuerySegments:output_type -> milvago.internal.QuerySegmentsResponse
+	7,  // 31: milvago.internal.QueryCoordReplicas.LoadBalance:output_type -> milvago.internal.LoadBalanceResponse
+	17, // 32: milvago.internal.QueryCoordResourceGroups.CreateResourceGroup:output_type -> milvago.internal.RGStatus
+	17, // 33: milvago.internal.QueryCoordResourceGroups.UpdateResourceGroups:output_type -> milvago.internal.RGStatus
+	17, // 34: milvago.internal.QueryCoordResourceGroups.DropResourceGroup:output_type -> milvago.internal.RGStatus
+	12, // 35: milvago.internal.QueryCoordResourceGroups.ListResourceGroups:output_type -> milvago.internal.ListRGsResponse
+	14, // 36: milvago.internal.QueryCoordResourceGroups.DescribeResourceGroup:output_type -> milvago.internal.DescribeRGResponse
+	17, // 37: milvago.internal.QueryCoordResourceGroups.TransferNode:output_type -> milvago.internal.RGStatus
+	17, // 38: milvago.internal.QueryCoordResourceGroups.TransferReplica:output_type -> milvago.internal.RGStatus
+	29, // [29:39] is the sub-list for method output_type
+	19, // [19:29] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_replicas_proto_init() }
@@ -1251,7 +1344,7 @@ func file_replicas_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_replicas_proto_rawDesc), len(file_replicas_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -248,6 +248,12 @@ func (s *Standalone) readyErr() error {
 	return nil
 }
 
+// SetRequeryPolicies changes common.requery.searchPolicy and
+// common.requery.hybridSearchPolicy while serving (refreshable in Milvus).
+func (s *Standalone) SetRequeryPolicies(search, hybrid proxy.RequeryPolicy) {
+	s.proxy.SetRequeryPolicies(search, hybrid)
+}
+
 // Run serves on the configured ports until ctx ends, then shuts down.
 func (s *Standalone) Run(ctx context.Context) error {
 	gl, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Public.Listen, strconv.Itoa(s.cfg.Port)))

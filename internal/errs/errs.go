@@ -97,6 +97,10 @@ var (
 	// analyze task then finishes without centroids).
 	ErrClusteringCompactionNotSupportVector = def(2306, "vector field clustering compaction is not supported", false)
 
+	// ErrInconsistentRequery: a search's second phase (the requery of
+	// its hits' output fields by primary key) missed a hit.
+	ErrInconsistentRequery = def(2200, "inconsistent requery result", true)
+
 	ErrOperationNotSupported = def(3000, "unsupported operation", false)
 
 	// ErrUnexpected is what an error outside the catalogue becomes on the wire.

@@ -23,9 +23,10 @@ type server struct {
 	cancel  context.CancelFunc
 	done    chan error
 
-	objects string   // cluster mode: the S3 server's directory of the deployment's objects
-	proxies []string // cluster mode: the proxies client alternates over
-	next    int      // cluster mode: which one client hands out next
+	sa      *app.Standalone // standalone mode: the server in this process
+	objects string          // cluster mode: the S3 server's directory of the deployment's objects
+	proxies []string        // cluster mode: the proxies client alternates over
+	next    int             // cluster mode: which one client hands out next
 }
 
 // clusterEnv set to 1 runs the tests against a cluster of processes
@@ -111,7 +112,7 @@ func startServerLogged(t *testing.T, dir string, configure func(*app.StandaloneC
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &server{addr: gl.Addr().String(), httpURL: "http://" + hl.Addr().String(), dir: dir, cancel: cancel, done: make(chan error, 1)}
+	srv := &server{addr: gl.Addr().String(), httpURL: "http://" + hl.Addr().String(), dir: dir, sa: s, cancel: cancel, done: make(chan error, 1)}
 	go func() { srv.done <- s.Serve(ctx, gl, hl) }()
 	t.Cleanup(srv.stop)
 	return srv

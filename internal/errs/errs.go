@@ -176,6 +176,13 @@ func QuotaExceeded(reason string) error {
 	return &detailed{base: ErrServiceQuotaExceeded, detail: "[reason=" + reason + "]"}
 }
 
+// ServiceNotReady is ErrServiceNotReady of a node still in state (e.g.
+// "Initializing"), rendered as Milvus's merr.WrapErrServiceNotReady:
+// "service not ready[<role>=<id>]: <state>".
+func ServiceNotReady(role string, id int64, state string) error {
+	return &detailed{base: ErrServiceNotReady, detail: fmt.Sprintf("[%s=%d]: %s", role, id, state)}
+}
+
 // InvalidParameter is ErrParameterInvalid with a reason a user can act on,
 // rendered as Milvus does: "<reason>: invalid parameter".
 func InvalidParameter(format string, args ...any) error {

@@ -14,18 +14,20 @@ run: build
 
 # The whole suite, race detector on (what CI runs), and, in parallel with
 # it, tests/e2e once more against a cluster of processes
-# (MILVAGO_E2E_CLUSTER=1, docs/cluster.md) and the 60 MB insert's memory
-# bound (TestMemoryInsert60MB: a child server's peak RSS, measured without
-# -race, whose shadow memory would swamp it; about 3 minutes, mostly
-# waiting); their outputs follow the suite's.
+# (MILVAGO_E2E_CLUSTER=1, docs/cluster.md) and, one after the other
+# without -race, 1,100 loaded collections over a restart
+# (TestManyLoadedCollections: above the old 1,000-consumer ceiling; about
+# 2 minutes) and the 60 MB insert's memory bound (TestMemoryInsert60MB: a
+# child server's peak RSS, whose -race shadow memory would swamp it; about
+# 3 minutes, mostly waiting); their outputs follow the suite's.
 test:
 	@out=$$(mktemp); mem=$$(mktemp); \
 	(MILVAGO_E2E_CLUSTER=1 $(GO) test -race -timeout 20m ./tests/e2e >$$out 2>&1) & cpid=$$!; \
-	(MILVAGO_MEASURE_MEMORY=1 $(GO) test -count=1 -timeout 15m -run '^TestMemoryInsert60MB$$' -v ./tests/e2e >$$mem 2>&1) & mpid=$$!; \
+	(MILVAGO_E2E_MANY=1100 MILVAGO_MEASURE_MEMORY=1 $(GO) test -count=1 -timeout 25m -run '^(TestManyLoadedCollections|TestMemoryInsert60MB)$$' -v ./tests/e2e >$$mem 2>&1) & mpid=$$!; \
 	$(GO) test -race -timeout 25m $(PKGS); rc=$$?; \
 	wait $$cpid; crc=$$?; wait $$mpid; mrc=$$?; \
 	echo "== tests/e2e against a cluster (MILVAGO_E2E_CLUSTER=1):"; cat $$out; \
-	echo "== the 60 MB insert's memory (MILVAGO_MEASURE_MEMORY=1, without -race):"; grep -v '^time=' $$mem; rm -f $$out $$mem; \
+	echo "== 1,100 loaded collections and the 60 MB insert's memory (without -race):"; grep -v '^time=' $$mem; rm -f $$out $$mem; \
 	[ $$rc -eq 0 ] && [ $$crc -eq 0 ] && [ $$mrc -eq 0 ]
 	cd deploy && $(GO) test ./...   # the Helm chart and compose file (deploy/doc.go)
 

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -25,6 +26,7 @@ import (
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/datanode"
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/failpoint"
 	"github.com/milvago/milvago/internal/identity"
 	"github.com/milvago/milvago/internal/indexcoord"
@@ -870,7 +872,7 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 
 func (n *roleNode) readyErr() error {
 	if !n.ready.Load() {
-		return errors.New("starting")
+		return errs.ServiceNotReady(n.role, n.serverID.Load(), commonpb.StateCode_Initializing.String())
 	}
 	return nil
 }

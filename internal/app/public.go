@@ -71,7 +71,8 @@ func (p PublicAPI) serverTLS() (*tls.Config, error) {
 func (p PublicAPI) proxyLimits() proxy.Limits {
 	l := p.Limits
 	return proxy.Limits{NQ: l.NQ, TopK: l.TopK, MaxQueryResultWindow: l.MaxQueryResultWindow, MaxOutputSize: l.MaxOutputSize,
-		MaxInsertSize: l.MaxInsertSize, MaxResultEntries: l.MaxResultEntries}
+		MaxInsertSize: l.MaxInsertSize, MaxResultEntries: l.MaxResultEntries,
+		SearchRequery: proxy.RequeryPolicy(l.SearchRequeryPolicy), HybridRequery: proxy.RequeryPolicy(l.HybridSearchRequeryPolicy)}
 }
 
 // limiter is the quota of one proxy: its rate limits, and the write

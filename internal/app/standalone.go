@@ -5,7 +5,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,12 +14,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/datanode"
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/identity"
 	"github.com/milvago/milvago/internal/indexcoord"
 	"github.com/milvago/milvago/internal/indexnode"
@@ -243,9 +244,15 @@ const standaloneQueryNode = 1
 
 func (s *Standalone) readyErr() error {
 	if !s.ready.Load() {
-		return errors.New("starting")
+		return errs.ServiceNotReady("standalone", standaloneQueryNode, commonpb.StateCode_Initializing.String())
 	}
 	return nil
+}
+
+// SetRequeryPolicies changes common.requery.searchPolicy and
+// common.requery.hybridSearchPolicy while serving (refreshable in Milvus).
+func (s *Standalone) SetRequeryPolicies(search, hybrid proxy.RequeryPolicy) {
+	s.proxy.SetRequeryPolicies(search, hybrid)
 }
 
 // Run serves on the configured ports until ctx ends, then shuts down.
@@ -266,21 +273,33 @@ func (s *Standalone) Run(ctx context.Context) error {
 // closes the embedded servers.
 func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error {
 	defer s.closeStorage()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
+	// The API listens first: until the collections are recovered (a
+	// minute or more with thousands loaded), calls are answered "service
+	// not ready" (code 1, retriable) and /healthz 503, as Milvus's proxy
+	// answers before it is healthy, instead of connections hanging.
+	g.Go(func() error { return s.rpc.Serve(gctx, grpcL, httpL) })
+	fail := func(err error) error {
+		cancel()
+		g.Wait() // the API's server, and what had started, stopped
+		return err
+	}
 	colls, err := s.allCollections(gctx)
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	for _, c := range colls {
 		if err := s.dnode.Watch(gctx, c); err != nil {
-			return err
+			return fail(err)
 		}
 	}
 	s.qnode.Start(gctx)
 	g.Go(func() error { return s.writer.Run(gctx) })
 	g.Go(func() error { return s.dnode.Run(gctx) })
 	if err := s.data.SetImportExecutor(gctx, s.dnode); err != nil { // bulk import (docs/import.md)
-		return err
+		return fail(err)
 	}
 	g.Go(func() error { return s.qnode.Run(gctx) })
 	g.Go(func() error { return s.qcoord.RunChecker(gctx, querycoord.CheckInterval) })
@@ -292,14 +311,14 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 	}
 	r, err := retention.New(rcfg, retention.Deps{Log: s.broker.Log(), Checkpoints: s.data, Collections: s.allCollections, PChannels: s.root.PChannels(), Logger: s.logger})
 	if err != nil {
-		return fmt.Errorf("app: retention: %w", err)
+		return fail(fmt.Errorf("app: retention: %w", err))
 	}
 	g.Go(func() error { return r.Run(gctx) })
 	g.Go(func() error { return memtrim.New(s.cfg.MemTrim, s.logger).Run(gctx) })
 	// The in-process query node is the only one: every replica's.
 	if err := s.qcoord.SetNodes(gctx, []querycoord.NodeInfo{{ID: standaloneQueryNode, Addr: grpcL.Addr().String(),
 		Labels: session.LabelsFromEnv(session.RoleQueryNode, os.Environ())}}); err != nil {
-		return err
+		return fail(err)
 	}
 	// Refuse writes from the first request if memory or disk is short.
 	s.center.Sample(gctx)
@@ -307,9 +326,8 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 	g.Go(func() error { s.center.Run(gctx); return nil })
 	g.Go(func() error { s.quota.Run(gctx); return nil })
 	if err := s.qcoord.Recover(gctx); err != nil {
-		return err
+		return fail(err)
 	}
-	g.Go(func() error { return s.rpc.Serve(gctx, grpcL, httpL) })
 	s.ready.Store(true)
 	s.logger.Info("milvago standalone is ready", "grpc", grpcL.Addr().String(), "http", httpL.Addr().String(), "data", s.cfg.DataDir)
 	err = g.Wait()

@@ -69,7 +69,7 @@ func candidates(k Key) []string {
 	case "list":
 		return []string{"h1:1,h2:2"}
 	}
-	return []string{"x" + strings.ReplaceAll(k.Name, ".", "-"), "json", "1.2", "PLAIN", "SSL", "kafka", "debug"}
+	return []string{"x" + strings.ReplaceAll(k.Name, ".", "-"), "json", "1.2", "PLAIN", "SSL", "kafka", "debug", "always"}
 }
 
 func diffFields(a, b reflect.Value, path string) []string {

@@ -21,6 +21,12 @@ type Limits struct {
 	// MaxResultEntries is proxy.maxResultEntries (nq*topk*groupSize);
 	// <= 0 is no limit.
 	MaxResultEntries int64
+	// SearchRequeryPolicy and HybridSearchRequeryPolicy are
+	// common.requery.searchPolicy and common.requery.hybridSearchPolicy:
+	// when a search's shards return only keys and scores and the proxy
+	// fetches the winners' output fields in a second query ("always",
+	// "outputvector" or "outputfields").
+	SearchRequeryPolicy, HybridSearchRequeryPolicy string
 	// ServerMaxRecvSize is proxy.grpc.serverMaxRecvSize: the largest request.
 	ServerMaxRecvSize int
 	// CollectInterval is quotaAndLimits.quotaCenterCollectInterval in
@@ -178,6 +184,10 @@ var limitKeys = []Key{
 		func(c *Config) *int { return &c.Limits.MaxQueryResultWindow }),
 	int64Key("quotaAndLimits.limits.maxOutputSize", "104857600", 1, math.MaxInt64, "largest result of one search or query, in bytes (100 MiB); a larger one fails with \"search results exceed the maxOutputSize Limit\"",
 		func(c *Config) *int64 { return &c.Limits.MaxOutputSize }),
+	enumKey("common.requery.searchPolicy", "outputvector", "when a search fetches its hits' output fields in a second phase, a query by primary key at the search's timestamp, instead of every shard sending its candidates' fields: always, outputvector (when a vector field is an output field), outputfields (when any is) or never (a Milvago value: one phase)",
+		func(c *Config) *string { return &c.Limits.SearchRequeryPolicy }, "always", "outputvector", "outputfields", "never"),
+	enumKey("common.requery.hybridSearchPolicy", "outputvector", "the same for a hybrid search: always, outputvector (when a vector field is an output field, or with a group-by field) outputfields (when any field is an output field) or never; a reranker's input fields are fetched in the first phase whatever the policy",
+		func(c *Config) *string { return &c.Limits.HybridSearchRequeryPolicy }, "always", "outputvector", "outputfields", "never"),
 	int64Key("quotaAndLimits.limits.maxInsertSize", "-1", -1, math.MaxInt64, "largest insert or upsert request in bytes; -1: no limit but proxy.grpc.serverMaxRecvSize",
 		func(c *Config) *int64 { return &c.Limits.MaxInsertSize }),
 	boolKey("quotaAndLimits.ddl.enabled", "false", "limit the rate of collection and partition DDL",

@@ -99,6 +99,10 @@ var (
 
 	ErrImportFailed = def(2100, "importing data failed", false)
 
+	// ErrInconsistentRequery: a search's second phase (the requery of
+	// its hits' output fields by primary key) missed a hit.
+	ErrInconsistentRequery = def(2200, "inconsistent requery result", true)
+
 	ErrOperationNotSupported = def(3000, "unsupported operation", false)
 
 	// ErrUnexpected is what an error outside the catalogue becomes on the wire.
@@ -178,6 +182,13 @@ func FieldNotFound(field any, reason ...string) error {
 // merr.WrapErrServiceQuotaExceeded renders it: "quota exceeded[reason=...]".
 func QuotaExceeded(reason string) error {
 	return &detailed{base: ErrServiceQuotaExceeded, detail: "[reason=" + reason + "]"}
+}
+
+// ServiceNotReady is ErrServiceNotReady of a node still in state (e.g.
+// "Initializing"), rendered as Milvus's merr.WrapErrServiceNotReady:
+// "service not ready[<role>=<id>]: <state>".
+func ServiceNotReady(role string, id int64, state string) error {
+	return &detailed{base: ErrServiceNotReady, detail: fmt.Sprintf("[%s=%d]: %s", role, id, state)}
 }
 
 // InvalidParameter is ErrParameterInvalid with a reason a user can act on,

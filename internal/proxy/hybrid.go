@@ -149,10 +149,11 @@ func (s *Server) advancedSearch(ctx context.Context, req *milvuspb.SearchRequest
 	if hasPartitionKey(c.Schema) && len(req.GetPartitionNames()) != 0 {
 		return nil, errPlain("not support manually specifying the partition names if partition key mode is used")
 	}
-	if _, err := readPartitionIDs(c, req.GetPartitionNames()); err != nil {
+	partIDs, err := readPartitionIDs(c, req.GetPartitionNames())
+	if err != nil {
 		return nil, err
 	}
-	outIDs, _, outNames, err := resolveOutputFields(c.Schema, req.GetOutputFields(), true)
+	outIDs, dynKeys, outNames, err := resolveOutputFields(c.Schema, req.GetOutputFields(), true)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +194,18 @@ func (s *Server) advancedSearch(ctx context.Context, req *milvuspb.SearchRequest
 
 	// The sub-searches fetch the user's output fields and the reranker's
 	// inputs; the inputs the user did not ask for are dropped after fusion.
-	fetch, drop := withRerankInputs(c, req.GetOutputFields(), outIDs, rr)
+	// With a requery they fetch only the reranker's inputs, and the fused
+	// hits' output fields are queried by key.
+	fetchIDs := withDynamicField(c, outIDs, dynKeys)
+	requery := s.requery.Load().hybrid.needsHybrid(c, req.GetOutputFields(), fetchIDs, rank.groupByField != "")
+	requested := req.GetOutputFields()
+	if requery {
+		requested = nil
+	}
+	fetch, drop := withRerankInputs(c, requested, nil, rr)
+	if !requery {
+		fetch, drop = withRerankInputs(c, requested, outIDs, rr)
+	}
 	indexMetric, err := s.indexMetric(ctx, c)
 	if err != nil {
 		return nil, err
@@ -239,11 +251,12 @@ func (s *Server) advancedSearch(ctx context.Context, req *milvuspb.SearchRequest
 		return nil, err
 	}
 	results := make([]*schemapb.SearchResultData, len(subs))
+	reads := make([]subSearch, len(subs))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, sub := range subs {
 		sub.ConsistencyLevel, sub.UseDefaultConsistency, sub.GuaranteeTimestamp = commonpb.ConsistencyLevel_Customized, false, gts
 		g.Go(func() error {
-			r, err := s.Search(gctx, sub)
+			r, err := s.search(gctx, sub, &reads[i])
 			if err != nil {
 				return err
 			}
@@ -265,6 +278,11 @@ func (s *Server) advancedSearch(ctx context.Context, req *milvuspb.SearchRequest
 	data, err := fuseResults(ctx, c.Schema, srcs, rr, p, int(nq), drop, groupValueField(c.Schema, rank.groupByField, rank.groupByFieldID, schemapb.DataType_None))
 	if err != nil {
 		return nil, err
+	}
+	if requery {
+		if data.FieldsData, err = s.requeryFused(ctx, c, partIDs, reads, subs[0], data, fetchIDs, dynKeys); err != nil {
+			return nil, err
+		}
 	}
 	data.OutputFields = outNames
 	return &milvuspb.SearchResults{Results: data, CollectionName: c.Name, SessionTs: gts}, nil

@@ -26,6 +26,9 @@ type Limits struct {
 	// MaxResultEntries is proxy.maxResultEntries: the largest
 	// nq*topk*groupSize of a search; <= 0 is no limit.
 	MaxResultEntries int64
+	// SearchRequery and HybridRequery are common.requery.searchPolicy and
+	// common.requery.hybridSearchPolicy ("": RequeryOutputVector).
+	SearchRequery, HybridRequery RequeryPolicy
 }
 
 // DefaultLimits are Milvus 2.6's defaults.

@@ -21,12 +21,25 @@ import (
 
 // Search runs an ANN search over every shard and reduces the results.
 func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milvuspb.SearchResults, error) {
+	if len(req.GetSubReqs()) > 0 {
+		return s.advancedSearch(ctx, req)
+	}
+	return s.search(ctx, req, nil)
+}
+
+// subSearch is what a hybrid search's sub-search reports back besides its
+// answer: the timestamp each shard read at (a hybrid requery reads there).
+type subSearch struct {
+	mvcc []uint64 // by VChannel index
+}
+
+// search is Search without sub-requests; sub is non-nil for a hybrid
+// search's sub-search, which fetches its output fields in one phase (the
+// hybrid search decides on a requery after fusion).
+func (s *Server) search(ctx context.Context, req *milvuspb.SearchRequest, sub *subSearch) (*milvuspb.SearchResults, error) {
 	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
 	if err != nil {
 		return nil, err
-	}
-	if len(req.GetSubReqs()) > 0 {
-		return s.advancedSearch(ctx, req)
 	}
 	if hasPartitionKey(c.Schema) && len(req.GetPartitionNames()) != 0 {
 		// Milvus 2.6's searchTask: a plain error, unlike the query's.
@@ -94,6 +107,9 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		return nil, err
 	}
 	fetchIDs := withDynamicField(c, outIDs, dynKeys)
+	// The policy looks at the user's output fields (Milvus's); a requery
+	// fetches the reranker's and the highlighter's inputs too.
+	requery := sub == nil && s.requery.Load().search.needs(c, fetchIDs)
 	rr, rrDrop, fetchIDs, err := s.searchReranker(c, req, spec, outIDs, fetchIDs)
 	if err != nil {
 		return nil, err
@@ -123,12 +139,16 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 		}
 	}
 	k := spec.TopK + spec.Offset
+	shardFields := fetchIDs
+	if requery {
+		shardFields = nil // keys and scores: the winners' fields are requeried
+	}
 	results := make([]*contract.SearchResult, len(c.VChannels))
 	sreqs := make([]*contract.SearchRequest, len(c.VChannels))
 	for i, vc := range c.VChannels {
 		sreq := &contract.SearchRequest{
 			CollectionID: c.ID, VChannel: vc, PartitionIDs: partIDs, GuaranteeTS: gts, PinMVCC: pin > 0,
-			IgnoreGrowing: spec.IgnoreGrowing, OutputFields: fetchIDs,
+			IgnoreGrowing: spec.IgnoreGrowing, OutputFields: shardFields,
 			Search: segment.SearchRequest{FieldID: spec.FieldID, Queries: spec.Queries, EmbListLens: spec.EmbListLens, Metric: spec.Metric,
 				Params: index.SearchParams{K: k, Params: spec.Params}, GroupBy: groupBy,
 				Exact: iter.v2, After: iter.lastBound, AfterTies: iter.ties, IndexType: indexType(spec.FieldID)},
@@ -161,7 +181,26 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 			return nil, err
 		}
 	}
-	data := s.reduceSearch(c, spec, results, fetchIDs, dynKeys, outNames)
+	if sub != nil {
+		sub.mvcc = make([]uint64, len(results))
+		for i, r := range results {
+			sub.mvcc[i] = r.MVCCTs
+		}
+	}
+	topks, picked := pickHits(spec, results)
+	var cols map[int64]column.Column
+	if requery {
+		mvcc := make([]uint64, len(results))
+		for i, r := range results {
+			mvcc[i] = r.MVCCTs
+		}
+		if cols, err = s.requeryColumns(ctx, c, partIDs, mvcc, searchRequeryHits(c, results, picked), fetchIDs); err != nil {
+			return nil, err
+		}
+	} else {
+		cols = pickedColumns(c, results, picked, fetchIDs)
+	}
+	data := s.searchResultData(c, spec, results, topks, picked, cols, fetchIDs, dynKeys, outNames)
 	if rr != nil {
 		if data, err = rerankSearch(ctx, c, req, spec, rr, rrDrop, data); err != nil {
 			return nil, err
@@ -236,17 +275,7 @@ type shardHit struct {
 	shard, i int32
 }
 
-// reduceSearch merges the shards' hits per query: best first, offset
-// skipped, at most TopK kept. Each query's hits are merged from one
-// cursor per shard (kmerge), never gathered and sorted: the reduce holds
-// only the hits it keeps.
-func (s *Server) reduceSearch(c *model.Collection, spec *searchSpec, results []*contract.SearchResult,
-	fetchIDs []int64, dynKeys []string, outNames []string) *schemapb.SearchResultData {
-	topks, picked := pickHits(spec, results)
-	return s.searchResultData(c, spec, results, topks, picked, fetchIDs, dynKeys, outNames)
-}
-
-// pickHits chooses each query's hits: per query, the shards' hits in the
+// pickHits chooses each query's hits (the reduce of the shards' hits): per query, the shards' hits in the
 // order of a stable sort by score (best first) then primary key (the
 // smaller first, as Milvus reduces), offset skipped, TopK kept (groups
 // with a group-by field).
@@ -301,9 +330,10 @@ func pickHits(spec *searchSpec, results []*contract.SearchResult) ([]int64, []sh
 }
 
 // searchResultData builds the answer from the picked hits: their keys,
-// scores, output fields and group values.
+// scores and group values, and cols, their output fields (one row per
+// picked hit).
 func (s *Server) searchResultData(c *model.Collection, spec *searchSpec, results []*contract.SearchResult, topks []int64,
-	picked []shardHit, fetchIDs []int64, dynKeys []string, outNames []string) *schemapb.SearchResultData {
+	picked []shardHit, cols map[int64]column.Column, fetchIDs []int64, dynKeys []string, outNames []string) *schemapb.SearchResultData {
 	strPK := pkField(c).GetDataType() == schemapb.DataType_VarChar
 	var pk column.Column
 	if strPK {
@@ -324,7 +354,24 @@ func (s *Server) searchResultData(c *model.Collection, spec *searchSpec, results
 		scores[i] = results[h.shard].Scores[h.i]
 	}
 	roundScores(scores, spec.RoundDecimal)
-	cols := map[int64]column.Column{}
+	// The primary key is among the fields only when asked for (by name or
+	// "*"): the hits carry it in ids (Milvus's searchTask.PostExecute).
+	pkf := pkField(c)
+	if slices.Contains(fetchIDs, pkf.GetFieldID()) {
+		cols[pkf.GetFieldID()] = pk
+	}
+	fields := fieldsDataFor(c.Schema, fetchIDs, cols, dynKeys)
+	data := newSearchResultData(spec.NQ, spec.TopK, topks, keysToIDs(pk), scores, fields, outNames, pkf.GetName())
+	if spec.GroupByField != "" {
+		data.GroupByFieldValue = groupValuesData(groupValueField(c.Schema, spec.GroupByField, spec.GroupByFieldID, spec.GroupJSONType), results, picked)
+	}
+	return data
+}
+
+// pickedColumns is the output fields fetchIDs of the picked hits, one
+// row per hit, from the shards' answers (a search in one phase).
+func pickedColumns(c *model.Collection, results []*contract.SearchResult, picked []shardHit, fetchIDs []int64) map[int64]column.Column {
+	cols := make(map[int64]column.Column, len(fetchIDs))
 	for _, fid := range fetchIDs {
 		var col column.Column
 		for _, r := range results {
@@ -346,18 +393,7 @@ func (s *Server) searchResultData(c *model.Collection, spec *searchSpec, results
 		}
 		cols[fid] = col
 	}
-	// The primary key is among the fields only when asked for (by name or
-	// "*"): the hits carry it in ids (Milvus's searchTask.PostExecute).
-	pkf := pkField(c)
-	if slices.Contains(fetchIDs, pkf.GetFieldID()) {
-		cols[pkf.GetFieldID()] = pk
-	}
-	fields := fieldsDataFor(c.Schema, fetchIDs, cols, dynKeys)
-	data := newSearchResultData(spec.NQ, spec.TopK, topks, keysToIDs(pk), scores, fields, outNames, pkf.GetName())
-	if spec.GroupByField != "" {
-		data.GroupByFieldValue = groupValuesData(groupValueField(c.Schema, spec.GroupByField, spec.GroupByFieldID, spec.GroupJSONType), results, picked)
-	}
-	return data
+	return cols
 }
 
 // groupValueField is the field a search's group values come back as: the

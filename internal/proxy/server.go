@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sort"
+	"sync/atomic"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
@@ -160,6 +161,9 @@ type Server struct {
 	iterTies tieMemory // search iterator v2: keys returned at each page's bound
 	clients  clientSDKs
 	models   *embedding.Service
+	// requery is the search and hybrid search requery policies (Milvus's
+	// are refreshable: SetRequeryPolicies changes them while serving).
+	requery atomic.Pointer[requeryPolicies]
 }
 
 // New returns a proxy.
@@ -168,7 +172,9 @@ func New(cfg Config, d Deps) *Server {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.Limits = cfg.Limits.orDefault()
-	return &Server{cfg: cfg, d: d, logger: d.Logger.With("component", "proxy"), models: embedding.New(cfg.Models)}
+	s := &Server{cfg: cfg, d: d, logger: d.Logger.With("component", "proxy"), models: embedding.New(cfg.Models)}
+	s.SetRequeryPolicies(cfg.Limits.SearchRequery, cfg.Limits.HybridRequery)
+	return s
 }
 
 type ctxKey int

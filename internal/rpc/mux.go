@@ -189,6 +189,7 @@ func (s *Server) serveREST(l net.Listener, h http.Handler, errc chan<- error) (g
 	}); ok {
 		o.SetObserver(s.observeREST)
 	}
+	h = restNotReady(h, s.ready)
 	sp := newSplitter(l, s.logger)
 	sp.start()
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 5 * time.Minute,

@@ -117,6 +117,11 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 			ctx = proxy.WithClient(ctx, ids[0])
 		}
 	}
+	if strings.HasPrefix(info.FullMethod, milvusServicePrefix) {
+		if err := s.ready(); err != nil {
+			return notReady(info.FullMethod, err)
+		}
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			s.metrics.panics.Inc()

@@ -73,6 +73,7 @@ func startConfigured(t *testing.T, change func(*app.StandaloneConfig)) (*server,
 	srv := &server{addr: gl.Addr().String(), httpURL: "http://" + hl.Addr().String(), dir: cfg.DataDir, cancel: cancel, done: make(chan error, 1)}
 	go func() { srv.done <- s.Serve(ctx, cl, hl) }()
 	t.Cleanup(srv.stop)
+	srv.waitReady(t, time.Minute)
 	return srv, cl
 }
 

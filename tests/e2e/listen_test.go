@@ -41,6 +41,7 @@ func TestListenAddress(t *testing.T) {
 				case <-time.After(30 * time.Second):
 				}
 			}()
+			(&server{httpURL: "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.MetricsPort)), done: done}).waitReady(t, time.Minute)
 			api := net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port))
 			cctx, ccancel := context.WithTimeout(ctx, 30*time.Second)
 			defer ccancel()

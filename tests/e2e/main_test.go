@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/milvago/milvago/internal/app"
 )
@@ -49,6 +51,18 @@ func runChild(dir string) int {
 		return 1
 	}
 	go func() {
+		// Ready once /healthz says so: until then the API answers
+		// "service not ready".
+		for {
+			resp, err := http.Get("http://" + hl.Addr().String() + "/healthz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		fmt.Printf("READY %s\n", gl.Addr())
 	}()
 	if err := s.Serve(ctx, gl, hl); err != nil {

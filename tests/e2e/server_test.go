@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
@@ -23,9 +24,10 @@ type server struct {
 	cancel  context.CancelFunc
 	done    chan error
 
-	objects string   // cluster mode: the S3 server's directory of the deployment's objects
-	proxies []string // cluster mode: the proxies client alternates over
-	next    int      // cluster mode: which one client hands out next
+	sa      *app.Standalone // standalone mode: the server in this process
+	objects string          // cluster mode: the S3 server's directory of the deployment's objects
+	proxies []string        // cluster mode: the proxies client alternates over
+	next    int             // cluster mode: which one client hands out next
 }
 
 // clusterEnv set to 1 runs the tests against a cluster of processes
@@ -89,6 +91,15 @@ func startServerWith(t *testing.T, dir string, configure func(*app.StandaloneCon
 // startServerLogged is startServerWith logging to logger (nil: nowhere).
 func startServerLogged(t *testing.T, dir string, configure func(*app.StandaloneConfig), logger *slog.Logger) *server {
 	t.Helper()
+	srv := startServerStarting(t, dir, configure, logger)
+	srv.waitReady(t, 10*time.Minute)
+	return srv
+}
+
+// startServerStarting is startServerLogged without waiting until the
+// server is ready.
+func startServerStarting(t *testing.T, dir string, configure func(*app.StandaloneConfig), logger *slog.Logger) *server {
+	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
@@ -111,10 +122,37 @@ func startServerLogged(t *testing.T, dir string, configure func(*app.StandaloneC
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &server{addr: gl.Addr().String(), httpURL: "http://" + hl.Addr().String(), dir: dir, cancel: cancel, done: make(chan error, 1)}
+	srv := &server{addr: gl.Addr().String(), httpURL: "http://" + hl.Addr().String(), dir: dir, sa: s, cancel: cancel, done: make(chan error, 1)}
 	go func() { srv.done <- s.Serve(ctx, gl, hl) }()
 	t.Cleanup(srv.stop)
 	return srv
+}
+
+// waitReady waits until the server's /healthz answers 200: the API
+// listens at once, but answers "service not ready" until the collections
+// are recovered (a restart with thousands loaded takes a while).
+func (s *server) waitReady(t *testing.T, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		resp, err := http.Get(s.httpURL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case err := <-s.done:
+			s.done <- err // for stop
+			t.Fatalf("the server stopped while starting: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server is not ready after %v (last: %v)", within, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // stop stops a standalone server; a cluster outlives the test.

@@ -28,6 +28,13 @@ import (
 type Server struct {
 	objects objstore.Store
 	logger  *slog.Logger
+
+	// releaseBytes and release: a build whose input is at least
+	// releaseBytes calls release before it starts and again once its
+	// index, graph and mapping are unreachable (releaseBeforeBytes and
+	// memtrim.Release; replaced in tests).
+	releaseBytes int
+	release      func() time.Duration
 }
 
 // New returns an index node.
@@ -35,13 +42,17 @@ func New(objects objstore.Store, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{objects: objects, logger: logger.With("component", "indexnode")}
+	return &Server{objects: objects, logger: logger.With("component", "indexnode"),
+		releaseBytes: releaseBeforeBytes, release: memtrim.Release}
 }
 
 // releaseBeforeBytes is the input size from which a build first returns
-// the process's garbage and free heap to the OS (memtrim.ReleaseBefore), so
+// the process's garbage and free heap to the OS (memtrim.Release), so
 // that its input and graph do not come on top of what an earlier flush or
-// build left behind. Smaller builds end before it would matter.
+// build left behind, and returns its own (the graph, the search scratch,
+// the decoded column) once the index file is written, so that a server
+// going quiet after a build gives the memory back at once instead of at
+// memtrim's next quiet check. Smaller builds end before it would matter.
 const releaseBeforeBytes = 32 << 20
 
 // Build runs one task to completion.
@@ -49,6 +60,18 @@ func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.Buil
 	if scalarindex.Supports(t.Spec.Type) {
 		return s.buildScalar(ctx, t)
 	}
+	r, large, err := s.buildVector(ctx, t)
+	if large {
+		// buildVector's index, data set and mapping are unreachable now.
+		took := s.release()
+		s.logger.Debug("returned the build's memory", "build", t.BuildID, "took", took)
+	}
+	return r, err
+}
+
+// buildVector builds a vector index; large reports an input of at least
+// releaseBytes, for which it released the process's free memory first.
+func (s *Server) buildVector(ctx context.Context, t contract.BuildTask) (_ contract.BuildResult, large bool, _ error) {
 	start := time.Now()
 	var (
 		idx  index.Index
@@ -60,32 +83,32 @@ func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.Buil
 		// nullable): every row is null and the index holds no vector.
 		data = emptyDataset(t.Spec)
 		if idx, err = index.New(t.Spec); err != nil {
-			return contract.BuildResult{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
+			return contract.BuildResult{}, large, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
 		}
 		if err := idx.Build(ctx, data); err != nil {
-			return contract.BuildResult{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
+			return contract.BuildResult{}, large, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
 		}
 	} else {
 		m, err := s.objects.Map(ctx, t.BinlogPath)
 		if err != nil {
-			return contract.BuildResult{}, fmt.Errorf("indexnode: map %s: %w", t.BinlogPath, err)
+			return contract.BuildResult{}, large, fmt.Errorf("indexnode: map %s: %w", t.BinlogPath, err)
 		}
 		defer m.Close()
-		if len(m.Bytes()) >= releaseBeforeBytes {
-			took := memtrim.ReleaseBefore()
+		if large = len(m.Bytes()) >= s.releaseBytes; large {
+			took := s.release()
 			s.logger.Debug("returned free memory before the build", "build", t.BuildID, "took", took)
 		}
 		col, err := storage.DecodeColumn(m.Bytes())
 		if err != nil {
-			return contract.BuildResult{}, fmt.Errorf("indexnode: decode %s: %w", t.BinlogPath, err)
+			return contract.BuildResult{}, large, fmt.Errorf("indexnode: decode %s: %w", t.BinlogPath, err)
 		}
 		if lists, ok := col.(*column.Scalar[*schemapb.VectorField]); ok {
 			if idx, data, err = buildEmbList(ctx, t.Spec, lists); err != nil {
-				return contract.BuildResult{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
+				return contract.BuildResult{}, large, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
 			}
 		} else {
 			if data, err = Dataset(col); err != nil {
-				return contract.BuildResult{}, err
+				return contract.BuildResult{}, large, err
 			}
 			if e, ok := m.(evicter); ok {
 				// Decoding checked the binlog's checksum and so paged it
@@ -99,20 +122,20 @@ func (s *Server) Build(ctx context.Context, t contract.BuildTask) (contract.Buil
 				}
 			}
 			if idx, err = index.New(t.Spec); err != nil {
-				return contract.BuildResult{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
+				return contract.BuildResult{}, large, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
 			}
 			if err := idx.Build(ctx, data); err != nil {
-				return contract.BuildResult{}, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
+				return contract.BuildResult{}, large, fmt.Errorf("indexnode: build %d: %w", t.BuildID, err)
 			}
 		}
 	}
 	r, err := s.writeIndexFile(ctx, t.BuildID, idx)
 	if err != nil {
-		return contract.BuildResult{}, err
+		return contract.BuildResult{}, large, err
 	}
 	r.NumRows, r.Took = int64(idx.Len()), time.Since(start)
 	s.logger.Info("built index", "build", t.BuildID, "type", t.Spec.Type, "rows", r.NumRows, "bytes", r.SizeBytes, "took", r.Took)
-	return r, nil
+	return r, large, nil
 }
 
 // streamPutter is an object store that can store an object as it is

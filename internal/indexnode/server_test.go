@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
@@ -126,5 +128,59 @@ func TestDataset(t *testing.T) {
 	fv := &column.FloatVector{Dim: 3, Data: []float32{1, 2, 3}}
 	if d, err := Dataset(fv); err != nil || d.Dim != 3 || &d.Float[0] != &fv.Data[0] {
 		t.Fatalf("float vectors are copied or lost: %+v %v", d, err)
+	}
+}
+
+// TestBuildReleasesAroundLargeBuilds: a build whose input reaches
+// releaseBytes returns free memory before it starts (no index file yet)
+// and again once its index file is written, also when it fails; a smaller
+// build does neither.
+func TestBuildReleasesAroundLargeBuilds(t *testing.T) {
+	ctx := context.Background()
+	store := objstore.NewMemory()
+	const n, dim = 64, 8
+	vecs := make([]float32, n*dim)
+	for i := range vecs {
+		vecs[i] = float32(i % 13)
+	}
+	const path = "insert_log/1/2/3/101/4"
+	putColumn(t, store, path, &column.FloatVector{Dim: dim, Data: vecs})
+	binlog, err := store.Get(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := index.Spec{Type: index.TypeFlat, Metric: index.L2, Dim: dim}
+	build := func(buildID int64, releaseBytes int, spec index.Spec) (filesAtRelease []bool, err error) {
+		s := New(store, nil)
+		s.releaseBytes = releaseBytes
+		s.release = func() time.Duration {
+			_, err := store.Stat(ctx, storage.IndexFilePath(buildID, "index"))
+			filesAtRelease = append(filesAtRelease, err == nil)
+			return 0
+		}
+		_, err = s.Build(ctx, contract.BuildTask{BuildID: buildID, Spec: spec, BinlogPath: path})
+		return filesAtRelease, err
+	}
+
+	got, err := build(20, len(binlog), flat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []bool{false, true}; !slices.Equal(got, want) {
+		t.Fatalf("large build: index file present at each release %v, want %v (before the build, after the write)", got, want)
+	}
+	got, err = build(21, len(binlog)+1, flat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 0 {
+		t.Fatalf("small build released %d times, want none", len(got))
+	}
+	got, err = build(22, len(binlog), index.Spec{Type: "NO_SUCH", Dim: dim})
+	if err == nil {
+		t.Fatal("a build of an unknown index type succeeded")
+	}
+	if want := []bool{false, false}; !slices.Equal(got, want) {
+		t.Fatalf("failed large build: index file present at each release %v, want %v", got, want)
 	}
 }

@@ -298,6 +298,8 @@ type mmapping struct {
 	b      []byte
 	mapped bool
 	once   sync.Once
+
+	evictedTo int // EvictBelow's progress: b[:evictedTo] was dropped
 }
 
 func (m *mmapping) Bytes() []byte { return m.b }
@@ -312,6 +314,26 @@ func (m *mmapping) Evict() {
 		_ = unix.Madvise(m.b, unix.MADV_DONTNEED) // advice only: failure costs memory, not correctness
 	}
 }
+
+// EvictBelow drops the pages wholly inside b[:off] from the resident set,
+// as Evict does for all of them, skipping those a previous call dropped: a
+// checksum pass calls it as it goes (storage.DecodeColumnPaging), so a
+// file it pages in to check is never resident all at once. Not safe for
+// concurrent use (a loader reads one mapping at a time).
+func (m *mmapping) EvictBelow(off int) {
+	if !m.mapped {
+		return
+	}
+	end := min(off, len(m.b)) &^ (pageSize - 1)
+	if end <= m.evictedTo {
+		return
+	}
+	_ = unix.Madvise(m.b[m.evictedTo:end], unix.MADV_DONTNEED) // advice only: failure costs memory, not correctness
+	m.evictedTo = end
+}
+
+// pageSize aligns EvictBelow's ranges (madvise takes whole pages).
+var pageSize = unix.Getpagesize()
 
 // AdviseRandom tells the kernel the mapping is read at random
 // (madvise MADV_RANDOM): a fault reads the one page it needs instead of a

@@ -40,6 +40,22 @@ func evict(m objstore.Mapping) {
 	}
 }
 
+// prefixEvicter is a mapping whose pages can be dropped from the resident
+// set up to an offset (objstore's local mmap).
+type prefixEvicter interface{ EvictBelow(off int) }
+
+// evictAsRead is the read callback of a checksum pass over m
+// (storage.DecodeColumnPaging, OpenIndexFilePaging): the pages it has read
+// leave the resident set as it goes, so checking a file does not make it
+// all resident at once while a growing copy of the same rows, or other
+// files, still are (the handoff's peak). Nil for a mapping that cannot.
+func evictAsRead(m objstore.Mapping) func(int) {
+	if e, ok := m.(prefixEvicter); ok {
+		return e.EvictBelow
+	}
+	return nil
+}
+
 // randomAdviser is a mapping that can be told it is read at random
 // (objstore's local mmap: MADV_RANDOM, no readahead).
 type randomAdviser interface{ AdviseRandom() }
@@ -76,7 +92,7 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 			return nil, fmt.Errorf("querynode: map %s: %w", path, err)
 		}
 		ss.mappings = append(ss.mappings, m)
-		c, err := storage.DecodeColumn(m.Bytes())
+		c, err := storage.DecodeColumnPaging(m.Bytes(), evictAsRead(m))
 		if err != nil {
 			return nil, fmt.Errorf("querynode: decode %s: %w", path, err)
 		}
@@ -121,7 +137,7 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 		if err != nil {
 			return fmt.Errorf("querynode: map index %s: %w", si.File, err)
 		}
-		data, legacy, err := storage.OpenIndexFile(m.Bytes())
+		data, legacy, err := storage.OpenIndexFilePaging(m.Bytes(), evictAsRead(m))
 		if legacy {
 			dl.logger.Warn("index file has no checksum (written before index files had one): loading it unverified", "path", si.File, "segment", seg.ID)
 		}

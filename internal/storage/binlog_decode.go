@@ -21,10 +21,19 @@ const maxVectorDim = 1 << 20
 // data (see the package comment): the caller must keep data alive and
 // unmodified while the column is in use. Strings and Array rows are copied.
 func DecodeColumn(data []byte) (column.Column, error) {
+	return DecodeColumnPaging(data, nil)
+}
+
+// DecodeColumnPaging is DecodeColumn for a memory-mapped binlog: its
+// checksum pass calls read(n) (when not nil) each time it has read
+// data[:n] (see checksumPaging), so the caller can drop those pages from
+// the resident set as the pass goes; the decode itself reads little but
+// the header, and what it reads faults back in.
+func DecodeColumnPaging(data []byte, read func(upTo int)) (column.Column, error) {
 	if !littleEndian {
 		return nil, errBigEndian
 	}
-	h, err := readHeader(data, magicBinlog)
+	h, err := readHeaderPaging(data, magicBinlog, read)
 	if err != nil {
 		return nil, err
 	}

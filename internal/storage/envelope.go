@@ -74,6 +74,12 @@ func putHeader(b []byte, h header) {
 // readHeader checks the header of data (magic, version, reserved bytes,
 // header checksum, payload length and payload checksum) and returns it.
 func readHeader(data []byte, magic [4]byte) (header, error) {
+	return readHeaderPaging(data, magic, nil)
+}
+
+// readHeaderPaging is readHeader telling read (when not nil) how far the
+// payload checksum has read, as checksumPaging does.
+func readHeaderPaging(data []byte, magic [4]byte, read func(upTo int)) (header, error) {
 	var h header
 	if len(data) < headerSize {
 		return h, corruptf("%d bytes, shorter than the %d-byte header", len(data), headerSize)
@@ -104,7 +110,7 @@ func readHeader(data []byte, magic [4]byte) (header, error) {
 	if h.payloadLen != uint64(len(data)-headerSize) {
 		return h, corruptf("header says %d payload bytes, file has %d", h.payloadLen, len(data)-headerSize)
 	}
-	if got := crc32.Checksum(data[headerSize:], castagnoli); got != h.payloadCRC {
+	if got := checksumPaging(data[headerSize:], headerSize, read); got != h.payloadCRC {
 		return h, corruptf("payload checksum %08x, header says %08x", got, h.payloadCRC)
 	}
 	if h.rows < 0 {
@@ -114,6 +120,29 @@ func readHeader(data []byte, magic [4]byte) (header, error) {
 }
 
 func align8(n int) int { return (n + 7) &^ 7 }
+
+// pagingChunk is how much of a file a checksum pass reads between two
+// reports to its read callback.
+const pagingChunk = 4 << 20
+
+// checksumPaging is the Castagnoli checksum of b, which starts at offset
+// base of its file. With read not nil it sums pagingChunk bytes at a time
+// and calls read(base+end) after each: the caller (a loader whose file is
+// memory-mapped) can drop what was read from the resident set, so that
+// the pass that pages the whole file in to check it keeps only one chunk
+// resident instead of the whole file.
+func checksumPaging(b []byte, base int, read func(upTo int)) uint32 {
+	if read == nil {
+		return crc32.Checksum(b, castagnoli)
+	}
+	var crc uint32
+	for lo := 0; lo < len(b); lo += pagingChunk {
+		hi := min(len(b), lo+pagingChunk)
+		crc = crc32.Update(crc, castagnoli, b[lo:hi])
+		read(base + hi)
+	}
+	return crc
+}
 
 // writer appends a file to b: a header placeholder at b[base:], then
 // sections, each padded to an 8-byte boundary of the file. It keeps a

@@ -46,6 +46,13 @@ func SealIndexFile(payload []byte) []byte {
 // trailer: it starts with the index header and carries no trailer magic,
 // so it cannot be verified (its bytes are returned as they are).
 func OpenIndexFile(file []byte) (payload []byte, legacy bool, err error) {
+	return OpenIndexFilePaging(file, nil)
+}
+
+// OpenIndexFilePaging is OpenIndexFile for a memory-mapped index file: its
+// checksum pass calls read(n) (when not nil) each time it has read
+// file[:n], as DecodeColumnPaging does.
+func OpenIndexFilePaging(file []byte, read func(upTo int)) (payload []byte, legacy bool, err error) {
 	if len(file) < indexTrailerSize {
 		return nil, false, corruptf("index file of %d bytes, shorter than its %d-byte trailer", len(file), indexTrailerSize)
 	}
@@ -65,7 +72,7 @@ func OpenIndexFile(file []byte) (payload []byte, legacy bool, err error) {
 		return nil, false, corruptf("index file trailer says %d bytes, file has %d", n, len(file)-indexTrailerSize)
 	}
 	payload = file[:n]
-	if got, want := crc32.Checksum(payload, castagnoli), le.Uint32(t[16:]); got != want {
+	if got, want := checksumPaging(payload, 0, read), le.Uint32(t[16:]); got != want {
 		return nil, false, corruptf("index file checksum %08x, trailer says %08x", got, want)
 	}
 	return payload, false, nil

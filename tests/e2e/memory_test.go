@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"github.com/milvus-io/milvus/client/v2/entity"
 	"github.com/milvus-io/milvus/client/v2/index"
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
@@ -30,8 +32,9 @@ import (
 //
 // MILVAGO_MEMORY_ROWS and MILVAGO_MEMORY_DIM size TestMemoryIngestIndex
 // (default 1,000,000 x 128), MILVAGO_MEMORY_NOINDEX=1 stops it after the
-// flush; MILVAGO_MEMORY_PROFILE=DIR makes the server write heap profiles
-// there (before and after each phase).
+// flush, MILVAGO_MEMORY_LOADED=1 indexes and loads the collection before
+// the insert (see there); MILVAGO_MEMORY_PROFILE=DIR makes the server
+// write heap profiles there (before and after each phase).
 
 // childProfileEnv names the directory a child server writes heap profiles
 // to when it receives SIGUSR1 (see childHeapProfiles).
@@ -299,6 +302,12 @@ func envInt(name string, def int) int {
 // default 16, efConstruction=MILVAGO_MEMORY_EFC, default 100), loads, and then stays
 // quiet: it reports the server's peak RSS in each phase against the raw
 // data, and its RSS at rest after the build and after the load.
+//
+// With MILVAGO_MEMORY_LOADED=1 it follows the usual client's order
+// instead: index and load the empty collection, insert (the query node
+// holds the rows in its growing segment), flush, and wait until the index
+// is built and the query node has swapped the growing segment for the
+// sealed one with its index (the handoff), then stays quiet.
 func TestMemoryIngestIndex(t *testing.T) {
 	measureMemory(t)
 	rows := envInt("MILVAGO_MEMORY_ROWS", 1_000_000)
@@ -317,6 +326,23 @@ func TestMemoryIngestIndex(t *testing.T) {
 		WithField(entity.NewField().WithName("vector").WithDataType(entity.FieldTypeFloatVector).WithDim(int64(dim)))
 	if err := cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(name, schema)); err != nil {
 		t.Fatal(err)
+	}
+	loaded := os.Getenv("MILVAGO_MEMORY_LOADED") != ""
+	if loaded {
+		it, err := cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(name, "vector", index.NewHNSWIndex(entity.L2, hnswM, efc)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := it.Await(ctx); err != nil {
+			t.Fatal(err)
+		}
+		lt, err := cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := lt.Await(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 	time.Sleep(time.Second)
 	base := procStatusKB(t, pid, "VmRSS")
@@ -358,6 +384,10 @@ func TestMemoryIngestIndex(t *testing.T) {
 	if os.Getenv("MILVAGO_MEMORY_NOINDEX") != "" {
 		return
 	}
+	if loaded {
+		memoryHandoff(ctx, t, c, cli, name, int64(rows), report, &w)
+		return
+	}
 
 	w = watchRSS(t, pid)
 	start = time.Now()
@@ -394,4 +424,64 @@ func TestMemoryIngestIndex(t *testing.T) {
 	report("30 s at rest after load", w.end())
 	t.Logf("whole run: VmHWM %d MB (%.2fx raw)", procStatusKB(t, pid, "VmHWM")>>10,
 		float64(procStatusKB(t, pid, "VmHWM"))/float64(raw))
+}
+
+// memoryHandoff is TestMemoryIngestIndex's end with MILVAGO_MEMORY_LOADED:
+// the flushed segment's index is built while the query node still serves
+// its growing copy, then the query node loads the sealed segment and drops
+// the growing one. The phase ends when the index covers every row and a
+// search no longer reads a growing segment's rows (the handoff done),
+// then 30 s at rest.
+func memoryHandoff(ctx context.Context, t *testing.T, c *child, cli *milvusclient.Client, name string, rows int64,
+	report func(string, int64), w **rssWatch) {
+	t.Helper()
+	pid := c.cmd.Process.Pid
+	*w = watchRSS(t, pid)
+	start := time.Now()
+	stopProfiles := profileEvery(c, 3*time.Second)
+	for {
+		d, err := cli.DescribeIndex(ctx, milvusclient.NewDescribeIndexOption(name, "vector"))
+		if err != nil {
+			stopProfiles()
+			t.Fatal(err)
+		}
+		if d.IndexedRows >= rows && d.PendingIndexRows == 0 {
+			break
+		}
+		time.Sleep(2 * time.Second)
+	}
+	built := time.Since(start).Round(time.Second)
+	// The query node learns of the built index and loads the sealed
+	// segment in the background, then drops the growing one: wait until
+	// it serves every row from sealed segments only.
+	raw := rawService(t, &server{addr: c.addr})
+	for {
+		qs, err := raw.GetQuerySegmentInfo(ctx, &milvuspb.GetQuerySegmentInfoRequest{CollectionName: name})
+		if err != nil {
+			stopProfiles()
+			t.Fatal(err)
+		}
+		var sealed int64
+		growing := false
+		for _, info := range qs.GetInfos() {
+			if info.GetState() == commonpb.SegmentState_Growing {
+				growing = true
+			} else {
+				sealed += info.GetNumRows()
+			}
+		}
+		if !growing && sealed >= rows {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	handoff := time.Since(start).Round(time.Second)
+	time.Sleep(10 * time.Second) // the growing segment's release
+	stopProfiles()
+	report(fmt.Sprintf("index + handoff (built %v, sealed only %v)", built, handoff), (*w).end())
+	t.Logf("index + handoff phase, peak RSS of each 5 s (MB): %s", (*w).timeline())
+	*w = watchRSS(t, pid)
+	time.Sleep(30 * time.Second)
+	report("30 s at rest after handoff", (*w).end())
+	t.Logf("whole run: VmHWM %d MB", procStatusKB(t, pid, "VmHWM")>>10)
 }

@@ -458,10 +458,18 @@ func testWatchEnds(t *testing.T, s kv.Store) {
 func testLeaseExpiry(t *testing.T, s kv.Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	kept, err := s.Grant(ctx, 1)
+	// The kept lease's TTL is 2 s and its keep-alive starts at once: with
+	// 1 s, a keep-alive goroutine descheduled for 0.7 s on a loaded CI
+	// machine (-race, load 40 on 2 cores) let it expire before the dropped
+	// one. The test still waits past the kept lease's own TTL below.
+	kept, err := s.Grant(ctx, 2)
 	if err != nil {
 		t.Fatalf("Grant: %v", err)
 	}
+	keptAt := time.Now()
+	kaCtx, stopKA := context.WithCancel(ctx)
+	kaDone := make(chan error, 1)
+	go func() { kaDone <- s.KeepAlive(kaCtx, kept) }()
 	dropped, err := s.Grant(ctx, 1)
 	if err != nil {
 		t.Fatalf("Grant: %v", err)
@@ -479,17 +487,14 @@ func testLeaseExpiry(t *testing.T, s kv.Store) {
 	mustPut(t, s, "session/plain", "p")
 	wantValue(t, s, "session/kept", "k")
 
-	kaCtx, stopKA := context.WithCancel(ctx)
-	kaDone := make(chan error, 1)
-	go func() { kaDone <- s.KeepAlive(kaCtx, kept) }()
-
 	for range 3 {
 		next(t, watch) // the three puts
 	}
 	// The dropped lease expires: its key goes, with a delete event.
 	wantEvent(t, watch, kv.EventDelete, "session/dropped", "", 0)
 	wantMissing(t, s, "session/dropped")
-	// By now more than a TTL has passed: the kept key is still there.
+	// Past the kept lease's own TTL: its key is there only by KeepAlive.
+	time.Sleep(time.Until(keptAt.Add(2500 * time.Millisecond)))
 	wantValue(t, s, "session/kept", "k")
 	wantValue(t, s, "session/plain", "p")
 	if err := s.PutWithLease(ctx, "session/late", []byte("x"), dropped); !errors.Is(err, kv.ErrLeaseLost) {

@@ -8,6 +8,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error is one catalogue entry: a Milvus error code, its canonical message
@@ -128,22 +129,29 @@ func IsRetriable(err error) bool {
 	return errors.As(err, &e) && e.Retriable
 }
 
-// detailed wraps a sentinel the way Milvus formats its wrapped errors:
-// "<message>[<key>=<value>]" followed by an optional ": <reason>".
+// detailed wraps a sentinel the way Milvus renders merr.WrapErrX(value,
+// msg...): the base message with its "[<key>=<value>]" fields, behind the
+// reason when there is one ("<reason>: <message>[<key>=<value>]", as
+// errors.Wrap puts it).
 type detailed struct {
 	base   *Error
-	detail string
+	detail string // "[key=value]..." appended to the base message
+	reason string // text before the base message; "" for none
 }
 
-func (d *detailed) Error() string { return d.base.Msg + d.detail }
+func (d *detailed) Error() string {
+	if d.reason == "" {
+		return d.base.Msg + d.detail
+	}
+	return d.reason + ": " + d.base.Msg + d.detail
+}
+
 func (d *detailed) Unwrap() error { return d.base }
 
+// with is merr's wrapFields plus errors.Wrap: the reasons are joined with
+// "->" as merr's wrappers join their msg arguments.
 func with(base *Error, key string, value any, reason []string) error {
-	detail := fmt.Sprintf("[%s=%v]", key, value)
-	if len(reason) > 0 && reason[0] != "" {
-		detail += ": " + reason[0]
-	}
-	return &detailed{base: base, detail: detail}
+	return &detailed{base: base, detail: fmt.Sprintf("[%s=%v]", key, value), reason: strings.Join(reason, "->")}
 }
 
 // CollectionNotFound is ErrCollectionNotFound for a name or ID.
@@ -207,9 +215,5 @@ func ImportFailed(format string, args ...any) error {
 // parameter[expected=...][actual=...]", behind the reason when there is
 // one ("<reason>: invalid parameter[...]", as errors.Wrap puts it).
 func InvalidParameterValue(expected, actual any, reason ...string) error {
-	err := error(&detailed{base: ErrParameterInvalid, detail: fmt.Sprintf("[expected=%v][actual=%v]", expected, actual)})
-	if len(reason) > 0 && reason[0] != "" {
-		err = fmt.Errorf("%s: %w", reason[0], err)
-	}
-	return err
+	return &detailed{base: ErrParameterInvalid, detail: fmt.Sprintf("[expected=%v][actual=%v]", expected, actual), reason: strings.Join(reason, "->")}
 }

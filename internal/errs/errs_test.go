@@ -30,7 +30,24 @@ func TestMessagesFollowMilvus(t *testing.T) {
 	}
 	f(CollectionNotFound("book"), "collection not found[collection=book]")
 	f(InvalidParameter("bad dim"), "bad dim: invalid parameter")
-	f(PartitionNotFound("p1", "does not exist"), "partition not found[partition=p1]: does not exist")
+	// merr.WrapErrX(value, msg...) is errors.Wrap(wrapFields(...), msg):
+	// the reason first, the "[key=value]" fields last, several reasons
+	// joined with "->".
+	f(PartitionNotFound("p1", "does not exist"), "does not exist: partition not found[partition=p1]")
+	f(PartitionNotFound("p1"), "partition not found[partition=p1]")
+	f(PartitionNotFound("p1", ""), "partition not found[partition=p1]")
+	f(CollectionNotLoaded("book", "collection not fully loaded"), "collection not fully loaded: collection not loaded[collection=book]")
+	f(FieldNotFound("v", "vector field not found in schema"), "vector field not found in schema: field not found[field=v]")
+	f(NodeNotFound(7, "destination node not found in the same replica"), "destination node not found in the same replica: node not found[node=7]")
+	f(NodeOffline(7, "its session expired"), "its session expired: node offline[node=7]")
+	f(ChannelNotAvailable("ch", "no available shard leaders"), "no available shard leaders: channel not available[channel=ch]")
+	f(ReplicaNotAvailable(3, "no node"), "no node: replica not available[replica=3]")
+	f(CollectionNotFullyLoaded(1, "a", "b"), "a->b: collection not fully loaded[collection=1]")
+	f(SegmentNotFound(9, "segment not found in source node"), "segment not found in source node: segment not found[segment=9]")
+	f(InvalidParameterValue("128", "64", "dimension mismatch"), "dimension mismatch: invalid parameter[expected=128][actual=64]")
+	f(InvalidParameterValue("128", "64"), "invalid parameter[expected=128][actual=64]")
+	f(StaleCoordinator("querycoord", 2, 3), "a newer querycoord leads: node not match[role=querycoord][term=2][newestTerm=3]")
+	f(ServiceNotReady("standalone", 1, "Initializing"), "service not ready[standalone=1]: Initializing")
 }
 
 func TestIsMatchesByCode(t *testing.T) {

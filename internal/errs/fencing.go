@@ -18,9 +18,14 @@ func NodeNotMatch(expected, actual int64) error {
 
 // StaleCoordinator is ErrNodeNotMatch for a command carrying an older
 // leadership term of a coordinator role than the newest the node has
-// obeyed: the sender lost its election.
+// obeyed: the sender lost its election. Rendered as merr's wrappers
+// render a reason: "a newer <role> leads: node not match[role=...][term=...][newestTerm=...]".
 func StaleCoordinator(role string, term, newest int64) error {
-	return &detailed{base: ErrNodeNotMatch, detail: fmt.Sprintf("[role=%s][term=%d][newestTerm=%d]: a newer %s leads", role, term, newest, role)}
+	return &detailed{
+		base:   ErrNodeNotMatch,
+		detail: fmt.Sprintf("[role=%s][term=%d][newestTerm=%d]", role, term, newest),
+		reason: "a newer " + role + " leads",
+	}
 }
 
 // ChannelMisrouted is ErrChannelMisrouted for a report about a channel

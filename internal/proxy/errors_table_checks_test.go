@@ -517,6 +517,9 @@ func TestMilvusCheckErrorTable(t *testing.T) {
 		// internal/proxy/task_index.go (parseIndexParams: params must be a JSON object)
 		{"index params not JSON", func() error { _, _, err := flattenIndexParams(kv("params", "x")); return err }, 1100,
 			`index params "x" are not a JSON object`},
+		// internal/proxy/task_index.go:602 (getIndexedFieldAndFunction: a bare fmt.Errorf)
+		{"index on a missing field", func() error { _, err := indexField(coll(pk(), vec()), "nope"); return err }, 65535,
+			"cannot create index on non-exist field: nope"},
 	}
 	for _, c := range cases {
 		t.Run(c.what, func(t *testing.T) { checkErr(t, c.call(), c.code, c.text) })

@@ -95,7 +95,8 @@ func indexField(c *model.Collection, name string) (*schemapb.FieldSchema, error)
 			f = dynamicField(c.Schema) // Milvus's GetFieldFromNameDefaultJSON
 		}
 		if f == nil {
-			return nil, errs.FieldNotFound(name, "cannot create index on non-exist field: "+name)
+			// Milvus's getIndexedFieldAndFunction: a bare fmt.Errorf (65535).
+			return nil, errs.Plain("cannot create index on non-exist field: %s", name)
 		}
 		return f, nil
 	}

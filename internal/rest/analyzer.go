@@ -24,9 +24,6 @@ func (h *Handler) runAnalyzer(ctx context.Context, c *call) (any, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if r.Text == nil {
-		return nil, required("text", "")
-	}
 	ph := make([][]byte, len(r.Text))
 	for i, t := range r.Text {
 		ph[i] = []byte(t)

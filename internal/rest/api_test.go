@@ -43,6 +43,22 @@ func startStandalone(t *testing.T) string {
 			t.Error("standalone did not stop")
 		}
 	})
+	// Ready once /healthz says so: until then the API answers "service
+	// not ready" (code 1).
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get("http://" + hl.Addr().String() + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("standalone not healthy after 60s: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	return "http://" + gl.Addr().String()
 }
 

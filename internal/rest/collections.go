@@ -87,9 +87,6 @@ func (h *Handler) createCollection(ctx context.Context, c *call) (any, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if err := required("collectionName", r.CollectionName); err != nil {
-		return nil, err
-	}
 	var schema *schemapb.CollectionSchema
 	var indexes []indexParamReq
 	quick := len(r.Schema.Fields) == 0
@@ -575,9 +572,6 @@ func (h *Handler) alterProperties(ctx context.Context, c *call) (any, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if err := required("collectionName", r.CollectionName); err != nil {
-		return nil, err
-	}
 	if len(r.Properties) == 0 {
 		return nil, required("properties", "")
 	}
@@ -592,9 +586,6 @@ func (h *Handler) alterProperties(ctx context.Context, c *call) (any, error) {
 func (h *Handler) dropProperties(ctx context.Context, c *call) (any, error) {
 	var r propertiesReq
 	if err := c.decode(&r); err != nil {
-		return nil, err
-	}
-	if err := required("collectionName", r.CollectionName); err != nil {
 		return nil, err
 	}
 	if len(r.PropertyKeys) == 0 {

@@ -26,9 +26,6 @@ func (h *Handler) compact(ctx context.Context, c *call) (any, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if err := required("collectionName", r.CollectionName); err != nil {
-		return nil, err
-	}
 	resp, err := h.p.ManualCompaction(ctx, &milvuspb.ManualCompactionRequest{DbName: c.db, CollectionName: r.CollectionName,
 		MajorCompaction: r.IsClustering})
 	if err != nil {

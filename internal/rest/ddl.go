@@ -53,9 +53,6 @@ func (h *Handler) createIndex(ctx context.Context, c *call) (any, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if err := required("collectionName", r.CollectionName); err != nil {
-		return nil, err
-	}
 	if len(r.IndexParams) == 0 {
 		return nil, required("indexParams", "")
 	}
@@ -73,9 +70,6 @@ func (h *Handler) createIndex(ctx context.Context, c *call) (any, error) {
 func (h *Handler) describeIndex(ctx context.Context, c *call) (any, error) {
 	var r indexReq
 	if err := c.decode(&r); err != nil {
-		return nil, err
-	}
-	if err := required("collectionName", r.CollectionName, "indexName", r.IndexName); err != nil {
 		return nil, err
 	}
 	resp, err := h.p.DescribeIndex(ctx, &milvuspb.DescribeIndexRequest{DbName: c.db, CollectionName: r.CollectionName, IndexName: r.IndexName})
@@ -132,9 +126,6 @@ func (h *Handler) listIndexes(ctx context.Context, c *call) (any, error) {
 func (h *Handler) dropIndex(ctx context.Context, c *call) (any, error) {
 	var r indexReq
 	if err := c.decode(&r); err != nil {
-		return nil, err
-	}
-	if err := required("collectionName", r.CollectionName, "indexName", r.IndexName); err != nil {
 		return nil, err
 	}
 	return empty(), h.p.DropIndex(ctx, &milvuspb.DropIndexRequest{DbName: c.db, CollectionName: r.CollectionName, IndexName: r.IndexName})

@@ -52,9 +52,6 @@ func (h *Handler) renameCollection(ctx context.Context, c *call) (any, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if err := required("collectionName", r.CollectionName, "newCollectionName", r.NewCollectionName); err != nil {
-		return nil, err
-	}
 	newDB := r.NewDBName
 	if newDB == "" {
 		newDB = c.db
@@ -86,9 +83,6 @@ func (h *Handler) addField(ctx context.Context, c *call) (any, error) {
 		Schema         *fieldSchemaReq `json:"schema"`
 	}
 	if err := c.decode(&r); err != nil {
-		return nil, err
-	}
-	if err := required("collectionName", r.CollectionName); err != nil {
 		return nil, err
 	}
 	if r.Schema == nil {
@@ -143,9 +137,6 @@ func (h *Handler) alterFieldProperties(ctx context.Context, c *call) (any, error
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if err := required("collectionName", r.CollectionName, "fieldName", r.FieldName); err != nil {
-		return nil, err
-	}
 	return empty(), h.p.AlterCollectionField(ctx, &milvuspb.AlterCollectionFieldRequest{DbName: c.db,
 		CollectionName: r.CollectionName, FieldName: r.FieldName, Properties: properties(r.FieldParams)})
 }
@@ -158,9 +149,6 @@ func (h *Handler) alterDatabase(ctx context.Context, c *call) (any, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if err := required("dbName", r.DBName); err != nil {
-		return nil, err
-	}
 	return empty(), h.p.AlterDatabase(ctx, &milvuspb.AlterDatabaseRequest{DbName: r.DBName, Properties: properties(r.Properties)})
 }
 
@@ -170,9 +158,6 @@ func (h *Handler) dropDatabaseProperties(ctx context.Context, c *call) (any, err
 		PropertyKeys []string `json:"propertyKeys"`
 	}
 	if err := c.decode(&r); err != nil {
-		return nil, err
-	}
-	if err := required("dbName", r.DBName); err != nil {
 		return nil, err
 	}
 	return empty(), h.p.AlterDatabase(ctx, &milvuspb.AlterDatabaseRequest{DbName: r.DBName, DeleteKeys: r.PropertyKeys})
@@ -190,9 +175,6 @@ func (h *Handler) alterIndexProperties(ctx context.Context, c *call) (any, error
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if err := required("collectionName", r.CollectionName, "indexName", r.IndexName); err != nil {
-		return nil, err
-	}
 	return empty(), h.p.AlterIndex(ctx, &milvuspb.AlterIndexRequest{DbName: c.db, CollectionName: r.CollectionName,
 		IndexName: r.IndexName, ExtraParams: properties(r.Properties)})
 }
@@ -200,9 +182,6 @@ func (h *Handler) alterIndexProperties(ctx context.Context, c *call) (any, error
 func (h *Handler) dropIndexProperties(ctx context.Context, c *call) (any, error) {
 	var r indexPropertiesReq
 	if err := c.decode(&r); err != nil {
-		return nil, err
-	}
-	if err := required("collectionName", r.CollectionName, "indexName", r.IndexName); err != nil {
 		return nil, err
 	}
 	return empty(), h.p.AlterIndex(ctx, &milvuspb.AlterIndexRequest{DbName: c.db, CollectionName: r.CollectionName,

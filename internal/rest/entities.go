@@ -112,9 +112,6 @@ func (h *Handler) delete(ctx context.Context, c *call) (any, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if err := required("collectionName", r.CollectionName, "filter", r.Filter); err != nil {
-		return nil, err
-	}
 	templates, err := exprTemplates(r.ExprParams)
 	if err != nil {
 		return nil, err
@@ -194,9 +191,6 @@ func (h *Handler) query(ctx context.Context, c *call) (any, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if err := required("collectionName", r.CollectionName); err != nil {
-		return nil, err
-	}
 	templates, err := exprTemplates(r.ExprParams)
 	if err != nil {
 		return nil, err
@@ -229,9 +223,6 @@ func outputFieldsOrAll(f []string) []string {
 func (h *Handler) get(ctx context.Context, c *call) (any, error) {
 	var r queryReq
 	if err := c.decode(&r); err != nil {
-		return nil, err
-	}
-	if err := required("collectionName", r.CollectionName); err != nil {
 		return nil, err
 	}
 	if len(r.ID) == 0 {
@@ -314,9 +305,6 @@ type searchReq struct {
 func (h *Handler) search(ctx context.Context, c *call) (any, error) {
 	var r searchReq
 	if err := c.decode(&r); err != nil {
-		return nil, err
-	}
-	if err := required("collectionName", r.CollectionName); err != nil {
 		return nil, err
 	}
 	if len(r.Ids) > 0 && len(r.Data) > 0 {

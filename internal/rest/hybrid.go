@@ -57,9 +57,6 @@ func (h *Handler) hybridSearch(ctx context.Context, c *call) (any, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if err := required("collectionName", r.CollectionName); err != nil {
-		return nil, err
-	}
 	req := &milvuspb.HybridSearchRequest{DbName: c.db, CollectionName: r.CollectionName, PartitionNames: r.PartitionNames,
 		OutputFields: r.OutputFields}
 	if err := setConsistency(r.ConsistencyLevel, &req.ConsistencyLevel, &req.UseDefaultConsistency); err != nil {

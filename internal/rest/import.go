@@ -32,9 +32,6 @@ func (h *Handler) createImport(ctx context.Context, c *call) (any, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if err := required("collectionName", r.CollectionName); err != nil {
-		return nil, err
-	}
 	id, err := h.p.CreateImport(ctx, proxy.ImportRequest{DB: c.db, Collection: r.CollectionName,
 		Partition: r.PartitionName, Files: r.Files, Options: r.Options})
 	if err != nil {

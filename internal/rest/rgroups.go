@@ -2,10 +2,8 @@ package rest
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"slices"
-	"strings"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
@@ -27,18 +25,16 @@ type rgService interface {
 
 // WithResourceGroups serves /resource_groups/ over svc (they answer code
 // 10 without it). The bodies are bound as Milvus's handler binds them
-// (resource_group_handler_v2.go, request_v2.go): gin's validator checks
-// the "required" fields, and descends into a create/drop/describe config
-// (whose requests, limits and their node_num are required, so 0 is
-// missing) but not into alter's map of configs, where an omitted requests
-// or limits is sent as node_num 0.
+// (resource_group_handler_v2.go, request_v2.go). The "required" fields are
+// checked before any route by bind (binding.go), against Milvus's
+// ResourceGroupReq, UpdateResourceGroupReq and TransferReplicaReq: it
+// descends into a create/drop/describe config (whose requests, limits and
+// their node_num are required, so 0 is missing) but not into alter's map
+// of configs, where an omitted requests or limits is sent as node_num 0.
 func (h *Handler) WithResourceGroups(svc rgService) *Handler {
 	named := func(c *call) (rgReq, error) {
 		var r rgReq
-		if err := c.decode(&r); err != nil {
-			return r, err
-		}
-		return r, r.validate()
+		return r, c.decode(&r)
 	}
 	h.routes["/resource_groups/create"] = func(ctx context.Context, c *call) (any, error) {
 		r, err := named(c)
@@ -61,11 +57,8 @@ func (h *Handler) WithResourceGroups(svc rgService) *Handler {
 		if err := c.decode(&r); err != nil {
 			return nil, err
 		}
-		// required on a map: present (an empty map passes, and Milvus's
-		// query coordinator answers success for it).
-		if r.ResourceGroups == nil {
-			return nil, bindingErrors([]string{"UpdateResourceGroupReq.ResourceGroups"})
-		}
+		// bind required resource_groups present; an empty map passes, and
+		// Milvus's query coordinator answers success for it.
 		req := &milvuspb.UpdateResourceGroupsRequest{ResourceGroups: map[string]*rgpb.ResourceGroupConfig{}}
 		for name, cfg := range r.ResourceGroups {
 			req.ResourceGroups[name] = cfg.pb()
@@ -106,19 +99,6 @@ func (h *Handler) WithResourceGroups(svc rgService) *Handler {
 		if err := c.decode(&r); err != nil {
 			return nil, err
 		}
-		var missing []string
-		for _, f := range []struct {
-			name string
-			set  bool
-		}{{"SourceRgName", r.SourceRgName != ""}, {"TargetRgName", r.TargetRgName != ""},
-			{"CollectionName", r.CollectionName != ""}, {"ReplicaNum", r.ReplicaNum != 0}} {
-			if !f.set {
-				missing = append(missing, "TransferReplicaReq."+f.name)
-			}
-		}
-		if len(missing) > 0 {
-			return nil, bindingErrors(missing)
-		}
 		// Milvus's handler sends no database: the collection is looked up
 		// in the default one, whatever dbName the body or header names.
 		return statusOnly(svc.TransferReplica(ctx, &milvuspb.TransferReplicaRequest{SourceResourceGroup: r.SourceRgName,
@@ -127,49 +107,9 @@ func (h *Handler) WithResourceGroups(svc rgService) *Handler {
 	return h
 }
 
-// bindingErrors is gin's "required" validation failure for the fields at
-// the namespaces ns (Struct.Field...), one line each, as Milvus's
-// wrapperPost answers it (code 1802).
-func bindingErrors(ns []string) error {
-	lines := make([]string, len(ns))
-	for i, n := range ns {
-		lines[i] = fmt.Sprintf("Key: '%s' Error:Field validation for '%s' failed on the 'required' tag", n, n[strings.LastIndex(n, ".")+1:])
-	}
-	return restErr(errMissingParam, "%s", strings.Join(lines, "\n"))
-}
-
 type rgReq struct {
 	Name   string        `json:"name"`
 	Config *rgConfigJSON `json:"config"`
-}
-
-// validate is gin's binding of ResourceGroupReq: name is required, and a
-// config, when given, is validated field by field in its struct order.
-func (r rgReq) validate() error {
-	var missing []string
-	if r.Name == "" {
-		missing = append(missing, "ResourceGroupReq.Name")
-	}
-	if c := r.Config; c != nil {
-		for _, l := range []struct {
-			name string
-			v    *rgLimitJSON
-		}{{"Requests", c.Requests}, {"Limits", c.Limits}} {
-			switch {
-			case l.v == nil:
-				missing = append(missing, "ResourceGroupReq.Config."+l.name)
-			case l.v.NodeNum == 0:
-				missing = append(missing, "ResourceGroupReq.Config."+l.name+".NodeNum")
-			}
-		}
-		if c.NodeFilter != nil && c.NodeFilter.NodeLabels == nil {
-			missing = append(missing, "ResourceGroupReq.Config.NodeFilter.NodeLabels")
-		}
-	}
-	if len(missing) > 0 {
-		return bindingErrors(missing)
-	}
-	return nil
 }
 
 type rgLimitJSON struct {

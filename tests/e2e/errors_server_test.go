@@ -83,6 +83,8 @@ func TestMilvusServerErrorTable(t *testing.T) {
 		}
 	}
 	prop := func(k, v string) []*commonpb.KeyValuePair { return []*commonpb.KeyValuePair{{Key: k, Value: v}} }
+	desc, err := cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption(loaded))
+	must(t, err)
 
 	cases := []struct {
 		what string
@@ -189,6 +191,17 @@ func TestMilvusServerErrorTable(t *testing.T) {
 			r, err := svc.HybridSearch(ctx, &milvuspb.HybridSearchRequest{CollectionName: loaded, Requests: subs})
 			return merr.CheckRPCCall(r, err)
 		}, 65535, "maximum of ann search requests is 1024"},
+		// internal/querycoordv2/services.go:643 LoadBalance: merr.WrapErrNodeNotFound(node, reason)
+		// renders the reason first ("<reason>: node not found[node=N]").
+		{"balance off a node of no replica", func() error {
+			r, err := svc.LoadBalance(ctx, &milvuspb.LoadBalanceRequest{CollectionName: loaded, SrcNodeID: 999})
+			return merr.CheckRPCCall(r, err)
+		}, 901, fmt.Sprintf("source node not found in any replica of collection %d: node not found[node=999]", desc.ID)},
+		// internal/proxy/task_index.go:602 getIndexedFieldAndFunction (fmt.Errorf: 65535)
+		{"index on a missing field", func() error {
+			_, err := cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(idle, "nope", index.NewSortedIndex()))
+			return err
+		}, 65535, "cannot create index on non-exist field: nope"},
 	}
 	for _, c := range cases {
 		t.Run(c.what, func(t *testing.T) { wantCode(t, c.call(), c.code, c.text) })

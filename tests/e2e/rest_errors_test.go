@@ -70,6 +70,14 @@ func TestMilvusRESTErrorTable(t *testing.T) {
 			body: `{"name": "rg", "config": {"requests": {"node_num": 0}}}`,
 			code: 1802, msg: "missing required parameters, error: Key: 'ResourceGroupReq.Config.Requests.NodeNum' Error:Field validation for 'NodeNum' failed on the 'required' tag\n" +
 				"Key: 'ResourceGroupReq.Config.Limits' Error:Field validation for 'Limits' failed on the 'required' tag"},
+		{ref: "request_v2.go:556 (IndexReq)", path: "/indexes/describe", body: `{"collectionName": "errs"}`,
+			code: 1802, msg: "missing required parameters, error: Key: 'IndexReq.IndexName' Error:Field validation for 'IndexName' failed on the 'required' tag"},
+		{ref: "request_v2.go:81 (CollectionReqWithProperties)", path: "/collections/alter_properties", body: `{"properties": {"a": "1"}}`,
+			code: 1802, msg: "missing required parameters, error: Key: 'CollectionReqWithProperties.CollectionName' Error:Field validation for 'CollectionName' failed on the 'required' tag"},
+		{ref: "request_v2.go:159 (RenameCollectionReq)", path: "/collections/rename", body: `{"collectionName": "errs"}`,
+			code: 1802, msg: "missing required parameters, error: Key: 'RenameCollectionReq.NewCollectionName' Error:Field validation for 'NewCollectionName' failed on the 'required' tag"},
+		{ref: "request_v2.go:813 (ResourceGroupReq)", path: "/resource_groups/drop", body: `{}`,
+			code: 1802, msg: "missing required parameters, error: Key: 'ResourceGroupReq.Name' Error:Field validation for 'Name' failed on the 'required' tag"},
 		{ref: "request_v2.go:880", path: "/common/run_analyzer", body: `{"text": null}`,
 			code: 1802, msg: "missing required parameters, error: Key: 'RunAnalyzerReq.Text' Error:Field validation for 'Text' failed on the 'required' tag"},
 

@@ -208,3 +208,46 @@ func TestZillizRerank(t *testing.T) {
 		t.Errorf("disabled: %v", err)
 	}
 }
+
+// TestZillizHighlight: the semantic highlighter's provider sends the query
+// and the documents with every param but model_deployment_id and
+// max_client_batch_size to the HighlightService, naming the deployment and
+// the database in the metadata; each result's sentences and scores come
+// back in the documents' order. A deployment the service does not serve
+// is refused with the service's status.
+func TestZillizHighlight(t *testing.T) {
+	srv := startZilliz(t, embeddingtest.ZillizOptions{Deployments: []string{"hl-1"}})
+	svc := zillizService(srv)
+	params := []*commonpb.KeyValuePair{{Key: "model_deployment_id", Value: "hl-1"},
+		{Key: "max_client_batch_size", Value: "8"}, {Key: "threshold", Value: "0.5"}}
+	p, err := svc.NewHighlightProvider(params, "db1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.MaxBatch() != 8 {
+		t.Errorf("max batch %d, want 8", p.MaxBatch())
+	}
+	docs := []string{"A fox runs. The dog sleeps.", "Nothing here."}
+	sentences, scores, err := p.Highlight(context.Background(), "fox", docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sentences) != 2 || !slices.Equal(sentences[0], []string{"A fox runs"}) || len(sentences[1]) != 0 ||
+		len(scores[0]) != 1 || scores[0][0] != float32(1)/3 || len(scores[1]) != 0 {
+		t.Fatalf("highlights %q scores %v", sentences, scores)
+	}
+	calls := srv.Calls()
+	last := calls[len(calls)-1]
+	if last.Method != "Highlight" || last.Deployment != "hl-1" || last.DB != "db1" || last.Query != "fox" ||
+		!maps.Equal(last.Params, map[string]string{"threshold": "0.5"}) {
+		t.Errorf("call %+v", last)
+	}
+
+	other, err := svc.NewHighlightProvider([]*commonpb.KeyValuePair{{Key: "model_deployment_id", Value: "hl-2"}}, "db1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := other.Highlight(context.Background(), "fox", docs); err == nil || !strings.Contains(err.Error(), `model deployment "hl-2" not found`) {
+		t.Errorf("unserved deployment: %v", err)
+	}
+}

@@ -466,6 +466,21 @@ func TestMilvusCheckErrorTable(t *testing.T) {
 		}, 65535, "parse input_field failed, err: "},
 		{"BM25 highlight of a bad placeholder group", func() error { _, err := placeholderTexts([]byte{0xff}); return err }, 1100,
 			"invalid placeholder group: "},
+		// internal/proxy/highlighter.go:478,498 semanticHighlightOperator.run
+		// (errors.Errorf: 65535). Defensive in Milvus as here: the search
+		// always fetches the highlighter's fields (highlightPlan.withFields),
+		// so only a result missing them, built directly, reaches these.
+		{"semantic highlight of a result without its text field", func() error {
+			h := &semanticHighlighter{queries: []string{"q"}, fields: []*schemapb.FieldSchema{text()}}
+			_, err := h.highlight(bg, &schemapb.SearchResultData{Topks: []int64{1}, FieldsData: []*schemapb.FieldData{{FieldId: 100}}})
+			return err
+		}, 65535, "get highlight failed, text field not in output field 102"},
+		{"semantic highlight of a result without $meta", func() error {
+			h := &semanticHighlighter{queries: []string{"q"}, dynNames: []string{"note"},
+				dynField: &schemapb.FieldSchema{FieldID: 104, Name: "$meta", DataType: schemapb.DataType_JSON, IsDynamic: true}}
+			_, err := h.highlight(bg, &schemapb.SearchResultData{Topks: []int64{1}, FieldsData: []*schemapb.FieldData{{FieldId: 100}}})
+			return err
+		}, 65535, "get highlight failed, dynamic field ($meta) not in output field"},
 		// internal/util/function/highlight/semantic_highlight.go (dynamic field texts)
 		{"dynamic row not JSON", func() error { _, err := dynamicTexts([][]byte{[]byte("{")}, []string{"a"}); return err }, 65535,
 			"failed to unmarshal JSON at index 0: invalid JSON"},

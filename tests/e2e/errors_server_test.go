@@ -7,11 +7,25 @@ import (
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 	"github.com/milvus-io/milvus/client/v2/entity"
 	"github.com/milvus-io/milvus/client/v2/index"
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
 	"github.com/milvus-io/milvus/pkg/v2/util/merr"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/milvago/milvago/internal/app"
+	"github.com/milvago/milvago/internal/embedding"
+	"github.com/milvago/milvago/internal/embedding/embeddingtest"
 )
+
+func kvPairs(kvs ...string) []*commonpb.KeyValuePair {
+	out := make([]*commonpb.KeyValuePair, 0, len(kvs)/2)
+	for i := 0; i+1 < len(kvs); i += 2 {
+		out = append(out, &commonpb.KeyValuePair{Key: kvs[i], Value: kvs[i+1]})
+	}
+	return out
+}
 
 // TestMilvusServerErrorTable drives the proxy's refusals that need a
 // running cluster (a loaded collection, an index, a partition) through the
@@ -19,11 +33,22 @@ import (
 // Milvus 2.6 source (milvus-io/milvus, branch 2.6, FILE:LINE) it was checked
 // against. internal/proxy's TestMilvus*ErrorTable tables pin the checks
 // that need no cluster.
+//
+// The model-service refusals are driven against embeddingtest's servers:
+// a TEI server for a TextEmbedding function, and a zilliz gRPC server
+// whose HighlightService answers one result short (a faulty deployment).
 func TestMilvusServerErrorTable(t *testing.T) {
-	srv := startServer(t, "")
+	tei := embeddingtest.Start(embeddingtest.Options{Dim: teDim})
+	defer tei.Close()
+	zilliz, err := embeddingtest.StartZilliz(embeddingtest.ZillizOptions{ShortHighlights: true})
+	must(t, err)
+	defer zilliz.Close()
+	srv := startServerWith(t, "", func(c *app.StandaloneConfig) {
+		c.Public.Models = embedding.Config{Zilliz: embedding.ZillizConfig{Endpoint: zilliz.Addr()}}
+	})
 	cli := srv.client(t)
 	ctx := testContext(t)
-	const loaded, idle, dim = "srverr", "srverr_idle", 8
+	const loaded, idle, embedded, dim = "srverr", "srverr_idle", "srverr_te", 8
 
 	schema := entity.NewSchema().WithName(loaded).WithDynamicFieldEnabled(true).
 		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
@@ -40,7 +65,7 @@ func TestMilvusServerErrorTable(t *testing.T) {
 		vecs[i] = make([]float32, dim)
 		vecs[i][i%dim] = float32(i + 1)
 	}
-	_, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(loaded).WithInt64Column("id", ids).
+	_, err = cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(loaded).WithInt64Column("id", ids).
 		WithVarcharColumn("tag", tags).WithFloatVectorColumn("vec", dim, vecs))
 	must(t, err)
 	it, err := cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(loaded, "sp", index.NewSparseInvertedIndex(entity.BM25, 0.1)))
@@ -58,7 +83,56 @@ func TestMilvusServerErrorTable(t *testing.T) {
 	must(t, err)
 	must(t, it.Await(ctx))
 
+	// A loaded collection whose dense field is a TextEmbedding function's
+	// output (TEI provider).
+	teSchema := entity.NewSchema().WithName(embedded).
+		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
+		WithField(entity.NewField().WithName("text").WithDataType(entity.FieldTypeVarChar).WithMaxLength(256)).
+		WithField(entity.NewField().WithName("dense").WithDataType(entity.FieldTypeFloatVector).WithDim(teDim)).
+		WithFunction(entity.NewFunction().WithName("te").WithType(entity.FunctionTypeTextEmbedding).
+			WithInputFields("text").WithOutputFields("dense").WithParam("provider", "TEI").WithParam("endpoint", tei.URL()))
+	must(t, cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(embedded, teSchema)))
+	_, err = cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(embedded).WithInt64Column("id", []int64{1, 2}).
+		WithVarcharColumn("text", []string{"alpha river", "beta mountain"}))
+	must(t, err)
+	indexAndLoad(t, ctx, cli, embedded, "dense", index.NewFlatIndex(entity.COSINE))
+
 	svc := cli.GetService()
+	insertColumns := func(fields ...*schemapb.FieldData) func() error {
+		return func() error {
+			r, err := svc.Insert(ctx, &milvuspb.InsertRequest{CollectionName: embedded, FieldsData: fields, NumRows: 1})
+			return merr.CheckRPCCall(r, err)
+		}
+	}
+	int64Column := func(name string, v int64) *schemapb.FieldData {
+		return &schemapb.FieldData{FieldName: name, Type: schemapb.DataType_Int64, Field: &schemapb.FieldData_Scalars{
+			Scalars: &schemapb.ScalarField{Data: &schemapb.ScalarField_LongData{LongData: &schemapb.LongArray{Data: []int64{v}}}}}}
+	}
+	textPlaceholders := func(tags ...string) []byte {
+		pg := &commonpb.PlaceholderGroup{}
+		for _, tag := range tags {
+			pg.Placeholders = append(pg.Placeholders, &commonpb.PlaceholderValue{Tag: tag, Type: commonpb.PlaceholderType_VarChar,
+				Values: [][]byte{[]byte("alpha")}})
+		}
+		b, err := proto.Marshal(pg)
+		must(t, err)
+		return b
+	}
+	search := func(req *milvuspb.SearchRequest) func() error {
+		return func() error {
+			req.DslType, req.ConsistencyLevel = commonpb.DslType_BoolExprV1, commonpb.ConsistencyLevel_Strong
+			r, err := svc.Search(ctx, req)
+			return merr.CheckRPCCall(r, err)
+		}
+	}
+	vectorPlaceholder := func() []byte {
+		v := make([]float32, dim)
+		v[0] = 1
+		b, err := proto.Marshal(&commonpb.PlaceholderGroup{Placeholders: []*commonpb.PlaceholderValue{{Tag: "$0",
+			Type: commonpb.PlaceholderType_FloatVector, Values: [][]byte{floatBytes(v)}}}})
+		must(t, err)
+		return b
+	}
 	analyze := func(req *milvuspb.RunAnalyzerRequest) func() error {
 		return func() error {
 			if req.Placeholder == nil {
@@ -202,6 +276,27 @@ func TestMilvusServerErrorTable(t *testing.T) {
 			_, err := cli.CreateIndex(ctx, milvusclient.NewCreateIndexOption(idle, "nope", index.NewSortedIndex()))
 			return err
 		}, 65535, "cannot create index on non-exist field: nope"},
+		// internal/util/function/embedding/function_executor.go:144, wrapped
+		// by ProcessInsert's fmt.Errorf("%v", errs) (:188; 65535): Milvus's
+		// insertTask.PreExecute runs the functions (task_insert.go:167)
+		// before any check of the columns.
+		{"insert without the embedding function's input", insertColumns(int64Column("id", 3)), 65535, "[input field not found]"},
+		// internal/util/function/embedding/text_embedding_function.go:253, the same wrapping
+		{"insert with the embedding input of another type", insertColumns(int64Column("id", 3), int64Column("text", 7)), 65535,
+			"[text embedding only supports varchar or text field as input field, but got Int64]"},
+		// internal/util/function/embedding/function_executor.go:204 (merr.WrapErrParameterInvalidMsg: 1100)
+		{"text search with two placeholders", search(&milvuspb.SearchRequest{CollectionName: embedded,
+			SearchParams: kvPairs("anns_field", "dense", "topk", "2", "metric_type", "COSINE"),
+			SearchInput:  &milvuspb.SearchRequest_PlaceholderGroup{PlaceholderGroup: textPlaceholders("$0", "$1")}}),
+			1100, "No placeholders founded: invalid parameter"},
+		// internal/util/function/highlight/semantic_highlight.go:174 (fmt.Errorf: 65535);
+		// the model answered 2 results for 3 documents
+		{"semantic highlight answer short of the documents", search(&milvuspb.SearchRequest{CollectionName: loaded, Nq: 1,
+			SearchParams: kvPairs("anns_field", "vec", "topk", "3", "metric_type", "L2"),
+			SearchInput:  &milvuspb.SearchRequest_PlaceholderGroup{PlaceholderGroup: vectorPlaceholder()},
+			Highlighter: &commonpb.Highlighter{Type: commonpb.HighlightType_Semantic,
+				Params: kvPairs("queries", `["word1"]`, "input_fields", `["tag"]`, "model_deployment_id", "hl")}}),
+			65535, "highlights size must equal to documents size, but got highlights size [2], scores size [2], documents size [3]"},
 	}
 	for _, c := range cases {
 		t.Run(c.what, func(t *testing.T) { wantCode(t, c.call(), c.code, c.text) })

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math"
 	"net"
+	"strings"
 	"sync"
 
 	"google.golang.org/grpc"
@@ -27,11 +28,15 @@ type ZillizOptions struct {
 	Deployments []string
 	// MaxTexts is the most texts or documents one call may carry; 0: 64.
 	MaxTexts int
+	// ShortHighlights makes Highlight answer one result fewer than the
+	// documents it was sent, as a faulty deployment would: the answer
+	// Milvus's semantic highlighter refuses.
+	ShortHighlights bool
 }
 
 // ZillizCall is one call a zilliz model server received.
 type ZillizCall struct {
-	Method string // Embedding or Rerank
+	Method string // Embedding, Rerank or Highlight
 	// Metadata is the call's instance-id, model-deployment-id and db-name.
 	InstanceID, Deployment, DB string
 	// Encoding is the call's grpc-encoding (gzip from Milvus's client).
@@ -41,15 +46,16 @@ type ZillizCall struct {
 	Params   map[string]string
 }
 
-// ZillizServer is Milvus 2.6's gRPC model service (TextEmbeddingService
-// and RerankService) for tests: embeddings are Embed's, little-endian
-// float32 dense vectors; rerank scores are Score's, in the documents'
-// order. It checks each call as the service does: the metadata naming the
+// ZillizServer is Milvus 2.6's gRPC model service (TextEmbeddingService,
+// RerankService and HighlightService) for tests: embeddings are Embed's,
+// little-endian float32 dense vectors; rerank scores are Score's, in the
+// documents' order; highlights are Sentences'. It checks each call as the service does: the metadata naming the
 // instance, a served deployment and the database; a document or query
 // input_type for embeddings; texts present and at most MaxTexts.
 type ZillizServer struct {
 	modelservicepb.UnimplementedTextEmbeddingServiceServer
 	modelservicepb.UnimplementedRerankServiceServer
+	modelservicepb.UnimplementedHighlightServiceServer
 	opts  ZillizOptions
 	lis   net.Listener
 	grpc  *grpc.Server
@@ -73,6 +79,7 @@ func StartZilliz(opts ZillizOptions) (*ZillizServer, error) {
 	s := &ZillizServer{opts: opts, lis: lis, grpc: grpc.NewServer(grpc.StatsHandler(encodingStats{}))}
 	modelservicepb.RegisterTextEmbeddingServiceServer(s.grpc, s)
 	modelservicepb.RegisterRerankServiceServer(s.grpc, s)
+	modelservicepb.RegisterHighlightServiceServer(s.grpc, s)
 	go func() { _ = s.grpc.Serve(lis) }()
 	return s, nil
 }
@@ -167,6 +174,47 @@ func (s *ZillizServer) Rerank(ctx context.Context, req *modelservicepb.TextReran
 		resp.Scores = append(resp.Scores, s.Score(req.GetQuery(), d))
 	}
 	return resp, nil
+}
+
+// Highlight answers, per document in order, Sentences of the document
+// for the query (one result fewer with ShortHighlights).
+func (s *ZillizServer) Highlight(ctx context.Context, req *modelservicepb.HighlightRequest) (*modelservicepb.HighlightResponse, error) {
+	if err := s.record(ctx, ZillizCall{Method: "Highlight", Texts: req.GetDocuments(), Query: req.GetQuery(), Params: req.GetParams()}); err != nil {
+		return nil, err
+	}
+	docs := req.GetDocuments()
+	if s.opts.ShortHighlights {
+		docs = docs[:len(docs)-1]
+	}
+	resp := &modelservicepb.HighlightResponse{Status: &modelservicepb.Status{}}
+	for _, d := range docs {
+		ss, sc := Sentences(req.GetQuery(), d)
+		resp.Results = append(resp.Results, &modelservicepb.HighlightResult{Sentences: ss, Scores: sc})
+	}
+	return resp, nil
+}
+
+// Sentences are the sentences of doc (split at ". ") that share a word
+// with query, each scored by the share of its words that are query words.
+func Sentences(query, doc string) ([]string, []float32) {
+	qw := map[string]bool{}
+	for _, w := range strings.Fields(strings.ToLower(query)) {
+		qw[w] = true
+	}
+	ss, sc := []string{}, []float32{}
+	for _, sentence := range strings.Split(doc, ". ") {
+		words := strings.Fields(strings.ToLower(strings.TrimSuffix(sentence, ".")))
+		n := 0
+		for _, w := range words {
+			if qw[w] {
+				n++
+			}
+		}
+		if n > 0 {
+			ss, sc = append(ss, sentence), append(sc, float32(n)/float32(len(words)))
+		}
+	}
+	return ss, sc
 }
 
 // encodingStats records each call's grpc-encoding (gRPC keeps it out of

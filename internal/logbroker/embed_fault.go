@@ -15,19 +15,38 @@ var errStoreFailed = errors.New("logbroker: the store failed a write (its disk i
 
 // storeFault holds while the embedded server's store has failed a write
 // and is not reopened yet (set by the server's logger, cleared by
-// reopenAfterWriteError).
+// reopenAfterWriteError). It also carries the refused appends' call for a
+// disk check now (Refused) to the disk follower.
 type storeFault struct {
 	mu     sync.Mutex
 	failed bool
 	ctx    context.Context // cancelled while failed
 	cancel context.CancelFunc
+	nudge  chan struct{} // buffered (1): a check is wanted
 }
 
 func newStoreFault() *storeFault {
-	f := &storeFault{}
+	f := &storeFault{nudge: make(chan struct{}, 1)}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
 	return f
 }
+
+// Refused notes an append refused for want of room (the store failed, or
+// its limit was reached): the disk follower checks the disk at once
+// rather than at its next tick, so appends resume as soon as space is
+// freed. It never blocks; calls while a check is pending merge.
+func (f *storeFault) Refused() {
+	if f == nil {
+		return
+	}
+	select {
+	case f.nudge <- struct{}{}:
+	default:
+	}
+}
+
+// refusals is where Refused's calls arrive.
+func (f *storeFault) refusals() <-chan struct{} { return f.nudge }
 
 // Set marks the store failed and ends the appends waiting (watch).
 func (f *storeFault) Set() {

@@ -200,6 +200,7 @@ func (n *NATS) mapErr(err error) error {
 	case errors.Is(err, nats.ErrMaxPayload):
 		return fmt.Errorf("%w (%w)", ErrTooLarge, err)
 	case isStoreFull(err):
+		n.writeErr.Refused() // the embedded server's limit follows its disk
 		return fmt.Errorf("%w (%w)", ErrFull, err)
 	}
 	return err
@@ -251,6 +252,7 @@ func (n *NATS) message(channel string, payload []byte, props map[string]string) 
 		return nil, fmt.Errorf("logbroker: append to %q: %w", channel, ErrClosed)
 	}
 	if n.writeErr != nil && n.writeErr.Load() {
+		n.writeErr.Refused()
 		return nil, fmt.Errorf("logbroker: append to %q: the store failed a write (its disk is full) and reopens once the disk has room: %w", channel, ErrFull)
 	}
 	msg := &nats.Msg{Subject: n.dataSubject(channel), Data: payload}

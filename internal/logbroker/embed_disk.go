@@ -112,6 +112,7 @@ func reopenAfterWriteError(srv *server.Server, cfg server.JetStreamConfig, dir s
 		logger.Warn("reopen the log after a write error: enable JetStream", "err", err)
 		return
 	}
+	writeErr.Reopened()
 	logger.Warn("the log's disk has room again: JetStream reopened after a store write error, appends resume",
 		"store_limit", cfg.MaxStore)
 }

@@ -140,7 +140,15 @@ func TestEmbeddedSuddenFullDiskRecovers(t *testing.T) {
 	}
 	tried = append(tried, 150, 151)
 	readUntil(t, r, 200, tried...)
+	start = time.Now()
 	readUntil(t, live, 200, tried...)
+	took = time.Since(start)
+	t.Logf("the reader open across the reopen read on after %v", took.Round(time.Millisecond))
+	// It opens a new consumer at once on the reopen rather than after two
+	// missed heartbeats (8 s with the embedded server's 8 MiB messages).
+	if took > 4*time.Second {
+		t.Errorf("the reader open across the reopen took %v to read on", took)
+	}
 }
 
 // readUntil reads r until a message with payload want, allowing only

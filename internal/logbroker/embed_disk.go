@@ -13,6 +13,12 @@ import (
 // disk.
 const diskCheck = 2 * time.Second
 
+// refusedCheck is the least time between two checks that refused appends
+// ask for (storeFault.Refused): the disk is checked at once on a refusal,
+// then at most this often while refusals go on. A healthy log makes no
+// such check, so there is no wake-up beyond diskCheck's while idle.
+const refusedCheck = 100 * time.Millisecond
+
 // followDisk raises JetStream's store limit as space frees up on its disk.
 // JetStream fixes its default limit at start, at 75% of the space free
 // then (plus what it stores): once reached, appends fail with
@@ -23,15 +29,30 @@ const diskCheck = 2 * time.Second
 //
 // It also reopens the store after a write error (writeErr, set by the
 // server's logger): see reopenAfterWriteError.
+//
+// A refused append (writeErr.Refused) makes it check at once, then at most
+// every refusedCheck: without that, appends stayed refused for up to
+// diskCheck after the space was back (a client retrying every 20 ms saw
+// thousands more rows refused).
 func followDisk(srv *server.Server, opts *server.Options, dir string, writeErr *storeFault, stop <-chan struct{}, logger diskLogger) {
 	t := time.NewTicker(diskCheck)
 	defer t.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-stop:
 			return
 		case <-t.C:
+		case <-writeErr.refusals():
+			if wait := refusedCheck - time.Since(last); wait > 0 {
+				select {
+				case <-stop:
+					return
+				case <-time.After(wait):
+				}
+			}
 		}
+		last = time.Now()
 		v, err := srv.Varz(nil)
 		if err != nil || v.JetStream.Config == nil || v.JetStream.Stats == nil {
 			continue
@@ -91,6 +112,7 @@ func reopenAfterWriteError(srv *server.Server, cfg server.JetStreamConfig, dir s
 		logger.Warn("reopen the log after a write error: enable JetStream", "err", err)
 		return
 	}
+	writeErr.Reopened()
 	logger.Warn("the log's disk has room again: JetStream reopened after a store write error, appends resume",
 		"store_limit", cfg.MaxStore)
 }

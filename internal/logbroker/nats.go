@@ -200,6 +200,7 @@ func (n *NATS) mapErr(err error) error {
 	case errors.Is(err, nats.ErrMaxPayload):
 		return fmt.Errorf("%w (%w)", ErrTooLarge, err)
 	case isStoreFull(err):
+		n.writeErr.Refused() // the embedded server's limit follows its disk
 		return fmt.Errorf("%w (%w)", ErrFull, err)
 	}
 	return err
@@ -251,6 +252,7 @@ func (n *NATS) message(channel string, payload []byte, props map[string]string) 
 		return nil, fmt.Errorf("logbroker: append to %q: %w", channel, ErrClosed)
 	}
 	if n.writeErr != nil && n.writeErr.Load() {
+		n.writeErr.Refused()
 		return nil, fmt.Errorf("logbroker: append to %q: the store failed a write (its disk is full) and reopens once the disk has room: %w", channel, ErrFull)
 	}
 	msg := &nats.Msg{Subject: n.dataSubject(channel), Data: payload}
@@ -488,6 +490,26 @@ const readerInactive = time.Minute
 // on a NATS cluster).
 const readerHeartbeat = time.Second
 
+// readerHeartbeatFor is the reader's heartbeat on a server whose
+// max_payload is maxPayload: readerHeartbeat, or longer so that two of
+// them cover moving one maximal message at readerSlowRate (at most
+// readerMaxHeartbeat). The client counts a heartbeat missed while a big
+// message is still on its way (nothing reached the reader's subscription):
+// it then drops the consumer and makes a new one, which sends the message
+// again from its start. With 8 MiB messages (the embedded server's) on a
+// loaded machine, under -race, one took over 2 s to arrive: the reader
+// reset again and again and a read of two such messages waited 20 s.
+// NATS's default 1 MiB keeps readerHeartbeat.
+func readerHeartbeatFor(maxPayload int) time.Duration {
+	hb := time.Duration(float64(maxPayload) / readerSlowRate * float64(time.Second) / 2)
+	return min(max(hb, readerHeartbeat), readerMaxHeartbeat)
+}
+
+const (
+	readerSlowRate     = 1 << 20 // bytes/s a loaded machine moved big messages at
+	readerMaxHeartbeat = 5 * time.Second
+)
+
 // Read implements Log. The reader is an ordered consumer: ephemeral, held
 // in memory by the server, filtered to the channel's subject and starting
 // at after+1. It keeps no state on the server beyond its lifetime.
@@ -507,32 +529,12 @@ func (n *NATS) Read(ctx context.Context, channel string, after MessageID) (Reade
 	} else if after < t {
 		return nil, fmt.Errorf("logbroker: read %q after %d (truncated up to %d): %w", channel, after, t, ErrTruncated)
 	}
-	var cons jetstream.Consumer
-	err = retryAPI(ctx, func(ctx context.Context) error {
-		var err error
-		cons, err = n.js.OrderedConsumer(ctx, n.name, jetstream.OrderedConsumerConfig{
-			FilterSubjects:    []string{n.dataSubject(channel)},
-			DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
-			OptStartSeq:       uint64(after) + 1,
-			InactiveThreshold: readerInactive,
-		})
-		return err
-	})
+	gen := n.writeErr.generation()
+	cons, it, err := n.consume(ctx, channel, after)
 	if err != nil {
-		return nil, fmt.Errorf("logbroker: read %q: %w", channel, n.mapErr(err))
+		return nil, fmt.Errorf("logbroker: read %q: %w", channel, err)
 	}
-	// Buffer up to 1000 messages and 2 max_payloads (16 MiB on the embedded
-	// server) per reader: a lagging reader of big inserts holds no more.
-	// The idle heartbeat is readerHeartbeat, not the client's 5 s: the
-	// client notices a pull the server never answered (a new consumer on
-	// a cluster sometimes loses its first one) after two missed heartbeats
-	// and recreates the consumer, and until then the reader sees nothing.
-	it, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(1000, 2*n.maxPayload),
-		jetstream.PullHeartbeat(readerHeartbeat))
-	if err != nil {
-		return nil, fmt.Errorf("logbroker: read %q: %w", channel, n.mapErr(err))
-	}
-	r := &natsReader{n: n, channel: channel, cons: cons, it: it, pos: after}
+	r := &natsReader{n: n, channel: channel, cons: cons, it: it, gen: gen, pos: after}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
@@ -545,12 +547,47 @@ func (n *NATS) Read(ctx context.Context, channel string, after MessageID) (Reade
 	return r, nil
 }
 
+// consume opens an ordered consumer of channel from after+1 and its
+// message iterator.
+func (n *NATS) consume(ctx context.Context, channel string, after MessageID) (jetstream.Consumer, jetstream.MessagesContext, error) {
+	var cons jetstream.Consumer
+	err := retryAPI(ctx, func(ctx context.Context) error {
+		var err error
+		cons, err = n.js.OrderedConsumer(ctx, n.name, jetstream.OrderedConsumerConfig{
+			FilterSubjects:    []string{n.dataSubject(channel)},
+			DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
+			OptStartSeq:       uint64(after) + 1,
+			InactiveThreshold: readerInactive,
+		})
+		return err
+	})
+	if err != nil {
+		return nil, nil, n.mapErr(err)
+	}
+	// Buffer up to 1000 messages and 2 max_payloads (16 MiB on the embedded
+	// server) per reader: a lagging reader of big inserts holds no more.
+	// The idle heartbeat is readerHeartbeatFor's, not the client's 5 s: the
+	// client notices a pull the server never answered (a new consumer on
+	// a cluster sometimes loses its first one) after two missed heartbeats
+	// and recreates the consumer, and until then the reader sees nothing.
+	it, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(1000, 2*n.maxPayload),
+		jetstream.PullHeartbeat(readerHeartbeatFor(n.maxPayload)))
+	if err != nil {
+		return nil, nil, n.mapErr(err)
+	}
+	return cons, it, nil
+}
+
 // natsReader reads one channel through an ordered consumer.
 type natsReader struct {
 	n       *NATS
 	channel string
-	cons    jetstream.Consumer
-	it      jetstream.MessagesContext
+
+	itMu     sync.Mutex // guards cons, it, gen (replaced by Next after a reopen), itClosed
+	cons     jetstream.Consumer
+	it       jetstream.MessagesContext
+	gen      uint64 // the embedded server's reopens when cons was made
+	itClosed bool
 
 	mu     sync.Mutex // guards pos, err; serialises Next
 	pos    MessageID  // last ID returned, or the Read's after
@@ -571,7 +608,7 @@ func (r *natsReader) Next(ctx context.Context) (Message, error) {
 	if err := r.checkTrunc(ctx); err != nil {
 		return Message{}, err
 	}
-	m, err := r.it.Next(jetstream.NextContext(ctx))
+	m, err := r.next(ctx)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return Message{}, ctxErr
@@ -606,6 +643,41 @@ func (r *natsReader) Next(ctx context.Context) (Message, error) {
 	return msg, nil
 }
 
+// next waits for the consumer's next message. If the embedded server
+// reopens JetStream meanwhile (after a store write error), the consumer is
+// gone with it: the client would notice only after two missed heartbeats
+// (8 s with 8 MiB messages, see readerHeartbeatFor), so next opens a new
+// one after the last message returned at once.
+func (r *natsReader) next(ctx context.Context) (jetstream.Msg, error) {
+	for {
+		r.itMu.Lock()
+		it, gen := r.it, r.gen
+		r.itMu.Unlock()
+		wctx, release := r.n.writeErr.watchReopen(ctx, gen)
+		m, err := it.Next(jetstream.NextContext(wctx))
+		reopened := err != nil && ctx.Err() == nil && errors.Is(context.Cause(wctx), errReopened)
+		release()
+		if !reopened {
+			return m, err
+		}
+		gen = r.n.writeErr.generation()
+		cons, it, err := r.n.consume(ctx, r.channel, r.pos)
+		if err != nil {
+			return nil, err
+		}
+		r.itMu.Lock()
+		if r.itClosed { // Close ran meanwhile
+			r.itMu.Unlock()
+			it.Stop()
+			return nil, jetstream.ErrMsgIteratorClosed
+		}
+		old := r.it
+		r.cons, r.it, r.gen = cons, it, gen
+		r.itMu.Unlock()
+		old.Stop()
+	}
+}
+
 // checkTrunc fails (for good) if a truncation this NATS knows of passed
 // the reader's position.
 func (r *natsReader) checkTrunc(ctx context.Context) error {
@@ -623,7 +695,11 @@ func (r *natsReader) checkTrunc(ctx context.Context) error {
 // Close implements Reader: it stops the consumer and deletes it from the
 // server. A Next blocked in another goroutine returns ErrClosed.
 func (r *natsReader) Close() error {
-	r.it.Stop()
+	r.itMu.Lock()
+	r.itClosed = true
+	it, cons := r.it, r.cons
+	r.itMu.Unlock()
+	it.Stop()
 	r.n.mu.Lock()
 	delete(r.n.readers, r)
 	r.n.mu.Unlock()
@@ -636,7 +712,7 @@ func (r *natsReader) Close() error {
 	if r.n.isClosed() {
 		return nil
 	}
-	info := r.cons.CachedInfo()
+	info := cons.CachedInfo()
 	if info == nil || info.Name == "" {
 		return nil
 	}

@@ -212,7 +212,11 @@ func TestInterimFirstSearchBench(t *testing.T) {
 // random rows):
 //
 //	go test ./internal/segment -run '^$' -bench BenchmarkInterimSearch -benchtime 2000x
+//
+// MILVAGO_INTERIM_BENCH_EXACT=1 searches exactly (brute force) instead,
+// for reference.
 func BenchmarkInterimSearch(b *testing.B) {
+	exact := os.Getenv("MILVAGO_INTERIM_BENCH_EXACT") == "1"
 	n := 300_000
 	if v, err := strconv.Atoi(os.Getenv("MILVAGO_INTERIM_BENCH_ROWS")); err == nil && v > 0 {
 		n = v
@@ -252,7 +256,7 @@ func BenchmarkInterimSearch(b *testing.B) {
 	q := 0
 	for b.Loop() {
 		req := &SearchRequest{FieldID: fVec, IndexType: "HNSW", Queries: index.Dataset{Float: queries[q*dim : (q+1)*dim], Dim: dim},
-			Params: index.SearchParams{K: 10}, MVCCTs: math.MaxUint64}
+			Params: index.SearchParams{K: 10}, MVCCTs: math.MaxUint64, Exact: exact}
 		if _, err := g.Search(ctx, req); err != nil {
 			b.Fatal(err)
 		}

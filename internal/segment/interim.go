@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"math/bits"
 	"runtime"
 	"slices"
 	"strconv"
@@ -140,18 +141,20 @@ type interimIVF struct {
 	// gen counts the resets (index dropped or made exact): a builder's
 	// step computed before one is thrown away.
 	gen   int
-	cent  []float32   // nlist*dim; nil until trained
-	cnorm []float32   // centroid norms (COSINE probing)
-	lists [][]int32   // row offsets per list, ascending
-	vecs  [][]float32 // per list, its rows' vectors in list order (IVF_FLAT's copy: a probe reads memory sequentially)
-	rows  int         // rows [0, rows) are in the lists; a multiple of interimChunkRows (a sealed segment: or all its rows)
+	cent  []float32 // nlist*dim; nil until trained
+	cnorm []float32 // centroid norms (COSINE probing)
+	// lists holds each list's row offsets, ascending: only the row
+	// numbers, 4 bytes a row. A probe reads the rows' vectors in place
+	// from the segment's column (rows below a snapshot's count never
+	// change), so the index holds no second copy of the vectors.
+	lists [][]int32
+	rows  int // rows [0, rows) are in the lists; a multiple of interimChunkRows (a sealed segment: or all its rows)
 }
 
 // interimView is a consistent read of an interimIVF: lists capped at rows.
 type interimView struct {
 	cent, cnorm []float32
 	lists       [][]int32
-	vecs        [][]float32
 	rows        int
 }
 
@@ -161,20 +164,19 @@ func (x *interimIVF) view() (interimView, bool) {
 	if x.cent == nil || x.rows == 0 {
 		return interimView{}, false
 	}
-	lists, vecs := make([][]int32, len(x.lists)), make([][]float32, len(x.lists))
+	lists := make([][]int32, len(x.lists))
 	for i, l := range x.lists {
 		lists[i] = l[:len(l):len(l)]
-		vecs[i] = x.vecs[i][: len(l)*x.dim : len(l)*x.dim]
 	}
-	return interimView{cent: x.cent, cnorm: x.cnorm, lists: lists, vecs: vecs, rows: x.rows}, true
+	return interimView{cent: x.cent, cnorm: x.cnorm, lists: lists, rows: x.rows}, true
 }
 
 func (x *interimIVF) bytes() int64 {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	b := int64(len(x.cent)+len(x.cnorm)) * 4
-	for i, l := range x.lists {
-		b += int64(cap(l))*4 + int64(cap(x.vecs[i]))*4 + 48
+	for _, l := range x.lists {
+		b += int64(cap(l))*4 + 24
 	}
 	return b
 }
@@ -256,7 +258,7 @@ func (x *interimIVF) setOn(on bool) bool {
 	x.on = on
 	if !on {
 		x.gen++
-		x.cent, x.cnorm, x.lists, x.vecs, x.rows = nil, nil, nil, nil, 0
+		x.cent, x.cnorm, x.lists, x.rows = nil, nil, nil, 0
 		x.failed.Store(false)
 	}
 	return true
@@ -399,7 +401,7 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 			}
 			x.mu.Lock()
 			if x.gen == gen {
-				x.cent, x.cnorm, x.lists, x.vecs = cent, cnorm, make([][]int32, x.nlist), make([][]float32, x.nlist)
+				x.cent, x.cnorm, x.lists = cent, cnorm, make([][]int32, x.nlist)
 			}
 			x.mu.Unlock()
 			continue
@@ -420,7 +422,6 @@ func (g *core) buildInterim(ctx context.Context, x *interimIVF) {
 		}
 		for i, l := range assign {
 			x.lists[l] = append(x.lists[l], int32(rows+i))
-			x.vecs[l] = append(x.vecs[l], data[i*x.dim:(i+1)*x.dim]...)
 		}
 		x.rows = hi
 		x.mu.Unlock()
@@ -526,7 +527,8 @@ func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, me
 	}
 
 	nprobe := c.interim.nprobeFor(req.Params.Params, x.nlist)
-	one := func(q int, scores []float32, order []int) error {
+	aw := allowed.Words()
+	one := func(q int, scores []float32, order []int, rr *rowReader, mark []uint64) error {
 		col := newCollector(k)
 		for i := q * k; i < (q+1)*k && tailOffs[i] >= 0; i++ {
 			col.push(tailKeys[i], tailOffs[i])
@@ -556,21 +558,32 @@ func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, me
 			}
 			return a - b
 		})
-		// Each probed list is scored as the brute-force scan scores a row
-		// (the same distance functions, so the same keys), over the list's
-		// contiguous copy of its vectors.
-		d := b.dim
+		// The probed lists' rows are marked, then scored in ascending row
+		// order, as the brute-force scan scores a row (the same distance
+		// functions and conversions, so the same keys), reading them in
+		// place from the snapshot's column: walking the column forward
+		// rather than list by list keeps the reads of one chunk together,
+		// which the memory prefetcher and the TLB reward (the lists hold
+		// no copy of the vectors to read sequentially).
 		for _, l := range order[:nprobe] {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			vecs := v.vecs[l]
-			for j, r32 := range v.lists[l] {
-				r := int(r32)
-				if r >= rows || !allowed.Test(r) {
-					continue
+			for _, r32 := range v.lists[l] {
+				if r := int(r32); r < rows {
+					mark[r>>6] |= 1 << (uint(r) & 63)
 				}
-				row := vecs[j*d : (j+1)*d]
+			}
+		}
+		for wi := range mark {
+			if wi&1023 == 0 {
+				if err := ctx.Err(); err != nil {
+					clear(mark[wi:]) // the worker's next query starts clear
+					return err
+				}
+			}
+			w := mark[wi] & aw[wi]
+			mark[wi] = 0
+			for ; w != 0; w &= w - 1 {
+				r := wi<<6 | bits.TrailingZeros64(w)
+				row := rr.row(r)
 				var kv float32
 				switch metric {
 				case index.L2:
@@ -595,8 +608,10 @@ func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, me
 	for w := range workers {
 		wg.Go(func() {
 			scores, order := make([]float32, x.nlist), make([]int, x.nlist)
+			rr := newRowReader(b.col, b.dim)
+			mark := make([]uint64, rows/64) // rows is a multiple of 64
 			for q := w; q < nq; q += workers {
-				if err := one(q, scores, order); err != nil {
+				if err := one(q, scores, order, rr, mark); err != nil {
 					errsOut[w] = err
 					return
 				}
@@ -617,6 +632,41 @@ func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, me
 		}
 	}
 	return true, nil
+}
+
+// rowReader reads rows of a dense vector column by row number, as the
+// interim index's probes need them: float rows in place (a growing
+// segment's chunk, or a sealed segment's column), float16, bfloat16 and
+// int8 rows converted into a buffer of its own, as the brute-force scan
+// converts them. A list's rows ascend, so consecutive reads mostly fall in
+// the run (chunk) the previous one found. Rows below the snapshot's count
+// never change: they are read without a lock. One reader per goroutine.
+type rowReader struct {
+	col       column.Column
+	fv        *column.FloatVector
+	bv        *column.ByteVector
+	base, end int // rows [base, end) are in the current run
+	conv      []float32
+}
+
+func newRowReader(col column.Column, dim int) *rowReader {
+	return &rowReader{col: col, conv: make([]float32, dim)}
+}
+
+// row returns row r as float32s; a converted row is valid until the next
+// call.
+func (rr *rowReader) row(r int) []float32 {
+	if r < rr.base || r >= rr.end {
+		run, base, end := vectorRun(rr.col, r)
+		rr.fv, _ = run.(*column.FloatVector)
+		rr.bv, _ = run.(*column.ByteVector)
+		rr.base, rr.end = base, end
+	}
+	if rr.fv != nil {
+		return rr.fv.Row(r - rr.base)
+	}
+	convertRow(rr.bv, r-rr.base, rr.conv)
+	return rr.conv
 }
 
 // Sealed segments loaded before their index is built (a flushed segment is

@@ -204,3 +204,66 @@ func TestInterimFirstSearchBench(t *testing.T) {
 		n, appended.Round(time.Millisecond), first.Round(time.Microsecond), indexedAtFirst, time.Since(start).Round(time.Millisecond),
 		median(g).Round(time.Microsecond))
 }
+
+// BenchmarkInterimSearch measures one top-10 search (nq=1, the default
+// nprobe) of a growing segment answered from its interim index, and
+// reports the memory the segment and its interim index hold. The row
+// count is MILVAGO_INTERIM_BENCH_ROWS (default 300,000; dim 128, uniform
+// random rows):
+//
+//	go test ./internal/segment -run '^$' -bench BenchmarkInterimSearch -benchtime 2000x
+//
+// MILVAGO_INTERIM_BENCH_EXACT=1 searches exactly (brute force) instead,
+// for reference.
+func BenchmarkInterimSearch(b *testing.B) {
+	exact := os.Getenv("MILVAGO_INTERIM_BENCH_EXACT") == "1"
+	n := 300_000
+	if v, err := strconv.Atoi(os.Getenv("MILVAGO_INTERIM_BENCH_ROWS")); err == nil && v > 0 {
+		n = v
+	}
+	const dim, batch, nq = 128, 10000, 64
+	rng := rand.New(rand.NewPCG(7, 8))
+	g, err := NewGrowingWithInterim(1, 1, vecSchema(dim), DefaultInterimIndexConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	indexAll(g)
+	for lo := 0; lo < n; lo += batch {
+		hi := min(lo+batch, n)
+		pk := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, hi-lo)}
+		age := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, hi-lo)}
+		ts := make([]uint64, hi-lo)
+		vec := make([]float32, (hi-lo)*dim)
+		for i := range vec {
+			vec[i] = rng.Float32()
+		}
+		for i := range ts {
+			pk.Data[i], age.Data[i], ts[i] = int64(lo+i), int64(lo+i), 1
+		}
+		if err := g.Append(ts, map[int64]column.Column{fPK: pk, fAge: age, fVec: &column.FloatVector{Dim: dim, Data: vec}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	g.waitInterim()
+	if got := interimRows(g); got < n/interimChunkRows*interimChunkRows {
+		b.Fatalf("interim index holds %d of %d rows", got, n)
+	}
+	queries := randVecs(rng, nq, dim)
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	ctx := context.Background()
+	q := 0
+	for b.Loop() {
+		req := &SearchRequest{FieldID: fVec, IndexType: "HNSW", Queries: index.Dataset{Float: queries[q*dim : (q+1)*dim], Dim: dim},
+			Params: index.SearchParams{K: 10}, MVCCTs: math.MaxUint64, Exact: exact}
+		if _, err := g.Search(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+		q = (q + 1) % nq
+	}
+	// Reported after the loop: b.Loop resets the timer and the metrics.
+	b.ReportMetric(float64(g.MemoryBytes())/(1<<20), "segMiB")
+	b.ReportMetric(float64(g.interimBytes())/(1<<20), "interimMiB")
+	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heapMiB")
+}

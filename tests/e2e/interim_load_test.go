@@ -68,8 +68,9 @@ func TestInterimIndexFromLoad(t *testing.T) {
 	cli := srv.client(t)
 	ctx := testContext(t)
 	const dim, n, nq = 8, 6000, 20 // above the 4,096 rows under which a scan is preferred
-	// 5 full chunks of 8 floats copied into the lists, and their offsets.
-	const lists = 5 * 1024 * (dim*4 + 4)
+	// 5 full chunks of rows in the lists: their offsets, 4 bytes a row
+	// (the lists hold no copy of the vectors).
+	const lists = 5 * 1024 * 4
 	r := rand.New(rand.NewPCG(11, 12))
 	vecs := randomVectors(r, n, dim)
 	ids := make([]int64, n)
@@ -166,10 +167,11 @@ func TestInterimIndexFromLoad(t *testing.T) {
 	must(t, err)
 	must(t, it.Await(ctx))
 	// vec2's rows are those of ids2: the first n rows of the segment hold
-	// nulls. Its lists cover the segment's full chunks: 11 of 8 floats.
+	// nulls. Its lists cover the segment's full chunks: 11 of them, 4
+	// bytes of offset a row.
 	eventually(t, 30*time.Second, "vec2's interim index built", func() (bool, string) {
 		b := growingBytes(t, ctx, cli)
-		return b >= before+11*1024*dim*4, fmt.Sprintf("growing bytes %d, before the index %d", b, before)
+		return b >= before+11*1024*4, fmt.Sprintf("growing bytes %d, before the index %d", b, before)
 	})
 	of := make([][]float32, 2*n) // the rows of ids2 at their keys; null rows never match
 	copy(of[n:], vecs2)

@@ -148,6 +148,14 @@ func (d *detailed) Error() string {
 
 func (d *detailed) Unwrap() error { return d.base }
 
+// Wrap renders base as Milvus's merr.WrapErrX(value, msg...) does: the
+// base message followed by fields ("[key=value]...", or any text Milvus
+// appends there), behind reason when it is not empty. errors.Is matches
+// base and CodeOf reports its code.
+func Wrap(base *Error, fields, reason string) error {
+	return &detailed{base: base, detail: fields, reason: reason}
+}
+
 // with is merr's wrapFields plus errors.Wrap: the reasons are joined with
 // "->" as merr's wrappers join their msg arguments.
 func with(base *Error, key string, value any, reason []string) error {

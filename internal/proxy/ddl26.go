@@ -49,7 +49,7 @@ const (
 // errCollectionLoaded is merr.WrapErrCollectionLoaded(name, reason):
 // "<reason>: collection already loaded[collection=name]" (104).
 func errCollectionLoaded(name, reason string) error {
-	return &milvusError{base: errs.ErrCollectionLoaded, fields: "[collection=" + name + "]", reason: reason}
+	return errs.Wrap(errs.ErrCollectionLoaded, "[collection=" + name + "]", reason)
 }
 
 // ---- databases ----
@@ -551,7 +551,7 @@ func mmapIndexType(userType, typ string) bool {
 
 // errIndexNotFound is merr.WrapErrIndexNotFound: "index not found[indexName=x]" (700).
 func errIndexNotFound(name string) error {
-	return &milvusError{base: errs.ErrIndexNotFound, fields: "[indexName=" + name + "]"}
+	return errs.Wrap(errs.ErrIndexNotFound, "[indexName=" + name + "]", "")
 }
 
 // GetIndexStatistics describes a collection's indexes (one or all) with
@@ -663,7 +663,7 @@ func (s *Server) refreshLoad(ctx context.Context, c *model.Collection) error {
 		return errs.CollectionNotLoaded(c.ID)
 	}
 	if st.Progress < 100 {
-		return &milvusError{base: errs.ErrCollectionNotLoaded, fields: fmt.Sprintf("[collection=%d]", c.ID), reason: "collection not fully loaded"}
+		return errs.Wrap(errs.ErrCollectionNotLoaded, fmt.Sprintf("[collection=%d]", c.ID), "collection not fully loaded")
 	}
 	return nil
 }

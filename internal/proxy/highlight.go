@@ -226,7 +226,7 @@ func planHighlight(c *model.Collection, req *milvuspb.SearchRequest, spec *searc
 		fn, ok := bm25FunctionOf(c.Schema, spec.FieldID)
 		if !ok {
 			// merr.WrapErrServiceInternal
-			return nil, &milvusError{base: errs.ErrServiceInternal, reason: "Search with highlight failed, input field of BM25 annsField not found"}
+			return nil, errs.Wrap(errs.ErrServiceInternal, "", "Search with highlight failed, input field of BM25 annsField not found")
 		}
 		texts, err := placeholderTexts(req.GetPlaceholderGroup())
 		if err != nil {

@@ -57,55 +57,28 @@ const (
 	countStar = "count(*)"
 )
 
-// milvusError renders an error the way Milvus's merr renders a wrapped
-// catalogue entry, "<reason>: <message><fields>" (or "<message><fields>"
-// without a reason), while matching the entry with errors.Is and
-// errs.CodeOf.
-type milvusError struct {
-	base   *errs.Error
-	fields string // "[key=value]..." appended to the base message
-	reason string // text before the base message; "" for none
-}
-
-func (e *milvusError) Error() string {
-	if e.reason == "" {
-		return e.base.Msg + e.fields
-	}
-	return e.reason + ": " + e.base.Msg + e.fields
-}
-
-func (e *milvusError) Unwrap() error { return e.base }
-
 // errInvalidMsg is merr.WrapErrParameterInvalidMsg: "<reason>: invalid parameter" (1100).
 func errInvalidMsg(format string, args ...any) error {
-	return &milvusError{base: errs.ErrParameterInvalid, reason: fmt.Sprintf(format, args...)}
+	return errs.Wrap(errs.ErrParameterInvalid, "", fmt.Sprintf(format, args...))
 }
 
 // errInvalidValue is merr.WrapErrParameterInvalid:
 // "<reason>: invalid parameter[expected=E][actual=A]" (1100).
 func errInvalidValue(expected, actual any, reason string) error {
-	return &milvusError{
-		base:   errs.ErrParameterInvalid,
-		fields: fmt.Sprintf("[expected=%v][actual=%v]", expected, actual),
-		reason: reason,
-	}
+	return errs.Wrap(errs.ErrParameterInvalid, fmt.Sprintf("[expected=%v][actual=%v]", expected, actual), reason)
 }
 
 // errInvalidRange is merr.WrapErrParameterInvalidRange:
 // "<reason>: invalid parameter[A out of range L <= value <= U]" (1100).
 func errInvalidRange(lower, upper, actual any, reason string) error {
-	return &milvusError{
-		base:   errs.ErrParameterInvalid,
-		fields: fmt.Sprintf("[%v out of range %v <= value <= %v]", actual, lower, upper),
-		reason: reason,
-	}
+	return errs.Wrap(errs.ErrParameterInvalid, fmt.Sprintf("[%v out of range %v <= value <= %v]", actual, lower, upper), reason)
 }
 
 // errWithField wraps a catalogue entry with one "[key=value]" field and a reason,
 // as merr's WrapErrFieldNameInvalid, WrapErrDatabaseNameInvalid,
 // WrapErrCollectionIllegalSchema and friends do.
 func errWithField(base *errs.Error, key string, value any, reason string) error {
-	return &milvusError{base: base, fields: fmt.Sprintf("[%s=%v]", key, value), reason: reason}
+	return errs.Wrap(base, fmt.Sprintf("[%s=%v]", key, value), reason)
 }
 
 // errPlain is an error Milvus returns without a catalogue entry: on the wire

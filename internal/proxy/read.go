@@ -3,6 +3,7 @@ package proxy
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -116,7 +117,7 @@ func (s *Server) queryShardsAt(ctx context.Context, c *model.Collection, filter 
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		return nil, s.shardReadError(ctx, c, partIDs, err)
 	}
 	out := &shardRowsResult{MVCCTs: maxMVCC(results, func(r *contract.QueryResult) uint64 { return r.MVCCTs }, gts)}
 	if countOnly {
@@ -200,4 +201,19 @@ func (s *Server) queryShardsAt(ctx context.Context, c *model.Collection, filter 
 		out.Fields[fid] = col
 	}
 	return out, nil
+}
+
+// shardReadError is the error of a read whose shard answered err. A shard
+// released under the read (the collection released or dropped while the
+// request was in flight) answers 503 channel not available; Milvus's proxy
+// then looks the collection up again and the read fails as not loaded (or
+// not found), so a client sees the collection's state, not a channel's.
+func (s *Server) shardReadError(ctx context.Context, c *model.Collection, partIDs []int64, err error) error {
+	if !errors.Is(err, errs.ErrChannelNotAvailable) || ctx.Err() != nil {
+		return err
+	}
+	if lerr := s.requireLoaded(ctx, c, partIDs); lerr != nil {
+		return lerr
+	}
+	return err
 }

@@ -163,7 +163,7 @@ func (s *Server) search(ctx context.Context, req *milvuspb.SearchRequest, sub *s
 		// One shard: asked from this goroutine, without a goroutine and
 		// its hand-off per search.
 		if results[0], err = s.d.Shards.Search(ctx, sreqs[0]); err != nil {
-			return nil, err
+			return nil, s.shardReadError(ctx, c, partIDs, err)
 		}
 	} else {
 		g, gctx := errgroup.WithContext(ctx)
@@ -178,7 +178,7 @@ func (s *Server) search(ctx context.Context, req *milvuspb.SearchRequest, sub *s
 			})
 		}
 		if err := g.Wait(); err != nil {
-			return nil, err
+			return nil, s.shardReadError(ctx, c, partIDs, err)
 		}
 	}
 	if sub != nil {

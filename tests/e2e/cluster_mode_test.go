@@ -658,6 +658,10 @@ var limitKeys = sync.OnceValue(func() map[string]config.Key {
 			probes = []string{"true", "false"}
 		case "int", "float":
 			probes = []string{"7", "3", "0.37", "1.5", "-1"}
+		case "string":
+			// The limits' string leaves are enums (common.requery.*): two
+			// of their values; other string keys move no limit leaf.
+			probes = []string{"always", "never"}
 		default:
 			continue
 		}
@@ -702,6 +706,8 @@ func limitLeaves(l config.Limits) map[string]string {
 			out[path] = strconv.FormatInt(v.Int(), 10)
 		case reflect.Float64:
 			out[path] = strconv.FormatFloat(v.Float(), 'g', -1, 64)
+		case reflect.String:
+			out[path] = v.String()
 		default:
 			panic("config.Limits has a field of kind " + v.Kind().String() + " at " + path)
 		}

@@ -49,7 +49,7 @@ const (
 // errCollectionLoaded is merr.WrapErrCollectionLoaded(name, reason):
 // "<reason>: collection already loaded[collection=name]" (104).
 func errCollectionLoaded(name, reason string) error {
-	return errs.Wrap(errs.ErrCollectionLoaded, "[collection=" + name + "]", reason)
+	return errs.Wrap(errs.ErrCollectionLoaded, "[collection="+name+"]", reason)
 }
 
 // ---- databases ----
@@ -551,7 +551,7 @@ func mmapIndexType(userType, typ string) bool {
 
 // errIndexNotFound is merr.WrapErrIndexNotFound: "index not found[indexName=x]" (700).
 func errIndexNotFound(name string) error {
-	return errs.Wrap(errs.ErrIndexNotFound, "[indexName=" + name + "]", "")
+	return errs.Wrap(errs.ErrIndexNotFound, "[indexName="+name+"]", "")
 }
 
 // GetIndexStatistics describes a collection's indexes (one or all) with

@@ -17,7 +17,7 @@ import (
 // text, stored as WKB and described as WKT.
 
 func errGeometry(err error) error {
-	return errs.Wrap(errs.ErrIoFailed, ": " + err.Error(), "")
+	return errs.Wrap(errs.ErrIoFailed, ": "+err.Error(), "")
 }
 
 // geometryInput converts Geometry columns to WKB in geometry_data: WKT is

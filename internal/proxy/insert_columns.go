@@ -304,7 +304,7 @@ func validateFieldPayload(fd *schemapb.FieldData, f *schemapb.FieldSchema) error
 				if err == nil {
 					err = fmt.Errorf("invalid JSON")
 				}
-				return errs.Wrap(errs.ErrIoFailed, ": " + err.Error(), "")
+				return errs.Wrap(errs.ErrIoFailed, ": "+err.Error(), "")
 			}
 		}
 	case schemapb.DataType_Int8, schemapb.DataType_Int16, schemapb.DataType_Int32:

@@ -363,18 +363,15 @@ func (s *Server) storedRows(ctx context.Context, c *model.Collection, keys colum
 	if !st.Loaded {
 		return nil, errs.CollectionNotLoaded(c.Name)
 	}
-	pk := pkField(c)
-	tv := &schemapb.TemplateArrayValue{}
+	var filter *expr.Expr
 	switch k := keys.(type) {
 	case *column.Scalar[int64]:
-		tv.Data = &schemapb.TemplateArrayValue_LongData{LongData: &schemapb.LongArray{Data: k.Data}}
+		filter, err = pkInFilter(c, k.Data, nil)
 	case *column.Scalar[string]:
-		tv.Data = &schemapb.TemplateArrayValue_StringData{StringData: &schemapb.StringArray{Data: k.Data}}
+		filter, err = pkInFilter(c, nil, k.Data)
 	default:
 		return nil, fmt.Errorf("primary key column of type %T", keys)
 	}
-	filter, err := expr.Parse(c.Schema, pk.GetName()+" in {keys}",
-		map[string]*schemapb.TemplateValue{"keys": {Val: &schemapb.TemplateValue_ArrayVal{ArrayVal: tv}}})
 	if err != nil {
 		return nil, fmt.Errorf("partial update: %w", err)
 	}

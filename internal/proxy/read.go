@@ -217,3 +217,17 @@ func (s *Server) shardReadError(ctx context.Context, c *model.Collection, partID
 	}
 	return err
 }
+
+// pkInFilter is the filter "pk in [keys]" of a collection: ints for an
+// Int64 primary key, strs for a VarChar one.
+func pkInFilter(c *model.Collection, ints []int64, strs []string) (*expr.Expr, error) {
+	pk := pkField(c)
+	tv := &schemapb.TemplateArrayValue{}
+	if pk.GetDataType() == schemapb.DataType_Int64 {
+		tv.Data = &schemapb.TemplateArrayValue_LongData{LongData: &schemapb.LongArray{Data: ints}}
+	} else {
+		tv.Data = &schemapb.TemplateArrayValue_StringData{StringData: &schemapb.StringArray{Data: strs}}
+	}
+	return expr.Parse(c.Schema, pk.GetName()+" in {keys}",
+		map[string]*schemapb.TemplateValue{"keys": {Val: &schemapb.TemplateValue_ArrayVal{ArrayVal: tv}}})
+}

@@ -11,7 +11,6 @@ import (
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
-	"github.com/milvago/milvago/internal/expr"
 	"github.com/milvago/milvago/internal/model"
 )
 
@@ -139,7 +138,7 @@ func (s *Server) requeryColumns(ctx context.Context, c *model.Collection, partID
 		}
 		filter, err := pkInFilter(c, k.ints, k.strs)
 		if err != nil {
-			return err
+			return fmt.Errorf("requery filter: %w", err)
 		}
 		r, err := s.d.Shards.Query(ctx, &contract.QueryRequest{CollectionID: c.ID, VChannel: c.VChannels[si], PartitionIDs: partIDs,
 			GuaranteeTS: mvcc[si], PinMVCC: true, Filter: filter, OutputFields: fetchIDs})
@@ -236,24 +235,6 @@ func (s *Server) requeryColumns(ctx context.Context, c *model.Collection, partID
 		cols[fid] = col
 	}
 	return cols, nil
-}
-
-// pkInFilter is the filter "pk in [keys]" of a collection (ints for an
-// Int64 key, strs for a VarChar one).
-func pkInFilter(c *model.Collection, ints []int64, strs []string) (*expr.Expr, error) {
-	pk := pkField(c)
-	tv := &schemapb.TemplateArrayValue{}
-	if pk.GetDataType() == schemapb.DataType_Int64 {
-		tv.Data = &schemapb.TemplateArrayValue_LongData{LongData: &schemapb.LongArray{Data: ints}}
-	} else {
-		tv.Data = &schemapb.TemplateArrayValue_StringData{StringData: &schemapb.StringArray{Data: strs}}
-	}
-	f, err := expr.Parse(c.Schema, pk.GetName()+" in {keys}",
-		map[string]*schemapb.TemplateValue{"keys": {Val: &schemapb.TemplateValue_ArrayVal{ArrayVal: tv}}})
-	if err != nil {
-		return nil, fmt.Errorf("requery filter: %w", err)
-	}
-	return f, nil
 }
 
 // needsHybrid reports whether a hybrid search requeries under p: output

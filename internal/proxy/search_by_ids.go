@@ -13,7 +13,6 @@ import (
 
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/errs"
-	"github.com/milvago/milvago/internal/expr"
 	"github.com/milvago/milvago/internal/model"
 )
 
@@ -24,9 +23,6 @@ import (
 // Unlike Milvus, whose queries come in primary-key order, query i is the
 // vector of ids[i]; the two agree when the ids are sorted. A row whose
 // vector is null gets no query and an empty result.
-
-// idsPlaceholderKey is the template name of the key list in the lookup filter.
-const idsPlaceholderKey = "__search_ids"
 
 // resolveSearchByIDs turns a search by primary keys into a search by
 // vectors, in place: it fetches the rows' vectors and replaces the ids by
@@ -70,8 +66,7 @@ func (s *Server) resolveSearchByIDs(ctx context.Context, c *model.Collection, pa
 	if err := checkIDsType(pk, ids); err != nil {
 		return nil, err
 	}
-	filter, err := expr.Parse(c.Schema, pk.GetName()+" in {"+idsPlaceholderKey+"}",
-		map[string]*schemapb.TemplateValue{idsPlaceholderKey: idsTemplate(ids)})
+	filter, err := pkInFilter(c, ids.GetIntId().GetData(), ids.GetStrId().GetData())
 	if err != nil {
 		return nil, fmt.Errorf("search by ids: %w", err)
 	}
@@ -184,17 +179,6 @@ func distinctIDs(ids *schemapb.IDs) int {
 	seen := map[any]bool{}
 	eachID(ids, func(k any) { seen[k] = true })
 	return len(seen)
-}
-
-// idsTemplate is the key list as a filter template value.
-func idsTemplate(ids *schemapb.IDs) *schemapb.TemplateValue {
-	arr := &schemapb.TemplateArrayValue{}
-	if s := ids.GetStrId(); s != nil {
-		arr.Data = &schemapb.TemplateArrayValue_StringData{StringData: &schemapb.StringArray{Data: s.GetData()}}
-	} else {
-		arr.Data = &schemapb.TemplateArrayValue_LongData{LongData: &schemapb.LongArray{Data: ids.GetIntId().GetData()}}
-	}
-	return &schemapb.TemplateValue{Val: &schemapb.TemplateValue_ArrayVal{ArrayVal: arr}}
 }
 
 // placeholderType is the placeholder type that carries vectors of type t.

@@ -17,14 +17,23 @@ func newBucket(rate float64, now time.Time) *bucket {
 	return &bucket{rate: rate, burst: burst, tokens: burst, last: now}
 }
 
-// setRate changes the rate (the write protection scales DML rates down
-// between the memory water levels); tokens already earned are kept up to
-// the new burst.
-func (b *bucket) setRate(rate float64) {
+// setRate changes the rate at now (the write protection scales DML rates
+// between the memory water levels; a collection's rate property is
+// altered). What was earned up to now is earned at the old rate, and the
+// bucket keeps its fill in seconds of the rate: a bucket half full, or in
+// debt for two seconds, is still so at the new rate. A raised rate thus
+// takes effect at once, not after the debt run up at the old, slower rate
+// (a 1 MB insert at 0.05 MB/s owes 20 s; at 100 MB/s a fraction of one).
+func (b *bucket) setRate(now time.Time, rate float64) {
 	if rate == b.rate {
 		return
 	}
+	b.refill(now)
+	old := b.rate
 	b.rate, b.burst = rate, max(rate, 1)
+	if old > 0 {
+		b.tokens *= rate / old
+	}
 	b.tokens = min(b.tokens, b.burst)
 }
 

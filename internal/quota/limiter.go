@@ -240,7 +240,7 @@ func (l *Limiter) AdmitIn(_ context.Context, kind Kind, sc Scope, n int) error {
 			b = newBucket(w.rate, now)
 			l.buckets[w.key] = b
 		}
-		b.setRate(w.rate)
+		b.setRate(now, w.rate)
 		if !b.allows(now, units) {
 			return rateLimited(w.rate)
 		}

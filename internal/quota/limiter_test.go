@@ -137,3 +137,34 @@ func TestHostProbe(t *testing.T) {
 		t.Fatalf("data %d: %v", n, err)
 	}
 }
+
+// TestRaisedRateTakesEffectAtOnce: a collection whose rate property is
+// raised admits at the new rate at once, even when the bucket was drained
+// (and refilled by the pruner) at the old, slow rate; a lowered rate
+// keeps a drained bucket refusing. (CI: a cluster proxy refused the
+// insert after collection.insertRate.max.mb went from 0.05 to 100.)
+func TestRaisedRateTakesEffectAtOnce(t *testing.T) {
+	l, c := newTestLimiter(defaults())
+	ctx := context.Background()
+	slow := Scope{Collection: 3, CollProps: map[string]string{"collection.insertRate.max.mb": "0.05"}}
+	if err := l.AdmitIn(ctx, Insert, slow, 900<<10); err != nil {
+		t.Fatal(err)
+	}
+	c.t = c.t.Add(3 * time.Second)
+	if err := l.AdmitIn(ctx, Insert, slow, 900<<10); err == nil {
+		t.Fatal("admitted 0.9 MB twice in 3 s at 0.05 MB/s")
+	}
+	l.prune() // refills at the old rate and moves the bucket's clock
+	fast := Scope{Collection: 3, CollProps: map[string]string{"collection.insertRate.max.mb": "100"}}
+	if err := l.AdmitIn(ctx, Insert, fast, 900<<10); err != nil {
+		t.Fatalf("insert right after the rate was raised to 100 MB/s: %v", err)
+	}
+	for range 200 {
+		if l.AdmitIn(ctx, Insert, fast, 900<<10) != nil {
+			break
+		}
+	}
+	if err := l.AdmitIn(ctx, Insert, slow, 100<<10); err == nil {
+		t.Fatal("a drained bucket admitted after the rate was lowered again")
+	}
+}

@@ -214,7 +214,9 @@ func TestInterimFirstSearchBench(t *testing.T) {
 //	go test ./internal/segment -run '^$' -bench BenchmarkInterimSearch -benchtime 2000x
 //
 // MILVAGO_INTERIM_BENCH_EXACT=1 searches exactly (brute force) instead,
-// for reference.
+// for reference: as a FLAT field is searched. (It set SearchRequest.Exact
+// until task interim12b, which serves a search iterator's page: every row
+// scored and sorted into a ranking per new query, not a scan.)
 func BenchmarkInterimSearch(b *testing.B) {
 	exact := os.Getenv("MILVAGO_INTERIM_BENCH_EXACT") == "1"
 	n := 300_000
@@ -255,9 +257,13 @@ func BenchmarkInterimSearch(b *testing.B) {
 	ctx := context.Background()
 	q := 0
 	cpu0 := processCPUNanos()
+	indexType := "HNSW"
+	if exact {
+		indexType = "FLAT"
+	}
 	for b.Loop() {
-		req := &SearchRequest{FieldID: fVec, IndexType: "HNSW", Queries: index.Dataset{Float: queries[q*dim : (q+1)*dim], Dim: dim},
-			Params: index.SearchParams{K: 10}, MVCCTs: math.MaxUint64, Exact: exact}
+		req := &SearchRequest{FieldID: fVec, IndexType: indexType, Queries: index.Dataset{Float: queries[q*dim : (q+1)*dim], Dim: dim},
+			Params: index.SearchParams{K: 10}, MVCCTs: math.MaxUint64}
 		if _, err := g.Search(ctx, req); err != nil {
 			b.Fatal(err)
 		}

@@ -155,6 +155,24 @@ func (b *bfScan) blockWords() int {
 func (b *bfScan) scan(ctx context.Context, wlo, whi int, cols []*collector) error {
 	words := b.allowed.Words()
 	bw := b.blockWords()
+	if b.dense() {
+		// Float-like rows: each run of a block's rows is scored by the
+		// row kernels in one call per query (rowScorer), not one call
+		// and one closure per row.
+		sc := newRowScorer(b.col, b.metric, b.dim, b.norms)
+		for wb := wlo; wb < whi; wb += bw {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			for wi := wb; wi < min(wb+bw, whi); wi++ {
+				for w := words[wi]; w != 0; w &= w - 1 {
+					sc.add(wi<<6|bits.TrailingZeros64(w), b.qf, cols, b.win)
+				}
+			}
+			sc.collect(b.qf, cols, b.win)
+		}
+		return ctx.Err()
+	}
 	blk := &block{rows: make([]int, 0, bw*64)}
 	keys := make([]func(j int) float32, len(cols))
 	for q := range cols {
@@ -187,6 +205,21 @@ func (b *bfScan) scan(ctx context.Context, wlo, whi int, cols []*collector) erro
 		})
 	}
 	return ctx.Err()
+}
+
+// dense reports whether the scan is of float, float16, bfloat16 or int8
+// vectors under L2, IP or COSINE: what a rowScorer scores.
+func (b *bfScan) dense() bool {
+	switch col := b.shape.(type) {
+	case *column.FloatVector:
+	case *column.ByteVector:
+		if col.Type == binaryVector {
+			return false
+		}
+	default:
+		return false
+	}
+	return b.qf != nil && (b.metric == index.L2 || b.metric == index.IP || b.metric == index.Cosine)
 }
 
 // runs calls score for each run of the block's rows held in one run of

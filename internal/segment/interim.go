@@ -528,7 +528,7 @@ func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, me
 
 	nprobe := c.interim.nprobeFor(req.Params.Params, x.nlist)
 	aw := allowed.Words()
-	one := func(q int, scores []float32, order []int, rr *rowReader, mark []uint64) error {
+	one := func(q int, scores []float32, order []int, sc *rowScorer, mark []uint64) error {
 		col := newCollector(k)
 		for i := q * k; i < (q+1)*k && tailOffs[i] >= 0; i++ {
 			col.push(tailKeys[i], tailOffs[i])
@@ -561,10 +561,9 @@ func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, me
 		// The probed lists' rows are marked, then scored in ascending row
 		// order, as the brute-force scan scores a row (the same distance
 		// functions and conversions, so the same keys), reading them in
-		// place from the snapshot's column: walking the column forward
-		// rather than list by list keeps the reads of one chunk together,
-		// which the memory prefetcher and the TLB reward (the lists hold
-		// no copy of the vectors to read sequentially).
+		// place from the snapshot's column: a chunk's marked rows are
+		// scored together by the row kernels, prefetched a few rows ahead
+		// (rowScorer), walking the column forward.
 		for _, l := range order[:nprobe] {
 			for _, r32 := range v.lists[l] {
 				if r := int(r32); r < rows {
@@ -572,6 +571,8 @@ func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, me
 				}
 			}
 		}
+		sc.reset()
+		cols := []*collector{col}
 		for wi := range mark {
 			if wi&1023 == 0 {
 				if err := ctx.Err(); err != nil {
@@ -582,23 +583,10 @@ func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, me
 			w := mark[wi] & aw[wi]
 			mark[wi] = 0
 			for ; w != 0; w &= w - 1 {
-				r := wi<<6 | bits.TrailingZeros64(w)
-				row := rr.row(r)
-				var kv float32
-				switch metric {
-				case index.L2:
-					kv = distance.L2Sq(qv, row)
-				case index.IP:
-					kv = -distance.Dot(qv, row)
-				default: // COSINE
-					kv = -cosine(distance.Dot(qv, row), b.norms[r])
-				}
-				if math.IsInf(float64(kv), 1) || !col.accepts(kv) || !b.win.Keep(kv) {
-					continue
-				}
-				col.push(kv, int64(r))
+				sc.add(wi<<6|bits.TrailingZeros64(w), qv, cols, b.win)
 			}
 		}
+		sc.collect(qv, cols, b.win)
 		col.drain(res.Scores[q*k:(q+1)*k], res.Offsets[q*k:(q+1)*k])
 		return nil
 	}
@@ -608,10 +596,10 @@ func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, me
 	for w := range workers {
 		wg.Go(func() {
 			scores, order := make([]float32, x.nlist), make([]int, x.nlist)
-			rr := newRowReader(b.col, b.dim)
+			sc := newRowScorer(b.col, metric, b.dim, b.norms)
 			mark := make([]uint64, rows/64) // rows is a multiple of 64
 			for q := w; q < nq; q += workers {
-				if err := one(q, scores, order, rr, mark); err != nil {
+				if err := one(q, scores, order, sc, mark); err != nil {
 					errsOut[w] = err
 					return
 				}
@@ -632,41 +620,6 @@ func (c *core) searchInterim(ctx context.Context, s *snapshot, fi *fieldInfo, me
 		}
 	}
 	return true, nil
-}
-
-// rowReader reads rows of a dense vector column by row number, as the
-// interim index's probes need them: float rows in place (a growing
-// segment's chunk, or a sealed segment's column), float16, bfloat16 and
-// int8 rows converted into a buffer of its own, as the brute-force scan
-// converts them. A list's rows ascend, so consecutive reads mostly fall in
-// the run (chunk) the previous one found. Rows below the snapshot's count
-// never change: they are read without a lock. One reader per goroutine.
-type rowReader struct {
-	col       column.Column
-	fv        *column.FloatVector
-	bv        *column.ByteVector
-	base, end int // rows [base, end) are in the current run
-	conv      []float32
-}
-
-func newRowReader(col column.Column, dim int) *rowReader {
-	return &rowReader{col: col, conv: make([]float32, dim)}
-}
-
-// row returns row r as float32s; a converted row is valid until the next
-// call.
-func (rr *rowReader) row(r int) []float32 {
-	if r < rr.base || r >= rr.end {
-		run, base, end := vectorRun(rr.col, r)
-		rr.fv, _ = run.(*column.FloatVector)
-		rr.bv, _ = run.(*column.ByteVector)
-		rr.base, rr.end = base, end
-	}
-	if rr.fv != nil {
-		return rr.fv.Row(r - rr.base)
-	}
-	convertRow(rr.bv, r-rr.base, rr.conv)
-	return rr.conv
 }
 
 // Sealed segments loaded before their index is built (a flushed segment is

@@ -214,7 +214,9 @@ func TestInterimFirstSearchBench(t *testing.T) {
 //	go test ./internal/segment -run '^$' -bench BenchmarkInterimSearch -benchtime 2000x
 //
 // MILVAGO_INTERIM_BENCH_EXACT=1 searches exactly (brute force) instead,
-// for reference.
+// for reference: as a FLAT field is searched. (It set SearchRequest.Exact
+// until task interim12b, which serves a search iterator's page: every row
+// scored and sorted into a ranking per new query, not a scan.)
 func BenchmarkInterimSearch(b *testing.B) {
 	exact := os.Getenv("MILVAGO_INTERIM_BENCH_EXACT") == "1"
 	n := 300_000
@@ -254,16 +256,99 @@ func BenchmarkInterimSearch(b *testing.B) {
 	runtime.ReadMemStats(&ms)
 	ctx := context.Background()
 	q := 0
+	cpu0 := processCPUNanos()
+	indexType := "HNSW"
+	if exact {
+		indexType = "FLAT"
+	}
 	for b.Loop() {
-		req := &SearchRequest{FieldID: fVec, IndexType: "HNSW", Queries: index.Dataset{Float: queries[q*dim : (q+1)*dim], Dim: dim},
-			Params: index.SearchParams{K: 10}, MVCCTs: math.MaxUint64, Exact: exact}
+		req := &SearchRequest{FieldID: fVec, IndexType: indexType, Queries: index.Dataset{Float: queries[q*dim : (q+1)*dim], Dim: dim},
+			Params: index.SearchParams{K: 10}, MVCCTs: math.MaxUint64}
 		if _, err := g.Search(ctx, req); err != nil {
 			b.Fatal(err)
 		}
 		q = (q + 1) % nq
 	}
 	// Reported after the loop: b.Loop resets the timer and the metrics.
+	// CPU time too: the machine may be shared, and a loaded machine
+	// inflates wall time far more.
+	b.ReportMetric(float64(processCPUNanos()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 	b.ReportMetric(float64(g.MemoryBytes())/(1<<20), "segMiB")
 	b.ReportMetric(float64(g.interimBytes())/(1<<20), "interimMiB")
 	b.ReportMetric(float64(ms.HeapInuse)/(1<<20), "heapMiB")
+}
+
+// BenchmarkGrowingScan measures the exact scan of a growing segment, the
+// path a search takes where no interim index answers (a FLAT field, a
+// selective filter, a segment not yet trained): one top-10 search (nq 1
+// and nq 16) of every row, with and without a filter letting half the
+// rows through; and the first page of a search iterator (Exact, one new
+// query each time), which scores and sorts every row (ranking.go). The
+// row count is MILVAGO_INTERIM_BENCH_ROWS (default 300,000; dim 128,
+// uniform random rows):
+//
+//	go test ./internal/segment -run '^$' -bench BenchmarkGrowingScan -benchtime 20x
+func BenchmarkGrowingScan(b *testing.B) {
+	n := 300_000
+	if v, err := strconv.Atoi(os.Getenv("MILVAGO_INTERIM_BENCH_ROWS")); err == nil && v > 0 {
+		n = v
+	}
+	const dim, batch, nq = 128, 10000, 64
+	rng := rand.New(rand.NewPCG(7, 8))
+	cfg := DefaultInterimIndexConfig()
+	cfg.Enable = false
+	g, err := NewGrowingWithInterim(1, 1, vecSchema(dim), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for lo := 0; lo < n; lo += batch {
+		hi := min(lo+batch, n)
+		pk := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, hi-lo)}
+		age := &column.Scalar[int64]{Type: schemapb.DataType_Int64, Data: make([]int64, hi-lo)}
+		ts := make([]uint64, hi-lo)
+		vec := make([]float32, (hi-lo)*dim)
+		for i := range vec {
+			vec[i] = rng.Float32()
+		}
+		for i := range ts {
+			pk.Data[i], age.Data[i], ts[i] = int64(lo+i), int64(lo+i), 1
+		}
+		if err := g.Append(ts, map[int64]column.Column{fPK: pk, fAge: age, fVec: &column.FloatVector{Dim: dim, Data: vec}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	queries := randVecs(rng, nq, dim)
+	half := &ageFilter{keep: func(a int64) bool { return a%2 == 0 }}
+	ctx := context.Background()
+	for _, c := range []struct {
+		name   string
+		nq     int
+		filter Filter
+		exact  bool
+	}{
+		{name: "nq1", nq: 1},
+		{name: "nq16", nq: 16},
+		{name: "nq1-half", nq: 1, filter: half},
+		{name: "iterator-first-page", nq: 1, exact: true},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			q := 0
+			cpu0 := processCPUNanos()
+			for b.Loop() {
+				qs := make([]float32, 0, c.nq*dim)
+				for i := range c.nq {
+					j := (q + i) % nq
+					qs = append(qs, queries[j*dim:(j+1)*dim]...)
+				}
+				req := &SearchRequest{FieldID: fVec, IndexType: "FLAT", Queries: index.Dataset{Float: qs, Dim: dim},
+					Params: index.SearchParams{K: 10}, Filter: c.filter, MVCCTs: math.MaxUint64, Exact: c.exact}
+				if _, err := g.Search(ctx, req); err != nil {
+					b.Fatal(err)
+				}
+				q = (q + c.nq) % nq
+			}
+			b.ReportMetric(float64(processCPUNanos()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+			b.ReportMetric(float64(n*dim*4)/(1<<20)/(b.Elapsed().Seconds()/float64(b.N)), "MiB/s")
+		})
+	}
 }

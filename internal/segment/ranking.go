@@ -207,6 +207,10 @@ func (c *core) buildRanking(ctx context.Context, s *snapshot, fi *fieldInfo, met
 	for w := range workers {
 		from, to := w*step, min((w+1)*step, s.n)
 		wg.Go(func() {
+			if b.dense() {
+				errsOut[w] = b.rankDense(ctx, from, to, pairs)
+				return
+			}
 			blk := &block{rows: make([]int, 0, bw)}
 			key := b.keyFunc(0, blk)
 			for lo := from; lo < to; lo += bw {
@@ -233,11 +237,86 @@ func (c *core) buildRanking(ctx context.Context, s *snapshot, fi *fieldInfo, met
 			return nil, err
 		}
 	}
-	slices.SortFunc(pairs, func(a, b rankPair) int {
-		if c := cmp.Compare(a.key, b.key); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.off, b.off)
-	})
+	radixSortRank(pairs)
 	return &ranking{n: s.n, pairs: pairs}, nil
+}
+
+// rankDense scores rows [from, to) of a float-like column against the
+// scan's single query into pairs, a run's rows at a time through the row
+// kernels (rowScorer): the keys the scan gives.
+func (b *bfScan) rankDense(ctx context.Context, from, to int, pairs []rankPair) error {
+	sc := newRowScorer(b.col, b.metric, b.dim, b.norms)
+	qv := b.qf[:b.dim]
+	for i := from; i < to; {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		sc.reset()
+		sc.setRun(i)
+		e := min(to, sc.end, i+scoreBatch)
+		for r := i; r < e; r++ {
+			sc.ids = append(sc.ids, uint32(r-sc.base))
+		}
+		sc.convert()
+		for j, kv := range sc.score(qv) {
+			pairs[i+j] = rankPair{kv, int32(i + j)}
+		}
+		i = e
+	}
+	return nil
+}
+
+// radixSortRank sorts a ranking's pairs, built in offset order, by key
+// and then offset, as cmp.Compare orders them (NaN first, -0 equal to 0):
+// a stable LSD radix sort over the keys' bits made monotonic, skipping
+// the bytes every key shares. Several times faster than a comparison sort
+// on the 300k-row rankings of a growing segment (task interim12b).
+func radixSortRank(pairs []rankPair) {
+	if len(pairs) < 256 {
+		slices.SortStableFunc(pairs, func(a, b rankPair) int { return cmp.Compare(a.key, b.key) })
+		return
+	}
+	ukey := func(k float32) uint32 {
+		if k != k {
+			return 0 // NaN: before everything, as cmp.Compare
+		}
+		if k == 0 {
+			k = 0 // -0 ranks with +0
+		}
+		u := math.Float32bits(k)
+		if u>>31 != 0 {
+			return ^u
+		}
+		return u | 1<<31
+	}
+	var counts [4][256]int
+	for _, p := range pairs {
+		u := ukey(p.key)
+		for d := range 4 {
+			counts[d][byte(u>>(8*d))]++
+		}
+	}
+	src, dst := pairs, make([]rankPair, len(pairs))
+	first := ukey(pairs[0].key)
+	for d := range 4 {
+		c := &counts[d]
+		shift := 8 * d
+		if c[byte(first>>shift)] == len(pairs) {
+			continue // every key has this byte
+		}
+		sum := 0
+		for i, n := range c {
+			c[i] = sum
+			sum += n
+		}
+		for _, p := range src {
+			x := byte(ukey(p.key) >> shift)
+			dst[c[x]] = p
+			c[x]++
+		}
+		src, dst = dst, src
+	}
+	if &src[0] != &pairs[0] {
+		copy(pairs, src)
+	}
 }

@@ -139,7 +139,7 @@ func TestHybridRequeryOneTimestamp(t *testing.T) {
 	if failure != nil {
 		t.Fatal(failure)
 	}
-	if searches < 20 || deleted.Load() < 100 {
+	if searches < 10 || deleted.Load() < 50 {
 		t.Fatalf("%d hybrid searches during %d deletes: too few to race them", searches, deleted.Load())
 	}
 	t.Logf("%d hybrid searches during %d deletes", searches, deleted.Load())

@@ -57,7 +57,14 @@ type SearchRequest struct {
 	// search or query iterator's later pages, pinned to its first page).
 	PinMVCC       bool
 	IgnoreGrowing bool
-	OutputFields  []int64
+	// TTLNow is the hybrid timestamp the collection TTL is evaluated at:
+	// rows inserted before it less the TTL are expired. The proxy takes it
+	// when the search arrives, as Milvus's proxy computes its TTL
+	// timestamp from the request's, and sends the same to every phase of
+	// the search (sub-searches and requery), so a row cannot expire
+	// between them. 0: the shard's clock.
+	TTLNow       uint64
+	OutputFields []int64
 	// Search holds the vector field, queries, metric, K (offset+limit) and
 	// params; MVCCTs is set by the delegator.
 	Search segment.SearchRequest
@@ -67,6 +74,15 @@ type SearchRequest struct {
 	// <MaxOutputSize>" (the proxy derives MaxHits from MaxOutputSize).
 	MaxHits       int
 	MaxOutputSize int64
+	// Subs are a hybrid search's sub-searches on this shard, answered in
+	// SearchResult.Subs (the request's own Search is not run): every one
+	// reads at one MVCC timestamp, the shard's when the request arrives
+	// (GuaranteeTS, PinMVCC and TTLNow here apply to all; the subs' own
+	// are ignored), as Milvus's delegator runs an advanced search's
+	// sub-requests, so a row deleted or inserted meanwhile is seen by all
+	// of them or by none. A sub's CollectionID, VChannel and PartitionIDs
+	// must be the request's.
+	Subs []*SearchRequest
 }
 
 // SearchResult is one shard's answer: for query i, Topks[i] hits, best first.
@@ -82,6 +98,9 @@ type SearchResult struct {
 	Fields      map[int64]column.Column // one row per hit, in hit order
 	// MVCCTs is the timestamp the shard read at.
 	MVCCTs uint64
+	// Subs answer SearchRequest.Subs, in order; the result's own hits
+	// are then empty.
+	Subs []*SearchResult
 }
 
 // QueryRequest is one shard's share of a query or count.
@@ -90,11 +109,15 @@ type QueryRequest struct {
 	VChannel     string
 	PartitionIDs []int64
 	GuaranteeTS  uint64
-	PinMVCC      bool           // read at GuaranteeTS, as SearchRequest.PinMVCC
-	Filter       segment.Filter // nil: every row
-	Limit        int            // 0: no limit (offset+limit otherwise)
-	OutputFields []int64
-	CountOnly    bool
+	PinMVCC      bool // read at GuaranteeTS, as SearchRequest.PinMVCC
+	// IgnoreGrowing reads the sealed segments only (a search requery of a
+	// search that ignored the growing ones).
+	IgnoreGrowing bool
+	TTLNow        uint64         // as SearchRequest.TTLNow
+	Filter        segment.Filter // nil: every row
+	Limit         int            // 0: no limit (offset+limit otherwise)
+	OutputFields  []int64
+	CountOnly     bool
 }
 
 // QueryResult is one shard's rows sorted by primary key, or its count.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/rerank"
+	"github.com/milvago/milvago/internal/tso"
 )
 
 // maxAnnSearchRequests is Milvus's defaultMaxSearchRequest.
@@ -250,11 +252,17 @@ func (s *Server) advancedSearch(ctx context.Context, req *milvuspb.SearchRequest
 	if err != nil {
 		return nil, err
 	}
+	// ... and each shard answers all of them at one MVCC timestamp, with
+	// the collection TTL at one time (subBatch).
+	ttlNow := tso.Compose(time.Now(), 0)
 	results := make([]*schemapb.SearchResultData, len(subs))
 	reads := make([]subSearch, len(subs))
+	batch := newSubBatch(len(subs))
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return batch.run(gctx, s.d.Shards) })
 	for i, sub := range subs {
 		sub.ConsistencyLevel, sub.UseDefaultConsistency, sub.GuaranteeTimestamp = commonpb.ConsistencyLevel_Customized, false, gts
+		reads[i] = subSearch{batch: batch, index: i, ttlNow: ttlNow}
 		g.Go(func() error {
 			r, err := s.search(gctx, sub, &reads[i])
 			if err != nil {
@@ -280,7 +288,7 @@ func (s *Server) advancedSearch(ctx context.Context, req *milvuspb.SearchRequest
 		return nil, err
 	}
 	if requery {
-		if data.FieldsData, err = s.requeryFused(ctx, c, partIDs, reads, subs[0], data, fetchIDs, dynKeys); err != nil {
+		if data.FieldsData, err = s.requeryFused(ctx, c, partIDs, reads, ttlNow, subs[0], data, fetchIDs, dynKeys); err != nil {
 			return nil, err
 		}
 	}

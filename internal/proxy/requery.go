@@ -92,12 +92,15 @@ func searchRequeryHits(c *model.Collection, results []*contract.SearchResult, pi
 }
 
 // requeryColumns fetches the output fields fetchIDs of hits, one row per
-// hit in order, by a query per shard for the keys of its hits, pinned to
-// mvcc[shard], the timestamp the shard searched at (so a row deleted or
-// replaced since is still read as the search saw it), in the search's
-// partitions. A hit the queries do not return fails with Milvus's
-// ErrInconsistentRequery.
-func (s *Server) requeryColumns(ctx context.Context, c *model.Collection, partIDs []int64, mvcc []uint64,
+// hit in order, by a query per shard for the keys of its hits, read where
+// the search read (at): pinned to at.mvcc[shard], the timestamp the shard
+// searched at (so a row deleted or replaced since is still read as the
+// search saw it), with the collection TTL evaluated at the search's time
+// (a row that expired since is still read), over the sealed segments only
+// if the search skipped the growing ones (ignore_growing: a growing row
+// the search did not see is not read), in the search's partitions. A hit
+// the queries do not return fails with Milvus's ErrInconsistentRequery.
+func (s *Server) requeryColumns(ctx context.Context, c *model.Collection, partIDs []int64, at readAt,
 	hits []requeryHit, fetchIDs []int64) (map[int64]column.Column, error) {
 	strPK := pkField(c).GetDataType() != schemapb.DataType_Int64
 	type shardKeys struct {
@@ -141,7 +144,7 @@ func (s *Server) requeryColumns(ctx context.Context, c *model.Collection, partID
 			return fmt.Errorf("requery filter: %w", err)
 		}
 		r, err := s.d.Shards.Query(ctx, &contract.QueryRequest{CollectionID: c.ID, VChannel: c.VChannels[si], PartitionIDs: partIDs,
-			GuaranteeTS: mvcc[si], PinMVCC: true, Filter: filter, OutputFields: fetchIDs})
+			GuaranteeTS: at.mvcc[si], PinMVCC: true, IgnoreGrowing: at.ignoreGrowing, TTLNow: at.ttlNow, Filter: filter, OutputFields: fetchIDs})
 		if err != nil {
 			return fmt.Errorf("requery shard %s: %w", c.VChannels[si], err)
 		}
@@ -255,17 +258,26 @@ func (p RequeryPolicy) needsHybrid(c *model.Collection, output []string, fetchID
 }
 
 // requeryFused fetches the output fields of a hybrid search's fused hits
-// (data's ids, in order), every shard asked at the newest timestamp a
-// sub-search read it at, and returns them as the one-phase fusion would
-// have: as the first sub-search (first) sends them, then copied hit by
-// hit into the fused result.
-func (s *Server) requeryFused(ctx context.Context, c *model.Collection, partIDs []int64, reads []subSearch,
+// (data's ids, in order), every shard asked where the sub-searches read it
+// (one timestamp per shard, the sub-searches having been sent together;
+// the growing segments too unless every sub-search skipped them), and
+// returns them as the one-phase fusion would have: as the first
+// sub-search (first) sends them, then copied hit by hit into the fused
+// result.
+func (s *Server) requeryFused(ctx context.Context, c *model.Collection, partIDs []int64, reads []subSearch, ttlNow uint64,
 	first *milvuspb.SearchRequest, data *schemapb.SearchResultData, fetchIDs []int64, dynKeys []string) ([]*schemapb.FieldData, error) {
-	mvcc := make([]uint64, len(c.VChannels))
+	at := readAt{mvcc: make([]uint64, len(c.VChannels)), ttlNow: ttlNow, ignoreGrowing: true}
 	for _, r := range reads {
+		if r.mvcc == nil {
+			continue // answered without the shards
+		}
+		at.ignoreGrowing = at.ignoreGrowing && r.ignoreGrowing
 		for i, ts := range r.mvcc {
-			if i < len(mvcc) {
-				mvcc[i] = max(mvcc[i], ts)
+			if i < len(at.mvcc) {
+				if at.mvcc[i] != 0 && at.mvcc[i] != ts {
+					return nil, fmt.Errorf("hybrid search requery: sub-searches read shard %s at %d and %d: %w", c.VChannels[i], at.mvcc[i], ts, errs.ErrInconsistentRequery)
+				}
+				at.mvcc[i] = ts
 			}
 		}
 	}
@@ -277,7 +289,7 @@ func (s *Server) requeryFused(ctx context.Context, c *model.Collection, partIDs 
 	for _, k := range strs {
 		hits = append(hits, requeryHit{shard: -1, key: k})
 	}
-	cols, err := s.requeryColumns(ctx, c, partIDs, mvcc, hits, fetchIDs)
+	cols, err := s.requeryColumns(ctx, c, partIDs, at, hits, fetchIDs)
 	if err != nil {
 		return nil, err
 	}

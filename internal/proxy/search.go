@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
@@ -17,6 +18,7 @@ import (
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/quota"
 	"github.com/milvago/milvago/internal/segment"
+	"github.com/milvago/milvago/internal/tso"
 )
 
 // Search runs an ANN search over every shard and reduces the results.
@@ -27,16 +29,43 @@ func (s *Server) Search(ctx context.Context, req *milvuspb.SearchRequest) (*milv
 	return s.search(ctx, req, nil)
 }
 
-// subSearch is what a hybrid search's sub-search reports back besides its
-// answer: the timestamp each shard read at (a hybrid requery reads there).
+// subSearch is how a hybrid search runs one of its sub-searches and what
+// the sub-search reports back besides its answer.
 type subSearch struct {
-	mvcc []uint64 // by VChannel index
+	// batch sends the shard requests of every sub-search together, each
+	// shard's in one request read at one timestamp (search_batch.go);
+	// index is this sub-search's place in it.
+	batch *subBatch
+	index int
+	// ttlNow is the hybrid search's TTL time (contract.SearchRequest.TTLNow).
+	ttlNow uint64
+
+	mvcc          []uint64 // the timestamp each shard read at, by VChannel index
+	ignoreGrowing bool     // the sub-search skipped growing segments
+}
+
+// readAt is where a search read, which its requery reads again: per
+// shard the MVCC timestamp, the TTL time, and whether growing segments
+// were skipped.
+type readAt struct {
+	mvcc          []uint64 // by VChannel index
+	ttlNow        uint64
+	ignoreGrowing bool
 }
 
 // search is Search without sub-requests; sub is non-nil for a hybrid
 // search's sub-search, which fetches its output fields in one phase (the
 // hybrid search decides on a requery after fusion).
 func (s *Server) search(ctx context.Context, req *milvuspb.SearchRequest, sub *subSearch) (*milvuspb.SearchResults, error) {
+	// The TTL time of every phase: taken at arrival, as Milvus's proxy
+	// takes its TTL timestamp from the request's.
+	ttlNow := tso.Compose(time.Now(), 0)
+	if sub != nil && sub.batch != nil {
+		defer sub.batch.leave(sub.index) // answered without the shards, or failed
+	}
+	if sub != nil && sub.ttlNow != 0 {
+		ttlNow = sub.ttlNow
+	}
 	c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
 	if err != nil {
 		return nil, err
@@ -148,7 +177,7 @@ func (s *Server) search(ctx context.Context, req *milvuspb.SearchRequest, sub *s
 	for i, vc := range c.VChannels {
 		sreq := &contract.SearchRequest{
 			CollectionID: c.ID, VChannel: vc, PartitionIDs: partIDs, GuaranteeTS: gts, PinMVCC: pin > 0,
-			IgnoreGrowing: spec.IgnoreGrowing, OutputFields: shardFields,
+			IgnoreGrowing: spec.IgnoreGrowing, TTLNow: ttlNow, OutputFields: shardFields,
 			Search: segment.SearchRequest{FieldID: spec.FieldID, Queries: spec.Queries, EmbListLens: spec.EmbListLens, Metric: spec.Metric,
 				Params: index.SearchParams{K: k, Params: spec.Params}, GroupBy: groupBy,
 				Exact: iter.v2, After: iter.lastBound, AfterTies: iter.ties, IndexType: indexType(spec.FieldID)},
@@ -159,13 +188,19 @@ func (s *Server) search(ctx context.Context, req *milvuspb.SearchRequest, sub *s
 		}
 		sreqs[i] = sreq
 	}
-	if len(sreqs) == 1 {
+	switch {
+	case sub != nil && sub.batch != nil:
+		// A hybrid search's sub-search: asked with the others.
+		if results, err = sub.batch.join(ctx, sub.index, sreqs); err != nil {
+			return nil, s.shardReadError(ctx, c, partIDs, err)
+		}
+	case len(sreqs) == 1:
 		// One shard: asked from this goroutine, without a goroutine and
 		// its hand-off per search.
 		if results[0], err = s.d.Shards.Search(ctx, sreqs[0]); err != nil {
 			return nil, s.shardReadError(ctx, c, partIDs, err)
 		}
-	} else {
+	default:
 		g, gctx := errgroup.WithContext(ctx)
 		for i, sreq := range sreqs {
 			g.Go(func() error {
@@ -181,20 +216,17 @@ func (s *Server) search(ctx context.Context, req *milvuspb.SearchRequest, sub *s
 			return nil, s.shardReadError(ctx, c, partIDs, err)
 		}
 	}
+	at := readAt{mvcc: make([]uint64, len(results)), ttlNow: ttlNow, ignoreGrowing: spec.IgnoreGrowing}
+	for i, r := range results {
+		at.mvcc[i] = r.MVCCTs
+	}
 	if sub != nil {
-		sub.mvcc = make([]uint64, len(results))
-		for i, r := range results {
-			sub.mvcc[i] = r.MVCCTs
-		}
+		sub.mvcc, sub.ignoreGrowing = at.mvcc, spec.IgnoreGrowing
 	}
 	topks, picked := pickHits(spec, results)
 	var cols map[int64]column.Column
 	if requery {
-		mvcc := make([]uint64, len(results))
-		for i, r := range results {
-			mvcc[i] = r.MVCCTs
-		}
-		if cols, err = s.requeryColumns(ctx, c, partIDs, mvcc, searchRequeryHits(c, results, picked), fetchIDs); err != nil {
+		if cols, err = s.requeryColumns(ctx, c, partIDs, at, searchRequeryHits(c, results, picked), fetchIDs); err != nil {
 			return nil, err
 		}
 	} else {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"time"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 	"golang.org/x/sync/errgroup"
@@ -55,7 +54,7 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 	}
 	sreq := req.Search
 	sreq.MVCCTs = mvcc
-	sreq.Filter = dl.withTTL(sreq.Filter, time.Now()) // ttl.go
+	sreq.Filter = dl.withTTL(sreq.Filter, ttlNow(req.TTLNow)) // ttl.go
 	if bm25.IsOutput(dl.coll().Schema, sreq.FieldID) {
 		ok, err := dl.weightBM25(ctx, &sreq)
 		if err != nil {
@@ -117,6 +116,47 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 	}
 	out.Fields, err = fetch(ctx, rs.segs, hits, req.OutputFields)
 	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// searchSubs answers a hybrid search's sub-searches on this shard
+// (req.Subs), all at one MVCC timestamp: the shard's service time once it
+// reached req.GuaranteeTS (req.GuaranteeTS itself with PinMVCC), as
+// Milvus's delegator reads an advanced search's sub-requests at one
+// tSafe. Each sub then reads pinned there, over its own snapshot of the
+// segments: a segment handed off meanwhile holds the same rows at the
+// same timestamps, so every sub sees the same rows.
+func (dl *delegator) searchSubs(ctx context.Context, req *contract.SearchRequest, parts map[int64]bool) (*contract.SearchResult, error) {
+	mvcc, err := dl.waitTSafe(ctx, req.GuaranteeTS)
+	if err != nil {
+		return nil, err
+	}
+	if req.PinMVCC {
+		mvcc = req.GuaranteeTS
+	}
+	out := &contract.SearchResult{MVCCTs: mvcc, Subs: make([]*contract.SearchResult, len(req.Subs))}
+	g, gctx := errgroup.WithContext(ctx)
+	for i, sub := range req.Subs {
+		if sub.CollectionID != req.CollectionID || sub.VChannel != req.VChannel || !slices.Equal(sub.PartitionIDs, req.PartitionIDs) {
+			return nil, fmt.Errorf("querynode: sub-search %d of shard %s reads another shard or partitions", i, req.VChannel)
+		}
+		if len(sub.Subs) > 0 {
+			return nil, fmt.Errorf("querynode: sub-search %d of shard %s has sub-searches", i, req.VChannel)
+		}
+		pinned := *sub
+		pinned.GuaranteeTS, pinned.PinMVCC, pinned.TTLNow = mvcc, true, req.TTLNow
+		g.Go(func() error {
+			r, err := dl.search(gctx, &pinned, parts)
+			if err != nil {
+				return err
+			}
+			out.Subs[i] = r
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -244,9 +284,9 @@ func (dl *delegator) query(ctx context.Context, req *contract.QueryRequest, part
 	if req.PinMVCC {
 		mvcc = req.GuaranteeTS
 	}
-	rs := dl.snapshot(parts, false)
+	rs := dl.snapshot(parts, req.IgnoreGrowing)
 	defer rs.release()
-	filter := dl.withTTL(req.Filter, time.Now()) // ttl.go
+	filter := dl.withTTL(req.Filter, ttlNow(req.TTLNow)) // ttl.go
 	if req.CountOnly {
 		var n int64
 		for _, s := range rs.segs {

@@ -304,6 +304,9 @@ func (s *Server) Search(ctx context.Context, req *contract.SearchRequest) (*cont
 	if err != nil {
 		return nil, err
 	}
+	if len(req.Subs) > 0 {
+		return d.searchSubs(ctx, req, parts)
+	}
 	return d.search(ctx, req, parts)
 }
 

@@ -19,8 +19,8 @@ const collectionTTLKey = "collection.ttl.seconds"
 
 // withTTL restricts a read to the rows that have not expired under the
 // collection's TTL: inserted at or after now less the TTL, as Milvus's
-// proxy computes its TTL timestamp from the request's (taken at arrival),
-// whatever the read's MVCC timestamp (an Eventually read of an idle shard
+// proxy computes its TTL timestamp from the request's (taken at arrival,
+// see ttlNow), whatever the read's MVCC timestamp (an Eventually read of an idle shard
 // reads at an old one). Rows compaction has not removed yet are hidden at
 // once.
 func (dl *delegator) withTTL(f segment.Filter, now time.Time) segment.Filter {
@@ -33,6 +33,16 @@ func (dl *delegator) withTTL(f segment.Filter, now time.Time) segment.Filter {
 		return f
 	}
 	return &ttlFilter{inner: f, expire: tso.Compose(phys, 0)}
+}
+
+// ttlNow is the time a read evaluates the collection TTL at: the request's
+// TTLNow (a hybrid timestamp the proxy took when the search arrived, the
+// same for all its phases), or the shard's clock without one.
+func ttlNow(ts uint64) time.Time {
+	if ts == 0 {
+		return time.Now()
+	}
+	return tso.Physical(ts)
 }
 
 // collectionTTL is a collection's TTL, 0 when it has none.

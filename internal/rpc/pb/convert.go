@@ -287,9 +287,17 @@ func FromSearchRequest(r *contract.SearchRequest) (*SearchRequest, error) {
 	if t := r.Search.AfterTies; t != nil {
 		vs.HasAfterTies, vs.AfterTiesInt, vs.AfterTiesStr = true, t.Ints, t.Strs
 	}
-	return &SearchRequest{CollectionId: r.CollectionID, Vchannel: r.VChannel, PartitionIds: r.PartitionIDs, GuaranteeTs: r.GuaranteeTS,
+	out := &SearchRequest{CollectionId: r.CollectionID, Vchannel: r.VChannel, PartitionIds: r.PartitionIDs, GuaranteeTs: r.GuaranteeTS,
 		IgnoreGrowing: r.IgnoreGrowing, OutputFields: r.OutputFields, Search: vs, PinMvcc: r.PinMVCC,
-		MaxHits: int64(r.MaxHits), MaxOutputSize: r.MaxOutputSize}, nil
+		MaxHits: int64(r.MaxHits), MaxOutputSize: r.MaxOutputSize, TtlNow: r.TTLNow}
+	for i, sub := range r.Subs {
+		p, err := FromSearchRequest(sub)
+		if err != nil {
+			return nil, fmt.Errorf("sub-search %d: %w", i, err)
+		}
+		out.Subs = append(out.Subs, p)
+	}
+	return out, nil
 }
 
 // ToSearchRequest decodes one shard's search; unmarshal restores the
@@ -305,8 +313,15 @@ func ToSearchRequest(r *SearchRequest, unmarshal func([]byte) (segment.Filter, e
 		out.Search.GroupBy = &segment.GroupBy{FieldID: vs.GetGroupByField(), Size: int(vs.GetGroupSize()),
 			JSONPath: vs.GetGroupJsonPath(), JSONType: schemapb.DataType(vs.GetGroupJsonType()), StrictCast: vs.GetGroupStrictCast()}
 	}
-	out.PinMVCC = r.GetPinMvcc()
+	out.PinMVCC, out.TTLNow = r.GetPinMvcc(), r.GetTtlNow()
 	out.MaxHits, out.MaxOutputSize = int(r.GetMaxHits()), r.GetMaxOutputSize()
+	for i, sub := range r.GetSubs() {
+		c, err := ToSearchRequest(sub, unmarshal)
+		if err != nil {
+			return nil, fmt.Errorf("sub-search %d: %w", i, err)
+		}
+		out.Subs = append(out.Subs, c)
+	}
 	out.Search.Exact = vs.GetExact()
 	out.Search.IndexType = vs.GetIndexType()
 	for _, l := range vs.GetEmbListLens() {
@@ -392,6 +407,13 @@ func FromSearchResult(r *contract.SearchResult, schema *schemapb.CollectionSchem
 		}
 		out.GroupValues = append(out.GroupValues, g)
 	}
+	for i, sub := range r.Subs {
+		p, err := FromSearchResult(sub, schema)
+		if err != nil {
+			return nil, fmt.Errorf("sub-search %d: %w", i, err)
+		}
+		out.Subs = append(out.Subs, p)
+	}
 	return out, nil
 }
 
@@ -420,6 +442,13 @@ func ToSearchResult(r *SearchResult) (*contract.SearchResult, error) {
 			}
 		}
 	}
+	for i, sub := range r.GetSubs() {
+		c, err := ToSearchResult(sub)
+		if err != nil {
+			return nil, fmt.Errorf("sub-search %d: %w", i, err)
+		}
+		out.Subs = append(out.Subs, c)
+	}
 	return out, nil
 }
 
@@ -430,13 +459,15 @@ func FromQueryRequest(r *contract.QueryRequest) (*QueryRequest, error) {
 		return nil, err
 	}
 	return &QueryRequest{CollectionId: r.CollectionID, Vchannel: r.VChannel, PartitionIds: r.PartitionIDs, GuaranteeTs: r.GuaranteeTS,
-		Filter: filter, Limit: int64(r.Limit), OutputFields: r.OutputFields, CountOnly: r.CountOnly, PinMvcc: r.PinMVCC}, nil
+		Filter: filter, Limit: int64(r.Limit), OutputFields: r.OutputFields, CountOnly: r.CountOnly, PinMvcc: r.PinMVCC,
+		IgnoreGrowing: r.IgnoreGrowing, TtlNow: r.TTLNow}, nil
 }
 
 // ToQueryRequest decodes one shard's query.
 func ToQueryRequest(r *QueryRequest, unmarshal func([]byte) (segment.Filter, error)) (*contract.QueryRequest, error) {
 	out := &contract.QueryRequest{CollectionID: r.GetCollectionId(), VChannel: r.GetVchannel(), PartitionIDs: r.GetPartitionIds(),
-		GuaranteeTS: r.GetGuaranteeTs(), Limit: int(r.GetLimit()), OutputFields: r.GetOutputFields(), CountOnly: r.GetCountOnly(), PinMVCC: r.GetPinMvcc()}
+		GuaranteeTS: r.GetGuaranteeTs(), Limit: int(r.GetLimit()), OutputFields: r.GetOutputFields(), CountOnly: r.GetCountOnly(), PinMVCC: r.GetPinMvcc(),
+		IgnoreGrowing: r.GetIgnoreGrowing(), TTLNow: r.GetTtlNow()}
 	if len(r.GetFilter()) > 0 {
 		f, err := unmarshal(r.GetFilter())
 		if err != nil {

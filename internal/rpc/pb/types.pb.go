@@ -1298,6 +1298,12 @@ type SearchRequest struct {
 	// maxOutputSize its refusal names (contract.SearchRequest.MaxHits).
 	MaxHits       int64 `protobuf:"varint,9,opt,name=max_hits,json=maxHits,proto3" json:"max_hits,omitempty"`
 	MaxOutputSize int64 `protobuf:"varint,10,opt,name=max_output_size,json=maxOutputSize,proto3" json:"max_output_size,omitempty"`
+	// The hybrid timestamp the collection TTL is evaluated at (0: the
+	// shard's clock; contract.SearchRequest.TTLNow).
+	TtlNow uint64 `protobuf:"varint,11,opt,name=ttl_now,json=ttlNow,proto3" json:"ttl_now,omitempty"`
+	// A hybrid search's sub-searches, read at one MVCC timestamp and
+	// answered in SearchResult.subs (contract.SearchRequest.Subs).
+	Subs          []*SearchRequest `protobuf:"bytes,12,rep,name=subs,proto3" json:"subs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1400,6 +1406,20 @@ func (x *SearchRequest) GetMaxOutputSize() int64 {
 		return x.MaxOutputSize
 	}
 	return 0
+}
+
+func (x *SearchRequest) GetTtlNow() uint64 {
+	if x != nil {
+		return x.TtlNow
+	}
+	return 0
+}
+
+func (x *SearchRequest) GetSubs() []*SearchRequest {
+	if x != nil {
+		return x.Subs
+	}
+	return nil
 }
 
 // GroupValue is one hit's group value: nil, int64, bool or string.
@@ -1513,6 +1533,7 @@ type SearchResult struct {
 	Grouped       bool                   `protobuf:"varint,8,opt,name=grouped,proto3" json:"grouped,omitempty"`
 	Fields        []*schemapb.FieldData  `protobuf:"bytes,9,rep,name=fields,proto3" json:"fields,omitempty"`
 	MvccTs        uint64                 `protobuf:"varint,10,opt,name=mvcc_ts,json=mvccTs,proto3" json:"mvcc_ts,omitempty"` // the timestamp the shard read at
+	Subs          []*SearchResult        `protobuf:"bytes,11,rep,name=subs,proto3" json:"subs,omitempty"`                    // SearchRequest.subs' answers
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1617,6 +1638,13 @@ func (x *SearchResult) GetMvccTs() uint64 {
 	return 0
 }
 
+func (x *SearchResult) GetSubs() []*SearchResult {
+	if x != nil {
+		return x.Subs
+	}
+	return nil
+}
+
 type QueryRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CollectionId  int64                  `protobuf:"varint,1,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
@@ -1628,6 +1656,8 @@ type QueryRequest struct {
 	OutputFields  []int64                `protobuf:"varint,7,rep,packed,name=output_fields,json=outputFields,proto3" json:"output_fields,omitempty"`
 	CountOnly     bool                   `protobuf:"varint,8,opt,name=count_only,json=countOnly,proto3" json:"count_only,omitempty"`
 	PinMvcc       bool                   `protobuf:"varint,9,opt,name=pin_mvcc,json=pinMvcc,proto3" json:"pin_mvcc,omitempty"`
+	IgnoreGrowing bool                   `protobuf:"varint,10,opt,name=ignore_growing,json=ignoreGrowing,proto3" json:"ignore_growing,omitempty"`
+	TtlNow        uint64                 `protobuf:"varint,11,opt,name=ttl_now,json=ttlNow,proto3" json:"ttl_now,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1723,6 +1753,20 @@ func (x *QueryRequest) GetPinMvcc() bool {
 		return x.PinMvcc
 	}
 	return false
+}
+
+func (x *QueryRequest) GetIgnoreGrowing() bool {
+	if x != nil {
+		return x.IgnoreGrowing
+	}
+	return false
+}
+
+func (x *QueryRequest) GetTtlNow() uint64 {
+	if x != nil {
+		return x.TtlNow
+	}
+	return 0
 }
 
 type QueryResult struct {
@@ -1965,7 +2009,7 @@ const file_types_proto_rawDesc = "" +
 	"\x11group_strict_cast\x18\x14 \x01(\bR\x0fgroupStrictCast\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfa\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc8\x03\n" +
 	"\rSearchRequest\x12#\n" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12\x1a\n" +
 	"\bvchannel\x18\x02 \x01(\tR\bvchannel\x12#\n" +
@@ -1977,13 +2021,15 @@ const file_types_proto_rawDesc = "" +
 	"\bpin_mvcc\x18\b \x01(\bR\apinMvcc\x12\x19\n" +
 	"\bmax_hits\x18\t \x01(\x03R\amaxHits\x12&\n" +
 	"\x0fmax_output_size\x18\n" +
-	" \x01(\x03R\rmaxOutputSize\"Y\n" +
+	" \x01(\x03R\rmaxOutputSize\x12\x17\n" +
+	"\attl_now\x18\v \x01(\x04R\x06ttlNow\x123\n" +
+	"\x04subs\x18\f \x03(\v2\x1f.milvago.internal.SearchRequestR\x04subs\"Y\n" +
 	"\n" +
 	"GroupValue\x12\x12\n" +
 	"\x03int\x18\x01 \x01(\x03H\x00R\x03int\x12\x14\n" +
 	"\x04bool\x18\x02 \x01(\bH\x00R\x04bool\x12\x18\n" +
 	"\x06string\x18\x03 \x01(\tH\x00R\x06stringB\a\n" +
-	"\x05value\"\xdf\x02\n" +
+	"\x05value\"\x93\x03\n" +
 	"\fSearchResult\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x0e\n" +
 	"\x02nq\x18\x02 \x01(\x03R\x02nq\x12\x14\n" +
@@ -1995,7 +2041,8 @@ const file_types_proto_rawDesc = "" +
 	"\agrouped\x18\b \x01(\bR\agrouped\x126\n" +
 	"\x06fields\x18\t \x03(\v2\x1e.milvus.proto.schema.FieldDataR\x06fields\x12\x17\n" +
 	"\amvcc_ts\x18\n" +
-	" \x01(\x04R\x06mvccTs\"\xa4\x02\n" +
+	" \x01(\x04R\x06mvccTs\x122\n" +
+	"\x04subs\x18\v \x03(\v2\x1e.milvago.internal.SearchResultR\x04subs\"\xe4\x02\n" +
 	"\fQueryRequest\x12#\n" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12\x1a\n" +
 	"\bvchannel\x18\x02 \x01(\tR\bvchannel\x12#\n" +
@@ -2006,7 +2053,10 @@ const file_types_proto_rawDesc = "" +
 	"\routput_fields\x18\a \x03(\x03R\foutputFields\x12\x1d\n" +
 	"\n" +
 	"count_only\x18\b \x01(\bR\tcountOnly\x12\x19\n" +
-	"\bpin_mvcc\x18\t \x01(\bR\apinMvcc\"\xdb\x01\n" +
+	"\bpin_mvcc\x18\t \x01(\bR\apinMvcc\x12%\n" +
+	"\x0eignore_growing\x18\n" +
+	" \x01(\bR\rignoreGrowing\x12\x17\n" +
+	"\attl_now\x18\v \x01(\x04R\x06ttlNow\"\xdb\x01\n" +
 	"\vQueryResult\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x17\n" +
 	"\aint_pks\x18\x02 \x03(\x03R\x06intPks\x12\x17\n" +
@@ -2081,16 +2131,18 @@ var file_types_proto_depIdxs = []int32{
 	11, // 17: milvago.internal.VectorSearch.queries:type_name -> milvago.internal.Vectors
 	23, // 18: milvago.internal.VectorSearch.params:type_name -> milvago.internal.VectorSearch.ParamsEntry
 	12, // 19: milvago.internal.SearchRequest.search:type_name -> milvago.internal.VectorSearch
-	24, // 20: milvago.internal.SearchResult.status:type_name -> milvus.proto.common.Status
-	14, // 21: milvago.internal.SearchResult.group_values:type_name -> milvago.internal.GroupValue
-	29, // 22: milvago.internal.SearchResult.fields:type_name -> milvus.proto.schema.FieldData
-	24, // 23: milvago.internal.QueryResult.status:type_name -> milvus.proto.common.Status
-	29, // 24: milvago.internal.QueryResult.fields:type_name -> milvus.proto.schema.FieldData
-	25, // [25:25] is the sub-list for method output_type
-	25, // [25:25] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	13, // 20: milvago.internal.SearchRequest.subs:type_name -> milvago.internal.SearchRequest
+	24, // 21: milvago.internal.SearchResult.status:type_name -> milvus.proto.common.Status
+	14, // 22: milvago.internal.SearchResult.group_values:type_name -> milvago.internal.GroupValue
+	29, // 23: milvago.internal.SearchResult.fields:type_name -> milvus.proto.schema.FieldData
+	15, // 24: milvago.internal.SearchResult.subs:type_name -> milvago.internal.SearchResult
+	24, // 25: milvago.internal.QueryResult.status:type_name -> milvus.proto.common.Status
+	29, // 26: milvago.internal.QueryResult.fields:type_name -> milvus.proto.schema.FieldData
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_types_proto_init() }

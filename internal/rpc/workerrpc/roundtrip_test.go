@@ -36,6 +36,7 @@ import (
 	"github.com/milvago/milvago/internal/rpc/workerrpc"
 	"github.com/milvago/milvago/internal/segment"
 	"github.com/milvago/milvago/internal/streaming"
+	"github.com/milvago/milvago/internal/tso"
 )
 
 const (
@@ -215,6 +216,7 @@ func TestQueryNodeAndStreamingRoundTrip(t *testing.T) {
 		t.Fatalf("search result %+v", remote)
 	}
 	checkFramedSearch(t, e, sreq, direct)
+	checkSubSearches(t, e, sreq)
 	qreq := &contract.QueryRequest{CollectionID: coll, VChannel: vch, GuaranteeTS: dr.TS, Filter: filter, OutputFields: []int64{100, 102}}
 	qr, err := e.node.Query(ctx, qreq)
 	qd, _ := e.qn.Query(ctx, qreq)
@@ -335,5 +337,43 @@ func checkFramedSearch(t *testing.T, e *env, sreq *contract.SearchRequest, direc
 	got.MVCCTs = 0
 	if !reflect.DeepEqual(got, direct) {
 		t.Fatalf("search over gRPC after the framed failure %+v, direct %+v", got, direct)
+	}
+}
+
+// checkSubSearches: a hybrid search's sub-searches cross in one request
+// (contract.SearchRequest.Subs) with the TTL time and come back in order,
+// every answer read at the request's one MVCC timestamp, each the answer
+// of the sub-search asked alone at that timestamp.
+func checkSubSearches(t *testing.T, e *env, sreq *contract.SearchRequest) {
+	t.Helper()
+	second := *sreq
+	second.Search.Filter = nil
+	second.Search.Params.K = 2
+	ttlNow := tso.Compose(time.Now(), 0)
+	multi := &contract.SearchRequest{CollectionID: sreq.CollectionID, VChannel: sreq.VChannel, GuaranteeTS: sreq.GuaranteeTS,
+		TTLNow: ttlNow, Subs: []*contract.SearchRequest{sreq, &second}}
+	got, err := e.node.Search(e.ctx, multi)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Subs) != 2 || got.MVCCTs == 0 {
+		t.Fatalf("sub-searches over the wire: %d answers, read at %d", len(got.Subs), got.MVCCTs)
+	}
+	for i, sub := range []*contract.SearchRequest{sreq, &second} {
+		if got.Subs[i].MVCCTs != got.MVCCTs {
+			t.Fatalf("sub-search %d read at %d, the request at %d", i, got.Subs[i].MVCCTs, got.MVCCTs)
+		}
+		alone := *sub
+		alone.GuaranteeTS, alone.PinMVCC, alone.TTLNow = got.MVCCTs, true, ttlNow
+		want, err := e.qn.Search(e.ctx, &alone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got.Subs[i], want) {
+			t.Fatalf("sub-search %d over the wire %+v, alone %+v", i, got.Subs[i], want)
+		}
+	}
+	if len(got.Subs[1].IntPKs) != 2*got.Subs[1].NQ {
+		t.Fatalf("second sub-search: %d hits for %d queries of k 2", len(got.Subs[1].IntPKs), got.Subs[1].NQ)
 	}
 }

@@ -91,6 +91,13 @@ var errWALLost = errs.QuotaExceeded(metaFullReason + "; etcd's WAL could not pre
 // the guard's floor and reserve, and the backend's headroom.
 var ErrDiskTooSmall = errors.New("disk too small for the meta store")
 
+// ErrNoRoom is returned (wrapped) by StartEmbedded when the guarded disk,
+// large enough, is too full to start etcd safely: a new store needs room
+// for its WAL, an existing one for the WAL segment etcd preallocates at
+// start (without it, etcd's start-up can fail for good: "failed to read
+// WAL, cannot be repaired").
+var ErrNoRoom = errors.New("no room on the disk to start the meta store")
+
 // walPreallocFailed is the message etcd's WAL file pipeline logs when it
 // cannot preallocate the next segment; the pipeline has then stopped for
 // good (go.etcd.io/etcd/server/v3/storage/wal/file_pipeline.go).
@@ -148,14 +155,28 @@ func newDiskGuard(cfg DiskGuard, dir string, logger *slog.Logger) (*diskGuard, e
 			"(etcd's WAL segment and the next %d MiB, free-space floor %d MiB, reserve %d MiB, backend headroom %d MiB): %w",
 			dir, total>>20, need>>20, walRoom>>20, minFloor>>20, g.size>>20, g.headroom>>20, ErrDiskTooSmall)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "member", "wal")); errors.Is(err, os.ErrNotExist) {
-		if free := g.free(); free >= 0 && free < walRoom+g.headroom {
-			return nil, fmt.Errorf("disk guard: %s has %d MiB free, a new meta store needs %d MiB for etcd's WAL and backend: %w",
-				dir, free>>20, (walRoom+g.headroom)>>20, ErrDiskTooSmall)
-		}
+	free, reserved := g.free(), int64(0)
+	if fi, err := os.Stat(g.reserve); err == nil {
+		reserved = fi.Size()
+	}
+	_, err := os.Stat(filepath.Join(dir, "member", "wal"))
+	switch {
+	case free < 0:
+	case errors.Is(err, os.ErrNotExist) && free+reserved < walRoom+g.headroom:
+		return nil, fmt.Errorf("disk guard: %s has %d MiB free, a new meta store needs %d MiB for etcd's WAL and backend: %w",
+			dir, free>>20, (walRoom+g.headroom)>>20, ErrNoRoom)
+	case err == nil && free+reserved < minFloor:
+		return nil, fmt.Errorf("disk guard: %s has %d MiB free (with the reserve), the meta store needs %d MiB to start "+
+			"(etcd preallocates its WAL's next segment at start): free some space: %w", dir, (free+reserved)>>20, minFloor>>20, ErrNoRoom)
 	}
 	if fi, err := os.Stat(g.reserve); err == nil && fi.Size() >= g.size {
 		g.armed.Store(true)
+		// A disk that filled while the store was down: etcd's start-up
+		// writes (its backend's commits, the WAL's next segment) get the
+		// reserve's room at once.
+		if free := g.free(); free >= 0 && free < g.minFree {
+			g.release(free)
+		}
 	} else {
 		g.rearm()
 	}

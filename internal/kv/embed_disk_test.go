@@ -375,3 +375,132 @@ func TestEmbeddedHostileFillerKeepsWriting(t *testing.T) {
 	}
 	t.Logf("writes resumed %v after the filler's file was removed", time.Since(start).Round(time.Millisecond))
 }
+
+// A disk smaller than what etcd needs (its WAL's segment and the next,
+// the guard's floor, reserve and backend headroom) is refused at start,
+// with a message naming the directory, before etcd touches it.
+func TestEmbeddedSmallDiskRefusedAtStart(t *testing.T) {
+	mnt := tmpfs(t, "192m")
+	dir := filepath.Join(mnt, "etcd")
+	e, err := kv.StartEmbedded(t.Context(), kv.EmbedConfig{Dir: dir}, nil)
+	if err == nil {
+		e.Close()
+		t.Fatal("started on a 192 MiB disk")
+	}
+	if !errors.Is(err, kv.ErrDiskTooSmall) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "holds 192 MiB") {
+		t.Fatalf("start on a 192 MiB disk: %v, want ErrDiskTooSmall naming %s", err, dir)
+	}
+	t.Log(err)
+	if _, err := os.Stat(filepath.Join(dir, "member")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("etcd's member directory on a refused disk: %v", err)
+	}
+}
+
+// Starting on a disk with no room: a new store is refused with a clear
+// error (etcd could not even create its WAL), and so is an existing one
+// (etcd's start-up can fail for good when its WAL cannot preallocate:
+// "failed to read WAL, cannot be repaired"). With room for that but not
+// for the floor and reserve, it starts with writes refused with Milvus's
+// disk quota error and serves reads; writes resume once there is room.
+func TestEmbeddedFullDiskAtStart(t *testing.T) {
+	mnt := tmpfs(t, "512m")
+	old := filepath.Join(mnt, "old")
+	e, err := kv.StartEmbedded(t.Context(), kv.EmbedConfig{Dir: old}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Client().Put(t.Context(), "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	free := fillUp(t, mnt, 0)
+	for _, dir := range []string{filepath.Join(mnt, "new"), old} {
+		_, err = kv.StartEmbedded(t.Context(), kv.EmbedConfig{Dir: dir}, nil)
+		if !errors.Is(err, kv.ErrNoRoom) || !strings.Contains(err.Error(), dir) {
+			t.Fatalf("start in %s on a full disk: %v, want ErrNoRoom naming the directory", dir, err)
+		}
+		t.Log(err)
+	}
+	free()
+	free = fillUp(t, mnt, 100<<20) // room for etcd's next WAL segment, not for its floor after
+	var logs syncBuffer
+	e, err = kv.StartEmbedded(t.Context(), kv.EmbedConfig{Dir: old, DiskGuard: kv.DiskGuard{Check: 100 * time.Millisecond}},
+		slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		t.Fatalf("an existing store on a nearly full disk: %v", err)
+	}
+	defer e.Close()
+	s := e.Client()
+	if kv, err := s.Get(t.Context(), "k"); err != nil || string(kv.Value) != "v" {
+		t.Fatalf("read on a full disk: %v %v", kv, err)
+	}
+	_, err = s.Put(t.Context(), "k2", []byte("v"))
+	if !errors.Is(err, errs.ErrServiceQuotaExceeded) || errs.CodeOf(err) != 9 {
+		t.Fatalf("put on a full disk: %v, want code 9", err)
+	}
+	t.Logf("refused: %v", err)
+	free()
+	start := time.Now()
+	for {
+		if _, err = s.Put(t.Context(), "k2", []byte("v")); err == nil {
+			break
+		}
+		if !errors.Is(err, kv.ErrDiskFull) || time.Since(start) > 10*time.Second {
+			t.Fatalf("writes after the space was freed: %v\n%s", err, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// fillUp fills dir's disk in 1 MiB writes (one write of it all takes
+// half a minute under -race) but for leave bytes, and returns a func that
+// removes the file.
+func fillUp(t *testing.T, dir string, leave int64) func() {
+	t.Helper()
+	path := filepath.Join(dir, "ballast")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	for {
+		var st syscall.Statfs_t
+		if err = syscall.Statfs(dir, &st); err != nil {
+			t.Fatal(err)
+		}
+		if leave > 0 && int64(st.Bavail)*st.Bsize-int64(len(buf)) < leave {
+			err = syscall.ENOSPC
+			break
+		}
+		if _, err = f.Write(buf); err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("filling the disk: %v, want ENOSPC", err)
+	}
+	return func() {
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -228,10 +228,14 @@ func (g *diskGuard) allow(ctx context.Context) error {
 		return nil
 	}
 	free := g.free()
-	if g.armed.Load() && (free >= g.minFree || free < 0) {
-		return nil
+	if g.armed.Load() {
+		if free >= g.minFree || free < 0 {
+			return nil
+		}
+		// Only an armed guard releases: a write refused while the guard
+		// rearms must not delete the reserve just recreated.
+		g.release(free)
 	}
-	g.release(free)
 	if g.refused.Add(1) == 1 {
 		g.logger.Warn("meta store's disk is full: refusing writes", "free_bytes", free, "min_free_bytes", g.minFree)
 	}

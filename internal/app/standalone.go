@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -124,6 +125,9 @@ func NewStandalone(ctx context.Context, cfg StandaloneConfig, logger *slog.Logge
 	}
 	start := time.Now()
 	s.etcd, err = kv.StartEmbedded(ctx, embeddedEtcd(filepath.Join(cfg.DataDir, "etcd")), logger)
+	if errors.Is(err, kv.ErrDiskTooSmall) || errors.Is(err, kv.ErrNoRoom) {
+		return nil, fmt.Errorf("app: start embedded etcd: %w (the meta store is under milvago.dataDir, %s: give it a larger or emptier disk)", err, cfg.DataDir)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("app: start embedded etcd: %w", err)
 	}

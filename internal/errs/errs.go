@@ -137,6 +137,7 @@ type detailed struct {
 	base   *Error
 	detail string // "[key=value]..." appended to the base message
 	reason string // text before the base message; "" for none
+	alone  bool   // clients see this error's text alone (see Reason)
 }
 
 func (d *detailed) Error() string {
@@ -196,9 +197,42 @@ func FieldNotFound(field any, reason ...string) error {
 
 // QuotaExceeded is ErrServiceQuotaExceeded as Milvus's
 // merr.WrapErrServiceQuotaExceeded renders it: "quota exceeded[reason=...]".
+// Clients see that text alone (Reason), whatever context Milvago wraps
+// around it: Milvus refuses such a request at its proxy, with nothing in
+// front.
 func QuotaExceeded(reason string) error {
-	return &detailed{base: ErrServiceQuotaExceeded, detail: "[reason=" + reason + "]"}
+	return &detailed{base: ErrServiceQuotaExceeded, detail: "[reason=" + reason + "]", alone: true}
 }
+
+// Reason is the text a client's status shows for err (its Reason): the
+// text of the outermost error in err's chain that clients see alone (a
+// quota refusal, or one received so from another node), else err.Error().
+// The rest of the chain is context for the status's Detail and the log.
+// Milvus's merr.Status likewise shows the error that wraps its sentinel,
+// without the context around it.
+func Reason(err error) string {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if d, ok := e.(*detailed); ok && d.alone {
+			return d.Error()
+		}
+	}
+	return err.Error()
+}
+
+// Remote is the error of a status received from another node whose
+// Reason (reason, e's message) left out context that its Detail (detail)
+// has: it reads detail, and clients are shown reason alone again.
+func Remote(e *Error, detail string) error {
+	return &remote{alone: &detailed{base: e, alone: true}, detail: detail}
+}
+
+type remote struct {
+	alone  *detailed
+	detail string
+}
+
+func (r *remote) Error() string { return r.detail }
+func (r *remote) Unwrap() error { return r.alone }
 
 // ServiceNotReady is ErrServiceNotReady of a node still in state (e.g.
 // "Initializing"), rendered as Milvus's merr.WrapErrServiceNotReady:

@@ -171,14 +171,14 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		min = slog.LevelInfo
 	}
 	closing := new(atomic.Bool)
-	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(newZapLogger(logger, min, func(e zapcore.Entry) slog.Level {
+	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(newObservedZapLogger(logger, min, func(e zapcore.Entry) slog.Level {
 		// etcd reports its listeners closing as errors, and warns about
 		// choices made on purpose here.
 		if closing.Load() && e.Level < zapcore.DPanicLevel || benignEtcdWarnings[e.Message] {
 			return slog.LevelDebug
 		}
 		return slogLevel(e.Level)
-	}))
+	}, func(e zapcore.Entry) { guard.etcdLogged(e.Message) }))
 
 	e, err := embed.StartEtcd(ec)
 	if err != nil {
@@ -229,6 +229,9 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 	m.stop = stop
 	m.watchSpace(bg, cfg)
 	if guard != nil {
+		if err := guard.keepHeadroom(); err != nil {
+			logger.Warn("disk guard: allocate the backend's headroom", "path", guard.backend, "err", err)
+		}
 		every := cfg.DiskGuard.Check
 		if every <= 0 {
 			every = time.Second

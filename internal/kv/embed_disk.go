@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.etcd.io/etcd/server/v3/storage/wal"
 	"golang.org/x/sys/unix"
 
 	"github.com/milvago/milvago/internal/errs"
@@ -27,13 +28,23 @@ import (
 // still find room even when the disk was filled at once. Writes resume by
 // themselves once the disk has MinFreeBytes+ReserveBytes free again: the
 // reserve is recreated first.
+//
+// Another process that keeps writing takes the reserve's room as soon as
+// it is freed. So the room etcd's in-flight writes need is also held
+// inside etcd's own files, where no other process can take it: the WAL
+// preallocates its segments (etcd's own), and the guard keeps blocks
+// allocated past the end of the bbolt backend (backendHeadroom). If the
+// WAL still fails to preallocate its next segment (etcd's file pipeline
+// then fails the segment after, for good), every write is refused until
+// a restart: etcd would exit at that cut.
 type DiskGuard struct {
 	// Disabled turns the guard off (no reserve file, no check).
 	Disabled bool
-	// MinFreeBytes: writes are refused below this much free space. 0 means
-	// 64 MiB (the WAL segment etcd preallocates after each cut: it must
-	// fit, or the next cut fails and etcd exits), at most a sixteenth of
-	// the file system.
+	// MinFreeBytes: writes are refused below this much free space. It is
+	// never below a WAL segment (64 MB: etcd preallocates the next one
+	// after each cut, and exits at the cut after one that did not fit)
+	// plus 8 MiB for a snapshot and etcd's other small files, which is
+	// also the default.
 	MinFreeBytes int64
 	// ReserveBytes is the size of the reserve file. 0 means 64 MiB, at most
 	// a sixteenth of the file system.
@@ -47,6 +58,20 @@ type DiskGuard struct {
 // reserveName is the reserve file, in the embedded server's data directory.
 const reserveName = "milvago-reserve"
 
+// snapRoom is the room etcd needs besides its WAL and backend: a snapshot
+// file (member/snap/*.snap, written every 10000 entries) and the like.
+const snapRoom = 8 << 20
+
+// minFloor is the least MinFreeBytes: the WAL's next segment and snapRoom.
+var minFloor = wal.SegmentSizeBytes + snapRoom
+
+// backendHeadroomFor is how much the guard keeps allocated past the end
+// of the bbolt backend on a file system of total bytes: room for the
+// commits under way when the disk fills, that no other process can take.
+func backendHeadroomFor(total int64) int64 {
+	return min(max(total/32, 8<<20), 32<<20)
+}
+
 // metaFullReason is the reason of a meta write refused on a full disk, in
 // the words of Milvus's disk protection (quota center).
 const metaFullReason = "disk quota exceeded, please allocate more resources: the meta store's disk is full"
@@ -55,6 +80,28 @@ const metaFullReason = "disk quota exceeded, please allocate more resources: the
 // is errs.ErrServiceQuotaExceeded, as Milvus refuses writes over its disk
 // quota.
 var ErrDiskFull = errs.QuotaExceeded(metaFullReason)
+
+// errWALLost refuses every write once etcd's WAL failed to preallocate
+// its next segment: the cut after the next would fail, and etcd exit. It
+// is ErrDiskFull's code and errs.ErrServiceQuotaExceeded.
+var errWALLost = errs.QuotaExceeded(metaFullReason + "; etcd's WAL could not preallocate its next segment: restart once the disk has room")
+
+// ErrDiskTooSmall is returned (wrapped) by StartEmbedded when the guarded
+// disk cannot hold what etcd needs: its WAL's segment in use and next one,
+// the guard's floor and reserve, and the backend's headroom.
+var ErrDiskTooSmall = errors.New("disk too small for the meta store")
+
+// ErrNoRoom is returned (wrapped) by StartEmbedded when the guarded disk,
+// large enough, is too full to start etcd safely: a new store needs room
+// for its WAL, an existing one for the WAL segment etcd preallocates at
+// start (without it, etcd's start-up can fail for good: "failed to read
+// WAL, cannot be repaired").
+var ErrNoRoom = errors.New("no room on the disk to start the meta store")
+
+// walPreallocFailed is the message etcd's WAL file pipeline logs when it
+// cannot preallocate the next segment; the pipeline has then stopped for
+// good (go.etcd.io/etcd/server/v3/storage/wal/file_pipeline.go).
+const walPreallocFailed = "failed to preallocate space when creating a new WAL"
 
 type reserveKey struct{}
 
@@ -68,32 +115,68 @@ func WithReserve(ctx context.Context) context.Context {
 // diskGuard is a DiskGuard at work on one directory.
 type diskGuard struct {
 	dir, reserve      string
+	backend           string // etcd's bbolt file, kept headroom bytes past its end
 	minFree, size     int64
+	headroom          int64
 	logger            *slog.Logger
 	armed             atomic.Bool // the reserve file is in place: writes may pass
+	walLost           atomic.Bool // the WAL's file pipeline failed: refuse until restart
 	mu                sync.Mutex  // serialises creating and deleting the reserve
 	refused, statErrs atomic.Int64
+	headroomErrs      atomic.Int64
 }
 
 // newDiskGuard sizes the guard for dir's file system and puts the reserve
 // in place if it fits (a reserve left by an earlier run is kept). A guard
-// whose reserve does not fit refuses writes until it does.
+// whose reserve does not fit refuses writes until it does. A file system
+// too small for the meta store at all is ErrDiskTooSmall, and so is a new
+// store's disk without room for its WAL.
 func newDiskGuard(cfg DiskGuard, dir string, logger *slog.Logger) (*diskGuard, error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
 		return nil, fmt.Errorf("disk guard: statfs %s: %w", dir, err)
 	}
 	total := int64(st.Blocks) * int64(st.Bsize)
-	def := min(int64(64<<20), total/16)
-	g := &diskGuard{dir: dir, reserve: filepath.Join(dir, reserveName), minFree: cfg.MinFreeBytes, size: cfg.ReserveBytes, logger: logger}
-	if g.minFree <= 0 {
-		g.minFree = def
+	g := &diskGuard{dir: dir, reserve: filepath.Join(dir, reserveName), backend: filepath.Join(dir, "member", "snap", "db"),
+		minFree: cfg.MinFreeBytes, size: cfg.ReserveBytes, headroom: backendHeadroomFor(total), logger: logger}
+	if g.minFree < minFloor {
+		if g.minFree > 0 {
+			logger.Warn("disk guard: free-space floor raised to etcd's next WAL segment and a snapshot",
+				"dir", dir, "min_free_bytes", g.minFree, "floor_bytes", minFloor)
+		}
+		g.minFree = minFloor
 	}
 	if g.size <= 0 {
-		g.size = def
+		g.size = min(int64(64<<20), total/16)
+	}
+	walRoom := 2 * wal.SegmentSizeBytes // the segment in use and the next, preallocated
+	if need := walRoom + minFloor + g.size + g.headroom; total < need {
+		return nil, fmt.Errorf("disk guard: the file system of %s holds %d MiB, the meta store needs at least %d MiB "+
+			"(etcd's WAL segment and the next %d MiB, free-space floor %d MiB, reserve %d MiB, backend headroom %d MiB): %w",
+			dir, total>>20, need>>20, walRoom>>20, minFloor>>20, g.size>>20, g.headroom>>20, ErrDiskTooSmall)
+	}
+	free, reserved := g.free(), int64(0)
+	if fi, err := os.Stat(g.reserve); err == nil {
+		reserved = fi.Size()
+	}
+	_, err := os.Stat(filepath.Join(dir, "member", "wal"))
+	switch {
+	case free < 0:
+	case errors.Is(err, os.ErrNotExist) && free+reserved < walRoom+g.headroom:
+		return nil, fmt.Errorf("disk guard: %s has %d MiB free, a new meta store needs %d MiB for etcd's WAL and backend: %w",
+			dir, free>>20, (walRoom+g.headroom)>>20, ErrNoRoom)
+	case err == nil && free+reserved < minFloor:
+		return nil, fmt.Errorf("disk guard: %s has %d MiB free (with the reserve), the meta store needs %d MiB to start "+
+			"(etcd preallocates its WAL's next segment at start): free some space: %w", dir, (free+reserved)>>20, minFloor>>20, ErrNoRoom)
 	}
 	if fi, err := os.Stat(g.reserve); err == nil && fi.Size() >= g.size {
 		g.armed.Store(true)
+		// A disk that filled while the store was down: etcd's start-up
+		// writes (its backend's commits, the WAL's next segment) get the
+		// reserve's room at once.
+		if free := g.free(); free >= 0 && free < g.minFree {
+			g.release(free)
+		}
 	} else {
 		g.rearm()
 	}
@@ -102,6 +185,17 @@ func newDiskGuard(cfg DiskGuard, dir string, logger *slog.Logger) (*diskGuard, e
 			"dir", dir, "free_bytes", g.free(), "min_free_bytes", g.minFree, "reserve_bytes", g.size)
 	}
 	return g, nil
+}
+
+// etcdLogged is told every message etcd logs: a failed WAL preallocation
+// makes the guard refuse every write until a restart.
+func (g *diskGuard) etcdLogged(msg string) {
+	if g == nil || msg != walPreallocFailed || g.walLost.Swap(true) {
+		return
+	}
+	g.logger.Error("meta store's disk is full: etcd's WAL could not preallocate its next segment, "+
+		"and would exit at the cut after: every write refused until a restart with room on the disk",
+		"dir", g.dir, "free_bytes", g.free(), "segment_bytes", wal.SegmentSizeBytes)
 }
 
 // free returns the bytes free to this process on the guarded disk, or -1
@@ -123,14 +217,25 @@ func (g *diskGuard) free() int64 {
 // refuses. A statfs error lets the write through: the guard only ever
 // refuses on evidence.
 func (g *diskGuard) allow(ctx context.Context) error {
-	if g == nil || ctx.Value(reserveKey{}) != nil {
+	if g == nil {
+		return nil
+	}
+	if g.walLost.Load() {
+		g.refused.Add(1)
+		return errWALLost
+	}
+	if ctx.Value(reserveKey{}) != nil {
 		return nil
 	}
 	free := g.free()
-	if g.armed.Load() && (free >= g.minFree || free < 0) {
-		return nil
+	if g.armed.Load() {
+		if free >= g.minFree || free < 0 {
+			return nil
+		}
+		// Only an armed guard releases: a write refused while the guard
+		// rearms must not delete the reserve just recreated.
+		g.release(free)
 	}
-	g.release(free)
 	if g.refused.Add(1) == 1 {
 		g.logger.Warn("meta store's disk is full: refusing writes", "free_bytes", free, "min_free_bytes", g.minFree)
 	}
@@ -165,6 +270,10 @@ func (g *diskGuard) rearm() {
 	if free < g.minFree+g.size {
 		return
 	}
+	if err := g.keepHeadroom(); err != nil {
+		g.logger.Warn("disk guard: allocate the backend's headroom", "path", g.backend, "err", err)
+		return
+	}
 	if err := allocate(g.reserve, g.size); err != nil {
 		os.Remove(g.reserve)
 		g.logger.Warn("disk guard: create the reserve file", "path", g.reserve, "err", err)
@@ -189,14 +298,52 @@ func (g *diskGuard) run(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 		}
+		if g.walLost.Load() {
+			continue // nothing to recreate: writes wait for a restart
+		}
 		if !g.armed.Load() {
 			g.rearm()
 			continue
 		}
-		if free := g.free(); free >= 0 && free < g.minFree {
+		free := g.free()
+		if free >= 0 && free < g.minFree {
 			g.release(free)
+			continue
+		}
+		// The backend grew into its headroom: allocate it again while the
+		// disk has room.
+		if err := g.keepHeadroom(); err != nil && g.headroomErrs.Add(1) == 1 {
+			g.logger.Warn("disk guard: allocate the backend's headroom", "path", g.backend, "err", err)
 		}
 	}
+}
+
+// keepHeadroom allocates the bbolt backend's blocks up to headroom bytes
+// past its end, without changing its size (bbolt grows the file by
+// truncating it larger, which allocates nothing): the backend's next
+// commits write into blocks it already holds, which no other process can
+// take. bbolt writes every page below its high-water mark and grows the
+// file at most 16 MiB (its AllocSize) past it, so the range starts 32 MiB
+// before the end. A backend etcd has not created yet needs none.
+func (g *diskGuard) keepHeadroom() error {
+	f, err := os.OpenFile(g.backend, os.O_WRONLY, 0)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	from := max(fi.Size()-32<<20, 0)
+	err = unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, from, fi.Size()+g.headroom-from)
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
+		return nil // a file system without it: the reserve alone guards
+	}
+	return err
 }
 
 // allocate creates path with size bytes of blocks really allocated

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,7 +67,7 @@ func fillDisk(t *testing.T, dir string) func() {
 // window writes are served, a lease expires (etcd's own write), and writes
 // resume by themselves once space is freed, the reserve recreated.
 func TestEmbeddedSuddenFullDiskRefusesWrites(t *testing.T) {
-	mnt := tmpfs(t, "192m") // etcd's WAL takes 128 MiB (a segment and a spare)
+	mnt := tmpfs(t, "256m") // etcd's WAL takes 128 MB (a segment and a spare)
 	dir := filepath.Join(mnt, "etcd")
 	e, err := kv.StartEmbedded(t.Context(), kv.EmbedConfig{Dir: dir, DiskGuard: kv.DiskGuard{Check: 100 * time.Millisecond}}, nil)
 	if err != nil {
@@ -76,8 +77,8 @@ func TestEmbeddedSuddenFullDiskRefusesWrites(t *testing.T) {
 	s := e.Client()
 	ctx := t.Context()
 	reserve := filepath.Join(dir, "milvago-reserve")
-	if fi, err := os.Stat(reserve); err != nil || fi.Size() != 12<<20 { // a sixteenth of the disk
-		t.Fatalf("reserve file: %v %v, want 12 MiB", fi, err)
+	if fi, err := os.Stat(reserve); err != nil || fi.Size() != 16<<20 { // a sixteenth of the disk
+		t.Fatalf("reserve file: %v %v, want 16 MiB", fi, err)
 	}
 	for i := range 100 {
 		if _, err := s.Put(ctx, fmt.Sprintf("k/%03d", i), []byte("before")); err != nil {
@@ -179,7 +180,7 @@ func TestEmbeddedSuddenFullDiskRefusesWrites(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Logf("writes resumed %v after the space was freed", time.Since(start).Round(time.Millisecond))
-	if fi, err := os.Stat(reserve); err != nil || fi.Size() != 12<<20 {
+	if fi, err := os.Stat(reserve); err != nil || fi.Size() != 16<<20 {
 		t.Fatalf("reserve file once writes resumed: %v %v", fi, err)
 	}
 	if kv, err := s.Get(ctx, "after"); err != nil || string(kv.Value) != "v" {
@@ -190,7 +191,7 @@ func TestEmbeddedSuddenFullDiskRefusesWrites(t *testing.T) {
 // A disk without room for the reserve refuses writes from the start;
 // starting serves reads. Disabled, the guard refuses nothing.
 func TestEmbeddedDiskGuardNoRoomAtStart(t *testing.T) {
-	mnt := tmpfs(t, "192m")
+	mnt := tmpfs(t, "512m")
 	for _, disabled := range []bool{false, true} {
 		t.Run(fmt.Sprintf("disabled=%v", disabled), func(t *testing.T) {
 			e, err := kv.StartEmbedded(t.Context(), kv.EmbedConfig{Dir: filepath.Join(mnt, fmt.Sprint(disabled)),
@@ -233,4 +234,273 @@ func BenchmarkEmbeddedPut(b *testing.B) {
 			}
 		})
 	}
+}
+
+// hostileFiller keeps writing to dir's disk: whatever room is freed (the
+// guard's reserve, once deleted) it takes within a millisecond. It
+// returns a channel closed once the disk is full and a func that stops it
+// and removes its file.
+func hostileFiller(t *testing.T, dir string) (<-chan struct{}, func()) {
+	t.Helper()
+	path := filepath.Join(dir, "hostile")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, done, filled := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	var written, full int64
+	go func() {
+		defer close(done)
+		buf := make([]byte, 256<<10)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			n, err := f.Write(buf)
+			written += int64(n)
+			switch {
+			case errors.Is(err, syscall.ENOSPC):
+				if full++; full == 1 {
+					close(filled)
+				}
+				time.Sleep(time.Millisecond)
+			case err != nil:
+				t.Errorf("hostile filler: %v", err)
+				return
+			}
+		}
+	}()
+	return filled, func() {
+		close(stop)
+		<-done
+		f.Close()
+		t.Logf("hostile filler wrote %d MiB, hit ENOSPC %d times", written>>20, full)
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Another process fills the meta store's disk and keeps writing, so it
+// takes the reserve's room as soon as the guard frees it. etcd's commits
+// under way and its own writes after (here the writes allowed on the
+// reserve, 2 MiB of them: etcd exited on the first that found no room for
+// its bbolt backend) land in room held inside etcd's files: the server
+// survives, acknowledged writes are there, and writes resume once the
+// filler stops and its file is removed.
+func TestEmbeddedHostileFillerKeepsWriting(t *testing.T) {
+	mnt := tmpfs(t, "256m")
+	dir := filepath.Join(mnt, "etcd")
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	e, err := kv.StartEmbedded(t.Context(), kv.EmbedConfig{Dir: dir, DiskGuard: kv.DiskGuard{Check: 100 * time.Millisecond}}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	s := e.Client()
+	ctx := t.Context()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		acked = map[string]bool{}
+		stop  = make(chan struct{})
+	)
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				key := fmt.Sprintf("w%d/%05d", w, i)
+				_, err := s.Put(ctx, key, make([]byte, 16<<10))
+				switch {
+				case err == nil:
+					mu.Lock()
+					acked[key] = true
+					mu.Unlock()
+				case errors.Is(err, kv.ErrDiskFull):
+					time.Sleep(time.Millisecond)
+				default:
+					t.Errorf("put %s: %v", key, err)
+					return
+				}
+			}
+		})
+	}
+	time.Sleep(300 * time.Millisecond)
+	filled, stopFiller := hostileFiller(t, mnt)
+	select {
+	case <-filled:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the hostile filler did not fill the disk in 30 s")
+	}
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if _, err := s.Put(ctx, "after", []byte("v")); !errors.Is(err, errs.ErrServiceQuotaExceeded) {
+		t.Fatalf("put with the disk full: %v, want Milvus's disk quota error", err)
+	}
+	// etcd's own writes go on meanwhile (the TSO's window, lease expiries):
+	// they grow the backend into the room the guard holds for it.
+	for i := range 64 {
+		if _, err := s.Put(kv.WithReserve(ctx), fmt.Sprintf("own/%02d", i), make([]byte, 32<<10)); err != nil {
+			t.Fatalf("a write allowed on the reserve, the disk full: %v", err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // etcd's batched backend commit
+	if kvs, err := s.List(ctx, "own/"); err != nil || len(kvs) != 64 {
+		t.Fatalf("list with the disk full: %d keys, %v", len(kvs), err)
+	}
+	for key := range acked {
+		if _, err := s.Get(ctx, key); err != nil {
+			t.Fatalf("acknowledged %s: %v", key, err)
+		}
+	}
+	t.Logf("%d writes acknowledged before the disk filled", len(acked))
+
+	stopFiller()
+	start := time.Now()
+	for {
+		if _, err = s.Put(ctx, "after", []byte("v")); err == nil {
+			break
+		}
+		if !errors.Is(err, kv.ErrDiskFull) || time.Since(start) > 10*time.Second {
+			t.Fatalf("writes after the filler stopped: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("writes resumed %v after the filler's file was removed", time.Since(start).Round(time.Millisecond))
+}
+
+// A disk smaller than what etcd needs (its WAL's segment and the next,
+// the guard's floor, reserve and backend headroom) is refused at start,
+// with a message naming the directory, before etcd touches it.
+func TestEmbeddedSmallDiskRefusedAtStart(t *testing.T) {
+	mnt := tmpfs(t, "192m")
+	dir := filepath.Join(mnt, "etcd")
+	e, err := kv.StartEmbedded(t.Context(), kv.EmbedConfig{Dir: dir}, nil)
+	if err == nil {
+		e.Close()
+		t.Fatal("started on a 192 MiB disk")
+	}
+	if !errors.Is(err, kv.ErrDiskTooSmall) || !strings.Contains(err.Error(), dir) || !strings.Contains(err.Error(), "holds 192 MiB") {
+		t.Fatalf("start on a 192 MiB disk: %v, want ErrDiskTooSmall naming %s", err, dir)
+	}
+	t.Log(err)
+	if _, err := os.Stat(filepath.Join(dir, "member")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("etcd's member directory on a refused disk: %v", err)
+	}
+}
+
+// Starting on a disk with no room: a new store is refused with a clear
+// error (etcd could not even create its WAL), and so is an existing one
+// (etcd's start-up can fail for good when its WAL cannot preallocate:
+// "failed to read WAL, cannot be repaired"). With room for that but not
+// for the floor and reserve, it starts with writes refused with Milvus's
+// disk quota error and serves reads; writes resume once there is room.
+func TestEmbeddedFullDiskAtStart(t *testing.T) {
+	mnt := tmpfs(t, "512m")
+	old := filepath.Join(mnt, "old")
+	e, err := kv.StartEmbedded(t.Context(), kv.EmbedConfig{Dir: old}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Client().Put(t.Context(), "k", []byte("v")); err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	free := fillUp(t, mnt, 0)
+	for _, dir := range []string{filepath.Join(mnt, "new"), old} {
+		_, err = kv.StartEmbedded(t.Context(), kv.EmbedConfig{Dir: dir}, nil)
+		if !errors.Is(err, kv.ErrNoRoom) || !strings.Contains(err.Error(), dir) {
+			t.Fatalf("start in %s on a full disk: %v, want ErrNoRoom naming the directory", dir, err)
+		}
+		t.Log(err)
+	}
+	free()
+	free = fillUp(t, mnt, 100<<20) // room for etcd's next WAL segment, not for its floor after
+	var logs syncBuffer
+	e, err = kv.StartEmbedded(t.Context(), kv.EmbedConfig{Dir: old, DiskGuard: kv.DiskGuard{Check: 100 * time.Millisecond}},
+		slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		t.Fatalf("an existing store on a nearly full disk: %v", err)
+	}
+	defer e.Close()
+	s := e.Client()
+	if kv, err := s.Get(t.Context(), "k"); err != nil || string(kv.Value) != "v" {
+		t.Fatalf("read on a full disk: %v %v", kv, err)
+	}
+	_, err = s.Put(t.Context(), "k2", []byte("v"))
+	if !errors.Is(err, errs.ErrServiceQuotaExceeded) || errs.CodeOf(err) != 9 {
+		t.Fatalf("put on a full disk: %v, want code 9", err)
+	}
+	t.Logf("refused: %v", err)
+	free()
+	start := time.Now()
+	for {
+		if _, err = s.Put(t.Context(), "k2", []byte("v")); err == nil {
+			break
+		}
+		if !errors.Is(err, kv.ErrDiskFull) || time.Since(start) > 10*time.Second {
+			t.Fatalf("writes after the space was freed: %v\n%s", err, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// fillUp fills dir's disk in 1 MiB writes (one write of it all takes
+// half a minute under -race) but for leave bytes, and returns a func that
+// removes the file.
+func fillUp(t *testing.T, dir string, leave int64) func() {
+	t.Helper()
+	path := filepath.Join(dir, "ballast")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<20)
+	for {
+		var st syscall.Statfs_t
+		if err = syscall.Statfs(dir, &st); err != nil {
+			t.Fatal(err)
+		}
+		if leave > 0 && int64(st.Bavail)*st.Bsize-int64(len(buf)) < leave {
+			err = syscall.ENOSPC
+			break
+		}
+		if _, err = f.Write(buf); err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("filling the disk: %v, want ENOSPC", err)
+	}
+	return func() {
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

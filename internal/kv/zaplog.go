@@ -14,10 +14,17 @@ import (
 // to) that forwards entries at min or above to logger. level, when not nil,
 // decides each entry's slog level (to demote known noise).
 func newZapLogger(logger *slog.Logger, min slog.Level, level func(zapcore.Entry) slog.Level) *zap.Logger {
+	return newObservedZapLogger(logger, min, level, nil)
+}
+
+// newObservedZapLogger is newZapLogger that also shows seen every entry
+// at warning or above, whether logged or not (the disk guard watches for
+// etcd's failed WAL preallocation).
+func newObservedZapLogger(logger *slog.Logger, min slog.Level, level func(zapcore.Entry) slog.Level, seen func(zapcore.Entry)) *zap.Logger {
 	if level == nil {
 		level = func(e zapcore.Entry) slog.Level { return slogLevel(e.Level) }
 	}
-	return zap.New(&slogCore{l: logger, min: min, level: level})
+	return zap.New(&slogCore{l: logger, min: min, level: level, seen: seen})
 }
 
 // slogCore is a zapcore.Core writing to a slog.Logger.
@@ -25,6 +32,7 @@ type slogCore struct {
 	l      *slog.Logger
 	min    slog.Level
 	level  func(zapcore.Entry) slog.Level
+	seen   func(zapcore.Entry) // nil: none
 	fields []zapcore.Field
 }
 
@@ -45,13 +53,18 @@ func (c *slogCore) enabled(sl slog.Level) bool {
 	return sl >= c.min && c.l.Enabled(context.Background(), sl)
 }
 
-func (c *slogCore) Enabled(l zapcore.Level) bool { return c.enabled(slogLevel(l)) }
+func (c *slogCore) Enabled(l zapcore.Level) bool {
+	return c.seen != nil && l >= zapcore.WarnLevel || c.enabled(slogLevel(l))
+}
 
 func (c *slogCore) With(fields []zapcore.Field) zapcore.Core {
-	return &slogCore{l: c.l, min: c.min, level: c.level, fields: append(slices.Clip(c.fields), fields...)}
+	return &slogCore{l: c.l, min: c.min, level: c.level, seen: c.seen, fields: append(slices.Clip(c.fields), fields...)}
 }
 
 func (c *slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if c.seen != nil && e.Level >= zapcore.WarnLevel {
+		c.seen(e)
+	}
 	if c.enabled(c.level(e)) {
 		return ce.AddCore(e, c)
 	}

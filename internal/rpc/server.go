@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	grpcstatus "google.golang.org/grpc/status"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 
 	"github.com/milvago/milvago/internal/auth"
@@ -52,6 +54,7 @@ type Server struct {
 	logger  *slog.Logger
 	metrics *metrics
 	ready   func() error
+	lastCtx atomic.Int64 // unix nanos of the last logContext line
 }
 
 type metrics struct {
@@ -137,8 +140,30 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 		}
 		s.metrics.requests.WithLabelValues(method, code).Inc()
 		s.metrics.latency.WithLabelValues(method).Observe(time.Since(start).Seconds())
+		s.logContext(method, resp)
 	}()
 	return handler(ctx, req)
+}
+
+// logContext logs the whole error of a response whose reason left its
+// context out (errs.Reason: Milvus's text alone for a quota refusal), at
+// most once a second: a full disk refuses every write.
+func (s *Server) logContext(method string, resp any) {
+	var st *commonpb.Status
+	switch r := resp.(type) {
+	case *commonpb.Status:
+		st = r
+	case interface{ GetStatus() *commonpb.Status }:
+		st = r.GetStatus()
+	}
+	if st.GetDetail() == "" || st.GetDetail() == st.GetReason() {
+		return
+	}
+	now, last := time.Now().UnixNano(), s.lastCtx.Load()
+	if now-last < int64(time.Second) || !s.lastCtx.CompareAndSwap(last, now) {
+		return
+	}
+	s.logger.Warn("request refused", "method", method, "code", st.GetCode(), "reason", st.GetReason(), "err", st.GetDetail())
 }
 
 // statusCodeOf reads the Milvus code of a response, if it has a status.

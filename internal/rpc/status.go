@@ -16,6 +16,8 @@ import (
 
 // StatusOf converts an error into the status Milvus clients expect: the
 // new-style code, the legacy error_code, the reason and the retriable flag.
+// The reason is errs.Reason's (Milvus's text alone for a quota refusal);
+// the detail is the whole chain, as Milvus's merr.Status fills them.
 func StatusOf(err error) *commonpb.Status {
 	if err == nil {
 		return &commonpb.Status{ErrorCode: commonpb.ErrorCode_Success}
@@ -24,7 +26,7 @@ func StatusOf(err error) *commonpb.Status {
 	return &commonpb.Status{
 		Code:      code,
 		ErrorCode: legacyCode(err),
-		Reason:    err.Error(),
+		Reason:    errs.Reason(err),
 		Detail:    err.Error(),
 		Retriable: errs.IsRetriable(err),
 	}
@@ -81,5 +83,10 @@ func ErrorOf(st *commonpb.Status) error {
 	if code == 0 {
 		code = errs.ErrUnexpected.Code
 	}
-	return &errs.Error{Code: code, Msg: st.GetReason(), Retriable: st.GetRetriable()}
+	e := &errs.Error{Code: code, Msg: st.GetReason(), Retriable: st.GetRetriable()}
+	if d := st.GetDetail(); d != "" && d != e.Msg {
+		// The reason left context out (errs.Reason): keep it for the log.
+		return errs.Remote(e, d)
+	}
+	return e
 }

@@ -1,7 +1,11 @@
 package rpc
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
@@ -32,5 +36,44 @@ func TestStatusOfLegacyCode(t *testing.T) {
 	}
 	if st := StatusOf(errs.ErrCollectionSchemaMismatch); st.GetCode() != 109 {
 		t.Errorf("code = %d, want 109", st.GetCode())
+	}
+}
+
+// A quota refusal wrapped in Milvago's context (the meta store's, refused
+// on a full disk) reaches the client as Milvus's text alone, code 9; the
+// context stays in the detail, across an internal hop too, and is logged.
+func TestStatusOfQuotaRefusalShowsMilvusText(t *testing.T) {
+	const want = "quota exceeded[reason=disk quota exceeded, please allocate more resources: the meta store's disk is full]"
+	err := fmt.Errorf("rootcoord: save collection %q: %w", "x",
+		fmt.Errorf("kv: put %q: %w", "coll/1", errs.QuotaExceeded("disk quota exceeded, please allocate more resources: the meta store's disk is full")))
+	st := StatusOf(err)
+	if st.GetCode() != 9 || st.GetReason() != want || st.GetDetail() != err.Error() || st.GetErrorCode() != commonpb.ErrorCode_ForceDeny {
+		t.Fatalf("status %v, want code 9, reason %q, detail %q", st, want, err.Error())
+	}
+	// Through a coordinator's status to the proxy and on to the client.
+	remote := ErrorOf(st)
+	if !errors.Is(remote, errs.ErrServiceQuotaExceeded) || remote.Error() != err.Error() {
+		t.Fatalf("ErrorOf: %v, want the whole chain, matching ErrServiceQuotaExceeded", remote)
+	}
+	wrapped := fmt.Errorf("proxy: create collection: %w", remote)
+	if st2 := StatusOf(wrapped); st2.GetReason() != want || st2.GetCode() != 9 || st2.GetDetail() != wrapped.Error() {
+		t.Fatalf("status after a hop: %v", st2)
+	}
+	// Other errors keep their whole text as the reason.
+	other := fmt.Errorf("describe %q: %w", "x", errs.ErrCollectionNotFound)
+	if st := StatusOf(other); st.GetReason() != other.Error() {
+		t.Fatalf("reason %q, want %q", st.GetReason(), other.Error())
+	}
+	if e := ErrorOf(StatusOf(other)); e.Error() != other.Error() {
+		t.Fatalf("ErrorOf: %q", e)
+	}
+
+	var buf bytes.Buffer
+	s := &Server{logger: slog.New(slog.NewTextHandler(&buf, nil))}
+	s.logContext("CreateCollection", st)
+	s.logContext("CreateCollection", st) // within the second: not logged again
+	s.logContext("Describe", StatusOf(other))
+	if got := buf.String(); strings.Count(got, "request refused") != 1 || !strings.Contains(got, `rootcoord: save collection \"x\"`) {
+		t.Fatalf("log:\n%s\nwant one line with the context", got)
 	}
 }

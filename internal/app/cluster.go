@@ -490,6 +490,7 @@ func (n *roleNode) build(ctx context.Context, g *errgroup.Group, hosted []string
 			Collections: n.rootClient(ctx), IndexFaults: n.indexClient(ctx), Interim: &interim, Prune: &prune, Logger: n.logger})
 		qnode.Start(ctx)
 		n.qnode.Store(qnode)
+		n.reg.MustRegister(querynode.PruneMetrics())
 		n.qserver = workerrpc.RegisterQueryNode(n.grpc, qnode, n.queryClient(ctx))
 		g.Go(func() error { return qnode.Run(ctx) })
 		return nil

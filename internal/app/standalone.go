@@ -228,7 +228,8 @@ func (s *Standalone) build(ctx context.Context) error {
 	}
 	s.proxy = proxy.New(pcfg, deps)
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		querynode.PruneMetrics())
 	acl, guard, err := openRBAC(ctx, meta, s.cfg.Auth, s.logger)
 	if err != nil {
 		return err

@@ -16,3 +16,18 @@ func startOnCluster(t *testing.T, _ string, _ func(*app.StandaloneConfig)) *serv
 }
 
 func stopClusters() {}
+
+type e2eCluster struct{}
+
+func (*e2eCluster) queryNodeURLs() []string { return nil }
+
+func (*e2eCluster) scanLogs(t *testing.T, _ func(string) bool) lineSource {
+	t.Fatal("cluster mode runs on Linux only")
+	return nil
+}
+
+func (*e2eCluster) addQueryNode(t *testing.T) { t.Fatal("cluster mode runs on Linux only") }
+
+func (*e2eCluster) restartProxies(t *testing.T, _ []string) {
+	t.Fatal("cluster mode runs on Linux only")
+}

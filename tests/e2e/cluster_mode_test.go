@@ -163,7 +163,7 @@ func startOnCluster(t *testing.T, dir string, configure func(*app.StandaloneConf
 	// Tests alternate which proxy srv.addr names, and srv.client hands
 	// out the two proxies in turn, so a test with two clients writes
 	// through one and reads through the other.
-	return &server{addr: cl.proxies[n%2], httpURL: cl.http[n%2], proxies: cl.proxies, next: n, objects: cl.c.ObjectsDir()}
+	return &server{addr: cl.proxies[n%2], httpURL: cl.http[n%2], proxies: cl.proxies, next: n, objects: cl.c.ObjectsDir(), cl: cl}
 }
 
 // clusterKey names a cluster's configuration: its flags and the YAML
@@ -184,6 +184,7 @@ func clusterFlags(configure func(*app.StandaloneConfig)) (flags []string, file s
 	def := app.DefaultStandalone()
 	cfg := def
 	configure(&cfg)
+	key := cfg.Data.Compaction.Clustering.Key // as configured, before the loop below resets what it maps
 	if !reflect.DeepEqual(cfg.Auth, def.Auth) {
 		a := cfg.Auth
 		auth = a.Enabled
@@ -254,7 +255,7 @@ func clusterFlags(configure func(*app.StandaloneConfig)) (flags []string, file s
 	}
 	// The query nodes' pruning uses the same clustering key options as
 	// the data coordinator (one set of common.* keys).
-	if p := cfg.Prune; p != nil && p.Key == cfg.Data.Compaction.Clustering.Key {
+	if p := cfg.Prune; p != nil && p.Key == key {
 		flags = append(flags, fmt.Sprintf("--queryNode.enableSegmentPrune=%t", p.Enable),
 			"--queryNode.defaultSegmentFilterRatio="+strconv.FormatFloat(p.FilterRatio, 'g', -1, 64))
 		cfg.Prune = def.Prune

@@ -15,7 +15,6 @@ import (
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
 
 	"github.com/milvago/milvago/internal/app"
-	"github.com/milvago/milvago/internal/segment"
 )
 
 // clusteringCompact is the SDK's CompactOption with MajorCompaction set,
@@ -127,7 +126,6 @@ func checkKeyFilters(t *testing.T, ctx context.Context, cli *milvusclient.Client
 // the segments cover disjoint key ranges and the query nodes skip most of
 // them for a narrow filter.
 func TestClusteringCompaction(t *testing.T) {
-	standaloneOnly(t, "counts the segments the in-process query node's filters pruned (segment.PruneCounts)")
 	dir := t.TempDir()
 	configure := func(cfg *app.StandaloneConfig) {
 		fastCompaction(cfg)
@@ -206,12 +204,12 @@ func TestClusteringCompaction(t *testing.T) {
 		if rows != int64(len(model)) || len(segs) < len(model)/1000 {
 			return false, fmt.Sprintf("%d segments, %d rows (model %d)", len(segs), rows, len(model))
 		}
-		p0, _ := segment.PruneCounts()
+		p0, _ := pruneCounts(t, srv, "scalar")
 		countAll(t, ctx, cli, name) // no filter: nothing to prune
 		_, err = cli.Query(ctx, milvusclient.NewQueryOption(name).WithFilter("k == 77777").WithOutputFields("id").
 			WithConsistencyLevel(entity.ClStrong))
 		must(t, err)
-		p1, _ := segment.PruneCounts()
+		p1, _ := pruneCounts(t, srv, "scalar")
 		// One segment at most holds 77777: the others are skipped.
 		return p1-p0 >= int64(len(segs)-1), fmt.Sprintf("%d of %d segments pruned", p1-p0, len(segs))
 	})

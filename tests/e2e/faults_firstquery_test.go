@@ -41,7 +41,8 @@ const firstQueryBound = 10 * time.Second
 // other collections, with compaction, GC and log retention running as fast
 // as they may. Every load must reach 100% and every first query and search
 // answer within firstQueryBound, and no load attempt may fail (the query
-// node and coordinator log each failure; the test collects them).
+// node and coordinator log each failure; the test collects them, on a
+// cluster from the roles' log files).
 //
 // MILVAGO_STRESS_SECONDS sets its duration (default 90 s, 25 s with -short).
 func TestStressFirstQuery(t *testing.T) {
@@ -56,12 +57,23 @@ func TestStressFirstQuery(t *testing.T) {
 		}
 		dur = time.Duration(n) * time.Second
 	}
-	standaloneOnly(t, "counts the failed load attempts in the in-process server's log")
-	failures := newLoadFailureLog()
-	srv := startServerLogged(t, "", func(c *app.StandaloneConfig) {
+	configure := func(c *app.StandaloneConfig) {
 		fastCompaction(c)
 		c.Retention = retention.Config{Interval: 100 * time.Millisecond, Window: 0}
-	}, slog.New(failures))
+	}
+	// The failed load attempts: the in-process server's log records, or
+	// on a cluster the lines of its roles' log files (the query nodes'
+	// and the query coordinator's) written during the test.
+	var failures lineSource
+	var srv *server
+	if clusterMode() {
+		srv = startServerWith(t, "", configure)
+		failures = srv.cl.scanLogs(t, isLoadFailure)
+	} else {
+		h := newLoadFailureLog()
+		srv = startServerLogged(t, "", configure, slog.New(h))
+		failures = h
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), dur+3*time.Minute)
 	defer cancel()
 	deadline := time.Now().Add(dur)

@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -26,11 +28,16 @@ import (
 // always) answers exactly as one in one phase (never), for every output
 // field type, on two shards, over sealed and growing rows with deletes in
 // both, with offsets, filters, partitions and group-by.
+//
+// On a cluster the collection's two shards are served by two query nodes
+// (the test adds one to the cluster), and the policy is the proxies'
+// flags: they restart with each policy while the query nodes keep the
+// data loaded, so both answers come from the same segments.
 func TestSearchRequeryOracle(t *testing.T) {
-	if clusterMode() {
-		t.Skip("switches the in-process standalone's requery policy (cluster mode: tests/cluster)")
-	}
 	srv := startServer(t, "")
+	if clusterMode() {
+		srv.cl.addQueryNode(t)
+	}
 	cli := srv.client(t)
 	raw := rawClient(t, srv)
 	ctx := testContext(t)
@@ -52,6 +59,9 @@ func TestSearchRequeryOracle(t *testing.T) {
 		must(t, it.Await(ctx))
 	}
 	load(t, ctx, cli, name)
+	if clusterMode() {
+		checkShardsOnNodes(t, ctx, cli, raw, name, 2)
+	}
 	_, err := cli.Delete(ctx, milvusclient.NewDeleteOption(name).WithExpr("id % 7 == 3"))
 	must(t, err)
 
@@ -96,7 +106,12 @@ func TestSearchRequeryOracle(t *testing.T) {
 	}
 
 	answers := func(policy proxy.RequeryPolicy) (map[string]*milvuspb.SearchResults, time.Duration) {
-		srv.sa.SetRequeryPolicies(policy, policy)
+		if clusterMode() {
+			srv.cl.restartProxies(t, []string{"--common.requery.searchPolicy=" + string(policy),
+				"--common.requery.hybridSearchPolicy=" + string(policy)})
+		} else {
+			srv.sa.SetRequeryPolicies(policy, policy)
+		}
 		out := map[string]*milvuspb.SearchResults{}
 		start := time.Now()
 		for what, req := range searches {
@@ -207,4 +222,35 @@ func short(s string) string {
 		return s[:1500] + "..."
 	}
 	return s
+}
+
+// checkShardsOnNodes fails t unless the loaded collection name's shards
+// are led by nodes distinct query nodes and its sealed segments are
+// served by as many (DescribeReplica, GetQuerySegmentInfo).
+func checkShardsOnNodes(t *testing.T, ctx context.Context, cli *milvusclient.Client, raw milvuspb.MilvusServiceClient, name string, nodes int) {
+	t.Helper()
+	rs, err := cli.DescribeReplica(ctx, milvusclient.NewDescribeReplicaOption(name))
+	must(t, err)
+	leaders := map[int64]bool{}
+	for _, r := range rs {
+		for _, sh := range r.Shards {
+			leaders[sh.ShardLeader] = true
+		}
+	}
+	qs, err := raw.GetQuerySegmentInfo(ctx, &milvuspb.GetQuerySegmentInfoRequest{CollectionName: name})
+	if err == nil {
+		err = merr.Error(qs.GetStatus())
+	}
+	must(t, err)
+	serving := map[int64]bool{}
+	for _, info := range qs.GetInfos() {
+		for _, n := range append(info.GetNodeIds(), info.GetNodeID()) {
+			serving[n] = true
+		}
+	}
+	delete(serving, 0)
+	if len(leaders) != nodes || len(serving) != nodes {
+		t.Fatalf("%s: shards led by query nodes %v, sealed segments served by %v; want %d nodes", name, slices.Sorted(maps.Keys(leaders)),
+			slices.Sorted(maps.Keys(serving)), nodes)
+	}
 }

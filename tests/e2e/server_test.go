@@ -28,6 +28,7 @@ type server struct {
 	objects string          // cluster mode: the S3 server's directory of the deployment's objects
 	proxies []string        // cluster mode: the proxies client alternates over
 	next    int             // cluster mode: which one client hands out next
+	cl      *e2eCluster     // cluster mode: the cluster of processes
 }
 
 // clusterEnv set to 1 runs the tests against a cluster of processes

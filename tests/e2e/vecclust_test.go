@@ -127,7 +127,6 @@ func TestVectorClusteringKeyRefusedByDefault(t *testing.T) {
 // index is FLAT); after a restart with Milvus's default ratio (2), the
 // query nodes skip segments and the recall against the model is measured.
 func TestVectorClusteringCompaction(t *testing.T) {
-	standaloneOnly(t, "counts the segments the in-process query node pruned by centroid (querynode.CentroidPruneCounts)")
 	dir := t.TempDir()
 	ratio := 1000.0 // keeps every segment
 	configure := func(cfg *app.StandaloneConfig) {
@@ -221,9 +220,9 @@ func TestVectorClusteringCompaction(t *testing.T) {
 			return false, fmt.Sprintf("%d rows, model %d", rows, len(model))
 		}
 		clustered = len(segs)
-		p0, k0 := querynode.CentroidPruneCounts()
+		p0, k0 := pruneCounts(t, srv, "vector")
 		exact("during handoff")
-		p1, k1 := querynode.CentroidPruneCounts()
+		p1, k1 := pruneCounts(t, srv, "vector")
 		if p1 != p0 {
 			t.Fatalf("ratio %v pruned %d segments", ratio, p1-p0)
 		}
@@ -242,17 +241,17 @@ func TestVectorClusteringCompaction(t *testing.T) {
 	var got [][]int64
 	var pruned, kept int64
 	eventually(t, 60*time.Second, "clustered segments loaded after restart", func() (bool, string) {
-		p0, k0 := querynode.CentroidPruneCounts()
+		p0, k0 := pruneCounts(t, srv, "vector")
 		got = searchIDs(t, ctx, cli, name, queries[:1], k)
-		p1, k1 := querynode.CentroidPruneCounts()
+		p1, k1 := pruneCounts(t, srv, "vector")
 		return p1-p0+k1-k0 == int64(clustered), fmt.Sprintf("%d of %d clustered segments loaded", p1-p0+k1-k0, clustered)
 	})
-	p0, k0 := querynode.CentroidPruneCounts()
+	p0, k0 := pruneCounts(t, srv, "vector")
 	got = nil
 	for _, q := range queries {
 		got = append(got, searchIDs(t, ctx, cli, name, [][]float32{q}, k)[0])
 	}
-	p1, k1 := querynode.CentroidPruneCounts()
+	p1, k1 := pruneCounts(t, srv, "vector")
 	pruned, kept = p1-p0, k1-k0
 	recall := recallOf(got, model, queries, k)
 	t.Logf("ratio 2: %d segments, %.1f searched per query, recall@%d %.4f", clustered, float64(kept)/float64(len(queries)), k, recall)

@@ -35,7 +35,9 @@ func Build(dir string) (string, error) {
 // Role is one `milvago run ROLE` process.
 type Role struct {
 	Name, Bin, Dir string
+	Kind           string // the role it runs (querynode, proxy, ...)
 	Args           []string
+	Extra          []string // flags after Args, for one role only (Cluster.RestartRoles)
 	Env            []string // environment variables added to the test's (KEY=value)
 	Wrap           []string // command the process runs under, e.g. ip netns exec NAME
 	Host           string   // where its /healthz answers ("": 127.0.0.1)
@@ -54,7 +56,7 @@ func (r *Role) Start(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmdline := append(append(slices.Clone(r.Wrap), r.Bin), r.Args...)
+	cmdline := append(append(append(slices.Clone(r.Wrap), r.Bin), r.Args...), r.Extra...)
 	r.Cmd = exec.Command(cmdline[0], cmdline[1:]...)
 	r.Cmd.Stdout, r.Cmd.Stderr = f, f
 	if len(r.Env) > 0 {
@@ -295,7 +297,7 @@ func (c *Cluster) Add(t testing.TB, spec string) *Role {
 	if !ok {
 		kind = name
 	}
-	r := &Role{Name: name, Bin: c.Bin, Dir: c.Dir, MetricsPort: testservers.FreePort(t), Env: c.Env[name]}
+	r := &Role{Name: name, Kind: kind, Bin: c.Bin, Dir: c.Dir, MetricsPort: testservers.FreePort(t), Env: c.Env[name]}
 	// Internal roles bind any free port (0) and advertise it in their
 	// session; the test dials only the proxies, which get a fixed one.
 	port := 0
@@ -311,6 +313,52 @@ func (c *Cluster) Add(t testing.TB, spec string) *Role {
 	c.Roles[name] = r
 	c.Order = append(c.Order, name)
 	return r
+}
+
+// Remove stops a role (SIGTERM, SIGKILL after a grace time) and forgets
+// it: the deployment without that process.
+func (c *Cluster) Remove(name string) {
+	r, ok := c.Roles[name]
+	if !ok {
+		return
+	}
+	r.Stop()
+	delete(c.Roles, name)
+	c.Order = slices.DeleteFunc(c.Order, func(n string) bool { return n == name })
+}
+
+// Named returns the names of the roles of kind (querynode, proxy, ...), in
+// the order they were started.
+func (c *Cluster) Named(kind string) []string {
+	var out []string
+	for _, name := range c.Order {
+		if c.Roles[name].Kind == kind {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// RestartRoles stops the named roles, starts each again with its flags
+// followed by extra (nil: its flags alone, as started), and waits until
+// each is ready; the other roles keep running. Milvus's refreshable
+// settings of one role (a proxy's common.requery.*) change so, without
+// the rest of the deployment reloading its data.
+func (c *Cluster) RestartRoles(t testing.TB, extra []string, names ...string) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, name := range names {
+		wg.Go(c.Roles[name].Stop)
+	}
+	wg.Wait()
+	for _, name := range names {
+		r := c.Roles[name]
+		r.Extra = slices.Clone(extra)
+		r.Start(t)
+	}
+	for _, name := range names {
+		c.Roles[name].WaitReady(t, 90*time.Second)
+	}
 }
 
 // ProxyAddr returns the gRPC address of a proxy role (its proxy.port flag).

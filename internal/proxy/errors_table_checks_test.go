@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"encoding/binary"
 	"math"
 	"strings"
@@ -122,6 +123,24 @@ func TestMilvusCheckErrorTable(t *testing.T) {
 			params := append(kv("anns_field", "st[ev]", "topk", "3"), kv(kvs...)...)
 			_, err = parseSearchRequest(DefaultLimits(), s, &milvuspb.SearchRequest{Nq: 1, SearchParams: params,
 				SearchInput: &milvuspb.SearchRequest_PlaceholderGroup{PlaceholderGroup: ph}}, nil)
+			return err
+		}
+	}
+	// structOnly is a collection whose only vector is the embedding list
+	// st[ev], as CreateCollection stores it.
+	structOnly := func() *model.Collection {
+		c := coll(pk())
+		c.Schema.StructArrayFields = []*schemapb.StructArrayFieldSchema{{Name: "st", Fields: []*schemapb.FieldSchema{
+			proto.Clone(embList).(*schemapb.FieldSchema)}}}
+		flattenStructArrays(c.Schema)
+		return c
+	}
+	// searchByIDs resolves a search by the key 1 with the search params kvs
+	// (the checks before the query of the rows).
+	searchByIDs := func(c func() *model.Collection, kvs ...string) func() error {
+		return func() error {
+			_, err := (&Server{}).resolveSearchByIDs(context.Background(), c(), nil, &milvuspb.SearchRequest{SearchParams: kv(kvs...),
+				SearchInput: &milvuspb.SearchRequest_Ids{Ids: &schemapb.IDs{IdField: &schemapb.IDs_IntId{IntId: &schemapb.LongArray{Data: []int64{1}}}}}})
 			return err
 		}
 	}
@@ -404,6 +423,24 @@ func TestMilvusCheckErrorTable(t *testing.T) {
 		{"IDs for a key of another type", func() error {
 			return checkIDsType(dt(schemapb.DataType_Float), &schemapb.IDs{})
 		}, 1100, "unsupported primary key type: Float: invalid parameter[expected=int64 or varchar][actual=Float]"},
+
+		// internal/proxy/impl.go searchByPK (3514-3534): the anns field is
+		// deduced among typeutil.GetVectorFieldSchemas, embedding lists
+		// included, and an embedding list is refused.
+		{"search by IDs of an embedding list", searchByIDs(structOnly, "anns_field", "st[ev]"), 1100,
+			"array of vector is not supported for search by IDs: invalid parameter"},
+		{"search by IDs deducing the only embedding list", searchByIDs(structOnly), 1100,
+			"array of vector is not supported for search by IDs: invalid parameter"},
+		{"search by IDs deducing among a vector and an embedding list", searchByIDs(func() *model.Collection {
+			c := structOnly()
+			c.Schema.Fields = append(c.Schema.Fields, vec())
+			return c
+		}), 1100, "multiple vector fields exist, please specify anns_field in search_params: invalid parameter[expected=valid anns_field in search_params][actual=missing]"},
+		// Unreachable by a request (impl.go:3517): CreateCollection refuses
+		// a schema without any vector (task.go:413), embedding lists
+		// counted as in the deduction; called directly.
+		{"search by IDs without any vector field", searchByIDs(func() *model.Collection { return coll(pk()) }), 1100,
+			"no vector field found in schema: invalid parameter[expected=valid anns_field in search_params][actual=missing]"},
 
 		// internal/proxy/search_util.go parseRankParams, parseSearchInfo
 		{"rank params without a limit", func() error { _, err := parseRankParams(DefaultLimits(), schema(), nil); return err }, 65535,

@@ -3,6 +3,7 @@ package contract
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Replica is one copy of a loaded collection: the query nodes it owns in
@@ -51,6 +52,12 @@ type RGConfig struct {
 	// default one takes only query nodes carrying every one of these
 	// labels (empty: any node).
 	NodeLabels []NodeLabel `json:"node_labels,omitempty"`
+	// NoRequests and NoLimits mark a configuration that left requests or
+	// limits out (a nil rgpb.ResourceGroupLimit), which Milvus refuses
+	// with "requests or limits is required"; a stored group never has
+	// them set.
+	NoRequests bool `json:"no_requests,omitempty"`
+	NoLimits   bool `json:"no_limits,omitempty"`
 }
 
 // NodeLabel is one key and value of a query node's labels.
@@ -59,14 +66,43 @@ type NodeLabel struct {
 	Value string `json:"value"`
 }
 
+// String renders the configuration as Milvus's errors show an
+// rgpb.ResourceGroupConfig (its compact protobuf text: absent parts and
+// zero node counts left out).
 func (c RGConfig) String() string {
-	return fmt.Sprintf("requests:{node_num:%d} limits:{node_num:%d}", c.Requests, c.Limits)
+	var parts []string
+	limit := func(name string, n int32) string {
+		if n == 0 {
+			return name + ":{}"
+		}
+		return fmt.Sprintf("%s:{node_num:%d}", name, n)
+	}
+	if !c.NoRequests {
+		parts = append(parts, limit("requests", c.Requests))
+	}
+	if !c.NoLimits {
+		parts = append(parts, limit("limits", c.Limits))
+	}
+	for _, g := range c.TransferFrom {
+		parts = append(parts, fmt.Sprintf("transfer_from:{resource_group:%q}", g))
+	}
+	for _, g := range c.TransferTo {
+		parts = append(parts, fmt.Sprintf("transfer_to:{resource_group:%q}", g))
+	}
+	if len(c.NodeLabels) > 0 {
+		var ls []string
+		for _, l := range c.NodeLabels {
+			ls = append(ls, fmt.Sprintf("node_labels:{key:%q value:%q}", l.Key, l.Value))
+		}
+		parts = append(parts, "node_filter:{"+strings.Join(ls, " ")+"}")
+	}
+	return strings.Join(parts, " ")
 }
 
 // Equal reports whether two configurations are the same.
 func (c RGConfig) Equal(o RGConfig) bool {
 	return c.Requests == o.Requests && c.Limits == o.Limits && slices.Equal(c.TransferFrom, o.TransferFrom) && slices.Equal(c.TransferTo, o.TransferTo) &&
-		slices.Equal(c.NodeLabels, o.NodeLabels)
+		slices.Equal(c.NodeLabels, o.NodeLabels) && c.NoRequests == o.NoRequests && c.NoLimits == o.NoLimits
 }
 
 // RGNode is a query node of a resource group.

@@ -575,7 +575,8 @@ func (s *Server) GetIndexStatistics(ctx context.Context, req *milvuspb.GetIndexS
 		}
 		f := c.FieldByID(def.FieldID)
 		if f == nil {
-			return nil, errInvalidMsg("failed to get collection field: %d", def.FieldID)
+			// Milvus's bare fmt.Errorf (task_index.go:1120), code 65535.
+			return nil, errPlain("failed to get collection field: %d", def.FieldID)
 		}
 		p, err := s.d.Index.IndexProgress(ctx, def)
 		if err != nil {

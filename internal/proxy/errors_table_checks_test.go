@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"encoding/binary"
 	"math"
 	"strings"
@@ -122,6 +123,24 @@ func TestMilvusCheckErrorTable(t *testing.T) {
 			params := append(kv("anns_field", "st[ev]", "topk", "3"), kv(kvs...)...)
 			_, err = parseSearchRequest(DefaultLimits(), s, &milvuspb.SearchRequest{Nq: 1, SearchParams: params,
 				SearchInput: &milvuspb.SearchRequest_PlaceholderGroup{PlaceholderGroup: ph}}, nil)
+			return err
+		}
+	}
+	// structOnly is a collection whose only vector is the embedding list
+	// st[ev], as CreateCollection stores it.
+	structOnly := func() *model.Collection {
+		c := coll(pk())
+		c.Schema.StructArrayFields = []*schemapb.StructArrayFieldSchema{{Name: "st", Fields: []*schemapb.FieldSchema{
+			proto.Clone(embList).(*schemapb.FieldSchema)}}}
+		flattenStructArrays(c.Schema)
+		return c
+	}
+	// searchByIDs resolves a search by the key 1 with the search params kvs
+	// (the checks before the query of the rows).
+	searchByIDs := func(c func() *model.Collection, kvs ...string) func() error {
+		return func() error {
+			_, err := (&Server{}).resolveSearchByIDs(context.Background(), c(), nil, &milvuspb.SearchRequest{SearchParams: kv(kvs...),
+				SearchInput: &milvuspb.SearchRequest_Ids{Ids: &schemapb.IDs{IdField: &schemapb.IDs_IntId{IntId: &schemapb.LongArray{Data: []int64{1}}}}}})
 			return err
 		}
 	}
@@ -393,6 +412,19 @@ func TestMilvusCheckErrorTable(t *testing.T) {
 			return fd
 		}())), 1100, `field "tags" expects element type Int64 but request provides VarChar`},
 
+		// internal/proxy/validate_util.go:193 fillWithValue runs before
+		// checkAligned (:198): a nullable column whose data is not as long
+		// as its valid rows fails in fillWithNullValueImpl (:751). (A
+		// column as long as all rows passes here; Milvus refuses it too,
+		// docs/parity-audit.md "Work of task proxy9".)
+		{"nullable column shorter than its valid rows", func() error {
+			s := schema()
+			s.Fields = append(s.Fields, &schemapb.FieldSchema{FieldID: 102, Name: "n", DataType: schemapb.DataType_Int64, Nullable: true})
+			n := int64s("n", 1)
+			n.ValidData = []bool{true, true, false}
+			return insert(s, 3, false, int64s("id", 1, 2, 3), floats("vec", 8, make([]float32, 24)...), n)()
+		}, 1100, "the length of field is wrong: invalid parameter[expected=2][actual=1]"},
+
 		// internal/proxy/task_search.go validateIDsType
 		{"string IDs for an int64 key", func() error {
 			return checkIDsType(pk(), &schemapb.IDs{IdField: &schemapb.IDs_StrId{StrId: &schemapb.StringArray{Data: []string{"a"}}}})
@@ -404,6 +436,24 @@ func TestMilvusCheckErrorTable(t *testing.T) {
 		{"IDs for a key of another type", func() error {
 			return checkIDsType(dt(schemapb.DataType_Float), &schemapb.IDs{})
 		}, 1100, "unsupported primary key type: Float: invalid parameter[expected=int64 or varchar][actual=Float]"},
+
+		// internal/proxy/impl.go searchByPK (3514-3534): the anns field is
+		// deduced among typeutil.GetVectorFieldSchemas, embedding lists
+		// included, and an embedding list is refused.
+		{"search by IDs of an embedding list", searchByIDs(structOnly, "anns_field", "st[ev]"), 1100,
+			"array of vector is not supported for search by IDs: invalid parameter"},
+		{"search by IDs deducing the only embedding list", searchByIDs(structOnly), 1100,
+			"array of vector is not supported for search by IDs: invalid parameter"},
+		{"search by IDs deducing among a vector and an embedding list", searchByIDs(func() *model.Collection {
+			c := structOnly()
+			c.Schema.Fields = append(c.Schema.Fields, vec())
+			return c
+		}), 1100, "multiple vector fields exist, please specify anns_field in search_params: invalid parameter[expected=valid anns_field in search_params][actual=missing]"},
+		// Unreachable by a request (impl.go:3517): CreateCollection refuses
+		// a schema without any vector (task.go:413), embedding lists
+		// counted as in the deduction; called directly.
+		{"search by IDs without any vector field", searchByIDs(func() *model.Collection { return coll(pk()) }), 1100,
+			"no vector field found in schema: invalid parameter[expected=valid anns_field in search_params][actual=missing]"},
 
 		// internal/proxy/search_util.go parseRankParams, parseSearchInfo
 		{"rank params without a limit", func() error { _, err := parseRankParams(DefaultLimits(), schema(), nil); return err }, 65535,
@@ -424,6 +474,24 @@ func TestMilvusCheckErrorTable(t *testing.T) {
 			"group by search is not supported for vector array (embedding list) fields, fieldName:->st[ev]: invalid parameter[expected=][actual=]"},
 		{"grouping an element-level search", embSearch(commonpb.PlaceholderType_FloatVector, "group_by_field", "id"), 1100,
 			"group by search is not supported for vector array (embedding list) fields, fieldName:->st[ev]: invalid parameter[expected=][actual=]"},
+		// task_search.go:800-809: without anns_field the field is deduced
+		// before parseSearchInfo, among the vectors and the embedding
+		// lists (GetVectorFieldSchemas): a vector and an embedding list
+		// are two, so a grouped search is refused before step 7.
+		{"grouping without anns_field, a vector and an embedding list", func() error {
+			s := schema()
+			s.StructArrayFields = []*schemapb.StructArrayFieldSchema{{Name: "st", Fields: []*schemapb.FieldSchema{
+				proto.Clone(embList).(*schemapb.FieldSchema)}}}
+			flattenStructArrays(s)
+			ph, err := proto.Marshal(&commonpb.PlaceholderGroup{Placeholders: []*commonpb.PlaceholderValue{
+				{Tag: "$0", Type: commonpb.PlaceholderType_FloatVector, Values: [][]byte{make([]byte, 32)}}}})
+			if err != nil {
+				return err
+			}
+			_, err = parseSearchRequest(DefaultLimits(), s, &milvuspb.SearchRequest{Nq: 1, SearchParams: kv("topk", "3", "group_by_field", "id"),
+				SearchInput: &milvuspb.SearchRequest_PlaceholderGroup{PlaceholderGroup: ph}}, nil)
+			return err
+		}, 65535, "multiple anns_fields exist, please specify a anns_field in search_params"},
 		{"grouping an embedding list search by a missing field", embSearch(commonpb.PlaceholderType_FloatVector, "group_by_field", "nope"), 1700,
 			"groupBy field not found in schema"},
 		{"grouping a range search of an embedding list", embSearch(commonpb.PlaceholderType_FloatVector, "group_by_field", "id",

@@ -41,8 +41,10 @@ func (s *Server) resolveSearchByIDs(ctx context.Context, c *model.Collection, pa
 	annsName, _ := kvLookup(req.GetSearchParams(), annsFieldKey)
 	if annsName == "" {
 		var vecs []*schemapb.FieldSchema
+		// Milvus's typeutil.GetVectorFieldSchemas: embedding lists of
+		// struct array fields count (a collection of only those has one).
 		for _, f := range c.Schema.GetFields() {
-			if column.IsVector(f.GetDataType()) {
+			if column.IsVector(f.GetDataType()) || f.GetDataType() == schemapb.DataType_ArrayOfVector {
 				vecs = append(vecs, f)
 			}
 		}
@@ -59,7 +61,16 @@ func (s *Server) resolveSearchByIDs(ctx context.Context, c *model.Collection, pa
 	if field == nil {
 		return nil, errWithField(errs.ErrFieldNotFound, "field", annsName, "vector field not found in schema")
 	}
-	if !column.IsVector(field.GetDataType()) {
+	if field.GetDataType() == schemapb.DataType_ArrayOfVector {
+		return nil, errInvalidMsg("array of vector is not supported for search by IDs")
+	}
+	// A BM25 function's output is searched by the text of its input
+	// field, as Milvus's searchByPK does (the VarChar placeholder the
+	// function turns into query terms).
+	fetch, phType := field, placeholderType(field.GetDataType())
+	if fn, ok := bm25FunctionOf(c.Schema, field.GetFieldID()); ok {
+		fetch, phType = fn.Input, commonpb.PlaceholderType_VarChar
+	} else if !column.IsVector(field.GetDataType()) {
 		return nil, errInvalidMsg("field (%s) to search is not of vector data type", annsName)
 	}
 	pk := pkField(c)
@@ -71,7 +82,7 @@ func (s *Server) resolveSearchByIDs(ctx context.Context, c *model.Collection, pa
 		return nil, fmt.Errorf("search by ids: %w", err)
 	}
 	rows, err := s.queryShardsAt(ctx, c, filter, partIDs, req.GetConsistencyLevel(), req.GetUseDefaultConsistency(),
-		req.GetGuaranteeTimestamp(), 0, 0, 0, []int64{field.GetFieldID()}, false)
+		req.GetGuaranteeTimestamp(), 0, 0, 0, []int64{fetch.GetFieldID()}, false)
 	if err != nil {
 		return nil, err
 	}
@@ -95,17 +106,21 @@ func (s *Server) resolveSearchByIDs(ctx context.Context, c *model.Collection, pa
 	if len(missing) > 0 {
 		return nil, errInvalidMsg("some of the provided primary key IDs do not exist: missing IDs = %v", missing)
 	}
-	vecs := rows.Fields[field.GetFieldID()]
+	vecs := rows.Fields[fetch.GetFieldID()]
 	if vecs == nil {
-		return nil, errWithField(errs.ErrFieldNotFound, "field", annsName, "field not found in query result")
+		return nil, errWithField(errs.ErrFieldNotFound, "field", fetch.GetName(), "field not found in query result")
 	}
 	valid := make([]bool, n)
-	ph := &commonpb.PlaceholderValue{Tag: "$0", Type: placeholderType(field.GetDataType())}
+	ph := &commonpb.PlaceholderValue{Tag: "$0", Type: phType}
 	for qi, row := range order {
 		if vecs.IsNull(row) {
 			continue
 		}
 		valid[qi] = true
+		if texts, ok := vecs.(*column.Scalar[string]); ok {
+			ph.Values = append(ph.Values, []byte(texts.Data[row]))
+			continue
+		}
 		ph.Values = append(ph.Values, vectorBytes(vecs, row))
 	}
 	group, err := proto.Marshal(&commonpb.PlaceholderGroup{Placeholders: []*commonpb.PlaceholderValue{ph}})

@@ -96,6 +96,13 @@ func TestSearchRequestRules(t *testing.T) {
 	F := commonpb.PlaceholderType_FloatVector
 
 	f("no anns_field, several vectors", sdkSearch(t, F, nil, q), l2Index, 65535, "multiple anns_fields exist, please specify a anns_field in search_params")
+	// Milvus 2.6 task_search.go:800-809 tryGeneratePlan deduces the anns
+	// field before parseSearchInfo reads group_by_field: a grouped search
+	// without anns_field gets the same errors.New (65535).
+	f("group by, no anns_field, several vectors", sdkSearch(t, F, map[string]string{"group_by_field": "title"}, q), l2Index, 65535,
+		"multiple anns_fields exist, please specify a anns_field in search_params")
+	f("group by a missing field, no anns_field, several vectors", sdkSearch(t, F, map[string]string{"group_by_field": "nope_nope"}, q), l2Index, 65535,
+		"multiple anns_fields exist, please specify a anns_field in search_params")
 	f("nq 0", sdkSearch(t, F, vec), l2Index, 65535, "nq [0] is invalid, nq (number of search vector per search request) should be in range [1, 16384], but got 0")
 	f("unknown anns_field", sdkSearch(t, F, with("anns_field", "nope"), q), l2Index, 65535, "failed to get field schema by name: fieldName(nope) not found")
 	f("dynamic anns_field", sdkSearch(t, F, with("anns_field", "$meta"), q), l2Index, 65535, "fieldName($meta) not found")

@@ -68,6 +68,9 @@ func rgIllegal(name string, cfg RGConfig, reason string) error {
 }
 
 func (s *Server) validateRGLocked(name string, cfg RGConfig) error {
+	if cfg.NoRequests || cfg.NoLimits {
+		return rgIllegal(name, cfg, "requests or limits is required")
+	}
 	if cfg.Requests < 0 || cfg.Limits < 0 {
 		return rgIllegal(name, cfg, "node num in `requests` or `limits` should not less than 0")
 	}
@@ -164,8 +167,13 @@ func (s *Server) DropResourceGroup(ctx context.Context, name string) error {
 	if g.Config.Limits != 0 {
 		return errs.InvalidParameterValue("not empty resource group", name, "resource group's limits node num is not 0")
 	}
-	if len(g.Nodes) > 0 {
-		return errs.InvalidParameterValue("not empty resource group", fmt.Sprintf("node %d is still in the resource group", g.Nodes[0]))
+	// Milvus checks the live nodes labelled for the group
+	// (validateResourceGroupIsDeletable); a group with limits 0 holds no
+	// other node.
+	for _, n := range slices.Concat(g.Nodes, s.liveNodesLocked()) {
+		if slices.Contains(g.Nodes, n) || s.labels[n][LabelResourceGroup] == name {
+			return errs.InvalidParameterValue("not empty resource group", fmt.Sprintf("node %d is still in the resource group", n))
+		}
 	}
 	for _, rs := range s.replicas {
 		for _, r := range rs {
@@ -313,14 +321,23 @@ func (s *Server) TransferReplica(ctx context.Context, source, target string, col
 	return s.applyNodesLocked(ctx)
 }
 
-// acceptsLocked is Milvus's ResourceGroup.AcceptNode: the default group
-// takes any node; another group any node when it has no node filter, else
-// only a node carrying every label of the filter.
+// LabelResourceGroup is the server label that binds a query node to a
+// resource group (Milvus's sessionutil.LabelResourceGroup, set by
+// MILVUS_SERVER_LABEL_RESOURCE_GROUP).
+const LabelResourceGroup = "RESOURCE_GROUP"
+
+// acceptsLocked is Milvus's ResourceGroup.AcceptNode: a node labelled for
+// a resource group only that group; the default group takes any other
+// node; another group any node when it has no node filter, else only a
+// node carrying every label of the filter.
 func (s *Server) acceptsLocked(g *resourceGroup, node int64) bool {
+	labels := s.labels[node]
+	if own := labels[LabelResourceGroup]; own != "" && own != g.Name {
+		return false
+	}
 	if g.Name == DefaultResourceGroup {
 		return true
 	}
-	labels := s.labels[node]
 	for _, l := range g.Config.NodeLabels {
 		if v, ok := labels[l.Key]; !ok || v != l.Value {
 			return false
@@ -395,7 +412,12 @@ func (s *Server) assignGroupsLocked() bool {
 		if s.groupOfLocked(n) != "" {
 			continue
 		}
-		g := deficit(n)
+		// Milvus's mustSelectAssignIncomingNodeTargetRG: a labelled node
+		// goes to its own group (created when missing), whatever else.
+		g := s.labelledGroupLocked(n)
+		if g == nil {
+			g = deficit(n)
+		}
 		if g == nil {
 			g = s.rgs[DefaultResourceGroup]
 		}
@@ -418,21 +440,34 @@ func (s *Server) assignGroupsLocked() bool {
 		changed = true
 	}
 	// Excess over limits goes back.
+	// target is where an excess node n of g goes (nil: nowhere, as a node
+	// labelled for g).
+	target := func(g *resourceGroup, n int64) *resourceGroup {
+		for _, t := range g.Config.TransferTo {
+			if o, ok := s.rgs[t]; ok && len(o.Nodes) < int(o.Config.Limits) && s.acceptsLocked(o, n) {
+				return o
+			}
+		}
+		if d := deficit(n); d != nil {
+			return d
+		}
+		if def := s.rgs[DefaultResourceGroup]; s.acceptsLocked(def, n) {
+			return def
+		}
+		return nil
+	}
 	for _, name := range names {
 		g := s.rgs[name]
 		for len(g.Nodes) > int(g.Config.Limits) {
-			n := slices.Max(g.Nodes)
-			to := s.rgs[DefaultResourceGroup]
-			if d := deficit(n); d != nil {
-				to = d
-			}
-			for _, t := range g.Config.TransferTo {
-				if o, ok := s.rgs[t]; ok && len(o.Nodes) < int(o.Config.Limits) && s.acceptsLocked(o, n) {
-					to = o
+			var n int64
+			var to *resourceGroup
+			for _, c := range slices.Backward(slices.Sorted(slices.Values(g.Nodes))) { // highest first
+				if t := target(g, c); t != nil && t != g {
+					n, to = c, t
 					break
 				}
 			}
-			if to == g {
+			if to == nil {
 				break
 			}
 			move(g, to, n)
@@ -475,6 +510,28 @@ func (s *Server) assignGroupsLocked() bool {
 		slices.Sort(g.Nodes)
 	}
 	return changed
+}
+
+// labelledGroupLocked is the group a node's RESOURCE_GROUP label names,
+// created (requests 0, limits the default capacity, as Milvus's
+// createResourceGroupIfNotExists) when missing; nil for an unlabelled node
+// or a group that cannot be created (the resource group limit).
+func (s *Server) labelledGroupLocked(node int64) *resourceGroup {
+	name := s.labels[node][LabelResourceGroup]
+	if name == "" {
+		return nil
+	}
+	if g, ok := s.rgs[name]; ok {
+		return g
+	}
+	if len(s.rgs) >= maxResourceGroups {
+		s.logger.Warn("resource group of a labelled node not created: too many groups", "group", name, "node", node)
+		return nil
+	}
+	g := &resourceGroup{Name: name, Config: RGConfig{Limits: defaultRGCapacity}}
+	s.rgs[name] = g
+	s.logger.Info("resource group created for a labelled node", "group", name, "node", node)
+	return g
 }
 
 // applyNodesLocked redistributes nodes over the groups, saves the groups,

@@ -376,3 +376,106 @@ func TestResourceGroupNodeFilter(t *testing.T) {
 		t.Fatalf("za (zone=a, disk=hdd) has %v, want none", got)
 	}
 }
+
+// TestResourceGroupLabelledNode: a query node labelled
+// RESOURCE_GROUP=<name> (MILVUS_SERVER_LABEL_RESOURCE_GROUP) goes to that
+// group, created when missing, and to no other, as Milvus 2.6's resource
+// manager places it (resource_manager.go assignIncomingNode,
+// resource_group.go AcceptNode); the group cannot be dropped while the
+// node is alive (validateResourceGroupIsDeletable).
+func TestResourceGroupLabelledNode(t *testing.T) {
+	c := newCluster(t)
+	set := &nodeSet{m: map[int64]*querynode.Server{}}
+	for _, id := range []int64{11, 12, 13} {
+		c.startNode(t, set, id)
+	}
+	store := kv.NewMemory()
+	t.Cleanup(func() { store.Close() })
+	qc := must(New(c.ctx, Deps{KV: store, Data: c.data, Indexes: c.icoord, Nodes: set, IDs: c.root, Collections: c.root}))
+	nodes := infos(11, 12, 13)
+	nodes[0].Labels = map[string]string{LabelResourceGroup: "rgl"}
+	if err := qc.SetNodes(c.ctx, nodes); err != nil {
+		t.Fatal(err)
+	}
+	nodesOf := func(rg string) []int64 {
+		var out []int64
+		for _, n := range must(qc.DescribeResourceGroup(bg, rg)).Nodes {
+			out = append(out, n.ID)
+		}
+		return out
+	}
+	if got := must(qc.DescribeResourceGroup(bg, "rgl")).Config; !got.Equal(RGConfig{Limits: defaultRGCapacity}) {
+		t.Fatalf("created group's config %v, want requests 0, limits %d", got, defaultRGCapacity)
+	}
+	if got := nodesOf("rgl"); !slices.Equal(got, []int64{11}) {
+		t.Fatalf("rgl has %v, want [11]", got)
+	}
+	if got := nodesOf(DefaultResourceGroup); !slices.Equal(got, []int64{12, 13}) {
+		t.Fatalf("default has %v, want [12 13]", got)
+	}
+	// A group asking for three nodes gets the two unlabelled ones only.
+	if err := qc.CreateResourceGroup(c.ctx, "big", RGConfig{Requests: 3, Limits: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if got := nodesOf("big"); !slices.Equal(got, []int64{12, 13}) {
+		t.Fatalf("big has %v, want [12 13]", got)
+	}
+	// Limits 0: the labelled node has nowhere else to go and stays.
+	if err := qc.UpdateResourceGroups(c.ctx, map[string]RGConfig{"rgl": {}, "big": {}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := nodesOf("rgl"); !slices.Equal(got, []int64{11}) {
+		t.Fatalf("rgl with limits 0 has %v, want [11]", got)
+	}
+	if got := nodesOf(DefaultResourceGroup); !slices.Equal(got, []int64{12, 13}) {
+		t.Fatalf("default has %v, want [12 13]", got)
+	}
+	err := qc.DropResourceGroup(c.ctx, "rgl")
+	if want := "invalid parameter[expected=not empty resource group][actual=node 11 is still in the resource group]"; err == nil || err.Error() != want {
+		t.Fatalf("drop rgl with its labelled node alive: %v, want %q", err, want)
+	}
+	// The labelled node leaves: the group can go.
+	if err := qc.SetNodes(c.ctx, nodes[1:]); err != nil {
+		t.Fatal(err)
+	}
+	if err := qc.DropResourceGroup(c.ctx, "rgl"); err != nil {
+		t.Fatalf("drop rgl after its node left: %v", err)
+	}
+	// It comes back: the group is created again.
+	if err := qc.SetNodes(c.ctx, nodes); err != nil {
+		t.Fatal(err)
+	}
+	if got := nodesOf("rgl"); !slices.Equal(got, []int64{11}) {
+		t.Fatalf("rgl after the node came back has %v, want [11]", got)
+	}
+}
+
+// TestResourceGroupConfigRequired: a configuration without requests or
+// limits is refused, on create and on update, with Milvus's text
+// (resource_manager.go validateResourceGroupConfig).
+func TestResourceGroupConfigRequired(t *testing.T) {
+	c := newCluster(t)
+	store := kv.NewMemory()
+	t.Cleanup(func() { store.Close() })
+	qc := must(New(c.ctx, Deps{KV: store, Data: c.data, Indexes: c.icoord, Nodes: &nodeSet{m: map[int64]*querynode.Server{}}, IDs: c.root, Collections: c.root}))
+	for _, tc := range []struct {
+		cfg  RGConfig
+		want string
+	}{
+		{RGConfig{Limits: 1, NoRequests: true}, "requests or limits is required: resource group illegal config[rg=g][config=limits:{node_num:1}]"},
+		{RGConfig{Requests: 2, NoLimits: true, TransferFrom: []string{DefaultResourceGroup}},
+			`requests or limits is required: resource group illegal config[rg=g][config=requests:{node_num:2} transfer_from:{resource_group:"__default_resource_group"}]`},
+		{RGConfig{NoRequests: true, NoLimits: true}, "requests or limits is required: resource group illegal config[rg=g][config=]"},
+	} {
+		if err := qc.CreateResourceGroup(c.ctx, "g", tc.cfg); err == nil || err.Error() != tc.want || !errors.Is(err, errs.ErrResourceGroupIllegalConfig) {
+			t.Errorf("create with %+v: %v\nwant %s", tc.cfg, err, tc.want)
+		}
+	}
+	if err := qc.CreateResourceGroup(c.ctx, "g", RGConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	want := "requests or limits is required: resource group illegal config[rg=g][config=requests:{}]"
+	if err := qc.UpdateResourceGroups(c.ctx, map[string]RGConfig{"g": {NoLimits: true}}); err == nil || err.Error() != want {
+		t.Errorf("update without limits: %v\nwant %s", err, want)
+	}
+}

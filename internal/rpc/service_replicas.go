@@ -121,8 +121,15 @@ func validateRGName(name string) error {
 // maxNameLength is proxy.maxNameLength.
 const maxNameLength = 255
 
+// rgConfigOf converts a request's configuration; a request without one
+// asks for Milvus's default (0 requests, 0 limits: "compatible with old
+// client", ddl_callbacks_alter_resource_group.go), one without requests or
+// limits is marked so that the query coordinator refuses it as Milvus does.
 func rgConfigOf(c *rgpb.ResourceGroupConfig) contract.RGConfig {
 	out := contract.RGConfig{Requests: c.GetRequests().GetNodeNum(), Limits: c.GetLimits().GetNodeNum()}
+	if c != nil {
+		out.NoRequests, out.NoLimits = c.GetRequests() == nil, c.GetLimits() == nil
+	}
 	for _, t := range c.GetTransferFrom() {
 		out.TransferFrom = append(out.TransferFrom, t.GetResourceGroup())
 	}
@@ -176,7 +183,11 @@ func (s *Service) UpdateResourceGroups(ctx context.Context, req *milvuspb.Update
 			if err := validateRGName(name); err != nil {
 				return err
 			}
-			groups[name] = rgConfigOf(cfg)
+			c := rgConfigOf(cfg)
+			if cfg == nil { // no default here: Milvus validates the nil config as given
+				c.NoRequests, c.NoLimits = true, true
+			}
+			groups[name] = c
 		}
 		return rg.UpdateResourceGroups(ctx, groups)
 	})

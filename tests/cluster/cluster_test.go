@@ -102,8 +102,9 @@ func flow(t *testing.T, ctx context.Context, cli *milvusclient.Client, name stri
 	return flowReplicas(t, ctx, cli, name, n, 1)
 }
 
-// flowReplicas is flow loading the collection in replicas copies.
-func flowReplicas(t *testing.T, ctx context.Context, cli *milvusclient.Client, name string, n, replicas int) [][]float32 {
+// flowReplicas is flow loading the collection in replicas copies, into
+// the resource groups given (none: the default group).
+func flowReplicas(t *testing.T, ctx context.Context, cli *milvusclient.Client, name string, n, replicas int, groups ...string) [][]float32 {
 	t.Helper()
 	schema := entity.NewSchema().WithName(name).
 		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
@@ -138,7 +139,11 @@ func flowReplicas(t *testing.T, ctx context.Context, cli *milvusclient.Client, n
 	if err := it.Await(ctx); err != nil {
 		t.Fatalf("index await: %v", err)
 	}
-	lt, err := cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(name).WithReplica(replicas))
+	lo := milvusclient.NewLoadCollectionOption(name).WithReplica(replicas)
+	if len(groups) > 0 {
+		lo = lo.WithResourceGroup(groups...)
+	}
+	lt, err := cli.LoadCollection(ctx, lo)
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}

@@ -33,7 +33,8 @@ func RegisterResourceGroups(g *grpc.Server, src rgSource) {
 }
 
 func toRGConfig(c *pb.RGConfig) contract.RGConfig {
-	out := contract.RGConfig{Requests: c.GetRequests(), Limits: c.GetLimits(), TransferFrom: c.GetTransferFrom(), TransferTo: c.GetTransferTo()}
+	out := contract.RGConfig{Requests: c.GetRequests(), Limits: c.GetLimits(), TransferFrom: c.GetTransferFrom(), TransferTo: c.GetTransferTo(),
+		NoRequests: c.GetNoRequests(), NoLimits: c.GetNoLimits()}
 	for _, l := range c.GetNodeLabels() {
 		out.NodeLabels = append(out.NodeLabels, contract.NodeLabel{Key: l.GetKey(), Value: l.GetValue()})
 	}
@@ -41,7 +42,8 @@ func toRGConfig(c *pb.RGConfig) contract.RGConfig {
 }
 
 func fromRGConfig(c contract.RGConfig) *pb.RGConfig {
-	out := &pb.RGConfig{Requests: c.Requests, Limits: c.Limits, TransferFrom: c.TransferFrom, TransferTo: c.TransferTo}
+	out := &pb.RGConfig{Requests: c.Requests, Limits: c.Limits, TransferFrom: c.TransferFrom, TransferTo: c.TransferTo,
+		NoRequests: c.NoRequests, NoLimits: c.NoLimits}
 	for _, l := range c.NodeLabels {
 		out.NodeLabels = append(out.NodeLabels, &pb.NodeLabel{Key: l.Key, Value: l.Value})
 	}

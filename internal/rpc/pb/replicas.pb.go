@@ -538,7 +538,11 @@ type RGConfig struct {
 	TransferFrom []string               `protobuf:"bytes,3,rep,name=transfer_from,json=transferFrom,proto3" json:"transfer_from,omitempty"`
 	TransferTo   []string               `protobuf:"bytes,4,rep,name=transfer_to,json=transferTo,proto3" json:"transfer_to,omitempty"`
 	// node_filter.node_labels, in the request's order
-	NodeLabels    []*NodeLabel `protobuf:"bytes,5,rep,name=node_labels,json=nodeLabels,proto3" json:"node_labels,omitempty"`
+	NodeLabels []*NodeLabel `protobuf:"bytes,5,rep,name=node_labels,json=nodeLabels,proto3" json:"node_labels,omitempty"`
+	// the request left requests / limits out (Milvus refuses it:
+	// "requests or limits is required")
+	NoRequests    bool `protobuf:"varint,6,opt,name=no_requests,json=noRequests,proto3" json:"no_requests,omitempty"`
+	NoLimits      bool `protobuf:"varint,7,opt,name=no_limits,json=noLimits,proto3" json:"no_limits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -606,6 +610,20 @@ func (x *RGConfig) GetNodeLabels() []*NodeLabel {
 		return x.NodeLabels
 	}
 	return nil
+}
+
+func (x *RGConfig) GetNoRequests() bool {
+	if x != nil {
+		return x.NoRequests
+	}
+	return false
+}
+
+func (x *RGConfig) GetNoLimits() bool {
+	if x != nil {
+		return x.NoLimits
+	}
+	return false
 }
 
 type NodeLabel struct {
@@ -1178,7 +1196,7 @@ const file_replicas_proto_rawDesc = "" +
 	"\vsegment_ids\x18\x04 \x03(\x03R\n" +
 	"segmentIds\"J\n" +
 	"\x13LoadBalanceResponse\x123\n" +
-	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\"\xc2\x01\n" +
+	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\"\x80\x02\n" +
 	"\bRGConfig\x12\x1a\n" +
 	"\brequests\x18\x01 \x01(\x05R\brequests\x12\x16\n" +
 	"\x06limits\x18\x02 \x01(\x05R\x06limits\x12#\n" +
@@ -1186,7 +1204,10 @@ const file_replicas_proto_rawDesc = "" +
 	"\vtransfer_to\x18\x04 \x03(\tR\n" +
 	"transferTo\x12<\n" +
 	"\vnode_labels\x18\x05 \x03(\v2\x1b.milvago.internal.NodeLabelR\n" +
-	"nodeLabels\"3\n" +
+	"nodeLabels\x12\x1f\n" +
+	"\vno_requests\x18\x06 \x01(\bR\n" +
+	"noRequests\x12\x1b\n" +
+	"\tno_limits\x18\a \x01(\bR\bnoLimits\"3\n" +
 	"\tNodeLabel\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\"S\n" +

@@ -50,9 +50,7 @@ func (h *Handler) write(ctx context.Context, c *call, upsert bool) (any, error) 
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if r.Data == nil {
-		return nil, required("data", "")
-	}
+	// bind checked collectionName and data (CollectionDataReq).
 	schema, err := h.schemaOf(ctx, c.db, r.CollectionName)
 	if err != nil {
 		return nil, err

@@ -329,16 +329,6 @@ func (c *call) decode(v any) error {
 	return nil
 }
 
-// required returns errMissingParam unless every named value is set.
-func required(pairs ...string) error {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if pairs[i+1] == "" {
-			return restErr(errMissingParam, "Key: '%s' Error:Field validation for '%s' failed on the 'required' tag", pairs[i], pairs[i])
-		}
-	}
-	return nil
-}
-
 // corsHeaders are the headers Milvus's RequestHandlerFunc sets on every
 // answer (httpserver/utils.go:2080-2084); Strict-Transport-Security is
 // only set with http.enableHSTS, off by default, which Milvago does not

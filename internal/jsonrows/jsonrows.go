@@ -26,6 +26,10 @@ type Options struct {
 	// Missing is the error for a missing or null value of a field that is
 	// neither nullable nor has a default value.
 	Missing func(row int, field string) error
+	// Fill, when set, gives the value a missing or null field (neither
+	// nullable nor defaulted) takes instead of Missing's error; nil means
+	// none (Milvus's REST converts an absent VarChar as "").
+	Fill func(f *schemapb.FieldSchema) json.RawMessage
 	// Unknown is the error for a key that is not a field when the schema
 	// has no dynamic field; nil skips such keys.
 	Unknown func(row int, key string) error
@@ -96,7 +100,12 @@ func ToColumns(schema *schemapb.CollectionSchema, n int, row func(i int) (map[st
 					appendNull(t.col)
 					continue
 				}
-				return nil, opts.Missing(i, t.f.GetName())
+				if opts.Fill == nil {
+					return nil, opts.Missing(i, t.f.GetName())
+				}
+				if v = opts.Fill(t.f); v == nil {
+					return nil, opts.Missing(i, t.f.GetName())
+				}
 			}
 			if err := appendValue(t.col, t.f, t.dim, v); err != nil {
 				return nil, fmt.Errorf("row %d: field %s: %v", i, t.f.GetName(), err)

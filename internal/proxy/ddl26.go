@@ -310,6 +310,12 @@ func checkAlterCollection(c *model.Collection, isLoaded bool, props []*commonpb.
 	if len(props) > 0 && len(deleteKeys) > 0 {
 		return errInvalidMsg("cannot provide both DeleteKeys and ExtraParams")
 	}
+	if len(props) == 0 && len(deleteKeys) == 0 {
+		// Milvus's proxy lets it through; its rootcoord refuses it
+		// (ddl_callbacks_alter_collection_properties.go:35-37), and no
+		// other check of either place applies to an empty request.
+		return errInvalidMsg("no properties or delete keys provided")
+	}
 	name := c.Name
 	if len(props) > 0 {
 		_, mmap := kvLookup(props, mmapEnabledKey)

@@ -561,13 +561,12 @@ func TestMilvusCheckErrorTable(t *testing.T) {
 			_, err := toColumn(nil, f, 1, true)
 			return err
 		}, 1100, "array type not support default value: invalid parameter[expected=not set default value][actual=]"},
-		// internal/proxy/task_index.go (the field of an index)
-		{"index without a field name, two vectors", func() error {
-			v2 := vec()
-			v2.FieldID, v2.Name = 105, "vec2"
-			_, err := indexField(coll(pk(), vec(), v2), "")
+		// internal/proxy/task_index.go:599-603 (an empty name is a name no
+		// field has; without a dynamic field: a bare fmt.Errorf)
+		{"index without a field name", func() error {
+			_, err := indexField(coll(pk(), vec()), "")
 			return err
-		}, 1100, "the field name is required when the collection has 2 vector fields"},
+		}, 65535, "cannot create index on non-exist field: "},
 		// internal/proxy/task_index.go (json_path of another field)
 		{"json_path of another field", func() error {
 			j := &schemapb.FieldSchema{FieldID: 105, Name: "j", DataType: schemapb.DataType_JSON}

@@ -87,29 +87,19 @@ func (s *Server) CreateIndex(ctx context.Context, req *milvuspb.CreateIndexReque
 	return s.d.Index.CreateIndex(ctx, contract.CreateIndexRequest{Collection: c, Field: field, Name: name, Params: params, UserParams: user})
 }
 
-// indexField finds the field to index; an empty name picks the only vector field.
+// indexField finds the field to index.
 func indexField(c *model.Collection, name string) (*schemapb.FieldSchema, error) {
-	if name != "" {
-		f := c.Field(name)
-		if f == nil {
-			f = dynamicField(c.Schema) // Milvus's GetFieldFromNameDefaultJSON
-		}
-		if f == nil {
-			// Milvus's getIndexedFieldAndFunction: a bare fmt.Errorf (65535).
-			return nil, errs.Plain("cannot create index on non-exist field: %s", name)
-		}
-		return f, nil
+	// Milvus's getIndexedFieldAndFunction (task_index.go:592-603): a name
+	// no field has, "" included, is the dynamic field when there is one.
+	f := c.Field(name)
+	if f == nil {
+		f = dynamicField(c.Schema) // Milvus's GetFieldFromNameDefaultJSON
 	}
-	var vec []*schemapb.FieldSchema
-	for _, f := range c.Schema.GetFields() {
-		if column.IsVector(f.GetDataType()) {
-			vec = append(vec, f)
-		}
+	if f == nil {
+		// a bare fmt.Errorf (65535).
+		return nil, errs.Plain("cannot create index on non-exist field: %s", name)
 	}
-	if len(vec) != 1 {
-		return nil, errs.InvalidParameter("the field name is required when the collection has %d vector fields", len(vec))
-	}
-	return vec[0], nil
+	return f, nil
 }
 
 // flattenIndexParams turns CreateIndex's extra params into one map:

@@ -62,7 +62,9 @@ func (s *Server) requireLoaded(ctx context.Context, c *model.Collection, partIDs
 		}
 		for _, p := range partIDs {
 			if !containsID(st.Partitions, p) {
-				return errs.PartitionNotFound(p, "partition not loaded")
+				// Milvus's delegator refuses a partition its
+				// distribution does not hold (delegator/distribution.go:197-201).
+				return errs.PartitionNotLoaded(p)
 			}
 		}
 	}

@@ -110,6 +110,9 @@ func (s *Server) ReleaseCollection(ctx context.Context, collectionID int64) erro
 // ReleasePartitions stops serving some partitions; releasing every loaded
 // partition releases the collection.
 func (s *Server) ReleasePartitions(ctx context.Context, c *model.Collection, partitions []int64) error {
+	if len(partitions) == 0 { // Milvus's querycoordv2 services.go:337-342, before the load state
+		return errs.InvalidParameterValue("any partition", "empty partition list")
+	}
 	s.mu.Lock()
 	li, ok := s.loaded[c.ID]
 	if !ok {

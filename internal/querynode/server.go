@@ -287,7 +287,7 @@ func (s *Server) partitionsFor(collectionID int64, requested []int64) (map[int64
 	out := map[int64]bool{}
 	for _, p := range requested {
 		if c.partitions != nil && !c.partitions[p] {
-			return nil, fmt.Errorf("partition %d: %w", p, errs.ErrPartitionNotLoaded)
+			return nil, errs.PartitionNotLoaded(p) // Milvus's delegator: partition not loaded[partition=ID]
 		}
 		out[p] = true
 	}

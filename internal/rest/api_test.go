@@ -220,7 +220,11 @@ func TestAPI(t *testing.T) {
 		if s := c.ok("/collections/get_stats", map[string]any{"collectionName": "full"}).(map[string]any); s["rowCount"] == nil {
 			t.Fatalf("stats: %v", s)
 		}
-		c.fails("/entities/get", map[string]any{"collectionName": "full", "id": 5}, "1806")
+		// Milvus's convertRange reads a VarChar key that is not a string as
+		// "" (gjson's Str): no error, no row.
+		if n := c.rows("/entities/get", map[string]any{"collectionName": "full", "id": 5}); len(n) != 0 {
+			t.Fatalf("get of a number key in a VarChar collection: %v", n)
+		}
 		c.ok("/collections/alter_properties", map[string]any{"collectionName": "full", "properties": map[string]any{"collection.ttl.seconds": 3600}})
 		// Every collection has a "timezone" property (Milvus sets it at creation).
 		withoutZone := func(props []any) []any {

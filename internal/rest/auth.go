@@ -319,9 +319,6 @@ func (h *Handler) rbacRoutes() map[string]endpoint {
 			if err := c.decode(&r); err != nil {
 				return nil, err
 			}
-			if err := required("UserName", r.UserName, "RoleName", r.RoleName); err != nil {
-				return nil, err
-			}
 			return status(h.rbac.OperateUserRole(ctx, &milvuspb.OperateUserRoleRequest{Username: r.UserName, RoleName: r.RoleName, Type: t}))
 		}
 	}
@@ -329,9 +326,6 @@ func (h *Handler) rbacRoutes() map[string]endpoint {
 		return func(ctx context.Context, c *call) (any, error) {
 			var r roleReq
 			if err := c.decode(&r); err != nil {
-				return nil, err
-			}
-			if err := required("RoleName", r.RoleName, "ObjectType", r.ObjectType, "ObjectName", r.ObjectName, "Privilege", r.Privilege); err != nil {
 				return nil, err
 			}
 			return status(h.rbac.OperatePrivilege(ctx, &milvuspb.OperatePrivilegeRequest{Type: t, Entity: &milvuspb.GrantEntity{
@@ -345,9 +339,6 @@ func (h *Handler) rbacRoutes() map[string]endpoint {
 			if err := c.decode(&r); err != nil {
 				return nil, err
 			}
-			if err := required("RoleName", r.RoleName, "Privilege", r.Privilege); err != nil {
-				return nil, err
-			}
 			return status(h.rbac.OperatePrivilegeV2(ctx, &milvuspb.OperatePrivilegeV2Request{Type: t, Role: &milvuspb.RoleEntity{Name: r.RoleName},
 				Grantor: &milvuspb.GrantorEntity{Privilege: &milvuspb.PrivilegeEntity{Name: r.Privilege}}, DbName: r.DBName, CollectionName: r.CollectionName}))
 		}
@@ -356,9 +347,6 @@ func (h *Handler) rbacRoutes() map[string]endpoint {
 		return func(ctx context.Context, c *call) (any, error) {
 			var r groupReq
 			if err := c.decode(&r); err != nil {
-				return nil, err
-			}
-			if err := required("PrivilegeGroupName", r.Name); err != nil {
 				return nil, err
 			}
 			req := &milvuspb.OperatePrivilegeGroupRequest{GroupName: r.Name, Type: t}
@@ -384,9 +372,6 @@ func (h *Handler) rbacRoutes() map[string]endpoint {
 			if err := c.decode(&r); err != nil {
 				return nil, err
 			}
-			if err := required("UserName", r.UserName); err != nil {
-				return nil, err
-			}
 			resp, err := h.rbac.SelectUser(ctx, &milvuspb.SelectUserRequest{User: &milvuspb.UserEntity{Name: r.UserName}, IncludeRoleInfo: true})
 			if err == nil {
 				err = rpc.ErrorOf(resp.GetStatus())
@@ -409,17 +394,11 @@ func (h *Handler) rbacRoutes() map[string]endpoint {
 			if err := c.decode(&r); err != nil {
 				return nil, err
 			}
-			if err := required("UserName", r.UserName, "Password", r.Password); err != nil {
-				return nil, err
-			}
 			return status(h.rbac.CreateCredential(ctx, &milvuspb.CreateCredentialRequest{Username: r.UserName, Password: b64(r.Password)}))
 		},
 		"/users/update_password": func(ctx context.Context, c *call) (any, error) {
 			var r userReq
 			if err := c.decode(&r); err != nil {
-				return nil, err
-			}
-			if err := required("UserName", r.UserName, "Password", r.Password, "NewPassword", r.NewPassword); err != nil {
 				return nil, err
 			}
 			return status(h.rbac.UpdateCredential(ctx, &milvuspb.UpdateCredentialRequest{Username: r.UserName,
@@ -428,9 +407,6 @@ func (h *Handler) rbacRoutes() map[string]endpoint {
 		"/users/drop": func(ctx context.Context, c *call) (any, error) {
 			var r userReq
 			if err := c.decode(&r); err != nil {
-				return nil, err
-			}
-			if err := required("UserName", r.UserName); err != nil {
 				return nil, err
 			}
 			return status(h.rbac.DeleteCredential(ctx, &milvuspb.DeleteCredentialRequest{Username: r.UserName}))
@@ -456,9 +432,6 @@ func (h *Handler) rbacRoutes() map[string]endpoint {
 			if err := c.decode(&r); err != nil {
 				return nil, err
 			}
-			if err := required("RoleName", r.RoleName); err != nil {
-				return nil, err
-			}
 			resp, err := h.rbac.SelectGrant(ctx, &milvuspb.SelectGrantRequest{Entity: &milvuspb.GrantEntity{Role: &milvuspb.RoleEntity{Name: r.RoleName}, DbName: c.db}})
 			if err == nil {
 				err = rpc.ErrorOf(resp.GetStatus())
@@ -478,17 +451,11 @@ func (h *Handler) rbacRoutes() map[string]endpoint {
 			if err := c.decode(&r); err != nil {
 				return nil, err
 			}
-			if err := required("RoleName", r.RoleName); err != nil {
-				return nil, err
-			}
 			return status(h.rbac.CreateRole(ctx, &milvuspb.CreateRoleRequest{Entity: &milvuspb.RoleEntity{Name: r.RoleName}}))
 		},
 		"/roles/drop": func(ctx context.Context, c *call) (any, error) {
 			var r roleReq
 			if err := c.decode(&r); err != nil {
-				return nil, err
-			}
-			if err := required("RoleName", r.RoleName); err != nil {
 				return nil, err
 			}
 			return status(h.rbac.DropRole(ctx, &milvuspb.DropRoleRequest{RoleName: r.RoleName}))
@@ -520,17 +487,11 @@ func (h *Handler) rbacRoutes() map[string]endpoint {
 			if err := c.decode(&r); err != nil {
 				return nil, err
 			}
-			if err := required("PrivilegeGroupName", r.Name); err != nil {
-				return nil, err
-			}
 			return status(h.rbac.CreatePrivilegeGroup(ctx, &milvuspb.CreatePrivilegeGroupRequest{GroupName: r.Name}))
 		},
 		"/privilege_groups/drop": func(ctx context.Context, c *call) (any, error) {
 			var r groupReq
 			if err := c.decode(&r); err != nil {
-				return nil, err
-			}
-			if err := required("PrivilegeGroupName", r.Name); err != nil {
 				return nil, err
 			}
 			return status(h.rbac.DropPrivilegeGroup(ctx, &milvuspb.DropPrivilegeGroupRequest{GroupName: r.Name}))

@@ -35,7 +35,7 @@ func (c *call) collectionName() (*collectionNameReq, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	return &r, required("collectionName", r.CollectionName)
+	return &r, nil // bind checked collectionName (CollectionNameReq)
 }
 
 type fieldSchemaReq struct {
@@ -185,6 +185,17 @@ func quickSchema(r *createCollectionReq) (*schemapb.CollectionSchema, []indexPar
 func fullSchema(r *createCollectionReq) (*schemapb.CollectionSchema, error) {
 	schema := &schemapb.CollectionSchema{Name: r.CollectionName, Description: r.Description,
 		EnableDynamicField: r.Schema.EnableDynamicField}
+	// Milvus converts the functions before the fields, with
+	// genFunctionSchema alone: its binding does not descend into the
+	// slice, so a function without a name or fields reaches the proxy
+	// (handler_v2.go:1910-1922).
+	for i := range r.Schema.Functions {
+		fn, err := functionSchema(&r.Schema.Functions[i])
+		if err != nil {
+			return nil, err
+		}
+		schema.Functions = append(schema.Functions, fn)
+	}
 	for i, f := range r.Schema.Fields {
 		dt, ok := schemapb.DataType_value[f.DataType]
 		if !ok {
@@ -214,16 +225,6 @@ func fullSchema(r *createCollectionReq) (*schemapb.CollectionSchema, error) {
 			fs.DefaultValue = dv
 		}
 		schema.Fields = append(schema.Fields, fs)
-	}
-	for i := range r.Schema.Functions {
-		if err := requiredFunction(&r.Schema.Functions[i]); err != nil {
-			return nil, err
-		}
-		fn, err := functionSchema(&r.Schema.Functions[i])
-		if err != nil {
-			return nil, err
-		}
-		schema.Functions = append(schema.Functions, fn)
 	}
 	return schema, nil
 }
@@ -572,9 +573,8 @@ func (h *Handler) alterProperties(ctx context.Context, c *call) (any, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if len(r.Properties) == 0 {
-		return nil, required("properties", "")
-	}
+	// No properties reach the proxy, which refuses them as Milvus's
+	// rootcoord does (CollectionReqWithProperties does not require them).
 	req := &milvuspb.AlterCollectionRequest{DbName: c.db, CollectionName: r.CollectionName}
 	for _, k := range sortedKeys(r.Properties) {
 		req.Properties = append(req.Properties, &commonpb.KeyValuePair{Key: k, Value: paramString(r.Properties[k])})
@@ -587,9 +587,6 @@ func (h *Handler) dropProperties(ctx context.Context, c *call) (any, error) {
 	var r propertiesReq
 	if err := c.decode(&r); err != nil {
 		return nil, err
-	}
-	if len(r.PropertyKeys) == 0 {
-		return nil, required("propertyKeys", "")
 	}
 	return empty(), h.p.AlterCollection(ctx, &milvuspb.AlterCollectionRequest{DbName: c.db, CollectionName: r.CollectionName, DeleteKeys: r.PropertyKeys})
 }

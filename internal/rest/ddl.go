@@ -53,13 +53,10 @@ func (h *Handler) createIndex(ctx context.Context, c *call) (any, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if len(r.IndexParams) == 0 {
-		return nil, required("indexParams", "")
-	}
+	// Milvus's createIndex creates each index in turn: none is a success,
+	// an empty fieldName is the proxy's to refuse (IndexParamReq requires
+	// the list, its binding does not descend into the items).
 	for _, ip := range r.IndexParams {
-		if err := required("fieldName", ip.FieldName); err != nil {
-			return nil, err
-		}
 		if err := h.p.CreateIndex(ctx, indexRequest(c.db, r.CollectionName, ip)); err != nil {
 			return nil, err
 		}
@@ -144,7 +141,7 @@ func (c *call) partition() (*partitionReq, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	return &r, required("collectionName", r.CollectionName, "partitionName", r.PartitionName)
+	return &r, nil // bind checked both (PartitionReq)
 }
 
 func (c *call) partitions() (*partitionReq, error) {
@@ -152,12 +149,8 @@ func (c *call) partitions() (*partitionReq, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if err := required("collectionName", r.CollectionName); err != nil {
-		return nil, err
-	}
-	if len(r.PartitionNames) == 0 {
-		return nil, required("partitionNames", "")
-	}
+	// bind checked both (PartitionsReq); an empty list is the proxy's
+	// (load) or the query coordinator's (release) to refuse, as in Milvus.
 	return &r, nil
 }
 
@@ -241,7 +234,7 @@ func (c *call) database() (*databaseReq, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	return &r, required("dbName", r.DBName)
+	return &r, nil // bind checked dbName (DatabaseReqRequiredName, DatabaseReqWithProperties)
 }
 
 func (h *Handler) createDatabase(ctx context.Context, c *call) (any, error) {
@@ -300,18 +293,12 @@ func (h *Handler) createAlias(ctx context.Context, c *call) (any, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if err := required("collectionName", r.CollectionName, "aliasName", r.AliasName); err != nil {
-		return nil, err
-	}
 	return empty(), h.p.CreateAlias(ctx, &milvuspb.CreateAliasRequest{DbName: c.db, CollectionName: r.CollectionName, Alias: r.AliasName})
 }
 
 func (h *Handler) alterAlias(ctx context.Context, c *call) (any, error) {
 	var r aliasReq
 	if err := c.decode(&r); err != nil {
-		return nil, err
-	}
-	if err := required("collectionName", r.CollectionName, "aliasName", r.AliasName); err != nil {
 		return nil, err
 	}
 	return empty(), h.p.AlterAlias(ctx, &milvuspb.AlterAliasRequest{DbName: c.db, CollectionName: r.CollectionName, Alias: r.AliasName})
@@ -322,18 +309,12 @@ func (h *Handler) dropAlias(ctx context.Context, c *call) (any, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if err := required("aliasName", r.AliasName); err != nil {
-		return nil, err
-	}
 	return empty(), h.p.DropAlias(ctx, &milvuspb.DropAliasRequest{DbName: c.db, Alias: r.AliasName})
 }
 
 func (h *Handler) describeAlias(ctx context.Context, c *call) (any, error) {
 	var r aliasReq
 	if err := c.decode(&r); err != nil {
-		return nil, err
-	}
-	if err := required("aliasName", r.AliasName); err != nil {
 		return nil, err
 	}
 	resp, err := h.p.DescribeAlias(ctx, &milvuspb.DescribeAliasRequest{DbName: c.db, Alias: r.AliasName})

@@ -85,9 +85,7 @@ func (h *Handler) addField(ctx context.Context, c *call) (any, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if r.Schema == nil {
-		return nil, required("schema", "")
-	}
+	// bind checked schema and its fieldName and dataType (FieldSchema).
 	f, err := addedField(r.Schema)
 	if err != nil {
 		return nil, err
@@ -101,9 +99,6 @@ func (h *Handler) addField(ctx context.Context, c *call) (any, error) {
 
 // addedField converts a REST field definition (as in collections/create).
 func addedField(f *fieldSchemaReq) (*schemapb.FieldSchema, error) {
-	if err := required("fieldName", f.FieldName, "dataType", f.DataType); err != nil {
-		return nil, err
-	}
 	dt, ok := schemapb.DataType_value[f.DataType]
 	if !ok {
 		return nil, errs.InvalidParameter("data type %s is invalid(case sensitive)", f.DataType) // request_v2.go:626

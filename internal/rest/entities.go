@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/distance"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/jsonrows"
 )
@@ -48,12 +50,7 @@ func (h *Handler) write(ctx context.Context, c *call, upsert bool) (any, error) 
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if err := required("collectionName", r.CollectionName); err != nil {
-		return nil, err
-	}
-	if r.Data == nil {
-		return nil, required("data", "")
-	}
+	// bind checked collectionName and data (CollectionDataReq).
 	schema, err := h.schemaOf(ctx, c.db, r.CollectionName)
 	if err != nil {
 		return nil, err
@@ -128,46 +125,52 @@ func (h *Handler) delete(ctx context.Context, c *call) (any, error) {
 // pkIDsTemplate is the template name pkFilter binds the keys to.
 const pkIDsTemplate = "__rest_ids"
 
-// pkFilter builds "<pk> in {ids}" for the keys in id (one key or an
-// array) and binds them in templates.
+// pkFilter builds "<pk> in {ids}" for the keys in id and binds them in
+// templates, reading the keys as Milvus's checkGetPrimaryKey and
+// convertRange do (httpserver/utils.go:126-175): gjson's Array() of id
+// (an array's items, any other value alone, null none); an Int64 key is a
+// string's text or another value's raw JSON parsed by spf13/cast v1.3.1's
+// ToInt64E (strconv.ParseInt base 0), a VarChar key is a string's text
+// and "" for any other value. No keys is an empty list, as Milvus's
+// "pk in []". The refusals are 1806, with cast's text.
 func pkFilter(schema *schemapb.CollectionSchema, id json.RawMessage, templates map[string]*schemapb.TemplateValue) (string, error) {
 	pk := primaryOf(schema)
 	if pk == nil {
-		return "", restErr(errCheckPK, "the collection has no primary key")
+		return "", restErr(errCheckPK, "collection: %s has no primary field", schema.GetName())
 	}
 	var items []json.RawMessage
-	if t := bytes.TrimSpace(id); len(t) > 0 && t[0] == '[' {
+	switch t := bytes.TrimSpace(id); {
+	case len(t) == 0 || string(t) == "null":
+	case t[0] == '[':
 		if err := json.Unmarshal(t, &items); err != nil {
 			return "", restErr(errCheckPK, "%v", err)
 		}
-	} else {
-		items = []json.RawMessage{id}
-	}
-	if len(items) == 0 {
-		return "", restErr(errCheckPK, "no primary keys given")
+	default:
+		items = []json.RawMessage{t}
 	}
 	arr := &schemapb.TemplateArrayValue{}
 	switch pk.GetDataType() {
 	case schemapb.DataType_Int64:
 		keys := make([]int64, len(items))
 		for i, it := range items {
-			n, err := jsonrows.ParseInt(it, math.MinInt64, math.MaxInt64)
+			text := string(bytes.TrimSpace(it))
+			var str string
+			if json.Unmarshal(it, &str) == nil {
+				text = str
+			}
+			n, err := strconv.ParseInt(text, 0, 0)
 			if err != nil {
-				return "", restErr(errCheckPK, "primary key %s: %v", pk.GetName(), err)
+				return "", restErr(errCheckPK, "unable to cast %#v of type string to int64", text)
 			}
 			keys[i] = n
 		}
 		arr.Data = &schemapb.TemplateArrayValue_LongData{LongData: &schemapb.LongArray{Data: keys}}
-	case schemapb.DataType_VarChar:
+	default: // VarChar, the other primary key type
 		keys := make([]string, len(items))
 		for i, it := range items {
-			if err := json.Unmarshal(it, &keys[i]); err != nil {
-				return "", restErr(errCheckPK, "primary key %s: %s is not a string", pk.GetName(), jsonrows.Abbrev(it))
-			}
+			_ = json.Unmarshal(it, &keys[i]) // gjson's Str: "" for a value that is not a string
 		}
 		arr.Data = &schemapb.TemplateArrayValue_StringData{StringData: &schemapb.StringArray{Data: keys}}
-	default:
-		return "", restErr(errCheckPK, "primary key type %s", pk.GetDataType())
 	}
 	templates[pkIDsTemplate] = &schemapb.TemplateValue{Val: &schemapb.TemplateValue_ArrayVal{ArrayVal: arr}}
 	return pk.GetName() + " in {" + pkIDsTemplate + "}", nil
@@ -224,9 +227,6 @@ func (h *Handler) get(ctx context.Context, c *call) (any, error) {
 	var r queryReq
 	if err := c.decode(&r); err != nil {
 		return nil, err
-	}
-	if len(r.ID) == 0 {
-		return nil, required("id", "")
 	}
 	schema, err := h.schemaOf(ctx, c.db, r.CollectionName)
 	if err != nil {
@@ -327,7 +327,7 @@ func (h *Handler) search(ctx context.Context, c *call) (any, error) {
 		if byIDs, err = searchIDs(r.Ids, primaryOf(schema)); err != nil {
 			return nil, err
 		}
-	} else if group, err = placeholderGroup(annsField(schema, r.AnnsField), r.Data); err != nil {
+	} else if group, err = placeholderGroup(schema, r.AnnsField, c.body); err != nil {
 		return nil, err
 	}
 	limit := int64(defaultLimit)
@@ -396,84 +396,200 @@ func hitRows(res *schemapb.SearchResultData, pkName string, allowInt64 bool) ([]
 	return rows, nil
 }
 
-// annsField returns the vector field to search: the named one, else the
-// only vector field (nil when ambiguous or absent; the proxy reports it).
-func annsField(schema *schemapb.CollectionSchema, name string) *schemapb.FieldSchema {
-	var only *schemapb.FieldSchema
-	n := 0
+// searchedField finds the vector field a search names, or its only one,
+// as Milvus's generatePlaceholderGroup (handler_v2.go:1433-1457).
+func searchedField(schema *schemapb.CollectionSchema, name string) (*schemapb.FieldSchema, error) {
+	var found *schemapb.FieldSchema
 	for _, f := range schema.GetFields() {
-		if name != "" && f.GetName() == name {
-			return f
+		if !column.IsVector(f.GetDataType()) && f.GetDataType() != schemapb.DataType_ArrayOfVector {
+			continue
 		}
-		if column.IsVector(f.GetDataType()) {
-			only = f
-			n++
+		switch {
+		case name != "" && f.GetName() == name:
+			return f, nil
+		case name == "" && found == nil:
+			found = f
+		case name == "":
+			return nil, fmt.Errorf("search without annsField, but already found multiple vector fields: [%s, %s,,,]", found.GetName(), f.GetName())
 		}
 	}
-	if name == "" && n == 1 {
-		return only
+	if found == nil {
+		return nil, fmt.Errorf("cannot find a vector field named: %s", name)
 	}
-	return nil
+	return found, nil
 }
 
-// placeholderGroup encodes the query vectors for the field's type (float
-// vectors when the field is unknown: the proxy then names the problem).
-func placeholderGroup(field *schemapb.FieldSchema, data []json.RawMessage) ([]byte, error) {
-	t := schemapb.DataType_FloatVector
-	if field != nil && column.IsVector(field.GetDataType()) {
-		t = field.GetDataType()
-	} else if t0 := bytes.TrimSpace(data[0]); len(t0) > 0 && t0[0] == '{' {
-		t = schemapb.DataType_SparseFloatVector
+// placeholderGroup encodes the query vectors under "data" in obj (a
+// search body, or one sub-search of a hybrid search) for the searched
+// field, as Milvus's generatePlaceholderGroup and
+// convertQueries2Placeholder (httpserver/utils.go:1313-1435): each type
+// decodes the whole array with encoding/json and checks each vector's
+// length against the field's dimension. The refusals are 1801 ("can only
+// accept json format request, error: ..."), the vector's errors in
+// merr.WrapErrParameterInvalid's form with the data's JSON text as the
+// actual value.
+func placeholderGroup(schema *schemapb.CollectionSchema, anns string, obj json.RawMessage) ([]byte, error) {
+	field, err := searchedField(schema, anns)
+	if err != nil {
+		return nil, restErr(errIncorrectFormat, "%v", err)
+	}
+	var members map[string]json.RawMessage
+	_ = json.Unmarshal(obj, &members) // bind checked the body
+	data := bytes.TrimSpace(members["data"])
+	t := field.GetDataType()
+	var dim int64
+	if t != schemapb.DataType_SparseFloatVector {
+		d, _ := jsonrows.FieldDim(field)
+		dim = int64(d)
 	}
 	if field.GetIsFunctionOutput() {
-		// A BM25 function's output is searched with text (Milvus's
-		// generatePlaceholderGroup sends the strings as a VarChar placeholder).
-		t = schemapb.DataType_VarChar
+		for _, fn := range schema.GetFunctions() {
+			if (fn.GetType() == schemapb.FunctionType_BM25 || fn.GetType() == schemapb.FunctionType_TextEmbedding) &&
+				len(fn.GetOutputFieldNames()) > 0 && fn.GetOutputFieldNames()[0] == field.GetName() {
+				t = schemapb.DataType_VarChar // searched with text
+			}
+		}
 	}
-	ph := &commonpb.PlaceholderValue{Tag: "$0"}
-	for i, v := range data {
-		var b []byte
-		var err error
-		switch t {
-		case schemapb.DataType_VarChar:
-			var text string
-			if err = json.Unmarshal(v, &text); err == nil {
-				b = []byte(text)
-			}
-			ph.Type = commonpb.PlaceholderType_VarChar
-		case schemapb.DataType_FloatVector:
-			var fs []float32
-			if fs, err = jsonrows.ParseFloats(v, -1); err == nil {
-				b = make([]byte, 4*len(fs))
-				for j, x := range fs {
-					binary.LittleEndian.PutUint32(b[4*j:], math.Float32bits(x))
-				}
-			}
-			ph.Type = commonpb.PlaceholderType_FloatVector
-		case schemapb.DataType_SparseFloatVector:
-			b, _, err = jsonrows.ParseSparse(v)
-			ph.Type = commonpb.PlaceholderType_SparseFloatVector
-		case schemapb.DataType_BinaryVector, schemapb.DataType_Int8Vector, schemapb.DataType_Float16Vector, schemapb.DataType_BFloat16Vector:
-			b, err = jsonrows.ParseByteVector(v, t, -1)
-			ph.Type = map[schemapb.DataType]commonpb.PlaceholderType{
-				schemapb.DataType_BinaryVector:   commonpb.PlaceholderType_BinaryVector,
-				schemapb.DataType_Int8Vector:     commonpb.PlaceholderType_Int8Vector,
-				schemapb.DataType_Float16Vector:  commonpb.PlaceholderType_Float16Vector,
-				schemapb.DataType_BFloat16Vector: commonpb.PlaceholderType_BFloat16Vector,
-			}[t]
-		default:
-			err = fmt.Errorf("searching a %s field is not supported", t)
-		}
-		if err != nil {
-			return nil, errs.InvalidParameter("search data %d: %v", i, err)
-		}
-		ph.Values = append(ph.Values, b)
+	ph, err := queryPlaceholder(data, t, dim)
+	if err != nil {
+		return nil, restErr(errIncorrectFormat, "%v", err)
 	}
 	out, err := proto.Marshal(&commonpb.PlaceholderGroup{Placeholders: []*commonpb.PlaceholderValue{ph}})
 	if err != nil {
 		return nil, fmt.Errorf("marshal placeholder group: %w", err)
 	}
 	return out, nil
+}
+
+// queryPlaceholder is convertQueries2Placeholder for one type.
+func queryPlaceholder(data json.RawMessage, t schemapb.DataType, dim int64) (*commonpb.PlaceholderValue, error) {
+	ph := &commonpb.PlaceholderValue{Tag: "$0"}
+	var err error
+	switch t {
+	case schemapb.DataType_FloatVector:
+		ph.Type = commonpb.PlaceholderType_FloatVector
+		ph.Values, err = floatQueries(data, t, dim, float32Bytes)
+	case schemapb.DataType_BinaryVector:
+		ph.Type = commonpb.PlaceholderType_BinaryVector
+		ph.Values, err = byteQueries(data, t, dim, dim/8)
+	case schemapb.DataType_Float16Vector, schemapb.DataType_BFloat16Vector:
+		ph.Type = commonpb.PlaceholderType_Float16Vector
+		if t == schemapb.DataType_BFloat16Vector {
+			ph.Type = commonpb.PlaceholderType_BFloat16Vector
+		}
+		// Float32 numbers, converted, or base64 strings of the bytes,
+		// told apart by the first vector (serializeFloatOrByteVectors).
+		var rows []json.RawMessage
+		_ = json.Unmarshal(data, &rows)
+		switch {
+		case len(rows) > 0 && len(bytes.TrimSpace(rows[0])) > 0 && bytes.TrimSpace(rows[0])[0] == '[':
+			ph.Values, err = floatQueries(data, t, dim, func(fs []float32) []byte { return halfBytes(fs, t) })
+		case len(rows) == 0 || (len(bytes.TrimSpace(rows[0])) > 0 && bytes.TrimSpace(rows[0])[0] == '"'):
+			ph.Values, err = byteQueries(data, t, dim, dim*2)
+		default:
+			err = paramInvalid(t.String(), string(data), "invalid type")
+		}
+	case schemapb.DataType_SparseFloatVector:
+		ph.Type = commonpb.PlaceholderType_SparseFloatVector
+		var rows []json.RawMessage
+		_ = json.Unmarshal(data, &rows)
+		for _, row := range rows {
+			b, _, perr := jsonrows.ParseSparse(row)
+			if perr != nil {
+				return nil, paramInvalid(t.String(), string(row), perr.Error())
+			}
+			ph.Values = append(ph.Values, b)
+		}
+	case schemapb.DataType_Int8Vector:
+		ph.Type = commonpb.PlaceholderType_Int8Vector
+		var vecs [][]int8
+		if uerr := json.Unmarshal(data, &vecs); uerr != nil {
+			return nil, paramInvalid(t.String(), string(data), uerr.Error())
+		}
+		for _, v := range vecs {
+			if int64(len(v)) != dim {
+				return nil, paramInvalid(t.String(), string(data), fmt.Sprintf("dimension: %d, but length of []int8: %d", dim, len(v)))
+			}
+			b := make([]byte, len(v))
+			for i, x := range v {
+				b[i] = byte(x)
+			}
+			ph.Values = append(ph.Values, b)
+		}
+	case schemapb.DataType_VarChar:
+		// gjson's String() of each item: a string's text, else its JSON.
+		ph.Type = commonpb.PlaceholderType_VarChar
+		var rows []json.RawMessage
+		_ = json.Unmarshal(data, &rows)
+		for _, row := range rows {
+			var text string
+			if json.Unmarshal(row, &text) != nil {
+				text = string(bytes.TrimSpace(row))
+			}
+			ph.Values = append(ph.Values, []byte(text))
+		}
+	default:
+		// Milvus sends an empty placeholder of no type, which its proxy
+		// refuses; Milvago names the type.
+		return nil, errs.InvalidParameter("searching a %s field is not supported", t)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return ph, nil
+}
+
+// floatQueries is serializeFloatVectors: [][]float32, each of dim values.
+func floatQueries(data json.RawMessage, t schemapb.DataType, dim int64, encode func([]float32) []byte) ([][]byte, error) {
+	var vecs [][]float32
+	if err := json.Unmarshal(data, &vecs); err != nil {
+		return nil, paramInvalid(t.String(), string(data), err.Error())
+	}
+	out := make([][]byte, 0, len(vecs))
+	for _, v := range vecs {
+		if int64(len(v)) != dim {
+			return nil, paramInvalid(t.String(), string(data), fmt.Sprintf("dimension: %d, but length of []float: %d", dim, len(v)))
+		}
+		out = append(out, encode(v))
+	}
+	return out, nil
+}
+
+// byteQueries is serializeByteVectors: [][]byte (base64 strings or arrays
+// of bytes), each of bytesLen bytes.
+func byteQueries(data json.RawMessage, t schemapb.DataType, dim, bytesLen int64) ([][]byte, error) {
+	var vecs [][]byte
+	if err := json.Unmarshal(data, &vecs); err != nil {
+		return nil, paramInvalid(t.String(), string(data), err.Error())
+	}
+	for _, v := range vecs {
+		if int64(len(v)) != bytesLen {
+			return nil, paramInvalid(t.String(), string(v),
+				fmt.Sprintf("dimension: %d, bytesLen: %d, but length of []byte: %d", dim, bytesLen, len(v)))
+		}
+	}
+	return vecs, nil
+}
+
+// halfBytes encodes float32 values as float16 or bfloat16.
+func halfBytes(fs []float32, t schemapb.DataType) []byte {
+	b := make([]byte, 2*len(fs))
+	for i, x := range fs {
+		h := distance.Float32ToBFloat16(x)
+		if t == schemapb.DataType_Float16Vector {
+			h = distance.Float32ToFloat16(x)
+		}
+		binary.LittleEndian.PutUint16(b[2*i:], h)
+	}
+	return b
+}
+
+func float32Bytes(fs []float32) []byte {
+	b := make([]byte, 4*len(fs))
+	for j, x := range fs {
+		binary.LittleEndian.PutUint32(b[4*j:], math.Float32bits(x))
+	}
+	return b
 }
 
 // searchParams builds the request's key-value search parameters from the
@@ -506,11 +622,18 @@ func searchParams(r *searchReq, limit int64) ([]*commonpb.KeyValuePair, error) {
 		case "metricType", "metric_type":
 			out = add(out, "metric_type", paramString(v))
 		case "params":
+			if v == nil {
+				continue
+			}
 			m, ok := v.(map[string]any)
 			if !ok {
-				return nil, errs.InvalidParameter("searchParams.params must be a JSON object")
+				return nil, errs.InvalidParameter("searchParams.params must be a dict") // utils.go:2291
 			}
 			for pk, pv := range m {
+				if top, ok := r.SearchParams[pk]; ok && pk != "params" && !sameParam(top, pv) {
+					// utils.go:2313-2316
+					return nil, errs.InvalidParameter("%s", fmt.Sprintf("ambiguous parameter: %s, in search_param: %v, in search_param.params: %v", pk, top, pv))
+				}
 				index[pk] = pv
 			}
 		case "ignoreGrowing", "ignore_growing":
@@ -524,6 +647,19 @@ func searchParams(r *searchReq, limit int64) ([]*commonpb.KeyValuePair, error) {
 		return nil, errs.InvalidParameter("searchParams: %v", err)
 	}
 	return add(out, "params", string(b)), nil
+}
+
+// sameParam is generateSearchParams's deepEqual: numbers by value, other
+// values deeply.
+func sameParam(a, b any) bool {
+	na, okA := a.(json.Number)
+	nb, okB := b.(json.Number)
+	if okA && okB {
+		fa, errA := na.Float64()
+		fb, errB := nb.Float64()
+		return errA == nil && errB == nil && fa == fb
+	}
+	return reflect.DeepEqual(a, b)
 }
 
 // exprTemplates converts exprParams (JSON values) to filter templates.

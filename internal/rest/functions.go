@@ -56,21 +56,6 @@ func functionSchema(f *restFunction) (*schemapb.FunctionSchema, error) {
 	return sf, nil
 }
 
-// requiredFunction checks the keys Milvus's FunctionSchema binds as
-// required (name, type, inputFieldNames, outputFieldNames).
-func requiredFunction(f *restFunction) error {
-	if err := required("name", f.Name, "type", f.Type); err != nil {
-		return err
-	}
-	if f.InputFieldNames == nil {
-		return required("inputFieldNames", "")
-	}
-	if f.OutputFieldNames == nil {
-		return required("outputFieldNames", "")
-	}
-	return nil
-}
-
 // paramText renders a param value as Milvus's genFunctionSchema does.
 func paramText(v any) string {
 	if v != nil {
@@ -108,31 +93,19 @@ func describeFunctions(fns []*schemapb.FunctionSchema) []map[string]any {
 
 // functionBody is the body of add_function and alter_function.
 type functionBody struct {
-	CollectionName string        `json:"collectionName"`
-	FunctionName   string        `json:"functionName"`
-	Function       *restFunction `json:"function"`
+	CollectionName string       `json:"collectionName"`
+	FunctionName   string       `json:"functionName"`
+	Function       restFunction `json:"function"`
 }
 
-func (c *call) functionBody(needName bool) (*functionBody, *schemapb.FunctionSchema, error) {
+func (c *call) functionBody() (*functionBody, *schemapb.FunctionSchema, error) {
 	var r functionBody
 	if err := c.decode(&r); err != nil {
 		return nil, nil, err
 	}
-	if err := required("collectionName", r.CollectionName); err != nil {
-		return nil, nil, err
-	}
-	if needName {
-		if err := required("functionName", r.FunctionName); err != nil {
-			return nil, nil, err
-		}
-	}
-	if r.Function == nil {
-		return nil, nil, required("function", "")
-	}
-	if err := requiredFunction(r.Function); err != nil {
-		return nil, nil, err
-	}
-	fn, err := functionSchema(r.Function)
+	// bind checked the keys Milvus's CollectionAddFunction and
+	// CollectionAlterFunction require, the function's included.
+	fn, err := functionSchema(&r.Function)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -140,7 +113,7 @@ func (c *call) functionBody(needName bool) (*functionBody, *schemapb.FunctionSch
 }
 
 func (h *Handler) addFunction(ctx context.Context, c *call) (any, error) {
-	r, fn, err := c.functionBody(false)
+	r, fn, err := c.functionBody()
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +122,7 @@ func (h *Handler) addFunction(ctx context.Context, c *call) (any, error) {
 }
 
 func (h *Handler) alterFunction(ctx context.Context, c *call) (any, error) {
-	r, fn, err := c.functionBody(true)
+	r, fn, err := c.functionBody()
 	if err != nil {
 		return nil, err
 	}
@@ -165,9 +138,6 @@ func (h *Handler) dropFunction(ctx context.Context, c *call) (any, error) {
 		FunctionName   string `json:"FunctionName"`
 	}
 	if err := c.decode(&r); err != nil {
-		return nil, err
-	}
-	if err := required("collectionName", r.CollectionName, "FunctionName", r.FunctionName); err != nil {
 		return nil, err
 	}
 	return empty(), h.p.DropCollectionFunction(ctx, &milvuspb.DropCollectionFunctionRequest{DbName: c.db,

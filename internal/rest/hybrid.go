@@ -66,10 +66,13 @@ func (h *Handler) hybridSearch(ctx context.Context, c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, sub := range r.Search {
-		if len(sub.Data) == 0 {
-			return nil, restErr(errMissingParam, "Key: 'data' Error:Field validation for 'data' failed on the 'required' tag")
-		}
+	// Milvus reads each sub-search's vectors from its own JSON text
+	// (gjson's "search" array, handler_v2.go:1704-1718).
+	var raw struct {
+		Search []json.RawMessage `json:"search"`
+	}
+	_ = json.Unmarshal(c.body, &raw) // bind checked the body
+	for i, sub := range r.Search {
 		sp := sub.SearchParams
 		if sub.MetricType != "" {
 			sp = map[string]any{"metricType": sub.MetricType}
@@ -81,7 +84,7 @@ func (h *Handler) hybridSearch(ctx context.Context, c *call) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		group, err := placeholderGroup(annsField(schema, sub.AnnsField), sub.Data)
+		group, err := placeholderGroup(schema, sub.AnnsField, raw.Search[i])
 		if err != nil {
 			return nil, err
 		}

@@ -66,9 +66,6 @@ func (h *Handler) describeImport(ctx context.Context, c *call) (any, error) {
 	if err := c.decode(&r); err != nil {
 		return nil, err
 	}
-	if err := required("jobId", r.JobID); err != nil {
-		return nil, err
-	}
 	j, err := h.p.ImportJob(ctx, r.JobID)
 	if err != nil {
 		return nil, err

@@ -64,6 +64,7 @@ func rowsToColumns(schema *schemapb.CollectionSchema, rows []json.RawMessage, up
 	fields, err := jsonrows.ToColumns(schema, len(rows), row, jsonrows.Options{
 		Omit:    omit,
 		Missing: func(i int, field string) error { return missingValue(schema, i, field) },
+		Fill:    missingFill,
 		Unknown: func(int, string) error {
 			// httpserver/utils.go:691
 			return errs.InvalidParameter("has pass more field without dynamic schema, please check it")
@@ -287,21 +288,44 @@ func firstByte(b []byte) byte {
 	return b[0]
 }
 
+// missingFill is the value Milvus's checkAndSetData gives a field a row
+// lacks (gjson's "" for the absent key, utils.go:405-660): a VarChar or
+// String takes "" as it is.
+func missingFill(f *schemapb.FieldSchema) json.RawMessage {
+	switch f.GetDataType() {
+	case schemapb.DataType_VarChar, schemapb.DataType_String:
+		return json.RawMessage(`""`)
+	}
+	return nil
+}
+
 // missingValue is the error for a row without a value of a field that is
-// neither nullable nor defaulted. Milvus's checkAndSetData refuses a
-// missing vector ("missing vector field", utils.go:421-483) and a missing
-// Int64 (json.Number("").Int64(), utils.go:515); the other scalar types it
-// converts from an empty string, which Milvago does not guess at.
+// neither nullable nor defaulted nor filled by missingFill: Milvus's
+// checkAndSetData converts "" as each type does (utils.go:405-660) and
+// refuses it with that conversion's text. JSON, Geometry and Timestamptz
+// take "" there and go to the proxy, whose refusal was not compared;
+// Milvago refuses them here with its own text.
 func missingValue(schema *schemapb.CollectionSchema, row int, field string) error {
 	for _, f := range schema.GetFields() {
 		if f.GetName() != field {
 			continue
 		}
+		t := f.GetDataType()
 		switch {
-		case column.IsVector(f.GetDataType()):
-			return paramInvalid(f.GetDataType().String(), "", "missing vector field: "+field)
-		case f.GetDataType() == schemapb.DataType_Int64:
+		case column.IsVector(t):
+			return paramInvalid(t.String(), "", "missing vector field: "+field)
+		case t == schemapb.DataType_Int64:
 			return paramInvalid("Int64", "", `strconv.ParseInt: parsing "": invalid syntax`)
+		case t == schemapb.DataType_Bool:
+			return paramInvalid("Bool", "", `strconv.ParseBool: parsing "": invalid syntax`)
+		case t == schemapb.DataType_Int8 || t == schemapb.DataType_Int16 || t == schemapb.DataType_Int32 ||
+			t == schemapb.DataType_Float || t == schemapb.DataType_Double:
+			// spf13/cast v1.3.1's To<T>E of "".
+			goType := map[schemapb.DataType]string{schemapb.DataType_Int8: "int8", schemapb.DataType_Int16: "int16",
+				schemapb.DataType_Int32: "int32", schemapb.DataType_Float: "float32", schemapb.DataType_Double: "float64"}[t]
+			return paramInvalid(t.String(), "", `unable to cast "" of type string to `+goType)
+		case t == schemapb.DataType_Array:
+			return paramInvalid("Array of "+f.GetElementType().String(), "", "unexpected end of JSON input")
 		}
 	}
 	return fmt.Errorf("row %d: field %s is missing", row, field)

@@ -99,6 +99,26 @@ func TestRowsErrors(t *testing.T) {
 	f(`[{"id": 1, `+base+`, "sp": {"x": 1}}]`, "sparse index")
 	f(`[{"id": 1, `+base+`, "$meta": {"a": 1}}]`, "$meta")
 	f(`[{"id": 1, `+base+`, "vec": [1e39, 0, 0]}]`, "finite float32")
+	// A missing value converted from "" as Milvus's checkAndSetData does
+	// (utils.go:491-513); JSON is Milvago's own refusal (Milvus passes ""
+	// to its proxy).
+	without := func(key string) string {
+		return strings.Replace(base, `"`+key+`": `, `"x_`+key+`": `, 1)
+	}
+	f(`[{"id": 1, `+without("b")+`}]`, `strconv.ParseBool: parsing "": invalid syntax: invalid parameter[expected=Bool][actual=]`)
+	f(`[{"id": 1, `+without("i8")+`}]`, `unable to cast "" of type string to int8: invalid parameter[expected=Int8][actual=]`)
+	f(`[{"id": 1, `+without("js")+`}]`, "row 0: field js is missing")
+
+	// A missing VarChar is "" (utils.go:656-657).
+	cols, err := rowsToColumns(testSchema(), rawRows(t, `[{"id": 1, `+without("s")+`}]`), false)
+	if err != nil {
+		t.Fatalf("missing VarChar: %v", err)
+	}
+	for _, c := range cols {
+		if c.GetFieldName() == "s" && (len(c.GetScalars().GetStringData().GetData()) != 1 || c.GetScalars().GetStringData().GetData()[0] != "") {
+			t.Fatalf("missing VarChar: %v", c)
+		}
+	}
 
 	noDyn := testSchema()
 	noDyn.Fields = noDyn.Fields[:len(noDyn.Fields)-1]

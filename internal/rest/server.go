@@ -209,7 +209,27 @@ var unimplemented = []string{
 }
 
 // ServeHTTP implements http.Handler.
+//
+// The steps run in the order of Milvus's gin middleware, which gin runs
+// for routed and unrouted paths alike (distributed/proxy/service.go:213-227):
+// RequestHandlerFunc sets the CORS headers on every answer and ends an
+// OPTIONS request with 204 (httpserver/utils.go:2071-2101); then, with
+// authorization on, authenticate answers 401; only then does the router
+// answer 404 for a path it does not serve.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	setCORSHeaders(w.Header())
+	if req.Method == http.MethodOptions {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	ctx := req.Context()
+	if h.guard.Enabled() {
+		user, ok := h.authenticate(w, req)
+		if !ok {
+			return
+		}
+		ctx = auth.WithUser(ctx, user)
+	}
 	path, ok := strings.CutPrefix(req.URL.Path, Prefix)
 	ep := h.routes[path]
 	if !ok || ep == nil || req.Method != http.MethodPost {
@@ -220,15 +240,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(http.StatusNotFound)
 		io.WriteString(w, notFoundBody)
 		return
-	}
-	ctx := req.Context()
-	user := ""
-	if h.guard.Enabled() {
-		var ok bool
-		if user, ok = h.authenticate(w, req); !ok {
-			return
-		}
-		ctx = auth.WithUser(ctx, user)
 	}
 	timeout := defaultTimeout
 	if v := req.Header.Get(headerRequestTimeout); v != "" {
@@ -318,14 +329,22 @@ func (c *call) decode(v any) error {
 	return nil
 }
 
-// required returns errMissingParam unless every named value is set.
-func required(pairs ...string) error {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if pairs[i+1] == "" {
-			return restErr(errMissingParam, "Key: '%s' Error:Field validation for '%s' failed on the 'required' tag", pairs[i], pairs[i])
-		}
+// corsHeaders are the headers Milvus's RequestHandlerFunc sets on every
+// answer (httpserver/utils.go:2080-2084); Strict-Transport-Security is
+// only set with http.enableHSTS, off by default, which Milvago does not
+// have.
+var corsHeaders = [][2]string{
+	{"Access-Control-Allow-Origin", "*"},
+	{"Access-Control-Allow-Credentials", "true"},
+	{"Access-Control-Allow-Headers", "Content-Type, Content-Length, Accept-Encoding, X-CSRF-Token, Authorization, accept, origin, Cache-Control, X-Requested-With"},
+	{"Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH"},
+	{"X-Content-Type-Options", "nosniff"},
+}
+
+func setCORSHeaders(h http.Header) {
+	for _, kv := range corsHeaders {
+		h.Set(kv[0], kv[1])
 	}
-	return nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

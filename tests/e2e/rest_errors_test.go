@@ -2,10 +2,16 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
+	"github.com/milvus-io/milvus/client/v2/entity"
+	"github.com/milvus-io/milvus/client/v2/milvusclient"
+	"github.com/milvus-io/milvus/pkg/v2/util/merr"
 )
 
 // TestMilvusRESTErrorTable pins the errors the REST layer produces itself
@@ -23,6 +29,29 @@ func TestMilvusRESTErrorTable(t *testing.T) {
 			map[string]any{"fieldName": "id", "dataType": "Int64", "isPrimary": true},
 			map[string]any{"fieldName": "vector", "dataType": "FloatVector", "elementTypeParams": map[string]any{"dim": 4}},
 		}}})
+
+	restOK(t, base, "/collections/create", map[string]any{"collectionName": "errs_vc", "schema": map[string]any{
+		"enableDynamicField": false,
+		"fields": []any{
+			map[string]any{"fieldName": "id", "dataType": "Int64", "isPrimary": true},
+			map[string]any{"fieldName": "vector", "dataType": "FloatVector", "elementTypeParams": map[string]any{"dim": 4}},
+			map[string]any{"fieldName": "label", "dataType": "VarChar", "elementTypeParams": map[string]any{"max_length": 8}},
+			map[string]any{"fieldName": "n", "dataType": "Int32", "nullable": false},
+			map[string]any{"fieldName": "tags", "dataType": "Array", "elementDataType": "Int64", "elementTypeParams": map[string]any{"max_capacity": 4}},
+		}}})
+	restOK(t, base, "/collections/create", map[string]any{"collectionName": "errs_two", "schema": map[string]any{
+		"fields": []any{
+			map[string]any{"fieldName": "id", "dataType": "Int64", "isPrimary": true},
+			map[string]any{"fieldName": "a", "dataType": "FloatVector", "elementTypeParams": map[string]any{"dim": 2}},
+			map[string]any{"fieldName": "b", "dataType": "FloatVector", "elementTypeParams": map[string]any{"dim": 2}},
+		}}})
+	// A collection with one of two partitions loaded.
+	restOK(t, base, "/collections/create", map[string]any{"collectionName": "errs_parts", "dimension": 4})
+	restOK(t, base, "/collections/release", map[string]any{"collectionName": "errs_parts"})
+	restOK(t, base, "/partitions/create", map[string]any{"collectionName": "errs_parts", "partitionName": "p1"})
+	restOK(t, base, "/partitions/create", map[string]any{"collectionName": "errs_parts", "partitionName": "p2"})
+	restOK(t, base, "/partitions/load", map[string]any{"collectionName": "errs_parts", "partitionNames": []string{"p1"}})
+	p2 := restPartitionID(t, srv, "errs_parts", "p2")
 
 	const fn = `{"name": "f", "type": "BM25", "inputFieldNames": ["a"], "outputFieldNames": ["b"]}`
 	cases := []struct {
@@ -129,6 +158,61 @@ func TestMilvusRESTErrorTable(t *testing.T) {
 		{ref: "utils.go:691", path: "/entities/upsert", body: `{"collectionName": "errs_nodyn", "data": [{"id": 1, "vector": [0, 0, 0, 1], "color": "red"}]}`,
 			code: 1804, msg: "fail to deal the insert data, error: has pass more field without dynamic schema, please check it: invalid parameter"},
 
+		// Bodies that pass binding and reach Milvus's handler or proxy
+		// (the endpoint-level "required" checks Milvago had are gone).
+		{ref: "handler_v2.go:2776-2809 (no index params: nothing to create)", path: "/indexes/create", body: `{"collectionName": "errs", "indexParams": []}`},
+		{ref: "handler_v2.go:2782, proxy/task_index.go:599-603 (IndexParam.FieldName is not validated; no dynamic field to default to)", path: "/indexes/create",
+			body: `{"collectionName": "errs_nodyn", "indexParams": [{"indexName": "x", "metricType": "L2", "indexType": "FLAT"}]}`,
+			code: 65535, msg: "cannot create index on non-exist field: "},
+		{ref: "proxy/task.go:2663 (PartitionsReq accepts [])", path: "/partitions/load", body: `{"collectionName": "errs", "partitionNames": []}`,
+			code: 65535, msg: "failed to load partition, due to no partition specified"},
+		{ref: "querycoordv2/services.go:337-342", path: "/partitions/release", body: `{"collectionName": "errs", "partitionNames": []}`,
+			code: 1100, msg: "invalid parameter[expected=any partition][actual=empty partition list]"},
+		{ref: "rootcoord/ddl_callbacks_alter_collection_properties.go:35-37", path: "/collections/alter_properties", body: `{"collectionName": "errs"}`,
+			code: 1100, msg: "no properties or delete keys provided: invalid parameter"},
+		{ref: "rootcoord/ddl_callbacks_alter_collection_properties.go:35-37", path: "/collections/drop_properties", body: `{"collectionName": "errs", "propertyKeys": []}`,
+			code: 1100, msg: "no properties or delete keys provided: invalid parameter"},
+		{ref: "handler_v2.go:1910-1917, utils.go:2342 (functions before fields, no binding of the slice)", path: "/collections/create",
+			body: `{"collectionName": "q", "schema": {"fields": [{"fieldName": "id", "dataType": "Float32"}], "functions": [{"name": "f"}]}}`,
+			code: 1100, msg: "Unsupported function type: : invalid parameter"},
+
+		// entities/get: checkGetPrimaryKey, convertRange (spf13/cast v1.3.1).
+		{ref: "handler_v2.go:1141-1146, utils.go:141", path: "/entities/get", body: `{"collectionName": "errs", "id": ["abc"]}`,
+			code: 1806, msg: `please check the primary key and its' type can only in [int, string], error: unable to cast "abc" of type string to int64`},
+		{ref: "handler_v2.go:1141-1146, utils.go:141 (a number's raw text)", path: "/entities/get", body: `{"collectionName": "errs", "id": 1.5}`,
+			code: 1806, msg: `please check the primary key and its' type can only in [int, string], error: unable to cast "1.5" of type string to int64`},
+		{ref: "utils.go:130-148 (no keys: pk in [])", path: "/entities/get", body: `{"collectionName": "errs", "id": []}`},
+
+		// entities/search: generateSearchParams, generatePlaceholderGroup.
+		{ref: "utils.go:2287-2292", path: "/entities/search", body: `{"collectionName": "errs", "data": [[0, 0, 0, 1]], "searchParams": {"params": 5}}`,
+			code: 1100, msg: "searchParams.params must be a dict: invalid parameter"},
+		{ref: "utils.go:2311-2317", path: "/entities/search", body: `{"collectionName": "errs", "data": [[0, 0, 0, 1]], "searchParams": {"ef": 8, "params": {"ef": 16}}}`,
+			code: 1100, msg: "ambiguous parameter: ef, in search_param: 8, in search_param.params: 16: invalid parameter"},
+		{ref: "handler_v2.go:1443, 1594-1600", path: "/entities/search", body: `{"collectionName": "errs_two", "data": [[0, 1]]}`,
+			code: 1801, msg: "can only accept json format request, error: search without annsField, but already found multiple vector fields: [a, b,,,]"},
+		{ref: "handler_v2.go:1456", path: "/entities/search", body: `{"collectionName": "errs_two", "data": [[0, 1]], "annsField": "id"}`,
+			code: 1801, msg: "can only accept json format request, error: cannot find a vector field named: id"},
+		{ref: "utils.go:1320-1323", path: "/entities/search", body: `{"collectionName": "errs", "data": [[0, 0, 1]]}`,
+			code: 1801, msg: "can only accept json format request, error: dimension: 4, but length of []float: 3: invalid parameter[expected=FloatVector][actual=[[0, 0, 1]]]"},
+		{ref: "utils.go:1316-1318", path: "/entities/search", body: `{"collectionName": "errs", "data": [["x"]]}`,
+			code: 1801, msg: `can only accept json format request, error: json: cannot unmarshal string into Go value of type float32: invalid parameter[expected=FloatVector][actual=[["x"]]]`},
+		{ref: "handler_v2.go:1704-1726 (a sub-search's own JSON)", path: "/entities/hybrid_search",
+			body: `{"collectionName": "errs", "search": [{"annsField": "vector", "limit": 2}], "rerank": {"strategy": "rrf", "params": {"k": 10}}}`,
+			code: 1801, msg: "can only accept json format request, error: unexpected end of JSON input: invalid parameter[expected=FloatVector][actual=]"},
+
+		// entities/insert: checkAndSetData converts a missing value from "".
+		{ref: "utils.go:509-513 (cast.ToInt32E(\"\"))", path: "/entities/insert", body: `{"collectionName": "errs_vc", "data": [{"id": 1, "vector": [0, 0, 0, 1], "label": "a", "tags": [1]}]}`,
+			code: 1804, msg: `fail to deal the insert data, error: unable to cast "" of type string to int32: invalid parameter[expected=Int32][actual=]`},
+		{ref: "utils.go:580-585", path: "/entities/insert", body: `{"collectionName": "errs_vc", "data": [{"id": 1, "vector": [0, 0, 0, 1], "label": "a", "n": 1}]}`,
+			code: 1804, msg: `fail to deal the insert data, error: unexpected end of JSON input: invalid parameter[expected=Array of Int64][actual=]`},
+		{ref: "utils.go:656-657 (a VarChar takes \"\")", path: "/entities/insert", body: `{"collectionName": "errs_vc", "data": [{"id": 1, "vector": [0, 0, 0, 1], "n": 1, "tags": [1]}]}`},
+
+		// Search of a partition not loaded: the delegator's
+		// merr.WrapErrPartitionNotLoaded (querynodev2/delegator/distribution.go:200).
+		{ref: "delegator/distribution.go:200", path: "/entities/search",
+			body: `{"collectionName": "errs_parts", "partitionNames": ["p2"], "data": [[0, 0, 0, 1]]}`,
+			code: 201, msg: fmt.Sprintf("partition not loaded[partition=%d]", p2)},
+
 		// jobs/import: the proxy passes a job ID that is not a number to
 		// datacoord, which answers ErrImportFailed.
 		{ref: "datacoord/services.go:1991", path: "/jobs/import/describe", body: `{"jobId": "abc"}`,
@@ -173,6 +257,113 @@ func TestMilvusRESTErrorTable(t *testing.T) {
 		}
 		if m.Code != c.code || m.Message != c.msg {
 			t.Errorf("%s %s %s (%s):\n got %v %q\nwant %v %q", method, c.path, c.body, c.ref, m.Code, m.Message, c.code, c.msg)
+		}
+	}
+}
+
+// restPartitionID is a partition's ID, from ShowPartitions over gRPC.
+func restPartitionID(t *testing.T, srv *server, coll, part string) int64 {
+	t.Helper()
+	svc := srv.client(t).GetService()
+	r, err := svc.ShowPartitions(testContext(t), &milvuspb.ShowPartitionsRequest{CollectionName: coll, PartitionNames: []string{part}})
+	if err := merr.CheckRPCCall(r, err); err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range r.GetPartitionNames() {
+		if name == part {
+			return r.GetPartitionIDs()[i]
+		}
+	}
+	t.Fatalf("no partition %s in %s", part, coll)
+	return 0
+}
+
+// TestSearchPartitionNotLoaded checks the gRPC answer to a search of a
+// partition not loaded: Milvus's delegator refuses it with
+// merr.WrapErrPartitionNotLoaded (code 201), as REST does in
+// TestMilvusRESTErrorTable.
+func TestSearchPartitionNotLoaded(t *testing.T) {
+	srv := startServer(t, "")
+	base := "http://" + srv.addr
+	restOK(t, base, "/collections/create", map[string]any{"collectionName": "pnl", "dimension": 4})
+	restOK(t, base, "/collections/release", map[string]any{"collectionName": "pnl"})
+	restOK(t, base, "/partitions/create", map[string]any{"collectionName": "pnl", "partitionName": "p1"})
+	restOK(t, base, "/partitions/create", map[string]any{"collectionName": "pnl", "partitionName": "p2"})
+	restOK(t, base, "/partitions/load", map[string]any{"collectionName": "pnl", "partitionNames": []string{"p1"}})
+	p2 := restPartitionID(t, srv, "pnl", "p2")
+	cli := srv.client(t)
+	ctx := testContext(t)
+	_, err := cli.Search(ctx, milvusclient.NewSearchOption("pnl", 3, []entity.Vector{entity.FloatVector{0, 0, 0, 1}}).
+		WithPartitions("p2").WithANNSField("vector"))
+	want := fmt.Sprintf("partition not loaded[partition=%d]", p2)
+	if code := merr.Code(err); code != 201 || err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Fatalf("search of p2: code %d, %v; want 201 %s", code, err, want)
+	}
+	_, err = cli.Query(ctx, milvusclient.NewQueryOption("pnl").WithFilter("id > 0").WithPartitions("p2"))
+	if code := merr.Code(err); code != 201 || err == nil || !strings.HasSuffix(err.Error(), want) {
+		t.Fatalf("query of p2: code %d, %v; want 201 %s", code, err, want)
+	}
+	// The loaded partition still answers.
+	if _, err := cli.Search(ctx, milvusclient.NewSearchOption("pnl", 3, []entity.Vector{entity.FloatVector{0, 0, 0, 1}}).
+		WithPartitions("p1").WithANNSField("vector")); err != nil {
+		t.Fatalf("search of p1: %v", err)
+	}
+}
+
+// TestRESTMiddlewareOrder checks the steps Milvus's gin middleware takes
+// before routing (distributed/proxy/service.go:213-227): the CORS headers
+// of RequestHandlerFunc on every answer, OPTIONS answered 204 there
+// (httpserver/utils.go:2071-2101), and with authorization on a request
+// without credentials answered 401 before an unknown path is 404.
+func TestRESTMiddlewareOrder(t *testing.T) {
+	srv := startAuthServer(t)
+	cors := map[string]string{
+		"Access-Control-Allow-Origin":      "*",
+		"Access-Control-Allow-Credentials": "true",
+		"Access-Control-Allow-Headers":     "Content-Type, Content-Length, Accept-Encoding, X-CSRF-Token, Authorization, accept, origin, Cache-Control, X-Requested-With",
+		"Access-Control-Allow-Methods":     "GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH",
+		"X-Content-Type-Options":           "nosniff",
+	}
+	do := func(method, path, auth string) (*http.Response, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, "http://"+srv.addr+path, strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		for k, v := range cors {
+			if got := resp.Header.Get(k); got != v {
+				t.Errorf("%s %s: header %s = %q, want %q", method, path, k, got, v)
+			}
+		}
+		return resp, string(b)
+	}
+	const unauth = `{"code":1800,"message":"user hasn't authenticated"}`
+	for _, c := range []struct {
+		method, path, auth string
+		status             int
+		body               string
+	}{
+		{http.MethodOptions, "/v2/vectordb/collections/list", "", http.StatusNoContent, ""},
+		{http.MethodOptions, "/nothing/here", "", http.StatusNoContent, ""},
+		{http.MethodPost, "/nothing/here", "", http.StatusUnauthorized, unauth},
+		{http.MethodGet, "/v2/vectordb/collections/list", "", http.StatusUnauthorized, unauth},
+		{http.MethodPost, "/v2/vectordb/collections/list", "Bearer root:wrong", http.StatusUnauthorized, unauth},
+		{http.MethodPost, "/nothing/here", "Bearer root:Milvus", http.StatusNotFound, "404 page not found"},
+		{http.MethodGet, "/v2/vectordb/collections/list", "Bearer root:Milvus", http.StatusNotFound, "404 page not found"},
+		{http.MethodPost, "/v2/vectordb/collections/list", "Bearer root:Milvus", http.StatusOK, `{"code":0,"data":[]}`},
+	} {
+		resp, body := do(c.method, c.path, c.auth)
+		if resp.StatusCode != c.status || body != c.body {
+			t.Errorf("%s %s (%q): HTTP %d %q, want %d %q", c.method, c.path, c.auth, resp.StatusCode, body, c.status, c.body)
 		}
 	}
 }

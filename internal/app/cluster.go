@@ -631,7 +631,8 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 		}
 		pool := n.dataNodes()
 		chans, err := datacoord.NewChannels(ctx, datacoord.ChannelsDeps{KV: meta, Nodes: pool,
-			Collections: func(ctx context.Context) ([]*model.Collection, error) { return listCollections(ctx, cat) }, Logger: n.logger})
+			Collections: func(ctx context.Context) ([]*model.Collection, error) { return listCollections(ctx, cat) }, Logger: n.logger,
+			Metrics: n.reg})
 		if err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -99,14 +100,33 @@ func (f *fence) server(ctx context.Context, req any, info *grpc.UnaryServerInfo,
 	if ok {
 		ctx = contract.WithCaller(ctx, caller)
 	}
+	held := ""
 	if f.points != nil { // unarmed: no name built, no allocation per call
-		f.points.Hit(ctx, "rpc.serve"+info.FullMethod, "caller", caller)
+		if name := "rpc.serve" + info.FullMethod; f.points.Hit(ctx, name, "caller", caller) {
+			held = name
+		}
 	}
 	resp, err := handler(ctx, req)
+	if held != "" {
+		f.points.Served(ctx, held, answerErr(resp, err), "caller", caller)
+	}
 	if err := f.answerable(s); err != nil {
 		return nil, refusal(err)
 	}
 	return resp, err
+}
+
+// answerErr is the error a served call answers: err, or the Milvus status
+// of a response that carries one (internal services answer their errors
+// in the response, as Milvus's do).
+func answerErr(resp any, err error) error {
+	if err != nil {
+		return err
+	}
+	if r, ok := resp.(interface{ GetStatus() *commonpb.Status }); ok {
+		return rpc.ErrorOf(r.GetStatus())
+	}
+	return nil
 }
 
 // answerable is nil when a query node may answer the call it just served.

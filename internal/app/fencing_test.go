@@ -12,6 +12,7 @@ import (
 
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/kvtest"
+	"github.com/milvago/milvago/internal/rpc"
 	"github.com/milvago/milvago/internal/rpc/coordrpc"
 	"github.com/milvago/milvago/internal/rpc/pb"
 	"github.com/milvago/milvago/internal/session"
@@ -166,5 +167,20 @@ func TestQueryNodeAnswersOnlyWhileFresh(t *testing.T) {
 		if !tc.refused && err != nil {
 			t.Fatalf("%s: a call whose session ended while served: %v, want its answer", tc.role, err)
 		}
+	}
+}
+
+// TestAnswerErr: the error a served call answers is the handler's, or the
+// Milvus status its response carries, with its code.
+func TestAnswerErr(t *testing.T) {
+	refused := errs.ChannelMisrouted("ch", 1, 2)
+	if err := answerErr(&pb.Empty{Status: rpc.StatusOf(refused)}, nil); !errors.Is(err, errs.ErrChannelMisrouted) {
+		t.Fatalf("refusal in the response: %v", err)
+	}
+	if err := answerErr(&pb.Empty{Status: rpc.StatusOf(nil)}, nil); err != nil {
+		t.Fatalf("success: %v", err)
+	}
+	if err := answerErr(nil, refused); !errors.Is(err, errs.ErrChannelMisrouted) {
+		t.Fatalf("handler error: %v", err)
 	}
 }

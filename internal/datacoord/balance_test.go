@@ -65,7 +65,7 @@ func TestChannelsBalanceOntoJoiningNode(t *testing.T) {
 		node int64
 		ok   bool
 	}{{11, true}, {10, false}} {
-		err := ch.CheckOwner(contract.WithCaller(ctx, r.node), c1.VChannels[0])
+		err := ch.CheckOwner(contract.WithCaller(ctx, r.node), ReportCheckpoint, c1.VChannels[0])
 		if r.ok != (err == nil) || (!r.ok && !errors.Is(err, errs.ErrChannelMisrouted)) {
 			t.Fatalf("report from %d on a moved pchannel: %v", r.node, err)
 		}

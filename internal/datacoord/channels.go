@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/kv"
@@ -72,6 +74,9 @@ type ChannelsDeps struct {
 	// starts (new ones arrive through WatchCollection).
 	Collections CollectionLister
 	Logger      *slog.Logger
+	// Metrics is where the refusals counter (RefusalsMetric) is
+	// registered: the process's /metrics (nil: not exported).
+	Metrics prometheus.Registerer
 }
 
 // Channels assigns pchannels to data nodes. It is safe for concurrent use.
@@ -80,6 +85,8 @@ type Channels struct {
 	nodes  DataNodes
 	colls  CollectionLister
 	logger *slog.Logger
+	// refused counts CheckOwner's refusals by report (RefusalsMetric).
+	refused *prometheus.CounterVec
 
 	// opMu serialises the operations that change assignments and send
 	// commands, so two never interleave their Watch calls.
@@ -104,7 +111,8 @@ func NewChannels(ctx context.Context, d ChannelsDeps) (*Channels, error) {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
 	c := &Channels{kv: d.KV, nodes: d.Nodes, colls: d.Collections, logger: d.Logger.With("component", "datacoord.channels"),
-		owner: map[string]int64{}, collections: map[int64]*model.Collection{}, vchannels: map[string]string{}, live: map[int64]bool{}}
+		owner: map[string]int64{}, collections: map[int64]*model.Collection{}, vchannels: map[string]string{}, live: map[int64]bool{},
+		refused: newRefusals(d.Metrics)}
 	owners, err := d.KV.List(ctx, prefixChannelOwner)
 	if err != nil {
 		return nil, fmt.Errorf("datacoord: load channel owners: %w", err)
@@ -149,9 +157,10 @@ func (c *Channels) Assignments() map[string]int64 {
 }
 
 // CheckOwner refuses a report about vchannel from a data node that does
-// not own its pchannel. In-process calls (standalone: one data node) and
-// channels of collections not assigned here pass.
-func (c *Channels) CheckOwner(ctx context.Context, vchannel string) error {
+// not own its pchannel, and counts the refusal by report (RefusalsMetric).
+// In-process calls (standalone: one data node) and channels of
+// collections not assigned here pass.
+func (c *Channels) CheckOwner(ctx context.Context, report Report, vchannel string) error {
 	caller, ok := contract.CallerOf(ctx)
 	if !ok {
 		return nil
@@ -165,7 +174,9 @@ func (c *Channels) CheckOwner(ctx context.Context, vchannel string) error {
 	if owner := c.owner[pc]; owner != caller {
 		// Rare (a node cut off, paused or slow while its channel moved),
 		// and what fencing is for: logged, so that it can be seen.
-		c.logger.Warn("report refused: the caller does not own the channel", "vchannel", vchannel, "caller", caller, "owner", owner)
+		c.logger.Warn("report refused: the caller does not own the channel", "report", string(report), "vchannel", vchannel,
+			"caller", caller, "owner", owner)
+		c.refused.WithLabelValues(string(report)).Inc()
 		return errs.ChannelMisrouted(vchannel, caller, owner)
 	}
 	return nil
@@ -418,10 +429,10 @@ func (s *Server) SetChannels(c *Channels) { s.channels.Store(c) }
 
 // checkOwner is Channels.CheckOwner when channels are assigned. s.mu may
 // be held: Channels never calls back into the Server.
-func (s *Server) checkOwner(ctx context.Context, vchannel string) error {
+func (s *Server) checkOwner(ctx context.Context, report Report, vchannel string) error {
 	c := s.channels.Load()
 	if c == nil {
 		return nil
 	}
-	return c.CheckOwner(ctx, vchannel)
+	return c.CheckOwner(ctx, report, vchannel)
 }

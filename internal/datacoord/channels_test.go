@@ -126,13 +126,13 @@ func TestChannelsAssignBalanceAndMove(t *testing.T) {
 	owner := got["p0"]
 	other := int64(21) - owner
 	onP0 = c1.VChannels[0]
-	if err := ch.CheckOwner(contract.WithCaller(ctx, owner), onP0); err != nil {
+	if err := ch.CheckOwner(contract.WithCaller(ctx, owner), ReportFlush, onP0); err != nil {
 		t.Fatalf("owner refused: %v", err)
 	}
-	if err := ch.CheckOwner(contract.WithCaller(ctx, other), onP0); !errors.Is(err, errs.ErrChannelMisrouted) {
+	if err := ch.CheckOwner(contract.WithCaller(ctx, other), ReportCheckpoint, onP0); !errors.Is(err, errs.ErrChannelMisrouted) {
 		t.Fatalf("non-owner: %v", err)
 	}
-	if err := ch.CheckOwner(ctx, onP0); err != nil {
+	if err := ch.CheckOwner(ctx, ReportFlush, onP0); err != nil {
 		t.Fatalf("in-process: %v", err)
 	}
 
@@ -151,7 +151,7 @@ func TestChannelsAssignBalanceAndMove(t *testing.T) {
 	if len(nodes.of(11))+len(nodes.of(12)) != 6 {
 		t.Fatalf("after the move: 11 %v, 12 %v", nodes.of(11), nodes.of(12))
 	}
-	if err := ch.CheckOwner(contract.WithCaller(ctx, 10), onP0); !errors.Is(err, errs.ErrChannelMisrouted) {
+	if err := ch.CheckOwner(contract.WithCaller(ctx, 10), ReportDeltaLog, onP0); !errors.Is(err, errs.ErrChannelMisrouted) {
 		t.Fatalf("the dead node may still report: %v", err)
 	}
 
@@ -170,7 +170,7 @@ func TestChannelsAssignBalanceAndMove(t *testing.T) {
 	if !slices.Equal(nodes2.of(11), nodes.of(11)) || !slices.Equal(nodes2.of(12), nodes.of(12)) {
 		t.Fatalf("re-sent 11 %v 12 %v, want %v %v", nodes2.of(11), nodes2.of(12), nodes.of(11), nodes.of(12))
 	}
-	if err := ch2.CheckOwner(contract.WithCaller(ctx, 10), onP0); !errors.Is(err, errs.ErrChannelMisrouted) {
+	if err := ch2.CheckOwner(contract.WithCaller(ctx, 10), ReportFlush, onP0); !errors.Is(err, errs.ErrChannelMisrouted) {
 		t.Fatalf("reloaded: the dead node may report: %v", err)
 	}
 
@@ -182,7 +182,7 @@ func TestChannelsAssignBalanceAndMove(t *testing.T) {
 	if len(nodes2.of(11))+len(nodes2.of(12)) != 2 {
 		t.Fatalf("after drop: 11 %v, 12 %v", nodes2.of(11), nodes2.of(12))
 	}
-	if err := ch2.CheckOwner(contract.WithCaller(ctx, 99), c1.VChannels[0]); err != nil {
+	if err := ch2.CheckOwner(contract.WithCaller(ctx, 99), ReportFlush, c1.VChannels[0]); err != nil {
 		t.Fatalf("dropped collection's channel: %v", err)
 	}
 }

@@ -312,7 +312,7 @@ func (s *Server) SegmentFlushed(ctx context.Context, r contract.FlushResult) err
 		// flushed it: the data node discards it.
 		return fmt.Errorf("datacoord: flushed segment %d is unknown: %w", r.SegmentID, errs.SegmentNotFound(r.SegmentID))
 	}
-	if err := s.checkOwner(ctx, seg.VChannel); err != nil {
+	if err := s.checkOwner(ctx, ReportFlush, seg.VChannel); err != nil {
 		s.mu.Unlock()
 		return err
 	}
@@ -367,7 +367,7 @@ func (s *Server) SegmentFlushed(ctx context.Context, r contract.FlushResult) err
 
 // AddDeltaLog records a flushed batch of a channel's deletes.
 func (s *Server) AddDeltaLog(ctx context.Context, dl model.DeltaLog) error {
-	if err := s.checkOwner(ctx, dl.VChannel); err != nil {
+	if err := s.checkOwner(ctx, ReportDeltaLog, dl.VChannel); err != nil {
 		return err
 	}
 	b, _ := json.Marshal(dl)
@@ -389,7 +389,7 @@ func (s *Server) DeltaLogs(ctx context.Context, vchannel string) ([]model.DeltaL
 
 // UpdateCheckpoint moves a channel's checkpoint forward (never back).
 func (s *Server) UpdateCheckpoint(ctx context.Context, vchannel string, cp contract.Checkpoint) error {
-	if err := s.checkOwner(ctx, vchannel); err != nil {
+	if err := s.checkOwner(ctx, ReportCheckpoint, vchannel); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -489,7 +489,7 @@ func (s *Server) SaveSyncManifest(ctx context.Context, id int64, manifest string
 	if !ok {
 		return fmt.Errorf("datacoord: sync manifest of segment %d: %w", id, errs.SegmentNotFound(id))
 	}
-	if err := s.checkOwner(ctx, seg.VChannel); err != nil {
+	if err := s.checkOwner(ctx, ReportSyncManifest, seg.VChannel); err != nil {
 		return fmt.Errorf("datacoord: sync manifest of segment %d: %w", id, err)
 	}
 	if seg.State != model.SegmentGrowing && seg.State != model.SegmentSealed {
@@ -524,7 +524,7 @@ func (s *Server) NoteBufferedRows(ctx context.Context, id, rows int64) error {
 	if !ok {
 		return nil
 	}
-	if err := s.checkOwner(ctx, seg.VChannel); err != nil {
+	if err := s.checkOwner(ctx, ReportBufferedRows, seg.VChannel); err != nil {
 		return fmt.Errorf("datacoord: buffered rows of segment %d: %w", id, err)
 	}
 	if seg.State != model.SegmentGrowing && seg.State != model.SegmentSealed {

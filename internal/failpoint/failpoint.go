@@ -16,6 +16,18 @@
 // The only action is sleep(D) (a Go duration), optionally limited to the
 // first N hits (N*sleep(D)). The sleep ignores contexts: it stands for a
 // process that is not running, which notices nothing either.
+//
+// The failpoints a process has:
+//
+//   - rpc.serve/<gRPC full method> (internal/app's fence): a call the
+//     process serves, held after the fence admitted it and before its
+//     handler runs, as if the request had been delayed in flight; its end
+//     is logged as "failpoint call served", with the handler's error. The
+//     data coordinator's reports of a data node are
+//     rpc.serve/milvago.internal.DataCoord/<SaveSyncManifest,
+//     SegmentFlushed (a flush's binlogs), AddDeltaLog, UpdateCheckpoint>;
+//     a query node's framed search is
+//     rpc.serve/milvago.internal.QueryNode/Search.
 package failpoint
 
 import (
@@ -109,17 +121,18 @@ func (s *Set) Names() []string {
 }
 
 // Hit runs failpoint name's action if it is armed: it logs the hit (with
-// args, slog's key-value pairs) and sleeps. ctx only carries the caller's
-// log context; it does not cut the sleep short.
-func (s *Set) Hit(ctx context.Context, name string, args ...any) {
+// args, slog's key-value pairs) and sleeps, and reports whether it did.
+// ctx only carries the caller's log context; it does not cut the sleep
+// short.
+func (s *Set) Hit(ctx context.Context, name string, args ...any) bool {
 	if s == nil {
-		return
+		return false
 	}
 	s.mu.Lock()
 	p, ok := s.points[name]
 	if !ok || p.left == 0 {
 		s.mu.Unlock()
-		return
+		return false
 	}
 	if p.left > 0 {
 		p.left--
@@ -130,4 +143,19 @@ func (s *Set) Hit(ctx context.Context, name string, args ...any) {
 	s.logger.WarnContext(ctx, "failpoint hit", append(args, "sleep", d)...)
 	time.Sleep(d)
 	s.logger.WarnContext(ctx, "failpoint done", args...)
+	return true
+}
+
+// Served logs how the step a hit of failpoint name held ended (err nil:
+// it succeeded), with args as Hit's: what a test that held a call waits
+// for, e.g. a report refused once its sender lost the channel.
+func (s *Set) Served(ctx context.Context, name string, err error, args ...any) {
+	if s == nil {
+		return
+	}
+	args = append([]any{"failpoint", name}, args...)
+	if err != nil {
+		args = append(args, "err", err)
+	}
+	s.logger.WarnContext(ctx, "failpoint call served", args...)
 }

@@ -1,8 +1,12 @@
 package failpoint
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -34,22 +38,53 @@ func TestHit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hit := false
 	took := func(name string) time.Duration {
 		start := time.Now()
-		s.Hit(context.Background(), name)
+		hit = s.Hit(context.Background(), name)
 		return time.Since(start)
 	}
 	for i := range 2 {
-		if d := took("p"); d < 40*time.Millisecond {
+		if d := took("p"); d < 40*time.Millisecond || !hit {
 			t.Fatalf("hit %d slept %v, want 40ms", i+1, d)
 		}
 	}
-	if d := took("p"); d > 20*time.Millisecond {
-		t.Fatalf("third hit slept %v, want none", d)
+	if d := took("p"); d > 20*time.Millisecond || hit {
+		t.Fatalf("third hit slept %v (reported %v), want none", d, hit)
 	}
-	if d := took("other"); d > 20*time.Millisecond {
-		t.Fatalf("unarmed failpoint slept %v", d)
+	if d := took("other"); d > 20*time.Millisecond || hit {
+		t.Fatalf("unarmed failpoint slept %v (reported %v)", d, hit)
 	}
 	var none *Set
-	none.Hit(context.Background(), "p")
+	if none.Hit(context.Background(), "p") {
+		t.Fatal("a nil Set reported a hit")
+	}
+	none.Served(context.Background(), "p", nil)
+}
+
+// TestServedLogs: the end of a held step is logged with its error, which
+// is what a test that held a call reads.
+func TestServedLogs(t *testing.T) {
+	var buf bytes.Buffer
+	s, err := Parse("p=1*sleep(1ms)", slog.New(slog.NewTextHandler(&buf, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Hit(context.Background(), "p", "caller", 7) {
+		t.Fatal("armed failpoint not hit")
+	}
+	s.Served(context.Background(), "p", errors.New("channel misrouted"), "caller", 7)
+	s.Served(context.Background(), "p", nil, "caller", 8)
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("log:\n%s", buf.String())
+	}
+	for i, want := range []string{
+		`msg="failpoint call served" failpoint=p caller=7 err="channel misrouted"`,
+		`msg="failpoint call served" failpoint=p caller=8`,
+	} {
+		if !strings.HasSuffix(lines[2+i], want) {
+			t.Fatalf("line %d %q, want it to end with %q", 2+i, lines[2+i], want)
+		}
+	}
 }

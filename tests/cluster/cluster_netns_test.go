@@ -160,7 +160,8 @@ func addInNetns(c *cluster, t *testing.T, n *netns, spec string) *role {
 		"--common.MetricsPort=" + fmt.Sprint(r.MetricsPort),
 		"--etcd.endpoints=" + strings.Join(etcd, ","),
 		"--milvago.natsmq.url=" + strings.Join(nats, ","),
-		"--minio.address=" + s3}
+		"--minio.address=" + s3,
+		c.LocalStorageArg(t, name)}
 	r.Start(t)
 	c.Roles[name] = r
 	c.Order = append(c.Order, name)

@@ -20,7 +20,8 @@ func addAuthProxy(c *cluster, t *testing.T, name string) string {
 	port := testservers.FreePort(t)
 	r := &role{Name: name, Bin: c.Bin, Dir: c.Dir, MetricsPort: testservers.FreePort(t)}
 	r.Args = []string{"run", "proxy", "--config", c.Config, "--proxy.port=" + fmt.Sprint(port), "--proxy.ip=127.0.0.1",
-		"--common.MetricsPort=" + fmt.Sprint(r.MetricsPort), "--common.security.authorizationEnabled=true"}
+		"--common.MetricsPort=" + fmt.Sprint(r.MetricsPort), "--common.security.authorizationEnabled=true",
+		c.LocalStorageArg(t, name)}
 	r.Start(t)
 	c.Roles[name] = r
 	c.Order = append(c.Order, name)

@@ -307,7 +307,8 @@ func (c *Cluster) Add(t testing.TB, spec string) *Role {
 	r.Args = []string{"run", kind, "--config", c.Config,
 		"--" + PortFlag[kind] + "=" + fmt.Sprint(port),
 		"--" + IPFlag[kind] + "=" + c.IP,
-		"--common.MetricsPort=" + fmt.Sprint(r.MetricsPort)}
+		"--common.MetricsPort=" + fmt.Sprint(r.MetricsPort),
+		c.LocalStorageArg(t, name)}
 	r.Args = append(r.Args, c.Args...)
 	r.Start(t)
 	c.Roles[name] = r
@@ -359,6 +360,19 @@ func (c *Cluster) RestartRoles(t testing.TB, extra []string, names ...string) {
 	for _, name := range names {
 		c.Roles[name].WaitReady(t, 90*time.Second)
 	}
+}
+
+// LocalStorageArg is the flag that gives role name a directory of its own
+// for node-local files (localStorage.path, <Dir>/local/<name>/), created
+// here: processes of one cluster, like the nodes of a real deployment, do
+// not share one, and none uses the default /var/lib/milvus/data/.
+func (c *Cluster) LocalStorageArg(t testing.TB, name string) string {
+	t.Helper()
+	dir := filepath.Join(c.Dir, "local", name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("local storage of %s: %v", name, err)
+	}
+	return "--localStorage.path=" + dir + string(filepath.Separator)
 }
 
 // ProxyAddr returns the gRPC address of a proxy role (its proxy.port flag).

@@ -41,7 +41,9 @@ import (
 const childProfileEnv = "MILVAGO_E2E_CHILD_PROFILE"
 
 // childHeapProfiles runs in a child server: on each SIGUSR1 it writes
-// heap-N.pb.gz to the directory named by childProfileEnv.
+// heap-N-rssM.pb.gz to the directory named by childProfileEnv, M being
+// its VmRSS in MB when it wrote it (the profile nearest a phase's peak is
+// the one with the largest M).
 func childHeapProfiles() {
 	dir := os.Getenv(childProfileEnv)
 	if dir == "" {
@@ -52,7 +54,11 @@ func childHeapProfiles() {
 	go func() {
 		for n := 1; ; n++ {
 			<-sig
-			f, err := os.Create(filepath.Join(dir, fmt.Sprintf("heap-%d.pb.gz", n)))
+			var rss int64
+			if b, err := os.ReadFile("/proc/self/status"); err == nil {
+				rss = statusField(string(b), "VmRSS") >> 10
+			}
+			f, err := os.Create(filepath.Join(dir, fmt.Sprintf("heap-%d-rss%d.pb.gz", n, rss)))
 			if err != nil {
 				continue
 			}
@@ -201,13 +207,19 @@ type rssWatch struct {
 	windows []int64
 }
 
+// With MILVAGO_MEMORY_PROFILE set, a watch also asks the child for a heap
+// profile whenever the RSS passes the last profiled peak by 5%, at most
+// once a second: the phase's last such profile is taken near its peak.
 func watchRSS(t *testing.T, pid int) *rssWatch {
 	w := &rssWatch{stop: make(chan struct{}), done: make(chan struct{})}
+	profile := os.Getenv("MILVAGO_MEMORY_PROFILE") != ""
 	go func() {
 		defer close(w.done)
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 		start := time.Now()
+		var profiled int64
+		var profiledAt time.Time
 		for {
 			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 			if err == nil {
@@ -216,6 +228,10 @@ func watchRSS(t *testing.T, pid int) *rssWatch {
 					w.peak.Store(kb)
 					w.anon.Store(statusField(string(b), "RssAnon"))
 					w.file.Store(statusField(string(b), "RssFile"))
+				}
+				if profile && kb > profiled+profiled/20 && time.Since(profiledAt) >= time.Second {
+					syscall.Kill(pid, syscall.SIGUSR1)
+					profiled, profiledAt = kb, time.Now()
 				}
 				win := int(time.Since(start) / (5 * time.Second))
 				w.mu.Lock()

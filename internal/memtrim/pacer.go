@@ -43,11 +43,13 @@ type PacerConfig struct {
 // pointer-free []float32 and []int64 that a collection does not scan. A
 // collection's cost follows the heap with pointers (the metadata, the
 // log broker's and gRPC's state: tens of MB), not the data, so collecting
-// twice as often while a 1M x 128 segment grows costs little CPU, while
-// the headroom is resident memory on top of the data at the peak of every
-// ingest: measured (docs/benchmarks.md, mem12), a quarter of the live
-// heap and at least 64 MiB were 0.65x of a 200k x 128 ingest's raw data
-// and 150 MB of a 1M x 128 one's.
+// twice as often costs some CPU but no stall, while the headroom is
+// resident memory on top of the data at the peak of every ingest.
+// Measured (docs/benchmarks.md, mem12; a shared machine): a quarter of the
+// live heap and at least 64 MiB cost 40-47 MB more at the peak of a 200k x
+// 128 ingest (98 MB raw) and 60 MB more at a 1M x 128 one than these
+// defaults; the 200k ingest ran 75 collections instead of 33 and its
+// server used about 2 s more CPU (8.5 s against 6.2 s).
 const (
 	DefaultHeadroom         = 0.125
 	DefaultMinHeadroomBytes = 32 << 20

@@ -46,10 +46,10 @@ type PacerConfig struct {
 // twice as often costs some CPU but no stall, while the headroom is
 // resident memory on top of the data at the peak of every ingest.
 // Measured (docs/benchmarks.md, mem12; a shared machine): a quarter of the
-// live heap and at least 64 MiB cost 40-47 MB more at the peak of a 200k x
-// 128 ingest (98 MB raw) and 60 MB more at a 1M x 128 one than these
-// defaults; the 200k ingest ran 75 collections instead of 33 and its
-// server used about 2 s more CPU (8.5 s against 6.2 s).
+// live heap and at least 64 MiB cost 39-49 MB more at the peak of a 200k x
+// 128 ingest (98 MB raw) and 60-74 MB more at a 1M x 128 one than these
+// defaults; the 200k ingest ran 69-78 collections instead of 33-40 and
+// its server used about 2 s more CPU (8.4 s against 6.4 s).
 const (
 	DefaultHeadroom         = 0.125
 	DefaultMinHeadroomBytes = 32 << 20

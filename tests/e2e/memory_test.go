@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -41,7 +42,9 @@ import (
 const childProfileEnv = "MILVAGO_E2E_CHILD_PROFILE"
 
 // childHeapProfiles runs in a child server: on each SIGUSR1 it writes
-// heap-N.pb.gz to the directory named by childProfileEnv.
+// heap-N-rssM.pb.gz to the directory named by childProfileEnv, M being
+// its VmRSS in MB when it wrote it (the profile nearest a phase's peak is
+// the one with the largest M).
 func childHeapProfiles() {
 	dir := os.Getenv(childProfileEnv)
 	if dir == "" {
@@ -52,14 +55,34 @@ func childHeapProfiles() {
 	go func() {
 		for n := 1; ; n++ {
 			<-sig
-			f, err := os.Create(filepath.Join(dir, fmt.Sprintf("heap-%d.pb.gz", n)))
+			var rss int64
+			if b, err := os.ReadFile("/proc/self/status"); err == nil {
+				rss = statusField(string(b), "VmRSS") >> 10
+			}
+			f, err := os.Create(filepath.Join(dir, fmt.Sprintf("heap-%d-rss%d.pb.gz", n, rss)))
 			if err != nil {
 				continue
 			}
 			pprof.Lookup("heap").WriteTo(f, 0)
 			f.Close()
+			appendGCStats(filepath.Join(dir, "gc.log"), n, rss)
 		}
 	}()
+}
+
+// appendGCStats appends the collector's work so far to a child's gc.log,
+// one line per profile: what a change of the GC's pacing costs in CPU.
+func appendGCStats(path string, n int, rssMB int64) {
+	samples := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/cpu/classes/gc/total:cpu-seconds"},
+		{Name: "/cpu/classes/total:cpu-seconds"}, {Name: "/gc/heap/live:bytes"}}
+	metrics.Read(samples)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "profile %d rss_mb %d gc_cycles %d gc_cpu_s %.2f total_cpu_s %.2f live_mb %d\n", n, rssMB,
+		samples[0].Value.Uint64(), samples[1].Value.Float64(), samples[2].Value.Float64(), samples[3].Value.Uint64()>>20)
 }
 
 func measureMemory(t *testing.T) {
@@ -201,13 +224,19 @@ type rssWatch struct {
 	windows []int64
 }
 
+// With MILVAGO_MEMORY_PROFILE set, a watch also asks the child for a heap
+// profile whenever the RSS passes the last profiled peak by 5%, at most
+// once a second: the phase's last such profile is taken near its peak.
 func watchRSS(t *testing.T, pid int) *rssWatch {
 	w := &rssWatch{stop: make(chan struct{}), done: make(chan struct{})}
+	profile := os.Getenv("MILVAGO_MEMORY_PROFILE") != ""
 	go func() {
 		defer close(w.done)
 		tick := time.NewTicker(50 * time.Millisecond)
 		defer tick.Stop()
 		start := time.Now()
+		var profiled int64
+		var profiledAt time.Time
 		for {
 			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 			if err == nil {
@@ -216,6 +245,10 @@ func watchRSS(t *testing.T, pid int) *rssWatch {
 					w.peak.Store(kb)
 					w.anon.Store(statusField(string(b), "RssAnon"))
 					w.file.Store(statusField(string(b), "RssFile"))
+				}
+				if profile && kb > profiled+profiled/20 && time.Since(profiledAt) >= time.Second {
+					syscall.Kill(pid, syscall.SIGUSR1)
+					profiled, profiledAt = kb, time.Now()
 				}
 				win := int(time.Since(start) / (5 * time.Second))
 				w.mu.Lock()

@@ -108,7 +108,10 @@
 // the client at the right sequence if a message is missed; Reader.Close
 // deletes it and the server drops a forgotten one after a minute. No
 // durable consumer state lives in the broker: checkpoints live in the meta
-// store.
+// store. Each reader has a NATS connection of its own, so that its idle
+// heartbeat never waits behind another reader's big messages; a pull the
+// server never answered is retried after two heartbeats: max_payload at
+// 1 MiB/s, at least 2 s, at most 10 s (readerHeartbeatFor).
 //
 // Latest is the sequence of the subject's last message (a "get last
 // message for subject" request to the stream leader), or the channel's

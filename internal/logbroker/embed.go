@@ -167,7 +167,10 @@ func startEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		srv.WaitForShutdown()
 		return nil, fmt.Errorf("logbroker: connect to embedded nats: %w", err)
 	}
-	log, err := newNATS(ctx, nc, NATSConfig{StreamPrefix: cfg.StreamPrefix, Replicas: 1}, logger)
+	dial := func() (*nats.Conn, error) {
+		return nats.Connect("", nats.InProcessServer(srv), nats.Name("milvago-embedded-reader"))
+	}
+	log, err := newNATS(ctx, nc, dial, NATSConfig{StreamPrefix: cfg.StreamPrefix, Replicas: 1}, logger)
 	if err != nil {
 		srv.Shutdown()
 		srv.WaitForShutdown()

@@ -67,6 +67,7 @@ func (c NATSConfig) withDefaults() NATSConfig {
 // See the package documentation for the mapping and its guarantees.
 type NATS struct {
 	nc         *nats.Conn
+	dial       func() (*nats.Conn, error) // a reader's own connection to the same server
 	js         jetstream.JetStream
 	stream     jetstream.Stream
 	name       string // stream name
@@ -103,12 +104,15 @@ func NewNATS(ctx context.Context, cfg NATSConfig, logger *slog.Logger) (*NATS, e
 	if err != nil {
 		return nil, fmt.Errorf("logbroker: connect to nats %s: %w", cfg.URL, err)
 	}
-	return newNATS(ctx, nc, cfg, logger)
+	readerOpts := append([]nats.Option{nats.Name("milvago-reader"), nats.MaxReconnects(-1)}, cfg.Options...)
+	dial := func() (*nats.Conn, error) { return nats.Connect(cfg.URL, readerOpts...) }
+	return newNATS(ctx, nc, dial, cfg, logger)
 }
 
 // newNATS sets up the log's stream over nc and takes ownership of nc: it
-// is closed on error or by Close.
-func newNATS(ctx context.Context, nc *nats.Conn, cfg NATSConfig, logger *slog.Logger) (*NATS, error) {
+// is closed on error or by Close. dial opens a reader's own connection to
+// the same server (see Read).
+func newNATS(ctx context.Context, nc *nats.Conn, dial func() (*nats.Conn, error), cfg NATSConfig, logger *slog.Logger) (*NATS, error) {
 	if logger == nil {
 		logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -120,6 +124,7 @@ func newNATS(ctx context.Context, nc *nats.Conn, cfg NATSConfig, logger *slog.Lo
 	}
 	n := &NATS{
 		nc:         nc,
+		dial:       dial,
 		js:         js,
 		name:       cfg.StreamPrefix + "_LOG",
 		prefix:     cfg.StreamPrefix,
@@ -500,6 +505,22 @@ const readerHeartbeat = time.Second
 // loaded machine, under -race, one took over 2 s to arrive: the reader
 // reset again and again and a read of two such messages waited 20 s.
 // NATS's default 1 MiB keeps readerHeartbeat.
+//
+// One message is all that can hold up the next arrival because each
+// reader has a connection of its own (Read): the server writes a
+// connection's messages in order, so on a shared one a reader's heartbeat
+// queued behind every other reader's pull batch (2 max_payloads each, up
+// to the server's 64 MiB max_pending), and an idle reader next to one
+// receiving 8 MiB messages was reset (TestNATSReaderBesideBigMessages).
+// Its own pull batch is no hold-up: each of its messages that arrives
+// restarts the client's count, so the longest silence is one message.
+//
+// The same two heartbeats bound how long a pull the server never answered
+// (a new consumer on a cluster sometimes loses its first one) leaves the
+// reader waiting: 2 s at NATS's default 1 MiB, 8 s at 8 MiB, 10 s at most
+// (TestNATSReaderLostPullRecovers). The client cannot tell that silence
+// from a big message still arriving, so a shorter bound would bring back
+// the resets above.
 func readerHeartbeatFor(maxPayload int) time.Duration {
 	hb := time.Duration(float64(maxPayload) / readerSlowRate * float64(time.Second) / 2)
 	return min(max(hb, readerHeartbeat), readerMaxHeartbeat)
@@ -512,7 +533,10 @@ const (
 
 // Read implements Log. The reader is an ordered consumer: ephemeral, held
 // in memory by the server, filtered to the channel's subject and starting
-// at after+1. It keeps no state on the server beyond its lifetime.
+// at after+1. It keeps no state on the server beyond its lifetime. It
+// reads over a connection of its own (see readerHeartbeatFor), which
+// Reader.Close closes: the dispatcher (internal/dispatcher) keeps one
+// reader per physical channel a node consumes, plus at most 16 catching up.
 func (n *NATS) Read(ctx context.Context, channel string, after MessageID) (Reader, error) {
 	if err := checkChannel(channel); err != nil {
 		return nil, fmt.Errorf("logbroker: read %q: %w", channel, err)
@@ -529,16 +553,28 @@ func (n *NATS) Read(ctx context.Context, channel string, after MessageID) (Reade
 	} else if after < t {
 		return nil, fmt.Errorf("logbroker: read %q after %d (truncated up to %d): %w", channel, after, t, ErrTruncated)
 	}
-	gen := n.writeErr.generation()
-	cons, it, err := n.consume(ctx, channel, after)
+	// The reader's own connection: see readerHeartbeatFor.
+	rc, err := n.dial()
 	if err != nil {
+		return nil, fmt.Errorf("logbroker: read %q: reader connection: %w", channel, err)
+	}
+	js, err := jetstream.New(rc)
+	if err != nil {
+		rc.Close()
+		return nil, fmt.Errorf("logbroker: read %q: jetstream: %w", channel, err)
+	}
+	gen := n.writeErr.generation()
+	cons, it, err := n.consume(ctx, js, channel, after)
+	if err != nil {
+		rc.Close()
 		return nil, fmt.Errorf("logbroker: read %q: %w", channel, err)
 	}
-	r := &natsReader{n: n, channel: channel, cons: cons, it: it, gen: gen, pos: after}
+	r := &natsReader{n: n, channel: channel, nc: rc, js: js, cons: cons, it: it, gen: gen, pos: after}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
 		it.Stop()
+		rc.Close()
 		return nil, fmt.Errorf("logbroker: read %q: %w", channel, ErrClosed)
 	}
 	// The client's iterator goroutines end only on Stop, not when the
@@ -547,13 +583,13 @@ func (n *NATS) Read(ctx context.Context, channel string, after MessageID) (Reade
 	return r, nil
 }
 
-// consume opens an ordered consumer of channel from after+1 and its
-// message iterator.
-func (n *NATS) consume(ctx context.Context, channel string, after MessageID) (jetstream.Consumer, jetstream.MessagesContext, error) {
+// consume opens an ordered consumer of channel from after+1 over js (a
+// reader's own connection) and its message iterator.
+func (n *NATS) consume(ctx context.Context, js jetstream.JetStream, channel string, after MessageID) (jetstream.Consumer, jetstream.MessagesContext, error) {
 	var cons jetstream.Consumer
 	err := retryAPI(ctx, func(ctx context.Context) error {
 		var err error
-		cons, err = n.js.OrderedConsumer(ctx, n.name, jetstream.OrderedConsumerConfig{
+		cons, err = js.OrderedConsumer(ctx, n.name, jetstream.OrderedConsumerConfig{
 			FilterSubjects:    []string{n.dataSubject(channel)},
 			DeliverPolicy:     jetstream.DeliverByStartSequencePolicy,
 			OptStartSeq:       uint64(after) + 1,
@@ -582,6 +618,8 @@ func (n *NATS) consume(ctx context.Context, channel string, after MessageID) (je
 type natsReader struct {
 	n       *NATS
 	channel string
+	nc      *nats.Conn // the reader's own, closed by Close
+	js      jetstream.JetStream
 
 	itMu     sync.Mutex // guards cons, it, gen (replaced by Next after a reopen), itClosed
 	cons     jetstream.Consumer
@@ -661,7 +699,7 @@ func (r *natsReader) next(ctx context.Context) (jetstream.Msg, error) {
 			return m, err
 		}
 		gen = r.n.writeErr.generation()
-		cons, it, err := r.n.consume(ctx, r.channel, r.pos)
+		cons, it, err := r.n.consume(ctx, r.js, r.channel, r.pos)
 		if err != nil {
 			return nil, err
 		}
@@ -692,8 +730,9 @@ func (r *natsReader) checkTrunc(ctx context.Context) error {
 	return nil
 }
 
-// Close implements Reader: it stops the consumer and deletes it from the
-// server. A Next blocked in another goroutine returns ErrClosed.
+// Close implements Reader: it stops the consumer, deletes it from the
+// server and closes the reader's connection. A Next blocked in another
+// goroutine returns ErrClosed.
 func (r *natsReader) Close() error {
 	r.itMu.Lock()
 	r.itClosed = true
@@ -709,6 +748,7 @@ func (r *natsReader) Close() error {
 		return nil
 	}
 	r.closed = true
+	defer r.nc.Close()
 	if r.n.isClosed() {
 		return nil
 	}

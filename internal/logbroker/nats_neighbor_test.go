@@ -1,0 +1,311 @@
+package logbroker_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/testservers"
+)
+
+// natsProxy is a TCP proxy in front of a NATS server. Each connection's
+// server-to-client bytes move at most at rate bytes/s (0: unlimited), as
+// on a loaded client; with dropPull set, the first pull request any client
+// sends ($JS.API.CONSUMER.MSG.NEXT.>) is dropped, as a pull the server
+// never answered.
+type natsProxy struct {
+	ln       net.Listener
+	target   string
+	rate     int
+	dropPull atomic.Bool
+	dropped  atomic.Int32
+	wg       sync.WaitGroup
+}
+
+func startProxy(t *testing.T, target string, rate int) *natsProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &natsProxy{ln: ln, target: strings.TrimPrefix(target, "nats://"), rate: rate}
+	p.wg.Add(1)
+	go p.accept()
+	t.Cleanup(func() {
+		ln.Close()
+		p.wg.Wait()
+	})
+	return p
+}
+
+func (p *natsProxy) URL() string { return "nats://" + p.ln.Addr().String() }
+
+func (p *natsProxy) accept() {
+	defer p.wg.Done()
+	var conns sync.WaitGroup
+	var mu sync.Mutex
+	var open []net.Conn
+	defer func() {
+		mu.Lock()
+		for _, c := range open {
+			c.Close()
+		}
+		mu.Unlock()
+		conns.Wait()
+	}()
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		mu.Lock()
+		open = append(open, c, s)
+		mu.Unlock()
+		conns.Add(2)
+		go func() {
+			defer conns.Done()
+			p.toServer(c, s)
+			s.Close()
+		}()
+		go func() {
+			defer conns.Done()
+			p.toClient(s, c)
+			c.Close()
+		}()
+	}
+}
+
+// toServer forwards the client's protocol line by line, dropping the first
+// pull request while dropPull is set.
+func (p *natsProxy) toServer(c, s net.Conn) {
+	br := bufio.NewReaderSize(c, 64<<10)
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		buf := []byte(line)
+		f := strings.Fields(line)
+		if len(f) >= 3 && (f[0] == "PUB" || f[0] == "HPUB") {
+			size, err := strconv.Atoi(f[len(f)-1])
+			if err != nil {
+				return
+			}
+			body := make([]byte, size+2)
+			if _, err := io.ReadFull(br, body); err != nil {
+				return
+			}
+			if strings.HasPrefix(f[1], "$JS.API.CONSUMER.MSG.NEXT.") && p.dropPull.CompareAndSwap(true, false) {
+				p.dropped.Add(1)
+				continue
+			}
+			buf = append(buf, body...)
+		}
+		if _, err := s.Write(buf); err != nil {
+			return
+		}
+	}
+}
+
+// toClient copies the server's bytes at most at p.rate.
+func (p *natsProxy) toClient(s, c net.Conn) {
+	if p.rate == 0 {
+		io.Copy(c, s)
+		return
+	}
+	const chunk = 16 << 10
+	buf := make([]byte, chunk)
+	start, moved := time.Now(), 0
+	for {
+		n, err := s.Read(buf)
+		if n > 0 {
+			if _, werr := c.Write(buf[:n]); werr != nil {
+				return
+			}
+			moved += n
+			due := start.Add(time.Duration(float64(moved) / float64(p.rate) * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				time.Sleep(d)
+			} else if d < -time.Second {
+				start, moved = time.Now(), 0 // idle: no burst credit
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// readerConsumers returns the names of the stream's consumers filtered to
+// a subject ending in channel.
+func readerConsumers(t *testing.T, url, channel string) []string {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, logbroker.DefaultStreamPrefix+"_LOG")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	l := s.ListConsumers(ctx)
+	for ci := range l.Info() {
+		for _, f := range append([]string{ci.Config.FilterSubject}, ci.Config.FilterSubjects...) {
+			if strings.HasSuffix(f, channel) {
+				names = append(names, ci.Name)
+			}
+		}
+	}
+	if err := l.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return names
+}
+
+// TestNATSReaderBesideBigMessages: a reader idle next to another reader of
+// 8 MiB messages keeps its consumer. Each client connection's bytes move
+// at 1.5 MiB/s, so the other reader's pull batch (two 8 MiB messages) takes
+// ~11 s to arrive, longer than the two heartbeats (8 s) the client waits
+// for before it drops a consumer; on one shared connection the idle
+// reader's heartbeats queued behind that batch and it was reset.
+func TestNATSReaderBesideBigMessages(t *testing.T) {
+	url := startServer(t, 8<<20)
+	proxy := startProxy(t, url, 3<<19)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l, err := logbroker.NewNATS(ctx, logbroker.NATSConfig{URL: proxy.URL()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	big := make([]byte, l.MaxMessageBytes())
+	for i := range 2 {
+		big[0] = byte(i)
+		if _, err := l.Append(ctx, "big", big, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	quiet, err := l.Read(ctx, "quiet", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer quiet.Close()
+	got := make(chan error, 1)
+	go func() {
+		m, err := quiet.Next(ctx)
+		if err == nil && string(m.Payload) != "after" {
+			err = errors.New("quiet reader: unexpected payload " + string(m.Payload))
+		}
+		got <- err
+	}()
+	before := readerConsumers(t, url, "quiet")
+	if len(before) != 1 {
+		t.Fatalf("quiet reader's consumers %v, want one", before)
+	}
+
+	reader, err := l.Read(ctx, "big", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	start := time.Now()
+	for i := range 2 {
+		m, err := reader.Next(ctx)
+		if err != nil {
+			t.Fatalf("big message %d: %v", i, err)
+		}
+		if len(m.Payload) != len(big) || m.Payload[0] != byte(i) {
+			t.Fatalf("big message %d: %d bytes, first %d", i, len(m.Payload), m.Payload[0])
+		}
+	}
+	t.Logf("two 8 MiB messages read in %v", time.Since(start).Round(time.Millisecond))
+
+	if _, err := l.Append(ctx, "quiet", []byte("after"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	if after := readerConsumers(t, url, "quiet"); len(after) != 1 || after[0] != before[0] {
+		t.Fatalf("quiet reader's consumer %v became %v: it was reset", before, after)
+	}
+}
+
+// TestNATSReaderLostPullRecovers: a reader whose first pull never reached
+// the server reads its message within two heartbeats (the documented
+// bound: max_payload at 1 MiB/s, at least 2 s, at most 10 s), against a
+// real nats-server (1 MiB max_payload: 2 s) and one with the embedded
+// server's 8 MiB (8 s).
+func TestNATSReaderLostPullRecovers(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		url   func(t *testing.T) string
+		bound time.Duration
+	}{
+		{"nats-server-1MiB", func(t *testing.T) string { return testservers.StartNATS(t, 1).URL() }, 2 * time.Second},
+		{"8MiB", func(t *testing.T) string { return startServer(t, 8<<20) }, 8 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			proxy := startProxy(t, tc.url(t), 0)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			l, err := logbroker.NewNATS(ctx, logbroker.NATSConfig{URL: proxy.URL()}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			if _, err := l.Append(ctx, "ch", []byte("x"), nil); err != nil {
+				t.Fatal(err)
+			}
+			proxy.dropPull.Store(true)
+			start := time.Now()
+			r, err := l.Read(ctx, "ch", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			m, err := r.Next(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			took := time.Since(start)
+			t.Logf("read after a lost pull in %v (bound %v)", took.Round(time.Millisecond), tc.bound)
+			if proxy.dropped.Load() != 1 {
+				t.Fatalf("%d pulls dropped, want 1", proxy.dropped.Load())
+			}
+			if string(m.Payload) != "x" {
+				t.Fatalf("payload %q", m.Payload)
+			}
+			// Slack for a shared machine under -race: making the new
+			// consumer and its pull.
+			if took > tc.bound+2*time.Second {
+				t.Fatalf("lost pull recovered after %v, bound %v", took, tc.bound)
+			}
+		})
+	}
+}

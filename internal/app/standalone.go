@@ -115,13 +115,37 @@ type Standalone struct {
 // earlyServe is the API's server serving since before the stores opened.
 type earlyServe struct {
 	cancel context.CancelFunc
-	done   chan error // its Serve's result
+	done   chan struct{} // closed when its Serve returned
+	err    error         // its Serve's result, once done
 }
 
-// stop stops it and returns its Serve's result.
+// serveEarly starts srv on grpcL and httpL until stop.
+func serveEarly(srv *rpc.Server, grpcL, httpL net.Listener) *earlyServe {
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &earlyServe{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		e.err = srv.Serve(ctx, grpcL, httpL)
+	}()
+	return e
+}
+
+// stop stops it (if it still serves) and returns its Serve's result.
 func (e *earlyServe) stop() error {
 	e.cancel()
-	return <-e.done
+	<-e.done
+	return e.err
+}
+
+// run waits until ctx ends (then stops it) or it fails: an errgroup's
+// member for the server's life.
+func (e *earlyServe) run(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return e.stop()
+	case <-e.done:
+		return e.err
+	}
 }
 
 // ListenStandalone opens cfg's API and metrics ports (milvago.listen,
@@ -196,9 +220,7 @@ func newStandalone(ctx context.Context, cfg StandaloneConfig, grpcL, httpL net.L
 		RESTLater: true, TLS: tlsCfg, Pprof: cfg.Public.Pprof, MaxRecvBytes: cfg.Public.maxRecvBytes()},
 		s.reg, s.readyErr, logger)
 	if grpcL != nil {
-		ectx, cancel := context.WithCancel(context.Background())
-		s.early = &earlyServe{cancel: cancel, done: make(chan error, 1)}
-		go func() { s.early.done <- s.rpc.Serve(ectx, grpcL, httpL) }()
+		s.early = serveEarly(s.rpc, grpcL, httpL)
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("app: data dir: %w", err)
@@ -357,14 +379,7 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 	// not ready" (code 1, retriable) and /healthz 503, as Milvus's proxy
 	// answers before it is healthy, instead of connections hanging.
 	if e := s.early; e != nil {
-		g.Go(func() error {
-			select {
-			case <-gctx.Done():
-				return e.stop()
-			case err := <-e.done:
-				return err
-			}
-		})
+		g.Go(func() error { return e.run(gctx) })
 	} else {
 		g.Go(func() error { return s.rpc.Serve(gctx, grpcL, httpL) })
 	}

@@ -26,13 +26,13 @@ import (
 
 // TestListenWhileStoresOpen: the API of a standalone started by
 // StartStandalone (as `milvago standalone` starts) listens before its
-// stores are open. While they open (held 3 s by the app.openStores
+// stores are open. While they open (held 5 s by the app.openStores
 // failpoint) the Go SDK's connection and a raw Connect get Milvus's
 // "service not ready" (code 1), REST code 1 and /healthz 503, in plain
 // and TLS (tlsMode 1) alike; once ready, both APIs serve.
 func TestListenWhileStoresOpen(t *testing.T) {
 	standaloneOnly(t, "starts an in-process standalone with a failpoint")
-	t.Setenv(failpoint.EnvVar, "app.openStores=sleep(3s)")
+	t.Setenv(failpoint.EnvVar, "app.openStores=sleep(5s)")
 	files, err := testcerts.Write(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +81,7 @@ func TestListenWhileStoresOpen(t *testing.T) {
 			api := net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port))
 			httpURL := "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.MetricsPort))
 
-			// The stores are still opening (the failpoint holds them 3 s).
+			// The stores are still opening (the failpoint holds them 5 s).
 			raw := earlyRawClient(t, api, clientTLS)
 			cctx, ccancel := context.WithTimeout(ctx, 2*time.Second)
 			resp, err := raw.Connect(cctx, &milvuspb.ConnectRequest{})
@@ -112,7 +112,7 @@ func TestListenWhileStoresOpen(t *testing.T) {
 			}
 			select {
 			case <-started:
-				t.Fatalf("the stores opened within %v, before the failpoint's 3 s: the checks above did not run while they opened", time.Since(start))
+				t.Fatalf("the stores opened within %v, before the failpoint's 5 s: the checks above did not run while they opened", time.Since(start))
 			default:
 			}
 

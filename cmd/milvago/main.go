@@ -39,11 +39,17 @@ func rootCommand() *cobra.Command {
 }
 
 func runStandalone(ctx context.Context, cfg app.StandaloneConfig, logger *slog.Logger) error {
-	s, err := app.NewStandalone(ctx, cfg, logger)
+	// The API listens before the stores open: a client gets "not ready"
+	// (code 1, retriable) rather than a refused connection.
+	gl, hl, err := app.ListenStandalone(cfg)
 	if err != nil {
 		return err
 	}
-	err = s.Run(ctx)
+	s, err := app.StartStandalone(ctx, cfg, gl, hl, logger)
+	if err != nil {
+		return err
+	}
+	err = s.Serve(ctx, gl, hl)
 	logger.Info("milvago stopped")
 	return err
 }

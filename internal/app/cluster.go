@@ -170,6 +170,9 @@ func (n *roleNode) needsObjects() bool {
 // cluster identity.
 func (n *roleNode) open(ctx context.Context) error {
 	var err error
+	// app.openStores: the stores open slowly (the proxy's API already
+	// answers "not ready").
+	n.fence.points.Hit(ctx, "app.openStores", "role", n.role)
 	if n.meta, n.objects, n.log, err = openClusterStores(ctx, n.cfg, n.needsObjects(), n.needsLog(), n.logger); err != nil {
 		return err
 	}
@@ -285,22 +288,31 @@ func advertise(ep config.Endpoint, l net.Listener) string {
 }
 
 func (n *roleNode) run(ctx context.Context) error {
-	if err := n.open(ctx); err != nil {
-		return err
-	}
-	n.conns = map[string]*grpc.ClientConn{}
 	n.reg = prometheus.NewRegistry()
 	n.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ep, err := n.cfg.RoleEndpoint(n.role)
 	if err != nil {
 		return err
 	}
+	var front *proxyFront
+	if n.role == "proxy" {
+		// The proxy's API listens before the stores open: a client gets
+		// "service not ready" (code 1) rather than a refused connection.
+		if front, err = n.listenProxy(ep); err != nil {
+			return err
+		}
+		defer front.early.stop()
+	}
+	if err := n.open(ctx); err != nil {
+		return err
+	}
+	n.conns = map[string]*grpc.ClientConn{}
 	g, gctx := errgroup.WithContext(ctx)
 	// Every role returns freed memory to the OS when quiet and paces its
 	// heap, as standalone does (internal/memtrim).
 	g.Go(func() error { return memtrim.New(memtrim.Config{}, n.logger).Run(gctx) })
 	if n.role == "proxy" {
-		return n.runProxy(gctx, g, ep)
+		return n.runProxy(gctx, g, ep, front)
 	}
 	l, err := net.Listen("tcp", net.JoinHostPort(ep.IP, strconv.Itoa(ep.Port)))
 	if err != nil {
@@ -752,9 +764,18 @@ func (n *roleNode) queryNodes() *queryNodePool {
 	return n.qnodes
 }
 
-// runProxy serves Milvus's API on proxy.port over the coordinators' and
-// workers' clients.
-func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.Endpoint) error {
+// proxyFront is the proxy's public API, serving (not ready) from before
+// the stores open.
+type proxyFront struct {
+	srv    *rpc.Server
+	gl, hl net.Listener
+	early  *earlyServe
+}
+
+// listenProxy opens the proxy's public API and metrics ports and serves
+// them unbound: every call is answered "not ready" until runProxy binds
+// the service and the proxy is ready.
+func (n *roleNode) listenProxy(ep config.Endpoint) (*proxyFront, error) {
 	pub := publicFromConfig(n.cfg)
 	host := ep.IP
 	if pub.Listen != "" {
@@ -762,25 +783,33 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	}
 	tlsCfg, err := pub.serverTLS()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	gl, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(ep.Port)))
 	if err != nil {
-		return fmt.Errorf("app: listen on proxy port %d: %w", ep.Port, err)
+		return nil, fmt.Errorf("app: listen on proxy port %d: %w", ep.Port, err)
 	}
 	hl, err := net.Listen("tcp", net.JoinHostPort(pub.Listen, strconv.Itoa(n.cfg.Common.MetricsPort)))
 	if err != nil {
 		gl.Close()
-		return fmt.Errorf("app: listen on metrics port %d: %w", n.cfg.Common.MetricsPort, err)
+		return nil, fmt.Errorf("app: listen on metrics port %d: %w", n.cfg.Common.MetricsPort, err)
 	}
+	srv := rpc.NewUnbound(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), RESTLater: true,
+		TLS: tlsCfg, Pprof: pub.Pprof, MaxRecvBytes: pub.maxRecvBytes()}, n.reg, n.readyErr, n.logger)
+	return &proxyFront{srv: srv, gl: gl, hl: hl, early: serveEarly(srv, gl, hl)}, nil
+}
+
+// runProxy serves Milvus's API on proxy.port over the coordinators' and
+// workers' clients, binding the service to front.
+func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.Endpoint, front *proxyFront) error {
+	pub := publicFromConfig(n.cfg)
+	gl := front.gl
 	// The coordinators reach the proxy on proxy.internalPort, as in Milvus:
 	// plain gRPC without the public port's TLS and user authentication,
 	// serving cache invalidation and component infos. Its session
 	// advertises this address.
 	il, err := net.Listen("tcp", net.JoinHostPort(ep.IP, strconv.Itoa(n.cfg.Proxy.InternalPort)))
 	if err != nil {
-		gl.Close()
-		hl.Close()
 		return fmt.Errorf("app: listen on proxy internal port %d: %w", n.cfg.Proxy.InternalPort, err)
 	}
 	n.addr = advertise(ep, il)
@@ -820,8 +849,6 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	p := proxy.New(pcfg, deps)
 	acl, guard, err := openRBAC(ctx, n.meta, AuthFromConfig(n.cfg), n.logger)
 	if err != nil {
-		gl.Close()
-		hl.Close()
 		il.Close()
 		return err
 	}
@@ -832,10 +859,8 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	svc.SetSystemInfo(si)
 	restH := rest.New(p, n.logger).WithResourceGroups(svc)
 	restH.SetAuth(guard, svc)
-	srv := rpc.New(rpc.Config{Addr: gl.Addr().String(), MetricsAddr: hl.Addr().String(), REST: restH,
-		TLS: tlsCfg, Pprof: pub.Pprof, MaxRecvBytes: pub.maxRecvBytes(), Auth: guard},
-		svc, n.reg, n.readyErr, n.logger)
-	g.Go(func() error { return srv.Serve(ctx, gl, hl) })
+	front.srv.Bind(svc, restH, guard) // still not ready: registered first
+	g.Go(func() error { return front.early.run(ctx) })
 	internal := grpc.NewServer()
 	pb.RegisterProxyServer(internal, proxyCacheServer{mc: mc})
 	pb.RegisterNodeServer(internal, nodeInfoServer{infos: func() []sysinfo.ComponentInfos { return []sysinfo.ComponentInfos{si.self()} }})

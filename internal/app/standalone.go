@@ -23,6 +23,7 @@ import (
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/datanode"
 	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/failpoint"
 	"github.com/milvago/milvago/internal/identity"
 	"github.com/milvago/milvago/internal/indexcoord"
 	"github.com/milvago/milvago/internal/indexnode"
@@ -102,14 +103,86 @@ type Standalone struct {
 	qcoord *querycoord.Server
 	proxy  *proxy.Server
 	rpc    *rpc.Server
+	reg    *prometheus.Registry // the API port's metrics
 	quota  *quota.Limiter
 	center *quota.Center
 	ready  atomic.Bool
+	// early is the API's server started by StartStandalone, before the
+	// stores were opened; nil: Serve starts it.
+	early *earlyServe
+}
+
+// earlyServe is the API's server serving since before the stores opened.
+type earlyServe struct {
+	cancel context.CancelFunc
+	done   chan struct{} // closed when its Serve returned
+	err    error         // its Serve's result, once done
+}
+
+// serveEarly starts srv on grpcL and httpL until stop.
+func serveEarly(srv *rpc.Server, grpcL, httpL net.Listener) *earlyServe {
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &earlyServe{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		e.err = srv.Serve(ctx, grpcL, httpL)
+	}()
+	return e
+}
+
+// stop stops it (if it still serves) and returns its Serve's result.
+func (e *earlyServe) stop() error {
+	e.cancel()
+	<-e.done
+	return e.err
+}
+
+// run waits until ctx ends (then stops it) or it fails: an errgroup's
+// member for the server's life.
+func (e *earlyServe) run(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return e.stop()
+	case <-e.done:
+		return e.err
+	}
+}
+
+// ListenStandalone opens cfg's API and metrics ports (milvago.listen,
+// proxy.port, common.metricsPort) for StartStandalone.
+func ListenStandalone(cfg StandaloneConfig) (grpcL, httpL net.Listener, err error) {
+	gl, err := net.Listen("tcp", net.JoinHostPort(cfg.Public.Listen, strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("app: listen on port %d: %w", cfg.Port, err)
+	}
+	hl, err := net.Listen("tcp", net.JoinHostPort(cfg.Public.Listen, strconv.Itoa(cfg.MetricsPort)))
+	if err != nil {
+		gl.Close()
+		return nil, nil, fmt.Errorf("app: listen on port %d: %w", cfg.MetricsPort, err)
+	}
+	return gl, hl, nil
+}
+
+// StartStandalone serves the API on grpcL and httpL at once, then starts
+// the embedded stores and builds every component as NewStandalone does:
+// a client connecting while the stores open (seconds with thousands of
+// collections) gets Milvus's "service not ready" (code 1, retriable),
+// REST code 1 and /healthz 503 instead of a refused connection, as it
+// does during the recovery Serve does next. Serve must be given the same
+// listeners. On error the listeners are closed.
+func StartStandalone(ctx context.Context, cfg StandaloneConfig, grpcL, httpL net.Listener, logger *slog.Logger) (*Standalone, error) {
+	return newStandalone(ctx, cfg, grpcL, httpL, logger)
 }
 
 // NewStandalone starts the embedded meta store and log and builds every
 // component. Run serves; Close releases what Run did not.
 func NewStandalone(ctx context.Context, cfg StandaloneConfig, logger *slog.Logger) (s *Standalone, err error) {
+	return newStandalone(ctx, cfg, nil, nil, logger)
+}
+
+// newStandalone builds a standalone; with listeners, its API serves them
+// from the start (StartStandalone).
+func newStandalone(ctx context.Context, cfg StandaloneConfig, grpcL, httpL net.Listener, logger *slog.Logger) (s *Standalone, err error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -117,12 +190,44 @@ func NewStandalone(ctx context.Context, cfg StandaloneConfig, logger *slog.Logge
 	s = st
 	defer func() {
 		if err != nil {
+			if st.early != nil {
+				st.early.stop()
+			} else if grpcL != nil {
+				grpcL.Close()
+				httpL.Close()
+			}
 			st.closeStorage() // s is nil by now
 		}
 	}()
+	points, err := failpoint.Parse(os.Getenv(failpoint.EnvVar), logger)
+	if err != nil {
+		return nil, fmt.Errorf("app: %s: %w", failpoint.EnvVar, err)
+	}
+	if points != nil {
+		logger.Warn("failpoints armed: a testing aid, never for production", "failpoints", points.Names())
+	}
+	// The API's server needs only the configuration: built first, it
+	// answers "not ready" until build binds the service to it and Serve
+	// has recovered the collections.
+	tlsCfg, err := cfg.Public.serverTLS()
+	if err != nil {
+		return nil, err
+	}
+	s.reg = prometheus.NewRegistry()
+	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		querynode.PruneMetrics())
+	s.rpc = rpc.NewUnbound(rpc.Config{Addr: net.JoinHostPort(cfg.Public.Listen, strconv.Itoa(cfg.Port)), MetricsAddr: net.JoinHostPort(cfg.Public.Listen, strconv.Itoa(cfg.MetricsPort)),
+		RESTLater: true, TLS: tlsCfg, Pprof: cfg.Public.Pprof, MaxRecvBytes: cfg.Public.maxRecvBytes()},
+		s.reg, s.readyErr, logger)
+	if grpcL != nil {
+		s.early = serveEarly(s.rpc, grpcL, httpL)
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("app: data dir: %w", err)
 	}
+	// app.openStores: the stores open slowly (a large meta store or log to
+	// replay), while the API already answers "not ready".
+	points.Hit(ctx, "app.openStores")
 	start := time.Now()
 	s.etcd, err = kv.StartEmbedded(ctx, embeddedEtcd(filepath.Join(cfg.DataDir, "etcd")), logger)
 	if errors.Is(err, kv.ErrDiskTooSmall) || errors.Is(err, kv.ErrNoRoom) {
@@ -199,10 +304,6 @@ func (s *Standalone) build(ctx context.Context) error {
 	pcfg.Limits = s.cfg.Public.proxyLimits()
 	pcfg.Models = s.cfg.Public.Models
 	pcfg.EnableVectorClusteringKey = s.cfg.Data.Compaction.Clustering.Key.EnableVectorKey
-	tlsCfg, err := s.cfg.Public.serverTLS()
-	if err != nil {
-		return err
-	}
 	// The quota center samples this process's memory as GetMetrics
 	// reports it for the data and query node (the process holds every
 	// collection), the data directory's disk and the stored binlogs; the
@@ -227,9 +328,6 @@ func (s *Standalone) build(ctx context.Context) error {
 		deps.Quota = s.quota
 	}
 	s.proxy = proxy.New(pcfg, deps)
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		querynode.PruneMetrics())
 	acl, guard, err := openRBAC(ctx, meta, s.cfg.Auth, s.logger)
 	if err != nil {
 		return err
@@ -238,9 +336,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	svc.SetSystemInfo(standaloneSystemInfo{id: id, addr: addr, diskPath: s.cfg.DataDir, query: s.qnode})
 	restH := rest.New(s.proxy, s.logger).WithResourceGroups(svc)
 	restH.SetAuth(guard, svc)
-	s.rpc = rpc.New(rpc.Config{Addr: net.JoinHostPort(s.cfg.Public.Listen, strconv.Itoa(s.cfg.Port)), MetricsAddr: net.JoinHostPort(s.cfg.Public.Listen, strconv.Itoa(s.cfg.MetricsPort)),
-		REST: restH, TLS: tlsCfg, Pprof: s.cfg.Public.Pprof, MaxRecvBytes: s.cfg.Public.maxRecvBytes(), Auth: guard},
-		svc, reg, s.readyErr, s.logger)
+	s.rpc.Bind(svc, restH, guard) // still not ready: Serve recovers first
 	return nil
 }
 
@@ -261,21 +357,18 @@ func (s *Standalone) SetRequeryPolicies(search, hybrid proxy.RequeryPolicy) {
 }
 
 // Run serves on the configured ports until ctx ends, then shuts down.
+// (StartStandalone listens before the stores open; then call Serve.)
 func (s *Standalone) Run(ctx context.Context) error {
-	gl, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Public.Listen, strconv.Itoa(s.cfg.Port)))
+	gl, hl, err := ListenStandalone(s.cfg)
 	if err != nil {
-		return fmt.Errorf("app: listen on port %d: %w", s.cfg.Port, err)
-	}
-	hl, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Public.Listen, strconv.Itoa(s.cfg.MetricsPort)))
-	if err != nil {
-		gl.Close()
-		return fmt.Errorf("app: listen on port %d: %w", s.cfg.MetricsPort, err)
+		return err
 	}
 	return s.Serve(ctx, gl, hl)
 }
 
 // Serve serves on the given listeners until ctx ends, then shuts down and
-// closes the embedded servers.
+// closes the embedded servers. A standalone from StartStandalone already
+// serves its listeners: give Serve the same ones.
 func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error {
 	defer s.closeStorage()
 	ctx, cancel := context.WithCancel(ctx)
@@ -285,7 +378,11 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 	// minute or more with thousands loaded), calls are answered "service
 	// not ready" (code 1, retriable) and /healthz 503, as Milvus's proxy
 	// answers before it is healthy, instead of connections hanging.
-	g.Go(func() error { return s.rpc.Serve(gctx, grpcL, httpL) })
+	if e := s.early; e != nil {
+		g.Go(func() error { return e.run(gctx) })
+	} else {
+		g.Go(func() error { return s.rpc.Serve(gctx, grpcL, httpL) })
+	}
 	fail := func(err error) error {
 		cancel()
 		g.Wait() // the API's server, and what had started, stopped

@@ -28,6 +28,11 @@
 //     SegmentFlushed (a flush's binlogs), AddDeltaLog, UpdateCheckpoint>;
 //     a query node's framed search is
 //     rpc.serve/milvago.internal.QueryNode/Search.
+//   - app.openStores (internal/app): a standalone, or a cluster role,
+//     held before it opens its stores (meta store, log, object store), as
+//     a start with a large meta store or log to replay; the API of a
+//     standalone and of a cluster proxy already answers "service not
+//     ready" (code 1) meanwhile.
 package failpoint
 
 import (

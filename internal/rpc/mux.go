@@ -184,11 +184,6 @@ func (c *peekedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 // the HTTP side (reporting a failure on errc) and returns the listener for
 // gRPC and a function that shuts the REST side down.
 func (s *Server) serveREST(l net.Listener, h http.Handler, errc chan<- error) (grpcL net.Listener, shutdown func(context.Context)) {
-	if o, ok := h.(interface {
-		SetObserver(func(path string, code int32, took time.Duration, panicked bool))
-	}); ok {
-		o.SetObserver(s.observeREST)
-	}
 	h = restNotReady(h, s.ready)
 	sp := newSplitter(l, s.logger)
 	sp.start()

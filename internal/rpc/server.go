@@ -3,6 +3,7 @@ package rpc
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 
 	"github.com/milvago/milvago/internal/auth"
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/proxy"
 )
 
@@ -36,6 +38,9 @@ type Config struct {
 	// REST, if set, serves Milvus's RESTful API v2 on Addr beside gRPC;
 	// each connection goes to one or the other by its first bytes (mux.go).
 	REST http.Handler
+	// RESTLater serves the RESTful API on Addr with the handler Bind gives
+	// (NewUnbound): until then its calls are answered code 1, not ready.
+	RESTLater bool
 	// TLS, if set, encrypts Addr (gRPC and REST): ServerTLS builds it from
 	// common.security.tlsMode and tls.*. The metrics port stays plain.
 	TLS *tls.Config
@@ -55,6 +60,18 @@ type Server struct {
 	metrics *metrics
 	ready   func() error
 	lastCtx atomic.Int64 // unix nanos of the last logContext line
+	// bound is what answers the calls the ready gate admits: nil until
+	// Bind (a server built before the stores are open listens at once
+	// and refuses every call "not ready" until then).
+	bound atomic.Pointer[binding]
+}
+
+// binding is the service, RESTful handler and access guard a Server
+// answers with once bound.
+type binding struct {
+	svc  *Service
+	rest http.Handler // nil: no RESTful API
+	auth *auth.Guard  // nil: no authentication
 }
 
 type metrics struct {
@@ -63,9 +80,23 @@ type metrics struct {
 	panics   prometheus.Counter
 }
 
-// New builds the servers; Run listens. ready reports whether the node can
-// serve (for /healthz).
+// New builds the servers bound to svc, cfg.REST and cfg.Auth; Run
+// listens. ready reports whether the node can serve (for /healthz).
 func New(cfg Config, svc *Service, reg *prometheus.Registry, ready func() error, logger *slog.Logger) *Server {
+	s := NewUnbound(cfg, reg, ready, logger)
+	s.Bind(svc, cfg.REST, cfg.Auth)
+	return s
+}
+
+// NewUnbound builds the servers without the service, so that they can
+// listen before the stores the service needs are open: every Milvus call
+// is answered "service not ready" (code 1, as the ready gate answers),
+// every RESTful one code 1 and /healthz 503 until Bind, and after it as
+// long as ready fails. cfg.REST says only whether the RESTful API is
+// served on Addr (as cfg.RESTLater; Bind gives the handler); cfg.Auth is
+// ignored.
+// ready must fail until Bind has returned.
+func NewUnbound(cfg Config, reg *prometheus.Registry, ready func() error, logger *slog.Logger) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -84,10 +115,10 @@ func New(cfg Config, svc *Service, reg *prometheus.Registry, ready func() error,
 	s.grpc = grpc.NewServer(append(append(keepaliveOptions(), FlowControlServerOptions()...),
 		grpc.MaxRecvMsgSize(cfg.MaxRecvBytes+(1<<20)),
 		grpc.MaxSendMsgSize(256<<20),
-		grpc.ChainUnaryInterceptor(s.intercept, cfg.Auth.UnaryInterceptor),
+		grpc.ChainUnaryInterceptor(s.intercept, s.authorize),
 		StreamWorkers(),
 	)...)
-	milvuspb.RegisterMilvusServiceServer(s.grpc, svc)
+	s.grpc.RegisterService(s.lateDesc(&milvuspb.MilvusService_ServiceDesc), nil)
 	mux := http.NewServeMux()
 	mux.Handle("/healthz", readOnly(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		if err := s.ready(); err != nil {
@@ -105,6 +136,85 @@ func New(cfg Config, svc *Service, reg *prometheus.Registry, ready func() error,
 	}
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return s
+}
+
+// Bind gives the server what answers the calls once ready admits them:
+// the Milvus service, the RESTful handler (nil: none; with cfg.REST unset
+// it is not served) and the access guard (nil or disabled: none). Call it
+// once, before ready succeeds.
+func (s *Server) Bind(svc *Service, rest http.Handler, guard *auth.Guard) {
+	if o, ok := rest.(interface {
+		SetObserver(func(path string, code int32, took time.Duration, panicked bool))
+	}); ok {
+		o.SetObserver(s.observeREST)
+	}
+	s.bound.Store(&binding{svc: svc, rest: rest, auth: guard})
+}
+
+// errUnbound answers a call that arrived before Bind.
+func (s *Server) errUnbound() error {
+	if err := s.ready(); err != nil {
+		return asNotReady(err)
+	}
+	return fmt.Errorf("rpc: the service is not bound yet: %w", errs.ErrServiceNotReady)
+}
+
+// lateDesc is desc with every handler calling the bound service, so that
+// the gRPC server can be built (and serve) before the service exists. A
+// unary call that arrives before Bind is answered "not ready"; the ready
+// gate (intercept) answers the ones after it until ready succeeds.
+func (s *Server) lateDesc(desc *grpc.ServiceDesc) *grpc.ServiceDesc {
+	d := *desc
+	d.HandlerType = (*any)(nil)
+	d.Methods = make([]grpc.MethodDesc, len(desc.Methods))
+	for i, m := range desc.Methods {
+		fullMethod := "/" + desc.ServiceName + "/" + m.MethodName
+		h := m.Handler
+		d.Methods[i] = grpc.MethodDesc{MethodName: m.MethodName, Handler: func(_ any, ctx context.Context, dec func(any) error, icpt grpc.UnaryServerInterceptor) (any, error) {
+			b := s.bound.Load()
+			if b == nil {
+				return notReady(fullMethod, s.errUnbound())
+			}
+			return h(b.svc, ctx, dec, icpt)
+		}}
+	}
+	d.Streams = make([]grpc.StreamDesc, len(desc.Streams))
+	for i, st := range desc.Streams {
+		h := st.Handler
+		st.Handler = func(_ any, stream grpc.ServerStream) error {
+			b := s.bound.Load()
+			if b == nil {
+				return grpcstatus.Error(codes.Unavailable, s.errUnbound().Error())
+			}
+			return h(b.svc, stream)
+		}
+		d.Streams[i] = st
+	}
+	return &d
+}
+
+// authorize is the bound guard's interceptor; before Bind, only the ready
+// gate's answers reach it, and anything else is refused.
+func (s *Server) authorize(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	b := s.bound.Load()
+	if b == nil {
+		return nil, grpcstatus.Error(codes.Unavailable, s.errUnbound().Error())
+	}
+	return b.auth.UnaryInterceptor(ctx, req, info, handler)
+}
+
+// restHandler serves the bound RESTful handler; restNotReady answers
+// before it is bound.
+func (s *Server) restHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := s.bound.Load()
+		if b == nil || b.rest == nil {
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(map[string]any{"code": errs.ErrServiceNotReady.Code, "message": s.errUnbound().Error()})
+			return
+		}
+		b.rest.ServeHTTP(w, r)
+	})
 }
 
 // intercept carries the database from metadata into the context, recovers
@@ -200,8 +310,8 @@ func (s *Server) Serve(ctx context.Context, grpcL, httpL net.Listener) error {
 	grpcL = tlsListener(grpcL, s.cfg.TLS)
 	errc := make(chan error, 3)
 	shutdownREST := func(context.Context) {}
-	if s.cfg.REST != nil {
-		grpcL, shutdownREST = s.serveREST(grpcL, s.cfg.REST, errc)
+	if s.cfg.REST != nil || s.cfg.RESTLater {
+		grpcL, shutdownREST = s.serveREST(grpcL, s.restHandler(), errc)
 	}
 	go func() { errc <- s.grpc.Serve(grpcL) }()
 	go func() {

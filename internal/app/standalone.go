@@ -75,7 +75,7 @@ type StandaloneConfig struct {
 	// key's centroids; nil keeps Milvus's defaults (off).
 	Prune *querynode.PruneConfig
 	// LoadConcurrency is how many shards the query node loads at once
-	// (milvago.queryNode.loadConcurrency); 0: GOMAXPROCS.
+	// (milvago.queryNode.loadConcurrency); 0: 4 per CPU.
 	LoadConcurrency int
 	// Sync is when the data node syncs growing segments' buffers; nil:
 	// datanode.DefaultSyncPolicy.

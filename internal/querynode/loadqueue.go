@@ -23,6 +23,12 @@ type loadQueue struct {
 	hurried int           // waiting[:hurried] were moved to the front by a read
 }
 
+// defaultLoadsPerCPU: a small shard's load mostly waits (the log's
+// position, the object store), so one load per CPU left the CPUs idle:
+// measured with 1,100 one-shard collections after a restart on 2 cores,
+// all loaded again in 31 s with 2 slots against 15 s unbounded.
+const defaultLoadsPerCPU = 4
+
 // loadTicket is one load waiting for a slot.
 type loadTicket struct {
 	shard   *delegator
@@ -30,10 +36,11 @@ type loadTicket struct {
 	granted bool          // guarded by loadQueue.mu
 }
 
-// newLoadQueue returns a queue of n slots; n <= 0: GOMAXPROCS.
+// newLoadQueue returns a queue of n slots; n <= 0: defaultLoadsPerCPU
+// per CPU (GOMAXPROCS).
 func newLoadQueue(n int) *loadQueue {
 	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
+		n = defaultLoadsPerCPU * runtime.GOMAXPROCS(0)
 	}
 	return &loadQueue{free: n}
 }

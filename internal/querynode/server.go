@@ -47,7 +47,7 @@ type Deps struct {
 	// key's centroids (prune.go); nil: Milvus's defaults (off).
 	Prune *PruneConfig
 	// LoadConcurrency is how many shards the node loads at once
-	// (milvago.queryNode.loadConcurrency; loadqueue.go); <= 0: GOMAXPROCS.
+	// (milvago.queryNode.loadConcurrency; loadqueue.go); <= 0: 4 per CPU (GOMAXPROCS).
 	LoadConcurrency int
 	Logger          *slog.Logger
 

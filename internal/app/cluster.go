@@ -499,7 +499,8 @@ func (n *roleNode) build(ctx context.Context, g *errgroup.Group, hosted []string
 		}
 		prune := pruneFromConfig(n.cfg)
 		qnode := querynode.New(querynode.Deps{Log: n.log, Objects: n.objects, Syncer: n.streamingClient(ctx, g),
-			Collections: n.rootClient(ctx), IndexFaults: n.indexClient(ctx), Interim: &interim, Prune: &prune, Logger: n.logger})
+			Collections: n.rootClient(ctx), IndexFaults: n.indexClient(ctx), Interim: &interim, Prune: &prune,
+			LoadConcurrency: n.cfg.Tuning.MilvagoQueryNodeLoadConcurrency, Logger: n.logger})
 		qnode.Start(ctx)
 		n.qnode.Store(qnode)
 		n.reg.MustRegister(querynode.PruneMetrics())

@@ -75,6 +75,9 @@ type StandaloneConfig struct {
 	// Prune is the query node's segment pruning by a vector clustering
 	// key's centroids; nil keeps Milvus's defaults (off).
 	Prune *querynode.PruneConfig
+	// LoadConcurrency is how many shards the query node loads at once
+	// (milvago.queryNode.loadConcurrency); 0: 4 per CPU.
+	LoadConcurrency int
 	// Sync is when the data node syncs growing segments' buffers; nil:
 	// datanode.DefaultSyncPolicy.
 	Sync *datanode.SyncPolicy
@@ -287,7 +290,7 @@ func (s *Standalone) build(ctx context.Context) error {
 		}
 	}
 	s.qnode = querynode.New(querynode.Deps{Log: log, Objects: s.objects, Syncer: s.writer, Collections: s.root, IndexFaults: s.icoord,
-		Interim: s.cfg.Interim, Prune: s.cfg.Prune, Logger: s.logger})
+		Interim: s.cfg.Interim, Prune: s.cfg.Prune, LoadConcurrency: s.cfg.LoadConcurrency, Logger: s.logger})
 	if s.qcoord, err = querycoord.New(ctx, querycoord.Deps{KV: meta, Data: s.data, Indexes: s.icoord,
 		Nodes: querycoord.OneNode(standaloneQueryNode, s.qnode), IDs: s.root, Collections: s.root, Logger: s.logger}); err != nil {
 		return err

@@ -27,6 +27,7 @@ func StandaloneFromConfig(c *config.Config) StandaloneConfig {
 	s.Interim = &interim
 	prune := pruneFromConfig(c)
 	s.Prune = &prune
+	s.LoadConcurrency = c.Tuning.MilvagoQueryNodeLoadConcurrency
 	sync := syncFromConfig(c)
 	s.Sync = &sync
 	return s

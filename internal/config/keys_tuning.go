@@ -22,6 +22,8 @@ type Tuning struct {
 	// milvago.logRetention.interval (ms), window (s)
 	MilvagoLogRetentionInterval int
 	MilvagoLogRetentionWindow   int
+	// milvago.queryNode.loadConcurrency
+	MilvagoQueryNodeLoadConcurrency int
 }
 
 // tuningKeys are those keys. Defaults are Milvago's current behaviour:
@@ -43,6 +45,8 @@ var tuningKeys = []Key{
 		func(c *Config) *int { return &c.MilvagoLogRetentionInterval }),
 	intKey("milvago.logRetention.window", "600", 0, math.MaxInt32, "seconds a position of the log stays behind every checkpoint before it is truncated (readers replaying an older plan)",
 		func(c *Config) *int { return &c.MilvagoLogRetentionWindow }),
+	intKey("milvago.queryNode.loadConcurrency", "0", 0, 1024, "shards a query node loads at once, in the order asked, a shard a read waits for first (after a restart the collections in use serve before the others finish loading); 0: 4 per CPU (GOMAXPROCS). Milvus has no such key",
+		func(c *Config) *int { return &c.MilvagoQueryNodeLoadConcurrency }),
 }
 
 func init() {

@@ -27,6 +27,11 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 	if err != nil {
 		return nil, err
 	}
+	// Milvus reads ignore_growing before the other query parameters.
+	ignoreGrowing, err := queryIgnoreGrowing(req.GetQueryParams())
+	if err != nil {
+		return nil, err
+	}
 	limit, offset, err := parseQueryParams(s.cfg.Limits.MaxQueryResultWindow, req.GetQueryParams())
 	if err != nil {
 		return nil, err
@@ -83,7 +88,7 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 		if limit > 0 || offset > 0 {
 			return nil, errs.InvalidParameter("count entities with pagination is not allowed")
 		}
-		r, err := s.queryShardsAt(ctx, c, filter, partIDs, req.GetConsistencyLevel(), req.GetUseDefaultConsistency(), req.GetGuaranteeTimestamp(), pinTS, 0, 0, nil, true)
+		r, err := s.queryShardsAt(ctx, c, filter, partIDs, req.GetConsistencyLevel(), req.GetUseDefaultConsistency(), req.GetGuaranteeTimestamp(), pinTS, 0, 0, nil, true, ignoreGrowing)
 		if err != nil {
 			return nil, err
 		}
@@ -92,7 +97,7 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 		return &milvuspb.QueryResults{CollectionName: c.Name, FieldsData: []*schemapb.FieldData{fd}, OutputFields: []string{"count(*)"}}, nil
 	}
 	fetchIDs := withDynamicField(c, outIDs, dynKeys)
-	r, err := s.queryShardsAt(ctx, c, filter, partIDs, req.GetConsistencyLevel(), req.GetUseDefaultConsistency(), req.GetGuaranteeTimestamp(), pinTS, limit, offset, fetchIDs, false)
+	r, err := s.queryShardsAt(ctx, c, filter, partIDs, req.GetConsistencyLevel(), req.GetUseDefaultConsistency(), req.GetGuaranteeTimestamp(), pinTS, limit, offset, fetchIDs, false, ignoreGrowing)
 	if err != nil {
 		return nil, err
 	}

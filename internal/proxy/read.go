@@ -84,13 +84,14 @@ type shardRowsResult struct {
 // limit 0 means no limit; offset rows are skipped after merging.
 func (s *Server) queryShards(ctx context.Context, c *model.Collection, filter *expr.Expr, partIDs []int64,
 	level commonpb.ConsistencyLevel, limit, offset int, outputs []int64) (*shardRowsResult, error) {
-	return s.queryShardsAt(ctx, c, filter, partIDs, level, false, 0, 0, limit, offset, outputs, false)
+	return s.queryShardsAt(ctx, c, filter, partIDs, level, false, 0, 0, limit, offset, outputs, false, false)
 }
 
 // queryShardsAt is queryShards at a consistency level or, with pinTS > 0,
-// at exactly the timestamp pinTS (a query iterator's later pages).
+// at exactly the timestamp pinTS (a query iterator's later pages);
+// ignoreGrowing reads the sealed segments only (a Query's ignore_growing).
 func (s *Server) queryShardsAt(ctx context.Context, c *model.Collection, filter *expr.Expr, partIDs []int64,
-	level commonpb.ConsistencyLevel, useDefault bool, clientTS, pinTS uint64, limit, offset int, outputs []int64, countOnly bool) (*shardRowsResult, error) {
+	level commonpb.ConsistencyLevel, useDefault bool, clientTS, pinTS uint64, limit, offset int, outputs []int64, countOnly, ignoreGrowing bool) (*shardRowsResult, error) {
 	gts := pinTS
 	if gts == 0 {
 		var err error
@@ -102,7 +103,7 @@ func (s *Server) queryShardsAt(ctx context.Context, c *model.Collection, filter 
 	g, gctx := errgroup.WithContext(ctx)
 	for i, vc := range c.VChannels {
 		req := &contract.QueryRequest{CollectionID: c.ID, VChannel: vc, PartitionIDs: partIDs, GuaranteeTS: gts,
-			PinMVCC: pinTS > 0, OutputFields: outputs, CountOnly: countOnly}
+			PinMVCC: pinTS > 0, IgnoreGrowing: ignoreGrowing, OutputFields: outputs, CountOnly: countOnly}
 		if filter != nil {
 			req.Filter = filter
 		}

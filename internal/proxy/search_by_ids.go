@@ -82,7 +82,7 @@ func (s *Server) resolveSearchByIDs(ctx context.Context, c *model.Collection, pa
 		return nil, fmt.Errorf("search by ids: %w", err)
 	}
 	rows, err := s.queryShardsAt(ctx, c, filter, partIDs, req.GetConsistencyLevel(), req.GetUseDefaultConsistency(),
-		req.GetGuaranteeTimestamp(), 0, 0, 0, []int64{fetch.GetFieldID()}, false)
+		req.GetGuaranteeTimestamp(), 0, 0, 0, []int64{fetch.GetFieldID()}, false, false)
 	if err != nil {
 		return nil, err
 	}

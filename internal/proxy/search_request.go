@@ -511,7 +511,8 @@ func parseQueryParams(maxQueryResultWindow int, params []*commonpb.KeyValuePair)
 	return int(l), int(o), nil
 }
 
-// queryIgnoreGrowing reads a Query's "ignore_growing" parameter.
+// queryIgnoreGrowing reads a Query's "ignore_growing" parameter, as Milvus
+// 2.6's isIgnoreGrowing (a plain error, 65535, when it is not a bool).
 func queryIgnoreGrowing(params []*commonpb.KeyValuePair) (bool, error) {
 	s, ok := kvLookup(params, ignoreGrowingKy)
 	if !ok {
@@ -519,7 +520,7 @@ func queryIgnoreGrowing(params []*commonpb.KeyValuePair) (bool, error) {
 	}
 	b, err := strconv.ParseBool(s)
 	if err != nil {
-		return false, errPlain("parse query growing failed")
+		return false, errPlain("parse ignore growing field failed")
 	}
 	return b, nil
 }

@@ -248,7 +248,7 @@ func TestSearchRequestQueryParams(t *testing.T) {
 		t.Errorf("ignore_growing: %v %v", b, err)
 	}
 	_, err := queryIgnoreGrowing(kv("ignore_growing", "x"))
-	checkErr(t, err, 65535, "parse query growing failed")
+	checkErr(t, err, 65535, "parse ignore growing field failed")
 }
 
 func FuzzSearchRequest(f *testing.F) {

@@ -196,8 +196,13 @@ func (dl *delegator) serve(ctx context.Context) error {
 func (dl *delegator) loadRetrying(ctx context.Context) error {
 	attempt, lastCause := 0, ""
 	for {
+		release, err := dl.d.loads.acquire(ctx, dl)
+		if err != nil {
+			return err // ctx ended while queued
+		}
 		start := time.Now()
-		err := dl.load(ctx)
+		err = dl.load(ctx)
+		release()
 		if errors.Is(err, errReplanned) {
 			continue
 		}
@@ -722,6 +727,8 @@ const MaxTimestampLag = 24 * time.Hour
 // a read asks, so its service time may be old without lagging.
 func (dl *delegator) waitTSafe(ctx context.Context, ts uint64) (uint64, error) {
 	if cur := dl.tsafe.Load(); cur < ts {
+		// A shard still waiting to load goes before those nobody reads.
+		dl.d.loads.hurry(dl)
 		from := time.Now()
 		if p := tso.Physical(cur); p.After(from) {
 			from = p

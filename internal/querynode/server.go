@@ -45,12 +45,17 @@ type Deps struct {
 	Interim *segment.InterimIndexConfig
 	// Prune is the search-time pruning of segments by a vector clustering
 	// key's centroids (prune.go); nil: Milvus's defaults (off).
-	Prune  *PruneConfig
-	Logger *slog.Logger
+	Prune *PruneConfig
+	// LoadConcurrency is how many shards the node loads at once
+	// (milvago.queryNode.loadConcurrency; loadqueue.go); <= 0: 4 per CPU (GOMAXPROCS).
+	LoadConcurrency int
+	Logger          *slog.Logger
 
 	// readers hands shards their readers of the log: one shared reader
 	// per physical channel (New makes it over Log; Run closes it).
 	readers *dispatcher.Dispatcher
+	// loads orders and bounds the shards' loads (New makes it).
+	loads *loadQueue
 }
 
 // interim returns the growing segments' interim index configuration.
@@ -97,6 +102,7 @@ func New(d Deps) *Server {
 	}
 	logger := d.Logger.With("component", "querynode")
 	d.readers = newReaders(d.Log, logger)
+	d.loads = newLoadQueue(d.LoadConcurrency)
 	return &Server{d: d, logger: logger, collections: map[int64]*collection{}}
 }
 

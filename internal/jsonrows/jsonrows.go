@@ -28,7 +28,8 @@ type Options struct {
 	Missing func(row int, field string) error
 	// Fill, when set, gives the value a missing or null field (neither
 	// nullable nor defaulted) takes instead of Missing's error; nil means
-	// none (Milvus's REST converts an absent VarChar as "").
+	// none (Milvus's REST converts an absent VarChar as ""). An empty,
+	// non-nil value gives a JSON field the empty payload.
 	Fill func(f *schemapb.FieldSchema) json.RawMessage
 	// Unknown is the error for a key that is not a field when the schema
 	// has no dynamic field; nil skips such keys.

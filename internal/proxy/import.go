@@ -10,6 +10,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
+	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/importer"
@@ -202,7 +203,13 @@ func importStateV1(j contract.ImportJob) *milvuspb.GetImportStateResponse {
 // (defaults, nulls, dynamic field, limits), gives auto-ID rows their keys
 // and splits the rows by partition (name, or partition key) and shard.
 func ImportBatches(ctx context.Context, ids idAllocator, c *model.Collection, partition string, fields []*schemapb.FieldData, n int) ([]RowBatch, error) {
-	fields, err := typedInput(c, fields)
+	// The file readers build nullable columns in full form; the insert
+	// checks take Milvus's compact form.
+	compact := make([]*schemapb.FieldData, len(fields))
+	for i, fd := range fields {
+		compact[i] = column.Compact(fd)
+	}
+	fields, err := typedInput(c, compact)
 	if err != nil {
 		return nil, err
 	}

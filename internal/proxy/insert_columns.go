@@ -537,6 +537,14 @@ func toColumn(fd *schemapb.FieldData, f *schemapb.FieldSchema, numRows int, miss
 	if len(valid) != expected && len(valid) != 0 {
 		return nil, errInvalidValue(expected, len(valid), fmt.Sprintf("the length of valid_data of field(%s) is wrong", f.GetName()))
 	}
+	if len(valid) > 0 && fd.GetScalars() != nil {
+		// Milvus's fillWithNullValueImpl / fillWithDefaultValueImpl: a
+		// nullable or defaulted scalar column carries values only for its
+		// valid rows (the form the SDKs send), not one slot per row.
+		if n, got := countValid(valid), payloadLen(fd, f); got != n {
+			return nil, errInvalidValue(n, got, "the length of field is wrong")
+		}
+	}
 	if column.IsVector(f.GetDataType()) {
 		if nullable && len(valid) > 0 && countValid(valid) == 0 && vectorPayloadRows(fd) == 0 {
 			// Every vector is null: the payload may be absent.

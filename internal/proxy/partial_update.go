@@ -169,7 +169,7 @@ func (s *Server) mergePartial(ctx context.Context, c *model.Collection, fields [
 			if stored == nil {
 				return nil, fmt.Errorf("partial update: no stored values of field %s", f.GetName())
 			}
-			out = append(out, column.ToFieldData(stored.Take(at), f))
+			out = append(out, column.Compact(column.ToFieldData(stored.Take(at), f)))
 			continue
 		}
 		var col column.Column
@@ -192,7 +192,7 @@ func (s *Server) mergePartial(ctx context.Context, c *model.Collection, fields [
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, column.ToFieldData(merged, f))
+		out = append(out, column.Compact(column.ToFieldData(merged, f)))
 	}
 	return out, nil
 }

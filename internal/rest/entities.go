@@ -491,12 +491,12 @@ func queryPlaceholder(data json.RawMessage, t schemapb.DataType, dim int64) (*co
 		}
 	case schemapb.DataType_SparseFloatVector:
 		ph.Type = commonpb.PlaceholderType_SparseFloatVector
-		var rows []json.RawMessage
-		_ = json.Unmarshal(data, &rows)
-		for _, row := range rows {
-			b, _, perr := jsonrows.ParseSparse(row)
+		// serializeSparseFloatVectors (httpserver/utils.go:1364-1375).
+		for _, row := range sparseQueryRows(data) {
+			text := gjsonText(row)
+			b, perr := sparseQueryRow(text)
 			if perr != nil {
-				return nil, paramInvalid(t.String(), string(row), perr.Error())
+				return nil, paramInvalid(t.String(), text, perr.Error())
 			}
 			ph.Values = append(ph.Values, b)
 		}

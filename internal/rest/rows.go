@@ -73,6 +73,11 @@ func rowsToColumns(schema *schemapb.CollectionSchema, rows []json.RawMessage, up
 	if err != nil {
 		return nil, restErr(errInvalidData, "%v", err)
 	}
+	// Nullable scalars go to the proxy in the compact form the SDKs
+	// (and Milvus's own httpserver) send: values of the valid rows only.
+	for i, fd := range fields {
+		fields[i] = column.Compact(fd)
+	}
 	return fields, nil
 }
 
@@ -290,11 +295,18 @@ func firstByte(b []byte) byte {
 
 // missingFill is the value Milvus's checkAndSetData gives a field a row
 // lacks (gjson's "" for the absent key, utils.go:405-660): a VarChar or
-// String takes "" as it is.
+// String takes "" as it is; a Geometry or Timestamptz takes "" as its text
+// (utils.go:638-639, 652-653) and the proxy refuses it as it refuses any
+// bad WKT or ISO string; a JSON field takes the empty payload
+// []byte("") (utils.go:636-637), which the proxy's checkJSONFieldData
+// (internal/proxy/validate_util.go:956-978) lets through.
 func missingFill(f *schemapb.FieldSchema) json.RawMessage {
 	switch f.GetDataType() {
-	case schemapb.DataType_VarChar, schemapb.DataType_String:
+	case schemapb.DataType_VarChar, schemapb.DataType_String,
+		schemapb.DataType_Geometry, schemapb.DataType_Timestamptz:
 		return json.RawMessage(`""`)
+	case schemapb.DataType_JSON:
+		return json.RawMessage{}
 	}
 	return nil
 }
@@ -302,9 +314,7 @@ func missingFill(f *schemapb.FieldSchema) json.RawMessage {
 // missingValue is the error for a row without a value of a field that is
 // neither nullable nor defaulted nor filled by missingFill: Milvus's
 // checkAndSetData converts "" as each type does (utils.go:405-660) and
-// refuses it with that conversion's text. JSON, Geometry and Timestamptz
-// take "" there and go to the proxy, whose refusal was not compared;
-// Milvago refuses them here with its own text.
+// refuses it with that conversion's text.
 func missingValue(schema *schemapb.CollectionSchema, row int, field string) error {
 	for _, f := range schema.GetFields() {
 		if f.GetName() != field {

@@ -107,10 +107,21 @@ func TestRowsErrors(t *testing.T) {
 	}
 	f(`[{"id": 1, `+without("b")+`}]`, `strconv.ParseBool: parsing "": invalid syntax: invalid parameter[expected=Bool][actual=]`)
 	f(`[{"id": 1, `+without("i8")+`}]`, `unable to cast "" of type string to int8: invalid parameter[expected=Int8][actual=]`)
-	f(`[{"id": 1, `+without("js")+`}]`, "row 0: field js is missing")
+
+	// A missing JSON is the empty payload (utils.go:636-637), which the
+	// proxy's checkJSONFieldData lets through.
+	cols, err := rowsToColumns(testSchema(), rawRows(t, `[{"id": 1, `+without("js")+`}]`), false)
+	if err != nil {
+		t.Fatalf("missing JSON: %v", err)
+	}
+	for _, c := range cols {
+		if d := c.GetScalars().GetJsonData().GetData(); c.GetFieldName() == "js" && (len(d) != 1 || len(d[0]) != 0) {
+			t.Fatalf("missing JSON: %v", c)
+		}
+	}
 
 	// A missing VarChar is "" (utils.go:656-657).
-	cols, err := rowsToColumns(testSchema(), rawRows(t, `[{"id": 1, `+without("s")+`}]`), false)
+	cols, err = rowsToColumns(testSchema(), rawRows(t, `[{"id": 1, `+without("s")+`}]`), false)
 	if err != nil {
 		t.Fatalf("missing VarChar: %v", err)
 	}

@@ -45,6 +45,20 @@ func TestMilvusRESTErrorTable(t *testing.T) {
 			map[string]any{"fieldName": "a", "dataType": "FloatVector", "elementTypeParams": map[string]any{"dim": 2}},
 			map[string]any{"fieldName": "b", "dataType": "FloatVector", "elementTypeParams": map[string]any{"dim": 2}},
 		}}})
+	restOK(t, base, "/collections/create", map[string]any{"collectionName": "errs_sparse", "schema": map[string]any{
+		"fields": []any{
+			map[string]any{"fieldName": "id", "dataType": "Int64", "isPrimary": true},
+			map[string]any{"fieldName": "sp", "dataType": "SparseFloatVector"},
+		}}, "indexParams": []any{map[string]any{"fieldName": "sp", "indexName": "sp", "metricType": "IP", "indexType": "SPARSE_INVERTED_INDEX"}}})
+	restOK(t, base, "/collections/create", map[string]any{"collectionName": "errs_typed", "schema": map[string]any{
+		"enableDynamicField": false,
+		"fields": []any{
+			map[string]any{"fieldName": "id", "dataType": "Int64", "isPrimary": true},
+			map[string]any{"fieldName": "vector", "dataType": "FloatVector", "elementTypeParams": map[string]any{"dim": 4}},
+			map[string]any{"fieldName": "js", "dataType": "JSON"},
+			map[string]any{"fieldName": "geo", "dataType": "Geometry"},
+			map[string]any{"fieldName": "ts", "dataType": "Timestamptz"},
+		}}})
 	// A collection with one of two partitions loaded.
 	restOK(t, base, "/collections/create", map[string]any{"collectionName": "errs_parts", "dimension": 4})
 	restOK(t, base, "/collections/release", map[string]any{"collectionName": "errs_parts"})
@@ -205,6 +219,30 @@ func TestMilvusRESTErrorTable(t *testing.T) {
 			code: 1804, msg: `fail to deal the insert data, error: unable to cast "" of type string to int32: invalid parameter[expected=Int32][actual=]`},
 		{ref: "utils.go:580-585", path: "/entities/insert", body: `{"collectionName": "errs_vc", "data": [{"id": 1, "vector": [0, 0, 0, 1], "label": "a", "n": 1}]}`,
 			code: 1804, msg: `fail to deal the insert data, error: unexpected end of JSON input: invalid parameter[expected=Array of Int64][actual=]`},
+		// JSON, Geometry and Timestamptz take "" (utils.go:636-639, 652-653)
+		// and the proxy judges it: checkJSONFieldData lets the empty JSON
+		// through (internal/proxy/validate_util.go:956-978); the WKT and
+		// ISO readers refuse "" (validate_util.go:923-938, 1234-1256).
+		{ref: "utils.go:636-637, proxy/validate_util.go:956-978", path: "/entities/insert",
+			body: `{"collectionName": "errs_typed", "data": [{"id": 1, "vector": [0, 0, 0, 1], "geo": "POINT (1 2)", "ts": "2025-01-01T00:00:00Z"}]}`},
+		{ref: "utils.go:638-639, proxy/validate_util.go:935-938, merr/utils.go:978,1172-1179", path: "/entities/insert",
+			body: `{"collectionName": "errs_typed", "data": [{"id": 1, "vector": [0, 0, 0, 1], "js": {}, "ts": "2025-01-01T00:00:00Z"}]}`,
+			code: 1001, msg: "IO failed: syntax error: unexpected $end at line 1, pos 0\nLINE 1: \n        ^"},
+		{ref: "utils.go:652-653, proxy/validate_util.go:1246-1252", path: "/entities/insert",
+			body: `{"collectionName": "errs_typed", "data": [{"id": 1, "vector": [0, 0, 0, 1], "js": {}, "geo": "POINT (1 2)"}]}`,
+			code: 1100, msg: "got invalid timestamptz string '': invalid timezone name; must be a valid IANA Time Zone ID (e.g., 'Asia/Shanghai' or 'UTC'): invalid parameter"},
+		// Sparse search vectors: typeutil.CreateSparseFloatRowFromJSON's
+		// texts (pkg/util/typeutil/schema.go:3129-3249) in
+		// serializeSparseFloatVectors (utils.go:1364-1375).
+		{ref: "utils.go:1368-1371, typeutil/schema.go:3194-3197", path: "/entities/search",
+			body: `{"collectionName": "errs_sparse", "annsField": "sp", "data": [{"a": 1}]}`,
+			code: 1801, msg: `can only accept json format request, error: strconv.ParseUint: parsing "a": invalid syntax: invalid parameter[expected=SparseFloatVector][actual={"a": 1}]`},
+		{ref: "utils.go:1368-1371, typeutil/schema.go:3216-3218", path: "/entities/search",
+			body: `{"collectionName": "errs_sparse", "annsField": "sp", "data": [{"indices": [1, 2], "values": [0.5]}]}`,
+			code: 1801, msg: `can only accept json format request, error: indices and values length mismatch: invalid parameter[expected=SparseFloatVector][actual={"indices": [1, 2], "values": [0.5]}]`},
+		{ref: "utils.go:1368-1371, typeutil/schema.go:3050-3051", path: "/entities/search",
+			body: `{"collectionName": "errs_sparse", "annsField": "sp", "data": [{"1": -1}]}`,
+			code: 1801, msg: `can only accept json format request, error: negative value in sparse float vector: invalid parameter[expected=SparseFloatVector][actual={"1": -1}]`},
 		{ref: "utils.go:656-657 (a VarChar takes \"\")", path: "/entities/insert", body: `{"collectionName": "errs_vc", "data": [{"id": 1, "vector": [0, 0, 0, 1], "n": 1, "tags": [1]}]}`},
 
 		// Search of a partition not loaded: the delegator's

@@ -99,7 +99,7 @@ func parseRankParams(lim Limits, schema *schemapb.CollectionSchema, params []*co
 	}
 	if s, ok := kvLookup(params, ignoreGrowingKy); ok {
 		if r.ignoreGrowing, err = strconv.ParseBool(s); err != nil {
-			return nil, errPlain("parse search growing failed")
+			return nil, errPlain("parse ignore growing field failed")
 		}
 	}
 	return r, nil

@@ -281,7 +281,7 @@ func parseSearchInfo(maxTopK int, schema *schemapb.CollectionSchema, params []*c
 	if s, ok := kvLookup(params, ignoreGrowingKy); ok {
 		b, err := strconv.ParseBool(s)
 		if err != nil {
-			return errPlain("parse search growing failed")
+			return errPlain("parse ignore growing field failed")
 		}
 		spec.IgnoreGrowing = b
 	}

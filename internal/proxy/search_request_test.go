@@ -131,7 +131,7 @@ func TestSearchRequestRules(t *testing.T) {
 		"Not allowed to do range-search when doing search-group-by: invalid parameter[expected=][actual=]")
 	f("group by binary", sdkSearch(t, commonpb.PlaceholderType_BinaryVector, with("anns_field", "bin", "group_by_field", "title"), []byte{1, 2}), nil, 65535,
 		"not support search_group_by operation based on binary vector column")
-	f("ignore_growing garbage", sdkSearch(t, F, with("ignore_growing", "maybe"), q), l2Index, 65535, "parse search growing failed")
+	f("ignore_growing garbage", sdkSearch(t, F, with("ignore_growing", "maybe"), q), l2Index, 65535, "parse ignore growing field failed")
 	f("garbage placeholder", &milvuspb.SearchRequest{Nq: 1, SearchParams: sdkSearch(t, F, vec).SearchParams,
 		SearchInput: &milvuspb.SearchRequest_PlaceholderGroup{PlaceholderGroup: []byte{0xff}}}, l2Index, 65535)
 }

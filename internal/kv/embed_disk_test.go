@@ -95,41 +95,11 @@ func TestEmbeddedSuddenFullDiskRefusesWrites(t *testing.T) {
 
 	// Writers under way while the disk fills: each write is acknowledged
 	// or refused, none kills the server.
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		acked = map[string]bool{}
-		stop  = make(chan struct{})
-	)
-	for w := range 4 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				key := fmt.Sprintf("w%d/%05d", w, i)
-				_, err := s.Put(ctx, key, make([]byte, 4<<10))
-				switch {
-				case err == nil:
-					mu.Lock()
-					acked[key] = true
-					mu.Unlock()
-				case errors.Is(err, kv.ErrDiskFull):
-					time.Sleep(time.Millisecond)
-				default:
-					t.Errorf("put %s: %v", key, err)
-					return
-				}
-			}
-		})
-	}
+	acked, stopWriters := startWriters(t, ctx, s, 4<<10)
 	time.Sleep(200 * time.Millisecond)
 	free := fillDisk(t, mnt)
 	time.Sleep(300 * time.Millisecond)
-	close(stop)
-	wg.Wait()
+	stopWriters()
 
 	_, err = s.Put(ctx, "after", []byte("v"))
 	if !errors.Is(err, errs.ErrServiceQuotaExceeded) || !strings.Contains(err.Error(), "quota exceeded[reason=disk quota exceeded, please allocate more resources") {
@@ -301,36 +271,7 @@ func TestEmbeddedHostileFillerKeepsWriting(t *testing.T) {
 	defer e.Close()
 	s := e.Client()
 	ctx := t.Context()
-	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		acked = map[string]bool{}
-		stop  = make(chan struct{})
-	)
-	for w := range 4 {
-		wg.Go(func() {
-			for i := 0; ; i++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				key := fmt.Sprintf("w%d/%05d", w, i)
-				_, err := s.Put(ctx, key, make([]byte, 16<<10))
-				switch {
-				case err == nil:
-					mu.Lock()
-					acked[key] = true
-					mu.Unlock()
-				case errors.Is(err, kv.ErrDiskFull):
-					time.Sleep(time.Millisecond)
-				default:
-					t.Errorf("put %s: %v", key, err)
-					return
-				}
-			}
-		})
-	}
+	acked, stopWriters := startWriters(t, ctx, s, 16<<10)
 	time.Sleep(300 * time.Millisecond)
 	filled, stopFiller := hostileFiller(t, mnt)
 	select {
@@ -339,8 +280,7 @@ func TestEmbeddedHostileFillerKeepsWriting(t *testing.T) {
 		t.Fatal("the hostile filler did not fill the disk in 30 s")
 	}
 	time.Sleep(300 * time.Millisecond)
-	close(stop)
-	wg.Wait()
+	stopWriters()
 	if _, err := s.Put(ctx, "after", []byte("v")); !errors.Is(err, errs.ErrServiceQuotaExceeded) {
 		t.Fatalf("put with the disk full: %v, want Milvus's disk quota error", err)
 	}
@@ -503,4 +443,45 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// startWriters runs four writers of size-byte values under way while a
+// disk fills: each write is acknowledged or refused with ErrDiskFull,
+// anything else fails the test. stop ends them; the keys acknowledged
+// are in acked after it.
+func startWriters(t *testing.T, ctx context.Context, s kv.Store, size int) (acked map[string]bool, stop func()) {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		done = make(chan struct{})
+	)
+	acked = map[string]bool{}
+	for w := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				key := fmt.Sprintf("w%d/%05d", w, i)
+				_, err := s.Put(ctx, key, make([]byte, size))
+				switch {
+				case err == nil:
+					mu.Lock()
+					acked[key] = true
+					mu.Unlock()
+				case errors.Is(err, kv.ErrDiskFull):
+					time.Sleep(time.Millisecond)
+				default:
+					t.Errorf("put %s: %v", key, err)
+					return
+				}
+			}
+		})
+	}
+	return acked, func() {
+		close(done)
+		wg.Wait()
+	}
 }

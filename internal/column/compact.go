@@ -21,7 +21,7 @@ func Compact(fd *schemapb.FieldData) *schemapb.FieldData {
 			n++
 		}
 	}
-	if n == len(valid) || scalarLen(sc) != len(valid) {
+	if n == len(valid) || ScalarLen(sc) != len(valid) {
 		return fd
 	}
 	var out *schemapb.ScalarField
@@ -58,8 +58,9 @@ func Compact(fd *schemapb.FieldData) *schemapb.FieldData {
 	}
 }
 
-// scalarLen is the number of values sc carries.
-func scalarLen(sc *schemapb.ScalarField) int {
+// ScalarLen is the number of values sc carries (-1: a kind it does not
+// know).
+func ScalarLen(sc *schemapb.ScalarField) int {
 	switch d := sc.GetData().(type) {
 	case *schemapb.ScalarField_BoolData:
 		return len(d.BoolData.GetData())

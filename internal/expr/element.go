@@ -160,7 +160,7 @@ func elementCount(c column.Column, r int) (int, error) {
 		if s.IsNull(r) || s.Data[r] == nil {
 			return 0, nil
 		}
-		return scalarFieldLen(s.Data[r]), nil
+		return max(column.ScalarLen(s.Data[r]), 0), nil
 	case *column.Scalar[*schemapb.VectorField]:
 		if s.IsNull(r) || s.Data[r] == nil {
 			return 0, nil
@@ -172,26 +172,6 @@ func elementCount(c column.Column, r int) (int, error) {
 		return len(v.GetFloatVector().GetData()) / int(v.GetDim()), nil
 	}
 	return 0, fmt.Errorf("not a struct array sub-field column (%s)", c.DataType())
-}
-
-func scalarFieldLen(sf *schemapb.ScalarField) int {
-	switch d := sf.GetData().(type) {
-	case *schemapb.ScalarField_BoolData:
-		return len(d.BoolData.GetData())
-	case *schemapb.ScalarField_IntData:
-		return len(d.IntData.GetData())
-	case *schemapb.ScalarField_LongData:
-		return len(d.LongData.GetData())
-	case *schemapb.ScalarField_FloatData:
-		return len(d.FloatData.GetData())
-	case *schemapb.ScalarField_DoubleData:
-		return len(d.DoubleData.GetData())
-	case *schemapb.ScalarField_StringData:
-		return len(d.StringData.GetData())
-	case *schemapb.ScalarField_TimestamptzData:
-		return len(d.TimestamptzData.GetData())
-	}
-	return 0
 }
 
 // elementBatch is a batch whose rows are the elements of a struct array
@@ -238,7 +218,7 @@ func flattenArray(arr *column.Scalar[*schemapb.ScalarField], offs []int) (column
 		want := offs[r+1] - offs[r]
 		got := 0
 		if sf != nil && !arr.IsNull(r) {
-			got = scalarFieldLen(sf)
+			got = max(column.ScalarLen(sf), 0)
 		}
 		if got != want {
 			return nil, fmt.Errorf("row %d has %d elements where the struct has %d", r, got, want)

@@ -345,7 +345,7 @@ func flattenStructInput(schema *schemapb.CollectionSchema, fields []*schemapb.Fi
 			switch {
 			case sub.GetScalars().GetArrayData() != nil:
 				for _, r := range sub.GetScalars().GetArrayData().GetData() {
-					counts = append(counts, scalarFieldLen(r))
+					counts = append(counts, max(column.ScalarLen(r), 0))
 				}
 			case sub.GetVectors().GetVectorArray() != nil:
 				va := sub.GetVectors().GetVectorArray()
@@ -381,25 +381,6 @@ func flattenStructInput(schema *schemapb.CollectionSchema, fields []*schemapb.Fi
 		}
 	}
 	return out, nil
-}
-
-// scalarFieldLen is the number of elements of an Array row.
-func scalarFieldLen(sf *schemapb.ScalarField) int {
-	switch {
-	case sf.GetBoolData() != nil:
-		return len(sf.GetBoolData().GetData())
-	case sf.GetIntData() != nil:
-		return len(sf.GetIntData().GetData())
-	case sf.GetLongData() != nil:
-		return len(sf.GetLongData().GetData())
-	case sf.GetFloatData() != nil:
-		return len(sf.GetFloatData().GetData())
-	case sf.GetDoubleData() != nil:
-		return len(sf.GetDoubleData().GetData())
-	case sf.GetStringData() != nil:
-		return len(sf.GetStringData().GetData())
-	}
-	return 0
 }
 
 func embListRowLen(v *schemapb.VectorField, elem schemapb.DataType, dim int) (int, error) {

@@ -605,7 +605,7 @@ func (r *natsReader) Next(ctx context.Context) (Message, error) {
 	if r.closed {
 		return Message{}, fmt.Errorf("logbroker: next on %q: reader %w", r.channel, ErrClosed)
 	}
-	if err := r.checkTrunc(ctx); err != nil {
+	if err := r.checkTrunc(ctx, false); err != nil {
 		return Message{}, err
 	}
 	m, err := r.next(ctx)
@@ -623,10 +623,22 @@ func (r *natsReader) Next(ctx context.Context) (Message, error) {
 		return Message{}, fmt.Errorf("logbroker: next on %q: %w", r.channel, err)
 	}
 	// A truncation may have passed us while the message sat in the buffer.
-	if err := r.checkTrunc(ctx); err != nil {
+	if err := r.checkTrunc(ctx, false); err != nil {
 		return Message{}, err
 	}
-	msg := Message{ID: MessageID(md.Sequence.Stream), Payload: m.Data()}
+	id := MessageID(md.Sequence.Stream)
+	if id > r.pos+1 {
+		// A gap: other subjects' messages, or this channel's purged by a
+		// truncation another process made (another NATS value: its mark
+		// is not in this one's cache) before the consumer fetched them.
+		// The consumer then skips them silently, so the mark is read from
+		// the server: the truncating process stores it before it purges,
+		// so a purge that made this gap shows here.
+		if err := r.checkTrunc(ctx, true); err != nil {
+			return Message{}, err
+		}
+	}
+	msg := Message{ID: id, Payload: m.Data()}
 	if msg.Payload == nil {
 		msg.Payload = []byte{}
 	}
@@ -678,10 +690,10 @@ func (r *natsReader) next(ctx context.Context) (jetstream.Msg, error) {
 	}
 }
 
-// checkTrunc fails (for good) if a truncation this NATS knows of passed
-// the reader's position.
-func (r *natsReader) checkTrunc(ctx context.Context) error {
-	t, err := r.n.truncPoint(ctx, r.channel, false)
+// checkTrunc fails (for good) if a truncation passed the reader's
+// position: one this NATS knows of, or with fresh one the server has.
+func (r *natsReader) checkTrunc(ctx context.Context, fresh bool) error {
+	t, err := r.n.truncPoint(ctx, r.channel, fresh)
 	if err != nil {
 		return fmt.Errorf("logbroker: next on %q: %w", r.channel, err)
 	}

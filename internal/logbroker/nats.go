@@ -593,6 +593,11 @@ type natsReader struct {
 	pos    MessageID  // last ID returned, or the Read's after
 	closed bool
 	err    error // sticky ErrTruncated
+	// pending is the consumer's count of messages left after the last
+	// one returned (seen: one was), which only a purge lowers by more
+	// than one from one message to the next.
+	pending uint64
+	seen    bool
 }
 
 // Next implements Reader.
@@ -627,17 +632,19 @@ func (r *natsReader) Next(ctx context.Context) (Message, error) {
 		return Message{}, err
 	}
 	id := MessageID(md.Sequence.Stream)
-	if id > r.pos+1 {
-		// A gap: other subjects' messages, or this channel's purged by a
+	if id > r.pos+1 && (!r.seen || md.NumPending+1 < r.pending) {
+		// A gap that may hide this channel's messages purged by a
 		// truncation another process made (another NATS value: its mark
-		// is not in this one's cache) before the consumer fetched them.
-		// The consumer then skips them silently, so the mark is read from
-		// the server: the truncating process stores it before it purges,
-		// so a purge that made this gap shows here.
+		// is not in this one's cache) before the consumer fetched them:
+		// the consumer skips them silently. Appends only raise the
+		// consumer's pending count, a purge lowers it; a gap without that
+		// is other subjects' messages. The mark is then read from the
+		// server: the truncating process stores it before it purges.
 		if err := r.checkTrunc(ctx, true); err != nil {
 			return Message{}, err
 		}
 	}
+	r.pending, r.seen = md.NumPending, true
 	msg := Message{ID: id, Payload: m.Data()}
 	if msg.Payload == nil {
 		msg.Payload = []byte{}

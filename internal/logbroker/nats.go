@@ -598,7 +598,12 @@ type natsReader struct {
 	// than one from one message to the next.
 	pending uint64
 	seen    bool
+	checked time.Time // when the mark was last read from the server
 }
+
+// freshTruncEvery bounds how long a reader goes between reads of its
+// channel's truncation mark from the server, at gaps in the IDs.
+const freshTruncEvery = time.Second
 
 // Next implements Reader.
 func (r *natsReader) Next(ctx context.Context) (Message, error) {
@@ -632,7 +637,7 @@ func (r *natsReader) Next(ctx context.Context) (Message, error) {
 		return Message{}, err
 	}
 	id := MessageID(md.Sequence.Stream)
-	if id > r.pos+1 && (!r.seen || md.NumPending+1 < r.pending) {
+	if id > r.pos+1 && (!r.seen || md.NumPending+1 < r.pending || time.Since(r.checked) >= freshTruncEvery) {
 		// A gap that may hide this channel's messages purged by a
 		// truncation another process made (another NATS value: its mark
 		// is not in this one's cache) before the consumer fetched them:
@@ -640,6 +645,9 @@ func (r *natsReader) Next(ctx context.Context) (Message, error) {
 		// consumer's pending count, a purge lowers it; a gap without that
 		// is other subjects' messages. The mark is then read from the
 		// server: the truncating process stores it before it purges.
+		// Appends since the last message may hide the fall: the mark is
+		// also read at a gap once every freshTruncEvery.
+		r.checked = time.Now()
 		if err := r.checkTrunc(ctx, true); err != nil {
 			return Message{}, err
 		}

@@ -631,7 +631,17 @@ type natsReader struct {
 	pos    MessageID  // last ID returned, or the Read's after
 	closed bool
 	err    error // sticky ErrTruncated
+	// pending is the consumer's count of messages left after the last
+	// one returned (seen: one was), which only a purge lowers by more
+	// than one from one message to the next.
+	pending uint64
+	seen    bool
+	checked time.Time // when the mark was last read from the server
 }
+
+// freshTruncEvery bounds how long a reader goes between reads of its
+// channel's truncation mark from the server, at gaps in the IDs.
+const freshTruncEvery = time.Second
 
 // Next implements Reader.
 func (r *natsReader) Next(ctx context.Context) (Message, error) {
@@ -643,7 +653,7 @@ func (r *natsReader) Next(ctx context.Context) (Message, error) {
 	if r.closed {
 		return Message{}, fmt.Errorf("logbroker: next on %q: reader %w", r.channel, ErrClosed)
 	}
-	if err := r.checkTrunc(ctx); err != nil {
+	if err := r.checkTrunc(ctx, false); err != nil {
 		return Message{}, err
 	}
 	m, err := r.next(ctx)
@@ -661,10 +671,27 @@ func (r *natsReader) Next(ctx context.Context) (Message, error) {
 		return Message{}, fmt.Errorf("logbroker: next on %q: %w", r.channel, err)
 	}
 	// A truncation may have passed us while the message sat in the buffer.
-	if err := r.checkTrunc(ctx); err != nil {
+	if err := r.checkTrunc(ctx, false); err != nil {
 		return Message{}, err
 	}
-	msg := Message{ID: MessageID(md.Sequence.Stream), Payload: m.Data()}
+	id := MessageID(md.Sequence.Stream)
+	if id > r.pos+1 && (!r.seen || md.NumPending+1 < r.pending || time.Since(r.checked) >= freshTruncEvery) {
+		// A gap that may hide this channel's messages purged by a
+		// truncation another process made (another NATS value: its mark
+		// is not in this one's cache) before the consumer fetched them:
+		// the consumer skips them silently. Appends only raise the
+		// consumer's pending count, a purge lowers it; a gap without that
+		// is other subjects' messages. The mark is then read from the
+		// server: the truncating process stores it before it purges.
+		// Appends since the last message may hide the fall: the mark is
+		// also read at a gap once every freshTruncEvery.
+		r.checked = time.Now()
+		if err := r.checkTrunc(ctx, true); err != nil {
+			return Message{}, err
+		}
+	}
+	r.pending, r.seen = md.NumPending, true
+	msg := Message{ID: id, Payload: m.Data()}
 	if msg.Payload == nil {
 		msg.Payload = []byte{}
 	}
@@ -716,10 +743,10 @@ func (r *natsReader) next(ctx context.Context) (jetstream.Msg, error) {
 	}
 }
 
-// checkTrunc fails (for good) if a truncation this NATS knows of passed
-// the reader's position.
-func (r *natsReader) checkTrunc(ctx context.Context) error {
-	t, err := r.n.truncPoint(ctx, r.channel, false)
+// checkTrunc fails (for good) if a truncation passed the reader's
+// position: one this NATS knows of, or with fresh one the server has.
+func (r *natsReader) checkTrunc(ctx context.Context, fresh bool) error {
+	t, err := r.n.truncPoint(ctx, r.channel, fresh)
 	if err != nil {
 		return fmt.Errorf("logbroker: next on %q: %w", r.channel, err)
 	}

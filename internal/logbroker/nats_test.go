@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -221,5 +222,67 @@ func TestConcurrentTruncate(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.Close()
+	}
+}
+
+// TestExternalTruncateUnderReader truncates a channel through one NATS
+// value past what a reader opened through another one has not fetched
+// yet (as a retention service truncates under a lagging query node's
+// reader): the reader must fail with ErrTruncated, not skip to the first
+// message the purge left.
+func TestExternalTruncateUnderReader(t *testing.T) {
+	// A small max_payload keeps the reader's prefetch (two max_payloads)
+	// to a message or two: the rest stay on the server until it asks.
+	url := startServer(t, 8<<10)
+	ctx := t.Context()
+	open := func() *logbroker.NATS {
+		l, err := logbroker.NewNATS(ctx, logbroker.NATSConfig{URL: url}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { l.Close() })
+		return l
+	}
+	writer, reader := open(), open()
+	payload := make([]byte, 3<<10)
+	var ids []logbroker.MessageID
+	for range 20 {
+		id, err := writer.Append(ctx, "ch", payload, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	r, err := reader.Read(ctx, "ch", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	m, err := r.Next(ctx)
+	if err != nil || m.ID != ids[0] {
+		t.Fatalf("first message: %d, %v; want %d", m.ID, err, ids[0])
+	}
+	if err := writer.Truncate(ctx, "ch", ids[15]); err != nil {
+		t.Fatal(err)
+	}
+	last := m.ID
+	for {
+		m, err := r.Next(ctx)
+		if errors.Is(err, logbroker.ErrTruncated) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A message prefetched before the purge may still come; one past
+		// a purged message must not.
+		k := slices.Index(ids, m.ID)
+		if k < 0 || ids[k-1] != last {
+			t.Fatalf("read %d after %d: the messages between were skipped silently (want ErrTruncated)", m.ID, last)
+		}
+		if m.ID == ids[len(ids)-1] {
+			t.Fatalf("read every message through a truncation up to %d", ids[15])
+		}
+		last = m.ID
 	}
 }

@@ -189,6 +189,14 @@ func (s *Server) channelPlan(ctx context.Context, c *model.Collection, i int) (c
 		return contract.ChannelPlan{}, fmt.Errorf("querycoord: checkpoint of %s: %w", vc, err)
 	}
 	p := contract.ChannelPlan{VChannel: vc, PChannel: c.PChannels[i], Checkpoint: cp}
+	// The delta logs before the segments: a compaction committed between
+	// the two reads then shows its output (which had the dropped delta
+	// logs applied) rather than its sources without those delta logs,
+	// whose deleted rows would come back. Every delta log a checkpoint
+	// passed was recorded before it moved, so none is missed either way.
+	if p.DeltaLogs, err = s.d.Data.DeltaLogs(ctx, vc); err != nil {
+		return contract.ChannelPlan{}, fmt.Errorf("querycoord: delta logs of %s: %w", vc, err)
+	}
 	segs, err := s.d.Data.Segments(ctx, c.ID, vc)
 	if err != nil {
 		return contract.ChannelPlan{}, fmt.Errorf("querycoord: segments of %s: %w", vc, err)
@@ -202,9 +210,6 @@ func (s *Server) channelPlan(ctx context.Context, c *model.Collection, i int) (c
 			return contract.ChannelPlan{}, fmt.Errorf("querycoord: indexes of segment %d: %w", seg.ID, err)
 		}
 		p.Sealed = append(p.Sealed, contract.SegmentPlan{Segment: seg, Indexes: idx})
-	}
-	if p.DeltaLogs, err = s.d.Data.DeltaLogs(ctx, vc); err != nil {
-		return contract.ChannelPlan{}, fmt.Errorf("querycoord: delta logs of %s: %w", vc, err)
 	}
 	// The collection's index definitions travel with the load, as
 	// Milvus's IndexInfoList: the node's segments build interim indexes

@@ -73,36 +73,13 @@ func (s *Server) flush(ctx context.Context, req *milvuspb.FlushRequest, limited 
 	return resp, nil
 }
 
-// GetFlushState reports whether the given segments are flushed and, when
-// the request names its collection and the flush's timestamp (as the SDKs
-// send them), whether every channel of the collection has its checkpoint
-// at or past that timestamp, as Milvus's data coordinator checks: a Flush
-// is then durable for everything logged before it, the deletes of a
-// channel with no growing segment included (they go to a delete log
-// asynchronously, with no segment to wait for).
+// GetFlushState reports whether the given segments are flushed.
 func (s *Server) GetFlushState(ctx context.Context, req *milvuspb.GetFlushStateRequest) (*milvuspb.GetFlushStateResponse, error) {
-	var coll *model.Collection
-	if req.GetCollectionName() != "" {
-		c, err := s.collection(ctx, req.GetDbName(), req.GetCollectionName())
-		if err != nil {
-			return nil, err
-		}
-		coll = c
-	}
 	flushed, err := s.d.Data.Flushed(ctx, req.GetSegmentIDs())
-	if err != nil || !flushed || coll == nil || req.GetFlushTs() == 0 {
-		return &milvuspb.GetFlushStateResponse{Flushed: flushed}, err
+	if err != nil {
+		return nil, err
 	}
-	for _, vc := range coll.VChannels {
-		cp, err := s.d.Data.GetCheckpoint(ctx, vc)
-		if err != nil {
-			return nil, err
-		}
-		if cp.TS < req.GetFlushTs() {
-			return &milvuspb.GetFlushStateResponse{Flushed: false}, nil
-		}
-	}
-	return &milvuspb.GetFlushStateResponse{Flushed: true}, nil
+	return &milvuspb.GetFlushStateResponse{Flushed: flushed}, nil
 }
 
 // FlushAll flushes every collection of every database.

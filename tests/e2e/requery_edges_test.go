@@ -75,9 +75,7 @@ func searchStatus(res *milvuspb.SearchResults, err error) error {
 // the requery would miss the first's best hits (2200 inconsistent requery
 // result).
 func TestHybridRequeryOneTimestamp(t *testing.T) {
-	if clusterMode() {
-		t.Skip("switches the in-process standalone's requery policy (cluster mode: tests/cluster)")
-	}
+	standaloneOnly(t, "switches the in-process standalone's requery policy")
 	srv := startServer(t, "")
 	cli := srv.client(t)
 	raw := rawClient(t, srv)
@@ -151,9 +149,7 @@ func TestHybridRequeryOneTimestamp(t *testing.T) {
 // 2): such a search finds the sealed copies, and its requery must read v
 // 1 as the one-phase search does, not the growing copy it did not search.
 func TestSearchRequeryIgnoreGrowing(t *testing.T) {
-	if clusterMode() {
-		t.Skip("switches the in-process standalone's requery policy (cluster mode: tests/cluster)")
-	}
+	standaloneOnly(t, "switches the in-process standalone's requery policy")
 	srv := startServer(t, "")
 	cli := srv.client(t)
 	raw := rawClient(t, srv)
@@ -217,9 +213,7 @@ func TestSearchRequeryIgnoreGrowing(t *testing.T) {
 // while searches requery their hits; none may fail with 2200 inconsistent
 // requery result.
 func TestSearchRequeryTTLExpiry(t *testing.T) {
-	if clusterMode() {
-		t.Skip("switches the in-process standalone's requery policy (cluster mode: tests/cluster)")
-	}
+	standaloneOnly(t, "switches the in-process standalone's requery policy")
 	srv := startServer(t, "")
 	cli := srv.client(t)
 	raw := rawClient(t, srv)

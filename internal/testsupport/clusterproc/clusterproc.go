@@ -5,6 +5,7 @@ package clusterproc
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -44,6 +45,7 @@ type Role struct {
 	MetricsPort    int
 	Cmd            *exec.Cmd
 	Done           chan struct{}
+	logStart       int64 // the log's size when the process last started
 }
 
 // LogPath is the file the process's stdout and stderr go to.
@@ -55,6 +57,10 @@ func (r *Role) Start(t testing.TB) {
 	f, err := os.OpenFile(r.LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
+	}
+	r.logStart = 0
+	if st, err := f.Stat(); err == nil {
+		r.logStart = st.Size()
 	}
 	cmdline := append(append(append(slices.Clone(r.Wrap), r.Bin), r.Args...), r.Extra...)
 	r.Cmd = exec.Command(cmdline[0], cmdline[1:]...)
@@ -70,6 +76,10 @@ func (r *Role) Start(t testing.TB) {
 	go func() { r.Cmd.Wait(); f.Close(); close(r.Done) }()
 }
 
+// healthClient polls /healthz; its timeout keeps a port held by a process
+// that accepts and never answers from stalling WaitReady.
+var healthClient = &http.Client{Timeout: 2 * time.Second}
+
 // WaitReady polls the role's /healthz until it answers 200.
 func (r *Role) WaitReady(t testing.TB, timeout time.Duration) {
 	t.Helper()
@@ -78,10 +88,20 @@ func (r *Role) WaitReady(t testing.TB, timeout time.Duration) {
 	for time.Now().Before(deadline) {
 		select {
 		case <-r.Done:
+			if portTaken(r.LogPath(), r.logStart) && r.repickPorts(t) {
+				// Another process on the machine (a parallel test
+				// package) bound one of its ports while it was down:
+				// start it again on fresh ones (ProxyAddr, MetricsURL
+				// read them from the role).
+				t.Logf("%s: a port was taken while it was down; starting it on fresh ports", r.Name)
+				r.Start(t)
+				url = fmt.Sprintf("http://%s/healthz", net.JoinHostPort(cmp.Or(r.Host, "127.0.0.1"), fmt.Sprint(r.MetricsPort)))
+				continue
+			}
 			t.Fatalf("%s exited while starting:\n%s", r.Name, Tail(r.LogPath()))
 		default:
 		}
-		if resp, err := http.Get(url); err == nil {
+		if resp, err := healthClient.Get(url); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
 				return
@@ -90,6 +110,42 @@ func (r *Role) WaitReady(t testing.TB, timeout time.Duration) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("%s not ready after %v:\n%s", r.Name, timeout, Tail(r.LogPath()))
+}
+
+// portTaken reports whether the log written since offset says a listen
+// failed because the port was in use.
+func portTaken(path string, offset int64) bool {
+	b, err := os.ReadFile(path)
+	if err != nil || int64(len(b)) < offset {
+		return false
+	}
+	return strings.Contains(string(b[offset:]), "address already in use")
+}
+
+// repickPorts gives the role fresh fixed ports (its metrics port and, on
+// a proxy, its gRPC port) in place of the ones in its flags; it returns
+// false if it has none to change.
+func (r *Role) repickPorts(t testing.TB) bool {
+	t.Helper()
+	changed := false
+	for i, a := range r.Args {
+		name, val, ok := strings.Cut(a, "=")
+		if !ok || val == "0" || !fixedPortFlag(strings.TrimPrefix(name, "--")) {
+			continue
+		}
+		p := testservers.FreePort(t)
+		if name == "--common.MetricsPort" {
+			r.MetricsPort = p
+		}
+		r.Args[i] = name + "=" + fmt.Sprint(p)
+		changed = true
+	}
+	return changed
+}
+
+// fixedPortFlag reports whether flag sets a role's metrics or gRPC port.
+func fixedPortFlag(flag string) bool {
+	return flag == "common.MetricsPort" || slices.Contains(slices.Collect(maps.Values(PortFlag)), flag)
 }
 
 // Kill sends SIGKILL and waits for the process to exit.

@@ -259,13 +259,7 @@ func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerI
 // context out (errs.Reason: Milvus's text alone for a quota refusal), at
 // most once a second: a full disk refuses every write.
 func (s *Server) logContext(method string, resp any) {
-	var st *commonpb.Status
-	switch r := resp.(type) {
-	case *commonpb.Status:
-		st = r
-	case interface{ GetStatus() *commonpb.Status }:
-		st = r.GetStatus()
-	}
+	st := statusOf(resp)
 	if st.GetDetail() == "" || st.GetDetail() == st.GetReason() {
 		return
 	}
@@ -276,19 +270,20 @@ func (s *Server) logContext(method string, resp any) {
 	s.logger.Warn("request refused", "method", method, "code", st.GetCode(), "reason", st.GetReason(), "err", st.GetDetail())
 }
 
-// statusCodeOf reads the Milvus code of a response, if it has a status.
-func statusCodeOf(resp any) int32 {
-	type withStatus interface {
-		GetStatus() interface{ GetCode() int32 }
-	}
+// statusOf returns the Milvus status of a response: the response itself
+// (a bare Status) or its Status field; nil if it has none.
+func statusOf(resp any) *commonpb.Status {
 	switch r := resp.(type) {
-	case interface{ GetCode() int32 }:
-		return r.GetCode()
-	case withStatus:
-		return r.GetStatus().GetCode()
+	case *commonpb.Status:
+		return r
+	case interface{ GetStatus() *commonpb.Status }:
+		return r.GetStatus()
 	}
-	return 0
+	return nil
 }
+
+// statusCodeOf reads the Milvus code of a response (0 if it has no status).
+func statusCodeOf(resp any) int32 { return statusOf(resp).GetCode() }
 
 // Run listens until ctx ends, then stops gracefully.
 func (s *Server) Run(ctx context.Context) error {

@@ -2,13 +2,18 @@ package rpc
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"testing"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
+	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
 
 	"github.com/milvago/milvago/internal/errs"
 )
@@ -75,5 +80,45 @@ func TestStatusOfQuotaRefusalShowsMilvusText(t *testing.T) {
 	s.logContext("Describe", StatusOf(other))
 	if got := buf.String(); strings.Count(got, "request refused") != 1 || !strings.Contains(got, `rootcoord: save collection \"x\"`) {
 		t.Fatalf("log:\n%s\nwant one line with the context", got)
+	}
+}
+
+// TestRequestMetricByMilvusCode: the requests counter labels a call by the
+// Milvus code of its response, whether the response is a bare Status or
+// carries one (it labelled every call "ok" while the second kind went
+// unmatched).
+func TestRequestMetricByMilvusCode(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := NewUnbound(Config{}, reg, func() error { return nil }, slog.New(slog.DiscardHandler))
+	info := &grpc.UnaryServerInfo{FullMethod: milvusServicePrefix + "DescribeCollection"}
+	for _, resp := range []any{
+		&milvuspb.DescribeCollectionResponse{Status: StatusOf(errs.ErrCollectionNotFound)},
+		StatusOf(errs.ErrCollectionNotFound),
+		&milvuspb.DescribeCollectionResponse{Status: StatusOf(nil)},
+	} {
+		if _, err := s.intercept(context.Background(), nil, info, func(context.Context, any) (any, error) { return resp, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "milvago_proxy_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "code" {
+					got[l.GetValue()] += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	want := map[string]float64{fmt.Sprint(errs.ErrCollectionNotFound.Code): 2, "ok": 1}
+	if !maps.Equal(got, want) {
+		t.Errorf("requests by code = %v, want %v", got, want)
 	}
 }

@@ -339,12 +339,15 @@ func (g *diskGuard) keepHeadroom() error {
 		return err
 	}
 	from := max(fi.Size()-32<<20, 0)
-	err = unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_KEEP_SIZE, from, fi.Size()+g.headroom-from)
-	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
+	err = fallocate(f, true, from, fi.Size()+g.headroom-from)
+	if errors.Is(err, errNoFallocate) {
 		return nil // a file system without it: the reserve alone guards
 	}
 	return err
 }
+
+// errNoFallocate: the file system (or the OS) cannot allocate blocks ahead.
+var errNoFallocate = errors.New("kv: fallocate not supported")
 
 // allocate creates path with size bytes of blocks really allocated
 // (fallocate, or zeros where the file system lacks it) and synced.
@@ -353,8 +356,8 @@ func allocate(path string, size int64) error {
 	if err != nil {
 		return err
 	}
-	err = unix.Fallocate(int(f.Fd()), 0, 0, size)
-	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
+	err = fallocate(f, false, 0, size)
+	if errors.Is(err, errNoFallocate) {
 		err = writeZeros(f, size)
 	}
 	if err == nil {

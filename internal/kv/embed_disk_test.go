@@ -48,7 +48,7 @@ func fillDisk(t *testing.T, dir string) func() {
 	if err := syscall.Statfs(dir, &st); err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.Write(make([]byte, int64(st.Bavail)*st.Bsize+1<<20))
+	_, err = f.Write(make([]byte, int64(st.Bavail)*int64(st.Bsize)+1<<20))
 	f.Close()
 	if err != nil && !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("filling the disk: %v, want ENOSPC", err)
@@ -409,7 +409,7 @@ func fillUp(t *testing.T, dir string, leave int64) func() {
 		if err = syscall.Statfs(dir, &st); err != nil {
 			t.Fatal(err)
 		}
-		if leave > 0 && int64(st.Bavail)*st.Bsize-int64(len(buf)) < leave {
+		if leave > 0 && int64(st.Bavail)*int64(st.Bsize)-int64(len(buf)) < leave {
 			err = syscall.ENOSPC
 			break
 		}

@@ -27,7 +27,7 @@ func fillDisk(t *testing.T, dir string) func() {
 	if err := syscall.Statfs(dir, &st); err != nil {
 		t.Fatal(err)
 	}
-	free := int64(st.Bavail) * st.Bsize
+	free := int64(st.Bavail) * int64(st.Bsize)
 	_, err = f.Write(make([]byte, free+1<<20))
 	f.Close()
 	if !errors.Is(err, syscall.ENOSPC) {

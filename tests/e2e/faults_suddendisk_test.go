@@ -41,7 +41,7 @@ func fillAtOnce(t *testing.T, dir string) func() {
 	path := filepath.Join(dir, "ballast")
 	f, err := os.Create(path)
 	must(t, err)
-	_, err = f.Write(make([]byte, int64(st.Bavail)*st.Bsize+1<<20))
+	_, err = f.Write(make([]byte, int64(st.Bavail)*int64(st.Bsize)+1<<20))
 	f.Close()
 	if err != nil && !errors.Is(err, syscall.ENOSPC) {
 		t.Fatalf("filling the disk: %v", err)

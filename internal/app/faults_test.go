@@ -46,6 +46,17 @@ func TestBadLogMessageThroughSDK(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(sctx, gl, hl) }()
 	defer func() { stop(); <-done }()
+	// Serve answers "not ready" until its recovery ends; a loaded machine
+	// can take seconds for it.
+	for s.readyErr() != nil {
+		select {
+		case err := <-done:
+			t.Fatalf("serve: %v", err)
+		case <-ctx.Done():
+			t.Fatal("standalone not ready")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 	cli, err := milvusclient.New(ctx, &milvusclient.ClientConfig{Address: gl.Addr().String()})
 	if err != nil {
 		t.Fatal(err)

@@ -40,6 +40,7 @@ import (
 	"github.com/milvago/milvago/internal/proxy"
 	"github.com/milvago/milvago/internal/querycoord"
 	"github.com/milvago/milvago/internal/querynode"
+	"github.com/milvago/milvago/internal/quota"
 	"github.com/milvago/milvago/internal/rest"
 	"github.com/milvago/milvago/internal/retention"
 	"github.com/milvago/milvago/internal/rootcoord"
@@ -843,7 +844,9 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	// workers' memory and the stored sizes.
 	center := coordrpc.NewQuotaCenterClient(n.conn(ctx, "rootcoord"))
 	deps.QuotaMetrics = center
-	lim := pub.limiter(center, n.logger)
+	// Each proxy counts its own decisions under its server ID (known once
+	// its session registers, before it admits a request).
+	lim := pub.limiter(center, quota.NewRequests(n.reg, n.serverID.Load), n.logger)
 	if lim != nil {
 		deps.Quota = lim
 	}

@@ -77,8 +77,9 @@ func (p PublicAPI) proxyLimits() proxy.Limits {
 
 // limiter is the quota of one proxy: its rate limits, and the write
 // protection's verdict fetched from src (the quota center in process, or
-// the root coordinator's). nil when quotaAndLimits is off.
-func (p PublicAPI) limiter(src quota.StatesSource, logger *slog.Logger) *quota.Limiter {
+// the root coordinator's); requests counts its decisions (nil: none).
+// nil when quotaAndLimits is off.
+func (p PublicAPI) limiter(src quota.StatesSource, requests *quota.Requests, logger *slog.Logger) *quota.Limiter {
 	l := p.Limits
 	if !l.Enabled {
 		return nil
@@ -96,7 +97,7 @@ func (p PublicAPI) limiter(src quota.StatesSource, logger *slog.Logger) *quota.L
 		CompactionEnabled: l.CompactionEnabled, CompactionRate: l.CompactionRate, CompactionRateDB: l.CompactionRateDB,
 		DBRateEnabled: l.DBRateEnabled, DBRate: l.DBRate,
 		ForceDenyWriting: l.ForceDenyWriting, ForceDenyReading: l.ForceDenyReading,
-		CollectInterval: p.collectInterval(), Source: src,
+		CollectInterval: p.collectInterval(), Source: src, Requests: requests,
 	}, logger)
 }
 

@@ -27,7 +27,7 @@ func TestPublicFromConfig(t *testing.T) {
 		t.Fatalf("missing certificates: %v", err)
 	}
 	center := p.quotaCenter(t.TempDir(), nil, nil, nil, nil, nil)
-	if center == nil || p.limiter(center, nil) == nil {
+	if center == nil || p.limiter(center, nil, nil) == nil {
 		t.Fatal("quotaAndLimits.enabled by default, but no quota center or limiter")
 	}
 	if r := s.Root; r.MaxCollections != 65536 || r.MaxCollectionsPerDB != 65536 {
@@ -38,10 +38,10 @@ func TestPublicFromConfig(t *testing.T) {
 		t.Fatalf("quotaAndLimits.limits.maxCollectionNumPerDB: %+v", r)
 	}
 	c.Limits.Enabled = false
-	if pub := StandaloneFromConfig(c).Public; pub.limiter(nil, nil) != nil || pub.quotaCenter("", nil, nil, nil, nil, nil) != nil {
+	if pub := StandaloneFromConfig(c).Public; pub.limiter(nil, nil, nil) != nil || pub.quotaCenter("", nil, nil, nil, nil, nil) != nil {
 		t.Fatal("a limiter or quota center with quotaAndLimits.enabled false")
 	}
-	if DefaultStandalone().Public.limiter(nil, nil) != nil {
+	if DefaultStandalone().Public.limiter(nil, nil, nil) != nil {
 		t.Fatal("DefaultStandalone enforces quotas")
 	}
 }

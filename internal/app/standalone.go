@@ -324,7 +324,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	deps := proxy.Deps{Root: s.root, Data: s.data, Query: s.qcoord, Index: s.icoord, Writer: s.writer,
 		Shards: s.qnode, Hooks: h, Imports: s.data, Logger: s.logger}
 	if s.center != nil {
-		s.quota = s.cfg.Public.limiter(s.center, s.logger)
+		s.quota = s.cfg.Public.limiter(s.center, quota.NewRequests(s.reg, func() int64 { return id }), s.logger)
 		deps.QuotaMetrics = s.center
 	}
 	if s.quota != nil {

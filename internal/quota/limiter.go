@@ -97,6 +97,8 @@ type Config struct {
 	// CollectInterval is how often the verdict is fetched from Source.
 	CollectInterval time.Duration
 	Source          StatesSource // nil: no write protection
+	// Requests counts every decision in RequestsMetric (nil: none).
+	Requests *Requests
 }
 
 // Probe measures the data directory's disk (standalone).
@@ -188,6 +190,13 @@ func (l *Limiter) AdmitIn(_ context.Context, kind Kind, sc Scope, n int) error {
 	if l == nil || !l.cfg.Enabled {
 		return nil
 	}
+	err := l.admit(kind, sc, n)
+	l.cfg.Requests.count(kind, err)
+	return err
+}
+
+// admit is AdmitIn's decision.
+func (l *Limiter) admit(kind Kind, sc Scope, n int) error {
 	if err := l.denied(kind, sc); err != nil {
 		return err
 	}

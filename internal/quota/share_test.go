@@ -145,3 +145,42 @@ type unreachable struct{}
 func (unreachable) QuotaStates(context.Context) (*States, error) {
 	return nil, errors.New("connection refused")
 }
+
+// TestInsertShareOfCollectionProperty: a collection's
+// collection.insertRate.max.mb property and the cluster's
+// quotaAndLimits.dml.insertRate.max are divided among the proxies as the
+// configured rates are: 2 MB/s over two proxies is 1 MB/s here (the
+// error says [rate=1]), and the cluster's 6 MB/s over three is 2 MB/s.
+func TestInsertShareOfCollectionProperty(t *testing.T) {
+	ctx := context.Background()
+	live := &counted{n: 2}
+	cfg := defaults()
+	cfg.Source = NewCenter(CenterConfig{Proxies: live}, nil)
+	cfg.DMLEnabled = true
+	cfg.Insert = Rates{Max: 6, DB: -1, Collection: -1, Partition: -1}
+	l, c := newTestLimiter(cfg)
+	l.Sample(ctx)
+	coll := Scope{DB: "default", Collection: 9, CollProps: map[string]string{"collection.insertRate.max.mb": "2"}}
+	if err := l.AdmitIn(ctx, Insert, coll, mb); err != nil {
+		t.Fatal(err)
+	}
+	const want1 = "request is rejected by grpc RateLimiter middleware, please retry later: rate limit exceeded[rate=1]"
+	if err := l.AdmitIn(ctx, Upsert, coll, mb/4); err == nil || err.Error() != want1 {
+		t.Fatalf("an upsert past the collection's share: %v, want %q", err, want1)
+	}
+	c.t = c.t.Add(time.Second)
+	if err := l.AdmitIn(ctx, Insert, coll, mb); err != nil {
+		t.Fatalf("a second later, the share refilled: %v", err)
+	}
+
+	live.n = 3
+	l.Sample(ctx)
+	c.t = c.t.Add(time.Minute)
+	other := Scope{DB: "default", Collection: 10}
+	if err := l.AdmitIn(ctx, Insert, other, 2*mb); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.AdmitIn(ctx, Insert, other, mb/4); err == nil || !strings.HasSuffix(err.Error(), "[rate=2]") {
+		t.Fatalf("the cluster's 6 MB/s over three proxies: %v, want [rate=2]", err)
+	}
+}

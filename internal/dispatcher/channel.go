@@ -2,6 +2,8 @@ package dispatcher
 
 import (
 	"context"
+	"errors"
+	"slices"
 	"sync"
 
 	"github.com/milvago/milvago/internal/logbroker"
@@ -102,6 +104,18 @@ func (c *channel) loop(r *run, rd logbroker.Reader, pos logbroker.MessageID) {
 			if r.ctx.Err() != nil {
 				return
 			}
+			if errors.Is(err, logbroker.ErrTruncated) {
+				// Only the subscriptions the truncation passed lose
+				// messages: the others go on from a reader past it.
+				if next, at := c.resume(r, pos, err); next != nil {
+					rd.Close()
+					rd, pos = next, at
+					continue
+				}
+				if r.ctx.Err() != nil {
+					return
+				}
+			}
 			if terminal(err) {
 				c.fail(r, err)
 				return
@@ -186,4 +200,92 @@ func (c *channel) fail(r *run, err error) {
 	for _, s := range subs {
 		s.signal()
 	}
+}
+
+// resume continues r after the log was truncated past pos, r's reader's
+// position (err says so), for the subscriptions the truncation did not
+// pass: those that joined at a start beyond every truncated message. r
+// has delivered them nothing (their start is past pos), so a reader
+// after the lowest such start that the log still holds serves them
+// exactly: it is opened, the subscriptions below that start end with err
+// once they have read what was queued, and r goes on from there. It
+// returns the new reader and its position, or nil when no subscription
+// survives or r ended meanwhile; r's old reader stays the caller's to
+// close either way.
+func (c *channel) resume(r *run, pos logbroker.MessageID, err error) (logbroker.Reader, logbroker.MessageID) {
+	c.mu.Lock()
+	var starts []logbroker.MessageID
+	for _, subs := range r.subs {
+		for s := range subs {
+			if s.start > pos {
+				starts = append(starts, s.start)
+			}
+		}
+	}
+	c.mu.Unlock()
+	slices.Sort(starts)
+	starts = slices.Compact(starts)
+	for _, at := range starts {
+		rd, rerr := c.d.log.Read(r.ctx, c.name, at)
+		if errors.Is(rerr, logbroker.ErrTruncated) {
+			continue // truncated past at as well: try a later start
+		}
+		if rerr != nil && !terminal(rerr) && r.ctx.Err() == nil {
+			rd, rerr = c.d.reopen(r.ctx, c.name, at)
+			if errors.Is(rerr, logbroker.ErrTruncated) {
+				continue
+			}
+		}
+		if rerr != nil || rd == nil {
+			return nil, pos
+		}
+		if !c.resumeAt(r, at, err) {
+			rd.Close()
+			return nil, pos
+		}
+		c.d.logger.Info("shared reader passed by a truncation goes on for the subscriptions beyond it",
+			"pchannel", c.name, "after", pos, "resumed_after", at, "err", err)
+		return rd, at
+	}
+	return nil, pos
+}
+
+// resumeAt ends r's subscriptions starting below at with err and moves r
+// to position at, which a new reader continues after; false (nothing
+// changed) when r is no longer the channel's or no subscription is left.
+func (c *channel) resumeAt(r *run, at logbroker.MessageID, err error) bool {
+	c.mu.Lock()
+	if c.run != r {
+		c.mu.Unlock()
+		return false
+	}
+	var ended []*Subscription
+	for _, subs := range r.subs {
+		for s := range subs {
+			if s.start < at {
+				ended = append(ended, s)
+			}
+		}
+	}
+	if len(ended) == r.n {
+		c.mu.Unlock()
+		return false
+	}
+	for _, s := range ended {
+		c.leaveLocked(r, s)
+		s.mu.Lock()
+		// r no longer feeds s: it returns err once its queue is empty
+		// (position 0: no tick past what r delivered).
+		s.run, s.soloPos, s.soloTS, s.soloErr = nil, 0, 0, err
+		s.mu.Unlock()
+	}
+	// The message at at has no known timestamp: no tick until the new
+	// reader has read one. A subscription after an earlier position
+	// catches up on its own reader (which fails if that is truncated).
+	r.routed, r.pos, r.ts = at, at, 0
+	c.mu.Unlock()
+	for _, s := range ended {
+		s.signal()
+	}
+	return true
 }

@@ -393,6 +393,68 @@ func TestTruncated(t *testing.T) {
 	}
 }
 
+// TestTruncatedEndsOnlyThosePassed: a truncation that passes a lagging
+// shared reader ends only the subscriptions it passed; one that joined
+// beyond the truncated messages (a shard resuming from a recent
+// checkpoint) reads on, exactly its messages, from a reader past them.
+func TestTruncatedEndsOnlyThosePassed(t *testing.T) {
+	l := logbroker.NewMemory(logbroker.MemoryConfig{})
+	a := newAppender(t, l)
+	gate := make(chan struct{})
+	d := newDispatcher(t, Default(), &gatedLog{Log: l, gate: gate})
+	ctx := context.Background()
+	var ids []logbroker.MessageID
+	for i := range 12 {
+		ids = append(ids, a.append(msg.KindSeal, vch(1+i%2)))
+	}
+	// The shared reader starts at 0 and is held there; s2 and s3 join it
+	// after positions it has not reached.
+	s1, err := d.Subscribe(ctx, pch, vch(1), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s1.Close()
+	s2, err := d.Subscribe(ctx, pch, vch(2), ids[7])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	s3, err := d.Subscribe(ctx, pch, vch(1), ids[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3.Close()
+	if shared, catchUp := d.Readers(); shared != 1 || catchUp != 0 {
+		t.Fatalf("readers: %d shared, %d catching up; want 1, 0", shared, catchUp)
+	}
+	if err := l.Truncate(ctx, pch, ids[4]); err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	for _, s := range []*Subscription{s1, s3} {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		var err error
+		for err == nil {
+			_, err = s.Next(cctx)
+		}
+		cancel()
+		if !errors.Is(err, logbroker.ErrTruncated) {
+			t.Fatalf("%s after the truncation: %v, want ErrTruncated", s.vchannel, err)
+		}
+	}
+	for range 6 {
+		a.append(msg.KindSeal, vch(1+rand.IntN(2)))
+	}
+	a.append(msg.KindTimeTick, "")
+	got := consume(t, a, s2, vch(2), a.last)
+	if want := a.own(vch(2), ids[7]); !equalIDs(got.own, want) {
+		t.Fatalf("subscription beyond the truncation: got %v, want %v", got.own, want)
+	}
+	if shared, _ := d.Readers(); shared != 1 {
+		t.Fatalf("%d shared readers, want 1", shared)
+	}
+}
+
 // gatedLog's readers read nothing until gate is closed.
 type gatedLog struct {
 	logbroker.Log

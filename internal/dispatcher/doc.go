@@ -44,10 +44,16 @@
 // A shared or catch-up reader that fails with a transient error is
 // reopened at its position after Config.RetryDelay; subscribers notice
 // nothing. logbroker.ErrTruncated (the log was truncated past the reader)
-// and logbroker.ErrClosed end the reader: each of its subscriptions
-// returns the error from Next once it has returned what was queued
-// before, and the next Subscribe of the channel starts a new shared
-// reader.
+// ends only the subscriptions the truncation passed: a subscription that
+// joined the shared reader at a start beyond its position (a shard
+// resuming from a recent checkpoint beside a lagging one) has been
+// delivered nothing yet, and if the log still holds what follows its
+// start, the shared reader goes on from a new reader after the lowest
+// such start. The others, and every subscription when no start is beyond
+// the truncation, return ErrTruncated from Next once they have returned
+// what was queued before. logbroker.ErrClosed ends the reader and all its
+// subscriptions alike; the next Subscribe of the channel then starts a
+// new shared reader.
 //
 // # Flow control
 //

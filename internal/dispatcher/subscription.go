@@ -27,7 +27,8 @@ type Subscription struct {
 
 	mu sync.Mutex // guards the fields below
 	// run is the shared reader feeding s once it joined; nil while its
-	// catch-up reader feeds it. start (set at the join, read by the shared
+	// catch-up reader feeds it, and once a truncation that passed s ended
+	// it (soloErr then says so; channel.resumeAt). start (set at the join, read by the shared
 	// reader under the channel's mu) is the position the shared reader
 	// delivers after.
 	run   *run

@@ -36,6 +36,9 @@ type delegator struct {
 	planned  atomic.Int64 // sealed segments in the plan being loaded
 	caughtUp atomic.Bool
 	target   uint64 // log position to reach before the shard counts as loaded
+	// consumed is the log position of the last message (or tick) the
+	// shard's reader returned, reported by a read that waits long.
+	consumed atomic.Uint64
 	// badIndexes holds the index files reported bad (load.go), so that a
 	// load retried or repeated reports each once.
 	badIndexes sync.Map
@@ -417,6 +420,7 @@ func (dl *delegator) consume(ctx context.Context, after uint64) (uint64, error) 
 		return after, err
 	}
 	defer r.Close()
+	dl.consumed.Store(after)
 	// Only a subscribed shard can be caught up: one whose reader failed
 	// to open must not report itself loaded.
 	if dl.target <= after {
@@ -442,6 +446,7 @@ func (dl *delegator) consume(ctx context.Context, after uint64) (uint64, error) 
 			return after, fmt.Errorf("querynode: next on %s: %w", dl.plan.PChannel, err)
 		}
 		after = uint64(m.ID)
+		dl.consumed.Store(after)
 		dm, err := msg.Decode(m.Payload, m.Properties)
 		if err != nil {
 			dl.logger.Error("skipping undecodable message", "id", m.ID, "err", err)
@@ -564,7 +569,15 @@ func (dl *delegator) reload(ctx context.Context, pos uint64) (uint64, error) {
 	for _, s := range old {
 		s.close()
 	}
-	dl.logger.Info("shard reloaded", "checkpoint", plan.Checkpoint.Position, "sealed", len(plan.Sealed), "after", after)
+	// The new state holds everything up to the fresh checkpoint, so the
+	// shard serves at its time at once, as after its first load. The
+	// messages that would have moved tsafe there may be among those
+	// truncated: where the last was the tick a Strong read asked for, the
+	// writer, whose tick already covers the read, appends no other, and
+	// the read waited until the channel was written again (issue 8).
+	dl.advance(plan.Checkpoint.TS)
+	dl.logger.Info("shard reloaded", "checkpoint", plan.Checkpoint.Position, "checkpoint_ts", tso.Physical(plan.Checkpoint.TS),
+		"sealed", len(plan.Sealed), "after", after)
 	return after, nil
 }
 
@@ -719,6 +732,10 @@ func (dl *delegator) advance(ts uint64) {
 // instead of waiting for a time the shard will not reach for so long.
 const MaxTimestampLag = 24 * time.Hour
 
+// slowTSafeWait is how long a read waits for the shard's service time
+// before the shard says so in its log (once per read).
+const slowTSafeWait = 3 * time.Second
+
 // waitTSafe blocks until the shard's service time reaches ts and returns it.
 // As Milvus's delegator, it refuses a guarantee timestamp more than
 // MaxTimestampLag ahead (ErrChannelTSafeStalled) and otherwise waits as
@@ -741,6 +758,7 @@ func (dl *delegator) waitTSafe(ctx context.Context, ts uint64) (uint64, error) {
 	}
 	asked := false
 	var end uint64 // the log's durable end, once a tick could not be appended
+	start, warned := time.Now(), false
 	for {
 		dl.mu.RLock()
 		ch, failed, closed := dl.notify, dl.failed, dl.closed
@@ -785,6 +803,12 @@ func (dl *delegator) waitTSafe(ctx context.Context, ts uint64) (uint64, error) {
 		case <-ch:
 		case <-time.After(time.Second):
 			asked = false // ask again: the tick may have raced a concurrent append
+			if waited := time.Since(start); !warned && waited >= slowTSafeWait {
+				warned = true
+				dl.logger.Warn("read waits long for the shard's service time", "waited", waited,
+					"guarantee", tso.Physical(ts), "serviceable", tso.Physical(dl.tsafe.Load()),
+					"consumed", dl.consumed.Load(), "caught_up", dl.caughtUp.Load())
+			}
 		}
 	}
 }

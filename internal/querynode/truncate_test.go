@@ -88,6 +88,49 @@ func TestReloadAfterTruncation(t *testing.T) {
 	t.Run("handed off", func(t *testing.T) { f(t, true) })
 }
 
+// TestReloadServesAtTheCheckpoint: when the message a Strong read waits
+// for (the tick it asked the writer for) is among those truncated past a
+// lagging shard, the shard serves the read once it has reloaded, at the
+// fresh checkpoint's time: the writer, whose last tick covers the read,
+// appends no other (issue 8: on a cluster such a read waited until the
+// channel was written again).
+func TestReloadServesAtTheCheckpoint(t *testing.T) {
+	e := newEnv(t)
+	first := e.insert(t, keyRange(0, 10)...)
+	e.insert(t, keyRange(10, 20)...)
+	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Replan: e.replan}
+	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
+		t.Fatal(err)
+	}
+	dl := e.delegator(t)
+	e.gated.allow(1)
+	eventually(t, "the first message", func() bool { return dl.tsafe.Load() == first.TS })
+	e.seal(t)
+	// The read's tick, which the data node checkpoints (nothing of the
+	// channel is buffered) and retention then truncates.
+	guarantee := e.now(t)
+	if err := e.w.SyncTo(e.ctx, pch, guarantee); err != nil {
+		t.Fatal(err)
+	}
+	latest := must(e.log.Latest(e.ctx, pch))
+	eventually(t, "the tick's checkpoint", func() bool {
+		return must(e.data.GetCheckpoint(bg, vch)).Position == uint64(latest)
+	})
+	if err := e.log.Truncate(e.ctx, pch, latest); err != nil {
+		t.Fatal(err)
+	}
+	e.gated.open()
+	ctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+	defer cancel()
+	n, err := e.qn.Query(ctx, &contract.QueryRequest{CollectionID: collID, VChannel: vch, GuaranteeTS: guarantee, CountOnly: true})
+	if err != nil {
+		t.Fatalf("Strong count after the reload (service time %d, guarantee %d): %v", dl.tsafe.Load(), guarantee, err)
+	}
+	if n.Count != 20 {
+		t.Fatalf("count after the reload: %d, want 20", n.Count)
+	}
+}
+
 // TestReplayToTheOldPosition: a fresh plan older than the shard's
 // position (its checkpoint did not move) is replayed up to that position
 // aside, then swapped in.

@@ -57,12 +57,6 @@ func TestStressFirstQuery(t *testing.T) {
 		}
 		dur = time.Duration(n) * time.Second
 	}
-	// On a cluster a query node that lags behind the 0 s retention now
-	// sees the truncation (del8: before, its reader skipped the purged
-	// stretch silently and lost deletes in it) and reloads its shard; a
-	// Strong count can then stall past firstQueryBound after the reload
-	// (6 of 9 looped runs, issue 8): run here again once that is fixed.
-	standaloneOnly(t, "a Strong count can stall for 10 s after a truncation reload on a cluster (issue 8, open)")
 	configure := func(c *app.StandaloneConfig) {
 		fastCompaction(c)
 		c.Retention = retention.Config{Interval: 100 * time.Millisecond, Window: 0}

@@ -66,6 +66,7 @@ func TestMilvusRESTErrorTable(t *testing.T) {
 	restOK(t, base, "/partitions/create", map[string]any{"collectionName": "errs_parts", "partitionName": "p2"})
 	restOK(t, base, "/partitions/load", map[string]any{"collectionName": "errs_parts", "partitionNames": []string{"p1"}})
 	p2 := restPartitionID(t, srv, "errs_parts", "p2")
+	partsChannel := restFirstChannel(t, srv, "errs_parts")
 
 	const fn = `{"name": "f", "type": "BM25", "inputFieldNames": ["a"], "outputFieldNames": ["b"]}`
 	cases := []struct {
@@ -246,10 +247,16 @@ func TestMilvusRESTErrorTable(t *testing.T) {
 		{ref: "utils.go:656-657 (a VarChar takes \"\")", path: "/entities/insert", body: `{"collectionName": "errs_vc", "data": [{"id": 1, "vector": [0, 0, 0, 1], "n": 1, "tags": [1]}]}`},
 
 		// Search of a partition not loaded: the delegator's
-		// merr.WrapErrPartitionNotLoaded (querynodev2/delegator/distribution.go:200).
-		{ref: "delegator/distribution.go:200", path: "/entities/search",
+		// merr.WrapErrPartitionNotLoaded (querynodev2/delegator/distribution.go:200)
+		// under the proxy's prefixes (standalone's query node is node 1).
+		{ref: "delegator/distribution.go:200, task_search.go:886,1084, lb_policy.go:302", path: "/entities/search",
 			body: `{"collectionName": "errs_parts", "partitionNames": ["p2"], "data": [[0, 0, 0, 1]]}`,
-			code: 201, msg: fmt.Sprintf("partition not loaded[partition=%d]", p2)},
+			code: 201, msg: fmt.Sprintf("failed to search: failed to search/query delegator 1 for channel %s: "+
+				"fail to search on QueryNode 1: partition not loaded[partition=%d]", partsChannel, p2)},
+		{ref: "delegator/distribution.go:200, task_query.go:609,752, lb_policy.go:302", path: "/entities/query",
+			body: `{"collectionName": "errs_parts", "partitionNames": ["p2"], "filter": "id > 0"}`,
+			code: 201, msg: fmt.Sprintf("failed to query: failed to search/query delegator 1 for channel %s: "+
+				"fail to Query on QueryNode 1: partition not loaded[partition=%d]", partsChannel, p2)},
 
 		// jobs/import: the proxy passes a job ID that is not a number to
 		// datacoord, which answers ErrImportFailed.
@@ -316,6 +323,19 @@ func restPartitionID(t *testing.T, srv *server, coll, part string) int64 {
 	return 0
 }
 
+// restFirstChannel is the first virtual channel of a collection.
+func restFirstChannel(t *testing.T, srv *server, coll string) string {
+	t.Helper()
+	d, err := srv.client(t).DescribeCollection(testContext(t), milvusclient.NewDescribeCollectionOption(coll))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.VirtualChannels) == 0 {
+		t.Fatalf("collection %s has no channels", coll)
+	}
+	return d.VirtualChannels[0]
+}
+
 // TestSearchPartitionNotLoaded checks the gRPC answer to a search of a
 // partition not loaded: Milvus's delegator refuses it with
 // merr.WrapErrPartitionNotLoaded (code 201), as REST does in
@@ -333,11 +353,18 @@ func TestSearchPartitionNotLoaded(t *testing.T) {
 	ctx := testContext(t)
 	_, err := cli.Search(ctx, milvusclient.NewSearchOption("pnl", 3, []entity.Vector{entity.FloatVector{0, 0, 0, 1}}).
 		WithPartitions("p2").WithANNSField("vector"))
-	want := fmt.Sprintf("partition not loaded[partition=%d]", p2)
+	// The delegator's text under Milvus's proxy prefixes
+	// (task_search.go:886,1084, task_query.go:609,752, lb_policy.go:302);
+	// standalone's query node is node 1.
+	ch := restFirstChannel(t, srv, "pnl")
+	want := fmt.Sprintf("failed to search: failed to search/query delegator 1 for channel %s: "+
+		"fail to search on QueryNode 1: partition not loaded[partition=%d]", ch, p2)
 	if code := merr.Code(err); code != 201 || err == nil || !strings.HasSuffix(err.Error(), want) {
 		t.Fatalf("search of p2: code %d, %v; want 201 %s", code, err, want)
 	}
 	_, err = cli.Query(ctx, milvusclient.NewQueryOption("pnl").WithFilter("id > 0").WithPartitions("p2"))
+	want = fmt.Sprintf("failed to query: failed to search/query delegator 1 for channel %s: "+
+		"fail to Query on QueryNode 1: partition not loaded[partition=%d]", ch, p2)
 	if code := merr.Code(err); code != 201 || err == nil || !strings.HasSuffix(err.Error(), want) {
 		t.Fatalf("query of p2: code %d, %v; want 201 %s", code, err, want)
 	}

@@ -244,6 +244,19 @@ func TestMilvusRESTErrorTable(t *testing.T) {
 		{ref: "utils.go:1368-1371, typeutil/schema.go:3050-3051", path: "/entities/search",
 			body: `{"collectionName": "errs_sparse", "annsField": "sp", "data": [{"1": -1}]}`,
 			code: 1801, msg: `can only accept json format request, error: negative value in sparse float vector: invalid parameter[expected=SparseFloatVector][actual={"1": -1}]`},
+		// Sparse insert rows: the same parser in checkAndSetData's
+		// WrapErrParameterInvalid (utils.go:440-448), under insert's 1804.
+		{ref: "utils.go:444-447, typeutil/schema.go:3194-3197", path: "/entities/insert",
+			body: `{"collectionName": "errs_sparse", "data": [{"id": 1, "sp": {"a": 1}}]}`,
+			code: 1804, msg: `fail to deal the insert data, error: strconv.ParseUint: parsing "a": invalid syntax: invalid parameter[expected=SparseFloatVector][actual={"a": 1}]`},
+		{ref: "utils.go:444-447, typeutil/schema.go:3216-3218", path: "/entities/insert",
+			body: `{"collectionName": "errs_sparse", "data": [{"id": 1, "sp": {"indices": [3, 1], "values": [0.5]}}]}`,
+			code: 1804, msg: `fail to deal the insert data, error: indices and values length mismatch: invalid parameter[expected=SparseFloatVector][actual={"indices": [3, 1], "values": [0.5]}]`},
+		{ref: "utils.go:444-447, typeutil/schema.go:3050-3051", path: "/entities/insert",
+			body: `{"collectionName": "errs_sparse", "data": [{"id": 1, "sp": {"2": 0.5, "1": -1}}]}`,
+			code: 1804, msg: `fail to deal the insert data, error: negative value in sparse float vector: invalid parameter[expected=SparseFloatVector][actual={"2": 0.5, "1": -1}]`},
+		{ref: "utils.go:444-448 (unsorted keys are sorted)", path: "/entities/insert",
+			body: `{"collectionName": "errs_sparse", "data": [{"id": 1, "sp": {"9": 0.5, "2": 0.25}}]}`},
 		{ref: "utils.go:656-657 (a VarChar takes \"\")", path: "/entities/insert", body: `{"collectionName": "errs_vc", "data": [{"id": 1, "vector": [0, 0, 0, 1], "n": 1, "tags": [1]}]}`},
 
 		// Search of a partition not loaded: the delegator's

@@ -271,6 +271,19 @@ func TestMilvusRESTErrorTable(t *testing.T) {
 			code: 201, msg: fmt.Sprintf("failed to query: failed to search/query delegator 1 for channel %s: "+
 				"fail to Query on QueryNode 1: partition not loaded[partition=%d]", partsChannel, p2)},
 
+		// Request limits: the REST handler passes limit and offset as
+		// search params and the proxy checks them (search_util.go:168-226,
+		// util.go:199-216, task_search.go:357); fmt.Errorf texts, 65535.
+		{ref: "handler_v2.go:1546, search_util.go:202, util.go:205", path: "/entities/search",
+			body: `{"collectionName": "errs_parts", "data": [[0, 0, 0, 1]], "limit": 16385}`,
+			code: 65535, msg: "topk [16385] is invalid, it should be in range [1, 16384], but got 16385"},
+		{ref: "handler_v2.go:1547, search_util.go:226, util.go:205", path: "/entities/search",
+			body: `{"collectionName": "errs_parts", "data": [[0, 0, 0, 1]], "limit": 16000, "offset": 385}`,
+			code: 65535, msg: "offset+topk [16385] is invalid, it should be in range [1, 16384], but got 16385"},
+		{ref: "task_search.go:357, util.go:213", path: "/entities/search",
+			body: `{"collectionName": "errs_parts", "data": [` + strings.TrimSuffix(strings.Repeat("[0, 0, 0, 1],", 16385), ",") + `], "limit": 3}`,
+			code: 65535, msg: "nq [16385] is invalid, nq (number of search vector per search request) should be in range [1, 16384], but got 16385"},
+
 		// jobs/import: the proxy passes a job ID that is not a number to
 		// datacoord, which answers ErrImportFailed.
 		{ref: "datacoord/services.go:1991", path: "/jobs/import/describe", body: `{"jobId": "abc"}`,

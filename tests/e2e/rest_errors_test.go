@@ -66,7 +66,7 @@ func TestMilvusRESTErrorTable(t *testing.T) {
 	restOK(t, base, "/partitions/create", map[string]any{"collectionName": "errs_parts", "partitionName": "p2"})
 	restOK(t, base, "/partitions/load", map[string]any{"collectionName": "errs_parts", "partitionNames": []string{"p1"}})
 	p2 := restPartitionID(t, srv, "errs_parts", "p2")
-	partsChannel := restFirstChannel(t, srv, "errs_parts")
+	partsChannel, partsLeader := restFirstShard(t, srv, "errs_parts")
 
 	const fn = `{"name": "f", "type": "BM25", "inputFieldNames": ["a"], "outputFieldNames": ["b"]}`
 	cases := []struct {
@@ -261,15 +261,15 @@ func TestMilvusRESTErrorTable(t *testing.T) {
 
 		// Search of a partition not loaded: the delegator's
 		// merr.WrapErrPartitionNotLoaded (querynodev2/delegator/distribution.go:200)
-		// under the proxy's prefixes (standalone's query node is node 1).
+		// under the proxy's prefixes, naming the shard's leader.
 		{ref: "delegator/distribution.go:200, task_search.go:886,1084, lb_policy.go:302", path: "/entities/search",
 			body: `{"collectionName": "errs_parts", "partitionNames": ["p2"], "data": [[0, 0, 0, 1]]}`,
-			code: 201, msg: fmt.Sprintf("failed to search: failed to search/query delegator 1 for channel %s: "+
-				"fail to search on QueryNode 1: partition not loaded[partition=%d]", partsChannel, p2)},
+			code: 201, msg: fmt.Sprintf("failed to search: failed to search/query delegator %d for channel %s: "+
+				"fail to search on QueryNode %d: partition not loaded[partition=%d]", partsLeader, partsChannel, partsLeader, p2)},
 		{ref: "delegator/distribution.go:200, task_query.go:609,752, lb_policy.go:302", path: "/entities/query",
 			body: `{"collectionName": "errs_parts", "partitionNames": ["p2"], "filter": "id > 0"}`,
-			code: 201, msg: fmt.Sprintf("failed to query: failed to search/query delegator 1 for channel %s: "+
-				"fail to Query on QueryNode 1: partition not loaded[partition=%d]", partsChannel, p2)},
+			code: 201, msg: fmt.Sprintf("failed to query: failed to search/query delegator %d for channel %s: "+
+				"fail to Query on QueryNode %d: partition not loaded[partition=%d]", partsLeader, partsChannel, partsLeader, p2)},
 
 		// Request limits: the REST handler passes limit and offset as
 		// search params and the proxy checks them (search_util.go:168-226,
@@ -349,8 +349,10 @@ func restPartitionID(t *testing.T, srv *server, coll, part string) int64 {
 	return 0
 }
 
-// restFirstChannel is the first virtual channel of a collection.
-func restFirstChannel(t *testing.T, srv *server, coll string) string {
+// restFirstShard is the first virtual channel of a loaded collection
+// and the node leading it (GetReplicas), which Milvus's texts of a
+// delegator's refusal name.
+func restFirstShard(t *testing.T, srv *server, coll string) (string, int64) {
 	t.Helper()
 	d, err := srv.client(t).DescribeCollection(testContext(t), milvusclient.NewDescribeCollectionOption(coll))
 	if err != nil {
@@ -359,7 +361,20 @@ func restFirstChannel(t *testing.T, srv *server, coll string) string {
 	if len(d.VirtualChannels) == 0 {
 		t.Fatalf("collection %s has no channels", coll)
 	}
-	return d.VirtualChannels[0]
+	ch := d.VirtualChannels[0]
+	r, err := srv.client(t).GetService().GetReplicas(testContext(t), &milvuspb.GetReplicasRequest{CollectionName: coll})
+	if err := merr.CheckRPCCall(r, err); err != nil {
+		t.Fatal(err)
+	}
+	for _, rep := range r.GetReplicas() {
+		for _, sh := range rep.GetShardReplicas() {
+			if sh.GetDmChannelName() == ch && sh.GetLeaderID() != 0 {
+				return ch, sh.GetLeaderID()
+			}
+		}
+	}
+	t.Fatalf("no leader for %s of %s", ch, coll)
+	return "", 0
 }
 
 // TestSearchPartitionNotLoaded checks the gRPC answer to a search of a
@@ -380,17 +395,17 @@ func TestSearchPartitionNotLoaded(t *testing.T) {
 	_, err := cli.Search(ctx, milvusclient.NewSearchOption("pnl", 3, []entity.Vector{entity.FloatVector{0, 0, 0, 1}}).
 		WithPartitions("p2").WithANNSField("vector"))
 	// The delegator's text under Milvus's proxy prefixes
-	// (task_search.go:886,1084, task_query.go:609,752, lb_policy.go:302);
-	// standalone's query node is node 1.
-	ch := restFirstChannel(t, srv, "pnl")
-	want := fmt.Sprintf("failed to search: failed to search/query delegator 1 for channel %s: "+
-		"fail to search on QueryNode 1: partition not loaded[partition=%d]", ch, p2)
+	// (task_search.go:886,1084, task_query.go:609,752, lb_policy.go:302),
+	// naming the shard's leader.
+	ch, leader := restFirstShard(t, srv, "pnl")
+	want := fmt.Sprintf("failed to search: failed to search/query delegator %d for channel %s: "+
+		"fail to search on QueryNode %d: partition not loaded[partition=%d]", leader, ch, leader, p2)
 	if code := merr.Code(err); code != 201 || err == nil || !strings.HasSuffix(err.Error(), want) {
 		t.Fatalf("search of p2: code %d, %v; want 201 %s", code, err, want)
 	}
 	_, err = cli.Query(ctx, milvusclient.NewQueryOption("pnl").WithFilter("id > 0").WithPartitions("p2"))
-	want = fmt.Sprintf("failed to query: failed to search/query delegator 1 for channel %s: "+
-		"fail to Query on QueryNode 1: partition not loaded[partition=%d]", ch, p2)
+	want = fmt.Sprintf("failed to query: failed to search/query delegator %d for channel %s: "+
+		"fail to Query on QueryNode %d: partition not loaded[partition=%d]", leader, ch, leader, p2)
 	if code := merr.Code(err); code != 201 || err == nil || !strings.HasSuffix(err.Error(), want) {
 		t.Fatalf("query of p2: code %d, %v; want 201 %s", code, err, want)
 	}

@@ -322,7 +322,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	s.center = s.cfg.Public.quotaCenter(s.cfg.DataDir, nodeMemory{standaloneSystemInfo{id: id, addr: addr, diskPath: s.cfg.DataDir, query: s.qnode, proxy: true}},
 		nil, storedSizes{s.root, s.data}, nil, s.logger)
 	deps := proxy.Deps{Root: s.root, Data: s.data, Query: s.qcoord, Index: s.icoord, Writer: s.writer,
-		Shards: s.qnode, Hooks: h, Imports: s.data, Logger: s.logger}
+		Shards: oneNodeShards{s.qnode, standaloneQueryNode}, Hooks: h, Imports: s.data, Logger: s.logger}
 	if s.center != nil {
 		s.quota = s.cfg.Public.limiter(s.center, quota.NewRequests(s.reg, func() int64 { return id }), s.logger)
 		deps.QuotaMetrics = s.center
@@ -345,6 +345,15 @@ func (s *Standalone) build(ctx context.Context) error {
 
 // standaloneQueryNode is the server ID of standalone's query node.
 const standaloneQueryNode = 1
+
+// oneNodeShards serves the proxy's shard reads from standalone's one
+// query node, the leader of every shard loaded.
+type oneNodeShards struct {
+	*querynode.Server
+	id int64
+}
+
+func (o oneNodeShards) Leader(context.Context, int64, string) (int64, error) { return o.id, nil }
 
 func (s *Standalone) readyErr() error {
 	if !s.ready.Load() {

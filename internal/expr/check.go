@@ -1,8 +1,11 @@
 package expr
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -60,6 +63,32 @@ func (e *plainError) Error() string { return e.msg }
 
 func notBoolean(text, typ string) error {
 	return &plainError{fmt.Sprintf("predicate is not a boolean expression: %s, data type: %s", text, typ)}
+}
+
+// nilTemplate is Milvus's ConvertToGenericValue's refusal of a template
+// variable without a value.
+func nilTemplate(name string) error {
+	return &plainError{fmt.Sprintf("expression template variable value is nil, template name: {%s}", name)}
+}
+
+// checkTemplates converts every template value as Milvus's
+// UnmarshalExpressionValues does once the expression has parsed
+// (plan_parser_v2.go:144-147), used or not: a value it cannot convert
+// fails the filter (keys in order; Milvus walks its map in any order).
+func checkTemplates(templates map[string]*schemapb.TemplateValue) error {
+	for _, k := range slices.Sorted(maps.Keys(templates)) {
+		t := templates[k]
+		if t == nil {
+			return nilTemplate(k)
+		}
+		if _, err := fromTemplate(t); err != nil {
+			var pe *plainError
+			if errors.As(err, &pe) {
+				return pe
+			}
+		}
+	}
+	return nil
 }
 
 func errAt(pos int, format string, args ...any) error {
@@ -139,11 +168,18 @@ func (c *checker) check(a *ast) (operand, error) {
 		return operand{kind: oConst, v: value{kind: vBool, b: a.b}, pos: a.pos}, nil
 	case aTemplate:
 		t, ok := c.templates[a.text]
-		if !ok || t == nil {
+		if !ok {
 			return operand{}, errAt(a.pos, "the value of expression template variable name {%s} is not found", a.text)
+		}
+		if t == nil {
+			return operand{}, nilTemplate(a.text)
 		}
 		v, err := fromTemplate(t)
 		if err != nil {
+			var pe *plainError
+			if errors.As(err, &pe) {
+				return operand{}, pe // Milvus's value conversion, outside the parser
+			}
 			return operand{}, errAt(a.pos, "template variable {%s}: %v", a.text, err)
 		}
 		return operand{kind: oConst, v: v, pos: a.pos, tpl: true}, nil
@@ -651,6 +687,10 @@ func (c *checker) term(a *ast) (operand, error) {
 	}
 	if r.kind != oConst {
 		return operand{}, errAt(a.kids[1].pos, "value '%s' in list cannot be a non-const expression", c.src(a.kids[1]))
+	}
+	if r.v.kind != vArray && r.tpl {
+		// Milvus's FillTermExpressionValue (fill_expression_value.go:55-58).
+		return operand{}, &plainError{fmt.Sprintf("the value of term expression template variable {%s} is not array", a.kids[1].text)}
 	}
 	if r.v.kind != vArray {
 		return operand{}, errAt(a.kids[1].pos, "the right-hand side of 'in' must be a list, but got: %s", c.src(a.kids[1]))

@@ -342,6 +342,29 @@ func TestTemplateErrors(t *testing.T) {
 	f(`id < {k1}`, map[string]*schemapb.TemplateValue{"k1": str("10")}, "cannot cast value to Int64")
 	f(`{name} == 'O'Reilly'`, map[string]*schemapb.TemplateValue{"name": str("s")}, "cannot parse expression")
 	f(`{_123} > 10`, map[string]*schemapb.TemplateValue{"_123": str("id")}, "cannot parse expression")
+
+	// Milvus converts every template value once the expression parsed
+	// (plan_parser_v2.go:144-147, ConvertToGenericValue and
+	// convertArrayValue): its texts, whole, used or not.
+	exact := func(text string, tpl map[string]*schemapb.TemplateValue, want string) {
+		t.Helper()
+		_, err := Parse(testSchema(), text, tpl)
+		if err == nil || err.Error() != want {
+			t.Errorf("Parse(%s) = %v, want %q", text, err, want)
+		}
+	}
+	empty := &schemapb.TemplateValue{}
+	noData := &schemapb.TemplateValue{Val: &schemapb.TemplateValue_ArrayVal{ArrayVal: &schemapb.TemplateArrayValue{}}}
+	badJSON := &schemapb.TemplateValue{Val: &schemapb.TemplateValue_ArrayVal{ArrayVal: &schemapb.TemplateArrayValue{
+		Data: &schemapb.TemplateArrayValue_JsonData{JsonData: &schemapb.JSONArray{Data: [][]byte{[]byte("{")}}}}}}
+	exact(`id < {k1}`, map[string]*schemapb.TemplateValue{"k1": empty}, "expression elements can only be scalars: invalid parameter")
+	exact(`id < 10`, map[string]*schemapb.TemplateValue{"unused": empty}, "expression elements can only be scalars: invalid parameter")
+	exact(`id in {k1}`, map[string]*schemapb.TemplateValue{"k1": noData}, "unknown template variable value type: <nil>: invalid parameter")
+	exact(`id < 10`, map[string]*schemapb.TemplateValue{"k1": nil}, "expression template variable value is nil, template name: {k1}: invalid parameter")
+	exact(`id in {k1}`, map[string]*schemapb.TemplateValue{"k1": badJSON}, "unexpected EOF: invalid parameter")
+	// A filter that does not parse fails first, as Milvus's visitor runs before the conversion.
+	f(`id <`, map[string]*schemapb.TemplateValue{"k1": empty}, "cannot parse expression")
+	f(`id in {k1}`, map[string]*schemapb.TemplateValue{"k1": i64(3)}, "the value of term expression template variable {k1} is not array")
 }
 
 // TestMilvusClientExpressions follows InvalidExpressions in Milvus's Go

@@ -74,6 +74,9 @@ func parse(schema *schemapb.CollectionSchema, text string, templates map[string]
 		// clients match on their text ending there.
 		return nil, unpositioned(err)
 	}
+	if err := checkTemplates(templates); err != nil {
+		return nil, err
+	}
 	return newExpr(root), nil
 }
 

@@ -141,7 +141,8 @@ func fromTemplate(t *schemapb.TemplateValue) (value, error) {
 	case *schemapb.TemplateValue_ArrayVal:
 		return fromTemplateArray(x.ArrayVal, 0)
 	}
-	return value{}, fmt.Errorf("empty template value")
+	// Milvus's ConvertToGenericValue (planparserv2/convert_field_data_to_generic_value.go).
+	return value{}, &plainError{"expression elements can only be scalars"}
 }
 
 func fromTemplateArray(a *schemapb.TemplateArrayValue, depth int) (value, error) {
@@ -183,7 +184,7 @@ func fromTemplateArray(a *schemapb.TemplateArrayValue, depth int) (value, error)
 			dec := json.NewDecoder(strings.NewReader(string(raw)))
 			dec.UseNumber()
 			if err := dec.Decode(&x); err != nil {
-				return value{}, fmt.Errorf("template JSON value %q: %w", raw, err)
+				return value{}, &plainError{err.Error()} // convertArrayValue returns the decoder's error
 			}
 			v, err := fromJSONValue(x, depth+1)
 			if err != nil {
@@ -191,6 +192,9 @@ func fromTemplateArray(a *schemapb.TemplateArrayValue, depth int) (value, error)
 			}
 			out.arr = append(out.arr, v)
 		}
+	default:
+		// Milvus's convertArrayValue: an array value without data.
+		return value{}, &plainError{fmt.Sprintf("unknown template variable value type: %v", d)}
 	}
 	return out, nil
 }

@@ -34,6 +34,10 @@ type Options struct {
 	// Unknown is the error for a key that is not a field when the schema
 	// has no dynamic field; nil skips such keys.
 	Unknown func(row int, key string) error
+	// Sparse, when set, reads a sparse vector instead of ParseSparse
+	// (Milvus's REST server has its own rules and texts); its error is
+	// returned as is.
+	Sparse func(v json.RawMessage) (row []byte, dim int64, err error)
 }
 
 // ToColumns converts n rows, row(i) giving row i's object, into columns:
@@ -107,6 +111,16 @@ func ToColumns(schema *schemapb.CollectionSchema, n int, row func(i int) (map[st
 				if v = opts.Fill(t.f); v == nil {
 					return nil, opts.Missing(i, t.f.GetName())
 				}
+			}
+			if sv, ok := t.col.(*column.SparseVector); ok && opts.Sparse != nil {
+				row, dim, err := opts.Sparse(v)
+				if err != nil {
+					return nil, err
+				}
+				sv.Rows = append(sv.Rows, row)
+				sv.Dim = max(sv.Dim, dim)
+				sv.Valid = validVector(sv.Valid)
+				continue
 			}
 			if err := appendValue(t.col, t.f, t.dim, v); err != nil {
 				return nil, fmt.Errorf("row %d: field %s: %v", i, t.f.GetName(), err)

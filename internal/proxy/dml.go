@@ -71,16 +71,20 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	if n <= 0 {
 		return nil, errInvalidValue("invalid num_rows", numRows, "num_rows should be greater than 0")
 	}
-	if fields, err = typedInput(c, fields); err != nil {
-		return nil, err
-	}
 	if fields, err = flattenStructInput(c.Schema, fields); err != nil {
 		return nil, err
 	}
 	if err := checkNoBM25Output(c.Schema, fields); err != nil {
 		return nil, err
 	}
+	// Timestamptz and Geometry columns are converted with the type checks
+	// (insertColumnsConv), where Milvus converts them; a partial update
+	// merges typed values with the stored rows, so converts them first.
+	conv := typedConv(c)
 	if isPartial {
+		if fields, err = typedInput(c, fields); err != nil {
+			return nil, err
+		}
 		if fields, err = s.mergePartial(ctx, c, fields, n, ops); err != nil {
 			return nil, err
 		}
@@ -97,7 +101,7 @@ func (s *Server) write(ctx context.Context, db, name, partition string, fields [
 	if fields, schema, err = s.embeddingInsert(ctx, c.DBName, schema, embedFns, fields, n); err != nil {
 		return nil, err
 	}
-	cols, err := insertColumns(schema, fields, n, upsert)
+	cols, err := insertColumnsConv(schema, fields, n, upsert, conv)
 	if err != nil {
 		return nil, err
 	}

@@ -21,61 +21,61 @@ func errGeometry(err error) error {
 }
 
 // geometryInput converts Geometry columns to WKB in geometry_data: WKT is
-// parsed, WKB is checked (and made little-endian). Null slots are skipped.
-// The request's FieldData are not modified.
+// parsed, WKB is checked (and made little-endian). The null slots of a
+// column in the full form are skipped. The request's FieldData are not
+// modified.
 func geometryInput(c *model.Collection, fields []*schemapb.FieldData) ([]*schemapb.FieldData, error) {
-	var out []*schemapb.FieldData
-	for i, fd := range fields {
-		f := c.Field(fd.GetFieldName())
-		if f == nil || f.GetDataType() != schemapb.DataType_Geometry {
-			continue
-		}
-		var rows [][]byte
-		valid := fd.GetValidData()
-		if wkt := fd.GetScalars().GetGeometryWktData(); wkt != nil {
-			full := len(valid) == len(wkt.GetData())
-			rows = make([][]byte, len(wkt.GetData()))
-			for j, s := range wkt.GetData() {
-				if full && !valid[j] {
-					continue
-				}
-				b, err := geometry.WKTToWKB(s)
-				if err != nil {
-					return nil, errGeometry(err)
-				}
-				rows[j] = b
-			}
-		} else if wkb := fd.GetScalars().GetGeometryData(); wkb != nil {
-			full := len(valid) == len(wkb.GetData())
-			rows = make([][]byte, len(wkb.GetData()))
-			for j, b := range wkb.GetData() {
-				if full && !valid[j] {
-					continue
-				}
-				le, err := geometry.CheckWKB(b)
-				if err != nil {
-					return nil, errGeometry(err)
-				}
-				rows[j] = le
-			}
-		} else {
-			continue // no payload: insertColumns reports it
-		}
-		if out == nil {
-			out = append([]*schemapb.FieldData(nil), fields...)
-		}
-		out[i] = &schemapb.FieldData{
-			Type: fd.GetType(), FieldName: fd.GetFieldName(), FieldId: fd.GetFieldId(), IsDynamic: fd.GetIsDynamic(),
-			ValidData: valid,
-			Field: &schemapb.FieldData_Scalars{Scalars: &schemapb.ScalarField{
-				Data: &schemapb.ScalarField_GeometryData{GeometryData: &schemapb.GeometryArray{Data: rows}},
-			}},
-		}
+	return convertFields(c, fields, func(fd *schemapb.FieldData, f *schemapb.FieldSchema) (*schemapb.FieldData, error) {
+		return geometryField(fd, f, false)
+	})
+}
+
+// geometryField is one column's conversion (fd itself when there is
+// nothing to convert). everySlot converts every value sent, null slots
+// too, as Milvus's checkGeometryFieldData does before any length check
+// (validate_util.go:923-940).
+func geometryField(fd *schemapb.FieldData, f *schemapb.FieldSchema, everySlot bool) (*schemapb.FieldData, error) {
+	if f == nil || f.GetDataType() != schemapb.DataType_Geometry {
+		return fd, nil
 	}
-	if out == nil {
-		return fields, nil
+	var rows [][]byte
+	valid := fd.GetValidData()
+	if wkt := fd.GetScalars().GetGeometryWktData(); wkt != nil {
+		full := len(valid) == len(wkt.GetData())
+		rows = make([][]byte, len(wkt.GetData()))
+		for j, s := range wkt.GetData() {
+			if full && !valid[j] && !everySlot {
+				continue
+			}
+			b, err := geometry.WKTToWKB(s)
+			if err != nil {
+				return nil, errGeometry(err)
+			}
+			rows[j] = b
+		}
+	} else if wkb := fd.GetScalars().GetGeometryData(); wkb != nil {
+		full := len(valid) == len(wkb.GetData())
+		rows = make([][]byte, len(wkb.GetData()))
+		for j, b := range wkb.GetData() {
+			if full && !valid[j] {
+				continue // WKB: Milvago's own form, null slots stay skipped
+			}
+			le, err := geometry.CheckWKB(b)
+			if err != nil {
+				return nil, errGeometry(err)
+			}
+			rows[j] = le
+		}
+	} else {
+		return fd, nil // no payload: insertColumns reports it
 	}
-	return out, nil
+	return &schemapb.FieldData{
+		Type: fd.GetType(), FieldName: fd.GetFieldName(), FieldId: fd.GetFieldId(), IsDynamic: fd.GetIsDynamic(),
+		ValidData: valid,
+		Field: &schemapb.FieldData_Scalars{Scalars: &schemapb.ScalarField{
+			Data: &schemapb.ScalarField_GeometryData{GeometryData: &schemapb.GeometryArray{Data: rows}},
+		}},
+	}, nil
 }
 
 // geometryOutput rewrites Geometry result columns from WKB to WKT.
@@ -119,6 +119,19 @@ func geometryDefaults(schema *schemapb.CollectionSchema) error {
 		f.DefaultValue = &schemapb.ValueField{Data: &schemapb.ValueField_BytesData{BytesData: b}}
 	}
 	return nil
+}
+
+// typedConv converts a Timestamptz or Geometry column of c as Milvus's
+// Validate does, every value sent (null slots of the full form too).
+func typedConv(c *model.Collection) fieldConv {
+	tz := collectionZone(c)
+	return func(fd *schemapb.FieldData, f *schemapb.FieldSchema) (*schemapb.FieldData, error) {
+		fd, err := timestamptzField(fd, f, tz, true)
+		if err != nil {
+			return nil, err
+		}
+		return geometryField(fd, f, true)
+	}
 }
 
 // typedInput converts the columns whose wire form differs from their

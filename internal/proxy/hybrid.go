@@ -243,7 +243,7 @@ func (s *Server) advancedSearch(ctx context.Context, req *milvuspb.SearchRequest
 		}
 		metrics[i] = string(spec.Metric)
 	}
-	if err := s.requireLoaded(ctx, c, nil); err != nil {
+	if err := s.requireLoaded(ctx, c, nil, readSearch); err != nil {
 		return nil, err
 	}
 

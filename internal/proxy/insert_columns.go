@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
@@ -37,6 +38,20 @@ import (
 //   - Every column has numRows rows; vectors have the schema's dimension;
 //     VarChar, JSON, Array and sparse values respect their limits.
 func insertColumns(schema *schemapb.CollectionSchema, fields []*schemapb.FieldData, numRows int, upsert bool) (map[int64]column.Column, error) {
+	return insertColumnsConv(schema, fields, numRows, upsert, nil)
+}
+
+// fieldConv converts one column sent in a wire form to its stored form
+// (Timestamptz ISO strings, Geometry WKT); it returns fd when there is
+// nothing to convert.
+type fieldConv func(fd *schemapb.FieldData, f *schemapb.FieldSchema) (*schemapb.FieldData, error)
+
+// insertColumnsConv is insertColumns converting each column with conv
+// (nil: none) where Milvus's validateUtil.Validate converts it: with the
+// type checks, column by column in the request's order, after the
+// presence checks and before any length check (validate_util.go:108-200),
+// so when several columns are wrong the same error wins.
+func insertColumnsConv(schema *schemapb.CollectionSchema, fields []*schemapb.FieldData, numRows int, upsert bool, conv fieldConv) (map[int64]column.Column, error) {
 	pk := primaryField(schema)
 	if pk == nil {
 		return nil, errPlain("primary field is not found")
@@ -79,11 +94,22 @@ func insertColumns(schema *schemapb.CollectionSchema, fields []*schemapb.FieldDa
 			return nil, errPlain("fieldName %v not exist in collection schema", fd.GetFieldName())
 		}
 	}
-	for _, fd := range data {
+	if conv != nil {
+		data = slices.Clone(data) // the request's slice stays as sent
+	}
+	for i, fd := range data {
 		if missing[fd] {
 			continue // filled below
 		}
-		if err := validateFieldPayload(fd, byName[fd.GetFieldName()]); err != nil {
+		f := byName[fd.GetFieldName()]
+		if conv != nil {
+			next, err := conv(fd, f)
+			if err != nil {
+				return nil, err
+			}
+			data[i], fd = next, next
+		}
+		if err := validateFieldPayload(fd, f); err != nil {
 			return nil, err
 		}
 	}

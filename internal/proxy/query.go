@@ -81,7 +81,7 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 	}
 	// Milvus validates the whole request first; a collection that is not
 	// loaded fails when the shards are asked (queryTask.Execute).
-	if err := s.requireLoaded(ctx, c, partIDs); err != nil {
+	if err := s.requireLoaded(ctx, c, partIDs, readQuery); err != nil {
 		return nil, err
 	}
 	if countOnly {

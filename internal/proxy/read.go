@@ -47,8 +47,18 @@ func (s *Server) guaranteeTS(ctx context.Context, c *model.Collection, level com
 	}
 }
 
+// readKind names a read in the texts of Milvus's proxy: its task's
+// "failed to search" / "failed to query" and its shard call's "fail to
+// search on QueryNode" / "fail to Query on QueryNode".
+type readKind int
+
+const (
+	readSearch readKind = iota
+	readQuery
+)
+
 // requireLoaded checks that a collection (and the named partitions) serve reads.
-func (s *Server) requireLoaded(ctx context.Context, c *model.Collection, partIDs []int64) error {
+func (s *Server) requireLoaded(ctx context.Context, c *model.Collection, partIDs []int64, kind readKind) error {
 	st, err := s.d.Query.State(ctx, c.ID)
 	if err != nil {
 		return err
@@ -64,11 +74,34 @@ func (s *Server) requireLoaded(ctx context.Context, c *model.Collection, partIDs
 			if !containsID(st.Partitions, p) {
 				// Milvus's delegator refuses a partition its
 				// distribution does not hold (delegator/distribution.go:197-201).
-				return errs.PartitionNotLoaded(p)
+				return s.delegatorError(ctx, c, kind, errs.PartitionNotLoaded(p))
 			}
 		}
 	}
 	return nil
+}
+
+// delegatorError is err as Milvus's proxy returns a shard delegator's
+// refusal: the shard call's "fail to search on QueryNode N"
+// (task_search.go:1084, task_query.go:752), the load balancer's "failed
+// to search/query delegator N for channel C" (shardclient/lb_policy.go:302)
+// and the task's "failed to search" (task_search.go:886, task_query.go:609)
+// before it, with err's code. The shard is the collection's first (Milvus
+// names whichever shard failed first) and N its leader; a shard without
+// one leaves err as it is.
+func (s *Server) delegatorError(ctx context.Context, c *model.Collection, kind readKind, err error) error {
+	if len(c.VChannels) == 0 {
+		return err
+	}
+	vc := c.VChannels[0]
+	node, lerr := s.d.Shards.Leader(ctx, c.ID, vc)
+	if lerr != nil || node == 0 {
+		return err
+	}
+	if kind == readQuery {
+		return fmt.Errorf("failed to query: failed to search/query delegator %d for channel %s: fail to Query on QueryNode %d: %w", node, vc, node, err)
+	}
+	return fmt.Errorf("failed to search: failed to search/query delegator %d for channel %s: fail to search on QueryNode %d: %w", node, vc, node, err)
 }
 
 // shardRowsResult is the merged answer of a query over every shard.
@@ -120,7 +153,7 @@ func (s *Server) queryShardsAt(ctx context.Context, c *model.Collection, filter 
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, s.shardReadError(ctx, c, partIDs, err)
+		return nil, s.shardReadError(ctx, c, partIDs, readQuery, err)
 	}
 	out := &shardRowsResult{MVCCTs: maxMVCC(results, func(r *contract.QueryResult) uint64 { return r.MVCCTs }, gts)}
 	if countOnly {
@@ -211,11 +244,11 @@ func (s *Server) queryShardsAt(ctx context.Context, c *model.Collection, filter 
 // request was in flight) answers 503 channel not available; Milvus's proxy
 // then looks the collection up again and the read fails as not loaded (or
 // not found), so a client sees the collection's state, not a channel's.
-func (s *Server) shardReadError(ctx context.Context, c *model.Collection, partIDs []int64, err error) error {
+func (s *Server) shardReadError(ctx context.Context, c *model.Collection, partIDs []int64, kind readKind, err error) error {
 	if !errors.Is(err, errs.ErrChannelNotAvailable) || ctx.Err() != nil {
 		return err
 	}
-	if lerr := s.requireLoaded(ctx, c, partIDs); lerr != nil {
+	if lerr := s.requireLoaded(ctx, c, partIDs, kind); lerr != nil {
 		return lerr
 	}
 	return err

@@ -149,7 +149,7 @@ func (s *Server) search(ctx context.Context, req *milvuspb.SearchRequest, sub *s
 	}
 	// Milvus validates the whole request first; a collection that is not
 	// loaded fails when the shards are asked (searchTask.Execute).
-	if err := s.requireLoaded(ctx, c, partIDs); err != nil {
+	if err := s.requireLoaded(ctx, c, partIDs, readSearch); err != nil {
 		return nil, err
 	}
 	if spec.Queries.Sparse != nil && allEmptyRows(spec.Queries.Sparse) {
@@ -192,13 +192,13 @@ func (s *Server) search(ctx context.Context, req *milvuspb.SearchRequest, sub *s
 	case sub != nil && sub.batch != nil:
 		// A hybrid search's sub-search: asked with the others.
 		if results, err = sub.batch.join(ctx, sub.index, sreqs); err != nil {
-			return nil, s.shardReadError(ctx, c, partIDs, err)
+			return nil, s.shardReadError(ctx, c, partIDs, readSearch, err)
 		}
 	case len(sreqs) == 1:
 		// One shard: asked from this goroutine, without a goroutine and
 		// its hand-off per search.
 		if results[0], err = s.d.Shards.Search(ctx, sreqs[0]); err != nil {
-			return nil, s.shardReadError(ctx, c, partIDs, err)
+			return nil, s.shardReadError(ctx, c, partIDs, readSearch, err)
 		}
 	default:
 		g, gctx := errgroup.WithContext(ctx)
@@ -213,7 +213,7 @@ func (s *Server) search(ctx context.Context, req *milvuspb.SearchRequest, sub *s
 			})
 		}
 		if err := g.Wait(); err != nil {
-			return nil, s.shardReadError(ctx, c, partIDs, err)
+			return nil, s.shardReadError(ctx, c, partIDs, readSearch, err)
 		}
 	}
 	at := readAt{mvcc: make([]uint64, len(results)), ttlNow: ttlNow, ignoreGrowing: spec.IgnoreGrowing}

@@ -24,7 +24,7 @@ func (e *segcoreQueryError) Unwrap() error { return e.error }
 // refuse: err when a segment would be searched (or the collection is not
 // loaded), else no hits for each of the nq queries.
 func (s *Server) searchWithoutSegments(ctx context.Context, c *model.Collection, partIDs []int64, nq int64, err error) (*milvuspb.SearchResults, error) {
-	if lerr := s.requireLoaded(ctx, c, partIDs); lerr != nil {
+	if lerr := s.requireLoaded(ctx, c, partIDs, readSearch); lerr != nil {
 		return nil, lerr
 	}
 	searched := partIDs

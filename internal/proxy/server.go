@@ -89,6 +89,9 @@ type writer interface {
 type shards interface {
 	Search(ctx context.Context, req *contract.SearchRequest) (*contract.SearchResult, error)
 	Query(ctx context.Context, req *contract.QueryRequest) (*contract.QueryResult, error)
+	// Leader is the node serving a shard's reads (0: none), which
+	// Milvus's texts of a delegator's refusal name.
+	Leader(ctx context.Context, collectionID int64, vchannel string) (int64, error)
 }
 
 // Hooks let the composition root react to collection DDL: the data node

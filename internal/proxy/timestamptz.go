@@ -147,41 +147,68 @@ func describedSchema(c *model.Collection) *schemapb.CollectionSchema {
 // timestamptzInput converts Timestamptz columns sent as ISO strings into
 // microseconds, reading zone-less strings in the collection's zone. Other
 // columns, and Timestamptz columns sent as microseconds, pass unchanged;
-// the request's FieldData are not modified.
+// the request's FieldData are not modified. The null slots of a column in
+// the full form (one value per row) are skipped.
 func timestamptzInput(c *model.Collection, fields []*schemapb.FieldData) ([]*schemapb.FieldData, error) {
+	return convertFields(c, fields, func(fd *schemapb.FieldData, f *schemapb.FieldSchema) (*schemapb.FieldData, error) {
+		return timestamptzField(fd, f, collectionZone(c), false)
+	})
+}
+
+// timestamptzField is one column's conversion (fd itself when there is
+// nothing to convert). everySlot parses every string sent, null slots
+// too, as Milvus's checkTimestamptzFieldData does before any length
+// check (validate_util.go:1234-1262).
+func timestamptzField(fd *schemapb.FieldData, f *schemapb.FieldSchema, tz string, everySlot bool) (*schemapb.FieldData, error) {
+	strs := fd.GetScalars().GetStringData()
+	if f == nil || f.GetDataType() != schemapb.DataType_Timestamptz || strs == nil {
+		return fd, nil
+	}
+	us := make([]int64, len(strs.GetData()))
+	valid := fd.GetValidData()
+	full := len(valid) == len(strs.GetData()) // else compact: values of valid rows only
+	for j, s := range strs.GetData() {
+		if full && !valid[j] && !everySlot {
+			continue // a null slot
+		}
+		v, err := timestamptz.Parse(s, tz)
+		if err != nil {
+			// Milvus's text (which blames the zone whatever the cause).
+			return nil, errInvalidMsg("got invalid timestamptz string '%s': %s", s,
+				"invalid timezone name; must be a valid IANA Time Zone ID (e.g., 'Asia/Shanghai' or 'UTC')")
+		}
+		us[j] = v
+	}
+	return &schemapb.FieldData{
+		Type: fd.GetType(), FieldName: fd.GetFieldName(), FieldId: fd.GetFieldId(), IsDynamic: fd.GetIsDynamic(),
+		ValidData: fd.GetValidData(),
+		Field: &schemapb.FieldData_Scalars{Scalars: &schemapb.ScalarField{
+			Data: &schemapb.ScalarField_TimestamptzData{TimestamptzData: &schemapb.TimestamptzArray{Data: us}},
+		}},
+	}, nil
+}
+
+// convertFields applies conv to each column of a known field, copying
+// fields only when a column changes.
+func convertFields(c *model.Collection, fields []*schemapb.FieldData,
+	conv func(*schemapb.FieldData, *schemapb.FieldSchema) (*schemapb.FieldData, error)) ([]*schemapb.FieldData, error) {
 	var out []*schemapb.FieldData
 	for i, fd := range fields {
 		f := c.Field(fd.GetFieldName())
-		strs := fd.GetScalars().GetStringData()
-		if f == nil || f.GetDataType() != schemapb.DataType_Timestamptz || strs == nil {
+		if f == nil {
 			continue
 		}
-		tz := collectionZone(c)
-		us := make([]int64, len(strs.GetData()))
-		valid := fd.GetValidData()
-		full := len(valid) == len(strs.GetData()) // else compact: values of valid rows only
-		for j, s := range strs.GetData() {
-			if full && !valid[j] {
-				continue // a null slot
-			}
-			v, err := timestamptz.Parse(s, tz)
-			if err != nil {
-				// Milvus's text (which blames the zone whatever the cause).
-				return nil, errInvalidMsg("got invalid timestamptz string '%s': %s", s,
-					"invalid timezone name; must be a valid IANA Time Zone ID (e.g., 'Asia/Shanghai' or 'UTC')")
-			}
-			us[j] = v
+		next, err := conv(fd, f)
+		if err != nil {
+			return nil, err
+		}
+		if next == fd {
+			continue
 		}
 		if out == nil {
 			out = append([]*schemapb.FieldData(nil), fields...)
 		}
-		out[i] = &schemapb.FieldData{
-			Type: fd.GetType(), FieldName: fd.GetFieldName(), FieldId: fd.GetFieldId(), IsDynamic: fd.GetIsDynamic(),
-			ValidData: fd.GetValidData(),
-			Field: &schemapb.FieldData_Scalars{Scalars: &schemapb.ScalarField{
-				Data: &schemapb.ScalarField_TimestamptzData{TimestamptzData: &schemapb.TimestamptzArray{Data: us}},
-			}},
-		}
+		out[i] = next
 	}
 	if out == nil {
 		return fields, nil

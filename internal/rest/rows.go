@@ -69,6 +69,7 @@ func rowsToColumns(schema *schemapb.CollectionSchema, rows []json.RawMessage, up
 			// httpserver/utils.go:691
 			return errs.InvalidParameter("has pass more field without dynamic schema, please check it")
 		},
+		Sparse: sparseInsertRow,
 	})
 	if err != nil {
 		return nil, restErr(errInvalidData, "%v", err)
@@ -79,6 +80,23 @@ func rowsToColumns(schema *schemapb.CollectionSchema, rows []json.RawMessage, up
 		fields[i] = column.Compact(fd)
 	}
 	return fields, nil
+}
+
+// sparseInsertRow reads a row's sparse vector as checkAndSetData does
+// (httpserver/utils.go:440-448): typeutil.CreateSparseFloatRowFromJSON on
+// the value's gjson text, its error in merr.WrapErrParameterInvalid's form
+// with that text as the actual value. dim is the largest index plus one.
+func sparseInsertRow(v json.RawMessage) ([]byte, int64, error) {
+	text := gjsonText(v)
+	row, err := sparseQueryRow(text)
+	if err != nil {
+		return nil, 0, paramInvalid(schemapb.DataType_SparseFloatVector.String(), text, err.Error())
+	}
+	var dim int64
+	if n := len(row); n >= 8 {
+		dim = int64(binary.LittleEndian.Uint32(row[n-8:])) + 1
+	}
+	return row, dim, nil
 }
 
 // decodeObject decodes one row; duplicate keys keep the last value.

@@ -96,7 +96,13 @@ func TestRowsErrors(t *testing.T) {
 	f(`[{"id": 1, `+base+`, "b": "yes"}]`, "not a bool")
 	f(`[{"id": 1, `+base+`, "arr": ["a"]}]`, "array element 0")
 	f(`[{"id": 1, `+base+`, "bin": [256, 0]}]`, "not an integer in [0, 255]")
-	f(`[{"id": 1, `+base+`, "sp": {"x": 1}}]`, "sparse index")
+	// Sparse vectors: CreateSparseFloatRowFromJSON's texts in
+	// checkAndSetData's WrapErrParameterInvalid (utils.go:440-448).
+	f(`[{"id": 1, `+base+`, "sp": {"x": 1}}]`, `fail to deal the insert data, error: strconv.ParseUint: parsing "x": invalid syntax: invalid parameter[expected=SparseFloatVector][actual={"x": 1}]`)
+	f(`[{"id": 1, `+base+`, "sp": {"1": -1}}]`, `fail to deal the insert data, error: negative value in sparse float vector: invalid parameter[expected=SparseFloatVector][actual={"1": -1}]`)
+	f(`[{"id": 1, `+base+`, "sp": {"indices": [1], "values": [1, 2]}}]`, `error: indices and values length mismatch: invalid parameter[expected=SparseFloatVector][actual={"indices": [1], "values": [1, 2]}]`)
+	f(`[{"id": 1, `+base+`, "sp": {"indices": [1, 2]}}]`, `error: invalid JSON input: invalid parameter[expected=SparseFloatVector][actual={"indices": [1, 2]}]`)
+	f(`[{"id": 1, `+base+`, "sp": [1, 2]}]`, `error: json: cannot unmarshal array into Go value of type map[string]interface {}: invalid parameter[expected=SparseFloatVector][actual=[1, 2]]`)
 	f(`[{"id": 1, `+base+`, "$meta": {"a": 1}}]`, "$meta")
 	f(`[{"id": 1, `+base+`, "vec": [1e39, 0, 0]}]`, "finite float32")
 	// A missing value converted from "" as Milvus's checkAndSetData does

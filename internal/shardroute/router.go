@@ -118,6 +118,15 @@ func (r *Router) Query(ctx context.Context, req *contract.QueryRequest) (*contra
 	})
 }
 
+// Leader is the first node route asks for a shard's reads (0: none).
+func (r *Router) Leader(ctx context.Context, collectionID int64, vchannel string) (int64, error) {
+	cands, err := r.candidates(ctx, collectionID, vchannel, false)
+	if err != nil || len(cands) == 0 {
+		return 0, err
+	}
+	return cands[0].node, nil
+}
+
 // Invalidate drops a collection's cached leaders (released or reloaded).
 func (r *Router) Invalidate(collectionID int64) {
 	r.mu.Lock()

@@ -66,6 +66,7 @@ func TestMilvusRESTErrorTable(t *testing.T) {
 	restOK(t, base, "/partitions/create", map[string]any{"collectionName": "errs_parts", "partitionName": "p2"})
 	restOK(t, base, "/partitions/load", map[string]any{"collectionName": "errs_parts", "partitionNames": []string{"p1"}})
 	p2 := restPartitionID(t, srv, "errs_parts", "p2")
+	partsChannel, partsLeader := restFirstShard(t, srv, "errs_parts")
 
 	const fn = `{"name": "f", "type": "BM25", "inputFieldNames": ["a"], "outputFieldNames": ["b"]}`
 	cases := []struct {
@@ -243,13 +244,45 @@ func TestMilvusRESTErrorTable(t *testing.T) {
 		{ref: "utils.go:1368-1371, typeutil/schema.go:3050-3051", path: "/entities/search",
 			body: `{"collectionName": "errs_sparse", "annsField": "sp", "data": [{"1": -1}]}`,
 			code: 1801, msg: `can only accept json format request, error: negative value in sparse float vector: invalid parameter[expected=SparseFloatVector][actual={"1": -1}]`},
+		// Sparse insert rows: the same parser in checkAndSetData's
+		// WrapErrParameterInvalid (utils.go:440-448), under insert's 1804.
+		{ref: "utils.go:444-447, typeutil/schema.go:3194-3197", path: "/entities/insert",
+			body: `{"collectionName": "errs_sparse", "data": [{"id": 1, "sp": {"a": 1}}]}`,
+			code: 1804, msg: `fail to deal the insert data, error: strconv.ParseUint: parsing "a": invalid syntax: invalid parameter[expected=SparseFloatVector][actual={"a": 1}]`},
+		{ref: "utils.go:444-447, typeutil/schema.go:3216-3218", path: "/entities/insert",
+			body: `{"collectionName": "errs_sparse", "data": [{"id": 1, "sp": {"indices": [3, 1], "values": [0.5]}}]}`,
+			code: 1804, msg: `fail to deal the insert data, error: indices and values length mismatch: invalid parameter[expected=SparseFloatVector][actual={"indices": [3, 1], "values": [0.5]}]`},
+		{ref: "utils.go:444-447, typeutil/schema.go:3050-3051", path: "/entities/insert",
+			body: `{"collectionName": "errs_sparse", "data": [{"id": 1, "sp": {"2": 0.5, "1": -1}}]}`,
+			code: 1804, msg: `fail to deal the insert data, error: negative value in sparse float vector: invalid parameter[expected=SparseFloatVector][actual={"2": 0.5, "1": -1}]`},
+		{ref: "utils.go:444-448 (unsorted keys are sorted)", path: "/entities/insert",
+			body: `{"collectionName": "errs_sparse", "data": [{"id": 1, "sp": {"9": 0.5, "2": 0.25}}]}`},
 		{ref: "utils.go:656-657 (a VarChar takes \"\")", path: "/entities/insert", body: `{"collectionName": "errs_vc", "data": [{"id": 1, "vector": [0, 0, 0, 1], "n": 1, "tags": [1]}]}`},
 
 		// Search of a partition not loaded: the delegator's
-		// merr.WrapErrPartitionNotLoaded (querynodev2/delegator/distribution.go:200).
-		{ref: "delegator/distribution.go:200", path: "/entities/search",
+		// merr.WrapErrPartitionNotLoaded (querynodev2/delegator/distribution.go:200)
+		// under the proxy's prefixes, naming the shard's leader.
+		{ref: "delegator/distribution.go:200, task_search.go:886,1084, lb_policy.go:302", path: "/entities/search",
 			body: `{"collectionName": "errs_parts", "partitionNames": ["p2"], "data": [[0, 0, 0, 1]]}`,
-			code: 201, msg: fmt.Sprintf("partition not loaded[partition=%d]", p2)},
+			code: 201, msg: fmt.Sprintf("failed to search: failed to search/query delegator %d for channel %s: "+
+				"fail to search on QueryNode %d: partition not loaded[partition=%d]", partsLeader, partsChannel, partsLeader, p2)},
+		{ref: "delegator/distribution.go:200, task_query.go:609,752, lb_policy.go:302", path: "/entities/query",
+			body: `{"collectionName": "errs_parts", "partitionNames": ["p2"], "filter": "id > 0"}`,
+			code: 201, msg: fmt.Sprintf("failed to query: failed to search/query delegator %d for channel %s: "+
+				"fail to Query on QueryNode %d: partition not loaded[partition=%d]", partsLeader, partsChannel, partsLeader, p2)},
+
+		// Request limits: the REST handler passes limit and offset as
+		// search params and the proxy checks them (search_util.go:168-226,
+		// util.go:199-216, task_search.go:357); fmt.Errorf texts, 65535.
+		{ref: "handler_v2.go:1546, search_util.go:202, util.go:205", path: "/entities/search",
+			body: `{"collectionName": "errs_parts", "data": [[0, 0, 0, 1]], "limit": 16385}`,
+			code: 65535, msg: "topk [16385] is invalid, it should be in range [1, 16384], but got 16385"},
+		{ref: "handler_v2.go:1547, search_util.go:226, util.go:205", path: "/entities/search",
+			body: `{"collectionName": "errs_parts", "data": [[0, 0, 0, 1]], "limit": 16000, "offset": 385}`,
+			code: 65535, msg: "offset+topk [16385] is invalid, it should be in range [1, 16384], but got 16385"},
+		{ref: "task_search.go:357, util.go:213", path: "/entities/search",
+			body: `{"collectionName": "errs_parts", "data": [` + strings.TrimSuffix(strings.Repeat("[0, 0, 0, 1],", 16385), ",") + `], "limit": 3}`,
+			code: 65535, msg: "nq [16385] is invalid, nq (number of search vector per search request) should be in range [1, 16384], but got 16385"},
 
 		// jobs/import: the proxy passes a job ID that is not a number to
 		// datacoord, which answers ErrImportFailed.
@@ -316,6 +349,34 @@ func restPartitionID(t *testing.T, srv *server, coll, part string) int64 {
 	return 0
 }
 
+// restFirstShard is the first virtual channel of a loaded collection
+// and the node leading it (GetReplicas), which Milvus's texts of a
+// delegator's refusal name.
+func restFirstShard(t *testing.T, srv *server, coll string) (string, int64) {
+	t.Helper()
+	d, err := srv.client(t).DescribeCollection(testContext(t), milvusclient.NewDescribeCollectionOption(coll))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.VirtualChannels) == 0 {
+		t.Fatalf("collection %s has no channels", coll)
+	}
+	ch := d.VirtualChannels[0]
+	r, err := srv.client(t).GetService().GetReplicas(testContext(t), &milvuspb.GetReplicasRequest{CollectionName: coll})
+	if err := merr.CheckRPCCall(r, err); err != nil {
+		t.Fatal(err)
+	}
+	for _, rep := range r.GetReplicas() {
+		for _, sh := range rep.GetShardReplicas() {
+			if sh.GetDmChannelName() == ch && sh.GetLeaderID() != 0 {
+				return ch, sh.GetLeaderID()
+			}
+		}
+	}
+	t.Fatalf("no leader for %s of %s", ch, coll)
+	return "", 0
+}
+
 // TestSearchPartitionNotLoaded checks the gRPC answer to a search of a
 // partition not loaded: Milvus's delegator refuses it with
 // merr.WrapErrPartitionNotLoaded (code 201), as REST does in
@@ -333,11 +394,18 @@ func TestSearchPartitionNotLoaded(t *testing.T) {
 	ctx := testContext(t)
 	_, err := cli.Search(ctx, milvusclient.NewSearchOption("pnl", 3, []entity.Vector{entity.FloatVector{0, 0, 0, 1}}).
 		WithPartitions("p2").WithANNSField("vector"))
-	want := fmt.Sprintf("partition not loaded[partition=%d]", p2)
+	// The delegator's text under Milvus's proxy prefixes
+	// (task_search.go:886,1084, task_query.go:609,752, lb_policy.go:302),
+	// naming the shard's leader.
+	ch, leader := restFirstShard(t, srv, "pnl")
+	want := fmt.Sprintf("failed to search: failed to search/query delegator %d for channel %s: "+
+		"fail to search on QueryNode %d: partition not loaded[partition=%d]", leader, ch, leader, p2)
 	if code := merr.Code(err); code != 201 || err == nil || !strings.HasSuffix(err.Error(), want) {
 		t.Fatalf("search of p2: code %d, %v; want 201 %s", code, err, want)
 	}
 	_, err = cli.Query(ctx, milvusclient.NewQueryOption("pnl").WithFilter("id > 0").WithPartitions("p2"))
+	want = fmt.Sprintf("failed to query: failed to search/query delegator %d for channel %s: "+
+		"fail to Query on QueryNode %d: partition not loaded[partition=%d]", leader, ch, leader, p2)
 	if code := merr.Code(err); code != 201 || err == nil || !strings.HasSuffix(err.Error(), want) {
 		t.Fatalf("query of p2: code %d, %v; want 201 %s", code, err, want)
 	}

@@ -304,6 +304,9 @@ func (n *roleNode) run(ctx context.Context) error {
 		}
 		defer front.early.stop()
 	}
+	if front == nil {
+		return n.runRole(ctx, ep)
+	}
 	if err := n.open(ctx); err != nil {
 		return err
 	}
@@ -312,14 +315,42 @@ func (n *roleNode) run(ctx context.Context) error {
 	// Every role returns freed memory to the OS when quiet and paces its
 	// heap, as standalone does (internal/memtrim).
 	g.Go(func() error { return memtrim.New(memtrim.Config{}, n.logger).Run(gctx) })
-	if n.role == "proxy" {
-		return n.runProxy(gctx, g, ep, front)
-	}
-	l, err := net.Listen("tcp", net.JoinHostPort(ep.IP, strconv.Itoa(ep.Port)))
+	return n.runProxy(gctx, g, ep, front)
+}
+
+// runRole runs a coordinator or worker role. Like the proxy, it listens
+// before its stores open: /healthz answers 503 "starting", /metrics
+// serves, and its gRPC port answers every call "service not ready" (code
+// 1), rather than refusing connections, until its own server takes over.
+func (n *roleNode) runRole(ctx context.Context, ep config.Endpoint) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+	pl, err := net.Listen("tcp", net.JoinHostPort(ep.IP, strconv.Itoa(ep.Port)))
 	if err != nil {
 		return fmt.Errorf("app: listen on %s port %d: %w", n.role, ep.Port, err)
 	}
-	n.addr = advertise(ep, l)
+	staged := newStagedListener(pl)
+	early := serveNotReady(n.role, staged.early())
+	served := false
+	defer func() {
+		early.stop()
+		if !served {
+			pl.Close()
+		}
+	}()
+	if err := n.serveHTTP(gctx, g); err != nil {
+		return err
+	}
+	n.addr = advertise(ep, pl)
+	n.logger.Info("milvago role listens; opening its stores", "grpc", n.addr, "metrics", n.cfg.Common.MetricsPort)
+	if err := n.open(ctx); err != nil {
+		return err
+	}
+	n.conns = map[string]*grpc.ClientConn{}
+	// Every role returns freed memory to the OS when quiet and paces its
+	// heap, as standalone does (internal/memtrim).
+	g.Go(func() error { return memtrim.New(memtrim.Config{}, n.logger).Run(gctx) })
 	// A coordinator tells every proxy to drop what a DDL changed before
 	// it acknowledges the DDL (metacache.go).
 	inv := newProxyInvalidator(n.meta, n.logger)
@@ -333,33 +364,31 @@ func (n *roleNode) run(ctx context.Context) error {
 		}
 		return infos
 	}})
-	if err := n.serveHTTP(gctx, g); err != nil {
-		l.Close()
-		return err
-	}
 	// Coordinators register and wait for their turn as standbys before
 	// building (their state is in etcd, loaded by New), then serve, their
 	// meta-store writes fenced by the leadership; workers build, serve and
-	// register.
+	// register. Until the role's server serves, the early one answers.
 	var hosted []string
 	var lead *session.Leadership
 	if coords, ok := coordinatorsOf[n.role]; ok {
 		hosted = coords
 		if err := n.register(gctx); err != nil {
-			l.Close()
 			return err
 		}
 		if lead, err = n.sess.Campaign(gctx); err != nil {
-			l.Close()
 			return fmt.Errorf("app: %w", err)
 		}
 		// Commands to workers carry the leadership's term from now on.
 		n.fence.lead.Store(lead)
 	}
 	if err := n.build(gctx, g, hosted, lead); err != nil {
-		l.Close()
 		return err
 	}
+	// New connections go to the role's server from here; the early
+	// server's drain and reconnect to it.
+	l := staged.handoff()
+	served = true
+	early.stop()
 	if qs := n.qserver; qs != nil {
 		// The proxies' searches come over framed connections on the same
 		// port (internal/rpc/framed); gRPC serves the rest. Serve closes
@@ -504,7 +533,7 @@ func (n *roleNode) build(ctx context.Context, g *errgroup.Group, hosted []string
 			LoadConcurrency: n.cfg.Tuning.MilvagoQueryNodeLoadConcurrency, Logger: n.logger})
 		qnode.Start(ctx)
 		n.qnode.Store(qnode)
-		n.reg.MustRegister(querynode.PruneMetrics())
+		n.reg.MustRegister(querynode.PruneMetrics(), qnode.LoadMetrics())
 		n.qserver = workerrpc.RegisterQueryNode(n.grpc, qnode, n.queryClient(ctx))
 		g.Go(func() error { return qnode.Run(ctx) })
 		return nil

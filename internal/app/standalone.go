@@ -291,6 +291,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	}
 	s.qnode = querynode.New(querynode.Deps{Log: log, Objects: s.objects, Syncer: s.writer, Collections: s.root, IndexFaults: s.icoord,
 		Interim: s.cfg.Interim, Prune: s.cfg.Prune, LoadConcurrency: s.cfg.LoadConcurrency, Logger: s.logger})
+	s.reg.MustRegister(s.qnode.LoadMetrics())
 	if s.qcoord, err = querycoord.New(ctx, querycoord.Deps{KV: meta, Data: s.data, Indexes: s.icoord,
 		Nodes: querycoord.OneNode(standaloneQueryNode, s.qnode), IDs: s.root, Collections: s.root, Logger: s.logger}); err != nil {
 		return err

@@ -32,7 +32,8 @@
 //     held before it opens its stores (meta store, log, object store), as
 //     a start with a large meta store or log to replay; the API of a
 //     standalone and of a cluster proxy already answers "service not
-//     ready" (code 1) meanwhile.
+//     ready" (code 1) meanwhile, and so does any other role's gRPC port
+//     (its /healthz 503).
 package failpoint
 
 import (

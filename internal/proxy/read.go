@@ -132,11 +132,19 @@ func (s *Server) queryShardsAt(ctx context.Context, c *model.Collection, filter 
 			return nil, err
 		}
 	}
+	// The collection TTL is evaluated at one time for every shard, the
+	// request's arrival, as Milvus's query task takes its TTL timestamp
+	// from its own (CollectionTtlTimestamps): each page of an iterator at
+	// its own time, its rows read at the pinned MVCC timestamp. Left to
+	// each shard, a row expiring meanwhile was kept by one shard and
+	// dropped by another (a shard waiting for its service time to reach
+	// gts evaluated it later).
+	ttlNow := tso.Compose(time.Now(), 0)
 	results := make([]*contract.QueryResult, len(c.VChannels))
 	g, gctx := errgroup.WithContext(ctx)
 	for i, vc := range c.VChannels {
 		req := &contract.QueryRequest{CollectionID: c.ID, VChannel: vc, PartitionIDs: partIDs, GuaranteeTS: gts,
-			PinMVCC: pinTS > 0, IgnoreGrowing: ignoreGrowing, OutputFields: outputs, CountOnly: countOnly}
+			PinMVCC: pinTS > 0, IgnoreGrowing: ignoreGrowing, TTLNow: ttlNow, OutputFields: outputs, CountOnly: countOnly}
 		if filter != nil {
 			req.Filter = filter
 		}

@@ -18,6 +18,7 @@ import (
 // collections in use load first. Every queued load still runs.
 type loadQueue struct {
 	mu      sync.Mutex
+	slots   int           // the node's loadConcurrency
 	free    int           // slots not in use
 	waiting []*loadTicket // hurried tickets first, then in arrival order
 	hurried int           // waiting[:hurried] were moved to the front by a read
@@ -42,7 +43,7 @@ func newLoadQueue(n int) *loadQueue {
 	if n <= 0 {
 		n = defaultLoadsPerCPU * runtime.GOMAXPROCS(0)
 	}
-	return &loadQueue{free: n}
+	return &loadQueue{slots: n, free: n}
 }
 
 // acquire waits for a slot for shard's load and returns its release. A
@@ -117,6 +118,14 @@ func (q *loadQueue) queued() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.waiting)
+}
+
+// state reports the loads waiting for a slot, those holding one and the
+// slots (metrics).
+func (q *loadQueue) state() (queued, running, slots int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.waiting), q.slots - q.free, q.slots
 }
 
 func (q *loadQueue) removeLocked(t *loadTicket) {

@@ -52,3 +52,42 @@ func (pruneCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(pruneSegmentsDesc, prometheus.CounterValue, float64(m.n), m.kind, m.result)
 	}
 }
+
+// The query node's shard load queue (milvago.queryNode.loadConcurrency,
+// loadqueue.go), as /metrics shows it: loads waiting for a slot, loads
+// holding one, and the slots. Milvus's query node exports its load
+// concurrency and queued read tasks as gauges named
+// milvus_querynode_<what>; these follow that naming.
+const (
+	LoadQueuedMetric      = "milvago_querynode_load_shard_queued"
+	LoadRunningMetric     = "milvago_querynode_load_shard_running"
+	LoadConcurrencyMetric = "milvago_querynode_load_shard_concurrency"
+)
+
+var (
+	loadQueuedDesc = prometheus.NewDesc(LoadQueuedMetric,
+		"Shard loads waiting for a slot of the query node's load queue (milvago.queryNode.loadConcurrency).", nil, nil)
+	loadRunningDesc = prometheus.NewDesc(LoadRunningMetric,
+		"Shard loads holding a slot of the query node's load queue.", nil, nil)
+	loadConcurrencyDesc = prometheus.NewDesc(LoadConcurrencyMetric,
+		"Slots of the query node's load queue: the shard loads it runs at once (milvago.queryNode.loadConcurrency).", nil, nil)
+)
+
+// LoadMetrics returns the collector of s's load queue gauges, read at each
+// scrape. Register it once per registry.
+func (s *Server) LoadMetrics() prometheus.Collector { return loadCollector{q: s.d.loads} }
+
+type loadCollector struct{ q *loadQueue }
+
+func (loadCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- loadQueuedDesc
+	ch <- loadRunningDesc
+	ch <- loadConcurrencyDesc
+}
+
+func (c loadCollector) Collect(ch chan<- prometheus.Metric) {
+	queued, running, slots := c.q.state()
+	ch <- prometheus.MustNewConstMetric(loadQueuedDesc, prometheus.GaugeValue, float64(queued))
+	ch <- prometheus.MustNewConstMetric(loadRunningDesc, prometheus.GaugeValue, float64(running))
+	ch <- prometheus.MustNewConstMetric(loadConcurrencyDesc, prometheus.GaugeValue, float64(slots))
+}

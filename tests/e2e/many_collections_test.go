@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -44,13 +45,17 @@ func TestManyLoadedCollections(t *testing.T) {
 	srv.stop()
 	start = time.Now()
 	srv = startServerStarting(t, dir, nil, nil)
-	// The API answers while the collections are recovered: "service not
-	// ready" (code 1), not a connection that hangs.
+	// The API answers from the start, while the stores open and while the
+	// collections are recovered: "service not ready" (code 1), not a
+	// refused or hanging connection.
 	raw := rawClient(t, srv)
 	cctx, ccancel := context.WithTimeout(ctx, 10*time.Second)
 	resp, err := raw.Connect(cctx, &milvuspb.ConnectRequest{})
 	ccancel()
 	must(t, err)
+	if c := resp.GetStatus().GetCode(); c != 1 || !strings.Contains(resp.GetStatus().GetReason(), "not ready") {
+		t.Fatalf("Connect right after the restart: code %d %q, want 1 service not ready", c, resp.GetStatus().GetReason())
+	}
 	t.Logf("restarted: the API answered code %d (%q) after %v", resp.GetStatus().GetCode(), resp.GetStatus().GetReason(),
 		time.Since(start).Round(time.Millisecond))
 	srv.waitReady(t, 10*time.Minute)

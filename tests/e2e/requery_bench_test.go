@@ -78,7 +78,7 @@ func TestRequeryCost(t *testing.T) {
 			alloc, peak uint64
 		}
 		run := func(p proxy.RequeryPolicy) cost {
-			srv.sa.SetRequeryPolicies(p, p)
+			srv.standalone(t).SetRequeryPolicies(p, p)
 			runtime.GC()
 			idle, allocs := heapLive(), allocated()
 			var peak atomic.Uint64

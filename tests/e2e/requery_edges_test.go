@@ -84,7 +84,7 @@ func TestHybridRequeryOneTimestamp(t *testing.T) {
 	requeryEdgeCollection(t, ctx, cli, name, 2, nil)
 	const rows = 3000
 	insertLine(t, ctx, cli, name, idRange(0, rows), 1)
-	srv.sa.SetRequeryPolicies(proxy.RequeryAlways, proxy.RequeryAlways)
+	srv.standalone(t).SetRequeryPolicies(proxy.RequeryAlways, proxy.RequeryAlways)
 
 	none := make([]string, 2000) // ids no row has: a filter slow to parse
 	for i := range none {
@@ -172,7 +172,7 @@ func TestSearchRequeryIgnoreGrowing(t *testing.T) {
 		RankParams: kvs("limit", "20", "strategy", "rrf", "params", `{"k": 60}`, "ignore_growing", "true"), OutputFields: []string{"v", "vec"},
 		ConsistencyLevel: commonpb.ConsistencyLevel_Strong}
 	answers := func(policy proxy.RequeryPolicy) [2]*milvuspb.SearchResults {
-		srv.sa.SetRequeryPolicies(policy, policy)
+		srv.standalone(t).SetRequeryPolicies(policy, policy)
 		var out [2]*milvuspb.SearchResults
 		var err error
 		out[0], err = raw.Search(ctx, search)
@@ -221,7 +221,7 @@ func TestSearchRequeryTTLExpiry(t *testing.T) {
 	const name = "requery_ttl"
 	const ttl = 2 * time.Second
 	requeryEdgeCollection(t, ctx, cli, name, 2, map[string]string{"collection.ttl.seconds": "2"})
-	srv.sa.SetRequeryPolicies(proxy.RequeryAlways, proxy.RequeryAlways)
+	srv.standalone(t).SetRequeryPolicies(proxy.RequeryAlways, proxy.RequeryAlways)
 	// One row per insert, each with its own timestamp: they expire one
 	// after another over about a second.
 	const rows = 150

@@ -110,7 +110,7 @@ func TestSearchRequeryOracle(t *testing.T) {
 			srv.cl.restartProxies(t, []string{"--common.requery.searchPolicy=" + string(policy),
 				"--common.requery.hybridSearchPolicy=" + string(policy)})
 		} else {
-			srv.sa.SetRequeryPolicies(policy, policy)
+			srv.standalone(t).SetRequeryPolicies(policy, policy)
 		}
 		out := map[string]*milvuspb.SearchResults{}
 		start := time.Now()

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,7 +25,8 @@ type server struct {
 	cancel  context.CancelFunc
 	done    chan error
 
-	sa      *app.Standalone // standalone mode: the server in this process
+	sa      *app.Standalone // standalone mode: the server in this process, once started is closed
+	started chan struct{}   // standalone mode: closed once sa is set (its stores are open)
 	objects string          // cluster mode: the S3 server's directory of the deployment's objects
 	proxies []string        // cluster mode: the proxies client alternates over
 	next    int             // cluster mode: which one client hands out next
@@ -110,23 +112,47 @@ func startServerStarting(t *testing.T, dir string, configure func(*app.Standalon
 	if configure != nil {
 		configure(&cfg)
 	}
-	s, err := app.NewStandalone(ctx, cfg, logger)
-	if err != nil {
-		cancel()
-		t.Fatalf("start standalone: %v", err)
-	}
+	// The API listens before the stores open, as `milvago standalone`
+	// does: a client connecting meanwhile gets "service not ready".
 	gl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
 	hl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
+		cancel()
+		gl.Close()
 		t.Fatal(err)
 	}
-	srv := &server{addr: gl.Addr().String(), httpURL: "http://" + hl.Addr().String(), dir: dir, sa: s, cancel: cancel, done: make(chan error, 1)}
-	go func() { srv.done <- s.Serve(ctx, gl, hl) }()
+	srv := &server{addr: gl.Addr().String(), httpURL: "http://" + hl.Addr().String(), dir: dir, cancel: cancel,
+		done: make(chan error, 1), started: make(chan struct{})}
+	go func() {
+		s, err := app.StartStandalone(ctx, cfg, gl, hl, logger)
+		if err != nil {
+			srv.done <- fmt.Errorf("start standalone: %w", err)
+			return
+		}
+		srv.sa = s
+		close(srv.started)
+		srv.done <- s.Serve(ctx, gl, hl)
+	}()
 	t.Cleanup(srv.stop)
 	return srv
+}
+
+// standalone returns the in-process server once its stores are open.
+func (s *server) standalone(t testing.TB) *app.Standalone {
+	t.Helper()
+	standaloneOnly(t, "uses the in-process standalone server")
+	select {
+	case <-s.started:
+		return s.sa
+	case err := <-s.done:
+		s.done <- err // for stop
+		t.Fatalf("the server stopped while starting: %v", err)
+		return nil
+	}
 }
 
 // waitReady waits until the server's /healthz answers 200: the API

@@ -9,20 +9,20 @@
 # test/tools/ip.ts hard-codes 127.0.0.1:19530; this script rewrites it to read
 # MILVUS_ADDRESS. ADDRESS: host:port of the server (gRPC and REST v2).
 # Without SPEC arguments every spec under test/grpc and test/http runs except
-# those needing features Milvago does not have yet (SKIP below).
+# cloud.spec.ts and serverless.spec.ts (they need Zilliz Cloud).
+# Start the server with --quotaAndLimits.limitWriting.diskProtection.enabled=false
+# on a shared machine: above 95% disk use the quota center refuses inserts
+# (ForceDeny), as it should, and whole spec files fail on that instead.
 set -u
 sdk=${1:?SDKDIR}; addr=${2:?ADDRESS}; out=${3:?OUTDIR}; shift 3
 mkdir -p "$out"
-# Full-text search/BM25, text embedding functions, import, replicas, resource
-# groups and users/roles belong to other issues.
-SKIP='FullTextSearch|TextEmbedding|Import|Replica|Resource|User'
 cat > "$sdk/test/tools/ip.ts" <<'TS'
 // test IP (overridable with MILVUS_ADDRESS)
 export const IP = process.env.MILVUS_ADDRESS || '127.0.0.1:19530';
 export const ENDPOINT = `http://${IP}`;
 TS
 if [ $# -eq 0 ]; then
-  set -- $(cd "$sdk" && ls test/grpc/*.spec.ts test/http/*.spec.ts | grep -v -E "/($SKIP)\.spec\.ts$|cloud|serverless")
+  set -- $(cd "$sdk" && ls test/grpc/*.spec.ts test/http/*.spec.ts | grep -v -E "/(cloud|serverless)\.spec\.ts$")
 fi
 : > "$out/results.txt"
 for spec in "$@"; do

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -136,4 +137,49 @@ func deletedInDeltaLogs(t *testing.T, objects string, coll int64) map[int64]bool
 		t.Fatalf("read delete logs: %v", err)
 	}
 	return out
+}
+
+// TestFlushAwaitLatency measures Flush+Await (GetFlushState polled every
+// 5 ms) on a standalone server: after an insert (a growing segment to
+// write) and after deletes alone (a delete log to write). It is a
+// benchmark, not a test: it asserts nothing about speed and runs only
+// when MILVAGO_FLUSH_BENCH is set to the number of rounds:
+//
+//	MILVAGO_FLUSH_BENCH=30 go test -run TestFlushAwaitLatency -v ./tests/e2e
+func TestFlushAwaitLatency(t *testing.T) {
+	rounds, _ := strconv.Atoi(os.Getenv("MILVAGO_FLUSH_BENCH"))
+	if rounds <= 0 {
+		t.Skip("set MILVAGO_FLUSH_BENCH=<rounds> to measure Flush+Await")
+	}
+	srv := startServerWith(t, "", func(cfg *app.StandaloneConfig) { cfg.Data.Compaction.Auto = false })
+	cli := srv.client(t)
+	raw := rawService(t, srv)
+	ctx := testContext(t)
+	const name, dim, batch = "flushlatency", 8, 1000
+	createFlushed(t, ctx, cli, name, dim, batch)
+	r := rand.New(rand.NewPCG(7, 8))
+	var inserts, deletes []time.Duration
+	for round := range rounds {
+		lo := int64((round + 1) * batch)
+		ids := make([]int64, batch)
+		for i := range ids {
+			ids[i] = lo + int64(i)
+		}
+		if _, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithInt64Column("id", ids).
+			WithFloatVectorColumn("v", dim, randomVectors(r, batch, dim))); err != nil {
+			t.Fatalf("insert: %v", err)
+		}
+		inserts = append(inserts, flushAwaitRaw(t, ctx, raw, name))
+		if _, err := cli.Delete(ctx, milvusclient.NewDeleteOption(name).WithInt64IDs("id", ids[:100])); err != nil {
+			t.Fatalf("delete: %v", err)
+		}
+		deletes = append(deletes, flushAwaitRaw(t, ctx, raw, name))
+	}
+	for _, s := range []struct {
+		what string
+		d    []time.Duration
+	}{{"insert", inserts}, {"deletes_only", deletes}} {
+		slices.Sort(s.d)
+		t.Logf("BENCH flush_await_%s rounds=%d p50=%v p90=%v max=%v", s.what, len(s.d), s.d[len(s.d)/2], s.d[len(s.d)*9/10], s.d[len(s.d)-1])
+	}
 }

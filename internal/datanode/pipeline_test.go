@@ -619,3 +619,33 @@ func TestFlushWritesKeyOrder(t *testing.T) {
 	e.waitFlushed(t, a1.SegmentID)
 	e.checkSegment(t, a1.SegmentID, want)
 }
+
+// TestFlushOfAChannelWithNothingGrowing: a Flush's Seal on a channel with
+// no growing segment writes the channel's buffered deletes and moves its
+// checkpoint to the Seal, with no time tick (the writer's Run is not
+// running here, so none comes): when the checkpoint has reached the
+// Seal's timestamp, the deletes are in a delete log. Then a Seal of a
+// channel with nothing buffered at all moves the checkpoint too.
+func TestFlushOfAChannelWithNothingGrowing(t *testing.T) {
+	e := newEnv(t, 1000)
+	e.startNode(t, e.objects)
+	ins, _ := e.insert(t, partA, 1, 2, 3, 4)
+	if ids, _ := must2(e.w.Seal(bg, pch, vch, collID)); !slices.Equal(ids, []int64{ins.SegmentID}) {
+		t.Fatalf("sealed %v, want [%d]", ids, ins.SegmentID)
+	}
+	e.waitFlushed(t, ins.SegmentID)
+	delTS := e.delete(t, 2, 3)
+	ids, ts := must2(e.w.Seal(bg, pch, vch, collID))
+	if len(ids) != 0 || ts <= delTS {
+		t.Fatalf("seal with nothing growing: %v at %d (delete at %d)", ids, ts, delTS)
+	}
+	eventually(t, "the checkpoint to reach the Seal", func() bool { return must(e.data.GetCheckpoint(bg, vch)).TS >= ts })
+	if d := e.deletes(t); !slices.Equal(slices.Sorted(slices.Values(d.IntPKs)), []int64{2, 3}) {
+		t.Fatalf("checkpoint at the Seal, deletes %+v, want keys 2 and 3", d)
+	}
+	_, ts = must2(e.w.Seal(bg, pch, vch, collID))
+	eventually(t, "the checkpoint of an idle channel to reach the Seal", func() bool { return must(e.data.GetCheckpoint(bg, vch)).TS >= ts })
+	if d := e.deletes(t); d.Len() != 2 {
+		t.Fatalf("an idle channel's Seal wrote deletes again: %+v", d)
+	}
+}

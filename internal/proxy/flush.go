@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"fmt"
 	"sort"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
@@ -12,9 +13,12 @@ import (
 	"github.com/milvago/milvago/internal/tso"
 )
 
-// Flush seals every growing segment of the collections; the data node
-// writes them to the object store when it reads the seal. Clients poll
-// GetFlushState with the returned segment IDs.
+// Flush seals every growing segment of the collections and logs a Seal on
+// each of their channels, even one with nothing growing; the data node
+// writes the sealed segments and the channel's buffered deletes to the
+// object store when it reads the Seal, then saves the channel's
+// checkpoint there. Clients poll GetFlushState with the returned segment
+// IDs and flush timestamp.
 func (s *Server) Flush(ctx context.Context, req *milvuspb.FlushRequest) (*milvuspb.FlushResponse, error) {
 	return s.flush(ctx, req, true)
 }
@@ -36,13 +40,20 @@ func (s *Server) flush(ctx context.Context, req *milvuspb.FlushRequest, limited 
 				return nil, err
 			}
 		}
+		// The flush's timestamp is the earliest of its Seals': every write
+		// acknowledged before the Flush is older than each Seal, and every
+		// channel's checkpoint reaches its own Seal's timestamp, so
+		// GetFlushState's checkpoint test can hold on every channel (with
+		// the latest, a channel sealed earlier would wait for a time tick).
 		var flushTS uint64
 		for i, vc := range c.VChannels {
 			_, ts, err := s.d.Writer.Seal(ctx, c.PChannels[i], vc, c.ID)
 			if err != nil {
 				return nil, err
 			}
-			flushTS = max(flushTS, ts)
+			if flushTS == 0 || ts < flushTS {
+				flushTS = ts
+			}
 		}
 		sealed, flushed := []int64{}, []int64{}
 		segs, err := s.d.Data.Segments(ctx, c.ID, "")
@@ -73,13 +84,38 @@ func (s *Server) flush(ctx context.Context, req *milvuspb.FlushRequest, limited 
 	return resp, nil
 }
 
-// GetFlushState reports whether the given segments are flushed.
+// GetFlushState reports whether a Flush is durable, as Milvus's data
+// coordinator answers it: the given segments are flushed and, when the
+// request names its collection (as the SDKs do), every channel of the
+// collection has its checkpoint at or past the flush's timestamp. The
+// checkpoint passes it once the data node has read the channel's Seal and
+// written what it buffered before, the deletes of a channel with no
+// growing segment included (they have no segment to wait for).
 func (s *Server) GetFlushState(ctx context.Context, req *milvuspb.GetFlushStateRequest) (*milvuspb.GetFlushStateResponse, error) {
+	var c *model.Collection
+	if req.GetCollectionName() != "" {
+		var err error
+		if c, err = s.collection(ctx, req.GetDbName(), req.GetCollectionName()); err != nil {
+			return nil, err
+		}
+	}
 	flushed, err := s.d.Data.Flushed(ctx, req.GetSegmentIDs())
 	if err != nil {
 		return nil, err
 	}
-	return &milvuspb.GetFlushStateResponse{Flushed: flushed}, nil
+	if !flushed || c == nil {
+		return &milvuspb.GetFlushStateResponse{Flushed: flushed}, nil
+	}
+	for _, vc := range c.VChannels {
+		cp, err := s.d.Data.GetCheckpoint(ctx, vc)
+		if err != nil {
+			return nil, fmt.Errorf("proxy: checkpoint of %s: %w", vc, err)
+		}
+		if cp.TS < req.GetFlushTs() {
+			return &milvuspb.GetFlushStateResponse{Flushed: false}, nil
+		}
+	}
+	return &milvuspb.GetFlushStateResponse{Flushed: true}, nil
 }
 
 // FlushAll flushes every collection of every database.

@@ -414,7 +414,15 @@ func (w *Writer) AppendDelete(ctx context.Context, pchannel string, m *msg.Messa
 
 // Seal seals a collection's growing segments in vchannel (every collection
 // when collection is 0) and logs the Seal message. It returns the sealed
-// segment IDs and the seal timestamp.
+// segment IDs and the Seal message's timestamp.
+//
+// The Seal of a named collection (a Flush) is logged even when no segment
+// is growing, as Milvus's flush logs a flush message on every channel:
+// reading it, the data node writes the channel's buffered deletes to a
+// delete log and saves the channel's checkpoint at the Seal, so the
+// checkpoint passes the returned timestamp without waiting for a time
+// tick that an idle channel may never get (GetFlushState waits for it).
+// An idle-segment seal (collection 0) with nothing to seal logs nothing.
 func (w *Writer) Seal(ctx context.Context, pchannel, vchannel string, collection int64) ([]int64, uint64, error) {
 	c, err := w.lockChannel(ctx, pchannel)
 	if err != nil {
@@ -429,14 +437,22 @@ func (w *Writer) Seal(ctx context.Context, pchannel, vchannel string, collection
 	if err != nil {
 		return nil, 0, err
 	}
-	if len(ids) == 0 {
-		// Nothing to seal now; Seals still owed go out (a Flush waits for them).
+	if len(ids) == 0 && collection == 0 {
+		// Nothing to seal now; Seals still owed go out.
 		if err := w.appendPendingLocked(ctx, c); err != nil {
 			return nil, 0, err
 		}
 		return nil, ts, nil
 	}
 	m := &msg.Message{Kind: msg.KindSeal, VChannel: vchannel, Seal: &msg.Seal{CollectionID: collection, SegmentIDs: ids}}
+	if len(ids) == 0 {
+		// No segment waits for it: if the append fails the Flush fails,
+		// and nothing is owed.
+		if _, err := w.appendLocked(ctx, c, m); err != nil {
+			return nil, 0, err
+		}
+		return nil, m.TS, nil
+	}
 	if err := w.appendSealLocked(ctx, c, m); err != nil {
 		return nil, 0, err
 	}

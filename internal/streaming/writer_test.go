@@ -200,39 +200,49 @@ func TestConcurrentAppendsAreOrderedAndSealed(t *testing.T) {
 	}
 }
 
-func TestSealLogsOnlyWhenSomethingGrows(t *testing.T) {
+// TestSealOfACollectionIsAlwaysLogged: a Flush's Seal (a named
+// collection) is logged even with nothing growing, so the data node
+// flushes the channel's deletes and moves its checkpoint to it; an idle
+// seal (collection 0) of nothing logs nothing.
+func TestSealOfACollectionIsAlwaysLogged(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, Default(), 1000)
 	vc := pch + "_1v0"
+	if ids, _, err := e.w.Seal(ctx, pch, vc, 0); err != nil || len(ids) != 0 {
+		t.Fatalf("idle seal of nothing: %v %v", ids, err)
+	}
+	if id := latest(t, e.log, pch); id != 0 {
+		t.Fatalf("idle seal of nothing logged message %d", id)
+	}
 	ids, ts, err := e.w.Seal(ctx, pch, vc, 1)
 	if err != nil || len(ids) != 0 || ts == 0 {
 		t.Fatalf("seal of nothing: %v %d %v", ids, ts, err)
 	}
-	if id := latest(t, e.log, pch); id != 0 {
-		t.Fatalf("seal of nothing logged message %d", id)
+	msgs := readAll(t, e.log, pch)
+	if len(msgs) != 1 || msgs[0].m.Kind != msg.KindSeal || msgs[0].m.TS != ts || msgs[0].m.Seal.CollectionID != 1 ||
+		len(msgs[0].m.Seal.SegmentIDs) != 0 || msgs[0].m.VChannel != vc {
+		t.Fatalf("seal of nothing logged %+v, want one empty Seal at %d", msgs, ts)
 	}
 	r, err := e.w.AppendInsert(ctx, pch, insertOf(1, 10, vc, 3))
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := latest(t, e.log, pch)
-	if _, _, err := e.w.Seal(ctx, pch, vc, 2); err != nil { // another collection: nothing to seal
-		t.Fatal(err)
-	}
-	if got := latest(t, e.log, pch); got != before {
-		t.Fatal("sealing a collection with nothing growing logged a message")
+	// Another collection: nothing of it grows, its Seal names no segment.
+	ids, ts2, err := e.w.Seal(ctx, pch, vc, 2)
+	if err != nil || len(ids) != 0 || ts2 <= r.TS {
+		t.Fatalf("seal of collection 2: %v at %d (insert at %d) %v", ids, ts2, r.TS, err)
 	}
 	ids, ts, err = e.w.Seal(ctx, pch, vc, 1)
 	if err != nil || len(ids) != 1 || ids[0] != r.SegmentID {
 		t.Fatalf("seal: %v %v, want [%d]", ids, err, r.SegmentID)
 	}
-	msgs := readAll(t, e.log, pch)
+	msgs = readAll(t, e.log, pch)
 	last := msgs[len(msgs)-1].m
 	if last.Kind != msg.KindSeal || last.TS != ts || last.Seal.CollectionID != 1 || last.Seal.SegmentIDs[0] != r.SegmentID || last.VChannel != vc {
 		t.Fatalf("last message %+v (seal ts %d)", last, ts)
 	}
-	if ts <= r.TS {
-		t.Fatalf("seal at %d not after the insert at %d", ts, r.TS)
+	if ts <= ts2 {
+		t.Fatalf("seal at %d not after the previous seal at %d", ts, ts2)
 	}
 }
 

@@ -514,6 +514,12 @@ func (p *pipeline) mergeField(ctx context.Context, buf *segBuffer, pieces []sync
 			}
 		}
 	}()
+	if f.GetDataType() == schemapb.DataType_Array {
+		// Arrays have no stats: their rows move to the merged binlog in
+		// their stored form, undecoded.
+		n, err := p.mergeArrayField(ctx, buf, pieces, f, path, &mappings)
+		return n, nil, false, err
+	}
 	chunks := make([]column.Column, 0, len(pieces))
 	for _, pc := range pieces {
 		key, ok := pc.Binlogs[id]
@@ -586,6 +592,59 @@ func (p *pipeline) mergeField(ctx context.Context, buf *segBuffer, pieces []sync
 		st = storage.BuildStats(nil, map[int64]column.Column{id: c})
 	}
 	return int64(len(data)), st, inOrder, nil
+}
+
+// mergeArrayField is mergeField for an Array field: it joins the pieces'
+// rows without decoding them. The rows alias the pieces' mappings, which
+// it appends to *mappings for the caller to close once the file is written.
+func (p *pipeline) mergeArrayField(ctx context.Context, buf *segBuffer, pieces []syncPiece, f *schemapb.FieldSchema, path string, mappings *[]objstore.Mapping) (int64, error) {
+	id := f.GetFieldID()
+	parts := make([]*storage.ArrayRows, 0, len(pieces))
+	for _, pc := range pieces {
+		key, ok := pc.Binlogs[id]
+		if !ok {
+			fill, fillable := segment.FillColumn(f, int(pc.Rows))
+			if !fillable {
+				return 0, bad(fmt.Errorf("datanode: segment %d: rows %d-%d lack field %q, which has neither a default nor null",
+					buf.id, pc.RowFrom, pc.RowFrom+pc.Rows, f.GetName()))
+			}
+			arr, isArray := fill.(*column.Scalar[*schemapb.ScalarField])
+			if !isArray {
+				return 0, bad(fmt.Errorf("datanode: segment %d: the fill of Array field %q is a %T", buf.id, f.GetName(), fill))
+			}
+			raw, err := storage.ArrayRowsOf(arr)
+			if err != nil {
+				return 0, bad(fmt.Errorf("datanode: segment %d: fill field %q: %w", buf.id, f.GetName(), err))
+			}
+			parts = append(parts, raw)
+			continue
+		}
+		m, err := p.d.Objects.Map(ctx, key)
+		if err != nil {
+			return 0, fmt.Errorf("datanode: read piece %s: %w", key, err)
+		}
+		*mappings = append(*mappings, m)
+		raw, err := storage.DecodeArrayRows(m.Bytes(), nil)
+		if err != nil {
+			return 0, fmt.Errorf("datanode: decode piece %s: %w", key, err)
+		}
+		if int64(raw.Len()) != pc.Rows {
+			return 0, fmt.Errorf("datanode: piece %s has %d rows, its manifest says %d", key, raw.Len(), pc.Rows)
+		}
+		parts = append(parts, raw)
+	}
+	merged, err := storage.ConcatArrayRows(parts)
+	if err != nil {
+		return 0, bad(fmt.Errorf("datanode: merge field %d of segment %d: %w", id, buf.id, err))
+	}
+	data, err := storage.EncodeArrayRows(merged)
+	if err != nil {
+		return 0, bad(fmt.Errorf("datanode: encode field %d of segment %d: %w", id, buf.id, err))
+	}
+	if err := p.d.Objects.Put(ctx, path, data); err != nil {
+		return 0, fmt.Errorf("datanode: write %s: %w", path, err)
+	}
+	return int64(len(data)), nil
 }
 
 // keysInOrder reports whether a primary-key column is in key order.

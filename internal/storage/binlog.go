@@ -5,7 +5,6 @@ import (
 	"reflect"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/milvago/milvago/internal/column"
 )
@@ -166,28 +165,11 @@ func encodeVar[T any](dst []byte, h header, s *column.Scalar[T], size func(T) in
 }
 
 func encodeArray(dst []byte, h header, s *column.Scalar[*schemapb.ScalarField]) ([]byte, error) {
-	if !validElementType(s.ElementType) {
-		return nil, fmt.Errorf("storage: encode Array: invalid element type %s", s.ElementType)
-	}
-	h.elemType = int32(s.ElementType)
-	rows := make([][]byte, len(s.Data))
-	opts := proto.MarshalOptions{Deterministic: true}
-	for i, v := range s.Data {
-		if v == nil {
-			continue
-		}
-		b, err := opts.MarshalAppend([]byte{arrayRowPresent}, v)
-		if err != nil {
-			return nil, fmt.Errorf("storage: encode Array row %d: %w", i, err)
-		}
-		rows[i] = b
-	}
-	enc, err := encodeVar(dst, h, &column.Scalar[[]byte]{Type: s.Type, Data: rows, Valid: s.Valid},
-		func(v []byte) int { return len(v) }, func(b, v []byte) []byte { return append(b, v...) })
+	raw, err := ArrayRowsOf(s)
 	if err != nil {
-		return nil, fmt.Errorf("storage: encode Array: %w", err)
+		return nil, err
 	}
-	return enc, nil
+	return appendArrayRows(dst, h, raw)
 }
 
 func encodeSparse(dst []byte, h header, s *column.SparseVector) ([]byte, error) {

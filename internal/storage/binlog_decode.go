@@ -30,30 +30,9 @@ func DecodeColumn(data []byte) (column.Column, error) {
 // the resident set as the pass goes; the decode itself reads little but
 // the header, and what it reads faults back in.
 func DecodeColumnPaging(data []byte, read func(upTo int)) (column.Column, error) {
-	if !littleEndian {
-		return nil, errBigEndian
-	}
-	h, err := readHeaderPaging(data, magicBinlog, read)
+	r, h, dt, nullable, err := openBinlog(data, read)
 	if err != nil {
 		return nil, err
-	}
-	dt := schemapb.DataType(h.dataType)
-	if _, ok := schemapb.DataType_name[h.dataType]; !ok {
-		return nil, corruptf("binlog: unknown data type %d", h.dataType)
-	}
-	r := &reader{b: data, off: headerSize, what: "binlog " + dt.String()}
-	if h.rows > int64(len(data)) {
-		return nil, corruptf("%s: %d rows cannot fit in %d bytes", r.what, h.rows, len(data))
-	}
-	if h.flags&^flagNullable != 0 {
-		return nil, corruptf("%s: unknown flags %#x", r.what, h.flags)
-	}
-	nullable := h.flags&flagNullable != 0
-	if dt != schemapb.DataType_Array && dt != schemapb.DataType_ArrayOfVector && h.elemType != 0 {
-		return nil, corruptf("%s: element type %d on a non-Array column", r.what, h.elemType)
-	}
-	if !column.IsVector(dt) && h.dim != 0 {
-		return nil, corruptf("%s: dim %d on a scalar column", r.what, h.dim)
 	}
 	c, err := decodeBody(r, h, dt, nullable)
 	if err != nil {
@@ -63,6 +42,37 @@ func DecodeColumnPaging(data []byte, read func(upTo int)) (column.Column, error)
 		return nil, err
 	}
 	return c, nil
+}
+
+// openBinlog checks an insert binlog's header (and, through
+// readHeaderPaging, its checksums) and returns a reader at its body.
+func openBinlog(data []byte, read func(upTo int)) (*reader, header, schemapb.DataType, bool, error) {
+	if !littleEndian {
+		return nil, header{}, 0, false, errBigEndian
+	}
+	h, err := readHeaderPaging(data, magicBinlog, read)
+	if err != nil {
+		return nil, header{}, 0, false, err
+	}
+	dt := schemapb.DataType(h.dataType)
+	if _, ok := schemapb.DataType_name[h.dataType]; !ok {
+		return nil, header{}, 0, false, corruptf("binlog: unknown data type %d", h.dataType)
+	}
+	r := &reader{b: data, off: headerSize, what: "binlog " + dt.String()}
+	if h.rows > int64(len(data)) {
+		return nil, header{}, 0, false, corruptf("%s: %d rows cannot fit in %d bytes", r.what, h.rows, len(data))
+	}
+	if h.flags&^flagNullable != 0 {
+		return nil, header{}, 0, false, corruptf("%s: unknown flags %#x", r.what, h.flags)
+	}
+	nullable := h.flags&flagNullable != 0
+	if dt != schemapb.DataType_Array && dt != schemapb.DataType_ArrayOfVector && h.elemType != 0 {
+		return nil, header{}, 0, false, corruptf("%s: element type %d on a non-Array column", r.what, h.elemType)
+	}
+	if !column.IsVector(dt) && h.dim != 0 {
+		return nil, header{}, 0, false, corruptf("%s: dim %d on a scalar column", r.what, h.dim)
+	}
+	return r, h, dt, nullable, nil
 }
 
 func decodeBody(r *reader, h header, dt schemapb.DataType, nullable bool) (column.Column, error) {
@@ -264,28 +274,18 @@ func validElementType(t schemapb.DataType) bool {
 }
 
 func decodeArray(r *reader, h header, n int64, nullable bool) (column.Column, error) {
-	elem := schemapb.DataType(h.elemType)
-	if !validElementType(elem) {
-		return nil, corruptf("%s: invalid element type %d", r.what, h.elemType)
-	}
-	s := &column.Scalar[*schemapb.ScalarField]{Type: schemapb.DataType_Array, ElementType: elem}
-	if err := readValidity(r, s, n, nullable); err != nil {
-		return nil, err
-	}
-	rows, err := readBlobs(r, n, "rows")
+	raw, err := decodeArrayRows(r, h, n, nullable)
 	if err != nil {
 		return nil, err
 	}
+	s := &column.Scalar[*schemapb.ScalarField]{Type: schemapb.DataType_Array, ElementType: raw.ElementType, Valid: raw.Valid}
 	if n == 0 {
 		return s, nil
 	}
 	s.Data = make([]*schemapb.ScalarField, n)
-	for i, row := range rows {
+	for i, row := range raw.Rows {
 		if len(row) == 0 {
 			continue
-		}
-		if row[0] != arrayRowPresent {
-			return nil, corruptf("%s: row %d starts with %#x, not the presence byte", r.what, i, row[0])
 		}
 		v := &schemapb.ScalarField{}
 		if err := proto.Unmarshal(row[1:], v); err != nil {
@@ -294,4 +294,28 @@ func decodeArray(r *reader, h header, n int64, nullable bool) (column.Column, er
 		s.Data[i] = v
 	}
 	return s, nil
+}
+
+// decodeArrayRows reads an Array body without decoding its rows: each row
+// stays in its stored form (the presence byte, then the protobuf), empty
+// for a missing one.
+func decodeArrayRows(r *reader, h header, n int64, nullable bool) (*ArrayRows, error) {
+	elem := schemapb.DataType(h.elemType)
+	if !validElementType(elem) {
+		return nil, corruptf("%s: invalid element type %d", r.what, h.elemType)
+	}
+	valid := &column.Scalar[[]byte]{}
+	if err := readValidity(r, valid, n, nullable); err != nil {
+		return nil, err
+	}
+	rows, err := readBlobs(r, n, "rows")
+	if err != nil {
+		return nil, err
+	}
+	for i, row := range rows {
+		if len(row) != 0 && row[0] != arrayRowPresent {
+			return nil, corruptf("%s: row %d starts with %#x, not the presence byte", r.what, i, row[0])
+		}
+	}
+	return &ArrayRows{ElementType: elem, Rows: rows, Valid: valid.Valid}, nil
 }

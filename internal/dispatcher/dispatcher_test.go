@@ -367,15 +367,7 @@ func TestTruncated(t *testing.T) {
 	}
 	close(gate)
 	for _, s := range []*Subscription{s1, s2} {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		var err error
-		for err == nil {
-			_, err = s.Next(cctx)
-		}
-		cancel()
-		if !errors.Is(err, logbroker.ErrTruncated) {
-			t.Fatalf("next: %v, want ErrTruncated", err)
-		}
+		drainToTruncation(t, ctx, s)
 		s.Close()
 	}
 	s3, err := d.Subscribe(ctx, pch, vch(1), 5)
@@ -432,15 +424,7 @@ func TestTruncatedEndsOnlyThosePassed(t *testing.T) {
 	}
 	close(gate)
 	for _, s := range []*Subscription{s1, s3} {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		var err error
-		for err == nil {
-			_, err = s.Next(cctx)
-		}
-		cancel()
-		if !errors.Is(err, logbroker.ErrTruncated) {
-			t.Fatalf("%s after the truncation: %v, want ErrTruncated", s.vchannel, err)
-		}
+		drainToTruncation(t, ctx, s)
 	}
 	for range 6 {
 		a.append(msg.KindSeal, vch(1+rand.IntN(2)))
@@ -632,5 +616,20 @@ func waitNoReaders(t *testing.T, d *Dispatcher) {
 			t.Fatalf("readers left: %d shared, %d catching up", shared, catchUp)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// drainToTruncation reads s until it ends, which must be with ErrTruncated
+// within 10 s.
+func drainToTruncation(t *testing.T, ctx context.Context, s *Subscription) {
+	t.Helper()
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var err error
+	for err == nil {
+		_, err = s.Next(cctx)
+	}
+	if !errors.Is(err, logbroker.ErrTruncated) {
+		t.Fatalf("%s after the truncation: %v, want ErrTruncated", s.vchannel, err)
 	}
 }

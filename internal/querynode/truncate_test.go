@@ -40,13 +40,7 @@ func TestReloadAfterTruncation(t *testing.T) {
 
 		// Loaded as if nothing had been flushed yet; the shard reads the
 		// first insert only.
-		plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Replan: e.replan}
-		if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
-			t.Fatal(err)
-		}
-		dl := e.delegator(t)
-		e.gated.allow(1)
-		eventually(t, "the first message", func() bool { return dl.tsafe.Load() == first.TS })
+		dl := e.loadFirstOnly(t, first)
 		if handoff {
 			// Handed off before the reload: the reload keeps a copy.
 			if err := e.qn.SyncSegment(e.ctx, collID, contract.SegmentPlan{Segment: seg}); err != nil {
@@ -98,13 +92,7 @@ func TestReloadServesAtTheCheckpoint(t *testing.T) {
 	e := newEnv(t)
 	first := e.insert(t, keyRange(0, 10)...)
 	e.insert(t, keyRange(10, 20)...)
-	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Replan: e.replan}
-	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
-		t.Fatal(err)
-	}
-	dl := e.delegator(t)
-	e.gated.allow(1)
-	eventually(t, "the first message", func() bool { return dl.tsafe.Load() == first.TS })
+	dl := e.loadFirstOnly(t, first)
 	e.seal(t)
 	// The read's tick, which the data node checkpoints (nothing of the
 	// channel is buffered) and retention then truncates.
@@ -235,4 +223,19 @@ func TestNotLoadedWithoutAReader(t *testing.T) {
 		p, _, _ := qn.Progress(bg, collID)
 		return p == 100
 	})
+}
+
+// loadFirstOnly loads the shard with nothing flushed (a plan of the log
+// alone, replanned by e.replan), lets the gated reader deliver one
+// message, first, and returns the delegator once it serves at first's time.
+func (e *env) loadFirstOnly(t *testing.T, first contract.AppendResult) *delegator {
+	t.Helper()
+	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Replan: e.replan}
+	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
+		t.Fatal(err)
+	}
+	dl := e.delegator(t)
+	e.gated.allow(1)
+	eventually(t, "the first message", func() bool { return dl.tsafe.Load() == first.TS })
+	return dl
 }

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"io/fs"
-	"math/rand/v2"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -20,25 +19,7 @@ func TestDropDeletesIndexFiles(t *testing.T) {
 	cli := srv.client(t)
 	ctx := testContext(t)
 	const name, dim, n = "dropped", 8, 500
-	schema := entity.NewSchema().WithName(name).
-		WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
-		WithField(entity.NewField().WithName("v").WithDataType(entity.FieldTypeFloatVector).WithDim(dim))
-	if err := cli.CreateCollection(ctx, milvusclient.NewCreateCollectionOption(name, schema)); err != nil {
-		t.Fatalf("create collection: %v", err)
-	}
-	ids := make([]int64, n)
-	for i := range ids {
-		ids[i] = int64(i)
-	}
-	if _, err := cli.Insert(ctx, milvusclient.NewColumnBasedInsertOption(name).WithInt64Column("id", ids).
-		WithFloatVectorColumn("v", dim, randomVectors(rand.New(rand.NewPCG(3, 4)), n, dim))); err != nil {
-		t.Fatalf("insert: %v", err)
-	}
-	flush(t, ctx, cli, name)
-	coll, err := cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption(name))
-	if err != nil {
-		t.Fatal(err)
-	}
+	collID := createFlushed(t, ctx, cli, name, dim, n)
 	// Only this collection's files: on a cluster the object store is
 	// shared with the earlier tests'.
 	earlier := indexBuildDirs(t, srv.objectsDir())
@@ -51,7 +32,7 @@ func TestDropDeletesIndexFiles(t *testing.T) {
 				dirs = append(dirs, filepath.Join(srv.objectsDir(), prefix, b))
 			}
 		} else {
-			dirs = append(dirs, filepath.Join(srv.objectsDir(), prefix, strconv.FormatInt(coll.ID, 10)))
+			dirs = append(dirs, filepath.Join(srv.objectsDir(), prefix, strconv.FormatInt(collID, 10)))
 		}
 		n := 0
 		for _, dir := range dirs {

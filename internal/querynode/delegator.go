@@ -491,6 +491,15 @@ func (dl *delegator) askForTicks(ctx context.Context) {
 // rows and deletes carry their timestamps, so reads at the old tsafe still
 // see exactly what they saw.
 func (dl *delegator) reload(ctx context.Context, pos uint64) (uint64, error) {
+	// The sealed segments served before the fresh plan is read: those of
+	// them it lacks were compacted or dropped since, and go; only those
+	// handed off while reloading are newer than the plan and stay.
+	dl.mu.RLock()
+	before := make(map[int64]bool, len(dl.sealed))
+	for id := range dl.sealed {
+		before[id] = true
+	}
+	dl.mu.RUnlock()
 	plan, err := dl.plan.Replan(ctx)
 	if err != nil {
 		return pos, fmt.Errorf("querynode: replan shard %s: %w", dl.plan.VChannel, err)
@@ -541,9 +550,14 @@ func (dl *delegator) reload(ctx context.Context, pos uint64) (uint64, error) {
 		dl.dropped[id] = true
 	}
 	for id, s := range old {
-		if _, ok := next.sealed[id]; !ok && !dl.dropped[id] {
+		if _, ok := next.sealed[id]; !ok && !dl.dropped[id] && !before[id] {
 			// Handed off while reloading: keep it, with the deletes
 			// the new state knows (applying a delete twice is harmless).
+			// A segment served before the plan was read and absent from
+			// it is a compaction's source (its output is in the plan,
+			// without the rows the compaction removed and without the
+			// delete logs it applied): kept, it would serve those rows
+			// again beside the output.
 			deleteFrom(s.seg, next.deletes.intPKs, next.deletes.intTS, next.deletes.strPKs, next.deletes.strTS)
 			next.sealed[id] = s
 			delete(next.growing, id)

@@ -4,8 +4,13 @@ import (
 	"context"
 	"time"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/status"
+
+	"github.com/milvago/milvago/internal/errs"
 )
 
 // isCoordinator reports whether role is one of the coordinators, which
@@ -38,6 +43,38 @@ func waitForCoordinator(max time.Duration) grpc.UnaryClientInterceptor {
 			}
 			cancel()
 		}
-		return invoker(ctx, method, req, reply, cc, opts...)
+		// A coordinator that listens before its stores open, or before it
+		// has won the election, refuses calls with "service not ready"
+		// before any handler runs: such a call was never executed, and is
+		// sent again until the coordinator serves, for at most max.
+		deadline := time.Now().Add(max)
+		for {
+			err := invoker(ctx, method, req, reply, cc, opts...)
+			if !refusedNotReady(err) || time.Now().After(deadline) {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(notReadyRetry):
+			}
+		}
 	}
+}
+
+// notReadyRetry is how often a call refused as not ready is sent again.
+const notReadyRetry = 100 * time.Millisecond
+
+// refusedNotReady reports whether err is a call refused before its handler
+// ran (refusal) because the callee is not ready yet.
+func refusedNotReady(err error) bool {
+	if status.Code(err) != codes.FailedPrecondition {
+		return false
+	}
+	for _, d := range status.Convert(err).Details() {
+		if st, ok := d.(*commonpb.Status); ok {
+			return st.GetCode() == errs.ErrServiceNotReady.Code
+		}
+	}
+	return false
 }

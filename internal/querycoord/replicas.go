@@ -401,6 +401,13 @@ func (s *Server) syncPendingLocked(ctx context.Context) error {
 		if !ok {
 			var err error
 			if c, err = s.d.Collections.DescribeCollection(ctx, "", "", k.collection); err != nil {
+				if !errors.Is(err, errs.ErrCollectionNotFound) {
+					// The root coordinator did not answer (restarting):
+					// the assignment stays pending and is retried.
+					s.logger.Warn("describe loaded collection failed, retrying", "collection", k.collection, "err", err)
+					errList = append(errList, fmt.Errorf("querycoord: describe loaded collection %d: %w", k.collection, err))
+					continue
+				}
 				s.logger.Warn("loaded collection is gone", "collection", k.collection, "err", err)
 				delete(s.pending, k)
 				continue

@@ -20,6 +20,19 @@ func (w *writeLoop) insOKNow() int {
 	return w.insOK
 }
 
+// flowing is nil when ten more inserts are acknowledged within a few
+// seconds: under CI's load the writers manage about 5 a second even with
+// every log writer up, so one second cannot tell a stall from a busy
+// machine.
+func (w *writeLoop) flowing() error {
+	ok := w.insOKNow()
+	time.Sleep(4 * time.Second)
+	if w.insOKNow() < ok+10 {
+		return fmt.Errorf("inserts stall: %v", w)
+	}
+	return nil
+}
+
 // TestClusterKafka runs the cluster with its log on Kafka (mq.type: kafka,
 // kafka.brokerList naming the three brokers of a kfake process) instead of
 // NATS: mixcoord, streaming node, data node, index node, two query nodes

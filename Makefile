@@ -22,9 +22,9 @@ run: build
 # 3 minutes, mostly waiting); their outputs follow the suite's.
 test:
 	@out=$$(mktemp); mem=$$(mktemp); \
-	(MILVAGO_E2E_CLUSTER=1 $(GO) test -race -timeout 20m ./tests/e2e >$$out 2>&1) & cpid=$$!; \
+	(MILVAGO_E2E_CLUSTER=1 $(GO) test -race -timeout 28m ./tests/e2e >$$out 2>&1) & cpid=$$!; \
 	(MILVAGO_E2E_MANY=1100 MILVAGO_MEASURE_MEMORY=1 $(GO) test -count=1 -timeout 25m -run '^(TestManyLoadedCollections|TestMemoryInsert60MB)$$' -v ./tests/e2e >$$mem 2>&1) & mpid=$$!; \
-	$(GO) test -race -timeout 25m $(PKGS); rc=$$?; \
+	$(GO) test -race -timeout 30m $(PKGS); rc=$$?; \
 	wait $$cpid; crc=$$?; wait $$mpid; mrc=$$?; \
 	echo "== tests/e2e against a cluster (MILVAGO_E2E_CLUSTER=1):"; cat $$out; \
 	echo "== 1,100 loaded collections and the 60 MB insert's memory (without -race):"; grep -v '^time=' $$mem; rm -f $$out $$mem; \

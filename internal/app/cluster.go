@@ -295,27 +295,33 @@ func (n *roleNode) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var front *proxyFront
-	if n.role == "proxy" {
-		// The proxy's API listens before the stores open: a client gets
-		// "service not ready" (code 1) rather than a refused connection.
-		if front, err = n.listenProxy(ep); err != nil {
-			return err
-		}
-		defer front.early.stop()
-	}
-	if front == nil {
+	if n.role != "proxy" {
 		return n.runRole(ctx, ep)
 	}
+	// The proxy's API listens before the stores open: a client gets
+	// "service not ready" (code 1) rather than a refused connection.
+	front, err := n.listenProxy(ep)
+	if err != nil {
+		return err
+	}
+	defer front.early.stop()
+	g, gctx := errgroup.WithContext(ctx)
+	if err := n.openStores(ctx, g, gctx); err != nil {
+		return err
+	}
+	return n.runProxy(gctx, g, ep, front)
+}
+
+// openStores opens the role's stores and starts what every role runs
+// beside its work: it returns freed memory to the OS when quiet and paces
+// its heap, as standalone does (internal/memtrim).
+func (n *roleNode) openStores(ctx context.Context, g *errgroup.Group, gctx context.Context) error {
 	if err := n.open(ctx); err != nil {
 		return err
 	}
 	n.conns = map[string]*grpc.ClientConn{}
-	g, gctx := errgroup.WithContext(ctx)
-	// Every role returns freed memory to the OS when quiet and paces its
-	// heap, as standalone does (internal/memtrim).
 	g.Go(func() error { return memtrim.New(memtrim.Config{}, n.logger).Run(gctx) })
-	return n.runProxy(gctx, g, ep, front)
+	return nil
 }
 
 // runRole runs a coordinator or worker role. Like the proxy, it listens
@@ -344,13 +350,9 @@ func (n *roleNode) runRole(ctx context.Context, ep config.Endpoint) error {
 	}
 	n.addr = advertise(ep, pl)
 	n.logger.Info("milvago role listens; opening its stores", "grpc", n.addr, "metrics", n.cfg.Common.MetricsPort)
-	if err := n.open(ctx); err != nil {
+	if err := n.openStores(ctx, g, gctx); err != nil {
 		return err
 	}
-	n.conns = map[string]*grpc.ClientConn{}
-	// Every role returns freed memory to the OS when quiet and paces its
-	// heap, as standalone does (internal/memtrim).
-	g.Go(func() error { return memtrim.New(memtrim.Config{}, n.logger).Run(gctx) })
 	// A coordinator tells every proxy to drop what a DDL changed before
 	// it acknowledges the DDL (metacache.go).
 	inv := newProxyInvalidator(n.meta, n.logger)

@@ -50,10 +50,7 @@ func TestReloadAfterTruncation(t *testing.T) {
 		if got := e.keys(t, first.TS); !slices.Equal(got, keyRange(0, 10)) {
 			t.Fatalf("at the first insert's time the shard shows %v, want 0..9", got)
 		}
-		cp := must(e.data.GetCheckpoint(bg, vch)).Position
-		if err := e.log.Truncate(e.ctx, pch, logbroker.MessageID(cp)); err != nil {
-			t.Fatal(err)
-		}
+		e.truncateAtCheckpoint(t)
 		e.gated.open()
 		eventually(t, "the shard's reload", func() bool {
 			dl.mu.RLock()
@@ -271,23 +268,10 @@ func TestReloadDropsCompactedSources(t *testing.T) {
 		t.Fatal(err)
 	}
 	dl := e.delegator(t)
-	eventually(t, "A served", func() bool {
-		dl.mu.RLock()
-		defer dl.mu.RUnlock()
-		_, ok := dl.sealed[a.ID]
-		return ok
-	})
-	cp := must(e.data.GetCheckpoint(bg, vch)).Position
-	if err := e.log.Truncate(e.ctx, pch, logbroker.MessageID(cp)); err != nil {
-		t.Fatal(err)
-	}
+	eventually(t, "A served", func() bool { return servesSealed(dl, a.ID) })
+	e.truncateAtCheckpoint(t)
 	e.gated.open()
-	eventually(t, "the shard's reload", func() bool {
-		dl.mu.RLock()
-		defer dl.mu.RUnlock()
-		_, ok := dl.sealed[y.ID]
-		return ok
-	})
+	eventually(t, "the shard's reload", func() bool { return servesSealed(dl, y.ID) })
 	if sealed, _ := e.servedIDs(t); slices.Contains(sealed, a.ID) {
 		t.Fatalf("after the reload the shard serves %v: the compacted source %d beside its output %d", sealed, a.ID, y.ID)
 	}
@@ -295,4 +279,21 @@ func TestReloadDropsCompactedSources(t *testing.T) {
 	if got := e.keys(t, e.now(t)); !slices.Equal(got, want) {
 		t.Fatalf("after the reload the shard shows %v, want %v", got, want)
 	}
+}
+
+// truncateAtCheckpoint truncates the log up to the shard's checkpoint.
+func (e *env) truncateAtCheckpoint(t *testing.T) {
+	t.Helper()
+	cp := must(e.data.GetCheckpoint(bg, vch)).Position
+	if err := e.log.Truncate(e.ctx, pch, logbroker.MessageID(cp)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// servesSealed reports whether dl serves sealed segment id.
+func servesSealed(dl *delegator, id int64) bool {
+	dl.mu.RLock()
+	defer dl.mu.RUnlock()
+	_, ok := dl.sealed[id]
+	return ok
 }

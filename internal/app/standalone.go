@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/datacoord"
 	"github.com/milvago/milvago/internal/datanode"
 	"github.com/milvago/milvago/internal/errs"
@@ -355,6 +356,30 @@ type oneNodeShards struct {
 }
 
 func (o oneNodeShards) Leader(context.Context, int64, string) (int64, error) { return o.id, nil }
+
+// Search searches one shard on the query node; a refusal reads as Milvus's
+// proxy reports a delegator's (errs.ShardRead), as the cluster's router
+// reports it.
+func (o oneNodeShards) Search(ctx context.Context, req *contract.SearchRequest) (*contract.SearchResult, error) {
+	r, err := o.Server.Search(ctx, req)
+	if err != nil {
+		return nil, o.readError(ctx, true, req.VChannel, err)
+	}
+	return r, nil
+}
+
+// Query queries one shard on the query node, its refusal as Search's.
+func (o oneNodeShards) Query(ctx context.Context, req *contract.QueryRequest) (*contract.QueryResult, error) {
+	r, err := o.Server.Query(ctx, req)
+	if err != nil {
+		return nil, o.readError(ctx, false, req.VChannel, err)
+	}
+	return r, nil
+}
+
+func (o oneNodeShards) readError(ctx context.Context, search bool, vchannel string, err error) error {
+	return errs.ShardRead(search, o.id, vchannel, ctx.Err() == nil, err)
+}
 
 func (s *Standalone) readyErr() error {
 	if !s.ready.Load() {

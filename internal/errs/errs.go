@@ -207,6 +207,8 @@ func QuotaExceeded(reason string) error {
 // Reason is the text a client's status shows for err (its Reason): the
 // text of the outermost error in err's chain that clients see alone (a
 // quota refusal, or one received so from another node), else err.Error().
+// Context that Milvus's proxy itself wraps around an error (ShardRead,
+// ReadFailed) is shown too, before what is shown of the error it wraps.
 // The rest of the chain is context for the status's Detail and the log.
 // Milvus's merr.Status likewise shows the error that wraps its sentinel,
 // without the context around it.
@@ -214,6 +216,9 @@ func Reason(err error) string {
 	for e := err; e != nil; e = errors.Unwrap(e) {
 		if d, ok := e.(*detailed); ok && d.alone {
 			return d.Error()
+		}
+		if s, ok := e.(*shown); ok {
+			return s.prefix + ": " + Reason(s.err)
 		}
 	}
 	return err.Error()

@@ -156,6 +156,9 @@ func intLower(v value, inc bool) (int64, bool) {
 		}
 		return v.i + 1, true
 	}
+	if math.IsNaN(v.f) {
+		return 0, false // NaN compares false with every integer
+	}
 	c := math.Ceil(v.f)
 	if !inc && c == v.f {
 		c++
@@ -179,6 +182,9 @@ func intUpper(v value, inc bool) (int64, bool) {
 			return 0, false
 		}
 		return v.i - 1, true
+	}
+	if math.IsNaN(v.f) {
+		return 0, false
 	}
 	f := math.Floor(v.f)
 	if !inc && f == v.f {

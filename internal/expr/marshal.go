@@ -39,7 +39,8 @@ func Unmarshal(schema *schemapb.CollectionSchema, data []byte) (*Expr, error) {
 	if w.Version != planFormatVersion {
 		return nil, fmt.Errorf("decode filter plan: unsupported version %d: %w", w.Version, errs.ErrParameterInvalid)
 	}
-	e, err := Parse(schema, w.Expr, nil)
+	// NaN and ±Inf constants are written as templates (formatFloat).
+	e, err := Parse(schema, w.Expr, nonFinite())
 	if err != nil {
 		return nil, fmt.Errorf("decode filter plan: %w", err)
 	}

@@ -85,13 +85,38 @@ func (v value) String() string {
 	return "null"
 }
 
-// formatFloat renders f so that it lexes back as the same float (never as an int).
+// formatFloat renders f so that it parses back as the same float (never
+// as an int). NaN and ±Inf have no literal: they are written as the
+// templates of nonFinite, which a serialized plan's parse supplies.
 func formatFloat(f float64) string {
+	switch {
+	case math.IsNaN(f):
+		return "{" + tplNaN + "}"
+	case math.IsInf(f, 1):
+		return "{" + tplPosInf + "}"
+	case math.IsInf(f, -1):
+		return "{" + tplNegInf + "}"
+	}
 	s := strconv.FormatFloat(f, 'g', -1, 64)
-	if !strings.ContainsAny(s, ".eEn") { // n: NaN, Inf cannot be written; callers reject them
+	if !strings.ContainsAny(s, ".eE") {
 		s += ".0"
 	}
 	return s
+}
+
+// The template names formatFloat writes NaN and ±Inf as.
+const (
+	tplNaN    = "__milvago_nan"
+	tplPosInf = "__milvago_inf"
+	tplNegInf = "__milvago_neg_inf"
+)
+
+// nonFinite is the template values of formatFloat's names.
+func nonFinite() map[string]*schemapb.TemplateValue {
+	v := func(f float64) *schemapb.TemplateValue {
+		return &schemapb.TemplateValue{Val: &schemapb.TemplateValue_FloatVal{FloatVal: f}}
+	}
+	return map[string]*schemapb.TemplateValue{tplNaN: v(math.NaN()), tplPosInf: v(math.Inf(1)), tplNegInf: v(math.Inf(-1))}
 }
 
 // equalValues compares two constants by type (numbers numerically).
@@ -132,9 +157,9 @@ func fromTemplate(t *schemapb.TemplateValue) (value, error) {
 	case *schemapb.TemplateValue_Int64Val:
 		return value{kind: vInt, i: x.Int64Val}, nil
 	case *schemapb.TemplateValue_FloatVal:
-		if math.IsNaN(x.FloatVal) || math.IsInf(x.FloatVal, 0) {
-			return value{}, fmt.Errorf("template value %v is not a finite number", x.FloatVal)
-		}
+		// NaN and ±Inf are taken, as Milvus's ConvertToGenericValue takes
+		// any double; they compare as segcore's C++ compares them (NaN:
+		// only != holds).
 		return value{kind: vFloat, f: x.FloatVal}, nil
 	case *schemapb.TemplateValue_StringVal:
 		return value{kind: vString, s: x.StringVal}, nil
@@ -161,9 +186,6 @@ func fromTemplateArray(a *schemapb.TemplateArrayValue, depth int) (value, error)
 		}
 	case *schemapb.TemplateArrayValue_DoubleData:
 		for _, f := range d.DoubleData.GetData() {
-			if math.IsNaN(f) || math.IsInf(f, 0) {
-				return value{}, fmt.Errorf("template value %v is not a finite number", f)
-			}
 			out.arr = append(out.arr, value{kind: vFloat, f: f})
 		}
 	case *schemapb.TemplateArrayValue_StringData:

@@ -80,8 +80,9 @@ func (s *Server) Query(ctx context.Context, req *milvuspb.QueryRequest) (*milvus
 		}
 	}
 	// Milvus validates the whole request first; a collection that is not
-	// loaded fails when the shards are asked (queryTask.Execute).
-	if err := s.requireLoaded(ctx, c, partIDs, readQuery); err != nil {
+	// loaded fails when the shards are asked (queryTask.Execute), and a
+	// partition that is not loaded when its shards refuse it.
+	if err := s.requireLoaded(ctx, c, nil, readQuery); err != nil {
 		return nil, err
 	}
 	if countOnly {

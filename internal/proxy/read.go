@@ -57,7 +57,11 @@ const (
 	readQuery
 )
 
-// requireLoaded checks that a collection (and the named partitions) serve reads.
+// requireLoaded checks that a collection (and the named partitions) serve
+// reads. A read that goes on to ask the shards names no partitions here:
+// its shards refuse a partition they do not serve, as Milvus's delegators
+// do, and the read returns the first refusal (shardReadError); reads
+// answered without the shards check the partitions here.
 func (s *Server) requireLoaded(ctx context.Context, c *model.Collection, partIDs []int64, kind readKind) error {
 	st, err := s.d.Query.State(ctx, c.ID)
 	if err != nil {
@@ -81,14 +85,13 @@ func (s *Server) requireLoaded(ctx context.Context, c *model.Collection, partIDs
 	return nil
 }
 
-// delegatorError is err as Milvus's proxy returns a shard delegator's
-// refusal: the shard call's "fail to search on QueryNode N"
-// (task_search.go:1084, task_query.go:752), the load balancer's "failed
-// to search/query delegator N for channel C" (shardclient/lb_policy.go:302)
-// and the task's "failed to search" (task_search.go:886, task_query.go:609)
-// before it, with err's code. The shard is the collection's first (Milvus
-// names whichever shard failed first) and N its leader; a shard without
-// one leaves err as it is.
+// delegatorError is err, a refusal the proxy makes on a shard's behalf
+// without asking it (a read answered without the shards), as Milvus's
+// proxy returns a delegator's refusal (errs.ShardRead and errs.ReadFailed),
+// with err's code. The shard is the collection's first and the node its
+// leader: Milvus names the shard whose refusal came first, which for a
+// collection of one shard (the default) is that one. A shard without a
+// leader leaves err as it is.
 func (s *Server) delegatorError(ctx context.Context, c *model.Collection, kind readKind, err error) error {
 	if len(c.VChannels) == 0 {
 		return err
@@ -98,10 +101,7 @@ func (s *Server) delegatorError(ctx context.Context, c *model.Collection, kind r
 	if lerr != nil || node == 0 {
 		return err
 	}
-	if kind == readQuery {
-		return fmt.Errorf("failed to query: failed to search/query delegator %d for channel %s: fail to Query on QueryNode %d: %w", node, vc, node, err)
-	}
-	return fmt.Errorf("failed to search: failed to search/query delegator %d for channel %s: fail to search on QueryNode %d: %w", node, vc, node, err)
+	return errs.ReadFailed(kind == readSearch, errs.ShardRead(kind == readSearch, node, vc, true, err))
 }
 
 // shardRowsResult is the merged answer of a query over every shard.
@@ -252,12 +252,19 @@ func (s *Server) queryShardsAt(ctx context.Context, c *model.Collection, filter 
 // request was in flight) answers 503 channel not available; Milvus's proxy
 // then looks the collection up again and the read fails as not loaded (or
 // not found), so a client sees the collection's state, not a channel's.
+//
+// A shard's failure on a query node (errs.ShardRead: a refusal, such as a
+// partition it does not serve, or a failed call) is under the task's
+// "failed to search: " or "failed to query: " (errs.ReadFailed), as in
+// Milvus's searchTask.Execute and queryTask.Execute.
 func (s *Server) shardReadError(ctx context.Context, c *model.Collection, partIDs []int64, kind readKind, err error) error {
-	if !errors.Is(err, errs.ErrChannelNotAvailable) || ctx.Err() != nil {
-		return err
+	if errors.Is(err, errs.ErrChannelNotAvailable) && ctx.Err() == nil {
+		if lerr := s.requireLoaded(ctx, c, partIDs, kind); lerr != nil {
+			return lerr
+		}
 	}
-	if lerr := s.requireLoaded(ctx, c, partIDs, kind); lerr != nil {
-		return lerr
+	if errs.IsShardRead(err) {
+		return errs.ReadFailed(kind == readSearch, err)
 	}
 	return err
 }

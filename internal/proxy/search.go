@@ -148,12 +148,18 @@ func (s *Server) search(ctx context.Context, req *milvuspb.SearchRequest, sub *s
 		return nil, err
 	}
 	// Milvus validates the whole request first; a collection that is not
-	// loaded fails when the shards are asked (searchTask.Execute).
-	if err := s.requireLoaded(ctx, c, partIDs, readSearch); err != nil {
+	// loaded fails when the shards are asked (searchTask.Execute), and a
+	// partition that is not loaded when its shards refuse it.
+	if err := s.requireLoaded(ctx, c, nil, readSearch); err != nil {
 		return nil, err
 	}
 	if spec.Queries.Sparse != nil && allEmptyRows(spec.Queries.Sparse) {
-		// An empty sparse query vector matches nothing (Milvus returns no hits).
+		// An empty sparse query vector matches nothing (Milvus returns no
+		// hits), answered without the shards: their refusal of a
+		// partition not loaded is made here.
+		if err := s.requireLoaded(ctx, c, partIDs, readSearch); err != nil {
+			return nil, err
+		}
 		return &milvuspb.SearchResults{CollectionName: c.Name, Results: newSearchResultData(spec.NQ, spec.TopK, nil,
 			emptyIDs(c.Schema), nil, fieldsDataFor(c.Schema, fetchIDs, emptyColumns(c, fetchIDs), dynKeys), outNames, pkField(c).GetName())}, nil
 	}

@@ -15,7 +15,6 @@ package shardroute
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -106,14 +105,14 @@ func New(cfg Config, lead leaders, nodes dialer, logger *slog.Logger) *Router {
 
 // Search searches one shard on one of its replicas.
 func (r *Router) Search(ctx context.Context, req *contract.SearchRequest) (*contract.SearchResult, error) {
-	return route(ctx, r, req.CollectionID, req.VChannel, func(ctx context.Context, n Reader) (*contract.SearchResult, error) {
+	return route(ctx, r, true, req.CollectionID, req.VChannel, func(ctx context.Context, n Reader) (*contract.SearchResult, error) {
 		return n.Search(ctx, req)
 	})
 }
 
 // Query queries one shard on one of its replicas.
 func (r *Router) Query(ctx context.Context, req *contract.QueryRequest) (*contract.QueryResult, error) {
-	return route(ctx, r, req.CollectionID, req.VChannel, func(ctx context.Context, n Reader) (*contract.QueryResult, error) {
+	return route(ctx, r, false, req.CollectionID, req.VChannel, func(ctx context.Context, n Reader) (*contract.QueryResult, error) {
 		return n.Query(ctx, req)
 	})
 }
@@ -142,8 +141,12 @@ type leader struct {
 
 // route runs call on the shard's replicas until one answers: each round
 // tries every replica (hedging slow ones, attempts), then refreshes the
-// leaders.
-func route[T any](ctx context.Context, r *Router, collectionID int64, vchannel string, call func(context.Context, Reader) (T, error)) (T, error) {
+// leaders. A failed replica's error is the last attempt's, as Milvus's
+// load balancer reports it (errs.ShardRead: the node and the channel it
+// was asked for, and whether the node refused or the call failed); search
+// tells a search from a query for that text. Failing to find the shard's
+// leaders is the coordinator's error, or channel not available.
+func route[T any](ctx context.Context, r *Router, search bool, collectionID int64, vchannel string, call func(context.Context, Reader) (T, error)) (T, error) {
 	var zero T
 	var lastErr error
 	for round := range r.cfg.Rounds {
@@ -166,7 +169,7 @@ func route[T any](ctx context.Context, r *Router, collectionID int64, vchannel s
 			lastErr = errs.ChannelNotAvailable(vchannel, "no available shard leaders")
 			continue
 		}
-		v, err := attempts(ctx, r, collectionID, vchannel, cands, call)
+		v, err := attempts(ctx, r, search, collectionID, vchannel, cands, call)
 		if err == nil {
 			return v, nil
 		}
@@ -176,21 +179,35 @@ func route[T any](ctx context.Context, r *Router, collectionID int64, vchannel s
 		lastErr = err
 		r.Invalidate(collectionID)
 	}
-	return zero, fmt.Errorf("shardroute: shard %s of collection %d: %w", vchannel, collectionID, lastErr)
+	r.logger.Debug("shard read failed on every replica", "collection", collectionID, "channel", vchannel,
+		"rounds", r.cfg.Rounds, "err", lastErr)
+	return zero, lastErr
+}
+
+// readError is the error of candidate c's attempt at a shard read: err
+// from dialing it (dialed false) or from its answer, as Milvus's load
+// balancer wraps a delegator's failure. The node refused (rather than the
+// call failing) unless the dial failed, the call did not reach it
+// (service unavailable) or the context ended.
+func readError(search bool, c leader, vchannel string, dialed bool, err error) error {
+	answered := dialed && !errors.Is(err, errs.ErrServiceUnavailable) &&
+		!errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	return errs.ShardRead(search, c.node, vchannel, answered, err)
 }
 
 // attempt is the outcome of one replica's attempt.
 type attempt[T any] struct {
-	v   T
-	err error
-	c   leader
+	v      T
+	err    error
+	dialed bool
+	c      leader
 }
 
 // attempts asks the candidates in order: the next one when an attempt
 // fails, or alongside it when it has run for AttemptTimeout. It returns
 // the first answer, or the last error once every candidate failed.
 // Attempts still running when it returns are cancelled and waited for.
-func attempts[T any](ctx context.Context, r *Router, collectionID int64, vchannel string, cands []leader,
+func attempts[T any](ctx context.Context, r *Router, search bool, collectionID int64, vchannel string, cands []leader,
 	call func(context.Context, Reader) (T, error)) (T, error) {
 	if len(cands) == 1 {
 		// Nothing to hedge with: call in this goroutine, sparing the
@@ -198,7 +215,8 @@ func attempts[T any](ctx context.Context, r *Router, collectionID int64, vchanne
 		// common case of a collection loaded with one replica).
 		c := cands[0]
 		n, err := r.nodes.Dial(ctx, c.node, c.addr)
-		if err == nil {
+		dialed := err == nil
+		if dialed {
 			var v T
 			if v, err = call(ctx, n); err == nil {
 				return v, nil
@@ -210,7 +228,7 @@ func attempts[T any](ctx context.Context, r *Router, collectionID int64, vchanne
 			r.markDown(c.node)
 		}
 		var zero T
-		return zero, err
+		return zero, readError(search, c, vchannel, dialed, err)
 	}
 	actx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -227,6 +245,7 @@ func attempts[T any](ctx context.Context, r *Router, collectionID int64, vchanne
 			out.c = c
 			n, err := r.nodes.Dial(actx, c.node, c.addr)
 			if err == nil {
+				out.dialed = true
 				out.v, err = call(actx, n)
 			}
 			out.err = err
@@ -250,12 +269,12 @@ func attempts[T any](ctx context.Context, r *Router, collectionID int64, vchanne
 				return res.v, nil
 			}
 			if ctx.Err() != nil {
-				return zero, res.err
+				return zero, readError(search, res.c, vchannel, res.dialed, res.err)
 			}
 			r.logger.Debug("shard read failed; trying another replica", "collection", collectionID, "channel", vchannel,
 				"replica", res.c.replica, "node", res.c.node, "err", res.err)
 			r.markDown(res.c.node)
-			lastErr = res.err
+			lastErr = readError(search, res.c, vchannel, res.dialed, res.err)
 			if next < len(cands) {
 				launch()
 			}

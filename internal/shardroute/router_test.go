@@ -264,3 +264,84 @@ func TestStaleLeadersRefreshInBackground(t *testing.T) {
 		t.Fatalf("after Invalidate: %v, %d lookups (was %d)", err, lookups(), before)
 	}
 }
+
+// refusing answers every read with a query node's refusal.
+type refusing struct {
+	id   int64
+	hits int
+}
+
+func (n *refusing) Search(context.Context, *contract.SearchRequest) (*contract.SearchResult, error) {
+	n.hits++
+	return nil, errs.PartitionNotLoaded(9)
+}
+
+func (n *refusing) Query(context.Context, *contract.QueryRequest) (*contract.QueryResult, error) {
+	n.hits++
+	return nil, errs.PartitionNotLoaded(9)
+}
+
+type refusingNodes map[int64]*refusing
+
+func (ns refusingNodes) Dial(_ context.Context, id int64, _ string) (Reader, error) {
+	if n, ok := ns[id]; ok {
+		return n, nil
+	}
+	return nil, fmt.Errorf("dial node %d: %w", id, errs.ErrServiceUnavailable)
+}
+
+// TestShardReadErrorText checks the text of a failed shard read: Milvus's
+// load balancer's "failed to search/query delegator N for channel C: "
+// (shardclient/lb_policy.go:302) naming the last replica asked, with the
+// shard call's "fail to search on QueryNode N: " (task_search.go:1084) or
+// "fail to Query on QueryNode N: " (task_query.go:752) when the node
+// refused, and the node's own error last, whose code it keeps.
+func TestShardReadErrorText(t *testing.T) {
+	ctx := context.Background()
+	cfg := Default()
+	cfg.Backoff, cfg.Rounds = 0, 1
+	oneReplica := []contract.Replica{{ID: 1, Nodes: []int64{3}, Shards: []contract.ShardReplica{{VChannel: "v0", NodeID: 3}}}}
+	for _, c := range []struct {
+		name     string
+		replicas []contract.Replica
+		ns       refusingNodes
+		search   bool
+		want     string
+	}{
+		{"search refused", oneReplica, refusingNodes{3: {id: 3}}, true,
+			"failed to search/query delegator 3 for channel v0: fail to search on QueryNode 3: partition not loaded[partition=9]"},
+		{"query refused", oneReplica, refusingNodes{3: {id: 3}}, false,
+			"failed to search/query delegator 3 for channel v0: fail to Query on QueryNode 3: partition not loaded[partition=9]"},
+		{"node unreachable", oneReplica, refusingNodes{}, true,
+			"failed to search/query delegator 3 for channel v0: dial node 3: service unavailable"},
+	} {
+		r := New(cfg, &table{rs: c.replicas}, c.ns, nil)
+		var err error
+		if c.search {
+			_, err = r.Search(ctx, &contract.SearchRequest{CollectionID: 7, VChannel: "v0"})
+		} else {
+			_, err = r.Query(ctx, &contract.QueryRequest{CollectionID: 7, VChannel: "v0"})
+		}
+		if err == nil || errs.Reason(err) != c.want {
+			t.Errorf("%s: %v; want %s", c.name, err, c.want)
+		}
+		if !errs.IsShardRead(err) {
+			t.Errorf("%s: %v is not a shard read error", c.name, err)
+		}
+	}
+	// Two replicas both refusing: both are asked, and the text names the
+	// last, as Milvus's ExecuteWithRetry reports its last attempt.
+	ns := refusingNodes{1: {id: 1}, 2: {id: 2}}
+	r := New(cfg, &table{rs: twoReplicas()}, ns, nil)
+	start := r.rr.Load() + 1 // the candidates' rotation of this read
+	_, err := r.Search(ctx, &contract.SearchRequest{CollectionID: 7, VChannel: "v0"})
+	if ns[1].hits != 1 || ns[2].hits != 1 {
+		t.Fatalf("hits %d and %d, want 1 each", ns[1].hits, ns[2].hits)
+	}
+	// The replica asked second is the one the round robin did not start at.
+	last := int64(1 + (start+1)%2) // twoReplicas lists node 1, then node 2
+	want := fmt.Sprintf("failed to search/query delegator %d for channel v0: fail to search on QueryNode %d: partition not loaded[partition=9]", last, last)
+	if err == nil || errs.Reason(err) != want || !errors.Is(err, errs.ErrPartitionNotLoaded) || errs.CodeOf(err) != 201 {
+		t.Fatalf("two replicas refusing: %v (code %d); want 201 %s", err, errs.CodeOf(err), want)
+	}
+}

@@ -54,7 +54,7 @@ func foldCompare(l value, op cmpOp, r value) (bool, bool) {
 		if l.kind == vInt && r.kind == vInt {
 			c = cmp3(l.i, r.i)
 		} else {
-			c = cmp3(l.num(), r.num())
+			c = cmpFloat(l.num(), r.num()) // NaN: only != holds
 		}
 	case l.kind == vString && r.kind == vString:
 		c = cmp3(l.s, r.s)

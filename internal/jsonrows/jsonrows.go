@@ -38,6 +38,11 @@ type Options struct {
 	// (Milvus's REST server has its own rules and texts); its error is
 	// returned as is.
 	Sparse func(v json.RawMessage) (row []byte, dim int64, err error)
+	// Cell, when set, reads every non-null value first (a caller's own
+	// conversion rules and texts, such as Milvus's REST server's): its
+	// error is returned as is, and the value it returns is converted in
+	// place of the one given.
+	Cell func(f *schemapb.FieldSchema, v json.RawMessage) (json.RawMessage, error)
 }
 
 // ToColumns converts n rows, row(i) giving row i's object, into columns:
@@ -110,6 +115,11 @@ func ToColumns(schema *schemapb.CollectionSchema, n int, row func(i int) (map[st
 				}
 				if v = opts.Fill(t.f); v == nil {
 					return nil, opts.Missing(i, t.f.GetName())
+				}
+			}
+			if opts.Cell != nil && len(v) > 0 {
+				if v, err = opts.Cell(t.f, v); err != nil {
+					return nil, err
 				}
 			}
 			if sv, ok := t.col.(*column.SparseVector); ok && opts.Sparse != nil {

@@ -70,6 +70,7 @@ func rowsToColumns(schema *schemapb.CollectionSchema, rows []json.RawMessage, up
 			return errs.InvalidParameter("has pass more field without dynamic schema, please check it")
 		},
 		Sparse: sparseInsertRow,
+		Cell:   insertCell,
 	})
 	if err != nil {
 		return nil, restErr(errInvalidData, "%v", err)

@@ -3,6 +3,7 @@ package rest
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -91,11 +92,23 @@ func TestRowsErrors(t *testing.T) {
 	f(`[1]`, "NULL:0, FALSE:1, NUMBER:2, STRING:3, TRUE:4, JSON:5: invalid parameter[expected=JSON][actual=Number]")
 	f(`[{"id": 1}]`, "missing vector field: vec: invalid parameter[expected=FloatVector][actual=]")
 	f(`[{"id": 1, "vec": [1, 2], "b": true}]`, "dim is 3")
-	f(`[{"id": 1.5, `+base+`}]`, "not an integer")
+	// Wrong-typed cells: checkAndSetData's conversions (utils.go:491-650)
+	// and their texts under WrapErrParameterInvalid(<type>, <value>, ...).
+	f(`[{"id": 1.5, `+base+`}]`, `fail to deal the insert data, error: strconv.ParseInt: parsing "1.5": invalid syntax: invalid parameter[expected=Int64][actual=1.5]`)
+	f(`[{"id": "x", `+base+`}]`, `error: strconv.ParseInt: parsing "x": invalid syntax: invalid parameter[expected=Int64][actual=x]`)
+	f(`[{"id": 1, `+base+`, "i8": 1.5}]`, `error: unable to cast "1.5" of type string to int8: invalid parameter[expected=Int8][actual=1.5]`)
+	f(`[{"id": 1, `+base+`, "i8": "a"}]`, `error: unable to cast "a" of type string to int8: invalid parameter[expected=Int8][actual=a]`)
+	f(`[{"id": 1, `+base+`, "i8": [1]}]`, `error: unable to cast "[1]" of type string to int8: invalid parameter[expected=Int8][actual=[1]]`)
+	f(`[{"id": 1, `+base+`, "f": "abc"}]`, `error: unable to cast "abc" of type string to float32: invalid parameter[expected=Float][actual=abc]`)
+	f(`[{"id": 1, `+base+`, "f": true}]`, `error: unable to cast "true" of type string to float32: invalid parameter[expected=Float][actual=true]`)
+	f(`[{"id": 1, `+base+`, "vec": "abc"}]`, `error: invalid character 'a' looking for beginning of value: invalid parameter[expected=FloatVector][actual=abc]`)
+	f(`[{"id": 1, `+base+`, "vec": [1, "a", 3]}]`, `error: json: cannot unmarshal string into Go value of type float32: invalid parameter[expected=FloatVector][actual=[1, "a", 3]]`)
+	f(`[{"id": 1, `+base+`, "bin": [1.5, 0]}]`, `error: json: cannot unmarshal number 1.5 into Go value of type uint8: invalid parameter[expected=BinaryVector][actual=[1.5, 0]]`)
+	f(`[{"id": 1, `+base+`, "bin": ["a", 0]}]`, `error: json: cannot unmarshal string into Go value of type uint8: invalid parameter[expected=BinaryVector][actual=["a", 0]]`)
 	f(`[{"id": 1, `+base+`, "i8": 300}]`, "out of range")
-	f(`[{"id": 1, `+base+`, "b": "yes"}]`, "not a bool")
+	f(`[{"id": 1, `+base+`, "b": "yes"}]`, `error: strconv.ParseBool: parsing "yes": invalid syntax: invalid parameter[expected=Bool][actual=yes]`)
 	f(`[{"id": 1, `+base+`, "arr": ["a"]}]`, "array element 0")
-	f(`[{"id": 1, `+base+`, "bin": [256, 0]}]`, "not an integer in [0, 255]")
+	f(`[{"id": 1, `+base+`, "bin": [256, 0]}]`, `error: json: cannot unmarshal number 256 into Go value of type uint8: invalid parameter[expected=BinaryVector][actual=[256, 0]]`)
 	// Sparse vectors: CreateSparseFloatRowFromJSON's texts in
 	// checkAndSetData's WrapErrParameterInvalid (utils.go:440-448).
 	f(`[{"id": 1, `+base+`, "sp": {"x": 1}}]`, `fail to deal the insert data, error: strconv.ParseUint: parsing "x": invalid syntax: invalid parameter[expected=SparseFloatVector][actual={"x": 1}]`)
@@ -104,7 +117,7 @@ func TestRowsErrors(t *testing.T) {
 	f(`[{"id": 1, `+base+`, "sp": {"indices": [1, 2]}}]`, `error: invalid JSON input: invalid parameter[expected=SparseFloatVector][actual={"indices": [1, 2]}]`)
 	f(`[{"id": 1, `+base+`, "sp": [1, 2]}]`, `error: json: cannot unmarshal array into Go value of type map[string]interface {}: invalid parameter[expected=SparseFloatVector][actual=[1, 2]]`)
 	f(`[{"id": 1, `+base+`, "$meta": {"a": 1}}]`, "$meta")
-	f(`[{"id": 1, `+base+`, "vec": [1e39, 0, 0]}]`, "finite float32")
+	f(`[{"id": 1, `+base+`, "vec": [1e39, 0, 0]}]`, `error: json: cannot unmarshal number 1e39 into Go value of type float32: invalid parameter[expected=FloatVector][actual=[1e39, 0, 0]]`)
 	// A missing value converted from "" as Milvus's checkAndSetData does
 	// (utils.go:491-513); JSON is Milvago's own refusal (Milvus passes ""
 	// to its proxy).
@@ -212,4 +225,41 @@ func FuzzRowsToColumns(f *testing.F) {
 			t.Fatalf("accepted rows do not encode: %v", err)
 		}
 	})
+}
+
+// TestRowsMilvusConversions checks values Milvus's checkAndSetData takes
+// in another form than the field's JSON type (utils.go:491-650): numbers
+// as strings (cast's and json.Number's string conversions), "1"/"t" as a
+// bool, a number written with a zero fraction as an integer, hexadecimal
+// for Int8/16/32 (ParseInt base 0), and a base64 string as a binary
+// vector (json.Unmarshal into []byte).
+func TestRowsMilvusConversions(t *testing.T) {
+	cols, err := rowsToColumns(testSchema(), rawRows(t, `[{"id": "7", "vec": [1, 2, 3], "b": "t", "i8": "0x10", "f": "2.5",
+		"s": "x", "js": 1, "arr": [], "bin": "AQI=", "sp": {"1": 1}, "dflt": 4.0, "opt": "1e3"}]`), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]any{}
+	for _, c := range cols {
+		switch c.GetFieldName() {
+		case "id":
+			got["id"] = c.GetScalars().GetLongData().GetData()[0]
+		case "b":
+			got["b"] = c.GetScalars().GetBoolData().GetData()[0]
+		case "i8":
+			got["i8"] = c.GetScalars().GetIntData().GetData()[0]
+		case "f":
+			got["f"] = c.GetScalars().GetFloatData().GetData()[0]
+		case "dflt":
+			got["dflt"] = c.GetScalars().GetIntData().GetData()[0]
+		case "opt":
+			got["opt"] = c.GetScalars().GetDoubleData().GetData()[0]
+		case "bin":
+			got["bin"] = fmt.Sprint(c.GetVectors().GetBinaryVector())
+		}
+	}
+	want := map[string]any{"id": int64(7), "b": true, "i8": int32(16), "f": float32(2.5), "dflt": int32(4), "opt": 1000.0, "bin": "[1 2]"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("columns %v, want %v", got, want)
+	}
 }

@@ -59,6 +59,14 @@ func TestMilvusRESTErrorTable(t *testing.T) {
 			map[string]any{"fieldName": "geo", "dataType": "Geometry"},
 			map[string]any{"fieldName": "ts", "dataType": "Timestamptz"},
 		}}})
+	restOK(t, base, "/collections/create", map[string]any{"collectionName": "errs_cells", "schema": map[string]any{
+		"enableDynamicField": false,
+		"fields": []any{
+			map[string]any{"fieldName": "id", "dataType": "Int64", "isPrimary": true},
+			map[string]any{"fieldName": "bv", "dataType": "BinaryVector", "elementTypeParams": map[string]any{"dim": 16}},
+			map[string]any{"fieldName": "f", "dataType": "Float"},
+			map[string]any{"fieldName": "i8", "dataType": "Int8"},
+		}}})
 	// A collection with one of two partitions loaded.
 	restOK(t, base, "/collections/create", map[string]any{"collectionName": "errs_parts", "dimension": 4})
 	restOK(t, base, "/collections/release", map[string]any{"collectionName": "errs_parts"})
@@ -220,6 +228,29 @@ func TestMilvusRESTErrorTable(t *testing.T) {
 			code: 1804, msg: `fail to deal the insert data, error: unable to cast "" of type string to int32: invalid parameter[expected=Int32][actual=]`},
 		{ref: "utils.go:580-585", path: "/entities/insert", body: `{"collectionName": "errs_vc", "data": [{"id": 1, "vector": [0, 0, 0, 1], "label": "a", "n": 1}]}`,
 			code: 1804, msg: `fail to deal the insert data, error: unexpected end of JSON input: invalid parameter[expected=Array of Int64][actual=]`},
+		// Wrong-typed cells: checkAndSetData's conversion of the value's
+		// gjson text for the field's type, refused under
+		// WrapErrParameterInvalid(<type>, <text>, <the conversion's error>).
+		{ref: "utils.go:640-645 (cast.ToFloat32E)", path: "/entities/insert",
+			body: `{"collectionName": "errs_cells", "data": [{"id": 1, "bv": [1, 2], "f": "abc", "i8": 1}]}`,
+			code: 1804, msg: `fail to deal the insert data, error: unable to cast "abc" of type string to float32: invalid parameter[expected=Float][actual=abc]`},
+		{ref: "utils.go:640-645 (cast.ToFloat32E of gjson's text of an array)", path: "/entities/insert",
+			body: `{"collectionName": "errs_cells", "data": [{"id": 1, "bv": [1, 2], "f": [1], "i8": 1}]}`,
+			code: 1804, msg: `fail to deal the insert data, error: unable to cast "[1]" of type string to float32: invalid parameter[expected=Float][actual=[1]]`},
+		{ref: "utils.go:429-439 (json.Unmarshal into []byte)", path: "/entities/insert",
+			body: `{"collectionName": "errs_cells", "data": [{"id": 1, "bv": [1, 256], "f": 1, "i8": 1}]}`,
+			code: 1804, msg: `fail to deal the insert data, error: json: cannot unmarshal number 256 into Go value of type uint8: invalid parameter[expected=BinaryVector][actual=[1, 256]]`},
+		{ref: "utils.go:429-439", path: "/entities/insert",
+			body: `{"collectionName": "errs_cells", "data": [{"id": 1, "bv": ["a", 1], "f": 1, "i8": 1}]}`,
+			code: 1804, msg: `fail to deal the insert data, error: json: cannot unmarshal string into Go value of type uint8: invalid parameter[expected=BinaryVector][actual=["a", 1]]`},
+		{ref: "utils.go:429-439 (a base64 string is bytes)", path: "/entities/insert",
+			body: `{"collectionName": "errs_cells", "data": [{"id": 1, "bv": "AQI=", "f": "2.5", "i8": "0x10"}]}`},
+		{ref: "utils.go:497-502 (cast.ToInt8E: ParseInt base 0)", path: "/entities/insert",
+			body: `{"collectionName": "errs_cells", "data": [{"id": 1, "bv": [1, 2], "f": 1, "i8": 1.5}]}`,
+			code: 1804, msg: `fail to deal the insert data, error: unable to cast "1.5" of type string to int8: invalid parameter[expected=Int8][actual=1.5]`},
+		{ref: "utils.go:515-520 (json.Number.Int64)", path: "/entities/insert",
+			body: `{"collectionName": "errs_cells", "data": [{"id": "x1", "bv": [1, 2], "f": 1, "i8": 1}]}`,
+			code: 1804, msg: `fail to deal the insert data, error: strconv.ParseInt: parsing "x1": invalid syntax: invalid parameter[expected=Int64][actual=x1]`},
 		// JSON, Geometry and Timestamptz take "" (utils.go:636-639, 652-653)
 		// and the proxy judges it: checkJSONFieldData lets the empty JSON
 		// through (internal/proxy/validate_util.go:956-978); the WKT and

@@ -78,8 +78,8 @@ type sealedSegment struct {
 	// (snapshot). Immutable once served.
 	sources []int64
 	refs    atomic.Int32
-	closing   atomic.Bool
-	once      sync.Once
+	closing atomic.Bool
+	once    sync.Once
 }
 
 func (s *sealedSegment) acquire() { s.refs.Add(1) }

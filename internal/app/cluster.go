@@ -865,7 +865,7 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 		Query: cachedQuery{query, mc}, Index: cachedIndex{index, mc},
 		Writer: n.streamingClient(ctx, g), Shards: router,
 		Hooks:   proxyHooks{dn: dn, channels: coordrpc.NewDataChannelsClient(n.conn(ctx, "datacoord")), qn: pool, data: n.dataClient(ctx)},
-		Imports: coordrpc.NewImportsClient(n.conn(ctx, "datacoord")), Logger: n.logger}
+		Imports: coordrpc.NewImportsClient(n.conn(ctx, "datacoord")), Failpoints: n.fence.points, Logger: n.logger}
 	si := &clusterSystemInfo{meta: n.meta, logger: n.logger, conns: map[string]*grpc.ClientConn{}, self: func() sysinfo.ComponentInfos {
 		return localInfos(session.RoleProxy, n.serverID.Load(), n.addr, "", n.cfg.LocalStorage.Path, sysinfo.ClusterDeployMode)[0]
 	}}

@@ -93,6 +93,7 @@ func DefaultStandalone() StandaloneConfig {
 type Standalone struct {
 	cfg    StandaloneConfig
 	logger *slog.Logger
+	points *failpoint.Set // MILVAGO_FAILPOINTS (nil: none)
 
 	etcd    *kv.Embedded
 	broker  *logbroker.Embedded
@@ -210,6 +211,7 @@ func newStandalone(ctx context.Context, cfg StandaloneConfig, grpcL, httpL net.L
 	if points != nil {
 		logger.Warn("failpoints armed: a testing aid, never for production", "failpoints", points.Names())
 	}
+	s.points = points
 	// The API's server needs only the configuration: built first, it
 	// answers "not ready" until build binds the service to it and Serve
 	// has recovered the collections.
@@ -324,7 +326,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	s.center = s.cfg.Public.quotaCenter(s.cfg.DataDir, nodeMemory{standaloneSystemInfo{id: id, addr: addr, diskPath: s.cfg.DataDir, query: s.qnode, proxy: true}},
 		nil, storedSizes{s.root, s.data}, nil, s.logger)
 	deps := proxy.Deps{Root: s.root, Data: s.data, Query: s.qcoord, Index: s.icoord, Writer: s.writer,
-		Shards: oneNodeShards{s.qnode, standaloneQueryNode}, Hooks: h, Imports: s.data, Logger: s.logger}
+		Shards: oneNodeShards{s.qnode, standaloneQueryNode}, Hooks: h, Imports: s.data, Failpoints: s.points, Logger: s.logger}
 	if s.center != nil {
 		s.quota = s.cfg.Public.limiter(s.center, quota.NewRequests(s.reg, func() int64 { return id }), s.logger)
 		deps.QuotaMetrics = s.center

@@ -223,7 +223,7 @@ var limitKeys = []Key{
 	rate("quotaAndLimits.limitWriting.diskProtection.diskQuotaPerDB", "MB of binlogs one database may hold (the database property database.diskQuota.mb overrides it)", func(c *Config) *float64 { return &c.Limits.DiskQuotaPerDBMB }),
 	rate("quotaAndLimits.limitWriting.diskProtection.diskQuotaPerCollection", "MB of binlogs one collection may hold (the collection property collection.diskProtection.diskQuota.mb overrides it)", func(c *Config) *float64 { return &c.Limits.DiskQuotaPerCollectionMB }),
 	rate("quotaAndLimits.limitWriting.diskProtection.diskQuotaPerPartition", "MB of binlogs one partition may hold", func(c *Config) *float64 { return &c.Limits.DiskQuotaPerPartitionMB }),
-	floatKey("milvago.quota.diskHighWaterLevel", "0.95", 0, 1, "fraction of the data directory's file system in use above which writes are refused, so the disk never fills up (standalone)",
+	floatKey("milvago.quota.diskHighWaterLevel", "0.95", 0, 1, "fraction of the data directory's file system in use, as df's Use% counts it (used of used + available: root's reserved blocks are neither), above which writes are refused, so the disk never fills up (standalone)",
 		func(c *Config) *float64 { return &c.Limits.DiskHighWaterLevel }),
 }
 

@@ -98,6 +98,9 @@ type SearchResult struct {
 	Fields      map[int64]column.Column // one row per hit, in hit order
 	// MVCCTs is the timestamp the shard read at.
 	MVCCTs uint64
+	// Segments are the IDs of the segments the shard read (before any
+	// pruning), which a requery reads again (QueryRequest.Segments).
+	Segments []int64
 	// Subs answer SearchRequest.Subs, in order; the result's own hits
 	// are then empty.
 	Subs []*SearchResult
@@ -113,11 +116,19 @@ type QueryRequest struct {
 	// IgnoreGrowing reads the sealed segments only (a search requery of a
 	// search that ignored the growing ones).
 	IgnoreGrowing bool
-	TTLNow        uint64         // as SearchRequest.TTLNow
-	Filter        segment.Filter // nil: every row
-	Limit         int            // 0: no limit (offset+limit otherwise)
-	OutputFields  []int64
-	CountOnly     bool
+	TTLNow        uint64 // as SearchRequest.TTLNow
+	// RestrictSegments reads only Segments (a search's requery reads the
+	// segments the search read, SearchResult.Segments) and the segments
+	// compacted from them alone: not a segment sealed since from a
+	// growing one the search skipped (IgnoreGrowing), whose rows it never
+	// saw. A key whose segment was compacted with others since is then
+	// not found, which the requery reports as inconsistent.
+	RestrictSegments bool
+	Segments         []int64
+	Filter           segment.Filter // nil: every row
+	Limit            int            // 0: no limit (offset+limit otherwise)
+	OutputFields     []int64
+	CountOnly        bool
 }
 
 // QueryResult is one shard's rows sorted by primary key, or its count.

@@ -28,6 +28,9 @@
 //     SegmentFlushed (a flush's binlogs), AddDeltaLog, UpdateCheckpoint>;
 //     a query node's framed search is
 //     rpc.serve/milvago.internal.QueryNode/Search.
+//   - proxy.search.requery (internal/proxy): a search that requeries its
+//     hits' fields, held after its shards answered and before the
+//     requery is sent, as a slow second phase while segments are sealed.
 //   - app.openStores (internal/app): a standalone, or a cluster role,
 //     held before it opens its stores (meta store, log, object store), as
 //     a start with a large meta store or log to replay; the API of a

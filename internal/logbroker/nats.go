@@ -515,12 +515,11 @@ const readerHeartbeat = time.Second
 // Its own pull batch is no hold-up: each of its messages that arrives
 // restarts the client's count, so the longest silence is one message.
 //
-// The same two heartbeats bound how long a pull the server never answered
-// (a new consumer on a cluster sometimes loses its first one) leaves the
-// reader waiting: 2 s at NATS's default 1 MiB, 8 s at 8 MiB, 10 s at most
-// (TestNATSReaderLostPullRecovers). The client cannot tell that silence
-// from a big message still arriving, so a shorter bound would bring back
-// the resets above.
+// A pull the server never answered (a new consumer on a cluster sometimes
+// loses its first one) is not left to these heartbeats (8 s at 8 MiB):
+// the client cannot tell that silence from a big message still arriving,
+// but the server can, and the reader asks it (lostPullProbe: about 1 s,
+// TestNATSReaderLostPullRecovers).
 func readerHeartbeatFor(maxPayload int) time.Duration {
 	hb := time.Duration(float64(maxPayload) / readerSlowRate * float64(time.Second) / 2)
 	return min(max(hb, readerHeartbeat), readerMaxHeartbeat)
@@ -712,21 +711,33 @@ func (r *natsReader) Next(ctx context.Context) (Message, error) {
 // reopens JetStream meanwhile (after a store write error), the consumer is
 // gone with it: the client would notice only after two missed heartbeats
 // (8 s with 8 MiB messages, see readerHeartbeatFor), so next opens a new
-// one after the last message returned at once.
+// one after the last message returned at once. So it does when the
+// consumer's pull was lost (pullLost): the client's heartbeats, long at
+// 8 MiB, are not what notices it.
 func (r *natsReader) next(ctx context.Context) (jetstream.Msg, error) {
+	var lost lostPullProbe
 	for {
 		r.itMu.Lock()
-		it, gen := r.it, r.gen
+		it, cons, gen := r.it, r.cons, r.gen
 		r.itMu.Unlock()
 		wctx, release := r.n.writeErr.watchReopen(ctx, gen)
-		m, err := it.Next(jetstream.NextContext(wctx))
+		pctx, cancel := context.WithTimeout(wctx, lostPullProbeEvery)
+		m, err := it.Next(jetstream.NextContext(pctx))
+		probe := err != nil && wctx.Err() == nil && errors.Is(pctx.Err(), context.DeadlineExceeded)
+		cancel()
 		reopened := err != nil && ctx.Err() == nil && errors.Is(context.Cause(wctx), errReopened)
 		release()
-		if !reopened {
+		if probe {
+			if !lost.pullLost(ctx, cons, uint64(r.pos)) {
+				continue
+			}
+			r.n.logger.Warn("nats reader: the consumer's pull was lost (the server waits for none and has messages for it): new consumer",
+				"channel", r.channel, "after", r.pos)
+		} else if !reopened {
 			return m, err
 		}
 		gen = r.n.writeErr.generation()
-		cons, it, err := r.n.consume(ctx, r.js, r.channel, r.pos)
+		cons, it, err = r.n.consume(ctx, r.js, r.channel, r.pos)
 		if err != nil {
 			return nil, err
 		}
@@ -740,7 +751,47 @@ func (r *natsReader) next(ctx context.Context) (jetstream.Msg, error) {
 		r.cons, r.it, r.gen = cons, it, gen
 		r.itMu.Unlock()
 		old.Stop()
+		lost = lostPullProbe{}
 	}
+}
+
+// lostPullProbeEvery is how long a reader waits for a message before it
+// asks the server whether its consumer still has a pull to answer.
+const lostPullProbeEvery = 500 * time.Millisecond
+
+// lostPullProbe tells a lost pull from a message still on its way. The
+// server sometimes loses a new consumer's first pull on a cluster; the
+// client notices only after two missed heartbeats, which are long with a
+// large max_payload (8 s at 8 MiB: a heartbeat queued behind a big message
+// must not count as missed, readerHeartbeatFor). The server knows better:
+// a consumer with messages for it (NumPending > 0), no pull waiting
+// (NumWaiting 0) and nothing delivered past what the reader got is not
+// sending anything, so its pull is gone. Messages delivered past it are
+// on their way (a slow link, a big message): the pull they answered may
+// have ended (its max_bytes reached) and the client sends the next when
+// they arrive, so that is no evidence. A pull ended and the client's next
+// one not yet arrived also looks lost, but only for a moment: a lost pull
+// is reported at the second probe in a row that finds it so,
+// lostPullProbeEvery apart.
+type lostPullProbe struct {
+	suspect bool
+}
+
+// pullLost asks the server about cons, whose reader got every message up
+// to pos. An error of the request is no evidence: it reports false.
+func (p *lostPullProbe) pullLost(ctx context.Context, cons jetstream.Consumer, pos uint64) bool {
+	ictx, cancel := context.WithTimeout(ctx, apiAttempt)
+	info, err := cons.Info(ictx)
+	cancel()
+	if err != nil || info.NumWaiting > 0 || info.NumPending == 0 || info.Delivered.Stream > pos {
+		p.suspect = false
+		return false
+	}
+	if p.suspect {
+		return true
+	}
+	p.suspect = true
+	return false
 }
 
 // checkTrunc fails (for good) if a truncation passed the reader's

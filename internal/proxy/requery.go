@@ -96,9 +96,11 @@ func searchRequeryHits(c *model.Collection, results []*contract.SearchResult, pi
 // the search read (at): pinned to at.mvcc[shard], the timestamp the shard
 // searched at (so a row deleted or replaced since is still read as the
 // search saw it), with the collection TTL evaluated at the search's time
-// (a row that expired since is still read), over the sealed segments only
-// if the search skipped the growing ones (ignore_growing: a growing row
-// the search did not see is not read), in the search's partitions. A hit
+// (a row that expired since is still read), over the segments the shard
+// searched (at.segments[shard], and the sealed segments compacted from
+// them alone: with ignore_growing a growing segment the search skipped is
+// not read even once it is sealed, so a key inserted again there does not
+// replace the row the search found), in the search's partitions. A hit
 // the queries do not return fails with Milvus's ErrInconsistentRequery.
 func (s *Server) requeryColumns(ctx context.Context, c *model.Collection, partIDs []int64, at readAt,
 	hits []requeryHit, fetchIDs []int64) (map[int64]column.Column, error) {
@@ -144,7 +146,8 @@ func (s *Server) requeryColumns(ctx context.Context, c *model.Collection, partID
 			return fmt.Errorf("requery filter: %w", err)
 		}
 		r, err := s.d.Shards.Query(ctx, &contract.QueryRequest{CollectionID: c.ID, VChannel: c.VChannels[si], PartitionIDs: partIDs,
-			GuaranteeTS: at.mvcc[si], PinMVCC: true, IgnoreGrowing: at.ignoreGrowing, TTLNow: at.ttlNow, Filter: filter, OutputFields: fetchIDs})
+			GuaranteeTS: at.mvcc[si], PinMVCC: true, IgnoreGrowing: at.ignoreGrowing, TTLNow: at.ttlNow, Filter: filter, OutputFields: fetchIDs,
+			RestrictSegments: at.segments != nil, Segments: at.segments[si]})
 		if err != nil {
 			return fmt.Errorf("requery shard %s: %w", c.VChannels[si], err)
 		}
@@ -266,12 +269,19 @@ func (p RequeryPolicy) needsHybrid(c *model.Collection, output []string, fetchID
 // result.
 func (s *Server) requeryFused(ctx context.Context, c *model.Collection, partIDs []int64, reads []subSearch, ttlNow uint64,
 	first *milvuspb.SearchRequest, data *schemapb.SearchResultData, fetchIDs []int64, dynKeys []string) ([]*schemapb.FieldData, error) {
-	at := readAt{mvcc: make([]uint64, len(c.VChannels)), ttlNow: ttlNow, ignoreGrowing: true}
+	at := readAt{mvcc: make([]uint64, len(c.VChannels)), segments: make([][]int64, len(c.VChannels)), ttlNow: ttlNow, ignoreGrowing: true}
 	for _, r := range reads {
 		if r.mvcc == nil {
 			continue // answered without the shards
 		}
 		at.ignoreGrowing = at.ignoreGrowing && r.ignoreGrowing
+		// Every segment a sub-search read (each read its own snapshot at
+		// the shard's one timestamp).
+		for i, ids := range r.segments {
+			if i < len(at.segments) {
+				at.segments[i] = append(at.segments[i], ids...)
+			}
+		}
 		for i, ts := range r.mvcc {
 			if i < len(at.mvcc) {
 				if at.mvcc[i] != 0 && at.mvcc[i] != ts {

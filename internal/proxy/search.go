@@ -40,15 +40,17 @@ type subSearch struct {
 	// ttlNow is the hybrid search's TTL time (contract.SearchRequest.TTLNow).
 	ttlNow uint64
 
-	mvcc          []uint64 // the timestamp each shard read at, by VChannel index
-	ignoreGrowing bool     // the sub-search skipped growing segments
+	mvcc          []uint64  // the timestamp each shard read at, by VChannel index
+	segments      [][]int64 // the segments each shard read, by VChannel index
+	ignoreGrowing bool      // the sub-search skipped growing segments
 }
 
 // readAt is where a search read, which its requery reads again: per
-// shard the MVCC timestamp, the TTL time, and whether growing segments
-// were skipped.
+// shard the MVCC timestamp and the segments read, the TTL time, and
+// whether growing segments were skipped.
 type readAt struct {
-	mvcc          []uint64 // by VChannel index
+	mvcc          []uint64  // by VChannel index
+	segments      [][]int64 // by VChannel index
 	ttlNow        uint64
 	ignoreGrowing bool
 }
@@ -222,16 +224,17 @@ func (s *Server) search(ctx context.Context, req *milvuspb.SearchRequest, sub *s
 			return nil, s.shardReadError(ctx, c, partIDs, readSearch, err)
 		}
 	}
-	at := readAt{mvcc: make([]uint64, len(results)), ttlNow: ttlNow, ignoreGrowing: spec.IgnoreGrowing}
+	at := readAt{mvcc: make([]uint64, len(results)), segments: make([][]int64, len(results)), ttlNow: ttlNow, ignoreGrowing: spec.IgnoreGrowing}
 	for i, r := range results {
-		at.mvcc[i] = r.MVCCTs
+		at.mvcc[i], at.segments[i] = r.MVCCTs, r.Segments
 	}
 	if sub != nil {
-		sub.mvcc, sub.ignoreGrowing = at.mvcc, spec.IgnoreGrowing
+		sub.mvcc, sub.segments, sub.ignoreGrowing = at.mvcc, at.segments, spec.IgnoreGrowing
 	}
 	topks, picked := pickHits(spec, results)
 	var cols map[int64]column.Column
 	if requery {
+		s.d.Failpoints.Hit(ctx, "proxy.search.requery", "collection", c.ID)
 		if cols, err = s.requeryColumns(ctx, c, partIDs, at, searchRequeryHits(c, results, picked), fetchIDs); err != nil {
 			return nil, err
 		}

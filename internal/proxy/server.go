@@ -11,6 +11,7 @@ import (
 
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/embedding"
+	"github.com/milvago/milvago/internal/failpoint"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
 )
@@ -152,7 +153,11 @@ type Deps struct {
 	// QuotaMetrics is the quota center's last sample (GetQuotaMetrics);
 	// nil: quotaAndLimits is off and there is no sample.
 	QuotaMetrics quotaMetrics
-	Logger       *slog.Logger
+	// Failpoints are the process's (nil: none); the proxy has
+	// proxy.search.requery, a search held after its shards answered and
+	// before its requery (the second phase) is sent.
+	Failpoints *failpoint.Set
+	Logger     *slog.Logger
 }
 
 // Server is a proxy.

@@ -72,9 +72,14 @@ type sealedSegment struct {
 	// clustering compaction's output (its stats log), which searches
 	// prune by (prune.go); nil for other segments. Immutable.
 	centroids map[int64][][]float32
-	refs      atomic.Int32
-	closing   atomic.Bool
-	once      sync.Once
+	// sources are the segments it was compacted from (CompactedFrom and
+	// the untraced ones, lineage.go): a requery reads it in place of
+	// segments its search read only if they are all of its sources
+	// (snapshot). Immutable once served.
+	sources []int64
+	refs    atomic.Int32
+	closing atomic.Bool
+	once    sync.Once
 }
 
 func (s *sealedSegment) acquire() { s.refs.Add(1) }
@@ -890,24 +895,57 @@ func (r *readSet) release() {
 	}
 }
 
+// ids are the IDs of the read's segments.
+func (r *readSet) ids() []int64 {
+	ids := make([]int64, len(r.segs))
+	for i, s := range r.segs {
+		ids[i] = s.ID()
+	}
+	return ids
+}
+
 // snapshot lists the segments a read should cover and pins the sealed ones.
 func (dl *delegator) snapshot(parts map[int64]bool, ignoreGrowing bool) *readSet {
+	return dl.snapshotOf(parts, ignoreGrowing, nil)
+}
+
+// snapshotOf is snapshot restricted, if only is non-nil, to the segments
+// in only and the sealed segments compacted from segments in only alone
+// (a requery's: contract.QueryRequest.Segments). A compaction keeps its
+// sources' rows, so such a segment holds what the search read there; a
+// segment sealed from a growing one the search skipped, or compacted
+// with one, is left out: the search never saw its rows.
+func (dl *delegator) snapshotOf(parts map[int64]bool, ignoreGrowing bool, only map[int64]bool) *readSet {
 	dl.mu.RLock()
 	defer dl.mu.RUnlock()
 	rs := &readSet{segs: make([]segment.Segment, 0, len(dl.sealed)+len(dl.growing))}
-	for _, s := range dl.sealed {
-		if parts == nil || parts[s.seg.PartitionID()] {
-			s.acquire()
-			rs.segs = append(rs.segs, s.seg)
-			rs.sealed = append(rs.sealed, s)
+	for id, s := range dl.sealed {
+		if parts != nil && !parts[s.seg.PartitionID()] {
+			continue
 		}
+		if only != nil && !only[id] && !allIn(s.sources, only) {
+			continue
+		}
+		s.acquire()
+		rs.segs = append(rs.segs, s.seg)
+		rs.sealed = append(rs.sealed, s)
 	}
 	if !ignoreGrowing {
-		for _, g := range dl.growing {
-			if parts == nil || parts[g.PartitionID()] {
+		for id, g := range dl.growing {
+			if (parts == nil || parts[g.PartitionID()]) && (only == nil || only[id]) {
 				rs.segs = append(rs.segs, g)
 			}
 		}
 	}
 	return rs
+}
+
+// allIn reports whether ids is not empty and all of it is in set.
+func allIn(ids []int64, set map[int64]bool) bool {
+	for _, id := range ids {
+		if !set[id] {
+			return false
+		}
+	}
+	return len(ids) > 0
 }

@@ -284,6 +284,7 @@ func (dl *delegator) loadSegment(ctx context.Context, plan contract.SegmentPlan,
 		if old := dl.sealed[g.seg.ID]; old != nil {
 			replaced = append(replaced, old)
 		}
+		g.ss.sources = g.seg.CompactedFrom
 		dl.sealed[g.seg.ID] = g.ss
 		delete(dl.growing, g.seg.ID)
 		// A compacted segment holds its sources' rows: they leave the shard

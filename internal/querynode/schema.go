@@ -75,7 +75,7 @@ func (dl *delegator) setCollectionLocked(c *model.Collection) error {
 		// The copy reads old's mapped files: it holds a reference on old,
 		// released when the copy is unmapped in turn.
 		old.acquire()
-		next := &sealedSegment{seg: ns, mappings: []objstore.Mapping{mappingRef{old}}, centroids: old.centroids}
+		next := &sealedSegment{seg: ns, mappings: []objstore.Mapping{mappingRef{old}}, centroids: old.centroids, sources: old.sources}
 		dl.sealed[id] = next
 		old.close()
 	}

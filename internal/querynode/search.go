@@ -43,6 +43,7 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 	}
 	rs := dl.snapshot(parts, req.IgnoreGrowing)
 	defer rs.release()
+	read := rs.ids() // before pruning: a requery reads them again
 	// Segments a vector clustering key's centroids rule out are not
 	// searched (prune.go); rs.sealed keeps them pinned until release.
 	if kept := pruneByCentroids(dl.d.prune(), dl.coll().Schema, &req.Search, rs.segs, rs.sealed); len(kept) < len(rs.segs) {
@@ -62,7 +63,7 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 		}
 		if !ok { // no rows or tokens in the shard: no hits
 			nq := sreq.Queries.Len()
-			out := &contract.SearchResult{NQ: nq, Topks: make([]int, nq), MVCCTs: mvcc}
+			out := &contract.SearchResult{NQ: nq, Topks: make([]int, nq), MVCCTs: mvcc, Segments: read}
 			if !dl.strPK() {
 				out.IntPKs = []int64{}
 			}
@@ -93,7 +94,7 @@ func (dl *delegator) search(ctx context.Context, req *contract.SearchRequest, pa
 	}
 	grouped := sreq.GroupBy != nil
 	higher := sreq.Metric.HigherIsBetter()
-	out := &contract.SearchResult{NQ: nq, Topks: make([]int, nq), MVCCTs: mvcc}
+	out := &contract.SearchResult{NQ: nq, Topks: make([]int, nq), MVCCTs: mvcc, Segments: read}
 	groupSize := 0
 	if grouped {
 		groupSize = sreq.GroupBy.Size
@@ -284,7 +285,14 @@ func (dl *delegator) query(ctx context.Context, req *contract.QueryRequest, part
 	if req.PinMVCC {
 		mvcc = req.GuaranteeTS
 	}
-	rs := dl.snapshot(parts, req.IgnoreGrowing)
+	var only map[int64]bool
+	if req.RestrictSegments {
+		only = make(map[int64]bool, len(req.Segments))
+		for _, id := range req.Segments {
+			only[id] = true
+		}
+	}
+	rs := dl.snapshotOf(parts, req.IgnoreGrowing, only)
 	defer rs.release()
 	filter := dl.withTTL(req.Filter, ttlNow(req.TTLNow)) // ttl.go
 	if req.CountOnly {

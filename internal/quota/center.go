@@ -396,8 +396,8 @@ func (c *Center) checkDisk(ctx context.Context, s *States, m *contract.QuotaCent
 			c.logger.Debug("cannot measure the data disk", "err", err)
 		} else if total > 0 {
 			if frac := float64(used) / float64(total); frac > g.DiskHighWaterLevel {
-				s.DiskAll = fmt.Sprintf("the data directory's disk is %.1f%% full (%d of %d MB), above the high water level %.0f%%",
-					frac*100, used/mb, total/mb, g.DiskHighWaterLevel*100)
+				s.DiskAll = fmt.Sprintf("the data directory's disk is %.1f%% full as df counts it (%d MB used, %d MB available, root's reserved blocks not counted), above the high water level %.0f%%",
+					frac*100, used/mb, (total-used)/mb, g.DiskHighWaterLevel*100)
 				return colls
 			}
 		}

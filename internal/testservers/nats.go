@@ -37,6 +37,14 @@ type NATSNode struct {
 // is NATS's default, 1 MiB.
 func StartNATS(t testing.TB, n int) *NATSCluster {
 	t.Helper()
+	return StartNATSMaxPayload(t, n, 0)
+}
+
+// StartNATSMaxPayload is StartNATS with the servers' max_payload set to
+// maxPayload bytes (0: NATS's default, 1 MiB), as Milvago's embedded
+// server's 8 MiB.
+func StartNATSMaxPayload(t testing.TB, n, maxPayload int) *NATSCluster {
+	t.Helper()
 	if n < 1 {
 		t.Fatalf("nats cluster of %d nodes", n)
 	}
@@ -56,6 +64,9 @@ func StartNATS(t testing.TB, n int) *NATSCluster {
 		conf := fmt.Sprintf("server_name: %s\nlisten: 127.0.0.1:%d\nhttp: 127.0.0.1:%d\n"+
 			"jetstream {\n  store_dir: %q\n  max_memory_store: 64MB\n  max_file_store: 4GB\n}\n",
 			name, p.client, p.monitor, filepath.Join(dir, "jetstream"))
+		if maxPayload > 0 {
+			conf += fmt.Sprintf("max_payload: %d\n", maxPayload)
+		}
 		if n > 1 {
 			var routes []string
 			for j, q := range ps {

@@ -388,7 +388,8 @@ func FromSearchResult(r *contract.SearchResult, schema *schemapb.CollectionSchem
 	if err != nil {
 		return nil, err
 	}
-	out := &SearchResult{Nq: int64(r.NQ), IntPks: r.IntPKs, StrPks: r.StrPKs, Scores: r.Scores, Fields: fields, Grouped: r.GroupValues != nil, MvccTs: r.MVCCTs}
+	out := &SearchResult{Nq: int64(r.NQ), IntPks: r.IntPKs, StrPks: r.StrPKs, Scores: r.Scores, Fields: fields, Grouped: r.GroupValues != nil, MvccTs: r.MVCCTs,
+		Segments: r.Segments}
 	for _, k := range r.Topks {
 		out.Topks = append(out.Topks, int64(k))
 	}
@@ -423,7 +424,8 @@ func ToSearchResult(r *SearchResult) (*contract.SearchResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &contract.SearchResult{NQ: int(r.GetNq()), IntPKs: r.GetIntPks(), StrPKs: r.GetStrPks(), Scores: r.GetScores(), Fields: fields, MVCCTs: r.GetMvccTs()}
+	out := &contract.SearchResult{NQ: int(r.GetNq()), IntPKs: r.GetIntPks(), StrPKs: r.GetStrPks(), Scores: r.GetScores(), Fields: fields, MVCCTs: r.GetMvccTs(),
+		Segments: r.GetSegments()}
 	for _, k := range r.GetTopks() {
 		out.Topks = append(out.Topks, int(k))
 	}
@@ -460,14 +462,14 @@ func FromQueryRequest(r *contract.QueryRequest) (*QueryRequest, error) {
 	}
 	return &QueryRequest{CollectionId: r.CollectionID, Vchannel: r.VChannel, PartitionIds: r.PartitionIDs, GuaranteeTs: r.GuaranteeTS,
 		Filter: filter, Limit: int64(r.Limit), OutputFields: r.OutputFields, CountOnly: r.CountOnly, PinMvcc: r.PinMVCC,
-		IgnoreGrowing: r.IgnoreGrowing, TtlNow: r.TTLNow}, nil
+		IgnoreGrowing: r.IgnoreGrowing, TtlNow: r.TTLNow, Segments: r.Segments, RestrictSegments: r.RestrictSegments}, nil
 }
 
 // ToQueryRequest decodes one shard's query.
 func ToQueryRequest(r *QueryRequest, unmarshal func([]byte) (segment.Filter, error)) (*contract.QueryRequest, error) {
 	out := &contract.QueryRequest{CollectionID: r.GetCollectionId(), VChannel: r.GetVchannel(), PartitionIDs: r.GetPartitionIds(),
 		GuaranteeTS: r.GetGuaranteeTs(), Limit: int(r.GetLimit()), OutputFields: r.GetOutputFields(), CountOnly: r.GetCountOnly(), PinMVCC: r.GetPinMvcc(),
-		IgnoreGrowing: r.GetIgnoreGrowing(), TTLNow: r.GetTtlNow()}
+		IgnoreGrowing: r.GetIgnoreGrowing(), TTLNow: r.GetTtlNow(), Segments: r.GetSegments(), RestrictSegments: r.GetRestrictSegments()}
 	if len(r.GetFilter()) > 0 {
 		f, err := unmarshal(r.GetFilter())
 		if err != nil {

@@ -1522,18 +1522,21 @@ func (*GroupValue_Bool) isGroupValue_Value() {}
 func (*GroupValue_String_) isGroupValue_Value() {}
 
 type SearchResult struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Status        *commonpb.Status       `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
-	Nq            int64                  `protobuf:"varint,2,opt,name=nq,proto3" json:"nq,omitempty"`
-	Topks         []int64                `protobuf:"varint,3,rep,packed,name=topks,proto3" json:"topks,omitempty"`
-	IntPks        []int64                `protobuf:"varint,4,rep,packed,name=int_pks,json=intPks,proto3" json:"int_pks,omitempty"`
-	StrPks        []string               `protobuf:"bytes,5,rep,name=str_pks,json=strPks,proto3" json:"str_pks,omitempty"`
-	Scores        []float32              `protobuf:"fixed32,6,rep,packed,name=scores,proto3" json:"scores,omitempty"`
-	GroupValues   []*GroupValue          `protobuf:"bytes,7,rep,name=group_values,json=groupValues,proto3" json:"group_values,omitempty"`
-	Grouped       bool                   `protobuf:"varint,8,opt,name=grouped,proto3" json:"grouped,omitempty"`
-	Fields        []*schemapb.FieldData  `protobuf:"bytes,9,rep,name=fields,proto3" json:"fields,omitempty"`
-	MvccTs        uint64                 `protobuf:"varint,10,opt,name=mvcc_ts,json=mvccTs,proto3" json:"mvcc_ts,omitempty"` // the timestamp the shard read at
-	Subs          []*SearchResult        `protobuf:"bytes,11,rep,name=subs,proto3" json:"subs,omitempty"`                    // SearchRequest.subs' answers
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Status      *commonpb.Status       `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	Nq          int64                  `protobuf:"varint,2,opt,name=nq,proto3" json:"nq,omitempty"`
+	Topks       []int64                `protobuf:"varint,3,rep,packed,name=topks,proto3" json:"topks,omitempty"`
+	IntPks      []int64                `protobuf:"varint,4,rep,packed,name=int_pks,json=intPks,proto3" json:"int_pks,omitempty"`
+	StrPks      []string               `protobuf:"bytes,5,rep,name=str_pks,json=strPks,proto3" json:"str_pks,omitempty"`
+	Scores      []float32              `protobuf:"fixed32,6,rep,packed,name=scores,proto3" json:"scores,omitempty"`
+	GroupValues []*GroupValue          `protobuf:"bytes,7,rep,name=group_values,json=groupValues,proto3" json:"group_values,omitempty"`
+	Grouped     bool                   `protobuf:"varint,8,opt,name=grouped,proto3" json:"grouped,omitempty"`
+	Fields      []*schemapb.FieldData  `protobuf:"bytes,9,rep,name=fields,proto3" json:"fields,omitempty"`
+	MvccTs      uint64                 `protobuf:"varint,10,opt,name=mvcc_ts,json=mvccTs,proto3" json:"mvcc_ts,omitempty"` // the timestamp the shard read at
+	Subs        []*SearchResult        `protobuf:"bytes,11,rep,name=subs,proto3" json:"subs,omitempty"`                    // SearchRequest.subs' answers
+	// The segments the shard read (contract.SearchResult.Segments), which
+	// a requery reads again (QueryRequest.segments).
+	Segments      []int64 `protobuf:"varint,12,rep,packed,name=segments,proto3" json:"segments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1645,6 +1648,13 @@ func (x *SearchResult) GetSubs() []*SearchResult {
 	return nil
 }
 
+func (x *SearchResult) GetSegments() []int64 {
+	if x != nil {
+		return x.Segments
+	}
+	return nil
+}
+
 type QueryRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CollectionId  int64                  `protobuf:"varint,1,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
@@ -1658,8 +1668,12 @@ type QueryRequest struct {
 	PinMvcc       bool                   `protobuf:"varint,9,opt,name=pin_mvcc,json=pinMvcc,proto3" json:"pin_mvcc,omitempty"`
 	IgnoreGrowing bool                   `protobuf:"varint,10,opt,name=ignore_growing,json=ignoreGrowing,proto3" json:"ignore_growing,omitempty"`
 	TtlNow        uint64                 `protobuf:"varint,11,opt,name=ttl_now,json=ttlNow,proto3" json:"ttl_now,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Read only these segments, or the segments compacted from them alone
+	// (a search's requery; contract.QueryRequest.Segments); none: all.
+	Segments         []int64 `protobuf:"varint,12,rep,packed,name=segments,proto3" json:"segments,omitempty"`
+	RestrictSegments bool    `protobuf:"varint,13,opt,name=restrict_segments,json=restrictSegments,proto3" json:"restrict_segments,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *QueryRequest) Reset() {
@@ -1767,6 +1781,20 @@ func (x *QueryRequest) GetTtlNow() uint64 {
 		return x.TtlNow
 	}
 	return 0
+}
+
+func (x *QueryRequest) GetSegments() []int64 {
+	if x != nil {
+		return x.Segments
+	}
+	return nil
+}
+
+func (x *QueryRequest) GetRestrictSegments() bool {
+	if x != nil {
+		return x.RestrictSegments
+	}
+	return false
 }
 
 type QueryResult struct {
@@ -2029,7 +2057,7 @@ const file_types_proto_rawDesc = "" +
 	"\x03int\x18\x01 \x01(\x03H\x00R\x03int\x12\x14\n" +
 	"\x04bool\x18\x02 \x01(\bH\x00R\x04bool\x12\x18\n" +
 	"\x06string\x18\x03 \x01(\tH\x00R\x06stringB\a\n" +
-	"\x05value\"\x93\x03\n" +
+	"\x05value\"\xaf\x03\n" +
 	"\fSearchResult\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x0e\n" +
 	"\x02nq\x18\x02 \x01(\x03R\x02nq\x12\x14\n" +
@@ -2042,7 +2070,8 @@ const file_types_proto_rawDesc = "" +
 	"\x06fields\x18\t \x03(\v2\x1e.milvus.proto.schema.FieldDataR\x06fields\x12\x17\n" +
 	"\amvcc_ts\x18\n" +
 	" \x01(\x04R\x06mvccTs\x122\n" +
-	"\x04subs\x18\v \x03(\v2\x1e.milvago.internal.SearchResultR\x04subs\"\xe4\x02\n" +
+	"\x04subs\x18\v \x03(\v2\x1e.milvago.internal.SearchResultR\x04subs\x12\x1a\n" +
+	"\bsegments\x18\f \x03(\x03R\bsegments\"\xad\x03\n" +
 	"\fQueryRequest\x12#\n" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12\x1a\n" +
 	"\bvchannel\x18\x02 \x01(\tR\bvchannel\x12#\n" +
@@ -2056,7 +2085,9 @@ const file_types_proto_rawDesc = "" +
 	"\bpin_mvcc\x18\t \x01(\bR\apinMvcc\x12%\n" +
 	"\x0eignore_growing\x18\n" +
 	" \x01(\bR\rignoreGrowing\x12\x17\n" +
-	"\attl_now\x18\v \x01(\x04R\x06ttlNow\"\xdb\x01\n" +
+	"\attl_now\x18\v \x01(\x04R\x06ttlNow\x12\x1a\n" +
+	"\bsegments\x18\f \x03(\x03R\bsegments\x12+\n" +
+	"\x11restrict_segments\x18\r \x01(\bR\x10restrictSegments\"\xdb\x01\n" +
 	"\vQueryResult\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x17\n" +
 	"\aint_pks\x18\x02 \x03(\x03R\x06intPks\x12\x17\n" +

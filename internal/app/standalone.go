@@ -92,6 +92,7 @@ func DefaultStandalone() StandaloneConfig {
 type Standalone struct {
 	cfg    StandaloneConfig
 	logger *slog.Logger
+	points *failpoint.Set // armed by MILVAGO_FAILPOINTS (nil: none)
 
 	etcd    *kv.Embedded
 	broker  *logbroker.Embedded
@@ -209,6 +210,7 @@ func newStandalone(ctx context.Context, cfg StandaloneConfig, grpcL, httpL net.L
 	if points != nil {
 		logger.Warn("failpoints armed: a testing aid, never for production", "failpoints", points.Names())
 	}
+	s.points = points
 	// The API's server needs only the configuration: built first, it
 	// answers "not ready" until build binds the service to it and Serve
 	// has recovered the collections.
@@ -279,7 +281,8 @@ func (s *Standalone) build(ctx context.Context) error {
 			return fmt.Errorf("dataNode.memory: %w", err)
 		}
 	}
-	s.dnode = datanode.New(datanode.Deps{Log: log, Objects: s.objects, Coord: s.data, IDs: s.root, Collections: s.root, Imports: s.data, Sync: s.cfg.Sync, Logger: s.logger})
+	s.dnode = datanode.New(datanode.Deps{Log: log, Objects: s.objects, Coord: s.data, IDs: s.root, Collections: s.root, Imports: s.data, Sync: s.cfg.Sync,
+		Points: s.points, Logger: s.logger})
 	inode := indexnode.New(s.objects, s.logger)
 	if s.icoord, err = indexcoord.New(ctx, indexcoord.Deps{KV: meta, IDs: s.root, Segments: s.data, Builder: inode, Logger: s.logger}); err != nil {
 		return err

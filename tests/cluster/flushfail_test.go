@@ -26,7 +26,7 @@ func TestClusterFlushFailureAnswered(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a cluster of processes")
 	}
-	c, _ := startClusterWith(t, clusterOpts{storageNodes: 1,
+	c, _ := startClusterWith(t, clusterOpts{logLevel: "info", storageNodes: 1,
 		env: map[string][]string{"datanode": {failpoint.EnvVar + "=datanode.flush.deltaLog=8*error(disk full)"}}},
 		"mixcoord", "streamingnode", "datanode", "querynode", "indexnode", "proxy")
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)

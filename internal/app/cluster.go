@@ -577,7 +577,7 @@ func (n *roleNode) buildDataNode(ctx context.Context, g *errgroup.Group) error {
 		return fmt.Errorf("dataNode.memory: %w", err)
 	}
 	dnode := datanode.New(datanode.Deps{Log: n.log, Objects: n.objects, Coord: n.dataClient(ctx), IDs: root, Collections: root,
-		Imports: coordrpc.NewImportsClient(n.conn(ctx, "datacoord")), Sync: &sync, Logger: n.logger})
+		Imports: coordrpc.NewImportsClient(n.conn(ctx, "datacoord")), Sync: &sync, Points: n.fence.points, Logger: n.logger})
 	workerrpc.RegisterDataNode(n.grpc, dnode)
 	workerrpc.RegisterImports(n.grpc, dnode) // bulk import (docs/import.md)
 	// The data coordinator tells the node which channels to consume

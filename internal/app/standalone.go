@@ -93,7 +93,7 @@ func DefaultStandalone() StandaloneConfig {
 type Standalone struct {
 	cfg    StandaloneConfig
 	logger *slog.Logger
-	points *failpoint.Set // MILVAGO_FAILPOINTS (nil: none)
+	points *failpoint.Set // armed by MILVAGO_FAILPOINTS (nil: none)
 
 	etcd    *kv.Embedded
 	broker  *logbroker.Embedded
@@ -282,7 +282,8 @@ func (s *Standalone) build(ctx context.Context) error {
 			return fmt.Errorf("dataNode.memory: %w", err)
 		}
 	}
-	s.dnode = datanode.New(datanode.Deps{Log: log, Objects: s.objects, Coord: s.data, IDs: s.root, Collections: s.root, Imports: s.data, Sync: s.cfg.Sync, Logger: s.logger})
+	s.dnode = datanode.New(datanode.Deps{Log: log, Objects: s.objects, Coord: s.data, IDs: s.root, Collections: s.root, Imports: s.data, Sync: s.cfg.Sync,
+		Points: s.points, Logger: s.logger})
 	inode := indexnode.New(s.objects, s.logger)
 	if s.icoord, err = indexcoord.New(ctx, indexcoord.Deps{KV: meta, IDs: s.root, Segments: s.data, Builder: inode, Logger: s.logger}); err != nil {
 		return err

@@ -7,11 +7,17 @@ package contract
 // before it, until the collection is dropped or a data node that can apply
 // the message replays it (its checkpoint then passes Position, which
 // clears the failure). The other channels keep flushing.
+//
+// Retrying marks the other kind: the data node cannot flush what it
+// buffered (an object store write keeps failing) and keeps retrying from
+// the checkpoint. It lasts until a flush of the channel succeeds (the data
+// node reports it recovered) or the checkpoint passes Position.
 type ChannelFailure struct {
 	CollectionID int64  `json:"collection_id"`
 	VChannel     string `json:"vchannel"`
 	Position     uint64 `json:"position"` // the log position of the message
 	Cause        string `json:"cause"`
+	Retrying     bool   `json:"retrying,omitempty"`
 }
 
 // BadIndexFile reports a finished index build whose file a query node

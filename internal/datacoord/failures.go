@@ -16,12 +16,17 @@ import (
 // is kept in the meta store, so that whoever asks whether that channel's
 // segments are flushed (GetFlushState, Flush) gets the cause instead of
 // waiting forever, across restarts of any role, until the channel's
-// checkpoint passes the message or the collection is dropped.
+// checkpoint passes the message or the collection is dropped. A channel
+// whose flushes keep failing (Retrying: an object store write fails) is
+// answered the same way while it fails: until the data node reports a
+// flush of it succeeded (ChannelRecovered), or its checkpoint passes the
+// failed message.
 
 const prefixFailure = "data/channel-failure/"
 
 // ChannelFailed records that the data node cannot apply the message at
-// f.Position of f.VChannel.
+// f.Position of f.VChannel (or, f.Retrying, cannot flush what it buffered
+// up to it). A channel already failed for good keeps that failure.
 func (s *Server) ChannelFailed(ctx context.Context, f contract.ChannelFailure) error {
 	b, err := json.Marshal(f)
 	if err != nil {
@@ -29,6 +34,12 @@ func (s *Server) ChannelFailed(ctx context.Context, f contract.ChannelFailure) e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if old, ok := s.failures[f.VChannel]; ok && !old.Retrying && f.Retrying {
+		return nil
+	}
+	if cp, ok := s.checkpoints[f.VChannel]; ok && f.Retrying && cp.Position >= f.Position {
+		return nil // flushed meanwhile (a report that came late)
+	}
 	if _, err := s.kv.Put(ctx, prefixFailure+f.VChannel, b); err != nil {
 		return fmt.Errorf("datacoord: save failure of %s: %w", f.VChannel, err)
 	}
@@ -37,8 +48,46 @@ func (s *Server) ChannelFailed(ctx context.Context, f contract.ChannelFailure) e
 	}
 	s.failures[f.VChannel] = f
 	s.logger.Error("channel cannot be flushed", "vchannel", f.VChannel, "collection", f.CollectionID,
-		"position", f.Position, "cause", f.Cause)
+		"position", f.Position, "retrying", f.Retrying, "cause", f.Cause)
 	return nil
+}
+
+// ChannelRecovered records that a flush of vchannel succeeded: a
+// failure of its flushes (Retrying) is over. A message the data node
+// cannot apply stays failed.
+func (s *Server) ChannelRecovered(ctx context.Context, vchannel string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.failures[vchannel]
+	if !ok || !f.Retrying {
+		return nil
+	}
+	if err := s.kv.Delete(ctx, prefixFailure+vchannel); err != nil {
+		return fmt.Errorf("datacoord: clear failure of %s: %w", vchannel, err)
+	}
+	delete(s.failures, vchannel)
+	s.logger.Info("channel flushes again", "vchannel", vchannel, "collection", f.CollectionID)
+	return nil
+}
+
+// ChannelsFlushed reports whether the checkpoint of every channel in
+// vchannels has reached ts: what was written before ts is durable. A
+// channel short of ts whose data node cannot flush it (a failure
+// recorded) is an error naming the cause instead: it would not get there.
+func (s *Server) ChannelsFlushed(ctx context.Context, vchannels []string, ts uint64) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	flushed := true
+	for _, vc := range vchannels {
+		if s.checkpoints[vc].TS >= ts {
+			continue
+		}
+		if f, ok := s.failures[vc]; ok {
+			return false, failureError(f)
+		}
+		flushed = false
+	}
+	return flushed, nil
 }
 
 // ChannelFailures lists the recorded failures, for tests and tools.
@@ -78,6 +127,10 @@ func (s *Server) failureErrLocked(seg *model.Segment) error {
 }
 
 func failureError(f contract.ChannelFailure) error {
+	if f.Retrying {
+		return fmt.Errorf("%w[channel=%s]: the data node cannot flush collection %d's data up to log message %d "+
+			"and keeps retrying: %s", errs.ErrServiceInternal, f.VChannel, f.CollectionID, f.Position, f.Cause)
+	}
 	return fmt.Errorf("%w[channel=%s]: the data node cannot apply log message %d of collection %d, so the channel "+
 		"stops flushing there until the collection is dropped: %s", errs.ErrServiceInternal, f.VChannel, f.Position, f.CollectionID, f.Cause)
 }

@@ -21,7 +21,11 @@ import (
 // cause to the data coordinator, which answers it to whoever waits for the
 // channel's segments to flush. Every other error (object store, meta
 // store, coordinator unreachable) is transient: the pipeline restarts from
-// its checkpoints and retries, as before.
+// its checkpoints and retries. A channel whose flush fails
+// flushFailuresReported times in a row is reported too (Retrying: it
+// keeps being retried), so that whoever waits for its flush gets the
+// cause rather than waiting until it gives up; the first flush of it
+// that succeeds reports it recovered (flushed).
 
 // badMessage is an error caused by a message's content.
 type badMessage struct{ err error }
@@ -62,3 +66,64 @@ func (p *pipeline) fail(ctx context.Context, vs *vstate, id uint64, cause error)
 // isDropped reports whether err says a segment is unknown to the data
 // coordinator: its collection or partition was dropped.
 func isDropped(err error) bool { return errors.Is(err, errs.ErrSegmentNotFound) }
+
+// flushFailuresReported is how many failures in a row of a channel's
+// flush (one a second: the pipeline restarts after a second) make it
+// reported: an object store that fails once in a while does not fail a
+// client's Flush, one that keeps failing does within seconds.
+const flushFailuresReported = 3
+
+// flushFailure is a vchannel's run of failed flushes.
+type flushFailure struct {
+	position uint64 // the message whose handling failed last
+	count    int    // failures in a row
+	reported bool   // the data coordinator has it (ChannelFailed)
+}
+
+// flushFailed counts a failure to handle the message at id of vs (err:
+// not one of its content), and reports the channel to the data
+// coordinator once it failed flushFailuresReported times in a row. A
+// report refused or lost is tried again at the next failure.
+func (p *pipeline) flushFailed(ctx context.Context, vs *vstate, id uint64, err error) {
+	if ctx.Err() != nil || refused(err) || errors.Is(err, errRewind) {
+		return
+	}
+	f := p.flushFails[vs.name]
+	if f == nil {
+		f = &flushFailure{}
+		p.flushFails[vs.name] = f
+	}
+	f.position = max(f.position, id)
+	f.count++
+	if f.reported || f.count < flushFailuresReported {
+		return
+	}
+	if rerr := p.d.Coord.ChannelFailed(ctx, contract.ChannelFailure{CollectionID: vs.coll.ID, VChannel: vs.name,
+		Position: f.position, Cause: err.Error(), Retrying: true}); rerr != nil {
+		p.logger.Warn("report failing flushes", "vchannel", vs.name, "err", rerr)
+		return
+	}
+	f.reported = true
+	p.logger.Error("flushes of the channel keep failing; reported, and retried", "vchannel", vs.name,
+		"collection", vs.coll.ID, "position", f.position, "failures", f.count, "err", err)
+}
+
+// flushed notes that the message at id of vs was handled: past the
+// message whose flush failed, the channel's run of failures is over (and
+// reported over, if it was reported). A lost report of recovery is tried
+// again at the next message; the data coordinator also clears the
+// failure once the checkpoint passes it.
+func (p *pipeline) flushed(ctx context.Context, vs *vstate, id uint64) {
+	f := p.flushFails[vs.name]
+	if f == nil || id < f.position {
+		return
+	}
+	if f.reported {
+		if err := p.d.Coord.ChannelRecovered(ctx, vs.name); err != nil {
+			p.logger.Warn("report recovered flushes", "vchannel", vs.name, "err", err)
+			return
+		}
+		p.logger.Info("channel flushes again", "vchannel", vs.name, "failures", f.count)
+	}
+	delete(p.flushFails, vs.name)
+}

@@ -3,6 +3,8 @@ package datanode
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/failpoint"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/msg"
 )
@@ -200,5 +203,82 @@ func TestDroppedPartitionDoesNotWedge(t *testing.T) {
 	})
 	if fs := e.data.ChannelFailures(bg); len(fs) != 0 {
 		t.Fatalf("failures: %+v", fs)
+	}
+}
+
+// TestFailingFlushIsReported fails the delete log write of a channel's
+// flush (the datanode.flush.deltaLog failpoint) more times in a row than
+// flushFailuresReported: while the pipeline retries, the data coordinator
+// answers whoever waits for the channel (ChannelsFlushed, as
+// GetFlushState asks) with the cause instead of "not yet"; once a retry
+// writes the delete log, the failure is cleared and the channel counts as
+// flushed, with the deletes applied. A single failure is not reported.
+func TestFailingFlushIsReported(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for the pipeline's one-second retries")
+	}
+	for _, tc := range []struct {
+		failures int
+		reported bool
+	}{{failures: 1}, {failures: flushFailuresReported + 2, reported: true}} {
+		e := newEnv(t, 1000)
+		points, err := failpoint.Parse(fmt.Sprintf("datanode.flush.deltaLog=%d*error(disk full)", tc.failures), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(bg)
+		n := New(Deps{Log: e.log, Objects: e.objects, Coord: e.data, IDs: e.root, Points: points})
+		mustDo(n.Watch(ctx, e.coll))
+		done := make(chan struct{})
+		go func() { n.Run(ctx); close(done) }()
+
+		ins, _ := e.insert(t, partA, 1, 2, 3)
+		e.delete(t, 2)
+		_, ts := must2(e.w.Seal(bg, pch, vch, collID))
+		var sawErr error
+		eventually(t, "the channel flushed", func() bool {
+			ok, err := e.data.ChannelsFlushed(bg, []string{vch}, ts)
+			if err != nil && sawErr == nil {
+				sawErr = err
+			}
+			return ok
+		})
+		switch {
+		case tc.reported && sawErr == nil:
+			t.Fatalf("%d failures in a row: never answered as failed", tc.failures)
+		case tc.reported && (!errors.Is(sawErr, errs.ErrServiceInternal) || !strings.Contains(sawErr.Error(), "disk full") ||
+			!strings.Contains(sawErr.Error(), vch) || !strings.Contains(sawErr.Error(), "keeps retrying")):
+			t.Fatalf("answer while failing: %v", sawErr)
+		case !tc.reported && sawErr != nil:
+			t.Fatalf("one failure answered as failed: %v", sawErr)
+		}
+		if fs := e.data.ChannelFailures(bg); len(fs) != 0 {
+			t.Fatalf("failures left after the flush succeeded: %+v", fs)
+		}
+		if ok, err := e.data.Flushed(bg, []int64{ins.SegmentID}); !ok || err != nil {
+			t.Fatalf("segment flushed: %v, %v", ok, err)
+		}
+		if d := e.deletes(t); !slices.Equal(d.IntPKs, []int64{2}) {
+			t.Fatalf("deletes %+v, want key 2", d)
+		}
+		cancel()
+		<-done
+	}
+}
+
+// TestRecoveredFailureClearsOnlyRetrying: a channel stopped at a message
+// the data node cannot apply stays failed whatever its flushes report.
+func TestRecoveredFailureClearsOnlyRetrying(t *testing.T) {
+	e := newEnv(t, 1000)
+	f := contract.ChannelFailure{CollectionID: collID, VChannel: vch, Position: 10, Cause: "bad column"}
+	mustDo(e.data.ChannelFailed(bg, f))
+	// A failure of flushes neither replaces nor clears one of a message.
+	mustDo(e.data.ChannelFailed(bg, contract.ChannelFailure{CollectionID: collID, VChannel: vch, Position: 11, Cause: "disk full", Retrying: true}))
+	mustDo(e.data.ChannelRecovered(bg, vch))
+	if fs := e.data.ChannelFailures(bg); len(fs) != 1 || fs[0] != f {
+		t.Fatalf("failures %+v, want the bad message's", fs)
+	}
+	if _, err := e.data.ChannelsFlushed(bg, []string{vch}, 5); err == nil || !strings.Contains(err.Error(), "bad column") {
+		t.Fatalf("ChannelsFlushed of a failed channel: %v", err)
 	}
 }

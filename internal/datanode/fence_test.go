@@ -61,6 +61,10 @@ func (c remoteCoord) ChannelFailed(ctx context.Context, f contract.ChannelFailur
 	return c.d.ChannelFailed(c.ctx(ctx), f)
 }
 
+func (c remoteCoord) ChannelRecovered(ctx context.Context, vc string) error {
+	return c.d.ChannelRecovered(c.ctx(ctx), vc)
+}
+
 // clusterNodes are the data nodes the channel assignment reaches, by ID.
 type clusterNodes struct {
 	mu    sync.Mutex

@@ -72,6 +72,10 @@ type pipeline struct {
 	mem    *memAccount
 	// syncHook, when set (tests), is called after each piece is durable.
 	syncHook func(segment int64, pieces int)
+	// flushFails are the vchannels whose flushes failed, kept across the
+	// restarts of run that retry them (faults.go); only the run goroutine
+	// touches it.
+	flushFails map[string]*flushFailure
 }
 
 // vstate is one virtual channel's buffers. Only the pipeline goroutine
@@ -117,7 +121,8 @@ type segBuffer struct {
 
 func newPipeline(name string, d Deps, logger *slog.Logger, policy SyncPolicy, mem *memAccount) *pipeline {
 	return &pipeline{name: name, d: d, logger: logger.With("pchannel", name), vchannels: map[string]*vstate{},
-		cpPending: map[string]contract.Checkpoint{}, cpKick: make(chan struct{}, 1), policy: policy, mem: mem}
+		cpPending: map[string]contract.Checkpoint{}, cpKick: make(chan struct{}, 1), policy: policy, mem: mem,
+		flushFails: map[string]*flushFailure{}}
 }
 
 // dropBuffers forgets vs's buffered bytes and, on the pipeline goroutine
@@ -310,8 +315,13 @@ func (p *pipeline) handle(ctx context.Context, id uint64, m *msg.Message) error 
 	case msg.KindSeal:
 		err = p.onSeal(ctx, vs, id, m)
 	}
-	if err != nil && isBadMessage(err) {
+	switch {
+	case err == nil:
+		p.flushed(ctx, vs, id)
+	case isBadMessage(err):
 		return p.fail(ctx, vs, id, err)
+	default:
+		p.flushFailed(ctx, vs, id, err)
 	}
 	return err
 }
@@ -462,14 +472,18 @@ func (p *pipeline) onTick(ctx context.Context, id uint64, ts uint64) error {
 	// Seal, holding the checkpoint (and the log) behind them: write them
 	// as a delete log now (compact.go).
 	for _, vs := range deletesOnly {
-		if err := p.flushDeletes(ctx, vs); err != nil {
+		err := p.flushDeletes(ctx, vs)
+		if err == nil {
+			err = p.advance(ctx, vs, id, ts)
+		}
+		if err != nil {
+			p.flushFailed(ctx, vs, id, err)
 			return err
 		}
-		if err := p.advance(ctx, vs, id, ts); err != nil {
-			return err
-		}
+		p.flushed(ctx, vs, id)
 	}
 	for _, vs := range idle {
+		p.flushed(ctx, vs, id)
 		// Nothing is buffered: the checkpoint may move to the tick. The
 		// writer goroutine saves it; until then a restart replays a little
 		// more, which is harmless (flushes save theirs synchronously, and
@@ -579,6 +593,9 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 	write = func(fieldID int64, data []byte) error {
 		path := storage.InsertLogPath(vs.coll.ID, buf.partition, buf.id, fieldID, ids)
 		ids++
+		if err := p.d.Points.Fail(ctx, "datanode.flush.binlog", "vchannel", vs.name, "path", path); err != nil {
+			return fmt.Errorf("datanode: write %s: %w", path, err)
+		}
 		if err := p.d.Objects.Put(ctx, path, data); err != nil {
 			return fmt.Errorf("datanode: write %s: %w", path, err)
 		}
@@ -608,6 +625,9 @@ func (p *pipeline) flushSegment(ctx context.Context, vs *vstate, buf *segBuffer,
 				if file, ok := storage.NewFloatVectorChunksFile(chunks); ok {
 					path := storage.InsertLogPath(vs.coll.ID, buf.partition, buf.id, f.GetFieldID(), ids)
 					ids++
+					if err := p.d.Points.Fail(ctx, "datanode.flush.binlog", "vchannel", vs.name, "path", path); err != nil {
+						return fmt.Errorf("datanode: write %s: %w", path, err)
+					}
 					n, err := sp.PutFrom(ctx, path, file)
 					if err != nil {
 						return fmt.Errorf("datanode: write %s: %w", path, err)
@@ -733,6 +753,9 @@ func (p *pipeline) flushDeletes(ctx context.Context, vs *vstate) error {
 		return err
 	}
 	path := storage.DeltaLogPath(vs.coll.ID, 0, 0, id)
+	if err := p.d.Points.Fail(ctx, "datanode.flush.deltaLog", "vchannel", vs.name, "path", path); err != nil {
+		return fmt.Errorf("datanode: write %s: %w", path, err)
+	}
 	if err := p.d.Objects.Put(ctx, path, data); err != nil {
 		return fmt.Errorf("datanode: write %s: %w", path, err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/failpoint"
 	"github.com/milvago/milvago/internal/logbroker"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/objstore"
@@ -27,8 +28,11 @@ type dataCoord interface {
 	// the channel's owner is heard (errs.ErrChannelMisrouted).
 	SaveSyncManifest(ctx context.Context, segmentID int64, manifest string) error
 	// ChannelFailed records that a channel stopped at a message the data
-	// node cannot apply (faults.go).
+	// node cannot apply, or that its flushes keep failing (faults.go).
 	ChannelFailed(ctx context.Context, f contract.ChannelFailure) error
+	// ChannelRecovered records that a flush of a channel whose flushes
+	// failed succeeded (faults.go).
+	ChannelRecovered(ctx context.Context, vchannel string) error
 }
 
 // idAllocator hands out global IDs (rootcoord).
@@ -51,7 +55,11 @@ type Deps struct {
 	Imports importProgress
 	// Sync is when growing segments' buffers are synced before their seal
 	// (sync.go); nil: DefaultSyncPolicy.
-	Sync   *SyncPolicy
+	Sync *SyncPolicy
+	// Points are the process's failpoints (internal/failpoint; nil:
+	// none): datanode.flush.deltaLog and datanode.flush.binlog fail the
+	// object store writes of a flush.
+	Points *failpoint.Set
 	Logger *slog.Logger
 }
 

@@ -208,68 +208,98 @@ func (c *channel) fail(r *run, err error) {
 // has delivered them nothing (their start is past pos), so a reader
 // after the lowest such start that the log still holds serves them
 // exactly: it is opened, the subscriptions below that start end with err
-// once they have read what was queued, and r goes on from there. It
-// returns the new reader and its position, or nil when no subscription
-// survives or r ended meanwhile; r's old reader stays the caller's to
-// close either way.
+// once they have read what was queued, and r goes on from there. A
+// subscription that joins r while the reader opens, at a start below the
+// one chosen and not known truncated, makes it start over: ending it
+// would report a truncation that may not have passed it. It returns the
+// new reader and its position, or nil when no subscription survives or r
+// ended meanwhile; r's old reader stays the caller's to close either way.
 func (c *channel) resume(r *run, pos logbroker.MessageID, err error) (logbroker.Reader, logbroker.MessageID) {
-	c.mu.Lock()
-	var starts []logbroker.MessageID
-	for _, subs := range r.subs {
-		for s := range subs {
-			if s.start > pos {
-				starts = append(starts, s.start)
+	truncated := map[logbroker.MessageID]bool{} // starts the log no longer holds
+	for {
+		c.mu.Lock()
+		var starts []logbroker.MessageID
+		for _, subs := range r.subs {
+			for s := range subs {
+				if s.start > pos && !truncated[s.start] {
+					starts = append(starts, s.start)
+				}
 			}
 		}
-	}
-	c.mu.Unlock()
-	slices.Sort(starts)
-	starts = slices.Compact(starts)
-	for _, at := range starts {
-		rd, rerr := c.d.log.Read(r.ctx, c.name, at)
-		if errors.Is(rerr, logbroker.ErrTruncated) {
-			continue // truncated past at as well: try a later start
-		}
-		if rerr != nil && !terminal(rerr) && r.ctx.Err() == nil {
-			rd, rerr = c.d.reopen(r.ctx, c.name, at)
+		c.mu.Unlock()
+		slices.Sort(starts)
+		starts = slices.Compact(starts)
+		again := false
+		for _, at := range starts {
+			rd, rerr := c.d.log.Read(r.ctx, c.name, at)
 			if errors.Is(rerr, logbroker.ErrTruncated) {
-				continue
+				truncated[at] = true
+				continue // truncated past at as well: try a later start
 			}
+			if rerr != nil && !terminal(rerr) && r.ctx.Err() == nil {
+				rd, rerr = c.d.reopen(r.ctx, c.name, at)
+				if errors.Is(rerr, logbroker.ErrTruncated) {
+					truncated[at] = true
+					continue
+				}
+			}
+			if rerr != nil || rd == nil {
+				return nil, pos
+			}
+			switch c.resumeAt(r, pos, at, truncated, err) {
+			case resumeJoined:
+				rd.Close()
+				again = true
+			case resumeGone:
+				rd.Close()
+				return nil, pos
+			default:
+				c.d.logger.Info("shared reader passed by a truncation goes on for the subscriptions beyond it",
+					"pchannel", c.name, "after", pos, "resumed_after", at, "err", err)
+				return rd, at
+			}
+			break
 		}
-		if rerr != nil || rd == nil {
+		if !again {
 			return nil, pos
 		}
-		if !c.resumeAt(r, at, err) {
-			rd.Close()
-			return nil, pos
-		}
-		c.d.logger.Info("shared reader passed by a truncation goes on for the subscriptions beyond it",
-			"pchannel", c.name, "after", pos, "resumed_after", at, "err", err)
-		return rd, at
 	}
-	return nil, pos
 }
 
+// resumeAt's outcomes.
+const (
+	resumed      = iota
+	resumeGone   // r is no longer the channel's, or no subscription is left
+	resumeJoined // a subscription joined below at meanwhile: choose again
+)
+
 // resumeAt ends r's subscriptions starting below at with err and moves r
-// to position at, which a new reader continues after; false (nothing
-// changed) when r is no longer the channel's or no subscription is left.
-func (c *channel) resumeAt(r *run, at logbroker.MessageID, err error) bool {
+// to position at, which a new reader continues after (resumed). Nothing
+// changes when r is no longer the channel's or no subscription would be
+// left (resumeGone), or when a subscription starts past pos and below at
+// at a start not known truncated (resumeJoined: it joined after resume
+// chose at, and the log may still hold what follows its start).
+func (c *channel) resumeAt(r *run, pos, at logbroker.MessageID, truncated map[logbroker.MessageID]bool, err error) int {
 	c.mu.Lock()
 	if c.run != r {
 		c.mu.Unlock()
-		return false
+		return resumeGone
 	}
 	var ended []*Subscription
 	for _, subs := range r.subs {
 		for s := range subs {
 			if s.start < at {
+				if s.start > pos && !truncated[s.start] {
+					c.mu.Unlock()
+					return resumeJoined
+				}
 				ended = append(ended, s)
 			}
 		}
 	}
 	if len(ended) == r.n {
 		c.mu.Unlock()
-		return false
+		return resumeGone
 	}
 	for _, s := range ended {
 		c.leaveLocked(r, s)
@@ -287,5 +317,5 @@ func (c *channel) resumeAt(r *run, at logbroker.MessageID, err error) bool {
 	for _, s := range ended {
 		s.signal()
 	}
-	return true
+	return resumed
 }

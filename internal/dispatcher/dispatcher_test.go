@@ -633,3 +633,77 @@ func drainToTruncation(t *testing.T, ctx context.Context, s *Subscription) {
 		t.Fatalf("%s after the truncation: %v, want ErrTruncated", s.vchannel, err)
 	}
 }
+
+// TestJoinWhileResuming: a subscription that joins the shared reader
+// while the reader, passed by a truncation, opens a new reader for the
+// subscriptions beyond it (at a later start than the new one's) is not
+// ended with ErrTruncated: its start is still in the log, and it gets its
+// messages after it, as the others beyond the truncation do.
+func TestJoinWhileResuming(t *testing.T) {
+	l := logbroker.NewMemory(logbroker.MemoryConfig{})
+	a := newAppender(t, l)
+	gate := make(chan struct{})
+	var ids []logbroker.MessageID
+	for i := range 12 {
+		ids = append(ids, a.append(msg.KindSeal, vch(1+i%2)))
+	}
+	held := &heldResume{gatedLog: gatedLog{Log: l, gate: gate}, at: ids[7], entered: make(chan struct{}), release: make(chan struct{})}
+	d := newDispatcher(t, Default(), held)
+	ctx := context.Background()
+	// The shared reader starts at 0 and is held there; s2 joins it after
+	// ids[7], beyond the truncation to come.
+	s1, err := d.Subscribe(ctx, pch, vch(1), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s1.Close()
+	s2, err := d.Subscribe(ctx, pch, vch(2), ids[7])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if err := l.Truncate(ctx, pch, ids[4]); err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	// The reader is passed by the truncation and opens a reader after
+	// ids[7] for s2; meanwhile s3 joins after ids[5], which the log holds.
+	<-held.entered
+	s3, err := d.Subscribe(ctx, pch, vch(2), ids[5])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3.Close()
+	close(held.release)
+	drainToTruncation(t, ctx, s1)
+	for range 6 {
+		a.append(msg.KindSeal, vch(1+rand.IntN(2)))
+	}
+	a.append(msg.KindTimeTick, "")
+	if got, want := consume(t, a, s3, vch(2), a.last), a.own(vch(2), ids[5]); !equalIDs(got.own, want) {
+		t.Fatalf("subscription that joined while the reader resumed: got %v, want %v", got.own, want)
+	}
+	if got, want := consume(t, a, s2, vch(2), a.last), a.own(vch(2), ids[7]); !equalIDs(got.own, want) {
+		t.Fatalf("subscription beyond the truncation: got %v, want %v", got.own, want)
+	}
+}
+
+// heldResume holds the first Read after at (the shared reader resuming
+// past a truncation) until release is closed, once it said so (entered).
+type heldResume struct {
+	gatedLog
+	at      logbroker.MessageID
+	once    sync.Once
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (h *heldResume) Read(ctx context.Context, channel string, after logbroker.MessageID) (logbroker.Reader, error) {
+	if after == h.at {
+		h.once.Do(func() {
+			close(h.entered)
+			<-h.release
+		})
+	}
+	return h.gatedLog.Read(ctx, channel, after)
+}

@@ -13,9 +13,12 @@
 //
 //	MILVAGO_FAILPOINTS='rpc.serve/milvago.internal.DataCoord/SaveSyncManifest=1*sleep(20s)'
 //
-// The only action is sleep(D) (a Go duration), optionally limited to the
-// first N hits (N*sleep(D)). The sleep ignores contexts: it stands for a
-// process that is not running, which notices nothing either.
+// An action is sleep(D) (a Go duration) or error(TEXT), optionally limited
+// to the first N hits (N*sleep(D), N*error(TEXT)). The sleep ignores
+// contexts: it stands for a process that is not running, which notices
+// nothing either. error(TEXT) makes the step fail with TEXT (ErrInjected)
+// at the points that can fail (Fail); where a point only holds (Hit), it
+// does nothing.
 //
 // The failpoints a process has:
 //
@@ -37,10 +40,15 @@
 //     standalone and of a cluster proxy already answers "service not
 //     ready" (code 1) meanwhile, and so does any other role's gRPC port
 //     (its /healthz 503).
+//   - datanode.flush.deltaLog, datanode.flush.binlog (internal/datanode):
+//     the data node's write of a delete log, or of a flushed segment's
+//     binlog, to the object store (Fail), e.g.
+//     datanode.flush.deltaLog=error(disk full) for a flush that fails.
 package failpoint
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -61,8 +69,12 @@ type Set struct {
 
 type point struct {
 	sleep time.Duration
-	left  int // hits still to act on; < 0: every hit
+	err   string // error(TEXT): the step fails with TEXT (sleep is 0)
+	left  int    // hits still to act on; < 0: every hit
 }
+
+// ErrInjected is the error of a step an error(TEXT) failpoint failed.
+var ErrInjected = errors.New("failpoint")
 
 // Parse returns the failpoints spec arms (nil for an empty spec). A nil
 // logger discards; every hit is logged at Warn ("failpoint hit").
@@ -93,7 +105,7 @@ func Parse(spec string, logger *slog.Logger) (*Set, error) {
 	return s, nil
 }
 
-// parseAction parses [N*]sleep(D).
+// parseAction parses [N*]sleep(D) and [N*]error(TEXT).
 func parseAction(action string) (*point, error) {
 	p := &point{left: -1}
 	if n, rest, ok := strings.Cut(action, "*"); ok {
@@ -103,9 +115,15 @@ func parseAction(action string) (*point, error) {
 		}
 		p.left, action = count, rest
 	}
+	if text, ok := strings.CutPrefix(action, "error("); ok && strings.HasSuffix(text, ")") {
+		if p.err = strings.TrimSuffix(text, ")"); p.err == "" {
+			return nil, fmt.Errorf("action %q: want error(TEXT) with some text", action)
+		}
+		return p, nil
+	}
 	arg, ok := strings.CutPrefix(action, "sleep(")
 	if !ok || !strings.HasSuffix(arg, ")") {
-		return nil, fmt.Errorf("action %q: want sleep(DURATION)", action)
+		return nil, fmt.Errorf("action %q: want sleep(DURATION) or error(TEXT)", action)
 	}
 	d, err := time.ParseDuration(strings.TrimSuffix(arg, ")"))
 	if err != nil || d <= 0 {
@@ -134,25 +152,44 @@ func (s *Set) Names() []string {
 // ctx only carries the caller's log context; it does not cut the sleep
 // short.
 func (s *Set) Hit(ctx context.Context, name string, args ...any) bool {
+	hit, _ := s.act(ctx, name, false, args)
+	return hit
+}
+
+// Fail runs failpoint name's action at a step that can fail: it sleeps as
+// Hit does (and returns nil), or for error(TEXT) returns an error that
+// wraps ErrInjected with TEXT. Unarmed, or past its N hits, it returns nil.
+func (s *Set) Fail(ctx context.Context, name string, args ...any) error {
+	_, err := s.act(ctx, name, true, args)
+	return err
+}
+
+// act runs name's action; canFail: the caller takes an injected error
+// (an error point is not hit by Hit).
+func (s *Set) act(ctx context.Context, name string, canFail bool, args []any) (bool, error) {
 	if s == nil {
-		return false
+		return false, nil
 	}
 	s.mu.Lock()
 	p, ok := s.points[name]
-	if !ok || p.left == 0 {
+	if !ok || p.left == 0 || (p.err != "" && !canFail) {
 		s.mu.Unlock()
-		return false
+		return false, nil
 	}
 	if p.left > 0 {
 		p.left--
 	}
-	d := p.sleep
+	d, text := p.sleep, p.err
 	s.mu.Unlock()
 	args = append([]any{"failpoint", name}, args...)
+	if text != "" {
+		s.logger.WarnContext(ctx, "failpoint hit", append(args, "error", text)...)
+		return true, fmt.Errorf("%w %s: %s", ErrInjected, name, text)
+	}
 	s.logger.WarnContext(ctx, "failpoint hit", append(args, "sleep", d)...)
 	time.Sleep(d)
 	s.logger.WarnContext(ctx, "failpoint done", args...)
-	return true
+	return true, nil
 }
 
 // Served logs how the step a hit of failpoint name held ended (err nil:

@@ -88,3 +88,39 @@ func TestServedLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestFail: an error(TEXT) point fails its first N steps with TEXT
+// (ErrInjected) and then lets them run; Hit passes it by; a sleep point
+// at a Fail holds and succeeds.
+func TestFail(t *testing.T) {
+	s, err := Parse("e=2*error(disk full);w=1*sleep(30ms)", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if s.Hit(ctx, "e") {
+		t.Fatal("Hit acted on an error point")
+	}
+	for i := range 2 {
+		err := s.Fail(ctx, "e")
+		if !errors.Is(err, ErrInjected) || !strings.Contains(err.Error(), "disk full") || !strings.Contains(err.Error(), "e") {
+			t.Fatalf("fail %d: %v, want the injected error", i+1, err)
+		}
+	}
+	if err := s.Fail(ctx, "e"); err != nil {
+		t.Fatalf("third step: %v, want none (2 hits)", err)
+	}
+	start := time.Now()
+	if err := s.Fail(ctx, "w"); err != nil || time.Since(start) < 30*time.Millisecond {
+		t.Fatalf("sleep point at Fail: %v after %v, want nil after 30ms", err, time.Since(start))
+	}
+	var none *Set
+	if err := none.Fail(ctx, "e"); err != nil {
+		t.Fatalf("nil Set: %v", err)
+	}
+	for _, bad := range []string{"x=error()", "x=error(a", "x=0*error(a)"} {
+		if _, err := Parse(bad, nil); err == nil {
+			t.Errorf("Parse(%q) accepted", bad)
+		}
+	}
+}

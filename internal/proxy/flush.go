@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"fmt"
 	"sort"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
@@ -90,7 +89,10 @@ func (s *Server) flush(ctx context.Context, req *milvuspb.FlushRequest, limited 
 // collection has its checkpoint at or past the flush's timestamp. The
 // checkpoint passes it once the data node has read the channel's Seal and
 // written what it buffered before, the deletes of a channel with no
-// growing segment included (they have no segment to wait for).
+// growing segment included (they have no segment to wait for). A channel
+// the data node cannot flush (a message it cannot apply, or object store
+// writes that keep failing) answers its cause instead of "not yet", so a
+// client polling it does not wait until it gives up.
 func (s *Server) GetFlushState(ctx context.Context, req *milvuspb.GetFlushStateRequest) (*milvuspb.GetFlushStateResponse, error) {
 	var c *model.Collection
 	if req.GetCollectionName() != "" {
@@ -106,16 +108,11 @@ func (s *Server) GetFlushState(ctx context.Context, req *milvuspb.GetFlushStateR
 	if !flushed || c == nil {
 		return &milvuspb.GetFlushStateResponse{Flushed: flushed}, nil
 	}
-	for _, vc := range c.VChannels {
-		cp, err := s.d.Data.GetCheckpoint(ctx, vc)
-		if err != nil {
-			return nil, fmt.Errorf("proxy: checkpoint of %s: %w", vc, err)
-		}
-		if cp.TS < req.GetFlushTs() {
-			return &milvuspb.GetFlushStateResponse{Flushed: false}, nil
-		}
+	// The data coordinator's error is the client's answer, as Flushed's.
+	if flushed, err = s.d.Data.ChannelsFlushed(ctx, c.VChannels, req.GetFlushTs()); err != nil {
+		return nil, err
 	}
-	return &milvuspb.GetFlushStateResponse{Flushed: true}, nil
+	return &milvuspb.GetFlushStateResponse{Flushed: flushed}, nil
 }
 
 // FlushAll flushes every collection of every database.

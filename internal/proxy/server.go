@@ -52,6 +52,10 @@ type dataCoord interface {
 	Segments(ctx context.Context, collection int64, vchannel string) ([]model.Segment, error)
 	Flushed(ctx context.Context, ids []int64) (bool, error)
 	GetCheckpoint(ctx context.Context, vchannel string) (contract.Checkpoint, error)
+	// ChannelsFlushed reports whether every channel's checkpoint reached
+	// ts; a channel whose data node cannot flush it is an error naming
+	// the cause (datacoord/failures.go).
+	ChannelsFlushed(ctx context.Context, vchannels []string, ts uint64) (bool, error)
 	// Compaction (compaction.go): a job's ID (-1: nothing to compact) and
 	// its number of plans; a job's state (false: unknown).
 	ManualCompaction(ctx context.Context, collectionID int64, clustering bool) (int64, int, error)

@@ -46,7 +46,6 @@ const firstQueryBound = 10 * time.Second
 //
 // MILVAGO_STRESS_SECONDS sets its duration (default 90 s, 25 s with -short).
 func TestStressFirstQuery(t *testing.T) {
-	standaloneOnly(t, "a Strong count can be one row high after truncation reloads on a cluster (a delete lost, about 1 run in 5; issue 8, open)")
 	dur := 90 * time.Second
 	if testing.Short() {
 		dur = 25 * time.Second

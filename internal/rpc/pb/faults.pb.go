@@ -25,13 +25,14 @@ const (
 )
 
 // ChannelFailure is contract.ChannelFailure: a virtual channel stopped at a
-// message the data node cannot apply.
+// message the data node cannot apply, or (retrying) whose flushes fail.
 type ChannelFailure struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	CollectionId  int64                  `protobuf:"varint,1,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
 	Vchannel      string                 `protobuf:"bytes,2,opt,name=vchannel,proto3" json:"vchannel,omitempty"`
 	Position      uint64                 `protobuf:"varint,3,opt,name=position,proto3" json:"position,omitempty"`
 	Cause         string                 `protobuf:"bytes,4,opt,name=cause,proto3" json:"cause,omitempty"`
+	Retrying      bool                   `protobuf:"varint,5,opt,name=retrying,proto3" json:"retrying,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -94,6 +95,112 @@ func (x *ChannelFailure) GetCause() string {
 	return ""
 }
 
+func (x *ChannelFailure) GetRetrying() bool {
+	if x != nil {
+		return x.Retrying
+	}
+	return false
+}
+
+// ChannelRecovery: a flush of the channel succeeded after failures.
+type ChannelRecovery struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Vchannel      string                 `protobuf:"bytes,1,opt,name=vchannel,proto3" json:"vchannel,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelRecovery) Reset() {
+	*x = ChannelRecovery{}
+	mi := &file_faults_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelRecovery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelRecovery) ProtoMessage() {}
+
+func (x *ChannelRecovery) ProtoReflect() protoreflect.Message {
+	mi := &file_faults_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelRecovery.ProtoReflect.Descriptor instead.
+func (*ChannelRecovery) Descriptor() ([]byte, []int) {
+	return file_faults_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ChannelRecovery) GetVchannel() string {
+	if x != nil {
+		return x.Vchannel
+	}
+	return ""
+}
+
+// ChannelsFlushedRequest asks whether every channel's checkpoint reached
+// flush_ts (GetFlushState); a failed channel answers its cause.
+type ChannelsFlushedRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Vchannels     []string               `protobuf:"bytes,1,rep,name=vchannels,proto3" json:"vchannels,omitempty"`
+	FlushTs       uint64                 `protobuf:"varint,2,opt,name=flush_ts,json=flushTs,proto3" json:"flush_ts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChannelsFlushedRequest) Reset() {
+	*x = ChannelsFlushedRequest{}
+	mi := &file_faults_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChannelsFlushedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChannelsFlushedRequest) ProtoMessage() {}
+
+func (x *ChannelsFlushedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_faults_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChannelsFlushedRequest.ProtoReflect.Descriptor instead.
+func (*ChannelsFlushedRequest) Descriptor() ([]byte, []int) {
+	return file_faults_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *ChannelsFlushedRequest) GetVchannels() []string {
+	if x != nil {
+		return x.Vchannels
+	}
+	return nil
+}
+
+func (x *ChannelsFlushedRequest) GetFlushTs() uint64 {
+	if x != nil {
+		return x.FlushTs
+	}
+	return 0
+}
+
 // BadIndexFile is contract.BadIndexFile: a query node found a finished
 // build's index file missing or corrupt.
 type BadIndexFile struct {
@@ -109,7 +216,7 @@ type BadIndexFile struct {
 
 func (x *BadIndexFile) Reset() {
 	*x = BadIndexFile{}
-	mi := &file_faults_proto_msgTypes[1]
+	mi := &file_faults_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -121,7 +228,7 @@ func (x *BadIndexFile) String() string {
 func (*BadIndexFile) ProtoMessage() {}
 
 func (x *BadIndexFile) ProtoReflect() protoreflect.Message {
-	mi := &file_faults_proto_msgTypes[1]
+	mi := &file_faults_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -134,7 +241,7 @@ func (x *BadIndexFile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BadIndexFile.ProtoReflect.Descriptor instead.
 func (*BadIndexFile) Descriptor() ([]byte, []int) {
-	return file_faults_proto_rawDescGZIP(), []int{1}
+	return file_faults_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *BadIndexFile) GetCollectionId() int64 {
@@ -176,22 +283,30 @@ var File_faults_proto protoreflect.FileDescriptor
 
 const file_faults_proto_rawDesc = "" +
 	"\n" +
-	"\ffaults.proto\x12\x10milvago.internal\x1a\vtypes.proto\"\x83\x01\n" +
+	"\ffaults.proto\x12\x10milvago.internal\x1a\vtypes.proto\x1a\vcoord.proto\"\x9f\x01\n" +
 	"\x0eChannelFailure\x12#\n" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12\x1a\n" +
 	"\bvchannel\x18\x02 \x01(\tR\bvchannel\x12\x1a\n" +
 	"\bposition\x18\x03 \x01(\x04R\bposition\x12\x14\n" +
-	"\x05cause\x18\x04 \x01(\tR\x05cause\"\x97\x01\n" +
+	"\x05cause\x18\x04 \x01(\tR\x05cause\x12\x1a\n" +
+	"\bretrying\x18\x05 \x01(\bR\bretrying\"-\n" +
+	"\x0fChannelRecovery\x12\x1a\n" +
+	"\bvchannel\x18\x01 \x01(\tR\bvchannel\"Q\n" +
+	"\x16ChannelsFlushedRequest\x12\x1c\n" +
+	"\tvchannels\x18\x01 \x03(\tR\tvchannels\x12\x19\n" +
+	"\bflush_ts\x18\x02 \x01(\x04R\aflushTs\"\x97\x01\n" +
 	"\fBadIndexFile\x12#\n" +
 	"\rcollection_id\x18\x01 \x01(\x03R\fcollectionId\x12\x1d\n" +
 	"\n" +
 	"segment_id\x18\x02 \x01(\x03R\tsegmentId\x12\x19\n" +
 	"\bbuild_id\x18\x03 \x01(\x03R\abuildId\x12\x12\n" +
 	"\x04file\x18\x04 \x01(\tR\x04file\x12\x14\n" +
-	"\x05cause\x18\x05 \x01(\tR\x05cause2X\n" +
+	"\x05cause\x18\x05 \x01(\tR\x05cause2\x85\x02\n" +
 	"\n" +
 	"DataFaults\x12J\n" +
-	"\rChannelFailed\x12 .milvago.internal.ChannelFailure\x1a\x17.milvago.internal.Empty2V\n" +
+	"\rChannelFailed\x12 .milvago.internal.ChannelFailure\x1a\x17.milvago.internal.Empty\x12N\n" +
+	"\x10ChannelRecovered\x12!.milvago.internal.ChannelRecovery\x1a\x17.milvago.internal.Empty\x12[\n" +
+	"\x0fChannelsFlushed\x12(.milvago.internal.ChannelsFlushedRequest\x1a\x1e.milvago.internal.BoolResponse2V\n" +
 	"\vIndexFaults\x12G\n" +
 	"\fIndexFileBad\x12\x1e.milvago.internal.BadIndexFile\x1a\x17.milvago.internal.EmptyB,Z*github.com/milvago/milvago/internal/rpc/pbb\x06proto3"
 
@@ -207,19 +322,26 @@ func file_faults_proto_rawDescGZIP() []byte {
 	return file_faults_proto_rawDescData
 }
 
-var file_faults_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_faults_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_faults_proto_goTypes = []any{
-	(*ChannelFailure)(nil), // 0: milvago.internal.ChannelFailure
-	(*BadIndexFile)(nil),   // 1: milvago.internal.BadIndexFile
-	(*Empty)(nil),          // 2: milvago.internal.Empty
+	(*ChannelFailure)(nil),         // 0: milvago.internal.ChannelFailure
+	(*ChannelRecovery)(nil),        // 1: milvago.internal.ChannelRecovery
+	(*ChannelsFlushedRequest)(nil), // 2: milvago.internal.ChannelsFlushedRequest
+	(*BadIndexFile)(nil),           // 3: milvago.internal.BadIndexFile
+	(*Empty)(nil),                  // 4: milvago.internal.Empty
+	(*BoolResponse)(nil),           // 5: milvago.internal.BoolResponse
 }
 var file_faults_proto_depIdxs = []int32{
 	0, // 0: milvago.internal.DataFaults.ChannelFailed:input_type -> milvago.internal.ChannelFailure
-	1, // 1: milvago.internal.IndexFaults.IndexFileBad:input_type -> milvago.internal.BadIndexFile
-	2, // 2: milvago.internal.DataFaults.ChannelFailed:output_type -> milvago.internal.Empty
-	2, // 3: milvago.internal.IndexFaults.IndexFileBad:output_type -> milvago.internal.Empty
-	2, // [2:4] is the sub-list for method output_type
-	0, // [0:2] is the sub-list for method input_type
+	1, // 1: milvago.internal.DataFaults.ChannelRecovered:input_type -> milvago.internal.ChannelRecovery
+	2, // 2: milvago.internal.DataFaults.ChannelsFlushed:input_type -> milvago.internal.ChannelsFlushedRequest
+	3, // 3: milvago.internal.IndexFaults.IndexFileBad:input_type -> milvago.internal.BadIndexFile
+	4, // 4: milvago.internal.DataFaults.ChannelFailed:output_type -> milvago.internal.Empty
+	4, // 5: milvago.internal.DataFaults.ChannelRecovered:output_type -> milvago.internal.Empty
+	5, // 6: milvago.internal.DataFaults.ChannelsFlushed:output_type -> milvago.internal.BoolResponse
+	4, // 7: milvago.internal.IndexFaults.IndexFileBad:output_type -> milvago.internal.Empty
+	4, // [4:8] is the sub-list for method output_type
+	0, // [0:4] is the sub-list for method input_type
 	0, // [0:0] is the sub-list for extension type_name
 	0, // [0:0] is the sub-list for extension extendee
 	0, // [0:0] is the sub-list for field type_name
@@ -231,13 +353,14 @@ func file_faults_proto_init() {
 		return
 	}
 	file_types_proto_init()
+	file_coord_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_faults_proto_rawDesc), len(file_faults_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -22,7 +22,9 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DataFaults_ChannelFailed_FullMethodName = "/milvago.internal.DataFaults/ChannelFailed"
+	DataFaults_ChannelFailed_FullMethodName    = "/milvago.internal.DataFaults/ChannelFailed"
+	DataFaults_ChannelRecovered_FullMethodName = "/milvago.internal.DataFaults/ChannelRecovered"
+	DataFaults_ChannelsFlushed_FullMethodName  = "/milvago.internal.DataFaults/ChannelsFlushed"
 )
 
 // DataFaultsClient is the client API for DataFaults service.
@@ -32,6 +34,8 @@ const (
 // DataFaults is served by the data coordinator, next to DataCoord.
 type DataFaultsClient interface {
 	ChannelFailed(ctx context.Context, in *ChannelFailure, opts ...grpc.CallOption) (*Empty, error)
+	ChannelRecovered(ctx context.Context, in *ChannelRecovery, opts ...grpc.CallOption) (*Empty, error)
+	ChannelsFlushed(ctx context.Context, in *ChannelsFlushedRequest, opts ...grpc.CallOption) (*BoolResponse, error)
 }
 
 type dataFaultsClient struct {
@@ -52,6 +56,26 @@ func (c *dataFaultsClient) ChannelFailed(ctx context.Context, in *ChannelFailure
 	return out, nil
 }
 
+func (c *dataFaultsClient) ChannelRecovered(ctx context.Context, in *ChannelRecovery, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, DataFaults_ChannelRecovered_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *dataFaultsClient) ChannelsFlushed(ctx context.Context, in *ChannelsFlushedRequest, opts ...grpc.CallOption) (*BoolResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(BoolResponse)
+	err := c.cc.Invoke(ctx, DataFaults_ChannelsFlushed_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DataFaultsServer is the server API for DataFaults service.
 // All implementations must embed UnimplementedDataFaultsServer
 // for forward compatibility.
@@ -59,6 +83,8 @@ func (c *dataFaultsClient) ChannelFailed(ctx context.Context, in *ChannelFailure
 // DataFaults is served by the data coordinator, next to DataCoord.
 type DataFaultsServer interface {
 	ChannelFailed(context.Context, *ChannelFailure) (*Empty, error)
+	ChannelRecovered(context.Context, *ChannelRecovery) (*Empty, error)
+	ChannelsFlushed(context.Context, *ChannelsFlushedRequest) (*BoolResponse, error)
 	mustEmbedUnimplementedDataFaultsServer()
 }
 
@@ -71,6 +97,12 @@ type UnimplementedDataFaultsServer struct{}
 
 func (UnimplementedDataFaultsServer) ChannelFailed(context.Context, *ChannelFailure) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method ChannelFailed not implemented")
+}
+func (UnimplementedDataFaultsServer) ChannelRecovered(context.Context, *ChannelRecovery) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ChannelRecovered not implemented")
+}
+func (UnimplementedDataFaultsServer) ChannelsFlushed(context.Context, *ChannelsFlushedRequest) (*BoolResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ChannelsFlushed not implemented")
 }
 func (UnimplementedDataFaultsServer) mustEmbedUnimplementedDataFaultsServer() {}
 func (UnimplementedDataFaultsServer) testEmbeddedByValue()                    {}
@@ -111,6 +143,42 @@ func _DataFaults_ChannelFailed_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DataFaults_ChannelRecovered_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChannelRecovery)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataFaultsServer).ChannelRecovered(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataFaults_ChannelRecovered_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataFaultsServer).ChannelRecovered(ctx, req.(*ChannelRecovery))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _DataFaults_ChannelsFlushed_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChannelsFlushedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DataFaultsServer).ChannelsFlushed(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DataFaults_ChannelsFlushed_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DataFaultsServer).ChannelsFlushed(ctx, req.(*ChannelsFlushedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DataFaults_ServiceDesc is the grpc.ServiceDesc for DataFaults service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -121,6 +189,14 @@ var DataFaults_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ChannelFailed",
 			Handler:    _DataFaults_ChannelFailed_Handler,
+		},
+		{
+			MethodName: "ChannelRecovered",
+			Handler:    _DataFaults_ChannelRecovered_Handler,
+		},
+		{
+			MethodName: "ChannelsFlushed",
+			Handler:    _DataFaults_ChannelsFlushed_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

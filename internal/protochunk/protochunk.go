@@ -44,6 +44,8 @@ const maxDepth = 32
 // decodes the message from the joined pieces.
 var errGroup = errors.New("protochunk: group field")
 
+var errVarint = errors.New("varint overflows 64 bits")
+
 var merge = proto.UnmarshalOptions{Merge: true, AllowPartial: true}
 
 // Unmarshal decodes the concatenation of pieces into m, as proto.Unmarshal
@@ -60,12 +62,18 @@ func Unmarshal(pieces [][]byte, m proto.Message) error {
 		for _, p := range pieces {
 			joined = append(joined, p...)
 		}
-		return proto.Unmarshal(joined, m)
+		if err := proto.Unmarshal(joined, m); err != nil {
+			return fmt.Errorf("protochunk: unmarshal %s: %w", m.ProtoReflect().Descriptor().FullName(), err)
+		}
+		return nil
+	}
+	if err == nil {
+		err = proto.CheckInitialized(m)
 	}
 	if err != nil {
-		return err
+		return fmt.Errorf("protochunk: unmarshal %s: %w", m.ProtoReflect().Descriptor().FullName(), err)
 	}
-	return proto.CheckInitialized(m)
+	return nil
 }
 
 // decoder holds the buffer small fields are gathered in.
@@ -133,7 +141,7 @@ func (d *decoder) message(m protoreflect.Message, r *reader, n int, depth int) e
 		case protowire.StartGroupType, protowire.EndGroupType:
 			return errGroup
 		default:
-			return fmt.Errorf("protochunk: field %d: invalid wire type %d", num, typ)
+			return fmt.Errorf("field %d: invalid wire type %d", num, typ)
 		}
 	}
 	return flush()
@@ -170,7 +178,7 @@ func (d *decoder) big(m protoreflect.Message, fd protoreflect.FieldDescriptor, r
 		return d.message(sub, r, size, depth+1)
 	case protoreflect.FloatKind:
 		if size%4 != 0 {
-			return fmt.Errorf("protochunk: field %d: packed floats of %d bytes", fd.Number(), size)
+			return fmt.Errorf("field %d: packed floats of %d bytes", fd.Number(), size)
 		}
 		if fa, ok := m.Interface().(*schemapb.FloatArray); ok && fd.Number() == 1 {
 			fa.Data = r.appendFloats(fa.Data, size/4)
@@ -227,14 +235,14 @@ func (r *reader) varint(end int) (uint64, error) {
 			return 0, io.ErrUnexpectedEOF
 		}
 		if i == 10 {
-			return 0, errors.New("protochunk: varint overflow")
+			return 0, errVarint
 		}
 		r.fill()
 		b := r.cur[0]
 		r.cur = r.cur[1:]
 		r.left--
 		if i == 9 && b > 1 {
-			return 0, errors.New("protochunk: varint overflow")
+			return 0, errVarint
 		}
 		v |= uint64(b&0x7f) << (7 * i)
 		if b < 0x80 {

@@ -170,3 +170,28 @@ func TestUnmarshalBrokenInput(t *testing.T) {
 		}
 	}
 }
+
+// FuzzUnmarshal: for any input cut in pieces, Unmarshal fails where
+// proto.Unmarshal fails and otherwise decodes the same message.
+func FuzzUnmarshal(f *testing.F) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	b, err := proto.Marshal(insertRequest(rng, 150, 128))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b, uint16(16384))
+	f.Add(b[:len(b)/2], uint16(7))
+	f.Add([]byte{0x0b, 0x0c}, uint16(1)) // a group
+	f.Fuzz(func(t *testing.T, b []byte, piece uint16) {
+		want := &milvuspb.InsertRequest{}
+		wantErr := proto.Unmarshal(b, want)
+		got := &milvuspb.InsertRequest{}
+		gotErr := Unmarshal(split(b, 1+int(piece)), got)
+		if (wantErr == nil) != (gotErr == nil) {
+			t.Fatalf("proto's decoder: %v; Unmarshal: %v", wantErr, gotErr)
+		}
+		if wantErr == nil && !proto.Equal(got, want) {
+			t.Fatal("decoded messages differ")
+		}
+	})
+}

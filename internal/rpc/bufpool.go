@@ -8,9 +8,10 @@ import (
 // maxPooledBuffer is the largest buffer gRPC's buffer pool keeps for reuse
 // in Milvago's processes.
 //
-// grpc-go pools every buffer it reads a message into, and the proto codec
+// grpc-go pools every buffer it reads a message into, and its proto codec
 // copies a received message into one contiguous buffer from the same pool
-// before it unmarshals it: for an insert that is a buffer as large as the
+// before it unmarshals it (Milvago's codec, codec.go, no longer does for
+// messages of 1 MiB or more in several frames): for an insert that was a buffer as large as the
 // request (tens of MiB), returned to a sync.Pool when the handler starts,
 // where it stays until two garbage collections have passed. During an
 // ingest those idle buffers counted as live heap (18.5 MB at the end of

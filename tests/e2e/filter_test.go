@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"regexp"
 	"slices"
@@ -543,6 +544,15 @@ func filterCases() []filterCase {
 			return jhas(a, "t4") && c == "blue"
 		}},
 		{expr: `{x} < i32`, params: map[string]any{"x": -7}, want: func(r *filterRow) bool { return r.i32 > -7 }},
+		// NaN and ±Inf template values: taken as Milvus takes them, and
+		// compared as segcore's C++ compares (NaN: only != holds).
+		{expr: `d > {x}`, params: map[string]any{"x": math.NaN()}, want: func(r *filterRow) bool { return false }},
+		{expr: `d != {x}`, params: map[string]any{"x": math.NaN()}, want: func(r *filterRow) bool { return true }},
+		{expr: `d < {x} and {y} < d`, params: map[string]any{"x": math.Inf(1), "y": math.Inf(-1)}, want: func(r *filterRow) bool { return true }},
+		{expr: `{lo} <= d < {hi}`, params: map[string]any{"lo": math.Inf(-1), "hi": -15.0}, want: func(r *filterRow) bool { return r.d < -15 }},
+		{expr: `d in {xs}`, params: map[string]any{"xs": []float64{math.NaN(), -20}}, want: func(r *filterRow) bool { return r.d == -20 }},
+		{expr: `d not in {xs}`, params: map[string]any{"xs": []float64{math.NaN()}}, want: func(r *filterRow) bool { return true }},
+		{expr: `j["n"] > {x}`, params: map[string]any{"x": math.Inf(-1)}, want: func(r *filterRow) bool { _, ok := jnum(r.j, "n"); return ok }},
 		{expr: `i32 + {a} == {b}`, params: map[string]any{"a": 3, "b": 10}, want: func(r *filterRow) bool { return r.i32+3 == 10 }},
 		{expr: `d in {xs} or d > {i}`, params: map[string]any{"xs": []float64{-19.75, 0.25}, "i": 50}, want: func(r *filterRow) bool {
 			return r.d == -19.75 || r.d == 0.25 || r.d > 50

@@ -83,9 +83,12 @@ type flushFailure struct {
 // flushFailed counts a failure to handle the message at id of vs (err:
 // not one of its content), and reports the channel to the data
 // coordinator once it failed flushFailuresReported times in a row. A
-// report refused or lost is tried again at the next failure.
+// report refused or lost is tried again at the next failure. A
+// coordinator that is not reachable or not ready (a failover) is not the
+// channel's failure: the client's Flush meets the same coordinator.
 func (p *pipeline) flushFailed(ctx context.Context, vs *vstate, id uint64, err error) {
-	if ctx.Err() != nil || refused(err) || errors.Is(err, errRewind) {
+	if ctx.Err() != nil || refused(err) || errors.Is(err, errRewind) ||
+		errors.Is(err, errs.ErrServiceUnavailable) || errors.Is(err, errs.ErrServiceNotReady) {
 		return
 	}
 	f := p.flushFails[vs.name]

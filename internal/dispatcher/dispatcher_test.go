@@ -139,6 +139,18 @@ func newDispatcher(t *testing.T, cfg Config, l log) *Dispatcher {
 	return d
 }
 
+// subscribe subscribes vc of pch from start; the subscription closes when
+// the test ends.
+func subscribe(t *testing.T, d *Dispatcher, pch, vc string, start logbroker.MessageID) *Subscription {
+	t.Helper()
+	s, err := d.Subscribe(context.Background(), pch, vc, start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 func equalIDs(a, b []logbroker.MessageID) bool {
 	if len(a) != len(b) {
 		return false
@@ -401,21 +413,9 @@ func TestTruncatedEndsOnlyThosePassed(t *testing.T) {
 	}
 	// The shared reader starts at 0 and is held there; s2 and s3 join it
 	// after positions it has not reached.
-	s1, err := d.Subscribe(ctx, pch, vch(1), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s1.Close()
-	s2, err := d.Subscribe(ctx, pch, vch(2), ids[7])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
-	s3, err := d.Subscribe(ctx, pch, vch(1), ids[2])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s3.Close()
+	s1 := subscribe(t, d, pch, vch(1), 0)
+	s2 := subscribe(t, d, pch, vch(2), ids[7])
+	s3 := subscribe(t, d, pch, vch(1), ids[2])
 	if shared, catchUp := d.Readers(); shared != 1 || catchUp != 0 {
 		t.Fatalf("readers: %d shared, %d catching up; want 1, 0", shared, catchUp)
 	}
@@ -652,16 +652,8 @@ func TestJoinWhileResuming(t *testing.T) {
 	ctx := context.Background()
 	// The shared reader starts at 0 and is held there; s2 joins it after
 	// ids[7], beyond the truncation to come.
-	s1, err := d.Subscribe(ctx, pch, vch(1), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s1.Close()
-	s2, err := d.Subscribe(ctx, pch, vch(2), ids[7])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
+	s1 := subscribe(t, d, pch, vch(1), 0)
+	s2 := subscribe(t, d, pch, vch(2), ids[7])
 	if err := l.Truncate(ctx, pch, ids[4]); err != nil {
 		t.Fatal(err)
 	}
@@ -669,11 +661,7 @@ func TestJoinWhileResuming(t *testing.T) {
 	// The reader is passed by the truncation and opens a reader after
 	// ids[7] for s2; meanwhile s3 joins after ids[5], which the log holds.
 	<-held.entered
-	s3, err := d.Subscribe(ctx, pch, vch(2), ids[5])
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s3.Close()
+	s3 := subscribe(t, d, pch, vch(2), ids[5])
 	close(held.release)
 	drainToTruncation(t, ctx, s1)
 	for range 6 {

@@ -20,18 +20,11 @@ run: build
 # 2 minutes) and the 60 MB insert's memory bound (TestMemoryInsert60MB: a
 # child server's peak RSS, whose -race shadow memory would swamp it; about
 # 3 minutes, mostly waiting); their outputs follow the suite's.
-# tests/e2e and tests/cluster, the longest packages (about 24 and 16
-# minutes in CI), are listed first: cmd/go starts test binaries in the
-# order of its package list, and ./... alone (alphabetical) started them
-# only after every internal/ package, about 12 minutes in. -p 3 runs the
-# internal/ packages one at a time beside them rather than after one of
-# them (with the default -p of 2 cores, only when tests/cluster is done).
 # Before the three start, the race build of every package and one
 # milvago binary (MILVAGO_BIN, for tests/cluster and the cluster pass)
 # are made once: concurrent go commands share the build cache but not
 # work in progress, so the suite and the cluster pass each compiled the
 # same packages, and each TestMain built its own milvago.
-TESTPKGS := ./tests/e2e ./tests/cluster $(PKGS)
 test:
 	@out=$$(mktemp); mem=$$(mktemp); bin=$$(mktemp -d); \
 	$(GO) build -race $(PKGS) || exit 1; \
@@ -41,7 +34,7 @@ test:
 	fi; \
 	(MILVAGO_E2E_CLUSTER=1 $(GO) test -race -timeout 28m ./tests/e2e >$$out 2>&1) & cpid=$$!; \
 	(MILVAGO_E2E_MANY=1100 MILVAGO_MEASURE_MEMORY=1 $(GO) test -count=1 -timeout 25m -run '^(TestManyLoadedCollections|TestMemoryInsert60MB)$$' -v ./tests/e2e >$$mem 2>&1) & mpid=$$!; \
-	$(GO) test -race -p 3 -timeout 30m $(TESTPKGS); rc=$$?; \
+	$(GO) test -race -timeout 30m $(PKGS); rc=$$?; \
 	wait $$cpid; crc=$$?; wait $$mpid; mrc=$$?; \
 	echo "== tests/e2e against a cluster (MILVAGO_E2E_CLUSTER=1):"; cat $$out; \
 	echo "== 1,100 loaded collections and the 60 MB insert's memory (without -race):"; grep -v '^time=' $$mem; rm -rf $$out $$mem $$bin; \

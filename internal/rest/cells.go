@@ -8,6 +8,9 @@ import (
 	"strconv"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
+
+	"github.com/milvago/milvago/internal/distance"
+	"github.com/milvago/milvago/internal/jsonrows"
 )
 
 // insertCell reads one non-null insert value v of field f as Milvus's REST
@@ -83,6 +86,8 @@ func insertCell(f *schemapb.FieldSchema, v json.RawMessage) (json.RawMessage, er
 			return nil, fmt.Errorf("binary vector: %w", err)
 		}
 		return out, nil
+	case schemapb.DataType_Float16Vector, schemapb.DataType_BFloat16Vector:
+		return halfVectorCell(f, v, text)
 	case schemapb.DataType_Int8Vector:
 		var vec []int8
 		if err := json.Unmarshal([]byte(text), &vec); err != nil {
@@ -91,6 +96,52 @@ func insertCell(f *schemapb.FieldSchema, v json.RawMessage) (json.RawMessage, er
 		return v, nil
 	}
 	return v, nil
+}
+
+// halfVectorCell reads a Float16Vector or BFloat16Vector value as Milvus's
+// REST server does (utils.go:449-480, 994-1013, 739-760): a JSON array is
+// a float32 vector, converted to the field's type; a JSON string is the
+// vector's little-endian bytes in base64; anything else is "invalid vector
+// field". Either form must come to 2 x dim bytes. The value is returned as
+// the array of floats internal/jsonrows converts: a half-precision value
+// widens to float32 exactly and narrows back to the same bits. NaN and
+// ±Inf, which a JSON array cannot carry, are refused with the proxy's text
+// for them (typeutil.VerifyFloats16).
+func halfVectorCell(f *schemapb.FieldSchema, v json.RawMessage, text string) (json.RawMessage, error) {
+	t := f.GetDataType()
+	raw := bytes.TrimSpace(v)
+	var fs []float32
+	size := 0
+	switch {
+	case len(raw) > 0 && raw[0] == '[':
+		if err := json.Unmarshal(raw, &fs); err != nil {
+			return nil, paramInvalid(t.String(), text, err.Error())
+		}
+		size = 2 * len(fs)
+	case len(raw) > 0 && raw[0] == '"':
+		var b []byte
+		if err := json.Unmarshal(raw, &b); err != nil {
+			return nil, paramInvalid(t.String(), text, err.Error())
+		}
+		size = len(b)
+		widen := distance.Float16ToFloat32
+		if t == schemapb.DataType_BFloat16Vector {
+			widen = distance.BFloat16ToFloat32
+		}
+		fs = make([]float32, len(b)/2)
+		for i := range fs {
+			fs[i] = widen(uint16(b[2*i]) | uint16(b[2*i+1])<<8)
+			if x := float64(fs[i]); math.IsNaN(x) || math.IsInf(x, 0) {
+				return nil, fmt.Errorf("value '%f' is not a number or infinity", x)
+			}
+		}
+	default:
+		return nil, paramInvalid(t.String(), text, "invalid vector field: "+f.GetName())
+	}
+	if dim, err := jsonrows.FieldDim(f); err == nil && size != 2*dim {
+		return nil, fmt.Errorf("[]byte size %d doesn't equal to vector dimension %d of %s", size, dim, t)
+	}
+	return json.Marshal(fs)
 }
 
 // byteValues is a byte slice that marshals as an array of numbers (a

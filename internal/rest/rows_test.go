@@ -263,3 +263,51 @@ func TestRowsMilvusConversions(t *testing.T) {
 		t.Fatalf("columns %v, want %v", got, want)
 	}
 }
+
+// TestRowsHalfVectors checks Float16Vector and BFloat16Vector cells as
+// Milvus's REST server reads them (utils.go:449-480, 739-760): a float32
+// array converted to the field's type, or the vector's bytes in base64,
+// either of which must come to 2 x dim bytes.
+func TestRowsHalfVectors(t *testing.T) {
+	dim := []*commonpb.KeyValuePair{{Key: "dim", Value: "2"}}
+	schema := &schemapb.CollectionSchema{Name: "h", Fields: []*schemapb.FieldSchema{
+		{FieldID: 100, Name: "id", DataType: schemapb.DataType_Int64, IsPrimaryKey: true},
+		{FieldID: 101, Name: "f16", DataType: schemapb.DataType_Float16Vector, TypeParams: dim},
+		{FieldID: 102, Name: "bf16", DataType: schemapb.DataType_BFloat16Vector, TypeParams: dim},
+	}}
+	cols, err := rowsToColumns(schema, rawRows(t, `[
+		{"id": 1, "f16": [1, -2], "bf16": [1, 2]},
+		{"id": 2, "f16": "ADwAwA==", "bf16": "gD8AQA=="}]`), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]byte{}
+	for _, c := range cols {
+		switch c.GetFieldName() {
+		case "f16":
+			got["f16"] = c.GetVectors().GetFloat16Vector()
+		case "bf16":
+			got["bf16"] = c.GetVectors().GetBfloat16Vector()
+		}
+	}
+	want := map[string][]byte{
+		"f16":  {0x00, 0x3c, 0x00, 0xc0, 0x00, 0x3c, 0x00, 0xc0}, // 1, -2 as IEEE half, both rows
+		"bf16": {0x80, 0x3f, 0x00, 0x40, 0x80, 0x3f, 0x00, 0x40}, // 1, 2 as bfloat16, both rows
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("columns %x, want %x", got, want)
+	}
+	for _, c := range []struct{ row, wantInErr string }{
+		{`{"id": 1, "f16": "AQI=", "bf16": [1, 2]}`, "fail to deal the insert data, error: []byte size 2 doesn't equal to vector dimension 2 of Float16Vector"},
+		{`{"id": 1, "f16": [1, 2], "bf16": [1, 2, 3]}`, "error: []byte size 6 doesn't equal to vector dimension 2 of BFloat16Vector"},
+		{`{"id": 1, "f16": "a?", "bf16": [1, 2]}`, "error: illegal base64 data at input byte 1: invalid parameter[expected=Float16Vector][actual=a?]"},
+		{`{"id": 1, "f16": [1, "a"], "bf16": [1, 2]}`, "error: json: cannot unmarshal string into Go value of type float32: invalid parameter[expected=Float16Vector]"},
+		{`{"id": 1, "f16": true, "bf16": [1, 2]}`, "error: invalid vector field: f16: invalid parameter[expected=Float16Vector][actual=true]"},
+		{`{"id": 1, "f16": "AH4APA==", "bf16": [1, 2]}`, "error: value 'NaN' is not a number or infinity"},
+	} {
+		_, err := rowsToColumns(schema, rawRows(t, "["+c.row+"]"), false)
+		if !errors.Is(err, errInvalidData) || !strings.Contains(fmt.Sprint(err), c.wantInErr) {
+			t.Errorf("%s: %v, want 1804 with %q", c.row, err, c.wantInErr)
+		}
+	}
+}

@@ -204,7 +204,9 @@ type Cluster struct {
 // Opts are the settings of Start.
 type Opts struct {
 	// Bin is the milvago binary (Build).
-	Bin      string
+	Bin string
+	// LogLevel is every role's log.level ("": info, Milvus's default; an
+	// empty level in the file would be refused by every role).
 	LogLevel string
 	// StorageNodes is the size of the etcd and NATS clusters: 3 as the
 	// issue asks (etcd quorum of 2, JetStream streams with 3 replicas), or 1.
@@ -283,7 +285,7 @@ quotaAndLimits:
   flushRate:
     collection:
       max: -1 # the tests flush a collection more often than once in 10 s
-`, strings.Join(etcd.Endpoints(), ", "), host, port, s3.AccessKey, s3.SecretKey, s3.Region, mq, o.LogLevel) + o.File
+`, strings.Join(etcd.Endpoints(), ", "), host, port, s3.AccessKey, s3.SecretKey, s3.Region, mq, cmp.Or(o.LogLevel, "info")) + o.File
 	if err := os.WriteFile(c.Config, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}

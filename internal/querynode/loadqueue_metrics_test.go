@@ -53,7 +53,10 @@ func TestLoadQueueMetrics(t *testing.T) {
 	q := s.d.loads
 	ra := granted(t, startLoad(t, ctx, q, &delegator{}))
 	rb := granted(t, startLoad(t, ctx, q, &delegator{}))
+	// c queues before d (each acquires in its own goroutine, so d could
+	// otherwise arrive first and take the slot ra frees).
 	c := startLoad(t, ctx, q, &delegator{})
+	waitQueued(t, q, 1)
 	d := startLoad(t, ctx, q, &delegator{})
 	waitQueued(t, q, 2)
 	want("2", "2", "2")

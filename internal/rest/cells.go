@@ -124,14 +124,14 @@ func halfVectorCell(f *schemapb.FieldSchema, v json.RawMessage, text string) (js
 			return nil, paramInvalid(t.String(), text, err.Error())
 		}
 		size = len(b)
-		widen := distance.Float16ToFloat32
-		if t == schemapb.DataType_BFloat16Vector {
-			widen = distance.BFloat16ToFloat32
-		}
 		fs = make([]float32, len(b)/2)
-		for i := range fs {
-			fs[i] = widen(uint16(b[2*i]) | uint16(b[2*i+1])<<8)
-			if x := float64(fs[i]); math.IsNaN(x) || math.IsInf(x, 0) {
+		if t == schemapb.DataType_BFloat16Vector {
+			distance.BFloat16sToFloat32s(fs, b)
+		} else {
+			distance.Float16sToFloat32s(fs, b)
+		}
+		for _, x := range fs {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
 				return nil, fmt.Errorf("value '%f' is not a number or infinity", x)
 			}
 		}

@@ -99,7 +99,7 @@ func TestReloadServesAtTheCheckpoint(t *testing.T) {
 	}
 	latest := must(e.log.Latest(e.ctx, pch))
 	eventually(t, "the tick's checkpoint", func() bool {
-		return must(e.data.GetCheckpoint(bg, vch)).Position == uint64(latest)
+		return must(e.data.GetCheckpoint(bg, vch)).Position >= uint64(latest)
 	})
 	if err := e.log.Truncate(e.ctx, pch, latest); err != nil {
 		t.Fatal(err)

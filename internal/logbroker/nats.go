@@ -636,6 +636,16 @@ type natsReader struct {
 	pending uint64
 	seen    bool
 	checked time.Time // when the mark was last read from the server
+	// got is the server-side consumer that delivered the last message
+	// returned, and its delivery sequence there (lostPullProbe).
+	got consumerPos
+}
+
+// consumerPos is a delivery of a named server-side consumer: an ordered
+// consumer's underlying one changes at each of its resets.
+type consumerPos struct {
+	name string
+	seq  uint64
 }
 
 // freshTruncEvery bounds how long a reader goes between reads of its
@@ -690,6 +700,7 @@ func (r *natsReader) Next(ctx context.Context) (Message, error) {
 		}
 	}
 	r.pending, r.seen = md.NumPending, true
+	r.got = consumerPos{name: md.Consumer, seq: md.Sequence.Consumer}
 	msg := Message{ID: id, Payload: m.Data()}
 	if msg.Payload == nil {
 		msg.Payload = []byte{}
@@ -728,7 +739,13 @@ func (r *natsReader) next(ctx context.Context) (jetstream.Msg, error) {
 		reopened := err != nil && ctx.Err() == nil && errors.Is(context.Cause(wctx), errReopened)
 		release()
 		if probe {
-			if !lost.pullLost(ctx, cons, uint64(r.pos)) {
+			if !lost.pullLost(ctx, cons, r.got) {
+				if lost.probes++; lost.probes%6 == 0 && lost.info != nil {
+					i := lost.info
+					r.n.logger.Debug("nats reader: waiting long", "channel", r.channel, "after", r.pos, "probes", lost.probes,
+						"consumer", i.Name, "waiting", i.NumWaiting, "pending", i.NumPending, "delivered_stream", i.Delivered.Stream,
+						"delivered_consumer", i.Delivered.Consumer, "ack_floor", i.AckFloor.Stream)
+				}
 				continue
 			}
 			r.n.logger.Warn("nats reader: the consumer's pull was lost (the server waits for none and has messages for it): new consumer",
@@ -760,30 +777,37 @@ func (r *natsReader) next(ctx context.Context) (jetstream.Msg, error) {
 const lostPullProbeEvery = 500 * time.Millisecond
 
 // lostPullProbe tells a lost pull from a message still on its way. The
-// server sometimes loses a new consumer's first pull on a cluster; the
-// client notices only after two missed heartbeats, which are long with a
-// large max_payload (8 s at 8 MiB: a heartbeat queued behind a big message
-// must not count as missed, readerHeartbeatFor). The server knows better:
-// a consumer with messages for it (NumPending > 0), no pull waiting
-// (NumWaiting 0) and nothing delivered past what the reader got is not
-// sending anything, so its pull is gone. Messages delivered past it are
-// on their way (a slow link, a big message): the pull they answered may
-// have ended (its max_bytes reached) and the client sends the next when
-// they arrive, so that is no evidence. A pull ended and the client's next
-// one not yet arrived also looks lost, but only for a moment: a lost pull
-// is reported at the second probe in a row that finds it so,
+// server sometimes loses a new consumer's pull on a cluster; the client
+// notices only after two missed heartbeats, which are long with a large
+// max_payload (8 s at 8 MiB: a heartbeat queued behind a big message must
+// not count as missed, readerHeartbeatFor). The server knows better: a
+// consumer with no pull waiting (NumWaiting 0) that delivered nothing past
+// what the reader got is not sending anything, so its pull is gone, and a
+// message appended now would not reach the reader. Deliveries are counted
+// in the consumer's own sequence: its delivered stream sequence also moves
+// when a truncation purges the messages ahead of it, with nothing sent
+// (a reader whose pull was lost on a channel that retention keeps
+// truncating saw it move for minutes). Messages delivered past the reader
+// are on their way (a slow link, a big message): the pull they answered
+// may have ended (its max_bytes reached) and the client sends the next
+// when they arrive, so that is no evidence. A pull ended and the client's
+// next one not yet arrived also looks lost, but only for a moment: a lost
+// pull is reported at the second probe in a row that finds it so,
 // lostPullProbeEvery apart.
 type lostPullProbe struct {
 	suspect bool
+	probes  int
+	info    *jetstream.ConsumerInfo // the last answer, for the debug log
 }
 
-// pullLost asks the server about cons, whose reader got every message up
-// to pos. An error of the request is no evidence: it reports false.
-func (p *lostPullProbe) pullLost(ctx context.Context, cons jetstream.Consumer, pos uint64) bool {
+// pullLost asks the server about cons, whose reader got the delivery got
+// last. An error of the request is no evidence: it reports false.
+func (p *lostPullProbe) pullLost(ctx context.Context, cons jetstream.Consumer, got consumerPos) bool {
 	ictx, cancel := context.WithTimeout(ctx, apiAttempt)
 	info, err := cons.Info(ictx)
 	cancel()
-	if err != nil || info.NumWaiting > 0 || info.NumPending == 0 || info.Delivered.Stream > pos {
+	p.info = info
+	if err != nil || info.NumWaiting > 0 || deliveredPast(info, got) {
 		p.suspect = false
 		return false
 	}
@@ -792,6 +816,16 @@ func (p *lostPullProbe) pullLost(ctx context.Context, cons jetstream.Consumer, p
 	}
 	p.suspect = true
 	return false
+}
+
+// deliveredPast reports whether the consumer info describes has sent a
+// message after got: any at all if it is not the consumer got came from
+// (the ordered consumer was reset since).
+func deliveredPast(info *jetstream.ConsumerInfo, got consumerPos) bool {
+	if info.Name != got.name {
+		return info.Delivered.Consumer > 0
+	}
+	return info.Delivered.Consumer > got.seq
 }
 
 // checkTrunc fails (for good) if a truncation passed the reader's

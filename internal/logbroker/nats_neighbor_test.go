@@ -327,3 +327,70 @@ func TestNATSReaderLostPullRecovers(t *testing.T) {
 		})
 	}
 }
+
+// TestNATSReaderLostPullWhileTruncated: a reader whose pull was lost on a
+// channel that is written and truncated behind its back (retention
+// purging each message as soon as the data node checkpoints it) still
+// learns of the next message, or of the truncation. The consumer then has
+// nothing pending most of the time, and its delivered stream sequence
+// moves with each purge though it sent nothing: neither may hide the
+// lost pull (on a cluster such a query node shard never caught up).
+func TestNATSReaderLostPullWhileTruncated(t *testing.T) {
+	const bound = 2 * time.Second
+	proxy := startProxy(t, startServer(t, 1<<20), 0)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	l, err := logbroker.NewNATS(ctx, logbroker.NATSConfig{URL: proxy.URL()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	proxy.dropPull.Store(true)
+	r, err := l.Read(ctx, "ch", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	type result struct {
+		m   logbroker.Message
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		m, err := r.Next(ctx)
+		got <- result{m, err}
+	}()
+	// Written and purged at once, three times, while the pull is lost.
+	var last logbroker.MessageID
+	for range 3 {
+		id, err := l.Append(ctx, "ch", []byte("x"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Truncate(ctx, "ch", id); err != nil {
+			t.Fatal(err)
+		}
+		last = id
+		time.Sleep(300 * time.Millisecond)
+	}
+	start := time.Now()
+	if _, err := l.Append(ctx, "ch", []byte("y"), nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res := <-got:
+		took := time.Since(start)
+		t.Logf("after the lost pull: message %d / err %v, %v after the last append", res.m.ID, res.err, took.Round(time.Millisecond))
+		if proxy.dropped.Load() != 1 {
+			t.Fatalf("%d pulls dropped, want 1", proxy.dropped.Load())
+		}
+		switch {
+		case res.err != nil && !errors.Is(res.err, logbroker.ErrTruncated):
+			t.Fatalf("next: %v, want a message or ErrTruncated", res.err)
+		case res.err == nil && (res.m.ID <= last || string(res.m.Payload) != "y"):
+			t.Fatalf("next returned message %d %q, want the one after %d", res.m.ID, res.m.Payload, last)
+		}
+	case <-time.After(bound + 3*time.Second): // slack for -race on a shared machine
+		t.Fatalf("no message and no truncation %v after the last append: the lost pull went unnoticed", bound+3*time.Second)
+	}
+}

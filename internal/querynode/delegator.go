@@ -799,7 +799,17 @@ func (dl *delegator) waitTSafe(ctx context.Context, ts uint64) (uint64, error) {
 		}
 		if !asked {
 			asked = true
-			if err := dl.d.Syncer.SyncTo(ctx, dl.plan.PChannel, ts); err != nil {
+			want := ts
+			if time.Since(start) >= time.Second {
+				// The writer skips a tick when its last one covers ts,
+				// but this shard may never see that one: retention can
+				// truncate it before the shard's reader starts (a reader
+				// of an idle channel starts past the truncation point),
+				// or it raced a concurrent append. Asked again, the
+				// writer appends a fresh tick whatever its last one.
+				want = math.MaxUint64
+			}
+			if err := dl.d.Syncer.SyncTo(ctx, dl.plan.PChannel, want); err != nil {
 				// No tick can be appended (the log is full, or refuses
 				// writes): no write can have been acknowledged after the
 				// log's durable end either, so the read is served once the

@@ -126,7 +126,20 @@
 // sequence is always there to compare with (Fencing, docs/log-fencing.md).
 // Storing the point first makes a crash between the
 // two steps harmless: Read refuses positions below the stored point, and
-// messages not yet purged below it are never delivered. ErrTruncated is
+// messages not yet purged below it are never delivered.
+//
+// A reader never skips a purged message silently. Its consumer, once the
+// purge has removed messages it had not fetched yet, goes on with the
+// first message left; since IDs are shared by every channel, a gap in
+// the IDs it reads does not tell it so. Every message a fenced producer
+// appends (the whole data path) carries a Milvago-Prev header: the
+// channel's previous sequence, the same expected last sequence the
+// stream checked before storing it. A message whose Milvago-Prev is
+// past the reader's position follows one the reader never got: Next
+// reads the mark (which the truncator stored before purging) and fails
+// with ErrTruncated. Otherwise no message of the channel lies in the gap,
+// and that costs no round trip. A message without the header (plain
+// Append) after a gap makes Next read the mark from the server. ErrTruncated is
 // exact with respect to that point: Read(after) fails iff 0 < after < T.
 // It is conservative in one way: after may be below T although no message
 // of the channel lies between them, since IDs are not contiguous; callers

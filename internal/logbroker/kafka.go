@@ -664,6 +664,17 @@ func (r *kafkaReader) Next(ctx context.Context) (Message, error) {
 			if id <= r.pos {
 				continue // before a Read position past the end
 			}
+			if id > r.pos+1 {
+				// IDs are contiguous (offset + 1; no compaction, no
+				// transactions) and the client fetches from the offset
+				// after the last record handed over, with no reset: a
+				// gap is records gone under the reader. A fetch below
+				// the log start fails (OffsetOutOfRange, below), so this
+				// is a second guard that costs one comparison.
+				r.err = fmt.Errorf("logbroker: next on %q after %d: message %d follows, %d missing: %w",
+					r.channel, r.pos, id, id-r.pos-1, ErrTruncated)
+				return Message{}, r.err
+			}
 			accept, err := r.fence(ctx, id, rec)
 			if err != nil {
 				r.buf = append([]*kgo.Record{rec}, r.buf...) // judged again by the next call

@@ -39,9 +39,9 @@ type Reader interface {
 	// or the log closes (ErrClosed). If a Truncate passes the reader's
 	// position (the last ID it returned, or its `after`) before the reader
 	// got there, Next returns ErrTruncated instead of silently skipping
-	// messages (the NATS backend learns of a truncation made through
-	// another Log value when a gap in the IDs it reads may hide one; Read
-	// detects all of them).
+	// messages, whichever Log value (or process) truncated: a reader
+	// never returns a message after one it skipped. Messages it had
+	// fetched before the truncation may still be returned first.
 	Next(ctx context.Context) (Message, error)
 	// Close stops the reader.
 	Close() error

@@ -274,6 +274,12 @@ func (n *NATS) message(channel string, payload []byte, props map[string]string) 
 // readers do not return it as a property.
 const fenceHeader = "Milvago-Fence"
 
+// prevHeader carries the sequence of the channel's message before this
+// one (0: none), on every message a fenced producer appends: the
+// expected last sequence the stream checked before storing it. Plain
+// Append has no such expectation and sets none.
+const prevHeader = "Milvago-Prev"
+
 // Producer implements Fencing: every append expects the channel subject's
 // last sequence (Nats-Expected-Last-Subject-Sequence), so an append made
 // after another writer's is refused by the stream leader itself.
@@ -297,6 +303,11 @@ func (n *NATS) appendIf(ctx context.Context, channel string, expect MessageID, t
 		msg.Header = make(nats.Header, 2)
 	}
 	msg.Header.Set(fenceHeader, tag.String())
+	// The stream stores the message only if expect is the subject's last
+	// sequence: the header names the channel's previous message, which
+	// lets a reader see a purge in a gap without asking the server
+	// (natsReader.skipped).
+	msg.Header.Set(prevHeader, strconv.FormatUint(uint64(expect), 10))
 	var ack *jetstream.PubAck
 	pctx, release := n.writeErr.watch(ctx)
 	defer release()
@@ -630,12 +641,6 @@ type natsReader struct {
 	pos    MessageID  // last ID returned, or the Read's after
 	closed bool
 	err    error // sticky ErrTruncated
-	// pending is the consumer's count of messages left after the last
-	// one returned (seen: one was), which only a purge lowers by more
-	// than one from one message to the next.
-	pending uint64
-	seen    bool
-	checked time.Time // when the mark was last read from the server
 	// got is the server-side consumer that delivered the last message
 	// returned, and its delivery sequence there (lostPullProbe).
 	got consumerPos
@@ -647,10 +652,6 @@ type consumerPos struct {
 	name string
 	seq  uint64
 }
-
-// freshTruncEvery bounds how long a reader goes between reads of its
-// channel's truncation mark from the server, at gaps in the IDs.
-const freshTruncEvery = time.Second
 
 // Next implements Reader.
 func (r *natsReader) Next(ctx context.Context) (Message, error) {
@@ -684,22 +685,9 @@ func (r *natsReader) Next(ctx context.Context) (Message, error) {
 		return Message{}, err
 	}
 	id := MessageID(md.Sequence.Stream)
-	if id > r.pos+1 && (!r.seen || md.NumPending+1 < r.pending || time.Since(r.checked) >= freshTruncEvery) {
-		// A gap that may hide this channel's messages purged by a
-		// truncation another process made (another NATS value: its mark
-		// is not in this one's cache) before the consumer fetched them:
-		// the consumer skips them silently. Appends only raise the
-		// consumer's pending count, a purge lowers it; a gap without that
-		// is other subjects' messages. The mark is then read from the
-		// server: the truncating process stores it before it purges.
-		// Appends since the last message may hide the fall: the mark is
-		// also read at a gap once every freshTruncEvery.
-		r.checked = time.Now()
-		if err := r.checkTrunc(ctx, true); err != nil {
-			return Message{}, err
-		}
+	if err := r.skipped(ctx, id, m.Headers()); err != nil {
+		return Message{}, err
 	}
-	r.pending, r.seen = md.NumPending, true
 	r.got = consumerPos{name: md.Consumer, seq: md.Sequence.Consumer}
 	msg := Message{ID: id, Payload: m.Data()}
 	if msg.Payload == nil {
@@ -716,6 +704,48 @@ func (r *natsReader) Next(ctx context.Context) (Message, error) {
 	}
 	r.pos = msg.ID
 	return msg, nil
+}
+
+// skipped fails (for good) if the consumer skipped messages of the
+// channel between the reader's position and id: a truncation another
+// process made (another NATS value, whose mark is not in this one's
+// cache) purged them before the consumer fetched them, and the consumer
+// goes on with the first message the purge left, silently.
+//
+// IDs are the stream's sequence, shared by every channel, so a gap
+// (id > pos+1) is the normal case and says nothing by itself. A message
+// a fenced producer appended names the channel's message before it
+// (prevHeader, checked by the stream when it stored the message): if
+// that one is past pos, the reader never got it, and it is gone; if not,
+// no message of the channel lies between pos and id. That costs no round
+// trip, and it is exact, whatever else happens at the same time
+// (appends, other channels' messages, other truncations). A message
+// without the header (plain Append, or written before the header
+// existed) leaves a gap undecided: the mark is then read from the
+// server, which has it before the purge starts (Truncate stores it
+// first), so a purge the consumer already skipped is always covered.
+func (r *natsReader) skipped(ctx context.Context, id MessageID, h nats.Header) error {
+	if id <= r.pos+1 {
+		return nil
+	}
+	if v := h.Get(prevHeader); v != "" {
+		prev, err := strconv.ParseUint(v, 10, 64)
+		if err == nil && MessageID(prev) <= r.pos {
+			return nil
+		}
+		if err == nil {
+			// The message at prev was purged; the mark says how far.
+			if err := r.checkTrunc(ctx, true); err != nil {
+				return err
+			}
+			// No mark covers it: deleted by something other than
+			// Truncate (an operator's purge). Still not skipped silently.
+			r.err = fmt.Errorf("logbroker: next on %q after %d: message %d, before %d, is gone without a truncation mark: %w",
+				r.channel, r.pos, prev, id, ErrTruncated)
+			return r.err
+		}
+	}
+	return r.checkTrunc(ctx, true)
 }
 
 // next waits for the consumer's next message. If the embedded server

@@ -15,7 +15,7 @@
 # (ForceDeny), as it should, and whole spec files fail on that instead.
 set -u
 sdk=${1:?SDKDIR}; addr=${2:?ADDRESS}; out=${3:?OUTDIR}; shift 3
-mkdir -p "$out"
+mkdir -p "$out" && out=$(cd "$out" && pwd) # jest runs from SDKDIR
 cat > "$sdk/test/tools/ip.ts" <<'TS'
 // test IP (overridable with MILVUS_ADDRESS)
 export const IP = process.env.MILVUS_ADDRESS || '127.0.0.1:19530';
@@ -25,8 +25,12 @@ if [ $# -eq 0 ]; then
   set -- $(cd "$sdk" && ls test/grpc/*.spec.ts test/http/*.spec.ts | grep -v -E "/(cloud|serverless)\.spec\.ts$")
 fi
 : > "$out/results.txt"
+jsons=()
 for spec in "$@"; do
   name=$(basename "$spec" .spec.ts); dir=$(basename "$(dirname "$spec")")
+  # A JSON left by an earlier run into OUT must not stand in for this one's.
+  rm -f "$out/$dir-$name.json"
+  jsons+=("$out/$dir-$name.json")
   (cd "$sdk" && MILVUS_ADDRESS="$addr" NODE_ENV=dev npx jest "$spec" --runInBand \
      --json --outputFile="$out/$dir-$name.json" > "$out/$dir-$name.out" 2>&1)
   node -e '
@@ -37,3 +41,21 @@ for spec in "$@"; do
   ' "$out/$dir-$name.json" "$dir/$name" 2>/dev/null | tee -a "$out/results.txt" \
     || echo "$dir/$name no result (see $out/$dir-$name.out)" | tee -a "$out/results.txt"
 done
+# The run's total and every test that did not pass, with the first line of
+# its failure (OUT/failures.txt).
+node -e '
+  const fs = require("fs");
+  let passed = 0, total = 0, files = 0; const fails = [];
+  for (const f of process.argv.slice(1)) {
+    if (!fs.existsSync(f)) { fails.push(`${f}: no result`); continue; }
+    const r = JSON.parse(fs.readFileSync(f, "utf8"));
+    files++; passed += r.numPassedTests; total += r.numTotalTests;
+    for (const t of r.testResults) {
+      if (!r.numTotalTests) fails.push(`${f}: suite error: ${(t.message || "").split("\n")[0]}`);
+      for (const a of t.assertionResults) if (a.status !== "passed")
+        fails.push(`${a.fullName} | ${(a.failureMessages[0] || a.status).split("\n")[0]}`);
+    }
+  }
+  console.log(`total: passed ${passed} of ${total} in ${files} files`);
+  for (const l of fails) console.log("  " + l);
+' "${jsons[@]}" | tee "$out/failures.txt" | tee -a "$out/results.txt"

@@ -202,11 +202,19 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		return nil, fmt.Errorf("kv: start embedded etcd in %s: %w", dir, err)
 	case <-timer.C:
 		closing.Store(true)
+		if guard.holdsSnapshot() {
+			ok = true // the lock stays with the server left running
+			return nil, fmt.Errorf("kv: start embedded etcd in %s: not ready after %v: %w", dir, cfg.StartTimeout, ErrSnapshotHeld)
+		}
 		e.Server.Stop()
 		e.Close()
 		return nil, fmt.Errorf("kv: start embedded etcd in %s: not ready after %v", dir, cfg.StartTimeout)
 	case <-ctx.Done():
 		closing.Store(true)
+		if guard.holdsSnapshot() {
+			ok = true // the lock stays with the server left running
+			return nil, fmt.Errorf("kv: start embedded etcd in %s: %w: %w", dir, ctx.Err(), ErrSnapshotHeld)
+		}
 		e.Server.Stop()
 		e.Close()
 		return nil, fmt.Errorf("kv: start embedded etcd in %s: %w", dir, ctx.Err())
@@ -271,7 +279,8 @@ func (m *Embedded) NewStore(rootPath string) *Etcd {
 // and for tools such as etcdctl.
 func (m *Embedded) Endpoint() string { return m.endpoint }
 
-// ErrSnapshotHeld is returned (wrapped) by Close when the disk guard
+// ErrSnapshotHeld is returned (wrapped) by Close, and by StartEmbedded
+// giving up on a server not ready, when the disk guard
 // holds etcd's disk snapshot for lack of room (embed_snap.go): the server
 // cannot stop before the snapshot is written, and writing it on a full
 // disk would kill the process. Close then leaves the server (and its
@@ -324,7 +333,7 @@ func (m *Embedded) waitStopped(stopped <-chan struct{}) bool {
 		case <-stopped:
 			return true
 		case <-t.C:
-			if m.guard.snap.held.Load() {
+			if m.guard.holdsSnapshot() {
 				return false
 			}
 		}

@@ -119,11 +119,11 @@ func (g *diskGuard) snapshotFar() bool {
 	return g.snap.appliedIndex()+g.snap.margin <= g.snap.index.Load()+g.snap.count
 }
 
-// roomForSnapshot: the reserve is in place and the disk has MinFreeBytes.
+// roomForSnapshot: the disk has MinFreeBytes free. That is more than the
+// reserve (at most 64 MiB, the floor at least 72), so the room the guard
+// frees by deleting it, which a process keeping the disk full takes at
+// once, never looks like room for the snapshot.
 func (g *diskGuard) roomForSnapshot() bool {
-	if !g.armed.Load() {
-		return false
-	}
 	free := g.free()
 	return free >= g.minFree || free < 0
 }
@@ -132,7 +132,8 @@ func (g *diskGuard) roomForSnapshot() bool {
 // write a disk snapshot. On a full disk it holds that goroutine (and so
 // every apply) until the disk has room again: etcd would exit on the
 // failed write. It never returns while the disk is full, not even once the
-// store is closing (Embedded.Close then leaves the server as it is).
+// store is closing (Embedded.Close, or StartEmbedded giving up, then leaves
+// the server as it is).
 func (g *diskGuard) snapshotStarting() {
 	if g.roomForSnapshot() {
 		return
@@ -157,6 +158,10 @@ func (g *diskGuard) snapshotStarting() {
 	}
 	g.logger.Warn("meta store's disk has room again: etcd's snapshot goes ahead", "held", time.Since(start).Round(time.Millisecond))
 }
+
+// holdsSnapshot reports whether etcd's apply goroutine is held at a disk
+// snapshot (etcd cannot stop meanwhile). A nil guard holds nothing.
+func (g *diskGuard) holdsSnapshot() bool { return g != nil && g.snap.held.Load() }
 
 // snapshotSaved records the index of the disk snapshot etcd saved.
 func (g *diskGuard) snapshotSaved(fields []zapcore.Field) {

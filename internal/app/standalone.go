@@ -54,8 +54,11 @@ type StandaloneConfig struct {
 	// SyncAlways fsyncs every log append before acknowledging it (survives
 	// power loss, slower). Off, a process crash still loses nothing.
 	SyncAlways bool
-	Data       datacoord.Config
-	Root       rootcoord.Config
+	// EtcdSnapshotCount is the embedded etcd's snapshot-count
+	// (milvago.etcd.snapshotCount); 0: etcd's default, 10000.
+	EtcdSnapshotCount uint64
+	Data              datacoord.Config
+	Root              rootcoord.Config
 	// Retention truncates the log behind the checkpoints (zero: defaults).
 	Retention retention.Config
 	// MemTrim returns freed heap to the OS after large releases (zero:
@@ -235,7 +238,7 @@ func newStandalone(ctx context.Context, cfg StandaloneConfig, grpcL, httpL net.L
 	// replay), while the API already answers "not ready".
 	points.Hit(ctx, "app.openStores")
 	start := time.Now()
-	s.etcd, err = kv.StartEmbedded(ctx, embeddedEtcd(filepath.Join(cfg.DataDir, "etcd")), logger)
+	s.etcd, err = kv.StartEmbedded(ctx, embeddedEtcd(filepath.Join(cfg.DataDir, "etcd"), cfg.EtcdSnapshotCount), logger)
 	if errors.Is(err, kv.ErrDiskTooSmall) || errors.Is(err, kv.ErrNoRoom) {
 		return nil, fmt.Errorf("app: start embedded etcd: %w (the meta store is under milvago.dataDir, %s: give it a larger or emptier disk)", err, cfg.DataDir)
 	}
@@ -528,6 +531,6 @@ func (h *hooks) CollectionCreated(ctx context.Context, c *model.Collection) erro
 // 1.5 x ElectionMs (2 s), unchanged. A longer backend batch interval would
 // save ten wake-ups more, but etcd then logs an error at start (its
 // storage-version monitor runs before the first commit).
-func embeddedEtcd(dir string) kv.EmbedConfig {
-	return kv.EmbedConfig{Dir: dir, TickMs: 200, ElectionMs: 1000}
+func embeddedEtcd(dir string, snapshotCount uint64) kv.EmbedConfig {
+	return kv.EmbedConfig{Dir: dir, TickMs: 200, ElectionMs: 1000, SnapshotCount: snapshotCount}
 }

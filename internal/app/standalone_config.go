@@ -6,7 +6,7 @@ import (
 
 // StandaloneFromConfig takes what `milvago standalone` uses from a loaded
 // configuration: milvago.dataDir, proxy.port, common.MetricsPort,
-// milvago.syncAlways, natsmq.server.maxPayload and
+// milvago.syncAlways, milvago.etcd.snapshotCount, natsmq.server.maxPayload and
 // common.security.authorizationEnabled / defaultRootPassword, and the
 // keys its components share with a cluster's roles. Standalone embeds its
 // meta store and log and keeps objects under the data directory, so the
@@ -17,6 +17,7 @@ func StandaloneFromConfig(c *config.Config) StandaloneConfig {
 	s.Port = c.Proxy.Port
 	s.MetricsPort = c.Common.MetricsPort
 	s.SyncAlways = c.Milvago.SyncAlways
+	s.EtcdSnapshotCount = uint64(c.Milvago.EtcdSnapshotCount)
 	s.LogMaxPayload = c.NatsMQ.Server.MaxPayload
 	s.Public = publicFromConfig(c)
 	s.Auth = AuthFromConfig(c)

@@ -17,10 +17,14 @@ func TestStandaloneFromConfig(t *testing.T) {
 		got.LogMaxPayload != want.LogMaxPayload || got.Data != want.Data || got.Root != want.Root {
 		t.Errorf("defaults:\n got %+v\nwant %+v", got, want)
 	}
+	if got.EtcdSnapshotCount != 10000 { // etcd's own default, which 0 also means
+		t.Errorf("milvago.etcd.snapshotCount's default: %d", got.EtcdSnapshotCount)
+	}
 	c := config.Default(config.Standalone)
 	c.Milvago.DataDir, c.Proxy.Port, c.Common.MetricsPort, c.Milvago.SyncAlways, c.NatsMQ.Server.MaxPayload = "/d", 1, 2, true, 16<<20
+	c.Milvago.EtcdSnapshotCount = 100
 	got = StandaloneFromConfig(c)
-	if got.DataDir != "/d" || got.Port != 1 || got.MetricsPort != 2 || !got.SyncAlways || got.LogMaxPayload != 16<<20 {
+	if got.DataDir != "/d" || got.Port != 1 || got.MetricsPort != 2 || !got.SyncAlways || got.LogMaxPayload != 16<<20 || got.EtcdSnapshotCount != 100 {
 		t.Errorf("from config: %+v", got)
 	}
 }

@@ -271,7 +271,9 @@ func (l Log) SlogLevel() slog.Level {
 type Milvago struct {
 	DataDir    string
 	SyncAlways bool
-	NatsMQ     MilvagoNats
+	// EtcdSnapshotCount is the embedded etcd's snapshot-count (standalone).
+	EtcdSnapshotCount int
+	NatsMQ            MilvagoNats
 	// Listen is the host the public ports bind to (empty: all).
 	Listen string
 	// Pprof serves /debug/pprof on the metrics port.

@@ -212,6 +212,8 @@ var keys = []Key{
 		func(c *Config) *string { return &c.Milvago.DataDir }, nonEmpty),
 	boolKey("milvago.syncAlways", "false", "the embedded log fsyncs every append before acknowledging it (survives power loss; slower)",
 		func(c *Config) *bool { return &c.Milvago.SyncAlways }),
+	intKey("milvago.etcd.snapshotCount", "10000", 100, math.MaxInt32, "standalone's embedded etcd writes a disk snapshot (and releases its WAL before it) every this many applied entries, etcd's snapshot-count. On a full disk none is written: the writes that pass the disk guard stop short of the next one",
+		func(c *Config) *int { return &c.Milvago.EtcdSnapshotCount }),
 	strKey("milvago.natsmq.url", "", "external NATS JetStream server(s) of mq.type natsmq: nats://host:4222, comma-separated for a cluster. A Milvago key because Milvus's natsmq was only ever a server inside Milvus",
 		func(c *Config) *string { return &c.Milvago.NatsMQ.URL }, natsURLs),
 	strKey("milvago.natsmq.streamPrefix", "MILVAGO", "prefix of the JetStream stream and subjects, so Milvago instances can share a NATS account (letters, digits, '-', '_')",

@@ -38,6 +38,12 @@ type Options struct {
 	// (Milvus's REST server has its own rules and texts); its error is
 	// returned as is.
 	Sparse func(v json.RawMessage) (row []byte, dim int64, err error)
+	// HalfVector, when set, reads a Float16Vector or BFloat16Vector value
+	// into the row's little-endian bytes instead of the conversion from
+	// an array of floats (Milvus's REST server also takes the bytes in
+	// base64, as they are: NaN and ±Inf too, for the proxy to refuse); its
+	// error is returned as is.
+	HalfVector func(f *schemapb.FieldSchema, v json.RawMessage) ([]byte, error)
 	// Cell, when set, reads every non-null value first (a caller's own
 	// conversion rules and texts, such as Milvus's REST server's): its
 	// error is returned as is, and the value it returns is converted in
@@ -130,6 +136,16 @@ func ToColumns(schema *schemapb.CollectionSchema, n int, row func(i int) (map[st
 				sv.Rows = append(sv.Rows, row)
 				sv.Dim = max(sv.Dim, dim)
 				sv.Valid = validVector(sv.Valid)
+				continue
+			}
+			if bv, ok := t.col.(*column.ByteVector); ok && opts.HalfVector != nil &&
+				(bv.Type == schemapb.DataType_Float16Vector || bv.Type == schemapb.DataType_BFloat16Vector) {
+				b, err := opts.HalfVector(t.f, v)
+				if err != nil {
+					return nil, err
+				}
+				bv.Data = append(bv.Data, b...)
+				bv.Valid = validVector(bv.Valid)
 				continue
 			}
 			if err := appendValue(t.col, t.f, t.dim, v); err != nil {

@@ -51,4 +51,8 @@
 // before etcd sees them once its disk is nearly full, and frees a reserve
 // file for the writes already under way (DiskGuard, embed_disk.go). Reads
 // are never refused; writes resume by themselves once the disk has room.
+// etcd also panics when it cannot write a disk snapshot: on a full disk
+// the guard refuses even the reserved writes short of the next one, and
+// holds etcd's apply goroutine at a snapshot still due until there is
+// room (embed_snap.go).
 package kv

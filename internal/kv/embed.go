@@ -53,6 +53,11 @@ type EmbedConfig struct {
 	// SpaceCheck is how often a raised NOSPACE alarm is looked at. 0 means
 	// 5 s.
 	SpaceCheck time.Duration
+	// SnapshotCount is etcd's snapshot-count: every this many applied
+	// entries etcd writes a disk snapshot and releases the WAL before it.
+	// Default etcd's, 10000. The disk guard keeps etcd from writing one on
+	// a full disk (embed_snap.go).
+	SnapshotCount uint64
 	// DiskGuard refuses writes before the disk is full, which etcd does
 	// not survive (embed_disk.go). On unless DiskGuard.Disabled.
 	DiskGuard DiskGuard
@@ -139,7 +144,7 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 
 	var guard *diskGuard
 	if !cfg.DiskGuard.Disabled {
-		if guard, err = newDiskGuard(cfg.DiskGuard, dir, logger); err != nil {
+		if guard, err = newDiskGuard(cfg.DiskGuard, dir, cfg.SnapshotCount, logger); err != nil {
 			return nil, fmt.Errorf("kv: embedded etcd: %w", err)
 		}
 	}
@@ -166,6 +171,9 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 	ec.EnableGRPCGateway = false
 	ec.UnsafeNoFsync = false // acknowledged writes survive an OS crash
 	ec.QuotaBackendBytes = cfg.QuotaBackendBytes
+	if cfg.SnapshotCount > 0 {
+		ec.SnapshotCount = cfg.SnapshotCount
+	}
 	min := slog.LevelWarn
 	if cfg.Verbose {
 		min = slog.LevelInfo
@@ -178,7 +186,7 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 			return slog.LevelDebug
 		}
 		return slogLevel(e.Level)
-	}, func(e zapcore.Entry) { guard.etcdLogged(e.Message) }))
+	}, guard.etcdLogged))
 
 	e, err := embed.StartEtcd(ec)
 	if err != nil {
@@ -194,16 +202,25 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		return nil, fmt.Errorf("kv: start embedded etcd in %s: %w", dir, err)
 	case <-timer.C:
 		closing.Store(true)
+		if guard.holdsSnapshot() {
+			ok = true // the lock stays with the server left running
+			return nil, fmt.Errorf("kv: start embedded etcd in %s: not ready after %v: %w", dir, cfg.StartTimeout, ErrSnapshotHeld)
+		}
 		e.Server.Stop()
 		e.Close()
 		return nil, fmt.Errorf("kv: start embedded etcd in %s: not ready after %v", dir, cfg.StartTimeout)
 	case <-ctx.Done():
 		closing.Store(true)
+		if guard.holdsSnapshot() {
+			ok = true // the lock stays with the server left running
+			return nil, fmt.Errorf("kv: start embedded etcd in %s: %w: %w", dir, ctx.Err(), ErrSnapshotHeld)
+		}
 		e.Server.Stop()
 		e.Close()
 		return nil, fmt.Errorf("kv: start embedded etcd in %s: %w", dir, ctx.Err())
 	}
 	ok = true
+	guard.serve(e.Server.AppliedIndex, dir)
 	m := &Embedded{
 		lock:     lock,
 		etcd:     e,
@@ -262,6 +279,15 @@ func (m *Embedded) NewStore(rootPath string) *Etcd {
 // and for tools such as etcdctl.
 func (m *Embedded) Endpoint() string { return m.endpoint }
 
+// ErrSnapshotHeld is returned (wrapped) by Close, and by StartEmbedded
+// giving up on a server not ready, when the disk guard
+// holds etcd's disk snapshot for lack of room (embed_snap.go): the server
+// cannot stop before the snapshot is written, and writing it on a full
+// disk would kill the process. Close then leaves the server (and its
+// directory lock) as it is; the WAL holds every acknowledged write, so
+// the process may exit.
+var ErrSnapshotHeld = errors.New("etcd's snapshot is held for lack of disk space: the server was left running")
+
 // Close closes the client store and stops the server, waiting for it.
 func (m *Embedded) Close() error {
 	var err error
@@ -274,14 +300,44 @@ func (m *Embedded) Close() error {
 			err = m.store.Close()
 		}
 		m.closing.Store(true)
-		m.etcd.Close()
-		<-m.done
+		stopped := make(chan struct{})
+		go func() {
+			m.etcd.Close() // waits for etcd's apply goroutine
+			<-m.done
+			close(stopped)
+		}()
+		if !m.waitStopped(stopped) {
+			err = fmt.Errorf("kv: close embedded etcd in %s: %w", m.etcd.Config().Dir, ErrSnapshotHeld)
+			m.logger.Error("embedded etcd not stopped", "err", err)
+			return
+		}
 		if m.sockDir != "" {
 			os.RemoveAll(m.sockDir)
 		}
 		m.lock.Close() // releases the flock
 	})
 	return err
+}
+
+// waitStopped waits for stopped, or returns false once the disk guard
+// holds etcd's snapshot (etcd's stop waits for it).
+func (m *Embedded) waitStopped(stopped <-chan struct{}) bool {
+	if m.guard == nil {
+		<-stopped
+		return true
+	}
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-stopped:
+			return true
+		case <-t.C:
+			if m.guard.holdsSnapshot() {
+				return false
+			}
+		}
+	}
 }
 
 // benignEtcdWarnings are etcd warnings about choices made on purpose for

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.etcd.io/etcd/server/v3/storage/wal"
+	"go.uber.org/zap/zapcore"
 	"golang.org/x/sys/unix"
 
 	"github.com/milvago/milvago/internal/errs"
@@ -124,6 +125,7 @@ type diskGuard struct {
 	mu                sync.Mutex  // serialises creating and deleting the reserve
 	refused, statErrs atomic.Int64
 	headroomErrs      atomic.Int64
+	snap              snapGuard // etcd's disk snapshots (embed_snap.go)
 }
 
 // newDiskGuard sizes the guard for dir's file system and puts the reserve
@@ -131,14 +133,17 @@ type diskGuard struct {
 // whose reserve does not fit refuses writes until it does. A file system
 // too small for the meta store at all is ErrDiskTooSmall, and so is a new
 // store's disk without room for its WAL.
-func newDiskGuard(cfg DiskGuard, dir string, logger *slog.Logger) (*diskGuard, error) {
+// snapCount is etcd's SnapshotCount, what the guard counts down to etcd's
+// next disk snapshot with.
+func newDiskGuard(cfg DiskGuard, dir string, snapCount uint64, logger *slog.Logger) (*diskGuard, error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(dir, &st); err != nil {
 		return nil, fmt.Errorf("disk guard: statfs %s: %w", dir, err)
 	}
 	total := int64(st.Blocks) * int64(st.Bsize)
 	g := &diskGuard{dir: dir, reserve: filepath.Join(dir, reserveName), backend: filepath.Join(dir, "member", "snap", "db"),
-		minFree: cfg.MinFreeBytes, size: cfg.ReserveBytes, headroom: backendHeadroomFor(total), logger: logger}
+		minFree: cfg.MinFreeBytes, size: cfg.ReserveBytes, headroom: backendHeadroomFor(total), logger: logger,
+		snap: newSnapGuard(snapCount, cfg.Check)}
 	if g.minFree < minFloor {
 		if g.minFree > 0 {
 			logger.Warn("disk guard: free-space floor raised to etcd's next WAL segment and a snapshot",
@@ -187,10 +192,23 @@ func newDiskGuard(cfg DiskGuard, dir string, logger *slog.Logger) (*diskGuard, e
 	return g, nil
 }
 
-// etcdLogged is told every message etcd logs: a failed WAL preallocation
-// makes the guard refuse every write until a restart.
-func (g *diskGuard) etcdLogged(msg string) {
-	if g == nil || msg != walPreallocFailed || g.walLost.Swap(true) {
+// etcdLogged is told every message etcd logs at info or above, in the
+// goroutine that logs it: a failed WAL preallocation makes the guard
+// refuse every write until a restart; a disk snapshot about to be written
+// on a full disk is held until there is room (embed_snap.go).
+func (g *diskGuard) etcdLogged(e zapcore.Entry, fields []zapcore.Field) {
+	if g == nil {
+		return
+	}
+	switch e.Message {
+	case msgTriggeringSnapshot:
+		g.snapshotStarting()
+		return
+	case msgSavedSnapshot:
+		g.snapshotSaved(fields)
+		return
+	}
+	if e.Message != walPreallocFailed || g.walLost.Swap(true) {
 		return
 	}
 	g.logger.Error("meta store's disk is full: etcd's WAL could not preallocate its next segment, "+
@@ -224,8 +242,9 @@ func (g *diskGuard) allow(ctx context.Context) error {
 		g.refused.Add(1)
 		return errWALLost
 	}
-	if ctx.Value(reserveKey{}) != nil {
-		return nil
+	if g.snap.held.Load() {
+		g.refused.Add(1)
+		return errSnapshotHeld
 	}
 	free := g.free()
 	if g.armed.Load() {
@@ -235,6 +254,21 @@ func (g *diskGuard) allow(ctx context.Context) error {
 		// Only an armed guard releases: a write refused while the guard
 		// rearms must not delete the reserve just recreated.
 		g.release(free)
+	}
+	if ctx.Value(reserveKey{}) != nil {
+		// A reserved write is one more entry towards etcd's next disk
+		// snapshot, which a full disk cannot take: it passes while the
+		// snapshot is far enough away.
+		if g.snapshotFar() {
+			return nil
+		}
+		if g.snap.refused.Add(1) == 1 {
+			g.logger.Warn("meta store's disk is full and etcd's next snapshot is near: refusing the reserved writes too (timestamps)",
+				"free_bytes", free, "applied_index", g.snap.appliedIndex(), "snapshot_index", g.snap.index.Load(),
+				"snapshot_count", g.snap.count, "margin", g.snap.margin)
+		}
+		g.refused.Add(1)
+		return errSnapshotDue
 	}
 	if g.refused.Add(1) == 1 {
 		g.logger.Warn("meta store's disk is full: refusing writes", "free_bytes", free, "min_free_bytes", g.minFree)
@@ -280,6 +314,7 @@ func (g *diskGuard) rearm() {
 		return
 	}
 	g.armed.Store(true)
+	g.snap.refused.Store(0)
 	if n := g.refused.Swap(0); n > 0 {
 		g.logger.Warn("meta store's disk has room again: reserve file recreated, writes accepted",
 			"refused_writes", n, "free_bytes", free-g.size)

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/milvago/milvago/internal/errs"
 )
@@ -16,7 +15,7 @@ import (
 // BenchmarkDiskGuardAllow is the check alone that the disk guard adds to
 // every meta write (a statfs of the data directory).
 func BenchmarkDiskGuardAllow(b *testing.B) {
-	g, err := newDiskGuard(DiskGuard{ReserveBytes: 1 << 20, MinFreeBytes: 1 << 20}, b.TempDir(), slog.New(slog.DiscardHandler))
+	g, err := newDiskGuard(DiskGuard{ReserveBytes: 1 << 20, MinFreeBytes: 1 << 20}, b.TempDir(), 0, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -34,7 +33,7 @@ func BenchmarkDiskGuardAllow(b *testing.B) {
 // disk, until a restart. The logger etcd is given shows the guard that
 // message even when nothing is logged (a discarding logger).
 func TestDiskGuardWALLostRefusesUntilRestart(t *testing.T) {
-	g, err := newDiskGuard(DiskGuard{}, t.TempDir(), slog.New(slog.DiscardHandler))
+	g, err := newDiskGuard(DiskGuard{}, t.TempDir(), 0, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +41,7 @@ func TestDiskGuardWALLostRefusesUntilRestart(t *testing.T) {
 	if err := g.allow(WithReserve(ctx)); err != nil {
 		t.Fatal(err)
 	}
-	zl := newObservedZapLogger(slog.New(slog.DiscardHandler), slog.LevelWarn, nil, func(e zapcore.Entry) { g.etcdLogged(e.Message) })
+	zl := newObservedZapLogger(slog.New(slog.DiscardHandler), slog.LevelWarn, nil, g.etcdLogged)
 	zl.Warn("some other warning")
 	if err := g.allow(ctx); err != nil {
 		t.Fatalf("after another warning: %v", err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -484,4 +485,167 @@ func startWriters(t *testing.T, ctx context.Context, s kv.Store, size int) (acke
 		close(done)
 		wg.Wait()
 	}
+}
+
+// snapIndexes returns the indexes of etcd's disk snapshot files in dir.
+func snapIndexes(t *testing.T, dir string) []string {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, "member", "snap", "*.snap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range names {
+		names[i] = strings.TrimSuffix(filepath.Base(n), ".snap")
+	}
+	return names
+}
+
+// etcd writes a disk snapshot (a new member/snap/*.snap) every
+// SnapshotCount entries and exits when it cannot, and another process
+// keeps the disk full. The writes allowed on the reserve (the TSO's) are
+// refused once the snapshot is near, so they never bring it due; entries
+// the guard does not see (lease revocations here, as etcd's own lease
+// expiries) do, and then etcd's apply is held at the snapshot, every write
+// refused, until the disk has room. The server never exits, every
+// acknowledged write is there after, and after a restart.
+func TestEmbeddedSnapshotDueOnFullDisk(t *testing.T) {
+	mnt := tmpfs(t, "256m")
+	dir := filepath.Join(mnt, "etcd")
+	const snapCount = 100
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg := kv.EmbedConfig{Dir: dir, SnapshotCount: snapCount, DiskGuard: kv.DiskGuard{Check: 50 * time.Millisecond}}
+	e, err := kv.StartEmbedded(t.Context(), cfg, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			e.Close()
+		}
+	}()
+	s := e.Client()
+	ctx := t.Context()
+	// Leases to revoke on the full disk, and a snapshot or two before it.
+	leases := make([]kv.LeaseID, 2*snapCount)
+	for i := range leases {
+		if leases[i], err = s.Grant(ctx, 600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	acked := map[string]string{}
+	for i := range 50 {
+		key := fmt.Sprintf("k/%03d", i)
+		if _, err := s.Put(ctx, key, []byte("before")); err != nil {
+			t.Fatal(err)
+		}
+		acked[key] = "before"
+	}
+	if len(snapIndexes(t, dir)) == 0 {
+		t.Fatalf("no disk snapshot after %d entries with SnapshotCount %d", len(leases)+50, snapCount)
+	}
+
+	filled, stopFiller := hostileFiller(t, mnt)
+	fillerStopped := false
+	defer func() {
+		if !fillerStopped {
+			stopFiller()
+		}
+	}()
+	select {
+	case <-filled:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the hostile filler did not fill the disk in 30 s")
+	}
+	if _, err := s.Put(ctx, "after", []byte("v")); !errors.Is(err, kv.ErrDiskFull) {
+		t.Fatalf("put on a full disk: %v, want ErrDiskFull", err)
+	}
+
+	// The TSO's writes: passed until the snapshot is near, then refused
+	// with Milvus's disk quota error, the snapshot not written.
+	var reserved int
+	for i := 0; ; i++ {
+		key := fmt.Sprintf("tso/%03d", i)
+		_, err := s.Put(kv.WithReserve(ctx), key, []byte("12345678"))
+		if err == nil {
+			acked[key] = "12345678"
+			reserved++
+			if i > 2*snapCount {
+				t.Fatalf("%d reserved writes passed on a full disk with SnapshotCount %d", i, snapCount)
+			}
+			continue
+		}
+		if errs.CodeOf(err) != 9 || !strings.Contains(err.Error(), "etcd's next snapshot is due") {
+			t.Fatalf("reserved write near the snapshot: %v, want Milvus's disk quota error naming the snapshot", err)
+		}
+		t.Logf("%d reserved writes passed on the full disk, then: %v", reserved, err)
+		break
+	}
+	snaps := snapIndexes(t, dir)
+
+	// Revocations the guard does not see bring the snapshot due: etcd's
+	// applies are held there, and every write refused.
+	var revoked int
+	for _, l := range leases {
+		rctx, cancel := context.WithTimeout(ctx, time.Second)
+		err := s.Revoke(rctx, l)
+		cancel()
+		if err == nil {
+			revoked++
+		}
+		_, err = s.Put(kv.WithReserve(ctx), "tso/held", []byte("v"))
+		if err != nil && strings.Contains(err.Error(), "snapshot is held") {
+			break
+		}
+	}
+	_, err = s.Put(kv.WithReserve(ctx), "tso/held", []byte("v"))
+	if errs.CodeOf(err) != 9 || !strings.Contains(err.Error(), "etcd's snapshot is held until the disk has room") {
+		t.Fatalf("write with the snapshot held after %d revocations: %v, want the disk quota error of a held snapshot\n%s", revoked, err, logs.String())
+	}
+	t.Logf("snapshot held after %d revocations: %v", revoked, err)
+	time.Sleep(500 * time.Millisecond) // the process would have exited by now
+	if got := snapIndexes(t, dir); !slices.Equal(got, snaps) {
+		t.Fatalf("snapshot files changed on the full disk: %v, were %v", got, snaps)
+	}
+
+	stopFiller()
+	fillerStopped = true
+	start := time.Now()
+	for {
+		if _, err = s.Put(ctx, "after", []byte("v")); err == nil {
+			break
+		}
+		if !errors.Is(err, kv.ErrDiskFull) || time.Since(start) > 10*time.Second {
+			t.Fatalf("writes after the filler stopped: %v\n%s", err, logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	acked["after"] = "v"
+	t.Logf("writes resumed %v after the filler's file was removed", time.Since(start).Round(time.Millisecond))
+	if got := snapIndexes(t, dir); slices.Equal(got, snaps) {
+		t.Fatalf("no disk snapshot once the disk had room: %v", got)
+	}
+	if !strings.Contains(logs.String(), "etcd's snapshot goes ahead") {
+		t.Fatalf("log of the held snapshot:\n%s", logs.String())
+	}
+	check := func(s kv.Store) {
+		t.Helper()
+		for key, want := range acked {
+			if got, err := s.Get(ctx, key); err != nil || string(got.Value) != want {
+				t.Fatalf("acknowledged %s: %q %v", key, got.Value, err)
+			}
+		}
+	}
+	check(s)
+	closed = true
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e, err = kv.StartEmbedded(t.Context(), cfg, logger)
+	if err != nil {
+		t.Fatalf("restart: %v\n%s", err, logs.String())
+	}
+	closed = false
+	check(e.Client())
 }

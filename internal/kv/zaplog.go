@@ -18,9 +18,11 @@ func newZapLogger(logger *slog.Logger, min slog.Level, level func(zapcore.Entry)
 }
 
 // newObservedZapLogger is newZapLogger that also shows seen every entry
-// at warning or above, whether logged or not (the disk guard watches for
-// etcd's failed WAL preallocation).
-func newObservedZapLogger(logger *slog.Logger, min slog.Level, level func(zapcore.Entry) slog.Level, seen func(zapcore.Entry)) *zap.Logger {
+// at info or above, with its fields, whether logged or not, in the
+// goroutine that logs it and before the call returns (the disk guard
+// watches etcd's failed WAL preallocation and its snapshots, and holds
+// etcd's apply goroutine at "triggering snapshot" while the disk is full).
+func newObservedZapLogger(logger *slog.Logger, min slog.Level, level func(zapcore.Entry) slog.Level, seen func(zapcore.Entry, []zapcore.Field)) *zap.Logger {
 	if level == nil {
 		level = func(e zapcore.Entry) slog.Level { return slogLevel(e.Level) }
 	}
@@ -32,7 +34,7 @@ type slogCore struct {
 	l      *slog.Logger
 	min    slog.Level
 	level  func(zapcore.Entry) slog.Level
-	seen   func(zapcore.Entry) // nil: none
+	seen   func(zapcore.Entry, []zapcore.Field) // nil: none
 	fields []zapcore.Field
 }
 
@@ -54,7 +56,7 @@ func (c *slogCore) enabled(sl slog.Level) bool {
 }
 
 func (c *slogCore) Enabled(l zapcore.Level) bool {
-	return c.seen != nil && l >= zapcore.WarnLevel || c.enabled(slogLevel(l))
+	return c.seen != nil && l >= zapcore.InfoLevel || c.enabled(slogLevel(l))
 }
 
 func (c *slogCore) With(fields []zapcore.Field) zapcore.Core {
@@ -62,16 +64,19 @@ func (c *slogCore) With(fields []zapcore.Field) zapcore.Core {
 }
 
 func (c *slogCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
-	if c.seen != nil && e.Level >= zapcore.WarnLevel {
-		c.seen(e)
-	}
-	if c.enabled(c.level(e)) {
+	if c.seen != nil && e.Level >= zapcore.InfoLevel || c.enabled(c.level(e)) {
 		return ce.AddCore(e, c)
 	}
 	return ce
 }
 
 func (c *slogCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
+	if c.seen != nil && e.Level >= zapcore.InfoLevel {
+		c.seen(e, append(slices.Clip(c.fields), fields...))
+	}
+	if !c.enabled(c.level(e)) {
+		return nil
+	}
 	enc := zapcore.NewMapObjectEncoder()
 	for _, f := range c.fields {
 		f.AddTo(enc)

@@ -261,12 +261,12 @@ func validateFieldPayload(fd *schemapb.FieldData, f *schemapb.FieldSchema) error
 		if vf.GetFloat16Vector() == nil && !f.GetNullable() {
 			return errInvalidValue("need vector_float16 array", "got nil", fmt.Sprintf("float16 float field '%v' is illegal, nil Vector_Float16 type", fd.GetFieldName()))
 		}
-		return verifyHalfs(vf.GetFloat16Vector(), distance.Float16ToFloat32)
+		return verifyHalfs(vf.GetFloat16Vector(), distance.Float16ToFloat32, "float16")
 	case schemapb.DataType_BFloat16Vector:
 		if vf.GetBfloat16Vector() == nil && !f.GetNullable() {
 			return errInvalidValue("need vector_bfloat16 array", "got nil", fmt.Sprintf("bfloat16 float field '%v' is illegal, nil Vector_BFloat16 type", fd.GetFieldName()))
 		}
-		return verifyHalfs(vf.GetBfloat16Vector(), distance.BFloat16ToFloat32)
+		return verifyHalfs(vf.GetBfloat16Vector(), distance.BFloat16ToFloat32, "bfloat16")
 	case schemapb.DataType_BinaryVector:
 		if vf.GetBinaryVector() == nil && !f.GetNullable() {
 			return arrayMismatch("need bytes array", "binary float vector field", fd)
@@ -409,10 +409,14 @@ func verifyFloats(data []float32) error {
 	return nil
 }
 
-func verifyHalfs(data []byte, conv func(uint16) float32) error {
+// verifyHalfs is Milvus's typeutil.VerifyFloats16 / VerifyBFloats16 (kind
+// "float16" or "bfloat16"): a plain error, code 65535, with their text for
+// a NaN or ±Inf, not VerifyFloat's.
+func verifyHalfs(data []byte, conv func(uint16) float32, kind string) error {
 	for i := 0; i+1 < len(data); i += 2 {
-		if err := verifyFloat(float64(conv(binary.LittleEndian.Uint16(data[i:])))); err != nil {
-			return err
+		x := float64(conv(binary.LittleEndian.Uint16(data[i:])))
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return errPlain("%s vector contain nan or infinity value.", kind)
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
 	"github.com/milvago/milvago/internal/column"
+	"github.com/milvago/milvago/internal/distance"
 )
 
 // insertSchema is a decoded dynamic collection: id (pk), title VarChar(16),
@@ -313,7 +314,10 @@ func TestInsertColumnsVectorTypes(t *testing.T) {
 	checkErr(t, err, 65535, "invalid data length in sparse float vector: 3")
 	badHalf := column.ToFieldData(&column.ByteVector{Type: schemapb.DataType_Float16Vector, Dim: 2, Data: []byte{0, 0x7e, 0, 0x3c}}, s.Fields[5])
 	_, err = insertColumns(s, []*schemapb.FieldData{longs("id", 1), strs("title", "a"), floats("vec", 4, vec2(1)...), bin, badHalf, sparse(row(1, 1))}, 1, false)
-	checkErr(t, err, 65535, "is not a number or infinity")
+	checkErr(t, err, 65535, "float16 vector contain nan or infinity value.") // typeutil.VerifyFloats16's text
+	// +Inf as a bfloat16 (0x7f80) and a float16 (0x7c00): VerifyBFloats16's and VerifyFloats16's texts.
+	checkErr(t, verifyHalfs([]byte{0, 0x3f, 0x80, 0x7f}, distance.BFloat16ToFloat32, "bfloat16"), 65535, "bfloat16 vector contain nan or infinity value.")
+	checkErr(t, verifyHalfs([]byte{0, 0x3c, 0, 0x7c}, distance.Float16ToFloat32, "float16"), 65535, "float16 vector contain nan or infinity value.")
 	badBin := column.ToFieldData(&column.ByteVector{Type: schemapb.DataType_BinaryVector, Dim: 8, Data: []byte{1}}, s.Fields[3])
 	_, err = insertColumns(s, []*schemapb.FieldData{longs("id", 1), strs("title", "a"), floats("vec", 4, vec2(1)...), badBin, half, sparse(row(1, 1))}, 1, false)
 	checkErr(t, err, 1100, "the dim (8) of field data(bin) is not equal to schema dim (16)")

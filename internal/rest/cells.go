@@ -2,6 +2,7 @@ package rest
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -87,7 +88,7 @@ func insertCell(f *schemapb.FieldSchema, v json.RawMessage) (json.RawMessage, er
 		}
 		return out, nil
 	case schemapb.DataType_Float16Vector, schemapb.DataType_BFloat16Vector:
-		return halfVectorCell(f, v, text)
+		return v, nil // halfVectorBytes reads it
 	case schemapb.DataType_Int8Vector:
 		var vec []int8
 		if err := json.Unmarshal([]byte(text), &vec); err != nil {
@@ -98,50 +99,44 @@ func insertCell(f *schemapb.FieldSchema, v json.RawMessage) (json.RawMessage, er
 	return v, nil
 }
 
-// halfVectorCell reads a Float16Vector or BFloat16Vector value as Milvus's
-// REST server does (utils.go:449-480, 994-1013, 739-760): a JSON array is
-// a float32 vector, converted to the field's type; a JSON string is the
-// vector's little-endian bytes in base64; anything else is "invalid vector
-// field". Either form must come to 2 x dim bytes. The value is returned as
-// the array of floats internal/jsonrows converts: a half-precision value
-// widens to float32 exactly and narrows back to the same bits. NaN and
-// ±Inf, which a JSON array cannot carry, are refused with the proxy's text
-// for them (typeutil.VerifyFloats16).
-func halfVectorCell(f *schemapb.FieldSchema, v json.RawMessage, text string) (json.RawMessage, error) {
+// halfVectorBytes reads a Float16Vector or BFloat16Vector value as
+// Milvus's REST server does (utils.go:449-480, 994-1013, 739-760), into
+// the row's little-endian bytes: a JSON array is a float32 vector,
+// converted to the field's type; a JSON string is the vector's bytes in
+// base64, taken as they are; anything else is "invalid vector field".
+// Either form must come to 2 x dim bytes. NaN and ±Inf (in base64, or a
+// float past the half type's range) go on to the proxy, which refuses
+// them as Milvus's does (typeutil.VerifyFloats16, code 65535).
+func halfVectorBytes(f *schemapb.FieldSchema, v json.RawMessage) ([]byte, error) {
 	t := f.GetDataType()
+	text := gjsonString(v)
 	raw := bytes.TrimSpace(v)
-	var fs []float32
-	size := 0
+	var b []byte
 	switch {
 	case len(raw) > 0 && raw[0] == '[':
+		var fs []float32
 		if err := json.Unmarshal(raw, &fs); err != nil {
 			return nil, paramInvalid(t.String(), text, err.Error())
 		}
-		size = 2 * len(fs)
+		b = make([]byte, 2*len(fs))
+		for i, x := range fs {
+			h := distance.Float32ToFloat16(x)
+			if t == schemapb.DataType_BFloat16Vector {
+				h = distance.Float32ToBFloat16(x)
+			}
+			binary.LittleEndian.PutUint16(b[2*i:], h)
+		}
 	case len(raw) > 0 && raw[0] == '"':
-		var b []byte
 		if err := json.Unmarshal(raw, &b); err != nil {
 			return nil, paramInvalid(t.String(), text, err.Error())
-		}
-		size = len(b)
-		fs = make([]float32, len(b)/2)
-		if t == schemapb.DataType_BFloat16Vector {
-			distance.BFloat16sToFloat32s(fs, b)
-		} else {
-			distance.Float16sToFloat32s(fs, b)
-		}
-		for _, x := range fs {
-			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-				return nil, fmt.Errorf("value '%f' is not a number or infinity", x)
-			}
 		}
 	default:
 		return nil, paramInvalid(t.String(), text, "invalid vector field: "+f.GetName())
 	}
-	if dim, err := jsonrows.FieldDim(f); err == nil && size != 2*dim {
-		return nil, fmt.Errorf("[]byte size %d doesn't equal to vector dimension %d of %s", size, dim, t)
+	if dim, err := jsonrows.FieldDim(f); err == nil && len(b) != 2*dim {
+		return nil, fmt.Errorf("[]byte size %d doesn't equal to vector dimension %d of %s", len(b), dim, t)
 	}
-	return json.Marshal(fs)
+	return b, nil
 }
 
 // byteValues is a byte slice that marshals as an array of numbers (a

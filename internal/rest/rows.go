@@ -69,8 +69,9 @@ func rowsToColumns(schema *schemapb.CollectionSchema, rows []json.RawMessage, up
 			// httpserver/utils.go:691
 			return errs.InvalidParameter("has pass more field without dynamic schema, please check it")
 		},
-		Sparse: sparseInsertRow,
-		Cell:   insertCell,
+		Sparse:     sparseInsertRow,
+		Cell:       insertCell,
+		HalfVector: halfVectorBytes,
 	})
 	if err != nil {
 		return nil, restErr(errInvalidData, "%v", err)

@@ -267,7 +267,11 @@ func TestRowsMilvusConversions(t *testing.T) {
 // TestRowsHalfVectors checks Float16Vector and BFloat16Vector cells as
 // Milvus's REST server reads them (utils.go:449-480, 739-760): a float32
 // array converted to the field's type, or the vector's bytes in base64,
-// either of which must come to 2 x dim bytes.
+// either of which must come to 2 x dim bytes. Base64 bytes holding NaN or
+// ±Inf, and floats past the half type's range, go on to the proxy as they
+// are: it refuses them as Milvus's does (code 65535, "float16 vector
+// contain nan or infinity value."), where the REST layer used to with
+// code 1804 and another text.
 func TestRowsHalfVectors(t *testing.T) {
 	dim := []*commonpb.KeyValuePair{{Key: "dim", Value: "2"}}
 	schema := &schemapb.CollectionSchema{Name: "h", Fields: []*schemapb.FieldSchema{
@@ -303,11 +307,30 @@ func TestRowsHalfVectors(t *testing.T) {
 		{`{"id": 1, "f16": "a?", "bf16": [1, 2]}`, "error: illegal base64 data at input byte 1: invalid parameter[expected=Float16Vector][actual=a?]"},
 		{`{"id": 1, "f16": [1, "a"], "bf16": [1, 2]}`, "error: json: cannot unmarshal string into Go value of type float32: invalid parameter[expected=Float16Vector]"},
 		{`{"id": 1, "f16": true, "bf16": [1, 2]}`, "error: invalid vector field: f16: invalid parameter[expected=Float16Vector][actual=true]"},
-		{`{"id": 1, "f16": "AH4APA==", "bf16": [1, 2]}`, "error: value 'NaN' is not a number or infinity"},
 	} {
 		_, err := rowsToColumns(schema, rawRows(t, "["+c.row+"]"), false)
 		if !errors.Is(err, errInvalidData) || !strings.Contains(fmt.Sprint(err), c.wantInErr) {
 			t.Errorf("%s: %v, want 1804 with %q", c.row, err, c.wantInErr)
+		}
+	}
+	// NaN, 1 in float16; 1, +Inf in bfloat16 (base64); 1e5 is past
+	// float16's range (+Inf).
+	cols, err = rowsToColumns(schema, rawRows(t, `[
+		{"id": 1, "f16": "AH4APA==", "bf16": "gD+Afw=="},
+		{"id": 2, "f16": [1e5, 1], "bf16": [1, 2]}]`), false)
+	if err != nil {
+		t.Fatalf("NaN and Inf in half vectors: %v, want them passed on to the proxy", err)
+	}
+	for _, c := range cols {
+		switch c.GetFieldName() {
+		case "f16":
+			if b := c.GetVectors().GetFloat16Vector(); !reflect.DeepEqual(b, []byte{0x00, 0x7e, 0x00, 0x3c, 0x00, 0x7c, 0x00, 0x3c}) {
+				t.Errorf("f16 bytes %x, want NaN, 1, +Inf, 1", b)
+			}
+		case "bf16":
+			if b := c.GetVectors().GetBfloat16Vector(); !reflect.DeepEqual(b, []byte{0x80, 0x3f, 0x80, 0x7f, 0x80, 0x3f, 0x00, 0x40}) {
+				t.Errorf("bf16 bytes %x, want 1, +Inf, 1, 2", b)
+			}
 		}
 	}
 }

@@ -67,6 +67,13 @@ func TestMilvusRESTErrorTable(t *testing.T) {
 			map[string]any{"fieldName": "f", "dataType": "Float"},
 			map[string]any{"fieldName": "i8", "dataType": "Int8"},
 		}}})
+	restOK(t, base, "/collections/create", map[string]any{"collectionName": "errs_half", "schema": map[string]any{
+		"enableDynamicField": false,
+		"fields": []any{
+			map[string]any{"fieldName": "id", "dataType": "Int64", "isPrimary": true},
+			map[string]any{"fieldName": "f16", "dataType": "Float16Vector", "elementTypeParams": map[string]any{"dim": 2}},
+			map[string]any{"fieldName": "bf16", "dataType": "BFloat16Vector", "elementTypeParams": map[string]any{"dim": 2}},
+		}}})
 	// A collection with one of two partitions loaded.
 	restOK(t, base, "/collections/create", map[string]any{"collectionName": "errs_parts", "dimension": 4})
 	restOK(t, base, "/collections/release", map[string]any{"collectionName": "errs_parts"})
@@ -228,6 +235,15 @@ func TestMilvusRESTErrorTable(t *testing.T) {
 			code: 1804, msg: `fail to deal the insert data, error: unable to cast "" of type string to int32: invalid parameter[expected=Int32][actual=]`},
 		{ref: "utils.go:580-585", path: "/entities/insert", body: `{"collectionName": "errs_vc", "data": [{"id": 1, "vector": [0, 0, 0, 1], "label": "a", "n": 1}]}`,
 			code: 1804, msg: `fail to deal the insert data, error: unexpected end of JSON input: invalid parameter[expected=Array of Int64][actual=]`},
+		// Half vectors in base64 are taken as they are (utils.go:449-480);
+		// NaN and ±Inf are the proxy's to refuse, with a plain error
+		// (validate_util.go:812-840, typeutil/float_util.go:82-108).
+		{ref: "validate_util.go:821-822, float_util.go:89-90 (NaN, 1 in float16)", path: "/entities/insert",
+			body: `{"collectionName": "errs_half", "data": [{"id": 1, "f16": "AH4APA==", "bf16": [1, 2]}]}`,
+			code: 65535, msg: "float16 vector contain nan or infinity value."},
+		{ref: "validate_util.go:836-837, float_util.go:103-104 (1, +Inf in bfloat16)", path: "/entities/insert",
+			body: `{"collectionName": "errs_half", "data": [{"id": 1, "f16": [1, 2], "bf16": "gD+Afw=="}]}`,
+			code: 65535, msg: "bfloat16 vector contain nan or infinity value."},
 		// Wrong-typed cells: checkAndSetData's conversion of the value's
 		// gjson text for the field's type, refused under
 		// WrapErrParameterInvalid(<type>, <text>, <the conversion's error>).

@@ -76,6 +76,12 @@ func TestLinderaAndICUAnalyzers(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			// Each case has its own bound: its first use of a dictionary
+			// loads it in every process that analyzes (on a cluster the
+			// proxies, the streaming, data and query nodes), which under
+			// -race on a loaded machine took 60 s for ko-dic alone and ran
+			// the three cases past one 2-minute context (2026-12-06).
+			ctx := testContext(t)
 			schema := entity.NewSchema().WithName(c.name).
 				WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
 				WithField(entity.NewField().WithName("text").WithDataType(entity.FieldTypeVarChar).WithMaxLength(1024).

@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/milvus-io/milvus/client/v2/column"
 	"github.com/milvus-io/milvus/client/v2/entity"
@@ -81,9 +83,13 @@ func TestLinderaAndICUAnalyzers(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			// ko-dic's first use took 47-60 s of its case on a cluster at
-			// load ~50, and the three cases ran past one 2-minute context
-			// (2026-12-06).
-			ctx := testContext(t)
+			// load ~50, and the three cases ran past one 2-minute context;
+			// standalone, its load in-process under -race took the whole
+			// of a 2-minute case context in CreateCollection (2026-12-06).
+			// 4 minutes a case: a dictionary's one load, not a latency
+			// this test checks.
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+			defer cancel()
 			schema := entity.NewSchema().WithName(c.name).
 				WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
 				WithField(entity.NewField().WithName("text").WithDataType(entity.FieldTypeVarChar).WithMaxLength(1024).

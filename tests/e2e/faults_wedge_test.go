@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -381,7 +382,7 @@ func TestFaultsRefusals(t *testing.T) {
 func TestFaultsLoadProgress(t *testing.T) {
 	srv := startServer(t, "")
 	cli := srv.client(t)
-	ctx := testContext(t)
+	ctx := loopContext(t) // faults_timing_test.go
 	const dim = 4
 	rounds := 30
 	if testing.Short() {
@@ -408,6 +409,14 @@ func TestFaultsLoadProgress(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+	// awaitLoad bounds a LoadCollection's Await as waitLoaded bounds the
+	// progress: 15 s for this load, not what is left of the test's context.
+	awaitLoad := func(lt milvusclient.LoadTask) {
+		t.Helper()
+		lctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		must(t, lt.Await(lctx))
+	}
 	firstQuery := func(name string, want int64) {
 		t.Helper()
 		start := time.Now()
@@ -429,7 +438,7 @@ func TestFaultsLoadProgress(t *testing.T) {
 		must(t, cli.ReleaseCollection(ctx, milvusclient.NewReleaseCollectionOption(empty)))
 		lt, err := cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(empty))
 		must(t, err)
-		must(t, lt.Await(ctx))
+		awaitLoad(lt)
 		waitLoaded(empty)
 		firstQuery(empty, 0)
 
@@ -454,7 +463,7 @@ func TestFaultsLoadProgress(t *testing.T) {
 		must(t, cli.ReleaseCollection(ctx, milvusclient.NewReleaseCollectionOption(name)))
 		lt, err = cli.LoadCollection(ctx, milvusclient.NewLoadCollectionOption(name))
 		must(t, err)
-		must(t, lt.Await(ctx))
+		awaitLoad(lt)
 		waitLoaded(name)
 		firstQuery(name, 1)
 		must(t, cli.DropCollection(ctx, milvusclient.NewDropCollectionOption(name)))

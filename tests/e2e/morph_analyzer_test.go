@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/milvus-io/milvus/client/v2/column"
 	"github.com/milvus-io/milvus/client/v2/entity"
@@ -17,6 +19,10 @@ import (
 func TestLinderaAndICUAnalyzers(t *testing.T) {
 	srv := startServer(t, "")
 	cli := srv.client(t)
+	// Each RunAnalyzer below and each case has its own bound: the first
+	// use of a dictionary loads it, in-process under -race in standalone
+	// (the ipadic RunAnalyzer took most of 2 minutes at load ~50), in
+	// every analyzing process on a cluster.
 	ctx := testContext(t)
 
 	ipadic := map[string]any{"tokenizer": map[string]any{"type": "lindera", "dict_kind": "ipadic",
@@ -36,7 +42,7 @@ func TestLinderaAndICUAnalyzers(t *testing.T) {
 	if tk := res[0].Tokens[3]; tk.StartOffset != int64(len("東京スカイツリーの")) || tk.Position != 4 {
 		t.Fatalf("lindera detail %+v", tk)
 	}
-	res, err = cli.RunAnalyzer(ctx, milvusclient.NewRunAnalyzerOption("中文分词测试, ok").
+	res, err = cli.RunAnalyzer(testContext(t), milvusclient.NewRunAnalyzerOption("中文分词测试, ok").
 		WithAnalyzerParams(map[string]any{"tokenizer": "icu"}))
 	if err != nil {
 		t.Fatalf("RunAnalyzer icu: %v", err)
@@ -48,7 +54,7 @@ func TestLinderaAndICUAnalyzers(t *testing.T) {
 	if want := []string{"中文", "分词", "测试", ",", " ", "ok"}; !slices.Equal(got, want) {
 		t.Fatalf("icu tokens %q, want %q", got, want)
 	}
-	if _, err := cli.RunAnalyzer(ctx, milvusclient.NewRunAnalyzerOption("x").
+	if _, err := cli.RunAnalyzer(testContext(t), milvusclient.NewRunAnalyzerOption("x").
 		WithAnalyzerParams(map[string]any{"tokenizer": map[string]any{"type": "lindera", "dict_kind": "cc-cedict"}})); err == nil ||
 		!strings.Contains(err.Error(), "unsupported lindera dict type: cc-cedict") {
 		t.Fatalf("cc-cedict: %v", err)
@@ -76,6 +82,14 @@ func TestLinderaAndICUAnalyzers(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			// ko-dic's first use took 47-60 s of its case on a cluster at
+			// load ~50, and the three cases ran past one 2-minute context;
+			// standalone, its load in-process under -race took the whole
+			// of a 2-minute case context in CreateCollection (2026-12-06).
+			// 4 minutes a case: a dictionary's one load, not a latency
+			// this test checks.
+			ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+			defer cancel()
 			schema := entity.NewSchema().WithName(c.name).
 				WithField(entity.NewField().WithName("id").WithDataType(entity.FieldTypeInt64).WithIsPrimaryKey(true)).
 				WithField(entity.NewField().WithName("text").WithDataType(entity.FieldTypeVarChar).WithMaxLength(1024).

@@ -21,21 +21,22 @@ func newBucket(rate float64, now time.Time) *bucket {
 	return &bucket{rate: rate, burst: rate, tokens: rate, last: now}
 }
 
-// setRate changes the rate at now (the write protection scales DML rates
+// setRate changes the rate (the write protection scales DML rates
 // between the memory water levels; a collection's rate property is
 // altered; the live proxies change, and with them this proxy's share).
-// What was earned up to now is earned at the old rate. A bucket keeps its
-// fill in seconds of the rate (half full is still half full), and its
-// debt in tokens: what was admitted beyond the tokens is owed, and repaid
-// at the new rate. A raised rate thus takes effect at once, not after the
-// debt run up at the old, slower rate (a 1 MB insert at 0.05 MB/s owes
-// 19 s; at 100 MB/s a hundredth of one), and a lowered one makes a
+// The bucket learns of a change only at its next request, so the new
+// rate applies from its last request on (what was earned since is earned
+// at the new rate): the change happened somewhere in between. A bucket
+// keeps its fill in seconds of the rate (half full is still half full),
+// and its debt in tokens: what was admitted beyond the tokens is owed,
+// and repaid at the new rate. A raised rate thus takes effect at once,
+// not after the debt run up at the old, slower rate (a 0.9 MB insert at
+// 0.05 MB/s owes 17 s; at 100 MB/s 9 ms), and a lowered one makes a
 // drained bucket wait longer.
-func (b *bucket) setRate(now time.Time, rate float64) {
+func (b *bucket) setRate(rate float64) {
 	if rate == b.rate {
 		return
 	}
-	b.refill(now)
 	old := b.rate
 	b.rate, b.burst = rate, rate
 	if old > 0 && b.tokens > 0 {
@@ -50,6 +51,12 @@ func (b *bucket) refill(now time.Time) {
 		b.tokens = min(b.burst, b.tokens+dt*b.rate)
 		b.last = now
 	}
+}
+
+// full reports whether the bucket has refilled completely by now, without
+// moving its clock (a rate change still applies from its last request).
+func (b *bucket) full(now time.Time) bool {
+	return b.tokens+now.Sub(b.last).Seconds()*b.rate >= b.burst
 }
 
 // allows reports whether n tokens may be taken at now.

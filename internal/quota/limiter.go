@@ -270,7 +270,7 @@ func (l *Limiter) admit(kind Kind, sc Scope, n int) error {
 			b = newBucket(w.rate, now)
 			l.buckets[w.key] = b
 		}
-		b.setRate(now, w.rate)
+		b.setRate(w.rate)
 		if !b.allows(now, units) {
 			return rateLimited(w.rate)
 		}
@@ -336,7 +336,7 @@ func (l *Limiter) prune() {
 	defer l.mu.Unlock()
 	now := l.now()
 	for k, b := range l.buckets {
-		if b.refill(now); b.tokens >= b.burst {
+		if b.full(now) {
 			delete(l.buckets, k)
 		}
 	}

@@ -914,7 +914,11 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 		// the configuration too); the start waits for it at most 5 s.
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		lim.Sample(sctx)
+		// The proxies' sessions are followed from here on: the share
+		// changes as proxies join and leave, not at the next fetch.
+		follow := followProxies(ctx, sctx, n.peers, lim, n.logger)
 		cancel()
+		g.Go(func() error { follow(); return nil })
 		g.Go(func() error { lim.Run(ctx); return nil })
 	}
 	n.ready.Store(true)

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/quota"
@@ -50,4 +51,48 @@ func TestQuotaRatesFollowLiveProxies(t *testing.T) {
 	if a.Proxies() != 1 {
 		t.Fatalf("the second proxy left: the first shares with %d, want 1", a.Proxies())
 	}
+}
+
+// TestQuotaShareFollowsProxySessions: a cluster proxy's share follows the
+// proxies' sessions through a watch: counted when it starts, then as soon
+// as a proxy registers or revokes its session, with no fetch from the
+// quota center.
+func TestQuotaShareFollowsProxySessions(t *testing.T) {
+	store := kv.NewMemory()
+	defer store.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	register(t, store, session.RoleProxy, "127.0.0.1:1001")
+	register(t, store, session.RoleQueryNode, "127.0.0.1:1002") // another role: not counted
+	lim := quota.New(quota.Config{Enabled: true, Insert: quota.Unlimited, Delete: quota.Unlimited, BulkLoad: quota.Unlimited,
+		Search: quota.Unlimited, Query: quota.Unlimited}, discard())
+	follow := followProxies(ctx, ctx, sessionDiscovery{store: store}, lim, discard())
+	done := make(chan struct{})
+	go func() { defer close(done); follow() }()
+	if lim.Proxies() != 1 {
+		t.Fatalf("at the start: shares with %d, want 1", lim.Proxies())
+	}
+	waitProxies := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for lim.Proxies() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("shares with %d, want %d", lim.Proxies(), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	second := register(t, store, session.RoleProxy, "127.0.0.1:1003")
+	third := register(t, store, session.RoleProxy, "127.0.0.1:1004")
+	waitProxies(3)
+	if err := second.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitProxies(2)
+	if err := third.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitProxies(1)
+	cancel()
+	<-done
 }

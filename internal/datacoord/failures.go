@@ -21,13 +21,24 @@ import (
 // answered the same way while it fails: until the data node reports a
 // flush of it succeeded (ChannelRecovered), or its checkpoint passes the
 // failed message.
+//
+// Both reports are heard only from the data node that owns the channel's
+// pchannel now (CheckOwner, as every other report about a channel): a
+// node cut off, paused or slow while the channel moved to another is
+// refused with channel misrouted (507), so it can neither fail the new
+// owner's channel with its own stale cause nor clear a failure the owner
+// reported while the owner's flushes still fail.
 
 const prefixFailure = "data/channel-failure/"
 
 // ChannelFailed records that the data node cannot apply the message at
 // f.Position of f.VChannel (or, f.Retrying, cannot flush what it buffered
-// up to it). A channel already failed for good keeps that failure.
+// up to it). A channel already failed for good keeps that failure. Only
+// the channel's owner is heard (errs.ErrChannelMisrouted otherwise).
 func (s *Server) ChannelFailed(ctx context.Context, f contract.ChannelFailure) error {
+	if err := s.checkOwner(ctx, ReportFailure, f.VChannel); err != nil {
+		return fmt.Errorf("datacoord: failure of %s: %w", f.VChannel, err)
+	}
 	b, err := json.Marshal(f)
 	if err != nil {
 		return fmt.Errorf("datacoord: encode channel failure: %w", err)
@@ -54,8 +65,12 @@ func (s *Server) ChannelFailed(ctx context.Context, f contract.ChannelFailure) e
 
 // ChannelRecovered records that a flush of vchannel succeeded: a
 // failure of its flushes (Retrying) is over. A message the data node
-// cannot apply stays failed.
+// cannot apply stays failed. Only the channel's owner is heard
+// (errs.ErrChannelMisrouted otherwise).
 func (s *Server) ChannelRecovered(ctx context.Context, vchannel string) error {
+	if err := s.checkOwner(ctx, ReportRecovery, vchannel); err != nil {
+		return fmt.Errorf("datacoord: recovery of %s: %w", vchannel, err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f, ok := s.failures[vchannel]

@@ -3,8 +3,12 @@ package datacoord
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
@@ -74,5 +78,83 @@ func TestChannelFailure(t *testing.T) {
 	err := s.SegmentFlushed(ctx, contract.FlushResult{SegmentID: a.SegmentID, NumRows: 3})
 	if !errors.Is(err, errs.ErrSegmentNotFound) {
 		t.Fatalf("SegmentFlushed of a dropped segment: %v", err)
+	}
+}
+
+// TestChannelFailureOwnerOnly: ChannelFailed and ChannelRecovered are heard
+// only from the data node owning the channel's pchannel now. A node that
+// lost the channel (cut off while it moved) is refused with channel
+// misrouted (507), and counted as a refusal: it cannot clear the owner's
+// Retrying failure, nor set one of its own on the owner's channel.
+func TestChannelFailureOwnerOnly(t *testing.T) {
+	ctx := context.Background()
+	reg := prometheus.NewRegistry()
+	s := newCoord(t, kv.NewMemory(), Default())
+	nodes := &fakeDataNodes{watched: map[int64][]string{}, down: map[int64]bool{}}
+	c1 := coll(1, "p0")
+	ch, err := NewChannels(ctx, ChannelsDeps{KV: kv.NewMemory(), Nodes: nodes, Collections: fakeCatalog{1: c1}.list, Metrics: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetChannels(ch)
+	if err := ch.SetNodes(ctx, []int64{10}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.WatchCollection(ctx, c1); err != nil {
+		t.Fatal(err)
+	}
+	vc := c1.VChannels[0]
+	first, second := contract.WithCaller(ctx, 10), contract.WithCaller(ctx, 11)
+	f := contract.ChannelFailure{CollectionID: 1, VChannel: vc, Position: 9, Cause: "put binlog: connection refused", Retrying: true}
+	if err := s.ChannelFailed(first, f); err != nil {
+		t.Fatalf("failure from the owner: %v", err)
+	}
+	wantFailures := func(want ...contract.ChannelFailure) {
+		t.Helper()
+		got := s.ChannelFailures(ctx)
+		if len(got) != len(want) || (len(want) == 1 && got[0] != want[0]) {
+			t.Fatalf("failures %+v, want %+v", got, want)
+		}
+	}
+	wantMisrouted := func(what string, err error, node, owner int64) {
+		t.Helper()
+		want := fmt.Sprintf("channel misrouted: not owned by this node[channel=%s][node=%d][owner=%d]", vc, node, owner)
+		if !errors.Is(err, errs.ErrChannelMisrouted) || errs.CodeOf(err) != 507 || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%s: %v, want code 507 %q", what, err, want)
+		}
+	}
+	wantMisrouted("recovery from a node that does not own the channel", s.ChannelRecovered(second, vc), 11, 10)
+	other := contract.ChannelFailure{CollectionID: 1, VChannel: vc, Position: 12, Cause: "stale", Retrying: false}
+	wantMisrouted("failure from a node that does not own the channel", s.ChannelFailed(second, other), 11, 10)
+	wantFailures(f)
+
+	// Node 10's session ends while it is cut off: the channel moves to 11,
+	// and what 10 still sends is refused.
+	if err := ch.SetNodes(ctx, []int64{11}); err != nil {
+		t.Fatal(err)
+	}
+	wantMisrouted("recovery from the former owner", s.ChannelRecovered(first, vc), 10, 11)
+	wantMisrouted("failure from the former owner", s.ChannelFailed(first, other), 10, 11)
+	wantFailures(f)
+	if _, err := s.ChannelsFlushed(ctx, []string{vc}, 1); !errors.Is(err, errs.ErrServiceInternal) ||
+		!strings.Contains(err.Error(), "keeps retrying: "+f.Cause) {
+		t.Fatalf("ChannelsFlushed while the failure stands: %v", err)
+	}
+	// The new owner's flush succeeds: its report clears the failure.
+	if err := s.ChannelRecovered(second, vc); err != nil {
+		t.Fatalf("recovery from the new owner: %v", err)
+	}
+	wantFailures()
+	// In-process calls (standalone) are the owner's.
+	if err := s.ChannelFailed(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ChannelRecovered(ctx, vc); err != nil {
+		t.Fatal(err)
+	}
+	wantFailures()
+	want := map[string]float64{"channel_failure": 2, "channel_recovery": 2}
+	if got := refusals(t, reg); !maps.Equal(got, want) {
+		t.Fatalf("%s: %v, want %v", RefusalsMetric, got, want)
 	}
 }

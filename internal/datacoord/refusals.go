@@ -17,6 +17,11 @@ const (
 	ReportCheckpoint   Report = "checkpoint"    // UpdateCheckpoint
 	ReportSyncManifest Report = "sync_manifest" // SaveSyncManifest: a growing segment's synced pieces
 	ReportBufferedRows Report = "buffered_rows" // NoteBufferedRows
+	// ChannelFailed and ChannelRecovered: a node cut off while its channel
+	// moved must neither set a failure on the new owner's channel nor
+	// clear one the owner reported (failures.go).
+	ReportFailure  Report = "channel_failure"  // ChannelFailed
+	ReportRecovery Report = "channel_recovery" // ChannelRecovered
 )
 
 // RefusalsMetric is the counter of reports refused because their sender

@@ -122,7 +122,15 @@ func (p *pipeline) flushed(ctx context.Context, vs *vstate, id uint64) {
 		return
 	}
 	if f.reported {
-		if err := p.d.Coord.ChannelRecovered(ctx, vs.name); err != nil {
+		err := p.d.Coord.ChannelRecovered(ctx, vs.name)
+		if refused(err) {
+			// The channel moved to another node: its failures are the
+			// new owner's to report, and this node's report is not heard.
+			p.logger.Warn("recovered flushes not reported: the channel has another owner", "vchannel", vs.name, "err", err)
+			delete(p.flushFails, vs.name)
+			return
+		}
+		if err != nil {
 			p.logger.Warn("report recovered flushes", "vchannel", vs.name, "err", err)
 			return
 		}

@@ -9,7 +9,10 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -602,12 +605,19 @@ func (s *Server) GetIndexStatistics(ctx context.Context, req *milvuspb.GetIndexS
 
 // ---- flush ----
 
-// GetFlushAllState reports whether everything FlushAll sealed is in the
-// object store: on every virtual channel of every collection, the
-// checkpoint has passed the flush-all timestamp or no segment sealed at or
-// before it is still unflushed (Milvago ticks an idle channel only when
-// asked, so its checkpoint alone may lag). flush_all_tss (per physical
-// channel) wins over the legacy flush_all_ts.
+// GetFlushAllState reports whether everything written before a FlushAll
+// is in the object store, as Milvus 2.6's data coordinator answers it:
+// from the channels' checkpoints alone. Every virtual channel of every
+// collection of every database has its checkpoint at or past the
+// flush-all timestamp (flush_all_tss, per physical channel, wins over
+// the legacy flush_all_ts). A database or collection dropped since is not
+// listed, so not waited for (nor one dropped while this runs); one created
+// after the timestamp holds nothing written before it (Milvus's channel
+// checkpoint starts at the collection's creation, Milvago's at its first
+// tick), so it is not waited for either. FlushAll logs a Seal on every
+// channel after its timestamp, so every checkpoint gets there without
+// waiting for a time tick. A channel whose data node cannot flush it
+// answers its cause (as GetFlushState) instead of "not yet" forever.
 func (s *Server) GetFlushAllState(ctx context.Context, req *milvuspb.GetFlushAllStateRequest) (*milvuspb.GetFlushAllStateResponse, error) {
 	dbs, err := s.d.Root.ListDatabases(ctx)
 	if err != nil {
@@ -615,10 +625,14 @@ func (s *Server) GetFlushAllState(ctx context.Context, req *milvuspb.GetFlushAll
 	}
 	for _, db := range dbs {
 		colls, err := s.d.Root.ListCollections(ctx, db.Name)
+		if errors.Is(err, errs.ErrDatabaseNotFound) {
+			continue // dropped since it was listed
+		}
 		if err != nil {
 			return nil, err
 		}
 		for _, c := range colls {
+			byTS := map[uint64][]string{}
 			for i, vc := range c.VChannels {
 				if len(req.GetFlushAllTss()) == 0 && req.GetFlushAllTs() == 0 {
 					// Milvus 2.6 checks this per channel: with no
@@ -632,21 +646,18 @@ func (s *Server) GetFlushAllState(ctx context.Context, req *milvuspb.GetFlushAll
 						return nil, errInvalidMsg("FlushAllTs not found for pchannel %s", c.PChannels[i])
 					}
 				}
-				cp, err := s.d.Data.GetCheckpoint(ctx, vc)
+				if c.CreateTS > ts {
+					continue // created after the flush
+				}
+				byTS[ts] = append(byTS[ts], vc)
+			}
+			for _, ts := range slices.Sorted(maps.Keys(byTS)) {
+				flushed, err := s.d.Data.ChannelsFlushed(ctx, byTS[ts], ts)
 				if err != nil {
 					return nil, err
 				}
-				if cp.TS >= ts {
-					continue
-				}
-				segs, err := s.d.Data.Segments(ctx, c.ID, vc)
-				if err != nil {
-					return nil, err
-				}
-				for _, seg := range segs {
-					if seg.State == model.SegmentSealed && seg.SealTS <= ts {
-						return &milvuspb.GetFlushAllStateResponse{Flushed: false}, nil
-					}
+				if !flushed {
+					return &milvuspb.GetFlushAllStateResponse{Flushed: false}, nil
 				}
 			}
 		}

@@ -2,11 +2,13 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"sort"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/quota"
 	"github.com/milvago/milvago/internal/tso"
@@ -115,24 +117,37 @@ func (s *Server) GetFlushState(ctx context.Context, req *milvuspb.GetFlushStateR
 	return &milvuspb.GetFlushStateResponse{Flushed: flushed}, nil
 }
 
-// FlushAll flushes every collection of every database.
+// FlushAll flushes every collection of every database. Its timestamp is
+// taken before any collection is listed or sealed: every write
+// acknowledged before the call is older, and every Seal FlushAll logs is
+// newer, so each channel's checkpoint reaches it once the data node has
+// read the channel's Seal (GetFlushAllState answers from the checkpoints
+// alone), and a collection created after it has nothing to wait for.
 func (s *Server) FlushAll(ctx context.Context, _ *milvuspb.FlushAllRequest) (*milvuspb.FlushAllResponse, error) {
-	var ts uint64
+	ts, err := s.d.Root.AllocTimestamp(ctx, 1)
+	if err != nil {
+		return nil, err
+	}
 	dbs, err := s.d.Root.ListDatabases(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, db := range dbs {
 		colls, err := s.d.Root.ListCollections(ctx, db.Name)
+		if errors.Is(err, errs.ErrDatabaseNotFound) {
+			continue // dropped since it was listed
+		}
 		if err != nil {
 			return nil, err
 		}
 		for _, c := range colls {
-			r, err := s.Flush(ctx, &milvuspb.FlushRequest{DbName: db.Name, CollectionNames: []string{c.Name}})
+			_, err := s.Flush(ctx, &milvuspb.FlushRequest{DbName: db.Name, CollectionNames: []string{c.Name}})
+			if errors.Is(err, errs.ErrCollectionNotFound) {
+				continue // dropped since it was listed
+			}
 			if err != nil {
 				return nil, err
 			}
-			ts = max(ts, r.CollFlushTs[c.Name])
 		}
 	}
 	return &milvuspb.FlushAllResponse{FlushAllTs: ts}, nil

@@ -5,7 +5,12 @@ import "time"
 // bucket is a token bucket: rate tokens per second, at most burst kept.
 // A request of n takes n tokens and passes when min(n, burst) are
 // available, so a request larger than one second's worth passes into
-// debt instead of never.
+// debt instead of never. The burst is the rate, one second's worth, as
+// Milvus's proxies set it (ratelimitutil.Limiter.SetLimit: "use rate as
+// burst"); the rate is this proxy's share, so the burst is split among
+// the proxies as the rate is, and a bucket whose rate is below one
+// request a second admits one when it is full (its debt then lasts
+// 1/rate).
 type bucket struct {
 	rate, burst float64
 	tokens      float64
@@ -13,25 +18,28 @@ type bucket struct {
 }
 
 func newBucket(rate float64, now time.Time) *bucket {
-	burst := max(rate, 1)
-	return &bucket{rate: rate, burst: burst, tokens: burst, last: now}
+	return &bucket{rate: rate, burst: rate, tokens: rate, last: now}
 }
 
-// setRate changes the rate at now (the write protection scales DML rates
+// setRate changes the rate (the write protection scales DML rates
 // between the memory water levels; a collection's rate property is
-// altered). What was earned up to now is earned at the old rate, and the
-// bucket keeps its fill in seconds of the rate: a bucket half full, or in
-// debt for two seconds, is still so at the new rate. A raised rate thus
-// takes effect at once, not after the debt run up at the old, slower rate
-// (a 1 MB insert at 0.05 MB/s owes 20 s; at 100 MB/s a fraction of one).
-func (b *bucket) setRate(now time.Time, rate float64) {
+// altered; the live proxies change, and with them this proxy's share).
+// The bucket learns of a change only at its next request, so the new
+// rate applies from its last request on (what was earned since is earned
+// at the new rate): the change happened somewhere in between. A bucket
+// keeps its fill in seconds of the rate (half full is still half full),
+// and its debt in tokens: what was admitted beyond the tokens is owed,
+// and repaid at the new rate. A raised rate thus takes effect at once,
+// not after the debt run up at the old, slower rate (a 0.9 MB insert at
+// 0.05 MB/s owes 17 s; at 100 MB/s 9 ms), and a lowered one makes a
+// drained bucket wait longer.
+func (b *bucket) setRate(rate float64) {
 	if rate == b.rate {
 		return
 	}
-	b.refill(now)
 	old := b.rate
-	b.rate, b.burst = rate, max(rate, 1)
-	if old > 0 {
+	b.rate, b.burst = rate, rate
+	if old > 0 && b.tokens > 0 {
 		b.tokens *= rate / old
 	}
 	b.tokens = min(b.tokens, b.burst)
@@ -43,6 +51,12 @@ func (b *bucket) refill(now time.Time) {
 		b.tokens = min(b.burst, b.tokens+dt*b.rate)
 		b.last = now
 	}
+}
+
+// full reports whether the bucket has refilled completely by now, without
+// moving its clock (a rate change still applies from its last request).
+func (b *bucket) full(now time.Time) bool {
+	return b.tokens+now.Sub(b.last).Seconds()*b.rate >= b.burst
 }
 
 // allows reports whether n tokens may be taken at now.

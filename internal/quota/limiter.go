@@ -132,11 +132,16 @@ type Limiter struct {
 
 	state atomic.Pointer[States] // the quota center's last verdict; nil: admit
 	stale atomic.Bool            // the last fetch failed
-	// proxies is how many proxies share every rate: the live proxies the
-	// quota center last reported (States.Proxies); 1 until it has (a
-	// proxy enforces the whole configured rate before it hears from the
-	// center, as Milvus's SimpleLimiter starts from the configuration).
+	// proxies is how many proxies share every rate: the live proxies
+	// this proxy sees in the proxies' sessions (SetProxies, followed by
+	// ProxyMembers), else those the quota center last reported
+	// (States.Proxies); 1 until either has (a proxy enforces the whole
+	// configured rate before it hears, as Milvus's SimpleLimiter starts
+	// from the configuration).
 	proxies atomic.Int32
+	// followed: SetProxies has set proxies, and the center's count is
+	// not taken (it lags behind the sessions by up to one fetch).
+	followed atomic.Bool
 }
 
 type level uint8
@@ -172,6 +177,22 @@ func (l *Limiter) Proxies() int {
 		return 1
 	}
 	return int(max(l.proxies.Load(), 1))
+}
+
+// SetProxies sets how many live proxies share every rate (this one
+// included), as the proxies' sessions say: every bucket takes its new
+// share at its next request (bucket.setRate), so a proxy that joins or
+// leaves changes the others' shares at once rather than at their next
+// fetch from the quota center, whose count is no longer taken. n < 1 is
+// ignored.
+func (l *Limiter) SetProxies(n int) {
+	if l == nil || n < 1 {
+		return
+	}
+	l.followed.Store(true)
+	if old := l.proxies.Swap(int32(n)); old != int32(n) {
+		l.logger.Info("the live proxies share the rate limits", "proxies", n, "before", old)
+	}
 }
 
 // Admit decides one request of kind on a collection (0: none), of size n
@@ -249,7 +270,7 @@ func (l *Limiter) admit(kind Kind, sc Scope, n int) error {
 			b = newBucket(w.rate, now)
 			l.buckets[w.key] = b
 		}
-		b.setRate(now, w.rate)
+		b.setRate(w.rate)
 		if !b.allows(now, units) {
 			return rateLimited(w.rate)
 		}
@@ -315,7 +336,7 @@ func (l *Limiter) prune() {
 	defer l.mu.Unlock()
 	now := l.now()
 	for k, b := range l.buckets {
-		if b.refill(now); b.tokens >= b.burst {
+		if b.full(now) {
 			delete(l.buckets, k)
 		}
 	}

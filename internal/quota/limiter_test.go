@@ -140,8 +140,8 @@ func TestHostProbe(t *testing.T) {
 
 // TestRaisedRateTakesEffectAtOnce: a collection whose rate property is
 // raised admits at the new rate at once, even when the bucket was drained
-// (and refilled by the pruner) at the old, slow rate; a lowered rate
-// keeps a drained bucket refusing. (CI: a cluster proxy refused the
+// at the old, slow rate: its debt is repaid at the new rate; a lowered
+// rate keeps a drained bucket refusing. (CI: a cluster proxy refused the
 // insert after collection.insertRate.max.mb went from 0.05 to 100.)
 func TestRaisedRateTakesEffectAtOnce(t *testing.T) {
 	l, c := newTestLimiter(defaults())
@@ -154,8 +154,15 @@ func TestRaisedRateTakesEffectAtOnce(t *testing.T) {
 	if err := l.AdmitIn(ctx, Insert, slow, 900<<10); err == nil {
 		t.Fatal("admitted 0.9 MB twice in 3 s at 0.05 MB/s")
 	}
-	l.prune() // refills at the old rate and moves the bucket's clock
+	l.prune() // the bucket is in debt: kept
 	fast := Scope{Collection: 3, CollProps: map[string]string{"collection.insertRate.max.mb": "100"}}
+	// The bucket owes about 0.68 MB (13.6 s at 0.05 MB/s): at 100 MB/s
+	// that debt is repaid in 7 ms, as Milvus's limiter keeps its tokens
+	// across SetLimit.
+	if err := l.AdmitIn(ctx, Insert, fast, 900<<10); err == nil {
+		t.Fatal("admitted while the debt run up at the old rate is unpaid")
+	}
+	c.t = c.t.Add(20 * time.Millisecond)
 	if err := l.AdmitIn(ctx, Insert, fast, 900<<10); err != nil {
 		t.Fatalf("insert right after the rate was raised to 100 MB/s: %v", err)
 	}

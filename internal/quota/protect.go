@@ -100,7 +100,7 @@ func (l *Limiter) Sample(ctx context.Context) {
 }
 
 // refresh takes the center's verdict and the number of live proxies the
-// rates are divided among. When the center cannot be reached the last
+// rates are divided among (unless SetProxies follows them). When the center cannot be reached the last
 // verdict and share stay, as Milvus's proxies keep the last rates the
 // QuotaCenter sent them.
 func (l *Limiter) refresh(ctx context.Context) {
@@ -123,7 +123,7 @@ func (l *Limiter) refresh(ctx context.Context) {
 	if s == nil {
 		s = &States{}
 	}
-	if n := s.Proxies; n > 0 {
+	if n := s.Proxies; n > 0 && !l.followed.Load() {
 		if old := l.proxies.Swap(int32(n)); old != int32(n) {
 			l.logger.Info("the live proxies share the rate limits", "proxies", n, "before", old)
 		}

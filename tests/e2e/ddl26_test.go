@@ -614,6 +614,7 @@ func TestFlushAllState(t *testing.T) {
 	createIndexedLoaded(t, ctx, cli, "fa_a", 50)
 	must(t, cli.CreateDatabase(ctx, milvusclient.NewCreateDatabaseOption("fa_db")))
 	createIndexedLoaded(t, ctx, dbClient(t, srv, "fa_db"), "fa_b", 50)
+	must(t, cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions("fa_a_gone", 4)))
 
 	st, err := raw.GetFlushAllState(ctx, &milvuspb.GetFlushAllStateRequest{})
 	wantCode(t, statusErr(st.GetStatus(), err), 1100, "FlushAllTss or FlushAllTs is required")
@@ -625,6 +626,11 @@ func TestFlushAllState(t *testing.T) {
 	if fa.GetFlushAllTs() == 0 {
 		t.Fatal("FlushAll returned no timestamp")
 	}
+	// The state is answered from the channels' checkpoints: a collection
+	// created after the FlushAll (its idle channels have no checkpoint)
+	// and one dropped after it are not waited for.
+	must(t, cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions("fa_late", 4)))
+	must(t, cli.DropCollection(ctx, milvusclient.NewDropCollectionOption("fa_a_gone")))
 	eventually(t, 60*time.Second, "flush all done", func() (bool, string) {
 		st, err := raw.GetFlushAllState(ctx, &milvuspb.GetFlushAllStateRequest{FlushAllTs: fa.GetFlushAllTs()})
 		if err := statusErr(st.GetStatus(), err); err != nil {

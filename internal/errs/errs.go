@@ -207,21 +207,42 @@ func QuotaExceeded(reason string) error {
 // Reason is the text a client's status shows for err (its Reason): the
 // text of the outermost error in err's chain that clients see alone (a
 // quota refusal, or one received so from another node), else err.Error().
-// Context that Milvus's proxy itself wraps around an error (ShardRead,
-// ReadFailed) is shown too, before what is shown of the error it wraps.
-// The rest of the chain is context for the status's Detail and the log.
-// Milvus's merr.Status likewise shows the error that wraps its sentinel,
-// without the context around it.
+// Of the context Milvus's proxy wraps around an error (ShardRead,
+// ReadFailed), the innermost is shown, before what is shown of the error
+// it wraps: Milvus's merr.Status gives as Reason the text of the wrapper
+// next to the chain's root (previousLastError), so a shard's refusal
+// reads "fail to search on QueryNode N: <cause>" and a failed shard call
+// "failed to search/query delegator N for channel C: <cause>", without
+// the task's "failed to search: " (merr/utils.go Status, "split the
+// simple reason and full detail", milvus#28424). The rest of the chain is
+// context for the status's Detail and the log.
 func Reason(err error) string {
 	for e := err; e != nil; e = errors.Unwrap(e) {
 		if d, ok := e.(*detailed); ok && d.alone {
 			return d.Error()
 		}
 		if s, ok := e.(*shown); ok {
+			if hasShown(s.err) {
+				continue // outer Milvus context: in the Detail only
+			}
 			return s.prefix + ": " + Reason(s.err)
 		}
 	}
 	return err.Error()
+}
+
+// hasShown reports whether err's chain holds Milvus proxy context (a
+// *shown) before any error that clients see alone.
+func hasShown(err error) bool {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if d, ok := e.(*detailed); ok && d.alone {
+			return false
+		}
+		if _, ok := e.(*shown); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // Remote is the error of a status received from another node whose

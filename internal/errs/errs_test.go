@@ -65,16 +65,21 @@ func TestIsMatchesByCode(t *testing.T) {
 }
 
 // TestShardReadReason checks what clients read of a shard's failure: the
-// proxy's and the load balancer's Milvus context (errs.ReadFailed,
-// errs.ShardRead) before the shown text of the node's error, which keeps
-// its code; Milvago's own context around it and inside a remote error
-// stays in the detail.
+// innermost Milvus context (the shard call's for a refusal, the load
+// balancer's for a failed call) before the shown text of the node's
+// error, which keeps its code, as Milvus's merr.Status gives the text of
+// the wrapper next to the root (previousLastError); the task's and the
+// load balancer's prefixes, Milvago's own context around it and inside a
+// remote error stay in the detail.
 func TestShardReadReason(t *testing.T) {
 	remote := Remote(&Error{Code: 201, Msg: "partition not loaded[partition=9]"}, "querynode: search: partition not loaded[partition=9]")
 	err := fmt.Errorf("proxy context: %w", ReadFailed(true, ShardRead(true, 4, "dml_0v0", true, remote)))
-	want := "failed to search: failed to search/query delegator 4 for channel dml_0v0: fail to search on QueryNode 4: partition not loaded[partition=9]"
+	want := "fail to search on QueryNode 4: partition not loaded[partition=9]"
 	if got := Reason(err); got != want {
 		t.Fatalf("Reason: %q, want %q", got, want)
+	}
+	if d := err.Error(); !strings.Contains(d, "failed to search: failed to search/query delegator 4 for channel dml_0v0: fail to search on QueryNode 4: ") {
+		t.Fatalf("detail %q lost the proxy's context", d)
 	}
 	if CodeOf(err) != 201 || !errors.Is(err, ErrPartitionNotLoaded) || !IsShardRead(err) {
 		t.Fatalf("code %d, is %v, shard read %v", CodeOf(err), errors.Is(err, ErrPartitionNotLoaded), IsShardRead(err))
@@ -84,7 +89,7 @@ func TestShardReadReason(t *testing.T) {
 	}
 	// A failed call (not a refusal) has no "fail to Query on QueryNode".
 	err = ReadFailed(false, ShardRead(false, 4, "dml_0v0", false, fmt.Errorf("dial: %w", ErrServiceUnavailable)))
-	want = "failed to query: failed to search/query delegator 4 for channel dml_0v0: dial: service unavailable"
+	want = "failed to search/query delegator 4 for channel dml_0v0: dial: service unavailable"
 	if got := Reason(err); got != want {
 		t.Fatalf("Reason: %q, want %q", got, want)
 	}

@@ -6,9 +6,9 @@ import (
 )
 
 // shown is context that Milvus's proxy puts in front of an error with
-// errors.Wrap, so that its clients read it in the status's reason: unlike
-// Milvago's own fmt.Errorf context, clients see it (Reason), followed by
-// what they would see of the error it wraps.
+// errors.Wrap: unlike Milvago's own fmt.Errorf context, the innermost of
+// it is in the status's reason (Reason), followed by what clients would
+// see of the error it wraps; all of it is in the Detail.
 type shown struct {
 	prefix string
 	err    error
@@ -24,8 +24,9 @@ func (s *shown) Unwrap() error { return s.err }
 // and, when the node answered with a refusal rather than the call failing,
 // the shard call's "fail to search on QueryNode <node>: " (search,
 // task_search.go:1084) or "fail to Query on QueryNode <node>: " (query,
-// task_query.go:752) before err's own text. Clients see the whole text;
-// errors.Is and CodeOf see err.
+// task_query.go:752) before err's own text. The Detail has the whole
+// text, the Reason the innermost prefix and err's (Reason); errors.Is and
+// CodeOf see err.
 func ShardRead(search bool, node int64, channel string, answered bool, err error) error {
 	if answered {
 		op := "Query"
@@ -49,7 +50,8 @@ func IsShardRead(err error) bool {
 
 // ReadFailed is a search's or a query's shard failure (a ShardRead error)
 // under the task's "failed to search: " (task_search.go:886) or "failed
-// to query: " (task_query.go:609), which clients see too.
+// to query: " (task_query.go:609), in the status's Detail (Milvus's
+// Reason stops at the wrapper next to the root: Reason).
 func ReadFailed(search bool, err error) error {
 	if search {
 		return &shown{prefix: "failed to search", err: err}

@@ -102,6 +102,12 @@ func searchRequeryHits(c *model.Collection, results []*contract.SearchResult, pi
 // not read even once it is sealed, so a key inserted again there does not
 // replace the row the search found), in the search's partitions. A hit
 // the queries do not return fails with Milvus's ErrInconsistentRequery.
+//
+// A shard's failure is a query's (shardReadError, readQuery): Milvus's
+// requery is a queryTask run by the proxy's query (search_pipeline.go,
+// requeryOperator.requery), whose status the search returns as it is, so
+// a client reads "failed to query: " (task_query.go:609) in front of the
+// shard's text, not the search's "failed to search: ".
 func (s *Server) requeryColumns(ctx context.Context, c *model.Collection, partIDs []int64, at readAt,
 	hits []requeryHit, fetchIDs []int64) (map[int64]column.Column, error) {
 	strPK := pkField(c).GetDataType() != schemapb.DataType_Int64
@@ -163,7 +169,7 @@ func (s *Server) requeryColumns(ctx context.Context, c *model.Collection, partID
 	if busy <= 1 {
 		for si := range keys {
 			if err := ask(ctx, si); err != nil {
-				return nil, err
+				return nil, s.shardReadError(ctx, c, partIDs, readQuery, err)
 			}
 		}
 	} else {
@@ -172,7 +178,7 @@ func (s *Server) requeryColumns(ctx context.Context, c *model.Collection, partID
 			g.Go(func() error { return ask(gctx, si) })
 		}
 		if err := g.Wait(); err != nil {
-			return nil, err
+			return nil, s.shardReadError(ctx, c, partIDs, readQuery, err)
 		}
 	}
 	// Each hit's row in the shards' answers laid end to end.

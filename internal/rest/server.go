@@ -266,7 +266,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	if err != nil {
 		h.logger.Debug("request failed", "path", path, "code", code, "err", err, "took", time.Since(start))
-		writeJSON(w, status, map[string]any{"code": code, "message": err.Error()})
+		// The message is a status's reason, as Milvus's handlers answer
+		// merr.Error(status).Error() (wrapperProxy): for a proxy's error
+		// the text of the wrapper next to its root (errs.Reason, e.g. a
+		// shard's refusal without the task's "failed to search: "), not
+		// the whole chain of its detail.
+		writeJSON(w, status, map[string]any{"code": code, "message": errs.Reason(err)})
 		return
 	}
 	out, isEnv := resp.(envelope)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -295,7 +296,10 @@ func (ns refusingNodes) Dial(_ context.Context, id int64, _ string) (Reader, err
 // (shardclient/lb_policy.go:302) naming the last replica asked, with the
 // shard call's "fail to search on QueryNode N: " (task_search.go:1084) or
 // "fail to Query on QueryNode N: " (task_query.go:752) when the node
-// refused, and the node's own error last, whose code it keeps.
+// refused, and the node's own error last, whose code it keeps. Clients'
+// Reason is the innermost of those prefixes with the node's error, as
+// Milvus's merr.Status gives it (errs.Reason); the error's whole text
+// (the status's Detail) has the load balancer's too.
 func TestShardReadErrorText(t *testing.T) {
 	ctx := context.Background()
 	cfg := Default()
@@ -309,9 +313,9 @@ func TestShardReadErrorText(t *testing.T) {
 		want     string
 	}{
 		{"search refused", oneReplica, refusingNodes{3: {id: 3}}, true,
-			"failed to search/query delegator 3 for channel v0: fail to search on QueryNode 3: partition not loaded[partition=9]"},
+			"fail to search on QueryNode 3: partition not loaded[partition=9]"},
 		{"query refused", oneReplica, refusingNodes{3: {id: 3}}, false,
-			"failed to search/query delegator 3 for channel v0: fail to Query on QueryNode 3: partition not loaded[partition=9]"},
+			"fail to Query on QueryNode 3: partition not loaded[partition=9]"},
 		{"node unreachable", oneReplica, refusingNodes{}, true,
 			"failed to search/query delegator 3 for channel v0: dial node 3: service unavailable"},
 	} {
@@ -324,6 +328,9 @@ func TestShardReadErrorText(t *testing.T) {
 		}
 		if err == nil || errs.Reason(err) != c.want {
 			t.Errorf("%s: %v; want %s", c.name, err, c.want)
+		}
+		if err != nil && !strings.Contains(err.Error(), "failed to search/query delegator 3 for channel v0: ") {
+			t.Errorf("%s: detail %q lacks the load balancer's context", c.name, err.Error())
 		}
 		if !errs.IsShardRead(err) {
 			t.Errorf("%s: %v is not a shard read error", c.name, err)
@@ -340,7 +347,7 @@ func TestShardReadErrorText(t *testing.T) {
 	}
 	// The replica asked second is the one the round robin did not start at.
 	last := int64(1 + (start+1)%2) // twoReplicas lists node 1, then node 2
-	want := fmt.Sprintf("failed to search/query delegator %d for channel v0: fail to search on QueryNode %d: partition not loaded[partition=9]", last, last)
+	want := fmt.Sprintf("fail to search on QueryNode %d: partition not loaded[partition=9]", last)
 	if err == nil || errs.Reason(err) != want || !errors.Is(err, errs.ErrPartitionNotLoaded) || errs.CodeOf(err) != 201 {
 		t.Fatalf("two replicas refusing: %v (code %d); want 201 %s", err, errs.CodeOf(err), want)
 	}

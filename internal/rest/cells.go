@@ -2,7 +2,6 @@ package rest
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
-	"github.com/milvago/milvago/internal/distance"
 	"github.com/milvago/milvago/internal/jsonrows"
 )
 
@@ -118,14 +116,7 @@ func halfVectorBytes(f *schemapb.FieldSchema, v json.RawMessage) ([]byte, error)
 		if err := json.Unmarshal(raw, &fs); err != nil {
 			return nil, paramInvalid(t.String(), text, err.Error())
 		}
-		b = make([]byte, 2*len(fs))
-		for i, x := range fs {
-			h := distance.Float32ToFloat16(x)
-			if t == schemapb.DataType_BFloat16Vector {
-				h = distance.Float32ToBFloat16(x)
-			}
-			binary.LittleEndian.PutUint16(b[2*i:], h)
-		}
+		b = halfBytes(fs, t)
 	case len(raw) > 0 && raw[0] == '"':
 		if err := json.Unmarshal(raw, &b); err != nil {
 			return nil, paramInvalid(t.String(), text, err.Error())

@@ -728,24 +728,22 @@ func (r *natsReader) skipped(ctx context.Context, id MessageID, h nats.Header) e
 	if id <= r.pos+1 {
 		return nil
 	}
-	if v := h.Get(prevHeader); v != "" {
-		prev, err := strconv.ParseUint(v, 10, 64)
-		if err == nil && MessageID(prev) <= r.pos {
-			return nil
-		}
-		if err == nil {
-			// The message at prev was purged; the mark says how far.
-			if err := r.checkTrunc(ctx, true); err != nil {
-				return err
-			}
-			// No mark covers it: deleted by something other than
-			// Truncate (an operator's purge). Still not skipped silently.
-			r.err = fmt.Errorf("logbroker: next on %q after %d: message %d, before %d, is gone without a truncation mark: %w",
-				r.channel, r.pos, prev, id, ErrTruncated)
-			return r.err
-		}
+	prev, err := strconv.ParseUint(h.Get(prevHeader), 10, 64)
+	if err != nil { // no header: the gap is undecided
+		return r.checkTrunc(ctx, true)
 	}
-	return r.checkTrunc(ctx, true)
+	if MessageID(prev) <= r.pos {
+		return nil
+	}
+	// The message at prev was purged; the mark says how far.
+	if err := r.checkTrunc(ctx, true); err != nil {
+		return err
+	}
+	// No mark covers it: deleted by something other than Truncate (an
+	// operator's purge). Still not skipped silently.
+	r.err = fmt.Errorf("logbroker: next on %q after %d: message %d, before %d, is gone without a truncation mark: %w",
+		r.channel, r.pos, prev, id, ErrTruncated)
+	return r.err
 }
 
 // next waits for the consumer's next message. If the embedded server

@@ -66,8 +66,12 @@ type Deps struct {
 	// Slots is how many builds may run at once: in a cluster, one per
 	// live index node (Builder sends each to the least busy node); nil:
 	// one at a time.
-	Slots  func() int
-	Logger *slog.Logger
+	Slots func() int
+	// ReconcileEvery is how often Run looks for flushed segments that
+	// have no build of an index of their collection (reconcile.go);
+	// 0: once a minute.
+	ReconcileEvery time.Duration
+	Logger         *slog.Logger
 }
 
 // Server is the index coordinator.
@@ -143,6 +147,7 @@ func (s *Server) AddListener(l Listener) {
 func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	wg.Go(func() { s.reconcileLoop(ctx) })
 	done := make(chan int64)
 	inflight := map[int64]bool{}
 	for {

@@ -53,6 +53,7 @@ type env struct {
 	data    *datacoord.Server
 	builder *gatedBuilder
 	ic      *Server
+	notices *noticeGate // the data coordinator's notices to ic
 	heard   *builtRecorder
 	coll    *model.Collection
 }
@@ -152,7 +153,8 @@ func (e *env) restart(t *testing.T) {
 	}
 	e.heard = &builtRecorder{}
 	e.ic.AddListener(e.heard)
-	e.data.AddListener(e.ic)
+	e.notices = &noticeGate{ic: e.ic}
+	e.data.AddListener(e.notices)
 }
 
 // run runs the coordinator's builds until the test ends or stop is called.

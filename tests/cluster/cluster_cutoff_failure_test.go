@@ -24,31 +24,35 @@ import (
 )
 
 // TestClusterCutOffFailureReport (issue 8: a node cut off that comes back
-// must not serve stale data or write twice) follows a data node's report
-// that a channel's flushes fail (DataFaults.ChannelFailed) across the
-// node being cut off:
+// must not serve stale data or write twice) follows a data node's reports
+// that a channel's flushes fail and flush again (DataFaults.ChannelFailed,
+// ChannelRecovered) across the node being cut off:
 //   - data node 1 owns two of a four-shard collection's pchannels, data
-//     node 2 the other two; data node 1's delete log writes fail
-//     (datanode.flush.deltaLog=error(disk full)), so after a Flush both its
-//     pipelines fail three times in a row and report their channel. The
-//     data coordinator holds the first report it gets (the failpoint
+//     node 2 the other two; data node 1's first ten delete log writes fail
+//     (datanode.flush.deltaLog=10*error(disk full)), so after a Flush both
+//     its pipelines fail three times in a row and report their channel.
+//     The data coordinator holds the first report it gets (the failpoint
 //     rpc.serve/.../ChannelFailed: a report delayed in flight, sent while
-//     its sender owned the channel) and records the second: the client's
-//     Flush+Await answers the cause (code 5, "keeps retrying: disk full"),
-//     as GetFlushState does in Milvus;
+//     its sender owned the channel), which stops that pipeline, and
+//     records the second: the client's Flush+Await answers the cause
+//     (code 5, "keeps retrying: disk full"), as GetFlushState does in
+//     Milvus. The other pipeline gets past the failures, flushes, and
+//     reports its channel recovered: that report is held too
+//     (rpc.serve/.../ChannelRecovered);
 //   - data node 1 is cut off: its network namespace's link goes down (or,
 //     where the machine has no network namespaces, it is stopped with
 //     SIGSTOP) for more than twice the session TTL, under a load of
 //     inserts and deletes. Its pchannels move to data node 2, which
-//     replays them from their checkpoints, writes the delete logs and
-//     moves the checkpoints past the failure: a Flush completes;
-//   - data node 1 comes back, finds its session gone and stops; the held
-//     report of its failure reaches the coordinator only now, and is
-//     refused (channel misrouted, 507: logged and counted in
-//     milvago_datacoord_stale_reports_refused_total{report="channel_failure"}),
-//     so the channel's state as clients see it stays the new owner's: the
-//     next Flush completes at once, and the coordinator recorded one
-//     failure only;
+//     replays them from their checkpoints, writes the delete logs the
+//     stopped pipeline could not and moves the checkpoints past the
+//     failure: a Flush completes;
+//   - data node 1 comes back, finds its session gone and stops, sending
+//     nothing; its held reports of failure and recovery reach the
+//     coordinator only now, and are refused (channel misrouted, 507:
+//     logged and counted in milvago_datacoord_stale_reports_refused_total
+//     by report), so the channels' state as clients see it stays the new
+//     owner's: the next Flush completes at once, and the coordinator
+//     recorded one failure only;
 //   - every acknowledged insert is there once (count(*) exact, in total
 //     and by ID; a query of the initial rows returns each primary key
 //     once), every acknowledged delete holds, and the flushed segments
@@ -58,17 +62,21 @@ func TestClusterCutOffFailureReport(t *testing.T) {
 		t.Skip("starts a cluster of processes")
 	}
 	const (
-		held = "rpc.serve/milvago.internal.DataFaults/ChannelFailed"
-		// hold is how long the coordinator holds the first failure
-		// report: past the moment data node 1's pchannels have moved.
-		hold = 25 * time.Second
+		heldFailure  = "rpc.serve/milvago.internal.DataFaults/ChannelFailed"
+		heldRecovery = "rpc.serve/milvago.internal.DataFaults/ChannelRecovered"
+		// How long the coordinator holds the first report of each kind:
+		// past the moment data node 1's pchannels have moved (the failure
+		// is reported some 3 s after the flush, the recovery some 8 s,
+		// and the cut follows the recovery).
+		holdFailure, holdRecovery = 30 * time.Second, 25 * time.Second
 		// down is how long data node 1 is cut off: more than twice the
 		// session TTL (5 s).
 		down = 12 * time.Second
 	)
 	opts := clusterOpts{logLevel: "info", storageNodes: 1, env: map[string][]string{
-		"mixcoord":   {failpoint.EnvVar + "=" + held + "=1*sleep(" + hold.String() + ")"},
-		"datanode-1": {failpoint.EnvVar + "=datanode.flush.deltaLog=error(disk full)"},
+		"mixcoord": {failpoint.EnvVar + "=" + heldFailure + "=1*sleep(" + holdFailure.String() + ");" +
+			heldRecovery + "=1*sleep(" + holdRecovery.String() + ")"},
+		"datanode-1": {failpoint.EnvVar + "=datanode.flush.deltaLog=10*error(disk full)"},
 	}}
 	specs := []string{"mixcoord", "streamingnode", "datanode-2:datanode", "querynode", "indexnode", "proxy"}
 	var (
@@ -101,7 +109,10 @@ func TestClusterCutOffFailureReport(t *testing.T) {
 	store := meta(c, t, ctx)
 	coord, node1 := c.Roles["mixcoord"], c.Roles["datanode-1"]
 	dn1, dn2 := serverID(node1, t), serverID(c.Roles["datanode-2"], t)
-	refusedBefore := refusedReports(t, c, datacoord.ReportFailure)
+	refusedBefore := map[datacoord.Report]float64{}
+	for _, r := range []datacoord.Report{datacoord.ReportFailure, datacoord.ReportRecovery} {
+		refusedBefore[r] = refusedReports(t, c, r)
+	}
 	const name, n = "cutoff", 400
 
 	// Four shards, two pchannels on each data node.
@@ -158,22 +169,28 @@ func TestClusterCutOffFailureReport(t *testing.T) {
 		t.Fatalf("delete: %v", err)
 	}
 
-	// The flush fails on data node 1; one of its reports is held, the
-	// other recorded and answered to the client.
+	// The flush fails on data node 1; one of its failure reports is held,
+	// the other recorded and answered to the client.
 	start := time.Now()
 	task, err := cli.Flush(ctx, milvusclient.NewFlushOption(name))
 	if err != nil {
 		t.Fatalf("flush: %v", err)
 	}
-	err = task.Await(ctx)
+	actx, acancel := context.WithTimeout(ctx, time.Minute)
+	err = task.Await(actx)
+	acancel()
 	t.Logf("Flush+Await answered after %v: %v", time.Since(start).Round(time.Millisecond), err)
 	if merr.Code(err) != 5 || !strings.Contains(err.Error(), "disk full") || !strings.Contains(err.Error(), "keeps retrying") {
 		t.Fatalf("Flush+Await while data node 1's delete logs fail: %v (code %d), want code 5 naming the cause", err, merr.Code(err))
 	}
-	m := waitLog(t, coord, regexp.MustCompile(`msg="failpoint hit".* failpoint=`+regexp.QuoteMeta(held)+` caller=(\d+)`), 30*time.Second)
-	if caller, _ := strconv.ParseInt(m[1], 10, 64); caller != dn1 {
-		t.Fatalf("the held failure report is from %d, want data node 1 (%d)", caller, dn1)
+	for _, fp := range []string{heldFailure, heldRecovery} {
+		m := waitLog(t, coord, regexp.MustCompile(`msg="failpoint hit".* failpoint=`+regexp.QuoteMeta(fp)+` caller=(\d+)`), time.Minute)
+		if caller, _ := strconv.ParseInt(m[1], 10, 64); caller != dn1 {
+			t.Fatalf("the report held at %s is from %d, want data node 1 (%d)", fp, caller, dn1)
+		}
 	}
+	t.Logf("the data coordinator holds a failure and a recovery report of data node 1 (%v after the flush)",
+		time.Since(start).Round(time.Millisecond))
 
 	// Data node 1 is cut off; its pchannels move to data node 2, which
 	// flushes them.
@@ -198,15 +215,21 @@ func TestClusterCutOffFailureReport(t *testing.T) {
 	flushAwait(t, ctx, cli, name)
 	t.Logf("the flush completed on data node 2 %v after the cut", time.Since(cutAt).Round(time.Millisecond))
 
-	// The held report of data node 1's failure arrives now: refused.
-	waitLog(t, coord, regexp.MustCompile(fmt.Sprintf(`msg="failpoint call served".* failpoint=%s caller=%d err=".*channel misrouted`,
-		regexp.QuoteMeta(held), dn1)), hold+15*time.Second)
-	waitLog(t, coord, regexp.MustCompile(fmt.Sprintf(`msg="report refused: the caller does not own the channel".* report=%s .* caller=%d owner=%d`,
-		datacoord.ReportFailure, dn1, dn2)), time.Second)
-	if after := refusedReports(t, c, datacoord.ReportFailure); after != refusedBefore+1 {
-		t.Fatalf("%s{report=%q} is %v after the held report was refused, %v before; want one more",
-			datacoord.RefusalsMetric, datacoord.ReportFailure, after, refusedBefore)
+	// The held reports of data node 1 arrive now: refused.
+	for _, h := range []struct {
+		failpoint string
+		report    datacoord.Report
+	}{{heldRecovery, datacoord.ReportRecovery}, {heldFailure, datacoord.ReportFailure}} {
+		waitLog(t, coord, regexp.MustCompile(fmt.Sprintf(`msg="failpoint call served".* failpoint=%s caller=%d err=".*channel misrouted`,
+			regexp.QuoteMeta(h.failpoint), dn1)), holdFailure+15*time.Second)
+		waitLog(t, coord, regexp.MustCompile(fmt.Sprintf(`msg="report refused: the caller does not own the channel".* report=%s .* caller=%d owner=%d`,
+			h.report, dn1, dn2)), time.Second)
+		if after := refusedReports(t, c, h.report); after != refusedBefore[h.report]+1 {
+			t.Fatalf("%s{report=%q} is %v after the held report was refused, %v before; want one more",
+				datacoord.RefusalsMetric, h.report, after, refusedBefore[h.report])
+		}
 	}
+	t.Logf("both held reports refused %v after the cut", time.Since(cutAt).Round(time.Millisecond))
 	// The channel's state is the new owner's: flushed, no failure.
 	time.Sleep(time.Second)
 	writes.halt()
@@ -215,7 +238,7 @@ func TestClusterCutOffFailureReport(t *testing.T) {
 	}
 	start = time.Now()
 	flushAwait(t, ctx, cli, name)
-	t.Logf("Flush+Await after the stale report was refused: %v; writes: %v", time.Since(start).Round(time.Millisecond), writes)
+	t.Logf("Flush+Await after the stale reports were refused: %v; writes: %v", time.Since(start).Round(time.Millisecond), writes)
 	b, _ := os.ReadFile(coord.LogPath())
 	if recorded := strings.Count(string(b), `msg="channel cannot be flushed"`); recorded != 1 {
 		t.Fatalf("the data coordinator recorded %d channel failures, want the one data node 1 reported while it owned the channel", recorded)

@@ -18,6 +18,11 @@ type ChannelFailure struct {
 	Position     uint64 `json:"position"` // the log position of the message
 	Cause        string `json:"cause"`
 	Retrying     bool   `json:"retrying,omitempty"`
+	// Node is the data node that reported it (the caller the data
+	// coordinator heard it from; 0: in process, a standalone). A Retrying
+	// failure is that node's: once the channel has moved to another node,
+	// which retries from the checkpoint, it is no longer answered.
+	Node int64 `json:"node,omitempty"`
 }
 
 // BadIndexFile reports a finished index build whose file a query node

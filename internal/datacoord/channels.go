@@ -149,6 +149,18 @@ func (c *Channels) Owner(pchannel string) int64 {
 	return c.owner[pchannel]
 }
 
+// VChannelOwner returns the data node owning vchannel's pchannel (0:
+// none), and whether vchannel belongs to a collection consumed here.
+func (c *Channels) VChannelOwner(vchannel string) (int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	pc, ok := c.vchannels[vchannel]
+	if !ok {
+		return 0, false
+	}
+	return c.owner[pc], true
+}
+
 // Assignments returns every pchannel's owner.
 func (c *Channels) Assignments() map[string]int64 {
 	c.mu.Lock()

@@ -27,7 +27,11 @@ import (
 // node cut off, paused or slow while the channel moved to another is
 // refused with channel misrouted (507), so it can neither fail the new
 // owner's channel with its own stale cause nor clear a failure the owner
-// reported while the owner's flushes still fail.
+// reported while the owner's flushes still fail. And a Retrying failure
+// is its reporter's (ChannelFailure.Node): once the channel has moved to
+// another data node, which retries the flush from the checkpoint, it is no
+// longer answered (the channel's state as clients see it is the new
+// owner's), until the new owner reports a failure of its own.
 
 const prefixFailure = "data/channel-failure/"
 
@@ -39,6 +43,7 @@ func (s *Server) ChannelFailed(ctx context.Context, f contract.ChannelFailure) e
 	if err := s.checkOwner(ctx, ReportFailure, f.VChannel); err != nil {
 		return fmt.Errorf("datacoord: failure of %s: %w", f.VChannel, err)
 	}
+	f.Node, _ = contract.CallerOf(ctx)
 	b, err := json.Marshal(f)
 	if err != nil {
 		return fmt.Errorf("datacoord: encode channel failure: %w", err)
@@ -97,7 +102,7 @@ func (s *Server) ChannelsFlushed(ctx context.Context, vchannels []string, ts uin
 		if s.checkpoints[vc].TS >= ts {
 			continue
 		}
-		if f, ok := s.failures[vc]; ok {
+		if f, ok := s.failureLocked(vc); ok {
 			return false, failureError(f)
 		}
 		flushed = false
@@ -134,11 +139,29 @@ func (s *Server) loadFailures(ctx context.Context) error {
 
 // failureErrLocked is the error for a segment whose channel has failed.
 func (s *Server) failureErrLocked(seg *model.Segment) error {
-	f, ok := s.failures[seg.VChannel]
+	f, ok := s.failureLocked(seg.VChannel)
 	if !ok {
 		return nil
 	}
 	return failureError(f)
+}
+
+// failureLocked is vc's failure to answer: none for a Retrying failure
+// whose reporter no longer owns the channel (a node cut off or gone while
+// its flushes failed): the new owner retries, and reports its own failure
+// if its flushes fail too. The record stays until the checkpoint passes
+// it or the owner recovers it.
+func (s *Server) failureLocked(vc string) (contract.ChannelFailure, bool) {
+	f, ok := s.failures[vc]
+	if !ok || !f.Retrying || f.Node == 0 {
+		return f, ok
+	}
+	if c := s.channels.Load(); c != nil {
+		if owner, known := c.VChannelOwner(vc); known && owner != f.Node {
+			return contract.ChannelFailure{}, false
+		}
+	}
+	return f, true
 }
 
 func failureError(f contract.ChannelFailure) error {

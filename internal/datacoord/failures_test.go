@@ -85,7 +85,9 @@ func TestChannelFailure(t *testing.T) {
 // only from the data node owning the channel's pchannel now. A node that
 // lost the channel (cut off while it moved) is refused with channel
 // misrouted (507), and counted as a refusal: it cannot clear the owner's
-// Retrying failure, nor set one of its own on the owner's channel.
+// Retrying failure, nor set one of its own on the owner's channel. A
+// Retrying failure is answered only while its reporter owns the channel:
+// after the move the new owner retries, and its own failure is answered.
 func TestChannelFailureOwnerOnly(t *testing.T) {
 	ctx := context.Background()
 	reg := prometheus.NewRegistry()
@@ -109,6 +111,7 @@ func TestChannelFailureOwnerOnly(t *testing.T) {
 	if err := s.ChannelFailed(first, f); err != nil {
 		t.Fatalf("failure from the owner: %v", err)
 	}
+	f.Node = 10 // the reporter, as recorded
 	wantFailures := func(want ...contract.ChannelFailure) {
 		t.Helper()
 		got := s.ChannelFailures(ctx)
@@ -127,6 +130,10 @@ func TestChannelFailureOwnerOnly(t *testing.T) {
 	other := contract.ChannelFailure{CollectionID: 1, VChannel: vc, Position: 12, Cause: "stale", Retrying: false}
 	wantMisrouted("failure from a node that does not own the channel", s.ChannelFailed(second, other), 11, 10)
 	wantFailures(f)
+	if _, err := s.ChannelsFlushed(ctx, []string{vc}, 1); !errors.Is(err, errs.ErrServiceInternal) ||
+		!strings.Contains(err.Error(), "keeps retrying: "+f.Cause) {
+		t.Fatalf("ChannelsFlushed while the owner's flushes fail: %v", err)
+	}
 
 	// Node 10's session ends while it is cut off: the channel moves to 11,
 	// and what 10 still sends is refused.
@@ -136,11 +143,21 @@ func TestChannelFailureOwnerOnly(t *testing.T) {
 	wantMisrouted("recovery from the former owner", s.ChannelRecovered(first, vc), 10, 11)
 	wantMisrouted("failure from the former owner", s.ChannelFailed(first, other), 10, 11)
 	wantFailures(f)
-	if _, err := s.ChannelsFlushed(ctx, []string{vc}, 1); !errors.Is(err, errs.ErrServiceInternal) ||
-		!strings.Contains(err.Error(), "keeps retrying: "+f.Cause) {
-		t.Fatalf("ChannelsFlushed while the failure stands: %v", err)
+	// Node 10's failure is no longer the channel's state: node 11 retries
+	// the flush, and the channel is not flushed yet.
+	if flushed, err := s.ChannelsFlushed(ctx, []string{vc}, 1); flushed || err != nil {
+		t.Fatalf("ChannelsFlushed after the channel moved from the node whose flushes failed: %v, %v; want false, nil", flushed, err)
 	}
-	// The new owner's flush succeeds: its report clears the failure.
+	// The new owner's flushes fail too: its failure is answered.
+	mine := contract.ChannelFailure{CollectionID: 1, VChannel: vc, Position: 9, Cause: "put binlog: disk full", Retrying: true}
+	if err := s.ChannelFailed(second, mine); err != nil {
+		t.Fatalf("failure from the new owner: %v", err)
+	}
+	if _, err := s.ChannelsFlushed(ctx, []string{vc}, 1); !errors.Is(err, errs.ErrServiceInternal) ||
+		!strings.Contains(err.Error(), "keeps retrying: "+mine.Cause) {
+		t.Fatalf("ChannelsFlushed while the new owner's flushes fail: %v", err)
+	}
+	// Its flush succeeds: its report clears the failure.
 	if err := s.ChannelRecovered(second, vc); err != nil {
 		t.Fatalf("recovery from the new owner: %v", err)
 	}

@@ -45,11 +45,23 @@ func ipCmd(args ...string) error {
 // no network namespaces: containers without CAP_SYS_ADMIN, ...).
 func newNetns(t *testing.T) *netns {
 	t.Helper()
+	n, why := openNetns(t)
+	if n == nil {
+		t.Skip(why)
+	}
+	return n
+}
+
+// openNetns is newNetns for a test that can cut a node off another way
+// (SIGSTOP) where the machine does not allow network namespaces: nil and
+// the reason then.
+func openNetns(t *testing.T) (*netns, string) {
+	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("network partitions need network namespaces: not root")
+		return nil, "network partitions need network namespaces: not root"
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("network partitions need ip(8) (iproute2): not installed")
+		return nil, "network partitions need ip(8) (iproute2): not installed"
 	}
 	pid := os.Getpid() % 100000
 	n := &netns{name: fmt.Sprintf("mvg%d", pid), hostIf: fmt.Sprintf("mvgh%d", pid), nsIf: fmt.Sprintf("mvgn%d", pid)}
@@ -57,7 +69,7 @@ func newNetns(t *testing.T) *netns {
 	a, b := (pid*4)/256%256, (pid*4)%256
 	n.hostIP, n.nsIP = fmt.Sprintf("10.213.%d.%d", a, b+1), fmt.Sprintf("10.213.%d.%d", a, b+2)
 	if err := ipCmd("netns", "add", n.name); err != nil {
-		t.Skipf("network partitions need network namespaces, which this machine refuses: %v", err)
+		return nil, fmt.Sprintf("network partitions need network namespaces, which this machine refuses: %v", err)
 	}
 	t.Cleanup(func() {
 		ipCmd("link", "del", n.hostIf) // takes its peer along
@@ -76,7 +88,7 @@ func newNetns(t *testing.T) *netns {
 			t.Fatalf("set up network namespace: %v", err)
 		}
 	}
-	return n
+	return n, ""
 }
 
 // cut takes the namespace's end of the link down: nothing passes either
@@ -141,6 +153,7 @@ func forward(t *testing.T, host, target string) string {
 
 // addInNetns starts a role inside n: it binds and advertises n.nsIP and
 // reaches etcd, NATS and S3 through relays on the host's end of the link.
+// It gets the environment the cluster's options give its name (failpoints).
 func addInNetns(c *cluster, t *testing.T, n *netns, spec string) *role {
 	t.Helper()
 	name, kind, _ := strings.Cut(spec, ":")
@@ -153,7 +166,7 @@ func addInNetns(c *cluster, t *testing.T, n *netns, spec string) *role {
 	}
 	s3 := forward(t, n.hostIP, c.S3.Endpoint)
 	r := &role{Name: name, Bin: c.Bin, Dir: c.Dir, MetricsPort: testservers.FreePort(t), Host: n.nsIP,
-		Wrap: []string{"ip", "netns", "exec", n.name}}
+		Wrap: []string{"ip", "netns", "exec", n.name}, Env: c.Env[name]}
 	r.Args = []string{"run", kind, "--config", c.Config,
 		"--" + clusterproc.PortFlag[kind] + "=0",
 		"--" + clusterproc.IPFlag[kind] + "=" + n.nsIP,

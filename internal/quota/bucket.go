@@ -5,12 +5,15 @@ import "time"
 // bucket is a token bucket: rate tokens per second, at most burst kept.
 // A request of n takes n tokens and passes when min(n, burst) are
 // available, so a request larger than one second's worth passes into
-// debt instead of never. The burst is the rate, one second's worth, as
-// Milvus's proxies set it (ratelimitutil.Limiter.SetLimit: "use rate as
-// burst"); the rate is this proxy's share, so the burst is split among
-// the proxies as the rate is, and a bucket whose rate is below one
-// request a second admits one when it is full (its debt then lasts
-// 1/rate).
+// debt instead of never. A rate of 0 passes only what its burst holds, as
+// Milvus's limiter (ratelimitutil.Limiter.AllowN), and the burst is the
+// rate, so nothing (quotaAndLimits.flushRate.collection.max: 0 refuses
+// every Flush, where a bucket that admits while min(n, 0) tokens are
+// left would admit one request, then none). The burst is one second's worth, as Milvus's proxies set it
+// (ratelimitutil.Limiter.SetLimit: "use rate as burst"); the rate is this
+// proxy's share, so the burst is split among the proxies as the rate is,
+// and a bucket whose rate is below one request a second admits one when
+// it is full (its debt then lasts 1/rate).
 type bucket struct {
 	rate, burst float64
 	tokens      float64
@@ -61,6 +64,9 @@ func (b *bucket) full(now time.Time) bool {
 
 // allows reports whether n tokens may be taken at now.
 func (b *bucket) allows(now time.Time, n float64) bool {
+	if b.rate <= 0 {
+		return n <= b.burst
+	}
 	b.refill(now)
 	return b.tokens >= min(n, b.burst)
 }
@@ -69,6 +75,10 @@ func (b *bucket) allows(now time.Time, n float64) bool {
 func (b *bucket) take(now time.Time, n float64) bool {
 	if !b.allows(now, n) {
 		return false
+	}
+	if b.rate <= 0 {
+		b.burst -= n
+		return true
 	}
 	b.tokens -= n
 	return true

@@ -23,7 +23,7 @@ func newTestLimiter(cfg Config) (*Limiter, *clock) {
 }
 
 func defaults() Config {
-	return Config{Enabled: true, FlushEnabled: true, FlushRate: -1, FlushRateCollection: 0.1,
+	return Config{Enabled: true, FlushEnabled: true, FlushRate: -1, FlushRateDB: -1, FlushRateCollection: 0.1,
 		Insert: Unlimited, Delete: Unlimited, BulkLoad: Unlimited, Search: Unlimited, Query: Unlimited, CollectionRate: -1, PartitionRate: -1}
 }
 
@@ -173,5 +173,28 @@ func TestRaisedRateTakesEffectAtOnce(t *testing.T) {
 	}
 	if err := l.AdmitIn(ctx, Insert, slow, 100<<10); err == nil {
 		t.Fatal("a drained bucket admitted after the rate was lowered again")
+	}
+}
+
+// TestZeroRateRefusesAll: a rate of 0 refuses every request, as Milvus's
+// limiter with a limit of 0 and its burst (the rate) of 0 does, rather
+// than admit a first one into a debt that is never repaid.
+func TestZeroRateRefusesAll(t *testing.T) {
+	cfg := defaults()
+	cfg.FlushRateCollection = 0
+	l, c := newTestLimiter(cfg)
+	ctx := context.Background()
+	for i := range 3 {
+		err := l.Admit(ctx, Flush, 1, 1)
+		if err == nil || !strings.HasSuffix(err.Error(), "rate limit exceeded[rate=0]") || errs.CodeOf(err) != 8 {
+			t.Fatalf("flush %d at a collection flush rate of 0: %v", i, err)
+		}
+		c.t = c.t.Add(time.Minute)
+	}
+	// A flush rate of 0.1 still admits one at once.
+	cfg.FlushRateCollection = 0.1
+	l, _ = newTestLimiter(cfg)
+	if err := l.Admit(ctx, Flush, 1, 1); err != nil {
+		t.Fatalf("first flush at 0.1/s: %v", err)
 	}
 }

@@ -114,3 +114,35 @@ func TestBurstSplitAmongProxies(t *testing.T) {
 		t.Fatalf("four proxies admitted %.2f MB in 10 s at 1 MB/s: want between 9.5 and 11 (rate x time + one 1 MB burst in all)", got)
 	}
 }
+
+// TestAwaitProxiesRefusesUntilCounted: after AwaitProxies, a request a
+// rate applies to is refused until SetProxies counts the proxies, even
+// once the quota center has reported its count (it is not taken as the
+// listing); an empty count leaves it refusing; then the share applies.
+func TestAwaitProxiesRefusesUntilCounted(t *testing.T) {
+	ctx := context.Background()
+	cfg := defaults()
+	cfg.Source = NewCenter(CenterConfig{Proxies: &counted{n: 1}}, nil)
+	cfg.DQLEnabled = true
+	cfg.Search = Rates{Max: -1, DB: -1, Collection: 12, Partition: -1}
+	l, _ := newTestLimiter(cfg)
+	l.AwaitProxies()
+	l.Sample(ctx)
+	l.SetProxies(0)
+	coll := Scope{Collection: 7}
+	if err := l.AdmitIn(ctx, Search, coll, 1); err == nil || !strings.HasSuffix(err.Error(), "rate limit exceeded[rate=0]") {
+		t.Fatalf("a search before the proxies are counted: %v", err)
+	}
+	if err := l.AdmitIn(ctx, Query, coll, 1); err != nil {
+		t.Fatalf("a query, under no rate: %v", err)
+	}
+	l.SetProxies(3)
+	for i := range 4 {
+		if err := l.AdmitIn(ctx, Search, coll, 1); err != nil {
+			t.Fatalf("vector %d of a share of 4: %v", i, err)
+		}
+	}
+	if err := l.AdmitIn(ctx, Search, coll, 1); err == nil || !strings.HasSuffix(err.Error(), "[rate=4]") {
+		t.Fatalf("a fifth vector at once: %v", err)
+	}
+}

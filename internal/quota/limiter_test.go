@@ -43,9 +43,10 @@ func TestFlushRate(t *testing.T) {
 	if err := l.Admit(ctx, Flush, 2, 1); err != nil {
 		t.Fatalf("another collection's flush: %v", err)
 	}
-	c.t = c.t.Add(9 * time.Second)
+	// The first took the bucket 0.9 into debt: repaid in 9 s.
+	c.t = c.t.Add(8900 * time.Millisecond)
 	if err := l.Admit(ctx, Flush, 1, 1); err == nil {
-		t.Fatal("flush after 9 s admitted")
+		t.Fatal("flush after 8.9 s admitted")
 	}
 	c.t = c.t.Add(1100 * time.Millisecond)
 	if err := l.Admit(ctx, Flush, 1, 1); err != nil {
@@ -76,19 +77,23 @@ func TestDisabled(t *testing.T) {
 	}
 }
 
-// TestInsertRate: 1 MB/s admits a second's worth, refuses more until the
-// bucket refills, and lets a request larger than the burst through into debt.
+// TestInsertRate: 1 MB/s admits while the bucket is not in debt, as
+// Milvus's limiter: 600 KB twice (the second into debt), then nothing
+// until the debt is repaid; a request larger than the burst passes into
+// debt too.
 func TestInsertRate(t *testing.T) {
 	cfg := defaults()
 	cfg.DMLEnabled = true
 	cfg.Insert.Max = 1
 	l, c := newTestLimiter(cfg)
 	ctx := context.Background()
-	if err := l.Admit(ctx, Insert, 7, 600<<10); err != nil {
-		t.Fatal(err)
+	for i := range 2 {
+		if err := l.Admit(ctx, Insert, 7, 600<<10); err != nil {
+			t.Fatalf("600 KB insert %d: %v", i, err)
+		}
 	}
-	if err := l.Admit(ctx, Insert, 7, 600<<10); err == nil {
-		t.Fatal("1.2 MB in no time admitted at 1 MB/s")
+	if err := l.Admit(ctx, Insert, 7, 1); err == nil {
+		t.Fatal("admitted in debt: 1.2 MB in no time at 1 MB/s, then more")
 	} else if !strings.Contains(err.Error(), "rate limit exceeded[rate=1]") {
 		t.Fatal(err)
 	}

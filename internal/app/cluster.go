@@ -857,13 +857,14 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	pcfg.Limits = pub.proxyLimits()
 	pcfg.Models = pub.Models
 	pcfg.EnableVectorClusteringKey = n.cfg.VectorClustering.CommonEnableVectorClusteringKey
+	pcfg.ClusterID = strconv.Itoa(n.cfg.Common.ClusterID)
 	// The proxy reads collection metadata through its cache, which the
 	// coordinators invalidate (metacache.go).
 	root, query, index := n.rootClient(ctx), n.queryClient(ctx), n.indexClient(ctx)
 	mc := metacache.New(metacache.Sources{Root: root, Query: query, Index: index}, n.logger)
 	deps := proxy.Deps{Root: cachedRoot{root, mc, metacache.NewTSO(root)}, Data: n.dataClient(ctx),
 		Query: cachedQuery{query, mc}, Index: cachedIndex{index, mc},
-		Writer: n.streamingClient(ctx, g), Shards: router,
+		Writer: n.streamingClient(ctx, g), Shards: router, PChannels: root.PChannels,
 		Hooks:   proxyHooks{dn: dn, channels: coordrpc.NewDataChannelsClient(n.conn(ctx, "datacoord")), qn: pool, data: n.dataClient(ctx)},
 		Imports: coordrpc.NewImportsClient(n.conn(ctx, "datacoord")), Failpoints: n.fence.points, Logger: n.logger}
 	si := &clusterSystemInfo{meta: n.meta, logger: n.logger, conns: map[string]*grpc.ClientConn{}, self: func() sysinfo.ComponentInfos {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/quota"
 	"github.com/milvago/milvago/internal/session"
@@ -93,6 +94,52 @@ func TestQuotaShareFollowsProxySessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitProxies(1)
+	cancel()
+	<-done
+}
+
+// TestQuotaShareAwaitsProxySessions: until a cluster proxy has listed the
+// proxies' sessions it refuses every request a rate applies to, with
+// Milvus's rate-limit error (code 8, retried by clients), even when the
+// quota center has counted the proxies: the count may predate its own
+// session, and the whole rate would add to the others' shares. A listing
+// with no proxy session leaves it refusing; the first that counts one
+// lets its share through. Requests no rate applies to always pass.
+func TestQuotaShareAwaitsProxySessions(t *testing.T) {
+	store := kv.NewMemory()
+	defer store.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	register(t, store, session.RoleQueryNode, "127.0.0.1:1002") // another role: no proxy listed yet
+	center := quota.NewCenter(quota.CenterConfig{Proxies: liveProxies{store}}, discard())
+	lim := quota.New(quota.Config{Enabled: true, FlushEnabled: true, FlushRate: -1, FlushRateDB: -1, FlushRateCollection: 1,
+		Insert: quota.Unlimited, Delete: quota.Unlimited, BulkLoad: quota.Unlimited, Search: quota.Unlimited, Query: quota.Unlimited,
+		Source: center}, discard())
+	start, stop := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer stop()
+	lim.Sample(start)
+	follow := followProxies(ctx, start, sessionDiscovery{store: store}, lim, discard())
+	done := make(chan struct{})
+	go func() { defer close(done); follow() }()
+	<-start.Done()
+	err := lim.Admit(ctx, quota.Flush, 7, 1)
+	if err == nil || err.Error() != "request is rejected by grpc RateLimiter middleware, please retry later: rate limit exceeded[rate=0]" || errs.CodeOf(err) != 8 {
+		t.Fatalf("a flush before the proxies are listed: %v", err)
+	}
+	if err := lim.Admit(ctx, quota.Search, 7, 1); err != nil {
+		t.Fatalf("a search, under no rate, before the proxies are listed: %v", err)
+	}
+	register(t, store, session.RoleProxy, "127.0.0.1:1001")
+	deadline := time.Now().Add(10 * time.Second)
+	for lim.Admit(ctx, quota.Flush, 7, 1) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("still refusing flushes 10 s after a proxy session was listed")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if lim.Proxies() != 1 {
+		t.Fatalf("shares with %d proxies, want 1", lim.Proxies())
+	}
 	cancel()
 	<-done
 }

@@ -57,8 +57,10 @@ type StandaloneConfig struct {
 	// EtcdSnapshotCount is the embedded etcd's snapshot-count
 	// (milvago.etcd.snapshotCount); 0: etcd's default, 10000.
 	EtcdSnapshotCount uint64
-	Data              datacoord.Config
-	Root              rootcoord.Config
+	// ClusterID is common.clusterID, which FlushAll answers.
+	ClusterID int
+	Data      datacoord.Config
+	Root      rootcoord.Config
 	// Retention truncates the log behind the checkpoints (zero: defaults).
 	Retention retention.Config
 	// MemTrim returns freed heap to the OS after large releases (zero:
@@ -315,6 +317,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	pcfg.Limits = s.cfg.Public.proxyLimits()
 	pcfg.Models = s.cfg.Public.Models
 	pcfg.EnableVectorClusteringKey = s.cfg.Data.Compaction.Clustering.Key.EnableVectorKey
+	pcfg.ClusterID = strconv.Itoa(s.cfg.ClusterID)
 	// The quota center samples this process's memory as GetMetrics
 	// reports it for the data and query node (the process holds every
 	// collection), the data directory's disk and the stored binlogs; the
@@ -330,7 +333,8 @@ func (s *Standalone) build(ctx context.Context) error {
 	s.center = s.cfg.Public.quotaCenter(s.cfg.DataDir, nodeMemory{standaloneSystemInfo{id: id, addr: addr, diskPath: s.cfg.DataDir, query: s.qnode, proxy: true}},
 		nil, storedSizes{s.root, s.data}, nil, s.logger)
 	deps := proxy.Deps{Root: s.root, Data: s.data, Query: s.qcoord, Index: s.icoord, Writer: s.writer,
-		Shards: oneNodeShards{s.qnode, standaloneQueryNode}, Hooks: h, Imports: s.data, Failpoints: s.points, Logger: s.logger}
+		PChannels: func(context.Context) ([]string, error) { return s.root.PChannels(), nil },
+		Shards:    oneNodeShards{s.qnode, standaloneQueryNode}, Hooks: h, Imports: s.data, Failpoints: s.points, Logger: s.logger}
 	if s.center != nil {
 		s.quota = s.cfg.Public.limiter(s.center, quota.NewRequests(s.reg, func() int64 { return id }), s.logger)
 		deps.QuotaMetrics = s.center

@@ -6,7 +6,7 @@ import (
 
 // StandaloneFromConfig takes what `milvago standalone` uses from a loaded
 // configuration: milvago.dataDir, proxy.port, common.MetricsPort,
-// milvago.syncAlways, milvago.etcd.snapshotCount, natsmq.server.maxPayload and
+// milvago.syncAlways, milvago.etcd.snapshotCount, common.clusterID, natsmq.server.maxPayload and
 // common.security.authorizationEnabled / defaultRootPassword, and the
 // keys its components share with a cluster's roles. Standalone embeds its
 // meta store and log and keeps objects under the data directory, so the
@@ -18,6 +18,7 @@ func StandaloneFromConfig(c *config.Config) StandaloneConfig {
 	s.MetricsPort = c.Common.MetricsPort
 	s.SyncAlways = c.Milvago.SyncAlways
 	s.EtcdSnapshotCount = uint64(c.Milvago.EtcdSnapshotCount)
+	s.ClusterID = c.Common.ClusterID
 	s.LogMaxPayload = c.NatsMQ.Server.MaxPayload
 	s.Public = publicFromConfig(c)
 	s.Auth = AuthFromConfig(c)

@@ -222,6 +222,9 @@ type Common struct {
 	MetricsPort int
 	Security    Security
 	Session     Session
+	// ClusterID is common.clusterID, the cluster's number (0-7) FlushAll
+	// answers in its cluster_info, as Milvus 2.6.
+	ClusterID int
 }
 
 // Session is common.session.*: the etcd sessions of cluster mode.

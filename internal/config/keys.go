@@ -177,6 +177,8 @@ var keys = []Key{
 	// Common.
 	portKey("common.MetricsPort", "9091", true, "HTTP port of /healthz, /metrics and, with milvago.pprof.enabled, /debug/pprof",
 		func(c *Config) *int { return &c.Common.MetricsPort }),
+	intKey("common.clusterID", "0", 0, 7, "the cluster's ID that FlushAll answers in its cluster_info (Milvus 2.6's range, 0 to 7); Milvago's own cluster identity (docs/recovery.md) is apart",
+		func(c *Config) *int { return &c.Common.ClusterID }),
 	intKey("common.session.ttl", "15", 1, math.MaxInt32, "cluster mode: TTL in seconds of a process's etcd session lease; a process killed without a goodbye stays listed, and an active coordinator that died keeps its standby waiting, this long",
 		func(c *Config) *int { return &c.Common.Session.TTL }),
 	boolKey("common.security.authorizationEnabled", "false", "require user authentication on the Milvus API",

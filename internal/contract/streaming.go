@@ -23,3 +23,9 @@ type AppendResult struct {
 	TS        uint64
 	SegmentID int64
 }
+
+// VChannel is a virtual channel and the collection it belongs to.
+type VChannel struct {
+	Name         string
+	CollectionID int64
+}

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -295,6 +296,42 @@ func (p *pipeline) handle(ctx context.Context, id uint64, m *msg.Message) error 
 	if m.Kind == msg.KindTimeTick {
 		return p.onTick(ctx, id, m.TS)
 	}
+	if m.Kind == msg.KindFlushAll {
+		return p.onFlushAll(ctx, id, m)
+	}
+	return p.handleChannel(ctx, id, m)
+}
+
+// onFlushAll applies a FlushAll to every virtual channel the pipeline
+// reads: each is flushed as by a Seal of the segments the FlushAll sealed
+// in it (none for a channel it did not list: its buffered deletes are
+// written and its checkpoint moves to the message all the same).
+func (p *pipeline) onFlushAll(ctx context.Context, id uint64, m *msg.Message) error {
+	sealed := make(map[string]msg.Seal, len(m.FlushAll))
+	for _, cs := range m.FlushAll {
+		sealed[cs.VChannel] = cs.Seal
+	}
+	p.mu.Lock()
+	names := make([]string, 0, len(p.vchannels))
+	for vc := range p.vchannels {
+		names = append(names, vc)
+	}
+	p.mu.Unlock()
+	sort.Strings(names)
+	for _, vc := range names {
+		seal, ok := sealed[vc]
+		if !ok {
+			seal.SegmentIDs = nil
+		}
+		if err := p.handleChannel(ctx, id, &msg.Message{Kind: msg.KindSeal, VChannel: vc, TS: m.TS, Seal: &seal}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// handleChannel applies a message of one virtual channel.
+func (p *pipeline) handleChannel(ctx context.Context, id uint64, m *msg.Message) error {
 	vs, behind := p.lookup(m.VChannel, id)
 	if behind {
 		return errRewind

@@ -649,3 +649,38 @@ func TestFlushOfAChannelWithNothingGrowing(t *testing.T) {
 		t.Fatalf("an idle channel's Seal wrote deletes again: %+v", d)
 	}
 }
+
+// TestFlushAllFlushesEveryChannel: a FlushAll message (one for the whole
+// physical channel) flushes the segments it sealed in the data node's
+// channel, writes its buffered deletes and moves its checkpoint to the
+// message, with no time tick; a FlushAll that does not list the channel
+// (a collection created after the FlushAll's listing) still writes the
+// deletes of a channel with nothing buffered and moves its checkpoint.
+func TestFlushAllFlushesEveryChannel(t *testing.T) {
+	e := newEnv(t, 1000)
+	e.startNode(t, e.objects)
+	ins, want := e.insert(t, partA, 1, 2, 3, 4)
+	delTS := e.delete(t, 9)
+	res, err := e.w.FlushAll(bg, pch, []contract.VChannel{{Name: vch, CollectionID: collID}})
+	if err != nil || res.TS <= delTS {
+		t.Fatalf("flush all: %+v %v", res, err)
+	}
+	e.waitFlushed(t, ins.SegmentID)
+	e.checkSegment(t, ins.SegmentID, want)
+	eventually(t, "the checkpoint to reach the FlushAll", func() bool { return must(e.data.GetCheckpoint(bg, vch)).TS >= res.TS })
+	if cp := must(e.data.GetCheckpoint(bg, vch)); cp.Position != uint64(res.ID) || cp.TS != res.TS {
+		t.Fatalf("checkpoint %+v, want the FlushAll at %d, %d", cp, res.ID, res.TS)
+	}
+	if d := e.deletes(t); !slices.Equal(d.IntPKs, []int64{9}) {
+		t.Fatalf("deletes %+v after FlushAll, want key 9", d)
+	}
+	delTS = e.delete(t, 10)
+	res, err = e.w.FlushAll(bg, pch, nil)
+	if err != nil || res.TS <= delTS {
+		t.Fatalf("flush all listing no channel: %+v %v", res, err)
+	}
+	eventually(t, "the unlisted channel's checkpoint to reach the FlushAll", func() bool { return must(e.data.GetCheckpoint(bg, vch)).TS >= res.TS })
+	if d := e.deletes(t); !slices.Equal(slices.Sorted(slices.Values(d.IntPKs)), []int64{9, 10}) {
+		t.Fatalf("deletes %+v after an unlisting FlushAll, want keys 9 and 10", d)
+	}
+}

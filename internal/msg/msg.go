@@ -8,6 +8,8 @@
 //   - TimeTick: "everything up to TS has been written to this physical channel".
 //   - Seal: "no more rows go to these segments": the data node flushes them when
 //     it reads this message, which makes flushing deterministic on replay.
+//   - FlushAll: a Seal of every virtual channel of a physical channel at once,
+//     the message Milvus 2.6's FlushAll appends to every physical channel.
 //
 // Messages travel on physical channels; each carries its virtual channel so
 // that consumers can demultiplex. The format is specified in docs/format/log.md.
@@ -33,6 +35,7 @@ const (
 	KindUpsert   Kind = 3
 	KindTimeTick Kind = 4
 	KindSeal     Kind = 5
+	KindFlushAll Kind = 6
 )
 
 func (k Kind) String() string {
@@ -47,6 +50,8 @@ func (k Kind) String() string {
 		return "timetick"
 	case KindSeal:
 		return "seal"
+	case KindFlushAll:
+		return "flushall"
 	}
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -57,17 +62,26 @@ var ErrMalformed = errors.New("msg: malformed message")
 // Message is one decoded log entry.
 type Message struct {
 	Kind     Kind
-	VChannel string // empty for time ticks, which cover the whole physical channel
+	VChannel string // empty for time ticks and FlushAll, which cover the whole physical channel
 	TS       uint64
 	Insert   *msgpb.InsertRequest // Insert, Upsert
 	Delete   *msgpb.DeleteRequest // Delete, Upsert
 	Seal     *Seal                // Seal
+	FlushAll []ChannelSeal        // FlushAll
 }
 
 // Seal lists the segments sealed at a message's timestamp.
 type Seal struct {
 	CollectionID int64
 	SegmentIDs   []int64
+}
+
+// ChannelSeal is what a FlushAll sealed in one virtual channel of its
+// physical channel (SegmentIDs may be empty: the channel is flushed all
+// the same).
+type ChannelSeal struct {
+	VChannel string
+	Seal
 }
 
 // Property keys of the envelope.
@@ -114,10 +128,14 @@ func Encode(m *Message) ([]byte, map[string]string, error) {
 		payload = append(payload, del...)
 	case KindTimeTick:
 	case KindSeal:
-		payload = binary.AppendVarint(nil, m.Seal.CollectionID)
-		payload = binary.AppendUvarint(payload, uint64(len(m.Seal.SegmentIDs)))
-		for _, id := range m.Seal.SegmentIDs {
-			payload = binary.AppendVarint(payload, id)
+		payload = appendSeal(nil, m.Seal)
+	case KindFlushAll:
+		payload = binary.AppendUvarint(nil, uint64(len(m.FlushAll)))
+		for i := range m.FlushAll {
+			cs := &m.FlushAll[i]
+			payload = binary.AppendUvarint(payload, uint64(len(cs.VChannel)))
+			payload = append(payload, cs.VChannel...)
+			payload = appendSeal(payload, &cs.Seal)
 		}
 	default:
 		return nil, nil, fmt.Errorf("msg: encode unknown kind %d", m.Kind)
@@ -162,30 +180,66 @@ func Decode(payload []byte, props map[string]string) (*Message, error) {
 	case KindTimeTick:
 	case KindSeal:
 		s := &Seal{}
-		var w int
-		s.CollectionID, w = binary.Varint(payload)
-		if w <= 0 {
-			return nil, fmt.Errorf("seal collection: %w", ErrMalformed)
-		}
-		payload = payload[w:]
-		n, w := binary.Uvarint(payload)
-		if w <= 0 || n > uint64(len(payload)) {
-			return nil, fmt.Errorf("seal count: %w", ErrMalformed)
-		}
-		payload = payload[w:]
-		for range n {
-			id, w := binary.Varint(payload)
-			if w <= 0 {
-				return nil, fmt.Errorf("seal segment: %w", ErrMalformed)
-			}
-			s.SegmentIDs = append(s.SegmentIDs, id)
-			payload = payload[w:]
+		if _, err := decodeSeal(payload, s); err != nil {
+			return nil, err
 		}
 		m.Seal = s
+	case KindFlushAll:
+		n, w := binary.Uvarint(payload)
+		if w <= 0 || n > uint64(len(payload)) {
+			return nil, fmt.Errorf("flushall count: %w", ErrMalformed)
+		}
+		payload = payload[w:]
+		m.FlushAll = make([]ChannelSeal, n)
+		for i := range m.FlushAll {
+			l, w := binary.Uvarint(payload)
+			if w <= 0 || l > uint64(len(payload)-w) {
+				return nil, fmt.Errorf("flushall vchannel: %w", ErrMalformed)
+			}
+			m.FlushAll[i].VChannel = string(payload[w : w+int(l)])
+			if payload, err = decodeSeal(payload[w+int(l):], &m.FlushAll[i].Seal); err != nil {
+				return nil, err
+			}
+		}
 	default:
 		return nil, fmt.Errorf("unknown kind %d: %w", k, ErrMalformed)
 	}
 	return m, nil
+}
+
+// appendSeal appends s's encoding: varint(collection), uvarint(n), then n
+// varint(segment).
+func appendSeal(b []byte, s *Seal) []byte {
+	b = binary.AppendVarint(b, s.CollectionID)
+	b = binary.AppendUvarint(b, uint64(len(s.SegmentIDs)))
+	for _, id := range s.SegmentIDs {
+		b = binary.AppendVarint(b, id)
+	}
+	return b
+}
+
+// decodeSeal decodes a seal at the start of b into s and returns the rest.
+func decodeSeal(b []byte, s *Seal) ([]byte, error) {
+	var w int
+	s.CollectionID, w = binary.Varint(b)
+	if w <= 0 {
+		return nil, fmt.Errorf("seal collection: %w", ErrMalformed)
+	}
+	b = b[w:]
+	n, w := binary.Uvarint(b)
+	if w <= 0 || n > uint64(len(b)) {
+		return nil, fmt.Errorf("seal count: %w", ErrMalformed)
+	}
+	b = b[w:]
+	for range n {
+		id, w := binary.Varint(b)
+		if w <= 0 {
+			return nil, fmt.Errorf("seal segment: %w", ErrMalformed)
+		}
+		s.SegmentIDs = append(s.SegmentIDs, id)
+		b = b[w:]
+	}
+	return b, nil
 }
 
 // Route returns a message's kind, virtual channel and timestamp from its

@@ -2,6 +2,8 @@ package msg
 
 import (
 	"errors"
+	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/msgpb"
@@ -20,6 +22,9 @@ func TestRoundTrip(t *testing.T) {
 		{Kind: KindUpsert, VChannel: "c7_0", TS: 44, Insert: ins, Delete: del},
 		{Kind: KindTimeTick, TS: 45},
 		{Kind: KindSeal, VChannel: "c7_0", TS: 46, Seal: &Seal{CollectionID: 7, SegmentIDs: []int64{9, 10}}},
+		{Kind: KindFlushAll, TS: 47, FlushAll: []ChannelSeal{{VChannel: "c7_0", Seal: Seal{CollectionID: 7, SegmentIDs: []int64{9, 10}}},
+			{VChannel: "c8_0", Seal: Seal{CollectionID: 8}}}},
+		{Kind: KindFlushAll, TS: 48},
 	} {
 		payload, props, err := Encode(m)
 		if err != nil {
@@ -41,11 +46,31 @@ func TestRoundTrip(t *testing.T) {
 		if m.Seal != nil && (got.Seal.CollectionID != 7 || len(got.Seal.SegmentIDs) != 2 || got.Seal.SegmentIDs[1] != 10) {
 			t.Fatalf("seal mismatch: %+v", got.Seal)
 		}
+		if fmt.Sprint(got.FlushAll) != fmt.Sprint(m.FlushAll) {
+			t.Fatalf("flushall mismatch: %+v, want %+v", got.FlushAll, m.FlushAll)
+		}
+	}
+}
+
+// TestFlushAllTruncated: every truncation of a FlushAll payload is
+// malformed, never a shorter list.
+func TestFlushAllTruncated(t *testing.T) {
+	payload, props, err := Encode(&Message{Kind: KindFlushAll, TS: 1, FlushAll: []ChannelSeal{
+		{VChannel: "c7_0", Seal: Seal{CollectionID: 7, SegmentIDs: []int64{300, 301}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := range len(payload) {
+		if _, err := Decode(payload[:n], props); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("payload cut to %d of %d bytes: %v", n, len(payload), err)
+		}
 	}
 }
 
 func FuzzDecode(f *testing.F) {
 	payload, props, _ := Encode(&Message{Kind: KindSeal, TS: 1, Seal: &Seal{CollectionID: 1, SegmentIDs: []int64{2}}})
+	f.Add(payload, props[propKind], props[propTS])
+	payload, props, _ = Encode(&Message{Kind: KindFlushAll, TS: 1, FlushAll: []ChannelSeal{{VChannel: "c1_0", Seal: Seal{CollectionID: 1, SegmentIDs: []int64{2}}}}})
 	f.Add(payload, props[propKind], props[propTS])
 	payload, props, _ = Encode(&Message{Kind: KindUpsert, TS: 1, Insert: &msgpb.InsertRequest{NumRows: 1}, Delete: &msgpb.DeleteRequest{}})
 	f.Add(payload, props[propKind], props[propTS])
@@ -55,4 +80,27 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("error not wrapping ErrMalformed: %v", err)
 		}
 	})
+}
+
+// TestMilvusFlushAll: the FlushAll message as Milvus answers it carries its
+// time tick and ID in base 36 under Milvus's keys, which clients read.
+func TestMilvusFlushAll(t *testing.T) {
+	m := MilvusFlushAll("milvago-dml_3", 449, 465000000000000001)
+	if got := m.GetProperties(); got["_t"] != "37" || got["_v"] != "2" || got["_tt"] != strconv.FormatUint(465000000000000001, 36) ||
+		got["_vc"] != "milvago-dml_3" || got["_lc"] != "ch" {
+		t.Fatalf("properties %v", got)
+	}
+	if _, ok := m.GetProperties()["_pcl"]; !ok {
+		t.Fatal("no physical-channel-level mark")
+	}
+	if m.GetId().GetId() != "ch" || len(m.GetPayload()) != 0 {
+		t.Fatalf("id %v, payload %x", m.GetId(), m.GetPayload())
+	}
+	if ts, ok := MilvusTimeTick(m); !ok || ts != 465000000000000001 {
+		t.Fatalf("time tick %d, %v", ts, ok)
+	}
+	delete(m.Properties, "_tt")
+	if _, ok := MilvusTimeTick(m); ok {
+		t.Fatal("a time tick read from a message without one")
+	}
 }

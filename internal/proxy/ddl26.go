@@ -614,9 +614,10 @@ func (s *Server) GetIndexStatistics(ctx context.Context, req *milvuspb.GetIndexS
 // listed, so not waited for (nor one dropped while this runs); one created
 // after the timestamp holds nothing written before it (Milvus's channel
 // checkpoint starts at the collection's creation, Milvago's at its first
-// tick), so it is not waited for either. FlushAll logs a Seal on every
-// channel after its timestamp, so every checkpoint gets there without
-// waiting for a time tick. A channel whose data node cannot flush it
+// tick), so it is not waited for either. FlushAll logs a FlushAll message
+// on every physical channel, at the timestamp flush_all_tss names, and
+// then a time tick at or past flush_all_ts on each, so every checkpoint
+// gets there without waiting for new writes. A channel whose data node cannot flush it
 // answers its cause (as GetFlushState) instead of "not yet" forever.
 func (s *Server) GetFlushAllState(ctx context.Context, req *milvuspb.GetFlushAllStateRequest) (*milvuspb.GetFlushAllStateResponse, error) {
 	dbs, err := s.d.Root.ListDatabases(ctx)

@@ -3,13 +3,17 @@ package proxy
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 
+	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/milvuspb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
+	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/msg"
 	"github.com/milvago/milvago/internal/quota"
 	"github.com/milvago/milvago/internal/tso"
 )
@@ -117,14 +121,28 @@ func (s *Server) GetFlushState(ctx context.Context, req *milvuspb.GetFlushStateR
 	return &milvuspb.GetFlushStateResponse{Flushed: flushed}, nil
 }
 
-// FlushAll flushes every collection of every database. Its timestamp is
-// taken before any collection is listed or sealed: every write
-// acknowledged before the call is older, and every Seal FlushAll logs is
-// newer, so each channel's checkpoint reaches it once the data node has
-// read the channel's Seal (GetFlushAllState answers from the checkpoints
-// alone), and a collection created after it has nothing to wait for.
+// FlushAll flushes every collection of every database as Milvus 2.6
+// does: it logs a FlushAll message on every physical channel of the
+// cluster (Milvus broadcasts one to all its pchannels), which seals the
+// channel's growing segments, and answers those messages
+// (flush_all_msgs, by physical channel, in Milvus's message layout: its
+// time tick is what clients such as milvus-backup pass back to
+// GetFlushAllState in flush_all_tss), the cluster (cluster_info:
+// common.clusterID and the physical channels; Milvago has no control
+// channel, so cchannel is empty) and, for older clients, flush_all_ts:
+// the latest message's timestamp, as Milvus.
+//
+// The data node flushes each channel when it reads the message and saves
+// its checkpoint there. A collection created while this runs holds only
+// what was written after its channel's message, or it is not listed and
+// GetFlushAllState does not wait for it. FlushAll is not rate limited
+// (Milvus's rate limiter has no rule for it). Every physical channel then
+// gets a time tick at or past flush_all_ts, so a channel whose message is
+// older than the latest still passes that timestamp without waiting for
+// new writes (Milvus ticks every channel every 200 ms; Milvago only when
+// a channel has news).
 func (s *Server) FlushAll(ctx context.Context, _ *milvuspb.FlushAllRequest) (*milvuspb.FlushAllResponse, error) {
-	ts, err := s.d.Root.AllocTimestamp(ctx, 1)
+	pchannels, err := s.d.PChannels(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +150,7 @@ func (s *Server) FlushAll(ctx context.Context, _ *milvuspb.FlushAllRequest) (*mi
 	if err != nil {
 		return nil, err
 	}
+	byPChannel := map[string][]contract.VChannel{}
 	for _, db := range dbs {
 		colls, err := s.d.Root.ListCollections(ctx, db.Name)
 		if errors.Is(err, errs.ErrDatabaseNotFound) {
@@ -141,14 +160,25 @@ func (s *Server) FlushAll(ctx context.Context, _ *milvuspb.FlushAllRequest) (*mi
 			return nil, err
 		}
 		for _, c := range colls {
-			_, err := s.Flush(ctx, &milvuspb.FlushRequest{DbName: db.Name, CollectionNames: []string{c.Name}})
-			if errors.Is(err, errs.ErrCollectionNotFound) {
-				continue // dropped since it was listed
-			}
-			if err != nil {
-				return nil, err
+			for i, vc := range c.VChannels {
+				byPChannel[c.PChannels[i]] = append(byPChannel[c.PChannels[i]], contract.VChannel{Name: vc, CollectionID: c.ID})
 			}
 		}
 	}
-	return &milvuspb.FlushAllResponse{FlushAllTs: ts}, nil
+	resp := &milvuspb.FlushAllResponse{FlushAllMsgs: make(map[string]*commonpb.ImmutableMessage, len(pchannels)),
+		ClusterInfo: &milvuspb.ClusterInfo{ClusterId: s.cfg.ClusterID, Pchannels: slices.Clone(pchannels)}}
+	for _, p := range pchannels {
+		r, err := s.d.Writer.FlushAll(ctx, p, byPChannel[p])
+		if err != nil {
+			return nil, err
+		}
+		resp.FlushAllMsgs[p] = msg.MilvusFlushAll(p, uint64(r.ID), r.TS)
+		resp.FlushAllTs = max(resp.FlushAllTs, r.TS)
+	}
+	for _, p := range pchannels {
+		if err := s.d.Writer.SyncTo(ctx, p, resp.FlushAllTs); err != nil {
+			return nil, err
+		}
+	}
+	return resp, nil
 }

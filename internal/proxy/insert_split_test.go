@@ -29,6 +29,12 @@ func (w *recordingWriter) Seal(context.Context, string, string, int64) ([]int64,
 	return nil, 0, nil
 }
 
+func (w *recordingWriter) FlushAll(context.Context, string, []contract.VChannel) (contract.AppendResult, error) {
+	return contract.AppendResult{}, nil
+}
+
+func (w *recordingWriter) SyncTo(context.Context, string, uint64) error { return nil }
+
 // TestInsertSplitByMessageSize: an insert is split into log messages of
 // at most InsertMessageBytes (Milvus's pulsar.maxMessageSize, 2 MiB), even
 // when the log takes larger ones, in order and losing no row.

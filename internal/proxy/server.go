@@ -88,6 +88,8 @@ type writer interface {
 	AppendInsert(ctx context.Context, pchannel string, in contract.Insert) (contract.AppendResult, error)
 	AppendDelete(ctx context.Context, pchannel string, m *msg.Message) (contract.AppendResult, error)
 	Seal(ctx context.Context, pchannel, vchannel string, collection int64) ([]int64, uint64, error)
+	FlushAll(ctx context.Context, pchannel string, vchannels []contract.VChannel) (contract.AppendResult, error)
+	SyncTo(ctx context.Context, pchannel string, ts uint64) error
 }
 
 // shards serves reads per shard (the shard leaders' query nodes).
@@ -129,6 +131,8 @@ type Config struct {
 	// EnableVectorClusteringKey is common.enableVectorClusteringKey: a
 	// FloatVector clustering key is allowed.
 	EnableVectorClusteringKey bool
+	// ClusterID is common.clusterID, FlushAll's cluster_info.cluster_id.
+	ClusterID string
 }
 
 // DefaultInsertMessageBytes is Milvus's pulsar.maxMessageSize, by which
@@ -137,7 +141,7 @@ const DefaultInsertMessageBytes = 2 << 20
 
 // Default returns the defaults.
 func Default() Config {
-	return Config{MaxMessageBytes: 4 << 20, InsertMessageBytes: DefaultInsertMessageBytes, BoundedStalenessMs: 5000, Limits: DefaultLimits()}
+	return Config{MaxMessageBytes: 4 << 20, InsertMessageBytes: DefaultInsertMessageBytes, BoundedStalenessMs: 5000, Limits: DefaultLimits(), ClusterID: "0"}
 }
 
 // Deps are the proxy's collaborators.
@@ -147,8 +151,11 @@ type Deps struct {
 	Query  queryCoord
 	Index  indexCoord
 	Writer writer
-	Shards shards
-	Hooks  Hooks
+	// PChannels lists every physical channel of the cluster (the root
+	// coordinator's), each of which FlushAll logs a FlushAll message on.
+	PChannels func(ctx context.Context) ([]string, error)
+	Shards    shards
+	Hooks     Hooks
 	// Imports is the data coordinator's bulk import jobs (import.go); nil:
 	// Import and the jobs/import API answer Unimplemented.
 	Imports importCoord

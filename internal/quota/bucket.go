@@ -3,14 +3,15 @@ package quota
 import "time"
 
 // bucket is a token bucket: rate tokens per second, at most burst kept.
-// A request of n takes n tokens and passes when min(n, burst) are
-// available, so a request larger than one second's worth passes into
-// debt instead of never. The burst is the rate, one second's worth, as
-// Milvus's proxies set it (ratelimitutil.Limiter.SetLimit: "use rate as
-// burst"); the rate is this proxy's share, so the burst is split among
-// the proxies as the rate is, and a bucket whose rate is below one
-// request a second admits one when it is full (its debt then lasts
-// 1/rate).
+// It decides as Milvus's limiter (ratelimitutil.Limiter.AllowN): a
+// request of n passes while the tokens are not negative and takes n, so
+// it may leave the bucket in debt, which later requests wait out (a full
+// bucket of one second's worth admits that much and one request more); a
+// rate of 0 passes only what its burst holds, and the burst is the rate,
+// so nothing (quotaAndLimits.flushRate.collection.max: 0 refuses every
+// Flush). The burst is one second's worth, as Milvus's proxies set it
+// (ratelimitutil.Limiter.SetLimit: "use rate as burst"); the rate is this
+// proxy's share, so the burst is split among the proxies as the rate is.
 type bucket struct {
 	rate, burst float64
 	tokens      float64
@@ -61,14 +62,21 @@ func (b *bucket) full(now time.Time) bool {
 
 // allows reports whether n tokens may be taken at now.
 func (b *bucket) allows(now time.Time, n float64) bool {
+	if b.rate <= 0 {
+		return n <= b.burst
+	}
 	b.refill(now)
-	return b.tokens >= min(n, b.burst)
+	return b.tokens >= 0
 }
 
 // take reports whether n tokens may be taken at now, and takes them.
 func (b *bucket) take(now time.Time, n float64) bool {
 	if !b.allows(now, n) {
 		return false
+	}
+	if b.rate <= 0 {
+		b.burst -= n
+		return true
 	}
 	b.tokens -= n
 	return true

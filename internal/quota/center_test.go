@@ -65,8 +65,13 @@ func TestMemoryPerNode(t *testing.T) {
 	if err := l.AdmitIn(ctx, Insert, Scope{Collection: 8}, 4*mb); err != nil {
 		t.Fatalf("4 MB into collection 8 at half its rate: %v", err)
 	}
-	if err := l.AdmitIn(ctx, Insert, Scope{Collection: 8}, 2*mb); err == nil || !strings.Contains(err.Error(), "[rate=5]") {
-		t.Fatalf("6 MB in a second into collection 8 at half its rate: %v", err)
+	// Milvus's limiter admits while its tokens are not negative: 2 MB
+	// more, into debt, then nothing.
+	if err := l.AdmitIn(ctx, Insert, Scope{Collection: 8}, 2*mb); err != nil {
+		t.Fatalf("2 MB with 1 MB left at half the rate: %v", err)
+	}
+	if err := l.AdmitIn(ctx, Insert, Scope{Collection: 8}, 1); err == nil || !strings.Contains(err.Error(), "[rate=5]") {
+		t.Fatalf("6 MB in a second into collection 8 at half its rate, then more: %v", err)
 	}
 	if err := l.AdmitIn(ctx, Insert, Scope{Collection: 7}, 10*mb); err != nil {
 		t.Fatalf("collection 7 keeps its rate: %v", err)
@@ -169,14 +174,14 @@ func TestCollectionMinRate(t *testing.T) {
 	l, _ := newProtected(cfg, memConfig(nodes))
 	l.Sample()
 	ctx := context.Background()
-	if err := l.AdmitIn(ctx, Insert, Scope{Collection: 1}, 4*mb); err != nil {
-		t.Fatalf("4 MB with a 4 MB/s floor: %v", err)
+	if err := l.AdmitIn(ctx, Insert, Scope{Collection: 1}, 5*mb); err != nil {
+		t.Fatalf("5 MB with a 4 MB/s floor, into debt: %v", err)
 	}
 	if err := l.AdmitIn(ctx, Insert, Scope{Collection: 1}, mb); err == nil || !strings.Contains(err.Error(), "[rate=4]") {
 		t.Fatalf("above the floor: %v", err)
 	}
 	props := map[string]string{"collection.insertRate.min.mb": "2"}
-	if err := l.AdmitIn(ctx, Insert, Scope{Collection: 2, CollProps: props}, 2*mb); err != nil {
+	if err := l.AdmitIn(ctx, Insert, Scope{Collection: 2, CollProps: props}, 3*mb); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.AdmitIn(ctx, Insert, Scope{Collection: 2, CollProps: props}, mb); err == nil || !strings.Contains(err.Error(), "[rate=2]") {
@@ -205,13 +210,17 @@ func TestDDLRates(t *testing.T) {
 	cfg.FlushRateCollection = -1
 	l, c := newTestLimiter(cfg)
 	const want = "request is rejected by grpc RateLimiter middleware, please retry later: rate limit exceeded[rate=1]"
+	// At 1/s a full bucket admits two at once, as Milvus's limiter (the
+	// second while its tokens are 0), then none.
 	for _, k := range []Kind{DDLIndex, Compaction, DDLDB, DDLCollection, Flush} {
-		if err := l.AdmitIn(ctx, k, Scope{DB: "d", Collection: 1}, 1); err != nil {
-			t.Fatalf("first %v: %v", k, err)
+		for i := range 2 {
+			if err := l.AdmitIn(ctx, k, Scope{DB: "d", Collection: 1}, 1); err != nil {
+				t.Fatalf("%v %d: %v", k, i, err)
+			}
 		}
 		err := l.AdmitIn(ctx, k, Scope{DB: "d", Collection: 2}, 1)
 		if err == nil || err.Error() != want || errs.CodeOf(err) != 8 {
-			t.Fatalf("second %v: %v", k, err)
+			t.Fatalf("third %v: %v", k, err)
 		}
 	}
 	// The database rates are per database; the cluster ones are not.

@@ -142,6 +142,9 @@ type Limiter struct {
 	// followed: SetProxies has set proxies, and the center's count is
 	// not taken (it lags behind the sessions by up to one fetch).
 	followed atomic.Bool
+	// awaiting: AwaitProxies was called and SetProxies has not counted
+	// the proxies yet; every request a rate applies to is refused.
+	awaiting atomic.Bool
 }
 
 type level uint8
@@ -179,6 +182,20 @@ func (l *Limiter) Proxies() int {
 	return int(max(l.proxies.Load(), 1))
 }
 
+// AwaitProxies holds this proxy to a share of 0 of every rate (it
+// refuses each request a rate applies to, with Milvus's rate-limit error,
+// which clients retry) until SetProxies first counts the live proxies. A
+// cluster proxy calls it before it serves: until it has listed the
+// proxies' sessions it cannot know its share, and any other guess can
+// admit more than the cluster's rate (the quota center's count may miss
+// this proxy or be unreachable, and the whole rate, Milvus's start from
+// the configuration, adds a full rate to the others' shares).
+func (l *Limiter) AwaitProxies() {
+	if l != nil {
+		l.awaiting.Store(true)
+	}
+}
+
 // SetProxies sets how many live proxies share every rate (this one
 // included), as the proxies' sessions say: every bucket takes its new
 // share at its next request (bucket.setRate), so a proxy that joins or
@@ -190,6 +207,9 @@ func (l *Limiter) SetProxies(n int) {
 		return
 	}
 	l.followed.Store(true)
+	if l.awaiting.Swap(false) {
+		l.logger.Info("the proxies' sessions are listed: the rate limits are shared", "proxies", n)
+	}
 	if old := l.proxies.Swap(int32(n)); old != int32(n) {
 		l.logger.Info("the live proxies share the rate limits", "proxies", n, "before", old)
 	}
@@ -259,6 +279,9 @@ func (l *Limiter) admit(kind Kind, sc Scope, n int) error {
 	}
 	if len(wants) == 0 {
 		return nil
+	}
+	if l.awaiting.Load() {
+		return rateLimited(0) // this proxy's share is not known yet (AwaitProxies)
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -23,7 +23,7 @@ func newTestLimiter(cfg Config) (*Limiter, *clock) {
 }
 
 func defaults() Config {
-	return Config{Enabled: true, FlushEnabled: true, FlushRate: -1, FlushRateCollection: 0.1,
+	return Config{Enabled: true, FlushEnabled: true, FlushRate: -1, FlushRateDB: -1, FlushRateCollection: 0.1,
 		Insert: Unlimited, Delete: Unlimited, BulkLoad: Unlimited, Search: Unlimited, Query: Unlimited, CollectionRate: -1, PartitionRate: -1}
 }
 
@@ -43,9 +43,10 @@ func TestFlushRate(t *testing.T) {
 	if err := l.Admit(ctx, Flush, 2, 1); err != nil {
 		t.Fatalf("another collection's flush: %v", err)
 	}
-	c.t = c.t.Add(9 * time.Second)
+	// The first took the bucket 0.9 into debt: repaid in 9 s.
+	c.t = c.t.Add(8900 * time.Millisecond)
 	if err := l.Admit(ctx, Flush, 1, 1); err == nil {
-		t.Fatal("flush after 9 s admitted")
+		t.Fatal("flush after 8.9 s admitted")
 	}
 	c.t = c.t.Add(1100 * time.Millisecond)
 	if err := l.Admit(ctx, Flush, 1, 1); err != nil {
@@ -76,19 +77,23 @@ func TestDisabled(t *testing.T) {
 	}
 }
 
-// TestInsertRate: 1 MB/s admits a second's worth, refuses more until the
-// bucket refills, and lets a request larger than the burst through into debt.
+// TestInsertRate: 1 MB/s admits while the bucket is not in debt, as
+// Milvus's limiter: 600 KB twice (the second into debt), then nothing
+// until the debt is repaid; a request larger than the burst passes into
+// debt too.
 func TestInsertRate(t *testing.T) {
 	cfg := defaults()
 	cfg.DMLEnabled = true
 	cfg.Insert.Max = 1
 	l, c := newTestLimiter(cfg)
 	ctx := context.Background()
-	if err := l.Admit(ctx, Insert, 7, 600<<10); err != nil {
-		t.Fatal(err)
+	for i := range 2 {
+		if err := l.Admit(ctx, Insert, 7, 600<<10); err != nil {
+			t.Fatalf("600 KB insert %d: %v", i, err)
+		}
 	}
-	if err := l.Admit(ctx, Insert, 7, 600<<10); err == nil {
-		t.Fatal("1.2 MB in no time admitted at 1 MB/s")
+	if err := l.Admit(ctx, Insert, 7, 1); err == nil {
+		t.Fatal("admitted in debt: 1.2 MB in no time at 1 MB/s, then more")
 	} else if !strings.Contains(err.Error(), "rate limit exceeded[rate=1]") {
 		t.Fatal(err)
 	}
@@ -173,5 +178,28 @@ func TestRaisedRateTakesEffectAtOnce(t *testing.T) {
 	}
 	if err := l.AdmitIn(ctx, Insert, slow, 100<<10); err == nil {
 		t.Fatal("a drained bucket admitted after the rate was lowered again")
+	}
+}
+
+// TestZeroRateRefusesAll: a rate of 0 refuses every request, as Milvus's
+// limiter with a limit of 0 and its burst (the rate) of 0 does, rather
+// than admit a first one into a debt that is never repaid.
+func TestZeroRateRefusesAll(t *testing.T) {
+	cfg := defaults()
+	cfg.FlushRateCollection = 0
+	l, c := newTestLimiter(cfg)
+	ctx := context.Background()
+	for i := range 3 {
+		err := l.Admit(ctx, Flush, 1, 1)
+		if err == nil || !strings.HasSuffix(err.Error(), "rate limit exceeded[rate=0]") || errs.CodeOf(err) != 8 {
+			t.Fatalf("flush %d at a collection flush rate of 0: %v", i, err)
+		}
+		c.t = c.t.Add(time.Minute)
+	}
+	// A flush rate of 0.1 still admits one at once.
+	cfg.FlushRateCollection = 0.1
+	l, _ = newTestLimiter(cfg)
+	if err := l.Admit(ctx, Flush, 1, 1); err != nil {
+		t.Fatalf("first flush at 0.1/s: %v", err)
 	}
 }

@@ -107,11 +107,11 @@ func TestMemoryWaterLevels(t *testing.T) {
 	nodes.nodes[0].Used = 90
 	l.Sample()
 	c.t = c.t.Add(time.Second)
-	if err := l.AdmitIn(ctx, Insert, sc, 4*mb); err != nil {
-		t.Fatalf("4 MB at 5 MB/s: %v", err)
+	if err := l.AdmitIn(ctx, Insert, sc, 6*mb); err != nil {
+		t.Fatalf("6 MB at 5 MB/s, into debt: %v", err)
 	}
 	if err := l.AdmitIn(ctx, Insert, sc, 2*mb); err == nil {
-		t.Fatal("6 MB in a second admitted with the rate halved to 5 MB/s")
+		t.Fatal("8 MB in a second admitted with the rate halved to 5 MB/s")
 	} else if !strings.Contains(err.Error(), "rate limit exceeded[rate=5]") {
 		t.Fatal(err)
 	}
@@ -246,7 +246,10 @@ func TestDiskWaterLevel(t *testing.T) {
 }
 
 // TestScopedRates: the database, collection and partition rates each
-// bind; a refused request takes no tokens from the levels it passed.
+// bind; a refused request takes no tokens from the levels it passed. Each
+// level admits while its tokens are not negative (Milvus's limiter), so
+// 1.5 MB requests take the 1 MB/s partition and then the 2 MB/s collection
+// into debt.
 func TestScopedRates(t *testing.T) {
 	cfg := defaults()
 	cfg.DMLEnabled, cfg.DQLEnabled = true, true
@@ -256,22 +259,23 @@ func TestScopedRates(t *testing.T) {
 	ctx := context.Background()
 	p1 := Scope{DB: "d", Collection: 1, Partitions: []int64{11}}
 	p2 := Scope{DB: "d", Collection: 1, Partitions: []int64{12}}
-	if err := l.AdmitIn(ctx, Insert, p1, mb); err != nil {
+	const big, small = 3 * mb / 2, mb / 10
+	if err := l.AdmitIn(ctx, Insert, p1, big); err != nil { // partition 11 at -0.5, collection 0.5, database 1.5
 		t.Fatal(err)
 	}
-	if err := l.AdmitIn(ctx, Insert, p1, mb); err == nil || !strings.Contains(err.Error(), "[rate=1]") {
+	if err := l.AdmitIn(ctx, Insert, p1, small); err == nil || !strings.Contains(err.Error(), "[rate=1]") {
 		t.Fatalf("partition rate: %v", err)
 	}
-	if err := l.AdmitIn(ctx, Insert, p2, mb); err != nil {
+	if err := l.AdmitIn(ctx, Insert, p2, big); err != nil { // collection at -1, database 0
 		t.Fatal(err)
 	}
-	if err := l.AdmitIn(ctx, Insert, Scope{DB: "d", Collection: 1, Partitions: []int64{13}}, mb); err == nil || !strings.Contains(err.Error(), "[rate=2]") {
+	if err := l.AdmitIn(ctx, Insert, Scope{DB: "d", Collection: 1, Partitions: []int64{13}}, small); err == nil || !strings.Contains(err.Error(), "[rate=2]") {
 		t.Fatalf("collection rate: %v", err)
 	}
-	if err := l.AdmitIn(ctx, Upsert, Scope{DB: "d", Collection: 2}, mb); err != nil {
+	if err := l.AdmitIn(ctx, Upsert, Scope{DB: "d", Collection: 2}, small); err != nil { // database at -0.1
 		t.Fatalf("another collection: %v", err)
 	}
-	if err := l.AdmitIn(ctx, Insert, Scope{DB: "d", Collection: 3}, mb); err == nil || !strings.Contains(err.Error(), "[rate=3]") {
+	if err := l.AdmitIn(ctx, Insert, Scope{DB: "d", Collection: 3}, small); err == nil || !strings.Contains(err.Error(), "[rate=3]") {
 		t.Fatalf("database rate: %v", err)
 	}
 	if err := l.AdmitIn(ctx, Insert, Scope{DB: "e", Collection: 4}, mb); err != nil {
@@ -279,7 +283,7 @@ func TestScopedRates(t *testing.T) {
 	}
 	// The collection property overrides the configured collection rate.
 	props := map[string]string{"collection.searchRate.max.vps": "10"}
-	if err := l.AdmitIn(ctx, Search, Scope{DB: "e", Collection: 5, CollProps: props}, 10); err != nil {
+	if err := l.AdmitIn(ctx, Search, Scope{DB: "e", Collection: 5, CollProps: props}, 11); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.AdmitIn(ctx, Search, Scope{DB: "e", Collection: 5, CollProps: props}, 1); err == nil || !strings.Contains(err.Error(), "[rate=10]") {

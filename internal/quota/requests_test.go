@@ -55,7 +55,7 @@ func TestRequestsCounted(t *testing.T) {
 	cfg.Requests = NewRequests(reg, func() int64 { return node })
 	l, _ := newTestLimiter(cfg)
 	node = 42
-	if err := l.Admit(ctx, Insert, 7, mb); err != nil {
+	if err := l.Admit(ctx, Insert, 7, 2*mb); err != nil { // into debt
 		t.Fatal(err)
 	}
 	if err := l.Admit(ctx, Upsert, 7, mb); err == nil {

@@ -44,8 +44,10 @@ func TestShareFollowsProxySessions(t *testing.T) {
 			t.Fatalf("%s: %d vectors admitted at once, then %v; want %d, then [rate=%s]", what, got, err, n, rate)
 		}
 	}
-	// 12 vectors/s over three proxies: 4/s here, and a burst of 4, not 12.
-	wantBurst("three proxies", 4, "4")
+	// 12 vectors/s over three proxies: 4/s here, and a burst of 4, not 12
+	// (a full bucket admits its burst and one request more, into debt, as
+	// Milvus's limiter admits while its tokens are not negative).
+	wantBurst("three proxies", 5, "4")
 	c.t = c.t.Add(250 * time.Millisecond)
 	wantBurst("a quarter second later", 1, "4")
 
@@ -53,7 +55,7 @@ func TestShareFollowsProxySessions(t *testing.T) {
 	// bucket refills to 6.
 	l.SetProxies(2)
 	c.t = c.t.Add(time.Minute)
-	wantBurst("two proxies", 6, "6")
+	wantBurst("two proxies", 7, "6")
 	// The center (one proxy, behind the sessions) does not override it.
 	l.Sample(ctx)
 	if l.Proxies() != 2 {
@@ -65,12 +67,12 @@ func TestShareFollowsProxySessions(t *testing.T) {
 		t.Fatalf("a third proxy joined: %d, want 3", l.Proxies())
 	}
 	c.t = c.t.Add(time.Minute)
-	wantBurst("three proxies again", 4, "4")
+	wantBurst("three proxies again", 5, "4")
 	// A full bucket stays full across a share change: 4 of 4 at 3
 	// proxies is 6 of 6 at 2.
 	c.t = c.t.Add(time.Minute)
 	l.SetProxies(2)
-	wantBurst("full bucket, the share raised", 6, "6")
+	wantBurst("full bucket, the share raised", 7, "6")
 	// A listing without any session (this proxy's own not yet in it)
 	// leaves the share.
 	l.SetProxies(0)
@@ -112,5 +114,37 @@ func TestBurstSplitAmongProxies(t *testing.T) {
 	// 10 s at 1 MB/s, plus the bursts: 4 x 0.25 MB.
 	if got > 11 || got < 9.5 {
 		t.Fatalf("four proxies admitted %.2f MB in 10 s at 1 MB/s: want between 9.5 and 11 (rate x time + one 1 MB burst in all)", got)
+	}
+}
+
+// TestAwaitProxiesRefusesUntilCounted: after AwaitProxies, a request a
+// rate applies to is refused until SetProxies counts the proxies, even
+// once the quota center has reported its count (it is not taken as the
+// listing); an empty count leaves it refusing; then the share applies.
+func TestAwaitProxiesRefusesUntilCounted(t *testing.T) {
+	ctx := context.Background()
+	cfg := defaults()
+	cfg.Source = NewCenter(CenterConfig{Proxies: &counted{n: 1}}, nil)
+	cfg.DQLEnabled = true
+	cfg.Search = Rates{Max: -1, DB: -1, Collection: 12, Partition: -1}
+	l, _ := newTestLimiter(cfg)
+	l.AwaitProxies()
+	l.Sample(ctx)
+	l.SetProxies(0)
+	coll := Scope{Collection: 7}
+	if err := l.AdmitIn(ctx, Search, coll, 1); err == nil || !strings.HasSuffix(err.Error(), "rate limit exceeded[rate=0]") {
+		t.Fatalf("a search before the proxies are counted: %v", err)
+	}
+	if err := l.AdmitIn(ctx, Query, coll, 1); err != nil {
+		t.Fatalf("a query, under no rate: %v", err)
+	}
+	l.SetProxies(3)
+	for i := range 5 {
+		if err := l.AdmitIn(ctx, Search, coll, 1); err != nil {
+			t.Fatalf("vector %d of a share of 4 (and one more, into debt): %v", i, err)
+		}
+	}
+	if err := l.AdmitIn(ctx, Search, coll, 1); err == nil || !strings.HasSuffix(err.Error(), "[rate=4]") {
+		t.Fatalf("a sixth vector at once: %v", err)
 	}
 }

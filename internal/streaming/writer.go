@@ -459,6 +459,54 @@ func (w *Writer) Seal(ctx context.Context, pchannel, vchannel string, collection
 	return ids, m.TS, nil
 }
 
+// FlushAll seals every growing segment of the given virtual channels of
+// pchannel (its collections' channels, as the caller listed them) and logs
+// one FlushAll message for the whole physical channel, even when nothing
+// was growing: Milvus 2.6's FlushAll appends one to every physical channel
+// (the streaming node seals the channel's segments when it appends it).
+// Reading it, the data node flushes the listed segments and every
+// channel's buffered deletes and saves each channel's checkpoint at the
+// message, so the checkpoints pass its timestamp without waiting for a
+// time tick (GetFlushAllState waits for that). It returns where the
+// message landed. If the append fails, the segments already sealed are
+// owed their Seals (pending), as Seal's are.
+func (w *Writer) FlushAll(ctx context.Context, pchannel string, vchannels []contract.VChannel) (contract.AppendResult, error) {
+	c, err := w.lockChannel(ctx, pchannel)
+	if err != nil {
+		return contract.AppendResult{}, err
+	}
+	defer c.mu.Unlock()
+	ts, err := w.tso.AllocTimestamp(ctx, 1)
+	if err != nil {
+		return contract.AppendResult{}, err
+	}
+	m := &msg.Message{Kind: msg.KindFlushAll, FlushAll: make([]msg.ChannelSeal, 0, len(vchannels))}
+	owe := func() {
+		for _, cs := range m.FlushAll {
+			if len(cs.SegmentIDs) > 0 {
+				c.pending = append(c.pending, &msg.Message{Kind: msg.KindSeal, VChannel: cs.VChannel, Seal: &msg.Seal{CollectionID: cs.CollectionID, SegmentIDs: cs.SegmentIDs}})
+			}
+		}
+	}
+	for _, vc := range vchannels {
+		if PChannelOf(vc.Name) != pchannel {
+			return contract.AppendResult{}, fmt.Errorf("streaming: flush all of %s: virtual channel %s is not on it", pchannel, vc.Name)
+		}
+		ids, err := w.segs.SealChannel(ctx, vc.CollectionID, vc.Name, ts)
+		if err != nil {
+			owe()
+			return contract.AppendResult{}, err
+		}
+		m.FlushAll = append(m.FlushAll, msg.ChannelSeal{VChannel: vc.Name, Seal: msg.Seal{CollectionID: vc.CollectionID, SegmentIDs: ids}})
+	}
+	id, err := w.appendLocked(ctx, c, m)
+	if err != nil {
+		owe()
+		return contract.AppendResult{}, err
+	}
+	return contract.AppendResult{ID: id, TS: m.TS}, nil
+}
+
 // SyncTo makes sure pchannel has a time tick at or above ts, writing one
 // if needed, so that readers' service time can pass ts.
 func (w *Writer) SyncTo(ctx context.Context, pchannel string, ts uint64) error {

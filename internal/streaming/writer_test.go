@@ -510,3 +510,63 @@ func TestSealLostInACrashIsLoggedAfterRestart(t *testing.T) {
 		t.Fatalf("other channel: %d messages", len(msgs))
 	}
 }
+
+// TestFlushAllSealsAndLogsOneMessage: FlushAll seals the growing segments
+// of the listed virtual channels and logs one FlushAll message for the
+// physical channel that lists them (an idle channel with no segment, and
+// an empty channel list, are logged all the same); a failed append leaves
+// the sealed segments' Seals owed, logged before the channel's next
+// message; a virtual channel of another physical channel is refused.
+func TestFlushAllSealsAndLogsOneMessage(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, Default(), 1000)
+	a, b := pch+"_1v0", pch+"_2v0"
+	r, err := e.w.AppendInsert(ctx, pch, insertOf(1, 10, a, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.w.FlushAll(ctx, pch, []contract.VChannel{{Name: a, CollectionID: 1}, {Name: b, CollectionID: 2}})
+	if err != nil || res.TS <= r.TS || res.ID <= r.ID {
+		t.Fatalf("flush all: %+v %v (insert %+v)", res, err, r)
+	}
+	if seg, _ := must2(e.data.Segment(ctx, r.SegmentID)); seg.State != model.SegmentSealed {
+		t.Fatalf("segment %d is %v after FlushAll", r.SegmentID, seg.State)
+	}
+	msgs := readAll(t, e.log, pch)
+	last := msgs[len(msgs)-1]
+	want := []msg.ChannelSeal{{VChannel: a, Seal: msg.Seal{CollectionID: 1, SegmentIDs: []int64{r.SegmentID}}}, {VChannel: b, Seal: msg.Seal{CollectionID: 2}}}
+	if last.id != res.ID || last.m.Kind != msg.KindFlushAll || last.m.TS != res.TS || last.m.VChannel != "" ||
+		fmt.Sprint(last.m.FlushAll) != fmt.Sprint(want) {
+		t.Fatalf("logged %d %+v, want FlushAll %v at %d, %d", last.id, last.m, want, res.ID, res.TS)
+	}
+	// A physical channel with no collection gets its message too.
+	if res, err := e.w.FlushAll(ctx, "dml_1", nil); err != nil || res.TS == 0 {
+		t.Fatalf("flush all of an empty channel: %+v %v", res, err)
+	}
+	if l := readAll(t, e.log, "dml_1"); len(l) != 1 || l[0].m.Kind != msg.KindFlushAll || len(l[0].m.FlushAll) != 0 {
+		t.Fatalf("empty channel logged %+v", l)
+	}
+	if _, err := e.w.FlushAll(ctx, "dml_1", []contract.VChannel{{Name: a, CollectionID: 1}}); err == nil {
+		t.Fatal("flush all of dml_1 took a virtual channel of dml_0")
+	}
+
+	// The append fails: the segment sealed is owed its Seal.
+	fl := &flakyLog{Log: e.log}
+	w := New(Default(), Deps{Log: fl, TSO: e.root, Segments: e.data})
+	r2, err := w.AppendInsert(ctx, pch, insertOf(1, 10, a, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl.failing.Store(1)
+	if _, err := w.FlushAll(ctx, pch, []contract.VChannel{{Name: a, CollectionID: 1}}); !errors.Is(err, errFlaky) {
+		t.Fatalf("flush all on a failing log: %v", err)
+	}
+	if _, err := w.AppendDelete(ctx, pch, deleteOf(1, a, 1)); err != nil {
+		t.Fatal(err)
+	}
+	msgs = readAll(t, e.log, pch)
+	seal, del := msgs[len(msgs)-2].m, msgs[len(msgs)-1].m
+	if seal.Kind != msg.KindSeal || seal.VChannel != a || fmt.Sprint(seal.Seal.SegmentIDs) != fmt.Sprint([]int64{r2.SegmentID}) || del.Kind != msg.KindDelete {
+		t.Fatalf("after a failed FlushAll: %+v then %+v, want the owed Seal of %d then the delete", seal, del, r2.SegmentID)
+	}
+}

@@ -626,18 +626,25 @@ func TestFlushAllState(t *testing.T) {
 	if fa.GetFlushAllTs() == 0 {
 		t.Fatal("FlushAll returned no timestamp")
 	}
+	// As Milvus 2.6: one FlushAll message per physical channel of the
+	// cluster, and the cluster's ID and physical channels.
+	flushAllTss := flushAllMessages(t, ctx, raw, fa, map[string][]string{"default": {"fa_a"}, "fa_db": {"fa_b"}})
 	// The state is answered from the channels' checkpoints: a collection
 	// created after the FlushAll (its idle channels have no checkpoint)
 	// and one dropped after it are not waited for.
 	must(t, cli.CreateCollection(ctx, milvusclient.SimpleCreateCollectionOptions("fa_late", 4)))
 	must(t, cli.DropCollection(ctx, milvusclient.NewDropCollectionOption("fa_a_gone")))
-	eventually(t, 60*time.Second, "flush all done", func() (bool, string) {
-		st, err := raw.GetFlushAllState(ctx, &milvuspb.GetFlushAllStateRequest{FlushAllTs: fa.GetFlushAllTs()})
-		if err := statusErr(st.GetStatus(), err); err != nil {
-			t.Fatal(err)
-		}
-		return st.GetFlushed(), "not flushed"
-	})
+	// Polled as milvus-backup and CDC poll it, with each physical channel's
+	// message's time tick, then as older clients do, with flush_all_ts.
+	for _, req := range []*milvuspb.GetFlushAllStateRequest{{FlushAllTss: flushAllTss}, {FlushAllTs: fa.GetFlushAllTs()}} {
+		eventually(t, 60*time.Second, "flush all done", func() (bool, string) {
+			st, err := raw.GetFlushAllState(ctx, req)
+			if err := statusErr(st.GetStatus(), err); err != nil {
+				t.Fatal(err)
+			}
+			return st.GetFlushed(), "not flushed"
+		})
+	}
 	for _, db := range []string{"default", "fa_db"} {
 		c := dbClient(t, srv, db)
 		name := map[string]string{"default": "fa_a", "fa_db": "fa_b"}[db]
@@ -654,6 +661,47 @@ func TestFlushAllState(t *testing.T) {
 	must(t, cli.ReleaseCollection(ctx, milvusclient.NewReleaseCollectionOption("fa_a")))
 	_, err = cli.RefreshLoad(ctx, milvusclient.NewRefreshLoadOption("fa_a"))
 	wantCode(t, err, 101, "collection not loaded")
+}
+
+// flushAllMessages checks FlushAll's answer as Milvus 2.6 gives it: a
+// FlushAll message (type 37) for every physical channel cluster_info
+// lists, those of the collections named (by database) among them, each
+// with its time tick in base 36 under "_tt" (as milvus-backup reads it),
+// flush_all_ts the latest, and cluster_info's ID common.clusterID (0).
+// It returns the time ticks by physical channel: GetFlushAllState's
+// flush_all_tss.
+func flushAllMessages(t *testing.T, ctx context.Context, raw milvuspb.MilvusServiceClient, fa *milvuspb.FlushAllResponse, colls map[string][]string) map[string]uint64 {
+	t.Helper()
+	ci := fa.GetClusterInfo()
+	if ci.GetClusterId() != "0" || ci.GetCchannel() != "" || len(ci.GetPchannels()) == 0 {
+		t.Fatalf("cluster_info %v", ci)
+	}
+	for db, names := range colls {
+		for _, name := range names {
+			d, err := raw.DescribeCollection(ctx, &milvuspb.DescribeCollectionRequest{DbName: db, CollectionName: name})
+			must(t, statusErr(d.GetStatus(), err))
+			for _, p := range d.GetPhysicalChannelNames() {
+				if !slices.Contains(ci.GetPchannels(), p) {
+					t.Fatalf("%s.%s's physical channel %s is not in cluster_info %v", db, name, p, ci.GetPchannels())
+				}
+			}
+		}
+	}
+	tss := map[string]uint64{}
+	var latest uint64
+	for _, p := range ci.GetPchannels() {
+		m := fa.GetFlushAllMsgs()[p]
+		tt, err := strconv.ParseUint(m.GetProperties()["_tt"], 36, 64)
+		if err != nil || m.GetProperties()["_t"] != "37" || m.GetId().GetId() == "" {
+			t.Fatalf("%s: FlushAll message %v (%v)", p, m, err)
+		}
+		tss[p] = tt
+		latest = max(latest, tt)
+	}
+	if len(fa.GetFlushAllMsgs()) != len(ci.GetPchannels()) || fa.GetFlushAllTs() != latest {
+		t.Fatalf("%d messages for %d physical channels, flush_all_ts %d, latest tick %d", len(fa.GetFlushAllMsgs()), len(ci.GetPchannels()), fa.GetFlushAllTs(), latest)
+	}
+	return tss
 }
 
 // TestAlterCollectionChecks covers AlterCollection's Milvus 2.6 checks that

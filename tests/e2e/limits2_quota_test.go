@@ -119,9 +119,10 @@ func indexAndLoadDefault(t *testing.T, ctx context.Context, cli *milvusclient.Cl
 
 // TestLimits2ScopedRates: quotaAndLimits.dml.insertRate.partition.max and
 // .db.max bind per partition and per database; each refusal is Milvus's
-// rate-limit error (code 8). A bucket holds at least 1 MB, so rates of
-// 0.1 MB/s admit one request of up to 1 MB and then refuse for seconds,
-// which keeps the test free of timing on a loaded machine.
+// rate-limit error (code 8). A bucket admits while its tokens are not
+// negative (Milvus's limiter), so rates of 0.1 MB/s admit one 0.88 MB
+// request and then refuse for seconds, which keeps the test free of timing
+// on a loaded machine.
 func TestLimits2ScopedRates(t *testing.T) {
 	const dim, rows = 128, 1800 // 0.88 MB
 	t.Run("partition", func(t *testing.T) {

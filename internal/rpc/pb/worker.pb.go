@@ -1300,6 +1300,113 @@ func (x *SyncToRequest) GetTs() uint64 {
 	return 0
 }
 
+// FlushAllRequest seals the listed virtual channels of a physical channel
+// and logs one FlushAll message on it (streaming.Writer.FlushAll); the
+// answer is an AppendResponse: where the message landed.
+type FlushAllRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pchannel      string                 `protobuf:"bytes,1,opt,name=pchannel,proto3" json:"pchannel,omitempty"`
+	Vchannels     []*FlushAllChannel     `protobuf:"bytes,2,rep,name=vchannels,proto3" json:"vchannels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FlushAllRequest) Reset() {
+	*x = FlushAllRequest{}
+	mi := &file_worker_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlushAllRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlushAllRequest) ProtoMessage() {}
+
+func (x *FlushAllRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_worker_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlushAllRequest.ProtoReflect.Descriptor instead.
+func (*FlushAllRequest) Descriptor() ([]byte, []int) {
+	return file_worker_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *FlushAllRequest) GetPchannel() string {
+	if x != nil {
+		return x.Pchannel
+	}
+	return ""
+}
+
+func (x *FlushAllRequest) GetVchannels() []*FlushAllChannel {
+	if x != nil {
+		return x.Vchannels
+	}
+	return nil
+}
+
+type FlushAllChannel struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	CollectionId  int64                  `protobuf:"varint,2,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FlushAllChannel) Reset() {
+	*x = FlushAllChannel{}
+	mi := &file_worker_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlushAllChannel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlushAllChannel) ProtoMessage() {}
+
+func (x *FlushAllChannel) ProtoReflect() protoreflect.Message {
+	mi := &file_worker_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlushAllChannel.ProtoReflect.Descriptor instead.
+func (*FlushAllChannel) Descriptor() ([]byte, []int) {
+	return file_worker_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *FlushAllChannel) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FlushAllChannel) GetCollectionId() int64 {
+	if x != nil {
+		return x.CollectionId
+	}
+	return 0
+}
+
 var File_worker_proto protoreflect.FileDescriptor
 
 const file_worker_proto_rawDesc = "" +
@@ -1436,7 +1543,13 @@ const file_worker_proto_rawDesc = "" +
 	"\x02ts\x18\x03 \x01(\x04R\x02ts\";\n" +
 	"\rSyncToRequest\x12\x1a\n" +
 	"\bpchannel\x18\x01 \x01(\tR\bpchannel\x12\x0e\n" +
-	"\x02ts\x18\x02 \x01(\x04R\x02ts2\xab\x06\n" +
+	"\x02ts\x18\x02 \x01(\x04R\x02ts\"n\n" +
+	"\x0fFlushAllRequest\x12\x1a\n" +
+	"\bpchannel\x18\x01 \x01(\tR\bpchannel\x12?\n" +
+	"\tvchannels\x18\x02 \x03(\v2!.milvago.internal.FlushAllChannelR\tvchannels\"J\n" +
+	"\x0fFlushAllChannel\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
+	"\rcollection_id\x18\x02 \x01(\x03R\fcollectionId2\xab\x06\n" +
 	"\tQueryNode\x12P\n" +
 	"\x0eLoadCollection\x12%.milvago.internal.LoadChannelsRequest\x1a\x17.milvago.internal.Empty\x12S\n" +
 	"\x11ReleaseCollection\x12%.milvago.internal.CollectionIDRequest\x1a\x17.milvago.internal.Empty\x12L\n" +
@@ -1454,12 +1567,13 @@ const file_worker_proto_rawDesc = "" +
 	"\x10UpdateCollection\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty\x12O\n" +
 	"\aCompact\x12 .milvago.internal.CompactionTask\x1a\".milvago.internal.CompactionResult2P\n" +
 	"\tIndexNode\x12C\n" +
-	"\x05Build\x12\x1b.milvago.internal.BuildTask\x1a\x1d.milvago.internal.BuildResult2\xcc\x02\n" +
+	"\x05Build\x12\x1b.milvago.internal.BuildTask\x1a\x1d.milvago.internal.BuildResult2\x9d\x03\n" +
 	"\rStreamingNode\x12W\n" +
 	"\fAppendInsert\x12%.milvago.internal.AppendInsertRequest\x1a .milvago.internal.AppendResponse\x12W\n" +
 	"\fAppendDelete\x12%.milvago.internal.AppendDeleteRequest\x1a .milvago.internal.AppendResponse\x12E\n" +
 	"\x04Seal\x12\x1d.milvago.internal.SealRequest\x1a\x1e.milvago.internal.SealResponse\x12B\n" +
-	"\x06SyncTo\x12\x1f.milvago.internal.SyncToRequest\x1a\x17.milvago.internal.EmptyB,Z*github.com/milvago/milvago/internal/rpc/pbb\x06proto3"
+	"\x06SyncTo\x12\x1f.milvago.internal.SyncToRequest\x1a\x17.milvago.internal.Empty\x12O\n" +
+	"\bFlushAll\x12!.milvago.internal.FlushAllRequest\x1a .milvago.internal.AppendResponseB,Z*github.com/milvago/milvago/internal/rpc/pbb\x06proto3"
 
 var (
 	file_worker_proto_rawDescOnce sync.Once
@@ -1473,7 +1587,7 @@ func file_worker_proto_rawDescGZIP() []byte {
 	return file_worker_proto_rawDescData
 }
 
-var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_worker_proto_goTypes = []any{
 	(*LoadChannelsRequest)(nil),   // 0: milvago.internal.LoadChannelsRequest
 	(*CollectionIDRequest)(nil),   // 1: milvago.internal.CollectionIDRequest
@@ -1493,87 +1607,92 @@ var file_worker_proto_goTypes = []any{
 	(*SealRequest)(nil),           // 15: milvago.internal.SealRequest
 	(*SealResponse)(nil),          // 16: milvago.internal.SealResponse
 	(*SyncToRequest)(nil),         // 17: milvago.internal.SyncToRequest
-	nil,                           // 18: milvago.internal.ClusteredSegment.BinlogsEntry
-	nil,                           // 19: milvago.internal.CompactionResult.DeletedEntry
-	nil,                           // 20: milvago.internal.CompactionResult.BinlogsEntry
-	nil,                           // 21: milvago.internal.BuildTask.ParamsEntry
-	(*Collection)(nil),            // 22: milvago.internal.Collection
-	(*ChannelPlan)(nil),           // 23: milvago.internal.ChannelPlan
-	(*SegmentPlan)(nil),           // 24: milvago.internal.SegmentPlan
-	(*IndexDef)(nil),              // 25: milvago.internal.IndexDef
-	(*commonpb.Status)(nil),       // 26: milvus.proto.common.Status
-	(*Segment)(nil),               // 27: milvago.internal.Segment
-	(*DeltaLog)(nil),              // 28: milvago.internal.DeltaLog
-	(*LogMessage)(nil),            // 29: milvago.internal.LogMessage
-	(*SearchRequest)(nil),         // 30: milvago.internal.SearchRequest
-	(*QueryRequest)(nil),          // 31: milvago.internal.QueryRequest
-	(*Empty)(nil),                 // 32: milvago.internal.Empty
-	(*SearchResult)(nil),          // 33: milvago.internal.SearchResult
-	(*QueryResult)(nil),           // 34: milvago.internal.QueryResult
+	(*FlushAllRequest)(nil),       // 18: milvago.internal.FlushAllRequest
+	(*FlushAllChannel)(nil),       // 19: milvago.internal.FlushAllChannel
+	nil,                           // 20: milvago.internal.ClusteredSegment.BinlogsEntry
+	nil,                           // 21: milvago.internal.CompactionResult.DeletedEntry
+	nil,                           // 22: milvago.internal.CompactionResult.BinlogsEntry
+	nil,                           // 23: milvago.internal.BuildTask.ParamsEntry
+	(*Collection)(nil),            // 24: milvago.internal.Collection
+	(*ChannelPlan)(nil),           // 25: milvago.internal.ChannelPlan
+	(*SegmentPlan)(nil),           // 26: milvago.internal.SegmentPlan
+	(*IndexDef)(nil),              // 27: milvago.internal.IndexDef
+	(*commonpb.Status)(nil),       // 28: milvus.proto.common.Status
+	(*Segment)(nil),               // 29: milvago.internal.Segment
+	(*DeltaLog)(nil),              // 30: milvago.internal.DeltaLog
+	(*LogMessage)(nil),            // 31: milvago.internal.LogMessage
+	(*SearchRequest)(nil),         // 32: milvago.internal.SearchRequest
+	(*QueryRequest)(nil),          // 33: milvago.internal.QueryRequest
+	(*Empty)(nil),                 // 34: milvago.internal.Empty
+	(*SearchResult)(nil),          // 35: milvago.internal.SearchResult
+	(*QueryResult)(nil),           // 36: milvago.internal.QueryResult
 }
 var file_worker_proto_depIdxs = []int32{
-	22, // 0: milvago.internal.LoadChannelsRequest.collection:type_name -> milvago.internal.Collection
-	23, // 1: milvago.internal.LoadChannelsRequest.plans:type_name -> milvago.internal.ChannelPlan
-	24, // 2: milvago.internal.SyncSegmentRequest.plan:type_name -> milvago.internal.SegmentPlan
-	25, // 3: milvago.internal.UpdateIndexesRequest.indexes:type_name -> milvago.internal.IndexDef
-	26, // 4: milvago.internal.ProgressResponse.status:type_name -> milvus.proto.common.Status
-	22, // 5: milvago.internal.CompactionTask.collection:type_name -> milvago.internal.Collection
-	27, // 6: milvago.internal.CompactionTask.segments:type_name -> milvago.internal.Segment
-	28, // 7: milvago.internal.CompactionTask.delta_logs:type_name -> milvago.internal.DeltaLog
-	18, // 8: milvago.internal.ClusteredSegment.binlogs:type_name -> milvago.internal.ClusteredSegment.BinlogsEntry
-	26, // 9: milvago.internal.CompactionResult.status:type_name -> milvus.proto.common.Status
-	19, // 10: milvago.internal.CompactionResult.deleted:type_name -> milvago.internal.CompactionResult.DeletedEntry
-	20, // 11: milvago.internal.CompactionResult.binlogs:type_name -> milvago.internal.CompactionResult.BinlogsEntry
+	24, // 0: milvago.internal.LoadChannelsRequest.collection:type_name -> milvago.internal.Collection
+	25, // 1: milvago.internal.LoadChannelsRequest.plans:type_name -> milvago.internal.ChannelPlan
+	26, // 2: milvago.internal.SyncSegmentRequest.plan:type_name -> milvago.internal.SegmentPlan
+	27, // 3: milvago.internal.UpdateIndexesRequest.indexes:type_name -> milvago.internal.IndexDef
+	28, // 4: milvago.internal.ProgressResponse.status:type_name -> milvus.proto.common.Status
+	24, // 5: milvago.internal.CompactionTask.collection:type_name -> milvago.internal.Collection
+	29, // 6: milvago.internal.CompactionTask.segments:type_name -> milvago.internal.Segment
+	30, // 7: milvago.internal.CompactionTask.delta_logs:type_name -> milvago.internal.DeltaLog
+	20, // 8: milvago.internal.ClusteredSegment.binlogs:type_name -> milvago.internal.ClusteredSegment.BinlogsEntry
+	28, // 9: milvago.internal.CompactionResult.status:type_name -> milvus.proto.common.Status
+	21, // 10: milvago.internal.CompactionResult.deleted:type_name -> milvago.internal.CompactionResult.DeletedEntry
+	22, // 11: milvago.internal.CompactionResult.binlogs:type_name -> milvago.internal.CompactionResult.BinlogsEntry
 	8,  // 12: milvago.internal.CompactionResult.clustered:type_name -> milvago.internal.ClusteredSegment
-	21, // 13: milvago.internal.BuildTask.params:type_name -> milvago.internal.BuildTask.ParamsEntry
-	26, // 14: milvago.internal.BuildResult.status:type_name -> milvus.proto.common.Status
-	29, // 15: milvago.internal.AppendInsertRequest.message:type_name -> milvago.internal.LogMessage
-	29, // 16: milvago.internal.AppendDeleteRequest.message:type_name -> milvago.internal.LogMessage
-	26, // 17: milvago.internal.AppendResponse.status:type_name -> milvus.proto.common.Status
-	26, // 18: milvago.internal.SealResponse.status:type_name -> milvus.proto.common.Status
-	0,  // 19: milvago.internal.QueryNode.LoadCollection:input_type -> milvago.internal.LoadChannelsRequest
-	1,  // 20: milvago.internal.QueryNode.ReleaseCollection:input_type -> milvago.internal.CollectionIDRequest
-	2,  // 21: milvago.internal.QueryNode.SyncSegment:input_type -> milvago.internal.SyncSegmentRequest
-	4,  // 22: milvago.internal.QueryNode.DropSegments:input_type -> milvago.internal.DropSegmentsRequest
-	1,  // 23: milvago.internal.QueryNode.Progress:input_type -> milvago.internal.CollectionIDRequest
-	30, // 24: milvago.internal.QueryNode.Search:input_type -> milvago.internal.SearchRequest
-	31, // 25: milvago.internal.QueryNode.Query:input_type -> milvago.internal.QueryRequest
-	22, // 26: milvago.internal.QueryNode.UpdateCollection:input_type -> milvago.internal.Collection
-	3,  // 27: milvago.internal.QueryNode.DropSegmentIDs:input_type -> milvago.internal.DropSegmentIDsRequest
-	5,  // 28: milvago.internal.QueryNode.UpdateIndexes:input_type -> milvago.internal.UpdateIndexesRequest
-	22, // 29: milvago.internal.DataNode.Watch:input_type -> milvago.internal.Collection
-	22, // 30: milvago.internal.DataNode.Unwatch:input_type -> milvago.internal.Collection
-	22, // 31: milvago.internal.DataNode.UpdateCollection:input_type -> milvago.internal.Collection
-	7,  // 32: milvago.internal.DataNode.Compact:input_type -> milvago.internal.CompactionTask
-	10, // 33: milvago.internal.IndexNode.Build:input_type -> milvago.internal.BuildTask
-	12, // 34: milvago.internal.StreamingNode.AppendInsert:input_type -> milvago.internal.AppendInsertRequest
-	13, // 35: milvago.internal.StreamingNode.AppendDelete:input_type -> milvago.internal.AppendDeleteRequest
-	15, // 36: milvago.internal.StreamingNode.Seal:input_type -> milvago.internal.SealRequest
-	17, // 37: milvago.internal.StreamingNode.SyncTo:input_type -> milvago.internal.SyncToRequest
-	32, // 38: milvago.internal.QueryNode.LoadCollection:output_type -> milvago.internal.Empty
-	32, // 39: milvago.internal.QueryNode.ReleaseCollection:output_type -> milvago.internal.Empty
-	32, // 40: milvago.internal.QueryNode.SyncSegment:output_type -> milvago.internal.Empty
-	32, // 41: milvago.internal.QueryNode.DropSegments:output_type -> milvago.internal.Empty
-	6,  // 42: milvago.internal.QueryNode.Progress:output_type -> milvago.internal.ProgressResponse
-	33, // 43: milvago.internal.QueryNode.Search:output_type -> milvago.internal.SearchResult
-	34, // 44: milvago.internal.QueryNode.Query:output_type -> milvago.internal.QueryResult
-	32, // 45: milvago.internal.QueryNode.UpdateCollection:output_type -> milvago.internal.Empty
-	32, // 46: milvago.internal.QueryNode.DropSegmentIDs:output_type -> milvago.internal.Empty
-	32, // 47: milvago.internal.QueryNode.UpdateIndexes:output_type -> milvago.internal.Empty
-	32, // 48: milvago.internal.DataNode.Watch:output_type -> milvago.internal.Empty
-	32, // 49: milvago.internal.DataNode.Unwatch:output_type -> milvago.internal.Empty
-	32, // 50: milvago.internal.DataNode.UpdateCollection:output_type -> milvago.internal.Empty
-	9,  // 51: milvago.internal.DataNode.Compact:output_type -> milvago.internal.CompactionResult
-	11, // 52: milvago.internal.IndexNode.Build:output_type -> milvago.internal.BuildResult
-	14, // 53: milvago.internal.StreamingNode.AppendInsert:output_type -> milvago.internal.AppendResponse
-	14, // 54: milvago.internal.StreamingNode.AppendDelete:output_type -> milvago.internal.AppendResponse
-	16, // 55: milvago.internal.StreamingNode.Seal:output_type -> milvago.internal.SealResponse
-	32, // 56: milvago.internal.StreamingNode.SyncTo:output_type -> milvago.internal.Empty
-	38, // [38:57] is the sub-list for method output_type
-	19, // [19:38] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	23, // 13: milvago.internal.BuildTask.params:type_name -> milvago.internal.BuildTask.ParamsEntry
+	28, // 14: milvago.internal.BuildResult.status:type_name -> milvus.proto.common.Status
+	31, // 15: milvago.internal.AppendInsertRequest.message:type_name -> milvago.internal.LogMessage
+	31, // 16: milvago.internal.AppendDeleteRequest.message:type_name -> milvago.internal.LogMessage
+	28, // 17: milvago.internal.AppendResponse.status:type_name -> milvus.proto.common.Status
+	28, // 18: milvago.internal.SealResponse.status:type_name -> milvus.proto.common.Status
+	19, // 19: milvago.internal.FlushAllRequest.vchannels:type_name -> milvago.internal.FlushAllChannel
+	0,  // 20: milvago.internal.QueryNode.LoadCollection:input_type -> milvago.internal.LoadChannelsRequest
+	1,  // 21: milvago.internal.QueryNode.ReleaseCollection:input_type -> milvago.internal.CollectionIDRequest
+	2,  // 22: milvago.internal.QueryNode.SyncSegment:input_type -> milvago.internal.SyncSegmentRequest
+	4,  // 23: milvago.internal.QueryNode.DropSegments:input_type -> milvago.internal.DropSegmentsRequest
+	1,  // 24: milvago.internal.QueryNode.Progress:input_type -> milvago.internal.CollectionIDRequest
+	32, // 25: milvago.internal.QueryNode.Search:input_type -> milvago.internal.SearchRequest
+	33, // 26: milvago.internal.QueryNode.Query:input_type -> milvago.internal.QueryRequest
+	24, // 27: milvago.internal.QueryNode.UpdateCollection:input_type -> milvago.internal.Collection
+	3,  // 28: milvago.internal.QueryNode.DropSegmentIDs:input_type -> milvago.internal.DropSegmentIDsRequest
+	5,  // 29: milvago.internal.QueryNode.UpdateIndexes:input_type -> milvago.internal.UpdateIndexesRequest
+	24, // 30: milvago.internal.DataNode.Watch:input_type -> milvago.internal.Collection
+	24, // 31: milvago.internal.DataNode.Unwatch:input_type -> milvago.internal.Collection
+	24, // 32: milvago.internal.DataNode.UpdateCollection:input_type -> milvago.internal.Collection
+	7,  // 33: milvago.internal.DataNode.Compact:input_type -> milvago.internal.CompactionTask
+	10, // 34: milvago.internal.IndexNode.Build:input_type -> milvago.internal.BuildTask
+	12, // 35: milvago.internal.StreamingNode.AppendInsert:input_type -> milvago.internal.AppendInsertRequest
+	13, // 36: milvago.internal.StreamingNode.AppendDelete:input_type -> milvago.internal.AppendDeleteRequest
+	15, // 37: milvago.internal.StreamingNode.Seal:input_type -> milvago.internal.SealRequest
+	17, // 38: milvago.internal.StreamingNode.SyncTo:input_type -> milvago.internal.SyncToRequest
+	18, // 39: milvago.internal.StreamingNode.FlushAll:input_type -> milvago.internal.FlushAllRequest
+	34, // 40: milvago.internal.QueryNode.LoadCollection:output_type -> milvago.internal.Empty
+	34, // 41: milvago.internal.QueryNode.ReleaseCollection:output_type -> milvago.internal.Empty
+	34, // 42: milvago.internal.QueryNode.SyncSegment:output_type -> milvago.internal.Empty
+	34, // 43: milvago.internal.QueryNode.DropSegments:output_type -> milvago.internal.Empty
+	6,  // 44: milvago.internal.QueryNode.Progress:output_type -> milvago.internal.ProgressResponse
+	35, // 45: milvago.internal.QueryNode.Search:output_type -> milvago.internal.SearchResult
+	36, // 46: milvago.internal.QueryNode.Query:output_type -> milvago.internal.QueryResult
+	34, // 47: milvago.internal.QueryNode.UpdateCollection:output_type -> milvago.internal.Empty
+	34, // 48: milvago.internal.QueryNode.DropSegmentIDs:output_type -> milvago.internal.Empty
+	34, // 49: milvago.internal.QueryNode.UpdateIndexes:output_type -> milvago.internal.Empty
+	34, // 50: milvago.internal.DataNode.Watch:output_type -> milvago.internal.Empty
+	34, // 51: milvago.internal.DataNode.Unwatch:output_type -> milvago.internal.Empty
+	34, // 52: milvago.internal.DataNode.UpdateCollection:output_type -> milvago.internal.Empty
+	9,  // 53: milvago.internal.DataNode.Compact:output_type -> milvago.internal.CompactionResult
+	11, // 54: milvago.internal.IndexNode.Build:output_type -> milvago.internal.BuildResult
+	14, // 55: milvago.internal.StreamingNode.AppendInsert:output_type -> milvago.internal.AppendResponse
+	14, // 56: milvago.internal.StreamingNode.AppendDelete:output_type -> milvago.internal.AppendResponse
+	16, // 57: milvago.internal.StreamingNode.Seal:output_type -> milvago.internal.SealResponse
+	34, // 58: milvago.internal.StreamingNode.SyncTo:output_type -> milvago.internal.Empty
+	14, // 59: milvago.internal.StreamingNode.FlushAll:output_type -> milvago.internal.AppendResponse
+	40, // [40:60] is the sub-list for method output_type
+	20, // [20:40] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_worker_proto_init() }
@@ -1588,7 +1707,7 @@ func file_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_worker_proto_rawDesc), len(file_worker_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -788,6 +788,7 @@ const (
 	StreamingNode_AppendDelete_FullMethodName = "/milvago.internal.StreamingNode/AppendDelete"
 	StreamingNode_Seal_FullMethodName         = "/milvago.internal.StreamingNode/Seal"
 	StreamingNode_SyncTo_FullMethodName       = "/milvago.internal.StreamingNode/SyncTo"
+	StreamingNode_FlushAll_FullMethodName     = "/milvago.internal.StreamingNode/FlushAll"
 )
 
 // StreamingNodeClient is the client API for StreamingNode service.
@@ -798,6 +799,7 @@ type StreamingNodeClient interface {
 	AppendDelete(ctx context.Context, in *AppendDeleteRequest, opts ...grpc.CallOption) (*AppendResponse, error)
 	Seal(ctx context.Context, in *SealRequest, opts ...grpc.CallOption) (*SealResponse, error)
 	SyncTo(ctx context.Context, in *SyncToRequest, opts ...grpc.CallOption) (*Empty, error)
+	FlushAll(ctx context.Context, in *FlushAllRequest, opts ...grpc.CallOption) (*AppendResponse, error)
 }
 
 type streamingNodeClient struct {
@@ -848,6 +850,16 @@ func (c *streamingNodeClient) SyncTo(ctx context.Context, in *SyncToRequest, opt
 	return out, nil
 }
 
+func (c *streamingNodeClient) FlushAll(ctx context.Context, in *FlushAllRequest, opts ...grpc.CallOption) (*AppendResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AppendResponse)
+	err := c.cc.Invoke(ctx, StreamingNode_FlushAll_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // StreamingNodeServer is the server API for StreamingNode service.
 // All implementations must embed UnimplementedStreamingNodeServer
 // for forward compatibility.
@@ -856,6 +868,7 @@ type StreamingNodeServer interface {
 	AppendDelete(context.Context, *AppendDeleteRequest) (*AppendResponse, error)
 	Seal(context.Context, *SealRequest) (*SealResponse, error)
 	SyncTo(context.Context, *SyncToRequest) (*Empty, error)
+	FlushAll(context.Context, *FlushAllRequest) (*AppendResponse, error)
 	mustEmbedUnimplementedStreamingNodeServer()
 }
 
@@ -877,6 +890,9 @@ func (UnimplementedStreamingNodeServer) Seal(context.Context, *SealRequest) (*Se
 }
 func (UnimplementedStreamingNodeServer) SyncTo(context.Context, *SyncToRequest) (*Empty, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method SyncTo not implemented")
+}
+func (UnimplementedStreamingNodeServer) FlushAll(context.Context, *FlushAllRequest) (*AppendResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method FlushAll not implemented")
 }
 func (UnimplementedStreamingNodeServer) mustEmbedUnimplementedStreamingNodeServer() {}
 func (UnimplementedStreamingNodeServer) testEmbeddedByValue()                       {}
@@ -971,6 +987,24 @@ func _StreamingNode_SyncTo_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _StreamingNode_FlushAll_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FlushAllRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(StreamingNodeServer).FlushAll(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: StreamingNode_FlushAll_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(StreamingNodeServer).FlushAll(ctx, req.(*FlushAllRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // StreamingNode_ServiceDesc is the grpc.ServiceDesc for StreamingNode service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -993,6 +1027,10 @@ var StreamingNode_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SyncTo",
 			Handler:    _StreamingNode_SyncTo_Handler,
+		},
+		{
+			MethodName: "FlushAll",
+			Handler:    _StreamingNode_FlushAll_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -140,6 +140,14 @@ func (s *StreamingServer) Seal(ctx context.Context, r *pb.SealRequest) (*pb.Seal
 	return &pb.SealResponse{Status: rpc.StatusOf(err), SegmentIds: ids, Ts: ts}, nil
 }
 
+func (s *StreamingServer) FlushAll(ctx context.Context, r *pb.FlushAllRequest) (*pb.AppendResponse, error) {
+	vcs := make([]contract.VChannel, len(r.GetVchannels()))
+	for i, vc := range r.GetVchannels() {
+		vcs[i] = contract.VChannel{Name: vc.GetName(), CollectionID: vc.GetCollectionId()}
+	}
+	return appendResponse(s.w.FlushAll(ctx, r.GetPchannel(), vcs)), nil
+}
+
 func (s *StreamingServer) SyncTo(ctx context.Context, r *pb.SyncToRequest) (*pb.Empty, error) {
 	return coordrpc.Empty(s.w.SyncTo(ctx, r.GetPchannel(), r.GetTs())), nil
 }
@@ -274,6 +282,25 @@ func (c *StreamingClient) Seal(ctx context.Context, pchannel, vchannel string, c
 		return nil
 	})
 	return ids, ts, err
+}
+
+// FlushAll is idempotent as a Seal is: a FlushAll logged twice seals
+// nothing more the second time.
+func (c *StreamingClient) FlushAll(ctx context.Context, pchannel string, vchannels []contract.VChannel) (contract.AppendResult, error) {
+	req := &pb.FlushAllRequest{Pchannel: pchannel, Vchannels: make([]*pb.FlushAllChannel, len(vchannels))}
+	for i, vc := range vchannels {
+		req.Vchannels[i] = &pb.FlushAllChannel{Name: vc.Name, CollectionId: vc.CollectionID}
+	}
+	var res contract.AppendResult
+	err := c.do(ctx, pchannel, true, func(sc pb.StreamingNodeClient) error {
+		r, err := sc.FlushAll(ctx, req)
+		if err := coordrpc.Check(streamingName, r, err); err != nil {
+			return err
+		}
+		res = toAppendResult(r)
+		return nil
+	})
+	return res, err
 }
 
 func (c *StreamingClient) SyncTo(ctx context.Context, pchannel string, ts uint64) error {

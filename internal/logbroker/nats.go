@@ -865,7 +865,8 @@ type lostPullProbe struct {
 }
 
 // pullLost asks the server about cons, whose reader got the delivery got
-// last (not while the embedded server reopens JetStream: reopen). An error of the request is no evidence: it reports false.
+// last (not while the embedded server reopens JetStream: reopen). An
+// error of the request is no evidence: it reports false.
 func (p *lostPullProbe) pullLost(ctx context.Context, reopen *storeFault, cons jetstream.Consumer, got consumerPos) bool {
 	_, leave, err := reopen.enter(ctx) // the consumer is gone after a reopen
 	if err != nil {
@@ -1009,7 +1010,7 @@ func retryAPI(ctx context.Context, reopen *storeFault, f func(ctx context.Contex
 			return err
 		}
 		if reopen.changedSince(epoch) {
-			continue // settle waits for the reopen to end
+			continue // enter waits for the reopen to end
 		}
 		if !transient(err) {
 			return err

@@ -177,6 +177,7 @@ func startEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		return nil, err
 	}
 	log.writeErr = writeErr
+	log.streamDir = filepath.Join(cfg.Dir, server.JetStreamStoreDir, server.DEFAULT_GLOBAL_ACCOUNT, "streams", log.name)
 	logger.Debug("embedded nats started", "dir", cfg.Dir, "sync_always", cfg.SyncAlways, "sync_interval", cfg.SyncInterval)
 	e := &Embedded{srv: srv, log: log, logger: logger, stop: make(chan struct{})}
 	go followDisk(srv, opts, cfg.Dir, writeErr, e.stop, logger)

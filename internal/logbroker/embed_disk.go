@@ -81,6 +81,11 @@ type diskLogger interface {
 	Warn(msg string, args ...any)
 }
 
+// reopenDrain bounds how long a reopen waits for the API requests under
+// way to end before it shuts JetStream down (storeFault.BeginReopen).
+// JetStream, still up then, answers them in milliseconds.
+const reopenDrain = time.Second
+
 // storeWriteError is in the message nats-server logs when a stream's
 // store fails a write ("JetStream stream 'A > S' critical write error:
 // ... no space left on device"; also "Filestore [S] Critical write
@@ -95,26 +100,32 @@ const storeWriteError = "ritical write error"
 // gives up) until the stream is opened again. Shutting JetStream down and
 // enabling it again, as a restart would, reopens every stream from its
 // files (the failed message is not among them: it was never acknowledged).
-// Clients stay connected; consumers are recovered with their streams.
+// Clients stay connected; durable consumers are recovered with their
+// streams, the readers' ephemeral ones are not (natsReader.next makes new
+// ones). While it runs, appends and requests wait (storeFault.BeginReopen).
 func reopenAfterWriteError(srv *server.Server, cfg server.JetStreamConfig, dir string, held int64, writeErr *storeFault, logger diskLogger) {
 	want, ok := storeLimit(dir, held)
 	if !ok || want <= held+1<<20 { // still no room beyond the headroom
 		return
 	}
-	writeErr.Clear()
+	// Until Reopened (or ReopenFailed) appends are held back and API
+	// requests wait rather than meet JetStream shut down or half open.
+	writeErr.BeginReopen(reopenDrain)
+	start := time.Now()
 	if err := srv.ShutdownJetStream(); err != nil {
 		logger.Warn("reopen the log after a write error: shut JetStream down", "err", err)
 	}
+	down := time.Since(start)
 	cfg.StoreDir = dir // EnableJetStream adds its own "jetstream" directory
 	cfg.MaxStore = max(cfg.MaxStore, want)
 	if err := srv.EnableJetStream(&cfg); err != nil {
-		writeErr.Set() // tried again at the next check
+		writeErr.ReopenFailed() // tried again at the next check
 		logger.Warn("reopen the log after a write error: enable JetStream", "err", err)
 		return
 	}
 	writeErr.Reopened()
 	logger.Warn("the log's disk has room again: JetStream reopened after a store write error, appends resume",
-		"store_limit", cfg.MaxStore)
+		"store_limit", cfg.MaxStore, "shutdown", down, "took", time.Since(start))
 }
 
 // storeLimit is the store limit for a store holding held bytes in dir:

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -78,6 +80,10 @@ type NATS struct {
 	// failed a write (a full disk) and is not reopened yet: appends are
 	// refused at once (ErrFull) rather than dropped by the stream unanswered.
 	writeErr *storeFault
+	// streamDir is the embedded server's store of the stream ("" for
+	// another server): whether it exists tells a removed store from a
+	// stream the server did not recover (streamGone).
+	streamDir string
 
 	mu      sync.Mutex           // guards trunc, readers and closed
 	trunc   map[string]MessageID // truncation points seen by this value
@@ -157,7 +163,7 @@ func newNATS(ctx context.Context, nc *nats.Conn, dial func() (*nats.Conn, error)
 	// without JetStream answers the same way (no responders).
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	err = retryAPI(cctx, func(ctx context.Context) error {
+	err = retryAPI(cctx, nil, func(ctx context.Context) error {
 		var err error
 		n.stream, err = js.CreateOrUpdateStream(ctx, streamConfig)
 		return err
@@ -207,8 +213,23 @@ func (n *NATS) mapErr(err error) error {
 	case isStoreFull(err):
 		n.writeErr.Refused() // the embedded server's limit follows its disk
 		return fmt.Errorf("%w (%w)", ErrFull, err)
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		return n.streamGone(err)
 	}
 	return err
+}
+
+// streamGone describes a "stream not found" that no reopen of the
+// embedded server's JetStream explains (retryAPI rides those out): the
+// stream was deleted, or the embedded server's store of it removed.
+func (n *NATS) streamGone(err error) error {
+	if n.streamDir == "" {
+		return fmt.Errorf("the log's stream %s does not exist (deleted?): %w", n.name, err)
+	}
+	if _, serr := os.Stat(n.streamDir); errors.Is(serr, fs.ErrNotExist) {
+		return fmt.Errorf("the log's stream %s is gone: its store %s does not exist (removed?): %w", n.name, n.streamDir, err)
+	}
+	return fmt.Errorf("the log's stream %s is not served though its store %s is there (not recovered: see the server's log): %w", n.name, n.streamDir, err)
 }
 
 // JetStream's codes for a store with no room: JSInsufficientResourcesErr
@@ -233,7 +254,10 @@ func (n *NATS) Append(ctx context.Context, channel string, payload []byte, props
 	if err != nil {
 		return 0, err
 	}
-	pctx, release := n.writeErr.watch(ctx)
+	pctx, release, err := n.writeErr.admit(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, err)
+	}
 	defer release()
 	ack, err := n.js.PublishMsg(pctx, msg, jetstream.WithExpectStream(n.name))
 	if err = faultErr(pctx, err); err != nil {
@@ -255,10 +279,6 @@ func (n *NATS) message(channel string, payload []byte, props map[string]string) 
 	}
 	if n.isClosed() {
 		return nil, fmt.Errorf("logbroker: append to %q: %w", channel, ErrClosed)
-	}
-	if n.writeErr != nil && n.writeErr.Load() {
-		n.writeErr.Refused()
-		return nil, fmt.Errorf("logbroker: append to %q: the store failed a write (its disk is full) and reopens once the disk has room: %w", channel, ErrFull)
 	}
 	msg := &nats.Msg{Subject: n.dataSubject(channel), Data: payload}
 	if len(props) > 0 {
@@ -309,9 +329,12 @@ func (n *NATS) appendIf(ctx context.Context, channel string, expect MessageID, t
 	// (natsReader.skipped).
 	msg.Header.Set(prevHeader, strconv.FormatUint(uint64(expect), 10))
 	var ack *jetstream.PubAck
-	pctx, release := n.writeErr.watch(ctx)
+	pctx, release, err := n.writeErr.admit(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, err)
+	}
 	defer release()
-	err = retryAPI(pctx, func(ctx context.Context) error {
+	err = retryAPI(pctx, nil, func(ctx context.Context) error {
 		var err error
 		ack, err = n.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(n.name), jetstream.WithExpectLastSequencePerSubject(uint64(expect)))
 		return err
@@ -342,7 +365,7 @@ func (n *NATS) lastTag(ctx context.Context, channel string) (MessageID, fenceTag
 // there is none.
 func (n *NATS) lastOnSubject(ctx context.Context, subject string) (*jetstream.RawStreamMsg, error) {
 	var raw *jetstream.RawStreamMsg
-	err := retryAPI(ctx, func(ctx context.Context) error {
+	err := retryAPI(ctx, n.writeErr, func(ctx context.Context) error {
 		var err error
 		raw, err = n.stream.GetLastMsgForSubject(ctx, subject)
 		return err
@@ -403,7 +426,7 @@ func (n *NATS) noteTrunc(channel string, t MessageID) MessageID {
 // lastSeq returns the sequence of channel's last stored message, 0 if none.
 func (n *NATS) lastSeq(ctx context.Context, channel string) (MessageID, error) {
 	var raw *jetstream.RawStreamMsg
-	err := retryAPI(ctx, func(ctx context.Context) error {
+	err := retryAPI(ctx, n.writeErr, func(ctx context.Context) error {
 		var err error
 		raw, err = n.stream.GetLastMsgForSubject(ctx, n.dataSubject(channel))
 		return err
@@ -597,7 +620,7 @@ func (n *NATS) Read(ctx context.Context, channel string, after MessageID) (Reade
 // reader's own connection) and its message iterator.
 func (n *NATS) consume(ctx context.Context, js jetstream.JetStream, channel string, after MessageID) (jetstream.Consumer, jetstream.MessagesContext, error) {
 	var cons jetstream.Consumer
-	err := retryAPI(ctx, func(ctx context.Context) error {
+	err := retryAPI(ctx, n.writeErr, func(ctx context.Context) error {
 		var err error
 		cons, err = js.OrderedConsumer(ctx, n.name, jetstream.OrderedConsumerConfig{
 			FilterSubjects:    []string{n.dataSubject(channel)},
@@ -616,8 +639,15 @@ func (n *NATS) consume(ctx context.Context, js jetstream.JetStream, channel stri
 	// client notices a pull the server never answered (a new consumer on
 	// a cluster sometimes loses its first one) after two missed heartbeats
 	// and recreates the consumer, and until then the reader sees nothing.
+	// Messages makes the server-side consumer (an API request: see
+	// storeFault.enter).
+	_, leave, err := n.writeErr.enter(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	it, err := cons.Messages(jetstream.PullMaxMessagesWithBytesLimit(1000, 2*n.maxPayload),
 		jetstream.PullHeartbeat(readerHeartbeatFor(n.maxPayload)))
+	leave()
 	if err != nil {
 		return nil, nil, n.mapErr(err)
 	}
@@ -756,6 +786,10 @@ func (r *natsReader) skipped(ctx context.Context, id MessageID, h nats.Header) e
 func (r *natsReader) next(ctx context.Context) (jetstream.Msg, error) {
 	var lost lostPullProbe
 	for {
+		epoch, err := r.n.writeErr.settle(ctx)
+		if err != nil {
+			return nil, err
+		}
 		r.itMu.Lock()
 		it, cons, gen := r.it, r.cons, r.gen
 		r.itMu.Unlock()
@@ -767,7 +801,7 @@ func (r *natsReader) next(ctx context.Context) (jetstream.Msg, error) {
 		reopened := err != nil && ctx.Err() == nil && errors.Is(context.Cause(wctx), errReopened)
 		release()
 		if probe {
-			if !lost.pullLost(ctx, cons, r.got) {
+			if !lost.pullLost(ctx, r.n.writeErr, cons, r.got) {
 				if lost.probes++; lost.probes%6 == 0 && lost.info != nil {
 					i := lost.info
 					r.n.logger.Debug("nats reader: waiting long", "channel", r.channel, "after", r.pos, "probes", lost.probes,
@@ -778,7 +812,9 @@ func (r *natsReader) next(ctx context.Context) (jetstream.Msg, error) {
 			}
 			r.n.logger.Warn("nats reader: the consumer's pull was lost (the server waits for none and has messages for it): new consumer",
 				"channel", r.channel, "after", r.pos)
-		} else if !reopened {
+		} else if !reopened && (err == nil || !jetStreamUnavailable(err) || !r.n.writeErr.changedSince(epoch)) {
+			// The consumer's own answer: "stream not found" while the
+			// embedded JetStream reopened was the reopen's, not the stream's.
 			return m, err
 		}
 		gen = r.n.writeErr.generation()
@@ -829,11 +865,17 @@ type lostPullProbe struct {
 }
 
 // pullLost asks the server about cons, whose reader got the delivery got
-// last. An error of the request is no evidence: it reports false.
-func (p *lostPullProbe) pullLost(ctx context.Context, cons jetstream.Consumer, got consumerPos) bool {
+// last (not while the embedded server reopens JetStream: reopen). An
+// error of the request is no evidence: it reports false.
+func (p *lostPullProbe) pullLost(ctx context.Context, reopen *storeFault, cons jetstream.Consumer, got consumerPos) bool {
+	_, leave, err := reopen.enter(ctx) // the consumer is gone after a reopen
+	if err != nil {
+		return false
+	}
 	ictx, cancel := context.WithTimeout(ctx, apiAttempt)
 	info, err := cons.Info(ictx)
 	cancel()
+	leave()
 	p.info = info
 	if err != nil || info.NumWaiting > 0 || deliveredPast(info, got) {
 		p.suspect = false
@@ -898,7 +940,12 @@ func (r *natsReader) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := r.n.js.DeleteConsumer(ctx, r.n.name, info.Name)
+	_, leave, err := r.n.writeErr.enter(ctx)
+	if err != nil {
+		return nil // the server drops it after readerInactive
+	}
+	err = r.n.js.DeleteConsumer(ctx, r.n.name, info.Name)
+	leave()
 	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, nats.ErrConnectionClosed) {
 		// The server drops it after readerInactive anyway.
 		r.n.logger.Debug("delete reader consumer", "channel", r.channel, "consumer", info.Name, "err", err)
@@ -935,13 +982,37 @@ const apiAttempt = 5 * time.Second
 // ends. A request sent while the cluster elects a meta or stream leader
 // (a server was lost) gets no answer at all, so each attempt has its own
 // timeout; the nats client would otherwise wait for ctx.
-func retryAPI(ctx context.Context, f func(ctx context.Context) error) error {
+//
+// reopen (the embedded server's, else nil) adds the embedded JetStream's
+// reopen after a full disk: an attempt waits while it is under way, and
+// an attempt that failed while a reopen began or ended ("stream not
+// found" from JetStream enabled again but not done recovering its streams,
+// "jetstream not enabled" while shut down, or no answer: a request that
+// reached it as it shut down is dropped, and is cut short when the reopen
+// ends) got the reopen's answer, not the stream's: it is made again once
+// the reopen is over, at once, not after a backoff. The same answer with
+// no reopen in between is the stream's and is returned (mapErr): a stream
+// deleted or whose store was removed is reported, never read as empty.
+func retryAPI(ctx context.Context, reopen *storeFault, f func(ctx context.Context) error) error {
 	wait := 50 * time.Millisecond
 	for {
+		epoch, leave, err := reopen.enter(ctx)
+		if err != nil {
+			return err
+		}
 		actx, cancel := context.WithTimeout(ctx, apiAttempt)
-		err := f(actx)
+		actx, release := reopen.watchEnd(actx)
+		err = f(actx)
+		release()
 		cancel()
-		if err == nil || ctx.Err() != nil || !transient(err) {
+		leave()
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		if reopen.changedSince(epoch) {
+			continue // enter waits for the reopen to end
+		}
+		if !transient(err) {
 			return err
 		}
 		select {
@@ -951,6 +1022,23 @@ func retryAPI(ctx context.Context, f func(ctx context.Context) error) error {
 		}
 		wait = min(2*wait, time.Second)
 	}
+}
+
+// jetStreamUnavailable reports JetStream's answers while it is shut down
+// or not yet done recovering its streams: "jetstream not enabled (for
+// account)" (503) and "stream not found" (404). Alone they do not say
+// which: the stream may really be gone (natsReader.next asks whether a
+// reopen was under way).
+func jetStreamUnavailable(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	switch apiErr.ErrorCode {
+	case jetstream.JSErrCodeStreamNotFound, jetstream.JSErrCodeJetStreamNotEnabled, jetstream.JSErrCodeJetStreamNotEnabledForAccount:
+		return true
+	}
+	return false
 }
 
 // errCodeClusterNoPeers is JetStream's JSClusterNoPeersErrF ("no suitable

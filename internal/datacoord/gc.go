@@ -270,6 +270,9 @@ func (s *Server) CollectGarbage(ctx context.Context, now time.Time) error {
 		delete(s.trash, k)
 		s.mu.Unlock()
 	}
+	if err := s.collectAnalyses(ctx); err != nil {
+		return err
+	}
 	return s.collectOrphans(ctx, now, builds)
 }
 

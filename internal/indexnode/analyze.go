@@ -27,27 +27,8 @@ func (s *Server) Analyze(ctx context.Context, t contract.AnalyzeTask) (contract.
 		if path == "" {
 			continue // the segment predates the field: every row null
 		}
-		b, err := s.objects.Get(ctx, path)
-		if err != nil {
-			return contract.AnalyzeResult{}, fmt.Errorf("indexnode: analyze %d: read %s: %w", t.TaskID, path, err)
-		}
-		col, err := storage.DecodeColumn(b)
-		if err != nil {
-			return contract.AnalyzeResult{}, fmt.Errorf("indexnode: analyze %d: decode %s: %w", t.TaskID, path, err)
-		}
-		vec, ok := col.(*column.FloatVector)
-		if !ok || vec.Dim != t.Dim {
-			return contract.AnalyzeResult{}, fmt.Errorf("indexnode: analyze %d: %s holds %s, not FloatVector of dimension %d",
-				t.TaskID, path, col.DataType(), t.Dim)
-		}
-		if vec.Valid == nil {
-			points = append(points, vec.Data...)
-			continue
-		}
-		for i := range vec.Len() {
-			if !vec.IsNull(i) {
-				points = append(points, vec.Row(i)...)
-			}
+		if err := s.appendRows(ctx, t, path, &points); err != nil {
+			return contract.AnalyzeResult{}, err
 		}
 	}
 	p := analysis.Params{NumClusters: t.NumClusters, TrainRatio: t.TrainRatio, Seed: t.Seed}
@@ -63,4 +44,32 @@ func (s *Server) Analyze(ctx context.Context, t contract.AnalyzeTask) (contract.
 	r := contract.AnalyzeResult{CentroidsFile: path, NumCentroids: int64(k), NumRows: int64(len(points) / t.Dim), Took: time.Since(start)}
 	s.logger.Info("analyzed", "task", t.TaskID, "field", t.FieldID, "rows", r.NumRows, "centroids", k, "took", r.Took)
 	return r, nil
+}
+
+// appendRows appends the non-null rows of the key binlog at path to
+// points. The binlog is mapped, not read: only its rows are copied.
+func (s *Server) appendRows(ctx context.Context, t contract.AnalyzeTask, path string, points *[]float32) error {
+	m, err := s.objects.Map(ctx, path)
+	if err != nil {
+		return fmt.Errorf("indexnode: analyze %d: map %s: %w", t.TaskID, path, err)
+	}
+	defer m.Close()
+	col, err := storage.DecodeColumn(m.Bytes())
+	if err != nil {
+		return fmt.Errorf("indexnode: analyze %d: decode %s: %w", t.TaskID, path, err)
+	}
+	vec, ok := col.(*column.FloatVector)
+	if !ok || vec.Dim != t.Dim {
+		return fmt.Errorf("indexnode: analyze %d: %s holds %s, not FloatVector of dimension %d", t.TaskID, path, col.DataType(), t.Dim)
+	}
+	if vec.Valid == nil {
+		*points = append(*points, vec.Data...)
+		return nil
+	}
+	for i := range vec.Len() {
+		if !vec.IsNull(i) {
+			*points = append(*points, vec.Row(i)...)
+		}
+	}
+	return nil
 }

@@ -63,9 +63,9 @@ const prefixAnalyze = "index/analyze/"
 
 func analyzeKey(id int64) string { return prefixAnalyze + strconv.FormatInt(id, 10) }
 
-// retryWaitMax bounds the wait before an analyze task whose index node was
+// analyzeRetryMax bounds the wait before an analyze task whose index node was
 // unreachable is dispatched again.
-const retryWaitMax = 5 * time.Second
+const analyzeRetryMax = 5 * time.Second
 
 // NewAnalyses loads the analyze tasks and queues those not finished.
 func NewAnalyses(ctx context.Context, d AnalysesDeps) (*Analyses, error) {
@@ -84,14 +84,15 @@ func NewAnalyses(ctx context.Context, d AnalysesDeps) (*Analyses, error) {
 			return nil, fmt.Errorf("indexcoord: decode %s: %w", e.Key, err)
 		}
 		a.tasks[t.ID] = &t
-		if !done(t.State) {
+		if !analysisDone(t.State) {
 			a.enqueue(t.ID)
 		}
 	}
 	return a, nil
 }
 
-func done(s commonpb.IndexState) bool {
+// analysisDone reports whether a task in state s is over.
+func analysisDone(s commonpb.IndexState) bool {
 	return s == commonpb.IndexState_Finished || s == commonpb.IndexState_Failed
 }
 
@@ -270,7 +271,7 @@ func (a *Analyses) run(ctx context.Context, id int64) {
 	defer cancel()
 	a.mu.Lock()
 	t, ok := a.tasks[id]
-	if !ok || done(t.State) {
+	if !ok || analysisDone(t.State) {
 		a.mu.Unlock()
 		return // dropped, or finished before a restart re-queued it
 	}
@@ -281,7 +282,7 @@ func (a *Analyses) run(ctx context.Context, id int64) {
 		delete(a.cancel, id)
 		a.mu.Unlock()
 	}()
-	for wait := 200 * time.Millisecond; ; wait = min(2*wait, retryWaitMax) {
+	for wait := 200 * time.Millisecond; ; wait = min(2*wait, analyzeRetryMax) {
 		cur, ok, err := a.update(tctx, id, func(t *model.AnalyzeTask) {
 			t.State = commonpb.IndexState_InProgress
 			t.Attempts++

@@ -72,7 +72,7 @@ func waitAnalysis(t *testing.T, a *Analyses, id int64) model.AnalyzeTask {
 		if err != nil || !ok {
 			t.Fatalf("analysis %d: %v %v", id, ok, err)
 		}
-		if done(got.State) {
+		if analysisDone(got.State) {
 			return got
 		}
 		time.Sleep(5 * time.Millisecond)

@@ -407,3 +407,45 @@ func TestCollectAnalyses(t *testing.T) {
 		t.Fatal("record of analysis 8 kept")
 	}
 }
+
+// TestVectorClusteringAnalysisFails: a plan whose analyze task fails
+// (an input binlog is gone) fails with the task's reason, compacts
+// nothing, and drops the task.
+func TestVectorClusteringAnalysisFails(t *testing.T) {
+	store := kv.NewMemory()
+	e := newLifecycle(t)
+	e.s = newCoord(t, store, smallConfig())
+	e.s.objects = e.objs
+	comp := clusterCompactor{e.comp}
+	e.s.Attach(comp, vectorKeyColls{}, e.idx)
+	ana := must(indexcoord.NewAnalyses(bg, indexcoord.AnalysesDeps{KV: store, Worker: indexnode.New(e.objs, nil)}))
+	e.s.AttachAnalyses(ana)
+	ctx, cancel := context.WithCancel(bg)
+	done := make(chan struct{})
+	go func() { defer close(done); mustDo(ana.Run(ctx)) }()
+	t.Cleanup(func() { cancel(); <-done })
+	e.s.ccfg.Clustering.Key.EnableVectorKey = true
+	e.s.ccfg.Clustering.MinCentroids, e.s.ccfg.Clustering.MaxSegmentSizeRatio = 2, 0.05
+	a := e.flushedVectors(t, 5, 10, 0)
+	e.flushedVectors(t, 5, 20, 100)
+	mustDo(e.objs.Delete(bg, a.Binlogs[101]))
+	id, _, err := e.s.ManualCompaction(bg, tColl, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := e.wait(t, id).Plans[0]
+	if !p.Failed || !strings.Contains(p.Reason, "analyze task failed") || !strings.Contains(p.Reason, a.Binlogs[101]) {
+		t.Fatalf("plan %+v", p)
+	}
+	if len(comp.tasks) != 0 {
+		t.Fatalf("compacted without centroids: %+v", comp.tasks)
+	}
+	if got := must(ana.ListAnalyses(bg)); len(got) != 0 {
+		t.Fatalf("analyses after the failed plan: %+v", got)
+	}
+	for _, seg := range must(e.s.Segments(bg, tColl, "")) {
+		if seg.State != model.SegmentFlushed || seg.Clustered {
+			t.Fatalf("segment after the failed plan: %+v", seg)
+		}
+	}
+}

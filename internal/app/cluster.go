@@ -703,6 +703,8 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 		}
 	}
 	var indexAPI indexAPI = n.indexClient(ctx)
+	var ana *indexcoord.Analyses
+	var anaAPI analyzeAPI = coordrpc.NewAnalyzeCoordClient(n.conn(ctx, "indexcoord"))
 	if has("indexcoord") {
 		// Builds spread over the live index nodes, one at a time on each.
 		builders := newIndexNodePool(n.logger, n.fence.client)
@@ -715,6 +717,14 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 		indexAPI = icoord
 		coordrpc.RegisterIndexCoord(n.grpc, icoord)
 		g.Go(func() error { return icoord.Run(ctx) })
+		// Analyze tasks share the index nodes with the builds.
+		if ana, err = indexcoord.NewAnalyses(ctx, indexcoord.AnalysesDeps{KV: meta, Worker: builders, Slots: builders.slots,
+			Logger: n.logger}); err != nil {
+			return err
+		}
+		anaAPI = ana
+		coordrpc.RegisterAnalyzeCoord(n.grpc, ana)
+		g.Go(func() error { return ana.Run(ctx) })
 	}
 	var queryAPI queryAPI = n.queryClient(ctx)
 	if has("querycoord") {
@@ -747,6 +757,8 @@ func (n *roleNode) buildCoordinators(ctx context.Context, g *errgroup.Group, hos
 		// Compactions run on the data node; garbage collection asks the
 		// index coordinator which index files are live.
 		data.Attach(dispatcher, rootAPI, indexAPI)
+		// Vector clustering plans wait for their analyze tasks.
+		data.AttachAnalyses(anaAPI)
 		g.Go(func() error { return data.Run(ctx) })
 	}
 	if has("indexcoord") {
@@ -1005,6 +1017,12 @@ type (
 		DropCollection(ctx context.Context, collectionID int64) error
 		Builds(ctx context.Context) ([]model.SegmentIndex, error)
 		DropSegmentIndexes(ctx context.Context, segmentIDs []int64) error
+	}
+	analyzeAPI interface {
+		CreateAnalysis(ctx context.Context, t model.AnalyzeTask) error
+		Analysis(ctx context.Context, id int64) (model.AnalyzeTask, bool, error)
+		ListAnalyses(ctx context.Context) ([]model.AnalyzeTask, error)
+		DropAnalyses(ctx context.Context, ids []int64) error
 	}
 	queryAPI interface {
 		ReleaseCollection(ctx context.Context, collectionID int64) error

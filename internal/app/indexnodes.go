@@ -64,21 +64,36 @@ func (p *indexNodePool) pick() (int64, *workerrpc.IndexNodeClient, error) {
 	return id, c, nil
 }
 
+// done releases a node pick reserved.
+func (p *indexNodePool) done(id int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.running[id]--; p.running[id] <= 0 {
+		delete(p.running, id)
+	}
+}
+
 // Build runs a build on the least busy live index node.
 func (p *indexNodePool) Build(ctx context.Context, task contract.BuildTask) (contract.BuildResult, error) {
 	id, c, err := p.pick()
 	if err != nil {
 		return contract.BuildResult{}, err
 	}
-	defer func() {
-		p.mu.Lock()
-		if p.running[id]--; p.running[id] <= 0 {
-			delete(p.running, id)
-		}
-		p.mu.Unlock()
-	}()
+	defer p.done(id)
 	p.logger.Debug("index build dispatched", "build", task.BuildID, "node", id)
 	return c.Build(ctx, task)
+}
+
+// Analyze runs an analyze task on the least busy live index node, which
+// builds and analyze tasks share.
+func (p *indexNodePool) Analyze(ctx context.Context, task contract.AnalyzeTask) (contract.AnalyzeResult, error) {
+	id, c, err := p.pick()
+	if err != nil {
+		return contract.AnalyzeResult{}, err
+	}
+	defer p.done(id)
+	p.logger.Info("analyze task dispatched", "task", task.TaskID, "node", id)
+	return c.Analyze(ctx, task)
 }
 
 // watch keeps the pool current with the index node sessions.

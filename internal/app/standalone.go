@@ -109,6 +109,7 @@ type Standalone struct {
 	writer *streaming.Writer
 	dnode  *datanode.Server
 	icoord *indexcoord.Server
+	ana    *indexcoord.Analyses // analyze tasks of vector clustering compactions
 	qnode  *querynode.Server
 	qcoord *querycoord.Server
 	proxy  *proxy.Server
@@ -293,6 +294,10 @@ func (s *Standalone) build(ctx context.Context) error {
 	if s.icoord, err = indexcoord.New(ctx, indexcoord.Deps{KV: meta, IDs: s.root, Segments: s.data, Builder: inode, Logger: s.logger}); err != nil {
 		return err
 	}
+	// Analyze tasks run on the same index node, as in a cluster.
+	if s.ana, err = indexcoord.NewAnalyses(ctx, indexcoord.AnalysesDeps{KV: meta, Worker: inode, Logger: s.logger}); err != nil {
+		return err
+	}
 	if s.cfg.Interim != nil {
 		if err := s.cfg.Interim.Validate(); err != nil {
 			return fmt.Errorf("queryNode.segcore.interimIndex: %w", err)
@@ -311,6 +316,7 @@ func (s *Standalone) build(ctx context.Context) error {
 	s.data.AddListener(s.icoord)
 	s.icoord.AddListener(s.qcoord)
 	s.data.Attach(s.dnode, s.root, s.icoord) // compaction runs on the data node; GC asks indexcoord
+	s.data.AttachAnalyses(s.ana)
 	h.wire()
 	pcfg := proxy.Default()
 	pcfg.MaxMessageBytes = log.MaxMessageBytes() - 64<<10
@@ -454,6 +460,7 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 	g.Go(func() error { return s.qnode.Run(gctx) })
 	g.Go(func() error { return s.qcoord.RunChecker(gctx, querycoord.CheckInterval) })
 	g.Go(func() error { return s.icoord.Run(gctx) })
+	g.Go(func() error { return s.ana.Run(gctx) })
 	g.Go(func() error { return s.data.Run(gctx) }) // compaction triggers, garbage collection
 	rcfg := s.cfg.Retention
 	if rcfg == (retention.Config{}) {

@@ -30,15 +30,16 @@ type CompactionTask struct {
 	TargetIDs       []int64
 	PreferRows      int64
 	// NumClusters, set when ClusteringField is a FloatVector, makes it a
-	// vector clustering compaction: k-means trains NumClusters centroids
-	// (on at most TrainRatio of the rows), clusters smaller than
-	// MinClusterRatio of the average merge into their nearest, every row
-	// goes to its nearest centroid, and each cluster is written as one
-	// segment (several when it holds more than PreferRows rows) whose
-	// stats log carries its centroid.
+	// vector clustering compaction: the plan's analyze task trained up to
+	// NumClusters centroids and wrote them to AnalyzeFile (a centroids
+	// file, storage.EncodeCentroids); every row goes to its nearest
+	// centroid, clusters smaller than MinClusterRatio of the average merge
+	// into their nearest, and each cluster is written as one segment
+	// (several when it holds more than PreferRows rows) whose stats log
+	// carries its centroid.
 	NumClusters     int64
-	TrainRatio      float64
 	MinClusterRatio float64
+	AnalyzeFile     string
 }
 
 // CompactionResult is a finished compaction. Segment.NumRows 0 means no

@@ -42,3 +42,27 @@ type BuildResult struct {
 	SizeBytes int64
 	Took      time.Duration
 }
+
+// AnalyzeTask is one analyze task for an index node: k-means over the
+// FloatVector rows of the given insert binlogs of one field ("": a
+// segment whose rows are all null), NumClusters centroids (at most the
+// rows) trained on at most TrainRatio of the rows, sampled and seeded by
+// Seed (analysis.Params).
+type AnalyzeTask struct {
+	TaskID      int64
+	FieldID     int64
+	Dim         int
+	BinlogPaths []string
+	NumClusters int
+	TrainRatio  float64
+	Seed        uint64
+}
+
+// AnalyzeResult is a finished analyze task: its centroids file
+// (storage.EncodeCentroids) and the rows it trained over.
+type AnalyzeResult struct {
+	CentroidsFile string
+	NumCentroids  int64
+	NumRows       int64
+	Took          time.Duration
+}

@@ -364,7 +364,8 @@ func (s *Server) runClustering(ctx context.Context, planID int64, p plan) (int64
 	// Runs of one key value may exceed preferRows, so outputs never
 	// outnumber live/preferRows, plus one for the null keys.
 	n := live/p.preferRows + 2
-	var train, minCluster float64
+	var minCluster float64
+	var analyzed string // the centroids file of a vector key
 	if p.clusters != 0 {
 		if p.clusters < s.ccfg.Clustering.MinCentroids {
 			// Milvus's analyze task finishes without centroids for so
@@ -375,7 +376,14 @@ func (s *Server) runClustering(ctx context.Context, planID int64, p plan) (int64
 		// One segment per cluster, plus one per preferRows of a cluster
 		// cut, plus the null keys'.
 		n += p.clusters
-		train, minCluster = s.ccfg.Clustering.MaxTrainSizeRatio, s.ccfg.Clustering.MinClusterSizeRatio
+		minCluster = s.ccfg.Clustering.MinClusterSizeRatio
+		// The centroids come from the plan's analyze task, run on an
+		// index node (analyze.go); the task goes with the plan.
+		defer s.dropAnalysis(ctx, planID)
+		var err error
+		if analyzed, err = s.analyze(ctx, planID, p); err != nil {
+			return 0, err
+		}
 	}
 	first, err := s.ids.AllocID(ctx, n)
 	if err != nil {
@@ -397,7 +405,7 @@ func (s *Server) runClustering(ctx context.Context, planID int64, p plan) (int64
 	start := time.Now()
 	res, err := comp.Compact(ctx, contract.CompactionTask{PlanID: planID, Collection: p.coll, Segments: p.sources,
 		DeltaLogs: p.deltas, ExpireTS: p.expire, TargetID: targets[0], ClusteringField: p.clusterBy, TargetIDs: targets,
-		PreferRows: p.preferRows, NumClusters: p.clusters, TrainRatio: train, MinClusterRatio: minCluster})
+		PreferRows: p.preferRows, NumClusters: p.clusters, MinClusterRatio: minCluster, AnalyzeFile: analyzed})
 	if err != nil {
 		return 0, fmt.Errorf("datacoord: clustering compaction plan %d: %w", planID, err)
 	}

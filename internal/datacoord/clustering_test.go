@@ -11,7 +11,10 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
+	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/indexcoord"
+	"github.com/milvago/milvago/internal/indexnode"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/storage"
@@ -244,24 +247,78 @@ func (vectorKeyColls) DescribeCollection(_ context.Context, _, _ string, id int6
 	}}}, nil
 }
 
+// flushedVectors creates a flushed segment of rows rows whose key (field
+// 101, dim 4) binlog holds real vectors around centre.
+func (e *lifecycleEnv) flushedVectors(t *testing.T, rows int64, pos uint64, centre float32) model.Segment {
+	t.Helper()
+	a := mustAssign(t, e.s, tColl, tPart, tVC, rows, rows, pos)
+	must(e.s.SealChannel(bg, tColl, tVC, pos+1))
+	pkPath := storage.InsertLogPath(tColl, tPart, a.SegmentID, 100, 1)
+	mustDo(e.objs.Put(bg, pkPath, []byte("x")))
+	vec := &column.FloatVector{Dim: 4}
+	for i := range rows {
+		vec.Data = append(vec.Data, centre+float32(i), centre, centre, centre)
+	}
+	b := must(storage.EncodeColumn(vec))
+	vecPath := storage.InsertLogPath(tColl, tPart, a.SegmentID, 101, 2)
+	mustDo(e.objs.Put(bg, vecPath, b))
+	mustDo(e.s.SegmentFlushed(bg, contract.FlushResult{SegmentID: a.SegmentID, NumRows: rows,
+		Binlogs: map[int64]string{100: pkPath, 101: vecPath}, FlushTS: pos + 1, SizeBytes: rows}))
+	seg, _ := must2(e.s.Segment(bg, a.SegmentID))
+	return seg
+}
+
+// analyzeRecorder is a clustering data node that also reads the plan's
+// analysis result as the data node does: the centroids file must exist
+// and decode when the compaction runs.
+type analyzeRecorder struct {
+	clusterCompactor
+	files *[]int // centroids per compaction, read from the file
+}
+
+func (c analyzeRecorder) Compact(ctx context.Context, t contract.CompactionTask) (contract.CompactionResult, error) {
+	if t.NumClusters > 0 {
+		data, err := c.objs.Get(ctx, t.AnalyzeFile)
+		if err != nil {
+			return contract.CompactionResult{}, err
+		}
+		dim, cent, err := storage.DecodeCentroids(data)
+		if err != nil {
+			return contract.CompactionResult{}, err
+		}
+		c.mu.Lock()
+		*c.files = append(*c.files, len(cent)/dim)
+		c.mu.Unlock()
+	}
+	return c.clusterCompactor.Compact(ctx, t)
+}
+
 // TestVectorClusteringPlan: a FloatVector clustering key is clustered
-// only with common.enableVectorClusteringKey; its plan asks the data node
-// for Milvus's number of centroids (the vectors' bytes over
-// maxSegmentSizeRatio of the maximum segment size, capped at
-// maxCentroidsNum) with the k-means parameters, and fails, as Milvus's,
-// with "vector field clustering compaction is not supported" when that
-// is under minCentroidsNum.
+// only with common.enableVectorClusteringKey; its plan runs an analyze
+// task of Milvus's number of centroids (the vectors' bytes over
+// maxSegmentSizeRatio of a segment, at most maxCentroidsNum) on an index
+// node (indexcoord.Analyses, indexnode.Server), hands the data node its
+// centroids file, and drops the task and the file once it is over; under
+// minCentroidsNum the plan fails, as Milvus's compaction task does, with
+// no analysis.
 func TestVectorClusteringPlan(t *testing.T) {
 	store := kv.NewMemory()
 	cfg := smallConfig() // segments of 1000 bytes at most
 	e := newLifecycle(t)
 	e.s = newCoord(t, store, cfg)
 	e.s.objects = e.objs
-	comp := clusterCompactor{e.comp}
+	var files []int
+	comp := analyzeRecorder{clusterCompactor{e.comp}, &files}
 	e.s.Attach(comp, vectorKeyColls{}, e.idx)
-	e.flushed(t, 5, 10)
-	e.flushed(t, 5, 20)
-	e.flushed(t, 5, 30)
+	ana := must(indexcoord.NewAnalyses(bg, indexcoord.AnalysesDeps{KV: store, Worker: indexnode.New(e.objs, nil)}))
+	e.s.AttachAnalyses(ana)
+	ctx, cancel := context.WithCancel(bg)
+	done := make(chan struct{})
+	go func() { defer close(done); mustDo(ana.Run(ctx)) }()
+	t.Cleanup(func() { cancel(); <-done })
+	e.flushedVectors(t, 5, 10, 0)
+	e.flushedVectors(t, 5, 20, 100)
+	e.flushedVectors(t, 5, 30, 200)
 	if id, plans, err := e.s.ManualCompaction(bg, tColl, true); id != -1 || plans != 0 || err != nil {
 		t.Fatalf("vector key not enabled: %d %d %v", id, plans, err)
 	}
@@ -275,9 +332,12 @@ func TestVectorClusteringPlan(t *testing.T) {
 	if p := job.Plans[0]; !p.Failed || !strings.Contains(p.Reason, "vector field clustering compaction is not supported") {
 		t.Fatalf("too little data: plan %+v", p)
 	}
+	if got := must(ana.ListAnalyses(bg)); len(got) != 0 {
+		t.Fatalf("analyses of a plan under minCentroidsNum: %+v", got)
+	}
 	// 240 bytes over 0.05 x 1000: 5 centroids; capped at 4.
 	e.s.ccfg.Clustering.MinCentroids, e.s.ccfg.Clustering.MaxSegmentSizeRatio = 2, 0.05
-	for _, c := range []struct{ max, want int64 }{{10240, 5}, {4, 4}} {
+	for i, c := range []struct{ max, want int64 }{{10240, 5}, {4, 4}} {
 		e.s.ccfg.Clustering.MaxCentroids = c.max
 		id, _, err := e.s.ManualCompaction(bg, tColl, true)
 		if err != nil {
@@ -287,9 +347,105 @@ func TestVectorClusteringPlan(t *testing.T) {
 			t.Fatalf("plan %+v", p)
 		}
 		task := comp.tasks[len(comp.tasks)-1]
-		if task.ClusteringField != 101 || task.NumClusters != c.want || task.TrainRatio != 0.8 || task.MinClusterRatio != 0.01 ||
+		if task.ClusteringField != 101 || task.NumClusters != c.want || task.MinClusterRatio != 0.01 ||
+			task.AnalyzeFile != storage.AnalyzeFilePath(task.PlanID, storage.CentroidsFile) ||
 			int64(len(task.TargetIDs)) < task.NumClusters || task.PreferRows < 1 {
 			t.Fatalf("max %d: task %+v", c.max, task)
+		}
+		// The second plan clusters the first's outputs, which
+		// clusterCompactor writes without vectors: no centroid.
+		if want := []int{5, 0}[i]; len(files) != i+1 || files[i] != want {
+			t.Fatalf("max %d: centroids read by the compactions %v", c.max, files)
+		}
+		// The plan is over: its analysis and its file are gone.
+		if got := must(ana.ListAnalyses(bg)); len(got) != 0 {
+			t.Fatalf("analyses after the plan: %+v", got)
+		}
+		if _, err := e.objs.Get(bg, task.AnalyzeFile); err == nil {
+			t.Fatalf("%s kept after the plan", task.AnalyzeFile)
+		}
+	}
+}
+
+// TestCollectAnalyses: garbage collection drops the analyze tasks no
+// running plan owns, with their files, and analysis files of no task; a
+// running plan's task and file stay.
+func TestCollectAnalyses(t *testing.T) {
+	e := newLifecycle(t)
+	store := kv.NewMemory()
+	ana := must(indexcoord.NewAnalyses(bg, indexcoord.AnalysesDeps{KV: store, Worker: indexnode.New(e.objs, nil)}))
+	e.s.AttachAnalyses(ana)
+	task := func(id int64) model.AnalyzeTask {
+		return model.AnalyzeTask{ID: id, CollectionID: tColl, PartitionID: tPart, FieldID: 101, Dim: 4, NumClusters: 2,
+			SegmentIDs: []int64{1}, Binlogs: []string{""}}
+	}
+	// Plan 7 is running (its task marked before created); task 8's plan
+	// is gone; file 9 belongs to no task.
+	e.s.mu.Lock()
+	e.s.analyzing = map[int64]bool{7: true}
+	e.s.mu.Unlock()
+	mustDo(ana.CreateAnalysis(bg, task(7)))
+	mustDo(ana.CreateAnalysis(bg, task(8)))
+	for _, id := range []int64{7, 8, 9} {
+		mustDo(e.objs.Put(bg, storage.AnalyzeFilePath(id, storage.CentroidsFile), storage.EncodeCentroids(4, nil)))
+	}
+	mustDo(e.s.CollectGarbage(bg, time.Now()))
+	got := must(ana.ListAnalyses(bg))
+	if len(got) != 1 || got[0].ID != 7 {
+		t.Fatalf("analyses after gc: %+v", got)
+	}
+	if _, err := e.objs.Get(bg, storage.AnalyzeFilePath(7, storage.CentroidsFile)); err != nil {
+		t.Fatalf("running plan's file: %v", err)
+	}
+	for _, id := range []int64{8, 9} {
+		if _, err := e.objs.Get(bg, storage.AnalyzeFilePath(id, storage.CentroidsFile)); err == nil {
+			t.Fatalf("file of analysis %d kept", id)
+		}
+	}
+	// The task's record is gone from the meta store too.
+	if _, err := store.Get(bg, "index/analyze/8"); err == nil {
+		t.Fatal("record of analysis 8 kept")
+	}
+}
+
+// TestVectorClusteringAnalysisFails: a plan whose analyze task fails
+// (an input binlog is gone) fails with the task's reason, compacts
+// nothing, and drops the task.
+func TestVectorClusteringAnalysisFails(t *testing.T) {
+	store := kv.NewMemory()
+	e := newLifecycle(t)
+	e.s = newCoord(t, store, smallConfig())
+	e.s.objects = e.objs
+	comp := clusterCompactor{e.comp}
+	e.s.Attach(comp, vectorKeyColls{}, e.idx)
+	ana := must(indexcoord.NewAnalyses(bg, indexcoord.AnalysesDeps{KV: store, Worker: indexnode.New(e.objs, nil)}))
+	e.s.AttachAnalyses(ana)
+	ctx, cancel := context.WithCancel(bg)
+	done := make(chan struct{})
+	go func() { defer close(done); mustDo(ana.Run(ctx)) }()
+	t.Cleanup(func() { cancel(); <-done })
+	e.s.ccfg.Clustering.Key.EnableVectorKey = true
+	e.s.ccfg.Clustering.MinCentroids, e.s.ccfg.Clustering.MaxSegmentSizeRatio = 2, 0.05
+	a := e.flushedVectors(t, 5, 10, 0)
+	e.flushedVectors(t, 5, 20, 100)
+	mustDo(e.objs.Delete(bg, a.Binlogs[101]))
+	id, _, err := e.s.ManualCompaction(bg, tColl, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := e.wait(t, id).Plans[0]
+	if !p.Failed || !strings.Contains(p.Reason, "analyze task failed") || !strings.Contains(p.Reason, a.Binlogs[101]) {
+		t.Fatalf("plan %+v", p)
+	}
+	if len(comp.tasks) != 0 {
+		t.Fatalf("compacted without centroids: %+v", comp.tasks)
+	}
+	if got := must(ana.ListAnalyses(bg)); len(got) != 0 {
+		t.Fatalf("analyses after the failed plan: %+v", got)
+	}
+	for _, seg := range must(e.s.Segments(bg, tColl, "")) {
+		if seg.State != model.SegmentFlushed || seg.Clustered {
+			t.Fatalf("segment after the failed plan: %+v", seg)
 		}
 	}
 }

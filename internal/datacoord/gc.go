@@ -3,6 +3,7 @@ package datacoord
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -270,7 +271,9 @@ func (s *Server) CollectGarbage(ctx context.Context, now time.Time) error {
 		delete(s.trash, k)
 		s.mu.Unlock()
 	}
-	return s.collectOrphans(ctx, now, builds)
+	// An index coordinator not reachable for the analyze tasks does not
+	// hold up the orphan scan.
+	return errors.Join(s.collectOrphans(ctx, now, builds), s.collectAnalyses(ctx))
 }
 
 // collectOrphans deletes files under the data prefixes that no meta refers

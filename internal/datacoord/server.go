@@ -90,6 +90,8 @@ type Server struct {
 	imports    importState                       // bulk import jobs (import.go)
 	partStats  map[string]PartitionStats         // by partStatsKey without its prefix (clustering.go)
 	jobPlans   map[int64][]planMeta              // per job, per plan, what its record keeps beyond contract.CompactionPlan (compaction_jobs.go)
+	analyses   analyzeTasks                      // the index coordinator's analyze tasks (analyze.go)
+	analyzing  map[int64]bool                    // the analyze tasks of running vector clustering plans (analyze.go)
 }
 
 type growingKey struct {

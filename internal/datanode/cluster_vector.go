@@ -3,14 +3,13 @@ package datanode
 import (
 	"context"
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"slices"
 
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/storage"
 )
 
 // vectorPlan is how a vector clustering compaction maps rows: the
@@ -22,67 +21,13 @@ type vectorPlan struct {
 	nulls     []int
 }
 
-// vectorAnalysis is the analyze step of a vector clustering compaction
-// (Milvus's analyze task, which its index nodes run before the
-// compaction): it trains the centroids the rows are then mapped to.
-type vectorAnalysis struct {
-	NumClusters int     // centroids to train (at most the rows)
-	TrainRatio  float64 // maxTrainSizeRatio: train on at most this share of the rows
-	Seed        uint64  // sampling and seeding: a plan run again gives the same centroids
-	// RandomSeeding starts Lloyd's iterations from random rows, as the
-	// IVF indexes train, instead of k-means++: what the analysis did
-	// before, kept to measure against (TestVectorClusteringRecallDatasets).
-	RandomSeeding bool
-}
-
-// maxPointsPerCentroid bounds the analysis's sample: at most this many rows
-// per centroid (FAISS's and knowhere's max_points_per_centroid), and at
-// most TrainRatio of the rows.
-const maxPointsPerCentroid = 256
-
-// centroids trains a.NumClusters centroids (clamped to [1, n]) over the n
-// rows of points by L2 k-means: k-means++ seeding and 10 Lloyd iterations
-// over a random sample of at most min(TrainRatio x n, 256 x k) rows (at
-// least k). It returns k*dim values, row-major.
-func (a vectorAnalysis) centroids(ctx context.Context, points []float32, dim int) ([]float32, int, error) {
-	n := len(points) / dim
-	k := min(max(a.NumClusters, 1), n)
-	sample := maxPointsPerCentroid * k
-	if a.TrainRatio > 0 && a.TrainRatio < 1 {
-		sample = min(sample, max(int(math.Ceil(a.TrainRatio*float64(n))), k))
-	}
-	if a.RandomSeeding {
-		train := points
-		if sample < n {
-			rng := rand.New(rand.NewPCG(a.Seed, a.Seed^0x9e3779b97f4a7c15))
-			pick := rng.Perm(n)[:sample]
-			slices.Sort(pick)
-			train = make([]float32, 0, sample*dim)
-			for _, i := range pick {
-				train = append(train, points[i*dim:(i+1)*dim]...)
-			}
-		}
-		cent, err := index.KMeansL2(ctx, train, dim, k, a.Seed)
-		return cent, k, err
-	}
-	cent, err := index.KMeansPlusPlusL2(ctx, points, dim, k, sample, a.Seed)
-	return cent, k, err
-}
-
-// planVectorClusters is Milvus's vector clustering analysis (its analyze
-// task's k-means, vectorAnalysis) and mapping (the compactor's centroid-ID
-// mapping), over the key column of the kept rows: numClusters centroids
-// are trained (vectorAnalysis.centroids); every row is assigned to its
-// nearest centroid; a cluster holding fewer than minClusterRatio of the
-// average cluster's rows is merged into the nearest centroid kept (its
-// rows re-assigned), and empty clusters go. The result is deterministic
-// for a seed.
-func planVectorClusters(ctx context.Context, key *column.FloatVector, numClusters int, trainRatio, minClusterRatio float64, seed uint64) (vectorPlan, error) {
-	return planVectorClustersBy(ctx, key, vectorAnalysis{NumClusters: numClusters, TrainRatio: trainRatio, Seed: seed}, minClusterRatio)
-}
-
-// planVectorClustersBy is planVectorClusters with the analysis given.
-func planVectorClustersBy(ctx context.Context, key *column.FloatVector, a vectorAnalysis, minClusterRatio float64) (vectorPlan, error) {
+// mapVectorClusters is the compactor's centroid-ID mapping of Milvus's
+// vector clustering, over the key column of the kept rows and the
+// centroids its analyze task trained (k*key.Dim values, row-major): every
+// row is assigned to its nearest centroid; a cluster holding fewer than
+// minClusterRatio of the average cluster's rows is merged into the nearest
+// centroid kept (its rows re-assigned), and empty clusters go.
+func mapVectorClusters(key *column.FloatVector, cent []float32, minClusterRatio float64) (vectorPlan, error) {
 	var p vectorPlan
 	dim := key.Dim
 	var live []int
@@ -97,16 +42,16 @@ func planVectorClustersBy(ctx context.Context, key *column.FloatVector, a vector
 	if n == 0 {
 		return p, nil
 	}
+	k := len(cent) / dim
+	if k == 0 {
+		return p, fmt.Errorf("%d rows to map and no centroid", n)
+	}
 	points := key.Data
 	if len(p.nulls) > 0 {
 		points = make([]float32, 0, n*dim)
 		for _, i := range live {
 			points = append(points, key.Row(i)...)
 		}
-	}
-	cent, k, err := a.centroids(ctx, points, dim)
-	if err != nil {
-		return p, fmt.Errorf("k-means of %d rows into %d clusters: %w", n, k, err)
 	}
 	assign := make([]int32, n)
 	index.AssignL2(points, dim, cent, assign)
@@ -180,9 +125,13 @@ func (s *Server) writeVectorClustered(ctx context.Context, t contract.Compaction
 	if !ok {
 		return nil, fmt.Errorf("clustering key %d of collection %d is not a FloatVector field", t.ClusteringField, t.Collection.ID)
 	}
-	vp, err := planVectorClusters(ctx, key, int(t.NumClusters), t.TrainRatio, t.MinClusterRatio, uint64(t.PlanID))
+	cent, err := s.analysisCentroids(ctx, t, key.Dim)
 	if err != nil {
 		return nil, err
+	}
+	vp, err := mapVectorClusters(key, cent, t.MinClusterRatio)
+	if err != nil {
+		return nil, fmt.Errorf("map the rows of plan %d to its centroids: %w", t.PlanID, err)
 	}
 	type part struct {
 		rows     []int
@@ -220,6 +169,27 @@ func (s *Server) writeVectorClustered(ctx context.Context, t contract.Compaction
 		out = append(out, res)
 	}
 	s.logger.Info("vector clustering", "plan", t.PlanID, "field", t.ClusteringField, "rows", key.Len(),
-		"centroids", t.NumClusters, "clusters", len(vp.groups), "nulls", len(vp.nulls), "segments", len(out))
+		"centroids", len(cent)/key.Dim, "analysis", t.AnalyzeFile, "clusters", len(vp.groups), "nulls", len(vp.nulls), "segments", len(out))
 	return out, nil
+}
+
+// analysisCentroids reads the centroids the plan's analyze task wrote
+// (t.AnalyzeFile, the index node's storage.EncodeCentroids) for a key of
+// dim values.
+func (s *Server) analysisCentroids(ctx context.Context, t contract.CompactionTask, dim int) ([]float32, error) {
+	if t.AnalyzeFile == "" {
+		return nil, fmt.Errorf("vector clustering plan %d has no analysis result", t.PlanID)
+	}
+	b, err := s.d.Objects.Get(ctx, t.AnalyzeFile)
+	if err != nil {
+		return nil, fmt.Errorf("read the analysis of plan %d: %w", t.PlanID, err)
+	}
+	got, cent, err := storage.DecodeCentroids(b)
+	if err != nil {
+		return nil, fmt.Errorf("read the analysis of plan %d from %s: %w", t.PlanID, t.AnalyzeFile, err)
+	}
+	if got != dim {
+		return nil, fmt.Errorf("the analysis of plan %d has centroids of dimension %d, the key has %d", t.PlanID, got, dim)
+	}
+	return cent, nil
 }

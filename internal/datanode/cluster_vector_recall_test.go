@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/milvago/milvago/internal/analysis"
 	"github.com/milvago/milvago/internal/annbench"
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/distance"
@@ -141,7 +142,7 @@ func TestVectorClusteringRecallDatasets(t *testing.T) {
 				var obj float64
 				for seed := uint64(1); seed <= seeds; seed++ {
 					p, err := planVectorClustersBy(context.Background(), key,
-						vectorAnalysis{NumClusters: k, TrainRatio: 0.8, Seed: seed, RandomSeeding: random}, 0.01)
+						analysis.Params{NumClusters: k, TrainRatio: 0.8, Seed: seed, RandomSeeding: random}, 0.01)
 					if err != nil {
 						t.Fatal(err)
 					}

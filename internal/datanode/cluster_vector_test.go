@@ -6,13 +6,45 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/milvago/milvago/internal/analysis"
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/distance"
+	"github.com/milvago/milvago/internal/indexnode"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/storage"
 )
+
+// planVectorClusters is the analysis (the index node's k-means, over the
+// key's non-null rows) and the compaction's mapping of a vector
+// clustering compaction, in one step.
+func planVectorClusters(ctx context.Context, key *column.FloatVector, numClusters int, trainRatio, minClusterRatio float64, seed uint64) (vectorPlan, error) {
+	return planVectorClustersBy(ctx, key, analysis.Params{NumClusters: numClusters, TrainRatio: trainRatio, Seed: seed}, minClusterRatio)
+}
+
+// planVectorClustersBy is planVectorClusters with the analysis given.
+func planVectorClustersBy(ctx context.Context, key *column.FloatVector, a analysis.Params, minClusterRatio float64) (vectorPlan, error) {
+	cent, _, err := a.Train(ctx, nonNullRows(key), key.Dim)
+	if err != nil {
+		return vectorPlan{}, err
+	}
+	return mapVectorClusters(key, cent, minClusterRatio)
+}
+
+// nonNullRows is the rows of key whose value is not null, end to end.
+func nonNullRows(key *column.FloatVector) []float32 {
+	if key.Valid == nil {
+		return key.Data
+	}
+	var out []float32
+	for i := range key.Len() {
+		if !key.IsNull(i) {
+			out = append(out, key.Row(i)...)
+		}
+	}
+	return out
+}
 
 // blobs returns n rows of dimension d around c well separated centres
 // (row i near centre i%c), and the centres.
@@ -149,7 +181,7 @@ func TestVectorAnalysisSeeding(t *testing.T) {
 	found := map[bool]int{}
 	for seed := uint64(1); seed <= 20; seed++ {
 		for _, random := range []bool{true, false} {
-			p, err := planVectorClustersBy(context.Background(), key, vectorAnalysis{NumClusters: 12, TrainRatio: 0.8, Seed: seed, RandomSeeding: random}, 0.01)
+			p, err := planVectorClustersBy(context.Background(), key, analysis.Params{NumClusters: 12, TrainRatio: 0.8, Seed: seed, RandomSeeding: random}, 0.01)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -237,9 +269,22 @@ func TestVectorClusteringCompaction(t *testing.T) {
 	a := putSegment(t, objs, coll, 1, pa, ta, tags)
 	b := putSegment(t, objs, coll, 2, pb, tb, tags[:len(pb)])
 	d := putDeltas(t, objs, 3, []int64{5, 1005}, []uint64{90, 90})
-	res, err := s.Compact(context.Background(), contract.CompactionTask{PlanID: 4, Collection: coll, Segments: []model.Segment{a, b},
+	// The plan's analyze task, run by an index node over the sources' key
+	// binlogs (deleted rows included, as Milvus's).
+	an, err := indexnode.New(objs, nil).Analyze(context.Background(), contract.AnalyzeTask{TaskID: 4, FieldID: 101, Dim: dim,
+		BinlogPaths: []string{a.Binlogs[101], b.Binlogs[101]}, NumClusters: 3, TrainRatio: 1, Seed: 4})
+	if err != nil || an.NumCentroids != 3 {
+		t.Fatalf("analysis %+v: %v", an, err)
+	}
+	task := contract.CompactionTask{PlanID: 4, Collection: coll, Segments: []model.Segment{a, b},
 		DeltaLogs: []model.DeltaLog{d}, ClusteringField: 101, TargetIDs: []int64{70, 71, 72, 73, 74, 75, 76},
-		PreferRows: 6, NumClusters: 3, TrainRatio: 1})
+		PreferRows: 6, NumClusters: 3}
+	// Without the analysis's file the compaction cannot map its rows.
+	if _, err := s.Compact(context.Background(), task); err == nil {
+		t.Fatal("compaction without an analysis result succeeded")
+	}
+	task.AnalyzeFile = an.CentroidsFile
+	res, err := s.Compact(context.Background(), task)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -203,3 +203,28 @@ type SegmentIndex struct {
 	NumRows    int64
 	SizeBytes  int64
 }
+
+// AnalyzeTask is an analyze task (Milvus's analyze meta), owned by
+// indexcoord: k-means over one FloatVector field of a partition's
+// segments, run by an index node, whose centroids a vector clustering
+// compaction maps its rows to. ID is its creator's (the clustering plan's
+// ID, also the k-means seed). The fields from State on are the task's
+// progress: Attempts counts its dispatches to an index node.
+type AnalyzeTask struct {
+	ID           int64
+	CollectionID int64
+	PartitionID  int64
+	FieldID      int64
+	Dim          int64
+	SegmentIDs   []int64
+	Binlogs      []string // per segment, the field's insert binlog ("": every row null)
+	NumClusters  int64
+	TrainRatio   float64
+
+	State         commonpb.IndexState
+	FailReason    string
+	Attempts      int64
+	CentroidsFile string
+	NumCentroids  int64
+	NumRows       int64
+}

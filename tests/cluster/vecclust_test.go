@@ -28,8 +28,9 @@ func (o majorCompact) Request() *milvuspb.ManualCompactionRequest {
 // TestClusterVectorClustering runs a clustering compaction on a vector
 // clustering key with the roles in separate processes: the data
 // coordinator plans two centroids (12,000 x 128 floats over 0.01 of a
-// 512 MB segment), the data node runs the k-means (the task's
-// num_clusters over gRPC) and writes each cluster's centroid in its
+// 512 MB segment), the index coordinator runs the analyze task (the
+// k-means) on the index node, the data node maps the rows to the
+// centroids file it wrote and writes each cluster's centroid in its
 // segment's stats log, the query node loads them and prunes searches
 // (queryNode.enableSegmentPrune, ratio 0.5: the nearest segment only).
 // Rows lie around two far apart centres, so the pruned answers are the
@@ -109,6 +110,17 @@ func TestClusterVectorClustering(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("compaction %d still %v", id, st)
+		}
+	}
+	// The centroids were trained by the plan's analyze task: the data
+	// coordinator created it through the index coordinator's
+	// AnalyzeCoord service, which dispatched it to the index node over
+	// IndexNode.Analyze; the data node read the centroids file.
+	for role, want := range map[string]string{"datacoord": "analyze task finished", "indexcoord": "analyze task dispatched",
+		"indexnode": "analyzed"} {
+		logs, _ := os.ReadFile(c.Roles[role].LogPath())
+		if !strings.Contains(string(logs), want) {
+			t.Fatalf("%s did not log %q", role, want)
 		}
 	}
 	exact := func(q []float32) []int64 {

@@ -4149,6 +4149,363 @@ func (x *AlterIndexRequest) GetDeleteKeys() []string {
 	return nil
 }
 
+// An analyze task and its progress (model.AnalyzeTask).
+type Analysis struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	CollectionId  int64                  `protobuf:"varint,2,opt,name=collection_id,json=collectionId,proto3" json:"collection_id,omitempty"`
+	PartitionId   int64                  `protobuf:"varint,3,opt,name=partition_id,json=partitionId,proto3" json:"partition_id,omitempty"`
+	FieldId       int64                  `protobuf:"varint,4,opt,name=field_id,json=fieldId,proto3" json:"field_id,omitempty"`
+	Dim           int64                  `protobuf:"varint,5,opt,name=dim,proto3" json:"dim,omitempty"`
+	SegmentIds    []int64                `protobuf:"varint,6,rep,packed,name=segment_ids,json=segmentIds,proto3" json:"segment_ids,omitempty"`
+	Binlogs       []string               `protobuf:"bytes,7,rep,name=binlogs,proto3" json:"binlogs,omitempty"`
+	NumClusters   int64                  `protobuf:"varint,8,opt,name=num_clusters,json=numClusters,proto3" json:"num_clusters,omitempty"`
+	TrainRatio    float64                `protobuf:"fixed64,9,opt,name=train_ratio,json=trainRatio,proto3" json:"train_ratio,omitempty"`
+	State         commonpb.IndexState    `protobuf:"varint,10,opt,name=state,proto3,enum=milvus.proto.common.IndexState" json:"state,omitempty"`
+	FailReason    string                 `protobuf:"bytes,11,opt,name=fail_reason,json=failReason,proto3" json:"fail_reason,omitempty"`
+	Attempts      int64                  `protobuf:"varint,12,opt,name=attempts,proto3" json:"attempts,omitempty"`
+	CentroidsFile string                 `protobuf:"bytes,13,opt,name=centroids_file,json=centroidsFile,proto3" json:"centroids_file,omitempty"`
+	NumCentroids  int64                  `protobuf:"varint,14,opt,name=num_centroids,json=numCentroids,proto3" json:"num_centroids,omitempty"`
+	NumRows       int64                  `protobuf:"varint,15,opt,name=num_rows,json=numRows,proto3" json:"num_rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Analysis) Reset() {
+	*x = Analysis{}
+	mi := &file_coord_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Analysis) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Analysis) ProtoMessage() {}
+
+func (x *Analysis) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Analysis.ProtoReflect.Descriptor instead.
+func (*Analysis) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *Analysis) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *Analysis) GetCollectionId() int64 {
+	if x != nil {
+		return x.CollectionId
+	}
+	return 0
+}
+
+func (x *Analysis) GetPartitionId() int64 {
+	if x != nil {
+		return x.PartitionId
+	}
+	return 0
+}
+
+func (x *Analysis) GetFieldId() int64 {
+	if x != nil {
+		return x.FieldId
+	}
+	return 0
+}
+
+func (x *Analysis) GetDim() int64 {
+	if x != nil {
+		return x.Dim
+	}
+	return 0
+}
+
+func (x *Analysis) GetSegmentIds() []int64 {
+	if x != nil {
+		return x.SegmentIds
+	}
+	return nil
+}
+
+func (x *Analysis) GetBinlogs() []string {
+	if x != nil {
+		return x.Binlogs
+	}
+	return nil
+}
+
+func (x *Analysis) GetNumClusters() int64 {
+	if x != nil {
+		return x.NumClusters
+	}
+	return 0
+}
+
+func (x *Analysis) GetTrainRatio() float64 {
+	if x != nil {
+		return x.TrainRatio
+	}
+	return 0
+}
+
+func (x *Analysis) GetState() commonpb.IndexState {
+	if x != nil {
+		return x.State
+	}
+	return commonpb.IndexState(0)
+}
+
+func (x *Analysis) GetFailReason() string {
+	if x != nil {
+		return x.FailReason
+	}
+	return ""
+}
+
+func (x *Analysis) GetAttempts() int64 {
+	if x != nil {
+		return x.Attempts
+	}
+	return 0
+}
+
+func (x *Analysis) GetCentroidsFile() string {
+	if x != nil {
+		return x.CentroidsFile
+	}
+	return ""
+}
+
+func (x *Analysis) GetNumCentroids() int64 {
+	if x != nil {
+		return x.NumCentroids
+	}
+	return 0
+}
+
+func (x *Analysis) GetNumRows() int64 {
+	if x != nil {
+		return x.NumRows
+	}
+	return 0
+}
+
+type AnalysisRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnalysisRequest) Reset() {
+	*x = AnalysisRequest{}
+	mi := &file_coord_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnalysisRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnalysisRequest) ProtoMessage() {}
+
+func (x *AnalysisRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnalysisRequest.ProtoReflect.Descriptor instead.
+func (*AnalysisRequest) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *AnalysisRequest) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+type AnalysisResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        *commonpb.Status       `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	Analysis      *Analysis              `protobuf:"bytes,2,opt,name=analysis,proto3" json:"analysis,omitempty"`
+	Found         bool                   `protobuf:"varint,3,opt,name=found,proto3" json:"found,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnalysisResponse) Reset() {
+	*x = AnalysisResponse{}
+	mi := &file_coord_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnalysisResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnalysisResponse) ProtoMessage() {}
+
+func (x *AnalysisResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnalysisResponse.ProtoReflect.Descriptor instead.
+func (*AnalysisResponse) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *AnalysisResponse) GetStatus() *commonpb.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *AnalysisResponse) GetAnalysis() *Analysis {
+	if x != nil {
+		return x.Analysis
+	}
+	return nil
+}
+
+func (x *AnalysisResponse) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
+type AnalysesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        *commonpb.Status       `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	Analyses      []*Analysis            `protobuf:"bytes,2,rep,name=analyses,proto3" json:"analyses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnalysesResponse) Reset() {
+	*x = AnalysesResponse{}
+	mi := &file_coord_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnalysesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnalysesResponse) ProtoMessage() {}
+
+func (x *AnalysesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnalysesResponse.ProtoReflect.Descriptor instead.
+func (*AnalysesResponse) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *AnalysesResponse) GetStatus() *commonpb.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *AnalysesResponse) GetAnalyses() []*Analysis {
+	if x != nil {
+		return x.Analyses
+	}
+	return nil
+}
+
+type AnalysisIDsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Ids           []int64                `protobuf:"varint,1,rep,packed,name=ids,proto3" json:"ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnalysisIDsRequest) Reset() {
+	*x = AnalysisIDsRequest{}
+	mi := &file_coord_proto_msgTypes[76]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnalysisIDsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnalysisIDsRequest) ProtoMessage() {}
+
+func (x *AnalysisIDsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_coord_proto_msgTypes[76]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnalysisIDsRequest.ProtoReflect.Descriptor instead.
+func (*AnalysisIDsRequest) Descriptor() ([]byte, []int) {
+	return file_coord_proto_rawDescGZIP(), []int{76}
+}
+
+func (x *AnalysisIDsRequest) GetIds() []int64 {
+	if x != nil {
+		return x.Ids
+	}
+	return nil
+}
+
 var File_coord_proto protoreflect.FileDescriptor
 
 const file_coord_proto_rawDesc = "" +
@@ -4499,7 +4856,38 @@ const file_coord_proto_rawDesc = "" +
 	"deleteKeys\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\xe8\x0f\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe9\x03\n" +
+	"\bAnalysis\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12#\n" +
+	"\rcollection_id\x18\x02 \x01(\x03R\fcollectionId\x12!\n" +
+	"\fpartition_id\x18\x03 \x01(\x03R\vpartitionId\x12\x19\n" +
+	"\bfield_id\x18\x04 \x01(\x03R\afieldId\x12\x10\n" +
+	"\x03dim\x18\x05 \x01(\x03R\x03dim\x12\x1f\n" +
+	"\vsegment_ids\x18\x06 \x03(\x03R\n" +
+	"segmentIds\x12\x18\n" +
+	"\abinlogs\x18\a \x03(\tR\abinlogs\x12!\n" +
+	"\fnum_clusters\x18\b \x01(\x03R\vnumClusters\x12\x1f\n" +
+	"\vtrain_ratio\x18\t \x01(\x01R\n" +
+	"trainRatio\x125\n" +
+	"\x05state\x18\n" +
+	" \x01(\x0e2\x1f.milvus.proto.common.IndexStateR\x05state\x12\x1f\n" +
+	"\vfail_reason\x18\v \x01(\tR\n" +
+	"failReason\x12\x1a\n" +
+	"\battempts\x18\f \x01(\x03R\battempts\x12%\n" +
+	"\x0ecentroids_file\x18\r \x01(\tR\rcentroidsFile\x12#\n" +
+	"\rnum_centroids\x18\x0e \x01(\x03R\fnumCentroids\x12\x19\n" +
+	"\bnum_rows\x18\x0f \x01(\x03R\anumRows\"!\n" +
+	"\x0fAnalysisRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\"\x95\x01\n" +
+	"\x10AnalysisResponse\x123\n" +
+	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x126\n" +
+	"\banalysis\x18\x02 \x01(\v2\x1a.milvago.internal.AnalysisR\banalysis\x12\x14\n" +
+	"\x05found\x18\x03 \x01(\bR\x05found\"\x7f\n" +
+	"\x10AnalysesResponse\x123\n" +
+	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x126\n" +
+	"\banalyses\x18\x02 \x03(\v2\x1a.milvago.internal.AnalysisR\banalyses\"&\n" +
+	"\x12AnalysisIDsRequest\x12\x10\n" +
+	"\x03ids\x18\x01 \x03(\x03R\x03ids2\xe8\x0f\n" +
 	"\tRootCoord\x12Q\n" +
 	"\x0eAllocTimestamp\x12\x1e.milvago.internal.AllocRequest\x1a\x1f.milvago.internal.AllocResponse\x12J\n" +
 	"\aAllocID\x12\x1e.milvago.internal.AllocRequest\x1a\x1f.milvago.internal.AllocResponse\x12T\n" +
@@ -4558,7 +4946,12 @@ const file_coord_proto_rawDesc = "" +
 	"\n" +
 	"IndexBuilt\x12!.milvago.internal.IndexBuiltEvent\x1a\x17.milvago.internal.Empty\x12L\n" +
 	"\fIndexChanged\x12#.milvago.internal.IndexChangedEvent\x1a\x17.milvago.internal.Empty\x12W\n" +
-	"\x10PartitionDropped\x12*.milvago.internal.DropPartitionDataRequest\x1a\x17.milvago.internal.Empty2\xc0\x06\n" +
+	"\x10PartitionDropped\x12*.milvago.internal.DropPartitionDataRequest\x1a\x17.milvago.internal.Empty2\xc7\x02\n" +
+	"\fAnalyzeCoord\x12E\n" +
+	"\x0eCreateAnalysis\x12\x1a.milvago.internal.Analysis\x1a\x17.milvago.internal.Empty\x12T\n" +
+	"\vGetAnalysis\x12!.milvago.internal.AnalysisRequest\x1a\".milvago.internal.AnalysisResponse\x12K\n" +
+	"\fListAnalyses\x12\x17.milvago.internal.Empty\x1a\".milvago.internal.AnalysesResponse\x12M\n" +
+	"\fDropAnalyses\x12$.milvago.internal.AnalysisIDsRequest\x1a\x17.milvago.internal.Empty2\xc0\x06\n" +
 	"\n" +
 	"IndexCoord\x12L\n" +
 	"\vCreateIndex\x12$.milvago.internal.CreateIndexRequest\x1a\x17.milvago.internal.Empty\x12N\n" +
@@ -4586,7 +4979,7 @@ func file_coord_proto_rawDescGZIP() []byte {
 }
 
 var file_coord_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_coord_proto_msgTypes = make([]protoimpl.MessageInfo, 80)
+var file_coord_proto_msgTypes = make([]protoimpl.MessageInfo, 85)
 var file_coord_proto_goTypes = []any{
 	(CollectionFunctionRequest_Op)(0),   // 0: milvago.internal.CollectionFunctionRequest.Op
 	(*AllocRequest)(nil),                // 1: milvago.internal.AllocRequest
@@ -4661,226 +5054,244 @@ var file_coord_proto_goTypes = []any{
 	(*DropIndexRequest)(nil),            // 70: milvago.internal.DropIndexRequest
 	(*SegmentIndexesResponse)(nil),      // 71: milvago.internal.SegmentIndexesResponse
 	(*AlterIndexRequest)(nil),           // 72: milvago.internal.AlterIndexRequest
-	nil,                                 // 73: milvago.internal.DatabaseRequest.PropertiesEntry
-	nil,                                 // 74: milvago.internal.Database.PropertiesEntry
-	nil,                                 // 75: milvago.internal.FlushResult.BinlogsEntry
-	nil,                                 // 76: milvago.internal.PartitionSizes.PartitionsEntry
-	nil,                                 // 77: milvago.internal.BinlogSizesResponse.CollectionsEntry
-	nil,                                 // 78: milvago.internal.CreateIndexRequest.ParamsEntry
-	nil,                                 // 79: milvago.internal.CreateIndexRequest.UserParamsEntry
-	nil,                                 // 80: milvago.internal.AlterIndexRequest.ParamsEntry
-	(*commonpb.Status)(nil),             // 81: milvus.proto.common.Status
-	(*schemapb.CollectionSchema)(nil),   // 82: milvus.proto.schema.CollectionSchema
-	(commonpb.ConsistencyLevel)(0),      // 83: milvus.proto.common.ConsistencyLevel
-	(*commonpb.KeyValuePair)(nil),       // 84: milvus.proto.common.KeyValuePair
-	(*Collection)(nil),                  // 85: milvago.internal.Collection
-	(*schemapb.FieldSchema)(nil),        // 86: milvus.proto.schema.FieldSchema
-	(*schemapb.FunctionSchema)(nil),     // 87: milvus.proto.schema.FunctionSchema
-	(*Segment)(nil),                     // 88: milvago.internal.Segment
-	(*Checkpoint)(nil),                  // 89: milvago.internal.Checkpoint
-	(*DeltaLog)(nil),                    // 90: milvago.internal.DeltaLog
-	(*ChannelPlan)(nil),                 // 91: milvago.internal.ChannelPlan
-	(*IndexDef)(nil),                    // 92: milvago.internal.IndexDef
-	(commonpb.IndexState)(0),            // 93: milvus.proto.common.IndexState
-	(*SegmentIndex)(nil),                // 94: milvago.internal.SegmentIndex
-	(*Empty)(nil),                       // 95: milvago.internal.Empty
+	(*Analysis)(nil),                    // 73: milvago.internal.Analysis
+	(*AnalysisRequest)(nil),             // 74: milvago.internal.AnalysisRequest
+	(*AnalysisResponse)(nil),            // 75: milvago.internal.AnalysisResponse
+	(*AnalysesResponse)(nil),            // 76: milvago.internal.AnalysesResponse
+	(*AnalysisIDsRequest)(nil),          // 77: milvago.internal.AnalysisIDsRequest
+	nil,                                 // 78: milvago.internal.DatabaseRequest.PropertiesEntry
+	nil,                                 // 79: milvago.internal.Database.PropertiesEntry
+	nil,                                 // 80: milvago.internal.FlushResult.BinlogsEntry
+	nil,                                 // 81: milvago.internal.PartitionSizes.PartitionsEntry
+	nil,                                 // 82: milvago.internal.BinlogSizesResponse.CollectionsEntry
+	nil,                                 // 83: milvago.internal.CreateIndexRequest.ParamsEntry
+	nil,                                 // 84: milvago.internal.CreateIndexRequest.UserParamsEntry
+	nil,                                 // 85: milvago.internal.AlterIndexRequest.ParamsEntry
+	(*commonpb.Status)(nil),             // 86: milvus.proto.common.Status
+	(*schemapb.CollectionSchema)(nil),   // 87: milvus.proto.schema.CollectionSchema
+	(commonpb.ConsistencyLevel)(0),      // 88: milvus.proto.common.ConsistencyLevel
+	(*commonpb.KeyValuePair)(nil),       // 89: milvus.proto.common.KeyValuePair
+	(*Collection)(nil),                  // 90: milvago.internal.Collection
+	(*schemapb.FieldSchema)(nil),        // 91: milvus.proto.schema.FieldSchema
+	(*schemapb.FunctionSchema)(nil),     // 92: milvus.proto.schema.FunctionSchema
+	(*Segment)(nil),                     // 93: milvago.internal.Segment
+	(*Checkpoint)(nil),                  // 94: milvago.internal.Checkpoint
+	(*DeltaLog)(nil),                    // 95: milvago.internal.DeltaLog
+	(*ChannelPlan)(nil),                 // 96: milvago.internal.ChannelPlan
+	(*IndexDef)(nil),                    // 97: milvago.internal.IndexDef
+	(commonpb.IndexState)(0),            // 98: milvus.proto.common.IndexState
+	(*SegmentIndex)(nil),                // 99: milvago.internal.SegmentIndex
+	(*Empty)(nil),                       // 100: milvago.internal.Empty
 }
 var file_coord_proto_depIdxs = []int32{
-	81,  // 0: milvago.internal.AllocResponse.status:type_name -> milvus.proto.common.Status
-	73,  // 1: milvago.internal.DatabaseRequest.properties:type_name -> milvago.internal.DatabaseRequest.PropertiesEntry
-	74,  // 2: milvago.internal.Database.properties:type_name -> milvago.internal.Database.PropertiesEntry
-	81,  // 3: milvago.internal.DatabaseResponse.status:type_name -> milvus.proto.common.Status
+	86,  // 0: milvago.internal.AllocResponse.status:type_name -> milvus.proto.common.Status
+	78,  // 1: milvago.internal.DatabaseRequest.properties:type_name -> milvago.internal.DatabaseRequest.PropertiesEntry
+	79,  // 2: milvago.internal.Database.properties:type_name -> milvago.internal.Database.PropertiesEntry
+	86,  // 3: milvago.internal.DatabaseResponse.status:type_name -> milvus.proto.common.Status
 	4,   // 4: milvago.internal.DatabaseResponse.database:type_name -> milvago.internal.Database
-	81,  // 5: milvago.internal.ListDatabasesResponse.status:type_name -> milvus.proto.common.Status
+	86,  // 5: milvago.internal.ListDatabasesResponse.status:type_name -> milvus.proto.common.Status
 	4,   // 6: milvago.internal.ListDatabasesResponse.databases:type_name -> milvago.internal.Database
-	82,  // 7: milvago.internal.CreateCollectionRequest.schema:type_name -> milvus.proto.schema.CollectionSchema
-	83,  // 8: milvago.internal.CreateCollectionRequest.consistency_level:type_name -> milvus.proto.common.ConsistencyLevel
-	84,  // 9: milvago.internal.CreateCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	81,  // 10: milvago.internal.CollectionResponse.status:type_name -> milvus.proto.common.Status
-	85,  // 11: milvago.internal.CollectionResponse.collection:type_name -> milvago.internal.Collection
-	81,  // 12: milvago.internal.ListCollectionsResponse.status:type_name -> milvus.proto.common.Status
-	85,  // 13: milvago.internal.ListCollectionsResponse.collections:type_name -> milvago.internal.Collection
-	84,  // 14: milvago.internal.AlterCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	81,  // 15: milvago.internal.AliasResponse.status:type_name -> milvus.proto.common.Status
-	84,  // 16: milvago.internal.AlterDatabaseRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	86,  // 17: milvago.internal.AddCollectionFieldRequest.field:type_name -> milvus.proto.schema.FieldSchema
+	87,  // 7: milvago.internal.CreateCollectionRequest.schema:type_name -> milvus.proto.schema.CollectionSchema
+	88,  // 8: milvago.internal.CreateCollectionRequest.consistency_level:type_name -> milvus.proto.common.ConsistencyLevel
+	89,  // 9: milvago.internal.CreateCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	86,  // 10: milvago.internal.CollectionResponse.status:type_name -> milvus.proto.common.Status
+	90,  // 11: milvago.internal.CollectionResponse.collection:type_name -> milvago.internal.Collection
+	86,  // 12: milvago.internal.ListCollectionsResponse.status:type_name -> milvus.proto.common.Status
+	90,  // 13: milvago.internal.ListCollectionsResponse.collections:type_name -> milvago.internal.Collection
+	89,  // 14: milvago.internal.AlterCollectionRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	86,  // 15: milvago.internal.AliasResponse.status:type_name -> milvus.proto.common.Status
+	89,  // 16: milvago.internal.AlterDatabaseRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	91,  // 17: milvago.internal.AddCollectionFieldRequest.field:type_name -> milvus.proto.schema.FieldSchema
 	0,   // 18: milvago.internal.CollectionFunctionRequest.op:type_name -> milvago.internal.CollectionFunctionRequest.Op
-	87,  // 19: milvago.internal.CollectionFunctionRequest.function:type_name -> milvus.proto.schema.FunctionSchema
-	84,  // 20: milvago.internal.AlterCollectionFieldRequest.properties:type_name -> milvus.proto.common.KeyValuePair
-	81,  // 21: milvago.internal.PChannelsResponse.status:type_name -> milvus.proto.common.Status
-	81,  // 22: milvago.internal.CountResponse.status:type_name -> milvus.proto.common.Status
-	81,  // 23: milvago.internal.SegmentsResponse.status:type_name -> milvus.proto.common.Status
-	88,  // 24: milvago.internal.SegmentsResponse.segments:type_name -> milvago.internal.Segment
-	81,  // 25: milvago.internal.BoolResponse.status:type_name -> milvus.proto.common.Status
-	81,  // 26: milvago.internal.CheckpointResponse.status:type_name -> milvus.proto.common.Status
-	89,  // 27: milvago.internal.CheckpointResponse.checkpoint:type_name -> milvago.internal.Checkpoint
-	89,  // 28: milvago.internal.UpdateCheckpointRequest.checkpoint:type_name -> milvago.internal.Checkpoint
-	81,  // 29: milvago.internal.DeltaLogsResponse.status:type_name -> milvus.proto.common.Status
-	90,  // 30: milvago.internal.DeltaLogsResponse.delta_logs:type_name -> milvago.internal.DeltaLog
-	81,  // 31: milvago.internal.SegmentResponse.status:type_name -> milvus.proto.common.Status
-	88,  // 32: milvago.internal.SegmentResponse.segment:type_name -> milvago.internal.Segment
-	75,  // 33: milvago.internal.FlushResult.binlogs:type_name -> milvago.internal.FlushResult.BinlogsEntry
-	81,  // 34: milvago.internal.AssignSegmentResponse.status:type_name -> milvus.proto.common.Status
-	81,  // 35: milvago.internal.SegmentIDsResponse.status:type_name -> milvus.proto.common.Status
-	81,  // 36: milvago.internal.ChannelsResponse.status:type_name -> milvus.proto.common.Status
-	85,  // 37: milvago.internal.DropCollectionDataRequest.collection:type_name -> milvago.internal.Collection
-	81,  // 38: milvago.internal.ManualCompactionResponse.status:type_name -> milvus.proto.common.Status
-	81,  // 39: milvago.internal.CompactionJobResponse.status:type_name -> milvus.proto.common.Status
+	92,  // 19: milvago.internal.CollectionFunctionRequest.function:type_name -> milvus.proto.schema.FunctionSchema
+	89,  // 20: milvago.internal.AlterCollectionFieldRequest.properties:type_name -> milvus.proto.common.KeyValuePair
+	86,  // 21: milvago.internal.PChannelsResponse.status:type_name -> milvus.proto.common.Status
+	86,  // 22: milvago.internal.CountResponse.status:type_name -> milvus.proto.common.Status
+	86,  // 23: milvago.internal.SegmentsResponse.status:type_name -> milvus.proto.common.Status
+	93,  // 24: milvago.internal.SegmentsResponse.segments:type_name -> milvago.internal.Segment
+	86,  // 25: milvago.internal.BoolResponse.status:type_name -> milvus.proto.common.Status
+	86,  // 26: milvago.internal.CheckpointResponse.status:type_name -> milvus.proto.common.Status
+	94,  // 27: milvago.internal.CheckpointResponse.checkpoint:type_name -> milvago.internal.Checkpoint
+	94,  // 28: milvago.internal.UpdateCheckpointRequest.checkpoint:type_name -> milvago.internal.Checkpoint
+	86,  // 29: milvago.internal.DeltaLogsResponse.status:type_name -> milvus.proto.common.Status
+	95,  // 30: milvago.internal.DeltaLogsResponse.delta_logs:type_name -> milvago.internal.DeltaLog
+	86,  // 31: milvago.internal.SegmentResponse.status:type_name -> milvus.proto.common.Status
+	93,  // 32: milvago.internal.SegmentResponse.segment:type_name -> milvago.internal.Segment
+	80,  // 33: milvago.internal.FlushResult.binlogs:type_name -> milvago.internal.FlushResult.BinlogsEntry
+	86,  // 34: milvago.internal.AssignSegmentResponse.status:type_name -> milvus.proto.common.Status
+	86,  // 35: milvago.internal.SegmentIDsResponse.status:type_name -> milvus.proto.common.Status
+	86,  // 36: milvago.internal.ChannelsResponse.status:type_name -> milvus.proto.common.Status
+	90,  // 37: milvago.internal.DropCollectionDataRequest.collection:type_name -> milvago.internal.Collection
+	86,  // 38: milvago.internal.ManualCompactionResponse.status:type_name -> milvus.proto.common.Status
+	86,  // 39: milvago.internal.CompactionJobResponse.status:type_name -> milvus.proto.common.Status
 	52,  // 40: milvago.internal.CompactionJobResponse.plans:type_name -> milvago.internal.CompactionPlan
-	76,  // 41: milvago.internal.PartitionSizes.partitions:type_name -> milvago.internal.PartitionSizes.PartitionsEntry
-	81,  // 42: milvago.internal.BinlogSizesResponse.status:type_name -> milvus.proto.common.Status
-	77,  // 43: milvago.internal.BinlogSizesResponse.collections:type_name -> milvago.internal.BinlogSizesResponse.CollectionsEntry
-	85,  // 44: milvago.internal.LoadRequest.collection:type_name -> milvago.internal.Collection
-	85,  // 45: milvago.internal.ReleaseRequest.collection:type_name -> milvago.internal.Collection
-	81,  // 46: milvago.internal.LoadStateResponse.status:type_name -> milvus.proto.common.Status
-	81,  // 47: milvago.internal.LoadStateResponse.failure:type_name -> milvus.proto.common.Status
-	81,  // 48: milvago.internal.ChannelPlanResponse.status:type_name -> milvus.proto.common.Status
-	91,  // 49: milvago.internal.ChannelPlanResponse.plan:type_name -> milvago.internal.ChannelPlan
-	88,  // 50: milvago.internal.SegmentEvent.segment:type_name -> milvago.internal.Segment
-	85,  // 51: milvago.internal.CreateIndexRequest.collection:type_name -> milvago.internal.Collection
-	86,  // 52: milvago.internal.CreateIndexRequest.field:type_name -> milvus.proto.schema.FieldSchema
-	78,  // 53: milvago.internal.CreateIndexRequest.params:type_name -> milvago.internal.CreateIndexRequest.ParamsEntry
-	79,  // 54: milvago.internal.CreateIndexRequest.user_params:type_name -> milvago.internal.CreateIndexRequest.UserParamsEntry
-	81,  // 55: milvago.internal.IndexesResponse.status:type_name -> milvus.proto.common.Status
-	92,  // 56: milvago.internal.IndexesResponse.indexes:type_name -> milvago.internal.IndexDef
-	92,  // 57: milvago.internal.IndexProgressRequest.index:type_name -> milvago.internal.IndexDef
-	81,  // 58: milvago.internal.IndexProgressResponse.status:type_name -> milvus.proto.common.Status
-	93,  // 59: milvago.internal.IndexProgressResponse.state:type_name -> milvus.proto.common.IndexState
-	81,  // 60: milvago.internal.SegmentIndexesResponse.status:type_name -> milvus.proto.common.Status
-	94,  // 61: milvago.internal.SegmentIndexesResponse.indexes:type_name -> milvago.internal.SegmentIndex
-	80,  // 62: milvago.internal.AlterIndexRequest.params:type_name -> milvago.internal.AlterIndexRequest.ParamsEntry
-	54,  // 63: milvago.internal.BinlogSizesResponse.CollectionsEntry.value:type_name -> milvago.internal.PartitionSizes
-	1,   // 64: milvago.internal.RootCoord.AllocTimestamp:input_type -> milvago.internal.AllocRequest
-	1,   // 65: milvago.internal.RootCoord.AllocID:input_type -> milvago.internal.AllocRequest
-	22,  // 66: milvago.internal.RootCoord.PChannels:input_type -> milvago.internal.PChannelsRequest
-	3,   // 67: milvago.internal.RootCoord.CreateDatabase:input_type -> milvago.internal.DatabaseRequest
-	3,   // 68: milvago.internal.RootCoord.DropDatabase:input_type -> milvago.internal.DatabaseRequest
-	6,   // 69: milvago.internal.RootCoord.ListDatabases:input_type -> milvago.internal.ListDatabasesRequest
-	3,   // 70: milvago.internal.RootCoord.DescribeDatabase:input_type -> milvago.internal.DatabaseRequest
-	8,   // 71: milvago.internal.RootCoord.CreateCollection:input_type -> milvago.internal.CreateCollectionRequest
-	9,   // 72: milvago.internal.RootCoord.DropCollection:input_type -> milvago.internal.CollectionRequest
-	9,   // 73: milvago.internal.RootCoord.DescribeCollection:input_type -> milvago.internal.CollectionRequest
-	11,  // 74: milvago.internal.RootCoord.ListCollections:input_type -> milvago.internal.ListCollectionsRequest
-	13,  // 75: milvago.internal.RootCoord.AlterCollectionProperties:input_type -> milvago.internal.AlterCollectionRequest
-	14,  // 76: milvago.internal.RootCoord.CreatePartition:input_type -> milvago.internal.PartitionRequest
-	14,  // 77: milvago.internal.RootCoord.DropPartition:input_type -> milvago.internal.PartitionRequest
-	15,  // 78: milvago.internal.RootCoord.CreateAlias:input_type -> milvago.internal.AliasRequest
-	15,  // 79: milvago.internal.RootCoord.DropAlias:input_type -> milvago.internal.AliasRequest
-	15,  // 80: milvago.internal.RootCoord.AlterAlias:input_type -> milvago.internal.AliasRequest
-	15,  // 81: milvago.internal.RootCoord.DescribeAlias:input_type -> milvago.internal.AliasRequest
-	17,  // 82: milvago.internal.RootCoord.AlterDatabase:input_type -> milvago.internal.AlterDatabaseRequest
-	18,  // 83: milvago.internal.RootCoord.RenameCollection:input_type -> milvago.internal.RenameCollectionRequest
-	19,  // 84: milvago.internal.RootCoord.AddCollectionField:input_type -> milvago.internal.AddCollectionFieldRequest
-	21,  // 85: milvago.internal.RootCoord.AlterCollectionField:input_type -> milvago.internal.AlterCollectionFieldRequest
-	20,  // 86: milvago.internal.RootCoord.AlterCollectionFunction:input_type -> milvago.internal.CollectionFunctionRequest
-	24,  // 87: milvago.internal.DataCoord.RowCount:input_type -> milvago.internal.RowCountRequest
-	26,  // 88: milvago.internal.DataCoord.Segments:input_type -> milvago.internal.SegmentsRequest
-	28,  // 89: milvago.internal.DataCoord.Flushed:input_type -> milvago.internal.SegmentIDsRequest
-	31,  // 90: milvago.internal.DataCoord.GetCheckpoint:input_type -> milvago.internal.ChannelRequest
-	33,  // 91: milvago.internal.DataCoord.UpdateCheckpoint:input_type -> milvago.internal.UpdateCheckpointRequest
-	31,  // 92: milvago.internal.DataCoord.DeltaLogs:input_type -> milvago.internal.ChannelRequest
-	90,  // 93: milvago.internal.DataCoord.AddDeltaLog:input_type -> milvago.internal.DeltaLog
-	35,  // 94: milvago.internal.DataCoord.Segment:input_type -> milvago.internal.SegmentRequest
-	37,  // 95: milvago.internal.DataCoord.SegmentFlushed:input_type -> milvago.internal.FlushResult
-	38,  // 96: milvago.internal.DataCoord.NoteBufferedRows:input_type -> milvago.internal.NoteRowsRequest
-	39,  // 97: milvago.internal.DataCoord.SaveSyncManifest:input_type -> milvago.internal.SyncManifestRequest
-	40,  // 98: milvago.internal.DataCoord.AssignSegment:input_type -> milvago.internal.AssignSegmentRequest
-	42,  // 99: milvago.internal.DataCoord.SealChannel:input_type -> milvago.internal.SealChannelRequest
-	44,  // 100: milvago.internal.DataCoord.IdleChannels:input_type -> milvago.internal.IdleChannelsRequest
-	46,  // 101: milvago.internal.DataCoord.SealedSegments:input_type -> milvago.internal.SealedSegmentsRequest
-	47,  // 102: milvago.internal.DataCoord.DropCollection:input_type -> milvago.internal.DropCollectionDataRequest
-	48,  // 103: milvago.internal.DataCoord.DropPartition:input_type -> milvago.internal.DropPartitionDataRequest
-	29,  // 104: milvago.internal.DataCoord.DropSegments:input_type -> milvago.internal.DropSegmentsDataRequest
-	49,  // 105: milvago.internal.DataCoord.ManualCompaction:input_type -> milvago.internal.ManualCompactionRequest
-	51,  // 106: milvago.internal.DataCoord.CompactionJob:input_type -> milvago.internal.CompactionJobRequest
-	95,  // 107: milvago.internal.DataCoord.BinlogSizes:input_type -> milvago.internal.Empty
-	56,  // 108: milvago.internal.QueryCoord.LoadCollection:input_type -> milvago.internal.LoadRequest
-	57,  // 109: milvago.internal.QueryCoord.ReleaseCollection:input_type -> milvago.internal.ReleaseRequest
-	57,  // 110: milvago.internal.QueryCoord.ReleasePartitions:input_type -> milvago.internal.ReleaseRequest
-	58,  // 111: milvago.internal.QueryCoord.State:input_type -> milvago.internal.LoadStateRequest
-	60,  // 112: milvago.internal.QueryCoord.ChannelPlan:input_type -> milvago.internal.ChannelPlanRequest
-	62,  // 113: milvago.internal.QueryCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
-	63,  // 114: milvago.internal.QueryCoord.IndexBuilt:input_type -> milvago.internal.IndexBuiltEvent
-	64,  // 115: milvago.internal.QueryCoord.IndexChanged:input_type -> milvago.internal.IndexChangedEvent
-	48,  // 116: milvago.internal.QueryCoord.PartitionDropped:input_type -> milvago.internal.DropPartitionDataRequest
-	65,  // 117: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
-	66,  // 118: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
-	68,  // 119: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
-	70,  // 120: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
-	66,  // 121: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
-	35,  // 122: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
-	62,  // 123: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
-	72,  // 124: milvago.internal.IndexCoord.AlterIndex:input_type -> milvago.internal.AlterIndexRequest
-	95,  // 125: milvago.internal.IndexCoord.Builds:input_type -> milvago.internal.Empty
-	28,  // 126: milvago.internal.IndexCoord.DropSegmentIndexes:input_type -> milvago.internal.SegmentIDsRequest
-	2,   // 127: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
-	2,   // 128: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
-	23,  // 129: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
-	95,  // 130: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
-	95,  // 131: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
-	7,   // 132: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
-	5,   // 133: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
-	10,  // 134: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
-	95,  // 135: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
-	10,  // 136: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
-	12,  // 137: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
-	95,  // 138: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
-	95,  // 139: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
-	95,  // 140: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
-	95,  // 141: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
-	95,  // 142: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
-	95,  // 143: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
-	16,  // 144: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
-	95,  // 145: milvago.internal.RootCoord.AlterDatabase:output_type -> milvago.internal.Empty
-	95,  // 146: milvago.internal.RootCoord.RenameCollection:output_type -> milvago.internal.Empty
-	10,  // 147: milvago.internal.RootCoord.AddCollectionField:output_type -> milvago.internal.CollectionResponse
-	10,  // 148: milvago.internal.RootCoord.AlterCollectionField:output_type -> milvago.internal.CollectionResponse
-	10,  // 149: milvago.internal.RootCoord.AlterCollectionFunction:output_type -> milvago.internal.CollectionResponse
-	25,  // 150: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
-	27,  // 151: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
-	30,  // 152: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
-	32,  // 153: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
-	95,  // 154: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
-	34,  // 155: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
-	95,  // 156: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
-	36,  // 157: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
-	95,  // 158: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	95,  // 159: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
-	95,  // 160: milvago.internal.DataCoord.SaveSyncManifest:output_type -> milvago.internal.Empty
-	41,  // 161: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
-	43,  // 162: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
-	45,  // 163: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
-	27,  // 164: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
-	95,  // 165: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
-	95,  // 166: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
-	95,  // 167: milvago.internal.DataCoord.DropSegments:output_type -> milvago.internal.Empty
-	50,  // 168: milvago.internal.DataCoord.ManualCompaction:output_type -> milvago.internal.ManualCompactionResponse
-	53,  // 169: milvago.internal.DataCoord.CompactionJob:output_type -> milvago.internal.CompactionJobResponse
-	55,  // 170: milvago.internal.DataCoord.BinlogSizes:output_type -> milvago.internal.BinlogSizesResponse
-	95,  // 171: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
-	95,  // 172: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
-	95,  // 173: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
-	59,  // 174: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
-	61,  // 175: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
-	95,  // 176: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	95,  // 177: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
-	95,  // 178: milvago.internal.QueryCoord.IndexChanged:output_type -> milvago.internal.Empty
-	95,  // 179: milvago.internal.QueryCoord.PartitionDropped:output_type -> milvago.internal.Empty
-	95,  // 180: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
-	67,  // 181: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
-	69,  // 182: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
-	95,  // 183: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
-	95,  // 184: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
-	71,  // 185: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
-	95,  // 186: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
-	30,  // 187: milvago.internal.IndexCoord.AlterIndex:output_type -> milvago.internal.BoolResponse
-	71,  // 188: milvago.internal.IndexCoord.Builds:output_type -> milvago.internal.SegmentIndexesResponse
-	95,  // 189: milvago.internal.IndexCoord.DropSegmentIndexes:output_type -> milvago.internal.Empty
-	127, // [127:190] is the sub-list for method output_type
-	64,  // [64:127] is the sub-list for method input_type
-	64,  // [64:64] is the sub-list for extension type_name
-	64,  // [64:64] is the sub-list for extension extendee
-	0,   // [0:64] is the sub-list for field type_name
+	81,  // 41: milvago.internal.PartitionSizes.partitions:type_name -> milvago.internal.PartitionSizes.PartitionsEntry
+	86,  // 42: milvago.internal.BinlogSizesResponse.status:type_name -> milvus.proto.common.Status
+	82,  // 43: milvago.internal.BinlogSizesResponse.collections:type_name -> milvago.internal.BinlogSizesResponse.CollectionsEntry
+	90,  // 44: milvago.internal.LoadRequest.collection:type_name -> milvago.internal.Collection
+	90,  // 45: milvago.internal.ReleaseRequest.collection:type_name -> milvago.internal.Collection
+	86,  // 46: milvago.internal.LoadStateResponse.status:type_name -> milvus.proto.common.Status
+	86,  // 47: milvago.internal.LoadStateResponse.failure:type_name -> milvus.proto.common.Status
+	86,  // 48: milvago.internal.ChannelPlanResponse.status:type_name -> milvus.proto.common.Status
+	96,  // 49: milvago.internal.ChannelPlanResponse.plan:type_name -> milvago.internal.ChannelPlan
+	93,  // 50: milvago.internal.SegmentEvent.segment:type_name -> milvago.internal.Segment
+	90,  // 51: milvago.internal.CreateIndexRequest.collection:type_name -> milvago.internal.Collection
+	91,  // 52: milvago.internal.CreateIndexRequest.field:type_name -> milvus.proto.schema.FieldSchema
+	83,  // 53: milvago.internal.CreateIndexRequest.params:type_name -> milvago.internal.CreateIndexRequest.ParamsEntry
+	84,  // 54: milvago.internal.CreateIndexRequest.user_params:type_name -> milvago.internal.CreateIndexRequest.UserParamsEntry
+	86,  // 55: milvago.internal.IndexesResponse.status:type_name -> milvus.proto.common.Status
+	97,  // 56: milvago.internal.IndexesResponse.indexes:type_name -> milvago.internal.IndexDef
+	97,  // 57: milvago.internal.IndexProgressRequest.index:type_name -> milvago.internal.IndexDef
+	86,  // 58: milvago.internal.IndexProgressResponse.status:type_name -> milvus.proto.common.Status
+	98,  // 59: milvago.internal.IndexProgressResponse.state:type_name -> milvus.proto.common.IndexState
+	86,  // 60: milvago.internal.SegmentIndexesResponse.status:type_name -> milvus.proto.common.Status
+	99,  // 61: milvago.internal.SegmentIndexesResponse.indexes:type_name -> milvago.internal.SegmentIndex
+	85,  // 62: milvago.internal.AlterIndexRequest.params:type_name -> milvago.internal.AlterIndexRequest.ParamsEntry
+	98,  // 63: milvago.internal.Analysis.state:type_name -> milvus.proto.common.IndexState
+	86,  // 64: milvago.internal.AnalysisResponse.status:type_name -> milvus.proto.common.Status
+	73,  // 65: milvago.internal.AnalysisResponse.analysis:type_name -> milvago.internal.Analysis
+	86,  // 66: milvago.internal.AnalysesResponse.status:type_name -> milvus.proto.common.Status
+	73,  // 67: milvago.internal.AnalysesResponse.analyses:type_name -> milvago.internal.Analysis
+	54,  // 68: milvago.internal.BinlogSizesResponse.CollectionsEntry.value:type_name -> milvago.internal.PartitionSizes
+	1,   // 69: milvago.internal.RootCoord.AllocTimestamp:input_type -> milvago.internal.AllocRequest
+	1,   // 70: milvago.internal.RootCoord.AllocID:input_type -> milvago.internal.AllocRequest
+	22,  // 71: milvago.internal.RootCoord.PChannels:input_type -> milvago.internal.PChannelsRequest
+	3,   // 72: milvago.internal.RootCoord.CreateDatabase:input_type -> milvago.internal.DatabaseRequest
+	3,   // 73: milvago.internal.RootCoord.DropDatabase:input_type -> milvago.internal.DatabaseRequest
+	6,   // 74: milvago.internal.RootCoord.ListDatabases:input_type -> milvago.internal.ListDatabasesRequest
+	3,   // 75: milvago.internal.RootCoord.DescribeDatabase:input_type -> milvago.internal.DatabaseRequest
+	8,   // 76: milvago.internal.RootCoord.CreateCollection:input_type -> milvago.internal.CreateCollectionRequest
+	9,   // 77: milvago.internal.RootCoord.DropCollection:input_type -> milvago.internal.CollectionRequest
+	9,   // 78: milvago.internal.RootCoord.DescribeCollection:input_type -> milvago.internal.CollectionRequest
+	11,  // 79: milvago.internal.RootCoord.ListCollections:input_type -> milvago.internal.ListCollectionsRequest
+	13,  // 80: milvago.internal.RootCoord.AlterCollectionProperties:input_type -> milvago.internal.AlterCollectionRequest
+	14,  // 81: milvago.internal.RootCoord.CreatePartition:input_type -> milvago.internal.PartitionRequest
+	14,  // 82: milvago.internal.RootCoord.DropPartition:input_type -> milvago.internal.PartitionRequest
+	15,  // 83: milvago.internal.RootCoord.CreateAlias:input_type -> milvago.internal.AliasRequest
+	15,  // 84: milvago.internal.RootCoord.DropAlias:input_type -> milvago.internal.AliasRequest
+	15,  // 85: milvago.internal.RootCoord.AlterAlias:input_type -> milvago.internal.AliasRequest
+	15,  // 86: milvago.internal.RootCoord.DescribeAlias:input_type -> milvago.internal.AliasRequest
+	17,  // 87: milvago.internal.RootCoord.AlterDatabase:input_type -> milvago.internal.AlterDatabaseRequest
+	18,  // 88: milvago.internal.RootCoord.RenameCollection:input_type -> milvago.internal.RenameCollectionRequest
+	19,  // 89: milvago.internal.RootCoord.AddCollectionField:input_type -> milvago.internal.AddCollectionFieldRequest
+	21,  // 90: milvago.internal.RootCoord.AlterCollectionField:input_type -> milvago.internal.AlterCollectionFieldRequest
+	20,  // 91: milvago.internal.RootCoord.AlterCollectionFunction:input_type -> milvago.internal.CollectionFunctionRequest
+	24,  // 92: milvago.internal.DataCoord.RowCount:input_type -> milvago.internal.RowCountRequest
+	26,  // 93: milvago.internal.DataCoord.Segments:input_type -> milvago.internal.SegmentsRequest
+	28,  // 94: milvago.internal.DataCoord.Flushed:input_type -> milvago.internal.SegmentIDsRequest
+	31,  // 95: milvago.internal.DataCoord.GetCheckpoint:input_type -> milvago.internal.ChannelRequest
+	33,  // 96: milvago.internal.DataCoord.UpdateCheckpoint:input_type -> milvago.internal.UpdateCheckpointRequest
+	31,  // 97: milvago.internal.DataCoord.DeltaLogs:input_type -> milvago.internal.ChannelRequest
+	95,  // 98: milvago.internal.DataCoord.AddDeltaLog:input_type -> milvago.internal.DeltaLog
+	35,  // 99: milvago.internal.DataCoord.Segment:input_type -> milvago.internal.SegmentRequest
+	37,  // 100: milvago.internal.DataCoord.SegmentFlushed:input_type -> milvago.internal.FlushResult
+	38,  // 101: milvago.internal.DataCoord.NoteBufferedRows:input_type -> milvago.internal.NoteRowsRequest
+	39,  // 102: milvago.internal.DataCoord.SaveSyncManifest:input_type -> milvago.internal.SyncManifestRequest
+	40,  // 103: milvago.internal.DataCoord.AssignSegment:input_type -> milvago.internal.AssignSegmentRequest
+	42,  // 104: milvago.internal.DataCoord.SealChannel:input_type -> milvago.internal.SealChannelRequest
+	44,  // 105: milvago.internal.DataCoord.IdleChannels:input_type -> milvago.internal.IdleChannelsRequest
+	46,  // 106: milvago.internal.DataCoord.SealedSegments:input_type -> milvago.internal.SealedSegmentsRequest
+	47,  // 107: milvago.internal.DataCoord.DropCollection:input_type -> milvago.internal.DropCollectionDataRequest
+	48,  // 108: milvago.internal.DataCoord.DropPartition:input_type -> milvago.internal.DropPartitionDataRequest
+	29,  // 109: milvago.internal.DataCoord.DropSegments:input_type -> milvago.internal.DropSegmentsDataRequest
+	49,  // 110: milvago.internal.DataCoord.ManualCompaction:input_type -> milvago.internal.ManualCompactionRequest
+	51,  // 111: milvago.internal.DataCoord.CompactionJob:input_type -> milvago.internal.CompactionJobRequest
+	100, // 112: milvago.internal.DataCoord.BinlogSizes:input_type -> milvago.internal.Empty
+	56,  // 113: milvago.internal.QueryCoord.LoadCollection:input_type -> milvago.internal.LoadRequest
+	57,  // 114: milvago.internal.QueryCoord.ReleaseCollection:input_type -> milvago.internal.ReleaseRequest
+	57,  // 115: milvago.internal.QueryCoord.ReleasePartitions:input_type -> milvago.internal.ReleaseRequest
+	58,  // 116: milvago.internal.QueryCoord.State:input_type -> milvago.internal.LoadStateRequest
+	60,  // 117: milvago.internal.QueryCoord.ChannelPlan:input_type -> milvago.internal.ChannelPlanRequest
+	62,  // 118: milvago.internal.QueryCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
+	63,  // 119: milvago.internal.QueryCoord.IndexBuilt:input_type -> milvago.internal.IndexBuiltEvent
+	64,  // 120: milvago.internal.QueryCoord.IndexChanged:input_type -> milvago.internal.IndexChangedEvent
+	48,  // 121: milvago.internal.QueryCoord.PartitionDropped:input_type -> milvago.internal.DropPartitionDataRequest
+	73,  // 122: milvago.internal.AnalyzeCoord.CreateAnalysis:input_type -> milvago.internal.Analysis
+	74,  // 123: milvago.internal.AnalyzeCoord.GetAnalysis:input_type -> milvago.internal.AnalysisRequest
+	100, // 124: milvago.internal.AnalyzeCoord.ListAnalyses:input_type -> milvago.internal.Empty
+	77,  // 125: milvago.internal.AnalyzeCoord.DropAnalyses:input_type -> milvago.internal.AnalysisIDsRequest
+	65,  // 126: milvago.internal.IndexCoord.CreateIndex:input_type -> milvago.internal.CreateIndexRequest
+	66,  // 127: milvago.internal.IndexCoord.Indexes:input_type -> milvago.internal.IndexesRequest
+	68,  // 128: milvago.internal.IndexCoord.IndexProgress:input_type -> milvago.internal.IndexProgressRequest
+	70,  // 129: milvago.internal.IndexCoord.DropIndex:input_type -> milvago.internal.DropIndexRequest
+	66,  // 130: milvago.internal.IndexCoord.DropCollection:input_type -> milvago.internal.IndexesRequest
+	35,  // 131: milvago.internal.IndexCoord.SegmentIndexes:input_type -> milvago.internal.SegmentRequest
+	62,  // 132: milvago.internal.IndexCoord.SegmentFlushed:input_type -> milvago.internal.SegmentEvent
+	72,  // 133: milvago.internal.IndexCoord.AlterIndex:input_type -> milvago.internal.AlterIndexRequest
+	100, // 134: milvago.internal.IndexCoord.Builds:input_type -> milvago.internal.Empty
+	28,  // 135: milvago.internal.IndexCoord.DropSegmentIndexes:input_type -> milvago.internal.SegmentIDsRequest
+	2,   // 136: milvago.internal.RootCoord.AllocTimestamp:output_type -> milvago.internal.AllocResponse
+	2,   // 137: milvago.internal.RootCoord.AllocID:output_type -> milvago.internal.AllocResponse
+	23,  // 138: milvago.internal.RootCoord.PChannels:output_type -> milvago.internal.PChannelsResponse
+	100, // 139: milvago.internal.RootCoord.CreateDatabase:output_type -> milvago.internal.Empty
+	100, // 140: milvago.internal.RootCoord.DropDatabase:output_type -> milvago.internal.Empty
+	7,   // 141: milvago.internal.RootCoord.ListDatabases:output_type -> milvago.internal.ListDatabasesResponse
+	5,   // 142: milvago.internal.RootCoord.DescribeDatabase:output_type -> milvago.internal.DatabaseResponse
+	10,  // 143: milvago.internal.RootCoord.CreateCollection:output_type -> milvago.internal.CollectionResponse
+	100, // 144: milvago.internal.RootCoord.DropCollection:output_type -> milvago.internal.Empty
+	10,  // 145: milvago.internal.RootCoord.DescribeCollection:output_type -> milvago.internal.CollectionResponse
+	12,  // 146: milvago.internal.RootCoord.ListCollections:output_type -> milvago.internal.ListCollectionsResponse
+	100, // 147: milvago.internal.RootCoord.AlterCollectionProperties:output_type -> milvago.internal.Empty
+	100, // 148: milvago.internal.RootCoord.CreatePartition:output_type -> milvago.internal.Empty
+	100, // 149: milvago.internal.RootCoord.DropPartition:output_type -> milvago.internal.Empty
+	100, // 150: milvago.internal.RootCoord.CreateAlias:output_type -> milvago.internal.Empty
+	100, // 151: milvago.internal.RootCoord.DropAlias:output_type -> milvago.internal.Empty
+	100, // 152: milvago.internal.RootCoord.AlterAlias:output_type -> milvago.internal.Empty
+	16,  // 153: milvago.internal.RootCoord.DescribeAlias:output_type -> milvago.internal.AliasResponse
+	100, // 154: milvago.internal.RootCoord.AlterDatabase:output_type -> milvago.internal.Empty
+	100, // 155: milvago.internal.RootCoord.RenameCollection:output_type -> milvago.internal.Empty
+	10,  // 156: milvago.internal.RootCoord.AddCollectionField:output_type -> milvago.internal.CollectionResponse
+	10,  // 157: milvago.internal.RootCoord.AlterCollectionField:output_type -> milvago.internal.CollectionResponse
+	10,  // 158: milvago.internal.RootCoord.AlterCollectionFunction:output_type -> milvago.internal.CollectionResponse
+	25,  // 159: milvago.internal.DataCoord.RowCount:output_type -> milvago.internal.CountResponse
+	27,  // 160: milvago.internal.DataCoord.Segments:output_type -> milvago.internal.SegmentsResponse
+	30,  // 161: milvago.internal.DataCoord.Flushed:output_type -> milvago.internal.BoolResponse
+	32,  // 162: milvago.internal.DataCoord.GetCheckpoint:output_type -> milvago.internal.CheckpointResponse
+	100, // 163: milvago.internal.DataCoord.UpdateCheckpoint:output_type -> milvago.internal.Empty
+	34,  // 164: milvago.internal.DataCoord.DeltaLogs:output_type -> milvago.internal.DeltaLogsResponse
+	100, // 165: milvago.internal.DataCoord.AddDeltaLog:output_type -> milvago.internal.Empty
+	36,  // 166: milvago.internal.DataCoord.Segment:output_type -> milvago.internal.SegmentResponse
+	100, // 167: milvago.internal.DataCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	100, // 168: milvago.internal.DataCoord.NoteBufferedRows:output_type -> milvago.internal.Empty
+	100, // 169: milvago.internal.DataCoord.SaveSyncManifest:output_type -> milvago.internal.Empty
+	41,  // 170: milvago.internal.DataCoord.AssignSegment:output_type -> milvago.internal.AssignSegmentResponse
+	43,  // 171: milvago.internal.DataCoord.SealChannel:output_type -> milvago.internal.SegmentIDsResponse
+	45,  // 172: milvago.internal.DataCoord.IdleChannels:output_type -> milvago.internal.ChannelsResponse
+	27,  // 173: milvago.internal.DataCoord.SealedSegments:output_type -> milvago.internal.SegmentsResponse
+	100, // 174: milvago.internal.DataCoord.DropCollection:output_type -> milvago.internal.Empty
+	100, // 175: milvago.internal.DataCoord.DropPartition:output_type -> milvago.internal.Empty
+	100, // 176: milvago.internal.DataCoord.DropSegments:output_type -> milvago.internal.Empty
+	50,  // 177: milvago.internal.DataCoord.ManualCompaction:output_type -> milvago.internal.ManualCompactionResponse
+	53,  // 178: milvago.internal.DataCoord.CompactionJob:output_type -> milvago.internal.CompactionJobResponse
+	55,  // 179: milvago.internal.DataCoord.BinlogSizes:output_type -> milvago.internal.BinlogSizesResponse
+	100, // 180: milvago.internal.QueryCoord.LoadCollection:output_type -> milvago.internal.Empty
+	100, // 181: milvago.internal.QueryCoord.ReleaseCollection:output_type -> milvago.internal.Empty
+	100, // 182: milvago.internal.QueryCoord.ReleasePartitions:output_type -> milvago.internal.Empty
+	59,  // 183: milvago.internal.QueryCoord.State:output_type -> milvago.internal.LoadStateResponse
+	61,  // 184: milvago.internal.QueryCoord.ChannelPlan:output_type -> milvago.internal.ChannelPlanResponse
+	100, // 185: milvago.internal.QueryCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	100, // 186: milvago.internal.QueryCoord.IndexBuilt:output_type -> milvago.internal.Empty
+	100, // 187: milvago.internal.QueryCoord.IndexChanged:output_type -> milvago.internal.Empty
+	100, // 188: milvago.internal.QueryCoord.PartitionDropped:output_type -> milvago.internal.Empty
+	100, // 189: milvago.internal.AnalyzeCoord.CreateAnalysis:output_type -> milvago.internal.Empty
+	75,  // 190: milvago.internal.AnalyzeCoord.GetAnalysis:output_type -> milvago.internal.AnalysisResponse
+	76,  // 191: milvago.internal.AnalyzeCoord.ListAnalyses:output_type -> milvago.internal.AnalysesResponse
+	100, // 192: milvago.internal.AnalyzeCoord.DropAnalyses:output_type -> milvago.internal.Empty
+	100, // 193: milvago.internal.IndexCoord.CreateIndex:output_type -> milvago.internal.Empty
+	67,  // 194: milvago.internal.IndexCoord.Indexes:output_type -> milvago.internal.IndexesResponse
+	69,  // 195: milvago.internal.IndexCoord.IndexProgress:output_type -> milvago.internal.IndexProgressResponse
+	100, // 196: milvago.internal.IndexCoord.DropIndex:output_type -> milvago.internal.Empty
+	100, // 197: milvago.internal.IndexCoord.DropCollection:output_type -> milvago.internal.Empty
+	71,  // 198: milvago.internal.IndexCoord.SegmentIndexes:output_type -> milvago.internal.SegmentIndexesResponse
+	100, // 199: milvago.internal.IndexCoord.SegmentFlushed:output_type -> milvago.internal.Empty
+	30,  // 200: milvago.internal.IndexCoord.AlterIndex:output_type -> milvago.internal.BoolResponse
+	71,  // 201: milvago.internal.IndexCoord.Builds:output_type -> milvago.internal.SegmentIndexesResponse
+	100, // 202: milvago.internal.IndexCoord.DropSegmentIndexes:output_type -> milvago.internal.Empty
+	136, // [136:203] is the sub-list for method output_type
+	69,  // [69:136] is the sub-list for method input_type
+	69,  // [69:69] is the sub-list for extension type_name
+	69,  // [69:69] is the sub-list for extension extendee
+	0,   // [0:69] is the sub-list for field type_name
 }
 
 func init() { file_coord_proto_init() }
@@ -4895,9 +5306,9 @@ func file_coord_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_coord_proto_rawDesc), len(file_coord_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   80,
+			NumMessages:   85,
 			NumExtensions: 0,
-			NumServices:   4,
+			NumServices:   5,
 		},
 		GoTypes:           file_coord_proto_goTypes,
 		DependencyIndexes: file_coord_proto_depIdxs,

@@ -2232,6 +2232,228 @@ var QueryCoord_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
+	AnalyzeCoord_CreateAnalysis_FullMethodName = "/milvago.internal.AnalyzeCoord/CreateAnalysis"
+	AnalyzeCoord_GetAnalysis_FullMethodName    = "/milvago.internal.AnalyzeCoord/GetAnalysis"
+	AnalyzeCoord_ListAnalyses_FullMethodName   = "/milvago.internal.AnalyzeCoord/ListAnalyses"
+	AnalyzeCoord_DropAnalyses_FullMethodName   = "/milvago.internal.AnalyzeCoord/DropAnalyses"
+)
+
+// AnalyzeCoordClient is the client API for AnalyzeCoord service.
+//
+// For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
+//
+// The data coordinator's clustering compactions create analyze tasks,
+// wait for them and drop them (served with the index coordinator).
+type AnalyzeCoordClient interface {
+	CreateAnalysis(ctx context.Context, in *Analysis, opts ...grpc.CallOption) (*Empty, error)
+	GetAnalysis(ctx context.Context, in *AnalysisRequest, opts ...grpc.CallOption) (*AnalysisResponse, error)
+	ListAnalyses(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*AnalysesResponse, error)
+	DropAnalyses(ctx context.Context, in *AnalysisIDsRequest, opts ...grpc.CallOption) (*Empty, error)
+}
+
+type analyzeCoordClient struct {
+	cc grpc.ClientConnInterface
+}
+
+func NewAnalyzeCoordClient(cc grpc.ClientConnInterface) AnalyzeCoordClient {
+	return &analyzeCoordClient{cc}
+}
+
+func (c *analyzeCoordClient) CreateAnalysis(ctx context.Context, in *Analysis, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, AnalyzeCoord_CreateAnalysis_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyzeCoordClient) GetAnalysis(ctx context.Context, in *AnalysisRequest, opts ...grpc.CallOption) (*AnalysisResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AnalysisResponse)
+	err := c.cc.Invoke(ctx, AnalyzeCoord_GetAnalysis_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyzeCoordClient) ListAnalyses(ctx context.Context, in *Empty, opts ...grpc.CallOption) (*AnalysesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AnalysesResponse)
+	err := c.cc.Invoke(ctx, AnalyzeCoord_ListAnalyses_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *analyzeCoordClient) DropAnalyses(ctx context.Context, in *AnalysisIDsRequest, opts ...grpc.CallOption) (*Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Empty)
+	err := c.cc.Invoke(ctx, AnalyzeCoord_DropAnalyses_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// AnalyzeCoordServer is the server API for AnalyzeCoord service.
+// All implementations must embed UnimplementedAnalyzeCoordServer
+// for forward compatibility.
+//
+// The data coordinator's clustering compactions create analyze tasks,
+// wait for them and drop them (served with the index coordinator).
+type AnalyzeCoordServer interface {
+	CreateAnalysis(context.Context, *Analysis) (*Empty, error)
+	GetAnalysis(context.Context, *AnalysisRequest) (*AnalysisResponse, error)
+	ListAnalyses(context.Context, *Empty) (*AnalysesResponse, error)
+	DropAnalyses(context.Context, *AnalysisIDsRequest) (*Empty, error)
+	mustEmbedUnimplementedAnalyzeCoordServer()
+}
+
+// UnimplementedAnalyzeCoordServer must be embedded to have
+// forward compatible implementations.
+//
+// NOTE: this should be embedded by value instead of pointer to avoid a nil
+// pointer dereference when methods are called.
+type UnimplementedAnalyzeCoordServer struct{}
+
+func (UnimplementedAnalyzeCoordServer) CreateAnalysis(context.Context, *Analysis) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method CreateAnalysis not implemented")
+}
+func (UnimplementedAnalyzeCoordServer) GetAnalysis(context.Context, *AnalysisRequest) (*AnalysisResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetAnalysis not implemented")
+}
+func (UnimplementedAnalyzeCoordServer) ListAnalyses(context.Context, *Empty) (*AnalysesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListAnalyses not implemented")
+}
+func (UnimplementedAnalyzeCoordServer) DropAnalyses(context.Context, *AnalysisIDsRequest) (*Empty, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DropAnalyses not implemented")
+}
+func (UnimplementedAnalyzeCoordServer) mustEmbedUnimplementedAnalyzeCoordServer() {}
+func (UnimplementedAnalyzeCoordServer) testEmbeddedByValue()                      {}
+
+// UnsafeAnalyzeCoordServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to AnalyzeCoordServer will
+// result in compilation errors.
+type UnsafeAnalyzeCoordServer interface {
+	mustEmbedUnimplementedAnalyzeCoordServer()
+}
+
+func RegisterAnalyzeCoordServer(s grpc.ServiceRegistrar, srv AnalyzeCoordServer) {
+	// If the following call pancis, it indicates UnimplementedAnalyzeCoordServer was
+	// embedded by pointer and is nil.  This will cause panics if an
+	// unimplemented method is ever invoked, so we test this at initialization
+	// time to prevent it from happening at runtime later due to I/O.
+	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
+		t.testEmbeddedByValue()
+	}
+	s.RegisterService(&AnalyzeCoord_ServiceDesc, srv)
+}
+
+func _AnalyzeCoord_CreateAnalysis_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Analysis)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyzeCoordServer).CreateAnalysis(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyzeCoord_CreateAnalysis_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyzeCoordServer).CreateAnalysis(ctx, req.(*Analysis))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyzeCoord_GetAnalysis_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AnalysisRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyzeCoordServer).GetAnalysis(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyzeCoord_GetAnalysis_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyzeCoordServer).GetAnalysis(ctx, req.(*AnalysisRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyzeCoord_ListAnalyses_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(Empty)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyzeCoordServer).ListAnalyses(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyzeCoord_ListAnalyses_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyzeCoordServer).ListAnalyses(ctx, req.(*Empty))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _AnalyzeCoord_DropAnalyses_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AnalysisIDsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AnalyzeCoordServer).DropAnalyses(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AnalyzeCoord_DropAnalyses_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AnalyzeCoordServer).DropAnalyses(ctx, req.(*AnalysisIDsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+// AnalyzeCoord_ServiceDesc is the grpc.ServiceDesc for AnalyzeCoord service.
+// It's only intended for direct use with grpc.RegisterService,
+// and not to be introspected or modified (even as a copy)
+var AnalyzeCoord_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "milvago.internal.AnalyzeCoord",
+	HandlerType: (*AnalyzeCoordServer)(nil),
+	Methods: []grpc.MethodDesc{
+		{
+			MethodName: "CreateAnalysis",
+			Handler:    _AnalyzeCoord_CreateAnalysis_Handler,
+		},
+		{
+			MethodName: "GetAnalysis",
+			Handler:    _AnalyzeCoord_GetAnalysis_Handler,
+		},
+		{
+			MethodName: "ListAnalyses",
+			Handler:    _AnalyzeCoord_ListAnalyses_Handler,
+		},
+		{
+			MethodName: "DropAnalyses",
+			Handler:    _AnalyzeCoord_DropAnalyses_Handler,
+		},
+	},
+	Streams:  []grpc.StreamDesc{},
+	Metadata: "coord.proto",
+}
+
+const (
 	IndexCoord_CreateIndex_FullMethodName        = "/milvago.internal.IndexCoord/CreateIndex"
 	IndexCoord_Indexes_FullMethodName            = "/milvago.internal.IndexCoord/Indexes"
 	IndexCoord_IndexProgress_FullMethodName      = "/milvago.internal.IndexCoord/IndexProgress"

@@ -419,10 +419,11 @@ type CompactionTask struct {
 	ClusteringField int64                  `protobuf:"varint,8,opt,name=clustering_field,json=clusteringField,proto3" json:"clustering_field,omitempty"`
 	TargetIds       []int64                `protobuf:"varint,9,rep,packed,name=target_ids,json=targetIds,proto3" json:"target_ids,omitempty"`
 	PreferRows      int64                  `protobuf:"varint,10,opt,name=prefer_rows,json=preferRows,proto3" json:"prefer_rows,omitempty"`
-	// A vector clustering key's k-means (contract.CompactionTask).
+	// A vector clustering key's centroids (contract.CompactionTask): the
+	// analyze task's centroids file; train_ratio went to the analyze task.
 	NumClusters     int64   `protobuf:"varint,11,opt,name=num_clusters,json=numClusters,proto3" json:"num_clusters,omitempty"`
-	TrainRatio      float64 `protobuf:"fixed64,12,opt,name=train_ratio,json=trainRatio,proto3" json:"train_ratio,omitempty"`
 	MinClusterRatio float64 `protobuf:"fixed64,13,opt,name=min_cluster_ratio,json=minClusterRatio,proto3" json:"min_cluster_ratio,omitempty"`
+	AnalyzeFile     string  `protobuf:"bytes,14,opt,name=analyze_file,json=analyzeFile,proto3" json:"analyze_file,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -534,18 +535,18 @@ func (x *CompactionTask) GetNumClusters() int64 {
 	return 0
 }
 
-func (x *CompactionTask) GetTrainRatio() float64 {
-	if x != nil {
-		return x.TrainRatio
-	}
-	return 0
-}
-
 func (x *CompactionTask) GetMinClusterRatio() float64 {
 	if x != nil {
 		return x.MinClusterRatio
 	}
 	return 0
+}
+
+func (x *CompactionTask) GetAnalyzeFile() string {
+	if x != nil {
+		return x.AnalyzeFile
+	}
+	return ""
 }
 
 type ClusteredSegment struct {
@@ -916,6 +917,176 @@ func (x *BuildResult) GetTookNanos() int64 {
 	return 0
 }
 
+// An analyze task (contract.AnalyzeTask): k-means over one field of
+// segments, its centroids written to the object store.
+type AnalyzeTask struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TaskId        int64                  `protobuf:"varint,1,opt,name=task_id,json=taskId,proto3" json:"task_id,omitempty"`
+	FieldId       int64                  `protobuf:"varint,2,opt,name=field_id,json=fieldId,proto3" json:"field_id,omitempty"`
+	Dim           int64                  `protobuf:"varint,3,opt,name=dim,proto3" json:"dim,omitempty"`
+	BinlogPaths   []string               `protobuf:"bytes,4,rep,name=binlog_paths,json=binlogPaths,proto3" json:"binlog_paths,omitempty"`
+	NumClusters   int64                  `protobuf:"varint,5,opt,name=num_clusters,json=numClusters,proto3" json:"num_clusters,omitempty"`
+	TrainRatio    float64                `protobuf:"fixed64,6,opt,name=train_ratio,json=trainRatio,proto3" json:"train_ratio,omitempty"`
+	Seed          uint64                 `protobuf:"varint,7,opt,name=seed,proto3" json:"seed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnalyzeTask) Reset() {
+	*x = AnalyzeTask{}
+	mi := &file_worker_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnalyzeTask) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnalyzeTask) ProtoMessage() {}
+
+func (x *AnalyzeTask) ProtoReflect() protoreflect.Message {
+	mi := &file_worker_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnalyzeTask.ProtoReflect.Descriptor instead.
+func (*AnalyzeTask) Descriptor() ([]byte, []int) {
+	return file_worker_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *AnalyzeTask) GetTaskId() int64 {
+	if x != nil {
+		return x.TaskId
+	}
+	return 0
+}
+
+func (x *AnalyzeTask) GetFieldId() int64 {
+	if x != nil {
+		return x.FieldId
+	}
+	return 0
+}
+
+func (x *AnalyzeTask) GetDim() int64 {
+	if x != nil {
+		return x.Dim
+	}
+	return 0
+}
+
+func (x *AnalyzeTask) GetBinlogPaths() []string {
+	if x != nil {
+		return x.BinlogPaths
+	}
+	return nil
+}
+
+func (x *AnalyzeTask) GetNumClusters() int64 {
+	if x != nil {
+		return x.NumClusters
+	}
+	return 0
+}
+
+func (x *AnalyzeTask) GetTrainRatio() float64 {
+	if x != nil {
+		return x.TrainRatio
+	}
+	return 0
+}
+
+func (x *AnalyzeTask) GetSeed() uint64 {
+	if x != nil {
+		return x.Seed
+	}
+	return 0
+}
+
+type AnalyzeResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        *commonpb.Status       `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	CentroidsFile string                 `protobuf:"bytes,2,opt,name=centroids_file,json=centroidsFile,proto3" json:"centroids_file,omitempty"`
+	NumCentroids  int64                  `protobuf:"varint,3,opt,name=num_centroids,json=numCentroids,proto3" json:"num_centroids,omitempty"`
+	NumRows       int64                  `protobuf:"varint,4,opt,name=num_rows,json=numRows,proto3" json:"num_rows,omitempty"`
+	TookNanos     int64                  `protobuf:"varint,5,opt,name=took_nanos,json=tookNanos,proto3" json:"took_nanos,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AnalyzeResult) Reset() {
+	*x = AnalyzeResult{}
+	mi := &file_worker_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AnalyzeResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AnalyzeResult) ProtoMessage() {}
+
+func (x *AnalyzeResult) ProtoReflect() protoreflect.Message {
+	mi := &file_worker_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AnalyzeResult.ProtoReflect.Descriptor instead.
+func (*AnalyzeResult) Descriptor() ([]byte, []int) {
+	return file_worker_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *AnalyzeResult) GetStatus() *commonpb.Status {
+	if x != nil {
+		return x.Status
+	}
+	return nil
+}
+
+func (x *AnalyzeResult) GetCentroidsFile() string {
+	if x != nil {
+		return x.CentroidsFile
+	}
+	return ""
+}
+
+func (x *AnalyzeResult) GetNumCentroids() int64 {
+	if x != nil {
+		return x.NumCentroids
+	}
+	return 0
+}
+
+func (x *AnalyzeResult) GetNumRows() int64 {
+	if x != nil {
+		return x.NumRows
+	}
+	return 0
+}
+
+func (x *AnalyzeResult) GetTookNanos() int64 {
+	if x != nil {
+		return x.TookNanos
+	}
+	return 0
+}
+
 type AppendInsertRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Pchannel      string                 `protobuf:"bytes,1,opt,name=pchannel,proto3" json:"pchannel,omitempty"`
@@ -931,7 +1102,7 @@ type AppendInsertRequest struct {
 
 func (x *AppendInsertRequest) Reset() {
 	*x = AppendInsertRequest{}
-	mi := &file_worker_proto_msgTypes[12]
+	mi := &file_worker_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -943,7 +1114,7 @@ func (x *AppendInsertRequest) String() string {
 func (*AppendInsertRequest) ProtoMessage() {}
 
 func (x *AppendInsertRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[12]
+	mi := &file_worker_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -956,7 +1127,7 @@ func (x *AppendInsertRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendInsertRequest.ProtoReflect.Descriptor instead.
 func (*AppendInsertRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{12}
+	return file_worker_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *AppendInsertRequest) GetPchannel() string {
@@ -1018,7 +1189,7 @@ type AppendDeleteRequest struct {
 
 func (x *AppendDeleteRequest) Reset() {
 	*x = AppendDeleteRequest{}
-	mi := &file_worker_proto_msgTypes[13]
+	mi := &file_worker_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1030,7 +1201,7 @@ func (x *AppendDeleteRequest) String() string {
 func (*AppendDeleteRequest) ProtoMessage() {}
 
 func (x *AppendDeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[13]
+	mi := &file_worker_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1043,7 +1214,7 @@ func (x *AppendDeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendDeleteRequest.ProtoReflect.Descriptor instead.
 func (*AppendDeleteRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{13}
+	return file_worker_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AppendDeleteRequest) GetPchannel() string {
@@ -1072,7 +1243,7 @@ type AppendResponse struct {
 
 func (x *AppendResponse) Reset() {
 	*x = AppendResponse{}
-	mi := &file_worker_proto_msgTypes[14]
+	mi := &file_worker_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1084,7 +1255,7 @@ func (x *AppendResponse) String() string {
 func (*AppendResponse) ProtoMessage() {}
 
 func (x *AppendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[14]
+	mi := &file_worker_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1097,7 +1268,7 @@ func (x *AppendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendResponse.ProtoReflect.Descriptor instead.
 func (*AppendResponse) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{14}
+	return file_worker_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AppendResponse) GetStatus() *commonpb.Status {
@@ -1139,7 +1310,7 @@ type SealRequest struct {
 
 func (x *SealRequest) Reset() {
 	*x = SealRequest{}
-	mi := &file_worker_proto_msgTypes[15]
+	mi := &file_worker_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1151,7 +1322,7 @@ func (x *SealRequest) String() string {
 func (*SealRequest) ProtoMessage() {}
 
 func (x *SealRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[15]
+	mi := &file_worker_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1164,7 +1335,7 @@ func (x *SealRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealRequest.ProtoReflect.Descriptor instead.
 func (*SealRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{15}
+	return file_worker_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SealRequest) GetPchannel() string {
@@ -1199,7 +1370,7 @@ type SealResponse struct {
 
 func (x *SealResponse) Reset() {
 	*x = SealResponse{}
-	mi := &file_worker_proto_msgTypes[16]
+	mi := &file_worker_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1211,7 +1382,7 @@ func (x *SealResponse) String() string {
 func (*SealResponse) ProtoMessage() {}
 
 func (x *SealResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[16]
+	mi := &file_worker_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1224,7 +1395,7 @@ func (x *SealResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SealResponse.ProtoReflect.Descriptor instead.
 func (*SealResponse) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{16}
+	return file_worker_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SealResponse) GetStatus() *commonpb.Status {
@@ -1258,7 +1429,7 @@ type SyncToRequest struct {
 
 func (x *SyncToRequest) Reset() {
 	*x = SyncToRequest{}
-	mi := &file_worker_proto_msgTypes[17]
+	mi := &file_worker_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1270,7 +1441,7 @@ func (x *SyncToRequest) String() string {
 func (*SyncToRequest) ProtoMessage() {}
 
 func (x *SyncToRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[17]
+	mi := &file_worker_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1283,7 +1454,7 @@ func (x *SyncToRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncToRequest.ProtoReflect.Descriptor instead.
 func (*SyncToRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{17}
+	return file_worker_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SyncToRequest) GetPchannel() string {
@@ -1313,7 +1484,7 @@ type FlushAllRequest struct {
 
 func (x *FlushAllRequest) Reset() {
 	*x = FlushAllRequest{}
-	mi := &file_worker_proto_msgTypes[18]
+	mi := &file_worker_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1496,7 @@ func (x *FlushAllRequest) String() string {
 func (*FlushAllRequest) ProtoMessage() {}
 
 func (x *FlushAllRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[18]
+	mi := &file_worker_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,7 +1509,7 @@ func (x *FlushAllRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushAllRequest.ProtoReflect.Descriptor instead.
 func (*FlushAllRequest) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{18}
+	return file_worker_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *FlushAllRequest) GetPchannel() string {
@@ -1365,7 +1536,7 @@ type FlushAllChannel struct {
 
 func (x *FlushAllChannel) Reset() {
 	*x = FlushAllChannel{}
-	mi := &file_worker_proto_msgTypes[19]
+	mi := &file_worker_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1377,7 +1548,7 @@ func (x *FlushAllChannel) String() string {
 func (*FlushAllChannel) ProtoMessage() {}
 
 func (x *FlushAllChannel) ProtoReflect() protoreflect.Message {
-	mi := &file_worker_proto_msgTypes[19]
+	mi := &file_worker_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1390,7 +1561,7 @@ func (x *FlushAllChannel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlushAllChannel.ProtoReflect.Descriptor instead.
 func (*FlushAllChannel) Descriptor() ([]byte, []int) {
-	return file_worker_proto_rawDescGZIP(), []int{19}
+	return file_worker_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *FlushAllChannel) GetName() string {
@@ -1439,7 +1610,7 @@ const file_worker_proto_rawDesc = "" +
 	"\x10ProgressResponse\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x1a\n" +
 	"\bprogress\x18\x02 \x01(\x03R\bprogress\x12\x16\n" +
-	"\x06loaded\x18\x03 \x01(\bR\x06loaded\"\x8d\x04\n" +
+	"\x06loaded\x18\x03 \x01(\bR\x06loaded\"\x95\x04\n" +
 	"\x0eCompactionTask\x12\x17\n" +
 	"\aplan_id\x18\x01 \x01(\x03R\x06planId\x12<\n" +
 	"\n" +
@@ -1458,10 +1629,9 @@ const file_worker_proto_rawDesc = "" +
 	"\vprefer_rows\x18\n" +
 	" \x01(\x03R\n" +
 	"preferRows\x12!\n" +
-	"\fnum_clusters\x18\v \x01(\x03R\vnumClusters\x12\x1f\n" +
-	"\vtrain_ratio\x18\f \x01(\x01R\n" +
-	"trainRatio\x12*\n" +
-	"\x11min_cluster_ratio\x18\r \x01(\x01R\x0fminClusterRatio\"\xaa\x02\n" +
+	"\fnum_clusters\x18\v \x01(\x03R\vnumClusters\x12*\n" +
+	"\x11min_cluster_ratio\x18\r \x01(\x01R\x0fminClusterRatio\x12!\n" +
+	"\fanalyze_file\x18\x0e \x01(\tR\vanalyzeFileJ\x04\b\f\x10\r\"\xaa\x02\n" +
 	"\x10ClusteredSegment\x12\x1d\n" +
 	"\n" +
 	"segment_id\x18\x01 \x01(\x03R\tsegmentId\x12\x19\n" +
@@ -1514,6 +1684,22 @@ const file_worker_proto_rawDesc = "" +
 	"\n" +
 	"size_bytes\x18\x04 \x01(\x03R\tsizeBytes\x12\x1d\n" +
 	"\n" +
+	"took_nanos\x18\x05 \x01(\x03R\ttookNanos\"\xce\x01\n" +
+	"\vAnalyzeTask\x12\x17\n" +
+	"\atask_id\x18\x01 \x01(\x03R\x06taskId\x12\x19\n" +
+	"\bfield_id\x18\x02 \x01(\x03R\afieldId\x12\x10\n" +
+	"\x03dim\x18\x03 \x01(\x03R\x03dim\x12!\n" +
+	"\fbinlog_paths\x18\x04 \x03(\tR\vbinlogPaths\x12!\n" +
+	"\fnum_clusters\x18\x05 \x01(\x03R\vnumClusters\x12\x1f\n" +
+	"\vtrain_ratio\x18\x06 \x01(\x01R\n" +
+	"trainRatio\x12\x12\n" +
+	"\x04seed\x18\a \x01(\x04R\x04seed\"\xca\x01\n" +
+	"\rAnalyzeResult\x123\n" +
+	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12%\n" +
+	"\x0ecentroids_file\x18\x02 \x01(\tR\rcentroidsFile\x12#\n" +
+	"\rnum_centroids\x18\x03 \x01(\x03R\fnumCentroids\x12\x19\n" +
+	"\bnum_rows\x18\x04 \x01(\x03R\anumRows\x12\x1d\n" +
+	"\n" +
 	"took_nanos\x18\x05 \x01(\x03R\ttookNanos\"\xf7\x01\n" +
 	"\x13AppendInsertRequest\x12\x1a\n" +
 	"\bpchannel\x18\x01 \x01(\tR\bpchannel\x12#\n" +
@@ -1565,9 +1751,10 @@ const file_worker_proto_rawDesc = "" +
 	"\x05Watch\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty\x12@\n" +
 	"\aUnwatch\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty\x12I\n" +
 	"\x10UpdateCollection\x12\x1c.milvago.internal.Collection\x1a\x17.milvago.internal.Empty\x12O\n" +
-	"\aCompact\x12 .milvago.internal.CompactionTask\x1a\".milvago.internal.CompactionResult2P\n" +
+	"\aCompact\x12 .milvago.internal.CompactionTask\x1a\".milvago.internal.CompactionResult2\x9b\x01\n" +
 	"\tIndexNode\x12C\n" +
-	"\x05Build\x12\x1b.milvago.internal.BuildTask\x1a\x1d.milvago.internal.BuildResult2\x9d\x03\n" +
+	"\x05Build\x12\x1b.milvago.internal.BuildTask\x1a\x1d.milvago.internal.BuildResult\x12I\n" +
+	"\aAnalyze\x12\x1d.milvago.internal.AnalyzeTask\x1a\x1f.milvago.internal.AnalyzeResult2\x9d\x03\n" +
 	"\rStreamingNode\x12W\n" +
 	"\fAppendInsert\x12%.milvago.internal.AppendInsertRequest\x1a .milvago.internal.AppendResponse\x12W\n" +
 	"\fAppendDelete\x12%.milvago.internal.AppendDeleteRequest\x1a .milvago.internal.AppendResponse\x12E\n" +
@@ -1587,7 +1774,7 @@ func file_worker_proto_rawDescGZIP() []byte {
 	return file_worker_proto_rawDescData
 }
 
-var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_worker_proto_goTypes = []any{
 	(*LoadChannelsRequest)(nil),   // 0: milvago.internal.LoadChannelsRequest
 	(*CollectionIDRequest)(nil),   // 1: milvago.internal.CollectionIDRequest
@@ -1601,98 +1788,103 @@ var file_worker_proto_goTypes = []any{
 	(*CompactionResult)(nil),      // 9: milvago.internal.CompactionResult
 	(*BuildTask)(nil),             // 10: milvago.internal.BuildTask
 	(*BuildResult)(nil),           // 11: milvago.internal.BuildResult
-	(*AppendInsertRequest)(nil),   // 12: milvago.internal.AppendInsertRequest
-	(*AppendDeleteRequest)(nil),   // 13: milvago.internal.AppendDeleteRequest
-	(*AppendResponse)(nil),        // 14: milvago.internal.AppendResponse
-	(*SealRequest)(nil),           // 15: milvago.internal.SealRequest
-	(*SealResponse)(nil),          // 16: milvago.internal.SealResponse
-	(*SyncToRequest)(nil),         // 17: milvago.internal.SyncToRequest
-	(*FlushAllRequest)(nil),       // 18: milvago.internal.FlushAllRequest
-	(*FlushAllChannel)(nil),       // 19: milvago.internal.FlushAllChannel
-	nil,                           // 20: milvago.internal.ClusteredSegment.BinlogsEntry
-	nil,                           // 21: milvago.internal.CompactionResult.DeletedEntry
-	nil,                           // 22: milvago.internal.CompactionResult.BinlogsEntry
-	nil,                           // 23: milvago.internal.BuildTask.ParamsEntry
-	(*Collection)(nil),            // 24: milvago.internal.Collection
-	(*ChannelPlan)(nil),           // 25: milvago.internal.ChannelPlan
-	(*SegmentPlan)(nil),           // 26: milvago.internal.SegmentPlan
-	(*IndexDef)(nil),              // 27: milvago.internal.IndexDef
-	(*commonpb.Status)(nil),       // 28: milvus.proto.common.Status
-	(*Segment)(nil),               // 29: milvago.internal.Segment
-	(*DeltaLog)(nil),              // 30: milvago.internal.DeltaLog
-	(*LogMessage)(nil),            // 31: milvago.internal.LogMessage
-	(*SearchRequest)(nil),         // 32: milvago.internal.SearchRequest
-	(*QueryRequest)(nil),          // 33: milvago.internal.QueryRequest
-	(*Empty)(nil),                 // 34: milvago.internal.Empty
-	(*SearchResult)(nil),          // 35: milvago.internal.SearchResult
-	(*QueryResult)(nil),           // 36: milvago.internal.QueryResult
+	(*AnalyzeTask)(nil),           // 12: milvago.internal.AnalyzeTask
+	(*AnalyzeResult)(nil),         // 13: milvago.internal.AnalyzeResult
+	(*AppendInsertRequest)(nil),   // 14: milvago.internal.AppendInsertRequest
+	(*AppendDeleteRequest)(nil),   // 15: milvago.internal.AppendDeleteRequest
+	(*AppendResponse)(nil),        // 16: milvago.internal.AppendResponse
+	(*SealRequest)(nil),           // 17: milvago.internal.SealRequest
+	(*SealResponse)(nil),          // 18: milvago.internal.SealResponse
+	(*SyncToRequest)(nil),         // 19: milvago.internal.SyncToRequest
+	(*FlushAllRequest)(nil),       // 20: milvago.internal.FlushAllRequest
+	(*FlushAllChannel)(nil),       // 21: milvago.internal.FlushAllChannel
+	nil,                           // 22: milvago.internal.ClusteredSegment.BinlogsEntry
+	nil,                           // 23: milvago.internal.CompactionResult.DeletedEntry
+	nil,                           // 24: milvago.internal.CompactionResult.BinlogsEntry
+	nil,                           // 25: milvago.internal.BuildTask.ParamsEntry
+	(*Collection)(nil),            // 26: milvago.internal.Collection
+	(*ChannelPlan)(nil),           // 27: milvago.internal.ChannelPlan
+	(*SegmentPlan)(nil),           // 28: milvago.internal.SegmentPlan
+	(*IndexDef)(nil),              // 29: milvago.internal.IndexDef
+	(*commonpb.Status)(nil),       // 30: milvus.proto.common.Status
+	(*Segment)(nil),               // 31: milvago.internal.Segment
+	(*DeltaLog)(nil),              // 32: milvago.internal.DeltaLog
+	(*LogMessage)(nil),            // 33: milvago.internal.LogMessage
+	(*SearchRequest)(nil),         // 34: milvago.internal.SearchRequest
+	(*QueryRequest)(nil),          // 35: milvago.internal.QueryRequest
+	(*Empty)(nil),                 // 36: milvago.internal.Empty
+	(*SearchResult)(nil),          // 37: milvago.internal.SearchResult
+	(*QueryResult)(nil),           // 38: milvago.internal.QueryResult
 }
 var file_worker_proto_depIdxs = []int32{
-	24, // 0: milvago.internal.LoadChannelsRequest.collection:type_name -> milvago.internal.Collection
-	25, // 1: milvago.internal.LoadChannelsRequest.plans:type_name -> milvago.internal.ChannelPlan
-	26, // 2: milvago.internal.SyncSegmentRequest.plan:type_name -> milvago.internal.SegmentPlan
-	27, // 3: milvago.internal.UpdateIndexesRequest.indexes:type_name -> milvago.internal.IndexDef
-	28, // 4: milvago.internal.ProgressResponse.status:type_name -> milvus.proto.common.Status
-	24, // 5: milvago.internal.CompactionTask.collection:type_name -> milvago.internal.Collection
-	29, // 6: milvago.internal.CompactionTask.segments:type_name -> milvago.internal.Segment
-	30, // 7: milvago.internal.CompactionTask.delta_logs:type_name -> milvago.internal.DeltaLog
-	20, // 8: milvago.internal.ClusteredSegment.binlogs:type_name -> milvago.internal.ClusteredSegment.BinlogsEntry
-	28, // 9: milvago.internal.CompactionResult.status:type_name -> milvus.proto.common.Status
-	21, // 10: milvago.internal.CompactionResult.deleted:type_name -> milvago.internal.CompactionResult.DeletedEntry
-	22, // 11: milvago.internal.CompactionResult.binlogs:type_name -> milvago.internal.CompactionResult.BinlogsEntry
+	26, // 0: milvago.internal.LoadChannelsRequest.collection:type_name -> milvago.internal.Collection
+	27, // 1: milvago.internal.LoadChannelsRequest.plans:type_name -> milvago.internal.ChannelPlan
+	28, // 2: milvago.internal.SyncSegmentRequest.plan:type_name -> milvago.internal.SegmentPlan
+	29, // 3: milvago.internal.UpdateIndexesRequest.indexes:type_name -> milvago.internal.IndexDef
+	30, // 4: milvago.internal.ProgressResponse.status:type_name -> milvus.proto.common.Status
+	26, // 5: milvago.internal.CompactionTask.collection:type_name -> milvago.internal.Collection
+	31, // 6: milvago.internal.CompactionTask.segments:type_name -> milvago.internal.Segment
+	32, // 7: milvago.internal.CompactionTask.delta_logs:type_name -> milvago.internal.DeltaLog
+	22, // 8: milvago.internal.ClusteredSegment.binlogs:type_name -> milvago.internal.ClusteredSegment.BinlogsEntry
+	30, // 9: milvago.internal.CompactionResult.status:type_name -> milvus.proto.common.Status
+	23, // 10: milvago.internal.CompactionResult.deleted:type_name -> milvago.internal.CompactionResult.DeletedEntry
+	24, // 11: milvago.internal.CompactionResult.binlogs:type_name -> milvago.internal.CompactionResult.BinlogsEntry
 	8,  // 12: milvago.internal.CompactionResult.clustered:type_name -> milvago.internal.ClusteredSegment
-	23, // 13: milvago.internal.BuildTask.params:type_name -> milvago.internal.BuildTask.ParamsEntry
-	28, // 14: milvago.internal.BuildResult.status:type_name -> milvus.proto.common.Status
-	31, // 15: milvago.internal.AppendInsertRequest.message:type_name -> milvago.internal.LogMessage
-	31, // 16: milvago.internal.AppendDeleteRequest.message:type_name -> milvago.internal.LogMessage
-	28, // 17: milvago.internal.AppendResponse.status:type_name -> milvus.proto.common.Status
-	28, // 18: milvago.internal.SealResponse.status:type_name -> milvus.proto.common.Status
-	19, // 19: milvago.internal.FlushAllRequest.vchannels:type_name -> milvago.internal.FlushAllChannel
-	0,  // 20: milvago.internal.QueryNode.LoadCollection:input_type -> milvago.internal.LoadChannelsRequest
-	1,  // 21: milvago.internal.QueryNode.ReleaseCollection:input_type -> milvago.internal.CollectionIDRequest
-	2,  // 22: milvago.internal.QueryNode.SyncSegment:input_type -> milvago.internal.SyncSegmentRequest
-	4,  // 23: milvago.internal.QueryNode.DropSegments:input_type -> milvago.internal.DropSegmentsRequest
-	1,  // 24: milvago.internal.QueryNode.Progress:input_type -> milvago.internal.CollectionIDRequest
-	32, // 25: milvago.internal.QueryNode.Search:input_type -> milvago.internal.SearchRequest
-	33, // 26: milvago.internal.QueryNode.Query:input_type -> milvago.internal.QueryRequest
-	24, // 27: milvago.internal.QueryNode.UpdateCollection:input_type -> milvago.internal.Collection
-	3,  // 28: milvago.internal.QueryNode.DropSegmentIDs:input_type -> milvago.internal.DropSegmentIDsRequest
-	5,  // 29: milvago.internal.QueryNode.UpdateIndexes:input_type -> milvago.internal.UpdateIndexesRequest
-	24, // 30: milvago.internal.DataNode.Watch:input_type -> milvago.internal.Collection
-	24, // 31: milvago.internal.DataNode.Unwatch:input_type -> milvago.internal.Collection
-	24, // 32: milvago.internal.DataNode.UpdateCollection:input_type -> milvago.internal.Collection
-	7,  // 33: milvago.internal.DataNode.Compact:input_type -> milvago.internal.CompactionTask
-	10, // 34: milvago.internal.IndexNode.Build:input_type -> milvago.internal.BuildTask
-	12, // 35: milvago.internal.StreamingNode.AppendInsert:input_type -> milvago.internal.AppendInsertRequest
-	13, // 36: milvago.internal.StreamingNode.AppendDelete:input_type -> milvago.internal.AppendDeleteRequest
-	15, // 37: milvago.internal.StreamingNode.Seal:input_type -> milvago.internal.SealRequest
-	17, // 38: milvago.internal.StreamingNode.SyncTo:input_type -> milvago.internal.SyncToRequest
-	18, // 39: milvago.internal.StreamingNode.FlushAll:input_type -> milvago.internal.FlushAllRequest
-	34, // 40: milvago.internal.QueryNode.LoadCollection:output_type -> milvago.internal.Empty
-	34, // 41: milvago.internal.QueryNode.ReleaseCollection:output_type -> milvago.internal.Empty
-	34, // 42: milvago.internal.QueryNode.SyncSegment:output_type -> milvago.internal.Empty
-	34, // 43: milvago.internal.QueryNode.DropSegments:output_type -> milvago.internal.Empty
-	6,  // 44: milvago.internal.QueryNode.Progress:output_type -> milvago.internal.ProgressResponse
-	35, // 45: milvago.internal.QueryNode.Search:output_type -> milvago.internal.SearchResult
-	36, // 46: milvago.internal.QueryNode.Query:output_type -> milvago.internal.QueryResult
-	34, // 47: milvago.internal.QueryNode.UpdateCollection:output_type -> milvago.internal.Empty
-	34, // 48: milvago.internal.QueryNode.DropSegmentIDs:output_type -> milvago.internal.Empty
-	34, // 49: milvago.internal.QueryNode.UpdateIndexes:output_type -> milvago.internal.Empty
-	34, // 50: milvago.internal.DataNode.Watch:output_type -> milvago.internal.Empty
-	34, // 51: milvago.internal.DataNode.Unwatch:output_type -> milvago.internal.Empty
-	34, // 52: milvago.internal.DataNode.UpdateCollection:output_type -> milvago.internal.Empty
-	9,  // 53: milvago.internal.DataNode.Compact:output_type -> milvago.internal.CompactionResult
-	11, // 54: milvago.internal.IndexNode.Build:output_type -> milvago.internal.BuildResult
-	14, // 55: milvago.internal.StreamingNode.AppendInsert:output_type -> milvago.internal.AppendResponse
-	14, // 56: milvago.internal.StreamingNode.AppendDelete:output_type -> milvago.internal.AppendResponse
-	16, // 57: milvago.internal.StreamingNode.Seal:output_type -> milvago.internal.SealResponse
-	34, // 58: milvago.internal.StreamingNode.SyncTo:output_type -> milvago.internal.Empty
-	14, // 59: milvago.internal.StreamingNode.FlushAll:output_type -> milvago.internal.AppendResponse
-	40, // [40:60] is the sub-list for method output_type
-	20, // [20:40] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	25, // 13: milvago.internal.BuildTask.params:type_name -> milvago.internal.BuildTask.ParamsEntry
+	30, // 14: milvago.internal.BuildResult.status:type_name -> milvus.proto.common.Status
+	30, // 15: milvago.internal.AnalyzeResult.status:type_name -> milvus.proto.common.Status
+	33, // 16: milvago.internal.AppendInsertRequest.message:type_name -> milvago.internal.LogMessage
+	33, // 17: milvago.internal.AppendDeleteRequest.message:type_name -> milvago.internal.LogMessage
+	30, // 18: milvago.internal.AppendResponse.status:type_name -> milvus.proto.common.Status
+	30, // 19: milvago.internal.SealResponse.status:type_name -> milvus.proto.common.Status
+	21, // 20: milvago.internal.FlushAllRequest.vchannels:type_name -> milvago.internal.FlushAllChannel
+	0,  // 21: milvago.internal.QueryNode.LoadCollection:input_type -> milvago.internal.LoadChannelsRequest
+	1,  // 22: milvago.internal.QueryNode.ReleaseCollection:input_type -> milvago.internal.CollectionIDRequest
+	2,  // 23: milvago.internal.QueryNode.SyncSegment:input_type -> milvago.internal.SyncSegmentRequest
+	4,  // 24: milvago.internal.QueryNode.DropSegments:input_type -> milvago.internal.DropSegmentsRequest
+	1,  // 25: milvago.internal.QueryNode.Progress:input_type -> milvago.internal.CollectionIDRequest
+	34, // 26: milvago.internal.QueryNode.Search:input_type -> milvago.internal.SearchRequest
+	35, // 27: milvago.internal.QueryNode.Query:input_type -> milvago.internal.QueryRequest
+	26, // 28: milvago.internal.QueryNode.UpdateCollection:input_type -> milvago.internal.Collection
+	3,  // 29: milvago.internal.QueryNode.DropSegmentIDs:input_type -> milvago.internal.DropSegmentIDsRequest
+	5,  // 30: milvago.internal.QueryNode.UpdateIndexes:input_type -> milvago.internal.UpdateIndexesRequest
+	26, // 31: milvago.internal.DataNode.Watch:input_type -> milvago.internal.Collection
+	26, // 32: milvago.internal.DataNode.Unwatch:input_type -> milvago.internal.Collection
+	26, // 33: milvago.internal.DataNode.UpdateCollection:input_type -> milvago.internal.Collection
+	7,  // 34: milvago.internal.DataNode.Compact:input_type -> milvago.internal.CompactionTask
+	10, // 35: milvago.internal.IndexNode.Build:input_type -> milvago.internal.BuildTask
+	12, // 36: milvago.internal.IndexNode.Analyze:input_type -> milvago.internal.AnalyzeTask
+	14, // 37: milvago.internal.StreamingNode.AppendInsert:input_type -> milvago.internal.AppendInsertRequest
+	15, // 38: milvago.internal.StreamingNode.AppendDelete:input_type -> milvago.internal.AppendDeleteRequest
+	17, // 39: milvago.internal.StreamingNode.Seal:input_type -> milvago.internal.SealRequest
+	19, // 40: milvago.internal.StreamingNode.SyncTo:input_type -> milvago.internal.SyncToRequest
+	20, // 41: milvago.internal.StreamingNode.FlushAll:input_type -> milvago.internal.FlushAllRequest
+	36, // 42: milvago.internal.QueryNode.LoadCollection:output_type -> milvago.internal.Empty
+	36, // 43: milvago.internal.QueryNode.ReleaseCollection:output_type -> milvago.internal.Empty
+	36, // 44: milvago.internal.QueryNode.SyncSegment:output_type -> milvago.internal.Empty
+	36, // 45: milvago.internal.QueryNode.DropSegments:output_type -> milvago.internal.Empty
+	6,  // 46: milvago.internal.QueryNode.Progress:output_type -> milvago.internal.ProgressResponse
+	37, // 47: milvago.internal.QueryNode.Search:output_type -> milvago.internal.SearchResult
+	38, // 48: milvago.internal.QueryNode.Query:output_type -> milvago.internal.QueryResult
+	36, // 49: milvago.internal.QueryNode.UpdateCollection:output_type -> milvago.internal.Empty
+	36, // 50: milvago.internal.QueryNode.DropSegmentIDs:output_type -> milvago.internal.Empty
+	36, // 51: milvago.internal.QueryNode.UpdateIndexes:output_type -> milvago.internal.Empty
+	36, // 52: milvago.internal.DataNode.Watch:output_type -> milvago.internal.Empty
+	36, // 53: milvago.internal.DataNode.Unwatch:output_type -> milvago.internal.Empty
+	36, // 54: milvago.internal.DataNode.UpdateCollection:output_type -> milvago.internal.Empty
+	9,  // 55: milvago.internal.DataNode.Compact:output_type -> milvago.internal.CompactionResult
+	11, // 56: milvago.internal.IndexNode.Build:output_type -> milvago.internal.BuildResult
+	13, // 57: milvago.internal.IndexNode.Analyze:output_type -> milvago.internal.AnalyzeResult
+	16, // 58: milvago.internal.StreamingNode.AppendInsert:output_type -> milvago.internal.AppendResponse
+	16, // 59: milvago.internal.StreamingNode.AppendDelete:output_type -> milvago.internal.AppendResponse
+	18, // 60: milvago.internal.StreamingNode.Seal:output_type -> milvago.internal.SealResponse
+	36, // 61: milvago.internal.StreamingNode.SyncTo:output_type -> milvago.internal.Empty
+	16, // 62: milvago.internal.StreamingNode.FlushAll:output_type -> milvago.internal.AppendResponse
+	42, // [42:63] is the sub-list for method output_type
+	21, // [21:42] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_worker_proto_init() }
@@ -1707,7 +1899,7 @@ func file_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_worker_proto_rawDesc), len(file_worker_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -682,7 +682,8 @@ var DataNode_ServiceDesc = grpc.ServiceDesc{
 }
 
 const (
-	IndexNode_Build_FullMethodName = "/milvago.internal.IndexNode/Build"
+	IndexNode_Build_FullMethodName   = "/milvago.internal.IndexNode/Build"
+	IndexNode_Analyze_FullMethodName = "/milvago.internal.IndexNode/Analyze"
 )
 
 // IndexNodeClient is the client API for IndexNode service.
@@ -690,6 +691,7 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type IndexNodeClient interface {
 	Build(ctx context.Context, in *BuildTask, opts ...grpc.CallOption) (*BuildResult, error)
+	Analyze(ctx context.Context, in *AnalyzeTask, opts ...grpc.CallOption) (*AnalyzeResult, error)
 }
 
 type indexNodeClient struct {
@@ -710,11 +712,22 @@ func (c *indexNodeClient) Build(ctx context.Context, in *BuildTask, opts ...grpc
 	return out, nil
 }
 
+func (c *indexNodeClient) Analyze(ctx context.Context, in *AnalyzeTask, opts ...grpc.CallOption) (*AnalyzeResult, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AnalyzeResult)
+	err := c.cc.Invoke(ctx, IndexNode_Analyze_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IndexNodeServer is the server API for IndexNode service.
 // All implementations must embed UnimplementedIndexNodeServer
 // for forward compatibility.
 type IndexNodeServer interface {
 	Build(context.Context, *BuildTask) (*BuildResult, error)
+	Analyze(context.Context, *AnalyzeTask) (*AnalyzeResult, error)
 	mustEmbedUnimplementedIndexNodeServer()
 }
 
@@ -727,6 +740,9 @@ type UnimplementedIndexNodeServer struct{}
 
 func (UnimplementedIndexNodeServer) Build(context.Context, *BuildTask) (*BuildResult, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Build not implemented")
+}
+func (UnimplementedIndexNodeServer) Analyze(context.Context, *AnalyzeTask) (*AnalyzeResult, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Analyze not implemented")
 }
 func (UnimplementedIndexNodeServer) mustEmbedUnimplementedIndexNodeServer() {}
 func (UnimplementedIndexNodeServer) testEmbeddedByValue()                   {}
@@ -767,6 +783,24 @@ func _IndexNode_Build_Handler(srv interface{}, ctx context.Context, dec func(int
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IndexNode_Analyze_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AnalyzeTask)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IndexNodeServer).Analyze(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IndexNode_Analyze_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IndexNodeServer).Analyze(ctx, req.(*AnalyzeTask))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IndexNode_ServiceDesc is the grpc.ServiceDesc for IndexNode service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -777,6 +811,10 @@ var IndexNode_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Build",
 			Handler:    _IndexNode_Build_Handler,
+		},
+		{
+			MethodName: "Analyze",
+			Handler:    _IndexNode_Analyze_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -84,6 +84,13 @@ func (s *IndexNodeServer) Build(ctx context.Context, r *pb.BuildTask) (*pb.Build
 	return out, nil
 }
 
+func (s *IndexNodeServer) Analyze(ctx context.Context, r *pb.AnalyzeTask) (*pb.AnalyzeResult, error) {
+	res, err := s.node.Analyze(ctx, pb.ToAnalyzeTask(r))
+	out := pb.FromAnalyzeResult(res)
+	out.Status = rpc.StatusOf(err)
+	return out, nil
+}
+
 // IndexNodeClient builds on a remote index node: indexcoord's builder.
 type IndexNodeClient struct{ c pb.IndexNodeClient }
 
@@ -98,6 +105,16 @@ func (c *IndexNodeClient) Build(ctx context.Context, t contract.BuildTask) (cont
 		return contract.BuildResult{}, err
 	}
 	return pb.ToBuildResult(r), nil
+}
+
+// Analyze runs an analyze task on a remote index node: indexcoord's
+// analyzer.
+func (c *IndexNodeClient) Analyze(ctx context.Context, t contract.AnalyzeTask) (contract.AnalyzeResult, error) {
+	r, err := c.c.Analyze(ctx, pb.FromAnalyzeTask(t))
+	if err := coordrpc.Check("indexnode", r, err); err != nil {
+		return contract.AnalyzeResult{}, err
+	}
+	return pb.ToAnalyzeResult(r), nil
 }
 
 // ---- streaming node ----

@@ -35,6 +35,7 @@ import (
 	"github.com/milvago/milvago/internal/rpc/framed"
 	"github.com/milvago/milvago/internal/rpc/workerrpc"
 	"github.com/milvago/milvago/internal/segment"
+	"github.com/milvago/milvago/internal/storage"
 	"github.com/milvago/milvago/internal/streaming"
 	"github.com/milvago/milvago/internal/tso"
 )
@@ -257,6 +258,41 @@ func TestIndexNodeRoundTrip(t *testing.T) {
 	_, errD := node.Build(ctx, task)
 	if errR == nil || errD == nil || errR.Error() != errD.Error() || errs.CodeOf(errR) != errs.CodeOf(errD) {
 		t.Fatalf("build of a missing binlog: remote %v, direct %v", errR, errD)
+	}
+}
+
+// TestIndexNodeAnalyzeRoundTrip: an analyze task run through the client
+// writes the file the direct call writes and reports the same result; a
+// failure keeps its text and code.
+func TestIndexNodeAnalyzeRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	objs := objstore.NewMemory()
+	b, err := storage.EncodeColumn(&column.FloatVector{Dim: 2, Data: []float32{0, 0, 1, 1, 10, 10, 11, 11}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := objs.Put(ctx, "insert_log/1/2/3/101/4", b); err != nil {
+		t.Fatal(err)
+	}
+	node := indexnode.New(objs, nil)
+	cli := workerrpc.NewIndexNodeClient(serve(t, func(g *grpc.Server) { workerrpc.RegisterIndexNode(g, node) }))
+	task := contract.AnalyzeTask{TaskID: 5, FieldID: 101, Dim: 2, BinlogPaths: []string{"insert_log/1/2/3/101/4", ""},
+		NumClusters: 2, TrainRatio: 1, Seed: 5}
+	r, err := cli.Analyze(ctx, task)
+	if err != nil || r.NumCentroids != 2 || r.NumRows != 4 || r.CentroidsFile != storage.AnalyzeFilePath(5, storage.CentroidsFile) {
+		t.Fatalf("remote analysis %+v, %v", r, err)
+	}
+	remote, _ := objs.Get(ctx, r.CentroidsFile)
+	d, err := node.Analyze(ctx, task)
+	direct, _ := objs.Get(ctx, d.CentroidsFile)
+	if err != nil || d.CentroidsFile != r.CentroidsFile || string(remote) != string(direct) {
+		t.Fatalf("direct analysis %+v, %v: another file", d, err)
+	}
+	task.BinlogPaths = []string{"missing"}
+	_, errR := cli.Analyze(ctx, task)
+	_, errD := node.Analyze(ctx, task)
+	if errR == nil || errD == nil || errR.Error() != errD.Error() || errs.CodeOf(errR) != errs.CodeOf(errD) {
+		t.Fatalf("analysis of a missing binlog: remote %v, direct %v", errR, errD)
 	}
 }
 

@@ -113,17 +113,19 @@ func (c *core) Column(fieldID int64) (column.Column, error) {
 }
 
 // indexPK records the rows of pk, starting at offset lo, in a growing
-// segment's primary-key maps. Caller holds mu.
+// segment's primary-key index; the key column holds them already. Caller
+// holds mu.
 func (c *core) indexPK(pk column.Column, lo int) {
-	switch v := pk.(type) {
-	case *column.Scalar[int64]:
-		for i, k := range v.Data {
-			c.pkInts.add(k, int32(lo+i))
+	if c.pkInts != nil {
+		keys := c.cols[c.pk.id].(*column.Scalar[int64]).Data
+		for i := range pk.Len() {
+			c.pkInts.add(keys, int32(lo+i))
 		}
-	case *column.Scalar[string]:
-		for i, k := range v.Data {
-			c.pkStrs.add(k, int32(lo+i))
-		}
+		return
+	}
+	keys := c.cols[c.pk.id].(*column.Scalar[string]).Data
+	for i := range pk.Len() {
+		c.pkStrs.add(keys, int32(lo+i))
 	}
 }
 
@@ -238,8 +240,8 @@ func (c *core) eachRow(ints []int64, strs []string, i int, fn func(off int32)) {
 	case c.sealed:
 		sortedEach(c.cols[c.pk.id].(*column.Scalar[string]).Data, c.sorted().order, strs[i], fn)
 	case c.pkInts != nil:
-		c.pkInts.each(ints[i], fn)
+		c.pkInts.each(c.cols[c.pk.id].(*column.Scalar[int64]).Data, ints[i], fn)
 	default:
-		c.pkStrs.each(strs[i], fn)
+		c.pkStrs.each(c.cols[c.pk.id].(*column.Scalar[string]).Data, strs[i], fn)
 	}
 }

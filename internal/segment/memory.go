@@ -23,9 +23,9 @@ func (c *core) MemoryBytes() int64 {
 	case c.sealed:
 		total += int64(c.n) * 4 // pkSorted, once built
 	case c.pkInts != nil:
-		total += int64(c.pkInts.len()) * 24
+		total += int64(c.pkInts.mapped()) * 24
 	default:
-		total += int64(c.pkStrs.len()) * 40
+		total += int64(c.pkStrs.mapped()) * 40
 	}
 	return total + c.interimBytes()
 }

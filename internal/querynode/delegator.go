@@ -185,6 +185,11 @@ func (dl *delegator) serve(ctx context.Context) error {
 			if after, err = dl.reload(ctx, last); err == nil {
 				break
 			}
+			if ctx.Err() != nil {
+				// Released (or moved) while reloading: the replan or a
+				// load was cut short, no attempt failed.
+				return ctx.Err()
+			}
 			dl.logger.Warn("reload shard, retrying", "err", err)
 			t := time.NewTimer(loadRetry)
 			select {
@@ -325,7 +330,9 @@ func (dl *delegator) replanWithout(ctx context.Context, kind string, id any, pla
 	}
 	fresh, err := dl.plan.Replan(ctx)
 	if err != nil {
-		dl.logger.Warn("replan shard after a missing file", "missing", kind, "id", id, "err", err)
+		if ctx.Err() == nil { // else released while loading: nothing failed
+			dl.logger.Warn("replan shard after a missing file", "missing", kind, "id", id, "err", err)
+		}
 		return false
 	}
 	if planned(fresh) {

@@ -3,8 +3,11 @@ package querynode
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -296,4 +299,80 @@ func servesSealed(dl *delegator, id int64) bool {
 	defer dl.mu.RUnlock()
 	_, ok := dl.sealed[id]
 	return ok
+}
+
+// TestReleaseWhileReloadingLogsNoFailure: a shard released while it
+// reloads after a truncation (its fresh plan's request cut short by the
+// release) ends without logging a failed attempt. Operators and the e2e
+// stress test read "reload shard, retrying" as a reload that failed (issue
+// 8: the cluster's TestStressFirstQuery failed on one logged while its
+// collection was released).
+func TestReleaseWhileReloadingLogsNoFailure(t *testing.T) {
+	logs := &recorded{}
+	e := newEnv(t, func(d *Deps) { d.Logger = slog.New(logs) })
+	first := e.insert(t, keyRange(0, 10)...)
+	e.insert(t, keyRange(10, 20)...)
+	replanning := make(chan struct{})
+	var once sync.Once
+	plan := contract.ChannelPlan{VChannel: vch, PChannel: pch, Replan: func(ctx context.Context) (contract.ChannelPlan, error) {
+		// The query coordinator's answer never comes before the release
+		// cancels the call, as a gRPC call cut short by it.
+		once.Do(func() { close(replanning) })
+		<-ctx.Done()
+		return contract.ChannelPlan{}, fmt.Errorf("querycoord: %w", ctx.Err())
+	}}
+	if err := e.qn.LoadCollection(e.ctx, e.coll, nil, []contract.ChannelPlan{plan}); err != nil {
+		t.Fatal(err)
+	}
+	dl := e.delegator(t)
+	e.gated.allow(1)
+	eventually(t, "the first message", func() bool { return dl.tsafe.Load() == first.TS })
+	e.seal(t)
+	e.truncateAtCheckpoint(t)
+	e.gated.open()
+	select {
+	case <-replanning:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the shard did not reload after the truncation")
+	}
+	if err := e.qn.ReleaseCollection(e.ctx, collID); err != nil {
+		t.Fatal(err)
+	}
+	e.qn.wg.Wait() // the shard's goroutine has ended
+	if !logs.has("log truncated past the shard's position, reloading from a fresh plan") {
+		t.Fatalf("the shard did not log its reload; logged %q", logs.all())
+	}
+	for _, m := range []string{"reload shard, retrying", "shard failed"} {
+		if logs.has(m) {
+			t.Errorf("logged %q for a reload the release cut short", m)
+		}
+	}
+}
+
+// recorded keeps the messages logged through it.
+type recorded struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (r *recorded) Enabled(context.Context, slog.Level) bool { return true }
+func (r *recorded) Handle(_ context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, rec.Message)
+	return nil
+}
+func (r *recorded) WithAttrs([]slog.Attr) slog.Handler { return r }
+func (r *recorded) WithGroup(string) slog.Handler      { return r }
+
+func (r *recorded) has(msg string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Contains(r.msgs, msg)
+}
+
+func (r *recorded) all() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.msgs)
 }

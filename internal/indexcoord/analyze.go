@@ -228,38 +228,8 @@ func (a *Analyses) DropAnalyses(ctx context.Context, ids []int64) error {
 // Run executes queued analyze tasks until ctx ends, as many at once as
 // Deps.Slots says (one without it).
 func (a *Analyses) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	doneCh := make(chan int64)
-	inflight := map[int64]bool{}
-	for {
-		limit := 1
-		if a.d.Slots != nil {
-			limit = max(1, a.d.Slots())
-		}
-		queue := a.queue
-		if len(inflight) >= limit {
-			queue = nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case id := <-doneCh:
-			delete(inflight, id)
-		case id := <-queue:
-			if inflight[id] {
-				continue
-			}
-			inflight[id] = true
-			wg.Go(func() {
-				a.run(ctx, id)
-				select {
-				case doneCh <- id:
-				case <-ctx.Done():
-				}
-			})
-		}
-	}
+	dispatch(ctx, a.queue, a.d.Slots, a.run)
+	return nil
 }
 
 // run executes one task: recorded InProgress (one more attempt), sent to

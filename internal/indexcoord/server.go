@@ -148,36 +148,8 @@ func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { s.reconcileLoop(ctx) })
-	done := make(chan int64)
-	inflight := map[int64]bool{}
-	for {
-		limit := 1
-		if s.d.Slots != nil {
-			limit = max(1, s.d.Slots())
-		}
-		queue := s.queue
-		if len(inflight) >= limit {
-			queue = nil // wait for a build to finish
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case id := <-done:
-			delete(inflight, id)
-		case id := <-queue:
-			if inflight[id] {
-				continue
-			}
-			inflight[id] = true
-			wg.Go(func() {
-				s.runBuild(ctx, id)
-				select {
-				case done <- id:
-				case <-ctx.Done():
-				}
-			})
-		}
-	}
+	dispatch(ctx, s.queue, s.d.Slots, s.runBuild)
+	return nil
 }
 
 // CreateIndex defines an index and schedules builds for flushed segments.

@@ -104,8 +104,11 @@ func TestStressCountIsDistinctKeys(t *testing.T) {
 	h := &handoffs{t: t, ctx: ctx, rnd: rand.New(rand.NewPCG(seed, 2))}
 	t.Cleanup(func() {
 		cancel()
-		h.wg.Wait()
+		// The data node and query node first: until the data node has
+		// stopped, a flush may still start a handoff (h.wg.Go), and a
+		// WaitGroup's Add must not race its Wait.
 		wg.Wait()
+		h.wg.Wait()
 		log.Close()
 		store.Close()
 	})

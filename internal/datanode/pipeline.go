@@ -9,7 +9,6 @@ import (
 	"maps"
 	"math"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -312,17 +311,10 @@ func (p *pipeline) onFlushAll(ctx context.Context, id uint64, m *msg.Message) er
 		sealed[cs.VChannel] = cs.Seal
 	}
 	p.mu.Lock()
-	names := make([]string, 0, len(p.vchannels))
-	for vc := range p.vchannels {
-		names = append(names, vc)
-	}
+	names := slices.Sorted(maps.Keys(p.vchannels))
 	p.mu.Unlock()
-	sort.Strings(names)
 	for _, vc := range names {
-		seal, ok := sealed[vc]
-		if !ok {
-			seal.SegmentIDs = nil
-		}
+		seal := sealed[vc] // zero for a channel the FlushAll did not list
 		if err := p.handleChannel(ctx, id, &msg.Message{Kind: msg.KindSeal, VChannel: vc, TS: m.TS, Seal: &seal}); err != nil {
 			return err
 		}

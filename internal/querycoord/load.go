@@ -72,7 +72,7 @@ func (s *Server) LoadCollection(ctx context.Context, c *model.Collection, partit
 	for _, n := range s.nodesOfLocked(c.ID) {
 		if err := s.loadOnNodeLocked(ctx, c, li.Partitions, n); err != nil {
 			// Retried by the balance checker's next round (syncPendingLocked).
-			s.logger.Warn("load on query node failed, retrying", "collection", c.ID, "node", n, "err", err)
+			s.logLoadRetry(ctx, c.ID, n, err)
 			s.pending[nodeLoad{n, c.ID}] = true
 			errList = append(errList, err)
 			continue

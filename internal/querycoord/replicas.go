@@ -415,13 +415,25 @@ func (s *Server) syncPendingLocked(ctx context.Context) error {
 			colls[k.collection] = c
 		}
 		if err := s.loadOnNodeLocked(ctx, c, li.Partitions, k.node); err != nil {
-			s.logger.Warn("load on query node failed, retrying", "collection", k.collection, "node", k.node, "err", err)
+			s.logLoadRetry(ctx, k.collection, k.node, err)
 			errList = append(errList, err)
 			continue
 		}
 		delete(s.pending, k)
 	}
 	return errors.Join(errList...)
+}
+
+// logLoadRetry reports a load on a query node that the next round
+// retries. A load cut short because its own request was cancelled (the
+// client gave up, the coordinator is stopping) is not a node's failure:
+// it is said at info level, so that warnings mean a node refused.
+func (s *Server) logLoadRetry(ctx context.Context, collection, node int64, err error) {
+	if ctx.Err() != nil {
+		s.logger.Info("load on query node interrupted, retrying", "collection", collection, "node", node, "err", err)
+		return
+	}
+	s.logger.Warn("load on query node failed, retrying", "collection", collection, "node", node, "err", err)
 }
 
 // loadOnNodeLocked plans the shards node serves of c and has it serve

@@ -420,16 +420,7 @@ func (s *Server) runClustering(ctx context.Context, planID int64, p plan) (int64
 	}
 	s.logger.Info("clustering compaction committed", "plan", planID, "sources", len(p.sources), "targets", len(res.Clustered),
 		"took", time.Since(start))
-	s.mu.Lock()
-	listeners := append([]Listener(nil), s.listeners...)
-	s.mu.Unlock()
-	for _, seg := range segs {
-		for _, l := range listeners {
-			if err := l.SegmentFlushed(ctx, seg); err != nil {
-				s.logger.Error("notify clustered segment", "segment", seg.ID, "err", err)
-			}
-		}
-	}
+	s.notifyFlushed(ctx, "clustered", segs...)
 	if segs[0].State == model.SegmentDropped {
 		return 0, nil
 	}

@@ -470,14 +470,7 @@ func (s *Server) runPlan(ctx context.Context, p plan) (int64, error) {
 	}
 	s.logger.Info("compaction committed", "plan", planID, "sources", len(p.sources), "target", seg.ID,
 		"rows", seg.NumRows, "took", time.Since(start))
-	s.mu.Lock()
-	listeners := append([]Listener(nil), s.listeners...)
-	s.mu.Unlock()
-	for _, l := range listeners {
-		if err := l.SegmentFlushed(ctx, seg); err != nil {
-			s.logger.Error("notify compacted segment", "segment", seg.ID, "err", err)
-		}
-	}
+	s.notifyFlushed(ctx, "compacted", seg)
 	if seg.State == model.SegmentDropped {
 		return 0, nil
 	}

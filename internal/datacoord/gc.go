@@ -101,6 +101,7 @@ func (s *Server) Run(ctx context.Context) error {
 	s.ctx = ctx
 	s.mu.Unlock()
 	go s.resumeJobs(ctx) // plans the previous coordinator was running (compaction_jobs.go)
+	go s.notices.Run(ctx)
 	var trig, clusterTrig, gc <-chan time.Time
 	if s.ccfg.Auto && s.ccfg.TriggerInterval > 0 {
 		t := time.NewTicker(s.ccfg.TriggerInterval)

@@ -284,15 +284,8 @@ func (s *Server) committedSegments(ctx context.Context, job contract.ImportJob) 
 // builds start), then marks the job Completed: a Completed import is
 // visible to reads of a loaded collection.
 func (s *Server) finishImport(ctx context.Context, id int64, segs []model.Segment) error {
-	s.mu.Lock()
-	listeners := append([]Listener(nil), s.listeners...)
-	s.mu.Unlock()
 	for i := range segs {
-		for _, l := range listeners {
-			if err := l.SegmentFlushed(ctx, &segs[i]); err != nil {
-				s.logger.Error("notify imported segment", "segment", segs[i].ID, "err", err)
-			}
-		}
+		s.notifyFlushed(ctx, "imported", &segs[i])
 	}
 	s.imports.mu.Lock()
 	defer s.imports.mu.Unlock()

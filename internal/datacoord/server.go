@@ -16,6 +16,7 @@ import (
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/notice"
 	"github.com/milvago/milvago/internal/objstore"
 )
 
@@ -76,6 +77,7 @@ type Server struct {
 	deltas      map[string][]model.DeltaLog        // by vchannel
 	failures    map[string]contract.ChannelFailure // by vchannel (failures.go)
 	listeners   []Listener
+	notices     *notice.Retrier          // listeners' failed notices, sent again (notify.go)
 	channels    atomic.Pointer[Channels] // cluster: data node ownership of channels (channels.go); nil: one data node
 
 	ctx        context.Context // Run's; compactions run under it
@@ -132,6 +134,7 @@ func New(ctx context.Context, cfg Config, d Deps) (*Server, error) {
 		checkpoints: map[string]contract.Checkpoint{}, deltas: map[string][]model.DeltaLog{},
 		jobs: map[int64]*contract.CompactionJob{}, compacting: map[int64]bool{}, trash: map[string]trash{}, orphans: map[string]time.Time{}, writing: map[string]bool{},
 		partStats: map[string]PartitionStats{}, jobPlans: map[int64][]planMeta{}}
+	s.notices = notice.New(s.logger)
 	if err := s.load(ctx); err != nil {
 		return nil, err
 	}
@@ -351,19 +354,12 @@ func (s *Server) SegmentFlushed(ctx context.Context, r contract.FlushResult) err
 		return err
 	}
 	s.replaceSegmentLocked(seg, next)
-	snapshot := next
-	listeners := append([]Listener(nil), s.listeners...)
 	s.mu.Unlock()
 	s.logger.Info("segment flushed", "segment", r.SegmentID, "rows", r.NumRows)
 	// The segment is flushed whatever a listener answers, so a listener's
-	// error (a coordinator unreachable) is logged, not returned to the data
-	// node: the query coordinator picks the segment up when it next plans
-	// the collection (load, recovery).
-	for _, l := range listeners {
-		if err := l.SegmentFlushed(ctx, &snapshot); err != nil {
-			s.logger.Error("notify segment flushed", "segment", r.SegmentID, "err", err)
-		}
-	}
+	// error (a coordinator unreachable) is not returned to the data node:
+	// the notice is sent again (notify.go).
+	s.notifyFlushed(ctx, "flushed", &next)
 	return nil
 }
 

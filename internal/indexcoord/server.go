@@ -30,6 +30,7 @@ import (
 	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/notice"
 	"github.com/milvago/milvago/internal/scalarindex"
 )
 
@@ -85,7 +86,8 @@ type Server struct {
 	builds     map[int64]*model.SegmentIndex // by build ID
 	scheduling map[scheduleKey]bool          // builds being created
 	listeners  []Listener
-	running    int64 // the build Run executes now, 0: none (gc.go)
+	notices    *notice.Retrier // listeners' failed IndexBuilt notices, sent again
+	running    int64           // the build Run executes now, 0: none (gc.go)
 }
 
 type scheduleKey struct{ index, segment int64 }
@@ -102,6 +104,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	}
 	s := &Server{d: d, logger: d.Logger.With("component", "indexcoord"), queue: make(chan int64, 1<<16),
 		defs: map[int64]*model.IndexDef{}, builds: map[int64]*model.SegmentIndex{}, scheduling: map[scheduleKey]bool{}}
+	s.notices = notice.New(s.logger)
 	defs, err := d.KV.List(ctx, prefixDef)
 	if err != nil {
 		return nil, fmt.Errorf("indexcoord: load definitions: %w", err)
@@ -148,6 +151,7 @@ func (s *Server) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() { s.reconcileLoop(ctx) })
+	wg.Go(func() { s.notices.Run(ctx) })
 	dispatch(ctx, s.queue, s.d.Slots, s.runBuild)
 	return nil
 }
@@ -515,12 +519,28 @@ func (s *Server) finishBuild(ctx context.Context, def *model.IndexDef, seg model
 	s.builds[buildID] = next
 	listeners := append([]Listener(nil), s.listeners...)
 	s.mu.Unlock()
-	if next.State == commonpb.IndexState_Finished {
-		for _, l := range listeners {
-			if err := l.IndexBuilt(ctx, def.CollectionID, seg.ID); err != nil {
-				s.logger.Error("notify index built", "segment", seg.ID, "build", buildID, "err", err)
-			}
+	if next.State != commonpb.IndexState_Finished {
+		return
+	}
+	// The build is recorded whatever a listener answers; a notice not
+	// taken (the query coordinator unreachable, a query node refusing the
+	// reload) is sent again while the build stands (internal/notice).
+	for i, l := range listeners {
+		err := l.IndexBuilt(ctx, def.CollectionID, seg.ID)
+		if err == nil {
+			continue
 		}
+		s.logger.Warn("notify index built, retrying", "segment", seg.ID, "build", buildID, "err", err)
+		collection, segment := def.CollectionID, seg.ID
+		s.notices.Failed(fmt.Sprintf("indexcoord listener %d: build %d", i, buildID), err, func(ctx context.Context) error {
+			s.mu.Lock()
+			b, ok := s.builds[buildID]
+			s.mu.Unlock()
+			if !ok || b.State != commonpb.IndexState_Finished {
+				return nil // dropped or rebuilt since: nothing to tell
+			}
+			return l.IndexBuilt(ctx, collection, segment)
+		})
 	}
 }
 

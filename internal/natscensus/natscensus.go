@@ -29,9 +29,9 @@ type Census struct {
 	// Field of the Strong blocks are held by the block's cache field (the
 	// write path and a roll leave it set; a read clears it when done), the
 	// others only by the elastic pointer made strong by a write.
-	Field int
-	Weak        int // blocks whose buffer is only weakly held and not yet collected
-	WeakBytes   int64
+	Field     int
+	Weak      int // blocks whose buffer is only weakly held and not yet collected
+	WeakBytes int64
 }
 
 func (c Census) String() string {

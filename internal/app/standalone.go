@@ -123,6 +123,10 @@ type Standalone struct {
 	early *earlyServe
 }
 
+// Broker is the embedded log server, for diagnostics (internal/natscensus
+// in the memory measurements); nil once Close has run.
+func (s *Standalone) Broker() *logbroker.Embedded { return s.broker }
+
 // earlyServe is the API's server serving since before the stores opened.
 type earlyServe struct {
 	cancel context.CancelFunc

@@ -518,6 +518,10 @@ func isWrongLastSeq(err error) bool {
 // reserved for headers.
 func (n *NATS) MaxMessageBytes() int { return n.maxPayload - propsReserve }
 
+// StreamName is the JetStream stream holding the log (for diagnostics:
+// internal/natscensus).
+func (n *NATS) StreamName() string { return n.name }
+
 // readerInactive is how long the server keeps a reader's ephemeral consumer
 // once its client stopped pulling (a crashed process); Reader.Close deletes
 // it at once.

@@ -42,6 +42,7 @@ func runChild(dir string) int {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		return 1
 	}
+	childBroker.Store(s.Broker())
 	gl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 1

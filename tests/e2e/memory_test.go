@@ -23,6 +23,9 @@ import (
 	"github.com/milvus-io/milvus/client/v2/entity"
 	"github.com/milvus-io/milvus/client/v2/index"
 	"github.com/milvus-io/milvus/client/v2/milvusclient"
+
+	"github.com/milvago/milvago/internal/logbroker"
+	"github.com/milvago/milvago/internal/natscensus"
 )
 
 // The memory measurements of issues 11 and 12 (docs/benchmarks.md,
@@ -66,6 +69,7 @@ func childHeapProfiles() {
 			pprof.Lookup("heap").WriteTo(f, 0)
 			f.Close()
 			appendGCStats(filepath.Join(dir, "gc.log"), n, rss)
+			appendBlockCensus(filepath.Join(dir, "gc.log"), n)
 		}
 	}()
 }
@@ -83,6 +87,32 @@ func appendGCStats(path string, n int, rssMB int64) {
 	defer f.Close()
 	fmt.Fprintf(f, "profile %d rss_mb %d gc_cycles %d gc_cpu_s %.2f total_cpu_s %.2f live_mb %d\n", n, rssMB,
 		samples[0].Value.Uint64(), samples[1].Value.Float64(), samples[2].Value.Float64(), samples[3].Value.Uint64()>>20)
+}
+
+// childBroker is the child server's embedded log (runChild sets it), for
+// appendBlockCensus.
+var childBroker atomic.Pointer[logbroker.Embedded]
+
+// appendBlockCensus appends to a child's gc.log how its NATS file store
+// holds its message blocks' buffers (strongly or weakly: natscensus), one
+// line per profile: which of NATS's block buffers in the heap profile the
+// server keeps until its 10 s cache expiry.
+func appendBlockCensus(path string, n int) {
+	e := childBroker.Load()
+	if e == nil {
+		return
+	}
+	c, err := natscensus.Blocks(e.Server(), e.Log().StreamName())
+	line := fmt.Sprintf("profile %d nats %v\n", n, c)
+	if err != nil {
+		line = fmt.Sprintf("profile %d nats census: %v\n", n, err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	f.WriteString(line)
 }
 
 func measureMemory(t *testing.T) {

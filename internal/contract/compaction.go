@@ -40,6 +40,10 @@ type CompactionTask struct {
 	NumClusters     int64
 	MinClusterRatio float64
 	AnalyzeFile     string
+	// AnalyzeMappings are the analyze task's offset mapping files, by
+	// source segment: the centroid of each row of the segment's binlog,
+	// which the compaction uses instead of computing distances.
+	AnalyzeMappings map[int64]string
 }
 
 // CompactionResult is a finished compaction. Segment.NumRows 0 means no

@@ -67,7 +67,7 @@ type AnalyzeResult struct {
 	// row of its binlog to its nearest centroid
 	// (storage.EncodeOffsetMapping; "": a segment without binlog).
 	MappingFiles []string
-	NumCentroids  int64
-	NumRows       int64
-	Took          time.Duration
+	NumCentroids int64
+	NumRows      int64
+	Took         time.Duration
 }

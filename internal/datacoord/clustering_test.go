@@ -2,9 +2,9 @@ package datacoord
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"encoding/json"
 	"slices"
 	"strings"
 	"sync"

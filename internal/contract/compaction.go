@@ -33,7 +33,8 @@ type CompactionTask struct {
 	// vector clustering compaction: the plan's analyze task trained up to
 	// NumClusters centroids and wrote them to AnalyzeFile (a centroids
 	// file, storage.EncodeCentroids) and each source's offset mapping
-	// (AnalyzeMappings); every row goes to the centroid its mapping names, clusters smaller than MinClusterRatio of the average merge
+	// (AnalyzeMappings); every row goes to the centroid its mapping
+	// names, clusters smaller than MinClusterRatio of the average merge
 	// into their nearest, and each cluster is written as one segment
 	// (several when it holds more than PreferRows rows) whose stats log
 	// carries its centroid.

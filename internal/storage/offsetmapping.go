@@ -48,6 +48,9 @@ func DecodeOffsetMapping(data []byte) (int, []uint32, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	if h.flags != 0 || h.dataType != 0 || h.elemType != 0 {
+		return 0, nil, corruptf("offset mapping with flags %d, data type %d, element type %d", h.flags, h.dataType, h.elemType)
+	}
 	if h.dim < 0 || h.dim >= NoCentroid || h.rows < 0 {
 		return 0, nil, corruptf("offset mapping of %d rows to %d centroids", h.rows, h.dim)
 	}

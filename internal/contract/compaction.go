@@ -32,14 +32,19 @@ type CompactionTask struct {
 	// NumClusters, set when ClusteringField is a FloatVector, makes it a
 	// vector clustering compaction: the plan's analyze task trained up to
 	// NumClusters centroids and wrote them to AnalyzeFile (a centroids
-	// file, storage.EncodeCentroids); every row goes to its nearest
-	// centroid, clusters smaller than MinClusterRatio of the average merge
+	// file, storage.EncodeCentroids) and each source's offset mapping
+	// (AnalyzeMappings); every row goes to the centroid its mapping
+	// names, clusters smaller than MinClusterRatio of the average merge
 	// into their nearest, and each cluster is written as one segment
 	// (several when it holds more than PreferRows rows) whose stats log
 	// carries its centroid.
 	NumClusters     int64
 	MinClusterRatio float64
 	AnalyzeFile     string
+	// AnalyzeMappings are the analyze task's offset mapping files, by
+	// source segment: the centroid of each row of the segment's binlog,
+	// which the compaction uses instead of computing distances.
+	AnalyzeMappings map[int64]string
 }
 
 // CompactionResult is a finished compaction. Segment.NumRows 0 means no

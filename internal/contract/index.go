@@ -52,6 +52,7 @@ type AnalyzeTask struct {
 	TaskID      int64
 	FieldID     int64
 	Dim         int
+	SegmentIDs  []int64 // per binlog path, its segment (names its mapping file)
 	BinlogPaths []string
 	NumClusters int
 	TrainRatio  float64
@@ -62,7 +63,11 @@ type AnalyzeTask struct {
 // (storage.EncodeCentroids) and the rows it trained over.
 type AnalyzeResult struct {
 	CentroidsFile string
-	NumCentroids  int64
-	NumRows       int64
-	Took          time.Duration
+	// MappingFiles are, per segment of the task, the file mapping each
+	// row of its binlog to its nearest centroid
+	// (storage.EncodeOffsetMapping; "": a segment without binlog).
+	MappingFiles []string
+	NumCentroids int64
+	NumRows      int64
+	Took         time.Duration
 }

@@ -45,8 +45,11 @@ func (s *Server) AttachAnalyses(a analyzeTasks) {
 const analyzePoll = time.Second
 
 // analyze runs the analyze task of vector clustering plan planID and
-// returns its centroids file; the caller drops it (dropAnalysis).
-func (s *Server) analyze(ctx context.Context, planID int64, p plan) (string, error) {
+// returns it finished (its centroids and offset mapping files); the caller
+// drops it (dropAnalysis). A task that fails for good fails the plan with
+// its reason and the number of attempts; one the index coordinator
+// retries (state Retry) is waited for.
+func (s *Server) analyze(ctx context.Context, planID int64, p plan) (model.AnalyzeTask, error) {
 	s.mu.Lock()
 	a := s.analyses
 	if a != nil {
@@ -59,7 +62,7 @@ func (s *Server) analyze(ctx context.Context, planID int64, p plan) (string, err
 	}
 	s.mu.Unlock()
 	if a == nil {
-		return "", fmt.Errorf("datacoord: clustering compaction plan %d: no index coordinator to analyze the key: %w", planID, errs.ErrServiceUnavailable)
+		return model.AnalyzeTask{}, fmt.Errorf("datacoord: clustering compaction plan %d: no index coordinator to analyze the key: %w", planID, errs.ErrServiceUnavailable)
 	}
 	t := model.AnalyzeTask{ID: planID, CollectionID: p.coll.ID, PartitionID: p.sources[0].PartitionID, FieldID: p.clusterBy,
 		NumClusters: p.clusters, TrainRatio: s.ccfg.Clustering.MaxTrainSizeRatio}
@@ -71,28 +74,38 @@ func (s *Server) analyze(ctx context.Context, planID int64, p plan) (string, err
 		t.Binlogs = append(t.Binlogs, seg.Binlogs[p.clusterBy])
 	}
 	if err := a.CreateAnalysis(ctx, t); err != nil {
-		return "", fmt.Errorf("datacoord: clustering compaction plan %d: create analyze task: %w", planID, err)
+		return model.AnalyzeTask{}, fmt.Errorf("datacoord: clustering compaction plan %d: create analyze task: %w", planID, err)
 	}
 	start := time.Now()
+	var lastFailures int64
 	for wait := 20 * time.Millisecond; ; wait = min(2*wait, analyzePoll) {
 		cur, ok, err := a.Analysis(ctx, planID)
 		switch {
 		case err != nil && !errs.IsRetriable(err) && !errors.Is(err, errs.ErrServiceUnavailable):
-			return "", fmt.Errorf("datacoord: clustering compaction plan %d: analyze task: %w", planID, err)
+			return model.AnalyzeTask{}, fmt.Errorf("datacoord: clustering compaction plan %d: analyze task: %w", planID, err)
 		case err != nil:
 			s.logger.Warn("analyze task: state not readable, retrying", "plan", planID, "err", err)
 		case !ok:
-			return "", fmt.Errorf("datacoord: clustering compaction plan %d: its analyze task was dropped", planID)
+			return model.AnalyzeTask{}, fmt.Errorf("datacoord: clustering compaction plan %d: its analyze task was dropped", planID)
 		case cur.State == commonpb.IndexState_Failed:
-			return "", fmt.Errorf("datacoord: clustering compaction plan %d: analyze task failed: %s", planID, cur.FailReason)
+			return model.AnalyzeTask{}, fmt.Errorf("datacoord: clustering compaction plan %d: analyze task failed after %d attempt(s): %s",
+				planID, cur.Attempts, cur.FailReason)
 		case cur.State == commonpb.IndexState_Finished:
+			if len(cur.MappingFiles) != len(cur.SegmentIDs) {
+				return model.AnalyzeTask{}, fmt.Errorf("datacoord: clustering compaction plan %d: analyze task finished with %d offset mapping files for %d segments",
+					planID, len(cur.MappingFiles), len(cur.SegmentIDs))
+			}
 			s.logger.Info("analyze task finished", "plan", planID, "rows", cur.NumRows, "centroids", cur.NumCentroids,
-				"attempts", cur.Attempts, "waited", time.Since(start))
-			return cur.CentroidsFile, nil
+				"attempts", cur.Attempts, "failures", cur.Failures, "waited", time.Since(start))
+			return cur, nil
+		case cur.State == commonpb.IndexState_Retry && cur.Failures != lastFailures:
+			lastFailures = cur.Failures
+			s.logger.Warn("analyze task failed on its index node and is retried", "plan", planID, "failures", cur.Failures,
+				"reason", cur.FailReason)
 		}
 		select {
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return model.AnalyzeTask{}, ctx.Err()
 		case <-time.After(wait):
 		}
 	}

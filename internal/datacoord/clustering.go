@@ -365,7 +365,7 @@ func (s *Server) runClustering(ctx context.Context, planID int64, p plan) (int64
 	// outnumber live/preferRows, plus one for the null keys.
 	n := live/p.preferRows + 2
 	var minCluster float64
-	var analyzed string // the centroids file of a vector key
+	var analyzed model.AnalyzeTask // a vector key's analyze task, finished
 	if p.clusters != 0 {
 		if p.clusters < s.ccfg.Clustering.MinCentroids {
 			// Milvus's analyze task finishes without centroids for so
@@ -405,7 +405,8 @@ func (s *Server) runClustering(ctx context.Context, planID int64, p plan) (int64
 	start := time.Now()
 	res, err := comp.Compact(ctx, contract.CompactionTask{PlanID: planID, Collection: p.coll, Segments: p.sources,
 		DeltaLogs: p.deltas, ExpireTS: p.expire, TargetID: targets[0], ClusteringField: p.clusterBy, TargetIDs: targets,
-		PreferRows: p.preferRows, NumClusters: p.clusters, MinClusterRatio: minCluster, AnalyzeFile: analyzed})
+		PreferRows: p.preferRows, NumClusters: p.clusters, MinClusterRatio: minCluster, AnalyzeFile: analyzed.CentroidsFile,
+		AnalyzeMappings: analyzed.Mappings()})
 	if err != nil {
 		return 0, fmt.Errorf("datacoord: clustering compaction plan %d: %w", planID, err)
 	}

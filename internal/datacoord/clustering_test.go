@@ -3,8 +3,11 @@ package datacoord
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +20,7 @@ import (
 	"github.com/milvago/milvago/internal/indexnode"
 	"github.com/milvago/milvago/internal/kv"
 	"github.com/milvago/milvago/internal/model"
+	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/storage"
 )
 
@@ -286,6 +290,25 @@ func (c analyzeRecorder) Compact(ctx context.Context, t contract.CompactionTask)
 		if err != nil {
 			return contract.CompactionResult{}, err
 		}
+		// Each source's offset mapping file maps its every row (none for
+		// a segment without key binlog).
+		for _, seg := range t.Segments {
+			path, ok := t.AnalyzeMappings[seg.ID]
+			if !ok || (path == "") != (seg.Binlogs[101] == "") {
+				return contract.CompactionResult{}, fmt.Errorf("segment %d: mapping %q in %v", seg.ID, path, t.AnalyzeMappings)
+			}
+			if path == "" {
+				continue
+			}
+			data, err := c.objs.Get(ctx, path)
+			if err != nil {
+				return contract.CompactionResult{}, err
+			}
+			k, ids, err := storage.DecodeOffsetMapping(data)
+			if err != nil || k != len(cent)/dim || int64(len(ids)) != seg.NumRows {
+				return contract.CompactionResult{}, fmt.Errorf("segment %d: mapping of %d rows to %d centroids: %v", seg.ID, len(ids), k, err)
+			}
+		}
 		c.mu.Lock()
 		*c.files = append(*c.files, len(cent)/dim)
 		c.mu.Unlock()
@@ -361,8 +384,8 @@ func TestVectorClusteringPlan(t *testing.T) {
 		if got := must(ana.ListAnalyses(bg)); len(got) != 0 {
 			t.Fatalf("analyses after the plan: %+v", got)
 		}
-		if _, err := e.objs.Get(bg, task.AnalyzeFile); err == nil {
-			t.Fatalf("%s kept after the plan", task.AnalyzeFile)
+		if left := must(e.objs.List(bg, storage.AnalyzeFilePath(task.PlanID, ""))); len(left) != 0 {
+			t.Fatalf("analysis files kept after the plan: %v", left)
 		}
 	}
 }
@@ -388,18 +411,19 @@ func TestCollectAnalyses(t *testing.T) {
 	mustDo(ana.CreateAnalysis(bg, task(8)))
 	for _, id := range []int64{7, 8, 9} {
 		mustDo(e.objs.Put(bg, storage.AnalyzeFilePath(id, storage.CentroidsFile), storage.EncodeCentroids(4, nil)))
+		mustDo(e.objs.Put(bg, storage.OffsetMappingPath(id, 1), storage.EncodeOffsetMapping(0, nil)))
 	}
 	mustDo(e.s.CollectGarbage(bg, time.Now()))
 	got := must(ana.ListAnalyses(bg))
 	if len(got) != 1 || got[0].ID != 7 {
 		t.Fatalf("analyses after gc: %+v", got)
 	}
-	if _, err := e.objs.Get(bg, storage.AnalyzeFilePath(7, storage.CentroidsFile)); err != nil {
-		t.Fatalf("running plan's file: %v", err)
+	if len(must(e.objs.List(bg, storage.AnalyzeFilePath(7, "")))) != 2 {
+		t.Fatal("running plan's files removed")
 	}
 	for _, id := range []int64{8, 9} {
-		if _, err := e.objs.Get(bg, storage.AnalyzeFilePath(id, storage.CentroidsFile)); err == nil {
-			t.Fatalf("file of analysis %d kept", id)
+		if left := must(e.objs.List(bg, storage.AnalyzeFilePath(id, ""))); len(left) != 0 {
+			t.Fatalf("files of analysis %d kept: %v", id, left)
 		}
 	}
 	// The task's record is gone from the meta store too.
@@ -434,7 +458,8 @@ func TestVectorClusteringAnalysisFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := e.wait(t, id).Plans[0]
-	if !p.Failed || !strings.Contains(p.Reason, "analyze task failed") || !strings.Contains(p.Reason, a.Binlogs[101]) {
+	// A missing input is permanent (Milvus's NoSuchKey): one attempt.
+	if !p.Failed || !strings.Contains(p.Reason, "analyze task failed after 1 attempt(s)") || !strings.Contains(p.Reason, a.Binlogs[101]) {
 		t.Fatalf("plan %+v", p)
 	}
 	if len(comp.tasks) != 0 {
@@ -447,5 +472,56 @@ func TestVectorClusteringAnalysisFails(t *testing.T) {
 		if seg.State != model.SegmentFlushed || seg.Clustered {
 			t.Fatalf("segment after the failed plan: %+v", seg)
 		}
+	}
+}
+
+// flakyPuts fails the first n writes with an object store error.
+type flakyPuts struct {
+	objstore.Store
+	mu sync.Mutex
+	n  int
+}
+
+func (f *flakyPuts) Put(ctx context.Context, key string, data []byte) error {
+	f.mu.Lock()
+	fail := f.n > 0
+	f.n--
+	f.mu.Unlock()
+	if fail {
+		return errors.New("objstore: put: connection reset by peer")
+	}
+	return f.Store.Put(ctx, key, data)
+}
+
+// TestVectorClusteringAnalysisRetried: the index node's writes fail twice
+// (an object store error: transient); the analyze task runs again and the
+// plan compacts with its files, as if nothing had failed.
+func TestVectorClusteringAnalysisRetried(t *testing.T) {
+	store := kv.NewMemory()
+	e := newLifecycle(t)
+	e.s = newCoord(t, store, smallConfig())
+	e.s.objects = e.objs
+	var files []int
+	comp := analyzeRecorder{clusterCompactor{e.comp}, &files}
+	e.s.Attach(comp, vectorKeyColls{}, e.idx)
+	ana := must(indexcoord.NewAnalyses(bg, indexcoord.AnalysesDeps{KV: store, Worker: indexnode.New(&flakyPuts{Store: e.objs, n: 2}, nil)}))
+	e.s.AttachAnalyses(ana)
+	ctx, cancel := context.WithCancel(bg)
+	done := make(chan struct{})
+	go func() { defer close(done); mustDo(ana.Run(ctx)) }()
+	t.Cleanup(func() { cancel(); <-done })
+	e.s.ccfg.Clustering.Key.EnableVectorKey = true
+	e.s.ccfg.Clustering.MinCentroids, e.s.ccfg.Clustering.MaxSegmentSizeRatio = 2, 0.05
+	e.flushedVectors(t, 5, 10, 0)
+	e.flushedVectors(t, 5, 20, 100)
+	id, _, err := e.s.ManualCompaction(bg, tColl, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := e.wait(t, id).Plans[0]; p.Failed {
+		t.Fatalf("plan %+v", p)
+	}
+	if len(files) != 1 || files[0] == 0 || len(comp.tasks) != 1 || len(comp.tasks[0].AnalyzeMappings) != 2 {
+		t.Fatalf("compactions %v %+v", files, comp.tasks)
 	}
 }

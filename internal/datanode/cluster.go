@@ -18,8 +18,9 @@ import (
 // of one key value never straddle two segments, so the segments' key
 // ranges (their stats logs' min and max, which query nodes prune with) do
 // not overlap; null keys go last, in a segment of their own when the rows
-// before them filled theirs.
-func (s *Server) writeClustered(ctx context.Context, t contract.CompactionTask, first model.Segment, tsKept []int64, chunks map[int64][]column.Column) ([]contract.FlushResult, error) {
+// before them filled theirs. A vector key's rows go by mapped, the
+// centroid of each kept row (writeVectorClustered).
+func (s *Server) writeClustered(ctx context.Context, t contract.CompactionTask, first model.Segment, tsKept []int64, mapped []uint32, chunks map[int64][]column.Column) ([]contract.FlushResult, error) {
 	cols := make(map[int64]column.Column, len(chunks))
 	for fid, cs := range chunks {
 		cols[fid] = column.Concat(cs)
@@ -29,7 +30,7 @@ func (s *Server) writeClustered(ctx context.Context, t contract.CompactionTask, 
 		return nil, fmt.Errorf("collection %d has no field %d to cluster by", t.Collection.ID, t.ClusteringField)
 	}
 	if t.NumClusters > 0 {
-		return s.writeVectorClustered(ctx, t, first, tsKept, cols)
+		return s.writeVectorClustered(ctx, t, first, tsKept, mapped, cols)
 	}
 	order, same, err := clusterOrder(key)
 	if err != nil {

@@ -22,39 +22,47 @@ type vectorPlan struct {
 }
 
 // mapVectorClusters is the compactor's centroid-ID mapping of Milvus's
-// vector clustering, over the key column of the kept rows and the
-// centroids its analyze task trained (k*key.Dim values, row-major): every
-// row is assigned to its nearest centroid; a cluster holding fewer than
-// minClusterRatio of the average cluster's rows is merged into the nearest
-// centroid kept (its rows re-assigned), and empty clusters go.
-func mapVectorClusters(key *column.FloatVector, cent []float32, minClusterRatio float64) (vectorPlan, error) {
+// vector clustering, over the key column of the kept rows, the centroids
+// its analyze task trained (k*key.Dim values, row-major) and mapped, the
+// centroid the task's offset mapping files give each kept row (the index
+// node assigned every row to its nearest centroid; storage.NoCentroid for
+// a null key): a cluster holding fewer than minClusterRatio of the
+// average cluster's kept rows is merged into the nearest centroid kept
+// (its rows re-assigned: the only distances computed here), and empty
+// clusters go. A mapping that does not fit the rows (a centroid for a
+// null key or none for a row, an unknown centroid) is an error: the rows
+// are never mapped again here, as in Milvus.
+func mapVectorClusters(key *column.FloatVector, cent []float32, mapped []uint32, minClusterRatio float64) (vectorPlan, error) {
 	var p vectorPlan
 	dim := key.Dim
+	if len(mapped) != key.Len() {
+		return p, fmt.Errorf("offset mappings give %d rows, the plan keeps %d", len(mapped), key.Len())
+	}
+	k := len(cent) / dim
 	var live []int
+	assign := make([]int32, 0, key.Len())
 	for i := range key.Len() {
-		if key.IsNull(i) {
+		c := mapped[i]
+		switch null := key.IsNull(i); {
+		case null && c == storage.NoCentroid:
 			p.nulls = append(p.nulls, i)
-		} else {
+		case null:
+			return p, fmt.Errorf("offset mapping gives centroid %d to kept row %d, whose key is null", c, i)
+		case c == storage.NoCentroid:
+			return p, fmt.Errorf("offset mapping gives no centroid to kept row %d", i)
+		case int(c) >= k:
+			return p, fmt.Errorf("offset mapping gives kept row %d centroid %d of %d", i, c, k)
+		default:
 			live = append(live, i)
+			assign = append(assign, int32(c))
 		}
 	}
 	n := len(live)
 	if n == 0 {
 		return p, nil
 	}
-	k := len(cent) / dim
-	if k == 0 {
-		return p, fmt.Errorf("%d rows to map and no centroid", n)
-	}
-	points := key.Data
-	if len(p.nulls) > 0 {
-		points = make([]float32, 0, n*dim)
-		for _, i := range live {
-			points = append(points, key.Row(i)...)
-		}
-	}
-	assign := make([]int32, n)
-	index.AssignL2(points, dim, cent, assign)
+	// The rows of the clusters merged away are re-assigned below.
+	row := func(i int) []float32 { return key.Row(live[i]) }
 	counts := make([]int, k)
 	for _, c := range assign {
 		counts[c]++
@@ -96,7 +104,7 @@ func mapVectorClusters(key *column.FloatVector, cent []float32, minClusterRatio 
 	if len(orphans) > 0 {
 		pts := make([]float32, 0, len(orphans)*dim)
 		for _, i := range orphans {
-			pts = append(pts, points[i*dim:(i+1)*dim]...)
+			pts = append(pts, row(i)...)
 		}
 		re := make([]int32, len(orphans))
 		index.AssignL2(pts, dim, keptCent, re)
@@ -114,13 +122,14 @@ func mapVectorClusters(key *column.FloatVector, cent []float32, minClusterRatio 
 }
 
 // writeVectorClustered finishes a vector clustering compaction: the kept
-// rows are mapped to their nearest centroid (planVectorClusters) and each
+// rows go to the centroid their analyze task's offset mapping gives them
+// (mapped; mapVectorClusters) and each
 // cluster is written as one segment, or as several of at most
 // t.PreferRows rows when larger (Milvus's writer cuts a cluster's buffer
 // at the maximum segment size), each sorted by primary key and carrying
 // its cluster's centroid in its stats log; rows with a null key go last,
 // in segments without a centroid (never pruned).
-func (s *Server) writeVectorClustered(ctx context.Context, t contract.CompactionTask, first model.Segment, tsKept []int64, cols map[int64]column.Column) ([]contract.FlushResult, error) {
+func (s *Server) writeVectorClustered(ctx context.Context, t contract.CompactionTask, first model.Segment, tsKept []int64, mapped []uint32, cols map[int64]column.Column) ([]contract.FlushResult, error) {
 	key, ok := cols[t.ClusteringField].(*column.FloatVector)
 	if !ok {
 		return nil, fmt.Errorf("clustering key %d of collection %d is not a FloatVector field", t.ClusteringField, t.Collection.ID)
@@ -129,7 +138,7 @@ func (s *Server) writeVectorClustered(ctx context.Context, t contract.Compaction
 	if err != nil {
 		return nil, err
 	}
-	vp, err := mapVectorClusters(key, cent, t.MinClusterRatio)
+	vp, err := mapVectorClusters(key, cent, mapped, t.MinClusterRatio)
 	if err != nil {
 		return nil, fmt.Errorf("map the rows of plan %d to its centroids: %w", t.PlanID, err)
 	}
@@ -192,4 +201,39 @@ func (s *Server) analysisCentroids(ctx context.Context, t contract.CompactionTas
 		return nil, fmt.Errorf("the analysis of plan %d has centroids of dimension %d, the key has %d", t.PlanID, got, dim)
 	}
 	return cent, nil
+}
+
+// offsetMapping reads the centroid of each of the rows of source segment
+// seg from the plan's analyze task's offset mapping file for it
+// (t.AnalyzeMappings, the index node's storage.EncodeOffsetMapping). A
+// segment without a key binlog (it predates the field: every row null)
+// has none. A missing, unreadable or damaged file, or one of another
+// number of rows, fails the compaction: the rows are not mapped again.
+func (s *Server) offsetMapping(ctx context.Context, t contract.CompactionTask, seg model.Segment, rows int) ([]uint32, error) {
+	path, ok := t.AnalyzeMappings[seg.ID]
+	if !ok {
+		return nil, fmt.Errorf("the analysis of plan %d has no offset mapping for segment %d", t.PlanID, seg.ID)
+	}
+	if path == "" {
+		if seg.Binlogs[t.ClusteringField] != "" {
+			return nil, fmt.Errorf("the analysis of plan %d has no offset mapping for segment %d, which has a key binlog", t.PlanID, seg.ID)
+		}
+		ids := make([]uint32, rows)
+		for i := range ids {
+			ids[i] = storage.NoCentroid
+		}
+		return ids, nil
+	}
+	b, err := s.d.Objects.Get(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("read the offset mapping of segment %d of plan %d: %w", seg.ID, t.PlanID, err)
+	}
+	_, ids, err := storage.DecodeOffsetMapping(b)
+	if err != nil {
+		return nil, fmt.Errorf("read the offset mapping of segment %d of plan %d from %s: %w", seg.ID, t.PlanID, path, err)
+	}
+	if len(ids) != rows {
+		return nil, fmt.Errorf("the offset mapping %s of segment %d maps %d rows, the segment has %d: %w", path, seg.ID, len(ids), rows, storage.ErrCorrupt)
+	}
+	return ids, nil
 }

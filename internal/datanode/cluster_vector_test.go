@@ -2,6 +2,7 @@ package datanode
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/contract"
 	"github.com/milvago/milvago/internal/distance"
+	"github.com/milvago/milvago/internal/index"
 	"github.com/milvago/milvago/internal/indexnode"
 	"github.com/milvago/milvago/internal/model"
 	"github.com/milvago/milvago/internal/objstore"
@@ -29,7 +31,29 @@ func planVectorClustersBy(ctx context.Context, key *column.FloatVector, a analys
 	if err != nil {
 		return vectorPlan{}, err
 	}
-	return mapVectorClusters(key, cent, minClusterRatio)
+	return mapVectorClusters(key, cent, nearestMapping(key, cent), minClusterRatio)
+}
+
+// nearestMapping is what an index node's offset mapping holds for key's
+// rows: each non-null row's nearest centroid, storage.NoCentroid for nulls.
+func nearestMapping(key *column.FloatVector, cent []float32) []uint32 {
+	out := make([]uint32, key.Len())
+	if len(cent) == 0 {
+		return out
+	}
+	pts := nonNullRows(key)
+	assign := make([]int32, len(pts)/key.Dim)
+	index.AssignL2(pts, key.Dim, cent, assign)
+	next := 0
+	for i := range out {
+		if key.IsNull(i) {
+			out[i] = storage.NoCentroid
+			continue
+		}
+		out[i] = uint32(assign[next])
+		next++
+	}
+	return out
 }
 
 // nonNullRows is the rows of key whose value is not null, end to end.
@@ -272,18 +296,42 @@ func TestVectorClusteringCompaction(t *testing.T) {
 	// The plan's analyze task, run by an index node over the sources' key
 	// binlogs (deleted rows included, as Milvus's).
 	an, err := indexnode.New(objs, nil).Analyze(context.Background(), contract.AnalyzeTask{TaskID: 4, FieldID: 101, Dim: dim,
-		BinlogPaths: []string{a.Binlogs[101], b.Binlogs[101]}, NumClusters: 3, TrainRatio: 1, Seed: 4})
+		SegmentIDs: []int64{a.ID, b.ID}, BinlogPaths: []string{a.Binlogs[101], b.Binlogs[101]}, NumClusters: 3, TrainRatio: 1, Seed: 4})
 	if err != nil || an.NumCentroids != 3 {
 		t.Fatalf("analysis %+v: %v", an, err)
+	}
+	// The index node mapped every row of each source (deleted ones
+	// included) to its nearest centroid.
+	_, cent, err := storage.DecodeCentroids(mustGet(t, objs, an.CentroidsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, seg := range []model.Segment{a, b} {
+		if an.MappingFiles[i] != storage.OffsetMappingPath(4, seg.ID) {
+			t.Fatalf("mapping files %v", an.MappingFiles)
+		}
+		k, ids, err := storage.DecodeOffsetMapping(mustGet(t, objs, an.MappingFiles[i]))
+		if err != nil || k != 3 || int64(len(ids)) != seg.NumRows {
+			t.Fatalf("segment %d: mapping of %d rows to %d centroids: %v", seg.ID, len(ids), k, err)
+		}
+		key := readCol(t, objs, seg.Binlogs[101]).(*column.FloatVector)
+		if want := nearestMapping(key, cent); !slices.Equal(ids, want) {
+			t.Fatalf("segment %d: mapping %v, nearest %v", seg.ID, ids, want)
+		}
 	}
 	task := contract.CompactionTask{PlanID: 4, Collection: coll, Segments: []model.Segment{a, b},
 		DeltaLogs: []model.DeltaLog{d}, ClusteringField: 101, TargetIDs: []int64{70, 71, 72, 73, 74, 75, 76},
 		PreferRows: 6, NumClusters: 3}
-	// Without the analysis's file the compaction cannot map its rows.
+	// Without the analysis's files the compaction cannot map its rows: it
+	// fails, it never maps them itself.
 	if _, err := s.Compact(context.Background(), task); err == nil {
 		t.Fatal("compaction without an analysis result succeeded")
 	}
 	task.AnalyzeFile = an.CentroidsFile
+	if _, err := s.Compact(context.Background(), task); err == nil {
+		t.Fatal("compaction without offset mappings succeeded")
+	}
+	task.AnalyzeMappings = map[int64]string{a.ID: an.MappingFiles[0], b.ID: an.MappingFiles[1]}
 	res, err := s.Compact(context.Background(), task)
 	if err != nil {
 		t.Fatal(err)
@@ -353,5 +401,108 @@ func TestVectorClusteringCompaction(t *testing.T) {
 	}
 	if len(byCluster) < 2 || len(res.Clustered) != segs {
 		t.Fatalf("%d clusters in %d segments, want %d: %v", len(byCluster), len(res.Clustered), segs, byCluster)
+	}
+}
+
+func mustGet(t *testing.T, objs objstore.Store, key string) []byte {
+	t.Helper()
+	b, err := objs.Get(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestVectorClusteringUsesOffsetMapping: the compaction puts each kept row
+// in the cluster its offset mapping file names, even one that is not its
+// nearest (it computes no distance to map rows), and a damaged, missing or
+// wrong-sized mapping file fails it with the reason.
+func TestVectorClusteringUsesOffsetMapping(t *testing.T) {
+	ctx := context.Background()
+	objs := objstore.NewMemory()
+	coll := testCollection()
+	s := New(Deps{Objects: objs, IDs: &seqIDs{next: 5000}})
+	var pa []int64
+	var ta []uint64
+	var tags []string
+	for i := range int64(12) {
+		pa = append(pa, 1+i)
+		ta = append(ta, uint64(10+i))
+		tags = append(tags, "a")
+	}
+	a := putSegment(t, objs, coll, 1, pa, ta, tags)
+	d := putDeltas(t, objs, 3, []int64{4}, []uint64{90}) // row 3 deleted
+	const task = 9
+	// Three centroids; row i goes to centroid i%3, whatever its distance.
+	cent := []float32{1000, 0, 0, 0, 2000, 0, 0, 0, 3000, 0, 0, 0}
+	noErr(t, objs.Put(ctx, storage.AnalyzeFilePath(task, storage.CentroidsFile), storage.EncodeCentroids(dim, cent)))
+	ids := make([]uint32, len(pa))
+	for i := range ids {
+		ids[i] = uint32(i % 3)
+	}
+	mapping := storage.OffsetMappingPath(task, a.ID)
+	good := storage.EncodeOffsetMapping(3, ids)
+	noErr(t, objs.Put(ctx, mapping, good))
+	ct := contract.CompactionTask{PlanID: task, Collection: coll, Segments: []model.Segment{a}, DeltaLogs: []model.DeltaLog{d},
+		ClusteringField: 101, TargetIDs: []int64{70, 71, 72, 73, 74}, PreferRows: 100, NumClusters: 3,
+		AnalyzeFile: storage.AnalyzeFilePath(task, storage.CentroidsFile), AnalyzeMappings: map[int64]string{a.ID: mapping}}
+	res, err := s.Compact(ctx, ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Clustered) != 3 {
+		t.Fatalf("%d segments, want 3", len(res.Clustered))
+	}
+	for _, seg := range res.Clustered {
+		st, err := storage.DecodeStats(mustGet(t, objs, seg.StatsLog))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := int(st.Centroids[101][0][0]/1000) - 1
+		pks := readCol(t, objs, seg.Binlogs[100]).(*column.Scalar[int64]).Data
+		for _, pk := range pks {
+			if pk == 4 || int(pk-1)%3 != c {
+				t.Fatalf("row %d in the segment of centroid %d", pk, c)
+			}
+		}
+		if want := 4 - btoi(c == 0); len(pks) != want {
+			t.Fatalf("centroid %d: rows %v, want %d", c, pks, want)
+		}
+	}
+	for _, c := range []struct {
+		what string
+		data []byte
+		want error
+	}{
+		{"flipped bit", func() []byte { b := slices.Clone(good); b[len(b)-2] ^= 1; return b }(), storage.ErrCorrupt},
+		{"truncated", good[:len(good)-4], storage.ErrCorrupt},
+		{"a row short", storage.EncodeOffsetMapping(3, ids[1:]), storage.ErrCorrupt},
+		{"unknown centroid", storage.EncodeOffsetMapping(5, append([]uint32{4}, ids[1:]...)), nil},
+		{"missing", nil, objstore.ErrNotFound},
+	} {
+		if c.data == nil {
+			noErr(t, objs.Delete(ctx, mapping))
+		} else {
+			noErr(t, objs.Put(ctx, mapping, c.data))
+		}
+		_, err := s.Compact(ctx, ct)
+		if err == nil || (c.want != nil && !errors.Is(err, c.want)) {
+			t.Fatalf("%s mapping: %v, want %v", c.what, err, c.want)
+		}
+		t.Logf("%s: %v", c.what, err)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func noErr(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -40,10 +40,20 @@ func (s *Server) Compact(ctx context.Context, t contract.CompactionTask) (contra
 	// Per field, the kept rows of each input segment.
 	chunks := map[int64][]column.Column{}
 	var tsKept []int64
+	// A vector clustering compaction's centroid of each kept row, from
+	// its analyze task's offset mapping files.
+	vector := t.ClusteringField != 0 && t.NumClusters > 0 && !t.CountOnly
+	var mapped []uint32
 	for _, seg := range t.Segments {
 		ts, pk, err := s.readKeys(ctx, seg, pkField.GetFieldID())
 		if err != nil {
 			return res, fmt.Errorf("datanode: compaction %d: %w", t.PlanID, err)
+		}
+		var mapping []uint32
+		if vector {
+			if mapping, err = s.offsetMapping(ctx, t, seg, len(ts)); err != nil {
+				return res, fmt.Errorf("datanode: clustering compaction %d: %w", t.PlanID, err)
+			}
 		}
 		keep := make([]int, 0, len(ts))
 		for i, rowTS := range ts {
@@ -63,6 +73,11 @@ func (s *Server) Compact(ctx context.Context, t contract.CompactionTask) (contra
 		for _, i := range keep {
 			tsKept = append(tsKept, int64(ts[i]))
 		}
+		if mapping != nil {
+			for _, i := range keep {
+				mapped = append(mapped, mapping[i])
+			}
+		}
 		for _, f := range t.Collection.Schema.GetFields() {
 			c, err := s.readField(ctx, seg, f, len(ts))
 			if err != nil {
@@ -80,7 +95,7 @@ func (s *Server) Compact(ctx context.Context, t contract.CompactionTask) (contra
 	}
 	first := t.Segments[0]
 	if t.ClusteringField != 0 {
-		res.Clustered, err = s.writeClustered(ctx, t, first, tsKept, chunks)
+		res.Clustered, err = s.writeClustered(ctx, t, first, tsKept, mapped, chunks)
 		if err != nil {
 			return res, fmt.Errorf("datanode: clustering compaction %d: %w", t.PlanID, err)
 		}

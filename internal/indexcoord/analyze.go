@@ -64,8 +64,25 @@ const prefixAnalyze = "index/analyze/"
 func analyzeKey(id int64) string { return prefixAnalyze + strconv.FormatInt(id, 10) }
 
 // analyzeRetryMax bounds the wait before an analyze task whose index node was
-// unreachable is dispatched again.
+// unreachable, or whose run failed transiently, is dispatched again.
 const analyzeRetryMax = 5 * time.Second
+
+// AnalyzeMaxFailures is how many transient failures of its runs an analyze
+// task survives: the next one fails it for good. (Milvus resets a task
+// whose worker reports JobStateRetry to Init without a bound; a bound
+// lets the waiting clustering plan end with the reason.)
+const AnalyzeMaxFailures = 5
+
+// permanentAnalyzeFailure reports whether a failed run cannot succeed if
+// run again, Milvus's index node's getStateFromError: a missing input
+// (ErrIoKeyNotFound: NoSuchKey) or an unsupported or invalid one
+// (ErrParameterInvalid, ErrOperationNotSupported: its SegcoreUnsupported)
+// fails the task; anything else (an object store error, a context cut on
+// the node, an internal error) is JobStateRetry.
+func permanentAnalyzeFailure(err error) bool {
+	return errors.Is(err, errs.ErrIoKeyNotFound) || errors.Is(err, errs.ErrParameterInvalid) ||
+		errors.Is(err, errs.ErrOperationNotSupported) || errors.Is(err, errs.ErrIndexNotSupported)
+}
 
 // NewAnalyses loads the analyze tasks and queues those not finished.
 func NewAnalyses(ctx context.Context, d AnalysesDeps) (*Analyses, error) {
@@ -119,7 +136,8 @@ func (a *Analyses) CreateAnalysis(ctx context.Context, t model.AnalyzeTask) erro
 	if exists {
 		return nil
 	}
-	t.State, t.FailReason, t.Attempts, t.CentroidsFile, t.NumCentroids, t.NumRows = commonpb.IndexState_Unissued, "", 0, "", 0, 0
+	t.State, t.FailReason, t.Attempts, t.Failures, t.CentroidsFile, t.MappingFiles, t.NumCentroids, t.NumRows =
+		commonpb.IndexState_Unissued, "", 0, 0, "", nil, 0, 0
 	t.SegmentIDs, t.Binlogs = slices.Clone(t.SegmentIDs), slices.Clone(t.Binlogs)
 	if err := a.putLocked(ctx, &t); err != nil {
 		return err
@@ -233,9 +251,14 @@ func (a *Analyses) Run(ctx context.Context) error {
 }
 
 // run executes one task: recorded InProgress (one more attempt), sent to
-// an index node, and recorded Finished with its centroids file or Failed.
-// An unreachable index node (none live, or the one running it died) is
-// not a failure: the task is sent again, to a live node, after a wait.
+// an index node, and recorded Finished with its centroids and offset
+// mapping files, or Failed. An unreachable index node (none live, or the
+// one running it died) is not a failure: the task is sent again, to a
+// live node, after a wait. A run that fails transiently (an object store
+// error, a context cut on the node: Milvus's JobStateRetry) is recorded
+// Retry with its reason, one more failure, and sent again after a wait
+// (0.2 s doubling to 5 s), up to AnalyzeMaxFailures; a permanent failure
+// (permanentAnalyzeFailure), or one failure too many, is Failed.
 func (a *Analyses) run(ctx context.Context, id int64) {
 	tctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -266,11 +289,18 @@ func (a *Analyses) run(ctx context.Context, id int64) {
 			return
 		}
 		res, err := a.d.Worker.Analyze(tctx, contract.AnalyzeTask{TaskID: cur.ID, FieldID: cur.FieldID, Dim: int(cur.Dim),
-			BinlogPaths: cur.Binlogs, NumClusters: int(cur.NumClusters), TrainRatio: cur.TrainRatio, Seed: uint64(cur.ID)})
+			SegmentIDs: cur.SegmentIDs, BinlogPaths: cur.Binlogs, NumClusters: int(cur.NumClusters), TrainRatio: cur.TrainRatio,
+			Seed: uint64(cur.ID)})
 		if tctx.Err() != nil {
 			return // stopping, or dropped
 		}
-		if err != nil && errors.Is(err, errs.ErrServiceUnavailable) {
+		if err == nil && len(res.MappingFiles) != len(cur.SegmentIDs) {
+			err = fmt.Errorf("index node returned %d offset mapping files for %d segments", len(res.MappingFiles), len(cur.SegmentIDs))
+		}
+		retry := false
+		switch {
+		case err == nil:
+		case errors.Is(err, errs.ErrServiceUnavailable):
 			a.logger.Warn("analyze task: no index node reachable, retrying", "task", id, "attempt", cur.Attempts, "in", wait, "err", err)
 			select {
 			case <-tctx.Done():
@@ -278,22 +308,44 @@ func (a *Analyses) run(ctx context.Context, id int64) {
 			case <-time.After(wait):
 			}
 			continue
+		case !permanentAnalyzeFailure(err) && cur.Failures+1 < AnalyzeMaxFailures:
+			retry = true
 		}
 		fin, _, serr := a.update(ctx, id, func(t *model.AnalyzeTask) {
-			if err != nil {
-				t.State, t.FailReason = commonpb.IndexState_Failed, err.Error()
-				return
+			switch {
+			case retry:
+				t.State, t.FailReason = commonpb.IndexState_Retry, err.Error()
+				t.Failures++
+			case err != nil:
+				t.State = commonpb.IndexState_Failed
+				t.Failures++
+				if permanentAnalyzeFailure(err) {
+					t.FailReason = err.Error()
+				} else {
+					t.FailReason = fmt.Sprintf("%d transient failures, the last: %v", t.Failures, err)
+				}
+			default:
+				t.State, t.CentroidsFile, t.MappingFiles, t.NumCentroids, t.NumRows = commonpb.IndexState_Finished, res.CentroidsFile,
+					res.MappingFiles, res.NumCentroids, res.NumRows
 			}
-			t.State, t.CentroidsFile, t.NumCentroids, t.NumRows = commonpb.IndexState_Finished, res.CentroidsFile, res.NumCentroids, res.NumRows
 		})
 		switch {
 		case serr != nil:
 			a.logger.Error("analyze task: record result", "task", id, "err", serr)
+		case retry:
+			a.logger.Warn("analyze task failed on its index node, retrying", "task", id, "attempt", fin.Attempts,
+				"failures", fin.Failures, "in", wait, "err", err)
+			select {
+			case <-tctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			continue
 		case err != nil:
-			a.logger.Error("analyze task failed", "task", id, "attempts", fin.Attempts, "err", err)
+			a.logger.Error("analyze task failed", "task", id, "attempts", fin.Attempts, "failures", fin.Failures, "err", err)
 		default:
 			a.logger.Info("analyze task finished", "task", id, "rows", res.NumRows, "centroids", res.NumCentroids,
-				"attempts", fin.Attempts, "took", res.Took)
+				"attempts", fin.Attempts, "failures", fin.Failures, "took", res.Took)
 		}
 		return
 	}

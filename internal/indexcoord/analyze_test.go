@@ -2,10 +2,14 @@ package indexcoord
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,6 +117,10 @@ func TestAnalysesLifecycle(t *testing.T) {
 	if _, err := objs.Get(ctx, got.CentroidsFile); err != nil {
 		t.Fatalf("centroids file: %v", err)
 	}
+	// One offset mapping file per segment with a key binlog.
+	if want := []string{storage.OffsetMappingPath(7, 10), "", storage.OffsetMappingPath(7, 12)}; !slices.Equal(got.MappingFiles, want) {
+		t.Fatalf("mapping files %v, want %v", got.MappingFiles, want)
+	}
 	// The record in the meta store says the same.
 	b := analyzeTask(7, "x")
 	if err := a.CreateAnalysis(ctx, b); err != nil {
@@ -132,7 +140,9 @@ func TestAnalysesLifecycle(t *testing.T) {
 	if err := a.CreateAnalysis(ctx, analyzeTask(8, "insert_log/1/2/12/101/1")); err != nil {
 		t.Fatal(err)
 	}
-	if f := waitAnalysis(t, a, 8); f.State != commonpb.IndexState_Failed || f.FailReason == "" || f.Attempts != 1 {
+	// A missing binlog fails the task for good (Milvus's NoSuchKey), with
+	// the reason, at once.
+	if f := waitAnalysis(t, a, 8); f.State != commonpb.IndexState_Failed || f.FailReason == "" || f.Attempts != 1 || f.Failures != 1 {
 		t.Fatalf("missing input: %+v", f)
 	}
 	if err := a.DropAnalyses(ctx, []int64{7, 8, 99}); err != nil {
@@ -291,11 +301,118 @@ func TestAnalysesNodeDies(t *testing.T) {
 	}
 	// The same task on an undisturbed node writes the same file.
 	if _, err := indexnode.New(objs, nil).Analyze(ctx, contract.AnalyzeTask{TaskID: 8, FieldID: 101, Dim: anaDim,
-		BinlogPaths: task.Binlogs, NumClusters: 2, TrainRatio: 0.8, Seed: 7}); err != nil {
+		SegmentIDs: task.SegmentIDs, BinlogPaths: task.Binlogs, NumClusters: 2, TrainRatio: 0.8, Seed: 7}); err != nil {
 		t.Fatal(err)
 	}
 	direct, _ := objs.Get(ctx, storage.AnalyzeFilePath(8, storage.CentroidsFile))
 	if string(direct) != string(moved) {
 		t.Fatal("the retried analysis wrote other centroids")
+	}
+}
+
+// flakyStore fails the first failPuts writes (all of them when negative)
+// with an object store error, as a store that is briefly unreachable.
+type flakyStore struct {
+	objstore.Store
+	failPuts int64
+	puts     atomic.Int64
+}
+
+var errStoreDown = errors.New("objstore: put: connection reset by peer")
+
+func (f *flakyStore) Put(ctx context.Context, key string, data []byte) error {
+	if n := f.puts.Add(1); f.failPuts < 0 || n <= f.failPuts {
+		return errStoreDown
+	}
+	return f.Store.Put(ctx, key, data)
+}
+
+// TestAnalysesRetryTransient: a run that fails on its index node with an
+// object store error (Milvus's JobStateRetry) is recorded Retry, its
+// reason and the failure in the meta store, and run again after a wait;
+// the third run finishes the task with the files an undisturbed run
+// writes. A task whose runs keep failing fails for good after
+// AnalyzeMaxFailures, with the count and the last reason.
+func TestAnalysesRetryTransient(t *testing.T) {
+	ctx := context.Background()
+	store, objs := kv.NewMemory(), objstore.NewMemory()
+	putVectors(t, objs, "insert_log/1/2/10/101/1", 300, 0)
+	putVectors(t, objs, "insert_log/1/2/11/101/1", 300, 50)
+	flaky := &flakyStore{Store: objs, failPuts: 2}
+	a, err := NewAnalyses(ctx, AnalysesDeps{KV: store, Worker: indexnode.New(flaky, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runAnalyses(t, a)
+	task := analyzeTask(7, "insert_log/1/2/10/101/1", "insert_log/1/2/11/101/1")
+	if err := a.CreateAnalysis(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	// The Retry state is in the meta store while the task waits.
+	var retried model.AnalyzeTask
+	deadline := time.Now().Add(10 * time.Second)
+	for retried.State != commonpb.IndexState_Retry && time.Now().Before(deadline) {
+		if e, err := store.Get(ctx, analyzeKey(7)); err == nil {
+			_ = json.Unmarshal(e.Value, &retried)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if retried.State != commonpb.IndexState_Retry || retried.Failures < 1 || !strings.Contains(retried.FailReason, errStoreDown.Error()) {
+		t.Fatalf("while retrying: %+v", retried)
+	}
+	got := waitAnalysis(t, a, 7)
+	if got.State != commonpb.IndexState_Finished || got.Attempts != 3 || got.Failures != 2 || len(got.MappingFiles) != 2 ||
+		!strings.Contains(got.FailReason, errStoreDown.Error()) {
+		t.Fatalf("after two transient failures: %+v", got)
+	}
+	retriedFile, _ := objs.Get(ctx, got.CentroidsFile)
+	if _, err := indexnode.New(objs, nil).Analyze(ctx, contract.AnalyzeTask{TaskID: 8, FieldID: 101, Dim: anaDim,
+		SegmentIDs: task.SegmentIDs, BinlogPaths: task.Binlogs, NumClusters: 2, TrainRatio: 0.8, Seed: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if direct, _ := objs.Get(ctx, storage.AnalyzeFilePath(8, storage.CentroidsFile)); string(direct) != string(retriedFile) {
+		t.Fatal("the retried analysis wrote other centroids")
+	}
+
+	// Always failing: Failed after AnalyzeMaxFailures runs.
+	down := &flakyStore{Store: objs, failPuts: -1}
+	b, err := NewAnalyses(ctx, AnalysesDeps{KV: kv.NewMemory(), Worker: indexnode.New(down, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runAnalyses(t, b)
+	if err := b.CreateAnalysis(ctx, analyzeTask(9, "insert_log/1/2/10/101/1")); err != nil {
+		t.Fatal(err)
+	}
+	f := waitAnalysis(t, b, 9)
+	if f.State != commonpb.IndexState_Failed || f.Attempts != AnalyzeMaxFailures || f.Failures != AnalyzeMaxFailures ||
+		!strings.Contains(f.FailReason, fmt.Sprintf("%d transient failures", AnalyzeMaxFailures)) ||
+		!strings.Contains(f.FailReason, errStoreDown.Error()) {
+		t.Fatalf("always failing: %+v", f)
+	}
+	if n := down.puts.Load(); n != AnalyzeMaxFailures {
+		t.Fatalf("%d runs wrote, want %d", n, AnalyzeMaxFailures)
+	}
+}
+
+// TestAnalysesPermanentFailure: bad input (a binlog of another dimension:
+// Milvus's unsupported) fails the task on its first run, not retried.
+func TestAnalysesPermanentFailure(t *testing.T) {
+	ctx := context.Background()
+	store, objs := kv.NewMemory(), objstore.NewMemory()
+	putVectors(t, objs, "insert_log/1/2/10/101/1", 300, 0)
+	a, err := NewAnalyses(ctx, AnalysesDeps{KV: store, Worker: indexnode.New(objs, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runAnalyses(t, a)
+	task := analyzeTask(7, "insert_log/1/2/10/101/1")
+	task.Dim = 4
+	if err := a.CreateAnalysis(ctx, task); err != nil {
+		t.Fatal(err)
+	}
+	f := waitAnalysis(t, a, 7)
+	if f.State != commonpb.IndexState_Failed || f.Attempts != 1 || f.Failures != 1 || !strings.Contains(f.FailReason, "not FloatVector of dimension 4") {
+		t.Fatalf("bad input: %+v", f)
 	}
 }

@@ -2,6 +2,8 @@ package indexnode
 
 import (
 	"context"
+	"errors"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -9,6 +11,8 @@ import (
 	"github.com/milvago/milvago/internal/analysis"
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/contract"
+	"github.com/milvago/milvago/internal/distance"
+	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/objstore"
 	"github.com/milvago/milvago/internal/storage"
 )
@@ -44,7 +48,7 @@ func TestAnalyzeWritesCentroids(t *testing.T) {
 	putColumn(t, store, "insert_log/1/2/3/101/4", &column.FloatVector{Dim: dim, Data: a})
 	putColumn(t, store, "insert_log/1/2/5/101/6", b)
 	task := contract.AnalyzeTask{TaskID: 77, FieldID: 101, Dim: dim, NumClusters: 4, TrainRatio: 0.8, Seed: 77,
-		BinlogPaths: []string{"insert_log/1/2/3/101/4", "", "insert_log/1/2/5/101/6"}}
+		SegmentIDs: []int64{3, 8, 5}, BinlogPaths: []string{"insert_log/1/2/3/101/4", "", "insert_log/1/2/5/101/6"}}
 	s := New(store, nil)
 	r, err := s.Analyze(ctx, task)
 	if err != nil {
@@ -68,6 +72,42 @@ func TestAnalyzeWritesCentroids(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("centroids differ from the analysis of the non-null rows")
 	}
+	// One offset mapping file per segment with a binlog: each row's
+	// nearest centroid, none for a null row; none for the segment that
+	// predates the field.
+	if !slices.Equal(r.MappingFiles, []string{storage.OffsetMappingPath(77, 3), "", storage.OffsetMappingPath(77, 5)}) {
+		t.Fatalf("mapping files %v", r.MappingFiles)
+	}
+	for i, rows := range []*column.FloatVector{{Dim: dim, Data: a}, nil, b} {
+		if rows == nil {
+			continue
+		}
+		mf, err := store.Get(ctx, r.MappingFiles[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, ids, err := storage.DecodeOffsetMapping(mf)
+		if err != nil || k != 4 || len(ids) != rows.Len() {
+			t.Fatalf("mapping %s: %d rows to %d centroids, %v", r.MappingFiles[i], len(ids), k, err)
+		}
+		for row, id := range ids {
+			if rows.IsNull(row) {
+				if id != storage.NoCentroid {
+					t.Fatalf("null row %d mapped to %d", row, id)
+				}
+				continue
+			}
+			best, bestD := 0, float32(math.MaxFloat32)
+			for c := range 4 {
+				if d := distance.L2Sq(rows.Row(row), got[c*dim:(c+1)*dim]); d < bestD {
+					best, bestD = c, d
+				}
+			}
+			if int(id) != best {
+				t.Fatalf("segment %d row %d mapped to %d, nearest %d", task.SegmentIDs[i], row, id, best)
+			}
+		}
+	}
 	if _, err := s.Analyze(ctx, task); err != nil {
 		t.Fatal(err)
 	}
@@ -78,10 +118,15 @@ func TestAnalyzeWritesCentroids(t *testing.T) {
 	// Not a FloatVector field of that dimension: an error, no file.
 	bad := task
 	bad.TaskID, bad.Dim = 78, 4
-	if _, err := s.Analyze(ctx, bad); err == nil {
-		t.Fatal("analysis with the wrong dimension succeeded")
+	if _, err := s.Analyze(ctx, bad); !errors.Is(err, errs.ErrParameterInvalid) {
+		t.Fatalf("analysis with the wrong dimension: %v, want a permanent ErrParameterInvalid", err)
 	}
-	if _, err := store.Get(ctx, storage.AnalyzeFilePath(78, storage.CentroidsFile)); err == nil {
-		t.Fatal("a failed analysis wrote a file")
+	if files, _ := store.List(ctx, storage.AnalyzeFilePath(78, "")); len(files) != 0 {
+		t.Fatalf("a failed analysis wrote %v", files)
+	}
+	// A missing binlog is Milvus's NoSuchKey, not retried either.
+	bad.Dim, bad.BinlogPaths = dim, []string{"insert_log/1/2/3/101/4", "", "insert_log/gone"}
+	if _, err := s.Analyze(ctx, bad); !errors.Is(err, errs.ErrIoKeyNotFound) {
+		t.Fatalf("analysis of a missing binlog: %v, want ErrIoKeyNotFound", err)
 	}
 }

@@ -209,7 +209,11 @@ type SegmentIndex struct {
 // segments, run by an index node, whose centroids a vector clustering
 // compaction maps its rows to. ID is its creator's (the clustering plan's
 // ID, also the k-means seed). The fields from State on are the task's
-// progress: Attempts counts its dispatches to an index node.
+// progress: Attempts counts its dispatches to an index node, Failures
+// those that failed and were retried (State Retry while it waits for the
+// next; FailReason the last failure's reason, kept once it finishes), and
+// MappingFiles are, per segment (SegmentIDs' order), its offset mapping
+// file ("": the segment predates the field).
 type AnalyzeTask struct {
 	ID           int64
 	CollectionID int64
@@ -225,6 +229,19 @@ type AnalyzeTask struct {
 	FailReason    string
 	Attempts      int64
 	CentroidsFile string
+	MappingFiles  []string
 	NumCentroids  int64
 	NumRows       int64
+	Failures      int64
+}
+
+// Mappings returns the task's offset mapping files by segment.
+func (t AnalyzeTask) Mappings() map[int64]string {
+	m := make(map[int64]string, len(t.SegmentIDs))
+	for i, id := range t.SegmentIDs {
+		if i < len(t.MappingFiles) {
+			m[id] = t.MappingFiles[i]
+		}
+	}
+	return m
 }

@@ -28,3 +28,29 @@ func TestCentroidsFileRoundTrip(t *testing.T) {
 		t.Fatalf("no centroids: %v", err)
 	}
 }
+
+func TestOffsetMappingFileRoundTrip(t *testing.T) {
+	ids := []uint32{2, 0, NoCentroid, 1, 1}
+	b := EncodeOffsetMapping(3, ids)
+	k, got, err := DecodeOffsetMapping(b)
+	if err != nil || k != 3 || !slices.Equal(got, ids) {
+		t.Fatalf("decode: %d, %v, %v; want 3, %v", k, got, err, ids)
+	}
+	if p := OffsetMappingPath(42, 7); p != "analyze_stats/42/7/offset_mapping" {
+		t.Fatalf("path %q", p)
+	}
+	for name, bad := range map[string][]byte{
+		"flipped payload bit": func() []byte { c := slices.Clone(b); c[len(c)-1] ^= 1; return c }(),
+		"flipped header bit":  func() []byte { c := slices.Clone(b); c[20] ^= 1; return c }(),
+		"truncated":           b[:len(b)-4],
+		"a centroids file":    EncodeCentroids(1, []float32{1, 2, 3, 4, 5}),
+		"unknown centroid":    EncodeOffsetMapping(2, ids),
+	} {
+		if _, _, err := DecodeOffsetMapping(bad); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: %v, want ErrCorrupt", name, err)
+		}
+	}
+	if k, got, err := DecodeOffsetMapping(EncodeOffsetMapping(0, nil)); err != nil || k != 0 || len(got) != 0 {
+		t.Fatalf("empty: %d %v %v", k, got, err)
+	}
+}

@@ -115,3 +115,30 @@ func FuzzDecodeStats(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeOffsetMapping: an analyze task's offset mapping file either
+// decodes to IDs under its centroid count (which encode to the same
+// bytes) or fails with ErrCorrupt, never panics.
+func FuzzDecodeOffsetMapping(f *testing.F) {
+	f.Add(EncodeOffsetMapping(3, []uint32{0, 2, NoCentroid, 1}))
+	f.Add(EncodeOffsetMapping(0, nil))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, in := range [][]byte{data, reseal(data)} {
+			k, ids, err := DecodeOffsetMapping(in)
+			if err != nil {
+				if !errors.Is(err, ErrCorrupt) {
+					t.Fatalf("error does not wrap ErrCorrupt: %v", err)
+				}
+				continue
+			}
+			for _, id := range ids {
+				if id != NoCentroid && int(id) >= k {
+					t.Fatalf("centroid %d of %d", id, k)
+				}
+			}
+			if enc := EncodeOffsetMapping(k, ids); !bytes.Equal(enc, in) {
+				t.Fatal("re-encoding changed the bytes")
+			}
+		}
+	})
+}

@@ -4167,6 +4167,8 @@ type Analysis struct {
 	CentroidsFile string                 `protobuf:"bytes,13,opt,name=centroids_file,json=centroidsFile,proto3" json:"centroids_file,omitempty"`
 	NumCentroids  int64                  `protobuf:"varint,14,opt,name=num_centroids,json=numCentroids,proto3" json:"num_centroids,omitempty"`
 	NumRows       int64                  `protobuf:"varint,15,opt,name=num_rows,json=numRows,proto3" json:"num_rows,omitempty"`
+	MappingFiles  []string               `protobuf:"bytes,16,rep,name=mapping_files,json=mappingFiles,proto3" json:"mapping_files,omitempty"`
+	Failures      int64                  `protobuf:"varint,17,opt,name=failures,proto3" json:"failures,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4302,6 +4304,20 @@ func (x *Analysis) GetNumCentroids() int64 {
 func (x *Analysis) GetNumRows() int64 {
 	if x != nil {
 		return x.NumRows
+	}
+	return 0
+}
+
+func (x *Analysis) GetMappingFiles() []string {
+	if x != nil {
+		return x.MappingFiles
+	}
+	return nil
+}
+
+func (x *Analysis) GetFailures() int64 {
+	if x != nil {
+		return x.Failures
 	}
 	return 0
 }
@@ -4856,7 +4872,7 @@ const file_coord_proto_rawDesc = "" +
 	"deleteKeys\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xe9\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xaa\x04\n" +
 	"\bAnalysis\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12#\n" +
 	"\rcollection_id\x18\x02 \x01(\x03R\fcollectionId\x12!\n" +
@@ -4876,7 +4892,9 @@ const file_coord_proto_rawDesc = "" +
 	"\battempts\x18\f \x01(\x03R\battempts\x12%\n" +
 	"\x0ecentroids_file\x18\r \x01(\tR\rcentroidsFile\x12#\n" +
 	"\rnum_centroids\x18\x0e \x01(\x03R\fnumCentroids\x12\x19\n" +
-	"\bnum_rows\x18\x0f \x01(\x03R\anumRows\"!\n" +
+	"\bnum_rows\x18\x0f \x01(\x03R\anumRows\x12#\n" +
+	"\rmapping_files\x18\x10 \x03(\tR\fmappingFiles\x12\x1a\n" +
+	"\bfailures\x18\x11 \x01(\x03R\bfailures\"!\n" +
 	"\x0fAnalysisRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\"\x95\x01\n" +
 	"\x10AnalysisResponse\x123\n" +

@@ -424,6 +424,9 @@ type CompactionTask struct {
 	NumClusters     int64   `protobuf:"varint,11,opt,name=num_clusters,json=numClusters,proto3" json:"num_clusters,omitempty"`
 	MinClusterRatio float64 `protobuf:"fixed64,13,opt,name=min_cluster_ratio,json=minClusterRatio,proto3" json:"min_cluster_ratio,omitempty"`
 	AnalyzeFile     string  `protobuf:"bytes,14,opt,name=analyze_file,json=analyzeFile,proto3" json:"analyze_file,omitempty"`
+	// Per source segment, its row-to-centroid mapping file
+	// (storage.EncodeOffsetMapping; "": the segment predates the key field).
+	AnalyzeMappings map[int64]string `protobuf:"bytes,15,rep,name=analyze_mappings,json=analyzeMappings,proto3" json:"analyze_mappings,omitempty" protobuf_key:"varint,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -547,6 +550,13 @@ func (x *CompactionTask) GetAnalyzeFile() string {
 		return x.AnalyzeFile
 	}
 	return ""
+}
+
+func (x *CompactionTask) GetAnalyzeMappings() map[int64]string {
+	if x != nil {
+		return x.AnalyzeMappings
+	}
+	return nil
 }
 
 type ClusteredSegment struct {
@@ -928,6 +938,7 @@ type AnalyzeTask struct {
 	NumClusters   int64                  `protobuf:"varint,5,opt,name=num_clusters,json=numClusters,proto3" json:"num_clusters,omitempty"`
 	TrainRatio    float64                `protobuf:"fixed64,6,opt,name=train_ratio,json=trainRatio,proto3" json:"train_ratio,omitempty"`
 	Seed          uint64                 `protobuf:"varint,7,opt,name=seed,proto3" json:"seed,omitempty"`
+	SegmentIds    []int64                `protobuf:"varint,8,rep,packed,name=segment_ids,json=segmentIds,proto3" json:"segment_ids,omitempty"` // per binlog path, its segment
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1011,6 +1022,13 @@ func (x *AnalyzeTask) GetSeed() uint64 {
 	return 0
 }
 
+func (x *AnalyzeTask) GetSegmentIds() []int64 {
+	if x != nil {
+		return x.SegmentIds
+	}
+	return nil
+}
+
 type AnalyzeResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Status        *commonpb.Status       `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
@@ -1018,6 +1036,8 @@ type AnalyzeResult struct {
 	NumCentroids  int64                  `protobuf:"varint,3,opt,name=num_centroids,json=numCentroids,proto3" json:"num_centroids,omitempty"`
 	NumRows       int64                  `protobuf:"varint,4,opt,name=num_rows,json=numRows,proto3" json:"num_rows,omitempty"`
 	TookNanos     int64                  `protobuf:"varint,5,opt,name=took_nanos,json=tookNanos,proto3" json:"took_nanos,omitempty"`
+	// Per segment of the task, its offset mapping file ("": none).
+	MappingFiles  []string `protobuf:"bytes,6,rep,name=mapping_files,json=mappingFiles,proto3" json:"mapping_files,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1085,6 +1105,13 @@ func (x *AnalyzeResult) GetTookNanos() int64 {
 		return x.TookNanos
 	}
 	return 0
+}
+
+func (x *AnalyzeResult) GetMappingFiles() []string {
+	if x != nil {
+		return x.MappingFiles
+	}
+	return nil
 }
 
 type AppendInsertRequest struct {
@@ -1610,7 +1637,7 @@ const file_worker_proto_rawDesc = "" +
 	"\x10ProgressResponse\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12\x1a\n" +
 	"\bprogress\x18\x02 \x01(\x03R\bprogress\x12\x16\n" +
-	"\x06loaded\x18\x03 \x01(\bR\x06loaded\"\x95\x04\n" +
+	"\x06loaded\x18\x03 \x01(\bR\x06loaded\"\xbb\x05\n" +
 	"\x0eCompactionTask\x12\x17\n" +
 	"\aplan_id\x18\x01 \x01(\x03R\x06planId\x12<\n" +
 	"\n" +
@@ -1631,7 +1658,11 @@ const file_worker_proto_rawDesc = "" +
 	"preferRows\x12!\n" +
 	"\fnum_clusters\x18\v \x01(\x03R\vnumClusters\x12*\n" +
 	"\x11min_cluster_ratio\x18\r \x01(\x01R\x0fminClusterRatio\x12!\n" +
-	"\fanalyze_file\x18\x0e \x01(\tR\vanalyzeFileJ\x04\b\f\x10\r\"\xaa\x02\n" +
+	"\fanalyze_file\x18\x0e \x01(\tR\vanalyzeFile\x12`\n" +
+	"\x10analyze_mappings\x18\x0f \x03(\v25.milvago.internal.CompactionTask.AnalyzeMappingsEntryR\x0fanalyzeMappings\x1aB\n" +
+	"\x14AnalyzeMappingsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\x03R\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01J\x04\b\f\x10\r\"\xaa\x02\n" +
 	"\x10ClusteredSegment\x12\x1d\n" +
 	"\n" +
 	"segment_id\x18\x01 \x01(\x03R\tsegmentId\x12\x19\n" +
@@ -1684,7 +1715,7 @@ const file_worker_proto_rawDesc = "" +
 	"\n" +
 	"size_bytes\x18\x04 \x01(\x03R\tsizeBytes\x12\x1d\n" +
 	"\n" +
-	"took_nanos\x18\x05 \x01(\x03R\ttookNanos\"\xce\x01\n" +
+	"took_nanos\x18\x05 \x01(\x03R\ttookNanos\"\xef\x01\n" +
 	"\vAnalyzeTask\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\x03R\x06taskId\x12\x19\n" +
 	"\bfield_id\x18\x02 \x01(\x03R\afieldId\x12\x10\n" +
@@ -1693,14 +1724,17 @@ const file_worker_proto_rawDesc = "" +
 	"\fnum_clusters\x18\x05 \x01(\x03R\vnumClusters\x12\x1f\n" +
 	"\vtrain_ratio\x18\x06 \x01(\x01R\n" +
 	"trainRatio\x12\x12\n" +
-	"\x04seed\x18\a \x01(\x04R\x04seed\"\xca\x01\n" +
+	"\x04seed\x18\a \x01(\x04R\x04seed\x12\x1f\n" +
+	"\vsegment_ids\x18\b \x03(\x03R\n" +
+	"segmentIds\"\xef\x01\n" +
 	"\rAnalyzeResult\x123\n" +
 	"\x06status\x18\x01 \x01(\v2\x1b.milvus.proto.common.StatusR\x06status\x12%\n" +
 	"\x0ecentroids_file\x18\x02 \x01(\tR\rcentroidsFile\x12#\n" +
 	"\rnum_centroids\x18\x03 \x01(\x03R\fnumCentroids\x12\x19\n" +
 	"\bnum_rows\x18\x04 \x01(\x03R\anumRows\x12\x1d\n" +
 	"\n" +
-	"took_nanos\x18\x05 \x01(\x03R\ttookNanos\"\xf7\x01\n" +
+	"took_nanos\x18\x05 \x01(\x03R\ttookNanos\x12#\n" +
+	"\rmapping_files\x18\x06 \x03(\tR\fmappingFiles\"\xf7\x01\n" +
 	"\x13AppendInsertRequest\x12\x1a\n" +
 	"\bpchannel\x18\x01 \x01(\tR\bpchannel\x12#\n" +
 	"\rcollection_id\x18\x02 \x01(\x03R\fcollectionId\x12!\n" +
@@ -1774,7 +1808,7 @@ func file_worker_proto_rawDescGZIP() []byte {
 	return file_worker_proto_rawDescData
 }
 
-var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_worker_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_worker_proto_goTypes = []any{
 	(*LoadChannelsRequest)(nil),   // 0: milvago.internal.LoadChannelsRequest
 	(*CollectionIDRequest)(nil),   // 1: milvago.internal.CollectionIDRequest
@@ -1798,93 +1832,95 @@ var file_worker_proto_goTypes = []any{
 	(*SyncToRequest)(nil),         // 19: milvago.internal.SyncToRequest
 	(*FlushAllRequest)(nil),       // 20: milvago.internal.FlushAllRequest
 	(*FlushAllChannel)(nil),       // 21: milvago.internal.FlushAllChannel
-	nil,                           // 22: milvago.internal.ClusteredSegment.BinlogsEntry
-	nil,                           // 23: milvago.internal.CompactionResult.DeletedEntry
-	nil,                           // 24: milvago.internal.CompactionResult.BinlogsEntry
-	nil,                           // 25: milvago.internal.BuildTask.ParamsEntry
-	(*Collection)(nil),            // 26: milvago.internal.Collection
-	(*ChannelPlan)(nil),           // 27: milvago.internal.ChannelPlan
-	(*SegmentPlan)(nil),           // 28: milvago.internal.SegmentPlan
-	(*IndexDef)(nil),              // 29: milvago.internal.IndexDef
-	(*commonpb.Status)(nil),       // 30: milvus.proto.common.Status
-	(*Segment)(nil),               // 31: milvago.internal.Segment
-	(*DeltaLog)(nil),              // 32: milvago.internal.DeltaLog
-	(*LogMessage)(nil),            // 33: milvago.internal.LogMessage
-	(*SearchRequest)(nil),         // 34: milvago.internal.SearchRequest
-	(*QueryRequest)(nil),          // 35: milvago.internal.QueryRequest
-	(*Empty)(nil),                 // 36: milvago.internal.Empty
-	(*SearchResult)(nil),          // 37: milvago.internal.SearchResult
-	(*QueryResult)(nil),           // 38: milvago.internal.QueryResult
+	nil,                           // 22: milvago.internal.CompactionTask.AnalyzeMappingsEntry
+	nil,                           // 23: milvago.internal.ClusteredSegment.BinlogsEntry
+	nil,                           // 24: milvago.internal.CompactionResult.DeletedEntry
+	nil,                           // 25: milvago.internal.CompactionResult.BinlogsEntry
+	nil,                           // 26: milvago.internal.BuildTask.ParamsEntry
+	(*Collection)(nil),            // 27: milvago.internal.Collection
+	(*ChannelPlan)(nil),           // 28: milvago.internal.ChannelPlan
+	(*SegmentPlan)(nil),           // 29: milvago.internal.SegmentPlan
+	(*IndexDef)(nil),              // 30: milvago.internal.IndexDef
+	(*commonpb.Status)(nil),       // 31: milvus.proto.common.Status
+	(*Segment)(nil),               // 32: milvago.internal.Segment
+	(*DeltaLog)(nil),              // 33: milvago.internal.DeltaLog
+	(*LogMessage)(nil),            // 34: milvago.internal.LogMessage
+	(*SearchRequest)(nil),         // 35: milvago.internal.SearchRequest
+	(*QueryRequest)(nil),          // 36: milvago.internal.QueryRequest
+	(*Empty)(nil),                 // 37: milvago.internal.Empty
+	(*SearchResult)(nil),          // 38: milvago.internal.SearchResult
+	(*QueryResult)(nil),           // 39: milvago.internal.QueryResult
 }
 var file_worker_proto_depIdxs = []int32{
-	26, // 0: milvago.internal.LoadChannelsRequest.collection:type_name -> milvago.internal.Collection
-	27, // 1: milvago.internal.LoadChannelsRequest.plans:type_name -> milvago.internal.ChannelPlan
-	28, // 2: milvago.internal.SyncSegmentRequest.plan:type_name -> milvago.internal.SegmentPlan
-	29, // 3: milvago.internal.UpdateIndexesRequest.indexes:type_name -> milvago.internal.IndexDef
-	30, // 4: milvago.internal.ProgressResponse.status:type_name -> milvus.proto.common.Status
-	26, // 5: milvago.internal.CompactionTask.collection:type_name -> milvago.internal.Collection
-	31, // 6: milvago.internal.CompactionTask.segments:type_name -> milvago.internal.Segment
-	32, // 7: milvago.internal.CompactionTask.delta_logs:type_name -> milvago.internal.DeltaLog
-	22, // 8: milvago.internal.ClusteredSegment.binlogs:type_name -> milvago.internal.ClusteredSegment.BinlogsEntry
-	30, // 9: milvago.internal.CompactionResult.status:type_name -> milvus.proto.common.Status
-	23, // 10: milvago.internal.CompactionResult.deleted:type_name -> milvago.internal.CompactionResult.DeletedEntry
-	24, // 11: milvago.internal.CompactionResult.binlogs:type_name -> milvago.internal.CompactionResult.BinlogsEntry
-	8,  // 12: milvago.internal.CompactionResult.clustered:type_name -> milvago.internal.ClusteredSegment
-	25, // 13: milvago.internal.BuildTask.params:type_name -> milvago.internal.BuildTask.ParamsEntry
-	30, // 14: milvago.internal.BuildResult.status:type_name -> milvus.proto.common.Status
-	30, // 15: milvago.internal.AnalyzeResult.status:type_name -> milvus.proto.common.Status
-	33, // 16: milvago.internal.AppendInsertRequest.message:type_name -> milvago.internal.LogMessage
-	33, // 17: milvago.internal.AppendDeleteRequest.message:type_name -> milvago.internal.LogMessage
-	30, // 18: milvago.internal.AppendResponse.status:type_name -> milvus.proto.common.Status
-	30, // 19: milvago.internal.SealResponse.status:type_name -> milvus.proto.common.Status
-	21, // 20: milvago.internal.FlushAllRequest.vchannels:type_name -> milvago.internal.FlushAllChannel
-	0,  // 21: milvago.internal.QueryNode.LoadCollection:input_type -> milvago.internal.LoadChannelsRequest
-	1,  // 22: milvago.internal.QueryNode.ReleaseCollection:input_type -> milvago.internal.CollectionIDRequest
-	2,  // 23: milvago.internal.QueryNode.SyncSegment:input_type -> milvago.internal.SyncSegmentRequest
-	4,  // 24: milvago.internal.QueryNode.DropSegments:input_type -> milvago.internal.DropSegmentsRequest
-	1,  // 25: milvago.internal.QueryNode.Progress:input_type -> milvago.internal.CollectionIDRequest
-	34, // 26: milvago.internal.QueryNode.Search:input_type -> milvago.internal.SearchRequest
-	35, // 27: milvago.internal.QueryNode.Query:input_type -> milvago.internal.QueryRequest
-	26, // 28: milvago.internal.QueryNode.UpdateCollection:input_type -> milvago.internal.Collection
-	3,  // 29: milvago.internal.QueryNode.DropSegmentIDs:input_type -> milvago.internal.DropSegmentIDsRequest
-	5,  // 30: milvago.internal.QueryNode.UpdateIndexes:input_type -> milvago.internal.UpdateIndexesRequest
-	26, // 31: milvago.internal.DataNode.Watch:input_type -> milvago.internal.Collection
-	26, // 32: milvago.internal.DataNode.Unwatch:input_type -> milvago.internal.Collection
-	26, // 33: milvago.internal.DataNode.UpdateCollection:input_type -> milvago.internal.Collection
-	7,  // 34: milvago.internal.DataNode.Compact:input_type -> milvago.internal.CompactionTask
-	10, // 35: milvago.internal.IndexNode.Build:input_type -> milvago.internal.BuildTask
-	12, // 36: milvago.internal.IndexNode.Analyze:input_type -> milvago.internal.AnalyzeTask
-	14, // 37: milvago.internal.StreamingNode.AppendInsert:input_type -> milvago.internal.AppendInsertRequest
-	15, // 38: milvago.internal.StreamingNode.AppendDelete:input_type -> milvago.internal.AppendDeleteRequest
-	17, // 39: milvago.internal.StreamingNode.Seal:input_type -> milvago.internal.SealRequest
-	19, // 40: milvago.internal.StreamingNode.SyncTo:input_type -> milvago.internal.SyncToRequest
-	20, // 41: milvago.internal.StreamingNode.FlushAll:input_type -> milvago.internal.FlushAllRequest
-	36, // 42: milvago.internal.QueryNode.LoadCollection:output_type -> milvago.internal.Empty
-	36, // 43: milvago.internal.QueryNode.ReleaseCollection:output_type -> milvago.internal.Empty
-	36, // 44: milvago.internal.QueryNode.SyncSegment:output_type -> milvago.internal.Empty
-	36, // 45: milvago.internal.QueryNode.DropSegments:output_type -> milvago.internal.Empty
-	6,  // 46: milvago.internal.QueryNode.Progress:output_type -> milvago.internal.ProgressResponse
-	37, // 47: milvago.internal.QueryNode.Search:output_type -> milvago.internal.SearchResult
-	38, // 48: milvago.internal.QueryNode.Query:output_type -> milvago.internal.QueryResult
-	36, // 49: milvago.internal.QueryNode.UpdateCollection:output_type -> milvago.internal.Empty
-	36, // 50: milvago.internal.QueryNode.DropSegmentIDs:output_type -> milvago.internal.Empty
-	36, // 51: milvago.internal.QueryNode.UpdateIndexes:output_type -> milvago.internal.Empty
-	36, // 52: milvago.internal.DataNode.Watch:output_type -> milvago.internal.Empty
-	36, // 53: milvago.internal.DataNode.Unwatch:output_type -> milvago.internal.Empty
-	36, // 54: milvago.internal.DataNode.UpdateCollection:output_type -> milvago.internal.Empty
-	9,  // 55: milvago.internal.DataNode.Compact:output_type -> milvago.internal.CompactionResult
-	11, // 56: milvago.internal.IndexNode.Build:output_type -> milvago.internal.BuildResult
-	13, // 57: milvago.internal.IndexNode.Analyze:output_type -> milvago.internal.AnalyzeResult
-	16, // 58: milvago.internal.StreamingNode.AppendInsert:output_type -> milvago.internal.AppendResponse
-	16, // 59: milvago.internal.StreamingNode.AppendDelete:output_type -> milvago.internal.AppendResponse
-	18, // 60: milvago.internal.StreamingNode.Seal:output_type -> milvago.internal.SealResponse
-	36, // 61: milvago.internal.StreamingNode.SyncTo:output_type -> milvago.internal.Empty
-	16, // 62: milvago.internal.StreamingNode.FlushAll:output_type -> milvago.internal.AppendResponse
-	42, // [42:63] is the sub-list for method output_type
-	21, // [21:42] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	27, // 0: milvago.internal.LoadChannelsRequest.collection:type_name -> milvago.internal.Collection
+	28, // 1: milvago.internal.LoadChannelsRequest.plans:type_name -> milvago.internal.ChannelPlan
+	29, // 2: milvago.internal.SyncSegmentRequest.plan:type_name -> milvago.internal.SegmentPlan
+	30, // 3: milvago.internal.UpdateIndexesRequest.indexes:type_name -> milvago.internal.IndexDef
+	31, // 4: milvago.internal.ProgressResponse.status:type_name -> milvus.proto.common.Status
+	27, // 5: milvago.internal.CompactionTask.collection:type_name -> milvago.internal.Collection
+	32, // 6: milvago.internal.CompactionTask.segments:type_name -> milvago.internal.Segment
+	33, // 7: milvago.internal.CompactionTask.delta_logs:type_name -> milvago.internal.DeltaLog
+	22, // 8: milvago.internal.CompactionTask.analyze_mappings:type_name -> milvago.internal.CompactionTask.AnalyzeMappingsEntry
+	23, // 9: milvago.internal.ClusteredSegment.binlogs:type_name -> milvago.internal.ClusteredSegment.BinlogsEntry
+	31, // 10: milvago.internal.CompactionResult.status:type_name -> milvus.proto.common.Status
+	24, // 11: milvago.internal.CompactionResult.deleted:type_name -> milvago.internal.CompactionResult.DeletedEntry
+	25, // 12: milvago.internal.CompactionResult.binlogs:type_name -> milvago.internal.CompactionResult.BinlogsEntry
+	8,  // 13: milvago.internal.CompactionResult.clustered:type_name -> milvago.internal.ClusteredSegment
+	26, // 14: milvago.internal.BuildTask.params:type_name -> milvago.internal.BuildTask.ParamsEntry
+	31, // 15: milvago.internal.BuildResult.status:type_name -> milvus.proto.common.Status
+	31, // 16: milvago.internal.AnalyzeResult.status:type_name -> milvus.proto.common.Status
+	34, // 17: milvago.internal.AppendInsertRequest.message:type_name -> milvago.internal.LogMessage
+	34, // 18: milvago.internal.AppendDeleteRequest.message:type_name -> milvago.internal.LogMessage
+	31, // 19: milvago.internal.AppendResponse.status:type_name -> milvus.proto.common.Status
+	31, // 20: milvago.internal.SealResponse.status:type_name -> milvus.proto.common.Status
+	21, // 21: milvago.internal.FlushAllRequest.vchannels:type_name -> milvago.internal.FlushAllChannel
+	0,  // 22: milvago.internal.QueryNode.LoadCollection:input_type -> milvago.internal.LoadChannelsRequest
+	1,  // 23: milvago.internal.QueryNode.ReleaseCollection:input_type -> milvago.internal.CollectionIDRequest
+	2,  // 24: milvago.internal.QueryNode.SyncSegment:input_type -> milvago.internal.SyncSegmentRequest
+	4,  // 25: milvago.internal.QueryNode.DropSegments:input_type -> milvago.internal.DropSegmentsRequest
+	1,  // 26: milvago.internal.QueryNode.Progress:input_type -> milvago.internal.CollectionIDRequest
+	35, // 27: milvago.internal.QueryNode.Search:input_type -> milvago.internal.SearchRequest
+	36, // 28: milvago.internal.QueryNode.Query:input_type -> milvago.internal.QueryRequest
+	27, // 29: milvago.internal.QueryNode.UpdateCollection:input_type -> milvago.internal.Collection
+	3,  // 30: milvago.internal.QueryNode.DropSegmentIDs:input_type -> milvago.internal.DropSegmentIDsRequest
+	5,  // 31: milvago.internal.QueryNode.UpdateIndexes:input_type -> milvago.internal.UpdateIndexesRequest
+	27, // 32: milvago.internal.DataNode.Watch:input_type -> milvago.internal.Collection
+	27, // 33: milvago.internal.DataNode.Unwatch:input_type -> milvago.internal.Collection
+	27, // 34: milvago.internal.DataNode.UpdateCollection:input_type -> milvago.internal.Collection
+	7,  // 35: milvago.internal.DataNode.Compact:input_type -> milvago.internal.CompactionTask
+	10, // 36: milvago.internal.IndexNode.Build:input_type -> milvago.internal.BuildTask
+	12, // 37: milvago.internal.IndexNode.Analyze:input_type -> milvago.internal.AnalyzeTask
+	14, // 38: milvago.internal.StreamingNode.AppendInsert:input_type -> milvago.internal.AppendInsertRequest
+	15, // 39: milvago.internal.StreamingNode.AppendDelete:input_type -> milvago.internal.AppendDeleteRequest
+	17, // 40: milvago.internal.StreamingNode.Seal:input_type -> milvago.internal.SealRequest
+	19, // 41: milvago.internal.StreamingNode.SyncTo:input_type -> milvago.internal.SyncToRequest
+	20, // 42: milvago.internal.StreamingNode.FlushAll:input_type -> milvago.internal.FlushAllRequest
+	37, // 43: milvago.internal.QueryNode.LoadCollection:output_type -> milvago.internal.Empty
+	37, // 44: milvago.internal.QueryNode.ReleaseCollection:output_type -> milvago.internal.Empty
+	37, // 45: milvago.internal.QueryNode.SyncSegment:output_type -> milvago.internal.Empty
+	37, // 46: milvago.internal.QueryNode.DropSegments:output_type -> milvago.internal.Empty
+	6,  // 47: milvago.internal.QueryNode.Progress:output_type -> milvago.internal.ProgressResponse
+	38, // 48: milvago.internal.QueryNode.Search:output_type -> milvago.internal.SearchResult
+	39, // 49: milvago.internal.QueryNode.Query:output_type -> milvago.internal.QueryResult
+	37, // 50: milvago.internal.QueryNode.UpdateCollection:output_type -> milvago.internal.Empty
+	37, // 51: milvago.internal.QueryNode.DropSegmentIDs:output_type -> milvago.internal.Empty
+	37, // 52: milvago.internal.QueryNode.UpdateIndexes:output_type -> milvago.internal.Empty
+	37, // 53: milvago.internal.DataNode.Watch:output_type -> milvago.internal.Empty
+	37, // 54: milvago.internal.DataNode.Unwatch:output_type -> milvago.internal.Empty
+	37, // 55: milvago.internal.DataNode.UpdateCollection:output_type -> milvago.internal.Empty
+	9,  // 56: milvago.internal.DataNode.Compact:output_type -> milvago.internal.CompactionResult
+	11, // 57: milvago.internal.IndexNode.Build:output_type -> milvago.internal.BuildResult
+	13, // 58: milvago.internal.IndexNode.Analyze:output_type -> milvago.internal.AnalyzeResult
+	16, // 59: milvago.internal.StreamingNode.AppendInsert:output_type -> milvago.internal.AppendResponse
+	16, // 60: milvago.internal.StreamingNode.AppendDelete:output_type -> milvago.internal.AppendResponse
+	18, // 61: milvago.internal.StreamingNode.Seal:output_type -> milvago.internal.SealResponse
+	37, // 62: milvago.internal.StreamingNode.SyncTo:output_type -> milvago.internal.Empty
+	16, // 63: milvago.internal.StreamingNode.FlushAll:output_type -> milvago.internal.AppendResponse
+	43, // [43:64] is the sub-list for method output_type
+	22, // [22:43] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_worker_proto_init() }
@@ -1899,7 +1935,7 @@ func file_worker_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_worker_proto_rawDesc), len(file_worker_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   4,
 		},

@@ -14,7 +14,7 @@ func (s *DataNodeServer) Compact(ctx context.Context, r *pb.CompactionTask) (*pb
 	t := contract.CompactionTask{PlanID: r.GetPlanId(), Collection: pb.ToCollection(r.GetCollection()),
 		Segments: pb.ToSegments(r.GetSegments()), ExpireTS: r.GetExpireTs(), TargetID: r.GetTargetId(), CountOnly: r.GetCountOnly(),
 		ClusteringField: r.GetClusteringField(), TargetIDs: r.GetTargetIds(), PreferRows: r.GetPreferRows(),
-		NumClusters: r.GetNumClusters(), MinClusterRatio: r.GetMinClusterRatio(), AnalyzeFile: r.GetAnalyzeFile()}
+		NumClusters: r.GetNumClusters(), MinClusterRatio: r.GetMinClusterRatio(), AnalyzeFile: r.GetAnalyzeFile(), AnalyzeMappings: r.GetAnalyzeMappings()}
 	for _, d := range r.GetDeltaLogs() {
 		t.DeltaLogs = append(t.DeltaLogs, pb.ToDeltaLog(d))
 	}
@@ -35,7 +35,7 @@ func (c *DataNodeClient) Compact(ctx context.Context, t contract.CompactionTask)
 	r, err := c.c.Compact(ctx, &pb.CompactionTask{PlanId: t.PlanID, Collection: pb.FromCollection(t.Collection),
 		Segments: pb.FromSegments(t.Segments), DeltaLogs: pb.FromDeltaLogs(t.DeltaLogs), ExpireTs: t.ExpireTS,
 		TargetId: t.TargetID, CountOnly: t.CountOnly, ClusteringField: t.ClusteringField, TargetIds: t.TargetIDs,
-		PreferRows: t.PreferRows, NumClusters: t.NumClusters, MinClusterRatio: t.MinClusterRatio, AnalyzeFile: t.AnalyzeFile})
+		PreferRows: t.PreferRows, NumClusters: t.NumClusters, MinClusterRatio: t.MinClusterRatio, AnalyzeFile: t.AnalyzeFile, AnalyzeMappings: t.AnalyzeMappings})
 	if err := coordrpc.Check("datanode", r, err); err != nil {
 		return contract.CompactionResult{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -276,10 +277,11 @@ func TestIndexNodeAnalyzeRoundTrip(t *testing.T) {
 	}
 	node := indexnode.New(objs, nil)
 	cli := workerrpc.NewIndexNodeClient(serve(t, func(g *grpc.Server) { workerrpc.RegisterIndexNode(g, node) }))
-	task := contract.AnalyzeTask{TaskID: 5, FieldID: 101, Dim: 2, BinlogPaths: []string{"insert_log/1/2/3/101/4", ""},
+	task := contract.AnalyzeTask{TaskID: 5, FieldID: 101, Dim: 2, SegmentIDs: []int64{3, 7}, BinlogPaths: []string{"insert_log/1/2/3/101/4", ""},
 		NumClusters: 2, TrainRatio: 1, Seed: 5}
 	r, err := cli.Analyze(ctx, task)
-	if err != nil || r.NumCentroids != 2 || r.NumRows != 4 || r.CentroidsFile != storage.AnalyzeFilePath(5, storage.CentroidsFile) {
+	if err != nil || r.NumCentroids != 2 || r.NumRows != 4 || r.CentroidsFile != storage.AnalyzeFilePath(5, storage.CentroidsFile) ||
+		!slices.Equal(r.MappingFiles, []string{storage.OffsetMappingPath(5, 3), ""}) {
 		t.Fatalf("remote analysis %+v, %v", r, err)
 	}
 	remote, _ := objs.Get(ctx, r.CentroidsFile)
@@ -288,10 +290,11 @@ func TestIndexNodeAnalyzeRoundTrip(t *testing.T) {
 	if err != nil || d.CentroidsFile != r.CentroidsFile || string(remote) != string(direct) {
 		t.Fatalf("direct analysis %+v, %v: another file", d, err)
 	}
-	task.BinlogPaths = []string{"missing"}
+	task.BinlogPaths, task.SegmentIDs = []string{"missing"}, []int64{3}
 	_, errR := cli.Analyze(ctx, task)
 	_, errD := node.Analyze(ctx, task)
-	if errR == nil || errD == nil || errR.Error() != errD.Error() || errs.CodeOf(errR) != errs.CodeOf(errD) {
+	if errR == nil || errD == nil || errR.Error() != errD.Error() || errs.CodeOf(errR) != errs.CodeOf(errD) ||
+		!errors.Is(errR, errs.ErrIoKeyNotFound) {
 		t.Fatalf("analysis of a missing binlog: remote %v, direct %v", errR, errD)
 	}
 }

@@ -286,7 +286,8 @@ func (s *Standalone) build(ctx context.Context) error {
 	if s.data, err = datacoord.New(ctx, s.cfg.Data, datacoord.Deps{KV: meta, IDs: s.root, Objects: s.objects, Logger: s.logger}); err != nil {
 		return err
 	}
-	s.writer = streaming.New(streaming.Default(), streaming.Deps{Log: log, TSO: s.root, Segments: s.data, Logger: s.logger})
+	// The embedded log has this one writer: no fence (streaming.Deps).
+	s.writer = streaming.New(streaming.Default(), streaming.Deps{Log: log, TSO: s.root, Segments: s.data, Unfenced: true, Logger: s.logger})
 	if s.cfg.Sync != nil {
 		if err := s.cfg.Sync.Validate(); err != nil {
 			return fmt.Errorf("dataNode.memory: %w", err)

@@ -43,6 +43,9 @@ type EmbedConfig struct {
 	StreamPrefix string
 	// ReadyTimeout bounds start-up when ctx has no deadline. 0 means 30 s.
 	ReadyTimeout time.Duration
+	// NoTail makes readers read every message back from the stream
+	// instead of taking what was just appended from memory (tail.go).
+	NoTail bool
 }
 
 // Validate reports a configuration error.
@@ -177,6 +180,9 @@ func startEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		return nil, err
 	}
 	log.writeErr = writeErr
+	if !cfg.NoTail {
+		log.tail = newLocalTail(tailBudget, tailRetain)
+	}
 	log.streamDir = filepath.Join(cfg.Dir, server.JetStreamStoreDir, server.DEFAULT_GLOBAL_ACCOUNT, "streams", log.name)
 	logger.Debug("embedded nats started", "dir", cfg.Dir, "sync_always", cfg.SyncAlways, "sync_interval", cfg.SyncInterval)
 	e := &Embedded{srv: srv, log: log, logger: logger, stop: make(chan struct{})}

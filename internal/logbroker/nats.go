@@ -84,6 +84,9 @@ type NATS struct {
 	// another server): whether it exists tells a removed store from a
 	// stream the server did not recover (streamGone).
 	streamDir string
+	// tail, set for an embedded server, serves readers the messages just
+	// appended from memory (tail.go).
+	tail *localTail
 
 	mu      sync.Mutex           // guards trunc, readers and closed
 	trunc   map[string]MessageID // truncation points seen by this value
@@ -259,9 +262,30 @@ func (n *NATS) Append(ctx context.Context, channel string, payload []byte, props
 		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, err)
 	}
 	defer release()
+	var prev MessageID
+	var linked bool
+	if n.tail != nil {
+		defer n.tail.lock(channel)()
+		prev, linked = n.tail.begin(channel)
+		if linked {
+			// The channel's previous message, as a fenced append names
+			// it: a reader of the stream needs no round trip to tell the
+			// gap before this message from a purge (natsReader.skipped).
+			if msg.Header == nil {
+				msg.Header = make(nats.Header, 1)
+			}
+			msg.Header.Set(prevHeader, strconv.FormatUint(uint64(prev), 10))
+		}
+	}
 	ack, err := n.js.PublishMsg(pctx, msg, jetstream.WithExpectStream(n.name))
 	if err = faultErr(pctx, err); err != nil {
+		if n.tail != nil {
+			n.tail.uncertain(channel)
+		}
 		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, n.mapErr(err))
+	}
+	if n.tail != nil {
+		n.tail.appended(channel, prev, MessageID(ack.Sequence), linked, payload, props)
 	}
 	return MessageID(ack.Sequence), nil
 }
@@ -334,6 +358,10 @@ func (n *NATS) appendIf(ctx context.Context, channel string, expect MessageID, t
 		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, err)
 	}
 	defer release()
+	if n.tail != nil {
+		defer n.tail.lock(channel)()
+		n.tail.begin(channel)
+	}
 	err = retryAPI(pctx, nil, func(ctx context.Context) error {
 		var err error
 		ack, err = n.js.PublishMsg(ctx, msg, jetstream.WithExpectStream(n.name), jetstream.WithExpectLastSequencePerSubject(uint64(expect)))
@@ -341,10 +369,21 @@ func (n *NATS) appendIf(ctx context.Context, channel string, expect MessageID, t
 	})
 	err = faultErr(pctx, err)
 	if isWrongLastSeq(err) {
+		// Refused by the stream: not stored. The producer reads the last
+		// message (which may be its own earlier attempt, landed).
+		if n.tail != nil {
+			n.tail.uncertain(channel)
+		}
 		return 0, fmt.Errorf("logbroker: append to %q after %d: %w (%w)", channel, expect, errWrongLast, err)
 	}
 	if err != nil {
+		if n.tail != nil {
+			n.tail.uncertain(channel) // it may have landed
+		}
 		return 0, fmt.Errorf("logbroker: append to %q: %w", channel, n.mapErr(err))
+	}
+	if n.tail != nil {
+		n.tail.appended(channel, expect, MessageID(ack.Sequence), true, payload, props)
 	}
 	return MessageID(ack.Sequence), nil
 }
@@ -494,6 +533,9 @@ func (n *NATS) Truncate(ctx context.Context, channel string, upTo MessageID) err
 			return wrap(n.mapErr(err))
 		}
 		n.noteTrunc(channel, point)
+		if n.tail != nil {
+			n.tail.truncated(channel, point)
+		}
 		// The subject's last message stays stored (Read no longer returns
 		// it): a fenced producer's next append expects its sequence, which
 		// an emptied subject would lose.
@@ -606,7 +648,7 @@ func (n *NATS) Read(ctx context.Context, channel string, after MessageID) (Reade
 		rc.Close()
 		return nil, fmt.Errorf("logbroker: read %q: %w", channel, err)
 	}
-	r := &natsReader{n: n, channel: channel, nc: rc, js: js, cons: cons, it: it, gen: gen, pos: after}
+	r := &natsReader{n: n, channel: channel, nc: rc, js: js, cons: cons, it: it, gen: gen, pos: after, closing: make(chan struct{})}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
@@ -667,8 +709,8 @@ type natsReader struct {
 
 	itMu     sync.Mutex // guards cons, it, gen (replaced by Next after a reopen), itClosed
 	cons     jetstream.Consumer
-	it       jetstream.MessagesContext
-	gen      uint64 // the embedded server's reopens when cons was made
+	it       jetstream.MessagesContext // nil while the reader takes the log's tail (tail_reader.go)
+	gen      uint64                    // the embedded server's reopens when cons was made
 	itClosed bool
 
 	mu     sync.Mutex // guards pos, err; serialises Next
@@ -678,6 +720,10 @@ type natsReader struct {
 	// got is the server-side consumer that delivered the last message
 	// returned, and its delivery sequence there (lostPullProbe).
 	got consumerPos
+	// closing is closed when Close starts: it wakes a Next waiting on the
+	// log's tail (Next holds mu while it waits).
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // consumerPos is a delivery of a named server-side consumer: an ordered
@@ -699,6 +745,15 @@ func (r *natsReader) Next(ctx context.Context) (Message, error) {
 	}
 	if err := r.checkTrunc(ctx, false); err != nil {
 		return Message{}, err
+	}
+	if r.n.tail != nil {
+		msg, ok, err := r.nextFromTail(ctx)
+		if err != nil || ok {
+			return msg, err
+		}
+		if err := r.ensureConsumer(ctx); err != nil {
+			return Message{}, err
+		}
 	}
 	m, err := r.next(ctx)
 	if err != nil {
@@ -920,10 +975,23 @@ func (r *natsReader) checkTrunc(ctx context.Context, fresh bool) error {
 // server and closes the reader's connection. A Next blocked in another
 // goroutine returns ErrClosed.
 func (r *natsReader) Close() error {
+	r.closeOnce.Do(func() { close(r.closing) })
 	r.itMu.Lock()
 	r.itClosed = true
 	it, cons := r.it, r.cons
 	r.itMu.Unlock()
+	if it == nil { // taking the tail: its consumer is deleted already
+		r.n.mu.Lock()
+		delete(r.n.readers, r)
+		r.n.mu.Unlock()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if !r.closed {
+			r.closed = true
+			r.nc.Close()
+		}
+		return nil
+	}
 	it.Stop()
 	r.n.mu.Lock()
 	delete(r.n.readers, r)
@@ -973,6 +1041,9 @@ func (n *NATS) Close() error {
 	n.mu.Unlock()
 	for _, r := range readers {
 		r.Close()
+	}
+	if n.tail != nil {
+		n.tail.close()
 	}
 	n.nc.Close()
 	return nil

@@ -31,9 +31,10 @@ func TestReaderHeartbeatCoversBigMessages(t *testing.T) {
 // TestEmbeddedReaderBesideBigMessages: on the embedded server, an idle
 // reader next to one reading 8 MiB messages keeps its consumer (the
 // throttled TCP case is TestNATSReaderBesideBigMessages), and each reader
-// has a connection of its own, closed with it.
+// has a connection of its own, closed with it. The readers read the
+// stream (NoTail): a reader taking the tail has no consumer while idle.
 func TestEmbeddedReaderBesideBigMessages(t *testing.T) {
-	e, err := StartEmbedded(t.Context(), EmbedConfig{Dir: t.TempDir()}, nil)
+	e, err := StartEmbedded(t.Context(), EmbedConfig{Dir: t.TempDir(), NoTail: true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -60,11 +60,12 @@ func TestBlocksUnknownStream(t *testing.T) {
 // they were being written stay strongly held after the store moved on,
 // while blocks nobody read before the store moved on are not held (their
 // buffer went to the next block), and reading them afterwards does not
-// pin them either.
+// pin them either. The readers read the stream (NoTail): what the log's
+// tail changes is TestBlocksTailReaderPinsNone.
 func TestBlocksFollowingReaderPinsEveryBlock(t *testing.T) {
 	const msg, msgs = 2 << 20, 12 // 24 MiB: four 8 MiB blocks of three messages
 	for _, follow := range []bool{false, true} {
-		e, err := logbroker.StartEmbedded(t.Context(), logbroker.EmbedConfig{Dir: t.TempDir()}, nil)
+		e, err := logbroker.StartEmbedded(t.Context(), logbroker.EmbedConfig{Dir: t.TempDir(), NoTail: true}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,5 +121,58 @@ func TestBlocksFollowingReaderPinsEveryBlock(t *testing.T) {
 			}
 			t.Errorf("reader following the writer: census %v: want every block strongly held", c)
 		}
+	}
+}
+
+// TestBlocksTailReaderPinsNone: a reader following the (unfenced) writer,
+// waiting at the end of the channel as the query and data nodes do, takes
+// the messages from the log's tail (internal/logbroker/tail.go), so the
+// file store keeps no block but the one being written, where a reader of
+// the stream kept every block (TestBlocksFollowingReaderPinsEveryBlock). A
+// fenced append would pin them anyway: the server reads the channel's
+// last message back to check the fence.
+func TestBlocksTailReaderPinsNone(t *testing.T) {
+	const msg, msgs = 2 << 20, 12
+	e, err := logbroker.StartEmbedded(t.Context(), logbroker.EmbedConfig{Dir: t.TempDir()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	l := e.Log()
+	rd, err := l.Read(t.Context(), "dml_0", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	p := make([]byte, msg)
+	for i := range msgs {
+		got := make(chan logbroker.Message, 1)
+		go func() {
+			m, err := rd.Next(t.Context())
+			if err != nil {
+				t.Error(err)
+			}
+			got <- m
+		}()
+		time.Sleep(5 * time.Millisecond) // waiting at the end, as a follower is
+		p[0] = byte(i)
+		id, err := l.Append(t.Context(), "dml_0", p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := <-got
+		if m.ID != id || len(m.Payload) != msg || m.Payload[0] != byte(i) {
+			t.Fatalf("message %d: got id %d (want %d)", i, m.ID, id)
+		}
+	}
+	c, err := natscensus.Blocks(e.Server(), l.StreamName())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Blocks < 4 {
+		t.Fatalf("census %v: want at least 4 blocks", c)
+	}
+	if c.Strong > 1 {
+		t.Errorf("reader following the writer through the tail: census %v: want at most the block being written held", c)
 	}
 }

@@ -64,8 +64,14 @@ type Deps struct {
 	Segments segments
 	// Owner fences the writer when several streaming nodes share the
 	// pchannels; nil: this writer is the only one (standalone).
-	Owner  owner
-	Logger *slog.Logger
+	Owner owner
+	// Unfenced appends without a producer even when Log fences: the log
+	// has no other writer (standalone's embedded log, one process holding
+	// its directory). A fenced append makes the log server read the
+	// channel's last message back at every append, which keeps the
+	// embedded store's blocks in memory (logbroker/tail.go).
+	Unfenced bool
+	Logger   *slog.Logger
 }
 
 // Writer appends DML to physical channels.
@@ -111,7 +117,9 @@ func New(cfg Config, d Deps) *Writer {
 	}
 	w := &Writer{cfg: cfg, log: d.Log, tso: d.TSO, segs: d.Segments, owner: d.Owner, logger: d.Logger.With("component", "streaming"),
 		channels: map[string]*channel{}, dirty: make(chan struct{}, 1)}
-	w.fence, _ = d.Log.(fencing)
+	if !d.Unfenced {
+		w.fence, _ = d.Log.(fencing)
+	}
 	return w
 }
 

@@ -26,6 +26,7 @@ import (
 
 	"github.com/milvago/milvago/internal/auth"
 	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/idleslack"
 	"github.com/milvago/milvago/internal/proxy"
 )
 
@@ -182,6 +183,7 @@ func (s *Server) lateDesc(desc *grpc.ServiceDesc) *grpc.ServiceDesc {
 	for i, st := range desc.Streams {
 		h := st.Handler
 		st.Handler = func(_ any, stream grpc.ServerStream) error {
+			idleslack.Mark()
 			b := s.bound.Load()
 			if b == nil {
 				return grpcstatus.Error(codes.Unavailable, s.errUnbound().Error())
@@ -207,6 +209,7 @@ func (s *Server) authorize(ctx context.Context, req any, info *grpc.UnaryServerI
 // before it is bound.
 func (s *Server) restHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		idleslack.Mark()
 		b := s.bound.Load()
 		if b == nil || b.rest == nil {
 			w.Header().Set("Content-Type", "application/json")
@@ -217,9 +220,36 @@ func (s *Server) restHandler() http.Handler {
 	})
 }
 
+// MarkActivity are the options of an internal gRPC server that record
+// each call as work of the process, so that it runs with the default
+// timer slack (internal/idleslack); the public API's server does so in
+// intercept.
+func MarkActivity() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+			idleslack.Mark()
+			return handler(ctx, req)
+		}),
+		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+			idleslack.Mark()
+			return handler(srv, markingStream{ss})
+		}),
+	}
+}
+
+// markingStream records every message a client sends on a stream.
+type markingStream struct{ grpc.ServerStream }
+
+func (m markingStream) RecvMsg(msg any) error {
+	err := m.ServerStream.RecvMsg(msg)
+	idleslack.Mark()
+	return err
+}
+
 // intercept carries the database from metadata into the context, recovers
 // panics into Internal errors and records metrics.
 func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	idleslack.Mark() // the process is busy: no timer slack (an atomic load)
 	start := time.Now()
 	method := info.FullMethod[strings.LastIndex(info.FullMethod, "/")+1:]
 	if md, ok := metadata.FromIncomingContext(ctx); ok {

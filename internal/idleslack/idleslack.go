@@ -22,16 +22,20 @@
 // While the slack is set the Controller itself sleeps on a channel, with no
 // timer; while the server is busy it checks for quiet once a second.
 //
-// The slack is set on all threads with syscall.AllThreadsSyscall, which
-// the Go runtime supports only without cgo (the release binary is built
-// with CGO_ENABLED=0): with cgo (e.g. under the race detector) it fails
-// with ENOTSUP and the Controller does nothing. A thread created after the
-// change inherits the slack of the thread that creates it; the runtime
-// creates no thread while AllThreadsSyscall runs (it holds the lock of
-// thread creation), so every thread has the slack set last. The kernel
-// also gives a new thread a "default" slack (what PR_SET_TIMERSLACK 0
-// restores) equal to its creator's current slack, so a thread created
-// while the large slack is set would keep it on a reset to 0: the
+// The slack is set on every thread by writing its /proc/TID/timerslack_ns
+// (setter_linux.go), which stops nothing; another thread's file needs
+// CAP_SYS_NICE, and without it the setter uses prctl on every thread
+// through syscall.AllThreadsSyscall, which stops the world and so makes
+// the request that ends a quiet period wait about the slack (a scheduler
+// thread sleeping a few microseconds, slack included, holds up the stop).
+// AllThreadsSyscall works only without cgo (the release binary is built
+// with CGO_ENABLED=0); with cgo and no CAP_SYS_NICE the Controller does
+// nothing and says so once. A thread created while the slack changes
+// inherits its creator's: the /proc pass lists the threads again until no
+// new one appears; AllThreadsSyscall creates no thread while it runs. The
+// kernel also gives a new thread a "default" slack (what PR_SET_TIMERSLACK
+// 0 restores) equal to its creator's slack at the time, so a thread
+// created while the idle slack is set would keep it on a reset to 0: the
 // Controller restores the value it read at start explicitly instead.
 package idleslack
 
@@ -138,7 +142,7 @@ type Controller struct {
 // New returns a Controller of this process (its Activity, the real
 // setter and clock).
 func New(cfg Config, logger *slog.Logger) *Controller {
-	return NewWith(cfg, process, systemSetter{}, realClock{}, logger)
+	return NewWith(cfg, process, newSystemSetter(), realClock{}, logger)
 }
 
 // NewWith returns a Controller watching act and changing the slack through

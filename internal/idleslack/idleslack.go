@@ -23,20 +23,17 @@
 // timer; while the server is busy it checks for quiet once a second.
 //
 // The slack is set on every thread by writing its /proc/TID/timerslack_ns
-// (setter_linux.go), which stops nothing; another thread's file needs
-// CAP_SYS_NICE, and without it the setter uses prctl on every thread
-// through syscall.AllThreadsSyscall, which stops the world and so makes
-// the request that ends a quiet period wait about the slack (a scheduler
-// thread sleeping a few microseconds, slack included, holds up the stop).
-// AllThreadsSyscall works only without cgo (the release binary is built
-// with CGO_ENABLED=0); with cgo and no CAP_SYS_NICE the Controller does
-// nothing and says so once. A thread created while the slack changes
-// inherits its creator's: the /proc pass lists the threads again until no
-// new one appears; AllThreadsSyscall creates no thread while it runs. The
-// kernel also gives a new thread a "default" slack (what PR_SET_TIMERSLACK
-// 0 restores) equal to its creator's slack at the time, so a thread
-// created while the idle slack is set would keep it on a reset to 0: the
-// Controller restores the value it read at start explicitly instead.
+// (setter_linux.go), which stops nothing and works with or without cgo.
+// Another thread's file needs CAP_SYS_NICE: without it the Controller does
+// nothing and says so once. (prctl on every thread through
+// syscall.AllThreadsSyscall needs no capability but stops the world, and
+// the request that ends a quiet period then waits about the slack: see
+// systemSetter.) A thread created while the slack changes inherits its
+// creator's: the setter lists the threads again until no new one appears.
+// The kernel also gives a new thread a "default" slack (what
+// PR_SET_TIMERSLACK 0 restores) equal to its creator's slack at the time,
+// so a thread created while the idle slack is set would keep it on a reset
+// to 0: the Controller restores the value it read at start explicitly.
 package idleslack
 
 import (
@@ -160,8 +157,8 @@ func NewWith(cfg Config, act *Activity, set Setter, clock Clock, logger *slog.Lo
 	return &Controller{cfg: cfg, act: act, set: set, clock: clock, logger: logger.With("component", "idleslack")}
 }
 
-// ErrUnsupported is returned by the setter where the slack cannot be set
-// on all threads (not Linux, or a binary with cgo).
+// ErrUnsupported is returned by the setter where the slack of all threads
+// cannot be set (not Linux, or no CAP_SYS_NICE).
 var ErrUnsupported = errors.New("idleslack: the timer slack of all threads cannot be set here")
 
 // Run sets and restores the slack until ctx ends, then restores it. It

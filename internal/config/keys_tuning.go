@@ -49,7 +49,7 @@ var tuningKeys = []Key{
 		func(c *Config) *int { return &c.MilvagoLogRetentionWindow }),
 	intKey("milvago.queryNode.loadConcurrency", "0", 0, 1024, "shards a query node loads at once, in the order asked, a shard a read waits for first (after a restart the collections in use serve before the others finish loading); 0: 4 per CPU (GOMAXPROCS). Milvus has no such key",
 		func(c *Config) *int { return &c.MilvagoQueryNodeLoadConcurrency }),
-	intKey("milvago.idleTimerSlack", "200", 0, 10000, "ms of timer slack (Linux prctl PR_SET_TIMERSLACK) on every thread of the process once no request arrived for 5 s, so the kernel runs the idle server's timers in fewer wake-ups; the first request puts the default back. 0: never. Milvus has no such key",
+	intKey("milvago.idleTimerSlack", "200", 0, 10000, "ms of timer slack (Linux /proc/TID/timerslack_ns; needs CAP_SYS_NICE, else unused) on every thread of the process once no request arrived for 5 s, so the kernel runs the idle server's timers in fewer wake-ups; the first request puts the default back. 0: never. Milvus has no such key",
 		func(c *Config) *int { return &c.MilvagoIdleTimerSlack }),
 }
 

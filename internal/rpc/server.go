@@ -28,6 +28,7 @@ import (
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/idleslack"
 	"github.com/milvago/milvago/internal/proxy"
+	"github.com/milvago/milvago/internal/rpc/pb"
 )
 
 // Config says where to listen.
@@ -223,11 +224,15 @@ func (s *Server) restHandler() http.Handler {
 // MarkActivity are the options of an internal gRPC server that record
 // each call as work of the process, so that it runs with the default
 // timer slack (internal/idleslack); the public API's server does so in
-// intercept.
+// intercept. The coordinator's sampling of every node's state
+// (GetComponentInfos, every 3 s for the quota center) is not work: it
+// would keep every role of an idle cluster busy.
 func MarkActivity() []grpc.ServerOption {
 	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-			idleslack.Mark()
+		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+			if info.FullMethod != pb.Node_GetComponentInfos_FullMethodName {
+				idleslack.Mark()
+			}
 			return handler(ctx, req)
 		}),
 		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {

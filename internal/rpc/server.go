@@ -224,13 +224,14 @@ func (s *Server) restHandler() http.Handler {
 // MarkActivity are the options of an internal gRPC server that record
 // each call as work of the process, so that it runs with the default
 // timer slack (internal/idleslack); the public API's server does so in
-// intercept. The coordinator's sampling of every node's state
-// (GetComponentInfos, every 3 s for the quota center) is not work: it
-// would keep every role of an idle cluster busy.
+// intercept. The polls of monitoring state every 3 s are not work: the
+// coordinator's sampling of every node (GetComponentInfos, for the quota
+// center) and each proxy's of its quota states (GetQuotaStates) would
+// keep every role of an idle cluster busy.
 func MarkActivity() []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-			if info.FullMethod != pb.Node_GetComponentInfos_FullMethodName {
+			if !monitoringPoll(info.FullMethod) {
 				idleslack.Mark()
 			}
 			return handler(ctx, req)
@@ -240,6 +241,12 @@ func MarkActivity() []grpc.ServerOption {
 			return handler(srv, markingStream{ss})
 		}),
 	}
+}
+
+// monitoringPoll reports whether method is one of the periodic polls of
+// monitoring state that MarkActivity does not count as work.
+func monitoringPoll(method string) bool {
+	return method == pb.Node_GetComponentInfos_FullMethodName || method == pb.QuotaCenter_GetQuotaStates_FullMethodName
 }
 
 // markingStream records every message a client sends on a stream.

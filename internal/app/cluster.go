@@ -29,6 +29,7 @@ import (
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/failpoint"
 	"github.com/milvago/milvago/internal/identity"
+	"github.com/milvago/milvago/internal/idleslack"
 	"github.com/milvago/milvago/internal/indexcoord"
 	"github.com/milvago/milvago/internal/indexnode"
 	"github.com/milvago/milvago/internal/kv"
@@ -321,6 +322,10 @@ func (n *roleNode) openStores(ctx context.Context, g *errgroup.Group, gctx conte
 	}
 	n.conns = map[string]*grpc.ClientConn{}
 	g.Go(func() error { return memtrim.New(memtrim.Config{}, n.logger).Run(gctx) })
+	// Quiet, the kernel batches the process's timer wake-ups.
+	g.Go(func() error {
+		return idleslack.New(idleslack.Config{Slack: time.Duration(n.cfg.Tuning.MilvagoIdleTimerSlack) * time.Millisecond}, n.logger).Run(gctx)
+	})
 	return nil
 }
 
@@ -357,7 +362,7 @@ func (n *roleNode) runRole(ctx context.Context, ep config.Endpoint) error {
 	// it acknowledges the DDL (metacache.go).
 	inv := newProxyInvalidator(n.meta, n.logger)
 	defer inv.close()
-	n.grpc = grpc.NewServer(append(rpc.FlowControlServerOptions(), grpc.MaxRecvMsgSize(256<<20), grpc.MaxSendMsgSize(256<<20),
+	n.grpc = grpc.NewServer(append(append(rpc.FlowControlServerOptions(), rpc.MarkActivity()...), grpc.MaxRecvMsgSize(256<<20), grpc.MaxSendMsgSize(256<<20),
 		grpc.ChainUnaryInterceptor(n.fence.server, inv.intercept), rpc.StreamWorkers())...)
 	pb.RegisterNodeServer(n.grpc, nodeInfoServer{infos: func() []sysinfo.ComponentInfos {
 		infos := localInfos(n.role, n.serverID.Load(), n.addr, n.cfg.Minio.BucketName, n.cfg.LocalStorage.Path, sysinfo.ClusterDeployMode)
@@ -396,6 +401,7 @@ func (n *roleNode) runRole(ctx context.Context, ep config.Endpoint) error {
 		// port (internal/rpc/framed); gRPC serves the rest. Serve closes
 		// the listener, and so the framed connections, when it stops.
 		l = framed.Split(l, func(ctx context.Context, h framed.Header, payload []byte) []byte {
+			idleslack.Mark()
 			ctx, err := n.fence.admitFramed(ctx, h)
 			if err != nil {
 				return workerrpc.FramedRefusal(err)
@@ -909,7 +915,7 @@ func (n *roleNode) runProxy(ctx context.Context, g *errgroup.Group, ep config.En
 	restH.SetAuth(guard, svc)
 	front.srv.Bind(svc, restH, guard) // still not ready: registered first
 	g.Go(func() error { return front.early.run(ctx) })
-	internal := grpc.NewServer()
+	internal := grpc.NewServer(rpc.MarkActivity()...)
 	pb.RegisterProxyServer(internal, proxyCacheServer{mc: mc})
 	pb.RegisterNodeServer(internal, nodeInfoServer{infos: func() []sysinfo.ComponentInfos { return []sysinfo.ComponentInfos{si.self()} }})
 	g.Go(func() error { return internal.Serve(il) })

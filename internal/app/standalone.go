@@ -26,6 +26,7 @@ import (
 	"github.com/milvago/milvago/internal/errs"
 	"github.com/milvago/milvago/internal/failpoint"
 	"github.com/milvago/milvago/internal/identity"
+	"github.com/milvago/milvago/internal/idleslack"
 	"github.com/milvago/milvago/internal/indexcoord"
 	"github.com/milvago/milvago/internal/indexnode"
 	"github.com/milvago/milvago/internal/kv"
@@ -66,6 +67,10 @@ type StandaloneConfig struct {
 	// MemTrim returns freed heap to the OS after large releases (zero:
 	// defaults).
 	MemTrim memtrim.Config
+	// IdleTimerSlack is the timer slack of every thread once no request
+	// arrived for a few seconds (milvago.idleTimerSlack; internal/idleslack);
+	// zero: none.
+	IdleTimerSlack time.Duration
 
 	// LogMaxPayload is the embedded log's largest message in bytes (0:
 	// logbroker.DefaultMaxPayload).
@@ -477,6 +482,7 @@ func (s *Standalone) Serve(ctx context.Context, grpcL, httpL net.Listener) error
 	}
 	g.Go(func() error { return r.Run(gctx) })
 	g.Go(func() error { return memtrim.New(s.cfg.MemTrim, s.logger).Run(gctx) })
+	g.Go(func() error { return idleslack.New(idleslack.Config{Slack: s.cfg.IdleTimerSlack}, s.logger).Run(gctx) })
 	// The in-process query node is the only one: every replica's.
 	if err := s.qcoord.SetNodes(gctx, []querycoord.NodeInfo{{ID: standaloneQueryNode, Addr: grpcL.Addr().String(),
 		Labels: session.LabelsFromEnv(session.RoleQueryNode, os.Environ())}}); err != nil {

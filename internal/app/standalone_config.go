@@ -1,6 +1,8 @@
 package app
 
 import (
+	"time"
+
 	"github.com/milvago/milvago/internal/config"
 )
 
@@ -30,6 +32,7 @@ func StandaloneFromConfig(c *config.Config) StandaloneConfig {
 	prune := pruneFromConfig(c)
 	s.Prune = &prune
 	s.LoadConcurrency = c.Tuning.MilvagoQueryNodeLoadConcurrency
+	s.IdleTimerSlack = time.Duration(c.Tuning.MilvagoIdleTimerSlack) * time.Millisecond
 	sync := syncFromConfig(c)
 	s.Sync = &sync
 	return s

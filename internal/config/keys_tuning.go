@@ -24,6 +24,8 @@ type Tuning struct {
 	MilvagoLogRetentionWindow   int
 	// milvago.queryNode.loadConcurrency
 	MilvagoQueryNodeLoadConcurrency int
+	// milvago.idleTimerSlack (ms)
+	MilvagoIdleTimerSlack int
 }
 
 // tuningKeys are those keys. Defaults are Milvago's current behaviour:
@@ -47,6 +49,8 @@ var tuningKeys = []Key{
 		func(c *Config) *int { return &c.MilvagoLogRetentionWindow }),
 	intKey("milvago.queryNode.loadConcurrency", "0", 0, 1024, "shards a query node loads at once, in the order asked, a shard a read waits for first (after a restart the collections in use serve before the others finish loading); 0: 4 per CPU (GOMAXPROCS). Milvus has no such key",
 		func(c *Config) *int { return &c.MilvagoQueryNodeLoadConcurrency }),
+	intKey("milvago.idleTimerSlack", "200", 0, 10000, "ms of timer slack (Linux /proc/TID/timerslack_ns; needs CAP_SYS_NICE, else unused) on every thread of the process once no request arrived for 5 s, so the kernel runs the idle server's timers in fewer wake-ups; the first request puts the default back. 0: never. Milvus has no such key",
+		func(c *Config) *int { return &c.MilvagoIdleTimerSlack }),
 }
 
 func init() {

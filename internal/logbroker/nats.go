@@ -853,7 +853,7 @@ func (r *natsReader) next(ctx context.Context) (jetstream.Msg, error) {
 		it, cons, gen := r.it, r.cons, r.gen
 		r.itMu.Unlock()
 		wctx, release := r.n.writeErr.watchReopen(ctx, gen)
-		pctx, cancel := context.WithTimeout(wctx, lostPullProbeEvery)
+		pctx, cancel := context.WithTimeout(wctx, lost.every())
 		m, err := it.Next(jetstream.NextContext(pctx))
 		probe := err != nil && wctx.Err() == nil && errors.Is(pctx.Err(), context.DeadlineExceeded)
 		cancel()
@@ -896,8 +896,19 @@ func (r *natsReader) next(ctx context.Context) (jetstream.Msg, error) {
 }
 
 // lostPullProbeEvery is how long a reader waits for a message before it
-// asks the server whether its consumer still has a pull to answer.
-const lostPullProbeEvery = 500 * time.Millisecond
+// asks the server whether its consumer still has a pull to answer. Each
+// answer that finds the pull waiting doubles the wait before the next
+// question, up to lostPullProbeEvery << lostPullProbeBackoff (8 s): a
+// quiet channel costs each of its readers a request every 8 s, not two a
+// second (20 loaded collections, a dispatcher and a data node reader per
+// channel, made ~30 requests a second and tripled the idle server's CPU,
+// issue 12). A pull lost from the start (a new consumer's, the case seen)
+// is still found at the second probe, a second after the read began; one
+// lost later within the wait, which the client's heartbeats also catch.
+const (
+	lostPullProbeEvery   = 500 * time.Millisecond
+	lostPullProbeBackoff = 4
+)
 
 // lostPullProbe tells a lost pull from a message still on its way. The
 // server sometimes loses a new consumer's pull on a cluster; the client
@@ -919,6 +930,7 @@ const lostPullProbeEvery = 500 * time.Millisecond
 // lostPullProbeEvery apart.
 type lostPullProbe struct {
 	suspect bool
+	healthy int // answers in a row that found a pull waiting (or a delivery on its way)
 	probes  int
 	info    *jetstream.ConsumerInfo // the last answer, for the debug log
 }
@@ -938,13 +950,22 @@ func (p *lostPullProbe) pullLost(ctx context.Context, reopen *storeFault, cons j
 	p.info = info
 	if err != nil || info.NumWaiting > 0 || deliveredPast(info, got) {
 		p.suspect = false
+		if err == nil {
+			p.healthy++
+		}
 		return false
 	}
+	p.healthy = 0
 	if p.suspect {
 		return true
 	}
 	p.suspect = true
 	return false
+}
+
+// every is how long to wait for a message before the next probe.
+func (p *lostPullProbe) every() time.Duration {
+	return lostPullProbeEvery << min(p.healthy, lostPullProbeBackoff)
 }
 
 // deliveredPast reports whether the consumer info describes has sent a

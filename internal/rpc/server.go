@@ -26,7 +26,9 @@ import (
 
 	"github.com/milvago/milvago/internal/auth"
 	"github.com/milvago/milvago/internal/errs"
+	"github.com/milvago/milvago/internal/idleslack"
 	"github.com/milvago/milvago/internal/proxy"
+	"github.com/milvago/milvago/internal/rpc/pb"
 )
 
 // Config says where to listen.
@@ -182,6 +184,7 @@ func (s *Server) lateDesc(desc *grpc.ServiceDesc) *grpc.ServiceDesc {
 	for i, st := range desc.Streams {
 		h := st.Handler
 		st.Handler = func(_ any, stream grpc.ServerStream) error {
+			idleslack.Mark()
 			b := s.bound.Load()
 			if b == nil {
 				return grpcstatus.Error(codes.Unavailable, s.errUnbound().Error())
@@ -207,6 +210,7 @@ func (s *Server) authorize(ctx context.Context, req any, info *grpc.UnaryServerI
 // before it is bound.
 func (s *Server) restHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		idleslack.Mark()
 		b := s.bound.Load()
 		if b == nil || b.rest == nil {
 			w.Header().Set("Content-Type", "application/json")
@@ -217,9 +221,47 @@ func (s *Server) restHandler() http.Handler {
 	})
 }
 
+// MarkActivity are the options of an internal gRPC server that record
+// each call as work of the process, so that it runs with the default
+// timer slack (internal/idleslack); the public API's server does so in
+// intercept. The polls of monitoring state every 3 s are not work: the
+// coordinator's sampling of every node (GetComponentInfos, for the quota
+// center) and each proxy's of its quota states (GetQuotaStates) would
+// keep every role of an idle cluster busy.
+func MarkActivity() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+			if !monitoringPoll(info.FullMethod) {
+				idleslack.Mark()
+			}
+			return handler(ctx, req)
+		}),
+		grpc.ChainStreamInterceptor(func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+			idleslack.Mark()
+			return handler(srv, markingStream{ss})
+		}),
+	}
+}
+
+// monitoringPoll reports whether method is one of the periodic polls of
+// monitoring state that MarkActivity does not count as work.
+func monitoringPoll(method string) bool {
+	return method == pb.Node_GetComponentInfos_FullMethodName || method == pb.QuotaCenter_GetQuotaStates_FullMethodName
+}
+
+// markingStream records every message a client sends on a stream.
+type markingStream struct{ grpc.ServerStream }
+
+func (m markingStream) RecvMsg(msg any) error {
+	err := m.ServerStream.RecvMsg(msg)
+	idleslack.Mark()
+	return err
+}
+
 // intercept carries the database from metadata into the context, recovers
 // panics into Internal errors and records metrics.
 func (s *Server) intercept(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	idleslack.Mark() // the process is busy: no timer slack (an atomic load)
 	start := time.Now()
 	method := info.FullMethod[strings.LastIndex(info.FullMethod, "/")+1:]
 	if md, ok := metadata.FromIncomingContext(ctx); ok {

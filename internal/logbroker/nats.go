@@ -997,6 +997,9 @@ func (r *natsReader) checkTrunc(ctx context.Context, fresh bool) error {
 // goroutine returns ErrClosed.
 func (r *natsReader) Close() error {
 	r.closeOnce.Do(func() { close(r.closing) })
+	if r.n.tail != nil {
+		r.n.tail.left(r.channel, r)
+	}
 	r.itMu.Lock()
 	r.itClosed = true
 	it, cons := r.it, r.cons

@@ -31,9 +31,10 @@ import (
 // start) or whose outcome is unknown (it may have landed) breaks the
 // chain: entries start over.
 //
-// Memory: entries are copies, dropped after tailRetain or when the tail
-// holds more than its budget (oldest first); a reader that falls behind
-// them reads the stream, as before.
+// Memory: entries are copies, dropped once every reader taking the
+// channel's tail has taken them, and in any case after tailRetain or when
+// the tail holds more than its budget (oldest first); a reader that falls
+// behind them reads the stream, as before.
 type localTail struct {
 	budget int64
 	retain time.Duration
@@ -67,6 +68,9 @@ type chanTail struct {
 	// follows; inflight is how many have begun and not ended.
 	appending sync.Mutex
 	inflight  int
+	// readers are the positions of the readers taking this channel's
+	// tail: an entry all of them passed is dropped (took).
+	readers map[any]MessageID
 }
 
 type tailEntry struct {
@@ -76,12 +80,13 @@ type tailEntry struct {
 	at       time.Time
 }
 
-// Default tail limits: enough for a few of the largest messages (8 MiB
-// by default) per channel being ingested; a reader that follows the
-// writer takes each within milliseconds.
+// Default tail limits: entries normally go as soon as the readers took
+// them (within milliseconds of the append); these bound what a reader
+// slower than the writer makes the tail keep: a few of the largest
+// messages (8 MiB by default).
 const (
-	tailBudget = 64 << 20
-	tailRetain = 2 * time.Second
+	tailBudget = 32 << 20
+	tailRetain = time.Second
 )
 
 func newLocalTail(budget int64, retain time.Duration) *localTail {
@@ -195,6 +200,39 @@ func (t *localTail) lookup(channel string, pos MessageID) (e tailEntry, found, a
 		}
 	}
 	return tailEntry{}, false, c.lastKnown && c.last == pos, c.lastKnown, c.version, c.wake
+}
+
+// took records that reader, taking channel's tail, is at pos, and drops
+// the entries every reader taking it has passed.
+func (t *localTail) took(channel string, reader any, pos MessageID) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := t.chanLocked(channel)
+	if c.readers == nil {
+		c.readers = map[any]MessageID{}
+	}
+	c.readers[reader] = pos
+	low := pos
+	for _, p := range c.readers {
+		low = min(low, p)
+	}
+	n := 0
+	for n < len(c.entries) && c.entries[n].id <= low {
+		t.used -= int64(len(c.entries[n].payload))
+		c.entries[n] = tailEntry{}
+		n++
+	}
+	c.entries = c.entries[n:] // their refs in order are skipped when reached
+}
+
+// left records that reader no longer takes channel's tail (it reads the
+// stream, or closed): it holds no entry.
+func (t *localTail) left(channel string, reader any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if c := t.chans[channel]; c != nil {
+		delete(c.readers, reader)
+	}
 }
 
 // knownLast records last as channel's last message, read from the

@@ -24,6 +24,7 @@ func (r *natsReader) nextFromTail(ctx context.Context) (Message, bool, error) {
 		case found:
 			r.dropConsumer()
 			r.pos = e.id
+			r.n.tail.took(r.channel, r, e.id)
 			msg := Message{ID: e.id, Payload: append([]byte{}, e.payload...)}
 			if len(e.props) > 0 {
 				msg.Properties = maps.Clone(e.props)
@@ -31,6 +32,7 @@ func (r *natsReader) nextFromTail(ctx context.Context) (Message, bool, error) {
 			return msg, true, nil
 		case atHead:
 			r.dropConsumer()
+			r.n.tail.took(r.channel, r, r.pos)
 			select {
 			case <-wake:
 			case <-ctx.Done():
@@ -49,15 +51,18 @@ func (r *natsReader) nextFromTail(ctx context.Context) (Message, bool, error) {
 				if ctx.Err() != nil {
 					return Message{}, false, ctx.Err()
 				}
+				r.n.tail.left(r.channel, r)
 				return Message{}, false, nil // the stream's reader reports it
 			}
 			r.n.tail.knownLast(r.channel, last, version)
 			if last > r.pos {
+				r.n.tail.left(r.channel, r)
 				return Message{}, false, nil
 			}
 			// At the end (or before the first message): look again, the
 			// tail now knows it unless an append came in between.
 		default:
+			r.n.tail.left(r.channel, r)
 			return Message{}, false, nil
 		}
 	}

@@ -306,3 +306,34 @@ func TestLocalTailChain(t *testing.T) {
 		t.Fatal("a stale end read by a reader replaced the appended one")
 	}
 }
+
+// Entries go as soon as every reader taking the channel's tail took them;
+// a reader that left holds none.
+func TestLocalTailDropsWhatReadersTook(t *testing.T) {
+	tl := newLocalTail(1<<20, time.Hour)
+	defer tl.close()
+	a, b := new(int), new(int)
+	tl.took("c", a, 10)
+	tl.took("c", b, 10)
+	tl.appended("c", 10, 11, true, []byte("11"), nil)
+	tl.appended("c", 11, 12, true, []byte("12"), nil)
+	tl.took("c", a, 12)
+	if _, found, _, _, _, _ := tl.lookup("c", 10); !found {
+		t.Fatal("an entry a reader has not taken was dropped")
+	}
+	tl.took("c", b, 11)
+	if _, found, _, _, _, _ := tl.lookup("c", 10); found {
+		t.Fatal("an entry every reader took was kept")
+	}
+	if _, found, _, _, _, _ := tl.lookup("c", 11); !found {
+		t.Fatal("the entry reader b has not taken was dropped")
+	}
+	tl.left("c", b)
+	tl.took("c", a, 12)
+	tl.mu.Lock()
+	n, used := len(tl.chans["c"].entries), tl.used
+	tl.mu.Unlock()
+	if n != 0 || used != 0 {
+		t.Fatalf("%d entries, %d bytes kept after every reader took them", n, used)
+	}
+}

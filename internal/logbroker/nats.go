@@ -1030,23 +1030,29 @@ func (r *natsReader) Close() error {
 	if r.n.isClosed() {
 		return nil
 	}
+	r.deleteConsumer(cons)
+	return nil
+}
+
+// deleteConsumer deletes cons, a consumer the reader stopped, from the
+// server; the server drops it after readerInactive anyway, so a failure
+// is only logged at debug level.
+func (r *natsReader) deleteConsumer(cons jetstream.Consumer) {
 	info := cons.CachedInfo()
 	if info == nil || info.Name == "" {
-		return nil
+		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, leave, err := r.n.writeErr.enter(ctx)
 	if err != nil {
-		return nil // the server drops it after readerInactive
+		return
 	}
 	err = r.n.js.DeleteConsumer(ctx, r.n.name, info.Name)
 	leave()
 	if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, nats.ErrConnectionClosed) {
-		// The server drops it after readerInactive anyway.
 		r.n.logger.Debug("delete reader consumer", "channel", r.channel, "consumer", info.Name, "err", err)
 	}
-	return nil
 }
 
 // Close implements Log: it stops every open reader (a blocked Next returns

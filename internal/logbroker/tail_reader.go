@@ -2,12 +2,8 @@ package logbroker
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
-	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // nextFromTail returns the reader's next message from the log's tail
@@ -108,21 +104,7 @@ func (r *natsReader) dropConsumer() {
 		return
 	}
 	it.Stop()
-	info := cons.CachedInfo()
-	if info == nil || info.Name == "" || r.n.isClosed() {
-		return
+	if !r.n.isClosed() {
+		go r.deleteConsumer(cons)
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_, leave, err := r.n.writeErr.enter(ctx)
-		if err != nil {
-			return
-		}
-		err = r.n.js.DeleteConsumer(ctx, r.n.name, info.Name)
-		leave()
-		if err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			r.n.logger.Debug("delete the consumer of a reader now taking the tail", "channel", r.channel, "consumer", info.Name, "err", err)
-		}
-	}()
 }

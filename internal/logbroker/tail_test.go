@@ -23,6 +23,29 @@ func startTailed(t *testing.T, cfg EmbedConfig) *Embedded {
 	return e
 }
 
+// tailedProducerAndReader starts an embedded log (its tail's budget
+// budget, if not 0) with a producer of channel and a reader from its
+// start, closed with the test.
+func tailedProducerAndReader(t *testing.T, channel string, budget int64) (*NATS, context.Context, Producer, *natsReader) {
+	t.Helper()
+	l := startTailed(t, EmbedConfig{}).Log()
+	if budget != 0 {
+		l.tail.budget = budget
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	t.Cleanup(cancel)
+	p, err := l.Producer(ctx, channel, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd, err := l.Read(ctx, channel, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rd.Close() })
+	return l, ctx, p, rd.(*natsReader)
+}
+
 func hasConsumer(r *natsReader) bool {
 	r.itMu.Lock()
 	defer r.itMu.Unlock()
@@ -33,20 +56,8 @@ func hasConsumer(r *natsReader) bool {
 // tail, as the stream has it (IDs, payloads, properties), and holds no
 // consumer while it waits at the end of the channel.
 func TestTailServesFollowingReader(t *testing.T) {
-	e := startTailed(t, EmbedConfig{})
-	l := e.Log()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	p, err := l.Producer(ctx, "dml_0", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd, err := l.Read(ctx, "dml_0", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
-	r := rd.(*natsReader)
+	l, ctx, p, r := tailedProducerAndReader(t, "dml_0", 0)
+	rd := Reader(r)
 	var ids []MessageID
 	for i := range 50 {
 		props := map[string]string{"i": fmt.Sprint(i), "k=y": "v\nw"}
@@ -168,21 +179,8 @@ func TestTailWaitingReaderWakes(t *testing.T) {
 // A reader that fell behind what the tail holds reads the stream, and
 // takes the tail again once it caught up.
 func TestTailLaggingReaderCatchesUp(t *testing.T) {
-	e := startTailed(t, EmbedConfig{})
-	l := e.Log()
-	l.tail.budget = 10 << 10 // a few messages
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	p, err := l.Producer(ctx, "ch", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rd, err := l.Read(ctx, "ch", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
-	r := rd.(*natsReader)
+	_, ctx, p, r := tailedProducerAndReader(t, "ch", 10<<10) // a few messages
+	rd := Reader(r)
 	var ids []MessageID
 	for i := range 40 {
 		id, err := p.Append(ctx, bytes.Repeat([]byte{byte(i)}, 1<<10), nil)

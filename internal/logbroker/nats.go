@@ -997,9 +997,6 @@ func (r *natsReader) checkTrunc(ctx context.Context, fresh bool) error {
 // goroutine returns ErrClosed.
 func (r *natsReader) Close() error {
 	r.closeOnce.Do(func() { close(r.closing) })
-	if r.n.tail != nil {
-		r.n.tail.left(r.channel, r)
-	}
 	r.itMu.Lock()
 	r.itClosed = true
 	it, cons := r.it, r.cons
@@ -1008,8 +1005,9 @@ func (r *natsReader) Close() error {
 		r.n.mu.Lock()
 		delete(r.n.readers, r)
 		r.n.mu.Unlock()
-		r.mu.Lock()
+		r.mu.Lock() // no Next under way: the tail forgets the reader for good
 		defer r.mu.Unlock()
+		r.n.tail.left(r.channel, r)
 		if !r.closed {
 			r.closed = true
 			r.nc.Close()
@@ -1022,6 +1020,9 @@ func (r *natsReader) Close() error {
 	r.n.mu.Unlock()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.n.tail != nil {
+		r.n.tail.left(r.channel, r)
+	}
 	if r.closed {
 		return nil
 	}

@@ -179,12 +179,7 @@ func (t *localTail) truncated(channel string, upTo MessageID) {
 	if c == nil {
 		return
 	}
-	n := 0
-	for n < len(c.entries) && c.entries[n].id <= upTo {
-		t.used -= int64(len(c.entries[n].payload))
-		n++
-	}
-	c.entries = c.entries[n:]
+	t.dropThroughLocked(c, upTo)
 }
 
 // lookup returns the entry that follows pos on channel, if the tail has
@@ -216,13 +211,7 @@ func (t *localTail) took(channel string, reader any, pos MessageID) {
 	for _, p := range c.readers {
 		low = min(low, p)
 	}
-	n := 0
-	for n < len(c.entries) && c.entries[n].id <= low {
-		t.used -= int64(len(c.entries[n].payload))
-		c.entries[n] = tailEntry{}
-		n++
-	}
-	c.entries = c.entries[n:] // their refs in order are skipped when reached
+	t.dropThroughLocked(c, low)
 }
 
 // left records that reader no longer takes channel's tail (it reads the
@@ -248,6 +237,18 @@ func (t *localTail) knownLast(channel string, last MessageID, version uint64) {
 	}
 }
 
+// dropThroughLocked drops c's entries up to id, oldest first. Their refs
+// in order are skipped when reached.
+func (t *localTail) dropThroughLocked(c *chanTail, id MessageID) {
+	n := 0
+	for n < len(c.entries) && c.entries[n].id <= id {
+		t.used -= int64(len(c.entries[n].payload))
+		c.entries[n] = tailEntry{} // the backing array keeps no payload
+		n++
+	}
+	c.entries = c.entries[n:]
+}
+
 func (t *localTail) dropChannelLocked(c *chanTail) {
 	for _, e := range c.entries {
 		t.used -= int64(len(e.payload))
@@ -263,9 +264,7 @@ func (t *localTail) dropOldestLocked() {
 	t.order = t.order[1:]
 	c := t.chans[ref.channel]
 	if c != nil && len(c.entries) > 0 && c.entries[0].id == ref.id {
-		t.used -= int64(len(c.entries[0].payload))
-		c.entries[0] = tailEntry{}
-		c.entries = c.entries[1:]
+		t.dropThroughLocked(c, ref.id)
 	}
 }
 

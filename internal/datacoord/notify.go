@@ -27,7 +27,7 @@ func (s *Server) notifyFlushed(ctx context.Context, what string, segs ...*model.
 			}
 			s.logger.Warn("notify "+what+" segment, retrying", "segment", seg.ID, "err", err)
 			id := seg.ID
-			s.notices.Failed(fmt.Sprintf("datacoord listener %d: segment %d flushed", i, id), err, func(ctx context.Context) error {
+			s.notices.Failed(fmt.Sprintf("datacoord listener %d: segment %d flushed", i, id), func(ctx context.Context) error {
 				cur, ok, _ := s.Segment(ctx, id)
 				if !ok {
 					return nil

@@ -532,7 +532,7 @@ func (s *Server) finishBuild(ctx context.Context, def *model.IndexDef, seg model
 		}
 		s.logger.Warn("notify index built, retrying", "segment", seg.ID, "build", buildID, "err", err)
 		collection, segment := def.CollectionID, seg.ID
-		s.notices.Failed(fmt.Sprintf("indexcoord listener %d: build %d", i, buildID), err, func(ctx context.Context) error {
+		s.notices.Failed(fmt.Sprintf("indexcoord listener %d: build %d", i, buildID), func(ctx context.Context) error {
 			s.mu.Lock()
 			b, ok := s.builds[buildID]
 			s.mu.Unlock()

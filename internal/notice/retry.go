@@ -48,7 +48,6 @@ type entry struct {
 	first time.Time     // when the notice first failed
 	next  time.Time     // when to send it again
 	delay time.Duration // the wait after the next failure
-	err   error         // the last failure
 	ver   int           // bumped when a newer notice replaces send
 }
 
@@ -71,11 +70,11 @@ func New(logger *slog.Logger, opts ...Option) *Retrier {
 	return r
 }
 
-// Failed queues send, whose first attempt failed with err, to be sent
-// again. key names what the notice is about (listener, event, segment): a
+// Failed queues send, whose first attempt failed (the caller logged why),
+// to be sent again. key names what the notice is about (listener, event, segment): a
 // later notice of the same key replaces a pending one, as only the latest
 // state matters to the receiver.
-func (r *Retrier) Failed(key string, err error, send func(context.Context) error) {
+func (r *Retrier) Failed(key string, send func(context.Context) error) {
 	now := r.now()
 	r.mu.Lock()
 	e, ok := r.pending[key]
@@ -83,7 +82,7 @@ func (r *Retrier) Failed(key string, err error, send func(context.Context) error
 		e = &entry{first: now, delay: r.firstDelay}
 		r.pending[key] = e
 	}
-	e.send, e.err, e.next = send, err, now.Add(e.delay)
+	e.send, e.next = send, now.Add(e.delay)
 	e.ver++
 	r.mu.Unlock()
 	select {
@@ -187,7 +186,6 @@ func (r *Retrier) settle(key string, e *entry, ver int, err error) {
 		delete(r.pending, key)
 		r.logger.Error("notice given up", "notice", key, "failing_for", now.Sub(e.first).Round(time.Second), "err", err)
 	default:
-		e.err = err
 		if !replaced {
 			e.next = now.Add(e.delay)
 			e.delay = min(2*e.delay, r.maxDelay)

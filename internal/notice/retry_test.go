@@ -41,7 +41,7 @@ func TestFailedNoticeIsSentUntilTaken(t *testing.T) {
 		}
 		return nil
 	}
-	r.Failed("segment 7", errors.New("first failure"), send)
+	r.Failed("segment 7", send)
 	waitFor(t, "the notice to be taken", func() bool { return r.Pending() == 0 })
 	if got := calls.Load(); got != 3 {
 		t.Fatalf("sent %d times after the first failure, want 3 (two more failures, then taken)", got)
@@ -65,9 +65,9 @@ func TestNewerNoticeReplacesPendingOne(t *testing.T) {
 			return nil
 		}
 	}
-	r.Failed("segment 7", errors.New("down"), record("old"))
-	r.Failed("segment 7", errors.New("down"), record("new"))
-	r.Failed("segment 8", errors.New("down"), record("other"))
+	r.Failed("segment 7", record("old"))
+	r.Failed("segment 7", record("new"))
+	r.Failed("segment 8", record("other"))
 	waitFor(t, "both keys taken", func() bool { return r.Pending() == 0 })
 	mu.Lock()
 	defer mu.Unlock()
@@ -80,7 +80,7 @@ func TestNoticeGivenUpAfterMaxAge(t *testing.T) {
 	r := New(quiet(), WithDelays(time.Millisecond, 2*time.Millisecond, 30*time.Millisecond))
 	start(t, r)
 	var calls atomic.Int32
-	r.Failed("segment 9", errors.New("down"), func(context.Context) error {
+	r.Failed("segment 9", func(context.Context) error {
 		calls.Add(1)
 		return errors.New("still down")
 	})
@@ -100,7 +100,7 @@ func TestRunStopsWithItsContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()
-	r.Failed("segment 1", errors.New("down"), func(context.Context) error { return nil })
+	r.Failed("segment 1", func(context.Context) error { return nil })
 	cancel()
 	select {
 	case <-done:

@@ -28,15 +28,9 @@ func startTailed(t *testing.T, cfg EmbedConfig) *Embedded {
 // start, closed with the test.
 func tailedProducerAndReader(t *testing.T, channel string, budget int64) (*NATS, context.Context, Producer, *natsReader) {
 	t.Helper()
-	l := startTailed(t, EmbedConfig{}).Log()
+	l, ctx, p := tailedProducer(t, channel)
 	if budget != 0 {
 		l.tail.budget = budget
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	t.Cleanup(cancel)
-	p, err := l.Producer(ctx, channel, 1)
-	if err != nil {
-		t.Fatal(err)
 	}
 	rd, err := l.Read(ctx, channel, 0)
 	if err != nil {
@@ -44,6 +38,20 @@ func tailedProducerAndReader(t *testing.T, channel string, budget int64) (*NATS,
 	}
 	t.Cleanup(func() { rd.Close() })
 	return l, ctx, p, rd.(*natsReader)
+}
+
+// tailedProducer starts an embedded log with a producer of channel, and a
+// context bounded for the test.
+func tailedProducer(t *testing.T, channel string) (*NATS, context.Context, Producer) {
+	t.Helper()
+	l := startTailed(t, EmbedConfig{}).Log()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	t.Cleanup(cancel)
+	p, err := l.Producer(ctx, channel, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, ctx, p
 }
 
 func hasConsumer(r *natsReader) bool {
@@ -106,14 +114,7 @@ func TestTailServesFollowingReader(t *testing.T) {
 // A reader waiting at the end wakes for the next append, for a plain
 // (unlinked) append too, and for Close.
 func TestTailWaitingReaderWakes(t *testing.T) {
-	e := startTailed(t, EmbedConfig{})
-	l := e.Log()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	p, err := l.Producer(ctx, "ch", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, ctx, p := tailedProducer(t, "ch")
 	first, err := p.Append(ctx, []byte("a"), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -217,14 +218,7 @@ func TestTailLaggingReaderCatchesUp(t *testing.T) {
 
 // A truncation past a reader waiting at the end is reported.
 func TestTailTruncatedUnderReader(t *testing.T) {
-	e := startTailed(t, EmbedConfig{})
-	l := e.Log()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	p, err := l.Producer(ctx, "ch", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, ctx, p := tailedProducer(t, "ch")
 	a, _ := p.Append(ctx, []byte("a"), nil)
 	rd, err := l.Read(ctx, "ch", 0)
 	if err != nil {

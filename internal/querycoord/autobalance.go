@@ -66,7 +66,7 @@ func (s *Server) BalanceShards(ctx context.Context) (int, error) {
 	for _, m := range moves {
 		m.r.Channels[m.vchannel] = m.to
 		s.moving[shardKey{m.r.ID, m.vchannel}] = m.from
-		s.pending[nodeLoad{m.to, m.r.CollectionID}] = true
+		s.addPendingLocked(nodeLoad{m.to, m.r.CollectionID})
 	}
 	var errList []error
 	for _, r := range movedReplicas(moves) {
@@ -90,7 +90,7 @@ func (s *Server) BalanceShards(ctx context.Context) (int, error) {
 		s.mu.Lock()
 		delete(s.moving, shardKey{m.r.ID, m.vchannel})
 		if _, live := s.live[m.from]; live {
-			s.pending[nodeLoad{m.from, m.r.CollectionID}] = true
+			s.addPendingLocked(nodeLoad{m.from, m.r.CollectionID})
 		}
 		s.mu.Unlock()
 		if err != nil {

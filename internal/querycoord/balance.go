@@ -140,7 +140,7 @@ func (s *Server) LoadBalance(ctx context.Context, collectionID int64, src []int6
 		to := slices.MinFunc(targets, func(a, b int64) int { return cmp.Or(cmp.Compare(count[a], count[b]), cmp.Compare(a, b)) })
 		r.Channels[vc] = to
 		count[to]++
-		s.pending[nodeLoad{to, collectionID}] = true
+		s.addPendingLocked(nodeLoad{to, collectionID})
 		if !slices.Contains(moved, to) {
 			moved = append(moved, to)
 		}
@@ -163,7 +163,7 @@ func (s *Server) LoadBalance(ctx context.Context, collectionID int64, src []int6
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, live := s.live[node]; live {
-		s.pending[nodeLoad{node, collectionID}] = true
+		s.addPendingLocked(nodeLoad{node, collectionID})
 	}
 	return s.syncPendingLocked(ctx)
 }

@@ -17,11 +17,25 @@ const CheckInterval = time.Second
 // waited for the next balance round, and with queryCoord.autoBalance off,
 // or in standalone (which runs no balancer), for ever: the collection
 // stayed loading at 0%. Each failure is logged with its cause
-// (syncPendingLocked).
+// (syncPendingLocked). While nothing is pending it sleeps, with no timer:
+// a new pending assignment (addPendingLocked) is tried interval later.
 func (s *Server) RunChecker(ctx context.Context, interval time.Duration) error {
-	t := time.NewTicker(interval)
+	t := time.NewTimer(interval)
 	defer t.Stop()
 	for {
+		s.mu.Lock()
+		idle := len(s.pending) == 0
+		s.mu.Unlock()
+		if idle {
+			// Nothing to retry: sleep until something is (an idle server
+			// had this loop wake it every second).
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-s.pendingAdded:
+			}
+		}
+		t.Reset(interval)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -32,5 +46,15 @@ func (s *Server) RunChecker(ctx context.Context, interval time.Duration) error {
 			_ = s.syncPendingLocked(ctx) // each failure is logged there
 		}
 		s.mu.Unlock()
+	}
+}
+
+// addPendingLocked records an assignment its node has not taken, for
+// RunChecker to send again.
+func (s *Server) addPendingLocked(k nodeLoad) {
+	s.pending[k] = true
+	select {
+	case s.pendingAdded <- struct{}{}:
+	default: // RunChecker is already woken
 	}
 }

@@ -32,7 +32,7 @@ func (s *Server) IndexChanged(ctx context.Context, collectionID int64) error {
 			err = qn.UpdateIndexes(ctx, collectionID, defs)
 		}
 		if err != nil {
-			s.pending[nodeLoad{n, collectionID}] = true
+			s.addPendingLocked(nodeLoad{n, collectionID})
 			errList = append(errList, fmt.Errorf("querycoord: indexes of collection %d to query node %d: %w", collectionID, n, err))
 		}
 	}

@@ -73,7 +73,7 @@ func (s *Server) LoadCollection(ctx context.Context, c *model.Collection, partit
 		if err := s.loadOnNodeLocked(ctx, c, li.Partitions, n); err != nil {
 			// Retried by the balance checker's next round (syncPendingLocked).
 			s.logLoadRetry(ctx, c.ID, n, err)
-			s.pending[nodeLoad{n, c.ID}] = true
+			s.addPendingLocked(nodeLoad{n, c.ID})
 			errList = append(errList, err)
 			continue
 		}

@@ -180,7 +180,7 @@ func (s *Server) assignLocked(r *replica) bool {
 		})
 		r.Channels[vc] = best
 		global[best]++
-		s.pending[nodeLoad{best, r.CollectionID}] = true
+		s.addPendingLocked(nodeLoad{best, r.CollectionID})
 		changed = true
 	}
 	return changed
@@ -233,7 +233,7 @@ func (s *Server) Recover(ctx context.Context) error {
 		for _, r := range rs {
 			for _, n := range r.Channels {
 				if n != 0 {
-					s.pending[nodeLoad{n, id}] = true
+					s.addPendingLocked(nodeLoad{n, id})
 				}
 			}
 		}
@@ -380,7 +380,7 @@ func (r *replica) unassign(vchannel string, s *Server) {
 	n := r.Channels[vchannel]
 	r.Channels[vchannel] = 0
 	if _, ok := s.live[n]; ok && n != 0 {
-		s.pending[nodeLoad{n, r.CollectionID}] = true
+		s.addPendingLocked(nodeLoad{n, r.CollectionID})
 	}
 }
 

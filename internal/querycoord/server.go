@@ -96,6 +96,8 @@ type Server struct {
 	full     map[int64]bool              // collections every replica of which has been fully loaded
 	rgs      map[string]*resourceGroup
 	moving   map[shardKey]int64 // shards moving (autobalance.go): their source node
+
+	pendingAdded chan struct{} // wakes RunChecker: an assignment became pending
 }
 
 type loadInfo struct {
@@ -113,7 +115,7 @@ func New(ctx context.Context, d Deps) (*Server, error) {
 	}
 	s := &Server{d: d, logger: d.Logger.With("component", "querycoord"), loaded: map[int64]*loadInfo{},
 		replicas: map[int64][]*replica{}, pending: map[nodeLoad]bool{}, full: map[int64]bool{},
-		moving: map[shardKey]int64{}}
+		moving: map[shardKey]int64{}, pendingAdded: make(chan struct{}, 1)}
 	list, err := d.KV.List(ctx, prefixLoad)
 	if err != nil {
 		return nil, fmt.Errorf("querycoord: load state: %w", err)

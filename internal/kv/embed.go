@@ -32,6 +32,9 @@ type EmbedConfig struct {
 	// Defaults 100 and 1000, as etcd. The minimum lease TTL is
 	// ceil(1.5*ElectionMs) in whole seconds (2s by default).
 	TickMs, ElectionMs uint
+	// BackendBatchInterval is how often etcd commits its backend (bbolt)
+	// transaction; 0 means etcd's default, 100 ms.
+	BackendBatchInterval time.Duration
 	// MaxTxnOps caps the operations in one Txn. Default 1024.
 	MaxTxnOps uint
 	// MaxRequestBytes caps one request. Default 8 MiB.
@@ -165,6 +168,9 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 	ec.TickMs = cfg.TickMs
 	ec.ElectionMs = cfg.ElectionMs
 	ec.MaxTxnOps = cfg.MaxTxnOps
+	if cfg.BackendBatchInterval > 0 {
+		ec.BackendBatchInterval = cfg.BackendBatchInterval
+	}
 	ec.MaxRequestBytes = cfg.MaxRequestBytes
 	ec.AutoCompactionMode = "revision"
 	ec.AutoCompactionRetention = fmt.Sprint(cfg.CompactionRetention)
@@ -179,10 +185,12 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		min = slog.LevelInfo
 	}
 	closing := new(atomic.Bool)
+	committed := new(atomic.Bool) // the backend committed once after ready
 	ec.ZapLoggerBuilder = embed.NewZapLoggerBuilder(newObservedZapLogger(logger, min, func(e zapcore.Entry) slog.Level {
 		// etcd reports its listeners closing as errors, and warns about
 		// choices made on purpose here.
-		if closing.Load() && e.Level < zapcore.DPanicLevel || benignEtcdWarnings[e.Message] {
+		if closing.Load() && e.Level < zapcore.DPanicLevel || benignEtcdWarnings[e.Message] ||
+			!committed.Load() && uncommittedStartWarnings[e.Message] {
 			return slog.LevelDebug
 		}
 		return slogLevel(e.Level)
@@ -219,6 +227,12 @@ func StartEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		e.Close()
 		return nil, fmt.Errorf("kv: start embedded etcd in %s: %w", dir, ctx.Err())
 	}
+	// With a batch interval above etcd's 100 ms, the storage version
+	// monitor, run as soon as the cluster version is set, can read a new
+	// backend before its first commit and fail; it tries again every few
+	// seconds. Commit now so that it then finds what it needs.
+	e.Server.Backend().ForceCommit()
+	committed.Store(true)
 	ok = true
 	guard.serve(e.Server.AppliedIndex, dir)
 	m := &Embedded{
@@ -346,6 +360,15 @@ func (m *Embedded) waitStopped(stopped <-chan struct{}) bool {
 var benignEtcdWarnings = map[string]bool{
 	"Running http and grpc server on single port. This is not recommended for production.": true,
 	"simple token is not cryptographically signed":                                         true,
+}
+
+// uncommittedStartWarnings are what etcd's storage version monitor logs
+// when it reads a new backend not yet committed (no term, no conf state),
+// which a batch interval above 100 ms allows before ready; StartEmbedded
+// commits once when ready, after which these mean what they say.
+var uncommittedStartWarnings = map[string]bool{
+	"Failed to detect schema version":  true,
+	"failed to update storage version": true,
 }
 
 // lockDir takes an exclusive lock on dir for this process.

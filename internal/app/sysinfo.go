@@ -56,13 +56,19 @@ func componentConfigs(role, bucket string) map[string]any {
 	return map[string]any{}
 }
 
-// localInfos are the infos of the components of a process.
+// localInfos are the infos of the components of a process, with its
+// hardware read once.
 func localInfos(role string, id int64, addr, bucket, diskPath, mode string) []sysinfo.ComponentInfos {
+	return componentInfos(componentsOf(role), id, addr, bucket, mode, sysinfo.Hardware(addr, diskPath))
+}
+
+// componentInfos are the infos of roles in one process whose hardware is hw.
+func componentInfos(roles []string, id int64, addr, bucket, mode string, hw sysinfo.HardwareMetrics) []sysinfo.ComponentInfos {
 	b := sysinfo.Build{Version: rpc.Version, DeployMode: mode}
-	var out []sysinfo.ComponentInfos
-	for _, c := range componentsOf(role) {
+	out := make([]sysinfo.ComponentInfos, 0, len(roles))
+	for _, c := range roles {
 		out = append(out, sysinfo.Local(sysinfo.Component{Role: c, ID: id, Address: addr, Created: processStart,
-			Configs: componentConfigs(c, bucket)}, b, diskPath))
+			Configs: componentConfigs(c, bucket)}, b, hw))
 	}
 	return out
 }
@@ -121,24 +127,29 @@ type standaloneSystemInfo struct {
 	proxy bool
 }
 
-func (s standaloneSystemInfo) infos(role string) []sysinfo.ComponentInfos {
-	return withQuotaMetrics(localInfos(role, s.id, s.addr, "", s.diskPath, sysinfo.StandaloneDeployMode), s.query)
+func (s standaloneSystemInfo) Self(context.Context) sysinfo.ComponentInfos {
+	return s.infos([]string{sysinfo.RoleProxy})[0]
 }
 
-func (s standaloneSystemInfo) Self(context.Context) sysinfo.ComponentInfos {
-	return s.infos(sysinfo.RoleProxy)[0]
-}
+// standaloneRoles are the components of a standalone process, in
+// GetComponentInfos's order.
+var standaloneRoles = []string{sysinfo.RoleRootCoord, sysinfo.RoleDataCoord, sysinfo.RoleDataNode,
+	sysinfo.RoleQueryCoord, sysinfo.RoleQueryNode, sysinfo.RoleStreamingNode}
 
 func (s standaloneSystemInfo) Components(context.Context) ([]sysinfo.ComponentInfos, error) {
-	var out []sysinfo.ComponentInfos
+	roles := standaloneRoles
 	if s.proxy {
-		out = append(out, s.infos(sysinfo.RoleProxy)...)
+		roles = append([]string{sysinfo.RoleProxy}, roles...)
 	}
-	for _, r := range []string{sysinfo.RoleRootCoord, sysinfo.RoleDataCoord, sysinfo.RoleDataNode,
-		sysinfo.RoleQueryCoord, sysinfo.RoleQueryNode, sysinfo.RoleStreamingNode} {
-		out = append(out, s.infos(r)...)
-	}
-	return out, nil
+	return s.infos(roles), nil
+}
+
+// infos are the infos of roles, this process's hardware read once (the
+// quota center samples them every few seconds: seven reads of /proc each
+// time were a tenth of an idle server's CPU).
+func (s standaloneSystemInfo) infos(roles []string) []sysinfo.ComponentInfos {
+	hw := sysinfo.Hardware(s.addr, s.diskPath)
+	return withQuotaMetrics(componentInfos(roles, s.id, s.addr, "", sysinfo.StandaloneDeployMode, hw), s.query)
 }
 
 // systemRoles are the roles whose sessions a cluster proxy asks.

@@ -11,7 +11,7 @@ import (
 func TestLocalInfosJSON(t *testing.T) {
 	dir := t.TempDir()
 	c := Local(Component{Role: RoleProxy, ID: 7, Address: "10.0.0.1:19530", Created: time.Unix(0, 0).UTC(),
-		Configs: map[string]any{"default_partition_name": "_default"}}, Build{Version: "v2.6.8", DeployMode: ClusterDeployMode}, dir)
+		Configs: map[string]any{"default_partition_name": "_default"}}, Build{Version: "v2.6.8", DeployMode: ClusterDeployMode}, Hardware("10.0.0.1:19530", dir))
 	b, err := json.Marshal(c)
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ func TestLocalInfosJSON(t *testing.T) {
 		t.Errorf("round trip: %+v, %v", back, err)
 	}
 	// Root coordinator infos have no quota metrics key, as Milvus's type.
-	b, _ = json.Marshal(Local(Component{Role: RoleRootCoord, ID: 1}, Build{}, ""))
+	b, _ = json.Marshal(Local(Component{Role: RoleRootCoord, ID: 1}, Build{}, HardwareMetrics{}))
 	if strings.Contains(string(b), "quota_metrics") {
 		t.Errorf("rootcoord infos: %s", b)
 	}

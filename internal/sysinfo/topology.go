@@ -22,8 +22,11 @@ type Component struct {
 	Configs map[string]any
 }
 
-// Local returns a component's infos with this process's hardware.
-func Local(c Component, b Build, diskPath string) ComponentInfos {
+// Local returns a component's infos with this process's hardware hw
+// (Hardware: read once for all the components of a process, so that every
+// one reports the same sample and the CPU usage since the previous read
+// is not split among them).
+func Local(c Component, b Build, hw HardwareMetrics) ComponentInfos {
 	created := c.Created.String()
 	cfg := c.Configs
 	if cfg == nil {
@@ -31,7 +34,7 @@ func Local(c Component, b Build, diskPath string) ComponentInfos {
 	}
 	return ComponentInfos{BaseComponentInfos: BaseComponentInfos{
 		Name:          ComponentName(c.Role, c.ID),
-		HardwareInfos: Hardware(c.Address, diskPath),
+		HardwareInfos: hw,
 		SystemInfo: DeployMetrics{SystemVersion: b.Version, DeployMode: b.DeployMode, BuildVersion: b.Version,
 			BuildTime: b.BuildTime, UsedGoVersion: runtime.Version()},
 		CreatedTime: created, UpdatedTime: created, Type: c.Role, ID: c.ID,

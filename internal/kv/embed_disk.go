@@ -125,7 +125,10 @@ type diskGuard struct {
 	mu                sync.Mutex  // serialises creating and deleting the reserve
 	refused, statErrs atomic.Int64
 	headroomErrs      atomic.Int64
-	snap              snapGuard // etcd's disk snapshots (embed_snap.go)
+	// headroomFor is the backend file as keepHeadroom last allocated past
+	// it. Only StartEmbedded and then run's goroutine use it.
+	headroomFor os.FileInfo
+	snap        snapGuard // etcd's disk snapshots (embed_snap.go)
 }
 
 // newDiskGuard sizes the guard for dir's file system and puts the reserve
@@ -359,8 +362,16 @@ func (g *diskGuard) run(ctx context.Context, every time.Duration) {
 // commits write into blocks it already holds, which no other process can
 // take. bbolt writes every page below its high-water mark and grows the
 // file at most 16 MiB (its AllocSize) past it, so the range starts 32 MiB
-// before the end. A backend etcd has not created yet needs none.
+// before the end. A backend etcd has not created yet needs none, nor one
+// the same size as at the last allocation (the same file: a defragmented
+// backend is a new one): every check of an idle server opened and
+// allocated it again.
 func (g *diskGuard) keepHeadroom() error {
+	if fi, err := os.Stat(g.backend); errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if held := g.headroomFor; err == nil && held != nil && os.SameFile(held, fi) && held.Size() == fi.Size() {
+		return nil
+	}
 	f, err := os.OpenFile(g.backend, os.O_WRONLY, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -377,6 +388,9 @@ func (g *diskGuard) keepHeadroom() error {
 	err = fallocate(f, true, from, fi.Size()+g.headroom-from)
 	if errors.Is(err, errNoFallocate) {
 		return nil // a file system without it: the reserve alone guards
+	}
+	if err == nil {
+		g.headroomFor = fi
 	}
 	return err
 }

@@ -133,6 +133,15 @@ func lockDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
+// inProcessPingInterval is how often the embedded server pings a client
+// that sent it nothing, and its clients ping it not at all. Pings find a
+// peer gone without closing its connection, which an in-process pipe
+// cannot do (the server listens on no port), and each ping woke an idle
+// server's client and server goroutines of the connection (33 of them in
+// a standalone: a reader per physical channel for the query node and for
+// the data node, each on a connection of its own, and the writer's).
+const inProcessPingInterval = 24 * time.Hour
+
 func startEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*Embedded, error) {
 	opts := &server.Options{
 		ServerName:   "milvago-embedded",
@@ -143,6 +152,7 @@ func startEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		MaxPayload:   int32(cfg.MaxPayload),
 		SyncAlways:   cfg.SyncAlways,
 		SyncInterval: cfg.SyncInterval,
+		PingInterval: inProcessPingInterval,
 	}
 	// A set limit, which followDisk raises as the disk frees up.
 	opts.JetStreamMaxStore = initialStoreLimit(cfg.Dir)
@@ -164,14 +174,14 @@ func startEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		srv.WaitForShutdown()
 		return nil, fmt.Errorf("logbroker: embedded nats on %s: not ready after %v", cfg.Dir, wait)
 	}
-	nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name("milvago-embedded"))
+	nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name("milvago-embedded"), nats.PingInterval(0))
 	if err != nil {
 		srv.Shutdown()
 		srv.WaitForShutdown()
 		return nil, fmt.Errorf("logbroker: connect to embedded nats: %w", err)
 	}
 	dial := func() (*nats.Conn, error) {
-		return nats.Connect("", nats.InProcessServer(srv), nats.Name("milvago-embedded-reader"))
+		return nats.Connect("", nats.InProcessServer(srv), nats.Name("milvago-embedded-reader"), nats.PingInterval(0))
 	}
 	log, err := newNATS(ctx, nc, dial, NATSConfig{StreamPrefix: cfg.StreamPrefix, Replicas: 1}, logger)
 	if err != nil {

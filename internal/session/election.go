@@ -211,7 +211,14 @@ func (l *Leadership) monitor(ctx context.Context, rev int64) {
 		if err != nil {
 			if ctx.Err() == nil {
 				l.end(err)
-				l.s.logger.Warn("no longer active", "err", err)
+				if errors.Is(err, ErrClosed) {
+					// The process closed its own session: a stop, said at
+					// info (at warn, each restart's filled the roles' log
+					// tails a failed test prints).
+					l.s.logger.Info("no longer active", "err", err)
+				} else {
+					l.s.logger.Warn("no longer active", "err", err)
+				}
 			}
 			return
 		}

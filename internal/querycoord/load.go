@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/milvago/milvago/internal/contract"
@@ -178,6 +179,7 @@ func (s *Server) State(ctx context.Context, collectionID int64) (contract.LoadSt
 	}
 	nodeProgress := map[int64]int64{}
 	var lastErr error
+	var lastErrNode int64
 	var failure error
 	progressOf := func(node int64) int64 {
 		if p, ok := nodeProgress[node]; ok {
@@ -201,7 +203,7 @@ func (s *Server) State(ctx context.Context, collectionID int64) (contract.LoadSt
 				// missing file). Loading continues; the state says why.
 				failure = err
 			} else {
-				lastErr = err
+				lastErr, lastErrNode = err, node
 			}
 			p = 0
 		}
@@ -242,9 +244,36 @@ func (s *Server) State(ctx context.Context, collectionID int64) (contract.LoadSt
 	if lastErr != nil {
 		// A node that cannot answer counts as not loaded: its replica is
 		// unhealthy until the node's session ends and its shards move.
-		s.logger.Debug("load progress of a query node", "collection", collectionID, "err", lastErr)
+		// Said at warn once a minute per node (clients poll the state):
+		// else a load stuck at 0% left nothing in the log.
+		if s.progressWarn.Allow(lastErrNode) {
+			s.logger.Warn("cannot read a query node's load progress", "collection", collectionID, "node", lastErrNode, "err", lastErr)
+		} else {
+			s.logger.Debug("load progress of a query node", "collection", collectionID, "node", lastErrNode, "err", lastErr)
+		}
 	}
 	return st, nil
+}
+
+// everyMinute lets one warning a minute through for each key.
+type everyMinute struct {
+	mu   sync.Mutex
+	last map[int64]time.Time
+}
+
+// Allow reports whether key's warning may be logged now.
+func (e *everyMinute) Allow(key int64) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := time.Now()
+	if t, ok := e.last[key]; ok && now.Sub(t) < time.Minute {
+		return false
+	}
+	if e.last == nil {
+		e.last = map[int64]time.Time{}
+	}
+	e.last[key] = now
+	return true
 }
 
 // progressTimeout bounds one node's answer to State.

@@ -98,6 +98,7 @@ type Server struct {
 	moving   map[shardKey]int64 // shards moving (autobalance.go): their source node
 
 	pendingAdded chan struct{} // wakes RunChecker: an assignment became pending
+	progressWarn everyMinute   // State's warnings of nodes that did not answer
 }
 
 type loadInfo struct {

@@ -157,6 +157,13 @@ func NewWith(cfg Config, act *Activity, set Setter, clock Clock, logger *slog.Lo
 	return &Controller{cfg: cfg, act: act, set: set, clock: clock, logger: logger.With("component", "idleslack")}
 }
 
+// capabilityHint says how to give the process CAP_SYS_NICE: a binary
+// with the file capability gives it to a non-root user's process (tried:
+// `runuser -u nobody` then runs with CapEff 0x800000 and every thread
+// takes the idle slack); a container needs it granted.
+const capabilityHint = "give the process CAP_SYS_NICE to run its idle timers in fewer wake-ups: " +
+	"sudo setcap cap_sys_nice+ep <milvago binary> (again after each build), or docker run --cap-add SYS_NICE"
+
 // ErrUnsupported is returned by the setter where the slack of all threads
 // cannot be set (not Linux, or no CAP_SYS_NICE).
 var ErrUnsupported = errors.New("idleslack: the timer slack of all threads cannot be set here")
@@ -189,7 +196,7 @@ func (c *Controller) Run(ctx context.Context) error {
 		if err := c.set.Set(c.cfg.Slack); err != nil {
 			c.act.sleeping.Store(false)
 			if errors.Is(err, ErrUnsupported) {
-				c.logger.Info("idle timer slack not available", "error", err)
+				c.logger.Info("idle timer slack not available", "error", err, "hint", capabilityHint)
 				return nil
 			}
 			c.logger.Warn("idle timer slack: set", "error", err)

@@ -358,10 +358,16 @@ func TestCollectionTTL(t *testing.T) {
 	}
 	time.Sleep(3500 * time.Millisecond)
 	writeRows(t, ctx, cli, name, r, []int64{4}, []int64{4}, false)
-	got := readAll(t, ctx, cli, name)
-	if len(got) != 1 || got[4] != 4 {
-		t.Fatalf("rows after expiry: %v, want only id 4", got)
-	}
+	// A row expires TTL after its timestamp, and in the 3 s after a
+	// restart (a cluster test restarts every role for its options) the
+	// timestamp oracle resumes above the window it persisted, up to 3 s
+	// ahead of the clock the read's TTL is evaluated at: rows written then
+	// expire up to 3 s late (as in Milvus, whose oracle persists the same
+	// window). Seen failing once so, in a CI run of the cluster pass.
+	eventually(t, 4*time.Second, "rows 1-3 expired", func() (bool, string) {
+		got := readAll(t, ctx, cli, name)
+		return len(got) == 1 && got[4] == 4, fmt.Sprintf("rows %v, want only id 4", got)
+	})
 	flush(t, ctx, cli, name)
 	// The expired segment goes away on its own (every row expired).
 	coll, err := cli.DescribeCollection(ctx, milvusclient.NewDescribeCollectionOption(name))

@@ -367,9 +367,11 @@ func (g *diskGuard) run(ctx context.Context, every time.Duration) {
 // backend is a new one): every check of an idle server opened and
 // allocated it again.
 func (g *diskGuard) keepHeadroom() error {
-	if fi, err := os.Stat(g.backend); errors.Is(err, os.ErrNotExist) {
+	fi, err := os.Stat(g.backend)
+	if errors.Is(err, os.ErrNotExist) {
 		return nil
-	} else if held := g.headroomFor; err == nil && held != nil && os.SameFile(held, fi) && held.Size() == fi.Size() {
+	}
+	if held := g.headroomFor; err == nil && held != nil && os.SameFile(held, fi) && held.Size() == fi.Size() {
 		return nil
 	}
 	f, err := os.OpenFile(g.backend, os.O_WRONLY, 0)
@@ -380,8 +382,7 @@ func (g *diskGuard) keepHeadroom() error {
 		return err
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
+	if fi, err = f.Stat(); err != nil {
 		return err
 	}
 	from := max(fi.Size()-32<<20, 0)

@@ -174,14 +174,18 @@ func startEmbedded(ctx context.Context, cfg EmbedConfig, logger *slog.Logger) (*
 		srv.WaitForShutdown()
 		return nil, fmt.Errorf("logbroker: embedded nats on %s: not ready after %v", cfg.Dir, wait)
 	}
-	nc, err := nats.Connect("", nats.InProcessServer(srv), nats.Name("milvago-embedded"), nats.PingInterval(0))
+	// In-process connections, pinging nothing (inProcessPingInterval).
+	connect := func(name string) (*nats.Conn, error) {
+		return nats.Connect("", nats.InProcessServer(srv), nats.Name(name), nats.PingInterval(0))
+	}
+	nc, err := connect("milvago-embedded")
 	if err != nil {
 		srv.Shutdown()
 		srv.WaitForShutdown()
 		return nil, fmt.Errorf("logbroker: connect to embedded nats: %w", err)
 	}
 	dial := func() (*nats.Conn, error) {
-		return nats.Connect("", nats.InProcessServer(srv), nats.Name("milvago-embedded-reader"), nats.PingInterval(0))
+		return connect("milvago-embedded-reader")
 	}
 	log, err := newNATS(ctx, nc, dial, NATSConfig{StreamPrefix: cfg.StreamPrefix, Replicas: 1}, logger)
 	if err != nil {

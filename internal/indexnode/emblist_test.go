@@ -55,7 +55,7 @@ func TestBuildEmbListIndex(t *testing.T) {
 	}
 	// Row 41's second vector finds row 41.
 	q := lists.Data[41].GetFloatVector().GetData()[dim : 2*dim]
-	rows, err := el.Candidates(ctx, index.Dataset{Dim: dim, Float: q}, 1, nil)
+	rows, err := el.Candidates(ctx, index.Dataset{Dim: dim, Float: q}, 1, nil, nil)
 	if err != nil || len(rows) != 1 || rows[0] != 41 {
 		t.Fatalf("candidates %v, %v; want [41]", rows, err)
 	}

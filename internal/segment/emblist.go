@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"math"
 	"sort"
 	"strconv"
@@ -474,15 +475,26 @@ func EmbListDataset(values [][]byte, elem schemapb.DataType, dim int) (index.Dat
 
 // embListCandidates asks the segment's embedding list index for the rows
 // worth scoring: those holding one of each query vector's nearest
-// elements (max(ef, 4K) of them). It returns nil, meaning every row, when
-// the index cannot narrow the search enough: fewer than K allowed
-// candidates for a query (a selective filter), where the exact scan
-// finds what the graph would miss.
+// elements among the rows allowed keeps (max(ef, 4K) of them). It returns
+// nil, meaning every row, when the index cannot narrow the search enough:
+// fewer than K candidate rows for a query (a filter keeping few rows, or
+// rows of many elements), where the exact scan finds what the graph
+// would miss.
 func (c *core) embListCandidates(ctx context.Context, idx *index.EmbList, req *SearchRequest, queries []embList, k int, allowed *bitset.Set) ([]int, error) {
 	per := 4 * k
-	if ef, err := strconv.Atoi(req.Params.Params["ef"]); err == nil && ef > per {
-		per = ef
+	params := req.Params.Params
+	ef, err := index.IntParam(params, "ef", per, 1, 1<<31-1)
+	if err != nil {
+		return nil, err
 	}
+	per = max(per, ef)
+	// The element search asks for per elements, so its beam is at least
+	// that wide (a user's ef between K and 4K is valid for the rows).
+	params = maps.Clone(params)
+	if params == nil {
+		params = map[string]string{}
+	}
+	params["ef"] = strconv.Itoa(per)
 	seen := map[int]bool{}
 	var out []int
 	for _, q := range queries {
@@ -490,22 +502,18 @@ func (c *core) embListCandidates(ctx context.Context, idx *index.EmbList, req *S
 		for _, v := range q.float {
 			ds.Float = append(ds.Float, v...)
 		}
-		rows, err := idx.Candidates(ctx, ds, per, req.Params.Params)
+		rows, err := idx.Candidates(ctx, ds, per, params, allowed)
 		if err != nil {
 			return nil, err
 		}
-		ok := 0
+		if len(rows) < k {
+			return nil, nil
+		}
 		for _, r := range rows {
-			if allowed == nil || allowed.Test(r) {
-				ok++
-			}
 			if !seen[r] {
 				seen[r] = true
 				out = append(out, r)
 			}
-		}
-		if ok < k {
-			return nil, nil
 		}
 	}
 	sort.Ints(out)

@@ -11,6 +11,7 @@ import (
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
 	"github.com/milvus-io/milvus-proto/go-api/v2/schemapb"
 
+	"github.com/milvago/milvago/internal/bitset"
 	"github.com/milvago/milvago/internal/column"
 	"github.com/milvago/milvago/internal/index"
 )
@@ -346,5 +347,89 @@ func TestSearchEmbListIndex(t *testing.T) {
 	}
 	if recall := float64(found) / (k * nq); recall < 0.9 {
 		t.Fatalf("recall %.2f through the index, want >= 0.9", recall)
+	}
+}
+
+// idFilter keeps the rows whose primary key keep accepts.
+type idFilter struct{ keep func(id int64) bool }
+
+func (f idFilter) Eval(_ context.Context, b column.Batch) (*bitset.Set, error) {
+	c, err := b.Column(embPK)
+	if err != nil {
+		return nil, err
+	}
+	s := bitset.New(b.Len())
+	for i, id := range c.(*column.Scalar[int64]).Data {
+		s.SetTo(i, f.keep(id))
+	}
+	return s, nil
+}
+
+func (idFilter) PrimaryKeyIn() ([]int64, []string, bool) { return nil, nil, false }
+
+// A filtered MAX_SIM search through the index asks the element graph for
+// elements of kept rows only, so a filter keeping a third of the rows
+// still finds the exact scan's top K (the graph's nearest elements, most
+// of other rows, are not what it ranks); and an ef between K and 4K, valid
+// for the rows, is not refused by the element search that asks for 4K.
+func TestSearchEmbListIndexFiltered(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	cols, raw, ts := embRows(rng, 2000)
+	lists := cols[embVec].(*column.Scalar[*schemapb.VectorField])
+	var lens []int
+	data := index.Dataset{Dim: embDim}
+	for _, r := range lists.Data {
+		lens = append(lens, len(r.GetFloatVector().GetData())/embDim)
+		data.Float = append(data.Float, r.GetFloatVector().GetData()...)
+	}
+	built, err := index.BuildEmbList(context.Background(), index.Spec{Type: index.TypeHNSW, Metric: index.MaxSimIP, Dim: embDim,
+		Params: map[string]string{"M": "16", "efConstruction": "100"}}, index.IP, lens, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewSealed(2, 1, embListSchema(), ts, cols, map[int64]index.Index{embVec: built})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := func(id int64) bool { return id%5 == 0 }
+	const k, nq = 10, 20
+	found := 0
+	for range nq {
+		q := make([]float32, embDim)
+		for j := range q {
+			q[j] = rng.Float32()*2 - 1
+		}
+		req := &SearchRequest{FieldID: embVec, Queries: index.Dataset{Dim: embDim, Float: q}, EmbListLens: []int{1},
+			Params: index.SearchParams{K: k, Params: map[string]string{"ef": "15"}}, Filter: idFilter{keep}, MVCCTs: 100}
+		got, err := s.Search(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Exact = true
+		exact, err := s.Search(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[int64]bool{}
+		for _, id := range exact.IntPKs {
+			want[id] = true
+		}
+		for j, id := range got.IntPKs {
+			if got.Offsets[j] < 0 {
+				t.Fatalf("hit %d empty: %d kept rows are enough for K", j, 2000/3)
+			}
+			if !keep(id) {
+				t.Fatalf("hit %d: row %d is filtered out", j, id)
+			}
+			if o := oracleMaxSim(index.MaxSimIP, [][]float32{q}, raw[id]); math.Abs(float64(got.Scores[j])-o) > 1e-4 {
+				t.Fatalf("hit %d scored %v, exact %v", id, got.Scores[j], o)
+			}
+			if want[id] {
+				found++
+			}
+		}
+	}
+	if recall := float64(found) / (k * nq); recall < 0.98 {
+		t.Fatalf("filtered recall %.3f through the index, want >= 0.98", recall)
 	}
 }

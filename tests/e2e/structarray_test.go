@@ -77,6 +77,11 @@ func saFields(rows []saRow) []*schemapb.FieldData {
 }
 
 // saSearch runs a MAX_SIM search of clips[emb] with one embedding list.
+// wideBeam is a search beam as wide as the test's element graphs: the
+// tests compare with an exact oracle, and a graph (built in parallel, so
+// not the same graph each run) is approximate at the default beam of 4K.
+var wideBeam = &commonpb.KeyValuePair{Key: "params", Value: `{"ef": 1000}`}
+
 func saSearch(ctx context.Context, raw milvuspb.MilvusServiceClient, query [][]float32, k int, extra ...*commonpb.KeyValuePair) (*milvuspb.SearchResults, error) {
 	ph := embListPlaceholder(query)
 	params := append([]*commonpb.KeyValuePair{{Key: "anns_field", Value: "clips[emb]"}, {Key: "topk", Value: fmt.Sprint(k)}}, extra...)
@@ -96,7 +101,7 @@ func saHybrid(ctx context.Context, raw milvuspb.MilvusServiceClient, query [][]f
 		Values: [][]byte{floatBytes(query[0])}}}})
 	sub := func(field string, ph []byte) *milvuspb.SearchRequest {
 		return &milvuspb.SearchRequest{SearchInput: &milvuspb.SearchRequest_PlaceholderGroup{PlaceholderGroup: ph}, DslType: commonpb.DslType_BoolExprV1, Nq: 1,
-			SearchParams: []*commonpb.KeyValuePair{{Key: "anns_field", Value: field}, {Key: "topk", Value: fmt.Sprint(k)}}}
+			SearchParams: []*commonpb.KeyValuePair{{Key: "anns_field", Value: field}, {Key: "topk", Value: fmt.Sprint(k)}, wideBeam}}
 	}
 	res, err := raw.HybridSearch(ctx, &milvuspb.HybridSearchRequest{CollectionName: "sa",
 		Requests:     []*milvuspb.SearchRequest{sub("vec", vec), sub("clips[emb]", embListPlaceholder(query))},
@@ -244,7 +249,7 @@ func TestStructArrayEndToEnd(t *testing.T) {
 	check := func(stage string) {
 		t.Helper()
 		checkHits(stage+": search", func(ctx context.Context, raw milvuspb.MilvusServiceClient, q [][]float32, k int) (*milvuspb.SearchResults, error) {
-			return saSearch(ctx, raw, q, k)
+			return saSearch(ctx, raw, q, k, wideBeam)
 		})
 		checkHits(stage+": hybrid search", saHybrid)
 	}

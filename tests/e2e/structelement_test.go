@@ -308,12 +308,7 @@ func seSearch(ctx context.Context, raw milvuspb.MilvusServiceClient, query [][]f
 	ph := embListPlaceholder(query)
 	res, err := raw.Search(ctx, &milvuspb.SearchRequest{CollectionName: "se", Dsl: filter, DslType: commonpb.DslType_BoolExprV1,
 		SearchInput: &milvuspb.SearchRequest_PlaceholderGroup{PlaceholderGroup: ph}, Nq: 1,
-		SearchParams: []*commonpb.KeyValuePair{{Key: "anns_field", Value: "structA[emb]"}, {Key: "topk", Value: fmt.Sprint(k)},
-			// A beam as wide as the sealed segment's element graph: the
-			// test compares with an exact oracle, and the graph (built in
-			// parallel, so not the same graph each run) is approximate at
-			// the default beam of 4K.
-			{Key: "params", Value: `{"ef": 1000}`}},
+		SearchParams:     []*commonpb.KeyValuePair{{Key: "anns_field", Value: "structA[emb]"}, {Key: "topk", Value: fmt.Sprint(k)}, wideBeam},
 		ConsistencyLevel: commonpb.ConsistencyLevel_Strong})
 	if err == nil {
 		err = merr.Error(res.GetStatus())

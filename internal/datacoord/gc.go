@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -254,7 +255,7 @@ func (s *Server) CollectGarbage(ctx context.Context, now time.Time) error {
 			}
 		}
 		s.mu.Unlock()
-		s.logger.Info("garbage collected dropped segments", "segments", len(expired))
+		s.logger.Info("garbage collected dropped segments", "segments", len(expired), "ids", ids)
 	}
 	for _, k := range trashKeys {
 		s.mu.Lock()
@@ -268,6 +269,7 @@ func (s *Server) CollectGarbage(ctx context.Context, now time.Time) error {
 		if err := s.kv.Delete(ctx, prefixTrash+k); err != nil {
 			return fmt.Errorf("datacoord: gc: %w", err)
 		}
+		s.logger.Info("garbage collected unrecorded files", "files", len(t.Paths), "first", t.Paths[:min(len(t.Paths), 5)])
 		s.mu.Lock()
 		delete(s.trash, k)
 		s.mu.Unlock()
@@ -375,7 +377,8 @@ func (s *Server) collectOrphans(ctx context.Context, now time.Time, builds []mod
 		s.mu.Unlock()
 	}
 	if len(doomed) > 0 {
-		s.logger.Info("garbage collected orphan files", "files", len(doomed))
+		slices.Sort(doomed)
+		s.logger.Info("garbage collected orphan files", "files", len(doomed), "first", doomed[:min(len(doomed), 5)])
 	}
 	return nil
 }

@@ -87,6 +87,8 @@ func startServerWith(t *testing.T, dir string, configure func(*app.StandaloneCon
 	var logger *slog.Logger
 	if os.Getenv("MILVAGO_TEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	} else {
+		logger = tailLogger(t)
 	}
 	return startServerLogged(t, dir, configure, logger)
 }

@@ -401,7 +401,7 @@ func (s *Server) runClustering(ctx context.Context, planID int64, p plan) (int64
 		}
 	}
 	comp, release := s.reserveDirs(dirs)
-	defer release()
+	defer func() { release() }()
 	start := time.Now()
 	res, err := comp.Compact(ctx, contract.CompactionTask{PlanID: planID, Collection: p.coll, Segments: p.sources,
 		DeltaLogs: p.deltas, ExpireTS: p.expire, TargetID: targets[0], ClusteringField: p.clusterBy, TargetIDs: targets,
@@ -416,7 +416,7 @@ func (s *Server) runClustering(ctx context.Context, planID int64, p plan) (int64
 		for _, r := range res.Clustered {
 			files = append(files, segmentFiles(&model.Segment{Binlogs: r.Binlogs, StatsLog: r.StatsLog})...)
 		}
-		s.trashFiles(files)
+		release = s.uncommitted(planID, err, files, release)
 		return 0, err
 	}
 	s.logger.Info("clustering compaction committed", "plan", planID, "sources", len(p.sources), "targets", len(res.Clustered),
@@ -501,7 +501,7 @@ func (s *Server) commitClustered(ctx context.Context, planID int64, p plan, res 
 		return nil, fmt.Errorf("datacoord: encode partition stats: %w", err)
 	}
 	ops = append(ops, kv.Op{Key: psKey, Value: b})
-	if _, err := s.kv.Txn(ctx, nil, ops); err != nil {
+	if err := s.commitOps(ctx, ops); err != nil {
 		return nil, fmt.Errorf("datacoord: commit clustering compaction: %w", err)
 	}
 	for _, src := range p.sources {

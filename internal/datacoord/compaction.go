@@ -455,7 +455,7 @@ func (s *Server) runPlan(ctx context.Context, p plan) (int64, error) {
 	// the commit records them.
 	dirs := storage.SegmentPrefixes(first.CollectionID, first.PartitionID, target)
 	comp, release := s.reserveDirs(dirs)
-	defer release()
+	defer func() { release() }()
 	start := time.Now()
 	res, err := comp.Compact(ctx, contract.CompactionTask{PlanID: planID, Collection: p.coll, Segments: p.sources,
 		DeltaLogs: p.deltas, ExpireTS: p.expire, TargetID: target})
@@ -464,8 +464,7 @@ func (s *Server) runPlan(ctx context.Context, p plan) (int64, error) {
 	}
 	seg, err := s.commit(ctx, p, res)
 	if err != nil {
-		// Its files are garbage: nothing refers to them.
-		s.trashFiles(segmentFiles(&model.Segment{Binlogs: res.Segment.Binlogs, StatsLog: res.Segment.StatsLog}))
+		release = s.uncommitted(planID, err, segmentFiles(&model.Segment{Binlogs: res.Segment.Binlogs, StatsLog: res.Segment.StatsLog}), release)
 		return 0, err
 	}
 	s.logger.Info("compaction committed", "plan", planID, "sources", len(p.sources), "target", seg.ID,
@@ -530,7 +529,7 @@ func (s *Server) commit(ctx context.Context, p plan, res contract.CompactionResu
 		}
 		ops = append(ops, kv.Op{Key: segKey(next.ID), Value: b})
 	}
-	if _, err := s.kv.Txn(ctx, nil, ops); err != nil {
+	if err := s.commitOps(ctx, ops); err != nil {
 		return nil, fmt.Errorf("datacoord: commit compaction: %w", err)
 	}
 	for _, src := range p.sources {
@@ -575,6 +574,21 @@ func ancestry(ids []int64) []int64 {
 		ids = slices.Clone(ids[len(ids)-maxAncestors:])
 	}
 	return ids
+}
+
+// uncommitted disposes of the output files of a plan whose commit failed
+// with err and returns what the plan's deferred release is to run: when
+// the commit did not apply, the files are garbage (trashed) and the
+// reserved dirs released; when its outcome is unknown, the files may be
+// a live segment's, so they stay and their dirs stay reserved from the
+// orphan scan, until a restart reloads the meta and settles the plan.
+func (s *Server) uncommitted(planID int64, err error, files []string, release func()) func() {
+	if errors.Is(err, errCommitUnknown) {
+		s.logger.Error("compaction commit outcome unknown: its output files are kept until a restart", "plan", planID, "err", err)
+		return func() {}
+	}
+	s.trashFiles(files)
+	return release
 }
 
 // reserveDirs marks dirs as being written by a compaction, so that the

@@ -101,12 +101,18 @@ type lifecycleEnv struct {
 
 func newLifecycle(t *testing.T) *lifecycleEnv {
 	t.Helper()
+	return newLifecycleOn(t, kv.NewMemory())
+}
+
+// newLifecycleOn is newLifecycle on the meta store store.
+func newLifecycleOn(t *testing.T, store kv.Store) *lifecycleEnv {
+	t.Helper()
 	cfg := smallConfig()
 	// Sort compaction has tests of its own (compaction_sort_test.go);
 	// here it would rewrite every flushed segment behind the test's back.
 	cfg.Compaction.Sort = false
 	objs := objstore.NewMemory()
-	s := newCoord(t, kv.NewMemory(), cfg)
+	s := newCoord(t, store, cfg)
 	s.objects = objs
 	e := &lifecycleEnv{s: s, objs: objs, comp: &fakeCompactor{objs: objs, deleted: map[int64]int64{}}, idx: &fakeIndexes{}, rec: &recorder{}}
 	s.Attach(e.comp, fakeColls{}, e.idx)

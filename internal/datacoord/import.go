@@ -175,6 +175,12 @@ func (s *Server) runImport(ctx context.Context, e importExecutor, job contract.I
 		if err == nil {
 			err = s.commitImport(ctx, job, segs)
 		}
+		if errors.Is(err, errCommitUnknown) {
+			// The rows may be in: the files stay spared from the orphan
+			// scan, and the job is settled at the next start.
+			s.logger.Error("import commit outcome unknown: its files are kept until a restart", "job", job.ID, "err", err)
+			return
+		}
 		done()
 	}
 	if err == nil {
@@ -256,7 +262,7 @@ func (s *Server) commitImport(ctx context.Context, job contract.ImportJob, segs 
 	ops = append(ops, kv.Op{Key: importKey(job.ID), Value: b})
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.kv.Txn(ctx, nil, ops); err != nil {
+	if err := s.commitOps(ctx, ops); err != nil {
 		return fmt.Errorf("datacoord: register imported segments: %w", err)
 	}
 	for i := range segs {

@@ -278,18 +278,7 @@ func TestSearchEmbListErrors(t *testing.T) {
 func TestSearchEmbListIndex(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	cols, raw, ts := embRows(rng, 2000)
-	lists := cols[embVec].(*column.Scalar[*schemapb.VectorField])
-	var lens []int
-	data := index.Dataset{Dim: embDim}
-	for _, r := range lists.Data {
-		lens = append(lens, len(r.GetFloatVector().GetData())/embDim)
-		data.Float = append(data.Float, r.GetFloatVector().GetData()...)
-	}
-	built, err := index.BuildEmbList(context.Background(), index.Spec{Type: index.TypeHNSW, Metric: index.MaxSimIP, Dim: embDim,
-		Params: map[string]string{"M": "16", "efConstruction": "100"}}, index.IP, lens, data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	built := buildEmbListHNSW(t, cols)
 	var buf bytes.Buffer
 	if _, err := built.WriteTo(&buf); err != nil {
 		t.Fatal(err)
@@ -368,30 +357,19 @@ func (f idFilter) Eval(_ context.Context, b column.Batch) (*bitset.Set, error) {
 func (idFilter) PrimaryKeyIn() ([]int64, []string, bool) { return nil, nil, false }
 
 // A filtered MAX_SIM search through the index asks the element graph for
-// elements of kept rows only, so a filter keeping a third of the rows
+// elements of kept rows only, so a filter keeping a quarter of the rows
 // still finds the exact scan's top K (the graph's nearest elements, most
 // of other rows, are not what it ranks); and an ef between K and 4K, valid
 // for the rows, is not refused by the element search that asks for 4K.
 func TestSearchEmbListIndexFiltered(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	cols, raw, ts := embRows(rng, 2000)
-	lists := cols[embVec].(*column.Scalar[*schemapb.VectorField])
-	var lens []int
-	data := index.Dataset{Dim: embDim}
-	for _, r := range lists.Data {
-		lens = append(lens, len(r.GetFloatVector().GetData())/embDim)
-		data.Float = append(data.Float, r.GetFloatVector().GetData()...)
-	}
-	built, err := index.BuildEmbList(context.Background(), index.Spec{Type: index.TypeHNSW, Metric: index.MaxSimIP, Dim: embDim,
-		Params: map[string]string{"M": "16", "efConstruction": "100"}}, index.IP, lens, data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	built := buildEmbListHNSW(t, cols)
 	s, err := NewSealed(2, 1, embListSchema(), ts, cols, map[int64]index.Index{embVec: built})
 	if err != nil {
 		t.Fatal(err)
 	}
-	keep := func(id int64) bool { return id%5 == 0 }
+	keep := func(id int64) bool { return id%4 == 0 }
 	const k, nq = 10, 20
 	found := 0
 	for range nq {
@@ -416,7 +394,7 @@ func TestSearchEmbListIndexFiltered(t *testing.T) {
 		}
 		for j, id := range got.IntPKs {
 			if got.Offsets[j] < 0 {
-				t.Fatalf("hit %d empty: %d kept rows are enough for K", j, 2000/3)
+				t.Fatalf("hit %d empty: %d kept rows are enough for K", j, 2000/4)
 			}
 			if !keep(id) {
 				t.Fatalf("hit %d: row %d is filtered out", j, id)
@@ -432,4 +410,23 @@ func TestSearchEmbListIndexFiltered(t *testing.T) {
 	if recall := float64(found) / (k * nq); recall < 0.98 {
 		t.Fatalf("filtered recall %.3f through the index, want >= 0.98", recall)
 	}
+}
+
+// buildEmbListHNSW builds the MAX_SIM_IP HNSW index of the embedding list
+// column of cols.
+func buildEmbListHNSW(t *testing.T, cols map[int64]column.Column) *index.EmbList {
+	t.Helper()
+	lists := cols[embVec].(*column.Scalar[*schemapb.VectorField])
+	var lens []int
+	data := index.Dataset{Dim: embDim}
+	for _, r := range lists.Data {
+		lens = append(lens, len(r.GetFloatVector().GetData())/embDim)
+		data.Float = append(data.Float, r.GetFloatVector().GetData()...)
+	}
+	built, err := index.BuildEmbList(context.Background(), index.Spec{Type: index.TypeHNSW, Metric: index.MaxSimIP, Dim: embDim,
+		Params: map[string]string{"M": "16", "efConstruction": "100"}}, index.IP, lens, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return built
 }

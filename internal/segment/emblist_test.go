@@ -309,19 +309,7 @@ func TestSearchEmbListIndex(t *testing.T) {
 		}
 		req := &SearchRequest{FieldID: embVec, Queries: index.Dataset{Dim: embDim, Float: flat}, EmbListLens: []int{2},
 			Params: index.SearchParams{K: k}, MVCCTs: 100}
-		got, err := s.Search(context.Background(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Exact = true
-		exact, err := s.Search(context.Background(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := map[int64]bool{}
-		for _, id := range exact.IntPKs {
-			want[id] = true
-		}
+		got, want := searchIndexedAndExact(t, s, req)
 		for j, id := range got.IntPKs {
 			if id < 0 || got.Offsets[j] < 0 {
 				continue
@@ -379,19 +367,7 @@ func TestSearchEmbListIndexFiltered(t *testing.T) {
 		}
 		req := &SearchRequest{FieldID: embVec, Queries: index.Dataset{Dim: embDim, Float: q}, EmbListLens: []int{1},
 			Params: index.SearchParams{K: k, Params: map[string]string{"ef": "15"}}, Filter: idFilter{keep}, MVCCTs: 100}
-		got, err := s.Search(context.Background(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Exact = true
-		exact, err := s.Search(context.Background(), req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := map[int64]bool{}
-		for _, id := range exact.IntPKs {
-			want[id] = true
-		}
+		got, want := searchIndexedAndExact(t, s, req)
 		for j, id := range got.IntPKs {
 			if got.Offsets[j] < 0 {
 				t.Fatalf("hit %d empty: %d kept rows are enough for K", j, 2000/4)
@@ -429,4 +405,25 @@ func buildEmbListHNSW(t *testing.T, cols map[int64]column.Column) *index.EmbList
 		t.Fatal(err)
 	}
 	return built
+}
+
+// searchIndexedAndExact runs req through the segment's index, then as an
+// exact scan: the index's result and the keys of the exact one.
+func searchIndexedAndExact(t *testing.T, s Segment, req *SearchRequest) (*SearchResult, map[int64]bool) {
+	t.Helper()
+	got, err := s.Search(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exactReq := *req
+	exactReq.Exact = true
+	exact, err := s.Search(context.Background(), &exactReq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int64]bool{}
+	for _, id := range exact.IntPKs {
+		want[id] = true
+	}
+	return got, want
 }

@@ -487,6 +487,10 @@ func (c *core) embListCandidates(ctx context.Context, idx *index.EmbList, req *S
 	if err != nil {
 		return nil, err
 	}
+	if ef < k {
+		// As the HNSW search of any other field says it.
+		return nil, fmt.Errorf("ef(%d) should be larger than k(%d): %w", ef, k, index.ErrInvalidParam)
+	}
 	per = max(per, ef)
 	// The element search asks for per elements, so its beam is at least
 	// that wide (a user's ef between K and 4K is valid for the rows).

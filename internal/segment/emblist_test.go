@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/milvus-io/milvus-proto/go-api/v2/commonpb"
@@ -385,6 +386,12 @@ func TestSearchEmbListIndexFiltered(t *testing.T) {
 	}
 	if recall := float64(found) / (k * nq); recall < 0.98 {
 		t.Fatalf("filtered recall %.3f through the index, want >= 0.98", recall)
+	}
+	// An ef below K is refused with K, as for any other HNSW field.
+	_, err = s.Search(context.Background(), &SearchRequest{FieldID: embVec, Queries: index.Dataset{Dim: embDim, Float: make([]float32, embDim)},
+		EmbListLens: []int{1}, Params: index.SearchParams{K: k, Params: map[string]string{"ef": "5"}}, MVCCTs: 100})
+	if err == nil || !strings.Contains(err.Error(), "ef(5) should be larger than k(10)") {
+		t.Fatalf("ef below K: %v", err)
 	}
 }
 

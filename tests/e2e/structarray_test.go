@@ -76,12 +76,12 @@ func saFields(rows []saRow) []*schemapb.FieldData {
 	}
 }
 
-// saSearch runs a MAX_SIM search of clips[emb] with one embedding list.
 // wideBeam is a search beam as wide as the test's element graphs: the
 // tests compare with an exact oracle, and a graph (built in parallel, so
 // not the same graph each run) is approximate at the default beam of 4K.
 var wideBeam = &commonpb.KeyValuePair{Key: "params", Value: `{"ef": 1000}`}
 
+// saSearch runs a MAX_SIM search of clips[emb] with one embedding list.
 func saSearch(ctx context.Context, raw milvuspb.MilvusServiceClient, query [][]float32, k int, extra ...*commonpb.KeyValuePair) (*milvuspb.SearchResults, error) {
 	ph := embListPlaceholder(query)
 	params := append([]*commonpb.KeyValuePair{{Key: "anns_field", Value: "clips[emb]"}, {Key: "topk", Value: fmt.Sprint(k)}}, extra...)

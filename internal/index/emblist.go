@@ -82,32 +82,36 @@ func (e *EmbList) RowOf(el int64) int {
 	return lo
 }
 
+// ElementSkip is the element filter of a row filter: the elements of
+// every row allowed does not keep, for Candidates. It is nil when allowed
+// keeps no row (there is nothing to search).
+func (e *EmbList) ElementSkip(allowed *bitset.Set) *bitset.Set {
+	skip := bitset.New(e.inner.Len())
+	kept := 0
+	for r := 0; r < e.Len(); r++ {
+		if r < allowed.Len() && allowed.Test(r) {
+			kept++
+			continue
+		}
+		for el := e.starts[r]; el < e.starts[r+1]; el++ {
+			skip.Set(int(el))
+		}
+	}
+	if kept == 0 {
+		return nil
+	}
+	return skip
+}
+
 // Candidates returns, for each query vector, the rows of its perVector
 // nearest elements: the rows worth scoring exactly. params are the
-// search params ("ef"). allowed, when not nil, holds the rows a filter
-// keeps: the graph search then skips every element of the other rows, so
-// a selective filter still gets perVector elements of kept rows (as
-// Milvus passes the filter's bitset to the element index).
-func (e *EmbList) Candidates(ctx context.Context, queries Dataset, perVector int, params map[string]string, allowed *bitset.Set) ([]int, error) {
+// search params ("ef"). skip, when not nil, is the elements a filter
+// drops (ElementSkip): the graph search passes over them, so a selective
+// filter still gets perVector elements of kept rows (as Milvus passes the
+// filter's bitset to the element index).
+func (e *EmbList) Candidates(ctx context.Context, queries Dataset, perVector int, params map[string]string, skip *bitset.Set) ([]int, error) {
 	if e.inner.Len() == 0 {
 		return nil, nil
-	}
-	var skip *bitset.Set
-	if allowed != nil {
-		skip = bitset.New(e.inner.Len())
-		kept := 0
-		for r := 0; r < e.Len(); r++ {
-			if r < allowed.Len() && allowed.Test(r) {
-				kept++
-				continue
-			}
-			for el := e.starts[r]; el < e.starts[r+1]; el++ {
-				skip.Set(int(el))
-			}
-		}
-		if kept == 0 {
-			return nil, nil
-		}
 	}
 	res, err := e.inner.Search(ctx, queries, SearchParams{K: perVector, Params: params, Filter: skip})
 	if err != nil {

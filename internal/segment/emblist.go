@@ -499,6 +499,12 @@ func (c *core) embListCandidates(ctx context.Context, idx *index.EmbList, req *S
 		params = map[string]string{}
 	}
 	params["ef"] = strconv.Itoa(per)
+	var skip *bitset.Set
+	if allowed != nil {
+		if skip = idx.ElementSkip(allowed); skip == nil {
+			return nil, nil // no row kept: the scan answers at once
+		}
+	}
 	seen := map[int]bool{}
 	var out []int
 	for _, q := range queries {
@@ -506,7 +512,7 @@ func (c *core) embListCandidates(ctx context.Context, idx *index.EmbList, req *S
 		for _, v := range q.float {
 			ds.Float = append(ds.Float, v...)
 		}
-		rows, err := idx.Candidates(ctx, ds, per, params, allowed)
+		rows, err := idx.Candidates(ctx, ds, per, params, skip)
 		if err != nil {
 			return nil, err
 		}
